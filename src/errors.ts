@@ -1,0 +1,51 @@
+/**
+ * Coded errors: `SVR_ERR_<AREA>_<WHAT>`. Every error a user can meet has a code, a message that says
+ * what went wrong and where, and (when we know it) how to fix it.
+ */
+export const ErrorCodes = {
+  SVR_ERR_CONFIG_INVALID: 'The configuration is invalid',
+  SVR_ERR_CONFIG_READ: 'The configuration file could not be read',
+  SVR_ERR_CONFIG_PARSE: 'The configuration file is not valid YAML or JSON',
+  SVR_ERR_CONFIG_ROUTER: 'The router is not in the configuration',
+  SVR_ERR_PCAP_FORMAT: 'The file is not a pcap capture this tool can read',
+  SVR_ERR_IO_TUN_OPEN: 'The TUN device could not be opened',
+  SVR_ERR_IO_TUN_PERM: 'Opening a TUN device needs root or CAP_NET_ADMIN',
+  SVR_ERR_IO_TUN_MISSING: '/dev/net/tun is missing',
+  SVR_ERR_IO_TUN_LINK: 'Configuring a TUN link with ip(8) failed',
+  SVR_ERR_NATIVE_MISSING: 'The native addon (build/Release/svr_native.node) is not built or does not load',
+  SVR_ERR_IO_PORT: 'A packet port failed',
+  SVR_ERR_ROUTER_STATE: 'The router is not in a state that allows this',
+  SVR_ERR_ROUTER_INTERFACE: 'An interface of the router has no packet port',
+  SVR_ERR_CONTROL_CONNECT: 'The node control socket could not be reached',
+  SVR_ERR_CONTROL_REQUEST: 'The node refused a control request',
+  SVR_ERR_LAB_ROOT: 'The lab needs root (network namespaces)',
+  SVR_ERR_LAB_STATE: 'The lab is not in the expected state',
+  SVR_ERR_PLUGIN_LOAD: 'A plugin could not be loaded',
+  SVR_ERR_PLUGIN_DEP: 'A plugin dependency is missing',
+  SVR_ERR_PLUGIN_CONTRACT: 'A plugin violates the plugin contract',
+  SVR_ERR_PCAP_IO: 'The capture file could not be read or written',
+  SVR_ERR_SIM_ADDRESS: 'The simulated host cannot use this address',
+  SVR_ERR_SIM_PORT_IN_USE: 'The port is already in use on the simulated host',
+  SVR_ERR_SIM_TCP_RESET: 'The TCP peer reset the connection',
+  SVR_ERR_SIM_TCP_TIMEOUT: 'The TCP peer stopped answering (retransmissions exhausted)',
+  SVR_ERR_SIM_TCP_STATE: 'The TCP connection does not allow this in its current state',
+  SVR_ERR_SIM_CLOSED: 'The simulated host was closed',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** An error with a stable code. `data` carries structured data (for example every bad config field). */
+export class SvrError extends Error {
+  readonly code: ErrorCode;
+  readonly data: unknown;
+  constructor(code: ErrorCode, message: string, data?: unknown) {
+    super(message);
+    this.name = 'SvrError';
+    this.code = code;
+    this.data = data;
+  }
+}
+
+export function isSvrError(e: unknown, code?: ErrorCode): e is SvrError {
+  return e instanceof SvrError && (code === undefined || e.code === code);
+}
