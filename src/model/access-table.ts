@@ -1,0 +1,145 @@
+/**
+ * Access-policy decisions for (tenant, service, source address), allocation-free.
+ *
+ * The rule (deny by default):
+ * - A rule matches a packet when its tenant part (if any) names the packet's tenant or an ancestor
+ *   of it (`engineering` covers `dev.engineering`, not the reverse), and its prefix part (if any)
+ *   contains the source address. A packet with no tenant only matches prefix-only rules.
+ * - No matching `allow` -> denied.
+ * - An `allow` wins only over the matching `deny` rules it is strictly more specific than: its
+ *   tenant is at least as deep (dotted segments; none = 0) AND its prefix at least as long (none
+ *   counts as shorter than /0), and one of the two strictly. Otherwise the deny wins; so a deny
+ *   wins over an allow that matches equally or less specifically, and over one that is more
+ *   specific in one dimension but less in the other.
+ * - Allowed when some matching allow wins over every matching deny.
+ *
+ * Most (tenant, service) pairs do not depend on the source: they are decided at build time
+ * (`always`/`never`). Only pairs with prefix rules keep their rules for a per-packet check.
+ */
+import { bitsEqual, type AddressFamily, type ParsedPrefix } from './addr.js';
+import { isTenantWithin, tenantDepth } from './names.js';
+
+export interface AccessRuleSpec {
+  readonly allow: boolean;
+  readonly tenant?: string;
+  readonly prefix?: ParsedPrefix;
+}
+
+export type Reach = 'always' | 'never' | 'by-source';
+
+const NEVER = 0;
+const ALWAYS = 1;
+const BY_SOURCE = 2;
+const NO_PREFIX = -1;
+
+export class AccessTable {
+  readonly #services: number;
+  readonly #tenants: number;
+  /** Per (tenant + 1) * services + service: NEVER, ALWAYS or BY_SOURCE. Row 0 is "no tenant". */
+  readonly #kind: Uint8Array;
+  readonly #setStart: Int32Array;
+  readonly #setCount: Int32Array;
+  readonly #setRules: Int32Array;
+  // Rules, flattened.
+  readonly #allow: Uint8Array;
+  readonly #depth: Int32Array;
+  readonly #length: Int32Array;
+  readonly #family: Uint8Array;
+  readonly #bytes: Uint8Array;
+
+  /** `rules[s]` are the access rules of service s, in config order. */
+  constructor(tenantNames: readonly string[], rules: ReadonlyArray<readonly AccessRuleSpec[]>) {
+    const services = rules.length;
+    const flat = rules.flat();
+    this.#services = services;
+    this.#tenants = tenantNames.length;
+    this.#allow = new Uint8Array(flat.length);
+    this.#depth = new Int32Array(flat.length);
+    this.#length = new Int32Array(flat.length);
+    this.#family = new Uint8Array(flat.length);
+    this.#bytes = new Uint8Array(flat.length * 16);
+    flat.forEach((rule, i) => {
+      this.#allow[i] = rule.allow ? 1 : 0;
+      this.#depth[i] = rule.tenant === undefined ? 0 : tenantDepth(rule.tenant);
+      this.#length[i] = rule.prefix === undefined ? NO_PREFIX : rule.prefix.length;
+      this.#family[i] = rule.prefix?.family ?? 0;
+      if (rule.prefix !== undefined) this.#bytes.set(rule.prefix.bytes, i * 16);
+    });
+
+    const cells = (tenantNames.length + 1) * services;
+    this.#kind = new Uint8Array(cells);
+    this.#setStart = new Int32Array(cells);
+    this.#setCount = new Int32Array(cells);
+    const setRules: number[] = [];
+    for (let row = 0; row <= tenantNames.length; row++) {
+      const tenant = row === 0 ? undefined : tenantNames[row - 1]!;
+      let first = 0;
+      for (let s = 0; s < services; s++) {
+        const relevant: number[] = [];
+        rules[s]!.forEach((rule, j) => {
+          const applies = rule.tenant === undefined || (tenant !== undefined && isTenantWithin(tenant, rule.tenant));
+          if (applies) relevant.push(first + j);
+        });
+        first += rules[s]!.length;
+        const cell = row * services + s;
+        if (!relevant.some((i) => this.#allow[i] === 1)) continue; // NEVER
+        if (relevant.every((i) => this.#length[i] === NO_PREFIX)) {
+          this.#kind[cell] = this.#decide(Int32Array.from(relevant), 0, relevant.length, undefined, 0, 4) ? ALWAYS : NEVER;
+          continue;
+        }
+        this.#kind[cell] = BY_SOURCE;
+        this.#setStart[cell] = setRules.length;
+        this.#setCount[cell] = relevant.length;
+        setRules.push(...relevant);
+      }
+    }
+    this.#setRules = Int32Array.from(setRules);
+  }
+
+  /** May `tenant` (or NO_TENANT = -1) reach `service` from the source address at buf[srcOff]? Allocation-free. */
+  allows(tenant: number, service: number, buf: Uint8Array, srcOff: number, family: AddressFamily): boolean {
+    if (tenant < -1 || tenant >= this.#tenants || service < 0 || service >= this.#services) return false;
+    const cell = (tenant + 1) * this.#services + service;
+    const kind = this.#kind[cell]!;
+    if (kind !== BY_SOURCE) return kind === ALWAYS;
+    return this.#decide(this.#setRules, this.#setStart[cell]!, this.#setCount[cell]!, buf, srcOff, family);
+  }
+
+  /** Whether the decision for (tenant, service) is fixed or depends on the source (for inspection and tests). */
+  reach(tenant: number, service: number): Reach {
+    if (tenant < -1 || tenant >= this.#tenants || service < 0 || service >= this.#services) return 'never';
+    const kind = this.#kind[(tenant + 1) * this.#services + service]!;
+    return kind === ALWAYS ? 'always' : kind === NEVER ? 'never' : 'by-source';
+  }
+
+  /** The rule above over rules set[start, start+count); buf undefined = every prefix matches. */
+  #decide(set: Int32Array, start: number, count: number, buf: Uint8Array | undefined, srcOff: number, family: AddressFamily): boolean {
+    const end = start + count;
+    for (let a = start; a < end; a++) {
+      const allow = set[a]!;
+      if (this.#allow[allow] !== 1 || !this.#matches(allow, buf, srcOff, family)) continue;
+      let wins = true;
+      for (let d = start; d < end && wins; d++) {
+        const deny = set[d]!;
+        if (this.#allow[deny] === 1 || !this.#matches(deny, buf, srcOff, family)) continue;
+        wins = this.#moreSpecific(allow, deny);
+      }
+      if (wins) return true;
+    }
+    return false;
+  }
+
+  #matches(rule: number, buf: Uint8Array | undefined, srcOff: number, family: AddressFamily): boolean {
+    const length = this.#length[rule]!;
+    if (length === NO_PREFIX || buf === undefined) return true;
+    return this.#family[rule] === family && bitsEqual(this.#bytes, rule * 16, buf, srcOff, length);
+  }
+
+  #moreSpecific(a: number, b: number): boolean {
+    const da = this.#depth[a]!;
+    const db = this.#depth[b]!;
+    const la = this.#length[a]!;
+    const lb = this.#length[b]!;
+    return da >= db && la >= lb && (da > db || la > lb);
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * compileRouter: a validated SvrConfig + a router name -> that router's ForwardingTables.
+ *
+ * 1. Ids in config order: tenants, services, interfaces; peers are the other routers with at least
+ *    one path, in config order.
+ * 2. Paths from neighborhoods (topology.ts), each with its HMAC key (keys.ts) and the waypoint
+ *    ports both ends accept (the intersection of their port-ranges).
+ * 3. Lookup structures: tenant members, local routes, remote waypoints per interface (PrefixTrie),
+ *    the service FIB with its access table, and byte-name tables.
+ * Expects a config from parseConfig; malformed input throws SvrError rather than compiling wrong.
+ */
+import { SvrError } from '../errors.js';
+import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from './addr.js';
+import { AccessTable, type AccessRuleSpec } from './access-table.js';
+import type { Authority, Router, SecurityPolicy, Service, SvrConfig, TransportProtocol } from './config.js';
+import { PathHmac, derivePathKey } from './keys.js';
+import { NameTable } from './name-table.js';
+import { PrefixTrie } from './prefix-trie.js';
+import { RouterTables } from './router-tables.js';
+import { ServiceFib, type FibEntry } from './service-fib.js';
+import type { CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServiceRoute, ForwardingTables } from './tables.js';
+import { NO_TENANT } from './tables.js';
+import { endpointName, meshLinks, type MeshLink } from './topology.js';
+
+/** IP protocol numbers of the transport protocols a service can name. */
+export const IP_PROTOCOL: Readonly<Record<TransportProtocol, number>> = Object.freeze({ icmp: 1, tcp: 6, udp: 17, icmpv6: 58 });
+
+export function compileRouter(config: SvrConfig, routerName: string, generation: number): ForwardingTables {
+  const authority = config.authority;
+  const router = authority.routers.find((r) => r.name === routerName);
+  if (router === undefined) {
+    const known = authority.routers.map((r) => r.name).join(', ') || 'none';
+    throw new SvrError('SVR_ERR_CONFIG_ROUTER', `router "${routerName}" is not in the configuration of authority "${authority.name}" (routers: ${known})`, {
+      router: routerName,
+    });
+  }
+
+  const tenants = new NameTable(authority.tenants.map((t) => t.name));
+  const serviceNames = new NameTable(authority.services.map((s) => s.name));
+  const links = meshLinks(authority, router);
+  const peerRouters = authority.routers.filter((r) => links.some((l) => l.peer === r));
+  const peerNames = new NameTable(peerRouters.map((r) => r.name));
+  const ifIndex = new Map(router.interfaces.map((iface, i) => [iface.name, i]));
+
+  const paths = links.map((link, id) => compilePath(authority, router, link, id, peerNames.id(link.peer.name), ifIndex.get(link.local.name)!));
+  const interfaces = router.interfaces.map((iface, index): CompiledInterface => {
+    const waypoint = iface.kind === 'wan' && iface.waypoint !== undefined ? address(iface.waypoint, `${router.name}/${iface.name} waypoint`) : undefined;
+    return Object.freeze({
+      index,
+      name: iface.name,
+      kind: iface.kind,
+      tenant: iface.tenant === undefined ? NO_TENANT : tenants.id(iface.tenant),
+      waypoint: waypoint?.bytes ?? new Uint8Array(0),
+      waypointFamily: waypoint?.family ?? 0,
+      paths: Object.freeze(paths.filter((p) => p.localInterface === index).map((p) => p.id)),
+    });
+  });
+  const peers = peerRouters.map(
+    (r, id): CompiledPeer =>
+      Object.freeze({ id, name: r.name, nameBytes: peerNames.bytes[id]!, paths: Object.freeze(paths.filter((p) => p.peer === id).map((p) => p.id)) }),
+  );
+
+  const access = new AccessTable(
+    tenants.names,
+    authority.services.map((s) => accessRules(s)),
+  );
+  return new RouterTables({
+    generation,
+    routerName: router.name,
+    authority: authority.name,
+    tenants,
+    services: authority.services.map((s, id) => compileService(authority, router, s, id, serviceNames, peerNames, ifIndex)),
+    serviceNames,
+    interfaces,
+    peers,
+    peerNames,
+    paths,
+    members: memberTrie(authority),
+    routes: routeTrie(router, ifIndex),
+    pathsByRemote: interfaces.map((iface) => remoteWaypointTrie(iface, paths)),
+    fib: new ServiceFib(fibEntries(authority.services), access),
+  });
+}
+
+function compilePath(authority: Authority, router: Router, link: MeshLink, id: number, peer: number, localInterface: number): CompiledPath {
+  const policy = authority.securityPolicies.find((p) => p.name === link.local.security);
+  if (policy === undefined) invalid(`security policy "${link.local.security}" of ${endpointName(router, link.local)} is not defined`);
+  const hmac = new PathHmac(policy.hmacMode, policy.hmacCipher, policy.keyVersion, pathKey(authority, policy, router, link));
+  return Object.freeze({
+    id,
+    name: `${link.local.name}->${link.peer.name}/${link.remote.name}`,
+    peer,
+    localInterface,
+    localWaypoint: link.localAddress.bytes,
+    remoteWaypoint: link.remoteAddress.bytes,
+    family: link.localAddress.family,
+    neighborhood: link.neighborhood,
+    vector: link.vector,
+    hmac,
+    // Both ends must accept the ports: the sender uses the intersection of the two ranges.
+    portFrom: Math.max(link.local.portRange.from, link.remote.portRange.from),
+    portTo: Math.min(link.local.portRange.to, link.remote.portRange.to),
+  });
+}
+
+function pathKey(authority: Authority, policy: SecurityPolicy, router: Router, link: MeshLink): Uint8Array {
+  if (policy.hmacMode === 'disabled') return new Uint8Array(0);
+  const material = policy.key ?? authority.secret;
+  if (material === undefined) invalid(`security policy "${policy.name}" signs packets but has no key and the authority has no secret`);
+  return derivePathKey(Buffer.from(material, 'hex'), endpointName(router, link.local), endpointName(link.peer, link.remote));
+}
+
+function compileService(
+  authority: Authority,
+  router: Router,
+  service: Service,
+  id: number,
+  names: NameTable,
+  peers: NameTable,
+  ifIndex: ReadonlyMap<string, number>,
+): CompiledService {
+  const policy = authority.servicePolicies.find((p) => p.name === service.servicePolicy);
+  if (policy === undefined) invalid(`service-policy "${service.servicePolicy}" of service "${service.name}" is not defined`);
+  const routes = router.serviceRoutes
+    .filter((r) => r.service === service.name)
+    .map((r): CompiledServiceRoute => {
+      if (r.peer !== undefined) return Object.freeze({ kind: 'peer', name: r.name, peer: peers.id(r.peer) });
+      const hop = r.nextHop;
+      const index = hop === undefined ? undefined : ifIndex.get(hop.interface);
+      if (hop === undefined || index === undefined) invalid(`service-route "${r.name}" of router "${router.name}" has no usable next-hop`);
+      const local = { kind: 'local' as const, name: r.name, interface: index };
+      return Object.freeze(hop.gateway === undefined ? local : { ...local, gateway: address(hop.gateway, `service-route ${r.name} gateway`).bytes });
+    });
+  const t = service.timeouts;
+  return Object.freeze({
+    id,
+    name: service.name,
+    nameBytes: names.bytes[id]!,
+    timeouts: Object.freeze({ tcpInitial: t.tcpInitial * 1000, tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000, other: t.other * 1000 }),
+    transportStateEnforcement: policy.transportStateEnforcement,
+    security: service.security ?? '',
+    routes: Object.freeze(routes),
+  });
+}
+
+function accessRules(service: Service): AccessRuleSpec[] {
+  return service.accessPolicy.map((rule) => {
+    const spec: { allow: boolean; tenant?: string; prefix?: ParsedPrefix } = { allow: rule.permission === 'allow' };
+    if (rule.tenant !== undefined) spec.tenant = rule.tenant;
+    if (rule.prefix !== undefined) spec.prefix = prefix(rule.prefix, `access rule "${rule.source}" of service "${service.name}"`);
+    if (rule.tenant === undefined && rule.prefix === undefined) invalid(`access rule source "${rule.source}" of service "${service.name}" is malformed`);
+    return spec;
+  });
+}
+
+/** Entries in config order: services, their addresses, their transport specs (none = any). */
+function fibEntries(services: readonly Service[]): FibEntry[] {
+  const entries: FibEntry[] = [];
+  services.forEach((service, id) => {
+    for (const text of service.addresses) {
+      const p = prefix(text, `address of service "${service.name}"`);
+      if (service.transport.length === 0) entries.push({ service: id, prefix: p, protocol: -1, ports: [] });
+      for (const t of service.transport) entries.push({ service: id, prefix: p, protocol: IP_PROTOCOL[t.protocol], ports: t.ports });
+    }
+  });
+  return entries;
+}
+
+function memberTrie(authority: Authority): PrefixTrie {
+  const trie = new PrefixTrie();
+  authority.tenants.forEach((tenant, id) => {
+    for (const member of tenant.members) {
+      const p = prefix(member, `member of tenant "${tenant.name}"`);
+      if (trie.get(p.bytes, p.length) === -1) trie.insert(p.bytes, p.length, id);
+    }
+  });
+  return trie;
+}
+
+function routeTrie(router: Router, ifIndex: ReadonlyMap<string, number>): PrefixTrie {
+  const trie = new PrefixTrie();
+  for (const route of router.routes) {
+    const index = ifIndex.get(route.interface);
+    if (index === undefined) invalid(`route ${route.prefix} of router "${router.name}" names unknown interface "${route.interface}"`);
+    const p = prefix(route.prefix, `route of router "${router.name}"`);
+    trie.insert(p.bytes, p.length, index);
+  }
+  return trie;
+}
+
+function remoteWaypointTrie(iface: CompiledInterface, paths: readonly CompiledPath[]): PrefixTrie | undefined {
+  if (iface.paths.length === 0) return undefined;
+  const trie = new PrefixTrie();
+  for (const id of iface.paths) {
+    const remote = paths[id]!.remoteWaypoint;
+    trie.insert(remote, remote.length * 8, id);
+  }
+  return trie;
+}
+
+function prefix(text: string, what: string): ParsedPrefix {
+  return parsePrefix(text) ?? invalid(`${what}: "${text}" is not a prefix`);
+}
+
+function address(text: string, what: string): ParsedAddress {
+  return parseAddress(text) ?? invalid(`${what}: "${text}" is not an address`);
+}
+
+function invalid(message: string): never {
+  throw new SvrError('SVR_ERR_CONFIG_INVALID', `cannot compile: ${message} (validate the config with parseConfig first)`);
+}

@@ -1,0 +1,145 @@
+/**
+ * The validated configuration: what a router config file (YAML or JSON, kebab-case keys) becomes
+ * after `parseConfig`/`loadConfig`. One file describes a whole authority (all routers), as an SSR
+ * conductor does; a node picks its own router by name. Field docs live here, where they are declared.
+ */
+
+/** `disabled`: no HMAC. `metadata-only`: only metadata-bearing packets carry a trailer (our extension).
+ *  `regular`: every packet to the peer is signed. `time-based` (SSR default): every packet, and the
+ *  HMAC also covers a time slot so replays outside the window fail. */
+export type HmacMode = 'disabled' | 'metadata-only' | 'regular' | 'time-based';
+/** Tag sizes: sha256-128 = 16 bytes (SHA-256 truncated), sha256 = 32, sha1 = 20. */
+export type HmacCipher = 'sha256-128' | 'sha256' | 'sha1';
+export type EncryptionCipher = 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256';
+
+export interface SecurityPolicy {
+  name: string;
+  /** default `time-based` (as SSR) */
+  hmacMode: HmacMode;
+  /** default `sha256-128` */
+  hmacCipher: HmacCipher;
+  /** Payload encryption end to end (default false). */
+  encrypt: boolean;
+  /** default `aes-cbc-256` */
+  encryptionCipher: EncryptionCipher;
+  /** Do not re-encrypt sessions that are already TLS/IPsec (default true). */
+  adaptiveEncryption: boolean;
+  /** Optional pre-shared key, hex (32 bytes = 64 hex digits). Without it keys derive from `authority.secret`. */
+  key?: string;
+  /** Key version sent as the Security ID (TLV 16). default 1 */
+  keyVersion: number;
+}
+
+export interface Tenant {
+  /** Dotted hierarchy: `dev.engineering` is a child of `engineering`. */
+  name: string;
+  /** Source prefixes whose packets belong to this tenant (longest prefix wins over all tenants). */
+  members: string[];
+}
+
+export interface PortRange { from: number; to: number }
+
+export type TransportProtocol = 'tcp' | 'udp' | 'icmp' | 'icmpv6';
+
+export interface TransportSpec {
+  protocol: TransportProtocol;
+  /** Empty = every port of that protocol. Written as `80` or `"8000-8100"`. */
+  ports: PortRange[];
+}
+
+export interface AccessRule {
+  /** As written: `tenant`, `prefix` or `tenant@prefix`. */
+  source: string;
+  tenant?: string;
+  prefix?: string;
+  /** default `allow` */
+  permission: 'allow' | 'deny';
+}
+
+/** Idle timeouts in seconds. Defaults: tcp-initial 10 (until established), tcp 1900, udp 180, icmp 10, other 180. */
+export interface Timeouts { tcpInitial: number; tcp: number; udp: number; icmp: number; other: number }
+
+export interface Service {
+  name: string;
+  /** Destination prefixes (`198.18.3.0/24`, `2001:db8::/32`); a bare address means /32 or /128. */
+  addresses: string[];
+  /** Empty = any protocol and port. A port-qualified service beats an address-only one. */
+  transport: TransportSpec[];
+  /** Deny by default: a tenant reaches a service only through an `allow` rule (children inherit). */
+  accessPolicy: AccessRule[];
+  /** Name of a service-policy; default `default` (built in). */
+  servicePolicy: string;
+  /** Name of a security policy for the payload (end to end); optional. */
+  security?: string;
+  timeouts: Timeouts;
+}
+
+export interface ServicePolicy {
+  name: string;
+  /** What a TCP packet that is not a SYN and matches no session gets: `reset` (default, RST), `allow`
+   *  (forwarded as a new session) or `block` (silent drop). */
+  transportStateEnforcement: 'reset' | 'allow' | 'block';
+}
+
+export interface NeighborhoodRef {
+  /** Interfaces of different routers sharing a neighborhood name are peers (mesh topology). */
+  name: string;
+  /** Vector label of the paths through this neighborhood (e.g. `mpls`, `broadband`, `lte`). */
+  vector?: string;
+}
+
+export interface Interface {
+  /** Unique within the router. */
+  name: string;
+  /** `lan`: clients and servers; `wan`: SVR toward peer routers. */
+  kind: 'lan' | 'wan';
+  /** LAN: every packet arriving here belongs to this tenant (wins over member prefixes). */
+  tenant?: string;
+  /** WAN: the waypoint address (the outer address of SVR packets). Required for `wan`. */
+  waypoint?: string;
+  /** WAN: neighborhoods this interface belongs to. */
+  neighborhoods: NeighborhoodRef[];
+  /** WAN: security policy (HMAC) for packets on paths through this interface; default `internal`. */
+  security: string;
+  /** WAN: waypoint port range, default 16384-65534 (even ports local, odd ports at the peer). */
+  portRange: PortRange;
+}
+
+export interface Route {
+  /** Destination prefix delivered through `interface` (a LAN interface). */
+  prefix: string;
+  interface: string;
+  gateway?: string;
+}
+
+export interface ServiceRoute {
+  name: string;
+  service: string;
+  /** Send the service's sessions to this peer router (SVR). */
+  peer?: string;
+  /** Deliver locally through this LAN interface. */
+  nextHop?: { interface: string; gateway?: string };
+}
+
+export interface Router {
+  /** `[A-Za-z0-9_-]{1,63}`, not `all`, `any` or `unknown`. */
+  name: string;
+  interfaces: Interface[];
+  routes: Route[];
+  serviceRoutes: ServiceRoute[];
+}
+
+export interface Authority {
+  name: string;
+  /** Hex secret (at least 32 bytes) from which per-path HMAC keys derive when a policy has no `key`. */
+  secret?: string;
+  securityPolicies: SecurityPolicy[];
+  tenants: Tenant[];
+  services: Service[];
+  servicePolicies: ServicePolicy[];
+  routers: Router[];
+}
+
+export interface SvrConfig {
+  authority: Authority;
+}

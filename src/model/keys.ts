@@ -1,0 +1,56 @@
+/**
+ * Per-path HMAC keys. Both ends of a path derive the same 32-byte key on their own:
+ *   key = HKDF-SHA256(ikm = policy `key` bytes, else `authority.secret` bytes,
+ *                     salt = "svrouter-path-key-v1",
+ *                     info = the two endpoints "router/interface", sorted, joined by "|")
+ * The key lives in a private field: it never shows in JSON.stringify or util.inspect.
+ */
+import { hkdfSync } from 'node:crypto';
+import { inspect } from 'node:util';
+import type { HmacCipher, HmacMode } from './config.js';
+import type { CompiledHmac } from './tables.js';
+
+export const PATH_KEY_SALT = 'svrouter-path-key-v1';
+export const PATH_KEY_BYTES = 32;
+
+/** The HKDF info string of the path between two endpoints; the same from either end. */
+export function pathKeyInfo(endpointA: string, endpointB: string): string {
+  return [endpointA, endpointB].sort().join('|');
+}
+
+/** HKDF-SHA256 of the key material for the path between two `router/interface` endpoints. */
+export function derivePathKey(material: Uint8Array, endpointA: string, endpointB: string): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', material, PATH_KEY_SALT, pathKeyInfo(endpointA, endpointB), PATH_KEY_BYTES));
+}
+
+/** Trailer bytes: sha256-128 16, sha256 32, sha1 20; 0 when HMAC is disabled. */
+export function hmacTagLength(mode: HmacMode, cipher: HmacCipher): number {
+  if (mode === 'disabled') return 0;
+  return cipher === 'sha256' ? 32 : cipher === 'sha1' ? 20 : 16;
+}
+
+/** A path's HMAC settings; `key` is readable but hidden from serialization and inspection. */
+export class PathHmac implements CompiledHmac {
+  readonly mode: HmacMode;
+  readonly cipher: HmacCipher;
+  readonly tagLength: number;
+  readonly keyVersion: number;
+  readonly #key: Uint8Array;
+
+  constructor(mode: HmacMode, cipher: HmacCipher, keyVersion: number, key: Uint8Array) {
+    this.mode = mode;
+    this.cipher = cipher;
+    this.tagLength = hmacTagLength(mode, cipher);
+    this.keyVersion = keyVersion;
+    this.#key = key;
+  }
+
+  /** 32 bytes (empty when HMAC is disabled). Never log it. */
+  get key(): Uint8Array {
+    return this.#key;
+  }
+
+  [inspect.custom](): string {
+    return `PathHmac { mode: '${this.mode}', cipher: '${this.cipher}', tagLength: ${this.tagLength}, keyVersion: ${this.keyVersion}, key: <hidden> }`;
+  }
+}

@@ -1,0 +1,140 @@
+/** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
+import { parseAddress, parsePrefix } from './addr.js';
+import type { Interface, NeighborhoodRef, Route, Router, ServiceRoute } from './config.js';
+import { BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE } from './defaults.js';
+import { readList, type Raw, type ReadContext } from './fields.js';
+import { PORT_RANGE_EXPECTED, addressProblem, parsePortRange, prefixProblem } from './formats.js';
+import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
+import { describe, type FieldPath } from './problems.js';
+
+const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes'] as const;
+const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'security', 'port-range'] as const;
+const NEIGHBORHOOD_KEYS = ['name', 'vector'] as const;
+const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
+const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
+const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
+/** Fields that only mean something on a wan interface. */
+const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'security', 'port-range'] as const;
+
+export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): Router | undefined {
+  const { r } = ctx;
+  const o = r.object(value, path, 'a router mapping', ROUTER_KEYS);
+  if (o === undefined) return undefined;
+  const name = r.string(o, 'name', path, NAME_RULES.router, isRouterName);
+  const interfaces = readList(ctx, o, 'interfaces', path, 'a list of interfaces', (v, p) => readInterface(v, p, ctx), true);
+  if (Array.isArray(o['interfaces']) && o['interfaces'].length === 0) {
+    r.problems.add([...path, 'interfaces'], 'expected at least one interface, got an empty list');
+  }
+  const routes = readList(ctx, o, 'routes', path, 'a list of routes', (v, p) => readRoute(v, p, ctx));
+  const serviceRoutes = readList(ctx, o, 'service-routes', path, 'a list of service-routes', (v, p) => readServiceRoute(v, p, ctx));
+  return name === undefined ? undefined : { name, interfaces, routes, serviceRoutes };
+}
+
+function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Interface | undefined {
+  const { r } = ctx;
+  const o = r.object(value, path, 'an interface mapping', INTERFACE_KEYS);
+  if (o === undefined) return undefined;
+  const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
+  const kind = r.oneOf(o, 'kind', path, ['lan', 'wan'] as const, undefined);
+  const tenant = r.optionalString(o, 'tenant', path, NAME_RULES.tenant, isTenantName);
+  if (kind === 'lan') {
+    for (const key of WAN_ONLY_KEYS) {
+      if (o[key] !== undefined) r.problems.add([...path, key], `only wan interfaces have \`${key}\`; remove it or set \`kind: wan\``);
+    }
+  }
+  const isWan = kind === 'wan';
+  const waypoint = isWan ? r.string(o, 'waypoint', path, 'the waypoint IPv4 or IPv6 address of a wan interface', (s) => addressProblem(s) === undefined) : undefined;
+  const neighborhoods = isWan ? readNeighborhoods(o, path, ctx) : [];
+  const security = (isWan ? r.optionalString(o, 'security', path, NAME_RULES.plain, isPlainName) : undefined) ?? BUILTIN_SECURITY_POLICY;
+  let portRange = { ...DEFAULT_PORT_RANGE };
+  if (isWan && o['port-range'] !== undefined) {
+    const range = parsePortRange(o['port-range']);
+    if (range === undefined) r.problems.expected([...path, 'port-range'], PORT_RANGE_EXPECTED, o['port-range']);
+    else portRange = range;
+  }
+  if (name === undefined || kind === undefined) return undefined;
+  const iface: Interface = { name, kind, neighborhoods, security, portRange };
+  if (tenant !== undefined) iface.tenant = tenant;
+  if (waypoint !== undefined) iface.waypoint = waypoint;
+  return iface;
+}
+
+function readNeighborhoods(o: Raw, path: FieldPath, ctx: ReadContext): NeighborhoodRef[] {
+  const { r } = ctx;
+  const what = 'a list of neighborhoods ({ name, vector })';
+  const list = readList(ctx, o, 'neighborhoods', path, what, (v, p) => readNeighborhood(v, p, ctx));
+  if (o['neighborhoods'] === undefined || o['neighborhoods'] === null) {
+    r.problems.missing([...path, 'neighborhoods'], `${what}; a wan interface reaches peers through at least one neighborhood`);
+  } else if (Array.isArray(o['neighborhoods']) && o['neighborhoods'].length === 0) {
+    r.problems.add([...path, 'neighborhoods'], 'expected at least one neighborhood for a wan interface, got an empty list');
+  }
+  const seen = new Set<string>();
+  list.forEach((n, i) => {
+    if (seen.has(n.name)) r.problems.add([...path, 'neighborhoods', i, 'name'], `duplicate neighborhood ${describe(n.name)} on this interface`);
+    seen.add(n.name);
+  });
+  return list;
+}
+
+function readNeighborhood(value: unknown, path: FieldPath, { r }: ReadContext): NeighborhoodRef | undefined {
+  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector })', NEIGHBORHOOD_KEYS);
+  if (o === undefined) return undefined;
+  const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
+  const vector = r.optionalString(o, 'vector', path, NAME_RULES.plain, isPlainName);
+  if (name === undefined) return undefined;
+  return vector === undefined ? { name } : { name, vector };
+}
+
+function readRoute(value: unknown, path: FieldPath, { r }: ReadContext): Route | undefined {
+  const o = r.object(value, path, 'a route mapping (prefix, interface, gateway)', ROUTE_KEYS);
+  if (o === undefined) return undefined;
+  const prefix = r.string(o, 'prefix', path, 'a destination prefix like 198.18.1.0/24');
+  if (prefix !== undefined) {
+    const problem = prefixProblem(prefix);
+    if (problem !== undefined) r.problems.add([...path, 'prefix'], problem);
+  }
+  const iface = r.string(o, 'interface', path, 'the name of a lan interface of this router');
+  const gateway = readGateway(o, path, prefix, r);
+  if (prefix === undefined || iface === undefined) return undefined;
+  const route: Route = { prefix, interface: iface };
+  if (gateway !== undefined) route.gateway = gateway;
+  return route;
+}
+
+function readGateway(o: Raw, path: FieldPath, prefix: string | undefined, r: ReadContext['r']): string | undefined {
+  const gateway = r.optionalString(o, 'gateway', path, 'a gateway IPv4 or IPv6 address', (s) => addressProblem(s) === undefined);
+  const family = prefix === undefined ? undefined : parsePrefix(prefix)?.family;
+  const gwFamily = gateway === undefined ? undefined : parseAddress(gateway)?.family;
+  if (family !== undefined && gwFamily !== undefined && family !== gwFamily) {
+    r.problems.expected([...path, 'gateway'], `an IPv${family} gateway for an IPv${family} prefix`, gateway);
+  }
+  return gateway;
+}
+
+function readServiceRoute(value: unknown, path: FieldPath, { r }: ReadContext): ServiceRoute | undefined {
+  const o = r.object(value, path, 'a service-route mapping (name, service, peer | next-hop)', SERVICE_ROUTE_KEYS);
+  if (o === undefined) return undefined;
+  const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
+  const service = r.string(o, 'service', path, NAME_RULES.service, isDottedName);
+  const peer = r.optionalString(o, 'peer', path, NAME_RULES.router, isRouterName);
+  let nextHop: ServiceRoute['nextHop'];
+  if (o['next-hop'] !== undefined && o['next-hop'] !== null) {
+    const at = [...path, 'next-hop'];
+    const hop = r.object(o['next-hop'], at, 'a next-hop mapping (interface, gateway)', NEXT_HOP_KEYS);
+    const iface = hop === undefined ? undefined : r.string(hop, 'interface', at, 'the name of a lan interface of this router');
+    const gateway = hop === undefined ? undefined : r.optionalString(hop, 'gateway', at, 'a gateway IPv4 or IPv6 address', (s) => addressProblem(s) === undefined);
+    if (iface !== undefined) nextHop = gateway === undefined ? { interface: iface } : { interface: iface, gateway };
+  }
+  const hasPeer = o['peer'] !== undefined && o['peer'] !== null;
+  const hasNextHop = o['next-hop'] !== undefined && o['next-hop'] !== null;
+  if (hasPeer && hasNextHop) {
+    r.problems.add([...path, 'next-hop'], 'a service-route has exactly one of `peer` and `next-hop`; remove one');
+  } else if (!hasPeer && !hasNextHop) {
+    r.problems.add(path, 'a service-route needs exactly one of `peer` (send to a peer router) or `next-hop` (deliver through a lan interface)');
+  }
+  if (name === undefined || service === undefined) return undefined;
+  const route: ServiceRoute = { name, service };
+  if (peer !== undefined) route.peer = peer;
+  if (nextHop !== undefined) route.nextHop = nextHop;
+  return route;
+}

@@ -1,0 +1,119 @@
+/**
+ * Forwarding tables: one router's view of the configuration, compiled for the data path.
+ * Everything here is indexed by small integer ids; every lookup is allocation-free and reads
+ * addresses straight out of packet bytes (`buf`, offset, family 4|6).
+ */
+import type { HmacCipher, HmacMode } from './config.js';
+
+export const NO_TENANT = -1;
+export const LOOKUP_NO_SERVICE = -1;
+export const LOOKUP_ACCESS_DENIED = -2;
+export const NO_INTERFACE = -1;
+export const NO_PATH = -1;
+
+export type Family = 4 | 6;
+
+export interface CompiledInterface {
+  readonly index: number;
+  readonly name: string;
+  readonly kind: 'lan' | 'wan';
+  /** Interface tenant id, or NO_TENANT. */
+  readonly tenant: number;
+  /** WAN only: waypoint address bytes (4 or 16) and family; LAN: empty array, family 0. */
+  readonly waypoint: Uint8Array;
+  readonly waypointFamily: 0 | Family;
+  /** Paths that leave through this interface. */
+  readonly paths: readonly number[];
+}
+
+export interface CompiledHmac {
+  readonly mode: HmacMode;
+  readonly cipher: HmacCipher;
+  /** 16 (sha256-128), 32 (sha256) or 20 (sha1); 0 when disabled. */
+  readonly tagLength: number;
+  /** 32 bytes, derived per path; never logged or shown. */
+  readonly key: Uint8Array;
+  /** Security ID (TLV 16) = key version. */
+  readonly keyVersion: number;
+}
+
+/** One peer path: a (local WAN interface, remote WAN interface) pair sharing a neighborhood. */
+export interface CompiledPath {
+  readonly id: number;
+  /** `<local interface>-><peer router>/<remote interface>`, e.g. `wan0->r2/wan0`. */
+  readonly name: string;
+  readonly peer: number;
+  readonly localInterface: number;
+  readonly localWaypoint: Uint8Array;
+  readonly remoteWaypoint: Uint8Array;
+  readonly family: Family;
+  readonly neighborhood: string;
+  /** Vector label from the neighborhood, '' when none. */
+  readonly vector: string;
+  readonly hmac: CompiledHmac;
+  /** Waypoint port range used when this router sends (even local ports, odd remote ports). */
+  readonly portFrom: number;
+  readonly portTo: number;
+}
+
+export interface CompiledPeer {
+  readonly id: number;
+  readonly name: string;
+  readonly nameBytes: Uint8Array;
+  readonly paths: readonly number[];
+}
+
+export type CompiledServiceRoute =
+  | { readonly kind: 'peer'; readonly name: string; readonly peer: number }
+  | { readonly kind: 'local'; readonly name: string; readonly interface: number; readonly gateway?: Uint8Array };
+
+export interface CompiledService {
+  readonly id: number;
+  readonly name: string;
+  readonly nameBytes: Uint8Array;
+  /** Idle timeouts in milliseconds. */
+  readonly timeouts: { readonly tcpInitial: number; readonly tcp: number; readonly udp: number; readonly icmp: number; readonly other: number };
+  readonly transportStateEnforcement: 'reset' | 'allow' | 'block';
+  /** Payload security policy name, '' when none. */
+  readonly security: string;
+  /** Service-routes of this router for the service, in config order. */
+  readonly routes: readonly CompiledServiceRoute[];
+}
+
+export interface ForwardingTables {
+  readonly generation: number;
+  readonly routerName: string;
+  readonly routerNameBytes: Uint8Array;
+  readonly authority: string;
+  /** id -> dotted tenant name */
+  readonly tenants: readonly string[];
+  readonly tenantNameBytes: readonly Uint8Array[];
+  readonly services: readonly CompiledService[];
+  readonly interfaces: readonly CompiledInterface[];
+  readonly peers: readonly CompiledPeer[];
+  readonly paths: readonly CompiledPath[];
+
+  interfaceIndex(name: string): number;
+  tenantId(name: string): number;
+  serviceId(name: string): number;
+  peerId(name: string): number;
+  /** Tenant id from raw name bytes (metadata TLV 7), or NO_TENANT. Allocation-free. */
+  tenantIdFromBytes(buf: Uint8Array, off: number, len: number): number;
+  /** Service id from raw name bytes (metadata TLV 10), or LOOKUP_NO_SERVICE. Allocation-free. */
+  serviceIdFromBytes(buf: Uint8Array, off: number, len: number): number;
+  /** Peer id from raw router-name bytes (metadata TLV 14), or -1. Allocation-free. */
+  peerIdFromBytes(buf: Uint8Array, off: number, len: number): number;
+
+  /** Tenant of a packet arriving on `ifIndex` with its source address at buf[srcOff]:
+   *  the interface tenant if set, else the longest member prefix, else NO_TENANT. */
+  classifyTenant(ifIndex: number, buf: Uint8Array, srcOff: number, family: Family): number;
+  /** Service for a packet of `tenant` to (dst, protocol, port): the service id, LOOKUP_NO_SERVICE when no
+   *  service of the authority matches the destination, or LOOKUP_ACCESS_DENIED when one matches but its
+   *  access policy does not allow this tenant/source. Port-qualified entries beat address-only ones, then
+   *  the longest prefix wins, then config order. `port` is ignored for protocols without ports. */
+  lookupService(tenant: number, buf: Uint8Array, srcOff: number, dstOff: number, family: Family, protocol: number, port: number): number;
+  /** RIB lookup for local delivery: LAN interface index for the destination, or NO_INTERFACE. */
+  routeLocal(buf: Uint8Array, dstOff: number, family: Family): number;
+  /** Path on local interface `ifIndex` whose remote waypoint equals the address at buf[srcOff], or NO_PATH. */
+  pathFrom(ifIndex: number, buf: Uint8Array, srcOff: number, family: Family): number;
+}

@@ -1,0 +1,153 @@
+/**
+ * Config files in, validated `SvrConfig` out.
+ *
+ * 1. Parse YAML or JSON (JSON syntax errors get JSON's own line/column). -> SVR_ERR_CONFIG_PARSE
+ * 2. Read the shape (read-authority.ts): types, formats, unknown keys, defaults.
+ * 3. Check cross-references (check-references.ts).
+ * 4. Any problem -> one SVR_ERR_CONFIG_INVALID listing every problem with its field path and line.
+ *
+ * @example
+ *   const config = await loadConfig('examples/configs/two-routers.yaml');
+ *   const tables = compileRouter(config, 'r1', 1);
+ */
+import { readFile } from 'node:fs/promises';
+import { LineCounter, isAlias, isMap, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { SvrError } from '../errors.js';
+import type { SvrConfig } from './config.js';
+import { checkReferences } from './check-references.js';
+import { FieldReader, type Origins } from './fields.js';
+import { Problems, formatPath, type ConfigProblem, type RawProblem } from './problems.js';
+import { readConfig } from './read-authority.js';
+
+export type { ConfigProblem } from './problems.js';
+
+/** Parse and validate config text. `source` names the file in messages. Throws SvrError. */
+export function parseConfig(text: string, source = '<config>'): SvrConfig {
+  const { data, doc, lines } = parseText(text, source);
+  const problems = new Problems();
+  const origins: Origins = new WeakMap();
+  const config = readConfig(data, { r: new FieldReader(problems), origins });
+  if (config !== undefined) checkReferences(config.authority, origins, problems);
+  if (problems.list.length > 0 || config === undefined) {
+    const errors = problems.list.map((p) => locate(p, doc, lines));
+    throw invalid(source, errors);
+  }
+  return config;
+}
+
+/** Read a YAML or JSON file and validate it. Throws SvrError (CONFIG_READ, CONFIG_PARSE, CONFIG_INVALID). */
+export async function loadConfig(path: string): Promise<SvrConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new SvrError('SVR_ERR_CONFIG_READ', `cannot read configuration ${path}: ${reason}`, { path });
+  }
+  return parseConfig(text, path);
+}
+
+/** A copy of the config with `authority.secret` and every policy `key` replaced by `<redacted>`, for display. */
+export function redactSecrets(config: SvrConfig): SvrConfig {
+  const a = config.authority;
+  const authority = {
+    ...a,
+    securityPolicies: a.securityPolicies.map((p) => (p.key === undefined ? { ...p } : { ...p, key: '<redacted>' })),
+  };
+  if (a.secret !== undefined) authority.secret = '<redacted>';
+  return { authority };
+}
+
+interface ParsedText {
+  data: unknown;
+  doc: Document | undefined;
+  lines: LineCounter;
+}
+
+function parseText(text: string, source: string): ParsedText {
+  const lines = new LineCounter();
+  const looksJson = source.endsWith('.json') || /^\s*[{[]/.test(text);
+  let jsonError: SvrError | undefined;
+  if (looksJson) {
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      jsonError = jsonSyntaxError(text, source, e);
+      if (source.endsWith('.json')) throw jsonError;
+    }
+  }
+  // JSON is YAML too; parsing it as YAML as well keeps line numbers and catches duplicate keys.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    if (jsonError !== undefined) throw jsonError;
+    const list = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      // prettyErrors appends " at line L, column C:" and a source excerpt; we print our own position.
+      const message = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+      return { line: pos?.line, column: pos?.col, message };
+    });
+    const text = list.map((p) => `  ${source}:${p.line ?? '?'}:${p.column ?? '?'}: ${p.message}`).join('\n');
+    throw new SvrError('SVR_ERR_CONFIG_PARSE', `${source} is not valid YAML:\n${text}`, { source, errors: list });
+  }
+  return { data: doc.toJS({ maxAliasCount: 1000 }), doc, lines };
+}
+
+function jsonSyntaxError(text: string, source: string, e: unknown): SvrError {
+  const message = e instanceof Error ? e.message : String(e);
+  const m = /at position (\d+)/.exec(message);
+  const offset = m === null ? text.length : Number(m[1]);
+  const { line, column } = lineColumn(text, offset);
+  const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
+  return new SvrError('SVR_ERR_CONFIG_PARSE', `${source}:${line}:${column}: invalid JSON: ${reason}`, { source, line, column });
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/** Attach the line/column of the deepest node on `segments` that exists in the document. */
+function locate({ segments, message, atKey }: RawProblem, doc: Document | undefined, lines: LineCounter): ConfigProblem {
+  const problem: ConfigProblem = { path: formatPath(segments), message };
+  if (doc === undefined) return problem;
+  let node: unknown = doc.contents;
+  let offset = (node as YamlNode | null)?.range?.[0];
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (isAlias(node)) node = node.resolve(doc);
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String((p.key as { value?: unknown } | null)?.value) === String(segment));
+      const keyStart = (pair?.key as YamlNode | undefined)?.range?.[0];
+      if (keyStart !== undefined) offset = keyStart;
+      next = pair?.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      next = node.items[segment];
+    }
+    if (next === undefined || next === null || (atKey && i === segments.length - 1)) break;
+    node = next;
+    // A list item or a scalar value points at itself; a nested mapping keeps its key's position.
+    const start = (node as YamlNode).range?.[0];
+    if (start !== undefined && (typeof segment === 'number' || !(isMap(node) || isSeq(node)))) offset = start;
+  }
+  if (offset === undefined) return problem;
+  const pos = lines.linePos(offset);
+  problem.line = pos.line;
+  problem.column = pos.col;
+  return problem;
+}
+
+function invalid(source: string, errors: ConfigProblem[]): SvrError {
+  const sorted = [...errors].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+  const n = sorted.length;
+  const lines = sorted.map((e) => `  ${e.path}: ${e.message}${e.line !== undefined ? ` (line ${e.line}, column ${e.column})` : ''}`);
+  const head = `${source}: invalid configuration (${n} problem${n === 1 ? '' : 's'}):`;
+  return new SvrError('SVR_ERR_CONFIG_INVALID', n === 0 ? `${head}\n  (no details)` : `${head}\n${lines.join('\n')}`, { source, errors: sorted });
+}
