@@ -1,0 +1,21 @@
+# One native addon for svrouter: build/Release/svr_native.node.
+# npm runs `node-gyp rebuild` on install because this file exists (no install script needed).
+# Add new C components (batch crypto, sendmmsg, ...) as more sources of this one target;
+# each exports an svr_<component>_init() called from native/main.c.
+{
+  "targets": [
+    {
+      "target_name": "svr_native",
+      "sources": [
+        "native/main.c",
+        "native/util.c",
+        "native/tun.c"
+      ],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        ["OS!='linux'", { "sources!": ["native/tun.c"], "defines": ["SVR_NO_TUN"] }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,44 @@
+/*
+ * svr_native: shared declarations of the svrouter N-API addon.
+ *
+ * Each component (tun.c, later crypto/sendmmsg) has one svr_<name>_init(env, exports) that adds
+ * its functions to the exports object; main.c calls them all. Components keep per-env state in
+ * the callback data of their functions (no globals), so the addon also works in worker_threads.
+ */
+#ifndef SVR_NATIVE_H
+#define SVR_NATIVE_H
+
+#include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Return NULL from a napi_callback when a napi call failed (an exception is then pending or thrown). */
+#define SVR_CHECK(env, call)                                   \
+  do {                                                         \
+    if ((call) != napi_ok) {                                   \
+      svr_throw_last_status(env, #call);                       \
+      return NULL;                                             \
+    }                                                          \
+  } while (0)
+
+/* An Error whose message is strerror(err), with properties errno (positive) and syscall; NULL on failure. */
+napi_value svr_errno_error(napi_env env, int err, const char *syscall);
+/* Throws svr_errno_error(env, err, syscall). */
+void svr_throw_errno(napi_env env, int err, const char *syscall);
+/* Throws the last napi error (if no exception is pending yet). */
+void svr_throw_last_status(napi_env env, const char *what);
+/* Defines exports[name] = function(fn) with `data` passed to every call. */
+napi_status svr_export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn, void *data);
+napi_status svr_export_u32(napi_env env, napi_value exports, const char *name, uint32_t value);
+
+/* Argument helpers: on failure they throw a TypeError naming the argument and return -1. */
+int svr_arg_i32(napi_env env, napi_value v, const char *what, int32_t *out);
+int svr_arg_u32(napi_env env, napi_value v, const char *what, uint32_t *out);
+/* A typed array of the given type; *len is its element count. */
+int svr_arg_typed(napi_env env, napi_value v, napi_typedarray_type type, const char *what, void **data, size_t *len);
+
+#ifndef SVR_NO_TUN
+napi_status svr_tun_init(napi_env env, napi_value exports);
+#endif
+
+#endif

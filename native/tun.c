@@ -1,0 +1,570 @@
+/*
+ * tun.c: TUN queues for svrouter (Linux). All policy lives in TypeScript (src/io/tun/); this file only
+ * does the system calls and the hand-off between the reader thread and JS.
+ *
+ * Flow
+ *   tunOpen(name, flags)  open /dev/net/tun (O_NONBLOCK), TUNSETIFF with IFF_TUN|IFF_NO_PI, plus
+ *                         IFF_MULTI_QUEUE / IFF_VNET_HDR on request -> { fd, name }. One call = one queue.
+ *   tunReaderStart(fd, data, lens, K, B, S, cb) -> handle
+ *                         JS owns K batch buffers: buffer k is data[k*B*S, (k+1)*B*S) and holds packet i at
+ *                         offset i*S; its lengths are lens[k*B + i]. One reader thread per queue:
+ *                           wait until buffer k is free -> poll(fd, eventfd) -> read() without blocking
+ *                           until EAGAIN or B packets -> one threadsafe call cb(k, count, truncated, stalls).
+ *                         Buffer k stays busy until that JS call has returned (the JS handler copies what it
+ *                         keeps). When the next buffer is busy the thread waits (back-pressure): packets then
+ *                         queue in the kernel, which drops and counts them when its queue is full.
+ *                         A read error ends the thread after one call cb(-1, errno, truncated, stalls, message).
+ *                         truncated/stalls are running totals (packets longer than S; waits for a free buffer).
+ *   tunReaderStop(handle) stop flag + eventfd write, join. Idempotent; also runs at env teardown.
+ *   tunReaderRef(handle, bool)  whether a running reader keeps the event loop alive (default: yes).
+ *   tunWriteBatch(fd, data, offsets, lengths, count) -> written
+ *                         one JS->C call, a write(2) per packet; EAGAIN/ENOBUFS are drops (not written,
+ *                         not thrown). Other errors throw with a `written` property.
+ *   tunSetOffload(fd, flags)  TUNSETOFFLOAD (needs IFF_VNET_HDR).
+ *   tunClose(fd)          stops readers of fd, close(2). Only fds opened here are closed; twice is a no-op.
+ *
+ * Lifetimes: the reader struct is shared by the JS handle (external) and the threadsafe function; it is
+ * freed when both are finalized. A per-reader env cleanup hook, added after the threadsafe function was
+ * created, runs before Node tears that function down, so the thread is always joined while everything it
+ * touches is alive (matters for worker_threads). Fds still open at env teardown are closed.
+ */
+#include "svr_native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/* Flags of tunOpen; the same values are in src/io/tun/native.ts. */
+#define SVR_TUN_MULTI_QUEUE 1u
+#define SVR_TUN_VNET_HDR 2u
+
+#define MAX_BUFFERS 64
+#define MAX_BATCH 1024
+#define MIN_SNAP 64
+#define MAX_SNAP (1u << 20)
+
+typedef struct reader reader;
+
+typedef struct tun_env {
+  int *fds; /* fds opened by tunOpen and not closed yet */
+  size_t nfds, cap;
+  reader *readers; /* started and not stopped */
+} tun_env;
+
+struct reader {
+  reader *next;
+  tun_env *te;
+  napi_env env;
+  int fd, efd;
+  uint32_t nbuf, batch, snap;
+  uint8_t *data;
+  uint32_t *lens;
+  napi_ref data_ref, lens_ref;
+  napi_threadsafe_function tsfn;
+  pthread_t thread;
+
+  pthread_mutex_t mu; /* guards stop and busy[] */
+  pthread_cond_t cv;
+  int stop;
+  uint8_t busy[MAX_BUFFERS];
+  uint32_t count[MAX_BUFFERS]; /* written by the thread before the call that hands buffer k over */
+  int err;                     /* errno that ended the thread */
+  atomic_uint truncated;       /* packets longer than S, dropped and counted */
+  atomic_uint stalls;          /* times the thread waited because JS held every buffer */
+
+  /* JS thread only */
+  int stopped;
+  int tsfn_alive;
+  int refs; /* JS handle + threadsafe function */
+};
+
+/* ---- fd bookkeeping ---- */
+
+static int te_add_fd(tun_env *te, int fd) {
+  if (te->nfds == te->cap) {
+    size_t cap = te->cap ? te->cap * 2 : 8;
+    int *fds = realloc(te->fds, cap * sizeof *fds);
+    if (fds == NULL) return -1;
+    te->fds = fds;
+    te->cap = cap;
+  }
+  te->fds[te->nfds++] = fd;
+  return 0;
+}
+
+static int te_remove_fd(tun_env *te, int fd) {
+  for (size_t i = 0; i < te->nfds; i++) {
+    if (te->fds[i] == fd) {
+      te->fds[i] = te->fds[--te->nfds];
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* ---- reader thread ---- */
+
+static void *reader_main(void *arg) {
+  reader *r = arg;
+  struct pollfd pfd[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->efd, .events = POLLIN}};
+  uint32_t k = 0;
+  int err = 0, closing = 0;
+
+  for (;;) {
+    pthread_mutex_lock(&r->mu);
+    if (r->busy[k] && !r->stop) atomic_fetch_add(&r->stalls, 1);
+    while (r->busy[k] && !r->stop) pthread_cond_wait(&r->cv, &r->mu);
+    int stop = r->stop;
+    pthread_mutex_unlock(&r->mu);
+    if (stop) break;
+
+    if (poll(pfd, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (pfd[1].revents) break; /* tunReaderStop */
+
+    uint8_t *base = r->data + (size_t)k * r->batch * r->snap;
+    uint32_t *lens = r->lens + (size_t)k * r->batch;
+    uint32_t n = 0;
+    while (n < r->batch) {
+      ssize_t len = read(r->fd, base + (size_t)n * r->snap, r->snap);
+      if (len < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) err = errno;
+        break;
+      }
+      /* The kernel returns the full length when it had to cut the packet to fit: drop and count it. */
+      if ((size_t)len > r->snap) {
+        atomic_fetch_add(&r->truncated, 1);
+        continue;
+      }
+      lens[n++] = (uint32_t)len;
+    }
+    if (n == 0 && err == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) err = EIO;
+
+    if (n > 0) {
+      pthread_mutex_lock(&r->mu);
+      r->count[k] = n;
+      r->busy[k] = 1;
+      pthread_mutex_unlock(&r->mu);
+      napi_status s = napi_call_threadsafe_function(r->tsfn, (void *)(uintptr_t)(k + 1), napi_tsfn_nonblocking);
+      if (s != napi_ok) {
+        closing = 1; /* napi_closing: the env is going away; the function must not be used again */
+        break;
+      }
+      k = (k + 1) % r->nbuf;
+    }
+    if (err) break;
+  }
+
+  if (err && !closing) {
+    r->err = err;
+    if (napi_call_threadsafe_function(r->tsfn, NULL, napi_tsfn_nonblocking) != napi_ok) closing = 1;
+  }
+  if (!closing) napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+/* ---- JS side of the reader ---- */
+
+static void reader_unref(reader *r) {
+  if (--r->refs > 0) return;
+  pthread_mutex_destroy(&r->mu);
+  pthread_cond_destroy(&r->cv);
+  free(r);
+}
+
+static void reader_cleanup_hook(void *arg);
+
+static void reader_stop(reader *r, int from_hook) {
+  if (r->stopped) return;
+  r->stopped = 1;
+  pthread_mutex_lock(&r->mu);
+  r->stop = 1;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+  uint64_t one = 1;
+  if (write(r->efd, &one, sizeof one) < 0) { /* cannot fail on an eventfd below its maximum */
+  }
+  pthread_join(r->thread, NULL);
+  close(r->efd);
+  r->efd = -1;
+  for (reader **p = &r->te->readers; *p; p = &(*p)->next) {
+    if (*p == r) {
+      *p = r->next;
+      break;
+    }
+  }
+  if (!from_hook) napi_remove_env_cleanup_hook(r->env, reader_cleanup_hook, r);
+}
+
+static void reader_cleanup_hook(void *arg) { reader_stop(arg, 1); }
+
+/* Runs on the JS thread once per hand-off; env is NULL when the function is being torn down. */
+static void reader_call_js(napi_env env, napi_value cb, void *context, void *data) {
+  reader *r = context;
+  uintptr_t v = (uintptr_t)data;
+  if (v == 0) { /* the thread ended on a read error */
+    napi_value argv[5], undef;
+    if (env == NULL || r->stopped) return;
+    if (napi_get_undefined(env, &undef) != napi_ok || napi_create_int32(env, -1, &argv[0]) != napi_ok ||
+        napi_create_int32(env, r->err, &argv[1]) != napi_ok ||
+        napi_create_uint32(env, atomic_load(&r->truncated), &argv[2]) != napi_ok ||
+        napi_create_uint32(env, atomic_load(&r->stalls), &argv[3]) != napi_ok ||
+        napi_create_string_utf8(env, strerror(r->err), NAPI_AUTO_LENGTH, &argv[4]) != napi_ok)
+      return;
+    napi_call_function(env, undef, cb, 5, argv, NULL);
+    return;
+  }
+  uint32_t k = (uint32_t)(v - 1);
+  if (env != NULL && !r->stopped) {
+    napi_value argv[4], undef;
+    if (napi_get_undefined(env, &undef) == napi_ok && napi_create_int32(env, (int32_t)k, &argv[0]) == napi_ok &&
+        napi_create_uint32(env, r->count[k], &argv[1]) == napi_ok &&
+        napi_create_uint32(env, atomic_load(&r->truncated), &argv[2]) == napi_ok &&
+        napi_create_uint32(env, atomic_load(&r->stalls), &argv[3]) == napi_ok)
+      napi_call_function(env, undef, cb, 4, argv, NULL); /* cb catches the handler's exceptions */
+  }
+  pthread_mutex_lock(&r->mu);
+  r->busy[k] = 0;
+  pthread_cond_signal(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void reader_tsfn_finalize(napi_env env, void *data, void *hint) {
+  reader *r = data;
+  r->tsfn_alive = 0;
+  if (r->data_ref) napi_delete_reference(env, r->data_ref);
+  if (r->lens_ref) napi_delete_reference(env, r->lens_ref);
+  r->data_ref = r->lens_ref = NULL;
+  reader_unref(r);
+}
+
+static void reader_handle_finalize(napi_env env, void *data, void *hint) {
+  reader *r = data;
+  reader_stop(r, 0);
+  reader_unref(r);
+}
+
+static reader *get_reader(napi_env env, napi_value v) {
+  napi_valuetype t;
+  void *p = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
+      p == NULL) {
+    napi_throw_type_error(env, NULL, "handle must be a TUN reader handle");
+    return NULL;
+  }
+  return p;
+}
+
+/* tunReaderStart(fd, data: Uint8Array, lens: Uint32Array, buffers, batch, snap, cb) -> handle */
+static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7], name, handle;
+  tun_env *te;
+  int32_t fd;
+  uint32_t nbuf, batch, snap;
+  void *data, *lens;
+  size_t data_len, lens_len;
+  napi_valuetype cbt;
+
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&te));
+  if (argc < 7) {
+    napi_throw_type_error(env, NULL, "tunReaderStart needs 7 arguments");
+    return NULL;
+  }
+  if (svr_arg_i32(env, argv[0], "fd", &fd) || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &data, &data_len) ||
+      svr_arg_typed(env, argv[2], napi_uint32_array, "lens", &lens, &lens_len) ||
+      svr_arg_u32(env, argv[3], "buffers", &nbuf) || svr_arg_u32(env, argv[4], "batch", &batch) ||
+      svr_arg_u32(env, argv[5], "snap", &snap))
+    return NULL;
+  if (napi_typeof(env, argv[6], &cbt) != napi_ok || cbt != napi_function) {
+    napi_throw_type_error(env, NULL, "cb must be a function");
+    return NULL;
+  }
+  if (nbuf < 1 || nbuf > MAX_BUFFERS || batch < 1 || batch > MAX_BATCH || snap < MIN_SNAP || snap > MAX_SNAP) {
+    napi_throw_range_error(env, NULL, "buffers must be 1..64, batch 1..1024, snap 64..1048576");
+    return NULL;
+  }
+  if ((uint64_t)nbuf * batch * snap > data_len || (uint64_t)nbuf * batch > lens_len) {
+    napi_throw_range_error(env, NULL, "data must hold buffers*batch*snap bytes and lens buffers*batch entries");
+    return NULL;
+  }
+
+  reader *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    svr_throw_errno(env, ENOMEM, "calloc");
+    return NULL;
+  }
+  r->te = te;
+  r->env = env;
+  r->fd = fd;
+  r->nbuf = nbuf;
+  r->batch = batch;
+  r->snap = snap;
+  r->data = data;
+  r->lens = lens;
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (r->efd < 0) {
+    int e = errno;
+    reader_unref(r); /* refs is 0: frees */
+    svr_throw_errno(env, e, "eventfd");
+    return NULL;
+  }
+  if (napi_create_reference(env, argv[1], 1, &r->data_ref) != napi_ok ||
+      napi_create_reference(env, argv[2], 1, &r->lens_ref) != napi_ok ||
+      napi_create_string_utf8(env, "svr.tunReader", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, argv[6], NULL, name, 0, 1, r, reader_tsfn_finalize, r, reader_call_js,
+                                      &r->tsfn) != napi_ok) {
+    svr_throw_last_status(env, "tunReaderStart");
+    if (r->data_ref) napi_delete_reference(env, r->data_ref);
+    if (r->lens_ref) napi_delete_reference(env, r->lens_ref);
+    close(r->efd);
+    reader_unref(r);
+    return NULL;
+  }
+  r->refs = 1; /* the threadsafe function */
+  r->tsfn_alive = 1;
+
+  /* The thread takes no signals: they stay with Node's threads. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int e = pthread_create(&r->thread, NULL, reader_main, r);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (e != 0) {
+    r->stopped = 1;
+    close(r->efd);
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_release); /* finalizer frees r */
+    svr_throw_errno(env, e, "pthread_create");
+    return NULL;
+  }
+  r->next = te->readers;
+  te->readers = r;
+  napi_add_env_cleanup_hook(env, reader_cleanup_hook, r);
+
+  if (napi_create_external(env, r, reader_handle_finalize, NULL, &handle) != napi_ok) {
+    svr_throw_last_status(env, "tunReaderStart");
+    reader_stop(r, 0);
+    return NULL;
+  }
+  r->refs++;
+  return handle;
+}
+
+/* tunReaderStop(handle) */
+static napi_value tun_reader_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader *r = argc >= 1 ? get_reader(env, argv[0]) : NULL;
+  if (r == NULL) return NULL;
+  reader_stop(r, 0);
+  return NULL;
+}
+
+/* tunReaderRef(handle, ref: boolean) */
+static napi_value tun_reader_ref(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool ref = true;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader *r = argc >= 2 ? get_reader(env, argv[0]) : NULL;
+  if (r == NULL) return NULL;
+  SVR_CHECK(env, napi_get_value_bool(env, argv[1], &ref));
+  if (r->tsfn_alive && !r->stopped) {
+    if (ref) SVR_CHECK(env, napi_ref_threadsafe_function(env, r->tsfn));
+    else SVR_CHECK(env, napi_unref_threadsafe_function(env, r->tsfn));
+  }
+  return NULL;
+}
+
+/* ---- open, offload, write, close ---- */
+
+/* tunOpen(name, flags) -> { fd, name } */
+static napi_value tun_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2, len = 0;
+  napi_value argv[2], result, v;
+  tun_env *te;
+  char name[64];
+  uint32_t flags;
+
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&te));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "tunOpen needs (name, flags)");
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "name must be a string");
+    return NULL;
+  }
+  if (svr_arg_u32(env, argv[1], "flags", &flags)) return NULL;
+  if (flags & ~(SVR_TUN_MULTI_QUEUE | SVR_TUN_VNET_HDR)) {
+    napi_throw_range_error(env, NULL, "unknown tunOpen flags");
+    return NULL;
+  }
+  if (len >= IFNAMSIZ) {
+    svr_throw_errno(env, ENAMETOOLONG, "TUNSETIFF");
+    return NULL;
+  }
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    svr_throw_errno(env, errno, "open");
+    return NULL;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  if (flags & SVR_TUN_MULTI_QUEUE) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+  if (flags & SVR_TUN_VNET_HDR) ifr.ifr_flags |= IFF_VNET_HDR;
+  memcpy(ifr.ifr_name, name, len); /* len < IFNAMSIZ, rest is zero */
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    svr_throw_errno(env, e, "TUNSETIFF");
+    return NULL;
+  }
+  if (te_add_fd(te, fd) != 0) {
+    close(fd);
+    svr_throw_errno(env, ENOMEM, "realloc");
+    return NULL;
+  }
+  ifr.ifr_name[IFNAMSIZ - 1] = 0;
+  SVR_CHECK(env, napi_create_object(env, &result));
+  SVR_CHECK(env, napi_create_int32(env, fd, &v));
+  SVR_CHECK(env, napi_set_named_property(env, result, "fd", v));
+  SVR_CHECK(env, napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &v));
+  SVR_CHECK(env, napi_set_named_property(env, result, "name", v));
+  return result;
+}
+
+/* tunSetOffload(fd, flags): TUN_F_CSUM, TUN_F_TSO4, ... */
+static napi_value tun_set_offload(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  uint32_t flags;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || svr_arg_i32(env, argv[0], "fd", &fd) || svr_arg_u32(env, argv[1], "flags", &flags)) {
+    if (argc < 2) napi_throw_type_error(env, NULL, "tunSetOffload needs (fd, flags)");
+    return NULL;
+  }
+  if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)flags) < 0) svr_throw_errno(env, errno, "TUNSETOFFLOAD");
+  return NULL;
+}
+
+/* tunWriteBatch(fd, data, offsets, lengths, count) -> written */
+static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 5, data_len, noff, nlen;
+  napi_value argv[5], result;
+  int32_t fd;
+  uint32_t count;
+  void *data, *offsets, *lengths;
+
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "tunWriteBatch needs (fd, data, offsets, lengths, count)");
+    return NULL;
+  }
+  if (svr_arg_i32(env, argv[0], "fd", &fd) || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &data, &data_len) ||
+      svr_arg_typed(env, argv[2], napi_uint32_array, "offsets", &offsets, &noff) ||
+      svr_arg_typed(env, argv[3], napi_uint32_array, "lengths", &lengths, &nlen) ||
+      svr_arg_u32(env, argv[4], "count", &count))
+    return NULL;
+  const uint8_t *buf = data;
+  const uint32_t *off = offsets, *lens = lengths;
+  if (count > noff || count > nlen) {
+    napi_throw_range_error(env, NULL, "count exceeds offsets or lengths");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    if (off[i] > data_len || lens[i] > data_len - off[i]) {
+      napi_throw_range_error(env, NULL, "a packet lies outside data");
+      return NULL;
+    }
+  }
+  uint32_t written = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    ssize_t w;
+    do w = write(fd, buf + off[i], lens[i]);
+    while (w < 0 && errno == EINTR);
+    if (w >= 0) {
+      written++;
+    } else if (errno != EAGAIN && errno != ENOBUFS) {
+      napi_value error = svr_errno_error(env, errno, "write"), n;
+      if (error == NULL) return NULL;
+      if (napi_create_uint32(env, written, &n) == napi_ok) napi_set_named_property(env, error, "written", n);
+      if (napi_create_uint32(env, i, &n) == napi_ok) napi_set_named_property(env, error, "index", n);
+      napi_throw(env, error);
+      return NULL;
+    }
+  }
+  SVR_CHECK(env, napi_create_uint32(env, written, &result));
+  return result;
+}
+
+/* tunClose(fd) -> boolean (false when fd was not open here, e.g. a second close) */
+static napi_value tun_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  tun_env *te;
+  int32_t fd;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&te));
+  if (argc < 1 || svr_arg_i32(env, argv[0], "fd", &fd)) {
+    if (argc < 1) napi_throw_type_error(env, NULL, "tunClose needs (fd)");
+    return NULL;
+  }
+  for (reader *r = te->readers, *next; r; r = next) {
+    next = r->next;
+    if (r->fd == fd) reader_stop(r, 0);
+  }
+  int owned = te_remove_fd(te, fd);
+  if (owned) close(fd);
+  SVR_CHECK(env, napi_get_boolean(env, owned, &result));
+  return result;
+}
+
+/* Registered first, so it runs after every per-reader hook: close what is still open. */
+static void tun_env_cleanup(void *arg) {
+  tun_env *te = arg;
+  while (te->readers) reader_stop(te->readers, 0);
+  for (size_t i = 0; i < te->nfds; i++) close(te->fds[i]);
+  free(te->fds);
+  free(te);
+}
+
+napi_status svr_tun_init(napi_env env, napi_value exports) {
+  napi_status s;
+  tun_env *te = calloc(1, sizeof *te);
+  if (te == NULL) return napi_generic_failure;
+  if ((s = napi_add_env_cleanup_hook(env, tun_env_cleanup, te)) != napi_ok) {
+    free(te);
+    return s;
+  }
+  if ((s = svr_export_fn(env, exports, "tunOpen", tun_open, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunSetOffload", tun_set_offload, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunReaderStart", tun_reader_start, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunReaderStop", tun_reader_stop, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunReaderRef", tun_reader_ref, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunWriteBatch", tun_write_batch, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunClose", tun_close, te)) != napi_ok ||
+      (s = svr_export_u32(env, exports, "TUN_MULTI_QUEUE", SVR_TUN_MULTI_QUEUE)) != napi_ok ||
+      (s = svr_export_u32(env, exports, "TUN_VNET_HDR", SVR_TUN_VNET_HDR)) != napi_ok)
+    return s;
+  return napi_ok;
+}

@@ -1,0 +1,115 @@
+/**
+ * Loads svrouter's N-API addon (binding.gyp target `svr_native`, built by `node-gyp rebuild`, which npm
+ * runs on `npm ci`). The package root is found by walking up from this file to the first package.json,
+ * so the same code works from `src/` (tsx, tests) and from `dist/src/`.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SvrError } from '../../errors.js';
+
+/** Flags of `tunOpen` (same values as SVR_TUN_* in native/tun.c). */
+export const TUN_OPEN_MULTI_QUEUE = 1;
+export const TUN_OPEN_VNET_HDR = 2;
+
+declare const readerHandleBrand: unique symbol;
+/** Opaque handle of a native reader thread. */
+export interface TunReaderHandle {
+  readonly [readerHandleBrand]: true;
+}
+
+/**
+ * Called once per batch with (buffer index, packet count, truncated total, stalls total), or once with
+ * (-1, errno, truncated, stalls, strerror) when the reader thread stopped on a read error. `truncated`
+ * counts packets longer than the slot (dropped); `stalls` counts waits for JS to free a buffer.
+ */
+export type TunReaderCallback = (k: number, countOrErrno: number, truncated: number, stalls: number, message?: string) => void;
+
+/** An error thrown by the addon for a failed system call. */
+export interface NativeErrnoError extends Error {
+  errno: number;
+  syscall: string;
+  /** tunWriteBatch only: packets written before the failing one, and its index. */
+  written?: number;
+  index?: number;
+}
+
+export function isNativeErrnoError(e: unknown): e is NativeErrnoError {
+  return e instanceof Error && typeof (e as Partial<NativeErrnoError>).errno === 'number';
+}
+
+/** The TUN part of the addon (see native/tun.c for the contract of each function). */
+export interface SvrNativeTun {
+  tunOpen(name: string, flags: number): { fd: number; name: string };
+  tunSetOffload(fd: number, flags: number): void;
+  tunReaderStart(
+    fd: number,
+    data: Uint8Array,
+    lens: Uint32Array,
+    buffers: number,
+    batch: number,
+    snap: number,
+    cb: TunReaderCallback,
+  ): TunReaderHandle;
+  tunReaderStop(handle: TunReaderHandle): void;
+  tunReaderRef(handle: TunReaderHandle, ref: boolean): void;
+  tunWriteBatch(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** false when fd was not open through tunOpen (for example a second close). */
+  tunClose(fd: number): boolean;
+  readonly TUN_MULTI_QUEUE: number;
+  readonly TUN_VNET_HDR: number;
+}
+
+export type SvrNative = SvrNativeTun;
+
+export const NATIVE_ADDON_RELATIVE_PATH = join('build', 'Release', 'svr_native.node');
+
+/** The first directory at or above `from` that holds a package.json. */
+export function findPackageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new SvrError('SVR_ERR_NATIVE_MISSING', `no package.json found above ${from}: cannot locate ${NATIVE_ADDON_RELATIVE_PATH}`);
+    }
+    dir = parent;
+  }
+}
+
+const cache = new Map<string, SvrNative>();
+
+/** Loads (once per root) `<root>/build/Release/svr_native.node`. Throws SvrError SVR_ERR_NATIVE_MISSING. */
+export function loadNative(root: string = findPackageRoot()): SvrNative {
+  const hit = cache.get(root);
+  if (hit) return hit;
+  const file = join(root, NATIVE_ADDON_RELATIVE_PATH);
+  if (!existsSync(file)) {
+    throw new SvrError(
+      'SVR_ERR_NATIVE_MISSING',
+      `the native addon ${file} is not built: run npm ci / npm run build:native (node-gyp rebuild) in ${root}`,
+      { file },
+    );
+  }
+  let mod: SvrNative;
+  try {
+    mod = createRequire(import.meta.url)(file) as SvrNative;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new SvrError(
+      'SVR_ERR_NATIVE_MISSING',
+      `the native addon ${file} does not load (${why}): rebuild it with npm ci / npm run build:native`,
+      { file, cause: e },
+    );
+  }
+  if (typeof mod.tunOpen !== 'function') {
+    throw new SvrError(
+      'SVR_ERR_NATIVE_MISSING',
+      `the native addon ${file} has no TUN support (built for another OS?): rebuild it with npm run build:native`,
+      { file },
+    );
+  }
+  cache.set(root, mod);
+  return mod;
+}

@@ -1,0 +1,305 @@
+/**
+ * One TUN queue with a native reader thread that hands packets to JS in batches.
+ *
+ *   const tun = TunDevice.open({ name: 'svr0' });        // link up/addresses/routes: see link.ts
+ *   tun.start((data, offsets, lengths, count) => { ... copy what you keep ... });
+ *   tun.writeBatch(out, outOffsets, outLengths, n);
+ *   tun.close();
+ *
+ * Buffer ownership: the reader owns `buffers` batch buffers of `batchSize` slots of `snapLength` bytes.
+ * The handler gets one of them; it is handed back to the reader thread when the handler returns, so
+ * the handler must copy whatever it keeps. While every buffer is with JS the thread waits and packets
+ * queue in the kernel (which drops and counts them in the link's tx_dropped once its queue is full).
+ * See docs/tun-io.md.
+ */
+import { constants as osConstants } from 'node:os';
+import { SvrError } from '../../errors.js';
+import {
+  isNativeErrnoError,
+  loadNative,
+  TUN_OPEN_MULTI_QUEUE,
+  TUN_OPEN_VNET_HDR,
+  type NativeErrnoError,
+  type SvrNative,
+  type TunReaderHandle,
+} from './native.js';
+
+export interface TunOptions {
+  /** Interface name, at most 15 bytes; '' or a pattern such as 'svr%d' lets the kernel choose. */
+  name: string;
+  /** IFF_MULTI_QUEUE: every open() of the same name adds one queue (all opens must set it). */
+  multiQueue?: boolean;
+  /** IFF_VNET_HDR: each packet starts with a 10-byte virtio_net_hdr; see setOffload(). */
+  vnetHdr?: boolean;
+  /** Packets per batch, 1..1024 (default 64). */
+  batchSize?: number;
+  /** Batch buffers, 1..64 (default 4). */
+  buffers?: number;
+  /** Bytes per packet slot (default 2048, or 65552 with vnetHdr, which needs at least 65545). */
+  snapLength?: number;
+}
+
+/**
+ * Gets `count` packets: packet i is `data.subarray(offsets[i], offsets[i] + lengths[i])`. The arrays
+ * are reused for later batches as soon as the handler returns: copy what you keep, do not modify them.
+ */
+export type TunBatchHandler = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number) => void;
+
+/** Called once if the reader thread stops on a read error (code SVR_ERR_IO_PORT). */
+export type TunErrorHandler = (err: SvrError) => void;
+
+export interface TunStats {
+  rxPackets: number;
+  rxBatches: number;
+  /** Packets longer than snapLength: dropped by the reader and counted here. */
+  rxTruncated: number;
+  /** Times the reader thread waited because JS held every buffer (back-pressure; the kernel queues meanwhile). */
+  rxStalls: number;
+  txPackets: number;
+  /** Packets writeBatch could not write because the kernel said EAGAIN/ENOBUFS. */
+  txDrops: number;
+}
+
+/** TUNSETOFFLOAD flags (linux/if_tun.h). */
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+export const TUN_F_TSO_ECN = 0x08;
+export const TUN_F_UFO = 0x10;
+export const TUN_F_USO4 = 0x20;
+export const TUN_F_USO6 = 0x40;
+
+/** Bytes of the virtio_net_hdr in front of every packet when vnetHdr is set. */
+export const VNET_HDR_LEN = 10;
+export const TUN_NAME_MAX_BYTES = 15;
+export const DEFAULT_BATCH_SIZE = 64;
+export const DEFAULT_BUFFERS = 4;
+export const DEFAULT_SNAP_LENGTH = 2048;
+/** 65535 + VNET_HDR_LEN, rounded up to 16. */
+export const DEFAULT_VNET_SNAP_LENGTH = 65552;
+
+const E = osConstants.errno;
+/** Linux EBADFD ("File descriptor in bad state"): a TUN queue whose device is gone. Not in os.constants. */
+const EBADFD = 77;
+
+function rethrow(e: unknown): never {
+  throw e;
+}
+
+function optInt(v: number | undefined, dflt: number, min: number, max: number, what: string, name: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new SvrError('SVR_ERR_IO_TUN_OPEN', `cannot open TUN device "${name}": ${what} must be an integer in ${min}..${max}, got ${v}`);
+  }
+  return v;
+}
+
+function openError(name: string, e: NativeErrnoError): SvrError {
+  const details = { name, errno: e.errno, syscall: e.syscall };
+  if (e.syscall === 'open' && (e.errno === E.ENOENT || e.errno === E.ENODEV || e.errno === E.ENXIO)) {
+    return new SvrError(
+      'SVR_ERR_IO_TUN_MISSING',
+      `cannot open TUN device "${name}": /dev/net/tun: ${e.message}: load the tun module (modprobe tun) or, in a container, pass /dev/net/tun in`,
+      details,
+    );
+  }
+  if (e.errno === E.EPERM || e.errno === E.EACCES) {
+    return new SvrError(
+      'SVR_ERR_IO_TUN_PERM',
+      `cannot open TUN device "${name}": ${e.syscall === 'open' ? 'open /dev/net/tun' : e.syscall}: ${e.message}: run as root or grant cap_net_admin`,
+      details,
+    );
+  }
+  let hint = '';
+  if (e.errno === E.EBUSY) hint = ' (the name is taken by another device, or by a TUN queue opened without multiQueue)';
+  else if (e.errno === E.EINVAL) hint = ' (invalid name, or the device exists with other flags: multiQueue/vnetHdr must match)';
+  return new SvrError('SVR_ERR_IO_TUN_OPEN', `cannot open TUN device "${name}": ${e.syscall}: ${e.message}${hint}`, details);
+}
+
+export class TunDevice {
+  /** The interface name (the kernel's choice when a pattern or '' was asked for). */
+  readonly name: string;
+  /** The queue's file descriptor (non-blocking); owned by this object. */
+  readonly fd: number;
+  readonly multiQueue: boolean;
+  readonly vnetHdr: boolean;
+  readonly batchSize: number;
+  readonly buffers: number;
+  readonly snapLength: number;
+  readonly stats: TunStats = { rxPackets: 0, rxBatches: 0, rxTruncated: 0, rxStalls: 0, txPackets: 0, txDrops: 0 };
+
+  readonly #native: SvrNative;
+  #reader: TunReaderHandle | undefined;
+  #closed = false;
+  #refed = true;
+
+  private constructor(native: SvrNative, fd: number, name: string, o: Required<Omit<TunOptions, 'name'>>) {
+    this.#native = native;
+    this.fd = fd;
+    this.name = name;
+    this.multiQueue = o.multiQueue;
+    this.vnetHdr = o.vnetHdr;
+    this.batchSize = o.batchSize;
+    this.buffers = o.buffers;
+    this.snapLength = o.snapLength;
+  }
+
+  /** Opens one queue of TUN device `opts.name`. Throws SvrError (SVR_ERR_IO_TUN_*, SVR_ERR_NATIVE_MISSING). */
+  static open(opts: TunOptions): TunDevice {
+    const name = opts.name;
+    if (typeof name !== 'string') throw new SvrError('SVR_ERR_IO_TUN_OPEN', 'cannot open TUN device: name must be a string');
+    if (Buffer.byteLength(name) > TUN_NAME_MAX_BYTES) {
+      throw new SvrError(
+        'SVR_ERR_IO_TUN_OPEN',
+        `cannot open TUN device "${name}": the name is longer than ${TUN_NAME_MAX_BYTES} bytes (IFNAMSIZ)`,
+        { name },
+      );
+    }
+    const vnetHdr = opts.vnetHdr === true;
+    const minSnap = vnetHdr ? 65535 + VNET_HDR_LEN : 64;
+    const o = {
+      multiQueue: opts.multiQueue === true,
+      vnetHdr,
+      batchSize: optInt(opts.batchSize, DEFAULT_BATCH_SIZE, 1, 1024, 'batchSize', name),
+      buffers: optInt(opts.buffers, DEFAULT_BUFFERS, 1, 64, 'buffers', name),
+      snapLength: optInt(opts.snapLength, vnetHdr ? DEFAULT_VNET_SNAP_LENGTH : DEFAULT_SNAP_LENGTH, minSnap, 1 << 20, 'snapLength', name),
+    };
+    const native = loadNative();
+    const flags = (o.multiQueue ? TUN_OPEN_MULTI_QUEUE : 0) | (o.vnetHdr ? TUN_OPEN_VNET_HDR : 0);
+    let r: { fd: number; name: string };
+    try {
+      r = native.tunOpen(name, flags);
+    } catch (e) {
+      if (isNativeErrnoError(e)) throw openError(name, e);
+      throw e;
+    }
+    return new TunDevice(native, r.fd, r.name, o);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** TUNSETOFFLOAD with TUN_F_* flags; only for a device opened with vnetHdr. */
+  setOffload(flags: number): void {
+    this.#assertOpen('setOffload');
+    if (!this.vnetHdr) {
+      throw new SvrError('SVR_ERR_IO_TUN_OPEN', `TUN device ${this.name}: setOffload needs a device opened with vnetHdr`);
+    }
+    try {
+      this.#native.tunSetOffload(this.fd, flags);
+    } catch (e) {
+      if (!isNativeErrnoError(e)) throw e;
+      throw new SvrError('SVR_ERR_IO_TUN_OPEN', `TUN device ${this.name}: TUNSETOFFLOAD 0x${flags.toString(16)}: ${e.message}`, {
+        name: this.name,
+        errno: e.errno,
+      });
+    }
+  }
+
+  /**
+   * Starts the native reader thread: `onBatch` runs on the JS thread once per batch. A read error stops
+   * the reader and goes to `onError`, or becomes an uncaught exception when there is none; so does an
+   * exception thrown by `onBatch` (the reader goes on).
+   */
+  start(onBatch: TunBatchHandler, onError?: TunErrorHandler): void {
+    this.#assertOpen('start');
+    if (this.#reader) throw new SvrError('SVR_ERR_IO_PORT', `TUN device ${this.name}: start() was already called`);
+    const { buffers: K, batchSize: B, snapLength: S } = this;
+    const slab = B * S;
+    // SharedArrayBuffers cannot be detached (transferred away) while the native thread writes into them.
+    const data = new Uint8Array(new SharedArrayBuffer(K * slab));
+    const lens = new Uint32Array(new SharedArrayBuffer(K * B * 4));
+    const views: Uint8Array[] = [];
+    const lensViews: Uint32Array[] = [];
+    for (let k = 0; k < K; k++) {
+      views.push(data.subarray(k * slab, (k + 1) * slab));
+      lensViews.push(lens.subarray(k * B, (k + 1) * B));
+    }
+    const offsets = new Uint32Array(B);
+    for (let i = 0; i < B; i++) offsets[i] = i * S;
+    const stats = this.stats;
+    const name = this.name;
+
+    // Arrow function over `this`: the native threadsafe function holds this callback, so a started device
+    // (and its reader handle) stays reachable until close(), even when the caller drops it.
+    const onNative = (k: number, n: number, truncated: number, stalls: number, message?: string): void => {
+      if (this.#closed) return;
+      stats.rxTruncated = truncated;
+      stats.rxStalls = stalls;
+      if (k >= 0) {
+        stats.rxPackets += n;
+        stats.rxBatches++;
+        try {
+          onBatch(views[k]!, offsets, lensViews[k]!, n);
+        } catch (e) {
+          // Node-API would only print a warning for an exception thrown into it; make it a real one.
+          process.nextTick(rethrow, e);
+        }
+        return;
+      }
+      const hint = n === EBADFD ? ' (the device was deleted)' : '';
+      const err = new SvrError('SVR_ERR_IO_PORT', `reading TUN device ${name} failed: ${message ?? `errno ${n}`}${hint}; its reader stopped`, {
+        name,
+        errno: n,
+      });
+      process.nextTick(onError ?? rethrow, err);
+    };
+    this.#reader = this.#native.tunReaderStart(this.fd, data, lens, K, B, S, onNative);
+    if (!this.#refed) this.#native.tunReaderRef(this.#reader, false);
+  }
+
+  /** A running reader keeps the event loop alive (like a socket); unref() lets the process exit anyway. */
+  unref(): this {
+    this.#refed = false;
+    if (this.#reader && !this.#closed) this.#native.tunReaderRef(this.#reader, false);
+    return this;
+  }
+
+  ref(): this {
+    this.#refed = true;
+    if (this.#reader && !this.#closed) this.#native.tunReaderRef(this.#reader, true);
+    return this;
+  }
+
+  /**
+   * Writes packet i = data[offsets[i], offsets[i] + lengths[i]) for i < count, in one call into C.
+   * Returns how many were written; the others were dropped by the kernel (EAGAIN/ENOBUFS) and counted
+   * in stats.txDrops. Any other error throws SvrError SVR_ERR_IO_PORT (details.written says how many
+   * went out before it).
+   */
+  writeBatch(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
+    this.#assertOpen('writeBatch');
+    let written: number;
+    try {
+      written = this.#native.tunWriteBatch(this.fd, data, offsets, lengths, count);
+    } catch (e) {
+      if (!isNativeErrnoError(e)) throw e;
+      const done = e.written ?? 0;
+      this.stats.txPackets += done;
+      let hint = '';
+      if (e.errno === E.EIO) hint = ` (is the link down? ip link set dev ${this.name} up)`;
+      else if (e.errno === E.EINVAL) hint = ' (not an IPv4/IPv6 packet, or a bad virtio_net_hdr)';
+      throw new SvrError(
+        'SVR_ERR_IO_PORT',
+        `writing to TUN device ${this.name} failed at packet ${e.index ?? '?'} of ${count}: ${e.message}${hint}`,
+        { name: this.name, errno: e.errno, written: done, index: e.index },
+      );
+    }
+    this.stats.txPackets += written;
+    this.stats.txDrops += count - written;
+    return written;
+  }
+
+  /** Stops and joins the reader thread, then closes the fd. Safe to call more than once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#reader) this.#native.tunReaderStop(this.#reader);
+    this.#native.tunClose(this.fd);
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw new SvrError('SVR_ERR_IO_PORT', `TUN device ${this.name}: ${what}() after close()`);
+  }
+}

@@ -1,0 +1,392 @@
+/**
+ * Test helper for test/unit/io/tun.test.ts. Runs INSIDE a network namespace the test created
+ * (`ip netns exec svrt-tun-<pid>-<n> node dist/test/support/tun-echo.js MODE JSON`), opens a TUN device
+ * there, drives it, prints one line `RESULT <json>` and then exits by itself (no process.exit: exiting
+ * on its own after close() is part of what is tested).
+ *
+ * Addresses (198.18.0.0/15, only inside that namespace): the TUN has 198.18.250.1/30 and
+ * 198.18.251.0/24 is routed into it. Traffic goes from 198.18.250.1:SRC_PORT to 198.18.251.2:DST_PORT.
+ *
+ * Modes:
+ *   rx    {count, vnetHdr?}  send a burst of `count` UDP datagrams, report every packet the TUN got
+ *   slow  {count, holdMs}   2 buffers of 16, a handler that holds each batch holdMs: report whether a buffer
+ *                            changed while held, the sequence numbers seen and the kernel's tx_dropped
+ *   echo  {count}            swap src/dst address and port of each packet, writeBatch it back; report
+ *                            what the UDP socket received
+ *   mq    {count, flows}     two queues (IFF_MULTI_QUEUE), `flows` source ports; report per queue
+ *   error {name, multiQueue?, vnetHdr?, first?}  try to open (after opening `first`, if given); report the error
+ *   close {}                 start, receive a few packets, close() twice; report the link is gone
+ *   write-errors {}          writeBatch with the link down, then [good, not-IP], then out of bounds
+ *   throw {}                 the handler throws once: report the uncaught exception and later batches
+ *   unref {}                 start, receive, unref() and never close: the process must exit anyway
+ *   read-error {}            delete the link under a running reader: report what onError got
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { configureLink, runIp } from '../../src/io/tun/link.js';
+import { TUN_F_CSUM, TunDevice, type TunOptions } from '../../src/io/tun/tun-device.js';
+import { isSvrError } from '../../src/errors.js';
+import { DST_PORT, LOCAL_ADDR, payloadFor, REMOTE_ADDR, SRC_PORT, TUN_NAME } from './tun-fixture.js';
+
+type Json = Record<string, unknown>;
+
+function result(r: Json): void {
+  process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
+}
+
+async function openConfigured(opts: Omit<TunOptions, 'name'> = {}, queues = 1): Promise<TunDevice[]> {
+  const devs: TunDevice[] = [];
+  for (let q = 0; q < queues; q++) devs.push(TunDevice.open({ name: TUN_NAME, ...opts }));
+  // No IPv6 on the test link: otherwise the kernel sends router solicitations / MLD reports into it.
+  const v6 = `/proc/sys/net/ipv6/conf/${TUN_NAME}/disable_ipv6`;
+  if (existsSync(v6)) writeFileSync(v6, '1');
+  await configureLink(TUN_NAME, {
+    mtu: 1500,
+    txQueueLen: 1000,
+    addresses: [`${LOCAL_ADDR}/30`],
+    routes: [`${REMOTE_ADDR.replace(/\.\d+$/, '.0')}/24`],
+  });
+  return devs;
+}
+
+function bindSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(port, LOCAL_ADDR, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+  });
+}
+
+/** Sends datagrams first..first+count-1 to REMOTE_ADDR:port; resolves with the number of send errors. */
+function sendAll(sock: Socket, count: number, port = DST_PORT, first = 0): Promise<number> {
+  return new Promise((resolve) => {
+    let done = 0;
+    let errors = 0;
+    for (let i = first; i < first + count; i++) {
+      sock.send(payloadFor(i), port, REMOTE_ADDR, (err) => {
+        if (err) errors++;
+        if (++done === count) resolve(errors);
+      });
+    }
+  });
+}
+
+function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  return new Promise((resolve) => {
+    const tick = (): void => {
+      if (cond()) resolve(true);
+      else if (Date.now() > until) resolve(false);
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+function kernelTxDropped(): number {
+  return Number(readFileSync(`/sys/class/net/${TUN_NAME}/statistics/tx_dropped`, 'utf8').trim());
+}
+
+async function modeRx(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const vnetHdr = a.vnetHdr === true;
+  const [tun] = await openConfigured({ vnetHdr });
+  if (vnetHdr) tun!.setOffload(TUN_F_CSUM);
+  const batches: number[] = [];
+  const packets: string[] = [];
+  tun!.start((data, offsets, lengths, n) => {
+    batches.push(n);
+    for (let i = 0; i < n; i++) {
+      packets.push(Buffer.from(data.subarray(offsets[i]!, offsets[i]! + lengths[i]!)).toString('base64'));
+    }
+  });
+  const sock = await bindSocket(SRC_PORT);
+  const t0 = process.hrtime.bigint();
+  const sendErrors = await sendAll(sock, count);
+  const complete = await waitFor(() => packets.length >= count, 5000);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  // Linger a little: more packets than sent would be a bug too.
+  await waitFor(() => false, 50);
+  result({ name: tun!.name, complete, sendErrors, batches, packets, stats: tun!.stats, kernelTxDropped: kernelTxDropped(), ms });
+  sock.close();
+  tun!.close();
+}
+
+/** A handler slower than the traffic: buffers must not change while JS holds them; drops are the kernel's. */
+async function modeSlow(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const holdMs = Number(a.holdMs);
+  const [tun] = await openConfigured({ buffers: 2, batchSize: 16 });
+  const seqs: number[] = [];
+  let changedWhileHeld = 0;
+  const digest = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number): number => {
+    let h = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = offsets[i]!, end = j + lengths[i]!; j < end; j++) h = (h * 31 + data[j]!) | 0;
+    }
+    return h;
+  };
+  tun!.start((data, offsets, lengths, n) => {
+    const before = digest(data, offsets, lengths, n);
+    const until = Date.now() + holdMs;
+    while (Date.now() < until); // hold the buffer while the reader thread keeps reading
+    if (digest(data, offsets, lengths, n) !== before) changedWhileHeld++;
+    for (let i = 0; i < n; i++) {
+      const off = offsets[i]!;
+      seqs.push(Buffer.from(data.buffer, data.byteOffset + off + 32, 4).readUInt32BE(0));
+    }
+  });
+  const sock = await bindSocket(SRC_PORT);
+  const sendErrors = await sendAll(sock, count);
+  const complete = await waitFor(() => seqs.length + kernelTxDropped() >= count, 10_000);
+  await waitFor(() => false, 50);
+  result({ complete, sendErrors, received: seqs.length, seqs, changedWhileHeld, kernelTxDropped: kernelTxDropped(), stats: tun!.stats });
+  sock.close();
+  tun!.close();
+}
+
+async function modeEcho(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const [tun] = await openConfigured({});
+  const B = tun!.batchSize;
+  const out = new Uint8Array(B * 2048);
+  const outOffsets = new Uint32Array(B);
+  const outLengths = new Uint32Array(B);
+  for (let i = 0; i < B; i++) outOffsets[i] = i * 2048;
+  let written = 0;
+  let nonUdp = 0;
+  tun!.start((data, offsets, lengths, n) => {
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const off = offsets[i]!;
+      const len = lengths[i]!;
+      if (len < 28 || data[off]! >> 4 !== 4 || data[off + 9] !== 17) {
+        nonUdp++;
+        continue;
+      }
+      const o = outOffsets[m]!;
+      out.set(data.subarray(off, off + len), o);
+      const ihl = (out[o]! & 0x0f) * 4;
+      // Swap addresses and ports. Both checksums are sums over these fields, so they stay valid.
+      for (let j = 0; j < 4; j++) {
+        const t = out[o + 12 + j]!;
+        out[o + 12 + j] = out[o + 16 + j]!;
+        out[o + 16 + j] = t;
+      }
+      for (let j = 0; j < 2; j++) {
+        const t = out[o + ihl + j]!;
+        out[o + ihl + j] = out[o + ihl + 2 + j]!;
+        out[o + ihl + 2 + j] = t;
+      }
+      outLengths[m] = len;
+      m++;
+    }
+    written += tun!.writeBatch(out, outOffsets, outLengths, m);
+  });
+  const sock = await bindSocket(SRC_PORT);
+  const echoes: { payload: string; address: string; port: number }[] = [];
+  sock.on('message', (msg, rinfo) => {
+    echoes.push({ payload: msg.toString('base64'), address: rinfo.address, port: rinfo.port });
+  });
+  // Rounds of 50: a burst of echoes larger than the socket's receive buffer (rmem_max) would be dropped
+  // by the kernel before Node reads them.
+  let sendErrors = 0;
+  let complete = true;
+  for (let sent = 0; sent < count && complete; ) {
+    const n = Math.min(50, count - sent);
+    sendErrors += await sendAll(sock, n, DST_PORT, sent);
+    sent += n;
+    complete = await waitFor(() => echoes.length >= sent, 5000);
+  }
+  await waitFor(() => false, 50);
+  result({ complete, sendErrors, echoes, written, nonUdp, stats: tun!.stats });
+  sock.close();
+  tun!.close();
+}
+
+async function modeMq(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const flows = Number(a.flows);
+  const tuns = await openConfigured({ multiQueue: true }, 2);
+  const perQueue = tuns.map(() => 0);
+  const seen = new Set<string>();
+  tuns.forEach((t, q) =>
+    t.start((data, offsets, lengths, n) => {
+      perQueue[q]! += n;
+      for (let i = 0; i < n; i++) {
+        const off = offsets[i]!;
+        if (lengths[i]! < 36 || data[off + 9] !== 17) continue;
+        const sport = (data[off + 20]! << 8) | data[off + 21]!;
+        const seq = (data[off + 32]! << 24) | (data[off + 33]! << 16) | (data[off + 34]! << 8) | data[off + 35]!;
+        seen.add(`${sport}/${seq}`);
+      }
+    }),
+  );
+  const socks: Socket[] = [];
+  for (let f = 0; f < flows; f++) socks.push(await bindSocket(SRC_PORT + 10 + f));
+  const per = Math.ceil(count / flows);
+  const errs = await Promise.all(socks.map((s) => sendAll(s, per)));
+  const total = per * flows;
+  const complete = await waitFor(() => seen.size >= total, 5000);
+  result({
+    names: tuns.map((t) => t.name),
+    complete,
+    sent: total,
+    sendErrors: errs.reduce((x, y) => x + y, 0),
+    distinct: seen.size,
+    perQueue,
+    stats: tuns.map((t) => t.stats),
+  });
+  for (const s of socks) s.close();
+  for (const t of tuns) t.close();
+}
+
+async function modeError(a: Json): Promise<void> {
+  const held: TunDevice[] = [];
+  try {
+    if (typeof a.first === 'object' && a.first !== null) held.push(TunDevice.open(a.first as TunOptions));
+    const t = TunDevice.open({ name: String(a.name), multiQueue: a.multiQueue === true, vnetHdr: a.vnetHdr === true });
+    held.push(t);
+    result({ ok: true, name: t.name });
+  } catch (e) {
+    if (isSvrError(e)) result({ ok: false, code: e.code, message: e.message });
+    else result({ ok: false, code: 'NOT_SVR_ERROR', message: String(e) });
+  } finally {
+    for (const t of held) t.close();
+  }
+}
+
+async function modeClose(): Promise<void> {
+  const [tun] = await openConfigured({});
+  let got = 0;
+  tun!.start((_d, _o, _l, n) => {
+    got += n;
+  });
+  const sock = await bindSocket(SRC_PORT);
+  await sendAll(sock, 10);
+  await waitFor(() => got >= 10, 5000);
+  sock.close();
+  tun!.close();
+  tun!.close(); // a second close is a no-op
+  let linkGone = false;
+  try {
+    await runIp(['link', 'show', 'dev', TUN_NAME]);
+  } catch (e) {
+    linkGone = isSvrError(e, 'SVR_ERR_IO_TUN_LINK');
+  }
+  let afterClose = '';
+  try {
+    tun!.writeBatch(new Uint8Array(1), new Uint32Array(1), new Uint32Array(1), 1);
+  } catch (e) {
+    afterClose = isSvrError(e) ? e.code : String(e);
+  }
+  result({ got, closed: tun!.closed, linkGone, afterClose, stats: tun!.stats });
+}
+
+/** writeBatch errors: link down (EIO), a packet that is not IP (EINVAL) after a good one. */
+async function modeWriteErrors(): Promise<void> {
+  const tun = TunDevice.open({ name: TUN_NAME });
+  const good = Buffer.from('450000200000400040110000c612fb02c612fa019c419c40000c000041424344', 'hex');
+  const data = new Uint8Array(4096);
+  data.set(good, 0);
+  data.set(good, 2048);
+  data[2048] = 0; // version 0: the kernel refuses it
+  const offsets = Uint32Array.of(0, 2048);
+  const lengths = Uint32Array.of(good.length, good.length);
+  const attempt = (count: number): Json => {
+    try {
+      return { written: tun.writeBatch(data, offsets, lengths, count) };
+    } catch (e) {
+      return isSvrError(e) ? { code: e.code, message: e.message, details: e.data } : { other: String(e) };
+    }
+  };
+  const down = attempt(1);
+  await configureLink(TUN_NAME, {});
+  const mixed = attempt(2);
+  let range = '';
+  try {
+    tun.writeBatch(data, Uint32Array.of(4090), Uint32Array.of(32), 1);
+  } catch (e) {
+    range = e instanceof RangeError ? 'RangeError' : String(e);
+  }
+  result({ down, mixed, range, stats: tun.stats });
+  tun.close();
+}
+
+/** An exception thrown by the handler becomes an uncaught exception; the reader goes on. */
+async function modeThrow(): Promise<void> {
+  const [tun] = await openConfigured({});
+  const uncaught: string[] = [];
+  process.on('uncaughtException', (e) => uncaught.push(e.message));
+  let got = 0;
+  tun!.start((_d, _o, _l, n) => {
+    got += n;
+    if (uncaught.length === 0) throw new Error('handler failed on purpose');
+  });
+  const sock = await bindSocket(SRC_PORT);
+  await sendAll(sock, 1);
+  await waitFor(() => uncaught.length > 0, 5000);
+  await sendAll(sock, 5, DST_PORT, 1);
+  await waitFor(() => got >= 6, 5000);
+  result({ uncaught, got });
+  sock.close();
+  tun!.close();
+}
+
+/** unref(): a running reader no longer keeps the process alive (no close() at all). */
+async function modeUnref(): Promise<void> {
+  const [tun] = await openConfigured({});
+  let got = 0;
+  tun!.start((_d, _o, _l, n) => {
+    got += n;
+  });
+  const sock = await bindSocket(SRC_PORT);
+  await sendAll(sock, 3);
+  await waitFor(() => got >= 3, 5000);
+  sock.close();
+  tun!.unref();
+  result({ got });
+}
+
+/** The link is deleted under a running reader: onError gets a coded error once. */
+async function modeReadError(): Promise<void> {
+  const [tun] = await openConfigured({});
+  const errors: Json[] = [];
+  tun!.start(
+    () => {},
+    (e) => errors.push({ code: e.code, message: e.message }),
+  );
+  await runIp(['link', 'del', 'dev', TUN_NAME]);
+  await waitFor(() => errors.length > 0, 5000);
+  await waitFor(() => false, 50);
+  tun!.close();
+  result({ errors });
+}
+
+const modes: Record<string, (a: Json) => Promise<void>> = {
+  rx: modeRx,
+  slow: modeSlow,
+  echo: modeEcho,
+  mq: modeMq,
+  error: modeError,
+  close: modeClose,
+  'write-errors': modeWriteErrors,
+  throw: modeThrow,
+  unref: modeUnref,
+  'read-error': modeReadError,
+};
+
+const mode = process.argv[2] ?? '';
+const run = modes[mode];
+if (!run) {
+  process.stderr.write(`usage: tun-echo.js ${Object.keys(modes).join('|')} JSON\n`);
+  process.exitCode = 2;
+} else {
+  run(JSON.parse(process.argv[3] ?? '{}') as Json).catch((e: unknown) => {
+    process.stderr.write(`tun-echo ${mode} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}

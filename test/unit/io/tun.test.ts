@@ -1,0 +1,346 @@
+/**
+ * TUN I/O through the native addon. Needs root: every case creates its own network namespace
+ * (svrt-tun-<pid>-<n>), runs dist/test/support/tun-echo.js inside it and deletes the namespace by
+ * exact name afterwards. Addresses are in 198.18.0.0/15 and exist only inside those namespaces.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isSvrError } from '../../../src/errors.js';
+import { loadNative } from '../../../src/io/tun/native.js';
+import { TunDevice } from '../../../src/io/tun/tun-device.js';
+import { DST_PORT, LOCAL_ADDR, payloadFor, REMOTE_ADDR, SRC_PORT } from '../../support/tun-fixture.js';
+
+const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-echo.js');
+const isRoot = process.getuid?.() === 0;
+const hasIp = spawnSync('ip', ['-V']).status === 0;
+let nsSeq = 0;
+
+interface HelperRun {
+  result: Record<string, unknown>;
+  stderr: string;
+  /** ms from the RESULT line to the child's exit (it must exit by itself). */
+  exitAfterResultMs: number;
+  code: number | null;
+}
+
+function ip(...args: string[]): void {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+async function withNetns<T>(fn: (ns: string) => Promise<T>): Promise<T> {
+  const ns = `svrt-tun-${process.pid}-${nsSeq++}`;
+  ip('netns', 'add', ns);
+  try {
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    return await fn(ns);
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+function runHelper(ns: string, mode: string, args: object, prefix: string[] = []): Promise<HelperRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, ...prefix, process.execPath, HELPER, mode, JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let stderr = '';
+    let resultAt = 0;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`helper ${mode} timed out; stderr: ${stderr}`));
+    }, 30_000);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      if (!resultAt && out.includes('\n') && out.startsWith('RESULT ')) resultAt = Date.now();
+    });
+    child.stderr.on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line) {
+        reject(new Error(`helper ${mode} exited ${code} without a result; stderr: ${stderr}`));
+        return;
+      }
+      resolve({
+        result: JSON.parse(line.slice(7)) as Record<string, unknown>,
+        stderr,
+        exitAfterResultMs: Date.now() - (resultAt || Date.now()),
+        code,
+      });
+    });
+  });
+}
+
+function ipv4(addr: string): number[] {
+  return addr.split('.').map(Number);
+}
+
+function checksumOk(b: Buffer, off: number, len: number): boolean {
+  let sum = 0;
+  for (let i = 0; i < len; i += 2) sum += (b[off + i]! << 8) | b[off + i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
+}
+
+/** Checks that `pkt` (from offset `at`) is the IPv4/UDP datagram i sent by the helper. */
+function assertSentPacket(pkt: Buffer, at: number, i: number): void {
+  const payload = payloadFor(i);
+  assert.is(pkt[at]! >> 4, 4, `packet ${i}: IPv4`);
+  const ihl = (pkt[at]! & 0x0f) * 4;
+  assert.is(pkt.length - at, ihl + 8 + payload.length, `packet ${i}: length`);
+  assert.is(pkt.readUInt16BE(at + 2), pkt.length - at, `packet ${i}: IP total length`);
+  assert.is(pkt[at + 9], 17, `packet ${i}: UDP`);
+  assert.ok(checksumOk(pkt, at, ihl), `packet ${i}: IP header checksum`);
+  assert.equal([...pkt.subarray(at + 12, at + 16)], ipv4(LOCAL_ADDR), `packet ${i}: source`);
+  assert.equal([...pkt.subarray(at + 16, at + 20)], ipv4(REMOTE_ADDR), `packet ${i}: destination`);
+  assert.is(pkt.readUInt16BE(at + ihl), SRC_PORT, `packet ${i}: source port`);
+  assert.is(pkt.readUInt16BE(at + ihl + 2), DST_PORT, `packet ${i}: destination port`);
+  assert.is(pkt.readUInt16BE(at + ihl + 4), 8 + payload.length, `packet ${i}: UDP length`);
+  assert.ok(pkt.subarray(at + ihl + 8).equals(payload), `packet ${i}: payload`);
+}
+
+test('loadNative names the fix when the addon is not built', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svrt-native-'));
+  try {
+    loadNative(dir);
+    assert.unreachable('loadNative should throw');
+  } catch (e) {
+    assert.ok(isSvrError(e, 'SVR_ERR_NATIVE_MISSING'), String(e));
+    assert.match((e as Error).message, 'npm ci / npm run build:native');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('open rejects a name longer than 15 bytes and bad options before any system call', () => {
+  try {
+    TunDevice.open({ name: 'svrt-much-too-long' });
+    assert.unreachable('open should throw');
+  } catch (e) {
+    assert.ok(isSvrError(e, 'SVR_ERR_IO_TUN_OPEN'), String(e));
+    assert.match((e as Error).message, 'longer than 15 bytes');
+    assert.match((e as Error).message, 'svrt-much-too-long');
+  }
+  try {
+    TunDevice.open({ name: 'svrt0', vnetHdr: true, snapLength: 2048 });
+    assert.unreachable('open should throw');
+  } catch (e) {
+    assert.ok(isSvrError(e, 'SVR_ERR_IO_TUN_OPEN'), String(e));
+    assert.match((e as Error).message, 'snapLength');
+  }
+});
+
+if (!isRoot || !hasIp) {
+  test('TUN namespace tests', () => {
+    console.log(`  note: TUN tests skipped (${!isRoot ? 'not root' : 'no ip(8)'}); they need root and iproute2`);
+  });
+} else {
+  assert.ok(existsSync(HELPER), `${HELPER} missing: build with tsc first`);
+
+  test('a burst of UDP datagrams arrives complete, in order and in batches', async () => {
+    const count = 400;
+    const run = await withNetns((ns) => runHelper(ns, 'rx', { count }));
+    const r = run.result as {
+      complete: boolean;
+      sendErrors: number;
+      batches: number[];
+      packets: string[];
+      stats: { rxPackets: number; rxBatches: number; rxTruncated: number };
+      kernelTxDropped: number;
+    };
+    assert.is(r.sendErrors, 0, 'send errors');
+    assert.ok(r.complete, `received ${r.packets.length} of ${count}; stderr ${run.stderr}`);
+    assert.is(r.packets.length, count, 'exactly the datagrams sent');
+    r.packets.forEach((b64, i) => assertSentPacket(Buffer.from(b64, 'base64'), 0, i));
+    const sum = r.batches.reduce((a, b) => a + b, 0);
+    assert.is(sum, count);
+    assert.is(r.stats.rxPackets, count);
+    assert.is(r.stats.rxBatches, r.batches.length);
+    assert.is(r.stats.rxTruncated, 0);
+    assert.is(r.kernelTxDropped, 0);
+    assert.ok(Math.max(...r.batches) <= 64, 'batch size bound');
+    assert.ok(r.batches.length < count / 4, `batched: ${r.batches.length} batches for ${count} packets`);
+    console.log(`  note: ${count} packets in ${r.batches.length} batches (${(count / r.batches.length).toFixed(1)}/batch)`);
+    assert.ok(run.exitAfterResultMs < 2000, `helper exited ${run.exitAfterResultMs} ms after close`);
+  });
+
+  test('back-pressure: a slow handler keeps its buffers intact and the kernel counts the drops', async () => {
+    const count = 3000;
+    const run = await withNetns((ns) => runHelper(ns, 'slow', { count, holdMs: 3 }));
+    const r = run.result as {
+      complete: boolean;
+      sendErrors: number;
+      received: number;
+      seqs: number[];
+      changedWhileHeld: number;
+      kernelTxDropped: number;
+      stats: { rxPackets: number; rxBatches: number };
+    };
+    assert.is(r.sendErrors, 0);
+    assert.ok(r.complete, `received ${r.received} + dropped ${r.kernelTxDropped} of ${count}; stderr ${run.stderr}`);
+    assert.is(r.changedWhileHeld, 0, 'the reader thread wrote into a buffer JS still held');
+    assert.ok(r.kernelTxDropped > 0, 'the burst overflowed the kernel queue (txqueuelen 1000)');
+    assert.is(r.received + r.kernelTxDropped, count, 'every packet was either delivered or counted as dropped by the kernel');
+    for (let i = 1; i < r.seqs.length; i++) assert.ok(r.seqs[i]! > r.seqs[i - 1]!, `in order at ${i}`);
+    assert.is(r.stats.rxPackets, r.received);
+    assert.ok(r.stats.rxBatches * 16 >= r.received);
+    console.log(`  note: slow handler: ${r.received} delivered in ${r.stats.rxBatches} batches, ${r.kernelTxDropped} dropped by the kernel`);
+  });
+
+  test('vnetHdr: each packet starts with a 10-byte virtio_net_hdr', async () => {
+    const count = 20;
+    const run = await withNetns((ns) => runHelper(ns, 'rx', { count, vnetHdr: true }));
+    const r = run.result as { complete: boolean; packets: string[] };
+    assert.ok(r.complete, run.stderr);
+    assert.is(r.packets.length, count);
+    r.packets.forEach((b64, i) => {
+      const pkt = Buffer.from(b64, 'base64');
+      assert.is(pkt[1], 0, `packet ${i}: gso_type NONE`);
+      assertSentPacket(pkt, 10, i);
+    });
+  });
+
+  test('echo: packets written back with writeBatch reach the UDP socket', async () => {
+    const count = 200;
+    const run = await withNetns((ns) => runHelper(ns, 'echo', { count }));
+    const r = run.result as {
+      complete: boolean;
+      sendErrors: number;
+      echoes: { payload: string; address: string; port: number }[];
+      written: number;
+      nonUdp: number;
+      stats: { rxPackets: number; rxBatches: number; txPackets: number; txDrops: number };
+    };
+    assert.is(r.sendErrors, 0);
+    assert.ok(r.complete, `echoed ${r.echoes.length} of ${count}; stderr ${run.stderr}`);
+    assert.is(r.echoes.length, count);
+    r.echoes.forEach((e, i) => {
+      assert.is(e.address, REMOTE_ADDR);
+      assert.is(e.port, DST_PORT);
+      assert.ok(Buffer.from(e.payload, 'base64').equals(payloadFor(i)), `echo ${i} payload`);
+    });
+    assert.is(r.written, count);
+    assert.is(r.stats.txPackets, count);
+    assert.is(r.stats.txDrops, 0);
+    assert.ok(r.stats.rxBatches < count, 'batched');
+    assert.ok(run.exitAfterResultMs < 2000, `helper exited ${run.exitAfterResultMs} ms after close`);
+  });
+
+  test('multiQueue: two queues of one device share the flows', async () => {
+    const run = await withNetns((ns) => runHelper(ns, 'mq', { count: 256, flows: 32 }));
+    const r = run.result as { names: string[]; complete: boolean; sent: number; distinct: number; perQueue: number[] };
+    assert.equal(r.names, ['svrt0', 'svrt0']);
+    assert.ok(r.complete, `got ${r.distinct} of ${r.sent}; stderr ${run.stderr}`);
+    assert.is(r.distinct, r.sent);
+    assert.is(r.perQueue[0]! + r.perQueue[1]!, r.sent);
+    assert.ok(r.perQueue[0]! > 0 && r.perQueue[1]! > 0, `both queues used: ${r.perQueue.join('/')}`);
+  });
+
+  test('errors: busy name, flag mismatch, no permission, no /dev/net/tun', async () => {
+    await withNetns(async (ns) => {
+      const busy = (await runHelper(ns, 'error', { name: 'svrt1', first: { name: 'svrt1' } })).result;
+      assert.is(busy.code, 'SVR_ERR_IO_TUN_OPEN');
+      assert.match(String(busy.message), 'svrt1');
+      assert.match(String(busy.message), 'Device or resource busy');
+
+      const mismatch = (await runHelper(ns, 'error', { name: 'svrt2', first: { name: 'svrt2', multiQueue: true } })).result;
+      assert.is(mismatch.code, 'SVR_ERR_IO_TUN_OPEN');
+      assert.match(String(mismatch.message), 'Invalid argument');
+
+      const kernelName = (await runHelper(ns, 'error', { name: 'svrt%d' })).result;
+      assert.is(kernelName.ok, true);
+      assert.is(kernelName.name, 'svrt0', 'the kernel fills in %d');
+
+      if (spawnSync('setpriv', ['--version']).status === 0) {
+        const perm = (await runHelper(ns, 'error', { name: 'svrt3' }, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']))
+          .result;
+        assert.is(perm.code, 'SVR_ERR_IO_TUN_PERM', JSON.stringify(perm));
+        assert.match(String(perm.message), 'run as root or grant cap_net_admin');
+      } else {
+        console.log('  note: setpriv missing: the permission case was skipped');
+      }
+
+      if (spawnSync('unshare', ['--version']).status === 0) {
+        // A private mount namespace (inside the netns one) where /dev/net is an empty tmpfs.
+        const hide = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs tmpfs /dev/net && exec "$0" "$@"'];
+        const missing = (await runHelper(ns, 'error', { name: 'svrt4' }, hide)).result;
+        assert.is(missing.code, 'SVR_ERR_IO_TUN_MISSING', JSON.stringify(missing));
+        assert.match(String(missing.message), '/dev/net/tun');
+      } else {
+        console.log('  note: unshare missing: the /dev/net/tun-missing case was skipped');
+      }
+    });
+  });
+
+  test('close() twice is safe, removes the link, and the process exits by itself', async () => {
+    const run = await withNetns((ns) => runHelper(ns, 'close', {}));
+    const r = run.result as { got: number; closed: boolean; linkGone: boolean; afterClose: string };
+    assert.is(r.got, 10);
+    assert.ok(r.closed);
+    assert.ok(r.linkGone, 'the non-persistent TUN link disappears with its last fd');
+    assert.is(r.afterClose, 'SVR_ERR_IO_PORT');
+    assert.is(run.code, 0);
+    assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after close`);
+  });
+
+  test('writeBatch errors are coded, say how far the batch got and hint at the cause', async () => {
+    const run = await withNetns((ns) => runHelper(ns, 'write-errors', {}));
+    const r = run.result as {
+      down: { code: string; message: string; details: { written: number; index: number } };
+      mixed: { code: string; message: string; details: { written: number; index: number } };
+      range: string;
+      stats: { txPackets: number; txDrops: number };
+    };
+    assert.is(r.down.code, 'SVR_ERR_IO_PORT');
+    assert.match(r.down.message, 'Input/output error');
+    assert.match(r.down.message, 'ip link set dev svrt0 up');
+    assert.is(r.mixed.code, 'SVR_ERR_IO_PORT');
+    assert.match(r.mixed.message, 'at packet 1 of 2');
+    assert.is(r.mixed.details.written, 1);
+    assert.is(r.mixed.details.index, 1);
+    assert.is(r.range, 'RangeError');
+    assert.is(r.stats.txPackets, 1);
+    assert.is(r.stats.txDrops, 0);
+  });
+
+  test('a handler exception becomes an uncaught exception and the reader goes on', async () => {
+    const run = await withNetns((ns) => runHelper(ns, 'throw', {}));
+    const r = run.result as { uncaught: string[]; got: number };
+    assert.equal(r.uncaught, ['handler failed on purpose']);
+    assert.is(r.got, 6);
+  });
+
+  test('unref(): a running reader does not keep the process alive', async () => {
+    const run = await withNetns((ns) => runHelper(ns, 'unref', {}));
+    assert.is(run.result.got, 3);
+    assert.is(run.code, 0);
+    assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after unref`);
+  });
+
+  test('a read error (link deleted) stops the reader and reaches onError once, coded', async () => {
+    const run = await withNetns((ns) => runHelper(ns, 'read-error', {}));
+    const errors = run.result.errors as { code: string; message: string }[];
+    assert.is(errors.length, 1);
+    assert.is(errors[0]!.code, 'SVR_ERR_IO_PORT');
+    assert.match(errors[0]!.message, 'svrt0');
+    assert.match(errors[0]!.message, 'the device was deleted');
+    assert.is(run.code, 0);
+  });
+
+  test.after(() => {
+    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(`svrt-tun-${process.pid}-`));
+    for (const l of left) spawnSync('ip', ['netns', 'del', l.split(' ')[0]!]);
+  });
+}
+
+test.run();
