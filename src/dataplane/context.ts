@@ -1,0 +1,53 @@
+/**
+ * State shared by the stages of one data path: the current forwarding tables, the session table,
+ * counters, path liveness, scratch buffers and the events queued for control in this batch.
+ * Tables are swapped only between batches (`setTables`).
+ */
+import type { ForwardingTables } from '../model/tables.js';
+import { MetadataWriter } from '../packet/svr-metadata.js';
+import { Counters } from './counters.js';
+import type { DpEvent } from './events.js';
+import { loadAddress } from './flow-key.js';
+import { RandomPool } from './random-pool.js';
+import { SessionTable } from './session-table.js';
+import { WaypointPorts } from './waypoint-ports.js';
+
+export class DataplaneContext {
+  tables!: ForwardingTables;
+  readonly sessions = new SessionTable();
+  readonly counters = new Counters();
+  readonly writer = new MetadataWriter(2048);
+  readonly waypoints = new WaypointPorts();
+  readonly random = new RandomPool();
+  events: DpEvent[] = [];
+  /** per path id: 1 = usable (written by control: BFD later; all paths start up) */
+  pathUp = new Uint8Array(0);
+  /** per path id: local and remote waypoint as 4 words each */
+  pathLocalWords = new Uint32Array(0);
+  pathRemoteWords = new Uint32Array(0);
+  /** per interface: waypoint as 4 words (WAN) */
+  ifWaypointWords = new Uint32Array(0);
+
+  constructor(tables: ForwardingTables) {
+    this.setTables(tables);
+  }
+
+  setTables(t: ForwardingTables): void {
+    const oldUp = this.pathUp;
+    const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
+    this.tables = t;
+    this.pathUp = new Uint8Array(t.paths.length);
+    this.pathLocalWords = new Uint32Array(t.paths.length * 4);
+    this.pathRemoteWords = new Uint32Array(t.paths.length * 4);
+    for (const p of t.paths) {
+      const before = oldNames.indexOf(p.name);
+      this.pathUp[p.id] = before >= 0 ? oldUp[before]! : 1;
+      loadAddress(p.localWaypoint, 0, p.family, this.pathLocalWords, p.id * 4);
+      loadAddress(p.remoteWaypoint, 0, p.family, this.pathRemoteWords, p.id * 4);
+    }
+    this.ifWaypointWords = new Uint32Array(t.interfaces.length * 4);
+    for (const i of t.interfaces) {
+      if (i.waypointFamily !== 0) loadAddress(i.waypoint, 0, i.waypointFamily, this.ifWaypointWords, i.index * 4);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Named counters in one Float64Array (exact to 2^53). Stages resolve names to indices once, at build
+ * time, and bump `values[i]` on the hot path; readers take snapshots by name.
+ */
+export class Counters {
+  private readonly index = new Map<string, number>();
+  private readonly names: string[] = [];
+  values = new Float64Array(64);
+
+  /** Index of `name`, registering it on first use (build time, not per packet). */
+  id(name: string): number {
+    let i = this.index.get(name);
+    if (i === undefined) {
+      i = this.names.length;
+      this.names.push(name);
+      this.index.set(name, i);
+      if (i >= this.values.length) {
+        const grown = new Float64Array(this.values.length * 2);
+        grown.set(this.values);
+        this.values = grown;
+      }
+    }
+    return i;
+  }
+
+  add(i: number, n = 1): void {
+    this.values[i]! += n;
+  }
+
+  get(name: string): number {
+    const i = this.index.get(name);
+    return i === undefined ? 0 : this.values[i]!;
+  }
+
+  /** Every counter, by name (zeros included so the set of names is stable). */
+  snapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let i = 0; i < this.names.length; i++) out[this.names[i]!] = this.values[i]!;
+    return out;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * One router's data path: a stage graph over batches, the session table and the ports.
+ *
+ * Flow of a batch: port rx -> copy into the batch slab (headroom in front) -> graph
+ *   decode -> [wan-verify] -> session-lookup -> first-packet | svr-accept -> svr-out | svr-in | forward-local -> tx
+ * -> one transmit per output interface -> the batch's events handed to control in one call.
+ * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
+ */
+import type { ForwardingTables } from '../model/tables.js';
+import type { PacketPort } from '../io/port.js';
+import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK } from '../packet/ip.js';
+import { fillIpv4HeaderChecksum, fillL4Checksum, setIpLength } from '../packet/rewrite.js';
+import { writeU16, writeU32 } from '../packet/checksum.js';
+import { signInto, timeSlot } from '../crypto/hmac.js';
+import { Batch, HEADROOM, MAX_BATCH, SLOT } from './batch.js';
+import { DataplaneContext } from './context.js';
+import type { DpEvent, RemoveReason } from './events.js';
+import { StageGraph } from './graph.js';
+import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
+import { outerProtocol, removeSession } from './session-ops.js';
+import { ROLE_INGRESS, SF_CLOSING } from './session-table.js';
+import type { Stage } from './stage.js';
+import { DecodeStage } from './stages/decode.js';
+import { FirstPacketStage } from './stages/first-packet.js';
+import { ForwardLocalStage } from './stages/forward-local.js';
+import { SessionLookupStage } from './stages/session-lookup.js';
+import { SvrAcceptStage } from './stages/svr-accept.js';
+import { SvrInStage } from './stages/svr-in.js';
+import { SvrOutStage } from './stages/svr-out.js';
+import { WanVerifyStage } from './stages/wan-verify.js';
+
+export interface DataplaneOptions {
+  tables: ForwardingTables;
+  /** port per interface index (null: the interface has no port, its packets are counted and dropped) */
+  ports: readonly (PacketPort | null)[];
+  /** milliseconds; default Date.now */
+  clock?: () => number;
+  /** receives the events of each batch (and of sweeps/commands) */
+  onEvents?: (events: DpEvent[]) => void;
+}
+
+export class Dataplane {
+  readonly ctx: DataplaneContext;
+  readonly graph: StageGraph;
+  private readonly batch = new Batch();
+  private readonly control = new Batch();
+  private ports: readonly (PacketPort | null)[];
+  private readonly clock: () => number;
+  private readonly onEvents: (events: DpEvent[]) => void;
+  private txOff = new Uint32Array(MAX_BATCH);
+  private txLen = new Uint32Array(MAX_BATCH);
+  private readonly cTx: number;
+  private readonly cNoPort: number;
+  private readonly cOversize: number;
+  private readonly cExpired: number;
+  private readonly cProbes: number;
+  private readonly pi = new PacketInfo();
+
+  constructor(opts: DataplaneOptions) {
+    this.ctx = new DataplaneContext(opts.tables);
+    this.ports = opts.ports;
+    this.clock = opts.clock ?? Date.now;
+    this.onEvents = opts.onEvents ?? (() => {});
+    const ctx = this.ctx;
+    const stages: Stage[] = [
+      new DecodeStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
+      new SvrAcceptStage(ctx), new SvrInStage(ctx), new SvrOutStage(ctx), new ForwardLocalStage(ctx),
+    ];
+    this.graph = new StageGraph(stages, ctx.counters);
+    const c = ctx.counters;
+    this.cTx = c.id('tx-packets');
+    this.cNoPort = c.id('drop-no-port');
+    this.cOversize = c.id('drop-oversize');
+    this.cExpired = c.id('sessions-expired');
+    this.cProbes = c.id('health-checks-sent');
+  }
+
+  get counters() {
+    return this.ctx.counters;
+  }
+
+  get sessions() {
+    return this.ctx.sessions;
+  }
+
+  get tables(): ForwardingTables {
+    return this.ctx.tables;
+  }
+
+  setPorts(ports: readonly (PacketPort | null)[]): void {
+    this.ports = ports;
+  }
+
+  /** Swaps the forwarding tables between batches. */
+  setTables(t: ForwardingTables): void {
+    this.ctx.setTables(t);
+  }
+
+  setPathUp(path: number, up: boolean): void {
+    if (path >= 0 && path < this.ctx.pathUp.length) this.ctx.pathUp[path] = up ? 1 : 0;
+  }
+
+  /** Processes packets received on interface `ifIndex`, in batches of at most MAX_BATCH. */
+  receive(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+    const b = this.batch;
+    let i = 0;
+    while (i < count) {
+      b.reset();
+      const n = Math.min(MAX_BATCH, count - i);
+      const taken = b.fill(ifIndex, data, offsets, lengths, i, n);
+      if (taken < n) this.ctx.counters.add(this.cOversize, n - taken);
+      i += n;
+      this.graph.run(b, this.clock());
+      this.transmit(b);
+      this.flushEvents();
+    }
+  }
+
+  /** Groups the batch's tx slots by interface: one port call per interface. */
+  private transmit(b: Batch): void {
+    const tx = this.graph.tx;
+    const c = this.ctx.counters;
+    if (tx.n === 0) return;
+    const nIf = this.ports.length;
+    for (let ifx = 0; ifx < nIf; ifx++) {
+      let n = 0;
+      for (let k = 0; k < tx.n; k++) {
+        const s = tx.slot[k]!;
+        if (b.ifIndex[s] !== ifx) continue;
+        this.txOff[n] = b.off[s]!;
+        this.txLen[n] = b.len[s]!;
+        n++;
+      }
+      if (n === 0) continue;
+      const port = this.ports[ifx];
+      if (port) {
+        port.transmit(b.data, this.txOff, this.txLen, n);
+        c.add(this.cTx, n);
+      } else {
+        c.add(this.cNoPort, n);
+      }
+    }
+  }
+
+  private flushEvents(): void {
+    const ev = this.ctx.events;
+    if (ev.length === 0) return;
+    this.ctx.events = [];
+    this.onEvents(ev);
+  }
+
+  /** Expires idle sessions: visits up to `budget` rows per call (a coarse wheel over the table). */
+  sweep(budget = 4096): void {
+    const now = this.clock();
+    const ctx = this.ctx;
+    ctx.sessions.sweep(now, budget, (r) => {
+      ctx.counters.add(this.cExpired);
+      removeSession(ctx, r, (ctx.sessions.flags[r]! & SF_CLOSING) !== 0 ? 'closed' : 'idle');
+    });
+    this.flushEvents();
+  }
+
+  /** Removes a session on control's request (row + generation guard against reuse). */
+  removeRow(row: number, gen: number, reason: RemoveReason): boolean {
+    const t = this.ctx.sessions;
+    if (!t.isActive(row) || t.gen[row] !== gen) return false;
+    removeSession(this.ctx, row, reason);
+    this.flushEvents();
+    return true;
+  }
+
+  /**
+   * Sends a health-check probe for an ingress session still waiting for reverse metadata: an empty packet
+   * on the session's waypoint 5-tuple carrying forward metadata + TLV 46 = 1 (fact sheet §8). The egress
+   * creates the session if it lost the first packets and answers with reverse metadata.
+   */
+  probe(row: number, gen: number): boolean {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    if (!t.isActive(row) || t.gen[row] !== gen || t.role[row] !== ROLE_INGRESS) return false;
+    const path = ctx.tables.paths[t.path[row]!]!;
+    const port = this.ports[path.localInterface];
+    if (!port) return false;
+    const b = this.control;
+    const d = b.data;
+    const at = HEADROOM;
+    const fam = path.family;
+    const l3 = fam === 6 ? 40 : 20;
+    const proto = outerProtocol(t.protocol[row]!);
+    const l4len = proto === PROTO_TCP ? 20 : 8;
+    const mlen = writeForwardMetadata(ctx, row, true);
+    const pi = this.pi;
+    // IP header
+    d.fill(0, at, at + l3 + l4len);
+    if (fam === 4) {
+      d[at] = 0x45;
+      writeU16(d, at + 6, 0x4000);
+      d[at + 8] = 64;
+      d[at + 9] = proto;
+    } else {
+      writeU32(d, at, 0x60000000);
+      d[at + 6] = proto;
+      d[at + 7] = 64;
+    }
+    const srcOff = at + (fam === 6 ? 8 : 12);
+    const dstOff = srcOff + (fam === 6 ? 16 : 4);
+    const tmp = new Uint8Array(16);
+    wordsToBytes(ctx.pathLocalWords, path.id * 4, fam, tmp);
+    d.set(tmp.subarray(0, fam === 6 ? 16 : 4), srcOff);
+    wordsToBytes(ctx.pathRemoteWords, path.id * 4, fam, tmp);
+    d.set(tmp.subarray(0, fam === 6 ? 16 : 4), dstOff);
+    const l4 = at + l3;
+    writeU16(d, l4, t.wpLocalPort[row]!);
+    writeU16(d, l4 + 2, t.wpPeerPort[row]!);
+    if (proto === PROTO_TCP) {
+      d[l4 + 12] = 5 << 4;
+      d[l4 + 13] = TCP_ACK;
+    }
+    const payload = l4 + l4len;
+    d.set(ctx.writer.buf.subarray(0, mlen), payload);
+    let end = payload + mlen;
+    const h = path.hmac;
+    if (h.mode !== 'disabled') end += signInto(h.cipher, h.key, d, payload, end, timeSlot(h.mode === 'time-based', this.clock()));
+    pi.family = fam;
+    pi.l3 = at;
+    pi.l4 = l4;
+    pi.payload = payload;
+    pi.srcOff = srcOff;
+    pi.dstOff = dstOff;
+    pi.protocol = proto === PROTO_UDP ? PROTO_UDP : PROTO_TCP;
+    pi.fragment = 0;
+    setIpLength(d, pi, end);
+    if (fam === 4) fillIpv4HeaderChecksum(d, at);
+    fillL4Checksum(d, pi);
+    this.txOff[0] = at;
+    this.txLen[0] = end - at;
+    port.transmit(d, this.txOff, this.txLen, 1);
+    ctx.counters.add(this.cProbes);
+    return true;
+  }
+
+  /** The stage names in graph order (for `svr show stats` and docs). */
+  get stageNames(): string[] {
+    return this.graph.stageNames;
+  }
+
+  /** Slot size (bytes per packet buffer incl. headroom), for I/O sizing. */
+  static readonly slotSize = SLOT;
+}

@@ -1,0 +1,11 @@
+/**
+ * Facts the data path reports to control, at most one delivery per batch (architecture §5.3).
+ * Rows are addressed by (row, gen): a row is reused after its session ends, and gen tells them apart.
+ */
+export type SessionRole = 'ingress' | 'egress' | 'local';
+export type RemoveReason = 'idle' | 'closed' | 'teardown' | 'replaced' | 'config';
+
+export type DpEvent =
+  | { kind: 'session.created'; row: number; gen: number; sessionId: string; role: SessionRole; service: string; tenant: string }
+  | { kind: 'session.reverseSeen'; row: number; gen: number; sessionId: string }
+  | { kind: 'session.removed'; row: number; gen: number; sessionId: string; reason: RemoveReason };

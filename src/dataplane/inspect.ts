@@ -1,0 +1,114 @@
+/**
+ * Session rows as plain objects, for `svr show sessions`, the embedding API and tests (allocates; never
+ * on the packet path). Keys and other secrets are not part of a row, so nothing secret can leak here.
+ */
+import { formatAddress } from '../model/addr.js';
+import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../packet/ip.js';
+import type { DataplaneContext } from './context.js';
+import { wordsToBytes } from './metadata-build.js';
+import { roleName, sessionId } from './session-ops.js';
+import type { SessionRole } from './events.js';
+import {
+  SF_CLOSING, SF_ESTABLISHED, SF_NEEDS_META, SF_REV_SIGNAL, SF_SYN, SF_SYNACK, SF_TRANSFORMED,
+} from './session-table.js';
+
+export interface TupleSummary {
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  protocol: string;
+}
+
+export interface SessionSummary {
+  id: string;
+  role: SessionRole;
+  tenant: string;
+  service: string;
+  /** client -> server as the ingress router received it */
+  original: TupleSummary;
+  /** the SVR waypoint 5-tuple of the forward direction (this router's view), absent for local sessions */
+  waypoint?: TupleSummary;
+  peer?: string;
+  path?: string;
+  inInterface: string;
+  outInterface: string;
+  /** ingress: 'signalling' until reverse metadata arrived; egress: 'signalling' until a forward packet without it */
+  handshake: 'signalling' | 'complete' | 'always';
+  state: string;
+  ageMs: number;
+  idleMs: number;
+  expiresInMs: number;
+  packets: { forward: number; reverse: number };
+  bytes: { forward: number; reverse: number };
+}
+
+export function protocolName(p: number): string {
+  return p === PROTO_TCP ? 'tcp' : p === PROTO_UDP ? 'udp' : p === PROTO_ICMP ? 'icmp' : p === PROTO_ICMPV6 ? 'icmpv6' : String(p);
+}
+
+function tcpState(flags: number): string {
+  if ((flags & SF_CLOSING) !== 0) return 'closing';
+  if ((flags & SF_ESTABLISHED) !== 0) return 'established';
+  if ((flags & SF_SYNACK) !== 0) return 'syn-ack';
+  if ((flags & SF_SYN) !== 0) return 'syn';
+  return 'open';
+}
+
+const scratch = new Uint8Array(16);
+
+function addr(words: Uint32Array, at: number, family: 4 | 6): string {
+  wordsToBytes(words, at, family, scratch);
+  return formatAddress(scratch, 0, family);
+}
+
+export function summarizeSession(ctx: DataplaneContext, r: number, now: number): SessionSummary {
+  const t = ctx.sessions;
+  const tables = ctx.tables;
+  const fam = t.family[r] as 4 | 6;
+  const flags = t.flags[r]!;
+  const role = roleName(t.role[r]!);
+  const proto = t.protocol[r]!;
+  const s: SessionSummary = {
+    id: sessionId(t, r),
+    role,
+    tenant: tables.tenants[t.tenant[r]!] ?? '?',
+    service: tables.services[t.service[r]!]?.name ?? '?',
+    original: {
+      src: addr(t.origSrc, r * 4, fam), dst: addr(t.origDst, r * 4, fam),
+      srcPort: t.origSrcPort[r]!, dstPort: t.origDstPort[r]!, protocol: protocolName(proto),
+    },
+    inInterface: tables.interfaces[t.inIf[r]!]?.name ?? '?',
+    outInterface: tables.interfaces[t.outIf[r]!]?.name ?? '?',
+    handshake: (flags & SF_TRANSFORMED) !== 0 ? 'always'
+      : (flags & (role === 'ingress' ? SF_NEEDS_META : SF_REV_SIGNAL)) !== 0 ? 'signalling' : 'complete',
+    state: proto === PROTO_TCP ? tcpState(flags) : 'open',
+    ageMs: now - t.created[r]!,
+    idleMs: now - t.lastSeen[r]!,
+    expiresInMs: Math.max(0, t.expires[r]! - now),
+    packets: { forward: t.pktsFwd[r]!, reverse: t.pktsRev[r]! },
+    bytes: { forward: t.bytesFwd[r]!, reverse: t.bytesRev[r]! },
+  };
+  const p = t.path[r]!;
+  if (role !== 'local' && p >= 0) {
+    const path = tables.paths[p]!;
+    const local = formatAddress(path.localWaypoint, 0, path.family);
+    const remote = formatAddress(path.remoteWaypoint, 0, path.family);
+    const outer = protocolName(proto === PROTO_ICMP || proto === PROTO_ICMPV6 ? PROTO_UDP : proto);
+    s.waypoint = role === 'ingress'
+      ? { src: local, dst: remote, srcPort: t.wpLocalPort[r]!, dstPort: t.wpPeerPort[r]!, protocol: outer }
+      : { src: remote, dst: local, srcPort: t.wpPeerPort[r]!, dstPort: t.wpLocalPort[r]!, protocol: outer };
+    s.peer = tables.peers[path.peer]?.name ?? '?';
+    s.path = path.name;
+  }
+  return s;
+}
+
+/** Every active session, oldest first. */
+export function listSessions(ctx: DataplaneContext, now: number): SessionSummary[] {
+  const t = ctx.sessions;
+  const rows: number[] = [];
+  for (let r = 0; r < t.capacity; r++) if (t.isActive(r)) rows.push(r);
+  rows.sort((a, b) => t.created[a]! - t.created[b]!);
+  return rows.map((r) => summarizeSession(ctx, r, now));
+}

@@ -1,0 +1,63 @@
+/**
+ * What a session's metadata says, built from its row into the context's MetadataWriter
+ * (fact sheet §3, §9 examples 1–2; our fixed TLV order: context first, then UUID and names).
+ *   forward: header [16 security id] payload [2|3 forward ctx, 7 tenant, 10 service, 6 uuid, 14 source router]
+ *   reverse: header [16 security id, (24 control)] payload [4|5 reverse ctx, 18 disable forward metadata]
+ */
+import { HealthCheck, Tlv } from '../packet/svr-metadata.js';
+import type { DataplaneContext } from './context.js';
+
+const uuidBytes = new Uint8Array(16);
+const srcBytes = new Uint8Array(16);
+const dstBytes = new Uint8Array(16);
+
+/** Writes `family` address words w[at..] as bytes into out. */
+export function wordsToBytes(w: Uint32Array, at: number, family: 4 | 6, out: Uint8Array): void {
+  const words = family === 6 ? 4 : 1;
+  for (let i = 0; i < words; i++) {
+    const v = w[at + i]!;
+    out[4 * i] = v >>> 24;
+    out[4 * i + 1] = (v >>> 16) & 0xff;
+    out[4 * i + 2] = (v >>> 8) & 0xff;
+    out[4 * i + 3] = v & 0xff;
+  }
+}
+
+/** Forward metadata of row r; `probe` adds a health-check request (TLV 46 = 1). Returns the length. */
+export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: boolean): number {
+  const t = ctx.sessions;
+  const tables = ctx.tables;
+  const w = ctx.writer;
+  const fam = t.family[r] as 4 | 6;
+  const path = tables.paths[t.path[r]!]!;
+  wordsToBytes(t.origSrc, r * 4, fam, srcBytes);
+  wordsToBytes(t.origDst, r * 4, fam, dstBytes);
+  wordsToBytes(t.uuid, r * 4, 6, uuidBytes);
+  w.begin().u32(Tlv.SecurityId, path.hmac.keyVersion);
+  if (probe) w.u8(Tlv.HealthCheckOrKey, HealthCheck.Request);
+  w.endHeader();
+  w.context(Tlv.ForwardContextV4, fam, srcBytes, 0, dstBytes, 0, t.origSrcPort[r]!, t.origDstPort[r]!, t.protocol[r]!);
+  const tenant = tables.tenantNameBytes[t.tenant[r]!]!;
+  w.bytes(Tlv.TenantName, tenant, 0, tenant.length);
+  const service = tables.services[t.service[r]!]!.nameBytes;
+  w.bytes(Tlv.ServiceName, service, 0, service.length);
+  w.bytes(Tlv.SessionUuid, uuidBytes, 0, 16);
+  w.bytes(Tlv.SourceRouter, tables.routerNameBytes, 0, tables.routerNameBytes.length);
+  return w.finish();
+}
+
+/** Reverse metadata of row r; `control` >= 0 adds a control message (TLV 24). Returns the length. */
+export function writeReverseMetadata(ctx: DataplaneContext, r: number, control: number): number {
+  const t = ctx.sessions;
+  const w = ctx.writer;
+  const fam = t.family[r] as 4 | 6;
+  const path = ctx.tables.paths[t.path[r]!]!;
+  wordsToBytes(t.origDst, r * 4, fam, srcBytes);
+  wordsToBytes(t.origSrc, r * 4, fam, dstBytes);
+  w.begin().u32(Tlv.SecurityId, path.hmac.keyVersion);
+  if (control >= 0) w.u8(Tlv.ControlMessage, control);
+  w.endHeader();
+  w.context(Tlv.ReverseContextV4, fam, srcBytes, 0, dstBytes, 0, t.origDstPort[r]!, t.origSrcPort[r]!, t.protocol[r]!);
+  w.flag(Tlv.DisableForwardMetadata);
+  return w.finish();
+}

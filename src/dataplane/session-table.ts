@@ -1,0 +1,232 @@
+/**
+ * The session table: one row per session (both directions), columns in typed arrays, plus two flow
+ * tables (IPv4, IPv6) that map each side's flow key to `row << 1 | fwdSwapped`.
+ *
+ * A session has two keys: its "in" side (where its first packet arrived) and its "out" side (where it
+ * leaves). Ingress router: in = LAN (original 5-tuple), out = WAN (waypoint 5-tuple). Egress router:
+ * in = WAN (waypoint 5-tuple), out = LAN (restored original 5-tuple). Local: in and out are LAN.
+ * A packet is forward when its key's swapped bit equals the one stored for the forward direction.
+ */
+import { FlowTable } from './flow-table.js';
+import { KW4, KW6, writeKey } from './flow-key.js';
+
+export const ROLE_INGRESS = 1;
+export const ROLE_EGRESS = 2;
+export const ROLE_LOCAL = 3;
+
+export const SF_ACTIVE = 0x0001;
+/** ingress: forward packets carry metadata until reverse metadata arrives (§5.2 FWD_SIGNAL) */
+export const SF_NEEDS_META = 0x0002;
+/** egress: reverse packets carry metadata until a forward packet without it arrives (§5.2 REV_SIGNAL) */
+export const SF_REV_SIGNAL = 0x0004;
+/** closing (FIN both ways or RST): removed after a short linger */
+export const SF_CLOSING = 0x0008;
+export const SF_SYN = 0x0010;
+export const SF_SYNACK = 0x0020;
+export const SF_ESTABLISHED = 0x0040;
+export const SF_FIN_FWD = 0x0080;
+export const SF_FIN_REV = 0x0100;
+/** the session's protocol has no ports (ICMP): carried as UDP between routers, metadata on every packet */
+export const SF_TRANSFORMED = 0x0200;
+
+export interface SideKey {
+  family: 4 | 6;
+  src: Uint32Array; srcOff: number;
+  dst: Uint32Array; dstOff: number;
+  srcPort: number; dstPort: number; protocol: number; ifIndex: number;
+}
+
+export class SessionTable {
+  capacity: number;
+  active = 0;
+  readonly v4 = new FlowTable(KW4, 4096);
+  readonly v6 = new FlowTable(KW6, 256);
+
+  flags!: Uint16Array;
+  role!: Uint8Array;
+  family!: Uint8Array;
+  protocol!: Uint8Array;
+  tenant!: Int16Array;
+  service!: Int16Array;
+  path!: Int16Array;
+  inIf!: Int16Array;
+  outIf!: Int16Array;
+  /** original client -> server addresses, 4 words each (IPv4 in word 0) */
+  origSrc!: Uint32Array;
+  origDst!: Uint32Array;
+  origSrcPort!: Uint16Array;
+  origDstPort!: Uint16Array;
+  /** this router's waypoint port and the peer's, for the session's path */
+  wpLocalPort!: Uint16Array;
+  wpPeerPort!: Uint16Array;
+  uuid!: Uint32Array;
+  created!: Float64Array;
+  lastSeen!: Float64Array;
+  expires!: Float64Array;
+  pktsFwd!: Uint32Array;
+  pktsRev!: Uint32Array;
+  bytesFwd!: Float64Array;
+  bytesRev!: Float64Array;
+  /** incremented on every reuse of a row, so control can tell a stale reference */
+  gen!: Uint32Array;
+  /** keys of the two sides, as written at insert, for removal (family in keyFamily) */
+  inKeyFamily!: Uint8Array;
+  outKeyFamily!: Uint8Array;
+  inKey!: Uint32Array;
+  outKey!: Uint32Array;
+
+  private free: Int32Array;
+  private freeTop = 0;
+  /** sweep cursor */
+  private cursor = 0;
+
+  constructor(initialCapacity = 1024) {
+    this.capacity = 0;
+    this.free = new Int32Array(0);
+    this.resize(initialCapacity);
+  }
+
+  private resize(cap: number): void {
+    const grow = <T extends Uint8Array | Uint16Array | Int16Array | Uint32Array | Float64Array | Int32Array>(
+      old: T | undefined, ctor: new (n: number) => T, width = 1,
+    ): T => {
+      const next = new ctor(cap * width);
+      if (old) (next as unknown as { set(a: T): void }).set(old);
+      return next;
+    };
+    const old = this.capacity;
+    this.flags = grow(this.flags, Uint16Array);
+    this.role = grow(this.role, Uint8Array);
+    this.family = grow(this.family, Uint8Array);
+    this.protocol = grow(this.protocol, Uint8Array);
+    this.tenant = grow(this.tenant, Int16Array);
+    this.service = grow(this.service, Int16Array);
+    this.path = grow(this.path, Int16Array);
+    this.inIf = grow(this.inIf, Int16Array);
+    this.outIf = grow(this.outIf, Int16Array);
+    this.origSrc = grow(this.origSrc, Uint32Array, 4);
+    this.origDst = grow(this.origDst, Uint32Array, 4);
+    this.origSrcPort = grow(this.origSrcPort, Uint16Array);
+    this.origDstPort = grow(this.origDstPort, Uint16Array);
+    this.wpLocalPort = grow(this.wpLocalPort, Uint16Array);
+    this.wpPeerPort = grow(this.wpPeerPort, Uint16Array);
+    this.uuid = grow(this.uuid, Uint32Array, 4);
+    this.created = grow(this.created, Float64Array);
+    this.lastSeen = grow(this.lastSeen, Float64Array);
+    this.expires = grow(this.expires, Float64Array);
+    this.pktsFwd = grow(this.pktsFwd, Uint32Array);
+    this.pktsRev = grow(this.pktsRev, Uint32Array);
+    this.bytesFwd = grow(this.bytesFwd, Float64Array);
+    this.bytesRev = grow(this.bytesRev, Float64Array);
+    this.gen = grow(this.gen, Uint32Array);
+    this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
+    this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
+    this.inKey = grow(this.inKey, Uint32Array, KW6);
+    this.outKey = grow(this.outKey, Uint32Array, KW6);
+    const free = new Int32Array(cap);
+    free.set(this.free.subarray(0, this.freeTop));
+    // new rows are handed out lowest first
+    for (let r = cap - 1; r >= old; r--) free[this.freeTop++] = r;
+    this.free = free;
+    this.capacity = cap;
+  }
+
+  /** Bytes held by the table (rows + flow tables), for the memory benchmark. */
+  get bytes(): number {
+    const perRow = 2 + 1 + 1 + 1 + 2 * 5 + 16 * 2 + 2 * 4 + 16 + 8 * 3 + 4 * 2 + 8 * 2 + 4 + 2 + 4 * KW6 * 2 + 4;
+    return this.capacity * perRow + this.v4.bytes + this.v6.bytes;
+  }
+
+  /** A fresh row (zeroed counters, new generation). */
+  alloc(now: number): number {
+    if (this.freeTop === 0) this.resize(this.capacity * 2);
+    const r = this.free[--this.freeTop]!;
+    this.flags[r] = SF_ACTIVE;
+    this.gen[r] = (this.gen[r]! + 1) >>> 0;
+    this.created[r] = now;
+    this.lastSeen[r] = now;
+    this.pktsFwd[r] = this.pktsRev[r] = 0;
+    this.bytesFwd[r] = this.bytesRev[r] = 0;
+    this.path[r] = -1;
+    this.inKeyFamily[r] = 0;
+    this.outKeyFamily[r] = 0;
+    this.active++;
+    return r;
+  }
+
+  private table(family: number): FlowTable {
+    return family === 6 ? this.v6 : this.v4;
+  }
+
+  /** Looks up a key already written into `keyScratch(family)`; returns row << 1 | fwdSwapped, or -1. */
+  lookup(family: 4 | 6): number {
+    return this.table(family).get();
+  }
+
+  /** The scratch key array for lookups of `family`. */
+  keyScratch(family: 4 | 6): Uint32Array {
+    return this.table(family).key;
+  }
+
+  /** Installs the key of one side of row `r` (in = the side its first packet arrived on). Returns false when
+   *  another session already owns that key (the caller decides). */
+  insertKey(r: number, side: 'in' | 'out', k: SideKey): boolean {
+    const t = this.table(k.family);
+    const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
+    const existing = t.get();
+    if (existing >= 0 && existing >>> 1 !== r) return false;
+    t.set((r << 1) | swapped);
+    const store = side === 'in' ? this.inKey : this.outKey;
+    store.set(t.key, r * KW6);
+    if (side === 'in') this.inKeyFamily[r] = k.family;
+    else this.outKeyFamily[r] = k.family;
+    return true;
+  }
+
+  /** Row currently owning the key described by `k`, or -1. */
+  ownerOf(k: SideKey): number {
+    const t = this.table(k.family);
+    writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
+    const v = t.get();
+    return v < 0 ? -1 : v >>> 1;
+  }
+
+  private deleteKey(r: number, family: number, store: Uint32Array): void {
+    if (family === 0) return;
+    const t = this.table(family);
+    const kw = family === 6 ? KW6 : KW4;
+    for (let i = 0; i < kw; i++) t.key[i] = store[r * KW6 + i]!;
+    const v = t.get();
+    if (v >= 0 && v >>> 1 === r) t.delete();
+  }
+
+  /** Removes row r and both its keys; the row returns to the free list. */
+  remove(r: number): void {
+    if ((this.flags[r]! & SF_ACTIVE) === 0) return;
+    this.deleteKey(r, this.inKeyFamily[r]!, this.inKey);
+    this.deleteKey(r, this.outKeyFamily[r]!, this.outKey);
+    this.flags[r] = 0;
+    this.free[this.freeTop++] = r;
+    this.active--;
+  }
+
+  isActive(r: number): boolean {
+    return r >= 0 && r < this.capacity && (this.flags[r]! & SF_ACTIVE) !== 0;
+  }
+
+  /**
+   * Visits up to `budget` rows from the sweep cursor and calls `expire(row)` for each active row whose
+   * `expires` is before `now`. Returns the number of rows visited. A full pass over the table takes
+   * capacity / budget calls.
+   */
+  sweep(now: number, budget: number, expire: (row: number) => void): number {
+    const cap = this.capacity;
+    let visited = 0;
+    for (; visited < budget && visited < cap; visited++) {
+      const r = this.cursor;
+      this.cursor = r + 1 >= cap ? 0 : r + 1;
+      if ((this.flags[r]! & SF_ACTIVE) !== 0 && this.expires[r]! <= now) expire(r);
+    }
+    return visited;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * forward-local: a session whose service-route is a local next hop (no peer router): forward packets
+ * leave through the session's out interface, replies through its in interface, unchanged.
+ */
+import { PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import type { DataplaneContext } from '../context.js';
+import type { Stage, StageRuntime } from '../stage.js';
+
+export class ForwardLocalStage implements Stage {
+  readonly name = 'forward-local';
+  readonly nexts = ['tx'] as const;
+
+  constructor(private readonly ctx: DataplaneContext) {}
+
+  run(b: Batch, f: Frame, rt: StageRuntime): void {
+    const t = this.ctx.sessions;
+    for (let k = 0; k < f.n; k++) {
+      const s = f.slot[k]!;
+      const r = b.session[s]!;
+      b.ifIndex[s] = (b.flags[s]! & PF_REVERSE) !== 0 ? t.inIf[r]! : t.outIf[r]!;
+      rt.next[s] = 0;
+    }
+  }
+}

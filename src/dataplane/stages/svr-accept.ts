@@ -1,0 +1,170 @@
+/**
+ * svr-accept: the egress side of the handshake (fact sheet §5.2). A WAN packet with forward metadata that
+ * matched no session creates one from the metadata — the ingress router already classified and
+ * authorised it, and the HMAC proved who sent it.
+ * 1. the metadata must name a forward context, session id, tenant and service -> drop 'incomplete-metadata';
+ * 2. tenant and service must be known here -> drop 'unknown-tenant' / 'unknown-service';
+ * 3. next hop: this router's local service-route, else the RIB for the original destination -> drop 'no-route';
+ * 4. create the row: in = the waypoint 5-tuple as received, out = the original 5-tuple on the LAN
+ *    interface (a stale session holding that 5-tuple is replaced), flag REV_SIGNAL, report session.created.
+ */
+import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_TENANT } from '../../model/tables.js';
+import { readU16 } from '../../packet/checksum.js';
+import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
+import type { MetadataView } from '../../packet/svr-metadata.js';
+import { PF_NEW_SESSION, type Batch, type Frame } from '../batch.js';
+import type { DataplaneContext } from '../context.js';
+import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
+import { accountPacket, emitCreated, removeSession } from '../session-ops.js';
+import { ROLE_EGRESS, SF_ACTIVE, SF_REV_SIGNAL, SF_TRANSFORMED, type SideKey } from '../session-table.js';
+import type { Stage, StageInit, StageRuntime } from '../stage.js';
+
+const N_SVR_IN = 0, N_DROP = 1;
+
+export class SvrAcceptStage implements Stage {
+  readonly name = 'svr-accept';
+  readonly nexts = ['svr-in', 'drop'] as const;
+  private cIncomplete = 0;
+  private cTenant = 0;
+  private cService = 0;
+  private cNoRoute = 0;
+  private cProto = 0;
+  private cCreated = 0;
+  private cReplaced = 0;
+  private cCollision = 0;
+  private readonly wpSrc = new Uint32Array(4);
+  private readonly wpDst = new Uint32Array(4);
+  private readonly key: SideKey = {
+    family: 4, src: new Uint32Array(4), srcOff: 0, dst: new Uint32Array(4), dstOff: 0,
+    srcPort: 0, dstPort: 0, protocol: 0, ifIndex: 0,
+  };
+
+  constructor(private readonly ctx: DataplaneContext) {}
+
+  init(i: StageInit): void {
+    this.cIncomplete = i.counter('drop-incomplete-metadata');
+    this.cTenant = i.counter('drop-unknown-tenant');
+    this.cService = i.counter('drop-unknown-service');
+    this.cNoRoute = i.counter('drop-no-route');
+    this.cProto = i.counter('drop-unsupported-protocol');
+    this.cCreated = i.counter('sessions-created');
+    this.cReplaced = i.counter('sessions-replaced');
+    this.cCollision = i.counter('drop-waypoint-collision');
+  }
+
+  run(b: Batch, f: Frame, rt: StageRuntime): void {
+    for (let k = 0; k < f.n; k++) {
+      const s = f.slot[k]!;
+      rt.next[s] = this.accept(b, s, b.meta[s]!, rt) ? N_SVR_IN : N_DROP;
+    }
+  }
+
+  private accept(b: Batch, s: number, v: MetadataView, rt: StageRuntime): boolean {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    const tables = ctx.tables;
+    const c = rt.counters;
+    const d = b.data;
+    const pi = b.info[s]!;
+    // a packet earlier in this batch may have created the session already
+    const swapped = writeKeyFromBytes(t.keyScratch(pi.family), pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, b.ifIndex[s]!);
+    const existing = t.lookup(pi.family);
+    if (existing >= 0) {
+      if ((existing & 1) !== swapped) {
+        c.add(this.cCollision); // our own session holds this waypoint 5-tuple in the other direction
+        return false;
+      }
+      b.session[s] = existing >>> 1;
+      accountPacket(ctx, existing >>> 1, true, t.protocol[existing >>> 1]!, pi.tcpFlags, b.len[s]!, rt.now);
+      return true;
+    }
+    if (v.forwardCtx < 0 || v.uuid < 0 || v.tenant < 0 || v.service < 0) {
+      c.add(this.cIncomplete);
+      return false;
+    }
+    const tenant = tables.tenantIdFromBytes(d, v.tenant, v.tenantLength);
+    if (tenant === NO_TENANT) {
+      c.add(this.cTenant);
+      return false;
+    }
+    const service = tables.serviceIdFromBytes(d, v.service, v.serviceLength);
+    if (service === LOOKUP_NO_SERVICE) {
+      c.add(this.cService);
+      return false;
+    }
+    const fam = v.forwardFamily as 4 | 6;
+    const a = fam === 6 ? 16 : 4;
+    const ctxOff = v.forwardCtx;
+    const protocol = d[ctxOff + 2 * a + 4]!;
+    if (protocol !== PROTO_TCP && protocol !== PROTO_UDP && protocol !== PROTO_ICMP && protocol !== PROTO_ICMPV6) {
+      c.add(this.cProto);
+      return false;
+    }
+    let outIf = NO_INTERFACE;
+    for (const route of tables.services[service]!.routes) {
+      if (route.kind === 'local') {
+        outIf = route.interface;
+        break;
+      }
+    }
+    if (outIf === NO_INTERFACE) outIf = tables.routeLocal(d, ctxOff + a, fam);
+    if (outIf === NO_INTERFACE) {
+      c.add(this.cNoRoute);
+      return false;
+    }
+    const r = t.alloc(rt.now);
+    t.role[r] = ROLE_EGRESS;
+    t.family[r] = fam;
+    t.protocol[r] = protocol;
+    t.tenant[r] = tenant;
+    t.service[r] = service;
+    t.path[r] = b.path[s]!;
+    t.inIf[r] = b.ifIndex[s]!;
+    t.outIf[r] = outIf;
+    loadAddress(d, ctxOff, fam, t.origSrc, r * 4);
+    loadAddress(d, ctxOff + a, fam, t.origDst, r * 4);
+    t.origSrcPort[r] = readU16(d, ctxOff + 2 * a);
+    t.origDstPort[r] = readU16(d, ctxOff + 2 * a + 2);
+    loadAddress(d, v.uuid, 6, t.uuid, r * 4);
+    t.wpLocalPort[r] = pi.dstPort;
+    t.wpPeerPort[r] = pi.srcPort;
+    const transformed = (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) && pi.protocol === PROTO_UDP;
+    t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0);
+    // in: the waypoint 5-tuple exactly as received (forward direction)
+    const k = this.key;
+    k.family = pi.family;
+    k.src = this.wpSrc;
+    k.dst = this.wpDst;
+    loadAddress(d, pi.srcOff, pi.family, k.src, 0);
+    loadAddress(d, pi.dstOff, pi.family, k.dst, 0);
+    k.srcOff = 0;
+    k.dstOff = 0;
+    k.srcPort = pi.srcPort;
+    k.dstPort = pi.dstPort;
+    k.protocol = pi.protocol;
+    k.ifIndex = b.ifIndex[s]!;
+    t.insertKey(r, 'in', k);
+    // out: the original 5-tuple on the LAN side; a stale session there is replaced
+    k.family = fam;
+    k.src = t.origSrc;
+    k.srcOff = r * 4;
+    k.dst = t.origDst;
+    k.dstOff = r * 4;
+    k.srcPort = t.origSrcPort[r]!;
+    k.dstPort = t.origDstPort[r]!;
+    k.protocol = protocol;
+    k.ifIndex = outIf;
+    const stale = t.ownerOf(k);
+    if (stale >= 0 && stale !== r) {
+      c.add(this.cReplaced);
+      removeSession(ctx, stale, 'replaced');
+    }
+    t.insertKey(r, 'out', k);
+    b.session[s] = r;
+    b.flags[s] |= PF_NEW_SESSION;
+    accountPacket(ctx, r, true, protocol, pi.tcpFlags, b.len[s]!, rt.now);
+    c.add(this.cCreated);
+    emitCreated(ctx, r);
+    return true;
+  }
+}

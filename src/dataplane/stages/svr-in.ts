@@ -1,0 +1,125 @@
+/**
+ * svr-in: a packet arrives from the peer router on a known session; restore the original packet.
+ * 1. handshake (fact sheet §5.2): reverse metadata at the ingress clears NEEDS_META (session.reverseSeen);
+ *    a forward packet without metadata at the egress clears REV_SIGNAL;
+ * 2. a health-check probe (TLV 46 = 1, no payload) at the egress is answered with reverse metadata and
+ *    a "state exists" control message, never delivered; control answers at the ingress are consumed;
+ * 3. metadata or the false-positive header is stripped; ICMP carried as UDP loses its UDP header;
+ * 4. addresses/ports -> the original 5-tuple (egress forward: client -> server; ingress reverse:
+ *    server -> client); out through the LAN interface the session uses on that side.
+ * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
+ */
+import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
+import { PF_CONTROL, PF_FALSE_POSITIVE, PF_HAS_META, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import type { DataplaneContext } from '../context.js';
+import { wordsToBytes } from '../metadata-build.js';
+import { closeAtPayload, removeUdpHeader } from '../packet-ops.js';
+import { sessionId } from '../session-ops.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_TRANSFORMED } from '../session-table.js';
+import type { Stage, StageInit, StageRuntime } from '../stage.js';
+
+const N_TX = 0, N_SVR_OUT = 1, N_DROP = 2;
+
+export class SvrInStage implements Stage {
+  readonly name = 'svr-in';
+  readonly nexts = ['tx', 'svr-out', 'drop'] as const;
+  private cChecksum = 0;
+  private cContext = 0;
+  private cProbes = 0;
+  private cControl = 0;
+  private readonly src = new Uint8Array(16);
+  private readonly dst = new Uint8Array(16);
+
+  constructor(private readonly ctx: DataplaneContext) {}
+
+  init(i: StageInit): void {
+    this.cChecksum = i.counter('drop-bad-checksum');
+    this.cContext = i.counter('drop-context-mismatch');
+    this.cProbes = i.counter('health-checks-answered');
+    this.cControl = i.counter('consumed-control-messages');
+  }
+
+  run(b: Batch, f: Frame, rt: StageRuntime): void {
+    for (let k = 0; k < f.n; k++) {
+      const s = f.slot[k]!;
+      rt.next[s] = this.receive(b, s, rt);
+    }
+  }
+
+  private receive(b: Batch, s: number, rt: StageRuntime): number {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    const d = b.data;
+    const pi = b.info[s]!;
+    const r = b.session[s]!;
+    const role = t.role[r]!;
+    const hasMeta = (b.flags[s]! & PF_HAS_META) !== 0;
+    const v = b.meta[s]!;
+    const strip = hasMeta ? v.total : (b.flags[s]! & PF_FALSE_POSITIVE) !== 0 ? 12 : 0;
+    const emptyAfterMeta = hasMeta && pi.end - pi.payload === v.total;
+    if (hasMeta && role === ROLE_INGRESS) {
+      // reverse metadata: its context must be this session's, mirrored
+      if (v.reverseCtx >= 0 && !reverseContextMatches(d, v.reverseCtx, v.reverseFamily, t, r)) {
+        rt.counters.add(this.cContext);
+        return N_DROP;
+      }
+      if ((t.flags[r]! & SF_NEEDS_META) !== 0) {
+        t.flags[r] = t.flags[r]! & ~SF_NEEDS_META;
+        ctx.events.push({ kind: 'session.reverseSeen', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r) });
+      }
+      if (v.controlCode >= 0 && emptyAfterMeta) {
+        rt.counters.add(this.cControl);
+        return N_DROP; // consumed: the answer to our probe, nothing to deliver
+      }
+    } else if (role === ROLE_EGRESS && !hasMeta && (t.flags[r]! & SF_REV_SIGNAL) !== 0) {
+      t.flags[r] = t.flags[r]! & ~SF_REV_SIGNAL; // §5.2 REV_SIGNAL -> REV_QUIET
+    }
+    const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;
+    const shrinks = strip > 0 || transformed;
+    if (shrinks && !verifyL4Checksum(d, pi)) {
+      rt.counters.add(this.cChecksum);
+      return N_DROP;
+    }
+    if (strip > 0) closeAtPayload(b, s, pi, strip);
+    if (role === ROLE_EGRESS && v.healthCheck === 1 && emptyAfterMeta) {
+      // answer the probe from the same slot: svr-out writes reverse metadata + control "state exists"
+      rt.counters.add(this.cProbes);
+      b.flags[s] = (b.flags[s]! | PF_CONTROL | PF_REVERSE) & ~PF_HAS_META;
+      return N_SVR_OUT;
+    }
+    if (transformed) removeUdpHeader(b, s, pi, t.protocol[r]!);
+    const fam = t.family[r] as 4 | 6;
+    const forward = role === ROLE_EGRESS;
+    wordsToBytes(forward ? t.origSrc : t.origDst, r * 4, fam, this.src);
+    wordsToBytes(forward ? t.origDst : t.origSrc, r * 4, fam, this.dst);
+    const sport = forward ? t.origSrcPort[r]! : t.origDstPort[r]!;
+    const dport = forward ? t.origDstPort[r]! : t.origSrcPort[r]!;
+    if (shrinks) {
+      setAddresses(d, pi, this.src, 0, this.dst, 0);
+      if (!transformed) setPorts(d, pi, sport, dport);
+      setIpLength(d, pi, pi.end);
+      fillL4Checksum(d, pi);
+    } else {
+      setAddresses(d, pi, this.src, 0, this.dst, 0);
+      setPorts(d, pi, sport, dport);
+    }
+    b.len[s] = pi.end - pi.l3;
+    b.ifIndex[s] = forward ? t.outIf[r]! : t.inIf[r]!;
+    return N_TX;
+  }
+}
+
+/** The reverse context (server -> client) must mirror the session's original 5-tuple. */
+function reverseContextMatches(d: Uint8Array, off: number, family: 0 | 4 | 6, t: DataplaneContext['sessions'], r: number): boolean {
+  if (family !== t.family[r]) return false;
+  const a = family === 6 ? 16 : 4;
+  for (let i = 0; i < a / 4; i++) {
+    const o = off + 4 * i;
+    const src = ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
+    const q = off + a + 4 * i;
+    const dst = ((d[q]! << 24) | (d[q + 1]! << 16) | (d[q + 2]! << 8) | d[q + 3]!) >>> 0;
+    if (src !== t.origDst[r * 4 + i] || dst !== t.origSrc[r * 4 + i]) return false;
+  }
+  const p = off + 2 * a;
+  return ((d[p]! << 8) | d[p + 1]!) === t.origDstPort[r] && ((d[p + 2]! << 8) | d[p + 3]!) === t.origSrcPort[r] && d[p + 4] === t.protocol[r];
+}

@@ -1,0 +1,26 @@
+/**
+ * PacketPort: how packets enter and leave a router, one batch at a time. A port carries raw IP packets
+ * (IPv4 or IPv6, no link header) like a TUN device. Implementations: in-memory links (src/io/memory),
+ * TUN devices (src/io/tun), pcap replay.
+ */
+
+/** Receives a batch: packet i is data[offsets[i], offsets[i] + lengths[i]). The arrays are only valid during
+ *  the call: copy what you keep. */
+export type BatchHandler = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number) => void;
+
+export interface PacketPort {
+  readonly name: string;
+  /** Starts delivering received packets to `deliver`, in batches. */
+  start(deliver: BatchHandler): void;
+  /** Sends `count` packets (same layout as BatchHandler). The port copies or writes them before returning. */
+  transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void;
+  /** Stops delivery and releases the port. Safe to call twice. */
+  close(): void;
+}
+
+/** Optional counters a port can expose (shown by `svr show stats`). */
+export interface PortStats {
+  rxPackets: number;
+  txPackets: number;
+  txDrops: number;
+}

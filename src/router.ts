@@ -1,0 +1,220 @@
+/**
+ * The embeddable router: `createRouter(config, io, { name })` compiles the router's view of the config,
+ * builds its data path over the given packet ports, and runs the control around it: handshake episodes,
+ * peer actors, the idle sweep, and an RxJS stream of session events.
+ *
+ * @example
+ *   const r1 = createRouter(config, { lan0: lanPort, wan0: wanPort }, { name: 'r1' });
+ *   r1.events$.subscribe((e) => console.log(e.type, e.sessionId));
+ *   r1.start();
+ */
+import { Subject, type Observable } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import { EpisodeSupervisor, type EpisodeOptions } from './actors/episodes.js';
+import { Dataplane } from './dataplane/dataplane.js';
+import type { DpEvent, SessionRole } from './dataplane/events.js';
+import { listSessions, type SessionSummary } from './dataplane/inspect.js';
+import { SvrError } from './errors.js';
+import type { PacketPort } from './io/port.js';
+import { peerMachine } from './machines/peer.js';
+import { formatAddress } from './model/addr.js';
+import { compileRouter } from './model/compile.js';
+import type { SvrConfig } from './model/config.js';
+import type { ForwardingTables } from './model/tables.js';
+
+/** Packet ports by interface name (every interface of the router needs one). */
+export type RouterIo = Readonly<Record<string, PacketPort>>;
+
+export interface RouterOptions {
+  /** which router of the authority this is */
+  name: string;
+  /** milliseconds; default Date.now (tests pass a simulated clock) */
+  clock?: () => number;
+  /** idle sweep period, default 250 ms (0 = no timer: call `sweep()` yourself) */
+  sweepIntervalMs?: number;
+  /** handshake retries (see machines/session-episode) */
+  handshake?: EpisodeOptions;
+}
+
+export type SessionEvent =
+  | { type: 'created'; sessionId: string; role: SessionRole; service: string; tenant: string }
+  | { type: 'confirmed'; sessionId: string; tries: number }
+  | { type: 'failed'; sessionId: string; tries: number }
+  | { type: 'removed'; sessionId: string; reason: string };
+
+export interface PeerSummary {
+  name: string;
+  reachable: boolean;
+  paths: { name: string; up: boolean; vector: string; localWaypoint: string; remoteWaypoint: string }[];
+}
+
+export class Router {
+  readonly name: string;
+  readonly dataplane: Dataplane;
+  private readonly subject = new Subject<SessionEvent>();
+  /** session events: created, confirmed (reverse metadata seen), failed (handshake gave up), removed */
+  readonly events$: Observable<SessionEvent> = this.subject.asObservable();
+  private readonly episodes: EpisodeSupervisor;
+  private readonly clock: () => number;
+  private readonly sweepIntervalMs: number;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private peerActors = new Map<string, Actor<typeof peerMachine>>();
+  private peerReachable = new Map<string, boolean>();
+  private running = false;
+  private generation = 1;
+  private config: SvrConfig;
+
+  constructor(config: SvrConfig, private io: RouterIo, opts: RouterOptions) {
+    this.name = opts.name;
+    this.clock = opts.clock ?? Date.now;
+    this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
+    this.config = config;
+    const tables = compileRouter(config, opts.name, this.generation);
+    this.dataplane = new Dataplane({
+      tables,
+      ports: this.portsFor(tables, io),
+      clock: this.clock,
+      onEvents: (ev) => this.onDataplaneEvents(ev),
+    });
+    const dp = this.dataplane;
+    this.episodes = new EpisodeSupervisor({
+      probe: (row, gen) => dp.probe(row, gen),
+      teardown: (row, gen) => dp.removeRow(row, gen, 'teardown'),
+      outcome: (sessionId, outcome, tries) => {
+        if (outcome === 'confirmed') this.subject.next({ type: 'confirmed', sessionId, tries });
+        if (outcome === 'failed') {
+          dp.counters.add(dp.counters.id('handshakes-failed'));
+          this.subject.next({ type: 'failed', sessionId, tries });
+        }
+      },
+    }, opts.handshake);
+  }
+
+  private portsFor(tables: ForwardingTables, io: RouterIo): (PacketPort | null)[] {
+    const missing = tables.interfaces.filter((i) => io[i.name] === undefined).map((i) => i.name);
+    if (missing.length > 0) {
+      throw new SvrError('SVR_ERR_ROUTER_INTERFACE',
+        `router ${tables.routerName}: no packet port for interface(s) ${missing.join(', ')}; pass one per interface in the io map`);
+    }
+    return tables.interfaces.map((i) => io[i.name]!);
+  }
+
+  get tables(): ForwardingTables {
+    return this.dataplane.tables;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.startPeers();
+    this.dataplane.tables.interfaces.forEach((iface) => {
+      this.io[iface.name]!.start((data, offsets, lengths, count) => this.dataplane.receive(iface.index, data, offsets, lengths, count));
+    });
+    if (this.sweepIntervalMs > 0) {
+      this.sweepTimer = setInterval(() => this.sweep(), this.sweepIntervalMs);
+      this.sweepTimer.unref();
+    }
+  }
+
+  private startPeers(): void {
+    for (const peer of this.dataplane.tables.peers) {
+      const paths = peer.paths.map((p) => this.dataplane.tables.paths[p]!.name);
+      const actor = createActor(peerMachine.provide({
+        actions: { announce: (_, p) => this.peerReachable.set(p.name, p.reachable) },
+      }), { input: { name: peer.name, paths } });
+      this.peerActors.set(peer.name, actor);
+      actor.start();
+    }
+  }
+
+  /** Expires idle sessions now (also runs on a timer unless sweepIntervalMs is 0). */
+  sweep(): void {
+    this.dataplane.sweep();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.episodes.stop();
+    for (const a of this.peerActors.values()) a.stop();
+    this.peerActors.clear();
+    for (const port of Object.values(this.io)) port.close();
+    this.subject.complete();
+  }
+
+  /** Marks a peer path up or down (BFD will drive this; tests and operators can too). */
+  setPathUp(pathName: string, up: boolean): void {
+    const path = this.dataplane.tables.paths.find((p) => p.name === pathName);
+    if (path === undefined) throw new SvrError('SVR_ERR_ROUTER_STATE', `no peer path named ${pathName}`);
+    this.dataplane.setPathUp(path.id, up);
+    const peer = this.dataplane.tables.peers[path.peer]!;
+    this.peerActors.get(peer.name)?.send({ type: up ? 'path.up' : 'path.down', path: pathName });
+  }
+
+  /**
+   * Validates and applies a new configuration between batches. On any problem it throws (SvrError with
+   * every bad field) and the running configuration stays.
+   */
+  applyConfig(config: SvrConfig): void {
+    const tables = compileRouter(config, this.name, this.generation + 1);
+    const ports = this.portsFor(tables, this.io);
+    this.generation++;
+    this.config = config;
+    this.dataplane.setTables(tables);
+    this.dataplane.setPorts(ports);
+  }
+
+  get runningConfig(): SvrConfig {
+    return this.config;
+  }
+
+  counters(): Record<string, number> {
+    return this.dataplane.counters.snapshot();
+  }
+
+  sessions(): SessionSummary[] {
+    return listSessions(this.dataplane.ctx, this.clock());
+  }
+
+  peers(): PeerSummary[] {
+    const t = this.dataplane.tables;
+    return t.peers.map((peer) => ({
+      name: peer.name,
+      reachable: this.peerReachable.get(peer.name) ?? true,
+      paths: peer.paths.map((p) => {
+        const path = t.paths[p]!;
+        return {
+          name: path.name, up: this.dataplane.ctx.pathUp[p] === 1, vector: path.vector,
+          localWaypoint: formatWaypoint(path.localWaypoint), remoteWaypoint: formatWaypoint(path.remoteWaypoint),
+        };
+      }),
+    }));
+  }
+
+  /** Handshakes in flight (episode actors alive). */
+  get handshakesInFlight(): number {
+    return this.episodes.inFlight;
+  }
+
+  private onDataplaneEvents(events: DpEvent[]): void {
+    this.episodes.handle(events);
+    for (const e of events) {
+      if (e.kind === 'session.created') {
+        this.subject.next({ type: 'created', sessionId: e.sessionId, role: e.role, service: e.service, tenant: e.tenant });
+      } else if (e.kind === 'session.removed') {
+        this.subject.next({ type: 'removed', sessionId: e.sessionId, reason: e.reason });
+      }
+    }
+  }
+}
+
+function formatWaypoint(bytes: Uint8Array): string {
+  return formatAddress(bytes, 0, bytes.length === 16 ? 6 : 4);
+}
+
+/** Builds a router for `opts.name` from an authority config over the given ports (not started yet). */
+export function createRouter(config: SvrConfig, io: RouterIo, opts: RouterOptions): Router {
+  return new Router(config, io, opts);
+}
