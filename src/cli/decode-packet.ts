@@ -1,0 +1,91 @@
+/**
+ * One captured packet -> the JSON object `svr decode` prints: outer IP/L4 headers, plus the SVR metadata
+ * at byte 0 of the TCP/UDP payload when the payload starts with the cookie.
+ */
+import type { CaptureRecord } from '../io/pcap.js';
+import { formatAddress } from '../model/addr.js';
+import { PARSE_ERROR_NAMES, PacketInfo, ParseError, PROTO_TCP, PROTO_UDP, parsePacket } from '../packet/ip.js';
+import { verifyL4Checksum } from '../packet/rewrite.js';
+import { decodeMetadata, type DecodedMetadata } from '../packet/svr-metadata-decode.js';
+
+export interface OuterHeaders {
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  protocol: number;
+  protocolName: string;
+  /** TCP only: flags as names, e.g. "SYN,ACK". */
+  tcpFlags?: string;
+  /** The L4 checksum verifies (absent for fragments and protocols without one). */
+  checksumOk?: boolean;
+  /** "first" or "later" for IP fragments (later fragments have no ports and no metadata). */
+  fragment?: 'first' | 'later';
+}
+
+export interface DecodedPacket {
+  frame: number;
+  /** ISO 8601 capture time, null when the record has none. */
+  time: string | null;
+  /** IP packet length (from the IP header), or the captured length when there is no IP packet. */
+  length: number;
+  outer?: OuterHeaders;
+  metadata?: DecodedMetadata;
+  note?: string;
+}
+
+const PROTOCOL_NAMES: Record<number, string> = {
+  1: 'icmp', 2: 'igmp', 4: 'ipip', 6: 'tcp', 17: 'udp', 41: 'ipv6', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'icmpv6',
+  89: 'ospf', 103: 'pim', 112: 'vrrp', 132: 'sctp',
+};
+
+const TCP_FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const;
+
+export function protocolName(protocol: number): string {
+  return PROTOCOL_NAMES[protocol] ?? `proto-${protocol}`;
+}
+
+export function tcpFlagNames(flags: number): string {
+  return TCP_FLAG_NAMES.filter((_, i) => (flags & (1 << i)) !== 0).join(',');
+}
+
+function isoTime(ms: number): string | null {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}
+
+/** Decodes one record; `pi` is scratch space reused between calls. */
+export function decodeRecord(rec: CaptureRecord, pi: PacketInfo = new PacketInfo()): DecodedPacket {
+  const out: DecodedPacket = { frame: rec.frame, time: isoTime(rec.timeMs), length: rec.capturedLength };
+  const ip = rec.ip;
+  if (ip === null) {
+    if (rec.note !== undefined) out.note = rec.note;
+    return out;
+  }
+  const err = parsePacket(ip, 0, ip.length, pi);
+  if (err !== ParseError.None) {
+    out.length = ip.length;
+    out.note = `IP packet does not parse: ${PARSE_ERROR_NAMES[err]}${rec.note === undefined ? '' : ` (${rec.note})`}`;
+    return out;
+  }
+  out.length = pi.end - pi.l3;
+  const outer: OuterHeaders = {
+    src: formatAddress(ip, pi.srcOff, pi.family as 4 | 6),
+    dst: formatAddress(ip, pi.dstOff, pi.family as 4 | 6),
+    srcPort: pi.srcPort,
+    dstPort: pi.dstPort,
+    protocol: pi.protocol,
+    protocolName: protocolName(pi.protocol),
+  };
+  if (pi.protocol === PROTO_TCP && pi.fragment !== 2) outer.tcpFlags = tcpFlagNames(pi.tcpFlags);
+  if (pi.fragment !== 0) outer.fragment = pi.fragment === 1 ? 'first' : 'later';
+  else if (pi.protocol === PROTO_TCP || pi.protocol === PROTO_UDP || pi.protocol === 1 || pi.protocol === 58) {
+    outer.checksumOk = verifyL4Checksum(ip, pi);
+  }
+  out.outer = outer;
+  if ((pi.protocol === PROTO_TCP || pi.protocol === PROTO_UDP) && pi.fragment !== 2) {
+    const m = decodeMetadata(ip, pi.payload, pi.payloadLength);
+    if (m !== null) out.metadata = m;
+  }
+  if (rec.note !== undefined) out.note = rec.note;
+  return out;
+}

@@ -1,0 +1,39 @@
+/**
+ * The `svr` command line (bin/svr.js calls `main(process.argv)`). Each command lives in its own module and
+ * registers itself on the program here.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerDecode } from './decode.js';
+
+const DESCRIPTION = [
+  'svrouter: an open implementation of Secure Vector Routing (SVR), the session-smart, tunnel-free routing '
+    + 'of Juniper Session Smart Router (SSR), in TypeScript.',
+  "SVR routers forward each session's packets with their own headers, rewritten to the routers' waypoint "
+    + "addresses and ports, and carry the session's context (tenant, service, original 5-tuple, session UUID) "
+    + "as SVR metadata at the start of the first packets' TCP/UDP payload.",
+  'Run "svr help <command>" for the details of a command.',
+].join('\n\n');
+
+/** The version in package.json (dist/src/cli/main.js -> ../../../package.json). */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('svr')
+    .description(DESCRIPTION)
+    .version(packageVersion(), '-V, --version', 'print the svrouter version')
+    .showHelpAfterError('(run "svr --help" for usage)');
+  registerDecode(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}
