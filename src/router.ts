@@ -13,12 +13,13 @@ import { createActor, type Actor } from 'xstate';
 import { EpisodeSupervisor, type EpisodeOptions } from './actors/episodes.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import type { DpEvent, SessionRole } from './dataplane/events.js';
-import { listSessions, type SessionSummary } from './dataplane/inspect.js';
+import { listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from './dataplane/inspect.js';
 import { SvrError } from './errors.js';
 import type { PacketPort } from './io/port.js';
 import { peerMachine } from './machines/peer.js';
 import { formatAddress } from './model/addr.js';
 import { compileRouter } from './model/compile.js';
+import { validateConfig } from './model/validate.js';
 import type { SvrConfig } from './model/config.js';
 import type { ForwardingTables } from './model/tables.js';
 
@@ -68,6 +69,7 @@ export class Router {
     this.name = opts.name;
     this.clock = opts.clock ?? Date.now;
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
+    config = validateConfig(config);
     this.config = config;
     const tables = compileRouter(config, opts.name, this.generation);
     this.dataplane = new Dataplane({
@@ -158,6 +160,7 @@ export class Router {
    * every bad field) and the running configuration stays.
    */
   applyConfig(config: SvrConfig): void {
+    config = validateConfig(config);
     const tables = compileRouter(config, this.name, this.generation + 1);
     const ports = this.portsFor(tables, this.io);
     this.generation++;
@@ -176,6 +179,14 @@ export class Router {
 
   sessions(): SessionSummary[] {
     return listSessions(this.dataplane.ctx, this.clock());
+  }
+
+  services(): ServiceView[] {
+    return listServices(this.dataplane.ctx);
+  }
+
+  tenants(): TenantView[] {
+    return listTenants(this.dataplane.ctx);
   }
 
   peers(): PeerSummary[] {

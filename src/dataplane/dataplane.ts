@@ -91,9 +91,36 @@ export class Dataplane {
     this.ports = ports;
   }
 
-  /** Swaps the forwarding tables between batches. */
+  /**
+   * Swaps the forwarding tables between batches. Live sessions keep going: their tenant, service, path
+   * ids are mapped to the new tables by name; a session whose service or path no longer exists, or whose
+   * interfaces moved (flow keys hold interface indexes), is removed (reason 'config'). One walk over the
+   * table per config change.
+   */
   setTables(t: ForwardingTables): void {
+    const old = this.ctx.tables;
+    const s = this.ctx.sessions;
+    const ids = <T extends { name: string }>(from: readonly T[], find: (name: string) => number) => from.map((x) => find(x.name));
+    const tenantMap = old.tenants.map((n) => t.tenantId(n));
+    const serviceMap = ids(old.services, (n) => t.serviceId(n));
+    const ifMap = ids(old.interfaces, (n) => t.interfaceIndex(n));
+    const pathMap = old.paths.map((p) => t.paths.findIndex((q) => q.name === p.name));
     this.ctx.setTables(t);
+    for (let r = 0; r < s.capacity; r++) {
+      if (!s.isActive(r)) continue;
+      const svc = serviceMap[s.service[r]!] ?? -1;
+      const inIf = ifMap[s.inIf[r]!] ?? -1;
+      const outIf = ifMap[s.outIf[r]!] ?? -1;
+      const path = s.path[r]! >= 0 ? pathMap[s.path[r]!] ?? -1 : -1;
+      if (svc < 0 || inIf !== s.inIf[r] || outIf !== s.outIf[r] || (s.path[r]! >= 0 && path < 0)) {
+        removeSession(this.ctx, r, 'config');
+        continue;
+      }
+      s.service[r] = svc;
+      s.tenant[r] = tenantMap[s.tenant[r]!] ?? -1;
+      s.path[r] = path;
+    }
+    this.flushEvents();
   }
 
   setPathUp(path: number, up: boolean): void {

@@ -112,3 +112,53 @@ export function listSessions(ctx: DataplaneContext, now: number): SessionSummary
   rows.sort((a, b) => t.created[a]! - t.created[b]!);
   return rows.map((r) => summarizeSession(ctx, r, now));
 }
+
+export interface ServiceView {
+  name: string;
+  /** service-routes of this router: `peer r2 (wan0->r2/wan0 up)` or `local lan0` */
+  routes: { name: string; kind: 'peer' | 'local'; target: string; usable: boolean }[];
+  reachable: boolean;
+  sessions: number;
+}
+
+export interface TenantView {
+  name: string;
+  interfaces: string[];
+  sessions: number;
+}
+
+function countBy(ctx: DataplaneContext, column: Int16Array): Map<number, number> {
+  const t = ctx.sessions;
+  const counts = new Map<number, number>();
+  for (let r = 0; r < t.capacity; r++) {
+    if (!t.isActive(r)) continue;
+    counts.set(column[r]!, (counts.get(column[r]!) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export function listServices(ctx: DataplaneContext): ServiceView[] {
+  const tables = ctx.tables;
+  const counts = countBy(ctx, ctx.sessions.service);
+  return tables.services.map((svc) => {
+    const routes = svc.routes.map((route) => {
+      if (route.kind === 'local') {
+        return { name: route.name, kind: 'local' as const, target: tables.interfaces[route.interface]!.name, usable: true };
+      }
+      const peer = tables.peers[route.peer]!;
+      const up = peer.paths.filter((p) => ctx.pathUp[p] === 1).map((p) => tables.paths[p]!.name);
+      return { name: route.name, kind: 'peer' as const, target: up.length > 0 ? `${peer.name} (${up.join(', ')})` : `${peer.name} (no path up)`, usable: up.length > 0 };
+    });
+    return { name: svc.name, routes, reachable: routes.some((r) => r.usable), sessions: counts.get(svc.id) ?? 0 };
+  });
+}
+
+export function listTenants(ctx: DataplaneContext): TenantView[] {
+  const tables = ctx.tables;
+  const counts = countBy(ctx, ctx.sessions.tenant);
+  return tables.tenants.map((name, id) => ({
+    name,
+    interfaces: tables.interfaces.filter((i) => i.tenant === id).map((i) => i.name),
+    sessions: counts.get(id) ?? 0,
+  }));
+}

@@ -103,6 +103,19 @@ export interface Interface {
   security: string;
   /** WAN: waypoint port range, default 16384-65534 (even ports local, odd ports at the peer). */
   portRange: PortRange;
+  /** `svr node`: the TUN device that carries this interface's packets; default `svr-<name>` (<= 15 chars). */
+  device: string;
+  /** `svr node`: MTU of that device; default 1500 (lan) or 1700 (wan: room for metadata and HMAC). */
+  mtu: number;
+  /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
+  kernelRoutes: KernelRoute[];
+}
+
+export interface KernelRoute {
+  /** `default` or a prefix */
+  prefix: string;
+  /** routing table id (policy routing), default the main table */
+  table?: number;
 }
 
 export interface Route {

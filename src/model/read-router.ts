@@ -1,6 +1,6 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from './addr.js';
-import type { Interface, NeighborhoodRef, Route, Router, ServiceRoute } from './config.js';
+import type { Interface, KernelRoute, NeighborhoodRef, Route, Router, ServiceRoute } from './config.js';
 import { BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { PORT_RANGE_EXPECTED, addressProblem, parsePortRange, prefixProblem } from './formats.js';
@@ -8,7 +8,10 @@ import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } fro
 import { describe, type FieldPath } from './problems.js';
 
 const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes'] as const;
-const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'security', 'port-range'] as const;
+const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'security', 'port-range', 'device', 'mtu', 'kernel-routes'] as const;
+const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
+/** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
+const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const NEIGHBORHOOD_KEYS = ['name', 'vector'] as const;
 const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
 const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
@@ -25,6 +28,12 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   if (Array.isArray(o['interfaces']) && o['interfaces'].length === 0) {
     r.problems.add([...path, 'interfaces'], 'expected at least one interface, got an empty list');
   }
+  const devices = new Map<string, number>();
+  interfaces.forEach((iface, i) => {
+    const other = devices.get(iface.device);
+    if (other !== undefined) r.problems.add([...path, 'interfaces', i, 'device'], `device "${iface.device}" is already used by interfaces[${other}]; give each interface its own TUN device`);
+    devices.set(iface.device, i);
+  });
   const routes = readList(ctx, o, 'routes', path, 'a list of routes', (v, p) => readRoute(v, p, ctx));
   const serviceRoutes = readList(ctx, o, 'service-routes', path, 'a list of service-routes', (v, p) => readServiceRoute(v, p, ctx));
   return name === undefined ? undefined : { name, interfaces, routes, serviceRoutes };
@@ -52,11 +61,31 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
     if (range === undefined) r.problems.expected([...path, 'port-range'], PORT_RANGE_EXPECTED, o['port-range']);
     else portRange = range;
   }
+  const device = r.optionalString(o, 'device', path, 'a Linux interface name of at most 15 characters [A-Za-z0-9_.-]', (s) => DEVICE_NAME.test(s))
+    ?? (name === undefined ? '' : `svr-${name}`);
+  if (name !== undefined && o['device'] === undefined && !DEVICE_NAME.test(device)) {
+    r.problems.add([...path, 'device'], `the default device name "${device}" is longer than 15 characters; set \`device\` to a shorter TUN name`);
+  }
+  const mtu = r.integer(o, 'mtu', path, 576, 65535, kind === 'wan' ? 1700 : 1500, ' bytes');
+  const kernelRoutes = readList(ctx, o, 'kernel-routes', path, 'a list of kernel routes ({ prefix, table })', (v, p) => readKernelRoute(v, p, ctx));
   if (name === undefined || kind === undefined) return undefined;
-  const iface: Interface = { name, kind, neighborhoods, security, portRange };
+  const iface: Interface = { name, kind, neighborhoods, security, portRange, device, mtu, kernelRoutes };
   if (tenant !== undefined) iface.tenant = tenant;
   if (waypoint !== undefined) iface.waypoint = waypoint;
   return iface;
+}
+
+function readKernelRoute(value: unknown, path: FieldPath, { r }: ReadContext): KernelRoute | undefined {
+  const o = r.object(value, path, 'a kernel route mapping ({ prefix, table })', KERNEL_ROUTE_KEYS);
+  if (o === undefined) return undefined;
+  const prefix = r.string(o, 'prefix', path, '`default` or a destination prefix like 198.18.3.0/24');
+  if (prefix !== undefined && prefix !== 'default') {
+    const problem = prefixProblem(prefix);
+    if (problem !== undefined) r.problems.add([...path, 'prefix'], problem);
+  }
+  const table = o['table'] === undefined ? undefined : r.integer(o, 'table', path, 1, 4294967295, 254);
+  if (prefix === undefined) return undefined;
+  return table === undefined ? { prefix } : { prefix, table };
 }
 
 function readNeighborhoods(o: Raw, path: FieldPath, ctx: ReadContext): NeighborhoodRef[] {

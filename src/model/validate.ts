@@ -18,6 +18,7 @@ import { checkReferences } from './check-references.js';
 import { FieldReader, type Origins } from './fields.js';
 import { Problems, formatPath, type ConfigProblem, type RawProblem } from './problems.js';
 import { readConfig } from './read-authority.js';
+import { configToDocument } from './serialize.js';
 
 export type { ConfigProblem } from './problems.js';
 
@@ -45,6 +46,14 @@ export async function loadConfig(path: string): Promise<SvrConfig> {
     throw new SvrError('SVR_ERR_CONFIG_READ', `cannot read configuration ${path}: ${reason}`, { path });
   }
   return parseConfig(text, path);
+}
+
+/**
+ * Validates a config built or changed in code exactly as a file would be (same rules, same field paths,
+ * defaults filled). Throws SvrError SVR_ERR_CONFIG_INVALID.
+ */
+export function validateConfig(config: SvrConfig, source = '<config object>'): SvrConfig {
+  return parseConfig(JSON.stringify(configToDocument(config)), source);
 }
 
 /** A copy of the config with `authority.secret` and every policy `key` replaced by `<redacted>`, for display. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { isSvrError } from '../../../src/errors.js';
-import { loadConfig, parseConfig, redactSecrets } from '../../../src/model/validate.js';
+import { loadConfig, parseConfig, redactSecrets, validateConfig } from '../../../src/model/validate.js';
 import { test } from 'uvu';
 import { SECRET, baseAuthority, hasProblem, parseObject, problemsOf, problemsOfObject } from './helpers.js';
 
@@ -31,7 +31,7 @@ test('a good file passes and defaults are filled', () => {
   assert.equal(web.accessPolicy, [{ source: 'engineering', tenant: 'engineering', permission: 'allow' }]);
   assert.equal(web.transport, [{ protocol: 'tcp', ports: [{ from: 80, to: 80 }] }]);
   const wan = a.routers[0]!.interfaces[1]!;
-  assert.equal(wan, { name: 'wan0', kind: 'wan', waypoint: '192.0.2.1', neighborhoods: [{ name: 'internet' }], security: 'internal', portRange: { from: 16384, to: 65534 } });
+  assert.equal(wan, { name: 'wan0', kind: 'wan', waypoint: '192.0.2.1', neighborhoods: [{ name: 'internet' }], security: 'internal', portRange: { from: 16384, to: 65534 }, device: 'svr-wan0', mtu: 1700, kernelRoutes: [] });
   assert.equal(a.routers[0]!.serviceRoutes, [{ name: 'web-out', service: 'web', peer: 'r2' }]);
   assert.equal(a.routers[1]!.serviceRoutes, [{ name: 'web-in', service: 'web', nextHop: { interface: 'lan0' } }]);
 });
@@ -415,6 +415,55 @@ test('redactSecrets hides the secret and keys and leaves the original alone', ()
   assert.not.ok(shown.includes(SECRET.replace(/0/g, 'f')));
   assert.ok(shown.includes('<redacted>'));
   assert.is(config.authority.secret, SECRET);
+});
+
+
+test('node fields: device defaults to svr-<name>, mtu per kind, kernel-routes validated, devices unique', () => {
+  const cfg = parseConfig(`
+authority:
+  name: a
+  secret: ${'ab'.repeat(32)}
+  routers:
+    - name: r1
+      interfaces:
+        - { name: lan0, kind: lan, kernel-routes: [{ prefix: default, table: 100 }, { prefix: 198.18.9.0/24 }] }
+        - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }], device: wan-tun, mtu: 9000 }
+`);
+  const [lan, wan] = cfg.authority.routers[0]!.interfaces;
+  assert.equal([lan!.device, lan!.mtu, lan!.kernelRoutes], ['svr-lan0', 1500, [{ prefix: 'default', table: 100 }, { prefix: '198.18.9.0/24' }]]);
+  assert.equal([wan!.device, wan!.mtu], ['wan-tun', 9000]);
+  const problems = problemsOf(`
+authority:
+  name: a
+  routers:
+    - name: r1
+      interfaces:
+        - { name: lan0, kind: lan, device: same, kernel-routes: [{ prefix: 10.0.0.1/8 }] }
+        - { name: lan1, kind: lan, device: same, mtu: 100 }
+        - { name: a-very-long-interface-name, kind: lan }
+`);
+  hasProblem(problems, 'authority.routers[0].interfaces[1].device', 'already used');
+  hasProblem(problems, 'authority.routers[0].interfaces[0].kernel-routes[0].prefix', 'host bits');
+  hasProblem(problems, 'authority.routers[0].interfaces[1].mtu', '576-65535');
+  hasProblem(problems, 'authority.routers[0].interfaces[2].device', 'longer than 15');
+});
+
+test('a config changed in code is validated like a file (validateConfig): same paths, defaults filled', () => {
+  const cfg = parseConfig(`
+authority:
+  name: a
+  routers:
+    - name: r1
+      interfaces: [{ name: lan0, kind: lan }]
+`);
+  assert.equal(validateConfig(cfg), cfg, 'a valid config round-trips unchanged');
+  cfg.authority.routers[0]!.interfaces[0]!.mtu = 10;
+  try {
+    validateConfig(cfg);
+    assert.unreachable('should have thrown');
+  } catch (e) {
+    assert.match((e as Error).message, /authority\.routers\[0\]\.interfaces\[0\]\.mtu/);
+  }
 });
 
 test.run();

@@ -1,0 +1,77 @@
+/**
+ * A validated config back in its file form (kebab-case keys, port ranges as "from-to"), so that a
+ * config built or changed in code goes through exactly the validation a file gets, and so that
+ * `svr show config` prints something you can paste into a file.
+ */
+import type { AccessRule, Interface, PortRange, Router, Service, SvrConfig } from './config.js';
+
+type Doc = Record<string, unknown>;
+
+const range = (r: PortRange): string | number => (r.from === r.to ? r.from : `${r.from}-${r.to}`);
+
+/** Drops undefined fields so the document has only what was set. */
+function clean(o: Doc): Doc {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+function accessRule(a: AccessRule): Doc {
+  return { source: a.source, permission: a.permission };
+}
+
+function service(s: Service): Doc {
+  return clean({
+    name: s.name,
+    addresses: s.addresses,
+    transport: s.transport.map((t) => clean({ protocol: t.protocol, ports: t.ports.length > 0 ? t.ports.map(range) : undefined })),
+    'access-policy': s.accessPolicy.map(accessRule),
+    'service-policy': s.servicePolicy,
+    security: s.security,
+    timeouts: { 'tcp-initial': s.timeouts.tcpInitial, tcp: s.timeouts.tcp, udp: s.timeouts.udp, icmp: s.timeouts.icmp, other: s.timeouts.other },
+  });
+}
+
+function iface(i: Interface): Doc {
+  const lan = i.kind === 'lan';
+  return clean({
+    name: i.name,
+    kind: i.kind,
+    tenant: i.tenant,
+    waypoint: i.waypoint,
+    neighborhoods: lan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector })),
+    security: lan ? undefined : i.security,
+    'port-range': lan ? undefined : `${i.portRange.from}-${i.portRange.to}`,
+    device: i.device,
+    mtu: i.mtu,
+    'kernel-routes': i.kernelRoutes.length > 0 ? i.kernelRoutes.map((k) => clean({ prefix: k.prefix, table: k.table })) : undefined,
+  });
+}
+
+function router(r: Router): Doc {
+  return {
+    name: r.name,
+    interfaces: r.interfaces.map(iface),
+    routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway })),
+    'service-routes': r.serviceRoutes.map((x) => clean({
+      name: x.name, service: x.service, peer: x.peer,
+      'next-hop': x.nextHop === undefined ? undefined : clean({ interface: x.nextHop.interface, gateway: x.nextHop.gateway }),
+    })),
+  };
+}
+
+export function configToDocument(config: SvrConfig): Doc {
+  const a = config.authority;
+  return {
+    authority: clean({
+      name: a.name,
+      secret: a.secret,
+      'security-policies': a.securityPolicies.map((p) => clean({
+        name: p.name, 'hmac-mode': p.hmacMode, 'hmac-cipher': p.hmacCipher, encrypt: p.encrypt,
+        'encryption-cipher': p.encryptionCipher, 'adaptive-encryption': p.adaptiveEncryption, key: p.key, 'key-version': p.keyVersion,
+      })),
+      tenants: a.tenants.map((t) => ({ name: t.name, members: t.members })),
+      services: a.services.map(service),
+      'service-policies': a.servicePolicies.map((p) => ({ name: p.name, 'transport-state-enforcement': p.transportStateEnforcement })),
+      routers: a.routers.map(router),
+    }),
+  };
+}
