@@ -43,6 +43,14 @@ export type SessionEvent =
   | { type: 'failed'; sessionId: string; tries: number }
   | { type: 'removed'; sessionId: string; reason: string };
 
+/** A message received on a peer path's control channel (UDP 1280: BFD, link tests, STEP). */
+export interface PathMessage {
+  path: number;
+  pathName: string;
+  payload: Uint8Array;
+  atMs: number;
+}
+
 export interface PeerSummary {
   name: string;
   reachable: boolean;
@@ -55,6 +63,9 @@ export class Router {
   private readonly subject = new Subject<SessionEvent>();
   /** session events: created, confirmed (reverse metadata seen), failed (handshake gave up), removed */
   readonly events$: Observable<SessionEvent> = this.subject.asObservable();
+  private readonly pathSubject = new Subject<PathMessage>();
+  /** messages from peers on the path control channel (HMAC already verified) */
+  readonly pathMessages$: Observable<PathMessage> = this.pathSubject.asObservable();
   private readonly episodes: EpisodeSupervisor;
   private readonly clock: () => number;
   private readonly sweepIntervalMs: number;
@@ -144,6 +155,12 @@ export class Router {
     this.peerActors.clear();
     for (const port of Object.values(this.io)) port.close();
     this.subject.complete();
+    this.pathSubject.complete();
+  }
+
+  /** Sends `payload` to the peer on the path's control channel (UDP 1280 between the waypoints). */
+  sendPathMessage(path: number, payload: Uint8Array): boolean {
+    return this.dataplane.sendPathMessage(path, payload);
   }
 
   /** Marks a peer path up or down (BFD will drive this; tests and operators can too). */
@@ -216,6 +233,8 @@ export class Router {
         this.subject.next({ type: 'created', sessionId: e.sessionId, role: e.role, service: e.service, tenant: e.tenant });
       } else if (e.kind === 'session.removed') {
         this.subject.next({ type: 'removed', sessionId: e.sessionId, reason: e.reason });
+      } else if (e.kind === 'path.message') {
+        this.pathSubject.next({ path: e.path, pathName: this.dataplane.tables.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs });
       }
     }
   }

@@ -39,6 +39,7 @@ export class EpisodeSupervisor {
 
   handle(events: readonly DpEvent[]): void {
     for (const e of events) {
+      if (e.kind === 'path.message') continue;
       const key = `${e.row}:${e.gen}`;
       if (e.kind === 'session.created') {
         if (e.role !== 'ingress') continue;

@@ -27,7 +27,7 @@ import { SessionLookupStage } from './stages/session-lookup.js';
 import { SvrAcceptStage } from './stages/svr-accept.js';
 import { SvrInStage } from './stages/svr-in.js';
 import { SvrOutStage } from './stages/svr-out.js';
-import { WanVerifyStage } from './stages/wan-verify.js';
+import { CONTROL_PORT, WanVerifyStage } from './stages/wan-verify.js';
 
 export interface DataplaneOptions {
   tables: ForwardingTables;
@@ -54,6 +54,8 @@ export class Dataplane {
   private readonly cOversize: number;
   private readonly cExpired: number;
   private readonly cProbes: number;
+  private readonly cPathMessages: number;
+  private readonly addr = new Uint8Array(16);
   private readonly pi = new PacketInfo();
 
   constructor(opts: DataplaneOptions) {
@@ -73,6 +75,7 @@ export class Dataplane {
     this.cOversize = c.id('drop-oversize');
     this.cExpired = c.id('sessions-expired');
     this.cProbes = c.id('health-checks-sent');
+    this.cPathMessages = c.id('path-messages-sent');
   }
 
   get counters() {
@@ -205,19 +208,35 @@ export class Dataplane {
     const ctx = this.ctx;
     const t = ctx.sessions;
     if (!t.isActive(row) || t.gen[row] !== gen || t.role[row] !== ROLE_INGRESS) return false;
-    const path = ctx.tables.paths[t.path[row]!]!;
-    const port = this.ports[path.localInterface];
-    if (!port) return false;
-    const b = this.control;
-    const d = b.data;
+    const mlen = writeForwardMetadata(ctx, row, true);
+    const proto = outerProtocol(t.protocol[row]!);
+    const sent = this.originate(t.path[row]!, proto, t.wpLocalPort[row]!, t.wpPeerPort[row]!, ctx.writer.buf, mlen, true);
+    if (sent) ctx.counters.add(this.cProbes);
+    return sent;
+  }
+
+  /**
+   * Sends a message on the path control channel: UDP waypoint:1280 -> peer waypoint:1280, signed with
+   * the path's HMAC unless its policy is `disabled`. Used by BFD, link tests and STEP (control rate).
+   */
+  sendPathMessage(path: number, payload: Uint8Array): boolean {
+    const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, CONTROL_PORT, payload, payload.length, true);
+    if (sent) this.ctx.counters.add(this.cPathMessages);
+    return sent;
+  }
+
+  /** Builds one packet from scratch on `path` (waypoint to waypoint) and transmits it. */
+  private originate(p: number, proto: number, srcPort: number, dstPort: number, body: Uint8Array, bodyLen: number, sign: boolean): boolean {
+    const ctx = this.ctx;
+    const path = ctx.tables.paths[p];
+    const port = path === undefined ? null : this.ports[path.localInterface];
+    if (path === undefined || !port) return false;
+    const d = this.control.data;
     const at = HEADROOM;
     const fam = path.family;
+    const alen = fam === 6 ? 16 : 4;
     const l3 = fam === 6 ? 40 : 20;
-    const proto = outerProtocol(t.protocol[row]!);
     const l4len = proto === PROTO_TCP ? 20 : 8;
-    const mlen = writeForwardMetadata(ctx, row, true);
-    const pi = this.pi;
-    // IP header
     d.fill(0, at, at + l3 + l4len);
     if (fam === 4) {
       d[at] = 0x45;
@@ -230,31 +249,31 @@ export class Dataplane {
       d[at + 7] = 64;
     }
     const srcOff = at + (fam === 6 ? 8 : 12);
-    const dstOff = srcOff + (fam === 6 ? 16 : 4);
-    const tmp = new Uint8Array(16);
-    wordsToBytes(ctx.pathLocalWords, path.id * 4, fam, tmp);
-    d.set(tmp.subarray(0, fam === 6 ? 16 : 4), srcOff);
-    wordsToBytes(ctx.pathRemoteWords, path.id * 4, fam, tmp);
-    d.set(tmp.subarray(0, fam === 6 ? 16 : 4), dstOff);
+    const dstOff = srcOff + alen;
+    wordsToBytes(ctx.pathLocalWords, p * 4, fam, this.addr);
+    d.set(this.addr.subarray(0, alen), srcOff);
+    wordsToBytes(ctx.pathRemoteWords, p * 4, fam, this.addr);
+    d.set(this.addr.subarray(0, alen), dstOff);
     const l4 = at + l3;
-    writeU16(d, l4, t.wpLocalPort[row]!);
-    writeU16(d, l4 + 2, t.wpPeerPort[row]!);
+    writeU16(d, l4, srcPort);
+    writeU16(d, l4 + 2, dstPort);
     if (proto === PROTO_TCP) {
       d[l4 + 12] = 5 << 4;
       d[l4 + 13] = TCP_ACK;
     }
     const payload = l4 + l4len;
-    d.set(ctx.writer.buf.subarray(0, mlen), payload);
-    let end = payload + mlen;
+    d.set(body.subarray(0, bodyLen), payload);
+    let end = payload + bodyLen;
     const h = path.hmac;
-    if (h.mode !== 'disabled') end += signInto(h.cipher, h.key, d, payload, end, timeSlot(h.mode === 'time-based', this.clock()));
+    if (sign && h.mode !== 'disabled') end += signInto(h.cipher, h.key, d, payload, end, timeSlot(h.mode === 'time-based', this.clock()));
+    const pi = this.pi;
     pi.family = fam;
     pi.l3 = at;
     pi.l4 = l4;
     pi.payload = payload;
     pi.srcOff = srcOff;
     pi.dstOff = dstOff;
-    pi.protocol = proto === PROTO_UDP ? PROTO_UDP : PROTO_TCP;
+    pi.protocol = proto;
     pi.fragment = 0;
     setIpLength(d, pi, end);
     if (fam === 4) fillIpv4HeaderChecksum(d, at);
@@ -262,7 +281,7 @@ export class Dataplane {
     this.txOff[0] = at;
     this.txLen[0] = end - at;
     port.transmit(d, this.txOff, this.txLen, 1);
-    ctx.counters.add(this.cProbes);
+    ctx.counters.add(this.cTx);
     return true;
   }
 

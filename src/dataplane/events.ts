@@ -8,4 +8,6 @@ export type RemoveReason = 'idle' | 'closed' | 'teardown' | 'replaced' | 'config
 export type DpEvent =
   | { kind: 'session.created'; row: number; gen: number; sessionId: string; role: SessionRole; service: string; tenant: string }
   | { kind: 'session.reverseSeen'; row: number; gen: number; sessionId: string }
-  | { kind: 'session.removed'; row: number; gen: number; sessionId: string; reason: RemoveReason };
+  | { kind: 'session.removed'; row: number; gen: number; sessionId: string; reason: RemoveReason }
+  /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC verified */
+  | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number };

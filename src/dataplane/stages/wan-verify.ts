@@ -1,8 +1,9 @@
 /**
  * wan-verify: admit a packet from a peer router only if it is SVR traffic for us and intact.
  * 1. must be TCP or UDP to this interface's waypoint -> else drop 'not-for-waypoint';
- * 2. UDP to port 1280 is BFD (control, issue 4) -> drop 'bfd-unhandled' for now;
- * 3. the source waypoint must be a peer path of this interface -> else drop 'unknown-peer';
+ * 2. the source waypoint must be a peer path of this interface -> else drop 'unknown-peer';
+ * 3. UDP 1280 -> 1280 is the path control channel (BFD, link tests, STEP): after the HMAC check its
+ *    payload is copied into a `path.message` event for control and the packet is consumed;
  * 4. cookie first, then HMAC (fact sheet §4.1): metadata packets are signed unless the path's policy is
  *    `disabled`; every packet is signed in `regular`/`time-based` mode -> drop 'bad-hmac'; the trailer
  *    is stripped (incremental checksum, so end-to-end corruption stays detectable);
@@ -18,14 +19,15 @@ import type { DataplaneContext } from '../context.js';
 import { adjustChecksumForTail } from '../packet-ops.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
-export const BFD_PORT = 1280;
-const N_LOOKUP = 0, N_DROP = 1;
+/** UDP port of the path control channel between waypoints (BFD in SSR uses 1280). */
+export const CONTROL_PORT = 1280;
+const N_LOOKUP = 0, N_DROP = 1, N_CONSUMED = 1;
 
 export class WanVerifyStage implements Stage {
   readonly name = 'wan-verify';
   readonly nexts = ['session-lookup', 'drop'] as const;
   private cNotOurs = 0;
-  private cBfd = 0;
+  private cControl = 0;
   private cPeer = 0;
   private cHmac = 0;
   private cMeta = 0;
@@ -35,7 +37,7 @@ export class WanVerifyStage implements Stage {
 
   init(i: StageInit): void {
     this.cNotOurs = i.counter('drop-not-for-waypoint');
-    this.cBfd = i.counter('drop-bfd-unhandled');
+    this.cControl = i.counter('consumed-path-messages');
     this.cPeer = i.counter('drop-unknown-peer');
     this.cHmac = i.counter('drop-bad-hmac');
     this.cMeta = i.counter('drop-bad-metadata');
@@ -57,19 +59,16 @@ export class WanVerifyStage implements Stage {
         c.add(this.cNotOurs);
         continue;
       }
-      if (pi.protocol === PROTO_UDP && pi.dstPort === BFD_PORT) {
-        c.add(this.cBfd);
-        continue;
-      }
       const path = t.pathFrom(ifx, d, pi.srcOff, pi.family);
       if (path === NO_PATH) {
         c.add(this.cPeer);
         continue;
       }
       b.path[s] = path;
-      const meta = hasCookie(d, pi.payload, pi.end - pi.payload);
+      const control = pi.protocol === PROTO_UDP && pi.dstPort === CONTROL_PORT && pi.srcPort === CONTROL_PORT;
+      const meta = !control && hasCookie(d, pi.payload, pi.end - pi.payload);
       const h = t.paths[path]!.hmac;
-      const signed = h.mode !== 'disabled' && (meta || h.mode === 'regular' || h.mode === 'time-based');
+      const signed = h.mode !== 'disabled' && (meta || control || h.mode === 'regular' || h.mode === 'time-based');
       if (signed) {
         const slot = timeSlot(h.mode === 'time-based', rt.now);
         if (pi.end - pi.payload < h.tagLength || !verifyTrailer(h.cipher, h.key, d, pi.payload, pi.end, slot)) {
@@ -80,6 +79,13 @@ export class WanVerifyStage implements Stage {
         adjustChecksumForTail(d, pi, at, h.tagLength, false);
         setIpLength(d, pi, at);
         b.len[s] = pi.end - pi.l3;
+      }
+      if (control) {
+        // control-plane rate (a few packets per second per path): one copy per message is fine
+        this.ctx.events.push({ kind: 'path.message', path, payload: d.slice(pi.payload, pi.end), atMs: rt.now });
+        c.add(this.cControl);
+        rt.next[s] = N_CONSUMED;
+        continue;
       }
       if (meta) {
         const v = b.meta[s]!;
