@@ -13,6 +13,7 @@ import { createActor, type Actor } from 'xstate';
 import { EpisodeSupervisor, type EpisodeOptions } from './actors/episodes.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import type { DpEvent, SessionRole } from './dataplane/events.js';
+import { resiliencyCode, type Resiliency } from './dataplane/path-choice.js';
 import { listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from './dataplane/inspect.js';
 import { SvrError } from './errors.js';
 import type { PacketPort } from './io/port.js';
@@ -41,7 +42,8 @@ export type SessionEvent =
   | { type: 'created'; sessionId: string; role: SessionRole; service: string; tenant: string }
   | { type: 'confirmed'; sessionId: string; tries: number }
   | { type: 'failed'; sessionId: string; tries: number }
-  | { type: 'removed'; sessionId: string; reason: string };
+  | { type: 'removed'; sessionId: string; reason: string }
+  | { type: 'migrated'; sessionId: string; from: string; to: string };
 
 /** A message received on a peer path's control channel (UDP 1280: BFD, link tests, STEP). */
 export interface PathMessage {
@@ -158,6 +160,17 @@ export class Router {
     this.pathSubject.complete();
   }
 
+  /**
+   * Publishes how a service's sessions use peer paths: `paths` best first (path ids), `refused` when
+   * no path meets the policy and best-effort is off, and the session-resiliency mode. Sessions follow
+   * lazily, on their next packet.
+   */
+  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: Resiliency }): void {
+    const id = this.dataplane.tables.serviceId(service);
+    if (id < 0) throw new SvrError('SVR_ERR_ROUTER_STATE', `no service named ${service}`);
+    this.dataplane.ctx.servicePaths.set(id, routing.paths, routing.refused ?? false, resiliencyCode(routing.resiliency ?? 'none'));
+  }
+
   /** Sends `payload` to the peer on the path's control channel (UDP 1280 between the waypoints). */
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.dataplane.sendPathMessage(path, payload);
@@ -233,6 +246,9 @@ export class Router {
         this.subject.next({ type: 'created', sessionId: e.sessionId, role: e.role, service: e.service, tenant: e.tenant });
       } else if (e.kind === 'session.removed') {
         this.subject.next({ type: 'removed', sessionId: e.sessionId, reason: e.reason });
+      } else if (e.kind === 'session.migrated') {
+        const paths = this.dataplane.tables.paths;
+        this.subject.next({ type: 'migrated', sessionId: e.sessionId, from: paths[e.fromPath]?.name ?? '?', to: paths[e.toPath]?.name ?? '?' });
       } else if (e.kind === 'path.message') {
         this.pathSubject.next({ path: e.path, pathName: this.dataplane.tables.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs });
       }

@@ -41,12 +41,15 @@ export class EpisodeSupervisor {
     for (const e of events) {
       if (e.kind === 'path.message') continue;
       const key = `${e.row}:${e.gen}`;
-      if (e.kind === 'session.created') {
-        if (e.role !== 'ingress') continue;
+      if (e.kind === 'session.created' || e.kind === 'session.migrated') {
+        if (e.kind === 'session.created' && e.role !== 'ingress') continue;
+        this.live.get(key)?.stop(); // a new handshake on a new path supersedes the previous one
         const actor = createActor(this.machine, {
           input: { row: e.row, gen: e.gen, sessionId: e.sessionId, ...this.opts },
         });
-        actor.subscribe({ complete: () => this.live.delete(key) });
+        actor.subscribe({ complete: () => {
+          if (this.live.get(key) === actor) this.live.delete(key);
+        } });
         this.live.set(key, actor);
         actor.start();
       } else {

@@ -5,12 +5,15 @@
  */
 import type { ForwardingTables } from '../model/tables.js';
 import { MetadataWriter } from '../packet/svr-metadata.js';
+import { Batch } from './batch.js';
 import { Counters } from './counters.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
 import { RandomPool } from './random-pool.js';
 import { SessionTable } from './session-table.js';
 import { WaypointPorts } from './waypoint-ports.js';
+import { ServicePaths } from './path-choice.js';
+import { WanKeys } from './wan-keys.js';
 
 export class DataplaneContext {
   tables!: ForwardingTables;
@@ -19,7 +22,13 @@ export class DataplaneContext {
   readonly writer = new MetadataWriter(2048);
   readonly waypoints = new WaypointPorts();
   readonly random = new RandomPool();
+  /** ranked paths, refusals and resiliency per service (published by control) */
+  readonly servicePaths = new ServicePaths();
+  /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */
+  readonly wanKeys: WanKeys = new WanKeys(this);
   events: DpEvent[] = [];
+  /** duplicates for a second path (packet-duplication), transmitted after each batch */
+  readonly dup = new Batch();
   /** per path id: 1 = usable (written by control: BFD later; all paths start up) */
   pathUp = new Uint8Array(0);
   /** per path id: local and remote waypoint as 4 words each */
@@ -36,6 +45,7 @@ export class DataplaneContext {
     const oldUp = this.pathUp;
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
+    this.servicePaths.reset(t);
     this.pathUp = new Uint8Array(t.paths.length);
     this.pathLocalWords = new Uint32Array(t.paths.length * 4);
     this.pathRemoteWords = new Uint32Array(t.paths.length * 4);

@@ -56,6 +56,7 @@ export class Dataplane {
   private readonly cProbes: number;
   private readonly cPathMessages: number;
   private readonly addr = new Uint8Array(16);
+  private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
   private readonly pi = new PacketInfo();
 
   constructor(opts: DataplaneOptions) {
@@ -141,21 +142,25 @@ export class Dataplane {
       if (taken < n) this.ctx.counters.add(this.cOversize, n - taken);
       i += n;
       this.graph.run(b, this.clock());
-      this.transmit(b);
+      this.transmit(b, this.graph.tx.slot, this.graph.tx.n);
+      const dup = this.ctx.dup;
+      if (dup.count > 0) {
+        this.transmit(dup, this.allSlots, dup.count);
+        dup.reset();
+      }
       this.flushEvents();
     }
   }
 
-  /** Groups the batch's tx slots by interface: one port call per interface. */
-  private transmit(b: Batch): void {
-    const tx = this.graph.tx;
+  /** Groups `count` slots of the batch by interface: one port call per interface. */
+  private transmit(b: Batch, slots: Uint16Array, count: number): void {
     const c = this.ctx.counters;
-    if (tx.n === 0) return;
+    if (count === 0) return;
     const nIf = this.ports.length;
     for (let ifx = 0; ifx < nIf; ifx++) {
       let n = 0;
-      for (let k = 0; k < tx.n; k++) {
-        const s = tx.slot[k]!;
+      for (let k = 0; k < count; k++) {
+        const s = slots[k]!;
         if (b.ifIndex[s] !== ifx) continue;
         this.txOff[n] = b.off[s]!;
         this.txLen[n] = b.len[s]!;

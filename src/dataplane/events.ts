@@ -9,5 +9,7 @@ export type DpEvent =
   | { kind: 'session.created'; row: number; gen: number; sessionId: string; role: SessionRole; service: string; tenant: string }
   | { kind: 'session.reverseSeen'; row: number; gen: number; sessionId: string }
   | { kind: 'session.removed'; row: number; gen: number; sessionId: string; reason: RemoveReason }
+  /** the session moved to another path (new waypoints, metadata re-signalled) */
+  | { kind: 'session.migrated'; row: number; gen: number; sessionId: string; fromPath: number; toPath: number }
   /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC verified */
   | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number };

@@ -2,10 +2,12 @@
  * What a session's metadata says, built from its row into the context's MetadataWriter
  * (fact sheet §3, §9 examples 1–2; our fixed TLV order: context first, then UUID and names).
  *   forward: header [16 security id] payload [2|3 forward ctx, 7 tenant, 10 service, 6 uuid, 14 source router]
- *   reverse: header [16 security id, (24 control)] payload [4|5 reverse ctx, 18 disable forward metadata]
+ *   reverse: header [16 security id, (24 control)] payload [4|5 reverse ctx, (6 uuid), 18 disable forward metadata]
+ *   (the uuid only after the egress moved the session to another path itself)
  */
 import { HealthCheck, Tlv } from '../packet/svr-metadata.js';
 import type { DataplaneContext } from './context.js';
+import { SF_SEND_UUID, type SessionTable } from './session-table.js';
 
 const uuidBytes = new Uint8Array(16);
 const srcBytes = new Uint8Array(16);
@@ -23,13 +25,14 @@ export function wordsToBytes(w: Uint32Array, at: number, family: 4 | 6, out: Uin
   }
 }
 
-/** Forward metadata of row r; `probe` adds a health-check request (TLV 46 = 1). Returns the length. */
-export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: boolean): number {
+/** Forward metadata of row r for path `p` (default: its primary path); `probe` adds a health-check
+ *  request (TLV 46 = 1). Returns the length. */
+export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: boolean, p = ctx.sessions.path[r]!): number {
   const t = ctx.sessions;
   const tables = ctx.tables;
   const w = ctx.writer;
   const fam = t.family[r] as 4 | 6;
-  const path = tables.paths[t.path[r]!]!;
+  const path = tables.paths[p]!;
   wordsToBytes(t.origSrc, r * 4, fam, srcBytes);
   wordsToBytes(t.origDst, r * 4, fam, dstBytes);
   wordsToBytes(t.uuid, r * 4, 6, uuidBytes);
@@ -46,18 +49,38 @@ export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: bo
   return w.finish();
 }
 
-/** Reverse metadata of row r; `control` >= 0 adds a control message (TLV 24). Returns the length. */
-export function writeReverseMetadata(ctx: DataplaneContext, r: number, control: number): number {
+/** Reverse metadata of row r for path `p`; `control` >= 0 adds a control message (TLV 24). Returns the length. */
+export function writeReverseMetadata(ctx: DataplaneContext, r: number, control: number, p = ctx.sessions.path[r]!): number {
   const t = ctx.sessions;
   const w = ctx.writer;
   const fam = t.family[r] as 4 | 6;
-  const path = ctx.tables.paths[t.path[r]!]!;
+  const path = ctx.tables.paths[p]!;
   wordsToBytes(t.origDst, r * 4, fam, srcBytes);
   wordsToBytes(t.origSrc, r * 4, fam, dstBytes);
   w.begin().u32(Tlv.SecurityId, path.hmac.keyVersion);
   if (control >= 0) w.u8(Tlv.ControlMessage, control);
   w.endHeader();
   w.context(Tlv.ReverseContextV4, fam, srcBytes, 0, dstBytes, 0, t.origDstPort[r]!, t.origSrcPort[r]!, t.protocol[r]!);
+  if ((t.flags[r]! & SF_SEND_UUID) !== 0) {
+    // the egress moved the session itself: the ingress finds it by id on the new waypoint 5-tuple
+    wordsToBytes(t.uuid, r * 4, 6, uuidBytes);
+    w.bytes(Tlv.SessionUuid, uuidBytes, 0, 16);
+  }
   w.flag(Tlv.DisableForwardMetadata);
   return w.finish();
+}
+
+/** The reverse context (server -> client) must mirror the session's original 5-tuple. */
+export function reverseContextMatches(d: Uint8Array, off: number, family: 0 | 4 | 6, t: SessionTable, r: number): boolean {
+  if (family !== t.family[r]) return false;
+  const a = family === 6 ? 16 : 4;
+  for (let i = 0; i < a / 4; i++) {
+    const o = off + 4 * i;
+    const src = ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
+    const q = off + a + 4 * i;
+    const dst = ((d[q]! << 24) | (d[q + 1]! << 16) | (d[q + 2]! << 8) | d[q + 3]!) >>> 0;
+    if (src !== t.origDst[r * 4 + i] || dst !== t.origSrc[r * 4 + i]) return false;
+  }
+  const p = off + 2 * a;
+  return ((d[p]! << 8) | d[p + 1]!) === t.origDstPort[r] && ((d[p + 2]! << 8) | d[p + 3]!) === t.origSrcPort[r] && d[p + 4] === t.protocol[r];
 }

@@ -1,11 +1,13 @@
 /**
  * The session table: one row per session (both directions), columns in typed arrays, plus two flow
- * tables (IPv4, IPv6) that map each side's flow key to `row << 1 | fwdSwapped`.
+ * tables (IPv4, IPv6) that map each side's flow key to `row << 2 | alt << 1 | fwdSwapped` (see flowRow).
  *
  * A session has two keys: its "in" side (where its first packet arrived) and its "out" side (where it
  * leaves). Ingress router: in = LAN (original 5-tuple), out = WAN (waypoint 5-tuple). Egress router:
  * in = WAN (waypoint 5-tuple), out = LAN (restored original 5-tuple). Local: in and out are LAN.
  * A packet is forward when its key's swapped bit equals the one stored for the forward direction.
+ * A third, optional "alt" key is the session's second waypoint 5-tuple when it is duplicated on two paths
+ * (packet-duplication); its state lives in a side map, since few sessions have one.
  */
 import { FlowTable } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
@@ -19,6 +21,8 @@ export const SF_ACTIVE = 0x0001;
 export const SF_NEEDS_META = 0x0002;
 /** egress: reverse packets carry metadata until a forward packet without it arrives (§5.2 REV_SIGNAL) */
 export const SF_REV_SIGNAL = 0x0004;
+/** egress moved the session to another path itself: reverse metadata names the session id until confirmed */
+export const SF_SEND_UUID = 0x0400;
 /** closing (FIN both ways or RST): removed after a short linger */
 export const SF_CLOSING = 0x0008;
 export const SF_SYN = 0x0010;
@@ -28,6 +32,26 @@ export const SF_FIN_FWD = 0x0080;
 export const SF_FIN_REV = 0x0100;
 /** the session's protocol has no ports (ICMP): carried as UDP between routers, metadata on every packet */
 export const SF_TRANSFORMED = 0x0200;
+
+/** Row of a flow-table value. */
+export const flowRow = (v: number): number => v >>> 2;
+/** 1 when the key was stored for a forward packet whose endpoints were swapped by normalization. */
+export const flowSwapped = (v: number): number => v & 1;
+/** 1 when the value belongs to the session's alternate (second path) key. */
+export const flowAlt = (v: number): number => (v >>> 1) & 1;
+
+/** The second waypoint 5-tuple of a duplicated session. */
+export interface AltPath {
+  path: number;
+  localPort: number;
+  peerPort: number;
+  family: 4 | 6;
+  key: Uint32Array;
+  /** ingress: metadata on this path until reverse metadata came back on it */
+  needsMeta: boolean;
+  /** egress: reverse metadata on this path until a forward packet without it arrived on it */
+  revSignal: boolean;
+}
 
 export interface SideKey {
   family: 4 | 6;
@@ -41,6 +65,8 @@ export class SessionTable {
   active = 0;
   readonly v4 = new FlowTable(KW4, 4096);
   readonly v6 = new FlowTable(KW6, 256);
+  /** session id (4 words) -> row: finds a session when it reappears on another path */
+  readonly byUuid = new FlowTable(4, 4096);
 
   flags!: Uint16Array;
   role!: Uint8Array;
@@ -75,6 +101,8 @@ export class SessionTable {
   inKey!: Uint32Array;
   outKey!: Uint32Array;
 
+  /** alternate keys of duplicated sessions, by row */
+  readonly alt = new Map<number, AltPath>();
   private free: Int32Array;
   private freeTop = 0;
   /** sweep cursor */
@@ -134,7 +162,7 @@ export class SessionTable {
   /** Bytes held by the table (rows + flow tables), for the memory benchmark. */
   get bytes(): number {
     const perRow = 2 + 1 + 1 + 1 + 2 * 5 + 16 * 2 + 2 * 4 + 16 + 8 * 3 + 4 * 2 + 8 * 2 + 4 + 2 + 4 * KW6 * 2 + 4;
-    return this.capacity * perRow + this.v4.bytes + this.v6.bytes;
+    return this.capacity * perRow + this.v4.bytes + this.v6.bytes + this.byUuid.bytes;
   }
 
   /** A fresh row (zeroed counters, new generation). */
@@ -158,7 +186,7 @@ export class SessionTable {
     return family === 6 ? this.v6 : this.v4;
   }
 
-  /** Looks up a key already written into `keyScratch(family)`; returns row << 1 | fwdSwapped, or -1. */
+  /** Looks up a key already written into `keyScratch(family)`; returns the flow value (flowRow/flowSwapped/flowAlt) or -1. */
   lookup(family: 4 | 6): number {
     return this.table(family).get();
   }
@@ -174,8 +202,8 @@ export class SessionTable {
     const t = this.table(k.family);
     const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
     const existing = t.get();
-    if (existing >= 0 && existing >>> 1 !== r) return false;
-    t.set((r << 1) | swapped);
+    if (existing >= 0 && flowRow(existing) !== r) return false;
+    t.set((r << 2) | swapped);
     const store = side === 'in' ? this.inKey : this.outKey;
     store.set(t.key, r * KW6);
     if (side === 'in') this.inKeyFamily[r] = k.family;
@@ -188,7 +216,57 @@ export class SessionTable {
     const t = this.table(k.family);
     writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
     const v = t.get();
-    return v < 0 ? -1 : v >>> 1;
+    return v < 0 ? -1 : flowRow(v);
+  }
+
+  /** Indexes row r by its session id (call once the uuid column is set). */
+  indexUuid(r: number): void {
+    const k = this.byUuid.key;
+    for (let w = 0; w < 4; w++) k[w] = this.uuid[r * 4 + w]!;
+    this.byUuid.set(r);
+  }
+
+  /** Row of the session id at buf[off, off+16) (big-endian words), or -1. */
+  rowByUuid(buf: Uint8Array, off: number): number {
+    const k = this.byUuid.key;
+    for (let w = 0; w < 4; w++) {
+      const o = off + 4 * w;
+      k[w] = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
+    }
+    const r = this.byUuid.get();
+    return r >= 0 && this.isActive(r) ? r : -1;
+  }
+
+  /** Installs (or replaces) the alternate key of row r: its second waypoint 5-tuple. */
+  insertAltKey(r: number, k: SideKey, path: number, localPort: number, peerPort: number): boolean {
+    this.removeAltKey(r);
+    const t = this.table(k.family);
+    const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
+    if (t.get() >= 0) return false;
+    t.set((r << 2) | 2 | swapped);
+    this.alt.set(r, { path, localPort, peerPort, family: k.family, key: t.key.slice(), needsMeta: true, revSignal: true });
+    return true;
+  }
+
+  removeAltKey(r: number): void {
+    const a = this.alt.get(r);
+    if (a === undefined) return;
+    const t = this.table(a.family);
+    t.key.set(a.key.subarray(0, t.kw));
+    const v = t.get();
+    if (v >= 0 && flowRow(v) === r) t.delete();
+    this.alt.delete(r);
+  }
+
+  /** Removes one side's key of row r (migration moves a session's waypoint key to another path). */
+  removeSideKey(r: number, side: 'in' | 'out'): void {
+    if (side === 'in') {
+      this.deleteKey(r, this.inKeyFamily[r]!, this.inKey);
+      this.inKeyFamily[r] = 0;
+    } else {
+      this.deleteKey(r, this.outKeyFamily[r]!, this.outKey);
+      this.outKeyFamily[r] = 0;
+    }
   }
 
   private deleteKey(r: number, family: number, store: Uint32Array): void {
@@ -197,7 +275,7 @@ export class SessionTable {
     const kw = family === 6 ? KW6 : KW4;
     for (let i = 0; i < kw; i++) t.key[i] = store[r * KW6 + i]!;
     const v = t.get();
-    if (v >= 0 && v >>> 1 === r) t.delete();
+    if (v >= 0 && flowRow(v) === r && flowAlt(v) === 0) t.delete();
   }
 
   /** Removes row r and both its keys; the row returns to the free list. */
@@ -205,6 +283,10 @@ export class SessionTable {
     if ((this.flags[r]! & SF_ACTIVE) === 0) return;
     this.deleteKey(r, this.inKeyFamily[r]!, this.inKey);
     this.deleteKey(r, this.outKeyFamily[r]!, this.outKey);
+    this.removeAltKey(r);
+    const k = this.byUuid.key;
+    for (let w = 0; w < 4; w++) k[w] = this.uuid[r * 4 + w]!;
+    if (this.byUuid.get() === r) this.byUuid.delete();
     this.flags[r] = 0;
     this.free[this.freeTop++] = r;
     this.active--;

@@ -3,6 +3,7 @@
  * counterpart of `svr lab` for tests and examples.
  *
  *   clients --[lan segment]-- r1.lan0  r1.wan0 ==[wan link]== r2.wan0  r2.lan0 --[lan segment]-- servers
+ *                                     r1.wan1 ==[wan link]== r2.wan1   (with paths: 2, and so on)
  */
 import { MemoryLink } from '../io/memory/link.js';
 import { MemorySegment } from '../io/memory/segment.js';
@@ -17,13 +18,17 @@ export interface MemoryLabOptions {
   egress?: string;
   clients: string[];
   servers: string[];
+  /** WAN links between the routers (interfaces wan0..wanN-1 on both), default 1 */
+  paths?: number;
   router?: Omit<RouterOptions, 'name'>;
 }
 
 export interface MemoryLab {
   r1: Router;
   r2: Router;
+  /** the first WAN link (wans[0]) */
   wan: MemoryLink;
+  wans: MemoryLink[];
   clientLan: MemorySegment;
   serverLan: MemorySegment;
   clients: SimHost[];
@@ -32,22 +37,25 @@ export interface MemoryLab {
 }
 
 export function createMemoryLab(o: MemoryLabOptions): MemoryLab {
-  const wan = new MemoryLink('wan', 'r1.wan0', 'r2.wan0');
+  const wans = Array.from({ length: o.paths ?? 1 }, (_, i) => new MemoryLink(`wan${i}`, `r1.wan${i}`, `r2.wan${i}`));
+  const wan = wans[0]!;
   const clientLan = new MemorySegment('client-lan');
   const serverLan = new MemorySegment('server-lan');
-  const r1 = createRouter(o.config, { lan0: clientLan.gatewayPort(), wan0: wan.a }, { ...o.router, name: o.ingress ?? 'r1' });
-  const r2 = createRouter(o.config, { lan0: serverLan.gatewayPort(), wan0: wan.b }, { ...o.router, name: o.egress ?? 'r2' });
+  const io1 = Object.fromEntries([['lan0', clientLan.gatewayPort()], ...wans.map((w, i) => [`wan${i}`, w.a])]);
+  const io2 = Object.fromEntries([['lan0', serverLan.gatewayPort()], ...wans.map((w, i) => [`wan${i}`, w.b])]);
+  const r1 = createRouter(o.config, io1, { ...o.router, name: o.ingress ?? 'r1' });
+  const r2 = createRouter(o.config, io2, { ...o.router, name: o.egress ?? 'r2' });
   r1.start();
   r2.start();
   const clients = o.clients.map((a) => new SimHost({ address: a, port: clientLan.hostPort(a) }));
   const servers = o.servers.map((a) => new SimHost({ address: a, port: serverLan.hostPort(a) }));
   return {
-    r1, r2, wan, clientLan, serverLan, clients, servers,
+    r1, r2, wan, wans, clientLan, serverLan, clients, servers,
     async close() {
       for (const h of [...clients, ...servers]) h.close();
       await r1.stop();
       await r2.stop();
-      wan.close();
+      for (const w of wans) w.close();
       clientLan.close();
       serverLan.close();
     },

@@ -5,7 +5,8 @@
  * 1. tenant: interface tenant, else longest member prefix       -> drop 'no-tenant'
  * 2. service: tenant FIB (port-qualified beats address-only)     -> drop 'no-service' / 'access-denied'
  * 3. TCP that is not a SYN: transport-state-enforcement           -> reset (RST back), block, or allow
- * 4. route: first service-route with a usable peer path or local next hop -> drop 'no-route'
+ * 4. route: first service-route with a usable peer path (the service's ranked paths) or local next hop
+ *    -> drop 'no-route', or 'no-path-meets-sla' when the policy refuses (best-effort false)
  * 5. ingress (peer): waypoint ports even local / odd peer         -> drop 'waypoint-ports-exhausted'
  * 6. create the row (both keys), flag NEEDS_META, report session.created.
  * Cost: ~2 µs per new session (classification, allocation, two inserts, the event object).
@@ -18,7 +19,7 @@ import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
 import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
 import { accountPacket, emitCreated, outerProtocol } from '../session-ops.js';
 import {
-  ROLE_INGRESS, ROLE_LOCAL, SF_ACTIVE, SF_NEEDS_META, SF_TRANSFORMED, type SideKey,
+  ROLE_INGRESS, ROLE_LOCAL, SF_ACTIVE, SF_NEEDS_META, SF_TRANSFORMED, flowRow, flowSwapped, type SideKey,
 } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 import { makeTcpReset } from '../tcp-reset.js';
@@ -39,21 +40,13 @@ export class FirstPacketStage implements Stage {
   private cFamily = 0;
   private cCreated = 0;
   private cChecksum = 0;
+  private cRefused = 0;
   /** scratch for key building */
   private readonly key: SideKey = {
     family: 4, src: new Uint32Array(4), srcOff: 0, dst: new Uint32Array(4), dstOff: 0,
     srcPort: 0, dstPort: 0, protocol: 0, ifIndex: 0,
   };
-  private readonly isFree: (local: number, peer: number) => boolean;
-
-  constructor(private readonly ctx: DataplaneContext) {
-    // candidate waypoint pair is free when no session owns its 5-tuple (key prepared in this.key)
-    this.isFree = (local, peer) => {
-      this.key.srcPort = local;
-      this.key.dstPort = peer;
-      return this.ctx.sessions.ownerOf(this.key) < 0;
-    };
-  }
+  constructor(private readonly ctx: DataplaneContext) {}
 
   init(i: StageInit): void {
     this.cNoTenant = i.counter('drop-no-tenant');
@@ -66,6 +59,7 @@ export class FirstPacketStage implements Stage {
     this.cFamily = i.counter('drop-family-mismatch');
     this.cCreated = i.counter('sessions-created');
     this.cChecksum = i.counter('drop-bad-checksum');
+    this.cRefused = i.counter('drop-no-path-meets-sla');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -86,8 +80,8 @@ export class FirstPacketStage implements Stage {
     const swapped = writeKeyFromBytes(t.keyScratch(pi.family), pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, ifx);
     const existing = t.lookup(pi.family);
     if (existing >= 0) {
-      const r = existing >>> 1;
-      const forward = (existing & 1) === swapped;
+      const r = flowRow(existing);
+      const forward = flowSwapped(existing) === swapped;
       b.session[s] = r;
       accountPacket(ctx, r, forward, pi.protocol, pi.tcpFlags, b.len[s]!, rt.now);
       return dispatchIndex(t.role[r]!, forward);
@@ -119,24 +113,23 @@ export class FirstPacketStage implements Stage {
         return N_DROP;
       }
     }
-    // route: the first service-route that can carry the session now
+    // route: the first service-route that can carry the session now; peer routes use the service's
+    // ranked paths (policy, SLA, liveness) published by control
     let peerPath = -1;
     let localIf = -1;
+    let peerRoutes = false;
     for (const route of svc.routes) {
       if (route.kind === 'local') {
         localIf = route.interface;
         break;
       }
-      for (const p of tables.peers[route.peer]!.paths) {
-        if (ctx.pathUp[p] === 1) {
-          peerPath = p;
-          break;
-        }
-      }
+      peerRoutes = true;
+      peerPath = ctx.servicePaths.best(service, ctx.pathUp);
       if (peerPath >= 0) break;
     }
     if (peerPath < 0 && localIf < 0) {
-      c.add(this.cNoRoute);
+      const refused = peerRoutes && ctx.servicePaths.refused[service] === 1;
+      c.add(refused ? this.cRefused : this.cNoRoute);
       return N_DROP;
     }
     const r = peerPath >= 0 ? this.openIngress(b, s, pi, peerPath, rt) : this.openLocal(s, b, pi, localIf, rt);
@@ -164,6 +157,7 @@ export class FirstPacketStage implements Stage {
     t.origSrcPort[r] = pi.srcPort;
     t.origDstPort[r] = pi.dstPort;
     this.ctx.random.uuidWords(t.uuid, r * 4);
+    t.indexUuid(r);
     return r;
   }
 
@@ -185,34 +179,18 @@ export class FirstPacketStage implements Stage {
   private openIngress(b: Batch, s: number, pi: PacketInfo, p: number, rt: StageRuntime): number {
     const ctx = this.ctx;
     const t = ctx.sessions;
-    const path = ctx.tables.paths[p]!;
-    if (path.family !== pi.family) {
+    if (ctx.tables.paths[p]!.family !== pi.family) {
       rt.counters.add(this.cFamily);
       return -1;
     }
-    // waypoint key: local waypoint:even -> remote waypoint:odd, outer protocol (ICMP travels as UDP)
     const outer = outerProtocol(pi.protocol);
-    const k = this.key;
-    k.family = path.family;
-    k.src = ctx.pathLocalWords;
-    k.srcOff = p * 4;
-    k.dst = ctx.pathRemoteWords;
-    k.dstOff = p * 4;
-    k.protocol = outer;
-    k.ifIndex = path.localInterface;
-    if (!ctx.waypoints.allocate(p, path.portFrom, path.portTo, this.isFree)) {
+    const r = this.openRow(b, s, pi, ROLE_INGRESS, rt.now);
+    if (!ctx.wanKeys.assignPrimary(r, p, outer)) {
+      t.remove(r);
       rt.counters.add(this.cExhausted);
       return -1;
     }
-    const r = this.openRow(b, s, pi, ROLE_INGRESS, rt.now);
-    t.path[r] = p;
-    t.outIf[r] = path.localInterface;
-    t.wpLocalPort[r] = ctx.waypoints.local;
-    t.wpPeerPort[r] = ctx.waypoints.peer;
     t.flags[r] = SF_ACTIVE | SF_NEEDS_META | (outer !== pi.protocol ? SF_TRANSFORMED : 0);
-    k.srcPort = ctx.waypoints.local;
-    k.dstPort = ctx.waypoints.peer;
-    t.insertKey(r, 'out', k);
     t.insertKey(r, 'in', this.lanKey(r, b.ifIndex[s]!));
     return r;
   }

@@ -3,12 +3,14 @@
  * directions — account the packet, and dispatch it by role and direction.
  * 1. hit -> counters, TCP state, expiry; a WAN packet whose forward metadata names another session id
  *    (the peer reused the waypoint ports) replaces the old session -> svr-accept;
- * 2. LAN miss -> first-packet; WAN miss with forward metadata -> svr-accept;
+ * 2. LAN miss -> first-packet; WAN miss with forward metadata, or with reverse metadata naming a session
+ *    id (the egress moved a session), -> svr-accept;
  * 3. WAN miss without metadata -> drop 'no-session' (the peer will re-signal).
  * Cost: ~0.2 µs per packet (key build + one probe).
  */
 import { writeKeyFromBytes } from '../flow-key.js';
-import { PF_HAS_META, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { PF_ALT_PATH, PF_HAS_META, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { flowAlt, flowRow, flowSwapped } from '../session-table.js';
 import type { DataplaneContext } from '../context.js';
 import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
 import { accountPacket, removeSession } from '../session-ops.js';
@@ -48,7 +50,7 @@ export class SessionLookupStage implements Stage {
       const swapped = writeKeyFromBytes(key, pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, b.ifIndex[s]!);
       const v = t.lookup(pi.family);
       if (v >= 0) {
-        const r = v >>> 1;
+        const r = flowRow(v);
         const meta = b.meta[s]!;
         if (wan && (b.flags[s]! & PF_HAS_META) !== 0 && meta.forwardCtx >= 0 && meta.uuid >= 0 && !sameUuid(d, meta.uuid, t.uuid, r * 4)) {
           rt.counters.add(this.cReplaced);
@@ -62,14 +64,15 @@ export class SessionLookupStage implements Stage {
           rt.next[s] = N_DROP;
           continue;
         }
-        const forward = (v & 1) === swapped;
+        const forward = flowSwapped(v) === swapped;
+        if (flowAlt(v) === 1) b.flags[s] |= PF_ALT_PATH;
         if (!forward) b.flags[s] |= PF_REVERSE;
         b.session[s] = r;
         accountPacket(ctx, r, forward, t.protocol[r]!, pi.tcpFlags, b.len[s]!, rt.now);
         rt.next[s] = dispatchIndex(t.role[r]!, forward);
       } else if (!wan) {
         rt.next[s] = N_FIRST;
-      } else if ((b.flags[s]! & PF_HAS_META) !== 0 && b.meta[s]!.forwardCtx >= 0) {
+      } else if ((b.flags[s]! & PF_HAS_META) !== 0 && (b.meta[s]!.forwardCtx >= 0 || (b.meta[s]!.reverseCtx >= 0 && b.meta[s]!.uuid >= 0))) {
         rt.next[s] = N_ACCEPT;
       } else {
         rt.counters.add(this.cNoSession);

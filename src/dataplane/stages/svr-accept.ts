@@ -2,21 +2,28 @@
  * svr-accept: the egress side of the handshake (fact sheet §5.2). A WAN packet with forward metadata that
  * matched no session creates one from the metadata — the ingress router already classified and
  * authorised it, and the HMAC proved who sent it.
+ * 0. reverse metadata naming one of our ingress sessions on a new waypoint 5-tuple: the egress moved it
+ *    (reverse-packet resiliency) -> follow it (rejoinIngress);
  * 1. the metadata must name a forward context, session id, tenant and service -> drop 'incomplete-metadata';
  * 2. tenant and service must be known here -> drop 'unknown-tenant' / 'unknown-service';
  * 3. next hop: this router's local service-route, else the RIB for the original destination -> drop 'no-route';
- * 4. create the row: in = the waypoint 5-tuple as received, out = the original 5-tuple on the LAN
- *    interface (a stale session holding that 5-tuple is replaced), flag REV_SIGNAL, report session.created.
+ * 4. the same session id already holding the original 5-tuple here: the ingress migrated the session to
+ *    another path (its waypoint key moves, REV_SIGNAL again) or, with packet-duplication, this is its
+ *    second path (an alternate key);
+ * 5. otherwise create the row: in = the waypoint 5-tuple as received, out = the original 5-tuple on the
+ *    LAN interface (a stale session holding that 5-tuple is replaced), flag REV_SIGNAL, report session.created.
  */
 import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_TENANT } from '../../model/tables.js';
 import { readU16 } from '../../packet/checksum.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
 import type { MetadataView } from '../../packet/svr-metadata.js';
-import { PF_NEW_SESSION, type Batch, type Frame } from '../batch.js';
+import { PF_ALT_PATH, PF_NEW_SESSION, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { reverseContextMatches } from '../metadata-build.js';
+import { RES_DUPLICATE } from '../path-choice.js';
 import type { DataplaneContext } from '../context.js';
 import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
-import { accountPacket, emitCreated, removeSession } from '../session-ops.js';
-import { ROLE_EGRESS, SF_ACTIVE, SF_REV_SIGNAL, SF_TRANSFORMED, type SideKey } from '../session-table.js';
+import { accountPacket, emitCreated, removeSession, sessionId } from '../session-ops.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_ACTIVE, SF_REV_SIGNAL, SF_TRANSFORMED, flowRow, flowSwapped, type SideKey } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_SVR_IN = 0, N_DROP = 1;
@@ -32,6 +39,7 @@ export class SvrAcceptStage implements Stage {
   private cCreated = 0;
   private cReplaced = 0;
   private cCollision = 0;
+  private cMigrated = 0;
   private readonly wpSrc = new Uint32Array(4);
   private readonly wpDst = new Uint32Array(4);
   private readonly key: SideKey = {
@@ -50,6 +58,95 @@ export class SvrAcceptStage implements Stage {
     this.cCreated = i.counter('sessions-created');
     this.cReplaced = i.counter('sessions-replaced');
     this.cCollision = i.counter('drop-waypoint-collision');
+    this.cMigrated = i.counter('sessions-migrated');
+  }
+
+  /**
+   * The known session r arrived on a new waypoint 5-tuple: with packet-duplication and its current path
+   * still up, this is its second path (alt key); otherwise the session migrated: its waypoint key moves.
+   */
+  private rejoin(b: Batch, s: number, r: number, service: number, rt: StageRuntime): boolean {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    const d = b.data;
+    const pi = b.info[s]!;
+    const k = this.key;
+    k.family = pi.family;
+    k.src = this.wpSrc;
+    k.dst = this.wpDst;
+    loadAddress(d, pi.srcOff, pi.family, k.src, 0);
+    loadAddress(d, pi.dstOff, pi.family, k.dst, 0);
+    k.srcOff = 0;
+    k.dstOff = 0;
+    k.srcPort = pi.srcPort;
+    k.dstPort = pi.dstPort;
+    k.protocol = pi.protocol;
+    k.ifIndex = b.ifIndex[s]!;
+    const path = b.path[s]!;
+    const duplicated = ctx.servicePaths.resiliency[service] === RES_DUPLICATE && t.path[r] !== path && ctx.pathUp[t.path[r]!] === 1;
+    if (duplicated) {
+      t.insertAltKey(r, k, path, pi.dstPort, pi.srcPort);
+      b.flags[s] |= PF_ALT_PATH;
+    } else {
+      const from = t.path[r]!;
+      t.removeSideKey(r, 'in');
+      t.insertKey(r, 'in', k);
+      t.path[r] = path;
+      t.inIf[r] = b.ifIndex[s]!;
+      t.wpLocalPort[r] = pi.dstPort;
+      t.wpPeerPort[r] = pi.srcPort;
+      t.flags[r] = t.flags[r]! | SF_REV_SIGNAL;
+      rt.counters.add(this.cMigrated);
+      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: from, toPath: path });
+    }
+    b.session[s] = r;
+    accountPacket(ctx, r, true, t.protocol[r]!, pi.tcpFlags, b.len[s]!, rt.now);
+    return true;
+  }
+
+  /**
+   * The egress moved one of our ingress sessions to another path itself (its path failed and it had
+   * reverse packets to send): reverse metadata naming the session id on a new waypoint 5-tuple. We
+   * follow unless we already moved the session to a live path ourselves (the ingress decides on glare);
+   * either way the packet is delivered.
+   */
+  private rejoinIngress(b: Batch, s: number, v: MetadataView, rt: StageRuntime): boolean {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    const d = b.data;
+    const pi = b.info[s]!;
+    const r = t.rowByUuid(d, v.uuid);
+    if (r < 0 || t.role[r] !== ROLE_INGRESS || !reverseContextMatches(d, v.reverseCtx, v.reverseFamily, t, r)) {
+      rt.counters.add(this.cIncomplete);
+      return false;
+    }
+    const cur = t.path[r]!;
+    if (cur !== b.path[s] && ctx.pathUp[cur] !== 1) {
+      const k = this.key;
+      k.family = pi.family;
+      k.src = this.wpSrc;
+      k.dst = this.wpDst;
+      loadAddress(d, pi.dstOff, pi.family, k.src, 0); // our forward direction: us -> peer
+      loadAddress(d, pi.srcOff, pi.family, k.dst, 0);
+      k.srcOff = 0;
+      k.dstOff = 0;
+      k.srcPort = pi.dstPort;
+      k.dstPort = pi.srcPort;
+      k.protocol = pi.protocol;
+      k.ifIndex = b.ifIndex[s]!;
+      t.removeSideKey(r, 'out');
+      t.insertKey(r, 'out', k);
+      t.path[r] = b.path[s]!;
+      t.outIf[r] = b.ifIndex[s]!;
+      t.wpLocalPort[r] = pi.dstPort;
+      t.wpPeerPort[r] = pi.srcPort;
+      rt.counters.add(this.cMigrated);
+      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: cur, toPath: b.path[s]! });
+    }
+    b.session[s] = r;
+    b.flags[s] |= PF_REVERSE;
+    accountPacket(ctx, r, false, t.protocol[r]!, pi.tcpFlags, b.len[s]!, rt.now);
+    return true;
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -70,14 +167,16 @@ export class SvrAcceptStage implements Stage {
     const swapped = writeKeyFromBytes(t.keyScratch(pi.family), pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, b.ifIndex[s]!);
     const existing = t.lookup(pi.family);
     if (existing >= 0) {
-      if ((existing & 1) !== swapped) {
+      if (flowSwapped(existing) !== swapped) {
         c.add(this.cCollision); // our own session holds this waypoint 5-tuple in the other direction
         return false;
       }
-      b.session[s] = existing >>> 1;
-      accountPacket(ctx, existing >>> 1, true, t.protocol[existing >>> 1]!, pi.tcpFlags, b.len[s]!, rt.now);
+      const r = flowRow(existing);
+      b.session[s] = r;
+      accountPacket(ctx, r, true, t.protocol[r]!, pi.tcpFlags, b.len[s]!, rt.now);
       return true;
     }
+    if (v.forwardCtx < 0 && v.reverseCtx >= 0 && v.uuid >= 0) return this.rejoinIngress(b, s, v, rt);
     if (v.forwardCtx < 0 || v.uuid < 0 || v.tenant < 0 || v.service < 0) {
       c.add(this.cIncomplete);
       return false;
@@ -112,6 +211,8 @@ export class SvrAcceptStage implements Stage {
       c.add(this.cNoRoute);
       return false;
     }
+    const known = t.rowByUuid(d, v.uuid);
+    if (known >= 0 && t.role[known] === ROLE_EGRESS) return this.rejoin(b, s, known, service, rt);
     const r = t.alloc(rt.now);
     t.role[r] = ROLE_EGRESS;
     t.family[r] = fam;
@@ -126,6 +227,7 @@ export class SvrAcceptStage implements Stage {
     t.origSrcPort[r] = readU16(d, ctxOff + 2 * a);
     t.origDstPort[r] = readU16(d, ctxOff + 2 * a + 2);
     loadAddress(d, v.uuid, 6, t.uuid, r * 4);
+    t.indexUuid(r);
     t.wpLocalPort[r] = pi.dstPort;
     t.wpPeerPort[r] = pi.srcPort;
     const transformed = (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) && pi.protocol === PROTO_UDP;

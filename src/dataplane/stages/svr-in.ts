@@ -6,16 +6,19 @@
  *    a "state exists" control message, never delivered; control answers at the ingress are consumed;
  * 3. metadata or the false-positive header is stripped; ICMP carried as UDP loses its UDP header;
  * 4. addresses/ports -> the original 5-tuple (egress forward: client -> server; ingress reverse:
- *    server -> client); out through the LAN interface the session uses on that side.
+ *    server -> client); out through the LAN interface the session uses on that side;
+ * 5. a session duplicated on two paths delivers each packet once: the later copy is dropped ('duplicate').
  * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
  */
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
-import { PF_CONTROL, PF_FALSE_POSITIVE, PF_HAS_META, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { PF_ALT_PATH, PF_CONTROL, PF_FALSE_POSITIVE, PF_HAS_META, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { Deduplicator } from '../dedup.js';
+import { RES_DUPLICATE } from '../path-choice.js';
 import type { DataplaneContext } from '../context.js';
-import { wordsToBytes } from '../metadata-build.js';
+import { reverseContextMatches, wordsToBytes } from '../metadata-build.js';
 import { closeAtPayload, removeUdpHeader } from '../packet-ops.js';
 import { sessionId } from '../session-ops.js';
-import { ROLE_EGRESS, ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_TRANSFORMED } from '../session-table.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_TX = 0, N_SVR_OUT = 1, N_DROP = 2;
@@ -27,6 +30,8 @@ export class SvrInStage implements Stage {
   private cContext = 0;
   private cProbes = 0;
   private cControl = 0;
+  private cDuplicates = 0;
+  private readonly dedup = new Deduplicator();
   private readonly src = new Uint8Array(16);
   private readonly dst = new Uint8Array(16);
 
@@ -37,6 +42,7 @@ export class SvrInStage implements Stage {
     this.cContext = i.counter('drop-context-mismatch');
     this.cProbes = i.counter('health-checks-answered');
     this.cControl = i.counter('consumed-control-messages');
+    this.cDuplicates = i.counter('drop-duplicate');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -57,7 +63,13 @@ export class SvrInStage implements Stage {
     const v = b.meta[s]!;
     const strip = hasMeta ? v.total : (b.flags[s]! & PF_FALSE_POSITIVE) !== 0 ? 12 : 0;
     const emptyAfterMeta = hasMeta && pi.end - pi.payload === v.total;
-    if (hasMeta && role === ROLE_INGRESS) {
+    const viaAlt = (b.flags[s]! & PF_ALT_PATH) !== 0;
+    const alt = viaAlt ? t.alt.get(r) : undefined;
+    if (alt !== undefined) {
+      // the second path of a duplicated session has its own handshake
+      if (role === ROLE_INGRESS && hasMeta) alt.needsMeta = false;
+      else if (role === ROLE_EGRESS && !hasMeta) alt.revSignal = false;
+    } else if (hasMeta && role === ROLE_INGRESS) {
       // reverse metadata: its context must be this session's, mirrored
       if (v.reverseCtx >= 0 && !reverseContextMatches(d, v.reverseCtx, v.reverseFamily, t, r)) {
         rt.counters.add(this.cContext);
@@ -72,7 +84,7 @@ export class SvrInStage implements Stage {
         return N_DROP; // consumed: the answer to our probe, nothing to deliver
       }
     } else if (role === ROLE_EGRESS && !hasMeta && (t.flags[r]! & SF_REV_SIGNAL) !== 0) {
-      t.flags[r] = t.flags[r]! & ~SF_REV_SIGNAL; // §5.2 REV_SIGNAL -> REV_QUIET
+      t.flags[r] = t.flags[r]! & ~(SF_REV_SIGNAL | SF_SEND_UUID); // §5.2 REV_SIGNAL -> REV_QUIET
     }
     const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;
     const shrinks = strip > 0 || transformed;
@@ -104,22 +116,11 @@ export class SvrInStage implements Stage {
       setPorts(d, pi, sport, dport);
     }
     b.len[s] = pi.end - pi.l3;
+    if (ctx.servicePaths.resiliency[t.service[r]!] === RES_DUPLICATE && this.dedup.seen(r, t.gen[r]!, d, pi, rt.now)) {
+      rt.counters.add(this.cDuplicates);
+      return N_DROP; // the copy from the other path arrived first
+    }
     b.ifIndex[s] = forward ? t.outIf[r]! : t.inIf[r]!;
     return N_TX;
   }
-}
-
-/** The reverse context (server -> client) must mirror the session's original 5-tuple. */
-function reverseContextMatches(d: Uint8Array, off: number, family: 0 | 4 | 6, t: DataplaneContext['sessions'], r: number): boolean {
-  if (family !== t.family[r]) return false;
-  const a = family === 6 ? 16 : 4;
-  for (let i = 0; i < a / 4; i++) {
-    const o = off + 4 * i;
-    const src = ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
-    const q = off + a + 4 * i;
-    const dst = ((d[q]! << 24) | (d[q + 1]! << 16) | (d[q + 2]! << 8) | d[q + 3]!) >>> 0;
-    if (src !== t.origDst[r * 4 + i] || dst !== t.origSrc[r * 4 + i]) return false;
-  }
-  const p = off + 2 * a;
-  return ((d[p]! << 8) | d[p + 1]!) === t.origDstPort[r] && ((d[p + 2]! << 8) | d[p + 3]!) === t.origSrcPort[r] && d[p + 4] === t.protocol[r];
 }

@@ -1,6 +1,12 @@
 /**
  * svr-out: a packet leaves toward the peer router on its session's path, NATed onto the waypoint 5-tuple
  * with no tunnel header (fact sheet §1, §6).
+ * 0. steering (ingress, forward packets; ssr-reference §1.4 session-resiliency), lazily per packet:
+ *    failover moves a session whose path is down or no longer meets the policy; revertible-failover also
+ *    moves it back to the best path; packet-duplication keeps a second waypoint 5-tuple on the next best
+ *    path and sends a copy there. A move allocates new waypoint ports and re-signals metadata; the
+ *    session id and the endpoints' 5-tuples stay. No walk over the table: each session moves on its next packet.
+ *    At the egress, a reverse packet of a session whose path is down moves the session too (steerReverse).
  * 1. metadata: ingress forward packets while NEEDS_META, egress reverse packets while REV_SIGNAL, and
  *    every packet of a transformed (ICMP-as-UDP) session; a payload that starts with the cookie and gets
  *    no metadata gets the 12-byte false-positive header (§2.3);
@@ -11,13 +17,16 @@
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally.
  */
 import { timeSlot, signInto } from '../../crypto/hmac.js';
+import { PacketInfo, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
 import { Control, FALSE_POSITIVE_HEADER, hasCookie } from '../../packet/svr-metadata.js';
 import { PF_CONTROL, PF_REVERSE, SLOT, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../metadata-build.js';
 import { adjustChecksumForTail, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
-import { ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_TRANSFORMED } from '../session-table.js';
+import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-choice.js';
+import { outerProtocol, sessionId } from '../session-ops.js';
+import { ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_TX = 0, N_DROP = 1;
@@ -29,8 +38,11 @@ export class SvrOutStage implements Stage {
   private cNoRoom = 0;
   private cMetaSent = 0;
   private cFp = 0;
+  private cMigrated = 0;
+  private cDuplicated = 0;
   private readonly localWp = new Uint8Array(16);
   private readonly peerWp = new Uint8Array(16);
+  private readonly dupInfo = new PacketInfo();
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -39,51 +51,125 @@ export class SvrOutStage implements Stage {
     this.cNoRoom = i.counter('drop-too-big');
     this.cMetaSent = i.counter('metadata-sent');
     this.cFp = i.counter('false-positive-headers-sent');
+    this.cMigrated = i.counter('sessions-migrated');
+    this.cDuplicated = i.counter('packets-duplicated');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
+    const t = this.ctx.sessions;
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
-      rt.next[s] = this.send(b, s, rt) ? N_TX : N_DROP;
+      const r = b.session[s]!;
+      const control = (b.flags[s]! & PF_CONTROL) !== 0;
+      const ingress = t.role[r] === ROLE_INGRESS;
+      if (ingress && !control) this.steer(r);
+      else if (!ingress && !control) this.steerReverse(r);
+      const alt = control ? undefined : t.alt.get(r);
+      if (alt !== undefined) this.duplicate(b, s, r, alt.path, alt.localPort, alt.peerPort, ingress ? alt.needsMeta : alt.revSignal, rt);
+      const flags = t.flags[r]!;
+      const withMeta = control || (ingress ? (flags & SF_NEEDS_META) !== 0 : (flags & SF_REV_SIGNAL) !== 0);
+      const ok = this.emit(b, s, b.info[s]!, r, t.path[r]!, t.wpLocalPort[r]!, t.wpPeerPort[r]!, withMeta, control, rt);
+      rt.next[s] = ok ? N_TX : N_DROP;
     }
   }
 
-  private send(b: Batch, s: number, rt: StageRuntime): boolean {
+  /** Keeps an ingress session on the path its service's policy wants now (lazy migration). */
+  private steer(r: number): void {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    const sp = ctx.servicePaths;
+    const svc = t.service[r]!;
+    const mode = sp.resiliency[svc]!;
+    if (mode === RES_NONE) return;
+    const cur = t.path[r]!;
+    const best = sp.best(svc, ctx.pathUp);
+    if (best < 0) return;
+    const curOk = ctx.pathUp[cur] === 1 && sp.accepts(svc, cur);
+    if (best !== cur && (mode !== RES_FAILOVER || !curOk)) {
+      const from = cur;
+      if (ctx.wanKeys.assignPrimary(r, best, outerProtocol(t.protocol[r]!))) {
+        t.flags[r] = t.flags[r]! | SF_NEEDS_META;
+        ctx.counters.add(this.cMigrated);
+        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: from, toPath: best });
+      }
+    }
+    if (mode === RES_DUPLICATE) {
+      const second = sp.best(svc, ctx.pathUp, t.path[r]!);
+      const alt = t.alt.get(r);
+      if (second < 0) t.removeAltKey(r);
+      else if (alt === undefined || alt.path !== second) ctx.wanKeys.assignAlternate(r, second, outerProtocol(t.protocol[r]!));
+    } else if (mode === RES_REVERTIBLE || mode === RES_FAILOVER) {
+      t.removeAltKey(r);
+    }
+  }
+
+  /**
+   * Reverse-packet resiliency at the egress: when the session's path is down and it has reverse packets to
+   * send (a download whose client is silent), the egress moves the session to another live path to the
+   * same peer itself, with reverse metadata naming the session id so the ingress can follow.
+   */
+  private steerReverse(r: number): void {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    const cur = t.path[r]!;
+    if (ctx.pathUp[cur] === 1 || ctx.servicePaths.resiliency[t.service[r]!] === RES_NONE) return;
+    for (const p of ctx.tables.peers[ctx.tables.paths[cur]!.peer]!.paths) {
+      if (p === cur || ctx.pathUp[p] !== 1) continue;
+      if (ctx.wanKeys.assignPrimary(r, p, outerProtocol(t.protocol[r]!))) {
+        t.flags[r] = t.flags[r]! | SF_REV_SIGNAL | SF_SEND_UUID;
+        ctx.counters.add(this.cMigrated);
+        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: cur, toPath: p });
+      }
+      return;
+    }
+  }
+
+  /** Sends a copy of slot s on the session's second path (packet-duplication), through the dup batch. */
+  private duplicate(b: Batch, s: number, r: number, path: number, localPort: number, peerPort: number, withMeta: boolean, rt: StageRuntime): void {
+    const dup = this.ctx.dup;
+    if (dup.count >= dup.off.length) return;
+    const ds = dup.count;
+    if (dup.fill(b.ifIndex[s]!, b.data, b.off, b.len, s, 1) !== 1) return;
+    const pi = this.dupInfo;
+    parsePacket(dup.data, dup.off[ds]!, dup.len[ds]!, pi);
+    dup.session[ds] = r;
+    if (this.emit(dup, ds, pi, r, path, localPort, peerPort, withMeta, false, rt)) rt.counters.add(this.cDuplicated);
+    else dup.count--; // dropped: give the slot back
+  }
+
+  /** Rewrites slot s for `path` and the given waypoint ports; false = drop (counted). */
+  private emit(
+    b: Batch, s: number, pi: PacketInfo, r: number, p: number, localPort: number, peerPort: number,
+    withMetaFlag: boolean, control: boolean, rt: StageRuntime,
+  ): boolean {
     const ctx = this.ctx;
     const t = ctx.sessions;
     const d = b.data;
-    const pi = b.info[s]!;
-    const r = b.session[s]!;
-    const flags = t.flags[r]!;
-    const path = ctx.tables.paths[t.path[r]!]!;
-    const control = (b.flags[s]! & PF_CONTROL) !== 0;
+    const path = ctx.tables.paths[p]!;
     const ingress = t.role[r] === ROLE_INGRESS;
-    const transformed = (flags & SF_TRANSFORMED) !== 0;
-    const withMeta = control || transformed || (ingress ? (flags & SF_NEEDS_META) !== 0 : (flags & SF_REV_SIGNAL) !== 0);
+    const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;
+    const withMeta = withMetaFlag || transformed;
     const falsePositive = !withMeta && hasCookie(d, pi.payload, pi.end - pi.payload);
     const grows = withMeta || falsePositive || transformed;
     if (grows && !control && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
       return false;
     }
-    const localPort = t.wpLocalPort[r]!;
-    const peerPort = t.wpPeerPort[r]!;
     if (transformed && !control) insertUdpHeader(b, s, pi, localPort, peerPort);
     if (withMeta) {
-      const n = ingress ? writeForwardMetadata(ctx, r, false) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1);
+      const n = ingress ? writeForwardMetadata(ctx, r, false, p) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p);
       if (control) {
         pi.end = pi.payload; // a control answer carries no payload
         b.len[s] = pi.end - pi.l3;
       }
-      const gap = openAtPayload(b, s, pi, n);
-      d.set(ctx.writer.buf.subarray(0, n), gap);
+      d.set(ctx.writer.buf.subarray(0, n), openAtPayload(b, s, pi, n));
       rt.counters.add(this.cMetaSent);
     } else if (falsePositive) {
       d.set(FALSE_POSITIVE_HEADER, openAtPayload(b, s, pi, 12));
       rt.counters.add(this.cFp);
     }
-    wordsToBytes(ctx.pathLocalWords, path.id * 4, path.family, this.localWp);
-    wordsToBytes(ctx.pathRemoteWords, path.id * 4, path.family, this.peerWp);
+    wordsToBytes(ctx.pathLocalWords, p * 4, path.family, this.localWp);
+    wordsToBytes(ctx.pathRemoteWords, p * 4, path.family, this.peerWp);
     setAddresses(d, pi, this.localWp, 0, this.peerWp, 0);
     setPorts(d, pi, localPort, peerPort);
     const h = path.hmac;

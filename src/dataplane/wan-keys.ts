@@ -1,0 +1,79 @@
+/**
+ * Waypoint 5-tuples of ingress sessions: allocate an (even local, odd peer) port pair on a path that no
+ * session owns yet and install it as the session's out key (primary path) or alt key (second path of a
+ * duplicated session). Used for new sessions and for migrations.
+ */
+import type { DataplaneContext } from './context.js';
+import { ROLE_INGRESS, type SideKey } from './session-table.js';
+
+export class WanKeys {
+  private readonly key: SideKey = {
+    family: 4, src: new Uint32Array(4), srcOff: 0, dst: new Uint32Array(4), dstOff: 0,
+    srcPort: 0, dstPort: 0, protocol: 0, ifIndex: 0,
+  };
+  private readonly isFree: (local: number, peer: number) => boolean;
+
+  constructor(private readonly ctx: DataplaneContext) {
+    this.isFree = (local, peer) => {
+      this.key.srcPort = local;
+      this.key.dstPort = peer;
+      return this.ctx.sessions.ownerOf(this.key) < 0;
+    };
+  }
+
+  /** Prepares the key for path p and outer protocol, then allocates ports; false when the range is exhausted. */
+  private pick(p: number, outer: number): boolean {
+    const ctx = this.ctx;
+    const path = ctx.tables.paths[p]!;
+    const k = this.key;
+    k.family = path.family;
+    k.src = ctx.pathLocalWords;
+    k.srcOff = p * 4;
+    k.dst = ctx.pathRemoteWords;
+    k.dstOff = p * 4;
+    k.protocol = outer;
+    k.ifIndex = path.localInterface;
+    if (!ctx.waypoints.allocate(p, path.portFrom, path.portTo, this.isFree)) return false;
+    k.srcPort = ctx.waypoints.local;
+    k.dstPort = ctx.waypoints.peer;
+    return true;
+  }
+
+  /**
+   * Gives row r a waypoint 5-tuple on path p, replacing its previous one: the out key of an ingress
+   * session, or (the egress moving a session itself) the in key of an egress session, stored in the
+   * orientation of its forward packets (peer -> us).
+   */
+  assignPrimary(r: number, p: number, outer: number): boolean {
+    if (!this.pick(p, outer)) return false;
+    const t = this.ctx.sessions;
+    const k = this.key;
+    const local = k.srcPort;
+    const peer = k.dstPort;
+    const ifx = this.ctx.tables.paths[p]!.localInterface;
+    t.path[r] = p;
+    t.wpLocalPort[r] = local;
+    t.wpPeerPort[r] = peer;
+    if (t.role[r] === ROLE_INGRESS) {
+      t.removeSideKey(r, 'out');
+      t.outIf[r] = ifx;
+      return t.insertKey(r, 'out', k);
+    }
+    t.removeSideKey(r, 'in');
+    t.inIf[r] = ifx;
+    const { src, srcOff } = k;
+    k.src = k.dst;
+    k.srcOff = k.dstOff;
+    k.dst = src;
+    k.dstOff = srcOff;
+    k.srcPort = peer;
+    k.dstPort = local;
+    return t.insertKey(r, 'in', k);
+  }
+
+  /** Gives row r a second waypoint 5-tuple on path p (packet duplication). */
+  assignAlternate(r: number, p: number, outer: number): boolean {
+    if (!this.pick(p, outer)) return false;
+    return this.ctx.sessions.insertAltKey(r, this.key, p, this.key.srcPort, this.key.dstPort);
+  }
+}
