@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerDecode } from './decode.js';
+import { registerLab } from './lab.js';
+import { registerNode } from './node.js';
+import { registerShow } from './show.js';
 
 const DESCRIPTION = [
   'svrouter: an open implementation of Secure Vector Routing (SVR), the session-smart, tunnel-free routing '
@@ -30,7 +33,10 @@ export function buildProgram(): Command {
     .description(DESCRIPTION)
     .version(packageVersion(), '-V, --version', 'print the svrouter version')
     .showHelpAfterError('(run "svr --help" for usage)');
+  registerNode(program);
+  registerShow(program);
   registerDecode(program);
+  registerLab(program);
   return program;
 }
 

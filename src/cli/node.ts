@@ -1,0 +1,85 @@
+/** `svr node start|stop|reload`: run one router on this host; stop or reload a running one. */
+import type { Command } from 'commander';
+import { isSvrError } from '../errors.js';
+import { request } from '../node/control-client.js';
+import { startNode } from '../node/node.js';
+import { selectNodeSocket, type NodeSelector } from './node-select.js';
+
+interface StartOptions {
+  config: string;
+  name: string;
+  socket?: string;
+  runDir?: string;
+  logFormat: 'text' | 'json';
+}
+
+const START_HELP = `
+What it does:
+  Loads the authority config, picks router NAME, creates one TUN device per interface of that router
+  (interface \`device\`, default svr-<interface>), sets its MTU, routes the router's waypoint and the
+  interface's \`kernel-routes\` into it, and forwards: LAN packets that reach the LAN devices become SVR
+  sessions toward peer routers; SVR packets for the waypoint come back through the WAN device.
+  Logs one line per event (node, interfaces, peers, sessions: rate-limited) on stdout.
+  SIGINT/SIGTERM: stops cleanly; the devices and their routes disappear. SIGHUP: reloads the config
+  (a bad file is refused with the path of each bad field, and the running config stays).
+
+Needs root or CAP_NET_ADMIN (TUN devices, routes). Steering traffic into the LAN device is up to the
+host: e.g. \`ip rule add iif eth1 lookup 100\` plus \`kernel-routes: [{ prefix: default, table: 100 }]\`.
+See docs/real-hosts.md.
+
+Examples:
+  svr node start --config examples/configs/two-routers.yaml --name r1
+  svr show sessions --node r1
+  svr node stop --node r1`;
+
+function fail(cmd: string, e: unknown): void {
+  if (!isSvrError(e)) throw e;
+  process.stderr.write(`svr ${cmd}: ${e.message}\n`);
+  process.exitCode = 1;
+}
+
+export function registerNode(program: Command): void {
+  const node = program.command('node').summary('run a router (svr node start) or stop/reload one').description('Run one SVR router on this host, or control a running one.');
+  node
+    .command('start')
+    .description('run one router in the foreground')
+    .requiredOption('-c, --config <file>', 'authority config file (YAML or JSON)')
+    .requiredOption('-n, --name <router>', 'which router of the config this node is')
+    .option('--socket <path>', 'control socket (default <run-dir>/<name>.sock)')
+    .option('--run-dir <dir>', 'where nodes register (default $SVR_RUN_DIR or /run/svrouter)')
+    .option('--log-format <format>', 'text or json', 'text')
+    .addHelpText('after', START_HELP)
+    .action(async (o: StartOptions) => {
+      try {
+        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, logFormat: o.logFormat === 'json' ? 'json' : 'text' });
+        process.once('SIGINT', () => void n.stop('SIGINT'));
+        process.once('SIGTERM', () => void n.stop('SIGTERM'));
+        process.on('SIGHUP', () => void n.reload().catch(() => undefined)); // refusals are logged
+        await n.done;
+      } catch (e) {
+        fail('node start', e);
+      }
+    });
+  const selectorOptions = (c: Command) => c
+    .option('--node <name>', 'the node to talk to (from the run-dir registry or a running lab)')
+    .option('--socket <path>', 'the node control socket')
+    .option('--run-dir <dir>', 'where nodes register (default $SVR_RUN_DIR or /run/svrouter)');
+  selectorOptions(node.command('stop').description('stop a running node (it removes its TUN devices)'))
+    .action(async (o: NodeSelector) => {
+      try {
+        await request(selectNodeSocket(o), { method: 'stop' });
+        process.stdout.write('stopping\n');
+      } catch (e) {
+        fail('node stop', e);
+      }
+    });
+  selectorOptions(node.command('reload').description('re-read the config file of a running node (bad files are refused)'))
+    .action(async (o: NodeSelector) => {
+      try {
+        await request(selectNodeSocket(o), { method: 'reload' });
+        process.stdout.write('config applied\n');
+      } catch (e) {
+        fail('node reload', e);
+      }
+    });
+}

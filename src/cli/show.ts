@@ -1,0 +1,106 @@
+/** `svr show sessions|peers|services|tenants|stats|config`: state of a running node, as tables or JSON. */
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import type { ServiceView, SessionSummary, TenantView, TupleSummary } from '../dataplane/inspect.js';
+import { isSvrError } from '../errors.js';
+import { request } from '../node/control-client.js';
+import { SHOW_WHAT, type ShowWhat } from '../node/control-protocol.js';
+import type { PeerSummary } from '../router.js';
+import { selectNodeSocket, type NodeSelector } from './node-select.js';
+import { humanBytes, humanDuration, renderTable } from './table.js';
+
+interface ShowOptions extends NodeSelector {
+  json?: boolean;
+}
+
+const tuple = (t: TupleSummary) => `${t.src}:${t.srcPort} > ${t.dst}:${t.dstPort}`;
+
+function sessionsTable(rows: SessionSummary[]): string {
+  if (rows.length === 0) return 'no sessions';
+  return renderTable(
+    ['ID', 'ROLE', 'TENANT', 'SERVICE', 'PROTO', 'ORIGINAL', 'WAYPOINT', 'PEER', 'AGE', 'PKTS F/R', 'BYTES F/R', 'STATE'],
+    rows.map((s) => [
+      s.id.slice(0, 8), s.role, s.tenant, s.service, s.original.protocol, tuple(s.original),
+      s.waypoint ? tuple(s.waypoint) : '-', s.peer ?? '-', humanDuration(s.ageMs),
+      `${s.packets.forward}/${s.packets.reverse}`, `${humanBytes(s.bytes.forward)}/${humanBytes(s.bytes.reverse)}`,
+      s.handshake === 'signalling' ? `${s.state} (signalling)` : s.state,
+    ]),
+  ) + `\n${rows.length} session${rows.length === 1 ? '' : 's'}`;
+}
+
+function peersTable(rows: PeerSummary[]): string {
+  if (rows.length === 0) return 'no peers';
+  return renderTable(
+    ['PEER', 'REACHABLE', 'PATH', 'STATE', 'VECTOR', 'LOCAL WAYPOINT', 'REMOTE WAYPOINT'],
+    rows.flatMap((p) => p.paths.map((x) => [p.name, p.reachable ? 'yes' : 'no', x.name, x.up ? 'up' : 'down', x.vector || '-', x.localWaypoint, x.remoteWaypoint])),
+  );
+}
+
+function servicesTable(rows: ServiceView[]): string {
+  return renderTable(
+    ['SERVICE', 'REACHABLE', 'SESSIONS', 'ROUTES'],
+    rows.map((s) => [s.name, s.reachable ? 'yes' : 'no', s.sessions, s.routes.map((r) => `${r.name}: ${r.kind} ${r.target}`).join('; ') || '-']),
+  );
+}
+
+function tenantsTable(rows: TenantView[]): string {
+  return renderTable(['TENANT', 'INTERFACES', 'SESSIONS'], rows.map((t) => [t.name, t.interfaces.join(',') || '-', t.sessions]));
+}
+
+function statsTable(stats: Record<string, unknown>): string {
+  const counters = Object.entries(stats).filter((e): e is [string, number] => typeof e[1] === 'number');
+  const nonZero = counters.filter(([, v]) => v !== 0);
+  const ifs = (stats['interfaces'] as Record<string, unknown>[] | undefined) ?? [];
+  const parts = [renderTable(['COUNTER', 'VALUE'], nonZero.map(([k, v]) => [k, v]))];
+  if (ifs.length > 0) {
+    parts.push(renderTable(['INTERFACE', 'DEVICE', 'RX', 'TX', 'TX DROPS'], ifs.map((i) => [String(i['interface']), String(i['device']), Number(i['rxPackets']), Number(i['txPackets']), Number(i['txDrops'])])));
+  }
+  parts.push(`(${counters.length - nonZero.length} counters at zero not shown; --json shows all)`);
+  return parts.join('\n\n');
+}
+
+function render(what: ShowWhat, result: unknown): string {
+  switch (what) {
+    case 'sessions': return sessionsTable(result as SessionSummary[]);
+    case 'peers': return peersTable(result as PeerSummary[]);
+    case 'services': return servicesTable(result as ServiceView[]);
+    case 'tenants': return tenantsTable(result as TenantView[]);
+    case 'stats': return statsTable(result as Record<string, unknown>);
+    case 'config': return stringify(result).trimEnd();
+  }
+}
+
+export function registerShow(program: Command): void {
+  const show = program
+    .command('show')
+    .summary('show state of a running node: sessions, peers, services, tenants, stats, config')
+    .description('Show the state of a running node (tables by default, --json for scripts).')
+    .addHelpText('after', `
+Which node: --socket PATH, or --node NAME (nodes register in $SVR_RUN_DIR or /run/svrouter; lab
+nodes are r1 and r2), or, with neither, the only node running on this host (r1 when a lab is up).
+
+Examples:
+  svr show sessions              # the session table: original and waypoint 5-tuples, peer, age, packets, bytes
+  svr show sessions --node r2 --json
+  svr show stats                 # counters: packets in/out, drops by reason, sessions
+  svr show config                # the running config (secrets and keys redacted)`);
+  for (const what of SHOW_WHAT) {
+    show
+      .command(what)
+      .description(`show the node's ${what}`)
+      .option('--json', 'print JSON instead of a table')
+      .option('--node <name>', 'the node to ask')
+      .option('--socket <path>', 'the node control socket')
+      .option('--run-dir <dir>', 'where nodes register')
+      .action(async (o: ShowOptions) => {
+        try {
+          const result = await request(selectNodeSocket(o), { method: 'show', what });
+          process.stdout.write((o.json ? JSON.stringify(result, null, 2) : render(what, result)) + '\n');
+        } catch (e) {
+          if (!isSvrError(e)) throw e;
+          process.stderr.write(`svr show ${what}: ${e.message}\n`);
+          process.exitCode = 1;
+        }
+      });
+  }
+}

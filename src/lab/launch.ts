@@ -1,0 +1,58 @@
+/**
+ * The lab's background programs, their command lines and the markers that identify them later
+ * (`svr lab down` only signals a recorded pid while these are among its arguments).
+ */
+import { join } from 'node:path';
+import { svrScript } from './run.js';
+import { ECHO_PORT, HTTP_PORT, nsName, SERVER, type Role } from './topology.js';
+import type { LabProcessKind } from './state.js';
+
+export interface Launch {
+  name: string;
+  kind: LabProcessKind;
+  role: Role;
+  cmd: string;
+  args: string[];
+  markers: string[];
+  socket?: string;
+}
+
+export function configPath(dir: string): string {
+  return join(dir, 'authority.yaml');
+}
+
+export function nodeSocketPath(dir: string, name: string): string {
+  return join(dir, `${name}.sock`);
+}
+
+/** `node bin/svr.js node start --config <dir>/authority.yaml --name r1 --socket <dir>/r1.sock --run-dir RUN`. */
+export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string): Launch {
+  const socket = nodeSocketPath(dir, name);
+  const args = [svrScript(), 'node', 'start', '--config', configPath(dir), '--name', name, '--socket', socket, '--run-dir', runDir];
+  return { name, kind: 'node', role: name, cmd: process.execPath, args, markers: ['svr.js', 'start', configPath(dir), socket], socket };
+}
+
+/** `node bin/svr.js lab serve --lab PREFIX --http 198.18.3.20:80 --udp 198.18.3.20:7`. */
+export function serverLaunch(prefix: string): Launch {
+  const args = [svrScript(), 'lab', 'serve', '--lab', prefix, '--http', `${SERVER}:${HTTP_PORT}`, '--udp', `${SERVER}:${ECHO_PORT}`];
+  return { name: 'server', kind: 'server', role: 'server', cmd: process.execPath, args, markers: ['svr.js', 'serve', '--lab', prefix] };
+}
+
+export function iperfPidFile(dir: string): string {
+  return join(dir, 'iperf3.pid');
+}
+
+/** `iperf3 -s -D -B 198.18.3.20 -I <dir>/iperf3.pid --logfile <dir>/iperf3.log` (daemonizes itself). */
+export function iperfLaunch(dir: string): Launch {
+  const args = ['-s', '-D', '-B', SERVER, '-I', iperfPidFile(dir), '--logfile', join(dir, 'iperf3.log')];
+  return { name: 'iperf3', kind: 'iperf3', role: 'server', cmd: 'iperf3', args, markers: ['iperf3', iperfPidFile(dir)] };
+}
+
+/** Every program of a lab with this dir and prefix (for `down` when state.json is gone). */
+export function allLaunches(dir: string, prefix: string, runDir: string): Launch[] {
+  return [nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir)];
+}
+
+export function launchNamespace(prefix: string, l: Launch): string {
+  return nsName(prefix, l.role);
+}

@@ -1,0 +1,107 @@
+/**
+ * `svr lab up`: namespaces, veths, addresses, routes, rules and sysctls; the authority config; the two
+ * nodes; the HTTP/UDP echo servers and iperf3 in the server namespace. On failure it tears down what it
+ * built (logs stay in the lab dir) and rethrows.
+ */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SvrError } from '../errors.js';
+import { parseConfig } from '../model/validate.js';
+import { labConfigYaml } from './config.js';
+import { labDown } from './down.js';
+import { configPath, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverLaunch, type Launch } from './launch.js';
+import { buildNetwork, listNamespaces, type Progress } from './netns.js';
+import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
+import { requireRoot, requireTools, run, sleep } from './run.js';
+import { labRunDir, writeLabIndex, writeState, type LabProcess, type LabState } from './state.js';
+import { checkPrefix, downHint, prepareDir } from './options.js';
+import { namespaces, ROUTERS } from './topology.js';
+
+export interface UpOptions {
+  dir: string;
+  prefix: string;
+  progress: Progress;
+  /** Per process start (default 20 000 ms). */
+  startTimeoutMs?: number;
+}
+
+function record(l: Launch, prefix: string, pid: number, log: string): LabProcess {
+  const p: LabProcess = { name: l.name, kind: l.kind, role: l.role, namespace: launchNamespace(prefix, l), pid, log, markers: l.markers };
+  if (l.socket !== undefined) p.socket = l.socket;
+  return p;
+}
+
+async function startNode(state: LabState, name: 'r1' | 'r2', timeoutMs: number, progress: Progress): Promise<void> {
+  const l = nodeLaunch(state.dir, name, state.runDir);
+  rmSync(l.socket!, { force: true }); // a stale socket must not look like a ready node
+  const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
+  state.processes.push(record(l, state.prefix, bg.pid, bg.log));
+  writeState(state);
+  await waitReady(bg, { line: /\brunning\b/, path: l.socket!, timeoutMs, what: `node ${name}` });
+  release(bg);
+  progress(`node ${name} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})`);
+}
+
+async function startServers(state: LabState, timeoutMs: number, progress: Progress): Promise<void> {
+  const l = serverLaunch(state.prefix);
+  const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
+  state.processes.push(record(l, state.prefix, bg.pid, bg.log));
+  writeState(state);
+  await waitReady(bg, { line: /\blistening http /, timeoutMs, what: 'the lab servers (svr lab serve)' });
+  release(bg);
+  progress(`http and udp echo servers listening in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, log ${bg.log})`);
+
+  const ip = iperfLaunch(state.dir);
+  rmSync(iperfPidFile(state.dir), { force: true });
+  await run('ip', ['netns', 'exec', launchNamespace(state.prefix, ip), ip.cmd, ...ip.args]);
+  const deadline = Date.now() + timeoutMs;
+  let pid = readPidFile(iperfPidFile(state.dir));
+  while (pid === undefined && Date.now() < deadline) {
+    await sleep(50);
+    pid = readPidFile(iperfPidFile(state.dir));
+  }
+  const log = `${state.dir}/iperf3.log`;
+  if (pid === undefined) throw new SvrError('SVR_ERR_LAB_PROCESS', `iperf3 -s wrote no pid file ${iperfPidFile(state.dir)}; log ${log}:\n${logTail(log)}`);
+  state.processes.push(record(ip, state.prefix, pid, log));
+  writeState(state);
+  progress(`iperf3 server on ${launchNamespace(state.prefix, ip)} 198.18.3.20:5201 (pid ${pid})`);
+}
+
+/** Brings the lab up; resolves with its state. */
+export async function labUp(opts: UpOptions): Promise<LabState> {
+  checkPrefix(opts.prefix);
+  requireRoot();
+  requireTools(['ip', 'iperf3']);
+  const dir = resolve(opts.dir);
+  const timeoutMs = opts.startTimeoutMs ?? 20_000;
+  const existing = (await listNamespaces()).filter((n) => namespaces(opts.prefix).includes(n));
+  if (existing.length > 0) {
+    throw new SvrError('SVR_ERR_LAB_STATE', `namespace${existing.length > 1 ? 's' : ''} ${existing.join(', ')} already exist${existing.length > 1 ? '' : 's'}: `
+      + `a lab is up or was left behind; run \`${downHint(dir, opts.prefix)}\` first`, { existing });
+  }
+  const t0 = Date.now();
+  prepareDir(dir);
+  const config = configPath(dir);
+  const yaml = labConfigYaml();
+  parseConfig(yaml, config); // a lab bug if this throws: better here than in both nodes
+  writeFileSync(config, yaml, { mode: 0o600 });
+  opts.progress(`config ${config}`);
+
+  const state: LabState = {
+    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: namespaces(opts.prefix), processes: [],
+  };
+  writeState(state); // from here on, `svr lab down` finds everything
+  try {
+    await buildNetwork(opts.prefix, opts.progress);
+    for (const r of ROUTERS) await startNode(state, r, timeoutMs, opts.progress);
+    await startServers(state, timeoutMs, opts.progress);
+    writeLabIndex(state);
+  } catch (e) {
+    opts.progress('failed; tearing down what was built (logs stay in the lab dir)');
+    await labDown({ dir, prefix: opts.prefix, progress: () => undefined }).catch(() => undefined);
+    if (e instanceof SvrError) throw new SvrError(e.code, `${e.message}${existsSync(dir) ? `\n(lab dir: ${dir})` : ''}`, e.data);
+    throw e;
+  }
+  opts.progress(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s: try \`ip netns exec ${opts.prefix}-client curl http://198.18.3.20/\`, \`svr lab status\`, \`svr show sessions\``);
+  return state;
+}

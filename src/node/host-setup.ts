@@ -1,0 +1,59 @@
+/**
+ * The node's footprint on the host: one TUN device per interface of its router, brought up with the
+ * interface MTU, its waypoint (wan) and `kernel-routes` routed into it. Everything here goes away when
+ * the devices close (routes through a deleted device are deleted by the kernel), so a node killed with
+ * SIGKILL leaves nothing behind either.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Interface } from '../model/config.js';
+import { parseAddress, parsePrefix } from '../model/addr.js';
+import { runIp } from '../io/tun/link.js';
+import { TunPort } from '../io/tun/tun-port.js';
+
+export interface OpenedInterface {
+  iface: Interface;
+  port: TunPort;
+}
+
+function routeArgs(prefix: string, device: string, table?: number): string[] {
+  const v6 = prefix !== 'default' && parsePrefix(prefix)?.family === 6;
+  const args = [...(v6 ? ['-6'] : []), 'route', 'replace', prefix, 'dev', device];
+  if (table !== undefined) args.push('table', String(table));
+  return args;
+}
+
+function usesIpv6(iface: Interface): boolean {
+  if (iface.waypoint !== undefined && parseAddress(iface.waypoint)?.family === 6) return true;
+  return iface.kernelRoutes.some((r) => r.prefix !== 'default' && parsePrefix(r.prefix)?.family === 6);
+}
+
+/** Opens and configures the devices; on any failure closes what it opened and rethrows. */
+export async function openInterfaces(interfaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void): Promise<OpenedInterface[]> {
+  const opened: OpenedInterface[] = [];
+  try {
+    for (const iface of interfaces) {
+      const port = TunPort.open({ name: iface.device });
+      opened.push({ iface, port });
+      if (!usesIpv6(iface)) {
+        // no IPv6 here: keep the kernel from sending router solicitations into the device
+        try {
+          writeFileSync(`/proc/sys/net/ipv6/conf/${iface.device}/disable_ipv6`, '1');
+        } catch {
+          // IPv6 disabled host-wide: nothing to do
+        }
+      }
+      // a long queue absorbs bursts while the node is busy with a batch (500, the default, overflowed in the lab)
+      await runIp(['link', 'set', 'dev', iface.device, 'mtu', String(iface.mtu), 'txqueuelen', '4096', 'up']);
+      if (iface.waypoint !== undefined) {
+        const fam = parseAddress(iface.waypoint)!.family;
+        await runIp(routeArgs(`${iface.waypoint}/${fam === 6 ? 128 : 32}`, iface.device));
+      }
+      for (const r of iface.kernelRoutes) await runIp(routeArgs(r.prefix, iface.device, r.table));
+      log('interface.up', { interface: iface.name, device: iface.device, mtu: iface.mtu });
+    }
+    return opened;
+  } catch (e) {
+    for (const o of opened) o.port.close();
+    throw e;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * `svr node start`: one router on this host, in the foreground.
+ * 1. load and validate the config (a bad file: every bad field by path, nothing started);
+ * 2. open a TUN device per interface of this router and route into them (host-setup.ts);
+ * 3. build the router over those ports and start it;
+ * 4. serve the control socket, register in the run dir, log "running";
+ * stop(): close the control socket, the router and the devices (routes vanish with them), unregister.
+ * reload(): re-read the config; a bad file is refused and the running config stays.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { SvrError } from '../errors.js';
+import type { SvrConfig } from '../model/config.js';
+import { loadConfig, redactSecrets } from '../model/validate.js';
+import { configToDocument } from '../model/serialize.js';
+import { createRouter, type Router } from '../router.js';
+import type { ControlRequest } from './control-protocol.js';
+import { ControlServer } from './control-server.js';
+import { openInterfaces, type OpenedInterface } from './host-setup.js';
+import { NodeLog, type LogFormat } from './log.js';
+import { defaultSocket, register, runDir, unregister } from './registry.js';
+
+export interface NodeOptions {
+  configPath: string;
+  name: string;
+  socket?: string;
+  runDir?: string;
+  logFormat?: LogFormat;
+  write?: (line: string) => void;
+}
+
+export class RunningNode {
+  private stopping: Promise<void> | null = null;
+  private markDone: () => void = () => {};
+  readonly startedAt = Date.now();
+  /** resolves once the node has stopped (signal, control request or error) */
+  readonly done = new Promise<void>((resolve) => {
+    this.markDone = resolve;
+  });
+
+  constructor(
+    readonly name: string,
+    readonly router: Router,
+    readonly socket: string,
+    private readonly dir: string,
+    private readonly opened: OpenedInterface[],
+    private control: ControlServer | null,
+    private readonly log: NodeLog,
+    private readonly configPath: string,
+  ) {}
+
+  attachControl(control: ControlServer): void {
+    this.control = control;
+  }
+
+  /** Answers one control request. */
+  async handle(req: ControlRequest): Promise<unknown> {
+    switch (req.method) {
+      case 'ping': return { name: this.name, pid: process.pid };
+      case 'stop':
+        setImmediate(() => void this.stop('control request'));
+        return { stopping: true };
+      case 'reload': return this.reload();
+      case 'show': return this.show(req.what);
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
+    }
+  }
+
+  private show(what: string): unknown {
+    const r = this.router;
+    switch (what) {
+      case 'sessions': return r.sessions();
+      case 'peers': return r.peers();
+      case 'services': return r.services();
+      case 'tenants': return r.tenants();
+      case 'config': return configToDocument(redactSecrets(r.runningConfig));
+      case 'stats': return {
+        ...r.counters(),
+        'sessions-active': r.dataplane.sessions.active,
+        'handshakes-in-flight': r.handshakesInFlight,
+        node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket },
+        interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
+      };
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, stats or config`);
+    }
+  }
+
+  /** Re-reads the config file. Interfaces must stay the same (they own devices); the rest applies live. */
+  async reload(): Promise<{ applied: boolean }> {
+    let next: SvrConfig;
+    try {
+      next = await loadConfig(this.configPath);
+      const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
+      if (!isDeepStrictEqual(mine(next), mine(this.router.runningConfig))) {
+        throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
+      }
+      this.router.applyConfig(next);
+    } catch (e) {
+      this.log.info('config.refused', { file: this.configPath, reason: e instanceof Error ? e.message : String(e) });
+      throw e;
+    }
+    this.log.info('config.applied', { file: this.configPath });
+    return { applied: true };
+  }
+
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('node.stopping', { reason });
+      await this.control?.close();
+      this.control = null;
+      await this.router.stop(); // closes the TUN ports: devices and their routes vanish
+      unregister(this.dir, this.name, process.pid);
+      this.log.info('node.stopped', {});
+      this.markDone();
+    })();
+    return this.stopping;
+  }
+}
+
+export async function startNode(o: NodeOptions): Promise<RunningNode> {
+  const log = new NodeLog(o.name, o.logFormat, o.write);
+  const config = await loadConfig(o.configPath);
+  const me = config.authority.routers.find((r) => r.name === o.name);
+  if (me === undefined) {
+    const names = config.authority.routers.map((r) => r.name).join(', ');
+    throw new SvrError('SVR_ERR_CONFIG_ROUTER', `${o.configPath}: no router named "${o.name}" (routers: ${names}); pass --name`);
+  }
+  const dir = runDir(o.runDir);
+  const socket = o.socket ?? defaultSocket(dir, o.name);
+  const opened = await openInterfaces(me.interfaces, (event, fields) => log.info(event, fields));
+  let router: Router;
+  try {
+    router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), { name: o.name });
+  } catch (e) {
+    for (const x of opened) x.port.close();
+    throw e;
+  }
+  router.events$.subscribe((e) => {
+    if (e.type === 'created') log.session('session.created', { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
+    else if (e.type === 'removed') log.session('session.removed', { id: e.sessionId, reason: e.reason });
+    else if (e.type === 'failed') log.info('session.handshake-failed', { id: e.sessionId, probes: e.tries });
+    else if (e.type === 'migrated') log.session('session.migrated', { id: e.sessionId, from: e.from, to: e.to });
+  });
+  router.start();
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath);
+  try {
+    node.attachControl(await ControlServer.listen(socket, (req) => node.handle(req)));
+    register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
+  } catch (e) {
+    await router.stop();
+    throw new SvrError('SVR_ERR_CONTROL_CONNECT', `cannot serve the control socket ${socket}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  for (const p of router.peers()) {
+    log.info('peer', { peer: p.name, paths: p.paths.map((x) => x.name).join(','), reachable: p.reachable });
+  }
+  log.info('node.running', { socket, interfaces: opened.map((x) => `${x.iface.name}=${x.iface.device}`).join(','), services: router.services().length });
+  return node;
+}

@@ -1,0 +1,139 @@
+/**
+ * Helpers for the end-to-end lab tests: prerequisites, running `svr` and commands inside namespaces
+ * (never a shell), a tcpdump capture, polling.
+ */
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { which } from '../../src/lab/run.js';
+
+/** bin/svr.js (this file is dist/test/e2e/support.js). */
+export const SVR = fileURLToPath(new URL('../../../bin/svr.js', import.meta.url));
+
+export interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Why the suite cannot run here ([] = it can). */
+export function prerequisites(): string[] {
+  const why: string[] = [];
+  if (process.getuid?.() !== 0) why.push('needs root (network namespaces)');
+  const pkgs: Record<string, string> = { ip: 'iproute2', curl: 'curl', iperf3: 'iperf3', tcpdump: 'tcpdump' };
+  const missing = Object.keys(pkgs).filter((t) => which(t) === undefined);
+  if (missing.length > 0) why.push(`missing ${missing.join(', ')} (apt-get install ${missing.map((t) => pkgs[t]).join(' ')})`);
+  if (why.length === 0 && spawnSync('ip', ['netns', 'list']).status !== 0) why.push('`ip netns list` fails (no network namespace support?)');
+  return why;
+}
+
+/** Runs a command to completion; never rejects for a non-zero exit. */
+export function exec(cmd: string, args: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20, env: { ...process.env, ...opts.env } }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
+      resolve({ code, stdout, stderr: err !== null && code === null ? `${stderr}${err.message}` : stderr });
+    });
+  });
+}
+
+/** `node bin/svr.js args...` */
+export function svr(args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Result> {
+  return exec(process.execPath, [SVR, ...args], { env, timeoutMs });
+}
+
+/** `ip netns exec NS cmd args...` */
+export function inNs(ns: string, cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<Result> {
+  return exec('ip', ['netns', 'exec', ns, cmd, ...args], { timeoutMs });
+}
+
+/** A failed Result as text for assertion messages. */
+export function show(r: Result): string {
+  return `exit ${r.code}\nstdout: ${r.stdout.slice(-3000)}\nstderr: ${r.stderr.slice(-3000)}`;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Calls `fn` until it returns a value (not undefined) or the time is up. */
+export async function pollUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(150);
+  }
+}
+
+export interface Capture {
+  file: string;
+  /** SIGINT, then waits for tcpdump to flush and exit. */
+  stop(): Promise<string>;
+}
+
+/** `tcpdump -i DEV -w FILE -U --immediate-mode -n -Z root` inside NS, resolved once it listens. */
+export async function startCapture(ns: string, dev: string, file: string): Promise<Capture> {
+  const child: ChildProcess = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', dev, '-w', file, '-U', '--immediate-mode', '-n', '-Z', 'root'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tcpdump did not start listening on ${ns}/${dev}: ${stderr}`)), 10_000);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      stderr += d;
+      if (stderr.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tcpdump exited ${code}: ${stderr}`));
+    });
+  });
+  return {
+    file,
+    stop: async () => {
+      child.kill('SIGINT');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+      return stderr;
+    },
+  };
+}
+
+/** A background command (e.g. a long download), killed by `stop`. */
+export function background(cmd: string, args: readonly string[]): { child: ChildProcess; stop(): Promise<void> } {
+  const child = spawn(cmd, args, { stdio: 'ignore' });
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  return {
+    child,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** One line of `svr decode` output (the fields the tests read). */
+export interface DecodedLine {
+  frame: number;
+  outer?: { src: string; dst: string; srcPort: number; dstPort: number; protocol: number; tcpFlags?: string };
+  metadata?: {
+    tenant?: string;
+    service?: string;
+    sessionId?: string;
+    sourceRouter?: string;
+    forward?: { src: string; dst: string; srcPort: number; dstPort: number; protocol: number };
+    reverse?: { src: string; dst: string; srcPort: number; dstPort: number; protocol: number };
+    malformed?: string;
+    falsePositive: boolean;
+  };
+  note?: string;
+}
+
+export function parseNdjson<T>(text: string): T[] {
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+}
