@@ -17,6 +17,8 @@ import { resiliencyCode, type Resiliency } from './dataplane/path-choice.js';
 import { listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from './dataplane/inspect.js';
 import { SvrError } from './errors.js';
 import type { PacketPort } from './io/port.js';
+import { PluginHost, type PluginSpec } from './plugins/host.js';
+import type { Store } from './store/store.js';
 import { peerMachine } from './machines/peer.js';
 import { formatAddress } from './model/addr.js';
 import { compileRouter } from './model/compile.js';
@@ -36,6 +38,10 @@ export interface RouterOptions {
   sweepIntervalMs?: number;
   /** handshake retries (see machines/session-episode) */
   handshake?: EpisodeOptions;
+  /** the state database (plugins get sublevels of it); without one, plugin stores live in memory */
+  store?: Store;
+  /** one line per event that matters (plugins, config); default: silent */
+  log?: (event: string, fields: Record<string, string | number | boolean>) => void;
 }
 
 export type SessionEvent =
@@ -69,6 +75,9 @@ export class Router {
   /** messages from peers on the path control channel (HMAC already verified) */
   readonly pathMessages$: Observable<PathMessage> = this.pathSubject.asObservable();
   private readonly episodes: EpisodeSupervisor;
+  /** plugins loaded next to this router (svr show plugins) */
+  readonly plugins: PluginHost;
+  private readonly log: NonNullable<RouterOptions['log']>;
   private readonly clock: () => number;
   private readonly sweepIntervalMs: number;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -82,6 +91,7 @@ export class Router {
     this.name = opts.name;
     this.clock = opts.clock ?? Date.now;
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
+    this.log = opts.log ?? (() => {});
     config = validateConfig(config);
     this.config = config;
     const tables = compileRouter(config, opts.name, this.generation);
@@ -92,6 +102,10 @@ export class Router {
       onEvents: (ev) => this.onDataplaneEvents(ev),
     });
     const dp = this.dataplane;
+    this.plugins = new PluginHost({
+      routerName: opts.name, dataplane: dp, store: opts.store ?? null,
+      counters: () => this.counters(), log: (event, fields) => this.log(event, fields),
+    });
     this.episodes = new EpisodeSupervisor({
       probe: (row, gen) => dp.probe(row, gen),
       teardown: (row, gen) => dp.removeRow(row, gen, 'teardown'),
@@ -171,6 +185,18 @@ export class Router {
     this.dataplane.ctx.servicePaths.set(id, routing.paths, routing.refused ?? false, resiliencyCode(routing.resiliency ?? 'none'));
   }
 
+  /**
+   * Loads, keeps or unloads plugins to match `specs`, with the service chains of tenants and services
+   * (full stage names). Failures are returned (and logged) per plugin; the router keeps forwarding.
+   */
+  async applyPlugins(specs: readonly PluginSpec[], chains: { tenants?: Record<string, readonly string[]>; services?: Record<string, readonly string[]> } = {}): Promise<{ at: string; message: string }[]> {
+    const t = this.dataplane.tables;
+    return this.plugins.apply(specs, {
+      tenants: t.tenants.map((name) => chains.tenants?.[name] ?? []),
+      services: t.services.map((svc) => chains.services?.[svc.name] ?? []),
+    });
+  }
+
   /** Sends `payload` to the peer on the path's control channel (UDP 1280 between the waypoints). */
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.dataplane.sendPathMessage(path, payload);
@@ -181,6 +207,7 @@ export class Router {
     const path = this.dataplane.tables.paths.find((p) => p.name === pathName);
     if (path === undefined) throw new SvrError('SVR_ERR_ROUTER_STATE', `no peer path named ${pathName}`);
     this.dataplane.setPathUp(path.id, up);
+    this.plugins.pathChanged({ path: pathName, up });
     const peer = this.dataplane.tables.peers[path.peer]!;
     this.peerActors.get(peer.name)?.send({ type: up ? 'path.up' : 'path.down', path: pathName });
   }
@@ -197,6 +224,7 @@ export class Router {
     this.config = config;
     this.dataplane.setTables(tables);
     this.dataplane.setPorts(ports);
+    this.plugins.configApplied(this.generation);
   }
 
   get runningConfig(): SvrConfig {
@@ -244,8 +272,12 @@ export class Router {
     for (const e of events) {
       if (e.kind === 'session.created') {
         this.subject.next({ type: 'created', sessionId: e.sessionId, role: e.role, service: e.service, tenant: e.tenant });
+        this.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
       } else if (e.kind === 'session.removed') {
         this.subject.next({ type: 'removed', sessionId: e.sessionId, reason: e.reason });
+        this.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
+      } else if (e.kind === 'plugin.error') {
+        this.log('plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message });
       } else if (e.kind === 'session.migrated') {
         const paths = this.dataplane.tables.paths;
         this.subject.next({ type: 'migrated', sessionId: e.sessionId, from: paths[e.fromPath]?.name ?? '?', to: paths[e.toPath]?.name ?? '?' });

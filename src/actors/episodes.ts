@@ -39,7 +39,7 @@ export class EpisodeSupervisor {
 
   handle(events: readonly DpEvent[]): void {
     for (const e of events) {
-      if (e.kind === 'path.message') continue;
+      if (e.kind === 'path.message' || e.kind === 'plugin.error') continue;
       const key = `${e.row}:${e.gen}`;
       if (e.kind === 'session.created' || e.kind === 'session.migrated') {
         if (e.kind === 'session.created' && e.role !== 'ingress') continue;

@@ -17,6 +17,7 @@ export const PF_FALSE_POSITIVE = 0x04; // only a bare false-positive header was 
 export const PF_NEW_SESSION = 0x08; // this packet created its session
 export const PF_CONTROL = 0x10; // an SVR control answer built from a received probe (no payload)
 export const PF_ALT_PATH = 0x20; // the packet matched its session's alternate (second path) key
+export const PF_CHAINED = 0x40; // the packet took its session's chain bits (service-chain)
 
 export class Batch {
   count = 0;

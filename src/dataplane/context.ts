@@ -6,6 +6,7 @@
 import type { ForwardingTables } from '../model/tables.js';
 import { MetadataWriter } from '../packet/svr-metadata.js';
 import { Batch } from './batch.js';
+import { ChainTable } from './chain.js';
 import { Counters } from './counters.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
@@ -24,6 +25,8 @@ export class DataplaneContext {
   readonly random = new RandomPool();
   /** ranked paths, refusals and resiliency per service (published by control) */
   readonly servicePaths = new ServicePaths();
+  /** plugin stages and the chain of every (tenant, service) */
+  readonly chains = new ChainTable();
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */
   readonly wanKeys: WanKeys = new WanKeys(this);
   events: DpEvent[] = [];

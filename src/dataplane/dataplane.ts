@@ -16,6 +16,9 @@ import { Batch, HEADROOM, MAX_BATCH, SLOT } from './batch.js';
 import { DataplaneContext } from './context.js';
 import type { DpEvent, RemoveReason } from './events.js';
 import { StageGraph } from './graph.js';
+import type { ChainStageEntry } from './chain.js';
+import { PluginStageAdapter } from './stages/plugin-stage.js';
+import { ServiceChainStage } from './stages/service-chain.js';
 import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
 import { outerProtocol, removeSession } from './session-ops.js';
 import { ROLE_INGRESS, SF_CLOSING } from './session-table.js';
@@ -41,7 +44,7 @@ export interface DataplaneOptions {
 
 export class Dataplane {
   readonly ctx: DataplaneContext;
-  readonly graph: StageGraph;
+  graph: StageGraph;
   private readonly batch = new Batch();
   private readonly control = new Batch();
   private ports: readonly (PacketPort | null)[];
@@ -65,11 +68,7 @@ export class Dataplane {
     this.clock = opts.clock ?? Date.now;
     this.onEvents = opts.onEvents ?? (() => {});
     const ctx = this.ctx;
-    const stages: Stage[] = [
-      new DecodeStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
-      new SvrAcceptStage(ctx), new SvrInStage(ctx), new SvrOutStage(ctx), new ForwardLocalStage(ctx),
-    ];
-    this.graph = new StageGraph(stages, ctx.counters);
+    this.graph = this.buildGraph([]);
     const c = ctx.counters;
     this.cTx = c.id('tx-packets');
     this.cNoPort = c.id('drop-no-port');
@@ -129,6 +128,41 @@ export class Dataplane {
 
   setPathUp(path: number, up: boolean): void {
     if (path >= 0 && path < this.ctx.pathUp.length) this.ctx.pathUp[path] = up ? 1 : 0;
+  }
+
+  /** Core stages, service-chain and the plugin stages (already ordered), as one graph. */
+  private buildGraph(plugins: readonly ChainStageEntry[]): StageGraph {
+    const ctx = this.ctx;
+    const stages: Stage[] = [
+      new DecodeStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
+      new SvrAcceptStage(ctx), new SvrInStage(ctx), new ForwardLocalStage(ctx),
+      new ServiceChainStage(ctx, plugins.map((e) => e.fullName)),
+      ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx)),
+      new SvrOutStage(ctx),
+    ];
+    return new StageGraph(stages, ctx.counters);
+  }
+
+  /**
+   * Installs plugin stages (ordered by orderStages) and the chains of every tenant and service (full stage
+   * names per tenant id / service id). Between batches; live sessions keep their chain bits, re-based on
+   * stage names so a reload does not send them through the wrong stage.
+   */
+  setPluginStages(ordered: ChainStageEntry[], tenantChains: readonly (readonly string[])[], serviceChains: readonly (readonly string[])[]): void {
+    const chains = this.ctx.chains;
+    const oldNames = chains.stages.map((e) => e.fullName);
+    chains.setStages(ordered);
+    chains.compile(tenantChains, serviceChains);
+    this.graph = this.buildGraph(ordered);
+    const remap = oldNames.map((n) => chains.bit(n));
+    const t = this.ctx.sessions;
+    for (let r = 0; r < t.capacity; r++) {
+      const old = t.chain[r]!;
+      if (!t.isActive(r) || old === 0) continue;
+      let m = 0;
+      for (let b = 0; b < remap.length; b++) if ((old & (1 << b)) !== 0 && remap[b]! >= 0) m |= 1 << remap[b]!;
+      t.chain[r] = m >>> 0;
+    }
   }
 
   /** Processes packets received on interface `ifIndex`, in batches of at most MAX_BATCH. */

@@ -9,7 +9,8 @@ import { Frame, MAX_BATCH, type Batch } from './batch.js';
 import type { Counters } from './counters.js';
 import { DROP, TX, type Stage, type StageRuntime } from './stage.js';
 
-const MAX_PASSES = 8;
+/** passes per batch: a service chain loops back to service-chain once per stage */
+const MAX_PASSES = 40;
 
 class Runtime implements StageRuntime {
   readonly next = new Uint8Array(MAX_BATCH);
@@ -24,6 +25,7 @@ export class StageGraph {
   private readonly targets: Int16Array[];
   private readonly runtime: Runtime;
   private readonly loopDrops: number;
+  private readonly badNext: number;
   /** slots that reached 'tx' in this batch, in order */
   readonly tx = new Frame();
 
@@ -48,6 +50,7 @@ export class StageGraph {
     const init = { counter: (name: string) => counters.id(name) };
     for (const s of stages) s.init?.(init);
     this.loopDrops = counters.id('drop-stage-loop');
+    this.badNext = counters.id('drop-bad-next');
   }
 
   get stageNames(): string[] {
@@ -74,8 +77,9 @@ export class StageGraph {
         f.n = 0;
         for (let k = 0; k < n; k++) {
           const slot = f.slot[k]!;
-          const t = targets[rt.next[slot]!]!;
+          const t = targets[rt.next[slot]!] ?? -3;
           if (t === -2) this.tx.slot[this.tx.n++] = slot;
+          else if (t === -3) rt.counters.add(this.badNext); // a stage bug: counted, never a crash
           else if (t >= 0) {
             const tf = this.frames[t]!;
             tf.slot[tf.n++] = slot;

@@ -86,6 +86,10 @@ export class SessionTable {
   wpLocalPort!: Uint16Array;
   wpPeerPort!: Uint16Array;
   uuid!: Uint32Array;
+  /** service-chain bits (plugin stages this session runs through) */
+  chain!: Uint32Array;
+  /** a u32 plugins may set (e.g. an application id) */
+  tag!: Uint32Array;
   created!: Float64Array;
   lastSeen!: Float64Array;
   expires!: Float64Array;
@@ -139,6 +143,8 @@ export class SessionTable {
     this.wpLocalPort = grow(this.wpLocalPort, Uint16Array);
     this.wpPeerPort = grow(this.wpPeerPort, Uint16Array);
     this.uuid = grow(this.uuid, Uint32Array, 4);
+    this.chain = grow(this.chain, Uint32Array);
+    this.tag = grow(this.tag, Uint32Array);
     this.created = grow(this.created, Float64Array);
     this.lastSeen = grow(this.lastSeen, Float64Array);
     this.expires = grow(this.expires, Float64Array);
@@ -161,7 +167,7 @@ export class SessionTable {
 
   /** Bytes held by the table (rows + flow tables), for the memory benchmark. */
   get bytes(): number {
-    const perRow = 2 + 1 + 1 + 1 + 2 * 5 + 16 * 2 + 2 * 4 + 16 + 8 * 3 + 4 * 2 + 8 * 2 + 4 + 2 + 4 * KW6 * 2 + 4;
+    const perRow = 2 + 1 + 1 + 1 + 2 * 5 + 16 * 2 + 2 * 4 + 16 + 4 + 4 + 8 * 3 + 4 * 2 + 8 * 2 + 4 + 2 + 4 * KW6 * 2 + 4;
     return this.capacity * perRow + this.v4.bytes + this.v6.bytes + this.byUuid.bytes;
   }
 
@@ -176,6 +182,8 @@ export class SessionTable {
     this.pktsFwd[r] = this.pktsRev[r] = 0;
     this.bytesFwd[r] = this.bytesRev[r] = 0;
     this.path[r] = -1;
+    this.chain[r] = 0;
+    this.tag[r] = 0;
     this.inKeyFamily[r] = 0;
     this.outKeyFamily[r] = 0;
     this.active++;

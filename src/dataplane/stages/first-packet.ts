@@ -136,6 +136,7 @@ export class FirstPacketStage implements Stage {
     if (r < 0) return N_DROP;
     t.tenant[r] = tenant;
     t.service[r] = service;
+    t.chain[r] = ctx.chains.maskFor(tenant, service);
     b.session[s] = r;
     b.flags[s] |= PF_NEW_SESSION;
     accountPacket(ctx, r, true, pi.protocol, pi.tcpFlags, b.len[s]!, rt.now);

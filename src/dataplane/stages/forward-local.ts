@@ -1,6 +1,7 @@
 /**
  * forward-local: a session whose service-route is a local next hop (no peer router): forward packets
- * leave through the session's out interface, replies through its in interface, unchanged.
+ * leave through the session's out interface, replies through its in interface, unchanged (after the
+ * session's service chain).
  */
 import { PF_REVERSE, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
@@ -8,7 +9,7 @@ import type { Stage, StageRuntime } from '../stage.js';
 
 export class ForwardLocalStage implements Stage {
   readonly name = 'forward-local';
-  readonly nexts = ['tx'] as const;
+  readonly nexts = ['service-chain'] as const;
 
   constructor(private readonly ctx: DataplaneContext) {}
 

@@ -219,6 +219,7 @@ export class SvrAcceptStage implements Stage {
     t.protocol[r] = protocol;
     t.tenant[r] = tenant;
     t.service[r] = service;
+    t.chain[r] = ctx.chains.maskFor(tenant, service);
     t.path[r] = b.path[s]!;
     t.inIf[r] = b.ifIndex[s]!;
     t.outIf[r] = outIf;

@@ -6,7 +6,7 @@
  *    a "state exists" control message, never delivered; control answers at the ingress are consumed;
  * 3. metadata or the false-positive header is stripped; ICMP carried as UDP loses its UDP header;
  * 4. addresses/ports -> the original 5-tuple (egress forward: client -> server; ingress reverse:
- *    server -> client); out through the LAN interface the session uses on that side;
+ *    server -> client); then the session's service chain and out through the LAN interface it uses;
  * 5. a session duplicated on two paths delivers each packet once: the later copy is dropped ('duplicate').
  * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
  */
@@ -21,11 +21,11 @@ import { sessionId } from '../session-ops.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
-const N_TX = 0, N_SVR_OUT = 1, N_DROP = 2;
+const N_CHAIN = 0, N_SVR_OUT = 1, N_DROP = 2;
 
 export class SvrInStage implements Stage {
   readonly name = 'svr-in';
-  readonly nexts = ['tx', 'svr-out', 'drop'] as const;
+  readonly nexts = ['service-chain', 'svr-out', 'drop'] as const;
   private cChecksum = 0;
   private cContext = 0;
   private cProbes = 0;
@@ -121,6 +121,6 @@ export class SvrInStage implements Stage {
       return N_DROP; // the copy from the other path arrived first
     }
     b.ifIndex[s] = forward ? t.outIf[r]! : t.inIf[r]!;
-    return N_TX;
+    return N_CHAIN;
   }
 }

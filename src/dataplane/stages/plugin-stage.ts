@@ -1,0 +1,72 @@
+/**
+ * A plugin's stage inside the graph, isolated: a stage that throws, or sets an outcome other than PASS or
+ * DROP, is disabled (its bit is skipped from then on), counted ('plugin-stage-errors') and reported with
+ * the plugin's name; the packets of that frame continue along their chain, so the router keeps forwarding.
+ */
+import { DROP, PASS, type PluginStage, type PluginStageRuntime } from '../../plugins/api.js';
+import type { Batch, Frame } from '../batch.js';
+import type { DataplaneContext } from '../context.js';
+import type { Counters } from '../counters.js';
+import type { Stage, StageInit, StageRuntime } from '../stage.js';
+
+const N_CHAIN = 0; // nexts[0]; DROP (1) is nexts[1]
+
+class PluginRuntime implements PluginStageRuntime {
+  next!: Uint8Array;
+  now = 0;
+  ids: number[] = [];
+  counters!: Counters;
+  count(counter: number, n = 1): void {
+    const id = this.ids[counter];
+    if (id !== undefined) this.counters.add(id, n);
+  }
+}
+
+export class PluginStageAdapter implements Stage {
+  readonly nexts = ['service-chain', 'drop'] as const;
+  private readonly prt = new PluginRuntime();
+  private cDrops = 0;
+  private cErrors = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly plugin: string,
+    private readonly stage: PluginStage,
+    private readonly bit: number,
+    private readonly ctx: DataplaneContext,
+  ) {}
+
+  init(i: StageInit): void {
+    this.prt.ids = (this.stage.counters ?? []).map((c) => i.counter(`plugin.${this.plugin}.${c}`));
+    this.cDrops = i.counter('drop-by-plugin');
+    this.cErrors = i.counter('plugin-stage-errors');
+  }
+
+  run(b: Batch, f: Frame, rt: StageRuntime): void {
+    const p = this.prt;
+    p.next = rt.next;
+    p.now = rt.now;
+    p.counters = rt.counters;
+    let failure = '';
+    try {
+      this.stage.run(b, f, p);
+    } catch (e) {
+      failure = `threw: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    let drops = 0;
+    for (let k = 0; k < f.n && failure === ''; k++) {
+      const o = rt.next[f.slot[k]!]!;
+      if (o === DROP) drops++;
+      else if (o !== PASS) failure = `set outcome ${o} for a packet (only PASS=0 or DROP=1 are allowed)`;
+    }
+    if (failure !== '') {
+      this.ctx.chains.disabled = (this.ctx.chains.disabled | (1 << this.bit)) >>> 0;
+      rt.counters.add(this.cErrors);
+      this.ctx.events.push({ kind: 'plugin.error', plugin: this.plugin, stage: this.name, message: failure });
+      for (let k = 0; k < f.n; k++) rt.next[f.slot[k]!] = N_CHAIN; // the packets go on without this stage
+      return;
+    }
+    if (drops > 0) rt.counters.add(this.cDrops, drops);
+    // PASS = 0 = back to service-chain, DROP = 1 = drop: the outcomes are already our next indices
+  }
+}

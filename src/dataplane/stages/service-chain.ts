@@ -1,0 +1,47 @@
+/**
+ * service-chain: runs a session's chain of plugin stages, in order, both directions, on the original
+ * packet (before svr-out toward a peer; after svr-in or forward-local toward the LAN).
+ * 1. first visit: the packet takes its session's chain bits (minus disabled stages);
+ * 2. the lowest remaining bit -> that stage, which comes back here (or drops);
+ * 3. no bits left -> svr-out when the packet leaves toward a peer, else tx.
+ * Cost: ~30 ns per packet with an empty chain.
+ */
+import { PF_CHAINED, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import type { DataplaneContext } from '../context.js';
+import { ROLE_EGRESS, ROLE_INGRESS } from '../session-table.js';
+import type { Stage, StageRuntime } from '../stage.js';
+
+const N_SVR_OUT = 0, N_TX = 1, N_FIRST_STAGE = 2;
+
+export class ServiceChainStage implements Stage {
+  readonly name = 'service-chain';
+  readonly nexts: readonly string[];
+
+  constructor(private readonly ctx: DataplaneContext, stageNames: readonly string[]) {
+    this.nexts = ['svr-out', 'tx', ...stageNames];
+  }
+
+  run(b: Batch, f: Frame, rt: StageRuntime): void {
+    const t = this.ctx.sessions;
+    const disabled = this.ctx.chains.disabled;
+    for (let k = 0; k < f.n; k++) {
+      const s = f.slot[k]!;
+      const r = b.session[s]!;
+      if ((b.flags[s]! & PF_CHAINED) === 0) {
+        b.flags[s] |= PF_CHAINED;
+        b.chain[s] = t.chain[r]!;
+      }
+      const bits = (b.chain[s]! & ~disabled) >>> 0;
+      if (bits === 0) {
+        const role = t.role[r]!;
+        const reverse = (b.flags[s]! & PF_REVERSE) !== 0;
+        const outbound = (role === ROLE_INGRESS && !reverse) || (role === ROLE_EGRESS && reverse);
+        rt.next[s] = outbound ? N_SVR_OUT : N_TX;
+        continue;
+      }
+      const low = bits & -bits;
+      b.chain[s] = (bits ^ low) >>> 0;
+      rt.next[s] = N_FIRST_STAGE + 31 - Math.clz32(low);
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The plugin contract. A plugin is an ES module whose default export is a `RouterPlugin`: a name, the
+ * range of this plugin API it supports, its dependencies, validated options, a control part (main thread:
+ * hooks, a LevelDB sublevel, counters, a logger) and a data-path part (stages placed in service chains).
+ * The router's own network functions (firewall, NAT, QoS, ...) are plugins too.
+ *
+ * @example
+ *   export default definePlugin({
+ *     name: 'acme.session-tagger', version: '1.0.0', api: '^1',
+ *     dataplane(ctx) { ctx.addStage({ name: 'tag', run(b, f, rt) { for (let k = 0; k < f.n; k++) rt.next[f.slot[k]!] = PASS; } }); },
+ *   });
+ */
+import type { Batch, Frame } from '../dataplane/batch.js';
+import type { Counters } from '../dataplane/counters.js';
+import type { ForwardingTables } from '../model/tables.js';
+
+/** The version of this contract. Plugins declare the range they support in `api` (e.g. '^1'). */
+export const PLUGIN_API_VERSION = '1.0.0';
+
+/** Stage outcomes: continue along the chain, or drop (count the reason yourself). */
+export const PASS = 0;
+export const DROP = 1;
+
+export interface PluginStageRuntime {
+  /** per-slot outcome: PASS or DROP, set for every slot of the frame */
+  readonly next: Uint8Array;
+  /** milliseconds, cached at batch start */
+  readonly now: number;
+  /** adds n to one of this stage's declared counters (index into `counters`) */
+  count(counter: number, n?: number): void;
+}
+
+export interface PluginStage {
+  /** unique within the plugin; the stage's full name is `<plugin>/<name>` (chains name it so) */
+  readonly name: string;
+  /** full stage names this stage must run before / after when both are in a chain */
+  readonly runsBefore?: readonly string[];
+  readonly runsAfter?: readonly string[];
+  /** counter names, shown as `plugin.<plugin>.<counter>` */
+  readonly counters?: readonly string[];
+  /**
+   * Hot: synchronous, no allocation, no await. Every slot of the frame is a packet of a session whose
+   * chain includes this stage, in original form (client <-> server addresses): b.info[slot] holds its
+   * parsed headers, b.session[slot] its session row, b.flags[slot] & PF_REVERSE its direction.
+   * Must set rt.next[slot] to PASS or DROP for each slot.
+   */
+  run(b: Batch, f: Frame, rt: PluginStageRuntime): void;
+}
+
+/** What a plugin's data-path part may see and do (every data path, synchronous). */
+export interface PluginDataplaneContext {
+  /** outcomes and flags, so a plugin needs no runtime import of svrouter */
+  readonly PASS: 0;
+  readonly DROP: 1;
+  /** bit of batch.flags[slot] set for server -> client packets */
+  readonly PF_REVERSE: number;
+  addStage(stage: PluginStage): void;
+  /** the current forwarding tables (tenants, services, interfaces by id) */
+  tables(): ForwardingTables;
+  /** session row access for stages */
+  readonly sessions: PluginSessionAccess;
+}
+
+export interface PluginSessionAccess {
+  tenant(row: number): number;
+  service(row: number): number;
+  protocol(row: number): number;
+  /** adds a stage (full name) to a live session's chain: dynamic service chaining. Applies from the
+   *  session's next packet (the packet in hand already took its chain). */
+  addToChain(row: number, stage: string): boolean;
+  /** a small per-session tag a plugin may set (one u32 shared by all plugins; e.g. an application id) */
+  setTag(row: number, value: number): void;
+  tag(row: number): number;
+}
+
+export interface SessionInfo {
+  id: string;
+  role: 'ingress' | 'egress' | 'local';
+  tenant: string;
+  service: string;
+}
+
+export interface PluginHooks {
+  onSessionCreated(fn: (s: SessionInfo) => void): void;
+  onSessionClosed(fn: (s: { id: string; reason: string }) => void): void;
+  onPathChanged(fn: (p: { path: string; up: boolean }) => void): void;
+  onConfigApplied(fn: (generation: number) => void): void;
+}
+
+/** A plugin's own key-value store: a LevelDB sublevel named after the plugin (JSON values). */
+export interface PluginStore {
+  put(key: string, value: unknown): Promise<void>;
+  get(key: string): Promise<unknown>;
+  del(key: string): Promise<void>;
+  entries(opts?: { gte?: string; lt?: string; limit?: number }): AsyncIterable<[string, unknown]>;
+}
+
+export interface PluginLogger {
+  info(event: string, fields?: Record<string, string | number | boolean>): void;
+}
+
+/** What a plugin's control part may see and do (main thread, once per load). */
+export interface PluginControlContext {
+  readonly routerName: string;
+  readonly hooks: PluginHooks;
+  readonly store: PluginStore;
+  readonly log: PluginLogger;
+  /** the router's counters (read) */
+  counters(): Record<string, number>;
+}
+
+export interface RouterPlugin<O = unknown> {
+  /** unique, `org.name` */
+  readonly name: string;
+  /** the plugin's own version */
+  readonly version: string;
+  /** semver range of PLUGIN_API_VERSION this plugin supports, e.g. '^1' */
+  readonly api: string;
+  /** plugins that must be loaded first */
+  readonly dependsOn?: readonly string[];
+  /** validates raw options; throw `new PluginOptionsError(path, message)` on a bad field */
+  options?(raw: unknown): O;
+  control?(ctx: PluginControlContext, opts: O): void | Promise<void>;
+  dataplane?(ctx: PluginDataplaneContext, opts: O): void;
+}
+
+/** Identity helper that types a plugin definition. */
+export function definePlugin<O>(p: RouterPlugin<O>): RouterPlugin<O> {
+  return p;
+}
+
+/** Thrown by a plugin's `options()` for a bad field; the loader prefixes the plugin's config path. */
+export class PluginOptionsError extends Error {
+  constructor(readonly path: string, message: string) {
+    super(message);
+    this.name = 'PluginOptionsError';
+  }
+}
+
+export { PF_REVERSE } from '../dataplane/batch.js';
+export type { Batch, Frame, Counters };

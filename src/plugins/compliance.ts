@@ -1,0 +1,135 @@
+/**
+ * The stage compliance suite (architecture §5.6, after libp2p's interface-compliance-tests): every plugin
+ * stage, built-in or third-party, must
+ *   1. handle an empty frame without touching anything;
+ *   2. give every slot of its frame an outcome (PASS or DROP) and touch no slot outside it;
+ *   3. allocate nothing per packet: the heap grows by less than `maxHeapGrowthBytes` over 100,000 packets.
+ * Run it in a test: `const report = await checkPluginCompliance(plugin, options); assert.equal(report.failures, [])`.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Batch, Frame, MAX_BATCH } from '../dataplane/batch.js';
+import type { ChainStageEntry } from '../dataplane/chain.js';
+import { Dataplane } from '../dataplane/dataplane.js';
+import { parseAddress } from '../model/addr.js';
+import { compileRouter } from '../model/compile.js';
+import { parseConfig } from '../model/validate.js';
+import { buildTcp, buildUdp } from '../packet/build.js';
+import { PROTO_TCP, TCP_ACK, parsePacket } from '../packet/ip.js';
+import { ROLE_LOCAL } from '../dataplane/session-table.js';
+import type { PluginStageRuntime, RouterPlugin } from './api.js';
+import { pluginDataplaneContext } from './host.js';
+
+export interface ComplianceReport {
+  stages: string[];
+  failures: string[];
+  /** heap growth per 100,000 packets, per stage */
+  heapGrowthBytes: Record<string, number>;
+}
+
+const CONFIG = `
+authority:
+  name: compliance
+  tenants: [{ name: t, members: [198.18.1.0/24] }]
+  services:
+    - { name: s, addresses: [198.18.3.0/24], access-policy: [{ source: t }] }
+  routers:
+    - name: r
+      interfaces: [{ name: lan0, kind: lan }, { name: lan1, kind: lan }]
+      service-routes: [{ name: s, service: s, next-hop: { interface: lan1 } }]
+`;
+
+function gcFunction(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/** A batch of MAX_BATCH mixed UDP/TCP packets, both directions, all on session row `row`. */
+function fillBatch(b: Batch, row: number): void {
+  const c = parseAddress('198.18.1.10')!.bytes;
+  const s = parseAddress('198.18.3.20')!.bytes;
+  const packets = [
+    buildUdp({ src: c, dst: s, srcPort: 40000, dstPort: 53, payload: new Uint8Array(64) }),
+    buildUdp({ src: s, dst: c, srcPort: 53, dstPort: 40000, payload: new Uint8Array(200) }),
+    buildTcp({ src: c, dst: s, srcPort: 40001, dstPort: 443, seq: 1, ack: 1, flags: TCP_ACK, payload: new Uint8Array(1200).fill(0x16) }),
+  ];
+  const all = new Uint8Array(packets.reduce((n, p) => n + p.length, 0));
+  const off = new Uint32Array(packets.length);
+  const len = new Uint32Array(packets.length);
+  let at = 0;
+  packets.forEach((p, i) => {
+    all.set(p, at);
+    off[i] = at;
+    len[i] = p.length;
+    at += p.length;
+  });
+  b.reset();
+  for (let i = 0; i < MAX_BATCH; i++) b.fill(0, all, off, len, i % packets.length, 1);
+  for (let i = 0; i < b.count; i++) {
+    parsePacket(b.data, b.off[i]!, b.len[i]!, b.info[i]!);
+    b.session[i] = row;
+    if (i % 3 === 1) b.flags[i] |= 1; // PF_REVERSE
+  }
+}
+
+export async function checkPluginCompliance<O>(plugin: RouterPlugin<O>, rawOptions: unknown = {}, maxHeapGrowthBytes = 256 * 1024): Promise<ComplianceReport> {
+  const failures: string[] = [];
+  const dp = new Dataplane({ tables: compileRouter(parseConfig(CONFIG), 'r', 1), ports: [null, null] });
+  const t = dp.sessions;
+  const row = t.alloc(0);
+  t.role[row] = ROLE_LOCAL;
+  t.protocol[row] = PROTO_TCP;
+  t.service[row] = 0;
+  t.tenant[row] = 0;
+  const entries: ChainStageEntry[] = [];
+  const opts = plugin.options ? plugin.options(rawOptions) : (rawOptions as O);
+  plugin.dataplane?.(pluginDataplaneContext(dp, plugin.name, entries), opts);
+  const gc = gcFunction();
+  const heapGrowthBytes: Record<string, number> = {};
+  const b = new Batch();
+  const f = new Frame();
+  const next = new Uint8Array(MAX_BATCH);
+  const rt: PluginStageRuntime = { next, now: 0, count: () => {} };
+  for (const e of entries) {
+    const name = e.fullName;
+    try {
+      // 1. empty frame
+      fillBatch(b, row);
+      const before = Buffer.from(b.data.subarray(0, 4096));
+      f.n = 0;
+      next.fill(255);
+      e.stage.run(b, f, rt);
+      if (next.some((v) => v !== 255) || !before.equals(Buffer.from(b.data.subarray(0, 4096)))) failures.push(`${name}: touched something on an empty frame`);
+      // 2. outcomes for the frame's slots only (every other slot)
+      f.n = 0;
+      for (let s = 0; s < b.count; s += 2) f.slot[f.n++] = s;
+      next.fill(255);
+      e.stage.run(b, f, rt);
+      for (let s = 0; s < b.count; s++) {
+        const inFrame = s % 2 === 0;
+        if (inFrame && next[s] !== 0 && next[s] !== 1) {
+          failures.push(`${name}: slot ${s} got outcome ${next[s]} (must be PASS=0 or DROP=1)`);
+          break;
+        }
+        if (!inFrame && next[s] !== 255) {
+          failures.push(`${name}: wrote an outcome for slot ${s}, which is not in its frame`);
+          break;
+        }
+      }
+      // 3. no allocation per packet: 100,000 packets after a warm-up
+      f.n = 0;
+      for (let s = 0; s < b.count; s++) f.slot[f.n++] = s;
+      for (let i = 0; i < 200; i++) e.stage.run(b, f, rt);
+      gc();
+      const h0 = process.memoryUsage().heapUsed;
+      const rounds = Math.ceil(100_000 / f.n);
+      for (let i = 0; i < rounds; i++) e.stage.run(b, f, rt);
+      const h1 = process.memoryUsage().heapUsed;
+      heapGrowthBytes[name] = Math.max(0, h1 - h0);
+      if (h1 - h0 > maxHeapGrowthBytes) failures.push(`${name}: heap grew ${h1 - h0} bytes over 100,000 packets (allocates per packet?)`);
+    } catch (err) {
+      failures.push(`${name}: threw ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { stages: entries.map((e) => e.fullName), failures, heapGrowthBytes };
+}

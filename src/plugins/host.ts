@@ -1,0 +1,309 @@
+/**
+ * Loads plugins and keeps them running next to a router (main thread).
+ * apply(specs): import each module (specifier relative to the config file), check its shape, its `api`
+ * range against PLUGIN_API_VERSION and its `dependsOn`, validate its options, run `control()` then
+ * `dataplane()`, order all stages (runsBefore/runsAfter) and hand them to the data path with the
+ * configured chains. A plugin that fails any step is reported with its name and skipped: the router and
+ * the other plugins keep going. Plugins missing from a new config are unloaded (hooks dropped, stages gone).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SvrError } from '../errors.js';
+import { orderStages, type ChainStageEntry } from '../dataplane/chain.js';
+import type { Dataplane } from '../dataplane/dataplane.js';
+import type { Store } from '../store/store.js';
+import { PF_REVERSE } from '../dataplane/batch.js';
+import {
+  DROP, PASS, PLUGIN_API_VERSION, PluginOptionsError, type PluginControlContext, type PluginDataplaneContext, type PluginHooks,
+  type PluginStage, type PluginStore, type RouterPlugin, type SessionInfo,
+} from './api.js';
+import { satisfies } from './semver.js';
+
+export interface PluginSpec {
+  /** module specifier: a package name, `svrouter/plugins/<builtin>`, or a path relative to `baseDir` */
+  use: string;
+  with?: unknown;
+  /** directory relative specifiers resolve from (the config file's) */
+  baseDir: string;
+  /** where this spec was written, for messages: e.g. `routers[0].plugins[1]` */
+  at: string;
+}
+
+export interface PluginView {
+  name: string;
+  version: string;
+  specifier: string;
+  state: 'loaded' | 'failed';
+  error?: string;
+  stages: { name: string; disabled: boolean }[];
+  counters: Record<string, number>;
+}
+
+interface Listeners {
+  created: ((s: SessionInfo) => void)[];
+  closed: ((s: { id: string; reason: string }) => void)[];
+  path: ((p: { path: string; up: boolean }) => void)[];
+  config: ((generation: number) => void)[];
+}
+
+interface Loaded {
+  spec: PluginSpec;
+  plugin: RouterPlugin<unknown> | null;
+  key: string;
+  error?: string;
+  stages: ChainStageEntry[];
+  listeners: Listeners;
+}
+
+export interface PluginHostDeps {
+  routerName: string;
+  dataplane: Dataplane;
+  store: Store | null;
+  counters(): Record<string, number>;
+  log(event: string, fields: Record<string, string | number | boolean>): void;
+}
+
+const memoryStores = new Map<string, Map<string, unknown>>();
+
+/** A store for plugins when the router runs without a database (embedding): in memory, same interface. */
+function memoryStore(name: string): PluginStore {
+  const m = memoryStores.get(name) ?? new Map<string, unknown>();
+  memoryStores.set(name, m);
+  return {
+    put: async (k, v) => void m.set(k, v),
+    get: async (k) => m.get(k),
+    del: async (k) => void m.delete(k),
+    entries: (o = {}) => ({
+      async *[Symbol.asyncIterator]() {
+        const keys = [...m.keys()].sort().filter((k) => (o.gte === undefined || k >= o.gte) && (o.lt === undefined || k < o.lt));
+        for (const k of keys.slice(0, o.limit ?? keys.length)) yield [k, m.get(k)] as [string, unknown];
+      },
+    }),
+  };
+}
+
+export class PluginHost {
+  private loaded: Loaded[] = [];
+
+  constructor(private readonly deps: PluginHostDeps) {}
+
+  /** Loads/keeps/unloads plugins to match `specs`; then installs stages and chains. Returns failures. */
+  async apply(specs: readonly PluginSpec[], chains: { tenants: readonly (readonly string[])[]; services: readonly (readonly string[])[] }): Promise<{ at: string; message: string }[]> {
+    const next: Loaded[] = [];
+    for (const spec of specs) {
+      const key = `${resolveSpecifier(spec)}#${JSON.stringify(spec.with ?? null)}`;
+      const kept = this.loaded.find((l) => l.key === key && l.plugin !== null);
+      next.push(kept ?? { spec, plugin: null, key, stages: [], listeners: { created: [], closed: [], path: [], config: [] } });
+    }
+    for (const old of this.loaded) if (!next.includes(old) && old.plugin) this.deps.log('plugin.unloaded', { plugin: old.plugin.name });
+    this.loaded = next;
+    const failures: { at: string; message: string }[] = [];
+    const names = new Set<string>();
+    for (const l of next) {
+      if (l.plugin !== null) {
+        names.add(l.plugin.name);
+        continue;
+      }
+      try {
+        await this.load(l, names);
+        names.add(l.plugin!.name);
+        this.deps.log('plugin.loaded', { plugin: l.plugin!.name, version: l.plugin!.version, stages: l.stages.map((s) => s.fullName).join(',') });
+      } catch (e) {
+        l.plugin = null;
+        l.stages = [];
+        l.error = e instanceof Error ? e.message : String(e);
+        failures.push({ at: l.spec.at, message: l.error });
+        this.deps.log('plugin.failed', { at: l.spec.at, use: l.spec.use, error: l.error });
+      }
+    }
+    const entries = this.loaded.flatMap((l) => l.stages);
+    let ordered: ChainStageEntry[];
+    try {
+      ordered = orderStages(entries);
+    } catch (e) {
+      throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', e instanceof Error ? e.message : String(e));
+    }
+    const known = new Set(ordered.map((e) => e.fullName));
+    for (const list of [...chains.tenants, ...chains.services]) {
+      for (const n of list) if (!known.has(n)) failures.push({ at: 'service-chain', message: `chain names stage "${n}", which no loaded plugin provides` });
+    }
+    this.deps.dataplane.setPluginStages(ordered, chains.tenants, chains.services);
+    return failures;
+  }
+
+  private async load(l: Loaded, loadedNames: ReadonlySet<string>): Promise<void> {
+    const url = resolveSpecifier(l.spec);
+    let mod: { default?: unknown };
+    try {
+      mod = (await import(url)) as { default?: unknown };
+    } catch (e) {
+      throw new SvrError('SVR_ERR_PLUGIN_LOAD', `${l.spec.at}: cannot import "${l.spec.use}" (${url}): ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const p = mod.default as RouterPlugin<unknown> | undefined;
+    if (p === undefined || typeof p !== 'object' || typeof p.name !== 'string' || typeof p.api !== 'string' || typeof p.version !== 'string') {
+      throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', `${l.spec.at}: "${l.spec.use}" has no default export { name, version, api, ... } (use definePlugin from svrouter/plugins)`);
+    }
+    if (!satisfies(PLUGIN_API_VERSION, p.api)) {
+      throw new SvrError('SVR_ERR_PLUGIN_API', `${l.spec.at}: plugin ${p.name} supports plugin API ${p.api}, this router provides ${PLUGIN_API_VERSION}`);
+    }
+    for (const dep of p.dependsOn ?? []) {
+      if (!loadedNames.has(dep)) throw new SvrError('SVR_ERR_PLUGIN_DEP', `${l.spec.at}: plugin ${p.name} depends on ${dep}, which is not loaded before it (list it earlier in plugins)`);
+    }
+    let opts: unknown = l.spec.with;
+    if (p.options) {
+      try {
+        opts = p.options(l.spec.with ?? {});
+      } catch (e) {
+        // PluginOptionsError, or any error with a string `path` (plugins need not import svrouter)
+        const path = e instanceof PluginOptionsError ? e.path : (e as { path?: unknown }).path;
+        const where = typeof path === 'string' && path !== '' ? `${l.spec.at}.with.${path}` : `${l.spec.at}.with`;
+        throw new SvrError('SVR_ERR_PLUGIN_OPTIONS', `${where}: ${e instanceof Error ? e.message : String(e)} (plugin ${p.name})`);
+      }
+    }
+    l.plugin = p;
+    const stages: ChainStageEntry[] = [];
+    if (p.control) await p.control(this.controlContext(l, p.name), opts);
+    if (p.dataplane) {
+      const ctx = this.dataplaneContext(p.name, stages);
+      p.dataplane(ctx, opts);
+    }
+    l.stages = stages;
+  }
+
+  private controlContext(l: Loaded, name: string): PluginControlContext {
+    const hooks: PluginHooks = {
+      onSessionCreated: (fn) => void l.listeners.created.push(fn),
+      onSessionClosed: (fn) => void l.listeners.closed.push(fn),
+      onPathChanged: (fn) => void l.listeners.path.push(fn),
+      onConfigApplied: (fn) => void l.listeners.config.push(fn),
+    };
+    return {
+      routerName: this.deps.routerName,
+      hooks,
+      store: this.deps.store?.pluginStore(name) ?? memoryStore(`${this.deps.routerName}/${name}`),
+      log: { info: (event, fields = {}) => this.deps.log(`plugin.${name}.${event}`, fields) },
+      counters: () => this.deps.counters(),
+    };
+  }
+
+  private dataplaneContext(plugin: string, stages: ChainStageEntry[]): PluginDataplaneContext {
+    return pluginDataplaneContext(this.deps.dataplane, plugin, stages);
+  }
+
+  /** Session and path facts for the plugins' hooks; a throwing hook is logged, never fatal. */
+  sessionCreated(s: SessionInfo): void {
+    this.each((l) => l.listeners.created, (fn) => fn(s));
+  }
+
+  sessionClosed(s: { id: string; reason: string }): void {
+    this.each((l) => l.listeners.closed, (fn) => fn(s));
+  }
+
+  pathChanged(p: { path: string; up: boolean }): void {
+    this.each((l) => l.listeners.path, (fn) => fn(p));
+  }
+
+  configApplied(generation: number): void {
+    this.each((l) => l.listeners.config, (fn) => fn(generation));
+  }
+
+  private each<F>(pick: (l: Loaded) => F[], call: (fn: F) => void): void {
+    for (const l of this.loaded) {
+      for (const fn of pick(l)) {
+        try {
+          call(fn);
+        } catch (e) {
+          this.deps.log('plugin.hook-error', { plugin: l.plugin?.name ?? l.spec.use, error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+    }
+  }
+
+  list(): PluginView[] {
+    const counters = this.deps.counters();
+    const chains = this.deps.dataplane.ctx.chains;
+    return this.loaded.map((l) => {
+      const name = l.plugin?.name ?? l.spec.use;
+      const prefix = `plugin.${name}.`;
+      return {
+        name,
+        version: l.plugin?.version ?? '?',
+        specifier: l.spec.use,
+        state: l.plugin ? 'loaded' as const : 'failed' as const,
+        ...(l.error ? { error: l.error } : {}),
+        stages: l.stages.map((s) => ({ name: s.fullName, disabled: chains.bit(s.fullName) >= 0 && (chains.disabled & (1 << chains.bit(s.fullName))) !== 0 })),
+        counters: Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v])),
+      };
+    });
+  }
+}
+
+/**
+ * Module specifier -> import() argument. Paths resolve from the config's directory; a directory with a
+ * package.json is a plugin package (its `exports['.']` or `main` is the entry). Bare names resolve from
+ * the config's directory first (a plugin installed next to the config), else from svrouter itself
+ * (`svrouter/plugins/<builtin>`).
+ */
+function resolveSpecifier(spec: PluginSpec): string {
+  const u = spec.use;
+  if (u.startsWith('./') || u.startsWith('../') || isAbsolute(u)) {
+    const path = resolve(spec.baseDir, u);
+    return pathToFileURL(isDirectory(path) ? packageEntry(path) : path).href;
+  }
+  try {
+    return pathToFileURL(createRequire(join(spec.baseDir, 'noop.js')).resolve(u)).href;
+  } catch {
+    return u;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function packageEntry(dir: string): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
+    const exp = pkg.exports;
+    const dot = typeof exp === 'string' ? exp : typeof exp === 'object' && exp !== null ? (exp as Record<string, unknown>)['.'] : undefined;
+    const entry = typeof dot === 'string' ? dot : typeof dot === 'object' && dot !== null ? (dot as Record<string, unknown>)['import'] ?? (dot as Record<string, unknown>)['default'] : undefined;
+    return join(dir, typeof entry === 'string' ? entry : pkg.main ?? 'index.js');
+  } catch {
+    return join(dir, 'index.js');
+  }
+}
+
+/** The data-path context a plugin's `dataplane()` gets for data path `dp`; stages land in `stages`. */
+export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: ChainStageEntry[]): PluginDataplaneContext {
+  return {
+    PASS,
+    DROP,
+    PF_REVERSE,
+    addStage: (stage: PluginStage) => {
+      if (typeof stage?.name !== 'string' || typeof stage.run !== 'function') {
+        throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', `plugin ${plugin}: addStage needs { name, run(batch, frame, rt) }`);
+      }
+      stages.push({ fullName: `${plugin}/${stage.name}`, plugin, stage });
+    },
+    tables: () => dp.tables,
+    sessions: {
+      tenant: (r) => dp.sessions.tenant[r]!,
+      service: (r) => dp.sessions.service[r]!,
+      protocol: (r) => dp.sessions.protocol[r]!,
+      addToChain: (r, stage) => {
+        const bit = dp.ctx.chains.bit(stage);
+        if (bit < 0 || !dp.sessions.isActive(r)) return false;
+        dp.sessions.chain[r] = (dp.sessions.chain[r]! | (1 << bit)) >>> 0;
+        return true;
+      },
+      setTag: (r, v) => void (dp.sessions.tag[r] = v >>> 0),
+      tag: (r) => dp.sessions.tag[r]!,
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The node's state on disk: one LevelDB database (`level`), written by control only, with sublevels
+ * per concern: `sessions` (a record per closed session), `counters` (periodic snapshots), `config`,
+ * and one per plugin (`plugin:<name>`). LevelDB allows one opener, so while a node runs, tools ask it
+ * over the control socket; when it is down they open the directory directly.
+ */
+import { Level } from 'level';
+import { SvrError } from '../errors.js';
+import type { PluginStore } from '../plugins/api.js';
+
+import type { AbstractSublevel } from 'abstract-level';
+
+type Sub = AbstractSublevel<Level<string, unknown>, string | Uint8Array | Buffer, string, unknown>;
+
+export class Store {
+  private constructor(readonly dir: string, readonly db: Level<string, unknown>) {}
+
+  static async open(dir: string): Promise<Store> {
+    const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
+    try {
+      await db.open();
+    } catch (e) {
+      const why = e instanceof Error && 'cause' in e && e.cause instanceof Error ? e.cause.message : String(e);
+      throw new SvrError('SVR_ERR_STORE_OPEN', `cannot open the state database ${dir}: ${why}` +
+        (why.includes('lock') ? ' (another process has it open: LevelDB allows one opener; ask the running node instead)' : ''));
+    }
+    return new Store(dir, db);
+  }
+
+  sublevel(name: string): Sub {
+    return this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' });
+  }
+
+  /** A plugin's own sublevel behind the PluginStore interface. */
+  pluginStore(plugin: string): PluginStore {
+    const sub = this.sublevel(`plugin:${plugin}`);
+    return {
+      put: (k, v) => sub.put(k, v),
+      get: async (k) => sub.get(k),
+      del: (k) => sub.del(k),
+      entries: (opts = {}) => {
+        const it = sub.iterator({ ...opts, limit: opts.limit ?? -1 });
+        return {
+          async *[Symbol.asyncIterator]() {
+            for await (const [k, v] of it) yield [k, v] as [string, unknown];
+          },
+        };
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
