@@ -7,6 +7,7 @@ import type { ForwardingTables } from '../model/tables.js';
 import { MetadataWriter } from '../packet/svr-metadata.js';
 import { Batch } from './batch.js';
 import { ChainTable } from './chain.js';
+import { SessionHooks } from './session-hooks.js';
 import { Counters } from './counters.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
@@ -27,6 +28,8 @@ export class DataplaneContext {
   readonly servicePaths = new ServicePaths();
   /** plugin stages and the chain of every (tenant, service) */
   readonly chains = new ChainTable();
+  /** plugins' session-open/close hooks */
+  readonly hooks: SessionHooks = new SessionHooks(this);
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */
   readonly wanKeys: WanKeys = new WanKeys(this);
   events: DpEvent[] = [];

@@ -77,6 +77,7 @@ export function removeSession(ctx: DataplaneContext, r: number, reason: RemoveRe
   const t = ctx.sessions;
   if (!t.isActive(r)) return;
   ctx.events.push({ kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason });
+  ctx.hooks.runClose(r);
   t.remove(r);
 }
 

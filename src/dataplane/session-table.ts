@@ -23,6 +23,10 @@ export const SF_NEEDS_META = 0x0002;
 export const SF_REV_SIGNAL = 0x0004;
 /** egress moved the session to another path itself: reverse metadata names the session id until confirmed */
 export const SF_SEND_UUID = 0x0400;
+/** the LAN side toward the server uses a translated source (natSrc/natSrcPort) */
+export const SF_SNAT = 0x0800;
+/** ... and a translated destination (natDst/natDstPort) */
+export const SF_DNAT = 0x1000;
 /** closing (FIN both ways or RST): removed after a short linger */
 export const SF_CLOSING = 0x0008;
 export const SF_SYN = 0x0010;
@@ -90,6 +94,11 @@ export class SessionTable {
   chain!: Uint32Array;
   /** a u32 plugins may set (e.g. an application id) */
   tag!: Uint32Array;
+  /** NAT of the LAN side toward the server (SF_SNAT / SF_DNAT), 4 words per address */
+  natSrc!: Uint32Array;
+  natDst!: Uint32Array;
+  natSrcPort!: Uint16Array;
+  natDstPort!: Uint16Array;
   created!: Float64Array;
   lastSeen!: Float64Array;
   expires!: Float64Array;
@@ -145,6 +154,10 @@ export class SessionTable {
     this.uuid = grow(this.uuid, Uint32Array, 4);
     this.chain = grow(this.chain, Uint32Array);
     this.tag = grow(this.tag, Uint32Array);
+    this.natSrc = grow(this.natSrc, Uint32Array, 4);
+    this.natDst = grow(this.natDst, Uint32Array, 4);
+    this.natSrcPort = grow(this.natSrcPort, Uint16Array);
+    this.natDstPort = grow(this.natDstPort, Uint16Array);
     this.created = grow(this.created, Float64Array);
     this.lastSeen = grow(this.lastSeen, Float64Array);
     this.expires = grow(this.expires, Float64Array);

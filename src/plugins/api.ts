@@ -47,6 +47,37 @@ export interface PluginStage {
   run(b: Batch, f: Frame, rt: PluginStageRuntime): void;
 }
 
+/**
+ * A session about to be installed (valid only during the hook call; the object is reused). The hook may
+ * refuse it or, for egress and local sessions, choose the addresses the server side sees (the core
+ * translates every packet both ways).
+ */
+export interface OpeningSession {
+  readonly row: number;
+  readonly role: 'ingress' | 'egress' | 'local';
+  readonly tenant: number;
+  readonly service: number;
+  readonly protocol: number;
+  readonly family: 4 | 6;
+  readonly inInterface: number;
+  readonly outInterface: number;
+  /** original client -> server addresses (first 4 bytes for IPv4) and ports */
+  readonly src: Uint8Array;
+  readonly dst: Uint8Array;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  /** refuses the session (counted as drop-refused-by-plugin and plugin.<name>.refused) */
+  refuse(): void;
+  /** source NAT toward the server (egress/local only); false when not possible here */
+  natSource(addr: Uint8Array, port: number): boolean;
+  /** destination NAT (egress/local only), e.g. the server a load balancer picked */
+  natDestination(addr: Uint8Array, port: number): boolean;
+}
+
+export type SessionOpenHook = (s: OpeningSession) => void;
+/** called with the session row when a session is removed (idle, closed, torn down) */
+export type SessionCloseHook = (row: number) => void;
+
 /** What a plugin's data-path part may see and do (every data path, synchronous). */
 export interface PluginDataplaneContext {
   /** outcomes and flags, so a plugin needs no runtime import of svrouter */
@@ -55,6 +86,10 @@ export interface PluginDataplaneContext {
   /** bit of batch.flags[slot] set for server -> client packets */
   readonly PF_REVERSE: number;
   addStage(stage: PluginStage): void;
+  /** synchronous hook when a session is about to be installed: refuse it or choose NAT */
+  onSessionOpen(fn: SessionOpenHook): void;
+  /** synchronous hook when a session is removed */
+  onSessionClose(fn: SessionCloseHook): void;
   /** the current forwarding tables (tenants, services, interfaces by id) */
   tables(): ForwardingTables;
   /** session row access for stages */

@@ -17,8 +17,9 @@ import type { Store } from '../store/store.js';
 import { PF_REVERSE } from '../dataplane/batch.js';
 import {
   DROP, PASS, PLUGIN_API_VERSION, PluginOptionsError, type PluginControlContext, type PluginDataplaneContext, type PluginHooks,
-  type PluginStage, type PluginStore, type RouterPlugin, type SessionInfo,
+  type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionOpenHook,
 } from './api.js';
+import type { HookEntry } from '../dataplane/session-hooks.js';
 import { satisfies } from './semver.js';
 
 export interface PluginSpec {
@@ -54,7 +55,13 @@ interface Loaded {
   key: string;
   error?: string;
   stages: ChainStageEntry[];
+  hooks: PluginHookSet;
   listeners: Listeners;
+}
+
+export interface PluginHookSet {
+  open: HookEntry<SessionOpenHook>[];
+  close: HookEntry<SessionCloseHook>[];
 }
 
 export interface PluginHostDeps {
@@ -95,7 +102,7 @@ export class PluginHost {
     for (const spec of specs) {
       const key = `${resolveSpecifier(spec)}#${JSON.stringify(spec.with ?? null)}`;
       const kept = this.loaded.find((l) => l.key === key && l.plugin !== null);
-      next.push(kept ?? { spec, plugin: null, key, stages: [], listeners: { created: [], closed: [], path: [], config: [] } });
+      next.push(kept ?? { spec, plugin: null, key, stages: [], hooks: { open: [], close: [] }, listeners: { created: [], closed: [], path: [], config: [] } });
     }
     for (const old of this.loaded) if (!next.includes(old) && old.plugin) this.deps.log('plugin.unloaded', { plugin: old.plugin.name });
     this.loaded = next;
@@ -113,6 +120,7 @@ export class PluginHost {
       } catch (e) {
         l.plugin = null;
         l.stages = [];
+        l.hooks = { open: [], close: [] };
         l.error = e instanceof Error ? e.message : String(e);
         failures.push({ at: l.spec.at, message: l.error });
         this.deps.log('plugin.failed', { at: l.spec.at, use: l.spec.use, error: l.error });
@@ -130,6 +138,7 @@ export class PluginHost {
       for (const n of list) if (!known.has(n)) failures.push({ at: 'service-chain', message: `chain names stage "${n}", which no loaded plugin provides` });
     }
     this.deps.dataplane.setPluginStages(ordered, chains.tenants, chains.services);
+    this.deps.dataplane.ctx.hooks.set(this.loaded.flatMap((l) => l.hooks.open), this.loaded.flatMap((l) => l.hooks.close));
     return failures;
   }
 
@@ -164,12 +173,11 @@ export class PluginHost {
     }
     l.plugin = p;
     const stages: ChainStageEntry[] = [];
+    const hooks: PluginHookSet = { open: [], close: [] };
     if (p.control) await p.control(this.controlContext(l, p.name), opts);
-    if (p.dataplane) {
-      const ctx = this.dataplaneContext(p.name, stages);
-      p.dataplane(ctx, opts);
-    }
+    if (p.dataplane) p.dataplane(this.dataplaneContext(p.name, stages, hooks), opts);
     l.stages = stages;
+    l.hooks = hooks;
   }
 
   private controlContext(l: Loaded, name: string): PluginControlContext {
@@ -188,8 +196,8 @@ export class PluginHost {
     };
   }
 
-  private dataplaneContext(plugin: string, stages: ChainStageEntry[]): PluginDataplaneContext {
-    return pluginDataplaneContext(this.deps.dataplane, plugin, stages);
+  private dataplaneContext(plugin: string, stages: ChainStageEntry[], hooks: PluginHookSet): PluginDataplaneContext {
+    return pluginDataplaneContext(this.deps.dataplane, plugin, stages, hooks);
   }
 
   /** Session and path facts for the plugins' hooks; a throwing hook is logged, never fatal. */
@@ -280,11 +288,13 @@ function packageEntry(dir: string): string {
 }
 
 /** The data-path context a plugin's `dataplane()` gets for data path `dp`; stages land in `stages`. */
-export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: ChainStageEntry[]): PluginDataplaneContext {
+export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: ChainStageEntry[], hooks: PluginHookSet = { open: [], close: [] }): PluginDataplaneContext {
   return {
     PASS,
     DROP,
     PF_REVERSE,
+    onSessionOpen: (fn) => void hooks.open.push({ plugin, fn, disabled: false }),
+    onSessionClose: (fn) => void hooks.close.push({ plugin, fn, disabled: false }),
     addStage: (stage: PluginStage) => {
       if (typeof stage?.name !== 'string' || typeof stage.run !== 'function') {
         throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', `plugin ${plugin}: addStage needs { name, run(batch, frame, rt) }`);

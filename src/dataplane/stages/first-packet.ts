@@ -8,7 +8,8 @@
  * 4. route: first service-route with a usable peer path (the service's ranked paths) or local next hop
  *    -> drop 'no-route', or 'no-path-meets-sla' when the policy refuses (best-effort false)
  * 5. ingress (peer): waypoint ports even local / odd peer         -> drop 'waypoint-ports-exhausted'
- * 6. create the row (both keys), flag NEEDS_META, report session.created.
+ * 6. plugins' session-open hooks may refuse it (DoS, firewall) or choose NAT for a local session;
+ * 7. create the row (both keys), flag NEEDS_META, report session.created.
  * Cost: ~2 µs per new session (classification, allocation, two inserts, the event object).
  */
 import { LOOKUP_ACCESS_DENIED, LOOKUP_NO_SERVICE, NO_TENANT } from '../../model/tables.js';
@@ -23,6 +24,7 @@ import {
 } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 import { makeTcpReset } from '../tcp-reset.js';
+import { serverSideKey } from '../nat.js';
 import { verifyL4Checksum } from '../../packet/rewrite.js';
 
 const N_TX = 3, N_DROP = 4;
@@ -41,6 +43,7 @@ export class FirstPacketStage implements Stage {
   private cCreated = 0;
   private cChecksum = 0;
   private cRefused = 0;
+  private cNatCollision = 0;
   /** scratch for key building */
   private readonly key: SideKey = {
     family: 4, src: new Uint32Array(4), srcOff: 0, dst: new Uint32Array(4), dstOff: 0,
@@ -60,6 +63,7 @@ export class FirstPacketStage implements Stage {
     this.cCreated = i.counter('sessions-created');
     this.cChecksum = i.counter('drop-bad-checksum');
     this.cRefused = i.counter('drop-no-path-meets-sla');
+    this.cNatCollision = i.counter('drop-nat-collision');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -132,11 +136,8 @@ export class FirstPacketStage implements Stage {
       c.add(refused ? this.cRefused : this.cNoRoute);
       return N_DROP;
     }
-    const r = peerPath >= 0 ? this.openIngress(b, s, pi, peerPath, rt) : this.openLocal(s, b, pi, localIf, rt);
+    const r = peerPath >= 0 ? this.openIngress(b, s, pi, peerPath, tenant, service, rt) : this.openLocal(s, b, pi, localIf, tenant, service, rt);
     if (r < 0) return N_DROP;
-    t.tenant[r] = tenant;
-    t.service[r] = service;
-    t.chain[r] = ctx.chains.maskFor(tenant, service);
     b.session[s] = r;
     b.flags[s] |= PF_NEW_SESSION;
     accountPacket(ctx, r, true, pi.protocol, pi.tcpFlags, b.len[s]!, rt.now);
@@ -146,10 +147,13 @@ export class FirstPacketStage implements Stage {
   }
 
   /** Fills the columns every new row shares; returns the row. */
-  private openRow(b: Batch, s: number, pi: PacketInfo, role: number, now: number): number {
+  private openRow(b: Batch, s: number, pi: PacketInfo, role: number, tenant: number, service: number, now: number): number {
     const t = this.ctx.sessions;
     const r = t.alloc(now);
     t.role[r] = role;
+    t.tenant[r] = tenant;
+    t.service[r] = service;
+    t.chain[r] = this.ctx.chains.maskFor(tenant, service);
     t.family[r] = pi.family;
     t.protocol[r] = pi.protocol;
     t.inIf[r] = b.ifIndex[s]!;
@@ -177,7 +181,7 @@ export class FirstPacketStage implements Stage {
     return k;
   }
 
-  private openIngress(b: Batch, s: number, pi: PacketInfo, p: number, rt: StageRuntime): number {
+  private openIngress(b: Batch, s: number, pi: PacketInfo, p: number, tenant: number, service: number, rt: StageRuntime): number {
     const ctx = this.ctx;
     const t = ctx.sessions;
     if (ctx.tables.paths[p]!.family !== pi.family) {
@@ -185,7 +189,12 @@ export class FirstPacketStage implements Stage {
       return -1;
     }
     const outer = outerProtocol(pi.protocol);
-    const r = this.openRow(b, s, pi, ROLE_INGRESS, rt.now);
+    const r = this.openRow(b, s, pi, ROLE_INGRESS, tenant, service, rt.now);
+    t.outIf[r] = ctx.tables.paths[p]!.localInterface;
+    if (!ctx.hooks.runOpen(r)) {
+      t.remove(r);
+      return -1;
+    }
     if (!ctx.wanKeys.assignPrimary(r, p, outer)) {
       t.remove(r);
       rt.counters.add(this.cExhausted);
@@ -196,12 +205,20 @@ export class FirstPacketStage implements Stage {
     return r;
   }
 
-  private openLocal(s: number, b: Batch, pi: PacketInfo, outIf: number, rt: StageRuntime): number {
+  private openLocal(s: number, b: Batch, pi: PacketInfo, outIf: number, tenant: number, service: number, rt: StageRuntime): number {
     const t = this.ctx.sessions;
-    const r = this.openRow(b, s, pi, ROLE_LOCAL, rt.now);
+    const r = this.openRow(b, s, pi, ROLE_LOCAL, tenant, service, rt.now);
     t.outIf[r] = outIf;
+    if (!this.ctx.hooks.runOpen(r)) {
+      t.remove(r);
+      return -1;
+    }
     t.insertKey(r, 'in', this.lanKey(r, b.ifIndex[s]!));
-    t.insertKey(r, 'out', this.lanKey(r, outIf));
+    if (!t.insertKey(r, 'out', serverSideKey(t, r, outIf, this.key))) {
+      rt.counters.add(this.cNatCollision); // the translated 5-tuple is taken: the NAT plugin must pick another
+      t.remove(r);
+      return -1;
+    }
     return r;
   }
 }

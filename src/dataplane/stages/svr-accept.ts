@@ -10,8 +10,9 @@
  * 4. the same session id already holding the original 5-tuple here: the ingress migrated the session to
  *    another path (its waypoint key moves, REV_SIGNAL again) or, with packet-duplication, this is its
  *    second path (an alternate key);
- * 5. otherwise create the row: in = the waypoint 5-tuple as received, out = the original 5-tuple on the
- *    LAN interface (a stale session holding that 5-tuple is replaced), flag REV_SIGNAL, report session.created.
+ * 5. otherwise create the row (plugins' session-open hooks may refuse it or choose NAT toward the server):
+ *    in = the waypoint 5-tuple as received, out = the original 5-tuple (NAT applied) on the LAN interface
+ *    (a stale session holding that 5-tuple is replaced), flag REV_SIGNAL, report session.created.
  */
 import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_TENANT } from '../../model/tables.js';
 import { readU16 } from '../../packet/checksum.js';
@@ -19,6 +20,7 @@ import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../../packet/ip.
 import type { MetadataView } from '../../packet/svr-metadata.js';
 import { PF_ALT_PATH, PF_NEW_SESSION, PF_REVERSE, type Batch, type Frame } from '../batch.js';
 import { reverseContextMatches } from '../metadata-build.js';
+import { serverSideKey } from '../nat.js';
 import { RES_DUPLICATE } from '../path-choice.js';
 import type { DataplaneContext } from '../context.js';
 import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
@@ -233,6 +235,10 @@ export class SvrAcceptStage implements Stage {
     t.wpPeerPort[r] = pi.srcPort;
     const transformed = (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) && pi.protocol === PROTO_UDP;
     t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0);
+    if (!ctx.hooks.runOpen(r)) {
+      t.remove(r); // refused by a plugin (counted there)
+      return false;
+    }
     // in: the waypoint 5-tuple exactly as received (forward direction)
     const k = this.key;
     k.family = pi.family;
@@ -247,16 +253,8 @@ export class SvrAcceptStage implements Stage {
     k.protocol = pi.protocol;
     k.ifIndex = b.ifIndex[s]!;
     t.insertKey(r, 'in', k);
-    // out: the original 5-tuple on the LAN side; a stale session there is replaced
-    k.family = fam;
-    k.src = t.origSrc;
-    k.srcOff = r * 4;
-    k.dst = t.origDst;
-    k.dstOff = r * 4;
-    k.srcPort = t.origSrcPort[r]!;
-    k.dstPort = t.origDstPort[r]!;
-    k.protocol = protocol;
-    k.ifIndex = outIf;
+    // out: the original 5-tuple (NAT applied) on the LAN side; a stale session there is replaced
+    serverSideKey(t, r, outIf, k);
     const stale = t.ownerOf(k);
     if (stale >= 0 && stale !== r) {
       c.add(this.cReplaced);

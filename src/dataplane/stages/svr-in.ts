@@ -10,12 +10,13 @@
  * 5. a session duplicated on two paths delivers each packet once: the later copy is dropped ('duplicate').
  * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
  */
-import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
+import { fillL4Checksum, setIpLength, verifyL4Checksum } from '../../packet/rewrite.js';
 import { PF_ALT_PATH, PF_CONTROL, PF_FALSE_POSITIVE, PF_HAS_META, PF_REVERSE, type Batch, type Frame } from '../batch.js';
 import { Deduplicator } from '../dedup.js';
 import { RES_DUPLICATE } from '../path-choice.js';
 import type { DataplaneContext } from '../context.js';
-import { reverseContextMatches, wordsToBytes } from '../metadata-build.js';
+import { reverseContextMatches } from '../metadata-build.js';
+import { writeServerSide } from '../nat.js';
 import { closeAtPayload, removeUdpHeader } from '../packet-ops.js';
 import { sessionId } from '../session-ops.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
@@ -32,8 +33,6 @@ export class SvrInStage implements Stage {
   private cControl = 0;
   private cDuplicates = 0;
   private readonly dedup = new Deduplicator();
-  private readonly src = new Uint8Array(16);
-  private readonly dst = new Uint8Array(16);
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -100,20 +99,13 @@ export class SvrInStage implements Stage {
       return N_SVR_OUT;
     }
     if (transformed) removeUdpHeader(b, s, pi, t.protocol[r]!);
-    const fam = t.family[r] as 4 | 6;
     const forward = role === ROLE_EGRESS;
-    wordsToBytes(forward ? t.origSrc : t.origDst, r * 4, fam, this.src);
-    wordsToBytes(forward ? t.origDst : t.origSrc, r * 4, fam, this.dst);
-    const sport = forward ? t.origSrcPort[r]! : t.origDstPort[r]!;
-    const dport = forward ? t.origDstPort[r]! : t.origSrcPort[r]!;
     if (shrinks) {
-      setAddresses(d, pi, this.src, 0, this.dst, 0);
-      if (!transformed) setPorts(d, pi, sport, dport);
+      writeServerSide(d, pi, t, r, forward);
       setIpLength(d, pi, pi.end);
       fillL4Checksum(d, pi);
     } else {
-      setAddresses(d, pi, this.src, 0, this.dst, 0);
-      setPorts(d, pi, sport, dport);
+      writeServerSide(d, pi, t, r, forward);
     }
     b.len[s] = pi.end - pi.l3;
     if (ctx.servicePaths.resiliency[t.service[r]!] === RES_DUPLICATE && this.dedup.seen(r, t.gen[r]!, d, pi, rt.now)) {

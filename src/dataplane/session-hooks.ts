@@ -1,0 +1,157 @@
+/**
+ * Session-open and session-close hooks: synchronous calls into plugins when a session is about to be
+ * installed (the plugin may refuse it, or choose a source/destination NAT for its LAN side) and when it
+ * is removed (to free NAT ports, rate state, ...). The core does the translation on every packet; the
+ * plugin only decides. One reusable OpeningSession object: no allocation per session here.
+ * A hook that throws is disabled, counted ('plugin-hook-errors') and reported, like a stage.
+ */
+import type { OpeningSession, SessionCloseHook, SessionOpenHook } from '../plugins/api.js';
+import type { DataplaneContext } from './context.js';
+import { loadAddress } from './flow-key.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_DNAT, SF_SNAT } from './session-table.js';
+
+export interface HookEntry<F> {
+  plugin: string;
+  fn: F;
+  disabled: boolean;
+}
+
+class Opening implements OpeningSession {
+  row = -1;
+  role: 'ingress' | 'egress' | 'local' = 'local';
+  tenant = -1;
+  service = -1;
+  protocol = 0;
+  family: 4 | 6 = 4;
+  inInterface = -1;
+  outInterface = -1;
+  readonly src = new Uint8Array(16);
+  readonly dst = new Uint8Array(16);
+  srcPort = 0;
+  dstPort = 0;
+  refusedBy = '';
+  snat = false;
+  dnat = false;
+  readonly natSrc = new Uint8Array(16);
+  readonly natDst = new Uint8Array(16);
+  natSrcPort = 0;
+  natDstPort = 0;
+  plugin = '';
+
+  refuse(): void {
+    if (this.refusedBy === '') this.refusedBy = this.plugin;
+  }
+
+  natSource(addr: Uint8Array, port: number): boolean {
+    if (this.role === 'ingress' || addr.length !== (this.family === 6 ? 16 : 4)) return false;
+    this.natSrc.set(addr);
+    this.natSrcPort = port;
+    this.snat = true;
+    return true;
+  }
+
+  natDestination(addr: Uint8Array, port: number): boolean {
+    if (this.role === 'ingress' || addr.length !== (this.family === 6 ? 16 : 4)) return false;
+    this.natDst.set(addr);
+    this.natDstPort = port;
+    this.dnat = true;
+    return true;
+  }
+}
+
+export class SessionHooks {
+  open: HookEntry<SessionOpenHook>[] = [];
+  close: HookEntry<SessionCloseHook>[] = [];
+  private readonly o = new Opening();
+  private cRefused = 0;
+  private cErrors = 0;
+
+  constructor(private readonly ctx: DataplaneContext) {
+    this.cRefused = ctx.counters.id('drop-refused-by-plugin');
+    this.cErrors = ctx.counters.id('plugin-hook-errors');
+  }
+
+  set(open: HookEntry<SessionOpenHook>[], close: HookEntry<SessionCloseHook>[]): void {
+    this.open = open;
+    this.close = close;
+  }
+
+  /**
+   * Runs the open hooks for row r (its tenant, service, original tuple and interfaces already set).
+   * Returns false when a plugin refused (counted); otherwise stores any NAT decisions in the row.
+   */
+  runOpen(r: number): boolean {
+    if (this.open.length === 0) return true;
+    const t = this.ctx.sessions;
+    const o = this.o;
+    o.row = r;
+    o.role = t.role[r] === ROLE_INGRESS ? 'ingress' : t.role[r] === ROLE_EGRESS ? 'egress' : 'local';
+    o.tenant = t.tenant[r]!;
+    o.service = t.service[r]!;
+    o.protocol = t.protocol[r]!;
+    o.family = t.family[r] as 4 | 6;
+    o.inInterface = t.inIf[r]!;
+    o.outInterface = t.outIf[r]!;
+    wordsOut(t.origSrc, r * 4, o.src);
+    wordsOut(t.origDst, r * 4, o.dst);
+    o.srcPort = t.origSrcPort[r]!;
+    o.dstPort = t.origDstPort[r]!;
+    o.refusedBy = '';
+    o.snat = false;
+    o.dnat = false;
+    for (const h of this.open) {
+      if (h.disabled) continue;
+      o.plugin = h.plugin;
+      try {
+        h.fn(o);
+      } catch (e) {
+        this.fail(h, 'session-open', e);
+      }
+      if (o.refusedBy !== '') {
+        this.ctx.counters.add(this.cRefused);
+        this.ctx.counters.add(this.ctx.counters.id(`plugin.${o.refusedBy}.refused`));
+        return false;
+      }
+    }
+    let f = t.flags[r]!;
+    if (o.snat) {
+      loadAddress(o.natSrc, 0, o.family, t.natSrc, r * 4);
+      t.natSrcPort[r] = o.natSrcPort;
+      f |= SF_SNAT;
+    }
+    if (o.dnat) {
+      loadAddress(o.natDst, 0, o.family, t.natDst, r * 4);
+      t.natDstPort[r] = o.natDstPort;
+      f |= SF_DNAT;
+    }
+    t.flags[r] = f;
+    return true;
+  }
+
+  runClose(r: number): void {
+    for (const h of this.close) {
+      if (h.disabled) continue;
+      try {
+        h.fn(r);
+      } catch (e) {
+        this.fail(h, 'session-close', e);
+      }
+    }
+  }
+
+  private fail(h: HookEntry<unknown>, which: string, e: unknown): void {
+    h.disabled = true;
+    this.ctx.counters.add(this.cErrors);
+    this.ctx.events.push({ kind: 'plugin.error', plugin: h.plugin, stage: which, message: `threw: ${e instanceof Error ? e.message : String(e)}` });
+  }
+}
+
+function wordsOut(w: Uint32Array, at: number, out: Uint8Array): void {
+  for (let i = 0; i < 4; i++) {
+    const v = w[at + i]!;
+    out[4 * i] = v >>> 24;
+    out[4 * i + 1] = (v >>> 16) & 0xff;
+    out[4 * i + 2] = (v >>> 8) & 0xff;
+    out[4 * i + 3] = v & 0xff;
+  }
+}
