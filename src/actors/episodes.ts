@@ -41,7 +41,7 @@ export class EpisodeSupervisor {
     for (const e of events) {
       if (e.kind === 'path.message' || e.kind === 'plugin.error') continue;
       const key = `${e.row}:${e.gen}`;
-      if (e.kind === 'session.created' || e.kind === 'session.migrated') {
+      if (e.kind === 'session.created' || e.kind === 'session.migrated' || e.kind === 'session.resignalled') {
         if (e.kind === 'session.created' && e.role !== 'ingress') continue;
         this.live.get(key)?.stop(); // a new handshake on a new path supersedes the previous one
         const actor = createActor(this.machine, {

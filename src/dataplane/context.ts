@@ -8,6 +8,7 @@ import { MetadataWriter } from '../packet/svr-metadata.js';
 import { Batch } from './batch.js';
 import { ChainTable } from './chain.js';
 import { SessionHooks } from './session-hooks.js';
+import { ApplicationNames } from './applications.js';
 import { Counters } from './counters.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
@@ -28,6 +29,8 @@ export class DataplaneContext {
   readonly servicePaths = new ServicePaths();
   /** plugin stages and the chain of every (tenant, service) */
   readonly chains = new ChainTable();
+  /** application names by id (0 = unknown), interned as classifiers name them */
+  readonly applications = new ApplicationNames();
   /** plugins' session-open/close hooks */
   readonly hooks: SessionHooks = new SessionHooks(this);
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */

@@ -11,6 +11,8 @@ export type DpEvent =
   | { kind: 'session.removed'; row: number; gen: number; sessionId: string; reason: RemoveReason }
   /** the session moved to another path (new waypoints, metadata re-signalled) */
   | { kind: 'session.migrated'; row: number; gen: number; sessionId: string; fromPath: number; toPath: number }
+  /** an ingress session sends its metadata again (a classifier changed what it says) */
+  | { kind: 'session.resignalled'; row: number; gen: number; sessionId: string }
   /** a plugin stage threw or broke the contract and was disabled */
   | { kind: 'plugin.error'; plugin: string; stage: string; message: string }
   /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC verified */

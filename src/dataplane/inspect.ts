@@ -25,6 +25,8 @@ export interface SessionSummary {
   role: SessionRole;
   tenant: string;
   service: string;
+  /** the application a classifier named (TLS SNI, HTTP Host, ...), '' when unknown */
+  application: string;
   /** client -> server as the ingress router received it */
   original: TupleSummary;
   /** the SVR waypoint 5-tuple of the forward direction (this router's view), absent for local sessions */
@@ -74,6 +76,7 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
     role,
     tenant: tables.tenants[t.tenant[r]!] ?? '?',
     service: tables.services[t.service[r]!]?.name ?? '?',
+    application: ctx.applications.name(t.app[r]!),
     original: {
       src: addr(t.origSrc, r * 4, fam), dst: addr(t.origDst, r * 4, fam),
       srcPort: t.origSrcPort[r]!, dstPort: t.origDstPort[r]!, protocol: protocolName(proto),

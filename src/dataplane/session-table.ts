@@ -94,6 +94,8 @@ export class SessionTable {
   chain!: Uint32Array;
   /** a u32 plugins may set (e.g. an application id) */
   tag!: Uint32Array;
+  /** application id (index into the context's application names; 0 = unknown) */
+  app!: Uint16Array;
   /** NAT of the LAN side toward the server (SF_SNAT / SF_DNAT), 4 words per address */
   natSrc!: Uint32Array;
   natDst!: Uint32Array;
@@ -154,6 +156,7 @@ export class SessionTable {
     this.uuid = grow(this.uuid, Uint32Array, 4);
     this.chain = grow(this.chain, Uint32Array);
     this.tag = grow(this.tag, Uint32Array);
+    this.app = grow(this.app, Uint16Array);
     this.natSrc = grow(this.natSrc, Uint32Array, 4);
     this.natDst = grow(this.natDst, Uint32Array, 4);
     this.natSrcPort = grow(this.natSrcPort, Uint16Array);
@@ -197,6 +200,7 @@ export class SessionTable {
     this.path[r] = -1;
     this.chain[r] = 0;
     this.tag[r] = 0;
+    this.app[r] = 0;
     this.inKeyFamily[r] = 0;
     this.outKeyFamily[r] = 0;
     this.active++;

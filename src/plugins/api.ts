@@ -103,6 +103,13 @@ export interface PluginSessionAccess {
   /** adds a stage (full name) to a live session's chain: dynamic service chaining. Applies from the
    *  session's next packet (the packet in hand already took its chain). */
   addToChain(row: number, stage: string): boolean;
+  /**
+   * Names the session's application (TLS SNI, HTTP Host, ...). At the ingress router the session
+   * re-signals its metadata so the egress router learns it too (TLV 35). Interns new names: call it once
+   * per session, not per packet.
+   */
+  setApplication(row: number, name: string): void;
+  application(row: number): string;
   /** a small per-session tag a plugin may set (one u32 shared by all plugins; e.g. an application id) */
   setTag(row: number, value: number): void;
   tag(row: number): number;

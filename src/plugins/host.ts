@@ -15,6 +15,8 @@ import { orderStages, type ChainStageEntry } from '../dataplane/chain.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Store } from '../store/store.js';
 import { PF_REVERSE } from '../dataplane/batch.js';
+import { ROLE_INGRESS, SF_NEEDS_META } from '../dataplane/session-table.js';
+import { sessionId } from '../dataplane/session-ops.js';
 import {
   DROP, PASS, PLUGIN_API_VERSION, PluginOptionsError, type PluginControlContext, type PluginDataplaneContext, type PluginHooks,
   type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionOpenHook,
@@ -312,6 +314,18 @@ export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: Ch
         dp.sessions.chain[r] = (dp.sessions.chain[r]! | (1 << bit)) >>> 0;
         return true;
       },
+      setApplication: (r, name) => {
+        const t = dp.sessions;
+        if (!t.isActive(r)) return;
+        const id = dp.ctx.applications.id(name);
+        if (t.app[r] === id) return;
+        t.app[r] = id;
+        if (t.role[r] === ROLE_INGRESS) {
+          t.flags[r] = t.flags[r]! | SF_NEEDS_META; // re-signal with TLV 35; an episode confirms it
+          dp.ctx.events.push({ kind: 'session.resignalled', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r) });
+        }
+      },
+      application: (r) => dp.ctx.applications.name(dp.sessions.app[r]!),
       setTag: (r, v) => void (dp.sessions.tag[r] = v >>> 0),
       tag: (r) => dp.sessions.tag[r]!,
     },

@@ -82,6 +82,10 @@ export class SvrInStage implements Stage {
         rt.counters.add(this.cControl);
         return N_DROP; // consumed: the answer to our probe, nothing to deliver
       }
+    } else if (role === ROLE_EGRESS && hasMeta) {
+      // forward metadata again (re-signalled, e.g. with the application named): acknowledge with reverse metadata
+      t.flags[r] = t.flags[r]! | SF_REV_SIGNAL;
+      if (v.application >= 0) t.app[r] = ctx.applications.idFromBytes(d, v.application, v.applicationLength); // TLV 35
     } else if (role === ROLE_EGRESS && !hasMeta && (t.flags[r]! & SF_REV_SIGNAL) !== 0) {
       t.flags[r] = t.flags[r]! & ~(SF_REV_SIGNAL | SF_SEND_UUID); // §5.2 REV_SIGNAL -> REV_QUIET
     }

@@ -56,4 +56,34 @@ test('session-open hooks: refuse (counted per plugin), source NAT at the egress 
   }
 });
 
+test('a classifier names a session\'s application at the ingress; the egress learns it from metadata (TLV 35)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svr-hooks-'));
+  const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  try {
+    const classifier = plugin(dir, 'classify', `
+      export default { name: 'test.classify', version: '1.0.0', api: '^1',
+        dataplane(ctx) { ctx.addStage({ name: 'name-it', run(b, f, rt) {
+          for (let k = 0; k < f.n; k++) {
+            const s = f.slot[k], pi = b.info[s], row = b.session[s];
+            if (pi.end > pi.payload && ctx.sessions.application(row) === '') ctx.sessions.setApplication(row, 'demo.app');
+            rt.next[s] = ctx.PASS;
+          }
+        } }); } };`);
+    assert.equal(await lab.r1.applyPlugins([classifier], { services: { echo: ['test.classify/name-it'] } }), []);
+    let replies = 0;
+    lab.servers[0]!.udpBind(7, (d, f) => lab.servers[0]!.udpSend(7, f.address, f.port, d));
+    lab.clients[0]!.udpBind(41000, () => replies++);
+    for (let i = 1; i <= 3; i++) {
+      lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from(`m${i}`));
+      assert.ok(await until(() => replies === i));
+    }
+    assert.is(lab.r1.sessions()[0]!.application, 'demo.app');
+    assert.is(lab.r2.sessions()[0]!.application, 'demo.app', 'the egress knows it too');
+    assert.is(lab.r1.sessions()[0]!.handshake, 'complete', 're-signalling was acknowledged');
+  } finally {
+    await lab.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
