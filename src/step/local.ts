@@ -1,0 +1,118 @@
+/**
+ * This router's own facts, sampled: peers and paths (from config), path status (smoothed, reported only on
+ * significant change) and the services it delivers. `poll` says whether the document content changed.
+ */
+import type { DocumentContent, PathReport, PeerReport, ServiceReport } from './document.js';
+import { compareNames } from './repository.js';
+import { DEFAULT_THRESHOLDS, isSignificant, MetricSmoother, type PathSample, type SignificanceThresholds } from './smoothing.js';
+
+export interface LocalPath {
+  id: number;
+  name: string;
+  vector: string;
+}
+
+export interface LocalPeer {
+  id: number;
+  name: string;
+  paths: LocalPath[];
+}
+
+interface PathState {
+  id: number;
+  peer: string;
+  vector: string;
+  smoother: MetricSmoother;
+  /** last significant (reported) value */
+  reported: PathSample;
+}
+
+export class LocalView {
+  private paths = new Map<string, PathState>();
+  private peerOrder: { name: string; paths: string[] }[] = [];
+  private services: ServiceReport[] = [];
+
+  constructor(
+    private readonly router: string,
+    private readonly authority: string,
+    private readonly thresholds: SignificanceThresholds = DEFAULT_THRESHOLDS,
+    private readonly sampleSize = 3,
+  ) {}
+
+  /** Samples every path once and reads the services; true when the content changed significantly. */
+  poll(peers: readonly LocalPeer[], services: readonly ServiceReport[], status: (pathId: number) => PathSample): boolean {
+    let changed = this.updateShape(peers);
+    for (const state of this.paths.values()) {
+      const smoothed = state.smoother.add(status(state.id));
+      if (!isSignificant(state.reported, smoothed, this.thresholds)) continue;
+      state.reported = smoothed;
+      changed = true;
+    }
+    const next = [...services].map((s) => ({ name: s.name, reachable: s.reachable })).sort((a, b) => compareNames(a.name, b.name));
+    if (JSON.stringify(next) !== JSON.stringify(this.services)) {
+      this.services = next;
+      changed = true;
+    }
+    return changed;
+  }
+
+  content(): DocumentContent {
+    const peers: PeerReport[] = this.peerOrder.map((p) => ({
+      peer: p.name,
+      paths: p.paths.map((name) => pathReport(name, this.paths.get(name)!)),
+    }));
+    return { router: this.router, authority: this.authority, services: this.services.map((s) => ({ ...s })), peers };
+  }
+
+  /** Peers with at least one usable path. */
+  usablePeers(): string[] {
+    return this.peerOrder.filter((p) => this.sendPath(p.name) !== null).map((p) => p.name);
+  }
+
+  /** The path to send to a peer on: usable, lowest latency (unmeasured last), then name; null if none. */
+  sendPath(peer: string): number | null {
+    let best: { id: number; name: string; latency: number } | null = null;
+    for (const [name, s] of this.paths) {
+      if (s.peer !== peer || !s.reported.usable) continue;
+      const latency = s.reported.latencyMs ?? Number.POSITIVE_INFINITY;
+      if (best === null || latency < best.latency || (latency === best.latency && compareNames(name, best.name) < 0)) {
+        best = { id: s.id, name, latency };
+      }
+    }
+    return best?.id ?? null;
+  }
+
+  /** The peer a path id belongs to (as last polled), or null. */
+  peerOfPath(pathId: number): string | null {
+    for (const s of this.paths.values()) if (s.id === pathId) return s.peer;
+    return null;
+  }
+
+  /** Adopts a new set of peers and paths (config change); paths keep their state by name. */
+  private updateShape(peers: readonly LocalPeer[]): boolean {
+    const order = peers.map((p) => ({ name: p.name, paths: p.paths.map((x) => x.name) }));
+    let changed = JSON.stringify(order) !== JSON.stringify(this.peerOrder);
+    const next = new Map<string, PathState>();
+    for (const peer of peers) {
+      for (const path of peer.paths) {
+        const old = this.paths.get(path.name);
+        if (old !== undefined && old.vector !== path.vector) changed = true;
+        next.set(path.name, old === undefined
+          ? { id: path.id, peer: peer.name, vector: path.vector, smoother: new MetricSmoother(this.sampleSize), reported: { usable: false } }
+          : { ...old, id: path.id, peer: peer.name, vector: path.vector });
+      }
+    }
+    this.paths = next;
+    this.peerOrder = order;
+    return changed;
+  }
+}
+
+function pathReport(name: string, s: PathState): PathReport {
+  const r: PathReport = { name, vector: s.vector, usable: s.reported.usable };
+  if (s.reported.latencyMs !== undefined) r.latencyMs = s.reported.latencyMs;
+  if (s.reported.jitterMs !== undefined) r.jitterMs = s.reported.jitterMs;
+  if (s.reported.lossPct !== undefined) r.lossPct = s.reported.lossPct;
+  if (s.reported.mos !== undefined) r.mos = s.reported.mos;
+  return r;
+}

@@ -1,0 +1,91 @@
+/**
+ * What a StepAgent needs from its router (a narrow interface, so it can run against a Router or a test
+ * double) and its options with their defaults.
+ */
+import type { Observable } from 'rxjs';
+import { SvrError } from '../errors.js';
+import type { ServiceReport } from './document.js';
+import type { LocalPeer } from './local.js';
+import { DEFAULT_THRESHOLDS, type PathSample, type SignificanceThresholds } from './smoothing.js';
+
+/** Injectable timers (default: Node's, unref'd so they never keep the process alive). */
+export interface StepTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface StepDeps {
+  routerName: string;
+  authority: string;
+  /** peers and their paths (from config; polled, so a config change is picked up) */
+  peers(): LocalPeer[];
+  /** services this router delivers itself (reachable) or knows but cannot deliver (not reachable) */
+  localServices(): ServiceReport[];
+  /** what BFD / link tests say about a path now (one sample per poll) */
+  pathStatus(pathId: number): PathSample;
+  /** sends on the path control channel; false when it could not */
+  send(pathId: number, payload: Uint8Array): boolean;
+  /** path control channel messages (other owners' messages are ignored) */
+  messages$: Observable<{ path: number; payload: Uint8Array; atMs: number }>;
+  /** milliseconds; also the base of document versions, so use wall-clock time in production */
+  now(): number;
+  timers?: StepTimers;
+}
+
+export interface StepOptions {
+  /** periodic full refresh, default 180,000 ms */
+  refreshIntervalMs?: number;
+  /** one publication token per this many ms, default 30,000 */
+  minIntervalMs?: number;
+  /** publications allowed back to back, default 2 */
+  burst?: number;
+  /** sampling of localServices()/pathStatus() and housekeeping, default 1,000 ms */
+  pollIntervalMs?: number;
+  /** moving-average window, default 3 */
+  sampleSize?: number;
+  thresholds?: Partial<SignificanceThresholds>;
+  /** a learned document expires after this long without a newer version, default 3 x refresh */
+  maxAgeMs?: number;
+  /** default 2,000 ms */
+  reassemblyTimeoutMs?: number;
+  /** resend an unacknowledged document after this long, default 1,000 ms */
+  ackTimeoutMs?: number;
+  /** default 3 */
+  maxRetransmits?: number;
+  /** answer a peer's "send me everything" at most once per this many ms, default 1,000 */
+  requestHoldMs?: number;
+}
+
+export type ResolvedStepOptions = Required<Omit<StepOptions, 'thresholds'>> & { thresholds: SignificanceThresholds };
+
+export const defaultTimers: StepTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Fills in the defaults; throws SVR_ERR_STEP_OPTIONS when a value is out of range. */
+export function resolveOptions(options: StepOptions): ResolvedStepOptions {
+  const refresh = options.refreshIntervalMs ?? 180_000;
+  const o = {
+    refreshIntervalMs: refresh,
+    minIntervalMs: options.minIntervalMs ?? 30_000,
+    burst: options.burst ?? 2,
+    pollIntervalMs: options.pollIntervalMs ?? 1_000,
+    sampleSize: options.sampleSize ?? 3,
+    maxAgeMs: options.maxAgeMs ?? 3 * refresh,
+    reassemblyTimeoutMs: options.reassemblyTimeoutMs ?? 2_000,
+    ackTimeoutMs: options.ackTimeoutMs ?? 1_000,
+    maxRetransmits: options.maxRetransmits ?? 3,
+    requestHoldMs: options.requestHoldMs ?? 1_000,
+  };
+  const thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
+  const bad = [
+    ...Object.entries(o).filter(([k, v]) => !Number.isFinite(v) || v < (k === 'maxRetransmits' ? 0 : 1)),
+    ...Object.entries(thresholds).filter(([, v]) => !Number.isFinite(v) || v < 0).map(([k, v]) => [`thresholds.${k}`, v] as const),
+  ];
+  if (bad.length > 0) {
+    throw new SvrError('SVR_ERR_STEP_OPTIONS',
+      `STEP options out of range: ${bad.map(([k, v]) => `${k}=${v}`).join(', ')} (intervals and counts must be finite and >= 1, maxRetransmits and thresholds >= 0)`);
+  }
+  return { ...o, thresholds };
+}

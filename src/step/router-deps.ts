@@ -1,0 +1,42 @@
+/**
+ * StepDeps for a Router: its tables, path control channel (UDP 1280) and path state. Sources that other
+ * engineers own (service health, BFD metrics) can be passed in; the defaults need nothing but the router.
+ */
+import type { Router } from '../router.js';
+import type { ServiceReport } from './document.js';
+import type { StepDeps, StepTimers } from './options.js';
+import type { PathSample } from './smoothing.js';
+
+/** Overrides for `stepDepsFromRouter` (sources other engineers own: health, BFD). */
+export interface RouterStepSources {
+  /** default: every configured service, reachable when this router has a local service-route for it */
+  localServices?: () => ServiceReport[];
+  /** default: usable = the path is up (`router.peers()`), no metrics */
+  pathStatus?: (pathId: number) => PathSample;
+  now?: () => number;
+  timers?: StepTimers;
+}
+
+/** StepDeps for a Router. Tables are read on every poll, so a config change (applyConfig) is picked up. */
+export function stepDepsFromRouter(router: Pick<Router, 'tables' | 'sendPathMessage' | 'pathMessages$' | 'peers'>, sources: RouterStepSources = {}): StepDeps {
+  const pathUp = (pathId: number): boolean => {
+    const name = router.tables.paths[pathId]?.name;
+    return router.peers().some((p) => p.paths.some((x) => x.name === name && x.up));
+  };
+  const deps: StepDeps = {
+    routerName: router.tables.routerName,
+    authority: router.tables.authority,
+    peers: () => {
+      const t = router.tables;
+      return t.peers.map((p) => ({ id: p.id, name: p.name, paths: p.paths.map((i) => ({ id: i, name: t.paths[i]!.name, vector: t.paths[i]!.vector })) }));
+    },
+    localServices: sources.localServices
+      ?? (() => router.tables.services.map((s) => ({ name: s.name, reachable: s.routes.some((r) => r.kind === 'local') }))),
+    pathStatus: sources.pathStatus ?? ((id) => ({ usable: pathUp(id) })),
+    send: (id, payload) => router.sendPathMessage(id, payload),
+    messages$: router.pathMessages$,
+    now: sources.now ?? Date.now,
+  };
+  if (sources.timers) deps.timers = sources.timers;
+  return deps;
+}
