@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   r1.events$.subscribe((e) => console.log(`r1 event: ${e.type} ${e.sessionId.slice(0, 8)}${'service' in e ? ` ${e.tenant}/${e.service}` : ''}`));
   r1.start();
   r2.start();
+  await Promise.all([r1.whenPathsUp(), r2.whenPathsUp()]); // BFD brings the path up in about a second
+  console.log(`path ${r1.peers()[0]!.paths[0]!.name}: BFD ${r1.peers()[0]!.paths[0]!.bfd}`);
   const client = new SimHost({ address: '198.18.1.10', port: clientLan.hostPort('198.18.1.10') });
   const server = new SimHost({ address: '198.18.3.20', port: serverLan.hostPort('198.18.3.20') });
 

@@ -18,6 +18,9 @@ import { listServices, listSessions, listTenants, type ServiceView, type Session
 import { SvrError } from './errors.js';
 import type { PacketPort } from './io/port.js';
 import { PluginHost, type PluginSpec } from './plugins/host.js';
+import { PathControl, type Liveness } from './actors/path-control.js';
+import type { PathSupervisorOptions } from './actors/paths.js';
+import type { StepOptions } from './step/options.js';
 import type { Store } from './store/store.js';
 import { peerMachine } from './machines/peer.js';
 import { formatAddress } from './model/addr.js';
@@ -40,8 +43,15 @@ export interface RouterOptions {
   handshake?: EpisodeOptions;
   /** the state database (plugins get sublevels of it); without one, plugin stores live in memory */
   store?: Store;
-  /** one line per event that matters (plugins, config); default: silent */
+  /** one line per event that matters (plugins, config, paths); default: silent */
   log?: (event: string, fields: Record<string, string | number | boolean>) => void;
+  /** path liveness: 'bfd' (default: RFC 5880 BFD + link tests on every peer path; paths are unusable
+   *  until BFD is up) or 'static' (every path usable; for tests and peers that do not run BFD) */
+  liveness?: Liveness;
+  /** BFD supervisor tuning */
+  bfd?: PathSupervisorOptions;
+  /** run STEP (service and topology exchange) with these options; default off */
+  step?: StepOptions | false;
 }
 
 export type SessionEvent =
@@ -62,8 +72,15 @@ export interface PathMessage {
 export interface PeerSummary {
   name: string;
   reachable: boolean;
-  paths: { name: string; up: boolean; vector: string; localWaypoint: string; remoteWaypoint: string }[];
+  paths: {
+    name: string; up: boolean; vector: string; localWaypoint: string; remoteWaypoint: string;
+    /** BFD state ('static' without BFD) and measured quality (after the first link test) */
+    bfd: string; latencyMs?: number; jitterMs?: number; lossPct?: number; mos?: number;
+    uptimeMs: number; flaps: number; holdDownMs: number; sessions: number;
+  }[];
 }
+
+const round = (x: number): number => Math.round(x * 100) / 100;
 
 export class Router {
   readonly name: string;
@@ -78,6 +95,9 @@ export class Router {
   /** plugins loaded next to this router (svr show plugins) */
   readonly plugins: PluginHost;
   private readonly log: NonNullable<RouterOptions['log']>;
+  /** BFD, link tests, STEP and per-service path ranking */
+  readonly pathControl: PathControl;
+  private readonly liveness: Liveness;
   private readonly clock: () => number;
   private readonly sweepIntervalMs: number;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -92,6 +112,7 @@ export class Router {
     this.clock = opts.clock ?? Date.now;
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
     this.log = opts.log ?? (() => {});
+    this.liveness = opts.liveness ?? 'bfd';
     config = validateConfig(config);
     this.config = config;
     const tables = compileRouter(config, opts.name, this.generation);
@@ -106,6 +127,7 @@ export class Router {
       routerName: opts.name, dataplane: dp, store: opts.store ?? null,
       counters: () => this.counters(), log: (event, fields) => this.log(event, fields),
     });
+    this.pathControl = new PathControl(this, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: (e, f) => this.log(e, f) });
     this.episodes = new EpisodeSupervisor({
       probe: (row, gen) => dp.probe(row, gen),
       teardown: (row, gen) => dp.removeRow(row, gen, 'teardown'),
@@ -135,6 +157,7 @@ export class Router {
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.liveness === 'bfd') this.dataplane.ctx.pathUp.fill(0); // usable once BFD says so
     this.startPeers();
     this.dataplane.tables.interfaces.forEach((iface) => {
       this.io[iface.name]!.start((data, offsets, lengths, count) => this.dataplane.receive(iface.index, data, offsets, lengths, count));
@@ -143,6 +166,7 @@ export class Router {
       this.sweepTimer = setInterval(() => this.sweep(), this.sweepIntervalMs);
       this.sweepTimer.unref();
     }
+    this.pathControl.start();
   }
 
   private startPeers(): void {
@@ -164,6 +188,8 @@ export class Router {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.pathControl.stop();
+    this.plugins.close();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     this.episodes.stop();
@@ -224,6 +250,7 @@ export class Router {
     this.config = config;
     this.dataplane.setTables(tables);
     this.dataplane.setPorts(ports);
+    if (this.running) this.pathControl.refresh();
     this.plugins.configApplied(this.generation);
   }
 
@@ -239,8 +266,13 @@ export class Router {
     return listSessions(this.dataplane.ctx, this.clock());
   }
 
-  services(): ServiceView[] {
-    return listServices(this.dataplane.ctx);
+  /** Per service: reachability, configured routes, ranked paths and (learned from STEP) routes. */
+  services(): (ServiceView & { paths: string[]; refused: boolean; resiliency: string; learned?: unknown })[] {
+    const routing = new Map(this.pathControl.services().map((r) => [r.service, r]));
+    return listServices(this.dataplane.ctx).map((v) => {
+      const r = routing.get(v.name);
+      return { ...v, paths: r?.paths ?? [], refused: r?.refused ?? false, resiliency: r?.resiliency ?? 'none', ...(r?.learned ? { learned: r.learned } : {}) };
+    });
   }
 
   tenants(): TenantView[] {
@@ -249,17 +281,40 @@ export class Router {
 
   peers(): PeerSummary[] {
     const t = this.dataplane.tables;
+    const quality = this.pathControl.pathSummaries();
     return t.peers.map((peer) => ({
       name: peer.name,
       reachable: this.peerReachable.get(peer.name) ?? true,
       paths: peer.paths.map((p) => {
         const path = t.paths[p]!;
+        const q = quality.get(path.name);
         return {
           name: path.name, up: this.dataplane.ctx.pathUp[p] === 1, vector: path.vector,
           localWaypoint: formatWaypoint(path.localWaypoint), remoteWaypoint: formatWaypoint(path.remoteWaypoint),
+          bfd: q?.bfdState ?? (this.liveness === 'static' ? 'static' : 'down'),
+          ...(q?.latencyMs !== undefined ? { latencyMs: round(q.latencyMs), jitterMs: round(q.jitterMs ?? 0), lossPct: round(q.lossPercent ?? 0), mos: round(q.mos ?? 0) } : {}),
+          uptimeMs: q?.uptimeMs ?? 0, flaps: q?.flaps ?? 0, holdDownMs: q?.holdDownRemainingMs ?? 0,
+          sessions: this.sessionsOnPath(p),
         };
       }),
     }));
+  }
+
+  private sessionsOnPath(p: number): number {
+    const t = this.dataplane.sessions;
+    let n = 0;
+    for (let r = 0; r < t.capacity; r++) if (t.isActive(r) && t.path[r] === p) n++;
+    return n;
+  }
+
+  /** Resolves once every peer has a usable path (BFD up), or rejects after `timeoutMs`. */
+  async whenPathsUp(timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    const ready = () => this.dataplane.tables.peers.every((p) => p.paths.some((id) => this.dataplane.ctx.pathUp[id] === 1));
+    while (!ready()) {
+      if (Date.now() > end) throw new SvrError('SVR_ERR_ROUTER_STATE', `router ${this.name}: no usable path to every peer after ${timeoutMs} ms (is BFD running on the peers?)`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Handshakes in flight (episode actors alive). */

@@ -25,7 +25,7 @@ export class ServicePaths {
   /** per service id: RES_* */
   resiliency = new Uint8Array(0);
 
-  /** Resets to the configured order (called when tables change; control republishes after). */
+  /** Resets to the configured order and policies (called when tables change; control republishes after). */
   reset(t: ForwardingTables): void {
     this.ranked = t.services.map((svc) => {
       const ids: number[] = [];
@@ -33,7 +33,7 @@ export class ServicePaths {
       return Int16Array.from(ids);
     });
     this.refused = new Uint8Array(t.services.length);
-    this.resiliency = new Uint8Array(t.services.length);
+    this.resiliency = Uint8Array.from(t.services, (svc) => resiliencyCode(svc.policy.sessionResiliency));
   }
 
   set(service: number, ranked: readonly number[], refused: boolean, resiliency: number): void {

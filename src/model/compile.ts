@@ -5,6 +5,7 @@
  *    one path, in config order.
  * 2. Paths from neighborhoods (topology.ts), each with its HMAC key (keys.ts) and the waypoint
  *    ports both ends accept (the intersection of their port-ranges).
+ *    BFD/link-test settings come from this router's entry of the path's neighborhood (defaults without one).
  * 3. Lookup structures: tenant members, local routes, remote waypoints per interface (PrefixTrie),
  *    the service FIB with its access table, and byte-name tables.
  * Expects a config from parseConfig; malformed input throws SvrError rather than compiling wrong.
@@ -12,14 +13,15 @@
 import { SvrError } from '../errors.js';
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from './addr.js';
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
-import type { Authority, Router, SecurityPolicy, Service, SvrConfig, TransportProtocol } from './config.js';
+import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
+import { BFD_DEFAULTS } from './defaults.js';
 import { PathHmac, derivePathKey } from './keys.js';
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { RouterTables } from './router-tables.js';
 import { ServiceFib, type FibEntry } from './service-fib.js';
-import type { CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServiceRoute, ForwardingTables } from './tables.js';
-import { NO_TENANT } from './tables.js';
+import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
+import { NO_TENANT, VECTOR_NEVER } from './tables.js';
 import { endpointName, meshLinks, type MeshLink } from './topology.js';
 
 /** IP protocol numbers of the transport protocols a service can name. */
@@ -100,7 +102,43 @@ function compilePath(authority: Authority, router: Router, link: MeshLink, id: n
     // Both ends must accept the ports: the sender uses the intersection of the two ranges.
     portFrom: Math.max(link.local.portRange.from, link.remote.portRange.from),
     portTo: Math.min(link.local.portRange.to, link.remote.portRange.to),
+    bfd: compileBfd(link.local.neighborhoods.find((n) => n.name === link.neighborhood)?.bfd ?? BFD_DEFAULTS),
   });
+}
+
+function compileBfd(b: BfdSettings): CompiledBfd {
+  return Object.freeze({
+    desiredTxMs: b.desiredTxInterval,
+    requiredMinRxMs: b.requiredMinRxInterval,
+    multiplier: b.multiplier,
+    holdDownMs: b.holdDownTime * 1000,
+    linkTestIntervalMs: b.linkTestInterval * 1000,
+    linkTestLength: b.linkTestLength,
+  });
+}
+
+/**
+ * A service-policy for path selection (ssr-reference §1.4): `vector-order` becomes costs 1, 10, 100, ...
+ * by position; a vector the policy does not list costs 0; `never` costs VECTOR_NEVER (excluded).
+ */
+export function compileServicePolicy(policy: ServicePolicy): CompiledServicePolicy {
+  const vectors = policy.vectorOrder.length > 0
+    ? policy.vectorOrder.map((vector, i) => Object.freeze({ vector, cost: 10 ** i as VectorCost }))
+    : policy.vectors.map((v) => Object.freeze({ vector: v.name, cost: v.cost }));
+  const costs = new Map(vectors.map((v) => [v.vector, v.cost === 'never' ? VECTOR_NEVER : v.cost]));
+  const compiled: CompiledServicePolicy = {
+    name: policy.name,
+    vectors: Object.freeze(vectors),
+    costOf: (vector: string) => costs.get(vector) ?? 0,
+    pathQualityFilter: policy.pathQualityFilter,
+    maxLatencyMs: policy.maxLatency,
+    maxJitterMs: policy.maxJitter,
+    maxLossPercent: policy.maxLoss,
+    bestEffort: policy.bestEffort,
+    bestPathCriteria: policy.bestPathCriteria,
+    sessionResiliency: policy.sessionResiliency,
+  };
+  return Object.freeze(policy.minMos === undefined ? compiled : { ...compiled, minMos: policy.minMos });
 }
 
 function pathKey(authority: Authority, policy: SecurityPolicy, router: Router, link: MeshLink): Uint8Array {
@@ -138,6 +176,7 @@ function compileService(
     nameBytes: names.bytes[id]!,
     timeouts: Object.freeze({ tcpInitial: t.tcpInitial * 1000, tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000, other: t.other * 1000 }),
     transportStateEnforcement: policy.transportStateEnforcement,
+    policy: compileServicePolicy(policy),
     security: service.security ?? '',
     routes: Object.freeze(routes),
   });

@@ -74,11 +74,65 @@ export interface Service {
   timeouts: Timeouts;
 }
 
+/** A vector's cost in a service-policy: 1-999999 (lower is preferred) or `never` (paths with this vector are not used). */
+export type VectorCost = number | 'never';
+
+export interface VectorPreference {
+  /** vector label, as on neighborhoods */
+  name: string;
+  cost: VectorCost;
+}
+
+/** How eligible paths are ordered (ssr-reference §1.4): lowest vector cost, lowest average latency, or highest MOS. */
+export type BestPathCriteria = 'vector' | 'average-latency' | 'mos';
+
+/** What a session does when its path fails or breaches the policy's SLA (ssr-reference §1.4). */
+export type SessionResiliency = 'none' | 'failover' | 'revertible-failover' | 'packet-duplication';
+
 export interface ServicePolicy {
   name: string;
   /** What a TCP packet that is not a SYN and matches no session gets: `reset` (default, RST), `allow`
    *  (forwarded as a new session) or `block` (silent drop). */
   transportStateEnforcement: 'reset' | 'allow' | 'block';
+  /** Vector costs (default none: every vector costs 0). Exclusive with `vectorOrder`. */
+  vectors: VectorPreference[];
+  /** Vectors in order of preference: costs 1, 10, 100, ... by position (default none). Exclusive with `vectors`. */
+  vectorOrder: string[];
+  /** Drop paths that breach max-latency/max-jitter/max-loss/min-mos (default false). */
+  pathQualityFilter: boolean;
+  /** One-way latency limit in ms (default 250). */
+  maxLatency: number;
+  /** Jitter limit in ms (default 100). */
+  maxJitter: number;
+  /** Loss limit in percent (default 0.5). */
+  maxLoss: number;
+  /** Lowest acceptable MOS, 1.0-5.0 (default none). */
+  minMos?: number;
+  /** When no path meets the SLA, still use the best usable one (default true); false refuses the session. */
+  bestEffort: boolean;
+  /** default `vector` */
+  bestPathCriteria: BestPathCriteria;
+  /** default `none` */
+  sessionResiliency: SessionResiliency;
+}
+
+/**
+ * BFD and link-test settings of one neighborhood entry (ssr-reference §1.3, fact sheet §7.1). Each end of a
+ * path uses its own entry; the two ends may differ, BFD negotiates the intervals (RFC 5880 §6.8.2-6.8.4).
+ */
+export interface BfdSettings {
+  /** ms, 50-600000, default 1000: how often this router would like to send BFD control packets */
+  desiredTxInterval: number;
+  /** ms, 50-600000, default 500: the fastest rate at which this router accepts BFD control packets */
+  requiredMinRxInterval: number;
+  /** 3-20, default 3: missed packets before the peer declares the path down */
+  multiplier: number;
+  /** s, 1-300, default 5: how long a path that went down must stay up again before it is usable */
+  holdDownTime: number;
+  /** s, 1-86400, default 10: time between two link tests (quality measurements) */
+  linkTestInterval: number;
+  /** packets, 1-100, default 10: echo requests per link test */
+  linkTestLength: number;
 }
 
 export interface NeighborhoodRef {
@@ -86,6 +140,8 @@ export interface NeighborhoodRef {
   name: string;
   /** Vector label of the paths through this neighborhood (e.g. `mpls`, `broadband`, `lte`). */
   vector?: string;
+  /** BFD and link tests on paths through this neighborhood; absent = every default. */
+  bfd?: BfdSettings;
 }
 
 export interface Interface {

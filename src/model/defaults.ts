@@ -1,5 +1,5 @@
 /** Defaults filled in by validation (documented in config.ts and docs/configuration.md). */
-import type { PortRange, SecurityPolicy, ServicePolicy, Timeouts } from './config.js';
+import type { BfdSettings, PortRange, SecurityPolicy, ServicePolicy, Timeouts } from './config.js';
 
 /** Idle timeouts in seconds. */
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({ tcpInitial: 10, tcp: 1900, udp: 180, icmp: 10, other: 180 });
@@ -24,6 +24,28 @@ export function builtinSecurityPolicy(): SecurityPolicy {
   return { name: BUILTIN_SECURITY_POLICY, ...SECURITY_POLICY_DEFAULTS };
 }
 
+/** Field defaults of a service-policy (ssr-reference §1.4); also the built-in `default` policy. */
+export const SERVICE_POLICY_DEFAULTS: Readonly<Omit<ServicePolicy, 'name' | 'minMos' | 'vectors' | 'vectorOrder'>> = Object.freeze({
+  transportStateEnforcement: 'reset',
+  pathQualityFilter: false,
+  maxLatency: 250,
+  maxJitter: 100,
+  maxLoss: 0.5,
+  bestEffort: true,
+  bestPathCriteria: 'vector',
+  sessionResiliency: 'none',
+});
+
 export function builtinServicePolicy(): ServicePolicy {
-  return { name: BUILTIN_SERVICE_POLICY, transportStateEnforcement: 'reset' };
+  return { name: BUILTIN_SERVICE_POLICY, ...SERVICE_POLICY_DEFAULTS, vectors: [], vectorOrder: [] };
 }
+
+/** BFD and link-test defaults of a neighborhood entry (ssr-reference §1.3, fact sheet §7.1). */
+export const BFD_DEFAULTS: Readonly<BfdSettings> = Object.freeze({
+  desiredTxInterval: 1000,
+  requiredMinRxInterval: 500,
+  multiplier: 3,
+  holdDownTime: 5,
+  linkTestInterval: 10,
+  linkTestLength: 10,
+});

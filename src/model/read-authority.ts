@@ -1,10 +1,10 @@
 /**
  * First validation pass, top of the file: the authority, its security policies, tenants and
- * service-policies. Checks what one object can check alone, converts kebab-case keys to the
+ * service-policies (read-service-policy.ts). Checks what one object can check alone, converts kebab-case keys to the
  * camelCase types of config.ts and fills defaults (including the built-in `internal` security
  * policy and `default` service-policy). Cross-references are checked later (check-references.ts).
  */
-import type { Authority, HmacCipher, HmacMode, EncryptionCipher, SecurityPolicy, ServicePolicy, SvrConfig, Tenant } from './config.js';
+import type { Authority, HmacCipher, HmacMode, EncryptionCipher, SecurityPolicy, SvrConfig, Tenant } from './config.js';
 import { BUILTIN_SECURITY_POLICY, BUILTIN_SERVICE_POLICY, SECURITY_POLICY_DEFAULTS, builtinSecurityPolicy, builtinServicePolicy } from './defaults.js';
 import { readList, type ReadContext } from './fields.js';
 import { isHexKey, isHexSecret, prefixProblem } from './formats.js';
@@ -12,17 +12,16 @@ import { NAME_RULES, isAuthorityName, isPlainName, isTenantName } from './names.
 import type { FieldPath } from './problems.js';
 import { readService } from './read-service.js';
 import { readRouter } from './read-router.js';
+import { readServicePolicy } from './read-service-policy.js';
 
 const TOP_KEYS = ['authority'] as const;
 const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers'] as const;
 const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version'] as const;
 const TENANT_KEYS = ['name', 'members'] as const;
-const SERVICE_POLICY_KEYS = ['name', 'transport-state-enforcement'] as const;
 
 const HMAC_MODES: readonly HmacMode[] = ['disabled', 'metadata-only', 'regular', 'time-based'];
 const HMAC_CIPHERS: readonly HmacCipher[] = ['sha256-128', 'sha256', 'sha1'];
 const ENCRYPTION_CIPHERS: readonly EncryptionCipher[] = ['aes-cbc-128', 'aes-cbc-256', 'aes-gcm-256'];
-const STATE_ENFORCEMENTS: readonly ServicePolicy['transportStateEnforcement'][] = ['reset', 'allow', 'block'];
 
 /** Hex digits of `authority.secret` (32 bytes at least) and of a policy `key` (exactly 32 bytes). */
 export const SECRET_MIN_HEX_DIGITS = 64;
@@ -97,12 +96,4 @@ function readTenant(value: unknown, path: FieldPath, { r }: ReadContext): Tenant
     members.push(member);
   }
   return name === undefined ? undefined : { name, members };
-}
-
-function readServicePolicy(value: unknown, path: FieldPath, { r }: ReadContext): ServicePolicy | undefined {
-  const o = r.object(value, path, 'a service-policy mapping', SERVICE_POLICY_KEYS);
-  if (o === undefined) return undefined;
-  const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
-  const transportStateEnforcement = r.oneOf(o, 'transport-state-enforcement', path, STATE_ENFORCEMENTS, 'reset');
-  return name === undefined ? undefined : { name, transportStateEnforcement };
 }

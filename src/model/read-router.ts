@@ -1,7 +1,7 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from './addr.js';
-import type { Interface, KernelRoute, NeighborhoodRef, Route, Router, ServiceRoute } from './config.js';
-import { BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE } from './defaults.js';
+import type { BfdSettings, Interface, KernelRoute, NeighborhoodRef, Route, Router, ServiceRoute } from './config.js';
+import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { PORT_RANGE_EXPECTED, addressProblem, parsePortRange, prefixProblem } from './formats.js';
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
@@ -12,7 +12,8 @@ const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', '
 const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-const NEIGHBORHOOD_KEYS = ['name', 'vector'] as const;
+const NEIGHBORHOOD_KEYS = ['name', 'vector', 'bfd'] as const;
+const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
 const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
 const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
 const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
@@ -105,13 +106,32 @@ function readNeighborhoods(o: Raw, path: FieldPath, ctx: ReadContext): Neighborh
   return list;
 }
 
-function readNeighborhood(value: unknown, path: FieldPath, { r }: ReadContext): NeighborhoodRef | undefined {
-  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector })', NEIGHBORHOOD_KEYS);
+function readNeighborhood(value: unknown, path: FieldPath, ctx: ReadContext): NeighborhoodRef | undefined {
+  const { r } = ctx;
+  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector, bfd })', NEIGHBORHOOD_KEYS);
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
   const vector = r.optionalString(o, 'vector', path, NAME_RULES.plain, isPlainName);
+  const bfd = o['bfd'] === undefined || o['bfd'] === null ? undefined : readBfd(o['bfd'], [...path, 'bfd'], ctx);
   if (name === undefined) return undefined;
-  return vector === undefined ? { name } : { name, vector };
+  const entry: NeighborhoodRef = vector === undefined ? { name } : { name, vector };
+  if (bfd !== undefined) entry.bfd = bfd;
+  return entry;
+}
+
+/** The optional `bfd` block of a neighborhood entry; every field has its SSR default (ssr-reference §1.3). */
+function readBfd(value: unknown, path: FieldPath, { r }: ReadContext): BfdSettings | undefined {
+  const o = r.object(value, path, 'a bfd mapping (desired-tx-interval, required-min-rx-interval, multiplier, hold-down-time, link-test-interval, link-test-length)', BFD_KEYS);
+  if (o === undefined) return undefined;
+  const d = BFD_DEFAULTS;
+  return {
+    desiredTxInterval: r.integer(o, 'desired-tx-interval', path, 50, 600000, d.desiredTxInterval, ' (ms)'),
+    requiredMinRxInterval: r.integer(o, 'required-min-rx-interval', path, 50, 600000, d.requiredMinRxInterval, ' (ms)'),
+    multiplier: r.integer(o, 'multiplier', path, 3, 20, d.multiplier),
+    holdDownTime: r.integer(o, 'hold-down-time', path, 1, 300, d.holdDownTime, ' (seconds)'),
+    linkTestInterval: r.integer(o, 'link-test-interval', path, 1, 86400, d.linkTestInterval, ' (seconds)'),
+    linkTestLength: r.integer(o, 'link-test-length', path, 1, 100, d.linkTestLength, ' (packets)'),
+  };
 }
 
 function readRoute(value: unknown, path: FieldPath, { r }: ReadContext): Route | undefined {

@@ -138,8 +138,9 @@ export class RouterTables implements ForwardingTables {
       routerName: this.routerName,
       authority: this.authority,
       tenants: this.tenants,
-      services: this.services.map(({ nameBytes: _, routes, ...s }) => ({
+      services: this.services.map(({ nameBytes: _, routes, policy: { costOf: _c, ...policy }, ...s }) => ({
         ...s,
+        policy,
         routes: routes.map((r) => (r.kind === 'local' && r.gateway !== undefined ? { ...r, gateway: address(r.gateway) } : r)),
       })),
       interfaces: this.interfaces.map((i) => ({ ...i, waypoint: address(i.waypoint) })),

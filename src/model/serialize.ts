@@ -3,7 +3,7 @@
  * config built or changed in code goes through exactly the validation a file gets, and so that
  * `svr show config` prints something you can paste into a file.
  */
-import type { AccessRule, Interface, PortRange, Router, Service, SvrConfig } from './config.js';
+import type { AccessRule, BfdSettings, Interface, PortRange, Router, Service, ServicePolicy, SvrConfig } from './config.js';
 
 type Doc = Record<string, unknown>;
 
@@ -30,6 +30,35 @@ function service(s: Service): Doc {
   });
 }
 
+function bfd(b: BfdSettings | undefined): Doc | undefined {
+  if (b === undefined) return undefined;
+  return {
+    'desired-tx-interval': b.desiredTxInterval,
+    'required-min-rx-interval': b.requiredMinRxInterval,
+    multiplier: b.multiplier,
+    'hold-down-time': b.holdDownTime,
+    'link-test-interval': b.linkTestInterval,
+    'link-test-length': b.linkTestLength,
+  };
+}
+
+function servicePolicy(p: ServicePolicy): Doc {
+  return clean({
+    name: p.name,
+    'transport-state-enforcement': p.transportStateEnforcement,
+    vectors: p.vectors.length > 0 ? p.vectors.map((v) => ({ name: v.name, cost: v.cost })) : undefined,
+    'vector-order': p.vectorOrder.length > 0 ? p.vectorOrder : undefined,
+    'path-quality-filter': p.pathQualityFilter,
+    'max-latency': p.maxLatency,
+    'max-jitter': p.maxJitter,
+    'max-loss': p.maxLoss,
+    'min-mos': p.minMos,
+    'best-effort': p.bestEffort,
+    'best-path-criteria': p.bestPathCriteria,
+    'session-resiliency': p.sessionResiliency,
+  });
+}
+
 function iface(i: Interface): Doc {
   const lan = i.kind === 'lan';
   return clean({
@@ -37,7 +66,7 @@ function iface(i: Interface): Doc {
     kind: i.kind,
     tenant: i.tenant,
     waypoint: i.waypoint,
-    neighborhoods: lan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector })),
+    neighborhoods: lan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, bfd: bfd(n.bfd) })),
     security: lan ? undefined : i.security,
     'port-range': lan ? undefined : `${i.portRange.from}-${i.portRange.to}`,
     device: i.device,
@@ -70,7 +99,7 @@ export function configToDocument(config: SvrConfig): Doc {
       })),
       tenants: a.tenants.map((t) => ({ name: t.name, members: t.members })),
       services: a.services.map(service),
-      'service-policies': a.servicePolicies.map((p) => ({ name: p.name, 'transport-state-enforcement': p.transportStateEnforcement })),
+      'service-policies': a.servicePolicies.map(servicePolicy),
       routers: a.routers.map(router),
     }),
   };

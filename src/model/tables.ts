@@ -3,7 +3,7 @@
  * Everything here is indexed by small integer ids; every lookup is allocation-free and reads
  * addresses straight out of packet bytes (`buf`, offset, family 4|6).
  */
-import type { HmacCipher, HmacMode } from './config.js';
+import type { BestPathCriteria, HmacCipher, HmacMode, SessionResiliency, VectorCost } from './config.js';
 
 export const NO_TENANT = -1;
 export const LOOKUP_NO_SERVICE = -1;
@@ -37,6 +37,43 @@ export interface CompiledHmac {
   readonly keyVersion: number;
 }
 
+/** BFD and link-test settings of a path, from this router's neighborhood entry (defaults when it has no `bfd`). */
+export interface CompiledBfd {
+  /** RFC 5880 Desired Min TX Interval, ms */
+  readonly desiredTxMs: number;
+  /** RFC 5880 Required Min RX Interval, ms */
+  readonly requiredMinRxMs: number;
+  /** RFC 5880 Detect Mult */
+  readonly multiplier: number;
+  /** how long a path that went down must stay up again before it is usable, ms */
+  readonly holdDownMs: number;
+  /** time between link tests, ms */
+  readonly linkTestIntervalMs: number;
+  /** echo requests per link test */
+  readonly linkTestLength: number;
+}
+
+/** Cost of a `never` vector: paths with it are excluded (ssr-reference §1.4). */
+export const VECTOR_NEVER = Number.POSITIVE_INFINITY;
+
+/** A service's service-policy, compiled for path selection (ssr-reference §1.4; see paths/select.ts). */
+export interface CompiledServicePolicy {
+  readonly name: string;
+  /** The vector costs as configured; `vector-order` becomes costs 1, 10, 100, ... by position. */
+  readonly vectors: readonly { readonly vector: string; readonly cost: VectorCost }[];
+  /** Cost of a path with this vector label: the listed cost, 0 when not listed (or no label), VECTOR_NEVER for `never`. */
+  costOf(vector: string): number;
+  readonly pathQualityFilter: boolean;
+  readonly maxLatencyMs: number;
+  readonly maxJitterMs: number;
+  readonly maxLossPercent: number;
+  /** undefined: no MOS limit */
+  readonly minMos?: number;
+  readonly bestEffort: boolean;
+  readonly bestPathCriteria: BestPathCriteria;
+  readonly sessionResiliency: SessionResiliency;
+}
+
 /** One peer path: a (local WAN interface, remote WAN interface) pair sharing a neighborhood. */
 export interface CompiledPath {
   readonly id: number;
@@ -54,6 +91,8 @@ export interface CompiledPath {
   /** Waypoint port range used when this router sends (even local ports, odd remote ports). */
   readonly portFrom: number;
   readonly portTo: number;
+  /** BFD timers, hold-down and link tests of this end of the path */
+  readonly bfd: CompiledBfd;
 }
 
 export interface CompiledPeer {
@@ -74,6 +113,8 @@ export interface CompiledService {
   /** Idle timeouts in milliseconds. */
   readonly timeouts: { readonly tcpInitial: number; readonly tcp: number; readonly udp: number; readonly icmp: number; readonly other: number };
   readonly transportStateEnforcement: 'reset' | 'allow' | 'block';
+  /** Path selection and resiliency from the service's service-policy. */
+  readonly policy: CompiledServicePolicy;
   /** Payload security policy name, '' when none. */
   readonly security: string;
   /** Service-routes of this router for the service, in config order. */

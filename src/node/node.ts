@@ -129,7 +129,9 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const opened = await openInterfaces(me.interfaces, (event, fields) => log.info(event, fields));
   let router: Router;
   try {
-    router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), { name: o.name });
+    router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
+      name: o.name, liveness: 'bfd', step: {}, log: (event, fields) => log.info(event, fields),
+    });
   } catch (e) {
     for (const x of opened) x.port.close();
     throw e;

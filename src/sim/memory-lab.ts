@@ -20,6 +20,7 @@ export interface MemoryLabOptions {
   servers: string[];
   /** WAN links between the routers (interfaces wan0..wanN-1 on both), default 1 */
   paths?: number;
+  /** router options for both routers; liveness defaults to 'static' here (pass 'bfd' to run BFD) */
   router?: Omit<RouterOptions, 'name'>;
 }
 
@@ -43,8 +44,10 @@ export function createMemoryLab(o: MemoryLabOptions): MemoryLab {
   const serverLan = new MemorySegment('server-lan');
   const io1 = Object.fromEntries([['lan0', clientLan.gatewayPort()], ...wans.map((w, i) => [`wan${i}`, w.a])]);
   const io2 = Object.fromEntries([['lan0', serverLan.gatewayPort()], ...wans.map((w, i) => [`wan${i}`, w.b])]);
-  const r1 = createRouter(o.config, io1, { ...o.router, name: o.ingress ?? 'r1' });
-  const r2 = createRouter(o.config, io2, { ...o.router, name: o.egress ?? 'r2' });
+  // static liveness unless asked: tests start sending at once (with BFD, paths need ~1 s to come up)
+  const base = { liveness: 'static' as const, ...o.router };
+  const r1 = createRouter(o.config, io1, { ...base, name: o.ingress ?? 'r1' });
+  const r2 = createRouter(o.config, io2, { ...base, name: o.egress ?? 'r2' });
   r1.start();
   r2.start();
   const clients = o.clients.map((a) => new SimHost({ address: a, port: clientLan.hostPort(a) }));

@@ -131,6 +131,11 @@ export class FirstPacketStage implements Stage {
       peerPath = ctx.servicePaths.best(service, ctx.pathUp);
       if (peerPath >= 0) break;
     }
+    if (svc.routes.length === 0) {
+      // no configured route: paths to the peers STEP learned for this service, ranked by control
+      peerRoutes = ctx.servicePaths.ranked[service]!.length > 0 || ctx.servicePaths.refused[service] === 1;
+      peerPath = ctx.servicePaths.best(service, ctx.pathUp);
+    }
     if (peerPath < 0 && localIf < 0) {
       const refused = peerRoutes && ctx.servicePaths.refused[service] === 1;
       c.add(refused ? this.cRefused : this.cNoRoute);
@@ -192,10 +197,12 @@ export class FirstPacketStage implements Stage {
     const r = this.openRow(b, s, pi, ROLE_INGRESS, tenant, service, rt.now);
     t.outIf[r] = ctx.tables.paths[p]!.localInterface;
     if (!ctx.hooks.runOpen(r)) {
+      ctx.hooks.runClose(r); // hooks that accepted before the refusal release what they took
       t.remove(r);
       return -1;
     }
     if (!ctx.wanKeys.assignPrimary(r, p, outer)) {
+      ctx.hooks.runClose(r);
       t.remove(r);
       rt.counters.add(this.cExhausted);
       return -1;
@@ -210,12 +217,14 @@ export class FirstPacketStage implements Stage {
     const r = this.openRow(b, s, pi, ROLE_LOCAL, tenant, service, rt.now);
     t.outIf[r] = outIf;
     if (!this.ctx.hooks.runOpen(r)) {
+      this.ctx.hooks.runClose(r);
       t.remove(r);
       return -1;
     }
     t.insertKey(r, 'in', this.lanKey(r, b.ifIndex[s]!));
     if (!t.insertKey(r, 'out', serverSideKey(t, r, outIf, this.key))) {
       rt.counters.add(this.cNatCollision); // the translated 5-tuple is taken: the NAT plugin must pick another
+      this.ctx.hooks.runClose(r);
       t.remove(r);
       return -1;
     }

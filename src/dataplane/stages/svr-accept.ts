@@ -236,6 +236,7 @@ export class SvrAcceptStage implements Stage {
     const transformed = (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) && pi.protocol === PROTO_UDP;
     t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0);
     if (!ctx.hooks.runOpen(r)) {
+      ctx.hooks.runClose(r); // hooks that accepted before the refusal release what they took
       t.remove(r); // refused by a plugin (counted there)
       return false;
     }

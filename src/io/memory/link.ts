@@ -4,8 +4,8 @@
  * is delivered as one batch on the next event-loop turn (setImmediate), so nothing recurses and packets
  * sent in one turn arrive together, as a NIC ring would hand them over.
  *
- * A link can be observed (every packet in both directions, e.g. to write a pcap) and can drop packets
- * on purpose (`setFilter`) to test loss.
+ * A link can be observed (every packet in both directions, e.g. to write a pcap), can drop packets
+ * on purpose (`setFilter`) to test loss, and can delay them (`setDelay`) to test latency and jitter.
  */
 import type { BatchHandler, PacketPort, PortStats } from '../port.js';
 
@@ -36,7 +36,9 @@ class MemoryPort implements PacketPort {
       const pkt = data.slice(offsets[i]!, offsets[i]! + lengths[i]!);
       this.stats.txPackets++;
       if (this.closed || !this.link.pass(pkt, this.direction)) continue;
-      this.peer.enqueue(pkt);
+      const delay = this.link.delayMs();
+      if (delay > 0) this.link.schedule(() => this.peer.enqueue(pkt), delay);
+      else this.peer.enqueue(pkt);
     }
   }
 
@@ -99,6 +101,9 @@ export class MemoryLink {
   readonly b: MemoryPort;
   private observers: LinkObserver[] = [];
   private filter: LinkFilter | null = null;
+  private delay = { ms: 0, jitterMs: 0, rng: 0 };
+  /** @internal how delayed packets are scheduled (setDelay's `setTimeout`) */
+  schedule: (fn: () => void, ms: number) => unknown = setTimeout;
 
   constructor(readonly name: string, nameA = `${name}.a`, nameB = `${name}.b`) {
     this.a = new MemoryPort(nameA, this, 'a->b');
@@ -116,6 +121,27 @@ export class MemoryLink {
 
   setFilter(fn: LinkFilter | null): void {
     this.filter = fn;
+  }
+
+  /**
+   * Delays every packet, in each direction, by `ms` plus a jitter drawn uniformly from [0, jitterMs)
+   * by a PRNG seeded with `opts.seed` (mulberry32: the same seed gives the same delays). Jitter can
+   * reorder packets, as on a real path. `opts.setTimeout` replaces the timer (tests on virtual time).
+   * setDelay(0) delivers at once again (the default).
+   */
+  setDelay(ms: number, jitterMs = 0, opts: { seed?: number; setTimeout?: (fn: () => void, ms: number) => unknown } = {}): void {
+    this.delay = { ms, jitterMs, rng: (opts.seed ?? 1) >>> 0 };
+    this.schedule = opts.setTimeout ?? setTimeout;
+  }
+
+  /** @internal the delay of the next packet, ms */
+  delayMs(): number {
+    const d = this.delay;
+    if (d.jitterMs <= 0) return d.ms;
+    d.rng = (d.rng + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(d.rng ^ (d.rng >>> 15), d.rng | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return d.ms + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * d.jitterMs;
   }
 
   /** @internal called by ports: observers see every packet put on the wire, before the filter. */

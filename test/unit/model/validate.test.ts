@@ -24,7 +24,10 @@ test('a good file passes and defaults are filled', () => {
   assert.equal(a.securityPolicies, [
     { name: 'internal', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: false, encryptionCipher: 'aes-cbc-256', adaptiveEncryption: true, keyVersion: 1 },
   ]);
-  assert.equal(a.servicePolicies, [{ name: 'default', transportStateEnforcement: 'reset' }]);
+  assert.equal(a.servicePolicies, [{
+    name: 'default', transportStateEnforcement: 'reset', vectors: [], vectorOrder: [], pathQualityFilter: false,
+    maxLatency: 250, maxJitter: 100, maxLoss: 0.5, bestEffort: true, bestPathCriteria: 'vector', sessionResiliency: 'none',
+  }]);
   const web = a.services[0]!;
   assert.equal(web.timeouts, { tcpInitial: 10, tcp: 1900, udp: 180, icmp: 10, other: 180 });
   assert.is(web.servicePolicy, 'default');
@@ -46,7 +49,7 @@ test('policies named like the built-ins replace them; others are added alongside
     a.securityPolicies.map((p) => [p.name, p.hmacMode, p.hmacCipher, p.keyVersion]),
     [['internal', 'regular', 'sha1', 7], ['open', 'disabled', 'sha256-128', 1]],
   );
-  assert.equal(a.servicePolicies, [{ name: 'default', transportStateEnforcement: 'allow' }]);
+  assert.equal(a.servicePolicies.map((p) => [p.name, p.transportStateEnforcement, p.bestPathCriteria]), [['default', 'allow', 'vector']]);
 });
 
 test('partial timeouts keep the other defaults; ports accept numbers, strings and ranges', () => {

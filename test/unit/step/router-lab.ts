@@ -56,7 +56,7 @@ export function startLab(yaml: string, links: [string, string, string, string, s
   }
   const nodes: Record<string, LabNode> = {};
   for (const r of config.authority.routers) {
-    const router = createRouter(config, io[r.name]!, { name: r.name });
+    const router = createRouter(config, io[r.name]!, { name: r.name, liveness: 'static' });
     const health = new Map<string, boolean>();
     const latency = new Map<string, number | (() => number)>();
     const sources: RouterStepSources = knobs ? {

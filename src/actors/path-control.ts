@@ -1,0 +1,152 @@
+/**
+ * Path control next to a router (main thread): liveness, quality, ranking, learned routes.
+ * 1. liveness 'bfd': a PathSupervisor runs RFC 5880 BFD and link tests on every peer path over the path
+ *    channel (UDP 1280) and marks paths usable / unusable (hold-down after a flap) for the data path;
+ *    liveness 'static': every path is usable (tests, embedding without peers that speak BFD);
+ * 2. STEP (optional) exchanges router documents and learns which peers deliver which services;
+ * 3. ranking: for every service, the candidate paths (its configured peer routes' paths, or the paths to
+ *    the peers STEP learned when it has no configured route) are ranked by its service-policy (vectors,
+ *    SLA filter, best-path criteria) and published to the data path with its session-resiliency. This
+ *    runs on every path or route change and every second for quality drift — never per packet.
+ */
+import type { Subscription } from 'rxjs';
+import { PathSupervisor, type PathSummary, type PathSupervisorOptions } from './paths.js';
+import { StepAgent, type StepServiceView } from './step.js';
+import { rankPaths } from '../paths/select.js';
+import type { StepOptions } from '../step/options.js';
+import { stepDepsFromRouter } from '../step/router-deps.js';
+import type { Router } from '../router.js';
+
+export type Liveness = 'bfd' | 'static';
+
+export interface PathControlOptions {
+  liveness: Liveness;
+  /** BFD supervisor tuning (tests shorten slow start) */
+  bfd?: PathSupervisorOptions;
+  /** run STEP with these options (false: off) */
+  step?: StepOptions | false;
+  /** how often rankings are recomputed for quality drift, ms (default 1000) */
+  rankIntervalMs?: number;
+  log?: (event: string, fields: Record<string, string | number | boolean>) => void;
+}
+
+export interface PathView {
+  name: string;
+  up: boolean;
+  bfd: string;
+  vector: string;
+  latencyMs?: number;
+  jitterMs?: number;
+  lossPct?: number;
+  mos?: number;
+  uptimeMs: number;
+  flaps: number;
+  holdDownMs: number;
+  localWaypoint: string;
+  remoteWaypoint: string;
+}
+
+export interface ServiceRouting {
+  service: string;
+  /** ranked path names, best first */
+  paths: string[];
+  refused: boolean;
+  resiliency: string;
+  /** from STEP when the service has no configured route */
+  learned?: StepServiceView;
+}
+
+export class PathControl {
+  readonly supervisor: PathSupervisor | null;
+  readonly step: StepAgent | null;
+  private subs: Subscription[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private published = '';
+  private routing: ServiceRouting[] = [];
+
+  constructor(private readonly router: Router, private readonly opts: PathControlOptions) {
+    this.supervisor = opts.liveness === 'bfd'
+      ? new PathSupervisor({ tables: () => router.tables, send: (p, b) => router.sendPathMessage(p, b), messages$: router.pathMessages$ }, opts.bfd)
+      : null;
+    this.step = opts.step === false || opts.step === undefined
+      ? null
+      : new StepAgent(stepDepsFromRouter(router, { pathStatus: (id) => this.pathStatus(id) }), opts.step);
+  }
+
+  start(): void {
+    const log = this.opts.log ?? (() => {});
+    if (this.supervisor) {
+      this.subs.push(this.supervisor.state$.subscribe((s) => {
+        this.router.setPathUp(s.pathName, s.usable);
+        if (s.reason !== 'start') log(s.usable ? 'path.usable' : 'path.unusable', { path: s.pathName, bfd: s.bfdState, reason: s.reason });
+        this.publish();
+      }));
+      this.supervisor.start();
+    }
+    if (this.step) {
+      this.subs.push(this.step.routes$.subscribe(() => this.publish()));
+      this.step.start();
+    }
+    this.publish();
+    this.timer = setInterval(() => this.publish(), this.opts.rankIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** After a config change: paths may have changed; rank again. */
+  refresh(): void {
+    this.supervisor?.refresh();
+    this.step?.refresh();
+    this.published = '';
+    this.publish();
+  }
+
+  stop(): void {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs = [];
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.supervisor?.stop();
+    this.step?.stop();
+  }
+
+  private pathStatus(id: number): { usable: boolean; latencyMs?: number; jitterMs?: number; lossPct?: number; mos?: number } {
+    const up = this.router.dataplane.ctx.pathUp[id] === 1;
+    const q = this.supervisor?.quality(id)?.smoothed;
+    return q === undefined ? { usable: up } : { usable: up, latencyMs: q.latencyMs, jitterMs: q.jitterMs, lossPct: q.lossPercent, mos: q.mos };
+  }
+
+  /** Ranks every service's candidate paths by its policy and hands the result to the data path if it changed. */
+  publish(): void {
+    const t = this.router.tables;
+    const up = this.router.dataplane.ctx.pathUp;
+    const learned = this.step?.routes();
+    const routing: ServiceRouting[] = [];
+    for (const svc of t.services) {
+      const configured = svc.routes.filter((r) => r.kind === 'peer').flatMap((r) => (r.kind === 'peer' ? t.peers[r.peer]!.paths : []));
+      const fromStep = svc.routes.length === 0 ? learned?.get(svc.name) ?? [] : [];
+      const candidates = configured.length > 0 ? configured : fromStep.flatMap((c) => t.peers[t.peerId(c.peer)]?.paths ?? []);
+      const ranked = rankPaths(svc.policy, candidates.map((id) => {
+        const q = this.supervisor?.quality(id)?.smoothed;
+        return { id, vector: t.paths[id]!.vector, usable: up[id] === 1, ...(q ? { quality: q } : {}) };
+      }));
+      routing.push({ service: svc.name, paths: ranked.ordered.map((id) => t.paths[id]!.name), refused: ranked.refused, resiliency: svc.policy.sessionResiliency });
+      this.router.setServiceRouting(svc.name, { paths: ranked.ordered, refused: ranked.refused, resiliency: svc.policy.sessionResiliency });
+    }
+    const key = JSON.stringify(routing);
+    if (key !== this.published) {
+      this.published = key;
+      this.routing = routing;
+    }
+  }
+
+  /** Per service: ranked paths, refusal, resiliency and (for services without a configured route) STEP's view. */
+  services(): ServiceRouting[] {
+    const views = new Map((this.step?.view() ?? []).map((v) => [v.service, v]));
+    return this.routing.map((r) => (views.has(r.service) ? { ...r, learned: views.get(r.service)! } : r));
+  }
+
+  /** Per path: BFD state, usability, measured quality (undefined with static liveness). */
+  pathSummaries(): Map<string, PathSummary> {
+    return new Map((this.supervisor?.summary() ?? []).map((s) => [s.name, s]));
+  }
+}

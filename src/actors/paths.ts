@@ -1,0 +1,337 @@
+/**
+ * Runs the liveness and quality of every peer path of a router: per path one BFD actor
+ * (machines/bfd.ts), one link tester (paths/link-test.ts) and the usable/hold-down status
+ * (paths/path-state.ts), all over the path control channel (UDP 1280; paths/messages.ts).
+ *
+ * 1. start(): one BFD actor per path of `tables()`; incoming messages are demultiplexed by first byte:
+ *    BFD -> decode (bad packets counted) -> the path's actor; echo request -> answered at once;
+ *    echo reply -> the path's link tester.
+ * 2. BFD state changes feed the path status; BFD Up starts link tests, anything else stops them.
+ * 3. `state$` emits on every BFD state or usable change (first one at start: down, unusable).
+ *
+ * @example
+ *   const paths = new PathSupervisor({ tables: () => router.tables, send: (p, b) => router.sendPathMessage(p, b), messages$: router.pathMessages$ });
+ *   paths.state$.subscribe((s) => router.setPathUp(s.pathName, s.usable));
+ *   paths.start();
+ */
+import { randomInt } from 'node:crypto';
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import { bfdMachine, type BfdPublished } from '../machines/bfd.js';
+import type { CompiledBfd, ForwardingTables } from '../model/tables.js';
+import { BfdDiag, decodeBfdControl, encodeBfdControl, type BfdState } from '../paths/bfd-packet.js';
+import { LinkTester, type LinkTestSettings, type Timers } from '../paths/link-test.js';
+import { decodeLinkTest, linkTestReply, pathMessageKind } from '../paths/messages.js';
+import { INITIAL_PATH_STATUS, holdDownRemainingMs, nextPathStatus, uptimeMs, type PathStateInput, type PathStatus } from '../paths/path-state.js';
+import { QualityHistory, type LinkTestRound, type PathQuality } from '../paths/quality.js';
+
+export interface PathSupervisorDeps {
+  /** the router's current forwarding tables */
+  tables(): ForwardingTables;
+  /** sends a control-channel payload on a path (router.sendPathMessage) */
+  send(path: number, payload: Uint8Array): boolean;
+  /** control-channel messages from peers (router.pathMessages$) */
+  messages$: Observable<{ path: number; payload: Uint8Array; atMs: number }>;
+  /** ms, monotonic; default performance.now */
+  now?(): number;
+  setTimeout?(fn: () => void, ms: number): unknown;
+  clearTimeout?(handle: unknown): void;
+}
+
+export interface PathSupervisorOptions {
+  /** RFC 5880 §6.8.3 slow transmit interval until Up, ms (default 1000; tests may shorten it) */
+  slowStartMs?: number;
+  /** gap between the echo requests of one link test, ms (default 100) */
+  linkTestSpacingMs?: number;
+  /** [0, 1) source for discriminators and jitter seeds (default crypto) */
+  random?(): number;
+}
+
+export type PathChangeReason =
+  | 'start' | 'bfd-init' | 'bfd-up' | 'hold-down' | 'hold-down-over'
+  | 'detection-time-expired' | 'neighbor-signaled-down' | 'admin-down' | 'bfd-down';
+
+export interface PathStateChange {
+  readonly path: number;
+  readonly pathName: string;
+  readonly usable: boolean;
+  readonly bfdState: BfdState;
+  readonly reason: PathChangeReason;
+}
+
+export interface PathQualityView {
+  /** the last link test */
+  readonly latest?: LinkTestRound;
+  /** weighted moving average of the last 3 tests */
+  readonly smoothed?: PathQuality;
+}
+
+export interface PathSummary {
+  readonly path: number;
+  readonly name: string;
+  readonly vector: string;
+  readonly bfdState: BfdState;
+  /** RFC 5880 §4.1 diagnostic of the last state change */
+  readonly diag: number;
+  readonly usable: boolean;
+  /** smoothed link-test results; undefined before the first test */
+  readonly latencyMs?: number;
+  readonly jitterMs?: number;
+  readonly lossPercent?: number;
+  readonly mos?: number;
+  /** since BFD came up, 0 while down */
+  readonly uptimeMs: number;
+  readonly flaps: number;
+  readonly holdDownRemainingMs: number;
+}
+
+interface PathRuntime {
+  readonly name: string;
+  settings: CompiledBfd;
+  readonly actor: Actor<typeof bfdMachine>;
+  readonly tester: LinkTester;
+  readonly history: QualityHistory;
+  bfdState: BfdState | undefined;
+  diag: number;
+  status: PathStatus;
+  holdTimer: unknown;
+}
+
+export class PathSupervisor {
+  readonly #deps: PathSupervisorDeps;
+  readonly #timers: Timers;
+  readonly #random: () => number;
+  readonly #slowStartMs: number;
+  readonly #spacingMs: number;
+  readonly #paths = new Map<string, PathRuntime>();
+  readonly #counters = new Map<string, number>();
+  readonly #changes = new Subject<PathStateChange>();
+  #ids: { generation: number; byName: Map<string, number> } = { generation: -1, byName: new Map() };
+  #subscription: Subscription | null = null;
+
+  /** usable/BFD changes of every path; subscribe before start() to see the initial ones */
+  readonly state$: Observable<PathStateChange> = this.#changes.asObservable();
+
+  constructor(deps: PathSupervisorDeps, opts: PathSupervisorOptions = {}) {
+    this.#deps = deps;
+    this.#timers = {
+      now: deps.now ?? (() => performance.now()),
+      // background liveness: the default timers do not keep the process alive by themselves
+      setTimeout: deps.setTimeout ?? ((fn, ms) => setTimeout(fn, ms).unref()),
+      clearTimeout: deps.clearTimeout ?? ((h) => clearTimeout(h as NodeJS.Timeout)),
+    };
+    this.#random = opts.random ?? (() => randomInt(0, 0x100000000) / 0x100000000);
+    this.#slowStartMs = opts.slowStartMs ?? 1000;
+    this.#spacingMs = opts.linkTestSpacingMs ?? 100;
+  }
+
+  start(): void {
+    if (this.#subscription !== null) return;
+    this.#subscription = this.#deps.messages$.subscribe((m) => this.#onMessage(m.path, m.payload));
+    this.refresh();
+  }
+
+  /** Follows the tables after a config change: new paths start, removed ones stop, changed timers are re-negotiated (poll). */
+  refresh(): void {
+    const paths = this.#deps.tables().paths;
+    const names = new Set(paths.map((p) => p.name));
+    for (const [name, rt] of this.#paths) {
+      if (!names.has(name)) this.#stopPath(rt);
+    }
+    for (const p of paths) {
+      const rt = this.#paths.get(p.name);
+      if (rt === undefined) {
+        this.#startPath(p.name, p.bfd);
+        continue;
+      }
+      const b = p.bfd;
+      if (b.desiredTxMs !== rt.settings.desiredTxMs || b.requiredMinRxMs !== rt.settings.requiredMinRxMs || b.multiplier !== rt.settings.multiplier) {
+        rt.actor.send({ type: 'bfd.configure', desiredMinTxMs: b.desiredTxMs, requiredMinRxMs: b.requiredMinRxMs, multiplier: b.multiplier });
+      }
+      rt.tester.configure(this.#linkTestSettings(b));
+      rt.settings = b;
+    }
+  }
+
+  /** Latest and smoothed link-test results of a path (by id in the current tables). */
+  quality(pathId: number): PathQualityView | undefined {
+    const rt = this.#runtime(pathId);
+    if (rt === undefined) return undefined;
+    const view: { latest?: LinkTestRound; smoothed?: PathQuality } = {};
+    if (rt.history.latest !== undefined) view.latest = rt.history.latest;
+    if (rt.history.smoothed !== undefined) view.smoothed = rt.history.smoothed;
+    return view;
+  }
+
+  summary(): PathSummary[] {
+    const now = this.#timers.now();
+    return this.#deps.tables().paths.flatMap((p): PathSummary[] => {
+      const rt = this.#paths.get(p.name);
+      if (rt === undefined) return [];
+      const q = rt.history.smoothed;
+      const row: PathSummary = {
+        path: p.id, name: p.name, vector: p.vector, bfdState: rt.bfdState ?? 'down', diag: rt.diag, usable: rt.status.usable,
+        uptimeMs: uptimeMs(rt.status, now), flaps: rt.status.flaps, holdDownRemainingMs: holdDownRemainingMs(rt.status, now),
+      };
+      return [q === undefined ? row : { ...row, latencyMs: q.latencyMs, jitterMs: q.jitterMs, lossPercent: q.lossPercent, mos: q.mos }];
+    });
+  }
+
+  /** Messages sent/received and drops by reason (`bfd-drop-<reason>`, `bfd-discard-<reason>`, ...). */
+  counters(): Record<string, number> {
+    return Object.fromEntries(this.#counters);
+  }
+
+  stop(): void {
+    this.#subscription?.unsubscribe();
+    this.#subscription = null;
+    for (const rt of this.#paths.values()) this.#stopPath(rt);
+    this.#changes.complete();
+  }
+
+  #startPath(name: string, settings: CompiledBfd): void {
+    const discriminators = new Set([...this.#paths.values()].map((p) => p.actor.getSnapshot().context.myDiscr));
+    let myDiscriminator = 0;
+    while (myDiscriminator === 0 || discriminators.has(myDiscriminator)) myDiscriminator = Math.floor(this.#random() * 0x100000000) >>> 0;
+    const history = new QualityHistory();
+    const tester = new LinkTester(this.#linkTestSettings(settings), {
+      timers: this.#timers,
+      send: (payload) => this.#send(name, payload),
+      onRound: (round) => history.add(round),
+      quality: () => history.smoothed,
+    });
+    const machine = bfdMachine.provide({
+      actions: {
+        sendControl: (_, packet) => {
+          if (this.#send(name, encodeBfdControl(packet))) this.#count('bfd-tx');
+        },
+        publishState: (_, p) => this.#onBfdState(name, p),
+        discard: (_, p) => this.#count(`bfd-discard-${p.reason}`),
+      },
+    });
+    const actor = createActor(machine, {
+      clock: { setTimeout: (fn, ms) => this.#timers.setTimeout(fn, ms), clearTimeout: (h) => this.#timers.clearTimeout(h) },
+      input: {
+        myDiscriminator, desiredMinTxMs: settings.desiredTxMs, requiredMinRxMs: settings.requiredMinRxMs, multiplier: settings.multiplier,
+        slowTxMs: this.#slowStartMs, jitterSeed: Math.floor(this.#random() * 0x100000000),
+      },
+    });
+    this.#paths.set(name, { name, settings, actor, tester, history, bfdState: undefined, diag: 0, status: INITIAL_PATH_STATUS, holdTimer: null });
+    actor.start();
+  }
+
+  #stopPath(rt: PathRuntime): void {
+    rt.actor.stop();
+    rt.tester.stop();
+    this.#clearHold(rt);
+    this.#paths.delete(rt.name);
+  }
+
+  #linkTestSettings(b: CompiledBfd): LinkTestSettings {
+    return { intervalMs: b.linkTestIntervalMs, length: b.linkTestLength, spacingMs: this.#spacingMs };
+  }
+
+  #onBfdState(name: string, p: BfdPublished): void {
+    const rt = this.#paths.get(name);
+    if (rt === undefined) return;
+    const first = rt.bfdState === undefined;
+    rt.bfdState = p.state;
+    rt.diag = p.diag;
+    if (p.state === 'up') rt.tester.start();
+    else rt.tester.stop();
+    const reason = first ? 'start' : stateReason(p);
+    this.#step(rt, { type: 'bfd', up: p.state === 'up', atMs: this.#timers.now() }, reason, true);
+  }
+
+  /** Applies a path-state input; emits when BFD state (`bfdChanged`) or usability changed. */
+  #step(rt: PathRuntime, input: PathStateInput, reason: PathChangeReason, bfdChanged: boolean): void {
+    const result = nextPathStatus(rt.status, input, rt.settings.holdDownMs);
+    rt.status = result.status;
+    this.#clearHold(rt);
+    if (result.wakeAtMs !== undefined) {
+      rt.holdTimer = this.#timers.setTimeout(() => {
+        rt.holdTimer = null;
+        this.#step(rt, { type: 'tick', atMs: this.#timers.now() }, 'hold-down-over', false);
+      }, Math.max(0, result.wakeAtMs - this.#timers.now()));
+    }
+    if (!bfdChanged && result.change === undefined) return;
+    const usableReason = result.change?.reason === 'hold-down-over' ? 'hold-down-over' : reason;
+    const why: PathChangeReason = rt.bfdState === 'up' && !rt.status.usable && reason !== 'start' ? 'hold-down' : usableReason;
+    const id = this.#idOf(rt.name);
+    if (id !== undefined) this.#changes.next({ path: id, pathName: rt.name, usable: rt.status.usable, bfdState: rt.bfdState ?? 'down', reason: why });
+  }
+
+  #clearHold(rt: PathRuntime): void {
+    if (rt.holdTimer !== null) this.#timers.clearTimeout(rt.holdTimer);
+    rt.holdTimer = null;
+  }
+
+  #onMessage(path: number, payload: Uint8Array): void {
+    const rt = this.#runtime(path);
+    if (rt === undefined) {
+      this.#count('path-message-unknown-path');
+      return;
+    }
+    switch (pathMessageKind(payload)) {
+      case 'bfd': {
+        const decoded = decodeBfdControl(payload);
+        if (!decoded.ok) this.#count(`bfd-drop-${decoded.reason}`);
+        else {
+          this.#count('bfd-rx');
+          rt.actor.send({ type: 'bfd.rx', packet: decoded.packet });
+        }
+        return;
+      }
+      case 'link-test-request':
+        if (decodeLinkTest(payload) === undefined) this.#count('link-test-drop-malformed');
+        else if (this.#send(rt.name, linkTestReply(payload))) this.#count('link-test-replies-sent');
+        return;
+      case 'link-test-reply': {
+        const echo = decodeLinkTest(payload);
+        if (echo === undefined) this.#count('link-test-drop-malformed');
+        else if (!rt.tester.handleReply(echo)) this.#count('link-test-unmatched-replies');
+        return;
+      }
+      case 'step':
+        return; // STEP's own, read from the same message stream by its owner
+      case 'unknown':
+        this.#count('path-message-unknown-type');
+    }
+  }
+
+  #send(name: string, payload: Uint8Array): boolean {
+    const id = this.#idOf(name);
+    return id !== undefined && this.#deps.send(id, payload);
+  }
+
+  #runtime(pathId: number): PathRuntime | undefined {
+    const name = this.#deps.tables().paths[pathId]?.name;
+    return name === undefined ? undefined : this.#paths.get(name);
+  }
+
+  /** Path id by name in the current tables (ids may change with a new config generation). */
+  #idOf(name: string): number | undefined {
+    const t = this.#deps.tables();
+    if (this.#ids.generation !== t.generation) this.#ids = { generation: t.generation, byName: new Map(t.paths.map((p) => [p.name, p.id])) };
+    return this.#ids.byName.get(name);
+  }
+
+  #count(name: string): void {
+    this.#counters.set(name, (this.#counters.get(name) ?? 0) + 1);
+  }
+}
+
+function stateReason(p: BfdPublished): PathChangeReason {
+  switch (p.state) {
+    case 'up':
+      return 'bfd-up';
+    case 'init':
+      return 'bfd-init';
+    case 'adminDown':
+      return 'admin-down';
+    case 'down':
+      if (p.diag === BfdDiag.controlDetectionTimeExpired) return 'detection-time-expired';
+      if (p.diag === BfdDiag.neighborSignaledSessionDown) return 'neighbor-signaled-down';
+      return 'bfd-down';
+  }
+}

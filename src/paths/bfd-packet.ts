@@ -1,0 +1,121 @@
+/**
+ * BFD control packets (RFC 5880 §4.1): the 24-byte mandatory section, big-endian.
+ *
+ *   0: Vers(3) Diag(5) | 1: Sta(2) P F C A D M | 2: Detect Mult | 3: Length
+ *   4: My Discriminator | 8: Your Discriminator | 12: Desired Min TX Interval (µs)
+ *   16: Required Min RX Interval (µs) | 20: Required Min Echo RX Interval (µs)
+ *
+ * No authentication section: the path control channel is HMAC-signed already, so a packet with the
+ * A bit set is dropped (§6.8.6: "A bit set and no authentication in use"). Decoding never throws: a
+ * bad packet comes back as `{ ok: false, reason }` for the caller to count.
+ */
+
+/** Local or remote session state (RFC 5880 §4.1 Sta, §6.2). */
+export type BfdState = 'adminDown' | 'down' | 'init' | 'up';
+
+/** Sta field values: AdminDown 0, Down 1, Init 2, Up 3 (RFC 5880 §4.1). */
+export const BFD_STATES: readonly BfdState[] = ['adminDown', 'down', 'init', 'up'];
+
+/** Diagnostic codes (RFC 5880 §4.1); we use 0, 1, 3 and 7. */
+export const BfdDiag = {
+  none: 0,
+  controlDetectionTimeExpired: 1,
+  echoFunctionFailed: 2,
+  neighborSignaledSessionDown: 3,
+  forwardingPlaneReset: 4,
+  pathDown: 5,
+  concatenatedPathDown: 6,
+  administrativelyDown: 7,
+  reverseConcatenatedPathDown: 8,
+} as const;
+
+export const BFD_VERSION = 1;
+/** Length of the mandatory section, and of every packet we send. */
+export const BFD_CONTROL_LENGTH = 24;
+
+export interface BfdControlPacket {
+  /** 0-31 (§4.1 Diag) */
+  readonly diag: number;
+  readonly state: BfdState;
+  /** P: poll, asks for a packet with F set (§6.5) */
+  readonly poll: boolean;
+  /** F: answers a poll */
+  readonly final: boolean;
+  /** C: control plane independent */
+  readonly controlPlaneIndependent: boolean;
+  /** D: demand mode (we never ask for it) */
+  readonly demand: boolean;
+  /** 1-255 */
+  readonly detectMult: number;
+  readonly myDiscriminator: number;
+  readonly yourDiscriminator: number;
+  readonly desiredMinTxUs: number;
+  readonly requiredMinRxUs: number;
+  readonly requiredMinEchoRxUs: number;
+}
+
+/** Why a packet was dropped before reaching a session (counted as `bfd-drop-<reason>`). */
+export type BfdDropReason =
+  | 'short'
+  | 'bad-version'
+  | 'bad-length'
+  | 'zero-detect-mult'
+  | 'multipoint'
+  | 'zero-my-discriminator'
+  | 'auth-not-used';
+
+export type BfdDecodeResult = { ok: true; packet: BfdControlPacket } | { ok: false; reason: BfdDropReason };
+
+/** Writes `p` into `out` (at least 24 bytes, default a new array) and returns the 24 bytes written. */
+export function encodeBfdControl(p: BfdControlPacket, out = new Uint8Array(BFD_CONTROL_LENGTH)): Uint8Array {
+  const v = new DataView(out.buffer, out.byteOffset, BFD_CONTROL_LENGTH);
+  v.setUint8(0, (BFD_VERSION << 5) | (p.diag & 0x1f));
+  const flags = (p.poll ? 0x20 : 0) | (p.final ? 0x10 : 0) | (p.controlPlaneIndependent ? 0x08 : 0) | (p.demand ? 0x02 : 0);
+  v.setUint8(1, (BFD_STATES.indexOf(p.state) << 6) | flags);
+  v.setUint8(2, p.detectMult & 0xff);
+  v.setUint8(3, BFD_CONTROL_LENGTH);
+  v.setUint32(4, p.myDiscriminator >>> 0);
+  v.setUint32(8, p.yourDiscriminator >>> 0);
+  v.setUint32(12, p.desiredMinTxUs >>> 0);
+  v.setUint32(16, p.requiredMinRxUs >>> 0);
+  v.setUint32(20, p.requiredMinEchoRxUs >>> 0);
+  return out.subarray(0, BFD_CONTROL_LENGTH);
+}
+
+/** Reads a control packet with the session-independent checks of RFC 5880 §6.8.6 (first seven bullets). */
+export function decodeBfdControl(buf: Uint8Array): BfdDecodeResult {
+  if (buf.length < BFD_CONTROL_LENGTH) return { ok: false, reason: 'short' };
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  const b0 = v.getUint8(0);
+  const b1 = v.getUint8(1);
+  const length = v.getUint8(3);
+  // §6.8.6: version must be 1; Length at least 24 and not beyond the payload
+  if (b0 >> 5 !== BFD_VERSION) return { ok: false, reason: 'bad-version' };
+  if (length < BFD_CONTROL_LENGTH || length > buf.length) return { ok: false, reason: 'bad-length' };
+  // §6.8.6: A bit set while no authentication is in use (ours: the channel HMAC) -> discard
+  if ((b1 & 0x04) !== 0) return { ok: false, reason: 'auth-not-used' };
+  // without an authentication section the packet is exactly the mandatory section
+  if (length !== BFD_CONTROL_LENGTH) return { ok: false, reason: 'bad-length' };
+  const detectMult = v.getUint8(2);
+  if (detectMult === 0) return { ok: false, reason: 'zero-detect-mult' };
+  if ((b1 & 0x01) !== 0) return { ok: false, reason: 'multipoint' };
+  const myDiscriminator = v.getUint32(4);
+  if (myDiscriminator === 0) return { ok: false, reason: 'zero-my-discriminator' };
+  return {
+    ok: true,
+    packet: {
+      diag: b0 & 0x1f,
+      state: BFD_STATES[b1 >> 6]!,
+      poll: (b1 & 0x20) !== 0,
+      final: (b1 & 0x10) !== 0,
+      controlPlaneIndependent: (b1 & 0x08) !== 0,
+      demand: (b1 & 0x02) !== 0,
+      detectMult,
+      myDiscriminator,
+      yourDiscriminator: v.getUint32(8),
+      desiredMinTxUs: v.getUint32(12),
+      requiredMinRxUs: v.getUint32(16),
+      requiredMinEchoRxUs: v.getUint32(20),
+    },
+  };
+}

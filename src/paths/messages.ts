@@ -1,0 +1,72 @@
+/**
+ * What travels on a path's control channel (UDP 1280 between waypoints, HMAC-signed per the path's
+ * security policy): the first payload byte says which protocol a message belongs to.
+ *
+ * | first byte  | message                                                        | owner           |
+ * |-------------|----------------------------------------------------------------|-----------------|
+ * | 0x20-0x3f   | BFD control packet: version bits 001 (RFC 5880 §4.1)          | paths/bfd-packet |
+ * | 0xc1        | link-test echo request                                         | paths/link-test |
+ * | 0xc2        | link-test echo reply                                           | paths/link-test |
+ * | 0xc3-0xc7   | STEP (document chunk, request, ack; 0xc6-0xc7 reserved)        | step/codec      |
+ * | anything else | unknown: dropped and counted                                 |                 |
+ *
+ * Link-test echo (16 bytes, big-endian):
+ *
+ *   0: type (0xc1 request, 0xc2 reply) | 1: format version 0 | 2-3: zero
+ *   4: sequence number (u32) | 8: send time (float64, ms, the sender's clock)
+ *
+ * The reply is the request with the first byte changed to 0xc2: the peer reflects sequence and time
+ * untouched, so only the sender's clock is ever used (no clock synchronisation needed).
+ */
+
+export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'unknown';
+
+export const LINK_TEST_REQUEST = 0xc1;
+export const LINK_TEST_REPLY = 0xc2;
+/** First and last byte of the range that belongs to STEP (step/codec.ts). */
+export const STEP_FIRST_BYTE = 0xc3;
+export const STEP_LAST_BYTE = 0xc7;
+export const LINK_TEST_LENGTH = 16;
+
+/** Which protocol a control-channel payload belongs to, from its first byte. */
+export function pathMessageKind(payload: Uint8Array): PathMessageKind {
+  if (payload.length === 0) return 'unknown';
+  const b = payload[0]!;
+  if (b >> 5 === 1) return 'bfd'; // RFC 5880 §4.1: Vers = 1 in the top three bits
+  if (b === LINK_TEST_REQUEST) return 'link-test-request';
+  if (b === LINK_TEST_REPLY) return 'link-test-reply';
+  if (b >= STEP_FIRST_BYTE && b <= STEP_LAST_BYTE) return 'step';
+  return 'unknown';
+}
+
+export interface LinkTestEcho {
+  readonly sequence: number;
+  /** ms on the sender's clock */
+  readonly sentAtMs: number;
+}
+
+/** A link-test echo request (or, with `reply`, the reply to one). */
+export function encodeLinkTest(echo: LinkTestEcho, reply = false): Uint8Array {
+  const out = new Uint8Array(LINK_TEST_LENGTH);
+  const v = new DataView(out.buffer);
+  v.setUint8(0, reply ? LINK_TEST_REPLY : LINK_TEST_REQUEST);
+  v.setUint32(4, echo.sequence >>> 0);
+  v.setFloat64(8, echo.sentAtMs);
+  return out;
+}
+
+/** Reads a request or reply; undefined when the length, format version or reserved bytes are wrong. */
+export function decodeLinkTest(payload: Uint8Array): LinkTestEcho | undefined {
+  if (payload.length !== LINK_TEST_LENGTH || payload[1] !== 0 || payload[2] !== 0 || payload[3] !== 0) return undefined;
+  const v = new DataView(payload.buffer, payload.byteOffset, payload.length);
+  const sentAtMs = v.getFloat64(8);
+  if (!Number.isFinite(sentAtMs)) return undefined;
+  return { sequence: v.getUint32(4), sentAtMs };
+}
+
+/** The reply to a request: the same bytes, first byte 0xc2. */
+export function linkTestReply(request: Uint8Array): Uint8Array {
+  const reply = request.slice(0, LINK_TEST_LENGTH);
+  reply[0] = LINK_TEST_REPLY;
+  return reply;
+}
