@@ -94,6 +94,13 @@ export interface PluginDataplaneContext {
   tables(): ForwardingTables;
   /** session row access for stages */
   readonly sessions: PluginSessionAccess;
+  /**
+   * A counter of this plugin, shown as `plugin.<plugin>.<name>`, for session hooks and control-side events
+   * (stages count through their declared `counters`). Resolve the id once at load.
+   */
+  counter(name: string): number;
+  /** adds n (default 1; negative for a gauge, e.g. ports in use) to a counter from `counter()`; no allocation */
+  count(id: number, n?: number): void;
 }
 
 export interface PluginSessionAccess {
@@ -149,6 +156,8 @@ export interface PluginControlContext {
   readonly log: PluginLogger;
   /** the router's counters (read) */
   counters(): Record<string, number>;
+  /** aborted when the plugin is unloaded (config change) or its host closes: stop timers and sockets */
+  readonly signal: AbortSignal;
 }
 
 export interface RouterPlugin<O = unknown> {

@@ -59,6 +59,8 @@ interface Loaded {
   stages: ChainStageEntry[];
   hooks: PluginHookSet;
   listeners: Listeners;
+  /** aborts the control part's signal when the plugin is unloaded */
+  life: AbortController;
 }
 
 export interface PluginHookSet {
@@ -104,9 +106,13 @@ export class PluginHost {
     for (const spec of specs) {
       const key = `${resolveSpecifier(spec)}#${JSON.stringify(spec.with ?? null)}`;
       const kept = this.loaded.find((l) => l.key === key && l.plugin !== null);
-      next.push(kept ?? { spec, plugin: null, key, stages: [], hooks: { open: [], close: [] }, listeners: { created: [], closed: [], path: [], config: [] } });
+      next.push(kept ?? { spec, plugin: null, key, stages: [], hooks: { open: [], close: [] }, listeners: { created: [], closed: [], path: [], config: [] }, life: new AbortController() });
     }
-    for (const old of this.loaded) if (!next.includes(old) && old.plugin) this.deps.log('plugin.unloaded', { plugin: old.plugin.name });
+    for (const old of this.loaded) {
+      if (next.includes(old)) continue;
+      old.life.abort();
+      if (old.plugin) this.deps.log('plugin.unloaded', { plugin: old.plugin.name });
+    }
     this.loaded = next;
     const failures: { at: string; message: string }[] = [];
     const names = new Set<string>();
@@ -121,6 +127,7 @@ export class PluginHost {
         this.deps.log('plugin.loaded', { plugin: l.plugin!.name, version: l.plugin!.version, stages: l.stages.map((s) => s.fullName).join(',') });
       } catch (e) {
         l.plugin = null;
+        l.life.abort(); // a control part that started timers before the failure stops them
         l.stages = [];
         l.hooks = { open: [], close: [] };
         l.error = e instanceof Error ? e.message : String(e);
@@ -195,6 +202,7 @@ export class PluginHost {
       store: this.deps.store?.pluginStore(name) ?? memoryStore(`${this.deps.routerName}/${name}`),
       log: { info: (event, fields = {}) => this.deps.log(`plugin.${name}.${event}`, fields) },
       counters: () => this.deps.counters(),
+      signal: l.life.signal,
     };
   }
 
@@ -229,6 +237,11 @@ export class PluginHost {
         }
       }
     }
+  }
+
+  /** Stops every plugin's control part (aborts its signal): for router.stop(). */
+  close(): void {
+    for (const l of this.loaded) l.life.abort();
   }
 
   list(): PluginView[] {
@@ -329,5 +342,7 @@ export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: Ch
       setTag: (r, v) => void (dp.sessions.tag[r] = v >>> 0),
       tag: (r) => dp.sessions.tag[r]!,
     },
+    counter: (name) => dp.counters.id(`plugin.${plugin}.${name}`),
+    count: (id, n = 1) => dp.counters.add(id, n),
   };
 }
