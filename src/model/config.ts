@@ -35,6 +35,14 @@ export interface Tenant {
   name: string;
   /** Source prefixes whose packets belong to this tenant (longest prefix wins over all tenants). */
   members: string[];
+  /** Plugin stages every session of this tenant runs through (`<plugin>/<stage>`), with its service's. */
+  serviceChain: string[];
+}
+
+/** A plugin to load: a module specifier (relative paths from the config file) and its options. */
+export interface PluginRef {
+  use: string;
+  with?: unknown;
 }
 
 export interface PortRange { from: number; to: number }
@@ -72,6 +80,8 @@ export interface Service {
   /** Name of a security policy for the payload (end to end); optional. */
   security?: string;
   timeouts: Timeouts;
+  /** Plugin stages every session of this service runs through (`<plugin>/<stage>`), in stage order. */
+  serviceChain: string[];
 }
 
 /** A vector's cost in a service-policy: 1-999999 (lower is preferred) or `never` (paths with this vector are not used). */
@@ -196,6 +206,8 @@ export interface Router {
   interfaces: Interface[];
   routes: Route[];
   serviceRoutes: ServiceRoute[];
+  /** Plugins loaded on this router only (after the authority's). */
+  plugins: PluginRef[];
 }
 
 export interface Authority {
@@ -207,6 +219,8 @@ export interface Authority {
   services: Service[];
   servicePolicies: ServicePolicy[];
   routers: Router[];
+  /** Plugins loaded on every router. */
+  plugins: PluginRef[];
 }
 
 export interface SvrConfig {

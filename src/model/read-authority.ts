@@ -11,13 +11,14 @@ import { isHexKey, isHexSecret, prefixProblem } from './formats.js';
 import { NAME_RULES, isAuthorityName, isPlainName, isTenantName } from './names.js';
 import type { FieldPath } from './problems.js';
 import { readService } from './read-service.js';
+import { readPlugins, readServiceChain } from './read-plugins.js';
 import { readRouter } from './read-router.js';
 import { readServicePolicy } from './read-service-policy.js';
 
 const TOP_KEYS = ['authority'] as const;
-const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers'] as const;
+const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins'] as const;
 const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version'] as const;
-const TENANT_KEYS = ['name', 'members'] as const;
+const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
 
 const HMAC_MODES: readonly HmacMode[] = ['disabled', 'metadata-only', 'regular', 'time-based'];
 const HMAC_CIPHERS: readonly HmacCipher[] = ['sha256-128', 'sha256', 'sha1'];
@@ -51,12 +52,13 @@ function readAuthority(value: unknown, path: FieldPath, ctx: ReadContext): Autho
   const services = readList(ctx, o, 'services', path, 'a list of services', (v, p) => readService(v, p, ctx));
   const servicePolicies = readList(ctx, o, 'service-policies', path, 'a list of service-policies', (v, p) => readServicePolicy(v, p, ctx));
   const routers = readList(ctx, o, 'routers', path, 'a list of routers', (v, p) => readRouter(v, p, ctx), true);
+  const plugins = readPlugins(o, path, ctx);
   if (Array.isArray(o['routers']) && o['routers'].length === 0) r.problems.add([...path, 'routers'], 'expected at least one router, got an empty list');
 
   if (!securityPolicies.some((p) => p.name === BUILTIN_SECURITY_POLICY)) securityPolicies.push(builtinSecurityPolicy());
   if (!servicePolicies.some((p) => p.name === BUILTIN_SERVICE_POLICY)) servicePolicies.push(builtinServicePolicy());
 
-  const authority: Authority = { name, securityPolicies, tenants, services, servicePolicies, routers };
+  const authority: Authority = { name, securityPolicies, tenants, services, servicePolicies, routers, plugins };
   if (secret !== undefined) authority.secret = secret;
   ctx.origins.set(authority, path);
   return authority;
@@ -81,7 +83,8 @@ function readSecurityPolicy(value: unknown, path: FieldPath, { r }: ReadContext)
   return name === undefined ? undefined : policy;
 }
 
-function readTenant(value: unknown, path: FieldPath, { r }: ReadContext): Tenant | undefined {
+function readTenant(value: unknown, path: FieldPath, ctx: ReadContext): Tenant | undefined {
+  const { r } = ctx;
   const o = r.object(value, path, 'a tenant mapping', TENANT_KEYS);
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.tenant, isTenantName);
@@ -95,5 +98,6 @@ function readTenant(value: unknown, path: FieldPath, { r }: ReadContext): Tenant
     if (problem !== undefined) r.problems.add(at, problem);
     members.push(member);
   }
-  return name === undefined ? undefined : { name, members };
+  const serviceChain = readServiceChain(o, path, ctx);
+  return name === undefined ? undefined : { name, members, serviceChain };
 }

@@ -1,4 +1,5 @@
 /** First validation pass for a service: addresses, transport, access-policy, timeouts. */
+import { readServiceChain } from './read-plugins.js';
 import type { AccessRule, Service, Timeouts, TransportProtocol, TransportSpec, PortRange } from './config.js';
 import { BUILTIN_SERVICE_POLICY, DEFAULT_TIMEOUTS } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
@@ -6,7 +7,7 @@ import { PORT_SPEC_EXPECTED, parseAccessSource, parsePortSpec, prefixProblem } f
 import { NAME_RULES, isDottedName, isPlainName } from './names.js';
 import type { FieldPath } from './problems.js';
 
-const SERVICE_KEYS = ['name', 'addresses', 'transport', 'access-policy', 'service-policy', 'security', 'timeouts'] as const;
+const SERVICE_KEYS = ['name', 'addresses', 'transport', 'access-policy', 'service-policy', 'security', 'timeouts', 'service-chain'] as const;
 const TRANSPORT_KEYS = ['protocol', 'ports'] as const;
 const ACCESS_RULE_KEYS = ['source', 'permission'] as const;
 const TIMEOUT_KEYS = ['tcp-initial', 'tcp', 'udp', 'icmp', 'other'] as const;
@@ -42,8 +43,9 @@ export function readService(value: unknown, path: FieldPath, ctx: ReadContext): 
   const servicePolicy = r.optionalString(o, 'service-policy', path, NAME_RULES.plain, isPlainName) ?? BUILTIN_SERVICE_POLICY;
   const security = r.optionalString(o, 'security', path, NAME_RULES.plain, isPlainName);
   const timeouts = readTimeouts(o, path, ctx);
+  const serviceChain = readServiceChain(o, path, ctx);
   if (name === undefined) return undefined;
-  const service: Service = { name, addresses, transport, accessPolicy, servicePolicy, timeouts };
+  const service: Service = { name, addresses, transport, accessPolicy, servicePolicy, timeouts, serviceChain };
   if (security !== undefined) service.security = security;
   return service;
 }

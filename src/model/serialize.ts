@@ -3,7 +3,7 @@
  * config built or changed in code goes through exactly the validation a file gets, and so that
  * `svr show config` prints something you can paste into a file.
  */
-import type { AccessRule, BfdSettings, Interface, PortRange, Router, Service, ServicePolicy, SvrConfig } from './config.js';
+import type { AccessRule, BfdSettings, Interface, PluginRef, PortRange, Router, Service, ServicePolicy, SvrConfig } from './config.js';
 
 type Doc = Record<string, unknown>;
 
@@ -27,6 +27,7 @@ function service(s: Service): Doc {
     'service-policy': s.servicePolicy,
     security: s.security,
     timeouts: { 'tcp-initial': s.timeouts.tcpInitial, tcp: s.timeouts.tcp, udp: s.timeouts.udp, icmp: s.timeouts.icmp, other: s.timeouts.other },
+    'service-chain': s.serviceChain.length > 0 ? s.serviceChain : undefined,
   });
 }
 
@@ -75,8 +76,12 @@ function iface(i: Interface): Doc {
   });
 }
 
+function plugin(p: PluginRef): Doc {
+  return clean({ use: p.use, with: p.with });
+}
+
 function router(r: Router): Doc {
-  return {
+  return clean({
     name: r.name,
     interfaces: r.interfaces.map(iface),
     routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway })),
@@ -84,7 +89,8 @@ function router(r: Router): Doc {
       name: x.name, service: x.service, peer: x.peer,
       'next-hop': x.nextHop === undefined ? undefined : clean({ interface: x.nextHop.interface, gateway: x.nextHop.gateway }),
     })),
-  };
+    plugins: r.plugins.length > 0 ? r.plugins.map(plugin) : undefined,
+  });
 }
 
 export function configToDocument(config: SvrConfig): Doc {
@@ -97,10 +103,11 @@ export function configToDocument(config: SvrConfig): Doc {
         name: p.name, 'hmac-mode': p.hmacMode, 'hmac-cipher': p.hmacCipher, encrypt: p.encrypt,
         'encryption-cipher': p.encryptionCipher, 'adaptive-encryption': p.adaptiveEncryption, key: p.key, 'key-version': p.keyVersion,
       })),
-      tenants: a.tenants.map((t) => ({ name: t.name, members: t.members })),
+      tenants: a.tenants.map((t) => clean({ name: t.name, members: t.members, 'service-chain': t.serviceChain.length > 0 ? t.serviceChain : undefined })),
       services: a.services.map(service),
       'service-policies': a.servicePolicies.map(servicePolicy),
       routers: a.routers.map(router),
+      plugins: a.plugins.length > 0 ? a.plugins.map(plugin) : undefined,
     }),
   };
 }

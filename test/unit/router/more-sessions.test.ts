@@ -13,7 +13,7 @@ test('ICMP echo crosses r1 and r2 as UDP between the routers, with metadata on e
   config.authority.services.push({
     name: 'ping', addresses: ['198.18.3.0/24'], transport: [{ protocol: 'icmp', ports: [] }],
     accessPolicy: [{ source: 'engineering', tenant: 'engineering', permission: 'allow' }], servicePolicy: 'default',
-    timeouts: { tcpInitial: 10, tcp: 1900, udp: 180, icmp: 10, other: 180 },
+    timeouts: { tcpInitial: 10, tcp: 1900, udp: 180, icmp: 10, other: 180 }, serviceChain: [],
   });
   config.authority.routers[0]!.serviceRoutes.push({ name: 'ping-r2', service: 'ping', peer: 'r2' });
   config.authority.routers[1]!.serviceRoutes.push({ name: 'ping-local', service: 'ping', nextHop: { interface: 'lan0' } });
