@@ -9,7 +9,8 @@
       "sources": [
         "native/main.c",
         "native/util.c",
-        "native/tun.c"
+        "native/tun.c",
+        "native/crypto.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -1,6 +1,9 @@
 /* svr_native entry point: every component adds its functions to one exports object. */
 #include "svr_native.h"
 
+/* native/crypto.c (declared here so svr_native.h stays untouched by this component). */
+napi_status svr_crypto_init(napi_env env, napi_value exports);
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
 #ifndef SVR_NO_TUN
   if (svr_tun_init(env, exports) != napi_ok) {
@@ -8,5 +11,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     return NULL;
   }
 #endif
+  if (svr_crypto_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_crypto_init");
+    return NULL;
+  }
   return exports;
 }

@@ -1,0 +1,128 @@
+/**
+ * The batch-crypto part of the svr_native addon (native/crypto.c documents each function). Loaded from
+ * the same build/Release/svr_native.node as the TUN functions; unlike loadNative() in src/io/tun/native.ts
+ * this does not need TUN support, so it also works where tun.c is not built.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { SvrError } from '../errors.js';
+import { NATIVE_ADDON_RELATIVE_PATH, findPackageRoot } from '../io/tun/native.js';
+import type { NativeCryptoCode } from './batch-common.js';
+
+declare const cryptoHandleBrand: unique symbol;
+/** Opaque handle of a keyed cipher or HMAC context in the addon. */
+export interface NativeCryptoHandle {
+  readonly [cryptoHandleBrand]: true;
+}
+
+export interface SvrNativeCrypto {
+  cipherCreate(kind: string, key: Uint8Array): NativeCryptoHandle;
+  encryptBatch(h: NativeCryptoHandle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, ivs?: Uint8Array): void;
+  decryptBatch(h: NativeCryptoHandle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Uint8Array): number;
+  hmacCreate(alg: string, key: Uint8Array): NativeCryptoHandle;
+  hmacSignBatch(
+    h: NativeCryptoHandle,
+    data: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    tagLength: number,
+    slot: number,
+  ): void;
+  hmacVerifyBatch(
+    h: NativeCryptoHandle,
+    data: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    tagLength: number,
+    slot: number,
+    status: Uint8Array,
+  ): number;
+  /** Frees the contexts now; twice is a no-op. */
+  cryptoDestroy(h: NativeCryptoHandle): void;
+  /** The version of the OpenSSL the addon calls (Node's own), e.g. "3.0.19". */
+  cryptoOpensslVersion(): string;
+}
+
+/** An error thrown by the addon's crypto functions. */
+export interface NativeCryptoError extends Error {
+  code: NativeCryptoCode;
+}
+
+export function isNativeCryptoError(e: unknown, code?: NativeCryptoCode): e is NativeCryptoError {
+  if (!(e instanceof Error)) return false;
+  const c = (e as Partial<NativeCryptoError>).code;
+  return typeof c === 'string' && c.startsWith('SVR_CRYPTO_') && (code === undefined || c === code);
+}
+
+/**
+ * Turns the addon's configuration errors (unknown kind, bad key length) into SvrError
+ * SVR_ERR_CONFIG_INVALID (keys and kinds come from security policies); the native code is kept in `data`.
+ * Other errors (range, handle, OpenSSL) are caller bugs or internal failures and are returned unchanged.
+ */
+export function mapNativeCryptoError(e: unknown): unknown {
+  if (isNativeCryptoError(e, 'SVR_CRYPTO_KIND') || isNativeCryptoError(e, 'SVR_CRYPTO_KEY')) {
+    return new SvrError('SVR_ERR_CONFIG_INVALID', e.message, { nativeCode: e.code, cause: e });
+  }
+  return e;
+}
+
+const cache = new Map<string, SvrNativeCrypto | SvrError>();
+
+function load(root: string): SvrNativeCrypto | SvrError {
+  const file = join(root, NATIVE_ADDON_RELATIVE_PATH);
+  if (!existsSync(file)) {
+    return new SvrError(
+      'SVR_ERR_NATIVE_MISSING',
+      `the native addon ${file} is not built: run npm ci / npm run build:native (node-gyp rebuild) in ${root}`,
+      { file },
+    );
+  }
+  let mod: Partial<SvrNativeCrypto>;
+  try {
+    mod = createRequire(import.meta.url)(file) as Partial<SvrNativeCrypto>;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return new SvrError('SVR_ERR_NATIVE_MISSING', `the native addon ${file} does not load (${why}): rebuild it with npm run build:native`, {
+      file,
+      cause: e,
+    });
+  }
+  if (typeof mod.cipherCreate !== 'function' || typeof mod.cryptoOpensslVersion !== 'function') {
+    return new SvrError(
+      'SVR_ERR_NATIVE_MISSING',
+      `the native addon ${file} has no batch crypto (built from older sources?): rebuild it with npm run build:native`,
+      { file },
+    );
+  }
+  return mod as SvrNativeCrypto;
+}
+
+/** The addon's crypto functions, or the SvrError (SVR_ERR_NATIVE_MISSING) saying why they are missing. */
+export function tryLoadNativeCrypto(root?: string): SvrNativeCrypto | SvrError {
+  let r: string;
+  try {
+    r = root ?? findPackageRoot();
+  } catch (e) {
+    return e instanceof SvrError ? e : new SvrError('SVR_ERR_NATIVE_MISSING', String(e));
+  }
+  let hit = cache.get(r);
+  if (hit === undefined) {
+    hit = load(r);
+    cache.set(r, hit);
+  }
+  return hit;
+}
+
+/** The addon's crypto functions. Throws SvrError SVR_ERR_NATIVE_MISSING. */
+export function loadNativeCrypto(root?: string): SvrNativeCrypto {
+  const r = tryLoadNativeCrypto(root);
+  if (r instanceof SvrError) throw r;
+  return r;
+}
+
+export function nativeCryptoAvailable(root?: string): boolean {
+  return !(tryLoadNativeCrypto(root) instanceof SvrError);
+}
