@@ -58,7 +58,7 @@ export type SessionEvent =
   | { type: 'created'; sessionId: string; role: SessionRole; service: string; tenant: string }
   | { type: 'confirmed'; sessionId: string; tries: number }
   | { type: 'failed'; sessionId: string; tries: number }
-  | { type: 'removed'; sessionId: string; reason: string }
+  | { type: 'removed'; sessionId: string; reason: string; tenant: string; service: string; ageMs: number; packets: [number, number]; bytes: [number, number] }
   | { type: 'migrated'; sessionId: string; from: string; to: string };
 
 /** A message received on a peer path's control channel (UDP 1280: BFD, link tests, STEP). */
@@ -329,7 +329,7 @@ export class Router {
         this.subject.next({ type: 'created', sessionId: e.sessionId, role: e.role, service: e.service, tenant: e.tenant });
         this.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
       } else if (e.kind === 'session.removed') {
-        this.subject.next({ type: 'removed', sessionId: e.sessionId, reason: e.reason });
+        this.subject.next({ type: 'removed', sessionId: e.sessionId, reason: e.reason, tenant: e.tenant, service: e.service, ageMs: e.ageMs, packets: e.packets, bytes: e.bytes });
         this.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
       } else if (e.kind === 'plugin.error') {
         this.log('plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message });

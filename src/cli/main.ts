@@ -8,6 +8,7 @@ import { registerDecode } from './decode.js';
 import { registerLab } from './lab.js';
 import { registerNode } from './node.js';
 import { registerShow } from './show.js';
+import { registerInspect } from './inspect.js';
 
 const DESCRIPTION = [
   'svrouter: an open implementation of Secure Vector Routing (SVR), the session-smart, tunnel-free routing '
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run "svr --help" for usage)');
   registerNode(program);
   registerShow(program);
+  registerInspect(program);
   registerDecode(program);
   registerLab(program);
   return program;

@@ -10,6 +10,7 @@ interface StartOptions {
   name: string;
   socket?: string;
   runDir?: string;
+  dataDir?: string;
   logFormat: 'text' | 'json';
 }
 
@@ -47,11 +48,12 @@ export function registerNode(program: Command): void {
     .requiredOption('-n, --name <router>', 'which router of the config this node is')
     .option('--socket <path>', 'control socket (default <run-dir>/<name>.sock)')
     .option('--run-dir <dir>', 'where nodes register (default $SVR_RUN_DIR or /run/svrouter)')
+    .option('--data-dir <dir>', 'LevelDB state (default $SVR_DATA_DIR/<name> or /var/lib/svrouter/<name>)')
     .option('--log-format <format>', 'text or json', 'text')
     .addHelpText('after', START_HELP)
     .action(async (o: StartOptions) => {
       try {
-        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, logFormat: o.logFormat === 'json' ? 'json' : 'text' });
+        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' : 'text' });
         process.once('SIGINT', () => void n.stop('SIGINT'));
         process.once('SIGTERM', () => void n.stop('SIGTERM'));
         process.on('SIGHUP', () => void n.reload().catch(() => undefined)); // refusals are logged

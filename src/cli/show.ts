@@ -6,6 +6,7 @@ import { isSvrError } from '../errors.js';
 import { request } from '../node/control-client.js';
 import { SHOW_WHAT, type ShowWhat } from '../node/control-protocol.js';
 import type { PeerSummary } from '../router.js';
+import type { PluginView } from '../plugins/host.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
 import { humanBytes, humanDuration, renderTable } from './table.js';
 
@@ -30,21 +31,36 @@ function sessionsTable(rows: SessionSummary[]): string {
 
 function peersTable(rows: PeerSummary[]): string {
   if (rows.length === 0) return 'no peers';
+  const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)}`);
   return renderTable(
-    ['PEER', 'REACHABLE', 'PATH', 'STATE', 'VECTOR', 'LOCAL WAYPOINT', 'REMOTE WAYPOINT'],
-    rows.flatMap((p) => p.paths.map((x) => [p.name, p.reachable ? 'yes' : 'no', x.name, x.up ? 'up' : 'down', x.vector || '-', x.localWaypoint, x.remoteWaypoint])),
-  );
-}
-
-function servicesTable(rows: ServiceView[]): string {
-  return renderTable(
-    ['SERVICE', 'REACHABLE', 'SESSIONS', 'ROUTES'],
-    rows.map((s) => [s.name, s.reachable ? 'yes' : 'no', s.sessions, s.routes.map((r) => `${r.name}: ${r.kind} ${r.target}`).join('; ') || '-']),
+    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'WAYPOINTS'],
+    rows.flatMap((p) => p.paths.map((x) => [
+      p.name, x.name, x.up ? 'yes' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
+      humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions, `${x.localWaypoint} > ${x.remoteWaypoint}`,
+    ])),
   );
 }
 
 function tenantsTable(rows: TenantView[]): string {
   return renderTable(['TENANT', 'INTERFACES', 'SESSIONS'], rows.map((t) => [t.name, t.interfaces.join(',') || '-', t.sessions]));
+}
+
+function pluginsTable(rows: PluginView[]): string {
+  if (rows.length === 0) return 'no plugins loaded';
+  return rows.map((p) => {
+    const head = `${p.name} ${p.version} (${p.specifier}) ${p.state}${p.error ? `: ${p.error}` : ''}`;
+    const stages = p.stages.map((s) => `  stage ${s.name}${s.disabled ? ' (disabled after an error)' : ''}`);
+    const counters = Object.entries(p.counters).map(([k, v]) => `  ${k} ${v}`);
+    return [head, ...stages, ...counters].join('\n');
+  }).join('\n');
+}
+
+function servicesTableWithPaths(rows: (ServiceView & { paths?: string[]; resiliency?: string; refused?: boolean })[]): string {
+  return renderTable(
+    ['SERVICE', 'REACHABLE', 'SESSIONS', 'PATHS (BEST FIRST)', 'RESILIENCY', 'ROUTES'],
+    rows.map((s) => [s.name, s.reachable ? 'yes' : 'no', s.sessions, s.refused ? 'refused (no path meets the SLA)' : (s.paths ?? []).join(', ') || '-', s.resiliency ?? 'none',
+      s.routes.map((r) => `${r.name}: ${r.kind} ${r.target}`).join('; ') || '-']),
+  );
 }
 
 function statsTable(stats: Record<string, unknown>): string {
@@ -63,8 +79,9 @@ function render(what: ShowWhat, result: unknown): string {
   switch (what) {
     case 'sessions': return sessionsTable(result as SessionSummary[]);
     case 'peers': return peersTable(result as PeerSummary[]);
-    case 'services': return servicesTable(result as ServiceView[]);
+    case 'services': return servicesTableWithPaths(result as ServiceView[]);
     case 'tenants': return tenantsTable(result as TenantView[]);
+    case 'plugins': return pluginsTable(result as PluginView[]);
     case 'stats': return statsTable(result as Record<string, unknown>);
     case 'config': return stringify(result).trimEnd();
   }

@@ -8,7 +8,11 @@ export type RemoveReason = 'idle' | 'closed' | 'teardown' | 'replaced' | 'config
 export type DpEvent =
   | { kind: 'session.created'; row: number; gen: number; sessionId: string; role: SessionRole; service: string; tenant: string }
   | { kind: 'session.reverseSeen'; row: number; gen: number; sessionId: string }
-  | { kind: 'session.removed'; row: number; gen: number; sessionId: string; reason: RemoveReason }
+  | {
+      kind: 'session.removed'; row: number; gen: number; sessionId: string; reason: RemoveReason;
+      /** final figures, for records of closed sessions */
+      tenant: string; service: string; ageMs: number; packets: [number, number]; bytes: [number, number];
+    }
   /** the session moved to another path (new waypoints, metadata re-signalled) */
   | { kind: 'session.migrated'; row: number; gen: number; sessionId: string; fromPath: number; toPath: number }
   /** an ingress session sends its metadata again (a classifier changed what it says) */

@@ -76,7 +76,11 @@ export function emitCreated(ctx: DataplaneContext, r: number): void {
 export function removeSession(ctx: DataplaneContext, r: number, reason: RemoveReason): void {
   const t = ctx.sessions;
   if (!t.isActive(r)) return;
-  ctx.events.push({ kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason });
+  ctx.events.push({
+    kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason,
+    tenant: ctx.tables.tenants[t.tenant[r]!] ?? '', service: ctx.tables.services[t.service[r]!]?.name ?? '',
+    ageMs: t.lastSeen[r]! - t.created[r]!, packets: [t.pktsFwd[r]!, t.pktsRev[r]!], bytes: [t.bytesFwd[r]!, t.bytesRev[r]!],
+  });
   ctx.hooks.runClose(r);
   t.remove(r);
 }

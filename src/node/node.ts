@@ -7,6 +7,8 @@
  * stop(): close the control socket, the router and the devices (routes vanish with them), unregister.
  * reload(): re-read the config; a bad file is refused and the running config stays.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
@@ -16,6 +18,8 @@ import { createRouter, type Router } from '../router.js';
 import type { ControlRequest } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
 import { openInterfaces, type OpenedInterface } from './host-setup.js';
+import { Store } from '../store/store.js';
+import { StateRecorder } from '../store/recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
 
@@ -24,6 +28,8 @@ export interface NodeOptions {
   name: string;
   socket?: string;
   runDir?: string;
+  /** LevelDB state directory; default $SVR_DATA_DIR/<name> or /var/lib/svrouter/<name> */
+  dataDir?: string;
   logFormat?: LogFormat;
   write?: (line: string) => void;
 }
@@ -46,6 +52,8 @@ export class RunningNode {
     private control: ControlServer | null,
     private readonly log: NodeLog,
     private readonly configPath: string,
+    private readonly store: Store,
+    private readonly recorder: StateRecorder,
   ) {}
 
   attachControl(control: ControlServer): void {
@@ -72,6 +80,7 @@ export class RunningNode {
       case 'peers': return r.peers();
       case 'services': return r.services();
       case 'tenants': return r.tenants();
+      case 'plugins': return r.plugins.list();
       case 'config': return configToDocument(redactSecrets(r.runningConfig));
       case 'stats': return {
         ...r.counters(),
@@ -80,7 +89,7 @@ export class RunningNode {
         node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket },
         interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
       };
-      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, stats or config`);
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
     }
   }
 
@@ -94,6 +103,8 @@ export class RunningNode {
         throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
       }
       this.router.applyConfig(next);
+      await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
+      void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, reason: e instanceof Error ? e.message : String(e) });
       throw e;
@@ -108,6 +119,8 @@ export class RunningNode {
       await this.control?.close();
       this.control = null;
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
+      await this.recorder.close();
+      await this.store.close();
       unregister(this.dir, this.name, process.pid);
       this.log.info('node.stopped', {});
       this.markDone();
@@ -126,14 +139,24 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   const dir = runDir(o.runDir);
   const socket = o.socket ?? defaultSocket(dir, o.name);
-  const opened = await openInterfaces(me.interfaces, (event, fields) => log.info(event, fields));
+  const dataDir = o.dataDir ?? join(process.env['SVR_DATA_DIR'] ?? '/var/lib/svrouter', o.name);
+  mkdirSync(dataDir, { recursive: true });
+  const store = await Store.open(dataDir);
+  let opened: OpenedInterface[];
+  try {
+    opened = await openInterfaces(me.interfaces, (event, fields) => log.info(event, fields));
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   let router: Router;
   try {
     router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
-      name: o.name, liveness: 'bfd', step: {}, log: (event, fields) => log.info(event, fields),
+      name: o.name, liveness: 'bfd', step: {}, store, log: (event, fields) => log.info(event, fields),
     });
   } catch (e) {
     for (const x of opened) x.port.close();
+    await store.close();
     throw e;
   }
   router.events$.subscribe((e) => {
@@ -143,7 +166,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     else if (e.type === 'migrated') log.session('session.migrated', { id: e.sessionId, from: e.from, to: e.to });
   });
   router.start();
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath);
+  await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
+  const recorder = new StateRecorder(store, router);
+  void recorder.recordConfig(configToDocument(redactSecrets(config)));
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder);
   try {
     node.attachControl(await ControlServer.listen(socket, (req) => node.handle(req)));
     register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
@@ -154,6 +180,25 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   for (const p of router.peers()) {
     log.info('peer', { peer: p.name, paths: p.paths.map((x) => x.name).join(','), reachable: p.reachable });
   }
+  log.info('node.state', { dataDir });
   log.info('node.running', { socket, interfaces: opened.map((x) => `${x.iface.name}=${x.iface.device}`).join(','), services: router.services().length });
   return node;
+}
+
+/**
+ * Plugins of the authority and of this router, with the service chains of tenants and services. Relative
+ * specifiers resolve from the config file's folder. Failures are logged per plugin; the node keeps running.
+ */
+async function loadPlugins(router: Router, config: SvrConfig, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
+  const baseDir = dirname(resolve(configPath));
+  const ri = config.authority.routers.findIndex((r) => r.name === name);
+  const specs = [
+    ...config.authority.plugins.map((p, i) => ({ ...p, baseDir, at: `authority.plugins[${i}]` })),
+    ...(config.authority.routers[ri]?.plugins ?? []).map((p, i) => ({ ...p, baseDir, at: `authority.routers[${ri}].plugins[${i}]` })),
+  ];
+  const failures = await router.applyPlugins(specs, {
+    tenants: Object.fromEntries(config.authority.tenants.map((t) => [t.name, t.serviceChain])),
+    services: Object.fromEntries(config.authority.services.map((s) => [s.name, s.serviceChain])),
+  });
+  for (const f of failures) log('plugin.problem', { at: f.at, error: f.message });
 }
