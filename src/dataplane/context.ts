@@ -8,6 +8,7 @@ import { MetadataWriter } from '../packet/svr-metadata.js';
 import { Batch } from './batch.js';
 import { ChainTable } from './chain.js';
 import { SessionHooks } from './session-hooks.js';
+import { PathCrypto } from './path-crypto.js';
 import { ApplicationNames } from './applications.js';
 import { Counters } from './counters.js';
 import type { DpEvent } from './events.js';
@@ -33,6 +34,8 @@ export class DataplaneContext {
   readonly applications = new ApplicationNames();
   /** plugins' session-open/close hooks */
   readonly hooks: SessionHooks = new SessionHooks(this);
+  /** HMAC handles per path, payload ciphers per security policy */
+  readonly crypto = new PathCrypto();
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */
   readonly wanKeys: WanKeys = new WanKeys(this);
   events: DpEvent[] = [];
@@ -55,6 +58,7 @@ export class DataplaneContext {
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
     this.servicePaths.reset(t);
+    this.crypto.update(t, Date.now());
     this.pathUp = new Uint8Array(t.paths.length);
     this.pathLocalWords = new Uint32Array(t.paths.length * 4);
     this.pathRemoteWords = new Uint32Array(t.paths.length * 4);

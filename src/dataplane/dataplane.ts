@@ -11,7 +11,7 @@ import type { PacketPort } from '../io/port.js';
 import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK } from '../packet/ip.js';
 import { fillIpv4HeaderChecksum, fillL4Checksum, setIpLength } from '../packet/rewrite.js';
 import { writeU16, writeU32 } from '../packet/checksum.js';
-import { signInto, timeSlot } from '../crypto/hmac.js';
+import { timeSlot } from '../crypto/hmac.js';
 import { Batch, HEADROOM, MAX_BATCH, SLOT } from './batch.js';
 import { DataplaneContext } from './context.js';
 import type { DpEvent, RemoveReason } from './events.js';
@@ -304,7 +304,13 @@ export class Dataplane {
     d.set(body.subarray(0, bodyLen), payload);
     let end = payload + bodyLen;
     const h = path.hmac;
-    if (sign && h.mode !== 'disabled') end += signInto(h.cipher, h.key, d, payload, end, timeSlot(h.mode === 'time-based', this.clock()));
+    if (sign && h.mode !== 'disabled') {
+      const cx = ctx.crypto;
+      cx.off[0] = payload;
+      cx.len[0] = end - payload;
+      cx.hmac[p]!.signBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', this.clock()));
+      end = payload + cx.len[0]!;
+    }
     const pi = this.pi;
     pi.family = fam;
     pi.l3 = at;

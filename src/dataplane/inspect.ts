@@ -9,7 +9,7 @@ import { wordsToBytes } from './metadata-build.js';
 import { roleName, sessionId } from './session-ops.js';
 import type { SessionRole } from './events.js';
 import {
-  SF_CLOSING, SF_ESTABLISHED, SF_NEEDS_META, SF_REV_SIGNAL, SF_SYN, SF_SYNACK, SF_TRANSFORMED,
+  SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_ESTABLISHED, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SYN, SF_SYNACK, SF_TRANSFORMED,
 } from './session-table.js';
 
 export interface TupleSummary {
@@ -25,6 +25,8 @@ export interface SessionSummary {
   role: SessionRole;
   tenant: string;
   service: string;
+  /** end-to-end payload encryption: on, skipped by adaptive encryption (already TLS/IPsec), not decided yet, or none */
+  encryption: 'encrypted' | 'skipped (already encrypted)' | 'pending' | 'none';
   /** the application a classifier named (TLS SNI, HTTP Host, ...), '' when unknown */
   application: string;
   /** client -> server as the ingress router received it */
@@ -77,6 +79,9 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
     tenant: tables.tenants[t.tenant[r]!] ?? '?',
     service: tables.services[t.service[r]!]?.name ?? '?',
     application: ctx.applications.name(t.app[r]!),
+    encryption: (flags & SF_PAYLOAD) === 0 ? 'none'
+      : (flags & SF_ENC_ON) !== 0 ? (role === 'ingress' && (flags & SF_ENC_DECIDED) === 0 ? 'pending' : 'encrypted')
+      : 'skipped (already encrypted)',
     original: {
       src: addr(t.origSrc, r * 4, fam), dst: addr(t.origDst, r * 4, fam),
       srcPort: t.origSrcPort[r]!, dstPort: t.origDstPort[r]!, protocol: protocolName(proto),

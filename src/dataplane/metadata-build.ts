@@ -2,13 +2,13 @@
  * What a session's metadata says, built from its row into the context's MetadataWriter
  * (fact sheet §3, §9 examples 1–2; our fixed TLV order: context first, then UUID and names).
  *   forward: header [16 security id] payload [2|3 forward ctx, 7 tenant, 10 service, 6 uuid, 14 source router,
- *            (35 application, once a classifier named it)]
+ *            (11 payload encrypted), (35 application, once a classifier named it)]
  *   reverse: header [16 security id, (24 control)] payload [4|5 reverse ctx, (6 uuid), 18 disable forward metadata]
  *   (the uuid only after the egress moved the session to another path itself)
  */
 import { HealthCheck, Tlv } from '../packet/svr-metadata.js';
 import type { DataplaneContext } from './context.js';
-import { SF_SEND_UUID, type SessionTable } from './session-table.js';
+import { SF_ENC_ON, SF_SEND_UUID, type SessionTable } from './session-table.js';
 
 const uuidBytes = new Uint8Array(16);
 const srcBytes = new Uint8Array(16);
@@ -47,6 +47,7 @@ export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: bo
   w.bytes(Tlv.ServiceName, service, 0, service.length);
   w.bytes(Tlv.SessionUuid, uuidBytes, 0, 16);
   w.bytes(Tlv.SourceRouter, tables.routerNameBytes, 0, tables.routerNameBytes.length);
+  if ((t.flags[r]! & SF_ENC_ON) !== 0) w.flag(Tlv.PayloadEncrypted); // TLV 11: this session's payload is encrypted
   const app = t.app[r]!;
   if (app !== 0) {
     const name = ctx.applications.nameBytes(app);

@@ -27,6 +27,12 @@ export const SF_SEND_UUID = 0x0400;
 export const SF_SNAT = 0x0800;
 /** ... and a translated destination (natDst/natDstPort) */
 export const SF_DNAT = 0x1000;
+/** the session's service encrypts payloads end to end: data packets carry a 1-byte key id trailer */
+export const SF_PAYLOAD = 0x2000;
+/** ... and this session's payloads are encrypted (TLV 11); cleared when adaptive encryption skips it */
+export const SF_ENC_ON = 0x4000;
+/** ... and the adaptive decision (already TLS/IPsec or not) has been made */
+export const SF_ENC_DECIDED = 0x8000;
 /** closing (FIN both ways or RST): removed after a short linger */
 export const SF_CLOSING = 0x0008;
 export const SF_SYN = 0x0010;

@@ -132,11 +132,17 @@ class ReferenceChecks {
         users.set(policy.name, [...(users.get(policy.name) ?? []), endpointName(router, iface)]);
       }
     }
+    for (const service of this.a.services) {
+      // payload encryption derives its keys from the policy key or the secret too
+      const policy = service.security === undefined ? undefined : this.#policies.get(service.security);
+      if (policy === undefined || !policy.encrypt || policy.key !== undefined) continue;
+      users.set(policy.name, [...(users.get(policy.name) ?? []), `service ${service.name}`]);
+    }
     if (users.size === 0) return;
     const why = [...users].map(([name, ifs]) => `security policy ${describe(name)} (used by ${ifs.join(', ')})`).join(', ');
     this.problems.missing(
       [...this.at(this.a), 'secret'],
-      `a hex secret of at least ${SECRET_MIN_HEX_DIGITS} hex digits, because ${why} signs packets (hmac-mode is not disabled) and has no \`key\``,
+      `a hex secret of at least ${SECRET_MIN_HEX_DIGITS} hex digits, because ${why} signs or encrypts packets and has no \`key\``,
     );
   }
 

@@ -15,7 +15,7 @@ import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
 import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
 import { BFD_DEFAULTS } from './defaults.js';
-import { PathHmac, derivePathKey } from './keys.js';
+import { PathHmac, PayloadSecurity, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { RouterTables } from './router-tables.js';
@@ -179,7 +179,18 @@ function compileService(
     policy: compileServicePolicy(policy),
     security: service.security ?? '',
     routes: Object.freeze(routes),
+    ...payloadSecurity(authority, service),
   });
+}
+
+function payloadSecurity(authority: Authority, service: Service): { payload?: PayloadSecurity } {
+  const policy = service.security === undefined ? undefined : authority.securityPolicies.find((p) => p.name === service.security);
+  if (policy === undefined || !policy.encrypt) return {};
+  const material = policy.key ?? authority.secret;
+  if (material === undefined) invalid(`security policy "${policy.name}" encrypts service "${service.name}" but has no key and the authority has no secret`);
+  const bytes = policy.encryptionCipher === 'aes-cbc-128' ? 16 : 32;
+  const key = derivePayloadKey(Buffer.from(material, 'hex'), policy.name, policy.keyVersion, bytes);
+  return { payload: new PayloadSecurity(policy.name, policy.encryptionCipher, policy.adaptiveEncryption, policy.keyVersion, policy.rekeyDelay * 1000, key) };
 }
 
 function accessRules(service: Service): AccessRuleSpec[] {

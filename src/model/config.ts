@@ -28,6 +28,9 @@ export interface SecurityPolicy {
   key?: string;
   /** Key version sent as the Security ID (TLV 16). default 1 */
   keyVersion: number;
+  /** Seconds a new key version is accepted before this router starts sending with it, so every router
+   *  can load the new config first (SSR waits 30 s). default 30 */
+  rekeyDelay: number;
 }
 
 export interface Tenant {

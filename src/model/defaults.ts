@@ -18,6 +18,7 @@ export const SECURITY_POLICY_DEFAULTS: Readonly<Omit<SecurityPolicy, 'name' | 'k
   encryptionCipher: 'aes-cbc-256',
   adaptiveEncryption: true,
   keyVersion: 1,
+  rekeyDelay: 30,
 });
 
 export function builtinSecurityPolicy(): SecurityPolicy {

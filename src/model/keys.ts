@@ -54,3 +54,40 @@ export class PathHmac implements CompiledHmac {
     return `PathHmac { mode: '${this.mode}', cipher: '${this.cipher}', tagLength: ${this.tagLength}, keyVersion: ${this.keyVersion}, key: <hidden> }`;
   }
 }
+
+export const PAYLOAD_KEY_SALT = 'svrouter-payload-key-v1';
+
+/**
+ * The end-to-end payload key of a security policy's key version: HKDF-SHA256(policy key or authority
+ * secret, salt "svrouter-payload-key-v1", info "<policy>|<version>"). Every router derives the same one.
+ */
+export function derivePayloadKey(material: Uint8Array, policy: string, version: number, bytes: number): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', material, PAYLOAD_KEY_SALT, `${policy}|${version}`, bytes));
+}
+
+/** A service's payload security; `key` is readable but hidden from serialization and inspection. */
+export class PayloadSecurity {
+  readonly #key: Uint8Array;
+  constructor(
+    readonly policy: string,
+    readonly cipher: 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256',
+    readonly adaptive: boolean,
+    readonly keyVersion: number,
+    readonly rekeyDelayMs: number,
+    key: Uint8Array,
+  ) {
+    this.#key = key;
+  }
+
+  get key(): Uint8Array {
+    return this.#key;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { policy: this.policy, cipher: this.cipher, adaptive: this.adaptive, keyVersion: this.keyVersion };
+  }
+
+  [inspect.custom](): string {
+    return `PayloadSecurity { policy: '${this.policy}', cipher: '${this.cipher}', keyVersion: ${this.keyVersion}, key: <hidden> }`;
+  }
+}

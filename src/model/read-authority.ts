@@ -17,7 +17,7 @@ import { readServicePolicy } from './read-service-policy.js';
 
 const TOP_KEYS = ['authority'] as const;
 const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins'] as const;
-const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version'] as const;
+const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay'] as const;
 const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
 
 const HMAC_MODES: readonly HmacMode[] = ['disabled', 'metadata-only', 'regular', 'time-based'];
@@ -77,6 +77,7 @@ function readSecurityPolicy(value: unknown, path: FieldPath, { r }: ReadContext)
     encryptionCipher: r.oneOf(o, 'encryption-cipher', path, ENCRYPTION_CIPHERS, d.encryptionCipher),
     adaptiveEncryption: r.boolean(o, 'adaptive-encryption', path, d.adaptiveEncryption),
     keyVersion: r.integer(o, 'key-version', path, 0, 0xffffffff, d.keyVersion),
+    rekeyDelay: r.integer(o, 'rekey-delay', path, 0, 3600, d.rekeyDelay, ' seconds'),
   };
   const key = r.optionalString(o, 'key', path, `exactly ${KEY_HEX_DIGITS} hex digits (32 bytes)`, (s) => isHexKey(s, KEY_HEX_DIGITS));
   if (key !== undefined) policy.key = key;

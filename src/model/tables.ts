@@ -106,6 +106,18 @@ export type CompiledServiceRoute =
   | { readonly kind: 'peer'; readonly name: string; readonly peer: number }
   | { readonly kind: 'local'; readonly name: string; readonly interface: number; readonly gateway?: Uint8Array };
 
+export interface CompiledPayloadSecurity {
+  readonly policy: string;
+  readonly cipher: 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256';
+  /** TLS/IPsec sessions are not encrypted again */
+  readonly adaptive: boolean;
+  readonly keyVersion: number;
+  /** ms a new key version is accepted before this router sends with it */
+  readonly rekeyDelayMs: number;
+  /** 16 or 32 bytes, derived; never logged or shown */
+  readonly key: Uint8Array;
+}
+
 export interface CompiledService {
   readonly id: number;
   readonly name: string;
@@ -117,6 +129,8 @@ export interface CompiledService {
   readonly policy: CompiledServicePolicy;
   /** Payload security policy name, '' when none. */
   readonly security: string;
+  /** End-to-end payload encryption of the service's sessions (its security policy has `encrypt`). */
+  readonly payload?: CompiledPayloadSecurity;
   /** Service-routes of this router for the service, in config order. */
   readonly routes: readonly CompiledServiceRoute[];
 }

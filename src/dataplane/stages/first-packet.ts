@@ -25,6 +25,7 @@ import {
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 import { makeTcpReset } from '../tcp-reset.js';
 import { serverSideKey } from '../nat.js';
+import { payloadFlags } from '../payload.js';
 import { verifyL4Checksum } from '../../packet/rewrite.js';
 
 const N_TX = 3, N_DROP = 4;
@@ -207,7 +208,7 @@ export class FirstPacketStage implements Stage {
       rt.counters.add(this.cExhausted);
       return -1;
     }
-    t.flags[r] = SF_ACTIVE | SF_NEEDS_META | (outer !== pi.protocol ? SF_TRANSFORMED : 0);
+    t.flags[r] = SF_ACTIVE | SF_NEEDS_META | (outer !== pi.protocol ? SF_TRANSFORMED : 0) | payloadFlags(ctx.tables.services[service]!.payload);
     t.insertKey(r, 'in', this.lanKey(r, b.ifIndex[s]!));
     return r;
   }

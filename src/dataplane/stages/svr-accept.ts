@@ -25,7 +25,7 @@ import { RES_DUPLICATE } from '../path-choice.js';
 import type { DataplaneContext } from '../context.js';
 import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
 import { accountPacket, emitCreated, removeSession, sessionId } from '../session-ops.js';
-import { ROLE_EGRESS, ROLE_INGRESS, SF_ACTIVE, SF_REV_SIGNAL, SF_TRANSFORMED, flowRow, flowSwapped, type SideKey } from '../session-table.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_ACTIVE, SF_ENC_ON, SF_PAYLOAD, SF_REV_SIGNAL, SF_TRANSFORMED, flowRow, flowSwapped, type SideKey } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_SVR_IN = 0, N_DROP = 1;
@@ -234,7 +234,8 @@ export class SvrAcceptStage implements Stage {
     t.wpLocalPort[r] = pi.dstPort;
     t.wpPeerPort[r] = pi.srcPort;
     const transformed = (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) && pi.protocol === PROTO_UDP;
-    t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0);
+    const framed = v.payloadEncrypted || tables.services[service]!.payload !== undefined;
+    t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0) | (framed ? SF_PAYLOAD : 0) | (v.payloadEncrypted ? SF_ENC_ON : 0);
     if (!ctx.hooks.runOpen(r)) {
       ctx.hooks.runClose(r); // hooks that accepted before the refusal release what they took
       t.remove(r); // refused by a plugin (counted there)

@@ -4,7 +4,8 @@
  *    a forward packet without metadata at the egress clears REV_SIGNAL;
  * 2. a health-check probe (TLV 46 = 1, no payload) at the egress is answered with reverse metadata and
  *    a "state exists" control message, never delivered; control answers at the ingress are consumed;
- * 3. metadata or the false-positive header is stripped; ICMP carried as UDP loses its UDP header;
+ * 3. metadata or the false-positive header is stripped; ICMP carried as UDP loses its UDP header; an
+ *    encrypted payload is decrypted (key id trailer; docs/crypto.md);
  * 4. addresses/ports -> the original 5-tuple (egress forward: client -> server; ingress reverse:
  *    server -> client); then the session's service chain and out through the LAN interface it uses;
  * 5. a session duplicated on two paths delivers each packet once: the later copy is dropped ('duplicate').
@@ -19,7 +20,8 @@ import { reverseContextMatches } from '../metadata-build.js';
 import { writeServerSide } from '../nat.js';
 import { closeAtPayload, removeUdpHeader } from '../packet-ops.js';
 import { sessionId } from '../session-ops.js';
-import { ROLE_EGRESS, ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
+import { openPayload } from '../payload.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_CHAIN = 0, N_SVR_OUT = 1, N_DROP = 2;
@@ -32,6 +34,7 @@ export class SvrInStage implements Stage {
   private cProbes = 0;
   private cControl = 0;
   private cDuplicates = 0;
+  private cBadPayload = 0;
   private readonly dedup = new Deduplicator();
 
   constructor(private readonly ctx: DataplaneContext) {}
@@ -42,6 +45,7 @@ export class SvrInStage implements Stage {
     this.cProbes = i.counter('health-checks-answered');
     this.cControl = i.counter('consumed-control-messages');
     this.cDuplicates = i.counter('drop-duplicate');
+    this.cBadPayload = i.counter('drop-bad-payload');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -85,12 +89,14 @@ export class SvrInStage implements Stage {
     } else if (role === ROLE_EGRESS && hasMeta) {
       // forward metadata again (re-signalled, e.g. with the application named): acknowledge with reverse metadata
       t.flags[r] = t.flags[r]! | SF_REV_SIGNAL;
+      if ((t.flags[r]! & SF_PAYLOAD) !== 0) t.flags[r] = v.payloadEncrypted ? t.flags[r]! | SF_ENC_ON : t.flags[r]! & ~SF_ENC_ON; // TLV 11 decides
       if (v.application >= 0) t.app[r] = ctx.applications.idFromBytes(d, v.application, v.applicationLength); // TLV 35
     } else if (role === ROLE_EGRESS && !hasMeta && (t.flags[r]! & SF_REV_SIGNAL) !== 0) {
       t.flags[r] = t.flags[r]! & ~(SF_REV_SIGNAL | SF_SEND_UUID); // §5.2 REV_SIGNAL -> REV_QUIET
     }
     const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;
-    const shrinks = strip > 0 || transformed;
+    const framed = (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end - pi.payload > strip;
+    const shrinks = strip > 0 || transformed || framed;
     if (shrinks && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
       return N_DROP;
@@ -103,6 +109,10 @@ export class SvrInStage implements Stage {
       return N_SVR_OUT;
     }
     if (transformed) removeUdpHeader(b, s, pi, t.protocol[r]!);
+    if (framed && !openPayload(ctx, b, s, pi, r)) {
+      rt.counters.add(this.cBadPayload); // unknown key id or a payload that does not decrypt
+      return N_DROP;
+    }
     const forward = role === ROLE_EGRESS;
     if (shrinks) {
       writeServerSide(d, pi, t, r, forward);

@@ -7,6 +7,8 @@
  *    path and sends a copy there. A move allocates new waypoint ports and re-signals metadata; the
  *    session id and the endpoints' 5-tuples stay. No walk over the table: each session moves on its next packet.
  *    At the egress, a reverse packet of a session whose path is down moves the session too (steerReverse).
+ * 0b. payload encryption end to end (sessions of encrypting services): the adaptive decision on the first
+ *    forward data packet, then the payload is sealed (key id trailer; docs/crypto.md) before metadata;
  * 1. metadata: ingress forward packets while NEEDS_META, egress reverse packets while REV_SIGNAL, and
  *    every packet of a transformed (ICMP-as-UDP) session; a payload that starts with the cookie and gets
  *    no metadata gets the 12-byte false-positive header (§2.3);
@@ -16,7 +18,7 @@
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally.
  */
-import { timeSlot, signInto } from '../../crypto/hmac.js';
+import { timeSlot } from '../../crypto/hmac.js';
 import { PacketInfo, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
 import { Control, FALSE_POSITIVE_HEADER, hasCookie } from '../../packet/svr-metadata.js';
@@ -26,7 +28,8 @@ import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../met
 import { adjustChecksumForTail, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
 import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-choice.js';
 import { outerProtocol, sessionId } from '../session-ops.js';
-import { ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
+import { ROLE_INGRESS, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
+import { PAYLOAD_GROWTH, decideAdaptive, sealPayload } from '../payload.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_TX = 0, N_DROP = 1;
@@ -40,6 +43,7 @@ export class SvrOutStage implements Stage {
   private cFp = 0;
   private cMigrated = 0;
   private cDuplicated = 0;
+  private cNoKey = 0;
   private readonly localWp = new Uint8Array(16);
   private readonly peerWp = new Uint8Array(16);
   private readonly dupInfo = new PacketInfo();
@@ -53,6 +57,7 @@ export class SvrOutStage implements Stage {
     this.cFp = i.counter('false-positive-headers-sent');
     this.cMigrated = i.counter('sessions-migrated');
     this.cDuplicated = i.counter('packets-duplicated');
+    this.cNoKey = i.counter('drop-payload-not-sealed');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -64,6 +69,7 @@ export class SvrOutStage implements Stage {
       const ingress = t.role[r] === ROLE_INGRESS;
       if (ingress && !control) this.steer(r);
       else if (!ingress && !control) this.steerReverse(r);
+      if (!control && (t.flags[r]! & SF_PAYLOAD) !== 0) decideAdaptive(this.ctx, r, b.data, b.info[s]!, ingress);
       const alt = control ? undefined : t.alt.get(r);
       if (alt !== undefined) this.duplicate(b, s, r, alt.path, alt.localPort, alt.peerPort, ingress ? alt.needsMeta : alt.revSignal, rt);
       const flags = t.flags[r]!;
@@ -149,11 +155,19 @@ export class SvrOutStage implements Stage {
     const ingress = t.role[r] === ROLE_INGRESS;
     const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;
     const withMeta = withMetaFlag || transformed;
-    const falsePositive = !withMeta && hasCookie(d, pi.payload, pi.end - pi.payload);
-    const grows = withMeta || falsePositive || transformed;
+    const framed = !control && (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end > pi.payload;
+    const falsePositive = !withMeta && !framed && hasCookie(d, pi.payload, pi.end - pi.payload);
+    const grows = withMeta || falsePositive || transformed || framed;
     if (grows && !control && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
       return false;
+    }
+    if (framed) {
+      // encrypt-then-MAC: the payload is sealed first, metadata goes in front, the HMAC covers both
+      if (tailroom(b, s, SLOT) < PAYLOAD_GROWTH + path.hmac.tagLength || !sealPayload(ctx, b, s, pi, r, rt.now)) {
+        rt.counters.add(this.cNoKey);
+        return false;
+      }
     }
     if (transformed && !control) insertUdpHeader(b, s, pi, localPort, peerPort);
     if (withMeta) {
@@ -178,7 +192,10 @@ export class SvrOutStage implements Stage {
         rt.counters.add(this.cNoRoom);
         return false;
       }
-      signInto(h.cipher, h.key, d, pi.payload, pi.end, timeSlot(h.mode === 'time-based', rt.now));
+      const cx = ctx.crypto;
+      cx.off[0] = pi.payload;
+      cx.len[0] = pi.end - pi.payload;
+      cx.hmac[p]!.signBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', rt.now));
       if (!grows) adjustChecksumForTail(d, pi, pi.end, h.tagLength, true);
       setIpLength(d, pi, pi.end + h.tagLength);
     } else if (grows) {

@@ -12,7 +12,7 @@
 import { META_ERROR_NAMES, MetaError, hasCookie, scanMetadata } from '../../packet/svr-metadata.js';
 import { PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
 import { setIpLength } from '../../packet/rewrite.js';
-import { timeSlot, verifyTrailer } from '../../crypto/hmac.js';
+import { timeSlot } from '../../crypto/hmac.js';
 import { NO_PATH } from '../../model/tables.js';
 import { PF_FALSE_POSITIVE, PF_HAS_META, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
@@ -70,8 +70,11 @@ export class WanVerifyStage implements Stage {
       const h = t.paths[path]!.hmac;
       const signed = h.mode !== 'disabled' && (meta || control || h.mode === 'regular' || h.mode === 'time-based');
       if (signed) {
-        const slot = timeSlot(h.mode === 'time-based', rt.now);
-        if (pi.end - pi.payload < h.tagLength || !verifyTrailer(h.cipher, h.key, d, pi.payload, pi.end, slot)) {
+        const cx = this.ctx.crypto;
+        const mac = cx.hmac[path];
+        cx.off[0] = pi.payload;
+        cx.len[0] = pi.end - pi.payload;
+        if (mac == null || pi.end - pi.payload < h.tagLength || mac.verifyBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', rt.now), cx.status) !== 1) {
           c.add(this.cHmac);
           continue;
         }

@@ -22,7 +22,7 @@ test('a good file passes and defaults are filled', () => {
   const a = config.authority;
   assert.is(a.name, 'test');
   assert.equal(a.securityPolicies, [
-    { name: 'internal', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: false, encryptionCipher: 'aes-cbc-256', adaptiveEncryption: true, keyVersion: 1 },
+    { name: 'internal', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: false, encryptionCipher: 'aes-cbc-256', adaptiveEncryption: true, keyVersion: 1, rekeyDelay: 30 },
   ]);
   assert.equal(a.servicePolicies, [{
     name: 'default', transportStateEnforcement: 'reset', vectors: [], vectorOrder: [], pathQualityFilter: false,
@@ -314,7 +314,7 @@ test('services: addresses, transport, access rules, references', () => {
 
 test('authority.secret: required only when a signing policy without a key is used on a wan interface', () => {
   const noSecret = variant((a) => delete a.secret);
-  hasProblem(problemsOfObject(noSecret), 'authority.secret', 'security policy "internal" (used by r1/wan0, r2/wan0) signs packets');
+  hasProblem(problemsOfObject(noSecret), 'authority.secret', 'security policy "internal" (used by r1/wan0, r2/wan0) signs or encrypts packets');
 
   const disabled = { ...noSecret, 'security-policies': [{ name: 'internal', 'hmac-mode': 'disabled' }] };
   assert.not.ok(parseObject(disabled).authority.secret);
@@ -467,6 +467,26 @@ authority:
   } catch (e) {
     assert.match((e as Error).message, /authority\.routers\[0\]\.interfaces\[0\]\.mtu/);
   }
+});
+
+test('an encrypting service needs key material; its payload key is derived per policy and version, hidden from JSON', async () => {
+  const { compileRouter } = await import('../../../src/model/compile.js');
+  const text = (secret: string) => `
+authority:
+  name: a
+  ${secret}
+  security-policies: [{ name: sealed, encrypt: true, hmac-mode: disabled }]
+  services: [{ name: s, addresses: [198.18.3.0/24], security: sealed, access-policy: [{ source: 198.18.1.0/24 }] }]
+  routers:
+    - name: r1
+      interfaces: [{ name: lan0, kind: lan }]
+      service-routes: [{ name: s, service: s, next-hop: { interface: lan0 } }]
+`;
+  hasProblem(problemsOf(text('')), 'authority.secret', 'service s');
+  const t = compileRouter(parseConfig(text(`secret: ${SECRET}`)), 'r1', 1);
+  const payload = t.services[0]!.payload!;
+  assert.equal([payload.cipher, payload.keyVersion, payload.key.length], ['aes-cbc-256', 1, 32]);
+  assert.not.match(JSON.stringify(t.services[0]), Buffer.from(payload.key).toString('hex'));
 });
 
 test.run();
