@@ -20,6 +20,7 @@ import type { ChainStageEntry } from './chain.js';
 import { PluginStageAdapter } from './stages/plugin-stage.js';
 import { ServiceChainStage } from './stages/service-chain.js';
 import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
+import { sealMetadata } from './metadata-crypto.js';
 import { outerProtocol, removeSession } from './session-ops.js';
 import { ROLE_INGRESS, SF_CLOSING } from './session-table.js';
 import type { Stage } from './stage.js';
@@ -247,7 +248,7 @@ export class Dataplane {
     const ctx = this.ctx;
     const t = ctx.sessions;
     if (!t.isActive(row) || t.gen[row] !== gen || t.role[row] !== ROLE_INGRESS) return false;
-    const mlen = writeForwardMetadata(ctx, row, true);
+    const mlen = sealMetadata(ctx, t.path[row]!, writeForwardMetadata(ctx, row, true));
     const proto = outerProtocol(t.protocol[row]!);
     const sent = this.originate(t.path[row]!, proto, t.wpLocalPort[row]!, t.wpPeerPort[row]!, ctx.writer.buf, mlen, true);
     if (sent) ctx.counters.add(this.cProbes);

@@ -31,6 +31,8 @@ interface PolicyKey {
 export class PathCrypto {
   /** per path id */
   hmac: (BatchHmac | null)[] = [];
+  /** per path id: the metadata cipher (payload TLVs), when the path's policy encrypts */
+  meta: (BatchCipher | null)[] = [];
   private readonly policies = new Map<string, Map<number, PolicyKey>>();
   /** per service id: its payload policy name, '' when it does not encrypt */
   private servicePolicy: string[] = [];
@@ -41,7 +43,9 @@ export class PathCrypto {
 
   update(t: ForwardingTables, now: number): void {
     for (const h of this.hmac) h?.destroy();
+    for (const m of this.meta) m?.destroy();
     this.hmac = t.paths.map((p) => (p.hmac.mode === 'disabled' ? null : BatchHmac.create(p.hmac.cipher, p.hmac.key)));
+    this.meta = t.paths.map((p) => (p.metadataCipher === undefined ? null : BatchCipher.create(CIPHER_KIND[p.metadataCipher.cipher], p.metadataCipher.key)));
     this.servicePolicy = t.services.map((s) => s.payload?.policy ?? '');
     for (const svc of t.services) {
       const sec = svc.payload;

@@ -128,7 +128,7 @@ class ReferenceChecks {
     for (const router of this.a.routers) {
       for (const iface of router.interfaces) {
         const policy = iface.kind === 'wan' ? this.#policies.get(iface.security) : undefined;
-        if (policy === undefined || policy.hmacMode === 'disabled' || policy.key !== undefined) continue;
+        if (policy === undefined || (policy.hmacMode === 'disabled' && !policy.encrypt) || policy.key !== undefined) continue;
         users.set(policy.name, [...(users.get(policy.name) ?? []), endpointName(router, iface)]);
       }
     }

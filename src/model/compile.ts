@@ -15,7 +15,7 @@ import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
 import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
 import { BFD_DEFAULTS } from './defaults.js';
-import { PathHmac, PayloadSecurity, derivePathKey, derivePayloadKey } from './keys.js';
+import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { RouterTables } from './router-tables.js';
@@ -103,7 +103,17 @@ function compilePath(authority: Authority, router: Router, link: MeshLink, id: n
     portFrom: Math.max(link.local.portRange.from, link.remote.portRange.from),
     portTo: Math.min(link.local.portRange.to, link.remote.portRange.to),
     bfd: compileBfd(link.local.neighborhoods.find((n) => n.name === link.neighborhood)?.bfd ?? BFD_DEFAULTS),
+    ...metadataCipher(authority, policy, router, link),
   });
+}
+
+function metadataCipher(authority: Authority, policy: SecurityPolicy, router: Router, link: MeshLink): { metadataCipher?: MetadataCipher } {
+  if (!policy.encrypt) return {};
+  const material = policy.key ?? authority.secret;
+  if (material === undefined) invalid(`security policy "${policy.name}" encrypts metadata but has no key and the authority has no secret`);
+  const bytes = policy.encryptionCipher === 'aes-cbc-128' ? 16 : 32;
+  const key = deriveMetadataKey(Buffer.from(material, 'hex'), endpointName(router, link.local), endpointName(link.peer, link.remote), bytes);
+  return { metadataCipher: new MetadataCipher(policy.encryptionCipher, key) };
 }
 
 function compileBfd(b: BfdSettings): CompiledBfd {

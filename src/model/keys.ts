@@ -91,3 +91,27 @@ export class PayloadSecurity {
     return `PayloadSecurity { policy: '${this.policy}', cipher: '${this.cipher}', keyVersion: ${this.keyVersion}, key: <hidden> }`;
   }
 }
+
+export const METADATA_KEY_SALT = 'svrouter-metadata-key-v1';
+
+/** The metadata key of the path between two endpoints (per hop, like SSR's inter-router security). */
+export function deriveMetadataKey(material: Uint8Array, endpointA: string, endpointB: string, bytes: number): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', material, METADATA_KEY_SALT, pathKeyInfo(endpointA, endpointB), bytes));
+}
+
+/** A path's metadata cipher; the key is hidden from serialization and inspection. */
+export class MetadataCipher {
+  readonly #key: Uint8Array;
+  constructor(readonly cipher: 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256', key: Uint8Array) {
+    this.#key = key;
+  }
+  get key(): Uint8Array {
+    return this.#key;
+  }
+  toJSON(): Record<string, unknown> {
+    return { cipher: this.cipher };
+  }
+  [inspect.custom](): string {
+    return `MetadataCipher { cipher: '${this.cipher}', key: <hidden> }`;
+  }
+}

@@ -88,6 +88,8 @@ export interface CompiledPath {
   /** Vector label from the neighborhood, '' when none. */
   readonly vector: string;
   readonly hmac: CompiledHmac;
+  /** Metadata encryption on this path (its security policy has `encrypt`): payload TLVs only, header TLVs clear. */
+  readonly metadataCipher?: { readonly cipher: 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256'; readonly key: Uint8Array };
   /** Waypoint port range used when this router sends (even local ports, odd remote ports). */
   readonly portFrom: number;
   readonly portTo: number;

@@ -30,6 +30,7 @@ import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-c
 import { outerProtocol, sessionId } from '../session-ops.js';
 import { ROLE_INGRESS, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { PAYLOAD_GROWTH, decideAdaptive, sealPayload } from '../payload.js';
+import { sealMetadata } from '../metadata-crypto.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_TX = 0, N_DROP = 1;
@@ -171,7 +172,7 @@ export class SvrOutStage implements Stage {
     }
     if (transformed && !control) insertUdpHeader(b, s, pi, localPort, peerPort);
     if (withMeta) {
-      const n = ingress ? writeForwardMetadata(ctx, r, false, p) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p);
+      const n = sealMetadata(ctx, p, ingress ? writeForwardMetadata(ctx, r, false, p) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p));
       if (control) {
         pi.end = pi.payload; // a control answer carries no payload
         b.len[s] = pi.end - pi.l3;

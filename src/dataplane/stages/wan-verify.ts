@@ -7,7 +7,8 @@
  * 4. cookie first, then HMAC (fact sheet §4.1): metadata packets are signed unless the path's policy is
  *    `disabled`; every packet is signed in `regular`/`time-based` mode -> drop 'bad-hmac'; the trailer
  *    is stripped (incremental checksum, so end-to-end corruption stays detectable);
- * 5. metadata is scanned with strict bounds -> drop 'bad-metadata' (+ the reason).
+ * 5. encrypted metadata (the path's policy encrypts) is decrypted -> drop 'metadata-decrypt';
+ * 6. metadata is scanned with strict bounds -> drop 'bad-metadata' (+ the reason).
  */
 import { META_ERROR_NAMES, MetaError, hasCookie, scanMetadata } from '../../packet/svr-metadata.js';
 import { PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
@@ -17,6 +18,7 @@ import { NO_PATH } from '../../model/tables.js';
 import { PF_FALSE_POSITIVE, PF_HAS_META, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { adjustChecksumForTail } from '../packet-ops.js';
+import { openMetadata } from '../metadata-crypto.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 /** UDP port of the path control channel between waypoints (BFD in SSR uses 1280). */
@@ -28,6 +30,7 @@ export class WanVerifyStage implements Stage {
   readonly nexts = ['session-lookup', 'drop'] as const;
   private cNotOurs = 0;
   private cControl = 0;
+  private cMetaDecrypt = 0;
   private cPeer = 0;
   private cHmac = 0;
   private cMeta = 0;
@@ -38,6 +41,7 @@ export class WanVerifyStage implements Stage {
   init(i: StageInit): void {
     this.cNotOurs = i.counter('drop-not-for-waypoint');
     this.cControl = i.counter('consumed-path-messages');
+    this.cMetaDecrypt = i.counter('drop-metadata-decrypt');
     this.cPeer = i.counter('drop-unknown-peer');
     this.cHmac = i.counter('drop-bad-hmac');
     this.cMeta = i.counter('drop-bad-metadata');
@@ -88,6 +92,10 @@ export class WanVerifyStage implements Stage {
         this.ctx.events.push({ kind: 'path.message', path, payload: d.slice(pi.payload, pi.end), atMs: rt.now });
         c.add(this.cControl);
         rt.next[s] = N_CONSUMED;
+        continue;
+      }
+      if (meta && !openMetadata(this.ctx, b, s, pi, path, signed)) {
+        c.add(this.cMetaDecrypt); // metadata that does not decrypt with this path's key
         continue;
       }
       if (meta) {

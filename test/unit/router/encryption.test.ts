@@ -110,4 +110,21 @@ test('key rotation in the middle of a transfer loses nothing: a new key version 
   await lab.close();
 });
 
+test('metadata encryption per path: payload TLVs are ciphertext on the wire, the header TLVs stay clear, sessions work', async () => {
+  const config = await exampleConfig();
+  const internal = config.authority.securityPolicies.find((p) => p.name === 'internal')!;
+  internal.encrypt = true;
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const wire = recordWire(lab.wan);
+  let replies = 0;
+  lab.servers[0]!.udpBind(7, (d, f) => lab.servers[0]!.udpSend(7, f.address, f.port, d));
+  lab.clients[0]!.udpBind(41000, () => replies++);
+  lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('hello'));
+  assert.ok(await until(() => replies === 1));
+  assert.not.ok(leaked(wire, Buffer.from('engineering')), 'the tenant name is not readable on the wire');
+  assert.ok(Buffer.from(wire[0]!.bytes).includes(Buffer.from([0x00, 0x10, 0x00, 0x04])), 'the security id header TLV is clear');
+  assert.is(lab.r2.sessions()[0]!.tenant, 'engineering', 'the egress decrypted it');
+  await lab.close();
+});
+
 test.run();
