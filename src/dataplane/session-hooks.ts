@@ -18,6 +18,7 @@ export interface HookEntry<F> {
 
 class Opening implements OpeningSession {
   row = -1;
+  now = 0;
   role: 'ingress' | 'egress' | 'local' = 'local';
   tenant = -1;
   service = -1;
@@ -80,11 +81,12 @@ export class SessionHooks {
    * Runs the open hooks for row r (its tenant, service, original tuple and interfaces already set).
    * Returns false when a plugin refused (counted); otherwise stores any NAT decisions in the row.
    */
-  runOpen(r: number): boolean {
+  runOpen(r: number, now: number): boolean {
     if (this.open.length === 0) return true;
     const t = this.ctx.sessions;
     const o = this.o;
     o.row = r;
+    o.now = now;
     o.role = t.role[r] === ROLE_INGRESS ? 'ingress' : t.role[r] === ROLE_EGRESS ? 'egress' : 'local';
     o.tenant = t.tenant[r]!;
     o.service = t.service[r]!;

@@ -18,10 +18,8 @@ export function roleName(role: number): SessionRole {
   return role === ROLE_INGRESS ? 'ingress' : role === ROLE_EGRESS ? 'egress' : 'local';
 }
 
-/** Updates counters, TCP state and expiry of row `r` for one packet. */
-export function accountPacket(
-  ctx: DataplaneContext, r: number, forward: boolean, protocol: number, tcpFlags: number, bytes: number, now: number,
-): void {
+/** Counts one packet of row r (per direction) and refreshes its idle expiry. Before the service chain. */
+export function accountPacket(ctx: DataplaneContext, r: number, forward: boolean, bytes: number, now: number): void {
   const t = ctx.sessions;
   t.lastSeen[r] = now;
   if (forward) {
@@ -31,17 +29,25 @@ export function accountPacket(
     t.pktsRev[r]!++;
     t.bytesRev[r]! += bytes;
   }
+  t.expires[r] = now + timeoutMs(ctx, r, t.flags[r]!);
+}
+
+/**
+ * The TCP state the session table tracks (SYN, SYN/ACK, established, FIN each way, RST) and the expiry
+ * that follows from it. Applied when a packet leaves the service chain, so a segment a plugin dropped
+ * (an out-of-window RST, say) never changes the session's state.
+ */
+export function trackTcp(ctx: DataplaneContext, r: number, forward: boolean, tcpFlags: number, now: number): void {
+  const t = ctx.sessions;
   let f = t.flags[r]!;
-  if (protocol === PROTO_TCP) {
-    if ((tcpFlags & TCP_RST) !== 0) f |= SF_CLOSING;
-    else {
-      if ((tcpFlags & TCP_SYN) !== 0) f |= forward ? SF_SYN : SF_SYNACK;
-      else if (forward && (tcpFlags & TCP_ACK) !== 0 && (f & SF_SYNACK) !== 0) f |= SF_ESTABLISHED;
-      if ((tcpFlags & TCP_FIN) !== 0) f |= forward ? SF_FIN_FWD : SF_FIN_REV;
-      if ((f & (SF_FIN_FWD | SF_FIN_REV)) === (SF_FIN_FWD | SF_FIN_REV)) f |= SF_CLOSING;
-    }
-    t.flags[r] = f;
+  if ((tcpFlags & TCP_RST) !== 0) f |= SF_CLOSING;
+  else {
+    if ((tcpFlags & TCP_SYN) !== 0) f |= forward ? SF_SYN : SF_SYNACK;
+    else if (forward && (tcpFlags & TCP_ACK) !== 0 && (f & SF_SYNACK) !== 0) f |= SF_ESTABLISHED;
+    if ((tcpFlags & TCP_FIN) !== 0) f |= forward ? SF_FIN_FWD : SF_FIN_REV;
+    if ((f & (SF_FIN_FWD | SF_FIN_REV)) === (SF_FIN_FWD | SF_FIN_REV)) f |= SF_CLOSING;
   }
+  t.flags[r] = f;
   t.expires[r] = now + timeoutMs(ctx, r, f);
 }
 

@@ -54,6 +54,8 @@ export interface PluginStage {
  */
 export interface OpeningSession {
   readonly row: number;
+  /** the data path's clock (ms) for this batch: use it for rates, not Date.now() */
+  readonly now: number;
   readonly role: 'ingress' | 'egress' | 'local';
   readonly tenant: number;
   readonly service: number;

@@ -88,7 +88,7 @@ export class FirstPacketStage implements Stage {
       const r = flowRow(existing);
       const forward = flowSwapped(existing) === swapped;
       b.session[s] = r;
-      accountPacket(ctx, r, forward, pi.protocol, pi.tcpFlags, b.len[s]!, rt.now);
+      accountPacket(ctx, r, forward, b.len[s]!, rt.now);
       return dispatchIndex(t.role[r]!, forward);
     }
     if (!verifyL4Checksum(d, pi)) {
@@ -146,7 +146,7 @@ export class FirstPacketStage implements Stage {
     if (r < 0) return N_DROP;
     b.session[s] = r;
     b.flags[s] |= PF_NEW_SESSION;
-    accountPacket(ctx, r, true, pi.protocol, pi.tcpFlags, b.len[s]!, rt.now);
+    accountPacket(ctx, r, true, b.len[s]!, rt.now);
     c.add(this.cCreated);
     emitCreated(ctx, r);
     return dispatchIndex(t.role[r]!, true);
@@ -197,7 +197,7 @@ export class FirstPacketStage implements Stage {
     const outer = outerProtocol(pi.protocol);
     const r = this.openRow(b, s, pi, ROLE_INGRESS, tenant, service, rt.now);
     t.outIf[r] = ctx.tables.paths[p]!.localInterface;
-    if (!ctx.hooks.runOpen(r)) {
+    if (!ctx.hooks.runOpen(r, rt.now)) {
       ctx.hooks.runClose(r); // hooks that accepted before the refusal release what they took
       t.remove(r);
       return -1;
@@ -217,7 +217,7 @@ export class FirstPacketStage implements Stage {
     const t = this.ctx.sessions;
     const r = this.openRow(b, s, pi, ROLE_LOCAL, tenant, service, rt.now);
     t.outIf[r] = outIf;
-    if (!this.ctx.hooks.runOpen(r)) {
+    if (!this.ctx.hooks.runOpen(r, rt.now)) {
       this.ctx.hooks.runClose(r);
       t.remove(r);
       return -1;

@@ -3,10 +3,13 @@
  * packet (before svr-out toward a peer; after svr-in or forward-local toward the LAN).
  * 1. first visit: the packet takes its session's chain bits (minus disabled stages);
  * 2. the lowest remaining bit -> that stage, which comes back here (or drops);
- * 3. no bits left -> svr-out when the packet leaves toward a peer, else tx.
+ * 3. no bits left -> the session's TCP state follows the packet (only packets the chain let through
+ *    change it), then svr-out when the packet leaves toward a peer, else tx.
  * Cost: ~30 ns per packet with an empty chain.
  */
-import { PF_CHAINED, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { PF_CHAINED, PF_CONTROL, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { PROTO_TCP } from '../../packet/ip.js';
+import { trackTcp } from '../session-ops.js';
 import type { DataplaneContext } from '../context.js';
 import { ROLE_EGRESS, ROLE_INGRESS } from '../session-table.js';
 import type { Stage, StageRuntime } from '../stage.js';
@@ -35,6 +38,7 @@ export class ServiceChainStage implements Stage {
       if (bits === 0) {
         const role = t.role[r]!;
         const reverse = (b.flags[s]! & PF_REVERSE) !== 0;
+        if (t.protocol[r] === PROTO_TCP && (b.flags[s]! & PF_CONTROL) === 0) trackTcp(this.ctx, r, !reverse, b.info[s]!.tcpFlags, rt.now);
         const outbound = (role === ROLE_INGRESS && !reverse) || (role === ROLE_EGRESS && reverse);
         rt.next[s] = outbound ? N_SVR_OUT : N_TX;
         continue;

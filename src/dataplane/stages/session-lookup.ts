@@ -68,7 +68,7 @@ export class SessionLookupStage implements Stage {
         if (flowAlt(v) === 1) b.flags[s] |= PF_ALT_PATH;
         if (!forward) b.flags[s] |= PF_REVERSE;
         b.session[s] = r;
-        accountPacket(ctx, r, forward, t.protocol[r]!, pi.tcpFlags, b.len[s]!, rt.now);
+        accountPacket(ctx, r, forward, b.len[s]!, rt.now);
         rt.next[s] = dispatchIndex(t.role[r]!, forward);
       } else if (!wan) {
         rt.next[s] = N_FIRST;

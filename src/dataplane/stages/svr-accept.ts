@@ -102,7 +102,7 @@ export class SvrAcceptStage implements Stage {
       ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: from, toPath: path });
     }
     b.session[s] = r;
-    accountPacket(ctx, r, true, t.protocol[r]!, pi.tcpFlags, b.len[s]!, rt.now);
+    accountPacket(ctx, r, true, b.len[s]!, rt.now);
     return true;
   }
 
@@ -147,7 +147,7 @@ export class SvrAcceptStage implements Stage {
     }
     b.session[s] = r;
     b.flags[s] |= PF_REVERSE;
-    accountPacket(ctx, r, false, t.protocol[r]!, pi.tcpFlags, b.len[s]!, rt.now);
+    accountPacket(ctx, r, false, b.len[s]!, rt.now);
     return true;
   }
 
@@ -175,7 +175,7 @@ export class SvrAcceptStage implements Stage {
       }
       const r = flowRow(existing);
       b.session[s] = r;
-      accountPacket(ctx, r, true, t.protocol[r]!, pi.tcpFlags, b.len[s]!, rt.now);
+      accountPacket(ctx, r, true, b.len[s]!, rt.now);
       return true;
     }
     if (v.forwardCtx < 0 && v.reverseCtx >= 0 && v.uuid >= 0) return this.rejoinIngress(b, s, v, rt);
@@ -236,7 +236,7 @@ export class SvrAcceptStage implements Stage {
     const transformed = (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) && pi.protocol === PROTO_UDP;
     const framed = v.payloadEncrypted || tables.services[service]!.payload !== undefined;
     t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0) | (framed ? SF_PAYLOAD : 0) | (v.payloadEncrypted ? SF_ENC_ON : 0);
-    if (!ctx.hooks.runOpen(r)) {
+    if (!ctx.hooks.runOpen(r, rt.now)) {
       ctx.hooks.runClose(r); // hooks that accepted before the refusal release what they took
       t.remove(r); // refused by a plugin (counted there)
       return false;
@@ -265,7 +265,7 @@ export class SvrAcceptStage implements Stage {
     t.insertKey(r, 'out', k);
     b.session[s] = r;
     b.flags[s] |= PF_NEW_SESSION;
-    accountPacket(ctx, r, true, protocol, pi.tcpFlags, b.len[s]!, rt.now);
+    accountPacket(ctx, r, true, b.len[s]!, rt.now);
     c.add(this.cCreated);
     emitCreated(ctx, r);
     return true;
