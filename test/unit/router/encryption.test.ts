@@ -68,7 +68,8 @@ test('adaptive encryption: a TLS session is not encrypted twice (TLV 11 dropped 
 });
 
 test('a tampered encrypted packet is dropped and counted; a replayed one outside the time window too', async () => {
-  const lab = createMemoryLab({ config: await encryptingConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  let skew = 0; // r2's clock runs ahead by `skew` ms when we replay
+  const lab = createMemoryLab({ config: await encryptingConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { clock: () => Date.now() + skew } });
   const wire = recordWire(lab.wan);
   let got = 0;
   lab.servers[0]!.udpBind(7, () => got++);
@@ -81,6 +82,13 @@ test('a tampered encrypted packet is dropped and counted; a replayed one outside
   await sleep(20);
   assert.is(lab.r2.counters()['drop-bad-hmac'], 1);
   assert.is(got, 1);
+  lab.wan.a.send(pkt); // a replay within the window is accepted as the same session's packet ...
+  assert.ok(await until(() => got === 2));
+  skew = 10_000; // ... but ten seconds later the time-based HMAC no longer verifies
+  lab.wan.a.send(pkt);
+  await sleep(20);
+  assert.is(lab.r2.counters()['drop-bad-hmac'], 2, 'the late replay is rejected and counted');
+  assert.is(got, 2);
   await lab.close();
 });
 
