@@ -18,6 +18,7 @@ export const PF_NEW_SESSION = 0x08; // this packet created its session
 export const PF_CONTROL = 0x10; // an SVR control answer built from a received probe (no payload)
 export const PF_ALT_PATH = 0x20; // the packet matched its session's alternate (second path) key
 export const PF_CHAINED = 0x40; // the packet took its session's chain bits (service-chain)
+export const PF_HANDED = 0x80; // handed over by another worker: already steered, TTL already decremented
 
 export class Batch {
   count = 0;
@@ -32,6 +33,8 @@ export class Batch {
   readonly chain = new Uint32Array(MAX_BATCH);
   /** peer path of a WAN packet (rx) or chosen for tx, -1 none */
   readonly path = new Int16Array(MAX_BATCH);
+  /** the worker that owns the packet's session (steer -> handoff) */
+  readonly owner = new Int16Array(MAX_BATCH);
   /** parsed headers, one reusable object per slot */
   readonly info: PacketInfo[] = [];
   /** parsed SVR metadata (valid when PF_HAS_META) */

@@ -18,6 +18,7 @@ import { SessionTable } from './session-table.js';
 import { WaypointPorts } from './waypoint-ports.js';
 import { ServicePaths } from './path-choice.js';
 import { WanKeys } from './wan-keys.js';
+import type { Ownership } from './ownership.js';
 
 export class DataplaneContext {
   tables!: ForwardingTables;
@@ -36,6 +37,8 @@ export class DataplaneContext {
   readonly hooks: SessionHooks = new SessionHooks(this);
   /** HMAC handles per path, payload ciphers per security policy */
   readonly crypto = new PathCrypto();
+  /** set when this is one of several data-path workers */
+  ownership: Ownership | null = null;
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */
   readonly wanKeys: WanKeys = new WanKeys(this);
   events: DpEvent[] = [];

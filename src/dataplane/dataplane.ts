@@ -12,7 +12,9 @@ import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK } from '../packet/ip.js';
 import { fillIpv4HeaderChecksum, fillL4Checksum, setIpLength } from '../packet/rewrite.js';
 import { writeU16, writeU32 } from '../packet/checksum.js';
 import { timeSlot } from '../crypto/hmac.js';
-import { Batch, HEADROOM, MAX_BATCH, SLOT } from './batch.js';
+import { Batch, HEADROOM, MAX_BATCH, PF_HANDED, SLOT } from './batch.js';
+import { Ownership, type OwnershipOptions } from './ownership.js';
+import { HandoffStage, SteerStage } from './stages/steer.js';
 import { DataplaneContext } from './context.js';
 import type { DpEvent, RemoveReason } from './events.js';
 import { StageGraph } from './graph.js';
@@ -39,6 +41,8 @@ export interface DataplaneOptions {
   ports: readonly (PacketPort | null)[];
   /** milliseconds; default Date.now */
   clock?: () => number;
+  /** one of several data-path workers: its index, the count, the shared steering table and the hand-off sink */
+  ownership?: OwnershipOptions;
   /** receives the events of each batch (and of sweeps/commands) */
   onEvents?: (events: DpEvent[]) => void;
 }
@@ -65,6 +69,12 @@ export class Dataplane {
 
   constructor(opts: DataplaneOptions) {
     this.ctx = new DataplaneContext(opts.tables);
+    if (opts.ownership !== undefined && opts.ownership.count > 1) {
+      const own = new Ownership(opts.ownership);
+      this.ctx.ownership = own;
+      this.ctx.sessions.ownership = own;
+      this.ctx.waypoints.slice = { index: own.index, count: own.count };
+    }
     this.ports = opts.ports;
     this.clock = opts.clock ?? Date.now;
     this.onEvents = opts.onEvents ?? (() => {});
@@ -135,7 +145,7 @@ export class Dataplane {
   private buildGraph(plugins: readonly ChainStageEntry[]): StageGraph {
     const ctx = this.ctx;
     const stages: Stage[] = [
-      new DecodeStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
+      new DecodeStage(ctx), new SteerStage(ctx), new HandoffStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
       new SvrAcceptStage(ctx), new SvrInStage(ctx), new ForwardLocalStage(ctx),
       new ServiceChainStage(ctx, plugins.map((e) => e.fullName)),
       ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx)),
@@ -168,6 +178,15 @@ export class Dataplane {
 
   /** Processes packets received on interface `ifIndex`, in batches of at most MAX_BATCH. */
   receive(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+    this.process(ifIndex, data, offsets, lengths, count, 0);
+  }
+
+  /** Processes packets another worker handed over (they belong to sessions this worker owns). */
+  receiveHandoff(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+    this.process(ifIndex, data, offsets, lengths, count, PF_HANDED);
+  }
+
+  private process(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number): void {
     const b = this.batch;
     let i = 0;
     while (i < count) {
@@ -175,6 +194,7 @@ export class Dataplane {
       const n = Math.min(MAX_BATCH, count - i);
       const taken = b.fill(ifIndex, data, offsets, lengths, i, n);
       if (taken < n) this.ctx.counters.add(this.cOversize, n - taken);
+      if (flags !== 0) for (let s = 0; s < b.count; s++) b.flags[s] = flags;
       i += n;
       this.graph.run(b, this.clock());
       this.transmit(b, this.graph.tx.slot, this.graph.tx.n);

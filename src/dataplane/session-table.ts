@@ -11,6 +11,7 @@
  */
 import { FlowTable } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
+import { KEY_LAN, KEY_WAN_OURS, KEY_WAN_THEIRS, type Ownership } from './ownership.js';
 
 export const ROLE_INGRESS = 1;
 export const ROLE_EGRESS = 2;
@@ -61,6 +62,13 @@ export interface AltPath {
   needsMeta: boolean;
   /** egress: reverse metadata on this path until a forward packet without it arrived on it */
   revSignal: boolean;
+}
+
+/** How the key of `side` of a session of `role` is owned by default (see ownership.ts). */
+function keyKind(role: number, side: 'in' | 'out'): number {
+  if (role === ROLE_INGRESS) return side === 'in' ? KEY_LAN : KEY_WAN_OURS;
+  if (role === ROLE_EGRESS) return side === 'in' ? KEY_WAN_THEIRS : KEY_LAN;
+  return KEY_LAN;
 }
 
 export interface SideKey {
@@ -122,6 +130,8 @@ export class SessionTable {
   inKey!: Uint32Array;
   outKey!: Uint32Array;
 
+  /** set when several workers share steering: keys are claimed/released as they are installed/removed */
+  ownership: Ownership | null = null;
   /** alternate keys of duplicated sessions, by row */
   readonly alt = new Map<number, AltPath>();
   private free: Int32Array;
@@ -235,6 +245,7 @@ export class SessionTable {
     const existing = t.get();
     if (existing >= 0 && flowRow(existing) !== r) return false;
     t.set((r << 2) | swapped);
+    this.ownership?.claim(t.key, k.family, keyKind(this.role[r]!, side));
     const store = side === 'in' ? this.inKey : this.outKey;
     store.set(t.key, r * KW6);
     if (side === 'in') this.inKeyFamily[r] = k.family;
@@ -275,6 +286,7 @@ export class SessionTable {
     const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
     if (t.get() >= 0) return false;
     t.set((r << 2) | 2 | swapped);
+    this.ownership?.claim(t.key, k.family, this.role[r] === ROLE_INGRESS ? KEY_WAN_OURS : KEY_WAN_THEIRS);
     this.alt.set(r, { path, localPort, peerPort, family: k.family, key: t.key.slice(), needsMeta: true, revSignal: true });
     return true;
   }
@@ -286,6 +298,7 @@ export class SessionTable {
     t.key.set(a.key.subarray(0, t.kw));
     const v = t.get();
     if (v >= 0 && flowRow(v) === r) t.delete();
+    this.ownership?.release(t.key, a.family);
     this.alt.delete(r);
   }
 
@@ -306,7 +319,10 @@ export class SessionTable {
     const kw = family === 6 ? KW6 : KW4;
     for (let i = 0; i < kw; i++) t.key[i] = store[r * KW6 + i]!;
     const v = t.get();
-    if (v >= 0 && flowRow(v) === r && flowAlt(v) === 0) t.delete();
+    if (v >= 0 && flowRow(v) === r && flowAlt(v) === 0) {
+      t.delete();
+      this.ownership?.release(t.key, family);
+    }
   }
 
   /** Removes row r and both its keys; the row returns to the free list. */

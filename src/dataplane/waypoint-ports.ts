@@ -13,6 +13,9 @@ export class WaypointPorts {
   local = 0;
   peer = 0;
 
+  /** with several workers, each allocates only local ports of its slice: (port >> 1) % workers === index */
+  slice: { index: number; count: number } | null = null;
+
   /** Picks a free (even local, odd peer) pair on `path` in [from, to]; false when none was found in
    *  MAX_TRIES probes (the range is exhausted or nearly so). `isFree` checks a candidate pair. */
   allocate(path: number, from: number, to: number, isFree: (local: number, peer: number) => boolean): boolean {
@@ -28,10 +31,13 @@ export class WaypointPorts {
     if (evens <= 0 || odds <= 0) return false;
     const space = evens * odds;
     let i = this.cursor[path]! % space;
-    for (let t = 0; t < MAX_TRIES && t < space; t++) {
+    const sl = this.slice;
+    const tries = sl === null ? MAX_TRIES : MAX_TRIES * sl.count;
+    for (let t = 0; t < tries && t < space; t++) {
       const local = firstEven + 2 * (i % evens);
       const peer = firstOdd + 2 * (Math.floor(i / evens) % odds);
       i = i + 1 >= space ? 0 : i + 1;
+      if (sl !== null && (local >> 1) % sl.count !== sl.index) continue;
       if (isFree(local, peer)) {
         this.cursor[path] = i;
         this.local = local;

@@ -1,6 +1,6 @@
 /**
- * decode: parse each packet's IP and L4 headers, drop what is malformed, decrement the TTL, and send
- * WAN packets to wan-verify and LAN packets to session-lookup.
+ * decode: parse each packet's IP and L4 headers, drop what is malformed, decrement the TTL, then steer
+ * (which sends WAN packets to wan-verify and LAN packets to session-lookup, or another worker's).
  * 1. parse (every length checked) -> drop 'malformed' (+ the reason) on error;
  * 2. IPv4 header checksum (RFC 791) -> drop 'malformed' + 'malformed-bad-ip-checksum';
  *    fragments -> drop 'fragment' (reassembly is not implemented yet);
@@ -10,16 +10,16 @@
 import { PARSE_ERROR_NAMES, ParseError, parsePacket } from '../../packet/ip.js';
 import { decrementTtl } from '../../packet/rewrite.js';
 import { finish, sumBytes } from '../../packet/checksum.js';
-import type { Batch, Frame } from '../batch.js';
+import { PF_HANDED, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { sessionProtocol } from '../packet-ops.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
-const N_WAN = 0, N_LAN = 1, N_DROP = 2;
+const N_STEER = 0, N_DROP = 1;
 
 export class DecodeStage implements Stage {
   readonly name = 'decode';
-  readonly nexts = ['wan-verify', 'session-lookup', 'drop'] as const;
+  readonly nexts = ['steer', 'drop'] as const;
   private cMalformed = 0;
   private cReason: number[] = [];
   private cFragment = 0;
@@ -71,14 +71,14 @@ export class DecodeStage implements Stage {
         rt.next[s] = N_DROP;
         continue;
       }
-      decrementTtl(b.data, pi);
+      if ((b.flags[s]! & PF_HANDED) === 0) decrementTtl(b.data, pi); // a handed-over packet was decremented already
       const wan = ifs[b.ifIndex[s]!]?.kind === 'wan';
       if (!wan && !sessionProtocol(pi)) {
         c.add(this.cProto);
         rt.next[s] = N_DROP;
         continue;
       }
-      rt.next[s] = wan ? N_WAN : N_LAN;
+      rt.next[s] = N_STEER;
     }
   }
 }

@@ -1,0 +1,62 @@
+/**
+ * Worker ownership of sessions (architecture §5.4 "steering"): with several data-path workers, each owns
+ * its sessions, its slice of waypoint ports (even local ports with (port >> 1) % workers === index) and
+ * the steering entries for keys whose default owner is another worker. A packet that lands on the wrong
+ * worker is handed to its owner in a batch (one message per owner and interface per batch).
+ */
+import { KW4, KW6 } from './flow-key.js';
+import { SteeringTable, defaultOwner, type SteeringShared } from '../workers/steering.js';
+
+export type HandoffSink = (owner: number, ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number) => void;
+
+export interface OwnershipOptions {
+  index: number;
+  count: number;
+  steering: SteeringShared;
+  send: HandoffSink;
+}
+
+/** How a key is owned by default: LAN keys by hash, our own WAN waypoint ports by port slice, the peer's
+ *  WAN waypoint ports by steering entry. */
+export const KEY_LAN = 1, KEY_WAN_OURS = 2, KEY_WAN_THEIRS = 3;
+
+export class Ownership {
+  readonly index: number;
+  readonly count: number;
+  readonly table: SteeringTable;
+  readonly send: HandoffSink;
+
+  constructor(o: OwnershipOptions) {
+    this.index = o.index;
+    this.count = o.count;
+    this.table = new SteeringTable(o.steering);
+    this.send = o.send;
+  }
+
+  /** True when an even local waypoint port belongs to this worker's slice. */
+  ownsPort(port: number): boolean {
+    return (port >> 1) % this.count === this.index;
+  }
+
+  /** Owner of a packet whose normalized key is in `key` (family's width); `ourPort` >= 0 for a WAN packet
+   *  to one of our waypoint ports. */
+  ownerOf(key: Uint32Array, family: 4 | 6, wan: boolean, dstPort: number): number {
+    const kw = family === 6 ? KW6 : KW4;
+    const recorded = this.table.lookup(key, kw);
+    if (recorded >= 0) return recorded;
+    if (wan) return (dstPort & 1) === 0 ? (dstPort >> 1) % this.count : this.index;
+    return defaultOwner(key, kw, this.count);
+  }
+
+  /** Records this worker as the owner of an installed key when another worker would not guess it. */
+  claim(key: Uint32Array, family: number, kind: number): void {
+    const kw = family === 6 ? KW6 : KW4;
+    if (kind === KEY_WAN_OURS) return;
+    if (kind === KEY_LAN && defaultOwner(key, kw, this.count) === this.index) return;
+    this.table.insert(key, kw, this.index);
+  }
+
+  release(key: Uint32Array, family: number): void {
+    this.table.remove(key, family === 6 ? KW6 : KW4, this.index);
+  }
+}

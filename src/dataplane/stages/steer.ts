@@ -1,0 +1,90 @@
+/**
+ * steer: with several data-path workers, sends each packet to the worker that owns its session
+ * (ownership.ts): the steering table entry for its key, else its default owner (hash of the normalized
+ * 5-tuple; for WAN packets to our even waypoint ports, the port's slice). Control-channel packets and
+ * packets already handed over stay here. With one worker it only routes by interface kind.
+ * Cost: ~0.2 µs per packet with workers (key build + one table probe), ~20 ns without.
+ */
+import { PROTO_UDP } from '../../packet/ip.js';
+import { PF_HANDED, type Batch, type Frame } from '../batch.js';
+import type { DataplaneContext } from '../context.js';
+import { writeKeyFromBytes } from '../flow-key.js';
+import type { Stage, StageInit, StageRuntime } from '../stage.js';
+import { CONTROL_PORT } from './wan-verify.js';
+
+const N_WAN = 0, N_LAN = 1, N_HANDOFF = 2;
+
+export class SteerStage implements Stage {
+  readonly name = 'steer';
+  readonly nexts = ['wan-verify', 'session-lookup', 'handoff'] as const;
+
+  constructor(private readonly ctx: DataplaneContext) {}
+
+  run(b: Batch, f: Frame, rt: StageRuntime): void {
+    const own = this.ctx.ownership;
+    const ifs = this.ctx.tables.interfaces;
+    const t = this.ctx.sessions;
+    for (let k = 0; k < f.n; k++) {
+      const s = f.slot[k]!;
+      const pi = b.info[s]!;
+      const ifx = b.ifIndex[s]!;
+      const wan = ifs[ifx]?.kind === 'wan';
+      const local = wan ? N_WAN : N_LAN;
+      if (own === null || (b.flags[s]! & PF_HANDED) !== 0 || (wan && pi.protocol === PROTO_UDP && pi.dstPort === CONTROL_PORT)) {
+        rt.next[s] = local;
+        continue;
+      }
+      const key = t.keyScratch(pi.family);
+      writeKeyFromBytes(key, pi.family, b.data, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, ifx);
+      const owner = own.ownerOf(key, pi.family, wan, pi.dstPort);
+      if (owner === own.index) {
+        rt.next[s] = local;
+      } else {
+        b.owner[s] = owner;
+        rt.next[s] = N_HANDOFF;
+      }
+    }
+  }
+}
+
+/**
+ * handoff: copies the packets of other workers' sessions to them, one message per (worker, interface)
+ * per batch. They are counted here as handed off and counted again by their owner as received.
+ */
+export class HandoffStage implements Stage {
+  readonly name = 'handoff';
+  readonly nexts = ['drop'] as const;
+  private cHanded = 0;
+  private readonly off = new Uint32Array(256);
+  private readonly len = new Uint32Array(256);
+
+  constructor(private readonly ctx: DataplaneContext) {}
+
+  init(i: StageInit): void {
+    this.cHanded = i.counter('consumed-handed-off');
+  }
+
+  run(b: Batch, f: Frame, rt: StageRuntime): void {
+    const own = this.ctx.ownership!;
+    rt.counters.add(this.cHanded, f.n);
+    for (let k = 0; k < f.n; k++) rt.next[f.slot[k]!] = 0;
+    // group by (owner, interface): a few groups per batch at most
+    const done = new Uint8Array(f.n);
+    for (let k = 0; k < f.n; k++) {
+      if (done[k]) continue;
+      const s0 = f.slot[k]!;
+      const owner = b.owner[s0]!;
+      const ifx = b.ifIndex[s0]!;
+      let n = 0;
+      for (let j = k; j < f.n; j++) {
+        const s = f.slot[j]!;
+        if (done[j] || b.owner[s] !== owner || b.ifIndex[s] !== ifx) continue;
+        done[j] = 1;
+        this.off[n] = b.off[s]!;
+        this.len[n] = b.len[s]!;
+        n++;
+      }
+      own.send(owner, ifx, b.data, this.off, this.len, n);
+    }
+  }
+}
