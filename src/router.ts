@@ -223,6 +223,10 @@ export class Router {
     });
   }
 
+  isPathUp(path: number): boolean {
+    return this.dataplane.ctx.pathUp[path] === 1;
+  }
+
   /** Sends `payload` to the peer on the path's control channel (UDP 1280 between the waypoints). */
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.dataplane.sendPathMessage(path, payload);

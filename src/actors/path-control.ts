@@ -15,7 +15,21 @@ import { StepAgent, type StepServiceView } from './step.js';
 import { rankPaths } from '../paths/select.js';
 import type { StepOptions } from '../step/options.js';
 import { stepDepsFromRouter } from '../step/router-deps.js';
-import type { Router } from '../router.js';
+import type { Observable } from 'rxjs';
+import type { ForwardingTables } from '../model/tables.js';
+import type { PathMessage, PeerSummary } from '../router.js';
+import type { Resiliency } from '../dataplane/path-choice.js';
+
+/** What path control needs from a router (in-process or with data-path workers). */
+export interface PathControlHost {
+  readonly tables: ForwardingTables;
+  readonly pathMessages$: Observable<PathMessage>;
+  sendPathMessage(path: number, payload: Uint8Array): boolean;
+  setPathUp(pathName: string, up: boolean): void;
+  isPathUp(path: number): boolean;
+  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: Resiliency }): void;
+  peers(): PeerSummary[];
+}
 
 export type Liveness = 'bfd' | 'static';
 
@@ -64,7 +78,7 @@ export class PathControl {
   private published = '';
   private routing: ServiceRouting[] = [];
 
-  constructor(private readonly router: Router, private readonly opts: PathControlOptions) {
+  constructor(private readonly router: PathControlHost, private readonly opts: PathControlOptions) {
     this.supervisor = opts.liveness === 'bfd'
       ? new PathSupervisor({ tables: () => router.tables, send: (p, b) => router.sendPathMessage(p, b), messages$: router.pathMessages$ }, opts.bfd)
       : null;
@@ -110,7 +124,7 @@ export class PathControl {
   }
 
   private pathStatus(id: number): { usable: boolean; latencyMs?: number; jitterMs?: number; lossPct?: number; mos?: number } {
-    const up = this.router.dataplane.ctx.pathUp[id] === 1;
+    const up = this.router.isPathUp(id);
     const q = this.supervisor?.quality(id)?.smoothed;
     return q === undefined ? { usable: up } : { usable: up, latencyMs: q.latencyMs, jitterMs: q.jitterMs, lossPct: q.lossPercent, mos: q.mos };
   }
@@ -118,7 +132,6 @@ export class PathControl {
   /** Ranks every service's candidate paths by its policy and hands the result to the data path if it changed. */
   publish(): void {
     const t = this.router.tables;
-    const up = this.router.dataplane.ctx.pathUp;
     const learned = this.step?.routes();
     const routing: ServiceRouting[] = [];
     for (const svc of t.services) {
@@ -127,7 +140,7 @@ export class PathControl {
       const candidates = configured.length > 0 ? configured : fromStep.flatMap((c) => t.peers[t.peerId(c.peer)]?.paths ?? []);
       const ranked = rankPaths(svc.policy, candidates.map((id) => {
         const q = this.supervisor?.quality(id)?.smoothed;
-        return { id, vector: t.paths[id]!.vector, usable: up[id] === 1, ...(q ? { quality: q } : {}) };
+        return { id, vector: t.paths[id]!.vector, usable: this.router.isPathUp(id), ...(q ? { quality: q } : {}) };
       }));
       routing.push({ service: svc.name, paths: ranked.ordered.map((id) => t.paths[id]!.name), refused: ranked.refused, resiliency: svc.policy.sessionResiliency });
       this.router.setServiceRouting(svc.name, { paths: ranked.ordered, refused: ranked.refused, resiliency: svc.policy.sessionResiliency });

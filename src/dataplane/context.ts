@@ -23,7 +23,7 @@ import type { Ownership } from './ownership.js';
 export class DataplaneContext {
   tables!: ForwardingTables;
   readonly sessions = new SessionTable();
-  readonly counters = new Counters();
+  readonly counters: Counters;
   readonly writer = new MetadataWriter(2048);
   readonly waypoints = new WaypointPorts();
   readonly random = new RandomPool();
@@ -34,25 +34,32 @@ export class DataplaneContext {
   /** application names by id (0 = unknown), interned as classifiers name them */
   readonly applications = new ApplicationNames();
   /** plugins' session-open/close hooks */
-  readonly hooks: SessionHooks = new SessionHooks(this);
+  readonly hooks: SessionHooks;
   /** HMAC handles per path, payload ciphers per security policy */
   readonly crypto = new PathCrypto();
   /** set when this is one of several data-path workers */
   ownership: Ownership | null = null;
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */
-  readonly wanKeys: WanKeys = new WanKeys(this);
+  readonly wanKeys: WanKeys;
   events: DpEvent[] = [];
   /** duplicates for a second path (packet-duplication), transmitted after each batch */
   readonly dup = new Batch();
   /** per path id: 1 = usable (written by control: BFD later; all paths start up) */
-  pathUp = new Uint8Array(0);
+  pathUp: Uint8Array = new Uint8Array(0);
   /** per path id: local and remote waypoint as 4 words each */
   pathLocalWords = new Uint32Array(0);
   pathRemoteWords = new Uint32Array(0);
   /** per interface: waypoint as 4 words (WAN) */
   ifWaypointWords = new Uint32Array(0);
 
-  constructor(tables: ForwardingTables) {
+  /** pathUp shared with control (SharedArrayBuffer): control publishes liveness, workers read it */
+  private readonly sharedPathUp: Uint8Array | null;
+
+  constructor(tables: ForwardingTables, shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer }) {
+    this.counters = new Counters(shared?.counters);
+    this.sharedPathUp = shared?.pathUp ? new Uint8Array(shared.pathUp) : null;
+    this.hooks = new SessionHooks(this); // after counters: hooks register theirs
+    this.wanKeys = new WanKeys(this);
     this.setTables(tables);
   }
 
@@ -62,12 +69,14 @@ export class DataplaneContext {
     this.tables = t;
     this.servicePaths.reset(t);
     this.crypto.update(t, Date.now());
-    this.pathUp = new Uint8Array(t.paths.length);
+    this.pathUp = this.sharedPathUp !== null ? this.sharedPathUp.subarray(0, t.paths.length) : new Uint8Array(t.paths.length);
     this.pathLocalWords = new Uint32Array(t.paths.length * 4);
     this.pathRemoteWords = new Uint32Array(t.paths.length * 4);
     for (const p of t.paths) {
       const before = oldNames.indexOf(p.name);
-      this.pathUp[p.id] = before >= 0 ? oldUp[before]! : 1;
+      // a shared pathUp is owned by control (it republishes after a config change)
+      if (this.sharedPathUp === null) this.pathUp[p.id] = before >= 0 ? oldUp[before]! : 1;
+      else if (oldNames.length === 0) this.pathUp[p.id] = 1;
       loadAddress(p.localWaypoint, 0, p.family, this.pathLocalWords, p.id * 4);
       loadAddress(p.remoteWaypoint, 0, p.family, this.pathRemoteWords, p.id * 4);
     }

@@ -5,12 +5,25 @@
 export class Counters {
   private readonly index = new Map<string, number>();
   private readonly names: string[] = [];
-  values = new Float64Array(64);
+  values: Float64Array;
+  private readonly shared: boolean;
+
+  /** `shared`: values live in a SharedArrayBuffer another thread reads (fixed capacity, no growth). */
+  constructor(shared?: SharedArrayBuffer) {
+    this.shared = shared !== undefined;
+    this.values = shared !== undefined ? new Float64Array(shared) : new Float64Array(64);
+  }
+
+  /** Counter names in index order (a reader of a shared buffer maps values with them). */
+  get nameList(): readonly string[] {
+    return this.names;
+  }
 
   /** Index of `name`, registering it on first use (build time, not per packet). */
   id(name: string): number {
     let i = this.index.get(name);
     if (i === undefined) {
+      if (this.shared && this.names.length >= this.values.length) return this.values.length - 1; // overflow slot
       i = this.names.length;
       this.names.push(name);
       this.index.set(name, i);

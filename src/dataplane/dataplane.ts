@@ -43,6 +43,8 @@ export interface DataplaneOptions {
   clock?: () => number;
   /** one of several data-path workers: its index, the count, the shared steering table and the hand-off sink */
   ownership?: OwnershipOptions;
+  /** counters and path liveness in SharedArrayBuffers (workers) */
+  shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer };
   /** receives the events of each batch (and of sweeps/commands) */
   onEvents?: (events: DpEvent[]) => void;
 }
@@ -68,7 +70,7 @@ export class Dataplane {
   private readonly pi = new PacketInfo();
 
   constructor(opts: DataplaneOptions) {
-    this.ctx = new DataplaneContext(opts.tables);
+    this.ctx = new DataplaneContext(opts.tables, opts.shared);
     if (opts.ownership !== undefined && opts.ownership.count > 1) {
       const own = new Ownership(opts.ownership);
       this.ctx.ownership = own;

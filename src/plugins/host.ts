@@ -69,6 +69,9 @@ export interface PluginHookSet {
 }
 
 export interface PluginHostDeps {
+  /** which parts of plugins run here: both (one process), only control (main thread of a node with
+   *  workers) or only the data path (inside a worker). Default 'all'. */
+  parts?: 'all' | 'control' | 'dataplane';
   routerName: string;
   dataplane: Dataplane;
   store: Store | null;
@@ -135,6 +138,7 @@ export class PluginHost {
         this.deps.log('plugin.failed', { at: l.spec.at, use: l.spec.use, error: l.error });
       }
     }
+    if ((this.deps.parts ?? 'all') === 'control') return failures; // the data-path parts live in the workers
     const entries = this.loaded.flatMap((l) => l.stages);
     let ordered: ChainStageEntry[];
     try {
@@ -183,8 +187,9 @@ export class PluginHost {
     l.plugin = p;
     const stages: ChainStageEntry[] = [];
     const hooks: PluginHookSet = { open: [], close: [] };
-    if (p.control) await p.control(this.controlContext(l, p.name), opts);
-    if (p.dataplane) p.dataplane(this.dataplaneContext(p.name, stages, hooks), opts);
+    const parts = this.deps.parts ?? 'all';
+    if (p.control && parts !== 'dataplane') await p.control(this.controlContext(l, p.name), opts);
+    if (p.dataplane && parts !== 'control') p.dataplane(this.dataplaneContext(p.name, stages, hooks), opts);
     l.stages = stages;
     l.hooks = hooks;
   }
@@ -246,7 +251,7 @@ export class PluginHost {
 
   list(): PluginView[] {
     const counters = this.deps.counters();
-    const chains = this.deps.dataplane.ctx.chains;
+    const chains = (this.deps.parts ?? 'all') === 'control' ? null : this.deps.dataplane.ctx.chains;
     return this.loaded.map((l) => {
       const name = l.plugin?.name ?? l.spec.use;
       const prefix = `plugin.${name}.`;
@@ -256,7 +261,7 @@ export class PluginHost {
         specifier: l.spec.use,
         state: l.plugin ? 'loaded' as const : 'failed' as const,
         ...(l.error ? { error: l.error } : {}),
-        stages: l.stages.map((s) => ({ name: s.fullName, disabled: chains.bit(s.fullName) >= 0 && (chains.disabled & (1 << chains.bit(s.fullName))) !== 0 })),
+        stages: chains === null ? [] : l.stages.map((s) => ({ name: s.fullName, disabled: chains.bit(s.fullName) >= 0 && (chains.disabled & (1 << chains.bit(s.fullName))) !== 0 })),
         counters: Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v])),
       };
     });

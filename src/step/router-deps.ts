@@ -2,7 +2,7 @@
  * StepDeps for a Router: its tables, path control channel (UDP 1280) and path state. Sources that other
  * engineers own (service health, BFD metrics) can be passed in; the defaults need nothing but the router.
  */
-import type { Router } from '../router.js';
+import type { PathControlHost } from '../actors/path-control.js';
 import type { ServiceReport } from './document.js';
 import type { StepDeps, StepTimers } from './options.js';
 import type { PathSample } from './smoothing.js';
@@ -18,7 +18,7 @@ export interface RouterStepSources {
 }
 
 /** StepDeps for a Router. Tables are read on every poll, so a config change (applyConfig) is picked up. */
-export function stepDepsFromRouter(router: Pick<Router, 'tables' | 'sendPathMessage' | 'pathMessages$' | 'peers'>, sources: RouterStepSources = {}): StepDeps {
+export function stepDepsFromRouter(router: Pick<PathControlHost, 'tables' | 'sendPathMessage' | 'pathMessages$' | 'peers'>, sources: RouterStepSources = {}): StepDeps {
   const pathUp = (pathId: number): boolean => {
     const name = router.tables.paths[pathId]?.name;
     return router.peers().some((p) => p.paths.some((x) => x.name === name && x.up));

@@ -34,6 +34,13 @@ function hashWords(k: Uint32Array, kw: number): number {
     h = Math.imul(h ^ k[i]!, 0x01000193);
     h ^= h >>> 15;
   }
+  // final avalanche (murmur3 fmix32): without it the high bits of a word (the source port) never reach
+  // the low bits that pick the worker
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
@@ -70,10 +77,12 @@ export class SteeringTable {
     return -1;
   }
 
-  /** Records `owner` for key k; false when the table is full. */
+  /** Records `owner` for key k; false when the table is full. An existing entry for k is updated in place
+   *  (the probe goes on past deleted slots so a key is never recorded twice). */
   insert(k: Uint32Array, kw: number, owner: number): boolean {
     const w = this.w;
     let s = hashWords(k, kw) & this.mask;
+    let free = -1;
     for (let probes = 0; probes <= this.mask; probes++) {
       const base = s * SLOT_WORDS;
       const st = Atomics.load(w, base);
@@ -81,15 +90,21 @@ export class SteeringTable {
         Atomics.store(w, base + 1, owner);
         return true;
       }
-      if ((st === EMPTY || st === DELETED) && Atomics.compareExchange(w, base, st, WRITING) === st) {
-        w[base + 1] = owner;
-        for (let i = 0; i < KW6; i++) w[base + 2 + i] = i < kw ? k[i]! | 0 : 0;
-        Atomics.store(w, base, FULL);
-        return true;
+      if (st === DELETED && free < 0) free = base;
+      if (st === EMPTY) {
+        if (free < 0) free = base;
+        break;
       }
       s = (s + 1) & this.mask;
     }
-    return false;
+    if (free < 0) return false;
+    const st = Atomics.load(w, free);
+    // one writer per key (its owner); another owner's writer may take this slot first: probe again
+    if ((st !== EMPTY && st !== DELETED) || Atomics.compareExchange(w, free, st, WRITING) !== st) return this.insert(k, kw, owner);
+    w[free + 1] = owner;
+    for (let i = 0; i < KW6; i++) w[free + 2 + i] = i < kw ? k[i]! | 0 : 0;
+    Atomics.store(w, free, FULL);
+    return true;
   }
 
   /** Removes key k if it is recorded for `owner` (only the owner deletes its entries). */

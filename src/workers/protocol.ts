@@ -1,0 +1,59 @@
+/**
+ * Messages between the main thread (control) and data-path workers. At most one message per batch or
+ * per control event; packets never travel here except in hand-off batches between workers.
+ */
+import type { DpEvent, RemoveReason } from '../dataplane/events.js';
+import type { SessionSummary } from '../dataplane/inspect.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { SteeringShared } from './steering.js';
+
+/** How a worker gets its packets. */
+export type WorkerIo =
+  /** a queue of each TUN device (IFF_MULTI_QUEUE); the kernel spreads flows over the queues */
+  | { kind: 'tun'; devices: { interface: string; device: string }[] }
+  /** message ports per interface (tests and synthetic loads): {data, offsets, lengths, count} both ways */
+  | { kind: 'channel' };
+
+export interface WorkerInit {
+  index: number;
+  count: number;
+  routerName: string;
+  /** the config document (configToDocument), validated again in the worker */
+  config: unknown;
+  generation: number;
+  steering: SteeringShared;
+  pathUp: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  io: WorkerIo;
+}
+
+/** A plugin for the workers' data paths: module specifier already resolved to an import() argument. */
+export interface WorkerPluginSpec {
+  use: string;
+  with?: unknown;
+  baseDir: string;
+  at: string;
+}
+
+export type ToWorker =
+  | { t: 'peers'; ports: { index: number; port: MessagePort }[] }
+  | { t: 'channels'; ports: { interface: string; port: MessagePort }[] }
+  | { t: 'start' }
+  | { t: 'routing'; service: number; paths: number[]; refused: boolean; resiliency: number }
+  | { t: 'probe'; row: number; gen: number }
+  | { t: 'remove'; row: number; gen: number; reason: RemoveReason }
+  | { t: 'pathMessage'; path: number; payload: Uint8Array }
+  | { t: 'config'; config: unknown; generation: number }
+  | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
+  | { t: 'sessions'; id: number }
+  | { t: 'stop'; id: number };
+
+export type FromWorker =
+  | { t: 'ready'; index: number }
+  | { t: 'events'; index: number; events: DpEvent[] }
+  | { t: 'counterNames'; index: number; names: string[] }
+  | { t: 'stats'; index: number; active: number; perPath: number[]; perService: number[]; perTenant: number[] }
+  | { t: 'sessions'; id: number; index: number; rows: SessionSummary[] }
+  | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string }[]; stages: { name: string; disabled: boolean }[] }
+  | { t: 'stopped'; id: number; index: number }
+  | { t: 'error'; index: number; message: string };

@@ -1,0 +1,162 @@
+/**
+ * A data-path worker thread: one Dataplane with its own sessions, its queue of each TUN device (or message
+ * channels in tests), its waypoint port slice and the data-path parts of plugins. Control stays on the
+ * main thread: this thread reports facts (one message per batch of events) and runs commands.
+ *
+ * Flow: packets in (TUN queue / channel / hand-off from a peer worker) -> Dataplane -> packets out (TUN
+ * queue / channel), other workers' packets -> their hand-off port, events -> main.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { Dataplane } from '../dataplane/dataplane.js';
+import { listSessions } from '../dataplane/inspect.js';
+import type { DpEvent } from '../dataplane/events.js';
+import type { PacketPort } from '../io/port.js';
+import { TunPort } from '../io/tun/tun-port.js';
+import { compileRouter } from '../model/compile.js';
+import { parseConfig } from '../model/validate.js';
+import { PluginHost } from '../plugins/host.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { ChannelPort, packBatch } from './channel-port.js';
+
+const init = workerData as WorkerInit;
+const parent = parentPort!;
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => parent.postMessage(m, transfer);
+
+function compile(config: unknown, generation: number) {
+  return compileRouter(parseConfig(JSON.stringify(config), 'worker config'), init.routerName, generation);
+}
+
+let tables = compile(init.config, init.generation);
+const peers = new Map<number, MessagePort>();
+const ports: (PacketPort | null)[] = tables.interfaces.map(() => null);
+
+const dp = new Dataplane({
+  tables,
+  ports,
+  shared: { counters: init.counters, pathUp: init.pathUp },
+  onEvents: (events: DpEvent[]) => post({ t: 'events', index: init.index, events }),
+  ownership: {
+    index: init.index,
+    count: init.count,
+    steering: init.steering,
+    send: (owner, ifIndex, data, offsets, lengths, count) => {
+      const port = peers.get(owner);
+      if (port === undefined) return;
+      const b = packBatch(data, offsets, lengths, count);
+      port.postMessage({ ifIndex, ...b }, [b.data.buffer as ArrayBuffer, b.offsets.buffer as ArrayBuffer, b.lengths.buffer as ArrayBuffer]);
+    },
+  },
+});
+
+const plugins = new PluginHost({
+  parts: 'dataplane', routerName: init.routerName, dataplane: dp, store: null,
+  counters: () => dp.counters.snapshot(), log: () => {},
+});
+
+let names = 0;
+function publishNames(): void {
+  const list = dp.counters.nameList;
+  if (list.length === names) return;
+  names = list.length;
+  post({ t: 'counterNames', index: init.index, names: [...list] });
+}
+
+function stats(): void {
+  const t = dp.sessions;
+  const perPath = new Array<number>(tables.paths.length).fill(0);
+  const perService = new Array<number>(tables.services.length).fill(0);
+  const perTenant = new Array<number>(tables.tenants.length).fill(0);
+  for (let r = 0; r < t.capacity; r++) {
+    if (!t.isActive(r)) continue;
+    if (t.path[r]! >= 0) perPath[t.path[r]!]!++;
+    if (t.service[r]! >= 0) perService[t.service[r]!]!++;
+    if (t.tenant[r]! >= 0) perTenant[t.tenant[r]!]!++;
+  }
+  post({ t: 'stats', index: init.index, active: t.active, perPath, perService, perTenant });
+}
+
+let timers: NodeJS.Timeout[] = [];
+
+function start(): void {
+  if (init.io.kind === 'tun') {
+    for (const d of init.io.devices) {
+      const ifx = tables.interfaceIndex(d.interface);
+      const port = TunPort.open({ name: d.device, multiQueue: true });
+      ports[ifx] = port;
+      port.start((data, offsets, lengths, count) => dp.receive(ifx, data, offsets, lengths, count));
+    }
+  }
+  dp.setPorts(ports);
+  timers = [
+    setInterval(() => dp.sweep(), 250),
+    setInterval(() => { publishNames(); stats(); }, 1000),
+  ];
+  publishNames();
+}
+
+async function handle(m: ToWorker): Promise<void> {
+  switch (m.t) {
+    case 'peers':
+      for (const { index, port } of m.ports) {
+        peers.set(index, port);
+        port.on('message', (h: { ifIndex: number; data: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; count: number }) =>
+          dp.receiveHandoff(h.ifIndex, h.data, h.offsets, h.lengths, h.count));
+      }
+      break;
+    case 'channels':
+      for (const { interface: name, port } of m.ports) {
+        const ifx = tables.interfaceIndex(name);
+        const cp = new ChannelPort(name, port);
+        ports[ifx] = cp;
+        cp.start((data, offsets, lengths, count) => dp.receive(ifx, data, offsets, lengths, count));
+      }
+      dp.setPorts(ports);
+      break;
+    case 'start':
+      start();
+      post({ t: 'ready', index: init.index });
+      break;
+    case 'routing':
+      dp.ctx.servicePaths.set(m.service, m.paths, m.refused, m.resiliency);
+      break;
+    case 'probe':
+      dp.probe(m.row, m.gen);
+      break;
+    case 'remove':
+      dp.removeRow(m.row, m.gen, m.reason);
+      break;
+    case 'pathMessage':
+      dp.sendPathMessage(m.path, m.payload);
+      break;
+    case 'config':
+      tables = compile(m.config, m.generation);
+      dp.setTables(tables);
+      break;
+    case 'plugins': {
+      const failures = await plugins.apply(m.specs, {
+        tenants: tables.tenants.map((n) => m.tenants[n] ?? []),
+        services: tables.services.map((s) => m.services[s.name] ?? []),
+      });
+      const chains = dp.ctx.chains;
+      const stages = chains.stages.map((e, bit) => ({ name: e.fullName, disabled: (chains.disabled & (1 << bit)) !== 0 }));
+      publishNames();
+      post({ t: 'plugins', id: m.id, index: init.index, failures, stages });
+      break;
+    }
+    case 'sessions':
+      post({ t: 'sessions', id: m.id, index: init.index, rows: listSessions(dp.ctx, Date.now()) });
+      break;
+    case 'stop':
+      for (const t of timers) clearInterval(t);
+      plugins.close();
+      for (const p of ports) p?.close();
+      for (const p of peers.values()) p.close();
+      post({ t: 'stopped', id: m.id, index: init.index });
+      parent.close();
+      break;
+  }
+}
+
+parent.on('message', (m: ToWorker) => {
+  handle(m).catch((e: unknown) => post({ t: 'error', index: init.index, message: e instanceof Error ? e.message : String(e) }));
+});
