@@ -17,7 +17,7 @@ import { resiliencyCode, type Resiliency } from './dataplane/path-choice.js';
 import { listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from './dataplane/inspect.js';
 import { SvrError } from './errors.js';
 import type { PacketPort } from './io/port.js';
-import { PluginHost, type PluginSpec } from './plugins/host.js';
+import { PluginHost, type PluginSpec, type PluginView } from './plugins/host.js';
 import { PathControl, type Liveness } from './actors/path-control.js';
 import type { PathSupervisorOptions } from './actors/paths.js';
 import type { StepOptions } from './step/options.js';
@@ -319,6 +319,16 @@ export class Router {
       if (Date.now() > end) throw new SvrError('SVR_ERR_ROUTER_STATE', `router ${this.name}: no usable path to every peer after ${timeoutMs} ms (is BFD running on the peers?)`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** Active sessions in the table. */
+  get activeSessions(): number {
+    return this.dataplane.sessions.active;
+  }
+
+  /** Loaded plugins with their stages. */
+  pluginList(): PluginView[] {
+    return this.plugins.list();
   }
 
   /** Handshakes in flight (episode actors alive). */

@@ -1,6 +1,7 @@
 /** `svr node start|stop|reload`: run one router on this host; stop or reload a running one. */
 import type { Command } from 'commander';
-import { isSvrError } from '../errors.js';
+import { availableParallelism } from 'node:os';
+import { SvrError, isSvrError } from '../errors.js';
 import { request } from '../node/control-client.js';
 import { startNode } from '../node/node.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
@@ -12,6 +13,17 @@ interface StartOptions {
   runDir?: string;
   dataDir?: string;
   logFormat: 'text' | 'json';
+  workers: string;
+}
+
+/** `--workers`: a count 1-64, or "auto" (one per core). */
+export function parseWorkers(value: string): number {
+  if (value === 'auto') return Math.min(64, availableParallelism());
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new SvrError('SVR_ERR_CLI_OPTION', `--workers ${value}: give a count from 1 to 64, or auto (one per core, ${availableParallelism()} here)`);
+  }
+  return n;
 }
 
 const START_HELP = `
@@ -21,6 +33,8 @@ What it does:
   interface's \`kernel-routes\` into it, and forwards: LAN packets that reach the LAN devices become SVR
   sessions toward peer routers; SVR packets for the waypoint come back through the WAN device.
   Logs one line per event (node, interfaces, peers, sessions: rate-limited) on stdout.
+  --workers N runs the data path in N worker threads (auto: one per core), each with its own queue of
+  every TUN device; control (BFD, STEP, handshakes, the control socket) stays on the main thread.
   SIGINT/SIGTERM: stops cleanly; the devices and their routes disappear. SIGHUP: reloads the config
   (a bad file is refused with the path of each bad field, and the running config stays).
 
@@ -50,10 +64,12 @@ export function registerNode(program: Command): void {
     .option('--run-dir <dir>', 'where nodes register (default $SVR_RUN_DIR or /run/svrouter)')
     .option('--data-dir <dir>', 'LevelDB state (default $SVR_DATA_DIR/<name> or /var/lib/svrouter/<name>)')
     .option('--log-format <format>', 'text or json', 'text')
+    .option('--workers <n|auto>', 'data-path worker threads (1: data path on the main thread)', '1')
     .addHelpText('after', START_HELP)
     .action(async (o: StartOptions) => {
       try {
-        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' : 'text' });
+        const workers = parseWorkers(o.workers);
+        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' : 'text', workers });
         process.once('SIGINT', () => void n.stop('SIGINT'));
         process.once('SIGTERM', () => void n.stop('SIGTERM'));
         process.on('SIGHUP', () => void n.reload().catch(() => undefined)); // refusals are logged

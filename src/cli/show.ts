@@ -16,15 +16,17 @@ interface ShowOptions extends NodeSelector {
 
 const tuple = (t: TupleSummary) => `${t.src}:${t.srcPort} > ${t.dst}:${t.dstPort}`;
 
-function sessionsTable(rows: SessionSummary[]): string {
+function sessionsTable(rows: (SessionSummary & { worker?: number })[]): string {
   if (rows.length === 0) return 'no sessions';
+  const workers = rows.some((s) => s.worker !== undefined); // a node with data-path worker threads
   return renderTable(
-    ['ID', 'ROLE', 'TENANT', 'SERVICE', 'PROTO', 'ORIGINAL', 'WAYPOINT', 'PEER', 'AGE', 'PKTS F/R', 'BYTES F/R', 'STATE'],
+    ['ID', 'ROLE', 'TENANT', 'SERVICE', 'PROTO', 'ORIGINAL', 'WAYPOINT', 'PEER', 'AGE', 'PKTS F/R', 'BYTES F/R', 'STATE', ...(workers ? ['WORKER'] : [])],
     rows.map((s) => [
       s.id.slice(0, 8), s.role, s.tenant, s.service, s.original.protocol, tuple(s.original),
       s.waypoint ? tuple(s.waypoint) : '-', s.peer ?? '-', humanDuration(s.ageMs),
       `${s.packets.forward}/${s.packets.reverse}`, `${humanBytes(s.bytes.forward)}/${humanBytes(s.bytes.reverse)}`,
       s.handshake === 'signalling' ? `${s.state} (signalling)` : s.state,
+      ...(workers ? [s.worker ?? '-'] : []),
     ]),
   ) + `\n${rows.length} session${rows.length === 1 ? '' : 's'}`;
 }
@@ -71,6 +73,8 @@ function statsTable(stats: Record<string, unknown>): string {
   if (ifs.length > 0) {
     parts.push(renderTable(['INTERFACE', 'DEVICE', 'RX', 'TX', 'TX DROPS'], ifs.map((i) => [String(i['interface']), String(i['device']), Number(i['rxPackets']), Number(i['txPackets']), Number(i['txDrops'])])));
   }
+  const perWorker = stats['sessions-per-worker'] as number[] | undefined;
+  if (perWorker !== undefined) parts.push(renderTable(['WORKER', 'SESSIONS'], perWorker.map((n, w) => [w, n])));
   parts.push(`(${counters.length - nonZero.length} counters at zero not shown; --json shows all)`);
   return parts.join('\n\n');
 }

@@ -27,28 +27,36 @@ function usesIpv6(iface: Interface): boolean {
   return iface.kernelRoutes.some((r) => r.prefix !== 'default' && parsePrefix(r.prefix)?.family === 6);
 }
 
-/** Opens and configures the devices; on any failure closes what it opened and rethrows. */
+/**
+ * Brings a device up with the interface MTU, a long transmit queue, its waypoint and kernel routes.
+ * The device must exist (a queue of it is open, here or in a data-path worker).
+ */
+export async function configureInterface(iface: Interface): Promise<void> {
+  if (!usesIpv6(iface)) {
+    // no IPv6 here: keep the kernel from sending router solicitations into the device
+    try {
+      writeFileSync(`/proc/sys/net/ipv6/conf/${iface.device}/disable_ipv6`, '1');
+    } catch {
+      // IPv6 disabled host-wide: nothing to do
+    }
+  }
+  // a long queue absorbs bursts while the node is busy with a batch (500, the default, overflowed in the lab)
+  await runIp(['link', 'set', 'dev', iface.device, 'mtu', String(iface.mtu), 'txqueuelen', '4096', 'up']);
+  if (iface.waypoint !== undefined) {
+    const fam = parseAddress(iface.waypoint)!.family;
+    await runIp(routeArgs(`${iface.waypoint}/${fam === 6 ? 128 : 32}`, iface.device));
+  }
+  for (const r of iface.kernelRoutes) await runIp(routeArgs(r.prefix, iface.device, r.table));
+}
+
+/** Opens (one queue each) and configures the devices; on any failure closes what it opened and rethrows. */
 export async function openInterfaces(interfaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void): Promise<OpenedInterface[]> {
   const opened: OpenedInterface[] = [];
   try {
     for (const iface of interfaces) {
       const port = TunPort.open({ name: iface.device });
       opened.push({ iface, port });
-      if (!usesIpv6(iface)) {
-        // no IPv6 here: keep the kernel from sending router solicitations into the device
-        try {
-          writeFileSync(`/proc/sys/net/ipv6/conf/${iface.device}/disable_ipv6`, '1');
-        } catch {
-          // IPv6 disabled host-wide: nothing to do
-        }
-      }
-      // a long queue absorbs bursts while the node is busy with a batch (500, the default, overflowed in the lab)
-      await runIp(['link', 'set', 'dev', iface.device, 'mtu', String(iface.mtu), 'txqueuelen', '4096', 'up']);
-      if (iface.waypoint !== undefined) {
-        const fam = parseAddress(iface.waypoint)!.family;
-        await runIp(routeArgs(`${iface.waypoint}/${fam === 6 ? 128 : 32}`, iface.device));
-      }
-      for (const r of iface.kernelRoutes) await runIp(routeArgs(r.prefix, iface.device, r.table));
+      await configureInterface(iface);
       log('interface.up', { interface: iface.name, device: iface.device, mtu: iface.mtu });
     }
     return opened;

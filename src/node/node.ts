@@ -2,7 +2,9 @@
  * `svr node start`: one router on this host, in the foreground.
  * 1. load and validate the config (a bad file: every bad field by path, nothing started);
  * 2. open a TUN device per interface of this router and route into them (host-setup.ts);
- * 3. build the router over those ports and start it;
+ * 3. build the router over those ports and start it; with `workers` > 1 the data path runs in that many
+ *    worker threads, each with its own queue of every device (multi-queue), and the devices are
+ *    configured once every worker has opened its queues;
  * 4. serve the control socket, register in the run dir, log "running";
  * stop(): close the control socket, the router and the devices (routes vanish with them), unregister.
  * reload(): re-read the config; a bad file is refused and the running config stays.
@@ -11,13 +13,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { SvrError } from '../errors.js';
-import type { SvrConfig } from '../model/config.js';
+import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
-import { createRouter, type Router } from '../router.js';
+import { createRouter, Router } from '../router.js';
 import type { ControlRequest } from './control-protocol.js';
 import { ControlServer } from './control-server.js';
-import { openInterfaces, type OpenedInterface } from './host-setup.js';
+import { configureInterface, openInterfaces, type OpenedInterface } from './host-setup.js';
+import { WorkerRouter } from '../workers/worker-router.js';
 import { Store } from '../store/store.js';
 import { StateRecorder } from '../store/recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
@@ -32,7 +35,12 @@ export interface NodeOptions {
   dataDir?: string;
   logFormat?: LogFormat;
   write?: (line: string) => void;
+  /** data-path worker threads; 1 (default) runs the data path on the main thread */
+  workers?: number;
 }
+
+/** The router a node runs: in-process, or control here with the data path in worker threads. */
+export type NodeRouter = Router | WorkerRouter;
 
 export class RunningNode {
   private stopping: Promise<void> | null = null;
@@ -45,7 +53,7 @@ export class RunningNode {
 
   constructor(
     readonly name: string,
-    readonly router: Router,
+    readonly router: NodeRouter,
     readonly socket: string,
     private readonly dir: string,
     private readonly opened: OpenedInterface[],
@@ -73,20 +81,21 @@ export class RunningNode {
     }
   }
 
-  private show(what: string): unknown {
+  private async show(what: string): Promise<unknown> {
     const r = this.router;
     switch (what) {
-      case 'sessions': return r.sessions();
+      case 'sessions': return await r.sessions();
       case 'peers': return r.peers();
       case 'services': return r.services();
       case 'tenants': return r.tenants();
-      case 'plugins': return r.plugins.list();
+      case 'plugins': return r.pluginList();
       case 'config': return configToDocument(redactSecrets(r.runningConfig));
       case 'stats': return {
         ...r.counters(),
-        'sessions-active': r.dataplane.sessions.active,
+        'sessions-active': r.activeSessions,
         'handshakes-in-flight': r.handshakesInFlight,
-        node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket },
+        node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: r instanceof WorkerRouter ? r.workerCount : 1 },
+        ...(r instanceof WorkerRouter ? { 'sessions-per-worker': r.workerSessions() } : {}),
         interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
       };
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
@@ -142,22 +151,33 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const dataDir = o.dataDir ?? join(process.env['SVR_DATA_DIR'] ?? '/var/lib/svrouter', o.name);
   mkdirSync(dataDir, { recursive: true });
   const store = await Store.open(dataDir);
-  let opened: OpenedInterface[];
-  try {
-    opened = await openInterfaces(me.interfaces, (event, fields) => log.info(event, fields));
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
-  let router: Router;
-  try {
-    router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
-      name: o.name, liveness: 'bfd', step: {}, store, log: (event, fields) => log.info(event, fields),
-    });
-  } catch (e) {
-    for (const x of opened) x.port.close();
-    await store.close();
-    throw e;
+  const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
+  const workers = o.workers ?? 1;
+  let opened: OpenedInterface[] = [];
+  let router: NodeRouter;
+  if (workers > 1) {
+    try {
+      router = await startWorkerRouter(config, me.interfaces, o.name, workers, store, logInfo);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  } else {
+    try {
+      opened = await openInterfaces(me.interfaces, logInfo);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    try {
+      router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
+        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo,
+      });
+    } catch (e) {
+      for (const x of opened) x.port.close();
+      await store.close();
+      throw e;
+    }
   }
   router.events$.subscribe((e) => {
     if (e.type === 'created') log.session('session.created', { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
@@ -165,7 +185,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     else if (e.type === 'failed') log.info('session.handshake-failed', { id: e.sessionId, probes: e.tries });
     else if (e.type === 'migrated') log.session('session.migrated', { id: e.sessionId, from: e.from, to: e.to });
   });
-  router.start();
+  if (router instanceof Router) router.start();
   await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
@@ -181,15 +201,34 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     log.info('peer', { peer: p.name, paths: p.paths.map((x) => x.name).join(','), reachable: p.reachable });
   }
   log.info('node.state', { dataDir });
-  log.info('node.running', { socket, interfaces: opened.map((x) => `${x.iface.name}=${x.iface.device}`).join(','), services: router.services().length });
+  log.info('node.running', { socket, interfaces: me.interfaces.map((x) => `${x.name}=${x.device}`).join(','), services: router.services().length, workers });
   return node;
+}
+
+/** Starts the worker threads (each opens its queue of every device), then configures the devices. */
+async function startWorkerRouter(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<WorkerRouter> {
+  const router = new WorkerRouter(config, {
+    name, workers, liveness: 'bfd', step: {}, store, log,
+    io: { kind: 'tun', devices: interfaces.map((i) => ({ interface: i.name, device: i.device })) },
+  });
+  await router.start();
+  try {
+    for (const iface of interfaces) {
+      await configureInterface(iface);
+      log('interface.up', { interface: iface.name, device: iface.device, mtu: iface.mtu, queues: workers });
+    }
+  } catch (e) {
+    await router.stop();
+    throw e;
+  }
+  return router;
 }
 
 /**
  * Plugins of the authority and of this router, with the service chains of tenants and services. Relative
  * specifiers resolve from the config file's folder. Failures are logged per plugin; the node keeps running.
  */
-async function loadPlugins(router: Router, config: SvrConfig, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
+async function loadPlugins(router: NodeRouter, config: SvrConfig, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
   const baseDir = dirname(resolve(configPath));
   const ri = config.authority.routers.findIndex((r) => r.name === name);
   const specs = [

@@ -4,7 +4,8 @@
  * counter snapshots (sublevel `counters`, key = ISO time) and every applied config (sublevel `config`).
  * Writes are batched once a second: LevelDB never sees a write per packet or per event.
  */
-import type { Router } from '../router.js';
+import type { Observable } from 'rxjs';
+import type { SessionEvent } from '../router.js';
 import type { Store } from './store.js';
 
 export interface SessionRecord {
@@ -18,13 +19,19 @@ export interface SessionRecord {
   bytes: [number, number];
 }
 
+/** What the recorder needs of a router (in-process or with worker threads). */
+export interface RecordedRouter {
+  readonly events$: Observable<SessionEvent>;
+  counters(): Record<string, number>;
+}
+
 export class StateRecorder {
   private pending: SessionRecord[] = [];
   private flushTimer: NodeJS.Timeout;
   private snapshotTimer: NodeJS.Timeout;
   private readonly sub;
 
-  constructor(private readonly store: Store, private readonly router: Router, snapshotEveryMs = 10_000) {
+  constructor(private readonly store: Store, private readonly router: RecordedRouter, snapshotEveryMs = 10_000) {
     this.sub = router.events$.subscribe((e) => {
       if (e.type === 'removed') {
         this.pending.push({ id: e.sessionId, tenant: e.tenant, service: e.service, reason: e.reason, closedAt: new Date().toISOString(), ageMs: e.ageMs, packets: e.packets, bytes: e.bytes });

@@ -49,7 +49,7 @@ export type ToWorker =
   | { t: 'stop'; id: number };
 
 export type FromWorker =
-  | { t: 'ready'; index: number }
+  | { t: 'ready'; index: number; error?: string }
   | { t: 'events'; index: number; events: DpEvent[] }
   | { t: 'counterNames'; index: number; names: string[] }
   | { t: 'stats'; index: number; active: number; perPath: number[]; perService: number[]; perTenant: number[] }

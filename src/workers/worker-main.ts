@@ -113,8 +113,12 @@ async function handle(m: ToWorker): Promise<void> {
       dp.setPorts(ports);
       break;
     case 'start':
-      start();
-      post({ t: 'ready', index: init.index });
+      try {
+        start();
+        post({ t: 'ready', index: init.index });
+      } catch (e) {
+        post({ t: 'ready', index: init.index, error: e instanceof Error ? e.message : String(e) });
+      }
       break;
     case 'routing':
       dp.ctx.servicePaths.set(m.service, m.paths, m.refused, m.resiliency);

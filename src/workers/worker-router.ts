@@ -220,7 +220,11 @@ export class WorkerRouter {
     this.running = true;
     const ready = new Promise<unknown[]>((resolve) => this.pending.set(0, { left: this.workers.length, results: [], resolve }));
     this.broadcast({ t: 'start' });
-    await ready;
+    const failed = (await ready as Extract<FromWorker, { t: 'ready' }>[]).filter((r) => r.error !== undefined);
+    if (failed.length > 0) {
+      await this.stop();
+      throw new SvrError('SVR_ERR_WORKER_START', failed.map((r) => `worker ${r.index}: ${r.error}`).join('; '));
+    }
     for (const peer of this.tablesNow.peers) {
       const paths = peer.paths.map((p) => this.tablesNow.paths[p]!.name);
       const actor = createActor(peerMachine.provide({ actions: { announce: (_, p) => this.peerReachable.set(p.name, p.reachable) } }), { input: { name: peer.name, paths } });
@@ -308,6 +312,11 @@ export class WorkerRouter {
   /** Per worker: active sessions (from the last stats report, at most a second old). */
   workerSessions(): number[] {
     return this.workers.map((w) => w.stats.active);
+  }
+
+  /** Handshakes in flight (episode actors alive). */
+  get handshakesInFlight(): number {
+    return this.episodes.inFlight;
   }
 
   get activeSessions(): number {
