@@ -10,6 +10,7 @@
         "native/main.c",
         "native/util.c",
         "native/tun.c",
+        "native/offload.c",
         "native/crypto.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

@@ -3,6 +3,8 @@
 
 /* native/crypto.c (declared here so svr_native.h stays untouched by this component). */
 napi_status svr_crypto_init(napi_env env, napi_value exports);
+/* native/offload.c: test-only entry points of the TUN offload code (segmentation, coalescing). */
+napi_status svr_offload_init(napi_env env, napi_value exports);
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
 #ifndef SVR_NO_TUN
@@ -11,6 +13,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     return NULL;
   }
 #endif
+  if (svr_offload_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_offload_init");
+    return NULL;
+  }
   if (svr_crypto_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_crypto_init");
     return NULL;

@@ -5,7 +5,7 @@
  * Flow
  *   tunOpen(name, flags)  open /dev/net/tun (O_NONBLOCK), TUNSETIFF with IFF_TUN|IFF_NO_PI, plus
  *                         IFF_MULTI_QUEUE / IFF_VNET_HDR on request -> { fd, name }. One call = one queue.
- *   tunReaderStart(fd, data, lens, K, B, S, cb) -> handle
+ *   tunReaderStart(fd, data, lens, K, B, S, cb[, flags]) -> handle
  *                         JS owns K batch buffers: buffer k is data[k*B*S, (k+1)*B*S) and holds packet i at
  *                         offset i*S; its lengths are lens[k*B + i]. One reader thread per queue:
  *                           wait until buffer k is free -> poll(fd, eventfd) -> read() without blocking
@@ -15,11 +15,21 @@
  *                         queue in the kernel, which drops and counts them when its queue is full.
  *                         A read error ends the thread after one call cb(-1, errno, truncated, stalls, message).
  *                         truncated/stalls are running totals (packets longer than S; waits for a free buffer).
+ *                         flags & SVR_READER_OFFLOAD (a vnet_hdr queue with TUNSETOFFLOAD): each read goes to a
+ *                         scratch buffer and native/offload.c cuts it into plain IP packets <= S (GSO segmented,
+ *                         partial checksums completed); a super-packet that does not fit the rest of a batch
+ *                         continues in the next one. cb then also gets (superPackets, segments, offloadErrors),
+ *                         running totals, as arguments 6..8 (argument 5 is the error message, else undefined).
  *   tunReaderStop(handle) stop flag + eventfd write, join. Idempotent; also runs at env teardown.
  *   tunReaderRef(handle, bool)  whether a running reader keeps the event loop alive (default: yes).
  *   tunWriteBatch(fd, data, offsets, lengths, count) -> written
  *                         one JS->C call, a write(2) per packet; EAGAIN/ENOBUFS are drops (not written,
  *                         not thrown). Other errors throw with a `written` property.
+ *   tunWriteBatchOffload(fd, data, offsets, lengths, count, stats) -> written
+ *                         for a vnet_hdr queue: consecutive TCP segments of one flow are merged into GSO
+ *                         super-packets (native/offload.c), one writev(2) per super-packet or packet (with a
+ *                         vnet header). `written` and the error properties count input packets; stats (a
+ *                         Uint32Array of 2) gets [super-packets written, packets merged into them] for this call.
  *   tunSetOffload(fd, flags)  TUNSETOFFLOAD (needs IFF_VNET_HDR).
  *   tunClose(fd)          stops readers of fd, close(2). Only fds opened here are closed; twice is a no-op.
  *
@@ -29,6 +39,7 @@
  * touches is alive (matters for worker_threads). Fds still open at env teardown are closed.
  */
 #include "svr_native.h"
+#include "offload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,11 +53,14 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Flags of tunOpen; the same values are in src/io/tun/native.ts. */
 #define SVR_TUN_MULTI_QUEUE 1u
 #define SVR_TUN_VNET_HDR 2u
+/* Flags of tunReaderStart; the same value is in src/io/tun/native.ts. */
+#define SVR_READER_OFFLOAD 1u
 
 #define MAX_BUFFERS 64
 #define MAX_BATCH 1024
@@ -82,6 +96,14 @@ struct reader {
   atomic_uint truncated;       /* packets longer than S, dropped and counted */
   atomic_uint stalls;          /* times the thread waited because JS held every buffer */
 
+  /* offload mode (SVR_READER_OFFLOAD): reads go to scratch, then native/offload.c segments into the batch */
+  int offload;
+  uint8_t *scratch;
+  svr_seg seg;                      /* reader thread only: the packet being segmented, maybe across batches */
+  _Atomic uint64_t super_packets;   /* GSO packets read */
+  _Atomic uint64_t segments;        /* segments made from them */
+  _Atomic uint64_t offload_errors;  /* malformed vnet headers / GSO packets, dropped */
+
   /* JS thread only */
   int stopped;
   int tsfn_alive;
@@ -114,6 +136,69 @@ static int te_remove_fd(tun_env *te, int fd) {
 
 /* ---- reader thread ---- */
 
+/* Marks buffer k busy with n packets and hands it to JS. Non-zero: napi_closing (the env is going away; the
+ * threadsafe function must not be used again). */
+static int hand_over(reader *r, uint32_t k, uint32_t n) {
+  pthread_mutex_lock(&r->mu);
+  r->count[k] = n;
+  r->busy[k] = 1;
+  pthread_mutex_unlock(&r->mu);
+  return napi_call_threadsafe_function(r->tsfn, (void *)(uintptr_t)(k + 1), napi_tsfn_nonblocking) != napi_ok;
+}
+
+/*
+ * Offload mode: fills batch buffer k with plain IP packets. First the rest of a super-packet that did not fit
+ * the previous batch, then reads (into scratch, segmented by native/offload.c) until EAGAIN or the batch is
+ * full. Blocks in poll() only while the batch is still empty. Returns the packet count; sets *stop when
+ * tunReaderStop signalled, *err on a read error.
+ */
+static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err, int *stop) {
+  uint8_t *base = r->data + (size_t)k * r->batch * r->snap;
+  uint32_t *lens = r->lens + (size_t)k * r->batch;
+  uint32_t n = 0;
+  if (svr_seg_pending(&r->seg)) n = svr_seg_emit(&r->seg, base, r->snap, lens, 0, r->batch);
+  while (n < r->batch) {
+    if (n == 0) {
+      if (poll(pfd, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        *err = errno;
+        break;
+      }
+      if (pfd[1].revents) {
+        *stop = 1;
+        break;
+      }
+    }
+    ssize_t len = read(r->fd, r->scratch, SVR_OFFLOAD_SCRATCH);
+    if (len < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) *err = errno;
+      else if (n == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) *err = EIO;
+      if (n == 0 && !*err) continue; /* spurious wake-up: poll again */
+      break;
+    }
+    if ((size_t)len > SVR_OFFLOAD_SCRATCH) { /* cannot happen with a 64 KB GSO limit; counted like a cut packet */
+      atomic_fetch_add(&r->truncated, 1);
+      continue;
+    }
+    int rc = svr_seg_prepare(&r->seg, r->scratch, (uint32_t)len, r->snap);
+    if (rc == SVR_SEG_TOO_BIG) {
+      atomic_fetch_add(&r->truncated, 1);
+      continue;
+    }
+    if (rc != SVR_SEG_OK) {
+      atomic_fetch_add(&r->offload_errors, 1);
+      continue;
+    }
+    if (r->scratch[1] != SVR_VNET_GSO_NONE) {
+      atomic_fetch_add(&r->super_packets, 1);
+      atomic_fetch_add(&r->segments, r->seg.nseg);
+    }
+    n = svr_seg_emit(&r->seg, base, r->snap, lens, n, r->batch);
+  }
+  return n;
+}
+
 static void *reader_main(void *arg) {
   reader *r = arg;
   struct pollfd pfd[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->efd, .events = POLLIN}};
@@ -127,6 +212,20 @@ static void *reader_main(void *arg) {
     int stop = r->stop;
     pthread_mutex_unlock(&r->mu);
     if (stop) break;
+
+    if (r->offload) {
+      uint32_t n = fill_offload(r, k, pfd, &err, &stop);
+      if (stop) break;
+      if (n > 0) {
+        if (hand_over(r, k, n) != 0) {
+          closing = 1;
+          break;
+        }
+        k = (k + 1) % r->nbuf;
+      }
+      if (err) break;
+      continue;
+    }
 
     if (poll(pfd, 2, -1) < 0) {
       if (errno == EINTR) continue;
@@ -155,13 +254,8 @@ static void *reader_main(void *arg) {
     if (n == 0 && err == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) err = EIO;
 
     if (n > 0) {
-      pthread_mutex_lock(&r->mu);
-      r->count[k] = n;
-      r->busy[k] = 1;
-      pthread_mutex_unlock(&r->mu);
-      napi_status s = napi_call_threadsafe_function(r->tsfn, (void *)(uintptr_t)(k + 1), napi_tsfn_nonblocking);
-      if (s != napi_ok) {
-        closing = 1; /* napi_closing: the env is going away; the function must not be used again */
+      if (hand_over(r, k, n) != 0) {
+        closing = 1;
         break;
       }
       k = (k + 1) % r->nbuf;
@@ -181,6 +275,7 @@ static void *reader_main(void *arg) {
 
 static void reader_unref(reader *r) {
   if (--r->refs > 0) return;
+  free(r->scratch);
   pthread_mutex_destroy(&r->mu);
   pthread_cond_destroy(&r->cv);
   free(r);
@@ -212,30 +307,43 @@ static void reader_stop(reader *r, int from_hook) {
 
 static void reader_cleanup_hook(void *arg) { reader_stop(arg, 1); }
 
+/* Arguments 6..8 of the callback in offload mode: superPackets, segments, offloadErrors (running totals). */
+static napi_status offload_args(napi_env env, reader *r, napi_value *argv) {
+  napi_status s;
+  if (!r->offload) return napi_ok;
+  if ((s = napi_create_double(env, (double)atomic_load(&r->super_packets), &argv[0])) != napi_ok ||
+      (s = napi_create_double(env, (double)atomic_load(&r->segments), &argv[1])) != napi_ok ||
+      (s = napi_create_double(env, (double)atomic_load(&r->offload_errors), &argv[2])) != napi_ok)
+    return s;
+  return napi_ok;
+}
+
 /* Runs on the JS thread once per hand-off; env is NULL when the function is being torn down. */
 static void reader_call_js(napi_env env, napi_value cb, void *context, void *data) {
   reader *r = context;
   uintptr_t v = (uintptr_t)data;
   if (v == 0) { /* the thread ended on a read error */
-    napi_value argv[5], undef;
+    napi_value argv[8], undef;
     if (env == NULL || r->stopped) return;
     if (napi_get_undefined(env, &undef) != napi_ok || napi_create_int32(env, -1, &argv[0]) != napi_ok ||
         napi_create_int32(env, r->err, &argv[1]) != napi_ok ||
         napi_create_uint32(env, atomic_load(&r->truncated), &argv[2]) != napi_ok ||
         napi_create_uint32(env, atomic_load(&r->stalls), &argv[3]) != napi_ok ||
-        napi_create_string_utf8(env, strerror(r->err), NAPI_AUTO_LENGTH, &argv[4]) != napi_ok)
+        napi_create_string_utf8(env, strerror(r->err), NAPI_AUTO_LENGTH, &argv[4]) != napi_ok ||
+        offload_args(env, r, argv + 5) != napi_ok)
       return;
-    napi_call_function(env, undef, cb, 5, argv, NULL);
+    napi_call_function(env, undef, cb, r->offload ? 8 : 5, argv, NULL);
     return;
   }
   uint32_t k = (uint32_t)(v - 1);
   if (env != NULL && !r->stopped) {
-    napi_value argv[4], undef;
+    napi_value argv[8], undef;
     if (napi_get_undefined(env, &undef) == napi_ok && napi_create_int32(env, (int32_t)k, &argv[0]) == napi_ok &&
         napi_create_uint32(env, r->count[k], &argv[1]) == napi_ok &&
         napi_create_uint32(env, atomic_load(&r->truncated), &argv[2]) == napi_ok &&
-        napi_create_uint32(env, atomic_load(&r->stalls), &argv[3]) == napi_ok)
-      napi_call_function(env, undef, cb, 4, argv, NULL); /* cb catches the handler's exceptions */
+        napi_create_uint32(env, atomic_load(&r->stalls), &argv[3]) == napi_ok &&
+        napi_get_undefined(env, &argv[4]) == napi_ok && offload_args(env, r, argv + 5) == napi_ok)
+      napi_call_function(env, undef, cb, r->offload ? 8 : 4, argv, NULL); /* cb catches the handler's exceptions */
   }
   pthread_mutex_lock(&r->mu);
   r->busy[k] = 0;
@@ -269,13 +377,13 @@ static reader *get_reader(napi_env env, napi_value v) {
   return p;
 }
 
-/* tunReaderStart(fd, data: Uint8Array, lens: Uint32Array, buffers, batch, snap, cb) -> handle */
+/* tunReaderStart(fd, data: Uint8Array, lens: Uint32Array, buffers, batch, snap, cb[, flags]) -> handle */
 static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7], name, handle;
+  size_t argc = 8;
+  napi_value argv[8], name, handle;
   tun_env *te;
   int32_t fd;
-  uint32_t nbuf, batch, snap;
+  uint32_t nbuf, batch, snap, rflags = 0;
   void *data, *lens;
   size_t data_len, lens_len;
   napi_valuetype cbt;
@@ -292,6 +400,11 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
     return NULL;
   if (napi_typeof(env, argv[6], &cbt) != napi_ok || cbt != napi_function) {
     napi_throw_type_error(env, NULL, "cb must be a function");
+    return NULL;
+  }
+  if (argc >= 8 && svr_arg_u32(env, argv[7], "flags", &rflags)) return NULL;
+  if (rflags & ~SVR_READER_OFFLOAD) {
+    napi_throw_range_error(env, NULL, "unknown tunReaderStart flags");
     return NULL;
   }
   if (nbuf < 1 || nbuf > MAX_BUFFERS || batch < 1 || batch > MAX_BATCH || snap < MIN_SNAP || snap > MAX_SNAP) {
@@ -316,6 +429,12 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->snap = snap;
   r->data = data;
   r->lens = lens;
+  r->offload = (rflags & SVR_READER_OFFLOAD) != 0;
+  if (r->offload && (r->scratch = malloc(SVR_OFFLOAD_SCRATCH)) == NULL) {
+    free(r);
+    svr_throw_errno(env, ENOMEM, "malloc");
+    return NULL;
+  }
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
   r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -468,36 +587,55 @@ static napi_value tun_set_offload(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The checks shared by both write functions; returns 0 or throws and returns -1. */
+static int write_args(napi_env env, napi_value *argv, int32_t *fd, const uint8_t **buf, const uint32_t **off,
+                      const uint32_t **lens, uint32_t *count) {
+  size_t data_len, noff, nlen;
+  void *data, *offsets, *lengths;
+  if (svr_arg_i32(env, argv[0], "fd", fd) || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &data, &data_len) ||
+      svr_arg_typed(env, argv[2], napi_uint32_array, "offsets", &offsets, &noff) ||
+      svr_arg_typed(env, argv[3], napi_uint32_array, "lengths", &lengths, &nlen) ||
+      svr_arg_u32(env, argv[4], "count", count))
+    return -1;
+  *buf = data;
+  *off = offsets;
+  *lens = lengths;
+  if (*count > noff || *count > nlen) {
+    napi_throw_range_error(env, NULL, "count exceeds offsets or lengths");
+    return -1;
+  }
+  for (uint32_t i = 0; i < *count; i++) {
+    if ((*off)[i] > data_len || (*lens)[i] > data_len - (*off)[i]) {
+      napi_throw_range_error(env, NULL, "a packet lies outside data");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static void throw_write_error(napi_env env, int err, uint32_t written, uint32_t index) {
+  napi_value error = svr_errno_error(env, err, "write"), n;
+  if (error == NULL) return;
+  if (napi_create_uint32(env, written, &n) == napi_ok) napi_set_named_property(env, error, "written", n);
+  if (napi_create_uint32(env, index, &n) == napi_ok) napi_set_named_property(env, error, "index", n);
+  napi_throw(env, error);
+}
+
 /* tunWriteBatch(fd, data, offsets, lengths, count) -> written */
 static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 5, data_len, noff, nlen;
+  size_t argc = 5;
   napi_value argv[5], result;
   int32_t fd;
   uint32_t count;
-  void *data, *offsets, *lengths;
+  const uint8_t *buf;
+  const uint32_t *off, *lens;
 
   SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) {
     napi_throw_type_error(env, NULL, "tunWriteBatch needs (fd, data, offsets, lengths, count)");
     return NULL;
   }
-  if (svr_arg_i32(env, argv[0], "fd", &fd) || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &data, &data_len) ||
-      svr_arg_typed(env, argv[2], napi_uint32_array, "offsets", &offsets, &noff) ||
-      svr_arg_typed(env, argv[3], napi_uint32_array, "lengths", &lengths, &nlen) ||
-      svr_arg_u32(env, argv[4], "count", &count))
-    return NULL;
-  const uint8_t *buf = data;
-  const uint32_t *off = offsets, *lens = lengths;
-  if (count > noff || count > nlen) {
-    napi_throw_range_error(env, NULL, "count exceeds offsets or lengths");
-    return NULL;
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    if (off[i] > data_len || lens[i] > data_len - off[i]) {
-      napi_throw_range_error(env, NULL, "a packet lies outside data");
-      return NULL;
-    }
-  }
+  if (write_args(env, argv, &fd, &buf, &off, &lens, &count)) return NULL;
   uint32_t written = 0;
   for (uint32_t i = 0; i < count; i++) {
     ssize_t w;
@@ -506,13 +644,63 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
     if (w >= 0) {
       written++;
     } else if (errno != EAGAIN && errno != ENOBUFS) {
-      napi_value error = svr_errno_error(env, errno, "write"), n;
-      if (error == NULL) return NULL;
-      if (napi_create_uint32(env, written, &n) == napi_ok) napi_set_named_property(env, error, "written", n);
-      if (napi_create_uint32(env, i, &n) == napi_ok) napi_set_named_property(env, error, "index", n);
-      napi_throw(env, error);
+      throw_write_error(env, errno, written, i);
       return NULL;
     }
+  }
+  SVR_CHECK(env, napi_create_uint32(env, written, &result));
+  return result;
+}
+
+/* tunWriteBatchOffload(fd, data, offsets, lengths, count, stats: Uint32Array(2)) -> written (input packets) */
+static napi_value tun_write_batch_offload(napi_env env, napi_callback_info info) {
+  size_t argc = 6, nstats;
+  napi_value argv[6], result;
+  int32_t fd;
+  uint32_t count;
+  const uint8_t *buf;
+  const uint32_t *off, *lens;
+  void *stats_p;
+
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) {
+    napi_throw_type_error(env, NULL, "tunWriteBatchOffload needs (fd, data, offsets, lengths, count, stats)");
+    return NULL;
+  }
+  if (write_args(env, argv, &fd, &buf, &off, &lens, &count) ||
+      svr_arg_typed(env, argv[5], napi_uint32_array, "stats", &stats_p, &nstats))
+    return NULL;
+  if (nstats < 2) {
+    napi_throw_range_error(env, NULL, "stats must have 2 entries");
+    return NULL;
+  }
+  uint32_t *stats = stats_p;
+  stats[0] = stats[1] = 0;
+  uint8_t hdr[SVR_COALESCE_HDR_MAX];
+  svr_span spans[SVR_COALESCE_MAX_SEGS + 1];
+  struct iovec iov[SVR_COALESCE_MAX_SEGS + 1];
+  uint32_t written = 0;
+  for (uint32_t i = 0; i < count;) {
+    uint32_t ns = 0;
+    uint32_t covered = svr_coalesce_plan(buf, off, lens, i, count, hdr, spans, &ns);
+    for (uint32_t k = 0; k < ns; k++) {
+      iov[k].iov_base = (void *)spans[k].base;
+      iov[k].iov_len = spans[k].len;
+    }
+    ssize_t w;
+    do w = writev(fd, iov, (int)ns);
+    while (w < 0 && errno == EINTR);
+    if (w >= 0) {
+      written += covered;
+      if (covered > 1) {
+        stats[0]++;
+        stats[1] += covered;
+      }
+    } else if (errno != EAGAIN && errno != ENOBUFS) {
+      throw_write_error(env, errno, written, i);
+      return NULL;
+    }
+    i += covered;
   }
   SVR_CHECK(env, napi_create_uint32(env, written, &result));
   return result;
@@ -562,9 +750,11 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
       (s = svr_export_fn(env, exports, "tunReaderStop", tun_reader_stop, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderRef", tun_reader_ref, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunWriteBatch", tun_write_batch, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunWriteBatchOffload", tun_write_batch_offload, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunClose", tun_close, te)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_MULTI_QUEUE", SVR_TUN_MULTI_QUEUE)) != napi_ok ||
-      (s = svr_export_u32(env, exports, "TUN_VNET_HDR", SVR_TUN_VNET_HDR)) != napi_ok)
+      (s = svr_export_u32(env, exports, "TUN_VNET_HDR", SVR_TUN_VNET_HDR)) != napi_ok ||
+      (s = svr_export_u32(env, exports, "TUN_READER_OFFLOAD", SVR_READER_OFFLOAD)) != napi_ok)
     return s;
   return napi_ok;
 }

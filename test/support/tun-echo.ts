@@ -8,10 +8,10 @@
  * 198.18.251.0/24 is routed into it. Traffic goes from 198.18.250.1:SRC_PORT to 198.18.251.2:DST_PORT.
  *
  * Modes:
- *   rx    {count, vnetHdr?}  send a burst of `count` UDP datagrams, report every packet the TUN got
+ *   rx    {count, vnetHdr?, offload?}  send a burst of `count` UDP datagrams, report every packet the TUN got
  *   slow  {count, holdMs}   2 buffers of 16, a handler that holds each batch holdMs: report whether a buffer
  *                            changed while held, the sequence numbers seen and the kernel's tx_dropped
- *   echo  {count}            swap src/dst address and port of each packet, writeBatch it back; report
+ *   echo  {count, offload?}  swap src/dst address and port of each packet, writeBatch it back; report
  *                            what the UDP socket received
  *   mq    {count, flows}     two queues (IFF_MULTI_QUEUE), `flows` source ports; report per queue
  *   error {name, multiQueue?, vnetHdr?, first?}  try to open (after opening `first`, if given); report the error
@@ -93,8 +93,9 @@ function kernelTxDropped(): number {
 async function modeRx(a: Json): Promise<void> {
   const count = Number(a.count);
   const vnetHdr = a.vnetHdr === true;
-  const [tun] = await openConfigured({ vnetHdr });
-  if (vnetHdr) tun!.setOffload(TUN_F_CSUM);
+  const offload = a.offload === true;
+  const [tun] = await openConfigured({ vnetHdr, offload });
+  if (vnetHdr && !offload) tun!.setOffload(TUN_F_CSUM);
   const batches: number[] = [];
   const packets: string[] = [];
   tun!.start((data, offsets, lengths, n) => {
@@ -110,7 +111,7 @@ async function modeRx(a: Json): Promise<void> {
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   // Linger a little: more packets than sent would be a bug too.
   await waitFor(() => false, 50);
-  result({ name: tun!.name, complete, sendErrors, batches, packets, stats: tun!.stats, kernelTxDropped: kernelTxDropped(), ms });
+  result({ name: tun!.name, complete, sendErrors, batches, packets, stats: tun!.stats, kernelTxDropped: kernelTxDropped(), ms, offloadFlags: tun!.offloadFlags });
   sock.close();
   tun!.close();
 }
@@ -150,7 +151,7 @@ async function modeSlow(a: Json): Promise<void> {
 
 async function modeEcho(a: Json): Promise<void> {
   const count = Number(a.count);
-  const [tun] = await openConfigured({});
+  const [tun] = await openConfigured({ offload: a.offload === true });
   const B = tun!.batchSize;
   const out = new Uint8Array(B * 2048);
   const outOffsets = new Uint32Array(B);

@@ -12,6 +12,8 @@ import { SvrError } from '../../errors.js';
 /** Flags of `tunOpen` (same values as SVR_TUN_* in native/tun.c). */
 export const TUN_OPEN_MULTI_QUEUE = 1;
 export const TUN_OPEN_VNET_HDR = 2;
+/** Flag of `tunReaderStart` (SVR_READER_OFFLOAD in native/tun.c): segment GSO reads, complete partial checksums. */
+export const TUN_READER_OFFLOAD = 1;
 
 declare const readerHandleBrand: unique symbol;
 /** Opaque handle of a native reader thread. */
@@ -23,8 +25,20 @@ export interface TunReaderHandle {
  * Called once per batch with (buffer index, packet count, truncated total, stalls total), or once with
  * (-1, errno, truncated, stalls, strerror) when the reader thread stopped on a read error. `truncated`
  * counts packets longer than the slot (dropped); `stalls` counts waits for JS to free a buffer.
+ * A reader started with TUN_READER_OFFLOAD also passes running totals of GSO super-packets read, segments
+ * made from them and malformed offload packets dropped (arguments 6..8; `message` is then undefined for
+ * a batch).
  */
-export type TunReaderCallback = (k: number, countOrErrno: number, truncated: number, stalls: number, message?: string) => void;
+export type TunReaderCallback = (
+  k: number,
+  countOrErrno: number,
+  truncated: number,
+  stalls: number,
+  message?: string,
+  superPackets?: number,
+  segments?: number,
+  offloadErrors?: number,
+) => void;
 
 /** An error thrown by the addon for a failed system call. */
 export interface NativeErrnoError extends Error {
@@ -51,17 +65,45 @@ export interface SvrNativeTun {
     batch: number,
     snap: number,
     cb: TunReaderCallback,
+    flags?: number,
   ): TunReaderHandle;
   tunReaderStop(handle: TunReaderHandle): void;
   tunReaderRef(handle: TunReaderHandle, ref: boolean): void;
   tunWriteBatch(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /**
+   * vnet_hdr queues: coalesces TCP runs into GSO super-packets (native/offload.c), writes the rest behind an
+   * empty vnet header. Returns input packets written; `stats` gets [super-packets written, packets merged].
+   */
+  tunWriteBatchOffload(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, stats: Uint32Array): number;
   /** false when fd was not open through tunOpen (for example a second close). */
   tunClose(fd: number): boolean;
   readonly TUN_MULTI_QUEUE: number;
   readonly TUN_VNET_HDR: number;
+  readonly TUN_READER_OFFLOAD: number;
 }
 
-export type SvrNative = SvrNativeTun;
+/** Test-only entry points of native/offload.c (no system calls). */
+export interface SvrNativeOffloadTest {
+  /**
+   * Segments one TUN read (vnet header + packet) into `out` slots of `snap` bytes, `perBatch` slots per
+   * emit call; returns the segment count, -1 for a malformed packet, -2 when a segment exceeds `snap`.
+   */
+  offloadSegmentForTest(input: Uint8Array, snap: number, out: Uint8Array, outLens: Uint32Array, perBatch: number): number;
+  /**
+   * Plans the writes of a batch like tunWriteBatchOffload; write w's bytes (vnet header included) are stored
+   * back to back in `out`, outInfo[2w] = its length, outInfo[2w+1] = the packets it covers. Returns the writes.
+   */
+  offloadCoalesceForTest(
+    data: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    out: Uint8Array,
+    outInfo: Uint32Array,
+  ): number;
+}
+
+export type SvrNative = SvrNativeTun & SvrNativeOffloadTest;
 
 export const NATIVE_ADDON_RELATIVE_PATH = join('build', 'Release', 'svr_native.node');
 

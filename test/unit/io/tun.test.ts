@@ -12,7 +12,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSvrError } from '../../../src/errors.js';
 import { loadNative } from '../../../src/io/tun/native.js';
-import { TunDevice } from '../../../src/io/tun/tun-device.js';
+import { TUN_F_CSUM, TunDevice } from '../../../src/io/tun/tun-device.js';
+import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
+import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
 import { DST_PORT, LOCAL_ADDR, payloadFor, REMOTE_ADDR, SRC_PORT } from '../../support/tun-fixture.js';
 
 const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-echo.js');
@@ -210,9 +212,28 @@ if (!isRoot || !hasIp) {
     });
   });
 
-  test('echo: packets written back with writeBatch reach the UDP socket', async () => {
+  test('offload: partial UDP checksums from a local socket arrive completed, without a vnet header', async () => {
+    const count = 50;
+    const run = await withNetns((ns) => runHelper(ns, 'rx', { count, offload: true }));
+    const r = run.result as { complete: boolean; packets: string[]; offloadFlags: number; stats: { rxOffloadErrors: number; rxSuperPackets: number } };
+    assert.ok(r.complete, run.stderr);
+    assert.is(r.offloadFlags & TUN_F_CSUM, TUN_F_CSUM, 'TUNSETOFFLOAD with TUN_F_CSUM');
+    const pi = new PacketInfo();
+    r.packets.forEach((b64, i) => {
+      const pkt = Buffer.from(b64, 'base64');
+      assertSentPacket(pkt, 0, i);
+      assert.is(parsePacket(pkt, 0, pkt.length, pi), 0);
+      assert.ok(verifyL4Checksum(pkt, pi), `packet ${i}: UDP checksum completed`);
+      assert.is.not(pkt.readUInt16BE(26), 0, `packet ${i}: a UDP checksum is present`);
+    });
+    assert.is(r.stats.rxOffloadErrors, 0);
+    assert.is(r.stats.rxSuperPackets, 0);
+  });
+
+  for (const offload of [false, true]) {
+  test(`echo${offload ? ' (offload)' : ''}: packets written back with writeBatch reach the UDP socket`, async () => {
     const count = 200;
-    const run = await withNetns((ns) => runHelper(ns, 'echo', { count }));
+    const run = await withNetns((ns) => runHelper(ns, 'echo', { count, offload }));
     const r = run.result as {
       complete: boolean;
       sendErrors: number;
@@ -235,6 +256,7 @@ if (!isRoot || !hasIp) {
     assert.ok(r.stats.rxBatches < count, 'batched');
     assert.ok(run.exitAfterResultMs < 2000, `helper exited ${run.exitAfterResultMs} ms after close`);
   });
+  }
 
   test('multiQueue: two queues of one device share the flows', async () => {
     const run = await withNetns((ns) => runHelper(ns, 'mq', { count: 256, flows: 32 }));
