@@ -54,7 +54,8 @@ export async function openInterfaces(interfaces: readonly Interface[], log: (eve
   const opened: OpenedInterface[] = [];
   try {
     for (const iface of interfaces) {
-      const port = TunPort.open({ name: iface.device });
+      // LAN devices with offloads: TCP/UDP super-packets from the hosts, coalesced on the way back (docs/tun-io.md)
+      const port = TunPort.open({ name: iface.device, offload: iface.kind === 'lan' });
       opened.push({ iface, port });
       await configureInterface(iface);
       log('interface.up', { interface: iface.name, device: iface.device, mtu: iface.mtu });

@@ -6,7 +6,7 @@
  * Cost: ~0.2 µs per packet with workers (key build + one table probe), ~20 ns without.
  */
 import { PROTO_UDP } from '../../packet/ip.js';
-import { PF_HANDED, type Batch, type Frame } from '../batch.js';
+import { MAX_BATCH, PF_HANDED, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { writeKeyFromBytes } from '../flow-key.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
@@ -55,8 +55,9 @@ export class HandoffStage implements Stage {
   readonly name = 'handoff';
   readonly nexts = ['drop'] as const;
   private cHanded = 0;
-  private readonly off = new Uint32Array(256);
-  private readonly len = new Uint32Array(256);
+  private readonly off = new Uint32Array(MAX_BATCH);
+  private readonly len = new Uint32Array(MAX_BATCH);
+  private readonly done = new Uint8Array(MAX_BATCH);
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -69,7 +70,8 @@ export class HandoffStage implements Stage {
     rt.counters.add(this.cHanded, f.n);
     for (let k = 0; k < f.n; k++) rt.next[f.slot[k]!] = 0;
     // group by (owner, interface): a few groups per batch at most
-    const done = new Uint8Array(f.n);
+    const done = this.done;
+    done.fill(0, 0, f.n);
     for (let k = 0; k < f.n; k++) {
       if (done[k]) continue;
       const s0 = f.slot[k]!;
