@@ -1,17 +1,24 @@
 /**
- * `svr lab up|status|demo|down`: two svrouter nodes, a client and a server in four network namespaces
- * on this host, SVR on a real veth between the routers. `serve` and `udp-probe` are the lab's own
- * server and client, run inside the namespaces.
+ * `svr lab up|status|impair|demo|down`: two svrouter nodes, a client and a server in network namespaces
+ * on this host, SVR on one or more WAN paths between the routers, each through a userspace link emulator
+ * in its own namespace. `serve`, `udp-probe` and `send-stream` are the lab's own server and clients,
+ * run inside the namespaces; `emulate` is the link emulator `up` starts.
  */
 import type { Command } from 'commander';
 import { isSvrError } from '../errors.js';
 import { labDemo } from '../lab/demo.js';
 import { labDown } from '../lab/down.js';
-import { parseHostPort, startServers } from '../lab/servers.js';
+import { runEmulator } from '../lab/emulator.js';
+import { labImpair, renderEmulator } from '../lab/impair.js';
+import { parseHostPort, startServers, type HostPort } from '../lab/servers.js';
+import { checkShape, RESILIENCY_MODES, SLA_MODES } from '../lab/shape.js';
 import { labStatus, renderStatus } from '../lab/status.js';
-import { DEFAULT_DIR, DEFAULT_PREFIX, ECHO_PORT, HTTP_PORT, SERVER } from '../lab/topology.js';
-import { udpProbe } from '../lab/udp-probe.js';
+import { sendStream } from '../lab/stream.js';
+import { DEFAULT_DIR, DEFAULT_PREFIX, ECHO_PORT, HTTP_PORT, MAX_PATHS, SERVER, STREAM_PORT } from '../lab/topology.js';
+import { udpPing, udpProbe } from '../lab/udp-probe.js';
+import { parseCount, parseDuration } from '../lab/units.js';
 import { labUp } from '../lab/up.js';
+import { SvrError } from '../errors.js';
 
 interface LabOptions {
   dir: string;
@@ -20,17 +27,20 @@ interface LabOptions {
 
 const TOPOLOGY = `
 Topology (every address in 198.18.0.0/15, only inside the namespaces; <p> = --prefix, default svr):
-  <p>-client            <p>-r1                              <p>-r2                          <p>-server
-  c-r1 198.18.1.10/24 -- r1-c 198.18.1.1  r1-r2 198.18.2.1 == r2-r1 198.18.2.2  r2-s 198.18.3.1 -- s-r2 198.18.3.20/24
-  (+198.18.5.10/32,        node r1: svr-lan0, svr-wan0       node r2: svr-wan0, svr-lan0
-   in no tenant)           waypoint 198.18.12.1              waypoint 198.18.12.2
-  lan veths mtu 1500, the wan veth (==) mtu 1700. On the wan veth only SVR packets between the
-  waypoints 198.18.12.1 and 198.18.12.2 travel; the client's own packets never do.
+  <p>-client           <p>-r1                                 <p>-link1                          <p>-r2                           <p>-server
+  c-r1 198.18.1.10 -- r1-c 198.18.1.1  r1-r2 198.18.21.1 == lk-r1 .254 [emulator] lk-r2 .254 == r2-r1 198.18.31.2  r2-s 198.18.3.1 -- s-r2 198.18.3.20
+  (+198.18.5.10/32,    node r1: svr-lan0, svr-wan0..                                        node r2: svr-wan0.., svr-lan0
+   in no tenant)       path k: veth r1-r2 (k=1) / r1-r2p<k>, 198.18.(20+k).1; waypoints 198.18.(11+k).1 and .2;
+                       link namespace <p>-link<k>; r2's veth r2-r1 / r2-r1p<k>, 198.18.(30+k).2
+  lan veths mtu 1500, wan veths (==) mtu 1700. On the wan veths only SVR packets between the
+  waypoints travel; the client's own packets never do. \`svr lab impair\` sets delay, jitter, loss
+  or down per path and direction.
 
-Services on the server (tenant engineering = 198.18.1.0/24 may reach all three):
-  web    http://198.18.3.20/  (/, /bytes/<n> with X-Sha256, /health)
-  echo   udp 198.18.3.20:7
-  iperf  198.18.3.20:5201 (iperf3 -s)`;
+Services on the server (tenant engineering = 198.18.1.0/24 may reach all four):
+  web     http://198.18.3.20/  (/, /bytes/<n> with X-Sha256, /health, /stream-stats)
+  stream  udp 198.18.3.20:5000 (svr lab send-stream; counts at /stream-stats)
+  echo    udp 198.18.3.20:7
+  iperf   198.18.3.20:5201 (iperf3 -s)`;
 
 const GROUP_HELP = `${TOPOLOGY}
 
@@ -39,6 +49,8 @@ Needs root (network namespaces, veths, TUN devices) and iproute2, iperf3, curl. 
 
 Examples:
   sudo svr lab up                                     build it and start everything
+  sudo svr lab up --paths 2 --bfd-interval 100        two WAN paths, fast failure detection
+  sudo svr lab impair --path 1 --delay 80ms --loss 2%
   sudo ip netns exec svr-client curl http://198.18.3.20/
   sudo svr show sessions --node r1                    r1's session table
   sudo ip netns exec svr-r1 tcpdump -ni r1-r2 -w wan.pcap    then: svr decode wan.pcap --metadata-only
@@ -49,21 +61,49 @@ See docs/lab.md.`;
 
 const UP_HELP = `
 What it does, one progress line per step:
-  1. creates the namespaces <p>-client, <p>-r1, <p>-r2, <p>-server (refuses if one exists: run
-     \`svr lab down\` first), the three veth pairs, addresses, default routes of client and server,
-     IPv4 forwarding and rp_filter=0 on the routers, IPv6 off everywhere; on r1 and r2 the route to
-     the peer's waypoint over the wan veth and \`ip rule iif <lan veth> lookup 100\`
-  2. writes <dir>/authority.yaml (one tenant, three services, both routers; commented)
-  3. starts \`svr node start --name r1\` in <p>-r1 and r2 in <p>-r2 (sockets <dir>/r1.sock and
+  1. creates the namespaces <p>-client, <p>-r1, <p>-r2, <p>-server and <p>-link1..<p>-link<N>
+     (refuses if one exists: run \`svr lab down\` first), the veth pairs (two per path: r1 to the link
+     namespace, the link namespace to r2), addresses, default routes of client and server, IPv4
+     forwarding and rp_filter=0 on the routers and links, IPv6 off everywhere; on r1 and r2 the route
+     to the peer's waypoint of each path over that path's veth and \`ip rule iif <lan veth> lookup 100\`;
+     in each link namespace \`ip rule iif lk-r1 lookup 201\` / \`iif lk-r2 lookup 202\`
+  2. writes <dir>/authority.yaml (one tenant, four services, two service-policies, both routers with
+     one wan interface per path; commented)
+  3. starts one link emulator per path (\`svr lab emulate\`) in <p>-link<k>: its TUN devices
+     emu-to-r2/emu-to-r1 take every packet arriving from r1/r2, hold it for the configured delay,
+     drop it for loss or when the link is down, and write it back; socket <dir>/link<k>.sock
+  4. starts \`svr node start --name r1\` in <p>-r1 and r2 in <p>-r2 (sockets <dir>/r1.sock and
      <dir>/r2.sock, logs <dir>/r1.log and <dir>/r2.log); each creates its TUN devices svr-lan0 and
      svr-wan0 and routes table 100 and its waypoint into them
-  4. starts \`svr lab serve\` (HTTP on 198.18.3.20:80, UDP echo on :7) and \`iperf3 -s\` in <p>-server
-  5. records the lab in <dir>/state.json and <run-dir>/lab.json (so \`svr show\` finds r1 and r2)
+  5. starts \`svr lab serve\` (HTTP on 198.18.3.20:80, UDP echo on :7, stream receiver on :5000) and
+     \`iperf3 -s\` in <p>-server
+  6. records the lab in <dir>/state.json and <run-dir>/lab.json (so \`svr show\` finds r1 and r2)
 ${TOPOLOGY}
 
 Examples:
   sudo svr lab up
+  sudo svr lab up --paths 2 --bfd-interval 100                        watch failovers (docs/lab.md)
+  sudo svr lab up --paths 2 --resiliency revertible-failover
+  sudo svr lab up --paths 2 --sla --link-test-interval 2              SLA: max-latency 250 ms
   sudo svr lab up --prefix svrt --dir /tmp/svrt     a second, separate lab (e.g. for tests)`;
+
+const IMPAIR_HELP = `
+Changes what the link emulator of a path does to its packets, then prints what is in effect on every
+path it touched. Without a change it only prints. Changes apply to both directions unless --direction
+names one (r1-r2: packets from r1 to r2). Values: durations in ms or s (80ms, 1.5s; a bare number is
+ms), loss in percent (2%, 0.5). Jitter is uniform in +-jitter around the delay, without reordering;
+loss is random per packet (a deterministic PRNG per link and direction, see --seed of \`svr lab up\`).
+--down drops everything (also what is in flight) until --up; the veths stay up, so only the routers'
+BFD notices. --flap toggles down/up every period until --clear, --up or --down.
+
+Examples:
+  sudo svr lab impair                                         what every path does now
+  sudo svr lab impair --path 1 --delay 80ms --jitter 10ms --loss 2%
+  sudo svr lab impair --path 1 --delay 300ms --direction r1-r2
+  sudo svr lab impair --path 1 --down          (and --up)
+  sudo svr lab impair --path all --loss 5%
+  sudo svr lab impair --path 1 --flap 2s       down now, up in 2 s, down in 4 s, ...
+  sudo svr lab impair --path 1 --clear`;
 
 const DEMO_HELP = `
 Steps: svr lab up; from <p>-client: GET http://198.18.3.20/, a 10 MiB download whose sha256 is checked
@@ -76,9 +116,10 @@ Examples:
   sudo svr lab demo --keep        leave the lab up afterwards to look around`;
 
 const DOWN_HELP = `
-Stops the lab's processes (nodes with SIGTERM, then SIGKILL after 5 s; a recorded pid is only signalled
-while its command line is still the lab's), then anything else running inside the four namespaces,
-then deletes the namespaces by exact name, which removes the veths and the nodes' TUN devices. Works
+Stops the lab's processes (nodes and link emulators with SIGTERM, then SIGKILL after 5 s; a recorded
+pid is only signalled while its command line is still the lab's), then anything else running inside
+the lab's namespaces, then deletes the namespaces by exact name (<p>-client, <p>-r1, <p>-r2, <p>-server,
+<p>-link1..<p>-link${MAX_PATHS}), which removes the veths and the TUN devices. Works
 after a node crashed or was killed, and when nothing is there (exit 0). Logs stay in <dir>.
 
 Examples:
@@ -110,21 +151,30 @@ function tearDownOnSignal(o: LabOptions): () => void {
 function labOptions(c: Command): Command {
   return c
     .option('--dir <dir>', 'lab directory: config, logs, pid files, sockets, state.json', DEFAULT_DIR)
-    .option('--prefix <prefix>', 'namespace prefix: <prefix>-client, <prefix>-r1, <prefix>-r2, <prefix>-server', DEFAULT_PREFIX);
+    .option('--prefix <prefix>', 'namespace prefix: <prefix>-client, <prefix>-r1, <prefix>-r2, <prefix>-server, <prefix>-link<k>', DEFAULT_PREFIX);
 }
 
 export function registerLab(program: Command): void {
   const lab = program
     .command('lab')
-    .summary('a two-router lab in network namespaces: up, status, demo, down')
-    .description('Two svrouter nodes, a client and a server in four network namespaces on this host, with SVR packets on a real veth between the routers.')
+    .summary('a two-router lab in network namespaces: up, status, impair, demo, down')
+    .description('Two svrouter nodes, a client and a server in network namespaces on this host, with SVR packets on one or more WAN paths between the routers, each through a link emulator (delay, jitter, loss, down) in its own namespace.')
     .addHelpText('after', GROUP_HELP);
 
-  labOptions(lab.command('up').description('build the lab and start the nodes and servers').addHelpText('after', UP_HELP))
-    .action(async (o: LabOptions) => {
+  labOptions(lab.command('up').description('build the lab and start the link emulators, nodes and servers').addHelpText('after', UP_HELP))
+    .option('--paths <n>', `WAN paths between r1 and r2, 1-${MAX_PATHS}, path 1 preferred`, '1')
+    .option('--resiliency <mode>', `session-resiliency of web and stream: ${RESILIENCY_MODES.join('|')}`, 'failover')
+    .option('--sla [mode]', `path-quality filter for web and stream (max-latency 250 ms): ${SLA_MODES.filter((m) => m !== 'off').join('|')} (default best-effort)`)
+    .option('--bfd-interval <ms>', 'BFD interval of every path (detection after 3 missed packets)', '1000')
+    .option('--hold-down <s>', 'seconds a path that came back must stay up before it is used again', '5')
+    .option('--link-test-interval <s>', 'seconds between two link quality tests of a path', '10')
+    .option('--seed <n>', 'seed of the link emulators\' loss and jitter draws', '1')
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        await labUp({ dir: o.dir, prefix: o.prefix, progress });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval });
+        const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
+        await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {
         fail('up', e);
       } finally {
@@ -132,7 +182,7 @@ export function registerLab(program: Command): void {
       }
     });
 
-  labOptions(lab.command('status').description('namespaces, interfaces, addresses, services, nodes and pids of the lab'))
+  labOptions(lab.command('status').description('namespaces, interfaces, addresses, services, nodes, pids and the paths\' impairments'))
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  sudo svr lab status\n  sudo svr lab status --json | jq .processes')
     .action(async (o: LabOptions & { json?: boolean }) => {
@@ -141,6 +191,26 @@ export function registerLab(program: Command): void {
         process.stdout.write(o.json === true ? `${JSON.stringify(s, null, 2)}\n` : renderStatus(s));
       } catch (e) {
         fail('status', e);
+      }
+    });
+
+  labOptions(lab.command('impair').description('delay, jitter, loss, down/up or flapping per WAN path (the link emulators)').addHelpText('after', IMPAIR_HELP))
+    .option('--path <k>', 'path number, a list (1,2) or all')
+    .option('--delay <time>', 'one-way delay, e.g. 80ms')
+    .option('--jitter <time>', 'delay varies uniformly by +- this, e.g. 10ms')
+    .option('--loss <percent>', 'random loss, e.g. 2%')
+    .option('--down', 'drop every packet')
+    .option('--up', 'carry packets again (also stops --flap)')
+    .option('--flap <period>', 'down/up every period, e.g. 2s, until --clear')
+    .option('--clear', 'no impairment, no flap')
+    .option('--direction <dir>', 'r1-r2 or r2-r1 (default both)')
+    .option('--json', 'print the emulators\' status as JSON')
+    .action(async (o: LabOptions & { path?: string; delay?: string; jitter?: string; loss?: string; down?: boolean; up?: boolean; flap?: string; clear?: boolean; direction?: string; json?: boolean }) => {
+      try {
+        const st = await labImpair(o.dir, o.prefix, o);
+        process.stdout.write(o.json === true ? `${JSON.stringify(st, null, 2)}\n` : `${st.map((x) => renderEmulator(o.prefix, x)).join('\n')}\n`);
+      } catch (e) {
+        fail('impair', e);
       }
     });
 
@@ -169,32 +239,43 @@ export function registerLab(program: Command): void {
 
   lab
     .command('serve')
-    .description('the lab server (run by `svr lab up` inside <prefix>-server): HTTP and a UDP echo')
-    .option('--http <addr:port>', 'HTTP listen address', `${SERVER}:${HTTP_PORT}`)
-    .option('--udp <addr:port>', 'UDP echo listen address', `${SERVER}:${ECHO_PORT}`)
+    .description('the lab server (run by `svr lab up` inside <prefix>-server): HTTP, a UDP echo and a UDP stream receiver')
+    .option('--http <addr:port>', 'HTTP listen address, or off', `${SERVER}:${HTTP_PORT}`)
+    .option('--udp <addr:port>', 'UDP echo listen address, or off', `${SERVER}:${ECHO_PORT}`)
+    .option('--stream <addr:port>', 'UDP stream receiver listen address, or off', `${SERVER}:${STREAM_PORT}`)
     .option('--lab <name>', 'lab name shown on the page', DEFAULT_PREFIX)
     .addHelpText('after', `
 HTTP:  /             a short page naming the lab
        /bytes/<n>    n deterministic pseudo-random bytes (same n, same bytes), streamed, with
                      Content-Length and X-Sha256 (their sha256, hex)
        /health       "ok"
+       /stream-stats[/<id>]   what the stream receiver counted (JSON): per stream received, lost,
+                     duplicates, reordered, one-way delay, longest gap
        Every response has X-Client-Address: the client address the server sees.
-UDP:   every datagram is sent back to its sender.
-One log line per request or datagram. Stops on SIGINT/SIGTERM.
+UDP:   every datagram to --udp is sent back to its sender; datagrams to --stream are counted.
+One log line per request or echoed datagram, two per stream. Stops on SIGINT/SIGTERM.
 
 Example (by hand, any namespace with the address):
-  ip netns exec svr-server svr lab serve --http 198.18.3.20:8080 --udp 198.18.3.20:7007`)
-    .action(async (o: { http: string; udp: string; lab: string }) => {
-      const http = parseHostPort(o.http);
-      const udp = parseHostPort(o.udp);
-      if (http === undefined || udp === undefined) {
-        process.stderr.write(`svr lab serve: expected --http/--udp as <address>:<port>, got ${o.http} / ${o.udp}\n`);
-        process.exitCode = 1;
+  ip netns exec svr-server svr lab serve --http 198.18.3.20:8080 --udp 198.18.3.20:7007 --stream off`)
+    .action(async (o: { http: string; udp: string; stream: string; lab: string }) => {
+      const addr = (v: string, what: string): HostPort | undefined => {
+        if (v === 'off') return undefined;
+        const hp = parseHostPort(v);
+        if (hp === undefined) throw new SvrError('SVR_ERR_LAB_OPTION', `expected ${what} as <address>:<port> or off, got ${v}`);
+        return hp;
+      };
+      let s: Awaited<ReturnType<typeof startServers>>;
+      const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      try {
+        const http = addr(o.http, '--http');
+        const udp = addr(o.udp, '--udp');
+        const stream = addr(o.stream, '--stream');
+        s = await startServers({ ...(http && { http }), ...(udp && { udp }), ...(stream && { stream }), lab: o.lab, log });
+      } catch (e) {
+        fail('serve', e);
         return;
       }
-      const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-      const s = await startServers({ http, udp, lab: o.lab, log });
-      log(`listening http ${o.http} udp ${o.udp}`);
+      log(`listening http ${o.http} udp ${o.udp} stream ${o.stream}`);
       const stop = (sig: string): void => {
         log(`${sig}: stopping`);
         void s.close().then(() => process.exit(0));
@@ -212,13 +293,92 @@ Example (by hand, any namespace with the address):
     .option('--count <n>', 'datagrams to send, one after the other, from the same socket (one session)', '1')
     .option('--timeout <ms>', 'wait this long for each reply', '2000')
     .option('--source <addr>', 'bind to this source address')
-    .addHelpText('after', '\nExit status 1 when a reply does not come.\n\nExample:\n  ip netns exec svr-client svr lab udp-probe 198.18.3.20 7 hello --count 3')
-    .action(async (host: string, port: string, message: string, o: { count: string; timeout: string; source?: string }) => {
+    .option('--interval <ms>', 'ping mode: send --count datagrams this far apart, count the replies that come (loss is not an error)')
+    .option('--json', 'ping mode: print the summary as JSON')
+    .addHelpText('after', `
+Exit status 1 when a reply does not come (ping mode: when none comes).
+
+Examples:
+  ip netns exec svr-client svr lab udp-probe 198.18.3.20 7 hello --count 3
+  ip netns exec svr-client svr lab udp-probe 198.18.3.20 7 ping --count 100 --interval 10     loss and rtt`)
+    .action(async (host: string, port: string, message: string, o: { count: string; timeout: string; source?: string; interval?: string; json?: boolean }) => {
       try {
+        if (o.interval !== undefined) {
+          const r = await udpPing({
+            host, port: Number(port), message, count: parseCount(o.count, '--count', 1, 1_000_000), intervalMs: parseDuration(o.interval, '--interval', 0, 60_000),
+            timeoutMs: Number(o.timeout), ...(o.source === undefined ? {} : { source: o.source }),
+          });
+          process.stdout.write(o.json === true ? `${JSON.stringify(r)}\n`
+            : `${r.sent} sent, ${r.received} received, ${r.lossPct}% lost, rtt min/avg/median/max ${r.rttMs.min}/${r.rttMs.avg}/${r.rttMs.median}/${r.rttMs.max} ms${r.unexpected > 0 ? `, ${r.unexpected} unexpected replies` : ''}\n`);
+          if (r.received === 0) process.exitCode = 1;
+          return;
+        }
         const replies = await udpProbe({ host, port: Number(port), message, count: Number(o.count), timeoutMs: Number(o.timeout), ...(o.source === undefined ? {} : { source: o.source }) });
         for (const r of replies) process.stdout.write(`reply from ${r.from}: ${JSON.stringify(r.reply)} in ${r.rttMs.toFixed(1)} ms\n`);
       } catch (e) {
         fail('udp-probe', e);
+      }
+    });
+
+  lab
+    .command('send-stream')
+    .description('send a continuous UDP stream with sequence numbers (the lab client for the stream service)')
+    .option('--to <addr:port>', 'destination', `${SERVER}:${STREAM_PORT}`)
+    .option('--rate <pps>', 'datagrams per second', '100')
+    .option('--size <bytes>', 'UDP payload bytes (21-1400)', '200')
+    .option('--duration <time>', 'how long, e.g. 10s; 0 = until Ctrl-C', '10s')
+    .option('--id <n>', 'stream id (default random): the receiver counts per id')
+    .option('--source <addr>', 'bind to this source address')
+    .option('--json', 'print the start and end lines as JSON')
+    .addHelpText('after', `
+Prints one line when it starts (stream id and local address:port, which is the session's original
+source) and one when it ends. The receiver (svr lab serve --stream) counts received, lost, duplicate
+and reordered datagrams per stream: curl http://198.18.3.20/stream-stats (from the client namespace).
+
+Examples:
+  ip netns exec svr-client svr lab send-stream --rate 200 --duration 30s
+  ip netns exec svr-client curl -s http://198.18.3.20/stream-stats`)
+    .action(async (o: { to: string; rate: string; size: string; duration: string; id?: string; source?: string; json?: boolean }) => {
+      try {
+        const to = parseHostPort(o.to);
+        if (to === undefined) throw new SvrError('SVR_ERR_LAB_OPTION', `--to ${JSON.stringify(o.to)}: expected <address>:<port>`);
+        const rate = parseCount(o.rate, '--rate', 1, 100_000);
+        const size = parseCount(o.size, '--size', 21, 1400);
+        const durationMs = o.duration === '0' ? 0 : parseDuration(o.duration, '--duration', 1, 86_400_000);
+        const s = await sendStream({
+          host: to.host, port: to.port, rate, size, durationMs,
+          ...(o.id === undefined ? {} : { id: parseCount(o.id, '--id', 1, 0xffffffff) }), ...(o.source === undefined ? {} : { source: o.source }),
+        });
+        const line = (obj: Record<string, unknown>, text: string): void => void process.stdout.write(o.json === true ? `${JSON.stringify(obj)}\n` : `${text}\n`);
+        line({ event: 'start', id: s.id, local: s.local, to: o.to, rate, size, durationMs },
+          `stream ${s.id} from ${s.local} to ${o.to}: ${rate} datagrams/s of ${size} bytes ${durationMs > 0 ? `for ${durationMs / 1000} s` : 'until Ctrl-C'}`);
+        process.once('SIGINT', () => s.stop());
+        process.once('SIGTERM', () => s.stop());
+        const r = await s.done;
+        line({ event: 'end', ...r }, `stream ${r.id}: sent ${r.sent} datagrams in ${(r.ms / 1000).toFixed(1)} s${r.sendErrors > 0 ? ` (${r.sendErrors} send errors)` : ''}`);
+      } catch (e) {
+        fail('send-stream', e);
+      }
+    });
+
+  lab
+    .command('emulate')
+    .description('the link emulator of one WAN path (run by `svr lab up` inside <prefix>-link<k>)')
+    .requiredOption('--path <k>', 'path number')
+    .requiredOption('--socket <path>', 'control socket')
+    .option('--seed <n>', 'seed of the loss and jitter draws', '1')
+    .addHelpText('after', `
+Creates the TUN devices emu-to-r2 and emu-to-r1 in the current namespace, routes tables 201 and 202
+into them (where \`ip rule iif lk-r1/lk-r2\` steers arriving packets), and forwards every packet after
+its delay unless it is lost or the link is down. Impairments come over the control socket; use
+\`svr lab impair\`. One log line per change. Stops on SIGINT/SIGTERM.`)
+    .action(async (o: { path: string; socket: string; seed: string }) => {
+      const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      try {
+        await runEmulator({ path: parseCount(o.path, '--path', 1, MAX_PATHS), socket: o.socket, seed: parseCount(o.seed, '--seed', 0, 0xffffffff), log });
+      } catch (e) {
+        fail('emulate', e);
+        process.exit(1);
       }
     });
 }

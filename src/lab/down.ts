@@ -1,17 +1,17 @@
 /**
- * `svr lab down`: stops what `up` started and deletes the four namespaces by exact name (their veths
- * and TUNs go with them). Works after a crash or SIGKILL of a node, without state.json, and twice.
+ * `svr lab down`: stops what `up` started (link emulators too) and deletes the lab's namespaces by exact
+ * name: the four fixed ones and every `<prefix>-link<k>` (their veths and TUNs go with them). Works after a crash or SIGKILL of a node, without state.json, and twice.
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { unregister } from '../node/registry.js';
-import { allLaunches, iperfPidFile, nodeSocketPath } from './launch.js';
+import { allLaunches, emulatorSocketPath, iperfPidFile, nodeSocketPath } from './launch.js';
 import { deleteNamespace, listNamespaces, namespacePids, type Progress } from './netns.js';
 import { checkPrefix } from './options.js';
 import { readPidFile, stopPids, type StopTarget } from './processes.js';
 import { isRoot, requireRoot } from './run.js';
 import { labRunDir, readState, removeLabIndex, removeState, type LabState } from './state.js';
-import { namespaces } from './topology.js';
+import { allNamespaces, linkRole, MAX_PATHS } from './topology.js';
 
 export interface DownOptions {
   dir: string;
@@ -67,7 +67,7 @@ async function down(opts: DownOptions): Promise<DownResult> {
   const dir = resolve(opts.dir);
   const saved = readState(dir);
   const state = saved !== undefined && saved.prefix === opts.prefix ? saved : undefined;
-  const ours = namespaces(opts.prefix);
+  const ours = allNamespaces(opts.prefix);
   const existing = new Set(await listNamespaces());
   const present = ours.filter((n) => existing.has(n));
   const rec = recordedTargets(dir, opts.prefix, saved);
@@ -98,6 +98,10 @@ async function down(opts: DownOptions): Promise<DownResult> {
     // the dir is this lab's (not another prefix's)
     for (const n of ['r1', 'r2']) rmSync(nodeSocketPath(dir, n), { force: true });
     for (const f of ['r1.pid', 'r2.pid', 'server.pid']) rmSync(join(dir, f), { force: true });
+    for (let k = 1; k <= MAX_PATHS; k++) {
+      rmSync(emulatorSocketPath(dir, k), { force: true });
+      rmSync(join(dir, `${linkRole(k)}.pid`), { force: true });
+    }
     rmSync(iperfPidFile(dir), { force: true });
     removeState(dir);
   }

@@ -4,13 +4,13 @@
  */
 import { join } from 'node:path';
 import { svrScript } from './run.js';
-import { ECHO_PORT, HTTP_PORT, nsName, SERVER, type Role } from './topology.js';
+import { ECHO_PORT, HTTP_PORT, linkRole, MAX_PATHS, nsName, SERVER, STREAM_PORT, type Place } from './topology.js';
 import type { LabProcessKind } from './state.js';
 
 export interface Launch {
   name: string;
   kind: LabProcessKind;
-  role: Role;
+  role: Place;
   cmd: string;
   args: string[];
   markers: string[];
@@ -32,10 +32,21 @@ export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string): Laun
   return { name, kind: 'node', role: name, cmd: process.execPath, args, markers: ['svr.js', 'start', configPath(dir), socket], socket };
 }
 
-/** `node bin/svr.js lab serve --lab PREFIX --http 198.18.3.20:80 --udp 198.18.3.20:7`. */
+/** `node bin/svr.js lab serve --lab PREFIX --http 198.18.3.20:80 --udp 198.18.3.20:7 --stream 198.18.3.20:5000`. */
 export function serverLaunch(prefix: string): Launch {
-  const args = [svrScript(), 'lab', 'serve', '--lab', prefix, '--http', `${SERVER}:${HTTP_PORT}`, '--udp', `${SERVER}:${ECHO_PORT}`];
+  const args = [svrScript(), 'lab', 'serve', '--lab', prefix, '--http', `${SERVER}:${HTTP_PORT}`, '--udp', `${SERVER}:${ECHO_PORT}`, '--stream', `${SERVER}:${STREAM_PORT}`];
   return { name: 'server', kind: 'server', role: 'server', cmd: process.execPath, args, markers: ['svr.js', 'serve', '--lab', prefix] };
+}
+
+export function emulatorSocketPath(dir: string, k: number): string {
+  return join(dir, `link${k}.sock`);
+}
+
+/** `node bin/svr.js lab emulate --path K --socket <dir>/link<K>.sock --seed S` inside `<prefix>-link<K>`. */
+export function emulatorLaunch(dir: string, k: number, seed: number): Launch {
+  const socket = emulatorSocketPath(dir, k);
+  const args = [svrScript(), 'lab', 'emulate', '--path', String(k), '--socket', socket, '--seed', String(seed)];
+  return { name: linkRole(k), kind: 'emulator', role: linkRole(k), cmd: process.execPath, args, markers: ['svr.js', 'emulate', socket], socket };
 }
 
 export function iperfPidFile(dir: string): string {
@@ -48,9 +59,13 @@ export function iperfLaunch(dir: string): Launch {
   return { name: 'iperf3', kind: 'iperf3', role: 'server', cmd: 'iperf3', args, markers: ['iperf3', iperfPidFile(dir)] };
 }
 
-/** Every program of a lab with this dir and prefix (for `down` when state.json is gone). */
+/**
+ * Every program a lab with this dir and prefix may run (for `down` when state.json is gone); emulators
+ * are matched by their socket, whatever their seed was.
+ */
 export function allLaunches(dir: string, prefix: string, runDir: string): Launch[] {
-  return [nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir)];
+  const emulators = Array.from({ length: MAX_PATHS }, (_, i) => emulatorLaunch(dir, i + 1, 0));
+  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir)];
 }
 
 export function launchNamespace(prefix: string, l: Launch): string {

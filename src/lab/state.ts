@@ -7,19 +7,20 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runDir } from '../node/registry.js';
-import type { Role } from './topology.js';
+import type { LabShape } from './shape.js';
+import type { Place } from './topology.js';
 
-export type LabProcessKind = 'node' | 'server' | 'iperf3';
+export type LabProcessKind = 'node' | 'server' | 'iperf3' | 'emulator';
 
 export interface LabProcess {
-  /** r1, r2, server, iperf3 */
+  /** link1.., r1, r2, server, iperf3 */
   name: string;
   kind: LabProcessKind;
-  role: Role;
+  role: Place;
   namespace: string;
   pid: number;
   log: string;
-  /** Nodes: the control socket. */
+  /** Nodes and emulators: the control socket. */
   socket?: string;
   /** Arguments that identify the process (down signals the pid only while they match). */
   markers: string[];
@@ -33,6 +34,8 @@ export interface LabState {
   startedAt: string;
   namespaces: string[];
   processes: LabProcess[];
+  /** What `up` was asked for (absent in a state.json of an older lab: one path, the defaults). */
+  shape?: LabShape;
 }
 
 export interface LabNodeEntry {

@@ -1,6 +1,7 @@
 /**
- * `svr lab status`: namespaces (exist?), their interfaces and addresses, the services, the nodes' control
- * sockets and every lab process with its pid and whether it is alive.
+ * `svr lab status`: namespaces (exist?), their interfaces and addresses, the services, the WAN paths with
+ * what their link emulators currently do, the nodes' and emulators' control sockets and every lab
+ * process with its pid and whether it is alive.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,12 +9,17 @@ import { renderTable } from '../cli/table.js';
 import { interfacesOf, listNamespaces, type InterfaceInfo } from './netns.js';
 import { checkPrefix } from './options.js';
 import { isOurs } from './processes.js';
+import { emulatorRequest, type EmulatorStatus, type FlapStatus } from './emulator-protocol.js';
+import type { Impairment, LineStats } from './delay-line.js';
+import { renderEmulator } from './impair.js';
+import { emulatorSocketPath } from './launch.js';
+import { describeShape, type LabShape } from './shape.js';
 import { readLabIndex, readState, type LabState } from './state.js';
-import { nsName, ROLES, SERVICE_ADDRESSES, type Role, type ServiceAddress } from './topology.js';
+import { DIRECTIONS, linkRole, MAX_PATHS, nsName, pathPlan, ROLES, SERVICE_ADDRESSES, type Direction, type Place, type ServiceAddress } from './topology.js';
 
 export interface NamespaceStatus {
   name: string;
-  role: Role;
+  role: Place;
   exists: boolean;
   interfaces: InterfaceInfo[];
 }
@@ -29,6 +35,22 @@ export interface ProcessStatus {
   socketExists?: boolean;
 }
 
+export interface PathStatus {
+  path: number;
+  /** the link emulator's namespace */
+  namespace: string;
+  /** veth ends on r1 and r2 */
+  r1Device: string;
+  r2Device: string;
+  waypoints: { r1: string; r2: string };
+  /** the emulator process (from state.json) */
+  emulator?: { pid: number; alive: boolean; socket: string };
+  /** what the emulator does now, per direction (absent when it does not answer: see `error`) */
+  directions?: Record<Direction, { impairment: Impairment; stats: LineStats }>;
+  flap?: FlapStatus;
+  error?: string;
+}
+
 export interface LabStatus {
   prefix: string;
   dir: string;
@@ -39,6 +61,32 @@ export interface LabStatus {
   namespaces: NamespaceStatus[];
   services: readonly ServiceAddress[];
   processes: ProcessStatus[];
+  /** WAN paths between r1 and r2, each through its link emulator */
+  paths: PathStatus[];
+  /** what `up` was asked for */
+  shape?: LabShape;
+}
+
+async function pathStatus(prefix: string, k: number, state: LabState | undefined, processes: readonly ProcessStatus[]): Promise<PathStatus> {
+  const p = pathPlan(prefix, k);
+  const out: PathStatus = { path: k, namespace: p.namespace, r1Device: p.r1Dev, r2Device: p.r2Dev, waypoints: { ...p.waypoints } };
+  const proc = processes.find((x) => x.kind === 'emulator' && x.name === linkRole(k));
+  const socket = state !== undefined ? emulatorSocketPath(state.dir, k) : undefined;
+  if (proc !== undefined) out.emulator = { pid: proc.pid, alive: proc.alive, socket: proc.socket ?? socket ?? '' };
+  if (socket === undefined || proc?.alive !== true) {
+    out.error = 'no link emulator running';
+    return out;
+  }
+  try {
+    const st: EmulatorStatus = await emulatorRequest(socket, k, { method: 'status' }, 1500);
+    const dirs = {} as Record<Direction, { impairment: Impairment; stats: LineStats }>;
+    for (const d of DIRECTIONS) dirs[d] = { impairment: st.directions[d].impairment, stats: st.directions[d].stats };
+    out.directions = dirs;
+    if (st.flap !== undefined) out.flap = st.flap;
+  } catch (e) {
+    out.error = e instanceof Error ? e.message : String(e);
+  }
+  return out;
 }
 
 /** The state of the lab with this prefix; the dir falls back to the one in <run-dir>/lab.json. */
@@ -53,8 +101,12 @@ export async function labStatus(dirOpt: string, prefix: string): Promise<LabStat
     state = other;
   }
   const present = new Set(await listNamespaces());
+  // the lab's paths: from state.json, else whatever link namespaces are left
+  let paths = state?.shape?.paths ?? (state !== undefined ? 1 : 0);
+  for (let k = MAX_PATHS; k > paths; k--) if (present.has(nsName(prefix, linkRole(k)))) paths = k;
   const nss: NamespaceStatus[] = [];
-  for (const role of ROLES) {
+  const places: Place[] = [...ROLES, ...Array.from({ length: paths }, (_, i) => linkRole(i + 1))];
+  for (const role of places) {
     const name = nsName(prefix, role);
     const exists = present.has(name);
     nss.push({ name, role, exists, interfaces: exists ? await interfacesOf(name).catch(() => []) : [] });
@@ -68,10 +120,13 @@ export async function labStatus(dirOpt: string, prefix: string): Promise<LabStat
     return s;
   });
   const up = nss.every((n) => n.exists) && processes.length > 0 && processes.every((p) => p.alive);
-  const out: LabStatus = { prefix, dir, up, namespaces: nss, services: SERVICE_ADDRESSES, processes };
+  const pathList: PathStatus[] = [];
+  for (let k = 1; k <= paths; k++) pathList.push(await pathStatus(prefix, k, state, processes));
+  const out: LabStatus = { prefix, dir, up, namespaces: nss, services: SERVICE_ADDRESSES, processes, paths: pathList };
   if (state !== undefined) {
     out.startedAt = state.startedAt;
     out.config = state.config;
+    if (state.shape !== undefined) out.shape = state.shape;
   }
   return out;
 }
@@ -97,6 +152,21 @@ export function renderStatus(s: LabStatus): string {
   if (s.processes.length > 0) {
     const rows = s.processes.map((p) => [p.name, p.namespace, p.pid, p.alive ? 'yes' : 'NO', p.socket === undefined ? '-' : `${p.socket}${p.socketExists === true ? '' : ' (missing)'}`, p.log]);
     lines.push(renderTable(['process', 'namespace', 'pid', 'alive', 'control socket', 'log'], rows), '');
+  }
+  if (s.paths.length > 0) {
+    lines.push(s.shape !== undefined ? `paths (${describeShape(s.shape)}):` : 'paths:');
+    for (const p of s.paths) {
+      if (p.directions !== undefined) {
+        const st: EmulatorStatus = { path: p.path, pid: p.emulator?.pid ?? 0, startedAt: '', seed: 0, directions: {
+          'r1-r2': { device: '', ...p.directions['r1-r2'] }, 'r2-r1': { device: '', ...p.directions['r2-r1'] } } };
+        if (p.flap !== undefined) st.flap = p.flap;
+        lines.push(renderEmulator(s.prefix, st));
+      } else {
+        lines.push(`path ${p.path}: r1 ${p.r1Device} <-> ${p.namespace} <-> ${p.r2Device} r2: ${p.error ?? 'unknown'}`);
+      }
+      lines.push(`  waypoints r1 ${p.waypoints.r1}, r2 ${p.waypoints.r2}`);
+    }
+    lines.push('');
   }
   if (s.up) lines.push(`try: ip netns exec ${nsName(s.prefix, 'client')} curl http://198.18.3.20/    svr show sessions --node r1`);
   return lines.join('\n').trimEnd() + '\n';

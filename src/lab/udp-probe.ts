@@ -52,3 +52,79 @@ export async function udpProbe(opts: ProbeOptions): Promise<ProbeReply[]> {
     sock.close();
   }
 }
+
+export interface PingOptions {
+  host: string;
+  port: number;
+  message: string;
+  count: number;
+  /** ms between two datagrams */
+  intervalMs: number;
+  /** ms to wait for replies after the last datagram */
+  timeoutMs: number;
+  source?: string;
+}
+
+export interface PingResult {
+  sent: number;
+  received: number;
+  lossPct: number;
+  /** replies that matched no outstanding datagram (duplicates) */
+  unexpected: number;
+  rttMs: { min: number; avg: number; median: number; max: number };
+}
+
+/**
+ * Ping mode (`udp-probe --interval`): `count` datagrams "<message> <n>" every `intervalMs` from one
+ * socket (one session), replies matched by their text; loss is counted, not an error.
+ */
+export async function udpPing(opts: PingOptions): Promise<PingResult> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(0, opts.source, () => resolve());
+  });
+  sock.on('error', () => undefined);
+  const sentAt = new Map<string, bigint>();
+  const rtts: number[] = [];
+  let unexpected = 0;
+  sock.on('message', (buf) => {
+    const key = buf.toString('utf8');
+    const t = sentAt.get(key);
+    if (t === undefined) {
+      unexpected++;
+      return;
+    }
+    sentAt.delete(key);
+    rtts.push(Number(process.hrtime.bigint() - t) / 1e6);
+  });
+  try {
+    for (let i = 0; i < opts.count; i++) {
+      const msg = `${opts.message} ${i + 1}`;
+      sentAt.set(msg, process.hrtime.bigint());
+      sock.send(msg, opts.port, opts.host);
+      if (i < opts.count - 1) await new Promise((r) => setTimeout(r, opts.intervalMs));
+    }
+    const deadline = Date.now() + opts.timeoutMs;
+    while (sentAt.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    sock.close();
+  }
+  const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  const received = rtts.length;
+  return {
+    sent: opts.count,
+    received,
+    lossPct: r3((100 * (opts.count - received)) / opts.count),
+    unexpected,
+    rttMs: received === 0 ? { min: 0, avg: 0, median: 0, max: 0 } : {
+      min: r3(Math.min(...rtts)), avg: r3(rtts.reduce((a, b) => a + b, 0) / received), median: r3(median(rtts)), max: r3(Math.max(...rtts)),
+    },
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const m = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
+}

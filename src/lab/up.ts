@@ -1,6 +1,6 @@
 /**
- * `svr lab up`: namespaces, veths, addresses, routes, rules and sysctls; the authority config; the two
- * nodes; the HTTP/UDP echo servers and iperf3 in the server namespace. On failure it tears down what it
+ * `svr lab up`: namespaces, veths, addresses, routes, rules and sysctls; the authority config; one link
+ * emulator per WAN path; the two nodes; the HTTP/UDP echo/stream servers and iperf3 in the server namespace. On failure it tears down what it
  * built (logs stay in the lab dir) and rethrows.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,13 +9,14 @@ import { SvrError } from '../errors.js';
 import { parseConfig } from '../model/validate.js';
 import { labConfigYaml } from './config.js';
 import { labDown } from './down.js';
-import { configPath, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverLaunch, type Launch } from './launch.js';
+import { configPath, emulatorLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverLaunch, type Launch } from './launch.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
 import { requireRoot, requireTools, run, sleep } from './run.js';
 import { labRunDir, writeLabIndex, writeState, type LabProcess, type LabState } from './state.js';
 import { checkPrefix, downHint, prepareDir } from './options.js';
-import { namespaces, ROUTERS } from './topology.js';
+import { DEFAULT_SHAPE, describeShape, type LabShape } from './shape.js';
+import { allNamespaces, linkNamespaces, namespaces, ROUTERS } from './topology.js';
 
 export interface UpOptions {
   dir: string;
@@ -23,6 +24,10 @@ export interface UpOptions {
   progress: Progress;
   /** Per process start (default 20 000 ms). */
   startTimeoutMs?: number;
+  /** Paths, resiliency, SLA, timers (default DEFAULT_SHAPE: one path). */
+  shape?: LabShape;
+  /** Seed of the link emulators' loss and jitter draws (default 1). */
+  seed?: number;
 }
 
 function record(l: Launch, prefix: string, pid: number, log: string): LabProcess {
@@ -42,6 +47,17 @@ async function startNode(state: LabState, name: 'r1' | 'r2', timeoutMs: number, 
   progress(`node ${name} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})`);
 }
 
+async function startEmulator(state: LabState, k: number, seed: number, timeoutMs: number, progress: Progress): Promise<void> {
+  const l = emulatorLaunch(state.dir, k, seed);
+  rmSync(l.socket!, { force: true });
+  const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
+  state.processes.push(record(l, state.prefix, bg.pid, bg.log));
+  writeState(state);
+  await waitReady(bg, { line: /\brunning\b/, path: l.socket!, timeoutMs, what: `the link emulator of path ${k}` });
+  release(bg);
+  progress(`link emulator of path ${k} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})`);
+}
+
 async function startServers(state: LabState, timeoutMs: number, progress: Progress): Promise<void> {
   const l = serverLaunch(state.prefix);
   const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
@@ -49,7 +65,7 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
   writeState(state);
   await waitReady(bg, { line: /\blistening http /, timeoutMs, what: 'the lab servers (svr lab serve)' });
   release(bg);
-  progress(`http and udp echo servers listening in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, log ${bg.log})`);
+  progress(`http, udp echo and udp stream servers listening in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, log ${bg.log})`);
 
   const ip = iperfLaunch(state.dir);
   rmSync(iperfPidFile(state.dir), { force: true });
@@ -74,7 +90,9 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   requireTools(['ip', 'iperf3']);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
-  const existing = (await listNamespaces()).filter((n) => namespaces(opts.prefix).includes(n));
+  const shape = opts.shape ?? DEFAULT_SHAPE;
+  const seed = opts.seed ?? 1;
+  const existing = (await listNamespaces()).filter((n) => allNamespaces(opts.prefix).includes(n));
   if (existing.length > 0) {
     throw new SvrError('SVR_ERR_LAB_STATE', `namespace${existing.length > 1 ? 's' : ''} ${existing.join(', ')} already exist${existing.length > 1 ? '' : 's'}: `
       + `a lab is up or was left behind; run \`${downHint(dir, opts.prefix)}\` first`, { existing });
@@ -82,17 +100,18 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   const t0 = Date.now();
   prepareDir(dir);
   const config = configPath(dir);
-  const yaml = labConfigYaml();
+  const yaml = labConfigYaml(shape);
   parseConfig(yaml, config); // a lab bug if this throws: better here than in both nodes
   writeFileSync(config, yaml, { mode: 0o600 });
-  opts.progress(`config ${config}`);
+  opts.progress(`config ${config}: ${describeShape(shape)}`);
 
   const state: LabState = {
-    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: namespaces(opts.prefix), processes: [],
+    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths)], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
-    await buildNetwork(opts.prefix, opts.progress);
+    await buildNetwork(opts.prefix, shape.paths, opts.progress);
+    for (let k = 1; k <= shape.paths; k++) await startEmulator(state, k, seed, timeoutMs, opts.progress);
     for (const r of ROUTERS) await startNode(state, r, timeoutMs, opts.progress);
     await startServers(state, timeoutMs, opts.progress);
     writeLabIndex(state);
@@ -102,6 +121,6 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     if (e instanceof SvrError) throw new SvrError(e.code, `${e.message}${existsSync(dir) ? `\n(lab dir: ${dir})` : ''}`, e.data);
     throw e;
   }
-  opts.progress(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s: try \`ip netns exec ${opts.prefix}-client curl http://198.18.3.20/\`, \`svr lab status\`, \`svr show sessions\``);
+  opts.progress(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s: try \`ip netns exec ${opts.prefix}-client curl http://198.18.3.20/\`, \`svr lab status\`, \`svr show sessions\`, \`svr lab impair --path 1 --delay 50ms\``);
   return state;
 }

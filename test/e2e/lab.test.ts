@@ -14,16 +14,18 @@ import * as assert from 'uvu/assert';
 import { isAlive } from '../../src/lab/processes.js';
 import { bytesSha256 } from '../../src/lab/servers.js';
 import {
-  background, exec, inNs, parseNdjson, pollUntil, prerequisites, show, sleep, startCapture, svr, SVR, type DecodedLine,
+  background, E2E_PREFIX, exec, inNs, parseNdjson, pollUntil, prerequisites, show, sleep, startCapture, svr, SVR, type DecodedLine,
 } from './support.js';
 
-const PREFIX = 'svrt';
-const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1`, r2: `${PREFIX}-r2`, server: `${PREFIX}-server` };
+const PREFIX = E2E_PREFIX;
+const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1`, r2: `${PREFIX}-r2`, server: `${PREFIX}-server`, link1: `${PREFIX}-link1` };
 const CLIENT = '198.18.1.10';
 const NO_TENANT = '198.18.5.10';
 const SERVER = '198.18.3.20';
 const WAYPOINTS = ['198.18.12.1', '198.18.12.2'];
-const VETHS = ['c-r1', 'r1-c', 'r1-r2', 'r2-r1', 'r2-s', 's-r2'];
+const VETHS = ['c-r1', 'r1-c', 'r1-r2', 'r2-r1', 'r2-s', 's-r2', 'lk-r1', 'lk-r2', 'emu-to-r1', 'emu-to-r2'];
+/** The path control channel (BFD, link tests): UDP 1280 between the waypoints, never with metadata. */
+const CONTROL_PORT = 1280;
 const TEN_MIB = 10 * 1024 * 1024;
 
 interface SessionJson {
@@ -45,7 +47,7 @@ const missing = prerequisites();
 if (missing.length > 0) {
   console.log(`SKIP test/e2e/lab.test.ts (namespace lab): ${missing.join('; ')}`);
 } else {
-  const dir = mkdtempSync(join(tmpdir(), 'svrt-lab-'));
+  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}-lab-`));
   const env = { SVR_RUN_DIR: join(dir, 'run') };
   const labArgs = ['--prefix', PREFIX, '--dir', dir];
   const r1Socket = join(dir, 'r1.sock');
@@ -82,7 +84,7 @@ if (missing.length > 0) {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('svr lab up builds four namespaces and starts both nodes', async () => {
+  test('svr lab up builds five namespaces (one link emulator) and starts both nodes', async () => {
     await svr(['lab', 'down', ...labArgs], env); // namespaces left by an aborted run (this prefix only; the dir is new)
     const r = await svr(['lab', 'up', ...labArgs], env, 90_000);
     assert.is(r.code, 0, show(r));
@@ -101,7 +103,8 @@ if (missing.length > 0) {
       assert.is(ifs(ns).find((i) => i.name === 'svr-lan0')?.mtu, 1500, `${ns} svr-lan0`);
       assert.is(ifs(ns).find((i) => i.name === 'svr-wan0')?.mtu, 1700, `${ns} svr-wan0`);
     }
-    assert.equal(s.processes.map((p) => p.name), ['r1', 'r2', 'server', 'iperf3']);
+    assert.equal(s.processes.map((p) => p.name), ['link1', 'r1', 'r2', 'server', 'iperf3']);
+    assert.equal(ifs(NS.link1).map((i) => i.name).sort(), ['emu-to-r1', 'emu-to-r2', 'lk-r1', 'lk-r2']);
     assert.ok(existsSync(join(env.SVR_RUN_DIR, 'lab.json')), 'lab.json in the run dir');
   });
 
@@ -172,11 +175,12 @@ if (missing.length > 0) {
     }
     const d = await svr(['decode', cap.file], env);
     assert.is(d.code, 0, show(d));
-    const pkts = parseNdjson<DecodedLine>(d.stdout).filter((p) => p.outer !== undefined);
+    const all = parseNdjson<DecodedLine>(d.stdout).filter((p) => p.outer !== undefined);
+    const pkts = all.filter((p) => p.outer!.srcPort !== CONTROL_PORT || p.outer!.dstPort !== CONTROL_PORT);
     assert.ok(pkts.length >= 10, `captured ${pkts.length} IP packets (tcpdump: ${stderr})`);
 
-    // 1. only the waypoints as outer addresses
-    for (const p of pkts) {
+    // 1. only the waypoints as outer addresses (path control packets too)
+    for (const p of all) {
       assert.ok(WAYPOINTS.includes(p.outer!.src) && WAYPOINTS.includes(p.outer!.dst), `frame ${p.frame}: outer ${p.outer!.src} -> ${p.outer!.dst}`);
     }
 

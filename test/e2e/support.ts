@@ -6,6 +6,12 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { fileURLToPath } from 'node:url';
 import { which } from '../../src/lab/run.js';
 
+/**
+ * Namespace prefix of the e2e labs: svrt, or $SVR_E2E_PREFIX (so that two runs on one host, e.g. two
+ * engineers' `npm test`, do not tear down each other's lab).
+ */
+export const E2E_PREFIX = /^[a-z][a-z0-9-]{0,19}$/.test(process.env['SVR_E2E_PREFIX'] ?? '') ? process.env['SVR_E2E_PREFIX']! : 'svrt';
+
 /** bin/svr.js (this file is dist/test/e2e/support.js). */
 export const SVR = fileURLToPath(new URL('../../../bin/svr.js', import.meta.url));
 
@@ -136,4 +142,57 @@ export interface DecodedLine {
 
 export function parseNdjson<T>(text: string): T[] {
   return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+}
+
+/** A background command whose stdout is collected line by line. */
+export interface LineProcess {
+  child: ChildProcess;
+  lines: string[];
+  /** Resolves with the first line matching `re` (already seen or later). */
+  waitLine(re: RegExp, timeoutMs: number): Promise<string>;
+  /** Resolves when the process exited, with its exit code (null: killed by a signal). */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+export function backgroundLines(cmd: string, args: readonly string[]): LineProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      lines.push(line);
+      for (const w of waiters.splice(0)) {
+        if (w.re.test(line)) w.resolve(line);
+        else waiters.push(w);
+      }
+    }
+  });
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  return {
+    child,
+    lines,
+    exited,
+    waitLine: (re, timeoutMs) => {
+      const seen = lines.find((l) => re.test(l));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no line matching ${re} from \`${cmd} ${args.join(' ')}\` within ${timeoutMs} ms; stdout: ${lines.join(' | ')} stderr: ${stderr}`)), timeoutMs);
+        waiters.push({ re, resolve: (l) => { clearTimeout(t); resolve(l); } });
+      });
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -1,0 +1,87 @@
+/**
+ * What `svr lab up` can vary: the number of WAN paths, the session resiliency of web/stream, the SLA
+ * filter, and the BFD / link-test timers of every path. Checked here, written into the generated config
+ * (config.ts) and recorded in state.json.
+ */
+import { SvrError } from '../errors.js';
+import { MAX_PATHS } from './topology.js';
+
+export const RESILIENCY_MODES = ['none', 'failover', 'revertible-failover', 'packet-duplication'] as const;
+export type LabResiliency = (typeof RESILIENCY_MODES)[number];
+
+/** `off`: no path-quality filter; `best-effort`: filter on, best-effort true; `strict`: best-effort false. */
+export const SLA_MODES = ['off', 'best-effort', 'strict'] as const;
+export type LabSla = (typeof SLA_MODES)[number];
+
+export interface LabShape {
+  /** WAN paths between r1 and r2, 1..MAX_PATHS; path 1 preferred */
+  paths: number;
+  /** session-resiliency of web and stream */
+  resiliency: LabResiliency;
+  sla: LabSla;
+  /** BFD desired-tx and required-min-rx interval of every path, ms (detection = 3 x this) */
+  bfdIntervalMs: number;
+  /** hold-down-time of every path, seconds */
+  holdDownS: number;
+  /** link-test-interval of every path, seconds */
+  linkTestIntervalS: number;
+}
+
+export const DEFAULT_SHAPE: Readonly<LabShape> = Object.freeze({
+  paths: 1,
+  resiliency: 'failover',
+  sla: 'off',
+  bfdIntervalMs: 1000,
+  holdDownS: 5,
+  linkTestIntervalS: 10,
+});
+
+/** The max-latency of `--sla` (ms). */
+export const SLA_MAX_LATENCY_MS = 250;
+
+function int(value: string | number | undefined, dflt: number, min: number, max: number, option: string, unit: string): number {
+  if (value === undefined) return dflt;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new SvrError('SVR_ERR_LAB_OPTION', `${option} ${JSON.stringify(String(value))}: expected a whole number ${min}-${max}${unit}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(value: string | undefined, dflt: T, all: readonly T[], option: string): T {
+  if (value === undefined) return dflt;
+  if (!(all as readonly string[]).includes(value)) {
+    throw new SvrError('SVR_ERR_LAB_OPTION', `${option} ${JSON.stringify(value)}: expected one of ${all.join(', ')}`);
+  }
+  return value as T;
+}
+
+export interface ShapeInput {
+  paths?: string | number;
+  resiliency?: string;
+  /** true (a bare `--sla`) = best-effort */
+  sla?: string | boolean;
+  bfdIntervalMs?: string | number;
+  holdDownS?: string | number;
+  linkTestIntervalS?: string | number;
+}
+
+/** Checks command-line values; throws SVR_ERR_LAB_OPTION naming the option. */
+export function checkShape(i: ShapeInput): LabShape {
+  const d = DEFAULT_SHAPE;
+  const sla = i.sla === true ? 'best-effort' : i.sla === false || i.sla === undefined ? d.sla : i.sla;
+  return {
+    paths: int(i.paths, d.paths, 1, MAX_PATHS, '--paths', ''),
+    resiliency: oneOf(i.resiliency, d.resiliency, RESILIENCY_MODES, '--resiliency'),
+    sla: oneOf(sla, d.sla, SLA_MODES, '--sla'),
+    bfdIntervalMs: int(i.bfdIntervalMs, d.bfdIntervalMs, 50, 600000, '--bfd-interval', ' (ms)'),
+    holdDownS: int(i.holdDownS, d.holdDownS, 1, 300, '--hold-down', ' (seconds)'),
+    linkTestIntervalS: int(i.linkTestIntervalS, d.linkTestIntervalS, 1, 86400, '--link-test-interval', ' (seconds)'),
+  };
+}
+
+/** One line for progress and status output. */
+export function describeShape(s: LabShape): string {
+  const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
+  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s`;
+}
