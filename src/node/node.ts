@@ -209,7 +209,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 async function startWorkerRouter(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<WorkerRouter> {
   const router = new WorkerRouter(config, {
     name, workers, liveness: 'bfd', step: {}, store, log,
-    io: { kind: 'tun', devices: interfaces.map((i) => ({ interface: i.name, device: i.device })) },
+    io: { kind: 'tun', devices: interfaces.map((i) => ({ interface: i.name, device: i.device, offload: i.kind === 'lan' })) },
   });
   await router.start();
   try {
