@@ -43,6 +43,9 @@ export class EpisodeSupervisor {
       const key = `${e.row}:${e.gen}`;
       if (e.kind === 'session.created' || e.kind === 'session.migrated' || e.kind === 'session.resignalled') {
         if (e.kind === 'session.created' && e.role !== 'ingress') continue;
+        // only a move the ingress made waits for reverse metadata; a move the egress made (or followed)
+        // has nothing to confirm, and probing it would tear the session down
+        if (e.kind === 'session.migrated' && !e.handshake) continue;
         this.live.get(key)?.stop(); // a new handshake on a new path supersedes the previous one
         const actor = createActor(this.machine, {
           input: { row: e.row, gen: e.gen, sessionId: e.sessionId, ...this.opts },

@@ -1,41 +1,48 @@
 /**
  * Drops the second copy of a packet that travelled on both paths of a duplicated session. A packet's
  * fingerprint (IPv4 id, L4 checksum and length, the first 32 payload bytes) is remembered per session for
- * WINDOW_MS: long enough for the slower path's copy, shorter than a TCP retransmission timeout, so a
- * sender's own retransmission is never mistaken for a duplicate.
+ * 1 to 2 s: two sets that rotate every WINDOW_MS, so the slower path may lag the faster one by a second
+ * whatever the packet rate. A sender's own retransmission is not mistaken for a copy: it has a new IPv4 id
+ * (and, for TCP, usually a new ack or timestamp, hence a new checksum).
+ * Cost: two Set lookups and one insert per packet of a duplicated session; memory grows with rate x window
+ * only for duplicated sessions (each set is capped).
  */
 import { readU16 } from '../packet/checksum.js';
 import { PROTO_TCP, PROTO_UDP, type PacketInfo } from '../packet/ip.js';
 
-const WINDOW_MS = 150;
-const RING = 128;
+const WINDOW_MS = 1000;
+const MAX_PER_SET = 1 << 16;
 
-class Ring {
+class Seen {
   gen = 0;
-  readonly hash = new Uint32Array(RING);
-  readonly at = new Float64Array(RING).fill(-Infinity);
-  pos = 0;
+  current = new Set<number>();
+  previous = new Set<number>();
+  rotatedAt = 0;
 }
 
 export class Deduplicator {
-  private readonly rings = new Map<number, Ring>();
+  private readonly sessions = new Map<number, Seen>();
 
   /** True when the same packet was seen on session (row, gen) within the window; records it otherwise. */
   seen(row: number, gen: number, d: Uint8Array, pi: PacketInfo, now: number): boolean {
-    let ring = this.rings.get(row);
-    if (ring === undefined || ring.gen !== gen) {
-      if (this.rings.size > 65536) this.rings.clear(); // bounded: a cleared ring only costs one missed duplicate
-      ring = new Ring();
-      ring.gen = gen;
-      this.rings.set(row, ring);
+    let st = this.sessions.get(row);
+    if (st === undefined || st.gen !== gen) {
+      if (this.sessions.size > 4096) this.sessions.clear(); // bounded (a row reused by a new session starts afresh by gen): a clear only costs missed duplicates
+      st = new Seen();
+      st.gen = gen;
+      st.rotatedAt = now;
+      this.sessions.set(row, st);
+    }
+    if (now - st.rotatedAt >= WINDOW_MS || st.current.size >= MAX_PER_SET) {
+      const old = st.previous;
+      old.clear();
+      st.previous = st.current;
+      st.current = old;
+      st.rotatedAt = now;
     }
     const h = fingerprint(d, pi);
-    for (let i = 0; i < RING; i++) {
-      if (ring.hash[i] === h && now - ring.at[i]! <= WINDOW_MS) return true;
-    }
-    ring.hash[ring.pos] = h;
-    ring.at[ring.pos] = now;
-    ring.pos = (ring.pos + 1) % RING;
+    if (st.current.has(h) || st.previous.has(h)) return true;
+    st.current.add(h);
     return false;
   }
 }

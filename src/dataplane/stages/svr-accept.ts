@@ -99,7 +99,7 @@ export class SvrAcceptStage implements Stage {
       t.wpPeerPort[r] = pi.srcPort;
       t.flags[r] = t.flags[r]! | SF_REV_SIGNAL;
       rt.counters.add(this.cMigrated);
-      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: from, toPath: path });
+      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: from, toPath: path, handshake: false });
     }
     b.session[s] = r;
     accountPacket(ctx, r, true, b.len[s]!, rt.now);
@@ -143,7 +143,7 @@ export class SvrAcceptStage implements Stage {
       t.wpLocalPort[r] = pi.dstPort;
       t.wpPeerPort[r] = pi.srcPort;
       rt.counters.add(this.cMigrated);
-      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: cur, toPath: b.path[s]! });
+      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: cur, toPath: b.path[s]!, handshake: false });
     }
     b.session[s] = r;
     b.flags[s] |= PF_REVERSE;

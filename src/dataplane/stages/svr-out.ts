@@ -97,7 +97,7 @@ export class SvrOutStage implements Stage {
       if (ctx.wanKeys.assignPrimary(r, best, outerProtocol(t.protocol[r]!))) {
         t.flags[r] = t.flags[r]! | SF_NEEDS_META;
         ctx.counters.add(this.cMigrated);
-        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: from, toPath: best });
+        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: from, toPath: best, handshake: true });
       }
     }
     if (mode === RES_DUPLICATE) {
@@ -125,7 +125,7 @@ export class SvrOutStage implements Stage {
       if (ctx.wanKeys.assignPrimary(r, p, outerProtocol(t.protocol[r]!))) {
         t.flags[r] = t.flags[r]! | SF_REV_SIGNAL | SF_SEND_UUID;
         ctx.counters.add(this.cMigrated);
-        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: cur, toPath: p });
+        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: cur, toPath: p, handshake: false });
       }
       return;
     }

@@ -67,6 +67,10 @@ test('failover: a path going down moves a download and a UDP stream to the other
   for (const x of lab.r1.sessions()) assert.is(x.path, 'wan1->r2/wan1', `${x.service} moved to path 2`);
   assert.ok(events.some((e) => e.type === 'migrated' && e.from === P1.r1 && e.to === 'wan1->r2/wan1'));
   assert.is(lab.r1.sessions().find((x) => x.service === 'web')?.id, lab.r2.sessions().find((x) => x.service === 'web')?.id, 'same session id on both routers');
+  // the egress followed the move: it has no handshake to confirm (an episode there would probe and,
+  // unanswered, tear the session down a few seconds later)
+  assert.is(lab.r2.handshakesInFlight, 0, 'no handshake episode at the egress after the move');
+  assert.ok(lab.r2.sessions().some((x) => x.service === 'stream' && x.path === 'wan1->r1/wan1'), 'the egress has the stream on path 2');
   // failover (not revertible): sessions stay on path 2 when path 1 comes back
   restorePath1(lab);
   lab.clients[0]!.udpSend(40000, '198.18.3.20', 5000, Buffer.from('after'));
@@ -144,6 +148,23 @@ test('packet-duplication with 5 % loss on each path: delivered loss under 0.5 %,
   assert.is(dupes, 0, 'the server never sees a duplicate');
   assert.ok(delivered >= N * 0.995, `delivered ${delivered}/${N}`);
   assert.ok((lab.r2.counters()['drop-duplicate'] ?? 0) > N * 0.8, 'the egress dropped the second copies');
+  await lab.close();
+});
+
+test('packet-duplication when one path is 300 ms slower and the stream is fast: the late copies are still dropped', async () => {
+  const lab = lab2('packet-duplication');
+  lab.wans[1]!.setDelay(300);
+  const seen = new Map<string, number>();
+  lab.servers[0]!.udpBind(5000, (d) => seen.set(Buffer.from(d).toString(), (seen.get(Buffer.from(d).toString()) ?? 0) + 1));
+  const N = 3000; // ~3000 packets inside the 300 ms the slow copies lag: far more than a short ring holds
+  for (let i = 0; i < N; i++) {
+    lab.clients[0]!.udpSend(40000, '198.18.3.20', 5000, Buffer.from(`datagram ${i}`));
+    if (i % 100 === 99) await sleep(10);
+  }
+  await sleep(450);
+  const dupes = [...seen.values()].filter((n) => n > 1).length;
+  assert.is(seen.size, N, 'every datagram delivered');
+  assert.is(dupes, 0, 'the server never sees a duplicate');
   await lab.close();
 });
 
