@@ -169,10 +169,11 @@ export function registerLab(program: Command): void {
     .option('--hold-down <s>', 'seconds a path that came back must stay up before it is used again', '5')
     .option('--link-test-interval <s>', 'seconds between two link quality tests of a path', '10')
     .option('--seed <n>', 'seed of the link emulators\' loss and jitter draws', '1')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string }) => {
+    .option('--workers <n>', 'data-path worker threads of each node (svr node start --workers)', '1')
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {

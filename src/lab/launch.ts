@@ -25,10 +25,15 @@ export function nodeSocketPath(dir: string, name: string): string {
   return join(dir, `${name}.sock`);
 }
 
-/** `node bin/svr.js node start --config <dir>/authority.yaml --name r1 --socket <dir>/r1.sock --run-dir RUN`. */
-export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string): Launch {
+/**
+ * `node bin/svr.js node start --config <dir>/authority.yaml --name r1 --socket <dir>/r1.sock --run-dir RUN
+ * --data-dir <dir>/data/r1 [--workers N]`: the state database lives in the lab dir, so two labs (other
+ * prefixes and dirs) never contend for one LevelDB.
+ */
+export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string, workers = 1): Launch {
   const socket = nodeSocketPath(dir, name);
-  const args = [svrScript(), 'node', 'start', '--config', configPath(dir), '--name', name, '--socket', socket, '--run-dir', runDir];
+  const args = [svrScript(), 'node', 'start', '--config', configPath(dir), '--name', name, '--socket', socket, '--run-dir', runDir, '--data-dir', join(dir, 'data', name)];
+  if (workers > 1) args.push('--workers', String(workers));
   return { name, kind: 'node', role: name, cmd: process.execPath, args, markers: ['svr.js', 'start', configPath(dir), socket], socket };
 }
 

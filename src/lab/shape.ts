@@ -25,6 +25,8 @@ export interface LabShape {
   holdDownS: number;
   /** link-test-interval of every path, seconds */
   linkTestIntervalS: number;
+  /** data-path worker threads of each node (`svr node start --workers`) */
+  workers: number;
 }
 
 export const DEFAULT_SHAPE: Readonly<LabShape> = Object.freeze({
@@ -34,6 +36,7 @@ export const DEFAULT_SHAPE: Readonly<LabShape> = Object.freeze({
   bfdIntervalMs: 1000,
   holdDownS: 5,
   linkTestIntervalS: 10,
+  workers: 1,
 });
 
 /** The max-latency of `--sla` (ms). */
@@ -64,6 +67,7 @@ export interface ShapeInput {
   bfdIntervalMs?: string | number;
   holdDownS?: string | number;
   linkTestIntervalS?: string | number;
+  workers?: string | number;
 }
 
 /** Checks command-line values; throws SVR_ERR_LAB_OPTION naming the option. */
@@ -77,11 +81,12 @@ export function checkShape(i: ShapeInput): LabShape {
     bfdIntervalMs: int(i.bfdIntervalMs, d.bfdIntervalMs, 50, 600000, '--bfd-interval', ' (ms)'),
     holdDownS: int(i.holdDownS, d.holdDownS, 1, 300, '--hold-down', ' (seconds)'),
     linkTestIntervalS: int(i.linkTestIntervalS, d.linkTestIntervalS, 1, 86400, '--link-test-interval', ' (seconds)'),
+    workers: int(i.workers, d.workers, 1, 64, '--workers', ''),
   };
 }
 
 /** One line for progress and status output. */
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
-  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s`;
+  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}`;
 }

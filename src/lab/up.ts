@@ -37,7 +37,7 @@ function record(l: Launch, prefix: string, pid: number, log: string): LabProcess
 }
 
 async function startNode(state: LabState, name: 'r1' | 'r2', timeoutMs: number, progress: Progress): Promise<void> {
-  const l = nodeLaunch(state.dir, name, state.runDir);
+  const l = nodeLaunch(state.dir, name, state.runDir, state.shape?.workers ?? 1);
   rmSync(l.socket!, { force: true }); // a stale socket must not look like a ready node
   const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
   state.processes.push(record(l, state.prefix, bg.pid, bg.log));
