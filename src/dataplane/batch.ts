@@ -19,6 +19,7 @@ export const PF_CONTROL = 0x10; // an SVR control answer built from a received p
 export const PF_ALT_PATH = 0x20; // the packet matched its session's alternate (second path) key
 export const PF_CHAINED = 0x40; // the packet took its session's chain bits (service-chain)
 export const PF_HANDED = 0x80; // handed over by another worker: already steered, TTL already decremented
+export const PF_DIVERTED = 0x100; // a chain stage sent the packet to an external function (ifIndex = its out interface)
 
 export class Batch {
   count = 0;

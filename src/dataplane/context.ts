@@ -17,6 +17,7 @@ import { RandomPool } from './random-pool.js';
 import { SessionTable } from './session-table.js';
 import { WaypointPorts } from './waypoint-ports.js';
 import { ServicePaths } from './path-choice.js';
+import { ServiceFunctions } from './service-functions.js';
 import { WanKeys } from './wan-keys.js';
 import type { Ownership } from './ownership.js';
 
@@ -31,6 +32,8 @@ export class DataplaneContext {
   readonly servicePaths = new ServicePaths();
   /** plugin stages and the chain of every (tenant, service) */
   readonly chains = new ChainTable();
+  /** external network functions chain stages divert packets to (service-functions.ts) */
+  readonly functions = new ServiceFunctions();
   /** application names by id (0 = unknown), interned as classifiers name them */
   readonly applications = new ApplicationNames();
   /** plugins' session-open/close hooks */
@@ -68,6 +71,7 @@ export class DataplaneContext {
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
     this.servicePaths.reset(t);
+    this.functions.resolve(t, this.chains);
     this.crypto.update(t, Date.now());
     this.pathUp = this.sharedPathUp !== null ? this.sharedPathUp.subarray(0, t.paths.length) : new Uint8Array(t.paths.length);
     this.pathLocalWords = new Uint32Array(t.paths.length * 4);

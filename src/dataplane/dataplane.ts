@@ -3,6 +3,7 @@
  *
  * Flow of a batch: port rx -> copy into the batch slab (headroom in front) -> graph
  *   decode -> [wan-verify] -> session-lookup -> first-packet | svr-accept -> svr-out | svr-in | forward-local -> tx
+ *   (a chain stage may divert a packet to an external function: tx; it comes back through function-return)
  * -> one transmit per output interface -> the batch's events handed to control in one call.
  * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
  */
@@ -29,6 +30,7 @@ import type { Stage } from './stage.js';
 import { DecodeStage } from './stages/decode.js';
 import { FirstPacketStage } from './stages/first-packet.js';
 import { ForwardLocalStage } from './stages/forward-local.js';
+import { FunctionReturnStage } from './stages/function-return.js';
 import { SessionLookupStage } from './stages/session-lookup.js';
 import { SvrAcceptStage } from './stages/svr-accept.js';
 import { SvrInStage } from './stages/svr-in.js';
@@ -148,7 +150,7 @@ export class Dataplane {
     const ctx = this.ctx;
     const stages: Stage[] = [
       new DecodeStage(ctx), new SteerStage(ctx), new HandoffStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
-      new SvrAcceptStage(ctx), new SvrInStage(ctx), new ForwardLocalStage(ctx),
+      new SvrAcceptStage(ctx), new SvrInStage(ctx), new ForwardLocalStage(ctx), new FunctionReturnStage(ctx),
       new ServiceChainStage(ctx, plugins.map((e) => e.fullName)),
       ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx)),
       new SvrOutStage(ctx),
@@ -166,6 +168,7 @@ export class Dataplane {
     const oldNames = chains.stages.map((e) => e.fullName);
     chains.setStages(ordered);
     chains.compile(tenantChains, serviceChains);
+    this.ctx.functions.resolve(this.ctx.tables, chains);
     this.graph = this.buildGraph(ordered);
     const remap = oldNames.map((n) => chains.bit(n));
     const t = this.ctx.sessions;

@@ -8,6 +8,9 @@
  * A packet is forward when its key's swapped bit equals the one stored for the forward direction.
  * A third, optional "alt" key is the session's second waypoint 5-tuple when it is duplicated on two paths
  * (packet-duplication); its state lives in a side map, since few sessions have one.
+ * Return keys (service-function chaining): (function return interface, 5-tuple as diverted) -> row, up to
+ * RET_KEYS per row, so a packet coming back from an external function finds its session; installed on
+ * the first divert, removed with the row. Their columns are allocated on first use.
  */
 import { FlowTable } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
@@ -43,6 +46,9 @@ export const SF_FIN_FWD = 0x0080;
 export const SF_FIN_REV = 0x0100;
 /** the session's protocol has no ports (ICMP): carried as UDP between routers, metadata on every packet */
 export const SF_TRANSFORMED = 0x0200;
+
+/** Return keys per row: one per packet form the chain sees (two when NAT makes the directions differ). */
+export const RET_KEYS = 2;
 
 /** Row of a flow-table value. */
 export const flowRow = (v: number): number => v >>> 2;
@@ -130,6 +136,10 @@ export class SessionTable {
   inKey!: Uint32Array;
   outKey!: Uint32Array;
 
+  /** return keys: family (0 = free) and key words, RET_KEYS slots per row; empty until first used */
+  retFamily = new Uint8Array(0);
+  retKey = new Uint32Array(0);
+
   /** set when several workers share steering: keys are claimed/released as they are installed/removed */
   ownership: Ownership | null = null;
   /** alternate keys of duplicated sessions, by row */
@@ -189,6 +199,7 @@ export class SessionTable {
     this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
     this.inKey = grow(this.inKey, Uint32Array, KW6);
     this.outKey = grow(this.outKey, Uint32Array, KW6);
+    if (this.retFamily.length > 0) this.growReturnKeys(cap);
     const free = new Int32Array(cap);
     free.set(this.free.subarray(0, this.freeTop));
     // new rows are handed out lowest first
@@ -200,7 +211,65 @@ export class SessionTable {
   /** Bytes held by the table (rows + flow tables), for the memory benchmark. */
   get bytes(): number {
     const perRow = 2 + 1 + 1 + 1 + 2 * 5 + 16 * 2 + 2 * 4 + 16 + 4 + 4 + 8 * 3 + 4 * 2 + 8 * 2 + 4 + 2 + 4 * KW6 * 2 + 4;
-    return this.capacity * perRow + this.v4.bytes + this.v6.bytes + this.byUuid.bytes;
+    return this.capacity * perRow + this.v4.bytes + this.v6.bytes + this.byUuid.bytes + this.retFamily.byteLength + this.retKey.byteLength;
+  }
+
+  private growReturnKeys(cap: number): void {
+    const fam = new Uint8Array(cap * RET_KEYS);
+    const key = new Uint32Array(cap * RET_KEYS * KW6);
+    fam.set(this.retFamily);
+    key.set(this.retKey);
+    this.retFamily = fam;
+    this.retKey = key;
+  }
+
+  /**
+   * Makes the key just written into keyScratch(family) (by a packet of row r; `fwdSwapped` as insertKey
+   * stores it) lead to row r: a compare when it is one of r's return keys already, else an insert.
+   * false when another session owns the key or r has RET_KEYS return keys already.
+   */
+  ensureReturnKey(r: number, family: 4 | 6, fwdSwapped: number): boolean {
+    if (this.retFamily.length === 0) this.growReturnKeys(this.capacity);
+    const t = this.table(family);
+    const kw = t.kw;
+    const k = t.key;
+    let free = -1;
+    for (let j = r * RET_KEYS; j < (r + 1) * RET_KEYS; j++) {
+      const f = this.retFamily[j]!;
+      if (f === 0) {
+        if (free < 0) free = j;
+        continue;
+      }
+      if (f !== family) continue;
+      let i = 0;
+      const at = j * KW6;
+      while (i < kw && this.retKey[at + i] === k[i]) i++;
+      if (i === kw) return true;
+    }
+    if (free < 0) return false;
+    const v = t.get();
+    if (v >= 0) return flowRow(v) === r;
+    t.set((r << 2) | fwdSwapped);
+    this.ownership?.claim(k, family, KEY_LAN);
+    this.retKey.set(k, free * KW6);
+    this.retFamily[free] = family;
+    return true;
+  }
+
+  private removeReturnKeys(r: number): void {
+    if (this.retFamily.length === 0) return;
+    for (let j = r * RET_KEYS; j < (r + 1) * RET_KEYS; j++) {
+      const f = this.retFamily[j]!;
+      if (f === 0) continue;
+      const t = this.table(f);
+      for (let i = 0; i < t.kw; i++) t.key[i] = this.retKey[j * KW6 + i]!;
+      const v = t.get();
+      if (v >= 0 && flowRow(v) === r) {
+        t.delete();
+        this.ownership?.release(t.key, f);
+      }
+      this.retFamily[j] = 0;
+    }
   }
 
   /** A fresh row (zeroed counters, new generation). */
@@ -331,6 +400,7 @@ export class SessionTable {
     this.deleteKey(r, this.inKeyFamily[r]!, this.inKey);
     this.deleteKey(r, this.outKeyFamily[r]!, this.outKey);
     this.removeAltKey(r);
+    this.removeReturnKeys(r);
     const k = this.byUuid.key;
     for (let w = 0; w < 4; w++) k[w] = this.uuid[r * 4 + w]!;
     if (this.byUuid.get() === r) this.byUuid.delete();

@@ -193,7 +193,7 @@ class ReferenceChecks {
   #lanInterface(router: Router, byName: Map<string, Interface>, name: string, path: FieldPath): void {
     const iface = byName.get(name);
     if (iface === undefined) this.#unknown(path, `interface of router ${describe(router.name)}`, name, byName.keys());
-    else if (iface.kind !== 'lan') this.problems.add(path, `expected a lan interface, got wan interface ${describe(name)}`);
+    else if (iface.kind !== 'lan') this.problems.add(path, `expected a lan interface, got ${iface.kind} interface ${describe(name)}`);
   }
 
   #unique(items: ReadonlyArray<{ name: string }>, kind: string): void {

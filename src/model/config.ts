@@ -160,8 +160,10 @@ export interface NeighborhoodRef {
 export interface Interface {
   /** Unique within the router. */
   name: string;
-  /** `lan`: clients and servers; `wan`: SVR toward peer routers. */
-  kind: 'lan' | 'wan';
+  /** `lan`: clients and servers; `wan`: SVR toward peer routers; `function`: toward an external network
+   *  function (service-function chaining: the router diverts chained packets out of it and takes them back
+   *  in on one; no sessions open here). */
+  kind: 'lan' | 'wan' | 'function';
   /** LAN: every packet arriving here belongs to this tenant (wins over member prefixes). */
   tenant?: string;
   /** WAN: the waypoint address (the outer address of SVR packets). Required for `wan`. */

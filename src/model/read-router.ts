@@ -47,12 +47,15 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
   const o = r.object(value, path, 'an interface mapping', INTERFACE_KEYS);
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
-  const kind = r.oneOf(o, 'kind', path, ['lan', 'wan'] as const, undefined);
+  const kind = r.oneOf(o, 'kind', path, ['lan', 'wan', 'function'] as const, undefined);
   const tenant = r.optionalString(o, 'tenant', path, NAME_RULES.tenant, isTenantName);
-  if (kind === 'lan') {
+  if (kind === 'lan' || kind === 'function') {
     for (const key of WAN_ONLY_KEYS) {
       if (o[key] !== undefined) r.problems.add([...path, key], `only wan interfaces have \`${key}\`; remove it or set \`kind: wan\``);
     }
+  }
+  if (kind === 'function' && o['tenant'] !== undefined) {
+    r.problems.add([...path, 'tenant'], 'a function interface opens no sessions, so it has no tenant; remove `tenant` (the session keeps the tenant it has)');
   }
   const isWan = kind === 'wan';
   const waypoint = isWan ? r.string(o, 'waypoint', path, 'the waypoint IPv4 or IPv6 address of a wan interface', (s) => addressProblem(s) === undefined) : undefined;

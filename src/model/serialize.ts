@@ -61,15 +61,15 @@ function servicePolicy(p: ServicePolicy): Doc {
 }
 
 function iface(i: Interface): Doc {
-  const lan = i.kind === 'lan';
+  const noWan = i.kind !== 'wan';
   return clean({
     name: i.name,
     kind: i.kind,
     tenant: i.tenant,
     waypoint: i.waypoint,
-    neighborhoods: lan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, bfd: bfd(n.bfd) })),
-    security: lan ? undefined : i.security,
-    'port-range': lan ? undefined : `${i.portRange.from}-${i.portRange.to}`,
+    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, bfd: bfd(n.bfd) })),
+    security: noWan ? undefined : i.security,
+    'port-range': noWan ? undefined : `${i.portRange.from}-${i.portRange.to}`,
     device: i.device,
     mtu: i.mtu,
     'kernel-routes': i.kernelRoutes.length > 0 ? i.kernelRoutes.map((k) => clean({ prefix: k.prefix, table: k.table })) : undefined,

@@ -16,7 +16,7 @@ export type Family = 4 | 6;
 export interface CompiledInterface {
   readonly index: number;
   readonly name: string;
-  readonly kind: 'lan' | 'wan';
+  readonly kind: 'lan' | 'wan' | 'function';
   /** Interface tenant id, or NO_TENANT. */
   readonly tenant: number;
   /** WAN only: waypoint address bytes (4 or 16) and family; LAN: empty array, family 0. */

@@ -15,7 +15,7 @@ import type { Counters } from '../dataplane/counters.js';
 import type { ForwardingTables } from '../model/tables.js';
 
 /** The version of this contract. Plugins declare the range they support in `api` (e.g. '^1'). */
-export const PLUGIN_API_VERSION = '1.0.0';
+export const PLUGIN_API_VERSION = '1.1.0';
 
 /** Stage outcomes: continue along the chain, or drop (count the reason yourself). */
 export const PASS = 0;
@@ -76,6 +76,21 @@ export interface OpeningSession {
   natDestination(addr: Uint8Array, port: number): boolean;
 }
 
+/**
+ * An external network function (API 1.1): a Linux namespace or box the router sends a session's packets
+ * through and takes them back from, over two `kind: function` interfaces (the same one twice is allowed).
+ */
+export interface ServiceFunction {
+  /** full name (`<plugin>/<stage>`) of the stage that diverts to it: returned packets resume after it */
+  readonly stage: string;
+  /** interface names: where diverted packets leave, and where the function sends them back */
+  readonly out: string;
+  readonly in: string;
+  /** counter ids (from `counter()`) for packets back from the function and for those matching no session */
+  readonly returned?: number;
+  readonly noSession?: number;
+}
+
 export type SessionOpenHook = (s: OpeningSession) => void;
 /** called with the session row when a session is removed (idle, closed, torn down) */
 export type SessionCloseHook = (row: number) => void;
@@ -103,6 +118,15 @@ export interface PluginDataplaneContext {
   counter(name: string): number;
   /** adds n (default 1; negative for a gauge, e.g. ports in use) to a counter from `counter()`; no allocation */
   count(id: number, n?: number): void;
+  /** registers an external network function (load time; API 1.1); returns its id for `divert` */
+  addFunction(f: ServiceFunction): number;
+  /**
+   * Hot (API 1.1): sends the packet in `slot` out of function `fn`'s out interface instead of along its
+   * chain; the stage still sets PASS for it. When the function sends it back, the chain resumes after
+   * the function's stage. false (nothing changed): the function's interfaces are not configured as
+   * `kind: function`, or another session holds the packet's return key; drop or pass it yourself.
+   */
+  divert(b: Batch, slot: number, fn: number): boolean;
 }
 
 export interface PluginSessionAccess {

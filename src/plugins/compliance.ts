@@ -4,6 +4,7 @@
  *   1. handle an empty frame without touching anything;
  *   2. give every slot of its frame an outcome (PASS or DROP) and touch no slot outside it;
  *   3. allocate nothing per packet: the heap grows by less than `maxHeapGrowthBytes` over 100,000 packets.
+ * Its router has LAN interfaces lan0, lan1 and function interfaces sfc-out, sfc-in (for stages that divert).
  * Run it in a test: `const report = await checkPluginCompliance(plugin, options); assert.equal(report.failures, [])`.
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
@@ -35,7 +36,7 @@ authority:
     - { name: s, addresses: [198.18.3.0/24], access-policy: [{ source: t }] }
   routers:
     - name: r
-      interfaces: [{ name: lan0, kind: lan }, { name: lan1, kind: lan }]
+      interfaces: [{ name: lan0, kind: lan }, { name: lan1, kind: lan }, { name: sfc-out, kind: function }, { name: sfc-in, kind: function }]
       service-routes: [{ name: s, service: s, next-hop: { interface: lan1 } }]
 `;
 
@@ -79,7 +80,7 @@ function fillBatch(b: Batch, row: number): void {
 
 export async function checkPluginCompliance<O>(plugin: RouterPlugin<O>, rawOptions: unknown = {}, maxHeapGrowthBytes = 256 * 1024): Promise<ComplianceReport> {
   const failures: string[] = [];
-  const dp = new Dataplane({ tables: compileRouter(parseConfig(CONFIG), 'r', 1), ports: [null, null] });
+  const dp = new Dataplane({ tables: compileRouter(parseConfig(CONFIG), 'r', 1), ports: [null, null, null, null] });
   const t = dp.sessions;
   const row = t.alloc(0);
   t.role[row] = ROLE_LOCAL;

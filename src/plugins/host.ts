@@ -66,6 +66,8 @@ interface Loaded {
 export interface PluginHookSet {
   open: HookEntry<SessionOpenHook>[];
   close: HookEntry<SessionCloseHook>[];
+  /** ids of the service functions the plugin registered */
+  functions?: number[];
 }
 
 export interface PluginHostDeps {
@@ -152,6 +154,9 @@ export class PluginHost {
     }
     this.deps.dataplane.setPluginStages(ordered, chains.tenants, chains.services);
     this.deps.dataplane.ctx.hooks.set(this.loaded.flatMap((l) => l.hooks.open), this.loaded.flatMap((l) => l.hooks.close));
+    const fns = this.deps.dataplane.ctx.functions;
+    fns.retain(new Set(this.loaded.flatMap((l) => l.hooks.functions ?? [])));
+    fns.resolve(this.deps.dataplane.tables, this.deps.dataplane.ctx.chains);
     return failures;
   }
 
@@ -349,5 +354,16 @@ export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: Ch
     },
     counter: (name) => dp.counters.id(`plugin.${plugin}.${name}`),
     count: (id, n = 1) => dp.counters.add(id, n),
+    addFunction: (f) => {
+      if (typeof f?.stage !== 'string' || typeof f.out !== 'string' || typeof f.in !== 'string') {
+        throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', `plugin ${plugin}: addFunction needs { stage, out, in }`);
+      }
+      const fns = dp.ctx.functions;
+      const id = fns.add(f);
+      (hooks.functions ??= []).push(id);
+      fns.resolve(dp.tables, dp.ctx.chains);
+      return id;
+    },
+    divert: (b, slot, fn) => dp.ctx.functions.divert(dp.sessions, b, slot, fn),
   };
 }

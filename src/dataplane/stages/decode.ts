@@ -4,7 +4,8 @@
  * 1. parse (every length checked) -> drop 'malformed' (+ the reason) on error;
  * 2. IPv4 header checksum (RFC 791) -> drop 'malformed' + 'malformed-bad-ip-checksum';
  *    fragments -> drop 'fragment' (reassembly is not implemented yet);
- * 3. TTL <= 1 -> drop 'ttl-expired', else TTL - 1 (incremental checksum);
+ * 3. TTL <= 1 -> drop 'ttl-expired', else TTL - 1 (incremental checksum); a packet back from an external
+ *    function (`kind: function` interface) had its decrement on the way in: only TTL 0 is dropped;
  * 4. LAN: only TCP, UDP and ICMP echo open sessions -> drop 'unsupported-protocol' otherwise.
  */
 import { PARSE_ERROR_NAMES, ParseError, parsePacket } from '../../packet/ip.js';
@@ -43,6 +44,7 @@ export class DecodeStage implements Stage {
   run(b: Batch, f: Frame, rt: StageRuntime): void {
     const c = rt.counters;
     const ifs = this.ctx.tables.interfaces;
+    const fns = this.ctx.functions.isFunction;
     c.add(this.cRx, f.n);
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
@@ -66,12 +68,14 @@ export class DecodeStage implements Stage {
         rt.next[s] = N_DROP;
         continue;
       }
-      if (pi.ttl <= 1) {
+      const fromFunction = fns[b.ifIndex[s]!] === 1;
+      if (pi.ttl <= (fromFunction ? 0 : 1)) {
         c.add(this.cTtl);
         rt.next[s] = N_DROP;
         continue;
       }
-      if ((b.flags[s]! & PF_HANDED) === 0) decrementTtl(b.data, pi); // a handed-over packet was decremented already
+      // a handed-over packet was decremented already, a returned one before it went to the function
+      if ((b.flags[s]! & PF_HANDED) === 0 && !fromFunction) decrementTtl(b.data, pi);
       const wan = ifs[b.ifIndex[s]!]?.kind === 'wan';
       if (!wan && !sessionProtocol(pi)) {
         c.add(this.cProto);

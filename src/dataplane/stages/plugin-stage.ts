@@ -2,14 +2,15 @@
  * A plugin's stage inside the graph, isolated: a stage that throws, or sets an outcome other than PASS or
  * DROP, is disabled (its bit is skipped from then on), counted ('plugin-stage-errors') and reported with
  * the plugin's name; the packets of that frame continue along their chain, so the router keeps forwarding.
+ * A PASS packet the stage diverted to an external function (ctx.divert: PF_DIVERTED) goes to tx instead.
  */
 import { DROP, PASS, type PluginStage, type PluginStageRuntime } from '../../plugins/api.js';
-import type { Batch, Frame } from '../batch.js';
+import { PF_DIVERTED, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import type { Counters } from '../counters.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
-const N_CHAIN = 0; // nexts[0]; DROP (1) is nexts[1]
+const N_CHAIN = 0, N_TX = 2; // nexts[0]; DROP (1) is nexts[1]
 
 class PluginRuntime implements PluginStageRuntime {
   next!: Uint8Array;
@@ -23,7 +24,7 @@ class PluginRuntime implements PluginStageRuntime {
 }
 
 export class PluginStageAdapter implements Stage {
-  readonly nexts = ['service-chain', 'drop'] as const;
+  readonly nexts = ['service-chain', 'drop', 'tx'] as const;
   private readonly prt = new PluginRuntime();
   private cDrops = 0;
   private cErrors = 0;
@@ -63,10 +64,23 @@ export class PluginStageAdapter implements Stage {
       this.ctx.chains.disabled = (this.ctx.chains.disabled | (1 << this.bit)) >>> 0;
       rt.counters.add(this.cErrors);
       this.ctx.events.push({ kind: 'plugin.error', plugin: this.plugin, stage: this.name, message: failure });
-      for (let k = 0; k < f.n; k++) rt.next[f.slot[k]!] = N_CHAIN; // the packets go on without this stage
+      for (let k = 0; k < f.n; k++) {
+        const s = f.slot[k]!;
+        // the packets go on without this stage; those it diverted already left (their interface changed)
+        rt.next[s] = (b.flags[s]! & PF_DIVERTED) !== 0 ? N_TX : N_CHAIN;
+        b.flags[s] &= ~PF_DIVERTED;
+      }
       return;
     }
     if (drops > 0) rt.counters.add(this.cDrops, drops);
+    if (this.ctx.functions.diverting) {
+      for (let k = 0; k < f.n; k++) {
+        const s = f.slot[k]!;
+        if ((b.flags[s]! & PF_DIVERTED) === 0) continue;
+        b.flags[s] &= ~PF_DIVERTED;
+        if (rt.next[s] === PASS) rt.next[s] = N_TX;
+      }
+    }
     // PASS = 0 = back to service-chain, DROP = 1 = drop: the outcomes are already our next indices
   }
 }

@@ -5,7 +5,9 @@
  *    (the peer reused the waypoint ports) replaces the old session -> svr-accept;
  * 2. LAN miss -> first-packet; WAN miss with forward metadata, or with reverse metadata naming a session
  *    id (the egress moved a session), -> svr-accept;
- * 3. WAN miss without metadata -> drop 'no-session' (the peer will re-signal).
+ * 3. WAN miss without metadata -> drop 'no-session' (the peer will re-signal);
+ * 4. on a `kind: function` interface (a packet back from an external function): hit on a return key ->
+ *    function-return (not counted again), miss -> drop 'function-no-session' (never a new session).
  * Cost: ~0.2 µs per packet (key build + one probe).
  */
 import { writeKeyFromBytes } from '../flow-key.js';
@@ -21,12 +23,13 @@ import { verifyL4Checksum } from '../../packet/rewrite.js';
 
 const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
 
-const N_FIRST = 3, N_ACCEPT = 4, N_DROP = 5;
+const N_FIRST = 3, N_ACCEPT = 4, N_DROP = 5, N_FN_RETURN = 6;
 
 export class SessionLookupStage implements Stage {
   readonly name = 'session-lookup';
-  readonly nexts = [...DISPATCH_NEXTS, 'first-packet', 'svr-accept', 'drop'] as const;
+  readonly nexts = [...DISPATCH_NEXTS, 'first-packet', 'svr-accept', 'drop', 'function-return'] as const;
   private cNoSession = 0;
+  private cFnNoSession = 0;
   private cReplaced = 0;
   private cChecksum = 0;
 
@@ -34,6 +37,7 @@ export class SessionLookupStage implements Stage {
 
   init(i: StageInit): void {
     this.cNoSession = i.counter('drop-no-session');
+    this.cFnNoSession = i.counter('drop-function-no-session');
     this.cReplaced = i.counter('sessions-replaced');
     this.cChecksum = i.counter('drop-bad-checksum');
   }
@@ -42,6 +46,7 @@ export class SessionLookupStage implements Stage {
     const ctx = this.ctx;
     const t = ctx.sessions;
     const d = b.data;
+    const fns = ctx.functions;
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
       const pi = b.info[s]!;
@@ -68,8 +73,17 @@ export class SessionLookupStage implements Stage {
         if (flowAlt(v) === 1) b.flags[s] |= PF_ALT_PATH;
         if (!forward) b.flags[s] |= PF_REVERSE;
         b.session[s] = r;
+        if (fns.isFunction[b.ifIndex[s]!] === 1) {
+          rt.next[s] = N_FN_RETURN;
+          continue;
+        }
         accountPacket(ctx, r, forward, b.len[s]!, rt.now);
         rt.next[s] = dispatchIndex(t.role[r]!, forward);
+      } else if (fns.isFunction[b.ifIndex[s]!] === 1) {
+        const id = fns.byReturnIf[b.ifIndex[s]!]!;
+        rt.counters.add(this.cFnNoSession);
+        if (id >= 0 && fns.noSession[id]! >= 0) rt.counters.add(fns.noSession[id]!);
+        rt.next[s] = N_DROP;
       } else if (!wan) {
         rt.next[s] = N_FIRST;
       } else if ((b.flags[s]! & PF_HAS_META) !== 0 && (b.meta[s]!.forwardCtx >= 0 || (b.meta[s]!.reverseCtx >= 0 && b.meta[s]!.uuid >= 0))) {

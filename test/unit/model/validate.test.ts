@@ -203,7 +203,7 @@ test('interfaces: wan needs a waypoint and a neighborhood; lan has neither', () 
   hasProblem(problems, `${at}[2].neighborhoods`, 'at least one neighborhood');
   hasProblem(problems, `${at}[3].neighborhoods[1].name`, 'duplicate neighborhood "a"');
   hasProblem(problems, `${at}[3].port-range`, 'expected a port range "from-to" with 1 <= from < to <= 65535, got "2000-1000"');
-  hasProblem(problems, `${at}[4].kind`, 'expected one of "lan", "wan", got "wlan"; did you mean');
+  hasProblem(problems, `${at}[4].kind`, 'expected one of "lan", "wan", "function", got "wlan"; did you mean');
   // Broken wan interfaces are reported once, not again as "no path to the peer".
   assert.not.ok(problems.some((p) => p.message.includes('shares no neighborhood')));
 });
