@@ -12,6 +12,7 @@
  * since a full slot's key never changes until it is deleted).
  */
 import { KW6 } from '../dataplane/flow-key.js';
+import { fmix32 } from '../dataplane/hash.js';
 
 const EMPTY = 0, WRITING = 1, FULL = 2, DELETED = 3;
 const SLOT_WORDS = 2 + KW6;
@@ -34,14 +35,9 @@ function hashWords(k: Uint32Array, kw: number): number {
     h = Math.imul(h ^ k[i]!, 0x01000193);
     h ^= h >>> 15;
   }
-  // final avalanche (murmur3 fmix32): without it the high bits of a word (the source port) never reach
-  // the low bits that pick the worker
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  // final avalanche: without it the high bits of a word (the source port) never reach the low bits that
+  // pick the worker
+  return fmix32(h);
 }
 
 export class SteeringTable {

@@ -63,6 +63,24 @@ export class SvrAcceptStage implements Stage {
     this.cMigrated = i.counter('sessions-migrated');
   }
 
+  /** Loads slot s's waypoint 5-tuple into this.key, as received or (`swap`) as we send it. */
+  private loadWaypointKey(b: Batch, s: number, swap: boolean): SideKey {
+    const pi = b.info[s]!;
+    const k = this.key;
+    k.family = pi.family;
+    k.src = this.wpSrc;
+    k.dst = this.wpDst;
+    loadAddress(b.data, swap ? pi.dstOff : pi.srcOff, pi.family, k.src, 0);
+    loadAddress(b.data, swap ? pi.srcOff : pi.dstOff, pi.family, k.dst, 0);
+    k.srcOff = 0;
+    k.dstOff = 0;
+    k.srcPort = swap ? pi.dstPort : pi.srcPort;
+    k.dstPort = swap ? pi.srcPort : pi.dstPort;
+    k.protocol = pi.protocol;
+    k.ifIndex = b.ifIndex[s]!;
+    return k;
+  }
+
   /**
    * The known session r arrived on a new waypoint 5-tuple: with packet-duplication and its current path
    * still up, this is its second path (alt key); otherwise the session migrated: its waypoint key moves.
@@ -70,20 +88,8 @@ export class SvrAcceptStage implements Stage {
   private rejoin(b: Batch, s: number, r: number, service: number, rt: StageRuntime): boolean {
     const ctx = this.ctx;
     const t = ctx.sessions;
-    const d = b.data;
     const pi = b.info[s]!;
-    const k = this.key;
-    k.family = pi.family;
-    k.src = this.wpSrc;
-    k.dst = this.wpDst;
-    loadAddress(d, pi.srcOff, pi.family, k.src, 0);
-    loadAddress(d, pi.dstOff, pi.family, k.dst, 0);
-    k.srcOff = 0;
-    k.dstOff = 0;
-    k.srcPort = pi.srcPort;
-    k.dstPort = pi.dstPort;
-    k.protocol = pi.protocol;
-    k.ifIndex = b.ifIndex[s]!;
+    const k = this.loadWaypointKey(b, s, false);
     const path = b.path[s]!;
     const duplicated = ctx.servicePaths.resiliency[service] === RES_DUPLICATE && t.path[r] !== path && ctx.pathUp[t.path[r]!] === 1;
     if (duplicated) {
@@ -124,18 +130,7 @@ export class SvrAcceptStage implements Stage {
     }
     const cur = t.path[r]!;
     if (cur !== b.path[s] && ctx.pathUp[cur] !== 1) {
-      const k = this.key;
-      k.family = pi.family;
-      k.src = this.wpSrc;
-      k.dst = this.wpDst;
-      loadAddress(d, pi.dstOff, pi.family, k.src, 0); // our forward direction: us -> peer
-      loadAddress(d, pi.srcOff, pi.family, k.dst, 0);
-      k.srcOff = 0;
-      k.dstOff = 0;
-      k.srcPort = pi.dstPort;
-      k.dstPort = pi.srcPort;
-      k.protocol = pi.protocol;
-      k.ifIndex = b.ifIndex[s]!;
+      const k = this.loadWaypointKey(b, s, true); // our forward direction: us -> peer
       t.removeSideKey(r, 'out');
       t.insertKey(r, 'out', k);
       t.path[r] = b.path[s]!;
@@ -242,18 +237,7 @@ export class SvrAcceptStage implements Stage {
       return false;
     }
     // in: the waypoint 5-tuple exactly as received (forward direction)
-    const k = this.key;
-    k.family = pi.family;
-    k.src = this.wpSrc;
-    k.dst = this.wpDst;
-    loadAddress(d, pi.srcOff, pi.family, k.src, 0);
-    loadAddress(d, pi.dstOff, pi.family, k.dst, 0);
-    k.srcOff = 0;
-    k.dstOff = 0;
-    k.srcPort = pi.srcPort;
-    k.dstPort = pi.dstPort;
-    k.protocol = pi.protocol;
-    k.ifIndex = b.ifIndex[s]!;
+    const k = this.loadWaypointKey(b, s, false);
     t.insertKey(r, 'in', k);
     // out: the original 5-tuple (NAT applied) on the LAN side; a stale session there is replaced
     serverSideKey(t, r, outIf, k);
