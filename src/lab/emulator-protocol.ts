@@ -1,5 +1,5 @@
 /**
- * The link emulator's control socket (`<dir>/link<k>.sock`, JSON lines, see jsonl.ts):
+ * The link emulator's control socket (`<dir>/link<k>.sock`, JSON lines, see src/control/json-lines.ts):
  *   {"id":1,"method":"status"}
  *   {"id":1,"method":"set","directions":["r1-r2","r2-r1"],"set":{"delayMs":80,"jitterMs":10,"lossPct":2}}
  *   {"id":1,"method":"set","directions":["r1-r2","r2-r1"],"set":{"down":true}}      (stops a flap)
@@ -9,7 +9,7 @@
  */
 import { SvrError } from '../errors.js';
 import type { Impairment, LineStats } from './delay-line.js';
-import { requestJsonLine } from './jsonl.js';
+import { requestJsonLine } from '../control/json-lines.js';
 import { DIRECTIONS, type Direction } from './topology.js';
 
 export interface FlapStatus {
@@ -77,5 +77,8 @@ export function parseRequest(r: Record<string, unknown>): EmulatorRequest {
 
 /** One request to the emulator of path k. */
 export async function emulatorRequest(socket: string, path: number, req: EmulatorRequest, timeoutMs = 3000): Promise<EmulatorStatus> {
-  return (await requestJsonLine(socket, { ...req }, `the link emulator of path ${path}`, timeoutMs)) as EmulatorStatus;
+  return (await requestJsonLine(socket, { ...req }, {
+    what: `the link emulator of path ${path}`, connectCode: 'SVR_ERR_LAB_EMULATOR', answerCode: 'SVR_ERR_LAB_EMULATOR', timeoutMs,
+    hints: { missing: 'the socket does not exist (is the lab up? did the emulator crash? see its log in the lab dir)', refused: 'nobody is listening (the emulator stopped or crashed)' },
+  })) as EmulatorStatus;
 }

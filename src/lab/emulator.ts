@@ -19,7 +19,7 @@ import { runIp } from '../io/tun/link.js';
 import { TunDevice } from '../io/tun/tun-device.js';
 import { DelayLine, NO_IMPAIRMENT } from './delay-line.js';
 import { parseRequest, type EmulatorRequest, type EmulatorStatus, type FlapStatus, type ImpairmentChange } from './emulator-protocol.js';
-import { serveJsonLines, type JsonLineServer } from './jsonl.js';
+import { serveJsonLines, type JsonLineServer } from '../control/json-lines.js';
 import { DIRECTIONS, EMU_DEV, EMU_TABLE, WAN_MTU, type Direction } from './topology.js';
 
 /** Packets due within this many ms are released now (timers fire with ~1 ms granularity). */
@@ -78,7 +78,7 @@ export class Emulator {
         },
       );
     }
-    this.server = await serveJsonLines(this.opts.socket, (r) => this.handle(parseRequest(r)));
+    this.server = await serveJsonLines(this.opts.socket, (r) => this.handle(parseRequest(r)), 'SVR_ERR_LAB_EMULATOR');
   }
 
   private onBatch(d: Direction, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {

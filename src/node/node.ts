@@ -18,7 +18,8 @@ import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../router.js';
 import type { ControlRequest } from './control-protocol.js';
-import { ControlServer } from './control-server.js';
+import { listenControl } from './control-server.js';
+import type { JsonLineServer } from '../control/json-lines.js';
 import { configureInterface, openInterfaces, type OpenedInterface } from './host-setup.js';
 import { WorkerRouter } from '../workers/worker-router.js';
 import { Store } from '../store/store.js';
@@ -57,14 +58,14 @@ export class RunningNode {
     readonly socket: string,
     private readonly dir: string,
     private readonly opened: OpenedInterface[],
-    private control: ControlServer | null,
+    private control: JsonLineServer | null,
     private readonly log: NodeLog,
     private readonly configPath: string,
     private readonly store: Store,
     private readonly recorder: StateRecorder,
   ) {}
 
-  attachControl(control: ControlServer): void {
+  attachControl(control: JsonLineServer): void {
     this.control = control;
   }
 
@@ -191,7 +192,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder);
   try {
-    node.attachControl(await ControlServer.listen(socket, (req) => node.handle(req)));
+    node.attachControl(await listenControl(socket, (req) => node.handle(req)));
     register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
   } catch (e) {
     await router.stop();

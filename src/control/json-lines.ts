@@ -1,36 +1,36 @@
 /**
- * A tiny newline-delimited JSON request/response protocol on a Unix socket, for the lab's link
- * emulators (the same shape as the node control socket: `{"id":1,"method":"status"}` ->
- * `{"id":1,"result":{...}}` or `{"id":1,"error":{"code":"SVR_ERR_...","message":"..."}}`), so
- * `socat - UNIX:/tmp/svr-lab/link1.sock` works too. Unix sockets are files: reachable from every
- * network namespace.
+ * Newline-delimited JSON request/response on a Unix socket: `{"id":1,"method":"..."}` ->
+ * `{"id":1,"result":...}` or `{"id":1,"error":{"code":"SVR_ERR_...","message":"..."}}`. The node control
+ * socket and the lab's link emulators speak it (`socat - UNIX:<socket>` works too). Unix sockets are
+ * files, reachable from every network namespace. A malformed line gets an error answer, never a crash.
  */
 import { rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { isSvrError, SvrError } from '../errors.js';
+import { isSvrError, SvrError, type ErrorCode } from '../errors.js';
 
 const MAX_LINE = 64 * 1024;
 
 export type JsonHandler = (req: Record<string, unknown>) => Promise<unknown> | unknown;
 
 export interface JsonLineServer {
-  path: string;
+  readonly path: string;
   close(): Promise<void>;
 }
 
-export async function serveJsonLines(path: string, handler: JsonHandler): Promise<JsonLineServer> {
+/** Serves `handler` on `path` (a stale socket file is replaced); `errorCode` codes answers to bad requests. */
+export async function serveJsonLines(path: string, handler: JsonHandler, errorCode: ErrorCode): Promise<JsonLineServer> {
   const sockets = new Set<Socket>();
   const answer = async (sock: Socket, line: string): Promise<void> => {
     let id = 0;
     let res: unknown;
     try {
       const req = JSON.parse(line) as unknown;
-      if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new SvrError('SVR_ERR_LAB_EMULATOR', 'a request is one JSON object per line');
+      if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new SvrError(errorCode, 'a request is one JSON object per line');
       const r = req as Record<string, unknown>;
       id = typeof r['id'] === 'number' ? r['id'] : 0;
       res = { id, result: await handler(r) };
     } catch (e) {
-      res = { id, error: { code: isSvrError(e) ? e.code : 'SVR_ERR_LAB_EMULATOR', message: e instanceof Error ? e.message : String(e) } };
+      res = { id, error: { code: isSvrError(e) ? e.code : errorCode, message: e instanceof Error ? e.message : String(e) } };
     }
     if (!sock.destroyed) sock.write(JSON.stringify(res) + '\n');
   };
@@ -43,7 +43,7 @@ export async function serveJsonLines(path: string, handler: JsonHandler): Promis
     sock.on('data', (chunk: string) => {
       buf += chunk;
       if (buf.length > MAX_LINE && !buf.includes('\n')) {
-        sock.end(JSON.stringify({ id: 0, error: { code: 'SVR_ERR_LAB_EMULATOR', message: 'request line too long' } }) + '\n');
+        sock.end(JSON.stringify({ id: 0, error: { code: errorCode, message: 'request line too long' } }) + '\n');
         return;
       }
       let nl: number;
@@ -69,15 +69,27 @@ export async function serveJsonLines(path: string, handler: JsonHandler): Promis
   };
 }
 
-/** One request; rejects with SVR_ERR_LAB_EMULATOR naming the socket (`what` names the peer in messages). */
-export function requestJsonLine(path: string, body: Record<string, unknown>, what: string, timeoutMs = 3000): Promise<unknown> {
+export interface JsonRequestOptions {
+  /** names the peer in messages, e.g. "the node" */
+  what: string;
+  /** code of connection failures and timeouts */
+  connectCode: ErrorCode;
+  /** code of an error answer */
+  answerCode: ErrorCode;
+  /** why ENOENT / ECONNREFUSED, in the peer's terms */
+  hints: { missing: string; refused: string };
+  timeoutMs: number;
+}
+
+/** One request; resolves with the result, rejects with an SvrError naming the socket. */
+export function requestJsonLine(path: string, body: Record<string, unknown>, o: JsonRequestOptions): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = connect(path);
     let buf = '';
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new SvrError('SVR_ERR_LAB_EMULATOR', `no answer from ${what} at ${path} within ${timeoutMs} ms`));
-    }, timeoutMs);
+      reject(new SvrError(o.connectCode, `no answer from ${o.what} at ${path} within ${o.timeoutMs} ms`));
+    }, o.timeoutMs);
     sock.setEncoding('utf8');
     sock.on('connect', () => sock.write(JSON.stringify({ id: 1, ...body }) + '\n'));
     sock.on('data', (chunk: string) => {
@@ -88,17 +100,16 @@ export function requestJsonLine(path: string, body: Record<string, unknown>, wha
       sock.end();
       try {
         const res = JSON.parse(buf.slice(0, nl)) as { result?: unknown; error?: { code: string; message: string } };
-        if (res.error !== undefined) reject(new SvrError('SVR_ERR_LAB_EMULATOR', `${what}: ${res.error.message} [${res.error.code}]`));
+        if (res.error !== undefined) reject(new SvrError(o.answerCode, `${o.what}: ${res.error.message} [${res.error.code}]`));
         else resolve(res.result);
       } catch (e) {
-        reject(new SvrError('SVR_ERR_LAB_EMULATOR', `${what} at ${path} sent an unreadable answer: ${(e as Error).message}`));
+        reject(new SvrError(o.answerCode, `${o.what} at ${path} sent an unreadable answer: ${(e as Error).message}`));
       }
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const why = e.code === 'ENOENT' ? 'the socket does not exist (is the lab up? did the emulator crash? see its log in the lab dir)'
-        : e.code === 'ECONNREFUSED' ? 'nobody is listening (the emulator stopped or crashed)' : e.message;
-      reject(new SvrError('SVR_ERR_LAB_EMULATOR', `cannot reach ${what} at ${path}: ${why}`));
+      const why = e.code === 'ENOENT' ? o.hints.missing : e.code === 'ECONNREFUSED' ? o.hints.refused : e.message;
+      reject(new SvrError(o.connectCode, `cannot reach ${o.what} at ${path}: ${why}`));
     });
   });
 }
