@@ -7,6 +7,7 @@
  * A link can be observed (every packet in both directions, e.g. to write a pcap), can drop packets
  * on purpose (`setFilter`) to test loss, and can delay them (`setDelay`) to test latency and jitter.
  */
+import { prng } from '../../util/prng.js';
 import type { BatchHandler, PacketPort, PortStats } from '../port.js';
 
 export type LinkDirection = 'a->b' | 'b->a';
@@ -101,7 +102,7 @@ export class MemoryLink {
   readonly b: MemoryPort;
   private observers: LinkObserver[] = [];
   private filter: LinkFilter | null = null;
-  private delay = { ms: 0, jitterMs: 0, rng: 0 };
+  private delay = { ms: 0, jitterMs: 0, random: prng(1) };
   /** @internal how delayed packets are scheduled (setDelay's `setTimeout`) */
   schedule: (fn: () => void, ms: number) => unknown = setTimeout;
 
@@ -130,7 +131,7 @@ export class MemoryLink {
    * setDelay(0) delivers at once again (the default).
    */
   setDelay(ms: number, jitterMs = 0, opts: { seed?: number; setTimeout?: (fn: () => void, ms: number) => unknown } = {}): void {
-    this.delay = { ms, jitterMs, rng: (opts.seed ?? 1) >>> 0 };
+    this.delay = { ms, jitterMs, random: prng(opts.seed ?? 1) };
     this.schedule = opts.setTimeout ?? setTimeout;
   }
 
@@ -138,10 +139,7 @@ export class MemoryLink {
   delayMs(): number {
     const d = this.delay;
     if (d.jitterMs <= 0) return d.ms;
-    d.rng = (d.rng + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(d.rng ^ (d.rng >>> 15), d.rng | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return d.ms + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * d.jitterMs;
+    return d.ms + d.random() * d.jitterMs;
   }
 
   /** @internal called by ports: observers see every packet put on the wire, before the filter. */

@@ -1,5 +1,6 @@
 /** Shared helpers for the simulated-host tests (not a test file itself). */
 import { createHash } from 'node:crypto';
+import { prng } from '../../../src/util/prng.js';
 import { MemoryLink } from '../../../src/io/memory/link.js';
 import { SimHost } from '../../../src/sim/host.js';
 import type { TcpOptions } from '../../../src/sim/tcp.js';
@@ -19,17 +20,7 @@ export function hostPair(addrA = '10.0.0.1', addrB = '10.0.0.2', tcp: Partial<Tc
   return { link, a, b, close: () => { a.close(); b.close(); link.close(); } };
 }
 
-/** Deterministic PRNG (mulberry32) so loss patterns are reproducible. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** `n` pseudo-random bytes from `seed`. */
 export function pseudoRandomBytes(n: number, seed: number): Uint8Array {
