@@ -17,13 +17,13 @@ import { resiliencyCode, type Resiliency } from './dataplane/path-choice.js';
 import { listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from './dataplane/inspect.js';
 import { SvrError } from './errors.js';
 import type { PacketPort } from './io/port.js';
+import { peerSummaries, type PeerSummary } from './actors/peer-views.js';
 import { PluginHost, type PluginSpec, type PluginView } from './plugins/host.js';
 import { PathControl, type Liveness } from './actors/path-control.js';
 import type { PathSupervisorOptions } from './actors/paths.js';
 import type { StepOptions } from './step/options.js';
 import type { Store } from './store/store.js';
 import { peerMachine } from './machines/peer.js';
-import { formatAddress } from './model/addr.js';
 import { compileRouter } from './model/compile.js';
 import { validateConfig } from './model/validate.js';
 import type { SvrConfig } from './model/config.js';
@@ -69,18 +69,7 @@ export interface PathMessage {
   atMs: number;
 }
 
-export interface PeerSummary {
-  name: string;
-  reachable: boolean;
-  paths: {
-    name: string; up: boolean; vector: string; localWaypoint: string; remoteWaypoint: string;
-    /** BFD state ('static' without BFD) and measured quality (after the first link test) */
-    bfd: string; latencyMs?: number; jitterMs?: number; lossPct?: number; mos?: number;
-    uptimeMs: number; flaps: number; holdDownMs: number; sessions: number;
-  }[];
-}
-
-const round = (x: number): number => Math.round(x * 100) / 100;
+export type { PeerSummary };
 
 export class Router {
   readonly name: string;
@@ -284,24 +273,10 @@ export class Router {
   }
 
   peers(): PeerSummary[] {
-    const t = this.dataplane.tables;
-    const quality = this.pathControl.pathSummaries();
-    return t.peers.map((peer) => ({
-      name: peer.name,
-      reachable: this.peerReachable.get(peer.name) ?? true,
-      paths: peer.paths.map((p) => {
-        const path = t.paths[p]!;
-        const q = quality.get(path.name);
-        return {
-          name: path.name, up: this.dataplane.ctx.pathUp[p] === 1, vector: path.vector,
-          localWaypoint: formatWaypoint(path.localWaypoint), remoteWaypoint: formatWaypoint(path.remoteWaypoint),
-          bfd: q?.bfdState ?? (this.liveness === 'static' ? 'static' : 'down'),
-          ...(q?.latencyMs !== undefined ? { latencyMs: round(q.latencyMs), jitterMs: round(q.jitterMs ?? 0), lossPct: round(q.lossPercent ?? 0), mos: round(q.mos ?? 0) } : {}),
-          uptimeMs: q?.uptimeMs ?? 0, flaps: q?.flaps ?? 0, holdDownMs: q?.holdDownRemainingMs ?? 0,
-          sessions: this.sessionsOnPath(p),
-        };
-      }),
-    }));
+    return peerSummaries({
+      tables: this.dataplane.tables, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
+      reachable: (peer) => this.peerReachable.get(peer), isPathUp: (p) => this.isPathUp(p), sessionsOnPath: (p) => this.sessionsOnPath(p),
+    });
   }
 
   private sessionsOnPath(p: number): number {
@@ -355,10 +330,6 @@ export class Router {
       }
     }
   }
-}
-
-function formatWaypoint(bytes: Uint8Array): string {
-  return formatAddress(bytes, 0, bytes.length === 16 ? 6 : 4);
 }
 
 /** Builds a router for `opts.name` from an authority config over the given ports (not started yet). */

@@ -18,14 +18,14 @@ import type { ServiceView, SessionSummary, TenantView } from '../dataplane/inspe
 import { resiliencyCode, type Resiliency } from '../dataplane/path-choice.js';
 import { SvrError } from '../errors.js';
 import { peerMachine } from '../machines/peer.js';
-import { formatAddress } from '../model/addr.js';
 import { compileRouter } from '../model/compile.js';
 import type { SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { validateConfig } from '../model/validate.js';
 import { PluginHost, type PluginSpec, type PluginView } from '../plugins/host.js';
-import type { PathMessage, PeerSummary, SessionEvent } from '../router.js';
+import type { PathMessage, SessionEvent } from '../router.js';
+import { peerSummaries, type PeerSummary } from '../actors/peer-views.js';
 import type { StepOptions } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { FromWorker, ToWorker, WorkerIo } from './protocol.js';
@@ -333,25 +333,10 @@ export class WorkerRouter {
   }
 
   peers(): PeerSummary[] {
-    const t = this.tablesNow;
-    const quality = this.pathControl.pathSummaries();
-    return t.peers.map((peer) => ({
-      name: peer.name,
-      reachable: this.peerReachable.get(peer.name) ?? true,
-      paths: peer.paths.map((p) => {
-        const path = t.paths[p]!;
-        const q = quality.get(path.name);
-        const r2 = (x: number) => Math.round(x * 100) / 100;
-        return {
-          name: path.name, up: this.isPathUp(p), vector: path.vector,
-          localWaypoint: formatAddress(path.localWaypoint, 0, path.family), remoteWaypoint: formatAddress(path.remoteWaypoint, 0, path.family),
-          bfd: q?.bfdState ?? (this.liveness === 'static' ? 'static' : 'down'),
-          ...(q?.latencyMs !== undefined ? { latencyMs: r2(q.latencyMs), jitterMs: r2(q.jitterMs ?? 0), lossPct: r2(q.lossPercent ?? 0), mos: r2(q.mos ?? 0) } : {}),
-          uptimeMs: q?.uptimeMs ?? 0, flaps: q?.flaps ?? 0, holdDownMs: q?.holdDownRemainingMs ?? 0,
-          sessions: this.sum((w) => w.stats.perPath, p),
-        };
-      }),
-    }));
+    return peerSummaries({
+      tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
+      reachable: (peer) => this.peerReachable.get(peer), isPathUp: (p) => this.isPathUp(p), sessionsOnPath: (p) => this.sum((w) => w.stats.perPath, p),
+    });
   }
 
   services(): (ServiceView & { paths: string[]; refused: boolean; resiliency: string })[] {
