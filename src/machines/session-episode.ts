@@ -4,7 +4,8 @@
  * table row with no actor (architecture §5.5).
  *
  * awaitingReverse --session.reverseSeen--> confirmed (final)
- *                 --after retry (200 ms x 2^tries)--> resendMetadata (a health-check probe), tries + 1
+ *                 --after retry (200 ms x 2^tries, less `waitedMs` the first time)--> resendMetadata (a
+ *                   health-check probe), tries + 1
  *                 --after the last retry--> failed (final): teardown, counted
  *                 --session.removed--> gone (final)
  */
@@ -18,6 +19,9 @@ export interface EpisodeInput {
   maxTries?: number;
   /** first retry delay in ms; default 200 */
   baseDelayMs?: number;
+  /** ms the handshake already waited before the actor was spawned (the supervisor watches the first
+   *  interval without an actor); counted against the first retry */
+  waitedMs?: number;
 }
 
 export interface EpisodeContext {
@@ -27,6 +31,7 @@ export interface EpisodeContext {
   tries: number;
   maxTries: number;
   baseDelayMs: number;
+  waitedMs: number;
 }
 
 export type EpisodeEvent = { type: 'session.reverseSeen' } | { type: 'session.removed' };
@@ -34,7 +39,7 @@ export type EpisodeEvent = { type: 'session.reverseSeen' } | { type: 'session.re
 export const sessionEpisode = setup({
   types: {} as { input: EpisodeInput; context: EpisodeContext; events: EpisodeEvent },
   delays: {
-    retry: ({ context }) => context.baseDelayMs * 2 ** context.tries,
+    retry: ({ context }) => Math.max(0, context.baseDelayMs * 2 ** context.tries - context.waitedMs),
   },
   guards: {
     triesLeft: ({ context }) => context.tries < context.maxTries,
@@ -56,6 +61,7 @@ export const sessionEpisode = setup({
     tries: 0,
     maxTries: input.maxTries ?? 4,
     baseDelayMs: input.baseDelayMs ?? 200,
+    waitedMs: input.waitedMs ?? 0,
   }),
   initial: 'awaitingReverse',
   states: {
@@ -72,7 +78,7 @@ export const sessionEpisode = setup({
             reenter: true,
             actions: [
               { type: 'resendMetadata', params: ({ context }) => ({ row: context.row, gen: context.gen }) },
-              assign({ tries: ({ context }) => context.tries + 1 }),
+              assign({ tries: ({ context }) => context.tries + 1, waitedMs: 0 }),
             ],
           },
           { target: 'failed' },

@@ -73,4 +73,20 @@ test('a reverse packet after two probes confirms without teardown', () => {
   assert.equal(outcomes, ['confirmed/2']);
 });
 
+test('spawned late (waitedMs): the wait already spent counts against the first retry only', () => {
+  const clock = new SimulatedClock();
+  const probes: number[] = [];
+  const actor = createActor(sessionEpisode.provide({
+    actions: { resendMetadata: () => probes.push(clock.now()), teardown: () => {}, record: () => {} },
+  }), { input: { ...input, waitedMs: 150 }, clock });
+  actor.start();
+  clock.increment(49);
+  assert.equal(probes, []);
+  clock.increment(1);
+  assert.equal(probes, [50], 'first probe 200 ms after the handshake began');
+  clock.increment(400);
+  assert.equal(probes, [50, 450], 'then the full 400 ms');
+  actor.stop();
+});
+
 test.run();
