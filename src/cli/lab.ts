@@ -11,7 +11,7 @@ import { labDown } from '../lab/down.js';
 import { runEmulator } from '../lab/emulator.js';
 import { labImpair, renderEmulator } from '../lab/impair.js';
 import { parseHostPort, startServers, type HostPort } from '../lab/servers.js';
-import { checkShape, RESILIENCY_MODES, SLA_MODES } from '../lab/shape.js';
+import { checkShape, LAB_PROFILES, RESILIENCY_MODES, SLA_MODES } from '../lab/shape.js';
 import { labStatus, renderStatus } from '../lab/status.js';
 import { sendStream } from '../lab/stream.js';
 import { DEFAULT_DIR, DEFAULT_PREFIX, ECHO_PORT, HTTP_PORT, MAX_PATHS, SERVER, STREAM_PORT } from '../lab/topology.js';
@@ -80,12 +80,29 @@ What it does, one progress line per step:
   6. records the lab in <dir>/state.json and <run-dir>/lab.json (so \`svr show\` finds r1 and r2)
 ${TOPOLOGY}
 
+--profile plugins (docs/lab.md, "The plugins profile") adds, on top of the above:
+  namespaces    <p>-internet (i-r2 198.18.40.10/24, a UDP echo on :7) behind r2's veth r2-i, and
+                <p>-fn, r1's external function: after node r1 starts, its TUN devices svr-sfc-out and
+                svr-sfc-in are moved there and that kernel forwards sfc-out -> sfc-in
+  addresses     client 198.18.1.11 and 198.18.1.12 (engineering), 198.18.6.10 (tenant guest);
+                server 198.18.3.21 with a second \`svr lab serve\` (HTTP)
+  services      tls (tcp 443, no server started), iperf-limited (5202, no server started),
+                web-lb (http://198.18.4.100/), internet (udp 198.18.40.0/24 port 7);
+                stream goes through the external function
+  plugins       every router: qos (iperf-limited at 20 Mbit/s per direction)
+                r1: firewall (zones: guest opens nothing), dos (50 new sessions/s per source, burst
+                1200), appid (on tls), external-function (on stream)
+                r2: nat (internet: source 198.18.40.1, ports 16384-65534), lb (web-lb: 198.18.3.20
+                and 198.18.3.21, capacities 200 and 600, proportional)
+  \`svr lab down\` deletes <p>-internet and <p>-fn too.
+
 Examples:
   sudo svr lab up
   sudo svr lab up --paths 2 --bfd-interval 100                        watch failovers (docs/lab.md)
   sudo svr lab up --paths 2 --resiliency revertible-failover
   sudo svr lab up --paths 2 --sla --link-test-interval 2              SLA: max-latency 250 ms
-  sudo svr lab up --prefix svrt --dir /tmp/svrt     a second, separate lab (e.g. for tests)`;
+  sudo svr lab up --prefix svrt --dir /tmp/svrt     a second, separate lab (e.g. for tests)
+  sudo svr lab up --profile plugins                   firewall, dos, nat, appid, qos, lb, external function`;
 
 const IMPAIR_HELP = `
 Changes what the link emulator of a path does to its packets, then prints what is in effect on every
@@ -119,7 +136,7 @@ const DOWN_HELP = `
 Stops the lab's processes (nodes and link emulators with SIGTERM, then SIGKILL after 5 s; a recorded
 pid is only signalled while its command line is still the lab's), then anything else running inside
 the lab's namespaces, then deletes the namespaces by exact name (<p>-client, <p>-r1, <p>-r2, <p>-server,
-<p>-link1..<p>-link${MAX_PATHS}), which removes the veths and the TUN devices. Works
+<p>-link1..<p>-link${MAX_PATHS}, <p>-internet, <p>-fn), which removes the veths and the TUN devices. Works
 after a node crashed or was killed, and when nothing is there (exit 0). Logs stay in <dir>.
 
 Examples:
@@ -170,10 +187,11 @@ export function registerLab(program: Command): void {
     .option('--link-test-interval <s>', 'seconds between two link quality tests of a path', '10')
     .option('--seed <n>', 'seed of the link emulators\' loss and jitter draws', '1')
     .option('--workers <n>', 'data-path worker threads of each node (svr node start --workers)', '1')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string }) => {
+    .option('--profile <name>', `${LAB_PROFILES.join('|')}: plugins adds the built-in plugins, an internet namespace behind r2 (source NAT), a second server (load balancing) and an external-function namespace for r1 (see below)`, 'basic')
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {

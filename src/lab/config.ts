@@ -5,6 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_SHAPE, SLA_MAX_LATENCY_MS, type LabShape } from './shape.js';
+import {
+  DOS_BURST, DOS_PER_SOURCE_RATE, FLOOD_SOURCE, FN_IN, FN_NAME, FN_OUT, GUEST_CLIENT, GUEST_PREFIX, INTERNET_ECHO_PORT, INTERNET_NAT, INTERNET_PREFIX,
+  LB_CAPACITY, LB_VIP, LIMITED_PORT, LIMITED_RATE_BPS, NAT_CLIENT, SERVER_B, TLS_PORT,
+} from './plugins-profile.js';
 import { CLIENT_NO_TENANT, ECHO_PORT, HTTP_PORT, IPERF_PORT, LAN_TABLE, pathPlans, SERVER, STREAM_PORT, type PathPlan, type RouterRole } from './topology.js';
 
 /** Service-policy of web and stream (resiliency and SLA from the lab options). */
@@ -47,11 +51,107 @@ function slaLines(s: LabShape): string {
 `;
 }
 
+/** `--profile plugins`: the services it adds (r1 reaches each through r2, r2 delivers on lan0). */
+const PLUGIN_SERVICES = ['tls', 'iperf-limited', 'web-lb', 'internet'] as const;
+
+function pluginServices(): string {
+  return `    # --- profile plugins (svr lab up --profile plugins; docs/lab.md "The plugins profile") ---
+    - name: tls                      # a TLS server you run on ${SERVER}:${TLS_PORT}; builtin.appid (r1) names each session by its SNI
+      addresses: [198.18.3.0/24]
+      transport:
+        - protocol: tcp
+          ports: [${TLS_PORT}]
+      access-policy:
+        - source: engineering
+      service-chain: [builtin.appid/classify]   # loaded on r1 only: r2 learns the name from metadata (TLV 35)
+    - name: iperf-limited            # iperf3 -s -p ${LIMITED_PORT}: builtin.qos polices it to ${LIMITED_RATE_BPS / 1e6} Mbit/s per direction
+      addresses: [198.18.3.0/24]
+      transport:
+        - protocol: tcp
+          ports: [${LIMITED_PORT}]
+        - protocol: udp
+          ports: [${LIMITED_PORT}]
+      access-policy:
+        - source: engineering
+      service-policy: ${PATHS_POLICY}
+      service-chain: [builtin.qos/police]
+    - name: web-lb                   # a virtual address: builtin.lb (r2) spreads sessions over ${SERVER} and ${SERVER_B}, 1:3
+      addresses: [${LB_VIP}/32]
+      transport:
+        - protocol: tcp
+          ports: [${HTTP_PORT}]
+      access-policy:
+        - source: engineering
+      service-policy: ${PATHS_POLICY}
+    - name: internet                 # <prefix>-internet behind r2; builtin.nat (r2) translates the source to ${INTERNET_NAT}
+      addresses: [${INTERNET_PREFIX}]
+      transport:
+        - protocol: udp
+          ports: [${INTERNET_ECHO_PORT}]
+      access-policy:
+        - source: engineering
+      service-policy: ${PATHS_POLICY}
+`;
+}
+
+function pluginAuthorityPlugins(): string {
+  return `  plugins:                           # every router (profile plugins)
+    - use: svrouter/plugins/qos
+      with:
+        classes:
+          bulk: { queue: low, dscp: 10 }
+        services:
+          iperf-limited: { class: bulk, rate: ${LIMITED_RATE_BPS / 1e6}M }   # bits/s per direction, shared by the service's sessions
+
+`;
+}
+
+function r1Plugins(): string {
+  return `      plugins:                       # r1 only (profile plugins)
+        - use: svrouter/plugins/firewall
+          with:
+            zones: { engineering: inside, guest: outside }
+            allow:
+              - { from: inside, to: '*' }   # outside (guest) has no rule: it opens nothing, even where access-policy allows it
+        - use: svrouter/plugins/dos
+          with:
+            per-source-rate: ${DOS_PER_SOURCE_RATE}          # new sessions/s per source address
+            burst: ${DOS_BURST}                  # a quiet source may open this many at once (the NAT test opens 1000)
+        - use: svrouter/plugins/appid
+          with: { max-packets: 4 }
+        - use: svrouter/plugins/external-function
+          with:
+            functions:
+              ${FN_NAME}: { out: ${FN_OUT}, in: ${FN_IN} }   # svr lab up moves both TUN devices into <prefix>-fn
+`;
+}
+
+function r2Plugins(): string {
+  const targets = Object.entries(LB_CAPACITY).map(([a, c]) => `                - { address: ${a}, capacity: ${c} }`).join('\n');
+  return `      plugins:                       # r2 only (profile plugins)
+        - use: svrouter/plugins/nat
+          with:
+            pools:
+              - name: internet
+                addresses: [${INTERNET_NAT}]   # r2's address on the internet link (node-owned; ports 16384-65534)
+                type: dynamic
+                services: [internet]
+        - use: svrouter/plugins/lb
+          with:
+            services:
+              web-lb:
+                strategy: proportional
+                targets:
+${targets}
+`;
+}
+
 /** The YAML text; `secret` is 64 hex digits (a fresh random one per lab by default). */
 export function labConfigYaml(shape: LabShape = DEFAULT_SHAPE, secret: string = randomBytes(32).toString('hex')): string {
   const paths = pathPlans('<prefix>', shape.paths);
   const order = `[${paths.map((p) => p.vector).join(', ')}]`;
   const p1 = paths[0]!;
+  const plugins = shape.profile === 'plugins';
   return `# svrouter lab: written by \`svr lab up\` (src/lab/config.ts); both nodes load this same file.
 #
 #   svr-client            svr-r1                                                            svr-r2                        svr-server
@@ -73,7 +173,10 @@ authority:
     # ${CLIENT_NO_TENANT} (a second address of the client) is in no tenant: r1 drops it (drop-no-tenant).
     - name: engineering
       members: [198.18.1.0/24]
-
+${plugins ? `      # profile plugins: the client's ${FLOOD_SOURCE} (a flooding source) and ${NAT_CLIENT} (the NAT client) are members too
+    - name: guest                    # profile plugins: ${GUEST_CLIENT} on the client; the firewall's zones keep it out
+      members: [${GUEST_PREFIX}]
+` : ''}
   service-policies:
     - name: ${SESSIONS_POLICY}               # web and stream: what people watch fail over
       vector-order: ${order}   # path 1 preferred, then path 2, ...
@@ -90,7 +193,7 @@ ${slaLines(shape)}    - name: ${PATHS_POLICY}                  # echo and iperf:
           ports: [${HTTP_PORT}]
       access-policy:
         - source: engineering
-      service-policy: ${SESSIONS_POLICY}
+${plugins ? '        - source: guest              # allowed here, refused by the firewall zone (refused-zone)\n' : ''}      service-policy: ${SESSIONS_POLICY}
     - name: stream                   # UDP stream receiver (svr lab serve; svr lab send-stream sends)
       addresses: [198.18.3.0/24]
       transport:
@@ -99,7 +202,8 @@ ${slaLines(shape)}    - name: ${PATHS_POLICY}                  # echo and iperf:
       access-policy:
         - source: engineering
       service-policy: ${SESSIONS_POLICY}
-    - name: echo                     # UDP echo (svr lab serve)
+${plugins ? `      service-chain: [builtin.external-function/${FN_NAME}]   # through r1's external function (<prefix>-fn)
+` : ''}    - name: echo                     # UDP echo (svr lab serve)
       addresses: [198.18.3.0/24]
       transport:
         - protocol: udp
@@ -117,8 +221,8 @@ ${slaLines(shape)}    - name: ${PATHS_POLICY}                  # echo and iperf:
       access-policy:
         - source: engineering
       service-policy: ${PATHS_POLICY}
-
-  routers:
+${plugins ? pluginServices() : ''}
+${plugins ? pluginAuthorityPlugins() : ''}  routers:
     - name: r1                       # runs in namespace <prefix>-r1
       interfaces:
         - name: lan0
@@ -127,7 +231,11 @@ ${slaLines(shape)}    - name: ${PATHS_POLICY}                  # echo and iperf:
           kernel-routes:
             - prefix: default        # table ${LAN_TABLE}: where \`ip rule iif r1-c\` sends client traffic
               table: ${LAN_TABLE}
-${wanInterfaces('r1', paths, shape)}      routes:
+${wanInterfaces('r1', paths, shape)}${plugins ? `        - name: ${FN_OUT}              # toward the external function: TUN svr-${FN_OUT}, moved into <prefix>-fn
+          kind: function
+        - name: ${FN_IN}               # back from it: TUN svr-${FN_IN}
+          kind: function
+` : ''}      routes:
         - prefix: 198.18.1.0/24      # the clients (replies go back out of lan0)
           interface: lan0
       service-routes:
@@ -143,7 +251,10 @@ ${wanInterfaces('r1', paths, shape)}      routes:
         - name: iperf-via-r2
           service: iperf
           peer: r2
-
+${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-via-r2
+          service: ${n}
+          peer: r2
+`).join('') + r1Plugins() : ''}
     - name: r2                       # runs in namespace <prefix>-r2
       interfaces:
 ${wanInterfaces('r2', paths, shape)}        - name: lan0
@@ -155,7 +266,9 @@ ${wanInterfaces('r2', paths, shape)}        - name: lan0
       routes:
         - prefix: 198.18.3.0/24      # the servers
           interface: lan0
-      service-routes:
+${plugins ? `        - prefix: ${INTERNET_PREFIX}     # the internet (veth r2-i; the kernel forwards what lan0 writes)
+          interface: lan0
+` : ''}      service-routes:
         - name: web-local
           service: web
           next-hop:
@@ -172,5 +285,9 @@ ${wanInterfaces('r2', paths, shape)}        - name: lan0
           service: iperf
           next-hop:
             interface: lan0
-`;
+${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-local
+          service: ${n}
+          next-hop:
+            interface: lan0
+`).join('') + r2Plugins() : ''}`;
 }

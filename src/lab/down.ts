@@ -1,6 +1,7 @@
 /**
  * `svr lab down`: stops what `up` started (link emulators too) and deletes the lab's namespaces by exact
- * name: the four fixed ones and every `<prefix>-link<k>` (their veths and TUNs go with them). Works after a crash or SIGKILL of a node, without state.json, and twice.
+ * name: the four fixed ones, every `<prefix>-link<k>`, `<prefix>-internet` and `<prefix>-fn` of the plugins
+ * profile, and any other `<prefix>-*` namespace state.json recorded (their veths and TUNs go with them). Works after a crash or SIGKILL of a node, without state.json, and twice.
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -67,7 +68,8 @@ async function down(opts: DownOptions): Promise<DownResult> {
   const dir = resolve(opts.dir);
   const saved = readState(dir);
   const state = saved !== undefined && saved.prefix === opts.prefix ? saved : undefined;
-  const ours = allNamespaces(opts.prefix);
+  // every name this prefix may use, plus whatever state.json recorded under the prefix (exact names only)
+  const ours = [...new Set([...allNamespaces(opts.prefix), ...(state?.namespaces ?? []).filter((n) => n.startsWith(`${opts.prefix}-`))])];
   const existing = new Set(await listNamespaces());
   const present = ours.filter((n) => existing.has(n));
   const rec = recordedTargets(dir, opts.prefix, saved);
@@ -97,7 +99,7 @@ async function down(opts: DownOptions): Promise<DownResult> {
   if (state !== undefined || saved === undefined) {
     // the dir is this lab's (not another prefix's)
     for (const n of ['r1', 'r2']) rmSync(nodeSocketPath(dir, n), { force: true });
-    for (const f of ['r1.pid', 'r2.pid', 'server.pid']) rmSync(join(dir, f), { force: true });
+    for (const f of ['r1.pid', 'r2.pid', 'server.pid', 'server-b.pid', 'internet.pid']) rmSync(join(dir, f), { force: true });
     for (let k = 1; k <= MAX_PATHS; k++) {
       rmSync(emulatorSocketPath(dir, k), { force: true });
       rmSync(join(dir, `${linkRole(k)}.pid`), { force: true });

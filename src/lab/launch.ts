@@ -3,6 +3,7 @@
  * (`svr lab down` only signals a recorded pid while these are among its arguments).
  */
 import { join } from 'node:path';
+import { internetServerArgs, serverBArgs } from './plugins-profile.js';
 import { svrScript } from './run.js';
 import { ECHO_PORT, HTTP_PORT, linkRole, MAX_PATHS, nsName, SERVER, STREAM_PORT, type Place } from './topology.js';
 import type { LabProcessKind } from './state.js';
@@ -43,6 +44,16 @@ export function serverLaunch(prefix: string): Launch {
   return { name: 'server', kind: 'server', role: 'server', cmd: process.execPath, args, markers: ['svr.js', 'serve', '--lab', prefix] };
 }
 
+/** `--profile plugins`: `svr lab serve` on the second server address 198.18.3.21 (HTTP only) in <prefix>-server. */
+export function serverBLaunch(prefix: string): Launch {
+  return { name: 'server-b', kind: 'server', role: 'server', cmd: process.execPath, args: [svrScript(), ...serverBArgs(prefix)], markers: ['svr.js', 'serve', '--lab', `${prefix}-b`] };
+}
+
+/** `--profile plugins`: `svr lab serve` as the UDP echo of the internet host 198.18.40.10 in <prefix>-internet. */
+export function internetLaunch(prefix: string): Launch {
+  return { name: 'internet', kind: 'server', role: 'internet', cmd: process.execPath, args: [svrScript(), ...internetServerArgs(prefix)], markers: ['svr.js', 'serve', '--lab', `${prefix}-internet`] };
+}
+
 export function emulatorSocketPath(dir: string, k: number): string {
   return join(dir, `link${k}.sock`);
 }
@@ -70,7 +81,7 @@ export function iperfLaunch(dir: string): Launch {
  */
 export function allLaunches(dir: string, prefix: string, runDir: string): Launch[] {
   const emulators = Array.from({ length: MAX_PATHS }, (_, i) => emulatorLaunch(dir, i + 1, 0));
-  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir)];
+  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix)];
 }
 
 export function launchNamespace(prefix: string, l: Launch): string {

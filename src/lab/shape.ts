@@ -13,6 +13,10 @@ export type LabResiliency = (typeof RESILIENCY_MODES)[number];
 export const SLA_MODES = ['off', 'best-effort', 'strict'] as const;
 export type LabSla = (typeof SLA_MODES)[number];
 
+/** `basic`: the four services; `plugins`: also the built-in plugins, an internet namespace, a second server, an external function. */
+export const LAB_PROFILES = ['basic', 'plugins'] as const;
+export type LabProfile = (typeof LAB_PROFILES)[number];
+
 export interface LabShape {
   /** WAN paths between r1 and r2, 1..MAX_PATHS; path 1 preferred */
   paths: number;
@@ -27,6 +31,8 @@ export interface LabShape {
   linkTestIntervalS: number;
   /** data-path worker threads of each node (`svr node start --workers`) */
   workers: number;
+  /** what the lab holds besides the two routers (absent in an older state.json: basic) */
+  profile?: LabProfile;
 }
 
 export const DEFAULT_SHAPE: Readonly<LabShape> = Object.freeze({
@@ -37,6 +43,7 @@ export const DEFAULT_SHAPE: Readonly<LabShape> = Object.freeze({
   holdDownS: 5,
   linkTestIntervalS: 10,
   workers: 1,
+  profile: 'basic',
 });
 
 /** The max-latency of `--sla` (ms). */
@@ -68,6 +75,7 @@ export interface ShapeInput {
   holdDownS?: string | number;
   linkTestIntervalS?: string | number;
   workers?: string | number;
+  profile?: string;
 }
 
 /** Checks command-line values; throws SVR_ERR_LAB_OPTION naming the option. */
@@ -82,11 +90,12 @@ export function checkShape(i: ShapeInput): LabShape {
     holdDownS: int(i.holdDownS, d.holdDownS, 1, 300, '--hold-down', ' (seconds)'),
     linkTestIntervalS: int(i.linkTestIntervalS, d.linkTestIntervalS, 1, 86400, '--link-test-interval', ' (seconds)'),
     workers: int(i.workers, d.workers, 1, 64, '--workers', ''),
+    profile: oneOf(i.profile, 'basic', LAB_PROFILES, '--profile'),
   };
 }
 
 /** One line for progress and status output. */
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
-  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}`;
+  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}`;
 }

@@ -14,8 +14,9 @@ import type { Impairment, LineStats } from './delay-line.js';
 import { renderEmulator } from './impair.js';
 import { emulatorSocketPath } from './launch.js';
 import { describeShape, type LabShape } from './shape.js';
+import { PLUGIN_SERVICE_ADDRESSES } from './plugins-profile.js';
 import { readLabIndex, readState, type LabState } from './state.js';
-import { DIRECTIONS, linkRole, MAX_PATHS, nsName, pathPlan, ROLES, SERVICE_ADDRESSES, type Direction, type Place, type ServiceAddress } from './topology.js';
+import { DIRECTIONS, linkRole, MAX_PATHS, nsName, pathPlan, PLUGIN_ROLES, ROLES, SERVICE_ADDRESSES, type Direction, type Place, type ServiceAddress } from './topology.js';
 
 export interface NamespaceStatus {
   name: string;
@@ -106,6 +107,8 @@ export async function labStatus(dirOpt: string, prefix: string): Promise<LabStat
   for (let k = MAX_PATHS; k > paths; k--) if (present.has(nsName(prefix, linkRole(k)))) paths = k;
   const nss: NamespaceStatus[] = [];
   const places: Place[] = [...ROLES, ...Array.from({ length: paths }, (_, i) => linkRole(i + 1))];
+  // the plugins profile's namespaces: when the lab has that profile, or when they are left over
+  for (const r of PLUGIN_ROLES) if (state?.shape?.profile === 'plugins' || present.has(nsName(prefix, r))) places.push(r);
   for (const role of places) {
     const name = nsName(prefix, role);
     const exists = present.has(name);
@@ -122,7 +125,8 @@ export async function labStatus(dirOpt: string, prefix: string): Promise<LabStat
   const up = nss.every((n) => n.exists) && processes.length > 0 && processes.every((p) => p.alive);
   const pathList: PathStatus[] = [];
   for (let k = 1; k <= paths; k++) pathList.push(await pathStatus(prefix, k, state, processes));
-  const out: LabStatus = { prefix, dir, up, namespaces: nss, services: SERVICE_ADDRESSES, processes, paths: pathList };
+  const services = state?.shape?.profile === 'plugins' ? [...SERVICE_ADDRESSES, ...PLUGIN_SERVICE_ADDRESSES] : SERVICE_ADDRESSES;
+  const out: LabStatus = { prefix, dir, up, namespaces: nss, services, processes, paths: pathList };
   if (state !== undefined) {
     out.startedAt = state.startedAt;
     out.config = state.config;

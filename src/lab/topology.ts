@@ -14,8 +14,11 @@ export const ROUTERS = ['r1', 'r2'] as const;
 export type RouterRole = (typeof ROUTERS)[number];
 /** The namespace of path k's link emulator: `<prefix>-link<k>`. */
 export type LinkRole = `link${number}`;
+/** Namespaces only the `--profile plugins` lab has: an "internet" behind r2 and r1's external function. */
+export const PLUGIN_ROLES = ['internet', 'fn'] as const;
+export type PluginRole = (typeof PLUGIN_ROLES)[number];
 /** Where a lab process runs. */
-export type Place = Role | LinkRole;
+export type Place = Role | LinkRole | PluginRole;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';
@@ -44,9 +47,14 @@ export function linkNamespaces(prefix: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => nsName(prefix, linkRole(i + 1)));
 }
 
+/** `<prefix>-internet`, `<prefix>-fn` (the `--profile plugins` lab). */
+export function pluginNamespaces(prefix: string): string[] {
+  return PLUGIN_ROLES.map((r) => nsName(prefix, r));
+}
+
 /** Every namespace a lab with this prefix may have (for `down`, which must work without state). */
 export function allNamespaces(prefix: string): string[] {
-  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS)];
+  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix)];
 }
 
 export interface LinkEnd {

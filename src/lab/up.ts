@@ -9,14 +9,15 @@ import { SvrError } from '../errors.js';
 import { parseConfig } from '../model/validate.js';
 import { labConfigYaml } from './config.js';
 import { labDown } from './down.js';
-import { configPath, emulatorLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverLaunch, type Launch } from './launch.js';
+import { configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
+import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
 import { requireRoot, requireTools, run, sleep } from './run.js';
 import { labRunDir, writeLabIndex, writeState, type LabProcess, type LabState } from './state.js';
 import { checkPrefix, downHint, prepareDir } from './options.js';
 import { DEFAULT_SHAPE, describeShape, type LabShape } from './shape.js';
-import { allNamespaces, linkNamespaces, namespaces, ROUTERS } from './topology.js';
+import { allNamespaces, linkNamespaces, namespaces, pluginNamespaces, ROUTERS } from './topology.js';
 
 export interface UpOptions {
   dir: string;
@@ -58,14 +59,21 @@ async function startEmulator(state: LabState, k: number, seed: number, timeoutMs
   progress(`link emulator of path ${k} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})`);
 }
 
-async function startServers(state: LabState, timeoutMs: number, progress: Progress): Promise<void> {
-  const l = serverLaunch(state.prefix);
+async function startServe(state: LabState, l: Launch, timeoutMs: number, what: string, progress: Progress): Promise<void> {
   const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
   state.processes.push(record(l, state.prefix, bg.pid, bg.log));
   writeState(state);
-  await waitReady(bg, { line: /\blistening http /, timeoutMs, what: 'the lab servers (svr lab serve)' });
+  await waitReady(bg, { line: /\blistening http /, timeoutMs, what: `the lab servers (svr lab serve: ${what})` });
   release(bg);
-  progress(`http, udp echo and udp stream servers listening in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, log ${bg.log})`);
+  progress(`${what} listening in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, log ${bg.log})`);
+}
+
+async function startServers(state: LabState, timeoutMs: number, progress: Progress): Promise<void> {
+  await startServe(state, serverLaunch(state.prefix), timeoutMs, 'http, udp echo and udp stream servers', progress);
+  if (state.shape?.profile === 'plugins') {
+    await startServe(state, serverBLaunch(state.prefix), timeoutMs, 'second http server 198.18.3.21:80 (web-lb target)', progress);
+    await startServe(state, internetLaunch(state.prefix), timeoutMs, 'internet udp echo 198.18.40.10:7', progress);
+  }
 
   const ip = iperfLaunch(state.dir);
   rmSync(iperfPidFile(state.dir), { force: true });
@@ -106,13 +114,15 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   opts.progress(`config ${config}: ${describeShape(shape)}`);
 
   const state: LabState = {
-    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths)], processes: [], shape: { ...shape },
+    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : [])], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
     await buildNetwork(opts.prefix, shape.paths, opts.progress);
+    if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
     for (let k = 1; k <= shape.paths; k++) await startEmulator(state, k, seed, timeoutMs, opts.progress);
     for (const r of ROUTERS) await startNode(state, r, timeoutMs, opts.progress);
+    if (shape.profile === 'plugins') await wireFunction(opts.prefix, opts.progress);
     await startServers(state, timeoutMs, opts.progress);
     writeLabIndex(state);
   } catch (e) {

@@ -2,7 +2,9 @@
  * session-lookup: find each packet's session by (interface, normalized 5-tuple) — one entry serves both
  * directions — account the packet, and dispatch it by role and direction.
  * 1. hit -> counters, TCP state, expiry; a WAN packet whose forward metadata names another session id
- *    (the peer reused the waypoint ports) replaces the old session -> svr-accept;
+ *    (the peer reused the waypoint ports) replaces the old session -> svr-accept; a LAN SYN (no ACK) from
+ *    the client of a closing TCP session (RST or both FINs seen, lingering) is a new connection on the
+ *    same 5-tuple: the old session is replaced -> first-packet;
  * 2. LAN miss -> first-packet; WAN miss with forward metadata, or with reverse metadata naming a session
  *    id (the egress moved a session), -> svr-accept;
  * 3. WAN miss without metadata -> drop 'no-session' (the peer will re-signal);
@@ -12,13 +14,13 @@
  */
 import { writeKeyFromBytes } from '../flow-key.js';
 import { PF_ALT_PATH, PF_HAS_META, PF_REVERSE, type Batch, type Frame } from '../batch.js';
-import { flowAlt, flowRow, flowSwapped } from '../session-table.js';
+import { flowAlt, flowRow, flowSwapped, SF_CLOSING } from '../session-table.js';
 import type { DataplaneContext } from '../context.js';
 import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
 import { accountPacket, removeSession } from '../session-ops.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 import { readU32 } from '../../packet/checksum.js';
-import { PROTO_TCP, TCP_FIN, TCP_RST, TCP_SYN } from '../../packet/ip.js';
+import { PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../packet/ip.js';
 import { verifyL4Checksum } from '../../packet/rewrite.js';
 
 const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
@@ -70,6 +72,14 @@ export class SessionLookupStage implements Stage {
           continue;
         }
         const forward = flowSwapped(v) === swapped;
+        if (!wan && forward && pi.protocol === PROTO_TCP && (pi.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN
+          && (t.flags[r]! & SF_CLOSING) !== 0 && fns.isFunction[b.ifIndex[s]!] !== 1) {
+          // a new connection reusing a closing session's 5-tuple: a new session (plugins decide again)
+          rt.counters.add(this.cReplaced);
+          removeSession(ctx, r, 'replaced');
+          rt.next[s] = N_FIRST;
+          continue;
+        }
         if (flowAlt(v) === 1) b.flags[s] |= PF_ALT_PATH;
         if (!forward) b.flags[s] |= PF_REVERSE;
         b.session[s] = r;
