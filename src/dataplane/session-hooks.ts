@@ -116,6 +116,7 @@ export class SessionHooks {
       }
     }
     let f = t.flags[r]!;
+    if (o.snat || o.dnat) t.ensureNatColumns();
     if (o.snat) {
       loadAddress(o.natSrc, 0, o.family, t.natSrc, r * 4);
       t.natSrcPort[r] = o.natSrcPort;

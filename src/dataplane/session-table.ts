@@ -12,6 +12,7 @@
  * RET_KEYS per row, so a packet coming back from an external function finds its session; installed on
  * the first divert, removed with the row. Their columns are allocated on first use.
  */
+import { UuidIndex } from './uuid-index.js';
 import { FlowTable } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
 import { KEY_LAN, KEY_WAN_OURS, KEY_WAN_THEIRS, type Ownership } from './ownership.js';
@@ -89,8 +90,8 @@ export class SessionTable {
   active = 0;
   readonly v4 = new FlowTable(KW4, 4096);
   readonly v6 = new FlowTable(KW6, 256);
-  /** session id (4 words) -> row: finds a session when it reappears on another path */
-  readonly byUuid = new FlowTable(4, 4096);
+  /** session id -> row: finds a session when it reappears on another path */
+  readonly byUuid = new UuidIndex(() => this.uuid);
 
   flags!: Uint16Array;
   role!: Uint8Array;
@@ -117,8 +118,8 @@ export class SessionTable {
   /** application id (index into the context's application names; 0 = unknown) */
   app!: Uint16Array;
   /** NAT of the LAN side toward the server (SF_SNAT / SF_DNAT), 4 words per address */
-  natSrc!: Uint32Array;
-  natDst!: Uint32Array;
+  natSrc = new Uint32Array(0);
+  natDst = new Uint32Array(0);
   natSrcPort!: Uint16Array;
   natDstPort!: Uint16Array;
   created!: Float64Array;
@@ -130,11 +131,13 @@ export class SessionTable {
   bytesRev!: Float64Array;
   /** incremented on every reuse of a row, so control can tell a stale reference */
   gen!: Uint32Array;
-  /** keys of the two sides, as written at insert, for removal (family in keyFamily) */
+  /** keys of the two sides, as written at insert, for removal (family in keyFamily): IPv4 keys here (KW4
+   *  words a row), IPv6 keys in v6Keys (rare; 48 bytes a session less than KW6 columns) */
   inKeyFamily!: Uint8Array;
   outKeyFamily!: Uint8Array;
   inKey!: Uint32Array;
   outKey!: Uint32Array;
+  private readonly v6Keys = new Map<number, Uint32Array>();
 
   /** return keys: family (0 = free) and key words, RET_KEYS slots per row; empty until first used */
   retFamily = new Uint8Array(0);
@@ -183,8 +186,7 @@ export class SessionTable {
     this.chain = grow(this.chain, Uint32Array);
     this.tag = grow(this.tag, Uint32Array);
     this.app = grow(this.app, Uint16Array);
-    this.natSrc = grow(this.natSrc, Uint32Array, 4);
-    this.natDst = grow(this.natDst, Uint32Array, 4);
+    if (this.natSrc.length > 0) this.allocateNat(cap);
     this.natSrcPort = grow(this.natSrcPort, Uint16Array);
     this.natDstPort = grow(this.natDstPort, Uint16Array);
     this.created = grow(this.created, Float64Array);
@@ -197,8 +199,8 @@ export class SessionTable {
     this.gen = grow(this.gen, Uint32Array);
     this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
     this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
-    this.inKey = grow(this.inKey, Uint32Array, KW6);
-    this.outKey = grow(this.outKey, Uint32Array, KW6);
+    this.inKey = grow(this.inKey, Uint32Array, KW4);
+    this.outKey = grow(this.outKey, Uint32Array, KW4);
     if (this.retFamily.length > 0) this.growReturnKeys(cap);
     const free = new Int32Array(cap);
     free.set(this.free.subarray(0, this.freeTop));
@@ -210,8 +212,23 @@ export class SessionTable {
 
   /** Bytes held by the table (rows + flow tables), for the memory benchmark. */
   get bytes(): number {
-    const perRow = 2 + 1 + 1 + 1 + 2 * 5 + 16 * 2 + 2 * 4 + 16 + 4 + 4 + 8 * 3 + 4 * 2 + 8 * 2 + 4 + 2 + 4 * KW6 * 2 + 4;
-    return this.capacity * perRow + this.v4.bytes + this.v6.bytes + this.byUuid.bytes + this.retFamily.byteLength + this.retKey.byteLength;
+    let n = 0;
+    for (const v of Object.values(this)) if (ArrayBuffer.isView(v)) n += v.byteLength; // every column
+    return n + this.v4.bytes + this.v6.bytes + this.byUuid.bytes + this.v6Keys.size * KW6 * 4;
+  }
+
+  /** NAT address columns exist once a session is NATed (33 bytes a session less on routers without NAT). */
+  ensureNatColumns(): void {
+    if (this.natSrc.length === 0) this.allocateNat(this.capacity);
+  }
+
+  private allocateNat(cap: number): void {
+    const src = new Uint32Array(cap * 4);
+    const dst = new Uint32Array(cap * 4);
+    src.set(this.natSrc);
+    dst.set(this.natDst);
+    this.natSrc = src;
+    this.natDst = dst;
   }
 
   private growReturnKeys(cap: number): void {
@@ -316,7 +333,8 @@ export class SessionTable {
     t.set((r << 2) | swapped);
     this.ownership?.claim(t.key, k.family, keyKind(this.role[r]!, side));
     const store = side === 'in' ? this.inKey : this.outKey;
-    store.set(t.key, r * KW6);
+    if (k.family === 4) store.set(t.key, r * KW4);
+    else this.v6Keys.set(r * 2 + (side === 'in' ? 0 : 1), t.key.slice());
     if (side === 'in') this.inKeyFamily[r] = k.family;
     else this.outKeyFamily[r] = k.family;
     return true;
@@ -332,9 +350,7 @@ export class SessionTable {
 
   /** Indexes row r by its session id (call once the uuid column is set). */
   indexUuid(r: number): void {
-    const k = this.byUuid.key;
-    for (let w = 0; w < 4; w++) k[w] = this.uuid[r * 4 + w]!;
-    this.byUuid.set(r);
+    this.byUuid.add(r);
   }
 
   /** Row of the session id at buf[off, off+16) (big-endian words), or -1. */
@@ -385,8 +401,13 @@ export class SessionTable {
   private deleteKey(r: number, family: number, store: Uint32Array): void {
     if (family === 0) return;
     const t = this.table(family);
-    const kw = family === 6 ? KW6 : KW4;
-    for (let i = 0; i < kw; i++) t.key[i] = store[r * KW6 + i]!;
+    if (family === 4) {
+      for (let i = 0; i < KW4; i++) t.key[i] = store[r * KW4 + i]!;
+    } else {
+      const at = r * 2 + (store === this.inKey ? 0 : 1);
+      t.key.set(this.v6Keys.get(at)!);
+      this.v6Keys.delete(at);
+    }
     const v = t.get();
     if (v >= 0 && flowRow(v) === r && flowAlt(v) === 0) {
       t.delete();
@@ -401,9 +422,7 @@ export class SessionTable {
     this.deleteKey(r, this.outKeyFamily[r]!, this.outKey);
     this.removeAltKey(r);
     this.removeReturnKeys(r);
-    const k = this.byUuid.key;
-    for (let w = 0; w < 4; w++) k[w] = this.uuid[r * 4 + w]!;
-    if (this.byUuid.get() === r) this.byUuid.delete();
+    this.byUuid.remove(r);
     this.flags[r] = 0;
     this.free[this.freeTop++] = r;
     this.active--;
