@@ -1,9 +1,14 @@
 /**
  * TUN offload benchmark: one Node forwarding pass (TUN in -> TUN out, kernel routes around it), iperf3 TCP,
- * with and without `offload` on the TunPorts; plain kernel forwarding as the reference. Needs root, iperf3
- * and a built tree (npm run build). Like performance-anchors.md table C, with two TUNs instead of a hairpin.
+ * with and without `offload` on the TunPorts, each with the writer thread (default; also with writeQueueWaitUs
+ * 1000: "-wait") and with `writer: 'sync'`
+ * (the syscalls inside writeBatch); plain kernel forwarding as the reference. Needs root, iperf3 and a built
+ * tree (npm run build). Like performance-anchors.md table C, with two TUNs instead of a hairpin.
  *
- *   node dist/bench/tun-offload.js [--seconds 5] [--runs 3] [--modes kernel,plain,offload]
+ *   node dist/bench/tun-offload.js [--seconds 5] [--runs 3] [--modes kernel,plain-sync,plain,plain-wait,offload-sync,offload,offload-wait]
+ *
+ * Runs are interleaved (round 1: every mode once, round 2: ...), each with a fresh forwarder process, so a
+ * noisy neighbour hurts all modes alike; the table gives medians.
  *
  *   svro-<pid>-c                    svro-<pid>-r                                              svro-<pid>-s
  *   iperf3 -c 198.18.254.2 ─veth─ rc   ip rule iif rc -> table 100: default dev svro-in       iperf3 -s 198.18.255.2
@@ -25,7 +30,9 @@ const SERVER = '198.18.255.2';
 const PORT = 5201;
 const MTU = 1500;
 
-type Mode = 'kernel' | 'plain' | 'offload';
+/** plain/offload: writer thread, drop when its ring is full; -wait: it may wait 1 ms for room; -sync: no thread */
+type Mode = 'kernel' | 'plain' | 'plain-sync' | 'plain-wait' | 'offload' | 'offload-sync' | 'offload-wait';
+const MODES: Mode[] = ['kernel', 'plain-sync', 'plain', 'plain-wait', 'offload-sync', 'offload', 'offload-wait'];
 
 interface Run {
   mode: Mode;
@@ -34,19 +41,25 @@ interface Run {
   retransmits: number;
   /** CPU seconds of the Node forwarder per second of test (1.0 = one core), 0 for kernel */
   cpu: number;
+  /** CPU of the forwarder's main (JS) thread per second of test */
+  mainCpu: number;
   /** forwarder CPU per packet the JS handler saw (segments with offload), µs */
   usPerPacket: number;
   rxBatches: number;
   rxPackets: number;
   rxSuperPackets: number;
   txSuperPackets: number;
+  txDrops: number;
 }
 
 // ---- the forwarder (runs inside the router namespace) ----
 
-async function forwarder(offload: boolean): Promise<void> {
-  const inPort = TunPort.open({ name: 'svro-in', offload });
-  const outPort = TunPort.open({ name: 'svro-out', offload });
+async function forwarder(mode: Mode): Promise<void> {
+  const offload = mode.startsWith('offload');
+  const writer = mode.endsWith('-sync') ? 'sync' : 'thread';
+  const writeQueueWaitUs = mode.endsWith('-wait') ? 1000 : 0;
+  const inPort = TunPort.open({ name: 'svro-in', offload, writer, writeQueueWaitUs });
+  const outPort = TunPort.open({ name: 'svro-out', offload, writer, writeQueueWaitUs });
   for (const dev of [inPort.name, outPort.name]) {
     try {
       writeFileSync(`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, '1');
@@ -120,8 +133,9 @@ function waitLine(p: ChildProcess, prefix: string, ms: number): Promise<string> 
   });
 }
 
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds of process pid (all threads), or of its main thread only. */
+function cpuSeconds(pid: number, mainThread = false): number {
+  const f = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) / 100; // utime + stime, in clock ticks of 10 ms
 }
@@ -158,7 +172,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function measure(mode: Mode, ns: { c: string; r: string; s: string }, seconds: number, runs: number): Promise<Run[]> {
+/** One run of one mode, with a fresh forwarder process (none for kernel). */
+async function measureOnce(mode: Mode, ns: { c: string; r: string; s: string }, seconds: number, run: number): Promise<Run> {
   let fwd: ChildProcess | undefined;
   if (mode === 'kernel') {
     ip('-n', ns.r, 'route', 'replace', 'default', 'via', SERVER, 'dev', 'rs', 'table', '100');
@@ -166,30 +181,26 @@ async function measure(mode: Mode, ns: { c: string; r: string; s: string }, seco
     fwd = spawn('ip', ['netns', 'exec', ns.r, process.execPath, SELF, 'fwd', mode], { stdio: ['pipe', 'pipe', 'inherit'] });
     await waitLine(fwd, 'READY', 10_000);
   }
-  const out: Run[] = [];
-  let prevPackets = 0;
   try {
-    for (let run = 1; run <= runs; run++) {
-      const cpu0 = fwd ? cpuSeconds(fwd.pid!) : 0;
-      const t0 = Date.now();
-      const r = iperf(ns.c, seconds);
-      const wall = (Date.now() - t0) / 1000;
-      const cpuUsed = fwd ? cpuSeconds(fwd.pid!) - cpu0 : 0;
-      const cpu = cpuUsed / wall;
-      let st = { rxBatches: 0, rxPackets: 0, rxSuperPackets: 0, txSuperPackets: 0 };
-      if (fwd) {
-        const wait = waitLine(fwd, 'STATS', 5000);
-        fwd.stdin!.write('\n');
-        st = JSON.parse((await wait).slice(6)) as typeof st;
-      }
-      const usPerPacket = st.rxPackets > prevPackets ? (cpuUsed * 1e6) / (st.rxPackets - prevPackets) : 0;
-      prevPackets = st.rxPackets;
-      const row: Run = { mode, run, gbps: r.gbps, retransmits: r.retransmits, cpu, usPerPacket, ...st };
-      out.push(row);
-      console.log(
-        `${mode.padEnd(8)} run ${run}: ${r.gbps.toFixed(3)} Gbit/s, ${r.retransmits} retransmits, forwarder CPU ${(cpu * 100).toFixed(0)} % = ${usPerPacket.toFixed(2)} µs/packet, totals ${JSON.stringify(st)}`,
-      );
+    const cpu0 = fwd ? cpuSeconds(fwd.pid!) : 0;
+    const main0 = fwd ? cpuSeconds(fwd.pid!, true) : 0;
+    const t0 = Date.now();
+    const r = iperf(ns.c, seconds);
+    const wall = (Date.now() - t0) / 1000;
+    const cpuUsed = fwd ? cpuSeconds(fwd.pid!) - cpu0 : 0;
+    const mainUsed = fwd ? cpuSeconds(fwd.pid!, true) - main0 : 0;
+    let st = { rxBatches: 0, rxPackets: 0, rxSuperPackets: 0, txSuperPackets: 0, txDrops: 0 };
+    if (fwd) {
+      const wait = waitLine(fwd, 'STATS', 5000);
+      fwd.stdin!.write('\n');
+      st = JSON.parse((await wait).slice(6)) as typeof st;
     }
+    const usPerPacket = st.rxPackets > 0 ? (cpuUsed * 1e6) / st.rxPackets : 0;
+    const row: Run = { mode, run, gbps: r.gbps, retransmits: r.retransmits, cpu: cpuUsed / wall, mainCpu: mainUsed / wall, usPerPacket, ...st };
+    console.log(
+      `${mode.padEnd(12)} run ${run}: ${r.gbps.toFixed(3)} Gbit/s, ${r.retransmits} retransmits, forwarder CPU ${((cpuUsed / wall) * 100).toFixed(0)} % (main thread ${((mainUsed / wall) * 100).toFixed(0)} %) = ${usPerPacket.toFixed(2)} µs/packet, totals ${JSON.stringify(st)}`,
+    );
+    return row;
   } finally {
     if (fwd) {
       fwd.stdin!.end();
@@ -205,7 +216,6 @@ async function measure(mode: Mode, ns: { c: string; r: string; s: string }, seco
       });
     }
   }
-  return out;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -215,7 +225,8 @@ async function main(argv: string[]): Promise<void> {
   };
   const seconds = Number(opt('seconds', '5'));
   const runs = Number(opt('runs', '3'));
-  const modes = opt('modes', 'kernel,plain,offload').split(',') as Mode[];
+  const modes = opt('modes', MODES.join(',')).split(',') as Mode[];
+  for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m} (modes: ${MODES.join(',')})`);
   if (process.getuid?.() !== 0) throw new Error('needs root (network namespaces, TUN devices)');
   if (spawnSync('iperf3', ['--version']).status !== 0) throw new Error('iperf3 is missing: apt-get install -y iperf3');
 
@@ -236,27 +247,27 @@ async function main(argv: string[]): Promise<void> {
     topology(ns);
     server = spawn('ip', ['netns', 'exec', ns.s, 'iperf3', '-s', '-B', SERVER, '-p', String(PORT), '--forceflush'], { stdio: ['ignore', 'pipe', 'inherit'] });
     await waitLine(server, 'Server listening', 10_000);
-    for (const mode of modes) all.push(...(await measure(mode, ns, seconds, runs)));
+    for (let run = 1; run <= runs; run++) for (const mode of modes) all.push(await measureOnce(mode, ns, seconds, run));
   } finally {
     cleanup();
   }
   console.log(`\n${new Date().toISOString()}  ${runs} x ${seconds} s per mode, iperf3 TCP 1 stream, MTU ${MTU}, load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`);
-  console.log('| mode | Gbit/s median (min-max) | retransmits (median) | forwarder CPU, median | µs CPU per packet JS saw, median | packets per batch | super-packets read / written |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| mode | Gbit/s median (min-max) | retransmits (median) | forwarder CPU, median | main (JS) thread CPU, median | µs CPU per packet JS saw, median | packets per batch | super-packets read / written | tx drops (median) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const mode of modes) {
     const rs = all.filter((r) => r.mode === mode);
     const g = rs.map((r) => r.gbps);
     const last = rs[rs.length - 1]!;
-    const perBatch = last.rxBatches ? (last.rxPackets / last.rxBatches).toFixed(1) : '-';
+    const perBatch = last.rxBatches ? (median(rs.map((r) => r.rxPackets / Math.max(1, r.rxBatches)))).toFixed(1) : '-';
     const ratio = last.rxSuperPackets ? `${last.rxSuperPackets} / ${last.txSuperPackets}` : '-';
     console.log(
-      `| ${mode} | ${median(g).toFixed(2)} (${Math.min(...g).toFixed(2)}-${Math.max(...g).toFixed(2)}) | ${median(rs.map((r) => r.retransmits))} | ${mode === 'kernel' ? '-' : `${(median(rs.map((r) => r.cpu)) * 100).toFixed(0)} %`} | ${mode === 'kernel' ? '-' : median(rs.map((r) => r.usPerPacket)).toFixed(2)} | ${perBatch} | ${ratio} |`,
+      `| ${mode} | ${median(g).toFixed(2)} (${Math.min(...g).toFixed(2)}-${Math.max(...g).toFixed(2)}) | ${median(rs.map((r) => r.retransmits))} | ${mode === 'kernel' ? '-' : `${(median(rs.map((r) => r.cpu)) * 100).toFixed(0)} %`} | ${mode === 'kernel' ? '-' : `${(median(rs.map((r) => r.mainCpu)) * 100).toFixed(0)} %`} | ${mode === 'kernel' ? '-' : median(rs.map((r) => r.usPerPacket)).toFixed(2)} | ${perBatch} | ${ratio} | ${mode === 'kernel' ? '-' : median(rs.map((r) => r.txDrops))} |`,
     );
   }
 }
 
 if (process.argv[2] === 'fwd') {
-  forwarder(process.argv[3] === 'offload').catch((e: unknown) => {
+  forwarder(process.argv[3] as Mode).catch((e: unknown) => {
     process.stderr.write(`forwarder: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   });

@@ -16,13 +16,23 @@
  *   mq    {count, flows}     two queues (IFF_MULTI_QUEUE), `flows` source ports; report per queue
  *   error {name, multiQueue?, vnetHdr?, first?}  try to open (after opening `first`, if given); report the error
  *   close {}                 start, receive a few packets, close() twice; report the link is gone
- *   write-errors {}          writeBatch with the link down, then [good, not-IP], then out of bounds
+ *   write-errors {writer?}   writeBatch with the link down, then [good, not-IP], then out of bounds ('sync':
+ *                            thrown; 'thread': what the writer thread recorded: txErrors, lastWriteError)
+ *   order {count, offload?, writer?}  writeBatch `count` UDP datagrams (seq in the payload) to a local socket in
+ *                            batches of 256, as fast as the ring takes them; report the order the socket saw them
+ *   ring-full {count, queue}  one writeBatch of `count` datagrams into a ring of `queue` packets: report what was
+ *                            queued, dropped and written
+ *   close-pending {}         queue 2048 datagrams and close() at once; then 100 open/write/close cycles: report
+ *                            stats, open fds and RSS before/after
+ *   worker-exit {}           a worker_thread queues datagrams and exits without close(); then reopen the name
+ *   exit-pending {}          queue datagrams, then process.exit() without close()
  *   throw {}                 the handler throws once: report the uncaught exception and later batches
  *   unref {}                 start, receive, unref() and never close: the process must exit anyway
  *   read-error {}            delete the link under a running reader: report what onError got
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { configureLink, runIp } from '../../src/io/tun/link.js';
 import { TUN_F_CSUM, TunDevice, type TunOptions } from '../../src/io/tun/tun-device.js';
 import { isSvrError } from '../../src/errors.js';
@@ -288,8 +298,9 @@ async function modeClose(): Promise<void> {
 }
 
 /** writeBatch errors: link down (EIO), a packet that is not IP (EINVAL) after a good one. */
-async function modeWriteErrors(): Promise<void> {
-  const tun = TunDevice.open({ name: TUN_NAME });
+async function modeWriteErrors(a: Json): Promise<void> {
+  const writer = a.writer === 'thread' ? 'thread' : 'sync';
+  const tun = TunDevice.open({ name: TUN_NAME, writer });
   const good = Buffer.from('450000200000400040110000c612fb02c612fa019c419c40000c000041424344', 'hex');
   const data = new Uint8Array(4096);
   data.set(good, 0);
@@ -304,17 +315,244 @@ async function modeWriteErrors(): Promise<void> {
       return isSvrError(e) ? { code: e.code, message: e.message, details: e.data } : { other: String(e) };
     }
   };
+  const recorded = async (n: number): Promise<Json> => {
+    await waitFor(() => tun.stats.txPackets + tun.stats.txDrops >= n, 5000);
+    const e = tun.lastWriteError;
+    return { errors: tun.stats.txErrors, code: e?.code, message: e?.message, errno: (e?.data as { errno?: number } | undefined)?.errno };
+  };
   const down = attempt(1);
+  const downRecorded = writer === 'thread' ? await recorded(1) : undefined;
   await configureLink(TUN_NAME, {});
   const mixed = attempt(2);
+  const mixedRecorded = writer === 'thread' ? await recorded(3) : undefined;
   let range = '';
   try {
     tun.writeBatch(data, Uint32Array.of(4090), Uint32Array.of(32), 1);
   } catch (e) {
     range = e instanceof RangeError ? 'RangeError' : String(e);
   }
-  result({ down, mixed, range, stats: tun.stats });
+  result({ down, mixed, downRecorded, mixedRecorded, range, stats: tun.stats });
   tun.close();
+}
+
+/** Bytes of the datagrams built by fillDatagram: IPv4 (20) + UDP (8) + 'SVRT' + u32 sequence + filler. */
+const DGRAM_LEN = 28 + 64;
+
+/** IPv4/UDP datagram REMOTE_ADDR:DST_PORT -> LOCAL_ADDR:SRC_PORT with sequence `seq` at data[off]. */
+function fillDatagram(data: Uint8Array, off: number, seq: number): void {
+  const b = Buffer.from(data.buffer, data.byteOffset + off, DGRAM_LEN);
+  b.fill(0x5a);
+  b.writeUInt8(0x45, 0);
+  b.writeUInt8(0, 1);
+  b.writeUInt16BE(DGRAM_LEN, 2);
+  b.writeUInt32BE(0x40000000, 4); // id 0, DF
+  b.writeUInt8(64, 8);
+  b.writeUInt8(17, 9);
+  b.writeUInt16BE(0, 10);
+  Buffer.from(REMOTE_ADDR.split('.').map(Number)).copy(b, 12);
+  Buffer.from(LOCAL_ADDR.split('.').map(Number)).copy(b, 16);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += b.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  b.writeUInt16BE(~sum & 0xffff, 10);
+  b.writeUInt16BE(DST_PORT, 20);
+  b.writeUInt16BE(SRC_PORT, 22);
+  b.writeUInt16BE(DGRAM_LEN - 20, 24);
+  b.writeUInt16BE(0, 26); // no UDP checksum (IPv4)
+  b.write('SVRT', 28, 'latin1');
+  b.writeUInt32BE(seq >>> 0, 32);
+}
+
+/** Udp RcvbufErrors of this namespace (/proc/net/snmp): datagrams the socket's full buffer dropped. */
+function udpRcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp: '));
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/);
+  return Number(values[names.indexOf('RcvbufErrors')]);
+}
+
+/** A socket on LOCAL_ADDR:SRC_PORT recording the sequence numbers of fillDatagram packets in arrival order. */
+async function seqSocket(): Promise<{ sock: Socket; seqs: number[]; state: { outOfOrder: number; last: number } }> {
+  const sock = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(SRC_PORT, LOCAL_ADDR, () => resolve());
+  });
+  const seqs: number[] = [];
+  const state = { outOfOrder: 0, last: -1 };
+  sock.on('message', (msg) => {
+    if (msg.length < 8 || msg.toString('latin1', 0, 4) !== 'SVRT') return;
+    const seq = msg.readUInt32BE(4);
+    if (seq <= state.last) state.outOfOrder++;
+    state.last = seq;
+    seqs.push(seq);
+  });
+  return { sock, seqs, state };
+}
+
+const yieldNow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A burst of `count` datagrams through writeBatch (batches of 256): the socket must see them in order. */
+async function modeOrder(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const writer = a.writer === 'sync' ? 'sync' : 'thread';
+  const [tun] = await openConfigured({ offload: a.offload === true, writer });
+  const { sock, seqs, state } = await seqSocket();
+  const rcvbuf0 = udpRcvbufErrors();
+  const B = 256;
+  const data = new Uint8Array(B * 128);
+  const offsets = new Uint32Array(B);
+  const lengths = new Uint32Array(B).fill(DGRAM_LEN);
+  for (let i = 0; i < B; i++) offsets[i] = i * 128;
+  let queued = 0;
+  let ringFull = 0;
+  const t0 = process.hrtime.bigint();
+  let maxPending = 0;
+  for (let sent = 0; sent < count; ) {
+    const n = Math.min(B, count - sent);
+    for (let i = 0; i < n; i++) fillDatagram(data, offsets[i]!, sent + i);
+    const q = tun!.writeBatch(data, offsets, lengths, n);
+    queued += q;
+    if (q < n) ringFull++;
+    sent += n;
+    if (writer === 'thread') {
+      // stay below the ring's size: this test is about order, ring-full drops have their own test
+      for (;;) {
+        const st = tun!.stats;
+        const pending = queued - st.txPackets - (st.txDrops - st.txQueueDrops);
+        maxPending = Math.max(maxPending, pending);
+        if (pending <= tun!.writeQueuePackets - 2 * B) break;
+        await yieldNow();
+      }
+    }
+    await yieldNow(); // let the socket read
+  }
+  const pushMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const complete = await waitFor(() => tun!.stats.txPackets + tun!.stats.txDrops >= count && seqs.length + udpRcvbufErrors() - rcvbuf0 >= count, 10_000);
+  await waitFor(() => false, 50);
+  result({
+    complete,
+    queued,
+    ringFull,
+    maxPending,
+    pushMs,
+    received: seqs.length,
+    outOfOrder: state.outOfOrder,
+    distinct: new Set(seqs).size,
+    first: seqs.slice(0, 3),
+    rcvbufErrors: udpRcvbufErrors() - rcvbuf0,
+    stats: tun!.stats,
+  });
+  sock.close();
+  tun!.close();
+}
+
+/** One writeBatch larger than a small ring: the excess is dropped and counted, the rest written in order. */
+async function modeRingFull(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const [tun] = await openConfigured({ writer: 'thread', writeQueuePackets: Number(a.queue) });
+  const { sock, seqs, state } = await seqSocket();
+  const data = new Uint8Array(count * 128);
+  const offsets = new Uint32Array(count);
+  const lengths = new Uint32Array(count).fill(DGRAM_LEN);
+  for (let i = 0; i < count; i++) {
+    offsets[i] = i * 128;
+    fillDatagram(data, offsets[i]!, i);
+  }
+  const queued = tun!.writeBatch(data, offsets, lengths, count);
+  const immediate = { ...tun!.stats };
+  await waitFor(() => tun!.stats.txPackets + tun!.stats.txDrops >= count, 5000);
+  await waitFor(() => seqs.length >= queued, 2000);
+  await waitFor(() => false, 50);
+  result({ queued, immediate, stats: tun!.stats, slots: tun!.writeQueuePackets, received: seqs.length, outOfOrder: state.outOfOrder, seqs });
+  sock.close();
+  tun!.close();
+}
+
+function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** close() with a full ring: flushed (or counted), no crash; repeated cycles leak neither fds nor memory. */
+async function modeClosePending(): Promise<void> {
+  const cycle = (tun: TunDevice, n: number, size: number): { queued: number; stats: Json } => {
+    const data = new Uint8Array(256 * 2048);
+    const offsets = new Uint32Array(256);
+    const lengths = new Uint32Array(256).fill(size);
+    for (let i = 0; i < 256; i++) {
+      offsets[i] = i * 2048;
+      fillDatagram(data, offsets[i]!, i);
+      data[offsets[i]! + 3] = size & 0xff; // IP length = size (the checksum no longer matters: the link is down)
+      data[offsets[i]! + 2] = size >> 8;
+    }
+    let queued = 0;
+    for (let b = 0; b < n; b++) queued += tun.writeBatch(data, offsets, lengths, 256);
+    tun.close();
+    return { queued, stats: { ...tun.stats } };
+  };
+  // first: a configured link, 2048 datagrams of 1400 B queued, close() at once: flushed, and it adds up
+  const [tun] = await openConfigured({});
+  const first = cycle(tun!, 8, 1400);
+  // then 100 cycles on a fresh (down) link: every write fails with EIO, the flush is quick
+  const fds0 = fdCount();
+  const rss0 = process.memoryUsage().rss;
+  for (let i = 0; i < 100; i++) cycle(TunDevice.open({ name: TUN_NAME }), 8, 1400);
+  const fds1 = fdCount();
+  const rss1 = process.memoryUsage().rss;
+  result({ first, fds0, fds1, rssGrowthMiB: (rss1 - rss0) / 1048576 });
+}
+
+/** Worker side of worker-exit: open, queue packets, exit the worker without close(). */
+async function workerChild(): Promise<void> {
+  const [tun] = await openConfigured({});
+  const data = new Uint8Array(256 * 128);
+  const offsets = new Uint32Array(256);
+  const lengths = new Uint32Array(256).fill(DGRAM_LEN);
+  for (let i = 0; i < 256; i++) {
+    offsets[i] = i * 128;
+    fillDatagram(data, offsets[i]!, i);
+  }
+  let queued = 0;
+  for (let b = 0; b < 8; b++) queued += tun!.writeBatch(data, offsets, lengths, 256);
+  process.stdout.write(`WORKER queued ${queued}\n`);
+  process.exit(0); // ends this worker only; the env cleanup hooks stop the writer and close the fd
+}
+
+async function modeWorkerExit(): Promise<void> {
+  const exits: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const w = new Worker(new URL(import.meta.url), { workerData: { mode: 'worker-child' } });
+    exits.push(await new Promise<number>((resolve, reject) => {
+      w.once('error', reject);
+      w.once('exit', resolve);
+    }));
+  }
+  // single-queue device: a second open fails with EBUSY if the worker's fd were still open
+  let reopened = false;
+  try {
+    TunDevice.open({ name: TUN_NAME }).close();
+    reopened = true;
+  } catch (e) {
+    reopened = false;
+    process.stderr.write(`reopen: ${String(e)}\n`);
+  }
+  result({ exits, reopened });
+}
+
+/** Queue packets and exit at once: the exit hooks stop the writer thread; no crash, exit code 0. */
+async function modeExitPending(): Promise<void> {
+  const [tun] = await openConfigured({});
+  const data = new Uint8Array(256 * 128);
+  const offsets = new Uint32Array(256);
+  const lengths = new Uint32Array(256).fill(DGRAM_LEN);
+  for (let i = 0; i < 256; i++) {
+    offsets[i] = i * 128;
+    fillDatagram(data, offsets[i]!, i);
+  }
+  let queued = 0;
+  for (let b = 0; b < 8; b++) queued += tun!.writeBatch(data, offsets, lengths, 256);
+  result({ queued });
+  process.exit(0);
 }
 
 /** An exception thrown by the handler becomes an uncaught exception; the reader goes on. */
@@ -378,15 +616,21 @@ const modes: Record<string, (a: Json) => Promise<void>> = {
   throw: modeThrow,
   unref: modeUnref,
   'read-error': modeReadError,
+  order: modeOrder,
+  'ring-full': modeRingFull,
+  'close-pending': modeClosePending,
+  'worker-exit': modeWorkerExit,
+  'exit-pending': modeExitPending,
+  'worker-child': workerChild,
 };
 
-const mode = process.argv[2] ?? '';
+const mode = isMainThread ? (process.argv[2] ?? '') : String((workerData as { mode: string }).mode);
 const run = modes[mode];
 if (!run) {
   process.stderr.write(`usage: tun-echo.js ${Object.keys(modes).join('|')} JSON\n`);
   process.exitCode = 2;
 } else {
-  run(JSON.parse(process.argv[3] ?? '{}') as Json).catch((e: unknown) => {
+  run(isMainThread ? (JSON.parse(process.argv[3] ?? '{}') as Json) : {}).catch((e: unknown) => {
     process.stderr.write(`tun-echo ${mode} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 1;
   });

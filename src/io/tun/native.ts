@@ -15,6 +15,29 @@ export const TUN_OPEN_VNET_HDR = 2;
 /** Flag of `tunReaderStart` (SVR_READER_OFFLOAD in native/tun.c): segment GSO reads, complete partial checksums. */
 export const TUN_READER_OFFLOAD = 1;
 
+/** Flag of `tunWriterStart` (SVR_WRITER_COALESCE in native/tun.c): merge TCP runs into GSO super-packets. */
+export const TUN_WRITER_COALESCE = 1;
+
+/** Indices of the writer's counters (a BigUint64Array of WRITER_COUNTERS on a SharedArrayBuffer; W_* in tun.c). */
+export const W_TX_PACKETS = 0;
+export const W_DROPS = 1;
+export const W_SUPER = 2;
+export const W_COALESCED = 3;
+export const W_ERRORS = 4;
+export const W_LAST_ERRNO = 5;
+export const W_WRITES = 6;
+export const W_WAITS = 7;
+export const W_RING_DROPS = 8;
+export const W_WAKEUPS = 9;
+export const W_FULL_WAITS = 10;
+export const WRITER_COUNTERS = 12;
+
+declare const writerHandleBrand: unique symbol;
+/** Opaque handle of a native writer thread. */
+export interface TunWriterHandle {
+  readonly [writerHandleBrand]: true;
+}
+
 declare const readerHandleBrand: unique symbol;
 /** Opaque handle of a native reader thread. */
 export interface TunReaderHandle {
@@ -75,6 +98,17 @@ export interface SvrNativeTun {
    * empty vnet header. Returns input packets written; `stats` gets [super-packets written, packets merged].
    */
   tunWriteBatchOffload(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, stats: Uint32Array): number;
+  /**
+   * Starts a writer thread for fd with a ring of `slots` packets (a power of two) and `bytes` bytes. Its
+   * counters (W_*) are stored atomically into `counters` (read them with Atomics.load). When the ring is full,
+   * tunWriterPush waits up to `waitUs` µs per call for space (default 0: drops at once).
+   */
+  tunWriterStart(fd: number, counters: BigUint64Array, slots: number, bytes: number, flags: number, waitUs?: number): TunWriterHandle;
+  /** Copies the packets into the ring and wakes the thread; returns how many were queued (the rest: ring full). */
+  tunWriterPush(handle: TunWriterHandle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** Writes what is queued, then joins the thread. Idempotent. */
+  tunWriterStop(handle: TunWriterHandle): void;
+  tunStrerror(errno: number): string;
   /** false when fd was not open through tunOpen (for example a second close). */
   tunClose(fd: number): boolean;
   readonly TUN_MULTI_QUEUE: number;

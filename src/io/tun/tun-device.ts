@@ -14,6 +14,11 @@
  * super-packets into MSS-sized segments and completes partial checksums (native/offload.c), and writeBatch
  * merges runs of TCP segments into GSO super-packets: the handler still sees plain IP packets <= MTU with
  * valid checksums, and writeBatch still takes them. See docs/tun-io.md.
+ *
+ * Writes go through a native writer thread by default (`writer: 'thread'`): writeBatch copies the packets into a
+ * preallocated ring and returns; the thread does the write()/writev() calls (and the offload coalescing) and
+ * counts what it wrote or dropped in `stats`. `writer: 'sync'` keeps the old path: the syscalls run inside
+ * writeBatch on the JS thread.
  */
 import { constants as osConstants } from 'node:os';
 import { SvrError } from '../../errors.js';
@@ -23,9 +28,23 @@ import {
   TUN_OPEN_MULTI_QUEUE,
   TUN_OPEN_VNET_HDR,
   TUN_READER_OFFLOAD,
+  TUN_WRITER_COALESCE,
+  W_COALESCED,
+  W_DROPS,
+  W_ERRORS,
+  W_FULL_WAITS,
+  W_LAST_ERRNO,
+  W_RING_DROPS,
+  W_SUPER,
+  W_TX_PACKETS,
+  W_WAITS,
+  W_WAKEUPS,
+  W_WRITES,
+  WRITER_COUNTERS,
   type NativeErrnoError,
   type SvrNative,
   type TunReaderHandle,
+  type TunWriterHandle,
 } from './native.js';
 
 export interface TunOptions {
@@ -50,7 +69,24 @@ export interface TunOptions {
    * slot holds one segment or packet (<= MTU): default 2048, raise it for an MTU above 2048.
    */
   snapLength?: number;
+  /**
+   * 'thread' (default): writeBatch copies the packets into a native ring and a writer thread per queue does the
+   * write() syscalls; write errors then show in stats.txErrors / lastWriteError instead of being thrown, and a
+   * full ring drops (stats.txQueueDrops, included in txDrops). 'sync': the syscalls run inside writeBatch.
+   */
+  writer?: TunWriterMode;
+  /** writer 'thread': packets the ring holds (rounded up to a power of two, 16..1048576; default 2048). */
+  writeQueuePackets?: number;
+  /** writer 'thread': bytes the ring holds (65536..2^30, default 4 MiB); a packet may use at most half of it. */
+  writeQueueBytes?: number;
+  /**
+   * writer 'thread': when the ring is full, how long (µs, per writeBatch call) the JS thread may wait for the
+   * writer thread to make room before it drops the rest. 0 (default): drop at once. See docs/tun-io.md.
+   */
+  writeQueueWaitUs?: number;
 }
+
+export type TunWriterMode = 'sync' | 'thread';
 
 /**
  * Gets `count` packets: packet i is `data.subarray(offsets[i], offsets[i] + lengths[i])`. The arrays
@@ -68,9 +104,23 @@ export interface TunStats {
   rxTruncated: number;
   /** Times the reader thread waited because JS held every buffer (back-pressure; the kernel queues meanwhile). */
   rxStalls: number;
+  /** Packets written (writer 'thread': counted by the writer thread when the write succeeded). */
   txPackets: number;
-  /** Packets writeBatch could not write because the kernel said EAGAIN/ENOBUFS. */
+  /**
+   * Packets not written. 'sync': the kernel said EAGAIN/ENOBUFS. 'thread': ENOBUFS, a full ring (txQueueDrops),
+   * a failed write (txErrors), or discarded at close() while the fd said EAGAIN.
+   */
   txDrops: number;
+  /** writer 'thread': packets dropped because the ring was full (included in txDrops). */
+  txQueueDrops: number;
+  /** writer 'thread': writes that failed (EIO, EINVAL, EBADFD...): their packets are in txDrops; see lastWriteError. */
+  txErrors: number;
+  /** writer 'thread': write()/writev() calls made, times the thread waited for POLLOUT (EAGAIN), wake-ups sent. */
+  txWrites: number;
+  txWaits: number;
+  txWakeups: number;
+  /** writer 'thread' with writeQueueWaitUs: times writeBatch waited for ring space. */
+  txFullWaits: number;
   /** offload: GSO super-packets read (each delivered as rxSegments segments, which rxPackets includes). */
   rxSuperPackets: number;
   rxSegments: number;
@@ -101,10 +151,20 @@ export const DEFAULT_SNAP_LENGTH = 2048;
 /** 65535 + VNET_HDR_LEN, rounded up to 16. */
 export const DEFAULT_VNET_SNAP_LENGTH = 65552;
 export const DEFAULT_OFFLOAD_BATCH_SIZE = 256;
+export const DEFAULT_WRITE_QUEUE_PACKETS = 2048;
+export const DEFAULT_WRITE_QUEUE_BYTES = 4 << 20;
+export const DEFAULT_WRITE_QUEUE_WAIT_US = 0;
 
 const E = osConstants.errno;
 /** Linux EBADFD ("File descriptor in bad state"): a TUN queue whose device is gone. Not in os.constants. */
 const EBADFD = 77;
+
+function writeHint(errno: number, name: string): string {
+  if (errno === E.EIO) return ` (is the link down? ip link set dev ${name} up)`;
+  if (errno === E.EINVAL) return ' (not an IPv4/IPv6 packet, or a bad virtio_net_hdr)';
+  if (errno === EBADFD) return ' (the device was deleted)';
+  return '';
+}
 
 function rethrow(e: unknown): never {
   throw e;
@@ -166,13 +226,24 @@ export class TunDevice {
   readonly batchSize: number;
   readonly buffers: number;
   readonly snapLength: number;
-  readonly stats: TunStats = {
+  /** Where writeBatch's syscalls run: 'thread' (a native writer thread, default) or 'sync' (inside writeBatch). */
+  readonly writer: TunWriterMode;
+  readonly writeQueuePackets: number;
+  readonly writeQueueBytes: number;
+  readonly writeQueueWaitUs: number;
+  readonly #stats: TunStats = {
     rxPackets: 0,
     rxBatches: 0,
     rxTruncated: 0,
     rxStalls: 0,
     txPackets: 0,
     txDrops: 0,
+    txQueueDrops: 0,
+    txErrors: 0,
+    txWrites: 0,
+    txWaits: 0,
+    txWakeups: 0,
+    txFullWaits: 0,
     rxSuperPackets: 0,
     rxSegments: 0,
     rxOffloadErrors: 0,
@@ -182,11 +253,20 @@ export class TunDevice {
 
   readonly #native: SvrNative;
   #reader: TunReaderHandle | undefined;
+  #writerHandle: TunWriterHandle | undefined;
+  /** writer 'thread': the W_* counters, stored by the native side with atomics */
+  #wc: BigUint64Array | undefined;
+  #lastWriteError: SvrError | undefined;
+  #lastWriteErrorAt = 0;
   #closed = false;
   #refed = true;
   readonly #txStats = new Uint32Array(2);
 
   private constructor(native: SvrNative, fd: number, name: string, o: Required<Omit<TunOptions, 'name'>>, offloadFlags: number) {
+    this.writer = o.writer;
+    this.writeQueuePackets = o.writeQueuePackets;
+    this.writeQueueBytes = o.writeQueueBytes;
+    this.writeQueueWaitUs = o.writeQueueWaitUs;
     this.#native = native;
     this.fd = fd;
     this.name = name;
@@ -215,7 +295,16 @@ export class TunDevice {
     // with offload, slots hold segments: the super-packets only ever sit in the reader's scratch buffer
     const rawVnet = vnetHdr && !offload;
     const minSnap = rawVnet ? 65535 + VNET_HDR_LEN : 64;
+    const writer = opts.writer ?? 'thread';
+    if (writer !== 'thread' && writer !== 'sync') {
+      throw new SvrError('SVR_ERR_IO_TUN_OPEN', `cannot open TUN device "${name}": writer must be 'thread' or 'sync', got ${String(writer)}`);
+    }
+    const queuePackets = optInt(opts.writeQueuePackets, DEFAULT_WRITE_QUEUE_PACKETS, 1, 1 << 20, 'writeQueuePackets', name);
     const o = {
+      writer,
+      writeQueuePackets: Math.max(16, 2 ** Math.ceil(Math.log2(queuePackets))),
+      writeQueueBytes: optInt(opts.writeQueueBytes, DEFAULT_WRITE_QUEUE_BYTES, 65536, 2 ** 30, 'writeQueueBytes', name),
+      writeQueueWaitUs: optInt(opts.writeQueueWaitUs, DEFAULT_WRITE_QUEUE_WAIT_US, 0, 1_000_000, 'writeQueueWaitUs', name),
       multiQueue: opts.multiQueue === true,
       vnetHdr,
       offload,
@@ -251,6 +340,49 @@ export class TunDevice {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * The counters. With writer 'thread' the tx counters are read (atomically) from the writer thread's counters
+   * on every access, so they count what was actually written or dropped so far.
+   */
+  get stats(): TunStats {
+    const c = this.#wc;
+    const s = this.#stats;
+    if (c !== undefined) {
+      s.txPackets = Number(Atomics.load(c, W_TX_PACKETS));
+      s.txQueueDrops = Number(Atomics.load(c, W_RING_DROPS));
+      s.txDrops = Number(Atomics.load(c, W_DROPS)) + s.txQueueDrops;
+      s.txSuperPackets = Number(Atomics.load(c, W_SUPER));
+      s.txCoalesced = Number(Atomics.load(c, W_COALESCED));
+      s.txErrors = Number(Atomics.load(c, W_ERRORS));
+      s.txWrites = Number(Atomics.load(c, W_WRITES));
+      s.txWaits = Number(Atomics.load(c, W_WAITS));
+      s.txWakeups = Number(Atomics.load(c, W_WAKEUPS));
+      s.txFullWaits = Number(Atomics.load(c, W_FULL_WAITS));
+    }
+    return s;
+  }
+
+  /**
+   * writer 'thread': the last write error the writer thread met (code SVR_ERR_IO_PORT, details.errno), or
+   * undefined. Such errors cannot be thrown by writeBatch, which returned before the write; their packets are
+   * counted in stats.txErrors/txDrops and the thread goes on with the next packet.
+   */
+  get lastWriteError(): SvrError | undefined {
+    const c = this.#wc;
+    if (c === undefined) return undefined;
+    const n = Number(Atomics.load(c, W_ERRORS));
+    if (n !== this.#lastWriteErrorAt) {
+      this.#lastWriteErrorAt = n;
+      const errno = Number(Atomics.load(c, W_LAST_ERRNO));
+      this.#lastWriteError = new SvrError(
+        'SVR_ERR_IO_PORT',
+        `writing to TUN device ${this.name} failed: ${this.#native.tunStrerror(errno)}${writeHint(errno, this.name)} (${n} failed writes so far)`,
+        { name: this.name, errno, errors: n },
+      );
+    }
+    return this.#lastWriteError;
   }
 
   /** TUNSETOFFLOAD with TUN_F_* flags; only for a device opened with vnetHdr. */
@@ -291,7 +423,7 @@ export class TunDevice {
     }
     const offsets = new Uint32Array(B);
     for (let i = 0; i < B; i++) offsets[i] = i * S;
-    const stats = this.stats;
+    const stats = this.#stats;
     const name = this.name;
 
     // Arrow function over `this`: the native threadsafe function holds this callback, so a started device
@@ -350,51 +482,75 @@ export class TunDevice {
   }
 
   /**
-   * Writes packet i = data[offsets[i], offsets[i] + lengths[i]) for i < count, in one call into C.
-   * Returns how many were written; the others were dropped by the kernel (EAGAIN/ENOBUFS) and counted
-   * in stats.txDrops. Any other error throws SvrError SVR_ERR_IO_PORT (details.written says how many
-   * went out before it). With `offload`, runs of TCP segments of one flow go out as one GSO super-packet
-   * (stats.txSuperPackets, stats.txCoalesced); counts are still in packets given.
+   * Writes packet i = data[offsets[i], offsets[i] + lengths[i]) for i < count, in one call into C; the caller
+   * may reuse its buffers as soon as this returns.
+   *
+   * writer 'thread' (default): copies the packets into the writer thread's ring and returns how many it queued;
+   * the rest (ring full) are dropped and counted in stats.txQueueDrops and txDrops. The thread writes them in
+   * order; stats.txPackets/txDrops/txSuperPackets/txCoalesced count what it wrote or dropped, write errors go to
+   * stats.txErrors and lastWriteError. Only bad arguments (RangeError, TypeError) and use after close() throw.
+   *
+   * writer 'sync': returns how many were written; the others were dropped by the kernel (EAGAIN/ENOBUFS) and
+   * counted in stats.txDrops. Any other error throws SvrError SVR_ERR_IO_PORT (details.written says how many
+   * went out before it).
+   *
+   * With `offload`, runs of TCP segments of one flow go out as one GSO super-packet (stats.txSuperPackets,
+   * stats.txCoalesced); counts are still in packets given.
    */
   writeBatch(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
     this.#assertOpen('writeBatch');
+    if (this.writer === 'thread') {
+      const h = this.#writerHandle ?? this.#startWriter();
+      return this.#native.tunWriterPush(h, data, offsets, lengths, count);
+    }
     let written: number;
     try {
       if (this.offload) {
         written = this.#native.tunWriteBatchOffload(this.fd, data, offsets, lengths, count, this.#txStats);
-        this.stats.txSuperPackets += this.#txStats[0]!;
-        this.stats.txCoalesced += this.#txStats[1]!;
+        this.#stats.txSuperPackets += this.#txStats[0]!;
+        this.#stats.txCoalesced += this.#txStats[1]!;
       } else {
         written = this.#native.tunWriteBatch(this.fd, data, offsets, lengths, count);
       }
     } catch (e) {
       if (!isNativeErrnoError(e)) throw e;
       const done = e.written ?? 0;
-      this.stats.txPackets += done;
+      this.#stats.txPackets += done;
       if (this.offload) {
         // the addon counted what went out before the failing write
-        this.stats.txSuperPackets += this.#txStats[0]!;
-        this.stats.txCoalesced += this.#txStats[1]!;
+        this.#stats.txSuperPackets += this.#txStats[0]!;
+        this.#stats.txCoalesced += this.#txStats[1]!;
       }
-      let hint = '';
-      if (e.errno === E.EIO) hint = ` (is the link down? ip link set dev ${this.name} up)`;
-      else if (e.errno === E.EINVAL) hint = ' (not an IPv4/IPv6 packet, or a bad virtio_net_hdr)';
       throw new SvrError(
         'SVR_ERR_IO_PORT',
-        `writing to TUN device ${this.name} failed at packet ${e.index ?? '?'} of ${count}: ${e.message}${hint}`,
+        `writing to TUN device ${this.name} failed at packet ${e.index ?? '?'} of ${count}: ${e.message}${writeHint(e.errno, this.name)}`,
         { name: this.name, errno: e.errno, written: done, index: e.index },
       );
     }
-    this.stats.txPackets += written;
-    this.stats.txDrops += count - written;
+    this.#stats.txPackets += written;
+    this.#stats.txDrops += count - written;
     return written;
   }
 
-  /** Stops and joins the reader thread, then closes the fd. Safe to call more than once. */
+  /** The writer thread starts with the first writeBatch: a queue that is only read costs no thread. */
+  #startWriter(): TunWriterHandle {
+    const wc = new BigUint64Array(new SharedArrayBuffer(WRITER_COUNTERS * 8));
+    const h = this.#native.tunWriterStart(this.fd, wc, this.writeQueuePackets, this.writeQueueBytes, this.offload ? TUN_WRITER_COALESCE : 0, this.writeQueueWaitUs);
+    this.#writerHandle = h;
+    this.#wc = wc;
+    return h;
+  }
+
+  /**
+   * Stops and joins the reader thread; stops the writer thread after it wrote what was queued (a flush, bounded:
+   * the fd is non-blocking; only packets still waiting behind EAGAIN are discarded, counted in txDrops); then
+   * closes the fd. Safe to call more than once.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#reader) this.#native.tunReaderStop(this.#reader);
+    if (this.#writerHandle) this.#native.tunWriterStop(this.#writerHandle);
     this.#native.tunClose(this.fd);
   }
 

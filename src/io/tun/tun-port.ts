@@ -8,6 +8,10 @@
  * and transmit merges runs of TCP segments back into super-packets. The router sees no difference; the
  * counters below show the effect. Keep it off where every packet must stay a packet of its own (WAN: each
  * SVR packet is signed individually).
+ *
+ * With the default writer thread (TunOptions.writer 'thread'), transmit only copies the batch into the device's
+ * ring; the tx counters below follow what the writer thread actually wrote or dropped, and a write error it met
+ * shows in lastError.
  */
 import type { BatchHandler, PacketPort, PortStats } from '../port.js';
 import { TunDevice, type TunOptions } from './tun-device.js';
@@ -24,11 +28,39 @@ export interface TunPortStats extends PortStats {
 export type TunPortOptions = TunOptions;
 
 export class TunPort implements PacketPort {
-  readonly stats: TunPortStats = { rxPackets: 0, txPackets: 0, txDrops: 0, rxSuperPackets: 0, rxSegments: 0, txSuperPackets: 0, txCoalesced: 0 };
-  /** the last write error, for `svr show stats` */
-  lastError = '';
+  readonly #stats: TunPortStats = { rxPackets: 0, txPackets: 0, txDrops: 0, rxSuperPackets: 0, rxSegments: 0, txSuperPackets: 0, txCoalesced: 0 };
+  #lastError = '';
+  #lastWriteError: unknown;
+  /** writer 'thread': packets of transmit calls that threw (after close, bad arguments) */
+  #thrownDrops = 0;
 
   private constructor(readonly device: TunDevice) {}
+
+  get stats(): TunPortStats {
+    const s = this.#stats;
+    if (this.device.writer === 'thread') {
+      const d = this.device.stats;
+      s.txPackets = d.txPackets;
+      s.txDrops = d.txDrops + this.#thrownDrops;
+      s.txSuperPackets = d.txSuperPackets;
+      s.txCoalesced = d.txCoalesced;
+    }
+    return s;
+  }
+
+  /** the last write error, for `svr show stats` (writer 'thread': also the ones the writer thread met) */
+  get lastError(): string {
+    const e = this.device.lastWriteError;
+    if (e !== undefined && e !== this.#lastWriteError) {
+      this.#lastWriteError = e;
+      this.#lastError = e.message;
+    }
+    return this.#lastError;
+  }
+
+  set lastError(v: string) {
+    this.#lastError = v;
+  }
 
   /** `TunPort.open({ name, offload?: boolean, ... })`: see TunOptions. Throws SvrError like TunDevice.open. */
   static open(opts: TunPortOptions): TunPort {
@@ -44,27 +76,40 @@ export class TunPort implements PacketPort {
   }
 
   start(deliver: BatchHandler): void {
-    const dev = this.device.stats;
-    this.device.start((data, offsets, lengths, count) => {
-      this.stats.rxPackets += count;
-      this.stats.rxSuperPackets = dev.rxSuperPackets;
-      this.stats.rxSegments = dev.rxSegments;
+    const device = this.device;
+    const s = this.#stats;
+    device.start((data, offsets, lengths, count) => {
+      s.rxPackets += count;
+      const dev = device.stats;
+      s.rxSuperPackets = dev.rxSuperPackets;
+      s.rxSegments = dev.rxSegments;
       deliver(data, offsets, lengths, count);
     });
   }
 
   transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
-    const dev = this.device.stats;
+    const s = this.#stats;
+    if (this.device.writer === 'thread') {
+      // the device counts what its writer thread writes or drops; see the stats getter
+      try {
+        this.device.writeBatch(data, offsets, lengths, count);
+      } catch (e) {
+        this.#thrownDrops += count;
+        this.#lastError = e instanceof Error ? e.message : String(e);
+      }
+      return;
+    }
     try {
       const n = this.device.writeBatch(data, offsets, lengths, count);
-      this.stats.txPackets += n;
-      this.stats.txDrops += count - n;
+      s.txPackets += n;
+      s.txDrops += count - n;
     } catch (e) {
-      this.stats.txDrops += count;
-      this.lastError = e instanceof Error ? e.message : String(e);
+      s.txDrops += count;
+      this.#lastError = e instanceof Error ? e.message : String(e);
     }
-    this.stats.txSuperPackets = dev.txSuperPackets;
-    this.stats.txCoalesced = dev.txCoalesced;
+    const dev = this.device.stats;
+    s.txSuperPackets = dev.txSuperPackets;
+    s.txCoalesced = dev.txCoalesced;
   }
 
   close(): void {

@@ -335,6 +335,116 @@ if (!isRoot || !hasIp) {
     assert.is(r.stats.txDrops, 0);
   });
 
+  test("writer 'thread': write errors are recorded by the thread (txErrors, lastWriteError), not thrown", async () => {
+    const run = await withNetns((ns) => runHelper(ns, 'write-errors', { writer: 'thread' }));
+    const r = run.result as {
+      down: { written?: number };
+      downRecorded: { errors: number; code: string; message: string; errno: number };
+      mixed: { written?: number };
+      mixedRecorded: { errors: number; code: string; message: string; errno: number };
+      range: string;
+      stats: { txPackets: number; txDrops: number; txErrors: number };
+    };
+    assert.is(r.down.written, 1, 'queued, not thrown');
+    assert.is(r.downRecorded.errors, 1);
+    assert.is(r.downRecorded.code, 'SVR_ERR_IO_PORT');
+    assert.match(r.downRecorded.message, 'Input/output error');
+    assert.match(r.downRecorded.message, 'ip link set dev svrt0 up');
+    assert.is(r.mixed.written, 2);
+    assert.is(r.mixedRecorded.errors, 2);
+    assert.match(r.mixedRecorded.message, 'Invalid argument');
+    assert.is(r.range, 'RangeError');
+    assert.is(r.stats.txPackets, 1, 'the good packet went out');
+    assert.is(r.stats.txDrops, 2, 'the two failed writes are drops');
+    assert.is(r.stats.txErrors, 2);
+  });
+
+  for (const [writer, offload] of [
+    ['thread', false],
+    ['thread', true],
+    ['sync', false],
+  ] as const) {
+    test(`writer '${writer}'${offload ? ' (offload)' : ''}: a burst of 100k datagrams reaches the socket in order`, async () => {
+      const count = 100_000;
+      const run = await withNetns((ns) => runHelper(ns, 'order', { count, writer, offload }));
+      const r = run.result as {
+        complete: boolean;
+        queued: number;
+        ringFull: number;
+        received: number;
+        outOfOrder: number;
+        distinct: number;
+        rcvbufErrors: number;
+        pushMs: number;
+        maxPending: number;
+        stats: { txPackets: number; txDrops: number; txQueueDrops: number; txWrites: number; txWakeups: number };
+      };
+      assert.ok(r.complete, `${JSON.stringify({ ...r, stats: r.stats })}; stderr ${run.stderr}`);
+      assert.is(r.queued, count);
+      assert.is(r.stats.txPackets, count, 'every datagram was written');
+      assert.is(r.stats.txDrops, 0);
+      assert.is(r.outOfOrder, 0, 'in order');
+      assert.is(r.distinct, r.received, 'no duplicates');
+      assert.is(r.received + r.rcvbufErrors, count, 'every datagram reached the socket or was counted by its full buffer');
+      assert.ok(r.received > 0);
+      if (writer === 'thread') assert.ok(r.stats.txWakeups < count / 10, `woken per batch at most, not per packet: ${r.stats.txWakeups}`);
+      console.log(
+        `  note: ${writer}${offload ? ' offload' : ''}: ${count} queued in ${r.pushMs.toFixed(0)} ms, ${r.received} received in order, ${r.rcvbufErrors} dropped by the socket buffer` +
+          (writer === 'thread' ? `, ${r.stats.txWakeups} wake-ups, max ${r.maxPending} pending` : ''),
+      );
+    });
+  }
+
+  test("writer 'thread': a full ring drops the rest of the call and counts it; what was queued is written in order", async () => {
+    const count = 5000;
+    const run = await withNetns((ns) => runHelper(ns, 'ring-full', { count, queue: 16 }));
+    const r = run.result as {
+      queued: number;
+      immediate: { txQueueDrops: number; txDrops: number };
+      stats: { txPackets: number; txDrops: number; txQueueDrops: number; txErrors: number };
+      slots: number;
+      received: number;
+      outOfOrder: number;
+      seqs: number[];
+    };
+    assert.is(r.slots, 16);
+    assert.ok(r.queued >= 1 && r.queued <= 2 * r.slots, `queued ${r.queued}`);
+    assert.is(r.immediate.txQueueDrops, count - r.queued, 'counted before writeBatch returned');
+    assert.is(r.stats.txQueueDrops, count - r.queued);
+    assert.is(r.stats.txPackets, r.queued, 'everything queued was written');
+    assert.is(r.stats.txDrops, r.stats.txQueueDrops, 'txDrops includes the ring drops, nothing else');
+    assert.is(r.stats.txErrors, 0);
+    assert.equal(r.seqs, [...Array(r.queued).keys()], 'the first packets, in order');
+  });
+
+  test("writer 'thread': close() with packets pending flushes them; 100 open/write/close cycles leak no fds or memory", async () => {
+    const run = await withNetns((ns) => runHelper(ns, 'close-pending', {}));
+    const r = run.result as {
+      first: { queued: number; stats: { txPackets: number; txDrops: number; txErrors: number } };
+      fds0: number;
+      fds1: number;
+      rssGrowthMiB: number;
+    };
+    assert.is(r.first.queued, 2048);
+    assert.is(r.first.stats.txPackets + r.first.stats.txDrops, r.first.queued, 'every queued packet was written or counted');
+    assert.is(r.first.stats.txPackets, 2048, 'flushed at close');
+    assert.is(r.fds1, r.fds0, 'no fd left open');
+    assert.ok(r.rssGrowthMiB < 64, `RSS grew ${r.rssGrowthMiB.toFixed(1)} MiB over 100 cycles of a 4 MiB ring`);
+    assert.is(run.code, 0);
+    assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after the result`);
+  });
+
+  test("writer 'thread': a worker_thread that exits without close() and a process.exit() with packets queued are clean", async () => {
+    const w = await withNetns((ns) => runHelper(ns, 'worker-exit', {}));
+    assert.equal(w.result.exits, [0, 0, 0], w.stderr);
+    assert.is(w.result.reopened, true, `the worker's queue was closed at its exit; stderr ${w.stderr}`);
+    assert.is(w.code, 0);
+    const e = await withNetns((ns) => runHelper(ns, 'exit-pending', {}));
+    assert.is(e.result.queued, 2048);
+    assert.is(e.code, 0, e.stderr);
+    assert.is(e.stderr, '');
+  });
+
   test('a handler exception becomes an uncaught exception and the reader goes on', async () => {
     const run = await withNetns((ns) => runHelper(ns, 'throw', {}));
     const r = run.result as { uncaught: string[]; got: number };
