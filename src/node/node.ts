@@ -20,7 +20,7 @@ import { createRouter, Router } from '../router.js';
 import type { ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../control/json-lines.js';
-import { configureInterface, openInterfaces, type OpenedInterface } from './host-setup.js';
+import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { WorkerRouter } from '../workers/worker-router.js';
 import { Store } from '../store/store.js';
 import { StateRecorder } from '../store/recorder.js';
@@ -210,7 +210,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 async function startWorkerRouter(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<WorkerRouter> {
   const router = new WorkerRouter(config, {
     name, workers, liveness: 'bfd', step: {}, store, log,
-    io: { kind: 'tun', devices: interfaces.map((i) => ({ interface: i.name, device: i.device, offload: i.kind === 'lan' })) },
+    io: { kind: 'tun', devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
   await router.start();
   try {

@@ -81,7 +81,7 @@ function start(): void {
   if (init.io.kind === 'tun') {
     for (const d of init.io.devices) {
       const ifx = tables.interfaceIndex(d.interface);
-      const port = TunPort.open({ name: d.device, multiQueue: true, offload: d.offload });
+      const port = TunPort.open({ name: d.device, multiQueue: true, ...d.options });
       ports[ifx] = port;
       port.start((data, offsets, lengths, count) => dp.receive(ifx, data, offsets, lengths, count));
     }
