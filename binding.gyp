@@ -11,7 +11,8 @@
         "native/util.c",
         "native/tun.c",
         "native/offload.c",
-        "native/crypto.c"
+        "native/crypto.c",
+        "native/checksum.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],

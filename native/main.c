@@ -3,6 +3,8 @@
 
 /* native/crypto.c (declared here so svr_native.h stays untouched by this component). */
 napi_status svr_crypto_init(napi_env env, napi_value exports);
+/* native/checksum.c: the Internet checksum over a byte range. */
+napi_status svr_checksum_init(napi_env env, napi_value exports);
 /* native/offload.c: test-only entry points of the TUN offload code (segmentation, coalescing). */
 napi_status svr_offload_init(napi_env env, napi_value exports);
 
@@ -15,6 +17,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
 #endif
   if (svr_offload_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_offload_init");
+    return NULL;
+  }
+  if (svr_checksum_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_checksum_init");
     return NULL;
   }
   if (svr_crypto_init(env, exports) != napi_ok) {

@@ -62,9 +62,19 @@ async function modeFwd(a: Json): Promise<void> {
     outPort.transmit(data, offsets, lengths, count);
   });
   process.on('SIGTERM', () => {
-    print(`RESULT ${JSON.stringify({ check, in: inPort.stats, out: outPort.stats, inDevice: inPort.device.stats, outDevice: outPort.device.stats, lastError: outPort.lastError, offloadFlags: inPort.device.offloadFlags })}`);
-    inPort.close();
-    outPort.close();
+    // the writer thread counts a packet once it is written: wait (briefly) until it has caught up
+    const deadline = Date.now() + 2000;
+    const report = (): void => {
+      const out = outPort.stats;
+      if (out.txPackets + out.txDrops < check.packets && Date.now() < deadline) {
+        setTimeout(report, 10);
+        return;
+      }
+      print(`RESULT ${JSON.stringify({ check, in: inPort.stats, out, inDevice: inPort.device.stats, outDevice: outPort.device.stats, lastError: outPort.lastError, offloadFlags: inPort.device.offloadFlags })}`);
+      inPort.close();
+      outPort.close();
+    };
+    report();
   });
   print('READY');
 }

@@ -1,0 +1,31 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fold, sumBytes, sumBytesJs } from '../../../src/packet/checksum.js';
+import { nativeChecksumSum } from '../../../src/packet/native-checksum.js';
+import { prng } from '../../support/prng.js';
+
+test('the addon is built and its sum is the RFC 1071 sum (RFC 1071 example header: 0x479e before complement)', () => {
+  assert.ok(nativeChecksumSum !== null, 'build/Release/svr_native.node exports checksumSum (npm ci builds it)');
+  const hdr = Uint8Array.of(0x45, 0, 0, 0x73, 0, 0, 0x40, 0, 0x40, 0x11, 0, 0, 0xc0, 0xa8, 0, 1, 0xc0, 0xa8, 0, 0xc7);
+  assert.is(nativeChecksumSum!(hdr, 0, 20), 0x479e);
+});
+
+test('native and JS sums agree on every offset parity, odd lengths, subarrays and the empty range', () => {
+  const rnd = prng(99);
+  const big = new Uint8Array(70_000).map(() => (rnd() * 256) | 0);
+  const views = [big, big.subarray(3), big.subarray(1000, 3001)];
+  for (const v of views) {
+    for (const [off, len] of [[0, 0], [0, 1], [1, 255], [1, 256], [2, 257], [5, 1400], [14, 1401], [0, v.length]] as const) {
+      if (off + len > v.length) continue;
+      for (const acc of [0, 0xffff, 12345]) {
+        assert.is(fold(sumBytes(v, off, len, acc)), fold(sumBytesJs(v, off, len, acc)), `off ${off} len ${len} acc ${acc}`);
+      }
+    }
+  }
+});
+
+test('a range outside the array is a RangeError, not a read past it', () => {
+  assert.throws(() => nativeChecksumSum!(new Uint8Array(10), 4, 7), RangeError);
+});
+
+test.run();
