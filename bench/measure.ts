@@ -1,0 +1,59 @@
+/** Per-mode measurements: RTT (UDP ping), single-stream TCP with router CPU, UDP searches. */
+import { fileURLToPath } from 'node:url';
+import { runIn } from './exec.js';
+import { cpuSeconds } from './cpu.js';
+import { tcpRun } from './iperf.js';
+import type { Mode } from './modes/mode.js';
+import type { Plan } from './plan.js';
+import type { RttResult, TcpResult } from './results.js';
+import { ECHO_PORT } from './svr-config.js';
+import { spread } from './stats.js';
+import { NS, SERVER } from './topology.js';
+import type { PingResult } from './uping.js';
+
+export const UPING = fileURLToPath(new URL('./uping.js', import.meta.url));
+
+export async function ping(count: number, warmup: number, extra: string[] = [], timeoutMs = 500): Promise<PingResult> {
+  const { stdout } = await runIn(NS.client, process.execPath, [UPING, '--host', SERVER, '--port', String(ECHO_PORT),
+    '--count', String(count), '--warmup', String(warmup), '--size', '64', '--timeout-ms', String(timeoutMs), ...extra], 120_000);
+  return JSON.parse(stdout) as PingResult;
+}
+
+/** Throws unless a few pings come back (the mode forwards at all). */
+export async function checkConnectivity(): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = await ping(5, 0, [], 1000);
+    if (r.received >= 3) return;
+  }
+  throw new Error(`no UDP echo from ${SERVER}:${ECHO_PORT} through this mode`);
+}
+
+export async function measureRtt(plan: Plan, progress: (l: string) => void): Promise<RttResult> {
+  const runs: PingResult[] = [];
+  for (let i = 0; i < plan.pingRuns; i++) {
+    const r = await ping(plan.pingCount, plan.pingWarmup);
+    progress(`    rtt run ${i + 1}: p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, lost ${r.lost}/${r.sent}`);
+    runs.push(r);
+  }
+  return { p50Us: spread(runs.map((r) => r.p50Us)), p99Us: spread(runs.map((r) => r.p99Us)), runs };
+}
+
+export async function measureTcp(mode: Mode, plan: Plan, progress: (l: string) => void): Promise<TcpResult> {
+  const gbps: number[] = [];
+  const retr: number[] = [];
+  const perGbit: number[] = [];
+  const byProc: Record<string, number[]> = {};
+  for (let i = 0; i < plan.tcpRuns; i++) {
+    const procs = mode.routerProcs();
+    const before = procs.map((p) => cpuSeconds(p.pid));
+    const r = await tcpRun(plan.tcpSeconds);
+    const used = procs.map((p, k) => cpuSeconds(p.pid) - before[k]!);
+    procs.forEach((p, k) => (byProc[p.name] ??= []).push(used[k]!));
+    const cpu = used.reduce((a, b) => a + b, 0);
+    gbps.push(r.gbps);
+    retr.push(r.retransmits);
+    if (procs.length > 0 && r.gbps > 0) perGbit.push(cpu / (r.gbps * plan.tcpSeconds));
+    progress(`    tcp run ${i + 1}: ${r.gbps.toFixed(3)} Gbps, ${r.retransmits} retransmits${procs.length > 0 ? `, router CPU ${cpu.toFixed(2)} s (${procs.map((p, k) => `${p.name} ${used[k]!.toFixed(2)}`).join(', ')})` : ''}`);
+  }
+  return { gbps: spread(gbps), retransmits: retr, cpuSecondsPerGbit: perGbit.length > 0 ? spread(perGbit) : null, cpuByProcess: byProc };
+}

@@ -1,0 +1,128 @@
+/**
+ * One mode of the benchmark, measured in order: payload check (svrouter), RTT and per-pass latency, TCP
+ * with router CPU, the two UDP searches with drop counters, new sessions (svrouter and kernel), router
+ * counters and path events (svrouter), profiles (svrouter). A failing step is recorded and the rest goes on.
+ */
+import { loadavg } from 'node:os';
+import { checkEncryption } from './capture.js';
+import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
+import { measureHops } from './hops.js';
+import { connectFailures } from './iperf.js';
+import { checkConnectivity, measureRtt, measureTcp } from './measure.js';
+import { ModeSkipped, type Mode, type ModeContext } from './modes/mode.js';
+import { SvrouterMode } from './modes/svrouter.js';
+import type { Plan } from './plan.js';
+import { formatProfile } from './profile.js';
+import { profileSvrouter } from './profiling.js';
+import type { ModeResult } from './results.js';
+import { sessionRate } from './sessions.js';
+import { searchUdp, type SearchResult } from './udp-search.js';
+
+export interface ModeRunOptions {
+  profile: boolean;
+}
+
+async function runStep(res: ModeResult, what: string, f: () => Promise<void>, progress: (l: string) => void): Promise<void> {
+  progress(`  ${what}`);
+  try {
+    await f();
+  } catch (e) {
+    const msg = `${what}: ${(e as Error).message.split('\n')[0]}`;
+    res.errors.push(msg);
+    progress(`  ! ${msg}`);
+  }
+}
+
+export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: ModeRunOptions): Promise<ModeResult> {
+  const progress = ctx.progress;
+  const step = (res: ModeResult, what: string, f: () => Promise<void>): Promise<void> => runStep(res, what, f, progress);
+  const res: ModeResult = { id: mode.id, label: mode.label, status: 'ok', notes: mode.notes, loadAvgAtStart: loadavg().map((x) => +x.toFixed(2)), udpLargeLen: mode.udpLarge, errors: [] };
+  progress(`== ${mode.label}: setting up`);
+  try {
+    await mode.setup(ctx);
+    await checkConnectivity();
+  } catch (e) {
+    res.status = e instanceof ModeSkipped ? 'skipped' : 'failed';
+    res.reason = (e as Error).message;
+    progress(`  ${res.status}: ${res.reason}`);
+    await mode.teardown(ctx).catch(() => undefined);
+    return res;
+  }
+  try {
+    const svr = mode instanceof SvrouterMode ? mode : undefined;
+    if (svr) {
+      await step(res, 'payload on the wire (capture on r1-r2)', async () => {
+        res.encryption = await checkEncryption(ctx.dir, mode.id);
+        const clear = res.encryption.payloadSeenInClear;
+        if (svr.encrypt) res.notes.push(clear ? 'encrypt: true was accepted but is NOT enforced by this build: the payload crossed the WAN in clear, so these figures are HMAC-only' : 'payload not found in clear on the WAN (encrypted)');
+        progress(`    ${res.encryption.packetsCaptured} packets captured; payload ${clear ? 'seen in clear' : 'not seen in clear'}`);
+      });
+    }
+    const counters0 = svr ? await Promise.all([svr.stats('r1'), svr.stats('r2')]).catch(() => undefined) : undefined;
+    await step(res, `rtt: ${plan.pingRuns} × ${plan.pingCount} sequential 64 B round trips after ${plan.pingWarmup} warm-up`, async () => { res.rtt = await measureRtt(plan, progress); });
+    if (res.rtt !== undefined) {
+      await step(res, 'latency per router pass (captures on r1-c, r1-r2, r2-s during 300 pings)', async () => {
+        const h = await measureHops(ctx.dir, mode.id);
+        res.rtt!.hops = h;
+        progress(h === undefined ? '    captures did not line up one to one; skipped'
+          : `    medians: r1 fwd ${h.r1FwdUs.toFixed(1)} µs, r2 fwd ${h.r2FwdUs.toFixed(1)} µs, server ${h.serverUs.toFixed(1)} µs, r2 rev ${h.r2RevUs.toFixed(1)} µs, r1 rev ${h.r1RevUs.toFixed(1)} µs`);
+      });
+    }
+    await step(res, `tcp: ${plan.tcpRuns} × ${plan.tcpSeconds} s, 1 stream`, async () => { res.tcp = await measureTcp(mode, plan, progress); });
+    const search = async (len: number): Promise<SearchResult> => {
+      const before = await dropSnapshot();
+      const r = await searchUdp(len, plan.search, progress);
+      r.drops = dropDelta(before, await dropSnapshot());
+      progress(`    drops during the search: ${formatDrops(r.drops)}`);
+      return r;
+    };
+    await step(res, `udp ${mode.udpLarge} B: search for < 1 % loss`, async () => { res.udpLarge = await search(mode.udpLarge); });
+    await step(res, 'udp 64 B: search for < 1 % loss', async () => { res.udp64 = await search(64); });
+    if (svr || mode.id === 'kernel') {
+      res.sessions = {};
+      await step(res, `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress); });
+      await step(res, `new tcp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
+    }
+    if (svr) {
+      await step(res, 'router counters and path events over the measurements', async () => {
+        const after = await Promise.all([svr.stats('r1'), svr.stats('r2')]);
+        if (counters0 !== undefined) res.routerCounters = { r1: counterDelta(counters0[0], after[0]), r2: counterDelta(counters0[1], after[1]) };
+        res.pathDownEvents = { r1: svr.logLines('r1', /path\.unusable/), r2: svr.logLines('r2', /path\.unusable/) };
+        const drops = Object.entries(res.routerCounters ?? {}).flatMap(([r, c]) => Object.entries(c).filter(([k]) => k.startsWith('drop')).map(([k, v]) => `${r} ${k} ${v}`));
+        progress(`    drops counted by the nodes: ${drops.length > 0 ? drops.join(', ') : 'none'}; path.unusable events: r1 ${res.pathDownEvents.r1!.length}, r2 ${res.pathDownEvents.r2!.length}`);
+        const downs = res.pathDownEvents.r2!.filter((l) => /detection-time-expired/.test(l)).length + res.pathDownEvents.r1!.filter((l) => /detection-time-expired/.test(l)).length;
+        if (downs > 0) res.notes.push(`BFD declared the r1-r2 path down ${downs} time(s) during the measurements (detection time expired, then a hold-down before it was usable again): see pathDownEvents in results.json`);
+      });
+    }
+    if (svr && o.profile) {
+      res.profiles = [];
+      await step(res, `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, async () => {
+        res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));
+      });
+      await step(res, `profile r1/r2 during ${plan.sessionSeconds} s of new udp sessions`, async () => {
+        res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'udp-sessions', plan.sessionSeconds, progress));
+      });
+      for (const p of res.profiles) process.stdout.write(formatProfile({ ...p, top: p.top.slice(0, 8), byFile: p.byFile.slice(0, 5) }) + '\n');
+    }
+  } finally {
+    const failures = connectFailures.splice(0);
+    if (failures.length > 0) {
+      res.notes.push(`${failures.length} iperf3 run(s) could not connect to the server within 3 s and were retried (first: ${failures[0]})`);
+      progress(`  ${failures.length} iperf3 connect failure(s), retried`);
+    }
+    progress(`== ${mode.label}: tearing down`);
+    await mode.teardown(ctx).catch((e: Error) => progress(`  teardown: ${e.message}`));
+  }
+  return res;
+}
+
+/** Numeric top-level fields of two `svr show stats --json` answers that changed (after - before). */
+function counterDelta(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, number> {
+  const d: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const b = before[k];
+    if (typeof v === 'number' && typeof b === 'number' && v !== b) d[k] = v - b;
+  }
+  return d;
+}
+

@@ -1,0 +1,135 @@
+/**
+ * svrouter: `node bin/svr.js node start` in r1 and r2 (docs/real-hosts.md): wan veth MTU 1700, the
+ * peer's waypoint routed over the veth, `ip rule iif <lan veth> lookup 100` and the node's
+ * `kernel-routes: [{ prefix: default, table: 100 }]`. Variants: HMAC only (default policy) and
+ * `encrypt: true` on the service.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ipn, logTail, logText, run, spawnIn, stop, waitForLine, type Proc } from '../exec.js';
+import { DEV, NS, R1_WAN, R2_WAN, setWanMtu } from '../topology.js';
+import { LAN_TABLE, svrConfigYaml, WAYPOINT_R1, WAYPOINT_R2 } from '../svr-config.js';
+import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
+
+/** bin/svr.js of the build being measured (default: this tree's; this file is dist/bench/modes/svrouter.js). */
+let SVR_SCRIPT = fileURLToPath(new URL('../../../bin/svr.js', import.meta.url));
+
+/** Runs the nodes and `svr show` from another copy of the build (see snapshot.ts). */
+export function useSvrScript(path: string): void {
+  SVR_SCRIPT = path;
+  dataDirOption = undefined;
+}
+
+export type RouterName = 'r1' | 'r2';
+
+let dataDirOption: Promise<boolean> | undefined;
+/** Whether this build's `svr node start` has --data-dir (builds with a LevelDB state store). */
+function supportsDataDir(): Promise<boolean> {
+  dataDirOption ??= run(process.execPath, [SVR_SCRIPT, 'node', 'start', '--help']).then((r) => r.stdout.includes('--data-dir'), () => false);
+  return dataDirOption;
+}
+
+export class SvrouterMode implements Mode {
+  readonly id: string;
+  readonly label: string;
+  readonly udpLarge = 1400;
+  readonly notes: string[] = [];
+  private procs: Partial<Record<RouterName, Proc>> = {};
+  private dir = '';
+  private configPath = '';
+
+  constructor(readonly encrypt: boolean, private readonly cipher?: string) {
+    this.id = encrypt ? 'svrouter-enc' : 'svrouter';
+    this.label = encrypt ? 'svrouter encrypted' : 'svrouter hmac only';
+  }
+
+  socket(r: RouterName): string {
+    return join(this.dir, `${r}.sock`);
+  }
+
+  async setup(ctx: ModeContext): Promise<void> {
+    this.dir = join(ctx.dir, this.id);
+    mkdirSync(join(this.dir, 'run'), { recursive: true });
+    this.configPath = join(this.dir, 'authority.yaml');
+    writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}) }));
+    await setWanMtu(1700);
+    await ipn(NS.r1, ['rule', 'add', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
+    await ipn(NS.r2, ['rule', 'add', 'iif', DEV.r2Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
+    await ipn(NS.r1, ['route', 'add', `${WAYPOINT_R2}/32`, 'via', R2_WAN, 'dev', DEV.r1Wan]);
+    await ipn(NS.r2, ['route', 'add', `${WAYPOINT_R1}/32`, 'via', R1_WAN, 'dev', DEV.r2Wan]);
+    try {
+      await this.start('r1', []);
+      await this.start('r2', []);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (this.encrypt && /SVR_ERR_CONFIG|encrypt/i.test(msg)) throw new ModeSkipped(`the config with encrypt: true was refused: ${msg.split('\n')[0]}`);
+      throw e;
+    }
+    if (this.encrypt) this.notes.push(`security policy on the service: encrypt: true, encryption-cipher ${await this.runningCipher()}`);
+  }
+
+  /** The payload policy's cipher as the running node reports it (`svr show config --json`). */
+  private async runningCipher(): Promise<string> {
+    try {
+      const { stdout } = await run(process.execPath, [SVR_SCRIPT, 'show', 'config', '--json', '--socket', this.socket('r1')]);
+      const doc = JSON.parse(stdout) as { authority?: { 'security-policies'?: { name: string; 'encryption-cipher'?: string }[] } };
+      return doc.authority?.['security-policies']?.find((p) => p.name === 'payload')?.['encryption-cipher'] ?? '(not shown)';
+    } catch {
+      return this.cipher ?? '(default; not readable from svr show config)';
+    }
+  }
+
+  /** Starts router `r` (extra node flags, e.g. --cpu-prof, go before the script). */
+  async start(r: RouterName, nodeFlags: readonly string[]): Promise<Proc> {
+    const args = [...nodeFlags, SVR_SCRIPT, 'node', 'start', '--config', this.configPath, '--name', r,
+      '--socket', this.socket(r), '--run-dir', join(this.dir, 'run'),
+      // our own state database: the default /var/lib/svrouter/<name> may be held by another node r1/r2 on this host
+      ...(await supportsDataDir() ? ['--data-dir', join(this.dir, `data-${r}`)] : [])];
+    const p = spawnIn(NS[r], `svr-${r}`, process.execPath, args, join(this.dir, `${r}${nodeFlags.length > 0 ? '-profiled' : ''}.log`));
+    this.procs[r] = p;
+    await waitForLine(p, /node\.running/, 20_000);
+    return p;
+  }
+
+  /** Stops router `r` cleanly (SIGTERM: devices and their routes vanish; --cpu-prof writes its profile). */
+  async stopRouter(r: RouterName): Promise<void> {
+    const p = this.procs[r];
+    if (p !== undefined) await stop(p, 10_000);
+    delete this.procs[r];
+  }
+
+  async teardown(): Promise<void> {
+    await this.stopRouter('r1');
+    await this.stopRouter('r2');
+    await ipn(NS.r1, ['rule', 'del', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']).catch(() => undefined);
+    await ipn(NS.r2, ['rule', 'del', 'iif', DEV.r2Lan, 'lookup', String(LAN_TABLE), 'pref', '100']).catch(() => undefined);
+    await ipn(NS.r1, ['route', 'del', `${WAYPOINT_R2}/32`]).catch(() => undefined);
+    await ipn(NS.r2, ['route', 'del', `${WAYPOINT_R1}/32`]).catch(() => undefined);
+  }
+
+  routerProcs(): Proc[] {
+    return (['r1', 'r2'] as const).map((r) => this.procs[r]).filter((p): p is Proc => p !== undefined);
+  }
+
+  proc(r: RouterName): Proc | undefined {
+    return this.procs[r];
+  }
+
+  /** `svr show stats --json --socket <r>.sock`. */
+  async stats(r: RouterName): Promise<Record<string, unknown>> {
+    const { stdout } = await run(process.execPath, [SVR_SCRIPT, 'show', 'stats', '--json', '--socket', this.socket(r)]);
+    return JSON.parse(stdout) as Record<string, unknown>;
+  }
+
+  /** Log lines of router `r` matching `re` (its current log file). */
+  logLines(r: RouterName, re: RegExp): string[] {
+    const p = this.procs[r];
+    return p === undefined ? [] : logText(p).split('\n').filter((l) => re.test(l));
+  }
+
+  logTail(r: RouterName): string {
+    const p = this.procs[r];
+    return p === undefined ? '' : logTail(p);
+  }
+}

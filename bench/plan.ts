@@ -1,0 +1,16 @@
+/** How long each measurement runs: the full plan (as the anchors) or --quick (development). */
+import { FULL_SEARCH, QUICK_SEARCH, type SearchPlan } from './udp-search.js';
+
+export interface Plan {
+  tcpRuns: number;
+  tcpSeconds: number;
+  search: SearchPlan;
+  pingRuns: number;
+  pingCount: number;
+  pingWarmup: number;
+  sessionSeconds: number;
+  memorySessions: number;
+}
+
+export const FULL: Plan = { tcpRuns: 3, tcpSeconds: 10, search: FULL_SEARCH, pingRuns: 3, pingCount: 5000, pingWarmup: 1000, sessionSeconds: 5, memorySessions: 1_000_000 };
+export const QUICK: Plan = { tcpRuns: 1, tcpSeconds: 3, search: QUICK_SEARCH, pingRuns: 1, pingCount: 1000, pingWarmup: 200, sessionSeconds: 2, memorySessions: 200_000 };

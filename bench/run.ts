@@ -1,0 +1,183 @@
+/**
+ * `npm run bench` (as root): kernel forwarding, svrouter (HMAC only, encrypted), wireguard-go and OpenVPN
+ * on one 4-namespace topology, measured side by side in one run; prints a table, writes
+ * bench/results.json and updates docs/performance.md.
+ *
+ *   node dist/bench/run.js [--quick] [--only kernel,svrouter,svrouter-enc,wireguard-go,openvpn,openvpn-tuned]
+ *                          [--no-profile] [--no-memory] [--no-docs] [--memory-sessions N] [--cipher C]
+ *   node dist/bench/run.js --render bench/results.json      (tables and docs from a saved run, no root)
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ANCHOR_NOTE } from './anchors.js';
+import { updatePerformanceDoc } from './docs.js';
+import { killAllSync, run, spawnIn, stopAll, waitForLine } from './exec.js';
+import { startIperfServer } from './iperf.js';
+import { gitState, machineInfo } from './machine.js';
+import { bytesNote, type MemoryResult } from './memory.js';
+import { KernelMode } from './modes/kernel.js';
+import type { Mode, ModeContext } from './modes/mode.js';
+import { measureMode } from './mode-run.js';
+import { OpenvpnMode } from './modes/openvpn.js';
+import { SvrouterMode, useSvrScript } from './modes/svrouter.js';
+import { snapshotBuild } from './snapshot.js';
+import { WireguardMode } from './modes/wireguard.js';
+import { FULL, QUICK } from './plan.js';
+import { figuresTable, goalsTable, ratiosTable, renderText } from './report.js';
+import type { BenchResults, ModeResult } from './results.js';
+import { ECHO_PORT, TCP_SESSION_PORT, UDP_SESSION_PORTS } from './svr-config.js';
+import { checkLeftovers, createTopology, deleteTopology, NS, SERVER } from './topology.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ALL_MODES = ['kernel', 'svrouter', 'svrouter-enc', 'wireguard-go', 'openvpn', 'openvpn-tuned'] as const;
+/** what runs without --only (all of them; openvpn-tuned is OpenVPN with svrouter-sized buffers, for reference) */
+const DEFAULT_MODES = [...ALL_MODES];
+
+interface Options {
+  quick: boolean;
+  only: string[];
+  profile: boolean;
+  memory: boolean;
+  docs: boolean;
+  memorySessions?: number;
+  cipher?: string;
+  /** re-render tables and docs/performance.md from a results file; measures nothing */
+  render?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, only: [...DEFAULT_MODES], profile: true, memory: true, docs: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') o.quick = true;
+    else if (a === '--only') o.only = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    else if (a === '--no-profile') o.profile = false;
+    else if (a === '--no-memory') o.memory = false;
+    else if (a === '--no-docs') o.docs = false;
+    else if (a === '--memory-sessions') o.memorySessions = Number(argv[++i]);
+    else if (a === '--cipher') o.cipher = argv[++i];
+    else if (a === '--render') o.render = argv[++i];
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(`usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--no-profile] [--no-memory] [--no-docs] [--memory-sessions N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256]\n       node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)\n`);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}`);
+  }
+  const bad = o.only.filter((m) => !(ALL_MODES as readonly string[]).includes(m));
+  if (bad.length > 0) throw new Error(`--only: unknown mode ${bad.join(', ')} (modes: ${ALL_MODES.join(', ')})`);
+  return o;
+}
+
+const t0 = Date.now();
+const progress = (line: string): void => {
+  process.stdout.write(`[${String(Math.round((Date.now() - t0) / 1000)).padStart(4)}s] ${line}\n`);
+};
+
+function makeMode(id: string, o: Options): Mode {
+  switch (id) {
+    case 'kernel': return new KernelMode();
+    case 'svrouter': return new SvrouterMode(false);
+    case 'svrouter-enc': return new SvrouterMode(true, o.cipher);
+    case 'wireguard-go': return new WireguardMode();
+    case 'openvpn-tuned': return new OpenvpnMode(['--rcvbuf', '4194304', '--sndbuf', '4194304', '--txqueuelen', '4096'], 'openvpn-tuned', 'OpenVPN, 4 MB buffers');
+    default: return new OpenvpnMode();
+  }
+}
+
+function memoryBench(n: number, snap: string): MemoryResult & { note: string } {
+  progress(`== memory: ${n.toLocaleString('en-US')} sessions in process (node --expose-gc dist/bench/memory.js)`);
+  const r = spawnSync(process.execPath, ['--expose-gc', join(snap, 'dist', 'bench', 'memory.js'), '--sessions', String(n)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`memory benchmark failed: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  const m = JSON.parse(r.stdout) as MemoryResult;
+  progress(`  r1 table ${(m.tableBytes.r1 / 1e6).toFixed(1)} MB = ${m.perSession.tableBytesR1.toFixed(0)} B/session (typed arrays ${m.perSession.typedArrayBytesR1.toFixed(0)} B); RSS +${((m.process.rssAfter - m.process.rssBefore) / 1e6).toFixed(0)} MB for r1+r2`);
+  const note = bytesNote(m);
+  return { ...m, note };
+}
+
+let cleaning: Promise<void> | null = null;
+/** Set once we start creating our namespaces: only then are they ours to delete. */
+let ownTopology = false;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAll();
+    if (ownTopology) await deleteTopology(progress);
+  })();
+  return cleaning;
+}
+
+/** The final tables and notes on stdout. */
+function printSummary(results: BenchResults): void {
+  process.stdout.write(`\n${renderText(figuresTable(results))}\n\n${renderText(ratiosTable(results))}\n(${ANCHOR_NOTE})\n\n${renderText(goalsTable(results))}\n`);
+  for (const m of results.modes) for (const n of [...(m.reason ? [`${m.status}: ${m.reason}`] : []), ...m.notes, ...m.errors]) process.stdout.write(`  ${m.label}: ${n}\n`);
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.render !== undefined) {
+    const saved = JSON.parse(readFileSync(o.render, 'utf8')) as BenchResults;
+    printSummary(saved);
+    if (o.docs) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), saved);
+    process.stdout.write(`\nrendered ${o.render}${o.docs ? ' into docs/performance.md' : ''}\n`);
+    return;
+  }
+  if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark creates network namespaces, veths and TUN devices');
+  for (const t of ['ip', 'iperf3']) {
+    if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) throw new Error(`${t} is missing (apt-get install iproute2 iperf3)`);
+  }
+  const plan = o.quick ? QUICK : FULL;
+  const command = `node dist/bench/run.js${process.argv.slice(2).length > 0 ? ' ' + process.argv.slice(2).join(' ') : ''}`;
+  const dir = mkdtempSync(join(tmpdir(), 'svb-'));
+  const ctx: ModeContext = { dir, progress };
+  const startLoad = loadavg().map((x) => +x.toFixed(2));
+  const git = gitState(ROOT); // what dist/ was built from when we started
+  const snap = snapshotBuild(ROOT, dir); // one run measures one build, whatever gets rebuilt meanwhile
+  useSvrScript(join(snap, 'bin', 'svr.js'));
+  progress(`svrouter benchmark${o.quick ? ' (--quick)' : ''}: modes ${o.only.join(', ')}; logs in ${dir}`);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      progress(`${sig}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  process.on('exit', killAllSync);
+
+  const modes: ModeResult[] = [];
+  try {
+    await checkLeftovers(progress);
+    ownTopology = true;
+    await createTopology(progress);
+    await startIperfServer(dir);
+    const servers = spawnIn(NS.server, 'servers', process.execPath, [fileURLToPath(new URL('./servers.js', import.meta.url)),
+      '--echo', `${SERVER}:${ECHO_PORT}`, '--echo-range', `${SERVER}:${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}`, '--tcp-close', `${SERVER}:${TCP_SESSION_PORT}`], join(dir, 'servers.log'));
+    await waitForLine(servers, /ready/, 20_000);
+    for (const id of ALL_MODES.filter((m) => o.only.includes(m))) modes.push(await measureMode(makeMode(id, o), ctx, plan, o));
+  } finally {
+    await cleanup();
+  }
+  let memory: (MemoryResult & { note: string }) | undefined;
+  if (o.memory && o.only.some((m) => m.startsWith('svrouter'))) {
+    try {
+      memory = memoryBench(o.memorySessions ?? plan.memorySessions, snap);
+    } catch (e) {
+      progress(`  ! ${(e as Error).message}`);
+    }
+  }
+  const results: BenchResults = {
+    date: new Date().toISOString(), command, git, quick: o.quick, machine: machineInfo(),
+    durationSeconds: (Date.now() - t0) / 1000, loadAvg: { start: startLoad, end: loadavg().map((x) => +x.toFixed(2)) },
+    modes, ...(memory ? { memory } : {}), runDir: dir,
+  };
+  writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  if (o.docs) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), results);
+  const nsLeft = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith('svb-'));
+  printSummary(results);
+  process.stdout.write(`\nwrote bench/results.json${o.docs ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
+}
+
+main().catch(async (e: unknown) => {
+  progress(`error: ${e instanceof Error ? e.message : String(e)}`);
+  await cleanup();
+  process.exitCode = 1;
+});

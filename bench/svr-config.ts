@@ -1,0 +1,70 @@
+/**
+ * The authority config both benchmark nodes load: one tenant (the client LAN), one service with every
+ * port the benchmark uses (iperf3 tcp/udp 5201, UDP echo 7, the session test's udp 10000-11023 and tcp 9),
+ * r1 -> r2 over one wan path. `encrypt` names a security policy with `encrypt: true` on the service.
+ */
+import { randomBytes } from 'node:crypto';
+import { CLIENT_NET, SERVER_NET } from './topology.js';
+
+export const WAYPOINT_R1 = '198.18.12.1';
+export const WAYPOINT_R2 = '198.18.12.2';
+export const LAN_TABLE = 100;
+export const ECHO_PORT = 7;
+export const TCP_SESSION_PORT = 9;
+export const IPERF_PORT = 5201;
+export const UDP_SESSION_PORTS = { from: 10000, to: 11023 } as const;
+
+export interface SvrConfigOptions {
+  encrypt: boolean;
+  /** `encryption-cipher` of the payload policy (default: the build's default) */
+  cipher?: string;
+  /** 64 hex digits; fresh by default */
+  secret?: string;
+}
+
+function lan(): string {
+  return `        - name: lan0
+          kind: lan
+          kernel-routes: [{ prefix: default, table: ${LAN_TABLE} }]
+`;
+}
+
+function wan(waypoint: string): string {
+  return `        - name: wan0
+          kind: wan
+          waypoint: ${waypoint}
+          neighborhoods: [{ name: bench }]
+`;
+}
+
+export function svrConfigYaml(o: SvrConfigOptions): string {
+  const secret = o.secret ?? randomBytes(32).toString('hex');
+  const policies = o.encrypt ? `  security-policies:
+    - name: payload
+      encrypt: true
+${o.cipher !== undefined ? `      encryption-cipher: ${o.cipher}\n` : ''}` : '';
+  return `# written by bench/svr-config.ts (npm run bench); both nodes load this file
+authority:
+  name: bench
+  secret: ${secret}
+${policies}  tenants:
+    - name: bench
+      members: [${CLIENT_NET}]
+  services:
+    - name: bench
+      addresses: [${SERVER_NET}]
+      transport:
+        - { protocol: tcp, ports: [${TCP_SESSION_PORT}, ${IPERF_PORT}] }
+        - { protocol: udp, ports: [${ECHO_PORT}, ${IPERF_PORT}, "${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}"] }
+      access-policy: [{ source: bench }]
+${o.encrypt ? '      security: payload\n' : ''}  routers:
+    - name: r1
+      interfaces:
+${lan()}${wan(WAYPOINT_R1)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]
+      service-routes: [{ name: bench-via-r2, service: bench, peer: r2 }]
+    - name: r2
+      interfaces:
+${lan()}${wan(WAYPOINT_R2)}      routes: [{ prefix: ${SERVER_NET}, interface: lan0 }]
+      service-routes: [{ name: bench-local, service: bench, next-hop: { interface: lan0 } }]
+`;
+}

@@ -1,0 +1,105 @@
+/**
+ * The highest UDP rate with < 1 % loss, as in the anchors: a first trial at -b 0 (unlimited), then
+ * bisection with short trials between the best passing and the lowest failing rate, then confirmation
+ * runs at the best passing rate; if their median loss is >= 1 %, the rate is lowered (7 %, or to 95 % of
+ * what those runs delivered if that is lower) and confirmed again, a bounded number of times. The figure is the delivered packets/s of the confirmation runs (median, min-max).
+ */
+import { udpTrial, type UdpTrial } from './iperf.js';
+import { median } from './stats.js';
+
+export interface SearchPlan {
+  initSeconds: number;
+  trialSeconds: number;
+  maxSteps: number;
+  /** stop bisecting when (hi - lo) / hi is below this */
+  tolerance: number;
+  confirmRuns: number;
+  confirmSeconds: number;
+  maxLowerings: number;
+}
+
+export const FULL_SEARCH: SearchPlan = { initSeconds: 5, trialSeconds: 3, maxSteps: 6, tolerance: 0.05, confirmRuns: 3, confirmSeconds: 5, maxLowerings: 4 };
+export const QUICK_SEARCH: SearchPlan = { initSeconds: 2, trialSeconds: 2, maxSteps: 3, tolerance: 0.1, confirmRuns: 1, confirmSeconds: 2, maxLowerings: 1 };
+
+export interface SearchResult {
+  len: number;
+  /** delivered kpps at the confirmed rate: median and min-max over the confirmation runs */
+  kpps: number;
+  kppsMin: number;
+  kppsMax: number;
+  gbps: number;
+  lossPct: number[];
+  offeredPps: number;
+  /** true when -b 0 already had < 1 % loss: the sender was the limit */
+  senderLimited: boolean;
+  /** false when even the last confirmation had a median loss >= 1 % (the figure is then an upper bound) */
+  passed: boolean;
+  /** trials that delivered nothing at all and were repeated after a pause */
+  stalls: number;
+  trials: UdpTrial[];
+  confirmations: UdpTrial[];
+  /** drop counters that moved during the whole search (see drops.ts) */
+  drops?: Record<string, number>;
+}
+
+const PASS = 1;
+
+export async function searchUdp(len: number, plan: SearchPlan, progress: (l: string) => void): Promise<SearchResult> {
+  const trials: UdpTrial[] = [];
+  let stalls = 0;
+  const trial = async (pps: number, secs: number): Promise<UdpTrial> => {
+    let t = await udpTrial(len, pps * len * 8, secs);
+    // nothing at all arrived although the path carried traffic before: a stall (seen once with OpenVPN right
+    // after an overload), not a rate limit; wait and repeat, at most twice, and count it
+    for (let k = 0; k < 2 && t.recvPps === 0 && t.sentPps > 0 && trials.some((x) => x.recvPps > 0); k++) {
+      stalls++;
+      progress(`    udp ${len} B: nothing delivered at ${(pps / 1000).toFixed(1)} kpps; waiting 10 s and repeating the trial`);
+      await new Promise((r) => setTimeout(r, 10_000));
+      t = await udpTrial(len, pps * len * 8, secs);
+    }
+    trials.push(t);
+    progress(`    udp ${len} B ${pps === 0 ? 'unlimited' : `${(pps / 1000).toFixed(1)} kpps offered`}: sent ${(t.sentPps / 1000).toFixed(1)} kpps, delivered ${(t.recvPps / 1000).toFixed(1)} kpps, loss ${t.lossPct.toFixed(2)} %`);
+    return t;
+  };
+  const first = await trial(0, plan.initSeconds);
+  let senderLimited = first.lossPct < PASS;
+  let lo = 0;
+  let hi = first.sentPps;
+  let rate = 0; // 0 = unlimited
+  if (!senderLimited) {
+    let guess = first.recvPps * 0.98;
+    for (let step = 0; step < plan.maxSteps; step++) {
+      const t = await trial(guess, plan.trialSeconds);
+      if (t.lossPct < PASS) lo = guess;
+      else hi = guess;
+      if (lo > 0 && (hi - lo) / hi < plan.tolerance) break;
+      guess = lo > 0 ? (lo + hi) / 2 : guess / 2;
+    }
+    if (lo === 0) lo = hi / 4;
+    rate = lo;
+  }
+  let confirmations: UdpTrial[] = [];
+  let passed = false;
+  for (let k = 0; ; k++) {
+    confirmations = [];
+    for (let i = 0; i < plan.confirmRuns; i++) {
+      confirmations.push(await trial(rate, plan.confirmSeconds));
+      // the median has failed once more than half of the runs failed: no need for the rest of this round
+      if (confirmations.filter((c) => c.lossPct >= PASS).length > plan.confirmRuns / 2) break;
+    }
+    const loss = median(confirmations.map((c) => c.lossPct));
+    passed = loss < PASS;
+    if (passed || k >= plan.maxLowerings) break;
+    // lower by 7 %, or straight to just under what the failing runs delivered when that is lower
+    const delivered = median(confirmations.map((c) => c.recvPps));
+    rate = Math.min(rate === 0 ? delivered : rate * 0.93, delivered * 0.95);
+    senderLimited = false;
+    progress(`    median loss ${loss.toFixed(2)} % >= 1 %: confirming again at ${(rate / 1000).toFixed(1)} kpps`);
+  }
+  const recv = confirmations.map((c) => c.recvPps / 1000);
+  const kpps = median(recv);
+  return {
+    len, kpps, kppsMin: Math.min(...recv), kppsMax: Math.max(...recv), gbps: (kpps * 1000 * len * 8) / 1e9,
+    lossPct: confirmations.map((c) => c.lossPct), offeredPps: rate, senderLimited, passed, stalls, trials, confirmations,
+  };
+}
