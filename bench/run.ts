@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ANCHOR_NOTE } from './anchors.js';
 import { updatePerformanceDoc } from './docs.js';
+import { installMissing } from './install.js';
 import { killAllSync, run, spawnIn, stopAll, waitForLine } from './exec.js';
 import { startIperfServer } from './iperf.js';
 import { gitState, machineInfo } from './machine.js';
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
     return;
   }
   if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark creates network namespaces, veths and TUN devices');
+  for (const problem of installMissing(progress)) progress(problem);
   for (const t of ['ip', 'iperf3']) {
     if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) throw new Error(`${t} is missing (apt-get install iproute2 iperf3)`);
   }
