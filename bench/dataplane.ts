@@ -6,30 +6,13 @@
  */
 import { parseAddress } from '../src/model/addr.js';
 import { parseConfig } from '../src/model/validate.js';
+import { inProcessConfig } from './inprocess-config.js';
 import { buildUdp } from '../src/packet/build.js';
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import { compileRouter } from '../src/model/compile.js';
 import type { PacketPort } from '../src/io/port.js';
 import { MAX_BATCH } from '../src/dataplane/batch.js';
 
-const CONFIG = (encrypt: boolean) => `
-authority:
-  name: bench
-  secret: 5f2c8e1a9b3d4f6071829a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f
-  security-policies:
-    - { name: internal, hmac-mode: regular }
-    - { name: sealed, encrypt: ${encrypt}, hmac-mode: regular }
-  tenants: [{ name: t, members: [198.18.1.0/24] }]
-  services:
-    - { name: s, addresses: [198.18.3.0/24], transport: [{ protocol: udp }], access-policy: [{ source: t }], security: sealed }
-  routers:
-    - name: r1
-      interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.1, neighborhoods: [{ name: n }] }]
-      service-routes: [{ name: s, service: s, peer: r2 }]
-    - name: r2
-      interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.2, neighborhoods: [{ name: n }] }]
-      service-routes: [{ name: s, service: s, next-hop: { interface: lan0 } }]
-`;
 
 /** A port that keeps the last batch written to it (for feeding r2) and otherwise drops. */
 class Capture implements PacketPort {
@@ -49,7 +32,7 @@ class Capture implements PacketPort {
 }
 
 function run(label: string, encrypt: boolean, size: number): void {
-  const config = parseConfig(CONFIG(encrypt));
+  const config = parseConfig(inProcessConfig(encrypt));
   const wan1 = new Capture(), wan2 = new Capture(), lan2 = new Capture();
   const r1 = new Dataplane({ tables: compileRouter(config, 'r1', 1), ports: [new Capture(), wan1] });
   const r2 = new Dataplane({ tables: compileRouter(config, 'r2', 1), ports: [lan2, wan2] });

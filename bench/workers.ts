@@ -20,26 +20,11 @@ import type { PacketPort } from '../src/io/port.js';
 import { parseAddress } from '../src/model/addr.js';
 import { compileRouter } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
+import { inProcessConfig } from './inprocess-config.js';
 import { buildUdp } from '../src/packet/build.js';
 import { createSteering, defaultOwner, type SteeringShared } from '../src/workers/steering.js';
 import { packBatch } from '../src/workers/channel-port.js';
 
-const CONFIG = `
-authority:
-  name: bench
-  secret: 5f2c8e1a9b3d4f6071829a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f
-  security-policies: [{ name: internal, hmac-mode: regular }]
-  tenants: [{ name: t, members: [198.18.1.0/24] }]
-  services:
-    - { name: s, addresses: [198.18.3.0/24], transport: [{ protocol: udp }], access-policy: [{ source: t }], security: internal }
-  routers:
-    - name: r1
-      interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.1, neighborhoods: [{ name: n }] }]
-      service-routes: [{ name: s, service: s, peer: r2 }]
-    - name: r2
-      interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.2, neighborhoods: [{ name: n }] }]
-      service-routes: [{ name: s, service: s, next-hop: { interface: lan0 } }]
-`;
 const FLOWS = 64;
 const SIZE = 1400;
 const CLIENT = parseAddress('198.18.1.10')!.bytes;
@@ -85,7 +70,7 @@ function batchOf(ports: number[]): { data: Uint8Array; off: Uint32Array; len: Ui
 }
 
 async function load(init: LoadInit, peers: Map<number, MessagePort>): Promise<LoadResult> {
-  const config = parseConfig(CONFIG);
+  const config = parseConfig(inProcessConfig(false));
   const lan1 = new Sink(), wan1 = new Sink(), lan2 = new Sink(), wan2 = new Sink();
   const r1 = new Dataplane({
     tables: compileRouter(config, 'r1', 1), ports: [lan1, wan1],

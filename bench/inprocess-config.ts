@@ -1,0 +1,25 @@
+/**
+ * The two-router config of the in-process benches (bench/dataplane.ts, bench/workers.ts): one UDP service
+ * from r1 to r2. HMAC mode 'regular': these benches replay one captured batch for seconds, which the
+ * default time-based mode would rightly reject as replays. `encrypt`: payload encryption on the service.
+ */
+export function inProcessConfig(encrypt: boolean): string {
+  return `
+authority:
+  name: bench
+  secret: 5f2c8e1a9b3d4f6071829a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f
+  security-policies:
+    - { name: internal, hmac-mode: regular }
+    - { name: sealed, encrypt: ${encrypt}, hmac-mode: regular }
+  tenants: [{ name: t, members: [198.18.1.0/24] }]
+  services:
+    - { name: s, addresses: [198.18.3.0/24], transport: [{ protocol: udp }], access-policy: [{ source: t }], security: sealed }
+  routers:
+    - name: r1
+      interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.1, neighborhoods: [{ name: n }] }]
+      service-routes: [{ name: s, service: s, peer: r2 }]
+    - name: r2
+      interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.2, neighborhoods: [{ name: n }] }]
+      service-routes: [{ name: s, service: s, next-hop: { interface: lan0 } }]
+`;
+}
