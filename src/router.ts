@@ -14,9 +14,10 @@ import { EpisodeSupervisor, type EpisodeOptions } from './actors/episodes.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import type { DpEvent, SessionRole } from './dataplane/events.js';
 import { resiliencyCode, type Resiliency } from './dataplane/path-choice.js';
-import { listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from './dataplane/inspect.js';
+import { countBy, listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from './dataplane/inspect.js';
 import { SvrError } from './errors.js';
 import type { PacketPort } from './io/port.js';
+import { fanOutEvents } from './actors/event-fanout.js';
 import { peerSummaries, type PeerSummary } from './actors/peer-views.js';
 import { PluginHost, type PluginSpec, type PluginView } from './plugins/host.js';
 import { PathControl, type Liveness } from './actors/path-control.js';
@@ -262,14 +263,16 @@ export class Router {
   /** Per service: reachability, configured routes, ranked paths and (learned from STEP) routes. */
   services(): (ServiceView & { paths: string[]; refused: boolean; resiliency: string; learned?: unknown })[] {
     const routing = new Map(this.pathControl.services().map((r) => [r.service, r]));
-    return listServices(this.dataplane.ctx).map((v) => {
+    const ctx = this.dataplane.ctx;
+    return listServices(ctx.tables, (p) => this.isPathUp(p), countBy(ctx, ctx.sessions.service)).map((v) => {
       const r = routing.get(v.name);
       return { ...v, paths: r?.paths ?? [], refused: r?.refused ?? false, resiliency: r?.resiliency ?? 'none', ...(r?.learned ? { learned: r.learned } : {}) };
     });
   }
 
   tenants(): TenantView[] {
-    return listTenants(this.dataplane.ctx);
+    const ctx = this.dataplane.ctx;
+    return listTenants(ctx.tables, countBy(ctx, ctx.sessions.tenant));
   }
 
   peers(): PeerSummary[] {
@@ -313,22 +316,7 @@ export class Router {
 
   private onDataplaneEvents(events: DpEvent[]): void {
     this.episodes.handle(events);
-    for (const e of events) {
-      if (e.kind === 'session.created') {
-        this.subject.next({ type: 'created', sessionId: e.sessionId, role: e.role, service: e.service, tenant: e.tenant });
-        this.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
-      } else if (e.kind === 'session.removed') {
-        this.subject.next({ type: 'removed', sessionId: e.sessionId, reason: e.reason, tenant: e.tenant, service: e.service, ageMs: e.ageMs, packets: e.packets, bytes: e.bytes });
-        this.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
-      } else if (e.kind === 'plugin.error') {
-        this.log('plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message });
-      } else if (e.kind === 'session.migrated') {
-        const paths = this.dataplane.tables.paths;
-        this.subject.next({ type: 'migrated', sessionId: e.sessionId, from: paths[e.fromPath]?.name ?? '?', to: paths[e.toPath]?.name ?? '?' });
-      } else if (e.kind === 'path.message') {
-        this.pathSubject.next({ path: e.path, pathName: this.dataplane.tables.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs });
-      }
-    }
+    fanOutEvents(events, { tables: this.dataplane.tables, sessions: this.subject, pathMessages: this.pathSubject, plugins: this.plugins, log: this.log });
   }
 }
 

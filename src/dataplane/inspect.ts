@@ -4,6 +4,7 @@
  */
 import { formatAddress } from '../model/addr.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../packet/ip.js';
+import type { ForwardingTables } from '../model/tables.js';
 import type { DataplaneContext } from './context.js';
 import { wordsToBytes } from './metadata-build.js';
 import { roleName, sessionId } from './session-ops.js';
@@ -135,38 +136,37 @@ export interface TenantView {
   sessions: number;
 }
 
-function countBy(ctx: DataplaneContext, column: Int16Array): Map<number, number> {
+/** Active sessions per value of a session column (service or tenant id). */
+export function countBy(ctx: DataplaneContext, column: Int16Array): (id: number) => number {
   const t = ctx.sessions;
   const counts = new Map<number, number>();
   for (let r = 0; r < t.capacity; r++) {
     if (!t.isActive(r)) continue;
     counts.set(column[r]!, (counts.get(column[r]!) ?? 0) + 1);
   }
-  return counts;
+  return (id) => counts.get(id) ?? 0;
 }
 
-export function listServices(ctx: DataplaneContext): ServiceView[] {
-  const tables = ctx.tables;
-  const counts = countBy(ctx, ctx.sessions.service);
+/** `show services` rows: routes with their usable paths; `sessions(id)` counts a service's sessions. */
+export function listServices(tables: ForwardingTables, isPathUp: (path: number) => boolean, sessions: (service: number) => number): ServiceView[] {
   return tables.services.map((svc) => {
     const routes = svc.routes.map((route) => {
       if (route.kind === 'local') {
         return { name: route.name, kind: 'local' as const, target: tables.interfaces[route.interface]!.name, usable: true };
       }
       const peer = tables.peers[route.peer]!;
-      const up = peer.paths.filter((p) => ctx.pathUp[p] === 1).map((p) => tables.paths[p]!.name);
+      const up = peer.paths.filter(isPathUp).map((p) => tables.paths[p]!.name);
       return { name: route.name, kind: 'peer' as const, target: up.length > 0 ? `${peer.name} (${up.join(', ')})` : `${peer.name} (no path up)`, usable: up.length > 0 };
     });
-    return { name: svc.name, routes, reachable: routes.some((r) => r.usable), sessions: counts.get(svc.id) ?? 0 };
+    return { name: svc.name, routes, reachable: routes.some((r) => r.usable), sessions: sessions(svc.id) };
   });
 }
 
-export function listTenants(ctx: DataplaneContext): TenantView[] {
-  const tables = ctx.tables;
-  const counts = countBy(ctx, ctx.sessions.tenant);
+/** `show tenants` rows; `sessions(id)` counts a tenant's sessions. */
+export function listTenants(tables: ForwardingTables, sessions: (tenant: number) => number): TenantView[] {
   return tables.tenants.map((name, id) => ({
     name,
     interfaces: tables.interfaces.filter((i) => i.tenant === id).map((i) => i.name),
-    sessions: counts.get(id) ?? 0,
+    sessions: sessions(id),
   }));
 }

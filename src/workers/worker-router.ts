@@ -14,7 +14,7 @@ import { EpisodeSupervisor, type EpisodeOptions } from '../actors/episodes.js';
 import { PathControl, type Liveness } from '../actors/path-control.js';
 import type { PathSupervisorOptions } from '../actors/paths.js';
 import type { DpEvent } from '../dataplane/events.js';
-import type { ServiceView, SessionSummary, TenantView } from '../dataplane/inspect.js';
+import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/inspect.js';
 import { resiliencyCode, type Resiliency } from '../dataplane/path-choice.js';
 import { SvrError } from '../errors.js';
 import { peerMachine } from '../machines/peer.js';
@@ -25,6 +25,7 @@ import type { ForwardingTables } from '../model/tables.js';
 import { validateConfig } from '../model/validate.js';
 import { PluginHost, type PluginSpec, type PluginView } from '../plugins/host.js';
 import type { PathMessage, SessionEvent } from '../router.js';
+import { fanOutEvents } from '../actors/event-fanout.js';
 import { peerSummaries, type PeerSummary } from '../actors/peer-views.js';
 import type { StepOptions } from '../step/options.js';
 import type { Store } from '../store/store.js';
@@ -197,22 +198,7 @@ export class WorkerRouter {
   private onEvents(index: number, events: DpEvent[]): void {
     const tagged = events.map((e) => ('row' in e ? { ...e, row: (index << ROW_BITS) | e.row } : e));
     this.episodes.handle(tagged);
-    for (const e of tagged) {
-      if (e.kind === 'session.created') {
-        this.subject.next({ type: 'created', sessionId: e.sessionId, role: e.role, service: e.service, tenant: e.tenant });
-        this.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
-      } else if (e.kind === 'session.removed') {
-        this.subject.next({ type: 'removed', sessionId: e.sessionId, reason: e.reason, tenant: e.tenant, service: e.service, ageMs: e.ageMs, packets: e.packets, bytes: e.bytes });
-        this.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
-      } else if (e.kind === 'session.migrated') {
-        const paths = this.tablesNow.paths;
-        this.subject.next({ type: 'migrated', sessionId: e.sessionId, from: paths[e.fromPath]?.name ?? '?', to: paths[e.toPath]?.name ?? '?' });
-      } else if (e.kind === 'path.message') {
-        this.pathSubject.next({ path: e.path, pathName: this.tablesNow.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs });
-      } else if (e.kind === 'plugin.error') {
-        this.log('plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message, worker: index });
-      }
-    }
+    fanOutEvents(tagged, { tables: this.tablesNow, sessions: this.subject, pathMessages: this.pathSubject, plugins: this.plugins, log: this.log }, { worker: index });
   }
 
   async start(): Promise<void> {
@@ -339,20 +325,15 @@ export class WorkerRouter {
     });
   }
 
-  services(): (ServiceView & { paths: string[]; refused: boolean; resiliency: string })[] {
-    const t = this.tablesNow;
+  services(): (ServiceView & { paths: string[]; refused: boolean; resiliency: string; learned?: unknown })[] {
     const routing = new Map(this.pathControl.services().map((r) => [r.service, r]));
-    return t.services.map((svc) => {
-      const routes = svc.routes.map((route) => route.kind === 'local'
-        ? { name: route.name, kind: 'local' as const, target: t.interfaces[route.interface]!.name, usable: true }
-        : { name: route.name, kind: 'peer' as const, target: t.peers[route.peer]!.name, usable: t.peers[route.peer]!.paths.some((p) => this.isPathUp(p)) });
-      const r = routing.get(svc.name);
-      return { name: svc.name, routes, reachable: routes.some((x) => x.usable), sessions: this.sum((w) => w.stats.perService, svc.id), paths: r?.paths ?? [], refused: r?.refused ?? false, resiliency: r?.resiliency ?? 'none' };
+    return listServices(this.tablesNow, (p) => this.isPathUp(p), (id) => this.sum((w) => w.stats.perService, id)).map((v) => {
+      const r = routing.get(v.name);
+      return { ...v, paths: r?.paths ?? [], refused: r?.refused ?? false, resiliency: r?.resiliency ?? 'none', ...(r?.learned ? { learned: r.learned } : {}) };
     });
   }
 
   tenants(): TenantView[] {
-    const t = this.tablesNow;
-    return t.tenants.map((name, id) => ({ name, interfaces: t.interfaces.filter((i) => i.tenant === id).map((i) => i.name), sessions: this.sum((w) => w.stats.perTenant, id) }));
+    return listTenants(this.tablesNow, (id) => this.sum((w) => w.stats.perTenant, id));
   }
 }
