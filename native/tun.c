@@ -20,6 +20,16 @@
  *                         partial checksums completed); a super-packet that does not fit the rest of a batch
  *                         continues in the next one. cb then also gets (superPackets, segments, offloadErrors),
  *                         running totals, as arguments 6..8 (argument 5 is the error message, else undefined).
+ *                         flags & SVR_READER_POLL: start in poll mode (below).
+ *   tunReaderMode(handle, poll) poll mode: the thread parks and the JS thread reads instead, from a uv_poll
+ *                         watcher on its own event loop: readable -> the same reads into the next buffer ->
+ *                         the same cb, called directly (napi_make_callback). One wake-up per batch instead of
+ *                         two (reader thread, then JS), which is most of a router pass at low rates; the thread
+ *                         mode overlaps reads with JS work at high rates. TypeScript decides (tun-device.ts).
+ *                         thread -> poll: park flag + eventfd; the thread, once it waits, sends a PARKED call
+ *                         through the threadsafe queue (so after every batch it handed over) and that call
+ *                         starts the watcher. poll -> thread: stop the watcher, wake the thread. Both modes
+ *                         share the buffer index and the offload segmenter state; only one of them reads.
  *   tunReaderStop(handle) stop flag + eventfd write, join. Idempotent; also runs at env teardown.
  *   tunReaderRef(handle, bool)  whether a running reader keeps the event loop alive (default: yes).
  *   tunWriteBatch(fd, data, offsets, lengths, count) -> written
@@ -30,7 +40,7 @@
  *                         super-packets (native/offload.c), one writev(2) per super-packet or packet (with a
  *                         vnet header). `written` and the error properties count input packets; stats (a
  *                         Uint32Array of 2) gets [super-packets written, packets merged into them] for this call.
- *   tunWriterStart(fd, counters, slots, bytes, flags) -> handle
+ *   tunWriterStart(fd, counters, slots, bytes, flags[, waitUs, directMax]) -> handle
  *                         one writer thread per queue, fed through a preallocated single-producer/single-consumer
  *                         ring (slots packet descriptors, a byte ring of `bytes`; malloc'ed here, once):
  *                           JS thread (tunWriterPush): check bounds -> memcpy each packet into the byte ring ->
@@ -49,7 +59,11 @@
  *                         counters: a BigUint64Array(W_NCOUNTERS) on a SharedArrayBuffer; each entry has one writer
  *                         (the writer thread, or the JS thread for W_RING_DROPS/W_WAKEUPS) that stores it with
  *                         __atomic_store_n; JS reads them with Atomics.load.
- *   tunWriterPush(handle, data, offsets, lengths, count) -> packets queued (the others: ring full, counted).
+ *   tunWriterPush(handle, data, offsets, lengths, count) -> packets taken (the others: ring full, counted).
+ *                         A call of at most directMax packets (tunWriterStart's 7th argument, default 0) that
+ *                         finds the ring empty is written right here, on the JS thread (no wake-up of the
+ *                         writer thread; counted in W_DIRECT_*); what meets EAGAIN is queued as usual.
+ *   tunWriterDirect(handle, directMax)  changes that threshold (0: always the ring).
  *   tunWriterStop(handle) stop flag + eventfd, join. The thread first writes what is queued (flush; bounded:
  *                         the fd is non-blocking and the ring is finite); only what still waits behind EAGAIN
  *                         when the stop arrives is discarded and counted in W_DROPS. Idempotent; also runs at env
@@ -85,12 +99,16 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 /* Flags of tunOpen; the same values are in src/io/tun/native.ts. */
 #define SVR_TUN_MULTI_QUEUE 1u
 #define SVR_TUN_VNET_HDR 2u
-/* Flags of tunReaderStart; the same value is in src/io/tun/native.ts. */
+/* Flags of tunReaderStart; the same values are in src/io/tun/native.ts. */
 #define SVR_READER_OFFLOAD 1u
+#define SVR_READER_POLL 2u
+/* A threadsafe call that carries (PARKED_TAG | generation): the thread stopped reading for poll mode. */
+#define PARKED_TAG ((uintptr_t)1 << 40)
 
 #define MAX_BUFFERS 64
 #define MAX_BATCH 1024
@@ -118,8 +136,21 @@ enum {
   W_RING_DROPS,   /* packets tunWriterPush dropped because the ring was full (JS thread) */
   W_WAKEUPS,      /* eventfd writes by tunWriterPush (JS thread) */
   W_FULL_WAITS,   /* times tunWriterPush waited for ring space (JS thread) */
-  W_NCOUNTERS = 12
+  /* direct writes: tunWriterPush wrote a small call itself because the ring was empty (JS thread) */
+  W_DIRECT_TX,         /* packets written */
+  W_DIRECT_DROPS,      /* packets dropped: ENOBUFS or a write error */
+  W_DIRECT_WRITES,     /* write()/writev() calls that succeeded */
+  W_DIRECT_ERRORS,     /* writes that failed with an error other than EAGAIN/ENOBUFS */
+  W_DIRECT_LAST_ERRNO, /* errno of the last of them */
+  W_DIRECT_SUPER,      /* super-packets written */
+  W_DIRECT_COALESCED,  /* packets merged into them */
+  W_NCOUNTERS = 18
 };
+
+/* What a writer counts: the writer thread (W_TX_PACKETS..) or tunWriterPush's direct writes (W_DIRECT_*). */
+typedef struct wstats {
+  uint64_t tx, drops, super, coalesced, errors, writes, waits;
+} wstats;
 
 typedef struct reader reader;
 typedef struct writer writer;
@@ -155,10 +186,12 @@ struct writer {
   atomic_int pwaiting;    /* tunWriterPush waits for ring space on space_efd: the writer writes it */
   int space_efd;
   uint32_t wait_us;       /* how long tunWriterPush may wait for space per call (0: drop at once) */
+  uint32_t direct_max;    /* calls of at most this many packets are written by tunWriterPush when the ring is empty */
 
   /* JS thread only */
   uint64_t wpos;          /* bytes used by the producer (monotonic) */
   uint64_t ring_drops, wakeups, full_waits;
+  wstats direct;          /* W_DIRECT_* */
   int stopped;
 };
 
@@ -176,10 +209,14 @@ struct reader {
   napi_threadsafe_function tsfn;
   pthread_t thread;
 
-  pthread_mutex_t mu; /* guards stop and busy[] */
+  pthread_mutex_t mu; /* guards stop, park* and busy[] */
   pthread_cond_t cv;
   int stop;
+  int park;             /* poll mode asked: the thread stops reading and waits */
+  int park_announce;    /* the thread tells JS (PARKED_TAG | park_gen) once it waits */
+  uint32_t park_gen;
   uint8_t busy[MAX_BUFFERS];
+  uint32_t next_k;      /* next batch buffer: the thread's while it reads, the JS thread's while it polls */
   uint32_t count[MAX_BUFFERS]; /* written by the thread before the call that hands buffer k over */
   int err;                     /* errno that ended the thread */
   atomic_uint truncated;       /* packets longer than S, dropped and counted */
@@ -197,7 +234,20 @@ struct reader {
   int stopped;
   int tsfn_alive;
   int refs; /* JS handle + threadsafe function */
+  int want_poll;           /* the mode JS asked for last (tunReaderMode) */
+  int polling;             /* the uv_poll watcher is started: this thread reads */
+  int loop_ref;            /* tunReaderRef */
+  struct reader_poll *poll;
+  napi_ref cb_ref;         /* the callback, for poll mode */
+  napi_async_context actx;
 };
+
+/* The uv_poll watcher of a reader in poll mode; freed by its close callback (after the reader may be gone). */
+typedef struct reader_poll {
+  uv_poll_t h;
+  reader *r; /* NULL once closing */
+  napi_async_cleanup_hook_handle hook;
+} reader_poll;
 
 /* ---- fd bookkeeping ---- */
 
@@ -225,6 +275,13 @@ static int te_remove_fd(tun_env *te, int fd) {
 
 /* ---- reader thread ---- */
 
+/* Empties the eventfd (non-blocking); EAGAIN means it was already empty. */
+static void drain_efd(int efd) {
+  uint64_t v;
+  while (read(efd, &v, sizeof v) < 0 && errno == EINTR) {
+  }
+}
+
 /* Marks buffer k busy with n packets and hands it to JS. Non-zero: napi_closing (the env is going away; the
  * threadsafe function must not be used again). */
 static int hand_over(reader *r, uint32_t k, uint32_t n) {
@@ -238,23 +295,23 @@ static int hand_over(reader *r, uint32_t k, uint32_t n) {
 /*
  * Offload mode: fills batch buffer k with plain IP packets. First the rest of a super-packet that did not fit
  * the previous batch, then reads (into scratch, segmented by native/offload.c) until EAGAIN or the batch is
- * full. Blocks in poll() only while the batch is still empty. Returns the packet count; sets *stop when
- * tunReaderStop signalled, *err on a read error.
+ * full. With pfd (the thread), blocks in poll() while the batch is still empty and sets *intr when the eventfd
+ * fired (stop or park); without (poll mode), never blocks. Returns the packet count; sets *err on a read error.
  */
-static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err, int *stop) {
+static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err, int *intr) {
   uint8_t *base = r->data + (size_t)k * r->batch * r->snap;
   uint32_t *lens = r->lens + (size_t)k * r->batch;
   uint32_t n = 0;
   if (svr_seg_pending(&r->seg)) n = svr_seg_emit(&r->seg, base, r->snap, lens, 0, r->batch);
   while (n < r->batch) {
-    if (n == 0) {
+    if (n == 0 && pfd != NULL) {
       if (poll(pfd, 2, -1) < 0) {
         if (errno == EINTR) continue;
         *err = errno;
         break;
       }
       if (pfd[1].revents) {
-        *stop = 1;
+        *intr = 1;
         break;
       }
     }
@@ -262,8 +319,8 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
     if (len < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) *err = errno;
-      else if (n == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) *err = EIO;
-      if (n == 0 && !*err) continue; /* spurious wake-up: poll again */
+      else if (n == 0 && pfd != NULL && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) *err = EIO;
+      if (n == 0 && !*err && pfd != NULL) continue; /* spurious wake-up: poll again */
       break;
     }
     if ((size_t)len > SVR_OFFLOAD_SCRATCH) { /* cannot happen with a 64 KB GSO limit; counted like a cut packet */
@@ -288,66 +345,90 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
   return n;
 }
 
+/* Plain mode: reads into batch buffer k without blocking until EAGAIN or the batch is full. */
+static uint32_t fill_plain(reader *r, uint32_t k, int *err) {
+  uint8_t *base = r->data + (size_t)k * r->batch * r->snap;
+  uint32_t *lens = r->lens + (size_t)k * r->batch;
+  uint32_t n = 0;
+  while (n < r->batch) {
+    ssize_t len = read(r->fd, base + (size_t)n * r->snap, r->snap);
+    if (len < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) *err = errno;
+      break;
+    }
+    /* The kernel returns the full length when it had to cut the packet to fit: drop and count it. */
+    if ((size_t)len > r->snap) {
+      atomic_fetch_add(&r->truncated, 1);
+      continue;
+    }
+    lens[n++] = (uint32_t)len;
+  }
+  return n;
+}
+
+/* Waits while poll mode is asked (announcing it once per request, after every batch handed over before:
+ * the threadsafe queue is FIFO), then until buffer k is free. Called and returns with mu held. */
+static int park_or_wait(reader *r, int *closing) {
+  while (r->park && !r->stop) {
+    if (r->park_announce) {
+      uintptr_t tag = PARKED_TAG | r->park_gen;
+      r->park_announce = 0;
+      pthread_mutex_unlock(&r->mu);
+      int rc = napi_call_threadsafe_function(r->tsfn, (void *)tag, napi_tsfn_nonblocking);
+      pthread_mutex_lock(&r->mu);
+      if (rc != napi_ok) {
+        *closing = 1;
+        return 1;
+      }
+      continue;
+    }
+    pthread_cond_wait(&r->cv, &r->mu);
+  }
+  uint32_t k = r->next_k;
+  if (r->busy[k] && !r->stop) atomic_fetch_add(&r->stalls, 1);
+  while (r->busy[k] && !r->stop && !r->park) pthread_cond_wait(&r->cv, &r->mu);
+  return r->stop;
+}
+
 static void *reader_main(void *arg) {
   reader *r = arg;
   struct pollfd pfd[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->efd, .events = POLLIN}};
-  uint32_t k = 0;
   int err = 0, closing = 0;
 
   for (;;) {
     pthread_mutex_lock(&r->mu);
-    if (r->busy[k] && !r->stop) atomic_fetch_add(&r->stalls, 1);
-    while (r->busy[k] && !r->stop) pthread_cond_wait(&r->cv, &r->mu);
-    int stop = r->stop;
+    int stop = park_or_wait(r, &closing);
+    int park = r->park;
+    uint32_t k = r->next_k;
     pthread_mutex_unlock(&r->mu);
     if (stop) break;
+    if (park) continue;
 
+    uint32_t n;
+    int intr = 0;
     if (r->offload) {
-      uint32_t n = fill_offload(r, k, pfd, &err, &stop);
-      if (stop) break;
-      if (n > 0) {
-        if (hand_over(r, k, n) != 0) {
-          closing = 1;
-          break;
-        }
-        k = (k + 1) % r->nbuf;
-      }
-      if (err) break;
-      continue;
-    }
-
-    if (poll(pfd, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    if (pfd[1].revents) break; /* tunReaderStop */
-
-    uint8_t *base = r->data + (size_t)k * r->batch * r->snap;
-    uint32_t *lens = r->lens + (size_t)k * r->batch;
-    uint32_t n = 0;
-    while (n < r->batch) {
-      ssize_t len = read(r->fd, base + (size_t)n * r->snap, r->snap);
-      if (len < 0) {
+      n = fill_offload(r, k, pfd, &err, &intr);
+    } else {
+      if (poll(pfd, 2, -1) < 0) {
         if (errno == EINTR) continue;
-        if (errno != EAGAIN) err = errno;
+        err = errno;
         break;
       }
-      /* The kernel returns the full length when it had to cut the packet to fit: drop and count it. */
-      if ((size_t)len > r->snap) {
-        atomic_fetch_add(&r->truncated, 1);
-        continue;
-      }
-      lens[n++] = (uint32_t)len;
+      intr = pfd[1].revents != 0;
+      n = intr ? 0 : fill_plain(r, k, &err);
+      if (n == 0 && err == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) err = EIO;
     }
-    if (n == 0 && err == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) err = EIO;
-
+    if (intr) { /* tunReaderStop or tunReaderMode: the loop head looks at the flags */
+      drain_efd(r->efd);
+      continue;
+    }
     if (n > 0) {
       if (hand_over(r, k, n) != 0) {
         closing = 1;
         break;
       }
-      k = (k + 1) % r->nbuf;
+      r->next_k = (k + 1) % r->nbuf;
     }
     if (err) break;
   }
@@ -372,9 +453,110 @@ static void reader_unref(reader *r) {
 
 static void reader_cleanup_hook(void *arg);
 
+/* ---- poll mode: the JS thread reads from its own event loop (no thread hop per batch) ---- */
+
+static void poll_closed(uv_handle_t *h) {
+  reader_poll *p = (reader_poll *)h;
+  napi_remove_async_cleanup_hook(p->hook);
+  free(p);
+}
+
+static void poll_close(reader_poll *p) {
+  if (p->r == NULL) return;
+  p->r = NULL;
+  uv_poll_stop(&p->h);
+  uv_close((uv_handle_t *)&p->h, poll_closed);
+}
+
+/* env teardown (a worker exiting) while the watcher was still open */
+static void poll_async_cleanup(napi_async_cleanup_hook_handle hook, void *arg) { poll_close(arg); }
+
+static napi_status reader_args(napi_env env, reader *r, int32_t k, napi_value *argv, size_t *argc);
+
+/* Calls the JS callback from a libuv callback (no JS on the stack): a handle scope, and a callback scope so
+ * that nextTicks and microtasks run afterwards, as after a threadsafe call. */
+static void poll_deliver(reader *r, int32_t k) {
+  napi_env env = r->env;
+  napi_handle_scope hs;
+  napi_value argv[8], cb, recv, exc;
+  size_t argc;
+  if (napi_open_handle_scope(env, &hs) != napi_ok) return;
+  /* napi_make_callback needs an object as `this` */
+  if (napi_get_reference_value(env, r->cb_ref, &cb) == napi_ok && cb != NULL && napi_get_global(env, &recv) == napi_ok &&
+      reader_args(env, r, k, argv, &argc) == napi_ok &&
+      napi_make_callback(env, r->actx, recv, cb, argc, argv, NULL) == napi_pending_exception &&
+      napi_get_and_clear_last_exception(env, &exc) == napi_ok)
+    napi_fatal_exception(env, exc);
+  napi_close_handle_scope(env, hs);
+}
+
+static void stop_polling(reader *r) {
+  if (!r->polling) return;
+  r->polling = 0;
+  uv_poll_stop(&r->poll->h);
+}
+
+static void reader_poll_cb(uv_poll_t *h, int status, int events) {
+  reader *r = ((reader_poll *)h)->r;
+  if (r == NULL || r->stopped || !r->polling) return;
+  uint32_t k = r->next_k; /* the thread is parked: every buffer is free */
+  int err = 0;
+  uint32_t n = r->offload ? fill_offload(r, k, NULL, &err, NULL) : fill_plain(r, k, &err);
+  if (n == 0 && err == 0 && status < 0) err = EIO;
+  if (n > 0) {
+    r->count[k] = n;
+    r->next_k = (k + 1) % r->nbuf;
+    poll_deliver(r, (int32_t)k);
+  }
+  if (err && !r->stopped && r->polling) { /* like the thread: a read error ends reading */
+    stop_polling(r);
+    r->err = err;
+    poll_deliver(r, -1);
+  }
+}
+
+/* Starts the watcher (created on first use). Returns 0, or an errno. */
+static int start_polling(reader *r) {
+  if (r->polling) return 0;
+  if (r->poll == NULL) {
+    uv_loop_t *loop;
+    reader_poll *p = calloc(1, sizeof *p);
+    if (p == NULL) return ENOMEM;
+    if (napi_get_uv_event_loop(r->env, (struct uv_loop_s **)&loop) != napi_ok) {
+      free(p);
+      return EINVAL;
+    }
+    int rc = uv_poll_init(loop, &p->h, r->fd);
+    if (rc != 0) {
+      free(p);
+      return -rc;
+    }
+    if (napi_add_async_cleanup_hook(r->env, poll_async_cleanup, p, &p->hook) != napi_ok) {
+      uv_close((uv_handle_t *)&p->h, (uv_close_cb)free);
+      return EINVAL;
+    }
+    p->r = r;
+    if (!r->loop_ref) uv_unref((uv_handle_t *)&p->h);
+    r->poll = p;
+  }
+  int rc = uv_poll_start(&r->poll->h, UV_READABLE, reader_poll_cb);
+  if (rc != 0) return -rc;
+  r->polling = 1;
+  return 0;
+}
+
 static void reader_stop(reader *r, int from_hook) {
   if (r->stopped) return;
   r->stopped = 1;
+  if (r->poll != NULL) {
+    r->polling = 0;
+    poll_close(r->poll);
+    r->poll = NULL;
+  }
+  if (r->cb_ref) napi_delete_reference(r->env, r->cb_ref);
+  r->cb_ref = NULL;
+  if (r->actx) napi_async_destroy(r->env, r->actx);
+  r->actx = NULL;
   pthread_mutex_lock(&r->mu);
   r->stop = 1;
   pthread_cond_broadcast(&r->cv);
@@ -407,33 +589,53 @@ static napi_status offload_args(napi_env env, reader *r, napi_value *argv) {
   return napi_ok;
 }
 
+/* The callback's arguments: (k, count, truncated, stalls[, undefined, offload totals]) for batch k, or
+ * (-1, errno, truncated, stalls, message[, offload totals]) after a read error (k = -1). */
+static napi_status reader_args(napi_env env, reader *r, int32_t k, napi_value *argv, size_t *argc) {
+  napi_status s;
+  if ((s = napi_create_int32(env, k, &argv[0])) != napi_ok ||
+      (s = napi_create_uint32(env, k >= 0 ? r->count[k] : (uint32_t)r->err, &argv[1])) != napi_ok ||
+      (s = napi_create_uint32(env, atomic_load(&r->truncated), &argv[2])) != napi_ok ||
+      (s = napi_create_uint32(env, atomic_load(&r->stalls), &argv[3])) != napi_ok)
+    return s;
+  s = k >= 0 ? napi_get_undefined(env, &argv[4]) : napi_create_string_utf8(env, strerror(r->err), NAPI_AUTO_LENGTH, &argv[4]);
+  if (s != napi_ok || (s = offload_args(env, r, argv + 5)) != napi_ok) return s;
+  *argc = r->offload ? 8 : k >= 0 ? 4 : 5;
+  return napi_ok;
+}
+
 /* Runs on the JS thread once per hand-off; env is NULL when the function is being torn down. */
 static void reader_call_js(napi_env env, napi_value cb, void *context, void *data) {
   reader *r = context;
   uintptr_t v = (uintptr_t)data;
+  napi_value argv[8], undef;
+  size_t argc;
+  if (v & PARKED_TAG) { /* the thread waits and every batch it read was delivered: poll from here on */
+    pthread_mutex_lock(&r->mu);
+    int current = r->park && r->park_gen == (uint32_t)(v & ~PARKED_TAG);
+    pthread_mutex_unlock(&r->mu);
+    if (env != NULL && !r->stopped && r->want_poll && current) {
+      int e = start_polling(r);
+      if (e != 0) { /* cannot poll: keep reading on the thread */
+        r->want_poll = 0;
+        pthread_mutex_lock(&r->mu);
+        r->park = 0;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+      }
+    }
+    return;
+  }
   if (v == 0) { /* the thread ended on a read error */
-    napi_value argv[8], undef;
     if (env == NULL || r->stopped) return;
-    if (napi_get_undefined(env, &undef) != napi_ok || napi_create_int32(env, -1, &argv[0]) != napi_ok ||
-        napi_create_int32(env, r->err, &argv[1]) != napi_ok ||
-        napi_create_uint32(env, atomic_load(&r->truncated), &argv[2]) != napi_ok ||
-        napi_create_uint32(env, atomic_load(&r->stalls), &argv[3]) != napi_ok ||
-        napi_create_string_utf8(env, strerror(r->err), NAPI_AUTO_LENGTH, &argv[4]) != napi_ok ||
-        offload_args(env, r, argv + 5) != napi_ok)
-      return;
-    napi_call_function(env, undef, cb, r->offload ? 8 : 5, argv, NULL);
+    if (napi_get_undefined(env, &undef) == napi_ok && reader_args(env, r, -1, argv, &argc) == napi_ok)
+      napi_call_function(env, undef, cb, argc, argv, NULL);
     return;
   }
   uint32_t k = (uint32_t)(v - 1);
-  if (env != NULL && !r->stopped) {
-    napi_value argv[8], undef;
-    if (napi_get_undefined(env, &undef) == napi_ok && napi_create_int32(env, (int32_t)k, &argv[0]) == napi_ok &&
-        napi_create_uint32(env, r->count[k], &argv[1]) == napi_ok &&
-        napi_create_uint32(env, atomic_load(&r->truncated), &argv[2]) == napi_ok &&
-        napi_create_uint32(env, atomic_load(&r->stalls), &argv[3]) == napi_ok &&
-        napi_get_undefined(env, &argv[4]) == napi_ok && offload_args(env, r, argv + 5) == napi_ok)
-      napi_call_function(env, undef, cb, r->offload ? 8 : 4, argv, NULL); /* cb catches the handler's exceptions */
-  }
+  if (env != NULL && !r->stopped && napi_get_undefined(env, &undef) == napi_ok &&
+      reader_args(env, r, (int32_t)k, argv, &argc) == napi_ok)
+    napi_call_function(env, undef, cb, argc, argv, NULL); /* cb catches the handler's exceptions */
   pthread_mutex_lock(&r->mu);
   r->busy[k] = 0;
   pthread_cond_signal(&r->cv);
@@ -469,7 +671,7 @@ static reader *get_reader(napi_env env, napi_value v) {
 /* tunReaderStart(fd, data: Uint8Array, lens: Uint32Array, buffers, batch, snap, cb[, flags]) -> handle */
 static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   size_t argc = 8;
-  napi_value argv[8], name, handle;
+  napi_value argv[8], name, handle, resource;
   tun_env *te;
   int32_t fd;
   uint32_t nbuf, batch, snap, rflags = 0;
@@ -492,7 +694,7 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (argc >= 8 && svr_arg_u32(env, argv[7], "flags", &rflags)) return NULL;
-  if (rflags & ~SVR_READER_OFFLOAD) {
+  if (rflags & ~(SVR_READER_OFFLOAD | SVR_READER_POLL)) {
     napi_throw_range_error(env, NULL, "unknown tunReaderStart flags");
     return NULL;
   }
@@ -519,6 +721,8 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->data = data;
   r->lens = lens;
   r->offload = (rflags & SVR_READER_OFFLOAD) != 0;
+  r->loop_ref = 1;
+  r->want_poll = r->park = (rflags & SVR_READER_POLL) != 0; /* the thread starts parked */
   if (r->offload && (r->scratch = malloc(SVR_OFFLOAD_SCRATCH)) == NULL) {
     free(r);
     svr_throw_errno(env, ENOMEM, "malloc");
@@ -536,11 +740,15 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   if (napi_create_reference(env, argv[1], 1, &r->data_ref) != napi_ok ||
       napi_create_reference(env, argv[2], 1, &r->lens_ref) != napi_ok ||
       napi_create_string_utf8(env, "svr.tunReader", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_reference(env, argv[6], 1, &r->cb_ref) != napi_ok ||
+      napi_create_object(env, &resource) != napi_ok || napi_async_init(env, resource, name, &r->actx) != napi_ok ||
       napi_create_threadsafe_function(env, argv[6], NULL, name, 0, 1, r, reader_tsfn_finalize, r, reader_call_js,
                                       &r->tsfn) != napi_ok) {
     svr_throw_last_status(env, "tunReaderStart");
     if (r->data_ref) napi_delete_reference(env, r->data_ref);
     if (r->lens_ref) napi_delete_reference(env, r->lens_ref);
+    if (r->cb_ref) napi_delete_reference(env, r->cb_ref);
+    if (r->actx) napi_async_destroy(env, r->actx);
     close(r->efd);
     reader_unref(r);
     return NULL;
@@ -557,6 +765,8 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   if (e != 0) {
     r->stopped = 1;
     close(r->efd);
+    napi_delete_reference(env, r->cb_ref);
+    napi_async_destroy(env, r->actx);
     napi_release_threadsafe_function(r->tsfn, napi_tsfn_release); /* finalizer frees r */
     svr_throw_errno(env, e, "pthread_create");
     return NULL;
@@ -564,6 +774,11 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->next = te->readers;
   te->readers = r;
   napi_add_env_cleanup_hook(env, reader_cleanup_hook, r);
+  if (r->want_poll && (e = start_polling(r)) != 0) {
+    reader_stop(r, 0);
+    svr_throw_errno(env, e, "uv_poll_start");
+    return NULL;
+  }
 
   if (napi_create_external(env, r, reader_handle_finalize, NULL, &handle) != napi_ok) {
     svr_throw_last_status(env, "tunReaderStart");
@@ -597,6 +812,42 @@ static napi_value tun_reader_ref(napi_env env, napi_callback_info info) {
   if (r->tsfn_alive && !r->stopped) {
     if (ref) SVR_CHECK(env, napi_ref_threadsafe_function(env, r->tsfn));
     else SVR_CHECK(env, napi_unref_threadsafe_function(env, r->tsfn));
+    r->loop_ref = ref;
+    if (r->poll != NULL) {
+      if (ref) uv_ref((uv_handle_t *)&r->poll->h);
+      else uv_unref((uv_handle_t *)&r->poll->h);
+    }
+  }
+  return NULL;
+}
+
+/* tunReaderMode(handle, poll: boolean): poll mode reads on this thread's event loop; thread mode on the reader
+ * thread. thread -> poll waits until the thread has delivered what it read; poll -> thread is immediate. */
+static napi_value tun_reader_mode(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool poll = false;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader *r = argc >= 2 ? get_reader(env, argv[0]) : NULL;
+  if (r == NULL) return NULL;
+  SVR_CHECK(env, napi_get_value_bool(env, argv[1], &poll));
+  if (r->stopped || (int)poll == r->want_poll) return NULL;
+  r->want_poll = poll;
+  pthread_mutex_lock(&r->mu);
+  if (poll) {
+    r->park = 1;
+    r->park_announce = 1;
+    r->park_gen++;
+  } else {
+    stop_polling(r);
+    r->park = 0;
+    pthread_cond_broadcast(&r->cv);
+  }
+  pthread_mutex_unlock(&r->mu);
+  if (poll) {
+    uint64_t one = 1;
+    if (write(r->efd, &one, sizeof one) < 0) { /* cannot fail on an eventfd below its maximum */
+    }
   }
   return NULL;
 }
@@ -804,10 +1055,6 @@ static napi_value tun_write_batch_offload(napi_env env, napi_callback_info info)
 
 /* ---- writer thread ---- */
 
-/* What the writer thread counts (it is the only writer of these counters; published with ctr_set). */
-typedef struct wstats {
-  uint64_t tx, drops, super, coalesced, errors, writes, waits;
-} wstats;
 
 static void wstats_publish(writer *w, const wstats *st) {
   ctr_set(w->ctr, W_TX_PACKETS, st->tx);
@@ -819,12 +1066,6 @@ static void wstats_publish(writer *w, const wstats *st) {
   ctr_set(w->ctr, W_WAITS, st->waits);
 }
 
-/* Empties the eventfd (non-blocking); EAGAIN means it was already empty. */
-static void drain_efd(int efd) {
-  uint64_t v;
-  while (read(efd, &v, sizeof v) < 0 && errno == EINTR) {
-  }
-}
 
 /* After EAGAIN: waits until fd is writable or the eventfd fires. Returns 0 to retry the write, 1 when stop was
  * requested, -1 with *err set when the fd reports an error (POLLERR/POLLHUP/POLLNVAL) or poll fails. */
@@ -1012,13 +1253,13 @@ static writer *get_writer(napi_env env, napi_value v) {
   return p;
 }
 
-/* tunWriterStart(fd, counters: BigUint64Array(12) on a SharedArrayBuffer, slots, bytes, flags[, waitUs]) -> handle */
+/* tunWriterStart(fd, counters: BigUint64Array(18) on a SharedArrayBuffer, slots, bytes, flags[, waitUs, directMax]) -> handle */
 static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
-  size_t argc = 6, nctr;
-  napi_value argv[6], handle;
+  size_t argc = 7, nctr;
+  napi_value argv[7], handle;
   tun_env *te;
   int32_t fd;
-  uint32_t slots, bytes, wflags, wait_us = 0;
+  uint32_t slots, bytes, wflags, wait_us = 0, direct_max = 0;
   void *ctr;
 
   SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&te));
@@ -1028,14 +1269,19 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   }
   if (svr_arg_i32(env, argv[0], "fd", &fd) || svr_arg_typed(env, argv[1], napi_biguint64_array, "counters", &ctr, &nctr) ||
       svr_arg_u32(env, argv[2], "slots", &slots) || svr_arg_u32(env, argv[3], "bytes", &bytes) ||
-      svr_arg_u32(env, argv[4], "flags", &wflags) || (argc >= 6 && svr_arg_u32(env, argv[5], "waitUs", &wait_us)))
+      svr_arg_u32(env, argv[4], "flags", &wflags) || (argc >= 6 && svr_arg_u32(env, argv[5], "waitUs", &wait_us)) ||
+      (argc >= 7 && svr_arg_u32(env, argv[6], "directMax", &direct_max)))
     return NULL;
+  if (direct_max > MAX_BATCH) {
+    napi_throw_range_error(env, NULL, "directMax must be at most 1024");
+    return NULL;
+  }
   if (wait_us > 1000000) {
     napi_throw_range_error(env, NULL, "waitUs must be at most 1000000");
     return NULL;
   }
   if (nctr < W_NCOUNTERS) {
-    napi_throw_range_error(env, NULL, "counters must have 12 entries");
+    napi_throw_range_error(env, NULL, "counters must have 18 entries");
     return NULL;
   }
   if (wflags & ~SVR_WRITER_COALESCE) {
@@ -1059,6 +1305,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   w->efd = -1;
   w->space_efd = -1;
   w->wait_us = wait_us;
+  w->direct_max = direct_max;
   w->coalesce = (wflags & SVR_WRITER_COALESCE) != 0;
   w->nslots = slots;
   w->nbytes = bytes;
@@ -1160,7 +1407,59 @@ static int wait_space(writer *w, uint64_t tail, struct timespec *deadline) {
   return 1;
 }
 
-/* tunWriterPush(handle, data, offsets, lengths, count) -> packets queued */
+/*
+ * JS thread, ring empty (nothing queued or in flight, so order is kept): writes packets [0, count) of a small
+ * call here instead of waking the writer thread. At low rates that saves a thread wake-up per batch (a
+ * cross-CPU wake costs tens of µs on these VMs: docs/performance.md). Stops at EAGAIN and returns the
+ * packets done (written or dropped); the caller queues the rest, and the writer thread waits for POLLOUT.
+ */
+static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off, const uint32_t *lens, uint32_t count) {
+  uint8_t hdr[SVR_COALESCE_HDR_MAX];
+  svr_span spans[SVR_COALESCE_MAX_SEGS + 1];
+  struct iovec iov[SVR_COALESCE_MAX_SEGS + 1];
+  wstats *st = &w->direct;
+  uint32_t i = 0;
+  while (i < count) {
+    uint32_t covered = 1, ns = 1;
+    if (w->coalesce) {
+      covered = svr_coalesce_plan(buf, off, lens, i, count, hdr, spans, &ns);
+      for (uint32_t k = 0; k < ns; k++) {
+        iov[k].iov_base = (void *)spans[k].base;
+        iov[k].iov_len = spans[k].len;
+      }
+    }
+    ssize_t r;
+    do {
+      r = w->coalesce ? writev(w->fd, iov, (int)ns) : write(w->fd, buf + off[i], lens[i]);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0 && errno == EAGAIN) break;
+    if (r >= 0) {
+      st->tx += covered;
+      st->writes++;
+      if (covered > 1) {
+        st->super++;
+        st->coalesced += covered;
+      }
+    } else {
+      if (errno != ENOBUFS) {
+        st->errors++;
+        ctr_set(w->ctr, W_DIRECT_LAST_ERRNO, (uint64_t)errno);
+      }
+      st->drops += covered;
+    }
+    i += covered;
+  }
+  ctr_set(w->ctr, W_DIRECT_TX, st->tx);
+  ctr_set(w->ctr, W_DIRECT_DROPS, st->drops);
+  ctr_set(w->ctr, W_DIRECT_WRITES, st->writes);
+  ctr_set(w->ctr, W_DIRECT_ERRORS, st->errors);
+  ctr_set(w->ctr, W_DIRECT_SUPER, st->super);
+  ctr_set(w->ctr, W_DIRECT_COALESCED, st->coalesced);
+  return i;
+}
+
+/* tunWriterPush(handle, data, offsets, lengths, count) -> packets taken (written here, queued, or dropped by a
+ * direct write and counted); the others: ring full, counted in W_RING_DROPS */
 static napi_value tun_writer_push(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5], result;
@@ -1181,9 +1480,10 @@ static napi_value tun_writer_push(napi_env env, napi_callback_info info) {
   }
   uint64_t tail = atomic_load_explicit(&w->tail, memory_order_relaxed); /* only this thread stores it */
   uint64_t head = atomic_load_explicit(&w->head, memory_order_acquire);
+  uint32_t queued = 0, i = 0, direct = 0;
+  if (count > 0 && count <= w->direct_max && head == tail) direct = i = write_direct(w, buf, off, lens, count);
   uint64_t rpos = atomic_load_explicit(&w->rpos, memory_order_acquire);
   uint64_t wpos = w->wpos;
-  uint32_t queued = 0, i = 0;
   int refreshed = 0;
   struct timespec deadline = {0, 0};
   while (i < count) {
@@ -1220,8 +1520,24 @@ static napi_value tun_writer_push(napi_env env, napi_callback_info info) {
   if (i < count) w->ring_drops += count - i;
   ctr_set(w->ctr, W_RING_DROPS, w->ring_drops);
   if (queued > 0) publish(w, tail);
-  SVR_CHECK(env, napi_create_uint32(env, queued, &result));
+  SVR_CHECK(env, napi_create_uint32(env, direct + queued, &result));
   return result;
+}
+
+/* tunWriterDirect(handle, directMax): changes tunWriterStart's directMax (0: every packet goes through the ring). */
+static napi_value tun_writer_direct(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t max;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  writer *w = argc >= 2 ? get_writer(env, argv[0]) : NULL;
+  if (w == NULL || svr_arg_u32(env, argv[1], "directMax", &max)) return NULL;
+  if (max > MAX_BATCH) {
+    napi_throw_range_error(env, NULL, "directMax must be at most 1024");
+    return NULL;
+  }
+  w->direct_max = max;
+  return NULL;
 }
 
 /* tunWriterStop(handle): flushes what is queued, joins the thread. Idempotent. */
@@ -1299,17 +1615,20 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
       (s = svr_export_fn(env, exports, "tunReaderStart", tun_reader_start, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderStop", tun_reader_stop, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderRef", tun_reader_ref, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunReaderMode", tun_reader_mode, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunWriteBatch", tun_write_batch, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunWriteBatchOffload", tun_write_batch_offload, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunClose", tun_close, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunWriterStart", tun_writer_start, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunWriterPush", tun_writer_push, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunWriterStop", tun_writer_stop, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunWriterDirect", tun_writer_direct, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunStrerror", tun_strerror, te)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_WRITER_COALESCE", SVR_WRITER_COALESCE)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_MULTI_QUEUE", SVR_TUN_MULTI_QUEUE)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_VNET_HDR", SVR_TUN_VNET_HDR)) != napi_ok ||
-      (s = svr_export_u32(env, exports, "TUN_READER_OFFLOAD", SVR_READER_OFFLOAD)) != napi_ok)
+      (s = svr_export_u32(env, exports, "TUN_READER_OFFLOAD", SVR_READER_OFFLOAD)) != napi_ok ||
+      (s = svr_export_u32(env, exports, "TUN_READER_POLL", SVR_READER_POLL)) != napi_ok)
     return s;
   return napi_ok;
 }

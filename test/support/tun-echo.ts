@@ -8,8 +8,11 @@
  * 198.18.251.0/24 is routed into it. Traffic goes from 198.18.250.1:SRC_PORT to 198.18.251.2:DST_PORT.
  *
  * Modes:
- *   rx    {count, vnetHdr?, offload?}  send a burst of `count` UDP datagrams, report every packet the TUN got
- *   slow  {count, holdMs}   2 buffers of 16, a handler that holds each batch holdMs: report whether a buffer
+ *   rx    {count, vnetHdr?, offload?, reader?}  send a burst of `count` UDP datagrams, report every packet the
+ *                            TUN got
+ *   switch {count, offload?} send `count` datagrams in rounds of 20 while setReaderMode flips poll/thread every
+ *                            round; report the sequence numbers seen, and the batches delivered in each mode
+ *   slow  {count, holdMs}   reader 'thread', 2 buffers of 16, a handler that holds each batch holdMs: report whether a buffer
  *                            changed while held, the sequence numbers seen and the kernel's tx_dropped
  *   echo  {count, offload?}  swap src/dst address and port of each packet, writeBatch it back; report
  *                            what the UDP socket received
@@ -20,6 +23,9 @@
  *                            thrown; 'thread': what the writer thread recorded: txErrors, lastWriteError)
  *   order {count, offload?, writer?}  writeBatch `count` UDP datagrams (seq in the payload) to a local socket in
  *                            batches of 256, as fast as the ring takes them; report the order the socket saw them
+ *   direct {rounds}          reader started; `rounds` writeBatch calls of 4 datagrams while it polls, then as many
+ *                            after setReaderMode('thread'): report txDirect and wake-ups after each phase, and
+ *                            the order the socket saw
  *   ring-full {count, queue}  one writeBatch of `count` datagrams into a ring of `queue` packets: report what was
  *                            queued, dropped and written
  *   close-pending {}         queue 2048 datagrams and close() at once; then 100 open/write/close cycles: report
@@ -104,7 +110,7 @@ async function modeRx(a: Json): Promise<void> {
   const count = Number(a.count);
   const vnetHdr = a.vnetHdr === true;
   const offload = a.offload === true;
-  const [tun] = await openConfigured({ vnetHdr, offload });
+  const [tun] = await openConfigured({ vnetHdr, offload, ...(a.reader !== undefined ? { reader: a.reader as TunOptions['reader'] } : {}) });
   if (vnetHdr && !offload) tun!.setOffload(TUN_F_CSUM);
   const batches: number[] = [];
   const packets: string[] = [];
@@ -126,11 +132,34 @@ async function modeRx(a: Json): Promise<void> {
   tun!.close();
 }
 
+/** Reads move between poll and thread mode while datagrams arrive: none may be lost or reordered by a switch. */
+async function modeSwitch(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const [tun] = await openConfigured({ reader: 'thread', offload: a.offload === true });
+  const seqs: number[] = [];
+  const batchesIn = { poll: 0, thread: 0 };
+  tun!.start((data, offsets, _lengths, n) => {
+    batchesIn[tun!.readerMode]++;
+    for (let i = 0; i < n; i++) seqs.push(Buffer.from(data.buffer, data.byteOffset + offsets[i]! + 32, 4).readUInt32BE(0));
+  });
+  const sock = await bindSocket(SRC_PORT);
+  let sendErrors = 0;
+  for (let first = 0; first < count; first += 20) {
+    tun!.setReaderMode(tun!.readerMode === 'poll' ? 'thread' : 'poll');
+    sendErrors += await sendAll(sock, Math.min(20, count - first), DST_PORT, first);
+    await new Promise((r) => setImmediate(r));
+  }
+  const complete = await waitFor(() => seqs.length + kernelTxDropped() >= count, 5000);
+  result({ complete, sendErrors, seqs, batchesIn, switches: tun!.stats.rxModeSwitches, kernelTxDropped: kernelTxDropped() });
+  sock.close();
+  tun!.close();
+}
+
 /** A handler slower than the traffic: buffers must not change while JS holds them; drops are the kernel's. */
 async function modeSlow(a: Json): Promise<void> {
   const count = Number(a.count);
   const holdMs = Number(a.holdMs);
-  const [tun] = await openConfigured({ buffers: 2, batchSize: 16 });
+  const [tun] = await openConfigured({ buffers: 2, batchSize: 16, reader: 'thread' });
   const seqs: number[] = [];
   let changedWhileHeld = 0;
   const digest = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number): number => {
@@ -393,6 +422,34 @@ async function seqSocket(): Promise<{ sock: Socket; seqs: number[]; state: { out
 const yieldNow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A burst of `count` datagrams through writeBatch (batches of 256): the socket must see them in order. */
+/** Small batches are written by writeBatch itself while the reader polls, through the ring otherwise. */
+async function modeDirect(a: Json): Promise<void> {
+  const rounds = Number(a.rounds);
+  const [tun] = await openConfigured({ reader: 'poll' });
+  tun!.start(() => undefined);
+  const { sock, seqs, state } = await seqSocket();
+  const data = new Uint8Array(4 * 128);
+  const offsets = Uint32Array.of(0, 128, 256, 384);
+  const lengths = new Uint32Array(4).fill(DGRAM_LEN);
+  let next = 0;
+  const phase = async (): Promise<Json> => {
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < 4; i++) fillDatagram(data, offsets[i]!, next++);
+      tun!.writeBatch(data, offsets, lengths, 4);
+      await yieldNow();
+    }
+    await waitFor(() => seqs.length >= next, 5000);
+    const st = tun!.stats;
+    return { txPackets: st.txPackets, txDirect: st.txDirect, txWakeups: st.txWakeups, txDrops: st.txDrops };
+  };
+  const polling = await phase();
+  tun!.setReaderMode('thread');
+  const threaded = await phase();
+  result({ polling, threaded, received: seqs.length, outOfOrder: state.outOfOrder, distinct: new Set(seqs).size });
+  sock.close();
+  tun!.close();
+}
+
 async function modeOrder(a: Json): Promise<void> {
   const count = Number(a.count);
   const writer = a.writer === 'sync' ? 'sync' : 'thread';
@@ -608,6 +665,8 @@ async function modeReadError(): Promise<void> {
 const modes: Record<string, (a: Json) => Promise<void>> = {
   rx: modeRx,
   slow: modeSlow,
+  direct: modeDirect,
+  switch: modeSwitch,
   echo: modeEcho,
   mq: modeMq,
   error: modeError,

@@ -14,6 +14,8 @@ export const TUN_OPEN_MULTI_QUEUE = 1;
 export const TUN_OPEN_VNET_HDR = 2;
 /** Flag of `tunReaderStart` (SVR_READER_OFFLOAD in native/tun.c): segment GSO reads, complete partial checksums. */
 export const TUN_READER_OFFLOAD = 1;
+/** Flag of `tunReaderStart` (SVR_READER_POLL): start in poll mode (the JS thread reads; see tunReaderMode). */
+export const TUN_READER_POLL = 2;
 
 /** Flag of `tunWriterStart` (SVR_WRITER_COALESCE in native/tun.c): merge TCP runs into GSO super-packets. */
 export const TUN_WRITER_COALESCE = 1;
@@ -30,7 +32,15 @@ export const W_WAITS = 7;
 export const W_RING_DROPS = 8;
 export const W_WAKEUPS = 9;
 export const W_FULL_WAITS = 10;
-export const WRITER_COUNTERS = 12;
+/** Direct writes: tunWriterPush wrote a small call itself because the ring was empty (JS thread). */
+export const W_DIRECT_TX = 11;
+export const W_DIRECT_DROPS = 12;
+export const W_DIRECT_WRITES = 13;
+export const W_DIRECT_ERRORS = 14;
+export const W_DIRECT_LAST_ERRNO = 15;
+export const W_DIRECT_SUPER = 16;
+export const W_DIRECT_COALESCED = 17;
+export const WRITER_COUNTERS = 18;
 
 declare const writerHandleBrand: unique symbol;
 /** Opaque handle of a native writer thread. */
@@ -92,6 +102,12 @@ export interface SvrNativeTun {
   ): TunReaderHandle;
   tunReaderStop(handle: TunReaderHandle): void;
   tunReaderRef(handle: TunReaderHandle, ref: boolean): void;
+  /**
+   * poll true: the reader thread parks and this thread reads from a uv_poll watcher on its event loop (one
+   * wake-up per batch instead of two); false: the thread reads. thread -> poll takes effect once the thread has
+   * delivered what it read.
+   */
+  tunReaderMode(handle: TunReaderHandle, poll: boolean): void;
   tunWriteBatch(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   /**
    * vnet_hdr queues: coalesces TCP runs into GSO super-packets (native/offload.c), writes the rest behind an
@@ -101,11 +117,17 @@ export interface SvrNativeTun {
   /**
    * Starts a writer thread for fd with a ring of `slots` packets (a power of two) and `bytes` bytes. Its
    * counters (W_*) are stored atomically into `counters` (read them with Atomics.load). When the ring is full,
-   * tunWriterPush waits up to `waitUs` µs per call for space (default 0: drops at once).
+   * tunWriterPush waits up to `waitUs` µs per call for space (default 0: drops at once). A call of at most
+   * `directMax` packets (default 0) that finds the ring empty is written by tunWriterPush itself (W_DIRECT_*).
    */
-  tunWriterStart(fd: number, counters: BigUint64Array, slots: number, bytes: number, flags: number, waitUs?: number): TunWriterHandle;
-  /** Copies the packets into the ring and wakes the thread; returns how many were queued (the rest: ring full). */
+  tunWriterStart(fd: number, counters: BigUint64Array, slots: number, bytes: number, flags: number, waitUs?: number, directMax?: number): TunWriterHandle;
+  /**
+   * Copies the packets into the ring and wakes the thread (or writes a small call directly, see directMax);
+   * returns how many it took (the rest: ring full, counted).
+   */
   tunWriterPush(handle: TunWriterHandle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** Changes tunWriterStart's directMax. */
+  tunWriterDirect(handle: TunWriterHandle, directMax: number): void;
   /** Writes what is queued, then joins the thread. Idempotent. */
   tunWriterStop(handle: TunWriterHandle): void;
   tunStrerror(errno: number): string;
@@ -114,6 +136,7 @@ export interface SvrNativeTun {
   readonly TUN_MULTI_QUEUE: number;
   readonly TUN_VNET_HDR: number;
   readonly TUN_READER_OFFLOAD: number;
+  readonly TUN_READER_POLL: number;
 }
 
 /** Test-only entry points of native/offload.c (no system calls). */

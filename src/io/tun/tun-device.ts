@@ -1,5 +1,5 @@
 /**
- * One TUN queue with a native reader thread that hands packets to JS in batches.
+ * One TUN queue: packets reach JS in batches, read by a native reader thread or, at low load, by the JS thread.
  *
  *   const tun = TunDevice.open({ name: 'svr0' });        // link up/addresses/routes: see link.ts
  *   tun.start((data, offsets, lengths, count) => { ... copy what you keep ... });
@@ -19,6 +19,11 @@
  * preallocated ring and returns; the thread does the write()/writev() calls (and the offload coalescing) and
  * counts what it wrote or dropped in `stats`. `writer: 'sync'` keeps the old path: the syscalls run inside
  * writeBatch on the JS thread.
+ *
+ * Reads run where the `reader` option says: 'adaptive' (default) polls the fd from the JS thread's event loop
+ * (one wake-up per batch: the latency of a router pass at low load) and moves reads to the reader thread when
+ * batches fill up (JS falling behind), back after a calm half second (reader-mode.ts). While the reader polls,
+ * a small writeBatch that finds the ring empty is written at once (writeDirectMax): no writer-thread wake-up.
  */
 import { constants as osConstants } from 'node:os';
 import { SvrError } from '../../errors.js';
@@ -28,8 +33,16 @@ import {
   TUN_OPEN_MULTI_QUEUE,
   TUN_OPEN_VNET_HDR,
   TUN_READER_OFFLOAD,
+  TUN_READER_POLL,
   TUN_WRITER_COALESCE,
   W_COALESCED,
+  W_DIRECT_COALESCED,
+  W_DIRECT_DROPS,
+  W_DIRECT_ERRORS,
+  W_DIRECT_LAST_ERRNO,
+  W_DIRECT_SUPER,
+  W_DIRECT_TX,
+  W_DIRECT_WRITES,
   W_DROPS,
   W_ERRORS,
   W_FULL_WAITS,
@@ -46,6 +59,7 @@ import {
   type TunReaderHandle,
   type TunWriterHandle,
 } from './native.js';
+import { AdaptiveReaderMode, READER_MODE_TICK_MS, type ReaderMode } from './reader-mode.js';
 
 export interface TunOptions {
   /** Interface name, at most 15 bytes; '' or a pattern such as 'svr%d' lets the kernel choose. */
@@ -84,9 +98,21 @@ export interface TunOptions {
    * writer thread to make room before it drops the rest. 0 (default): drop at once. See docs/tun-io.md.
    */
   writeQueueWaitUs?: number;
+  /**
+   * Where reads run: 'adaptive' (default) polls from the JS thread's event loop while batches stay small and
+   * hands reads to the reader thread when they fill up (reader-mode.ts); 'poll' or 'thread' fix it.
+   */
+  reader?: TunReaderChoice;
+  /**
+   * writer 'thread': a writeBatch of at most this many packets that finds the ring empty is written right away
+   * on the JS thread, saving the writer thread's wake-up (default 8; 0: never). Applies while this device's
+   * reader polls, or when it has no reader.
+   */
+  writeDirectMax?: number;
 }
 
 export type TunWriterMode = 'sync' | 'thread';
+export type TunReaderChoice = ReaderMode | 'adaptive';
 
 /**
  * Gets `count` packets: packet i is `data.subarray(offsets[i], offsets[i] + lengths[i])`. The arrays
@@ -126,6 +152,10 @@ export interface TunStats {
   rxSegments: number;
   /** offload: packets read with a malformed vnet header or GSO headers, dropped. */
   rxOffloadErrors: number;
+  /** writer 'thread': packets written directly by writeBatch (writeDirectMax), included in txPackets. */
+  txDirect: number;
+  /** Times the reader moved between poll and thread mode (reader 'adaptive'). */
+  rxModeSwitches: number;
   /** offload: super-packets written, and the packets (counted in txPackets) merged into them. */
   txSuperPackets: number;
   txCoalesced: number;
@@ -154,6 +184,7 @@ export const DEFAULT_OFFLOAD_BATCH_SIZE = 256;
 export const DEFAULT_WRITE_QUEUE_PACKETS = 2048;
 export const DEFAULT_WRITE_QUEUE_BYTES = 4 << 20;
 export const DEFAULT_WRITE_QUEUE_WAIT_US = 0;
+export const DEFAULT_WRITE_DIRECT_MAX = 8;
 
 const E = osConstants.errno;
 /** Linux EBADFD ("File descriptor in bad state"): a TUN queue whose device is gone. Not in os.constants. */
@@ -231,6 +262,9 @@ export class TunDevice {
   readonly writeQueuePackets: number;
   readonly writeQueueBytes: number;
   readonly writeQueueWaitUs: number;
+  readonly writeDirectMax: number;
+  /** 'adaptive', 'poll' or 'thread' as opened; readerMode is where reads run now. */
+  readonly reader: TunReaderChoice;
   readonly #stats: TunStats = {
     rxPackets: 0,
     rxBatches: 0,
@@ -244,6 +278,8 @@ export class TunDevice {
     txWaits: 0,
     txWakeups: 0,
     txFullWaits: 0,
+    txDirect: 0,
+    rxModeSwitches: 0,
     rxSuperPackets: 0,
     rxSegments: 0,
     rxOffloadErrors: 0,
@@ -258,8 +294,11 @@ export class TunDevice {
   #wc: BigUint64Array | undefined;
   #lastWriteError: SvrError | undefined;
   #lastWriteErrorAt = 0;
+  #lastDirectErrors = 0;
   #closed = false;
   #refed = true;
+  #readerMode: ReaderMode;
+  #modeTimer: NodeJS.Timeout | undefined;
   readonly #txStats = new Uint32Array(2);
 
   private constructor(native: SvrNative, fd: number, name: string, o: Required<Omit<TunOptions, 'name'>>, offloadFlags: number) {
@@ -267,6 +306,9 @@ export class TunDevice {
     this.writeQueuePackets = o.writeQueuePackets;
     this.writeQueueBytes = o.writeQueueBytes;
     this.writeQueueWaitUs = o.writeQueueWaitUs;
+    this.writeDirectMax = o.writeDirectMax;
+    this.reader = o.reader;
+    this.#readerMode = o.reader === 'thread' ? 'thread' : 'poll';
     this.#native = native;
     this.fd = fd;
     this.name = name;
@@ -299,12 +341,18 @@ export class TunDevice {
     if (writer !== 'thread' && writer !== 'sync') {
       throw new SvrError('SVR_ERR_IO_TUN_OPEN', `cannot open TUN device "${name}": writer must be 'thread' or 'sync', got ${String(writer)}`);
     }
+    const reader = opts.reader ?? 'adaptive';
+    if (reader !== 'adaptive' && reader !== 'poll' && reader !== 'thread') {
+      throw new SvrError('SVR_ERR_IO_TUN_OPEN', `cannot open TUN device "${name}": reader must be 'adaptive', 'poll' or 'thread', got ${String(reader)}`);
+    }
     const queuePackets = optInt(opts.writeQueuePackets, DEFAULT_WRITE_QUEUE_PACKETS, 1, 1 << 20, 'writeQueuePackets', name);
     const o = {
       writer,
       writeQueuePackets: Math.max(16, 2 ** Math.ceil(Math.log2(queuePackets))),
       writeQueueBytes: optInt(opts.writeQueueBytes, DEFAULT_WRITE_QUEUE_BYTES, 65536, 2 ** 30, 'writeQueueBytes', name),
       writeQueueWaitUs: optInt(opts.writeQueueWaitUs, DEFAULT_WRITE_QUEUE_WAIT_US, 0, 1_000_000, 'writeQueueWaitUs', name),
+      writeDirectMax: optInt(opts.writeDirectMax, DEFAULT_WRITE_DIRECT_MAX, 0, 1024, 'writeDirectMax', name),
+      reader,
       multiQueue: opts.multiQueue === true,
       vnetHdr,
       offload,
@@ -350,13 +398,15 @@ export class TunDevice {
     const c = this.#wc;
     const s = this.#stats;
     if (c !== undefined) {
-      s.txPackets = Number(Atomics.load(c, W_TX_PACKETS));
-      s.txQueueDrops = Number(Atomics.load(c, W_RING_DROPS));
-      s.txDrops = Number(Atomics.load(c, W_DROPS)) + s.txQueueDrops;
-      s.txSuperPackets = Number(Atomics.load(c, W_SUPER));
-      s.txCoalesced = Number(Atomics.load(c, W_COALESCED));
-      s.txErrors = Number(Atomics.load(c, W_ERRORS));
-      s.txWrites = Number(Atomics.load(c, W_WRITES));
+      const at = (i: number): number => Number(Atomics.load(c, i));
+      s.txDirect = at(W_DIRECT_TX);
+      s.txPackets = at(W_TX_PACKETS) + s.txDirect;
+      s.txQueueDrops = at(W_RING_DROPS);
+      s.txDrops = at(W_DROPS) + at(W_DIRECT_DROPS) + s.txQueueDrops;
+      s.txSuperPackets = at(W_SUPER) + at(W_DIRECT_SUPER);
+      s.txCoalesced = at(W_COALESCED) + at(W_DIRECT_COALESCED);
+      s.txErrors = at(W_ERRORS) + at(W_DIRECT_ERRORS);
+      s.txWrites = at(W_WRITES) + at(W_DIRECT_WRITES);
       s.txWaits = Number(Atomics.load(c, W_WAITS));
       s.txWakeups = Number(Atomics.load(c, W_WAKEUPS));
       s.txFullWaits = Number(Atomics.load(c, W_FULL_WAITS));
@@ -372,10 +422,13 @@ export class TunDevice {
   get lastWriteError(): SvrError | undefined {
     const c = this.#wc;
     if (c === undefined) return undefined;
-    const n = Number(Atomics.load(c, W_ERRORS));
+    const direct = Number(Atomics.load(c, W_DIRECT_ERRORS));
+    const n = Number(Atomics.load(c, W_ERRORS)) + direct;
     if (n !== this.#lastWriteErrorAt) {
+      // whichever side failed since the last look (both: the writer thread's)
+      const errno = Number(Atomics.load(c, direct !== this.#lastDirectErrors && n - this.#lastWriteErrorAt === direct - this.#lastDirectErrors ? W_DIRECT_LAST_ERRNO : W_LAST_ERRNO));
       this.#lastWriteErrorAt = n;
-      const errno = Number(Atomics.load(c, W_LAST_ERRNO));
+      this.#lastDirectErrors = direct;
       this.#lastWriteError = new SvrError(
         'SVR_ERR_IO_PORT',
         `writing to TUN device ${this.name} failed: ${this.#native.tunStrerror(errno)}${writeHint(errno, this.name)} (${n} failed writes so far)`,
@@ -464,8 +517,58 @@ export class TunDevice {
       });
       process.nextTick(onError ?? rethrow, err);
     };
-    this.#reader = this.#native.tunReaderStart(this.fd, data, lens, K, B, S, onNative, this.offload ? TUN_READER_OFFLOAD : 0);
+    const flags = (this.offload ? TUN_READER_OFFLOAD : 0) | (this.#readerMode === 'poll' ? TUN_READER_POLL : 0);
+    this.#reader = this.#native.tunReaderStart(this.fd, data, lens, K, B, S, onNative, flags);
     if (!this.#refed) this.#native.tunReaderRef(this.#reader, false);
+    if (this.reader === 'adaptive') this.#adaptReaderMode();
+    this.#applyWriteDirect();
+  }
+
+  /** Where reads run now: 'poll' (the JS thread's event loop) or 'thread' (see the `reader` option). */
+  get readerMode(): ReaderMode {
+    return this.#readerMode;
+  }
+
+  /**
+   * Moves reads to `mode` now and keeps them there (ends 'adaptive'). thread -> poll takes effect once the
+   * thread's batches in flight were delivered, so packets stay in order.
+   */
+  setReaderMode(mode: ReaderMode): void {
+    this.#assertOpen('setReaderMode');
+    clearInterval(this.#modeTimer);
+    this.#modeTimer = undefined;
+    this.#switchReader(mode);
+  }
+
+  #switchReader(mode: ReaderMode): void {
+    if (mode === this.#readerMode) return;
+    this.#readerMode = mode;
+    this.#stats.rxModeSwitches++;
+    if (this.#reader !== undefined) this.#native.tunReaderMode(this.#reader, mode === 'poll');
+    this.#applyWriteDirect();
+  }
+
+  /** reader 'adaptive': every tick, AdaptiveReaderMode looks at the batches delivered (reader-mode.ts). */
+  #adaptReaderMode(): void {
+    const policy = new AdaptiveReaderMode();
+    const stats = this.#stats;
+    let packets = stats.rxPackets;
+    let batches = stats.rxBatches;
+    this.#modeTimer = setInterval(() => {
+      const mode = policy.tick(stats.rxPackets - packets, stats.rxBatches - batches);
+      packets = stats.rxPackets;
+      batches = stats.rxBatches;
+      if (!this.#closed) this.#switchReader(mode);
+    }, READER_MODE_TICK_MS).unref();
+  }
+
+  /** Direct writes while the reader polls (low load) or when there is no reader. */
+  #directMax(): number {
+    return this.#reader === undefined || this.#readerMode === 'poll' ? this.writeDirectMax : 0;
+  }
+
+  #applyWriteDirect(): void {
+    if (this.#writerHandle !== undefined) this.#native.tunWriterDirect(this.#writerHandle, this.#directMax());
   }
 
   /** A running reader keeps the event loop alive (like a socket); unref() lets the process exit anyway. */
@@ -535,7 +638,15 @@ export class TunDevice {
   /** The writer thread starts with the first writeBatch: a queue that is only read costs no thread. */
   #startWriter(): TunWriterHandle {
     const wc = new BigUint64Array(new SharedArrayBuffer(WRITER_COUNTERS * 8));
-    const h = this.#native.tunWriterStart(this.fd, wc, this.writeQueuePackets, this.writeQueueBytes, this.offload ? TUN_WRITER_COALESCE : 0, this.writeQueueWaitUs);
+    const h = this.#native.tunWriterStart(
+      this.fd,
+      wc,
+      this.writeQueuePackets,
+      this.writeQueueBytes,
+      this.offload ? TUN_WRITER_COALESCE : 0,
+      this.writeQueueWaitUs,
+      this.#directMax(),
+    );
     this.#writerHandle = h;
     this.#wc = wc;
     return h;
@@ -549,6 +660,7 @@ export class TunDevice {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#modeTimer);
     if (this.#reader) this.#native.tunReaderStop(this.#reader);
     if (this.#writerHandle) this.#native.tunWriterStop(this.#writerHandle);
     this.#native.tunClose(this.fd);

@@ -10,10 +10,12 @@
  * SVR packet is signed individually).
  *
  * With the default writer thread (TunOptions.writer 'thread'), transmit only copies the batch into the device's
- * ring; the tx counters below follow what the writer thread actually wrote or dropped, and a write error it met
- * shows in lastError.
+ * ring (or, while the reader polls, writes a small batch at once); the tx counters below follow what was actually
+ * written or dropped, and a write error the writer thread met shows in lastError. `readerMode` says where reads
+ * run now (TunOptions.reader: poll at low load, the reader thread when batches fill up).
  */
 import type { BatchHandler, PacketPort, PortStats } from '../port.js';
+import type { ReaderMode } from './reader-mode.js';
 import { TunDevice, type TunOptions } from './tun-device.js';
 
 export interface TunPortStats extends PortStats {
@@ -23,12 +25,28 @@ export interface TunPortStats extends PortStats {
   /** Super-packets written, and the packets (included in txPackets) merged into them. */
   txSuperPackets: number;
   txCoalesced: number;
+  /** Packets written by the JS thread itself (small batches while the reader polls), included in txPackets. */
+  txDirect: number;
+  /** Where reads run now, and how often that changed. */
+  readerMode: ReaderMode;
+  readerModeSwitches: number;
 }
 
 export type TunPortOptions = TunOptions;
 
 export class TunPort implements PacketPort {
-  readonly #stats: TunPortStats = { rxPackets: 0, txPackets: 0, txDrops: 0, rxSuperPackets: 0, rxSegments: 0, txSuperPackets: 0, txCoalesced: 0 };
+  readonly #stats: TunPortStats = {
+    rxPackets: 0,
+    txPackets: 0,
+    txDrops: 0,
+    rxSuperPackets: 0,
+    rxSegments: 0,
+    txSuperPackets: 0,
+    txCoalesced: 0,
+    txDirect: 0,
+    readerMode: 'poll',
+    readerModeSwitches: 0,
+  };
   #lastError = '';
   #lastWriteError: unknown;
   /** writer 'thread': packets of transmit calls that threw (after close, bad arguments) */
@@ -38,13 +56,18 @@ export class TunPort implements PacketPort {
 
   get stats(): TunPortStats {
     const s = this.#stats;
+    const d = this.device.stats;
     if (this.device.writer === 'thread') {
-      const d = this.device.stats;
       s.txPackets = d.txPackets;
       s.txDrops = d.txDrops + this.#thrownDrops;
-      s.txSuperPackets = d.txSuperPackets;
-      s.txCoalesced = d.txCoalesced;
+      s.txDirect = d.txDirect;
     }
+    s.txSuperPackets = d.txSuperPackets;
+    s.txCoalesced = d.txCoalesced;
+    s.rxSuperPackets = d.rxSuperPackets;
+    s.rxSegments = d.rxSegments;
+    s.readerMode = this.device.readerMode;
+    s.readerModeSwitches = d.rxModeSwitches;
     return s;
   }
 
@@ -78,11 +101,9 @@ export class TunPort implements PacketPort {
   start(deliver: BatchHandler): void {
     const device = this.device;
     const s = this.#stats;
+    // the stats getter copies the device's counters: nothing per batch here but the count
     device.start((data, offsets, lengths, count) => {
       s.rxPackets += count;
-      const dev = device.stats;
-      s.rxSuperPackets = dev.rxSuperPackets;
-      s.rxSegments = dev.rxSegments;
       deliver(data, offsets, lengths, count);
     });
   }
@@ -107,9 +128,6 @@ export class TunPort implements PacketPort {
       s.txDrops += count;
       this.#lastError = e instanceof Error ? e.message : String(e);
     }
-    const dev = this.device.stats;
-    s.txSuperPackets = dev.txSuperPackets;
-    s.txCoalesced = dev.txCoalesced;
   }
 
   close(): void {

@@ -176,6 +176,48 @@ if (!isRoot || !hasIp) {
     assert.ok(run.exitAfterResultMs < 2000, `helper exited ${run.exitAfterResultMs} ms after close`);
   });
 
+  for (const reader of ['poll', 'thread'] as const) {
+    test(`reader '${reader}': a burst arrives complete and in order`, async () => {
+      const count = 400;
+      const run = await withNetns((ns) => runHelper(ns, 'rx', { count, reader }));
+      const r = run.result as { complete: boolean; packets: string[]; batches: number[]; stats: { rxModeSwitches: number } };
+      assert.ok(r.complete, `received ${r.packets.length} of ${count}; stderr ${run.stderr}`);
+      assert.is(r.packets.length, count);
+      r.packets.forEach((b64, i) => assertSentPacket(Buffer.from(b64, 'base64'), 0, i));
+      assert.is(r.stats.rxModeSwitches, 0, 'a fixed reader mode never switches');
+    });
+  }
+
+  for (const offload of [false, true]) {
+    test(`switching between poll and thread mode under traffic loses and reorders nothing${offload ? ' (offload)' : ''}`, async () => {
+      const count = 2000;
+      const run = await withNetns((ns) => runHelper(ns, 'switch', { count, offload }));
+      const r = run.result as { complete: boolean; sendErrors: number; seqs: number[]; batchesIn: { poll: number; thread: number }; switches: number; kernelTxDropped: number };
+      assert.is(r.sendErrors, 0);
+      assert.ok(r.complete, `received ${r.seqs.length} + dropped ${r.kernelTxDropped} of ${count}; stderr ${run.stderr}`);
+      assert.is(r.kernelTxDropped, 0, 'paced rounds of 20 fit the kernel queue');
+      assert.equal(r.seqs, Array.from({ length: count }, (_, i) => i), 'every datagram once, in order');
+      assert.is(r.switches, count / 20, 'one switch per round');
+      assert.ok(r.batchesIn.poll > 0 && r.batchesIn.thread > 0, `batches in both modes: ${JSON.stringify(r.batchesIn)}`);
+    });
+  }
+
+  test('direct writes: small batches go out at once while the reader polls, through the writer thread otherwise', async () => {
+    const rounds = 100;
+    const run = await withNetns((ns) => runHelper(ns, 'direct', { rounds }));
+    type Phase = { txPackets: number; txDirect: number; txWakeups: number; txDrops: number };
+    const r = run.result as { polling: Phase; threaded: Phase; received: number; outOfOrder: number; distinct: number };
+    assert.is(r.polling.txDirect, 4 * rounds, `polling: every packet written directly (${JSON.stringify(r.polling)}); stderr ${run.stderr}`);
+    assert.is(r.polling.txWakeups, 0, 'no writer thread wake-up while writes are direct');
+    assert.is(r.threaded.txDirect, r.polling.txDirect, 'reader thread mode: nothing direct');
+    assert.ok(r.threaded.txWakeups > 0, 'the writer thread did the writes');
+    assert.is(r.threaded.txPackets, 8 * rounds);
+    assert.is(r.threaded.txDrops, 0);
+    assert.is(r.received, 8 * rounds);
+    assert.is(r.distinct, 8 * rounds);
+    assert.is(r.outOfOrder, 0);
+  });
+
   test('back-pressure: a slow handler keeps its buffers intact and the kernel counts the drops', async () => {
     const count = 3000;
     const run = await withNetns((ns) => runHelper(ns, 'slow', { count, holdMs: 3 }));
