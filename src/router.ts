@@ -218,6 +218,11 @@ export class Router {
   }
 
   /** Sends `payload` to the peer on the path's control channel (UDP 1280 between the waypoints). */
+  /** Verified data packets received on a path so far (BFD liveness under load). */
+  pathTraffic(path: number): number {
+    return this.dataplane.ctx.pathRx[path] ?? 0;
+  }
+
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.dataplane.sendPathMessage(path, payload);
   }

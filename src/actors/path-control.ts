@@ -25,6 +25,8 @@ export interface PathControlHost {
   readonly tables: ForwardingTables;
   readonly pathMessages$: Observable<PathMessage>;
   sendPathMessage(path: number, payload: Uint8Array): boolean;
+  /** authenticated data packets received on a path so far (monotonic): counts as BFD liveness while Up */
+  pathTraffic?(path: number): number;
   setPathUp(pathName: string, up: boolean): void;
   isPathUp(path: number): boolean;
   setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: Resiliency }): void;
@@ -80,7 +82,12 @@ export class PathControl {
 
   constructor(private readonly router: PathControlHost, private readonly opts: PathControlOptions) {
     this.supervisor = opts.liveness === 'bfd'
-      ? new PathSupervisor({ tables: () => router.tables, send: (p, b) => router.sendPathMessage(p, b), messages$: router.pathMessages$ }, opts.bfd)
+      ? new PathSupervisor({
+        tables: () => router.tables,
+        send: (p, b) => router.sendPathMessage(p, b),
+        messages$: router.pathMessages$,
+        ...(router.pathTraffic !== undefined ? { traffic: (p: number) => router.pathTraffic!(p) } : {}),
+      }, opts.bfd)
       : null;
     this.step = opts.step === false || opts.step === undefined
       ? null

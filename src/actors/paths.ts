@@ -8,6 +8,10 @@
  *    echo reply -> the path's link tester.
  * 2. BFD state changes feed the path status; BFD Up starts link tests, anything else stops them.
  * 3. `state$` emits on every BFD state or usable change (first one at start: down, unusable).
+ * 4. With `traffic` (authenticated data packets per path, from the data path), a poll every
+ *    min(100 ms, RequiredMinRx) tells an Up session that data arrived (`bfd.trafficSeen`): an overloaded
+ *    router that loses its own control packets in the queues it shares with data keeps its paths Up
+ *    while the peer's data still gets through (machines/bfd.ts).
  *
  * @example
  *   const paths = new PathSupervisor({ tables: () => router.tables, send: (p, b) => router.sendPathMessage(p, b), messages$: router.pathMessages$ });
@@ -32,6 +36,8 @@ export interface PathSupervisorDeps {
   send(path: number, payload: Uint8Array): boolean;
   /** control-channel messages from peers (router.pathMessages$) */
   messages$: Observable<{ path: number; payload: Uint8Array; atMs: number }>;
+  /** authenticated data packets received on a path so far (monotonic; router.pathTraffic) */
+  traffic?(path: number): number;
   /** ms, monotonic; default performance.now */
   now?(): number;
   setTimeout?(fn: () => void, ms: number): unknown;
@@ -95,6 +101,8 @@ interface PathRuntime {
   diag: number;
   status: PathStatus;
   holdTimer: unknown;
+  /** deps.traffic at the last poll */
+  traffic: number;
 }
 
 export class PathSupervisor {
@@ -108,6 +116,7 @@ export class PathSupervisor {
   readonly #changes = new Subject<PathStateChange>();
   #ids: { generation: number; byName: Map<string, number> } = { generation: -1, byName: new Map() };
   #subscription: Subscription | null = null;
+  #trafficTimer: unknown = null;
 
   /** usable/BFD changes of every path; subscribe before start() to see the initial ones */
   readonly state$: Observable<PathStateChange> = this.#changes.asObservable();
@@ -129,6 +138,31 @@ export class PathSupervisor {
     if (this.#subscription !== null) return;
     this.#subscription = this.#deps.messages$.subscribe((m) => this.#onMessage(m.path, m.payload));
     this.refresh();
+    if (this.#deps.traffic !== undefined) this.#scheduleTrafficPoll();
+  }
+
+  /** §4 of the header: data received on an Up path restarts its Detection Time. */
+  #scheduleTrafficPoll(): void {
+    let ms = 100;
+    for (const rt of this.#paths.values()) ms = Math.min(ms, rt.settings.requiredMinRxMs);
+    this.#trafficTimer = this.#timers.setTimeout(() => {
+      this.#pollTraffic();
+      this.#scheduleTrafficPoll();
+    }, Math.max(5, ms));
+  }
+
+  #pollTraffic(): void {
+    const traffic = this.#deps.traffic!;
+    for (const rt of this.#paths.values()) {
+      const id = this.#idOf(rt.name);
+      if (id === undefined) continue;
+      const n = traffic(id);
+      if (n === rt.traffic) continue;
+      rt.traffic = n;
+      if (rt.bfdState !== 'up') continue;
+      rt.actor.send({ type: 'bfd.trafficSeen' });
+      this.#count('bfd-traffic-seen');
+    }
   }
 
   /** Follows the tables after a config change: new paths start, removed ones stop, changed timers are re-negotiated (poll). */
@@ -185,6 +219,8 @@ export class PathSupervisor {
   stop(): void {
     this.#subscription?.unsubscribe();
     this.#subscription = null;
+    if (this.#trafficTimer !== null) this.#timers.clearTimeout(this.#trafficTimer);
+    this.#trafficTimer = null;
     for (const rt of this.#paths.values()) this.#stopPath(rt);
     this.#changes.complete();
   }
@@ -216,7 +252,7 @@ export class PathSupervisor {
         slowTxMs: this.#slowStartMs, jitterSeed: Math.floor(this.#random() * 0x100000000),
       },
     });
-    this.#paths.set(name, { name, settings, actor, tester, history, bfdState: undefined, diag: 0, status: INITIAL_PATH_STATUS, holdTimer: null });
+    this.#paths.set(name, { name, settings, actor, tester, history, bfdState: undefined, diag: 0, status: INITIAL_PATH_STATUS, holdTimer: null, traffic: 0 });
     actor.start();
   }
 

@@ -49,6 +49,8 @@ export class DataplaneContext {
   readonly dup = new Batch();
   /** per path id: 1 = usable (written by control: BFD later; all paths start up) */
   pathUp: Uint8Array = new Uint8Array(0);
+  /** per path id: data packets from the peer whose HMAC verified (control reads them as liveness: actors/paths.ts) */
+  pathRx: Float64Array = new Float64Array(0);
   /** per path id: local and remote waypoint as 4 words each */
   pathLocalWords = new Uint32Array(0);
   pathRemoteWords = new Uint32Array(0);
@@ -57,10 +59,13 @@ export class DataplaneContext {
 
   /** pathUp shared with control (SharedArrayBuffer): control publishes liveness, workers read it */
   private readonly sharedPathUp: Uint8Array | null;
+  /** pathRx shared with control (workers) */
+  private readonly sharedPathRx: Float64Array | null;
 
-  constructor(tables: ForwardingTables, shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer }) {
+  constructor(tables: ForwardingTables, shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer; pathRx?: SharedArrayBuffer }) {
     this.counters = new Counters(shared?.counters);
     this.sharedPathUp = shared?.pathUp ? new Uint8Array(shared.pathUp) : null;
+    this.sharedPathRx = shared?.pathRx ? new Float64Array(shared.pathRx) : null;
     this.hooks = new SessionHooks(this); // after counters: hooks register theirs
     this.wanKeys = new WanKeys(this);
     this.setTables(tables);
@@ -74,6 +79,7 @@ export class DataplaneContext {
     this.functions.resolve(t, this.chains);
     this.crypto.update(t, Date.now());
     this.pathUp = this.sharedPathUp !== null ? this.sharedPathUp.subarray(0, t.paths.length) : new Uint8Array(t.paths.length);
+    this.pathRx = this.sharedPathRx !== null ? this.sharedPathRx.subarray(0, t.paths.length) : new Float64Array(t.paths.length);
     this.pathLocalWords = new Uint32Array(t.paths.length * 4);
     this.pathRemoteWords = new Uint32Array(t.paths.length * 4);
     for (const p of t.paths) {

@@ -46,7 +46,7 @@ export interface DataplaneOptions {
   /** one of several data-path workers: its index, the count, the shared steering table and the hand-off sink */
   ownership?: OwnershipOptions;
   /** counters and path liveness in SharedArrayBuffers (workers) */
-  shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer };
+  shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer; pathRx?: SharedArrayBuffer };
   /** receives the events of each batch (and of sweeps/commands) */
   onEvents?: (events: DpEvent[]) => void;
 }

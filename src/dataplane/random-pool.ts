@@ -26,9 +26,21 @@ export class RandomPool {
   }
 }
 
-/** 8-4-4-4-12 lowercase form of a UUID held as 4 words. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** Two bytes of w as 4 hex digits (hi: the upper two bytes). */
+function hex4(w: number, hi: boolean): string {
+  return hi ? HEX[w >>> 24]! + HEX[(w >>> 16) & 0xff]! : HEX[(w >>> 8) & 0xff]! + HEX[w & 0xff]!;
+}
+
+/**
+ * 8-4-4-4-12 lowercase form of a UUID held as 4 words. A table of byte strings: Number#toString(16) went
+ * through a double-to-radix conversion (fmod) and cost 9 % of r1's main thread at 20k new sessions/s.
+ */
 export function uuidString(words: Uint32Array, at: number): string {
-  const h = (w: number) => words[at + w]!.toString(16).padStart(8, '0');
-  const s = h(0) + h(1) + h(2) + h(3);
-  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+  const a = words[at]!;
+  const b = words[at + 1]!;
+  const c = words[at + 2]!;
+  const d = words[at + 3]!;
+  return `${hex4(a, true)}${hex4(a, false)}-${hex4(b, true)}-${hex4(b, false)}-${hex4(c, true)}-${hex4(c, false)}${hex4(d, true)}${hex4(d, false)}`;
 }

@@ -11,7 +11,11 @@
  *   session   adminDown | down | init | up  (the §6.2 state machine; init/up watch the Detection Time)
  *   transmit  periodic control packets every max(DesiredMinTx, RemoteMinRx), minus 0-25 % jitter
  *
- * Events: `bfd.rx` (a decoded packet), `bfd.configure` (new local timers), `bfd.adminDown`, `bfd.adminUp`.
+ * Events: `bfd.rx` (a decoded packet), `bfd.configure` (new local timers), `bfd.adminDown`, `bfd.adminUp`,
+ * `bfd.trafficSeen` (authenticated data arrived on the path: while Up it restarts the Detection Time like a
+ * received packet. An overloaded router may lose its own control packets in the same queues as the data;
+ * the data proves the path works in the direction detection watches. In the spirit of §6.6: connectivity
+ * verified by other means. It never brings a session Up).
  * `bfd.accepted`, `bfd.reschedule` and `bfd.sendFinal` are raised by the machine itself.
  *
  * Choices: a packet is sent only by the transmit timer, except the Final answering a Poll (§6.8.7);
@@ -72,6 +76,7 @@ export type BfdEvent =
   | { type: 'bfd.configure'; desiredMinTxMs: number; requiredMinRxMs: number; multiplier: number }
   | { type: 'bfd.adminDown' }
   | { type: 'bfd.adminUp' }
+  | { type: 'bfd.trafficSeen' }
   | { type: 'bfd.accepted'; state: BfdState }
   | { type: 'bfd.reschedule' }
   | { type: 'bfd.sendFinal' };
@@ -343,6 +348,7 @@ export const bfdMachine = setup({
               { guard: 'remoteDownOrAdminDown', target: '#down.watching', actions: { type: 'setDiag', params: { diag: BfdDiag.neighborSignaledSessionDown } } },
               { target: '.watching' }, // §6.2: Up + rx INIT or UP -> stay Up (restarts detection)
             ],
+            'bfd.trafficSeen': { target: '.watching' }, // authenticated data on the path: restarts detection
             'bfd.adminDown': { target: '#adminDown', actions: { type: 'setDiag', params: { diag: BfdDiag.administrativelyDown } } },
           },
         },

@@ -23,6 +23,8 @@ export interface WorkerInit {
   generation: number;
   steering: SteeringShared;
   pathUp: SharedArrayBuffer;
+  /** this worker's verified packets per path (Float64Array of MAX_PATHS): BFD liveness under load */
+  pathRx: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   io: WorkerIo;
 }

@@ -33,7 +33,7 @@ const ports: (PacketPort | null)[] = tables.interfaces.map(() => null);
 const dp = new Dataplane({
   tables,
   ports,
-  shared: { counters: init.counters, pathUp: init.pathUp },
+  shared: { counters: init.counters, pathUp: init.pathUp, pathRx: init.pathRx },
   onEvents: (events: DpEvent[]) => post({ t: 'events', index: init.index, events }),
   ownership: {
     index: init.index,

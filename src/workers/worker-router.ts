@@ -52,6 +52,7 @@ interface WorkerState {
   worker: Worker;
   names: string[];
   counters: Float64Array;
+  pathRx: Float64Array;
   stats: { active: number; perPath: number[]; perService: number[]; perTenant: number[] };
 }
 
@@ -95,10 +96,11 @@ export class WorkerRouter {
     const doc = configToDocument(this.config);
     for (let index = 0; index < opts.workers; index++) {
       const counters = new SharedArrayBuffer(MAX_COUNTERS * 8);
+      const pathRx = new SharedArrayBuffer(MAX_PATHS * 8);
       const worker = new Worker(new URL('./worker-main.js', import.meta.url), {
-        workerData: { index, count: opts.workers, routerName: opts.name, config: doc, generation: this.generation, steering, pathUp, counters, io: opts.io },
+        workerData: { index, count: opts.workers, routerName: opts.name, config: doc, generation: this.generation, steering, pathUp, pathRx, counters, io: opts.io },
       });
-      const state: WorkerState = { worker, names: [], counters: new Float64Array(counters), stats: { active: 0, perPath: [], perService: [], perTenant: [] } };
+      const state: WorkerState = { worker, names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx), stats: { active: 0, perPath: [], perService: [], perTenant: [] } };
       worker.on('message', (m: FromWorker) => this.onWorker(state, m));
       worker.on('error', (e) => this.log('worker.error', { worker: index, error: e.message }));
       this.workers.push(state);
@@ -251,6 +253,11 @@ export class WorkerRouter {
     const id = this.tablesNow.serviceId(service);
     if (id < 0) throw new SvrError('SVR_ERR_ROUTER_STATE', `no service named ${service}`);
     this.broadcast({ t: 'routing', service: id, paths: [...routing.paths], refused: routing.refused ?? false, resiliency: resiliencyCode(routing.resiliency ?? 'none') });
+  }
+
+  /** Verified data packets received on a path so far, all workers together (BFD liveness under load). */
+  pathTraffic(path: number): number {
+    return this.workers.reduce((n, w) => n + (w.pathRx[path] ?? 0), 0);
   }
 
   sendPathMessage(path: number, payload: Uint8Array): boolean {

@@ -6,7 +6,8 @@
  *    payload is copied into a `path.message` event for control and the packet is consumed;
  * 4. cookie first, then HMAC (fact sheet §4.1): metadata packets are signed unless the path's policy is
  *    `disabled`; every packet is signed in `regular`/`time-based` mode -> drop 'bad-hmac'; the trailer
- *    is stripped (incremental checksum, so end-to-end corruption stays detectable);
+ *    is stripped (incremental checksum, so end-to-end corruption stays detectable); verified data packets
+ *    are counted per path (ctx.pathRx: BFD liveness under load);
  * 5. encrypted metadata (the path's policy encrypts) is decrypted -> drop 'metadata-decrypt';
  * 6. metadata is scanned with strict bounds -> drop 'bad-metadata' (+ the reason).
  */
@@ -86,6 +87,7 @@ export class WanVerifyStage implements Stage {
         adjustChecksumForTail(d, pi, at, h.tagLength, false);
         setIpLength(d, pi, at);
         b.len[s] = pi.end - pi.l3;
+        if (!control) this.ctx.pathRx[path]!++; // authenticated data: path liveness for BFD
       }
       if (control) {
         // control-plane rate (a few packets per second per path): one copy per message is fine

@@ -227,6 +227,27 @@ test('§6.8.4 each accepted packet restarts detection; Init -> Down on timeout t
   assert.equal(r2.states.at(-1)!.diag, 1);
 });
 
+test('bfd.trafficSeen (authenticated data on the path) restarts detection while Up; in Init it changes nothing', () => {
+  const r = run();
+  r.actor.send(rx('init'));
+  for (let i = 0; i < 10; i++) {
+    r.advance(250);
+    r.actor.send({ type: 'bfd.trafficSeen' });
+  }
+  assert.is(current(r), 'up', '2.5 s of data every 250 ms, no control packet after Up');
+  r.advance(300);
+  assert.is(current(r), 'down', 'no data, no packets: detection expires');
+  assert.equal(r.states.at(-1)!.diag, 1);
+  const r2 = run();
+  r2.actor.send(rx('down'));
+  assert.is(current(r2), 'init');
+  for (let i = 0; i < 3; i++) {
+    r2.advance(100);
+    r2.actor.send({ type: 'bfd.trafficSeen' });
+  }
+  assert.is(current(r2), 'down', 'Init times out at 300 ms regardless of data');
+});
+
 test('§6.8.7 periodic transmission: max(DesiredMinTx, remote RequiredMinRx) minus 0-25 % jitter; 1 s until Up (§6.8.3)', () => {
   const r = run();
   r.advance(5000);

@@ -42,7 +42,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(bfd: Partial<BfdSettings> = {}, opts: PathSupervisorOptions = {}, virtual = true): Promise<Rig> {
+async function rig(bfd: Partial<BfdSettings> = {}, opts: PathSupervisorOptions = {}, virtual = true, traffic?: [() => number, () => number]): Promise<Rig> {
   const lab = createMemoryLab({ config: await configWith(bfd), clients: [], servers: [] });
   const vt = virtual ? new VirtualTime() : undefined;
   const rand = prng(20);
@@ -52,6 +52,7 @@ async function rig(bfd: Partial<BfdSettings> = {}, opts: PathSupervisorOptions =
     tables: () => r.tables,
     send: (p, b) => r.sendPathMessage(p, b),
     messages$: r.pathMessages$,
+    ...(traffic === undefined ? {} : { traffic: traffic[seed - 1]! }),
     ...(vt === undefined ? {} : { now: vt.now, setTimeout: vt.setTimeout, clearTimeout: vt.clearTimeout }),
   }, { random: prng(seed), ...opts });
   const sup: Rig['sup'] = [side(lab.r1, 1), side(lab.r2, 2)];
@@ -69,9 +70,9 @@ async function rig(bfd: Partial<BfdSettings> = {}, opts: PathSupervisorOptions =
 }
 
 /** A test on a fresh rig that is closed even when an assertion fails (else its timers would linger). */
-function rigTest(name: string, setup: { bfd?: Partial<BfdSettings>; opts?: PathSupervisorOptions; virtual?: boolean }, body: (r: Rig) => Promise<void>): void {
+function rigTest(name: string, setup: { bfd?: Partial<BfdSettings>; opts?: PathSupervisorOptions; virtual?: boolean; traffic?: [() => number, () => number] }, body: (r: Rig) => Promise<void>): void {
   test(name, async () => {
-    const r = await rig(setup.bfd, setup.opts, setup.virtual ?? true);
+    const r = await rig(setup.bfd, setup.opts, setup.virtual ?? true, setup.traffic);
     try {
       await body(r);
     } finally {
@@ -132,6 +133,43 @@ rigTest('dropping every wan packet brings the path down within the detection tim
     assert.is(usable.at - upAt, 5000, 'usable exactly hold-down-time after BFD came up');
     assert.ok(summary(r, side).usable);
   }
+});
+
+/** IPv4 UDP to port 1280: the path control channel (BFD, link tests). */
+const isControl = (p: Uint8Array): boolean => p[9] === 17 && ((p[22]! << 8) | p[23]!) === 1280;
+const data = [0, 0];
+rigTest('authenticated data keeps an Up path up while its BFD packets are lost; without data it goes down; data alone never brings it up', {
+  traffic: [() => data[0]!, () => data[1]!],
+}, async (r) => {
+  const vt = r.vt!;
+  await vt.advance(3000);
+  assert.equal(bfdStates(r), ['up', 'up']);
+  let flowing = true;
+  const tick = (): void => {
+    if (flowing) {
+      data[0]!++;
+      data[1]!++;
+    }
+    vt.setTimeout(tick, 20);
+  };
+  tick();
+  r.lab.wan.setFilter((p) => !isControl(p)); // every control packet is lost, as in an overloaded queue
+  const cutAt = vt.now();
+  await vt.advance(2000);
+  assert.equal(bfdStates(r), ['up', 'up'], 'data every 20 ms kept both sides up for 2 s (detection 150 ms)');
+  assert.equal(r.events.map((ev) => ev.filter((e) => e.at > cutAt).length), [0, 0], 'no state change at all');
+  assert.ok((r.sup[0].counters()['bfd-traffic-seen'] ?? 0) > 20, JSON.stringify(r.sup[0].counters()));
+  flowing = false;
+  const stopAt = vt.now();
+  await vt.advance(400);
+  for (const ev of r.events) {
+    const d = ev.find((e) => e.at > stopAt)!;
+    assert.equal([d.bfdState, d.reason], ['down', 'detection-time-expired']);
+    assert.ok(d.at - stopAt <= 150 + 50, `down ${d.at - stopAt} ms after the data stopped (detection 150 ms + one poll)`);
+  }
+  flowing = true;
+  await vt.advance(3000);
+  assert.equal(bfdStates(r), ['down', 'down'], 'data without BFD never brings a session up');
 });
 
 rigTest('a path flapping down/up every 2 s is never usable while in hold-down; stable again -> usable after hold-down', {}, async (r) => {

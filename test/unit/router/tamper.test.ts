@@ -23,6 +23,7 @@ test('a packet whose metadata was tampered with is dropped (bad HMAC), a clean r
   tampered[at] = 'E'.charCodeAt(0);
   let got = 0;
   lab.servers[0]!.udpBind(7, () => got++);
+  const traffic0 = lab.r2.pathTraffic(0);
   lab.wan.a.send(tampered);
   await sleep(20);
   assert.is(lab.r2.counters()['drop-bad-hmac'], 1);
@@ -33,8 +34,10 @@ test('a packet whose metadata was tampered with is dropped (bad HMAC), a clean r
   await sleep(20);
   assert.is(lab.r2.counters()['drop-bad-hmac'], 2);
   assert.is(got, 0);
+  assert.is(lab.r2.pathTraffic(0), traffic0, 'packets failing HMAC are no sign of path liveness');
   lab.wan.a.send(pkt);
   assert.ok(await until(() => got === 1), 'the untouched packet is accepted');
+  assert.is(lab.r2.pathTraffic(0), traffic0 + 1, 'a verified data packet counts for the path (BFD liveness)');
   assert.is(lab.r2.sessions().length, 1);
   await lab.close();
 });
