@@ -80,7 +80,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     await step(res, 'udp 64 B: search for < 1 % loss', async () => { res.udp64 = await search(64); });
     if (svr || mode.id === 'kernel') {
       res.sessions = {};
-      await step(res, `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress); });
+      await step(res, `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.sessionTool); });
       await step(res, `new tcp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
     }
     if (svr) {
@@ -100,7 +100,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));
       });
       await step(res, `profile r1/r2 during ${plan.sessionSeconds} s of new udp sessions`, async () => {
-        res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'udp-sessions', plan.sessionSeconds, progress));
+        res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'udp-sessions', plan.sessionSeconds, progress, ctx.sessionTool));
       });
       for (const p of res.profiles) process.stdout.write(formatProfile({ ...p, top: p.top.slice(0, 8), byFile: p.byFile.slice(0, 5) }) + '\n');
     }

@@ -35,7 +35,7 @@ const perSecond = (m: ModeResult, p: 'udp' | 'tcp'): number | undefined => {
 const sessionCell = (m: ModeResult, p: 'udp' | 'tcp'): string => {
   const s = m.sessions?.[p];
   if (s === undefined) return '–';
-  const ok = `${Math.round(s.client.okPerSecond)} answered/s`;
+  const ok = `${Math.round(s.client.okPerSecond)} answered/s${s.client.client === 'c' ? ', C client' : ''}`;
   return s.createdR1PerSecond !== undefined ? `${Math.round(s.createdR1PerSecond)} created/s (${ok})` : `${ok} (client ceiling)`;
 };
 

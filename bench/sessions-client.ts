@@ -18,6 +18,8 @@ export interface SessionsResult {
   /** tuple space used up before the time was over */
   exhausted: boolean;
   okPerSecond: number;
+  /** which client measured: this one ('node') or bench/c/udp-sessions.c ('c') */
+  client?: 'node' | 'c';
 }
 
 function arg(name: string, def?: string): string {

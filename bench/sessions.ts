@@ -1,4 +1,8 @@
-/** New sessions per second through r1: the session client in the client namespace, counters from r1/r2. */
+/**
+ * New sessions per second through r1: the session client in the client namespace, counters from r1/r2.
+ * UDP uses the C client (bench/c/udp-sessions.c, 2048 sessions in flight) when the run could compile it,
+ * else the Node client (256 in flight); TCP uses the Node client (128 in flight).
+ */
 import { fileURLToPath } from 'node:url';
 import { runIn } from './exec.js';
 import type { SvrouterMode } from './modes/svrouter.js';
@@ -14,14 +18,25 @@ function created(stats: Record<string, unknown>): number {
   return typeof v === 'number' ? v : NaN;
 }
 
-export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr: SvrouterMode | undefined, progress: (l: string) => void): Promise<SessionRate> {
-  const args = protocol === 'udp'
-    ? ['--ports', `${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}`, '--per-source', '32', '--window', '256']
-    : ['--port', String(TCP_SESSION_PORT), '--window', '128'];
+/** UDP sessions in flight with the C client: enough to keep both routers' batches full, not so many that
+ * bursts overflow the TUN queues (8192 did on this machine). */
+export const C_CLIENT_WINDOW = 2048;
+
+export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr: SvrouterMode | undefined, progress: (l: string) => void, tool?: string): Promise<SessionRate> {
   const before = svr ? await Promise.all([svr.stats('r1'), svr.stats('r2')]) : undefined;
-  const { stdout } = await runIn(NS.client, process.execPath, [CLIENT_JS, '--protocol', protocol, '--server', SERVER,
-    '--sources', CLIENT_EXTRA.join(','), '--seconds', String(seconds), ...args], (seconds + 30) * 1000);
+  let stdout: string;
+  if (protocol === 'udp' && tool !== undefined) {
+    ({ stdout } = await runIn(NS.client, tool, ['client', SERVER, String(UDP_SESSION_PORTS.from), String(UDP_SESSION_PORTS.to),
+      CLIENT_EXTRA.join(','), '32', String(C_CLIENT_WINDOW), String(seconds)], (seconds + 30) * 1000));
+  } else {
+    const args = protocol === 'udp'
+      ? ['--ports', `${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}`, '--per-source', '32', '--window', '256']
+      : ['--port', String(TCP_SESSION_PORT), '--window', '128'];
+    ({ stdout } = await runIn(NS.client, process.execPath, [CLIENT_JS, '--protocol', protocol, '--server', SERVER,
+      '--sources', CLIENT_EXTRA.join(','), '--seconds', String(seconds), ...args], (seconds + 30) * 1000));
+  }
   const client = JSON.parse(stdout) as SessionsResult;
+  client.client ??= 'node';
   const out: SessionRate = { client };
   if (svr && before) {
     const after = await Promise.all([svr.stats('r1'), svr.stats('r2')]);
@@ -29,7 +44,7 @@ export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr:
     out.createdR2 = created(after[1]) - created(before[1]);
     out.createdR1PerSecond = out.createdR1 / client.seconds;
   }
-  progress(`    ${protocol} sessions: ${client.attempted} attempted, ${client.ok} answered, ${client.failed} failed in ${client.seconds.toFixed(1)} s `
+  progress(`    ${protocol} sessions (${client.client} client): ${client.attempted} attempted, ${client.ok} answered, ${client.failed} failed in ${client.seconds.toFixed(1)} s `
     + `= ${client.okPerSecond.toFixed(0)}/s answered${out.createdR1 !== undefined ? `; r1 sessions-created +${out.createdR1} (${out.createdR1PerSecond!.toFixed(0)}/s), r2 +${out.createdR2}` : ''}`);
   return out;
 }

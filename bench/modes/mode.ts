@@ -5,6 +5,8 @@ export interface ModeContext {
   /** this run's scratch directory (configs, logs, keys) */
   dir: string;
   progress: (line: string) => void;
+  /** the C session client/echo (sessions-native.ts); undefined: the Node client */
+  sessionTool?: string;
 }
 
 export interface Mode {
