@@ -71,7 +71,10 @@ function statsTable(stats: Record<string, unknown>): string {
   const ifs = (stats['interfaces'] as Record<string, unknown>[] | undefined) ?? [];
   const parts = [renderTable(['COUNTER', 'VALUE'], nonZero.map(([k, v]) => [k, v]))];
   if (ifs.length > 0) {
-    parts.push(renderTable(['INTERFACE', 'DEVICE', 'RX', 'TX', 'TX DROPS'], ifs.map((i) => [String(i['interface']), String(i['device']), Number(i['rxPackets']), Number(i['txPackets']), Number(i['txDrops'])])));
+    // READS: where the TUN queue is read now (poll: the main loop, at low load; thread: the reader thread)
+    parts.push(renderTable(['INTERFACE', 'DEVICE', 'RX', 'TX', 'TX DROPS', 'READS'], ifs.map((i) => [
+      String(i['interface']), String(i['device']), Number(i['rxPackets']), Number(i['txPackets']), Number(i['txDrops']), String(i['readerMode'] ?? '-'),
+    ])));
   }
   const perWorker = stats['sessions-per-worker'] as number[] | undefined;
   if (perWorker !== undefined) parts.push(renderTable(['WORKER', 'SESSIONS'], perWorker.map((n, w) => [w, n])));
