@@ -7,7 +7,7 @@ export type RemoveReason = 'idle' | 'closed' | 'teardown' | 'replaced' | 'config
 
 export type DpEvent =
   | { kind: 'session.created'; row: number; gen: number; sessionId: string; role: SessionRole; service: string; tenant: string }
-  | { kind: 'session.reverseSeen'; row: number; gen: number; sessionId: string }
+  | { kind: 'session.reverseSeen'; row: number; gen: number }
   | {
       kind: 'session.removed'; row: number; gen: number; sessionId: string; reason: RemoveReason;
       /** final figures, for records of closed sessions */

@@ -19,7 +19,6 @@ import type { DataplaneContext } from '../context.js';
 import { reverseContextMatches } from '../metadata-build.js';
 import { writeServerSide } from '../nat.js';
 import { closeAtPayload, removeUdpHeader } from '../packet-ops.js';
-import { sessionId } from '../session-ops.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { openPayload } from '../payload.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
@@ -80,7 +79,7 @@ export class SvrInStage implements Stage {
       }
       if ((t.flags[r]! & SF_NEEDS_META) !== 0) {
         t.flags[r] = t.flags[r]! & ~SF_NEEDS_META;
-        ctx.events.push({ kind: 'session.reverseSeen', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r) });
+        ctx.events.push({ kind: 'session.reverseSeen', row: r, gen: t.gen[r]! }); // control knows the id from session.created
       }
       if (v.controlCode >= 0 && emptyAfterMeta) {
         rt.counters.add(this.cControl);
