@@ -15,4 +15,4 @@ export const ANCHORS: Record<'kernel' | 'openvpn' | 'wireguard-go', AnchorFigure
   'wireguard-go': { tcpGbps: 0.293, udpLargeKpps: 24.5, udp64Kpps: 31.1, rttP50Us: 282.9, rttP99Us: 465 },
 };
 
-export const ANCHOR_NOTE = 'anchors: docs/performance-anchors.md, 2026-11-26; RTT there is a C ping (ours is a Node ping, which adds its own cost on both ends)';
+export const ANCHOR_NOTE = 'anchors: docs/performance-anchors.md, 2026-11-26; RTT there is a C ping, as ours when the run could compile bench/c/udp-load.c (the RTT row says which)';

@@ -6,7 +6,7 @@ import { tcpRun } from './iperf.js';
 import type { Mode } from './modes/mode.js';
 import type { Plan } from './plan.js';
 import type { RttResult, TcpResult } from './results.js';
-import { ECHO_PORT } from './svr-config.js';
+import { ECHO_PORT, UDP_SESSION_PORTS } from './svr-config.js';
 import { spread } from './stats.js';
 import { NS, SERVER } from './topology.js';
 import type { PingResult } from './uping.js';
@@ -28,14 +28,21 @@ export async function checkConnectivity(): Promise<void> {
   throw new Error(`no UDP echo from ${SERVER}:${ECHO_PORT} through this mode`);
 }
 
-export async function measureRtt(plan: Plan, progress: (l: string) => void): Promise<RttResult> {
+/** The C ping (udp-load.c) to the C echo on the first session port: one socket, so one session. */
+async function cPing(tool: string, count: number, warmup: number): Promise<PingResult> {
+  const { stdout } = await runIn(NS.client, tool, ['ping', SERVER, String(UDP_SESSION_PORTS.from), String(count), String(warmup), '64', '500'], 120_000);
+  return JSON.parse(stdout) as PingResult;
+}
+
+/** Sequential 64 B round trips: the C ping and echo when the run built them (as the anchors), else Node's. */
+export async function measureRtt(plan: Plan, progress: (l: string) => void, tool?: string): Promise<RttResult> {
   const runs: PingResult[] = [];
   for (let i = 0; i < plan.pingRuns; i++) {
-    const r = await ping(plan.pingCount, plan.pingWarmup);
+    const r = tool !== undefined ? await cPing(tool, plan.pingCount, plan.pingWarmup) : await ping(plan.pingCount, plan.pingWarmup);
     progress(`    rtt run ${i + 1}: p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, lost ${r.lost}/${r.sent}`);
     runs.push(r);
   }
-  return { p50Us: spread(runs.map((r) => r.p50Us)), p99Us: spread(runs.map((r) => r.p99Us)), runs };
+  return { p50Us: spread(runs.map((r) => r.p50Us)), p99Us: spread(runs.map((r) => r.p99Us)), runs, pinger: tool !== undefined ? 'c' : 'node' };
 }
 
 export async function measureTcp(mode: Mode, plan: Plan, progress: (l: string) => void): Promise<TcpResult> {

@@ -59,7 +59,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       });
     }
     const counters0 = svr ? await Promise.all([svr.stats('r1'), svr.stats('r2')]).catch(() => undefined) : undefined;
-    await step(res, `rtt: ${plan.pingRuns} × ${plan.pingCount} sequential 64 B round trips after ${plan.pingWarmup} warm-up`, async () => { res.rtt = await measureRtt(plan, progress); });
+    await step(res, `rtt: ${plan.pingRuns} × ${plan.pingCount} sequential 64 B round trips after ${plan.pingWarmup} warm-up`, async () => { res.rtt = await measureRtt(plan, progress, ctx.udpLoad); });
     if (res.rtt !== undefined) {
       await step(res, 'latency per router pass (captures on r1-c, r1-r2, r2-s during 300 pings)', async () => {
         const h = await measureHops(ctx.dir, mode.id);
@@ -80,7 +80,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     await step(res, 'udp 64 B: search for < 1 % loss', async () => { res.udp64 = await search(64); });
     if (svr || mode.id === 'kernel') {
       res.sessions = {};
-      await step(res, `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.sessionTool); });
+      await step(res, `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
       await step(res, `new tcp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
     }
     if (svr) {
@@ -100,7 +100,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));
       });
       await step(res, `profile r1/r2 during ${plan.sessionSeconds} s of new udp sessions`, async () => {
-        res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'udp-sessions', plan.sessionSeconds, progress, ctx.sessionTool));
+        res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'udp-sessions', plan.sessionSeconds, progress, ctx.udpLoad));
       });
       for (const p of res.profiles) process.stdout.write(formatProfile({ ...p, top: p.top.slice(0, 8), byFile: p.byFile.slice(0, 5) }) + '\n');
     }

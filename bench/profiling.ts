@@ -12,7 +12,7 @@ import { sessionRate } from './sessions.js';
 
 export type Workload = 'tcp' | 'udp-sessions';
 
-export async function profileSvrouter(mode: SvrouterMode, dir: string, kind: Workload, seconds: number, progress: (l: string) => void, sessionTool?: string): Promise<ProfileSummary[]> {
+export async function profileSvrouter(mode: SvrouterMode, dir: string, kind: Workload, seconds: number, progress: (l: string) => void, udpLoad?: string): Promise<ProfileSummary[]> {
   const profDir = join(dir, `profile-${mode.id}-${kind}`);
   mkdirSync(profDir, { recursive: true });
   const routers: RouterName[] = ['r1', 'r2'];
@@ -28,7 +28,7 @@ export async function profileSvrouter(mode: SvrouterMode, dir: string, kind: Wor
     const t = await tcpRun(seconds);
     progress(`    profiled tcp run: ${t.gbps.toFixed(3)} Gbps (profiler on)`);
   } else {
-    await sessionRate('udp', seconds, mode, progress, sessionTool);
+    await sessionRate('udp', seconds, mode, progress, udpLoad);
   }
   for (const r of routers) await mode.stopRouter(r);
   const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort();

@@ -47,7 +47,7 @@ export const METRICS: Metric[] = [
     cell: (m) => udpCell(m.udpLarge) + (m.udpLarge !== undefined && m.udpLargeLen !== 1400 ? ` @${m.udpLargeLen} B` : '') },
   { label: 'UDP 64 B, kpps < 1 % loss', higherIsBetter: true, anchor: 'udp64Kpps', value: (m) => m.udp64?.kpps,
     cell: (m) => udpCell(m.udp64) },
-  { label: 'RTT p50, µs (Node ping 64 B)', higherIsBetter: false, anchor: 'rttP50Us', value: (m) => m.rtt?.p50Us.median, cell: (m) => fmtSpread(m.rtt?.p50Us, 1) },
+  { label: 'RTT p50, µs (64 B UDP ping)', higherIsBetter: false, anchor: 'rttP50Us', value: (m) => m.rtt?.p50Us.median, cell: (m) => fmtSpread(m.rtt?.p50Us, 1) + (m.rtt === undefined ? '' : m.rtt.pinger === 'c' ? ', C' : ', Node') },
   { label: 'RTT p99, µs', higherIsBetter: false, anchor: 'rttP99Us', value: (m) => m.rtt?.p99Us.median, cell: (m) => fmtSpread(m.rtt?.p99Us, 1) },
   { label: 'one router pass, µs (mean of 4 medians)', higherIsBetter: false, value: (m) => passUs(m),
     cell: (m) => { const h = m.rtt?.hops; return h === undefined ? '–' : `${passUs(m)!.toFixed(1)} (${[h.r1FwdUs, h.r2FwdUs, h.r2RevUs, h.r1RevUs].map((x) => x.toFixed(0)).join('/')})`; } },

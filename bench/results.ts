@@ -20,6 +20,8 @@ export interface RttResult {
   p50Us: Spread;
   p99Us: Spread;
   runs: PingResult[];
+  /** who pinged: bench/c/udp-load.c ('c', to its echo) or bench/uping.ts ('node', to the Node echo); absent in older results: node */
+  pinger?: 'c' | 'node';
   /** per-pass latency from captures on r1-c, r1-r2 and r2-s (medians, µs) */
   hops?: HopLatency;
 }

@@ -29,7 +29,7 @@ import { WireguardMode } from './modes/wireguard.js';
 import { FULL, QUICK } from './plan.js';
 import { figuresTable, goalsTable, ratiosTable, renderText } from './report.js';
 import type { BenchResults, ModeResult } from './results.js';
-import { buildSessionTool } from './sessions-native.js';
+import { buildUdpLoad } from './udp-load.js';
 import { ECHO_PORT, TCP_SESSION_PORT, UDP_SESSION_PORTS } from './svr-config.js';
 import { checkLeftovers, createTopology, deleteTopology, NS, SERVER } from './topology.js';
 
@@ -152,14 +152,14 @@ async function main(): Promise<void> {
     ownTopology = true;
     await createTopology(progress);
     await startIperfServer(dir);
-    const tool = buildSessionTool(dir);
+    const tool = buildUdpLoad(dir);
     if (tool.path !== undefined) {
-      ctx.sessionTool = tool.path;
-      const echo = spawnIn(NS.server, 'udp-sessions-echo', tool.path, ['echo', SERVER, String(UDP_SESSION_PORTS.from), String(UDP_SESSION_PORTS.to)], join(dir, 'udp-sessions-echo.log'));
+      ctx.udpLoad = tool.path;
+      const echo = spawnIn(NS.server, 'udp-load-echo', tool.path, ['echo', SERVER, String(UDP_SESSION_PORTS.from), String(UDP_SESSION_PORTS.to)], join(dir, 'udp-load-echo.log'));
       await waitForLine(echo, /ready/, 20_000);
-      progress(`  new UDP sessions: C client and echo (${tool.path})`);
+      progress(`  RTT and new UDP sessions: C ping, client and echo (${tool.path})`);
     } else {
-      progress(`  new UDP sessions: Node client and echo (${tool.reason})`);
+      progress(`  RTT and new UDP sessions: Node ping, client and echo (${tool.reason})`);
     }
     const servers = spawnIn(NS.server, 'servers', process.execPath, [fileURLToPath(new URL('./servers.js', import.meta.url)),
       '--echo', `${SERVER}:${ECHO_PORT}`, ...(tool.path === undefined ? ['--echo-range', `${SERVER}:${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}`] : []),

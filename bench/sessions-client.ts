@@ -18,7 +18,7 @@ export interface SessionsResult {
   /** tuple space used up before the time was over */
   exhausted: boolean;
   okPerSecond: number;
-  /** which client measured: this one ('node') or bench/c/udp-sessions.c ('c') */
+  /** which client measured: this one ('node') or bench/c/udp-load.c ('c') */
   client?: 'node' | 'c';
 }
 

@@ -1,6 +1,6 @@
 /**
  * New sessions per second through r1: the session client in the client namespace, counters from r1/r2.
- * UDP uses the C client (bench/c/udp-sessions.c, 2048 sessions in flight) when the run could compile it,
+ * UDP uses the C client (bench/c/udp-load.c, 2048 sessions in flight) when the run could compile it,
  * else the Node client (256 in flight); TCP uses the Node client (128 in flight).
  */
 import { fileURLToPath } from 'node:url';

@@ -5,8 +5,8 @@ export interface ModeContext {
   /** this run's scratch directory (configs, logs, keys) */
   dir: string;
   progress: (line: string) => void;
-  /** the C session client/echo (sessions-native.ts); undefined: the Node client */
-  sessionTool?: string;
+  /** the C ping, session client and echo (udp-load.ts); undefined: the Node tools */
+  udpLoad?: string;
 }
 
 export interface Mode {

@@ -1,16 +1,21 @@
 /*
- * udp-sessions: the new-UDP-sessions load for `npm run bench`, in C so that the client and the echo are not
- * what limits the rate (the Node client and echo took ~0.6 of our 2 cores at 21k sessions/s). Compiled by
- * bench/sessions-native.ts into the run directory (gcc -O2); the Node client is the fallback.
+ * udp-load: the UDP endpoints of `npm run bench` in C, so that the client and the echo are not what limits
+ * or colours a measurement (the Node client and echo took ~0.6 of our 2 cores at 21k sessions/s, and a Node
+ * endpoint adds its own wake-up to every round trip). Compiled by bench/udp-load.ts into the run directory
+ * (cc -O2); the Node tools are the fallback.
  *
- *   udp-sessions echo ADDR FROM TO
+ *   udp-load echo ADDR FROM TO
  *       echo every datagram on ADDR:FROM..TO back to its sender (recvmmsg/sendmmsg per socket); prints "ready".
- *   udp-sessions client SERVER FROM TO SOURCES PER_SOURCE WINDOW SECONDS
+ *   udp-load client SERVER FROM TO SOURCES PER_SOURCE WINDOW SECONDS
  *       SOURCES is a comma-separated list of local addresses; PER_SOURCE sockets are bound on each (S in all).
  *       Session i = one datagram from socket i mod S to SERVER port FROM + (i / S) mod D, used once; it counts
  *       as ok when the echo answers (within 1 s, else failed and replaced). WINDOW sessions are in flight.
  *       After SECONDS, waits 1 s for late answers and prints one JSON object (bench/sessions-client.ts's
  *       SessionsResult).
+ *   udp-load ping HOST PORT COUNT WARMUP SIZE TIMEOUT_MS
+ *       sequential round trips of SIZE bytes (sequence number first) on one connected socket, timed with
+ *       CLOCK_MONOTONIC; WARMUP first, not counted; prints bench/uping.ts's PingResult as JSON (nearest-rank
+ *       percentiles, as bench/stats.ts).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -34,7 +39,7 @@ static double now_s(void) {
 }
 
 static _Noreturn void die(const char *what) {
-  fprintf(stderr, "udp-sessions: %s: %s\n", what, strerror(errno));
+  fprintf(stderr, "udp-load: %s: %s\n", what, strerror(errno));
   exit(1);
 }
 
@@ -46,7 +51,7 @@ static int udp_socket(const char *addr, int port) {
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
-    fprintf(stderr, "udp-sessions: bad address %s\n", addr);
+    fprintf(stderr, "udp-load: bad address %s\n", addr);
     exit(2);
   }
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) die("bind");
@@ -185,10 +190,68 @@ static int client(const char *server, int from, int to, char *sources, int per, 
   return 0;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double rank(const double *v, int n, double p) {
+  if (n == 0) return 0;
+  int r = (int)((p / 100.0) * n + 0.999999999) - 1;
+  return v[r < 0 ? 0 : r >= n ? n - 1 : r];
+}
+
+static int ping(const char *host, int port, int count, int warmup, int size, int timeout_ms) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, host, &dst.sin_addr) != 1) die("host address");
+  if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0) die("connect");
+  struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (size < 4) size = 4;
+  if (size > 65000) size = 65000;
+  unsigned char *buf = calloc(1, (size_t)size), in[65536];
+  double *rtt = malloc((size_t)(count > 0 ? count : 1) * sizeof *rtt);
+  if (buf == NULL || rtt == NULL) die("malloc");
+  memset(buf, 0x61, (size_t)size);
+  int received = 0;
+  for (int seq = 0; seq < warmup + count; seq++) {
+    buf[0] = (unsigned char)(seq >> 24), buf[1] = (unsigned char)(seq >> 16), buf[2] = (unsigned char)(seq >> 8), buf[3] = (unsigned char)seq;
+    double t0 = now_s();
+    if (send(fd, buf, (size_t)size, 0) < 0) continue; /* counted as lost */
+    for (;;) {
+      ssize_t n = recv(fd, in, sizeof in, 0);
+      if (n < 0) break; /* timeout (or error): lost */
+      if (n >= 4 && memcmp(in, buf, 4) == 0) {
+        if (seq >= warmup) rtt[received++] = (now_s() - t0) * 1e6;
+        break;
+      }
+    }
+  }
+  qsort(rtt, (size_t)received, sizeof *rtt, cmp_double);
+  double sum = 0;
+  for (int i = 0; i < received; i++) sum += rtt[i];
+  /* no answer at all: the statistics are null, as JSON.stringify(NaN) in bench/uping.ts */
+  double stat[6] = {received ? rtt[0] : 0, rank(rtt, received, 50), rank(rtt, received, 90), rank(rtt, received, 99),
+                    received ? rtt[received - 1] : 0, received ? sum / received : 0};
+  const char *names[6] = {"minUs", "p50Us", "p90Us", "p99Us", "maxUs", "meanUs"};
+  printf("{\"sent\":%d,\"received\":%d,\"lost\":%d", count, received, count - received);
+  for (int i = 0; i < 6; i++) {
+    if (received) printf(",\"%s\":%.3f", names[i], stat[i]);
+    else printf(",\"%s\":null", names[i]);
+  }
+  printf(",\"pinger\":\"c\"}\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "echo") == 0) echo(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc == 9 && strcmp(argv[1], "client") == 0)
     return client(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5], atoi(argv[6]), atoi(argv[7]), atof(argv[8]));
-  fprintf(stderr, "usage: udp-sessions echo ADDR FROM TO | client SERVER FROM TO SOURCES PER_SOURCE WINDOW SECONDS\n");
+  if (argc == 8 && strcmp(argv[1], "ping") == 0)
+    return ping(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]));
+  fprintf(stderr, "usage: udp-load echo ADDR FROM TO | client SERVER FROM TO SOURCES PER_SOURCE WINDOW SECONDS |\n"
+                  "       ping HOST PORT COUNT WARMUP SIZE TIMEOUT_MS\n");
   return 2;
 }

@@ -1,6 +1,7 @@
 /**
- * The benchmark's C session load (bench/c/udp-sessions.c, built by bench/sessions-native.ts) on loopback:
- * every session answered by the echo counts once; with no echo every session fails and the client still ends.
+ * The benchmark's C UDP endpoints (bench/c/udp-load.c, built by bench/udp-load.ts) on loopback: every session
+ * answered by the echo counts once; with no echo every session fails and the client still ends; the ping
+ * times every round trip and counts the unanswered ones as lost.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildSessionTool } from '../../../bench/sessions-native.js';
+import { buildUdpLoad } from '../../../bench/udp-load.js';
+import type { PingResult } from '../../../bench/uping.js';
 import type { SessionsResult } from '../../../bench/sessions-client.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'svrt-udp-sessions-'));
-const tool = buildSessionTool(dir);
+const dir = mkdtempSync(join(tmpdir(), 'svrt-udp-load-'));
+const tool = buildUdpLoad(dir);
 
 function client(from: number, to: number, window: number, seconds: number): SessionsResult {
   const r = spawnSync(tool.path!, ['client', '127.0.0.1', String(from), String(to), '127.0.0.1', '4', String(window), String(seconds)], { encoding: 'utf8', timeout: 20_000 });
@@ -21,7 +23,7 @@ function client(from: number, to: number, window: number, seconds: number): Sess
 }
 
 if (tool.path === undefined) {
-  test('udp-sessions', () => console.log(`  note: skipped: ${tool.reason}`));
+  test('udp-load', () => console.log(`  note: skipped: ${tool.reason}`));
 } else {
   test('every session of the C client is answered by the C echo, once', async () => {
     const echo = spawn(tool.path!, ['echo', '127.0.0.1', '39100', '39355']);
@@ -39,6 +41,27 @@ if (tool.path === undefined) {
     } finally {
       echo.kill();
     }
+  });
+
+  test('the C ping times every round trip through the C echo; without an echo every ping is lost', async () => {
+    const echo = spawn(tool.path!, ['echo', '127.0.0.1', '39500', '39500']);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        echo.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        echo.on('exit', (c) => reject(new Error(`echo exited ${c}`)));
+      });
+      const ok = spawnSync(tool.path!, ['ping', '127.0.0.1', '39500', '500', '50', '64', '200'], { encoding: 'utf8', timeout: 20_000 });
+      const r = JSON.parse(ok.stdout) as PingResult & { pinger: string };
+      assert.equal([r.sent, r.received, r.lost, r.pinger], [500, 500, 0, 'c']);
+      assert.ok(r.minUs > 0 && r.minUs <= r.p50Us && r.p50Us <= r.p90Us && r.p90Us <= r.p99Us && r.p99Us <= r.maxUs, JSON.stringify(r));
+      assert.ok(r.p50Us < 10_000, `loopback p50 ${r.p50Us} µs`);
+    } finally {
+      echo.kill();
+    }
+    const t0 = Date.now();
+    const lost = JSON.parse(spawnSync(tool.path!, ['ping', '127.0.0.1', '39501', '5', '0', '64', '100'], { encoding: 'utf8', timeout: 20_000 }).stdout) as PingResult;
+    assert.equal([lost.sent, lost.received, lost.lost], [5, 0, 5]);
+    assert.ok(Date.now() - t0 < 3000, 'each lost ping waits its 100 ms timeout, no more');
   });
 
   test('without an echo every session fails after 1 s and is replaced; the client ends on time', () => {
