@@ -30,7 +30,8 @@
  *                            queued, dropped and written
  *   close-pending {}         queue 2048 datagrams and close() at once; then 100 open/write/close cycles: report
  *                            stats, open fds and RSS before/after
- *   worker-exit {}           a worker_thread queues datagrams and exits without close(); then reopen the name
+ *   worker-exit {}           a worker_thread starts a reader (poll, thread, poll), queues datagrams and exits
+ *                            without close(); then reopen the name
  *   exit-pending {}          queue datagrams, then process.exit() without close()
  *   throw {}                 the handler throws once: report the uncaught exception and later batches
  *   unref {}                 start, receive, unref() and never close: the process must exit anyway
@@ -561,7 +562,10 @@ async function modeClosePending(): Promise<void> {
 
 /** Worker side of worker-exit: open, queue packets, exit the worker without close(). */
 async function workerChild(): Promise<void> {
-  const [tun] = await openConfigured({});
+  const reader = (workerData as { reader: 'poll' | 'thread' }).reader;
+  const [tun] = await openConfigured({ reader });
+  // a running reader too: in poll mode its uv_poll handle must be closed by the env teardown (async cleanup hook)
+  tun!.start(() => undefined);
   const data = new Uint8Array(256 * 128);
   const offsets = new Uint32Array(256);
   const lengths = new Uint32Array(256).fill(DGRAM_LEN);
@@ -577,8 +581,8 @@ async function workerChild(): Promise<void> {
 
 async function modeWorkerExit(): Promise<void> {
   const exits: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    const w = new Worker(new URL(import.meta.url), { workerData: { mode: 'worker-child' } });
+  for (const reader of ['poll', 'thread', 'poll']) {
+    const w = new Worker(new URL(import.meta.url), { workerData: { mode: 'worker-child', reader } });
     exits.push(await new Promise<number>((resolve, reject) => {
       w.once('error', reject);
       w.once('exit', resolve);

@@ -476,7 +476,7 @@ if (!isRoot || !hasIp) {
     assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after the result`);
   });
 
-  test("writer 'thread': a worker_thread that exits without close() and a process.exit() with packets queued are clean", async () => {
+  test("a worker_thread that exits without close() (reader in poll or thread mode, packets queued) and a process.exit() with packets queued are clean", async () => {
     const w = await withNetns((ns) => runHelper(ns, 'worker-exit', {}));
     assert.equal(w.result.exits, [0, 0, 0], w.stderr);
     assert.is(w.result.reopened, true, `the worker's queue was closed at its exit; stderr ${w.stderr}`);
