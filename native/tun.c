@@ -800,15 +800,29 @@ static napi_value tun_reader_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* tunReaderRef(handle, ref: boolean) */
-static napi_value tun_reader_ref(napi_env env, napi_callback_info info) {
+/* Arguments (handle, boolean) of tunReaderRef and tunReaderMode; NULL with an exception pending. */
+static reader *reader_and_flag(napi_env env, napi_callback_info info, bool *flag) {
   size_t argc = 2;
   napi_value argv[2];
-  bool ref = true;
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    svr_throw_last_status(env, "napi_get_cb_info");
+    return NULL;
+  }
   reader *r = argc >= 2 ? get_reader(env, argv[0]) : NULL;
+  if (argc < 2) napi_throw_type_error(env, NULL, "needs (handle, boolean)");
   if (r == NULL) return NULL;
-  SVR_CHECK(env, napi_get_value_bool(env, argv[1], &ref));
+  if (napi_get_value_bool(env, argv[1], flag) != napi_ok) {
+    napi_throw_type_error(env, NULL, "the second argument must be a boolean");
+    return NULL;
+  }
+  return r;
+}
+
+/* tunReaderRef(handle, ref: boolean) */
+static napi_value tun_reader_ref(napi_env env, napi_callback_info info) {
+  bool ref = true;
+  reader *r = reader_and_flag(env, info, &ref);
+  if (r == NULL) return NULL;
   if (r->tsfn_alive && !r->stopped) {
     if (ref) SVR_CHECK(env, napi_ref_threadsafe_function(env, r->tsfn));
     else SVR_CHECK(env, napi_unref_threadsafe_function(env, r->tsfn));
@@ -824,13 +838,9 @@ static napi_value tun_reader_ref(napi_env env, napi_callback_info info) {
 /* tunReaderMode(handle, poll: boolean): poll mode reads on this thread's event loop; thread mode on the reader
  * thread. thread -> poll waits until the thread has delivered what it read; poll -> thread is immediate. */
 static napi_value tun_reader_mode(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   bool poll = false;
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  reader *r = argc >= 2 ? get_reader(env, argv[0]) : NULL;
+  reader *r = reader_and_flag(env, info, &poll);
   if (r == NULL) return NULL;
-  SVR_CHECK(env, napi_get_value_bool(env, argv[1], &poll));
   if (r->stopped || (int)poll == r->want_poll) return NULL;
   r->want_poll = poll;
   pthread_mutex_lock(&r->mu);
@@ -1055,17 +1065,17 @@ static napi_value tun_write_batch_offload(napi_env env, napi_callback_info info)
 
 /* ---- writer thread ---- */
 
-
-static void wstats_publish(writer *w, const wstats *st) {
-  ctr_set(w->ctr, W_TX_PACKETS, st->tx);
-  ctr_set(w->ctr, W_DROPS, st->drops);
-  ctr_set(w->ctr, W_SUPER, st->super);
-  ctr_set(w->ctr, W_COALESCED, st->coalesced);
-  ctr_set(w->ctr, W_ERRORS, st->errors);
-  ctr_set(w->ctr, W_WRITES, st->writes);
-  ctr_set(w->ctr, W_WAITS, st->waits);
+/* Stores what a writer counted: the writer thread's counters, or (direct) tunWriterPush's W_DIRECT_*. Each set
+ * has one writing thread. */
+static void wstats_publish(writer *w, const wstats *st, int direct) {
+  ctr_set(w->ctr, direct ? W_DIRECT_TX : W_TX_PACKETS, st->tx);
+  ctr_set(w->ctr, direct ? W_DIRECT_DROPS : W_DROPS, st->drops);
+  ctr_set(w->ctr, direct ? W_DIRECT_SUPER : W_SUPER, st->super);
+  ctr_set(w->ctr, direct ? W_DIRECT_COALESCED : W_COALESCED, st->coalesced);
+  ctr_set(w->ctr, direct ? W_DIRECT_ERRORS : W_ERRORS, st->errors);
+  ctr_set(w->ctr, direct ? W_DIRECT_WRITES : W_WRITES, st->writes);
+  if (!direct) ctr_set(w->ctr, W_WAITS, st->waits);
 }
-
 
 /* After EAGAIN: waits until fd is writable or the eventfd fires. Returns 0 to retry the write, 1 when stop was
  * requested, -1 with *err set when the fd reports an error (POLLERR/POLLHUP/POLLNVAL) or poll fails. */
@@ -1089,6 +1099,34 @@ static int wait_writable(writer *w, int *err) {
   }
 }
 
+/* Plans the write that starts at packet i of [i, stop) in data/off/len: with coalesce, a run merged by
+ * native/offload.c behind a vnet header (hdr), else packet i alone. Fills iov[0..*ns); returns the packets covered. */
+static uint32_t plan_write(int coalesce, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i,
+                           uint32_t stop, uint8_t *hdr, svr_span *spans, struct iovec *iov, uint32_t *ns) {
+  if (!coalesce) {
+    iov[0].iov_base = (void *)(data + off[i]);
+    iov[0].iov_len = len[i];
+    *ns = 1;
+    return 1;
+  }
+  uint32_t covered = svr_coalesce_plan(data, off, len, i, stop, hdr, spans, ns);
+  for (uint32_t k = 0; k < *ns; k++) {
+    iov[k].iov_base = (void *)spans[k].base;
+    iov[k].iov_len = spans[k].len;
+  }
+  return covered;
+}
+
+/* One successful write of `covered` packets. */
+static void count_written(wstats *st, uint32_t covered) {
+  st->tx += covered;
+  st->writes++;
+  if (covered > 1) {
+    st->super++;
+    st->coalesced += covered;
+  }
+}
+
 /* Writes the packets of slots [i, i + n) (contiguous in the slot arrays), one write at a time, releasing ring
  * space after each. *head is the absolute packet count done. Returns 1 when stop came during an EAGAIN wait. */
 static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats *st) {
@@ -1097,26 +1135,12 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
   struct iovec iov[SVR_COALESCE_MAX_SEGS + 1];
   uint32_t stop_at = i + n;
   while (i < stop_at) {
-    uint32_t covered = 1, ns = 1;
-    if (w->coalesce) {
-      covered = svr_coalesce_plan(w->ring, w->off, w->len, i, stop_at, hdr, spans, &ns);
-      for (uint32_t k = 0; k < ns; k++) {
-        iov[k].iov_base = (void *)spans[k].base;
-        iov[k].iov_len = spans[k].len;
-      }
-    } else {
-      iov[0].iov_base = w->ring + w->off[i];
-      iov[0].iov_len = w->len[i];
-    }
+    uint32_t ns;
+    uint32_t covered = plan_write(w->coalesce, w->ring, w->off, w->len, i, stop_at, hdr, spans, iov, &ns);
     for (;;) {
-      ssize_t r = w->coalesce ? writev(w->fd, iov, (int)ns) : write(w->fd, iov[0].iov_base, iov[0].iov_len);
+      ssize_t r = writev(w->fd, iov, (int)ns);
       if (r >= 0) {
-        st->tx += covered;
-        st->writes++;
-        if (covered > 1) {
-          st->super++;
-          st->coalesced += covered;
-        }
+        count_written(st, covered);
         break;
       }
       int e = errno;
@@ -1144,7 +1168,7 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
       if (write(w->space_efd, &one, sizeof one) < 0) { /* cannot fail on an eventfd below its maximum */
       }
     }
-    wstats_publish(w, st);
+    wstats_publish(w, st, 0);
   }
   return 0;
 }
@@ -1181,7 +1205,7 @@ static void *writer_main(void *arg) {
       st.drops += tail - head;
       head = tail;
       atomic_store(&w->head, head);
-      wstats_publish(w, &st);
+      wstats_publish(w, &st, 0);
       break;
     }
   }
@@ -1420,26 +1444,15 @@ static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off,
   wstats *st = &w->direct;
   uint32_t i = 0;
   while (i < count) {
-    uint32_t covered = 1, ns = 1;
-    if (w->coalesce) {
-      covered = svr_coalesce_plan(buf, off, lens, i, count, hdr, spans, &ns);
-      for (uint32_t k = 0; k < ns; k++) {
-        iov[k].iov_base = (void *)spans[k].base;
-        iov[k].iov_len = spans[k].len;
-      }
-    }
+    uint32_t ns;
+    uint32_t covered = plan_write(w->coalesce, buf, off, lens, i, count, hdr, spans, iov, &ns);
     ssize_t r;
     do {
-      r = w->coalesce ? writev(w->fd, iov, (int)ns) : write(w->fd, buf + off[i], lens[i]);
+      r = writev(w->fd, iov, (int)ns);
     } while (r < 0 && errno == EINTR);
     if (r < 0 && errno == EAGAIN) break;
     if (r >= 0) {
-      st->tx += covered;
-      st->writes++;
-      if (covered > 1) {
-        st->super++;
-        st->coalesced += covered;
-      }
+      count_written(st, covered);
     } else {
       if (errno != ENOBUFS) {
         st->errors++;
@@ -1449,12 +1462,7 @@ static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off,
     }
     i += covered;
   }
-  ctr_set(w->ctr, W_DIRECT_TX, st->tx);
-  ctr_set(w->ctr, W_DIRECT_DROPS, st->drops);
-  ctr_set(w->ctr, W_DIRECT_WRITES, st->writes);
-  ctr_set(w->ctr, W_DIRECT_ERRORS, st->errors);
-  ctr_set(w->ctr, W_DIRECT_SUPER, st->super);
-  ctr_set(w->ctr, W_DIRECT_COALESCED, st->coalesced);
+  wstats_publish(w, st, 1);
   return i;
 }
 

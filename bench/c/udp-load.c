@@ -58,6 +58,14 @@ static int udp_socket(const char *addr, int port) {
   return fd;
 }
 
+/* Points BATCH messages at BATCH buffers of `each` bytes and their source addresses, for recvmmsg. */
+static void prepare(struct mmsghdr *msgs, struct iovec *iov, struct sockaddr_in *names, char *bufs, size_t each) {
+  for (int i = 0; i < BATCH; i++) {
+    iov[i] = (struct iovec){bufs + (size_t)i * each, each};
+    msgs[i].msg_hdr = (struct msghdr){.msg_name = &names[i], .msg_namelen = sizeof names[i], .msg_iov = &iov[i], .msg_iovlen = 1};
+  }
+}
+
 static _Noreturn void echo(const char *addr, int from, int to) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   for (int p = from; p <= to; p++) {
@@ -78,10 +86,7 @@ static _Noreturn void echo(const char *addr, int from, int to) {
     for (int e = 0; e < n; e++) {
       int fd = evs[e].data.fd;
       for (;;) {
-        for (int i = 0; i < BATCH; i++) {
-          iov[i] = (struct iovec){bufs[i], sizeof bufs[i]};
-          msgs[i].msg_hdr = (struct msghdr){.msg_name = &names[i], .msg_namelen = sizeof names[i], .msg_iov = &iov[i], .msg_iovlen = 1};
-        }
+        prepare(msgs, iov, names, &bufs[0][0], sizeof bufs[0]);
         int got = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
         if (got <= 0) break;
         for (int i = 0; i < got; i++) iov[i].iov_len = msgs[i].msg_len;
@@ -162,10 +167,7 @@ static int client(const char *server, int from, int to, char *sources, int per, 
     for (int e = 0; e < n; e++) {
       uint32_t s = evs[e].data.u32;
       for (;;) {
-        for (int i = 0; i < BATCH; i++) {
-          iov[i] = (struct iovec){buf[i], sizeof buf[i]};
-          msgs[i].msg_hdr = (struct msghdr){.msg_name = &names[i], .msg_namelen = sizeof names[i], .msg_iov = &iov[i], .msg_iovlen = 1};
-        }
+        prepare(msgs, iov, names, &buf[0][0], sizeof buf[0]);
         int got = recvmmsg(socks[s], msgs, BATCH, MSG_DONTWAIT, NULL);
         if (got <= 0) break;
         for (int i = 0; i < got; i++) {

@@ -22,42 +22,42 @@ function client(from: number, to: number, window: number, seconds: number): Sess
   return JSON.parse(r.stdout) as SessionsResult;
 }
 
+/** Runs the C echo on ports from..to while `body` runs. */
+async function withEcho(from: number, to: number, body: () => void): Promise<void> {
+  const echo = spawn(tool.path!, ['echo', '127.0.0.1', String(from), String(to)]);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      echo.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      echo.on('exit', (c) => reject(new Error(`echo exited ${c}`)));
+    });
+    body();
+  } finally {
+    echo.kill();
+  }
+}
+
 if (tool.path === undefined) {
   test('udp-load', () => console.log(`  note: skipped: ${tool.reason}`));
 } else {
   test('every session of the C client is answered by the C echo, once', async () => {
-    const echo = spawn(tool.path!, ['echo', '127.0.0.1', '39100', '39355']);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        echo.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        echo.on('exit', (c) => reject(new Error(`echo exited ${c}`)));
-      });
+    await withEcho(39100, 39355, () => {
       const r = client(39100, 39355, 16, 1);
       assert.is(r.client, 'c');
       assert.is(r.failed, 0);
       assert.is(r.ok, r.attempted, 'every session answered once');
       // 4 sockets x 256 ports: loopback uses the whole tuple space well within the second
       assert.ok(r.exhausted ? r.attempted === 4 * 256 : r.attempted > 100, JSON.stringify(r));
-    } finally {
-      echo.kill();
-    }
+    });
   });
 
   test('the C ping times every round trip through the C echo; without an echo every ping is lost', async () => {
-    const echo = spawn(tool.path!, ['echo', '127.0.0.1', '39500', '39500']);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        echo.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        echo.on('exit', (c) => reject(new Error(`echo exited ${c}`)));
-      });
+    await withEcho(39500, 39500, () => {
       const ok = spawnSync(tool.path!, ['ping', '127.0.0.1', '39500', '500', '50', '64', '200'], { encoding: 'utf8', timeout: 20_000 });
       const r = JSON.parse(ok.stdout) as PingResult & { pinger: string };
       assert.equal([r.sent, r.received, r.lost, r.pinger], [500, 500, 0, 'c']);
       assert.ok(r.minUs > 0 && r.minUs <= r.p50Us && r.p50Us <= r.p90Us && r.p90Us <= r.p99Us && r.p99Us <= r.maxUs, JSON.stringify(r));
       assert.ok(r.p50Us < 10_000, `loopback p50 ${r.p50Us} µs`);
-    } finally {
-      echo.kill();
-    }
+    });
     const t0 = Date.now();
     const lost = JSON.parse(spawnSync(tool.path!, ['ping', '127.0.0.1', '39501', '5', '0', '64', '100'], { encoding: 'utf8', timeout: 20_000 }).stdout) as PingResult;
     assert.equal([lost.sent, lost.received, lost.lost], [5, 0, 5]);
