@@ -9,7 +9,7 @@
  * 2. BFD state changes feed the path status; BFD Up starts link tests, anything else stops them.
  * 3. `state$` emits on every BFD state or usable change (first one at start: down, unusable).
  * 4. With `traffic` (authenticated data packets per path, from the data path), a poll every
- *    min(100 ms, RequiredMinRx) tells an Up session that data arrived (`bfd.trafficSeen`): an overloaded
+ *    min(100 ms, RequiredMinRx / 4) tells an Up session that data arrived (`bfd.trafficSeen`): an overloaded
  *    router that loses its own control packets in the queues it shares with data keeps its paths Up
  *    while the peer's data still gets through (machines/bfd.ts).
  *
@@ -141,10 +141,14 @@ export class PathSupervisor {
     if (this.#deps.traffic !== undefined) this.#scheduleTrafficPoll();
   }
 
-  /** §4 of the header: data received on an Up path restarts its Detection Time. */
+  /**
+   * §4 of the header: data received on an Up path restarts its Detection Time. The restart counts from the
+   * poll, not from the packet, so a path whose data stops may go down up to one poll later than by BFD alone:
+   * polling at a quarter of the fastest Required Min RX keeps that under a twelfth of a Detection Time.
+   */
   #scheduleTrafficPoll(): void {
     let ms = 100;
-    for (const rt of this.#paths.values()) ms = Math.min(ms, rt.settings.requiredMinRxMs);
+    for (const rt of this.#paths.values()) ms = Math.min(ms, rt.settings.requiredMinRxMs / 4);
     this.#trafficTimer = this.#timers.setTimeout(() => {
       this.#pollTraffic();
       this.#scheduleTrafficPoll();

@@ -165,7 +165,7 @@ rigTest('authenticated data keeps an Up path up while its BFD packets are lost; 
   for (const ev of r.events) {
     const d = ev.find((e) => e.at > stopAt)!;
     assert.equal([d.bfdState, d.reason], ['down', 'detection-time-expired']);
-    assert.ok(d.at - stopAt <= 150 + 50, `down ${d.at - stopAt} ms after the data stopped (detection 150 ms + one poll)`);
+    assert.ok(d.at - stopAt <= 150 + 13, `down ${d.at - stopAt} ms after the data stopped (detection 150 ms + one 12.5 ms poll)`);
   }
   flowing = true;
   await vt.advance(3000);
