@@ -560,12 +560,8 @@ async function modeClosePending(): Promise<void> {
   result({ first, fds0, fds1, rssGrowthMiB: (rss1 - rss0) / 1048576 });
 }
 
-/** Worker side of worker-exit: open, queue packets, exit the worker without close(). */
-async function workerChild(): Promise<void> {
-  const reader = (workerData as { reader: 'poll' | 'thread' }).reader;
-  const [tun] = await openConfigured({ reader });
-  // a running reader too: in poll mode its uv_poll handle must be closed by the env teardown (async cleanup hook)
-  tun!.start(() => undefined);
+/** 8 writeBatch calls of the same 256 datagrams, as fast as the ring takes them: how many were queued. */
+function queueDatagrams(tun: TunDevice): number {
   const data = new Uint8Array(256 * 128);
   const offsets = new Uint32Array(256);
   const lengths = new Uint32Array(256).fill(DGRAM_LEN);
@@ -574,7 +570,17 @@ async function workerChild(): Promise<void> {
     fillDatagram(data, offsets[i]!, i);
   }
   let queued = 0;
-  for (let b = 0; b < 8; b++) queued += tun!.writeBatch(data, offsets, lengths, 256);
+  for (let b = 0; b < 8; b++) queued += tun.writeBatch(data, offsets, lengths, 256);
+  return queued;
+}
+
+/** Worker side of worker-exit: open, queue packets, exit the worker without close(). */
+async function workerChild(): Promise<void> {
+  const reader = (workerData as { reader: 'poll' | 'thread' }).reader;
+  const [tun] = await openConfigured({ reader });
+  // a running reader too: in poll mode its uv_poll handle must be closed by the env teardown (async cleanup hook)
+  tun!.start(() => undefined);
+  const queued = queueDatagrams(tun!);
   process.stdout.write(`WORKER queued ${queued}\n`);
   process.exit(0); // ends this worker only; the env cleanup hooks stop the writer and close the fd
 }
@@ -603,15 +609,7 @@ async function modeWorkerExit(): Promise<void> {
 /** Queue packets and exit at once: the exit hooks stop the writer thread; no crash, exit code 0. */
 async function modeExitPending(): Promise<void> {
   const [tun] = await openConfigured({});
-  const data = new Uint8Array(256 * 128);
-  const offsets = new Uint32Array(256);
-  const lengths = new Uint32Array(256).fill(DGRAM_LEN);
-  for (let i = 0; i < 256; i++) {
-    offsets[i] = i * 128;
-    fillDatagram(data, offsets[i]!, i);
-  }
-  let queued = 0;
-  for (let b = 0; b < 8; b++) queued += tun!.writeBatch(data, offsets, lengths, 256);
+  const queued = queueDatagrams(tun!);
   result({ queued });
   process.exit(0);
 }
