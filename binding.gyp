@@ -10,6 +10,7 @@
         "native/main.c",
         "native/util.c",
         "native/tun.c",
+        "native/tun-write.c",
         "native/offload.c",
         "native/crypto.c",
         "native/checksum.c"
@@ -17,7 +18,7 @@
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
-        ["OS!='linux'", { "sources!": ["native/tun.c"], "defines": ["SVR_NO_TUN"] }]
+        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c"], "defines": ["SVR_NO_TUN"] }]
       ]
     }
   ]

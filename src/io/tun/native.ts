@@ -17,10 +17,10 @@ export const TUN_READER_OFFLOAD = 1;
 /** Flag of `tunReaderStart` (SVR_READER_POLL): start in poll mode (the JS thread reads; see tunReaderMode). */
 export const TUN_READER_POLL = 2;
 
-/** Flag of `tunWriterStart` (SVR_WRITER_COALESCE in native/tun.c): merge TCP runs into GSO super-packets. */
+/** Flag of `tunWriterStart` (SVR_WRITER_COALESCE in native/tun-write.c): merge TCP runs into GSO super-packets. */
 export const TUN_WRITER_COALESCE = 1;
 
-/** Indices of the writer's counters (a BigUint64Array of WRITER_COUNTERS on a SharedArrayBuffer; W_* in tun.c). */
+/** Indices of the writer's counters (a BigUint64Array of WRITER_COUNTERS on a SharedArrayBuffer; W_* in tun-write.c). */
 export const W_TX_PACKETS = 0;
 export const W_DROPS = 1;
 export const W_SUPER = 2;
@@ -86,7 +86,7 @@ export function isNativeErrnoError(e: unknown): e is NativeErrnoError {
   return e instanceof Error && typeof (e as Partial<NativeErrnoError>).errno === 'number';
 }
 
-/** The TUN part of the addon (see native/tun.c for the contract of each function). */
+/** The TUN part of the addon (see native/tun.c and native/tun-write.c for the contract of each function). */
 export interface SvrNativeTun {
   tunOpen(name: string, flags: number): { fd: number; name: string };
   tunSetOffload(fd: number, flags: number): void;

@@ -1,0 +1,39 @@
+/*
+ * tun-internal.h: what native/tun.c (open, readers, close) and native/tun-write.c (writes, writer threads)
+ * share: the per-env state and two small helpers. Not part of the addon's interface.
+ */
+#ifndef SVR_TUN_INTERNAL_H
+#define SVR_TUN_INTERNAL_H
+
+#include "svr_native.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+
+/* Most packets one call hands over (batch size, writeBatch count for direct writes). */
+#define MAX_BATCH 1024
+
+typedef struct reader reader;
+typedef struct writer writer;
+
+typedef struct tun_env {
+  int *fds; /* fds opened by tunOpen and not closed yet */
+  size_t nfds, cap;
+  reader *readers; /* started and not stopped */
+  writer *writers; /* started and not stopped */
+} tun_env;
+
+/* Empties the eventfd (non-blocking); EAGAIN means it was already empty. */
+static inline void drain_efd(int efd) {
+  uint64_t v;
+  while (read(efd, &v, sizeof v) < 0 && errno == EINTR) {
+  }
+}
+
+/* Adds tunWriteBatch, tunWriteBatchOffload, tunWriterStart/Push/Direct/Stop and TUN_WRITER_COALESCE. */
+napi_status svr_tun_write_init(napi_env env, napi_value exports, tun_env *te);
+/* Stops (flush, join) the writer threads of fd, or all of them when fd < 0. */
+void svr_tun_writers_stop(tun_env *te, int fd);
+
+#endif
