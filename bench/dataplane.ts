@@ -6,35 +6,18 @@
  */
 import { parseAddress } from '../src/model/addr.js';
 import { parseConfig } from '../src/model/validate.js';
-import { inProcessConfig } from './inprocess-config.js';
+import { inProcessConfig, Sink } from './inprocess-config.js';
 import { buildUdp } from '../src/packet/build.js';
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import { compileRouter } from '../src/model/compile.js';
-import type { PacketPort } from '../src/io/port.js';
 import { MAX_BATCH } from '../src/dataplane/batch.js';
 
 
-/** A port that keeps the last batch written to it (for feeding r2) and otherwise drops. */
-class Capture implements PacketPort {
-  readonly name = 'capture';
-  data = new Uint8Array(0);
-  off = new Uint32Array(0);
-  len = new Uint32Array(0);
-  count = 0;
-  start(): void {}
-  transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
-    this.data = data.slice();
-    this.off = offsets.slice(0, count);
-    this.len = lengths.slice(0, count);
-    this.count = count;
-  }
-  close(): void {}
-}
 
 function run(label: string, encrypt: boolean, size: number): void {
   const config = parseConfig(inProcessConfig(encrypt));
-  const wan1 = new Capture(), wan2 = new Capture(), lan2 = new Capture();
-  const r1 = new Dataplane({ tables: compileRouter(config, 'r1', 1), ports: [new Capture(), wan1] });
+  const wan1 = new Sink(true), wan2 = new Sink(true), lan2 = new Sink(true);
+  const r1 = new Dataplane({ tables: compileRouter(config, 'r1', 1), ports: [new Sink(true), wan1] });
   const r2 = new Dataplane({ tables: compileRouter(config, 'r2', 1), ports: [lan2, wan2] });
   const pkt = buildUdp({ src: parseAddress('198.18.1.10')!.bytes, dst: parseAddress('198.18.3.20')!.bytes, srcPort: 40000, dstPort: 5000, payload: new Uint8Array(size) });
   const n = MAX_BATCH;

@@ -1,5 +1,8 @@
+/** What the in-process benches (bench/dataplane.ts, bench/workers.ts) share: their config and a port. */
+import type { PacketPort } from '../src/io/port.js';
+
 /**
- * The two-router config of the in-process benches (bench/dataplane.ts, bench/workers.ts): one UDP service
+ * The two-router config of the in-process benches: one UDP service
  * from r1 to r2. HMAC mode 'regular': these benches replay one captured batch for seconds, which the
  * default time-based mode would rightly reject as replays. `encrypt`: payload encryption on the service.
  */
@@ -22,4 +25,25 @@ authority:
       interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.2, neighborhoods: [{ name: n }] }]
       service-routes: [{ name: s, service: s, next-hop: { interface: lan0 } }]
 `;
+}
+
+/** Counts what is transmitted; `keep` copies the last batch (to feed r2 during setup). */
+export class Sink implements PacketPort {
+  readonly name = 'sink';
+  packets = 0;
+  data = new Uint8Array(0);
+  off = new Uint32Array(0);
+  len = new Uint32Array(0);
+  count = 0;
+  constructor(public keep = false) {}
+  start(): void {}
+  transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+    this.packets += count;
+    if (!this.keep) return;
+    this.data = data.slice();
+    this.off = offsets.slice(0, count);
+    this.len = lengths.slice(0, count);
+    this.count = count;
+  }
+  close(): void {}
 }

@@ -16,11 +16,10 @@ import { isMainThread, MessageChannel, parentPort, Worker, workerData, type Mess
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import { MAX_BATCH } from '../src/dataplane/batch.js';
 import { KW4, writeKeyFromBytes } from '../src/dataplane/flow-key.js';
-import type { PacketPort } from '../src/io/port.js';
 import { parseAddress } from '../src/model/addr.js';
 import { compileRouter } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
-import { inProcessConfig } from './inprocess-config.js';
+import { inProcessConfig, Sink } from './inprocess-config.js';
 import { buildUdp } from '../src/packet/build.js';
 import { createSteering, defaultOwner, type SteeringShared } from '../src/workers/steering.js';
 import { packBatch } from '../src/workers/channel-port.js';
@@ -33,26 +32,6 @@ const SERVER = parseAddress('198.18.3.20')!.bytes;
 interface LoadInit { index: number; count: number; steering: SteeringShared; feed: 'aligned' | 'spread'; ms: number }
 type LoadResult = { index: number; txPackets: number; handedOff: number; sessions: number; drops: number };
 
-/** Counts what is transmitted; `keep` copies the last batch (to feed r2 during setup). */
-class Sink implements PacketPort {
-  readonly name = 'sink';
-  packets = 0;
-  keep = false;
-  data = new Uint8Array(0);
-  off = new Uint32Array(0);
-  len = new Uint32Array(0);
-  count = 0;
-  start(): void {}
-  transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
-    this.packets += count;
-    if (!this.keep) return;
-    this.data = data.slice();
-    this.off = offsets.slice(0, count);
-    this.len = lengths.slice(0, count);
-    this.count = count;
-  }
-  close(): void {}
-}
 
 function ownerOfFlow(port: number, count: number): number {
   const k = new Uint32Array(16);

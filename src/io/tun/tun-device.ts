@@ -56,6 +56,7 @@ import {
   WRITER_COUNTERS,
   type NativeErrnoError,
   type SvrNative,
+  type TunReaderCallback,
   type TunReaderHandle,
   type TunWriterHandle,
 } from './native.js';
@@ -481,16 +482,7 @@ export class TunDevice {
 
     // Arrow function over `this`: the native threadsafe function holds this callback, so a started device
     // (and its reader handle) stays reachable until close(), even when the caller drops it.
-    const onNative = (
-      k: number,
-      n: number,
-      truncated: number,
-      stalls: number,
-      message?: string,
-      superPackets?: number,
-      segments?: number,
-      offloadErrors?: number,
-    ): void => {
+    const onNative: TunReaderCallback = (k, n, truncated, stalls, message, superPackets, segments, offloadErrors) => {
       if (this.#closed) return;
       stats.rxTruncated = truncated;
       stats.rxStalls = stalls;

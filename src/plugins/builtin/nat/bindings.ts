@@ -9,6 +9,7 @@
  * The binding lives in per-row columns and is released by the close hook, or when the row is reopened
  * (a session refused by a later hook is removed without a close call).
  */
+import { fmix32 } from '../../../dataplane/hash.js';
 import type { OpeningSession, PluginDataplaneContext } from '../../api.js';
 import { HookCounter } from '../shared/counter.js';
 import type { Endpoint } from '../shared/options.js';
@@ -116,7 +117,7 @@ export class NatBindings {
     if (proto !== TCP && proto !== UDP && proto !== ICMP) return 0;
     const addrs = this.poolAddrs[pool]!;
     const n = addrs.length;
-    const start = this.poolStatic[pool] === 1 ? mix(u32(s.src)) % n : 0;
+    const start = this.poolStatic[pool] === 1 ? fmix32(u32(s.src)) % n : 0;
     for (let k = 0; k < n; k++) {
       const ai = addrs[(start + k) % n]!;
       const ap = this.portsOf(ai);
@@ -180,12 +181,3 @@ export class NatBindings {
   }
 }
 
-/** Murmur3's 32-bit finalizer: spreads neighbouring source addresses over the pool. */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
