@@ -1,7 +1,7 @@
 /**
  * One mode of the benchmark, measured in order: payload check (svrouter), RTT and per-pass latency, TCP
  * with router CPU, the two UDP searches with drop counters, new sessions (svrouter and kernel), router
- * counters and path events (svrouter), profiles (svrouter). A failing step is recorded and the rest goes on.
+ * counters and path events (svrouter), RTT with busy polling off (svrouter), profiles (svrouter). A failing step is recorded and the rest goes on.
  */
 import { loadavg } from 'node:os';
 import { checkEncryption } from './capture.js';
@@ -92,6 +92,15 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         progress(`    drops counted by the nodes: ${drops.length > 0 ? drops.join(', ') : 'none'}; path.unusable events: r1 ${res.pathDownEvents.r1!.length}, r2 ${res.pathDownEvents.r2!.length}`);
         const downs = res.pathDownEvents.r2!.filter((l) => /detection-time-expired/.test(l)).length + res.pathDownEvents.r1!.filter((l) => /detection-time-expired/.test(l)).length;
         if (downs > 0) res.notes.push(`BFD declared the r1-r2 path down ${downs} time(s) during the measurements (detection time expired, then a hold-down before it was usable again): see pathDownEvents in results.json`);
+      });
+    }
+    if (svr && res.rtt !== undefined) {
+      await step(res, 'rtt again with r1 and r2 restarted with --busy-poll 0 (the baseline for busy polling)', async () => {
+        await svr.restartRouters(['--busy-poll', '0']);
+        await checkConnectivity();
+        res.rttBusyPollOff = await measureRtt(plan, progress, ctx.udpLoad);
+        await svr.restartRouters();
+        await checkConnectivity();
       });
     }
     if (svr && o.profile) {

@@ -12,6 +12,8 @@ interface Metric {
   value(m: ModeResult): number | undefined;
   cell(m: ModeResult): string;
   anchor?: keyof AnchorFigures;
+  /** false: svrouter-only or per-mode detail, left out of the ratios table */
+  ratios?: false;
 }
 
 const fmtSpread = (s: Spread | undefined, digits: number): string =>
@@ -41,7 +43,7 @@ const sessionCell = (m: ModeResult, p: 'udp' | 'tcp'): string => {
 
 export const METRICS: Metric[] = [
   { label: 'TCP 1 stream, Gbps', higherIsBetter: true, anchor: 'tcpGbps', value: (m) => m.tcp?.gbps.median, cell: (m) => fmtSpread(m.tcp?.gbps, 3) },
-  { label: 'router CPU s per Gbit (TCP)', higherIsBetter: false, value: (m) => m.tcp?.cpuSecondsPerGbit?.median,
+  { label: 'router CPU s per Gbit (TCP)', higherIsBetter: false, ratios: false, value: (m) => m.tcp?.cpuSecondsPerGbit?.median,
     cell: (m) => (m.tcp === undefined ? '–' : m.tcp.cpuSecondsPerGbit === null ? 'n/a (softirq)' : fmtSpread(m.tcp.cpuSecondsPerGbit, 2)) },
   { label: 'UDP 1400 B, kpps < 1 % loss', higherIsBetter: true, anchor: 'udpLargeKpps', value: (m) => m.udpLarge?.kpps,
     cell: (m) => udpCell(m.udpLarge) + (m.udpLarge !== undefined && m.udpLargeLen !== 1400 ? ` @${m.udpLargeLen} B` : '') },
@@ -49,10 +51,11 @@ export const METRICS: Metric[] = [
     cell: (m) => udpCell(m.udp64) },
   { label: 'RTT p50, µs (64 B UDP ping)', higherIsBetter: false, anchor: 'rttP50Us', value: (m) => m.rtt?.p50Us.median, cell: (m) => fmtSpread(m.rtt?.p50Us, 1) + (m.rtt === undefined ? '' : m.rtt.pinger === 'c' ? ', C' : ', Node') },
   { label: 'RTT p99, µs', higherIsBetter: false, anchor: 'rttP99Us', value: (m) => m.rtt?.p99Us.median, cell: (m) => fmtSpread(m.rtt?.p99Us, 1) },
-  { label: 'one router pass, µs (mean of 4 medians)', higherIsBetter: false, value: (m) => passUs(m),
+  { label: 'RTT p50 with --busy-poll 0, µs', higherIsBetter: false, ratios: false, value: (m) => m.rttBusyPollOff?.p50Us.median, cell: (m) => fmtSpread(m.rttBusyPollOff?.p50Us, 1) },
+  { label: 'one router pass, µs (mean of 4 medians)', higherIsBetter: false, ratios: false, value: (m) => passUs(m),
     cell: (m) => { const h = m.rtt?.hops; return h === undefined ? '–' : `${passUs(m)!.toFixed(1)} (${[h.r1FwdUs, h.r2FwdUs, h.r2RevUs, h.r1RevUs].map((x) => x.toFixed(0)).join('/')})`; } },
-  { label: 'new UDP sessions/s', higherIsBetter: true, value: (m) => perSecond(m, 'udp'), cell: (m) => sessionCell(m, 'udp') },
-  { label: 'new TCP sessions/s', higherIsBetter: true, value: (m) => perSecond(m, 'tcp'), cell: (m) => sessionCell(m, 'tcp') },
+  { label: 'new UDP sessions/s', higherIsBetter: true, ratios: false, value: (m) => perSecond(m, 'udp'), cell: (m) => sessionCell(m, 'udp') },
+  { label: 'new TCP sessions/s', higherIsBetter: true, ratios: false, value: (m) => perSecond(m, 'tcp'), cell: (m) => sessionCell(m, 'tcp') },
 ];
 
 const ok = (r: BenchResults) => r.modes.filter((m) => m.status === 'ok');
@@ -76,7 +79,7 @@ export function ratiosTable(r: BenchResults): Table {
   const rows: Table = [head];
   for (const s of svr) {
     for (const x of METRICS) {
-      if (x.label.startsWith('new ') || x.label.startsWith('router CPU') || x.label.startsWith('one router')) continue;
+      if (x.ratios === false) continue;
       const v = x.value(s);
       rows.push([`${s.label}: ${x.label}`,
         ...live.map((o) => ratio(v, (() => { const m = byId(r, o); return m === undefined ? undefined : x.value(m); })())),

@@ -49,6 +49,8 @@ export interface ModeResult {
   loadAvgAtStart: number[];
   udpLargeLen: number;
   rtt?: RttResult;
+  /** svrouter: the same RTT measurement with both nodes restarted with `--busy-poll 0` (the baseline for busy polling) */
+  rttBusyPollOff?: RttResult;
   tcp?: TcpResult;
   udpLarge?: SearchResult;
   udp64?: SearchResult;

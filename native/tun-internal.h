@@ -22,6 +22,10 @@ typedef struct tun_env {
   size_t nfds, cap;
   reader *readers; /* started and not stopped */
   writer *writers; /* started and not stopped */
+  /* busy polling (tun.c busy_poll), JS thread only */
+  uint32_t busy_us; /* the window: 0 = off */
+  int busy;         /* inside busy_poll (no nesting) */
+  uint64_t busy_runs, busy_packets, busy_idle_ns, busy_capped;
 } tun_env;
 
 /* Empties the eventfd (non-blocking); EAGAIN means it was already empty. */

@@ -33,6 +33,8 @@
  *   tunReaderStop(handle) stop flag + eventfd write, join. Idempotent; also runs at env teardown.
  *   tunReaderRef(handle, bool)  whether a running reader keeps the event loop alive (default: yes).
  *   tunWriteBatch, tunWriteBatchOffload, tunWriterStart/Push/Direct/Stop: native/tun-write.c.
+ *   tunBusyPoll(us)       after a poll-mode batch, keep polling this thread's poll-mode queues until none has
+ *                         had a packet for `us` (busy_poll below); 0 = off. tunBusyPollStats() -> its totals.
  *   tunStrerror(errno) -> strerror text (for the errors the writer thread recorded).
  *   tunSetOffload(fd, flags)  TUNSETOFFLOAD (needs IFF_VNET_HDR).
  *   tunClose(fd)          stops readers and writers of fd, close(2). Only fds opened here are closed; twice is a
@@ -52,12 +54,14 @@
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -367,9 +371,77 @@ static void stop_polling(reader *r) {
   uv_poll_stop(&r->poll->h);
 }
 
+static void busy_poll(tun_env *te);
+static int poll_read_deliver(reader *r, int status);
+
 static void reader_poll_cb(uv_poll_t *h, int status, int events) {
   reader *r = ((reader_poll *)h)->r;
   if (r == NULL || r->stopped || !r->polling) return;
+  tun_env *te = r->te;
+  if (poll_read_deliver(r, status) > 0 && te->busy_us > 0 && !te->busy) busy_poll(te);
+}
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Busy polling (tunBusyPoll): after a poll-mode batch, keep polling every poll-mode queue of this thread
+ * until none has had a packet for busy_us, then go back to the event loop. A packet that arrives meanwhile is
+ * read without a wake-up; on a VM, waking an idle vCPU costs 30-60 us per hop (docs/tun-io.md, measured).
+ * sched_yield between polls lets any other runnable thread of this CPU go first. Never while a queue of
+ * this thread reads on its thread (its batches come through the event loop), and at most BUSY_MAX_NS at a
+ * time, so that timers and messages run. */
+#define BUSY_MAX_FDS 16
+#define BUSY_MAX_NS 1000000u
+static void busy_poll(tun_env *te) {
+  te->busy = 1;
+  int counted = 0;
+  const uint64_t window = (uint64_t)te->busy_us * 1000u;
+  const uint64_t start = mono_ns();
+  uint64_t last = start, idle_from = start;
+  for (;;) {
+    struct pollfd pfd[BUSY_MAX_FDS];
+    reader *rs[BUSY_MAX_FDS];
+    int n = 0, threaded = 0;
+    for (reader *r = te->readers; r != NULL; r = r->next) {
+      if (r->stopped) continue;
+      if (!r->polling) threaded = 1;
+      else if (n < BUSY_MAX_FDS) {
+        pfd[n] = (struct pollfd){.fd = r->fd, .events = POLLIN};
+        rs[n++] = r;
+      }
+    }
+    if (n == 0 || threaded) break;
+    if (!counted) {
+      counted = 1;
+      te->busy_runs++;
+    }
+    int i = poll(pfd, (nfds_t)n, 0) > 0 ? 0 : n;
+    while (i < n && pfd[i].revents == 0) i++;
+    uint64_t now = mono_ns();
+    if (i < n && (pfd[i].revents & POLLIN)) {
+      te->busy_idle_ns += now - idle_from;
+      te->busy_packets += (uint64_t)poll_read_deliver(rs[i], 0); /* may stop readers: list them again */
+      last = idle_from = mono_ns();
+      continue;
+    }
+    if (i < n) break; /* an error or hang-up: the uv_poll watcher reports it */
+    if (now - last >= window) break;
+    if (now - start >= BUSY_MAX_NS) {
+      te->busy_capped++;
+      break;
+    }
+    sched_yield();
+  }
+  te->busy_idle_ns += mono_ns() - idle_from;
+  te->busy = 0;
+}
+
+/* Reads one batch on the JS thread and delivers it; returns the packet count. */
+static int poll_read_deliver(reader *r, int status) {
+  if (r->stopped || !r->polling) return 0;
   uint32_t k = r->next_k; /* the thread is parked: every buffer is free */
   int err = 0;
   uint32_t n = r->offload ? fill_offload(r, k, NULL, &err, NULL) : fill_plain(r, k, &err);
@@ -384,6 +456,7 @@ static void reader_poll_cb(uv_poll_t *h, int status, int events) {
     r->err = err;
     poll_deliver(r, -1);
   }
+  return (int)n;
 }
 
 /* Starts the watcher (created on first use). Returns 0, or an errno. */
@@ -824,6 +897,37 @@ static napi_value tun_strerror(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* tunBusyPoll(us): the busy-poll window of this thread's poll-mode queues (0: off). TypeScript validates. */
+static napi_value tun_busy_poll(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t us;
+  tun_env *te;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&te));
+  if (argc < 1 || svr_arg_u32(env, argv[0], "microseconds", &us)) {
+    if (argc < 1) napi_throw_type_error(env, NULL, "tunBusyPoll needs (microseconds)");
+    return NULL;
+  }
+  te->busy_us = us;
+  return NULL;
+}
+
+/* tunBusyPollStats() -> { windowUs, runs, packets, idleUs, capped } of this thread (running totals) */
+static napi_value tun_busy_poll_stats(napi_env env, napi_callback_info info) {
+  tun_env *te;
+  napi_value o, v;
+  SVR_CHECK(env, napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&te));
+  SVR_CHECK(env, napi_create_object(env, &o));
+  const struct { const char *k; double v; } f[] = {
+      {"windowUs", te->busy_us}, {"runs", (double)te->busy_runs}, {"packets", (double)te->busy_packets},
+      {"idleUs", (double)(te->busy_idle_ns / 1000u)}, {"capped", (double)te->busy_capped}};
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+    SVR_CHECK(env, napi_create_double(env, f[i].v, &v));
+    SVR_CHECK(env, napi_set_named_property(env, o, f[i].k, v));
+  }
+  return o;
+}
+
 /* tunClose(fd) -> boolean (false when fd was not open here, e.g. a second close) */
 static napi_value tun_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -872,6 +976,8 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
       (s = svr_export_fn(env, exports, "tunReaderMode", tun_reader_mode, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunClose", tun_close, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunStrerror", tun_strerror, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunBusyPoll", tun_busy_poll, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunBusyPollStats", tun_busy_poll_stats, te)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_MULTI_QUEUE", SVR_TUN_MULTI_QUEUE)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_VNET_HDR", SVR_TUN_VNET_HDR)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_READER_OFFLOAD", SVR_READER_OFFLOAD)) != napi_ok ||

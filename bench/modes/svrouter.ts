@@ -11,6 +11,7 @@ import { ipn, logTail, logText, run, spawnIn, stop, waitForLine, type Proc } fro
 import { DEV, NS, R1_WAN, R2_WAN, setWanMtu } from '../topology.js';
 import { LAN_TABLE, svrConfigYaml, WAYPOINT_R1, WAYPOINT_R2 } from '../svr-config.js';
 import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
+import { BUSY_POLL_DEFAULT_US } from '../../src/io/tun/busy-poll.js';
 
 /** bin/svr.js of the build being measured (default: this tree's; this file is dist/bench/modes/svrouter.js). */
 let SVR_SCRIPT = fileURLToPath(new URL('../../../bin/svr.js', import.meta.url));
@@ -66,6 +67,7 @@ export class SvrouterMode implements Mode {
       if (this.encrypt && /SVR_ERR_CONFIG|encrypt/i.test(msg)) throw new ModeSkipped(`the config with encrypt: true was refused: ${msg.split('\n')[0]}`);
       throw e;
     }
+    this.notes.push(`nodes run with the default --busy-poll ${BUSY_POLL_DEFAULT_US} µs (docs/tun-io.md); the row "with --busy-poll 0" restarts them without`);
     if (this.encrypt) this.notes.push(`security policy on the service: encrypt: true, encryption-cipher ${await this.runningCipher()}`);
   }
 
@@ -80,9 +82,9 @@ export class SvrouterMode implements Mode {
     }
   }
 
-  /** Starts router `r` (extra node flags, e.g. --cpu-prof, go before the script). */
-  async start(r: RouterName, nodeFlags: readonly string[]): Promise<Proc> {
-    const args = [...nodeFlags, SVR_SCRIPT, 'node', 'start', '--config', this.configPath, '--name', r,
+  /** Starts router `r` (extra node flags, e.g. --cpu-prof, go before the script; svrArgs after `node start`). */
+  async start(r: RouterName, nodeFlags: readonly string[], svrArgs: readonly string[] = []): Promise<Proc> {
+    const args = [...nodeFlags, SVR_SCRIPT, 'node', 'start', ...svrArgs, '--config', this.configPath, '--name', r,
       '--socket', this.socket(r), '--run-dir', join(this.dir, 'run'),
       // our own state database: the default /var/lib/svrouter/<name> may be held by another node r1/r2 on this host
       ...(await supportsDataDir() ? ['--data-dir', join(this.dir, `data-${r}`)] : [])];
@@ -90,6 +92,12 @@ export class SvrouterMode implements Mode {
     this.procs[r] = p;
     await waitForLine(p, /node\.running/, 20_000);
     return p;
+  }
+
+  /** Restarts r1 and r2 with `svrArgs` added to `svr node start` (none: the defaults again). */
+  async restartRouters(svrArgs: readonly string[] = []): Promise<void> {
+    for (const r of ['r1', 'r2'] as const) await this.stopRouter(r);
+    for (const r of ['r1', 'r2'] as const) await this.start(r, [], svrArgs);
   }
 
   /** Stops router `r` cleanly (SIGTERM: devices and their routes vanish; --cpu-prof writes its profile). */

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { SvrError, isSvrError } from '../errors.js';
+import { BUSY_POLL_DEFAULT_US, BUSY_POLL_MAX_US, checkBusyPollUs } from '../io/tun/busy-poll.js';
 import { request } from '../node/control-client.js';
 import { startNode } from '../node/node.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
@@ -14,6 +15,7 @@ interface StartOptions {
   dataDir?: string;
   logFormat: 'text' | 'json';
   workers: string;
+  busyPoll: string;
 }
 
 /** `--workers`: a count 1-64, or "auto" (one per core). */
@@ -24,6 +26,11 @@ export function parseWorkers(value: string): number {
     throw new SvrError('SVR_ERR_CLI_OPTION', `--workers ${value}: give a count from 1 to 64, or auto (one per core, ${availableParallelism()} here)`);
   }
   return n;
+}
+
+/** `--busy-poll`: whole µs, 0 (off) to BUSY_POLL_MAX_US. */
+export function parseBusyPoll(value: string): number {
+  return checkBusyPollUs(value.trim() === '' ? Number.NaN : Number(value), `--busy-poll ${value}`);
 }
 
 const START_HELP = `
@@ -65,11 +72,13 @@ export function registerNode(program: Command): void {
     .option('--data-dir <dir>', 'LevelDB state (default $SVR_DATA_DIR/<name> or /var/lib/svrouter/<name>)')
     .option('--log-format <format>', 'text or json', 'text')
     .option('--workers <n|auto>', 'data-path worker threads (1: data path on the main thread)', '1')
+    .option('--busy-poll <us>', `after a packet, keep polling the TUN queues for this many µs before sleeping (0: off, at most ${BUSY_POLL_MAX_US}); docs/tun-io.md`, String(BUSY_POLL_DEFAULT_US))
     .addHelpText('after', START_HELP)
     .action(async (o: StartOptions) => {
       try {
         const workers = parseWorkers(o.workers);
-        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' : 'text', workers });
+        const busyPollUs = parseBusyPoll(o.busyPoll);
+        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' : 'text', workers, busyPollUs });
         process.once('SIGINT', () => void n.stop('SIGINT'));
         process.once('SIGTERM', () => void n.stop('SIGTERM'));
         process.on('SIGHUP', () => void n.reload().catch(() => undefined)); // refusals are logged

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { ServiceView, SessionSummary, TenantView, TupleSummary } from '../dataplane/inspect.js';
 import { isSvrError } from '../errors.js';
+import type { BusyPollStats } from '../io/tun/native.js';
 import { request } from '../node/control-client.js';
 import { SHOW_WHAT, type ShowWhat } from '../node/control-protocol.js';
 import type { PeerSummary } from '../router.js';
@@ -75,6 +76,11 @@ function statsTable(stats: Record<string, unknown>): string {
     parts.push(renderTable(['INTERFACE', 'DEVICE', 'RX', 'TX', 'TX DROPS', 'READS'], ifs.map((i) => [
       String(i['interface']), String(i['device']), Number(i['rxPackets']), Number(i['txPackets']), Number(i['txDrops']), String(i['readerMode'] ?? '-'),
     ])));
+  }
+  const busy = stats['busyPoll'] as BusyPollStats | undefined;
+  if (busy !== undefined) {
+    parts.push(busy.windowUs === 0 ? 'busy poll: off' : `busy poll: ${busy.windowUs} µs window; ${busy.packets} packets read while polling (wake-ups saved), ` +
+      `${(busy.idleUs / 1000).toFixed(1)} ms polled in vain, ${busy.runs} runs, ${busy.capped} cut at 1 ms`);
   }
   const perWorker = stats['sessions-per-worker'] as number[] | undefined;
   if (perWorker !== undefined) parts.push(renderTable(['WORKER', 'SESSIONS'], perWorker.map((n, w) => [w, n])));

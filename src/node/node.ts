@@ -21,6 +21,7 @@ import type { ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../control/json-lines.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
+import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerRouter } from '../workers/worker-router.js';
 import { Store } from '../store/store.js';
 import { StateRecorder } from '../store/recorder.js';
@@ -38,6 +39,8 @@ export interface NodeOptions {
   write?: (line: string) => void;
   /** data-path worker threads; 1 (default) runs the data path on the main thread */
   workers?: number;
+  /** busy-poll window of the data-path threads' TUN queues, µs (0: off); default BUSY_POLL_DEFAULT_US */
+  busyPollUs?: number;
 }
 
 /** The router a node runs: in-process, or control here with the data path in worker threads. */
@@ -98,6 +101,7 @@ export class RunningNode {
         node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: r instanceof WorkerRouter ? r.workerCount : 1 },
         ...(r instanceof WorkerRouter ? { 'sessions-per-worker': r.workerSessions() } : {}),
         interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
+        ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
       };
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
     }
@@ -154,17 +158,19 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const store = await Store.open(dataDir);
   const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
   const workers = o.workers ?? 1;
+  const busyPollUs = checkBusyPollUs(o.busyPollUs ?? BUSY_POLL_DEFAULT_US, `busyPollUs ${String(o.busyPollUs)}`);
   let opened: OpenedInterface[] = [];
   let router: NodeRouter;
   if (workers > 1) {
     try {
-      router = await startWorkerRouter(config, me.interfaces, o.name, workers, store, logInfo);
+      router = await startWorkerRouter(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
     } catch (e) {
       await store.close();
       throw e;
     }
   } else {
     try {
+      setBusyPoll(busyPollUs);
       opened = await openInterfaces(me.interfaces, logInfo);
     } catch (e) {
       await store.close();
@@ -207,10 +213,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
-async function startWorkerRouter(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<WorkerRouter> {
+async function startWorkerRouter(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<WorkerRouter> {
   const router = new WorkerRouter(config, {
     name, workers, liveness: 'bfd', step: {}, store, log,
-    io: { kind: 'tun', devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
+    io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
   await router.start();
   try {

@@ -12,6 +12,7 @@ import { listSessions } from '../dataplane/inspect.js';
 import type { DpEvent } from '../dataplane/events.js';
 import type { PacketPort } from '../io/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
+import { setBusyPoll } from '../io/tun/busy-poll.js';
 import { compileRouter } from '../model/compile.js';
 import { parseConfig } from '../model/validate.js';
 import { PluginHost } from '../plugins/host.js';
@@ -79,6 +80,7 @@ let timers: NodeJS.Timeout[] = [];
 
 function start(): void {
   if (init.io.kind === 'tun') {
+    if (init.io.busyPollUs !== undefined) setBusyPoll(init.io.busyPollUs);
     for (const d of init.io.devices) {
       const ifx = tables.interfaceIndex(d.interface);
       const port = TunPort.open({ name: d.device, multiQueue: true, ...d.options });

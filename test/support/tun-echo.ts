@@ -36,12 +36,17 @@
  *   throw {}                 the handler throws once: report the uncaught exception and later batches
  *   unref {}                 start, receive, unref() and never close: the process must exit anyway
  *   read-error {}            delete the link under a running reader: report what onError got
+ *   busy-poll {windowUs, count, gapUs, threadQueue?}  reader 'poll', setBusyPoll(windowUs); a worker sends `count`
+ *                            datagrams `gapUs` apart (plus a second TUN read by its thread if threadQueue): report
+ *                            the sequence numbers seen, busyPollStats() differences and the longest gap between
+ *                            the ticks of a 2 ms interval timer
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { configureLink, runIp } from '../../src/io/tun/link.js';
 import { TUN_F_CSUM, TunDevice, type TunOptions } from '../../src/io/tun/tun-device.js';
+import { busyPollStats, setBusyPoll, type BusyPollStats } from '../../src/io/tun/busy-poll.js';
 import { isSvrError } from '../../src/errors.js';
 import { DST_PORT, LOCAL_ADDR, payloadFor, REMOTE_ADDR, SRC_PORT, TUN_NAME } from './tun-fixture.js';
 
@@ -664,6 +669,50 @@ async function modeReadError(): Promise<void> {
   result({ errors });
 }
 
+/** Worker side of busy-poll: `count` datagrams, each sent, then `gapUs` of sleep. */
+async function busySender(): Promise<void> {
+  const { count, gapUs } = workerData as { count: number; gapUs: number };
+  const sock = await bindSocket(SRC_PORT);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < count; i++) {
+    await new Promise<void>((resolve, reject) => sock.send(payloadFor(i), DST_PORT, REMOTE_ADDR, (e) => (e ? reject(e) : resolve())));
+    Atomics.wait(sleeper, 0, 0, gapUs / 1000);
+  }
+  sock.close();
+}
+
+async function modeBusyPoll(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const [tun] = await openConfigured({ reader: 'poll' });
+  const other = a.threadQueue === true ? TunDevice.open({ name: 'svrt-thread', reader: 'thread' }) : undefined;
+  other?.start(() => undefined);
+  setBusyPoll(Number(a.windowUs));
+  const seqs: number[] = [];
+  tun!.start((data, offsets, lengths, n) => {
+    for (let i = 0; i < n; i++) if (lengths[i]! >= 36) seqs.push(Buffer.from(data.buffer, data.byteOffset + offsets[i]! + 28, 8).readUInt32BE(4));
+  });
+  let last = performance.now();
+  let maxTimerGapMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxTimerGapMs = Math.max(maxTimerGapMs, now - last);
+    last = now;
+  }, 2);
+  const before = busyPollStats();
+  const w = new Worker(new URL(import.meta.url), { workerData: { mode: 'busy-sender', count, gapUs: Number(a.gapUs) } });
+  const exit = await new Promise<number>((resolve, reject) => {
+    w.once('error', reject);
+    w.once('exit', resolve);
+  });
+  await waitFor(() => seqs.length >= count, 5000);
+  clearInterval(timer);
+  const after = busyPollStats();
+  const delta = (k: keyof BusyPollStats): number => after[k] - before[k];
+  result({ exit, seqs, windowUs: after.windowUs, runs: delta('runs'), packets: delta('packets'), capped: delta('capped'), idleUs: delta('idleUs'), maxTimerGapMs, rxPackets: tun!.stats.rxPackets });
+  tun!.close();
+  other?.close();
+}
+
 const modes: Record<string, (a: Json) => Promise<void>> = {
   rx: modeRx,
   slow: modeSlow,
@@ -683,6 +732,8 @@ const modes: Record<string, (a: Json) => Promise<void>> = {
   'worker-exit': modeWorkerExit,
   'exit-pending': modeExitPending,
   'worker-child': workerChild,
+  'busy-poll': modeBusyPoll,
+  'busy-sender': busySender,
 };
 
 const mode = isMainThread ? (process.argv[2] ?? '') : String((workerData as { mode: string }).mode);

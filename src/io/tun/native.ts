@@ -86,6 +86,20 @@ export function isNativeErrnoError(e: unknown): e is NativeErrnoError {
   return e instanceof Error && typeof (e as Partial<NativeErrnoError>).errno === 'number';
 }
 
+/** Busy polling of one thread (tunBusyPollStats): running totals since the addon loaded in that thread. */
+export interface BusyPollStats {
+  /** The window in µs (0: off). */
+  windowUs: number;
+  /** Times a batch started busy polling. */
+  runs: number;
+  /** Packets read while busy polling (each one a wake-up saved). */
+  packets: number;
+  /** Time spent polling without a packet, µs. */
+  idleUs: number;
+  /** Times busy polling stopped at its 1 ms limit to let timers and messages run. */
+  capped: number;
+}
+
 /** The TUN part of the addon (see native/tun.c and native/tun-write.c for the contract of each function). */
 export interface SvrNativeTun {
   tunOpen(name: string, flags: number): { fd: number; name: string };
@@ -130,6 +144,13 @@ export interface SvrNativeTun {
   tunWriterDirect(handle: TunWriterHandle, directMax: number): void;
   /** Writes what is queued, then joins the thread. Idempotent. */
   tunWriterStop(handle: TunWriterHandle): void;
+  /**
+   * After a poll-mode batch, this thread keeps polling its poll-mode queues until none has had a packet for
+   * `us` µs (0: off; native/tun.c busy_poll). Applies to every queue this thread reads.
+   */
+  tunBusyPoll(us: number): void;
+  /** This thread's busy-poll window and running totals. */
+  tunBusyPollStats(): BusyPollStats;
   tunStrerror(errno: number): string;
   /** false when fd was not open through tunOpen (for example a second close). */
   tunClose(fd: number): boolean;

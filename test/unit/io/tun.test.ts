@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,72 +16,13 @@ import { TUN_F_CSUM, TunDevice } from '../../../src/io/tun/tun-device.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
 import { DST_PORT, LOCAL_ADDR, payloadFor, REMOTE_ADDR, SRC_PORT } from '../../support/tun-fixture.js';
+import { inNetns, runNodeHelper, type HelperRun } from '../../support/netns-helper.js';
 
-const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-echo.js');
 const isRoot = process.getuid?.() === 0;
 const hasIp = spawnSync('ip', ['-V']).status === 0;
-let nsSeq = 0;
-
-interface HelperRun {
-  result: Record<string, unknown>;
-  stderr: string;
-  /** ms from the RESULT line to the child's exit (it must exit by itself). */
-  exitAfterResultMs: number;
-  code: number | null;
-}
-
-function ip(...args: string[]): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr}`);
-}
-
-async function withNetns<T>(fn: (ns: string) => Promise<T>): Promise<T> {
-  const ns = `svrt-tun-${process.pid}-${nsSeq++}`;
-  ip('netns', 'add', ns);
-  try {
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    return await fn(ns);
-  } finally {
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
-}
-
-function runHelper(ns: string, mode: string, args: object, prefix: string[] = []): Promise<HelperRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, ...prefix, process.execPath, HELPER, mode, JSON.stringify(args)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let stderr = '';
-    let resultAt = 0;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`helper ${mode} timed out; stderr: ${stderr}`));
-    }, 30_000);
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      out += d;
-      if (!resultAt && out.includes('\n') && out.startsWith('RESULT ')) resultAt = Date.now();
-    });
-    child.stderr.on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) {
-        reject(new Error(`helper ${mode} exited ${code} without a result; stderr: ${stderr}`));
-        return;
-      }
-      resolve({
-        result: JSON.parse(line.slice(7)) as Record<string, unknown>,
-        stderr,
-        exitAfterResultMs: Date.now() - (resultAt || Date.now()),
-        code,
-      });
-    });
-  });
-}
+const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-echo.js');
+const withNetns = <T>(fn: (ns: string) => Promise<T>): Promise<T> => inNetns('tun', fn);
+const runHelper = (ns: string, mode: string, args: object, prefix: string[] = []): Promise<HelperRun> => runNodeHelper(HELPER, ns, mode, args, prefix);
 
 function ipv4(addr: string): number[] {
   return addr.split('.').map(Number);
