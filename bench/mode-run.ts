@@ -1,6 +1,6 @@
 /**
  * One mode of the benchmark, measured in order: payload check (svrouter), RTT and per-pass latency, TCP
- * with router CPU, the two UDP searches with drop counters, new sessions (svrouter and kernel), router
+ * with router CPU, the two UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
  * counters and path events (svrouter), RTT with busy polling off (svrouter), profiles (svrouter). A failing step is recorded and the rest goes on.
  */
 import { loadavg } from 'node:os';
@@ -78,9 +78,11 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     };
     await step(res, `udp ${mode.udpLarge} B: search for < 1 % loss`, async () => { res.udpLarge = await search(mode.udpLarge); });
     await step(res, 'udp 64 B: search for < 1 % loss', async () => { res.udp64 = await search(64); });
+    // every mode: new UDP 5-tuples (the tunnels forward them without session state: what the same packets cost
+    // a userspace forwarder here); TCP for svrouter and the kernel only
+    res.sessions = {};
+    await step(res, `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
     if (svr || mode.id === 'kernel') {
-      res.sessions = {};
-      await step(res, `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
       await step(res, `new tcp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
     }
     if (svr) {

@@ -414,6 +414,10 @@ static void busy_poll(tun_env *te) {
       }
     }
     if (n == 0 || threaded) break;
+    if (mono_ns() - start >= BUSY_MAX_NS) { /* also when every poll finds a packet */
+      te->busy_capped++;
+      break;
+    }
     if (!counted) {
       counted = 1;
       te->busy_runs++;
@@ -427,12 +431,7 @@ static void busy_poll(tun_env *te) {
       last = idle_from = mono_ns();
       continue;
     }
-    if (i < n) break; /* an error or hang-up: the uv_poll watcher reports it */
-    if (now - last >= window) break;
-    if (now - start >= BUSY_MAX_NS) {
-      te->busy_capped++;
-      break;
-    }
+    if (i < n || now - last >= window) break; /* i < n: an error or hang-up, which the uv_poll watcher reports */
     sched_yield();
   }
   te->busy_idle_ns += mono_ns() - idle_from;
