@@ -40,6 +40,8 @@
  *                            datagrams `gapUs` apart (plus a second TUN read by its thread if threadQueue): report
  *                            the sequence numbers seen, busyPollStats() differences and the longest gap between
  *                            the ticks of a 2 ms interval timer
+ *   busy-reflect {windowUs, ms}  reader 'poll' with busy polling; each packet read is written back and the kernel
+ *                            forwards it straight back in, for `ms`: report packets, cuts at 1 ms, longest timer gap
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -374,7 +376,7 @@ async function modeWriteErrors(a: Json): Promise<void> {
 const DGRAM_LEN = 28 + 64;
 
 /** IPv4/UDP datagram REMOTE_ADDR:DST_PORT -> LOCAL_ADDR:SRC_PORT with sequence `seq` at data[off]. */
-function fillDatagram(data: Uint8Array, off: number, seq: number): void {
+function fillDatagram(data: Uint8Array, off: number, seq: number, src = REMOTE_ADDR, dst = LOCAL_ADDR): void {
   const b = Buffer.from(data.buffer, data.byteOffset + off, DGRAM_LEN);
   b.fill(0x5a);
   b.writeUInt8(0x45, 0);
@@ -384,8 +386,8 @@ function fillDatagram(data: Uint8Array, off: number, seq: number): void {
   b.writeUInt8(64, 8);
   b.writeUInt8(17, 9);
   b.writeUInt16BE(0, 10);
-  Buffer.from(REMOTE_ADDR.split('.').map(Number)).copy(b, 12);
-  Buffer.from(LOCAL_ADDR.split('.').map(Number)).copy(b, 16);
+  Buffer.from(src.split('.').map(Number)).copy(b, 12);
+  Buffer.from(dst.split('.').map(Number)).copy(b, 16);
   let sum = 0;
   for (let i = 0; i < 20; i += 2) sum += b.readUInt16BE(i);
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
@@ -713,6 +715,43 @@ async function modeBusyPoll(a: Json): Promise<void> {
   other?.close();
 }
 
+/**
+ * Packets that never stop: each one read is written back, from and to addresses routed into the TUN, and the
+ * kernel (forwarding on) sends it straight back in. Every poll finds a packet; busy polling must still let the
+ * 2 ms timer and the 300 ms timeout run.
+ */
+async function modeBusyReflect(a: Json): Promise<void> {
+  const [tun] = await openConfigured({ reader: 'poll' });
+  for (const [k, v] of [['ip_forward', '1'], ['conf/all/send_redirects', '0'], [`conf/${TUN_NAME}/send_redirects`, '0']]) writeFileSync(`/proc/sys/net/ipv4/${k}`, v);
+  setBusyPoll(Number(a.windowUs));
+  const pkt = new Uint8Array(DGRAM_LEN);
+  fillDatagram(pkt, 0, 0, '198.18.251.9', '198.18.251.3');
+  const offsets = new Uint32Array(64);
+  const lengths = new Uint32Array(64).fill(DGRAM_LEN);
+  let reflecting = true;
+  let seen = 0;
+  tun!.start((_data, _offsets, _lengths, n) => {
+    seen += n;
+    if (reflecting) tun!.writeBatch(pkt, offsets, lengths, Math.min(n, 64));
+  });
+  let last = performance.now();
+  let maxTimerGapMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxTimerGapMs = Math.max(maxTimerGapMs, now - last);
+    last = now;
+  }, 2);
+  const before = busyPollStats();
+  tun!.writeBatch(pkt, offsets, lengths, 1);
+  await new Promise((resolve) => setTimeout(resolve, Number(a.ms)));
+  reflecting = false;
+  await waitFor(() => false, 50);
+  clearInterval(timer);
+  const after = busyPollStats();
+  result({ seen, packets: after.packets - before.packets, capped: after.capped - before.capped, maxTimerGapMs });
+  tun!.close();
+}
+
 const modes: Record<string, (a: Json) => Promise<void>> = {
   rx: modeRx,
   slow: modeSlow,
@@ -734,6 +773,7 @@ const modes: Record<string, (a: Json) => Promise<void>> = {
   'worker-child': workerChild,
   'busy-poll': modeBusyPoll,
   'busy-sender': busySender,
+  'busy-reflect': modeBusyReflect,
 };
 
 const mode = isMainThread ? (process.argv[2] ?? '') : String((workerData as { mode: string }).mode);

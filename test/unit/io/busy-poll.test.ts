@@ -60,6 +60,15 @@ if (canRun) {
     assert.ok(r.maxTimerGapMs < 50, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
   });
 
+  test('when every poll finds a packet, busy polling still returns to the event loop every 1 ms', async () => {
+    const run = await inNetns('busy', (ns) => runNodeHelper(HELPER, ns, 'busy-reflect', { windowUs: 200, ms: 300 }));
+    const r = run.result as { seen: number; packets: number; capped: number; maxTimerGapMs: number };
+    assert.ok(r.seen > 1000, `packets kept coming: ${r.seen} (stderr ${run.stderr})`);
+    assert.ok(r.packets > r.seen / 2, `most read while polling: ${r.packets} of ${r.seen}`);
+    assert.ok(r.capped >= 50, `cut at 1 ms ${r.capped} times in 300 ms`);
+    assert.ok(r.maxTimerGapMs < 50, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
+  });
+
   test('window 0: no busy polling, every packet comes through the event loop', async () => {
     const r = await stream({ windowUs: 0, count: 100, gapUs: 100 });
     assert.is(r.windowUs, 0);
