@@ -671,6 +671,18 @@ async function modeReadError(): Promise<void> {
   result({ errors });
 }
 
+/** A 2 ms interval timer; stop() returns the longest time between two of its ticks (the event loop's stalls). */
+function watchTimerGaps(): { stop(): number } {
+  let last = performance.now();
+  let max = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    max = Math.max(max, now - last);
+    last = now;
+  }, 2);
+  return { stop: () => (clearInterval(timer), max) };
+}
+
 /** Worker side of busy-poll: `count` datagrams, each sent, then `gapUs` of sleep. */
 async function busySender(): Promise<void> {
   const { count, gapUs } = workerData as { count: number; gapUs: number };
@@ -693,13 +705,7 @@ async function modeBusyPoll(a: Json): Promise<void> {
   tun!.start((data, offsets, lengths, n) => {
     for (let i = 0; i < n; i++) if (lengths[i]! >= 36) seqs.push(Buffer.from(data.buffer, data.byteOffset + offsets[i]! + 28, 8).readUInt32BE(4));
   });
-  let last = performance.now();
-  let maxTimerGapMs = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxTimerGapMs = Math.max(maxTimerGapMs, now - last);
-    last = now;
-  }, 2);
+  const gaps = watchTimerGaps();
   const before = busyPollStats();
   const w = new Worker(new URL(import.meta.url), { workerData: { mode: 'busy-sender', count, gapUs: Number(a.gapUs) } });
   const exit = await new Promise<number>((resolve, reject) => {
@@ -707,7 +713,7 @@ async function modeBusyPoll(a: Json): Promise<void> {
     w.once('exit', resolve);
   });
   await waitFor(() => seqs.length >= count, 5000);
-  clearInterval(timer);
+  const maxTimerGapMs = gaps.stop();
   const after = busyPollStats();
   const delta = (k: keyof BusyPollStats): number => after[k] - before[k];
   result({ exit, seqs, windowUs: after.windowUs, runs: delta('runs'), packets: delta('packets'), capped: delta('capped'), idleUs: delta('idleUs'), maxTimerGapMs, rxPackets: tun!.stats.rxPackets });
@@ -734,19 +740,13 @@ async function modeBusyReflect(a: Json): Promise<void> {
     seen += n;
     if (reflecting) tun!.writeBatch(pkt, offsets, lengths, Math.min(n, 64));
   });
-  let last = performance.now();
-  let maxTimerGapMs = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxTimerGapMs = Math.max(maxTimerGapMs, now - last);
-    last = now;
-  }, 2);
+  const gaps = watchTimerGaps();
   const before = busyPollStats();
   tun!.writeBatch(pkt, offsets, lengths, 1);
   await new Promise((resolve) => setTimeout(resolve, Number(a.ms)));
   reflecting = false;
   await waitFor(() => false, 50);
-  clearInterval(timer);
+  const maxTimerGapMs = gaps.stop();
   const after = busyPollStats();
   result({ seen, packets: after.packets - before.packets, capped: after.capped - before.capped, maxTimerGapMs });
   tun!.close();
