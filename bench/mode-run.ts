@@ -1,7 +1,8 @@
 /**
  * One mode of the benchmark, measured in order: payload check (svrouter), RTT and per-pass latency, TCP
- * with router CPU, the two UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
- * counters and path events (svrouter), RTT with busy polling off (svrouter), profiles (svrouter). A failing step is recorded and the rest goes on.
+ * with router CPU, the two UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions
+ * (svrouter and kernel), router counters and path events (svrouter), RTT with busy polling off (svrouter),
+ * profiles (svrouter). A failing step is recorded and the rest goes on.
  */
 import { loadavg } from 'node:os';
 import { checkEncryption } from './capture.js';

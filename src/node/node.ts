@@ -151,6 +151,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     const names = config.authority.routers.map((r) => r.name).join(', ');
     throw new SvrError('SVR_ERR_CONFIG_ROUTER', `${o.configPath}: no router named "${o.name}" (routers: ${names}); pass --name`);
   }
+  const busyPollUs = checkBusyPollUs(o.busyPollUs ?? BUSY_POLL_DEFAULT_US, `busyPollUs ${String(o.busyPollUs)}`);
   const dir = runDir(o.runDir);
   const socket = o.socket ?? defaultSocket(dir, o.name);
   const dataDir = o.dataDir ?? join(process.env['SVR_DATA_DIR'] ?? '/var/lib/svrouter', o.name);
@@ -158,7 +159,6 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const store = await Store.open(dataDir);
   const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
   const workers = o.workers ?? 1;
-  const busyPollUs = checkBusyPollUs(o.busyPollUs ?? BUSY_POLL_DEFAULT_US, `busyPollUs ${String(o.busyPollUs)}`);
   let opened: OpenedInterface[] = [];
   let router: NodeRouter;
   if (workers > 1) {

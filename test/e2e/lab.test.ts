@@ -130,6 +130,15 @@ if (missing.length > 0) {
     rmSync(file);
   });
 
+  test('the nodes busy poll by default: svr show stats counts the packets read while polling', async () => {
+    needUp();
+    const busy = (await stats() as unknown as { busyPoll: { windowUs: number; packets: number; runs: number } }).busyPoll;
+    assert.is(busy.windowUs, 200);
+    assert.ok(busy.runs > 0 && busy.packets > 0, `after the download: ${JSON.stringify(busy)}`);
+    const text = await svr(['show', 'stats', '--socket', r1Socket], env);
+    assert.match(text.stdout, /busy poll: 200 µs window; \d+ packets read while polling/);
+  });
+
   test('a UDP exchange with the echo server', async () => {
     needUp();
     const r = await inNs(NS.client, process.execPath, [SVR, 'lab', 'udp-probe', SERVER, '7', 'hello e2e', '--count', '2']);
