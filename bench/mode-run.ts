@@ -1,8 +1,8 @@
 /**
  * One mode of the benchmark, measured in order: payload check (svrouter), RTT and per-pass latency, TCP
  * with router CPU, the two UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions
- * (svrouter and kernel), router counters and path events (svrouter), RTT with busy polling off (svrouter),
- * profiles (svrouter). A failing step is recorded and the rest goes on.
+ * (svrouter and kernel), router counters and path events (svrouter), UDP sessions through r1 alone (svrouter
+ * hmac only), RTT with busy polling off (svrouter), profiles (svrouter). A failing step is recorded and the rest goes on.
  */
 import { loadavg } from 'node:os';
 import { checkEncryption } from './capture.js';
@@ -95,6 +95,18 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         progress(`    drops counted by the nodes: ${drops.length > 0 ? drops.join(', ') : 'none'}; path.unusable events: r1 ${res.pathDownEvents.r1!.length}, r2 ${res.pathDownEvents.r2!.length}`);
         const downs = res.pathDownEvents.r2!.filter((l) => /detection-time-expired/.test(l)).length + res.pathDownEvents.r1!.filter((l) => /detection-time-expired/.test(l)).length;
         if (downs > 0) res.notes.push(`BFD declared the r1-r2 path down ${downs} time(s) during the measurements (detection time expired, then a hold-down before it was usable again): see pathDownEvents in results.json`);
+      });
+    }
+    if (svr && !svr.encrypt) {
+      await step(res, `new udp sessions for ${plan.sessionSeconds} s through r1 alone (local next hop; r2 forwards in the kernel)`, async () => {
+        await svr.aloneR1(true);
+        try {
+          await checkConnectivity();
+          res.sessions!.udpR1Alone = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1']);
+        } finally {
+          await svr.aloneR1(false);
+        }
+        await checkConnectivity();
       });
     }
     if (svr && res.rtt !== undefined) {

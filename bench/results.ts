@@ -54,7 +54,9 @@ export interface ModeResult {
   tcp?: TcpResult;
   udpLarge?: SearchResult;
   udp64?: SearchResult;
-  sessions?: { udp?: SessionRate; tcp?: SessionRate };
+  /** udpR1Alone (svrouter hmac only): UDP sessions with r1 alone, the service on a local next hop and r2
+   *  forwarding in the kernel (SvrouterMode.aloneR1): one router's rate without a second on the same cores */
+  sessions?: { udp?: SessionRate; tcp?: SessionRate; udpR1Alone?: SessionRate };
   encryption?: EncryptionCheck;
   /** svrouter: counters of `svr show stats --json` that moved between setup and the end of the measurements */
   routerCounters?: Record<string, Record<string, number>>;

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { runIn } from './exec.js';
-import type { SvrouterMode } from './modes/svrouter.js';
+import type { RouterName, SvrouterMode } from './modes/svrouter.js';
 import type { SessionRate } from './results.js';
 import type { SessionsResult } from './sessions-client.js';
 import { TCP_SESSION_PORT, UDP_SESSION_PORTS } from './svr-config.js';
@@ -22,8 +22,11 @@ function created(stats: Record<string, unknown>): number {
  * bursts overflow the TUN queues (8192 did on this machine). */
 export const C_CLIENT_WINDOW = 2048;
 
-export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr: SvrouterMode | undefined, progress: (l: string) => void, tool?: string): Promise<SessionRate> {
-  const before = svr ? await Promise.all([svr.stats('r1'), svr.stats('r2')]) : undefined;
+/** `routers`: whose `sessions-created` to count (svrouter; default both; r1 only when r2 runs no node). */
+export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr: SvrouterMode | undefined, progress: (l: string) => void, tool?: string,
+  routers: readonly RouterName[] = ['r1', 'r2']): Promise<SessionRate> {
+  const counts = (): Promise<Record<string, unknown>[]> => Promise.all(routers.map((r) => svr!.stats(r)));
+  const before = svr ? await counts() : undefined;
   let stdout: string;
   if (protocol === 'udp' && tool !== undefined) {
     ({ stdout } = await runIn(NS.client, tool, ['client', SERVER, String(UDP_SESSION_PORTS.from), String(UDP_SESSION_PORTS.to),
@@ -39,12 +42,13 @@ export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr:
   client.client ??= 'node';
   const out: SessionRate = { client };
   if (svr && before) {
-    const after = await Promise.all([svr.stats('r1'), svr.stats('r2')]);
-    out.createdR1 = created(after[0]) - created(before[0]);
-    out.createdR2 = created(after[1]) - created(before[1]);
+    const after = await counts();
+    out.createdR1 = created(after[0]!) - created(before[0]!);
+    if (routers.length > 1) out.createdR2 = created(after[1]!) - created(before[1]!);
     out.createdR1PerSecond = out.createdR1 / client.seconds;
   }
   progress(`    ${protocol} sessions (${client.client} client): ${client.attempted} attempted, ${client.ok} answered, ${client.failed} failed in ${client.seconds.toFixed(1)} s `
-    + `= ${client.okPerSecond.toFixed(0)}/s answered${out.createdR1 !== undefined ? `; r1 sessions-created +${out.createdR1} (${out.createdR1PerSecond!.toFixed(0)}/s), r2 +${out.createdR2}` : ''}`);
+    + `= ${client.okPerSecond.toFixed(0)}/s answered${out.createdR1 !== undefined ? `; r1 sessions-created +${out.createdR1} (${out.createdR1PerSecond!.toFixed(0)}/s)` : ''}`
+    + `${out.createdR2 !== undefined ? `, r2 +${out.createdR2}` : ''}`);
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * The authority config both benchmark nodes load: one tenant (the client LAN), one service with every
  * port the benchmark uses (iperf3 tcp/udp 5201, UDP echo 7, the session test's udp 10000-11023 and tcp 9),
- * r1 -> r2 over one wan path. `encrypt` names a security policy with `encrypt: true` on the service.
+ * r1 -> r2 over one wan path. `encrypt` names a security policy with `encrypt: true` on the service;
+ * `r1Local` routes the service out of r1's own LAN device instead ("r1 alone").
  */
 import { randomBytes } from 'node:crypto';
 import { CLIENT_NET, SERVER_NET } from './topology.js';
@@ -20,6 +21,8 @@ export interface SvrConfigOptions {
   cipher?: string;
   /** 64 hex digits; fresh by default */
   secret?: string;
+  /** r1 routes the service to a local next hop (lan0) instead of to r2: "r1 alone", r2 forwarding in the kernel */
+  r1Local?: boolean;
 }
 
 function lan(): string {
@@ -61,7 +64,7 @@ ${o.encrypt ? '      security: payload\n' : ''}  routers:
     - name: r1
       interfaces:
 ${lan()}${wan(WAYPOINT_R1)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]
-      service-routes: [{ name: bench-via-r2, service: bench, peer: r2 }]
+      service-routes: [${o.r1Local === true ? '{ name: bench-local, service: bench, next-hop: { interface: lan0 } }' : '{ name: bench-via-r2, service: bench, peer: r2 }'}]
     - name: r2
       interfaces:
 ${lan()}${wan(WAYPOINT_R2)}      routes: [{ prefix: ${SERVER_NET}, interface: lan0 }]

@@ -4,11 +4,12 @@
  * `kernel-routes: [{ prefix: default, table: 100 }]`. Variants: HMAC only (default policy) and
  * `encrypt: true` on the service.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipn, logTail, logText, run, spawnIn, stop, waitForLine, type Proc } from '../exec.js';
-import { DEV, NS, R1_WAN, R2_WAN, setWanMtu } from '../topology.js';
+import { CLIENT_NET, DEV, NS, R1_WAN, R2_WAN, SERVER_NET, setWanMtu } from '../topology.js';
 import { LAN_TABLE, svrConfigYaml, WAYPOINT_R1, WAYPOINT_R2 } from '../svr-config.js';
 import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
 import { BUSY_POLL_DEFAULT_US } from '../../src/io/tun/busy-poll.js';
@@ -39,6 +40,7 @@ export class SvrouterMode implements Mode {
   private procs: Partial<Record<RouterName, Proc>> = {};
   private dir = '';
   private configPath = '';
+  private aloneConfigPath = '';
 
   constructor(readonly encrypt: boolean, private readonly cipher?: string) {
     this.id = encrypt ? 'svrouter-enc' : 'svrouter';
@@ -53,7 +55,10 @@ export class SvrouterMode implements Mode {
     this.dir = join(ctx.dir, this.id);
     mkdirSync(join(this.dir, 'run'), { recursive: true });
     this.configPath = join(this.dir, 'authority.yaml');
-    writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}) }));
+    const secret = randomBytes(32).toString('hex');
+    writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, secret, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}) }));
+    this.aloneConfigPath = join(this.dir, 'authority-r1-alone.yaml');
+    writeFileSync(this.aloneConfigPath, svrConfigYaml({ encrypt: this.encrypt, secret, r1Local: true }));
     await setWanMtu(1700);
     await ipn(NS.r1, ['rule', 'add', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
     await ipn(NS.r2, ['rule', 'add', 'iif', DEV.r2Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
@@ -83,8 +88,8 @@ export class SvrouterMode implements Mode {
   }
 
   /** Starts router `r` (extra node flags, e.g. --cpu-prof, go before the script; svrArgs after `node start`). */
-  async start(r: RouterName, nodeFlags: readonly string[], svrArgs: readonly string[] = []): Promise<Proc> {
-    const args = [...nodeFlags, SVR_SCRIPT, 'node', 'start', ...svrArgs, '--config', this.configPath, '--name', r,
+  async start(r: RouterName, nodeFlags: readonly string[], svrArgs: readonly string[] = [], config = this.configPath): Promise<Proc> {
+    const args = [...nodeFlags, SVR_SCRIPT, 'node', 'start', ...svrArgs, '--config', config, '--name', r,
       '--socket', this.socket(r), '--run-dir', join(this.dir, 'run'),
       // our own state database: the default /var/lib/svrouter/<name> may be held by another node r1/r2 on this host
       ...(await supportsDataDir() ? ['--data-dir', join(this.dir, `data-${r}`)] : [])];
@@ -98,6 +103,26 @@ export class SvrouterMode implements Mode {
   async restartRouters(svrArgs: readonly string[] = []): Promise<void> {
     for (const r of ['r1', 'r2'] as const) await this.stopRouter(r);
     for (const r of ['r1', 'r2'] as const) await this.start(r, [], svrArgs);
+  }
+
+  /**
+   * "r1 alone" on (or back off): r2's node stops and r2 forwards in the kernel; r1 restarts with the service
+   * routed to a local next hop (its LAN device, then the kernel's route via r2), and what comes back from r2 is
+   * steered into r1's LAN device. r1's sessions are then local ones: classified, checked against policy and
+   * tracked like any other, without metadata, HMAC or a peer. One router's session rate, with the cores
+   * not shared with a second router.
+   */
+  async aloneR1(on: boolean): Promise<void> {
+    const op = on ? 'add' : 'del';
+    for (const r of ['r1', 'r2'] as const) await this.stopRouter(r);
+    await ipn(NS.r2, ['route', op, CLIENT_NET, 'via', R1_WAN]);
+    await ipn(NS.r1, ['route', op, SERVER_NET, 'via', R2_WAN]);
+    await ipn(NS.r1, ['rule', op, 'iif', DEV.r1Wan, 'lookup', String(LAN_TABLE), 'pref', '101']);
+    if (on) {
+      await this.start('r1', [], [], this.aloneConfigPath);
+    } else {
+      for (const r of ['r1', 'r2'] as const) await this.start(r, []);
+    }
   }
 
   /** Stops router `r` cleanly (SIGTERM: devices and their routes vanish; --cpu-prof writes its profile). */
@@ -114,6 +139,10 @@ export class SvrouterMode implements Mode {
     await ipn(NS.r2, ['rule', 'del', 'iif', DEV.r2Lan, 'lookup', String(LAN_TABLE), 'pref', '100']).catch(() => undefined);
     await ipn(NS.r1, ['route', 'del', `${WAYPOINT_R2}/32`]).catch(() => undefined);
     await ipn(NS.r2, ['route', 'del', `${WAYPOINT_R1}/32`]).catch(() => undefined);
+    // what aloneR1(true) adds, if a failed step left it
+    await ipn(NS.r2, ['route', 'del', CLIENT_NET, 'via', R1_WAN]).catch(() => undefined);
+    await ipn(NS.r1, ['route', 'del', SERVER_NET, 'via', R2_WAN]).catch(() => undefined);
+    await ipn(NS.r1, ['rule', 'del', 'iif', DEV.r1Wan, 'lookup', String(LAN_TABLE), 'pref', '101']).catch(() => undefined);
   }
 
   routerProcs(): Proc[] {
