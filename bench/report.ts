@@ -28,13 +28,16 @@ const passUs = (m: ModeResult): number | undefined => {
   return h === undefined ? undefined : (h.r1FwdUs + h.r2FwdUs + h.r2RevUs + h.r1RevUs) / 4;
 };
 
-const perSecond = (m: ModeResult, p: 'udp' | 'tcp' | 'udpR1Alone'): number | undefined => {
+/** Which session measurement of a mode: udp, tcp, udpR1Alone. */
+type SessionKind = keyof NonNullable<ModeResult['sessions']>;
+
+const perSecond = (m: ModeResult, p: SessionKind): number | undefined => {
   const s = m.sessions?.[p];
   if (s === undefined) return undefined;
   return s.createdR1PerSecond ?? s.client.okPerSecond;
 };
 
-const sessionCell = (m: ModeResult, p: 'udp' | 'tcp' | 'udpR1Alone'): string => {
+const sessionCell = (m: ModeResult, p: SessionKind): string => {
   const s = m.sessions?.[p];
   if (s === undefined) return '–';
   const ok = `${Math.round(s.client.okPerSecond)} answered/s${s.client.client === 'c' ? ', C client' : ''}`;

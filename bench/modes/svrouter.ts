@@ -58,7 +58,7 @@ export class SvrouterMode implements Mode {
     const secret = randomBytes(32).toString('hex');
     writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, secret, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}) }));
     this.aloneConfigPath = join(this.dir, 'authority-r1-alone.yaml');
-    writeFileSync(this.aloneConfigPath, svrConfigYaml({ encrypt: this.encrypt, secret, r1Local: true }));
+    writeFileSync(this.aloneConfigPath, svrConfigYaml({ encrypt: this.encrypt, secret, r1Local: true })); // for aloneR1
     await setWanMtu(1700);
     await ipn(NS.r1, ['rule', 'add', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
     await ipn(NS.r2, ['rule', 'add', 'iif', DEV.r2Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
