@@ -49,7 +49,7 @@ export class DataplaneContext {
   readonly dup = new Batch();
   /** per path id: 1 = usable (written by control: BFD later; all paths start up) */
   pathUp: Uint8Array = new Uint8Array(0);
-  /** per path id: data packets from the peer whose HMAC verified (control reads them as liveness: actors/paths.ts) */
+  /** per path id: data packets from the peer whose HMAC verified (control reads them as liveness: paths/supervisor.ts) */
   pathRx: Float64Array = new Float64Array(0);
   /** per path id: local and remote waypoint as 4 words each */
   pathLocalWords = new Uint32Array(0);

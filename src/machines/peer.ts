@@ -25,7 +25,7 @@ const anyUp = (up: Record<string, boolean>): boolean => Object.values(up).some(B
 export const peerMachine = setup({
   types: {} as { input: PeerInput; context: PeerContext; events: PeerEvent },
   actions: {
-    /** announces reachability changes (RxJS stream in actors/) */
+    /** announces reachability changes (the control code provides it) */
     announce: (_, _params: { name: string; reachable: boolean }) => {},
     markPath: assign({
       up: ({ context, event }) => ({ ...context.up, [event.path]: event.type === 'path.up' }),

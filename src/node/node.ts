@@ -16,15 +16,15 @@ import { SvrError } from '../errors.js';
 import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
-import { createRouter, Router } from '../router.js';
+import { createRouter, Router } from '../control/router.js';
 import type { ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
-import type { JsonLineServer } from '../control/json-lines.js';
+import type { JsonLineServer } from '../util/json-lines.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerRouter } from '../workers/worker-router.js';
 import { Store } from '../store/store.js';
-import { StateRecorder } from '../store/recorder.js';
+import { StateRecorder } from './recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
 

@@ -4,7 +4,7 @@
  *
  * | first byte  | message                                                        | owner           |
  * |-------------|----------------------------------------------------------------|-----------------|
- * | 0x20-0x3f   | BFD control packet: version bits 001 (RFC 5880 §4.1)          | paths/bfd-packet |
+ * | 0x20-0x3f   | BFD control packet: version bits 001 (RFC 5880 §4.1)          | packet/bfd      |
  * | 0xc1        | link-test echo request                                         | paths/link-test |
  * | 0xc2        | link-test echo reply                                           | paths/link-test |
  * | 0xc3-0xc7   | STEP (document chunk, request, ack; 0xc6-0xc7 reserved)        | step/codec      |

@@ -8,7 +8,7 @@
 import { MemoryLink } from '../io/memory/link.js';
 import { MemorySegment } from '../io/memory/segment.js';
 import type { SvrConfig } from '../model/config.js';
-import { createRouter, type Router, type RouterOptions } from '../router.js';
+import { createRouter, type Router, type RouterOptions } from '../control/router.js';
 import { SimHost } from './host.js';
 
 export interface MemoryLabOptions {

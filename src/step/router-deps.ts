@@ -2,7 +2,7 @@
  * StepDeps for a Router: its tables, path control channel (UDP 1280) and path state. Sources that other
  * engineers own (service health, BFD metrics) can be passed in; the defaults need nothing but the router.
  */
-import type { PathControlHost } from '../actors/path-control.js';
+import type { PathControlHost } from '../paths/control.js';
 import type { ServiceReport } from './document.js';
 import type { StepDeps, StepTimers } from './options.js';
 import type { PathSample } from './smoothing.js';

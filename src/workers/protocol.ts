@@ -3,9 +3,9 @@
  * per control event; packets never travel here except in hand-off batches between workers.
  */
 import type { DpEvent, RemoveReason } from '../dataplane/events.js';
-import type { SessionSummary } from '../dataplane/inspect.js';
+import type { SessionSummary } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
-import type { SteeringShared } from './steering.js';
+import type { SteeringShared } from '../dataplane/steering.js';
 
 /** How a worker gets its packets. */
 export type WorkerIo =

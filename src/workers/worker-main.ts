@@ -8,9 +8,9 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Dataplane } from '../dataplane/dataplane.js';
-import { listSessions } from '../dataplane/inspect.js';
+import { listSessions } from '../dataplane/views.js';
 import type { DpEvent } from '../dataplane/events.js';
-import type { PacketPort } from '../io/port.js';
+import type { PacketPort } from '../dataplane/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
 import { setBusyPoll } from '../io/tun/busy-poll.js';
 import { compileRouter } from '../model/compile.js';

@@ -6,9 +6,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import { MemoryLink } from '../../src/io/memory/link.js';
 import { MemorySegment } from '../../src/io/memory/segment.js';
-import type { PacketPort } from '../../src/io/port.js';
+import type { PacketPort } from '../../src/dataplane/port.js';
 import type { SvrConfig } from '../../src/model/config.js';
-import { createRouter, type Router } from '../../src/router.js';
+import { createRouter, type Router } from '../../src/control/router.js';
 import { SimHost } from '../../src/sim/host.js';
 import { packBatch, type ChannelBatch } from '../../src/workers/channel-port.js';
 import { WorkerRouter } from '../../src/workers/worker-router.js';

@@ -1,12 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildTcp } from '../../../src/packet/build.js';
 import { TCP_SYN } from '../../../src/packet/ip.js';
 import { checkPluginCompliance } from '../../../src/plugins/compliance.js';
 import dos from '../../../src/plugins/builtin/dos/index.js';
-import type { Router } from '../../../src/router.js';
+import type { Router } from '../../../src/control/router.js';
 import { sleep, until } from '../../support/config.js';
 import { HEAP_BUDGET, builtin, builtinLab, settle } from './lab.js';
 

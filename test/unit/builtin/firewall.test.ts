@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildTcp } from '../../../src/packet/build.js';
 import { readU32 } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../../../src/packet/ip.js';

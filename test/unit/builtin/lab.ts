@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../src/model/validate.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import type { PluginSpec } from '../../../src/plugins/host.js';
-import type { RouterOptions } from '../../../src/router.js';
+import type { RouterOptions } from '../../../src/control/router.js';
 
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 

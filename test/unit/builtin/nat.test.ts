@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildIcmpEcho } from '../../../src/packet/build.js';
 import { PluginOptionsError } from '../../../src/plugins/api.js';
 import { checkPluginCompliance } from '../../../src/plugins/compliance.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import type { SessionEvent } from '../../../src/router.js';
+import type { SessionEvent } from '../../../src/control/router.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
 import { recordWire } from '../../support/wire.js';
 

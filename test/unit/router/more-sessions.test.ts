@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { parseConfig } from '../../../src/model/validate.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildIcmpEcho } from '../../../src/packet/build.js';
 import { PROTO_UDP } from '../../../src/packet/ip.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import type { Resiliency } from '../../../src/dataplane/path-choice.js';
-import type { SessionEvent } from '../../../src/router.js';
+import type { SessionEvent } from '../../../src/control/router.js';
 import { sleep, until } from '../../support/config.js';
 import { prng } from '../../support/prng.js';
 import { twoPathsConfig } from '../../support/two-paths.js';

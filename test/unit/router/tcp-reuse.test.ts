@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildTcp } from '../../../src/packet/build.js';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../../src/packet/ip.js';
 import { builtinLab, settle } from '../builtin/lab.js';

@@ -65,7 +65,7 @@ test('a TCP segment that is not a SYN and matches no session is answered with RS
   const before = lab.r1.counters()['tcp-resets-sent'] ?? 0;
   // a bare ACK from the client toward the web service
   const { buildTcp } = await import('../../../src/packet/build.js');
-  const { parseAddress } = await import('../../../src/model/addr.js');
+  const { parseAddress } = await import('../../../src/packet/addr.js');
   const pkt = buildTcp({ src: parseAddress('198.18.1.10')!.bytes, dst: parseAddress('198.18.3.20')!.bytes, srcPort: 41000, dstPort: 80, seq: 1000, ack: 5000, flags: TCP_ACK });
   const resets: number[] = [];
   lab.clientLan.observe((p, from) => { if (from.endsWith('gateway') && (p[33]! & 0x04)) resets.push(p.length); });

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { decodeMetadata } from '../../../src/packet/svr-metadata-decode.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
-import { formatAddress } from '../../../src/model/addr.js';
+import { formatAddress } from '../../../src/packet/addr.js';
 import { exampleConfig, until } from '../../support/config.js';
 
 test('UDP exchange client -> r1 -> r2 -> server and back', async () => {

@@ -1,7 +1,7 @@
 /** `show peers`: each peer's paths with liveness, BFD state and measured quality (in-process and worker routers). */
-import type { Liveness } from './path-control.js';
-import type { PathSummary } from './paths.js';
-import { formatAddress } from '../model/addr.js';
+import type { Liveness } from '../paths/control.js';
+import type { PathSummary } from '../paths/supervisor.js';
+import { formatAddress } from '../packet/addr.js';
 import type { ForwardingTables } from '../model/tables.js';
 
 export interface PeerSummary {

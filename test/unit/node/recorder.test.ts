@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { Store } from '../../../src/store/store.js';
-import { StateRecorder } from '../../../src/store/recorder.js';
+import { StateRecorder } from '../../../src/node/recorder.js';
 import { isSvrError } from '../../../src/errors.js';
 import { exampleConfig, until } from '../../support/config.js';
 

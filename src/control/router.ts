@@ -10,25 +10,25 @@
  */
 import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
-import { EpisodeSupervisor, type EpisodeOptions } from './actors/episodes.js';
-import { Dataplane } from './dataplane/dataplane.js';
-import type { DpEvent, SessionRole } from './dataplane/events.js';
-import { resiliencyCode, type Resiliency } from './dataplane/path-choice.js';
-import { countBy, listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from './dataplane/inspect.js';
-import { SvrError } from './errors.js';
-import type { PacketPort } from './io/port.js';
-import { fanOutEvents } from './actors/event-fanout.js';
-import { peerSummaries, type PeerSummary } from './actors/peer-views.js';
-import { PluginHost, type PluginSpec, type PluginView } from './plugins/host.js';
-import { PathControl, type Liveness } from './actors/path-control.js';
-import type { PathSupervisorOptions } from './actors/paths.js';
-import type { StepOptions } from './step/options.js';
-import type { Store } from './store/store.js';
-import { peerMachine } from './machines/peer.js';
-import { compileRouter } from './model/compile.js';
-import { validateConfig } from './model/validate.js';
-import type { SvrConfig } from './model/config.js';
-import type { ForwardingTables } from './model/tables.js';
+import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
+import { Dataplane } from '../dataplane/dataplane.js';
+import type { DpEvent, SessionRole } from '../dataplane/events.js';
+import { resiliencyCode, type Resiliency } from '../dataplane/path-choice.js';
+import { countBy, listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
+import { SvrError } from '../errors.js';
+import type { PacketPort } from '../dataplane/port.js';
+import { fanOutEvents } from './event-fanout.js';
+import { peerSummaries, type PeerSummary } from './peer-views.js';
+import { PluginHost, type PluginSpec, type PluginView } from '../plugins/host.js';
+import { PathControl, type Liveness } from '../paths/control.js';
+import type { PathSupervisorOptions } from '../paths/supervisor.js';
+import type { StepOptions } from '../step/options.js';
+import type { Store } from '../store/store.js';
+import { peerMachine } from '../machines/peer.js';
+import { compileRouter } from '../model/compile.js';
+import { validateConfig } from '../model/validate.js';
+import type { SvrConfig } from '../model/config.js';
+import type { ForwardingTables } from '../model/tables.js';
 
 /** Packet ports by interface name (every interface of the router needs one). */
 export type RouterIo = Readonly<Record<string, PacketPort>>;

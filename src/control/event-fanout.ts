@@ -7,7 +7,7 @@ import type { Subject } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PluginHost } from '../plugins/host.js';
-import type { PathMessage, SessionEvent } from '../router.js';
+import type { PathMessage, SessionEvent } from './router.js';
 
 export interface EventSinks {
   tables: ForwardingTables;

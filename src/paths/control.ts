@@ -10,14 +10,14 @@
  *    runs on every path or route change and every second for quality drift — never per packet.
  */
 import type { Subscription } from 'rxjs';
-import { PathSupervisor, type PathSummary, type PathSupervisorOptions } from './paths.js';
-import { StepAgent, type StepServiceView } from './step.js';
-import { rankPaths } from '../paths/select.js';
+import { PathSupervisor, type PathSummary, type PathSupervisorOptions } from './supervisor.js';
+import { StepAgent, type StepServiceView } from '../step/agent.js';
+import { rankPaths } from './select.js';
 import type { StepOptions } from '../step/options.js';
 import { stepDepsFromRouter } from '../step/router-deps.js';
 import type { Observable } from 'rxjs';
 import type { ForwardingTables } from '../model/tables.js';
-import type { PathMessage, PeerSummary } from '../router.js';
+import type { PathMessage, PeerSummary } from '../control/router.js';
 import type { Resiliency } from '../dataplane/path-choice.js';
 
 /** What path control needs from a router (in-process or with data-path workers). */

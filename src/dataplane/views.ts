@@ -2,7 +2,7 @@
  * Session rows as plain objects, for `svr show sessions`, the embedding API and tests (allocates; never
  * on the packet path). Keys and other secrets are not part of a row, so nothing secret can leak here.
  */
-import { formatAddress } from '../model/addr.js';
+import { formatAddress } from '../packet/addr.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../packet/ip.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { DataplaneContext } from './context.js';

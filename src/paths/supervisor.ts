@@ -23,11 +23,11 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import { bfdMachine, type BfdPublished } from '../machines/bfd.js';
 import type { CompiledBfd, ForwardingTables } from '../model/tables.js';
-import { BfdDiag, decodeBfdControl, encodeBfdControl, type BfdState } from '../paths/bfd-packet.js';
-import { LinkTester, type LinkTestSettings, type Timers } from '../paths/link-test.js';
-import { decodeLinkTest, linkTestReply, pathMessageKind } from '../paths/messages.js';
-import { INITIAL_PATH_STATUS, holdDownRemainingMs, nextPathStatus, uptimeMs, type PathStateInput, type PathStatus } from '../paths/path-state.js';
-import { QualityHistory, type LinkTestRound, type PathQuality } from '../paths/quality.js';
+import { BfdDiag, decodeBfdControl, encodeBfdControl, type BfdState } from '../packet/bfd.js';
+import { LinkTester, type LinkTestSettings, type Timers } from './link-test.js';
+import { decodeLinkTest, linkTestReply, pathMessageKind } from './messages.js';
+import { INITIAL_PATH_STATUS, holdDownRemainingMs, nextPathStatus, uptimeMs, type PathStateInput, type PathStatus } from './path-state.js';
+import { QualityHistory, type LinkTestRound, type PathQuality } from './quality.js';
 
 export interface PathSupervisorDeps {
   /** the router's current forwarding tables */
