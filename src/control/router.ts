@@ -13,7 +13,7 @@ import { createActor, type Actor } from 'xstate';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import type { DpEvent, SessionRole } from '../dataplane/events.js';
-import { resiliencyCode, type Resiliency } from '../dataplane/path-choice.js';
+import { resiliencyCode } from '../dataplane/path-choice.js';
 import { countBy, listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
 import type { PacketPort } from '../dataplane/port.js';
@@ -27,8 +27,9 @@ import type { Store } from '../store/store.js';
 import { peerMachine } from '../machines/peer.js';
 import { compileRouter } from '../model/compile.js';
 import { validateConfig } from '../model/validate.js';
-import type { SvrConfig } from '../model/config.js';
+import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
+import type { PathMessage } from '../paths/messages.js';
 
 /** Packet ports by interface name (every interface of the router needs one). */
 export type RouterIo = Readonly<Record<string, PacketPort>>;
@@ -62,15 +63,7 @@ export type SessionEvent =
   | { type: 'removed'; sessionId: string; reason: string; tenant: string; service: string; ageMs: number; packets: [number, number]; bytes: [number, number] }
   | { type: 'migrated'; sessionId: string; from: string; to: string };
 
-/** A message received on a peer path's control channel (UDP 1280: BFD, link tests, STEP). */
-export interface PathMessage {
-  path: number;
-  pathName: string;
-  payload: Uint8Array;
-  atMs: number;
-}
-
-export type { PeerSummary };
+export type { PathMessage, PeerSummary };
 
 export class Router {
   readonly name: string;
@@ -195,7 +188,7 @@ export class Router {
    * no path meets the policy and best-effort is off, and the session-resiliency mode. Sessions follow
    * lazily, on their next packet.
    */
-  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: Resiliency }): void {
+  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: SessionResiliency }): void {
     const id = this.dataplane.tables.serviceId(service);
     if (id < 0) throw new SvrError('SVR_ERR_ROUTER_STATE', `no service named ${service}`);
     this.dataplane.ctx.servicePaths.set(id, routing.paths, routing.refused ?? false, resiliencyCode(routing.resiliency ?? 'none'));

@@ -17,8 +17,8 @@ import type { StepOptions } from '../step/options.js';
 import { stepDepsFromRouter } from '../step/router-deps.js';
 import type { Observable } from 'rxjs';
 import type { ForwardingTables } from '../model/tables.js';
-import type { PathMessage, PeerSummary } from '../control/router.js';
-import type { Resiliency } from '../dataplane/path-choice.js';
+import type { SessionResiliency } from '../model/config.js';
+import type { PathMessage } from './messages.js';
 
 /** What path control needs from a router (in-process or with data-path workers). */
 export interface PathControlHost {
@@ -29,8 +29,7 @@ export interface PathControlHost {
   pathTraffic?(path: number): number;
   setPathUp(pathName: string, up: boolean): void;
   isPathUp(path: number): boolean;
-  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: Resiliency }): void;
-  peers(): PeerSummary[];
+  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: SessionResiliency }): void;
 }
 
 export type Liveness = 'bfd' | 'static';

@@ -19,6 +19,14 @@
  * untouched, so only the sender's clock is ever used (no clock synchronisation needed).
  */
 
+/** A message received on a peer path's control channel (UDP 1280: BFD, link tests, STEP), HMAC verified. */
+export interface PathMessage {
+  path: number;
+  pathName: string;
+  payload: Uint8Array;
+  atMs: number;
+}
+
 export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'unknown';
 
 export const LINK_TEST_REQUEST = 0xc1;

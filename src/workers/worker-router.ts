@@ -15,11 +15,11 @@ import { PathControl, type Liveness } from '../paths/control.js';
 import type { PathSupervisorOptions } from '../paths/supervisor.js';
 import type { DpEvent } from '../dataplane/events.js';
 import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
-import { resiliencyCode, type Resiliency } from '../dataplane/path-choice.js';
+import { resiliencyCode } from '../dataplane/path-choice.js';
 import { SvrError } from '../errors.js';
 import { peerMachine } from '../machines/peer.js';
 import { compileRouter } from '../model/compile.js';
-import type { SvrConfig } from '../model/config.js';
+import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { validateConfig } from '../model/validate.js';
@@ -249,7 +249,7 @@ export class WorkerRouter {
     this.plugins.pathChanged({ path: pathName, up });
   }
 
-  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: Resiliency }): void {
+  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: SessionResiliency }): void {
     const id = this.tablesNow.serviceId(service);
     if (id < 0) throw new SvrError('SVR_ERR_ROUTER_STATE', `no service named ${service}`);
     this.broadcast({ t: 'routing', service: id, paths: [...routing.paths], refused: routing.refused ?? false, resiliency: resiliencyCode(routing.resiliency ?? 'none') });

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
-import type { Resiliency } from '../../../src/dataplane/path-choice.js';
+import type { SessionResiliency } from '../../../src/model/config.js';
 import type { SessionEvent } from '../../../src/control/router.js';
 import { sleep, until } from '../../support/config.js';
 import { prng } from '../../support/prng.js';
@@ -11,7 +11,7 @@ import { twoPathsConfig } from '../../support/two-paths.js';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const P1 = { r1: 'wan0->r2/wan0', r2: 'wan0->r1/wan0' };
 
-function lab2(resiliency: Resiliency): MemoryLab {
+function lab2(resiliency: SessionResiliency): MemoryLab {
   const lab = createMemoryLab({ config: twoPathsConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'], paths: 2 });
   for (const r of [lab.r1, lab.r2]) for (const svc of ['web', 'stream']) r.setServiceRouting(svc, { paths: [0, 1], resiliency });
   return lab;
