@@ -1,46 +1,46 @@
 /**
- * The embeddable router: `createRouter(config, io, { name })` compiles the router's view of the config,
- * builds its data path over the given packet ports, and runs the control around it: handshake episodes,
- * peer actors, the idle sweep, and an RxJS stream of session events.
+ * The router's control part, one class for every data path: it compiles the router's view of the config,
+ * drives a data path through the `DataPathHost` interface (in this thread, or in worker threads) and runs
+ * the control around it: handshake episodes, peer actors, path control (BFD, link tests, STEP, ranking),
+ * the plugins' control parts, and an RxJS stream of session events.
+ *
+ * `createRouter(config, io, opts)` builds one over in-memory or TUN packet ports in this thread; the node
+ * builds one over a WorkerHost for `--workers N`.
  *
  * @example
  *   const r1 = createRouter(config, { lan0: lanPort, wan0: wanPort }, { name: 'r1' });
  *   r1.events$.subscribe((e) => console.log(e.type, e.sessionId));
- *   r1.start();
+ *   await r1.start();
+ *   console.log(await r1.sessions());
  */
 import { Subject, type Observable } from 'rxjs';
-import { createActor, type Actor } from 'xstate';
-import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
-import { Dataplane } from '../dataplane/dataplane.js';
-import type { DpEvent, SessionRole } from '../dataplane/events.js';
+import type { DpEvent } from '../dataplane/events.js';
 import { resiliencyCode } from '../dataplane/path-choice.js';
-import { countBy, listServices, listSessions, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
+import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
-import type { PacketPort } from '../dataplane/port.js';
-import { fanOutEvents } from './event-fanout.js';
-import { peerSummaries, type PeerSummary } from './peer-views.js';
-import { PluginHost, type PluginSpec, type PluginView } from '../plugins/host.js';
-import { PathControl, type Liveness } from '../paths/control.js';
-import type { PathSupervisorOptions } from '../paths/supervisor.js';
-import type { StepOptions } from '../step/options.js';
-import type { Store } from '../store/store.js';
-import { peerMachine } from '../machines/peer.js';
 import { compileRouter } from '../model/compile.js';
-import { validateConfig } from '../model/validate.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
+import { validateConfig } from '../model/validate.js';
+import { PathControl, type Liveness } from '../paths/control.js';
 import type { PathMessage } from '../paths/messages.js';
+import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
+import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
+import type { StepServiceView } from '../step/agent.js';
+import type { StepOptions } from '../step/options.js';
+import type { Store } from '../store/store.js';
+import type { DataPathHost, ServiceChains } from './data-path-host.js';
+import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
+import { fanOutEvents, type SessionEvent } from './event-fanout.js';
+import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
+import { peerSummaries, type PeerSummary } from './peer-views.js';
+import { PeerActors } from './peers.js';
 
-/** Packet ports by interface name (every interface of the router needs one). */
-export type RouterIo = Readonly<Record<string, PacketPort>>;
+export type { PathMessage, PeerSummary, RouterIo, SessionEvent };
 
 export interface RouterOptions {
   /** which router of the authority this is */
   name: string;
-  /** milliseconds; default Date.now (tests pass a simulated clock) */
-  clock?: () => number;
-  /** idle sweep period, default 250 ms (0 = no timer: call `sweep()` yourself) */
-  sweepIntervalMs?: number;
   /** handshake retries (see machines/session-episode) */
   handshake?: EpisodeOptions;
   /** the state database (plugins get sublevels of it); without one, plugin stores live in memory */
@@ -56,178 +56,129 @@ export interface RouterOptions {
   step?: StepOptions | false;
 }
 
-export type SessionEvent =
-  | { type: 'created'; sessionId: string; role: SessionRole; service: string; tenant: string }
-  | { type: 'confirmed'; sessionId: string; tries: number }
-  | { type: 'failed'; sessionId: string; tries: number }
-  | { type: 'removed'; sessionId: string; reason: string; tenant: string; service: string; ageMs: number; packets: [number, number]; bytes: [number, number] }
-  | { type: 'migrated'; sessionId: string; from: string; to: string };
+/** `createRouter` options: the router's, and those of its in-thread data path. */
+export type CreateRouterOptions = RouterOptions & InThreadHostOptions;
 
-export type { PathMessage, PeerSummary };
+/** One row of `services()`: reachability, routes, the ranked paths and (from STEP) learned routes. */
+export type ServiceSummary = ServiceView & { paths: string[]; refused: boolean; resiliency: string; learned?: StepServiceView };
 
-export class Router {
+/** `status()`: sessions, handshakes and the data-path threads. */
+export interface RouterStatus {
+  sessionsActive: number;
+  handshakesInFlight: number;
+  /** data-path threads (1: in this thread) */
+  workers: number;
+  /** active sessions per worker (with worker threads: from their last report, at most 1 s old) */
+  sessionsPerWorker: number[];
+}
+
+export class Router<H extends DataPathHost = DataPathHost> {
   readonly name: string;
-  readonly dataplane: Dataplane;
+  /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
+  readonly host: H;
   private readonly subject = new Subject<SessionEvent>();
-  /** session events: created, confirmed (reverse metadata seen), failed (handshake gave up), removed */
+  /** session events: created, confirmed (reverse metadata seen), failed (handshake gave up), removed, migrated */
   readonly events$: Observable<SessionEvent> = this.subject.asObservable();
   private readonly pathSubject = new Subject<PathMessage>();
-  /** messages from peers on the path control channel (HMAC already verified) */
+  /** messages from peers on the path control channel (HMAC already verified): BFD, link tests, STEP */
   readonly pathMessages$: Observable<PathMessage> = this.pathSubject.asObservable();
-  private readonly episodes: EpisodeSupervisor;
-  /** plugins loaded next to this router (svr show plugins) */
-  readonly plugins: PluginHost;
   private readonly log: NonNullable<RouterOptions['log']>;
-  /** BFD, link tests, STEP and per-service path ranking */
-  readonly pathControl: PathControl;
   private readonly liveness: Liveness;
-  private readonly clock: () => number;
-  private readonly sweepIntervalMs: number;
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private peerActors = new Map<string, Actor<typeof peerMachine>>();
-  private peerReachable = new Map<string, boolean>();
+  private readonly pluginHost: PluginHost;
+  private readonly pathControl: PathControl;
+  private readonly episodes: EpisodeSupervisor;
+  private readonly peerActors = new PeerActors();
+  /** control's own counters (next to the data path's) */
+  private readonly controlCounters = new Map<string, number>([['handshakes-failed', 0]]);
+  /** usable or not, by path name: control's truth, republished to the data path after a config change */
+  private readonly usable = new Map<string, boolean>();
   private running = false;
   private generation = 1;
   private config: SvrConfig;
+  private tablesNow: ForwardingTables;
 
-  constructor(config: SvrConfig, private io: RouterIo, opts: RouterOptions) {
+  constructor(config: SvrConfig, host: H, opts: RouterOptions) {
     this.name = opts.name;
-    this.clock = opts.clock ?? Date.now;
-    this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
+    this.host = host;
     this.log = opts.log ?? (() => {});
     this.liveness = opts.liveness ?? 'bfd';
-    config = validateConfig(config);
-    this.config = config;
-    const tables = compileRouter(config, opts.name, this.generation);
-    this.dataplane = new Dataplane({
-      tables,
-      ports: this.portsFor(tables, io),
-      clock: this.clock,
-      onEvents: (ev) => this.onDataplaneEvents(ev),
+    this.config = validateConfig(config);
+    this.tablesNow = compileRouter(this.config, opts.name, this.generation);
+    host.open({
+      routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
+      onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log,
     });
-    const dp = this.dataplane;
-    this.plugins = new PluginHost({
-      routerName: opts.name, dataplane: dp, store: opts.store ?? null,
-      counters: () => this.counters(), log: (event, fields) => this.log(event, fields),
-    });
-    this.pathControl = new PathControl(this, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: (e, f) => this.log(e, f) });
+    for (const p of this.tablesNow.paths) this.usable.set(p.name, this.liveness === 'static');
+    const pluginDeps = { routerName: opts.name, store: opts.store ?? null, counters: () => this.counters(), log: this.log };
+    const plugins = host.plugins;
+    this.pluginHost = 'here' in plugins ? new PluginHost({ ...pluginDeps, parts: 'all', dataplane: plugins.here }) : new PluginHost({ ...pluginDeps, parts: 'control' });
+    const tables = (): ForwardingTables => this.tablesNow;
+    this.pathControl = new PathControl({
+      get tables() { return tables(); },
+      pathMessages$: this.pathMessages$,
+      sendPathMessage: (p, b) => host.sendPathMessage(p, b),
+      isPathUp: (p) => host.isPathUp(p),
+      pathTraffic: (p) => host.pathTraffic(p),
+      pathChanged: (s: PathStateChange) => this.setPathUp(s.pathName, s.usable),
+      rank: (service, r) => this.publishRouting(service, r),
+    }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
     this.episodes = new EpisodeSupervisor({
-      probe: (row, gen) => dp.probe(row, gen),
-      teardown: (row, gen) => dp.removeRow(row, gen, 'teardown'),
+      probe: (row, gen) => host.probe(row, gen),
+      teardown: (row, gen) => host.removeRow(row, gen, 'teardown'),
       outcome: (sessionId, outcome, tries) => {
         if (outcome === 'confirmed') this.subject.next({ type: 'confirmed', sessionId, tries });
         if (outcome === 'failed') {
-          dp.counters.add(dp.counters.id('handshakes-failed'));
+          this.count('handshakes-failed');
           this.subject.next({ type: 'failed', sessionId, tries });
         }
       },
     }, opts.handshake);
   }
 
-  private portsFor(tables: ForwardingTables, io: RouterIo): (PacketPort | null)[] {
-    const missing = tables.interfaces.filter((i) => io[i.name] === undefined).map((i) => i.name);
-    if (missing.length > 0) {
-      throw new SvrError('SVR_ERR_ROUTER_INTERFACE',
-        `router ${tables.routerName}: no packet port for interface(s) ${missing.join(', ')}; pass one per interface in the io map`);
-    }
-    return tables.interfaces.map((i) => io[i.name]!);
-  }
-
+  /** The forwarding tables of the running config generation. */
   get tables(): ForwardingTables {
-    return this.dataplane.tables;
+    return this.tablesNow;
   }
 
-  start(): void {
-    if (this.running) return;
+  get runningConfig(): SvrConfig {
+    return this.config;
+  }
+
+  /**
+   * Starts control (peers, path control) and the data path. Resolves once the data path takes packets;
+   * the in-thread data path is started when this returns. Rejects (SVR_ERR_WORKER_START) when a worker
+   * thread cannot start; the router is stopped again then.
+   */
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
     this.running = true;
-    if (this.liveness === 'bfd') this.dataplane.ctx.pathUp.fill(0); // usable once BFD says so
-    this.startPeers();
-    this.dataplane.tables.interfaces.forEach((iface) => {
-      this.io[iface.name]!.start((data, offsets, lengths, count) => this.dataplane.receive(iface.index, data, offsets, lengths, count));
+    this.peerActors.sync(this.tablesNow, (p) => this.host.isPathUp(p));
+    const started = this.host.start();
+    if (started === undefined) {
+      this.pathControl.start();
+      return Promise.resolve();
+    }
+    return started.then(() => this.pathControl.start(), async (e: unknown) => {
+      await this.stop();
+      throw e;
     });
-    if (this.sweepIntervalMs > 0) {
-      this.sweepTimer = setInterval(() => this.sweep(), this.sweepIntervalMs);
-      this.sweepTimer.unref();
-    }
-    this.pathControl.start();
-  }
-
-  private startPeers(): void {
-    for (const peer of this.dataplane.tables.peers) {
-      const paths = peer.paths.map((p) => this.dataplane.tables.paths[p]!.name);
-      const actor = createActor(peerMachine.provide({
-        actions: { announce: (_, p) => this.peerReachable.set(p.name, p.reachable) },
-      }), { input: { name: peer.name, paths } });
-      this.peerActors.set(peer.name, actor);
-      actor.start();
-    }
-  }
-
-  /** Expires idle sessions now (also runs on a timer unless sweepIntervalMs is 0). */
-  sweep(): void {
-    this.dataplane.sweep();
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.pathControl.stop();
-    this.plugins.close();
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = null;
+    this.pluginHost.close();
     this.episodes.stop();
-    for (const a of this.peerActors.values()) a.stop();
-    this.peerActors.clear();
-    for (const port of Object.values(this.io)) port.close();
+    this.peerActors.stop();
+    await this.host.stop();
     this.subject.complete();
     this.pathSubject.complete();
   }
 
-  /**
-   * Publishes how a service's sessions use peer paths: `paths` best first (path ids), `refused` when
-   * no path meets the policy and best-effort is off, and the session-resiliency mode. Sessions follow
-   * lazily, on their next packet.
-   */
-  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: SessionResiliency }): void {
-    const id = this.dataplane.tables.serviceId(service);
-    if (id < 0) throw new SvrError('SVR_ERR_ROUTER_STATE', `no service named ${service}`);
-    this.dataplane.ctx.servicePaths.set(id, routing.paths, routing.refused ?? false, resiliencyCode(routing.resiliency ?? 'none'));
-  }
-
-  /**
-   * Loads, keeps or unloads plugins to match `specs`, with the service chains of tenants and services
-   * (full stage names). Failures are returned (and logged) per plugin; the router keeps forwarding.
-   */
-  async applyPlugins(specs: readonly PluginSpec[], chains: { tenants?: Record<string, readonly string[]>; services?: Record<string, readonly string[]> } = {}): Promise<{ at: string; message: string }[]> {
-    const t = this.dataplane.tables;
-    return this.plugins.apply(specs, {
-      tenants: t.tenants.map((name) => chains.tenants?.[name] ?? []),
-      services: t.services.map((svc) => chains.services?.[svc.name] ?? []),
-    });
-  }
-
-  isPathUp(path: number): boolean {
-    return this.dataplane.ctx.pathUp[path] === 1;
-  }
-
-  /** Sends `payload` to the peer on the path's control channel (UDP 1280 between the waypoints). */
-  /** Verified data packets received on a path so far (BFD liveness under load). */
-  pathTraffic(path: number): number {
-    return this.dataplane.ctx.pathRx[path] ?? 0;
-  }
-
-  sendPathMessage(path: number, payload: Uint8Array): boolean {
-    return this.dataplane.sendPathMessage(path, payload);
-  }
-
-  /** Marks a peer path up or down (BFD will drive this; tests and operators can too). */
-  setPathUp(pathName: string, up: boolean): void {
-    const path = this.dataplane.tables.paths.find((p) => p.name === pathName);
-    if (path === undefined) throw new SvrError('SVR_ERR_ROUTER_STATE', `no peer path named ${pathName}`);
-    this.dataplane.setPathUp(path.id, up);
-    this.plugins.pathChanged({ path: pathName, up });
-    const peer = this.dataplane.tables.peers[path.peer]!;
-    this.peerActors.get(peer.name)?.send({ type: up ? 'path.up' : 'path.down', path: pathName });
+  /** Expires idle sessions now (the data path also does so on a timer, unless sweepIntervalMs is 0). */
+  sweep(): void {
+    this.host.sweep();
   }
 
   /**
@@ -235,90 +186,151 @@ export class Router {
    * every bad field) and the running configuration stays.
    */
   applyConfig(config: SvrConfig): void {
-    config = validateConfig(config);
-    const tables = compileRouter(config, this.name, this.generation + 1);
-    const ports = this.portsFor(tables, this.io);
+    const next = validateConfig(config);
+    const tables = compileRouter(next, this.name, this.generation + 1);
+    this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
     this.generation++;
-    this.config = config;
-    this.dataplane.setTables(tables);
-    this.dataplane.setPorts(ports);
-    if (this.running) this.pathControl.refresh();
-    this.plugins.configApplied(this.generation);
+    this.config = next;
+    this.tablesNow = tables;
+    // path ids may differ in the new tables: control's verdicts (by name) are republished by id
+    for (const p of tables.paths) this.host.setPathUp(p.id, this.usable.get(p.name) ?? this.liveness === 'static');
+    if (this.running) {
+      this.peerActors.sync(tables, (p) => this.host.isPathUp(p));
+      this.pathControl.refresh();
+    }
+    this.pluginHost.configApplied(this.generation);
   }
 
-  get runningConfig(): SvrConfig {
-    return this.config;
-  }
-
-  counters(): Record<string, number> {
-    return this.dataplane.counters.snapshot();
-  }
-
-  sessions(): SessionSummary[] {
-    return listSessions(this.dataplane.ctx, this.clock());
-  }
-
-  /** Per service: reachability, configured routes, ranked paths and (learned from STEP) routes. */
-  services(): (ServiceView & { paths: string[]; refused: boolean; resiliency: string; learned?: unknown })[] {
-    const routing = new Map(this.pathControl.services().map((r) => [r.service, r]));
-    const ctx = this.dataplane.ctx;
-    return listServices(ctx.tables, (p) => this.isPathUp(p), countBy(ctx, ctx.sessions.service)).map((v) => {
-      const r = routing.get(v.name);
-      return { ...v, paths: r?.paths ?? [], refused: r?.refused ?? false, resiliency: r?.resiliency ?? 'none', ...(r?.learned ? { learned: r.learned } : {}) };
+  /**
+   * Loads, keeps or unloads plugins to match `specs`, with the service chains of tenants and services
+   * (full stage names): control parts here, data-path parts in the data path. Failures are returned (and
+   * logged) per plugin; the router keeps forwarding.
+   */
+  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<{ at: string; message: string }[]> {
+    const t = this.tablesNow;
+    const local = await this.pluginHost.apply(specs, {
+      tenants: t.tenants.map((name) => chains.tenants?.[name] ?? []),
+      services: t.services.map((svc) => chains.services?.[svc.name] ?? []),
     });
+    const failures = [...local.failures];
+    const plugins = this.host.plugins;
+    if (!('here' in plugins)) {
+      const seen = new Set(failures.map((f) => `${f.at}|${f.message}`));
+      for (const f of (await plugins.apply(specs, chains)).failures) {
+        if (seen.has(`${f.at}|${f.message}`)) continue;
+        seen.add(`${f.at}|${f.message}`);
+        failures.push(f);
+      }
+    }
+    const stages = this.pluginStages();
+    for (const p of local.loaded) {
+      this.log('plugin.loaded', { plugin: p.name, version: p.version, stages: stages.filter((s) => s.name.startsWith(`${p.name}/`)).map((s) => s.name).join(',') });
+    }
+    return failures;
   }
 
-  tenants(): TenantView[] {
-    const ctx = this.dataplane.ctx;
-    return listTenants(ctx.tables, countBy(ctx, ctx.sessions.tenant));
+  /** Marks a peer path usable or not (BFD does this; tests and operators can too). */
+  setPathUp(pathName: string, up: boolean): void {
+    const path = this.tablesNow.paths.find((p) => p.name === pathName);
+    if (path === undefined) throw new SvrError('SVR_ERR_ROUTER_STATE', `no peer path named ${pathName}`);
+    this.usable.set(pathName, up);
+    this.host.setPathUp(path.id, up);
+    this.peerActors.pathChanged(this.tablesNow.peers[path.peer]!.name, pathName, up);
+    this.pluginHost.pathChanged({ path: pathName, up });
   }
 
-  peers(): PeerSummary[] {
-    return peerSummaries({
-      tables: this.dataplane.tables, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
-      reachable: (peer) => this.peerReachable.get(peer), isPathUp: (p) => this.isPathUp(p), sessionsOnPath: (p) => this.sessionsOnPath(p),
-    });
+  /** Whether a path (by id in `tables`) is usable now. */
+  isPathUp(path: number): boolean {
+    return this.host.isPathUp(path);
   }
 
-  private sessionsOnPath(p: number): number {
-    const t = this.dataplane.sessions;
-    let n = 0;
-    for (let r = 0; r < t.capacity; r++) if (t.isActive(r) && t.path[r] === p) n++;
-    return n;
+  /** Sends `payload` to the peer on the path's control channel (UDP 1280 between the waypoints). */
+  sendPathMessage(path: number, payload: Uint8Array): boolean {
+    return this.host.sendPathMessage(path, payload);
   }
 
   /** Resolves once every peer has a usable path (BFD up), or rejects after `timeoutMs`. */
   async whenPathsUp(timeoutMs = 10_000): Promise<void> {
     const end = Date.now() + timeoutMs;
-    const ready = () => this.dataplane.tables.peers.every((p) => p.paths.some((id) => this.dataplane.ctx.pathUp[id] === 1));
+    const ready = () => this.tablesNow.peers.every((p) => p.paths.some((id) => this.host.isPathUp(id)));
     while (!ready()) {
       if (Date.now() > end) throw new SvrError('SVR_ERR_ROUTER_STATE', `router ${this.name}: no usable path to every peer after ${timeoutMs} ms (is BFD running on the peers?)`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
-  /** Active sessions in the table. */
-  get activeSessions(): number {
-    return this.dataplane.sessions.active;
+  // ---- views ----
+
+  /** The data path's counters (all workers summed) and control's own. */
+  counters(): Record<string, number> {
+    return { ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
   }
 
-  /** Loaded plugins with their stages. */
-  pluginList(): PluginView[] {
-    return this.plugins.list();
+  /** Every session, oldest first (with its `worker` when the data path runs in several). */
+  sessions(): Promise<(SessionSummary & { worker?: number })[]> {
+    return this.host.sessions();
   }
 
-  /** Handshakes in flight (episode actors alive). */
-  get handshakesInFlight(): number {
-    return this.episodes.inFlight;
+  /** Per peer: reachability and its paths with liveness, BFD state, quality and sessions. */
+  peers(): PeerSummary[] {
+    const tally = this.host.tally();
+    return peerSummaries({
+      tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
+      reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p), sessionsOnPath: (p) => tally.perPath[p] ?? 0,
+    });
   }
 
-  private onDataplaneEvents(events: DpEvent[]): void {
+  /** Per service: reachability, configured routes, ranked paths and (learned from STEP) routes. */
+  services(): ServiceSummary[] {
+    const routing = new Map(this.pathControl.services().map((r) => [r.service, r]));
+    const tally = this.host.tally();
+    return listServices(this.tablesNow, (p) => this.host.isPathUp(p), (id) => tally.perService[id] ?? 0).map((v) => {
+      const r = routing.get(v.name);
+      return { ...v, paths: r?.paths ?? [], refused: r?.refused ?? false, resiliency: r?.resiliency ?? 'none', ...(r?.learned ? { learned: r.learned } : {}) };
+    });
+  }
+
+  tenants(): TenantView[] {
+    const tally = this.host.tally();
+    return listTenants(this.tablesNow, (id) => tally.perTenant[id] ?? 0);
+  }
+
+  /** Loaded plugins with their data-path stages and counters. */
+  plugins(): PluginView[] {
+    return this.pluginHost.list(this.pluginStages());
+  }
+
+  status(): RouterStatus {
+    const tally = this.host.tally();
+    return { sessionsActive: tally.active, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
+  }
+
+  // ---- internals ----
+
+  private pluginStages(): { name: string; disabled: boolean }[] {
+    const plugins = this.host.plugins;
+    return 'here' in plugins ? chainStages(plugins.here) : plugins.stages();
+  }
+
+  /** A service's ranking from path control, to the data path. */
+  private publishRouting(service: string, r: { paths: readonly number[]; refused: boolean; resiliency: SessionResiliency }): void {
+    const id = this.tablesNow.serviceId(service);
+    if (id >= 0) this.host.setServiceRouting(id, r.paths, r.refused, resiliencyCode(r.resiliency));
+  }
+
+  private count(name: string): void {
+    this.controlCounters.set(name, (this.controlCounters.get(name) ?? 0) + 1);
+  }
+
+  private onDataPathEvents(events: readonly DpEvent[], worker: number): void {
     this.episodes.handle(events);
-    fanOutEvents(events, { tables: this.dataplane.tables, sessions: this.subject, pathMessages: this.pathSubject, plugins: this.plugins, log: this.log });
+    fanOutEvents(events, { tables: this.tablesNow, sessions: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log },
+      this.host.workers > 1 ? { worker } : {});
   }
 }
 
-/** Builds a router for `opts.name` from an authority config over the given ports (not started yet). */
-export function createRouter(config: SvrConfig, io: RouterIo, opts: RouterOptions): Router {
-  return new Router(config, io, opts);
+/** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */
+export function createRouter(config: SvrConfig, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
+  const { clock, sweepIntervalMs, ...routerOpts } = opts;
+  return new Router(config, new InThreadHost(io, { ...(clock ? { clock } : {}), ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {}) }), routerOpts);
 }

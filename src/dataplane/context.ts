@@ -84,9 +84,8 @@ export class DataplaneContext {
     this.pathRemoteWords = new Uint32Array(t.paths.length * 4);
     for (const p of t.paths) {
       const before = oldNames.indexOf(p.name);
-      // a shared pathUp is owned by control (it republishes after a config change)
+      // a shared pathUp is control's alone (it sets it first, and republishes after a config change)
       if (this.sharedPathUp === null) this.pathUp[p.id] = before >= 0 ? oldUp[before]! : 1;
-      else if (oldNames.length === 0) this.pathUp[p.id] = 1;
       loadAddress(p.localWaypoint, 0, p.family, this.pathLocalWords, p.id * 4);
       loadAddress(p.remoteWaypoint, 0, p.family, this.pathRemoteWords, p.id * 4);
     }

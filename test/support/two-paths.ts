@@ -1,6 +1,6 @@
 /** Two routers joined by two WAN links (paths wan0 and wan1), for path selection and resiliency tests. */
 import { parseConfig } from '../../src/model/validate.js';
-import type { SvrConfig } from '../../src/model/config.js';
+import type { SessionResiliency, SvrConfig } from '../../src/model/config.js';
 
 export const TWO_PATHS = `
 authority:
@@ -37,6 +37,10 @@ authority:
         - { name: stream, service: stream, next-hop: { interface: lan0 } }
 `;
 
-export function twoPathsConfig(): SvrConfig {
-  return parseConfig(TWO_PATHS, 'two-paths.yaml');
+/** The two-paths config; with `resiliency`, both services get a service-policy with that session-resiliency. */
+export function twoPathsConfig(resiliency?: SessionResiliency): SvrConfig {
+  const text = resiliency === undefined ? TWO_PATHS : TWO_PATHS
+    .replace('  services:\n', `  service-policies: [{ name: resilient, session-resiliency: ${resiliency} }]\n  services:\n`)
+    .replace(/access-policy: \[\{ source: lab \}\]/g, '$&\n      service-policy: resilient');
+  return parseConfig(text, 'two-paths.yaml');
 }
