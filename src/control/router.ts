@@ -2,7 +2,7 @@
  * The router's control part, one class for every data path: it compiles the router's view of the config,
  * drives a data path through the `DataPathHost` interface (in this thread, or in worker threads) and runs
  * the control around it: handshake episodes, peer actors, path control (BFD, link tests, STEP, ranking),
- * the plugins' control parts, and an RxJS stream of session events.
+ * session migration per resilient service, the plugins' control parts, and an RxJS stream of session events.
  *
  * `createRouter(config, io, opts)` builds one over in-memory or TUN packet ports in this thread; the node
  * builds one over a WorkerHost for `--workers N`.
@@ -31,6 +31,8 @@ import type { StepOptions } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
+import { MigrationActors } from './migration.js';
+import type { MigrationRecord } from '../machines/migration.js';
 import { fanOutEvents, type SessionEvent } from './event-fanout.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
 import { peerSummaries, type PeerSummary } from './peer-views.js';
@@ -88,8 +90,11 @@ export class Router<H extends DataPathHost = DataPathHost> {
   private readonly pathControl: PathControl;
   private readonly episodes: EpisodeSupervisor;
   private readonly peerActors = new PeerActors();
+  private readonly migrations: MigrationActors;
+  /** per service: the ranking's refusal and resiliency, and the order the data path follows */
+  private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** control's own counters (next to the data path's) */
-  private readonly controlCounters = new Map<string, number>([['handshakes-failed', 0]]);
+  private readonly controlCounters = new Map<string, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
   private readonly usable = new Map<string, boolean>();
   private running = false;
@@ -119,18 +124,24 @@ export class Router<H extends DataPathHost = DataPathHost> {
       sendPathMessage: (p, b) => host.sendPathMessage(p, b),
       isPathUp: (p) => host.isPathUp(p),
       pathTraffic: (p) => host.pathTraffic(p),
-      pathChanged: (s: PathStateChange) => this.setPathUp(s.pathName, s.usable),
+      pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs),
       rank: (service, r) => this.publishRouting(service, r),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
+    this.migrations = new MigrationActors({
+      publish: (service, order) => this.setServiceRouting(service, order),
+      record: (r) => this.recordMigration(r),
+      now: () => performance.now(),
+    });
     this.episodes = new EpisodeSupervisor({
       probe: (row, gen) => host.probe(row, gen),
       teardown: (row, gen) => host.removeRow(row, gen, 'teardown'),
-      outcome: (sessionId, outcome, tries) => {
+      outcome: (sessionId, outcome, tries, move) => {
         if (outcome === 'confirmed') this.subject.next({ type: 'confirmed', sessionId, tries });
         if (outcome === 'failed') {
           this.count('handshakes-failed');
           this.subject.next({ type: 'failed', sessionId, tries });
         }
+        if (move !== undefined && outcome !== 'gone') this.migrations.moveOutcome(move.service, move.path, outcome === 'confirmed');
       },
     }, opts.handshake);
   }
@@ -153,6 +164,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     if (this.running) return Promise.resolve();
     this.running = true;
     this.peerActors.sync(this.tablesNow, (p) => this.host.isPathUp(p));
+    this.migrations.sync(this.tablesNow);
     const started = this.host.start();
     if (started === undefined) {
       this.pathControl.start();
@@ -171,6 +183,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     this.pluginHost.close();
     this.episodes.stop();
     this.peerActors.stop();
+    this.migrations.stop();
     await this.host.stop();
     this.subject.complete();
     this.pathSubject.complete();
@@ -196,6 +209,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     for (const p of tables.paths) this.host.setPathUp(p.id, this.usable.get(p.name) ?? this.liveness === 'static');
     if (this.running) {
       this.peerActors.sync(tables, (p) => this.host.isPathUp(p));
+      this.migrations.sync(tables);
       this.pathControl.refresh();
     }
     this.pluginHost.configApplied(this.generation);
@@ -229,13 +243,20 @@ export class Router<H extends DataPathHost = DataPathHost> {
     return failures;
   }
 
-  /** Marks a peer path usable or not (BFD does this; tests and operators can too). */
+  /** Marks a peer path usable or not, as BFD does (tests and operators can too); rankings follow at once. */
   setPathUp(pathName: string, up: boolean): void {
+    this.applyPathState(pathName, up, undefined);
+    if (this.running) this.pathControl.publish();
+  }
+
+  /** A path's verdict, everywhere: the data path, peers, migration episodes (up since `upSinceMs`, default now), plugins. */
+  private applyPathState(pathName: string, up: boolean, upSinceMs: number | undefined): void {
     const path = this.tablesNow.paths.find((p) => p.name === pathName);
     if (path === undefined) throw new SvrError('SVR_ERR_ROUTER_STATE', `no peer path named ${pathName}`);
     this.usable.set(pathName, up);
     this.host.setPathUp(path.id, up);
     this.peerActors.pathChanged(this.tablesNow.peers[path.peer]!.name, pathName, up);
+    this.migrations.pathChanged(path.id, up, upSinceMs);
     this.pluginHost.pathChanged({ path: pathName, up });
   }
 
@@ -312,10 +333,34 @@ export class Router<H extends DataPathHost = DataPathHost> {
     return 'here' in plugins ? chainStages(plugins.here) : plugins.stages();
   }
 
-  /** A service's ranking from path control, to the data path. */
+  /** A service's ranking from path control: through its migration episode when it has one, else as it is. */
   private publishRouting(service: string, r: { paths: readonly number[]; refused: boolean; resiliency: SessionResiliency }): void {
+    const before = this.routing.get(service);
+    this.routing.set(service, { refused: r.refused, resiliency: r.resiliency, order: before?.order ?? r.paths });
+    if (!this.migrations.ranked(service, r.paths)) this.setServiceRouting(service, r.paths);
+    else if (before !== undefined && (before.refused !== r.refused || before.resiliency !== r.resiliency)) this.setServiceRouting(service, before.order);
+  }
+
+  /** The order a service's sessions follow, to the data path (with the ranking's refusal and resiliency). */
+  private setServiceRouting(service: string, order: readonly number[]): void {
     const id = this.tablesNow.serviceId(service);
-    if (id >= 0) this.host.setServiceRouting(id, r.paths, r.refused, resiliencyCode(r.resiliency));
+    const r = this.routing.get(service);
+    if (id < 0 || r === undefined) return;
+    r.order = order;
+    this.host.setServiceRouting(id, order, r.refused, resiliencyCode(r.resiliency));
+  }
+
+  private recordMigration(r: MigrationRecord): void {
+    const name = (p: number): string => this.tablesNow.paths[p]?.name ?? '-';
+    if (r.kind === 'moved') {
+      this.count('service-moves');
+      this.log('migration.moved', { service: r.service, from: name(r.from), to: name(r.to), reason: r.reason });
+    } else if (r.kind === 'suppressed') {
+      this.count('paths-suppressed');
+      this.log('migration.path-suppressed', { service: r.service, path: name(r.path) });
+    } else if (r.kind !== 'confirmed' && r.kind !== 'unconfirmed') {
+      this.log(`migration.${r.kind === 'reused' ? 'path-reused' : r.kind === 'failed' ? 'move-failed' : 'no-path'}`, { service: r.service, path: name(r.path) });
+    }
   }
 
   private count(name: string): void {

@@ -46,8 +46,10 @@ export const DEFAULT_DAMPING: DampingRule = { penalty: 1000, suppressAt: 1500, r
 
 export interface MigrationInput {
   service: string;
-  /** how long a better path must have been up before sessions move to it (the path's hold-down time) */
+  /** how long a better path must have been up before sessions move to it: the paths' hold-down time */
   holdDownMs: number;
+  /** per path id, when a path's hold-down differs (its neighborhood's BFD settings) */
+  pathHoldDownMs?: Readonly<Record<number, number>>;
   /** how long a move waits for its confirmation; default 5000 ms (the handshake's probes take 3 s) */
   confirmTimeoutMs?: number;
   damping?: DampingRule;
@@ -61,6 +63,7 @@ interface Penalty {
 export interface MigrationContext {
   service: string;
   holdDownMs: number;
+  pathHoldDownMs: Readonly<Record<number, number>>;
   confirmTimeoutMs: number;
   damping: DampingRule;
   /** the latest event time */
@@ -73,6 +76,8 @@ export interface MigrationContext {
   suppressed: number[];
   /** where the service's sessions go (first in the published order); -1: no path */
   active: number;
+  /** the active path before the last loss of every path; -1: none */
+  lastActive: number;
   /** the better path waiting out its hold-down; -1: none */
   candidate: number;
   /** the path the last move went to, until confirmed; -1: none */
@@ -115,7 +120,7 @@ export function orderOf(c: Ctx): number[] {
 }
 
 /** When `path` will have been up for the hold-down (-Infinity: up for long). */
-const heldAt = (c: Ctx, path: number): number => (c.upSinceMs[path] ?? Number.NEGATIVE_INFINITY) + c.holdDownMs;
+const heldAt = (c: Ctx, path: number): number => (c.upSinceMs[path] ?? Number.NEGATIVE_INFINITY) + (c.pathHoldDownMs[path] ?? c.holdDownMs);
 
 /** The choice is better than the (still ranked) active path: the active one is suppressed and the choice is not, or it ranks before it. */
 function betterThanActive(c: Ctx): boolean {
@@ -192,10 +197,11 @@ const move = migration.enqueueActions(({ context, enqueue }) => {
   const reason = context.active < 0 ? 'restored' : context.ranked.includes(context.active) ? 'revert' : 'failover';
   const next: Ctx = { ...context, active: to, candidate: -1, confirming: to };
   const order = orderOf(next);
-  enqueue.assign({ active: to, candidate: -1, confirming: to, published: order.join(',') });
+  enqueue.assign({ active: to, lastActive: -1, candidate: -1, confirming: to, published: order.join(',') });
   enqueue({ type: 'publish', params: { service: context.service, order } });
-  if (context.published !== null) { // the first choice moves no session: there are none yet
-    enqueue({ type: 'record', params: { kind: 'moved', service: context.service, from: context.active, to, reason } });
+  const from = context.active >= 0 ? context.active : context.lastActive;
+  if (from >= 0) { // the first path a service gets moves no session: there are none yet
+    enqueue({ type: 'record', params: { kind: 'moved', service: context.service, from, to, reason } });
     enqueue.raise({ type: 'migration.moved' });
   }
 });
@@ -207,7 +213,7 @@ const settle = (waiting: boolean) => migration.enqueueActions(({ context, enqueu
   const next: Ctx = { ...context, candidate, active: lost ? -1 : context.active };
   const order = orderOf(next);
   const key = order.join(',');
-  enqueue.assign({ candidate, active: next.active, published: key });
+  enqueue.assign({ candidate, active: next.active, published: key, ...(lost && context.active >= 0 ? { lastActive: context.active } : {}) });
   if (lost && context.active >= 0) enqueue({ type: 'record', params: { kind: 'no-path', service: context.service, path: context.active } });
   if (key !== context.published) enqueue({ type: 'publish', params: { service: context.service, order } });
 });
@@ -218,6 +224,7 @@ export const migrationMachine = migration.createMachine({
   context: ({ input }) => ({
     service: input.service,
     holdDownMs: input.holdDownMs,
+    pathHoldDownMs: input.pathHoldDownMs ?? {},
     confirmTimeoutMs: input.confirmTimeoutMs ?? 5000,
     damping: input.damping ?? DEFAULT_DAMPING,
     nowMs: 0,
@@ -226,6 +233,7 @@ export const migrationMachine = migration.createMachine({
     penalties: {},
     suppressed: [],
     active: -1,
+    lastActive: -1,
     candidate: -1,
     confirming: -1,
     published: null,

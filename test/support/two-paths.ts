@@ -37,10 +37,14 @@ authority:
         - { name: stream, service: stream, next-hop: { interface: lan0 } }
 `;
 
-/** The two-paths config; with `resiliency`, both services get a service-policy with that session-resiliency. */
+/**
+ * The two-paths config; with `resiliency`, both services get a service-policy with that session-resiliency
+ * and every path a hold-down of 1 s (the least), so a revert after the hold-down happens within a test.
+ */
 export function twoPathsConfig(resiliency?: SessionResiliency): SvrConfig {
   const text = resiliency === undefined ? TWO_PATHS : TWO_PATHS
     .replace('  services:\n', `  service-policies: [{ name: resilient, session-resiliency: ${resiliency} }]\n  services:\n`)
-    .replace(/access-policy: \[\{ source: lab \}\]/g, '$&\n      service-policy: resilient');
+    .replace(/access-policy: \[\{ source: lab \}\]/g, '$&\n      service-policy: resilient')
+    .replace(/vector: (mpls|broadband) \}/g, 'vector: $1, bfd: { hold-down-time: 1 } }');
   return parseConfig(text, 'two-paths.yaml');
 }

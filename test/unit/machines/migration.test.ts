@@ -207,7 +207,7 @@ test('no usable path: sessions stay put, recorded once; the first path back take
   assert.equal(r.allRecords.filter((x) => x.kind === 'no-path'), [{ kind: 'no-path', service: 'web', path: 1 }]);
   assert.equal(r.allPublished.at(-1), [], 'an empty order');
   const back = run(r.s, [up(3000, 1), ranked(3000, 1)]);
-  assert.equal(moved(back.allRecords), ['-1->1 restored']);
+  assert.equal(moved(back.allRecords), ['1->1 restored'], 'the sessions left on path 1 take it again');
   assert.equal(back.allPublished, [[1]]);
 });
 

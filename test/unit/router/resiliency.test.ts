@@ -104,8 +104,13 @@ test('revertible-failover: sessions return to the preferred path once it is back
   await until(async () => (await lab.r1.sessions())[0]!.path === 'wan1->r2/wan1');
   const mid = s.got();
   assert.ok(await until(() => s.got() > mid, 3000), 'flowing on path 2');
+  const back = Date.now();
   restorePath1(lab);
-  assert.ok(await until(async () => (await lab.r1.sessions())[0]!.path === P1.r1), 'back on path 1');
+  await sleep(600);
+  assert.is((await lab.r1.sessions())[0]!.path, 'wan1->r2/wan1', 'not back before the hold-down (1 s)');
+  assert.ok(await until(async () => (await lab.r1.sessions())[0]!.path === P1.r1, 3000), 'back on path 1');
+  assert.ok(Date.now() - back >= 990, `back ${Date.now() - back} ms after path 1 came up (timers may fire a ms early)`);
+  assert.ok(lab.r1.counters()['service-moves']! >= 2, 'the migration episode moved the service there and back');
   const after = s.got();
   assert.ok(await until(() => s.got() > after + 5, 3000), 'still flowing after the move back');
   assert.is((await lab.r2.sessions())[0]!.path, P1.r2, 'the egress followed');
