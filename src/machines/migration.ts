@@ -18,6 +18,7 @@
  *            suppression) is taken only once it has been up for holdDownMs, counted from when it came up
  *            (BFD Up: a path back from a flap already waited its hold-down to become usable, so it is
  *            taken as soon as it is usable). If it goes down meanwhile, the wait starts over when it is back.
+ *            A path that was never withdrawn is taken at once: nothing to damp yet (as the path lifecycle).
  *   damping  (RFC 2439's figure of merit, for paths instead of routes) every withdrawal of a path (down,
  *            or out of the ranking, or a failed move to it) adds `penalty`; the figure halves every
  *            `halfLifeMs` and never exceeds `maxPenalty`. At `suppressAt` or more the path is suppressed:
@@ -74,6 +75,8 @@ export interface MigrationContext {
   upSinceMs: Record<number, number>;
   penalties: Record<number, Penalty>;
   suppressed: number[];
+  /** paths withdrawn at least once (only they wait out a hold-down) */
+  flapped: number[];
   /** where the service's sessions go (first in the published order); -1: no path */
   active: number;
   /** the active path before the last loss of every path; -1: none */
@@ -119,8 +122,9 @@ export function orderOf(c: Ctx): number[] {
   return [...head, ...rest.filter((p) => !c.suppressed.includes(p)), ...rest.filter((p) => c.suppressed.includes(p))];
 }
 
-/** When `path` will have been up for the hold-down (-Infinity: up for long). */
-const heldAt = (c: Ctx, path: number): number => (c.upSinceMs[path] ?? Number.NEGATIVE_INFINITY) + (c.pathHoldDownMs[path] ?? c.holdDownMs);
+/** When `path` will have been up for the hold-down (-Infinity: up for long, or never withdrawn). */
+const heldAt = (c: Ctx, path: number): number =>
+  c.flapped.includes(path) ? (c.upSinceMs[path] ?? Number.NEGATIVE_INFINITY) + (c.pathHoldDownMs[path] ?? c.holdDownMs) : Number.NEGATIVE_INFINITY;
 
 /** The choice is better than the (still ranked) active path: the active one is suppressed and the choice is not, or it ranks before it. */
 function betterThanActive(c: Ctx): boolean {
@@ -163,6 +167,7 @@ const note = migration.enqueueActions(({ context, event, enqueue }) => {
   const withdraw = (path: number): void => {
     const value = Math.min(c.damping.maxPenalty, penaltyAt(c, path, now) + c.damping.penalty);
     c.penalties[path] = { value, atMs: now };
+    if (!c.flapped.includes(path)) c.flapped = [...c.flapped, path].sort((a, b) => a - b);
   };
   if (event.type === 'paths.ranked') {
     for (const p of c.ranked) if (!event.ranked.includes(p)) withdraw(p);
@@ -188,7 +193,7 @@ const note = migration.enqueueActions(({ context, event, enqueue }) => {
     if (was && !suppressed.includes(path)) enqueue({ type: 'record', params: { kind: 'reused', service: c.service, path } });
   }
   c.suppressed = suppressed.sort((a, b) => a - b);
-  enqueue.assign({ nowMs: c.nowMs, ranked: c.ranked, upSinceMs: c.upSinceMs, penalties: c.penalties, suppressed: c.suppressed });
+  enqueue.assign({ nowMs: c.nowMs, ranked: c.ranked, upSinceMs: c.upSinceMs, penalties: c.penalties, suppressed: c.suppressed, flapped: c.flapped });
 });
 
 /** Moves the sessions to the choice: publish, record, await the confirmation. */
@@ -232,6 +237,7 @@ export const migrationMachine = migration.createMachine({
     upSinceMs: {},
     penalties: {},
     suppressed: [],
+    flapped: [],
     active: -1,
     lastActive: -1,
     candidate: -1,

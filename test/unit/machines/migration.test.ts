@@ -120,6 +120,13 @@ test('revert after hold-down: the preferred path back is used only once it has b
   assert.is(confirm(over.s), 'awaiting');
 });
 
+test('a better path that never went down is taken as soon as it is up (nothing to damp: paths coming up at start)', () => {
+  const [s0] = initialTransition(migrationMachine, { service: 'web', holdDownMs: HOLD });
+  const r = run(s0, [up(1000, 1), ranked(1000, 1), up(1500, 0), ranked(1500, 0, 1)]);
+  assert.equal(r.allPublished, [[], [1], [0, 1]], 'nothing usable, then path 1 (the only one), then path 0 at once');
+  assert.is(route(r.s), 'steady');
+});
+
 test('a path back from a BFD flap already waited its hold-down: the revert happens as soon as it is usable', () => {
   const failed = step(onPath0(), down(2000, 0));
   // BFD up at 5000, usable (path hold-down over) at 10000: the lifecycle reports it up since 5000
