@@ -1,7 +1,7 @@
 /** The import-graph checker against synthetic file sets: it passes clean code and fails on each kind of bad import. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkLayers, describeViolations, folderOf, importsOf, parseLayerTable, type LayerRule } from './import-graph.js';
+import { checkLayers, checkPicture, describeViolations, folderOf, importsOf, parseLayerPicture, parseLayerTable, type LayerRule } from './import-graph.js';
 
 const TABLE = `
 # Layers
@@ -116,6 +116,18 @@ test('fails on table mistakes: an upward allowance, an unknown folder, an allowa
   assert.ok(v.every((x) => x.file === 'docs/architecture.md'));
   const unused = checkLayers(new Map(Object.entries(CLEAN).filter(([f]) => f !== 'dataplane/stages/decode.ts')), rules);
   assert.equal(unused.map((x) => x.rule), ['dataplane may import packet, but no file in dataplane does: remove it from the table']);
+});
+
+test('the picture check: passes a picture that matches the table, fails one with an import on its own line or above', () => {
+  const good = parseLayerPicture('<!-- layer-picture:begin -->\n```\n   control\n  dataplane\n   packet\n   errors\n```\n<!-- layer-picture:end -->');
+  assert.equal(good, [['control'], ['dataplane'], ['packet'], ['errors']]);
+  assert.equal(checkPicture(good, rules), []);
+  const beside = checkPicture([['control'], ['dataplane', 'packet'], ['errors']], rules);
+  assert.equal(beside.map((x) => x.rule), ['the layer picture shows packet beside dataplane, which imports it']);
+  const above = checkPicture([['control'], ['packet'], ['dataplane'], ['errors']], rules);
+  assert.equal(above.map((x) => x.rule), ['the layer picture shows packet above dataplane, which imports it']);
+  const missing = checkPicture([['control'], ['dataplane'], ['packet'], ['telemetry']], rules);
+  assert.equal(missing.map((x) => x.rule).sort(), ['the layer picture does not show errors', 'the layer picture shows telemetry, which is not in the layer table']);
 });
 
 test.run();

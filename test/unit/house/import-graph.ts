@@ -172,3 +172,42 @@ export function checkLayers(files: ReadonlyMap<string, string>, rules: readonly 
 export function describeViolations(v: readonly Violation[]): string {
   return v.map((x) => `${x.file}${x.import ? ` imports '${x.import}'` : ''}: ${x.rule}`).join('\n');
 }
+
+export const PICTURE_BEGIN = '<!-- layer-picture:begin -->';
+export const PICTURE_END = '<!-- layer-picture:end -->';
+
+/** The layer picture: folder names by line, top line first. */
+export function parseLayerPicture(markdown: string): string[][] {
+  const begin = markdown.indexOf(PICTURE_BEGIN);
+  const end = markdown.indexOf(PICTURE_END);
+  if (begin < 0 || end < begin) throw new Error(`no layer picture between ${PICTURE_BEGIN} and ${PICTURE_END}`);
+  return markdown.slice(begin + PICTURE_BEGIN.length, end).split('\n')
+    .filter((l) => !l.trim().startsWith('```'))
+    .map((l) => l.trim().split(/\s+/).filter((w) => w !== ''))
+    .filter((words) => words.length > 0);
+}
+
+/** The picture against the table: every folder once, and every allowed import on a lower line. */
+export function checkPicture(picture: readonly (readonly string[])[], rules: readonly LayerRule[], file = 'docs/architecture.md'): Violation[] {
+  const out: Violation[] = [];
+  const line = new Map<string, number>();
+  picture.forEach((words, i) => {
+    for (const w of words) {
+      if (line.has(w)) out.push({ file, import: '', rule: `the layer picture shows ${w} twice` });
+      line.set(w, i);
+    }
+  });
+  for (const w of line.keys()) if (!rules.some((r) => r.folder === w)) out.push({ file, import: '', rule: `the layer picture shows ${w}, which is not in the layer table` });
+  for (const r of rules) {
+    const at = line.get(r.folder);
+    if (at === undefined) {
+      out.push({ file, import: '', rule: `the layer picture does not show ${r.folder}` });
+      continue;
+    }
+    for (const to of r.imports) {
+      const below = line.get(to);
+      if (below !== undefined && below <= at) out.push({ file, import: '', rule: `the layer picture shows ${to} ${below === at ? 'beside' : 'above'} ${r.folder}, which imports it` });
+    }
+  }
+  return out;
+}

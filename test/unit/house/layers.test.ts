@@ -8,10 +8,11 @@ import * as assert from 'uvu/assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { findPackageRoot } from '../../../src/native/addon.js';
-import { checkLayers, describeViolations, importsOf, parseLayerTable, type LayerRule } from './import-graph.js';
+import { checkLayers, checkPicture, describeViolations, importsOf, parseLayerPicture, parseLayerTable, type LayerRule } from './import-graph.js';
 
 const root = findPackageRoot();
-const rules = parseLayerTable(readFileSync(join(root, 'docs', 'architecture.md'), 'utf8'));
+const doc = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8');
+const rules = parseLayerTable(doc);
 
 function sourceFiles(dir: string): Map<string, string> {
   const files = new Map<string, string>();
@@ -42,6 +43,11 @@ test('the check sees the whole of src (files, folders and imports)', () => {
 
 test('every import of src follows the layer table of docs/architecture.md, and the table matches the imports', () => {
   const violations = checkLayers(files, rules);
+  assert.equal(violations, [], `\n${describeViolations(violations)}\n`);
+});
+
+test('the layer picture of docs/architecture.md shows every folder above the folders it imports', () => {
+  const violations = checkPicture(parseLayerPicture(doc), rules);
   assert.equal(violations, [], `\n${describeViolations(violations)}\n`);
 });
 
