@@ -4,7 +4,8 @@
  * test prerequisites (test/support/prerequisites.ts) and the benchmark (bench/install.ts).
  *
  * $SVR_HIDE_TOOLS (names separated by commas or spaces) makes the named programs count as missing when
- * deciding what to install or skip, so the paths taken on a host without them can be run on one with them.
+ * deciding what to install or skip (until this process installed them), so the paths taken on a host
+ * without them can be run on one with them.
  */
 import { spawnSync } from 'node:child_process';
 import { SvrError } from '../errors.js';
@@ -42,9 +43,12 @@ export const ALL_HOST_TOOLS = Object.keys(HOST_TOOLS) as HostToolName[];
 /** What node-gyp needs to build the native addon (also checked, as a copy, by native/install.js). */
 export const NATIVE_BUILD_TOOLS: readonly HostToolName[] = ['cc', 'c++', 'make', 'python3'];
 
-/** The names in $SVR_HIDE_TOOLS. */
+/** Tools installTools installed in this process (no longer hidden). */
+const installedHere = new Set<string>();
+
+/** The names in $SVR_HIDE_TOOLS, less those installed by this process. */
 export function hiddenTools(env: NodeJS.ProcessEnv = process.env): Set<string> {
-  return new Set((env['SVR_HIDE_TOOLS'] ?? '').split(/[\s,]+/).filter((t) => t !== ''));
+  return new Set((env['SVR_HIDE_TOOLS'] ?? '').split(/[\s,]+/).filter((t) => t !== '' && !installedHere.has(t)));
 }
 
 /** The tools of `tools` that are not installed (or are hidden by $SVR_HIDE_TOOLS in `env`). */
@@ -106,4 +110,5 @@ export function installTools(tools: readonly HostToolName[], progress: (line: st
         + `${still.length > 0 ? `still missing: ${still.join(', ')}; ` : ''}fix the apt sources or install them by hand`,
       { missing: still, packages: plan.packages });
   }
+  for (const t of missing) installedHere.add(t);
 }
