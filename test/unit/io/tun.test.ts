@@ -59,7 +59,7 @@ test('loadNative names the fix when the addon is not built', () => {
     assert.unreachable('loadNative should throw');
   } catch (e) {
     assert.ok(isSvrError(e, 'SVR_ERR_NATIVE_MISSING'), String(e));
-    assert.match((e as Error).message, 'npm ci / npm run build:native');
+    assert.match((e as Error).message, 'npx svr setup');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
