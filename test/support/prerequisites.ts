@@ -89,7 +89,7 @@ export function requires(fileUrl: string): Test {
     });
   }
   let skipped = 0;
-  uvuTest.before(() => console.log(`  SKIPPED ${skipped} tests of ${key}: ${reasons}; to run them: ${fixFor(missing)}`));
+  uvuTest.before(() => console.log(`  SKIPPED ${skipped} test${skipped === 1 ? '' : 's'} of ${key}: ${reasons}; to run them: ${fixFor(missing)}`));
   const skip = (name?: string): void => {
     skipped++;
     uvuTest.skip(name);
