@@ -76,7 +76,7 @@ function load(root: string): SvrNativeCrypto | SvrError {
   if (!existsSync(file)) {
     return new SvrError(
       'SVR_ERR_NATIVE_MISSING',
-      `the native addon ${file} is not built: run npm ci / npm run build:native (node-gyp rebuild) in ${root}`,
+      `the native addon ${file} is not built: run \`npx svr setup\` in ${root} (as root: installs the C toolchain with apt-get and builds it), or npm run build:native`,
       { file },
     );
   }
