@@ -5,9 +5,11 @@
  * waits) -> every `flushMs` (or at once when a message's worth is queued) the queue is encoded into
  * messages of at most the path MTU and sent.
  * UDP (§10.3): a connected socket; the template set is resent every `templateRefreshS` seconds or every
- * `templateRefreshMessages` messages (§8.4, whichever comes first). An ICMP port/host unreachable makes
- * the next send fail: that message's records are counted dropped and the collector is `down`; it is `up`
- * again after `upAfterMs` of sends without an error.
+ * `templateRefreshMessages` messages (§8.4, whichever comes first). An ICMP port/host unreachable comes
+ * back as a socket error: the collector is `down` (what the failing message carried is lost; a send that
+ * fails at once counts its records dropped). While down, records wait in the queue and only template
+ * messages go out as probes; `upAfterMs` after the last error with a probe sent since, it is `up` again
+ * and the templates are sent first. A collector host that drops silently cannot be told from a working one.
  * TCP (§10.4): templates once at each connect; while the socket cannot take more (write() false) the queue
  * waits for 'drain'; a refused or broken connection is `down` and retried with backoff.
  */
@@ -87,7 +89,7 @@ export class IpfixExporter {
   private lastTemplateMs = -Infinity;
   private messagesSinceTemplate = 0;
   private lastErrorMs = -Infinity;
-  private sendingSinceMs = -1;
+  private lastProbeMs = -Infinity;
   private inFlight = 0;
   // TCP
   private tcp: TcpSocket | undefined;
@@ -188,6 +190,17 @@ export class IpfixExporter {
     const sock = this.udp;
     if (sock === undefined || !this.udpReady) return;
     const now = Date.now();
+    if (this.statusNow === 'down') {
+      // a refusing collector gets only template messages as probes; records wait in the queue
+      const upAfterMs = this.opts.upAfterMs ?? 3000;
+      if (this.lastProbeMs > this.lastErrorMs && now - this.lastErrorMs >= upAfterMs) {
+        this.setStatus('up', `${this.collector.address}:${this.collector.port}/udp: no error for ${upAfterMs} ms`);
+        this.lastTemplateMs = -Infinity; // it may have restarted without our templates
+      } else {
+        if (now - this.lastProbeMs >= Math.min(1000, upAfterMs / 2)) this.probe(sock, now);
+        return;
+      }
+    }
     const refresh = now - this.lastTemplateMs >= (this.opts.templateRefreshS ?? 60) * 1000 ||
       this.messagesSinceTemplate >= (this.opts.templateRefreshMessages ?? 1000);
     if (this.queue.length === 0 && !refresh) return;
@@ -222,19 +235,23 @@ export class IpfixExporter {
     this.c.bytes += m.bytes.length;
   }
 
+  private probe(sock: UdpSocket, now: number): void {
+    this.lastProbeMs = now;
+    const m: EncodedMessage = { bytes: this.writer.templates(Math.floor(now / 1000)), dataRecords: 0, records: 0 };
+    this.c.templateSends++;
+    sock.send(m.bytes, (err) => {
+      if (err !== null && err !== undefined) this.sendError(err);
+      else this.count(m);
+    });
+  }
+
   private sendOk(): void {
-    const now = Date.now();
-    if (this.sendingSinceMs < 0) this.sendingSinceMs = now;
-    const quietFor = now - Math.max(this.lastErrorMs, this.sendingSinceMs);
-    if (this.statusNow !== 'up' && (this.statusNow === 'unknown' || quietFor >= (this.opts.upAfterMs ?? 3000))) {
-      this.setStatus('up', `sending to ${this.collector.address}:${this.collector.port}/udp`);
-    }
+    if (this.statusNow === 'unknown') this.setStatus('up', `sending to ${this.collector.address}:${this.collector.port}/udp`);
   }
 
   private sendError(e: Error): void {
     this.c.errors++;
     this.lastErrorMs = Date.now();
-    this.sendingSinceMs = -1;
     this.setStatus('down', `${this.collector.address}:${this.collector.port}/udp: ${e.message}`);
   }
 
