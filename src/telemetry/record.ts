@@ -16,17 +16,11 @@
 import { randomUUID } from 'node:crypto';
 import { SvrError } from '../errors.js';
 import type { SessionRole } from '../dataplane/events.js';
+import type { FiveTuple } from '../packet/svr-metadata-decode.js';
 import { TokenBucket } from '../step/smoothing.js';
 
-/** A transport 5-tuple in one direction. Addresses as text (`198.18.1.10`, `2001:db8::1`). */
-export interface FiveTuple {
-  src: string;
-  dst: string;
-  srcPort: number;
-  dstPort: number;
-  /** IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6) */
-  protocol: number;
-}
+/** A transport 5-tuple in one direction: addresses as text (`198.18.1.10`, `2001:db8::1`), the IP protocol number. */
+export type { FiveTuple };
 
 /** A router interface as IPFIX names it: ingressInterface/egressInterface take the index. */
 export interface InterfaceRef {

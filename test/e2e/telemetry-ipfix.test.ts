@@ -234,6 +234,43 @@ tcase('UDP collector gone: port unreachable makes it down, records wait in the q
     assert.ok(find(flows, '2001:db8:1::10', 40002));
   });
 
+tcase('interim records: a collector with a 180 s interval gets every third of the 60 s interims, deltas since what it got',
+  ['nfcapd', 'nfdump'], false, async (dir) => {
+    const port = await freePort('udp');
+    const nf = await startNfcapd(join(dir, 'nf'), port);
+    const every60 = new IpfixExporter({ collector: { ...collector(port, 'udp'), name: 'sixty' }, observationDomainId: 1 });
+    const every180 = new IpfixExporter({ collector: { ...collector(port, 'udp'), name: 'long', interimIntervalS: 180 }, observationDomainId: 2 });
+    const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 60 });
+    const id = 'e5e5e5e5-0000-4000-8000-000000000005';
+    const start = T0 - 1_000_000;
+    b.apply({ kind: 'session.opened', atMs: start, sessionId: id, role: 'ingress', tenant: 'blue', service: 'web', ingressRouter: 'r1', egressRouter: 'r2', forward: { src: '198.18.1.30', dst: '198.18.3.20', srcPort: 45000, dstPort: 80, protocol: 6 } });
+    const sent: SessionRecord[] = [];
+    for (let minute = 1; minute <= 7; minute++) {
+      b.apply({ kind: 'session.counters', atMs: start + minute * 60_000 - 1, sessionId: id, packets: [minute * 10, 0], bytes: [minute * 1000, 0] });
+      sent.push(...b.due(start + minute * 60_000));
+    }
+    sent.push(b.apply({ kind: 'session.closed', atMs: start + 450_000, sessionId: id, reason: 'fin-rst', packets: [75, 0], bytes: [7500, 0] })!);
+    try {
+      every60.start();
+      every180.start();
+      for (const r of sent) {
+        every60.offer(r);
+        every180.offer(r);
+      }
+      await pollUntil('sent', 3000, async () => (every60.counters().exported === 8 && every180.counters().exported === 3 ? true : undefined));
+    } finally {
+      await every60.close();
+      await every180.close();
+      await sleep(100);
+      await nf.stop('SIGTERM');
+    }
+    assert.is(every180.counters().filtered, 5);
+    const flows = await nfdumpFlows(join(dir, 'nf'));
+    // 60 s: seven interims of 1000 bytes and the end's last 500; 180 s: 3000 at 3 min, 3000 at 6 min, the end's 1500
+    const bytes = flows.filter((f) => f.src_port === 45000).map((f) => f.in_bytes).sort((a, b) => a - b);
+    assert.equal(bytes, [500, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1500, 3000, 3000]);
+  });
+
 test('TCP collector refusing: down, the bounded queue keeps 10 records, the rest are dropped and counted, offer never waits', async () => {
   const port = await freePort('tcp');
   const ex = new IpfixExporter({ collector: collector(port, 'tcp'), observationDomainId: DOMAIN, queueLimit: 10, reconnectMinMs: 5000 });

@@ -15,7 +15,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv6, type Socket as TcpSocket } from 'node:net';
-import type { SessionRecord } from '../record.js';
+import type { PerDirection, SessionRecord } from '../record.js';
 import { IpfixMessageWriter, type EncodedMessage } from './message.js';
 import type { CollectorConfig } from '../config.js';
 
@@ -79,6 +79,8 @@ export class IpfixExporter {
   private readonly flushMs: number;
   private readonly tenants: ReadonlySet<string>;
   private queue: SessionRecord[] = [];
+  /** live sessions: the last interim record this collector got of each (time and totals) */
+  private readonly lastInterim = new Map<string, { endMs: number; packets: PerDirection; bytes: PerDirection }>();
   private readonly c = { queued: 0, exported: 0, dropped: 0, filtered: 0, dataRecords: 0, messages: 0, bytes: 0, templateSends: 0, errors: 0, connects: 0 };
   private statusNow: CollectorStatus = 'unknown';
   private timer: NodeJS.Timeout | undefined;
@@ -118,9 +120,14 @@ export class IpfixExporter {
     this.timer.unref();
   }
 
-  /** Queues a record for export; never blocks. False when it was dropped (queue full) or filtered out. */
-  offer(r: SessionRecord): boolean {
-    if (this.tenants.size > 0 && !this.tenants.has(r.tenant)) {
+  /**
+   * Queues a record for export; never blocks. False when it was dropped (queue full) or filtered out: not
+   * one of the collector's tenants, or an interim record before this collector's interim interval (the
+   * builder makes them at the shortest interval of all collectors).
+   */
+  offer(record: SessionRecord): boolean {
+    const r = this.tenants.size > 0 && !this.tenants.has(record.tenant) ? undefined : this.forCollector(record);
+    if (r === undefined) {
       this.c.filtered++;
       return false;
     }
@@ -132,6 +139,25 @@ export class IpfixExporter {
     this.c.queued++;
     if (this.queue.length === 64) setImmediate(() => this.flush());
     return true;
+  }
+
+  /**
+   * The record as this collector gets it: interim records only every `interimIntervalS`, and the delta
+   * counts (octetDeltaCount, packetDeltaCount) since the previous record this collector got of the session.
+   */
+  private forCollector(r: SessionRecord): SessionRecord | undefined {
+    const last = this.lastInterim.get(r.sessionId);
+    if (r.kind === 'interim') {
+      // a second of slack: the builder's timer ticks are not exact
+      if (r.endMs - (last?.endMs ?? r.startMs) < this.collector.interimIntervalS * 1000 - 1000) return undefined;
+      this.lastInterim.set(r.sessionId, { endMs: r.endMs, packets: r.packets, bytes: r.bytes });
+    } else {
+      this.lastInterim.delete(r.sessionId);
+    }
+    if (last === undefined && r.seq === 0) return r; // the session's first record: the builder's delta is its total
+    const p = last?.packets ?? [0, 0];
+    const b = last?.bytes ?? [0, 0];
+    return { ...r, delta: { packets: [r.packets[0] - p[0], r.packets[1] - p[1]], bytes: [r.bytes[0] - b[0], r.bytes[1] - b[1]] } };
   }
 
   get status(): CollectorStatus {
