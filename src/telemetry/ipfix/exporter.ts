@@ -126,13 +126,18 @@ export class IpfixExporter {
    * builder makes them at the shortest interval of all collectors).
    */
   offer(record: SessionRecord): boolean {
-    const r = this.tenants.size > 0 && !this.tenants.has(record.tenant) ? undefined : this.forCollector(record);
-    if (r === undefined) {
+    if (this.tenants.size > 0 && !this.tenants.has(record.tenant)) {
       this.c.filtered++;
       return false;
     }
     if (this.closed || this.queue.length >= this.queueLimit) {
       this.c.dropped++;
+      if (record.kind === 'end') this.lastInterim.delete(record.sessionId);
+      return false;
+    }
+    const r = this.forCollector(record);
+    if (r === undefined) {
+      this.c.filtered++;
       return false;
     }
     this.queue.push(r);
