@@ -52,7 +52,7 @@ export interface HistoryCounters {
   /** the accepted count last written ahead */
   markedAccepted: number;
   pending: number;
-  /** put() refused: too many records waiting */
+  /** put() refused: too many records waiting (or the history is read-only or closed) */
   droppedFull: number;
   /** records the last crash lost (found at open) */
   lostAtOpen: number;

@@ -17,8 +17,7 @@ import { formatAddress, parseAddress } from '../../model/addr.js';
 import type { SessionRecord } from '../record.js';
 
 /** The fields with postings; the query's other filters are checked on each record. */
-export const INDEXED_FIELDS = ['tenant', 'service', 'application', 'router', 'path', 'reason', 'source', 'destination', 'port'] as const;
-export type IndexedField = (typeof INDEXED_FIELDS)[number];
+export type IndexedField = 'tenant' | 'service' | 'application' | 'router' | 'path' | 'reason' | 'source' | 'destination' | 'port';
 
 export const hex = (n: number, digits: number): string => Math.floor(n).toString(16).padStart(digits, '0');
 /** 12 hex digits: good until the year 10889 */
@@ -34,8 +33,6 @@ export const batchKey = (seq: number): string => `b/${hex(seq, 8)}`;
 export const metaKey = (name: string): string => `m/${name}`;
 /** every posting of (field, value) starts with this */
 export const postingPrefix = (field: IndexedField, value: string): string => `p/${field}\0${value}\0`;
-export const postingKey = (field: IndexedField, value: string, minute: number, seq: number): string =>
-  `${postingPrefix(field, value)}${postingSuffix(minute, seq)}`;
 /** the minute and batch part of a posting key */
 export const postingSuffix = (minute: number, seq: number): string => `${hex(minute, 8)}${hex(seq, 8)}`;
 

@@ -8,6 +8,7 @@
  * one length byte below 255, else 255 and a 2-byte length; they are cut at `maxStringBytes` on a UTF-8
  * character boundary so that a flow always fits a UDP message.
  */
+import { SvrError } from '../../errors.js';
 import { parseAddress } from '../../model/addr.js';
 import type { SessionRecord } from '../record.js';
 import { VARIABLE_LENGTH, fieldLength, type IeType } from './elements.js';
@@ -52,14 +53,14 @@ export class IpfixMessageWriter {
 
   constructor(opts: MessageWriterOptions) {
     if (!Number.isInteger(opts.observationDomainId) || opts.observationDomainId < 0 || opts.observationDomainId > 0xffffffff) {
-      throw new RangeError(`observation domain id must be 0-4294967295, got ${opts.observationDomainId}`);
+      throw new SvrError('SVR_ERR_TELEMETRY_OPTIONS', `IPFIX observation domain id must be a whole number 0-4294967295, got ${opts.observationDomainId}`);
     }
     this.observationDomainId = opts.observationDomainId;
     this.maxMessageBytes = Math.min(MAX_MESSAGE_BYTES, opts.maxMessageBytes);
     this.maxStringBytes = opts.maxStringBytes ?? 96;
     this.templateBytes = encodeTemplateSet(TEMPLATES);
     if (HEADER_BYTES + this.templateBytes.length > this.maxMessageBytes) {
-      throw new RangeError(`IPFIX messages of ${this.maxMessageBytes} bytes cannot hold the template set (${this.templateBytes.length} bytes)`);
+      throw new SvrError('SVR_ERR_TELEMETRY_OPTIONS', `IPFIX messages of ${this.maxMessageBytes} bytes cannot hold the template set (${this.templateBytes.length} bytes): raise the path MTU toward the collector (at least ${HEADER_BYTES + this.templateBytes.length + 48})`);
     }
   }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../../src/store/store.js';
-import { SessionHistory, type HistoryOptions } from '../../../src/telemetry/history/history.js';
+import { SessionHistory, retentionOptions, type HistoryOptions } from '../../../src/telemetry/history/history.js';
 import type { HistoryQuery } from '../../../src/telemetry/history/query.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
 import { isSvrError } from '../../../src/errors.js';
@@ -152,6 +152,10 @@ test('retention by age removes whole old batches, a bounded number per step', as
     now += 10_000_000;
     assert.is(await h.retire(), 2);
   });
+});
+
+test('retention settings from the config: days and MiB', () => {
+  assert.equal(retentionOptions({ maxAgeDays: 7, maxSizeMb: 1024 }), { maxAgeMs: 604_800_000, maxBytes: 1_073_741_824 });
 });
 
 test('retention by size keeps the history under its limit, oldest first', async () => {

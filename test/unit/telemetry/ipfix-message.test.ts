@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IpfixMessageWriter } from '../../../src/telemetry/ipfix/message.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
+import { isSvrError } from '../../../src/errors.js';
 
 const T0 = 1_700_000_000_000;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -125,6 +126,11 @@ test('a flow larger than any message is dropped and counted, the rest still go',
   const out = w.encode([record({ service: 'x'.repeat(1500) }), record()], 1);
   assert.is(w.oversize, 1);
   assert.is(out.reduce((n, m) => n + m.dataRecords, 0), 1);
+});
+
+test('a bad observation domain or a message too small for the templates is refused with a coded error', () => {
+  assert.throws(() => new IpfixMessageWriter({ observationDomainId: -1, maxMessageBytes: 1472 }), (e: unknown) => isSvrError(e, 'SVR_ERR_TELEMETRY_OPTIONS'));
+  assert.throws(() => new IpfixMessageWriter({ observationDomainId: 1, maxMessageBytes: 500 }), (e: unknown) => isSvrError(e, 'SVR_ERR_TELEMETRY_OPTIONS') && /raise the path MTU/.test((e as Error).message));
 });
 
 test.run();
