@@ -4,7 +4,6 @@
  * of the export (UDP and TCP): templates, sequence numbers, the PEN 45956 elements. nfcapd 1.7 collects
  * over UDP only, so the TCP transport is checked with tshark on the capture of a plain TCP sink.
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
@@ -13,7 +12,8 @@ import { join } from 'node:path';
 import { IpfixExporter, type CollectorStatus } from '../../src/telemetry/ipfix/exporter.js';
 import type { CollectorConfig } from '../../src/telemetry/config.js';
 import { SessionRecordBuilder, type SessionRecord } from '../../src/telemetry/record.js';
-import { captureLoopback, freePort, missingTools, nfdumpFlows, startNfcapd, tsharkIpfix, type NfdumpFlow } from './telemetry-tools.js';
+import { requires } from '../support/prerequisites.js';
+import { captureLoopback, freePort, nfdumpFlows, startNfcapd, tsharkIpfix, type NfdumpFlow } from './telemetry-tools.js';
 import { sleep, pollUntil } from './support.js';
 
 const T0 = Date.now() - 10_000;
@@ -64,12 +64,9 @@ function collector(port: number, transport: 'udp' | 'tcp'): CollectorConfig {
 const find = (flows: NfdumpFlow[], src: string, srcPort: number): NfdumpFlow | undefined =>
   flows.find((f) => (f.src4_addr ?? f.src6_addr) === src && f.src_port === srcPort);
 
-function tcase(name: string, tools: string[], root: boolean, fn: (dir: string) => Promise<void>): void {
-  const why = missingTools(tools, root);
-  if (why.length > 0) {
-    test.skip(`${name} (skipped: ${why.join('; ')})`, () => {});
-    return;
-  }
+const test = requires(import.meta.url);
+
+function tcase(name: string, fn: (dir: string) => Promise<void>): void {
   test(name, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tm-ipfix-'));
     try {
@@ -80,8 +77,7 @@ function tcase(name: string, tools: string[], root: boolean, fn: (dir: string) =
   });
 }
 
-tcase('UDP: nfcapd stores every flow; nfdump shows 5-tuples, post-NAT 5-tuples, bytes, packets, times; no sequence errors; tshark decodes templates and the PEN 45956 elements',
-  ['nfcapd', 'nfdump', 'tshark', 'tcpdump'], true, async (dir) => {
+tcase('UDP: nfcapd stores every flow; nfdump shows 5-tuples, post-NAT 5-tuples, bytes, packets, times; no sequence errors; tshark decodes templates and the PEN 45956 elements', async (dir) => {
     const port = await freePort('udp');
     const nf = await startNfcapd(join(dir, 'nf'), port);
     const cap = await captureLoopback(join(dir, 'export.pcap'), `udp port ${port}`);
@@ -153,8 +149,7 @@ tcase('UDP: nfcapd stores every flow; nfdump shows 5-tuples, post-NAT 5-tuples, 
     assert.is(deniedFlow.fields['cflow.flow_end_reason'], '4', 'forced end');
   });
 
-tcase('TCP: templates at each connect, sequence numbers per connection, a broken connection is retried; tshark decodes both connections',
-  ['tshark', 'tcpdump'], true, async (dir) => {
+tcase('TCP: templates at each connect, sequence numbers per connection, a broken connection is retried; tshark decodes both connections', async (dir) => {
     const port = await freePort('tcp');
     const cap = await captureLoopback(join(dir, 'export.pcap'), `tcp port ${port}`);
     const conns: Socket[] = [];
@@ -206,8 +201,7 @@ tcase('TCP: templates at each connect, sequence numbers per connection, a broken
     assert.equal([first.pen[16]?.text, first.pen[12]?.text, first.pen[14]?.text], ['blue', 'web', 'a1a1a1a1-0000-4000-8000-000000000001']);
   });
 
-tcase('UDP collector gone: port unreachable makes it down, records wait in the queue; once nfcapd listens it is up and they arrive',
-  ['nfcapd', 'nfdump'], false, async (dir) => {
+tcase('UDP collector gone: port unreachable makes it down, records wait in the queue; once nfcapd listens it is up and they arrive', async (dir) => {
     const port = await freePort('udp');
     const statuses: string[] = [];
     const ex = new IpfixExporter({ collector: collector(port, 'udp'), observationDomainId: DOMAIN, flushMs: 20, upAfterMs: 300, onStatus: (s, d) => statuses.push(`${s}: ${d}`) });
@@ -234,8 +228,7 @@ tcase('UDP collector gone: port unreachable makes it down, records wait in the q
     assert.ok(find(flows, '2001:db8:1::10', 40002));
   });
 
-tcase('interim records: a collector with a 180 s interval gets every third of the 60 s interims, deltas since what it got',
-  ['nfcapd', 'nfdump'], false, async (dir) => {
+tcase('interim records: a collector with a 180 s interval gets every third of the 60 s interims, deltas since what it got', async (dir) => {
     const port = await freePort('udp');
     const nf = await startNfcapd(join(dir, 'nf'), port);
     const every60 = new IpfixExporter({ collector: { ...collector(port, 'udp'), name: 'sixty' }, observationDomainId: 1 });

@@ -1,24 +1,12 @@
 /**
  * Real components for the telemetry tests, on loopback: nfcapd (IPFIX collector, Debian nfdump), nfdump,
  * tcpdump and tshark. Each is started in the test's own temp folder and stopped by its pid.
- * `missingTools` is a minimal local prerequisite check (the shared helper in test/support replaces it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { which } from '../../src/lab/run.js';
 import { exec, show } from './support.js';
-
-/** Why a test needing these tools (and root, for tcpdump) cannot run here; [] = it can. */
-export function missingTools(tools: readonly string[], needRoot: boolean): string[] {
-  const why: string[] = [];
-  if (needRoot && process.getuid?.() !== 0) why.push('needs root (tcpdump on lo)');
-  const pkg: Record<string, string> = { nfcapd: 'nfdump', nfdump: 'nfdump', tshark: 'tshark', tcpdump: 'tcpdump' };
-  const missing = tools.filter((t) => which(t) === undefined);
-  if (missing.length > 0) why.push(`missing ${missing.join(', ')} (apt-get install ${[...new Set(missing.map((t) => pkg[t] ?? t))].join(' ')})`);
-  return why;
-}
 
 /** A port free on 127.0.0.1 just now (UDP or TCP). */
 export async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
