@@ -1,8 +1,9 @@
 /**
  * Installs what the benchmark compares against from Debian when it is missing (root only): iperf3 and
- * tcpdump for every mode, openvpn, wireguard-go and wireguard-tools for the tunnels. A package that cannot
- * be installed (no network, unknown package) is reported; the modes that need it are then skipped with a
- * note, as before.
+ * tcpdump for every mode, ethtool to read each mode's offloads, openvpn, wireguard-go (Debian's 2022
+ * release) and wireguard-tools for the tunnels. A package that cannot be installed (no network, unknown
+ * package) is reported; the modes that need it are then skipped with a note. The current wireguard-go is
+ * not a Debian package (see modes/wireguard.ts for where it is looked for).
  */
 import { spawnSync } from 'node:child_process';
 
@@ -10,6 +11,7 @@ const NEEDS: { command: string; pkg: string }[] = [
   { command: 'ip', pkg: 'iproute2' },
   { command: 'iperf3', pkg: 'iperf3' },
   { command: 'tcpdump', pkg: 'tcpdump' },
+  { command: 'ethtool', pkg: 'ethtool' },
   { command: 'openvpn', pkg: 'openvpn' },
   { command: 'wireguard-go', pkg: 'wireguard-go' },
   { command: 'wg', pkg: 'wireguard-tools' },
