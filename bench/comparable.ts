@@ -6,7 +6,7 @@
  *   - modes that ran on different WAN MTUs;
  *   - svrouter: the marker was in clear on the WAN when the service encrypts, or not in clear with HMAC only
  *     (the wire check itself then proves nothing); the marked TCP stream did not arrive whole; the SYN or
- *     SYN-ACK crossed the WAN without an MSS that fits it;
+ *     SYN-ACK crossed the WAN without an MSS option or with one that leaves no room for svrouter's own bytes;
  *   - a UDP search whose last confirmation still lost >= 1 % (no steady state below 1 % loss was found);
  *   - svrouter: BFD declared the r1-r2 path down during the measurements.
  */
@@ -50,7 +50,7 @@ function modeProblems(m: ModeResult): Problem[] {
       if (t.deliveredBytes !== t.streamBytes) add('tcp', `the marked TCP stream did not arrive whole (${t.deliveredBytes} of ${t.streamBytes} bytes): TCP does not fit the WAN`);
       for (const [what, mss] of [['SYN', t.synMss], ['SYN-ACK', t.synAckMss]] as const) {
         if (mss === undefined || mss < 0) add('tcp', `the ${what} crossed the WAN without an MSS option (or was not captured)`);
-        else if (mss + HEADERS > (m.wanMtu ?? WAN_MTU)) add('tcp', `the ${what} crossed the WAN with MSS ${mss}: segments of that size do not fit MTU ${m.wanMtu ?? WAN_MTU}`);
+        else if (mss + HEADERS >= (m.wanMtu ?? WAN_MTU)) add('tcp', `the ${what} crossed the WAN with MSS ${mss}: no room for svrouter's own bytes at MTU ${m.wanMtu ?? WAN_MTU} (MSS clamping did not work)`);
       }
     }
   }
