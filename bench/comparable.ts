@@ -8,12 +8,13 @@
  *     (the wire check itself then proves nothing); the marked TCP stream did not arrive whole; the SYN or
  *     SYN-ACK crossed the WAN without an MSS option or with one that leaves no room for svrouter's own bytes;
  *   - a UDP search whose last confirmation still lost >= 1 % (no steady state below 1 % loss was found);
+ *   - a session-rate test in which more than 1 % of the sessions failed (an overload, not a rate);
  *   - svrouter: BFD declared the r1-r2 path down during the measurements.
  */
 import type { BenchResults, ModeResult } from './results.js';
 import { WAN_MTU } from './topology.js';
 
-/** What a problem spoils: one measurement of a mode ('tcp', 'udpLarge', 'udp64', 'rtt', 'sessions', ...) or all of it ('*'). */
+/** What a problem spoils: one measurement of a mode ('tcp', 'udpLarge', 'udp64', 'rtt', 'sessions-udp', ...) or all of it ('*'). */
 export interface Problem {
   mode: string;
   measurement: string;
@@ -34,6 +35,10 @@ function modeProblems(m: ModeResult): Problem[] {
   if (m.wanMtu !== undefined && m.wanMtu !== WAN_MTU) add('*', `WAN MTU ${m.wanMtu}, not ${WAN_MTU} like the other modes`);
   for (const [name, u] of [['udpLarge', m.udpLarge], ['udp64', m.udp64]] as const) {
     if (u?.passed === false) add(name, `the UDP ${u.len} B search found no rate with < 1 % loss (its last confirmation lost ${u.lossPct.map((x) => x.toFixed(1)).join('/')} %)`);
+  }
+  for (const [kind, key] of [['udp', 'sessions-udp'], ['tcp', 'sessions-tcp'], ['udpR1Alone', 'r1alone']] as const) {
+    const c = m.sessions?.[kind]?.client;
+    if (c !== undefined && c.failed > 0.01 * c.attempted) add(key, `${c.failed} of ${c.attempted} new ${kind === 'tcp' ? 'TCP' : 'UDP'} sessions${kind === 'udpR1Alone' ? ' through r1 alone' : ''} failed (more than 1 %)`);
   }
   const w = m.wire;
   if (w !== undefined) {

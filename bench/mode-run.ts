@@ -100,9 +100,9 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     // every mode: new UDP 5-tuples (the tunnels forward them without session state: what the same packets cost
     // a userspace forwarder here); TCP for svrouter and the kernel only
     res.sessions = {};
-    await step(res, 'sessions', `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    await step(res, 'sessions-udp', `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
     if (svr || mode.id === 'kernel') {
-      await step(res, 'sessions', `new tcp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
+      await step(res, 'sessions-tcp', `new tcp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
     }
     if (svr) {
       await step(res, 'counters', 'router counters and path events over the measurements', async () => {

@@ -78,8 +78,9 @@ test('HMAC only without the marker in clear: the wire check proved nothing, not 
   assert.match(results(modes).notComparable[0]!.reason, /udp marker was not found in clear/);
 });
 
-test('an unclamped SYN, a stream that did not arrive, a UDP search without a steady state, another WAN MTU, a skipped mode', () => {
+test('an unclamped SYN, a stream that did not arrive, a UDP search without a steady state, another WAN MTU, a skipped mode, failed sessions', () => {
   const modes = fair();
+  modes[0]!.sessions = { udp: { client: { protocol: 'udp', seconds: 2, attempted: 8460, ok: 6275, failed: 1920, exhausted: false, okPerSecond: 3136 }, createdR1PerSecond: 4228 } };
   modes[0]!.wire!.tcp!.synMss = 1460;
   modes[1]!.wire!.tcp!.deliveredBytes = -1;
   modes[2]!.udpLarge = udp(1372, 30, false);
@@ -92,6 +93,8 @@ test('an unclamped SYN, a stream that did not arrive, a UDP search without a ste
   assert.ok(text.some((t) => /^wireguard-go\/udpLarge: the UDP 1372 B search found no rate/.test(t)), text.join('\n'));
   assert.ok(text.some((t) => /^openvpn\/\*: WAN MTU 1700/.test(t)), text.join('\n'));
   assert.ok(text.some((t) => /^kernel\/\*: skipped: no root/.test(t)), text.join('\n'));
+  assert.ok(text.some((t) => /^svrouter\/sessions-udp: 1920 of 8460 new UDP sessions failed/.test(t)), text.join('\n'));
+  assert.is(goals(r).find((g) => g.goal.startsWith('≥ 50,000 new sessions/s'))!.status, NOT_COMPARABLE);
   const udpRow = ratiosTable(r).find((row) => row[0] === 'svrouter: UDP 1400 B kpps')!;
   assert.equal(udpRow.slice(1), [NOT_COMPARABLE, NOT_COMPARABLE], 'against wireguard-go (its search failed) and OpenVPN (other MTU)');
   const udp64Row = ratiosTable(r).find((row) => row[0] === 'svrouter: UDP 64 B kpps')!;
