@@ -18,6 +18,8 @@
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally.
  * Before 1: a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path (mss-clamp.ts).
+ * After 5: a packet longer than the path MTU (the wan interface's `mtu`) is dropped and counted
+ *    ('drop-exceeds-path-mtu'): the kernel would drop it (DF) or fragment it, and the peer drops fragments.
  */
 import { timeSlot } from '../../crypto/hmac.js';
 import { PacketInfo, parsePacket } from '../../packet/ip.js';
@@ -47,6 +49,7 @@ export class SvrOutStage implements Stage {
   private cMigrated = 0;
   private cDuplicated = 0;
   private cNoKey = 0;
+  private cExceedsMtu = 0;
   private readonly localWp = new Uint8Array(16);
   private readonly peerWp = new Uint8Array(16);
   private readonly dupInfo = new PacketInfo();
@@ -64,6 +67,7 @@ export class SvrOutStage implements Stage {
     this.cMigrated = i.counter('sessions-migrated');
     this.cDuplicated = i.counter('packets-duplicated');
     this.cNoKey = i.counter('drop-payload-not-sealed');
+    this.cExceedsMtu = i.counter('drop-exceeds-path-mtu');
     this.mss.init(i);
   }
 
@@ -211,6 +215,10 @@ export class SvrOutStage implements Stage {
     }
     if (grows) fillL4Checksum(d, pi);
     b.len[s] = pi.end - pi.l3;
+    if (b.len[s]! > ctx.tables.interfaces[path.localInterface]!.mtu) {
+      rt.counters.add(this.cExceedsMtu);
+      return false;
+    }
     b.ifIndex[s] = path.localInterface;
     b.flags[s] &= ~PF_REVERSE;
     return true;

@@ -5,7 +5,7 @@ import type { EnforcedMss, SvrConfig } from '../../../src/model/config.js';
 import { PacketInfo, parsePacket, TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
 import { readTcpMss } from '../../../src/packet/tcp-mss.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { exampleConfig, sleep, until } from '../../support/config.js';
 import { recordWire, type WirePacket } from '../../support/wire.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -92,15 +92,43 @@ test('different MTUs at the two ends: each router bounds what it sends itself (r
   assert.ok(r.wire.filter((w) => w.dir === 'b->a').every((w) => w.bytes.length <= 1300), 'r2 sends nothing larger than its MTU');
 });
 
-test('enforced-mss: a number sets the limit, disabled leaves the hosts MSS (the segments then exceed the MTU)', async () => {
+test('enforced-mss: a number sets the limit; disabled leaves the hosts MSS, and the segments that then exceed the MTU are dropped at r1 and counted', async () => {
   const fixed = await transfer(await config({ r1: 1400, r2: 1400 }, { enforcedMss: 1000 }));
   assert.is(fixed.synMss, 1000);
   assert.is(fixed.synAckMss, 1000);
-  const off = await transfer(await config({ r1: 1400, r2: 1400 }, { enforcedMss: 'disabled' }));
-  assert.is(off.synMss, HOST_MSS);
-  assert.is(off.synAckMss, HOST_MSS);
-  assert.is(off.counters.r1['tcp-mss-clamped'] ?? 0, 0);
-  assert.ok(off.largest > 1400, `without the clamp the wan carries ${off.largest} B packets`);
+  const lab = createMemoryLab({ config: await config({ r1: 1400, r2: 1400 }, { enforcedMss: 'disabled' }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const wire = recordWire(lab.wan);
+  lab.servers[0]!.tcpListen(80, (conn) => void conn.readAll().catch(() => undefined));
+  const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
+  assert.is(conn.sendMss, HOST_MSS, 'nothing lowered the MSS');
+  conn.write(randomBytes(20_000));
+  assert.ok(await until(() => (lab.r1.counters()['drop-exceeds-path-mtu'] ?? 0) > 0));
+  const syn = wire.find((w) => w.dir === 'a->b' && (w.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)!;
+  assert.is(mssOf(syn), HOST_MSS);
+  assert.is(lab.r1.counters()['tcp-mss-clamped'] ?? 0, 0);
+  assert.ok(wire.every((w) => w.bytes.length <= 1400), 'nothing larger than the MTU reached the wan');
+  conn.destroy();
+  await lab.close();
+});
+
+test('UDP longer than the path MTU after svrouter bytes: dropped at r1 and counted, never put on the wan; one byte less passes', async () => {
+  const lab = createMemoryLab({ config: await config({ r1: 1500, r2: 1500 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const wire = recordWire(lab.wan);
+  const got: number[] = [];
+  lab.servers[0]!.udpBind(7, (data, from) => { got.push(data.length); lab.servers[0]!.udpSend(7, from.address, from.port, Uint8Array.of(1)); });
+  const client = lab.clients[0]!;
+  client.udpBind(40000, () => undefined);
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(10)); // the session's first packet carries metadata
+  assert.ok(await until(() => got.length === 1));
+  // 28 B of IPv4/UDP headers + 16 B of HMAC: 1456 B of payload make a 1500 B packet on the wan
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1456));
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1457));
+  assert.ok(await until(() => got.length === 2));
+  await sleep(50);
+  assert.equal(got, [10, 1456]);
+  assert.is(lab.r1.counters()['drop-exceeds-path-mtu'], 1);
+  assert.is(Math.max(...wire.map((w) => w.bytes.length)), 1500);
+  await lab.close();
 });
 
 test.run();
