@@ -9,7 +9,8 @@
  *     SYN-ACK crossed the WAN without an MSS option or with one that leaves no room for svrouter's own bytes;
  *   - a UDP search whose last confirmation still lost >= 1 % (no steady state below 1 % loss was found);
  *   - a session-rate test in which more than 1 % of the sessions failed (an overload, not a rate);
- *   - svrouter: BFD declared the r1-r2 path down during the measurements.
+ *   - svrouter: BFD declared the r1-r2 path down during the measurements, or a node dropped packets that did not
+ *     fit the WAN MTU (`drop-exceeds-path-mtu`).
  */
 import type { BenchResults, ModeResult } from './results.js';
 import { WAN_MTU } from './topology.js';
@@ -59,6 +60,8 @@ function modeProblems(m: ModeResult): Problem[] {
       }
     }
   }
+  const tooBig = Object.entries(m.routerCounters ?? {}).map(([r, c]) => [r, c['drop-exceeds-path-mtu'] ?? 0] as const).filter(([, n]) => n > 0);
+  if (tooBig.length > 0) add('*', `svrouter dropped packets that did not fit the WAN MTU (drop-exceeds-path-mtu: ${tooBig.map(([r, n]) => `${r} ${n}`).join(', ')})`);
   const downs = Object.values(m.pathDownEvents ?? {}).flat().filter((l) => /detection-time-expired/.test(l)).length;
   if (downs > 0) add('*', `BFD declared the r1-r2 path down ${downs} time(s) during the measurements`);
   return out;

@@ -101,6 +101,14 @@ test('an unclamped SYN, a stream that did not arrive, a UDP search without a ste
   assert.equal(udp64Row.slice(1), ['1.00×', NOT_COMPARABLE]);
 });
 
+test('a node that dropped packets too big for the WAN MTU spoils its mode', () => {
+  const modes = fair();
+  modes[0]!.routerCounters = { r1: { 'drop-exceeds-path-mtu': 3 }, r2: {} };
+  const r = results(modes);
+  assert.equal(r.notComparable.map((p) => [p.mode, p.measurement]), [['svrouter', '*']]);
+  assert.match(r.notComparable[0]!.reason, /r1 3/);
+});
+
 test('run.js --render of a run that is not comparable exits 3 and names the case', () => {
   const dir = mkdtempSync(join(tmpdir(), 'svrt-bench-render-'));
   try {
