@@ -1,6 +1,6 @@
 # One native addon for svrouter: build/Release/svr_native.node.
-# npm runs `node-gyp rebuild` on install because this file exists (no install script needed).
-# Add new C components (batch crypto, sendmmsg, ...) as more sources of this one target;
+# npm ci runs native/install.js, which runs `node-gyp rebuild` when the C toolchain is there (else `svr setup` does).
+# Add new C components (sendmmsg, ...) as more sources of this one target;
 # each exports an svr_<component>_init() called from native/main.c.
 {
   "targets": [

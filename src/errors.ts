@@ -43,6 +43,9 @@ export const ErrorCodes = {
   SVR_ERR_SIM_TCP_TIMEOUT: 'The TCP peer stopped answering (retransmissions exhausted)',
   SVR_ERR_SIM_TCP_STATE: 'The TCP connection does not allow this in its current state',
   SVR_ERR_SIM_CLOSED: 'The simulated host was closed',
+  SVR_ERR_TELEMETRY_OPTIONS: 'A telemetry option (session records, IPFIX export, history, alarms) is out of range',
+  SVR_ERR_HISTORY_QUERY: 'A session history query is invalid',
+  SVR_ERR_HISTORY_STORE: 'The session history could not be read or written',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

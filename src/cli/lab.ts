@@ -44,7 +44,8 @@ Services on the server (tenant engineering = 198.18.1.0/24 may reach all four):
 
 const GROUP_HELP = `${TOPOLOGY}
 
-Needs root (network namespaces, veths, TUN devices) and iproute2, iperf3, curl. Without root,
+Needs root (network namespaces, veths, TUN devices) and iproute2, iperf3, curl: as root on Debian/Ubuntu,
+\`up\` and \`demo\` install the missing ones with apt-get (\`svr setup\`: every tool). Without root,
 \`npm run example\` runs the same two routers with a simulated client and server in one process.
 
 Examples:

@@ -7,7 +7,8 @@ import { labDown } from './down.js';
 import { curlIn, iperfIn, udpProbeIn } from './fetch.js';
 import type { Progress } from './netns.js';
 import { checkPrefix, downHint } from './options.js';
-import { requireRoot, requireTools, run, svrScript } from './run.js';
+import { run, svrScript } from './run.js';
+import { readyLabHost } from './setup.js';
 import { CLIENT, ECHO_PORT, nsName, SERVER } from './topology.js';
 import { labUp } from './up.js';
 
@@ -33,8 +34,7 @@ function indent(text: string): string {
 
 export async function labDemo(opts: DemoOptions): Promise<boolean> {
   checkPrefix(opts.prefix);
-  requireRoot();
-  requireTools(['ip', 'iperf3', 'curl']);
+  readyLabHost(['ip', 'iperf3', 'curl'], (l) => opts.out(l));
   const t0 = Date.now();
   const client = nsName(opts.prefix, 'client');
   const results: StepResult[] = [];

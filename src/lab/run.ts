@@ -1,6 +1,6 @@
 /**
  * Running commands for the lab: execFile (never a shell), errors that name the command and its stderr,
- * and the checks for root and for the programs the lab needs.
+ * finding programs on $PATH and the check for root (host-tools.ts: which programs, installing them).
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -61,32 +61,6 @@ export function which(cmd: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Debian/Ubuntu package of each program the lab may use. */
-export const TOOL_PACKAGES: Record<string, string> = {
-  ip: 'iproute2',
-  iperf3: 'iperf3',
-  curl: 'curl',
-  tcpdump: 'tcpdump',
-};
-
-/** The tools of `tools` that are not installed. */
-export function missingTools(tools: readonly string[]): string[] {
-  return tools.filter((t) => which(t) === undefined);
-}
-
-/** Throws SVR_ERR_LAB_TOOL naming the packages to install. */
-export function requireTools(tools: readonly string[]): void {
-  const missing = missingTools(tools);
-  if (missing.length === 0) return;
-  const pkgs = [...new Set(missing.map((t) => TOOL_PACKAGES[t] ?? t))];
-  throw new SvrError(
-    'SVR_ERR_LAB_TOOL',
-    `the lab needs ${missing.map((t) => `\`${t}\``).join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed; `
-      + `on Debian/Ubuntu: apt-get install ${pkgs.join(' ')}`,
-    { missing, packages: pkgs },
-  );
 }
 
 export function isRoot(): boolean {

@@ -13,7 +13,8 @@ import { configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, 
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
-import { requireRoot, requireTools, run, sleep } from './run.js';
+import { run, sleep } from './run.js';
+import { readyLabHost } from './setup.js';
 import { labRunDir, writeLabIndex, writeState, type LabProcess, type LabState } from './state.js';
 import { checkPrefix, downHint, prepareDir } from './options.js';
 import { DEFAULT_SHAPE, describeShape, type LabShape } from './shape.js';
@@ -94,8 +95,7 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
 /** Brings the lab up; resolves with its state. */
 export async function labUp(opts: UpOptions): Promise<LabState> {
   checkPrefix(opts.prefix);
-  requireRoot();
-  requireTools(['ip', 'iperf3']);
+  readyLabHost(['ip', 'iperf3'], opts.progress);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   const shape = opts.shape ?? DEFAULT_SHAPE;

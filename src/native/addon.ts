@@ -52,7 +52,7 @@ export function tryLoadAddon(root?: string): AddonExports | SvrError {
 function load(root: string): AddonExports | SvrError {
   const file = join(root, NATIVE_ADDON_RELATIVE_PATH);
   if (!existsSync(file)) {
-    return new SvrError('SVR_ERR_NATIVE_MISSING', `the native addon ${file} is not built: run npm ci / npm run build:native (node-gyp rebuild) in ${root}`, { file });
+    return new SvrError('SVR_ERR_NATIVE_MISSING', `the native addon ${file} is not built: run \`npx svr setup\` in ${root} (as root: installs the C toolchain with apt-get and builds it), or npm run build:native`, { file });
   }
   try {
     return createRequire(import.meta.url)(file) as AddonExports;

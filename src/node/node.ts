@@ -163,7 +163,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startWorkerRouter(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
+      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
     } catch (e) {
       await store.close();
       throw e;
@@ -213,7 +213,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
-async function startWorkerRouter(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
+async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });

@@ -1,10 +1,13 @@
 /**
- * Helpers for the end-to-end lab tests: prerequisites, running `svr` and commands inside namespaces
+ * Helpers for the end-to-end lab tests: a working directory, running `svr` and commands inside namespaces
  * (never a shell), a tcpdump capture, polling.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { which } from '../../src/lab/run.js';
+import type { Test } from 'uvu';
 
 /**
  * Namespace prefix of the e2e labs: svrt, or $SVR_E2E_PREFIX (so that two runs on one host, e.g. two
@@ -21,15 +24,22 @@ export interface Result {
   stderr: string;
 }
 
-/** Why the suite cannot run here ([] = it can). */
-export function prerequisites(): string[] {
-  const why: string[] = [];
-  if (process.getuid?.() !== 0) why.push('needs root (network namespaces)');
-  const pkgs: Record<string, string> = { ip: 'iproute2', curl: 'curl', iperf3: 'iperf3', tcpdump: 'tcpdump' };
-  const missing = Object.keys(pkgs).filter((t) => which(t) === undefined);
-  if (missing.length > 0) why.push(`missing ${missing.join(', ')} (apt-get install ${missing.map((t) => pkgs[t]).join(' ')})`);
-  if (why.length === 0 && spawnSync('ip', ['netns', 'list']).status !== 0) why.push('`ip netns list` fails (no network namespace support?)');
-  return why;
+/**
+ * The working directory of one e2e file, tmpdir/<name>-<pid>, made afresh by a `test.before` hook that also
+ * makes SIGINT run `onInterrupt` (tear the lab down) and exit; so nothing happens when the file's tests are
+ * skipped (test/support/prerequisites.ts drops its hooks).
+ */
+export function e2eDir(test: Test, name: string, onInterrupt: () => void): string {
+  const dir = join(tmpdir(), `${name}-${process.pid}`);
+  test.before(() => {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    process.once('SIGINT', () => {
+      onInterrupt();
+      process.exit(130);
+    });
+  });
+  return dir;
 }
 
 /** Runs a command to completion; never rejects for a non-zero exit. */

@@ -1,21 +1,21 @@
 /**
- * Busy polling of TUN queues (native/tun.c busy_poll, src/io/tun/busy-poll.ts). Needs root: each case runs
+ * Busy polling of TUN queues (native/tun.c busy_poll, src/io/tun/busy-poll.ts). The TUN cases need root and
+ * ip (otherwise they count as skipped): each runs
  * dist/test/support/tun-echo.js busy-poll in its own namespace (svrt-busy-<pid>-<n>, deleted afterwards).
  * A worker sends datagrams 100 µs apart into the TUN; with a window longer than that, the reading thread
  * picks them up while it busy polls, not through a wake-up of its event loop.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSvrError } from '../../../src/errors.js';
 import { BUSY_POLL_MAX_US, checkBusyPollUs } from '../../../src/io/tun/busy-poll.js';
 import { parseBusyPoll } from '../../../src/cli/node.js';
 import { inNetns, runNodeHelper } from '../../support/netns-helper.js';
+import { requires } from '../../support/prerequisites.js';
 
 const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-echo.js');
-const canRun = process.getuid?.() === 0 && spawnSync('ip', ['-V']).status === 0;
 
 interface BusyRun {
   exit: number;
@@ -48,41 +48,39 @@ test('a window out of range is refused with the option and the range', () => {
   }
 });
 
-if (canRun) {
-  test('with a window, packets that follow within it are read while polling; the event loop still runs', async () => {
-    const r = await stream({ windowUs: 1000, count: 400, gapUs: 100 });
-    assert.is(r.windowUs, 1000);
-    assert.is(r.rxPackets, 400);
-    // the first datagram of each run wakes the loop; most of the rest must come in while polling
-    assert.ok(r.packets >= 200, `read while polling: ${r.packets} of 400 (runs ${r.runs})`);
-    assert.ok(r.runs >= 1 && r.runs < r.packets, `runs ${r.runs}`);
-    // a 2 ms timer keeps firing: polling returns to the loop at least every 1 ms (capped counts those cuts)
-    assert.ok(r.maxTimerGapMs < 50, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
-  });
+const netnsTest = requires(import.meta.url);
 
-  test('when every poll finds a packet, busy polling still returns to the event loop every 1 ms', async () => {
-    const run = await inNetns('busy', (ns) => runNodeHelper(HELPER, ns, 'busy-reflect', { windowUs: 200, ms: 300 }));
-    const r = run.result as { seen: number; packets: number; capped: number; maxTimerGapMs: number };
-    assert.ok(r.seen > 1000, `packets kept coming: ${r.seen} (stderr ${run.stderr})`);
-    assert.ok(r.packets > r.seen / 2, `most read while polling: ${r.packets} of ${r.seen}`);
-    assert.ok(r.capped >= 50, `cut at 1 ms ${r.capped} times in 300 ms`);
-    assert.ok(r.maxTimerGapMs < 50, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
-  });
+netnsTest('with a window, packets that follow within it are read while polling; the event loop still runs', async () => {
+  const r = await stream({ windowUs: 1000, count: 400, gapUs: 100 });
+  assert.is(r.windowUs, 1000);
+  assert.is(r.rxPackets, 400);
+  // the first datagram of each run wakes the loop; most of the rest must come in while polling
+  assert.ok(r.packets >= 200, `read while polling: ${r.packets} of 400 (runs ${r.runs})`);
+  assert.ok(r.runs >= 1 && r.runs < r.packets, `runs ${r.runs}`);
+  // a 2 ms timer keeps firing: polling returns to the loop at least every 1 ms (capped counts those cuts)
+  assert.ok(r.maxTimerGapMs < 50, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
+});
 
-  test('window 0: no busy polling, every packet comes through the event loop', async () => {
-    const r = await stream({ windowUs: 0, count: 100, gapUs: 100 });
-    assert.is(r.windowUs, 0);
-    assert.is(r.runs, 0);
-    assert.is(r.packets, 0);
-  });
+netnsTest('when every poll finds a packet, busy polling still returns to the event loop every 1 ms', async () => {
+  const run = await inNetns('busy', (ns) => runNodeHelper(HELPER, ns, 'busy-reflect', { windowUs: 200, ms: 300 }));
+  const r = run.result as { seen: number; packets: number; capped: number; maxTimerGapMs: number };
+  assert.ok(r.seen > 1000, `packets kept coming: ${r.seen} (stderr ${run.stderr})`);
+  assert.ok(r.packets > r.seen / 2, `most read while polling: ${r.packets} of ${r.seen}`);
+  assert.ok(r.capped >= 50, `cut at 1 ms ${r.capped} times in 300 ms`);
+  assert.ok(r.maxTimerGapMs < 50, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
+});
 
-  test('no busy polling while a queue of the thread reads on its reader thread', async () => {
-    const r = await stream({ windowUs: 1000, count: 100, gapUs: 100, threadQueue: true });
-    assert.is(r.runs, 0, 'a thread-mode queue delivers through the event loop: polling would delay it');
-    assert.is(r.packets, 0);
-  });
-} else {
-  test('busy-poll TUN cases need root and ip(8) (skipped)', () => undefined);
-}
+netnsTest('window 0: no busy polling, every packet comes through the event loop', async () => {
+  const r = await stream({ windowUs: 0, count: 100, gapUs: 100 });
+  assert.is(r.windowUs, 0);
+  assert.is(r.runs, 0);
+  assert.is(r.packets, 0);
+});
+
+netnsTest('no busy polling while a queue of the thread reads on its reader thread', async () => {
+  const r = await stream({ windowUs: 1000, count: 100, gapUs: 100, threadQueue: true });
+  assert.is(r.runs, 0, 'a thread-mode queue delivers through the event loop: polling would delay it');
+  assert.is(r.packets, 0);
+});
 
 test.run();

@@ -1,5 +1,6 @@
 /**
- * TUN I/O through the native addon. Needs root: every case creates its own network namespace
+ * TUN I/O through the native addon. The namespace cases need root, ip, setpriv and unshare (otherwise
+ * they count as skipped: test/support/prerequisites.ts); each creates its own network namespace
  * (svrt-tun-<pid>-<n>), runs dist/test/support/tun-echo.js inside it and deletes the namespace by
  * exact name afterwards. Addresses are in 198.18.0.0/15 and exist only inside those namespaces.
  */
@@ -17,9 +18,8 @@ import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
 import { DST_PORT, LOCAL_ADDR, payloadFor, REMOTE_ADDR, SRC_PORT } from '../../support/tun-fixture.js';
 import { inNetns, runNodeHelper, type HelperRun } from '../../support/netns-helper.js';
+import { requires } from '../../support/prerequisites.js';
 
-const isRoot = process.getuid?.() === 0;
-const hasIp = spawnSync('ip', ['-V']).status === 0;
 const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-echo.js');
 const withNetns = <T>(fn: (ns: string) => Promise<T>): Promise<T> => inNetns('tun', fn);
 const runHelper = (ns: string, mode: string, args: object, prefix: string[] = []): Promise<HelperRun> => runNodeHelper(HELPER, ns, mode, args, prefix);
@@ -59,7 +59,7 @@ test('loadNative names the fix when the addon is not built', () => {
     assert.unreachable('loadNative should throw');
   } catch (e) {
     assert.ok(isSvrError(e, 'SVR_ERR_NATIVE_MISSING'), String(e));
-    assert.match((e as Error).message, 'npm ci / npm run build:native');
+    assert.match((e as Error).message, 'npx svr setup');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -83,379 +83,366 @@ test('open rejects a name longer than 15 bytes and bad options before any system
   }
 });
 
-if (!isRoot || !hasIp) {
-  test('TUN namespace tests', () => {
-    console.log(`  note: TUN tests skipped (${!isRoot ? 'not root' : 'no ip(8)'}); they need root and iproute2`);
-  });
-} else {
-  assert.ok(existsSync(HELPER), `${HELPER} missing: build with tsc first`);
+const netnsTest = requires(import.meta.url);
 
-  test('a burst of UDP datagrams arrives complete, in order and in batches', async () => {
+assert.ok(existsSync(HELPER), `${HELPER} missing: build with tsc first`);
+
+netnsTest('a burst of UDP datagrams arrives complete, in order and in batches', async () => {
+  const count = 400;
+  const run = await withNetns((ns) => runHelper(ns, 'rx', { count }));
+  const r = run.result as {
+    complete: boolean;
+    sendErrors: number;
+    batches: number[];
+    packets: string[];
+    stats: { rxPackets: number; rxBatches: number; rxTruncated: number };
+    kernelTxDropped: number;
+  };
+  assert.is(r.sendErrors, 0, 'send errors');
+  assert.ok(r.complete, `received ${r.packets.length} of ${count}; stderr ${run.stderr}`);
+  assert.is(r.packets.length, count, 'exactly the datagrams sent');
+  r.packets.forEach((b64, i) => assertSentPacket(Buffer.from(b64, 'base64'), 0, i));
+  const sum = r.batches.reduce((a, b) => a + b, 0);
+  assert.is(sum, count);
+  assert.is(r.stats.rxPackets, count);
+  assert.is(r.stats.rxBatches, r.batches.length);
+  assert.is(r.stats.rxTruncated, 0);
+  assert.is(r.kernelTxDropped, 0);
+  assert.ok(Math.max(...r.batches) <= 64, 'batch size bound');
+  assert.ok(r.batches.length < count / 4, `batched: ${r.batches.length} batches for ${count} packets`);
+  console.log(`  note: ${count} packets in ${r.batches.length} batches (${(count / r.batches.length).toFixed(1)}/batch)`);
+  assert.ok(run.exitAfterResultMs < 2000, `helper exited ${run.exitAfterResultMs} ms after close`);
+});
+
+for (const reader of ['poll', 'thread'] as const) {
+  netnsTest(`reader '${reader}': a burst arrives complete and in order`, async () => {
     const count = 400;
-    const run = await withNetns((ns) => runHelper(ns, 'rx', { count }));
-    const r = run.result as {
-      complete: boolean;
-      sendErrors: number;
-      batches: number[];
-      packets: string[];
-      stats: { rxPackets: number; rxBatches: number; rxTruncated: number };
-      kernelTxDropped: number;
-    };
-    assert.is(r.sendErrors, 0, 'send errors');
+    const run = await withNetns((ns) => runHelper(ns, 'rx', { count, reader }));
+    const r = run.result as { complete: boolean; packets: string[]; batches: number[]; stats: { rxModeSwitches: number } };
     assert.ok(r.complete, `received ${r.packets.length} of ${count}; stderr ${run.stderr}`);
-    assert.is(r.packets.length, count, 'exactly the datagrams sent');
-    r.packets.forEach((b64, i) => assertSentPacket(Buffer.from(b64, 'base64'), 0, i));
-    const sum = r.batches.reduce((a, b) => a + b, 0);
-    assert.is(sum, count);
-    assert.is(r.stats.rxPackets, count);
-    assert.is(r.stats.rxBatches, r.batches.length);
-    assert.is(r.stats.rxTruncated, 0);
-    assert.is(r.kernelTxDropped, 0);
-    assert.ok(Math.max(...r.batches) <= 64, 'batch size bound');
-    assert.ok(r.batches.length < count / 4, `batched: ${r.batches.length} batches for ${count} packets`);
-    console.log(`  note: ${count} packets in ${r.batches.length} batches (${(count / r.batches.length).toFixed(1)}/batch)`);
-    assert.ok(run.exitAfterResultMs < 2000, `helper exited ${run.exitAfterResultMs} ms after close`);
-  });
-
-  for (const reader of ['poll', 'thread'] as const) {
-    test(`reader '${reader}': a burst arrives complete and in order`, async () => {
-      const count = 400;
-      const run = await withNetns((ns) => runHelper(ns, 'rx', { count, reader }));
-      const r = run.result as { complete: boolean; packets: string[]; batches: number[]; stats: { rxModeSwitches: number } };
-      assert.ok(r.complete, `received ${r.packets.length} of ${count}; stderr ${run.stderr}`);
-      assert.is(r.packets.length, count);
-      r.packets.forEach((b64, i) => assertSentPacket(Buffer.from(b64, 'base64'), 0, i));
-      assert.is(r.stats.rxModeSwitches, 0, 'a fixed reader mode never switches');
-    });
-  }
-
-  for (const offload of [false, true]) {
-    test(`switching between poll and thread mode under traffic loses and reorders nothing${offload ? ' (offload)' : ''}`, async () => {
-      const count = 2000;
-      const run = await withNetns((ns) => runHelper(ns, 'switch', { count, offload }));
-      const r = run.result as { complete: boolean; sendErrors: number; seqs: number[]; batchesIn: { poll: number; thread: number }; switches: number; kernelTxDropped: number };
-      assert.is(r.sendErrors, 0);
-      assert.ok(r.complete, `received ${r.seqs.length} + dropped ${r.kernelTxDropped} of ${count}; stderr ${run.stderr}`);
-      assert.is(r.kernelTxDropped, 0, 'paced rounds of 20 fit the kernel queue');
-      assert.equal(r.seqs, Array.from({ length: count }, (_, i) => i), 'every datagram once, in order');
-      assert.is(r.switches, count / 20, 'one switch per round');
-      assert.ok(r.batchesIn.poll > 0 && r.batchesIn.thread > 0, `batches in both modes: ${JSON.stringify(r.batchesIn)}`);
-    });
-  }
-
-  test('direct writes: small batches go out at once while the reader polls, through the writer thread otherwise', async () => {
-    const rounds = 100;
-    const run = await withNetns((ns) => runHelper(ns, 'direct', { rounds }));
-    type Phase = { txPackets: number; txDirect: number; txWakeups: number; txDrops: number };
-    const r = run.result as { polling: Phase; threaded: Phase; received: number; outOfOrder: number; distinct: number };
-    assert.is(r.polling.txDirect, 4 * rounds, `polling: every packet written directly (${JSON.stringify(r.polling)}); stderr ${run.stderr}`);
-    assert.is(r.polling.txWakeups, 0, 'no writer thread wake-up while writes are direct');
-    assert.is(r.threaded.txDirect, r.polling.txDirect, 'reader thread mode: nothing direct');
-    assert.ok(r.threaded.txWakeups > 0, 'the writer thread did the writes');
-    assert.is(r.threaded.txPackets, 8 * rounds);
-    assert.is(r.threaded.txDrops, 0);
-    assert.is(r.received, 8 * rounds);
-    assert.is(r.distinct, 8 * rounds);
-    assert.is(r.outOfOrder, 0);
-  });
-
-  test('back-pressure: a slow handler keeps its buffers intact and the kernel counts the drops', async () => {
-    const count = 3000;
-    const run = await withNetns((ns) => runHelper(ns, 'slow', { count, holdMs: 3 }));
-    const r = run.result as {
-      complete: boolean;
-      sendErrors: number;
-      received: number;
-      seqs: number[];
-      changedWhileHeld: number;
-      kernelTxDropped: number;
-      stats: { rxPackets: number; rxBatches: number };
-    };
-    assert.is(r.sendErrors, 0);
-    assert.ok(r.complete, `received ${r.received} + dropped ${r.kernelTxDropped} of ${count}; stderr ${run.stderr}`);
-    assert.is(r.changedWhileHeld, 0, 'the reader thread wrote into a buffer JS still held');
-    assert.ok(r.kernelTxDropped > 0, 'the burst overflowed the kernel queue (txqueuelen 1000)');
-    assert.is(r.received + r.kernelTxDropped, count, 'every packet was either delivered or counted as dropped by the kernel');
-    for (let i = 1; i < r.seqs.length; i++) assert.ok(r.seqs[i]! > r.seqs[i - 1]!, `in order at ${i}`);
-    assert.is(r.stats.rxPackets, r.received);
-    assert.ok(r.stats.rxBatches * 16 >= r.received);
-    console.log(`  note: slow handler: ${r.received} delivered in ${r.stats.rxBatches} batches, ${r.kernelTxDropped} dropped by the kernel`);
-  });
-
-  test('vnetHdr: each packet starts with a 10-byte virtio_net_hdr', async () => {
-    const count = 20;
-    const run = await withNetns((ns) => runHelper(ns, 'rx', { count, vnetHdr: true }));
-    const r = run.result as { complete: boolean; packets: string[] };
-    assert.ok(r.complete, run.stderr);
     assert.is(r.packets.length, count);
-    r.packets.forEach((b64, i) => {
-      const pkt = Buffer.from(b64, 'base64');
-      assert.is(pkt[1], 0, `packet ${i}: gso_type NONE`);
-      assertSentPacket(pkt, 10, i);
-    });
-  });
-
-  test('offload: partial UDP checksums from a local socket arrive completed, without a vnet header', async () => {
-    const count = 50;
-    const run = await withNetns((ns) => runHelper(ns, 'rx', { count, offload: true }));
-    const r = run.result as { complete: boolean; packets: string[]; offloadFlags: number; stats: { rxOffloadErrors: number; rxSuperPackets: number } };
-    assert.ok(r.complete, run.stderr);
-    assert.is(r.offloadFlags & TUN_F_CSUM, TUN_F_CSUM, 'TUNSETOFFLOAD with TUN_F_CSUM');
-    const pi = new PacketInfo();
-    r.packets.forEach((b64, i) => {
-      const pkt = Buffer.from(b64, 'base64');
-      assertSentPacket(pkt, 0, i);
-      assert.is(parsePacket(pkt, 0, pkt.length, pi), 0);
-      assert.ok(verifyL4Checksum(pkt, pi), `packet ${i}: UDP checksum completed`);
-      assert.is.not(pkt.readUInt16BE(26), 0, `packet ${i}: a UDP checksum is present`);
-    });
-    assert.is(r.stats.rxOffloadErrors, 0);
-    assert.is(r.stats.rxSuperPackets, 0);
-  });
-
-  for (const offload of [false, true]) {
-  test(`echo${offload ? ' (offload)' : ''}: packets written back with writeBatch reach the UDP socket`, async () => {
-    const count = 200;
-    const run = await withNetns((ns) => runHelper(ns, 'echo', { count, offload }));
-    const r = run.result as {
-      complete: boolean;
-      sendErrors: number;
-      echoes: { payload: string; address: string; port: number }[];
-      written: number;
-      nonUdp: number;
-      stats: { rxPackets: number; rxBatches: number; txPackets: number; txDrops: number };
-    };
-    assert.is(r.sendErrors, 0);
-    assert.ok(r.complete, `echoed ${r.echoes.length} of ${count}; stderr ${run.stderr}`);
-    assert.is(r.echoes.length, count);
-    r.echoes.forEach((e, i) => {
-      assert.is(e.address, REMOTE_ADDR);
-      assert.is(e.port, DST_PORT);
-      assert.ok(Buffer.from(e.payload, 'base64').equals(payloadFor(i)), `echo ${i} payload`);
-    });
-    assert.is(r.written, count);
-    assert.is(r.stats.txPackets, count);
-    assert.is(r.stats.txDrops, 0);
-    assert.ok(r.stats.rxBatches < count, 'batched');
-    assert.ok(run.exitAfterResultMs < 2000, `helper exited ${run.exitAfterResultMs} ms after close`);
-  });
-  }
-
-  test('multiQueue: two queues of one device share the flows', async () => {
-    const run = await withNetns((ns) => runHelper(ns, 'mq', { count: 256, flows: 32 }));
-    const r = run.result as { names: string[]; complete: boolean; sent: number; distinct: number; perQueue: number[] };
-    assert.equal(r.names, ['svrt0', 'svrt0']);
-    assert.ok(r.complete, `got ${r.distinct} of ${r.sent}; stderr ${run.stderr}`);
-    assert.is(r.distinct, r.sent);
-    assert.is(r.perQueue[0]! + r.perQueue[1]!, r.sent);
-    assert.ok(r.perQueue[0]! > 0 && r.perQueue[1]! > 0, `both queues used: ${r.perQueue.join('/')}`);
-  });
-
-  test('errors: busy name, flag mismatch, no permission, no /dev/net/tun', async () => {
-    await withNetns(async (ns) => {
-      const busy = (await runHelper(ns, 'error', { name: 'svrt1', first: { name: 'svrt1' } })).result;
-      assert.is(busy.code, 'SVR_ERR_IO_TUN_OPEN');
-      assert.match(String(busy.message), 'svrt1');
-      assert.match(String(busy.message), 'Device or resource busy');
-
-      const mismatch = (await runHelper(ns, 'error', { name: 'svrt2', first: { name: 'svrt2', multiQueue: true } })).result;
-      assert.is(mismatch.code, 'SVR_ERR_IO_TUN_OPEN');
-      assert.match(String(mismatch.message), 'Invalid argument');
-
-      const kernelName = (await runHelper(ns, 'error', { name: 'svrt%d' })).result;
-      assert.is(kernelName.ok, true);
-      assert.is(kernelName.name, 'svrt0', 'the kernel fills in %d');
-
-      if (spawnSync('setpriv', ['--version']).status === 0) {
-        const perm = (await runHelper(ns, 'error', { name: 'svrt3' }, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']))
-          .result;
-        assert.is(perm.code, 'SVR_ERR_IO_TUN_PERM', JSON.stringify(perm));
-        assert.match(String(perm.message), 'run as root or grant cap_net_admin');
-      } else {
-        console.log('  note: setpriv missing: the permission case was skipped');
-      }
-
-      if (spawnSync('unshare', ['--version']).status === 0) {
-        // A private mount namespace (inside the netns one) where /dev/net is an empty tmpfs.
-        const hide = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs tmpfs /dev/net && exec "$0" "$@"'];
-        const missing = (await runHelper(ns, 'error', { name: 'svrt4' }, hide)).result;
-        assert.is(missing.code, 'SVR_ERR_IO_TUN_MISSING', JSON.stringify(missing));
-        assert.match(String(missing.message), '/dev/net/tun');
-      } else {
-        console.log('  note: unshare missing: the /dev/net/tun-missing case was skipped');
-      }
-    });
-  });
-
-  test('close() twice is safe, removes the link, and the process exits by itself', async () => {
-    const run = await withNetns((ns) => runHelper(ns, 'close', {}));
-    const r = run.result as { got: number; closed: boolean; linkGone: boolean; afterClose: string };
-    assert.is(r.got, 10);
-    assert.ok(r.closed);
-    assert.ok(r.linkGone, 'the non-persistent TUN link disappears with its last fd');
-    assert.is(r.afterClose, 'SVR_ERR_IO_PORT');
-    assert.is(run.code, 0);
-    assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after close`);
-  });
-
-  test('writeBatch errors are coded, say how far the batch got and hint at the cause', async () => {
-    const run = await withNetns((ns) => runHelper(ns, 'write-errors', {}));
-    const r = run.result as {
-      down: { code: string; message: string; details: { written: number; index: number } };
-      mixed: { code: string; message: string; details: { written: number; index: number } };
-      range: string;
-      stats: { txPackets: number; txDrops: number };
-    };
-    assert.is(r.down.code, 'SVR_ERR_IO_PORT');
-    assert.match(r.down.message, 'Input/output error');
-    assert.match(r.down.message, 'ip link set dev svrt0 up');
-    assert.is(r.mixed.code, 'SVR_ERR_IO_PORT');
-    assert.match(r.mixed.message, 'at packet 1 of 2');
-    assert.is(r.mixed.details.written, 1);
-    assert.is(r.mixed.details.index, 1);
-    assert.is(r.range, 'RangeError');
-    assert.is(r.stats.txPackets, 1);
-    assert.is(r.stats.txDrops, 0);
-  });
-
-  test("writer 'thread': write errors are recorded by the thread (txErrors, lastWriteError), not thrown", async () => {
-    const run = await withNetns((ns) => runHelper(ns, 'write-errors', { writer: 'thread' }));
-    const r = run.result as {
-      down: { written?: number };
-      downRecorded: { errors: number; code: string; message: string; errno: number };
-      mixed: { written?: number };
-      mixedRecorded: { errors: number; code: string; message: string; errno: number };
-      range: string;
-      stats: { txPackets: number; txDrops: number; txErrors: number };
-    };
-    assert.is(r.down.written, 1, 'queued, not thrown');
-    assert.is(r.downRecorded.errors, 1);
-    assert.is(r.downRecorded.code, 'SVR_ERR_IO_PORT');
-    assert.match(r.downRecorded.message, 'Input/output error');
-    assert.match(r.downRecorded.message, 'ip link set dev svrt0 up');
-    assert.is(r.mixed.written, 2);
-    assert.is(r.mixedRecorded.errors, 2);
-    assert.match(r.mixedRecorded.message, 'Invalid argument');
-    assert.is(r.range, 'RangeError');
-    assert.is(r.stats.txPackets, 1, 'the good packet went out');
-    assert.is(r.stats.txDrops, 2, 'the two failed writes are drops');
-    assert.is(r.stats.txErrors, 2);
-  });
-
-  for (const [writer, offload] of [
-    ['thread', false],
-    ['thread', true],
-    ['sync', false],
-  ] as const) {
-    test(`writer '${writer}'${offload ? ' (offload)' : ''}: a burst of 100k datagrams reaches the socket in order`, async () => {
-      const count = 100_000;
-      const run = await withNetns((ns) => runHelper(ns, 'order', { count, writer, offload }));
-      const r = run.result as {
-        complete: boolean;
-        queued: number;
-        ringFull: number;
-        received: number;
-        outOfOrder: number;
-        distinct: number;
-        rcvbufErrors: number;
-        pushMs: number;
-        maxPending: number;
-        stats: { txPackets: number; txDrops: number; txQueueDrops: number; txWrites: number; txWakeups: number };
-      };
-      assert.ok(r.complete, `${JSON.stringify({ ...r, stats: r.stats })}; stderr ${run.stderr}`);
-      assert.is(r.queued, count);
-      assert.is(r.stats.txPackets, count, 'every datagram was written');
-      assert.is(r.stats.txDrops, 0);
-      assert.is(r.outOfOrder, 0, 'in order');
-      assert.is(r.distinct, r.received, 'no duplicates');
-      assert.is(r.received + r.rcvbufErrors, count, 'every datagram reached the socket or was counted by its full buffer');
-      assert.ok(r.received > 0);
-      if (writer === 'thread') assert.ok(r.stats.txWakeups < count / 10, `woken per batch at most, not per packet: ${r.stats.txWakeups}`);
-      console.log(
-        `  note: ${writer}${offload ? ' offload' : ''}: ${count} queued in ${r.pushMs.toFixed(0)} ms, ${r.received} received in order, ${r.rcvbufErrors} dropped by the socket buffer` +
-          (writer === 'thread' ? `, ${r.stats.txWakeups} wake-ups, max ${r.maxPending} pending` : ''),
-      );
-    });
-  }
-
-  test("writer 'thread': a full ring drops the rest of the call and counts it; what was queued is written in order", async () => {
-    const count = 5000;
-    const run = await withNetns((ns) => runHelper(ns, 'ring-full', { count, queue: 16 }));
-    const r = run.result as {
-      queued: number;
-      immediate: { txQueueDrops: number; txDrops: number };
-      stats: { txPackets: number; txDrops: number; txQueueDrops: number; txErrors: number };
-      slots: number;
-      received: number;
-      outOfOrder: number;
-      seqs: number[];
-    };
-    assert.is(r.slots, 16);
-    assert.ok(r.queued >= 1 && r.queued <= 2 * r.slots, `queued ${r.queued}`);
-    assert.is(r.immediate.txQueueDrops, count - r.queued, 'counted before writeBatch returned');
-    assert.is(r.stats.txQueueDrops, count - r.queued);
-    assert.is(r.stats.txPackets, r.queued, 'everything queued was written');
-    assert.is(r.stats.txDrops, r.stats.txQueueDrops, 'txDrops includes the ring drops, nothing else');
-    assert.is(r.stats.txErrors, 0);
-    assert.equal(r.seqs, [...Array(r.queued).keys()], 'the first packets, in order');
-  });
-
-  test("writer 'thread': close() with packets pending flushes them; 100 open/write/close cycles leak no fds or memory", async () => {
-    const run = await withNetns((ns) => runHelper(ns, 'close-pending', {}));
-    const r = run.result as {
-      first: { queued: number; stats: { txPackets: number; txDrops: number; txErrors: number } };
-      fds0: number;
-      fds1: number;
-      rssGrowthMiB: number;
-    };
-    assert.is(r.first.queued, 2048);
-    assert.is(r.first.stats.txPackets + r.first.stats.txDrops, r.first.queued, 'every queued packet was written or counted');
-    assert.is(r.first.stats.txPackets, 2048, 'flushed at close');
-    assert.is(r.fds1, r.fds0, 'no fd left open');
-    assert.ok(r.rssGrowthMiB < 64, `RSS grew ${r.rssGrowthMiB.toFixed(1)} MiB over 100 cycles of a 4 MiB ring`);
-    assert.is(run.code, 0);
-    assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after the result`);
-  });
-
-  test("a worker_thread that exits without close() (reader in poll or thread mode, packets queued) and a process.exit() with packets queued are clean", async () => {
-    const w = await withNetns((ns) => runHelper(ns, 'worker-exit', {}));
-    assert.equal(w.result.exits, [0, 0, 0], w.stderr);
-    assert.is(w.result.reopened, true, `the worker's queue was closed at its exit; stderr ${w.stderr}`);
-    assert.is(w.code, 0);
-    const e = await withNetns((ns) => runHelper(ns, 'exit-pending', {}));
-    assert.is(e.result.queued, 2048);
-    assert.is(e.code, 0, e.stderr);
-    assert.is(e.stderr, '');
-  });
-
-  test('a handler exception becomes an uncaught exception and the reader goes on', async () => {
-    const run = await withNetns((ns) => runHelper(ns, 'throw', {}));
-    const r = run.result as { uncaught: string[]; got: number };
-    assert.equal(r.uncaught, ['handler failed on purpose']);
-    assert.is(r.got, 6);
-  });
-
-  test('unref(): a running reader does not keep the process alive', async () => {
-    const run = await withNetns((ns) => runHelper(ns, 'unref', {}));
-    assert.is(run.result.got, 3);
-    assert.is(run.code, 0);
-    assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after unref`);
-  });
-
-  test('a read error (link deleted) stops the reader and reaches onError once, coded', async () => {
-    const run = await withNetns((ns) => runHelper(ns, 'read-error', {}));
-    const errors = run.result.errors as { code: string; message: string }[];
-    assert.is(errors.length, 1);
-    assert.is(errors[0]!.code, 'SVR_ERR_IO_PORT');
-    assert.match(errors[0]!.message, 'svrt0');
-    assert.match(errors[0]!.message, 'the device was deleted');
-    assert.is(run.code, 0);
-  });
-
-  test.after(() => {
-    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(`svrt-tun-${process.pid}-`));
-    for (const l of left) spawnSync('ip', ['netns', 'del', l.split(' ')[0]!]);
+    r.packets.forEach((b64, i) => assertSentPacket(Buffer.from(b64, 'base64'), 0, i));
+    assert.is(r.stats.rxModeSwitches, 0, 'a fixed reader mode never switches');
   });
 }
+
+for (const offload of [false, true]) {
+  netnsTest(`switching between poll and thread mode under traffic loses and reorders nothing${offload ? ' (offload)' : ''}`, async () => {
+    const count = 2000;
+    const run = await withNetns((ns) => runHelper(ns, 'switch', { count, offload }));
+    const r = run.result as { complete: boolean; sendErrors: number; seqs: number[]; batchesIn: { poll: number; thread: number }; switches: number; kernelTxDropped: number };
+    assert.is(r.sendErrors, 0);
+    assert.ok(r.complete, `received ${r.seqs.length} + dropped ${r.kernelTxDropped} of ${count}; stderr ${run.stderr}`);
+    assert.is(r.kernelTxDropped, 0, 'paced rounds of 20 fit the kernel queue');
+    assert.equal(r.seqs, Array.from({ length: count }, (_, i) => i), 'every datagram once, in order');
+    assert.is(r.switches, count / 20, 'one switch per round');
+    assert.ok(r.batchesIn.poll > 0 && r.batchesIn.thread > 0, `batches in both modes: ${JSON.stringify(r.batchesIn)}`);
+  });
+}
+
+netnsTest('direct writes: small batches go out at once while the reader polls, through the writer thread otherwise', async () => {
+  const rounds = 100;
+  const run = await withNetns((ns) => runHelper(ns, 'direct', { rounds }));
+  type Phase = { txPackets: number; txDirect: number; txWakeups: number; txDrops: number };
+  const r = run.result as { polling: Phase; threaded: Phase; received: number; outOfOrder: number; distinct: number };
+  assert.is(r.polling.txDirect, 4 * rounds, `polling: every packet written directly (${JSON.stringify(r.polling)}); stderr ${run.stderr}`);
+  assert.is(r.polling.txWakeups, 0, 'no writer thread wake-up while writes are direct');
+  assert.is(r.threaded.txDirect, r.polling.txDirect, 'reader thread mode: nothing direct');
+  assert.ok(r.threaded.txWakeups > 0, 'the writer thread did the writes');
+  assert.is(r.threaded.txPackets, 8 * rounds);
+  assert.is(r.threaded.txDrops, 0);
+  assert.is(r.received, 8 * rounds);
+  assert.is(r.distinct, 8 * rounds);
+  assert.is(r.outOfOrder, 0);
+});
+
+netnsTest('back-pressure: a slow handler keeps its buffers intact and the kernel counts the drops', async () => {
+  const count = 3000;
+  const run = await withNetns((ns) => runHelper(ns, 'slow', { count, holdMs: 3 }));
+  const r = run.result as {
+    complete: boolean;
+    sendErrors: number;
+    received: number;
+    seqs: number[];
+    changedWhileHeld: number;
+    kernelTxDropped: number;
+    stats: { rxPackets: number; rxBatches: number };
+  };
+  assert.is(r.sendErrors, 0);
+  assert.ok(r.complete, `received ${r.received} + dropped ${r.kernelTxDropped} of ${count}; stderr ${run.stderr}`);
+  assert.is(r.changedWhileHeld, 0, 'the reader thread wrote into a buffer JS still held');
+  assert.ok(r.kernelTxDropped > 0, 'the burst overflowed the kernel queue (txqueuelen 1000)');
+  assert.is(r.received + r.kernelTxDropped, count, 'every packet was either delivered or counted as dropped by the kernel');
+  for (let i = 1; i < r.seqs.length; i++) assert.ok(r.seqs[i]! > r.seqs[i - 1]!, `in order at ${i}`);
+  assert.is(r.stats.rxPackets, r.received);
+  assert.ok(r.stats.rxBatches * 16 >= r.received);
+  console.log(`  note: slow handler: ${r.received} delivered in ${r.stats.rxBatches} batches, ${r.kernelTxDropped} dropped by the kernel`);
+});
+
+netnsTest('vnetHdr: each packet starts with a 10-byte virtio_net_hdr', async () => {
+  const count = 20;
+  const run = await withNetns((ns) => runHelper(ns, 'rx', { count, vnetHdr: true }));
+  const r = run.result as { complete: boolean; packets: string[] };
+  assert.ok(r.complete, run.stderr);
+  assert.is(r.packets.length, count);
+  r.packets.forEach((b64, i) => {
+    const pkt = Buffer.from(b64, 'base64');
+    assert.is(pkt[1], 0, `packet ${i}: gso_type NONE`);
+    assertSentPacket(pkt, 10, i);
+  });
+});
+
+netnsTest('offload: partial UDP checksums from a local socket arrive completed, without a vnet header', async () => {
+  const count = 50;
+  const run = await withNetns((ns) => runHelper(ns, 'rx', { count, offload: true }));
+  const r = run.result as { complete: boolean; packets: string[]; offloadFlags: number; stats: { rxOffloadErrors: number; rxSuperPackets: number } };
+  assert.ok(r.complete, run.stderr);
+  assert.is(r.offloadFlags & TUN_F_CSUM, TUN_F_CSUM, 'TUNSETOFFLOAD with TUN_F_CSUM');
+  const pi = new PacketInfo();
+  r.packets.forEach((b64, i) => {
+    const pkt = Buffer.from(b64, 'base64');
+    assertSentPacket(pkt, 0, i);
+    assert.is(parsePacket(pkt, 0, pkt.length, pi), 0);
+    assert.ok(verifyL4Checksum(pkt, pi), `packet ${i}: UDP checksum completed`);
+    assert.is.not(pkt.readUInt16BE(26), 0, `packet ${i}: a UDP checksum is present`);
+  });
+  assert.is(r.stats.rxOffloadErrors, 0);
+  assert.is(r.stats.rxSuperPackets, 0);
+});
+
+for (const offload of [false, true]) {
+netnsTest(`echo${offload ? ' (offload)' : ''}: packets written back with writeBatch reach the UDP socket`, async () => {
+  const count = 200;
+  const run = await withNetns((ns) => runHelper(ns, 'echo', { count, offload }));
+  const r = run.result as {
+    complete: boolean;
+    sendErrors: number;
+    echoes: { payload: string; address: string; port: number }[];
+    written: number;
+    nonUdp: number;
+    stats: { rxPackets: number; rxBatches: number; txPackets: number; txDrops: number };
+  };
+  assert.is(r.sendErrors, 0);
+  assert.ok(r.complete, `echoed ${r.echoes.length} of ${count}; stderr ${run.stderr}`);
+  assert.is(r.echoes.length, count);
+  r.echoes.forEach((e, i) => {
+    assert.is(e.address, REMOTE_ADDR);
+    assert.is(e.port, DST_PORT);
+    assert.ok(Buffer.from(e.payload, 'base64').equals(payloadFor(i)), `echo ${i} payload`);
+  });
+  assert.is(r.written, count);
+  assert.is(r.stats.txPackets, count);
+  assert.is(r.stats.txDrops, 0);
+  assert.ok(r.stats.rxBatches < count, 'batched');
+  assert.ok(run.exitAfterResultMs < 2000, `helper exited ${run.exitAfterResultMs} ms after close`);
+});
+}
+
+netnsTest('multiQueue: two queues of one device share the flows', async () => {
+  const run = await withNetns((ns) => runHelper(ns, 'mq', { count: 256, flows: 32 }));
+  const r = run.result as { names: string[]; complete: boolean; sent: number; distinct: number; perQueue: number[] };
+  assert.equal(r.names, ['svrt0', 'svrt0']);
+  assert.ok(r.complete, `got ${r.distinct} of ${r.sent}; stderr ${run.stderr}`);
+  assert.is(r.distinct, r.sent);
+  assert.is(r.perQueue[0]! + r.perQueue[1]!, r.sent);
+  assert.ok(r.perQueue[0]! > 0 && r.perQueue[1]! > 0, `both queues used: ${r.perQueue.join('/')}`);
+});
+
+netnsTest('errors: busy name, flag mismatch, no permission, no /dev/net/tun', async () => {
+  await withNetns(async (ns) => {
+    const busy = (await runHelper(ns, 'error', { name: 'svrt1', first: { name: 'svrt1' } })).result;
+    assert.is(busy.code, 'SVR_ERR_IO_TUN_OPEN');
+    assert.match(String(busy.message), 'svrt1');
+    assert.match(String(busy.message), 'Device or resource busy');
+
+    const mismatch = (await runHelper(ns, 'error', { name: 'svrt2', first: { name: 'svrt2', multiQueue: true } })).result;
+    assert.is(mismatch.code, 'SVR_ERR_IO_TUN_OPEN');
+    assert.match(String(mismatch.message), 'Invalid argument');
+
+    const kernelName = (await runHelper(ns, 'error', { name: 'svrt%d' })).result;
+    assert.is(kernelName.ok, true);
+    assert.is(kernelName.name, 'svrt0', 'the kernel fills in %d');
+
+    const perm = (await runHelper(ns, 'error', { name: 'svrt3' }, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'])).result;
+    assert.is(perm.code, 'SVR_ERR_IO_TUN_PERM', JSON.stringify(perm));
+    assert.match(String(perm.message), 'run as root or grant cap_net_admin');
+
+    // A private mount namespace (inside the netns one) where /dev/net is an empty tmpfs.
+    const hide = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs tmpfs /dev/net && exec "$0" "$@"'];
+    const missing = (await runHelper(ns, 'error', { name: 'svrt4' }, hide)).result;
+    assert.is(missing.code, 'SVR_ERR_IO_TUN_MISSING', JSON.stringify(missing));
+    assert.match(String(missing.message), '/dev/net/tun');
+  });
+});
+
+netnsTest('close() twice is safe, removes the link, and the process exits by itself', async () => {
+  const run = await withNetns((ns) => runHelper(ns, 'close', {}));
+  const r = run.result as { got: number; closed: boolean; linkGone: boolean; afterClose: string };
+  assert.is(r.got, 10);
+  assert.ok(r.closed);
+  assert.ok(r.linkGone, 'the non-persistent TUN link disappears with its last fd');
+  assert.is(r.afterClose, 'SVR_ERR_IO_PORT');
+  assert.is(run.code, 0);
+  assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after close`);
+});
+
+netnsTest('writeBatch errors are coded, say how far the batch got and hint at the cause', async () => {
+  const run = await withNetns((ns) => runHelper(ns, 'write-errors', {}));
+  const r = run.result as {
+    down: { code: string; message: string; details: { written: number; index: number } };
+    mixed: { code: string; message: string; details: { written: number; index: number } };
+    range: string;
+    stats: { txPackets: number; txDrops: number };
+  };
+  assert.is(r.down.code, 'SVR_ERR_IO_PORT');
+  assert.match(r.down.message, 'Input/output error');
+  assert.match(r.down.message, 'ip link set dev svrt0 up');
+  assert.is(r.mixed.code, 'SVR_ERR_IO_PORT');
+  assert.match(r.mixed.message, 'at packet 1 of 2');
+  assert.is(r.mixed.details.written, 1);
+  assert.is(r.mixed.details.index, 1);
+  assert.is(r.range, 'RangeError');
+  assert.is(r.stats.txPackets, 1);
+  assert.is(r.stats.txDrops, 0);
+});
+
+netnsTest("writer 'thread': write errors are recorded by the thread (txErrors, lastWriteError), not thrown", async () => {
+  const run = await withNetns((ns) => runHelper(ns, 'write-errors', { writer: 'thread' }));
+  const r = run.result as {
+    down: { written?: number };
+    downRecorded: { errors: number; code: string; message: string; errno: number };
+    mixed: { written?: number };
+    mixedRecorded: { errors: number; code: string; message: string; errno: number };
+    range: string;
+    stats: { txPackets: number; txDrops: number; txErrors: number };
+  };
+  assert.is(r.down.written, 1, 'queued, not thrown');
+  assert.is(r.downRecorded.errors, 1);
+  assert.is(r.downRecorded.code, 'SVR_ERR_IO_PORT');
+  assert.match(r.downRecorded.message, 'Input/output error');
+  assert.match(r.downRecorded.message, 'ip link set dev svrt0 up');
+  assert.is(r.mixed.written, 2);
+  assert.is(r.mixedRecorded.errors, 2);
+  assert.match(r.mixedRecorded.message, 'Invalid argument');
+  assert.is(r.range, 'RangeError');
+  assert.is(r.stats.txPackets, 1, 'the good packet went out');
+  assert.is(r.stats.txDrops, 2, 'the two failed writes are drops');
+  assert.is(r.stats.txErrors, 2);
+});
+
+for (const [writer, offload] of [
+  ['thread', false],
+  ['thread', true],
+  ['sync', false],
+] as const) {
+  netnsTest(`writer '${writer}'${offload ? ' (offload)' : ''}: a burst of 100k datagrams reaches the socket in order`, async () => {
+    const count = 100_000;
+    const run = await withNetns((ns) => runHelper(ns, 'order', { count, writer, offload }));
+    const r = run.result as {
+      complete: boolean;
+      queued: number;
+      ringFull: number;
+      received: number;
+      outOfOrder: number;
+      distinct: number;
+      rcvbufErrors: number;
+      pushMs: number;
+      maxPending: number;
+      stats: { txPackets: number; txDrops: number; txQueueDrops: number; txWrites: number; txWakeups: number };
+    };
+    assert.ok(r.complete, `${JSON.stringify({ ...r, stats: r.stats })}; stderr ${run.stderr}`);
+    assert.is(r.queued, count);
+    assert.is(r.stats.txPackets, count, 'every datagram was written');
+    assert.is(r.stats.txDrops, 0);
+    assert.is(r.outOfOrder, 0, 'in order');
+    assert.is(r.distinct, r.received, 'no duplicates');
+    assert.is(r.received + r.rcvbufErrors, count, 'every datagram reached the socket or was counted by its full buffer');
+    assert.ok(r.received > 0);
+    if (writer === 'thread') assert.ok(r.stats.txWakeups < count / 10, `woken per batch at most, not per packet: ${r.stats.txWakeups}`);
+    console.log(
+      `  note: ${writer}${offload ? ' offload' : ''}: ${count} queued in ${r.pushMs.toFixed(0)} ms, ${r.received} received in order, ${r.rcvbufErrors} dropped by the socket buffer` +
+        (writer === 'thread' ? `, ${r.stats.txWakeups} wake-ups, max ${r.maxPending} pending` : ''),
+    );
+  });
+}
+
+netnsTest("writer 'thread': a full ring drops the rest of the call and counts it; what was queued is written in order", async () => {
+  const count = 5000;
+  const run = await withNetns((ns) => runHelper(ns, 'ring-full', { count, queue: 16 }));
+  const r = run.result as {
+    queued: number;
+    immediate: { txQueueDrops: number; txDrops: number };
+    stats: { txPackets: number; txDrops: number; txQueueDrops: number; txErrors: number };
+    slots: number;
+    received: number;
+    outOfOrder: number;
+    seqs: number[];
+  };
+  assert.is(r.slots, 16);
+  assert.ok(r.queued >= 1 && r.queued <= 2 * r.slots, `queued ${r.queued}`);
+  assert.is(r.immediate.txQueueDrops, count - r.queued, 'counted before writeBatch returned');
+  assert.is(r.stats.txQueueDrops, count - r.queued);
+  assert.is(r.stats.txPackets, r.queued, 'everything queued was written');
+  assert.is(r.stats.txDrops, r.stats.txQueueDrops, 'txDrops includes the ring drops, nothing else');
+  assert.is(r.stats.txErrors, 0);
+  assert.equal(r.seqs, [...Array(r.queued).keys()], 'the first packets, in order');
+});
+
+netnsTest("writer 'thread': close() with packets pending flushes them; 100 open/write/close cycles leak no fds or memory", async () => {
+  const run = await withNetns((ns) => runHelper(ns, 'close-pending', {}));
+  const r = run.result as {
+    first: { queued: number; stats: { txPackets: number; txDrops: number; txErrors: number } };
+    fds0: number;
+    fds1: number;
+    rssGrowthMiB: number;
+  };
+  assert.is(r.first.queued, 2048);
+  assert.is(r.first.stats.txPackets + r.first.stats.txDrops, r.first.queued, 'every queued packet was written or counted');
+  assert.is(r.first.stats.txPackets, 2048, 'flushed at close');
+  assert.is(r.fds1, r.fds0, 'no fd left open');
+  assert.ok(r.rssGrowthMiB < 64, `RSS grew ${r.rssGrowthMiB.toFixed(1)} MiB over 100 cycles of a 4 MiB ring`);
+  assert.is(run.code, 0);
+  assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after the result`);
+});
+
+netnsTest("a worker_thread that exits without close() (reader in poll or thread mode, packets queued) and a process.exit() with packets queued are clean", async () => {
+  const w = await withNetns((ns) => runHelper(ns, 'worker-exit', {}));
+  assert.equal(w.result.exits, [0, 0, 0], w.stderr);
+  assert.is(w.result.reopened, true, `the worker's queue was closed at its exit; stderr ${w.stderr}`);
+  assert.is(w.code, 0);
+  const e = await withNetns((ns) => runHelper(ns, 'exit-pending', {}));
+  assert.is(e.result.queued, 2048);
+  assert.is(e.code, 0, e.stderr);
+  assert.is(e.stderr, '');
+});
+
+netnsTest('a handler exception becomes an uncaught exception and the reader goes on', async () => {
+  const run = await withNetns((ns) => runHelper(ns, 'throw', {}));
+  const r = run.result as { uncaught: string[]; got: number };
+  assert.equal(r.uncaught, ['handler failed on purpose']);
+  assert.is(r.got, 6);
+});
+
+netnsTest('unref(): a running reader does not keep the process alive', async () => {
+  const run = await withNetns((ns) => runHelper(ns, 'unref', {}));
+  assert.is(run.result.got, 3);
+  assert.is(run.code, 0);
+  assert.ok(run.exitAfterResultMs < 1000, `helper exited ${run.exitAfterResultMs} ms after unref`);
+});
+
+netnsTest('a read error (link deleted) stops the reader and reaches onError once, coded', async () => {
+  const run = await withNetns((ns) => runHelper(ns, 'read-error', {}));
+  const errors = run.result.errors as { code: string; message: string }[];
+  assert.is(errors.length, 1);
+  assert.is(errors[0]!.code, 'SVR_ERR_IO_PORT');
+  assert.match(errors[0]!.message, 'svrt0');
+  assert.match(errors[0]!.message, 'the device was deleted');
+  assert.is(run.code, 0);
+});
+
+netnsTest.after(() => {
+  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(`svrt-tun-${process.pid}-`));
+  for (const l of left) spawnSync('ip', ['netns', 'del', l.split(' ')[0]!]);
+});
 
 test.run();

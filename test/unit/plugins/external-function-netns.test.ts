@@ -1,12 +1,12 @@
 /**
- * builtin.external-function with a real Linux network function (needs root; skipped otherwise). The
+ * builtin.external-function with a real Linux network function (needs root, ip and sysctl; counted as
+ * skipped otherwise). The
  * routers run in this process; r1's function interfaces are TUN devices moved into a namespace of their
  * own (svrx-<pid>-fn) where the Linux kernel forwards (ip_forward=1, rp_filter=0) everything arriving on
  * the out device back through the in device (ip rule iif <out> -> table 100 -> default dev <in>). The
  * kernel's own interface counters prove it saw and forwarded the service's traffic. Devices and the
  * namespace are deleted by exact name; addresses are in 198.18.0.0/15 and exist only inside the namespace.
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,10 +19,11 @@ import { createRouter } from '../../../src/control/router.js';
 import { SimHost } from '../../../src/sim/host.js';
 import { builtin, settle } from '../builtin/lab.js';
 import { SFC_LAB } from './sfc-lab.js';
+import { requires } from '../../support/prerequisites.js';
+
+const test = requires(import.meta.url);
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const isRoot = process.getuid?.() === 0;
-const hasIp = spawnSync('ip', ['-V']).status === 0;
 const NS = `svrx-${process.pid}-fn`;
 const OUT_DEV = `svrx-${process.pid}-o`;
 const IN_DEV = `svrx-${process.pid}-i`;
@@ -41,10 +42,6 @@ function linkStats(dev: string): { rx: number; tx: number } {
 }
 
 test('a Linux namespace as the function: it sees and forwards every packet of the chained service; the transfer is intact', async () => {
-  if (!isRoot || !hasIp) {
-    console.log('  (skipped: needs root and iproute2)');
-    return;
-  }
   let outPort: TunPort | null = null;
   let inPort: TunPort | null = null;
   run('ip', 'netns', 'add', NS);

@@ -1,0 +1,100 @@
+/**
+ * What a test file needs from the host (root, network namespaces, programs) and what happens when it is not
+ * there: every test the file registers through `requires(import.meta.url)` is counted as skipped (uvu's
+ * "Skipped: N"), with the reason printed once for the file. Under CI (SVR_CI=1, set by .ci/run, which runs
+ * as root after `svr setup`) a missing prerequisite is a failing test that names it instead.
+ *
+ * TEST_NEEDS is the one list of such files, so that `npm test` says at the start which files will be
+ * skipped and why (test/support/run-tests.ts). Programs hidden with SVR_HIDE_TOOLS count as missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test as uvuTest, type Test } from 'uvu';
+import { HOST_TOOLS, missingTools, packagesFor, type HostToolName } from '../../src/lab/host-tools.js';
+import { isRoot } from '../../src/lab/run.js';
+
+/** root; netns: `ip netns list` works; or a program of HOST_TOOLS. */
+export type Prerequisite = 'root' | 'netns' | HostToolName;
+
+const LAB: readonly Prerequisite[] = ['root', 'ip', 'netns', 'iperf3', 'curl'];
+
+/** Each file (path under test/, no extension) and what its gated tests need. */
+export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
+  'e2e/lab.test': [...LAB, 'tcpdump'],
+  'e2e/paths.test': LAB,
+  'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
+  'e2e/workers.test': LAB,
+  'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
+  'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
+  'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
+  'unit/io/busy-poll.test': ['root', 'ip', 'netns'],
+  'unit/plugins/external-function-netns.test': ['root', 'ip', 'netns', 'sysctl'],
+  'unit/bench/udp-load.test': ['cc'],
+};
+
+export const TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** `.../dist/test/e2e/lab.test.js` -> `e2e/lab.test` */
+export function testKey(fileUrl: string): string {
+  return relative(TEST_ROOT, fileURLToPath(fileUrl)).replace(/\.[jt]s$/, '');
+}
+
+export interface Missing {
+  what: Prerequisite;
+  why: string;
+}
+
+const netnsWorks = (): boolean => spawnSync('ip', ['netns', 'list'], { stdio: 'ignore' }).status === 0;
+
+/** The prerequisites of `needs` that this host lacks, each with its reason (root and netns checked once). */
+export function missingOf(needs: readonly Prerequisite[], env: NodeJS.ProcessEnv = process.env): Missing[] {
+  const out: Missing[] = [];
+  const tools = needs.filter((n): n is HostToolName => n in HOST_TOOLS);
+  const gone = missingTools(tools, env);
+  for (const n of needs) {
+    if (n === 'root') {
+      if (!isRoot()) out.push({ what: n, why: 'not root (network namespaces and TUN devices need it)' });
+    } else if (n === 'netns') {
+      if (isRoot() && gone.every((t) => t !== 'ip') && !netnsWorks()) out.push({ what: n, why: '`ip netns list` fails (no network namespace support?)' });
+    } else if (gone.includes(n)) {
+      out.push({ what: n, why: `\`${n}\` is not installed (package ${HOST_TOOLS[n].pkg})` });
+    }
+  }
+  return out;
+}
+
+/** The one command that makes `missing` available. */
+export function fixFor(missing: readonly Missing[]): string {
+  const tools = missing.map((m) => m.what).filter((n): n is HostToolName => n in HOST_TOOLS);
+  const root = missing.some((m) => m.what === 'root');
+  if (tools.length === 0) return root ? 'run the tests as root' : 'a kernel with network namespaces';
+  return root ? `sudo npx svr setup (installs ${packagesFor(tools).join(' ')}), then run the tests as root` : `npx svr setup (installs ${packagesFor(tools).join(' ')})`;
+}
+
+/**
+ * uvu's `test` when the file's prerequisites (TEST_NEEDS) are there; otherwise a `test` whose tests are
+ * counted as skipped (hooks dropped), the reason printed once when the file runs, or, with SVR_CI=1, one
+ * failing test naming what is missing.
+ */
+export function requires(fileUrl: string): Test {
+  const key = testKey(fileUrl);
+  const needs = TEST_NEEDS[key];
+  if (needs === undefined) throw new Error(`test/support/prerequisites.ts: no TEST_NEEDS entry for ${key}`);
+  const missing = missingOf(needs);
+  if (missing.length === 0) return uvuTest;
+  const reasons = missing.map((m) => m.why).join('; ');
+  if (process.env['SVR_CI'] === '1') {
+    uvuTest(`${key}: its prerequisites are there (SVR_CI=1)`, () => {
+      throw new Error(`${key} cannot run under CI: ${reasons}; fix: ${fixFor(missing)}`);
+    });
+  }
+  let skipped = 0;
+  uvuTest.before(() => console.log(`  SKIPPED ${skipped} test${skipped === 1 ? '' : 's'} of ${key}: ${reasons}; to run them: ${fixFor(missing)}`));
+  const skip = (name?: string): void => {
+    skipped++;
+    uvuTest.skip(name);
+  };
+  const drop = Object.assign(() => undefined, { each: () => undefined });
+  return Object.assign(skip, { only: skip, skip, before: drop, after: drop, run: () => uvuTest.run() });
+}

@@ -1,0 +1,52 @@
+/**
+ * `npm test` (after tsc): says first what this host lacks, which test files will therefore be counted as
+ * skipped and the one command that installs it; runs uvu on dist/test; then checks uvu's summary
+ * (uvu-summary.ts): a test that did not pass, or under CI (SVR_CI=1, set by .ci/run) any skipped test,
+ * fails the run. Stops at once when the native addon is not built (nearly every test would fail for it).
+ * Argument: a uvu file pattern (default `\.test\.js$`), e.g. `npm test -- 'unit/model/.*\.test\.js$'`.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { isRoot } from '../../src/lab/run.js';
+import { nativeAddonBuilt } from '../../src/lab/setup.js';
+import { fixFor, missingOf, TEST_NEEDS, TEST_ROOT, type Missing } from './prerequisites.js';
+import { parseUvuSummary, summaryProblems } from './uvu-summary.js';
+
+const UVU = fileURLToPath(new URL('../../../node_modules/uvu/bin.js', import.meta.url));
+const ci = process.env['SVR_CI'] === '1';
+
+/** The lines `npm test` starts with when something is missing ([] when nothing is). */
+function preflight(): string[] {
+  const skipped: { file: string; missing: Missing[] }[] = [];
+  for (const [file, needs] of Object.entries(TEST_NEEDS)) {
+    const missing = missingOf(needs);
+    if (missing.length > 0) skipped.push({ file, missing });
+  }
+  if (skipped.length === 0) return [];
+  const all = new Map<string, Missing>();
+  for (const s of skipped) for (const m of s.missing) all.set(m.what, m);
+  return [
+    `npm test: ${[...all.values()].map((m) => m.why).join('; ')}.`,
+    `  ${ci ? 'Under CI (SVR_CI=1) these test files fail' : 'These test files will be counted as skipped'}: `
+      + `${skipped.map((s) => `${s.file} (${s.missing.map((m) => m.what).join(', ')})`).join(', ')}.`,
+    `  To run them: ${fixFor([...all.values()])}.`,
+  ];
+}
+
+if (!nativeAddonBuilt()) {
+  console.error(`npm test: the native addon (build/Release/svr_native.node) is not built (npm ci skips it without a C toolchain); run: ${isRoot() ? '' : 'sudo '}npx svr setup`);
+  process.exit(1);
+}
+for (const line of preflight()) console.log(line);
+
+const child = spawn(process.execPath, [UVU, TEST_ROOT, process.argv[2] ?? '\\.test\\.js$'], { stdio: ['inherit', 'pipe', 'inherit'] });
+let tail = '';
+child.stdout.on('data', (d: Buffer) => {
+  process.stdout.write(d);
+  tail = (tail + d.toString('utf8')).slice(-8192);
+});
+child.on('close', (code) => {
+  const problems = summaryProblems(parseUvuSummary(tail), ci);
+  for (const p of problems) console.error(`npm test: ${p}`);
+  process.exitCode = code !== 0 ? (code ?? 1) : problems.length > 0 ? 1 : 0;
+});
