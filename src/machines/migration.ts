@@ -41,7 +41,7 @@ export interface DampingRule {
 
 /**
  * A path withdrawn twice within a half-life (15 s) is suppressed; it is reused once its figure is below
- * 750 again: 15 s after the last of two quick withdrawals, at most 45 s after the last of many (the cap).
+ * 750 again: 15-21 s after the second of two withdrawals, at most 45 s after the last of many (the cap).
  */
 export const DEFAULT_DAMPING: DampingRule = { penalty: 1000, suppressAt: 1500, reuseBelow: 750, halfLifeMs: 15_000, maxPenalty: 6000 };
 
@@ -111,12 +111,12 @@ export function penaltyAt(c: Ctx, path: number, now: number): number {
 }
 
 /** The choice: the best ranked path that is not suppressed, else the best suppressed one, else -1. */
-export function choose(c: Ctx): number {
+function choose(c: Ctx): number {
   return c.ranked.find((p) => !c.suppressed.includes(p)) ?? c.ranked[0] ?? -1;
 }
 
 /** The order for the data path: the active path, then the others by rank, suppressed ones last. */
-export function orderOf(c: Ctx): number[] {
+function orderOf(c: Ctx): number[] {
   const rest = c.ranked.filter((p) => p !== c.active);
   const head = c.active >= 0 && c.ranked.includes(c.active) ? [c.active] : [];
   return [...head, ...rest.filter((p) => !c.suppressed.includes(p)), ...rest.filter((p) => c.suppressed.includes(p))];
