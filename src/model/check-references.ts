@@ -3,7 +3,7 @@
  * that must not be claimed twice, the authority secret when a signing policy has no key, and
  * agreement between the two ends of every peer path (HMAC settings, waypoint port ranges).
  */
-import { formatAddress, formatPrefix, maskPrefix, parseAddress, parsePrefix } from './addr.js';
+import { formatAddress, formatPrefix, maskPrefix, parseAddress, parsePrefix } from '../packet/addr.js';
 import type { Authority, Interface, Router, SecurityPolicy } from './config.js';
 import type { Origins } from './fields.js';
 import { didYouMean, formatPath, describe, type FieldPath, type PathSegment, type Problems } from './problems.js';

@@ -3,7 +3,7 @@
  * interface A of this router and a WAN interface B of another router that share a neighborhood name
  * and an address family form one path A->B. Order: peer routers in config order, then A, then B.
  */
-import { parseAddress, type ParsedAddress } from './addr.js';
+import { parseAddress, type ParsedAddress } from '../packet/addr.js';
 import type { Authority, Interface, Router } from './config.js';
 
 export interface MeshLink {
