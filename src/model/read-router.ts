@@ -8,7 +8,7 @@ import { PORT_RANGE_EXPECTED, addressProblem, parsePortRange, prefixProblem } fr
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins'] as const;
+const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'observation-domain-id'] as const;
 const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
@@ -39,7 +39,11 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const routes = readList(ctx, o, 'routes', path, 'a list of routes', (v, p) => readRoute(v, p, ctx));
   const serviceRoutes = readList(ctx, o, 'service-routes', path, 'a list of service-routes', (v, p) => readServiceRoute(v, p, ctx));
   const plugins = readPlugins(o, path, ctx);
-  return name === undefined ? undefined : { name, interfaces, routes, serviceRoutes, plugins };
+  if (name === undefined) return undefined;
+  const router: Router = { name, interfaces, routes, serviceRoutes, plugins };
+  // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
+  if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
+  return router;
 }
 
 function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Interface | undefined {

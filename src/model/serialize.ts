@@ -3,6 +3,7 @@
  * config built or changed in code goes through exactly the validation a file gets, and so that
  * `svr show config` prints something you can paste into a file.
  */
+import { telemetryToDocument } from './read-telemetry.js';
 import type { AccessRule, BfdSettings, Interface, PluginRef, PortRange, Router, Service, ServicePolicy, SvrConfig } from './config.js';
 
 type Doc = Record<string, unknown>;
@@ -84,6 +85,7 @@ function plugin(p: PluginRef): Doc {
 function router(r: Router): Doc {
   return clean({
     name: r.name,
+    'observation-domain-id': r.observationDomainId,
     interfaces: r.interfaces.map(iface),
     routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway })),
     'service-routes': r.serviceRoutes.map((x) => clean({
@@ -109,6 +111,7 @@ export function configToDocument(config: SvrConfig): Doc {
       'service-policies': a.servicePolicies.map(servicePolicy),
       routers: a.routers.map(router),
       plugins: a.plugins.length > 0 ? a.plugins.map(plugin) : undefined,
+      telemetry: telemetryToDocument(a.telemetry),
     }),
   };
 }

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { SvrError } from '../errors.js';
 import type { SessionRole } from '../dataplane/events.js';
 import type { FiveTuple } from '../packet/svr-metadata-decode.js';
+import { INTERIM_DEFAULT_S, INTERIM_MAX_S, INTERIM_MIN_S } from '../model/read-telemetry.js';
 import { TokenBucket } from '../step/smoothing.js';
 
 /** A transport 5-tuple in one direction: addresses as text (`198.18.1.10`, `2001:db8::1`), the IP protocol number. */
@@ -162,9 +163,6 @@ export interface RecordBuilderCounters {
   unknownSession: number;
 }
 
-export const INTERIM_MIN_S = 60;
-export const INTERIM_MAX_S = 1800;
-export const INTERIM_DEFAULT_S = 60;
 
 interface OpenSession {
   record: SessionRecord;

@@ -10,7 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpfixExporter, type CollectorStatus } from '../../src/telemetry/ipfix/exporter.js';
-import type { CollectorConfig } from '../../src/telemetry/config.js';
+import type { CollectorConfig } from '../../src/model/config.js';
 import { SessionRecordBuilder, type SessionRecord } from '../../src/telemetry/record.js';
 import { requires } from '../support/prerequisites.js';
 import { captureLoopback, freePort, nfdumpFlows, startNfcapd, tsharkIpfix, type NfdumpFlow } from './telemetry-tools.js';

@@ -16,7 +16,7 @@
 import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
-import type { HistoryRetention } from '../config.js';
+import type { HistoryRetention } from '../../model/config.js';
 import type { SessionRecord } from '../record.js';
 import { batchKey, concatRefs, decodeRefs, encodeRef, idKey, indexEntries, metaKey, minuteOf, postingPrefix, postingSuffix, recordKey, timeHex } from './keys.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';

@@ -1,6 +1,6 @@
 /**
- * The `telemetry` settings as data: IPFIX collectors and history retention. Read with the model's field
- * readers (src/model/fields.ts), so every bad field is reported with its path, all in one pass:
+ * The authority's `telemetry` block (types in config.ts): IPFIX collectors every router exports session
+ * records to, and the session history's retention. Every bad field is reported with its path:
  *
  *   telemetry:
  *     ipfix:
@@ -17,66 +17,47 @@
  *       max-size-mb: 1024             # 16-1048576
  */
 import { SvrError } from '../errors.js';
-import { FieldReader, readList, type Raw, type ReadContext } from '../model/fields.js';
-import { addressProblem } from '../model/formats.js';
-import { NAME_RULES, isPlainName, isTenantName } from '../model/names.js';
-import { Problems, describe, formatPath, type ConfigProblem, type FieldPath } from '../model/problems.js';
-import { INTERIM_DEFAULT_S, INTERIM_MAX_S, INTERIM_MIN_S } from './record.js';
-
-export type IpfixTransport = 'udp' | 'tcp';
-
-export interface CollectorConfig {
-  name: string;
-  address: string;
-  port: number;
-  transport: IpfixTransport;
-  /** seconds between interim records, 60-1800 */
-  interimIntervalS: number;
-  /** only records of these tenants; empty = all */
-  tenants: string[];
-}
-
-export interface IpfixConfig {
-  /** seconds between UDP template resends */
-  templateIntervalS: number;
-  collectors: CollectorConfig[];
-}
-
-export interface HistoryRetention {
-  maxAgeDays: number;
-  maxSizeMb: number;
-}
-
-export interface TelemetryConfig {
-  ipfix: IpfixConfig;
-  history: HistoryRetention;
-}
+import type { CollectorConfig, HistoryRetention, IpfixConfig, IpfixTransport, TelemetrySettings } from './config.js';
+import { FieldReader, readList, type Raw, type ReadContext } from './fields.js';
+import { addressProblem } from './formats.js';
+import { NAME_RULES, isPlainName, isTenantName } from './names.js';
+import { Problems, describe, formatPath, type ConfigProblem, type FieldPath } from './problems.js';
 
 export const IPFIX_PORT = 4739;
-export const DEFAULT_RETENTION: HistoryRetention = { maxAgeDays: 7, maxSizeMb: 1024 };
+export const DEFAULT_RETENTION: Readonly<HistoryRetention> = Object.freeze({ maxAgeDays: 7, maxSizeMb: 1024 });
+/** Interim records of live sessions: every 60-1800 s, default 60 (ssr-reference §1.11). */
+export const INTERIM_MIN_S = 60;
+export const INTERIM_MAX_S = 1800;
+export const INTERIM_DEFAULT_S = 60;
+export const TEMPLATE_INTERVAL_DEFAULT_S = 60;
 
 const TELEMETRY_KEYS = ['ipfix', 'history'] as const;
 const IPFIX_KEYS = ['template-interval', 'collectors'] as const;
 const COLLECTOR_KEYS = ['name', 'address', 'port', 'transport', 'interim-interval', 'tenants'] as const;
 const HISTORY_KEYS = ['retention-days', 'max-size-mb'] as const;
 
+export function defaultTelemetry(): TelemetrySettings {
+  return { ipfix: { templateIntervalS: TEMPLATE_INTERVAL_DEFAULT_S, collectors: [] }, history: { ...DEFAULT_RETENTION } };
+}
+
 /** Reads `telemetry` at `path` (absent = every default). Problems go to ctx.r.problems. */
-export function readTelemetry(value: unknown, path: FieldPath, ctx: ReadContext): TelemetryConfig {
-  const out: TelemetryConfig = { ipfix: { templateIntervalS: 60, collectors: [] }, history: { ...DEFAULT_RETENTION } };
+export function readTelemetry(value: unknown, path: FieldPath, ctx: ReadContext): TelemetrySettings {
+  const out = defaultTelemetry();
   if (value === undefined || value === null) return out;
   const o = ctx.r.object(value, path, 'a telemetry mapping ({ ipfix, history })', TELEMETRY_KEYS);
   if (o === undefined) return out;
   out.ipfix = readIpfix(o['ipfix'], [...path, 'ipfix'], ctx);
   out.history = readHistory(o['history'], [...path, 'history'], ctx);
+  ctx.origins.set(out, path);
   return out;
 }
 
 function readIpfix(value: unknown, path: FieldPath, ctx: ReadContext): IpfixConfig {
-  const out: IpfixConfig = { templateIntervalS: 60, collectors: [] };
+  const out: IpfixConfig = { templateIntervalS: TEMPLATE_INTERVAL_DEFAULT_S, collectors: [] };
   if (value === undefined || value === null) return out;
   const o = ctx.r.object(value, path, 'an ipfix mapping ({ template-interval, collectors })', IPFIX_KEYS);
   if (o === undefined) return out;
-  out.templateIntervalS = ctx.r.integer(o, 'template-interval', path, 10, 3600, 60, ' seconds');
+  out.templateIntervalS = ctx.r.integer(o, 'template-interval', path, 10, 3600, TEMPLATE_INTERVAL_DEFAULT_S, ' seconds');
   out.collectors = readList(ctx, o, 'collectors', path, 'a list of collectors ({ name, address, port, transport, interim-interval, tenants })', (v, p) => readCollector(v, p, ctx));
   const seen = new Set<string>();
   out.collectors.forEach((c, i) => {
@@ -120,10 +101,10 @@ function readHistory(value: unknown, path: FieldPath, ctx: ReadContext): History
 }
 
 /**
- * Validates a `telemetry` value on its own (before it is part of the config file): the settings, or
- * SVR_ERR_CONFIG_INVALID listing every problem with its field path (data.errors as ConfigProblem[]).
+ * Validates a `telemetry` value on its own: the settings, or SVR_ERR_CONFIG_INVALID listing every problem
+ * with its field path (data.errors as ConfigProblem[]). Tenant names are not checked against an authority.
  */
-export function parseTelemetry(value: unknown, path: FieldPath = ['telemetry']): TelemetryConfig {
+export function parseTelemetry(value: unknown, path: FieldPath = ['telemetry']): TelemetrySettings {
   const problems = new Problems();
   const config = readTelemetry(value, path, { r: new FieldReader(problems), origins: new WeakMap() });
   if (problems.list.length > 0) {
@@ -132,4 +113,33 @@ export function parseTelemetry(value: unknown, path: FieldPath = ['telemetry']):
     throw new SvrError('SVR_ERR_CONFIG_INVALID', `invalid telemetry settings (${n} problem${n === 1 ? '' : 's'}):\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`, { errors });
   }
   return config;
+}
+
+/** The telemetry block in file form (kebab-case), only what differs from the defaults; undefined when all default. */
+export function telemetryToDocument(t: TelemetrySettings): Record<string, unknown> | undefined {
+  const d = defaultTelemetry();
+  const ipfix: Record<string, unknown> = {};
+  if (t.ipfix.templateIntervalS !== d.ipfix.templateIntervalS) ipfix['template-interval'] = t.ipfix.templateIntervalS;
+  if (t.ipfix.collectors.length > 0) {
+    ipfix['collectors'] = t.ipfix.collectors.map((c) => ({
+      name: c.name, address: c.address, port: c.port, transport: c.transport, 'interim-interval': c.interimIntervalS,
+      ...(c.tenants.length > 0 ? { tenants: c.tenants } : {}),
+    }));
+  }
+  const history = t.history.maxAgeDays !== d.history.maxAgeDays || t.history.maxSizeMb !== d.history.maxSizeMb
+    ? { 'retention-days': t.history.maxAgeDays, 'max-size-mb': t.history.maxSizeMb } : undefined;
+  const out = { ...(Object.keys(ipfix).length > 0 ? { ipfix } : {}), ...(history !== undefined ? { history } : {}) };
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The IPFIX observation domain id of each router, in order: its `observation-domain-id`, else its position + 1. */
+export function observationDomains(routers: readonly { observationDomainId?: number }[]): number[] {
+  return routers.map((r, i) => r.observationDomainId ?? i + 1);
+}
+
+/** The IPFIX observation domain id of the router called `name` (see observationDomains). */
+export function observationDomainOf(routers: readonly { name: string; observationDomainId?: number }[], name: string): number {
+  const i = routers.findIndex((r) => r.name === name);
+  if (i < 0) throw new SvrError('SVR_ERR_CONFIG_ROUTER', `no router named ${describe(name)} in the authority`);
+  return observationDomains(routers)[i]!;
 }
