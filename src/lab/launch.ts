@@ -22,6 +22,11 @@ export function configPath(dir: string): string {
   return join(dir, 'authority.yaml');
 }
 
+/** A lab node's state database: `<dir>/data/<name>`. */
+export function nodeDataDir(dir: string, name: string): string {
+  return join(dir, 'data', name);
+}
+
 export function nodeSocketPath(dir: string, name: string): string {
   return join(dir, `${name}.sock`);
 }
@@ -33,7 +38,7 @@ export function nodeSocketPath(dir: string, name: string): string {
  */
 export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string, workers = 1): Launch {
   const socket = nodeSocketPath(dir, name);
-  const args = [svrScript(), 'node', 'start', '--config', configPath(dir), '--name', name, '--socket', socket, '--run-dir', runDir, '--data-dir', join(dir, 'data', name)];
+  const args = [svrScript(), 'node', 'start', '--config', configPath(dir), '--name', name, '--socket', socket, '--run-dir', runDir, '--data-dir', nodeDataDir(dir, name)];
   if (workers > 1) args.push('--workers', String(workers));
   return { name, kind: 'node', role: name, cmd: process.execPath, args, markers: ['svr.js', 'start', configPath(dir), socket], socket };
 }

@@ -5,9 +5,12 @@
  * 3. build the router over those ports and start it; with `workers` > 1 the data path runs in that many
  *    worker threads, each with its own queue of every device (multi-queue), and the devices are
  *    configured once every worker has opened its queues;
- * 4. serve the control socket, register in the run dir, log "running";
- * stop(): close the control socket, the router and the devices (routes vanish with them), unregister.
- * reload(): re-read the config; a bad file is refused and the running config stays.
+ * 4. session records (node/records.ts): the router's session events become records for the IPFIX
+ *    collectors and the session history in the node's store;
+ * 5. serve the control socket, register in the run dir, log "running";
+ * stop(): close the control socket, the router and the devices (routes vanish with them), the records
+ * (queued records sent, pending history written), unregister.
+ * reload(): re-read the config; a bad file is refused and the running config stays; telemetry follows.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,6 +28,9 @@ import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } fro
 import { WorkerHost } from '../workers/worker-host.js';
 import { Store } from '../store/store.js';
 import { StateRecorder } from './recorder.js';
+import { explainSession, recordQuery, type SessionExplanation } from './explain-session.js';
+import { startRecords, type NodeRecords } from './records.js';
+import { observationDomainOf } from '../model/read-telemetry.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
 
@@ -63,6 +69,7 @@ export class RunningNode {
     private readonly configPath: string,
     private readonly store: Store,
     private readonly recorder: StateRecorder,
+    private readonly records: NodeRecords,
   ) {}
 
   attachControl(control: JsonLineServer): void {
@@ -78,6 +85,9 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload();
       case 'show': return this.show(req.what);
+      case 'history': return this.records.sessions.query(req.query);
+      case 'session': return (await this.records.sessions.get(req.sessionId)) ?? null;
+      case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
   }
@@ -99,12 +109,20 @@ export class RunningNode {
           'handshakes-in-flight': s.handshakesInFlight,
           node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
           ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
+          ...this.records.stats(),
           interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
           ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
         };
       }
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
     }
+  }
+
+  private async explainSession(sessionId: string): Promise<SessionExplanation> {
+    const r = await this.records.sessions.get(sessionId);
+    if (r === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
+    const q = recordQuery(r);
+    return explainSession(r, q === undefined ? undefined : this.router.explain(q));
   }
 
   /** Re-reads the config file. Interfaces must stay the same (they own devices); the rest applies live. */
@@ -117,6 +135,7 @@ export class RunningNode {
         throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
       }
       this.router.applyConfig(next);
+      this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
       await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
       void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     } catch (e) {
@@ -133,6 +152,7 @@ export class RunningNode {
       await this.control?.close();
       this.control = null;
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
+      await this.records.close();
       await this.recorder.close();
       await this.store.close();
       unregister(this.dir, this.name, process.pid);
@@ -186,6 +206,14 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       throw e;
     }
   }
+  let records: NodeRecords;
+  try {
+    records = await startRecords(router, store, config, o.name, (e, f) => log.info(e, f));
+  } catch (e) {
+    await router.stop();
+    await store.close();
+    throw e;
+  }
   router.events$.subscribe((e) => {
     if (e.type === 'created') log.session('session.created', { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
     else if (e.type === 'removed') log.session('session.removed', { id: e.sessionId, reason: e.reason });
@@ -196,7 +224,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder);
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
     register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });

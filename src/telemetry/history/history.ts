@@ -112,8 +112,8 @@ export class SessionHistory {
   private timers: NodeJS.Timeout[] = [];
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly maxAgeMs: number;
-  private readonly maxBytes: number;
+  private maxAgeMs: number;
+  private maxBytes: number;
   private readonly now: () => number;
   private readonly reader: HistoryReader;
 
@@ -147,6 +147,12 @@ export class SessionHistory {
       h.startTimers();
     }
     return h;
+  }
+
+  /** New retention limits; the next retention step applies them. */
+  setRetention(r: Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'>): void {
+    if (r.maxAgeMs !== undefined) this.maxAgeMs = r.maxAgeMs;
+    if (r.maxBytes !== undefined) this.maxBytes = r.maxBytes;
   }
 
   /** Queues a record for the next batch; never waits. False when refused (read-only, closed or full). */
