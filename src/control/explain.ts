@@ -288,12 +288,12 @@ function candidates(d: ExplainDeps, service: number, chosen: number): PathCandid
       ...(rank >= 0 ? { rank: rank + 1 } : {}),
     };
     const q = quality === undefined ? 'not measured yet' : `latency ${quality.latencyMs.toFixed(1)} ms, jitter ${quality.jitterMs.toFixed(1)} ms, loss ${quality.lossPercent.toFixed(2)} %, MOS ${quality.mos.toFixed(2)}`;
-    if (id === chosen) v.why = `rank ${rank + 1}: the first usable path of the ranking (${policy.bestPathCriteria}; vector ${v.vector} cost ${v.cost}; ${q})`;
+    if (id === chosen) v.why = `rank ${rank + 1}: the first usable path of the ranking (best-path-criteria ${policy.bestPathCriteria}; vector ${v.vector} cost ${v.cost}; ${q})`;
     else if (!usable) v.why = `not usable: ${s === undefined ? 'down' : s.holdDownRemainingMs > 0 ? `hold-down, ${Math.ceil(s.holdDownRemainingMs / 1000)} s left` : `BFD ${s.bfdState}`}`;
     else if (cost === VECTOR_NEVER) v.why = `vector ${v.vector} costs never in service-policy ${policy.name}`;
     else if (policy.pathQualityFilter && !sla) v.why = `breaches the SLA of ${policy.name} (${q}; limits latency ${policy.maxLatencyMs} ms, jitter ${policy.maxJitterMs} ms, loss ${policy.maxLossPercent} %${policy.minMos !== undefined ? `, MOS ${policy.minMos}` : ''})`;
     else if (rank < 0) v.why = `not in the order the data path follows (best-effort keeps the best path only, or the migration of ${svc.name} holds it back)`;
-    else v.why = `rank ${rank + 1}, behind ${chosenName || 'a better path'} (${policy.bestPathCriteria}; vector ${v.vector} cost ${v.cost}; ${q})`;
+    else v.why = `rank ${rank + 1}, behind ${chosenName || 'a better path'} (best-path-criteria ${policy.bestPathCriteria}; vector ${v.vector} cost ${v.cost}; ${q})`;
     return v;
   });
 }

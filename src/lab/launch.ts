@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { internetServerArgs, serverBArgs } from './plugins-profile.js';
+import { collectorDir, nfcapdArgs } from './collector.js';
 import { svrScript } from './run.js';
 import { ECHO_PORT, HTTP_PORT, linkRole, MAX_PATHS, nsName, SERVER, STREAM_PORT, type Place } from './topology.js';
 import type { LabProcessKind } from './state.js';
@@ -70,6 +71,12 @@ export function emulatorLaunch(dir: string, k: number, seed: number): Launch {
   return { name: linkRole(k), kind: 'emulator', role: linkRole(k), cmd: process.execPath, args, markers: ['svr.js', 'emulate', socket], socket };
 }
 
+/** `nfcapd -w <dir>/ipfix -p 4739 -b 198.18.9.10 -t 60` inside `<prefix>-collector` (in the foreground: the lab keeps its pid). */
+export function collectorLaunch(dir: string): Launch {
+  const args = nfcapdArgs(dir);
+  return { name: 'nfcapd', kind: 'collector', role: 'collector', cmd: 'nfcapd', args, markers: ['nfcapd', collectorDir(dir)] };
+}
+
 export function iperfPidFile(dir: string): string {
   return join(dir, 'iperf3.pid');
 }
@@ -86,7 +93,7 @@ export function iperfLaunch(dir: string): Launch {
  */
 export function allLaunches(dir: string, prefix: string, runDir: string): Launch[] {
   const emulators = Array.from({ length: MAX_PATHS }, (_, i) => emulatorLaunch(dir, i + 1, 0));
-  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix)];
+  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix), collectorLaunch(dir)];
 }
 
 export function launchNamespace(prefix: string, l: Launch): string {
