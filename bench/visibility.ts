@@ -1,0 +1,197 @@
+/**
+ * The visibility case (svrouter, HMAC only): what session records cost. The same measurements twice, back to
+ * back, on the same config except its `telemetry` block:
+ *   off  r1 and r2 restarted on the bench config with short idle timeouts (sessions end, so records flow);
+ *   on   the same plus IPFIX export (each router to an nfcapd on 127.0.0.1:4739 in its namespace) and the
+ *        session history in the node's LevelDB store.
+ * Each: TCP (iperf3, one stream) and new UDP sessions/s; with telemetry on, r1's `svr show stats` is sampled
+ * every 200 ms from the start of the session test until its records are written (or 20 s), giving the
+ * history's write rate next to r1's session rate, and what was dropped. The nodes are restarted on the
+ * headline config afterwards. Metrics (Prometheus) are not part of this build's node yet.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
+import { checkConnectivity, measureTcp } from './measure.js';
+import type { ModeContext } from './modes/mode.js';
+import type { SvrouterMode } from './modes/svrouter.js';
+import type { Plan } from './plan.js';
+import type { SessionRate, TcpResult } from './results.js';
+import { sessionRate } from './sessions.js';
+import { svrConfigYaml } from './svr-config.js';
+import { NS } from './topology.js';
+
+/** Idle timeout of the visibility runs' sessions, s: records of the session test arrive within the run. */
+export const VISIBILITY_IDLE_S = 2;
+const COLLECTOR = '127.0.0.1';
+
+export interface HistoryRate {
+  /** r1's sessions-created during the UDP session test, per second of it */
+  createdPerSecond: number;
+  /** r1's history-written per second while records were being written (first to last increase) */
+  writtenPerSecond: number;
+  created: number;
+  written: number;
+  /** records left waiting when sampling stopped, and dropped (history full, IPFIX queue full) */
+  pendingAtEnd: number;
+  historyDropped: number;
+  ipfixExported: number;
+  ipfixDropped: number;
+  /** records nfcapd counted (its stats line at exit), both routers */
+  collectorFlows?: number;
+}
+
+export interface VisibilityRun {
+  tcp?: TcpResult;
+  sessions?: SessionRate;
+}
+
+export interface VisibilityResult {
+  idleTimeoutS: number;
+  off: VisibilityRun;
+  on: VisibilityRun;
+  history?: HistoryRate;
+  errors: string[];
+}
+
+interface Stats {
+  at: number;
+  created: number;
+  written: number;
+  pending: number;
+  historyDropped: number;
+  exported: number;
+  ipfixDropped: number;
+}
+
+async function sample(svr: SvrouterMode): Promise<Stats> {
+  const s = await svr.stats('r1');
+  const n = (k: string): number => (typeof s[k] === 'number' ? s[k] : NaN);
+  return { at: Date.now(), created: n('sessions-created'), written: n('history-written'), pending: n('history-pending'), historyDropped: n('history-dropped'), exported: n('ipfix-exported'), ipfixDropped: n('ipfix-dropped') };
+}
+
+/** nfcapd on 127.0.0.1:4739 inside a router's namespace. */
+async function startCollector(dir: string, r: 'r1' | 'r2'): Promise<Proc> {
+  const out = join(dir, `ipfix-${r}`);
+  mkdirSync(out, { recursive: true });
+  const p = spawnIn(NS[r], `nfcapd-${r}`, 'nfcapd', ['-w', out, '-p', '4739', '-b', COLLECTOR, '-t', '60'], join(dir, `nfcapd-${r}.log`));
+  await waitForLine(p, /Startup nfcapd/, 10_000);
+  return p;
+}
+
+export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, plan: Plan): Promise<VisibilityResult> {
+  const progress = ctx.progress;
+  const dir = join(ctx.dir, 'visibility');
+  mkdirSync(dir, { recursive: true });
+  const res: VisibilityResult = { idleTimeoutS: VISIBILITY_IDLE_S, off: {}, on: {}, errors: [] };
+  const config = (collector: boolean): string => {
+    const path = join(dir, `authority-${collector ? 'on' : 'off'}.yaml`);
+    writeFileSync(path, svrConfigYaml({ encrypt: false, idleTimeoutS: VISIBILITY_IDLE_S, ...(collector ? { collector: COLLECTOR } : {}) }));
+    return path;
+  };
+  const step = async (what: string, f: () => Promise<void>): Promise<void> => {
+    try {
+      await f();
+    } catch (e) {
+      const msg = `${what}: ${(e as Error).message.split('\n')[0]}`;
+      res.errors.push(msg);
+      progress(`    ! ${msg}`);
+    }
+  };
+  const runBoth = async (run: VisibilityRun, label: string, sampling: boolean): Promise<void> => {
+    await checkConnectivity();
+    await step(`${label} tcp`, async () => { run.tcp = await measureTcp(svr, plan, progress); });
+    let samples: Stats[] = [];
+    let sampler: Promise<void> | undefined;
+    let sampling$ = sampling;
+    if (sampling) {
+      samples = [await sample(svr)];
+      sampler = (async () => {
+        while (sampling$) {
+          await sleep(200);
+          samples.push(await sample(svr).catch(() => samples[samples.length - 1]!));
+        }
+      })();
+    }
+    await step(`${label} udp sessions`, async () => { run.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    if (sampler !== undefined) {
+      // records come as sessions idle out (VISIBILITY_IDLE_S after their last packet) and are written in batches
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        await sleep(250);
+        const last = samples[samples.length - 1]!;
+        if (last.written - samples[0]!.written >= last.created - samples[0]!.created && last.pending === 0) break;
+      }
+      sampling$ = false;
+      await sampler;
+      res.history = historyRate(samples, run.sessions);
+    }
+  };
+
+  progress(`  visibility: idle timeouts ${VISIBILITY_IDLE_S} s; telemetry off`);
+  await svr.restartWith(config(false));
+  await runBoth(res.off, 'off', false);
+
+  progress(`  visibility: telemetry on (IPFIX to nfcapd on ${COLLECTOR}:4739 in each router's namespace, session history in LevelDB)`);
+  const collectors: Proc[] = [];
+  try {
+    for (const r of ['r1', 'r2'] as const) collectors.push(await startCollector(dir, r));
+    await svr.restartWith(config(true));
+    await runBoth(res.on, 'on', true);
+  } finally {
+    await svr.restartWith();
+    let flows = 0;
+    for (const p of collectors) {
+      await stop(p, 5000);
+      flows += collectorFlows(join(dir, `${p.name}.log`));
+    }
+    if (res.history !== undefined && collectors.length > 0) res.history.collectorFlows = flows;
+  }
+  const h = res.history;
+  if (h !== undefined) {
+    progress(`    history: ${h.written} records written at ${Math.round(h.writtenPerSecond)}/s while r1 created ${Math.round(h.createdPerSecond)} sessions/s; pending at end ${h.pendingAtEnd}, dropped ${h.historyDropped}; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `; nfcapd counted ${h.collectorFlows} flows` : ''}`);
+  }
+  return res;
+}
+
+/** The history's write rate over the samples, next to the session rate. */
+function historyRate(samples: readonly Stats[], sessions: SessionRate | undefined): HistoryRate {
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  let start: Stats | undefined;
+  let end: Stats | undefined;
+  for (let i = 1; i < samples.length; i++) {
+    if (samples[i]!.written > samples[i - 1]!.written) {
+      start ??= samples[i - 1]!;
+      end = samples[i]!;
+    }
+  }
+  const written = last.written - first.written;
+  const span = start !== undefined && end !== undefined ? (end.at - start.at) / 1000 : 0;
+  return {
+    created: sessions?.createdR1 ?? last.created - first.created,
+    createdPerSecond: sessions?.createdR1PerSecond ?? NaN,
+    written,
+    writtenPerSecond: span > 0 ? (end!.written - start!.written) / span : 0,
+    pendingAtEnd: last.pending,
+    historyDropped: last.historyDropped - first.historyDropped,
+    ipfixExported: last.exported - first.exported,
+    ipfixDropped: last.ipfixDropped - first.ipfixDropped,
+  };
+}
+
+/** nfcapd's stats line at exit: `Ident: 'none' Flows: N, ...`. */
+function collectorFlows(log: string): number {
+  try {
+    const text = readFileSync(log, 'utf8');
+    return Number(/Flows: (\d+)/.exec(text)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Relative cost of `on` against `off` (0.03 = 3 % less), or undefined. */
+export function cost(off: number | undefined, on: number | undefined): number | undefined {
+  return off === undefined || on === undefined || !(off > 0) ? undefined : (off - on) / off;
+}
+
