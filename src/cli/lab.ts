@@ -98,8 +98,8 @@ ${TOPOLOGY}
   \`svr lab down\` deletes <p>-internet and <p>-fn too.
 
 --collector (docs/visibility.md) adds an IPFIX collector: namespace <p>-collector with nfcapd on
-198.18.9.10:4739/udp (files in <dir>/ipfix, a new one each minute), a veth to each router (r1-col
-198.18.9.1/30, r2-col 198.18.9.5/30) and a \`telemetry\` block in authority.yaml: both routers export
+198.18.9.10:4739/udp (files in <dir>/ipfix, a new one every --collector-rotate seconds, default 60;
+nfdump reads complete files), a veth to each router (r1-col 198.18.9.1/30, r2-col 198.18.9.5/30) and a \`telemetry\` block in authority.yaml: both routers export
 their session records to it. \`svr lab status\` shows it; \`svr lab down\` stops nfcapd by its pid.
 Read the records: nfdump -R <dir>/ipfix -o "fmt:%ts %td %pr %sap -> %dap %xsap -> %xdap %pkt %byt".
 
@@ -197,10 +197,11 @@ export function registerLab(program: Command): void {
     .option('--workers <n>', 'data-path worker threads of each node (svr node start --workers)', '1')
     .option('--profile <name>', `${LAB_PROFILES.join('|')}: plugins adds the built-in plugins, an internet namespace behind r2 (source NAT), a second server (load balancing) and an external-function namespace for r1 (see below)`, 'basic')
     .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; collector?: boolean }) => {
+    .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; collector?: boolean; collectorRotate: string }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, collector: o.collector === true });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, collector: o.collector === true, collectorRotateS: o.collectorRotate });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {

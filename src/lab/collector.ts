@@ -6,7 +6,8 @@
  *
  * Each router routes 198.18.9.10/32 over its veth; the node process sends from its veth address (the main
  * table: only traffic from the lan veths is steered into the lan TUN). nfcapd writes `<dir>/ipfix/nfcapd.*`
- * (a new file each minute; `nfcapd.current.<pid>` while one is open) and is stopped by pid at `lab down`.
+ * (a new file every --collector-rotate seconds, default 60; nfdump reads a file once it is complete, not
+ * `nfcapd.current.<pid>`) and is stopped by pid at `lab down`.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,8 +22,6 @@ export const COLLECTOR_ADDRESS = '198.18.9.10';
 export const COLLECTOR_PORT = IPFIX_PORT;
 /** the collector's name in the lab config's `telemetry` block */
 export const COLLECTOR_NAME = 'nfcapd';
-/** seconds per nfcapd file */
-export const COLLECTOR_ROTATE_S = 60;
 
 /** Per router: its veth end, the collector's end (/30 each). */
 export const COLLECTOR_LINKS: Readonly<Record<RouterRole, { router: string; collector: string; routerAddress: string; collectorAddress: string }>> = {
@@ -56,9 +55,9 @@ export async function buildCollectorNetwork(prefix: string, progress: Progress):
   }
 }
 
-/** The arguments of nfcapd for the lab (foreground: the lab keeps its pid). */
-export function nfcapdArgs(dir: string): string[] {
-  return ['-w', collectorDir(dir), '-p', String(COLLECTOR_PORT), '-b', COLLECTOR_ADDRESS, '-t', String(COLLECTOR_ROTATE_S)];
+/** The arguments of nfcapd for the lab (foreground: the lab keeps its pid); a new file every `rotateS` seconds. */
+export function nfcapdArgs(dir: string, rotateS: number): string[] {
+  return ['-w', collectorDir(dir), '-p', String(COLLECTOR_PORT), '-b', COLLECTOR_ADDRESS, '-t', String(rotateS)];
 }
 
 /** nfcapd's files so far (completed ones and the one being written). */

@@ -72,8 +72,8 @@ export function emulatorLaunch(dir: string, k: number, seed: number): Launch {
 }
 
 /** `nfcapd -w <dir>/ipfix -p 4739 -b 198.18.9.10 -t 60` inside `<prefix>-collector` (in the foreground: the lab keeps its pid). */
-export function collectorLaunch(dir: string): Launch {
-  const args = nfcapdArgs(dir);
+export function collectorLaunch(dir: string, rotateS = 60): Launch {
+  const args = nfcapdArgs(dir, rotateS);
   return { name: 'nfcapd', kind: 'collector', role: 'collector', cmd: 'nfcapd', args, markers: ['nfcapd', collectorDir(dir)] };
 }
 

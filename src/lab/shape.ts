@@ -35,6 +35,8 @@ export interface LabShape {
   profile?: LabProfile;
   /** an IPFIX collector (nfcapd) in `<prefix>-collector` that both routers export session records to */
   collector?: boolean;
+  /** seconds per nfcapd file (nfdump reads a file once it is complete); default 60 */
+  collectorRotateS?: number;
 }
 
 export const DEFAULT_SHAPE: Readonly<LabShape> = Object.freeze({
@@ -79,6 +81,7 @@ export interface ShapeInput {
   workers?: string | number;
   profile?: string;
   collector?: boolean;
+  collectorRotateS?: string | number;
 }
 
 /** Checks command-line values; throws SVR_ERR_LAB_OPTION naming the option. */
@@ -94,7 +97,7 @@ export function checkShape(i: ShapeInput): LabShape {
     linkTestIntervalS: int(i.linkTestIntervalS, d.linkTestIntervalS, 1, 86400, '--link-test-interval', ' (seconds)'),
     workers: int(i.workers, d.workers, 1, 64, '--workers', ''),
     profile: oneOf(i.profile, 'basic', LAB_PROFILES, '--profile'),
-    ...(i.collector === true ? { collector: true } : {}),
+    ...(i.collector === true ? { collector: true, collectorRotateS: int(i.collectorRotateS, 60, 2, 3600, '--collector-rotate', ' (seconds)') } : {}),
   };
 }
 

@@ -62,7 +62,7 @@ async function startEmulator(state: LabState, k: number, seed: number, timeoutMs
 }
 
 async function startCollector(state: LabState, timeoutMs: number, progress: Progress): Promise<void> {
-  const l = collectorLaunch(state.dir);
+  const l = collectorLaunch(state.dir, state.shape?.collectorRotateS);
   mkdirSync(collectorDir(state.dir), { recursive: true });
   const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
   state.processes.push(record(l, state.prefix, bg.pid, bg.log));
