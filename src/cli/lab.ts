@@ -99,8 +99,8 @@ ${TOPOLOGY}
 
 --collector (docs/visibility.md) adds an IPFIX collector: namespace <p>-collector with nfcapd on
 198.18.9.10:4739/udp (files in <dir>/ipfix, a new one every --collector-rotate seconds, default 60;
-nfdump reads complete files), a veth to each router (r1-col 198.18.9.1/30, r2-col 198.18.9.5/30) and a \`telemetry\` block in authority.yaml: both routers export
-their session records to it. \`svr lab status\` shows it; \`svr lab down\` stops nfcapd by its pid.
+nfdump reads complete files), a veth to each router (r1-col 198.18.9.1/30, r2-col 198.18.9.5/30)
+and a \`telemetry\` block in authority.yaml: both routers export their session records to it. \`svr lab status\` shows it; \`svr lab down\` stops nfcapd by its pid.
 Read the records: nfdump -R <dir>/ipfix -o "fmt:%ts %td %pr %sap -> %dap %xsap -> %xdap %pkt %byt".
 
 Examples:
