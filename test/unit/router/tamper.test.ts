@@ -2,12 +2,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
-import { recordWire } from '../../support/wire.js';
+import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 
 async function firstMetadataPacket(config: SvrConfig) {
   const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
-  const wire = recordWire(lab.wan, config.authority.securityPolicies.find((p) => p.name === 'internal')?.hmacMode === 'disabled' ? 0 : 16);
+  const wire = recordWire(lab.wan, config.authority.securityPolicies.find((p) => p.name === 'internal')?.hmacMode === 'disabled' ? 0 : SIGNED_TRAILER);
   lab.wan.setFilter((_, dir) => dir === 'b->a'); // the first forward packet never arrives: we replay it
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('hello'));
   await until(() => wire.length > 0);
