@@ -6,8 +6,8 @@
  * - rx: up to RX_SLOTS keys accepted on the path, found by key id, each with a replay window per sender.
  * Keys come from the config (static: derived from the policy key or authority secret, one key id per
  * key-version) or from the key exchange (`install`, wave 2 wires the handshake). A new rx key is accepted
- * at once; the tx key switches at `activeAt`; the rx keys it replaces stay accepted OVERLAP_MS, so a
- * rekey drops nothing. Everything here runs between batches except txKey/rxKey/window (a scan of <= 3
+ * at once; the tx key switches at `activeAt`; older rx keys stay accepted until OVERLAP_MS after that
+ * switch (the peer switches about when we do), so a rekey drops nothing. Everything here runs between batches except txKey/rxKey/window (a scan of <= 3
  * slots per packet).
  */
 import { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
@@ -129,8 +129,9 @@ export class PathKeys {
       }
       s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, tx: null, pending: null, activeAt: 0, rx: [] };
       const m = configKeys(p);
+      // a new key version: accepted at once, signed with after the policy's rekey-delay (the peer reloads too)
       if (m === null) this.drop(s);
-      else this.installSlots(s, m, m, now, now);
+      else this.installSlots(s, m, m, now, s.tx === null ? now : now + p.hmac.rekeyDelayMs);
       return s;
     });
     for (const s of old.values()) this.drop(s);
@@ -151,11 +152,8 @@ export class PathKeys {
       const same = s.rx.find((k) => k.keyId === rx.keyId);
       if (same === undefined || same.fingerprint !== fp) {
         if (same !== undefined) this.retire(s, same);
-        for (const k of s.rx) if (k.retireAt === Infinity) k.retireAt = now + OVERLAP_MS;
         s.rx.push(new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp));
         while (s.rx.length > RX_SLOTS) this.retire(s, s.rx[0]!);
-      } else {
-        same.retireAt = Infinity;
       }
     }
     if (tx !== undefined) {
@@ -164,6 +162,8 @@ export class PathKeys {
       s.pending?.destroy();
       s.pending = new TxKey(tx.keyId, tx.securityId, BatchHmac.create(s.hmacCipher, tx.hmacKey), this.cipher(s, tx), fp, now);
       s.activeAt = activeAt;
+      // the rx keys before the newest: the peer stops sending with them about when we switch
+      for (let i = 0; i < s.rx.length - 1; i++) s.rx[i]!.retireAt = Math.min(s.rx[i]!.retireAt, Math.max(now, activeAt) + OVERLAP_MS);
       this.txKey(s, now);
     }
   }
