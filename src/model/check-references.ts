@@ -1,7 +1,8 @@
 /**
  * Second validation pass, across objects: unique names, references that must resolve, addresses
- * that must not be claimed twice, the authority secret when a signing policy has no key, and
- * agreement between the two ends of every peer path (HMAC settings, waypoint port ranges).
+ * that must not be claimed twice, the authority secret when a signing policy has no key, agreement
+ * between the two ends of every peer path (HMAC settings, waypoint port ranges), and encryption only
+ * where packets are authenticated (docs/security.md "No unauthenticated state change").
  */
 import { formatAddress, formatPrefix, maskPrefix, parseAddress, parsePrefix } from './addr.js';
 import type { Authority, Interface, Router, SecurityPolicy } from './config.js';
@@ -19,6 +20,7 @@ export function checkReferences(authority: Authority, origins: Origins, problems
   check.routers();
   check.secret();
   check.pathEnds();
+  check.encryptionNeedsAuthentication();
 }
 
 class ReferenceChecks {
@@ -166,6 +168,47 @@ class ReferenceChecks {
         }
       }
     });
+  }
+
+  /**
+   * Encryption without authentication is refused: a wan policy that encrypts metadata must sign
+   * (AES-CBC can be changed undetected, and nothing would stop replays); a service whose payload is
+   * encrypted with AES-CBC must only use paths that sign every packet (GCM authenticates itself).
+   */
+  encryptionNeedsAuthentication(): void {
+    const wanPolicies = new Map<string, string[]>();
+    for (const router of this.a.routers) {
+      for (const iface of router.interfaces) {
+        if (iface.kind === 'wan') wanPolicies.set(iface.security, [...(wanPolicies.get(iface.security) ?? []), endpointName(router, iface)]);
+      }
+    }
+    for (const policy of this.a.securityPolicies) {
+      const users = wanPolicies.get(policy.name);
+      if (!policy.encrypt || policy.hmacMode !== 'disabled' || users === undefined) continue;
+      this.problems.add(
+        this.at(policy, 'encrypt'),
+        `metadata encryption needs authenticated packets, but this policy has hmac-mode disabled (used by ${users.join(', ')}): `
+        + 'set hmac-mode to time-based, regular or metadata-only, or encrypt to false',
+      );
+    }
+    for (const router of this.a.routers) {
+      const links = meshLinks(this.a, router);
+      for (const route of router.serviceRoutes) {
+        const service = this.a.services.find((s) => s.name === route.service);
+        const payload = service?.security === undefined ? undefined : this.#policies.get(service.security);
+        if (service === undefined || payload === undefined || !payload.encrypt || payload.encryptionCipher === 'aes-gcm-256' || route.peer === undefined) continue;
+        for (const link of links) {
+          const mode = link.peer.name === route.peer ? this.#policies.get(link.local.security)?.hmacMode : undefined;
+          if (mode !== 'disabled' && mode !== 'metadata-only') continue;
+          this.problems.add(
+            this.at(service, 'security'),
+            `payload encryption with ${payload.encryptionCipher} needs every packet authenticated, but router ${describe(router.name)} sends `
+            + `service ${describe(service.name)} on ${endpointName(router, link.local)} whose security policy ${describe(link.local.security)} has hmac-mode ${mode}: `
+            + 'use hmac-mode time-based or regular on that interface, or encryption-cipher aes-gcm-256',
+          );
+        }
+      }
+    }
   }
 
   #serviceRoutes(router: Router, byName: Map<string, Interface>): void {

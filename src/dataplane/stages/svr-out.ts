@@ -54,6 +54,7 @@ export class SvrOutStage implements Stage {
   private cDuplicated = 0;
   private cNoKey = 0;
   private cNoPathKey = 0;
+  private cExhausted = 0;
   private cSignHeaders = 0;
   private readonly localWp = new Uint8Array(16);
   private readonly peerWp = new Uint8Array(16);
@@ -70,6 +71,7 @@ export class SvrOutStage implements Stage {
     this.cDuplicated = i.counter('packets-duplicated');
     this.cNoKey = i.counter('drop-payload-not-sealed');
     this.cNoPathKey = i.counter('drop-no-path-key');
+    this.cExhausted = i.counter('drop-key-exhausted');
     this.cSignHeaders = i.counter('signature-headers-sent');
   }
 
@@ -190,7 +192,7 @@ export class SvrOutStage implements Stage {
     if (withMeta) {
       const n = sealMetadata(ctx, p, ingress ? writeForwardMetadata(ctx, r, false, p) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p), rt.now);
       if (n < 0) {
-        rt.counters.add(this.cNoPathKey); // the path's metadata key reached its nonce budget
+        rt.counters.add(this.cExhausted); // the path's metadata key reached its AES-GCM nonce budget
         return false;
       }
       if (control) {

@@ -344,6 +344,36 @@ test('both ends of a path must sign alike and share waypoint ports', () => {
   assert.is(problems.length, 2, 'each pair is checked once');
 });
 
+test('encryption without authentication is refused: metadata encryption with hmac-mode disabled, CBC payloads over unsigned packets', () => {
+  const meta = problemsOfObject(variant((a) => {
+    a['security-policies'] = [{ name: 'internal', 'hmac-mode': 'disabled', encrypt: true }];
+  }));
+  hasProblem(meta, 'authority.security-policies[0].encrypt', 'metadata encryption needs authenticated packets, but this policy has hmac-mode disabled (used by r1/wan0, r2/wan0)');
+  assert.is(meta.length, 1);
+  // the same policy on no wan interface (a service's payload policy) is not a path policy: fine
+  parseObject(variant((a) => {
+    a['security-policies'] = [{ name: 'payload-only', 'hmac-mode': 'disabled', encrypt: true, 'encryption-cipher': 'aes-gcm-256' }];
+    a.services[0].security = 'payload-only';
+  }));
+  for (const mode of ['metadata-only', 'disabled']) {
+    const payload = problemsOfObject(variant((a) => {
+      a['security-policies'] = [{ name: 'internal', 'hmac-mode': mode }, { name: 'secret', encrypt: true }];
+      a.services[0].security = 'secret';
+    }));
+    hasProblem(payload, 'authority.services[0].security', `payload encryption with aes-cbc-256 needs every packet authenticated, but router "r1" sends service "web" on r1/wan0 whose security policy "internal" has hmac-mode ${mode}`);
+    assert.is(payload.length, 1, mode);
+  }
+  // GCM authenticates each payload itself; time-based/regular paths sign every packet
+  parseObject(variant((a) => {
+    a['security-policies'] = [{ name: 'internal', 'hmac-mode': 'metadata-only' }, { name: 'secret', encrypt: true, 'encryption-cipher': 'aes-gcm-256' }];
+    a.services[0].security = 'secret';
+  }));
+  parseObject(variant((a) => {
+    a['security-policies'] = [{ name: 'internal', 'hmac-mode': 'regular', encrypt: true }, { name: 'secret', encrypt: true }];
+    a.services[0].security = 'secret';
+  }));
+});
+
 test('a waypoint belongs to one interface', () => {
   const problems = problemsOfObject(variant((a) => (a.routers[1].interfaces[1].waypoint = '192.0.2.1')));
   hasProblem(problems, 'authority.routers[1].interfaces[1].waypoint', 'waypoint 192.0.2.1 is already used by r1/wan0');

@@ -137,4 +137,32 @@ test('metadata encryption per path: payload TLVs are ciphertext on the wire, the
   await lab.close();
 });
 
+test('AES-GCM nonce budget: a key that encrypted its limit is refused (counted drops), for payloads and for metadata', async () => {
+  const config = await encryptingConfig();
+  config.authority.securityPolicies.find((p) => p.name === 'secret-payload')!.encryptionCipher = 'aes-gcm-256';
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  lab.r1.dataplane.ctx.crypto.limits.gcmPackets = 5; // GCM_KEY_PACKETS (2^32 - 2^24) in real life
+  let got = 0;
+  lab.servers[0]!.udpBind(7, () => got++);
+  for (let i = 0; i < 8; i++) lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from(`datagram ${i}`));
+  assert.ok(await until(() => got === 5));
+  await sleep(30);
+  assert.is(got, 5, 'five under the key, no more');
+  assert.is(lab.r1.counters()['drop-payload-not-sealed'], 3);
+  await lab.close();
+
+  const metaConfig = await exampleConfig();
+  Object.assign(metaConfig.authority.securityPolicies.find((p) => p.name === 'internal')!, { encrypt: true, encryptionCipher: 'aes-gcm-256' });
+  const lab2 = createMemoryLab({ config: metaConfig, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  lab2.r1.dataplane.ctx.crypto.limits.gcmPackets = 2;
+  let got2 = 0;
+  lab2.servers[0]!.udpBind(7, () => got2++);
+  for (let i = 0; i < 4; i++) lab2.clients[0]!.udpSend(42000 + i, '198.18.3.20', 7, Buffer.from('new session')); // metadata on each
+  assert.ok(await until(() => got2 === 2));
+  await sleep(30);
+  assert.is(got2, 2);
+  assert.is(lab2.r1.counters()['drop-key-exhausted'], 2, 'metadata not sealed: the path key is spent');
+  await lab2.close();
+});
+
 test.run();
