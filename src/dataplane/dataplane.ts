@@ -24,6 +24,7 @@ import { ServiceChainStage } from './stages/service-chain.js';
 import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
 import { sealMetadata } from './metadata-crypto.js';
 import { signPacket } from './sign.js';
+import type { PathKeyMaterial } from './path-keys.js';
 import { outerProtocol, removeSession } from './session-ops.js';
 import { ROLE_INGRESS, SF_CLOSING } from './session-table.js';
 import type { Stage } from './stage.js';
@@ -140,6 +141,19 @@ export class Dataplane {
       s.path[r] = path;
     }
     this.flushEvents();
+  }
+
+  /**
+   * Keys from the key exchange for a path (between batches): `rx` accepted at once, `tx` sent with from
+   * `activeAt`, the rx keys before kept `overlapMs` after that (docs/security.md "Key slots").
+   */
+  setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void {
+    this.ctx.crypto.keys.install(path, keys, this.clock(), activeAt, overlapMs);
+  }
+
+  /** Drops every key of a path (they expired): it sends and accepts nothing until new keys come. */
+  dropPathKeys(path: number): void {
+    this.ctx.crypto.keys.dropKeys(path);
   }
 
   setPathUp(path: number, up: boolean): void {

@@ -138,15 +138,22 @@ export class PathKeys {
   }
 
   /**
-   * Installs keys on path p (between batches): `rx` is accepted at once, `tx` is sent with from `activeAt`.
-   * Keys equal to the installed ones change nothing. The rx keys `rx` replaces stay accepted OVERLAP_MS.
+   * Installs keys on path p (between batches; the key exchange's setKeys): `rx` is accepted at once, `tx`
+   * is sent with from `activeAt`. Keys equal to the installed ones change nothing. The rx keys installed
+   * before stay accepted `overlapMs` after the tx switch.
    */
-  install(p: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, now: number, activeAt = now): void {
+  install(p: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, now: number, activeAt = now, overlapMs = OVERLAP_MS): void {
     const s = this.paths[p];
-    if (s !== undefined) this.installSlots(s, keys.tx, keys.rx, now, activeAt);
+    if (s !== undefined) this.installSlots(s, keys.tx, keys.rx, now, activeAt, overlapMs);
   }
 
-  private installSlots(s: PathSlots, tx: PathKeyMaterial | undefined, rx: PathKeyMaterial | undefined, now: number, activeAt: number): void {
+  /** Drops every key of path p (expired keys): nothing is sent or accepted on it until new keys come. */
+  dropKeys(p: number): void {
+    const s = this.paths[p];
+    if (s !== undefined) this.drop(s);
+  }
+
+  private installSlots(s: PathSlots, tx: PathKeyMaterial | undefined, rx: PathKeyMaterial | undefined, now: number, activeAt: number, overlapMs = OVERLAP_MS): void {
     if (rx !== undefined) {
       const fp = fingerprint(rx);
       const same = s.rx.find((k) => k.keyId === rx.keyId);
@@ -163,7 +170,7 @@ export class PathKeys {
       s.pending = new TxKey(tx.keyId, tx.securityId, BatchHmac.create(s.hmacCipher, tx.hmacKey), this.cipher(s, tx), fp, now);
       s.activeAt = activeAt;
       // the rx keys before the newest: the peer stops sending with them about when we switch
-      for (let i = 0; i < s.rx.length - 1; i++) s.rx[i]!.retireAt = Math.min(s.rx[i]!.retireAt, Math.max(now, activeAt) + OVERLAP_MS);
+      for (let i = 0; i < s.rx.length - 1; i++) s.rx[i]!.retireAt = Math.min(s.rx[i]!.retireAt, Math.max(now, activeAt) + overlapMs);
       this.txKey(s, now);
     }
   }

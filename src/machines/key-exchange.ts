@@ -112,7 +112,7 @@ export const keyExchangeMachine = setup({
     /** install the keys: rx at once, tx now (`activate`) or after the confirmation; older keys kept `overlapMs` */
     installKeys: (_, _params: { path: number; keys: ExchangedKeys; activate: boolean; overlapMs: number }) => {},
     /** the confirmation came: send with the keys of our response */
-    activateTx: (_, _params: { path: number; localIndex: number }) => {},
+    activateTx: (_, _params: { path: number; localIndex: number; overlapMs: number }) => {},
     /** the keys expired (or the path went away): stop sending and accepting under them */
     dropKeys: (_, _params: { path: number }) => {},
     /** counters, events, logs */
@@ -194,7 +194,7 @@ export const keyExchangeMachine = setup({
                 'confirm.accepted': {
                   target: 'current',
                   actions: [
-                    { type: 'activateTx', params: ({ context, event }) => ({ path: context.path, localIndex: event.localIndex }) },
+                    { type: 'activateTx', params: ({ context, event }) => ({ path: context.path, localIndex: event.localIndex, overlapMs: context.t.overlapMs }) },
                     { type: 'record', params: ({ context }) => ({ path: context.path, outcome: context.generations === 0 ? 'established' as const : 'rekeyed' as const, attempt: 0 }) },
                     assign({ attempt: 0, initiatedCurrent: false, generations: ({ context }) => context.generations + 1 }),
                     raise({ type: 'keys.new' }),

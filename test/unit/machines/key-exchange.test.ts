@@ -87,7 +87,7 @@ test('respond: an initiation is answered, keys installed for receiving; sent wit
   const [s2, a2] = transition(M, s1, { type: 'confirm.accepted', localIndex: keysR.localIndex }) as [Snap, Act[]];
   assert.equal(s2.value, { running: { keys: 'live', exchange: 'current' } });
   assert.equal(named(a2), ['activateTx', 'record']);
-  assert.equal(params(a2, 'activateTx'), { path: 3, localIndex: keysR.localIndex });
+  assert.equal(params(a2, 'activateTx'), { path: 3, localIndex: keysR.localIndex, overlapMs: T.overlapMs });
   assert.equal(timers(a2).rekeyAfter, T.rekeyAfterMs + RESPONDER_REKEY_LAG_MS, 'the responder rekeys later than the initiator would');
   // never confirmed: back to idle, nothing sent with those keys
   const [s3, a3] = fire(s1, a1, 'confirmTimeout');
