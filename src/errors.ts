@@ -43,6 +43,7 @@ export const ErrorCodes = {
   SVR_ERR_SIM_TCP_TIMEOUT: 'The TCP peer stopped answering (retransmissions exhausted)',
   SVR_ERR_SIM_TCP_STATE: 'The TCP connection does not allow this in its current state',
   SVR_ERR_SIM_CLOSED: 'The simulated host was closed',
+  SVR_ERR_IDENTITY_KEY: 'A router identity key file is missing or not an X25519 private key',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -9,6 +9,7 @@ import { registerLab } from './lab.js';
 import { registerNode } from './node.js';
 import { registerShow } from './show.js';
 import { registerInspect } from './inspect.js';
+import { registerIdentity } from './identity.js';
 
 const DESCRIPTION = [
   'svrouter: an open implementation of Secure Vector Routing (SVR), the session-smart, tunnel-free routing '
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerDecode(program);
   registerLab(program);
+  registerIdentity(program);
   return program;
 }
 

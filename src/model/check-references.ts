@@ -21,6 +21,7 @@ export function checkReferences(authority: Authority, origins: Origins, problems
   check.secret();
   check.pathEnds();
   check.encryptionNeedsAuthentication();
+  check.identities();
 }
 
 class ReferenceChecks {
@@ -211,6 +212,36 @@ class ReferenceChecks {
     }
   }
 
+  /**
+   * Router identities: a public key belongs to one router; a router whose wan interfaces use a
+   * `key-exchange: handshake` policy needs one. The handshake itself runs once path control drives it
+   * (issue 17 wave 2); until then such a policy is refused, so no path is left without keys.
+   */
+  identities(): void {
+    const owners = new Map<string, string>();
+    for (const router of this.a.routers) {
+      const key = router.identity?.publicKey;
+      if (key === undefined) continue;
+      const owner = owners.get(key);
+      if (owner !== undefined) this.problems.add(this.at(router.identity!, 'public-key'), `the same public key as router ${describe(owner)}: every router needs its own key pair`);
+      else owners.set(key, router.name);
+    }
+    const handshake = new Set(this.a.securityPolicies.filter((p) => p.keyExchange === 'handshake').map((p) => p.name));
+    const refused = new Set<string>();
+    for (const router of this.a.routers) {
+      const ifs = router.interfaces.filter((i) => i.kind === 'wan' && handshake.has(i.security));
+      if (ifs.length === 0) continue;
+      for (const i of ifs) refused.add(i.security);
+      if (router.identity === undefined) {
+        this.problems.missing([...this.at(router), 'identity'], `an identity with a public-key, because ${ifs.map((i) => endpointName(router, i)).join(', ')} use key-exchange: handshake`);
+      }
+    }
+    for (const policy of this.a.securityPolicies) {
+      if (!refused.has(policy.name)) continue;
+      this.problems.add(this.at(policy, 'key-exchange'), 'key-exchange: handshake is not run by path control yet (issue 17, wave 2); use key-exchange: static for now');
+    }
+  }
+
   #serviceRoutes(router: Router, byName: Map<string, Interface>): void {
     const links = meshLinks(this.a, router);
     const routerNames = this.a.routers.map((r) => r.name);
@@ -264,6 +295,7 @@ function hmacDifference(a: SecurityPolicy, b: SecurityPolicy): string | undefine
     if (a.hmacCipher !== b.hmacCipher) diffs.push(`hmac-cipher (${a.hmacCipher} vs ${b.hmacCipher})`);
     if (a.key?.toLowerCase() !== b.key?.toLowerCase()) diffs.push('key');
     if (a.keyVersion !== b.keyVersion) diffs.push(`key-version (${a.keyVersion} vs ${b.keyVersion})`);
+    if (a.keyExchange !== b.keyExchange) diffs.push(`key-exchange (${a.keyExchange} vs ${b.keyExchange})`);
   }
   return diffs.length === 0 ? undefined : `${diffs.join(', ')} (policies ${describe(a.name)} and ${describe(b.name)})`;
 }

@@ -22,7 +22,7 @@ test('a good file passes and defaults are filled', () => {
   const a = config.authority;
   assert.is(a.name, 'test');
   assert.equal(a.securityPolicies, [
-    { name: 'internal', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: false, encryptionCipher: 'aes-cbc-256', adaptiveEncryption: true, keyVersion: 1, rekeyDelay: 30 },
+    { name: 'internal', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: false, encryptionCipher: 'aes-cbc-256', adaptiveEncryption: true, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static' },
   ]);
   assert.equal(a.servicePolicies, [{
     name: 'default', transportStateEnforcement: 'reset', vectors: [], vectorOrder: [], pathQualityFilter: false,
@@ -372,6 +372,42 @@ test('encryption without authentication is refused: metadata encryption with hma
     a['security-policies'] = [{ name: 'internal', 'hmac-mode': 'regular', encrypt: true }, { name: 'secret', encrypt: true }];
     a.services[0].security = 'secret';
   }));
+});
+
+test('router identities: a base64 X25519 public key each, unique; key-exchange: handshake needs them (and waits for wave 2)', () => {
+  const pub1 = Buffer.alloc(32, 1).toString('base64');
+  const pub2 = Buffer.alloc(32, 2).toString('base64');
+  const ok = parseObject(variant((a) => {
+    a.routers[0].identity = { 'public-key': pub1, 'private-key-file': '/etc/svr/r1.key' };
+    a.routers[1].identity = { 'public-key': pub2 };
+  }));
+  assert.equal(ok.authority.routers[0]!.identity, { publicKey: pub1, privateKeyFile: '/etc/svr/r1.key' });
+  assert.equal(ok.authority.routers[1]!.identity, { publicKey: pub2 });
+  assert.is(ok.authority.securityPolicies[0]!.keyExchange, 'static', 'the default');
+  const bad = problemsOfObject(variant((a) => {
+    a.routers[0].identity = { 'public-key': 'not-a-key', 'privat-key-file': 'x' };
+    a.routers[1].identity = { 'public-key': Buffer.alloc(31).toString('base64') };
+  }));
+  hasProblem(bad, 'authority.routers[0].identity.public-key', 'an X25519 public key: base64 of 32 bytes');
+  hasProblem(bad, 'authority.routers[0].identity.privat-key-file', 'did you mean `private-key-file`?');
+  hasProblem(bad, 'authority.routers[1].identity.public-key', 'base64 of 32 bytes');
+  const twice = problemsOfObject(variant((a) => {
+    a.routers[0].identity = { 'public-key': pub1 };
+    a.routers[1].identity = { 'public-key': pub1 };
+  }));
+  hasProblem(twice, 'authority.routers[1].identity.public-key', 'the same public key as router "r1"');
+  const handshake = problemsOfObject(variant((a) => {
+    a['security-policies'] = [{ name: 'internal', 'key-exchange': 'handshake' }];
+    a.routers[0].identity = { 'public-key': pub1 };
+  }));
+  hasProblem(handshake, 'authority.routers[1].identity', 'an identity with a public-key, because r2/wan0 use key-exchange: handshake');
+  hasProblem(handshake, 'authority.security-policies[0].key-exchange', 'not run by path control yet (issue 17, wave 2)');
+  assert.is(handshake.length, 2);
+  const mixed = problemsOfObject(variant((a) => {
+    a['security-policies'] = [{ name: 'hs', 'key-exchange': 'handshake' }];
+    a.routers[1].interfaces[1].security = 'hs';
+  }));
+  hasProblem(mixed, 'authority.routers[0].interfaces[1].security', 'key-exchange (static vs handshake)');
 });
 
 test('a waypoint belongs to one interface', () => {
