@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { identity, peerKey } from '../../../src/crypto/handshake.js';
 import { generateKeyPair } from '../../../src/crypto/noise.js';
 import { PathKeyExchange } from '../../../src/paths/key-exchange.js';
+import { pathMessageKind } from '../../../src/paths/messages.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import type { Router } from '../../../src/router.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
@@ -21,7 +22,7 @@ function exchangeFor(router: Router, self: ReturnType<typeof identity>, peer: Ui
     now: Date.now,
   }, { timings: { rekeyAfterMs: 400, retryMs: 200, overlapMs: 300, confirmTimeoutMs: 400 } });
   router.pathMessages$.subscribe((m) => {
-    if (m.payload[0]! >= 0xc8 && m.payload[0]! <= 0xcb) ex.onMessage(m.path, m.payload);
+    if (pathMessageKind(m.payload) === 'handshake') ex.onMessage(m.path, m.payload);
   });
   return ex;
 }
