@@ -208,6 +208,11 @@ export class PathKeys {
     return s === undefined ? null : this.txKey(s, now);
   }
 
+  /** The Security ID (TLV 16) of the key path p sends with, `fallback` when it has none. */
+  securityId(p: number, fallback: number): number {
+    return this.paths[p]?.tx?.securityId ?? fallback;
+  }
+
   /** The accepted key with this key id on path p, or null (unknown or retired). */
   rx(p: number, id: number, now: number): RxKey | null {
     const s = this.paths[p];

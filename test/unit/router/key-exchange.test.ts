@@ -13,6 +13,7 @@ import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import type { Router } from '../../../src/router.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
 import { SIGNED_TRAILER } from '../../support/wire.js';
+import { decodeMetadata } from '../../../src/packet/svr-metadata-decode.js';
 
 function exchangeFor(router: Router, self: ReturnType<typeof identity>, peer: Uint8Array): PathKeyExchange {
   const ex = new PathKeyExchange(self, [{ path: 0, name: router.tables.paths[0]!.name, peer: peerKey(peer), metaLength: 0 }], {
@@ -53,6 +54,13 @@ test('exchanged keys carry a UDP stream across several rekeys: nothing lost, new
   const ids = [...new Set(wire.map(keyIdOf))];
   assert.ok(ids.length >= 4, `the static key, then one key id per exchange (${ids.join(', ')})`);
   assert.ok(ex1.counters['handshake-established'] + ex2.counters['handshake-established'] >= 1);
+  // a new session's metadata names the exchanged key: Security ID = the receiver's index, its low byte the key id
+  lab.clients[0]!.udpSend(41999, '198.18.3.20', 7, Buffer.from('n 999999'));
+  assert.ok(await until(() => seen.has(999999)));
+  const first = wire.at(-1)!;
+  const meta = decodeMetadata(first, 28, first.length - 28 - SIGNED_TRAILER)!;
+  assert.is((meta.securityId! & 0xff), keyIdOf(first), `TLV 16 ${meta.securityId} ends in the trailer's key id`);
+  assert.is.not(meta.securityId, 1, 'not the static key-version');
   // a packet under the first exchanged key, long after its overlap: its key id is unknown to r2 now
   const old = wire.find((p) => keyIdOf(p) === ids[1])!;
   lab.wan.a.send(old);
