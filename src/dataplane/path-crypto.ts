@@ -16,6 +16,7 @@ const GRACE_MS = 120_000;
 
 /** AES-GCM packets per key, all workers together: 2^32 less a margin for the packets in flight. */
 export const GCM_KEY_PACKETS = 2 ** 32 - 2 ** 24;
+
 export interface KeyLimits {
   /** packets one GCM key may encrypt in this data path (GCM_KEY_PACKETS / workers) */
   gcmPackets: number;
