@@ -78,20 +78,25 @@ interface PathState {
   initiated?: SessionKeys;
   /** keys of our latest response, waiting for the confirmation */
   responder?: SessionKeys;
-  /** the newest timestamp accepted from the peer (an older or equal one is a replay) */
-  greatest: Uint8Array;
   /** the peer's cookie for us (mac2), when it sent one */
   cookie?: { value: Uint8Array; at: number };
   tokens: number;
   tokensAt: number;
   nextKeyId: number;
-  /** the time our last initiation carried (each one must be newer, even within a millisecond) */
+  /** hex of the peer's public key: timestamps are per peer, whichever path they come on */
+  peerId: string;
+}
+
+/** Per peer router: the newest timestamp accepted from it, and the one our last initiation to it carried. */
+interface PeerClock {
+  greatest: Uint8Array;
   initiatedAt: number;
 }
 
 export class PathKeyExchange {
   readonly counters = Object.fromEntries(EXCHANGE_COUNTERS.map((c) => [c, 0])) as Record<ExchangeCounter, number>;
   private readonly paths = new Map<number, PathState>();
+  private readonly peers = new Map<string, PeerClock>();
   private readonly limits: ExchangeLimits;
   private cookieSecret = randomBytes(32);
   private cookieSecretAt = -Infinity;
@@ -120,7 +125,9 @@ export class PathKeyExchange {
         },
       });
       const actor = createActor(machine, { input: { path: cfg.path, ...(opts.timings ? { timings: opts.timings } : {}) }, ...(opts.clock ? { clock: opts.clock } : {}) });
-      this.paths.set(cfg.path, { cfg, actor, greatest: new Uint8Array(12), tokens: this.limits.burst, tokensAt: driver.now(), nextKeyId: 1 + (randomBytes(1)[0]! % 255), initiatedAt: 0 });
+      const peerId = Buffer.from(cfg.peer.publicKey).toString('hex');
+      if (!this.peers.has(peerId)) this.peers.set(peerId, { greatest: new Uint8Array(12), initiatedAt: 0 });
+      this.paths.set(cfg.path, { cfg, actor, tokens: this.limits.burst, tokensAt: driver.now(), nextKeyId: 1 + (randomBytes(1)[0]! % 255), peerId });
       actor.start();
     }
   }
@@ -180,11 +187,12 @@ export class PathKeyExchange {
       this.counters[`handshake-${accepted}`]++;
       return;
     }
-    if (compareBytes(accepted.timestamp, p.greatest) <= 0) {
-      this.counters['handshake-replayed']++; // WireGuard §5.1: only a newer initiation counts
+    const clock = this.peers.get(p.peerId)!;
+    if (compareBytes(accepted.timestamp, clock.greatest) <= 0) {
+      this.counters['handshake-replayed']++; // WireGuard §5.1: only a newer initiation counts (from that peer, on any path)
       return;
     }
-    p.greatest = accepted.timestamp;
+    clock.greatest = accepted.timestamp;
     const { message, keys } = createResponse(accepted, this.nextIndex(p));
     p.responder = keys;
     p.actor.send({ type: 'initiation.accepted', keys: exchanged(keys), response: message });
@@ -231,8 +239,9 @@ export class PathKeyExchange {
     const p = this.paths.get(path)!;
     const now = this.driver.now();
     const cookie = p.cookie !== undefined && now - p.cookie.at < COOKIE_MS ? p.cookie.value : undefined;
-    p.initiatedAt = Math.max(now, p.initiatedAt + 0.001); // TAI64N has ns: a microsecond later at least
-    const { message, state } = createInitiation(this.identity, p.cfg.peer, this.nextIndex(p), p.initiatedAt, cookie);
+    const clock = this.peers.get(p.peerId)!;
+    clock.initiatedAt = Math.max(now, clock.initiatedAt + 0.001); // TAI64N has ns: a microsecond later at least
+    const { message, state } = createInitiation(this.identity, p.cfg.peer, this.nextIndex(p), clock.initiatedAt, cookie);
     p.initiator = state; // only the latest initiation is answered
     this.send(path, message);
   }

@@ -177,6 +177,22 @@ test('rekey on time (120 s, the initiator) and on count: new keys, distinct from
   close();
 });
 
+test('timestamps are per peer: an initiation accepted on one path and replayed on another path to the same router is refused', () => {
+  const a = identity(generateKeyPair());
+  const b = identity(generateKeyPair());
+  const sent: number[] = [];
+  const peer = peerKey(a.keys.publicKey);
+  const ex = new PathKeyExchange(b, [{ path: 0, name: 'p0', peer, metaLength: 0 }, { path: 1, name: 'p1', peer, metaLength: 0 }], {
+    send: (path) => sent.push(path), setKeys: () => {}, dropKeys: () => {}, now: () => BASE,
+  });
+  const { message } = createInitiation(a, peerKey(b.keys.publicKey), 5, BASE);
+  ex.onMessage(0, message);
+  ex.onMessage(1, message);
+  assert.equal(sent, [0], 'answered once, on the path it came on');
+  assert.is(ex.counters['handshake-replayed'], 1);
+  ex.stop();
+});
+
 test('another pre-shared key: the handshake never completes', () => {
   const { a, b, flush, close } = pair();
   const installs: string[] = [];
