@@ -234,12 +234,13 @@ export class PathKeys {
     return w;
   }
 
-  /** Key ids of path p, for `svr show security` and tests. */
-  status(p: number): { tx: number; pending: number; rx: { keyId: number; retireAt: number; senders: number }[] } | null {
+  /** Key ids of path p and the packets sent under its tx key (the key exchange's rekey-on-count), for `svr show security` and tests. */
+  status(p: number): { tx: number; sent: number; pending: number; rx: { keyId: number; retireAt: number; senders: number }[] } | null {
     const s = this.paths[p];
     if (s === undefined) return null;
     return {
       tx: s.tx?.keyId ?? 0,
+      sent: s.tx?.sent ?? 0,
       pending: s.pending?.keyId ?? 0,
       rx: s.rx.map((k) => ({ keyId: k.keyId, retireAt: k.retireAt, senders: k.windows.filter((w) => w >= 0).length })),
     };
