@@ -10,6 +10,7 @@ import { registerNode } from './node.js';
 import { registerShow } from './show.js';
 import { registerInspect } from './inspect.js';
 import { registerSetup } from './setup.js';
+import { registerIdentity } from './identity.js';
 
 const DESCRIPTION = [
   'svrouter: an open implementation of Secure Vector Routing (SVR), the session-smart, tunnel-free routing '
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerDecode(program);
   registerLab(program);
   registerSetup(program);
+  registerIdentity(program);
   return program;
 }
 
