@@ -11,6 +11,7 @@ import { registerShow } from './show.js';
 import { registerInspect } from './inspect.js';
 import { registerExplain } from './explain.js';
 import { registerSetup } from './setup.js';
+import { registerIdentity } from './identity.js';
 
 const DESCRIPTION = [
   'svrouter: an open implementation of Secure Vector Routing (SVR), the session-smart, tunnel-free routing '
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerDecode(program);
   registerLab(program);
   registerSetup(program);
+  registerIdentity(program);
   return program;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Second validation pass, across objects: unique names, references that must resolve, addresses
- * that must not be claimed twice, the authority secret when a signing policy has no key, and
- * agreement between the two ends of every peer path (HMAC settings, waypoint port ranges).
+ * that must not be claimed twice, the authority secret when a signing policy has no key, agreement
+ * between the two ends of every peer path (HMAC settings, waypoint port ranges), and encryption only
+ * where packets are authenticated (docs/security.md "No unauthenticated state change").
  */
 import { formatAddress, formatPrefix, maskPrefix, parseAddress, parsePrefix } from '../packet/addr.js';
 import type { Authority, Interface, Router, SecurityPolicy } from './config.js';
@@ -21,6 +22,8 @@ export function checkReferences(authority: Authority, origins: Origins, problems
   check.secret();
   check.pathEnds();
   check.telemetry();
+  check.encryptionNeedsAuthentication();
+  check.identities();
 }
 
 class ReferenceChecks {
@@ -189,6 +192,77 @@ class ReferenceChecks {
     });
   }
 
+  /**
+   * Encryption without authentication is refused: a wan policy that encrypts metadata must sign
+   * (AES-CBC can be changed undetected, and nothing would stop replays); a service whose payload is
+   * encrypted with AES-CBC must only use paths that sign every packet (GCM authenticates itself).
+   */
+  encryptionNeedsAuthentication(): void {
+    const wanPolicies = new Map<string, string[]>();
+    for (const router of this.a.routers) {
+      for (const iface of router.interfaces) {
+        if (iface.kind === 'wan') wanPolicies.set(iface.security, [...(wanPolicies.get(iface.security) ?? []), endpointName(router, iface)]);
+      }
+    }
+    for (const policy of this.a.securityPolicies) {
+      const users = wanPolicies.get(policy.name);
+      if (!policy.encrypt || policy.hmacMode !== 'disabled' || users === undefined) continue;
+      this.problems.add(
+        this.at(policy, 'encrypt'),
+        `metadata encryption needs authenticated packets, but this policy has hmac-mode disabled (used by ${users.join(', ')}): `
+        + 'set hmac-mode to time-based, regular or metadata-only, or encrypt to false',
+      );
+    }
+    for (const router of this.a.routers) {
+      const links = meshLinks(this.a, router);
+      for (const route of router.serviceRoutes) {
+        const service = this.a.services.find((s) => s.name === route.service);
+        const payload = service?.security === undefined ? undefined : this.#policies.get(service.security);
+        if (service === undefined || payload === undefined || !payload.encrypt || payload.encryptionCipher === 'aes-gcm-256' || route.peer === undefined) continue;
+        for (const link of links) {
+          const mode = link.peer.name === route.peer ? this.#policies.get(link.local.security)?.hmacMode : undefined;
+          if (mode !== 'disabled' && mode !== 'metadata-only') continue;
+          this.problems.add(
+            this.at(service, 'security'),
+            `payload encryption with ${payload.encryptionCipher} needs every packet authenticated, but router ${describe(router.name)} sends `
+            + `service ${describe(service.name)} on ${endpointName(router, link.local)} whose security policy ${describe(link.local.security)} has hmac-mode ${mode}: `
+            + 'use hmac-mode time-based or regular on that interface, or encryption-cipher aes-gcm-256',
+          );
+        }
+      }
+    }
+  }
+
+  /**
+   * Router identities: a public key belongs to one router; a router whose wan interfaces use a
+   * `key-exchange: handshake` policy needs one. The handshake itself runs once path control drives it
+   * (issue 17 wave 2); until then such a policy is refused, so no path is left without keys.
+   */
+  identities(): void {
+    const owners = new Map<string, string>();
+    for (const router of this.a.routers) {
+      const key = router.identity?.publicKey;
+      if (key === undefined) continue;
+      const owner = owners.get(key);
+      if (owner !== undefined) this.problems.add(this.at(router.identity!, 'public-key'), `the same public key as router ${describe(owner)}: every router needs its own key pair`);
+      else owners.set(key, router.name);
+    }
+    const handshake = new Set(this.a.securityPolicies.filter((p) => p.keyExchange === 'handshake').map((p) => p.name));
+    const refused = new Set<string>();
+    for (const router of this.a.routers) {
+      const ifs = router.interfaces.filter((i) => i.kind === 'wan' && handshake.has(i.security));
+      if (ifs.length === 0) continue;
+      for (const i of ifs) refused.add(i.security);
+      if (router.identity === undefined) {
+        this.problems.missing([...this.at(router), 'identity'], `an identity with a public-key, because ${ifs.map((i) => endpointName(router, i)).join(', ')} use key-exchange: handshake`);
+      }
+    }
+    for (const policy of this.a.securityPolicies) {
+      if (!refused.has(policy.name)) continue;
+      this.problems.add(this.at(policy, 'key-exchange'), 'key-exchange: handshake is not run by path control yet (issue 17, wave 2); use key-exchange: static for now');
+    }
+  }
+
   #serviceRoutes(router: Router, byName: Map<string, Interface>): void {
     const links = meshLinks(this.a, router);
     const routerNames = this.a.routers.map((r) => r.name);
@@ -242,6 +316,7 @@ function hmacDifference(a: SecurityPolicy, b: SecurityPolicy): string | undefine
     if (a.hmacCipher !== b.hmacCipher) diffs.push(`hmac-cipher (${a.hmacCipher} vs ${b.hmacCipher})`);
     if (a.key?.toLowerCase() !== b.key?.toLowerCase()) diffs.push('key');
     if (a.keyVersion !== b.keyVersion) diffs.push(`key-version (${a.keyVersion} vs ${b.keyVersion})`);
+    if (a.keyExchange !== b.keyExchange) diffs.push(`key-exchange (${a.keyExchange} vs ${b.keyExchange})`);
   }
   return diffs.length === 0 ? undefined : `${diffs.join(', ')} (policies ${describe(a.name)} and ${describe(b.name)})`;
 }

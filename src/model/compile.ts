@@ -90,7 +90,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
 function compilePath(authority: Authority, router: Router, link: MeshLink, id: number, peer: number, localInterface: number): CompiledPath {
   const policy = authority.securityPolicies.find((p) => p.name === link.local.security);
   if (policy === undefined) invalid(`security policy "${link.local.security}" of ${endpointName(router, link.local)} is not defined`);
-  const hmac = new PathHmac(policy.hmacMode, policy.hmacCipher, policy.keyVersion, pathKey(authority, policy, router, link));
+  const hmac = new PathHmac(policy.hmacMode, policy.hmacCipher, policy.keyVersion, policy.rekeyDelay * 1000, pathKey(authority, policy, router, link));
   return Object.freeze({
     id,
     name: `${link.local.name}->${link.peer.name}/${link.remote.name}`,

@@ -13,6 +13,10 @@ export type HmacCipher = 'sha256-128' | 'sha256' | 'sha1';
 export type EncryptionCipher = 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256';
 /** `enforced-mss` of an interface: `disabled`, `automatic` or an MSS in bytes (64-8960). */
 export type EnforcedMss = 'disabled' | 'automatic' | number;
+/** `static`: path keys derive from the policy key or authority secret (one key a key-version).
+ *  `handshake`: routers agree path keys by an authenticated key exchange between their identities
+ *  (docs/security.md "Key exchange"); wired into path control in issue 17 wave 2. */
+export type KeyExchange = 'static' | 'handshake';
 
 export interface SecurityPolicy {
   name: string;
@@ -33,6 +37,8 @@ export interface SecurityPolicy {
   /** Seconds a new key version is accepted before this router starts sending with it, so every router
    *  can load the new config first (SSR waits 30 s). default 30 */
   rekeyDelay: number;
+  /** How a path's keys are made (wan interfaces). default `static` */
+  keyExchange: KeyExchange;
 }
 
 export interface Tenant {
@@ -211,12 +217,22 @@ export interface ServiceRoute {
   nextHop?: { interface: string; gateway?: string };
 }
 
+/** A router's long-term key for the key exchange (X25519); the conductor will enrol these. */
+export interface RouterIdentity {
+  /** its public key: base64 of 32 bytes (every router of the authority reads it) */
+  publicKey: string;
+  /** where this router's node reads its private key (32 raw bytes or their base64); never in the file */
+  privateKeyFile?: string;
+}
+
 export interface Router {
   /** `[A-Za-z0-9_-]{1,63}`, not `all`, `any` or `unknown`. */
   name: string;
   /** IPFIX observation domain id of this router's exports (RFC 7011 §3.1), 1-4294967295, unique in the
    *  authority; default its position in `routers` + 1 (see `observationDomainOf`). */
   observationDomainId?: number;
+  /** needed by the routers whose wan interfaces use a `key-exchange: handshake` policy */
+  identity?: RouterIdentity;
   interfaces: Interface[];
   routes: Route[];
   serviceRoutes: ServiceRoute[];

@@ -1,14 +1,15 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import type { BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, Route, Router, ServiceRoute } from './config.js';
+import type { BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
 import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readPlugins } from './read-plugins.js';
-import { PORT_RANGE_EXPECTED, addressProblem, parsePortRange, prefixProblem } from './formats.js';
+import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefixProblem } from './formats.js';
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'observation-domain-id'] as const;
+const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'identity', 'observation-domain-id'] as const;
+const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
 const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
@@ -39,11 +40,25 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const routes = readList(ctx, o, 'routes', path, 'a list of routes', (v, p) => readRoute(v, p, ctx));
   const serviceRoutes = readList(ctx, o, 'service-routes', path, 'a list of service-routes', (v, p) => readServiceRoute(v, p, ctx));
   const plugins = readPlugins(o, path, ctx);
+  const identity = o['identity'] === undefined ? undefined : readIdentity(o['identity'], [...path, 'identity'], ctx);
   if (name === undefined) return undefined;
   const router: Router = { name, interfaces, routes, serviceRoutes, plugins };
+  if (identity !== undefined) router.identity = identity;
   // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
   if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
   return router;
+}
+
+/** `identity`: the router's X25519 public key (base64) and where its node reads the private key. */
+function readIdentity(value: unknown, path: FieldPath, { r, origins }: ReadContext): RouterIdentity | undefined {
+  const o = r.object(value, path, 'an identity mapping with `public-key`', IDENTITY_KEYS);
+  if (o === undefined) return undefined;
+  const publicKey = r.string(o, 'public-key', path, 'an X25519 public key: base64 of 32 bytes (44 characters, `svr identity new` makes one)', (s) => isBase64Key(s, 32));
+  const file = r.optionalString(o, 'private-key-file', path, 'a file path');
+  if (publicKey === undefined) return undefined;
+  const identity: RouterIdentity = file === undefined ? { publicKey } : { publicKey, privateKeyFile: file };
+  origins.set(identity, path);
+  return identity;
 }
 
 function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Interface | undefined {

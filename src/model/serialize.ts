@@ -86,6 +86,7 @@ function router(r: Router): Doc {
   return clean({
     name: r.name,
     'observation-domain-id': r.observationDomainId,
+    identity: r.identity === undefined ? undefined : clean({ 'public-key': r.identity.publicKey, 'private-key-file': r.identity.privateKeyFile }),
     interfaces: r.interfaces.map(iface),
     routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway })),
     'service-routes': r.serviceRoutes.map((x) => clean({
@@ -105,6 +106,7 @@ export function configToDocument(config: SvrConfig): Doc {
       'security-policies': a.securityPolicies.map((p) => clean({
         name: p.name, 'hmac-mode': p.hmacMode, 'hmac-cipher': p.hmacCipher, encrypt: p.encrypt,
         'encryption-cipher': p.encryptionCipher, 'adaptive-encryption': p.adaptiveEncryption, key: p.key, 'key-version': p.keyVersion, 'rekey-delay': p.rekeyDelay,
+        'key-exchange': p.keyExchange,
       })),
       tenants: a.tenants.map((t) => clean({ name: t.name, members: t.members, 'service-chain': t.serviceChain.length > 0 ? t.serviceChain : undefined })),
       services: a.services.map(service),
