@@ -132,6 +132,8 @@ export type SessionFact =
   | {
       kind: 'session.closed'; atMs: number; sessionId: string; reason: CloseReason;
       packets: PerDirection; bytes: PerDirection; tcpRetransmissions?: PerDirection;
+      /** the application a classifier named during the session, when it did */
+      application?: string;
     }
   | {
       kind: 'session.denied'; atMs: number; reason: DenyReason; forward: FiveTuple; tenant?: string; service?: string;
@@ -234,6 +236,7 @@ export class SessionRecordBuilder {
         r.bytes = [f.bytes[0], f.bytes[1]];
         if (f.tcpRetransmissions !== undefined) r.tcpRetransmissions = [f.tcpRetransmissions[0], f.tcpRetransmissions[1]];
         r.closeReason = f.reason;
+        if (f.application !== undefined && f.application !== '') r.application = f.application;
         this.c.endRecords++;
         return this.emit(s, 'end', f.atMs);
       }
