@@ -85,7 +85,12 @@ export interface Service {
   timeouts: Timeouts;
   /** Plugin stages every session of this service runs through (`<plugin>/<stage>`), in stage order. */
   serviceChain: string[];
+  /** Which routers have this service (ssr-reference §1.1 applies-to). Absent or empty = every router. */
+  appliesTo?: AppliesTo[];
 }
+
+/** One `applies-to` entry: the whole authority, named routers, or routers in named groups. A router has the service when any entry matches. */
+export type AppliesTo = { type: 'authority' } | { type: 'router'; routers: string[] } | { type: 'router-group'; groups: string[] };
 
 /** A vector's cost in a service-policy: 1-999999 (lower is preferred) or `never` (paths with this vector are not used). */
 export type VectorCost = number | 'never';
@@ -148,9 +153,17 @@ export interface BfdSettings {
   linkTestLength: number;
 }
 
+/**
+ * How an interface takes part in a neighborhood (ssr-reference §1.1): `mesh` peers with every other member,
+ * `hub` with spokes and meshes (not other hubs), `spoke` with hubs and meshes (not other spokes).
+ */
+export type NeighborhoodTopology = 'mesh' | 'hub' | 'spoke';
+
 export interface NeighborhoodRef {
-  /** Interfaces of different routers sharing a neighborhood name are peers (mesh topology). */
+  /** Interfaces of different routers sharing a neighborhood name are peers (as their topologies allow). */
   name: string;
+  /** default `mesh` (absent = mesh) */
+  topology?: NeighborhoodTopology;
   /** Vector label of the paths through this neighborhood (e.g. `mpls`, `broadband`, `lte`). */
   vector?: string;
   /** BFD and link tests on paths through this neighborhood; absent = every default. */
@@ -180,6 +193,23 @@ export interface Interface {
   mtu: number;
   /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
   kernelRoutes: KernelRoute[];
+  /**
+   * WAN: the peer interfaces this interface has paths to. Absent: derived from neighborhoods and their
+   * topologies. Present: exactly these (a conductor writes them, marked generated, on every commit).
+   */
+  adjacencies?: Adjacency[];
+}
+
+/** One path end written out: this wan interface -> `peer`'s wan `interface`, through `neighborhood`. */
+export interface Adjacency {
+  /** the peer router */
+  peer: string;
+  /** the peer router's wan interface */
+  interface: string;
+  /** one of this interface's neighborhoods: the path's vector and BFD settings come from it */
+  neighborhood: string;
+  /** true: made by the conductor from neighborhoods and replaced on every commit; false (default): written by an operator and kept */
+  generated: boolean;
 }
 
 export interface KernelRoute {
@@ -213,6 +243,10 @@ export interface Router {
   serviceRoutes: ServiceRoute[];
   /** Plugins loaded on this router only (after the authority's). */
   plugins: PluginRef[];
+  /** Groups this router belongs to, for services' `applies-to` (`router-group`). Absent = none. */
+  routerGroups?: string[];
+  /** The asset id a node presents to the conductor (ZTP) to become this router; default the router's name. */
+  assetId?: string;
 }
 
 export interface Authority {
