@@ -194,8 +194,8 @@ export interface Interface {
   /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
   kernelRoutes: KernelRoute[];
   /**
-   * WAN: the peer interfaces this interface has paths to. Absent: derived from neighborhoods and their
-   * topologies. Present: exactly these (a conductor writes them, marked generated, on every commit).
+   * WAN: paths to peer interfaces written out. They add to the paths neighborhoods and topologies give (or
+   * choose the neighborhood of one); a conductor writes those out, marked generated, on every commit.
    */
   adjacencies?: Adjacency[];
 }

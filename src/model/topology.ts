@@ -1,10 +1,12 @@
 /**
  * Peer paths (as an SSR conductor generates adjacencies, ssr-reference §1.1): a WAN interface A of this
- * router and a WAN interface B of another router form one path A->B when
- * - A lists adjacencies: one of them names B (its peer router and interface), or
- * - A lists none: A and B share a neighborhood name and an address family, and the two entries'
- *   topologies allow it (mesh with anything, hub with spoke, never hub-hub or spoke-spoke).
- * Order: peer routers in config order, then A, then B (adjacency order, or B's order in its router).
+ * router and a WAN interface B of another router (same address family) form one path A->B when
+ * - one of A's adjacencies names B (its router and interface): through the adjacency's neighborhood, or
+ * - A and B share a neighborhood name whose two entries' topologies allow it (mesh with anything, hub
+ *   with spoke, never hub-hub or spoke-spoke): through the first such neighborhood in A's list.
+ * Adjacencies add to what neighborhoods give (a conductor writes those out as generated adjacencies;
+ * an operator's adjacency can add a path or choose its neighborhood). Order: peer routers in config
+ * order, then A, then B (in B's router's order).
  */
 import { parseAddress, type ParsedAddress } from './addr.js';
 import type { Authority, Interface, NeighborhoodRef, NeighborhoodTopology, Router } from './config.js';
@@ -21,7 +23,7 @@ export interface PeerLink {
   readonly vector: string;
 }
 
-/** The paths of `router`: adjacencies where an interface lists them, neighborhoods elsewhere. */
+/** The paths of `router`: from adjacencies and neighborhoods. */
 export function peerLinks(authority: Authority, router: Router): PeerLink[] {
   return links(authority, router, false);
 }
@@ -45,20 +47,11 @@ function links(authority: Authority, router: Router, ignoreAdjacencies: boolean)
     if (peer === router || peer.name === router.name) continue;
     const remoteWans = wanInterfaces(peer);
     for (const [local, localAddress] of localWans) {
-      const adjacencies = ignoreAdjacencies ? undefined : local.adjacencies;
-      if (adjacencies !== undefined && adjacencies.length > 0) {
-        for (const adj of adjacencies) {
-          if (adj.peer !== peer.name) continue;
-          const found = remoteWans.find(([i]) => i.name === adj.interface);
-          const mine = local.neighborhoods.find((n) => n.name === adj.neighborhood);
-          if (found === undefined || mine === undefined || found[1].family !== localAddress.family) continue;
-          out.push(link(local, localAddress, peer, found[0], found[1], mine));
-        }
-        continue;
-      }
       for (const [remote, remoteAddress] of remoteWans) {
         if (localAddress.family !== remoteAddress.family) continue;
-        const shared = local.neighborhoods.find((n) => remote.neighborhoods.some((m) => m.name === n.name && topologiesPeer(n.topology, m.topology)));
+        const adj = ignoreAdjacencies ? undefined : local.adjacencies?.find((x) => x.peer === peer.name && x.interface === remote.name);
+        const chosen = adj === undefined ? undefined : local.neighborhoods.find((n) => n.name === adj.neighborhood);
+        const shared = chosen ?? local.neighborhoods.find((n) => remote.neighborhoods.some((m) => m.name === n.name && topologiesPeer(n.topology, m.topology)));
         if (shared !== undefined) out.push(link(local, localAddress, peer, remote, remoteAddress, shared));
       }
     }

@@ -3,22 +3,9 @@ import * as assert from 'uvu/assert';
 import { compileRouter } from '../../../src/model/compile.js';
 import { neighborhoodLinks, peerLinks, topologiesPeer } from '../../../src/model/topology.js';
 import { configToDocument } from '../../../src/model/serialize.js';
-import { SECRET, hasProblem, parseObject, problemsOfObject } from './helpers.js';
+import { hasProblem, hubAndSpokes, parseObject, problemsOfObject } from './helpers.js';
 
 type Obj = Record<string, any>; // fixtures are edited freely
-
-/** A hub and `spokes` spokes in neighborhood `wan`, each with one wan interface; plus optional extra fields per router. */
-export function hubAndSpokes(spokes = 3, hubTopology = 'hub', spokeTopology = 'spoke'): Obj {
-  const wan = (i: number, topology: string) => ({ name: 'wan0', kind: 'wan', waypoint: `192.0.2.${i}`, neighborhoods: [{ name: 'wan', topology }] });
-  return {
-    name: 'hs',
-    secret: SECRET,
-    routers: [
-      { name: 'hub', interfaces: [{ name: 'lan0', kind: 'lan' }, wan(1, hubTopology)] },
-      ...Array.from({ length: spokes }, (_, k) => ({ name: `s${k + 1}`, interfaces: [{ name: 'lan0', kind: 'lan' }, wan(k + 2, spokeTopology)] })),
-    ],
-  };
-}
 
 const linkNames = (a: Obj, router: string, links = peerLinks): string[] => {
   const config = parseObject(a);
@@ -49,19 +36,27 @@ test('mesh (the default) peers everyone; a mesh member also peers hubs and spoke
   assert.equal(linkNames(a, 's1'), ['wan0->hub/wan0', 'wan0->s2/wan0']);
 });
 
-test('explicit adjacencies replace the neighborhood-derived paths of that interface', () => {
-  const a = hubAndSpokes(2, 'mesh', 'mesh');
-  a.routers[1].interfaces[1].adjacencies = [{ peer: 'hub', interface: 'wan0', neighborhood: 'wan', generated: true }];
-  a.routers[2].interfaces[1].adjacencies = [{ peer: 'hub', interface: 'wan0', neighborhood: 'wan' }];
-  a.routers[0].interfaces[1].adjacencies = [{ peer: 's1', interface: 'wan0', neighborhood: 'wan' }, { peer: 's2', interface: 'wan0', neighborhood: 'wan' }];
-  assert.equal(linkNames(a, 's1'), ['wan0->hub/wan0']);
-  assert.equal(linkNames(a, 's1', neighborhoodLinks), ['wan0->hub/wan0', 'wan0->s2/wan0'], 'neighborhoodLinks ignores adjacencies');
+test('adjacencies add paths neighborhoods do not give (hub-hub) and choose a path\'s neighborhood', () => {
+  const a = hubAndSpokes(2, 'hub', 'hub');
+  assert.equal(linkNames(a, 's1'), [], 'hubs do not peer');
+  a.routers[1].interfaces[1].adjacencies = [{ peer: 's2', interface: 'wan0', neighborhood: 'wan', generated: true }];
+  a.routers[2].interfaces[1].adjacencies = [{ peer: 's1', interface: 'wan0', neighborhood: 'wan' }];
+  assert.equal(linkNames(a, 's1'), ['wan0->s2/wan0']);
+  assert.equal(linkNames(a, 's2'), ['wan0->s1/wan0']);
+  assert.equal(linkNames(a, 's1', neighborhoodLinks), [], 'neighborhoodLinks ignores adjacencies');
   const config = parseObject(a);
-  assert.equal(config.authority.routers[1]!.interfaces[1]!.adjacencies, [{ peer: 'hub', interface: 'wan0', neighborhood: 'wan', generated: true }]);
+  assert.equal(config.authority.routers[1]!.interfaces[1]!.adjacencies, [{ peer: 's2', interface: 'wan0', neighborhood: 'wan', generated: true }]);
   assert.equal(config.authority.routers[2]!.interfaces[1]!.adjacencies![0]!.generated, false, 'generated defaults to false');
   const doc = configToDocument(config) as Obj;
-  assert.equal(doc.authority.routers[1].interfaces[1].adjacencies, [{ peer: 'hub', interface: 'wan0', neighborhood: 'wan', generated: true }]);
+  assert.equal(doc.authority.routers[1].interfaces[1].adjacencies, [{ peer: 's2', interface: 'wan0', neighborhood: 'wan', generated: true }]);
   assert.equal(parseObject(doc.authority).authority.routers, config.authority.routers, 'round trip through the file form');
+  // two shared neighborhoods: the first by default, the adjacency's when it names one
+  const b = hubAndSpokes(1, 'mesh', 'mesh');
+  for (const r of [0, 1]) b.routers[r].interfaces[1].neighborhoods = [{ name: 'mpls', vector: 'mpls' }, { name: 'inet', vector: 'inet' }];
+  const vector = (x: Obj) => { const c = parseObject(x); return peerLinks(c.authority, c.authority.routers[0]!).map((l) => l.vector); };
+  assert.equal(vector(b), ['mpls']);
+  b.routers[0].interfaces[1].adjacencies = [{ peer: 's1', interface: 'wan0', neighborhood: 'inet' }];
+  assert.equal(vector(b), ['inet']);
 });
 
 test('adjacencies: bad references are refused with their field paths', () => {
