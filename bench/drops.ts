@@ -4,7 +4,7 @@
  * the userspace program overflowing), as deltas between two snapshots. Only non-zero entries are kept.
  */
 import { ipn, runIn } from './exec.js';
-import { ALL_NS } from './topology.js';
+import { allNamespaces } from './topology.js';
 
 export type DropCounters = Record<string, number>;
 
@@ -15,7 +15,7 @@ interface LinkJson {
 
 export async function dropSnapshot(): Promise<DropCounters> {
   const out: DropCounters = {};
-  for (const ns of ALL_NS) {
+  for (const ns of allNamespaces()) {
     const snmp = (await runIn(ns, 'cat', ['/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
     if (snmp.length === 2) {
       const names = snmp[0]!.split(/\s+/);

@@ -13,7 +13,8 @@ function firstLine(cmd: string, args: string[]): string {
   }
 }
 
-export function machineInfo(): MachineInfo {
+/** `currentWireguardGo`: the current wireguard-go's path, when the run has one. */
+export function machineInfo(currentWireguardGo?: string): MachineInfo {
   let model = cpus()[0]?.model ?? 'unknown';
   try {
     const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
@@ -31,7 +32,8 @@ export function machineInfo(): MachineInfo {
     tools: {
       iperf3: firstLine('iperf3', ['--version']).replace(/^iperf /, ''),
       openvpn: firstLine('openvpn', ['--version']).split(' ')[1] ?? 'not installed',
-      'wireguard-go': firstLine('wireguard-go', ['--version']).replace(/^wireguard-go /, ''),
+      'wireguard-go': currentWireguardGo === undefined ? 'not found' : firstLine(currentWireguardGo, ['--version']).replace(/^wireguard-go /, ''),
+      "Debian's wireguard-go": firstLine('wireguard-go', ['--version']).replace(/^wireguard-go /, ''),
       openssl: firstLine('openssl', ['version']).split(' ')[1] ?? '?',
     },
   };

@@ -1,12 +1,12 @@
 /** Per-mode measurements: RTT (UDP ping), single-stream TCP with router CPU, UDP searches. */
 import { fileURLToPath } from 'node:url';
-import { runIn } from './exec.js';
+import { runIn, sleep } from './exec.js';
 import { cpuSeconds } from './cpu.js';
 import { tcpRun } from './iperf.js';
 import type { Mode } from './modes/mode.js';
 import type { Plan } from './plan.js';
 import type { RttResult, TcpResult } from './results.js';
-import { ECHO_PORT, UDP_SESSION_PORTS } from './svr-config.js';
+import { ECHO_PORT, IPERF_PORT, UDP_SESSION_PORTS } from './svr-config.js';
 import { spread } from './stats.js';
 import { NS, SERVER } from './topology.js';
 import type { PingResult } from './uping.js';
@@ -45,22 +45,42 @@ export async function measureRtt(plan: Plan, progress: (l: string) => void, tool
   return { p50Us: spread(runs.map((r) => r.p50Us)), p99Us: spread(runs.map((r) => r.p99Us)), runs, pinger: tool !== undefined ? 'c' : 'node' };
 }
 
+/**
+ * The segment size of iperf3's data connection as the client's kernel uses it (`ss -ti`: mss, after path MTU
+ * discovery and the peer's MSS option), read while the test runs: the connection that has sent the most.
+ */
+async function dataConnectionSegment(): Promise<number | undefined> {
+  const { stdout } = await runIn(NS.client, 'ss', ['-tinH', 'dst', SERVER, 'dport', '=', `:${IPERF_PORT}`]);
+  let best: { sent: number; mss: number } | undefined;
+  for (const entry of stdout.split(/\n(?=\S)/)) {
+    const mss = /\bmss:(\d+)/.exec(entry)?.[1];
+    const sent = Number(/bytes_sent:(\d+)/.exec(entry)?.[1] ?? 0);
+    if (mss !== undefined && (best === undefined || sent > best.sent)) best = { sent, mss: Number(mss) };
+  }
+  return best?.mss;
+}
+
 export async function measureTcp(mode: Mode, plan: Plan, progress: (l: string) => void): Promise<TcpResult> {
   const gbps: number[] = [];
   const retr: number[] = [];
   const perGbit: number[] = [];
   const byProc: Record<string, number[]> = {};
+  let mss: number | undefined;
   for (let i = 0; i < plan.tcpRuns; i++) {
     const procs = mode.routerProcs();
     const before = procs.map((p) => cpuSeconds(p.pid));
-    const r = await tcpRun(plan.tcpSeconds);
+    const running = tcpRun(plan.tcpSeconds);
+    await sleep(Math.min(1000, plan.tcpSeconds * 300));
+    const seg = await dataConnectionSegment().catch(() => undefined);
+    const r = await running;
     const used = procs.map((p, k) => cpuSeconds(p.pid) - before[k]!);
     procs.forEach((p, k) => (byProc[p.name] ??= []).push(used[k]!));
     const cpu = used.reduce((a, b) => a + b, 0);
     gbps.push(r.gbps);
     retr.push(r.retransmits);
+    mss ??= seg;
     if (procs.length > 0 && r.gbps > 0) perGbit.push(cpu / (r.gbps * plan.tcpSeconds));
-    progress(`    tcp run ${i + 1}: ${r.gbps.toFixed(3)} Gbps, ${r.retransmits} retransmits${procs.length > 0 ? `, router CPU ${cpu.toFixed(2)} s (${procs.map((p, k) => `${p.name} ${used[k]!.toFixed(2)}`).join(', ')})` : ''}`);
+    progress(`    tcp run ${i + 1}: ${r.gbps.toFixed(3)} Gbps, ${r.retransmits} retransmits, segment size ${seg ?? '?'} B${procs.length > 0 ? `, router CPU ${cpu.toFixed(2)} s (${procs.map((p, k) => `${p.name} ${used[k]!.toFixed(2)}`).join(', ')})` : ''}`);
   }
-  return { gbps: spread(gbps), retransmits: retr, cpuSecondsPerGbit: perGbit.length > 0 ? spread(perGbit) : null, cpuByProcess: byProc };
+  return { gbps: spread(gbps), retransmits: retr, cpuSecondsPerGbit: perGbit.length > 0 ? spread(perGbit) : null, cpuByProcess: byProc, ...(mss !== undefined ? { mss } : {}) };
 }

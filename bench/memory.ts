@@ -1,9 +1,14 @@
 /**
- * Memory per established session, in process, without TUN: two data paths (r1 ingress -> r2 egress,
- * wired directly), fed `--sessions` first packets of distinct UDP flows in batches of `--batch`.
- * Reports each table's own byte count (`dataplane.sessions.bytes`), the bytes of every typed array the
- * table holds (a cross-check), and the process RSS / heap / ArrayBuffer growth per session.
- * Run with --expose-gc:  node --expose-gc dist/bench/memory.js --sessions 1000000
+ * Memory per established session at several fills of the session table, in process, without TUN: two data
+ * paths (r1 ingress -> r2 egress, wired directly) fed first packets of distinct UDP flows in batches of
+ * `--batch`. The table grows by doubling its rows when they are full, so bytes per session depend on where
+ * in that cycle it is; for a table of `--capacity` rows (a power of two times 1024) the run measures
+ *   50 %: capacity/2 + 1 sessions, just after the doubling that made the table this big;
+ *   99 %: just before the next doubling;
+ *   25 %: after sessions are removed again (as idle expiry does after a peak): the table never shrinks.
+ * At each: the table's own byte count (`sessions.bytes`), the bytes of every typed array it holds (a
+ * cross-check) and the process RSS / heap / ArrayBuffer growth since the start, per session and router.
+ * Run with --expose-gc:  node --expose-gc dist/bench/memory.js --capacity 1048576
  */
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import type { PacketPort } from '../src/io/port.js';
@@ -15,25 +20,31 @@ import { fillIpv4HeaderChecksum, fillL4Checksum } from '../src/packet/rewrite.js
 import { fileURLToPath } from 'node:url';
 import { svrConfigYaml } from './svr-config.js';
 
-export interface MemoryResult {
+/** The table at one fill. */
+export interface MemoryFill {
+  /** r1's active sessions / its row capacity */
+  fill: number;
   sessions: number;
-  created: { r1: number; r2: number };
-  tableBytes: { r1: number; r2: number };
-  /** sum of byteLength of the typed arrays reachable from each session table (cross-check of .bytes) */
-  typedArrayBytes: { r1: number; r2: number };
-  rowCapacity: { r1: number; r2: number };
-  /** r1: bytes per session of each typed array (field path), largest first */
+  rowCapacity: number;
+  /** r1's `sessions.bytes` and the typed arrays its table holds */
+  tableBytes: number;
+  typedArrayBytes: number;
+  tableBytesPerSession: number;
+  /** process growth since before the first packet, per session per router (r1 and r2 hold the same sessions) */
+  rssPerSession: number;
+  arrayBufferPerSession: number;
+  heapPerSession: number;
+}
+
+export interface MemoryResult {
+  capacity: number;
+  /** in the order measured: 50 %, 99 %, 25 % */
+  fills: MemoryFill[];
+  /** r1 at 99 %: bytes per session of each typed array (field path), largest first */
   breakdownR1: { field: string; bytesPerSession: number }[];
-  perSession: {
-    tableBytesR1: number;
-    tableBytesR2: number;
-    typedArrayBytesR1: number;
-    rssBytes: number;
-    heapUsedBytes: number;
-    arrayBufferBytes: number;
-  };
-  process: { rssBefore: number; rssAfter: number; heapBefore: number; heapAfter: number; abBefore: number; abAfter: number };
-  seconds: { total: number; r2: number };
+  /** r1's sessions.bytes agrees with its typed arrays (within 0.1 %) at 99 % */
+  bytesAgree: boolean;
+  /** first packets per second each data path took while filling */
   firstPacketsPerSecond: { r1: number; r2: number };
 }
 
@@ -74,7 +85,8 @@ function gc(): void {
 }
 
 function main(): void {
-  const n = Number(arg('sessions', '1000000'));
+  const capacity = Number(arg('capacity', String(1 << 20)));
+  if (!Number.isInteger(Math.log2(capacity / 1024)) || capacity < 4096) throw new Error(`--capacity ${capacity}: the table grows from 1024 rows by doubling; use 1024 times a power of two, at least 4096`);
   const batch = Number(arg('batch', '64'));
   const config = parseConfig(svrConfigYaml({ encrypt: false }), 'bench');
   const t1 = compileRouter(config, 'r1', 1);
@@ -98,65 +110,75 @@ function main(): void {
   const lens = new Uint32Array(batch).fill(len);
   const pi = new PacketInfo();
   const PORTS = 64512;
+  let opened = 0;
+  let fillNs = 0;
+  /** opens sessions until r1 holds `target` */
+  const openUpTo = (target: number): void => {
+    const t0 = process.hrtime.bigint();
+    while (opened < target) {
+      const m = Math.min(batch, target - opened);
+      for (let k = 0; k < m; k++) {
+        const id = opened + k;
+        const o = offs[k]!;
+        slab.set(tpl, o);
+        slab[o + 15] = 1 + Math.floor(id / PORTS);
+        const sp = 1024 + (id % PORTS);
+        slab[o + 20] = sp >>> 8;
+        slab[o + 21] = sp & 0xff;
+        fillIpv4HeaderChecksum(slab, o);
+        parsePacket(slab, o, len, pi);
+        fillL4Checksum(slab, pi);
+      }
+      r1.receive(r1Lan, slab, offs, lens, m);
+      opened += m;
+    }
+    fillNs += Number(process.hrtime.bigint() - t0);
+  };
+  /** removes sessions (lowest rows first, as if they expired) until each table holds `target` */
+  const removeDownTo = (dp: Dataplane, target: number): void => {
+    const t = dp.sessions;
+    for (let r = 0; r < t.capacity && t.active > target; r++) if (t.isActive(r)) dp.removeRow(r, t.gen[r]!, 'idle');
+  };
 
   gc();
   const before = process.memoryUsage();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i += batch) {
-    const m = Math.min(batch, n - i);
-    for (let k = 0; k < m; k++) {
-      const id = i + k;
-      const o = offs[k]!;
-      slab.set(tpl, o);
-      slab[o + 15] = 1 + Math.floor(id / PORTS);
-      const sp = 1024 + (id % PORTS);
-      slab[o + 20] = sp >>> 8;
-      slab[o + 21] = sp & 0xff;
-      fillIpv4HeaderChecksum(slab, o);
-      parsePacket(slab, o, len, pi);
-      fillL4Checksum(slab, pi);
+  const fills: MemoryFill[] = [];
+  let breakdownR1: MemoryResult['breakdownR1'] = [];
+  let bytesAgree = false;
+  const measure = (withBreakdown: boolean): void => {
+    gc();
+    const now = process.memoryUsage();
+    const s1 = r1.sessions;
+    const parts = typedArrays(s1, new Map());
+    const ta = sum(parts);
+    const n = s1.active;
+    const perRouter = n + r2.sessions.active;
+    fills.push({
+      fill: n / s1.capacity, sessions: n, rowCapacity: s1.capacity, tableBytes: s1.bytes, typedArrayBytes: ta,
+      tableBytesPerSession: s1.bytes / n,
+      rssPerSession: (now.rss - before.rss) / perRouter,
+      arrayBufferPerSession: (now.arrayBuffers - before.arrayBuffers) / perRouter,
+      heapPerSession: (now.heapUsed - before.heapUsed) / perRouter,
+    });
+    if (withBreakdown) {
+      breakdownR1 = [...parts.entries()].sort((a, b) => b[1] - a[1]).map(([field, b]) => ({ field, bytesPerSession: +(b / n).toFixed(2) }));
+      bytesAgree = Math.abs(s1.bytes - ta) <= ta * 0.001;
     }
-    r1.receive(r1Lan, slab, offs, lens, m);
-  }
-  const totalNs = Number(process.hrtime.bigint() - t0);
-  gc();
-  const after = process.memoryUsage();
-  const s1 = r1.sessions;
-  const s2 = r2.sessions;
-  const parts1 = typedArrays(s1, new Map());
-  const ta1 = sum(parts1);
-  const ta2 = sum(typedArrays(s2, new Map()));
+  };
+  openUpTo(capacity / 2 + 1);
+  measure(false);
+  openUpTo(Math.floor(capacity * 0.99));
+  measure(true);
+  const totalNs = fillNs;
+  removeDownTo(r1, capacity / 4);
+  removeDownTo(r2, capacity / 4);
+  measure(false);
   const r2s = Number(r2Ns) / 1e9;
-  const total = totalNs / 1e9;
   const res: MemoryResult = {
-    sessions: n,
-    created: { r1: s1.active, r2: s2.active },
-    tableBytes: { r1: s1.bytes, r2: s2.bytes },
-    typedArrayBytes: { r1: ta1, r2: ta2 },
-    rowCapacity: { r1: s1.capacity, r2: s2.capacity },
-    breakdownR1: [...parts1.entries()].sort((a, b) => b[1] - a[1]).map(([field, b]) => ({ field, bytesPerSession: +(b / n).toFixed(2) })),
-    perSession: {
-      tableBytesR1: s1.bytes / n,
-      tableBytesR2: s2.bytes / n,
-      typedArrayBytesR1: ta1 / n,
-      rssBytes: (after.rss - before.rss) / n,
-      heapUsedBytes: (after.heapUsed - before.heapUsed) / n,
-      arrayBufferBytes: (after.arrayBuffers - before.arrayBuffers) / n,
-    },
-    process: { rssBefore: before.rss, rssAfter: after.rss, heapBefore: before.heapUsed, heapAfter: after.heapUsed, abBefore: before.arrayBuffers, abAfter: after.arrayBuffers },
-    seconds: { total, r2: r2s },
-    firstPacketsPerSecond: { r1: n / Math.max(1e-9, total - r2s), r2: n / Math.max(1e-9, r2s) },
+    capacity, fills, breakdownR1, bytesAgree,
+    firstPacketsPerSecond: { r1: opened / Math.max(1e-9, totalNs / 1e9 - r2s), r2: opened / Math.max(1e-9, r2s) },
   };
   process.stdout.write(JSON.stringify(res) + '\n');
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) main();
-
-/** Whether `sessions.bytes` agrees with the typed arrays the table holds (within 0.1 %), in words. */
-export function bytesNote(m: MemoryResult): string {
-  const a = m.tableBytes.r1;
-  const b = m.typedArrayBytes.r1;
-  return Math.abs(a - b) <= b * 0.001
-    ? '`sessions.bytes` agrees with the typed arrays the table holds.'
-    : `\`sessions.bytes\` reports ${(a / 1e6).toFixed(1)} MB but the table's typed arrays hold ${(b / 1e6).toFixed(1)} MB: the getter's per-row sum misses columns.`;
-}

@@ -1,34 +1,39 @@
 /**
- * One mode of the benchmark, measured in order: payload check (svrouter), RTT and per-pass latency, TCP
- * with router CPU, the two UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions
- * (svrouter and kernel), router counters and path events (svrouter), UDP sessions through r1 alone (svrouter
- * hmac only), RTT with busy polling off (svrouter), profiles (svrouter). A failing step is recorded and the rest goes on.
+ * One mode of the benchmark, measured in order: the wire check (svrouter: UDP and TCP payload and the SYNs'
+ * MSS on the r1-r2 veth), RTT and per-pass latency, RTT with the CPUs kept awake, TCP with router CPU, the two
+ * UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
+ * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), RTT with busy
+ * polling (svrouter), profiles (svrouter). A failing step is recorded (errors, named by its measurement key,
+ * see comparable.ts) and the rest goes on.
  */
 import { loadavg } from 'node:os';
-import { checkEncryption } from './capture.js';
+import { withCpusAwake } from './awake.js';
+import { checkTcpPayload, checkUdpPayload } from './capture.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
 import { measureHops } from './hops.js';
 import { connectFailures } from './iperf.js';
 import { checkConnectivity, measureRtt, measureTcp } from './measure.js';
 import { ModeSkipped, type Mode, type ModeContext } from './modes/mode.js';
-import { SvrouterMode } from './modes/svrouter.js';
+import { BUSY_POLL_NODE_ARGS, SvrouterMode } from './modes/svrouter.js';
 import type { Plan } from './plan.js';
 import { formatProfile } from './profile.js';
 import { profileSvrouter } from './profiling.js';
 import type { ModeResult } from './results.js';
 import { sessionRate } from './sessions.js';
+import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
 
 export interface ModeRunOptions {
   profile: boolean;
 }
 
-async function runStep(res: ModeResult, what: string, f: () => Promise<void>, progress: (l: string) => void): Promise<void> {
+/** Runs one step; a failure is recorded as "<key>: <what>: <message>" (key: the measurement it spoils). */
+async function runStep(res: ModeResult, key: string, what: string, f: () => Promise<void>, progress: (l: string) => void): Promise<void> {
   progress(`  ${what}`);
   try {
     await f();
   } catch (e) {
-    const msg = `${what}: ${(e as Error).message.split('\n')[0]}`;
+    const msg = `${key}: ${what}: ${(e as Error).message.split('\n')[0]}`;
     res.errors.push(msg);
     progress(`  ! ${msg}`);
   }
@@ -36,12 +41,15 @@ async function runStep(res: ModeResult, what: string, f: () => Promise<void>, pr
 
 export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: ModeRunOptions): Promise<ModeResult> {
   const progress = ctx.progress;
-  const step = (res: ModeResult, what: string, f: () => Promise<void>): Promise<void> => runStep(res, what, f, progress);
+  const step = (res: ModeResult, key: string, what: string, f: () => Promise<void>): Promise<void> => runStep(res, key, what, f, progress);
   const res: ModeResult = { id: mode.id, label: mode.label, status: 'ok', notes: mode.notes, loadAvgAtStart: loadavg().map((x) => +x.toFixed(2)), udpLargeLen: mode.udpLarge, errors: [] };
   progress(`== ${mode.label}: setting up`);
   try {
+    await flushRouteCaches();
     await mode.setup(ctx);
     await checkConnectivity();
+    res.wanMtu = await wanMtu();
+    if (mode.terms !== undefined) res.terms = mode.terms;
   } catch (e) {
     res.status = e instanceof ModeSkipped ? 'skipped' : 'failed';
     res.reason = (e as Error).message;
@@ -52,24 +60,34 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
   try {
     const svr = mode instanceof SvrouterMode ? mode : undefined;
     if (svr) {
-      await step(res, 'payload on the wire (capture on r1-r2)', async () => {
-        res.encryption = await checkEncryption(ctx.dir, mode.id);
-        const clear = res.encryption.payloadSeenInClear;
-        if (svr.encrypt) res.notes.push(clear ? 'encrypt: true was accepted but is NOT enforced by this build: the payload crossed the WAN in clear, so these figures are HMAC-only' : 'payload not found in clear on the WAN (encrypted)');
-        progress(`    ${res.encryption.packetsCaptured} packets captured; payload ${clear ? 'seen in clear' : 'not seen in clear'}`);
+      res.wire = { expectClear: !svr.encrypt };
+      const expect = svr.encrypt ? 'must not be' : 'must be';
+      await step(res, 'wire', `payload on the wire, UDP (capture on r1-r2; the marker ${expect} in clear)`, async () => {
+        const c = res.wire!.udp = await checkUdpPayload(ctx.dir, mode.id);
+        progress(`    ${c.packetsCaptured} packets captured; marker ${c.payloadSeenInClear ? 'seen in clear' : 'not seen in clear'}`);
       });
+      await step(res, 'tcp', `payload on the wire, TCP: a 64 kB marked stream (the marker ${expect} in clear; the SYNs' MSS must fit)`, async () => {
+        const c = res.wire!.tcp = await checkTcpPayload(ctx.dir, mode.id);
+        progress(`    ${c.packetsCaptured} packets captured; marker ${c.payloadSeenInClear ? 'seen in clear' : 'not seen in clear'}; ${c.deliveredBytes} of ${c.streamBytes} bytes delivered; MSS on the WAN: SYN ${c.synMss}, SYN-ACK ${c.synAckMss}; largest packet ${c.largestPacket} B`);
+      });
+      const enc = [res.wire.udp, res.wire.tcp].filter((c) => c !== undefined).map((c) => `${c!.protocol} ${c!.payloadSeenInClear ? 'in clear' : 'not in clear'}`).join(', ');
+      res.notes.push(`payload on the WAN (marker captured on r1-r2): ${enc}${svr.encrypt ? ' (encrypted service)' : ' (HMAC only)'}`);
     }
     const counters0 = svr ? await Promise.all([svr.stats('r1'), svr.stats('r2')]).catch(() => undefined) : undefined;
-    await step(res, `rtt: ${plan.pingRuns} × ${plan.pingCount} sequential 64 B round trips after ${plan.pingWarmup} warm-up`, async () => { res.rtt = await measureRtt(plan, progress, ctx.udpLoad); });
+    const rttWhat = `${plan.pingRuns} × ${plan.pingCount} sequential 64 B round trips after ${plan.pingWarmup} warm-up`;
+    await step(res, 'rtt', `rtt: ${rttWhat}`, async () => { res.rtt = await measureRtt(plan, progress, ctx.udpLoad); });
     if (res.rtt !== undefined) {
-      await step(res, 'latency per router pass (captures on r1-c, r1-r2, r2-s during 300 pings)', async () => {
+      await step(res, 'hops', 'latency per router pass (captures on r1-c, r1-r2, r2-s during 300 pings)', async () => {
         const h = await measureHops(ctx.dir, mode.id);
         res.rtt!.hops = h;
         progress(h === undefined ? '    captures did not line up one to one; skipped'
           : `    medians: r1 fwd ${h.r1FwdUs.toFixed(1)} µs, r2 fwd ${h.r2FwdUs.toFixed(1)} µs, server ${h.serverUs.toFixed(1)} µs, r2 rev ${h.r2RevUs.toFixed(1)} µs, r1 rev ${h.r1RevUs.toFixed(1)} µs`);
       });
     }
-    await step(res, `tcp: ${plan.tcpRuns} × ${plan.tcpSeconds} s, 1 stream`, async () => { res.tcp = await measureTcp(mode, plan, progress); });
+    await step(res, 'rttAwake', `rtt with every vCPU kept awake (a SCHED_IDLE spinner per vCPU): ${rttWhat}`, async () => {
+      res.rttAwake = await withCpusAwake(ctx.dir, () => measureRtt(plan, progress, ctx.udpLoad));
+    });
+    await step(res, 'tcp', `tcp: ${plan.tcpRuns} × ${plan.tcpSeconds} s, 1 stream`, async () => { res.tcp = await measureTcp(mode, plan, progress); });
     const search = async (len: number): Promise<SearchResult> => {
       const before = await dropSnapshot();
       const r = await searchUdp(len, plan.search, progress);
@@ -77,28 +95,26 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       progress(`    drops during the search: ${formatDrops(r.drops)}`);
       return r;
     };
-    await step(res, `udp ${mode.udpLarge} B: search for < 1 % loss`, async () => { res.udpLarge = await search(mode.udpLarge); });
-    await step(res, 'udp 64 B: search for < 1 % loss', async () => { res.udp64 = await search(64); });
+    await step(res, 'udpLarge', `udp ${mode.udpLarge} B: search for < 1 % loss`, async () => { res.udpLarge = await search(mode.udpLarge); });
+    await step(res, 'udp64', 'udp 64 B: search for < 1 % loss', async () => { res.udp64 = await search(64); });
     // every mode: new UDP 5-tuples (the tunnels forward them without session state: what the same packets cost
     // a userspace forwarder here); TCP for svrouter and the kernel only
     res.sessions = {};
-    await step(res, `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    await step(res, 'sessions-udp', `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
     if (svr || mode.id === 'kernel') {
-      await step(res, `new tcp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
+      await step(res, 'sessions-tcp', `new tcp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
     }
     if (svr) {
-      await step(res, 'router counters and path events over the measurements', async () => {
+      await step(res, 'counters', 'router counters and path events over the measurements', async () => {
         const after = await Promise.all([svr.stats('r1'), svr.stats('r2')]);
         if (counters0 !== undefined) res.routerCounters = { r1: counterDelta(counters0[0], after[0]), r2: counterDelta(counters0[1], after[1]) };
         res.pathDownEvents = { r1: svr.logLines('r1', /path\.unusable/), r2: svr.logLines('r2', /path\.unusable/) };
         const drops = Object.entries(res.routerCounters ?? {}).flatMap(([r, c]) => Object.entries(c).filter(([k]) => k.startsWith('drop')).map(([k, v]) => `${r} ${k} ${v}`));
         progress(`    drops counted by the nodes: ${drops.length > 0 ? drops.join(', ') : 'none'}; path.unusable events: r1 ${res.pathDownEvents.r1!.length}, r2 ${res.pathDownEvents.r2!.length}`);
-        const downs = res.pathDownEvents.r2!.filter((l) => /detection-time-expired/.test(l)).length + res.pathDownEvents.r1!.filter((l) => /detection-time-expired/.test(l)).length;
-        if (downs > 0) res.notes.push(`BFD declared the r1-r2 path down ${downs} time(s) during the measurements (detection time expired, then a hold-down before it was usable again): see pathDownEvents in results.json`);
       });
     }
     if (svr && !svr.encrypt) {
-      await step(res, `new udp sessions for ${plan.sessionSeconds} s through r1 alone (local next hop; r2 forwards in the kernel)`, async () => {
+      await step(res, 'r1alone', `new udp sessions for ${plan.sessionSeconds} s through r1 alone (local next hop; r2 forwards in the kernel)`, async () => {
         await svr.aloneR1(true);
         try {
           await checkConnectivity();
@@ -110,20 +126,20 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       });
     }
     if (svr && res.rtt !== undefined) {
-      await step(res, 'rtt again with r1 and r2 restarted with --busy-poll 0 (the baseline for busy polling)', async () => {
-        await svr.restartRouters(['--busy-poll', '0']);
+      await step(res, 'rttBusyPoll', `rtt with r1 and r2 restarted with ${BUSY_POLL_NODE_ARGS.join(' ')} (the busy-polling option)`, async () => {
+        await svr.restartRouters(BUSY_POLL_NODE_ARGS);
         await checkConnectivity();
-        res.rttBusyPollOff = await measureRtt(plan, progress, ctx.udpLoad);
+        res.rttBusyPoll = await measureRtt(plan, progress, ctx.udpLoad);
         await svr.restartRouters();
         await checkConnectivity();
       });
     }
     if (svr && o.profile) {
       res.profiles = [];
-      await step(res, `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, async () => {
+      await step(res, 'profile', `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, async () => {
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));
       });
-      await step(res, `profile r1/r2 during ${plan.sessionSeconds} s of new udp sessions`, async () => {
+      await step(res, 'profile', `profile r1/r2 during ${plan.sessionSeconds} s of new udp sessions`, async () => {
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'udp-sessions', plan.sessionSeconds, progress, ctx.udpLoad));
       });
       for (const p of res.profiles) process.stdout.write(formatProfile({ ...p, top: p.top.slice(0, 8), byFile: p.byFile.slice(0, 5) }) + '\n');

@@ -6,6 +6,8 @@ import type { SessionsResult } from './sessions-client.js';
 import type { MemoryResult } from './memory.js';
 import type { ProfileSummary } from './profile.js';
 import type { HopLatency } from './hops.js';
+import type { ModeTerms } from './terms.js';
+import type { Problem } from './comparable.js';
 
 export interface TcpResult {
   gbps: Spread;
@@ -14,6 +16,8 @@ export interface TcpResult {
   cpuSecondsPerGbit: Spread | null;
   /** CPU seconds per process and run */
   cpuByProcess: Record<string, number[]>;
+  /** the segment size of the data connection at the client (ss -ti mss, during the first run) */
+  mss?: number;
 }
 
 export interface RttResult {
@@ -34,10 +38,27 @@ export interface SessionRate {
   createdR2?: number;
 }
 
-export interface EncryptionCheck {
-  /** a marker sent in the payload was found in a capture on the r1-r2 veth */
+/** One pass of marked traffic through the path, captured on the r1-r2 veth (capture.ts). */
+export interface PayloadCheck {
+  protocol: 'udp' | 'tcp';
+  /** the marker was found in the capture */
   payloadSeenInClear: boolean;
   packetsCaptured: number;
+  /** the largest IP packet on the r1-r2 veth */
+  largestPacket: number;
+  /** tcp: bytes the client wrote, and what the sink counted (-1: no answer) */
+  streamBytes?: number;
+  deliveredBytes?: number;
+  /** tcp: MSS options of the SYN and SYN-ACK on the r1-r2 veth (-1: none) */
+  synMss?: number;
+  synAckMss?: number;
+}
+
+/** svrouter: what crossed the WAN, and what was expected (the marker in clear exactly when HMAC only). */
+export interface WireCheck {
+  expectClear: boolean;
+  udp?: PayloadCheck;
+  tcp?: PayloadCheck;
 }
 
 export interface ModeResult {
@@ -48,16 +69,24 @@ export interface ModeResult {
   notes: string[];
   loadAvgAtStart: number[];
   udpLargeLen: number;
+  /** MTU of the r1-r2 veth while the mode ran (the same for every mode, or the run is not comparable) */
+  wanMtu?: number;
+  /** devices, offloads, buffers, polling, as read after setup */
+  terms?: ModeTerms;
+  /** the headline RTT: svrouter with --busy-poll 0 */
   rtt?: RttResult;
-  /** svrouter: the same RTT measurement with both nodes restarted with `--busy-poll 0` (the baseline for busy polling) */
-  rttBusyPollOff?: RttResult;
+  /** every mode: the same RTT while a SCHED_IDLE spinner keeps every vCPU awake (awake.ts) */
+  rttAwake?: RttResult;
+  /** svrouter: the RTT with the node's busy polling (the option; compare with rttAwake of the others) */
+  rttBusyPoll?: RttResult;
   tcp?: TcpResult;
   udpLarge?: SearchResult;
   udp64?: SearchResult;
-  /** udpR1Alone (svrouter hmac only): UDP sessions with r1 alone, the service on a local next hop and r2
-   *  forwarding in the kernel (SvrouterMode.aloneR1): one router's rate without a second on the same cores */
+  /** udp: new UDP sessions through the mode (svrouter: the SVR path r1 -> r2, the headline); udpR1Alone
+   *  (svrouter hmac only): r1 alone, the service on a local next hop and r2 forwarding in the kernel
+   *  (SvrouterMode.aloneR1): one router's rate without a second on the same cores */
   sessions?: { udp?: SessionRate; tcp?: SessionRate; udpR1Alone?: SessionRate };
-  encryption?: EncryptionCheck;
+  wire?: WireCheck;
   /** svrouter: counters of `svr show stats --json` that moved between setup and the end of the measurements */
   routerCounters?: Record<string, Record<string, number>>;
   /** svrouter: `path.unusable` lines the nodes logged during the measurements (BFD/hold-down), per router */
@@ -84,7 +113,11 @@ export interface BenchResults {
   machine: MachineInfo;
   durationSeconds: number;
   loadAvg: { start: number[]; end: number[] };
+  /** namespace prefix of the run */
+  prefix: string;
   modes: ModeResult[];
-  memory?: MemoryResult & { note: string };
+  memory?: MemoryResult;
+  /** why (parts of) this run are not comparable; non-empty = the run exited non-zero (comparable.ts) */
+  notComparable: Problem[];
   runDir: string;
 }

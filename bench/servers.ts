@@ -3,6 +3,7 @@
  *   --echo ADDR:PORT          UDP echo (the ping)
  *   --echo-range ADDR:A-B     UDP echo on every port A..B (the UDP session-rate test: one session per client socket x port)
  *   --tcp-close ADDR:PORT     TCP: on each connection write one byte and close (the TCP session-rate test)
+ *   --tcp-sink ADDR:PORT      TCP: read each connection to its end, answer with the byte count and close (the TCP wire check)
  * Prints "ready" once everything is bound.
  */
 import { createSocket } from 'node:dgram';
@@ -41,6 +42,18 @@ async function main(): Promise<void> {
     });
     srv.on('error', (err) => process.stderr.write(`tcp: ${err.message}\n`));
     await new Promise<void>((r) => srv.listen({ host: h!, port: Number(p), backlog: 4096 }, () => r()));
+  }
+  const sink = arg('tcp-sink');
+  if (sink !== undefined) {
+    const [h, p] = sink.split(':');
+    const srv = createServer((c) => {
+      let n = 0;
+      c.on('data', (b: Buffer) => (n += b.length));
+      c.on('end', () => c.end(`${n}\n`));
+      c.on('error', () => undefined);
+    });
+    srv.on('error', (err) => process.stderr.write(`tcp sink: ${err.message}\n`));
+    await new Promise<void>((r) => srv.listen({ host: h!, port: Number(p) }, () => r()));
   }
   process.stdout.write('ready\n');
 }

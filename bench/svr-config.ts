@@ -1,11 +1,12 @@
 /**
  * The authority config both benchmark nodes load: one tenant (the client LAN), one service with every
- * port the benchmark uses (iperf3 tcp/udp 5201, UDP echo 7, the session test's udp 10000-11023 and tcp 9),
- * r1 -> r2 over one wan path. `encrypt` names a security policy with `encrypt: true` on the service;
- * `r1Local` routes the service out of r1's own LAN device instead ("r1 alone").
+ * port the benchmark uses (iperf3 tcp/udp 5201, UDP echo 7, the session test's udp 10000-11023 and tcp 9,
+ * the TCP wire check's sink 5202), r1 -> r2 over one wan path whose interfaces run at the veths' MTU 1500
+ * (`enforced-mss` keeps its default, automatic). `encrypt` names a security policy with `encrypt: true` on
+ * the service; `r1Local` routes the service out of r1's own LAN device instead ("r1 alone").
  */
 import { randomBytes } from 'node:crypto';
-import { CLIENT_NET, SERVER_NET } from './topology.js';
+import { CLIENT_NET, SERVER_NET, WAN_MTU } from './topology.js';
 
 export const WAYPOINT_R1 = '198.18.12.1';
 export const WAYPOINT_R2 = '198.18.12.2';
@@ -13,6 +14,10 @@ export const LAN_TABLE = 100;
 export const ECHO_PORT = 7;
 export const TCP_SESSION_PORT = 9;
 export const IPERF_PORT = 5201;
+/** the TCP wire check: the client writes a marked stream, the server reads it to the end */
+export const TCP_SINK_PORT = 5202;
+/** `mtu` of the nodes' wan interfaces: the veth's, as for every mode */
+export const WAN_INTERFACE_MTU = WAN_MTU;
 export const UDP_SESSION_PORTS = { from: 10000, to: 11023 } as const;
 
 export interface SvrConfigOptions {
@@ -35,6 +40,7 @@ function lan(): string {
 function wan(waypoint: string): string {
   return `        - name: wan0
           kind: wan
+          mtu: ${WAN_INTERFACE_MTU}
           waypoint: ${waypoint}
           neighborhoods: [{ name: bench }]
 `;
@@ -57,7 +63,7 @@ ${policies}  tenants:
     - name: bench
       addresses: [${SERVER_NET}]
       transport:
-        - { protocol: tcp, ports: [${TCP_SESSION_PORT}, ${IPERF_PORT}] }
+        - { protocol: tcp, ports: [${TCP_SESSION_PORT}, ${IPERF_PORT}, ${TCP_SINK_PORT}] }
         - { protocol: udp, ports: [${ECHO_PORT}, ${IPERF_PORT}, "${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}"] }
       access-policy: [{ source: bench }]
 ${o.encrypt ? '      security: payload\n' : ''}  routers:

@@ -5,12 +5,34 @@
  *
  * Every address is in 198.18.0.0/15 and exists only inside these namespaces. They are created and
  * deleted by exact name; nothing is created in the root namespace. Modes add their own routes/devices.
+ * Every veth runs at MTU 1500 (WAN_MTU) for every mode. The `svb` prefix of the namespaces (and of the
+ * tunnels' device names) is `--prefix` / SVR_BENCH_PREFIX, so runs with other prefixes can share a host.
  */
 import { ipn, run, runIn } from './exec.js';
 
-export const NS = { client: 'svb-client', r1: 'svb-r1', r2: 'svb-r2', server: 'svb-server' } as const;
+/** The MTU of every veth, the r1-r2 WAN included, in every mode. */
+export const WAN_MTU = 1500;
+
+/** Namespace names (set by usePrefix before anything is created). */
+export const NS = { client: 'svb-client', r1: 'svb-r1', r2: 'svb-r2', server: 'svb-server' };
 export type Role = keyof typeof NS;
-export const ALL_NS: readonly string[] = [NS.client, NS.r1, NS.r2, NS.server];
+let prefix = 'svb';
+
+/** Names namespaces and tunnel devices `<p>-...`: a letter, then up to 7 letters, digits or dashes (device names stay <= 15 bytes). */
+export function usePrefix(p: string): void {
+  if (!/^[a-z][a-z0-9-]{0,7}$/.test(p)) throw new Error(`--prefix "${p}": use a letter and up to 7 more lowercase letters, digits or dashes`);
+  prefix = p;
+  for (const r of Object.keys(NS) as Role[]) NS[r] = `${p}-${r}`;
+}
+
+/** The prefix in use (`svb` unless usePrefix changed it). */
+export function namePrefix(): string {
+  return prefix;
+}
+
+export function allNamespaces(): string[] {
+  return [NS.client, NS.r1, NS.r2, NS.server];
+}
 
 export const CLIENT = '198.18.1.2';
 export const R1_LAN = '198.18.1.1';
@@ -44,7 +66,7 @@ export async function namespacePids(ns: string): Promise<number[]> {
 
 /** Refuses when our namespaces exist with processes inside (someone else's run); deletes empty leftovers. */
 export async function checkLeftovers(progress: (l: string) => void): Promise<void> {
-  const existing = (await listNamespaces()).filter((n) => ALL_NS.includes(n));
+  const existing = (await listNamespaces()).filter((n) => allNamespaces().includes(n));
   for (const ns of existing) {
     const pids = await namespacePids(ns);
     if (pids.length > 0) throw new Error(`namespace ${ns} exists with processes ${pids.join(' ')} (another benchmark running?); stop them and run \`ip netns del ${ns}\``);
@@ -54,7 +76,7 @@ export async function checkLeftovers(progress: (l: string) => void): Promise<voi
 }
 
 async function veth(nsA: string, devA: string, addrA: string, nsB: string, devB: string, addrB: string): Promise<void> {
-  await ipn(nsA, ['link', 'add', devA, 'type', 'veth', 'peer', 'name', devB, 'netns', nsB]);
+  await ipn(nsA, ['link', 'add', devA, 'mtu', String(WAN_MTU), 'type', 'veth', 'peer', 'name', devB, 'mtu', String(WAN_MTU), 'netns', nsB]);
   await ipn(nsA, ['addr', 'add', `${addrA}/24`, 'dev', devA]);
   await ipn(nsB, ['addr', 'add', `${addrB}/24`, 'dev', devB]);
   await ipn(nsA, ['link', 'set', devA, 'up']);
@@ -62,8 +84,8 @@ async function veth(nsA: string, devA: string, addrA: string, nsB: string, devB:
 }
 
 export async function createTopology(progress: (l: string) => void): Promise<void> {
-  progress(`creating namespaces ${ALL_NS.join(' ')}`);
-  for (const ns of ALL_NS) {
+  progress(`creating namespaces ${allNamespaces().join(' ')}`);
+  for (const ns of allNamespaces()) {
     await run('ip', ['netns', 'add', ns]);
     await ipn(ns, ['link', 'set', 'lo', 'up']);
     await sysctl(ns, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
@@ -83,19 +105,27 @@ export async function createTopology(progress: (l: string) => void): Promise<voi
   await ipn(NS.server, ['route', 'add', 'default', 'via', R2_LAN]);
 }
 
-/** MTU of the r1–r2 veth (svrouter needs 1700; the other modes run at the default 1500, as the anchors did). */
-export async function setWanMtu(mtu: number): Promise<void> {
-  await ipn(NS.r1, ['link', 'set', DEV.r1Wan, 'mtu', String(mtu)]);
-  await ipn(NS.r2, ['link', 'set', DEV.r2Wan, 'mtu', String(mtu)]);
+/** The MTU of the r1-r2 veth as the kernel reports it (recorded per mode: the run checks they all match). */
+export async function wanMtu(): Promise<number> {
+  const [link] = JSON.parse((await ipn(NS.r1, ['-j', 'link', 'show', DEV.r1Wan])).stdout) as { mtu?: number }[];
+  return link?.mtu ?? NaN;
+}
+
+/**
+ * Forgets what the namespaces learned from the previous mode: path MTUs from ICMP fragmentation-needed (a
+ * tunnel's 1420 would otherwise shrink the next mode's TCP segments) and other route exceptions.
+ */
+export async function flushRouteCaches(): Promise<void> {
+  for (const ns of allNamespaces()) await ipn(ns, ['route', 'flush', 'cache']);
 }
 
 /** Deletes our four namespaces by exact name (veths and TUN devices go with them). Never throws. */
 export async function deleteTopology(progress: (l: string) => void): Promise<void> {
   let existing: string[] = [];
   try {
-    existing = (await listNamespaces()).filter((n) => ALL_NS.includes(n));
+    existing = (await listNamespaces()).filter((n) => allNamespaces().includes(n));
   } catch {
-    existing = [...ALL_NS];
+    existing = allNamespaces();
   }
   for (const ns of existing) {
     try {

@@ -58,6 +58,9 @@ export const ErrorCodes = {
   SVR_ERR_CONDUCTOR_CONNECT: 'The conductor could not be reached',
   SVR_ERR_CONDUCTOR_REQUEST: 'The conductor refused a malformed request',
   SVR_ERR_CONDUCTOR_PKI: 'A certificate or key could not be made or read',
+  SVR_ERR_TELEMETRY_OPTIONS: 'A telemetry option (session records, IPFIX export, history, alarms) is out of range',
+  SVR_ERR_HISTORY_QUERY: 'A session history query is invalid',
+  SVR_ERR_HISTORY_STORE: 'The session history could not be read or written',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,5 +1,6 @@
 /** A forwarding mode of the benchmark: set up on the shared topology, measured, torn down. */
 import type { Proc } from '../exec.js';
+import type { ModeTerms } from '../terms.js';
 
 export interface ModeContext {
   /** this run's scratch directory (configs, logs, keys) */
@@ -17,6 +18,8 @@ export interface Mode {
   readonly udpLarge: number;
   /** honest notes about this mode's run (what was enforced, what was skipped) */
   readonly notes: string[];
+  /** the terms it ran on (devices, offloads, buffers, polling), filled in by setup */
+  terms?: ModeTerms;
   setup(ctx: ModeContext): Promise<void>;
   teardown(ctx: ModeContext): Promise<void>;
   /** the router processes whose CPU is charged to the mode ([] for kernel forwarding) */

@@ -7,17 +7,18 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ipn, logText, run, spawnIn, stop, waitForLine, type Proc } from '../exec.js';
-import { CLIENT_NET, NS, R1_WAN, R2_WAN, SERVER_NET, setWanMtu } from '../topology.js';
+import { deviceTerms, offloadTerms, socketTerms, type ModeTerms } from '../terms.js';
+import { CLIENT_NET, namePrefix, NS, R1_WAN, R2_WAN, SERVER_NET } from '../topology.js';
 import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
 
 const PORT = 1194;
-const DEVS = { r1: 'svb-ovpn1', r2: 'svb-ovpn2' } as const;
 
 export class OpenvpnMode implements Mode {
   readonly id: string;
   readonly label: string;
   readonly udpLarge = 1400;
   readonly notes: string[] = [];
+  terms?: ModeTerms;
   private procs: Proc[] = [];
 
   /** `extraArgs` go to both openvpn processes (the `openvpn` mode runs defaults, like the anchors). */
@@ -38,22 +39,22 @@ export class OpenvpnMode implements Mode {
       version = out.split('\n')[0]!;
     }
     this.notes.push(version.split(' ').slice(0, 2).join(' ') + ', UDP, AES-256-GCM, p2p TLS (peer-fingerprint), userspace (--disable-dco)');
-    await setWanMtu(1500);
     const cert = async (r: 'r1' | 'r2') => {
       const key = join(ctx.dir, `${this.id}-${r}.key`);
       const crt = join(ctx.dir, `${this.id}-${r}.crt`);
       await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', key, '-out', crt, '-days', '2', '-subj', `/CN=svb-${r}`]);
+        '-keyout', key, '-out', crt, '-days', '2', '-subj', `/CN=${namePrefix()}-${r}`]);
       const { stdout } = await run('openssl', ['x509', '-in', crt, '-noout', '-fingerprint', '-sha256']);
       return { key, crt, fp: stdout.trim().split('=')[1]! };
     };
     const c = { r1: await cert('r1'), r2: await cert('r2') };
+    const devs = { r1: `${namePrefix()}-ovpn1`, r2: `${namePrefix()}-ovpn2` };
     const plan = [
       { r: 'r1' as const, peer: 'r2' as const, tls: '--tls-server', local: R1_WAN, remote: R2_WAN, inner: ['198.19.0.1', '198.19.0.2'], route: SERVER_NET },
       { r: 'r2' as const, peer: 'r1' as const, tls: '--tls-client', local: R2_WAN, remote: R1_WAN, inner: ['198.19.0.2', '198.19.0.1'], route: CLIENT_NET },
     ];
     for (const x of plan) {
-      const args = ['--dev', DEVS[x.r], '--dev-type', 'tun', '--proto', 'udp', '--local', x.local, '--lport', String(PORT),
+      const args = ['--dev', devs[x.r], '--dev-type', 'tun', '--proto', 'udp', '--local', x.local, '--lport', String(PORT),
         '--remote', x.remote, String(PORT), '--ifconfig', x.inner[0]!, x.inner[1]!, x.tls, '--dh', 'none',
         '--cert', c[x.r].crt, '--key', c[x.r].key, '--peer-fingerprint', c[x.peer].fp,
         '--data-ciphers', 'AES-256-GCM', '--disable-dco', '--verb', '3', ...this.extraArgs];
@@ -62,7 +63,11 @@ export class OpenvpnMode implements Mode {
     for (const p of this.procs) await waitForLine(p, /Initialization Sequence Completed/, 30_000);
     const cipher = /Data Channel: cipher '([^']+)'/.exec(logText(this.procs[0]!))?.[1];
     if (cipher !== undefined) this.notes.push(`negotiated data channel cipher: ${cipher}`);
-    for (const x of plan) await ipn(NS[x.r], ['route', 'add', x.route, 'dev', DEVS[x.r]]);
+    for (const x of plan) await ipn(NS[x.r], ['route', 'add', x.route, 'dev', devs[x.r]]);
+    this.terms = {
+      build: version.split(' ').slice(0, 2).join(' '), devices: await deviceTerms(NS.r1, [devs.r1]), offloads: await offloadTerms(NS.r1, [devs.r1]),
+      socketBuffers: await socketTerms(NS.r1, PORT), polling: 'none',
+    };
   }
 
   async teardown(): Promise<void> {

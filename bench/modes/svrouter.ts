@@ -1,7 +1,9 @@
 /**
- * svrouter: `node bin/svr.js node start` in r1 and r2 (docs/real-hosts.md): wan veth MTU 1700, the
- * peer's waypoint routed over the veth, `ip rule iif <lan veth> lookup 100` and the node's
- * `kernel-routes: [{ prefix: default, table: 100 }]`. Variants: HMAC only (default policy) and
+ * svrouter: `node bin/svr.js node start` in r1 and r2 (docs/real-hosts.md): the wan veth and the wan interface
+ * at MTU 1500 like every mode (TCP fits through MSS clamping, `enforced-mss: automatic`), the peer's waypoint
+ * routed over the veth, `ip rule iif <lan veth> lookup 100` and the node's `kernel-routes: [{ prefix: default,
+ * table: 100 }]`. Nodes run with `--busy-poll 0` (the headline); `withBusyPoll` restarts them with the node's
+ * default busy polling for the RTT row that shows the option. Variants: HMAC only (default policy) and
  * `encrypt: true` on the service.
  */
 import { randomBytes } from 'node:crypto';
@@ -9,8 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipn, logTail, logText, run, spawnIn, stop, waitForLine, type Proc } from '../exec.js';
-import { CLIENT_NET, DEV, NS, R1_WAN, R2_WAN, SERVER_NET, setWanMtu } from '../topology.js';
-import { LAN_TABLE, svrConfigYaml, WAYPOINT_R1, WAYPOINT_R2 } from '../svr-config.js';
+import { CLIENT_NET, DEV, NS, R1_WAN, R2_WAN, SERVER_NET } from '../topology.js';
+import { deviceTerms, offloadTerms, type ModeTerms } from '../terms.js';
+import { LAN_TABLE, svrConfigYaml, WAN_INTERFACE_MTU, WAYPOINT_R1, WAYPOINT_R2 } from '../svr-config.js';
 import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
 import { BUSY_POLL_DEFAULT_US } from '../../src/io/tun/busy-poll.js';
 
@@ -25,6 +28,11 @@ export function useSvrScript(path: string): void {
 
 export type RouterName = 'r1' | 'r2';
 
+/** The node flags of the headline measurements: no busy polling (the node's default is BUSY_POLL_DEFAULT_US). */
+export const HEADLINE_NODE_ARGS: readonly string[] = ['--busy-poll', '0'];
+/** The busy-polling option, measured for the RTT only. */
+export const BUSY_POLL_NODE_ARGS: readonly string[] = ['--busy-poll', String(BUSY_POLL_DEFAULT_US)];
+
 let dataDirOption: Promise<boolean> | undefined;
 /** Whether this build's `svr node start` has --data-dir (builds with a LevelDB state store). */
 function supportsDataDir(): Promise<boolean> {
@@ -37,6 +45,7 @@ export class SvrouterMode implements Mode {
   readonly label: string;
   readonly udpLarge = 1400;
   readonly notes: string[] = [];
+  terms?: ModeTerms;
   private procs: Partial<Record<RouterName, Proc>> = {};
   private dir = '';
   private configPath = '';
@@ -59,7 +68,6 @@ export class SvrouterMode implements Mode {
     writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, secret, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}) }));
     this.aloneConfigPath = join(this.dir, 'authority-r1-alone.yaml');
     writeFileSync(this.aloneConfigPath, svrConfigYaml({ encrypt: this.encrypt, secret, r1Local: true })); // for aloneR1
-    await setWanMtu(1700);
     await ipn(NS.r1, ['rule', 'add', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
     await ipn(NS.r2, ['rule', 'add', 'iif', DEV.r2Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
     await ipn(NS.r1, ['route', 'add', `${WAYPOINT_R2}/32`, 'via', R2_WAN, 'dev', DEV.r1Wan]);
@@ -72,8 +80,16 @@ export class SvrouterMode implements Mode {
       if (this.encrypt && /SVR_ERR_CONFIG|encrypt/i.test(msg)) throw new ModeSkipped(`the config with encrypt: true was refused: ${msg.split('\n')[0]}`);
       throw e;
     }
-    this.notes.push(`nodes run with the default --busy-poll ${BUSY_POLL_DEFAULT_US} µs (docs/tun-io.md); the row "with --busy-poll 0" restarts them without`);
+    this.notes.push(`nodes run with ${HEADLINE_NODE_ARGS.join(' ')}; the busy-polling rows restart them with ${BUSY_POLL_NODE_ARGS.join(' ')} (the node's default, docs/tun-io.md)`);
     if (this.encrypt) this.notes.push(`security policy on the service: encrypt: true, encryption-cipher ${await this.runningCipher()}`);
+    const tuns = ['svr-lan0', 'svr-wan0'];
+    this.terms = {
+      build: `svrouter (node ${process.version}), wan interface mtu ${WAN_INTERFACE_MTU}, enforced-mss automatic`,
+      devices: await deviceTerms(NS.r1, tuns),
+      offloads: await offloadTerms(NS.r1, tuns),
+      socketBuffers: 'n/a (TUN devices on both sides; the kernel forwards the wan TUN\'s packets onto the veth)',
+      polling: `${HEADLINE_NODE_ARGS.join(' ')} (busy-polling rows: ${BUSY_POLL_NODE_ARGS.join(' ')})`,
+    };
   }
 
   /** The payload policy's cipher as the running node reports it (`svr show config --json`). */
@@ -88,7 +104,7 @@ export class SvrouterMode implements Mode {
   }
 
   /** Starts router `r` (extra node flags, e.g. --cpu-prof, go before the script; svrArgs after `node start`). */
-  async start(r: RouterName, nodeFlags: readonly string[], svrArgs: readonly string[] = [], config = this.configPath): Promise<Proc> {
+  async start(r: RouterName, nodeFlags: readonly string[], svrArgs: readonly string[] = HEADLINE_NODE_ARGS, config = this.configPath): Promise<Proc> {
     const args = [...nodeFlags, SVR_SCRIPT, 'node', 'start', ...svrArgs, '--config', config, '--name', r,
       '--socket', this.socket(r), '--run-dir', join(this.dir, 'run'),
       // our own state database: the default /var/lib/svrouter/<name> may be held by another node r1/r2 on this host
@@ -99,8 +115,8 @@ export class SvrouterMode implements Mode {
     return p;
   }
 
-  /** Restarts r1 and r2 with `svrArgs` added to `svr node start` (none: the defaults again). */
-  async restartRouters(svrArgs: readonly string[] = []): Promise<void> {
+  /** Restarts r1 and r2 with `svrArgs` added to `svr node start` (default: the headline flags again). */
+  async restartRouters(svrArgs: readonly string[] = HEADLINE_NODE_ARGS): Promise<void> {
     for (const r of ['r1', 'r2'] as const) await this.stopRouter(r);
     for (const r of ['r1', 'r2'] as const) await this.start(r, [], svrArgs);
   }
@@ -119,7 +135,7 @@ export class SvrouterMode implements Mode {
     await ipn(NS.r1, ['route', op, SERVER_NET, 'via', R2_WAN]);
     await ipn(NS.r1, ['rule', op, 'iif', DEV.r1Wan, 'lookup', String(LAN_TABLE), 'pref', '101']);
     if (on) {
-      await this.start('r1', [], [], this.aloneConfigPath);
+      await this.start('r1', [], HEADLINE_NODE_ARGS, this.aloneConfigPath);
     } else {
       for (const r of ['r1', 'r2'] as const) await this.start(r, []);
     }

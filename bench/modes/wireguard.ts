@@ -1,77 +1,110 @@
 /**
  * wireguard-go (userspace; there is no kernel WireGuard here) between r1 and r2, as in the anchors:
  * inner 198.19.1.1 <-> 198.19.1.2, client<->server routes pointed at the tunnel devices, default MTU 1420.
+ * Two builds: `wireguard-go` is the current one (commit 9eb3221, 2025: vectorised I/O, TUN TCP/UDP offloads,
+ * UDP GSO/GRO), found at SVR_BENCH_WIREGUARD_GO or ../shared/bin/wireguard-go-2025 beside the project root;
+ * `wireguard-go-2022` is Debian's package (v0.0.20220316). Both get the transmit queue svrouter's TUN devices
+ * get (4096); everything else is wireguard-go's own default.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ipn, runIn, sleep, spawnIn, stop, type Proc } from '../exec.js';
-import { CLIENT_NET, NS, R1_WAN, R2_WAN, SERVER_NET, setWanMtu } from '../topology.js';
+import { deviceTerms, offloadTerms, socketTerms } from '../terms.js';
+import { CLIENT_NET, namePrefix, NS, R1_WAN, R2_WAN, SERVER_NET } from '../topology.js';
 import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
+import type { ModeTerms } from '../terms.js';
 
 const PORT = 51820;
-const DEVS = { r1: 'svb-wg1', r2: 'svb-wg2' } as const;
+/** what svrouter's TUN devices get (src/node/host-setup.ts) */
+const TXQUEUELEN = 4096;
 
-function which(cmd: string): boolean {
+function which(cmd: string): string | undefined {
   try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
+/** Where the current wireguard-go is looked for: SVR_BENCH_WIREGUARD_GO, then ../shared/bin/wireguard-go-2025 from `root`. */
+export function currentWireguardGo(root: string): { path?: string; looked: string[] } {
+  const env = process.env['SVR_BENCH_WIREGUARD_GO'];
+  const candidates = [...(env !== undefined && env !== '' ? [resolve(env)] : []), resolve(root, '..', 'shared', 'bin', 'wireguard-go-2025')];
+  const path = candidates.find((p) => existsSync(p));
+  return path === undefined ? { looked: candidates } : { path, looked: candidates };
+}
+
 export class WireguardMode implements Mode {
-  readonly id = 'wireguard-go';
-  readonly label = 'wireguard-go';
   /** 1400 B + 28 = 1428 > MTU 1420 would fragment; the anchors used 1372 B as the fair comparison */
   readonly udpLarge = 1372;
   readonly notes: string[] = ['UDP "1400 B" runs at 1372 B (tunnel MTU 1420), as in the anchors'];
+  terms?: ModeTerms;
   private procs: Proc[] = [];
 
+  /**
+   * `binary`: the wireguard-go to run (undefined: not found; `missing` says where it was looked for).
+   * `id`/`label`: wireguard-go (current) or wireguard-go-2022 (Debian).
+   */
+  constructor(private readonly binary: string | undefined, readonly id: string, readonly label: string, private readonly missing: string) {}
+
   async setup(ctx: ModeContext): Promise<void> {
-    if (!which('wireguard-go') || !which('wg')) throw new ModeSkipped('wireguard-go or wg missing (apt-get install wireguard-go wireguard-tools)');
-    this.notes.push(`${execFileSync('wireguard-go', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim()}, userspace, default settings`);
-    await setWanMtu(1500);
+    if (this.binary === undefined) throw new ModeSkipped(this.missing);
+    if (which('wg') === undefined) throw new ModeSkipped('wg missing (apt-get install wireguard-tools)');
+    const version = execFileSync(this.binary, ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+    this.notes.push(`${version} (${this.binary}), userspace, wireguard-go's defaults except txqueuelen ${TXQUEUELEN} on its TUN (as svrouter's)`);
     const key = (r: 'r1' | 'r2') => {
       const priv = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
       const pub = execFileSync('wg', ['pubkey'], { input: priv + '\n', encoding: 'utf8' }).trim();
-      const file = join(ctx.dir, `wg-${r}.key`);
+      const file = join(ctx.dir, `${this.id}-${r}.key`);
       writeFileSync(file, priv + '\n', { mode: 0o600 });
       return { file, pub };
     };
     const k = { r1: key('r1'), r2: key('r2') };
+    const devs = { r1: `${namePrefix()}-wg1`, r2: `${namePrefix()}-wg2` };
     const plan = [
       { r: 'r1' as const, inner: '198.19.1.1', peer: 'r2' as const, endpoint: R2_WAN, allowed: `${SERVER_NET},198.19.1.2/32`, route: SERVER_NET },
       { r: 'r2' as const, inner: '198.19.1.2', peer: 'r1' as const, endpoint: R1_WAN, allowed: `${CLIENT_NET},198.19.1.1/32`, route: CLIENT_NET },
     ];
     for (const x of plan) {
-      const dev = DEVS[x.r];
+      const dev = devs[x.r];
       rmSync(`/var/run/wireguard/${dev}.sock`, { force: true });
-      const p = spawnIn(NS[x.r], `wireguard-go-${x.r}`, 'wireguard-go', ['-f', dev], join(ctx.dir, `wireguard-${x.r}.log`));
+      const p = spawnIn(NS[x.r], `${this.id}-${x.r}`, this.binary, ['-f', dev], join(ctx.dir, `${this.id}-${x.r}.log`));
       this.procs.push(p);
       const deadline = Date.now() + 10_000;
       for (;;) {
         const ok = await runIn(NS[x.r], 'wg', ['show', dev]).then(() => true, () => false);
         if (ok) break;
-        if (p.exited || Date.now() > deadline) throw new Error(`wireguard-go did not create ${dev} in ${NS[x.r]}`);
+        if (p.exited || Date.now() > deadline) throw new Error(`${this.binary} did not create ${dev} in ${NS[x.r]}`);
         await sleep(100);
       }
       await runIn(NS[x.r], 'wg', ['set', dev, 'private-key', k[x.r].file, 'listen-port', String(PORT),
         'peer', k[x.peer].pub, 'endpoint', `${x.endpoint}:${PORT}`, 'allowed-ips', x.allowed]);
       await ipn(NS[x.r], ['addr', 'add', `${x.inner}/24`, 'dev', dev]);
-      await ipn(NS[x.r], ['link', 'set', dev, 'up']);
+      await ipn(NS[x.r], ['link', 'set', dev, 'txqueuelen', String(TXQUEUELEN), 'up']);
       await ipn(NS[x.r], ['route', 'add', x.route, 'dev', dev]);
     }
+    this.terms = {
+      build: version.replace(/^wireguard-go /, 'wireguard-go '),
+      devices: await deviceTerms(NS.r1, [devs.r1]),
+      offloads: await offloadTerms(NS.r1, [devs.r1]),
+      socketBuffers: await socketTerms(NS.r1, PORT),
+      polling: 'none',
+    };
   }
 
   async teardown(): Promise<void> {
     for (const p of this.procs) await stop(p);
     this.procs = [];
-    for (const dev of Object.values(DEVS)) rmSync(`/var/run/wireguard/${dev}.sock`, { force: true });
+    for (const r of ['wg1', 'wg2']) rmSync(`/var/run/wireguard/${namePrefix()}-${r}.sock`, { force: true });
   }
 
   routerProcs(): Proc[] {
     return this.procs;
   }
+}
+
+/** The Debian build on PATH, if any. */
+export function debianWireguardGo(): string | undefined {
+  return which('wireguard-go');
 }

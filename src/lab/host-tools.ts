@@ -34,7 +34,11 @@ export const HOST_TOOLS = {
   openvpn: { pkg: 'openvpn', usedBy: 'benchmark peer' },
   'wireguard-go': { pkg: 'wireguard-go', usedBy: 'benchmark peer' },
   etcd: { pkg: 'etcd-server', usedBy: 'conductor high availability: the shared store (conductor tests)' },
+  ethtool: { pkg: 'ethtool', usedBy: 'benchmark (reads each mode\'s offloads)' },
   wg: { pkg: 'wireguard-tools', usedBy: 'benchmark peer (wireguard-go keys and peers)' },
+  nfcapd: { pkg: 'nfdump', usedBy: 'IPFIX collector (telemetry tests, svr lab up --collector)' },
+  nfdump: { pkg: 'nfdump', usedBy: 'reads what nfcapd collected (telemetry tests)' },
+  tshark: { pkg: 'tshark', usedBy: 'decodes IPFIX templates and enterprise elements (telemetry tests)' },
 } as const satisfies Record<string, HostTool>;
 
 export type HostToolName = keyof typeof HOST_TOOLS;
@@ -101,6 +105,8 @@ export function installTools(tools: readonly HostToolName[], progress: (line: st
   progress(`installing with apt-get: ${plan.packages.join(' ')} (for ${missing.join(', ')})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+  // tshark's package asks whether non-root users may capture; answer it (no) so the install never waits
+  if (plan.packages.includes('tshark')) spawnSync('debconf-set-selections', { input: 'wireshark-common wireshark-common/install-setuid boolean false\n', stdio: ['pipe', 'ignore', 'ignore'] });
   const r = spawnSync('apt-get', ['install', '-y', '-qq', ...plan.packages], { encoding: 'utf8', env });
   // checked for real: a hidden tool that apt-get (re)installed counts as there
   const still = missingTools(tools, {});

@@ -21,7 +21,7 @@ import { PrefixTrie } from './prefix-trie.js';
 import { RouterTables } from './router-tables.js';
 import { ServiceFib, type FibEntry } from './service-fib.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
-import { NO_TENANT, VECTOR_NEVER } from './tables.js';
+import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
 import { endpointName, peerLinks, type PeerLink } from './topology.js';
 import { servicesOf } from './applies-to.js';
 
@@ -57,6 +57,8 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
       waypoint: waypoint?.bytes ?? new Uint8Array(0),
       waypointFamily: waypoint?.family ?? 0,
       paths: Object.freeze(paths.filter((p) => p.localInterface === index).map((p) => p.id)),
+      mtu: iface.mtu,
+      enforcedMss: iface.enforcedMss === 'automatic' ? MSS_CLAMP_AUTOMATIC : iface.enforcedMss === 'disabled' ? MSS_CLAMP_DISABLED : iface.enforcedMss,
     });
   });
   const peers = peerRouters.map(

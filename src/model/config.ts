@@ -11,6 +11,8 @@ export type HmacMode = 'disabled' | 'metadata-only' | 'regular' | 'time-based';
 /** Tag sizes: sha256-128 = 16 bytes (SHA-256 truncated), sha256 = 32, sha1 = 20. */
 export type HmacCipher = 'sha256-128' | 'sha256' | 'sha1';
 export type EncryptionCipher = 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256';
+/** `enforced-mss` of an interface: `disabled`, `automatic` or an MSS in bytes (64-8960). */
+export type EnforcedMss = 'disabled' | 'automatic' | number;
 
 export interface SecurityPolicy {
   name: string;
@@ -191,6 +193,10 @@ export interface Interface {
   device: string;
   /** `svr node`: MTU of that device; default 1500 (lan) or 1700 (wan: room for metadata and HMAC). */
   mtu: number;
+  /** WAN: MSS clamping of TCP sessions on this interface's paths (ssr-reference `enforced-mss`): `automatic`
+   *  (default) lowers the MSS of SYNs to the `mtu` minus headers and svrouter's per-packet overhead, a number
+   *  lowers it to that number, `disabled` leaves it. LAN and function interfaces: always `disabled`. */
+  enforcedMss: EnforcedMss;
   /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
   kernelRoutes: KernelRoute[];
   /**

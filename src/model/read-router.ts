@@ -1,7 +1,7 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from './addr.js';
-import type { Adjacency, BfdSettings, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, Route, Router, ServiceRoute } from './config.js';
-import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE } from './defaults.js';
+import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, Route, Router, ServiceRoute } from './config.js';
+import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readPlugins } from './read-plugins.js';
 import { PORT_RANGE_EXPECTED, addressProblem, parsePortRange, prefixProblem } from './formats.js';
@@ -9,7 +9,7 @@ import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } fro
 import { describe, type FieldPath } from './problems.js';
 
 const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id'] as const;
-const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'kernel-routes'] as const;
+const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -21,7 +21,7 @@ const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
 const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
 const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
 /** Fields that only mean something on a wan interface. */
-const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range'] as const;
+const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'enforced-mss'] as const;
 
 export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): Router | undefined {
   const { r } = ctx;
@@ -95,9 +95,10 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
     r.problems.add([...path, 'device'], `the default device name "${device}" is longer than 15 characters; set \`device\` to a shorter TUN name`);
   }
   const mtu = r.integer(o, 'mtu', path, 576, 65535, kind === 'wan' ? 1700 : 1500, ' bytes');
+  const enforcedMss = isWan ? readEnforcedMss(o, path, ctx) : 'disabled';
   const kernelRoutes = readList(ctx, o, 'kernel-routes', path, 'a list of kernel routes ({ prefix, table })', (v, p) => readKernelRoute(v, p, ctx));
   if (name === undefined || kind === undefined) return undefined;
-  const iface: Interface = { name, kind, neighborhoods, security, portRange, device, mtu, kernelRoutes };
+  const iface: Interface = { name, kind, neighborhoods, security, portRange, device, mtu, enforcedMss, kernelRoutes };
   if (tenant !== undefined) iface.tenant = tenant;
   if (waypoint !== undefined) iface.waypoint = waypoint;
   if (adjacencies !== undefined) iface.adjacencies = adjacencies;
@@ -114,6 +115,17 @@ function readAdjacency(value: unknown, path: FieldPath, { r }: ReadContext): Adj
   const generated = r.boolean(o, 'generated', path, false);
   if (peer === undefined || iface === undefined || neighborhood === undefined) return undefined;
   return { peer, interface: iface, neighborhood, generated };
+}
+
+/** `enforced-mss` of a wan interface: `disabled`, `automatic` (default) or an MSS in bytes. */
+function readEnforcedMss(o: Raw, path: FieldPath, { r }: ReadContext): EnforcedMss {
+  const value = o['enforced-mss'];
+  if (value === undefined || value === null) return DEFAULT_WAN_ENFORCED_MSS;
+  if (value === 'disabled' || value === 'automatic') return value;
+  const { min, max } = ENFORCED_MSS_RANGE;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+  r.problems.expected([...path, 'enforced-mss'], `disabled, automatic or a whole number ${min}-${max} (bytes)`, value);
+  return DEFAULT_WAN_ENFORCED_MSS;
 }
 
 function readKernelRoute(value: unknown, path: FieldPath, { r }: ReadContext): KernelRoute | undefined {

@@ -74,6 +74,7 @@ function iface(i: Interface): Doc {
     'port-range': noWan ? undefined : `${i.portRange.from}-${i.portRange.to}`,
     device: i.device,
     mtu: i.mtu,
+    'enforced-mss': noWan ? undefined : i.enforcedMss,
     'kernel-routes': i.kernelRoutes.length > 0 ? i.kernelRoutes.map((k) => clean({ prefix: k.prefix, table: k.table })) : undefined,
   });
 }

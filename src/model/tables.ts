@@ -24,7 +24,16 @@ export interface CompiledInterface {
   readonly waypointFamily: 0 | Family;
   /** Paths that leave through this interface. */
   readonly paths: readonly number[];
+  /** MTU of the interface's device (config `mtu`): for now the MTU of every path through it. */
+  readonly mtu: number;
+  /** MSS clamping on this interface's paths: MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED or a fixed MSS. */
+  readonly enforcedMss: number;
 }
+
+/** CompiledInterface.enforcedMss: lower SYNs' MSS to what fits the path MTU after svrouter's overhead. */
+export const MSS_CLAMP_AUTOMATIC = -1;
+/** CompiledInterface.enforcedMss: leave SYNs' MSS alone. */
+export const MSS_CLAMP_DISABLED = 0;
 
 export interface CompiledHmac {
   readonly mode: HmacMode;

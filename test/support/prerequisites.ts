@@ -25,6 +25,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/paths.test': LAB,
   'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
   'e2e/workers.test': LAB,
+  'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],

@@ -8,7 +8,8 @@
  *    encrypted payload is decrypted (key id trailer; docs/crypto.md);
  * 4. addresses/ports -> the original 5-tuple (egress forward: client -> server; ingress reverse:
  *    server -> client); then the session's service chain and out through the LAN interface it uses;
- * 5. a session duplicated on two paths delivers each packet once: the later copy is dropped ('duplicate').
+ * 5. a session duplicated on two paths delivers each packet once: the later copy is dropped ('duplicate');
+ * 6. a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path it came on (mss-clamp.ts).
  * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
  */
 import { fillL4Checksum, setIpLength, verifyL4Checksum } from '../../packet/rewrite.js';
@@ -21,6 +22,7 @@ import { writeServerSide } from '../nat.js';
 import { closeAtPayload, removeUdpHeader } from '../packet-ops.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { openPayload } from '../payload.js';
+import { MssClamp } from '../mss-clamp.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_CHAIN = 0, N_SVR_OUT = 1, N_DROP = 2;
@@ -35,8 +37,11 @@ export class SvrInStage implements Stage {
   private cDuplicates = 0;
   private cBadPayload = 0;
   private readonly dedup = new Deduplicator();
+  private readonly mss: MssClamp;
 
-  constructor(private readonly ctx: DataplaneContext) {}
+  constructor(private readonly ctx: DataplaneContext) {
+    this.mss = new MssClamp(ctx);
+  }
 
   init(i: StageInit): void {
     this.cChecksum = i.counter('drop-bad-checksum');
@@ -45,6 +50,7 @@ export class SvrInStage implements Stage {
     this.cControl = i.counter('consumed-control-messages');
     this.cDuplicates = i.counter('drop-duplicate');
     this.cBadPayload = i.counter('drop-bad-payload');
+    this.mss.init(i);
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -125,6 +131,7 @@ export class SvrInStage implements Stage {
       rt.counters.add(this.cDuplicates);
       return N_DROP; // the copy from the other path arrived first
     }
+    this.mss.apply(d, pi, alt !== undefined ? alt.path : t.path[r]!, r, rt);
     b.ifIndex[s] = forward ? t.outIf[r]! : t.inIf[r]!;
     return N_CHAIN;
   }

@@ -17,6 +17,9 @@
  * 4. HMAC trailer when the path's policy signs this packet (§4.1);
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally.
+ * Before 1: a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path (mss-clamp.ts).
+ * After 5: a packet longer than the path MTU (the wan interface's `mtu`) is dropped and counted
+ *    ('drop-exceeds-path-mtu'): the kernel would drop it (DF) or fragment it, and the peer drops fragments.
  */
 import { timeSlot } from '../../crypto/hmac.js';
 import { PacketInfo, parsePacket } from '../../packet/ip.js';
@@ -30,6 +33,7 @@ import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-c
 import { outerProtocol, sessionId } from '../session-ops.js';
 import { ROLE_INGRESS, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { PAYLOAD_GROWTH, decideAdaptive, sealPayload } from '../payload.js';
+import { MssClamp } from '../mss-clamp.js';
 import { sealMetadata } from '../metadata-crypto.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
@@ -45,11 +49,15 @@ export class SvrOutStage implements Stage {
   private cMigrated = 0;
   private cDuplicated = 0;
   private cNoKey = 0;
+  private cExceedsMtu = 0;
   private readonly localWp = new Uint8Array(16);
   private readonly peerWp = new Uint8Array(16);
   private readonly dupInfo = new PacketInfo();
+  private readonly mss: MssClamp;
 
-  constructor(private readonly ctx: DataplaneContext) {}
+  constructor(private readonly ctx: DataplaneContext) {
+    this.mss = new MssClamp(ctx);
+  }
 
   init(i: StageInit): void {
     this.cChecksum = i.counter('drop-bad-checksum');
@@ -59,6 +67,8 @@ export class SvrOutStage implements Stage {
     this.cMigrated = i.counter('sessions-migrated');
     this.cDuplicated = i.counter('packets-duplicated');
     this.cNoKey = i.counter('drop-payload-not-sealed');
+    this.cExceedsMtu = i.counter('drop-exceeds-path-mtu');
+    this.mss.init(i);
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -159,6 +169,7 @@ export class SvrOutStage implements Stage {
     const framed = !control && (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end > pi.payload;
     const falsePositive = !withMeta && !framed && hasCookie(d, pi.payload, pi.end - pi.payload);
     const grows = withMeta || falsePositive || transformed || framed;
+    if (!control) this.mss.apply(d, pi, p, r, rt); // incremental: a bad checksum stays bad for the check below
     if (grows && !control && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
       return false;
@@ -204,6 +215,10 @@ export class SvrOutStage implements Stage {
     }
     if (grows) fillL4Checksum(d, pi);
     b.len[s] = pi.end - pi.l3;
+    if (b.len[s]! > ctx.tables.interfaces[path.localInterface]!.mtu) {
+      rt.counters.add(this.cExceedsMtu);
+      return false;
+    }
     b.ifIndex[s] = path.localInterface;
     b.flags[s] &= ~PF_REVERSE;
     return true;

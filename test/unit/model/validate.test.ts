@@ -34,7 +34,7 @@ test('a good file passes and defaults are filled', () => {
   assert.equal(web.accessPolicy, [{ source: 'engineering', tenant: 'engineering', permission: 'allow' }]);
   assert.equal(web.transport, [{ protocol: 'tcp', ports: [{ from: 80, to: 80 }] }]);
   const wan = a.routers[0]!.interfaces[1]!;
-  assert.equal(wan, { name: 'wan0', kind: 'wan', waypoint: '192.0.2.1', neighborhoods: [{ name: 'internet' }], security: 'internal', portRange: { from: 16384, to: 65534 }, device: 'svr-wan0', mtu: 1700, kernelRoutes: [] });
+  assert.equal(wan, { name: 'wan0', kind: 'wan', waypoint: '192.0.2.1', neighborhoods: [{ name: 'internet' }], security: 'internal', portRange: { from: 16384, to: 65534 }, device: 'svr-wan0', mtu: 1700, enforcedMss: 'automatic', kernelRoutes: [] });
   assert.equal(a.routers[0]!.serviceRoutes, [{ name: 'web-out', service: 'web', peer: 'r2' }]);
   assert.equal(a.routers[1]!.serviceRoutes, [{ name: 'web-in', service: 'web', nextHop: { interface: 'lan0' } }]);
 });
@@ -449,6 +449,36 @@ authority:
   hasProblem(problems, 'authority.routers[0].interfaces[0].kernel-routes[0].prefix', 'host bits');
   hasProblem(problems, 'authority.routers[0].interfaces[1].mtu', '576-65535');
   hasProblem(problems, 'authority.routers[0].interfaces[2].device', 'longer than 15');
+});
+
+test('enforced-mss: automatic by default on wan interfaces, disabled or 64-8960 accepted, refused on lan interfaces', () => {
+  const wanWith = (v: string) => parseConfig(`
+authority:
+  name: a
+  secret: ${'ab'.repeat(32)}
+  routers:
+    - name: r1
+      interfaces:
+        - { name: lan0, kind: lan }
+        - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }]${v} }
+`).authority.routers[0]!.interfaces;
+  const [lan, wan] = wanWith('');
+  assert.equal([lan!.enforcedMss, wan!.enforcedMss], ['disabled', 'automatic']);
+  assert.is(wanWith(', enforced-mss: disabled')[1]!.enforcedMss, 'disabled');
+  assert.is(wanWith(', enforced-mss: 1360')[1]!.enforcedMss, 1360);
+  const problems = problemsOf(`
+authority:
+  name: a
+  routers:
+    - name: r1
+      interfaces:
+        - { name: lan0, kind: lan, enforced-mss: 1400 }
+        - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }], enforced-mss: 9000 }
+        - { name: wan1, kind: wan, waypoint: 192.0.2.2, neighborhoods: [{ name: n }], enforced-mss: auto }
+`);
+  hasProblem(problems, 'authority.routers[0].interfaces[0].enforced-mss', 'only wan interfaces');
+  hasProblem(problems, 'authority.routers[0].interfaces[1].enforced-mss', '64-8960');
+  hasProblem(problems, 'authority.routers[0].interfaces[2].enforced-mss', 'disabled, automatic');
 });
 
 test('a config changed in code is validated like a file (validateConfig): same paths, defaults filled', () => {

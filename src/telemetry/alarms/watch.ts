@@ -1,0 +1,85 @@
+/**
+ * The node's alarm set (issue 12 Build 6, SSR's severities from ssr-reference §1.11) and the glue from
+ * observations to the registry: one alarm machine actor per (alarm, source), whose raise/clear actions
+ * write the registry. Callers only observe: `watch.observe('peer-path-down', 'r2/wan1', { active: true })`.
+ */
+import { createActor, type Actor } from 'xstate';
+import { SvrError } from '../../errors.js';
+import { alarmInputProblem, alarmMachine, type AlarmActionParams, type AlarmInput } from '../../machines/alarm.js';
+import type { AlarmCategory, AlarmRegistry, AlarmSeverity } from './registry.js';
+
+export interface AlarmDefinition extends AlarmInput {
+  category: AlarmCategory;
+  severity: AlarmSeverity;
+  /** the raise message */
+  message: (source: string, p: AlarmActionParams) => string;
+  /** the clear message */
+  cleared: (source: string, p: AlarmActionParams) => string;
+}
+
+const because = (p: AlarmActionParams): string => (p.detail !== '' ? `: ${p.detail}` : '');
+
+export const ALARMS = {
+  'peer-path-down': {
+    category: 'peer', severity: 'major',
+    message: (s, p) => `peer path ${s} is down${because(p)}`, cleared: (s) => `peer path ${s} is up`,
+  },
+  'peer-unreachable': {
+    category: 'peer', severity: 'critical',
+    message: (s, p) => `peer ${s} is unreachable: no path up${because(p)}`, cleared: (s) => `peer ${s} is reachable`,
+  },
+  'session-table-full': {
+    category: 'system', severity: 'major', raiseAt: 90, clearAt: 80,
+    message: (s, p) => `${s} is ${p.value.toFixed(0)} % full (alarm at 90 %, clears at 80 %)`,
+    cleared: (s, p) => `${s} is down to ${p.value.toFixed(0)} %`,
+  },
+  'ipfix-collector-unreachable': {
+    category: 'telemetry', severity: 'major',
+    message: (s, p) => `IPFIX collector ${s} is unreachable${because(p)}; records wait in a bounded queue`,
+    cleared: (s) => `IPFIX collector ${s} is reachable`,
+  },
+  'plugin-disabled': {
+    category: 'plugin', severity: 'major',
+    message: (s, p) => `plugin ${s} was disabled${because(p)}`, cleared: (s) => `plugin ${s} is enabled`,
+  },
+} as const satisfies Record<string, AlarmDefinition>;
+
+
+export class AlarmWatch {
+  private readonly actors = new Map<string, Actor<typeof alarmMachine>>();
+
+  constructor(private readonly registry: AlarmRegistry, private readonly definitions: Record<string, AlarmDefinition> = ALARMS) {}
+
+  /** A level (`value`) or condition (`active`) of alarm `name` about `source`. Throws SVR_ERR_TELEMETRY_OPTIONS
+   *  when the alarm's definition has a bad threshold or hold time. */
+  observe(name: string, source: string, o: { value?: number; active?: boolean; detail?: string }): void {
+    const id = `${name}:${source}`;
+    let actor = this.actors.get(id);
+    if (actor === undefined) {
+      const def = this.definitions[name];
+      if (def === undefined) throw new SvrError('SVR_ERR_TELEMETRY_OPTIONS', `no alarm named ${name}; known: ${Object.keys(this.definitions).join(', ')}`);
+      const machine = alarmMachine.provide({
+        actions: {
+          raise: (_, p) => void this.registry.raise({ id, category: def.category, severity: def.severity, source, message: def.message(source, p) }),
+          clear: (_, p) => void this.registry.clear(id, def.cleared(source, p)),
+        },
+      });
+      const input: AlarmInput = {};
+      if (def.raiseAt !== undefined) input.raiseAt = def.raiseAt;
+      if (def.clearAt !== undefined) input.clearAt = def.clearAt;
+      if (def.raiseAfterMs !== undefined) input.raiseAfterMs = def.raiseAfterMs;
+      if (def.clearAfterMs !== undefined) input.clearAfterMs = def.clearAfterMs;
+      const problem = alarmInputProblem(input);
+      if (problem !== undefined) throw new SvrError('SVR_ERR_TELEMETRY_OPTIONS', `alarm ${name}: ${problem}`);
+      actor = createActor(machine, { input }).start();
+      this.actors.set(id, actor);
+    }
+    actor.send({ type: 'alarm.observe', ...o });
+  }
+
+  /** Stops every actor (their pending hold timers too); the registry keeps its state. */
+  stop(): void {
+    for (const a of this.actors.values()) a.stop();
+    this.actors.clear();
+  }
+}

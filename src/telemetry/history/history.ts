@@ -1,0 +1,353 @@
+/**
+ * Session history in the node's LevelDB store (sublevel `history`, key layout in keys.ts).
+ *
+ * put(record) -> pending (bounded; full: dropped and counted) -> every `flushMs` or `flushRecords` one
+ * LevelDB batch: the records, their id keys, one posting per (field, value, minute), the batch manifest
+ * and the meta counters, atomically. Writes go one at a time (one promise chain).
+ * A session keeps one record: its interim record is replaced by the next one (interim or end).
+ * Crash accounting: `m/accepted` (records put) is written ahead every `markerMs` and with each batch,
+ * `m/written` with each batch; at the next open, accepted - written is the loss of the crash, counted
+ * (lostAtOpen, lostTotal). A SIGKILL loses what was pending (at most flushMs plus one write); records
+ * put in the last `markerMs` before it are lost without being counted.
+ * Retention: every `retentionMs` the oldest batches go, each in one LevelDB batch, while they are older
+ * than `maxAgeMs` or the history is larger than `maxBytes` (keys and values as written; on disk LevelDB
+ * compresses them); at most `retentionBatchesPerStep` per step, the next step sooner while over.
+ */
+import { Packr, Unpackr } from 'msgpackr/pack';
+import { SvrError } from '../../errors.js';
+import type { Store } from '../../store/store.js';
+import type { HistoryRetention } from '../config.js';
+import type { SessionRecord } from '../record.js';
+import { batchKey, concatRefs, decodeRefs, encodeRef, idKey, indexEntries, metaKey, minuteOf, postingPrefix, postingSuffix, recordKey, timeHex } from './keys.js';
+import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
+
+export interface HistoryOptions {
+  /** default 7 days */
+  maxAgeMs?: number;
+  /** default 1 GiB */
+  maxBytes?: number;
+  /** default 250 */
+  flushMs?: number;
+  /** a batch is written at once when this many records wait; default 5000 */
+  flushRecords?: number;
+  /** records waiting at most; default 200000 */
+  maxPending?: number;
+  /** default 50 */
+  markerMs?: number;
+  /** default 1000 */
+  retentionMs?: number;
+  /** default 8 */
+  retentionBatchesPerStep?: number;
+  /** clock for retention by age; default Date.now */
+  now?: () => number;
+  /** reading only (a stopped node's store): no timers, no loss accounting, put() refused */
+  readOnly?: boolean;
+}
+
+export interface HistoryCounters {
+  /** records put, since the store was created (persisted) */
+  accepted: number;
+  /** records written, since the store was created (persisted) */
+  written: number;
+  /** the accepted count last written ahead */
+  markedAccepted: number;
+  pending: number;
+  /** put() refused: too many records waiting (or the history is read-only or closed) */
+  droppedFull: number;
+  /** records the last crash lost (found at open) */
+  lostAtOpen: number;
+  /** records all crashes lost */
+  lostTotal: number;
+  /** write batches */
+  batches: number;
+  /** size of the history: keys and values as written */
+  bytes: number;
+  /** batches removed by age / by size */
+  retiredByAge: number;
+  retiredBySize: number;
+  /** records removed by retention */
+  retiredRecords: number;
+  writeErrors: number;
+}
+
+/** From the config's settings. */
+export function retentionOptions(r: HistoryRetention): Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'> {
+  return { maxAgeMs: r.maxAgeDays * 86_400_000, maxBytes: r.maxSizeMb * 1_048_576 };
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+const pack = (v: unknown): Uint8Array => new Uint8Array(packr.pack(v)); // a copy: msgpackr reuses its buffer
+/** Records are JSON: twice as fast to encode here as MessagePack, a third larger before LevelDB's compression. */
+const encodeRecord = (r: SessionRecord): Uint8Array => Buffer.from(JSON.stringify(r), 'utf8');
+const utf8 = new TextDecoder();
+const decodeRecord = (v: Uint8Array): SessionRecord => JSON.parse(utf8.decode(v)) as SessionRecord;
+const EMPTY = new Uint8Array(0);
+const META = ['accepted', 'written', 'seq', 'bytes', 'lostTotal', 'lostAtOpen'] as const;
+type Meta = Record<(typeof META)[number], number>;
+
+interface Manifest {
+  minEnd: number;
+  maxEnd: number;
+  postings: string[];
+  refs: Uint8Array;
+  bytes: number;
+}
+
+type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+type HistoryDb = ReturnType<typeof historyDb>;
+function historyDb(store: Store) {
+  return store.db.sublevel<string, Uint8Array>('history', { keyEncoding: 'utf8', valueEncoding: 'view' });
+}
+
+export class SessionHistory {
+  private pending: SessionRecord[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  /** batches are written one after the other */
+  private flushing: Promise<void> = Promise.resolve();
+  /** sessions whose last stored record is interim: its end time, to replace it */
+  private readonly interims = new Map<string, number>();
+  private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
+  private timers: NodeJS.Timeout[] = [];
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly maxAgeMs: number;
+  private readonly maxBytes: number;
+  private readonly now: () => number;
+  private readonly reader: HistoryReader;
+
+  private constructor(private readonly db: HistoryDb, private readonly meta: Meta, private readonly opts: HistoryOptions) {
+    this.maxAgeMs = opts.maxAgeMs ?? 7 * 86_400_000;
+    this.maxBytes = opts.maxBytes ?? 1024 * 1_048_576;
+    this.now = opts.now ?? Date.now;
+    this.c.markedAccepted = meta.accepted;
+    this.reader = {
+      iterate: (range) => db.iterator(range),
+      getMany: (keys) => db.getMany(keys),
+      decode: decodeRecord,
+    };
+  }
+
+  /** Opens the history in the node's store; counts what a crash lost since the last run (unless read-only). */
+  static async open(store: Store, opts: HistoryOptions = {}): Promise<SessionHistory> {
+    const db = historyDb(store);
+    const meta = Object.fromEntries(META.map((k) => [k, 0])) as Meta;
+    try {
+      for await (const [k, v] of db.iterator({ gte: 'm/', lt: 'm0' })) {
+        const name = k.slice(2) as keyof Meta;
+        if ((META as readonly string[]).includes(name)) meta[name] = unpackr.unpack(v) as number;
+      }
+    } catch (e) {
+      throw new SvrError('SVR_ERR_HISTORY_STORE', `cannot read the session history in ${store.dir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const h = new SessionHistory(db, meta, opts);
+    if (opts.readOnly !== true) {
+      await h.countLoss();
+      h.startTimers();
+    }
+    return h;
+  }
+
+  /** Queues a record for the next batch; never waits. False when refused (read-only, closed or full). */
+  put(r: SessionRecord): boolean {
+    if (this.opts.readOnly === true || this.closed || this.pending.length >= (this.opts.maxPending ?? 200_000)) {
+      this.c.droppedFull++;
+      return false;
+    }
+    this.pending.push(r);
+    this.meta.accepted++;
+    if (this.pending.length === (this.opts.flushRecords ?? 5000)) void this.flush();
+    return true;
+  }
+
+  /** Writes what is pending (one batch after the ones already going); resolves when it is on disk. */
+  flush(): Promise<void> {
+    const step = async (): Promise<void> => {
+      // what is pending now, in batches of at most flushRecords
+      const max = this.opts.flushRecords ?? 5000;
+      for (let left = this.pending.length; left > 0 && this.pending.length > 0;) {
+        const batch = this.pending.splice(0, Math.min(max, left));
+        left -= batch.length;
+        await this.writeBatch(batch);
+      }
+    };
+    this.flushing = this.flushing.then(step);
+    return this.flushing;
+  }
+
+  /** One page of records matching the query. Throws SVR_ERR_HISTORY_QUERY naming a bad parameter. */
+  query(q: HistoryQuery): Promise<HistoryPage> {
+    return runQuery(this.reader, checkQuery(q));
+  }
+
+  /** The latest stored record of a session (its whole story: path changes, totals), if any. */
+  async get(sessionId: string): Promise<SessionRecord | undefined> {
+    for await (const [k] of this.db.iterator({ gte: `i/${sessionId}/`, lt: `i/${sessionId}0`, reverse: true, limit: 1 })) {
+      const v = await this.db.get(`r/${k.slice(k.length - 12)}/${sessionId}`);
+      return v === undefined ? undefined : decodeRecord(v);
+    }
+    return undefined;
+  }
+
+  counters(): HistoryCounters {
+    return {
+      accepted: this.meta.accepted, written: this.meta.written, pending: this.pending.length, bytes: this.meta.bytes,
+      lostAtOpen: this.meta.lostAtOpen, lostTotal: this.meta.lostTotal, ...this.c,
+    };
+  }
+
+  /**
+   * One retention step: removes the oldest batches while too old or while the history is too large, at
+   * most `retentionBatchesPerStep`. Returns how many batches went.
+   */
+  async retire(): Promise<number> {
+    const limit = this.opts.retentionBatchesPerStep ?? 8;
+    let n = 0;
+    const oldest: [string, Manifest][] = [];
+    for await (const [k, v] of this.db.iterator({ gte: 'b/', lt: 'b0', limit })) oldest.push([k, unpackr.unpack(v) as Manifest]);
+    for (const [key, m] of oldest) {
+      const old = m.maxEnd < this.now() - this.maxAgeMs;
+      const big = this.meta.bytes > this.maxBytes;
+      if (!old && !big) break;
+      const refs = decodeRefs(m.refs);
+      const ops: Op[] = [];
+      for (const r of refs) ops.push({ type: 'del', key: recordKey(r.endMs, r.id) }, { type: 'del', key: idKey(r.id, r.endMs) });
+      for (const p of m.postings) ops.push({ type: 'del', key: p });
+      ops.push({ type: 'del', key });
+      // sizes change when the write is queued (writes apply in that order), back if it fails
+      const freed = Math.min(this.meta.bytes, m.bytes);
+      this.meta.bytes -= freed;
+      ops.push({ type: 'put', key: metaKey('bytes'), value: pack(this.meta.bytes) });
+      try {
+        await this.write(ops);
+      } catch (e) {
+        this.meta.bytes += freed;
+        throw e;
+      }
+      if (old) this.c.retiredByAge++;
+      else this.c.retiredBySize++;
+      this.c.retiredRecords += refs.length;
+      n++;
+    }
+    return n;
+  }
+
+  /** Writes what is pending, stops the timers. The Store stays open (it is the node's). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.retentionTimer);
+    if (this.opts.readOnly !== true) {
+      await this.flush();
+      await this.marker();
+    }
+    this.closed = true;
+    await this.chain;
+  }
+
+  private async countLoss(): Promise<void> {
+    const lost = Math.max(0, this.meta.accepted - this.meta.written);
+    this.meta.lostAtOpen = lost;
+    this.meta.lostTotal += lost;
+    this.meta.accepted = this.meta.written;
+    this.c.markedAccepted = this.meta.accepted;
+    await this.write(['lostAtOpen', 'lostTotal', 'accepted'].map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k as keyof Meta]) })));
+  }
+
+  private startTimers(): void {
+    const flush = setInterval(() => void this.flush(), this.opts.flushMs ?? 250);
+    const marker = setInterval(() => void this.marker(), this.opts.markerMs ?? 50);
+    this.timers = [flush, marker];
+    for (const t of this.timers) t.unref();
+    const retention = async (): Promise<void> => {
+      let again = false;
+      try {
+        again = (await this.retire()) === (this.opts.retentionBatchesPerStep ?? 8);
+      } catch {
+        this.c.writeErrors++;
+      }
+      if (this.closed) return;
+      this.retentionTimer = setTimeout(() => void retention(), again ? 10 : this.opts.retentionMs ?? 1000);
+      this.retentionTimer.unref();
+    };
+    this.retentionTimer = setTimeout(() => void retention(), this.opts.retentionMs ?? 1000);
+    this.retentionTimer.unref();
+  }
+
+  /** Writes the accepted count ahead when it changed. */
+  private async marker(): Promise<void> {
+    const accepted = this.meta.accepted;
+    if (accepted === this.c.markedAccepted) return;
+    await this.write([{ type: 'put', key: metaKey('accepted'), value: pack(accepted) }]);
+    this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
+  }
+
+  /** All writes go through one chain, in order. */
+  private write(ops: Op[]): Promise<void> {
+    const next = this.chain.then(() => this.db.batch(ops));
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private async writeBatch(records: SessionRecord[]): Promise<void> {
+    records.sort((a, b) => a.endMs - b.endMs);
+    const seq = this.meta.seq + 1;
+    const ops: Op[] = [];
+    const postings = new Map<string, Uint8Array[]>();
+    const refs: Uint8Array[] = [];
+    let bytes = 0;
+    const put = (key: string, value: Uint8Array): void => {
+      ops.push({ type: 'put', key, value });
+      bytes += key.length + value.length;
+    };
+    let minute = -1;
+    let suffix = '';
+    for (const r of records) {
+      const id = r.sessionId;
+      const previous = this.interims.get(id);
+      if (previous !== undefined) ops.push({ type: 'del', key: recordKey(previous, id) }, { type: 'del', key: idKey(id, previous) });
+      if (r.kind === 'interim') this.interims.set(id, r.endMs);
+      else this.interims.delete(id);
+      const t = timeHex(r.endMs);
+      put(`r/${t}/${id}`, encodeRecord(r));
+      put(`i/${id}/${t}`, EMPTY);
+      const ref = encodeRef(r.endMs, id);
+      refs.push(ref);
+      if (minuteOf(r.endMs) !== minute) {
+        minute = minuteOf(r.endMs);
+        suffix = postingSuffix(minute, seq);
+      }
+      for (const [field, value] of indexEntries(r)) {
+        const k = postingPrefix(field, value) + suffix;
+        const list = postings.get(k);
+        if (list === undefined) postings.set(k, [ref]);
+        else list.push(ref);
+      }
+    }
+    for (const [k, list] of postings) put(k, concatRefs(list));
+    const manifest: Manifest = {
+      minEnd: records[0]!.endMs, maxEnd: records[records.length - 1]!.endMs, postings: [...postings.keys()], refs: concatRefs(refs), bytes: 0,
+    };
+    manifest.bytes = bytes + pack(manifest).length + 16;
+    put(batchKey(seq), pack(manifest));
+    const written = this.meta.written + records.length;
+    const accepted = this.meta.accepted;
+    this.meta.seq = seq;
+    this.meta.bytes += manifest.bytes; // when queued, as retire() does
+    put(metaKey('written'), pack(written));
+    put(metaKey('accepted'), pack(accepted));
+    put(metaKey('seq'), pack(seq));
+    put(metaKey('bytes'), pack(this.meta.bytes));
+    try {
+      await this.write(ops);
+    } catch {
+      this.meta.bytes -= manifest.bytes;
+      this.c.writeErrors++; // these records count as lost at the next open (accepted, never written)
+      return;
+    }
+    this.meta.written = written;
+    this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
+    this.c.batches++;
+  }
+}

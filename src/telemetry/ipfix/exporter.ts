@@ -1,0 +1,355 @@
+/**
+ * IPFIX exporter for one collector (RFC 7011 §10: UDP and TCP transports).
+ *
+ * offer(record) -> tenant filter -> bounded queue (full: the record is dropped and counted; offer never
+ * waits) -> every `flushMs` (or at once when a message's worth is queued) the queue is encoded into
+ * messages of at most the path MTU and sent.
+ * UDP (§10.3): a connected socket; the template set is resent every `templateRefreshS` seconds or every
+ * `templateRefreshMessages` messages (§8.4, whichever comes first). An ICMP port/host unreachable comes
+ * back as a socket error: the collector is `down` (what the failing message carried is lost; a send that
+ * fails at once counts its records dropped). While down, records wait in the queue and only template
+ * messages go out as probes; `upAfterMs` after the last error with a probe sent since, it is `up` again
+ * and the templates are sent first. A collector host that drops silently cannot be told from a working one.
+ * TCP (§10.4): templates once at each connect; while the socket cannot take more (write() false) the queue
+ * waits for 'drain'; a refused or broken connection is `down` and retried with backoff.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect as tcpConnect, isIPv6, type Socket as TcpSocket } from 'node:net';
+import type { PerDirection, SessionRecord } from '../record.js';
+import { IpfixMessageWriter, type EncodedMessage } from './message.js';
+import type { CollectorConfig } from '../config.js';
+
+export type CollectorStatus = 'unknown' | 'up' | 'down';
+
+export interface ExporterOptions {
+  collector: CollectorConfig;
+  observationDomainId: number;
+  /** path MTU toward the collector; default 1500 (UDP messages are sized to it) */
+  pathMtu?: number;
+  /** records waiting to be sent at most; default 10000 */
+  queueLimit?: number;
+  /** default 100 */
+  flushMs?: number;
+  /** UDP template refresh: seconds (default 60) and messages (default 1000), whichever first */
+  templateRefreshS?: number;
+  templateRefreshMessages?: number;
+  /** UDP: error-free sending time before a `down` collector counts as `up` again; default 3000 */
+  upAfterMs?: number;
+  /** TCP reconnect backoff; default 1000 doubling to 30000 */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** called when the collector's status changes (for the collector-unreachable alarm) */
+  onStatus?: (status: CollectorStatus, detail: string) => void;
+}
+
+export interface ExporterCounters {
+  /** session records accepted into the queue */
+  queued: number;
+  /** session records sent */
+  exported: number;
+  /** session records dropped: queue full, or their message could not be sent */
+  dropped: number;
+  /** session records not for this collector (tenant filter) */
+  filtered: number;
+  /** IPFIX data records (one per flow direction) sent */
+  dataRecords: number;
+  messages: number;
+  bytes: number;
+  templateSends: number;
+  /** send or connection errors */
+  errors: number;
+  /** TCP connections made */
+  connects: number;
+  /** records in the queue now */
+  queueDepth: number;
+}
+
+const UDP_HEADERS = { 4: 28, 6: 48 } as const;
+/** TCP: records encoded per write while the socket takes them */
+const TCP_CHUNK = 256;
+/** TCP: a collector that has not read for this long is `down` */
+const STALL_MS = 10_000;
+/** TCP: a connect that takes longer fails */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export class IpfixExporter {
+  readonly collector: CollectorConfig;
+  private readonly writer: IpfixMessageWriter;
+  private readonly queueLimit: number;
+  private readonly flushMs: number;
+  private readonly tenants: ReadonlySet<string>;
+  private queue: SessionRecord[] = [];
+  /** live sessions: the last interim record this collector got of each (time and totals) */
+  private readonly lastInterim = new Map<string, { endMs: number; packets: PerDirection; bytes: PerDirection }>();
+  private readonly c = { queued: 0, exported: 0, dropped: 0, filtered: 0, dataRecords: 0, messages: 0, bytes: 0, templateSends: 0, errors: 0, connects: 0 };
+  private statusNow: CollectorStatus = 'unknown';
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  // UDP
+  private udp: UdpSocket | undefined;
+  private udpReady = false;
+  private lastTemplateMs = -Infinity;
+  private messagesSinceTemplate = 0;
+  private lastErrorMs = -Infinity;
+  private lastProbeMs = -Infinity;
+  private inFlight = 0;
+  // TCP
+  private tcp: TcpSocket | undefined;
+  private tcpWritable = false;
+  private reconnectMs: number;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private blockedSinceMs = 0;
+
+  constructor(private readonly opts: ExporterOptions) {
+    this.collector = opts.collector;
+    const family = isIPv6(opts.collector.address) ? 6 : 4;
+    const mtu = opts.pathMtu ?? 1500;
+    const maxMessageBytes = opts.collector.transport === 'udp' ? mtu - UDP_HEADERS[family] : 65535;
+    this.writer = new IpfixMessageWriter({ observationDomainId: opts.observationDomainId, maxMessageBytes });
+    this.queueLimit = opts.queueLimit ?? 10_000;
+    this.flushMs = opts.flushMs ?? 100;
+    this.tenants = new Set(opts.collector.tenants);
+    this.reconnectMs = opts.reconnectMinMs ?? 1000;
+  }
+
+  /** Opens the transport and starts sending. */
+  start(): void {
+    if (this.collector.transport === 'udp') this.openUdp();
+    else this.openTcp();
+    this.timer = setInterval(() => this.flush(), this.flushMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Queues a record for export; never blocks. False when it was dropped (queue full) or filtered out: not
+   * one of the collector's tenants, or an interim record before this collector's interim interval (the
+   * builder makes them at the shortest interval of all collectors).
+   */
+  offer(record: SessionRecord): boolean {
+    if (this.tenants.size > 0 && !this.tenants.has(record.tenant)) {
+      this.c.filtered++;
+      return false;
+    }
+    if (this.closed || this.queue.length >= this.queueLimit) {
+      this.c.dropped++;
+      if (record.kind === 'end') this.lastInterim.delete(record.sessionId);
+      return false;
+    }
+    const r = this.forCollector(record);
+    if (r === undefined) {
+      this.c.filtered++;
+      return false;
+    }
+    this.queue.push(r);
+    this.c.queued++;
+    if (this.queue.length === 64) setImmediate(() => this.flush());
+    return true;
+  }
+
+  /**
+   * The record as this collector gets it: interim records only every `interimIntervalS`, and the delta
+   * counts (octetDeltaCount, packetDeltaCount) since the previous record this collector got of the session.
+   */
+  private forCollector(r: SessionRecord): SessionRecord | undefined {
+    const last = this.lastInterim.get(r.sessionId);
+    if (r.kind === 'interim') {
+      // a second of slack: the builder's timer ticks are not exact
+      if (r.endMs - (last?.endMs ?? r.startMs) < this.collector.interimIntervalS * 1000 - 1000) return undefined;
+      this.lastInterim.set(r.sessionId, { endMs: r.endMs, packets: r.packets, bytes: r.bytes });
+    } else {
+      this.lastInterim.delete(r.sessionId);
+    }
+    if (last === undefined && r.seq === 0) return r; // the session's first record: the builder's delta is its total
+    const p = last?.packets ?? [0, 0];
+    const b = last?.bytes ?? [0, 0];
+    return { ...r, delta: { packets: [r.packets[0] - p[0], r.packets[1] - p[1]], bytes: [r.bytes[0] - b[0], r.bytes[1] - b[1]] } };
+  }
+
+  get status(): CollectorStatus {
+    return this.statusNow;
+  }
+
+  counters(): ExporterCounters {
+    return { ...this.c, queueDepth: this.queue.length };
+  }
+
+  /** Sends what is queued (if the transport can take it now), then closes. */
+  async close(): Promise<void> {
+    this.flush();
+    this.closed = true;
+    clearInterval(this.timer);
+    clearTimeout(this.reconnectTimer);
+    this.c.dropped += this.queue.length;
+    this.queue = [];
+    const udp = this.udp;
+    const tcp = this.tcp;
+    if (udp !== undefined) {
+      for (let waited = 0; this.inFlight > 0 && waited < 1000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+    }
+    if (tcp !== undefined) {
+      // a collector that does not read would hold end() forever
+      await Promise.race([new Promise<void>((resolve) => tcp.end(() => resolve())), new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]);
+      tcp.destroy();
+    }
+  }
+
+  /** Encodes and sends the queue, if the transport is ready. */
+  flush(): void {
+    if (this.closed) return;
+    if (this.collector.transport === 'udp') this.flushUdp();
+    else this.flushTcp();
+  }
+
+  private setStatus(s: CollectorStatus, detail: string): void {
+    if (s === this.statusNow) return;
+    this.statusNow = s;
+    this.opts.onStatus?.(s, detail);
+  }
+
+  private openUdp(): void {
+    const sock = createSocket(isIPv6(this.collector.address) ? 'udp6' : 'udp4');
+    this.udp = sock;
+    sock.on('error', (e) => this.sendError(e));
+    sock.connect(this.collector.port, this.collector.address, () => {
+      this.udpReady = true;
+      this.flush();
+    });
+  }
+
+  private flushUdp(): void {
+    const sock = this.udp;
+    if (sock === undefined || !this.udpReady) return;
+    const now = Date.now();
+    if (this.statusNow === 'down') {
+      // a refusing collector gets only template messages as probes; records wait in the queue
+      const upAfterMs = this.opts.upAfterMs ?? 3000;
+      if (this.lastProbeMs > this.lastErrorMs && now - this.lastErrorMs >= upAfterMs) {
+        this.setStatus('up', `${this.collector.address}:${this.collector.port}/udp: no error for ${upAfterMs} ms`);
+        this.lastTemplateMs = -Infinity; // it may have restarted without our templates
+      } else {
+        if (now - this.lastProbeMs >= Math.min(1000, upAfterMs / 2)) this.probe(sock, now);
+        return;
+      }
+    }
+    const refresh = now - this.lastTemplateMs >= (this.opts.templateRefreshS ?? 60) * 1000 ||
+      this.messagesSinceTemplate >= (this.opts.templateRefreshMessages ?? 1000);
+    if (this.queue.length === 0 && !refresh) return;
+    const batch = this.queue;
+    this.queue = [];
+    const messages = this.writer.encode(batch, Math.floor(now / 1000), refresh);
+    if (refresh) {
+      this.lastTemplateMs = now;
+      this.messagesSinceTemplate = 0;
+      this.c.templateSends++;
+    }
+    for (const m of messages) {
+      this.messagesSinceTemplate++;
+      this.inFlight++;
+      sock.send(m.bytes, (err) => {
+        this.inFlight--;
+        if (err !== null && err !== undefined) {
+          this.c.dropped += m.records;
+          this.sendError(err);
+          return;
+        }
+        this.count(m);
+        this.sendOk();
+      });
+    }
+  }
+
+  private count(m: EncodedMessage): void {
+    this.c.exported += m.records;
+    this.c.dataRecords += m.dataRecords;
+    this.c.messages++;
+    this.c.bytes += m.bytes.length;
+  }
+
+  private probe(sock: UdpSocket, now: number): void {
+    this.lastProbeMs = now;
+    const m: EncodedMessage = { bytes: this.writer.templates(Math.floor(now / 1000)), dataRecords: 0, records: 0 };
+    this.c.templateSends++;
+    sock.send(m.bytes, (err) => {
+      if (err !== null && err !== undefined) this.sendError(err);
+      else this.count(m);
+    });
+  }
+
+  private sendOk(): void {
+    if (this.statusNow === 'unknown') this.setStatus('up', `sending to ${this.collector.address}:${this.collector.port}/udp`);
+  }
+
+  private sendError(e: Error): void {
+    this.c.errors++;
+    this.lastErrorMs = Date.now();
+    this.setStatus('down', `${this.collector.address}:${this.collector.port}/udp: ${e.message}`);
+  }
+
+  private openTcp(): void {
+    if (this.closed) return;
+    const sock = tcpConnect({ host: this.collector.address, port: this.collector.port, timeout: CONNECT_TIMEOUT_MS });
+    this.tcp = sock;
+    sock.setNoDelay(true);
+    sock.on('timeout', () => {
+      if (!sock.connecting) return;
+      sock.destroy(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`));
+    });
+    sock.on('connect', () => {
+      sock.setTimeout(0);
+      this.c.connects++;
+      this.reconnectMs = this.opts.reconnectMinMs ?? 1000;
+      this.tcpWritable = true;
+      this.setStatus('up', `connected to ${this.collector.address}:${this.collector.port}/tcp`);
+      // §8: templates first on every new transport session; sequence numbers restart with it (§3.1)
+      this.writer.sequence = 0;
+      this.writeTcp({ bytes: this.writer.templates(Math.floor(Date.now() / 1000)), dataRecords: 0, records: 0 });
+      this.c.templateSends++;
+      this.flush();
+    });
+    sock.on('drain', () => {
+      this.tcpWritable = true;
+      this.setStatus('up', `connected to ${this.collector.address}:${this.collector.port}/tcp`);
+      this.flush();
+    });
+    sock.on('error', (e) => {
+      this.c.errors++;
+      this.setStatus('down', `${this.collector.address}:${this.collector.port}/tcp: ${e.message}`);
+    });
+    sock.on('close', () => {
+      this.tcpWritable = false;
+      this.tcp = undefined;
+      if (this.closed) return;
+      this.setStatus('down', `${this.collector.address}:${this.collector.port}/tcp: connection closed`);
+      this.reconnectTimer = setTimeout(() => this.openTcp(), this.reconnectMs);
+      this.reconnectTimer.unref();
+      this.reconnectMs = Math.min(this.reconnectMs * 2, this.opts.reconnectMaxMs ?? 30_000);
+    });
+  }
+
+  private flushTcp(): void {
+    if (this.tcp === undefined) return;
+    if (!this.tcpWritable) {
+      if (Date.now() - this.blockedSinceMs >= STALL_MS) this.setStatus('down', `${this.collector.address}:${this.collector.port}/tcp: the collector has not read for ${STALL_MS / 1000} s`);
+      return;
+    }
+    while (this.tcpWritable && this.queue.length > 0) {
+      const batch = this.queue.splice(0, TCP_CHUNK);
+      for (const m of this.writer.encode(batch, Math.floor(Date.now() / 1000))) this.writeTcp(m);
+    }
+  }
+
+  private writeTcp(m: EncodedMessage): void {
+    const sock = this.tcp;
+    if (sock === undefined) {
+      this.c.dropped += m.records;
+      return;
+    }
+    // counted when the socket accepts the bytes: a connection that breaks later loses what it buffered
+    if (!sock.write(m.bytes) && this.tcpWritable) {
+      this.tcpWritable = false;
+      this.blockedSinceMs = Date.now();
+    }
+    this.count(m);
+  }
+}

@@ -1,0 +1,134 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash, randomBytes } from 'node:crypto';
+import type { EnforcedMss, SvrConfig } from '../../../src/model/config.js';
+import { PacketInfo, parsePacket, TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
+import { readTcpMss } from '../../../src/packet/tcp-mss.js';
+import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import { exampleConfig, sleep, until } from '../../support/config.js';
+import { recordWire, type WirePacket } from '../../support/wire.js';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** The simulated hosts offer MSS 1400 (src/sim/tcp-types.ts). */
+const HOST_MSS = 1400;
+
+/** The example config with each router's wan0 MTU (and optionally enforced-mss, and payload encryption). */
+async function config(mtu: { r1: number; r2: number }, o: { encrypt?: 'aes-cbc-256' | 'aes-gcm-256'; enforcedMss?: EnforcedMss } = {}): Promise<SvrConfig> {
+  const c = await exampleConfig();
+  for (const r of c.authority.routers) {
+    const wan = r.interfaces.find((i) => i.kind === 'wan')!;
+    wan.mtu = mtu[r.name as 'r1' | 'r2'];
+    if (o.enforcedMss !== undefined) wan.enforcedMss = o.enforcedMss;
+  }
+  if (o.encrypt !== undefined) {
+    c.authority.securityPolicies.push({
+      name: 'sealed', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: true, encryptionCipher: o.encrypt,
+      adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30,
+    });
+    for (const s of c.authority.services) s.security = 'sealed';
+  }
+  return c;
+}
+
+const mssOf = (w: WirePacket): number => {
+  const pi = new PacketInfo();
+  parsePacket(w.bytes, 0, w.bytes.length, pi);
+  return readTcpMss(w.bytes, pi);
+};
+
+/** One TCP connection with 300 kB each way; returns the wire, the MSS of the SYN the server got, and the counters. */
+async function transfer(c: SvrConfig) {
+  const lab = createMemoryLab({ config: c, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const wire = recordWire(lab.wan);
+  let synAtServer = -1;
+  lab.serverLan.observe((p, from) => {
+    const pi = new PacketInfo();
+    if (from.endsWith('gateway') && parsePacket(p, 0, p.length, pi) === 0 && (pi.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN) synAtServer = readTcpMss(p, pi);
+  });
+  const up = randomBytes(300_000);
+  const down = randomBytes(300_000);
+  let serverGot = '';
+  lab.servers[0]!.tcpListen(80, (conn) => void conn.readAll().then((d) => { serverGot = sha(d); conn.write(down); conn.end(); }));
+  const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
+  const clientSendMss = conn.sendMss;
+  conn.write(up);
+  conn.end();
+  const got = await conn.readAll();
+  assert.ok(await until(() => serverGot !== ''));
+  assert.is(serverGot, sha(up), 'upload intact');
+  assert.is(sha(got), sha(down), 'download intact');
+  const counters = { r1: lab.r1.counters(), r2: lab.r2.counters() };
+  await lab.close();
+  const syn = wire.find((w) => w.dir === 'a->b' && (w.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)!;
+  const synAck = wire.find((w) => w.dir === 'b->a' && (w.tcpFlags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK))!;
+  return { wire, synMss: mssOf(syn), synAckMss: mssOf(synAck), synAtServer, clientSendMss, counters, largest: Math.max(...wire.map((w) => w.bytes.length)) };
+}
+
+test('wan MTU 1400, HMAC on every packet: SYN and SYN-ACK clamped to 1400 - 40 - 16 (HMAC) - 12 (false-positive room) = 1332; no packet on the wan exceeds 1400', async () => {
+  const r = await transfer(await config({ r1: 1400, r2: 1400 }));
+  assert.is(r.synMss, 1332, 'r1 clamps the SYN it sends');
+  assert.is(r.synAckMss, 1332, 'r2 clamps the SYN-ACK it sends');
+  assert.is(r.synAtServer, 1332);
+  assert.is(r.clientSendMss, 1332);
+  assert.is(r.largest, 1332 + 40 + 16, 'full-size segments: MSS + IP/TCP headers + HMAC, 12 B left for a false-positive header');
+  assert.is(r.counters.r1['tcp-mss-clamped'], 1);
+  assert.is(r.counters.r2['tcp-mss-clamped'], 1);
+});
+
+test('payload encryption: room for the cipher too (CBC 33 B: MSS 1311; GCM 29 B: MSS 1315), and the sealed segments fit', async () => {
+  for (const [cipher, mss] of [['aes-cbc-256', 1311], ['aes-gcm-256', 1315]] as const) {
+    const r = await transfer(await config({ r1: 1400, r2: 1400 }, { encrypt: cipher }));
+    assert.is(r.synMss, mss, cipher);
+    assert.is(r.synAckMss, mss, cipher);
+    assert.ok(r.largest <= 1400, `${cipher}: largest packet on the wan: ${r.largest} B`);
+  }
+});
+
+test('different MTUs at the two ends: each router bounds what it sends itself (r2 clamps the SYN it receives)', async () => {
+  const r = await transfer(await config({ r1: 1500, r2: 1300 }));
+  assert.is(r.synMss, HOST_MSS, 'r1 (MTU 1500, limit 1432) leaves the host MSS 1400 on the SYN it sends');
+  assert.is(r.synAtServer, 1232, 'r2 (MTU 1300) lowers it before the server sees it: the server sends segments that fit r2s wan');
+  assert.is(r.synAckMss, 1232, 'and the SYN-ACK r2 sends');
+  assert.ok(r.wire.filter((w) => w.dir === 'b->a').every((w) => w.bytes.length <= 1300), 'r2 sends nothing larger than its MTU');
+});
+
+test('enforced-mss: a number sets the limit; disabled leaves the hosts MSS, and the segments that then exceed the MTU are dropped at r1 and counted', async () => {
+  const fixed = await transfer(await config({ r1: 1400, r2: 1400 }, { enforcedMss: 1000 }));
+  assert.is(fixed.synMss, 1000);
+  assert.is(fixed.synAckMss, 1000);
+  const lab = createMemoryLab({ config: await config({ r1: 1400, r2: 1400 }, { enforcedMss: 'disabled' }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const wire = recordWire(lab.wan);
+  lab.servers[0]!.tcpListen(80, (conn) => void conn.readAll().catch(() => undefined));
+  const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
+  assert.is(conn.sendMss, HOST_MSS, 'nothing lowered the MSS');
+  conn.write(randomBytes(20_000));
+  assert.ok(await until(() => (lab.r1.counters()['drop-exceeds-path-mtu'] ?? 0) > 0));
+  const syn = wire.find((w) => w.dir === 'a->b' && (w.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)!;
+  assert.is(mssOf(syn), HOST_MSS);
+  assert.is(lab.r1.counters()['tcp-mss-clamped'] ?? 0, 0);
+  assert.ok(wire.every((w) => w.bytes.length <= 1400), 'nothing larger than the MTU reached the wan');
+  conn.destroy();
+  await lab.close();
+});
+
+test('UDP longer than the path MTU after svrouter bytes: dropped at r1 and counted, never put on the wan; one byte less passes', async () => {
+  const lab = createMemoryLab({ config: await config({ r1: 1500, r2: 1500 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const wire = recordWire(lab.wan);
+  const got: number[] = [];
+  lab.servers[0]!.udpBind(7, (data, from) => { got.push(data.length); lab.servers[0]!.udpSend(7, from.address, from.port, Uint8Array.of(1)); });
+  const client = lab.clients[0]!;
+  client.udpBind(40000, () => undefined);
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(10)); // the session's first packet carries metadata
+  assert.ok(await until(() => got.length === 1));
+  // 28 B of IPv4/UDP headers + 16 B of HMAC: 1456 B of payload make a 1500 B packet on the wan
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1456));
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1457));
+  assert.ok(await until(() => got.length === 2));
+  await sleep(50);
+  assert.equal(got, [10, 1456]);
+  assert.is(lab.r1.counters()['drop-exceeds-path-mtu'], 1);
+  assert.is(Math.max(...wire.map((w) => w.bytes.length)), 1500);
+  await lab.close();
+});
+
+test.run();

@@ -1,0 +1,212 @@
+/** Session history in LevelDB: filters, paging, one session's story, interim replacement, retention, bad queries. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from '../../../src/store/store.js';
+import { SessionHistory, retentionOptions, type HistoryOptions } from '../../../src/telemetry/history/history.js';
+import type { HistoryQuery } from '../../../src/telemetry/history/query.js';
+import type { SessionRecord } from '../../../src/telemetry/record.js';
+import { isSvrError } from '../../../src/errors.js';
+import { T0, makeRecord } from './records.js';
+
+async function withHistory(opts: HistoryOptions, fn: (h: SessionHistory, store: Store, dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-history-'));
+  const store = await Store.open(dir);
+  const h = await SessionHistory.open(store, { retentionMs: 3_600_000, ...opts });
+  try {
+    await fn(h, store, dir);
+  } finally {
+    await h.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every page of a query, following cursors. */
+async function all(h: SessionHistory, q: HistoryQuery): Promise<SessionRecord[]> {
+  const out: SessionRecord[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 1000; pages++) {
+    const page = await h.query({ ...q, ...(cursor !== undefined ? { cursor } : {}) });
+    out.push(...page.records);
+    cursor = page.cursor;
+    if (cursor === undefined) return out;
+  }
+  throw new Error('too many pages');
+}
+
+const ids = (rs: SessionRecord[]): number[] => rs.map((r) => parseInt(r.sessionId.slice(-12), 16));
+const range = (n: number, keep: (i: number) => boolean = () => true): number[] => Array.from({ length: n }, (_, i) => i).filter(keep);
+
+test('every filter finds exactly its records, newest first, in one batch or many', async () => {
+  await withHistory({}, async (h) => {
+    for (let i = 0; i < 120; i++) {
+      h.put(makeRecord(i));
+      if (i % 25 === 0) await h.flush(); // several batches
+    }
+    await h.flush();
+    const newestFirst = (keep: (i: number) => boolean) => range(120, keep).reverse();
+    assert.equal(ids(await all(h, {})), newestFirst(() => true));
+    assert.equal(ids(await all(h, { tenant: 'red' })), newestFirst((i) => i % 3 === 1));
+    assert.equal(ids(await all(h, { service: 'ssh' })), newestFirst((i) => i % 4 === 2));
+    assert.equal(ids(await all(h, { application: 'quic' })), newestFirst((i) => i % 2 === 1));
+    assert.equal(ids(await all(h, { router: 'r3' })), newestFirst((i) => i % 5 === 0));
+    assert.equal(ids(await all(h, { router: 'r1' })), newestFirst(() => true), 'ingress router');
+    assert.equal(ids(await all(h, { path: 'r2/wan2' })), newestFirst((i) => i % 6 === 0));
+    assert.equal(ids(await all(h, { closeReason: 'denied' })), newestFirst((i) => i % 4 === 2));
+    assert.equal(ids(await all(h, { port: 9000 })), newestFirst((i) => i % 4 === 3));
+    assert.equal(ids(await all(h, { sourcePort: 40007 })), [7]);
+    assert.equal(ids(await all(h, { source: '198.18.2.0/24' })), newestFirst((i) => i % 2 === 1), 'prefix');
+    assert.equal(ids(await all(h, { source: '198.18.1.12' })), newestFirst((i) => i % 2 === 0 && i % 7 === 2), 'exact address');
+    assert.equal(ids(await all(h, { destination: '198.18.0.0/15' })), newestFirst(() => true));
+    assert.equal(ids(await all(h, { destination: '198.18.3.21' })), []);
+    assert.equal(ids(await all(h, { from: T0 + 10_000, to: T0 + 20_000 })), range(20, (i) => i >= 10).reverse(), 'end time in [from, to)');
+    assert.equal(ids(await all(h, { tenant: 'blue', service: 'web', from: T0 + 50_000, order: 'oldest' })), range(120, (i) => i >= 50 && i % 12 === 0), 'filters combine; oldest first');
+    assert.equal(ids(await all(h, { tenant: 'blue', port: 80, source: '198.18.1.0/24' })), newestFirst((i) => i % 12 === 0));
+  });
+});
+
+test('paging: cursors walk every match once, in order, pages of at most `limit`', async () => {
+  await withHistory({}, async (h) => {
+    for (let i = 0; i < 60; i++) h.put(makeRecord(i));
+    await h.flush();
+    for (const q of [{ limit: 7 }, { limit: 7, order: 'oldest' as const }, { limit: 4, tenant: 'green' }, { limit: 3, tenant: 'green', order: 'oldest' as const }]) {
+      const seen: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await h.query({ ...q, ...(cursor !== undefined ? { cursor } : {}) });
+        assert.ok(page.records.length <= q.limit);
+        seen.push(...ids(page.records));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      const keep = q.tenant === 'green' ? (i: number) => i % 3 === 2 : () => true;
+      const expected = range(60, keep);
+      assert.equal(seen, q.order === 'oldest' ? expected : expected.reverse(), JSON.stringify(q));
+    }
+  });
+});
+
+test('get(id): one session\'s full story; an interim record is replaced by the session\'s next record', async () => {
+  await withHistory({}, async (h) => {
+    const id = makeRecord(6).sessionId;
+    h.put(makeRecord(6, { kind: 'interim', endMs: T0 + 60_000, closeReason: undefined, pathChanges: [] }));
+    await h.flush();
+    assert.is((await h.get(id))?.kind, 'interim');
+    assert.equal(ids(await all(h, {})), [6], 'a live session is listed by its interim record');
+    h.put(makeRecord(6, { kind: 'interim', endMs: T0 + 120_000, closeReason: undefined }));
+    await h.flush();
+    h.put(makeRecord(6, { endMs: T0 + 130_000 }));
+    await h.flush();
+    const story = await h.get(id);
+    assert.is(story?.kind, 'end');
+    assert.is(story?.closeReason, 'denied');
+    assert.equal(story?.pathChanges, [{ atMs: T0 + 129_500, from: 'r2/wan1', to: 'r2/wan2', reason: 'path-down' }]);
+    assert.equal((await all(h, {})).map((r) => [r.kind, r.endMs]), [['end', T0 + 130_000]], 'one record per session');
+    assert.equal(ids(await all(h, { path: 'r2/wan2' })), [6], 'stale postings of replaced records are skipped');
+    assert.is(await h.get('no-such-session'), undefined);
+  });
+});
+
+test('bad queries are refused with the parameter named', async () => {
+  await withHistory({}, async (h) => {
+    h.put(makeRecord(1));
+    await h.flush();
+    const page = await h.query({ limit: 1, tenant: 'red' });
+    const cases: [HistoryQuery, string][] = [
+      [{ limit: 0 }, 'limit'], [{ limit: 1001 }, 'limit'], [{ port: 70_000 }, 'port'], [{ sourcePort: -1 }, 'sourcePort'],
+      [{ source: '198.18.1' }, 'source'], [{ destination: '10.0.0.0/33' }, 'destination'], [{ from: 5, to: 1 }, 'from'],
+      [{ closeReason: 'bored' as never }, 'closeReason'], [{ cursor: '%%%' }, 'cursor'],
+      [{ tenant: 'blue', cursor: page.cursor ?? 'x' }, 'cursor'],
+    ];
+    for (const [q, parameter] of cases) {
+      let err: unknown;
+      try {
+        await h.query(q);
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(isSvrError(err, 'SVR_ERR_HISTORY_QUERY'), `${JSON.stringify(q)}: ${String(err)}`);
+      assert.equal((err as { data: unknown }).data, { parameter }, JSON.stringify(q));
+      assert.match((err as Error).message, parameter);
+    }
+  });
+});
+
+test('retention by age removes whole old batches, a bounded number per step', async () => {
+  let now = T0 + 1_000_000;
+  await withHistory({ maxAgeMs: 500_000, retentionBatchesPerStep: 2, now: () => now }, async (h) => {
+    for (let b = 0; b < 5; b++) {
+      for (let i = 0; i < 10; i++) h.put(makeRecord(b * 10 + i, { endMs: T0 + b * 200_000 + i }));
+      await h.flush();
+    }
+    // batch b ends at T0 + b * 200 s: at T0 + 1000 s with 500 s kept, batches 0-2 are too old
+    assert.is(await h.retire(), 2, 'two per step');
+    assert.is(await h.retire(), 1);
+    assert.is(await h.retire(), 0);
+    assert.equal(ids(await all(h, { order: 'oldest' })), range(50, (i) => i >= 30));
+    assert.equal(ids(await all(h, { tenant: 'blue', order: 'oldest' })), range(50, (i) => i >= 30 && i % 3 === 0), 'postings go with their batch');
+    const c = h.counters();
+    assert.equal([c.retiredByAge, c.retiredBySize, c.retiredRecords], [3, 0, 30]);
+    now += 10_000_000;
+    assert.is(await h.retire(), 2);
+  });
+});
+
+test('retention settings from the config: days and MiB', () => {
+  assert.equal(retentionOptions({ maxAgeDays: 7, maxSizeMb: 1024 }), { maxAgeMs: 604_800_000, maxBytes: 1_073_741_824 });
+});
+
+test('retention by size keeps the history under its limit, oldest first', async () => {
+  await withHistory({ maxBytes: 40_000, now: () => T0 + 500_000 }, async (h) => {
+    for (let b = 0; b < 20; b++) {
+      for (let i = 0; i < 10; i++) h.put(makeRecord(b * 10 + i));
+      await h.flush();
+    }
+    const before = h.counters().bytes;
+    assert.ok(before > 100_000, `${before} bytes written`);
+    while ((await h.retire()) > 0);
+    const c = h.counters();
+    assert.ok(c.bytes <= 40_000 && c.bytes > 30_000, `${c.bytes} bytes kept`);
+    const kept = ids(await all(h, { order: 'oldest' }));
+    assert.equal(kept, range(200, (i) => i >= 200 - kept.length), 'the newest records stay');
+    assert.is(c.retiredRecords, 200 - kept.length);
+    assert.ok(c.retiredBySize > 0 && c.retiredByAge === 0);
+  });
+});
+
+test('a page reads at most SCAN_BUDGET records: a rare match comes back over several short pages', async () => {
+  await withHistory({}, async (h) => {
+    for (let i = 0; i < 25_000; i++) h.put(makeRecord(i, { forward: { ...makeRecord(i).forward, srcPort: i === 3 ? 1 : 2 } }));
+    await h.flush();
+    const first = await h.query({ sourcePort: 1 });
+    assert.equal([first.records.length, first.scanned], [0, 20_000]);
+    assert.ok(first.cursor);
+    const second = await h.query({ sourcePort: 1, cursor: first.cursor });
+    assert.equal(ids(second.records), [3]);
+    assert.is(second.cursor, undefined);
+  });
+});
+
+test('the history survives a reopen of the store; a clean close loses nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-history-'));
+  try {
+    let store = await Store.open(dir);
+    let h = await SessionHistory.open(store);
+    for (let i = 0; i < 30; i++) h.put(makeRecord(i));
+    await h.close();
+    await store.close();
+    store = await Store.open(dir);
+    h = await SessionHistory.open(store);
+    assert.equal(ids(await all(h, { order: 'oldest' })), range(30));
+    const c = h.counters();
+    assert.equal([c.accepted, c.written, c.lostAtOpen, c.lostTotal], [30, 30, 0, 0]);
+    await h.close();
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();

@@ -1,0 +1,136 @@
+/** IPFIX encoding (RFC 7011): golden bytes for the template set and a data message, MTU sizing, sequence numbers, strings. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { IpfixMessageWriter } from '../../../src/telemetry/ipfix/message.js';
+import type { SessionRecord } from '../../../src/telemetry/record.js';
+import { isSvrError } from '../../../src/errors.js';
+
+const T0 = 1_700_000_000_000;
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const u16 = (n: number): string => n.toString(16).padStart(4, '0');
+const u32 = (n: number): string => n.toString(16).padStart(8, '0');
+const str = (s: string): string => u8(Buffer.byteLength(s)) + Buffer.from(s).toString('hex');
+const u8 = (n: number): string => n.toString(16).padStart(2, '0');
+
+function record(over: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    kind: 'end', sessionId: '0f0e0d0c-0b0a-4908-8706-050403020100', seq: 0, router: 'r1', role: 'ingress',
+    tenant: 'blue', service: 'web', application: 'http', ingressRouter: 'r1', egressRouter: 'r2',
+    forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 40000, dstPort: 80, protocol: 6 },
+    reverse: { src: '198.18.3.20', dst: '198.18.1.10', srcPort: 80, dstPort: 40000, protocol: 6 },
+    waypoint: { src: '198.18.0.1', dst: '198.18.0.2', srcPort: 16384, dstPort: 16385, protocol: 6 },
+    ingressInterface: { name: 'lan1', index: 1 }, egressInterface: { name: 'wan1', index: 2 },
+    paths: ['r2/a'], pathChanges: [], packets: [10, 0], bytes: [12_000, 0], delta: { packets: [10, 0], bytes: [12_000, 0] },
+    tcpRetransmissions: [2, 0], startMs: T0, endMs: T0 + 2500, closeReason: 'fin-rst', ...over,
+  };
+}
+
+/** The template field list, written out from RFC 7012 / the IANA registry and docs/visibility.md: [id, length, pen]. */
+function expectedFields(v6: boolean, postV6: boolean): [number, number, number][] {
+  const V = 0xffff;
+  const P = 45956;
+  return [
+    [v6 ? 27 : 8, v6 ? 16 : 4, 0], [v6 ? 28 : 12, v6 ? 16 : 4, 0], [7, 2, 0], [11, 2, 0], [4, 1, 0],
+    [1, 8, 0], [2, 8, 0], [152, 8, 0], [153, 8, 0], [136, 1, 0], [239, 1, 0],
+    [postV6 ? 281 : 225, postV6 ? 16 : 4, 0], [postV6 ? 282 : 226, postV6 ? 16 : 4, 0], [227, 2, 0], [228, 2, 0],
+    [10, 4, 0], [14, 4, 0], [82, V, 0],
+    [1, 1, P], [7, 8, P], [8, 8, P], [9, 8, P], [10, 8, P], [11, 8, P], [12, V, P], [14, V, P], [16, V, P], [17, V, P],
+    [101, V, P], [102, V, P], [103, 2, P], [104, V, P], [105, V, P], [106, V, P], [107, V, P],
+  ];
+}
+
+test('template set: set id 2, four templates 256-259, enterprise bit and PEN 45956 on SSR elements (RFC 7011 §3.2, §3.4.1)', () => {
+  const w = new IpfixMessageWriter({ observationDomainId: 7, maxMessageBytes: 1472 });
+  const m = w.templates(0x65400000);
+  let body = '';
+  for (const [id, v6, postV6] of [[256, false, false], [257, true, false], [258, false, true], [259, true, true]] as const) {
+    const fields = expectedFields(v6, postV6);
+    body += u16(id) + u16(fields.length);
+    for (const [ie, len, pen] of fields) body += pen === 0 ? u16(ie) + u16(len) : u16(0x8000 | ie) + u16(len) + u32(pen);
+  }
+  const set = u16(2) + u16(4 + body.length / 2) + body;
+  const header = u16(10) + u16(16 + set.length / 2) + u32(0x65400000) + u32(0) + u32(7);
+  assert.is(hex(m), header + set);
+});
+
+test('data message golden bytes: header, data set 256, one forward flow (RFC 7011 §3.1, §3.3, §7)', () => {
+  const w = new IpfixMessageWriter({ observationDomainId: 7, maxMessageBytes: 1472 });
+  const [m, ...rest] = w.encode([record()], 0x65400000);
+  assert.is(rest.length, 0);
+  assert.is(m!.dataRecords, 1, 'nothing came back: no reverse flow');
+  assert.is(m!.records, 1);
+  const flow = [
+    'c612010a', 'c6120314', '9c40', '0050', '06', // 198.18.1.10 -> 198.18.3.20, 40000 -> 80, TCP
+    '0000000000002ee0', '000000000000000a', // octetDeltaCount 12000, packetDeltaCount 10
+    '0000018bcfe56800', '0000018bcfe571c4', // flowStart/EndMilliseconds T0, T0 + 2500
+    '03', '01', // flowEndReason end of flow (fin-rst), biflowDirection initiator
+    'c6120001', 'c6120002', '4000', '4001', // post-NAT: the waypoint 5-tuple 198.18.0.1:16384 -> 198.18.0.2:16385
+    '00000001', '00000002', str('lan1'), // ingress/egress interface, interfaceName
+    '01', '0000018bcfe56800', '0000018bcfe571c4', // recordType end, session start/end
+    '0000000000002ee0', '000000000000000a', '0000000000000002', // totals, TCP retransmissions
+    str('web'), str('0f0e0d0c-0b0a-4908-8706-050403020100'), str('blue'), str('r1'), // service, session id, tenant, router
+    str('http'), str('r2/a'), '0000', str('fin-rst'), str(''), str('r1'), str('r2'), // application, path, changes, close/denied reason, routers
+  ].join('');
+  const set = u16(256) + u16(4 + flow.length / 2) + flow;
+  const header = u16(10) + u16(16 + set.length / 2) + u32(0x65400000) + u32(0) + u32(7);
+  assert.is(hex(m!.bytes), header + set);
+  assert.is(w.sequence, 1, 'sequence counts data records (§3.1)');
+});
+
+test('messages fit the size limit; each header carries the data records sent before it; template set first when asked', () => {
+  const w = new IpfixMessageWriter({ observationDomainId: 1, maxMessageBytes: 1472 });
+  const records = Array.from({ length: 40 }, (_, i) => record({ sessionId: `s-${i}`, packets: [3, 2], bytes: [300, 200] }));
+  const out = w.encode(records, 1, true);
+  assert.ok(out.length > 3, `${out.length} messages`);
+  let seq = 0;
+  let flows = 0;
+  let recs = 0;
+  for (const m of out) {
+    const dv = new DataView(m.bytes.buffer, m.bytes.byteOffset);
+    assert.ok(m.bytes.length <= 1472, `${m.bytes.length} bytes`);
+    assert.is(dv.getUint16(2), m.bytes.length, 'header length');
+    assert.is(dv.getUint32(8), seq, 'sequence number');
+    // the sets tile the message exactly
+    let at = 16;
+    while (at < m.bytes.length) at += dv.getUint16(at + 2);
+    assert.is(at, m.bytes.length);
+    seq += m.dataRecords;
+    flows += m.dataRecords;
+    recs += m.records;
+  }
+  assert.is(new DataView(out[0]!.bytes.buffer).getUint16(16), 2, 'the first set is the template set');
+  assert.is(new DataView(out[1]!.bytes.buffer).getUint16(16), 256, 'later messages carry data only');
+  assert.is(flows, 80, 'forward and reverse flow of each record');
+  assert.is(recs, 40);
+  assert.is(w.sequence, 80);
+});
+
+test('IPv6 5-tuple over an IPv4 waypoint uses template 257; strings of 255+ bytes use the 3-byte length; cuts keep UTF-8 whole', () => {
+  const w = new IpfixMessageWriter({ observationDomainId: 1, maxMessageBytes: 65535, maxStringBytes: 300 });
+  const tenant = 'é'.repeat(200); // 400 bytes: cut at 300 (150 characters)
+  const v6 = record({
+    tenant,
+    forward: { src: '2001:db8::10', dst: '2001:db8:3::20', srcPort: 1, dstPort: 2, protocol: 17 },
+    reverse: { src: '2001:db8:3::20', dst: '2001:db8::10', srcPort: 2, dstPort: 1, protocol: 17 },
+  });
+  const [m] = w.encode([v6], 1);
+  const b = m!.bytes;
+  assert.is(new DataView(b.buffer).getUint16(16), 257);
+  assert.is(hex(b.subarray(20, 36)), '20010db8000000000000000000000010');
+  const tenantAt = hex(b).indexOf(`ff012c${'c3a9'.repeat(150)}`);
+  assert.ok(tenantAt > 0, 'tenant as 255, length 300, then 150 whole characters');
+});
+
+test('a flow larger than any message is dropped and counted, the rest still go', () => {
+  const w = new IpfixMessageWriter({ observationDomainId: 1, maxMessageBytes: 1000, maxStringBytes: 2000 });
+  const out = w.encode([record({ service: 'x'.repeat(1500) }), record()], 1);
+  assert.is(w.oversize, 1);
+  assert.is(out.reduce((n, m) => n + m.dataRecords, 0), 1);
+});
+
+test('a bad observation domain or a message too small for the templates is refused with a coded error', () => {
+  assert.throws(() => new IpfixMessageWriter({ observationDomainId: -1, maxMessageBytes: 1472 }), (e: unknown) => isSvrError(e, 'SVR_ERR_TELEMETRY_OPTIONS'));
+  assert.throws(() => new IpfixMessageWriter({ observationDomainId: 1, maxMessageBytes: 500 }), (e: unknown) => isSvrError(e, 'SVR_ERR_TELEMETRY_OPTIONS') && /raise the path MTU/.test((e as Error).message));
+});
+
+test.run();

@@ -1,0 +1,115 @@
+/** Session record builder: end, interim and denied records from control-side facts. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SessionRecordBuilder, type SessionFact, type SessionOpened } from '../../../src/telemetry/record.js';
+import { isSvrError } from '../../../src/errors.js';
+
+const ID = '0f0e0d0c-0b0a-4908-8706-050403020100';
+const T0 = 1_700_000_000_000;
+
+function opened(over: Partial<SessionOpened> = {}): SessionOpened {
+  return {
+    kind: 'session.opened', atMs: T0, sessionId: ID, role: 'ingress', tenant: 'blue', service: 'web', application: 'http',
+    ingressRouter: 'r1', egressRouter: 'r2',
+    forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 40000, dstPort: 80, protocol: 6 },
+    waypoint: { src: '198.18.0.1', dst: '198.18.0.2', srcPort: 16384, dstPort: 16385, protocol: 6 },
+    ingressInterface: { name: 'lan1', index: 1 }, egressInterface: { name: 'wan1', index: 2 }, path: 'r2/wan1-a', ...over,
+  };
+}
+
+test('a session becomes one end record: tuples both ways, path changes, totals and close reason', () => {
+  const b = new SessionRecordBuilder({ router: 'r1' });
+  assert.is(b.apply(opened()), undefined);
+  b.apply({ kind: 'session.migrated', atMs: T0 + 1000, sessionId: ID, from: 'r2/wan1-a', to: 'r2/wan1-b', reason: 'path-down', waypoint: { src: '198.18.0.5', dst: '198.18.0.6', srcPort: 16386, dstPort: 16387, protocol: 6 } });
+  const r = b.apply({ kind: 'session.closed', atMs: T0 + 2500, sessionId: ID, reason: 'fin-rst', packets: [10, 8], bytes: [12_000, 900], tcpRetransmissions: [2, 0] });
+  assert.ok(r);
+  assert.is(r.kind, 'end');
+  assert.is(r.closeReason, 'fin-rst');
+  assert.equal(r.forward, { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 40000, dstPort: 80, protocol: 6 });
+  assert.equal(r.reverse, { src: '198.18.3.20', dst: '198.18.1.10', srcPort: 80, dstPort: 40000, protocol: 6 }, 'reverse defaults to forward swapped');
+  assert.equal(r.paths, ['r2/wan1-a', 'r2/wan1-b']);
+  assert.equal(r.pathChanges, [{ atMs: T0 + 1000, from: 'r2/wan1-a', to: 'r2/wan1-b', reason: 'path-down' }]);
+  assert.is(r.waypoint?.src, '198.18.0.5', 'the waypoint tuple follows the migration');
+  assert.equal(r.packets, [10, 8]);
+  assert.equal(r.delta, { packets: [10, 8], bytes: [12_000, 900] });
+  assert.equal(r.tcpRetransmissions, [2, 0]);
+  assert.is(r.startMs, T0);
+  assert.is(r.endMs, T0 + 2500);
+  assert.equal(b.counters(), { open: 0, endRecords: 1, interimRecords: 0, deniedRecords: 0, deniedDropped: 0, unknownSession: 0 });
+});
+
+test('interim records every interval for live sessions, deltas since the previous record; none after close', () => {
+  const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 60 });
+  b.apply(opened());
+  b.apply(opened({ sessionId: 'short', atMs: T0 + 10 }));
+  assert.equal(b.due(T0 + 59_999), [], 'nothing due before the interval');
+  b.apply({ kind: 'session.closed', atMs: T0 + 30_000, sessionId: 'short', reason: 'idle', packets: [1, 1], bytes: [60, 60] });
+  b.apply({ kind: 'session.counters', atMs: T0 + 59_000, sessionId: ID, packets: [100, 90], bytes: [100_000, 9_000] });
+  const first = b.due(T0 + 60_000);
+  assert.is(first.length, 1);
+  assert.is(first[0]!.kind, 'interim');
+  assert.is(first[0]!.seq, 0);
+  assert.is(first[0]!.endMs, T0 + 60_000);
+  assert.equal(first[0]!.delta, { packets: [100, 90], bytes: [100_000, 9_000] });
+  assert.is(first[0]!.closeReason, undefined);
+  b.apply({ kind: 'session.counters', atMs: T0 + 110_000, sessionId: ID, packets: [150, 120], bytes: [150_000, 12_000] });
+  assert.equal(b.due(T0 + 119_999), [], 'the next one is an interval after the previous record');
+  const second = b.due(T0 + 120_000);
+  assert.is(second[0]!.seq, 1);
+  assert.equal(second[0]!.delta, { packets: [50, 30], bytes: [50_000, 3_000] });
+  const end = b.apply({ kind: 'session.closed', atMs: T0 + 130_000, sessionId: ID, reason: 'idle', packets: [151, 121], bytes: [150_100, 12_100] });
+  assert.is(end!.seq, 2);
+  assert.equal(end!.delta, { packets: [1, 1], bytes: [100, 100] });
+  assert.equal(end!.bytes, [150_100, 12_100], 'totals since the start');
+  assert.equal(b.due(T0 + 10_000_000), [], 'closed sessions get no interim record');
+  assert.is(b.counters().interimRecords, 2);
+});
+
+test('interim interval: 60-1800 s, refused otherwise with a coded error', () => {
+  for (const bad of [59, 1801, 60.5]) {
+    let err: unknown;
+    try {
+      new SessionRecordBuilder({ router: 'r1', interimIntervalS: bad });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(isSvrError(err, 'SVR_ERR_TELEMETRY_OPTIONS'), `${bad}: ${String(err)}`);
+  }
+  const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 1800 });
+  b.apply(opened());
+  assert.equal(b.due(T0 + 1_799_999), []);
+  b.setInterimInterval(60);
+  assert.is(b.due(T0 + 1_800_000).length, 1, 'the due time set at open stays');
+  assert.is(b.due(T0 + 1_860_000).length, 1, 'then the new interval');
+});
+
+test('denied first packets: records while the token bucket has tokens, the rest counted (and what the data path suppressed)', () => {
+  const b = new SessionRecordBuilder({ router: 'r1', denied: { perSecond: 10, burst: 5 }, nowMs: T0 });
+  const denied = (atMs: number, suppressed = 0): SessionFact => ({
+    kind: 'session.denied', atMs, reason: 'access-denied', tenant: 'blue', service: 'secret', suppressed,
+    forward: { src: '198.18.1.10', dst: '198.18.3.99', srcPort: 40001, dstPort: 22, protocol: 6 }, ingressInterface: { name: 'lan1', index: 1 },
+  });
+  const made = [];
+  for (let i = 0; i < 20; i++) {
+    const r = b.apply(denied(T0));
+    if (r) made.push(r);
+  }
+  assert.is(made.length, 5, 'burst');
+  assert.is(made[0]!.closeReason, 'denied');
+  assert.is(made[0]!.deniedReason, 'access-denied');
+  assert.is(made[0]!.service, 'secret');
+  assert.equal(made[0]!.packets, [1, 0]);
+  assert.ok(made[0]!.sessionId !== made[1]!.sessionId, 'each denied record has its own id');
+  assert.ok(b.apply(denied(T0 + 100, 7)), 'a token after 100 ms at 10/s');
+  assert.equal(b.counters().deniedRecords, 6);
+  assert.equal(b.counters().deniedDropped, 15 + 7);
+});
+
+test('facts about sessions the builder never saw are counted, not recorded', () => {
+  const b = new SessionRecordBuilder({ router: 'r1' });
+  assert.is(b.apply({ kind: 'session.closed', atMs: T0, sessionId: 'nope', reason: 'idle', packets: [1, 0], bytes: [1, 0] }), undefined);
+  b.apply({ kind: 'session.counters', atMs: T0, sessionId: 'nope', packets: [1, 0], bytes: [1, 0] });
+  assert.is(b.counters().unknownSession, 2);
+});
+
+test.run();
