@@ -22,6 +22,7 @@ const LAB: readonly Prerequisite[] = ['root', 'ip', 'netns', 'iperf3', 'curl'];
 /** Each file (path under test/, no extension) and what its gated tests need. */
 export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/lab.test': [...LAB, 'tcpdump'],
+  'e2e/conductor.test': LAB,
   'e2e/paths.test': LAB,
   'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
   'e2e/workers.test': LAB,

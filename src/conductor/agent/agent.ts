@@ -83,7 +83,9 @@ export class ConductorAgent {
     this.#link = createActor(conductorLinkMachine.provide({
       actions: {
         dial: (_, { url }) => this.#dial(url),
-        report: (_, p) => this.log(`conductor.${p.state}`, p.message === '' ? {} : { reason: p.message }),
+        report: (_, p) => {
+          if (p.state === 'disconnected') this.log('conductor.disconnected', p.message === '' ? {} : { reason: p.message });
+        },
       },
     }), { input: { conductors: this.creds.conductors } });
     this.#link.start();

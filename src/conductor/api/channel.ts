@@ -25,6 +25,10 @@ export function registerChannel(app: FastifyInstance, ctx: ApiContext): void {
 
 async function accept(ctx: ApiContext, socket: WebSocket, req: FastifyRequest): Promise<void> {
   const remote = remoteOf(req);
+  // the router says hello as soon as the socket opens: keep what arrives while the certificate is checked
+  const early: unknown[] = [];
+  const keep = (data: unknown) => early.push(data);
+  socket.on('message', keep);
   const send = (m: ConductorMessage) => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
   };
@@ -54,7 +58,7 @@ async function accept(ctx: ApiContext, socket: WebSocket, req: FastifyRequest): 
   const channel: RouterChannel = { assetId: certAsset, remote, send, close: (code, reason) => socket.close(code, reason) };
   let attached = false;
   const helloTimer = setTimeout(() => void refuse(1008, 'no-hello', `no hello within ${HELLO_TIMEOUT_MS / 1000} s`, certAsset), HELLO_TIMEOUT_MS);
-  socket.on('message', (data) => {
+  const onMessage = (data: unknown) => {
     const m = parseMessage<RouterMessage>(data);
     if (m === undefined) {
       ctx.log('channel.bad-message', { asset: certAsset, from: remote });
@@ -75,7 +79,10 @@ async function accept(ctx: ApiContext, socket: WebSocket, req: FastifyRequest): 
       return;
     }
     ctx.fleet.message(channel, m);
-  });
+  };
+  socket.off('message', keep);
+  socket.on('message', onMessage);
+  for (const data of early) onMessage(data);
   socket.on('close', () => {
     clearTimeout(helloTimer);
     if (!attached) return;
