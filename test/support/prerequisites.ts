@@ -33,6 +33,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/plugins/external-function-netns.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],
   'unit/conductor/store-etcd.test': ['etcd'],
+  'unit/conductor/ha.test': ['etcd'],
 };
 
 export const TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
