@@ -71,7 +71,7 @@ function alarmsTable(rows: Alarm[]): string {
 
 function auditTable(rows: AuditEvent[]): string {
   if (rows.length === 0) return 'no audit events';
-  return renderTable(['SEQ', 'TIME', 'USER', 'ACTION', 'RESULT', 'TARGET', 'DETAIL'], rows.map((e) => [e.seq, e.time, e.user, e.action, e.result, e.target ?? '-', (e.detail ?? '').slice(0, 100)]));
+  return renderTable(['SEQ', 'TIME', 'USER', 'ACTION', 'RESULT', 'TARGET', 'DETAIL'], rows.map((e) => [e.seq, e.time, e.user, e.action, e.result, e.target ?? '-', (e.detail ?? '').replace(/\s+/g, ' ').slice(0, 100)]));
 }
 
 function tokensTable(rows: Omit<TokenRecord, 'secretHash'>[]): string {

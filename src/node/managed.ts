@@ -33,6 +33,8 @@ export class ManagedNode implements ManagedHost {
   #agent: ConductorAgent | undefined;
   #stopping: Promise<void> | undefined;
   readonly #startedAt = Date.now();
+  /** when each reported alarm was first seen (alarm id -> ISO time) */
+  readonly #alarmSince = new Map<string, string>();
   #markDone: () => void = () => {};
   readonly done = new Promise<void>((r) => (this.#markDone = r));
 
@@ -84,7 +86,12 @@ export class ManagedNode implements ManagedHost {
         return path;
       }),
     }));
-    const alarms: AlarmReport[] = peers.filter((p) => !p.reachable).map((p) => ({ id: `peer-unreachable/${p.name}`, severity: 'major', message: `peer ${p.name} is unreachable (no path up)`, since: new Date().toISOString() }));
+    const alarms: AlarmReport[] = peers.filter((p) => !p.reachable).map((p) => ({ id: `peer-unreachable/${p.name}`, severity: 'major', message: `peer ${p.name} is unreachable (no path up)`, since: '' }));
+    for (const id of [...this.#alarmSince.keys()]) if (!alarms.some((a) => a.id === id)) this.#alarmSince.delete(id);
+    for (const a of alarms) {
+      if (!this.#alarmSince.has(a.id)) this.#alarmSince.set(a.id, new Date().toISOString());
+      a.since = this.#alarmSince.get(a.id)!;
+    }
     return { health: alarms.length === 0 ? 'ok' : 'degraded', uptimeS: Math.round((Date.now() - node.startedAt) / 1000), sessions: node.router.activeSessions, peers, alarms };
   }
 
