@@ -49,8 +49,6 @@ export const ErrorCodes = {
   SVR_ERR_CONDUCTOR_NOT_FOUND: 'The conductor has no such version, asset, token or user',
   SVR_ERR_CONDUCTOR_PATH: 'A config path (svr config set/delete) does not name a field of the candidate',
   SVR_ERR_CONDUCTOR_ENROL: 'An enrolment was refused (token unknown, used, expired or for another asset)',
-  SVR_ERR_CONDUCTOR_CHANNEL: 'A router channel was refused (certificate unknown, asset id mismatch)',
-  SVR_ERR_CONDUCTOR_UNSIGNED: 'A pushed config was not signed by this router\'s conductor',
   SVR_ERR_CONDUCTOR_AUTH: 'Login failed or the request has no valid token',
   SVR_ERR_CONDUCTOR_FORBIDDEN: 'The user\'s role does not allow this (read-only users cannot write)',
   SVR_ERR_CONDUCTOR_STANDBY: 'This conductor is a standby; the leader serves writes and routers',
