@@ -4,7 +4,7 @@
  * encryption. HMAC mode 'regular': the bench replays one captured batch for seconds, which the default
  * time-based mode would rightly reject as replays. Run: node dist/bench/dataplane.js
  */
-import { parseAddress } from '../src/model/addr.js';
+import { parseAddress } from '../src/packet/addr.js';
 import { parseConfig } from '../src/model/validate.js';
 import { inProcessConfig, Sink } from './inprocess-config.js';
 import { buildUdp } from '../src/packet/build.js';

@@ -1,5 +1,5 @@
 /** What the in-process benches (bench/dataplane.ts, bench/workers.ts) share: their config and a port. */
-import type { PacketPort } from '../src/io/port.js';
+import type { PacketPort } from '../src/dataplane/port.js';
 
 /**
  * The two-router config of the in-process benches: one UDP service

@@ -11,7 +11,7 @@
  * Run with --expose-gc:  node --expose-gc dist/bench/memory.js --capacity 1048576
  */
 import { Dataplane } from '../src/dataplane/dataplane.js';
-import type { PacketPort } from '../src/io/port.js';
+import type { PacketPort } from '../src/dataplane/port.js';
 import { compileRouter } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
 import { buildUdp } from '../src/packet/build.js';

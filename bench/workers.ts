@@ -16,12 +16,12 @@ import { isMainThread, MessageChannel, parentPort, Worker, workerData, type Mess
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import { MAX_BATCH } from '../src/dataplane/batch.js';
 import { KW4, writeKeyFromBytes } from '../src/dataplane/flow-key.js';
-import { parseAddress } from '../src/model/addr.js';
+import { parseAddress } from '../src/packet/addr.js';
 import { compileRouter } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
 import { inProcessConfig, Sink } from './inprocess-config.js';
 import { buildUdp } from '../src/packet/build.js';
-import { createSteering, defaultOwner, type SteeringShared } from '../src/workers/steering.js';
+import { createSteering, defaultOwner, type SteeringShared } from '../src/dataplane/steering.js';
 import { packBatch } from '../src/workers/channel-port.js';
 
 const FLOWS = 64;

@@ -10,9 +10,9 @@ import { createRouter, loadConfig, MemoryLink, MemorySegment, SimHost, type Rout
 
 const configFile = fileURLToPath(new URL('../../examples/configs/two-routers.yaml', import.meta.url));
 
-function printSessions(router: Router): void {
+async function printSessions(router: Router): Promise<void> {
   console.log(`\n${router.name} sessions:`);
-  for (const s of router.sessions()) {
+  for (const s of (await router.sessions())) {
     const o = s.original;
     const w = s.waypoint;
     console.log(`  ${s.id.slice(0, 8)} ${s.role.padEnd(7)} ${s.tenant}/${s.service} ${o.protocol} ${o.src}:${o.srcPort} -> ${o.dst}:${o.dstPort}` +
@@ -30,8 +30,8 @@ async function main(): Promise<void> {
   const r1 = createRouter(config, { lan0: clientLan.gatewayPort(), wan0: wan.a }, { name: 'r1' });
   const r2 = createRouter(config, { lan0: serverLan.gatewayPort(), wan0: wan.b }, { name: 'r2' });
   r1.events$.subscribe((e) => console.log(`r1 event: ${e.type} ${e.sessionId.slice(0, 8)}${'service' in e ? ` ${e.tenant}/${e.service}` : ''}`));
-  r1.start();
-  r2.start();
+  await r1.start();
+  await r2.start();
   await Promise.all([r1.whenPathsUp(), r2.whenPathsUp()]); // BFD brings the path up in about a second
   console.log(`path ${r1.peers()[0]!.paths[0]!.name}: BFD ${r1.peers()[0]!.paths[0]!.bfd}`);
   const client = new SimHost({ address: '198.18.1.10', port: clientLan.hostPort('198.18.1.10') });
@@ -56,8 +56,8 @@ async function main(): Promise<void> {
   const ok = createHash('sha256').update(got).digest('hex') === createHash('sha256').update(body).digest('hex');
   console.log(`TCP: received ${got.length} bytes, sha256 ${ok ? 'matches' : 'DIFFERS'}`);
 
-  printSessions(r1);
-  printSessions(r2);
+  await printSessions(r1);
+  await printSessions(r2);
   const c = r1.counters();
   console.log(`\nr1: ${c['rx-packets']} packets in, ${c['tx-packets']} out, ${c['metadata-sent']} with metadata, ${c['sessions-created']} sessions`);
   client.close();

@@ -2,13 +2,17 @@
  * svrouter: Session Smart Routing (Secure Vector Routing) for Node.js.
  * The embedding API: build routers over packet ports, run them, watch their sessions.
  */
-export { createRouter, Router, type RouterIo, type RouterOptions, type SessionEvent, type PeerSummary } from './router.js';
+export {
+  createRouter, Router, type CreateRouterOptions, type PeerSummary, type RouterIo, type RouterOptions, type RouterStatus, type ServiceSummary, type SessionEvent,
+} from './control/router.js';
+export type { InThreadHost } from './control/in-thread-host.js';
+export type { DataPathHost } from './control/data-path-host.js';
 export { loadConfig, parseConfig } from './model/validate.js';
 export { compileRouter } from './model/compile.js';
 export type { SvrConfig } from './model/config.js';
 export type { ForwardingTables } from './model/tables.js';
-export type { SessionSummary, TupleSummary } from './dataplane/inspect.js';
-export type { PacketPort, BatchHandler } from './io/port.js';
+export type { SessionSummary, TupleSummary } from './dataplane/views.js';
+export type { PacketPort, BatchHandler } from './dataplane/port.js';
 export { MemoryLink } from './io/memory/link.js';
 export { MemorySegment } from './io/memory/segment.js';
 export { SimHost } from './sim/host.js';

@@ -9,7 +9,7 @@ import type { AuditEvent, TokenRecord } from '../conductor/store/authority-store
 import { DEFAULT_CONDUCTOR_PORT, startConductor } from '../conductor/conductor.js';
 import { NodeLog } from '../node/log.js';
 import { api, conductorRequest, saveSession } from './conductor-client.js';
-import { humanDuration, renderTable } from './table.js';
+import { humanDuration, renderTable } from '../util/text-table.js';
 
 export const DEFAULT_CONDUCTOR_DATA_DIR = '/var/lib/svrouter/conductor';
 

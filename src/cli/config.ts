@@ -14,7 +14,7 @@ import { parseValue } from '../conductor/config/edit.js';
 import type { CandidateView, CommitResult, ValidateResult } from '../conductor/lifecycle.js';
 import type { VersionSummary } from '../conductor/store/authority-store.js';
 import { api } from './conductor-client.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../util/text-table.js';
 
 function fail(cmd: string, e: unknown): void {
   if (!isSvrError(e)) throw e;

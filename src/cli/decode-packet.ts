@@ -3,7 +3,7 @@
  * at byte 0 of the TCP/UDP payload when the payload starts with the cookie.
  */
 import type { CaptureRecord } from '../io/pcap.js';
-import { formatAddress } from '../model/addr.js';
+import { formatAddress } from '../packet/addr.js';
 import { PARSE_ERROR_NAMES, PacketInfo, ParseError, PROTO_TCP, PROTO_UDP, parsePacket } from '../packet/ip.js';
 import { verifyL4Checksum } from '../packet/rewrite.js';
 import { decodeMetadata, type DecodedMetadata } from '../packet/svr-metadata-decode.js';

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isSvrError } from '../errors.js';
 import { Store } from '../store/store.js';
-import type { SessionRecord } from '../store/recorder.js';
-import { humanBytes, humanDuration, renderTable } from './table.js';
+import type { SessionRecord } from '../node/recorder.js';
+import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 
 interface InspectOptions {
   dataDir?: string;

@@ -1,15 +1,15 @@
 /** `svr show sessions|peers|services|tenants|stats|config`: state of a running node, as tables or JSON. */
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import type { ServiceView, SessionSummary, TenantView, TupleSummary } from '../dataplane/inspect.js';
+import type { ServiceView, SessionSummary, TenantView, TupleSummary } from '../dataplane/views.js';
 import { isSvrError } from '../errors.js';
 import type { BusyPollStats } from '../io/tun/native.js';
 import { request } from '../node/control-client.js';
 import { SHOW_WHAT, type ShowWhat } from '../node/control-protocol.js';
-import type { PeerSummary } from '../router.js';
+import type { PeerSummary } from '../control/router.js';
 import type { PluginView } from '../plugins/host.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
-import { humanBytes, humanDuration, renderTable } from './table.js';
+import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 
 interface ShowOptions extends NodeSelector {
   json?: boolean;

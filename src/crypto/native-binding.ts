@@ -3,11 +3,9 @@
  * the same build/Release/svr_native.node as the TUN functions; unlike loadNative() in src/io/tun/native.ts
  * this does not need TUN support, so it also works where tun.c is not built.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { SvrError } from '../errors.js';
-import { NATIVE_ADDON_RELATIVE_PATH, findPackageRoot } from '../io/tun/native.js';
+import { NATIVE_ADDON_RELATIVE_PATH, findPackageRoot, tryLoadAddon } from '../native/addon.js';
 import type { NativeCryptoCode } from './batch-common.js';
 
 declare const cryptoHandleBrand: unique symbol;
@@ -69,51 +67,17 @@ export function mapNativeCryptoError(e: unknown): unknown {
   return e;
 }
 
-const cache = new Map<string, SvrNativeCrypto | SvrError>();
-
-function load(root: string): SvrNativeCrypto | SvrError {
-  const file = join(root, NATIVE_ADDON_RELATIVE_PATH);
-  if (!existsSync(file)) {
-    return new SvrError(
-      'SVR_ERR_NATIVE_MISSING',
-      `the native addon ${file} is not built: run \`npx svr setup\` in ${root} (as root: installs the C toolchain with apt-get and builds it), or npm run build:native`,
-      { file },
-    );
-  }
-  let mod: Partial<SvrNativeCrypto>;
-  try {
-    mod = createRequire(import.meta.url)(file) as Partial<SvrNativeCrypto>;
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    return new SvrError('SVR_ERR_NATIVE_MISSING', `the native addon ${file} does not load (${why}): rebuild it with npm run build:native`, {
-      file,
-      cause: e,
-    });
-  }
-  if (typeof mod.cipherCreate !== 'function' || typeof mod.cryptoOpensslVersion !== 'function') {
-    return new SvrError(
-      'SVR_ERR_NATIVE_MISSING',
-      `the native addon ${file} has no batch crypto (built from older sources?): rebuild it with npm run build:native`,
-      { file },
-    );
-  }
-  return mod as SvrNativeCrypto;
-}
-
 /** The addon's crypto functions, or the SvrError (SVR_ERR_NATIVE_MISSING) saying why they are missing. */
 export function tryLoadNativeCrypto(root?: string): SvrNativeCrypto | SvrError {
-  let r: string;
-  try {
-    r = root ?? findPackageRoot();
-  } catch (e) {
-    return e instanceof SvrError ? e : new SvrError('SVR_ERR_NATIVE_MISSING', String(e));
+  const mod = tryLoadAddon(root);
+  if (mod instanceof SvrError) return mod;
+  if (typeof mod['cipherCreate'] !== 'function' || typeof mod['cryptoOpensslVersion'] !== 'function') {
+    return new SvrError(
+      'SVR_ERR_NATIVE_MISSING',
+      `the native addon ${join(root ?? findPackageRoot(), NATIVE_ADDON_RELATIVE_PATH)} has no batch crypto (built from older sources?): rebuild it with npm run build:native`,
+    );
   }
-  let hit = cache.get(r);
-  if (hit === undefined) {
-    hit = load(r);
-    cache.set(r, hit);
-  }
-  return hit;
+  return mod as unknown as SvrNativeCrypto;
 }
 
 /** The addon's crypto functions. Throws SvrError SVR_ERR_NATIVE_MISSING. */

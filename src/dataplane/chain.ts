@@ -5,7 +5,7 @@
  * back; with no bits left the packet goes on (to svr-out toward a peer, or to tx toward the LAN).
  * Stage order comes from runsBefore/runsAfter (topological, ties by name), so bit order = run order.
  */
-import type { PluginStage } from '../plugins/api.js';
+import type { PluginStage } from './plugin-contract.js';
 
 export const MAX_CHAIN_STAGES = 32;
 

@@ -49,7 +49,7 @@ export class DataplaneContext {
   readonly dup = new Batch();
   /** per path id: 1 = usable (written by control: BFD later; all paths start up) */
   pathUp: Uint8Array = new Uint8Array(0);
-  /** per path id: data packets from the peer whose HMAC verified (control reads them as liveness: actors/paths.ts) */
+  /** per path id: data packets from the peer whose HMAC verified (control reads them as liveness: paths/supervisor.ts) */
   pathRx: Float64Array = new Float64Array(0);
   /** per path id: local and remote waypoint as 4 words each */
   pathLocalWords = new Uint32Array(0);
@@ -84,9 +84,8 @@ export class DataplaneContext {
     this.pathRemoteWords = new Uint32Array(t.paths.length * 4);
     for (const p of t.paths) {
       const before = oldNames.indexOf(p.name);
-      // a shared pathUp is owned by control (it republishes after a config change)
+      // a shared pathUp is control's alone (it sets it first, and republishes after a config change)
       if (this.sharedPathUp === null) this.pathUp[p.id] = before >= 0 ? oldUp[before]! : 1;
-      else if (oldNames.length === 0) this.pathUp[p.id] = 1;
       loadAddress(p.localWaypoint, 0, p.family, this.pathLocalWords, p.id * 4);
       loadAddress(p.remoteWaypoint, 0, p.family, this.pathRemoteWords, p.id * 4);
     }

@@ -8,7 +8,7 @@
  * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
  */
 import type { ForwardingTables } from '../model/tables.js';
-import type { PacketPort } from '../io/port.js';
+import type { PacketPort } from './port.js';
 import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK } from '../packet/ip.js';
 import { fillIpv4HeaderChecksum, fillL4Checksum, setIpLength } from '../packet/rewrite.js';
 import { writeU16, writeU32 } from '../packet/checksum.js';

@@ -15,7 +15,7 @@ export type DpEvent =
     }
   /** the session moved to another path (new waypoints, metadata re-signalled); `handshake`: the move
    *  waits for reverse metadata (the ingress moved it), else the peer already confirmed it or follows */
-  | { kind: 'session.migrated'; row: number; gen: number; sessionId: string; fromPath: number; toPath: number; handshake: boolean }
+  | { kind: 'session.migrated'; row: number; gen: number; sessionId: string; service: string; fromPath: number; toPath: number; handshake: boolean }
   /** an ingress session sends its metadata again (a classifier changed what it says) */
   | { kind: 'session.resignalled'; row: number; gen: number; sessionId: string }
   /** a plugin stage threw or broke the contract and was disabled */

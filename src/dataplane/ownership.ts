@@ -5,7 +5,7 @@
  * worker is handed to its owner in a batch (one message per owner and interface per batch).
  */
 import { KW4, KW6 } from './flow-key.js';
-import { SteeringTable, defaultOwner, type SteeringShared } from '../workers/steering.js';
+import { SteeringTable, defaultOwner, type SteeringShared } from './steering.js';
 
 export type HandoffSink = (owner: number, ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number) => void;
 

@@ -4,6 +4,7 @@
  * whether new sessions are refused because no path qualifies, and the session-resiliency mode.
  * Until control publishes, a service's ranking is its configured peer routes' paths, in order.
  */
+import type { SessionResiliency } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
 
 export const RES_NONE = 0;
@@ -11,9 +12,7 @@ export const RES_FAILOVER = 1;
 export const RES_REVERTIBLE = 2;
 export const RES_DUPLICATE = 3;
 
-export type Resiliency = 'none' | 'failover' | 'revertible-failover' | 'packet-duplication';
-
-export function resiliencyCode(r: Resiliency): number {
+export function resiliencyCode(r: SessionResiliency): number {
   return r === 'failover' ? RES_FAILOVER : r === 'revertible-failover' ? RES_REVERTIBLE : r === 'packet-duplication' ? RES_DUPLICATE : RES_NONE;
 }
 

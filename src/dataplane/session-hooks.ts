@@ -5,7 +5,7 @@
  * plugin only decides. One reusable OpeningSession object: no allocation per session here.
  * A hook that throws is disabled, counted ('plugin-hook-errors') and reported, like a stage.
  */
-import type { OpeningSession, SessionCloseHook, SessionOpenHook } from '../plugins/api.js';
+import type { OpeningSession, SessionCloseHook, SessionOpenHook } from './plugin-contract.js';
 import type { DataplaneContext } from './context.js';
 import { loadAddress } from './flow-key.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_DNAT, SF_SNAT } from './session-table.js';

@@ -1,5 +1,5 @@
 /**
- * The link emulator's control socket (`<dir>/link<k>.sock`, JSON lines, see src/control/json-lines.ts):
+ * The link emulator's control socket (`<dir>/link<k>.sock`, JSON lines, see src/util/json-lines.ts):
  *   {"id":1,"method":"status"}
  *   {"id":1,"method":"set","directions":["r1-r2","r2-r1"],"set":{"delayMs":80,"jitterMs":10,"lossPct":2}}
  *   {"id":1,"method":"set","directions":["r1-r2","r2-r1"],"set":{"down":true}}      (stops a flap)
@@ -9,7 +9,7 @@
  */
 import { SvrError } from '../errors.js';
 import type { Impairment, LineStats } from './delay-line.js';
-import { requestJsonLine } from '../control/json-lines.js';
+import { requestJsonLine } from '../util/json-lines.js';
 import { DIRECTIONS, type Direction } from './topology.js';
 
 export interface FlapStatus {

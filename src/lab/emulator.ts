@@ -19,7 +19,7 @@ import { runIp } from '../io/tun/link.js';
 import { TunDevice } from '../io/tun/tun-device.js';
 import { DelayLine, NO_IMPAIRMENT } from './delay-line.js';
 import { parseRequest, type EmulatorRequest, type EmulatorStatus, type FlapStatus, type ImpairmentChange } from './emulator-protocol.js';
-import { serveJsonLines, type JsonLineServer } from '../control/json-lines.js';
+import { serveJsonLines, type JsonLineServer } from '../util/json-lines.js';
 import { DIRECTIONS, EMU_DEV, EMU_TABLE, WAN_MTU, type Direction } from './topology.js';
 
 /** Packets due within this many ms are released now (timers fire with ~1 ms granularity). */

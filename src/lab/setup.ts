@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SvrError } from '../errors.js';
-import { findPackageRoot, NATIVE_ADDON_RELATIVE_PATH } from '../io/tun/native.js';
+import { findPackageRoot, NATIVE_ADDON_RELATIVE_PATH } from '../native/addon.js';
 import { ALL_HOST_TOOLS, installTools, NATIVE_BUILD_TOOLS, type HostToolName } from './host-tools.js';
 import { requireRoot } from './run.js';
 

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { renderTable } from '../cli/table.js';
+import { renderTable } from '../util/text-table.js';
 import { interfacesOf, listNamespaces, type InterfaceInfo } from './netns.js';
 import { checkPrefix } from './options.js';
 import { isOurs } from './processes.js';

@@ -23,7 +23,7 @@
  * cleared when the session comes Up; Demand mode and the Echo function are not used.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { BfdDiag, type BfdControlPacket, type BfdState } from '../paths/bfd-packet.js';
+import { BfdDiag, type BfdControlPacket, type BfdState } from '../packet/bfd.js';
 
 export interface BfdInput {
   /** bfd.LocalDiscr: nonzero and unique on this router (§6.8.1) */

@@ -2,15 +2,16 @@
  * Peer: a router this router can reach over one or more peer paths. Reachable while at least one path
  * is up (ssr-reference §1.3 "peer not reachable" when all paths are down).
  *
- * reachable <-> unreachable, driven by path.up / path.down facts from the paths (BFD, issue 4).
+ * reachable <-> unreachable, driven by path.up / path.down facts from the paths (BFD usable or not). It
+ * starts from the paths' state when it is created (at start, or when a config change adds the peer or
+ * changes its paths): with BFD every path starts down, so a new peer is unreachable until a path is up.
  */
 import { assign, setup } from 'xstate';
 
 export interface PeerInput {
   name: string;
-  paths: string[];
-  /** paths start up (no liveness detection yet) unless told otherwise */
-  initiallyUp?: boolean;
+  /** the peer's paths and whether each is up now */
+  paths: readonly { name: string; up: boolean }[];
 }
 
 export interface PeerContext {
@@ -25,7 +26,7 @@ const anyUp = (up: Record<string, boolean>): boolean => Object.values(up).some(B
 export const peerMachine = setup({
   types: {} as { input: PeerInput; context: PeerContext; events: PeerEvent },
   actions: {
-    /** announces reachability changes (RxJS stream in actors/) */
+    /** announces reachability changes (the control code provides it) */
     announce: (_, _params: { name: string; reachable: boolean }) => {},
     markPath: assign({
       up: ({ context, event }) => ({ ...context.up, [event.path]: event.type === 'path.up' }),
@@ -40,7 +41,7 @@ export const peerMachine = setup({
   id: 'peer',
   context: ({ input }) => ({
     name: input.name,
-    up: Object.fromEntries(input.paths.map((p) => [p, input.initiallyUp ?? true])),
+    up: Object.fromEntries(input.paths.map((p) => [p.name, p.up])),
   }),
   initial: 'deciding',
   states: {

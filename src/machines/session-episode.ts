@@ -50,7 +50,7 @@ export const sessionEpisode = setup({
     /** asks the data path to remove the session */
     teardown: (_, _params: { row: number; gen: number }) => {},
     /** records the outcome (counters, events) */
-    record: (_, _params: { sessionId: string; outcome: 'confirmed' | 'failed' | 'gone'; tries: number }) => {},
+    record: (_, _params: { row: number; sessionId: string; outcome: 'confirmed' | 'failed' | 'gone'; tries: number }) => {},
   },
 }).createMachine({
   id: 'sessionEpisode',
@@ -87,18 +87,18 @@ export const sessionEpisode = setup({
     },
     confirmed: {
       type: 'final',
-      entry: { type: 'record', params: ({ context }) => ({ sessionId: context.sessionId, outcome: 'confirmed' as const, tries: context.tries }) },
+      entry: { type: 'record', params: ({ context }) => ({ row: context.row, sessionId: context.sessionId, outcome: 'confirmed' as const, tries: context.tries }) },
     },
     failed: {
       type: 'final',
       entry: [
         { type: 'teardown', params: ({ context }) => ({ row: context.row, gen: context.gen }) },
-        { type: 'record', params: ({ context }) => ({ sessionId: context.sessionId, outcome: 'failed' as const, tries: context.tries }) },
+        { type: 'record', params: ({ context }) => ({ row: context.row, sessionId: context.sessionId, outcome: 'failed' as const, tries: context.tries }) },
       ],
     },
     gone: {
       type: 'final',
-      entry: { type: 'record', params: ({ context }) => ({ sessionId: context.sessionId, outcome: 'gone' as const, tries: context.tries }) },
+      entry: { type: 'record', params: ({ context }) => ({ row: context.row, sessionId: context.sessionId, outcome: 'gone' as const, tries: context.tries }) },
     },
   },
 });

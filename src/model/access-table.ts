@@ -16,7 +16,7 @@
  * Most (tenant, service) pairs do not depend on the source: they are decided at build time
  * (`always`/`never`). Only pairs with prefix rules keep their rules for a per-packet check.
  */
-import { bitsEqual, type AddressFamily, type ParsedPrefix } from './addr.js';
+import { bitsEqual, type AddressFamily, type ParsedPrefix } from '../packet/addr.js';
 import { isTenantWithin, tenantDepth } from './names.js';
 
 export interface AccessRuleSpec {

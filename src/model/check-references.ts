@@ -4,7 +4,7 @@
  * when a signing policy has no key, and agreement between the two ends of every peer path (both ends
  * have it, HMAC settings, waypoint port ranges).
  */
-import { formatAddress, formatPrefix, maskPrefix, parseAddress, parsePrefix } from './addr.js';
+import { formatAddress, formatPrefix, maskPrefix, parseAddress, parsePrefix } from '../packet/addr.js';
 import type { Authority, Interface, Router, SecurityPolicy, Service } from './config.js';
 import type { Origins } from './fields.js';
 import { didYouMean, formatPath, describe, type FieldPath, type PathSegment, type Problems } from './problems.js';

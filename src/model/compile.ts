@@ -11,7 +11,7 @@
  * Expects a config from parseConfig; malformed input throws SvrError rather than compiling wrong.
  */
 import { SvrError } from '../errors.js';
-import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from './addr.js';
+import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../packet/addr.js';
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
 import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
 import { BFD_DEFAULTS } from './defaults.js';

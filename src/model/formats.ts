@@ -1,5 +1,5 @@
 /** Text formats inside config values: ports, port ranges, hex keys, prefixes, access-rule sources. */
-import { formatPrefix, hasHostBits, maskPrefix, parseAddress, parsePrefix } from './addr.js';
+import { formatPrefix, hasHostBits, maskPrefix, parseAddress, parsePrefix } from '../packet/addr.js';
 import type { PortRange } from './config.js';
 import { describe } from './problems.js';
 import { isDottedName } from './names.js';

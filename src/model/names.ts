@@ -4,7 +4,7 @@
  * Tenant and service names: dotted segments of that charset; `dev.engineering` is a child of `engineering`.
  * Other names (policies, interfaces, neighborhoods, vectors, service-routes): `[A-Za-z0-9_.-]{1,63}`.
  */
-import { parseAddress } from './addr.js';
+import { parseAddress } from '../packet/addr.js';
 
 const SEGMENT = /^[A-Za-z0-9_-]{1,63}$/;
 const PLAIN = /^[A-Za-z0-9_.-]{1,63}$/;

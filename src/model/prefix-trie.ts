@@ -5,7 +5,7 @@
  * Inserting grows the arrays (build time); lookups only read them and never allocate.
  * Cost: one array read per address bit walked (at most 32 or 128).
  */
-import type { AddressFamily } from './addr.js';
+import type { AddressFamily } from '../packet/addr.js';
 
 const NONE = -1;
 const V4_ROOT = 0;

@@ -1,5 +1,5 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
-import { parseAddress, parsePrefix } from './addr.js';
+import { parseAddress, parsePrefix } from '../packet/addr.js';
 import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, Route, Router, ServiceRoute } from './config.js';
 import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';

@@ -3,7 +3,7 @@
  * lookups over it. Lookup structures are private fields, so JSON.stringify and util.inspect show
  * only the contract fields; `toJSON` renders addresses as text and leaves keys out.
  */
-import { formatAddress, type AddressFamily } from './addr.js';
+import { formatAddress, type AddressFamily } from '../packet/addr.js';
 import type { CompiledInterface, CompiledPath, CompiledPeer, CompiledService, Family, ForwardingTables } from './tables.js';
 import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_PATH, NO_TENANT } from './tables.js';
 import type { NameTable } from './name-table.js';

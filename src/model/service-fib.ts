@@ -16,7 +16,7 @@
  * tenant. When no usable entry matches but some entry does, the answer is LOOKUP_ACCESS_DENIED.
  * Lookups are allocation-free; not re-entrant (one scratch array per FIB).
  */
-import { formatPrefix, maskPrefix, type AddressFamily, type ParsedPrefix } from './addr.js';
+import { formatPrefix, maskPrefix, type AddressFamily, type ParsedPrefix } from '../packet/addr.js';
 import type { AccessTable } from './access-table.js';
 import type { PortRange } from './config.js';
 import { PrefixTrie } from './prefix-trie.js';

@@ -8,7 +8,7 @@
  * an operator's adjacency can add a path or choose its neighborhood). Order: peer routers in config
  * order, then A, then B (in B's router's order).
  */
-import { parseAddress, type ParsedAddress } from './addr.js';
+import { parseAddress, type ParsedAddress } from '../packet/addr.js';
 import type { Authority, Interface, NeighborhoodRef, NeighborhoodTopology, Router } from './config.js';
 
 export interface PeerLink {

@@ -1,5 +1,5 @@
 /** One request to a node's control socket, with a timeout and errors that say which socket failed. */
-import { requestJsonLine } from '../control/json-lines.js';
+import { requestJsonLine } from '../util/json-lines.js';
 import type { ControlRequest } from './control-protocol.js';
 
 type Body = ControlRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

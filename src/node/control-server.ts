@@ -1,5 +1,5 @@
 /** Serves the control protocol (control-protocol.ts) on a Unix socket, as JSON lines. */
-import { serveJsonLines, type JsonLineServer } from '../control/json-lines.js';
+import { serveJsonLines, type JsonLineServer } from '../util/json-lines.js';
 import type { ControlRequest } from './control-protocol.js';
 
 export type ControlHandler = (req: ControlRequest) => Promise<unknown> | unknown;

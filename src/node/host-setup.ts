@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Interface } from '../model/config.js';
-import { parseAddress, parsePrefix } from '../model/addr.js';
+import { parseAddress, parsePrefix } from '../packet/addr.js';
 import { runIp } from '../io/tun/link.js';
 import { TunPort } from '../io/tun/tun-port.js';
 

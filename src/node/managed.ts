@@ -92,7 +92,7 @@ export class ManagedNode implements ManagedHost {
       if (!this.#alarmSince.has(a.id)) this.#alarmSince.set(a.id, new Date().toISOString());
       a.since = this.#alarmSince.get(a.id)!;
     }
-    return { health: alarms.length === 0 ? 'ok' : 'degraded', uptimeS: Math.round((Date.now() - node.startedAt) / 1000), sessions: node.router.activeSessions, peers, alarms };
+    return { health: alarms.length === 0 ? 'ok' : 'degraded', uptimeS: Math.round((Date.now() - node.startedAt) / 1000), sessions: node.router.status().sessionsActive, peers, alarms };
   }
 
   stop(reason: string): Promise<void> {

@@ -16,15 +16,15 @@ import { SvrError } from '../errors.js';
 import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
-import { createRouter, Router } from '../router.js';
+import { createRouter, Router } from '../control/router.js';
 import type { ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
-import type { JsonLineServer } from '../control/json-lines.js';
+import type { JsonLineServer } from '../util/json-lines.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
-import { WorkerRouter } from '../workers/worker-router.js';
+import { WorkerHost } from '../workers/worker-host.js';
 import { Store } from '../store/store.js';
-import { StateRecorder } from '../store/recorder.js';
+import { StateRecorder } from './recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
 
@@ -49,9 +49,6 @@ export interface NodeOptions {
   busyPollUs?: number;
 }
 
-/** The router a node runs: in-process, or control here with the data path in worker threads. */
-export type NodeRouter = Router | WorkerRouter;
-
 export class RunningNode {
   private stopping: Promise<void> | null = null;
   private markDone: () => void = () => {};
@@ -63,7 +60,7 @@ export class RunningNode {
 
   constructor(
     readonly name: string,
-    readonly router: NodeRouter,
+    readonly router: Router,
     readonly socket: string,
     private readonly dir: string,
     private readonly opened: OpenedInterface[],
@@ -100,17 +97,20 @@ export class RunningNode {
       case 'peers': return r.peers();
       case 'services': return r.services();
       case 'tenants': return r.tenants();
-      case 'plugins': return r.pluginList();
+      case 'plugins': return r.plugins();
       case 'config': return configToDocument(redactSecrets(r.runningConfig));
-      case 'stats': return {
-        ...r.counters(),
-        'sessions-active': r.activeSessions,
-        'handshakes-in-flight': r.handshakesInFlight,
-        node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: r instanceof WorkerRouter ? r.workerCount : 1 },
-        ...(r instanceof WorkerRouter ? { 'sessions-per-worker': r.workerSessions() } : {}),
-        interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
-        ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
-      };
+      case 'stats': {
+        const s = r.status();
+        return {
+          ...r.counters(),
+          'sessions-active': s.sessionsActive,
+          'handshakes-in-flight': s.handshakesInFlight,
+          node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
+          ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
+          interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
+          ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
+        };
+      }
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
     }
   }
@@ -180,10 +180,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
   const workers = o.workers ?? 1;
   let opened: OpenedInterface[] = [];
-  let router: NodeRouter;
+  let router: Router;
   if (workers > 1) {
     try {
-      router = await startWorkerRouter(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
+      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
     } catch (e) {
       await closeStore();
       throw e;
@@ -212,7 +212,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     else if (e.type === 'failed') log.info('session.handshake-failed', { id: e.sessionId, probes: e.tries });
     else if (e.type === 'migrated') log.session('session.migrated', { id: e.sessionId, from: e.from, to: e.to });
   });
-  if (router instanceof Router) router.start();
+  if (workers <= 1) await router.start();
   await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
@@ -233,11 +233,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
-async function startWorkerRouter(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<WorkerRouter> {
-  const router = new WorkerRouter(config, {
-    name, workers, liveness: 'bfd', step: {}, store, log,
-    io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
+async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
+  const host = new WorkerHost({
+    workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
+  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log });
   await router.start();
   try {
     for (const iface of interfaces) {
@@ -255,7 +255,7 @@ async function startWorkerRouter(config: SvrConfig, interfaces: readonly Interfa
  * Plugins of the authority and of this router, with the service chains of tenants and services. Relative
  * specifiers resolve from the config file's folder. Failures are logged per plugin; the node keeps running.
  */
-async function loadPlugins(router: NodeRouter, config: SvrConfig, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
+async function loadPlugins(router: Router, config: SvrConfig, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
   const baseDir = dirname(resolve(configPath));
   const ri = config.authority.routers.findIndex((r) => r.name === name);
   const specs = [

@@ -3,7 +3,7 @@
  * Validity comes from the same strict `scanMetadata` the data path uses, so what this prints as
  * `malformed` is exactly what a router drops.
  */
-import { formatAddress } from '../model/addr.js';
+import { formatAddress } from './addr.js';
 import { readU16, readU32 } from './checksum.js';
 import { META_ERROR_NAMES, MetaError, MetadataView, Tlv, scanMetadata } from './svr-metadata.js';
 

@@ -4,7 +4,7 @@
  *
  * | first byte  | message                                                        | owner           |
  * |-------------|----------------------------------------------------------------|-----------------|
- * | 0x20-0x3f   | BFD control packet: version bits 001 (RFC 5880 §4.1)          | paths/bfd-packet |
+ * | 0x20-0x3f   | BFD control packet: version bits 001 (RFC 5880 §4.1)          | packet/bfd      |
  * | 0xc1        | link-test echo request                                         | paths/link-test |
  * | 0xc2        | link-test echo reply                                           | paths/link-test |
  * | 0xc3-0xc7   | STEP (document chunk, request, ack; 0xc6-0xc7 reserved)        | step/codec      |
@@ -18,6 +18,14 @@
  * The reply is the request with the first byte changed to 0xc2: the peer reflects sequence and time
  * untouched, so only the sender's clock is ever used (no clock synchronisation needed).
  */
+
+/** A message received on a peer path's control channel (UDP 1280: BFD, link tests, STEP), HMAC verified. */
+export interface PathMessage {
+  path: number;
+  pathName: string;
+  payload: Uint8Array;
+  atMs: number;
+}
 
 export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'unknown';
 

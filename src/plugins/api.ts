@@ -12,69 +12,12 @@
  */
 import type { Batch, Frame } from '../dataplane/batch.js';
 import type { Counters } from '../dataplane/counters.js';
+import type { PluginStage, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
+import type { KeyValueStore } from '../store/store.js';
 import type { ForwardingTables } from '../model/tables.js';
 
 /** The version of this contract. Plugins declare the range they support in `api` (e.g. '^1'). */
 export const PLUGIN_API_VERSION = '1.1.0';
-
-/** Stage outcomes: continue along the chain, or drop (count the reason yourself). */
-export const PASS = 0;
-export const DROP = 1;
-
-export interface PluginStageRuntime {
-  /** per-slot outcome: PASS or DROP, set for every slot of the frame */
-  readonly next: Uint8Array;
-  /** milliseconds, cached at batch start */
-  readonly now: number;
-  /** adds n to one of this stage's declared counters (index into `counters`) */
-  count(counter: number, n?: number): void;
-}
-
-export interface PluginStage {
-  /** unique within the plugin; the stage's full name is `<plugin>/<name>` (chains name it so) */
-  readonly name: string;
-  /** full stage names this stage must run before / after when both are in a chain */
-  readonly runsBefore?: readonly string[];
-  readonly runsAfter?: readonly string[];
-  /** counter names, shown as `plugin.<plugin>.<counter>` */
-  readonly counters?: readonly string[];
-  /**
-   * Hot: synchronous, no allocation, no await. Every slot of the frame is a packet of a session whose
-   * chain includes this stage, in original form (client <-> server addresses): b.info[slot] holds its
-   * parsed headers, b.session[slot] its session row, b.flags[slot] & PF_REVERSE its direction.
-   * Must set rt.next[slot] to PASS or DROP for each slot.
-   */
-  run(b: Batch, f: Frame, rt: PluginStageRuntime): void;
-}
-
-/**
- * A session about to be installed (valid only during the hook call; the object is reused). The hook may
- * refuse it or, for egress and local sessions, choose the addresses the server side sees (the core
- * translates every packet both ways).
- */
-export interface OpeningSession {
-  readonly row: number;
-  /** the data path's clock (ms) for this batch: use it for rates, not Date.now() */
-  readonly now: number;
-  readonly role: 'ingress' | 'egress' | 'local';
-  readonly tenant: number;
-  readonly service: number;
-  readonly protocol: number;
-  readonly family: 4 | 6;
-  readonly inInterface: number;
-  readonly outInterface: number;
-  /** original client -> server addresses (first 4 bytes for IPv4) and ports */
-  readonly src: Uint8Array;
-  readonly dst: Uint8Array;
-  readonly srcPort: number;
-  readonly dstPort: number;
-  /** refuses the session (counted as drop-refused-by-plugin and plugin.<name>.refused) */
-  refuse(): void;
-  /** source NAT toward the server (egress/local only); false when not possible here */
-  natSource(addr: Uint8Array, port: number): boolean;
-  /** destination NAT (egress/local only), e.g. the server a load balancer picked */
-  natDestination(addr: Uint8Array, port: number): boolean;
-}
 
 /**
  * An external network function (API 1.1): a Linux namespace or box the router sends a session's packets
@@ -90,10 +33,6 @@ export interface ServiceFunction {
   readonly returned?: number;
   readonly noSession?: number;
 }
-
-export type SessionOpenHook = (s: OpeningSession) => void;
-/** called with the session row when a session is removed (idle, closed, torn down) */
-export type SessionCloseHook = (row: number) => void;
 
 /** What a plugin's data-path part may see and do (every data path, synchronous). */
 export interface PluginDataplaneContext {
@@ -163,12 +102,7 @@ export interface PluginHooks {
 }
 
 /** A plugin's own key-value store: a LevelDB sublevel named after the plugin (JSON values). */
-export interface PluginStore {
-  put(key: string, value: unknown): Promise<void>;
-  get(key: string): Promise<unknown>;
-  del(key: string): Promise<void>;
-  entries(opts?: { gte?: string; lt?: string; limit?: number }): AsyncIterable<[string, unknown]>;
-}
+export type PluginStore = KeyValueStore;
 
 export interface PluginLogger {
   info(event: string, fields?: Record<string, string | number | boolean>): void;
@@ -215,4 +149,6 @@ export class PluginOptionsError extends Error {
 }
 
 export { PF_REVERSE } from '../dataplane/batch.js';
+export { DROP, PASS } from '../dataplane/plugin-contract.js';
+export type { OpeningSession, PluginStage, PluginStageRuntime, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
 export type { Batch, Frame, Counters };

@@ -12,7 +12,7 @@ import { runInNewContext } from 'node:vm';
 import { Batch, Frame, MAX_BATCH } from '../dataplane/batch.js';
 import type { ChainStageEntry } from '../dataplane/chain.js';
 import { Dataplane } from '../dataplane/dataplane.js';
-import { parseAddress } from '../model/addr.js';
+import { parseAddress } from '../packet/addr.js';
 import { compileRouter } from '../model/compile.js';
 import { parseConfig } from '../model/validate.js';
 import { buildTcp, buildUdp } from '../packet/build.js';

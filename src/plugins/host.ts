@@ -1,8 +1,12 @@
 /**
- * Loads plugins and keeps them running next to a router (main thread).
+ * Loads plugins and keeps them running. The router's control part runs each plugin's `control()` (main
+ * thread: hooks, store, log) and, when its data path runs in the same thread, its `dataplane()` (stages,
+ * session hooks) too: both parts of one load then share the options object, and may share state through
+ * it (the built-in dos, firewall and lb plugins do). A data path in a worker thread has a host of its own
+ * that runs only the data-path parts.
  * apply(specs): import each module (specifier relative to the config file), check its shape, its `api`
- * range against PLUGIN_API_VERSION and its `dependsOn`, validate its options, run `control()` then
- * `dataplane()`, order all stages (runsBefore/runsAfter) and hand them to the data path with the
+ * range against PLUGIN_API_VERSION and its `dependsOn`, validate its options, run this host's part; a
+ * data-path host then orders all stages (runsBefore/runsAfter) and hands them to its data path with the
  * configured chains. A plugin that fails any step is reported with its name and skipped: the router and
  * the other plugins keep going. Plugins missing from a new config are unloaded (hooks dropped, stages gone).
  */
@@ -70,16 +74,30 @@ export interface PluginHookSet {
   functions?: number[];
 }
 
-export interface PluginHostDeps {
-  /** which parts of plugins run here: both (one process), only control (main thread of a node with
-   *  workers) or only the data path (inside a worker). Default 'all'. */
-  parts?: 'all' | 'control' | 'dataplane';
+/** What the control part of a plugin gets from its router. */
+export interface PluginControlDeps {
   routerName: string;
-  dataplane: Dataplane;
   store: Store | null;
   counters(): Record<string, number>;
   log(event: string, fields: Record<string, string | number | boolean>): void;
 }
+
+/**
+ * A host of both parts (the router's, its data path in this thread), of the control parts only (the
+ * router's, its data path in worker threads) or of the data-path parts only (inside a worker).
+ */
+export type PluginHostDeps =
+  | (PluginControlDeps & { parts: 'all'; dataplane: Dataplane })
+  | (PluginControlDeps & { parts: 'control' })
+  | { parts: 'dataplane'; routerName: string; dataplane: Dataplane };
+
+/** What `apply` did: failures by config path, and the plugins it loaded now (kept ones are not listed). */
+export interface PluginApplyResult {
+  failures: { at: string; message: string }[];
+  loaded: { name: string; version: string }[];
+}
+
+export type PluginChains = { tenants: readonly (readonly string[])[]; services: readonly (readonly string[])[] };
 
 const memoryStores = new Map<string, Map<string, unknown>>();
 
@@ -105,8 +123,12 @@ export class PluginHost {
 
   constructor(private readonly deps: PluginHostDeps) {}
 
-  /** Loads/keeps/unloads plugins to match `specs`; then installs stages and chains. Returns failures. */
-  async apply(specs: readonly PluginSpec[], chains: { tenants: readonly (readonly string[])[]; services: readonly (readonly string[])[] }): Promise<{ at: string; message: string }[]> {
+  private log(event: string, fields: Record<string, string | number | boolean>): void {
+    if (this.deps.parts !== 'dataplane') this.deps.log(event, fields); // a worker's host is silent: control reports once
+  }
+
+  /** Loads/keeps/unloads plugins to match `specs`; a data-path host then installs stages and `chains`. */
+  async apply(specs: readonly PluginSpec[], chains: PluginChains = { tenants: [], services: [] }): Promise<PluginApplyResult> {
     const next: Loaded[] = [];
     for (const spec of specs) {
       const key = `${resolveSpecifier(spec)}#${JSON.stringify(spec.with ?? null)}`;
@@ -116,10 +138,11 @@ export class PluginHost {
     for (const old of this.loaded) {
       if (next.includes(old)) continue;
       old.life.abort();
-      if (old.plugin) this.deps.log('plugin.unloaded', { plugin: old.plugin.name });
+      if (old.plugin) this.log('plugin.unloaded', { plugin: old.plugin.name });
     }
     this.loaded = next;
     const failures: { at: string; message: string }[] = [];
+    const loaded: { name: string; version: string }[] = [];
     const names = new Set<string>();
     for (const l of next) {
       if (l.plugin !== null) {
@@ -129,7 +152,7 @@ export class PluginHost {
       try {
         await this.load(l, names);
         names.add(l.plugin!.name);
-        this.deps.log('plugin.loaded', { plugin: l.plugin!.name, version: l.plugin!.version, stages: l.stages.map((s) => s.fullName).join(',') });
+        loaded.push({ name: l.plugin!.name, version: l.plugin!.version });
       } catch (e) {
         l.plugin = null;
         l.life.abort(); // a control part that started timers before the failure stops them
@@ -137,10 +160,11 @@ export class PluginHost {
         l.hooks = { open: [], close: [] };
         l.error = e instanceof Error ? e.message : String(e);
         failures.push({ at: l.spec.at, message: l.error });
-        this.deps.log('plugin.failed', { at: l.spec.at, use: l.spec.use, error: l.error });
+        this.log('plugin.failed', { at: l.spec.at, use: l.spec.use, error: l.error });
       }
     }
-    if ((this.deps.parts ?? 'all') === 'control') return failures; // the data-path parts live in the workers
+    if (this.deps.parts === 'control') return { failures, loaded };
+    const dp = this.deps.dataplane;
     const entries = this.loaded.flatMap((l) => l.stages);
     let ordered: ChainStageEntry[];
     try {
@@ -152,12 +176,12 @@ export class PluginHost {
     for (const list of [...chains.tenants, ...chains.services]) {
       for (const n of list) if (!known.has(n)) failures.push({ at: 'service-chain', message: `chain names stage "${n}", which no loaded plugin provides` });
     }
-    this.deps.dataplane.setPluginStages(ordered, chains.tenants, chains.services);
-    this.deps.dataplane.ctx.hooks.set(this.loaded.flatMap((l) => l.hooks.open), this.loaded.flatMap((l) => l.hooks.close));
-    const fns = this.deps.dataplane.ctx.functions;
+    dp.setPluginStages(ordered, chains.tenants, chains.services);
+    dp.ctx.hooks.set(this.loaded.flatMap((l) => l.hooks.open), this.loaded.flatMap((l) => l.hooks.close));
+    const fns = dp.ctx.functions;
     fns.retain(new Set(this.loaded.flatMap((l) => l.hooks.functions ?? [])));
-    fns.resolve(this.deps.dataplane.tables, this.deps.dataplane.ctx.chains);
-    return failures;
+    fns.resolve(dp.tables, dp.ctx.chains);
+    return { failures, loaded };
   }
 
   private async load(l: Loaded, loadedNames: ReadonlySet<string>): Promise<void> {
@@ -192,14 +216,14 @@ export class PluginHost {
     l.plugin = p;
     const stages: ChainStageEntry[] = [];
     const hooks: PluginHookSet = { open: [], close: [] };
-    const parts = this.deps.parts ?? 'all';
-    if (p.control && parts !== 'dataplane') await p.control(this.controlContext(l, p.name), opts);
-    if (p.dataplane && parts !== 'control') p.dataplane(this.dataplaneContext(p.name, stages, hooks), opts);
+    const deps = this.deps;
+    if (deps.parts !== 'dataplane' && p.control) await p.control(this.controlContext(l, p.name, deps), opts);
+    if (deps.parts !== 'control' && p.dataplane) p.dataplane(pluginDataplaneContext(deps.dataplane, p.name, stages, hooks), opts);
     l.stages = stages;
     l.hooks = hooks;
   }
 
-  private controlContext(l: Loaded, name: string): PluginControlContext {
+  private controlContext(l: Loaded, name: string, deps: PluginControlDeps): PluginControlContext {
     const hooks: PluginHooks = {
       onSessionCreated: (fn) => void l.listeners.created.push(fn),
       onSessionClosed: (fn) => void l.listeners.closed.push(fn),
@@ -207,17 +231,13 @@ export class PluginHost {
       onConfigApplied: (fn) => void l.listeners.config.push(fn),
     };
     return {
-      routerName: this.deps.routerName,
+      routerName: deps.routerName,
       hooks,
-      store: this.deps.store?.pluginStore(name) ?? memoryStore(`${this.deps.routerName}/${name}`),
-      log: { info: (event, fields = {}) => this.deps.log(`plugin.${name}.${event}`, fields) },
-      counters: () => this.deps.counters(),
+      store: deps.store?.pluginStore(name) ?? memoryStore(`${deps.routerName}/${name}`),
+      log: { info: (event, fields = {}) => deps.log(`plugin.${name}.${event}`, fields) },
+      counters: () => deps.counters(),
       signal: l.life.signal,
     };
-  }
-
-  private dataplaneContext(plugin: string, stages: ChainStageEntry[], hooks: PluginHookSet): PluginDataplaneContext {
-    return pluginDataplaneContext(this.deps.dataplane, plugin, stages, hooks);
   }
 
   /** Session and path facts for the plugins' hooks; a throwing hook is logged, never fatal. */
@@ -243,7 +263,7 @@ export class PluginHost {
         try {
           call(fn);
         } catch (e) {
-          this.deps.log('plugin.hook-error', { plugin: l.plugin?.name ?? l.spec.use, error: e instanceof Error ? e.message : String(e) });
+          this.log('plugin.hook-error', { plugin: l.plugin?.name ?? l.spec.use, error: e instanceof Error ? e.message : String(e) });
         }
       }
     }
@@ -254,9 +274,9 @@ export class PluginHost {
     for (const l of this.loaded) l.life.abort();
   }
 
-  list(): PluginView[] {
-    const counters = this.deps.counters();
-    const chains = (this.deps.parts ?? 'all') === 'control' ? null : this.deps.dataplane.ctx.chains;
+  /** The plugins of the control part, with `stages` of the data path (full name, disabled after an error). */
+  list(stages: readonly { name: string; disabled: boolean }[]): PluginView[] {
+    const counters = this.deps.parts !== 'dataplane' ? this.deps.counters() : {};
     return this.loaded.map((l) => {
       const name = l.plugin?.name ?? l.spec.use;
       const prefix = `plugin.${name}.`;
@@ -266,11 +286,17 @@ export class PluginHost {
         specifier: l.spec.use,
         state: l.plugin ? 'loaded' as const : 'failed' as const,
         ...(l.error ? { error: l.error } : {}),
-        stages: chains === null ? [] : l.stages.map((s) => ({ name: s.fullName, disabled: chains.bit(s.fullName) >= 0 && (chains.disabled & (1 << chains.bit(s.fullName))) !== 0 })),
+        stages: stages.filter((s) => s.name.startsWith(`${name}/`)),
         counters: Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v])),
       };
     });
   }
+}
+
+/** The stages of a data path's chains: full name and whether an error disabled it. */
+export function chainStages(dp: Dataplane): { name: string; disabled: boolean }[] {
+  const chains = dp.ctx.chains;
+  return chains.stages.map((e, bit) => ({ name: e.fullName, disabled: (chains.disabled & (1 << bit)) !== 0 }));
 }
 
 /**

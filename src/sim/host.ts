@@ -7,8 +7,8 @@
  * sends its collected ACKs (one per connection per batch).
  */
 import { SvrError } from '../errors.js';
-import type { PacketPort } from '../io/port.js';
-import { addressesEqual, formatAddress, parseAddress } from '../model/addr.js';
+import type { PacketPort } from '../dataplane/port.js';
+import { addressesEqual, formatAddress, parseAddress } from '../packet/addr.js';
 import { buildIcmpEcho, buildUdp } from '../packet/build.js';
 import { finish, readU16, sumBytes } from '../packet/checksum.js';
 import { PacketInfo, ParseError, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, parsePacket } from '../packet/ip.js';

@@ -8,7 +8,8 @@
 import { MemoryLink } from '../io/memory/link.js';
 import { MemorySegment } from '../io/memory/segment.js';
 import type { SvrConfig } from '../model/config.js';
-import { createRouter, type Router, type RouterOptions } from '../router.js';
+import { createRouter, type CreateRouterOptions, type Router } from '../control/router.js';
+import type { InThreadHost } from '../control/in-thread-host.js';
 import { SimHost } from './host.js';
 
 export interface MemoryLabOptions {
@@ -21,12 +22,12 @@ export interface MemoryLabOptions {
   /** WAN links between the routers (interfaces wan0..wanN-1 on both), default 1 */
   paths?: number;
   /** router options for both routers; liveness defaults to 'static' here (pass 'bfd' to run BFD) */
-  router?: Omit<RouterOptions, 'name'>;
+  router?: Omit<CreateRouterOptions, 'name'>;
 }
 
 export interface MemoryLab {
-  r1: Router;
-  r2: Router;
+  r1: Router<InThreadHost>;
+  r2: Router<InThreadHost>;
   /** the first WAN link (wans[0]) */
   wan: MemoryLink;
   wans: MemoryLink[];
@@ -48,8 +49,8 @@ export function createMemoryLab(o: MemoryLabOptions): MemoryLab {
   const base = { liveness: 'static' as const, ...o.router };
   const r1 = createRouter(o.config, io1, { ...base, name: o.ingress ?? 'r1' });
   const r2 = createRouter(o.config, io2, { ...base, name: o.egress ?? 'r2' });
-  r1.start();
-  r2.start();
+  void r1.start(); // the in-thread data path is started when start() returns
+  void r2.start();
   const clients = o.clients.map((a) => new SimHost({ address: a, port: clientLan.hostPort(a) }));
   const servers = o.servers.map((a) => new SimHost({ address: a, port: serverLan.hostPort(a) }));
   return {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SvrError } from '../errors.js';
-import { formatAddress } from '../model/addr.js';
+import { formatAddress } from '../packet/addr.js';
 import { buildTcp } from '../packet/build.js';
 import { readU16, readU32 } from '../packet/checksum.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../packet/ip.js';

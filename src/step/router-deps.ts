@@ -2,27 +2,32 @@
  * StepDeps for a Router: its tables, path control channel (UDP 1280) and path state. Sources that other
  * engineers own (service health, BFD metrics) can be passed in; the defaults need nothing but the router.
  */
-import type { PathControlHost } from '../actors/path-control.js';
+import type { Observable } from 'rxjs';
+import type { ForwardingTables } from '../model/tables.js';
 import type { ServiceReport } from './document.js';
 import type { StepDeps, StepTimers } from './options.js';
 import type { PathSample } from './smoothing.js';
+
+/** What STEP reads from a router: its tables, its path control channel and which paths are up. */
+export interface StepRouter {
+  readonly tables: ForwardingTables;
+  readonly pathMessages$: Observable<{ path: number; payload: Uint8Array; atMs: number }>;
+  sendPathMessage(path: number, payload: Uint8Array): boolean;
+  isPathUp(path: number): boolean;
+}
 
 /** Overrides for `stepDepsFromRouter` (sources other engineers own: health, BFD). */
 export interface RouterStepSources {
   /** default: every configured service, reachable when this router has a local service-route for it */
   localServices?: () => ServiceReport[];
-  /** default: usable = the path is up (`router.peers()`), no metrics */
+  /** default: usable = the path is up (`router.isPathUp`), no metrics */
   pathStatus?: (pathId: number) => PathSample;
   now?: () => number;
   timers?: StepTimers;
 }
 
 /** StepDeps for a Router. Tables are read on every poll, so a config change (applyConfig) is picked up. */
-export function stepDepsFromRouter(router: Pick<PathControlHost, 'tables' | 'sendPathMessage' | 'pathMessages$' | 'peers'>, sources: RouterStepSources = {}): StepDeps {
-  const pathUp = (pathId: number): boolean => {
-    const name = router.tables.paths[pathId]?.name;
-    return router.peers().some((p) => p.paths.some((x) => x.name === name && x.up));
-  };
+export function stepDepsFromRouter(router: StepRouter, sources: RouterStepSources = {}): StepDeps {
   const deps: StepDeps = {
     routerName: router.tables.routerName,
     authority: router.tables.authority,
@@ -32,7 +37,7 @@ export function stepDepsFromRouter(router: Pick<PathControlHost, 'tables' | 'sen
     },
     localServices: sources.localServices
       ?? (() => router.tables.services.map((s) => ({ name: s.name, reachable: s.routes.some((r) => r.kind === 'local') }))),
-    pathStatus: sources.pathStatus ?? ((id) => ({ usable: pathUp(id) })),
+    pathStatus: sources.pathStatus ?? ((id) => ({ usable: router.isPathUp(id) })),
     send: (id, payload) => router.sendPathMessage(id, payload),
     messages$: router.pathMessages$,
     now: sources.now ?? Date.now,

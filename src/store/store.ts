@@ -6,11 +6,17 @@
  */
 import { Level } from 'level';
 import { SvrError } from '../errors.js';
-import type { PluginStore } from '../plugins/api.js';
-
 import type { AbstractSublevel } from 'abstract-level';
 
 type Sub = AbstractSublevel<Level<string, unknown>, string | Uint8Array | Buffer, string, unknown>;
+
+/** A small key-value store with JSON values (a sublevel, or a Map when there is no database). */
+export interface KeyValueStore {
+  put(key: string, value: unknown): Promise<void>;
+  get(key: string): Promise<unknown>;
+  del(key: string): Promise<void>;
+  entries(opts?: { gte?: string; lt?: string; limit?: number }): AsyncIterable<[string, unknown]>;
+}
 
 export class Store {
   private constructor(readonly dir: string, readonly db: Level<string, unknown>) {}
@@ -31,8 +37,8 @@ export class Store {
     return this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' });
   }
 
-  /** A plugin's own sublevel behind the PluginStore interface. */
-  pluginStore(plugin: string): PluginStore {
+  /** A plugin's own sublevel (`plugin:<name>`). */
+  pluginStore(plugin: string): KeyValueStore {
     const sub = this.sublevel(`plugin:${plugin}`);
     return {
       put: (k, v) => sub.put(k, v),

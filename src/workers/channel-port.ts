@@ -4,7 +4,7 @@
  * TUN devices; the other end is whatever drives the traffic.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { BatchHandler, PacketPort } from '../io/port.js';
+import type { BatchHandler, PacketPort } from '../dataplane/port.js';
 
 export interface ChannelBatch {
   data: Uint8Array;

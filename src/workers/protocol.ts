@@ -3,9 +3,9 @@
  * per control event; packets never travel here except in hand-off batches between workers.
  */
 import type { DpEvent, RemoveReason } from '../dataplane/events.js';
-import type { SessionSummary } from '../dataplane/inspect.js';
+import type { SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
-import type { SteeringShared } from './steering.js';
+import type { SteeringShared } from '../dataplane/steering.js';
 
 /** How a worker gets its packets. */
 export type WorkerIo =
@@ -48,13 +48,14 @@ export type ToWorker =
   | { t: 'config'; config: unknown; generation: number }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
+  | { t: 'sweep' }
   | { t: 'stop'; id: number };
 
 export type FromWorker =
   | { t: 'ready'; index: number; error?: string }
   | { t: 'events'; index: number; events: DpEvent[] }
   | { t: 'counterNames'; index: number; names: string[] }
-  | { t: 'stats'; index: number; active: number; perPath: number[]; perService: number[]; perTenant: number[] }
+  | ({ t: 'stats'; index: number } & SessionTally)
   | { t: 'sessions'; id: number; index: number; rows: SessionSummary[] }
   | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string }[]; stages: { name: string; disabled: boolean }[] }
   | { t: 'stopped'; id: number; index: number }

@@ -8,14 +8,14 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Dataplane } from '../dataplane/dataplane.js';
-import { listSessions } from '../dataplane/inspect.js';
+import { listSessions, tallySessions } from '../dataplane/views.js';
 import type { DpEvent } from '../dataplane/events.js';
-import type { PacketPort } from '../io/port.js';
+import type { PacketPort } from '../dataplane/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
 import { setBusyPoll } from '../io/tun/busy-poll.js';
 import { compileRouter } from '../model/compile.js';
 import { parseConfig } from '../model/validate.js';
-import { PluginHost } from '../plugins/host.js';
+import { PluginHost, chainStages } from '../plugins/host.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { ChannelPort, packBatch } from './channel-port.js';
 
@@ -49,10 +49,7 @@ const dp = new Dataplane({
   },
 });
 
-const plugins = new PluginHost({
-  parts: 'dataplane', routerName: init.routerName, dataplane: dp, store: null,
-  counters: () => dp.counters.snapshot(), log: () => {},
-});
+const plugins = new PluginHost({ parts: 'dataplane', routerName: init.routerName, dataplane: dp });
 
 let names = 0;
 function publishNames(): void {
@@ -63,17 +60,7 @@ function publishNames(): void {
 }
 
 function stats(): void {
-  const t = dp.sessions;
-  const perPath = new Array<number>(tables.paths.length).fill(0);
-  const perService = new Array<number>(tables.services.length).fill(0);
-  const perTenant = new Array<number>(tables.tenants.length).fill(0);
-  for (let r = 0; r < t.capacity; r++) {
-    if (!t.isActive(r)) continue;
-    if (t.path[r]! >= 0) perPath[t.path[r]!]!++;
-    if (t.service[r]! >= 0) perService[t.service[r]!]!++;
-    if (t.tenant[r]! >= 0) perTenant[t.tenant[r]!]!++;
-  }
-  post({ t: 'stats', index: init.index, active: t.active, perPath, perService, perTenant });
+  post({ t: 'stats', index: init.index, ...tallySessions(dp.ctx) });
 }
 
 let timers: NodeJS.Timeout[] = [];
@@ -139,18 +126,19 @@ async function handle(m: ToWorker): Promise<void> {
       dp.setTables(tables);
       break;
     case 'plugins': {
-      const failures = await plugins.apply(m.specs, {
+      const { failures } = await plugins.apply(m.specs, {
         tenants: tables.tenants.map((n) => m.tenants[n] ?? []),
         services: tables.services.map((s) => m.services[s.name] ?? []),
       });
-      const chains = dp.ctx.chains;
-      const stages = chains.stages.map((e, bit) => ({ name: e.fullName, disabled: (chains.disabled & (1 << bit)) !== 0 }));
       publishNames();
-      post({ t: 'plugins', id: m.id, index: init.index, failures, stages });
+      post({ t: 'plugins', id: m.id, index: init.index, failures, stages: chainStages(dp) });
       break;
     }
     case 'sessions':
       post({ t: 'sessions', id: m.id, index: init.index, rows: listSessions(dp.ctx, Date.now()) });
+      break;
+    case 'sweep':
+      dp.sweep();
       break;
     case 'stop':
       for (const t of timers) clearInterval(t);

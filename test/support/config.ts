@@ -13,10 +13,10 @@ export function exampleConfig(): Promise<SvrConfig> {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `cond` every 5 ms until true or `ms` passed. */
-export async function until(cond: () => boolean, ms = 2000): Promise<boolean> {
+export async function until(cond: () => boolean | Promise<boolean>, ms = 2000): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (cond()) return true;
+    if (await cond()) return true;
     await sleep(5);
   }
   return cond();

@@ -155,7 +155,9 @@ async function modeSwitch(a: Json): Promise<void> {
   for (let first = 0; first < count; first += 20) {
     tun!.setReaderMode(tun!.readerMode === 'poll' ? 'thread' : 'poll');
     sendErrors += await sendAll(sock, Math.min(20, count - first), DST_PORT, first);
-    await new Promise((r) => setImmediate(r));
+    // switch once the round's first datagram was read in this round's mode (the rest may still be in
+    // flight): a loaded machine can delay the kernel's delivery past one event-loop turn
+    await waitFor(() => seqs.length > first, 1000);
   }
   const complete = await waitFor(() => seqs.length + kernelTxDropped() >= count, 5000);
   result({ complete, sendErrors, seqs, batchesIn, switches: tun!.stats.rxModeSwitches, kernelTxDropped: kernelTxDropped() });

@@ -1,6 +1,6 @@
 /** Two routers joined by two WAN links (paths wan0 and wan1), for path selection and resiliency tests. */
 import { parseConfig } from '../../src/model/validate.js';
-import type { SvrConfig } from '../../src/model/config.js';
+import type { SessionResiliency, SvrConfig } from '../../src/model/config.js';
 
 export const TWO_PATHS = `
 authority:
@@ -37,6 +37,14 @@ authority:
         - { name: stream, service: stream, next-hop: { interface: lan0 } }
 `;
 
-export function twoPathsConfig(): SvrConfig {
-  return parseConfig(TWO_PATHS, 'two-paths.yaml');
+/**
+ * The two-paths config; with `resiliency`, both services get a service-policy with that session-resiliency
+ * and every path a hold-down of 1 s (the least), so a revert after the hold-down happens within a test.
+ */
+export function twoPathsConfig(resiliency?: SessionResiliency): SvrConfig {
+  const text = resiliency === undefined ? TWO_PATHS : TWO_PATHS
+    .replace('  services:\n', `  service-policies: [{ name: resilient, session-resiliency: ${resiliency} }]\n  services:\n`)
+    .replace(/access-policy: \[\{ source: lab \}\]/g, '$&\n      service-policy: resilient')
+    .replace(/vector: (mpls|broadband) \}/g, 'vector: $1, bfd: { hold-down-time: 1 } }');
+  return parseConfig(text, 'two-paths.yaml');
 }

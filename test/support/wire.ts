@@ -1,6 +1,6 @@
 /** Records what crosses a MemoryLink, decoded: outer 5-tuple, TCP flags and SVR metadata. */
 import type { MemoryLink } from '../../src/io/memory/link.js';
-import { formatAddress } from '../../src/model/addr.js';
+import { formatAddress } from '../../src/packet/addr.js';
 import { PacketInfo, parsePacket } from '../../src/packet/ip.js';
 import { hasCookie } from '../../src/packet/svr-metadata.js';
 import { decodeMetadata, type DecodedMetadata } from '../../src/packet/svr-metadata-decode.js';

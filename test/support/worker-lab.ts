@@ -6,12 +6,13 @@
 import type { MessagePort } from 'node:worker_threads';
 import { MemoryLink } from '../../src/io/memory/link.js';
 import { MemorySegment } from '../../src/io/memory/segment.js';
-import type { PacketPort } from '../../src/io/port.js';
+import type { PacketPort } from '../../src/dataplane/port.js';
 import type { SvrConfig } from '../../src/model/config.js';
-import { createRouter, type Router } from '../../src/router.js';
+import type { InThreadHost } from '../../src/control/in-thread-host.js';
+import { Router, createRouter } from '../../src/control/router.js';
 import { SimHost } from '../../src/sim/host.js';
 import { packBatch, type ChannelBatch } from '../../src/workers/channel-port.js';
-import { WorkerRouter } from '../../src/workers/worker-router.js';
+import { WorkerHost } from '../../src/workers/worker-host.js';
 
 function queueOf(p: Uint8Array, n: number): number {
   const v6 = p[0]! >>> 4 === 6;
@@ -25,9 +26,9 @@ function queueOf(p: Uint8Array, n: number): number {
 }
 
 /** Joins a PacketPort (the "wire" side) to worker channels of one interface. */
-function attach(router: WorkerRouter, iface: string, wire: PacketPort): void {
-  const n = router.workerCount;
-  const channels: MessagePort[] = [...Array(n).keys()].map((w) => router.channel(w, iface));
+function attach(host: WorkerHost, iface: string, wire: PacketPort): void {
+  const n = host.workers;
+  const channels: MessagePort[] = [...Array(n).keys()].map((w) => host.channel(w, iface));
   for (const ch of channels) ch.on('message', (b: ChannelBatch) => wire.transmit(b.data, b.offsets, b.lengths, b.count));
   wire.start((data, offsets, lengths, count) => {
     for (let w = 0; w < n; w++) {
@@ -44,8 +45,8 @@ function attach(router: WorkerRouter, iface: string, wire: PacketPort): void {
 }
 
 export interface WorkerLab {
-  r1: WorkerRouter;
-  r2: Router;
+  r1: Router<WorkerHost>;
+  r2: Router<InThreadHost>;
   client: SimHost;
   server: SimHost;
   close(): Promise<void>;
@@ -55,12 +56,12 @@ export async function createWorkerLab(config: SvrConfig, workers: number): Promi
   const wan = new MemoryLink('wan');
   const clientLan = new MemorySegment('client-lan');
   const serverLan = new MemorySegment('server-lan');
-  const r1 = new WorkerRouter(config, { name: 'r1', workers, io: { kind: 'channel' }, liveness: 'static' });
-  attach(r1, 'lan0', clientLan.gatewayPort());
-  attach(r1, 'wan0', wan.a);
+  const r1 = new Router(config, new WorkerHost({ workers, io: { kind: 'channel' } }), { name: 'r1', liveness: 'static' });
+  attach(r1.host, 'lan0', clientLan.gatewayPort());
+  attach(r1.host, 'wan0', wan.a);
   const r2 = createRouter(config, { lan0: serverLan.gatewayPort(), wan0: wan.b }, { name: 'r2', liveness: 'static' });
   await r1.start();
-  r2.start();
+  await r2.start();
   const client = new SimHost({ address: '198.18.1.10', port: clientLan.hostPort('198.18.1.10') });
   const server = new SimHost({ address: '198.18.3.20', port: serverLan.hostPort('198.18.3.20') });
   return {

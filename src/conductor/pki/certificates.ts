@@ -9,7 +9,7 @@
  *   what its conductor's CA key signed for its own asset id.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
-import { parseAddress } from '../../model/addr.js';
+import { parseAddress } from '../../packet/addr.js';
 import { SvrError } from '../../errors.js';
 import { bitString, boolean, explicit, implicit, namedBits, octetString, oid, sequence, set, smallInteger, time, unsignedInteger, utf8String, type Der } from './der.js';
 

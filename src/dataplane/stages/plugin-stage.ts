@@ -4,7 +4,7 @@
  * the plugin's name; the packets of that frame continue along their chain, so the router keeps forwarding.
  * A PASS packet the stage diverted to an external function (ctx.divert: PF_DIVERTED) goes to tx instead.
  */
-import { DROP, PASS, type PluginStage, type PluginStageRuntime } from '../../plugins/api.js';
+import { DROP, PASS, type PluginStage, type PluginStageRuntime } from '../plugin-contract.js';
 import { PF_DIVERTED, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import type { Counters } from '../counters.js';

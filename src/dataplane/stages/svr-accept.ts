@@ -105,7 +105,7 @@ export class SvrAcceptStage implements Stage {
       t.wpPeerPort[r] = pi.srcPort;
       t.flags[r] = t.flags[r]! | SF_REV_SIGNAL;
       rt.counters.add(this.cMigrated);
-      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: from, toPath: path, handshake: false });
+      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]!.name, fromPath: from, toPath: path, handshake: false });
     }
     b.session[s] = r;
     accountPacket(ctx, r, true, b.len[s]!, rt.now);
@@ -138,7 +138,7 @@ export class SvrAcceptStage implements Stage {
       t.wpLocalPort[r] = pi.dstPort;
       t.wpPeerPort[r] = pi.srcPort;
       rt.counters.add(this.cMigrated);
-      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: cur, toPath: b.path[s]!, handshake: false });
+      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]!.name, fromPath: cur, toPath: b.path[s]!, handshake: false });
     }
     b.session[s] = r;
     b.flags[s] |= PF_REVERSE;

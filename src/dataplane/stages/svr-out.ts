@@ -1,11 +1,13 @@
 /**
  * svr-out: a packet leaves toward the peer router on its session's path, NATed onto the waypoint 5-tuple
  * with no tunnel header (fact sheet §1, §6).
- * 0. steering (ingress, forward packets; ssr-reference §1.4 session-resiliency), lazily per packet:
- *    failover moves a session whose path is down or no longer meets the policy; revertible-failover also
- *    moves it back to the best path; packet-duplication keeps a second waypoint 5-tuple on the next best
- *    path and sends a copy there. A move allocates new waypoint ports and re-signals metadata; the
- *    session id and the endpoints' 5-tuples stay. No walk over the table: each session moves on its next packet.
+ * 0. steering (ingress, forward packets; ssr-reference §1.4 session-resiliency), lazily per packet, along
+ *    the order control publishes per service (its migration episode, machines/migration.ts, decides it:
+ *    failover, revert after hold-down, damping): failover moves a session whose path is down or out of
+ *    the order; revertible-failover also moves it to the first usable path of the order; packet-duplication
+ *    keeps a second waypoint 5-tuple on the next one and sends a copy there. A move allocates new waypoint
+ *    ports and re-signals metadata, and is reported (session.migrated) for control to confirm; the session
+ *    id and the endpoints' 5-tuples stay. No walk over the table: each session moves on its next packet.
  *    At the egress, a reverse packet of a session whose path is down moves the session too (steerReverse).
  * 0b. payload encryption end to end (sessions of encrypting services): the adaptive decision on the first
  *    forward data packet, then the payload is sealed (key id trailer; docs/crypto.md) before metadata;
@@ -107,7 +109,7 @@ export class SvrOutStage implements Stage {
       if (ctx.wanKeys.assignPrimary(r, best, outerProtocol(t.protocol[r]!))) {
         t.flags[r] = t.flags[r]! | SF_NEEDS_META;
         ctx.counters.add(this.cMigrated);
-        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: from, toPath: best, handshake: true });
+        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]!.name, fromPath: from, toPath: best, handshake: true });
       }
     }
     if (mode === RES_DUPLICATE) {
@@ -135,7 +137,7 @@ export class SvrOutStage implements Stage {
       if (ctx.wanKeys.assignPrimary(r, p, outerProtocol(t.protocol[r]!))) {
         t.flags[r] = t.flags[r]! | SF_REV_SIGNAL | SF_SEND_UUID;
         ctx.counters.add(this.cMigrated);
-        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), fromPath: cur, toPath: p, handshake: false });
+        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]!.name, fromPath: cur, toPath: p, handshake: false });
       }
       return;
     }

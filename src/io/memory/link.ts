@@ -8,7 +8,7 @@
  * on purpose (`setFilter`) to test loss, and can delay them (`setDelay`) to test latency and jitter.
  */
 import { prng } from '../../util/prng.js';
-import type { BatchHandler, PacketPort, PortStats } from '../port.js';
+import type { BatchHandler, PacketPort, PortStats } from '../../dataplane/port.js';
 
 export type LinkDirection = 'a->b' | 'b->a';
 export type LinkObserver = (packet: Uint8Array, direction: LinkDirection, timeMs: number) => void;

@@ -3,8 +3,8 @@
  * switch in front of a router. A packet goes to the port that owns its destination address, otherwise to
  * the gateway; delivery is batched per event-loop turn exactly as on a MemoryLink.
  */
-import { formatAddress } from '../../model/addr.js';
-import type { BatchHandler, PacketPort } from '../port.js';
+import { formatAddress } from '../../packet/addr.js';
+import type { BatchHandler, PacketPort } from '../../dataplane/port.js';
 
 class SegmentPort implements PacketPort {
   handler: BatchHandler | null = null;

@@ -1,13 +1,10 @@
 /**
- * Loads svrouter's N-API addon (binding.gyp target `svr_native`, built by `node-gyp rebuild`, which npm
- * runs on `npm ci`). The package root is found by walking up from this file to the first package.json,
- * so the same code works from `src/` (tsx, tests) and from `dist/src/`.
+ * The TUN part of svrouter's N-API addon (native/tun.c, tun-write.c): its flags, counters and functions,
+ * loaded through native/addon.ts.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { SvrError } from '../../errors.js';
+import { NATIVE_ADDON_RELATIVE_PATH, findPackageRoot, tryLoadAddon } from '../../native/addon.js';
 
 /** Flags of `tunOpen` (same values as SVR_TUN_* in native/tun.c). */
 export const TUN_OPEN_MULTI_QUEUE = 1;
@@ -183,53 +180,15 @@ export interface SvrNativeOffloadTest {
 
 export type SvrNative = SvrNativeTun & SvrNativeOffloadTest;
 
-export const NATIVE_ADDON_RELATIVE_PATH = join('build', 'Release', 'svr_native.node');
-
-/** The first directory at or above `from` that holds a package.json. */
-export function findPackageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new SvrError('SVR_ERR_NATIVE_MISSING', `no package.json found above ${from}: cannot locate ${NATIVE_ADDON_RELATIVE_PATH}`);
-    }
-    dir = parent;
-  }
-}
-
-const cache = new Map<string, SvrNative>();
-
-/** Loads (once per root) `<root>/build/Release/svr_native.node`. Throws SvrError SVR_ERR_NATIVE_MISSING. */
-export function loadNative(root: string = findPackageRoot()): SvrNative {
-  const hit = cache.get(root);
-  if (hit) return hit;
-  const file = join(root, NATIVE_ADDON_RELATIVE_PATH);
-  if (!existsSync(file)) {
+/** Loads (once per root) `<root>/build/Release/svr_native.node` with its TUN functions. Throws SvrError SVR_ERR_NATIVE_MISSING. */
+export function loadNative(root?: string): SvrNative {
+  const mod = tryLoadAddon(root);
+  if (mod instanceof SvrError) throw mod;
+  if (typeof mod['tunOpen'] !== 'function') {
     throw new SvrError(
       'SVR_ERR_NATIVE_MISSING',
-      `the native addon ${file} is not built: run \`npx svr setup\` in ${root} (as root: installs the C toolchain with apt-get and builds it), or npm run build:native`,
-      { file },
+      `the native addon ${join(root ?? findPackageRoot(), NATIVE_ADDON_RELATIVE_PATH)} has no TUN support (built for another OS?): rebuild it with npm run build:native`,
     );
   }
-  let mod: SvrNative;
-  try {
-    mod = createRequire(import.meta.url)(file) as SvrNative;
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new SvrError(
-      'SVR_ERR_NATIVE_MISSING',
-      `the native addon ${file} does not load (${why}): rebuild it with npm ci / npm run build:native`,
-      { file, cause: e },
-    );
-  }
-  if (typeof mod.tunOpen !== 'function') {
-    throw new SvrError(
-      'SVR_ERR_NATIVE_MISSING',
-      `the native addon ${file} has no TUN support (built for another OS?): rebuild it with npm run build:native`,
-      { file },
-    );
-  }
-  cache.set(root, mod);
-  return mod;
+  return mod as unknown as SvrNative;
 }

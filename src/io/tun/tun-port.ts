@@ -14,7 +14,7 @@
  * written or dropped, and a write error the writer thread met shows in lastError. `readerMode` says where reads
  * run now (TunOptions.reader: poll at low load, the reader thread when batches fill up).
  */
-import type { BatchHandler, PacketPort, PortStats } from '../port.js';
+import type { BatchHandler, PacketPort, PortStats } from '../../dataplane/port.js';
 import type { ReaderMode } from './reader-mode.js';
 import { TunDevice, type TunOptions } from './tun-device.js';
 

@@ -13,7 +13,7 @@
  * per distinct (field, value) instead of one per record and field (measured: 12 keys per record write
  * 29k records/s, postings > 100k/s). Values never contain NUL (names and addresses).
  */
-import { formatAddress, parseAddress } from '../../model/addr.js';
+import { formatAddress, parseAddress } from '../../packet/addr.js';
 import type { SessionRecord } from '../record.js';
 
 /** The fields with postings; the query's other filters are checked on each record. */

@@ -9,7 +9,7 @@
  * back short with a cursor, so that no query holds the node for long. The cursor names the driver and the
  * position; it is only valid with the same filters.
  */
-import { parsePrefix, prefixContains, type ParsedPrefix } from '../../model/addr.js';
+import { parsePrefix, prefixContains, type ParsedPrefix } from '../../packet/addr.js';
 import { SvrError } from '../../errors.js';
 import { CLOSE_REASONS, type CloseReason, type RecordKind, type SessionRecord } from '../record.js';
 import { canonicalAddress, decodeRefs, minuteOf, hex, postingPrefix, recordKey, timeHex, type IndexedField, type Ref } from './keys.js';

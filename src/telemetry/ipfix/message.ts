@@ -9,7 +9,7 @@
  * character boundary so that a flow always fits a UDP message.
  */
 import { SvrError } from '../../errors.js';
-import { parseAddress } from '../../model/addr.js';
+import { parseAddress } from '../../packet/addr.js';
 import type { SessionRecord } from '../record.js';
 import { VARIABLE_LENGTH, fieldLength, type IeType } from './elements.js';
 import { TEMPLATES, flowsOf, templateFor, type FieldValue, type FlowView, type Template } from './templates.js';

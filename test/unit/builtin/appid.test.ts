@@ -19,8 +19,8 @@ const APPID = 'builtin.appid';
 const CLASSIFY = 'builtin.appid/classify';
 const ALL_CHAINED = { web: [CLASSIFY], tls: [CLASSIFY], echo: [CLASSIFY], discard: [CLASSIFY], dns: [CLASSIFY] };
 
-function appOf(lab: MemoryLab, router: 'r1' | 'r2', service: string): string[] {
-  return lab[router].sessions().filter((s) => s.service === service).map((s) => s.application);
+async function appOf(lab: MemoryLab, router: 'r1' | 'r2', service: string): Promise<string[]> {
+  return (await lab[router].sessions()).filter((s) => s.service === service).map((s) => s.application);
 }
 
 async function tcpEchoServer(lab: MemoryLab, port: number): Promise<void> {
@@ -40,11 +40,11 @@ test('TLS ClientHello over a real TCP connection: the session is named by its SN
     await tcpEchoServer(lab, 443);
     const c = await lab.clients[0]!.tcpConnect('198.18.3.20', 443);
     await sendAndEcho(c, clientHello('example.com'));
-    assert.equal(appOf(lab, 'r1', 'tls'), ['example.com']);
+    assert.equal(await appOf(lab, 'r1', 'tls'), ['example.com']);
     await sendAndEcho(c, Buffer.from('application data'));
-    assert.ok(await until(() => appOf(lab, 'r2', 'tls')[0] === 'example.com'), `the egress learned it (${appOf(lab, 'r2', 'tls')})`);
+    assert.ok(await until(async () => (await appOf(lab, 'r2', 'tls'))[0] === 'example.com'), `the egress learned it (${(await appOf(lab, 'r2', 'tls'))})`);
     await sendAndEcho(c, clientHello('other.example'));
-    assert.equal(appOf(lab, 'r1', 'tls'), ['example.com'], 'named once: later packets are not inspected');
+    assert.equal(await appOf(lab, 'r1', 'tls'), ['example.com'], 'named once: later packets are not inspected');
     const n = pluginCounters(lab.r1.counters(), APPID);
     assert.equal([n['classified-sni'], n['classified-port'], n['unclassified']], [1, 0, 0]);
     c.destroy();
@@ -60,12 +60,12 @@ test('HTTP/1.1 Host header (port and case dropped); data that is neither TLS nor
     await tcpEchoServer(lab, 80);
     const c = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
     await sendAndEcho(c, Buffer.from('GET /index.html HTTP/1.1\r\nUser-Agent: t\r\nhOST:  WWW.Example.org:8080 \r\nAccept: */*\r\n\r\n'));
-    assert.equal(appOf(lab, 'r1', 'web'), ['www.example.org']);
+    assert.equal(await appOf(lab, 'r1', 'web'), ['www.example.org']);
     await sendAndEcho(c, Buffer.from('more'));
-    assert.ok(await until(() => appOf(lab, 'r2', 'web')[0] === 'www.example.org'), 'the egress learned it');
+    assert.ok(await until(async () => (await appOf(lab, 'r2', 'web'))[0] === 'www.example.org'), 'the egress learned it');
     const raw = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
     await sendAndEcho(raw, Buffer.from('\x00\x01binary'));
-    assert.equal(appOf(lab, 'r1', 'web').sort(), ['http', 'www.example.org']);
+    assert.equal((await appOf(lab, 'r1', 'web')).sort(), ['http', 'www.example.org']);
     const n = pluginCounters(lab.r1.counters(), APPID);
     assert.equal([n['classified-http'], n['classified-port']], [1, 1]);
     c.destroy();
@@ -90,18 +90,18 @@ test('DNS answers are learned (CNAME chain, compressed names): a later session t
     for (const p of [50000, 50001, 50002, 50003]) client.udpBind(p, () => got++);
     client.udpSend(50000, '198.18.3.20', 53, dnsQuery(0x1234, 'svc.example'));
     assert.ok(await until(() => got === 1));
-    assert.equal(appOf(lab, 'r1', 'dns'), ['dns'], 'the DNS session itself: by port, after its answer');
+    assert.equal(await appOf(lab, 'r1', 'dns'), ['dns'], 'the DNS session itself: by port, after its answer');
     assert.is(pluginCounters(lab.r1.counters(), APPID)['dns-learned'], 2);
     client.udpSend(50001, '198.18.3.21', 7, Buffer.from('to the learned address'));
     client.udpSend(50002, '198.18.3.20', 7, Buffer.from('to another address'));
     client.udpSend(50003, '198.18.3.21', 9, Buffer.from('unknown port, learned address'));
     assert.ok(await until(() => got === 4));
-    const echo = lab.r1.sessions().filter((s) => s.service === 'echo').map((s) => s.application).sort();
+    const echo = (await lab.r1.sessions()).filter((s) => s.service === 'echo').map((s) => s.application).sort();
     assert.equal(echo, ['my-echo', 'svc.example'], 'learned name first, then the (overridden) port name');
-    assert.equal(appOf(lab, 'r1', 'discard'), ['svc.example']);
+    assert.equal(await appOf(lab, 'r1', 'discard'), ['svc.example']);
     client.udpSend(50001, '198.18.3.21', 7, Buffer.from('again'));
     assert.ok(await until(() => got === 5));
-    assert.ok(await until(() => lab.r2.sessions().some((s) => s.application === 'svc.example')), 'the egress learned it');
+    assert.ok(await until(async () => (await lab.r2.sessions()).some((s) => s.application === 'svc.example')), 'the egress learned it');
     const n = pluginCounters(lab.r1.counters(), APPID);
     assert.equal([n['classified-dns'], n['classified-port'], n['unclassified']], [2, 2, 0]);
     s20!.udpUnbind(9);
@@ -109,7 +109,7 @@ test('DNS answers are learned (CNAME chain, compressed names): a later session t
     client.udpBind(50004, () => got++);
     client.udpSend(50004, '198.18.3.20', 9, Buffer.from('nobody names port 9'));
     assert.ok(await until(() => (pluginCounters(lab.r1.counters(), APPID)['unclassified'] ?? 0) === 1));
-    assert.is(lab.r1.sessions().filter((s) => s.service === 'discard' && s.application === '').length, 1);
+    assert.is((await lab.r1.sessions()).filter((s) => s.service === 'discard' && s.application === '').length, 1);
   } finally {
     await lab.close();
   }
@@ -128,14 +128,14 @@ test('max-packets: a request whose headers never end is inspected for max-packet
       sent += chunk.length;
       assert.ok(await until(() => c.bytesSent === sent), `segment ${i} acknowledged`);
       await sleep(5);
-      assert.equal(appOf(lab, 'r1', 'web'), [i < 3 ? '' : 'http'], `after ${i} data packets`);
+      assert.equal(await appOf(lab, 'r1', 'web'), [i < 3 ? '' : 'http'], `after ${i} data packets`);
     }
     // a session that closes before it was decided
     const d = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
     d.write(Buffer.from('GET / HTTP/1.1\r\n'));
     await until(() => d.bytesSent > 0);
-    const dp = lab.r1.dataplane;
-    const undecided = lab.r1.sessions().filter((s) => s.service === 'web' && s.application === '');
+    const dp = lab.r1.host.dataplane;
+    const undecided = (await lab.r1.sessions()).filter((s) => s.service === 'web' && s.application === '');
     assert.is(undecided.length, 1);
     for (let r = 0; r < dp.sessions.capacity; r++) {
       if (dp.sessions.isActive(r) && dp.ctx.applications.name(dp.sessions.app[r]!) === '' && dp.sessions.service[r] === dp.tables.serviceId('web')) dp.removeRow(r, dp.sessions.gen[r]!, 'teardown');

@@ -1,12 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildTcp } from '../../../src/packet/build.js';
 import { TCP_SYN } from '../../../src/packet/ip.js';
 import { checkPluginCompliance } from '../../../src/plugins/compliance.js';
 import dos from '../../../src/plugins/builtin/dos/index.js';
-import type { Router } from '../../../src/router.js';
+import type { InThreadHost } from '../../../src/control/in-thread-host.js';
+import type { Router } from '../../../src/control/router.js';
 import { sleep, until } from '../../support/config.js';
 import { HEAP_BUDGET, builtin, builtinLab, settle } from './lab.js';
 
@@ -14,14 +15,14 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const DOS = 'plugin.builtin.dos.';
 
 /** Ends every session of `r` whose client address is `addr` (as the idle sweep would), running the close hooks. */
-function endSessionsFrom(r: Router, addr: string): number {
-  const t = r.dataplane.sessions;
+function endSessionsFrom(r: Router<InThreadHost>, addr: string): number {
+  const t = r.host.dataplane.sessions;
   const a = parseAddress(addr)!.bytes;
   const word = ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
   let n = 0;
   for (let row = 0; row < t.capacity; row++) {
     if (t.isActive(row) && t.origSrc[row * 4] === word) {
-      r.dataplane.removeRow(row, t.gen[row]!, 'teardown');
+      r.host.dataplane.removeRow(row, t.gen[row]!, 'teardown');
       n++;
     }
   }
@@ -101,7 +102,7 @@ test('half-open: established connections do not count; a SYN flood from a spoofe
     assert.ok(await until(() => lab.r1.counters()[`${DOS}refused`] === 15), '5 half-open sessions are let in, 15 refused');
     assert.is(lab.r1.counters()[`${DOS}half-open-sessions`], 5, 'gauge: half-open now');
     assert.is(lab.r1.counters()[`${DOS}open-sessions`], 13, 'gauge: 8 established + 5 half-open');
-    assert.is(lab.r1.sessions().filter((s) => s.original.src === '198.18.1.66').length, 5);
+    assert.is((await lab.r1.sessions()).filter((s) => s.original.src === '198.18.1.66').length, 5);
     const refused = await client.tcpConnect('198.18.3.20', 80, { timeoutMs: 300 }).then(() => 'connected', (e: Error) => e.message);
     assert.match(refused, /timed out/, 'the limit is router-wide: new TCP is refused while it is full');
     let echoed = 0;
@@ -140,9 +141,9 @@ test('max-sessions: the limit holds, counts by reason, and frees a slot when a s
     client.udpSend(41000, '198.18.3.20', 7, Buffer.from('again'));
     assert.ok(await until(() => replies.get(41000) === 2), 'open sessions keep working');
     assert.is(lab.r1.counters()[`${DOS}refused-max-sessions`], 1);
-    const t = lab.r1.dataplane.sessions;
+    const t = lab.r1.host.dataplane.sessions;
     const row = [...Array(t.capacity).keys()].find((r) => t.isActive(r) && t.origSrcPort[r] === 41001)!;
-    lab.r1.dataplane.removeRow(row, t.gen[row]!, 'teardown');
+    lab.r1.host.dataplane.removeRow(row, t.gen[row]!, 'teardown');
     client.udpSend(41004, '198.18.3.20', 7, Buffer.from('m'));
     assert.ok(await until(() => replies.get(41004) === 1), 'a slot was freed');
   } finally {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildTcp } from '../../../src/packet/build.js';
 import { readU32 } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../../../src/packet/ip.js';
@@ -80,7 +80,7 @@ test('strict: a real 1 MB-each-way transfer completes with no false drops, while
     assert.ok(c[`${FW}tcp-packets`]! > 1000, 'every segment of the transfer was checked');
     assert.ok(!atServer.some((s) => s.from.endsWith('gateway') && (injected.includes(s.seq) || (s.flags & (TCP_SYN | TCP_FIN)) === (TCP_SYN | TCP_FIN))), 'the server never saw either');
     // both FINs acknowledged: new data on the old connection is after-close
-    assert.ok(await until(() => lab.r1.sessions()[0]?.state === 'closing'));
+    assert.ok(await until(async () => (await lab.r1.sessions())[0]?.state === 'closing'));
     await sleep(20);
     const fin = fromClient().find((s) => (s.flags & (TCP_FIN | TCP_SYN)) === TCP_FIN)!;
     const late = (fin.seq + fin.len + 1) >>> 0;
@@ -229,12 +229,12 @@ test('a blind reset the firewall drops never closes the session (TCP state follo
     conn.write(Buffer.from('hello'));
     await until(() => server !== undefined);
     await settle();
-    assert.is(lab.r1.sessions()[0]!.state, 'established');
+    assert.is((await lab.r1.sessions())[0]!.state, 'established');
     // an RST far outside the window, as a blind attacker would send it
     lab.clients[0]!.transmit(buildTcp({ src: CLIENT, dst: SERVER, srcPort: 45555, dstPort: 80, seq: 0x7fff0000, flags: 0x04 }));
     await settle();
     assert.is(lab.r1.counters()[`${FW}out-of-window`], 1, 'the firewall dropped it');
-    assert.is(lab.r1.sessions()[0]!.state, 'established', 'the session stays established');
+    assert.is((await lab.r1.sessions())[0]!.state, 'established', 'the session stays established');
     conn.destroy();
   } finally {
     await lab.close();

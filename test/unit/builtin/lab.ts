@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../src/model/validate.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import type { PluginSpec } from '../../../src/plugins/host.js';
-import type { RouterOptions } from '../../../src/router.js';
+import type { CreateRouterOptions } from '../../../src/control/router.js';
 
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -55,7 +55,7 @@ authority:
         - { name: lan-echo-r1, service: lan-echo, peer: r1 }
 `;
 
-export function builtinLab(o: { clients?: string[]; servers?: string[]; router?: Omit<RouterOptions, 'name'> } = {}): MemoryLab {
+export function builtinLab(o: { clients?: string[]; servers?: string[]; router?: Omit<CreateRouterOptions, 'name'> } = {}): MemoryLab {
   return createMemoryLab({
     config: parseConfig(BUILTIN_LAB),
     clients: o.clients ?? ['198.18.1.10'],

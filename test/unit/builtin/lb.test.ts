@@ -64,7 +64,7 @@ test('proportional 1:3 by capacity over two servers behind r2: 200 sessions spli
     assert.equal([c['echo/198.18.3.20.sessions'], c['echo/198.18.3.21.sessions']], [a, b], 'per-target counters');
     assert.equal([c['echo/198.18.3.20.active'], c['echo/198.18.3.21.active']], [a, b], 'live sessions per target');
     // closing sessions at the egress lowers the live counts
-    const dp = lab.r2.dataplane;
+    const dp = lab.r2.host.dataplane;
     let closed = 0;
     for (let r = 0; r < dp.sessions.capacity && closed < 20; r++) if (dp.sessions.isActive(r) && dp.removeRow(r, dp.sessions.gen[r]!, 'teardown')) closed++;
     const after = pluginCounters(lab.r2.counters(), LB);
@@ -89,12 +89,12 @@ test('hunt: highest capacity first until full, then the next; no room anywhere r
     assert.is(await sessions(lab, 41005, 1, 300), 0, 'both full: refused');
     assert.ok((pluginCounters(lab.r2.counters(), LB)['unavailable'] ?? 0) >= 1);
     // the refused session is still alive at r1 and its handshake probes would take a freed place: end it
-    const ingress = lab.r1.dataplane;
+    const ingress = lab.r1.host.dataplane;
     const refused = [...Array(ingress.sessions.capacity).keys()].find((r) => ingress.sessions.isActive(r) && ingress.sessions.origSrcPort[r] === 41005);
     assert.ok(refused !== undefined);
     ingress.removeRow(refused!, ingress.sessions.gen[refused!]!, 'teardown');
     await sleep(50); // a probe already on the link meets a full balancer
-    const dp = lab.r2.dataplane;
+    const dp = lab.r2.host.dataplane;
     const t = dp.sessions;
     const at21 = [...Array(t.capacity).keys()].find((r) => t.isActive(r) && t.natDst[r * 4] === ((198 << 24) | (18 << 16) | (3 << 8) | 21) >>> 0);
     assert.ok(at21 !== undefined);

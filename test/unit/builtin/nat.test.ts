@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildIcmpEcho } from '../../../src/packet/build.js';
 import { PluginOptionsError } from '../../../src/plugins/api.js';
 import { checkPluginCompliance } from '../../../src/plugins/compliance.js';
@@ -42,7 +42,7 @@ test('source NAT of 1,000 concurrent UDP sessions: the server sees pool addresse
       }
       assert.ok(await until(() => replies === (wave + 1) * 50, 10000), `wave ${wave}: every session got its reply (${replies})`);
     }
-    assert.is(lab.r2.sessions().length, 1000, '1,000 concurrent sessions at the egress');
+    assert.is((await lab.r2.sessions()).length, 1000, '1,000 concurrent sessions at the egress');
     assert.equal([...fromServer], ['198.18.3.20:7'], 'replies come from the server address the client used');
     const byAddress = new Map<string, number>();
     for (const s of seen) byAddress.set(s.split(':')[0]!, (byAddress.get(s.split(':')[0]!) ?? 0) + 1);
@@ -54,7 +54,7 @@ test('source NAT of 1,000 concurrent UDP sessions: the server sees pool addresse
     assert.is(pluginCounters(lab.r1.counters(), NAT)['translations'], undefined, 'nothing loaded at the ingress');
 
     // close 10 egress sessions: their ports come free and new sessions get exactly those
-    const dp = lab.r2.dataplane;
+    const dp = lab.r2.host.dataplane;
     let removed = 0;
     for (let r = 0; r < dp.sessions.capacity && removed < 10; r++) {
       if (dp.sessions.isActive(r) && dp.removeRow(r, dp.sessions.gen[r]!, 'teardown')) removed++;

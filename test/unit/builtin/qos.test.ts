@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Batch, Frame, PF_REVERSE } from '../../../src/dataplane/batch.js';
 import type { ChainStageEntry } from '../../../src/dataplane/chain.js';
 import { Dataplane } from '../../../src/dataplane/dataplane.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import { parseConfig } from '../../../src/model/validate.js';
 import { buildUdp } from '../../../src/packet/build.js';

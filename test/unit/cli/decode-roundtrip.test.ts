@@ -28,7 +28,7 @@ test('svr decode on a pcap of the R1-R2 link round-trips every metadata field th
     lab.clients[0]!.udpSend(40001, '198.18.3.20', 7, Buffer.from('two'));
     await until(() => replies === 2);
     pcap.close();
-    const session = lab.r1.sessions()[0]!;
+    const session = (await lab.r1.sessions())[0]!;
     const { stdout } = await run(process.execPath, [SVR, 'decode', file]);
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.is(lines.length, 4, 'two packets each way');

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PcapWriter } from '../../../src/io/pcap.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildTcp, buildUdp } from '../../../src/packet/build.js';
 import { PROTO_TCP, PROTO_UDP, TCP_SYN } from '../../../src/packet/ip.js';
 import { COOKIE, MetadataWriter, Tlv } from '../../../src/packet/svr-metadata.js';

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SimulatedClock, createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
 import { bfdMachine, detectionTimeMs, type BfdEvent, type BfdInput } from '../../../src/machines/bfd.js';
-import type { BfdControlPacket, BfdState } from '../../../src/paths/bfd-packet.js';
+import type { BfdControlPacket, BfdState } from '../../../src/packet/bfd.js';
 
 const MINE = 0x1111;
 const REMOTE = 0x2222;

@@ -7,7 +7,7 @@ const announced = (actions: { type: string; params?: unknown }[]) =>
   actions.filter((a) => a.type === 'announce').map((a) => (a.params as { reachable: boolean }).reachable);
 
 test('a peer with paths up is reachable; it becomes unreachable only when its last path goes down', () => {
-  const [s0, a0] = initialTransition(peerMachine, { name: 'r2', paths: ['p1', 'p2'] });
+  const [s0, a0] = initialTransition(peerMachine, { name: 'r2', paths: [{ name: 'p1', up: true }, { name: 'p2', up: true }] });
   assert.is(s0.value, 'reachable');
   assert.equal(announced(a0), [true]);
   const [s1, a1] = transition(peerMachine, s0, { type: 'path.down', path: 'p1' });
@@ -21,9 +21,14 @@ test('a peer with paths up is reachable; it becomes unreachable only when its la
   assert.equal(announced(a3), [true]);
 });
 
-test('a peer whose paths start down is unreachable', () => {
-  const [s0] = initialTransition(peerMachine, { name: 'r2', paths: ['p1'], initiallyUp: false });
+test('a peer starts from its paths\' state: unreachable with every path down, reachable with one up', () => {
+  const [s0, a0] = initialTransition(peerMachine, { name: 'r2', paths: [{ name: 'p1', up: false }] });
   assert.is(s0.value, 'unreachable');
+  assert.equal(announced(a0), [false]);
+  const [s1] = initialTransition(peerMachine, { name: 'r2', paths: [{ name: 'p1', up: false }, { name: 'p2', up: true }] });
+  assert.is(s1.value, 'reachable');
+  const [s2] = initialTransition(peerMachine, { name: 'r2', paths: [] });
+  assert.is(s2.value, 'unreachable', 'a peer without paths is not reachable');
 });
 
 test.run();

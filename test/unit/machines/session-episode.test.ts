@@ -19,7 +19,7 @@ test('reverse metadata confirms the session and records it', () => {
   assert.is(s1.value, 'confirmed');
   assert.is(s1.status, 'done');
   assert.equal(named(actions), ['record']);
-  assert.equal((actions.find((a) => a.type === 'record') as unknown as { params: unknown }).params, { sessionId: input.sessionId, outcome: 'confirmed', tries: 0 });
+  assert.equal((actions.find((a) => a.type === 'record') as unknown as { params: unknown }).params, { row: 7, sessionId: input.sessionId, outcome: 'confirmed', tries: 0 });
 });
 
 test('removal of the session ends the episode without teardown', () => {

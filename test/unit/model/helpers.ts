@@ -1,7 +1,7 @@
 /** Shared helpers for model tests: build configs as objects, parse them, read problems, make packets. */
 import * as assert from 'uvu/assert';
 import { isSvrError } from '../../../src/errors.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 import { parseConfig, type ConfigProblem } from '../../../src/model/validate.js';
 import type { ForwardingTables } from '../../../src/model/tables.js';

@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { parsePrefix, prefixContains } from '../../../src/model/addr.js';
+import { parsePrefix, prefixContains } from '../../../src/packet/addr.js';
 import { PrefixTrie } from '../../../src/model/prefix-trie.js';
 import { test } from 'uvu';
 import { bytes } from './helpers.js';

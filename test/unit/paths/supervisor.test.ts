@@ -6,13 +6,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PathSupervisor, type PathStateChange, type PathSupervisorOptions } from '../../../src/actors/paths.js';
+import { PathSupervisor, type PathStateChange, type PathSupervisorOptions } from '../../../src/paths/supervisor.js';
 import type { LinkDirection } from '../../../src/io/memory/link.js';
 import type { BfdSettings, SvrConfig } from '../../../src/model/config.js';
 import { BFD_DEFAULTS } from '../../../src/model/defaults.js';
-import { decodeBfdControl } from '../../../src/paths/bfd-packet.js';
+import { decodeBfdControl } from '../../../src/packet/bfd.js';
 import { meanOpinionScore, type LinkTestRound } from '../../../src/paths/quality.js';
-import type { Router } from '../../../src/router.js';
+import type { Router } from '../../../src/control/router.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { exampleConfig, sleep } from '../../support/config.js';
 import { prng } from '../../support/prng.js';

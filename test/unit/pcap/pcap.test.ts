@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isSvrError } from '../../../src/errors.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildTcp, buildUdp } from '../../../src/packet/build.js';
 import { TCP_SYN } from '../../../src/packet/ip.js';
 import { parseCapture, PcapWriter, readCapture, type CaptureRecord } from '../../../src/io/pcap.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isSvrError } from '../../../src/errors.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildUdp } from '../../../src/packet/build.js';
 import { parseCapture, type CaptureRecord } from '../../../src/io/pcap.js';
 import { ByteWriter, concat, epb, ethernet, idb, isb, shb, sll2, spb } from './fixtures.js';

@@ -15,7 +15,7 @@ import { MemorySegment } from '../../../src/io/memory/segment.js';
 import { TunPort } from '../../../src/io/tun/tun-port.js';
 import { parseConfig } from '../../../src/model/validate.js';
 import { PacketInfo, parsePacket, PROTO_TCP } from '../../../src/packet/ip.js';
-import { createRouter } from '../../../src/router.js';
+import { createRouter } from '../../../src/control/router.js';
 import { SimHost } from '../../../src/sim/host.js';
 import { builtin, settle } from '../builtin/lab.js';
 import { SFC_LAB } from './sfc-lab.js';

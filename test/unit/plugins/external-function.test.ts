@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { MemoryLink } from '../../../src/io/memory/link.js';
 import { MemorySegment } from '../../../src/io/memory/segment.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { parseConfig } from '../../../src/model/validate.js';
 import { buildTcp, buildUdp } from '../../../src/packet/build.js';
 import { PacketInfo, parsePacket, PROTO_TCP, PROTO_UDP, TCP_ACK } from '../../../src/packet/ip.js';
@@ -16,7 +16,7 @@ import { decrementTtl } from '../../../src/packet/rewrite.js';
 import { checkPluginCompliance } from '../../../src/plugins/compliance.js';
 import externalFunction from '../../../src/plugins/builtin/external-function/index.js';
 import { readExternalFunctionOptions } from '../../../src/plugins/builtin/external-function/options.js';
-import { createRouter, type Router } from '../../../src/router.js';
+import { createRouter, type Router } from '../../../src/control/router.js';
 import { SimHost } from '../../../src/sim/host.js';
 import { HEAP_BUDGET, builtin, settle } from '../builtin/lab.js';
 import { SFC_LAB } from './sfc-lab.js';
@@ -157,7 +157,7 @@ test('a TCP transfer through the external function is intact; the function sees 
     assert.is(c[`${P}ids.no-session`], 0);
     assert.is(c[`${P}ids.not-diverted`], 0);
     assert.is(c['drop-bad-checksum'] ?? 0, 0, 'checksums stay right after the function changed the TTL');
-    const view = lab.r1.pluginList().find((p) => p.name === 'builtin.external-function')!;
+    const view = lab.r1.plugins().find((p) => p.name === 'builtin.external-function')!;
     assert.equal(view.stages.map((s) => s.name), [STAGE]);
     assert.is(view.counters['ids.returned'], lab.fn.length, 'svr show plugins lists the counters');
   } finally {
@@ -178,7 +178,7 @@ test('a packet back from the function for no session is dropped and counted; it 
     const c = lab.r1.counters();
     assert.is(c['drop-function-no-session'], 2);
     assert.is(c[`${P}ids.no-session`], 2);
-    assert.is(lab.r1.sessions().length, 0, 'no session from a function interface');
+    assert.is((await lab.r1.sessions()).length, 0, 'no session from a function interface');
   } finally {
     await lab.close();
   }
@@ -210,7 +210,7 @@ test('a removed session takes its return keys with it; unloading the plugin stop
     const r = await transfer(lab, randomBytes(2000), randomBytes(2000));
     assert.is(r.clientGot.length, 64);
     await settle();
-    const dp = (lab.r1 as unknown as { dataplane: { sessions: { v4: { size: number }; active: number } } }).dataplane;
+    const dp = (lab.r1.host as unknown as { dataplane: { sessions: { v4: { size: number }; active: number } } }).dataplane;
     assert.is(dp.sessions.active, 1);
     assert.is(dp.sessions.v4.size, 3, 'LAN key, waypoint key and one return key');
     await new Promise((res) => setTimeout(res, 2600)); // the closed session's linger (2 s)

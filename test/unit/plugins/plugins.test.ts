@@ -35,13 +35,13 @@ test('the example plugin, loaded from its folder: its stage counts and tags a se
     const c = lab.r1.counters();
     assert.is(c['plugin.example.session-tagger.sessions-tagged'], 2, 'two sessions tagged');
     assert.ok(c['plugin.example.session-tagger.packets']! >= 4, 'both directions pass the stage');
-    assert.is(lab.r1.dataplane.sessions.tag[0], 42);
+    assert.is(lab.r1.host.dataplane.sessions.tag[0], 42);
     await sleep(20);
     const records: [string, unknown][] = [];
     for await (const e of store.pluginStore('example.session-tagger').entries()) records.push(e);
     assert.is(records.length, 2, 'one record per session in the sublevel');
     assert.is((records[0]![1] as { service: string }).service, 'echo');
-    const view = lab.r1.plugins.list();
+    const view = lab.r1.plugins();
     assert.equal(view.map((p) => [p.name, p.version, p.state, p.stages[0]!.name]), [['example.session-tagger', '1.0.0', 'loaded', 'example.session-tagger/tag']]);
     // unload
     assert.equal(await lab.r1.applyPlugins([], {}), []);
@@ -78,7 +78,7 @@ test('a stage that throws is disabled and counted; traffic continues', async () 
     for (let i = 0; i < 5; i++) assert.ok(await echoOnce(lab, 42000 + i), `exchange ${i} works`);
     assert.is(lab.r1.counters()['plugin-stage-errors'], 1);
     assert.ok(lines.some((l) => l.startsWith('plugin.stage-disabled') && l.includes('test.boom') && l.includes('kaboom')));
-    assert.equal(lab.r1.plugins.list()[0]!.stages, [{ name: 'test.boom/explode', disabled: true }]);
+    assert.equal(lab.r1.plugins()[0]!.stages, [{ name: 'test.boom/explode', disabled: true }]);
   } finally {
     await lab.close();
     rmSync(dir, { recursive: true, force: true });

@@ -45,7 +45,7 @@ test('session-open hooks: refuse (counted per plugin), source NAT at the egress 
     await until(() => (lab.r1.counters()['drop-refused-by-plugin'] ?? 0) === 1);
     assert.is(lab.r1.counters()['plugin.test.refuser.refused'], 1);
     assert.is(seen.length, 2, 'the refused session reached nothing');
-    const egress = lab.r2.dataplane;
+    const egress = lab.r2.host.dataplane;
     const rows: number[] = [];
     for (let r = 0; r < egress.sessions.capacity; r++) if (egress.sessions.isActive(r)) rows.push(r);
     egress.removeRow(rows[0]!, egress.sessions.gen[rows[0]!]!, 'teardown');
@@ -77,9 +77,9 @@ test('a classifier names a session\'s application at the ingress; the egress lea
       lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from(`m${i}`));
       assert.ok(await until(() => replies === i));
     }
-    assert.is(lab.r1.sessions()[0]!.application, 'demo.app');
-    assert.is(lab.r2.sessions()[0]!.application, 'demo.app', 'the egress knows it too');
-    assert.is(lab.r1.sessions()[0]!.handshake, 'complete', 're-signalling was acknowledged');
+    assert.is((await lab.r1.sessions())[0]!.application, 'demo.app');
+    assert.is((await lab.r2.sessions())[0]!.application, 'demo.app', 'the egress knows it too');
+    assert.is((await lab.r1.sessions())[0]!.handshake, 'complete', 're-signalling was acknowledged');
   } finally {
     await lab.close();
     rmSync(dir, { recursive: true, force: true });

@@ -39,7 +39,7 @@ test('a good config applies live: sessions keep their names, a removed service e
   const next = structuredClone(lab.r1.runningConfig) as SvrConfig;
   next.authority.services.reverse();
   lab.r1.applyConfig(next);
-  assert.is(lab.r1.sessions()[0]!.service, 'echo');
+  assert.is((await lab.r1.sessions())[0]!.service, 'echo');
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('b'));
   assert.ok(await until(() => got === 2));
   // remove the echo service: its session ends, new packets are denied
@@ -47,7 +47,7 @@ test('a good config applies live: sessions keep their names, a removed service e
   without.authority.services = without.authority.services.filter((s) => s.name !== 'echo');
   for (const r of without.authority.routers) r.serviceRoutes = r.serviceRoutes.filter((x) => x.service !== 'echo');
   lab.r1.applyConfig(without);
-  assert.is(lab.r1.sessions().length, 0);
+  assert.is((await lab.r1.sessions()).length, 0);
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('c'));
   await until(() => (lab.r1.counters()['drop-no-service'] ?? 0) === 1);
   assert.is(lab.r1.counters()['drop-no-service'], 1);

@@ -25,8 +25,8 @@ for (const c of cases) {
     assert.is(counters['sessions-created'] ?? 0, 0);
     assert.is(wire.length, 0, 'no packet on the R1-R2 link');
     assert.is(serverSaw, 0);
-    assert.is(lab.r1.sessions().length, 0);
-    assert.is(lab.r2.sessions().length, 0);
+    assert.is((await lab.r1.sessions()).length, 0);
+    assert.is((await lab.r2.sessions()).length, 0);
     await lab.close();
   });
 }

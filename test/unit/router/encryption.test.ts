@@ -43,8 +43,8 @@ test('payload encryption: no plaintext on the R1-R2 link, TLV 11 in metadata, a 
     assert.not.ok(leaked(wire, down.subarray(i, i + 32)), `plaintext of the download at ${i} is on the wire`);
   }
   assert.ok(wire[0]!.meta!.payloadEncrypted, 'TLV 11 in the forward metadata');
-  assert.is(lab.r1.sessions()[0]!.encryption, 'encrypted');
-  assert.is(lab.r2.sessions()[0]!.encryption, 'encrypted');
+  assert.is((await lab.r1.sessions())[0]!.encryption, 'encrypted');
+  assert.is((await lab.r2.sessions())[0]!.encryption, 'encrypted');
   await lab.close();
 });
 
@@ -61,8 +61,8 @@ test('adaptive encryption: a TLS session is not encrypted twice (TLV 11 dropped 
   assert.ok(serverGot.equals(hello));
   assert.ok(leaked(wire, hello.subarray(0, 32)), 'the TLS bytes travel as they are (not encrypted again)');
   assert.ok(wire.some((w) => w.meta !== null && w.dir === 'a->b' && !w.meta.payloadEncrypted), 're-signalled without TLV 11');
-  assert.is(lab.r1.sessions()[0]!.encryption, 'skipped (already encrypted)');
-  assert.ok(await until(() => lab.r2.sessions()[0]!.encryption === 'skipped (already encrypted)'));
+  assert.is((await lab.r1.sessions())[0]!.encryption, 'skipped (already encrypted)');
+  assert.ok(await until(async () => (await lab.r2.sessions())[0]!.encryption === 'skipped (already encrypted)'));
   conn.destroy();
   await lab.close();
 });
@@ -131,7 +131,7 @@ test('metadata encryption per path: payload TLVs are ciphertext on the wire, the
   assert.ok(await until(() => replies === 1));
   assert.not.ok(leaked(wire, Buffer.from('engineering')), 'the tenant name is not readable on the wire');
   assert.ok(Buffer.from(wire[0]!.bytes).includes(Buffer.from([0x00, 0x10, 0x00, 0x04])), 'the security id header TLV is clear');
-  assert.is(lab.r2.sessions()[0]!.tenant, 'engineering', 'the egress decrypted it');
+  assert.is((await lab.r2.sessions())[0]!.tenant, 'engineering', 'the egress decrypted it');
   await lab.close();
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import type { SessionEvent } from '../../../src/router.js';
+import type { SessionEvent } from '../../../src/control/router.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
 import { recordWire } from '../../support/wire.js';
 
@@ -24,7 +24,7 @@ test('one-way UDP: the ingress probes, the egress answers, and metadata stops', 
   assert.ok(await until(() => got === 2));
   const last = wire.filter((w) => w.dir === 'a->b').at(-1)!;
   assert.is(last.meta, null, 'later forward packets carry no metadata');
-  assert.is(lab.r1.handshakesInFlight, 0, 'no actor is left for a confirmed session');
+  assert.is(lab.r1.status().handshakesInFlight, 0, 'no actor is left for a confirmed session');
   await lab.close();
 });
 
@@ -36,8 +36,8 @@ test('lost first packets: the probe re-creates the session at the egress', async
   lab.r1.events$.subscribe((e) => events.push(e));
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('first'));
   assert.ok(await until(() => events.some((e) => e.type === 'confirmed')));
-  assert.is(lab.r2.sessions().length, 1, 'the egress has the session');
-  assert.is(lab.r2.sessions()[0]!.id, lab.r1.sessions()[0]!.id);
+  assert.is((await lab.r2.sessions()).length, 1, 'the egress has the session');
+  assert.is((await lab.r2.sessions())[0]!.id, (await lab.r1.sessions())[0]!.id);
   await lab.close();
 });
 
@@ -49,7 +49,7 @@ test('a session whose handshake never completes is torn down and counted', async
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('lost'));
   assert.ok(await until(() => events.some((e) => e.type === 'failed'), 3000));
   await sleep(5);
-  assert.is(lab.r1.sessions().length, 0, 'torn down');
+  assert.is((await lab.r1.sessions()).length, 0, 'torn down');
   assert.is(lab.r1.counters()['handshakes-failed'], 1);
   assert.is(lab.r1.counters()['health-checks-sent'], 3);
   assert.ok(events.some((e) => e.type === 'removed' && e.reason === 'teardown'));

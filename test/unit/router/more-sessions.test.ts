@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { parseConfig } from '../../../src/model/validate.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildIcmpEcho } from '../../../src/packet/build.js';
 import { PROTO_UDP } from '../../../src/packet/ip.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
@@ -31,7 +31,7 @@ test('ICMP echo crosses r1 and r2 as UDP between the routers, with metadata on e
   assert.ok(wire.length === 6 && wire.every((w) => w.protocol === PROTO_UDP), 'ICMP is UDP between routers');
   assert.ok(wire.every((w) => w.meta !== null && w.meta.malformed === undefined), 'converted packets always carry metadata');
   assert.equal(wire[0]!.meta!.forward, { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 77, dstPort: 77, protocol: 1 });
-  const s = lab.r1.sessions();
+  const s = (await lab.r1.sessions());
   assert.is(s.length, 1, 'one session for the echo identifier');
   assert.is(s[0]!.handshake, 'always');
   await lab.close();
@@ -103,16 +103,16 @@ test('waypoint ports: even local / odd peer per path, exhaustion is counted, por
   lab.servers[0]!.udpBind(7, () => {});
   for (let i = 0; i < 5; i++) lab.clients[0]!.udpSend(42000 + i, '198.18.3.20', 7, Buffer.from('x'));
   await sleep(30);
-  const s = lab.r1.sessions();
+  const s = (await lab.r1.sessions());
   assert.is(s.length, 4, '2 even x 2 odd port pairs');
   const pairs = s.map((x) => `${x.waypoint!.srcPort}-${x.waypoint!.dstPort}`).sort();
   assert.equal(pairs, ['16384-16385', '16384-16387', '16386-16385', '16386-16387']);
   assert.is(lab.r1.counters()['drop-waypoint-ports-exhausted'], 1);
   // idle timeout (udp: 1 s) frees them
-  assert.ok(await until(() => { lab.r1.sweep(); lab.r2.sweep(); return lab.r1.sessions().length === 0; }, 3000), 'sessions expire after their UDP timeout');
+  assert.ok(await until(async () => { lab.r1.sweep(); lab.r2.sweep(); return (await lab.r1.sessions()).length === 0; }, 3000), 'sessions expire after their UDP timeout');
   assert.is(lab.r1.counters()['sessions-expired'], 4);
   lab.clients[0]!.udpSend(43000, '198.18.3.20', 7, Buffer.from('again'));
-  assert.ok(await until(() => lab.r1.sessions().length === 1), 'a freed pair is used again');
+  assert.ok(await until(async () => (await lab.r1.sessions()).length === 1), 'a freed pair is used again');
   await lab.close();
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import type { PathMessage } from '../../../src/router.js';
+import type { PathMessage } from '../../../src/control/router.js';
 import { exampleConfig, until } from '../../support/config.js';
 import { recordWire } from '../../support/wire.js';
 

@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
-import type { Resiliency } from '../../../src/dataplane/path-choice.js';
-import type { SessionEvent } from '../../../src/router.js';
+import type { SessionResiliency } from '../../../src/model/config.js';
+import type { SessionEvent } from '../../../src/control/router.js';
 import { sleep, until } from '../../support/config.js';
 import { prng } from '../../support/prng.js';
 import { twoPathsConfig } from '../../support/two-paths.js';
@@ -11,10 +11,8 @@ import { twoPathsConfig } from '../../support/two-paths.js';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const P1 = { r1: 'wan0->r2/wan0', r2: 'wan0->r1/wan0' };
 
-function lab2(resiliency: Resiliency): MemoryLab {
-  const lab = createMemoryLab({ config: twoPathsConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'], paths: 2 });
-  for (const r of [lab.r1, lab.r2]) for (const svc of ['web', 'stream']) r.setServiceRouting(svc, { paths: [0, 1], resiliency });
-  return lab;
+function lab2(resiliency: SessionResiliency): MemoryLab {
+  return createMemoryLab({ config: twoPathsConfig(resiliency), clients: ['198.18.1.10'], servers: ['198.18.3.20'], paths: 2 });
 }
 
 /** Takes path 1 down on both routers (as BFD would) and drops everything on its link. */
@@ -63,18 +61,18 @@ test('failover: a path going down moves a download and a UDP stream to the other
   const before = s.got();
   assert.ok(await until(() => s.got() > before + 10, 3000), 'the UDP stream continues on the other path');
   s.stop();
-  for (const x of lab.r1.sessions()) assert.is(x.path, 'wan1->r2/wan1', `${x.service} moved to path 2`);
+  for (const x of (await lab.r1.sessions())) assert.is(x.path, 'wan1->r2/wan1', `${x.service} moved to path 2`);
   assert.ok(events.some((e) => e.type === 'migrated' && e.from === P1.r1 && e.to === 'wan1->r2/wan1'));
-  assert.is(lab.r1.sessions().find((x) => x.service === 'web')?.id, lab.r2.sessions().find((x) => x.service === 'web')?.id, 'same session id on both routers');
+  assert.is((await lab.r1.sessions()).find((x) => x.service === 'web')?.id, (await lab.r2.sessions()).find((x) => x.service === 'web')?.id, 'same session id on both routers');
   // the egress followed the move: it has no handshake to confirm (an episode there would probe and,
   // unanswered, tear the session down a few seconds later)
-  assert.is(lab.r2.handshakesInFlight, 0, 'no handshake episode at the egress after the move');
-  assert.ok(lab.r2.sessions().some((x) => x.service === 'stream' && x.path === 'wan1->r1/wan1'), 'the egress has the stream on path 2');
+  assert.is(lab.r2.status().handshakesInFlight, 0, 'no handshake episode at the egress after the move');
+  assert.ok((await lab.r2.sessions()).some((x) => x.service === 'stream' && x.path === 'wan1->r1/wan1'), 'the egress has the stream on path 2');
   // failover (not revertible): sessions stay on path 2 when path 1 comes back
   restorePath1(lab);
   lab.clients[0]!.udpSend(40000, '198.18.3.20', 5000, Buffer.from('after'));
   await sleep(30);
-  assert.is(lab.r1.sessions().find((x) => x.service === 'stream')!.path, 'wan1->r2/wan1');
+  assert.is((await lab.r1.sessions()).find((x) => x.service === 'stream')!.path, 'wan1->r2/wan1');
   await lab.close();
 });
 
@@ -92,7 +90,7 @@ test('reverse-packet resiliency: a download whose client is silent moves when th
   server!.end();
   const got = await conn.readAll();
   assert.is(sha(got), sha(body));
-  assert.is(lab.r2.sessions()[0]?.path ?? 'gone', lab.r2.sessions().length ? 'wan1->r1/wan1' : 'gone');
+  assert.is((await lab.r2.sessions())[0]?.path ?? 'gone', (await lab.r2.sessions()).length ? 'wan1->r1/wan1' : 'gone');
   assert.ok((lab.r2.counters()['sessions-migrated'] ?? 0) >= 1, 'the egress moved it');
   await lab.close();
 });
@@ -101,16 +99,21 @@ test('revertible-failover: sessions return to the preferred path once it is back
   const lab = lab2('revertible-failover');
   const s = stream(lab);
   await until(() => s.got() > 5);
-  assert.is(lab.r1.sessions()[0]!.path, P1.r1);
+  assert.is((await lab.r1.sessions())[0]!.path, P1.r1);
   failPath1(lab);
-  await until(() => lab.r1.sessions()[0]!.path === 'wan1->r2/wan1');
+  await until(async () => (await lab.r1.sessions())[0]!.path === 'wan1->r2/wan1');
   const mid = s.got();
   assert.ok(await until(() => s.got() > mid, 3000), 'flowing on path 2');
+  const back = Date.now();
   restorePath1(lab);
-  assert.ok(await until(() => lab.r1.sessions()[0]!.path === P1.r1), 'back on path 1');
+  await sleep(600);
+  assert.is((await lab.r1.sessions())[0]!.path, 'wan1->r2/wan1', 'not back before the hold-down (1 s)');
+  assert.ok(await until(async () => (await lab.r1.sessions())[0]!.path === P1.r1, 3000), 'back on path 1');
+  assert.ok(Date.now() - back >= 990, `back ${Date.now() - back} ms after path 1 came up (timers may fire a ms early)`);
+  assert.ok(lab.r1.counters()['service-moves']! >= 2, 'the migration episode moved the service there and back');
   const after = s.got();
   assert.ok(await until(() => s.got() > after + 5, 3000), 'still flowing after the move back');
-  assert.is(lab.r2.sessions()[0]!.path, P1.r2, 'the egress followed');
+  assert.is((await lab.r2.sessions())[0]!.path, P1.r2, 'the egress followed');
   s.stop();
   await lab.close();
 });
@@ -123,7 +126,7 @@ test('resiliency none: sessions stay on a failed path', async () => {
   const at = s.got();
   await sleep(40);
   assert.is(s.got(), at, 'nothing gets through');
-  assert.is(lab.r1.sessions()[0]!.path, P1.r1);
+  assert.is((await lab.r1.sessions())[0]!.path, P1.r1);
   s.stop();
   await lab.close();
 });

@@ -23,22 +23,22 @@ test('a packet whose metadata was tampered with is dropped (bad HMAC), a clean r
   tampered[at] = 'E'.charCodeAt(0);
   let got = 0;
   lab.servers[0]!.udpBind(7, () => got++);
-  const traffic0 = lab.r2.pathTraffic(0);
+  const traffic0 = lab.r2.host.pathTraffic(0);
   lab.wan.a.send(tampered);
   await sleep(20);
   assert.is(lab.r2.counters()['drop-bad-hmac'], 1);
-  assert.is(lab.r2.sessions().length, 0, 'no session from tampered metadata');
+  assert.is((await lab.r2.sessions()).length, 0, 'no session from tampered metadata');
   const badTrailer = pkt.slice();
   badTrailer[badTrailer.length - 1]! ^= 0xff;
   lab.wan.a.send(badTrailer);
   await sleep(20);
   assert.is(lab.r2.counters()['drop-bad-hmac'], 2);
   assert.is(got, 0);
-  assert.is(lab.r2.pathTraffic(0), traffic0, 'packets failing HMAC are no sign of path liveness');
+  assert.is(lab.r2.host.pathTraffic(0), traffic0, 'packets failing HMAC are no sign of path liveness');
   lab.wan.a.send(pkt);
   assert.ok(await until(() => got === 1), 'the untouched packet is accepted');
-  assert.is(lab.r2.pathTraffic(0), traffic0 + 1, 'a verified data packet counts for the path (BFD liveness)');
-  assert.is(lab.r2.sessions().length, 1);
+  assert.is(lab.r2.host.pathTraffic(0), traffic0 + 1, 'a verified data packet counts for the path (BFD liveness)');
+  assert.is((await lab.r2.sessions()).length, 1);
   await lab.close();
 });
 
@@ -60,7 +60,7 @@ test('without HMAC, metadata lengths that disagree with the packet are counted d
   assert.is(c['drop-bad-metadata'], 2);
   assert.is(c['bad-metadata-lengths-exceed-packet'], 1);
   assert.is(c['bad-metadata-bad-context-length'], 1);
-  assert.is(lab.r2.sessions().length, 0);
+  assert.is((await lab.r2.sessions()).length, 0);
   await lab.close();
 });
 

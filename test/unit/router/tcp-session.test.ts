@@ -51,11 +51,11 @@ test('full TCP connection through r1 and r2: handshake, 1 MB each way, FIN', asy
   for (const w of fwd) assert.equal([w.sport, w.dport], [fwd[0]!.sport, fwd[0]!.dport]);
   for (const w of rev) assert.equal([w.sport, w.dport], [fwd[0]!.dport, fwd[0]!.sport]);
   assert.ok(fwd.some((w) => w.tcpFlags & TCP_FIN) && rev.some((w) => w.tcpFlags & TCP_FIN), 'FIN both ways');
-  const s = lab.r1.sessions()[0]!;
+  const s = (await lab.r1.sessions())[0]!;
   assert.is(s.state, 'closing', 'FIN both ways closes the session');
   assert.ok(s.bytes.forward > 1 << 20 && s.bytes.reverse > 1 << 20);
   // closed sessions linger briefly, then the sweep removes them
-  assert.ok(await until(() => { lab.r1.sweep(); lab.r2.sweep(); return lab.r1.sessions().length === 0 && lab.r2.sessions().length === 0; }, 4000));
+  assert.ok(await until(async () => { lab.r1.sweep(); lab.r2.sweep(); return (await lab.r1.sessions()).length === 0 && (await lab.r2.sessions()).length === 0; }, 4000));
   await lab.close();
 });
 
@@ -65,7 +65,7 @@ test('a TCP segment that is not a SYN and matches no session is answered with RS
   const before = lab.r1.counters()['tcp-resets-sent'] ?? 0;
   // a bare ACK from the client toward the web service
   const { buildTcp } = await import('../../../src/packet/build.js');
-  const { parseAddress } = await import('../../../src/model/addr.js');
+  const { parseAddress } = await import('../../../src/packet/addr.js');
   const pkt = buildTcp({ src: parseAddress('198.18.1.10')!.bytes, dst: parseAddress('198.18.3.20')!.bytes, srcPort: 41000, dstPort: 80, seq: 1000, ack: 5000, flags: TCP_ACK });
   const resets: number[] = [];
   lab.clientLan.observe((p, from) => { if (from.endsWith('gateway') && (p[33]! & 0x04)) resets.push(p.length); });
@@ -73,7 +73,7 @@ test('a TCP segment that is not a SYN and matches no session is answered with RS
   assert.ok(await until(() => resets.length === 1));
   assert.is((lab.r1.counters()['tcp-resets-sent'] ?? 0) - before, 1);
   assert.is(wire.length, 0, 'nothing reaches the far side');
-  assert.is(lab.r1.sessions().length, 0);
+  assert.is((await lab.r1.sessions()).length, 0);
   await lab.close();
 });
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { decodeMetadata } from '../../../src/packet/svr-metadata-decode.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
-import { formatAddress } from '../../../src/model/addr.js';
+import { formatAddress } from '../../../src/packet/addr.js';
 import { exampleConfig, until } from '../../support/config.js';
 
 test('UDP exchange client -> r1 -> r2 -> server and back', async () => {
@@ -52,8 +52,8 @@ test('UDP exchange client -> r1 -> r2 -> server and back', async () => {
   assert.is(fwd[0]!.dport % 2, 1);
   for (const w of fwd) assert.equal([w.sport, w.dport], [fwd[0]!.sport, fwd[0]!.dport]);
   for (const w of rev) assert.equal([w.sport, w.dport], [fwd[0]!.dport, fwd[0]!.sport]);
-  const s1 = lab.r1.sessions();
-  const s2 = lab.r2.sessions();
+  const s1 = (await lab.r1.sessions());
+  const s2 = (await lab.r2.sessions());
   assert.is(s1.length, 1);
   assert.is(s2.length, 1);
   assert.is(s1[0]!.id, s2[0]!.id, 'both routers show the same session id');

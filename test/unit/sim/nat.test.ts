@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryLink } from '../../../src/io/memory/link.js';
-import type { PacketPort } from '../../../src/io/port.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import type { PacketPort } from '../../../src/dataplane/port.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { PacketInfo, ParseError, parsePacket } from '../../../src/packet/ip.js';
 import { setAddresses, setPorts } from '../../../src/packet/rewrite.js';
 import { SimHost } from '../../../src/sim/host.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isSvrError } from '../../../src/errors.js';
-import { parseAddress } from '../../../src/model/addr.js';
+import { parseAddress } from '../../../src/packet/addr.js';
 import { buildIcmpEcho, buildUdp } from '../../../src/packet/build.js';
 import { PacketInfo, parsePacket, PROTO_ICMP } from '../../../src/packet/ip.js';
 import type { UdpSender } from '../../../src/sim/udp.js';

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Subject } from 'rxjs';
 import { isSvrError } from '../../../src/errors.js';
-import { StepAgent, type StepRoutes } from '../../../src/actors/step.js';
+import { StepAgent, type StepRoutes } from '../../../src/step/agent.js';
 import { STEP_DOCUMENT } from '../../../src/step/codec.js';
 import { FakeMesh } from './fake-mesh.js';
 

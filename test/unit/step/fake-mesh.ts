@@ -3,7 +3,7 @@
  * is delivered between timer runs, so rate limits and timeouts can be tested to the millisecond.
  */
 import { Subject } from 'rxjs';
-import { StepAgent, type StepOptions, type StepPathStatus, type StepPeer, type StepTimers } from '../../../src/actors/step.js';
+import { StepAgent, type StepOptions, type StepPathStatus, type StepPeer, type StepTimers } from '../../../src/step/agent.js';
 
 export class ManualClock implements StepTimers {
   now = 1_800_000_000_000;

@@ -5,10 +5,10 @@
  */
 import { MemoryLink } from '../../../src/io/memory/link.js';
 import { MemorySegment } from '../../../src/io/memory/segment.js';
-import type { PacketPort } from '../../../src/io/port.js';
+import type { PacketPort } from '../../../src/dataplane/port.js';
 import { parseConfig } from '../../../src/model/validate.js';
-import { createRouter, type Router } from '../../../src/router.js';
-import { StepAgent, stepDepsFromRouter, type RouterStepSources, type StepOptions } from '../../../src/actors/step.js';
+import { createRouter, type Router } from '../../../src/control/router.js';
+import { StepAgent, stepDepsFromRouter, type RouterStepSources, type StepOptions } from '../../../src/step/agent.js';
 
 export const SECRET = '5f2c8e1a9b3d4f6071829a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f';
 

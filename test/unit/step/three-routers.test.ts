@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StepRoutes } from '../../../src/actors/step.js';
+import type { StepRoutes } from '../../../src/step/agent.js';
 import { CHUNK_BODY, encodeDocument, encodeDocumentBody, originHash } from '../../../src/step/codec.js';
 import type { RouterDocument } from '../../../src/step/document.js';
 import { sleep, until } from '../../support/config.js';

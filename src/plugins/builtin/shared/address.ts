@@ -1,5 +1,5 @@
 /** Address helpers for hooks (hashing, no allocation) and control (text). */
-import { formatAddress } from '../../../model/addr.js';
+import { formatAddress } from '../../../packet/addr.js';
 
 /** FNV-1a over the address bytes (4 for IPv4, 16 for IPv6), masked to `mask` (a power of two minus one). */
 export function addressBucket(a: Uint8Array, family: 4 | 6, mask: number): number {

@@ -1,7 +1,7 @@
 /** RFC 5880 §4.1 control packet codec: golden bytes both ways, every drop reason, no exceptions on junk. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeBfdControl, encodeBfdControl, type BfdControlPacket } from '../../../src/paths/bfd-packet.js';
+import { decodeBfdControl, encodeBfdControl, type BfdControlPacket } from '../../../src/packet/bfd.js';
 import { prng } from '../../support/prng.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

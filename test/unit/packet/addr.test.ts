@@ -9,7 +9,7 @@ import {
   parseAddress,
   parsePrefix,
   prefixContains,
-} from '../../../src/model/addr.js';
+} from '../../../src/packet/addr.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

@@ -1,12 +1,12 @@
 /**
  * Runs the liveness and quality of every peer path of a router: per path one BFD actor
- * (machines/bfd.ts), one link tester (paths/link-test.ts) and the usable/hold-down status
- * (paths/path-state.ts), all over the path control channel (UDP 1280; paths/messages.ts).
+ * (machines/bfd.ts), one link tester (paths/link-test.ts) and one path lifecycle actor (machines/path.ts:
+ * usable, hold-down after a flap), all over the path control channel (UDP 1280; paths/messages.ts).
  *
  * 1. start(): one BFD actor per path of `tables()`; incoming messages are demultiplexed by first byte:
  *    BFD -> decode (bad packets counted) -> the path's actor; echo request -> answered at once;
  *    echo reply -> the path's link tester.
- * 2. BFD state changes feed the path status; BFD Up starts link tests, anything else stops them.
+ * 2. BFD state changes feed the path's lifecycle; BFD Up starts link tests, anything else stops them.
  * 3. `state$` emits on every BFD state or usable change (first one at start: down, unusable).
  * 4. With `traffic` (authenticated data packets per path, from the data path), a poll every
  *    min(100 ms, RequiredMinRx / 4) tells an Up session that data arrived (`bfd.trafficSeen`): an overloaded
@@ -23,11 +23,11 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import { bfdMachine, type BfdPublished } from '../machines/bfd.js';
 import type { CompiledBfd, ForwardingTables } from '../model/tables.js';
-import { BfdDiag, decodeBfdControl, encodeBfdControl, type BfdState } from '../paths/bfd-packet.js';
-import { LinkTester, type LinkTestSettings, type Timers } from '../paths/link-test.js';
-import { decodeLinkTest, linkTestReply, pathMessageKind } from '../paths/messages.js';
-import { INITIAL_PATH_STATUS, holdDownRemainingMs, nextPathStatus, uptimeMs, type PathStateInput, type PathStatus } from '../paths/path-state.js';
-import { QualityHistory, type LinkTestRound, type PathQuality } from '../paths/quality.js';
+import { BfdDiag, decodeBfdControl, encodeBfdControl, type BfdState } from '../packet/bfd.js';
+import { LinkTester, type LinkTestSettings, type Timers } from './link-test.js';
+import { decodeLinkTest, linkTestReply, pathMessageKind } from './messages.js';
+import { holdDownRemainingMs, pathMachine, uptimeMs, type PathAnnouncement } from '../machines/path.js';
+import { QualityHistory, type LinkTestRound, type PathQuality } from './quality.js';
 
 export interface PathSupervisorDeps {
   /** the router's current forwarding tables */
@@ -63,6 +63,8 @@ export interface PathStateChange {
   readonly usable: boolean;
   readonly bfdState: BfdState;
   readonly reason: PathChangeReason;
+  /** since when BFD is up (this supervisor's clock, ms), undefined while down */
+  readonly upSinceMs: number | undefined;
 }
 
 export interface PathQualityView {
@@ -99,8 +101,8 @@ interface PathRuntime {
   readonly history: QualityHistory;
   bfdState: BfdState | undefined;
   diag: number;
-  status: PathStatus;
-  holdTimer: unknown;
+  /** usable / hold-down (machines/path.ts) */
+  readonly lifecycle: Actor<typeof pathMachine>;
   /** deps.traffic at the last poll */
   traffic: number;
 }
@@ -186,6 +188,7 @@ export class PathSupervisor {
       if (b.desiredTxMs !== rt.settings.desiredTxMs || b.requiredMinRxMs !== rt.settings.requiredMinRxMs || b.multiplier !== rt.settings.multiplier) {
         rt.actor.send({ type: 'bfd.configure', desiredMinTxMs: b.desiredTxMs, requiredMinRxMs: b.requiredMinRxMs, multiplier: b.multiplier });
       }
+      if (b.holdDownMs !== rt.settings.holdDownMs) rt.lifecycle.send({ type: 'path.configure', holdDownMs: b.holdDownMs });
       rt.tester.configure(this.#linkTestSettings(b));
       rt.settings = b;
     }
@@ -207,9 +210,10 @@ export class PathSupervisor {
       const rt = this.#paths.get(p.name);
       if (rt === undefined) return [];
       const q = rt.history.smoothed;
+      const life = rt.lifecycle.getSnapshot().context;
       const row: PathSummary = {
-        path: p.id, name: p.name, vector: p.vector, bfdState: rt.bfdState ?? 'down', diag: rt.diag, usable: rt.status.usable,
-        uptimeMs: uptimeMs(rt.status, now), flaps: rt.status.flaps, holdDownRemainingMs: holdDownRemainingMs(rt.status, now),
+        path: p.id, name: p.name, vector: p.vector, bfdState: rt.bfdState ?? 'down', diag: rt.diag, usable: usable(rt),
+        uptimeMs: uptimeMs(life, now), flaps: life.flaps, holdDownRemainingMs: holdDownRemainingMs(life, now),
       };
       return [q === undefined ? row : { ...row, latencyMs: q.latencyMs, jitterMs: q.jitterMs, lossPercent: q.lossPercent, mos: q.mos }];
     });
@@ -249,21 +253,26 @@ export class PathSupervisor {
         discard: (_, p) => this.#count(`bfd-discard-${p.reason}`),
       },
     });
+    const clock = { setTimeout: (fn: () => void, ms: number) => this.#timers.setTimeout(fn, ms), clearTimeout: (h: unknown) => this.#timers.clearTimeout(h) };
     const actor = createActor(machine, {
-      clock: { setTimeout: (fn, ms) => this.#timers.setTimeout(fn, ms), clearTimeout: (h) => this.#timers.clearTimeout(h) },
+      clock,
       input: {
         myDiscriminator, desiredMinTxMs: settings.desiredTxMs, requiredMinRxMs: settings.requiredMinRxMs, multiplier: settings.multiplier,
         slowTxMs: this.#slowStartMs, jitterSeed: Math.floor(this.#random() * 0x100000000),
       },
     });
-    this.#paths.set(name, { name, settings, actor, tester, history, bfdState: undefined, diag: 0, status: INITIAL_PATH_STATUS, holdTimer: null, traffic: 0 });
+    const lifecycle = createActor(pathMachine.provide({
+      actions: { announce: (_, p) => this.#onUsable(name, p) },
+    }), { clock, input: { holdDownMs: settings.holdDownMs } });
+    this.#paths.set(name, { name, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0 });
+    lifecycle.start();
     actor.start();
   }
 
   #stopPath(rt: PathRuntime): void {
     rt.actor.stop();
     rt.tester.stop();
-    this.#clearHold(rt);
+    rt.lifecycle.stop();
     this.#paths.delete(rt.name);
   }
 
@@ -280,30 +289,27 @@ export class PathSupervisor {
     if (p.state === 'up') rt.tester.start();
     else rt.tester.stop();
     const reason = first ? 'start' : stateReason(p);
-    this.#step(rt, { type: 'bfd', up: p.state === 'up', atMs: this.#timers.now() }, reason, true);
+    const wasUp = rt.lifecycle.getSnapshot().context.upSinceMs !== undefined;
+    const before = usable(rt);
+    if ((p.state === 'up') !== wasUp) rt.lifecycle.send({ type: p.state === 'up' ? 'bfd.up' : 'bfd.down', atMs: this.#timers.now() });
+    if (usable(rt) !== before) return; // the lifecycle announced the change (#onUsable)
+    // BFD changed, usability did not: up but held down after a flap, or a state between down and up
+    const life = rt.lifecycle.getSnapshot().context;
+    this.#emit(rt, p.state === 'up' && reason !== 'start' ? 'hold-down' : reason, before, life.upSinceMs);
   }
 
-  /** Applies a path-state input; emits when BFD state (`bfdChanged`) or usability changed. */
-  #step(rt: PathRuntime, input: PathStateInput, reason: PathChangeReason, bfdChanged: boolean): void {
-    const result = nextPathStatus(rt.status, input, rt.settings.holdDownMs);
-    rt.status = result.status;
-    this.#clearHold(rt);
-    if (result.wakeAtMs !== undefined) {
-      rt.holdTimer = this.#timers.setTimeout(() => {
-        rt.holdTimer = null;
-        this.#step(rt, { type: 'tick', atMs: this.#timers.now() }, 'hold-down-over', false);
-      }, Math.max(0, result.wakeAtMs - this.#timers.now()));
-    }
-    if (!bfdChanged && result.change === undefined) return;
-    const usableReason = result.change?.reason === 'hold-down-over' ? 'hold-down-over' : reason;
-    const why: PathChangeReason = rt.bfdState === 'up' && !rt.status.usable && reason !== 'start' ? 'hold-down' : usableReason;
+  /** The lifecycle made the path usable or unusable (a BFD change, or the end of a hold-down). */
+  #onUsable(name: string, a: PathAnnouncement): void {
+    const rt = this.#paths.get(name);
+    if (rt === undefined || rt.bfdState === undefined) return;
+    const reason = a.reason === 'bfd-down' ? stateReason({ state: rt.bfdState, diag: rt.diag }) : a.reason;
+    this.#emit(rt, reason, a.usable, a.upSinceMs);
+  }
+
+  #emit(rt: PathRuntime, reason: PathChangeReason, isUsable: boolean, upSinceMs: number | undefined): void {
     const id = this.#idOf(rt.name);
-    if (id !== undefined) this.#changes.next({ path: id, pathName: rt.name, usable: rt.status.usable, bfdState: rt.bfdState ?? 'down', reason: why });
-  }
-
-  #clearHold(rt: PathRuntime): void {
-    if (rt.holdTimer !== null) this.#timers.clearTimeout(rt.holdTimer);
-    rt.holdTimer = null;
+    if (id === undefined) return;
+    this.#changes.next({ path: id, pathName: rt.name, usable: isUsable, bfdState: rt.bfdState ?? 'down', reason, upSinceMs });
   }
 
   #onMessage(path: number, payload: Uint8Array): void {
@@ -360,6 +366,8 @@ export class PathSupervisor {
     this.#counters.set(name, (this.#counters.get(name) ?? 0) + 1);
   }
 }
+
+const usable = (rt: PathRuntime): boolean => rt.lifecycle.getSnapshot().value === 'usable';
 
 function stateReason(p: BfdPublished): PathChangeReason {
   switch (p.state) {

@@ -11,24 +11,24 @@
  * test double; time and timers are injected.
  */
 import { BehaviorSubject, type Observable, type Subscription } from 'rxjs';
-import { AckTracker } from '../step/acks.js';
+import { AckTracker } from './acks.js';
 import {
   decodeDocumentBody, encodeAck, encodeDocument, encodeRequest, isStepMessage, originHash, parseMessage,
   type DocumentChunk, type StepDropReason,
-} from '../step/codec.js';
-import { computeRoutes, type RouteCandidate, type ServiceRoute } from '../step/compute.js';
-import { nextVersion, stampDocument, type RouterDocument } from '../step/document.js';
-import { LocalView } from '../step/local.js';
-import { defaultTimers, resolveOptions, type ResolvedStepOptions, type StepDeps, type StepOptions, type StepTimers } from '../step/options.js';
-import { Reassembler } from '../step/reassembly.js';
-import { DocumentRepository } from '../step/repository.js';
-import { TokenBucket } from '../step/smoothing.js';
+} from './codec.js';
+import { computeRoutes, type RouteCandidate, type ServiceRoute } from './compute.js';
+import { nextVersion, stampDocument, type RouterDocument } from './document.js';
+import { LocalView } from './local.js';
+import { defaultTimers, resolveOptions, type ResolvedStepOptions, type StepDeps, type StepOptions, type StepTimers } from './options.js';
+import { Reassembler } from './reassembly.js';
+import { DocumentRepository } from './repository.js';
+import { TokenBucket } from './smoothing.js';
 
-export type { LocalPeer as StepPeer } from '../step/local.js';
-export type { PathSample as StepPathStatus } from '../step/smoothing.js';
-export type { RouteCandidate } from '../step/compute.js';
-export type { StepDeps, StepOptions, StepTimers } from '../step/options.js';
-export { stepDepsFromRouter, type RouterStepSources } from '../step/router-deps.js';
+export type { LocalPeer as StepPeer } from './local.js';
+export type { PathSample as StepPathStatus } from './smoothing.js';
+export type { RouteCandidate } from './compute.js';
+export type { StepDeps, StepOptions, StepTimers } from './options.js';
+export { stepDepsFromRouter, type RouterStepSources } from './router-deps.js';
 
 /** One row of `svr show services`. */
 export interface StepServiceView {

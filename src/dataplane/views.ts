@@ -2,7 +2,7 @@
  * Session rows as plain objects, for `svr show sessions`, the embedding API and tests (allocates; never
  * on the packet path). Keys and other secrets are not part of a row, so nothing secret can leak here.
  */
-import { formatAddress } from '../model/addr.js';
+import { formatAddress } from '../packet/addr.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../packet/ip.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { DataplaneContext } from './context.js';
@@ -136,15 +136,30 @@ export interface TenantView {
   sessions: number;
 }
 
-/** Active sessions per value of a session column (service or tenant id). */
-export function countBy(ctx: DataplaneContext, column: Int16Array): (id: number) => number {
+/** Active sessions in total and per path, service and tenant id: one walk over the table. */
+export interface SessionTally {
+  active: number;
+  perPath: number[];
+  perService: number[];
+  perTenant: number[];
+}
+
+export function tallySessions(ctx: DataplaneContext): SessionTally {
   const t = ctx.sessions;
-  const counts = new Map<number, number>();
+  const tables = ctx.tables;
+  const tally: SessionTally = {
+    active: t.active,
+    perPath: new Array<number>(tables.paths.length).fill(0),
+    perService: new Array<number>(tables.services.length).fill(0),
+    perTenant: new Array<number>(tables.tenants.length).fill(0),
+  };
   for (let r = 0; r < t.capacity; r++) {
     if (!t.isActive(r)) continue;
-    counts.set(column[r]!, (counts.get(column[r]!) ?? 0) + 1);
+    if (t.path[r]! >= 0) tally.perPath[t.path[r]!]!++;
+    if (t.service[r]! >= 0) tally.perService[t.service[r]!]!++;
+    if (t.tenant[r]! >= 0) tally.perTenant[t.tenant[r]!]!++;
   }
-  return (id) => counts.get(id) ?? 0;
+  return tally;
 }
 
 /** `show services` rows: routes with their usable paths; `sessions(id)` counts a service's sessions. */

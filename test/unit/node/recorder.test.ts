@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { Store } from '../../../src/store/store.js';
-import { StateRecorder } from '../../../src/store/recorder.js';
+import { StateRecorder } from '../../../src/node/recorder.js';
 import { isSvrError } from '../../../src/errors.js';
 import { exampleConfig, until } from '../../support/config.js';
 
@@ -27,8 +27,8 @@ test('closed sessions, counters and configs land in LevelDB; svr inspect reads t
     lab.clients[0]!.udpBind(41000, () => got++);
     lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('hello'));
     assert.ok(await until(() => got === 1));
-    const s = lab.r1.dataplane.sessions;
-    lab.r1.dataplane.removeRow(0, s.gen[0]!, 'teardown');
+    const s = lab.r1.host.dataplane.sessions;
+    lab.r1.host.dataplane.removeRow(0, s.gen[0]!, 'teardown');
     await lab.close();
     await recorder.close();
     // a second opener is refused while the first holds the database

@@ -1,13 +1,22 @@
 /**
  * Facts from the data path, fanned out on the control thread: session events to `events$` and to plugins'
- * hooks, path-control messages to `pathMessages$`, disabled plugin stages to the log. One function for the
- * in-process router and the worker router (which tags rows with their worker first).
+ * hooks, path-control messages to `pathMessages$`, disabled plugin stages to the log.
  */
 import type { Subject } from 'rxjs';
-import type { DpEvent } from '../dataplane/events.js';
+import type { DpEvent, SessionRole } from '../dataplane/events.js';
 import type { ForwardingTables } from '../model/tables.js';
+import type { PathMessage } from '../paths/messages.js';
 import type { PluginHost } from '../plugins/host.js';
-import type { PathMessage, SessionEvent } from '../router.js';
+
+/** What a router tells about its sessions (`router.events$`). */
+export type SessionEvent =
+  | { type: 'created'; sessionId: string; role: SessionRole; service: string; tenant: string }
+  /** reverse metadata seen: the handshake (of a new session, a move or a re-signal) completed */
+  | { type: 'confirmed'; sessionId: string; tries: number }
+  /** the handshake gave up after its probes (the session was torn down) */
+  | { type: 'failed'; sessionId: string; tries: number }
+  | { type: 'removed'; sessionId: string; reason: string; tenant: string; service: string; ageMs: number; packets: [number, number]; bytes: [number, number] }
+  | { type: 'migrated'; sessionId: string; from: string; to: string };
 
 export interface EventSinks {
   tables: ForwardingTables;

@@ -11,8 +11,8 @@
  * load the state (acquire) before the key and re-check it after (a seqlock without a sequence number,
  * since a full slot's key never changes until it is deleted).
  */
-import { KW6 } from '../dataplane/flow-key.js';
-import { fmix32 } from '../dataplane/hash.js';
+import { KW6 } from './flow-key.js';
+import { fmix32 } from './hash.js';
 
 const EMPTY = 0, WRITING = 1, FULL = 2, DELETED = 3;
 const SLOT_WORDS = 2 + KW6;

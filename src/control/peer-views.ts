@@ -1,7 +1,7 @@
-/** `show peers`: each peer's paths with liveness, BFD state and measured quality (in-process and worker routers). */
-import type { Liveness } from './path-control.js';
-import type { PathSummary } from './paths.js';
-import { formatAddress } from '../model/addr.js';
+/** `show peers`: each peer's paths with liveness, BFD state and measured quality. */
+import type { Liveness } from '../paths/control.js';
+import type { PathSummary } from '../paths/supervisor.js';
+import { formatAddress } from '../packet/addr.js';
 import type { ForwardingTables } from '../model/tables.js';
 
 export interface PeerSummary {
@@ -19,7 +19,7 @@ export interface PeerViewSource {
   tables: ForwardingTables;
   quality: Map<string, PathSummary>;
   liveness: Liveness;
-  reachable(peer: string): boolean | undefined;
+  reachable(peer: string): boolean;
   isPathUp(path: number): boolean;
   sessionsOnPath(path: number): number;
 }
@@ -31,7 +31,7 @@ export function peerSummaries(v: PeerViewSource): PeerSummary[] {
   const t = v.tables;
   return t.peers.map((peer) => ({
     name: peer.name,
-    reachable: v.reachable(peer.name) ?? true,
+    reachable: v.reachable(peer.name),
     paths: peer.paths.map((p) => {
       const path = t.paths[p]!;
       const q = v.quality.get(path.name);

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
 import { KW4, writeKeyFromBytes } from '../../../src/dataplane/flow-key.js';
-import { SteeringTable, createSteering, defaultOwner } from '../../../src/workers/steering.js';
+import { SteeringTable, createSteering, defaultOwner } from '../../../src/dataplane/steering.js';
 
 const addrs = new Uint8Array([198, 18, 1, 10, 198, 18, 3, 20]);
 
@@ -48,7 +48,7 @@ test('steering table: an entry written in one thread is read in another', async 
   const shared = createSteering(1024);
   const t = new SteeringTable(shared);
   for (let p = 0; p < 500; p++) t.insert(keyFor(30000 + p), KW4, 1);
-  const url = new URL('../../../src/workers/steering.js', import.meta.url).href;
+  const url = new URL('../../../src/dataplane/steering.js', import.meta.url).href;
   const flowKey = new URL('../../../src/dataplane/flow-key.js', import.meta.url).href;
   const src = `
     const { workerData, parentPort } = require('node:worker_threads');

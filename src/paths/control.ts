@@ -1,36 +1,32 @@
 /**
- * Path control next to a router (main thread): liveness, quality, ranking, learned routes.
+ * Path control of a router (its control part, main thread): liveness, quality, ranking, learned routes.
  * 1. liveness 'bfd': a PathSupervisor runs RFC 5880 BFD and link tests on every peer path over the path
  *    channel (UDP 1280) and marks paths usable / unusable (hold-down after a flap) for the data path;
  *    liveness 'static': every path is usable (tests, embedding without peers that speak BFD);
  * 2. STEP (optional) exchanges router documents and learns which peers deliver which services;
  * 3. ranking: for every service, the candidate paths (its configured peer routes' paths, or the paths to
  *    the peers STEP learned when it has no configured route) are ranked by its service-policy (vectors,
- *    SLA filter, best-path criteria) and published to the data path with its session-resiliency. This
- *    runs on every path or route change and every second for quality drift — never per packet.
+ *    SLA filter, best-path criteria) and handed to the router (`rank`), which publishes it to the data
+ *    path (through the service's migration episode when it has session resiliency). This runs on every
+ *    path or route change and every second for quality drift — never per packet.
  */
 import type { Subscription } from 'rxjs';
-import { PathSupervisor, type PathSummary, type PathSupervisorOptions } from './paths.js';
-import { StepAgent, type StepServiceView } from './step.js';
-import { rankPaths } from '../paths/select.js';
+import { PathSupervisor, type PathSummary, type PathSupervisorOptions } from './supervisor.js';
+import { StepAgent, type StepServiceView } from '../step/agent.js';
+import { rankPaths } from './select.js';
 import type { StepOptions } from '../step/options.js';
-import { stepDepsFromRouter } from '../step/router-deps.js';
-import type { Observable } from 'rxjs';
-import type { ForwardingTables } from '../model/tables.js';
-import type { PathMessage, PeerSummary } from '../router.js';
-import type { Resiliency } from '../dataplane/path-choice.js';
+import { stepDepsFromRouter, type StepRouter } from '../step/router-deps.js';
+import type { SessionResiliency } from '../model/config.js';
+import type { PathStateChange } from './supervisor.js';
 
-/** What path control needs from a router (in-process or with data-path workers). */
-export interface PathControlHost {
-  readonly tables: ForwardingTables;
-  readonly pathMessages$: Observable<PathMessage>;
-  sendPathMessage(path: number, payload: Uint8Array): boolean;
+/** What path control needs from its router: the path channel, path liveness, and where rankings go. */
+export interface PathControlHost extends StepRouter {
   /** authenticated data packets received on a path so far (monotonic): counts as BFD liveness while Up */
-  pathTraffic?(path: number): number;
-  setPathUp(pathName: string, up: boolean): void;
-  isPathUp(path: number): boolean;
-  setServiceRouting(service: string, routing: { paths: readonly number[]; refused?: boolean; resiliency?: Resiliency }): void;
-  peers(): PeerSummary[];
+  pathTraffic(path: number): number;
+  /** BFD's verdict on a path (usable or not, BFD state, why) */
+  pathChanged(change: PathStateChange): void;
+  /** a service's ranking: usable paths that meet its policy, best first */
+  rank(service: string, ranking: { paths: readonly number[]; refused: boolean; resiliency: SessionResiliency }): void;
 }
 
 export type Liveness = 'bfd' | 'static';
@@ -86,7 +82,7 @@ export class PathControl {
         tables: () => router.tables,
         send: (p, b) => router.sendPathMessage(p, b),
         messages$: router.pathMessages$,
-        ...(router.pathTraffic !== undefined ? { traffic: (p: number) => router.pathTraffic!(p) } : {}),
+        traffic: (p: number) => router.pathTraffic(p),
       }, opts.bfd)
       : null;
     this.step = opts.step === false || opts.step === undefined
@@ -98,7 +94,7 @@ export class PathControl {
     const log = this.opts.log ?? (() => {});
     if (this.supervisor) {
       this.subs.push(this.supervisor.state$.subscribe((s) => {
-        this.router.setPathUp(s.pathName, s.usable);
+        this.router.pathChanged(s);
         if (s.reason !== 'start') log(s.usable ? 'path.usable' : 'path.unusable', { path: s.pathName, bfd: s.bfdState, reason: s.reason });
         this.publish();
       }));
@@ -136,7 +132,7 @@ export class PathControl {
     return q === undefined ? { usable: up } : { usable: up, latencyMs: q.latencyMs, jitterMs: q.jitterMs, lossPct: q.lossPercent, mos: q.mos };
   }
 
-  /** Ranks every service's candidate paths by its policy and hands the result to the data path if it changed. */
+  /** Ranks every service's candidate paths by its policy and hands the rankings to the router. */
   publish(): void {
     const t = this.router.tables;
     const learned = this.step?.routes();
@@ -150,7 +146,7 @@ export class PathControl {
         return { id, vector: t.paths[id]!.vector, usable: this.router.isPathUp(id), ...(q ? { quality: q } : {}) };
       }));
       routing.push({ service: svc.name, paths: ranked.ordered.map((id) => t.paths[id]!.name), refused: ranked.refused, resiliency: svc.policy.sessionResiliency });
-      this.router.setServiceRouting(svc.name, { paths: ranked.ordered, refused: ranked.refused, resiliency: svc.policy.sessionResiliency });
+      this.router.rank(svc.name, { paths: ranked.ordered, refused: ranked.refused, resiliency: svc.policy.sessionResiliency });
     }
     const key = JSON.stringify(routing);
     if (key !== this.published) {

@@ -5,8 +5,8 @@
  * Writes are batched once a second: LevelDB never sees a write per packet or per event.
  */
 import type { Observable } from 'rxjs';
-import type { SessionEvent } from '../router.js';
-import type { Store } from './store.js';
+import type { SessionEvent } from '../control/event-fanout.js';
+import type { Store } from '../store/store.js';
 
 export interface SessionRecord {
   id: string;

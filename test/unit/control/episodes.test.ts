@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EpisodeSupervisor } from '../../../src/actors/episodes.js';
+import { EpisodeSupervisor } from '../../../src/control/episodes.js';
 import type { DpEvent } from '../../../src/dataplane/events.js';
 
 const created = (row: number, gen = 1): DpEvent => ({ kind: 'session.created', row, gen, sessionId: `s${row}`, role: 'ingress', tenant: 't', service: 'svc' }) as DpEvent;

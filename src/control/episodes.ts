@@ -12,10 +12,17 @@ import { createActor, type Actor } from 'xstate';
 import { sessionEpisode } from '../machines/session-episode.js';
 import type { DpEvent } from '../dataplane/events.js';
 
+/** The move a handshake confirms: a session of `service` the ingress moved to `path`. */
+export interface EpisodeMove {
+  service: string;
+  path: number;
+}
+
 export interface EpisodeCommands {
   probe(row: number, gen: number): void;
   teardown(row: number, gen: number): void;
-  outcome(sessionId: string, outcome: 'confirmed' | 'failed' | 'gone', tries: number): void;
+  /** how a handshake ended; `move` when it was that of a session the ingress moved to another path */
+  outcome(sessionId: string, outcome: 'confirmed' | 'failed' | 'gone', tries: number, move?: EpisodeMove): void;
 }
 
 export interface EpisodeOptions {
@@ -27,11 +34,12 @@ interface Pending {
   gen: number;
   sessionId: string;
   since: number;
+  move?: EpisodeMove;
 }
 
 export class EpisodeSupervisor {
   /** by session row (rows are unique per router; a new generation supersedes the old entry) */
-  private readonly live = new Map<number, { gen: number; actor: Actor<typeof sessionEpisode> }>();
+  private readonly live = new Map<number, { gen: number; actor: Actor<typeof sessionEpisode>; move?: EpisodeMove }>();
   private readonly pending = new Map<number, Pending>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly machine;
@@ -43,7 +51,7 @@ export class EpisodeSupervisor {
       actions: {
         resendMetadata: (_, p) => commands.probe(p.row, p.gen),
         teardown: (_, p) => commands.teardown(p.row, p.gen),
-        record: (_, p) => commands.outcome(p.sessionId, p.outcome, p.tries),
+        record: (_, p) => commands.outcome(p.sessionId, p.outcome, p.tries, this.live.get(p.row)?.move),
       },
     });
   }
@@ -62,14 +70,15 @@ export class EpisodeSupervisor {
         // has nothing to confirm, and probing it would tear the session down
         if (e.kind === 'session.migrated' && !e.handshake) continue;
         this.stopActor(e.row); // a new handshake (new path, new session in the row) supersedes the previous one
-        this.pending.set(e.row, { gen: e.gen, sessionId: e.sessionId, since: this.clock() });
+        const move = e.kind === 'session.migrated' ? { service: e.service, path: e.toPath } : undefined;
+        this.pending.set(e.row, { gen: e.gen, sessionId: e.sessionId, since: this.clock(), ...(move ? { move } : {}) });
         this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(5, this.firstRetryMs / 4)).unref();
       } else {
         const outcome = e.kind === 'session.reverseSeen' ? 'confirmed' : 'gone';
         const p = this.pending.get(e.row);
         if (p !== undefined && p.gen === e.gen) {
           this.pending.delete(e.row);
-          this.commands.outcome(p.sessionId, outcome, 0);
+          this.commands.outcome(p.sessionId, outcome, 0, p.move);
           continue;
         }
         const l = this.live.get(e.row);
@@ -90,7 +99,7 @@ export class EpisodeSupervisor {
       actor.subscribe({ complete: () => {
         if (this.live.get(row)?.actor === actor) this.live.delete(row);
       } });
-      this.live.set(row, { gen: p.gen, actor });
+      this.live.set(row, { gen: p.gen, actor, ...(p.move ? { move: p.move } : {}) });
       actor.start();
     }
     if (this.pending.size === 0 && this.sweepTimer !== null) {

@@ -1,0 +1,86 @@
+/**
+ * The data path a router's control part drives, behind one interface with two implementations:
+ * `InThreadHost` (control/in-thread-host.ts: one Dataplane in this thread, over the packet ports an
+ * embedder passes) and `WorkerHost` (workers/worker-host.ts: one Dataplane per worker thread, TUN queues,
+ * steering, path liveness and counters in SharedArrayBuffers).
+ *
+ * Control talks to the data path only between batches: tables, path liveness, service routing, session
+ * commands, plugins' data-path parts. Facts come back as one call per batch. Sessions are named by a
+ * row number that is unique within the host (the worker host puts the worker in the top bits).
+ */
+import type { Dataplane } from '../dataplane/dataplane.js';
+import type { DpEvent, RemoveReason } from '../dataplane/events.js';
+import type { SessionSummary, SessionTally } from '../dataplane/views.js';
+import type { SvrConfig } from '../model/config.js';
+import type { ForwardingTables } from '../model/tables.js';
+import type { PluginSpec } from '../plugins/host.js';
+
+/** A data-path plugin stage: its full name and whether an error disabled it. */
+export interface StageView {
+  name: string;
+  disabled: boolean;
+}
+
+/** Service chains by tenant and service name (full stage names). */
+export interface ServiceChains {
+  tenants?: Record<string, readonly string[]>;
+  services?: Record<string, readonly string[]>;
+}
+
+/**
+ * Where the plugins' data-path parts run. `here`: the data path runs in this thread and the router's
+ * plugin host loads both parts of each plugin into it together (one load, so its two parts may share
+ * state). Otherwise the host loads the data-path parts into each of its data paths itself.
+ */
+export type DataPathPlugins =
+  | { readonly here: Dataplane }
+  | {
+    /** loads the plugins' data-path parts with the service chains */
+    apply(specs: readonly PluginSpec[], chains: ServiceChains): Promise<{ failures: { at: string; message: string }[]; stages: StageView[] }>;
+    stages(): StageView[];
+  };
+
+/** What the router gives its data path when it is built. */
+export interface DataPathInit {
+  routerName: string;
+  tables: ForwardingTables;
+  config: SvrConfig;
+  /** every path usable at first (static liveness) or none until control says so (BFD) */
+  pathsUp: boolean;
+  /** facts of one batch (or sweep, or command); `worker` is the data-path thread they come from */
+  onEvents(events: readonly DpEvent[], worker: number): void;
+  /** one line per event that matters (a worker thread's error) */
+  log(event: string, fields: Record<string, string | number | boolean>): void;
+}
+
+export interface DataPathHost {
+  /** data-path threads, as `--workers` counts them (1 for the in-thread host) */
+  readonly workers: number;
+  /** builds the data path (called once, by the router's constructor) */
+  open(init: DataPathInit): void;
+  /** starts taking packets; rejects (SVR_ERR_WORKER_START) when a thread cannot start */
+  start(): Promise<void> | void;
+  stop(): Promise<void>;
+  /** a new config generation; throws, changing nothing, when it cannot run here (an interface without a port) */
+  setTables(tables: ForwardingTables, config: SvrConfig): void;
+  setPathUp(path: number, up: boolean): void;
+  isPathUp(path: number): boolean;
+  /** data packets from the peer whose HMAC verified, per path, so far (BFD liveness under load) */
+  pathTraffic(path: number): number;
+  /** a service's paths best first, whether new sessions are refused, its resiliency (RES_* code) */
+  setServiceRouting(service: number, paths: readonly number[], refused: boolean, resiliency: number): void;
+  /** sends a health-check probe for an ingress session waiting for reverse metadata */
+  probe(row: number, gen: number): void;
+  removeRow(row: number, gen: number, reason: RemoveReason): void;
+  /** a message on the path control channel (UDP 1280 between the waypoints) */
+  sendPathMessage(path: number, payload: Uint8Array): boolean;
+  /** expires idle sessions now (each data path also does so on its own timer unless told not to) */
+  sweep(): void;
+  /** where the plugins' data-path parts run (after open) */
+  readonly plugins: DataPathPlugins;
+  counters(): Record<string, number>;
+  /** every session, oldest first (with its `worker` when there are several) */
+  sessions(): Promise<(SessionSummary & { worker?: number })[]>;
+  /** sessions in total, per path, service, tenant and worker (worker host: from its last report, at most 1 s old) */
+  tally(): SessionTally & { perWorker: number[] };
+}

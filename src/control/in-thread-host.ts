@@ -1,0 +1,135 @@
+/**
+ * The data path in this thread: one Dataplane over the packet ports an embedder passes (in-memory links,
+ * TUN devices, pcap), with the plugins' data-path parts and an idle sweep on a timer.
+ *
+ * @example
+ *   const host = new InThreadHost({ lan0: lanPort, wan0: wanPort });
+ *   const router = new Router(config, host, { name: 'r1' });   // what createRouter(config, io, opts) does
+ *   host.dataplane.sessions.active;                            // white-box access for tests and benchmarks
+ */
+import { Dataplane } from '../dataplane/dataplane.js';
+import type { PacketPort } from '../dataplane/port.js';
+import type { RemoveReason } from '../dataplane/events.js';
+import { listSessions, tallySessions, type SessionSummary, type SessionTally } from '../dataplane/views.js';
+import { SvrError } from '../errors.js';
+import type { SvrConfig } from '../model/config.js';
+import type { ForwardingTables } from '../model/tables.js';
+import type { DataPathHost, DataPathInit } from './data-path-host.js';
+
+/** Packet ports by interface name (every interface of the router needs one). */
+export type RouterIo = Readonly<Record<string, PacketPort>>;
+
+export interface InThreadHostOptions {
+  /** milliseconds; default Date.now (tests pass a simulated clock) */
+  clock?: () => number;
+  /** idle sweep period, default 250 ms (0 = no timer: call `router.sweep()` yourself) */
+  sweepIntervalMs?: number;
+}
+
+export class InThreadHost implements DataPathHost {
+  readonly workers = 1;
+  private dp: Dataplane | null = null;
+  private readonly clock: () => number;
+  private readonly sweepIntervalMs: number;
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly io: RouterIo, opts: InThreadHostOptions = {}) {
+    this.clock = opts.clock ?? Date.now;
+    this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
+  }
+
+  /** The data path (for tests and benchmarks that look inside; the router needs nothing but this interface). */
+  get dataplane(): Dataplane {
+    if (this.dp === null) throw new SvrError('SVR_ERR_ROUTER_STATE', 'the in-thread data path is built by the router that uses this host (new Router(config, host, opts))');
+    return this.dp;
+  }
+
+  open(init: DataPathInit): void {
+    if (this.dp !== null) throw new SvrError('SVR_ERR_ROUTER_STATE', `this in-thread host already runs the data path of router ${init.routerName}`);
+    const dp = new Dataplane({ tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, onEvents: (events) => init.onEvents(events, 0) });
+    if (!init.pathsUp) dp.ctx.pathUp.fill(0);
+    this.dp = dp;
+  }
+
+  /** The router's plugin host runs both parts of each plugin here. */
+  get plugins(): { readonly here: Dataplane } {
+    return { here: this.dataplane };
+  }
+
+  private portsFor(tables: ForwardingTables): (PacketPort | null)[] {
+    const missing = tables.interfaces.filter((i) => this.io[i.name] === undefined).map((i) => i.name);
+    if (missing.length > 0) {
+      throw new SvrError('SVR_ERR_ROUTER_INTERFACE',
+        `router ${tables.routerName}: no packet port for interface(s) ${missing.join(', ')}; pass one per interface in the io map`);
+    }
+    return tables.interfaces.map((i) => this.io[i.name]!);
+  }
+
+  start(): void {
+    const dp = this.dataplane;
+    for (const iface of dp.tables.interfaces) {
+      this.io[iface.name]!.start((data, offsets, lengths, count) => dp.receive(iface.index, data, offsets, lengths, count));
+    }
+    if (this.sweepIntervalMs > 0) {
+      this.sweepTimer = setInterval(() => dp.sweep(), this.sweepIntervalMs);
+      this.sweepTimer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    for (const port of Object.values(this.io)) port.close();
+  }
+
+  setTables(tables: ForwardingTables, _config: SvrConfig): void {
+    const ports = this.portsFor(tables); // throws before anything changes
+    this.dataplane.setTables(tables);
+    this.dataplane.setPorts(ports);
+  }
+
+  setPathUp(path: number, up: boolean): void {
+    this.dataplane.setPathUp(path, up);
+  }
+
+  isPathUp(path: number): boolean {
+    return this.dataplane.ctx.pathUp[path] === 1;
+  }
+
+  pathTraffic(path: number): number {
+    return this.dataplane.ctx.pathRx[path] ?? 0;
+  }
+
+  setServiceRouting(service: number, paths: readonly number[], refused: boolean, resiliency: number): void {
+    this.dataplane.ctx.servicePaths.set(service, paths, refused, resiliency);
+  }
+
+  probe(row: number, gen: number): void {
+    this.dataplane.probe(row, gen);
+  }
+
+  removeRow(row: number, gen: number, reason: RemoveReason): void {
+    this.dataplane.removeRow(row, gen, reason);
+  }
+
+  sendPathMessage(path: number, payload: Uint8Array): boolean {
+    return this.dataplane.sendPathMessage(path, payload);
+  }
+
+  sweep(): void {
+    this.dataplane.sweep();
+  }
+
+  counters(): Record<string, number> {
+    return this.dataplane.counters.snapshot();
+  }
+
+  async sessions(): Promise<SessionSummary[]> {
+    return listSessions(this.dataplane.ctx, this.clock());
+  }
+
+  tally(): SessionTally & { perWorker: number[] } {
+    const t = tallySessions(this.dataplane.ctx);
+    return { ...t, perWorker: [t.active] };
+  }
+}

@@ -1,0 +1,381 @@
+/**
+ * The router's control part, one class for every data path: it compiles the router's view of the config,
+ * drives a data path through the `DataPathHost` interface (in this thread, or in worker threads) and runs
+ * the control around it: handshake episodes, peer actors, path control (BFD, link tests, STEP, ranking),
+ * session migration per resilient service, the plugins' control parts, and an RxJS stream of session events.
+ *
+ * `createRouter(config, io, opts)` builds one over in-memory or TUN packet ports in this thread; the node
+ * builds one over a WorkerHost for `--workers N`.
+ *
+ * @example
+ *   const r1 = createRouter(config, { lan0: lanPort, wan0: wanPort }, { name: 'r1' });
+ *   r1.events$.subscribe((e) => console.log(e.type, e.sessionId));
+ *   await r1.start();
+ *   console.log(await r1.sessions());
+ */
+import { Subject, type Observable } from 'rxjs';
+import type { DpEvent } from '../dataplane/events.js';
+import { resiliencyCode } from '../dataplane/path-choice.js';
+import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
+import { SvrError } from '../errors.js';
+import { compileRouter } from '../model/compile.js';
+import type { SessionResiliency, SvrConfig } from '../model/config.js';
+import type { ForwardingTables } from '../model/tables.js';
+import { validateConfig } from '../model/validate.js';
+import { PathControl, type Liveness } from '../paths/control.js';
+import type { PathMessage } from '../paths/messages.js';
+import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
+import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
+import type { StepServiceView } from '../step/agent.js';
+import type { StepOptions } from '../step/options.js';
+import type { Store } from '../store/store.js';
+import type { DataPathHost, ServiceChains } from './data-path-host.js';
+import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
+import { MigrationActors } from './migration.js';
+import type { MigrationRecord } from '../machines/migration.js';
+import { fanOutEvents, type SessionEvent } from './event-fanout.js';
+import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
+import { peerSummaries, type PeerSummary } from './peer-views.js';
+import { PeerActors } from './peers.js';
+
+export type { PathMessage, PeerSummary, RouterIo, SessionEvent };
+
+export interface RouterOptions {
+  /** which router of the authority this is */
+  name: string;
+  /** handshake retries (see machines/session-episode) */
+  handshake?: EpisodeOptions;
+  /** the state database (plugins get sublevels of it); without one, plugin stores live in memory */
+  store?: Store;
+  /** one line per event that matters (plugins, config, paths); default: silent */
+  log?: (event: string, fields: Record<string, string | number | boolean>) => void;
+  /** path liveness: 'bfd' (default: RFC 5880 BFD + link tests on every peer path; paths are unusable
+   *  until BFD is up) or 'static' (every path usable; for tests and peers that do not run BFD) */
+  liveness?: Liveness;
+  /** BFD supervisor tuning */
+  bfd?: PathSupervisorOptions;
+  /** run STEP (service and topology exchange) with these options; default off */
+  step?: StepOptions | false;
+}
+
+/** `createRouter` options: the router's, and those of its in-thread data path. */
+export type CreateRouterOptions = RouterOptions & InThreadHostOptions;
+
+/** One row of `services()`: reachability, routes, the ranked paths and (from STEP) learned routes. */
+export type ServiceSummary = ServiceView & { paths: string[]; refused: boolean; resiliency: string; learned?: StepServiceView };
+
+/** `status()`: sessions, handshakes and the data-path threads. */
+export interface RouterStatus {
+  sessionsActive: number;
+  handshakesInFlight: number;
+  /** data-path threads (1: in this thread) */
+  workers: number;
+  /** active sessions per worker (with worker threads: from their last report, at most 1 s old) */
+  sessionsPerWorker: number[];
+}
+
+export class Router<H extends DataPathHost = DataPathHost> {
+  readonly name: string;
+  /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
+  readonly host: H;
+  private readonly subject = new Subject<SessionEvent>();
+  /** session events: created, confirmed (reverse metadata seen), failed (handshake gave up), removed, migrated */
+  readonly events$: Observable<SessionEvent> = this.subject.asObservable();
+  private readonly pathSubject = new Subject<PathMessage>();
+  /** messages from peers on the path control channel (HMAC already verified): BFD, link tests, STEP */
+  readonly pathMessages$: Observable<PathMessage> = this.pathSubject.asObservable();
+  private readonly log: NonNullable<RouterOptions['log']>;
+  private readonly liveness: Liveness;
+  private readonly pluginHost: PluginHost;
+  private readonly pathControl: PathControl;
+  private readonly episodes: EpisodeSupervisor;
+  private readonly peerActors = new PeerActors();
+  private readonly migrations: MigrationActors;
+  /** per service: the ranking's refusal and resiliency, and the order the data path follows */
+  private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
+  /** control's own counters (next to the data path's) */
+  private readonly controlCounters = new Map<string, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
+  /** usable or not, by path name: control's truth, republished to the data path after a config change */
+  private readonly usable = new Map<string, boolean>();
+  private running = false;
+  private generation = 1;
+  private config: SvrConfig;
+  private tablesNow: ForwardingTables;
+
+  constructor(config: SvrConfig, host: H, opts: RouterOptions) {
+    this.name = opts.name;
+    this.host = host;
+    this.log = opts.log ?? (() => {});
+    this.liveness = opts.liveness ?? 'bfd';
+    this.config = validateConfig(config);
+    this.tablesNow = compileRouter(this.config, opts.name, this.generation);
+    host.open({
+      routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
+      onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log,
+    });
+    for (const p of this.tablesNow.paths) this.usable.set(p.name, this.liveness === 'static');
+    const pluginDeps = { routerName: opts.name, store: opts.store ?? null, counters: () => this.counters(), log: this.log };
+    const plugins = host.plugins;
+    this.pluginHost = 'here' in plugins ? new PluginHost({ ...pluginDeps, parts: 'all', dataplane: plugins.here }) : new PluginHost({ ...pluginDeps, parts: 'control' });
+    const tables = (): ForwardingTables => this.tablesNow;
+    this.pathControl = new PathControl({
+      get tables() { return tables(); },
+      pathMessages$: this.pathMessages$,
+      sendPathMessage: (p, b) => host.sendPathMessage(p, b),
+      isPathUp: (p) => host.isPathUp(p),
+      pathTraffic: (p) => host.pathTraffic(p),
+      pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs),
+      rank: (service, r) => this.publishRouting(service, r),
+    }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
+    this.migrations = new MigrationActors({
+      publish: (service, order) => this.setServiceRouting(service, order),
+      record: (r) => this.recordMigration(r),
+      now: () => performance.now(),
+    });
+    this.episodes = new EpisodeSupervisor({
+      probe: (row, gen) => host.probe(row, gen),
+      teardown: (row, gen) => host.removeRow(row, gen, 'teardown'),
+      outcome: (sessionId, outcome, tries, move) => {
+        if (outcome === 'confirmed') this.subject.next({ type: 'confirmed', sessionId, tries });
+        if (outcome === 'failed') {
+          this.count('handshakes-failed');
+          this.subject.next({ type: 'failed', sessionId, tries });
+        }
+        if (move !== undefined && outcome !== 'gone') this.migrations.moveOutcome(move.service, move.path, outcome === 'confirmed');
+      },
+    }, opts.handshake);
+  }
+
+  /** The forwarding tables of the running config generation. */
+  get tables(): ForwardingTables {
+    return this.tablesNow;
+  }
+
+  get runningConfig(): SvrConfig {
+    return this.config;
+  }
+
+  /**
+   * Starts control (peers, path control) and the data path. Resolves once the data path takes packets;
+   * the in-thread data path is started when this returns. Rejects (SVR_ERR_WORKER_START) when a worker
+   * thread cannot start; the router is stopped again then.
+   */
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
+    this.running = true;
+    this.peerActors.sync(this.tablesNow, (p) => this.host.isPathUp(p));
+    this.migrations.sync(this.tablesNow);
+    const started = this.host.start();
+    if (started === undefined) {
+      this.pathControl.start();
+      return Promise.resolve();
+    }
+    return started.then(() => this.pathControl.start(), async (e: unknown) => {
+      await this.stop();
+      throw e;
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.pathControl.stop();
+    this.pluginHost.close();
+    this.episodes.stop();
+    this.peerActors.stop();
+    this.migrations.stop();
+    await this.host.stop();
+    this.subject.complete();
+    this.pathSubject.complete();
+  }
+
+  /** Expires idle sessions now (the data path also does so on a timer, unless sweepIntervalMs is 0). */
+  sweep(): void {
+    this.host.sweep();
+  }
+
+  /**
+   * Validates and applies a new configuration between batches. On any problem it throws (SvrError with
+   * every bad field) and the running configuration stays.
+   */
+  applyConfig(config: SvrConfig): void {
+    const next = validateConfig(config);
+    const tables = compileRouter(next, this.name, this.generation + 1);
+    this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
+    this.generation++;
+    this.config = next;
+    this.tablesNow = tables;
+    // path ids may differ in the new tables: control's verdicts (by name) are republished by id
+    for (const p of tables.paths) this.host.setPathUp(p.id, this.usable.get(p.name) ?? this.liveness === 'static');
+    if (this.running) {
+      this.peerActors.sync(tables, (p) => this.host.isPathUp(p));
+      this.migrations.sync(tables);
+      this.pathControl.refresh();
+    }
+    this.pluginHost.configApplied(this.generation);
+  }
+
+  /**
+   * Loads, keeps or unloads plugins to match `specs`, with the service chains of tenants and services
+   * (full stage names): control parts here, data-path parts in the data path. Failures are returned (and
+   * logged) per plugin; the router keeps forwarding.
+   */
+  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<{ at: string; message: string }[]> {
+    const t = this.tablesNow;
+    const local = await this.pluginHost.apply(specs, {
+      tenants: t.tenants.map((name) => chains.tenants?.[name] ?? []),
+      services: t.services.map((svc) => chains.services?.[svc.name] ?? []),
+    });
+    const failures = [...local.failures];
+    const plugins = this.host.plugins;
+    if (!('here' in plugins)) {
+      const seen = new Set(failures.map((f) => `${f.at}|${f.message}`));
+      for (const f of (await plugins.apply(specs, chains)).failures) {
+        if (seen.has(`${f.at}|${f.message}`)) continue;
+        seen.add(`${f.at}|${f.message}`);
+        failures.push(f);
+      }
+    }
+    const stages = this.pluginStages();
+    for (const p of local.loaded) {
+      this.log('plugin.loaded', { plugin: p.name, version: p.version, stages: stages.filter((s) => s.name.startsWith(`${p.name}/`)).map((s) => s.name).join(',') });
+    }
+    return failures;
+  }
+
+  /** Marks a peer path usable or not, as BFD does (tests and operators can too); rankings follow at once. */
+  setPathUp(pathName: string, up: boolean): void {
+    this.applyPathState(pathName, up, undefined);
+    if (this.running) this.pathControl.publish();
+  }
+
+  /** A path's verdict, everywhere: the data path, peers, migration episodes (up since `upSinceMs`, default now), plugins. */
+  private applyPathState(pathName: string, up: boolean, upSinceMs: number | undefined): void {
+    const path = this.tablesNow.paths.find((p) => p.name === pathName);
+    if (path === undefined) throw new SvrError('SVR_ERR_ROUTER_STATE', `no peer path named ${pathName}`);
+    this.usable.set(pathName, up);
+    this.host.setPathUp(path.id, up);
+    this.peerActors.pathChanged(this.tablesNow.peers[path.peer]!.name, pathName, up);
+    this.migrations.pathChanged(path.id, up, upSinceMs);
+    this.pluginHost.pathChanged({ path: pathName, up });
+  }
+
+  /** Whether a path (by id in `tables`) is usable now. */
+  isPathUp(path: number): boolean {
+    return this.host.isPathUp(path);
+  }
+
+  /** Sends `payload` to the peer on the path's control channel (UDP 1280 between the waypoints). */
+  sendPathMessage(path: number, payload: Uint8Array): boolean {
+    return this.host.sendPathMessage(path, payload);
+  }
+
+  /** Resolves once every peer has a usable path (BFD up), or rejects after `timeoutMs`. */
+  async whenPathsUp(timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    const ready = () => this.tablesNow.peers.every((p) => p.paths.some((id) => this.host.isPathUp(id)));
+    while (!ready()) {
+      if (Date.now() > end) throw new SvrError('SVR_ERR_ROUTER_STATE', `router ${this.name}: no usable path to every peer after ${timeoutMs} ms (is BFD running on the peers?)`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  // ---- views ----
+
+  /** The data path's counters (all workers summed) and control's own. */
+  counters(): Record<string, number> {
+    return { ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+  }
+
+  /** Every session, oldest first (with its `worker` when the data path runs in several). */
+  sessions(): Promise<(SessionSummary & { worker?: number })[]> {
+    return this.host.sessions();
+  }
+
+  /** Per peer: reachability and its paths with liveness, BFD state, quality and sessions. */
+  peers(): PeerSummary[] {
+    const tally = this.host.tally();
+    return peerSummaries({
+      tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
+      reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p), sessionsOnPath: (p) => tally.perPath[p] ?? 0,
+    });
+  }
+
+  /** Per service: reachability, configured routes, ranked paths and (learned from STEP) routes. */
+  services(): ServiceSummary[] {
+    const routing = new Map(this.pathControl.services().map((r) => [r.service, r]));
+    const tally = this.host.tally();
+    return listServices(this.tablesNow, (p) => this.host.isPathUp(p), (id) => tally.perService[id] ?? 0).map((v) => {
+      const r = routing.get(v.name);
+      return { ...v, paths: r?.paths ?? [], refused: r?.refused ?? false, resiliency: r?.resiliency ?? 'none', ...(r?.learned ? { learned: r.learned } : {}) };
+    });
+  }
+
+  tenants(): TenantView[] {
+    const tally = this.host.tally();
+    return listTenants(this.tablesNow, (id) => tally.perTenant[id] ?? 0);
+  }
+
+  /** Loaded plugins with their data-path stages and counters. */
+  plugins(): PluginView[] {
+    return this.pluginHost.list(this.pluginStages());
+  }
+
+  status(): RouterStatus {
+    const tally = this.host.tally();
+    return { sessionsActive: tally.active, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
+  }
+
+  // ---- internals ----
+
+  private pluginStages(): { name: string; disabled: boolean }[] {
+    const plugins = this.host.plugins;
+    return 'here' in plugins ? chainStages(plugins.here) : plugins.stages();
+  }
+
+  /** A service's ranking from path control: through its migration episode when it has one, else as it is. */
+  private publishRouting(service: string, r: { paths: readonly number[]; refused: boolean; resiliency: SessionResiliency }): void {
+    const before = this.routing.get(service);
+    this.routing.set(service, { refused: r.refused, resiliency: r.resiliency, order: before?.order ?? r.paths });
+    if (!this.migrations.ranked(service, r.paths)) this.setServiceRouting(service, r.paths);
+    else if (before !== undefined && (before.refused !== r.refused || before.resiliency !== r.resiliency)) this.setServiceRouting(service, before.order);
+  }
+
+  /** The order a service's sessions follow, to the data path (with the ranking's refusal and resiliency). */
+  private setServiceRouting(service: string, order: readonly number[]): void {
+    const id = this.tablesNow.serviceId(service);
+    const r = this.routing.get(service);
+    if (id < 0 || r === undefined) return;
+    r.order = order;
+    this.host.setServiceRouting(id, order, r.refused, resiliencyCode(r.resiliency));
+  }
+
+  private recordMigration(r: MigrationRecord): void {
+    const name = (p: number): string => this.tablesNow.paths[p]?.name ?? '-';
+    if (r.kind === 'moved') {
+      this.count('service-moves');
+      this.log('migration.moved', { service: r.service, from: name(r.from), to: name(r.to), reason: r.reason });
+    } else if (r.kind === 'suppressed') {
+      this.count('paths-suppressed');
+      this.log('migration.path-suppressed', { service: r.service, path: name(r.path) });
+    } else if (r.kind !== 'confirmed' && r.kind !== 'unconfirmed') {
+      this.log(`migration.${r.kind === 'reused' ? 'path-reused' : r.kind === 'failed' ? 'move-failed' : 'no-path'}`, { service: r.service, path: name(r.path) });
+    }
+  }
+
+  private count(name: string): void {
+    this.controlCounters.set(name, (this.controlCounters.get(name) ?? 0) + 1);
+  }
+
+  private onDataPathEvents(events: readonly DpEvent[], worker: number): void {
+    this.episodes.handle(events);
+    fanOutEvents(events, { tables: this.tablesNow, sessions: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log },
+      this.host.workers > 1 ? { worker } : {});
+  }
+}
+
+/** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */
+export function createRouter(config: SvrConfig, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
+  const { clock, sweepIntervalMs, ...routerOpts } = opts;
+  return new Router(config, new InThreadHost(io, { ...(clock ? { clock } : {}), ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {}) }), routerOpts);
+}

@@ -1,0 +1,96 @@
+/**
+ * Path lifecycle of one peer path (ssr-reference §1.3 "Hold-down"), a pure XState machine: whether the
+ * path may carry sessions. BFD Up is necessary, not sufficient: a path that went down (a flap) must stay
+ * up for the hold-down time before it is usable again, so a flapping path stays unusable. The first time
+ * BFD comes up the path is usable at once: there is nothing to damp yet.
+ *
+ *   down --bfd.up (never flapped)--> usable
+ *   down --bfd.up (after a flap)---> holdingDown --after holdDownMs--> usable
+ *   holdingDown --bfd.down--> down        usable --bfd.down--> down   (both count a flap)
+ *
+ * Events carry their time (`atMs`), so uptime and the hold-down left are read from the context.
+ * Action: `announce({ usable, reason })` on every usable <-> unusable change, once per change.
+ * `path.configure` takes a new hold-down time from the next hold-down on.
+ */
+import { assign, setup } from 'xstate';
+
+export interface PathInput {
+  holdDownMs: number;
+}
+
+export interface PathContext {
+  holdDownMs: number;
+  /** BFD up -> down transitions so far */
+  flaps: number;
+  /** since when BFD is up (ms), undefined while down */
+  upSinceMs: number | undefined;
+  /** the hold-down ends at this time (ms) while it runs */
+  holdDownUntilMs: number | undefined;
+}
+
+export type PathEvent =
+  | { type: 'bfd.up'; atMs: number }
+  | { type: 'bfd.down'; atMs: number }
+  | { type: 'path.configure'; holdDownMs: number };
+
+export type UsableReason = 'bfd-up' | 'bfd-down' | 'hold-down-over';
+
+/** A usable <-> unusable change, with since when BFD is up (undefined when it went down). */
+export interface PathAnnouncement {
+  usable: boolean;
+  reason: UsableReason;
+  upSinceMs: number | undefined;
+}
+
+export const pathMachine = setup({
+  types: {} as { input: PathInput; context: PathContext; events: PathEvent },
+  delays: {
+    holdDown: ({ context }) => context.holdDownMs,
+  },
+  guards: {
+    flappedBefore: ({ context }) => context.flaps > 0,
+  },
+  actions: {
+    /** the path became usable or unusable (the supervisor publishes it to the data path) */
+    announce: (_, _params: PathAnnouncement) => {},
+    wentUp: assign({ upSinceMs: ({ event }) => (event.type === 'bfd.up' ? event.atMs : undefined) }),
+    startHoldDown: assign({ holdDownUntilMs: ({ context, event }) => (event.type === 'bfd.up' ? event.atMs + context.holdDownMs : undefined) }),
+    wentDown: assign({ flaps: ({ context }) => context.flaps + 1, upSinceMs: undefined, holdDownUntilMs: undefined }),
+    endHoldDown: assign({ holdDownUntilMs: undefined }),
+    configure: assign({ holdDownMs: ({ context, event }) => (event.type === 'path.configure' ? event.holdDownMs : context.holdDownMs) }),
+  },
+}).createMachine({
+  id: 'path',
+  context: ({ input }) => ({ holdDownMs: input.holdDownMs, flaps: 0, upSinceMs: undefined, holdDownUntilMs: undefined }),
+  initial: 'down',
+  on: { 'path.configure': { actions: 'configure' } },
+  states: {
+    down: {
+      on: {
+        'bfd.up': [
+          { guard: 'flappedBefore', target: 'holdingDown', actions: ['wentUp', 'startHoldDown'] },
+          { target: 'usable', actions: ['wentUp', { type: 'announce', params: ({ context }) => ({ usable: true, reason: 'bfd-up' as const, upSinceMs: context.upSinceMs }) }] },
+        ],
+      },
+    },
+    holdingDown: {
+      on: { 'bfd.down': { target: 'down', actions: 'wentDown' } },
+      after: {
+        holdDown: { target: 'usable', actions: ['endHoldDown', { type: 'announce', params: ({ context }) => ({ usable: true, reason: 'hold-down-over' as const, upSinceMs: context.upSinceMs }) }] },
+      },
+    },
+    usable: {
+      on: { 'bfd.down': { target: 'down', actions: ['wentDown', { type: 'announce', params: { usable: false, reason: 'bfd-down' as const, upSinceMs: undefined } }] } },
+    },
+  },
+});
+
+/** Time left in hold-down at `nowMs` (0 when none runs). */
+export function holdDownRemainingMs(c: PathContext, nowMs: number): number {
+  return c.holdDownUntilMs === undefined ? 0 : Math.max(0, c.holdDownUntilMs - nowMs);
+}
+
+/** Time since BFD came up (0 while down). */
+export function uptimeMs(c: PathContext, nowMs: number): number {
+  return c.upSinceMs === undefined ? 0 : Math.max(0, nowMs - c.upSinceMs);
+}
