@@ -196,12 +196,13 @@ export function registerLab(program: Command): void {
     .option('--seed <n>', 'seed of the link emulators\' loss and jitter draws', '1')
     .option('--workers <n>', 'data-path worker threads of each node (svr node start --workers)', '1')
     .option('--profile <name>', `${LAB_PROFILES.join('|')}: plugins adds the built-in plugins, an internet namespace behind r2 (source NAT), a second server (load balancing) and an external-function namespace for r1 (see below)`, 'basic')
+    .option('--conductor', 'a conductor in its own namespace owns the config; r1 and r2 enrol by ZTP with one-time tokens (docs/conductor.md)')
     .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
     .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; collector?: boolean; collectorRotate: string }) => {
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; collector?: boolean; collectorRotate: string }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, collector: o.collector === true, collectorRotateS: o.collectorRotate });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true, collector: o.collector === true, collectorRotateS: o.collectorRotate });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {

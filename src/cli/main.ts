@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerConductor } from './conductor.js';
+import { registerConfig } from './config.js';
 import { registerDecode } from './decode.js';
 import { registerLab } from './lab.js';
 import { registerNode } from './node.js';
@@ -45,6 +47,8 @@ export function buildProgram(): Command {
   registerLab(program);
   registerSetup(program);
   registerIdentity(program);
+  registerConductor(program);
+  registerConfig(program);
   return program;
 }
 

@@ -93,7 +93,12 @@ export interface Service {
   timeouts: Timeouts;
   /** Plugin stages every session of this service runs through (`<plugin>/<stage>`), in stage order. */
   serviceChain: string[];
+  /** Which routers have this service (ssr-reference §1.1 applies-to). Absent or empty = every router. */
+  appliesTo?: AppliesTo[];
 }
+
+/** One `applies-to` entry: the whole authority, named routers, or routers in named groups. A router has the service when any entry matches. */
+export type AppliesTo = { type: 'authority' } | { type: 'router'; routers: string[] } | { type: 'router-group'; groups: string[] };
 
 /** A vector's cost in a service-policy: 1-999999 (lower is preferred) or `never` (paths with this vector are not used). */
 export type VectorCost = number | 'never';
@@ -156,9 +161,17 @@ export interface BfdSettings {
   linkTestLength: number;
 }
 
+/**
+ * How an interface takes part in a neighborhood (ssr-reference §1.1): `mesh` peers with every other member,
+ * `hub` with spokes and meshes (not other hubs), `spoke` with hubs and meshes (not other spokes).
+ */
+export type NeighborhoodTopology = 'mesh' | 'hub' | 'spoke';
+
 export interface NeighborhoodRef {
-  /** Interfaces of different routers sharing a neighborhood name are peers (mesh topology). */
+  /** Interfaces of different routers sharing a neighborhood name are peers (as their topologies allow). */
   name: string;
+  /** default `mesh` (absent = mesh) */
+  topology?: NeighborhoodTopology;
   /** Vector label of the paths through this neighborhood (e.g. `mpls`, `broadband`, `lte`). */
   vector?: string;
   /** BFD and link tests on paths through this neighborhood; absent = every default. */
@@ -192,6 +205,23 @@ export interface Interface {
   enforcedMss: EnforcedMss;
   /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
   kernelRoutes: KernelRoute[];
+  /**
+   * WAN: paths to peer interfaces written out. They add to the paths neighborhoods and topologies give (or
+   * choose the neighborhood of one); a conductor writes those out, marked generated, on every commit.
+   */
+  adjacencies?: Adjacency[];
+}
+
+/** One path end written out: this wan interface -> `peer`'s wan `interface`, through `neighborhood`. */
+export interface Adjacency {
+  /** the peer router */
+  peer: string;
+  /** the peer router's wan interface */
+  interface: string;
+  /** one of this interface's neighborhoods: the path's vector and BFD settings come from it */
+  neighborhood: string;
+  /** true: made by the conductor from neighborhoods and replaced on every commit; false (default): written by an operator and kept */
+  generated: boolean;
 }
 
 export interface KernelRoute {
@@ -238,6 +268,10 @@ export interface Router {
   serviceRoutes: ServiceRoute[];
   /** Plugins loaded on this router only (after the authority's). */
   plugins: PluginRef[];
+  /** Groups this router belongs to, for services' `applies-to` (`router-group`). Absent = none. */
+  routerGroups?: string[];
+  /** The asset id a node presents to the conductor (ZTP) to become this router; default the router's name. */
+  assetId?: string;
 }
 
 export interface Authority {

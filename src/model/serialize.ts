@@ -29,6 +29,7 @@ function service(s: Service): Doc {
     security: s.security,
     timeouts: { 'tcp-initial': s.timeouts.tcpInitial, tcp: s.timeouts.tcp, udp: s.timeouts.udp, icmp: s.timeouts.icmp, other: s.timeouts.other },
     'service-chain': s.serviceChain.length > 0 ? s.serviceChain : undefined,
+    'applies-to': s.appliesTo?.map((e) => clean({ type: e.type, routers: e.type === 'router' ? e.routers : undefined, groups: e.type === 'router-group' ? e.groups : undefined })),
   });
 }
 
@@ -68,7 +69,8 @@ function iface(i: Interface): Doc {
     kind: i.kind,
     tenant: i.tenant,
     waypoint: i.waypoint,
-    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, bfd: bfd(n.bfd) })),
+    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, topology: n.topology, bfd: bfd(n.bfd) })),
+    adjacencies: noWan ? undefined : i.adjacencies?.map((x) => ({ peer: x.peer, interface: x.interface, neighborhood: x.neighborhood, generated: x.generated })),
     security: noWan ? undefined : i.security,
     'port-range': noWan ? undefined : `${i.portRange.from}-${i.portRange.to}`,
     device: i.device,
@@ -87,6 +89,8 @@ function router(r: Router): Doc {
     name: r.name,
     'observation-domain-id': r.observationDomainId,
     identity: r.identity === undefined ? undefined : clean({ 'public-key': r.identity.publicKey, 'private-key-file': r.identity.privateKeyFile }),
+    'asset-id': r.assetId,
+    'router-groups': r.routerGroups,
     interfaces: r.interfaces.map(iface),
     routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway })),
     'service-routes': r.serviceRoutes.map((x) => clean({

@@ -36,6 +36,12 @@ import { defaultSocket, register, runDir, unregister } from './registry.js';
 
 export interface NodeOptions {
   configPath: string;
+  /** the config itself (a managed node's, from its conductor); `configPath` then only names it in logs */
+  config?: SvrConfig;
+  /** a state store the caller opened and closes (a managed node keeps one across restarts) */
+  store?: Store;
+  /** set when a conductor manages this node: `reload` is refused (the conductor pushes configs) */
+  conductor?: string;
   name: string;
   socket?: string;
   runDir?: string;
@@ -70,6 +76,8 @@ export class RunningNode {
     private readonly store: Store,
     private readonly recorder: StateRecorder,
     private readonly records: NodeRecords,
+    private readonly ownsStore = true,
+    private readonly conductor?: string,
   ) {}
 
   attachControl(control: JsonLineServer): void {
@@ -127,23 +135,32 @@ export class RunningNode {
 
   /** Re-reads the config file. Interfaces must stay the same (they own devices); the rest applies live. */
   async reload(): Promise<{ applied: boolean }> {
-    let next: SvrConfig;
     try {
-      next = await loadConfig(this.configPath);
-      const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
-      if (!isDeepStrictEqual(mine(next), mine(this.router.runningConfig))) {
-        throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
-      }
-      this.router.applyConfig(next);
-      this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
-      await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
-      void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
+      if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
+      await this.apply(await loadConfig(this.configPath));
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, reason: e instanceof Error ? e.message : String(e) });
       throw e;
     }
     this.log.info('config.applied', { file: this.configPath });
     return { applied: true };
+  }
+
+  /** True when `next` keeps this router's interfaces (name, kind, device, mtu, waypoint): it can apply live. */
+  sameInterfaces(next: SvrConfig): boolean {
+    const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
+    return isDeepStrictEqual(mine(next), mine(this.router.runningConfig));
+  }
+
+  /** Applies a validated config live (refused as a whole when bad, or when the interfaces changed). */
+  async apply(next: SvrConfig): Promise<void> {
+    if (!this.sameInterfaces(next)) {
+      throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
+    }
+    this.router.applyConfig(next);
+    this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
+    await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
+    void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
   }
 
   stop(reason: string): Promise<void> {
@@ -154,7 +171,7 @@ export class RunningNode {
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
       await this.records.close();
       await this.recorder.close();
-      await this.store.close();
+      if (this.ownsStore) await this.store.close();
       unregister(this.dir, this.name, process.pid);
       this.log.info('node.stopped', {});
       this.markDone();
@@ -165,7 +182,7 @@ export class RunningNode {
 
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const log = new NodeLog(o.name, o.logFormat, o.write);
-  const config = await loadConfig(o.configPath);
+  const config = o.config ?? await loadConfig(o.configPath);
   const me = config.authority.routers.find((r) => r.name === o.name);
   if (me === undefined) {
     const names = config.authority.routers.map((r) => r.name).join(', ');
@@ -176,7 +193,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const socket = o.socket ?? defaultSocket(dir, o.name);
   const dataDir = o.dataDir ?? join(process.env['SVR_DATA_DIR'] ?? '/var/lib/svrouter', o.name);
   mkdirSync(dataDir, { recursive: true });
-  const store = await Store.open(dataDir);
+  const store = o.store ?? await Store.open(dataDir);
+  const closeStore = async () => {
+    if (o.store === undefined) await store.close();
+  };
   const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
   const workers = o.workers ?? 1;
   let opened: OpenedInterface[] = [];
@@ -185,7 +205,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     try {
       router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
     } catch (e) {
-      await store.close();
+      await closeStore();
       throw e;
     }
   } else {
@@ -193,7 +213,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       setBusyPoll(busyPollUs);
       opened = await openInterfaces(me.interfaces, logInfo);
     } catch (e) {
-      await store.close();
+      await closeStore();
       throw e;
     }
     try {
@@ -202,16 +222,16 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       });
     } catch (e) {
       for (const x of opened) x.port.close();
-      await store.close();
+      await closeStore();
       throw e;
     }
   }
   let records: NodeRecords;
   try {
-    records = await startRecords(router, store, config, o.name, (e, f) => log.info(e, f));
+    records = await startRecords(router, store, config, o.name, logInfo);
   } catch (e) {
     await router.stop();
-    await store.close();
+    await closeStore();
     throw e;
   }
   router.events$.subscribe((e) => {
@@ -224,7 +244,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records);
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, o.store === undefined, o.conductor);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
     register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });

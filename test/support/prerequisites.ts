@@ -22,6 +22,7 @@ const LAB: readonly Prerequisite[] = ['root', 'ip', 'netns', 'iperf3', 'curl'];
 /** Each file (path under test/, no extension) and what its gated tests need. */
 export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/lab.test': [...LAB, 'tcpdump'],
+  'e2e/conductor.test': LAB,
   'e2e/paths.test': LAB,
   'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
   'e2e/workers.test': LAB,
@@ -32,6 +33,8 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],
   'unit/plugins/external-function-netns.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],
+  'unit/conductor/store-etcd.test': ['etcd'],
+  'unit/conductor/ha.test': ['etcd'],
 };
 
 export const TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
