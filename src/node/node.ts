@@ -17,6 +17,7 @@ import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../control/router.js';
+import type { FiveTuple, RouterEvent } from '../control/events.js';
 import type { ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
@@ -107,16 +108,21 @@ export class RunningNode {
     }
   }
 
-  /** Re-reads the config file. Interfaces must stay the same (they own devices); the rest applies live. */
+  /**
+   * Re-reads the config file. Interfaces must stay the same (they own devices); the rest applies live. The
+   * router reports config.applied or config.refused (a file that cannot be read or parsed too).
+   */
   async reload(): Promise<{ applied: boolean }> {
     let next: SvrConfig;
     try {
-      next = await loadConfig(this.configPath);
       const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
-      if (!isDeepStrictEqual(mine(next), mine(this.router.runningConfig))) {
-        throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
-      }
-      this.router.applyConfig(next);
+      next = await this.router.applyConfigFile(this.configPath, {
+        check: (candidate) => {
+          if (!isDeepStrictEqual(mine(candidate), mine(this.router.runningConfig))) {
+            throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
+          }
+        },
+      });
       await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
       void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     } catch (e) {
@@ -186,12 +192,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       throw e;
     }
   }
-  router.events$.subscribe((e) => {
-    if (e.type === 'created') log.session('session.created', { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
-    else if (e.type === 'removed') log.session('session.removed', { id: e.sessionId, reason: e.reason });
-    else if (e.type === 'failed') log.info('session.handshake-failed', { id: e.sessionId, probes: e.tries });
-    else if (e.type === 'migrated') log.session('session.migrated', { id: e.sessionId, from: e.from, to: e.to });
-  });
+  router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
@@ -210,6 +211,19 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   log.info('node.state', { dataDir });
   log.info('node.running', { socket, interfaces: me.interfaces.map((x) => `${x.name}=${x.device}`).join(','), services: router.services().length, workers });
   return node;
+}
+
+/** The log line of a router event: session events rate-limited, peers and config once each (paths and plugins log their own lines). */
+function logEvent(log: NodeLog, e: RouterEvent): void {
+  const tuple = (t: FiveTuple) => `${t.src}:${t.srcPort}->${t.dst}:${t.dstPort}/${t.protocol}`;
+  switch (e.type) {
+    case 'session.created': log.session(e.type, { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, flow: tuple(e.forward), path: e.path }); break;
+    case 'session.removed': log.session(e.type, { id: e.sessionId, reason: e.reason }); break;
+    case 'session.migrated': log.session(e.type, { id: e.sessionId, from: e.from, to: e.to, reason: e.reason }); break;
+    case 'session.denied': log.session(e.type, { reason: e.reason, flow: tuple(e.forward), interface: e.ingressInterface.name, suppressed: e.suppressed }); break;
+    case 'peer.reachable': case 'peer.unreachable': log.info(e.type, { peer: e.peer }); break;
+    default: break;
+  }
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
