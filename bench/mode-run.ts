@@ -128,7 +128,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       });
     }
     if (svr && !svr.encrypt) {
-      await step(res, 'visibility', `visibility: tcp and new udp sessions with session records off, then on (IPFIX export and history, idle timeouts ${VISIBILITY_IDLE_S} s)`, async () => {
+      await step(res, 'visibility', `visibility: tcp and new udp sessions with session records off, then on (IPFIX export and history, UDP idle timeout ${VISIBILITY_IDLE_S} s)`, async () => {
         res.visibility = await measureVisibility(svr, ctx, plan);
         await checkConnectivity();
       });

@@ -4,7 +4,7 @@
  * the TCP wire check's sink 5202), r1 -> r2 over one wan path whose interfaces run at the veths' MTU 1500
  * (`enforced-mss` keeps its default, automatic). `encrypt` names a security policy with `encrypt: true` on
  * the service; `r1Local` routes the service out of r1's own LAN device instead ("r1 alone"); the visibility
- * case (visibility.ts) shortens the idle timeouts and, with `collector`, adds a `telemetry` block.
+ * case (visibility.ts) shortens the UDP idle timeout and, with `collector`, adds a `telemetry` block.
  */
 import { randomBytes } from 'node:crypto';
 import { CLIENT_NET, SERVER_NET, WAN_MTU } from './topology.js';
@@ -29,8 +29,8 @@ export interface SvrConfigOptions {
   secret?: string;
   /** r1 routes the service to a local next hop (lan0) instead of to r2: "r1 alone", r2 forwarding in the kernel */
   r1Local?: boolean;
-  /** idle timeouts of the service's UDP and TCP sessions, s (default: the config defaults) */
-  idleTimeoutS?: number;
+  /** idle timeout of the service's UDP sessions, s (default: the config's) */
+  udpIdleTimeoutS?: number;
   /** every router exports its session records to this IPFIX collector (UDP 4739) */
   collector?: string;
 }
@@ -71,7 +71,7 @@ ${policies}  tenants:
         - { protocol: tcp, ports: [${TCP_SESSION_PORT}, ${IPERF_PORT}, ${TCP_SINK_PORT}] }
         - { protocol: udp, ports: [${ECHO_PORT}, ${IPERF_PORT}, "${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}"] }
       access-policy: [{ source: bench }]
-${o.encrypt ? '      security: payload\n' : ''}${o.idleTimeoutS !== undefined ? `      timeouts: { tcp-initial: ${o.idleTimeoutS}, tcp: ${o.idleTimeoutS}, udp: ${o.idleTimeoutS} }\n` : ''}${o.collector !== undefined ? `  telemetry:
+${o.encrypt ? '      security: payload\n' : ''}${o.udpIdleTimeoutS !== undefined ? `      timeouts: { udp: ${o.udpIdleTimeoutS} }\n` : ''}${o.collector !== undefined ? `  telemetry:
     ipfix:
       collectors: [{ name: bench, address: ${o.collector}, port: 4739 }]
 ` : ''}  routers:

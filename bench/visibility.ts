@@ -1,13 +1,14 @@
 /**
  * The visibility case (svrouter, HMAC only): what session records cost. The same measurements twice, back to
  * back, on the same config except its `telemetry` block:
- *   off  r1 and r2 restarted on the bench config with short idle timeouts (sessions end, so records flow);
+ *   off  r1 and r2 restarted on the bench config with a short UDP idle timeout (sessions end, so records flow);
  *   on   the same plus IPFIX export (each router to an nfcapd on 127.0.0.1:4739 in its namespace) and the
  *        session history in the node's LevelDB store.
- * Each: TCP (iperf3, one stream) and new UDP sessions/s; with telemetry on, r1's `svr show stats` is sampled
- * every 200 ms from the start of the session test until its records are written (or 20 s), giving the
- * history's write rate next to r1's session rate, and what was dropped. The nodes are restarted on the
- * headline config afterwards. Metrics (Prometheus) are not part of this build's node yet.
+ * Each: TCP (iperf3, one stream) and new UDP sessions/s, with the drop counters that moved. With telemetry
+ * on, r1's `svr show stats` is sampled every 200 ms from the start of the session test until its records
+ * are written (or 20 s): what was written and dropped, and the history's write rate (records per second of
+ * the time it spent building and writing batches, `history-busy-ms`) next to r1's session rate. The nodes are
+ * restarted on the headline config afterwards. Metrics (Prometheus) are not part of this build's node yet.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,15 +22,17 @@ import { sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
 import { NS } from './topology.js';
 
-/** Idle timeout of the visibility runs' sessions, s: records of the session test arrive within the run. */
+/** Idle timeout of the visibility runs' UDP sessions, s: records of the session test arrive within the run. */
 export const VISIBILITY_IDLE_S = 2;
 const COLLECTOR = '127.0.0.1';
 
 export interface HistoryRate {
   /** r1's sessions-created during the UDP session test, per second of it */
   createdPerSecond: number;
-  /** r1's history-written per second while records were being written (first to last increase) */
+  /** r1's records written per second of the history's busy time (building and writing batches) */
   writtenPerSecond: number;
+  /** seconds from the first write to the last */
+  writeSpanSeconds: number;
   created: number;
   written: number;
   /** records left waiting when sampling stopped, and dropped (history full, IPFIX queue full) */
@@ -44,6 +47,8 @@ export interface HistoryRate {
 export interface VisibilityRun {
   tcp?: TcpResult;
   sessions?: SessionRate;
+  /** drop counters of r1 and r2 that moved during the run */
+  drops?: Record<string, number>;
 }
 
 export interface VisibilityResult {
@@ -59,6 +64,7 @@ interface Stats {
   created: number;
   written: number;
   pending: number;
+  busyMs: number;
   historyDropped: number;
   exported: number;
   ipfixDropped: number;
@@ -67,7 +73,19 @@ interface Stats {
 async function sample(svr: SvrouterMode): Promise<Stats> {
   const s = await svr.stats('r1');
   const n = (k: string): number => (typeof s[k] === 'number' ? s[k] : NaN);
-  return { at: Date.now(), created: n('sessions-created'), written: n('history-written'), pending: n('history-pending'), historyDropped: n('history-dropped'), exported: n('ipfix-exported'), ipfixDropped: n('ipfix-dropped') };
+  return {
+    at: Date.now(), created: n('sessions-created'), written: n('history-written'), pending: n('history-pending'), busyMs: n('history-busy-ms'),
+    historyDropped: n('history-dropped'), exported: n('ipfix-exported'), ipfixDropped: n('ipfix-dropped'),
+  };
+}
+
+/** Drop counters of both routers, `r1 drop-...`. */
+async function drops(svr: SvrouterMode): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const r of ['r1', 'r2'] as const) {
+    for (const [k, v] of Object.entries(await svr.stats(r))) if (k.startsWith('drop') && typeof v === 'number') out[`${r} ${k}`] = v;
+  }
+  return out;
 }
 
 /** nfcapd on 127.0.0.1:4739 inside a router's namespace. */
@@ -86,7 +104,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   const res: VisibilityResult = { idleTimeoutS: VISIBILITY_IDLE_S, off: {}, on: {}, errors: [] };
   const config = (collector: boolean): string => {
     const path = join(dir, `authority-${collector ? 'on' : 'off'}.yaml`);
-    writeFileSync(path, svrConfigYaml({ encrypt: false, idleTimeoutS: VISIBILITY_IDLE_S, ...(collector ? { collector: COLLECTOR } : {}) }));
+    writeFileSync(path, svrConfigYaml({ encrypt: false, udpIdleTimeoutS: VISIBILITY_IDLE_S, ...(collector ? { collector: COLLECTOR } : {}) }));
     return path;
   };
   const step = async (what: string, f: () => Promise<void>): Promise<void> => {
@@ -100,6 +118,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   };
   const runBoth = async (run: VisibilityRun, label: string, sampling: boolean): Promise<void> => {
     await checkConnectivity();
+    const drops0 = await drops(svr);
     await step(`${label} tcp`, async () => { run.tcp = await measureTcp(svr, plan, progress); });
     let samples: Stats[] = [];
     let sampler: Promise<void> | undefined;
@@ -126,6 +145,10 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       await sampler;
       res.history = historyRate(samples, run.sessions);
     }
+    const drops1 = await drops(svr);
+    const moved = Object.fromEntries(Object.entries(drops1).map(([k, v]) => [k, v - (drops0[k] ?? 0)] as const).filter(([, d]) => d !== 0));
+    run.drops = moved;
+    if (Object.keys(moved).length > 0) progress(`    drops with records ${label}: ${Object.entries(moved).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   };
 
   progress(`  visibility: idle timeouts ${VISIBILITY_IDLE_S} s; telemetry off`);
@@ -149,7 +172,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   }
   const h = res.history;
   if (h !== undefined) {
-    progress(`    history: ${h.written} records written at ${Math.round(h.writtenPerSecond)}/s while r1 created ${Math.round(h.createdPerSecond)} sessions/s; pending at end ${h.pendingAtEnd}, dropped ${h.historyDropped}; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `; nfcapd counted ${h.collectorFlows} flows` : ''}`);
+    progress(`    history: ${h.written} records written (over ${h.writeSpanSeconds.toFixed(1)} s as sessions idled out) at ${Math.round(h.writtenPerSecond)} per second of its busy time, while r1 created ${Math.round(h.createdPerSecond)} sessions/s; pending at end ${h.pendingAtEnd}, dropped ${h.historyDropped}; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `; nfcapd counted ${h.collectorFlows} flows` : ''}`);
   }
   return res;
 }
@@ -167,12 +190,13 @@ function historyRate(samples: readonly Stats[], sessions: SessionRate | undefine
     }
   }
   const written = last.written - first.written;
-  const span = start !== undefined && end !== undefined ? (end.at - start.at) / 1000 : 0;
+  const busy = (last.busyMs - first.busyMs) / 1000;
   return {
     created: sessions?.createdR1 ?? last.created - first.created,
     createdPerSecond: sessions?.createdR1PerSecond ?? NaN,
     written,
-    writtenPerSecond: span > 0 ? (end!.written - start!.written) / span : 0,
+    writtenPerSecond: busy > 0 ? written / busy : 0,
+    writeSpanSeconds: start !== undefined && end !== undefined ? (end.at - start.at) / 1000 : 0,
     pendingAtEnd: last.pending,
     historyDropped: last.historyDropped - first.historyDropped,
     ipfixExported: last.exported - first.exported,
@@ -180,11 +204,10 @@ function historyRate(samples: readonly Stats[], sessions: SessionRate | undefine
   };
 }
 
-/** nfcapd's stats line at exit: `Ident: 'none' Flows: N, ...`. */
+/** nfcapd's stats lines, one per file it closed: `Ident: 'none' Flows: N, ...`, summed. */
 function collectorFlows(log: string): number {
   try {
-    const text = readFileSync(log, 'utf8');
-    return Number(/Flows: (\d+)/.exec(text)?.[1] ?? 0);
+    return [...readFileSync(log, 'utf8').matchAll(/Flows: (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
   } catch {
     return 0;
   }

@@ -60,6 +60,8 @@ export interface HistoryCounters {
   lostTotal: number;
   /** write batches */
   batches: number;
+  /** ms spent building and writing batches (written / busyMs is what the history can take per ms) */
+  busyMs: number;
   /** size of the history: keys and values as written */
   bytes: number;
   /** batches removed by age / by size */
@@ -108,7 +110,7 @@ export class SessionHistory {
   private flushing: Promise<void> = Promise.resolve();
   /** sessions whose last stored record is interim: its end time, to replace it */
   private readonly interims = new Map<string, number>();
-  private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
+  private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, busyMs: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
   private timers: NodeJS.Timeout[] = [];
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -297,6 +299,7 @@ export class SessionHistory {
   }
 
   private async writeBatch(records: SessionRecord[]): Promise<void> {
+    const t0 = performance.now();
     records.sort((a, b) => a.endMs - b.endMs);
     const seq = this.meta.seq + 1;
     const ops: Op[] = [];
@@ -355,5 +358,6 @@ export class SessionHistory {
     this.meta.written = written;
     this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
     this.c.batches++;
+    this.c.busyMs += performance.now() - t0;
   }
 }
