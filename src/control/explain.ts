@@ -214,7 +214,7 @@ export function explainFirstPacket(q: ExplainQuery, d: ExplainDeps): Explanation
     steps.push({ step: 'path', result: 'refused', why: `the path is IPv${path.family} and the packet IPv${family}` });
     return drop('drop-family-mismatch');
   }
-  steps.push({ step: 'nat', result: 'waypoints', why: `SVR: addresses become waypoints ${formatAddress(path.localWaypoint, 0, path.family)} -> ${formatAddress(path.remoteWaypoint, 0, path.family)} with ports from ${path.portFrom}-${path.portTo} (even here, odd at the peer); ${peer.name} restores the original 5-tuple. ${natWhy(d)}` });
+  steps.push({ step: 'nat', result: 'waypoints', why: `SVR: addresses become waypoints ${formatAddress(path.localWaypoint, 0, path.family)} -> ${formatAddress(path.remoteWaypoint, 0, path.family)} with ports in ${path.portFrom}-${path.portTo} (even here, odd at the peer); ${peer.name} restores the original 5-tuple. ${natWhy(d)}` });
   steps.push({ step: 'plugins', result: out.chain.join(', ') || 'none', why: pluginsWhy(d, out) });
   return Object.assign(out, { verdict: 'forward' as const });
 }
