@@ -92,7 +92,7 @@ async function drops(svr: SvrouterMode): Promise<Record<string, number>> {
 async function startCollector(dir: string, r: 'r1' | 'r2'): Promise<Proc> {
   const out = join(dir, `ipfix-${r}`);
   mkdirSync(out, { recursive: true });
-  const p = spawnIn(NS[r], `nfcapd-${r}`, 'nfcapd', ['-w', out, '-p', '4739', '-b', COLLECTOR, '-t', '60'], join(dir, `nfcapd-${r}.log`));
+  const p = spawnIn(NS[r], `nfcapd-${r}`, 'nfcapd', ['-w', out, '-p', '4739', '-b', COLLECTOR, '-t', '60', '-B', String(4 << 20)], join(dir, `nfcapd-${r}.log`));
   await waitForLine(p, /Startup nfcapd/, 10_000);
   return p;
 }

@@ -20,6 +20,8 @@ export const COLLECTOR_ROLE: CollectorPlace = 'collector';
 /** nfcapd's address (on lo of `<prefix>-collector`) and port */
 export const COLLECTOR_ADDRESS = '198.18.9.10';
 export const COLLECTOR_PORT = IPFIX_PORT;
+/** nfcapd's UDP socket buffer (the kernel caps it at net.core.rmem_max) */
+export const COLLECTOR_BUFFER_BYTES = 4 << 20;
 /** the collector's name in the lab config's `telemetry` block */
 export const COLLECTOR_NAME = 'nfcapd';
 
@@ -57,7 +59,8 @@ export async function buildCollectorNetwork(prefix: string, progress: Progress):
 
 /** The arguments of nfcapd for the lab (foreground: the lab keeps its pid); a new file every `rotateS` seconds. */
 export function nfcapdArgs(dir: string, rotateS: number): string[] {
-  return ['-w', collectorDir(dir), '-p', String(COLLECTOR_PORT), '-b', COLLECTOR_ADDRESS, '-t', String(rotateS)];
+  // -B: a socket buffer for both routers' bursts (a few hundred messages when many sessions end together)
+  return ['-w', collectorDir(dir), '-p', String(COLLECTOR_PORT), '-b', COLLECTOR_ADDRESS, '-t', String(rotateS), '-B', String(COLLECTOR_BUFFER_BYTES)];
 }
 
 /** nfcapd's files so far (completed ones and the one being written). */
