@@ -151,7 +151,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     if (Object.keys(moved).length > 0) progress(`    drops with records ${label}: ${Object.entries(moved).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   };
 
-  progress(`  visibility: idle timeouts ${VISIBILITY_IDLE_S} s; telemetry off`);
+  progress(`  visibility: UDP idle timeout ${VISIBILITY_IDLE_S} s; telemetry off`);
   await svr.restartWith(config(false));
   await runBoth(res.off, 'off', false);
 
