@@ -4,7 +4,8 @@
  * the TCP wire check's sink 5202), r1 -> r2 over one wan path whose interfaces run at the veths' MTU 1500
  * (`enforced-mss` keeps its default, automatic). `encrypt` names a security policy with `encrypt: true` on
  * the service; `r1Local` routes the service out of r1's own LAN device instead ("r1 alone"); the visibility
- * case (visibility.ts) shortens the UDP idle timeout and, with `collector`, adds a `telemetry` block.
+ * case (visibility.ts) shortens the UDP idle timeout. Session records are off (no collector, no history)
+ * unless `collector` names one: then every router exports to it and keeps its history.
  */
 import { randomBytes } from 'node:crypto';
 import { CLIENT_NET, SERVER_NET, WAN_MTU } from './topology.js';
@@ -31,7 +32,7 @@ export interface SvrConfigOptions {
   r1Local?: boolean;
   /** idle timeout of the service's UDP sessions, s (default: the config's) */
   udpIdleTimeoutS?: number;
-  /** every router exports its session records to this IPFIX collector (UDP 4739) */
+  /** session records on: every router exports them to this IPFIX collector (UDP 4739) and keeps its history */
   collector?: string;
 }
 
@@ -74,7 +75,9 @@ ${policies}  tenants:
 ${o.encrypt ? '      security: payload\n' : ''}${o.udpIdleTimeoutS !== undefined ? `      timeouts: { udp: ${o.udpIdleTimeoutS} }\n` : ''}${o.collector !== undefined ? `  telemetry:
     ipfix:
       collectors: [{ name: bench, address: ${o.collector}, port: 4739 }]
-` : ''}  routers:
+` : `  telemetry:
+    history: { enabled: false }   # session records off: the visibility case measures them
+`}  routers:
     - name: r1
       interfaces:
 ${lan()}${wan(WAYPOINT_R1)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]

@@ -1,9 +1,10 @@
 /**
  * The visibility case (svrouter, HMAC only): what session records cost. The same measurements twice, back to
  * back, on the same config except its `telemetry` block:
- *   off  r1 and r2 restarted on the bench config with a short UDP idle timeout (sessions end, so records flow);
- *   on   the same plus IPFIX export (each router to an nfcapd on 127.0.0.1:4739 in its namespace) and the
- *        session history in the node's LevelDB store.
+ *   off  r1 and r2 restarted on the bench config with a short UDP idle timeout (sessions end, so records flow):
+ *        no collector, no history (as every other measurement of the benchmark);
+ *   on   the same with IPFIX export (each router to an nfcapd on 127.0.0.1:4739 in its namespace) and the
+ *        session history in the node's LevelDB store (the default of a node).
  * Each: TCP (iperf3, one stream) and new UDP sessions/s, with the drop counters that moved. With telemetry
  * on, r1's `svr show stats` is sampled every 200 ms from the start of the session test until its records
  * are written (or 20 s): what was written and dropped, and the history's write rate (records per second of

@@ -311,7 +311,9 @@ export interface IpfixConfig {
   collectors: CollectorConfig[];
 }
 
-export interface HistoryRetention {
+export interface HistorySettings {
+  /** default true; false: this authority's routers keep no session history */
+  enabled: boolean;
   /** 1-3650; default 7 */
   maxAgeDays: number;
   /** 16-1048576; default 1024 */
@@ -320,7 +322,7 @@ export interface HistoryRetention {
 
 export interface TelemetrySettings {
   ipfix: IpfixConfig;
-  history: HistoryRetention;
+  history: HistorySettings;
 }
 
 export interface SvrConfig {

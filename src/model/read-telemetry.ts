@@ -13,18 +13,19 @@
  *           interim-interval: 60      # s, 60-1800 (ssr-reference §1.11)
  *           tenants: [blue]           # only these tenants' records; default all
  *     history:
+ *       enabled: true                 # false: no session history
  *       retention-days: 7             # 1-3650
  *       max-size-mb: 1024             # 16-1048576
  */
 import { SvrError } from '../errors.js';
-import type { CollectorConfig, HistoryRetention, IpfixConfig, IpfixTransport, TelemetrySettings } from './config.js';
+import type { CollectorConfig, HistorySettings, IpfixConfig, IpfixTransport, TelemetrySettings } from './config.js';
 import { FieldReader, readList, type Raw, type ReadContext } from './fields.js';
 import { addressProblem } from './formats.js';
 import { NAME_RULES, isPlainName, isTenantName } from './names.js';
 import { Problems, describe, formatPath, type ConfigProblem, type FieldPath } from './problems.js';
 
 export const IPFIX_PORT = 4739;
-export const DEFAULT_RETENTION: Readonly<HistoryRetention> = Object.freeze({ maxAgeDays: 7, maxSizeMb: 1024 });
+export const DEFAULT_HISTORY: Readonly<HistorySettings> = Object.freeze({ enabled: true, maxAgeDays: 7, maxSizeMb: 1024 });
 /** Interim records of live sessions: every 60-1800 s, default 60 (ssr-reference §1.11). */
 export const INTERIM_MIN_S = 60;
 export const INTERIM_MAX_S = 1800;
@@ -34,10 +35,10 @@ export const TEMPLATE_INTERVAL_DEFAULT_S = 60;
 const TELEMETRY_KEYS = ['ipfix', 'history'] as const;
 const IPFIX_KEYS = ['template-interval', 'collectors'] as const;
 const COLLECTOR_KEYS = ['name', 'address', 'port', 'transport', 'interim-interval', 'tenants'] as const;
-const HISTORY_KEYS = ['retention-days', 'max-size-mb'] as const;
+const HISTORY_KEYS = ['enabled', 'retention-days', 'max-size-mb'] as const;
 
 export function defaultTelemetry(): TelemetrySettings {
-  return { ipfix: { templateIntervalS: TEMPLATE_INTERVAL_DEFAULT_S, collectors: [] }, history: { ...DEFAULT_RETENTION } };
+  return { ipfix: { templateIntervalS: TEMPLATE_INTERVAL_DEFAULT_S, collectors: [] }, history: { ...DEFAULT_HISTORY } };
 }
 
 /** Reads `telemetry` at `path` (absent = every default). Problems go to ctx.r.problems. */
@@ -90,13 +91,14 @@ function readTenants(o: Raw, path: FieldPath, r: FieldReader): string[] {
   return out;
 }
 
-function readHistory(value: unknown, path: FieldPath, ctx: ReadContext): HistoryRetention {
-  if (value === undefined || value === null) return { ...DEFAULT_RETENTION };
-  const o = ctx.r.object(value, path, 'a history mapping ({ retention-days, max-size-mb })', HISTORY_KEYS);
-  if (o === undefined) return { ...DEFAULT_RETENTION };
+function readHistory(value: unknown, path: FieldPath, ctx: ReadContext): HistorySettings {
+  if (value === undefined || value === null) return { ...DEFAULT_HISTORY };
+  const o = ctx.r.object(value, path, 'a history mapping ({ enabled, retention-days, max-size-mb })', HISTORY_KEYS);
+  if (o === undefined) return { ...DEFAULT_HISTORY };
   return {
-    maxAgeDays: ctx.r.integer(o, 'retention-days', path, 1, 3650, DEFAULT_RETENTION.maxAgeDays, ' days'),
-    maxSizeMb: ctx.r.integer(o, 'max-size-mb', path, 16, 1_048_576, DEFAULT_RETENTION.maxSizeMb, ' MiB'),
+    enabled: ctx.r.boolean(o, 'enabled', path, DEFAULT_HISTORY.enabled),
+    maxAgeDays: ctx.r.integer(o, 'retention-days', path, 1, 3650, DEFAULT_HISTORY.maxAgeDays, ' days'),
+    maxSizeMb: ctx.r.integer(o, 'max-size-mb', path, 16, 1_048_576, DEFAULT_HISTORY.maxSizeMb, ' MiB'),
   };
 }
 
@@ -126,8 +128,9 @@ export function telemetryToDocument(t: TelemetrySettings): Record<string, unknow
       ...(c.tenants.length > 0 ? { tenants: c.tenants } : {}),
     }));
   }
-  const history = t.history.maxAgeDays !== d.history.maxAgeDays || t.history.maxSizeMb !== d.history.maxSizeMb
-    ? { 'retention-days': t.history.maxAgeDays, 'max-size-mb': t.history.maxSizeMb } : undefined;
+  const h = t.history;
+  const history = h.enabled !== d.history.enabled || h.maxAgeDays !== d.history.maxAgeDays || h.maxSizeMb !== d.history.maxSizeMb
+    ? { ...(h.enabled ? {} : { enabled: false }), 'retention-days': h.maxAgeDays, 'max-size-mb': h.maxSizeMb } : undefined;
   const out = { ...(Object.keys(ipfix).length > 0 ? { ipfix } : {}), ...(history !== undefined ? { history } : {}) };
   return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -172,7 +172,7 @@ export class RunningNode {
 
   /** What follows a config the router took: its plugins, and the config in the state store. */
   private async applied(next: SvrConfig): Promise<void> {
-    this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
+    await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
     void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
   }

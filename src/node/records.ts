@@ -69,7 +69,7 @@ export async function startRecords(router: Router, store: Store, config: SvrConf
     router: name, store, telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
     onCollectorStatus: (collector, status, detail) => log(`ipfix.collector-${status}`, { collector, detail }),
   });
-  const lost = sessions.history.counters().lostAtOpen;
+  const lost = sessions.counters().history.lostAtOpen;
   if (lost > 0) log('history.lost-at-start', { records: lost });
   const sub = router.events$.subscribe((e) => {
     for (const f of factsOf(e, name)) sessions.apply(f);

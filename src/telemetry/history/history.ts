@@ -16,7 +16,7 @@
 import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
-import type { HistoryRetention } from '../../model/config.js';
+import type { HistorySettings } from '../../model/config.js';
 import type { SessionRecord } from '../record.js';
 import { batchKey, concatRefs, decodeRefs, encodeRef, idKey, indexEntries, metaKey, minuteOf, postingPrefix, postingSuffix, recordKey, timeHex } from './keys.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
@@ -73,7 +73,7 @@ export interface HistoryCounters {
 }
 
 /** From the config's settings. */
-export function retentionOptions(r: HistoryRetention): Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'> {
+export function retentionOptions(r: Pick<HistorySettings, 'maxAgeDays' | 'maxSizeMb'>): Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'> {
   return { maxAgeMs: r.maxAgeDays * 86_400_000, maxBytes: r.maxSizeMb * 1_048_576 };
 }
 

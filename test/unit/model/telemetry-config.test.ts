@@ -22,7 +22,7 @@ function problems(value: unknown): ConfigProblem[] {
 }
 
 test('absent settings are the defaults: no collectors, history 7 days / 1 GiB', () => {
-  assert.equal(parseTelemetry(undefined), { ipfix: { templateIntervalS: 60, collectors: [] }, history: { maxAgeDays: 7, maxSizeMb: 1024 } });
+  assert.equal(parseTelemetry(undefined), { ipfix: { templateIntervalS: 60, collectors: [] }, history: { enabled: true, maxAgeDays: 7, maxSizeMb: 1024 } });
 });
 
 test('a collector with defaults filled', () => {
@@ -31,7 +31,8 @@ test('a collector with defaults filled', () => {
     { name: 'nf', address: '198.18.9.10', port: 4739, transport: 'udp', interimIntervalS: 60, tenants: [] },
     { name: 'v6', address: '2001:db8::9', port: 9995, transport: 'tcp', interimIntervalS: 300, tenants: ['blue', 'dev.red'] },
   ]);
-  assert.equal(t.history, { maxAgeDays: 30, maxSizeMb: 64 });
+  assert.equal(t.history, { enabled: true, maxAgeDays: 30, maxSizeMb: 64 });
+  assert.equal(parseTelemetry({ history: { enabled: false } }).history, { enabled: false, maxAgeDays: 7, maxSizeMb: 1024 });
 });
 
 test('every malformed field is reported with its path, in one pass', () => {
@@ -77,7 +78,7 @@ test('in the authority: the block round-trips through the file form; an explicit
   (a['routers'] as Record<string, unknown>[])[1]!['observation-domain-id'] = 77;
   const c = parseObject(a);
   assert.equal(c.authority.telemetry.ipfix.collectors, [{ name: 'nf', address: '198.18.9.10', port: 4739, transport: 'udp', interimIntervalS: 60, tenants: ['engineering'] }]);
-  assert.equal(c.authority.telemetry.history, { maxAgeDays: 2, maxSizeMb: 1024 });
+  assert.equal(c.authority.telemetry.history, { enabled: true, maxAgeDays: 2, maxSizeMb: 1024 });
   assert.equal(observationDomainOf(c.authority.routers, 'r2'), 77);
   assert.equal(validateConfig(c), c);
 });
