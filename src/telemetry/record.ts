@@ -253,6 +253,10 @@ export class SessionRecordBuilder {
       const sessions = this.buckets.get(k)!;
       this.buckets.delete(k);
       for (const s of sessions) {
+        if (s.dueMs > nowMs) {
+          this.schedule(s); // later in this second
+          continue;
+        }
         this.c.interimRecords++;
         out.push(this.emit(s, 'interim', nowMs));
         s.dueMs = nowMs + this.intervalMs;
@@ -306,7 +310,7 @@ export class SessionRecordBuilder {
   }
 
   private schedule(s: OpenSession): void {
-    s.bucket = Math.ceil(s.dueMs / 1000);
+    s.bucket = Math.floor(s.dueMs / 1000);
     let set = this.buckets.get(s.bucket);
     if (set === undefined) {
       set = new Set();
