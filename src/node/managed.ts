@@ -15,9 +15,10 @@ import type { SvrConfig } from '../model/config.js';
 import { ConductorAgent, type ManagedHost } from '../conductor/agent/agent.js';
 import { loadCredentials, type AgentStore } from '../conductor/agent/credentials.js';
 import { enrolRouter } from '../conductor/agent/enrol.js';
-import type { AlarmReport, RouterReport } from '../conductor/channel/protocol.js';
+import type { AlarmReport, RouterQuery, RouterReport } from '../conductor/channel/protocol.js';
 import { checkSlice } from '../conductor/config/slice.js';
 import { Store } from '../store/store.js';
+import { answerQuery } from './conductor-queries.js';
 import { NodeLog } from './log.js';
 import { startNode, type NodeOptions, type RunningNode } from './node.js';
 
@@ -93,6 +94,10 @@ export class ManagedNode implements ManagedHost {
       a.since = this.#alarmSince.get(a.id)!;
     }
     return { health: alarms.length === 0 ? 'ok' : 'degraded', uptimeS: Math.round((Date.now() - node.startedAt) / 1000), sessions: node.router.status().sessionsActive, peers, alarms };
+  }
+
+  query(q: RouterQuery): Promise<unknown> {
+    return answerQuery(this.#node, q);
   }
 
   stop(reason: string): Promise<void> {
