@@ -88,6 +88,9 @@ export class ManagedNode implements ManagedHost {
       }),
     }));
     const alarms: AlarmReport[] = peers.filter((p) => !p.reachable).map((p) => ({ id: `peer-unreachable/${p.name}`, severity: 'major', message: `peer ${p.name} is unreachable (no path up)`, since: '' }));
+    for (const p of peers) {
+      for (const x of p.paths) if (!x.up) alarms.push({ id: `path-down/${p.name}/${x.name}`, severity: 'minor', message: `path ${x.name} to peer ${p.name} is down`, since: '' });
+    }
     for (const id of [...this.#alarmSince.keys()]) if (!alarms.some((a) => a.id === id)) this.#alarmSince.delete(id);
     for (const a of alarms) {
       if (!this.#alarmSince.has(a.id)) this.#alarmSince.set(a.id, new Date().toISOString());

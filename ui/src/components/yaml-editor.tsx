@@ -48,10 +48,10 @@ export function YamlEditor({ text, onInput, problems, readOnly = false }: { text
 }
 
 /** A unified diff with added and removed lines coloured. */
-export function Diff({ text }: { text: string }) {
-  if (text.trim() === '') return <p class="muted" data-testid="diff">No differences.</p>;
+export function Diff({ text, testid }: { text: string; testid?: string }) {
+  if (text.trim() === '') return <p class="muted" data-testid={testid}>No differences.</p>;
   return (
-    <pre class="diff" data-testid="diff">
+    <pre class="diff" data-testid={testid}>
       {text.split('\n').map((l) => <span class={l.startsWith('+') && !l.startsWith('+++') ? 'add' : l.startsWith('-') && !l.startsWith('---') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>{l}{'\n'}</span>)}
     </pre>
   );

@@ -133,7 +133,7 @@ function ConductorConfig() {
             </form>
             {draft !== null && compare.includes('candidate') && <p class="notice">The diff shows the saved candidate: save your edits to see them here.</p>}
             <Failed error={diff.error} />
-            {diff.data !== undefined && <Diff text={diff.data.diff} />}
+            {diff.data !== undefined && <Diff text={diff.data.diff} testid="diff" />}
           </section>
         </div>
       )}
