@@ -125,6 +125,9 @@ test('a wrong password shows an error and no data; the right one shows the fabri
   });
   assert.match(await page.locator('[data-testid=routers] tr[data-router=r1]').innerText(), /r1\s+synchronized\s+1/);
   await shot('fabric');
+  await page.click('[data-testid=routers] a:has-text("r1")');
+  await until('r1\'s paths', 10_000, async () => (await page.locator('tr[data-path]').count()) === 2);
+  await shot('router');
 });
 
 test('svr lab impair --path 1 --delay 50ms: the latency chart of path 1 rises within 10 s; path 2 stays low', async () => {
