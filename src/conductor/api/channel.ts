@@ -11,7 +11,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { WebSocket } from 'ws';
-import { CONDUCTOR } from '../fabric-history.js';
 import { assetIdOf, fingerprint } from '../pki/certificates.js';
 import { CHANNEL_PATH, CLOSE, parseMessage, type ConductorMessage, type RouterMessage, type RouterReport } from '../channel/protocol.js';
 import type { RouterChannel } from '../fleet.js';
@@ -102,7 +101,5 @@ async function accept(ctx: ApiContext, socket: WebSocket, req: FastifyRequest): 
 function recordReport(ctx: ApiContext, assetId: string, report: RouterReport): void {
   const router = ctx.fleet.routers().find((r) => r.assetId === assetId)?.router;
   if (router === undefined) return;
-  const at = Date.now();
-  ctx.history.report(router, report, at);
-  ctx.history.alarms(CONDUCTOR, ctx.alarms.list().map((a) => ({ id: a.id, severity: a.severity, message: a.message, since: a.since })), at);
+  ctx.history.report(router, report, Date.now());
 }

@@ -166,7 +166,7 @@ test('conductor: reports become path history; sessions are asked of each connect
 });
 
 test('conductor: alarms from reports are events', async () => {
-  // r2's channel closed: the conductor's alarm r2/disconnected, seen with r1's next report
+  // r2's channel closed: the conductor's alarm r2/disconnected, an event within 2 s
   await until(async () => (await t.api<{ kind: string; alarmId: string }[]>('GET', '/api/v1/events?source=r2')).some((e) => e.kind === 'alarm-raised' && e.alarmId === 'r2/disconnected'), 10_000, 'the event of r2/disconnected');
 });
 
