@@ -6,7 +6,8 @@
  * profile. The lab's conductor has its own CA, which this browser does not trust: certificate errors are
  * ignored for this origin only.
  *
- * With SVR_UI_SCREENSHOTS=<dir> (npm run screenshots: docs/web-ui) each page is saved at 1280x800.
+ * With SVR_UI_SCREENSHOTS=<dir> (npm run screenshots: docs/web-ui) each page is saved at 1280x800, and
+ * the fabric at 390x844 (a phone).
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -254,6 +255,7 @@ test('keyboard: Tab reaches the skip link and the page links; a phone-sized scre
     await page.waitForTimeout(1500);
     const wide = await page.evaluate('document.documentElement.scrollWidth') as number;
     assert.ok(wide <= 390, `${p}: the page is ${wide} px wide on a 390 px screen`);
+    if (p === 'fabric') await shot('fabric-phone');
   }
   await page.setViewportSize({ width: 1280, height: 800 });
 });

@@ -7,8 +7,8 @@ import { href } from '../route.js';
 import { ms } from '../format.js';
 import { linksOf, pathClass, statusClass, type RouterView } from '../fabric-data.js';
 
-const W = 640;
-const H = 320;
+const W = 480;
+const H = 300;
 const R = 30;
 
 export function FabricGraph({ routers }: { routers: RouterView[] }) {
@@ -16,9 +16,9 @@ export function FabricGraph({ routers }: { routers: RouterView[] }) {
   const names = [...new Set([...routers.map((r) => r.name), ...links.flatMap((l) => [l.a, l.b])])].sort();
   const pos = new Map(names.map((n, i) => {
     if (names.length === 1) return [n, [W / 2, H / 2]] as const;
-    if (names.length === 2) return [n, [i === 0 ? 140 : W - 140, H / 2]] as const;
+    if (names.length === 2) return [n, [i === 0 ? 70 : W - 70, H / 2]] as const;
     const a = (2 * Math.PI * i) / names.length - Math.PI / 2;
-    return [n, [W / 2 + (W / 2 - 80) * Math.cos(a), H / 2 + (H / 2 - 50) * Math.sin(a)]] as const;
+    return [n, [W / 2 + (W / 2 - 60) * Math.cos(a), H / 2 + (H / 2 - 45) * Math.sin(a)]] as const;
   }));
   const byName = new Map(routers.map((r) => [r.name, r]));
   return (
@@ -30,7 +30,7 @@ export function FabricGraph({ routers }: { routers: RouterView[] }) {
         const len = Math.hypot(dx, dy) || 1;
         const [nx, ny] = [-dy / len, dx / len];
         return l.paths.map((p, k) => {
-          const bend = (k - (l.paths.length - 1) / 2) * 140;
+          const bend = (k - (l.paths.length - 1) / 2) * 130;
           const [cx, cy] = [(x1 + x2) / 2 + nx * bend, (y1 + y2) / 2 + ny * bend];
           const cls = pathClass(p);
           const label = `${p.from} to ${p.to}, path ${p.name}: ${p.up ? 'up' : 'down'}, latency ${ms(p.latencyMs)}, loss ${p.lossPercent?.toFixed(2) ?? '–'} %, MOS ${p.mos?.toFixed(2) ?? '–'}`;
@@ -56,7 +56,7 @@ export function FabricGraph({ routers }: { routers: RouterView[] }) {
             <title>{label}</title>
             <circle cx={x} cy={y} r={R} />
             <text x={x} y={y + 5} text-anchor="middle">{n}</text>
-            {r !== undefined && r.alarms > 0 && <text x={x + R} y={y - R + 4} class="badge">{r.alarms}</text>}
+            {r !== undefined && r.alarms > 0 && <text x={x} y={y - R - 8} text-anchor="middle" class="badge">{r.alarms} alarm{r.alarms === 1 ? '' : 's'}</text>}
           </>
         );
         return r === undefined
