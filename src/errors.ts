@@ -59,6 +59,7 @@ export const ErrorCodes = {
   SVR_ERR_TELEMETRY_OPTIONS: 'A telemetry option (session records, IPFIX export, history, alarms) is out of range',
   SVR_ERR_HISTORY_QUERY: 'A session history query is invalid',
   SVR_ERR_HISTORY_STORE: 'The session history could not be read or written',
+  SVR_ERR_EXPLAIN_QUERY: 'An svr explain question is invalid (address, protocol, port or interface)',
   SVR_ERR_IDENTITY_KEY: 'A router identity key file is missing or not an X25519 private key',
 } as const;
 

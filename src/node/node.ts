@@ -5,9 +5,12 @@
  * 3. build the router over those ports and start it; with `workers` > 1 the data path runs in that many
  *    worker threads, each with its own queue of every device (multi-queue), and the devices are
  *    configured once every worker has opened its queues;
- * 4. serve the control socket, register in the run dir, log "running";
- * stop(): close the control socket, the router and the devices (routes vanish with them), unregister.
- * reload(): re-read the config; a bad file is refused and the running config stays.
+ * 4. session records (node/records.ts): the router's session events become records for the IPFIX
+ *    collectors and the session history in the node's store;
+ * 5. serve the control socket, register in the run dir, log "running";
+ * stop(): close the control socket, the router and the devices (routes vanish with them), the records
+ * (queued records sent, pending history written), unregister.
+ * reload(): re-read the config; a bad file is refused and the running config stays; telemetry follows.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +29,9 @@ import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } fro
 import { WorkerHost } from '../workers/worker-host.js';
 import { Store } from '../store/store.js';
 import { StateRecorder } from './recorder.js';
+import { explainSession, recordQuery, type SessionExplanation } from './explain-session.js';
+import { startRecords, type NodeRecords } from './records.js';
+import { observationDomainOf } from '../model/read-telemetry.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
 
@@ -70,6 +76,7 @@ export class RunningNode {
     private readonly configPath: string,
     private readonly store: Store,
     private readonly recorder: StateRecorder,
+    private readonly records: NodeRecords,
     private readonly ownsStore = true,
     private readonly conductor?: string,
   ) {}
@@ -87,6 +94,9 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload();
       case 'show': return this.show(req.what);
+      case 'history': return this.records.sessions.query(req.query);
+      case 'session': return (await this.records.sessions.get(req.sessionId)) ?? null;
+      case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
   }
@@ -108,12 +118,20 @@ export class RunningNode {
           'handshakes-in-flight': s.handshakesInFlight,
           node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
           ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
+          ...this.records.stats(),
           interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
           ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
         };
       }
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
     }
+  }
+
+  private async explainSession(sessionId: string): Promise<SessionExplanation> {
+    const r = await this.records.sessions.get(sessionId);
+    if (r === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
+    const q = recordQuery(r);
+    return explainSession(r, q === undefined ? undefined : this.router.explain(q));
   }
 
   /**
@@ -154,6 +172,7 @@ export class RunningNode {
 
   /** What follows a config the router took: its plugins, and the config in the state store. */
   private async applied(next: SvrConfig): Promise<void> {
+    await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
     void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
   }
@@ -164,6 +183,7 @@ export class RunningNode {
       await this.control?.close();
       this.control = null;
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
+      await this.records.close();
       await this.recorder.close();
       if (this.ownsStore) await this.store.close();
       unregister(this.dir, this.name, process.pid);
@@ -220,12 +240,20 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       throw e;
     }
   }
+  let records: NodeRecords;
+  try {
+    records = await startRecords(router, store, config, o.name, logInfo);
+  } catch (e) {
+    await router.stop();
+    await closeStore();
+    throw e;
+  }
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, o.store === undefined, o.conductor);
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, o.store === undefined, o.conductor);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
     register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
