@@ -18,12 +18,12 @@ import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
 import { resiliencyCode } from '../dataplane/path-choice.js';
 import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
-import { SvrError, isSvrError } from '../errors.js';
+import { ConfigError, SvrError, isSvrError } from '../errors.js';
 import { compileRouter } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import { loadConfig, validateConfig } from '../model/validate.js';
-import type { ConfigProblem } from '../model/problems.js';
+import type { ConfigInput } from '../model/config-input.js';
+import { loadConfig, resolveConfig } from '../model/validate.js';
 import { PathControl, type Liveness } from '../paths/control.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
@@ -121,14 +121,14 @@ export class Router<H extends DataPathHost = DataPathHost> {
   private config: SvrConfig;
   private tablesNow: ForwardingTables;
 
-  constructor(config: SvrConfig, host: H, opts: RouterOptions) {
+  constructor(config: ConfigInput, host: H, opts: RouterOptions) {
     this.name = opts.name;
     this.host = host;
     this.log = opts.log ?? (() => {});
     this.liveness = opts.liveness ?? 'bfd';
     this.clock = opts.clock ?? Date.now;
     this.peerActors = new PeerActors((peer, reachable) => this.emit({ type: reachable ? 'peer.reachable' : 'peer.unreachable', atMs: this.clock(), peer }));
-    this.config = validateConfig(config);
+    this.config = resolveConfig(config);
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
@@ -220,10 +220,10 @@ export class Router<H extends DataPathHost = DataPathHost> {
    * every bad field) and the running configuration stays; either way an event says so (config.applied or
    * config.refused).
    */
-  applyConfig(config: SvrConfig, opts: ApplyConfigOptions = {}): void {
+  applyConfig(config: ConfigInput, opts: ApplyConfigOptions = {}): void {
     const source = opts.source ?? '<config object>';
     try {
-      const next = validateConfig(config, source);
+      const next = resolveConfig(config, source);
       opts.check?.(next);
       this.applyValid(next, source);
     } catch (e) {
@@ -275,8 +275,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   }
 
   private refused(source: string, e: unknown): void {
-    const problems = isSvrError(e) && typeof e.data === 'object' && e.data !== null && Array.isArray((e.data as { errors?: unknown }).errors)
-      ? (e.data as { errors: ConfigProblem[] }).errors : [];
+    const problems = e instanceof ConfigError ? e.data.problems : [];
     this.emit({
       type: 'config.refused', atMs: this.clock(), source, code: isSvrError(e) ? e.code : 'SVR_ERR_CONFIG_INVALID',
       message: e instanceof Error ? e.message : String(e), problems,
@@ -476,7 +475,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
 }
 
 /** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */
-export function createRouter(config: SvrConfig, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
+export function createRouter(config: ConfigInput, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
   const { sweepIntervalMs, sessionCountersMs, ...routerOpts } = opts;
   const clock = opts.clock;
   return new Router(config, new InThreadHost(io, {

@@ -15,10 +15,10 @@ import { readPlugins, readServiceChain } from './read-plugins.js';
 import { readRouter } from './read-router.js';
 import { readServicePolicy } from './read-service-policy.js';
 
-const TOP_KEYS = ['authority'] as const;
-const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins'] as const;
-const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay'] as const;
-const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
+export const TOP_KEYS = ['authority'] as const;
+export const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins'] as const;
+export const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay'] as const;
+export const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
 
 const HMAC_MODES: readonly HmacMode[] = ['disabled', 'metadata-only', 'regular', 'time-based'];
 const HMAC_CIPHERS: readonly HmacCipher[] = ['sha256-128', 'sha256', 'sha1'];

@@ -8,18 +8,18 @@ import { PORT_RANGE_EXPECTED, addressProblem, parsePortRange, prefixProblem } fr
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins'] as const;
-const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
-const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
+export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins'] as const;
+export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
+export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-const NEIGHBORHOOD_KEYS = ['name', 'vector', 'bfd'] as const;
-const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
-const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
-const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
-const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
+export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'bfd'] as const;
+export const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
+export const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
+export const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
+export const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
 /** Fields that only mean something on a wan interface. */
-const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'security', 'port-range', 'enforced-mss'] as const;
+export const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'security', 'port-range', 'enforced-mss'] as const;
 
 export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): Router | undefined {
   const { r } = ctx;

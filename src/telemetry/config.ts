@@ -16,7 +16,7 @@
  *       retention-days: 7             # 1-3650
  *       max-size-mb: 1024             # 16-1048576
  */
-import { SvrError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { FieldReader, readList, type Raw, type ReadContext } from '../model/fields.js';
 import { addressProblem } from '../model/formats.js';
 import { NAME_RULES, isPlainName, isTenantName } from '../model/names.js';
@@ -121,7 +121,7 @@ function readHistory(value: unknown, path: FieldPath, ctx: ReadContext): History
 
 /**
  * Validates a `telemetry` value on its own (before it is part of the config file): the settings, or
- * SVR_ERR_CONFIG_INVALID listing every problem with its field path (data.errors as ConfigProblem[]).
+ * ConfigError SVR_ERR_CONFIG_INVALID listing every problem with its field path (data.problems).
  */
 export function parseTelemetry(value: unknown, path: FieldPath = ['telemetry']): TelemetryConfig {
   const problems = new Problems();
@@ -129,7 +129,7 @@ export function parseTelemetry(value: unknown, path: FieldPath = ['telemetry']):
   if (problems.list.length > 0) {
     const errors: ConfigProblem[] = problems.list.map((p) => ({ path: formatPath(p.segments), message: p.message }));
     const n = errors.length;
-    throw new SvrError('SVR_ERR_CONFIG_INVALID', `invalid telemetry settings (${n} problem${n === 1 ? '' : 's'}):\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`, { errors });
+    throw new ConfigError('SVR_ERR_CONFIG_INVALID', `invalid telemetry settings (${n} problem${n === 1 ? '' : 's'}):\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`, { source: formatPath(path), problems: errors });
   }
   return config;
 }

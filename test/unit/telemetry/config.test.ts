@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseTelemetry } from '../../../src/telemetry/config.js';
-import { isSvrError } from '../../../src/errors.js';
+import { isSvrError, type ConfigError } from '../../../src/errors.js';
 import type { ConfigProblem } from '../../../src/model/problems.js';
 
 function problems(value: unknown): ConfigProblem[] {
@@ -10,7 +10,7 @@ function problems(value: unknown): ConfigProblem[] {
     parseTelemetry(value);
   } catch (e) {
     assert.ok(isSvrError(e, 'SVR_ERR_CONFIG_INVALID'), String(e));
-    return (e.data as { errors: ConfigProblem[] }).errors;
+    return (e as ConfigError).data.problems;
   }
   assert.unreachable('accepted');
   return [];

@@ -1,0 +1,164 @@
+/**
+ * The configuration as written in code: the shape of a config file (docs/configuration.md) with camelCase
+ * keys, where everything that has a default may be left out. `createRouter`, `router.applyConfig` and
+ * `validateConfig` take it; validation fills the defaults (the result is `SvrConfig`, config.ts, where each
+ * field and default is documented). A file's kebab-case keys (`service-routes`) are accepted here too.
+ *
+ * @example
+ *   const config: ConfigInput = {
+ *     authority: {
+ *       name: 'demo', secret: '5f2c...',
+ *       tenants: [{ name: 'lab', members: ['198.18.1.0/24'] }],
+ *       services: [{ name: 'web', addresses: ['198.18.3.0/24'], accessPolicy: [{ source: 'lab' }] }],
+ *       routers: [{ name: 'r1', interfaces: [{ name: 'lan0', kind: 'lan' }], serviceRoutes: [] }],
+ *     },
+ *   };
+ */
+import type {
+  BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, PortRange, SessionResiliency, TransportProtocol, VectorCost,
+} from './config.js';
+
+export type { BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, PortRange, SessionResiliency, TransportProtocol, VectorCost };
+
+/** A port (`80`), a range as text (`'8000-8100'`) or as `{ from, to }`. */
+export type PortInput = number | string | PortRange;
+
+export interface SecurityPolicyInput {
+  name: string;
+  hmacMode?: HmacMode;
+  hmacCipher?: HmacCipher;
+  encrypt?: boolean;
+  encryptionCipher?: EncryptionCipher;
+  adaptiveEncryption?: boolean;
+  /** 64 hex digits */
+  key?: string;
+  keyVersion?: number;
+  rekeyDelay?: number;
+}
+
+export interface TenantInput {
+  name: string;
+  members?: string[];
+  serviceChain?: string[];
+}
+
+export interface PluginInput {
+  /** a package name, `svrouter/plugins/<builtin>` or a path (relative to the config file, or to `baseDir`) */
+  use: string;
+  /** the plugin's options, passed as written */
+  with?: unknown;
+}
+
+export interface TransportInput {
+  protocol: TransportProtocol;
+  ports?: PortInput[];
+}
+
+export interface AccessRuleInput {
+  /** `tenant`, `prefix` or `tenant@prefix` */
+  source: string;
+  permission?: 'allow' | 'deny';
+}
+
+export interface TimeoutsInput {
+  tcpInitial?: number;
+  tcp?: number;
+  udp?: number;
+  icmp?: number;
+  other?: number;
+}
+
+export interface ServiceInput {
+  name: string;
+  addresses: string[];
+  transport?: TransportInput[];
+  accessPolicy?: AccessRuleInput[];
+  servicePolicy?: string;
+  security?: string;
+  timeouts?: TimeoutsInput;
+  serviceChain?: string[];
+}
+
+export interface ServicePolicyInput {
+  name: string;
+  transportStateEnforcement?: 'reset' | 'allow' | 'block';
+  vectors?: { name: string; cost: VectorCost }[];
+  vectorOrder?: string[];
+  pathQualityFilter?: boolean;
+  maxLatency?: number;
+  maxJitter?: number;
+  maxLoss?: number;
+  minMos?: number;
+  bestEffort?: boolean;
+  bestPathCriteria?: BestPathCriteria;
+  sessionResiliency?: SessionResiliency;
+}
+
+export interface BfdInput {
+  desiredTxInterval?: number;
+  requiredMinRxInterval?: number;
+  multiplier?: number;
+  holdDownTime?: number;
+  linkTestInterval?: number;
+  linkTestLength?: number;
+}
+
+export interface NeighborhoodInput {
+  name: string;
+  vector?: string;
+  bfd?: BfdInput;
+}
+
+export interface InterfaceInput {
+  name: string;
+  kind: 'lan' | 'wan' | 'function';
+  tenant?: string;
+  /** required for `wan` */
+  waypoint?: string;
+  /** required for `wan` */
+  neighborhoods?: NeighborhoodInput[];
+  security?: string;
+  /** `'16384-65534'` or `{ from, to }` */
+  portRange?: string | PortRange;
+  device?: string;
+  mtu?: number;
+  enforcedMss?: EnforcedMss;
+  kernelRoutes?: { prefix: string; table?: number }[];
+}
+
+export interface RouteInput {
+  prefix: string;
+  interface: string;
+  gateway?: string;
+}
+
+export interface ServiceRouteInput {
+  name: string;
+  service: string;
+  /** exactly one of `peer` and `nextHop` */
+  peer?: string;
+  nextHop?: { interface: string; gateway?: string };
+}
+
+export interface RouterInput {
+  name: string;
+  interfaces: InterfaceInput[];
+  routes?: RouteInput[];
+  serviceRoutes?: ServiceRouteInput[];
+  plugins?: PluginInput[];
+}
+
+export interface AuthorityInput {
+  name: string;
+  secret?: string;
+  securityPolicies?: SecurityPolicyInput[];
+  tenants?: TenantInput[];
+  services?: ServiceInput[];
+  servicePolicies?: ServicePolicyInput[];
+  routers: RouterInput[];
+  plugins?: PluginInput[];
+}
+
+export interface ConfigInput {
+  authority: AuthorityInput;
+}
