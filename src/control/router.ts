@@ -16,6 +16,7 @@
  */
 import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
+import { COUNTER_NAMES, type CounterName, type RouterCounters } from '../dataplane/counter-names.js';
 import { resiliencyCode } from '../dataplane/path-choice.js';
 import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { ConfigError, SvrError, isSvrError } from '../errors.js';
@@ -88,6 +89,8 @@ export interface RouterStatus {
   sessionsPerWorker: number[];
 }
 
+const ZERO_COUNTERS = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<CounterName, number>;
+
 export class Router<H extends DataPathHost = DataPathHost> {
   readonly name: string;
   /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
@@ -113,7 +116,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   /** per service: the ranking's refusal and resiliency, and the order the data path follows */
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** control's own counters (next to the data path's) */
-  private readonly controlCounters = new Map<string, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
+  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
   private readonly usable = new Map<string, boolean>();
   private running = false;
@@ -371,9 +374,9 @@ export class Router<H extends DataPathHost = DataPathHost> {
 
   // ---- views ----
 
-  /** The data path's counters (all workers summed) and control's own. */
-  counters(): Record<string, number> {
-    return { ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+  /** Every counter (dataplane/counter-names.ts; zeros included): the data path's (all workers summed), control's own and the plugins'. */
+  counters(): RouterCounters {
+    return { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters) } as RouterCounters;
   }
 
   /** Every session, oldest first (with its `worker` when the data path runs in several). */
@@ -452,7 +455,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     }
   }
 
-  private count(name: string): void {
+  private count(name: CounterName): void {
     this.controlCounters.set(name, (this.controlCounters.get(name) ?? 0) + 1);
   }
 

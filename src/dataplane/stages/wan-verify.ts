@@ -11,6 +11,7 @@
  * 5. encrypted metadata (the path's policy encrypts) is decrypted -> drop 'metadata-decrypt';
  * 6. metadata is scanned with strict bounds -> drop 'bad-metadata' (+ the reason).
  */
+import { badMetadataCounter } from '../counter-names.js';
 import { META_ERROR_NAMES, MetaError, hasCookie, scanMetadata } from '../../packet/svr-metadata.js';
 import { PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
 import { setIpLength } from '../../packet/rewrite.js';
@@ -46,7 +47,7 @@ export class WanVerifyStage implements Stage {
     this.cPeer = i.counter('drop-unknown-peer');
     this.cHmac = i.counter('drop-bad-hmac');
     this.cMeta = i.counter('drop-bad-metadata');
-    this.cMetaReason = META_ERROR_NAMES.map((n) => i.counter(`bad-metadata-${n}`));
+    this.cMetaReason = META_ERROR_NAMES.map((_, k) => { const name = badMetadataCounter(k); return name === undefined ? -1 : i.counter(name); });
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
