@@ -14,11 +14,12 @@
  *   await r1.start();
  *   console.log(await r1.sessions());
  */
+import { resolve } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
 import { COUNTER_NAMES, type CounterName, type RouterCounters } from '../dataplane/counter-names.js';
 import { resiliencyCode } from '../dataplane/path-choice.js';
-import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
+import { listServices, listTenants, type TenantView } from '../dataplane/views.js';
 import { ConfigError, SvrError, isSvrError } from '../errors.js';
 import { compileRouter } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
@@ -30,7 +31,6 @@ import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
 import type { PathQuality } from '../paths/quality.js';
 import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
-import type { StepServiceView } from '../step/agent.js';
 import type { StepOptions } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains } from './data-path-host.js';
@@ -42,8 +42,11 @@ import type { PathEventReason, RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
 import { peerSummaries, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
+import type {
+  ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
+} from './router-api.js';
 
-export type { PathMessage, PeerSummary, RouterEvent, RouterIo };
+export type { ApplyConfigOptions, PathMessage, PeerSummary, RouterEvent, RouterIo, RouterStatus, ServiceSummary };
 
 export interface RouterOptions {
   /** which router of the authority this is */
@@ -65,33 +68,12 @@ export interface RouterOptions {
   clock?: () => number;
 }
 
-/** `applyConfig` options. */
-export interface ApplyConfigOptions {
-  /** names the config in events and messages (default `<config object>`, or the file) */
-  source?: string;
-  /** a last check of the validated config before it applies: throw (an SvrError) to refuse it */
-  check?(next: SvrConfig): void;
-}
-
-/** `createRouter` options: the router's, and those of its in-thread data path. */
+/** `createRouter` options: the router's, and those of its in-thread data path (the public ones: router-api.ts). */
 export type CreateRouterOptions = RouterOptions & InThreadHostOptions;
-
-/** One row of `services()`: reachability, routes, the ranked paths and (from STEP) learned routes. */
-export type ServiceSummary = ServiceView & { paths: string[]; refused: boolean; resiliency: string; learned?: StepServiceView };
-
-/** `status()`: sessions, handshakes and the data-path threads. */
-export interface RouterStatus {
-  sessionsActive: number;
-  handshakesInFlight: number;
-  /** data-path threads (1: in this thread) */
-  workers: number;
-  /** active sessions per worker (with worker threads: from their last report, at most 1 s old) */
-  sessionsPerWorker: number[];
-}
 
 const ZERO_COUNTERS = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<CounterName, number>;
 
-export class Router<H extends DataPathHost = DataPathHost> {
+export class Router<H extends DataPathHost = DataPathHost> implements PublicRouter {
   readonly name: string;
   /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
   readonly host: H;
@@ -290,7 +272,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
    * (full stage names): control parts here, data-path parts in the data path. Failures are returned (and
    * logged) per plugin; the router keeps forwarding.
    */
-  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<{ at: string; message: string }[]> {
+  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<PluginProblem[]> {
     const t = this.tablesNow;
     const local = await this.pluginHost.apply(specs, {
       tenants: t.tenants.map((name) => chains.tenants?.[name] ?? []),
@@ -315,6 +297,24 @@ export class Router<H extends DataPathHost = DataPathHost> {
     }
     for (const f of failures) this.emit({ type: 'plugin.failed', atMs: this.clock(), at: f.at, message: f.message });
     return failures;
+  }
+
+  /**
+   * The plugins of the running config (the authority's, then this router's) with the service chains of its
+   * tenants and services; relative specifiers from `baseDir` (default the working directory).
+   */
+  loadPlugins(opts: LoadPluginsOptions = {}): Promise<PluginProblem[]> {
+    const baseDir = resolve(opts.baseDir ?? '.');
+    const a = this.config.authority;
+    const ri = a.routers.findIndex((r) => r.name === this.name);
+    const specs = [
+      ...a.plugins.map((p, i) => ({ ...p, baseDir, at: `authority.plugins[${i}]` })),
+      ...(a.routers[ri]?.plugins ?? []).map((p, i) => ({ ...p, baseDir, at: `authority.routers[${ri}].plugins[${i}]` })),
+    ];
+    return this.applyPlugins(specs, {
+      tenants: Object.fromEntries(a.tenants.map((t) => [t.name, t.serviceChain])),
+      services: Object.fromEntries(a.services.map((s) => [s.name, s.serviceChain])),
+    });
   }
 
   /** Marks a peer path usable or not, as BFD does (tests and operators can too); rankings follow at once. */
@@ -380,7 +380,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   }
 
   /** Every session, oldest first (with its `worker` when the data path runs in several). */
-  sessions(): Promise<(SessionSummary & { worker?: number })[]> {
+  sessions(): Promise<SessionRow[]> {
     return this.host.sessions();
   }
 

@@ -3,7 +3,29 @@
  * it may do per packet, and the session-open/close hooks. It lives here so that the data path, which runs
  * plugin stages, needs nothing from plugins/.
  */
-import type { Batch, Frame } from './batch.js';
+import type { PacketInfo } from '../packet/ip.js';
+
+/**
+ * A batch of packets as a plugin stage sees it (one buffer, up to 256 packets). Per slot `s`: the bytes
+ * `data[off[s], off[s] + len[s])`, parsed headers `info[s]`, the session row `session[s]`, flags `flags[s]`
+ * (PF_REVERSE: server -> client).
+ */
+export interface PacketBatch {
+  readonly data: Uint8Array;
+  readonly off: Uint32Array;
+  readonly len: Uint32Array;
+  readonly info: readonly PacketInfo[];
+  readonly session: Int32Array;
+  readonly flags: Uint16Array;
+  /** slots in use */
+  readonly count: number;
+}
+
+/** The slots a stage handles in one run: `slot[0..n)`. */
+export interface PacketFrame {
+  readonly n: number;
+  readonly slot: Uint16Array;
+}
 
 /** Stage outcomes: continue along the chain, or drop (count the reason yourself). */
 export const PASS = 0;
@@ -32,7 +54,7 @@ export interface PluginStage {
    * parsed headers, b.session[slot] its session row, b.flags[slot] & PF_REVERSE its direction.
    * Must set rt.next[slot] to PASS or DROP for each slot.
    */
-  run(b: Batch, f: Frame, rt: PluginStageRuntime): void;
+  run(b: PacketBatch, f: PacketFrame, rt: PluginStageRuntime): void;
 }
 
 /**

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { SvrError } from '../errors.js';
-import type { Interface, SvrConfig } from '../model/config.js';
+import type { InterfaceConfig, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../control/router.js';
@@ -123,7 +123,7 @@ export class RunningNode {
           }
         },
       });
-      await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
+      await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
       void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, reason: e instanceof Error ? e.message : String(e) });
@@ -194,7 +194,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
-  await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
+  await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder);
@@ -227,7 +227,7 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
-async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
+async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly InterfaceConfig[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
@@ -245,20 +245,7 @@ async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly In
   return router;
 }
 
-/**
- * Plugins of the authority and of this router, with the service chains of tenants and services. Relative
- * specifiers resolve from the config file's folder. Failures are logged per plugin; the node keeps running.
- */
-async function loadPlugins(router: Router, config: SvrConfig, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
-  const baseDir = dirname(resolve(configPath));
-  const ri = config.authority.routers.findIndex((r) => r.name === name);
-  const specs = [
-    ...config.authority.plugins.map((p, i) => ({ ...p, baseDir, at: `authority.plugins[${i}]` })),
-    ...(config.authority.routers[ri]?.plugins ?? []).map((p, i) => ({ ...p, baseDir, at: `authority.routers[${ri}].plugins[${i}]` })),
-  ];
-  const failures = await router.applyPlugins(specs, {
-    tenants: Object.fromEntries(config.authority.tenants.map((t) => [t.name, t.serviceChain])),
-    services: Object.fromEntries(config.authority.services.map((s) => [s.name, s.serviceChain])),
-  });
-  for (const f of failures) log('plugin.problem', { at: f.at, error: f.message });
+/** Loads the plugins the config names (relative specifiers from the config's folder); failures are logged per plugin, the node keeps running. */
+async function loadPlugins(router: Router, configPath: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
+  for (const f of await router.loadPlugins({ baseDir: dirname(resolve(configPath)) })) log('plugin.problem', { at: f.at, error: f.message });
 }

@@ -10,11 +10,8 @@
  *     dataplane(ctx) { ctx.addStage({ name: 'tag', run(b, f, rt) { for (let k = 0; k < f.n; k++) rt.next[f.slot[k]!] = PASS; } }); },
  *   });
  */
-import type { Batch, Frame } from '../dataplane/batch.js';
-import type { Counters } from '../dataplane/counters.js';
-import type { PluginStage, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
+import type { PacketBatch, PluginStage, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
 import type { KeyValueStore } from '../store/store.js';
-import type { ForwardingTables } from '../model/tables.js';
 
 /** The version of this contract. Plugins declare the range they support in `api` (e.g. '^1'). */
 export const PLUGIN_API_VERSION = '1.1.0';
@@ -46,8 +43,8 @@ export interface PluginDataplaneContext {
   onSessionOpen(fn: SessionOpenHook): void;
   /** synchronous hook when a session is removed */
   onSessionClose(fn: SessionCloseHook): void;
-  /** the current forwarding tables (tenants, services, interfaces by id) */
-  tables(): ForwardingTables;
+  /** the router's names by id (tenants, services, interfaces); a new object after each config change (ids may move) */
+  tables(): PluginTables;
   /** session row access for stages */
   readonly sessions: PluginSessionAccess;
   /**
@@ -65,7 +62,20 @@ export interface PluginDataplaneContext {
    * the function's stage. false (nothing changed): the function's interfaces are not configured as
    * `kind: function`, or another session holds the packet's return key; drop or pass it yourself.
    */
-  divert(b: Batch, slot: number, fn: number): boolean;
+  divert(b: PacketBatch, slot: number, fn: number): boolean;
+}
+
+/**
+ * The router's names by id, as plugins see them: tenants by id, services and interfaces with their ids.
+ * Resolve the names in your options to ids once per `generation` (a config change renumbers them).
+ */
+export interface PluginTables {
+  readonly generation: number;
+  readonly routerName: string;
+  /** id -> dotted tenant name */
+  readonly tenants: readonly string[];
+  readonly services: readonly { readonly id: number; readonly name: string }[];
+  readonly interfaces: readonly { readonly index: number; readonly name: string; readonly kind: 'lan' | 'wan' | 'function' }[];
 }
 
 export interface PluginSessionAccess {
@@ -150,5 +160,8 @@ export class PluginOptionsError extends Error {
 
 export { PF_REVERSE } from '../dataplane/batch.js';
 export { DROP, PASS } from '../dataplane/plugin-contract.js';
-export type { OpeningSession, PluginStage, PluginStageRuntime, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
-export type { Batch, Frame, Counters };
+export type {
+  OpeningSession, PacketBatch, PacketFrame, PluginStage, PluginStageRuntime, SessionCloseHook, SessionOpenHook,
+} from '../dataplane/plugin-contract.js';
+export type { PacketInfo } from '../packet/ip.js';
+export type { KeyValueStore };

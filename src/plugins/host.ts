@@ -18,7 +18,7 @@ import { SvrError } from '../errors.js';
 import { orderStages, type ChainStageEntry } from '../dataplane/chain.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Store } from '../store/store.js';
-import { PF_REVERSE } from '../dataplane/batch.js';
+import { PF_REVERSE, type Batch } from '../dataplane/batch.js';
 import { ROLE_INGRESS, SF_NEEDS_META } from '../dataplane/session-table.js';
 import { sessionId } from '../dataplane/session-ops.js';
 import {
@@ -390,6 +390,6 @@ export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: Ch
       fns.resolve(dp.tables, dp.ctx.chains);
       return id;
     },
-    divert: (b, slot, fn) => dp.ctx.functions.divert(dp.sessions, b, slot, fn),
+    divert: (b, slot, fn) => dp.ctx.functions.divert(dp.sessions, b as Batch, slot, fn), // the batch run() was given
   };
 }
