@@ -39,7 +39,11 @@ export { COUNTERS, COUNTER_NAMES, type CounterArea, type CounterDoc, type Counte
 
 // ---- config ----
 export type * from './model/config-input.js';
-export type * from './model/config.js';
+export type {
+  AccessRule, Authority, BestPathCriteria, BfdSettings, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, Interface as InterfaceConfig, KernelRoute,
+  NeighborhoodRef, PluginRef, PortRange, Route, Router as RouterConfig, SecurityPolicy, Service, ServicePolicy, ServiceRoute, SessionResiliency, SvrConfig,
+  Tenant, Timeouts, TransportProtocol, TransportSpec, VectorCost, VectorPreference,
+} from './model/config.js';
 export { loadConfig, parseConfig, redactSecrets, resolveConfig, validateConfig } from './model/validate.js';
 
 // ---- errors ----

@@ -4,7 +4,7 @@
  * agreement between the two ends of every peer path (HMAC settings, waypoint port ranges).
  */
 import { formatAddress, formatPrefix, maskPrefix, parseAddress, parsePrefix } from '../packet/addr.js';
-import type { Authority, InterfaceConfig, RouterConfig, SecurityPolicy } from './config.js';
+import type { Authority, Interface, Router, SecurityPolicy } from './config.js';
 import type { Origins } from './fields.js';
 import { didYouMean, formatPath, describe, type FieldPath, type PathSegment, type Problems } from './problems.js';
 import { SECRET_MIN_HEX_DIGITS } from './read-authority.js';
@@ -168,7 +168,7 @@ class ReferenceChecks {
     });
   }
 
-  #serviceRoutes(router: RouterConfig, byName: Map<string, InterfaceConfig>): void {
+  #serviceRoutes(router: Router, byName: Map<string, Interface>): void {
     const links = meshLinks(this.a, router);
     const routerNames = this.a.routers.map((r) => r.name);
     for (const route of router.serviceRoutes) {
@@ -186,11 +186,11 @@ class ReferenceChecks {
   }
 
   /** A WAN interface without a usable waypoint is reported already; do not also report missing paths. */
-  #brokenWan(router: RouterConfig): boolean {
+  #brokenWan(router: Router): boolean {
     return router.interfaces.some((i) => i.kind === 'wan' && (i.waypoint === undefined || parseAddress(i.waypoint) === undefined));
   }
 
-  #lanInterface(router: RouterConfig, byName: Map<string, InterfaceConfig>, name: string, path: FieldPath): void {
+  #lanInterface(router: Router, byName: Map<string, Interface>, name: string, path: FieldPath): void {
     const iface = byName.get(name);
     if (iface === undefined) this.#unknown(path, `interface of router ${describe(router.name)}`, name, byName.keys());
     else if (iface.kind !== 'lan') this.problems.add(path, `expected a lan interface, got ${iface.kind} interface ${describe(name)}`);

@@ -13,7 +13,7 @@
 import { SvrError } from '../errors.js';
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../packet/addr.js';
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
-import type { Authority, BfdSettings, RouterConfig, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
+import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
 import { BFD_DEFAULTS } from './defaults.js';
 import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
@@ -86,7 +86,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
   });
 }
 
-function compilePath(authority: Authority, router: RouterConfig, link: MeshLink, id: number, peer: number, localInterface: number): CompiledPath {
+function compilePath(authority: Authority, router: Router, link: MeshLink, id: number, peer: number, localInterface: number): CompiledPath {
   const policy = authority.securityPolicies.find((p) => p.name === link.local.security);
   if (policy === undefined) invalid(`security policy "${link.local.security}" of ${endpointName(router, link.local)} is not defined`);
   const hmac = new PathHmac(policy.hmacMode, policy.hmacCipher, policy.keyVersion, pathKey(authority, policy, router, link));
@@ -109,7 +109,7 @@ function compilePath(authority: Authority, router: RouterConfig, link: MeshLink,
   });
 }
 
-function metadataCipher(authority: Authority, policy: SecurityPolicy, router: RouterConfig, link: MeshLink): { metadataCipher?: MetadataCipher } {
+function metadataCipher(authority: Authority, policy: SecurityPolicy, router: Router, link: MeshLink): { metadataCipher?: MetadataCipher } {
   if (!policy.encrypt) return {};
   const material = policy.key ?? authority.secret;
   if (material === undefined) invalid(`security policy "${policy.name}" encrypts metadata but has no key and the authority has no secret`);
@@ -153,7 +153,7 @@ export function compileServicePolicy(policy: ServicePolicy): CompiledServicePoli
   return Object.freeze(policy.minMos === undefined ? compiled : { ...compiled, minMos: policy.minMos });
 }
 
-function pathKey(authority: Authority, policy: SecurityPolicy, router: RouterConfig, link: MeshLink): Uint8Array {
+function pathKey(authority: Authority, policy: SecurityPolicy, router: Router, link: MeshLink): Uint8Array {
   if (policy.hmacMode === 'disabled') return new Uint8Array(0);
   const material = policy.key ?? authority.secret;
   if (material === undefined) invalid(`security policy "${policy.name}" signs packets but has no key and the authority has no secret`);
@@ -162,7 +162,7 @@ function pathKey(authority: Authority, policy: SecurityPolicy, router: RouterCon
 
 function compileService(
   authority: Authority,
-  router: RouterConfig,
+  router: Router,
   service: Service,
   id: number,
   names: NameTable,
@@ -239,7 +239,7 @@ function memberTrie(authority: Authority): PrefixTrie {
   return trie;
 }
 
-function routeTrie(router: RouterConfig, ifIndex: ReadonlyMap<string, number>): PrefixTrie {
+function routeTrie(router: Router, ifIndex: ReadonlyMap<string, number>): PrefixTrie {
   const trie = new PrefixTrie();
   for (const route of router.routes) {
     const index = ifIndex.get(route.interface);

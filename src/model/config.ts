@@ -159,7 +159,7 @@ export interface NeighborhoodRef {
   bfd?: BfdSettings;
 }
 
-export interface InterfaceConfig {
+export interface Interface {
   /** Unique within the router. */
   name: string;
   /** `lan`: clients and servers; `wan`: SVR toward peer routers; `function`: toward an external network
@@ -211,10 +211,10 @@ export interface ServiceRoute {
   nextHop?: { interface: string; gateway?: string };
 }
 
-export interface RouterConfig {
+export interface Router {
   /** `[A-Za-z0-9_-]{1,63}`, not `all`, `any` or `unknown`. */
   name: string;
-  interfaces: InterfaceConfig[];
+  interfaces: Interface[];
   routes: Route[];
   serviceRoutes: ServiceRoute[];
   /** Plugins loaded on this router only (after the authority's). */
@@ -229,7 +229,7 @@ export interface Authority {
   tenants: Tenant[];
   services: Service[];
   servicePolicies: ServicePolicy[];
-  routers: RouterConfig[];
+  routers: Router[];
   /** Plugins loaded on every router. */
   plugins: PluginRef[];
 }

@@ -1,6 +1,6 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import type { BfdSettings, EnforcedMss, InterfaceConfig, KernelRoute, NeighborhoodRef, Route, RouterConfig, ServiceRoute } from './config.js';
+import type { BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, Route, Router, ServiceRoute } from './config.js';
 import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readPlugins } from './read-plugins.js';
@@ -21,7 +21,7 @@ export const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
 /** Fields that only mean something on a wan interface. */
 export const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'security', 'port-range', 'enforced-mss'] as const;
 
-export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): RouterConfig | undefined {
+export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): Router | undefined {
   const { r } = ctx;
   const o = r.object(value, path, 'a router mapping', ROUTER_KEYS);
   if (o === undefined) return undefined;
@@ -42,7 +42,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   return name === undefined ? undefined : { name, interfaces, routes, serviceRoutes, plugins };
 }
 
-function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): InterfaceConfig | undefined {
+function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Interface | undefined {
   const { r } = ctx;
   const o = r.object(value, path, 'an interface mapping', INTERFACE_KEYS);
   if (o === undefined) return undefined;
@@ -76,7 +76,7 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
   const enforcedMss = isWan ? readEnforcedMss(o, path, ctx) : 'disabled';
   const kernelRoutes = readList(ctx, o, 'kernel-routes', path, 'a list of kernel routes ({ prefix, table })', (v, p) => readKernelRoute(v, p, ctx));
   if (name === undefined || kind === undefined) return undefined;
-  const iface: InterfaceConfig = { name, kind, neighborhoods, security, portRange, device, mtu, enforcedMss, kernelRoutes };
+  const iface: Interface = { name, kind, neighborhoods, security, portRange, device, mtu, enforcedMss, kernelRoutes };
   if (tenant !== undefined) iface.tenant = tenant;
   if (waypoint !== undefined) iface.waypoint = waypoint;
   return iface;

@@ -3,7 +3,7 @@
  * config built or changed in code goes through exactly the validation a file gets, and so that
  * `svr show config` prints something you can paste into a file.
  */
-import type { AccessRule, BfdSettings, InterfaceConfig, PluginRef, PortRange, RouterConfig, Service, ServicePolicy, SvrConfig } from './config.js';
+import type { AccessRule, BfdSettings, Interface, PluginRef, PortRange, Router, Service, ServicePolicy, SvrConfig } from './config.js';
 
 type Doc = Record<string, unknown>;
 
@@ -60,7 +60,7 @@ function servicePolicy(p: ServicePolicy): Doc {
   });
 }
 
-function iface(i: InterfaceConfig): Doc {
+function iface(i: Interface): Doc {
   const noWan = i.kind !== 'wan';
   return clean({
     name: i.name,
@@ -81,7 +81,7 @@ function plugin(p: PluginRef): Doc {
   return clean({ use: p.use, with: p.with });
 }
 
-function router(r: RouterConfig): Doc {
+function router(r: Router): Doc {
   return clean({
     name: r.name,
     interfaces: r.interfaces.map(iface),

@@ -4,13 +4,13 @@
  * and an address family form one path A->B. Order: peer routers in config order, then A, then B.
  */
 import { parseAddress, type ParsedAddress } from '../packet/addr.js';
-import type { Authority, InterfaceConfig, RouterConfig } from './config.js';
+import type { Authority, Interface, Router } from './config.js';
 
 export interface MeshLink {
-  readonly local: InterfaceConfig;
+  readonly local: Interface;
   readonly localAddress: ParsedAddress;
-  readonly peer: RouterConfig;
-  readonly remote: InterfaceConfig;
+  readonly peer: Router;
+  readonly remote: Interface;
   readonly remoteAddress: ParsedAddress;
   /** First neighborhood of `local` (in its order) that `remote` also has. */
   readonly neighborhood: string;
@@ -18,7 +18,7 @@ export interface MeshLink {
   readonly vector: string;
 }
 
-export function meshLinks(authority: Authority, router: RouterConfig): MeshLink[] {
+export function meshLinks(authority: Authority, router: Router): MeshLink[] {
   const links: MeshLink[] = [];
   const localWans = wanInterfaces(router);
   for (const peer of authority.routers) {
@@ -38,8 +38,8 @@ export function meshLinks(authority: Authority, router: RouterConfig): MeshLink[
 }
 
 /** WAN interfaces with a usable waypoint, with the parsed waypoint. */
-function wanInterfaces(router: RouterConfig): Array<[InterfaceConfig, ParsedAddress]> {
-  const out: Array<[InterfaceConfig, ParsedAddress]> = [];
+function wanInterfaces(router: Router): Array<[Interface, ParsedAddress]> {
+  const out: Array<[Interface, ParsedAddress]> = [];
   for (const iface of router.interfaces) {
     if (iface.kind !== 'wan' || iface.waypoint === undefined) continue;
     const address = parseAddress(iface.waypoint);
@@ -49,6 +49,6 @@ function wanInterfaces(router: RouterConfig): Array<[InterfaceConfig, ParsedAddr
 }
 
 /** `router/interface`, the name of a path endpoint. */
-export function endpointName(router: RouterConfig, iface: InterfaceConfig): string {
+export function endpointName(router: Router, iface: Interface): string {
   return `${router.name}/${iface.name}`;
 }

@@ -5,13 +5,13 @@
  * SIGKILL leaves nothing behind either.
  */
 import { writeFileSync } from 'node:fs';
-import type { InterfaceConfig } from '../model/config.js';
+import type { Interface } from '../model/config.js';
 import { parseAddress, parsePrefix } from '../packet/addr.js';
 import { runIp } from '../io/tun/link.js';
 import { TunPort } from '../io/tun/tun-port.js';
 
 export interface OpenedInterface {
-  iface: InterfaceConfig;
+  iface: Interface;
   port: TunPort;
 }
 
@@ -22,7 +22,7 @@ function routeArgs(prefix: string, device: string, table?: number): string[] {
   return args;
 }
 
-function usesIpv6(iface: InterfaceConfig): boolean {
+function usesIpv6(iface: Interface): boolean {
   if (iface.waypoint !== undefined && parseAddress(iface.waypoint)?.family === 6) return true;
   return iface.kernelRoutes.some((r) => r.prefix !== 'default' && parsePrefix(r.prefix)?.family === 6);
 }
@@ -32,7 +32,7 @@ function usesIpv6(iface: InterfaceConfig): boolean {
  * coalesced on the way back) and a deeper write ring, since the writer thread drains bursts of up to
  * 64 KB super-packets' worth of segments (with 2048 slots it dropped 0.02-0.6 % under load; docs/tun-io.md).
  */
-export function tunOptions(iface: Pick<InterfaceConfig, 'kind'>): { offload: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
+export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
   return iface.kind === 'lan' ? { offload: true, writeQueuePackets: 8192, writeQueueBytes: 16 << 20 } : { offload: false };
 }
 
@@ -40,7 +40,7 @@ export function tunOptions(iface: Pick<InterfaceConfig, 'kind'>): { offload: boo
  * Brings a device up with the interface MTU, a long transmit queue, its waypoint and kernel routes.
  * The device must exist (a queue of it is open, here or in a data-path worker).
  */
-export async function configureInterface(iface: InterfaceConfig): Promise<void> {
+export async function configureInterface(iface: Interface): Promise<void> {
   if (!usesIpv6(iface)) {
     // no IPv6 here: keep the kernel from sending router solicitations into the device
     try {
@@ -59,7 +59,7 @@ export async function configureInterface(iface: InterfaceConfig): Promise<void> 
 }
 
 /** Opens (one queue each) and configures the devices; on any failure closes what it opened and rethrows. */
-export async function openInterfaces(interfaces: readonly InterfaceConfig[], log: (event: string, fields: Record<string, string | number>) => void): Promise<OpenedInterface[]> {
+export async function openInterfaces(interfaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void): Promise<OpenedInterface[]> {
   const opened: OpenedInterface[] = [];
   try {
     for (const iface of interfaces) {

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { SvrError } from '../errors.js';
-import type { InterfaceConfig, SvrConfig } from '../model/config.js';
+import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../control/router.js';
@@ -227,7 +227,7 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
-async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly InterfaceConfig[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
+async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });

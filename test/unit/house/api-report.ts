@@ -78,7 +78,8 @@ export function apiReport(root: string): ApiReport {
     for (const sym of [...exports].sort((a, b) => a.name.localeCompare(b.name))) {
       const target = resolveAlias(sym);
       exported.add(target);
-      blocks.push(`### ${sym.name}\n\n\`\`\`ts\n${declarationText(target)}\n\`\`\``);
+      const alias = target.name !== sym.name && target.name !== 'default' ? ` (declared as ${target.name})` : '';
+      blocks.push(`### ${sym.name}${alias}\n\n\`\`\`ts\n${declarationText(target)}\n\`\`\``);
     }
     sections.push(`## '${e.specifier}'\n\n${blocks.join('\n\n')}`);
   }
