@@ -39,12 +39,10 @@ export { COUNTERS, COUNTER_NAMES, type CounterArea, type CounterDoc, type Counte
 
 // ---- config ----
 export type * from './model/config-input.js';
-export type {
-  AccessRule, Authority, BestPathCriteria, BfdSettings, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, Interface as InterfaceConfig, KernelRoute,
-  NeighborhoodRef, PluginRef, PortRange, Route, Router as RouterConfig, SecurityPolicy, Service, ServicePolicy, ServiceRoute, SessionResiliency, SvrConfig,
-  Tenant, Timeouts, TransportProtocol, TransportSpec, VectorCost, VectorPreference,
-} from './model/config.js';
-export { loadConfig, parseConfig, redactSecrets, resolveConfig, validateConfig } from './model/validate.js';
+/** The validated config's types (every default filled; what loadConfig returns): `Config.Service`, `Config.Router`, ... */
+export type * as Config from './model/config.js';
+export type { SvrConfig } from './model/config.js';
+export { loadConfig, parseConfig, redactSecrets, resolveConfig, validateConfig, type ParseOptions } from './model/validate.js';
 
 // ---- errors ----
 export { ConfigError, ErrorCodes, SvrError, isSvrError, type ConfigErrorData, type ConfigProblem, type ErrorCode } from './errors.js';

@@ -4,12 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerConductor } from './conductor.js';
+import { registerConfig } from './config.js';
 import { registerDecode } from './decode.js';
 import { registerLab } from './lab.js';
 import { registerNode } from './node.js';
 import { registerShow } from './show.js';
 import { registerInspect } from './inspect.js';
 import { registerSetup } from './setup.js';
+import { registerIdentity } from './identity.js';
 
 const DESCRIPTION = [
   'svrouter: an open implementation of Secure Vector Routing (SVR), the session-smart, tunnel-free routing '
@@ -41,6 +44,9 @@ export function buildProgram(): Command {
   registerDecode(program);
   registerLab(program);
   registerSetup(program);
+  registerIdentity(program);
+  registerConductor(program);
+  registerConfig(program);
   return program;
 }
 

@@ -36,6 +36,7 @@ const BAD_METADATA: Record<MetaError, string> = {
   'bad-context-length': 'a forward/reverse context TLV of the wrong length',
   'bad-uuid-length': 'a session id TLV of the wrong length',
   'bad-tlv-length': 'a fixed-length TLV of the wrong length',
+  encrypted: 'encrypted metadata (no security id in front of it) on a path whose policy does not encrypt',
 };
 
 const entries = <P extends string, K extends string>(prefix: P, area: CounterArea, what: string, m: Record<K, string>) =>
@@ -70,9 +71,15 @@ export const COUNTERS = {
   'sessions-migrated': { area: 'sessions', meaning: 'sessions moved to another peer path (session.migrated)' },
   'sessions-adaptive-plain': { area: 'sessions', meaning: 'sessions of an encrypting service left in clear by adaptive encryption (already TLS/IPsec)' },
   'drop-no-session': { area: 'sessions', meaning: 'WAN packets without metadata that match no session' },
+  'drop-unauthenticated': { area: 'sessions', meaning: 'TCP SYN/FIN/RST segments without a verified HMAC (only a signed segment may open, reset or close a session)' },
   'drop-not-for-waypoint': { area: 'svr', meaning: "WAN packets not addressed to this interface's waypoint (or not TCP/UDP)" },
   'drop-unknown-peer': { area: 'svr', meaning: 'WAN packets from an address that is no peer waypoint of this interface' },
   'drop-bad-hmac': { area: 'svr', meaning: 'WAN packets whose HMAC trailer does not verify (tampered, wrong key, or replayed outside the time window)' },
+  'drop-unknown-key': { area: 'svr', meaning: "WAN packets whose replay block names a key id the path does not have (docs/security.md)" },
+  'drop-replay': { area: 'svr', meaning: "WAN packets refused by the sender's replay window (RFC 6479; replay-seen or replay-too-old says why)" },
+  'replay-seen': { area: 'svr', meaning: 'replayed packets: a counter the window has seen' },
+  'replay-too-old': { area: 'svr', meaning: 'replayed packets: a counter older than the window' },
+  'drop-metadata-encrypted': { area: 'svr', meaning: 'encrypted metadata on a path whose policy does not encrypt (no key to read it)' },
   'drop-metadata-decrypt': { area: 'svr', meaning: "metadata that does not decrypt with the path's key" },
   'drop-bad-metadata': { area: 'svr', meaning: 'SVR metadata that does not parse (one bad-metadata-* counter says why)' },
   ...entries('bad-metadata-', 'svr', 'bad metadata', BAD_METADATA),
@@ -88,6 +95,9 @@ export const COUNTERS = {
   'drop-too-big': { area: 'svr', meaning: 'no room in the packet buffer for metadata or the HMAC trailer' },
   'drop-exceeds-path-mtu': { area: 'svr', meaning: 'an SVR packet longer than the path MTU (the WAN interface mtu)' },
   'drop-payload-not-sealed': { area: 'svr', meaning: 'a payload that could not be encrypted (no key, or no room)' },
+  'drop-no-path-key': { area: 'svr', meaning: 'packets for a path that has no key yet (its key exchange has not completed)' },
+  'drop-key-exhausted': { area: 'svr', meaning: "packets whose path metadata key reached its AES-GCM nonce budget (waiting for a rekey)" },
+  'signature-headers-sent': { area: 'svr', meaning: 'metadata-only HMAC: packets without metadata sent with a bare header so they carry a trailer (TCP SYN/FIN/RST, or the session signed nothing for a while)' },
   'metadata-sent': { area: 'svr', meaning: 'packets sent with SVR metadata (first packets, re-signals, probes)' },
   'false-positive-headers-sent': { area: 'svr', meaning: "packets whose payload started like metadata and got a false-positive header so the peer does not misread it" },
   'health-checks-sent': { area: 'svr', meaning: 'health-check probes sent for a handshake waiting for reverse metadata' },

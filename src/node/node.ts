@@ -31,6 +31,12 @@ import { defaultSocket, register, runDir, unregister } from './registry.js';
 
 export interface NodeOptions {
   configPath: string;
+  /** the config itself (a managed node's, from its conductor); `configPath` then only names it in logs */
+  config?: SvrConfig;
+  /** a state store the caller opened and closes (a managed node keeps one across restarts) */
+  store?: Store;
+  /** set when a conductor manages this node: `reload` is refused (the conductor pushes configs) */
+  conductor?: string;
   name: string;
   socket?: string;
   runDir?: string;
@@ -64,6 +70,8 @@ export class RunningNode {
     private readonly configPath: string,
     private readonly store: Store,
     private readonly recorder: StateRecorder,
+    private readonly ownsStore = true,
+    private readonly conductor?: string,
   ) {}
 
   attachControl(control: JsonLineServer): void {
@@ -113,24 +121,41 @@ export class RunningNode {
    * router reports config.applied or config.refused (a file that cannot be read or parsed too).
    */
   async reload(): Promise<{ applied: boolean }> {
-    let next: SvrConfig;
     try {
-      const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
-      next = await this.router.applyConfigFile(this.configPath, {
-        check: (candidate) => {
-          if (!isDeepStrictEqual(mine(candidate), mine(this.router.runningConfig))) {
-            throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
-          }
-        },
-      });
-      await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
-      void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
+      if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
+      const next = await this.router.applyConfigFile(this.configPath, { check: (c) => this.checkInterfaces(c) });
+      await this.applied(next);
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, reason: e instanceof Error ? e.message : String(e) });
       throw e;
     }
     this.log.info('config.applied', { file: this.configPath });
     return { applied: true };
+  }
+
+  /** True when `next` keeps this router's interfaces (name, kind, device, mtu, waypoint): it can apply live. */
+  sameInterfaces(next: SvrConfig): boolean {
+    const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
+    return isDeepStrictEqual(mine(next), mine(this.router.runningConfig));
+  }
+
+  /** Applies a validated config live (refused as a whole when bad, or when the interfaces changed). */
+  async apply(next: SvrConfig): Promise<void> {
+    this.router.applyConfig(next, { source: `the conductor's version`, check: (c) => this.checkInterfaces(c) });
+    await this.applied(next);
+  }
+
+  /** Interfaces own TUN devices: a config that changes them is refused (restart the node for that). */
+  private checkInterfaces(next: SvrConfig): void {
+    if (!this.sameInterfaces(next)) {
+      throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
+    }
+  }
+
+  /** What follows a config the router took: its plugins, and the config in the state store. */
+  private async applied(next: SvrConfig): Promise<void> {
+    await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
+    void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
   }
 
   stop(reason: string): Promise<void> {
@@ -140,7 +165,7 @@ export class RunningNode {
       this.control = null;
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
       await this.recorder.close();
-      await this.store.close();
+      if (this.ownsStore) await this.store.close();
       unregister(this.dir, this.name, process.pid);
       this.log.info('node.stopped', {});
       this.markDone();
@@ -151,7 +176,7 @@ export class RunningNode {
 
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const log = new NodeLog(o.name, o.logFormat, o.write);
-  const config = await loadConfig(o.configPath);
+  const config = o.config ?? await loadConfig(o.configPath);
   const me = config.authority.routers.find((r) => r.name === o.name);
   if (me === undefined) {
     const names = config.authority.routers.map((r) => r.name).join(', ');
@@ -162,7 +187,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const socket = o.socket ?? defaultSocket(dir, o.name);
   const dataDir = o.dataDir ?? join(process.env['SVR_DATA_DIR'] ?? '/var/lib/svrouter', o.name);
   mkdirSync(dataDir, { recursive: true });
-  const store = await Store.open(dataDir);
+  const store = o.store ?? await Store.open(dataDir);
+  const closeStore = async () => {
+    if (o.store === undefined) await store.close();
+  };
   const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
   const workers = o.workers ?? 1;
   let opened: OpenedInterface[] = [];
@@ -171,7 +199,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     try {
       router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
     } catch (e) {
-      await store.close();
+      await closeStore();
       throw e;
     }
   } else {
@@ -179,7 +207,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       setBusyPoll(busyPollUs);
       opened = await openInterfaces(me.interfaces, logInfo);
     } catch (e) {
-      await store.close();
+      await closeStore();
       throw e;
     }
     try {
@@ -188,7 +216,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       });
     } catch (e) {
       for (const x of opened) x.port.close();
-      await store.close();
+      await closeStore();
       throw e;
     }
   }
@@ -197,7 +225,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder);
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, o.store === undefined, o.conductor);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
     register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });

@@ -78,7 +78,11 @@ export function apiReport(root: string): ApiReport {
     for (const sym of [...exports].sort((a, b) => a.name.localeCompare(b.name))) {
       const target = resolveAlias(sym);
       exported.add(target);
-      const alias = target.name !== sym.name && target.name !== 'default' ? ` (declared as ${target.name})` : '';
+      // `export type * as Config from './config.js'`: the namespace's members are exported too
+      if ((target.flags & ts.SymbolFlags.ValueModule) !== 0) for (const m of checker.getExportsOfModule(target)) exported.add(resolveAlias(m));
+      const module = (target.flags & ts.SymbolFlags.ValueModule) !== 0
+        ? relative(root, target.declarations![0]!.getSourceFile().fileName).split(sep).join('/') : undefined;
+      const alias = module !== undefined ? ` (every export of ${module})` : target.name !== sym.name && target.name !== 'default' ? ` (declared as ${target.name})` : '';
       blocks.push(`### ${sym.name}${alias}\n\n\`\`\`ts\n${declarationText(target)}\n\`\`\``);
     }
     sections.push(`## '${e.specifier}'\n\n${blocks.join('\n\n')}`);
