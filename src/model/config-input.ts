@@ -15,10 +15,14 @@
  *   };
  */
 import type {
-  BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, PortRange, SessionResiliency, TransportProtocol, VectorCost,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency,
+  TransportProtocol, VectorCost,
 } from './config.js';
 
-export type { BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, PortRange, SessionResiliency, TransportProtocol, VectorCost };
+export type {
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency,
+  TransportProtocol, VectorCost,
+};
 
 /** A port (`80`), a range as text (`'8000-8100'`) or as `{ from, to }`. */
 export type PortInput = number | string | PortRange;
@@ -34,6 +38,7 @@ export interface SecurityPolicyInput {
   key?: string;
   keyVersion?: number;
   rekeyDelay?: number;
+  keyExchange?: KeyExchange;
 }
 
 export interface TenantInput {
@@ -77,6 +82,7 @@ export interface ServiceInput {
   security?: string;
   timeouts?: TimeoutsInput;
   serviceChain?: string[];
+  appliesTo?: AppliesTo[];
 }
 
 export interface ServicePolicyInput {
@@ -106,7 +112,15 @@ export interface BfdInput {
 export interface NeighborhoodInput {
   name: string;
   vector?: string;
+  topology?: NeighborhoodTopology;
   bfd?: BfdInput;
+}
+
+export interface AdjacencyInput {
+  peer: string;
+  interface: string;
+  neighborhood: string;
+  generated?: boolean;
 }
 
 export interface InterfaceInput {
@@ -117,6 +131,7 @@ export interface InterfaceInput {
   waypoint?: string;
   /** required for `wan` */
   neighborhoods?: NeighborhoodInput[];
+  adjacencies?: AdjacencyInput[];
   security?: string;
   /** `'16384-65534'` or `{ from, to }` */
   portRange?: string | PortRange;
@@ -140,8 +155,17 @@ export interface ServiceRouteInput {
   nextHop?: { interface: string; gateway?: string };
 }
 
+/** A router's key-exchange identity: its X25519 public key (base64) and where its node reads the private key. */
+export interface IdentityInput {
+  publicKey: string;
+  privateKeyFile?: string;
+}
+
 export interface RouterInput {
   name: string;
+  identity?: IdentityInput;
+  routerGroups?: string[];
+  assetId?: string;
   interfaces: InterfaceInput[];
   routes?: RouteInput[];
   serviceRoutes?: ServiceRouteInput[];

@@ -5,25 +5,23 @@
  * (`authority.routers[0].serviceRoutes[1].nextHop`) and key names in messages, and never a line or column
  * (there is no text).
  */
-import { AUTHORITY_KEYS, SECURITY_POLICY_KEYS, TENANT_KEYS, TOP_KEYS } from './read-authority.js';
-import { PLUGIN_KEYS } from './read-plugins.js';
-import {
-  BFD_KEYS, INTERFACE_KEYS, KERNEL_ROUTE_KEYS, NEIGHBORHOOD_KEYS, NEXT_HOP_KEYS, ROUTE_KEYS, ROUTER_KEYS, SERVICE_ROUTE_KEYS,
-} from './read-router.js';
-import { SERVICE_POLICY_KEYS, VECTOR_KEYS } from './read-service-policy.js';
-import { ACCESS_RULE_KEYS, SERVICE_KEYS, TIMEOUT_KEYS, TRANSPORT_KEYS } from './read-service.js';
+import * as authorityReader from './read-authority.js';
+import * as pluginReader from './read-plugins.js';
+import * as routerReader from './read-router.js';
+import * as policyReader from './read-service-policy.js';
+import * as serviceReader from './read-service.js';
 import type { PathSegment } from './problems.js';
 import { BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE } from './defaults.js';
 
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const camel = (key: string): string => key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-/** Every config key with a dash: the words messages may name. */
-const DASHED_KEYS = new Set([
-  TOP_KEYS, AUTHORITY_KEYS, SECURITY_POLICY_KEYS, TENANT_KEYS, PLUGIN_KEYS, ROUTER_KEYS, INTERFACE_KEYS, KERNEL_ROUTE_KEYS, NEIGHBORHOOD_KEYS,
-  BFD_KEYS, ROUTE_KEYS, SERVICE_ROUTE_KEYS, NEXT_HOP_KEYS, SERVICE_POLICY_KEYS, VECTOR_KEYS, SERVICE_KEYS, TRANSPORT_KEYS, ACCESS_RULE_KEYS,
-  TIMEOUT_KEYS,
-].flatMap((keys): string[] => [...keys]).filter((k) => k.includes('-')));
+/** Every config key with a dash (the readers' exported `*_KEYS` lists): the words messages may name. */
+export const DASHED_KEYS: ReadonlySet<string> = new Set(
+  [authorityReader, pluginReader, routerReader, policyReader, serviceReader]
+    .flatMap((m) => Object.entries(m).filter(([name, v]) => name.endsWith('_KEYS') && Array.isArray(v)).flatMap(([, v]) => v as readonly string[]))
+    .filter((k) => k.includes('-')),
+);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);

@@ -567,6 +567,17 @@ authority:
   }
 });
 
+test('ConfigInput names every key the readers accept (camelCase), so every file field can be written in code', async () => {
+  const { DASHED_KEYS } = await import('../../../src/model/config-object.js');
+  const { readFileSync } = await import('node:fs');
+  const { findPackageRoot } = await import('../../../src/native/addon.js');
+  const text = readFileSync(`${findPackageRoot()}/src/model/config-input.ts`, 'utf8');
+  const camel = (k: string) => k.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  assert.ok(DASHED_KEYS.has('service-routes') && DASHED_KEYS.has('tcp-initial'), 'the dashed keys come from the readers');
+  const missing = [...DASHED_KEYS].map(camel).filter((k) => !new RegExp(`\\b${k}\\?:`).test(text));
+  assert.equal(missing, [], 'keys missing from ConfigInput');
+});
+
 test('a config object written in code: only what has no default, problems by camelCase object path without line numbers', () => {
   const input: ConfigInput = {
     authority: {
