@@ -376,7 +376,9 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   /** Every counter (dataplane/counter-names.ts; zeros included): the data path's (all workers summed), control's own and the plugins'. */
   counters(): RouterCounters {
-    return { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters) } as RouterCounters;
+    const out: Record<string, number> = { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+    for (const [k, v] of Object.entries(this.pluginHost.counters())) out[k] = (out[k] ?? 0) + v; // a plugin may count a name in both parts
+    return out as RouterCounters;
   }
 
   /** Every session, oldest first (with its `worker` when the data path runs in several). */

@@ -266,6 +266,7 @@ export class Dataplane {
   private flushEvents(): void {
     const ctx = this.ctx;
     if (!ctx.denied.empty) ctx.events.push({ kind: 'session.denied', atMs: this.clock(), ...ctx.denied.take() });
+    if (ctx.channels.list.length > 0) ctx.channels.flush(ctx.events, this.clock());
     const ev = ctx.events;
     if (ev.length === 0) return;
     ctx.events = [];

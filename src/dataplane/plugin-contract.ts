@@ -78,13 +78,22 @@ export interface OpeningSession {
   readonly dst: Uint8Array;
   readonly srcPort: number;
   readonly dstPort: number;
-  /** refuses the session (counted as drop-refused-by-plugin and plugin.<name>.refused) */
-  refuse(): void;
+  /**
+   * Refuses the session (counted as drop-refused-by-plugin and plugin.<name>.refused; reported as
+   * session.denied refused-by-plugin). `reply` (first packets at this router only, API 1.2): 'drop' (default,
+   * silent), 'reset' (a TCP reset to the client; other protocols get 'unreachable'), 'unreachable' (ICMP
+   * destination unreachable, administratively prohibited). Every new first packet is a new session to
+   * decide: a client's retransmitted SYN is refused (and answered) again.
+   */
+  refuse(reply?: RefuseReply): void;
   /** source NAT toward the server (egress/local only); false when not possible here */
   natSource(addr: Uint8Array, port: number): boolean;
   /** destination NAT (egress/local only), e.g. the server a load balancer picked */
   natDestination(addr: Uint8Array, port: number): boolean;
 }
+
+/** How a refused session's first packet is answered. */
+export type RefuseReply = 'drop' | 'reset' | 'unreachable';
 
 export type SessionOpenHook = (s: OpeningSession) => void;
 /** called with the session row when a session is removed (idle, closed, torn down) */

@@ -10,11 +10,17 @@
  *     dataplane(ctx) { ctx.addStage({ name: 'tag', run(b, f, rt) { for (let k = 0; k < f.n; k++) rt.next[f.slot[k]!] = PASS; } }); },
  *   });
  */
+import type { CloseReason } from '../dataplane/events.js';
+import type { PluginRecordWriter } from '../dataplane/plugin-channels.js';
 import type { PacketBatch, PluginStage, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
 import type { KeyValueStore } from '../store/store.js';
 
-/** The version of this contract. Plugins declare the range they support in `api` (e.g. '^1'). */
-export const PLUGIN_API_VERSION = '1.1.0';
+/**
+ * The version of this contract. Plugins declare the range they support in `api` (e.g. '^1').
+ * 1.1: external functions. 1.2: record channels (ctx.channel / hooks.onRecords), counter() on the control
+ * context, refuse(reply) answering a refused session with a TCP reset or ICMP unreachable.
+ */
+export const PLUGIN_API_VERSION = '1.2.0';
 
 /**
  * An external network function (API 1.1): a Linux namespace or box the router sends a session's packets
@@ -54,6 +60,13 @@ export interface PluginDataplaneContext {
   counter(name: string): number;
   /** adds n (default 1; negative for a gauge, e.g. ports in use) to a counter from `counter()`; no allocation */
   count(id: number, n?: number): void;
+  /**
+   * A channel to this plugin's control part (API 1.2; at load): fill the writer's `ints` (and addresses),
+   * then `send()`; the control part gets each record in `hooks.onRecords(name, fn)`, also when the data path
+   * runs in worker threads. No allocation per record; at most `capacity` records per batch (default 1024),
+   * more are counted as lost (`plugin.<plugin>.records-lost`).
+   */
+  channel(name: string, opts?: { ints?: number; capacity?: number }): PluginRecordWriter;
   /** registers an external network function (load time; API 1.1); returns its id for `divert` */
   addFunction(f: ServiceFunction): number;
   /**
@@ -104,11 +117,25 @@ export interface SessionInfo {
   service: string;
 }
 
+/** One record from the data-path part (`ctx.channel(name).send()`), as the control part receives it. */
+export interface PluginRecord {
+  /** the data path's clock when the batch that sent it ended, ms */
+  atMs: number;
+  /** the record's integers */
+  ints: Int32Array;
+  /** its addresses as text, when the writer set a family */
+  addressA?: string;
+  addressB?: string;
+}
+
+/** Control-side hooks (main thread). A hook that throws is logged (`plugin.hook-error`), never fatal. */
 export interface PluginHooks {
   onSessionCreated(fn: (s: SessionInfo) => void): void;
-  onSessionClosed(fn: (s: { id: string; reason: string }) => void): void;
+  onSessionClosed(fn: (s: { id: string; reason: CloseReason }) => void): void;
   onPathChanged(fn: (p: { path: string; up: boolean }) => void): void;
   onConfigApplied(fn: (generation: number) => void): void;
+  /** records of the data-path part's channel `name`, in order per data-path thread (API 1.2) */
+  onRecords(name: string, fn: (r: PluginRecord) => void): void;
 }
 
 /** A plugin's own key-value store: a LevelDB sublevel named after the plugin (JSON values). */
@@ -126,6 +153,10 @@ export interface PluginControlContext {
   readonly log: PluginLogger;
   /** the router's counters (read) */
   counters(): Record<string, number>;
+  /** a counter of this plugin's control part, shown as `plugin.<plugin>.<name>` (API 1.2); resolve the id once */
+  counter(name: string): number;
+  /** adds n (default 1; negative for a gauge) to a counter from `counter()` */
+  count(id: number, n?: number): void;
   /** aborted when the plugin is unloaded (config change) or its host closes: stop timers and sockets */
   readonly signal: AbortSignal;
 }
@@ -161,7 +192,8 @@ export class PluginOptionsError extends Error {
 export { PF_REVERSE } from '../dataplane/batch.js';
 export { DROP, PASS } from '../dataplane/plugin-contract.js';
 export type {
-  OpeningSession, PacketBatch, PacketFrame, PluginStage, PluginStageRuntime, SessionCloseHook, SessionOpenHook,
+  OpeningSession, PacketBatch, PacketFrame, PluginStage, PluginStageRuntime, RefuseReply, SessionCloseHook, SessionOpenHook,
 } from '../dataplane/plugin-contract.js';
 export type { PacketInfo } from '../packet/ip.js';
+export type { CloseReason, PluginRecordWriter };
 export type { KeyValueStore };

@@ -15,8 +15,8 @@ import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { exampleConfig } from '../../support/config.js';
 
 const root = findPackageRoot();
-/** Registered on first use (adaptive encryption's first decision) or when a plugin stage is installed. */
-const LATE = ['sessions-adaptive-plain', 'drop-by-plugin', 'plugin-stage-errors'];
+/** Registered on first use (adaptive encryption's first decision), or when a plugin stage or record channel is installed. */
+const LATE = ['sessions-adaptive-plain', 'drop-by-plugin', 'plugin-stage-errors', 'plugin-records-lost'];
 
 test('every counter a router registers is in the table, and the table names only counters the code has', async () => {
   const lab = createMemoryLab({ config: await exampleConfig(), clients: [], servers: [] });
