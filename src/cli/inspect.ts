@@ -1,8 +1,9 @@
-/** `svr inspect sessions|counters|config`: a stopped node's LevelDB state (closed sessions, counter snapshots, configs). */
+/** `svr inspect sessions|counters|config`: a stopped node's LevelDB state (closed sessions, counter snapshots, configs); `svr inspect plugin`: a plugin's store. */
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isSvrError } from '../errors.js';
 import { Store } from '../store/store.js';
+import { registerInspectPlugin } from './inspect-plugin.js';
 import type { SessionRecord } from '../node/recorder.js';
 import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 
@@ -72,4 +73,5 @@ export function registerInspect(program: Command): void {
         }
       });
   }
+  registerInspectPlugin(inspect);
 }

@@ -87,6 +87,7 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload();
       case 'show': return this.show(req.what);
+      case 'plugin-store': return this.store.pluginEntries(req.plugin, { ...(req.prefix !== undefined ? { prefix: req.prefix } : {}), ...(req.limit !== undefined ? { limit: req.limit } : {}) });
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
   }
