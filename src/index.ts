@@ -51,6 +51,7 @@ export { ConfigError, ErrorCodes, SvrError, isSvrError, type ConfigErrorData, ty
 export type { BatchHandler, PacketPort, PortStats } from './dataplane/port.js';
 export { MemoryLink, type LinkDirection, type LinkFilter, type LinkObserver, type MemoryPort } from './io/memory/link.js';
 export { MemorySegment, type SegmentPort } from './io/memory/segment.js';
+export { PcapWriter, readCapture, type CaptureRecord, type PcapWriterOptions } from './io/pcap.js';
 export * from './sim/index.js';
 
 /** The in-memory two-router lab (`createMemoryLab`). */

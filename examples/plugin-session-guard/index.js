@@ -8,6 +8,7 @@
 
 /** @typedef {{ ports: number[], reply: 'drop' | 'reset' | 'unreachable' }} Options */
 
+/** @type {Record<number, string>} */
 const PROTOCOLS = { 6: 'tcp', 17: 'udp' };
 
 /** @type {import('svrouter/plugins').RouterPlugin<Options>} */
