@@ -3,6 +3,7 @@
  * - `sessions` (filters, paging) and `session <id>`: the session history. A running node answers over its
  *   control socket; a stopped one (or --data-dir) is read from its LevelDB store directly (one opener).
  * - `counters`, `config`: a stopped node's counter snapshots and applied configs (LevelDB).
+ * - `plugin <name>`: a plugin's store (inspect-plugin.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { Store } from '../store/store.js';
 import { SessionHistory } from '../telemetry/history/history.js';
 import type { HistoryPage, HistoryQuery } from '../telemetry/history/query.js';
 import type { CloseReason, FiveTuple, SessionRecord } from '../telemetry/record.js';
+import { registerInspectPlugin } from './inspect-plugin.js';
 import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 import { selectNodeSocket } from './node-select.js';
 
@@ -288,4 +290,5 @@ Examples:
         }
       });
   }
+  registerInspectPlugin(inspect);
 }

@@ -10,6 +10,7 @@ import type { PeerSummary } from '../control/router.js';
 import type { PluginView } from '../plugins/host.js';
 import type { CollectorView } from '../telemetry/session-records.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
+import { countersHelp } from './counters-help.js';
 import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 
 interface ShowOptions extends NodeSelector {
@@ -125,6 +126,7 @@ Examples:
     show
       .command(what)
       .description(`show the node's ${what}`)
+      .addHelpText('after', what === 'stats' ? countersHelp() : '')
       .option('--json', 'print JSON instead of a table')
       .option('--node <name>', 'the node to ask')
       .option('--socket <path>', 'the node control socket')

@@ -1,6 +1,7 @@
 /**
  * Facts from the data path, fanned out on the control thread: session events to `events$` (decoding the
- * per-batch records of denied first packets and session counters), session facts to plugins' hooks,
+ * per-batch records of denied first packets and session counters), session facts to plugins' hooks and
+ * their data-path parts' records to their control parts,
  * path-control messages to `pathMessages$`, disabled plugin stages to `events$` and the log.
  */
 import type { Subject } from 'rxjs';
@@ -57,6 +58,9 @@ export function fanOutEvents(events: readonly DpEvent[], s: EventSinks, logField
         break;
       case 'path.message':
         s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs });
+        break;
+      case 'plugin.records':
+        s.plugins.records(e);
         break;
       case 'plugin.error':
         s.log('plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message, ...logFields });

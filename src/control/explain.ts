@@ -13,6 +13,7 @@
 import { SvrError } from '../errors.js';
 import { ROUTE_LOCAL, ROUTE_NONE, ROUTE_PEER, ROUTE_REFUSED, TSE_BLOCK, TSE_PASS, TSE_RESET, chooseRoute, routeChoice, transportStateVerdict } from '../dataplane/admission.js';
 import type { ServicePaths } from '../dataplane/path-choice.js';
+import type { CounterName } from '../dataplane/counter-names.js';
 import { protocolName } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { FibEntry } from '../model/service-fib.js';
@@ -68,7 +69,7 @@ export interface Explanation {
   packet: { interface: string; src: string; dst: string; protocol: string; srcPort: number; dstPort: number };
   verdict: Verdict;
   /** drop and reset: the data path's counter that the packet would count in */
-  counter?: string;
+  counter?: CounterName;
   tenant?: string;
   service?: string;
   route?: string;
@@ -140,7 +141,7 @@ export function explainFirstPacket(q: ExplainQuery, d: ExplainDeps): Explanation
     packet: { interface: iface.name, src: q.src, dst: q.dst, protocol: protocolName(protocol), srcPort, dstPort },
     verdict: 'drop', candidates: [], chain: [], steps,
   };
-  const drop = (counter: string): Explanation => Object.assign(out, { verdict: 'drop' as const, counter });
+  const drop = (counter: CounterName): Explanation => Object.assign(out, { verdict: 'drop' as const, counter });
 
   // 1. tenant
   const tenant = t.classifyTenant(ifx, buf, 0, family);

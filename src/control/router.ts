@@ -14,22 +14,23 @@
  *   await r1.start();
  *   console.log(await r1.sessions());
  */
+import { resolve } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
+import { COUNTER_NAMES, type CounterName, type RouterCounters } from '../dataplane/counter-names.js';
 import { ServicePaths, resiliencyCode } from '../dataplane/path-choice.js';
-import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
-import { SvrError, isSvrError } from '../errors.js';
+import { listServices, listTenants, type TenantView } from '../dataplane/views.js';
+import { ConfigError, SvrError, isSvrError } from '../errors.js';
 import { compileRouter } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import { loadConfig, validateConfig } from '../model/validate.js';
-import type { ConfigProblem } from '../model/problems.js';
+import type { ConfigInput } from '../model/config-input.js';
+import { loadConfig, resolveConfig } from '../model/validate.js';
 import { PathControl, type Liveness } from '../paths/control.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
 import type { PathQuality } from '../paths/quality.js';
 import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
-import type { StepServiceView } from '../step/agent.js';
 import type { StepOptions } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains } from './data-path-host.js';
@@ -42,8 +43,11 @@ import type { PathEventReason, RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
 import { peerSummaries, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
+import type {
+  ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
+} from './router-api.js';
 
-export type { PathMessage, PeerSummary, RouterEvent, RouterIo };
+export type { ApplyConfigOptions, PathMessage, PeerSummary, RouterEvent, RouterIo, RouterStatus, ServiceSummary };
 
 export interface RouterOptions {
   /** which router of the authority this is */
@@ -65,31 +69,12 @@ export interface RouterOptions {
   clock?: () => number;
 }
 
-/** `applyConfig` options. */
-export interface ApplyConfigOptions {
-  /** names the config in events and messages (default `<config object>`, or the file) */
-  source?: string;
-  /** a last check of the validated config before it applies: throw (an SvrError) to refuse it */
-  check?(next: SvrConfig): void;
-}
-
-/** `createRouter` options: the router's, and those of its in-thread data path. */
+/** `createRouter` options: the router's, and those of its in-thread data path (the public ones: router-api.ts). */
 export type CreateRouterOptions = RouterOptions & InThreadHostOptions;
 
-/** One row of `services()`: reachability, routes, the ranked paths and (from STEP) learned routes. */
-export type ServiceSummary = ServiceView & { paths: string[]; refused: boolean; resiliency: string; learned?: StepServiceView };
+const ZERO_COUNTERS = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<CounterName, number>;
 
-/** `status()`: sessions, handshakes and the data-path threads. */
-export interface RouterStatus {
-  sessionsActive: number;
-  handshakesInFlight: number;
-  /** data-path threads (1: in this thread) */
-  workers: number;
-  /** active sessions per worker (with worker threads: from their last report, at most 1 s old) */
-  sessionsPerWorker: number[];
-}
-
-export class Router<H extends DataPathHost = DataPathHost> {
+export class Router<H extends DataPathHost = DataPathHost> implements PublicRouter {
   readonly name: string;
   /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
   readonly host: H;
@@ -114,7 +99,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   /** per service: the ranking's refusal and resiliency, and the order the data path follows */
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** control's own counters (next to the data path's) */
-  private readonly controlCounters = new Map<string, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
+  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
   /** the rankings as the data path has them (what `explain` reads) */
   private readonly published = new ServicePaths();
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
@@ -124,14 +109,14 @@ export class Router<H extends DataPathHost = DataPathHost> {
   private config: SvrConfig;
   private tablesNow: ForwardingTables;
 
-  constructor(config: SvrConfig, host: H, opts: RouterOptions) {
+  constructor(config: ConfigInput, host: H, opts: RouterOptions) {
     this.name = opts.name;
     this.host = host;
     this.log = opts.log ?? (() => {});
     this.liveness = opts.liveness ?? 'bfd';
     this.clock = opts.clock ?? Date.now;
     this.peerActors = new PeerActors((peer, reachable) => this.emit({ type: reachable ? 'peer.reachable' : 'peer.unreachable', atMs: this.clock(), peer }));
-    this.config = validateConfig(config);
+    this.config = resolveConfig(config);
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
@@ -224,10 +209,10 @@ export class Router<H extends DataPathHost = DataPathHost> {
    * every bad field) and the running configuration stays; either way an event says so (config.applied or
    * config.refused).
    */
-  applyConfig(config: SvrConfig, opts: ApplyConfigOptions = {}): void {
+  applyConfig(config: ConfigInput, opts: ApplyConfigOptions = {}): void {
     const source = opts.source ?? '<config object>';
     try {
-      const next = validateConfig(config, source);
+      const next = resolveConfig(config, source);
       opts.check?.(next);
       this.applyValid(next, source);
     } catch (e) {
@@ -280,8 +265,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   }
 
   private refused(source: string, e: unknown): void {
-    const problems = isSvrError(e) && typeof e.data === 'object' && e.data !== null && Array.isArray((e.data as { errors?: unknown }).errors)
-      ? (e.data as { errors: ConfigProblem[] }).errors : [];
+    const problems = e instanceof ConfigError ? e.data.problems : [];
     this.emit({
       type: 'config.refused', atMs: this.clock(), source, code: isSvrError(e) ? e.code : 'SVR_ERR_CONFIG_INVALID',
       message: e instanceof Error ? e.message : String(e), problems,
@@ -293,7 +277,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
    * (full stage names): control parts here, data-path parts in the data path. Failures are returned (and
    * logged) per plugin; the router keeps forwarding.
    */
-  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<{ at: string; message: string }[]> {
+  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<PluginProblem[]> {
     const t = this.tablesNow;
     const local = await this.pluginHost.apply(specs, {
       tenants: t.tenants.map((name) => chains.tenants?.[name] ?? []),
@@ -318,6 +302,24 @@ export class Router<H extends DataPathHost = DataPathHost> {
     }
     for (const f of failures) this.emit({ type: 'plugin.failed', atMs: this.clock(), at: f.at, message: f.message });
     return failures;
+  }
+
+  /**
+   * The plugins of the running config (the authority's, then this router's) with the service chains of its
+   * tenants and services; relative specifiers from `baseDir` (default the working directory).
+   */
+  loadPlugins(opts: LoadPluginsOptions = {}): Promise<PluginProblem[]> {
+    const baseDir = resolve(opts.baseDir ?? '.');
+    const a = this.config.authority;
+    const ri = a.routers.findIndex((r) => r.name === this.name);
+    const specs = [
+      ...a.plugins.map((p, i) => ({ ...p, baseDir, at: `authority.plugins[${i}]` })),
+      ...(a.routers[ri]?.plugins ?? []).map((p, i) => ({ ...p, baseDir, at: `authority.routers[${ri}].plugins[${i}]` })),
+    ];
+    return this.applyPlugins(specs, {
+      tenants: Object.fromEntries(a.tenants.map((t) => [t.name, t.serviceChain])),
+      services: Object.fromEntries(a.services.map((s) => [s.name, s.serviceChain])),
+    });
   }
 
   /** Marks a peer path usable or not, as BFD does (tests and operators can too); rankings follow at once. */
@@ -377,13 +379,15 @@ export class Router<H extends DataPathHost = DataPathHost> {
 
   // ---- views ----
 
-  /** The data path's counters (all workers summed) and control's own. */
-  counters(): Record<string, number> {
-    return { ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+  /** Every counter (dataplane/counter-names.ts; zeros included): the data path's (all workers summed), control's own and the plugins'. */
+  counters(): RouterCounters {
+    const out: Record<string, number> = { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+    for (const [k, v] of Object.entries(this.pluginHost.counters())) out[k] = (out[k] ?? 0) + v; // a plugin may count a name in both parts
+    return out as RouterCounters;
   }
 
   /** Every session, oldest first (with its `worker` when the data path runs in several). */
-  sessions(): Promise<(SessionSummary & { worker?: number })[]> {
+  sessions(): Promise<SessionRow[]> {
     return this.host.sessions();
   }
 
@@ -471,7 +475,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     }
   }
 
-  private count(name: string): void {
+  private count(name: CounterName): void {
     this.controlCounters.set(name, (this.controlCounters.get(name) ?? 0) + 1);
   }
 
@@ -494,7 +498,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
 }
 
 /** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */
-export function createRouter(config: SvrConfig, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
+export function createRouter(config: ConfigInput, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
   const { sweepIntervalMs, sessionCountersMs, ...routerOpts } = opts;
   const clock = opts.clock;
   return new Router(config, new InThreadHost(io, {

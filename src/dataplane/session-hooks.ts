@@ -5,7 +5,7 @@
  * plugin only decides. One reusable OpeningSession object: no allocation per session here.
  * A hook that throws is disabled, counted ('plugin-hook-errors') and reported, like a stage.
  */
-import type { OpeningSession, SessionCloseHook, SessionOpenHook } from './plugin-contract.js';
+import type { OpeningSession, RefuseReply, SessionCloseHook, SessionOpenHook } from './plugin-contract.js';
 import type { DataplaneContext } from './context.js';
 import { loadAddress } from './flow-key.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_DNAT, SF_SNAT } from './session-table.js';
@@ -31,6 +31,7 @@ class Opening implements OpeningSession {
   srcPort = 0;
   dstPort = 0;
   refusedBy = '';
+  reply: RefuseReply = 'drop';
   snat = false;
   dnat = false;
   readonly natSrc = new Uint8Array(16);
@@ -39,8 +40,10 @@ class Opening implements OpeningSession {
   natDstPort = 0;
   plugin = '';
 
-  refuse(): void {
-    if (this.refusedBy === '') this.refusedBy = this.plugin;
+  refuse(reply: RefuseReply = 'drop'): void {
+    if (this.refusedBy !== '') return;
+    this.refusedBy = this.plugin;
+    this.reply = reply === 'reset' || reply === 'unreachable' ? reply : 'drop';
   }
 
   natSource(addr: Uint8Array, port: number): boolean {
@@ -99,6 +102,7 @@ export class SessionHooks {
     o.srcPort = t.origSrcPort[r]!;
     o.dstPort = t.origDstPort[r]!;
     o.refusedBy = '';
+    o.reply = 'drop';
     o.snat = false;
     o.dnat = false;
     for (const h of this.open) {
@@ -129,6 +133,11 @@ export class SessionHooks {
     }
     t.flags[r] = f;
     return true;
+  }
+
+  /** How the session runOpen last refused wants its first packet answered. */
+  get refusedReply(): RefuseReply {
+    return this.o.reply;
   }
 
   runClose(r: number): void {

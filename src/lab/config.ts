@@ -110,15 +110,24 @@ function telemetryBlock(): string {
 `;
 }
 
-function pluginAuthorityPlugins(): string {
-  return `  plugins:                           # every router (profile plugins)
-    - use: svrouter/plugins/qos
+/** The authority's plugins: the profile's, then those of `svr lab up --plugin` (options as JSON, which is YAML). */
+function authorityPlugins(shape: LabShape): string {
+  const extra = (shape.plugins ?? []).map((p) => `    - use: ${JSON.stringify(p.use)}      # svr lab up --plugin
+${p.with !== undefined ? `      with: ${JSON.stringify(p.with)}
+` : ''}`).join('');
+  if (shape.profile !== 'plugins' && extra === '') return '';
+  return `  plugins:                           # every router${shape.profile === 'plugins' ? ' (profile plugins first)' : ''}
+${shape.profile === 'plugins' ? profilePlugins() : ''}${extra}
+`;
+}
+
+function profilePlugins(): string {
+  return `    - use: svrouter/plugins/qos
       with:
         classes:
           bulk: { queue: low, dscp: 10 }
         services:
           iperf-limited: { class: bulk, rate: ${LIMITED_RATE_BPS / 1e6}M }   # bits/s per direction, shared by the service's sessions
-
 `;
 }
 
@@ -238,7 +247,7 @@ ${plugins ? `      service-chain: [builtin.external-function/${FN_NAME}]   # thr
         - source: engineering
       service-policy: ${PATHS_POLICY}
 ${plugins ? pluginServices() : ''}
-${plugins ? pluginAuthorityPlugins() : ''}${shape.collector === true ? telemetryBlock() : ''}  routers:
+${authorityPlugins(shape)}${shape.collector === true ? telemetryBlock() : ''}  routers:
     - name: r1                       # runs in namespace <prefix>-r1
       interfaces:
         - name: lan0

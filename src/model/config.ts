@@ -300,14 +300,14 @@ export interface CollectorConfig {
   /** default udp */
   transport: IpfixTransport;
   /** seconds between interim records of a live session, 60-1800 (ssr-reference §1.11); default 60 */
-  interimIntervalS: number;
+  interimInterval: number;
   /** only records of these tenants; empty = all */
   tenants: string[];
 }
 
 export interface IpfixConfig {
   /** seconds between UDP template resends, 10-3600; default 60 */
-  templateIntervalS: number;
+  templateInterval: number;
   collectors: CollectorConfig[];
 }
 
@@ -315,7 +315,7 @@ export interface HistorySettings {
   /** default true; false: this authority's routers keep no session history */
   enabled: boolean;
   /** 1-3650; default 7 */
-  maxAgeDays: number;
+  retentionDays: number;
   /** 16-1048576; default 1024 */
   maxSizeMb: number;
 }

@@ -16,10 +16,10 @@ import { readRouter } from './read-router.js';
 import { readServicePolicy } from './read-service-policy.js';
 import { readTelemetry } from './read-telemetry.js';
 
-const TOP_KEYS = ['authority'] as const;
-const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins', 'telemetry'] as const;
-const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay', 'key-exchange'] as const;
-const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
+export const TOP_KEYS = ['authority'] as const;
+export const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins', 'telemetry'] as const;
+export const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay', 'key-exchange'] as const;
+export const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
 
 const HMAC_MODES: readonly HmacMode[] = ['disabled', 'metadata-only', 'regular', 'time-based'];
 const HMAC_CIPHERS: readonly HmacCipher[] = ['sha256-128', 'sha256', 'sha1'];

@@ -17,7 +17,7 @@
  *       retention-days: 7             # 1-3650
  *       max-size-mb: 1024             # 16-1048576
  */
-import { SvrError } from '../errors.js';
+import { ConfigError, SvrError } from '../errors.js';
 import type { CollectorConfig, HistorySettings, IpfixConfig, IpfixTransport, TelemetrySettings } from './config.js';
 import { FieldReader, readList, type Raw, type ReadContext } from './fields.js';
 import { addressProblem } from './formats.js';
@@ -25,20 +25,20 @@ import { NAME_RULES, isPlainName, isTenantName } from './names.js';
 import { Problems, describe, formatPath, type ConfigProblem, type FieldPath } from './problems.js';
 
 export const IPFIX_PORT = 4739;
-export const DEFAULT_HISTORY: Readonly<HistorySettings> = Object.freeze({ enabled: true, maxAgeDays: 7, maxSizeMb: 1024 });
+export const DEFAULT_HISTORY: Readonly<HistorySettings> = Object.freeze({ enabled: true, retentionDays: 7, maxSizeMb: 1024 });
 /** Interim records of live sessions: every 60-1800 s, default 60 (ssr-reference §1.11). */
 export const INTERIM_MIN_S = 60;
 export const INTERIM_MAX_S = 1800;
 export const INTERIM_DEFAULT_S = 60;
 export const TEMPLATE_INTERVAL_DEFAULT_S = 60;
 
-const TELEMETRY_KEYS = ['ipfix', 'history'] as const;
-const IPFIX_KEYS = ['template-interval', 'collectors'] as const;
-const COLLECTOR_KEYS = ['name', 'address', 'port', 'transport', 'interim-interval', 'tenants'] as const;
-const HISTORY_KEYS = ['enabled', 'retention-days', 'max-size-mb'] as const;
+export const TELEMETRY_KEYS = ['ipfix', 'history'] as const;
+export const IPFIX_KEYS = ['template-interval', 'collectors'] as const;
+export const COLLECTOR_KEYS = ['name', 'address', 'port', 'transport', 'interim-interval', 'tenants'] as const;
+export const HISTORY_KEYS = ['enabled', 'retention-days', 'max-size-mb'] as const;
 
 export function defaultTelemetry(): TelemetrySettings {
-  return { ipfix: { templateIntervalS: TEMPLATE_INTERVAL_DEFAULT_S, collectors: [] }, history: { ...DEFAULT_HISTORY } };
+  return { ipfix: { templateInterval: TEMPLATE_INTERVAL_DEFAULT_S, collectors: [] }, history: { ...DEFAULT_HISTORY } };
 }
 
 /** Reads `telemetry` at `path` (absent = every default). Problems go to ctx.r.problems. */
@@ -54,11 +54,11 @@ export function readTelemetry(value: unknown, path: FieldPath, ctx: ReadContext)
 }
 
 function readIpfix(value: unknown, path: FieldPath, ctx: ReadContext): IpfixConfig {
-  const out: IpfixConfig = { templateIntervalS: TEMPLATE_INTERVAL_DEFAULT_S, collectors: [] };
+  const out: IpfixConfig = { templateInterval: TEMPLATE_INTERVAL_DEFAULT_S, collectors: [] };
   if (value === undefined || value === null) return out;
   const o = ctx.r.object(value, path, 'an ipfix mapping ({ template-interval, collectors })', IPFIX_KEYS);
   if (o === undefined) return out;
-  out.templateIntervalS = ctx.r.integer(o, 'template-interval', path, 10, 3600, TEMPLATE_INTERVAL_DEFAULT_S, ' seconds');
+  out.templateInterval = ctx.r.integer(o, 'template-interval', path, 10, 3600, TEMPLATE_INTERVAL_DEFAULT_S, ' seconds');
   out.collectors = readList(ctx, o, 'collectors', path, 'a list of collectors ({ name, address, port, transport, interim-interval, tenants })', (v, p) => readCollector(v, p, ctx));
   const seen = new Set<string>();
   out.collectors.forEach((c, i) => {
@@ -76,10 +76,10 @@ function readCollector(value: unknown, path: FieldPath, ctx: ReadContext): Colle
   const address = r.string(o, 'address', path, 'the collector\'s IPv4 or IPv6 address', (s) => addressProblem(s) === undefined);
   const port = r.integer(o, 'port', path, 1, 65535, IPFIX_PORT);
   const transport = r.oneOf<IpfixTransport>(o, 'transport', path, ['udp', 'tcp'], 'udp');
-  const interimIntervalS = r.integer(o, 'interim-interval', path, INTERIM_MIN_S, INTERIM_MAX_S, INTERIM_DEFAULT_S, ' seconds');
+  const interimInterval = r.integer(o, 'interim-interval', path, INTERIM_MIN_S, INTERIM_MAX_S, INTERIM_DEFAULT_S, ' seconds');
   const tenants = readTenants(o, path, r);
   if (name === undefined || address === undefined) return undefined;
-  return { name, address, port, transport, interimIntervalS, tenants };
+  return { name, address, port, transport, interimInterval, tenants };
 }
 
 function readTenants(o: Raw, path: FieldPath, r: FieldReader): string[] {
@@ -97,14 +97,14 @@ function readHistory(value: unknown, path: FieldPath, ctx: ReadContext): History
   if (o === undefined) return { ...DEFAULT_HISTORY };
   return {
     enabled: ctx.r.boolean(o, 'enabled', path, DEFAULT_HISTORY.enabled),
-    maxAgeDays: ctx.r.integer(o, 'retention-days', path, 1, 3650, DEFAULT_HISTORY.maxAgeDays, ' days'),
+    retentionDays: ctx.r.integer(o, 'retention-days', path, 1, 3650, DEFAULT_HISTORY.retentionDays, ' days'),
     maxSizeMb: ctx.r.integer(o, 'max-size-mb', path, 16, 1_048_576, DEFAULT_HISTORY.maxSizeMb, ' MiB'),
   };
 }
 
 /**
- * Validates a `telemetry` value on its own: the settings, or SVR_ERR_CONFIG_INVALID listing every problem
- * with its field path (data.errors as ConfigProblem[]). Tenant names are not checked against an authority.
+ * Validates a `telemetry` value on its own (before it is part of the config file): the settings, or
+ * ConfigError SVR_ERR_CONFIG_INVALID listing every problem with its field path (data.problems).
  */
 export function parseTelemetry(value: unknown, path: FieldPath = ['telemetry']): TelemetrySettings {
   const problems = new Problems();
@@ -112,7 +112,7 @@ export function parseTelemetry(value: unknown, path: FieldPath = ['telemetry']):
   if (problems.list.length > 0) {
     const errors: ConfigProblem[] = problems.list.map((p) => ({ path: formatPath(p.segments), message: p.message }));
     const n = errors.length;
-    throw new SvrError('SVR_ERR_CONFIG_INVALID', `invalid telemetry settings (${n} problem${n === 1 ? '' : 's'}):\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`, { errors });
+    throw new ConfigError('SVR_ERR_CONFIG_INVALID', `invalid telemetry settings (${n} problem${n === 1 ? '' : 's'}):\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`, { source: formatPath(path), problems: errors });
   }
   return config;
 }
@@ -121,16 +121,16 @@ export function parseTelemetry(value: unknown, path: FieldPath = ['telemetry']):
 export function telemetryToDocument(t: TelemetrySettings): Record<string, unknown> | undefined {
   const d = defaultTelemetry();
   const ipfix: Record<string, unknown> = {};
-  if (t.ipfix.templateIntervalS !== d.ipfix.templateIntervalS) ipfix['template-interval'] = t.ipfix.templateIntervalS;
+  if (t.ipfix.templateInterval !== d.ipfix.templateInterval) ipfix['template-interval'] = t.ipfix.templateInterval;
   if (t.ipfix.collectors.length > 0) {
     ipfix['collectors'] = t.ipfix.collectors.map((c) => ({
-      name: c.name, address: c.address, port: c.port, transport: c.transport, 'interim-interval': c.interimIntervalS,
+      name: c.name, address: c.address, port: c.port, transport: c.transport, 'interim-interval': c.interimInterval,
       ...(c.tenants.length > 0 ? { tenants: c.tenants } : {}),
     }));
   }
   const h = t.history;
-  const history = h.enabled !== d.history.enabled || h.maxAgeDays !== d.history.maxAgeDays || h.maxSizeMb !== d.history.maxSizeMb
-    ? { ...(h.enabled ? {} : { enabled: false }), 'retention-days': h.maxAgeDays, 'max-size-mb': h.maxSizeMb } : undefined;
+  const history = h.enabled !== d.history.enabled || h.retentionDays !== d.history.retentionDays || h.maxSizeMb !== d.history.maxSizeMb
+    ? { ...(h.enabled ? {} : { enabled: false }), 'retention-days': h.retentionDays, 'max-size-mb': h.maxSizeMb } : undefined;
   const out = { ...(Object.keys(ipfix).length > 0 ? { ipfix } : {}), ...(history !== undefined ? { history } : {}) };
   return Object.keys(out).length > 0 ? out : undefined;
 }

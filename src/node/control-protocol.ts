@@ -15,6 +15,8 @@ export type ControlRequest =
   | { id: number; method: 'show'; what: ShowWhat }
   | { id: number; method: 'stop' }
   | { id: number; method: 'reload' }
+  /** a plugin's store (`svr inspect plugin`): entries starting with `prefix`, at most `limit` */
+  | { id: number; method: 'plugin-store'; plugin: string; prefix?: string; limit?: number }
   | { id: number; method: 'ping' }
   /** one page of the session history (telemetry/history/query.ts) */
   | { id: number; method: 'history'; query: HistoryQuery }

@@ -97,6 +97,7 @@ export class RunningNode {
       case 'history': return this.records.sessions.query(req.query);
       case 'session': return (await this.records.sessions.get(req.sessionId)) ?? null;
       case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
+      case 'plugin-store': return this.store.pluginEntries(req.plugin, { ...(req.prefix !== undefined ? { prefix: req.prefix } : {}), ...(req.limit !== undefined ? { limit: req.limit } : {}) });
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
   }
@@ -173,7 +174,7 @@ export class RunningNode {
   /** What follows a config the router took: its plugins, and the config in the state store. */
   private async applied(next: SvrConfig): Promise<void> {
     await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
-    await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
+    await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
     void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
   }
 
@@ -250,7 +251,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
-  await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
+  await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, o.store === undefined, o.conductor);
@@ -301,20 +302,7 @@ async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly In
   return router;
 }
 
-/**
- * Plugins of the authority and of this router, with the service chains of tenants and services. Relative
- * specifiers resolve from the config file's folder. Failures are logged per plugin; the node keeps running.
- */
-async function loadPlugins(router: Router, config: SvrConfig, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
-  const baseDir = dirname(resolve(configPath));
-  const ri = config.authority.routers.findIndex((r) => r.name === name);
-  const specs = [
-    ...config.authority.plugins.map((p, i) => ({ ...p, baseDir, at: `authority.plugins[${i}]` })),
-    ...(config.authority.routers[ri]?.plugins ?? []).map((p, i) => ({ ...p, baseDir, at: `authority.routers[${ri}].plugins[${i}]` })),
-  ];
-  const failures = await router.applyPlugins(specs, {
-    tenants: Object.fromEntries(config.authority.tenants.map((t) => [t.name, t.serviceChain])),
-    services: Object.fromEntries(config.authority.services.map((s) => [s.name, s.serviceChain])),
-  });
-  for (const f of failures) log('plugin.problem', { at: f.at, error: f.message });
+/** Loads the plugins the config names (relative specifiers from the config's folder); failures are logged per plugin, the node keeps running. */
+async function loadPlugins(router: Router, configPath: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
+  for (const f of await router.loadPlugins({ baseDir: dirname(resolve(configPath)) })) log('plugin.problem', { at: f.at, error: f.message });
 }

@@ -115,7 +115,7 @@ export class SessionRecords {
     this.settings = settings;
     this.domain = observationDomainId;
     const next = new Map(settings.ipfix.collectors.map((c) => [c.name, c]));
-    const templateChanged = before.ipfix.templateIntervalS !== settings.ipfix.templateIntervalS;
+    const templateChanged = before.ipfix.templateInterval !== settings.ipfix.templateInterval;
     for (const [name, exporter] of this.exporters) {
       const c = next.get(name);
       if (c === undefined || domainChanged || templateChanged || JSON.stringify(c) !== JSON.stringify(exporter.collector)) {
@@ -176,7 +176,7 @@ export class SessionRecords {
 
   private startExporter(c: CollectorConfig): void {
     const e = new IpfixExporter({
-      ...this.opts.exporter, collector: c, observationDomainId: this.domain, templateRefreshS: this.settings.ipfix.templateIntervalS,
+      ...this.opts.exporter, collector: c, observationDomainId: this.domain, templateRefreshS: this.settings.ipfix.templateInterval,
       onStatus: (status, detail) => this.opts.onCollectorStatus?.(c.name, status, detail),
     });
     this.exporters.set(c.name, e);
@@ -186,6 +186,6 @@ export class SessionRecords {
 
 /** The builder makes interim records at the shortest interval of all collectors (each exporter keeps its own). */
 function interimOf(t: TelemetrySettings): number {
-  const all = t.ipfix.collectors.map((c) => c.interimIntervalS);
+  const all = t.ipfix.collectors.map((c) => c.interimInterval);
   return all.length > 0 ? Math.min(...all) : INTERIM_DEFAULT_S;
 }

@@ -58,7 +58,7 @@ function records(extra = 0): SessionRecord[] {
 }
 
 function collector(port: number, transport: 'udp' | 'tcp'): CollectorConfig {
-  return { name: 'test', address: '127.0.0.1', port, transport, interimIntervalS: 60, tenants: [] };
+  return { name: 'test', address: '127.0.0.1', port, transport, interimInterval: 60, tenants: [] };
 }
 
 const find = (flows: NfdumpFlow[], src: string, srcPort: number): NfdumpFlow | undefined =>
@@ -234,7 +234,7 @@ tcase('interim records: a collector with a 180 s interval gets every third of th
     const port = await freePort('udp');
     const nf = await startNfcapd(join(dir, 'nf'), port);
     const every60 = new IpfixExporter({ collector: { ...collector(port, 'udp'), name: 'sixty' }, observationDomainId: 1 });
-    const every180 = new IpfixExporter({ collector: { ...collector(port, 'udp'), name: 'long', interimIntervalS: 180 }, observationDomainId: 2 });
+    const every180 = new IpfixExporter({ collector: { ...collector(port, 'udp'), name: 'long', interimInterval: 180 }, observationDomainId: 2 });
     const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 60 });
     const id = 'e5e5e5e5-0000-4000-8000-000000000005';
     const start = T0 - 1_000_000;

@@ -12,7 +12,7 @@
  */
 import { createActor, type Actor } from 'xstate';
 import { WebSocket } from 'ws';
-import { isSvrError } from '../../errors.js';
+import { ConfigError, isSvrError } from '../../errors.js';
 import type { SvrConfig } from '../../model/config.js';
 import type { ConfigProblem } from '../../model/problems.js';
 import { conductorLinkMachine } from '../../machines/conductor-link.js';
@@ -214,7 +214,7 @@ export class ConductorAgent {
     try {
       return { config: this.host.check(text, router) };
     } catch (e) {
-      const problems = isSvrError(e) ? ((e.data as { errors?: ConfigProblem[] } | undefined)?.errors ?? []) : [];
+      const problems = e instanceof ConfigError ? e.data.problems : [];
       const message = e instanceof Error ? e.message : String(e);
       this.log('config.refused', { version, reason: message.split('\n')[0]! });
       return { message, problems };

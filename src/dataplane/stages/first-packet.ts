@@ -9,14 +9,15 @@
  *    -> drop 'no-route', or 'no-path-meets-sla' when the policy refuses (best-effort false)
  * Steps 1-4 are the tables' lookups and admission.ts, which `svr explain` calls too.
  * 5. ingress (peer): waypoint ports even local / odd peer         -> drop 'waypoint-ports-exhausted'
- * 6. plugins' session-open hooks may refuse it (DoS, firewall) or choose NAT for a local session;
+ * 6. plugins' session-open hooks may refuse it (DoS, firewall) -> drop, or answer with a TCP reset / ICMP
+ *    unreachable when the plugin asks (refuse(reply)); or choose NAT for a local session;
  * 7. create the row (both keys), flag NEEDS_META, report session.created.
  * Every denial (1-6) is also recorded for control's session.denied (a few word stores, no allocation).
  * Cost: ~3 µs per new session (classification, allocation, two inserts, metadata, the fact with its tuples),
  * ~0.3 µs per denied first packet (bench/dataplane.ts).
  */
 import { LOOKUP_ACCESS_DENIED, LOOKUP_NO_SERVICE, NO_TENANT } from '../../model/tables.js';
-import type { PacketInfo } from '../../packet/ip.js';
+import { PROTO_TCP, TCP_RST, type PacketInfo } from '../../packet/ip.js';
 import { ROUTE_NONE, ROUTE_PEER, ROUTE_REFUSED, TSE_PASS, TSE_RESET, chooseRoute, routeChoice, transportStateVerdict } from '../admission.js';
 import { PF_NEW_SESSION, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
@@ -29,6 +30,7 @@ import {
 } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 import { makeTcpReset } from '../tcp-reset.js';
+import { makeIcmpUnreachable } from '../icmp-unreachable.js';
 import { serverSideKey } from '../nat.js';
 import { payloadFlags } from '../payload.js';
 import { verifyL4Checksum } from '../../packet/rewrite.js';
@@ -62,6 +64,7 @@ export class FirstPacketStage implements Stage {
   private cNatCollision = 0;
   /** scratch of the route choice */
   private readonly route = routeChoice();
+  private cUnreachable = 0;
   /** why openIngress/openLocal returned -1 (a deny code) */
   private refusal = 0;
   /** scratch for key building */
@@ -84,6 +87,7 @@ export class FirstPacketStage implements Stage {
     this.cChecksum = i.counter('drop-bad-checksum');
     this.cRefused = i.counter('drop-no-path-meets-sla');
     this.cNatCollision = i.counter('drop-nat-collision');
+    this.cUnreachable = i.counter('icmp-unreachables-sent');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -150,7 +154,7 @@ export class FirstPacketStage implements Stage {
     const r = route.kind === ROUTE_PEER ? this.openIngress(b, s, pi, route.path, tenant, service, rt) : this.openLocal(s, b, pi, route.localInterface, tenant, service, rt);
     if (r < 0) {
       denied.add(this.refusal, d, pi, ifx, tenant, service);
-      return N_DROP;
+      return this.refusal === REFUSED_CODE ? this.answerRefusal(b, s, pi, c) : N_DROP;
     }
     b.session[s] = r;
     b.flags[s] |= PF_NEW_SESSION;
@@ -158,6 +162,21 @@ export class FirstPacketStage implements Stage {
     c.add(this.cCreated);
     emitCreated(ctx, r);
     return dispatchIndex(t.role[r]!, true);
+  }
+
+  /** A plugin refused the session: drop its first packet, or answer it with a TCP reset or ICMP unreachable. */
+  private answerRefusal(b: Batch, s: number, pi: PacketInfo, c: StageRuntime['counters']): number {
+    const reply = this.ctx.hooks.refusedReply;
+    if (reply === 'drop') return N_DROP;
+    if (reply === 'reset' && pi.protocol === PROTO_TCP) {
+      if ((pi.tcpFlags & TCP_RST) !== 0) return N_DROP; // never answer a reset
+      makeTcpReset(b, s, pi);
+      c.add(this.cRstSent);
+      return N_TX;
+    }
+    if (!makeIcmpUnreachable(b, s, pi)) return N_DROP;
+    c.add(this.cUnreachable);
+    return N_TX;
   }
 
   /** Fills the columns every new row shares; returns the row. */

@@ -73,8 +73,8 @@ export interface HistoryCounters {
 }
 
 /** From the config's settings. */
-export function retentionOptions(r: Pick<HistorySettings, 'maxAgeDays' | 'maxSizeMb'>): Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'> {
-  return { maxAgeMs: r.maxAgeDays * 86_400_000, maxBytes: r.maxSizeMb * 1_048_576 };
+export function retentionOptions(r: Pick<HistorySettings, 'retentionDays' | 'maxSizeMb'>): Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'> {
+  return { maxAgeMs: r.retentionDays * 86_400_000, maxBytes: r.maxSizeMb * 1_048_576 };
 }
 
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });

@@ -21,7 +21,7 @@ const denied = [
   { name: 'no tenant', client: '198.18.5.5', dst: '198.18.3.20', port: 7, counter: 'drop-no-tenant', why: /lan0 names no tenant and no tenant's members contain 198\.18\.5\.5/ },
   { name: 'access denied', client: '198.18.9.10', dst: '198.18.3.20', port: 7, counter: 'drop-access-denied', why: /no allow rule of service echo matches tenant guest from 198\.18\.9\.10/ },
   { name: 'no service', client: '198.18.1.10', dst: '198.18.3.20', port: 9999, counter: 'drop-no-service', why: /no service of the authority has 198\.18\.3\.20 udp 9999/ },
-];
+] as const;
 
 for (const c of denied) {
   test(`explain (${c.name}): drop, counter ${c.counter}, the reason; the data path counts the packet there`, async () => {

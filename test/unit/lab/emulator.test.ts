@@ -206,7 +206,7 @@ test('lab --collector: both routers export to nfcapd at 198.18.9.10:4739 in <pre
   const shape = checkShape({ collector: true });
   assert.is(shape.collector, true);
   const cfg = parseConfig(labConfigYaml(shape), 'lab.yaml');
-  assert.equal(cfg.authority.telemetry.ipfix.collectors, [{ name: COLLECTOR_NAME, address: COLLECTOR_ADDRESS, port: 4739, transport: 'udp', interimIntervalS: 60, tenants: [] }]);
+  assert.equal(cfg.authority.telemetry.ipfix.collectors, [{ name: COLLECTOR_NAME, address: COLLECTOR_ADDRESS, port: 4739, transport: 'udp', interimInterval: 60, tenants: [] }]);
   assert.ok(allNamespaces('x').includes('x-collector'), 'lab down deletes the collector namespace');
   assert.equal(collectorLaunch('/tmp/lab', shape.collectorRotateS).args, ['-w', '/tmp/lab/ipfix', '-p', '4739', '-b', COLLECTOR_ADDRESS, '-t', '60', '-B', String(4 << 20)]);
   assert.is(checkShape({ collector: true, collectorRotateS: '5' }).collectorRotateS, 5);

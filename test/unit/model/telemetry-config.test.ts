@@ -3,11 +3,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseTelemetry } from '../../../src/model/read-telemetry.js';
-import { isSvrError } from '../../../src/errors.js';
+import { isSvrError, type ConfigError } from '../../../src/errors.js';
 import type { ConfigProblem } from '../../../src/model/problems.js';
 import { observationDomainOf } from '../../../src/model/read-telemetry.js';
 import { configToDocument } from '../../../src/model/serialize.js';
-import { validateConfig } from '../../../src/model/validate.js';
+import { resolveConfig, validateConfig } from '../../../src/model/validate.js';
 import { baseAuthority, parseObject, problemsOfObject } from './helpers.js';
 
 function problems(value: unknown): ConfigProblem[] {
@@ -15,24 +15,24 @@ function problems(value: unknown): ConfigProblem[] {
     parseTelemetry(value);
   } catch (e) {
     assert.ok(isSvrError(e, 'SVR_ERR_CONFIG_INVALID'), String(e));
-    return (e.data as { errors: ConfigProblem[] }).errors;
+    return (e as ConfigError).data.problems;
   }
   assert.unreachable('accepted');
   return [];
 }
 
 test('absent settings are the defaults: no collectors, history 7 days / 1 GiB', () => {
-  assert.equal(parseTelemetry(undefined), { ipfix: { templateIntervalS: 60, collectors: [] }, history: { enabled: true, maxAgeDays: 7, maxSizeMb: 1024 } });
+  assert.equal(parseTelemetry(undefined), { ipfix: { templateInterval: 60, collectors: [] }, history: { enabled: true, retentionDays: 7, maxSizeMb: 1024 } });
 });
 
 test('a collector with defaults filled', () => {
   const t = parseTelemetry({ ipfix: { collectors: [{ name: 'nf', address: '198.18.9.10' }, { name: 'v6', address: '2001:db8::9', port: 9995, transport: 'tcp', 'interim-interval': 300, tenants: ['blue', 'dev.red'] }] }, history: { 'retention-days': 30, 'max-size-mb': 64 } });
   assert.equal(t.ipfix.collectors, [
-    { name: 'nf', address: '198.18.9.10', port: 4739, transport: 'udp', interimIntervalS: 60, tenants: [] },
-    { name: 'v6', address: '2001:db8::9', port: 9995, transport: 'tcp', interimIntervalS: 300, tenants: ['blue', 'dev.red'] },
+    { name: 'nf', address: '198.18.9.10', port: 4739, transport: 'udp', interimInterval: 60, tenants: [] },
+    { name: 'v6', address: '2001:db8::9', port: 9995, transport: 'tcp', interimInterval: 300, tenants: ['blue', 'dev.red'] },
   ]);
-  assert.equal(t.history, { enabled: true, maxAgeDays: 30, maxSizeMb: 64 });
-  assert.equal(parseTelemetry({ history: { enabled: false } }).history, { enabled: false, maxAgeDays: 7, maxSizeMb: 1024 });
+  assert.equal(t.history, { enabled: true, retentionDays: 30, maxSizeMb: 64 });
+  assert.equal(parseTelemetry({ history: { enabled: false } }).history, { enabled: false, retentionDays: 7, maxSizeMb: 1024 });
 });
 
 test('every malformed field is reported with its path, in one pass', () => {
@@ -77,10 +77,11 @@ test('in the authority: the block round-trips through the file form; an explicit
   const a = baseAuthority({ telemetry: { ipfix: { collectors: [{ name: 'nf', address: '198.18.9.10', tenants: ['engineering'] }] }, history: { 'retention-days': 2 } } });
   (a['routers'] as Record<string, unknown>[])[1]!['observation-domain-id'] = 77;
   const c = parseObject(a);
-  assert.equal(c.authority.telemetry.ipfix.collectors, [{ name: 'nf', address: '198.18.9.10', port: 4739, transport: 'udp', interimIntervalS: 60, tenants: ['engineering'] }]);
-  assert.equal(c.authority.telemetry.history, { enabled: true, maxAgeDays: 2, maxSizeMb: 1024 });
+  assert.equal(c.authority.telemetry.ipfix.collectors, [{ name: 'nf', address: '198.18.9.10', port: 4739, transport: 'udp', interimInterval: 60, tenants: ['engineering'] }]);
+  assert.equal(c.authority.telemetry.history, { enabled: true, retentionDays: 2, maxSizeMb: 1024 });
   assert.equal(observationDomainOf(c.authority.routers, 'r2'), 77);
-  assert.equal(validateConfig(c), c);
+  assert.equal(validateConfig(c), []);
+  assert.equal(resolveConfig(c), c);
 });
 
 test('in the authority: unknown collector tenants, clashing observation domains and bad fields by path', () => {

@@ -33,10 +33,10 @@ async function udpSink(): Promise<Sink> {
 }
 
 const collector = (name: string, port: number, extra: Partial<CollectorConfig> = {}): CollectorConfig =>
-  ({ name, address: '127.0.0.1', port, transport: 'udp', interimIntervalS: 60, tenants: [], ...extra });
+  ({ name, address: '127.0.0.1', port, transport: 'udp', interimInterval: 60, tenants: [], ...extra });
 
-function settings(collectors: CollectorConfig[], history = { enabled: true, maxAgeDays: 7, maxSizeMb: 1024 }): TelemetrySettings {
-  return { ...defaultTelemetry(), ipfix: { templateIntervalS: 60, collectors }, history };
+function settings(collectors: CollectorConfig[], history = { enabled: true, retentionDays: 7, maxSizeMb: 1024 }): TelemetrySettings {
+  return { ...defaultTelemetry(), ipfix: { templateInterval: 60, collectors }, history };
 }
 
 const T = Date.now();
@@ -65,7 +65,7 @@ test('records go to the history and to every collector; reconfigure adds, restar
     assert.equal((await records.get(page.records[0]!.sessionId))?.closeReason, 'fin-rst');
 
     // b added, a only for tenant red (changed: restarted), retention follows
-    await records.reconfigure(settings([collector('a', a.port, { tenants: ['red'] }), collector('b', b.port)], { enabled: true, maxAgeDays: 1, maxSizeMb: 16 }), 1);
+    await records.reconfigure(settings([collector('a', a.port, { tenants: ['red'] }), collector('b', b.port)], { enabled: true, retentionDays: 1, maxSizeMb: 16 }), 1);
     assert.equal(records.counters().collectors.map((c) => c.name), ['a', 'b']);
     for (let i = 10; i < 20; i++) for (const f of session(i)) records.apply(f);
     assert.ok(await until(() => records.counters().collectors.find((c) => c.name === 'b')!.exported === 10, 3000));
@@ -110,7 +110,7 @@ test('close writes what is pending: the records are there when the store is open
 test('history off (telemetry.history.enabled false) and no collector: facts are not looked at, the history refuses queries; turned on at a reconfigure, it records', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tm-records-'));
   const store = await Store.open(dir);
-  const records = await SessionRecords.open({ router: 'r1', store, telemetry: settings([], { enabled: false, maxAgeDays: 7, maxSizeMb: 1024 }), observationDomainId: 1, history: { flushMs: 20 } });
+  const records = await SessionRecords.open({ router: 'r1', store, telemetry: settings([], { enabled: false, retentionDays: 7, maxSizeMb: 1024 }), observationDomainId: 1, history: { flushMs: 20 } });
   try {
     for (const f of session(1)) records.apply(f);
     assert.is(records.counters().records.endRecords, 0);
@@ -124,7 +124,7 @@ test('history off (telemetry.history.enabled false) and no collector: facts are 
     for (const f of session(2)) records.apply(f);
     assert.ok(await until(() => records.counters().history.written === 1, 3000));
     assert.is((await records.query({})).records[0]?.forward.srcPort, 40002);
-    await records.reconfigure(settings([], { enabled: false, maxAgeDays: 7, maxSizeMb: 1024 }), 1);
+    await records.reconfigure(settings([], { enabled: false, retentionDays: 7, maxSizeMb: 1024 }), 1);
     assert.is(records.counters().history.written, 0, 'off again');
   } finally {
     await records.close();
