@@ -171,11 +171,14 @@ export class RunningNode {
     }
   }
 
-  /** What follows a config the router took: its plugins, and the config in the state store. */
+  /**
+   * What follows a config the router took: its plugins, and the config in the state store, written before
+   * the reload is acknowledged (so a node killed right after still has it: the chaos suite checks that).
+   */
   private async applied(next: SvrConfig): Promise<void> {
     await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
-    void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
+    await this.recorder.recordConfig(configToDocument(redactSecrets(next)));
   }
 
   stop(reason: string): Promise<void> {
@@ -253,7 +256,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   if (workers <= 1) await router.start();
   await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
-  void recorder.recordConfig(configToDocument(redactSecrets(config)));
+  await recorder.recordConfig(configToDocument(redactSecrets(config)));
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, o.store === undefined, o.conductor);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
