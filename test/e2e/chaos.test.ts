@@ -21,17 +21,17 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { isAlive } from '../../src/lab/processes.js';
 import { bytesSha256 } from '../../src/lab/servers.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR, type Result } from './support.js';
 import {
-  buildInjector, counters, delta, device, dropsIn, inject, labProcess, logHas, restartable, startAgain, type InjectResult, type Injection,
+  buildInjector, counters, delta, device, dropsIn, inject, labProcess, logHas, restartable, startAgain, type InjectResult, type Injection, type Restartable,
 } from './chaos-tools.js';
 import { requires } from '../support/prerequisites.js';
 import { spawnSync } from 'node:child_process';
 
 const FULL = process.env['SVR_CHAOS'] === 'full';
 /** frames per TUN injector (four) and per veth injector (three) */
-const TUN_FRAMES = FULL ? 200_000 : 12_000;
-const VETH_FRAMES = FULL ? 66_667 : 4_000;
+const TUN_FRAMES = FULL ? 175_000 : 12_000;
+const VETH_FRAMES = FULL ? 100_000 : 4_000;
 const RATE = 10_000;
 const IPERF_S = FULL ? 28 : 4;
 
@@ -151,9 +151,23 @@ test('malformed frames into every TUN and veth while iperf3 runs: no crash, ever
   assert.ok(await intactDownload(1_000_000), 'a download after the burst is intact');
 });
 
+/** r1's command line and its current pid (it is started again by the tests below). */
+let r1: Restartable & { pid: number } | undefined;
+const r1Now = (): Restartable & { pid: number } => (r1 ??= { ...restartable(dir, 'r1'), pid: labProcess(dir, 'r1').pid });
+
+/** SIGKILL of r1, started again at once; resolves with the log of the new process once it runs. */
+async function killAndRestartR1(tag: string): Promise<string> {
+  const r = r1Now();
+  process.kill(r.pid, 'SIGKILL');
+  await pollUntil('r1 gone', 5000, async () => (isAlive(r.pid) ? undefined : true));
+  const log = join(dir, `r1-${tag}.log`);
+  r.pid = startAgain(r, log);
+  await pollUntil('r1 running again', 20_000, async () => (logHas(log, /node\.running/) ? true : undefined));
+  return log;
+}
+
 test('SIGKILL of r1 during heavy session setup right after a reload: the store opens, svr inspect works, the config is the reloaded one; r1 restarts and forwards', async () => {
-  const r1 = restartable(dir, 'r1');
-  const { pid } = labProcess(dir, 'r1');
+  const { pid } = r1Now();
   const load = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SESSIONS_SCRIPT, SERVER, '7', '4', '1500']);
   await sleep(1500);
   // a change to commit: the echo service's UDP idle timeout
@@ -182,8 +196,9 @@ test('SIGKILL of r1 during heavy session setup right after a reload: the store o
   const history = await svr(['inspect', 'sessions', '--data-dir', data, '--limit', '5', '--json'], env);
   assert.is(history.code, 0, show(history));
 
+  const r = r1Now();
   const log = join(dir, 'r1-again.log');
-  startAgain(r1, log);
+  r.pid = startAgain(r, log);
   await pollUntil('r1 running again', 20_000, async () => (logHas(log, /node\.running/) ? true : undefined));
   const shown = await svr(['show', 'config', '--socket', socket.r1], env);
   assert.is(shown.code, 0, show(shown));
@@ -191,6 +206,64 @@ test('SIGKILL of r1 during heavy session setup right after a reload: the store o
   assert.ok(await pollUntil('an intact download through the restarted r1', 30_000, async () => ((await intactDownload(1_000_000)) ? true : undefined)));
   const ping = await exec('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'udp-probe', SERVER, '7', 'after']);
   assert.is(ping.code, 0, show(ping));
+});
+
+interface IperfJson {
+  error?: string;
+  intervals?: { sum: { bits_per_second: number } }[];
+  end?: { sum_sent?: { bytes: number }; sum_received?: { bytes: number } };
+}
+
+/** An upload (iperf3 client to server, 20 Mbit/s): the client keeps sending, so a restarted r1 sees its segments. */
+function upload(port: number, seconds: number): Promise<Result> {
+  return inNs(NS.client, 'iperf3', ['-c', SERVER, '-p', String(port), '-t', String(seconds), '-b', '20M', '-J'], (seconds + 60) * 1000);
+}
+
+test('SIGKILL of r1 mid-upload, started again: with transport-state-enforcement reset (the default) the new r1 resets the connection', async () => {
+  assert.ok(await pollUntil('both paths usable again', 30_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
+  const up = upload(5201, 10);
+  await sleep(3000);
+  await killAndRestartR1('reset');
+  const r = await up;
+  const report = JSON.parse(r.stdout) as IperfJson;
+  assert.match(report.error ?? '', /reset/i, `iperf3 fails with a reset: ${show(r)}`);
+  assert.ok((await counters(socket.r1, env))['tcp-resets-sent']! > 0, 'the new r1 sent the reset (tcp-resets-sent)');
+});
+
+test('SIGKILL of r1 mid-upload, started again: with transport-state-enforcement allow the upload continues to its end, no reset', async () => {
+  const configFile = join(dir, 'authority.yaml');
+  const yaml = readFileSync(configFile, 'utf8');
+  // allow on the iperf service's policy, and a second port for a one-off iperf3 server (the lab's may still be busy)
+  const allowed = yaml
+    .replace(/^( {4}- name: lab-paths\b.*\n)/m, '$1      transport-state-enforcement: allow\n')
+    .replace(/(- name: iperf\b[^]*?protocol: tcp\n\s*ports: \[)5201\]/, '$15201, 5202]');
+  assert.is.not(allowed, yaml, 'the lab-paths policy and the iperf service are in the lab config');
+  writeFileSync(configFile, allowed);
+  for (const s of [socket.r1, socket.r2]) {
+    const r = await svr(['node', 'reload', '--socket', s], env);
+    assert.is(r.code, 0, show(r));
+  }
+  const server = backgroundLines('ip', ['netns', 'exec', `${PREFIX}-server`, 'iperf3', '-s', '-1', '--forceflush', '-p', '5202', '-B', SERVER]);
+  try {
+    await server.waitLine(/listening/i, 10_000);
+    assert.ok(await pollUntil('both paths usable again', 30_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
+    const up = upload(5202, 16);
+    await sleep(3000);
+    const killedAt = Date.now();
+    const log = await killAndRestartR1('allow');
+    const r = await up;
+    const report = JSON.parse(r.stdout) as IperfJson;
+    assert.is(r.code, 0, `iperf3 completes: ${show(r)}`);
+    assert.is(report.error, undefined);
+    assert.is((await counters(socket.r1, env))['tcp-resets-sent'], 0, 'no reset');
+    const created = /^(\S+) r1 session\.created .*service=iperf/m.exec(readFileSync(log, 'utf8'));
+    assert.ok(created !== null, 'the new r1 took the flow mid-stream (session.created)');
+    const mbps = (report.intervals ?? []).map((i) => Math.round(i.sum.bits_per_second / 1e6));
+    assert.ok(mbps.slice(-3).every((m) => m > 10), `the upload runs at its rate again: ${mbps.join(' ')} Mbit/s per second`);
+    console.log(`chaos: r1 killed mid-upload; the new r1 took the flow ${Date.parse(created![1]!) - killedAt} ms after the kill; Mbit/s per second: ${mbps.join(' ')}`);
+  } finally {
+    await server.stop();
+  }
 });
 
 test.run();
