@@ -120,6 +120,7 @@ export class RunningNode {
           node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
           ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
           ...this.records.stats(),
+          'store-write-errors': this.recorder.writeErrors,
           interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
           ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
         };
@@ -255,7 +256,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
-  const recorder = new StateRecorder(store, router);
+  const recorder = new StateRecorder(store, router, logInfo);
   await recorder.recordConfig(configToDocument(redactSecrets(config)));
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, o.store === undefined, o.conductor);
   try {

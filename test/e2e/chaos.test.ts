@@ -15,7 +15,7 @@
  *    recorded config is the reloaded one; started again, r1 forwards (a download through it is intact).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
@@ -33,11 +33,12 @@ const FULL = process.env['SVR_CHAOS'] === 'full';
 const TUN_FRAMES = FULL ? 175_000 : 12_000;
 const VETH_FRAMES = FULL ? 100_000 : 4_000;
 const RATE = 10_000;
-const IPERF_S = FULL ? 28 : 4;
+const IPERF_S = FULL ? 28 : 3;
 
 const PREFIX = E2E_PREFIX;
 const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1`, r2: `${PREFIX}-r2`, link1: `${PREFIX}-link1` };
 const CLIENT = '198.18.1.10';
+const NO_TENANT = '198.18.5.10';
 const SERVER = '198.18.3.20';
 const WAYPOINT = { r1: '198.18.12.1', r2: '198.18.12.2' };
 const SESSIONS_SCRIPT = fileURLToPath(new URL('./chaos-sessions.js', import.meta.url));
@@ -62,13 +63,19 @@ const downSync = (): void => {
 
 test.before(async () => {
   injector = buildInjector(dir);
-  const r = await svr(['lab', 'up', ...labArgs], env, 120_000);
+  // a restarted node is back in use within about a second (BFD every 300 ms, hold-down 1 s)
+  const r = await svr(['lab', 'up', ...labArgs, '--bfd-interval', '300', '--hold-down', '1'], env, 120_000);
   if (r.code !== 0) throw new Error(`svr lab up: ${show(r)}`);
 });
+
+/** The disk-full case's small file system (a tmpfs), unmounted after the lab is down. */
+const small = join(dir, 'small');
+let mounted = false;
 
 test.after(async () => {
   const r = await svr(['lab', 'down', ...labArgs], env);
   if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
+  if (mounted) await exec('umount', ['-l', small]);
 });
 
 /** A download through both routers; resolves with whether it arrived intact (sha256 of /bytes/<n>). */
@@ -168,7 +175,7 @@ async function killAndRestartR1(tag: string): Promise<string> {
 
 test('SIGKILL of r1 during heavy session setup right after a reload: the store opens, svr inspect works, the config is the reloaded one; r1 restarts and forwards', async () => {
   const { pid } = r1Now();
-  const load = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SESSIONS_SCRIPT, SERVER, '7', '4', '1500']);
+  const load = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SESSIONS_SCRIPT, SERVER, '7', '3', '1500']);
   await sleep(1500);
   // a change to commit: the echo service's UDP idle timeout
   const configFile = join(dir, 'authority.yaml');
@@ -221,7 +228,7 @@ function upload(port: number, seconds: number): Promise<Result> {
 
 test('SIGKILL of r1 mid-upload, started again: with transport-state-enforcement reset (the default) the new r1 resets the connection', async () => {
   assert.ok(await pollUntil('both paths usable again', 30_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
-  const up = upload(5201, 10);
+  const up = upload(5201, 8);
   await sleep(3000);
   await killAndRestartR1('reset');
   const r = await up;
@@ -247,7 +254,7 @@ test('SIGKILL of r1 mid-upload, started again: with transport-state-enforcement 
   try {
     await server.waitLine(/listening/i, 10_000);
     assert.ok(await pollUntil('both paths usable again', 30_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
-    const up = upload(5202, 16);
+    const up = upload(5202, 12);
     await sleep(3000);
     const killedAt = Date.now();
     const log = await killAndRestartR1('allow');
@@ -259,11 +266,66 @@ test('SIGKILL of r1 mid-upload, started again: with transport-state-enforcement 
     const created = /^(\S+) r1 session\.created .*service=iperf/m.exec(readFileSync(log, 'utf8'));
     assert.ok(created !== null, 'the new r1 took the flow mid-stream (session.created)');
     const mbps = (report.intervals ?? []).map((i) => Math.round(i.sum.bits_per_second / 1e6));
-    assert.ok(mbps.slice(-3).every((m) => m > 10), `the upload runs at its rate again: ${mbps.join(' ')} Mbit/s per second`);
+    assert.ok(mbps.slice(-2).every((m) => m > 10), `the upload runs at its rate again: ${mbps.join(' ')} Mbit/s per second`);
     console.log(`chaos: r1 killed mid-upload; the new r1 took the flow ${Date.parse(created![1]!) - killedAt} ms after the kill; Mbit/s per second: ${mbps.join(' ')}`);
   } finally {
     await server.stop();
   }
+});
+
+test('the store\'s disk full: r1 keeps forwarding and counts the refused writes; afterwards the store opens and a restarted r1 writes again', async () => {
+  const r = r1Now();
+  process.kill(r.pid, 'SIGTERM');
+  await pollUntil('r1 stopped', 10_000, async () => (isAlive(r.pid) ? undefined : true));
+  mkdirSync(small, { recursive: true });
+  const m = await exec('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
+  assert.is(m.code, 0, show(m));
+  mounted = true;
+  const data = join(small, 'r1');
+  const cp = await exec('cp', ['-a', join(dir, 'data', 'r1'), data]);
+  assert.is(cp.code, 0, show(cp));
+  const at = r.argv.indexOf('--data-dir');
+  assert.ok(at > 0, 'r1 runs with --data-dir');
+  r.argv[at + 1] = data;
+  const log = join(dir, 'r1-full.log');
+  r.pid = startAgain(r, log);
+  await pollUntil('r1 running on the small disk', 20_000, async () => (logHas(log, /node\.running/) ? true : undefined));
+  await exec('dd', ['if=/dev/zero', `of=${join(small, 'filler')}`, 'bs=64k']); // until the disk is full (dd fails then)
+  assert.ok(await pollUntil('paths usable again', 30_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
+  const load = await inNs(NS.client, process.execPath, [SESSIONS_SCRIPT, SERVER, '7', '3', '1000'], 30_000);
+  const made = JSON.parse(load.stdout) as { attempted: number; answered: number };
+  assert.ok(made.answered > 1000, `sessions while the disk is full: ${load.stdout}`);
+  // a reload applies, though the store cannot record the config (the counter snapshots fail the same way: unit test)
+  const reload = await svr(['node', 'reload', '--socket', socket.r1], env);
+  assert.is(reload.code, 0, show(reload));
+  assert.ok(isAlive(r.pid), 'r1 still runs');
+  const c = await counters(socket.r1, env);
+  assert.ok(c['history-write-errors']! > 0, `history writes refused and counted: ${c['history-write-errors']}`);
+  assert.ok(c['store-write-errors']! > 0, `the config record refused and counted: ${c['store-write-errors']}`);
+  assert.ok(logHas(log, /store\.write-failed what=config/), 'logged');
+  assert.ok(await intactDownload(1_000_000), 'forwarding goes on');
+
+  rmSync(join(small, 'filler'));
+  process.kill(r.pid, 'SIGTERM');
+  await pollUntil('r1 stopped', 10_000, async () => (isAlive(r.pid) ? undefined : true));
+  assert.ok(logHas(log, /node\.stopped/), 'a clean stop');
+  const config = await svr(['inspect', 'config', '--data-dir', data, '--limit', '1', '--json'], env);
+  assert.is(config.code, 0, `the store opens: ${show(config)}`);
+  const history = await svr(['inspect', 'sessions', '--data-dir', data, '--limit', '5', '--json'], env);
+  assert.is(history.code, 0, show(history));
+  const again = join(dir, 'r1-space.log');
+  r.pid = startAgain(r, again);
+  await pollUntil('r1 running again', 20_000, async () => (logHas(again, /node\.running/) ? true : undefined));
+  assert.ok(await pollUntil('paths usable again', 30_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
+  // a denied first packet (from the client's address in no tenant) is a record written at once
+  const before = (await counters(socket.r1, env))['history-written']!;
+  const after = await pollUntil('history written again', 20_000, async () => {
+    await exec('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'udp-probe', SERVER, '7', 'denied', '--source', NO_TENANT, '--timeout', '200']);
+    const n = await counters(socket.r1, env);
+    return n['history-written']! > before ? n : undefined;
+  });
+  assert.is(after['history-write-errors'], 0);
+  assert.is(after['store-write-errors'], 0);
 });
 
 test.run();

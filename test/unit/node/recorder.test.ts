@@ -22,7 +22,7 @@ test('session records, counters and configs land in LevelDB; svr inspect reads t
   const store = await Store.open(dir);
   const authority = await exampleConfig();
   const lab = createMemoryLab({ config: authority, clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { store } });
-  const recorder = new StateRecorder(store, lab.r1, 60_000);
+  const recorder = new StateRecorder(store, lab.r1, () => undefined, 60_000);
   const records = await startRecords(lab.r1, store, authority, 'r1', () => undefined);
   try {
     await recorder.recordConfig({ authority: { name: 'demo' } });
@@ -59,6 +59,26 @@ test('session records, counters and configs land in LevelDB; svr inspect reads t
     assert.match(table, /sessions-created\s+1/);
     const config = (await run(process.execPath, [SVR, 'inspect', 'config', '--data-dir', dir])).stdout;
     assert.match(config, /"name": "demo"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store that refuses writes (a full disk): counted, logged once until a write succeeds, never thrown', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svr-state-'));
+  const store = await Store.open(dir);
+  const logged: string[] = [];
+  const recorder = new StateRecorder(store, { counters: () => ({ 'rx-packets': 1 }) }, (e) => logged.push(e), 60_000);
+  try {
+    assert.is(await recorder.recordConfig({ authority: { name: 'before' } }), true);
+    await store.close(); // every write now fails, as on a full disk
+    assert.is(await recorder.recordConfig({ authority: { name: 'lost' } }), false);
+    assert.is(await recorder.snapshot(), false);
+    assert.is(await recorder.snapshot(), false);
+    assert.is(recorder.writeErrors, 3);
+    assert.equal(logged, ['store.write-failed', 'store.write-failed'], 'once per kind (config, counters)');
+    await recorder.close();
+    assert.is(recorder.writeErrors, 4);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
