@@ -8,6 +8,7 @@
  *   host.dataplane.sessions.active;                            // white-box access for tests and benchmarks
  */
 import { Dataplane } from '../dataplane/dataplane.js';
+import { monotonicMs } from '../dataplane/clock.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
 import { listSessions, tallySessions, type SessionSummary, type SessionTally } from '../dataplane/views.js';
@@ -20,7 +21,7 @@ import type { DataPathHost, DataPathInit } from './data-path-host.js';
 export type RouterIo = Readonly<Record<string, PacketPort>>;
 
 export interface InThreadHostOptions {
-  /** milliseconds; default Date.now (tests pass a simulated clock) */
+  /** milliseconds; default the data path's monotonicMs (tests pass a simulated clock, also for HMAC slots) */
   clock?: () => number;
   /** idle sweep period, default 250 ms (0 = no timer: call `router.sweep()` yourself) */
   sweepIntervalMs?: number;
@@ -32,12 +33,14 @@ export class InThreadHost implements DataPathHost {
   readonly workers = 1;
   private dp: Dataplane | null = null;
   private readonly clock: () => number;
+  private readonly wallClock: () => number;
   private readonly sweepIntervalMs: number;
   private readonly sessionCountersMs: number | undefined;
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly io: RouterIo, opts: InThreadHostOptions = {}) {
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? monotonicMs;
+    this.wallClock = opts.clock ?? Date.now;
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
     this.sessionCountersMs = opts.sessionCountersMs;
   }
@@ -51,7 +54,7 @@ export class InThreadHost implements DataPathHost {
   open(init: DataPathInit): void {
     if (this.dp !== null) throw new SvrError('SVR_ERR_ROUTER_STATE', `this in-thread host already runs the data path of router ${init.routerName}`);
     const dp = new Dataplane({
-      tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, onEvents: (events) => init.onEvents(events, 0),
+      tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, wallClock: this.wallClock, onEvents: (events) => init.onEvents(events, 0),
       ...(this.sessionCountersMs !== undefined ? { sessionCountersMs: this.sessionCountersMs } : {}),
     });
     if (!init.pathsUp) dp.ctx.pathUp.fill(0);

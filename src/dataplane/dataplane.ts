@@ -7,6 +7,7 @@
  * -> one transmit per output interface -> the batch's events handed to control in one call.
  * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
  */
+import { monotonicMs } from './clock.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PacketPort } from './port.js';
 import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK } from '../packet/ip.js';
@@ -42,8 +43,10 @@ export interface DataplaneOptions {
   tables: ForwardingTables;
   /** port per interface index (null: the interface has no port, its packets are counted and dropped) */
   ports: readonly (PacketPort | null)[];
-  /** milliseconds; default Date.now */
+  /** milliseconds, never stepping (dataplane/clock.ts); default monotonicMs (tests simulate it) */
   clock?: () => number;
+  /** the wall clock of time-based HMAC slots; default Date.now, or `clock` when only that is given */
+  wallClock?: () => number;
   /** one of several data-path workers: its index, the count, the shared steering table and the hand-off sink */
   ownership?: OwnershipOptions;
   /** counters and path liveness in SharedArrayBuffers (workers) */
@@ -64,6 +67,7 @@ export class Dataplane {
   private readonly control = new Batch();
   private ports: readonly (PacketPort | null)[];
   private readonly clock: () => number;
+  private readonly wallClock: () => number;
   private readonly onEvents: (events: DpEvent[]) => void;
   private txOff = new Uint32Array(MAX_BATCH);
   private txLen = new Uint32Array(MAX_BATCH);
@@ -82,7 +86,8 @@ export class Dataplane {
   private countersAt = -1;
 
   constructor(opts: DataplaneOptions) {
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? monotonicMs;
+    this.wallClock = opts.wallClock ?? opts.clock ?? Date.now;
     this.ctx = new DataplaneContext(opts.tables, opts.shared, this.clock);
     if (opts.ownership !== undefined && opts.ownership.count > 1) {
       const own = new Ownership(opts.ownership);
@@ -226,6 +231,7 @@ export class Dataplane {
       if (taken < n) this.ctx.counters.add(this.cOversize, n - taken);
       if (flags !== 0) for (let s = 0; s < b.count; s++) b.flags[s] = flags;
       i += n;
+      this.ctx.wallMs = this.wallClock();
       this.graph.run(b, this.clock());
       this.transmit(b, this.graph.tx.slot, this.graph.tx.n);
       const dup = this.ctx.dup;
@@ -403,6 +409,7 @@ export class Dataplane {
     d.set(body.subarray(0, bodyLen), payload);
     let end = payload + bodyLen;
     if (sign && path.hmac.mode !== 'disabled') {
+      ctx.wallMs = this.wallClock();
       end = signPacket(ctx, d, payload, end, p, this.clock());
       if (end < 0) return false; // no key on the path yet
     }

@@ -40,6 +40,7 @@ export const HOST_TOOLS = {
   nfdump: { pkg: 'nfdump', usedBy: 'reads what nfcapd collected (telemetry tests)' },
   tshark: { pkg: 'tshark', usedBy: 'decodes IPFIX templates and enterprise elements (telemetry tests)' },
   chromium: { pkg: 'chromium', usedBy: 'headless browser driving the web UI (web UI tests, npm run screenshots)' },
+  faketime: { pkg: 'faketime', usedBy: 'the chaos suite: a node whose wall clock steps (libfaketime)' },
 } as const satisfies Record<string, HostTool>;
 
 export type HostToolName = keyof typeof HOST_TOOLS;

@@ -136,7 +136,7 @@ async function handle(m: ToWorker): Promise<void> {
       break;
     }
     case 'sessions':
-      post({ t: 'sessions', id: m.id, index: init.index, rows: listSessions(dp.ctx, Date.now()) });
+      post({ t: 'sessions', id: m.id, index: init.index, rows: listSessions(dp.ctx, dp.ctx.clock()) });
       break;
     case 'sweep':
       dp.sweep();

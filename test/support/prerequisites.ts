@@ -32,6 +32,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/visibility.test': [...LAB, 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/web-ui.test': [...LAB, 'chromium'],
   'e2e/chaos.test': [...LAB, 'cc'],
+  'e2e/chaos-clock.test': [...LAB, 'faketime'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],
