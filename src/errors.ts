@@ -46,6 +46,14 @@ export const ErrorCodes = {
   SVR_ERR_TELEMETRY_OPTIONS: 'A telemetry option (session records, IPFIX export, history, alarms) is out of range',
   SVR_ERR_HISTORY_QUERY: 'A session history query is invalid',
   SVR_ERR_HISTORY_STORE: 'The session history could not be read or written',
+  SVR_ERR_API_START: 'The management API could not start (listen address, port, TLS or token files)',
+  SVR_ERR_API_AUTH: 'The API request carries no valid bearer token',
+  SVR_ERR_API_FORBIDDEN: "The API token's role does not allow this request",
+  SVR_ERR_API_NOT_FOUND: 'No such API route or resource',
+  SVR_ERR_API_REQUEST: 'The API request is malformed (a query parameter, path parameter or the body)',
+  SVR_ERR_API_BUSY: 'The API is busy or the node did not answer in time; retry shortly',
+  SVR_ERR_API_CALL: "A call to a node's management API failed",
+  SVR_ERR_API_INTERNAL: 'The API failed to answer (a bug: the node log has the details)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

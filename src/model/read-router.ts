@@ -3,12 +3,13 @@ import { parseAddress, parsePrefix } from '../packet/addr.js';
 import type { BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, Route, Router, ServiceRoute } from './config.js';
 import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
+import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
 import { PORT_RANGE_EXPECTED, addressProblem, parsePortRange, prefixProblem } from './formats.js';
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins'] as const;
+const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'management'] as const;
 const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
@@ -39,7 +40,11 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const routes = readList(ctx, o, 'routes', path, 'a list of routes', (v, p) => readRoute(v, p, ctx));
   const serviceRoutes = readList(ctx, o, 'service-routes', path, 'a list of service-routes', (v, p) => readServiceRoute(v, p, ctx));
   const plugins = readPlugins(o, path, ctx);
-  return name === undefined ? undefined : { name, interfaces, routes, serviceRoutes, plugins };
+  const management = readManagement(o, path, ctx);
+  if (name === undefined) return undefined;
+  const router: Router = { name, interfaces, routes, serviceRoutes, plugins };
+  if (management !== undefined) router.management = management;
+  return router;
 }
 
 function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Interface | undefined {

@@ -56,12 +56,15 @@ export function validateConfig(config: SvrConfig, source = '<config object>'): S
   return parseConfig(JSON.stringify(configToDocument(config)), source);
 }
 
-/** A copy of the config with `authority.secret` and every policy `key` replaced by `<redacted>`, for display. */
+/** A copy of the config with `authority.secret`, every policy `key` and every management `token` replaced by `<redacted>`, for display. */
 export function redactSecrets(config: SvrConfig): SvrConfig {
   const a = config.authority;
   const authority = {
     ...a,
     securityPolicies: a.securityPolicies.map((p) => (p.key === undefined ? { ...p } : { ...p, key: '<redacted>' })),
+    routers: a.routers.map((r) => (r.management === undefined ? r : {
+      ...r, management: { ...r.management, tokens: r.management.tokens.map((t) => (t.token === undefined ? { ...t } : { ...t, token: '<redacted>' })) },
+    })),
   };
   if (a.secret !== undefined) authority.secret = '<redacted>';
   return { authority };
