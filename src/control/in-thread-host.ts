@@ -10,11 +10,12 @@
 import { Dataplane } from '../dataplane/dataplane.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { RemoveReason } from '../dataplane/events.js';
-import { listSessions, tallySessions, type SessionSummary, type SessionTally } from '../dataplane/views.js';
+import { listSessions, pageSessions, tallySessions, type SessionPageQuery, type SessionPageRow, type SessionSummary, type SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import type { DataPathHost, DataPathInit } from './data-path-host.js';
+import { performance } from 'node:perf_hooks';
+import type { DataPathHost, DataPathInit, ThreadLoad } from './data-path-host.js';
 
 /** Packet ports by interface name (every interface of the router needs one). */
 export type RouterIo = Readonly<Record<string, PacketPort>>;
@@ -126,6 +127,16 @@ export class InThreadHost implements DataPathHost {
 
   async sessions(): Promise<SessionSummary[]> {
     return listSessions(this.dataplane.ctx, this.clock());
+  }
+
+  async sessionPage(q: SessionPageQuery): Promise<SessionPageRow[]> {
+    return pageSessions(this.dataplane.ctx, this.clock(), q);
+  }
+
+  /** The data path runs on this thread (with control and everything else the process does). */
+  threadLoad(): ThreadLoad[] {
+    const u = performance.eventLoopUtilization();
+    return [{ activeMs: u.active, idleMs: u.idle }];
   }
 
   tally(): SessionTally & { perWorker: number[] } {
