@@ -6,6 +6,7 @@ import { BUSY_POLL_DEFAULT_US, BUSY_POLL_MAX_US, checkBusyPollUs } from '../io/t
 import { request } from '../node/control-client.js';
 import { startNode } from '../node/node.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
+import { packageVersion } from './version.js';
 
 interface StartOptions {
   config: string;
@@ -78,7 +79,7 @@ export function registerNode(program: Command): void {
       try {
         const workers = parseWorkers(o.workers);
         const busyPollUs = parseBusyPoll(o.busyPoll);
-        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' : 'text', workers, busyPollUs });
+        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' : 'text', workers, busyPollUs, version: packageVersion() });
         process.once('SIGINT', () => void n.stop('SIGINT'));
         process.once('SIGTERM', () => void n.stop('SIGTERM'));
         process.on('SIGHUP', () => void n.reload().catch(() => undefined)); // refusals are logged

@@ -5,11 +5,12 @@
  *   request:  {"id":1,"method":"show","what":"sessions"}
  *   response: {"id":1,"result":[...]}   or   {"id":1,"error":{"code":"SVR_ERR_...","message":"..."}}
  */
-export const SHOW_WHAT = ['sessions', 'peers', 'services', 'tenants', 'plugins', 'stats', 'config'] as const;
+export const SHOW_WHAT = ['sessions', 'peers', 'services', 'tenants', 'plugins', 'stats', 'config', 'alarms', 'events'] as const;
 export type ShowWhat = (typeof SHOW_WHAT)[number];
 
 export type ControlRequest =
-  | { id: number; method: 'show'; what: ShowWhat }
+  /** `since` (epoch ms): events at or after it (what = events) */
+  | { id: number; method: 'show'; what: ShowWhat; since?: number }
   | { id: number; method: 'stop' }
   | { id: number; method: 'reload' }
   | { id: number; method: 'ping' };

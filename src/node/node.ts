@@ -5,9 +5,12 @@
  * 3. build the router over those ports and start it; with `workers` > 1 the data path runs in that many
  *    worker threads, each with its own queue of every device (multi-queue), and the devices are
  *    configured once every worker has opened its queues;
- * 4. serve the control socket, register in the run dir, log "running";
- * stop(): close the control socket, the router and the devices (routes vanish with them), unregister.
- * reload(): re-read the config; a bad file is refused and the running config stays.
+ * 4. alarms, events and metrics (visibility.ts); serve the control socket; when the router has a
+ *    `management` block, the management API (REST, OpenAPI, /metrics: management-api.ts); register in the
+ *    run dir, log "running";
+ * stop(): close the API, the control socket, the router and the devices (routes vanish with them), unregister.
+ * reload(): re-read the config; a bad file (or an unreadable token or TLS file) is refused and the running
+ * config stays; an event says which.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +30,10 @@ import { Store } from '../store/store.js';
 import { StateRecorder } from './recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
+import { Gate } from '../api/http/app.js';
+import type { NodeStats } from '../api/schemas.js';
+import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
+import { startVisibility, type NodeVisibility } from './visibility.js';
 
 export interface NodeOptions {
   configPath: string;
@@ -41,6 +48,8 @@ export interface NodeOptions {
   workers?: number;
   /** busy-poll window of the data-path threads' TUN queues, µs (0: off); default BUSY_POLL_DEFAULT_US */
   busyPollUs?: number;
+  /** the svrouter version the API and metrics report; default "unknown" */
+  version?: string;
 }
 
 export class RunningNode {
@@ -63,10 +72,23 @@ export class RunningNode {
     private readonly configPath: string,
     private readonly store: Store,
     private readonly recorder: StateRecorder,
+    readonly visibility: NodeVisibility,
   ) {}
+
+  /** the management API (absent until attached; idle without a `management` block) */
+  private api: ManagementApi | null = null;
 
   attachControl(control: JsonLineServer): void {
     this.control = control;
+  }
+
+  attachApi(api: ManagementApi): void {
+    this.api = api;
+  }
+
+  /** Where the management API listens now, if it runs. */
+  get apiAddress(): { address: string; port: number } | undefined {
+    return this.api?.address;
   }
 
   /** Answers one control request. */
@@ -76,13 +98,13 @@ export class RunningNode {
       case 'stop':
         setImmediate(() => void this.stop('control request'));
         return { stopping: true };
-      case 'reload': return this.reload();
-      case 'show': return this.show(req.what);
+      case 'reload': return this.reload('control socket');
+      case 'show': return this.show(req.what, req.since);
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
   }
 
-  private async show(what: string): Promise<unknown> {
+  private async show(what: string, since: number | undefined): Promise<unknown> {
     const r = this.router;
     switch (what) {
       case 'sessions': return await r.sessions();
@@ -90,46 +112,75 @@ export class RunningNode {
       case 'services': return r.services();
       case 'tenants': return r.tenants();
       case 'plugins': return r.plugins();
-      case 'config': return configToDocument(redactSecrets(r.runningConfig));
-      case 'stats': {
-        const s = r.status();
-        return {
-          ...r.counters(),
-          'sessions-active': s.sessionsActive,
-          'handshakes-in-flight': s.handshakesInFlight,
-          node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
-          ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
-          interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
-          ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
-        };
-      }
-      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
+      case 'config': return this.configDocument();
+      case 'stats': return this.stats();
+      case 'alarms': return this.visibility.alarms.registry.active();
+      case 'events': return this.visibility.alarms.registry.events(since !== undefined ? { since } : {});
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, alarms or events`);
     }
   }
 
-  /** Re-reads the config file. Interfaces must stay the same (they own devices); the rest applies live. */
-  async reload(): Promise<{ applied: boolean }> {
+  /** The running config in its file form, secrets redacted (`svr show config`). */
+  configDocument(): Record<string, unknown> {
+    return configToDocument(redactSecrets(this.router.runningConfig));
+  }
+
+  /** Counters and the node's facts (`svr show stats`). */
+  stats(): NodeStats {
+    const r = this.router;
+    const s = r.status();
+    return {
+      ...r.counters(),
+      'sessions-active': s.sessionsActive,
+      'handshakes-in-flight': s.handshakesInFlight,
+      node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
+      ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
+      interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
+      ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
+    };
+  }
+
+  /**
+   * Re-reads the config file (`by`: who asked, for the log and the event). Interfaces must stay the same
+   * (they own devices); the rest applies live, the management API included.
+   */
+  async reload(by = 'signal'): Promise<{ applied: boolean }> {
     let next: SvrConfig;
+    let api: PreparedManagement | undefined;
     try {
       next = await loadConfig(this.configPath);
       const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
       if (!isDeepStrictEqual(mine(next), mine(this.router.runningConfig))) {
         throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
       }
+      api = await prepareApi(next, this.name, this.configPath);
       this.router.applyConfig(next);
       await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
       void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     } catch (e) {
-      this.log.info('config.refused', { file: this.configPath, reason: e instanceof Error ? e.message : String(e) });
+      const reason = e instanceof Error ? e.message : String(e);
+      this.log.info('config.refused', { file: this.configPath, by, reason });
+      this.visibility.alarms.configRefused(this.configPath, by, reason);
       throw e;
     }
-    this.log.info('config.applied', { file: this.configPath });
+    this.log.info('config.applied', { file: this.configPath, by });
+    this.visibility.alarms.configApplied(this.configPath, by);
+    try {
+      await this.api?.apply(api);
+    } catch (e) {
+      // the router runs the new config; the API keeps its old listener
+      const reason = e instanceof Error ? e.message : String(e);
+      this.log.info('api.refused', { reason });
+      this.visibility.alarms.registry.event({ category: 'config', severity: 'major', source: 'management', message: `the management API kept its old listener: ${reason}` });
+    }
     return { applied: true };
   }
 
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('node.stopping', { reason });
+      await this.api?.close();
+      this.visibility.stop();
       await this.control?.close();
       this.control = null;
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
@@ -151,6 +202,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     const names = config.authority.routers.map((r) => r.name).join(', ');
     throw new SvrError('SVR_ERR_CONFIG_ROUTER', `${o.configPath}: no router named "${o.name}" (routers: ${names}); pass --name`);
   }
+  const api = await prepareApi(config, o.name, o.configPath); // unreadable token or TLS files: nothing started
   const busyPollUs = checkBusyPollUs(o.busyPollUs ?? BUSY_POLL_DEFAULT_US, `busyPollUs ${String(o.busyPollUs)}`);
   const dir = runDir(o.runDir);
   const socket = o.socket ?? defaultSocket(dir, o.name);
@@ -196,14 +248,30 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder);
+  const version = o.version ?? 'unknown';
+  const visibility = startVisibility(router, {
+    name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
+  });
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, visibility);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
-    register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
   } catch (e) {
-    await router.stop();
+    await node.stop('control socket failed');
     throw new SvrError('SVR_ERR_CONTROL_CONNECT', `cannot serve the control socket ${socket}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  const management = new ManagementApi({
+    router, node: { name: o.name, version, startedAt: node.startedAt }, stats: () => node.stats(), config: () => node.configDocument(),
+    reload: (by) => node.reload(by), alarms: visibility.alarms.registry, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
+  }, logInfo);
+  node.attachApi(management);
+  try {
+    await management.apply(api);
+  } catch (e) {
+    await node.stop('management API failed');
+    throw e;
+  }
+  register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
+  visibility.alarms.configApplied(o.configPath, 'start');
   for (const p of router.peers()) {
     log.info('peer', { peer: p.name, paths: p.paths.map((x) => x.name).join(','), reachable: p.reachable });
   }
@@ -229,6 +297,12 @@ async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly In
     throw e;
   }
   return router;
+}
+
+/** The management block of router `name` with its files read (undefined without a block). */
+function prepareApi(config: SvrConfig, name: string, configPath: string): Promise<PreparedManagement | undefined> {
+  const i = config.authority.routers.findIndex((r) => r.name === name);
+  return prepareManagement(config.authority.routers[i]?.management, `authority.routers[${i}].management`, dirname(resolve(configPath)));
 }
 
 /**
