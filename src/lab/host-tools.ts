@@ -38,6 +38,7 @@ export const HOST_TOOLS = {
   nfcapd: { pkg: 'nfdump', usedBy: 'IPFIX collector (telemetry tests, svr lab up --collector)' },
   nfdump: { pkg: 'nfdump', usedBy: 'reads what nfcapd collected (telemetry tests)' },
   tshark: { pkg: 'tshark', usedBy: 'decodes IPFIX templates and enterprise elements (telemetry tests)' },
+  prometheus: { pkg: 'prometheus', usedBy: 'scrapes the nodes\' /metrics (visibility end-to-end test)' },
 } as const satisfies Record<string, HostTool>;
 
 export type HostToolName = keyof typeof HOST_TOOLS;

@@ -4,10 +4,11 @@
  * built (logs stay in the lab dir) and rethrows.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import { SvrError } from '../errors.js';
 import { parseConfig } from '../model/validate.js';
-import { labConfigYaml } from './config.js';
+import { LAB_API_TOKENS, labConfigYaml } from './config.js';
 import { labDown } from './down.js';
 import { configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
@@ -111,6 +112,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   const yaml = labConfigYaml(shape);
   parseConfig(yaml, config); // a lab bug if this throws: better here than in both nodes
   writeFileSync(config, yaml, { mode: 0o600 });
+  for (const file of Object.values(LAB_API_TOKENS)) writeFileSync(join(dir, file), `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
   opts.progress(`config ${config}: ${describeShape(shape)}`);
 
   const state: LabState = {

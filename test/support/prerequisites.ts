@@ -26,6 +26,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
   'e2e/workers.test': LAB,
   'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
+  'e2e/visibility-api.test': [...LAB, 'prometheus'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],
