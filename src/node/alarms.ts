@@ -53,19 +53,22 @@ export class NodeAlarms {
       for (const p of peer.paths) this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
       this.condition(now, 'peer-unreachable', peer.name, peer.reachable, late, `${peer.paths.length} path${peer.paths.length === 1 ? '' : 's'} down`);
     }
+    for (const p of this.router.plugins()) {
+      const disabled = p.stages.filter((s) => s.disabled).map((s) => s.name);
+      const why = p.state === 'failed' ? `it failed to load: ${p.error ?? 'unknown error'}` : `an error disabled ${disabled.join(', ')}`;
+      now.add(`plugin-disabled:${p.name}`);
+      this.watch.observe('plugin-disabled', p.name, { active: p.state === 'failed' || disabled.length > 0, detail: why });
+    }
     for (const key of this.watched) {
       if (now.has(key)) continue;
       const i = key.indexOf(':');
-      this.watch.observe(key.slice(0, i), key.slice(i + 1), { active: false, detail: 'no longer in the config' });
+      // cleared with its own message first; the machine then clears nothing more but is ready for a comeback
+      this.registry.clear(key, `${key.slice(i + 1)} is no longer in the config`);
+      this.watch.observe(key.slice(0, i), key.slice(i + 1), { active: false });
     }
     this.watched = now;
     const capacity = this.o.sessionCapacity();
     this.watch.observe('session-table-full', TABLE, { value: (100 * this.router.status().sessionsActive) / capacity, detail: `capacity ${capacity}` });
-    for (const p of this.router.plugins()) {
-      const disabled = p.stages.filter((s) => s.disabled).map((s) => s.name);
-      const why = p.state === 'failed' ? `it failed to load: ${p.error ?? 'unknown error'}` : `an error disabled ${disabled.join(', ')}`;
-      this.watch.observe('plugin-disabled', p.name, { active: p.state === 'failed' || disabled.length > 0, detail: why });
-    }
   }
 
   configApplied(source: string, by: string): void {

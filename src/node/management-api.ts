@@ -96,13 +96,15 @@ export class ManagementApi {
       return;
     }
     this.auth.replace(next.tokens);
-    if (cur !== undefined && this.app !== undefined && sameListener(cur, next)) {
+    const port = this.address?.port;
+    if (cur !== undefined && port !== undefined && sameListener(cur, next, port)) {
       this.running = next;
       if (!isDeepStrictEqual(cur.tokens.map((t) => [t.name, t.role]), next.tokens.map((t) => [t.name, t.role]))) this.log('api.tokens', { tokens: next.tokens.length });
       return;
     }
     const old = this.app;
-    const samePort = cur !== undefined && cur.management.address === next.management.address && cur.management.port === next.management.port;
+    const bound = this.address;
+    const samePort = cur !== undefined && bound !== undefined && cur.management.address === next.management.address && next.management.port === bound.port;
     if (old !== undefined && samePort) await old.close();
     try {
       this.app = await this.listen(next);
@@ -151,9 +153,9 @@ export class ManagementApi {
 }
 
 /** Only the tokens differ: the listener stays. */
-function sameListener(a: PreparedManagement, b: PreparedManagement): boolean {
+function sameListener(a: PreparedManagement, b: PreparedManagement, boundPort: number): boolean {
   const m = a.management;
   const n = b.management;
-  return m.address === n.address && m.port === n.port && m.metricsAuth === n.metricsAuth
+  return m.address === n.address && n.port === boundPort && m.metricsAuth === n.metricsAuth
     && isDeepStrictEqual(a.tls?.cert, b.tls?.cert) && isDeepStrictEqual(a.tls?.key, b.tls?.key);
 }

@@ -32,6 +32,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],
   'unit/plugins/external-function-netns.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],
+  'unit/api/management.test': ['openssl'],
 };
 
 export const TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));

@@ -48,10 +48,6 @@ export class StaticTokens implements Authenticator {
     this.tokens = tokens.map((t) => ({ name: t.name, role: t.role, digest: digest(t.value) }));
   }
 
-  get size(): number {
-    return this.tokens.length;
-  }
-
   verify(token: string): Principal | undefined {
     const d = digest(token);
     let found: Principal | undefined;
