@@ -6,8 +6,8 @@
  *   (a chain stage may divert a packet to an external function: tx; it comes back through function-return)
  * -> one transmit per output interface -> the batch's events handed to control in one call.
  * Per interface: packets and bytes in and out (`interface.<name>.rx-packets`, ...; a handed-over packet is
- * counted once, by the worker that read it): one add per batch and interface, the bytes summed over lengths
- * the loops read anyway.
+ * counted once, by the worker that read it): one add per batch and interface, the bytes summed over the
+ * batch's lengths (~0.7 ns/pkt each way alone, Node 20, 2026-12; not measurable in bench/dataplane.ts).
  * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
  */
 import type { ForwardingTables } from '../model/tables.js';
