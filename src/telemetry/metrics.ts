@@ -120,9 +120,9 @@ export class NodeMetrics {
         const v = pick(p);
         if (v !== undefined) g.set({ peer, path: p.name }, v);
       }));
-    quality('svr_path_latency_seconds', 'Latency of the peer path from its last link test (as svr show peers)', (p) => (p.latencyMs === undefined ? undefined : p.latencyMs / 1000));
-    quality('svr_path_jitter_seconds', 'Jitter of the peer path from its last link test', (p) => (p.jitterMs === undefined ? undefined : p.jitterMs / 1000));
-    quality('svr_path_loss_ratio', 'Loss of the peer path from its last link test, 0-1', (p) => (p.lossPct === undefined ? undefined : p.lossPct / 100));
+    quality('svr_path_latency_seconds', 'Latency of the peer path from its last link test (as svr show peers)', (p) => (p.latencyMs === undefined ? undefined : microseconds(p.latencyMs)));
+    quality('svr_path_jitter_seconds', 'Jitter of the peer path from its last link test', (p) => (p.jitterMs === undefined ? undefined : microseconds(p.jitterMs)));
+    quality('svr_path_loss_ratio', 'Loss of the peer path from its last link test, 0-1', (p) => (p.lossPct === undefined ? undefined : Math.round(p.lossPct * 1e4) / 1e6));
     quality('svr_path_mos', 'Mean opinion score of the peer path (1-5)', (p) => p.mos);
     quality('svr_path_sessions', 'Sessions on the peer path now', (p) => p.sessions);
     this.counter('svr_path_flaps_total', 'Times the peer path went down', ['peer', 'path'], (c, s) => eachPath(s, (peer, p) => c.inc({ peer, path: p.name }, p.flaps)));
@@ -250,6 +250,11 @@ export class NodeMetrics {
       },
     });
   }
+}
+
+/** ms -> s, to the µs (the views round to 0.01 ms; no 0.07232999999999999) */
+function microseconds(ms: number): number {
+  return Math.round(ms * 1000) / 1e6;
 }
 
 /** `peer-path-down:r2/wan1` -> { alarm: peer-path-down, source: r2/wan1 } */

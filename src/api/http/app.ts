@@ -89,7 +89,12 @@ export async function createApiApp(o: ApiAppOptions): Promise<ApiApp> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: docsPrefix, uiConfig: { deepLinking: false }, staticCSP: true });
+  // the UI's own strict CSP, less what breaks it here: no https upgrade of its assets on a plain-HTTP node,
+  // no outside validator (a node may have no way out)
+  await app.register(swaggerUi, {
+    routePrefix: docsPrefix, uiConfig: { deepLinking: false }, validatorUrl: false, staticCSP: true,
+    transformStaticCSP: (header) => header.replace(' upgrade-insecure-requests;', '').replace(' validator.swagger.io', '').replaceAll(' https:', ''),
+  });
   app.addSchema(ErrorBody);
   addBearerAuth(app, o.auth);
   addErrorMapping(app, o.statusOf ?? {}, log);

@@ -236,6 +236,11 @@ test('the OpenAPI document and /documentation are public (the API described, no 
   const ui = await call(f.app, 'GET', '/documentation/');
   assert.is(ui.status, 200);
   assert.match(ui.text, /Swagger UI/);
+  // a browser on a plain-HTTP node must load the UI's assets over HTTP, and needs nothing from outside
+  const csp = String(ui.headers['content-security-policy']);
+  assert.match(csp, /script-src 'self'/);
+  assert.not.match(csp, /upgrade-insecure-requests|https:|validator\.swagger\.io/);
+  assert.is((await call(f.app, 'GET', '/documentation/static/swagger-ui-bundle.js')).status, 200);
 });
 
 test.run();
