@@ -3,8 +3,8 @@ import type { PacketPort } from '../src/dataplane/port.js';
 
 /**
  * The two-router config of the in-process benches: one UDP service
- * from r1 to r2. HMAC mode 'regular': these benches replay one captured batch for seconds, which the
- * default time-based mode would rightly reject as replays. `encrypt`: payload encryption on the service.
+ * from r1 to r2. HMAC mode 'regular' (every packet signed, no time slot). `encrypt`: payload encryption
+ * on the service.
  */
 export function inProcessConfig(encrypt: boolean): string {
   return `

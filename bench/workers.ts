@@ -6,8 +6,7 @@
  *   aligned: each worker is fed only the flows it owns (an ideal NIC hash: no hand-off);
  *   spread:  each worker is fed every flow (a NIC hash that ignores ownership: with 2 workers half of
  *            the packets land on the wrong worker and are handed over in batches).
- * Sessions are opened before timing by a private r2 per worker (not timed). HMAC 'regular' (the bench
- * replays one batch; time-based mode would reject the replays). Output: packets/s per run and the
+ * Sessions are opened before timing by a private r2 per worker (not timed). HMAC 'regular'. Output: packets/s per run and the
  * ratio W=2 / W=1 (and W=4 where the machine has the cores). Run: node dist/bench/workers.js [--seconds 3]
  */
 import { availableParallelism } from 'node:os';

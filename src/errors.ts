@@ -43,6 +43,19 @@ export const ErrorCodes = {
   SVR_ERR_SIM_TCP_TIMEOUT: 'The TCP peer stopped answering (retransmissions exhausted)',
   SVR_ERR_SIM_TCP_STATE: 'The TCP connection does not allow this in its current state',
   SVR_ERR_SIM_CLOSED: 'The simulated host was closed',
+  SVR_ERR_CONDUCTOR_CONFLICT: 'Another commit landed first: the change was based on an older version',
+  SVR_ERR_CONDUCTOR_NO_CHANGE: 'The candidate is the same as the running config: nothing to commit',
+  SVR_ERR_CONDUCTOR_ROUTER_REFUSED: 'A router refused the new version, so no router activated it',
+  SVR_ERR_CONDUCTOR_NOT_FOUND: 'The conductor has no such version, asset, token or user',
+  SVR_ERR_CONDUCTOR_PATH: 'A config path (svr config set/delete) does not name a field of the candidate',
+  SVR_ERR_CONDUCTOR_ENROL: 'An enrolment was refused (token unknown, used, expired or for another asset)',
+  SVR_ERR_CONDUCTOR_AUTH: 'Login failed or the request has no valid token',
+  SVR_ERR_CONDUCTOR_FORBIDDEN: 'The user\'s role does not allow this (read-only users cannot write)',
+  SVR_ERR_CONDUCTOR_STANDBY: 'This conductor is a standby; the leader serves writes and routers',
+  SVR_ERR_CONDUCTOR_STORE: 'The conductor\'s store (LevelDB or etcd) failed',
+  SVR_ERR_CONDUCTOR_CONNECT: 'The conductor could not be reached',
+  SVR_ERR_CONDUCTOR_REQUEST: 'The conductor refused a malformed request',
+  SVR_ERR_CONDUCTOR_PKI: 'A certificate or key could not be made or read',
   SVR_ERR_TELEMETRY_OPTIONS: 'A telemetry option (session records, IPFIX export, history, alarms) is out of range',
   SVR_ERR_HISTORY_QUERY: 'A session history query is invalid',
   SVR_ERR_HISTORY_STORE: 'The session history could not be read or written',
@@ -54,6 +67,7 @@ export const ErrorCodes = {
   SVR_ERR_API_BUSY: 'The API is busy or the node did not answer in time; retry shortly',
   SVR_ERR_API_CALL: "A call to a node's management API failed",
   SVR_ERR_API_INTERNAL: 'The API failed to answer (a bug: the node log has the details)',
+  SVR_ERR_IDENTITY_KEY: 'A router identity key file is missing or not an X25519 private key',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,12 +1,14 @@
 /**
  * One captured packet -> the JSON object `svr decode` prints: outer IP/L4 headers, plus the SVR metadata
- * at byte 0 of the TCP/UDP payload when the payload starts with the cookie.
+ * at byte 0 of the TCP/UDP payload when the payload starts with the cookie. With the config's keys
+ * (decode-keys.ts): the path, the trailer (replay block, HMAC verdict), and encrypted metadata decrypted.
  */
 import type { CaptureRecord } from '../io/pcap.js';
 import { formatAddress } from '../packet/addr.js';
 import { PARSE_ERROR_NAMES, PacketInfo, ParseError, PROTO_TCP, PROTO_UDP, parsePacket } from '../packet/ip.js';
 import { verifyL4Checksum } from '../packet/rewrite.js';
 import { decodeMetadata, type DecodedMetadata } from '../packet/svr-metadata-decode.js';
+import type { DecodeKeys, DecodedTrailer } from './decode-keys.js';
 
 export interface OuterHeaders {
   src: string;
@@ -30,6 +32,10 @@ export interface DecodedPacket {
   /** IP packet length (from the IP header), or the captured length when there is no IP packet. */
   length: number;
   outer?: OuterHeaders;
+  /** with --config: `<sending router>: <path>` when the packet goes between two waypoints of the config */
+  path?: string;
+  /** with --config: the replay block and HMAC verdict of a signed packet */
+  trailer?: DecodedTrailer;
   metadata?: DecodedMetadata;
   note?: string;
 }
@@ -53,8 +59,8 @@ function isoTime(ms: number): string | null {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
 }
 
-/** Decodes one record; `pi` is scratch space reused between calls. */
-export function decodeRecord(rec: CaptureRecord, pi: PacketInfo = new PacketInfo()): DecodedPacket {
+/** Decodes one record; `pi` is scratch space reused between calls; `keys` from --config. */
+export function decodeRecord(rec: CaptureRecord, pi: PacketInfo = new PacketInfo(), keys?: DecodeKeys): DecodedPacket {
   const out: DecodedPacket = { frame: rec.frame, time: isoTime(rec.timeMs), length: rec.capturedLength };
   const ip = rec.ip;
   if (ip === null) {
@@ -83,7 +89,17 @@ export function decodeRecord(rec: CaptureRecord, pi: PacketInfo = new PacketInfo
   }
   out.outer = outer;
   if ((pi.protocol === PROTO_TCP || pi.protocol === PROTO_UDP) && pi.fragment !== 2) {
-    const m = decodeMetadata(ip, pi.payload, pi.payloadLength);
+    const opened = pi.fragment === 0 ? keys?.open(ip, pi, rec.timeMs) : undefined;
+    if (opened !== undefined) {
+      out.path = opened.path;
+      if (opened.trailer !== undefined) out.trailer = opened.trailer;
+    }
+    const plain = opened?.plainMetadata;
+    const m = plain !== undefined ? decodeMetadata(plain, 0, plain.length) : decodeMetadata(ip, pi.payload, (opened?.end ?? pi.end) - pi.payload);
+    if (m !== null && plain !== undefined) {
+      m.encrypted = true;
+      m.decrypted = true;
+    }
     if (m !== null) out.metadata = m;
   }
   if (rec.note !== undefined) out.note = rec.note;

@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import { isSvrError } from '../errors.js';
 import { readCapture } from '../io/pcap.js';
+import { loadConfig } from '../model/validate.js';
 import { PacketInfo } from '../packet/ip.js';
+import { DecodeKeys } from './decode-keys.js';
 import { decodeRecord } from './decode-packet.js';
 
 export interface DecodeOptions {
@@ -15,6 +17,8 @@ export interface DecodeOptions {
   pretty?: boolean;
   /** End with a `{"summary": {...}}` line. */
   summary?: boolean;
+  /** Authority config: its path keys check trailers and decrypt metadata. */
+  config?: string;
 }
 
 export interface DecodeSummary {
@@ -28,6 +32,8 @@ export interface DecodeSummary {
   malformed: number;
   /** ... of which are bare 12-byte false-positive headers. */
   falsePositive: number;
+  /** ... of which the payload TLVs were encrypted (decrypted with --config or not). */
+  encrypted: number;
   /** Records without an IP packet (ARP, other link types, unparsable, truncated). */
   other: number;
 }
@@ -46,8 +52,13 @@ Output: one JSON object per packet per line (NDJSON; --pretty indents instead):
                  forward / reverse {src, dst, srcPort, dstPort, protocol} (original 5-tuples),
                  sessionId (UUID), tenant, service, sourceRouter, destinationRouter, securityId,
                  payloadEncrypted, disableForwardMetadata, tcpSyn, application, control, ...
+                 encrypted: the payload TLVs are ciphertext (a security id header TLV and a
+                 region that does not walk as TLVs); only the header TLVs are shown, unless
+                 --config decrypted them (decrypted: true)
                  malformed: why the metadata does not fit (a router drops such packets), e.g.
                  lengths-exceed-packet, bad-context-length, tlv-overruns-region
+  path           with --config: "<router>: <path>" of the sender, for packets between two waypoints
+  trailer        with --config: keyId, sender, counter (the replay block) and hmac: ok|bad|unchecked
   note           why a frame has no IP packet (ARP, unsupported link type, truncated capture)
 
 Capture formats: pcap (either byte order, micro- or nanosecond) and pcapng (tshark and
@@ -58,15 +69,17 @@ Examples:
   tcpdump -i veth-r1r2 -w wan.pcap              capture on the link between two routers
   svr decode wan.pcap --metadata-only           only the packets that carry SVR metadata
   svr decode wan.pcap --summary | tail -n 1     packet counts
+  svr decode wan.pcap --config lab.yaml         check trailers, decrypt metadata with the config's keys
   svr decode wan.pcap | jq -c 'select(.metadata.tenant == "blue") | .metadata.forward'
 
 Exit status: 0 on success; 1 when the file cannot be read or is not a capture.
 See docs/decode.md for a field reference and an example.`;
 
 /** Decodes a capture file, handing each output chunk to `write`. Throws SvrError for unreadable files. */
-export function decodeFile(file: string, opts: DecodeOptions, write: (text: string) => void): DecodeSummary {
-  const summary: DecodeSummary = { packets: 0, ip: 0, metadata: 0, malformed: 0, falsePositive: 0, other: 0 };
+export async function decodeFile(file: string, opts: DecodeOptions, write: (text: string) => void): Promise<DecodeSummary> {
+  const summary: DecodeSummary = { packets: 0, ip: 0, metadata: 0, malformed: 0, falsePositive: 0, encrypted: 0, other: 0 };
   const pi = new PacketInfo();
+  const keys = opts.config === undefined ? undefined : DecodeKeys.fromConfig(await loadConfig(opts.config));
   let buffered: string[] = [];
   const flush = (): void => {
     if (buffered.length > 0) write(buffered.join(''));
@@ -74,7 +87,7 @@ export function decodeFile(file: string, opts: DecodeOptions, write: (text: stri
   };
   try {
     for (const rec of readCapture(file)) {
-      const d = decodeRecord(rec, pi);
+      const d = decodeRecord(rec, pi, keys);
       summary.packets++;
       if (d.outer !== undefined) summary.ip++;
       else summary.other++;
@@ -82,6 +95,7 @@ export function decodeFile(file: string, opts: DecodeOptions, write: (text: stri
         summary.metadata++;
         if (d.metadata.malformed !== undefined) summary.malformed++;
         else if (d.metadata.falsePositive) summary.falsePositive++;
+        if (d.metadata.encrypted === true) summary.encrypted++;
       }
       if (opts.metadataOnly === true && d.metadata === undefined) continue;
       buffered.push(`${JSON.stringify(d, null, opts.pretty === true ? 2 : undefined)}\n`);
@@ -89,6 +103,7 @@ export function decodeFile(file: string, opts: DecodeOptions, write: (text: stri
     }
   } finally {
     flush(); // what was decoded before an error is still printed
+    keys?.close();
   }
   if (opts.summary === true) write(`${JSON.stringify({ summary }, null, opts.pretty === true ? 2 : undefined)}\n`);
   return summary;
@@ -107,14 +122,15 @@ export function registerDecode(program: Command): void {
     .option('--metadata-only', 'print only packets that carry SVR metadata')
     .option('--pretty', 'indent the JSON (no longer one object per line)')
     .option('--summary', 'end with one {"summary": {...}} line of counts')
+    .option('--config <file>', 'authority config: check trailers and decrypt metadata with its path keys')
     .addHelpText('after', HELP_AFTER)
-    .action((file: string, opts: DecodeOptions) => {
+    .action(async (file: string, opts: DecodeOptions) => {
       process.stdout.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code === 'EPIPE') process.exit(0); // e.g. piped into head
         throw e;
       });
       try {
-        decodeFile(file, opts, (text) => process.stdout.write(text));
+        await decodeFile(file, opts, (text) => process.stdout.write(text));
       } catch (e) {
         if (!isSvrError(e)) throw e;
         process.stderr.write(`svr decode: ${e.message}\n`);

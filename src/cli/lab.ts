@@ -189,10 +189,11 @@ export function registerLab(program: Command): void {
     .option('--seed <n>', 'seed of the link emulators\' loss and jitter draws', '1')
     .option('--workers <n>', 'data-path worker threads of each node (svr node start --workers)', '1')
     .option('--profile <name>', `${LAB_PROFILES.join('|')}: plugins adds the built-in plugins, an internet namespace behind r2 (source NAT), a second server (load balancing) and an external-function namespace for r1 (see below)`, 'basic')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string }) => {
+    .option('--conductor', 'a conductor in its own namespace owns the config; r1 and r2 enrol by ZTP with one-time tokens (docs/conductor.md)')
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {

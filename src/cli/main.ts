@@ -3,12 +3,15 @@
  * registers itself on the program here.
  */
 import { Command } from 'commander';
+import { registerConductor } from './conductor.js';
+import { registerConfig } from './config.js';
 import { registerDecode } from './decode.js';
 import { registerLab } from './lab.js';
 import { registerNode } from './node.js';
 import { registerShow } from './show.js';
 import { registerInspect } from './inspect.js';
 import { registerSetup } from './setup.js';
+import { registerIdentity } from './identity.js';
 import { packageVersion } from './version.js';
 
 const DESCRIPTION = [
@@ -31,6 +34,9 @@ export function buildProgram(): Command {
   registerDecode(program);
   registerLab(program);
   registerSetup(program);
+  registerIdentity(program);
+  registerConductor(program);
+  registerConfig(program);
   return program;
 }
 

@@ -5,12 +5,16 @@ import { SvrError, isSvrError } from '../errors.js';
 import { BUSY_POLL_DEFAULT_US, BUSY_POLL_MAX_US, checkBusyPollUs } from '../io/tun/busy-poll.js';
 import { request } from '../node/control-client.js';
 import { startNode } from '../node/node.js';
+import { startManagedNode } from '../node/managed.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
 import { packageVersion } from './version.js';
 
 interface StartOptions {
-  config: string;
-  name: string;
+  config?: string;
+  name?: string;
+  conductor?: string;
+  assetId?: string;
+  token?: string;
   socket?: string;
   runDir?: string;
   dataDir?: string;
@@ -50,8 +54,14 @@ Needs root or CAP_NET_ADMIN (TUN devices, routes). Steering traffic into the LAN
 host: e.g. \`ip rule add iif eth1 lookup 100\` plus \`kernel-routes: [{ prefix: default, table: 100 }]\`.
 See docs/real-hosts.md.
 
+Managed by a conductor (docs/conductor.md): --conductor URL[,URL] --asset-id ID instead of --config and
+--name. The first start enrols with a one-time --token (svr conductor token create); the node keeps its
+certificate and the last config it activated in its --data-dir, forwards on that config while no
+conductor is reachable, and follows the conductor's versions when it is.
+
 Examples:
   svr node start --config examples/configs/two-routers.yaml --name r1
+  svr node start --conductor https://198.18.51.1:4443 --asset-id r1 --token SVR1.... --data-dir /var/lib/svrouter/r1
   svr show sessions --node r1
   svr node stop --node r1`;
 
@@ -66,8 +76,11 @@ export function registerNode(program: Command): void {
   node
     .command('start')
     .description('run one router in the foreground')
-    .requiredOption('-c, --config <file>', 'authority config file (YAML or JSON)')
-    .requiredOption('-n, --name <router>', 'which router of the config this node is')
+    .option('-c, --config <file>', 'authority config file (YAML or JSON)')
+    .option('-n, --name <router>', 'which router of the config this node is')
+    .option('--conductor <urls>', 'comma-separated conductor URLs: the config comes from the conductor (no --config)')
+    .option('--asset-id <id>', 'with --conductor: the asset id this node presents (the router whose asset-id it is)')
+    .option('--token <token>', 'with --conductor: one-time enrolment token for the first start (default $SVR_ENROL_TOKEN)')
     .option('--socket <path>', 'control socket (default <run-dir>/<name>.sock)')
     .option('--run-dir <dir>', 'where nodes register (default $SVR_RUN_DIR or /run/svrouter)')
     .option('--data-dir <dir>', 'LevelDB state (default $SVR_DATA_DIR/<name> or /var/lib/svrouter/<name>)')
@@ -79,7 +92,19 @@ export function registerNode(program: Command): void {
       try {
         const workers = parseWorkers(o.workers);
         const busyPollUs = parseBusyPoll(o.busyPoll);
-        const n = await startNode({ configPath: o.config, name: o.name, socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' : 'text', workers, busyPollUs, version: packageVersion() });
+        const common = { socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' as const : 'text' as const, workers, busyPollUs, version: packageVersion() };
+        if (o.conductor !== undefined) {
+          if (o.assetId === undefined || o.config !== undefined) throw new SvrError('SVR_ERR_CLI_OPTION', '--conductor needs --asset-id and no --config (the config comes from the conductor)');
+          const conductors = o.conductor.split(',').map((u) => u.trim()).filter((u) => u !== '');
+          const token = o.token ?? process.env['SVR_ENROL_TOKEN'];
+          const m = await startManagedNode({ ...common, conductors, assetId: o.assetId, ...(token === undefined ? {} : { token }) });
+          process.once('SIGINT', () => void m.stop('SIGINT'));
+          process.once('SIGTERM', () => void m.stop('SIGTERM'));
+          await m.done;
+          return;
+        }
+        if (o.config === undefined || o.name === undefined) throw new SvrError('SVR_ERR_CLI_OPTION', 'pass --config FILE --name ROUTER, or --conductor URL --asset-id ID');
+        const n = await startNode({ ...common, configPath: o.config, name: o.name });
         process.once('SIGINT', () => void n.stop('SIGINT'));
         process.once('SIGTERM', () => void n.stop('SIGTERM'));
         process.on('SIGHUP', () => void n.reload().catch(() => undefined)); // refusals are logged

@@ -20,6 +20,12 @@ export const PF_ALT_PATH = 0x20; // the packet matched its session's alternate (
 export const PF_CHAINED = 0x40; // the packet took its session's chain bits (service-chain)
 export const PF_HANDED = 0x80; // handed over by another worker: already steered, TTL already decremented
 export const PF_DIVERTED = 0x100; // a chain stage sent the packet to an external function (ifIndex = its out interface)
+export const PF_AUTH = 0x200; // wan: HMAC and replay counter verified, or the path's policy disables HMAC (a trusted path)
+
+/** A packet from a peer router that may not change session state (metadata-only: it carried no trailer). */
+export function unauthenticated(b: Batch, slot: number): boolean {
+  return b.path[slot]! >= 0 && (b.flags[slot]! & PF_AUTH) === 0;
+}
 
 export class Batch {
   count = 0;

@@ -38,7 +38,7 @@ export class DataplaneContext {
   readonly applications = new ApplicationNames();
   /** plugins' session-open/close hooks */
   readonly hooks: SessionHooks;
-  /** HMAC handles per path, payload ciphers per security policy */
+  /** key slots and replay windows per path, payload ciphers per security policy */
   readonly crypto = new PathCrypto();
   /** set when this is one of several data-path workers */
   ownership: Ownership | null = null;
@@ -62,7 +62,11 @@ export class DataplaneContext {
   /** pathRx shared with control (workers) */
   private readonly sharedPathRx: Float64Array | null;
 
-  constructor(tables: ForwardingTables, shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer; pathRx?: SharedArrayBuffer }) {
+  /** milliseconds (the data path's clock; tests simulate it) */
+  readonly clock: () => number;
+
+  constructor(tables: ForwardingTables, shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer; pathRx?: SharedArrayBuffer }, clock: () => number = Date.now) {
+    this.clock = clock;
     this.counters = new Counters(shared?.counters);
     this.sharedPathUp = shared?.pathUp ? new Uint8Array(shared.pathUp) : null;
     this.sharedPathRx = shared?.pathRx ? new Float64Array(shared.pathRx) : null;
@@ -77,7 +81,7 @@ export class DataplaneContext {
     this.tables = t;
     this.servicePaths.reset(t);
     this.functions.resolve(t, this.chains);
-    this.crypto.update(t, Date.now());
+    this.crypto.update(t, this.clock());
     this.pathUp = this.sharedPathUp !== null ? this.sharedPathUp.subarray(0, t.paths.length) : new Uint8Array(t.paths.length);
     this.pathRx = this.sharedPathRx !== null ? this.sharedPathRx.subarray(0, t.paths.length) : new Float64Array(t.paths.length);
     this.pathLocalWords = new Uint32Array(t.paths.length * 4);

@@ -15,7 +15,6 @@ import type { PacketPort } from './port.js';
 import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK } from '../packet/ip.js';
 import { fillIpv4HeaderChecksum, fillL4Checksum, setIpLength } from '../packet/rewrite.js';
 import { writeU16, writeU32 } from '../packet/checksum.js';
-import { timeSlot } from '../crypto/hmac.js';
 import { Batch, HEADROOM, MAX_BATCH, PF_HANDED, SLOT } from './batch.js';
 import { Ownership, type OwnershipOptions } from './ownership.js';
 import { HandoffStage, SteerStage } from './stages/steer.js';
@@ -27,6 +26,8 @@ import { PluginStageAdapter } from './stages/plugin-stage.js';
 import { ServiceChainStage } from './stages/service-chain.js';
 import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
 import { sealMetadata } from './metadata-crypto.js';
+import { signPacket } from './sign.js';
+import type { PathKeyMaterial } from './path-keys.js';
 import { outerProtocol, removeSession } from './session-ops.js';
 import { ROLE_INGRESS, SF_CLOSING } from './session-table.js';
 import type { Stage } from './stage.js';
@@ -83,15 +84,16 @@ export class Dataplane {
   private ifCounters = new Int32Array(0);
 
   constructor(opts: DataplaneOptions) {
-    this.ctx = new DataplaneContext(opts.tables, opts.shared);
+    this.clock = opts.clock ?? Date.now;
+    this.ctx = new DataplaneContext(opts.tables, opts.shared, this.clock);
     if (opts.ownership !== undefined && opts.ownership.count > 1) {
       const own = new Ownership(opts.ownership);
       this.ctx.ownership = own;
       this.ctx.sessions.ownership = own;
       this.ctx.waypoints.slice = { index: own.index, count: own.count };
+      this.ctx.crypto.setWorker(own.index, own.count);
     }
     this.ports = opts.ports;
-    this.clock = opts.clock ?? Date.now;
     this.onEvents = opts.onEvents ?? (() => {});
     const ctx = this.ctx;
     this.graph = this.buildGraph([]);
@@ -160,6 +162,19 @@ export class Dataplane {
       s.path[r] = path;
     }
     this.flushEvents();
+  }
+
+  /**
+   * Keys from the key exchange for a path (between batches): `rx` accepted at once, `tx` sent with from
+   * `activeAt`, the rx keys before kept `overlapMs` after that (docs/security.md "Key slots").
+   */
+  setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void {
+    this.ctx.crypto.keys.install(path, keys, this.clock(), activeAt, overlapMs);
+  }
+
+  /** Drops every key of a path (they expired): it sends and accepts nothing until new keys come. */
+  dropPathKeys(path: number): void {
+    this.ctx.crypto.keys.dropKeys(path);
   }
 
   setPathUp(path: number, up: boolean): void {
@@ -296,7 +311,8 @@ export class Dataplane {
     const ctx = this.ctx;
     const t = ctx.sessions;
     if (!t.isActive(row) || t.gen[row] !== gen || t.role[row] !== ROLE_INGRESS) return false;
-    const mlen = sealMetadata(ctx, t.path[row]!, writeForwardMetadata(ctx, row, true));
+    const mlen = sealMetadata(ctx, t.path[row]!, writeForwardMetadata(ctx, row, true), this.clock());
+    if (mlen < 0) return false;
     const proto = outerProtocol(t.protocol[row]!);
     const sent = this.originate(t.path[row]!, proto, t.wpLocalPort[row]!, t.wpPeerPort[row]!, ctx.writer.buf, mlen, true);
     if (sent) ctx.counters.add(this.cProbes);
@@ -352,13 +368,9 @@ export class Dataplane {
     const payload = l4 + l4len;
     d.set(body.subarray(0, bodyLen), payload);
     let end = payload + bodyLen;
-    const h = path.hmac;
-    if (sign && h.mode !== 'disabled') {
-      const cx = ctx.crypto;
-      cx.off[0] = payload;
-      cx.len[0] = end - payload;
-      cx.hmac[p]!.signBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', this.clock()));
-      end = payload + cx.len[0]!;
+    if (sign && path.hmac.mode !== 'disabled') {
+      end = signPacket(ctx, d, payload, end, p, this.clock());
+      if (end < 0) return false; // no key on the path yet
     }
     const pi = this.pi;
     pi.family = fam;

@@ -37,7 +37,7 @@ export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: bo
   wordsToBytes(t.origSrc, r * 4, fam, srcBytes);
   wordsToBytes(t.origDst, r * 4, fam, dstBytes);
   wordsToBytes(t.uuid, r * 4, 6, uuidBytes);
-  w.begin().u32(Tlv.SecurityId, path.hmac.keyVersion);
+  w.begin().u32(Tlv.SecurityId, ctx.crypto.keys.securityId(p, path.hmac.keyVersion));
   if (probe) w.u8(Tlv.HealthCheckOrKey, HealthCheck.Request);
   w.endHeader();
   w.context(Tlv.ForwardContextV4, fam, srcBytes, 0, dstBytes, 0, t.origSrcPort[r]!, t.origDstPort[r]!, t.protocol[r]!);
@@ -64,7 +64,7 @@ export function writeReverseMetadata(ctx: DataplaneContext, r: number, control: 
   const path = ctx.tables.paths[p]!;
   wordsToBytes(t.origDst, r * 4, fam, srcBytes);
   wordsToBytes(t.origSrc, r * 4, fam, dstBytes);
-  w.begin().u32(Tlv.SecurityId, path.hmac.keyVersion);
+  w.begin().u32(Tlv.SecurityId, ctx.crypto.keys.securityId(p, path.hmac.keyVersion));
   if (control >= 0) w.u8(Tlv.ControlMessage, control);
   w.endHeader();
   w.context(Tlv.ReverseContextV4, fam, srcBytes, 0, dstBytes, 0, t.origDstPort[r]!, t.origSrcPort[r]!, t.protocol[r]!);

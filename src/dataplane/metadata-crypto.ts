@@ -2,22 +2,30 @@
  * Metadata encryption per peer path (fact sheet §4.2): when the path's security policy encrypts, the
  * payload-TLV region is encrypted with the path's metadata key (per hop, unlike the end-to-end payload
  * key); the base header and header TLVs (security id, control) stay in clear, and payload_length counts
- * the ciphertext (IV included).
+ * the ciphertext (IV included). The key is the path's tx key slot (path-keys.ts); the receiver decrypts
+ * with the rx key whose HMAC verified the packet.
  */
-import { fillL4Checksum, setIpLength, verifyL4Checksum } from '../packet/rewrite.js';
+import { fillL4Checksum, setIpLength } from '../packet/rewrite.js';
 import { readU16, writeU16 } from '../packet/checksum.js';
 import type { PacketInfo } from '../packet/ip.js';
+import type { BatchCipher } from '../crypto/native-crypto.js';
 import type { Batch } from './batch.js';
 import type { DataplaneContext } from './context.js';
+import { exhausted } from './path-crypto.js';
 
-/** Encrypts the payload TLVs of the metadata just written into ctx.writer (length n); returns the new length. */
-export function sealMetadata(ctx: DataplaneContext, path: number, n: number): number {
-  const cipher = ctx.crypto.meta[path];
-  if (cipher == null) return n;
+/**
+ * Encrypts the payload TLVs of the metadata just written into ctx.writer (length n); returns the new
+ * length, or -1 when the path's metadata key reached its AES-GCM nonce budget.
+ */
+export function sealMetadata(ctx: DataplaneContext, path: number, n: number, now: number): number {
+  const k = ctx.crypto.keys.tx(path, now);
+  const cipher = k?.meta ?? null;
+  if (k === null || cipher === null) return n;
   const buf = ctx.writer.buf;
   const headerLength = readU16(buf, 8) & 0x0fff;
   if (n === headerLength) return n;
   const cx = ctx.crypto;
+  if (exhausted(cipher, cx.limits)) return -1;
   cx.off[0] = headerLength;
   cx.len[0] = n - headerLength;
   cipher.encryptBatch(buf, cx.off, cx.len, 1);
@@ -26,19 +34,16 @@ export function sealMetadata(ctx: DataplaneContext, path: number, n: number): nu
 }
 
 /**
- * Decrypts the payload TLVs of a received metadata packet in place (before they are scanned): the
- * plaintext is shorter, so the headers move right to close the gap. `verified`: the HMAC already proved
- * the packet intact; otherwise its L4 checksum is checked first. Returns false when it does not decrypt.
+ * Decrypts the payload TLVs of a received metadata packet in place with `cipher` (the metadata key of
+ * the rx key that verified it), before they are scanned: the plaintext is shorter, so the headers move
+ * right to close the gap. Returns false when it does not decrypt.
  */
-export function openMetadata(ctx: DataplaneContext, b: Batch, s: number, pi: PacketInfo, path: number, verified: boolean): boolean {
-  const cipher = ctx.crypto.meta[path];
+export function openMetadata(ctx: DataplaneContext, b: Batch, s: number, pi: PacketInfo, cipher: BatchCipher): boolean {
   const d = b.data;
-  if (cipher == null) return true;
   const headerLength = readU16(d, pi.payload + 8) & 0x0fff;
   const payloadLength = readU16(d, pi.payload + 10);
   if (payloadLength === 0) return true; // the false-positive header: nothing encrypted
-  if (headerLength + payloadLength > pi.end - pi.payload) return false;
-  if (!verified && !verifyL4Checksum(d, pi)) return false;
+  if (headerLength < 12 || headerLength + payloadLength > pi.end - pi.payload) return false;
   const cx = ctx.crypto;
   cx.off[0] = pi.payload + headerLength;
   cx.len[0] = payloadLength;

@@ -7,8 +7,9 @@
  *
  * Worst-case bytes svrouter adds to a data segment of the session (RFC 6691: the MSS counts the MTU minus the
  * fixed IP and TCP headers; hosts subtract their own options):
- * - the HMAC trailer (16, 20 or 32) when the path's policy signs every packet (`regular`, `time-based`), or
- *   with `metadata-only` on an unframed packet that needs the false-positive header;
+ * - the trailer (replay block 10 + HMAC tag 16, 20 or 32; sign.ts) when the path's policy signs every packet
+ *   (`regular`, `time-based`), or with `metadata-only` on a packet it signs (SYN/FIN/RST, one a second), which
+ *   also carries the 12-byte bare header;
  * - framed payload (services with payload security; payload.ts): CBC IV 16 + padding up to 16 + key id 1 = 33,
  *   GCM nonce 12 + tag 16 + key id 1 = 29;
  * - unframed payload: a payload that happens to start with the metadata cookie gets the 12-byte
@@ -23,6 +24,7 @@ import { clampTcpMss, DEFAULT_MSS_IPV4, DEFAULT_MSS_IPV6, MSS_ABSENT, MSS_LOWERE
 import { FALSE_POSITIVE_HEADER } from '../packet/svr-metadata.js';
 import type { DataplaneContext } from './context.js';
 import { SF_PAYLOAD } from './session-table.js';
+import { trailerLength } from './sign.js';
 import type { StageInit, StageRuntime } from './stage.js';
 
 const TCP_HEADER = 20;
@@ -37,13 +39,15 @@ export function mssLimit(ctx: DataplaneContext, p: number, r: number, family: 4 
   const set = iface.enforcedMss;
   if (set === MSS_CLAMP_DISABLED) return 0;
   if (set !== MSS_CLAMP_AUTOMATIC) return set;
-  const signsAll = path.hmac.mode === 'regular' || path.hmac.mode === 'time-based';
+  const mode = path.hmac.mode;
+  const trailer = trailerLength(path.hmac);
   let overhead: number;
   if ((ctx.sessions.flags[r]! & SF_PAYLOAD) !== 0) {
     overhead = (tables.services[ctx.sessions.service[r]!]?.payload?.cipher === 'aes-gcm-256' ? GCM_GROWTH : CBC_MAX_GROWTH) + 1;
-    if (signsAll) overhead += path.hmac.tagLength;
+    if (mode === 'regular' || mode === 'time-based') overhead += trailer;
+    else if (mode === 'metadata-only') overhead += FALSE_POSITIVE_HEADER.length + trailer;
   } else {
-    overhead = FALSE_POSITIVE_HEADER.length + (path.hmac.mode === 'disabled' ? 0 : path.hmac.tagLength);
+    overhead = FALSE_POSITIVE_HEADER.length + trailer;
   }
   return Math.max(MIN_MSS, iface.mtu - (family === 6 ? 40 : 20) - TCP_HEADER - overhead);
 }

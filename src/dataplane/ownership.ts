@@ -3,6 +3,9 @@
  * its sessions, its slice of waypoint ports (even local ports with (port >> 1) % workers === index) and
  * the steering entries for keys whose default owner is another worker. A packet that lands on the wrong
  * worker is handed to its owner in a batch (one message per owner and interface per batch).
+ * WAN packets are owned by their destination port's slice whatever its parity (the egress side's odd
+ * ports too), and path control packets by worker 0: the same packet always meets the same replay window,
+ * whichever queue the kernel picks (docs/security.md "Replay windows and workers").
  */
 import { KW4, KW6 } from './flow-key.js';
 import { SteeringTable, defaultOwner, type SteeringShared } from './steering.js';
@@ -44,14 +47,14 @@ export class Ownership {
     const kw = family === 6 ? KW6 : KW4;
     const recorded = this.table.lookup(key, kw);
     if (recorded >= 0) return recorded;
-    if (wan) return (dstPort & 1) === 0 ? (dstPort >> 1) % this.count : this.index;
+    if (wan) return (dstPort >> 1) % this.count;
     return defaultOwner(key, kw, this.count);
   }
 
   /** Records this worker as the owner of an installed key when another worker would not guess it. */
   claim(key: Uint32Array, family: number, kind: number): void {
     const kw = family === 6 ? KW6 : KW4;
-    if (kind === KEY_WAN_OURS) return;
+    if (kind === KEY_WAN_OURS || kind === KEY_WAN_THEIRS) return; // both owned by their port's slice
     if (kind === KEY_LAN && defaultOwner(key, kw, this.count) === this.index) return;
     this.table.insert(key, kw, this.index);
   }

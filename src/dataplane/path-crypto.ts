@@ -1,23 +1,31 @@
 /**
  * Crypto handles of one data path, rebuilt between batches when the tables change:
- * - per peer path: a native BatchHmac (reused OpenSSL context) for the HMAC trailer (fact sheet §4.1);
+ * - per peer path: the key slots (path-keys.ts): HMAC and metadata cipher per key id, replay windows;
  * - per security policy: the payload ciphers of its key versions, by key id (§4.3). A new key version is
  *   accepted at once and used for sending only `rekeyDelayMs` later, and older versions stay accepted for
  *   a grace period, so keys rotate without dropping packets while routers reload one after another.
+ * - key limits: AES-GCM with random 96-bit nonces may encrypt fewer than 2^32 packets under one key
+ *   (NIST SP 800-38D §8.3); a key that reaches `limits.gcmPackets` (shared by the workers) is refused.
  * One-packet calls cost ~1–3 µs in native code (docs/crypto.md); no node:crypto object per packet.
  */
-import { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
+import { BatchCipher } from '../crypto/native-crypto.js';
 import type { ForwardingTables } from '../model/tables.js';
-
-/** Key id on the wire (1..255) of a key version; 0 means "not encrypted". */
-export function keyId(version: number): number {
-  return (version % 255) + 1;
-}
+import { CIPHER_KIND, PathKeys, keyId, type RxKey } from './path-keys.js';
 
 const GRACE_MS = 120_000;
 
-/** config cipher names (SSR's) -> OpenSSL kinds */
-const CIPHER_KIND = { 'aes-cbc-128': 'aes-128-cbc', 'aes-cbc-256': 'aes-256-cbc', 'aes-gcm-256': 'aes-256-gcm' } as const;
+/** AES-GCM packets per key, all workers together: 2^32 less a margin for the packets in flight. */
+export const GCM_KEY_PACKETS = 2 ** 32 - 2 ** 24;
+
+export interface KeyLimits {
+  /** packets one GCM key may encrypt in this data path (GCM_KEY_PACKETS / workers) */
+  gcmPackets: number;
+}
+
+/** True when `c` is an AES-GCM key that reached its nonce budget. */
+export function exhausted(c: BatchCipher, limits: KeyLimits): boolean {
+  return c.kind === 'aes-256-gcm' && c.encryptedPackets >= limits.gcmPackets;
+}
 
 interface PolicyKey {
   version: number;
@@ -29,10 +37,11 @@ interface PolicyKey {
 }
 
 export class PathCrypto {
-  /** per path id */
-  hmac: (BatchHmac | null)[] = [];
-  /** per path id: the metadata cipher (payload TLVs), when the path's policy encrypts */
-  meta: (BatchCipher | null)[] = [];
+  /** key slots and replay windows of the peer paths */
+  readonly keys = new PathKeys();
+  readonly limits: KeyLimits = { gcmPackets: GCM_KEY_PACKETS };
+  /** the rx key of the last packet verifyPacket accepted (its metadata cipher decrypts that packet) */
+  matched: RxKey | null = null;
   private readonly policies = new Map<string, Map<number, PolicyKey>>();
   /** per service id: its payload policy name, '' when it does not encrypt */
   private servicePolicy: string[] = [];
@@ -41,11 +50,14 @@ export class PathCrypto {
   readonly len = new Uint32Array(1);
   readonly status = new Uint8Array(1);
 
+  /** This data path is one of `workers` sharing each key's GCM budget; `index` is its sender id. */
+  setWorker(index: number, workers: number): void {
+    this.keys.sender = index;
+    this.limits.gcmPackets = Math.floor(GCM_KEY_PACKETS / Math.max(1, workers));
+  }
+
   update(t: ForwardingTables, now: number): void {
-    for (const h of this.hmac) h?.destroy();
-    for (const m of this.meta) m?.destroy();
-    this.hmac = t.paths.map((p) => (p.hmac.mode === 'disabled' ? null : BatchHmac.create(p.hmac.cipher, p.hmac.key)));
-    this.meta = t.paths.map((p) => (p.metadataCipher === undefined ? null : BatchCipher.create(CIPHER_KIND[p.metadataCipher.cipher], p.metadataCipher.key)));
+    this.keys.setTables(t, now);
     this.servicePolicy = t.services.map((s) => s.payload?.policy ?? '');
     for (const svc of t.services) {
       const sec = svc.payload;

@@ -12,7 +12,8 @@
 import { PROTO_UDP, type PacketInfo } from '../packet/ip.js';
 import type { Batch } from './batch.js';
 import type { DataplaneContext } from './context.js';
-import { keyId } from './path-crypto.js';
+import { exhausted } from './path-crypto.js';
+import { keyId } from './path-keys.js';
 import { ROLE_INGRESS, SF_ENC_DECIDED, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD } from './session-table.js';
 
 /** Initial encryption flags of an ingress session of a service with payload security `sec`. */
@@ -53,7 +54,8 @@ export function decideAdaptive(ctx: DataplaneContext, r: number, d: Uint8Array, 
 
 /**
  * Frames the payload of slot s for session r in place: encrypts it (when the session encrypts) and appends
- * the key id byte. Returns false (drop, counted by the caller) when no key is available.
+ * the key id byte. Returns false (drop, counted by the caller) when no key is available or the AES-GCM
+ * key reached its nonce budget (path-crypto.ts).
  */
 export function sealPayload(ctx: DataplaneContext, b: Batch, s: number, pi: PacketInfo, r: number, now: number): boolean {
   const t = ctx.sessions;
@@ -66,7 +68,7 @@ export function sealPayload(ctx: DataplaneContext, b: Batch, s: number, pi: Pack
     return true;
   }
   const key = ctx.crypto.sendKey(t.service[r]!, now);
-  if (key === undefined) return false;
+  if (key === undefined || exhausted(key.cipher, ctx.crypto.limits)) return false; // no key, or a GCM key at its nonce budget
   const cx = ctx.crypto;
   cx.off[0] = pi.payload;
   cx.len[0] = pi.end - pi.payload;

@@ -22,6 +22,12 @@ export function roleName(role: number): SessionRole {
 export function accountPacket(ctx: DataplaneContext, r: number, forward: boolean, bytes: number, now: number): void {
   const t = ctx.sessions;
   t.lastSeen[r] = now;
+  countPacket(t, r, forward, bytes);
+  t.expires[r] = now + timeoutMs(ctx, r, t.flags[r]!);
+}
+
+/** Counts one packet of row r without touching its expiry (an unauthenticated packet keeps nothing alive). */
+export function countPacket(t: SessionTable, r: number, forward: boolean, bytes: number): void {
   if (forward) {
     t.pktsFwd[r]!++;
     t.bytesFwd[r]! += bytes;
@@ -29,7 +35,6 @@ export function accountPacket(ctx: DataplaneContext, r: number, forward: boolean
     t.pktsRev[r]!++;
     t.bytesRev[r]! += bytes;
   }
-  t.expires[r] = now + timeoutMs(ctx, r, t.flags[r]!);
 }
 
 /**

@@ -129,6 +129,8 @@ export class SessionTable {
   pktsRev!: Uint32Array;
   bytesFwd!: Float64Array;
   bytesRev!: Float64Array;
+  /** when this router last sent a signed packet of the session (metadata-only paths sign one a second) */
+  signedAt!: Float64Array;
   /** incremented on every reuse of a row, so control can tell a stale reference */
   gen!: Uint32Array;
   /** keys of the two sides, as written at insert, for removal (family in keyFamily): IPv4 keys here (KW4
@@ -196,6 +198,7 @@ export class SessionTable {
     this.pktsRev = grow(this.pktsRev, Uint32Array);
     this.bytesFwd = grow(this.bytesFwd, Float64Array);
     this.bytesRev = grow(this.bytesRev, Float64Array);
+    this.signedAt = grow(this.signedAt, Float64Array);
     this.gen = grow(this.gen, Uint32Array);
     this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
     this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
@@ -299,6 +302,7 @@ export class SessionTable {
     this.lastSeen[r] = now;
     this.pktsFwd[r] = this.pktsRev[r] = 0;
     this.bytesFwd[r] = this.bytesRev[r] = 0;
+    this.signedAt[r] = -Infinity;
     this.path[r] = -1;
     this.chain[r] = 0;
     this.tag[r] = 0;

@@ -46,13 +46,14 @@ ${bfdBlock(s, '              ')}`;
   }).join('');
 }
 
-function management(router: RouterRole): string {
+function management(router: RouterRole, tokenDir: string): string {
+  const file = (name: string): string => (tokenDir === '' ? name : `${tokenDir}/${name}`);
   return `      management:                    # the node's API (REST, OpenAPI, /metrics; docs/visibility.md): in <prefix>-${router}
         address: 0.0.0.0             # every address of the namespace (127.0.0.1 inside it)
         port: ${LAB_API_PORT}
-        tokens:                      # files next to this one, fresh for each \`svr lab up\`
-          - { name: lab-admin, role: admin, token-file: ${LAB_API_TOKENS.admin} }
-          - { name: lab-read, role: read-only, token-file: ${LAB_API_TOKENS.read} }
+        tokens:                      # fresh for each \`svr lab up\`
+          - { name: lab-admin, role: admin, token-file: ${file(LAB_API_TOKENS.admin)} }
+          - { name: lab-read, role: read-only, token-file: ${file(LAB_API_TOKENS.read)} }
 `;
 }
 
@@ -161,8 +162,12 @@ ${targets}
 `;
 }
 
-/** The YAML text; `secret` is 64 hex digits (a fresh random one per lab by default). */
-export function labConfigYaml(shape: LabShape = DEFAULT_SHAPE, secret: string = randomBytes(32).toString('hex')): string {
+/**
+ * The YAML text; `secret` is 64 hex digits (a fresh random one per lab by default); the API token files are
+ * in `tokenDir` (absolute: a node managed by a conductor gets the config without its folder), default next
+ * to the config.
+ */
+export function labConfigYaml(shape: LabShape = DEFAULT_SHAPE, secret: string = randomBytes(32).toString('hex'), tokenDir = ''): string {
   const paths = pathPlans('<prefix>', shape.paths);
   const order = `[${paths.map((p) => p.vector).join(', ')}]`;
   const p1 = paths[0]!;
@@ -269,7 +274,7 @@ ${wanInterfaces('r1', paths, shape)}${plugins ? `        - name: ${FN_OUT}      
 ${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-via-r2
           service: ${n}
           peer: r2
-`).join('') + r1Plugins() : ''}${management('r1')}
+`).join('') + r1Plugins() : ''}${management('r1', tokenDir)}
     - name: r2                       # runs in namespace <prefix>-r2
       interfaces:
 ${wanInterfaces('r2', paths, shape)}        - name: lan0
@@ -304,5 +309,5 @@ ${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-local
           service: ${n}
           next-hop:
             interface: lan0
-`).join('') + r2Plugins() : ''}${management('r2')}`;
+`).join('') + r2Plugins() : ''}${management('r2', tokenDir)}`;
 }

@@ -33,6 +33,7 @@ export const HOST_TOOLS = {
   python3: { pkg: 'python3', usedBy: 'native addon (node-gyp)' },
   openvpn: { pkg: 'openvpn', usedBy: 'benchmark peer' },
   'wireguard-go': { pkg: 'wireguard-go', usedBy: 'benchmark peer' },
+  etcd: { pkg: 'etcd-server', usedBy: 'conductor high availability: the shared store (conductor tests)' },
   ethtool: { pkg: 'ethtool', usedBy: 'benchmark (reads each mode\'s offloads)' },
   wg: { pkg: 'wireguard-tools', usedBy: 'benchmark peer (wireguard-go keys and peers)' },
   nfcapd: { pkg: 'nfdump', usedBy: 'IPFIX collector (telemetry tests, svr lab up --collector)' },

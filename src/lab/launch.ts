@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { internetServerArgs, serverBArgs } from './plugins-profile.js';
+import { conductorArgs, conductorDataDir } from './conductor.js';
 import { svrScript } from './run.js';
 import { ECHO_PORT, HTTP_PORT, linkRole, MAX_PATHS, nsName, SERVER, STREAM_PORT, type Place } from './topology.js';
 import type { LabProcessKind } from './state.js';
@@ -31,11 +32,17 @@ export function nodeSocketPath(dir: string, name: string): string {
  * --data-dir <dir>/data/r1 [--workers N]`: the state database lives in the lab dir, so two labs (other
  * prefixes and dirs) never contend for one LevelDB.
  */
-export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string, workers = 1): Launch {
+export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string, workers = 1, managed?: { conductors: readonly string[]; token: string }): Launch {
   const socket = nodeSocketPath(dir, name);
-  const args = [svrScript(), 'node', 'start', '--config', configPath(dir), '--name', name, '--socket', socket, '--run-dir', runDir, '--data-dir', join(dir, 'data', name)];
+  const source = managed === undefined ? ['--config', configPath(dir), '--name', name] : ['--conductor', managed.conductors.join(','), '--asset-id', name, '--token', managed.token];
+  const args = [svrScript(), 'node', 'start', ...source, '--socket', socket, '--run-dir', runDir, '--data-dir', join(dir, 'data', name)];
   if (workers > 1) args.push('--workers', String(workers));
-  return { name, kind: 'node', role: name, cmd: process.execPath, args, markers: ['svr.js', 'start', configPath(dir), socket], socket };
+  return { name, kind: 'node', role: name, cmd: process.execPath, args, markers: ['svr.js', 'start', socket], socket };
+}
+
+/** `svr lab up --conductor`: `node bin/svr.js conductor start ...` in `<prefix>-conductor` (lab/conductor.ts). */
+export function conductorLaunch(dir: string): Launch {
+  return { name: 'conductor', kind: 'conductor', role: 'conductor', cmd: process.execPath, args: conductorArgs(dir), markers: ['svr.js', 'conductor', 'start', conductorDataDir(dir)] };
 }
 
 /** `node bin/svr.js lab serve --lab PREFIX --http 198.18.3.20:80 --udp 198.18.3.20:7 --stream 198.18.3.20:5000`. */
@@ -81,7 +88,7 @@ export function iperfLaunch(dir: string): Launch {
  */
 export function allLaunches(dir: string, prefix: string, runDir: string): Launch[] {
   const emulators = Array.from({ length: MAX_PATHS }, (_, i) => emulatorLaunch(dir, i + 1, 0));
-  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix)];
+  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix), conductorLaunch(dir)];
 }
 
 export function launchNamespace(prefix: string, l: Launch): string {

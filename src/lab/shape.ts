@@ -33,6 +33,8 @@ export interface LabShape {
   workers: number;
   /** what the lab holds besides the two routers (absent in an older state.json: basic) */
   profile?: LabProfile;
+  /** the routers are managed by a conductor in its own namespace (lab/conductor.ts) */
+  conductor?: boolean;
 }
 
 export const DEFAULT_SHAPE: Readonly<LabShape> = Object.freeze({
@@ -76,6 +78,7 @@ export interface ShapeInput {
   linkTestIntervalS?: string | number;
   workers?: string | number;
   profile?: string;
+  conductor?: boolean;
 }
 
 /** Checks command-line values; throws SVR_ERR_LAB_OPTION naming the option. */
@@ -91,11 +94,12 @@ export function checkShape(i: ShapeInput): LabShape {
     linkTestIntervalS: int(i.linkTestIntervalS, d.linkTestIntervalS, 1, 86400, '--link-test-interval', ' (seconds)'),
     workers: int(i.workers, d.workers, 1, 64, '--workers', ''),
     profile: oneOf(i.profile, 'basic', LAB_PROFILES, '--profile'),
+    ...(i.conductor === true ? { conductor: true } : {}),
   };
 }
 
 /** One line for progress and status output. */
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
-  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}`;
+  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}`;
 }

@@ -17,8 +17,10 @@ export type LinkRole = `link${number}`;
 /** Namespaces only the `--profile plugins` lab has: an "internet" behind r2 and r1's external function. */
 export const PLUGIN_ROLES = ['internet', 'fn'] as const;
 export type PluginRole = (typeof PLUGIN_ROLES)[number];
+/** The namespace of the conductor (`svr lab up --conductor`, lab/conductor.ts). */
+export type ConductorRole = 'conductor';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole;
+export type Place = Role | LinkRole | PluginRole | ConductorRole;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';
@@ -54,7 +56,7 @@ export function pluginNamespaces(prefix: string): string[] {
 
 /** Every namespace a lab with this prefix may have (for `down`, which must work without state). */
 export function allNamespaces(prefix: string): string[] {
-  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix)];
+  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor')];
 }
 
 export interface LinkEnd {

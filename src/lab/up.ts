@@ -10,7 +10,8 @@ import { SvrError } from '../errors.js';
 import { parseConfig } from '../model/validate.js';
 import { LAB_API_TOKENS, labConfigYaml } from './config.js';
 import { labDown } from './down.js';
-import { configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
+import { buildConductorNetwork, conductorSessionPath, conductorUrls, CONDUCTOR_ROLE, labTokens } from './conductor.js';
+import { conductorLaunch, configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
@@ -19,7 +20,7 @@ import { readyLabHost } from './setup.js';
 import { labRunDir, writeLabIndex, writeState, type LabProcess, type LabState } from './state.js';
 import { checkPrefix, downHint, prepareDir } from './options.js';
 import { DEFAULT_SHAPE, describeShape, type LabShape } from './shape.js';
-import { allNamespaces, linkNamespaces, namespaces, pluginNamespaces, ROUTERS } from './topology.js';
+import { allNamespaces, linkNamespaces, namespaces, nsName, pluginNamespaces, ROUTERS } from './topology.js';
 
 export interface UpOptions {
   dir: string;
@@ -39,15 +40,29 @@ function record(l: Launch, prefix: string, pid: number, log: string): LabProcess
   return p;
 }
 
-async function startNode(state: LabState, name: 'r1' | 'r2', timeoutMs: number, progress: Progress): Promise<void> {
-  const l = nodeLaunch(state.dir, name, state.runDir, state.shape?.workers ?? 1);
+async function startNode(state: LabState, name: 'r1' | 'r2', timeoutMs: number, progress: Progress, token?: string): Promise<void> {
+  const l = nodeLaunch(state.dir, name, state.runDir, state.shape?.workers ?? 1, token === undefined ? undefined : { conductors: conductorUrls(), token });
   rmSync(l.socket!, { force: true }); // a stale socket must not look like a ready node
   const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
   state.processes.push(record(l, state.prefix, bg.pid, bg.log));
   writeState(state);
   await waitReady(bg, { line: /\brunning\b/, path: l.socket!, timeoutMs, what: `node ${name}` });
   release(bg);
-  progress(`node ${name} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})`);
+  progress(`node ${name} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})${token === undefined ? '' : ', enrolled with the conductor by a one-time token'}`);
+}
+
+/** `--conductor`: the conductor in its namespace, then one enrolment token per router. */
+async function startConductor(state: LabState, timeoutMs: number, progress: Progress): Promise<Record<string, string>> {
+  const l = conductorLaunch(state.dir);
+  const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
+  state.processes.push(record(l, state.prefix, bg.pid, bg.log));
+  writeState(state);
+  await waitReady(bg, { line: /conductor\.running/, timeoutMs, what: 'the conductor' });
+  release(bg);
+  progress(`conductor running in ${launchNamespace(state.prefix, l)} at ${conductorUrls().join(', ')} (pid ${bg.pid}, log ${bg.log})`);
+  const tokens = await labTokens(state.dir, state.prefix, ROUTERS);
+  progress(`logged in as admin (SVR_CONDUCTOR_SESSION=${conductorSessionPath(state.dir)}); one-time enrolment tokens for ${ROUTERS.join(', ')}`);
+  return tokens;
 }
 
 async function startEmulator(state: LabState, k: number, seed: number, timeoutMs: number, progress: Progress): Promise<void> {
@@ -109,21 +124,23 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   const t0 = Date.now();
   prepareDir(dir);
   const config = configPath(dir);
-  const yaml = labConfigYaml(shape);
+  const yaml = labConfigYaml(shape, undefined, dir);
   parseConfig(yaml, config); // a lab bug if this throws: better here than in both nodes
   writeFileSync(config, yaml, { mode: 0o600 });
   for (const file of Object.values(LAB_API_TOKENS)) writeFileSync(join(dir, file), `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
   opts.progress(`config ${config}: ${describeShape(shape)}`);
 
   const state: LabState = {
-    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : [])], processes: [], shape: { ...shape },
+    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : []), ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : [])], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
     await buildNetwork(opts.prefix, shape.paths, opts.progress);
     if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
+    if (shape.conductor === true) await buildConductorNetwork(opts.prefix, opts.progress);
     for (let k = 1; k <= shape.paths; k++) await startEmulator(state, k, seed, timeoutMs, opts.progress);
-    for (const r of ROUTERS) await startNode(state, r, timeoutMs, opts.progress);
+    const tokens = shape.conductor === true ? await startConductor(state, timeoutMs, opts.progress) : undefined;
+    for (const r of ROUTERS) await startNode(state, r, timeoutMs, opts.progress, tokens?.[r]);
     if (shape.profile === 'plugins') await wireFunction(opts.prefix, opts.progress);
     await startServers(state, timeoutMs, opts.progress);
     writeLabIndex(state);

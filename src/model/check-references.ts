@@ -1,14 +1,17 @@
 /**
- * Second validation pass, across objects: unique names, references that must resolve, addresses
- * that must not be claimed twice, the authority secret when a signing policy has no key, and
- * agreement between the two ends of every peer path (HMAC settings, waypoint port ranges).
+ * Second validation pass, across objects: unique names (and asset ids), references that must resolve
+ * (including adjacencies and applies-to), addresses that must not be claimed twice, the authority secret
+ * when a signing policy has no key, agreement between the two ends of every peer path (both ends have it,
+ * HMAC settings, waypoint port ranges), and encryption only where packets are authenticated
+ * (docs/security.md "No unauthenticated state change").
  */
 import { formatAddress, formatPrefix, maskPrefix, parseAddress, parsePrefix } from '../packet/addr.js';
-import type { Authority, Interface, Router, SecurityPolicy } from './config.js';
+import type { Authority, Interface, Router, SecurityPolicy, Service } from './config.js';
 import type { Origins } from './fields.js';
 import { didYouMean, formatPath, describe, type FieldPath, type PathSegment, type Problems } from './problems.js';
 import { SECRET_MIN_HEX_DIGITS } from './read-authority.js';
-import { endpointName, meshLinks } from './topology.js';
+import { serviceAppliesTo } from './applies-to.js';
+import { endpointName, peerLinks } from './topology.js';
 
 export function checkReferences(authority: Authority, origins: Origins, problems: Problems): void {
   const at = (obj: object, ...more: PathSegment[]): FieldPath => [...(origins.get(obj) ?? []), ...more];
@@ -19,6 +22,8 @@ export function checkReferences(authority: Authority, origins: Origins, problems
   check.routers();
   check.secret();
   check.pathEnds();
+  check.encryptionNeedsAuthentication();
+  check.identities();
 }
 
 class ReferenceChecks {
@@ -45,6 +50,14 @@ class ReferenceChecks {
     this.#unique(a.services, 'service');
     this.#unique(a.servicePolicies, 'service-policy');
     this.#unique(a.routers, 'router');
+    const assets = new Map<string, object>();
+    for (const router of a.routers) {
+      const id = router.assetId ?? router.name;
+      const earlier = assets.get(id);
+      const where = router.assetId === undefined ? this.at(router, 'name') : this.at(router, 'asset-id');
+      if (earlier !== undefined) this.problems.add(where, `asset id ${describe(id)} is already the asset id of ${formatPath(this.at(earlier))} (a router's asset-id defaults to its name)`);
+      else assets.set(id, router);
+    }
     for (const router of a.routers) {
       this.#unique(router.interfaces, `interface of router ${describe(router.name)}`);
       this.#unique(router.serviceRoutes, `service-route of router ${describe(router.name)}`);
@@ -90,6 +103,23 @@ class ReferenceChecks {
           this.#unknown(this.at(rule, 'source'), 'tenant', rule.tenant, this.#tenants);
         }
       });
+      this.#appliesTo(service.appliesTo ?? []);
+    }
+  }
+
+  #appliesTo(entries: NonNullable<Service['appliesTo']>): void {
+    const routerNames = this.a.routers.map((r) => r.name);
+    const groups = new Set(this.a.routers.flatMap((r) => r.routerGroups ?? []));
+    for (const entry of entries) {
+      if (entry.type === 'router') {
+        entry.routers.forEach((name, j) => {
+          if (!routerNames.includes(name)) this.#unknown(this.at(entry, 'routers', j), 'router', name, routerNames);
+        });
+      } else if (entry.type === 'router-group') {
+        entry.groups.forEach((name, j) => {
+          if (!groups.has(name)) this.#unknown(this.at(entry, 'groups', j), 'router-group (no router lists it in `router-groups`)', name, groups);
+        });
+      }
     }
   }
 
@@ -118,6 +148,42 @@ class ReferenceChecks {
         routePrefixes.add(key);
       }
       this.#serviceRoutes(router, byName);
+      this.#adjacencies(router);
+    }
+  }
+
+  /** Each adjacency names another router's wan interface (same address family) and one of this interface's neighborhoods, once. */
+  #adjacencies(router: Router): void {
+    for (const iface of router.interfaces) {
+      const seen = new Set<string>();
+      for (const adj of iface.adjacencies ?? []) {
+        const key = `${adj.peer}/${adj.interface}`;
+        if (seen.has(key)) this.problems.add(this.at(adj, 'interface'), `duplicate adjacency to ${key} on ${endpointName(router, iface)}`);
+        seen.add(key);
+        if (!iface.neighborhoods.some((n) => n.name === adj.neighborhood)) {
+          this.#unknown(this.at(adj, 'neighborhood'), `neighborhood of ${endpointName(router, iface)}`, adj.neighborhood, iface.neighborhoods.map((n) => n.name));
+        }
+        const routerNames = this.a.routers.map((r) => r.name);
+        if (adj.peer === router.name) {
+          this.problems.add(this.at(adj, 'peer'), 'an adjacency names another router; a router is not its own peer');
+          continue;
+        }
+        const peer = this.a.routers.find((r) => r.name === adj.peer);
+        if (peer === undefined) {
+          this.#unknown(this.at(adj, 'peer'), 'router', adj.peer, routerNames);
+          continue;
+        }
+        const remote = peer.interfaces.find((i) => i.name === adj.interface);
+        if (remote === undefined) this.#unknown(this.at(adj, 'interface'), `interface of router ${describe(peer.name)}`, adj.interface, peer.interfaces.filter((i) => i.kind === 'wan').map((i) => i.name));
+        else if (remote.kind !== 'wan') this.problems.add(this.at(adj, 'interface'), `expected a wan interface of router ${describe(peer.name)}, got ${remote.kind} interface ${describe(remote.name)}`);
+        else {
+          const mine = iface.waypoint === undefined ? undefined : parseAddress(iface.waypoint);
+          const theirs = remote.waypoint === undefined ? undefined : parseAddress(remote.waypoint);
+          if (mine !== undefined && theirs !== undefined && mine.family !== theirs.family) {
+            this.problems.add(this.at(adj, 'interface'), `${endpointName(peer, remote)} has an IPv${theirs.family} waypoint, ${endpointName(router, iface)} an IPv${mine.family} one: a path needs one address family`);
+          }
+        }
+      }
     }
   }
 
@@ -146,11 +212,19 @@ class ReferenceChecks {
     );
   }
 
-  /** Both ends of a path must sign alike and share waypoint ports (checked once per pair). */
+  /** Both ends of a path must have it, sign alike and share waypoint ports (checked once per pair). */
   pathEnds(): void {
     const routers = this.a.routers;
+    const all = new Map(routers.map((r) => [r, peerLinks(this.a, r)]));
     routers.forEach((router, i) => {
-      for (const link of meshLinks(this.a, router)) {
+      for (const link of all.get(router) ?? []) {
+        const back = (all.get(link.peer) ?? []).some((l) => l.peer === router && l.local === link.remote && l.remote === link.local);
+        if (!back) {
+          const adj = link.local.adjacencies?.find((x) => x.peer === link.peer.name && x.interface === link.remote.name);
+          const at = adj === undefined ? this.at(link.local, 'neighborhoods') : this.at(adj, 'peer');
+          this.problems.add(at, `${endpointName(link.peer, link.remote)} has no path back to ${endpointName(router, link.local)}: add an adjacency { peer: ${router.name}, interface: ${link.local.name}, neighborhood: ${link.neighborhood} } to it, or remove this one`);
+          continue;
+        }
         if (routers.indexOf(link.peer) < i) continue;
         const ends = `${endpointName(router, link.local)} and ${endpointName(link.peer, link.remote)} (neighborhood ${describe(link.neighborhood)})`;
         const mine = this.#policies.get(link.local.security);
@@ -168,11 +242,86 @@ class ReferenceChecks {
     });
   }
 
+  /**
+   * Encryption without authentication is refused: a wan policy that encrypts metadata must sign
+   * (AES-CBC can be changed undetected, and nothing would stop replays); a service whose payload is
+   * encrypted with AES-CBC must only use paths that sign every packet (GCM authenticates itself).
+   */
+  encryptionNeedsAuthentication(): void {
+    const wanPolicies = new Map<string, string[]>();
+    for (const router of this.a.routers) {
+      for (const iface of router.interfaces) {
+        if (iface.kind === 'wan') wanPolicies.set(iface.security, [...(wanPolicies.get(iface.security) ?? []), endpointName(router, iface)]);
+      }
+    }
+    for (const policy of this.a.securityPolicies) {
+      const users = wanPolicies.get(policy.name);
+      if (!policy.encrypt || policy.hmacMode !== 'disabled' || users === undefined) continue;
+      this.problems.add(
+        this.at(policy, 'encrypt'),
+        `metadata encryption needs authenticated packets, but this policy has hmac-mode disabled (used by ${users.join(', ')}): `
+        + 'set hmac-mode to time-based, regular or metadata-only, or encrypt to false',
+      );
+    }
+    for (const router of this.a.routers) {
+      const links = peerLinks(this.a, router);
+      for (const route of router.serviceRoutes) {
+        const service = this.a.services.find((s) => s.name === route.service);
+        const payload = service?.security === undefined ? undefined : this.#policies.get(service.security);
+        if (service === undefined || payload === undefined || !payload.encrypt || payload.encryptionCipher === 'aes-gcm-256' || route.peer === undefined) continue;
+        for (const link of links) {
+          const mode = link.peer.name === route.peer ? this.#policies.get(link.local.security)?.hmacMode : undefined;
+          if (mode !== 'disabled' && mode !== 'metadata-only') continue;
+          this.problems.add(
+            this.at(service, 'security'),
+            `payload encryption with ${payload.encryptionCipher} needs every packet authenticated, but router ${describe(router.name)} sends `
+            + `service ${describe(service.name)} on ${endpointName(router, link.local)} whose security policy ${describe(link.local.security)} has hmac-mode ${mode}: `
+            + 'use hmac-mode time-based or regular on that interface, or encryption-cipher aes-gcm-256',
+          );
+        }
+      }
+    }
+  }
+
+  /**
+   * Router identities: a public key belongs to one router; a router whose wan interfaces use a
+   * `key-exchange: handshake` policy needs one. The handshake itself runs once path control drives it
+   * (issue 17 wave 2); until then such a policy is refused, so no path is left without keys.
+   */
+  identities(): void {
+    const owners = new Map<string, string>();
+    for (const router of this.a.routers) {
+      const key = router.identity?.publicKey;
+      if (key === undefined) continue;
+      const owner = owners.get(key);
+      if (owner !== undefined) this.problems.add(this.at(router.identity!, 'public-key'), `the same public key as router ${describe(owner)}: every router needs its own key pair`);
+      else owners.set(key, router.name);
+    }
+    const handshake = new Set(this.a.securityPolicies.filter((p) => p.keyExchange === 'handshake').map((p) => p.name));
+    const refused = new Set<string>();
+    for (const router of this.a.routers) {
+      const ifs = router.interfaces.filter((i) => i.kind === 'wan' && handshake.has(i.security));
+      if (ifs.length === 0) continue;
+      for (const i of ifs) refused.add(i.security);
+      if (router.identity === undefined) {
+        this.problems.missing([...this.at(router), 'identity'], `an identity with a public-key, because ${ifs.map((i) => endpointName(router, i)).join(', ')} use key-exchange: handshake`);
+      }
+    }
+    for (const policy of this.a.securityPolicies) {
+      if (!refused.has(policy.name)) continue;
+      this.problems.add(this.at(policy, 'key-exchange'), 'key-exchange: handshake is not run by path control yet (issue 17, wave 2); use key-exchange: static for now');
+    }
+  }
+
   #serviceRoutes(router: Router, byName: Map<string, Interface>): void {
-    const links = meshLinks(this.a, router);
+    const links = peerLinks(this.a, router);
     const routerNames = this.a.routers.map((r) => r.name);
     for (const route of router.serviceRoutes) {
-      if (!this.#services.has(route.service)) this.#unknown(this.at(route, 'service'), 'service', route.service, this.#services);
+      const service = this.a.services.find((x) => x.name === route.service);
+      if (service === undefined) this.#unknown(this.at(route, 'service'), 'service', route.service, this.#services);
+      else if (!serviceAppliesTo(service, router)) {
+        this.problems.add(this.at(route, 'service'), `service ${describe(service.name)} does not apply to router ${describe(router.name)} (see its applies-to); add the router to it or remove this service-route`);
+      }
       if (route.nextHop !== undefined) this.#lanInterface(router, byName, route.nextHop.interface, this.at(route, 'next-hop', 'interface'));
       const peer = route.peer;
       if (peer === undefined) continue;
@@ -221,6 +370,7 @@ function hmacDifference(a: SecurityPolicy, b: SecurityPolicy): string | undefine
     if (a.hmacCipher !== b.hmacCipher) diffs.push(`hmac-cipher (${a.hmacCipher} vs ${b.hmacCipher})`);
     if (a.key?.toLowerCase() !== b.key?.toLowerCase()) diffs.push('key');
     if (a.keyVersion !== b.keyVersion) diffs.push(`key-version (${a.keyVersion} vs ${b.keyVersion})`);
+    if (a.keyExchange !== b.keyExchange) diffs.push(`key-exchange (${a.keyExchange} vs ${b.keyExchange})`);
   }
   return diffs.length === 0 ? undefined : `${diffs.join(', ')} (policies ${describe(a.name)} and ${describe(b.name)})`;
 }

@@ -1,9 +1,9 @@
 /**
  * compileRouter: a validated SvrConfig + a router name -> that router's ForwardingTables.
  *
- * 1. Ids in config order: tenants, services, interfaces; peers are the other routers with at least
- *    one path, in config order.
- * 2. Paths from neighborhoods (topology.ts), each with its HMAC key (keys.ts) and the waypoint
+ * 1. Ids in config order: tenants, the services that apply to this router (applies-to.ts), interfaces;
+ *    peers are the other routers with at least one path, in config order.
+ * 2. Paths from adjacencies or neighborhoods (topology.ts), each with its HMAC key (keys.ts) and the waypoint
  *    ports both ends accept (the intersection of their port-ranges).
  *    BFD/link-test settings come from this router's entry of the path's neighborhood (defaults without one).
  * 3. Lookup structures: tenant members, local routes, remote waypoints per interface (PrefixTrie),
@@ -22,7 +22,8 @@ import { RouterTables } from './router-tables.js';
 import { ServiceFib, type FibEntry } from './service-fib.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
 import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
-import { endpointName, meshLinks, type MeshLink } from './topology.js';
+import { endpointName, peerLinks, type PeerLink } from './topology.js';
+import { servicesOf } from './applies-to.js';
 
 /** IP protocol numbers of the transport protocols a service can name. */
 export const IP_PROTOCOL: Readonly<Record<TransportProtocol, number>> = Object.freeze({ icmp: 1, tcp: 6, udp: 17, icmpv6: 58 });
@@ -38,8 +39,9 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
   }
 
   const tenants = new NameTable(authority.tenants.map((t) => t.name));
-  const serviceNames = new NameTable(authority.services.map((s) => s.name));
-  const links = meshLinks(authority, router);
+  const services = servicesOf(authority, router);
+  const serviceNames = new NameTable(services.map((s) => s.name));
+  const links = peerLinks(authority, router);
   const peerRouters = authority.routers.filter((r) => links.some((l) => l.peer === r));
   const peerNames = new NameTable(peerRouters.map((r) => r.name));
   const ifIndex = new Map(router.interfaces.map((iface, i) => [iface.name, i]));
@@ -66,14 +68,14 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
 
   const access = new AccessTable(
     tenants.names,
-    authority.services.map((s) => accessRules(s)),
+    services.map((s) => accessRules(s)),
   );
   return new RouterTables({
     generation,
     routerName: router.name,
     authority: authority.name,
     tenants,
-    services: authority.services.map((s, id) => compileService(authority, router, s, id, serviceNames, peerNames, ifIndex)),
+    services: services.map((s, id) => compileService(authority, router, s, id, serviceNames, peerNames, ifIndex)),
     serviceNames,
     interfaces,
     peers,
@@ -82,14 +84,14 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
     members: memberTrie(authority),
     routes: routeTrie(router, ifIndex),
     pathsByRemote: interfaces.map((iface) => remoteWaypointTrie(iface, paths)),
-    fib: new ServiceFib(fibEntries(authority.services), access),
+    fib: new ServiceFib(fibEntries(services), access),
   });
 }
 
-function compilePath(authority: Authority, router: Router, link: MeshLink, id: number, peer: number, localInterface: number): CompiledPath {
+function compilePath(authority: Authority, router: Router, link: PeerLink, id: number, peer: number, localInterface: number): CompiledPath {
   const policy = authority.securityPolicies.find((p) => p.name === link.local.security);
   if (policy === undefined) invalid(`security policy "${link.local.security}" of ${endpointName(router, link.local)} is not defined`);
-  const hmac = new PathHmac(policy.hmacMode, policy.hmacCipher, policy.keyVersion, pathKey(authority, policy, router, link));
+  const hmac = new PathHmac(policy.hmacMode, policy.hmacCipher, policy.keyVersion, policy.rekeyDelay * 1000, pathKey(authority, policy, router, link));
   return Object.freeze({
     id,
     name: `${link.local.name}->${link.peer.name}/${link.remote.name}`,
@@ -109,7 +111,7 @@ function compilePath(authority: Authority, router: Router, link: MeshLink, id: n
   });
 }
 
-function metadataCipher(authority: Authority, policy: SecurityPolicy, router: Router, link: MeshLink): { metadataCipher?: MetadataCipher } {
+function metadataCipher(authority: Authority, policy: SecurityPolicy, router: Router, link: PeerLink): { metadataCipher?: MetadataCipher } {
   if (!policy.encrypt) return {};
   const material = policy.key ?? authority.secret;
   if (material === undefined) invalid(`security policy "${policy.name}" encrypts metadata but has no key and the authority has no secret`);
@@ -153,7 +155,7 @@ export function compileServicePolicy(policy: ServicePolicy): CompiledServicePoli
   return Object.freeze(policy.minMos === undefined ? compiled : { ...compiled, minMos: policy.minMos });
 }
 
-function pathKey(authority: Authority, policy: SecurityPolicy, router: Router, link: MeshLink): Uint8Array {
+function pathKey(authority: Authority, policy: SecurityPolicy, router: Router, link: PeerLink): Uint8Array {
   if (policy.hmacMode === 'disabled') return new Uint8Array(0);
   const material = policy.key ?? authority.secret;
   if (material === undefined) invalid(`security policy "${policy.name}" signs packets but has no key and the authority has no secret`);

@@ -13,6 +13,10 @@ export type HmacCipher = 'sha256-128' | 'sha256' | 'sha1';
 export type EncryptionCipher = 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256';
 /** `enforced-mss` of an interface: `disabled`, `automatic` or an MSS in bytes (64-8960). */
 export type EnforcedMss = 'disabled' | 'automatic' | number;
+/** `static`: path keys derive from the policy key or authority secret (one key a key-version).
+ *  `handshake`: routers agree path keys by an authenticated key exchange between their identities
+ *  (docs/security.md "Key exchange"); wired into path control in issue 17 wave 2. */
+export type KeyExchange = 'static' | 'handshake';
 
 export interface SecurityPolicy {
   name: string;
@@ -33,6 +37,8 @@ export interface SecurityPolicy {
   /** Seconds a new key version is accepted before this router starts sending with it, so every router
    *  can load the new config first (SSR waits 30 s). default 30 */
   rekeyDelay: number;
+  /** How a path's keys are made (wan interfaces). default `static` */
+  keyExchange: KeyExchange;
 }
 
 export interface Tenant {
@@ -87,7 +93,12 @@ export interface Service {
   timeouts: Timeouts;
   /** Plugin stages every session of this service runs through (`<plugin>/<stage>`), in stage order. */
   serviceChain: string[];
+  /** Which routers have this service (ssr-reference §1.1 applies-to). Absent or empty = every router. */
+  appliesTo?: AppliesTo[];
 }
+
+/** One `applies-to` entry: the whole authority, named routers, or routers in named groups. A router has the service when any entry matches. */
+export type AppliesTo = { type: 'authority' } | { type: 'router'; routers: string[] } | { type: 'router-group'; groups: string[] };
 
 /** A vector's cost in a service-policy: 1-999999 (lower is preferred) or `never` (paths with this vector are not used). */
 export type VectorCost = number | 'never';
@@ -150,9 +161,17 @@ export interface BfdSettings {
   linkTestLength: number;
 }
 
+/**
+ * How an interface takes part in a neighborhood (ssr-reference §1.1): `mesh` peers with every other member,
+ * `hub` with spokes and meshes (not other hubs), `spoke` with hubs and meshes (not other spokes).
+ */
+export type NeighborhoodTopology = 'mesh' | 'hub' | 'spoke';
+
 export interface NeighborhoodRef {
-  /** Interfaces of different routers sharing a neighborhood name are peers (mesh topology). */
+  /** Interfaces of different routers sharing a neighborhood name are peers (as their topologies allow). */
   name: string;
+  /** default `mesh` (absent = mesh) */
+  topology?: NeighborhoodTopology;
   /** Vector label of the paths through this neighborhood (e.g. `mpls`, `broadband`, `lte`). */
   vector?: string;
   /** BFD and link tests on paths through this neighborhood; absent = every default. */
@@ -186,6 +205,23 @@ export interface Interface {
   enforcedMss: EnforcedMss;
   /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
   kernelRoutes: KernelRoute[];
+  /**
+   * WAN: paths to peer interfaces written out. They add to the paths neighborhoods and topologies give (or
+   * choose the neighborhood of one); a conductor writes those out, marked generated, on every commit.
+   */
+  adjacencies?: Adjacency[];
+}
+
+/** One path end written out: this wan interface -> `peer`'s wan `interface`, through `neighborhood`. */
+export interface Adjacency {
+  /** the peer router */
+  peer: string;
+  /** the peer router's wan interface */
+  interface: string;
+  /** one of this interface's neighborhoods: the path's vector and BFD settings come from it */
+  neighborhood: string;
+  /** true: made by the conductor from neighborhoods and replaced on every commit; false (default): written by an operator and kept */
+  generated: boolean;
 }
 
 export interface KernelRoute {
@@ -211,14 +247,28 @@ export interface ServiceRoute {
   nextHop?: { interface: string; gateway?: string };
 }
 
+/** A router's long-term key for the key exchange (X25519); the conductor will enrol these. */
+export interface RouterIdentity {
+  /** its public key: base64 of 32 bytes (every router of the authority reads it) */
+  publicKey: string;
+  /** where this router's node reads its private key (32 raw bytes or their base64); never in the file */
+  privateKeyFile?: string;
+}
+
 export interface Router {
   /** `[A-Za-z0-9_-]{1,63}`, not `all`, `any` or `unknown`. */
   name: string;
+  /** needed by the routers whose wan interfaces use a `key-exchange: handshake` policy */
+  identity?: RouterIdentity;
   interfaces: Interface[];
   routes: Route[];
   serviceRoutes: ServiceRoute[];
   /** Plugins loaded on this router only (after the authority's). */
   plugins: PluginRef[];
+  /** Groups this router belongs to, for services' `applies-to` (`router-group`). Absent = none. */
+  routerGroups?: string[];
+  /** The asset id a node presents to the conductor (ZTP) to become this router; default the router's name. */
+  assetId?: string;
   /** `svr node`: the management API (REST, OpenAPI, /metrics) of this router; absent = no API. */
   management?: Management;
 }

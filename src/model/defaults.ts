@@ -25,6 +25,7 @@ export const SECURITY_POLICY_DEFAULTS: Readonly<Omit<SecurityPolicy, 'name' | 'k
   adaptiveEncryption: true,
   keyVersion: 1,
   rekeyDelay: 30,
+  keyExchange: 'static',
 });
 
 export function builtinSecurityPolicy(): SecurityPolicy {

@@ -32,6 +32,11 @@ export function isHexSecret(text: string, minDigits: number): boolean {
   return text.length >= minDigits && text.length % 2 === 0 && /^[0-9A-Fa-f]+$/.test(text);
 }
 
+/** Standard base64 of exactly `bytes` bytes (an X25519 key: 32 bytes, 44 characters). */
+export function isBase64Key(text: string, bytes: number): boolean {
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length === 4 * Math.ceil(bytes / 3) && Buffer.from(text, 'base64').length === bytes;
+}
+
 /** Exactly `digits` hex digits. */
 export function isHexKey(text: string, digits: number): boolean {
   return text.length === digits && /^[0-9A-Fa-f]+$/.test(text);

@@ -35,13 +35,15 @@ export class PathHmac implements CompiledHmac {
   readonly cipher: HmacCipher;
   readonly tagLength: number;
   readonly keyVersion: number;
+  readonly rekeyDelayMs: number;
   readonly #key: Uint8Array;
 
-  constructor(mode: HmacMode, cipher: HmacCipher, keyVersion: number, key: Uint8Array) {
+  constructor(mode: HmacMode, cipher: HmacCipher, keyVersion: number, rekeyDelayMs: number, key: Uint8Array) {
     this.mode = mode;
     this.cipher = cipher;
     this.tagLength = hmacTagLength(mode, cipher);
     this.keyVersion = keyVersion;
+    this.rekeyDelayMs = rekeyDelayMs;
     this.#key = key;
   }
 

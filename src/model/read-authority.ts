@@ -4,7 +4,7 @@
  * camelCase types of config.ts and fills defaults (including the built-in `internal` security
  * policy and `default` service-policy). Cross-references are checked later (check-references.ts).
  */
-import type { Authority, HmacCipher, HmacMode, EncryptionCipher, SecurityPolicy, SvrConfig, Tenant } from './config.js';
+import type { Authority, HmacCipher, HmacMode, EncryptionCipher, KeyExchange, SecurityPolicy, SvrConfig, Tenant } from './config.js';
 import { BUILTIN_SECURITY_POLICY, BUILTIN_SERVICE_POLICY, SECURITY_POLICY_DEFAULTS, builtinSecurityPolicy, builtinServicePolicy } from './defaults.js';
 import { readList, type ReadContext } from './fields.js';
 import { isHexKey, isHexSecret, prefixProblem } from './formats.js';
@@ -17,12 +17,13 @@ import { readServicePolicy } from './read-service-policy.js';
 
 const TOP_KEYS = ['authority'] as const;
 const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins'] as const;
-const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay'] as const;
+const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay', 'key-exchange'] as const;
 const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
 
 const HMAC_MODES: readonly HmacMode[] = ['disabled', 'metadata-only', 'regular', 'time-based'];
 const HMAC_CIPHERS: readonly HmacCipher[] = ['sha256-128', 'sha256', 'sha1'];
 const ENCRYPTION_CIPHERS: readonly EncryptionCipher[] = ['aes-cbc-128', 'aes-cbc-256', 'aes-gcm-256'];
+const KEY_EXCHANGES: readonly KeyExchange[] = ['static', 'handshake'];
 
 /** Hex digits of `authority.secret` (32 bytes at least) and of a policy `key` (exactly 32 bytes). */
 export const SECRET_MIN_HEX_DIGITS = 64;
@@ -78,6 +79,7 @@ function readSecurityPolicy(value: unknown, path: FieldPath, { r }: ReadContext)
     adaptiveEncryption: r.boolean(o, 'adaptive-encryption', path, d.adaptiveEncryption),
     keyVersion: r.integer(o, 'key-version', path, 0, 0xffffffff, d.keyVersion),
     rekeyDelay: r.integer(o, 'rekey-delay', path, 0, 3600, d.rekeyDelay, ' seconds'),
+    keyExchange: r.oneOf(o, 'key-exchange', path, KEY_EXCHANGES, d.keyExchange),
   };
   const key = r.optionalString(o, 'key', path, `exactly ${KEY_HEX_DIGITS} hex digits (32 bytes)`, (s) => isHexKey(s, KEY_HEX_DIGITS));
   if (key !== undefined) policy.key = key;

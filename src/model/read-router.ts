@@ -1,32 +1,37 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import type { BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, Route, Router, ServiceRoute } from './config.js';
+import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
 import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
-import { PORT_RANGE_EXPECTED, addressProblem, parsePortRange, prefixProblem } from './formats.js';
+import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefixProblem } from './formats.js';
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'management'] as const;
-const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
+const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'management'] as const;
+const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
+const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-const NEIGHBORHOOD_KEYS = ['name', 'vector', 'bfd'] as const;
+const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd'] as const;
+const TOPOLOGIES: readonly NeighborhoodTopology[] = ['mesh', 'hub', 'spoke'];
+const ADJACENCY_KEYS = ['peer', 'interface', 'neighborhood', 'generated'] as const;
 const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
 const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
 const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
 const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
 /** Fields that only mean something on a wan interface. */
-const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'security', 'port-range', 'enforced-mss'] as const;
+const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'enforced-mss'] as const;
 
 export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): Router | undefined {
   const { r } = ctx;
   const o = r.object(value, path, 'a router mapping', ROUTER_KEYS);
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.router, isRouterName);
+  const assetId = r.optionalString(o, 'asset-id', path, NAME_RULES.plain, isPlainName);
+  const routerGroups = o['router-groups'] === undefined || o['router-groups'] === null ? undefined : readNames(o, 'router-groups', path, ctx);
   const interfaces = readList(ctx, o, 'interfaces', path, 'a list of interfaces', (v, p) => readInterface(v, p, ctx), true);
   if (Array.isArray(o['interfaces']) && o['interfaces'].length === 0) {
     r.problems.add([...path, 'interfaces'], 'expected at least one interface, got an empty list');
@@ -40,11 +45,38 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const routes = readList(ctx, o, 'routes', path, 'a list of routes', (v, p) => readRoute(v, p, ctx));
   const serviceRoutes = readList(ctx, o, 'service-routes', path, 'a list of service-routes', (v, p) => readServiceRoute(v, p, ctx));
   const plugins = readPlugins(o, path, ctx);
+  const identity = o['identity'] === undefined ? undefined : readIdentity(o['identity'], [...path, 'identity'], ctx);
   const management = readManagement(o, path, ctx);
   if (name === undefined) return undefined;
   const router: Router = { name, interfaces, routes, serviceRoutes, plugins };
+  if (identity !== undefined) router.identity = identity;
+  if (routerGroups !== undefined) router.routerGroups = routerGroups;
+  if (assetId !== undefined) router.assetId = assetId;
   if (management !== undefined) router.management = management;
   return router;
+}
+
+/** `identity`: the router's X25519 public key (base64) and where its node reads the private key. */
+function readIdentity(value: unknown, path: FieldPath, { r, origins }: ReadContext): RouterIdentity | undefined {
+  const o = r.object(value, path, 'an identity mapping with `public-key`', IDENTITY_KEYS);
+  if (o === undefined) return undefined;
+  const publicKey = r.string(o, 'public-key', path, 'an X25519 public key: base64 of 32 bytes (44 characters, `svr identity new` makes one)', (s) => isBase64Key(s, 32));
+  const file = r.optionalString(o, 'private-key-file', path, 'a file path');
+  if (publicKey === undefined) return undefined;
+  const identity: RouterIdentity = file === undefined ? { publicKey } : { publicKey, privateKeyFile: file };
+  origins.set(identity, path);
+  return identity;
+}
+
+/** A list of plain names without duplicates (router-groups). */
+function readNames(o: Raw, key: string, path: FieldPath, { r }: ReadContext): string[] {
+  const names: string[] = [];
+  for (const [item, at] of r.list(o, key, path, `a list of names (${NAME_RULES.plain})`)) {
+    if (typeof item !== 'string' || !isPlainName(item)) r.problems.expected(at, NAME_RULES.plain, item);
+    else if (names.includes(item)) r.problems.add(at, `duplicate ${describe(item)} in ${key}`);
+    else names.push(item);
+  }
+  return names;
 }
 
 function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Interface | undefined {
@@ -65,6 +97,9 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
   const isWan = kind === 'wan';
   const waypoint = isWan ? r.string(o, 'waypoint', path, 'the waypoint IPv4 or IPv6 address of a wan interface', (s) => addressProblem(s) === undefined) : undefined;
   const neighborhoods = isWan ? readNeighborhoods(o, path, ctx) : [];
+  const adjacencies = isWan && o['adjacencies'] !== undefined && o['adjacencies'] !== null
+    ? readList(ctx, o, 'adjacencies', path, 'a list of adjacencies ({ peer, interface, neighborhood, generated })', (v, p) => readAdjacency(v, p, ctx))
+    : undefined;
   const security = (isWan ? r.optionalString(o, 'security', path, NAME_RULES.plain, isPlainName) : undefined) ?? BUILTIN_SECURITY_POLICY;
   let portRange = { ...DEFAULT_PORT_RANGE };
   if (isWan && o['port-range'] !== undefined) {
@@ -84,7 +119,20 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
   const iface: Interface = { name, kind, neighborhoods, security, portRange, device, mtu, enforcedMss, kernelRoutes };
   if (tenant !== undefined) iface.tenant = tenant;
   if (waypoint !== undefined) iface.waypoint = waypoint;
+  if (adjacencies !== undefined) iface.adjacencies = adjacencies;
   return iface;
+}
+
+/** One adjacency of a wan interface; its references are checked across routers later (check-references.ts). */
+function readAdjacency(value: unknown, path: FieldPath, { r }: ReadContext): Adjacency | undefined {
+  const o = r.object(value, path, 'an adjacency mapping ({ peer, interface, neighborhood, generated })', ADJACENCY_KEYS);
+  if (o === undefined) return undefined;
+  const peer = r.string(o, 'peer', path, NAME_RULES.router, isRouterName);
+  const iface = r.string(o, 'interface', path, 'the name of a wan interface of the peer router', isPlainName);
+  const neighborhood = r.string(o, 'neighborhood', path, 'the name of one of this interface\'s neighborhoods', isPlainName);
+  const generated = r.boolean(o, 'generated', path, false);
+  if (peer === undefined || iface === undefined || neighborhood === undefined) return undefined;
+  return { peer, interface: iface, neighborhood, generated };
 }
 
 /** `enforced-mss` of a wan interface: `disabled`, `automatic` (default) or an MSS in bytes. */
@@ -130,13 +178,15 @@ function readNeighborhoods(o: Raw, path: FieldPath, ctx: ReadContext): Neighborh
 
 function readNeighborhood(value: unknown, path: FieldPath, ctx: ReadContext): NeighborhoodRef | undefined {
   const { r } = ctx;
-  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector, bfd })', NEIGHBORHOOD_KEYS);
+  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector, topology, bfd })', NEIGHBORHOOD_KEYS);
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
   const vector = r.optionalString(o, 'vector', path, NAME_RULES.plain, isPlainName);
+  const topology = o['topology'] === undefined || o['topology'] === null ? undefined : r.oneOf(o, 'topology', path, TOPOLOGIES, 'mesh');
   const bfd = o['bfd'] === undefined || o['bfd'] === null ? undefined : readBfd(o['bfd'], [...path, 'bfd'], ctx);
   if (name === undefined) return undefined;
   const entry: NeighborhoodRef = vector === undefined ? { name } : { name, vector };
+  if (topology !== undefined) entry.topology = topology;
   if (bfd !== undefined) entry.bfd = bfd;
   return entry;
 }

@@ -1,13 +1,15 @@
 /** First validation pass for a service: addresses, transport, access-policy, timeouts. */
 import { readServiceChain } from './read-plugins.js';
-import type { AccessRule, Service, Timeouts, TransportProtocol, TransportSpec, PortRange } from './config.js';
+import type { AccessRule, AppliesTo, Service, Timeouts, TransportProtocol, TransportSpec, PortRange } from './config.js';
 import { BUILTIN_SERVICE_POLICY, DEFAULT_TIMEOUTS } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { PORT_SPEC_EXPECTED, parseAccessSource, parsePortSpec, prefixProblem } from './formats.js';
-import { NAME_RULES, isDottedName, isPlainName } from './names.js';
+import { NAME_RULES, isDottedName, isPlainName, isRouterName } from './names.js';
 import type { FieldPath } from './problems.js';
 
-const SERVICE_KEYS = ['name', 'addresses', 'transport', 'access-policy', 'service-policy', 'security', 'timeouts', 'service-chain'] as const;
+const SERVICE_KEYS = ['name', 'addresses', 'transport', 'access-policy', 'service-policy', 'security', 'timeouts', 'service-chain', 'applies-to'] as const;
+const APPLIES_TO_KEYS = ['type', 'routers', 'groups'] as const;
+const APPLIES_TO_TYPES = ['authority', 'router', 'router-group'] as const;
 const TRANSPORT_KEYS = ['protocol', 'ports'] as const;
 const ACCESS_RULE_KEYS = ['source', 'permission'] as const;
 const TIMEOUT_KEYS = ['tcp-initial', 'tcp', 'udp', 'icmp', 'other'] as const;
@@ -44,10 +46,46 @@ export function readService(value: unknown, path: FieldPath, ctx: ReadContext): 
   const security = r.optionalString(o, 'security', path, NAME_RULES.plain, isPlainName);
   const timeouts = readTimeouts(o, path, ctx);
   const serviceChain = readServiceChain(o, path, ctx);
+  const appliesTo = o['applies-to'] === undefined || o['applies-to'] === null ? undefined : readAppliesTo(o, path, ctx);
   if (name === undefined) return undefined;
   const service: Service = { name, addresses, transport, accessPolicy, servicePolicy, timeouts, serviceChain };
   if (security !== undefined) service.security = security;
+  if (appliesTo !== undefined) service.appliesTo = appliesTo;
   return service;
+}
+
+/** `applies-to`: entries by type, each type once; routers and groups are checked against the routers later. */
+function readAppliesTo(o: Raw, path: FieldPath, ctx: ReadContext): AppliesTo[] {
+  const list = readList(ctx, o, 'applies-to', path, 'a list of applies-to entries ({ type, routers | groups })', (v, p) => readAppliesToEntry(v, p, ctx));
+  const seen = new Set<string>();
+  list.forEach((e, i) => {
+    if (seen.has(e.type)) ctx.r.problems.add([...path, 'applies-to', i, 'type'], `duplicate applies-to type "${e.type}"; list every router or group in one entry`);
+    seen.add(e.type);
+  });
+  return list;
+}
+
+function readAppliesToEntry(value: unknown, path: FieldPath, { r }: ReadContext): AppliesTo | undefined {
+  const o = r.object(value, path, 'an applies-to mapping ({ type: authority } | { type: router, routers: [...] } | { type: router-group, groups: [...] })', APPLIES_TO_KEYS);
+  if (o === undefined) return undefined;
+  const type = r.oneOf(o, 'type', path, APPLIES_TO_TYPES, undefined);
+  const names = (key: 'routers' | 'groups', valid: (s: string) => boolean, rule: string): string[] => {
+    const out: string[] = [];
+    const items = r.list(o, key, path, `a list of ${key === 'routers' ? 'router' : 'router-group'} names`, true);
+    if (Array.isArray(o[key]) && items.length === 0) r.problems.add([...path, key], `expected at least one name, got an empty list`);
+    for (const [item, at] of items) {
+      if (typeof item !== 'string' || !valid(item)) r.problems.expected(at, rule, item);
+      else out.push(item);
+    }
+    return out;
+  };
+  for (const key of ['routers', 'groups'] as const) {
+    const wanted = type === 'router' ? 'routers' : type === 'router-group' ? 'groups' : undefined;
+    if (o[key] !== undefined && type !== undefined && key !== wanted) r.problems.add([...path, key], `applies-to type "${type}" has no \`${key}\`${wanted === undefined ? '' : `; use \`${wanted}\``}`);
+  }
+  if (type === 'router') return { type, routers: names('routers', isRouterName, NAME_RULES.router) };
+  if (type === 'router-group') return { type, groups: names('groups', isPlainName, NAME_RULES.plain) };
+  return type === undefined ? undefined : { type };
 }
 
 function readTransport(value: unknown, path: FieldPath, { r }: ReadContext): TransportSpec | undefined {

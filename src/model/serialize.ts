@@ -28,6 +28,7 @@ function service(s: Service): Doc {
     security: s.security,
     timeouts: { 'tcp-initial': s.timeouts.tcpInitial, tcp: s.timeouts.tcp, udp: s.timeouts.udp, icmp: s.timeouts.icmp, other: s.timeouts.other },
     'service-chain': s.serviceChain.length > 0 ? s.serviceChain : undefined,
+    'applies-to': s.appliesTo?.map((e) => clean({ type: e.type, routers: e.type === 'router' ? e.routers : undefined, groups: e.type === 'router-group' ? e.groups : undefined })),
   });
 }
 
@@ -67,7 +68,8 @@ function iface(i: Interface): Doc {
     kind: i.kind,
     tenant: i.tenant,
     waypoint: i.waypoint,
-    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, bfd: bfd(n.bfd) })),
+    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, topology: n.topology, bfd: bfd(n.bfd) })),
+    adjacencies: noWan ? undefined : i.adjacencies?.map((x) => ({ peer: x.peer, interface: x.interface, neighborhood: x.neighborhood, generated: x.generated })),
     security: noWan ? undefined : i.security,
     'port-range': noWan ? undefined : `${i.portRange.from}-${i.portRange.to}`,
     device: i.device,
@@ -84,6 +86,9 @@ function plugin(p: PluginRef): Doc {
 function router(r: Router): Doc {
   return clean({
     name: r.name,
+    identity: r.identity === undefined ? undefined : clean({ 'public-key': r.identity.publicKey, 'private-key-file': r.identity.privateKeyFile }),
+    'asset-id': r.assetId,
+    'router-groups': r.routerGroups,
     interfaces: r.interfaces.map(iface),
     routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway })),
     'service-routes': r.serviceRoutes.map((x) => clean({
@@ -115,6 +120,7 @@ export function configToDocument(config: SvrConfig): Doc {
       'security-policies': a.securityPolicies.map((p) => clean({
         name: p.name, 'hmac-mode': p.hmacMode, 'hmac-cipher': p.hmacCipher, encrypt: p.encrypt,
         'encryption-cipher': p.encryptionCipher, 'adaptive-encryption': p.adaptiveEncryption, key: p.key, 'key-version': p.keyVersion, 'rekey-delay': p.rekeyDelay,
+        'key-exchange': p.keyExchange,
       })),
       tenants: a.tenants.map((t) => clean({ name: t.name, members: t.members, 'service-chain': t.serviceChain.length > 0 ? t.serviceChain : undefined })),
       services: a.services.map(service),

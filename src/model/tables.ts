@@ -44,6 +44,8 @@ export interface CompiledHmac {
   readonly key: Uint8Array;
   /** Security ID (TLV 16) = key version. */
   readonly keyVersion: number;
+  /** ms a new key version is accepted before this router signs with it (the policy's rekey-delay) */
+  readonly rekeyDelayMs: number;
 }
 
 /** BFD and link-test settings of a path, from this router's neighborhood entry (defaults when it has no `bfd`). */

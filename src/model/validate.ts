@@ -22,9 +22,15 @@ import { configToDocument } from './serialize.js';
 
 export type { ConfigProblem } from './problems.js';
 
+export interface ParseOptions {
+  /** Read the text as if it had no adjacencies marked `generated: true` (a conductor regenerates them); lines stay those of the text. */
+  withoutGenerated?: boolean;
+}
+
 /** Parse and validate config text. `source` names the file in messages. Throws SvrError. */
-export function parseConfig(text: string, source = '<config>'): SvrConfig {
+export function parseConfig(text: string, source = '<config>', options: ParseOptions = {}): SvrConfig {
   const { data, doc, lines } = parseText(text, source);
+  if (options.withoutGenerated === true) dropGeneratedAdjacencies(data);
   const problems = new Problems();
   const origins: Origins = new WeakMap();
   const config = readConfig(data, { r: new FieldReader(problems), origins });
@@ -68,6 +74,23 @@ export function redactSecrets(config: SvrConfig): SvrConfig {
   };
   if (a.secret !== undefined) authority.secret = '<redacted>';
   return { authority };
+}
+
+/** Removes `generated: true` adjacencies from parsed data, where the shape is as expected (validation reports the rest). */
+function dropGeneratedAdjacencies(data: unknown): void {
+  const list = (o: unknown, key: string): unknown[] => {
+    const v = o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined;
+    return Array.isArray(v) ? v : [];
+  };
+  for (const router of list((data as Record<string, unknown> | null)?.['authority'], 'routers')) {
+    for (const iface of list(router, 'interfaces')) {
+      const adjacencies = list(iface, 'adjacencies');
+      if (adjacencies.length === 0) continue;
+      const kept = adjacencies.filter((a) => !(a !== null && typeof a === 'object' && (a as Record<string, unknown>)['generated'] === true));
+      if (kept.length === 0) delete (iface as Record<string, unknown>)['adjacencies'];
+      else (iface as Record<string, unknown>)['adjacencies'] = kept;
+    }
+  }
 }
 
 interface ParsedText {

@@ -37,6 +37,12 @@ import { startVisibility, type NodeVisibility } from './visibility.js';
 
 export interface NodeOptions {
   configPath: string;
+  /** the config itself (a managed node's, from its conductor); `configPath` then only names it in logs */
+  config?: SvrConfig;
+  /** a state store the caller opened and closes (a managed node keeps one across restarts) */
+  store?: Store;
+  /** set when a conductor manages this node: `reload` is refused (the conductor pushes configs) */
+  conductor?: string;
   name: string;
   socket?: string;
   runDir?: string;
@@ -73,6 +79,8 @@ export class RunningNode {
     private readonly store: Store,
     private readonly recorder: StateRecorder,
     readonly visibility: NodeVisibility,
+    private readonly ownsStore = true,
+    private readonly conductor?: string,
   ) {}
 
   /** the management API (absent until attached; idle without a `management` block) */
@@ -140,17 +148,34 @@ export class RunningNode {
     };
   }
 
-  /**
-   * Re-reads the config file (`by`: who asked, for the log and the event). Interfaces must stay the same
-   * (they own devices); the rest applies live, the management API included.
-   */
+  /** Re-reads the config file (`by`: who asked, for the log and the event). Interfaces must stay the same (they own devices); the rest applies live. */
   async reload(by = 'signal'): Promise<{ applied: boolean }> {
-    let next: SvrConfig;
+    try {
+      if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
+      await this.apply(await loadConfig(this.configPath), by);
+    } catch (e) {
+      this.log.info('config.refused', { file: this.configPath, by, reason: e instanceof Error ? e.message : String(e) });
+      throw e;
+    }
+    this.log.info('config.applied', { file: this.configPath, by });
+    return { applied: true };
+  }
+
+  /** True when `next` keeps this router's interfaces (name, kind, device, mtu, waypoint): it can apply live. */
+  sameInterfaces(next: SvrConfig): boolean {
+    const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
+    return isDeepStrictEqual(mine(next), mine(this.router.runningConfig));
+  }
+
+  /**
+   * Applies a validated config live (refused as a whole when bad, when the interfaces changed, or when a
+   * token or TLS file of its management block cannot be read), the management API included; an event says
+   * which (`by`: who asked).
+   */
+  async apply(next: SvrConfig, by = 'conductor'): Promise<void> {
     let api: PreparedManagement | undefined;
     try {
-      next = await loadConfig(this.configPath);
-      const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
-      if (!isDeepStrictEqual(mine(next), mine(this.router.runningConfig))) {
+      if (!this.sameInterfaces(next)) {
         throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
       }
       api = await prepareApi(next, this.name, this.configPath);
@@ -158,12 +183,9 @@ export class RunningNode {
       await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
       void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     } catch (e) {
-      const reason = e instanceof Error ? e.message : String(e);
-      this.log.info('config.refused', { file: this.configPath, by, reason });
-      this.visibility.alarms.configRefused(this.configPath, by, reason);
+      this.visibility.alarms.configRefused(this.configPath, by, e instanceof Error ? e.message : String(e));
       throw e;
     }
-    this.log.info('config.applied', { file: this.configPath, by });
     this.visibility.alarms.configApplied(this.configPath, by);
     try {
       await this.api?.apply(api);
@@ -173,7 +195,6 @@ export class RunningNode {
       this.log.info('api.refused', { reason });
       this.visibility.alarms.registry.event({ category: 'config', severity: 'major', source: 'management', message: `the management API kept its old listener: ${reason}` });
     }
-    return { applied: true };
   }
 
   stop(reason: string): Promise<void> {
@@ -185,7 +206,7 @@ export class RunningNode {
       this.control = null;
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
       await this.recorder.close();
-      await this.store.close();
+      if (this.ownsStore) await this.store.close();
       unregister(this.dir, this.name, process.pid);
       this.log.info('node.stopped', {});
       this.markDone();
@@ -196,7 +217,7 @@ export class RunningNode {
 
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const log = new NodeLog(o.name, o.logFormat, o.write);
-  const config = await loadConfig(o.configPath);
+  const config = o.config ?? await loadConfig(o.configPath);
   const me = config.authority.routers.find((r) => r.name === o.name);
   if (me === undefined) {
     const names = config.authority.routers.map((r) => r.name).join(', ');
@@ -208,7 +229,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const socket = o.socket ?? defaultSocket(dir, o.name);
   const dataDir = o.dataDir ?? join(process.env['SVR_DATA_DIR'] ?? '/var/lib/svrouter', o.name);
   mkdirSync(dataDir, { recursive: true });
-  const store = await Store.open(dataDir);
+  const store = o.store ?? await Store.open(dataDir);
+  const closeStore = async () => {
+    if (o.store === undefined) await store.close();
+  };
   const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
   const workers = o.workers ?? 1;
   let opened: OpenedInterface[] = [];
@@ -217,7 +241,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     try {
       router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
     } catch (e) {
-      await store.close();
+      await closeStore();
       throw e;
     }
   } else {
@@ -225,7 +249,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       setBusyPoll(busyPollUs);
       opened = await openInterfaces(me.interfaces, logInfo);
     } catch (e) {
-      await store.close();
+      await closeStore();
       throw e;
     }
     try {
@@ -234,7 +258,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       });
     } catch (e) {
       for (const x of opened) x.port.close();
-      await store.close();
+      await closeStore();
       throw e;
     }
   }
@@ -252,7 +276,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const visibility = startVisibility(router, {
     name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
   });
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, visibility);
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, visibility, o.store === undefined, o.conductor);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
   } catch (e) {

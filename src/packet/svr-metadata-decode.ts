@@ -47,6 +47,11 @@ export interface DecodedMetadata {
   healthCheck?: number;
   remainingSessionTime?: number;
   serviceSessionCount?: number;
+  /** The payload TLVs were ciphertext on the wire (§4.2: behind a security id). Without `decrypted`, only
+   *  the header TLVs are shown. */
+  encrypted?: boolean;
+  /** ... and they were decrypted with a key from the config (`svr decode --config`). */
+  decrypted?: boolean;
   /** Present when the metadata does not fit: the reason, as the data path counts it. */
   malformed?: string;
 }
@@ -171,11 +176,22 @@ export function decodeMetadata(buf: Uint8Array, off: number, len: number): Decod
   }
   const headerEnd = Math.min(off + v.headerLength, off + len);
   listRegion(buf, off + 12, headerEnd, 'header', m.tlvs);
+  if (err === MetaError.Encrypted) {
+    m.encrypted = true; // opaque: the header TLVs (security id, control) are all there is to show
+    fillFields(m, buf, v);
+    return m;
+  }
   listRegion(buf, headerEnd, Math.min(off + v.total, off + len), 'payload', m.tlvs);
   if (err !== MetaError.None) {
     m.malformed = META_ERROR_NAMES[err];
     return m;
   }
+  fillFields(m, buf, v);
+  return m;
+}
+
+/** The named fields of `m` from the TLVs `v` found. */
+function fillFields(m: DecodedMetadata, buf: Uint8Array, v: MetadataView): void {
   if (v.forwardCtx >= 0) m.forward = decodeContext(buf, v.forwardCtx, v.forwardFamily as 4 | 6);
   if (v.reverseCtx >= 0) m.reverse = decodeContext(buf, v.reverseCtx, v.reverseFamily as 4 | 6);
   if (v.uuid >= 0) m.sessionId = formatUuid(buf, v.uuid);
@@ -194,5 +210,4 @@ export function decodeMetadata(buf: Uint8Array, off: number, len: number): Decod
   m.payloadEncrypted = v.payloadEncrypted;
   m.disableForwardMetadata = v.disableForwardMetadata;
   m.tcpSyn = v.tcpSyn;
-  return m;
 }

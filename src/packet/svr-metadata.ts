@@ -66,12 +66,22 @@ export const enum MetaError {
   BadContextLength = 6,
   BadUuidLength = 7,
   BadTlvLength = 8,
+  /** not an error of the packet: a security id and a payload-TLV region that is ciphertext (§4.2) */
+  Encrypted = 9,
 }
 
 export const META_ERROR_NAMES = [
   'none', 'not-metadata', 'bad-version', 'header-length-below-12', 'lengths-exceed-packet', 'tlv-overruns-region',
-  'bad-context-length', 'bad-uuid-length', 'bad-tlv-length',
+  'bad-context-length', 'bad-uuid-length', 'bad-tlv-length', 'encrypted',
 ] as const;
+
+/**
+ * §4.2: a payload-TLV region that does not walk behind a Security ID is opaque ciphertext when its length
+ * fits AES-CBC (a 16-byte IV and at least one whole block), as SSR's dissector reads it.
+ */
+export function looksEncrypted(payloadLength: number): boolean {
+  return payloadLength >= 32 && payloadLength % 16 === 0;
+}
 
 /** Fixed value lengths the receiver enforces (§3.3, §10); -1 = variable. Flags must be empty. */
 function expectedLength(type: number): number {
@@ -159,7 +169,9 @@ export class MetadataView {
 
 /**
  * Scans the metadata at the start of an L4 payload buf[off, off+len) (HMAC trailer already excluded).
- * Returns MetaError.NotMetadata when there is no cookie, MetaError.None when every TLV fits, else the error.
+ * Returns MetaError.NotMetadata when there is no cookie, MetaError.None when every TLV fits,
+ * MetaError.Encrypted when the payload TLVs are ciphertext (only the header TLVs are then in `v`), else
+ * the error.
  */
 export function scanMetadata(buf: Uint8Array, off: number, len: number, v: MetadataView): MetaError {
   v.reset();
@@ -176,6 +188,18 @@ export function scanMetadata(buf: Uint8Array, off: number, len: number, v: Metad
   const e1 = walkRegion(buf, off + BASE_HEADER_LENGTH, off + v.headerLength, v);
   if (e1 !== MetaError.None) return (v.error = e1);
   const e2 = walkRegion(buf, off + v.headerLength, off + v.total, v);
+  if (e2 !== MetaError.None && v.securityId >= 0 && looksEncrypted(v.payloadLength)) {
+    // what the partial walk of the ciphertext set is noise: keep the header TLVs only
+    const headerLength = v.headerLength;
+    const payloadLength = v.payloadLength;
+    v.reset();
+    v.version = METADATA_VERSION;
+    v.headerLength = headerLength;
+    v.payloadLength = payloadLength;
+    v.total = headerLength + payloadLength;
+    walkRegion(buf, off + BASE_HEADER_LENGTH, off + headerLength, v);
+    return (v.error = MetaError.Encrypted);
+  }
   return (v.error = e2);
 }
 

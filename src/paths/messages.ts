@@ -8,6 +8,7 @@
  * | 0xc1        | link-test echo request                                         | paths/link-test |
  * | 0xc2        | link-test echo reply                                           | paths/link-test |
  * | 0xc3-0xc7   | STEP (document chunk, request, ack; 0xc6-0xc7 reserved)        | step/codec      |
+ * | 0xc8-0xcb   | key exchange (initiation, response, cookie, confirmation)      | crypto/handshake, paths/key-exchange |
  * | anything else | unknown: dropped and counted                                 |                 |
  *
  * Link-test echo (16 bytes, big-endian):
@@ -27,13 +28,16 @@ export interface PathMessage {
   atMs: number;
 }
 
-export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'unknown';
+export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'handshake' | 'unknown';
 
 export const LINK_TEST_REQUEST = 0xc1;
 export const LINK_TEST_REPLY = 0xc2;
 /** First and last byte of the range that belongs to STEP (step/codec.ts). */
 export const STEP_FIRST_BYTE = 0xc3;
 export const STEP_LAST_BYTE = 0xc7;
+/** First and last byte of the key exchange's messages (crypto/handshake.ts MSG_*). */
+export const HANDSHAKE_FIRST_BYTE = 0xc8;
+export const HANDSHAKE_LAST_BYTE = 0xcb;
 export const LINK_TEST_LENGTH = 16;
 
 /** Which protocol a control-channel payload belongs to, from its first byte. */
@@ -44,6 +48,7 @@ export function pathMessageKind(payload: Uint8Array): PathMessageKind {
   if (b === LINK_TEST_REQUEST) return 'link-test-request';
   if (b === LINK_TEST_REPLY) return 'link-test-reply';
   if (b >= STEP_FIRST_BYTE && b <= STEP_LAST_BYTE) return 'step';
+  if (b >= HANDSHAKE_FIRST_BYTE && b <= HANDSHAKE_LAST_BYTE) return 'handshake';
   return 'unknown';
 }
 

@@ -22,9 +22,11 @@ const LAB: readonly Prerequisite[] = ['root', 'ip', 'netns', 'iperf3', 'curl'];
 /** Each file (path under test/, no extension) and what its gated tests need. */
 export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/lab.test': [...LAB, 'tcpdump'],
+  'e2e/conductor.test': LAB,
   'e2e/paths.test': LAB,
   'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
   'e2e/workers.test': LAB,
+  'e2e/replay.test': [...LAB, 'tcpdump', 'python3'],
   'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/visibility-api.test': [...LAB, 'prometheus'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
@@ -33,6 +35,8 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/plugins/external-function-netns.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],
   'unit/api/management.test': ['openssl'],
+  'unit/conductor/store-etcd.test': ['etcd'],
+  'unit/conductor/ha.test': ['etcd'],
 };
 
 export const TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));

@@ -18,8 +18,11 @@ export interface WirePacket {
   bytes: Uint8Array;
 }
 
-/** Starts recording; `trailer` = HMAC bytes at the end of each payload (16 for sha256-128 every packet). */
-export function recordWire(link: MemoryLink, trailer = 16): WirePacket[] {
+/** Trailer of a signed packet with sha256-128: the replay block (10) and the HMAC tag (16). */
+export const SIGNED_TRAILER = 26;
+
+/** Starts recording; `trailer` = bytes at the end of each payload after the metadata (replay block + HMAC tag). */
+export function recordWire(link: MemoryLink, trailer = SIGNED_TRAILER): WirePacket[] {
   const out: WirePacket[] = [];
   link.observe((pkt, dir) => {
     const pi = new PacketInfo();

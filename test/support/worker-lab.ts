@@ -47,6 +47,8 @@ function attach(host: WorkerHost, iface: string, wire: PacketPort): void {
 export interface WorkerLab {
   r1: Router<WorkerHost>;
   r2: Router<InThreadHost>;
+  /** r1 (a, through its workers' queues) to r2 (b) */
+  wan: MemoryLink;
   client: SimHost;
   server: SimHost;
   close(): Promise<void>;
@@ -65,7 +67,7 @@ export async function createWorkerLab(config: SvrConfig, workers: number): Promi
   const client = new SimHost({ address: '198.18.1.10', port: clientLan.hostPort('198.18.1.10') });
   const server = new SimHost({ address: '198.18.3.20', port: serverLan.hostPort('198.18.3.20') });
   return {
-    r1, r2, client, server,
+    r1, r2, wan, client, server,
     async close() {
       client.close();
       server.close();

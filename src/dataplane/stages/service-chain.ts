@@ -4,10 +4,11 @@
  * 1. first visit: the packet takes its session's chain bits (minus disabled stages);
  * 2. the lowest remaining bit -> that stage, which comes back here (or drops);
  * 3. no bits left -> the session's TCP state follows the packet (only packets the chain let through
- *    change it), then svr-out when the packet leaves toward a peer, else tx.
+ *    change it, and never an unauthenticated one from a peer), then svr-out when the packet leaves
+ *    toward a peer, else tx.
  * Cost: ~30 ns per packet with an empty chain.
  */
-import { PF_CHAINED, PF_CONTROL, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { PF_CHAINED, PF_CONTROL, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
 import { PROTO_TCP } from '../../packet/ip.js';
 import { trackTcp } from '../session-ops.js';
 import type { DataplaneContext } from '../context.js';
@@ -38,7 +39,7 @@ export class ServiceChainStage implements Stage {
       if (bits === 0) {
         const role = t.role[r]!;
         const reverse = (b.flags[s]! & PF_REVERSE) !== 0;
-        if (t.protocol[r] === PROTO_TCP && (b.flags[s]! & PF_CONTROL) === 0) trackTcp(this.ctx, r, !reverse, b.info[s]!.tcpFlags, rt.now);
+        if (t.protocol[r] === PROTO_TCP && (b.flags[s]! & PF_CONTROL) === 0 && !unauthenticated(b, s)) trackTcp(this.ctx, r, !reverse, b.info[s]!.tcpFlags, rt.now);
         const outbound = (role === ROLE_INGRESS && !reverse) || (role === ROLE_EGRESS && reverse);
         rt.next[s] = outbound ? N_SVR_OUT : N_TX;
         continue;

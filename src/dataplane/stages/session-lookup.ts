@@ -9,15 +9,17 @@
  *    id (the egress moved a session), -> svr-accept;
  * 3. WAN miss without metadata -> drop 'no-session' (the peer will re-signal);
  * 4. on a `kind: function` interface (a packet back from an external function): hit on a return key ->
- *    function-return (not counted again), miss -> drop 'function-no-session' (never a new session).
+ *    function-return (not counted again), miss -> drop 'function-no-session' (never a new session);
+ * 5. a WAN packet without authentication (metadata-only: no trailer) is data only: a TCP SYN/FIN/RST
+ *    -> drop 'unauthenticated', anything else is counted but refreshes no expiry (docs/security.md).
  * Cost: ~0.2 µs per packet (key build + one probe).
  */
 import { writeKeyFromBytes } from '../flow-key.js';
-import { PF_ALT_PATH, PF_HAS_META, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { PF_ALT_PATH, PF_HAS_META, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
 import { flowAlt, flowRow, flowSwapped, SF_CLOSING } from '../session-table.js';
 import type { DataplaneContext } from '../context.js';
 import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
-import { accountPacket, removeSession } from '../session-ops.js';
+import { accountPacket, countPacket, removeSession } from '../session-ops.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 import { readU32 } from '../../packet/checksum.js';
 import { PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../packet/ip.js';
@@ -34,6 +36,7 @@ export class SessionLookupStage implements Stage {
   private cFnNoSession = 0;
   private cReplaced = 0;
   private cChecksum = 0;
+  private cUnauth = 0;
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -42,6 +45,7 @@ export class SessionLookupStage implements Stage {
     this.cFnNoSession = i.counter('drop-function-no-session');
     this.cReplaced = i.counter('sessions-replaced');
     this.cChecksum = i.counter('drop-bad-checksum');
+    this.cUnauth = i.counter('drop-unauthenticated');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -87,7 +91,16 @@ export class SessionLookupStage implements Stage {
           rt.next[s] = N_FN_RETURN;
           continue;
         }
-        accountPacket(ctx, r, forward, b.len[s]!, rt.now);
+        if (unauthenticated(b, s)) {
+          if (pi.protocol === PROTO_TCP && (pi.tcpFlags & STATE_FLAGS) !== 0) {
+            rt.counters.add(this.cUnauth); // only a signed segment may open, reset or close a session
+            rt.next[s] = N_DROP;
+            continue;
+          }
+          countPacket(t, r, forward, b.len[s]!);
+        } else {
+          accountPacket(ctx, r, forward, b.len[s]!, rt.now);
+        }
         rt.next[s] = dispatchIndex(t.role[r]!, forward);
       } else if (fns.isFunction[b.ifIndex[s]!] === 1) {
         const id = fns.byReturnIf[b.ifIndex[s]!]!;

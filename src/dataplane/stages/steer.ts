@@ -1,8 +1,9 @@
 /**
  * steer: with several data-path workers, sends each packet to the worker that owns its session
  * (ownership.ts): the steering table entry for its key, else its default owner (hash of the normalized
- * 5-tuple; for WAN packets to our even waypoint ports, the port's slice). Control-channel packets and
- * packets already handed over stay here. With one worker it only routes by interface kind.
+ * 5-tuple; for WAN packets, the destination port's slice). Path control packets go to worker 0 (one
+ * replay window sees them all); packets already handed over stay here. With one worker it only routes by
+ * interface kind.
  * Cost: ~0.2 µs per packet with workers (key build + one table probe), ~20 ns without.
  */
 import { PROTO_UDP } from '../../packet/ip.js';
@@ -13,6 +14,9 @@ import type { Stage, StageInit, StageRuntime } from '../stage.js';
 import { CONTROL_PORT } from './wan-verify.js';
 
 const N_WAN = 0, N_LAN = 1, N_HANDOFF = 2;
+
+/** The worker that receives every path control packet (UDP 1280). */
+export const CONTROL_OWNER = 0;
 
 export class SteerStage implements Stage {
   readonly name = 'steer';
@@ -30,13 +34,16 @@ export class SteerStage implements Stage {
       const ifx = b.ifIndex[s]!;
       const wan = ifs[ifx]?.kind === 'wan';
       const local = wan ? N_WAN : N_LAN;
-      if (own === null || (b.flags[s]! & PF_HANDED) !== 0 || (wan && pi.protocol === PROTO_UDP && pi.dstPort === CONTROL_PORT)) {
+      if (own === null || (b.flags[s]! & PF_HANDED) !== 0) {
         rt.next[s] = local;
         continue;
       }
-      const key = t.keyScratch(pi.family);
-      writeKeyFromBytes(key, pi.family, b.data, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, ifx);
-      const owner = own.ownerOf(key, pi.family, wan, pi.dstPort);
+      let owner = CONTROL_OWNER;
+      if (!wan || pi.protocol !== PROTO_UDP || pi.dstPort !== CONTROL_PORT) {
+        const key = t.keyScratch(pi.family);
+        writeKeyFromBytes(key, pi.family, b.data, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, ifx);
+        owner = own.ownerOf(key, pi.family, wan, pi.dstPort);
+      }
       if (owner === own.index) {
         rt.next[s] = local;
       } else {

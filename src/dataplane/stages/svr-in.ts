@@ -1,7 +1,8 @@
 /**
  * svr-in: a packet arrives from the peer router on a known session; restore the original packet.
- * 1. handshake (fact sheet §5.2): reverse metadata at the ingress clears NEEDS_META (session.reverseSeen);
- *    a forward packet without metadata at the egress clears REV_SIGNAL;
+ * 1. handshake (fact sheet §5.2): reverse metadata at the ingress clears NEEDS_META (session.reverseSeen)
+ *    and has the next forward packet signed (metadata-only); an authenticated forward packet without
+ *    metadata at the egress clears REV_SIGNAL;
  * 2. a health-check probe (TLV 46 = 1, no payload) at the egress is answered with reverse metadata and
  *    a "state exists" control message, never delivered; control answers at the ingress are consumed;
  * 3. metadata or the false-positive header is stripped; ICMP carried as UDP loses its UDP header; an
@@ -13,7 +14,7 @@
  * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
  */
 import { fillL4Checksum, setIpLength, verifyL4Checksum } from '../../packet/rewrite.js';
-import { PF_ALT_PATH, PF_CONTROL, PF_FALSE_POSITIVE, PF_HAS_META, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { PF_ALT_PATH, PF_CONTROL, PF_FALSE_POSITIVE, PF_HAS_META, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
 import { Deduplicator } from '../dedup.js';
 import { RES_DUPLICATE } from '../path-choice.js';
 import type { DataplaneContext } from '../context.js';
@@ -73,10 +74,12 @@ export class SvrInStage implements Stage {
     const emptyAfterMeta = hasMeta && pi.end - pi.payload === v.total;
     const viaAlt = (b.flags[s]! & PF_ALT_PATH) !== 0;
     const alt = viaAlt ? t.alt.get(r) : undefined;
+    const auth = !unauthenticated(b, s);
+    if (hasMeta && role === ROLE_INGRESS) t.signedAt[r] = -Infinity; // metadata-only: our next packet is signed (ends REV_SIGNAL)
     if (alt !== undefined) {
       // the second path of a duplicated session has its own handshake
       if (role === ROLE_INGRESS && hasMeta) alt.needsMeta = false;
-      else if (role === ROLE_EGRESS && !hasMeta) alt.revSignal = false;
+      else if (role === ROLE_EGRESS && !hasMeta && auth) alt.revSignal = false;
     } else if (hasMeta && role === ROLE_INGRESS) {
       // reverse metadata: its context must be this session's, mirrored
       if (v.reverseCtx >= 0 && !reverseContextMatches(d, v.reverseCtx, v.reverseFamily, t, r)) {
@@ -96,7 +99,7 @@ export class SvrInStage implements Stage {
       t.flags[r] = t.flags[r]! | SF_REV_SIGNAL;
       if ((t.flags[r]! & SF_PAYLOAD) !== 0) t.flags[r] = v.payloadEncrypted ? t.flags[r]! | SF_ENC_ON : t.flags[r]! & ~SF_ENC_ON; // TLV 11 decides
       if (v.application >= 0) t.app[r] = ctx.applications.idFromBytes(d, v.application, v.applicationLength); // TLV 35
-    } else if (role === ROLE_EGRESS && !hasMeta && (t.flags[r]! & SF_REV_SIGNAL) !== 0) {
+    } else if (role === ROLE_EGRESS && !hasMeta && auth && (t.flags[r]! & SF_REV_SIGNAL) !== 0) {
       t.flags[r] = t.flags[r]! & ~(SF_REV_SIGNAL | SF_SEND_UUID); // §5.2 REV_SIGNAL -> REV_QUIET
     }
     const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;

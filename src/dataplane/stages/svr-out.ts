@@ -16,15 +16,18 @@
  *    no metadata gets the 12-byte false-positive header (§2.3);
  * 2. ICMP is carried as UDP between routers (§1.1): a UDP header is inserted;
  * 3. addresses/ports -> local waypoint:local port -> peer waypoint:peer port;
- * 4. HMAC trailer when the path's policy signs this packet (§4.1);
+ * 4. trailer (replay block + HMAC, sign.ts) when the path's policy signs this packet (§4.1). Under
+ *    `metadata-only` the packets that change the peer's session state are signed too — TCP SYN/FIN/RST,
+ *    the first forward packet after reverse metadata (ends the peer's REV_SIGNAL), and one packet a
+ *    second per session (keeps it from expiring): they carry the 12-byte bare header, so the receiver
+ *    knows a trailer follows (docs/security.md "No unauthenticated state change");
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally.
  * Before 1: a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path (mss-clamp.ts).
  * After 5: a packet longer than the path MTU (the wan interface's `mtu`) is dropped and counted
  *    ('drop-exceeds-path-mtu'): the kernel would drop it (DF) or fragment it, and the peer drops fragments.
  */
-import { timeSlot } from '../../crypto/hmac.js';
-import { PacketInfo, parsePacket } from '../../packet/ip.js';
+import { PROTO_TCP, PacketInfo, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
 import { Control, FALSE_POSITIVE_HEADER, hasCookie } from '../../packet/svr-metadata.js';
 import { PF_CONTROL, PF_REVERSE, SLOT, type Batch, type Frame } from '../batch.js';
@@ -37,9 +40,14 @@ import { ROLE_INGRESS, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, S
 import { PAYLOAD_GROWTH, decideAdaptive, sealPayload } from '../payload.js';
 import { MssClamp } from '../mss-clamp.js';
 import { sealMetadata } from '../metadata-crypto.js';
+import { signPacket, trailerLength } from '../sign.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_TX = 0, N_DROP = 1;
+
+/** metadata-only: a session sends at least one signed packet this often, so its peer refreshes it. */
+export const SIGN_INTERVAL_MS = 1000;
+const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
 
 export class SvrOutStage implements Stage {
   readonly name = 'svr-out';
@@ -52,6 +60,9 @@ export class SvrOutStage implements Stage {
   private cDuplicated = 0;
   private cNoKey = 0;
   private cExceedsMtu = 0;
+  private cNoPathKey = 0;
+  private cExhausted = 0;
+  private cSignHeaders = 0;
   private readonly localWp = new Uint8Array(16);
   private readonly peerWp = new Uint8Array(16);
   private readonly dupInfo = new PacketInfo();
@@ -71,6 +82,9 @@ export class SvrOutStage implements Stage {
     this.cNoKey = i.counter('drop-payload-not-sealed');
     this.cExceedsMtu = i.counter('drop-exceeds-path-mtu');
     this.mss.init(i);
+    this.cNoPathKey = i.counter('drop-no-path-key');
+    this.cExhausted = i.counter('drop-key-exhausted');
+    this.cSignHeaders = i.counter('signature-headers-sent');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -169,23 +183,31 @@ export class SvrOutStage implements Stage {
     const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;
     const withMeta = withMetaFlag || transformed;
     const framed = !control && (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end > pi.payload;
-    const falsePositive = !withMeta && !framed && hasCookie(d, pi.payload, pi.end - pi.payload);
+    const h = path.hmac;
+    // metadata-only: a packet that changes the peer's state is signed; the bare header says a trailer follows
+    const marked = h.mode === 'metadata-only' && !withMeta && mustSign(t.signedAt[r]!, pi, rt.now);
+    const falsePositive = !withMeta && (marked || (!framed && hasCookie(d, pi.payload, pi.end - pi.payload)));
     const grows = withMeta || falsePositive || transformed || framed;
     if (!control) this.mss.apply(d, pi, p, r, rt); // incremental: a bad checksum stays bad for the check below
     if (grows && !control && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
       return false;
     }
+    const tail = trailerLength(h);
     if (framed) {
       // encrypt-then-MAC: the payload is sealed first, metadata goes in front, the HMAC covers both
-      if (tailroom(b, s, SLOT) < PAYLOAD_GROWTH + path.hmac.tagLength || !sealPayload(ctx, b, s, pi, r, rt.now)) {
+      if (tailroom(b, s, SLOT) < PAYLOAD_GROWTH + tail || !sealPayload(ctx, b, s, pi, r, rt.now)) {
         rt.counters.add(this.cNoKey);
         return false;
       }
     }
     if (transformed && !control) insertUdpHeader(b, s, pi, localPort, peerPort);
     if (withMeta) {
-      const n = sealMetadata(ctx, p, ingress ? writeForwardMetadata(ctx, r, false, p) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p));
+      const n = sealMetadata(ctx, p, ingress ? writeForwardMetadata(ctx, r, false, p) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p), rt.now);
+      if (n < 0) {
+        rt.counters.add(this.cExhausted); // the path's metadata key reached its AES-GCM nonce budget
+        return false;
+      }
       if (control) {
         pi.end = pi.payload; // a control answer carries no payload
         b.len[s] = pi.end - pi.l3;
@@ -194,24 +216,25 @@ export class SvrOutStage implements Stage {
       rt.counters.add(this.cMetaSent);
     } else if (falsePositive) {
       d.set(FALSE_POSITIVE_HEADER, openAtPayload(b, s, pi, 12));
-      rt.counters.add(this.cFp);
+      rt.counters.add(marked ? this.cSignHeaders : this.cFp);
     }
     wordsToBytes(ctx.pathLocalWords, p * 4, path.family, this.localWp);
     wordsToBytes(ctx.pathRemoteWords, p * 4, path.family, this.peerWp);
     setAddresses(d, pi, this.localWp, 0, this.peerWp, 0);
     setPorts(d, pi, localPort, peerPort);
-    const h = path.hmac;
     if (h.mode !== 'disabled' && (withMeta || falsePositive || h.mode === 'regular' || h.mode === 'time-based')) {
-      if (tailroom(b, s, SLOT) < h.tagLength) {
+      if (tailroom(b, s, SLOT) < tail) {
         rt.counters.add(this.cNoRoom);
         return false;
       }
-      const cx = ctx.crypto;
-      cx.off[0] = pi.payload;
-      cx.len[0] = pi.end - pi.payload;
-      cx.hmac[p]!.signBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', rt.now));
-      if (!grows) adjustChecksumForTail(d, pi, pi.end, h.tagLength, true);
-      setIpLength(d, pi, pi.end + h.tagLength);
+      const end = signPacket(ctx, d, pi.payload, pi.end, p, rt.now);
+      if (end < 0) {
+        rt.counters.add(this.cNoPathKey); // no key on the path yet (key exchange)
+        return false;
+      }
+      t.signedAt[r] = rt.now;
+      if (!grows) adjustChecksumForTail(d, pi, pi.end, tail, true);
+      setIpLength(d, pi, end);
     } else if (grows) {
       setIpLength(d, pi, pi.end);
     }
@@ -225,4 +248,9 @@ export class SvrOutStage implements Stage {
     b.flags[s] &= ~PF_REVERSE;
     return true;
   }
+}
+
+/** metadata-only: whether a packet without metadata must be signed (TCP state, or the session's last signed packet is old). */
+function mustSign(signedAt: number, pi: PacketInfo, now: number): boolean {
+  return (pi.protocol === PROTO_TCP && (pi.tcpFlags & STATE_FLAGS) !== 0) || now - signedAt >= SIGN_INTERVAL_MS;
 }

@@ -4,22 +4,28 @@
  * 2. the source waypoint must be a peer path of this interface -> else drop 'unknown-peer';
  * 3. UDP 1280 -> 1280 is the path control channel (BFD, link tests, STEP): after the HMAC check its
  *    payload is copied into a `path.message` event for control and the packet is consumed;
- * 4. cookie first, then HMAC (fact sheet §4.1): metadata packets are signed unless the path's policy is
- *    `disabled`; every packet is signed in `regular`/`time-based` mode -> drop 'bad-hmac'; the trailer
- *    is stripped (incremental checksum, so end-to-end corruption stays detectable); verified data packets
- *    are counted per path (ctx.pathRx: BFD liveness under load);
- * 5. encrypted metadata (the path's policy encrypts) is decrypted -> drop 'metadata-decrypt';
+ * 4. cookie first, then the trailer (fact sheet §4.1, docs/security.md): metadata packets are signed
+ *    unless the path's policy is `disabled`; every packet is signed in `regular`/`time-based` mode. The
+ *    key by the replay block's key id -> drop 'unknown-key'; the HMAC -> drop 'bad-hmac'; the counter
+ *    against the sender's replay window (RFC 6479) -> drop 'replay' ('replay-seen' / 'replay-too-old').
+ *    The trailer is stripped (incremental checksum, so end-to-end corruption stays detectable); the packet
+ *    is marked PF_AUTH (only such packets change session state; a `disabled` path is trusted, so all of
+ *    its packets are); verified data packets are counted per path (ctx.pathRx: BFD liveness under load);
+ * 5. encrypted metadata (the path's policy encrypts) is decrypted with the verified key -> drop
+ *    'metadata-decrypt'; on a path that does not encrypt, a payload-TLV region that does not walk behind a
+ *    security id (SSR's encrypted metadata, fact sheet §4.2) -> drop 'metadata-encrypted' (no key);
  * 6. metadata is scanned with strict bounds -> drop 'bad-metadata' (+ the reason).
  */
 import { META_ERROR_NAMES, MetaError, hasCookie, scanMetadata } from '../../packet/svr-metadata.js';
 import { PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
 import { setIpLength } from '../../packet/rewrite.js';
-import { timeSlot } from '../../crypto/hmac.js';
+import type { BatchCipher } from '../../crypto/native-crypto.js';
 import { NO_PATH } from '../../model/tables.js';
-import { PF_FALSE_POSITIVE, PF_HAS_META, type Batch, type Frame } from '../batch.js';
+import { PF_FALSE_POSITIVE, PF_HAS_META, PF_AUTH, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { adjustChecksumForTail } from '../packet-ops.js';
 import { openMetadata } from '../metadata-crypto.js';
+import { VERIFY_BAD_TAG, VERIFY_OK, VERIFY_REPLAY, VERIFY_UNKNOWN_KEY, trailerLength, verifyPacket } from '../sign.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 /** UDP port of the path control channel between waypoints (BFD in SSR uses 1280). */
@@ -32,8 +38,13 @@ export class WanVerifyStage implements Stage {
   private cNotOurs = 0;
   private cControl = 0;
   private cMetaDecrypt = 0;
+  private cMetaEncrypted = 0;
   private cPeer = 0;
   private cHmac = 0;
+  private cUnknownKey = 0;
+  private cReplay = 0;
+  private cReplaySeen = 0;
+  private cReplayOld = 0;
   private cMeta = 0;
   private cMetaReason: number[] = [];
 
@@ -43,8 +54,13 @@ export class WanVerifyStage implements Stage {
     this.cNotOurs = i.counter('drop-not-for-waypoint');
     this.cControl = i.counter('consumed-path-messages');
     this.cMetaDecrypt = i.counter('drop-metadata-decrypt');
+    this.cMetaEncrypted = i.counter('drop-metadata-encrypted');
     this.cPeer = i.counter('drop-unknown-peer');
     this.cHmac = i.counter('drop-bad-hmac');
+    this.cUnknownKey = i.counter('drop-unknown-key');
+    this.cReplay = i.counter('drop-replay');
+    this.cReplaySeen = i.counter('replay-seen');
+    this.cReplayOld = i.counter('replay-too-old');
     this.cMeta = i.counter('drop-bad-metadata');
     this.cMetaReason = META_ERROR_NAMES.map((n) => i.counter(`bad-metadata-${n}`));
   }
@@ -74,19 +90,26 @@ export class WanVerifyStage implements Stage {
       const meta = !control && hasCookie(d, pi.payload, pi.end - pi.payload);
       const h = t.paths[path]!.hmac;
       const signed = h.mode !== 'disabled' && (meta || control || h.mode === 'regular' || h.mode === 'time-based');
+      let cipher: BatchCipher | null = null;
+      if (h.mode === 'disabled') b.flags[s] |= PF_AUTH;
       if (signed) {
-        const cx = this.ctx.crypto;
-        const mac = cx.hmac[path];
-        cx.off[0] = pi.payload;
-        cx.len[0] = pi.end - pi.payload;
-        if (mac == null || pi.end - pi.payload < h.tagLength || mac.verifyBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', rt.now), cx.status) !== 1) {
-          c.add(this.cHmac);
+        const verdict = verifyPacket(this.ctx, d, pi.payload, pi.end, path, rt.now);
+        if (verdict !== VERIFY_OK) {
+          if (verdict === VERIFY_BAD_TAG) c.add(this.cHmac);
+          else if (verdict === VERIFY_UNKNOWN_KEY) c.add(this.cUnknownKey);
+          else {
+            c.add(this.cReplay);
+            c.add(verdict === VERIFY_REPLAY ? this.cReplaySeen : this.cReplayOld);
+          }
           continue;
         }
-        const at = pi.end - h.tagLength;
-        adjustChecksumForTail(d, pi, at, h.tagLength, false);
+        const tail = trailerLength(h);
+        const at = pi.end - tail;
+        adjustChecksumForTail(d, pi, at, tail, false);
         setIpLength(d, pi, at);
         b.len[s] = pi.end - pi.l3;
+        b.flags[s] |= PF_AUTH;
+        cipher = this.ctx.crypto.matched!.meta;
         if (!control) this.ctx.pathRx[path]!++; // authenticated data: path liveness for BFD
       }
       if (control) {
@@ -96,13 +119,17 @@ export class WanVerifyStage implements Stage {
         rt.next[s] = N_CONSUMED;
         continue;
       }
-      if (meta && !openMetadata(this.ctx, b, s, pi, path, signed)) {
+      if (meta && cipher !== null && !openMetadata(this.ctx, b, s, pi, cipher)) {
         c.add(this.cMetaDecrypt); // metadata that does not decrypt with this path's key
         continue;
       }
       if (meta) {
         const v = b.meta[s]!;
         const err = scanMetadata(d, pi.payload, pi.end - pi.payload, v);
+        if (err === MetaError.Encrypted) {
+          c.add(this.cMetaEncrypted); // SSR-style encrypted metadata on a path we hold no metadata key for
+          continue;
+        }
         if (err !== MetaError.None) {
           c.add(this.cMeta);
           c.add(this.cMetaReason[err]!);

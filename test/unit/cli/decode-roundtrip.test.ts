@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PcapWriter } from '../../../src/io/pcap.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import { configToDocument } from '../../../src/model/serialize.js';
 import { exampleConfig, until } from '../../support/config.js';
 
 const run = promisify(execFile);
@@ -52,6 +53,45 @@ test('svr decode on a pcap of the R1-R2 link round-trips every metadata field th
     assert.equal(r.tlvs.map((t: { type: number }) => t.type), [16, 4, 18]);
     assert.is(fwd2.metadata, undefined, 'no metadata after the handshake');
     assert.is(rev2.metadata, undefined);
+  } finally {
+    await lab.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('svr decode on the routers\' own encrypted metadata: encrypted with its security id; with --config decrypted, trailer checked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svr-decode-'));
+  const file = join(dir, 'wan.pcap');
+  const pcap = new PcapWriter(file);
+  const config = await exampleConfig();
+  Object.assign(config.authority.securityPolicies.find((p) => p.name === 'internal')!, { encrypt: true, keyVersion: 4 });
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  try {
+    lab.wan.observe((pkt, _dir, t) => pcap.write(pkt, t));
+    lab.servers[0]!.udpBind(7, (d, from) => lab.servers[0]!.udpSend(7, from.address, from.port, d));
+    for (let i = 0; i < 20; i++) lab.clients[0]!.udpSend(40002 + i, '198.18.3.20', 7, Buffer.from('one')); // 20 sessions: 40 metadata packets
+    await until(async () => { const l = await lab.r1.sessions(); return l.length === 20 && l.every((s) => s.handshake === 'complete'); });
+    pcap.close();
+    const plain = (await run(process.execPath, [SVR, 'decode', file, '--metadata-only', '--summary'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const summary = plain.pop().summary;
+    assert.ok(summary.metadata >= 40 && summary.encrypted === summary.metadata && summary.malformed === 0, JSON.stringify(summary));
+    for (const line of plain) {
+      assert.is(line.metadata.encrypted, true);
+      assert.is(line.metadata.securityId, 4, 'the security id header TLV is clear');
+      assert.is(line.metadata.tenant, undefined, 'nothing read from the ciphertext');
+    }
+    const cfg = join(dir, 'authority.json');
+    writeFileSync(cfg, JSON.stringify(configToDocument(config)));
+    const keyed = (await run(process.execPath, [SVR, 'decode', file, '--config', cfg])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const first = keyed[0];
+    assert.is(first.path, 'r1: wan0->r2/wan0');
+    assert.equal({ ...first.trailer, counter: typeof first.trailer.counter }, { keyId: 5, sender: 0, counter: 'string', hmac: 'ok' });
+    assert.is(first.metadata.decrypted, true);
+    assert.is(first.metadata.tenant, 'engineering');
+    assert.is(first.metadata.securityId, 4);
+    assert.ok(keyed.every((l) => l.trailer?.hmac === 'ok'), 'every packet signed and its HMAC checks');
+    const counters = keyed.filter((l) => l.path === first.path).map((l) => BigInt(l.trailer.counter));
+    assert.ok(counters.every((c, i) => i === 0 || c > counters[i - 1]!), 'counters increase packet by packet');
   } finally {
     await lab.close();
     rmSync(dir, { recursive: true, force: true });

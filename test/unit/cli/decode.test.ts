@@ -233,7 +233,36 @@ test('svr decode: every field of examples 1-4 and the malformed packets', async 
 test('svr decode --metadata-only --summary', async () => {
   const { lines } = await decode(capture, '--metadata-only', '--summary');
   assert.equal(lines.slice(0, -1).map((l) => l.frame), [1, 2, 3, 4, 5, 6]);
-  assert.equal(lines.at(-1), { summary: { packets: 7, ip: 7, metadata: 6, malformed: 2, falsePositive: 1, other: 0 } } as unknown as Line);
+  assert.equal(lines.at(-1), { summary: { packets: 7, ip: 7, metadata: 6, malformed: 2, falsePositive: 1, encrypted: 0, other: 0 } } as unknown as Line);
+});
+
+// SSR-style encrypted metadata (fact sheet §9 example 5): a clear security id header TLV, then an opaque
+// payload-TLV region (16-byte IV + 64 bytes of AES-CBC blocks), then the original payload
+function ssrEncrypted(securityId: number): Uint8Array {
+  const w = new MetadataWriter().begin().u32(Tlv.SecurityId, securityId).endHeader();
+  const n = w.finish();
+  const opaque = Uint8Array.from({ length: 80 }, (_, i) => (i * 37 + 11) & 0xff);
+  const l4 = new Uint8Array(n + opaque.length + 4);
+  l4.set(w.buf.subarray(0, n), 0);
+  l4.set(opaque, n);
+  l4.set(text.encode('PING'), n + opaque.length);
+  l4[10] = 0;
+  l4[11] = opaque.length; // payload_length covers the ciphertext
+  return buildUdp({ src: INGRESS, dst: EGRESS, srcPort: 16396, dstPort: 16397, payload: l4 });
+}
+
+test('svr decode: a hand-built SSR-style packet (security id + opaque payload-TLV region) is encrypted metadata, not malformed', async () => {
+  const file = join(dir, 'ssr-encrypted.pcap');
+  const w = new PcapWriter(file);
+  w.write(ssrEncrypted(7), T0);
+  w.close();
+  const { lines } = await decode(file, '--summary');
+  assert.equal(lines[0]!.metadata, {
+    version: 1, headerLength: 20, payloadLength: 80, falsePositive: false,
+    tlvs: [{ type: 16, name: 'security-id', section: 'header', length: 4, value: 7 }],
+    payloadEncrypted: false, disableForwardMetadata: false, tcpSyn: false, securityId: 7, encrypted: true,
+  });
+  assert.equal(lines[1]!.summary, { packets: 1, ip: 1, metadata: 1, malformed: 0, falsePositive: 0, encrypted: 1, other: 0 });
 });
 
 test('svr decode --pretty indents', async () => {

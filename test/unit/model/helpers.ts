@@ -98,3 +98,16 @@ export function serviceFor(t: ForwardingTables, tenant: string | undefined, src:
   if (id === -1) return 'none';
   return t.services[id]!.name;
 }
+
+/** A hub and `spokes` spokes in neighborhood `wan` (topologies as given), each with a lan and a wan interface. */
+export function hubAndSpokes(spokes = 3, hubTopology = 'hub', spokeTopology = 'spoke'): Record<string, any> { // fixtures are edited freely
+  const wan = (i: number, topology: string) => ({ name: 'wan0', kind: 'wan', waypoint: `192.0.2.${i}`, neighborhoods: [{ name: 'wan', topology }] });
+  return {
+    name: 'hs',
+    secret: SECRET,
+    routers: [
+      { name: 'hub', interfaces: [{ name: 'lan0', kind: 'lan' }, wan(1, hubTopology)] },
+      ...Array.from({ length: spokes }, (_, k) => ({ name: `s${k + 1}`, interfaces: [{ name: 'lan0', kind: 'lan' }, wan(k + 2, spokeTopology)] })),
+    ],
+  };
+}

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
-import { recordWire } from '../../support/wire.js';
+import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -12,7 +12,7 @@ async function encryptingConfig(rekeyDelay = 30): Promise<SvrConfig> {
   const config = await exampleConfig();
   config.authority.securityPolicies.push({
     name: 'secret-payload', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: true, encryptionCipher: 'aes-cbc-256',
-    adaptiveEncryption: true, keyVersion: 1, rekeyDelay,
+    adaptiveEncryption: true, keyVersion: 1, rekeyDelay, keyExchange: 'static',
   });
   for (const s of config.authority.services) s.security = 'secret-payload';
   return config;
@@ -67,7 +67,7 @@ test('adaptive encryption: a TLS session is not encrypted twice (TLV 11 dropped 
   await lab.close();
 });
 
-test('a tampered encrypted packet is dropped and counted; a replayed one outside the time window too', async () => {
+test('a tampered encrypted packet is dropped and counted; a replayed one too, within the time window and outside it', async () => {
   let skew = 0; // r2's clock runs ahead by `skew` ms when we replay
   const lab = createMemoryLab({ config: await encryptingConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { clock: () => Date.now() + skew } });
   const wire = recordWire(lab.wan);
@@ -82,20 +82,22 @@ test('a tampered encrypted packet is dropped and counted; a replayed one outside
   await sleep(20);
   assert.is(lab.r2.counters()['drop-bad-hmac'], 1);
   assert.is(got, 1);
-  lab.wan.a.send(pkt); // a replay within the window is accepted as the same session's packet ...
-  assert.ok(await until(() => got === 2));
-  skew = 10_000; // ... but ten seconds later the time-based HMAC no longer verifies
+  lab.wan.a.send(pkt); // a replay within the time slot: its counter was seen
+  await until(() => (lab.r2.counters()['drop-replay'] ?? 0) === 1);
+  assert.is(lab.r2.counters()['replay-seen'], 1, 'the replay is rejected and counted');
+  assert.is(got, 1);
+  skew = 10_000; // ten seconds later the time-based HMAC no longer verifies either
   lab.wan.a.send(pkt);
   await sleep(20);
   assert.is(lab.r2.counters()['drop-bad-hmac'], 2, 'the late replay is rejected and counted');
-  assert.is(got, 2);
+  assert.is(got, 1);
   await lab.close();
 });
 
 test('key rotation in the middle of a transfer loses nothing: a new key version is accepted at once and used after rekey-delay', async () => {
   const lab = createMemoryLab({ config: await encryptingConfig(1), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
   const wire = recordWire(lab.wan);
-  const keyIdOf = (w: { bytes: Uint8Array }) => w.bytes[w.bytes.length - 17]!; // key id byte, before the 16-byte HMAC
+  const keyIdOf = (w: { bytes: Uint8Array }) => w.bytes[w.bytes.length - SIGNED_TRAILER - 1]!; // key id byte, before the trailer
   const seen = new Set<number>();
   lab.servers[0]!.udpBind(7, (d) => seen.add(Number(Buffer.from(d).toString().split(' ')[1])));
   let seq = 0;
@@ -133,6 +135,34 @@ test('metadata encryption per path: payload TLVs are ciphertext on the wire, the
   assert.ok(Buffer.from(wire[0]!.bytes).includes(Buffer.from([0x00, 0x10, 0x00, 0x04])), 'the security id header TLV is clear');
   assert.is((await lab.r2.sessions())[0]!.tenant, 'engineering', 'the egress decrypted it');
   await lab.close();
+});
+
+test('AES-GCM nonce budget: a key that encrypted its limit is refused (counted drops), for payloads and for metadata', async () => {
+  const config = await encryptingConfig();
+  config.authority.securityPolicies.find((p) => p.name === 'secret-payload')!.encryptionCipher = 'aes-gcm-256';
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  lab.r1.host.dataplane.ctx.crypto.limits.gcmPackets = 5; // GCM_KEY_PACKETS (2^32 - 2^24) in real life
+  let got = 0;
+  lab.servers[0]!.udpBind(7, () => got++);
+  for (let i = 0; i < 8; i++) lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from(`datagram ${i}`));
+  assert.ok(await until(() => got === 5));
+  await sleep(30);
+  assert.is(got, 5, 'five under the key, no more');
+  assert.is(lab.r1.counters()['drop-payload-not-sealed'], 3);
+  await lab.close();
+
+  const metaConfig = await exampleConfig();
+  Object.assign(metaConfig.authority.securityPolicies.find((p) => p.name === 'internal')!, { encrypt: true, encryptionCipher: 'aes-gcm-256' });
+  const lab2 = createMemoryLab({ config: metaConfig, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  lab2.r1.host.dataplane.ctx.crypto.limits.gcmPackets = 2;
+  let got2 = 0;
+  lab2.servers[0]!.udpBind(7, () => got2++);
+  for (let i = 0; i < 4; i++) lab2.clients[0]!.udpSend(42000 + i, '198.18.3.20', 7, Buffer.from('new session')); // metadata on each
+  assert.ok(await until(() => got2 === 2));
+  await sleep(30);
+  assert.is(got2, 2);
+  assert.is(lab2.r1.counters()['drop-key-exhausted'], 2, 'metadata not sealed: the path key is spent');
+  await lab2.close();
 });
 
 test.run();

@@ -6,7 +6,7 @@ import { parseAddress } from '../../../src/packet/addr.js';
 import { buildIcmpEcho } from '../../../src/packet/build.js';
 import { PROTO_UDP } from '../../../src/packet/ip.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
-import { recordWire } from '../../support/wire.js';
+import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
 
 test('ICMP echo crosses r1 and r2 as UDP between the routers, with metadata on every packet', async () => {
   const config = await exampleConfig();
@@ -67,9 +67,9 @@ authority:
       service-routes: [{ name: local, service: svc, next-hop: { interface: lan0 } }]
 `;
 
-test('IPv6 end to end; hmac-mode metadata-only signs only the metadata packets', async () => {
+test('IPv6 end to end; hmac-mode metadata-only signs the metadata packets and the one that ends the handshake', async () => {
   const lab = createMemoryLab({ config: parseConfig(V6), clients: ['2001:db8:1::10'], servers: ['2001:db8:3::20'] });
-  const wireSigned = recordWire(lab.wan, 16);
+  const wireSigned = recordWire(lab.wan, SIGNED_TRAILER);
   const wireBare = recordWire(lab.wan, 0);
   const [client] = lab.clients;
   const [server] = lab.servers;
@@ -84,9 +84,15 @@ test('IPv6 end to end; hmac-mode metadata-only signs only the metadata packets',
   assert.is(seen[0], '2001:db8:1::10:5000');
   assert.equal(wireSigned[0]!.meta!.forward, { src: '2001:db8:1::10', dst: '2001:db8:3::20', srcPort: 5000, dstPort: 9000, protocol: 17 });
   assert.ok(wireSigned[0]!.src === '2001:db8:12::1' && wireSigned[0]!.dst === '2001:db8:12::2');
-  // later packets: exactly the original payload, no trailer
+  // later packets: exactly the original payload, no trailer ...
   const later = wireBare.filter((w) => w.meta === null);
-  assert.ok(later.length === 4 && later.every((w) => w.payloadLength === 'datagram 1'.length), 'no trailer without metadata');
+  assert.ok(later.length >= 2 && later.every((w) => w.payloadLength === 'datagram 1'.length), 'no trailer without metadata');
+  // ... except the first forward packet after reverse metadata: it ends the egress's REV_SIGNAL, so it is
+  // signed, behind a bare 12-byte header that tells the egress a trailer follows
+  const firstReverse = wireSigned.findIndex((w) => w.dir === 'b->a' && w.meta !== null);
+  const ack = wireSigned.slice(firstReverse).find((w) => w.dir === 'a->b')!;
+  assert.ok(ack.meta?.falsePositive, 'bare header');
+  assert.is(ack.payloadLength, 12 + 'datagram 2'.length + SIGNED_TRAILER);
   // TCP over IPv6 too
   server!.tcpListen(443, (c) => { c.write(Buffer.from('v6 ok')); c.end(); });
   const conn = await client!.tcpConnect('2001:db8:3::20', 443);

@@ -23,7 +23,7 @@ async function config(mtu: { r1: number; r2: number }, o: { encrypt?: 'aes-cbc-2
   if (o.encrypt !== undefined) {
     c.authority.securityPolicies.push({
       name: 'sealed', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: true, encryptionCipher: o.encrypt,
-      adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30,
+      adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static',
     });
     for (const s of c.authority.services) s.security = 'sealed';
   }
@@ -64,19 +64,19 @@ async function transfer(c: SvrConfig) {
   return { wire, synMss: mssOf(syn), synAckMss: mssOf(synAck), synAtServer, clientSendMss, counters, largest: Math.max(...wire.map((w) => w.bytes.length)) };
 }
 
-test('wan MTU 1400, HMAC on every packet: SYN and SYN-ACK clamped to 1400 - 40 - 16 (HMAC) - 12 (false-positive room) = 1332; no packet on the wan exceeds 1400', async () => {
+test('wan MTU 1400, HMAC on every packet: SYN and SYN-ACK clamped to 1400 - 40 - 26 (replay block 10 + HMAC 16) - 12 (false-positive room) = 1322; no packet on the wan exceeds 1400', async () => {
   const r = await transfer(await config({ r1: 1400, r2: 1400 }));
-  assert.is(r.synMss, 1332, 'r1 clamps the SYN it sends');
-  assert.is(r.synAckMss, 1332, 'r2 clamps the SYN-ACK it sends');
-  assert.is(r.synAtServer, 1332);
-  assert.is(r.clientSendMss, 1332);
-  assert.is(r.largest, 1332 + 40 + 16, 'full-size segments: MSS + IP/TCP headers + HMAC, 12 B left for a false-positive header');
+  assert.is(r.synMss, 1322, 'r1 clamps the SYN it sends');
+  assert.is(r.synAckMss, 1322, 'r2 clamps the SYN-ACK it sends');
+  assert.is(r.synAtServer, 1322);
+  assert.is(r.clientSendMss, 1322);
+  assert.is(r.largest, 1322 + 40 + 26, 'full-size segments: MSS + IP/TCP headers + trailer, 12 B left for a false-positive header');
   assert.is(r.counters.r1['tcp-mss-clamped'], 1);
   assert.is(r.counters.r2['tcp-mss-clamped'], 1);
 });
 
-test('payload encryption: room for the cipher too (CBC 33 B: MSS 1311; GCM 29 B: MSS 1315), and the sealed segments fit', async () => {
-  for (const [cipher, mss] of [['aes-cbc-256', 1311], ['aes-gcm-256', 1315]] as const) {
+test('payload encryption: room for the cipher too (CBC 33 B: MSS 1301; GCM 29 B: MSS 1305), and the sealed segments fit', async () => {
+  for (const [cipher, mss] of [['aes-cbc-256', 1301], ['aes-gcm-256', 1305]] as const) {
     const r = await transfer(await config({ r1: 1400, r2: 1400 }, { encrypt: cipher }));
     assert.is(r.synMss, mss, cipher);
     assert.is(r.synAckMss, mss, cipher);
@@ -86,9 +86,9 @@ test('payload encryption: room for the cipher too (CBC 33 B: MSS 1311; GCM 29 B:
 
 test('different MTUs at the two ends: each router bounds what it sends itself (r2 clamps the SYN it receives)', async () => {
   const r = await transfer(await config({ r1: 1500, r2: 1300 }));
-  assert.is(r.synMss, HOST_MSS, 'r1 (MTU 1500, limit 1432) leaves the host MSS 1400 on the SYN it sends');
-  assert.is(r.synAtServer, 1232, 'r2 (MTU 1300) lowers it before the server sees it: the server sends segments that fit r2s wan');
-  assert.is(r.synAckMss, 1232, 'and the SYN-ACK r2 sends');
+  assert.is(r.synMss, HOST_MSS, 'r1 (MTU 1500, limit 1422) leaves the host MSS 1400 on the SYN it sends');
+  assert.is(r.synAtServer, 1222, 'r2 (MTU 1300) lowers it before the server sees it: the server sends segments that fit r2s wan');
+  assert.is(r.synAckMss, 1222, 'and the SYN-ACK r2 sends');
   assert.ok(r.wire.filter((w) => w.dir === 'b->a').every((w) => w.bytes.length <= 1300), 'r2 sends nothing larger than its MTU');
 });
 
@@ -120,12 +120,12 @@ test('UDP longer than the path MTU after svrouter bytes: dropped at r1 and count
   client.udpBind(40000, () => undefined);
   client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(10)); // the session's first packet carries metadata
   assert.ok(await until(() => got.length === 1));
-  // 28 B of IPv4/UDP headers + 16 B of HMAC: 1456 B of payload make a 1500 B packet on the wan
-  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1456));
-  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1457));
+  // 28 B of IPv4/UDP headers + 26 B of trailer (replay block 10 + HMAC 16): 1446 B of payload make a 1500 B packet on the wan
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1446));
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1447));
   assert.ok(await until(() => got.length === 2));
   await sleep(50);
-  assert.equal(got, [10, 1456]);
+  assert.equal(got, [10, 1446]);
   assert.is(lab.r1.counters()['drop-exceeds-path-mtu'], 1);
   assert.is(Math.max(...wire.map((w) => w.bytes.length)), 1500);
   await lab.close();

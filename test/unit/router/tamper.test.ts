@@ -2,12 +2,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
-import { recordWire } from '../../support/wire.js';
+import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
 import type { SvrConfig } from '../../../src/model/config.js';
+import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
+import { fillIpv4HeaderChecksum, fillL4Checksum } from '../../../src/packet/rewrite.js';
 
 async function firstMetadataPacket(config: SvrConfig) {
   const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
-  const wire = recordWire(lab.wan, config.authority.securityPolicies.find((p) => p.name === 'internal')?.hmacMode === 'disabled' ? 0 : 16);
+  const wire = recordWire(lab.wan, config.authority.securityPolicies.find((p) => p.name === 'internal')?.hmacMode === 'disabled' ? 0 : SIGNED_TRAILER);
   lab.wan.setFilter((_, dir) => dir === 'b->a'); // the first forward packet never arrives: we replay it
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('hello'));
   await until(() => wire.length > 0);
@@ -60,6 +62,33 @@ test('without HMAC, metadata lengths that disagree with the packet are counted d
   assert.is(c['drop-bad-metadata'], 2);
   assert.is(c['bad-metadata-lengths-exceed-packet'], 1);
   assert.is(c['bad-metadata-bad-context-length'], 1);
+  assert.is((await lab.r2.sessions()).length, 0);
+  await lab.close();
+});
+
+test('SSR-style encrypted metadata on a path without a metadata key is counted as encrypted, not malformed', async () => {
+  const config = await exampleConfig();
+  config.authority.securityPolicies = config.authority.securityPolicies.map((p) => ({ ...p, hmacMode: 'disabled' as const }));
+  const { lab, pkt } = await firstMetadataPacket(config);
+  const l4 = 20 + 8;
+  const hl = ((pkt[l4 + 8]! & 0x0f) << 8) | pkt[l4 + 9]!;
+  const ssr = new Uint8Array(l4 + hl + 80);
+  ssr.set(pkt.subarray(0, l4 + hl)); // IP, UDP, base header and the security id header TLV
+  for (let i = 0; i < 80; i++) ssr[l4 + hl + i] = (i * 37 + 11) & 0xff; // 16-byte IV + 4 AES blocks, opaque
+  ssr[l4 + 10] = 0;
+  ssr[l4 + 11] = 80;
+  const pi = new PacketInfo();
+  ssr[2] = ssr.length >> 8; // IP total length
+  ssr[3] = ssr.length & 0xff;
+  ssr[24] = (ssr.length - 20) >> 8; // UDP length
+  ssr[25] = (ssr.length - 20) & 0xff;
+  parsePacket(ssr, 0, ssr.length, pi);
+  fillIpv4HeaderChecksum(ssr, 0);
+  fillL4Checksum(ssr, pi);
+  lab.wan.a.send(ssr);
+  await until(() => (lab.r2.counters()['drop-metadata-encrypted'] ?? 0) === 1);
+  assert.is(lab.r2.counters()['drop-metadata-encrypted'], 1);
+  assert.is(lab.r2.counters()['drop-bad-metadata'] ?? 0, 0, 'not called malformed');
   assert.is((await lab.r2.sessions()).length, 0);
   await lab.close();
 });

@@ -42,4 +42,34 @@ test('with 2 workers, sessions spread over both, packets that land on the wrong 
   }
 });
 
+test('with 2 workers: each worker signs with its own counter space, and every replay in either direction is rejected by the window that saw the original', async () => {
+  const lab = await createWorkerLab(await exampleConfig(), 2);
+  try {
+    const captured: { dir: string; bytes: Uint8Array }[] = [];
+    lab.wan.observe((pkt, dir) => captured.push({ dir, bytes: pkt.slice() }));
+    lab.server.udpBind(7, (d, f) => lab.server.udpSend(7, f.address, f.port, d));
+    const replies = new Set<number>();
+    for (let i = 0; i < 24; i++) {
+      lab.client.udpBind(43000 + i, () => replies.add(43000 + i));
+      lab.client.udpSend(43000 + i, '198.18.3.20', 7, Buffer.from(`hello ${i}`));
+    }
+    assert.ok(await until(() => replies.size === 24, 5000), `replies ${replies.size}/24`);
+    const data = captured.filter((w) => w.bytes[20] !== 0x05); // not the control channel
+    const senders = new Set(data.filter((w) => w.dir === 'a->b').map((w) => w.bytes[w.bytes.length - 25]));
+    assert.equal([...senders].sort(), [0, 1], 'both workers sent, each with its own sender id');
+    const rejected = (c: Record<string, number>) => (c['drop-replay'] ?? 0) + (c['drop-bad-hmac'] ?? 0);
+    const before = { r1: rejected(lab.r1.counters()), r2: rejected(lab.r2.counters()) };
+    const toR2 = data.filter((w) => w.dir === 'a->b');
+    const toR1 = data.filter((w) => w.dir === 'b->a');
+    for (const w of toR2) lab.wan.a.send(w.bytes);
+    for (const w of toR1) lab.wan.b.send(w.bytes); // into r1's queues, which may pick another worker than the session's
+    assert.ok(await until(() => rejected(lab.r2.counters()) === before.r2 + toR2.length && rejected(lab.r1.counters()) === before.r1 + toR1.length, 5000),
+      `r2 rejected ${rejected(lab.r2.counters()) - before.r2}/${toR2.length}, r1 ${rejected(lab.r1.counters()) - before.r1}/${toR1.length}`);
+    assert.is(lab.r1.counters()['sessions-created'], 24);
+    assert.is(lab.r2.counters()['sessions-created'], 24, 'no session from a replay');
+  } finally {
+    await lab.close();
+  }
+});
+
 test.run();

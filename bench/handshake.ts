@@ -1,0 +1,81 @@
+/**
+ * Cost of the path key exchange on one core (docs/security.md "Measured"): whole handshakes a second
+ * (initiation, response, confirmation: both routers' work), what one responder spends on each kind of
+ * message, and what a flood costs a router: garbage (refused by mac1), initiations from a stranger who
+ * knows our public key (one DH each, until the per-path token bucket empties), and the same under load
+ * (cookie replies: no DH at all).
+ *
+ *   node dist/bench/handshake.js [--ms 1000]
+ *
+ * CPU time of this process (user + system), per message.
+ */
+import { identity, peerKey, createInitiation, checkMac1, consumeInitiation, createResponse, consumeResponse, createConfirm, checkConfirm } from '../src/crypto/handshake.js';
+import { generateKeyPair } from '../src/crypto/noise.js';
+import { PathKeyExchange, type KeyExchangeDriver } from '../src/paths/key-exchange.js';
+
+const i = process.argv.indexOf('--ms');
+const MS = i >= 0 ? Number(process.argv[i + 1]) : 1000;
+
+/** CPU µs per call of fn, over at least MS ms of CPU. */
+function measure(fn: () => void): number {
+  for (let k = 0; k < 20; k++) fn(); // warm-up
+  const c0 = process.cpuUsage();
+  let n = 0;
+  let used = 0;
+  while (used < MS * 1000) {
+    for (let k = 0; k < 20; k++) fn();
+    n += 20;
+    const c = process.cpuUsage(c0);
+    used = c.user + c.system;
+  }
+  return used / n;
+}
+
+const a = identity(generateKeyPair());
+const b = identity(generateKeyPair());
+const aPeer = peerKey(a.keys.publicKey);
+const bPeer = peerKey(b.keys.publicKey);
+let index = 1;
+
+const whole = measure(() => {
+  const { message, state } = createInitiation(a, bPeer, index++, Date.now());
+  if (!checkMac1(b, message)) throw new Error('mac1');
+  const acc = consumeInitiation(b, message, () => aPeer);
+  if (typeof acc === 'string') throw new Error(acc);
+  const { message: resp, keys: rk } = createResponse(acc, index++);
+  const ik = consumeResponse(a, state, resp);
+  if (typeof ik === 'string' || !checkConfirm(rk, createConfirm(ik))) throw new Error('keys');
+});
+
+const init = createInitiation(a, bPeer, 1, Date.now()).message;
+const responder = measure(() => {
+  checkMac1(b, init);
+  const acc = consumeInitiation(b, init, () => aPeer);
+  if (typeof acc === 'string') throw new Error(acc);
+  createResponse(acc, index++);
+});
+
+/** A router (b) with one path, fed a flood through its driver; returns µs per message and the counters. */
+function flood(messages: () => Uint8Array, underLoadPerSecond: number): { us: number; counters: Record<string, number> } {
+  const driver: KeyExchangeDriver = { send: () => {}, setKeys: () => {}, dropKeys: () => {}, now: Date.now };
+  const ex = new PathKeyExchange(b, [{ path: 0, name: 'wan0->r1/wan0', peer: aPeer, metaLength: 0 }], driver, { limits: { underLoadPerSecond } });
+  const us = measure(() => ex.onMessage(0, messages()));
+  ex.stop();
+  return { us, counters: Object.fromEntries(Object.entries(ex.counters).filter(([, v]) => v > 0)) };
+}
+
+const garbage = new Uint8Array(148).fill(0x5a);
+garbage[0] = 0xc8;
+const stranger = identity(generateKeyPair());
+const strangerInits = Array.from({ length: 64 }, (_, k) => createInitiation(stranger, bPeer, k, Date.now()).message);
+let s = 0;
+const g = flood(() => garbage, 1e9);
+const st = flood(() => strangerInits[s++ % 64]!, 1e9);
+const loaded = flood(() => strangerInits[s++ % 64]!, 100);
+
+const line = (what: string, us: number, extra = '') => console.log(`${what.padEnd(64)} ${us.toFixed(1).padStart(7)} µs  ${Math.round(1e6 / us).toString().padStart(7)}/s ${extra}`);
+line('whole handshake, both routers (2 ephemeral keys, 8 X25519)', whole);
+line('responder: initiation in, response out (1 key, 4 X25519)', responder);
+line('flood of garbage initiations (mac1 refuses them)', g.us, JSON.stringify(g.counters));
+line('flood from a stranger with our public key (bucket: 20/s)', st.us, JSON.stringify(st.counters));
+line('the same flood, router under load (cookie replies)', loaded.us, JSON.stringify(loaded.counters));

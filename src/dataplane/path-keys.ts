@@ -1,0 +1,248 @@
+/**
+ * Key slots of the peer paths, per data path (docs/security.md "Key slots"):
+ * - tx: the key this router signs (HMAC) and encrypts metadata with on the path, its key id (in every
+ *   signed packet's replay block), its Security ID (TLV 16) and its counter (one counter space per
+ *   sending data path: `sender`);
+ * - rx: up to RX_SLOTS keys accepted on the path, found by key id, each with a replay window per sender.
+ * Keys come from the config (static: derived from the policy key or authority secret, one key id per
+ * key-version) or from the key exchange (`install`, wave 2 wires the handshake). A new rx key is accepted
+ * at once; the tx key switches at `activeAt`; older rx keys stay accepted until OVERLAP_MS after that
+ * switch (the peer switches about when we do), so a rekey drops nothing. Everything here runs between batches except txKey/rxKey/window (a scan of <= 3
+ * slots per packet).
+ */
+import { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
+import type { HmacCipher } from '../model/config.js';
+import type { CompiledPath, ForwardingTables } from '../model/tables.js';
+import { ReplayWindows } from './replay-window.js';
+
+/** Keys accepted per path at once: the current one, the one it replaced and the next one. */
+export const RX_SLOTS = 3;
+/** How long a replaced rx key stays accepted (SSR's SVRv2 waits 30 s before it uses a new key). */
+export const OVERLAP_MS = 30_000;
+
+/** config cipher names (SSR's) -> OpenSSL kinds */
+export const CIPHER_KIND = { 'aes-cbc-128': 'aes-128-cbc', 'aes-cbc-256': 'aes-256-cbc', 'aes-gcm-256': 'aes-256-gcm' } as const;
+export type ConfigCipher = keyof typeof CIPHER_KIND;
+
+/** Key id on the wire (1..255) of a config key version. */
+export function keyId(version: number): number {
+  return (version % 255) + 1;
+}
+
+/** One direction's keys on a path. */
+export interface PathKeyMaterial {
+  /** 1..255: the receiver's slot (the receiver chooses it in the key exchange) */
+  keyId: number;
+  /** TLV 16 on metadata packets */
+  securityId: number;
+  /** HMAC key (32 bytes) */
+  hmacKey: Uint8Array;
+  /** metadata key, when the path's policy encrypts metadata */
+  metaKey?: Uint8Array;
+}
+
+export class TxKey {
+  /** counter of the next packet, u64 as two words */
+  hi: number;
+  lo: number;
+  /** packets signed with this key */
+  sent = 0;
+  constructor(
+    readonly keyId: number,
+    readonly securityId: number,
+    readonly hmac: BatchHmac,
+    readonly meta: BatchCipher | null,
+    readonly fingerprint: string,
+    now: number,
+  ) {
+    // starts at the time in ms << 22: a restarted sender continues above its old counters (docs/security.md)
+    const ms = Math.max(0, Math.floor(now));
+    this.hi = Math.floor(ms / 1024) >>> 0;
+    this.lo = ((ms % 1024) * 4194304) >>> 0;
+  }
+
+  /** Moves to the next counter (after writing the current one into a packet). */
+  advance(): void {
+    this.lo = (this.lo + 1) >>> 0;
+    if (this.lo === 0) this.hi = (this.hi + 1) >>> 0;
+    this.sent++;
+  }
+
+  destroy(): void {
+    this.hmac.destroy();
+    this.meta?.destroy();
+  }
+}
+
+export class RxKey {
+  /** replay window per sender (-1: none yet) */
+  readonly windows = new Int32Array(256).fill(-1);
+  /** no longer accepted after this (ms); Infinity while current */
+  retireAt = Infinity;
+  constructor(
+    readonly keyId: number,
+    readonly hmac: BatchHmac,
+    readonly meta: BatchCipher | null,
+    readonly fingerprint: string,
+  ) {}
+}
+
+interface PathSlots {
+  name: string;
+  hmacCipher: HmacCipher;
+  metaKind: ConfigCipher | null;
+  tx: TxKey | null;
+  pending: TxKey | null;
+  activeAt: number;
+  rx: RxKey[];
+}
+
+function fingerprint(m: PathKeyMaterial): string {
+  const hex = (b: Uint8Array | undefined) => (b === undefined ? '-' : Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex'));
+  return `${m.keyId}/${m.securityId}/${hex(m.hmacKey)}/${hex(m.metaKey)}`;
+}
+
+/** Static keys of a path from the config, both directions. */
+export function configKeys(p: CompiledPath): PathKeyMaterial | null {
+  if (p.hmac.mode === 'disabled') return null;
+  const m: PathKeyMaterial = { keyId: keyId(p.hmac.keyVersion), securityId: p.hmac.keyVersion, hmacKey: p.hmac.key };
+  if (p.metadataCipher !== undefined) m.metaKey = p.metadataCipher.key;
+  return m;
+}
+
+export class PathKeys {
+  readonly windows = new ReplayWindows();
+  /** this data path's sender id in replay blocks (its worker index) */
+  sender = 0;
+  private paths: PathSlots[] = [];
+
+  /** Between batches: slots for tables t; a path that keeps its name and settings keeps its keys, counters and windows. */
+  setTables(t: ForwardingTables, now: number): void {
+    const old = new Map(this.paths.map((s) => [s.name, s]));
+    this.paths = t.paths.map((p) => {
+      const metaKind = p.metadataCipher?.cipher ?? null;
+      let s = old.get(p.name);
+      old.delete(p.name);
+      if (s !== undefined && (s.hmacCipher !== p.hmac.cipher || s.metaKind !== metaKind)) {
+        this.drop(s);
+        s = undefined;
+      }
+      s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, tx: null, pending: null, activeAt: 0, rx: [] };
+      const m = configKeys(p);
+      // a new key version: accepted at once, signed with after the policy's rekey-delay (the peer reloads too)
+      if (m === null) this.drop(s);
+      else this.installSlots(s, m, m, now, s.tx === null ? now : now + p.hmac.rekeyDelayMs);
+      return s;
+    });
+    for (const s of old.values()) this.drop(s);
+  }
+
+  /**
+   * Installs keys on path p (between batches; the key exchange's setKeys): `rx` is accepted at once, `tx`
+   * is sent with from `activeAt`. Keys equal to the installed ones change nothing. The rx keys installed
+   * before stay accepted `overlapMs` after the tx switch.
+   */
+  install(p: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, now: number, activeAt = now, overlapMs = OVERLAP_MS): void {
+    const s = this.paths[p];
+    if (s !== undefined) this.installSlots(s, keys.tx, keys.rx, now, activeAt, overlapMs);
+  }
+
+  /** Drops every key of path p (expired keys): nothing is sent or accepted on it until new keys come. */
+  dropKeys(p: number): void {
+    const s = this.paths[p];
+    if (s !== undefined) this.drop(s);
+  }
+
+  private installSlots(s: PathSlots, tx: PathKeyMaterial | undefined, rx: PathKeyMaterial | undefined, now: number, activeAt: number, overlapMs = OVERLAP_MS): void {
+    if (rx !== undefined) {
+      const fp = fingerprint(rx);
+      const same = s.rx.find((k) => k.keyId === rx.keyId);
+      if (same === undefined || same.fingerprint !== fp) {
+        if (same !== undefined) this.retire(s, same);
+        s.rx.push(new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp));
+        while (s.rx.length > RX_SLOTS) this.retire(s, s.rx[0]!);
+      }
+    }
+    if (tx !== undefined) {
+      const fp = fingerprint(tx);
+      if ((s.pending ?? s.tx)?.fingerprint === fp) return;
+      s.pending?.destroy();
+      s.pending = new TxKey(tx.keyId, tx.securityId, BatchHmac.create(s.hmacCipher, tx.hmacKey), this.cipher(s, tx), fp, now);
+      s.activeAt = activeAt;
+      // the rx keys before the newest: the peer stops sending with them about when we switch
+      for (let i = 0; i < s.rx.length - 1; i++) s.rx[i]!.retireAt = Math.min(s.rx[i]!.retireAt, Math.max(now, activeAt) + overlapMs);
+      this.txKey(s, now);
+    }
+  }
+
+  private cipher(s: PathSlots, m: PathKeyMaterial): BatchCipher | null {
+    return s.metaKind === null || m.metaKey === undefined ? null : BatchCipher.create(CIPHER_KIND[s.metaKind], m.metaKey);
+  }
+
+  private retire(s: PathSlots, k: RxKey): void {
+    for (const w of k.windows) if (w >= 0) this.windows.release(w);
+    k.hmac.destroy();
+    k.meta?.destroy();
+    s.rx.splice(s.rx.indexOf(k), 1);
+  }
+
+  private drop(s: PathSlots): void {
+    s.tx?.destroy();
+    s.pending?.destroy();
+    s.tx = s.pending = null;
+    while (s.rx.length > 0) this.retire(s, s.rx[0]!);
+  }
+
+  private txKey(s: PathSlots, now: number): TxKey | null {
+    if (s.pending !== null && s.activeAt <= now) {
+      s.tx?.destroy();
+      s.tx = s.pending;
+      s.pending = null;
+    }
+    return s.tx;
+  }
+
+  /** The key to send with on path p now, or null (HMAC disabled, or no key yet). */
+  tx(p: number, now: number): TxKey | null {
+    const s = this.paths[p];
+    return s === undefined ? null : this.txKey(s, now);
+  }
+
+  /** The Security ID (TLV 16) of the key path p sends with, `fallback` when it has none. */
+  securityId(p: number, fallback: number): number {
+    return this.paths[p]?.tx?.securityId ?? fallback;
+  }
+
+  /** The accepted key with this key id on path p, or null (unknown or retired). */
+  rx(p: number, id: number, now: number): RxKey | null {
+    const s = this.paths[p];
+    if (s === undefined) return null;
+    for (let i = 0; i < s.rx.length; i++) {
+      const k = s.rx[i]!;
+      if (k.keyId !== id) continue;
+      if (k.retireAt >= now) return k;
+      this.retire(s, k);
+      return null;
+    }
+    return null;
+  }
+
+  /** The replay window of `sender` under rx key k (created on the first authenticated packet). */
+  window(k: RxKey, sender: number): number {
+    let w = k.windows[sender]!;
+    if (w < 0) w = k.windows[sender] = this.windows.alloc();
+    return w;
+  }
+
+  /** Key ids of path p and the packets sent under its tx key (the key exchange's rekey-on-count), for `svr show security` and tests. */
+  status(p: number): { tx: number; sent: number; pending: number; rx: { keyId: number; retireAt: number; senders: number }[] } | null {
+    const s = this.paths[p];
+    if (s === undefined) return null;
+    return {
+      tx: s.tx?.keyId ?? 0,
+      sent: s.tx?.sent ?? 0,
+      pending: s.pending?.keyId ?? 0,
+      rx: s.rx.map((k) => ({ keyId: k.keyId, retireAt: k.retireAt, senders: k.windows.filter((w) => w >= 0).length })),
+    };
+  }
+}
