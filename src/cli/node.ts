@@ -49,6 +49,8 @@ What it does:
   every TUN device; control (BFD, STEP, handshakes, the control socket) stays on the main thread.
   SIGINT/SIGTERM: stops cleanly; the devices and their routes disappear. SIGHUP: reloads the config
   (a bad file is refused with the path of each bad field, and the running config stays).
+  With a \`management\` block on the router it serves its REST API, OpenAPI document, /documentation and
+  Prometheus /metrics (bearer tokens; docs/visibility.md); alarms and events: svr show alarms|events.
 
 Needs root or CAP_NET_ADMIN (TUN devices, routes). Steering traffic into the LAN device is up to the
 host: e.g. \`ip rule add iif eth1 lookup 100\` plus \`kernel-routes: [{ prefix: default, table: 100 }]\`.

@@ -7,7 +7,9 @@
  *    (BFD needs a few seconds to bring paths up: they are starting, not down);
  * 2. the session table: `session-table-full` at >= 90 % of `management.session-capacity`, cleared at <= 80 %;
  * 3. every plugin: `plugin-disabled` while it failed to load or an error disabled one of its stages;
- * 4. `configApplied` / `configRefused` (called by the node at start and at each reload) are events.
+ * 4. `configApplied` / `configRefused` (called by the node at start and at each reload) are events;
+ * 5. `ipfixCollector(name, status)`: `ipfix-collector-unreachable` while an exporter says its collector is
+ *    down (the records wiring passes each exporter's onStatus here).
  */
 import type { Router } from '../control/router.js';
 import { AlarmRegistry } from '../telemetry/alarms/registry.js';
@@ -69,6 +71,11 @@ export class NodeAlarms {
     this.watched = now;
     const capacity = this.o.sessionCapacity();
     this.watch.observe('session-table-full', TABLE, { value: (100 * this.router.status().sessionsActive) / capacity, detail: `capacity ${capacity}` });
+  }
+
+  /** An IPFIX exporter's collector status (`up`, `down`; `unknown` until it knows). */
+  ipfixCollector(collector: string, status: 'up' | 'down' | 'unknown', detail = ''): void {
+    if (status !== 'unknown') this.watch.observe('ipfix-collector-unreachable', collector, { active: status === 'down', detail });
   }
 
   configApplied(source: string, by: string): void {
