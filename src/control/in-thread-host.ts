@@ -31,6 +31,8 @@ export class InThreadHost implements DataPathHost {
   readonly workers = 1;
   private dp: Dataplane | null = null;
   private readonly clock: () => number;
+  /** this synchronous run's tally (see tally()) */
+  private tallied: (SessionTally & { perWorker: number[] }) | undefined;
   private readonly sweepIntervalMs: number;
   private sweepTimer: NodeJS.Timeout | null = null;
 
@@ -85,6 +87,7 @@ export class InThreadHost implements DataPathHost {
 
   setTables(tables: ForwardingTables, _config: SvrConfig): void {
     const ports = this.portsFor(tables); // throws before anything changes
+    this.tallied = undefined;
     this.dataplane.setTables(tables);
     this.dataplane.setPorts(ports);
   }
@@ -110,6 +113,7 @@ export class InThreadHost implements DataPathHost {
   }
 
   removeRow(row: number, gen: number, reason: RemoveReason): void {
+    this.tallied = undefined;
     this.dataplane.removeRow(row, gen, reason);
   }
 
@@ -118,6 +122,7 @@ export class InThreadHost implements DataPathHost {
   }
 
   sweep(): void {
+    this.tallied = undefined;
     this.dataplane.sweep();
   }
 
@@ -139,8 +144,17 @@ export class InThreadHost implements DataPathHost {
     return [{ activeMs: u.active, idleMs: u.idle }];
   }
 
+  /**
+   * One walk over the table, shared by every caller in the same synchronous run (a scrape reads peers,
+   * services, tenants and status one after the other): packets are processed in their own callbacks, and
+   * the calls that remove sessions here (setTables, removeRow, sweep) drop it.
+   */
   tally(): SessionTally & { perWorker: number[] } {
+    if (this.tallied !== undefined) return this.tallied;
     const t = tallySessions(this.dataplane.ctx);
-    return { ...t, perWorker: [t.active] };
+    const tallied = { ...t, perWorker: [t.active] };
+    this.tallied = tallied;
+    queueMicrotask(() => { this.tallied = undefined; });
+    return tallied;
   }
 }
