@@ -1,16 +1,19 @@
 /**
  * The node's alarms and events (docs/visibility.md "Alarms and events"): the router's state observed once a
- * second into the telemetry alarm machines (AlarmWatch -> AlarmRegistry), and the node's own events.
+ * second, and at once when the router reports a path, peer or plugin change (`onRouterEvent`), into the
+ * telemetry alarm machines (AlarmWatch -> AlarmRegistry); and the router's config events.
  *
  * 1. every peer path: `peer-path-down` while it is not usable; every peer: `peer-unreachable` while none of
  *    its paths is. A path (peer) is watched once it has been up, or once the node has run `graceMs`
  *    (BFD needs a few seconds to bring paths up: they are starting, not down);
  * 2. the session table: `session-table-full` at >= 90 % of `management.session-capacity`, cleared at <= 80 %;
  * 3. every plugin: `plugin-disabled` while it failed to load or an error disabled one of its stages;
- * 4. `configApplied` / `configRefused` (called by the node at start and at each reload) are events;
+ * 4. the router's config.applied and config.refused are events (and `configApplied` for the config the
+ *    node started with);
  * 5. `ipfixCollector(name, status)`: `ipfix-collector-unreachable` while an exporter says its collector is
  *    down (the records wiring passes each exporter's onStatus here).
  */
+import type { RouterEvent } from '../control/events.js';
 import type { Router } from '../control/router.js';
 import { AlarmRegistry } from '../telemetry/alarms/registry.js';
 import { AlarmWatch } from '../telemetry/alarms/watch.js';
@@ -78,12 +81,21 @@ export class NodeAlarms {
     if (status !== 'unknown') this.watch.observe('ipfix-collector-unreachable', collector, { active: status === 'down', detail });
   }
 
-  configApplied(source: string, by: string): void {
-    this.registry.event({ category: 'config', severity: 'info', source, message: `config applied (${by})` });
+  /** A router event: config events are logged; path, peer and plugin changes are observed at once. */
+  onRouterEvent(e: RouterEvent): void {
+    switch (e.type) {
+      case 'config.applied': this.configApplied(e.source, `generation ${e.generation}`); break;
+      case 'config.refused': this.registry.event({ category: 'config', severity: 'major', source: e.source, message: `config refused, the running config stays: ${e.message}` }); break;
+      case 'path.up': case 'path.down': case 'peer.reachable': case 'peer.unreachable': case 'plugin.failed': case 'plugin.disabled':
+        this.observe();
+        break;
+      default: break;
+    }
   }
 
-  configRefused(source: string, by: string, reason: string): void {
-    this.registry.event({ category: 'config', severity: 'major', source, message: `config refused (${by}), the running config stays: ${reason}` });
+  /** A config is running (`detail`: which generation, or that it is the one the node started with). */
+  configApplied(source: string, detail: string): void {
+    this.registry.event({ category: 'config', severity: 'info', source, message: `config applied (${detail})` });
   }
 
   stop(): void {

@@ -8,7 +8,7 @@
  * address, port, TLS or metrics-auth -> a new listener (the old one closes; on the same address and port
  * it closes first, and comes back if the new one cannot listen); no block -> closed.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { SvrError } from '../errors.js';
@@ -34,12 +34,13 @@ type Log = (event: string, fields: Record<string, string | number | boolean>) =>
  * SVR_ERR_CONFIG_INVALID naming (by field path, `at` = the block's) each file that cannot be read or holds
  * no usable token. Nothing changes until `ManagementApi.apply`.
  */
-export async function prepareManagement(m: Management | undefined, at: string, baseDir: string): Promise<PreparedManagement | undefined> {
+export function prepareManagement(m: Management | undefined, at: string, baseDir: string): PreparedManagement | undefined {
   if (m === undefined) return undefined;
   const problems: ConfigProblem[] = [];
-  const read = async (file: string, path: string): Promise<Buffer | undefined> => {
+  // a few small files, read when a config is checked (start, reload): synchronously, inside the router's check
+  const read = (file: string, path: string): Buffer | undefined => {
     try {
-      return await readFile(isAbsolute(file) ? file : resolve(baseDir, file));
+      return readFileSync(isAbsolute(file) ? file : resolve(baseDir, file));
     } catch (e) {
       problems.push({ path, message: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e))}` });
       return undefined;
@@ -52,7 +53,7 @@ export async function prepareManagement(m: Management | undefined, at: string, b
       continue;
     }
     const path = `${at}.tokens[${i}].token-file`;
-    const text = await read(t.tokenFile!, path);
+    const text = read(t.tokenFile!, path);
     if (text === undefined) continue;
     const value = text.toString('utf8').split(/\r?\n/)[0]!.trim();
     if (value.length < API_TOKEN_MIN_LENGTH || /\s/.test(value)) {
@@ -63,8 +64,8 @@ export async function prepareManagement(m: Management | undefined, at: string, b
   }
   const prepared: PreparedManagement = { management: m, tokens };
   if (m.tls !== undefined) {
-    const cert = await read(m.tls.certificate, `${at}.tls.certificate`);
-    const key = await read(m.tls.key, `${at}.tls.key`);
+    const cert = read(m.tls.certificate, `${at}.tls.certificate`);
+    const key = read(m.tls.key, `${at}.tls.key`);
     if (cert !== undefined && key !== undefined) prepared.tls = { cert, key };
   }
   if (problems.length > 0) {

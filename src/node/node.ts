@@ -10,7 +10,7 @@
  *    run dir, log "running";
  * stop(): close the API, the control socket, the router and the devices (routes vanish with them), unregister.
  * reload(): re-read the config; a bad file (or an unreadable token or TLS file) is refused and the running
- * config stays; an event says which.
+ * config stays; the router's config events say which.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -20,6 +20,7 @@ import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../control/router.js';
+import type { FiveTuple, RouterEvent } from '../control/events.js';
 import type { ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
@@ -94,11 +95,6 @@ export class RunningNode {
     this.api = api;
   }
 
-  /** Where the management API listens now, if it runs. */
-  get apiAddress(): { address: string; port: number } | undefined {
-    return this.api?.address;
-  }
-
   /** Answers one control request. */
   async handle(req: ControlRequest): Promise<unknown> {
     switch (req.method) {
@@ -148,11 +144,18 @@ export class RunningNode {
     };
   }
 
-  /** Re-reads the config file (`by`: who asked, for the log and the event). Interfaces must stay the same (they own devices); the rest applies live. */
+  /**
+   * Re-reads the config file (`by`: who asked, for the log). Interfaces must stay the same (they own
+   * devices), and the management block's token and TLS files must be readable; the rest applies live, the
+   * management API included. The router reports config.applied or config.refused (a file that cannot be
+   * read or parsed too).
+   */
   async reload(by = 'signal'): Promise<{ applied: boolean }> {
+    let api: PreparedManagement | undefined;
     try {
       if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
-      await this.apply(await loadConfig(this.configPath), by);
+      const next = await this.router.applyConfigFile(this.configPath, { check: (c) => { api = this.check(c); } });
+      await this.applied(next, api);
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, by, reason: e instanceof Error ? e.message : String(e) });
       throw e;
@@ -167,26 +170,28 @@ export class RunningNode {
     return isDeepStrictEqual(mine(next), mine(this.router.runningConfig));
   }
 
-  /**
-   * Applies a validated config live (refused as a whole when bad, when the interfaces changed, or when a
-   * token or TLS file of its management block cannot be read), the management API included; an event says
-   * which (`by`: who asked).
-   */
-  async apply(next: SvrConfig, by = 'conductor'): Promise<void> {
+  /** Applies a validated config live (refused as a whole when bad, or when the interfaces changed). */
+  async apply(next: SvrConfig): Promise<void> {
     let api: PreparedManagement | undefined;
-    try {
-      if (!this.sameInterfaces(next)) {
-        throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
-      }
-      api = await prepareApi(next, this.name, this.configPath);
-      this.router.applyConfig(next);
-      await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
-      void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
-    } catch (e) {
-      this.visibility.alarms.configRefused(this.configPath, by, e instanceof Error ? e.message : String(e));
-      throw e;
+    this.router.applyConfig(next, { source: `the conductor's version`, check: (c) => { api = this.check(c); } });
+    await this.applied(next, api);
+  }
+
+  /**
+   * What the node checks before the router takes a config: interfaces own TUN devices (a config that
+   * changes them is refused: restart the node for that), and the management block's files must be readable.
+   */
+  private check(next: SvrConfig): PreparedManagement | undefined {
+    if (!this.sameInterfaces(next)) {
+      throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
     }
-    this.visibility.alarms.configApplied(this.configPath, by);
+    return prepareApi(next, this.name, this.configPath);
+  }
+
+  /** What follows a config the router took: its plugins, the config in the state store, the management API. */
+  private async applied(next: SvrConfig, api: PreparedManagement | undefined): Promise<void> {
+    await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
+    void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     try {
       await this.api?.apply(api);
     } catch (e) {
@@ -223,7 +228,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     const names = config.authority.routers.map((r) => r.name).join(', ');
     throw new SvrError('SVR_ERR_CONFIG_ROUTER', `${o.configPath}: no router named "${o.name}" (routers: ${names}); pass --name`);
   }
-  const api = await prepareApi(config, o.name, o.configPath); // unreadable token or TLS files: nothing started
+  const api = prepareApi(config, o.name, o.configPath); // unreadable token or TLS files: nothing started
   const busyPollUs = checkBusyPollUs(o.busyPollUs ?? BUSY_POLL_DEFAULT_US, `busyPollUs ${String(o.busyPollUs)}`);
   const dir = runDir(o.runDir);
   const socket = o.socket ?? defaultSocket(dir, o.name);
@@ -262,12 +267,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       throw e;
     }
   }
-  router.events$.subscribe((e) => {
-    if (e.type === 'created') log.session('session.created', { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
-    else if (e.type === 'removed') log.session('session.removed', { id: e.sessionId, reason: e.reason });
-    else if (e.type === 'failed') log.info('session.handshake-failed', { id: e.sessionId, probes: e.tries });
-    else if (e.type === 'migrated') log.session('session.migrated', { id: e.sessionId, from: e.from, to: e.to });
-  });
+  router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
@@ -276,6 +276,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const visibility = startVisibility(router, {
     name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
   });
+  visibility.alarms.configApplied(o.configPath, 'at start');
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, visibility, o.store === undefined, o.conductor);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
@@ -295,13 +296,25 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     throw e;
   }
   register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
-  visibility.alarms.configApplied(o.configPath, 'start');
   for (const p of router.peers()) {
     log.info('peer', { peer: p.name, paths: p.paths.map((x) => x.name).join(','), reachable: p.reachable });
   }
   log.info('node.state', { dataDir });
   log.info('node.running', { socket, interfaces: me.interfaces.map((x) => `${x.name}=${x.device}`).join(','), services: router.services().length, workers });
   return node;
+}
+
+/** The log line of a router event: session events rate-limited, peers and config once each (paths and plugins log their own lines). */
+function logEvent(log: NodeLog, e: RouterEvent): void {
+  const tuple = (t: FiveTuple) => `${t.src}:${t.srcPort}->${t.dst}:${t.dstPort}/${t.protocol}`;
+  switch (e.type) {
+    case 'session.created': log.session(e.type, { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, flow: tuple(e.forward), path: e.path }); break;
+    case 'session.removed': log.session(e.type, { id: e.sessionId, reason: e.reason }); break;
+    case 'session.migrated': log.session(e.type, { id: e.sessionId, from: e.from, to: e.to, reason: e.reason }); break;
+    case 'session.denied': log.session(e.type, { reason: e.reason, flow: tuple(e.forward), interface: e.ingressInterface.name, suppressed: e.suppressed }); break;
+    case 'peer.reachable': case 'peer.unreachable': log.info(e.type, { peer: e.peer }); break;
+    default: break;
+  }
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
@@ -324,7 +337,7 @@ async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly In
 }
 
 /** The management block of router `name` with its files read (undefined without a block). */
-function prepareApi(config: SvrConfig, name: string, configPath: string): Promise<PreparedManagement | undefined> {
+function prepareApi(config: SvrConfig, name: string, configPath: string): PreparedManagement | undefined {
   const i = config.authority.routers.findIndex((r) => r.name === name);
   return prepareManagement(config.authority.routers[i]?.management, `authority.routers[${i}].management`, dirname(resolve(configPath)));
 }

@@ -38,8 +38,16 @@ export function startVisibility(router: Router, o: VisibilityOptions): NodeVisib
     alarms: alarms.registry,
   });
   const sub = router.events$.subscribe((e) => {
-    if (e.type === 'created') metrics.sessionCreated(e);
-    else if (e.type === 'removed') metrics.sessionClosed(e);
+    switch (e.type) {
+      case 'session.created': metrics.sessionCreated(e); break;
+      case 'session.removed': metrics.sessionClosed(e); break;
+      case 'session.denied':
+        metrics.sessionDenied({ tenant: e.tenant ?? '', service: e.service ?? '', reason: e.reason });
+        // denials of the same batch the data path did not report one by one: their reasons are not known
+        if (e.suppressed !== undefined && e.suppressed > 0) metrics.sessionDenied({ tenant: '', service: '', reason: 'unreported' }, e.suppressed);
+        break;
+      default: alarms.onRouterEvent(e);
+    }
   });
   return {
     alarms, metrics,

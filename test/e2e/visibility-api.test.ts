@@ -237,7 +237,8 @@ test('a real node over REST: sessions as the control socket lists them; reload 4
   const admin = await post(adminToken);
   assert.match(admin.stdout, /\{"applied":true\}\n200$/);
   const ev = JSON.parse(await svrApi('r1', ['show', 'events', '--since', '1m', '--json'])) as EventJson[];
-  assert.ok(ev.some((e) => e.message === 'config applied (api:lab-admin)'), JSON.stringify(ev));
+  assert.ok(ev.some((e) => e.message === 'config applied (generation 2)'), JSON.stringify(ev));
+  assert.match(readFileSync(join(dir, 'r1.log'), 'utf8'), /config\.applied .*by=api:lab-admin/);
   const health = await exec('ip', ['netns', 'exec', PROM_NS, 'curl', '-sS', `http://${API.r2}:${PORT}/api/v1/health`]);
   assert.match(health.stdout, /"status":"ok","router":"r2"/);
 }));

@@ -1,7 +1,7 @@
 /**
  * A node's API over a real router without TUN devices: r1 of the in-memory lab (createMemoryLab), its real
  * alarms, events and metrics (startVisibility), and the node API built from them, with two tokens. The
- * node-only parts of the context (stats' node facts, reload from a file) are the node's, over this router.
+ * node-only parts of the context (stats' node facts, reload from a file) are as the node's, over this router.
  */
 import { writeFile } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
@@ -13,7 +13,7 @@ import type { NodeApiContext } from '../../../src/api/context.js';
 import { buildNodeApi } from '../../../src/api/node-api.js';
 import type { NodeStats } from '../../../src/api/schemas.js';
 import { configToDocument } from '../../../src/model/serialize.js';
-import { loadConfig, redactSecrets } from '../../../src/model/validate.js';
+import { redactSecrets } from '../../../src/model/validate.js';
 import { startVisibility, type NodeVisibility } from '../../../src/node/visibility.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { stringify } from 'yaml';
@@ -49,14 +49,8 @@ export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: 
       return { ...r1.counters(), 'sessions-active': s.sessionsActive, 'handshakes-in-flight': s.handshakesInFlight, node: { name: 'r1', pid: process.pid, uptimeMs: Date.now() - startedAt, socket: '-', workers: s.workers }, interfaces: [] };
     },
     config: () => configToDocument(redactSecrets(r1.runningConfig)),
-    reload: async (by) => {
-      try {
-        r1.applyConfig(await loadConfig(configFile));
-      } catch (e) {
-        visibility.alarms.configRefused(configFile, by, e instanceof Error ? e.message : String(e));
-        throw e;
-      }
-      visibility.alarms.configApplied(configFile, by);
+    reload: async () => {
+      await r1.applyConfigFile(configFile); // the router reports config.applied or config.refused
       return { applied: true };
     },
     alarms: visibility.alarms.registry,

@@ -53,11 +53,11 @@ test.after(async () => {
 });
 
 test('files are read relative to the config folder; unreadable or unusable ones refuse the block by field path', async () => {
-  const ok = await prepareManagement(block({ tokens: [{ name: 'prom', role: 'read-only', tokenFile: 'read.token' }, { name: 'ops', role: 'admin', token: 'inline-admin-token-0001' }] }), AT, dir);
+  const ok = prepareManagement(block({ tokens: [{ name: 'prom', role: 'read-only', tokenFile: 'read.token' }, { name: 'ops', role: 'admin', token: 'inline-admin-token-0001' }] }), AT, dir);
   assert.equal(ok!.tokens, [{ name: 'prom', role: 'read-only', value: 'read-token-from-a-file-0001' }, { name: 'ops', role: 'admin', value: 'inline-admin-token-0001' }]);
-  assert.is(await prepareManagement(undefined, AT, dir), undefined);
+  assert.is(prepareManagement(undefined, AT, dir), undefined);
   try {
-    await prepareManagement(block({ tokens: [{ name: 'a', role: 'admin', tokenFile: 'missing.token' }, { name: 'b', role: 'admin', tokenFile: 'short.token' }], tls: { certificate: 'api.crt', key: 'nokey.pem' } }), AT, dir);
+    prepareManagement(block({ tokens: [{ name: 'a', role: 'admin', tokenFile: 'missing.token' }, { name: 'b', role: 'admin', tokenFile: 'short.token' }], tls: { certificate: 'api.crt', key: 'nokey.pem' } }), AT, dir);
     assert.unreachable('refused');
   } catch (e) {
     assert.ok(isSvrError(e, 'SVR_ERR_CONFIG_INVALID'), String(e));
@@ -69,15 +69,15 @@ test('files are read relative to the config folder; unreadable or unusable ones 
 });
 
 test('plain HTTP: listens, a token works; new tokens swap in place (same listener); a new port moves it', async () => {
-  await api.apply(await prepareManagement(block({ tokens: [{ name: 'prom', role: 'read-only', tokenFile: 'read.token' }] }), AT, dir));
+  await api.apply(prepareManagement(block({ tokens: [{ name: 'prom', role: 'read-only', tokenFile: 'read.token' }] }), AT, dir));
   const first = api.address!.port;
   assert.is((await get(`${base()}/api/v1/health`)).status, 200);
   assert.is((await get(`${base()}/api/v1/peers`, 'read-token-from-a-file-0001')).status, 200);
-  await api.apply(await prepareManagement(block({ port: first, tokens: [{ name: 'other', role: 'read-only', token: 'another-token-00000001' }] }), AT, dir));
+  await api.apply(prepareManagement(block({ port: first, tokens: [{ name: 'other', role: 'read-only', token: 'another-token-00000001' }] }), AT, dir));
   assert.is(api.address!.port, first, 'the same listener');
   assert.is((await get(`${base()}/api/v1/peers`, 'read-token-from-a-file-0001')).status, 401, 'the old token is gone');
   assert.is((await get(`${base()}/api/v1/peers`, 'another-token-00000001')).status, 200);
-  await api.apply(await prepareManagement(block({ tokens: [{ name: 'other', role: 'read-only', token: 'another-token-00000001' }] }), AT, dir));
+  await api.apply(prepareManagement(block({ tokens: [{ name: 'other', role: 'read-only', token: 'another-token-00000001' }] }), AT, dir));
   assert.not.equal(api.address!.port, first, 'a new port');
   const closed = await fetch(`http://127.0.0.1:${first}/api/v1/health`).then(() => false, () => true);
   assert.ok(closed, 'the old listener is closed');
@@ -85,7 +85,7 @@ test('plain HTTP: listens, a token works; new tokens swap in place (same listene
 });
 
 test('metrics-auth none: /metrics without a token (a new listener), token still needed elsewhere', async () => {
-  await api.apply(await prepareManagement(block({ metricsAuth: 'none', tokens: [{ name: 'other', role: 'read-only', token: 'another-token-00000001' }] }), AT, dir));
+  await api.apply(prepareManagement(block({ metricsAuth: 'none', tokens: [{ name: 'other', role: 'read-only', token: 'another-token-00000001' }] }), AT, dir));
   const m = await get(`${base()}/metrics`);
   assert.is(m.status, 200);
   assert.match(m.body, /^svr_sessions_active 0$/m);
@@ -98,7 +98,7 @@ test('a taken port: SVR_ERR_API_START naming the address, the running API stays'
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   const taken = (blocker.address() as { port: number }).port;
   try {
-    await api.apply(await prepareManagement(block({ port: taken, tokens: [] }), AT, dir));
+    await api.apply(prepareManagement(block({ port: taken, tokens: [] }), AT, dir));
     assert.unreachable('refused');
   } catch (e) {
     assert.ok(isSvrError(e, 'SVR_ERR_API_START'), String(e));
@@ -111,7 +111,7 @@ test('a taken port: SVR_ERR_API_START naming the address, the running API stays'
 });
 
 test('HTTPS with the configured certificate; svr show peers|alarms --api https:// --ca --token-file reads it like the socket', async () => {
-  await api.apply(await prepareManagement(block({ tls: { certificate: 'api.crt', key: 'api.key' }, tokens: [{ name: 'prom', role: 'read-only', tokenFile: 'read.token' }] }), AT, dir));
+  await api.apply(prepareManagement(block({ tls: { certificate: 'api.crt', key: 'api.key' }, tokens: [{ name: 'prom', role: 'read-only', tokenFile: 'read.token' }] }), AT, dir));
   const url = `https://127.0.0.1:${api.address!.port}`;
   const peers = await run(process.execPath, [SVR, 'show', 'peers', '--json', '--api', url, '--token-file', join(dir, 'read.token'), '--ca', join(dir, 'api.crt')]);
   assert.is(peers.code, 0, peers.stderr);
