@@ -60,10 +60,12 @@ test('sessions created and closed by tenant, service, role and reason; denied by
       lab.clients[0]!.udpSend(45000 + i, '198.18.3.20', 7, Buffer.from('x'));
     }
     assert.ok(await until(() => replies === 5));
-    v.metrics.sessionDenied({ tenant: '', service: '', reason: 'no-tenant' }, 3);
+    for (const port of [9001, 9002, 9003]) lab.clients[0]!.udpSend(46000, '198.18.3.20', port, Buffer.from('x')); // no service there
+    assert.ok(await until(() => (lab.r1.counters()['drop-no-service'] ?? 0) === 3));
     const text = await v.metrics.metrics();
     assert.match(text, /^svr_sessions_created_total\{tenant="engineering",service="echo",role="ingress"\} 5$/m);
-    assert.match(text, /^svr_sessions_denied_total\{tenant="",service="",reason="no-tenant"\} 3$/m);
+    assert.match(text, /^svr_sessions_denied_total\{tenant="engineering",service="",reason="no-service"\} 3$/m);
+    assert.match(text, /^svr_drops_total\{reason="no-service"\} 3$/m);
     for (const s of await lab.r1.sessions()) assert.not.ok(text.includes(s.id));
     const series = text.split('\n').filter((l) => l.startsWith('svr_') && !l.startsWith('svr_process') && !l.startsWith('svr_nodejs'));
     assert.ok(series.length < 200, `${series.length} series for one peer, two tenants, two services`);
