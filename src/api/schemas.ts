@@ -14,7 +14,7 @@ const open = { additionalProperties: true } as const;
 /** A reference to a shared schema (by its $id). */
 export const Ref = (id: string): TSchema => Type.Unsafe({ $ref: `${id}#` });
 
-export const PAGE_LIMIT_MAX = 1000;
+const PAGE_LIMIT_MAX = 1000;
 export const PAGE_LIMIT_DEFAULT = 100;
 export const Limit = Type.Integer({ minimum: 1, maximum: PAGE_LIMIT_MAX, default: PAGE_LIMIT_DEFAULT, description: `at most this many items (1-${PAGE_LIMIT_MAX})` });
 

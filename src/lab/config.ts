@@ -12,7 +12,7 @@ import {
 import { CLIENT_NO_TENANT, ECHO_PORT, HTTP_PORT, IPERF_PORT, LAN_TABLE, pathPlans, SERVER, STREAM_PORT, type PathPlan, type RouterRole } from './topology.js';
 
 /** The nodes' management API in the lab: every address of the router's namespace, this port, two tokens. */
-export const LAB_API_PORT = 8443;
+const LAB_API_PORT = 8443;
 /** Token files next to authority.yaml, written by `svr lab up` (fresh random tokens per lab). */
 export const LAB_API_TOKENS = { admin: 'api-admin.token', read: 'api-read.token' } as const;
 

@@ -65,7 +65,7 @@ export function principalOf(req: FastifyRequest): Principal | undefined {
 }
 
 /** The access a route declared (its config), `read-only` when none. */
-export function accessOf(req: FastifyRequest): Access {
+function accessOf(req: FastifyRequest): Access {
   return req.routeOptions.config.access ?? 'read-only';
 }
 

@@ -16,7 +16,7 @@ export const ErrorBody = Type.Object({
 export type ErrorBody = Static<typeof ErrorBody>;
 
 /** The statuses of the API's own codes and of the config codes every app may meet. */
-export const BASE_STATUS: Partial<Record<ErrorCode, number>> = {
+const BASE_STATUS: Partial<Record<ErrorCode, number>> = {
   SVR_ERR_API_REQUEST: 400,
   SVR_ERR_API_AUTH: 401,
   SVR_ERR_API_FORBIDDEN: 403,
@@ -36,7 +36,7 @@ interface ValidationIssue {
 }
 
 /** The parameter a schema validation error is about (`limit`, `name`, `body.port`). */
-export function parameterOf(issue: ValidationIssue): string {
+function parameterOf(issue: ValidationIssue): string {
   const path = issue.instancePath.split('/').filter((s) => s !== '').join('.');
   const extra = issue.params['additionalProperty'] ?? issue.params['missingProperty'];
   if (typeof extra === 'string') return path === '' ? extra : `${path}.${extra}`;
