@@ -67,6 +67,7 @@ export const ErrorCodes = {
   SVR_ERR_API_BUSY: 'The API is busy or the node did not answer in time; retry shortly',
   SVR_ERR_API_CALL: "A call to a node's management API failed",
   SVR_ERR_API_INTERNAL: 'The API failed to answer (a bug: the node log has the details)',
+  SVR_ERR_EXPLAIN_QUERY: 'An svr explain question is invalid (address, protocol, port or interface)',
   SVR_ERR_IDENTITY_KEY: 'A router identity key file is missing or not an X25519 private key',
 } as const;
 

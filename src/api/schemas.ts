@@ -114,7 +114,11 @@ export const Stats = Type.Object({
   'sessions-per-worker': Type.Optional(Type.Array(Type.Integer())),
   interfaces: Type.Array(Type.Object({ interface: Type.String(), device: Type.String(), rxPackets: Type.Number(), txPackets: Type.Number(), txDrops: Type.Number() }, open)),
   busyPoll: Type.Optional(Type.Object({ windowUs: Type.Number(), runs: Type.Number(), packets: Type.Number(), idleUs: Type.Number(), capped: Type.Number() }, open)),
-}, { additionalProperties: Type.Number(), $id: 'Stats', description: 'every counter of the data path and of control by name (numbers), and these' });
+  collectors: Type.Optional(Type.Array(Type.Object({
+    name: Type.String(), address: Type.String(), port: Type.Integer(), transport: Type.String(), status: Type.String({ description: 'up, down or unknown' }),
+    exported: Type.Number(), dropped: Type.Number(), queueDepth: Type.Number(),
+  }, open), { description: 'the IPFIX collectors of the session records, with their exporters\' counters' })),
+}, { additionalProperties: Type.Number(), $id: 'Stats', description: 'every counter of the data path, control and the session records by name (numbers), and these' });
 /** `svr show stats`: the counters by name, and the node's facts. */
 export type NodeStats = Static<typeof Stats> & Record<string, unknown>;
 

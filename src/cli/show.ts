@@ -13,6 +13,7 @@ import type { PeerSummary } from '../control/router.js';
 import type { PluginView } from '../plugins/host.js';
 import type { Alarm, NodeEvent } from '../telemetry/alarms/registry.js';
 import { apiGet, apiGetAll, apiTarget } from './api-client.js';
+import type { CollectorView } from '../telemetry/session-records.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
 import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 
@@ -107,6 +108,12 @@ function statsTable(stats: Record<string, unknown>): string {
   }
   const perWorker = stats['sessions-per-worker'] as number[] | undefined;
   if (perWorker !== undefined) parts.push(renderTable(['WORKER', 'SESSIONS'], perWorker.map((n, w) => [w, n])));
+  const collectors = (stats['collectors'] as CollectorView[] | undefined) ?? [];
+  if (collectors.length > 0) {
+    parts.push(renderTable(['IPFIX COLLECTOR', 'ADDRESS', 'STATUS', 'EXPORTED', 'DROPPED', 'FILTERED', 'QUEUE', 'MESSAGES', 'TEMPLATE SENDS', 'ERRORS'], collectors.map((c) => [
+      c.name, `${c.address}:${c.port}/${c.transport}`, c.status, c.exported, c.dropped, c.filtered, c.queueDepth, c.messages, c.templateSends, c.errors,
+    ])));
+  }
   parts.push(`(${counters.length - nonZero.length} counters at zero not shown; --json shows all)`);
   return parts.join('\n\n');
 }

@@ -16,7 +16,7 @@
  */
 import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
-import { resiliencyCode } from '../dataplane/path-choice.js';
+import { ServicePaths, resiliencyCode } from '../dataplane/path-choice.js';
 import { listServices, listTenants, type ServiceView, type SessionCursor, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { SvrError, isSvrError } from '../errors.js';
 import { compileRouter } from '../model/compile.js';
@@ -34,6 +34,7 @@ import type { StepOptions } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains, ThreadLoad } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
+import { explainFirstPacket, type ExplainQuery, type Explanation } from './explain.js';
 import { MigrationActors } from './migration.js';
 import type { MigrationRecord } from '../machines/migration.js';
 import { fanOutEvents } from './event-fanout.js';
@@ -114,6 +115,8 @@ export class Router<H extends DataPathHost = DataPathHost> {
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** control's own counters (next to the data path's) */
   private readonly controlCounters = new Map<string, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
+  /** the rankings as the data path has them (what `explain` reads) */
+  private readonly published = new ServicePaths();
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
   private readonly usable = new Map<string, boolean>();
   private running = false;
@@ -134,6 +137,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
       onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log,
     });
+    this.published.reset(this.tablesNow);
     // every path starts down; static liveness brings each up at start() (path.up)
     for (const p of this.tablesNow.paths) this.usable.set(p.name, false);
     const pluginDeps = { routerName: opts.name, store: opts.store ?? null, counters: () => this.counters(), log: this.log };
@@ -248,6 +252,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   private applyValid(next: SvrConfig, source: string): void {
     const tables = compileRouter(next, this.name, this.generation + 1);
     this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
+    this.published.reset(tables);
     this.generation++;
     this.config = next;
     const old = this.tablesNow;
@@ -434,6 +439,18 @@ export class Router<H extends DataPathHost = DataPathHost> {
     return this.host.threadLoad();
   }
 
+  /**
+   * What the data path would do now with the first packet of this flow, and why (tenant, service and FIB
+   * entry, access rule, route, each candidate path, plugin chain): the first-packet stage's own lookups
+   * over this router's tables and published rankings. Throws SVR_ERR_EXPLAIN_QUERY naming a bad parameter.
+   */
+  explain(q: ExplainQuery): Explanation {
+    return explainFirstPacket(q, {
+      tables: this.tablesNow, config: this.config, servicePaths: this.published, isPathUp: (p) => this.host.isPathUp(p),
+      pathSummaries: this.pathControl.pathSummaries(), stages: this.pluginStages(), plugins: this.plugins().filter((p) => p.state === 'loaded').map((p) => p.name),
+    });
+  }
+
   status(): RouterStatus {
     const tally = this.host.tally();
     return { sessionsActive: tally.active, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
@@ -461,6 +478,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     if (id < 0 || r === undefined) return;
     r.order = order;
     this.host.setServiceRouting(id, order, r.refused, resiliencyCode(r.resiliency));
+    this.published.set(id, order, r.refused, resiliencyCode(r.resiliency));
   }
 
   private recordMigration(r: MigrationRecord): void {

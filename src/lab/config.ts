@@ -4,6 +4,7 @@
  * it to learn the config format (docs/configuration.md).
  */
 import { randomBytes } from 'node:crypto';
+import { COLLECTOR_ADDRESS, COLLECTOR_NAME, COLLECTOR_PORT } from './collector.js';
 import { DEFAULT_SHAPE, SLA_MAX_LATENCY_MS, type LabShape } from './shape.js';
 import {
   DOS_BURST, DOS_PER_SOURCE_RATE, FLOOD_SOURCE, FN_IN, FN_NAME, FN_OUT, GUEST_CLIENT, GUEST_PREFIX, INTERNET_ECHO_PORT, INTERNET_NAT, INTERNET_PREFIX,
@@ -107,6 +108,21 @@ function pluginServices(): string {
       access-policy:
         - source: engineering
       service-policy: ${PATHS_POLICY}
+`;
+}
+
+/** `--collector`: every router exports its session records to nfcapd in `<prefix>-collector`. */
+function telemetryBlock(): string {
+  return `  telemetry:                         # svr lab up --collector (docs/visibility.md)
+    ipfix:
+      collectors:
+        - name: ${COLLECTOR_NAME}
+          address: ${COLLECTOR_ADDRESS}       # nfcapd in <prefix>-collector; each router routes it over its veth
+          port: ${COLLECTOR_PORT}
+          interim-interval: 60       # s: long sessions get an interim record this often
+    history:
+      retention-days: 7
+
 `;
 }
 
@@ -242,7 +258,7 @@ ${plugins ? `      service-chain: [builtin.external-function/${FN_NAME}]   # thr
         - source: engineering
       service-policy: ${PATHS_POLICY}
 ${plugins ? pluginServices() : ''}
-${plugins ? pluginAuthorityPlugins() : ''}  routers:
+${plugins ? pluginAuthorityPlugins() : ''}${shape.collector === true ? telemetryBlock() : ''}  routers:
     - name: r1                       # runs in namespace <prefix>-r1
       interfaces:
         - name: lan0

@@ -33,6 +33,10 @@ export interface LabShape {
   workers: number;
   /** what the lab holds besides the two routers (absent in an older state.json: basic) */
   profile?: LabProfile;
+  /** an IPFIX collector (nfcapd) in `<prefix>-collector` that both routers export session records to */
+  collector?: boolean;
+  /** seconds per nfcapd file (nfdump reads a file once it is complete); default 60 */
+  collectorRotateS?: number;
   /** the routers are managed by a conductor in its own namespace (lab/conductor.ts) */
   conductor?: boolean;
 }
@@ -78,6 +82,8 @@ export interface ShapeInput {
   linkTestIntervalS?: string | number;
   workers?: string | number;
   profile?: string;
+  collector?: boolean;
+  collectorRotateS?: string | number;
   conductor?: boolean;
 }
 
@@ -94,6 +100,7 @@ export function checkShape(i: ShapeInput): LabShape {
     linkTestIntervalS: int(i.linkTestIntervalS, d.linkTestIntervalS, 1, 86400, '--link-test-interval', ' (seconds)'),
     workers: int(i.workers, d.workers, 1, 64, '--workers', ''),
     profile: oneOf(i.profile, 'basic', LAB_PROFILES, '--profile'),
+    ...(i.collector === true ? { collector: true, collectorRotateS: int(i.collectorRotateS, 60, 2, 3600, '--collector-rotate', ' (seconds)') } : {}),
     ...(i.conductor === true ? { conductor: true } : {}),
   };
 }
@@ -101,5 +108,5 @@ export function checkShape(i: ShapeInput): LabShape {
 /** One line for progress and status output. */
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
-  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}`;
+  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}`;
 }

@@ -9,7 +9,7 @@ import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefi
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'management'] as const;
+const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management'] as const;
 const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
 const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
@@ -52,6 +52,8 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   if (identity !== undefined) router.identity = identity;
   if (routerGroups !== undefined) router.routerGroups = routerGroups;
   if (assetId !== undefined) router.assetId = assetId;
+  // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
+  if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
   if (management !== undefined) router.management = management;
   return router;
 }

@@ -5,12 +5,15 @@
  * 3. build the router over those ports and start it; with `workers` > 1 the data path runs in that many
  *    worker threads, each with its own queue of every device (multi-queue), and the devices are
  *    configured once every worker has opened its queues;
- * 4. alarms, events and metrics (visibility.ts); serve the control socket; when the router has a
+ * 4. session records (node/records.ts): the router's session events become records for the IPFIX
+ *    collectors and the session history in the node's store;
+ * 5. alarms, events and metrics (visibility.ts); serve the control socket; when the router has a
  *    `management` block, the management API (REST, OpenAPI, /metrics: management-api.ts); register in the
  *    run dir, log "running";
- * stop(): close the API, the control socket, the router and the devices (routes vanish with them), unregister.
+ * stop(): close the API, the control socket, the router and the devices (routes vanish with them), the
+ * records (queued records sent, pending history written), unregister.
  * reload(): re-read the config; a bad file (or an unreadable token or TLS file) is refused and the running
- * config stays; the router's config events say which.
+ * config stays; the router's config events say which; telemetry and the management API follow.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -31,6 +34,9 @@ import { Store } from '../store/store.js';
 import { StateRecorder } from './recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
+import { explainSession, recordQuery, type SessionExplanation } from './explain-session.js';
+import { startRecords, type NodeRecords } from './records.js';
+import { observationDomainOf } from '../model/read-telemetry.js';
 import { Gate } from '../api/http/app.js';
 import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
@@ -79,6 +85,7 @@ export class RunningNode {
     private readonly configPath: string,
     private readonly store: Store,
     private readonly recorder: StateRecorder,
+    private readonly records: NodeRecords,
     readonly visibility: NodeVisibility,
     private readonly ownsStore = true,
     private readonly conductor?: string,
@@ -104,6 +111,9 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload('control socket');
       case 'show': return this.show(req.what, req.since);
+      case 'history': return this.records.sessions.query(req.query);
+      case 'session': return (await this.records.sessions.get(req.sessionId)) ?? null;
+      case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
   }
@@ -135,6 +145,7 @@ export class RunningNode {
     const s = r.status();
     return {
       ...r.counters(),
+      ...this.records.stats(),
       'sessions-active': s.sessionsActive,
       'handshakes-in-flight': s.handshakesInFlight,
       node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
@@ -142,6 +153,13 @@ export class RunningNode {
       interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
       ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
     };
+  }
+
+  private async explainSession(sessionId: string): Promise<SessionExplanation> {
+    const r = await this.records.sessions.get(sessionId);
+    if (r === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
+    const q = recordQuery(r);
+    return explainSession(r, q === undefined ? undefined : this.router.explain(q));
   }
 
   /**
@@ -188,8 +206,9 @@ export class RunningNode {
     return prepareApi(next, this.name, this.configPath);
   }
 
-  /** What follows a config the router took: its plugins, the config in the state store, the management API. */
+  /** What follows a config the router took: telemetry, its plugins, the config in the state store, the management API. */
   private async applied(next: SvrConfig, api: PreparedManagement | undefined): Promise<void> {
+    await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
     void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     try {
@@ -210,6 +229,7 @@ export class RunningNode {
       await this.control?.close();
       this.control = null;
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
+      await this.records.close();
       await this.recorder.close();
       if (this.ownsStore) await this.store.close();
       unregister(this.dir, this.name, process.pid);
@@ -267,17 +287,27 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       throw e;
     }
   }
+  const version = o.version ?? 'unknown';
+  const visibility = startVisibility(router, {
+    name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
+  });
+  let records: NodeRecords;
+  try {
+    records = await startRecords(router, store, config, o.name, logInfo, (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail));
+  } catch (e) {
+    visibility.stop();
+    await router.stop();
+    await closeStore();
+    throw e;
+  }
+  visibility.metrics.setIpfixSource(() => records.sessions.counters().collectors.map((c) => ({ collector: c.name, status: c.status, counters: c })));
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
-  const version = o.version ?? 'unknown';
-  const visibility = startVisibility(router, {
-    name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
-  });
   visibility.alarms.configApplied(o.configPath, 'at start');
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, visibility, o.store === undefined, o.conductor);
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
   } catch (e) {

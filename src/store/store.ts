@@ -1,6 +1,6 @@
 /**
  * The node's state on disk: one LevelDB database (`level`), written by control only, with sublevels
- * per concern: `sessions` (a record per closed session), `counters` (periodic snapshots), `config`,
+ * per concern: `history` (session records, telemetry/history/), `counters` (periodic snapshots), `config`,
  * and one per plugin (`plugin:<name>`). LevelDB allows one opener, so while a node runs, tools ask it
  * over the control socket; when it is down they open the directory directly.
  */

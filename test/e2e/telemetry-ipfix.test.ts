@@ -10,7 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpfixExporter, type CollectorStatus } from '../../src/telemetry/ipfix/exporter.js';
-import type { CollectorConfig } from '../../src/telemetry/config.js';
+import type { CollectorConfig } from '../../src/model/config.js';
 import { SessionRecordBuilder, type SessionRecord } from '../../src/telemetry/record.js';
 import { requires } from '../support/prerequisites.js';
 import { captureLoopback, freePort, nfdumpFlows, startNfcapd, tsharkIpfix, type NfdumpFlow } from './telemetry-tools.js';
@@ -147,6 +147,8 @@ tcase('UDP: nfcapd stores every flow; nfdump shows 5-tuples, post-NAT 5-tuples, 
     const deniedFlow = ts.flows.find((f) => f.fields['cflow.srcport'] === '40003')!;
     assert.is(deniedFlow.pen[105]?.text, 'access-denied', 'denied reason (105)');
     assert.is(deniedFlow.fields['cflow.flow_end_reason'], '4', 'forced end');
+    assert.equal([deniedFlow.fields['cflow.forwarding_status'], first.fields['cflow.forwarding_status']], ['2', '1'], 'forwardingStatus (89): dropped; forwarded');
+    assert.is(deniedFlow.fields['cflow.forwarding_status_drop_code'], '1', 'dropped for ACL deny: 129 (10 000001, RFC 7270 §4.12)');
   });
 
 tcase('TCP: templates at each connect, sequence numbers per connection, a broken connection is retried; tshark decodes both connections', async (dir) => {

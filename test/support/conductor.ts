@@ -10,6 +10,7 @@ import { ConductorAgent, type ManagedHost } from '../../src/conductor/agent/agen
 import { loadCredentials, type AgentStore } from '../../src/conductor/agent/credentials.js';
 import { enrolRouter } from '../../src/conductor/agent/enrol.js';
 import { httpsJson, type HttpsOptions } from '../../src/conductor/agent/https.js';
+import type { RouterReport } from '../../src/conductor/channel/protocol.js';
 import { checkSlice } from '../../src/conductor/config/slice.js';
 import { startConductor, type ConductorOptions, type RunningConductor } from '../../src/conductor/conductor.js';
 import type { SvrConfig } from '../../src/model/config.js';
@@ -79,8 +80,8 @@ export class RecordingHost implements ManagedHost {
     this.activated.push({ version, config });
   }
 
-  report() {
-    return { health: 'ok' as const, uptimeS: 1, sessions: 0, peers: [], alarms: [] };
+  report(): Omit<RouterReport, 'version'> {
+    return { health: 'ok', uptimeS: 1, sessions: 0, peers: [], alarms: [] };
   }
 }
 

@@ -17,7 +17,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv6, type Socket as TcpSocket } from 'node:net';
 import type { PerDirection, SessionRecord } from '../record.js';
 import { IpfixMessageWriter, type EncodedMessage } from './message.js';
-import type { CollectorConfig } from '../config.js';
+import type { CollectorConfig } from '../../model/config.js';
 
 export type CollectorStatus = 'unknown' | 'up' | 'down';
 

@@ -9,17 +9,21 @@ import { promisify } from 'node:util';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { Store } from '../../../src/store/store.js';
 import { StateRecorder } from '../../../src/node/recorder.js';
+import { startRecords } from '../../../src/node/records.js';
+import type { HistoryPage } from '../../../src/telemetry/history/query.js';
 import { isSvrError } from '../../../src/errors.js';
 import { exampleConfig, until } from '../../support/config.js';
 
 const run = promisify(execFile);
 const SVR = fileURLToPath(new URL('../../../../bin/svr.js', import.meta.url));
 
-test('closed sessions, counters and configs land in LevelDB; svr inspect reads them after the node is gone; one opener at a time', async () => {
+test('session records, counters and configs land in LevelDB; svr inspect reads them after the node is gone; one opener at a time', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svr-state-'));
   const store = await Store.open(dir);
-  const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { store } });
+  const authority = await exampleConfig();
+  const lab = createMemoryLab({ config: authority, clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { store } });
   const recorder = new StateRecorder(store, lab.r1, 60_000);
+  const records = await startRecords(lab.r1, store, authority, 'r1', () => undefined);
   try {
     await recorder.recordConfig({ authority: { name: 'demo' } });
     lab.servers[0]!.udpBind(7, (d, f) => lab.servers[0]!.udpSend(7, f.address, f.port, d));
@@ -29,7 +33,9 @@ test('closed sessions, counters and configs land in LevelDB; svr inspect reads t
     assert.ok(await until(() => got === 1));
     const s = lab.r1.host.dataplane.sessions;
     lab.r1.host.dataplane.removeRow(0, s.gen[0]!, 'admin');
+    assert.ok(await until(() => records.sessions.counters().records.endRecords === 1));
     await lab.close();
+    await records.close();
     await recorder.close();
     // a second opener is refused while the first holds the database
     let err: unknown;
@@ -40,11 +46,15 @@ test('closed sessions, counters and configs land in LevelDB; svr inspect reads t
     }
     assert.ok(isSvrError(err, 'SVR_ERR_STORE_OPEN'), String(err));
     await store.close();
-    const sessions = JSON.parse((await run(process.execPath, [SVR, 'inspect', 'sessions', '--data-dir', dir, '--json'])).stdout) as { value: { service: string; reason: string; packets: number[] } }[];
-    assert.is(sessions.length, 1);
-    assert.is(sessions[0]!.value.service, 'echo');
-    assert.is(sessions[0]!.value.reason, 'admin');
-    assert.equal(sessions[0]!.value.packets, [1, 1]);
+    const page = JSON.parse((await run(process.execPath, [SVR, 'inspect', 'sessions', '--data-dir', dir, '--json'])).stdout) as HistoryPage;
+    assert.is(page.records.length, 1);
+    const r = page.records[0]!;
+    assert.equal([r.service, r.tenant, r.closeReason, r.router, r.role], ['echo', 'engineering', 'admin', 'r1', 'ingress']);
+    assert.equal(r.forward, { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 41000, dstPort: 7, protocol: 17 });
+    assert.equal([r.packets, r.paths], [[1, 1], ['wan0->r2/wan0']]);
+    const story = (await run(process.execPath, [SVR, 'inspect', 'session', r.sessionId, '--data-dir', dir])).stdout;
+    assert.match(story, /udp 198\.18\.1\.10:41000 > 198\.18\.3\.20:7/);
+    assert.match(story, /no path changes/);
     const table = (await run(process.execPath, [SVR, 'inspect', 'counters', '--data-dir', dir])).stdout;
     assert.match(table, /sessions-created\s+1/);
     const config = (await run(process.execPath, [SVR, 'inspect', 'config', '--data-dir', dir])).stdout;
