@@ -83,10 +83,11 @@ export function emitCreated(ctx: DataplaneContext, r: number): void {
   });
 }
 
-/** Removes row r and queues `session.removed`. */
+/** Removes row r and queues `session.removed`; the other leg of a transit session goes with it. */
 export function removeSession(ctx: DataplaneContext, r: number, reason: RemoveReason): void {
   const t = ctx.sessions;
   if (!t.isActive(r)) return;
+  const partner = t.relay[r]!;
   ctx.events.push({
     kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason,
     tenant: ctx.tables.tenants[t.tenant[r]!] ?? '', service: ctx.tables.services[t.service[r]!]?.name ?? '',
@@ -94,6 +95,10 @@ export function removeSession(ctx: DataplaneContext, r: number, reason: RemoveRe
   });
   ctx.hooks.runClose(r);
   t.remove(r);
+  if (partner >= 0 && t.relay[partner] === r) {
+    t.relay[partner] = -1;
+    removeSession(ctx, partner, reason);
+  }
 }
 
 /** Protocol of the outer packet between routers: ICMP travels as UDP (fact sheet §1.1). */

@@ -36,6 +36,8 @@ export interface SessionSummary {
   waypoint?: TupleSummary;
   peer?: string;
   path?: string;
+  /** a transit session (multi-hop SVR): the other leg's peer and path (this row is one leg) */
+  transit?: { peer: string; path: string };
   inInterface: string;
   outInterface: string;
   /** ingress: 'signalling' until reverse metadata arrived; egress: 'signalling' until a forward packet without it */
@@ -109,6 +111,11 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
       : { src: remote, dst: local, srcPort: t.wpPeerPort[r]!, dstPort: t.wpLocalPort[r]!, protocol: outer };
     s.peer = tables.peers[path.peer]?.name ?? '?';
     s.path = path.name;
+  }
+  const leg = t.relay[r]!;
+  if (leg >= 0 && t.path[leg]! >= 0) {
+    const other = tables.paths[t.path[leg]!]!;
+    s.transit = { peer: tables.peers[other.peer]?.name ?? '?', path: other.name };
   }
   return s;
 }
