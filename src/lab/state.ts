@@ -10,7 +10,7 @@ import { runDir } from '../node/registry.js';
 import type { LabShape } from './shape.js';
 import type { Place } from './topology.js';
 
-export type LabProcessKind = 'node' | 'server' | 'iperf3' | 'emulator' | 'conductor';
+export type LabProcessKind = 'node' | 'server' | 'iperf3' | 'emulator' | 'conductor' | 'etcd';
 
 export interface LabProcess {
   /** link1.., r1, r2, server, iperf3 */

@@ -19,8 +19,10 @@ export const PLUGIN_ROLES = ['internet', 'fn'] as const;
 export type PluginRole = (typeof PLUGIN_ROLES)[number];
 /** The namespace of the conductor (`svr lab up --conductor`, lab/conductor.ts). */
 export type ConductorRole = 'conductor';
+/** The N-router lab's namespaces (lab/fabric.ts): routers r<i>, their hosts h<i>, the shared WAN. */
+export type FabricRole = `r${number}` | `h${number}` | 'wan';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole | ConductorRole;
+export type Place = Role | LinkRole | PluginRole | ConductorRole | FabricRole;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';

@@ -2,7 +2,8 @@
  * StepAgent: runs STEP for one router (docs/step.md).
  *
  *   poll (every pollIntervalMs, or refresh()) -> smoothed path metrics + services -> significant change?
- *     -> recompute routes now; publish when the token bucket allows (burst 2, one per minIntervalMs)
+ *     -> recompute routes now; publish at once when a path became usable/unusable, else when the token
+ *        bucket allows (burst 2, one per minIntervalMs)
  *   every refreshIntervalMs -> publish anyway (a new version, so distant routers keep it alive)
  *   peer message -> chunk reassembly -> decode -> newer version? store, ack, flood to the other peers
  *     (split horizon), recompute -> routes$ emits when the route table changed
@@ -103,19 +104,30 @@ export class StepAgent {
     this.routeSubject.complete();
   }
 
-  /** Samples the local sources now; recomputes and (rate limited) publishes on significant change. */
+  /**
+   * Samples the local sources now; recomputes on significant change and publishes: at once when a path
+   * became usable or unusable (or the peers changed), else when the rate limit allows.
+   */
   refresh(): void {
     if (this.sub === null) return;
-    const changed = this.local.poll(this.deps.peers(), this.deps.localServices(), (id) => this.deps.pathStatus(id));
+    const { changed, topology } = this.local.poll(this.deps.peers(), this.deps.localServices(), (id) => this.deps.pathStatus(id));
     const nowUsable = new Set(this.local.usablePeers());
     const fresh = [...nowUsable].filter((p) => !this.usable.has(p));
     this.usable = nowUsable;
     if (changed) {
       this.dirty = true;
       this.recompute();
-      this.publishIfAllowed();
+      if (topology) this.publishTopology();
+      else this.publishIfAllowed();
     }
     for (const peer of fresh) this.greet(peer);
+  }
+
+  /** A path came up or went down: published now; it takes a token when there is one (metrics wait then). */
+  private publishTopology(): void {
+    this.bucket?.take(this.deps.now());
+    this.count('published-topology');
+    this.publish();
   }
 
   /** Next hops per service, best first. */
