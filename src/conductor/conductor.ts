@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { SvrError } from '../errors.js';
 import { Alarms } from './alarms.js';
+import { FabricEvents } from './events.js';
 import { buildConductorApi, type ApiContext } from './api/app.js';
 import { Tokens, hashPassword } from './api/auth.js';
 import { CLOSE } from './channel/protocol.js';
@@ -51,6 +52,7 @@ export interface RunningConductor {
   leadership: Leadership;
   lifecycle: Lifecycle;
   fleet: Fleet;
+  events: FabricEvents;
   stop(): Promise<void>;
 }
 
@@ -70,11 +72,13 @@ export async function startConductor(o: ConductorOptions): Promise<RunningConduc
     writeFileSync(join(o.dataDir, 'ca.pem'), ca.certPem);
     const jwtKey = await store.once<string>('jwt-key', () => randomBytes(32).toString('hex'));
     await ensureAdmin(store, o);
-    const alarms = new Alarms();
+    const events = new FabricEvents();
+    store.onAudit((event) => events.emit({ type: 'audit', event }));
+    const alarms = new Alarms(events);
     const conductors = () => [...new Set([...advertise, ...(o.peers ?? [])])];
-    const fleet = new Fleet({ store, alarms, conductors, log: o.log, sign: (asset, version, text) => signVersion(ca.keyPem, asset, version, text) });
+    const fleet = new Fleet({ store, alarms, conductors, events, log: o.log, sign: (asset, version, text) => signVersion(ca.keyPem, asset, version, text) });
     const lifecycle = new Lifecycle(store, fleet);
-    const ctx: ApiContext = { store, leadership, lifecycle, fleet, alarms, ca, tokens: new Tokens(Buffer.from(jwtKey, 'hex')), url, conductors, log: o.log };
+    const ctx: ApiContext = { store, leadership, lifecycle, fleet, alarms, events, ca, tokens: new Tokens(Buffer.from(jwtKey, 'hex')), url, conductors, log: o.log };
     const server = newKeyPair();
     const hosts = new Set(['127.0.0.1', 'localhost', ...advertise.map((u) => new URL(u).hostname.replace(/^\[|\]$/g, ''))]);
     if (host !== '0.0.0.0' && host !== '::') hosts.add(host);
@@ -110,7 +114,7 @@ export async function startConductor(o: ConductorOptions): Promise<RunningConduc
     o.log('conductor.running', { url, listen: `${host}:${actualPort}`, store: store.kind, role: leadership.isLeader ? 'leader' : 'standby', dataDir: o.dataDir });
     let stopping: Promise<void> | undefined;
     return {
-      url, port: actualPort, store, leadership, lifecycle, fleet,
+      url, port: actualPort, store, leadership, lifecycle, fleet, events,
       stop: () => (stopping ??= (async () => {
         fleet.closeAll(1001, 'the conductor is stopping');
         fleet.stop();

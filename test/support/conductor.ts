@@ -13,6 +13,7 @@ import { httpsJson, type HttpsOptions } from '../../src/conductor/agent/https.js
 import { checkSlice } from '../../src/conductor/config/slice.js';
 import { startConductor, type ConductorOptions, type RunningConductor } from '../../src/conductor/conductor.js';
 import type { SvrConfig } from '../../src/model/config.js';
+import type { RouterReport } from '../../src/conductor/channel/protocol.js';
 import { SvrError } from '../../src/errors.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-1';
@@ -79,8 +80,8 @@ export class RecordingHost implements ManagedHost {
     this.activated.push({ version, config });
   }
 
-  report() {
-    return { health: 'ok' as const, uptimeS: 1, sessions: 0, peers: [], alarms: [] };
+  report(): Omit<RouterReport, 'version'> {
+    return { health: 'ok', uptimeS: 1, sessions: 0, peers: [], alarms: [] };
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The conductor's HTTPS API (fastify): REST under /api/v1 with TypeBox schemas and an OpenAPI document,
- * JWT login with roles (admin writes config, read-only reads), and the routers' channel (WebSocket on
- * mutual TLS) on the same port. The TLS server asks for a client certificate but does not require one:
+ * GraphQL at /api/v1/graphql (queries, mutations, subscriptions: graphql.ts), JWT login with roles
+ * (admin writes config, read-only reads), and the routers' channel (WebSocket on mutual TLS) on the
+ * same port. The TLS server asks for a client certificate but does not require one:
  * people log in with a password, routers present the certificate they got at enrolment.
  *
  * A standby conductor answers /status and /ca, lets people log in, and answers everything else with
@@ -14,6 +15,7 @@ import websocket from '@fastify/websocket';
 import type { TLSSocket } from 'node:tls';
 import { SvrError, isSvrError, type ErrorCode } from '../../errors.js';
 import type { Alarms } from '../alarms.js';
+import type { FabricEvents } from '../events.js';
 import type { Fleet } from '../fleet.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { KeyAndCertificate } from '../pki/certificates.js';
@@ -21,6 +23,7 @@ import type { AuthorityStore, Role } from '../store/authority-store.js';
 import type { Leadership } from '../store/leadership.js';
 import { Tokens, type Principal } from './auth.js';
 import { registerChannel } from './channel.js';
+import { registerGraphql } from './graphql.js';
 import { registerConductorRoutes } from './routes-conductor.js';
 import { registerConfigRoutes } from './routes-config.js';
 import { ErrorBody } from './schemas.js';
@@ -31,6 +34,8 @@ export interface ApiContext {
   lifecycle: Lifecycle;
   fleet: Fleet;
   alarms: Alarms;
+  /** live changes for GraphQL subscriptions */
+  events: FabricEvents;
   ca: KeyAndCertificate;
   tokens: Tokens;
   /** this conductor's URL */
@@ -62,6 +67,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SVR_ERR_CONDUCTOR_STANDBY: 503,
 };
 
+/** The HTTP status of an error code (REST and GraphQL): 500 for codes without one. */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
 /** Routes a standby still answers. */
 const STANDBY_ROUTES = new Set(['/api/v1/status', '/api/v1/ca', '/api/v1/login', '/api/v1/openapi.json']);
 
@@ -92,7 +102,7 @@ export async function buildConductorApi(ctx: ApiContext, tls: ServerTls): Promis
     if (isSvrError(error)) {
       const body: { code: string; message: string; data?: unknown } = { code: error.code, message: error.message };
       if (error.data !== undefined) body.data = error.data;
-      return reply.status(STATUS[error.code] ?? 500).send(body);
+      return reply.status(httpStatusOf(error.code)).send(body);
     }
     const e = error as { validation?: unknown; message?: string; statusCode?: number };
     if (e.validation !== undefined) return reply.status(400).send({ code: 'SVR_ERR_CONDUCTOR_REQUEST', message: `bad request: ${e.message ?? ''}` });
@@ -111,6 +121,7 @@ export async function buildConductorApi(ctx: ApiContext, tls: ServerTls): Promis
   registerConfigRoutes(app, ctx);
   registerConductorRoutes(app, ctx);
   registerChannel(app, ctx);
+  await registerGraphql(app, ctx);
   return app;
 }
 

@@ -96,7 +96,15 @@ const VERSION_PREFIX = 'versions/';
 const AUDIT_PREFIX = 'audit/';
 
 export class AuthorityStore {
+  readonly #auditListeners = new Set<(e: AuditEvent) => void>();
+
   constructor(readonly kv: Kv, readonly kind: 'level' | 'etcd') {}
+
+  /** Calls `fn` with every audit event this conductor stores (committed versions among them); returns the unsubscribe function. */
+  onAudit(fn: (e: AuditEvent) => void): () => void {
+    this.#auditListeners.add(fn);
+    return () => this.#auditListeners.delete(fn);
+  }
 
   // --- versions ---
 
@@ -242,7 +250,10 @@ export class AuthorityStore {
         [...compares, { key: 'audit-seq', rev: seqEntry?.rev ?? 0 }],
         [...puts, { key: 'audit-seq', value: String(seq) }, { key: `${AUDIT_PREFIX}${pad(seq)}`, value: JSON.stringify(event) }],
       );
-      if (ok) return event;
+      if (ok) {
+        for (const fn of this.#auditListeners) fn(event);
+        return event;
+      }
       for (const c of compares) {
         if (((await this.kv.get(c.key))?.rev ?? 0) !== c.rev) return undefined;
       }
