@@ -19,6 +19,7 @@ import type { FabricEvents } from './events.js';
 import type { ConductorMessage, RouterMessage, RouterReport } from './channel/protocol.js';
 import type { RouterSlice } from './config/slice.js';
 import type { AuthorityStore } from './store/authority-store.js';
+import { StepRepository } from './step-repository.js';
 
 export interface RouterChannel {
   readonly assetId: string;
@@ -82,6 +83,8 @@ interface Managed {
 type Answer = { kind: 'prepared' } | { kind: 'refused'; message: string; problems: ConfigProblem[] } | { kind: 'gone' };
 
 export const PREPARE_TIMEOUT_MS = 10_000;
+/** How often expired STEP documents are dropped. */
+const STEP_EXPIRY_CHECK_MS = 10_000;
 export const ACTIVATE_WAIT_MS = 5_000;
 
 export class Fleet {
@@ -92,8 +95,15 @@ export class Fleet {
   readonly #activations = new Map<string, Array<(version: number) => void>>();
   #head = 0;
   #slices = new Map<string, RouterSlice>();
+  /** STEP documents of routers in `step: { mode: conductor }` (step-repository.ts) */
+  readonly step: StepRepository;
+  readonly #expiry: NodeJS.Timeout;
 
-  constructor(private readonly deps: FleetDeps) {}
+  constructor(private readonly deps: FleetDeps) {
+    this.step = new StepRepository(() => [...this.#slices.values()][0]?.authority ?? '', deps.log);
+    this.#expiry = setInterval(() => this.step.expire(), STEP_EXPIRY_CHECK_MS);
+    this.#expiry.unref();
+  }
 
   get head(): number {
     return this.#head;
@@ -235,6 +245,12 @@ export class Fleet {
       case 'report':
         this.#reported(m, msg.report);
         return;
+      case 'step.publish':
+        this.step.publish(m.router, msg.doc);
+        return;
+      case 'step.subscribe':
+        this.step.subscribe(m.router, Array.isArray(msg.services) ? msg.services : [], channel);
+        return;
       case 'hello':
         return;
     }
@@ -248,6 +264,7 @@ export class Fleet {
     m.channel = undefined;
     m.actor.send({ type: 'channel.closed' });
     for (const [key, answer] of this.#answers) if (key.endsWith(`/${m.router}`)) answer({ kind: 'gone' });
+    this.step.unsubscribe(m.router, channel);
     this.#changed(m);
   }
 
@@ -365,6 +382,7 @@ export class Fleet {
   }
 
   stop(): void {
+    clearInterval(this.#expiry);
     for (const m of this.#managed.values()) m.actor.stop();
     this.#managed.clear();
   }

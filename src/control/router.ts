@@ -30,7 +30,7 @@ import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor
 import type { PathQuality } from '../paths/quality.js';
 import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
 import type { StepServiceView } from '../step/agent.js';
-import type { StepOptions } from '../step/options.js';
+import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
@@ -60,6 +60,8 @@ export interface RouterOptions {
   bfd?: PathSupervisorOptions;
   /** run STEP (service and topology exchange) with these options; default off */
   step?: StepOptions | false;
+  /** the conductor's STEP repository (needed when the config says `step: { mode: conductor }`) */
+  stepRepository?: StepRepositoryClient;
   /** milliseconds since the epoch for event times; default Date.now (tests pass a simulated clock) */
   clock?: () => number;
 }
@@ -129,6 +131,10 @@ export class Router<H extends DataPathHost = DataPathHost> {
     this.clock = opts.clock ?? Date.now;
     this.peerActors = new PeerActors((peer, reachable) => this.emit({ type: reachable ? 'peer.reachable' : 'peer.unreachable', atMs: this.clock(), peer }));
     this.config = validateConfig(config);
+    if (this.config.authority.step?.mode === 'conductor' && opts.step !== undefined && opts.step !== false && opts.stepRepository === undefined) {
+      const message = 'STEP through the conductor needs a router managed by a conductor (svr node start --conductor URL --asset-id ID); use mode flood without one';
+      throw new SvrError('SVR_ERR_CONFIG_INVALID', `authority.step.mode: ${message}`, { errors: [{ path: 'authority.step.mode', message }] });
+    }
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
@@ -149,7 +155,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
       pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
       pathQuality: (name: string, q: PathQuality) => this.announceQuality(name, q),
       rank: (service, r) => this.publishRouting(service, r),
-    }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
+    }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, ...(opts.stepRepository === undefined ? {} : { stepRepository: opts.stepRepository }), log: this.log });
     this.migrations = new MigrationActors({
       publish: (service, order) => this.setServiceRouting(service, order),
       record: (r) => this.recordMigration(r),
@@ -374,7 +380,12 @@ export class Router<H extends DataPathHost = DataPathHost> {
 
   /** The data path's counters (all workers summed) and control's own. */
   counters(): Record<string, number> {
-    return { ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+    return { ...this.host.counters(), ...Object.fromEntries(this.controlCounters), ...this.stepCounters() };
+  }
+
+  /** STEP's counters (published, tx-datagrams, rx-new, subscriptions, ...) as `step.<name>`; none without STEP. */
+  stepCounters(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.pathControl.step?.counters() ?? {}).map(([k, v]) => [`step.${k}`, v]));
   }
 
   /** Every session, oldest first (with its `worker` when the data path runs in several). */

@@ -63,7 +63,10 @@ export function fabricConfigYaml(plan: FabricPlan, shape: LabShape, secret: stri
 authority:
   name: lab
   secret: ${secret}
-
+${shape.conductor === true ? `  step:
+    mode: conductor              # routers publish their STEP documents to the conductor and get what they need from it
+` : `  # step: { mode: flood } (the default): routers flood their STEP documents to their peers
+`}
   tenants:
     - name: engineering
       members: [${FABRIC_TENANT_PREFIX}]   # every site's host

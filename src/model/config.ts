@@ -282,6 +282,19 @@ export interface Authority {
   routers: Router[];
   /** Plugins loaded on every router. */
   plugins: PluginRef[];
+  /** How routers exchange STEP documents (absent: flood) */
+  step?: StepSettings;
+}
+
+/**
+ * `flood`: routers flood their STEP documents to each other over the path channel (no conductor needed);
+ * `conductor`: each router publishes its document to the conductor's STEP repository and gets from it
+ * the documents it needs (routers managed by a conductor only).
+ */
+export type StepMode = 'flood' | 'conductor';
+
+export interface StepSettings {
+  mode: StepMode;
 }
 
 export interface SvrConfig {

@@ -115,6 +115,7 @@ export function configToDocument(config: SvrConfig): Doc {
       'service-policies': a.servicePolicies.map(servicePolicy),
       routers: a.routers.map(router),
       plugins: a.plugins.length > 0 ? a.plugins.map(plugin) : undefined,
+      step: a.step === undefined ? undefined : { mode: a.step.mode },
     }),
   };
 }

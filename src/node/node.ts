@@ -25,6 +25,7 @@ import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } 
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerHost } from '../workers/worker-host.js';
 import { Store } from '../store/store.js';
+import type { StepRepositoryClient } from '../step/options.js';
 import { StateRecorder } from './recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
@@ -48,6 +49,8 @@ export interface NodeOptions {
   workers?: number;
   /** busy-poll window of the data-path threads' TUN queues, µs (0: off); default BUSY_POLL_DEFAULT_US */
   busyPollUs?: number;
+  /** the conductor's STEP repository (a managed node whose config says `step: { mode: conductor }`) */
+  stepRepository?: StepRepositoryClient;
 }
 
 export class RunningNode {
@@ -145,10 +148,21 @@ export class RunningNode {
     await this.applied(next);
   }
 
-  /** Interfaces own TUN devices: a config that changes them is refused (restart the node for that). */
+  /** True when `next` keeps the way STEP documents travel (authority.step.mode): it can apply live. */
+  sameStepMode(next: SvrConfig): boolean {
+    return (next.authority.step?.mode ?? 'flood') === (this.router.runningConfig.authority.step?.mode ?? 'flood');
+  }
+
+  /**
+   * Interfaces own TUN devices and the STEP agent is built for one mode: a config that changes either is
+   * refused (restart the node for that).
+   */
   private checkInterfaces(next: SvrConfig): void {
     if (!this.sameInterfaces(next)) {
       throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
+    }
+    if (!this.sameStepMode(next)) {
+      throw new SvrError('SVR_ERR_CONFIG_INVALID', `authority.step.mode changed: restart the node ${this.name} to apply that`, { errors: [{ path: 'authority.step.mode', message: 'changed: restart the node to apply it' }] });
     }
   }
 
@@ -177,6 +191,10 @@ export class RunningNode {
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const log = new NodeLog(o.name, o.logFormat, o.write);
   const config = o.config ?? await loadConfig(o.configPath);
+  if (config.authority.step?.mode === 'conductor' && o.stepRepository === undefined) {
+    const message = 'STEP through the conductor needs a node managed by a conductor (svr node start --conductor URL --asset-id ID); use mode flood without one';
+    throw new SvrError('SVR_ERR_CONFIG_INVALID', `${o.configPath}: authority.step.mode: ${message}`, { errors: [{ path: 'authority.step.mode', message }] });
+  }
   const me = config.authority.routers.find((r) => r.name === o.name);
   if (me === undefined) {
     const names = config.authority.routers.map((r) => r.name).join(', ');
@@ -197,7 +215,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
+      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo, o.stepRepository);
     } catch (e) {
       await closeStore();
       throw e;
@@ -212,7 +230,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     }
     try {
       router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
-        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo,
+        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
       });
     } catch (e) {
       for (const x of opened) x.port.close();
@@ -255,11 +273,14 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
-async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
+async function startRouterOverWorkers(
+  config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
+  log: (e: string, f: Record<string, string | number | boolean>) => void, stepRepository: StepRepositoryClient | undefined,
+): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
-  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log });
+  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, ...(stepRepository === undefined ? {} : { stepRepository }) });
   await router.start();
   try {
     for (const iface of interfaces) {

@@ -1,8 +1,9 @@
 /**
  * End to end: `svr lab up --conductor --routers 4 --topology hub-spoke`: r1 the hub, r2..r4 spokes, each
  * a real `svr node` enrolled by ZTP, one host behind each. The conductor writes the peers the
- * neighborhoods give (hub<->spoke only) as generated adjacencies; STEP tells each router where each
- * site is; a client behind spoke r2 reaches a server behind spoke r4 through the hub: multi-hop SVR
+ * neighborhoods give (hub<->spoke only) as generated adjacencies; STEP, through the conductor's
+ * repository, tells each router where each site is; a client behind spoke r2 reaches a server behind
+ * spoke r4 through the hub: multi-hop SVR
  * (r2 -> r1 -> r4), one session id on all three, metadata on each hop in a capture on the hub.
  * One lab for the whole file.
  */
@@ -115,6 +116,16 @@ test('a client behind spoke r2 reaches the server behind spoke r4 through the hu
   assert.match(page.stdout, new RegExp(`x-client-address: ${HOST(2).replace(/\./g, '\\.')}`, 'i'), 'the server behind r4 sees the client behind r2 by its own address');
   assert.is(echo.code, 0, show(echo));
   assert.match(echo.stdout, 'reply from');
+
+  // STEP went through the conductor: it holds every router's document; no router sent STEP on the path channel
+  const step = await json<{ documents: { router: string }[]; subscriptions: { router: string; documents: string[] }[] }>(['conductor', 'show', 'step', '--json']);
+  assert.equal(step.documents.map((d) => d.router), ['r1', 'r2', 'r3', 'r4']);
+  assert.equal(step.subscriptions.map((x) => x.router).sort(), ['r1', 'r2', 'r3', 'r4']);
+  for (const node of ['r1', 'r2', 'r4']) {
+    const st = await svr(['show', 'stats', '--node', node, '--json'], env);
+    const c = JSON.parse(st.stdout) as Record<string, number>;
+    assert.ok((c['step.published'] ?? 0) >= 1 && (c['step.tx-datagrams'] ?? 0) === 0 && (c['step.flooded'] ?? 0) === 0, `${node}: STEP to the conductor, none on the path channel: ${JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith('step.'))))}`);
+  }
 
   // the UDP session (the TCP one closed already): ingress at r2 toward the hub, two legs at the hub, egress at r4; one id everywhere
   const web = (list: SessionSummary[]) => list.filter((s) => s.service === 'site4' && s.original.protocol === 'udp');

@@ -8,6 +8,8 @@
  *    validate and compile (the router's own compiler), activate = run it and persist it, sync = both.
  *    Anything else is refused with the reason, and the conductor aborts or marks the router out of sync.
  * 4. Every REPORT_INTERVAL_MS: a report (version, health, peers and paths, sessions, alarms).
+ * 5. STEP through the conductor (`stepRepository`): the router's document and subscription go to the
+ *    conductor's repository (again on every new channel), the documents it sends come back to STEP.
  */
 import { createActor, type Actor } from 'xstate';
 import { WebSocket } from 'ws';
@@ -20,6 +22,8 @@ import { hashText } from '../config/slice.js';
 import { verifyVersion } from '../pki/certificates.js';
 import { Mutex } from '../store/kv.js';
 import { loadActivated, saveActivated, saveCredentials, type AgentStore, type Credentials } from './credentials.js';
+import { validateDocument, type RouterDocument } from '../../step/document.js';
+import type { StepRepositoryClient } from '../../step/options.js';
 
 /** What the node gives the agent: check a config, run one, describe itself. */
 export interface ManagedHost {
@@ -47,6 +51,29 @@ export class ConductorAgent {
   readonly #alarms = new Map<string, AlarmReport>();
   #timers: NodeJS.Timeout[] = [];
   #stopped = false;
+  /** STEP through the conductor: the last document and subscription (sent again on every new channel) */
+  #stepDoc: RouterDocument | undefined;
+  #stepServices: string[] | undefined;
+  #stepListener: { onDocument: (doc: RouterDocument) => void; onForget: (router: string) => void } | undefined;
+
+  /** The conductor's STEP repository, for a router whose config says `step: { mode: conductor }`. */
+  readonly stepRepository: StepRepositoryClient = {
+    publish: (doc) => {
+      this.#stepDoc = doc;
+      this.#send({ type: 'step.publish', doc });
+    },
+    subscribe: (services) => {
+      this.#stepServices = [...services];
+      this.#send({ type: 'step.subscribe', services: [...services] });
+    },
+    listen: (onDocument, onForget) => {
+      const listener = { onDocument, onForget };
+      this.#stepListener = listener;
+      return () => {
+        if (this.#stepListener === listener) this.#stepListener = undefined;
+      };
+    },
+  };
 
   constructor(private readonly store: AgentStore, private creds: Credentials, private readonly host: ManagedHost, private readonly log: Log) {}
 
@@ -153,8 +180,20 @@ export class ConductorAgent {
         }
         this.log('conductor.connected', { url, router: m.router ?? 'unassigned', version: this.#version ?? 'none' });
         this.#link?.send({ type: 'channel.opened' });
+        // a new channel (a restarted conductor, a new leader) knows nothing of our STEP state yet
+        if (this.#stepDoc !== undefined) this.#send({ type: 'step.publish', doc: this.#stepDoc });
+        if (this.#stepServices !== undefined) this.#send({ type: 'step.subscribe', services: this.#stepServices });
         return;
       }
+      case 'step.document': {
+        const checked = validateDocument(m.doc);
+        if (checked.ok) this.#stepListener?.onDocument(checked.doc);
+        else this.log('step.bad-document', { from: url, problem: checked.problem });
+        return;
+      }
+      case 'step.forget':
+        if (typeof m.router === 'string') this.#stepListener?.onForget(m.router);
+        return;
       case 'prepare':
         return this.#lock.run(async () => {
           const checked = this.#check(m.config, m.version, m.signature);

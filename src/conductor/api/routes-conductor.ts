@@ -41,6 +41,9 @@ export function registerConductorRoutes(app: FastifyInstance, ctx: ApiContext): 
     ...ctx.fleet.routers().flatMap((r) => (r.report?.alarms ?? []).map((a) => reportedAlarm(r.router, a))),
   ]);
 
+  app.get('/api/v1/step', { ...read, schema: { summary: 'The STEP repository: stored router documents, who subscribed to what and was sent which documents', response: { 200: Type.Object({ documents: Loose, subscriptions: Loose, counters: Type.Record(Type.String(), Type.Number()) }) } } },
+    async () => ({ documents: ctx.fleet.step.documents(), subscriptions: ctx.fleet.step.subscriptions(), counters: ctx.fleet.step.counters() }));
+
   app.get<{ Querystring: AuditQuery }>('/api/v1/audit', { ...read, schema: { summary: 'The audit log (who, when, what, diff), oldest first after `after`', querystring: AuditQuery, response: { 200: Loose } } },
     async (req) => ctx.store.auditLog({ afterSeq: req.query.after ?? 0, limit: req.query.limit ?? 1000 }));
 

@@ -17,6 +17,8 @@ import { parseConfig } from '../../model/validate.js';
 export interface RouterSlice {
   router: string;
   assetId: string;
+  /** the authority's name */
+  authority: string;
   /** the slice as the router receives it: JSON of the config's file form */
   text: string;
   /** SHA-256 of `text`, hex */
@@ -68,7 +70,7 @@ export function routerSlices(config: SvrConfig): Map<string, RouterSlice> {
   for (const router of config.authority.routers) {
     const text = sliceText(routerSlice(config, router.name));
     checkSlice(text, router.name);
-    out.set(router.name, { router: router.name, assetId: router.assetId ?? router.name, text, hash: hashText(text) });
+    out.set(router.name, { router: router.name, assetId: router.assetId ?? router.name, authority: config.authority.name, text, hash: hashText(text) });
   }
   return out;
 }
