@@ -77,7 +77,7 @@ export function routerSlices(config: SvrConfig): Map<string, RouterSlice> {
 
 /** Validate and compile a router's slice (both ends run this: the conductor before it sends, the router before it prepares). */
 export function checkSlice(text: string, routerName: string): SvrConfig {
-  const config = parseConfig(text, `slice of router ${routerName}`);
+  const config = parseConfig(text, `slice of router ${routerName}`, { machineJson: true });
   compileRouter(config, routerName, 0);
   return config;
 }
