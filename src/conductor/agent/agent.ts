@@ -134,7 +134,11 @@ export class ConductorAgent {
     this.#ws = ws;
     let alive = true;
     const ping = setInterval(() => {
-      if (!alive) ws.terminate();
+      if (ws.readyState !== WebSocket.OPEN) return; // still connecting (handshakeTimeout ends that) or closing
+      if (!alive) {
+        ws.terminate();
+        return;
+      }
       alive = false;
       ws.ping();
     }, PING_MS);
