@@ -142,10 +142,12 @@ Examples:
   sudo svr lab impair --path 1 --clear`;
 
 const DEMO_HELP = `
-Steps: svr lab up; from <p>-client: GET http://198.18.3.20/, a 10 MiB download whose sha256 is checked
-against the server's X-Sha256 header, a UDP echo ("hello"), 5 s of iperf3 (TCP); both routers' session
-tables (svr show sessions); svr lab down (unless --keep). A summary at the end; exit status 1 when a
-step failed (the lab is still torn down).
+Steps: svr lab up --conductor (r1 and r2 enrolled by one-time tokens); svr conductor show routers (both
+synchronized); from <p>-client: GET http://198.18.3.20/, a 10 MiB download whose sha256 is checked
+against the server's X-Sha256 header, a UDP echo ("hello"), 5 s of iperf3 (TCP); at the conductor a
+commit that removes the web service (the page is denied) and svr config rollback 1 (the page is back);
+both routers' session tables (svr show sessions); svr lab down (unless --keep). A summary at the end;
+exit status 1 when a step failed (the lab is still torn down). About 40 s.
 
 Examples:
   sudo svr lab demo
@@ -259,7 +261,7 @@ export function registerLab(program: Command): void {
       }
     });
 
-  labOptions(lab.command('demo').description('up, curl/UDP/iperf3 through the routers, session tables, down'))
+  labOptions(lab.command('demo').description('up with a conductor, curl/UDP/iperf3 through the routers, a commit and a rollback, session tables, down'))
     .option('--keep', 'leave the lab up at the end')
     .addHelpText('after', DEMO_HELP)
     .action(async (o: LabOptions & { keep?: boolean }) => {
