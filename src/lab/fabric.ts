@@ -167,8 +167,7 @@ export async function buildFabricNetwork(plan: FabricPlan, progress: Progress): 
   }
 }
 
-/** One line for progress and status. */
-export function describeFabric(plan: FabricPlan): string {
-  const peers = fabricPeers(plan).map(([a, b]) => `${a}-${b}`).join(' ');
-  return `${plan.routers.length} routers, ${plan.topology}${plan.topology === 'hub-spoke' ? ' (r1 is the hub)' : ''}; peers ${peers}`;
+/** `peers r1-r2 r1-r3 ...`, for progress. */
+export function describePeers(plan: FabricPlan): string {
+  return `peers ${fabricPeers(plan).map(([a, b]) => `${a}-${b}`).join(' ')}`;
 }

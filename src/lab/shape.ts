@@ -131,6 +131,6 @@ function fabricOf(i: ShapeInput): { fabric?: LabShape['fabric'] } {
 /** One line for progress and status output. */
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
-  const head = s.fabric !== undefined ? `${s.fabric.routers} routers, ${s.fabric.topology}` : `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}`;
+  const head = s.fabric !== undefined ? `${s.fabric.routers} routers, ${s.fabric.topology}${s.fabric.topology === 'hub-spoke' ? ' (r1 is the hub)' : ''}` : `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}`;
   return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}`;
 }

@@ -10,7 +10,7 @@ import { parseConfig } from '../model/validate.js';
 import { labConfigYaml } from './config.js';
 import { labDown, labNamespaces } from './down.js';
 import { allConductorUrls, buildConductorNetwork, conductorSessionPath, CONDUCTOR_ROLE, labConductors, labTokens, writeAdminPassword } from './conductor.js';
-import { buildFabricNetwork, describeFabric, fabricPlan, type FabricPlan } from './fabric.js';
+import { buildFabricNetwork, describePeers, fabricPlan, type FabricPlan } from './fabric.js';
 import { fabricConfigYaml } from './fabric-config.js';
 import {
   conductorLaunch, configPath, emulatorLaunch, etcdLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch,
@@ -172,7 +172,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   const yaml = plan === undefined ? labConfigYaml(shape) : fabricConfigYaml(plan, shape);
   parseConfig(yaml, config); // a lab bug if this throws: better here than in every node
   writeFileSync(config, yaml, { mode: 0o600 });
-  opts.progress(`config ${config}: ${plan === undefined ? describeShape(shape) : `${describeFabric(plan)}; ${describeShape(shape)}`}`);
+  opts.progress(`config ${config}: ${describeShape(shape)}${plan === undefined ? '' : `; ${describePeers(plan)}`}`);
 
   const routers: Array<`r${number}`> = plan === undefined ? [...ROUTERS] : plan.routers.map((r) => r.name as `r${number}`);
   const labNs = plan === undefined
