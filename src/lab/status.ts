@@ -104,7 +104,8 @@ export async function labStatus(dirOpt: string, prefix: string): Promise<LabStat
   }
   const present = new Set(await listNamespaces());
   // the lab's paths: from state.json, else whatever link namespaces are left
-  let paths = state?.shape?.paths ?? (state !== undefined ? 1 : 0);
+  // the N-router lab has no link emulators
+  let paths = state?.shape?.fabric !== undefined ? 0 : state?.shape?.paths ?? (state !== undefined ? 1 : 0);
   for (let k = MAX_PATHS; k > paths; k--) if (present.has(nsName(prefix, linkRole(k)))) paths = k;
   const nss: NamespaceStatus[] = [];
   const fabric = state?.shape?.fabric === undefined ? undefined : fabricPlan(prefix, state.shape.fabric.routers, state.shape.fabric.topology);
