@@ -10,7 +10,7 @@
  * Target (issue 18): every router on the new version within 10 s, conductor memory <= 1 GiB.
  * Writes bench/conductor-results.json and the "Conductor scale" section of docs/performance.md.
  *
- *   node dist/bench/conductor.js [--routers 1000] [--no-docs]
+ *   node dist/bench/conductor.js [--routers 1000] [--no-docs] [--profile DIR (the conductor's CPU profile)]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +41,8 @@ export const END = '<!-- bench-conductor:end -->';
 interface Options {
   routers: number;
   docs: boolean;
+  /** write the conductor's CPU profile (node --cpu-prof) into this dir */
+  profile?: string;
 }
 
 function options(argv: string[]): Options {
@@ -48,7 +50,8 @@ function options(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--routers') o.routers = Number(argv[++i]);
     else if (argv[i] === '--no-docs') o.docs = false;
-    else throw new Error(`unknown option ${argv[i]}; usage: node dist/bench/conductor.js [--routers 1000] [--no-docs]`);
+    else if (argv[i] === '--profile') o.profile = argv[++i];
+    else throw new Error(`unknown option ${argv[i]}; usage: node dist/bench/conductor.js [--routers 1000] [--no-docs] [--profile DIR]`);
   }
   if (!Number.isInteger(o.routers) || o.routers < HUBS + 1) throw new Error(`--routers ${o.routers}: at least ${HUBS + 1}`);
   return o;
@@ -165,7 +168,8 @@ async function main(): Promise<void> {
   const url = `https://127.0.0.1:${port}`;
   writeFileSync(join(dir, 'authority.yaml'), authorityYaml(o.routers, '172.16.0.0/16'));
   const log = join(dir, 'conductor.log');
-  const conductor: ChildProcess = spawn(process.execPath, [SVR, 'conductor', 'start', '--config', join(dir, 'authority.yaml'), '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--advertise', url],
+  const nodeArgs = o.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profile];
+  const conductor: ChildProcess = spawn(process.execPath, [...nodeArgs, SVR, 'conductor', 'start', '--config', join(dir, 'authority.yaml'), '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--advertise', url],
     { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')], env: { ...process.env, SVR_CONDUCTOR_PASSWORD: PASSWORD } });
   const pid = conductor.pid!;
   const agents: ConductorAgent[] = [];

@@ -7,7 +7,7 @@
  * 5. While leading: the head version's slices go to the fleet; a config file seeds version 1 of an
  *    empty store. Losing the lead closes every router channel (they follow the new leader).
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -76,7 +76,8 @@ export async function startConductor(o: ConductorOptions): Promise<RunningConduc
     store.onAudit((event) => events.emit({ type: 'audit', event }));
     const alarms = new Alarms(events);
     const conductors = () => [...new Set([...advertise, ...(o.peers ?? [])])];
-    const fleet = new Fleet({ store, alarms, conductors, events, log: o.log, sign: (asset, version, text) => signVersion(ca.keyPem, asset, version, text) });
+    const caKey = createPrivateKey(ca.keyPem);
+    const fleet = new Fleet({ store, alarms, conductors, events, log: o.log, sign: (asset, version, text) => signVersion(caKey, asset, version, text) });
     const lifecycle = new Lifecycle(store, fleet);
     const ctx: ApiContext = { store, leadership, lifecycle, fleet, alarms, events, ca, tokens: new Tokens(Buffer.from(jwtKey, 'hex')), url, conductors, log: o.log };
     const server = newKeyPair();

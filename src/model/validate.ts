@@ -61,10 +61,11 @@ export async function loadConfig(path: string): Promise<SvrConfig> {
 
 /**
  * Validates a config built or changed in code exactly as a file would be (same rules, same field paths,
- * defaults filled). Throws SvrError SVR_ERR_CONFIG_INVALID.
+ * defaults filled). Throws SvrError SVR_ERR_CONFIG_INVALID. Problems carry field paths, no lines (the
+ * text is our own serialization).
  */
 export function validateConfig(config: SvrConfig, source = '<config object>'): SvrConfig {
-  return parseConfig(JSON.stringify(configToDocument(config)), source);
+  return parseConfig(JSON.stringify(configToDocument(config)), source, { machineJson: true });
 }
 
 /** A copy of the config with `authority.secret` and every policy `key` replaced by `<redacted>`, for display. */

@@ -11,6 +11,7 @@
  * 5. STEP through the conductor (`stepRepository`): the router's document and subscription go to the
  *    conductor's repository (again on every new channel), the documents it sends come back to STEP.
  */
+import type { KeyObject } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import { WebSocket } from 'ws';
 import { isSvrError } from '../../errors.js';
@@ -19,7 +20,7 @@ import type { ConfigProblem } from '../../model/problems.js';
 import { conductorLinkMachine } from '../../machines/conductor-link.js';
 import { CHANNEL_PATH, REPORT_INTERVAL_MS, parseMessage, type AlarmReport, type ConductorMessage, type RouterMessage, type RouterReport } from '../channel/protocol.js';
 import { hashText } from '../config/slice.js';
-import { verifyVersion } from '../pki/certificates.js';
+import { caPublicKey, verifyVersion } from '../pki/certificates.js';
 import { Mutex } from '../store/kv.js';
 import { loadActivated, saveActivated, saveCredentials, type AgentStore, type Credentials } from './credentials.js';
 import { validateDocument, type RouterDocument } from '../../step/document.js';
@@ -77,6 +78,14 @@ export class ConductorAgent {
 
   constructor(private readonly store: AgentStore, private creds: Credentials, private readonly host: ManagedHost, private readonly log: Log) {}
 
+  #caPublicKey: KeyObject | undefined;
+
+  /** The authority CA's public key, parsed once (every config is checked against it). */
+  #caKey(): KeyObject {
+    this.#caPublicKey ??= caPublicKey(this.creds.caPem);
+    return this.#caPublicKey;
+  }
+
   get version(): number | null {
     return this.#version;
   }
@@ -93,7 +102,7 @@ export class ConductorAgent {
   async start(): Promise<void> {
     const last = await loadActivated(this.store);
     if (last !== undefined) {
-      if (!verifyVersion(this.creds.caPem, this.creds.assetId, last.version, last.text, last.signature)) {
+      if (!verifyVersion(this.#caKey(), this.creds.assetId, last.version, last.text, last.signature)) {
         this.log('config.unsigned', { version: last.version, source: 'state store' });
       } else {
         try {
@@ -231,7 +240,7 @@ export class ConductorAgent {
 
   /** The config if it is signed for us and valid; else the reason. */
   #check(text: string, version: number, signature: string): { config: SvrConfig } | { message: string; problems: ConfigProblem[] } {
-    if (!verifyVersion(this.creds.caPem, this.creds.assetId, version, text, signature)) {
+    if (!verifyVersion(this.#caKey(), this.creds.assetId, version, text, signature)) {
       const message = `version ${version} is not signed by this router's conductor (asset ${this.creds.assetId}): refused`;
       this.log('config.unsigned', { version });
       this.#alarms.set('config-unsigned', { id: 'config-unsigned', severity: 'critical', message, since: new Date().toISOString() });
