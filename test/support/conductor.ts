@@ -10,10 +10,10 @@ import { ConductorAgent, type ManagedHost } from '../../src/conductor/agent/agen
 import { loadCredentials, type AgentStore } from '../../src/conductor/agent/credentials.js';
 import { enrolRouter } from '../../src/conductor/agent/enrol.js';
 import { httpsJson, type HttpsOptions } from '../../src/conductor/agent/https.js';
+import type { RouterReport } from '../../src/conductor/channel/protocol.js';
 import { checkSlice } from '../../src/conductor/config/slice.js';
 import { startConductor, type ConductorOptions, type RunningConductor } from '../../src/conductor/conductor.js';
 import type { SvrConfig } from '../../src/model/config.js';
-import type { RouterReport } from '../../src/conductor/channel/protocol.js';
 import { SvrError } from '../../src/errors.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-1';

@@ -30,6 +30,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/workers.test': LAB,
   'e2e/replay.test': [...LAB, 'tcpdump', 'python3'],
   'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
+  'e2e/web-ui.test': [...LAB, 'chromium'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],

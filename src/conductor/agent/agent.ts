@@ -10,6 +10,7 @@
  * 4. Every REPORT_INTERVAL_MS: a report (version, health, peers and paths, sessions, alarms).
  * 5. STEP through the conductor (`stepRepository`): the router's document and subscription go to the
  *    conductor's repository (again on every new channel), the documents it sends come back to STEP.
+ * 6. Questions (`query`: sessions, the session history, one session) are answered by the host's views.
  */
 import type { KeyObject } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
@@ -18,7 +19,7 @@ import { isSvrError } from '../../errors.js';
 import type { SvrConfig } from '../../model/config.js';
 import type { ConfigProblem } from '../../model/problems.js';
 import { conductorLinkMachine } from '../../machines/conductor-link.js';
-import { CHANNEL_PATH, REPORT_INTERVAL_MS, parseMessage, type AlarmReport, type ConductorMessage, type RouterMessage, type RouterReport } from '../channel/protocol.js';
+import { CHANNEL_PATH, REPORT_INTERVAL_MS, parseMessage, type AlarmReport, type ConductorMessage, type RouterMessage, type RouterQuery, type RouterReport } from '../channel/protocol.js';
 import { hashText } from '../config/slice.js';
 import { caPublicKey, verifyVersion } from '../pki/certificates.js';
 import { Mutex } from '../store/kv.js';
@@ -33,6 +34,8 @@ export interface ManagedHost {
   /** run `config` (the first time: start the router; later: apply it, restarting what must restart) */
   activate(config: SvrConfig, router: string, version: number): Promise<void>;
   report(): Omit<RouterReport, 'version'>;
+  /** answer a read-only question of the conductor (sessions); a host without it answers none */
+  query?(q: RouterQuery): Promise<unknown>;
 }
 
 type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
@@ -229,12 +232,24 @@ export class ConductorAgent {
         this.#prepared.delete(m.txn);
         this.log('config.aborted', { version: m.version });
         return;
+      case 'query':
+        return this.#answer(m.id, m.query);
       case 'sync':
         return this.#lock.run(async () => {
           const checked = this.#check(m.config, m.version, m.signature);
           if ('problems' in checked) return this.#send({ type: 'refused', txn: null, version: m.version, ...checked });
           await this.#activate(checked.config, m.config, m.signature, m.version, null);
         });
+    }
+  }
+
+  /** Answers a question of the conductor (not under the config lock: a commit does not hold it up). */
+  async #answer(id: number, q: RouterQuery): Promise<void> {
+    try {
+      if (this.host.query === undefined) throw new Error('this router answers no questions');
+      this.#send({ type: 'answer', id, result: await this.host.query(q) });
+    } catch (e) {
+      this.#send({ type: 'answer', id, error: { code: isSvrError(e) ? e.code : 'SVR_ERR_CONTROL_REQUEST', message: e instanceof Error ? e.message : String(e) } });
     }
   }
 

@@ -9,6 +9,8 @@
  *   validate and activate). Every config carries the conductor CA's signature over (asset, version, text).
  * STEP through the conductor (step-repository.ts): router -> conductor step.publish (its own document) and
  *   step.subscribe (the services it needs); conductor -> router step.document and step.forget.
+ * Questions people ask through the conductor (the web UI's sessions): query -> answer, matched by id;
+ *   read-only by construction (RouterQuery names only views of the router's state).
  */
 import type { ConfigProblem } from '../../model/problems.js';
 import type { RouterDocument } from '../../step/document.js';
@@ -48,6 +50,23 @@ export interface RouterReport {
   alarms: AlarmReport[];
 }
 
+/** What the conductor may ask a router for (read-only views of its state). */
+export type RouterQuery =
+  /** live sessions, filtered; at most `limit` (newest first) */
+  | { what: 'sessions'; filter: SessionFilter; limit: number }
+  /** one page of the router's session history (telemetry/history/query.ts) */
+  | { what: 'history'; query: Record<string, string | number> }
+  /** everything the router knows of one session: its live view and its latest record */
+  | { what: 'session'; sessionId: string };
+
+export interface SessionFilter {
+  tenant?: string;
+  service?: string;
+  application?: string;
+  /** an address either end of the original 5-tuple has (exact), or a prefix of it (198.18.1.) */
+  address?: string;
+}
+
 export type RouterMessage =
   | { type: 'hello'; assetId: string; version: number | null; hash: string | null }
   /** STEP through the conductor (authority.step.mode conductor): the router's own document */
@@ -58,7 +77,8 @@ export type RouterMessage =
   /** txn null: a refused sync */
   | { type: 'refused'; txn: string | null; version: number; message: string; problems: ConfigProblem[] }
   | { type: 'activated'; version: number; hash: string }
-  | { type: 'report'; report: RouterReport };
+  | { type: 'report'; report: RouterReport }
+  | { type: 'answer'; id: number; result?: unknown; error?: { code: string; message: string } };
 
 export type ConductorMessage =
   | { type: 'welcome'; router: string | null; conductors: string[] }
@@ -70,7 +90,8 @@ export type ConductorMessage =
   /** a STEP document the router needs (newer than the last one sent) */
   | { type: 'step.document'; doc: RouterDocument }
   /** the STEP repository forgot a router (its document expired) */
-  | { type: 'step.forget'; router: string };
+  | { type: 'step.forget'; router: string }
+  | { type: 'query'; id: number; query: RouterQuery };
 
 /** WebSocket close codes the conductor uses (4000-4999 are free for applications, RFC 6455 §7.4.2). */
 export const CLOSE = {
