@@ -267,7 +267,12 @@ test('SIGKILL of r1 mid-upload, started again: with transport-state-enforcement 
     assert.ok(created !== null, 'the new r1 took the flow mid-stream (session.created)');
     const mbps = (report.intervals ?? []).map((i) => Math.round(i.sum.bits_per_second / 1e6));
     assert.ok(mbps.slice(-2).every((m) => m > 10), `the upload runs at its rate again: ${mbps.join(' ')} Mbit/s per second`);
-    console.log(`chaos: r1 killed mid-upload; the new r1 took the flow ${Date.parse(created![1]!) - killedAt} ms after the kill; Mbit/s per second: ${mbps.join(' ')}`);
+    const since = (file: string, re: RegExp): string => {
+      const at = readFileSync(file, 'utf8').split('\n').map((l) => (re.test(l) ? Date.parse(l.slice(0, 24)) : NaN)).find((t) => t >= killedAt);
+      return at === undefined ? '?' : String(at - killedAt);
+    };
+    console.log(`chaos: r1 killed mid-upload at 0 ms: new r1 running ${since(log, /node\.running/)}, its path up ${since(log, /path\.usable/)}, `
+      + `r2 uses the path again ${since(join(dir, 'r2.log'), /path\.usable path=wan0->r1/)}, the flow carried again ${Date.parse(created![1]!) - killedAt} ms; Mbit/s per second: ${mbps.join(' ')}`);
   } finally {
     await server.stop();
   }
