@@ -283,10 +283,12 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
   const workers = o.workers ?? 1;
   let opened: OpenedInterface[] = [];
+  /** a data-path worker thread that ends while the node runs: the node stops, exit status 1 (set once the node exists) */
+  let workerExited: (worker: number, code: number) => void = () => {};
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo, o.stepRepository);
+      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo, o.stepRepository, (w, code) => workerExited(w, code));
     } catch (e) {
       await closeStore();
       throw e;
@@ -330,6 +332,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await recorder.recordConfig(configToDocument(redactSecrets(config)));
   visibility.alarms.configApplied(o.configPath, 'at start');
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor);
+  workerExited = (worker, code) => {
+    process.exitCode = 1;
+    void node.stop(`data-path worker ${worker} ended (code ${code}): restart the node`);
+  };
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
   } catch (e) {
@@ -373,9 +379,10 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 async function startRouterOverWorkers(
   config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
   log: (e: string, f: Record<string, string | number | boolean>) => void, stepRepository: StepRepositoryClient | undefined,
+  onWorkerExit: (worker: number, code: number) => void,
 ): Promise<Router> {
   const host = new WorkerHost({
-    workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
+    workers, onWorkerExit, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
   const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, ...(stepRepository === undefined ? {} : { stepRepository }) });
   await router.start();

@@ -35,10 +35,17 @@ export interface WorkerHostOptions {
   io: WorkerIo;
   /** how often each live session's totals are reported (session.counters), ms; default 60 000, 0: never */
   sessionCountersMs?: number;
+  /**
+   * A worker thread ended while the data path runs (it crashed: its TUN queues' flows go nowhere); `svr node`
+   * stops then, so that whatever supervises it starts it again (docs/high-availability.md).
+   */
+  onWorkerExit?: (worker: number, code: number) => void;
 }
 
 interface WorkerState {
   worker: Worker;
+  /** false once the thread ended: it gets no more messages, and no answer is awaited from it */
+  alive: boolean;
   names: string[];
   counters: Float64Array;
   pathRx: Float64Array;
@@ -54,7 +61,10 @@ export class WorkerHost implements DataPathHost {
   private tables: ForwardingTables | null = null;
   private stages: StageView[] = [];
   private nextId = 1;
-  private readonly pending = new Map<number, { left: number; results: unknown[]; resolve: (r: unknown[]) => void }>();
+  /** asks in flight: the workers that still owe an answer */
+  private readonly pending = new Map<number, { waiting: Set<number>; results: unknown[]; resolve: (r: unknown[]) => void }>();
+  private stopping = false;
+  private readonly onWorkerExit: ((worker: number, code: number) => void) | undefined;
   private readonly channels = new Map<string, MessagePort>();
   private onEvents: DataPathInit['onEvents'] = () => {};
   private log: DataPathInit['log'] = () => {};
@@ -66,6 +76,7 @@ export class WorkerHost implements DataPathHost {
     this.workers = opts.workers;
     this.io = opts.io;
     this.sessionCountersMs = opts.sessionCountersMs;
+    this.onWorkerExit = opts.onWorkerExit;
   }
 
   open(init: DataPathInit): void {
@@ -85,11 +96,12 @@ export class WorkerHost implements DataPathHost {
         workerData: { index, count: this.workers, routerName: init.routerName, config: doc, generation: init.tables.generation, steering, pathUp, pathRx, counters, io: this.io, sessionCountersMs: this.sessionCountersMs },
       });
       const state: WorkerState = {
-        worker, names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
+        worker, alive: true, names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
         stats: { active: 0, perPath: [], perService: [], perTenant: [] },
       };
       worker.on('message', (m: FromWorker) => this.onWorker(state, m));
       worker.on('error', (e) => this.log('worker.error', { worker: index, error: e.message }));
+      worker.on('exit', (code) => this.onExit(index, code));
       this.threads.push(state);
     }
     // hand-off mesh: one channel per pair of workers
@@ -120,7 +132,29 @@ export class WorkerHost implements DataPathHost {
   }
 
   private post(w: number, m: ToWorker, transfer: (ArrayBuffer | MessagePort)[] = []): void {
-    this.threads[w]?.worker.postMessage(m, transfer as never);
+    const t = this.threads[w];
+    if (t?.alive === true) t.worker.postMessage(m, transfer as never);
+  }
+
+  /** A thread ended: nothing is awaited from it any more; unless the host is stopping, that is a crash. */
+  private onExit(w: number, code: number): void {
+    const t = this.threads[w];
+    if (t === undefined || !t.alive) return;
+    t.alive = false;
+    for (const [id, p] of this.pending) {
+      if (p.waiting.delete(w) && p.waiting.size === 0) {
+        this.pending.delete(id);
+        p.resolve(p.results);
+      }
+    }
+    if (this.stopping) return;
+    this.log('worker.exited', { worker: w, code });
+    this.onWorkerExit?.(w, code);
+  }
+
+  /** Chaos tests: ends worker w's thread as a crash would. */
+  async terminateWorker(w: number): Promise<void> {
+    await this.threads[w]?.worker.terminate();
   }
 
   private broadcast(m: ToWorker): void {
@@ -130,17 +164,23 @@ export class WorkerHost implements DataPathHost {
   /** Sends `make(id)` to every worker and resolves with their answers. */
   private ask(make: (id: number) => ToWorker): Promise<unknown[]> {
     const id = this.nextId++;
+    return this.askFrom(id, make(id));
+  }
+
+  private askFrom(id: number, m: ToWorker): Promise<unknown[]> {
+    const waiting = new Set(this.threads.flatMap((t, w) => (t.alive ? [w] : [])));
+    if (waiting.size === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
-      this.pending.set(id, { left: this.threads.length, results: [], resolve });
-      this.broadcast(make(id));
+      this.pending.set(id, { waiting, results: [], resolve });
+      this.broadcast(m);
     });
   }
 
-  private answer(id: number, value: unknown): void {
+  private answer(id: number, value: unknown, w: number): void {
     const p = this.pending.get(id);
-    if (p === undefined) return;
+    if (p === undefined || !p.waiting.delete(w)) return;
     p.results.push(value);
-    if (--p.left === 0) {
+    if (p.waiting.size === 0) {
       this.pending.delete(id);
       p.resolve(p.results);
     }
@@ -151,23 +191,23 @@ export class WorkerHost implements DataPathHost {
       case 'events': this.onEvents(m.events.map((e) => tagRow(e, m.index)), m.index); break;
       case 'counterNames': w.names = m.names; break;
       case 'stats': w.stats = m; break;
-      case 'sessions': this.answer(m.id, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
-      case 'sessionPage': this.answer(m.id, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
-      case 'plugins': this.answer(m.id, m); break;
-      case 'stopped': this.answer(m.id, m); break;
-      case 'ready': this.answer(0, m); break;
+      case 'sessions': this.answer(m.id, m.rows.map((r) => ({ ...r, worker: m.index })), m.index); break;
+      case 'sessionPage': this.answer(m.id, m.rows.map((r) => ({ ...r, worker: m.index })), m.index); break;
+      case 'plugins': this.answer(m.id, m, m.index); break;
+      case 'stopped': this.answer(m.id, m, m.index); break;
+      case 'ready': this.answer(0, m, m.index); break;
       case 'error': this.log('worker.error', { worker: m.index, error: m.message }); break;
     }
   }
 
   async start(): Promise<void> {
-    const ready = new Promise<unknown[]>((resolve) => this.pending.set(0, { left: this.threads.length, results: [], resolve }));
-    this.broadcast({ t: 'start' });
+    const ready = this.askFrom(0, { t: 'start' });
     const failed = (await ready as Extract<FromWorker, { t: 'ready' }>[]).filter((r) => r.error !== undefined);
     if (failed.length > 0) throw new SvrError('SVR_ERR_WORKER_START', failed.map((r) => `worker ${r.index}: ${r.error}`).join('; '));
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.ask((id) => ({ t: 'stop', id }));
     await Promise.all(this.threads.map((w) => w.worker.terminate()));
     for (const p of this.channels.values()) p.close();

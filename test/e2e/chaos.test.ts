@@ -87,6 +87,11 @@ async function intactDownload(bytes: number): Promise<boolean> {
   return createHash('sha256').update(readFileSync(file)).digest('hex') === await bytesSha256(bytes);
 }
 
+/** One UDP datagram from the client's address in no tenant: r1 denies it (a denied-session record). */
+async function deniedProbe(): Promise<void> {
+  await exec('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'udp-probe', SERVER, '7', 'denied', '--source', NO_TENANT, '--timeout', '200']);
+}
+
 /** Sums what the injections of one router sent, per kind. */
 function sentByKind(results: readonly InjectResult[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -304,8 +309,12 @@ test('the store\'s disk full: r1 keeps forwarding and counts the refused writes;
   const reload = await svr(['node', 'reload', '--socket', socket.r1], env);
   assert.is(reload.code, 0, show(reload));
   assert.ok(isAlive(r.pid), 'r1 still runs');
-  const c = await counters(socket.r1, env);
-  assert.ok(c['history-write-errors']! > 0, `history writes refused and counted: ${c['history-write-errors']}`);
+  // records go to the history when a session ends or is denied: a denied first packet is one at once
+  const c = await pollUntil('a refused history write', 15_000, async () => {
+    await deniedProbe();
+    const n = await counters(socket.r1, env);
+    return n['history-write-errors']! > 0 ? n : undefined;
+  });
   assert.ok(c['store-write-errors']! > 0, `the config record refused and counted: ${c['store-write-errors']}`);
   assert.ok(logHas(log, /store\.write-failed what=config/), 'logged');
   assert.ok(await intactDownload(1_000_000), 'forwarding goes on');
@@ -325,7 +334,7 @@ test('the store\'s disk full: r1 keeps forwarding and counts the refused writes;
   // a denied first packet (from the client's address in no tenant) is a record written at once
   const before = (await counters(socket.r1, env))['history-written']!;
   const after = await pollUntil('history written again', 20_000, async () => {
-    await exec('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'udp-probe', SERVER, '7', 'denied', '--source', NO_TENANT, '--timeout', '200']);
+    await deniedProbe();
     const n = await counters(socket.r1, env);
     return n['history-written']! > before ? n : undefined;
   });

@@ -55,11 +55,12 @@ export interface WorkerLab {
   close(): Promise<void>;
 }
 
-export async function createWorkerLab(config: SvrConfig, workers: number, opts: { store?: Store } = {}): Promise<WorkerLab> {
+export async function createWorkerLab(config: SvrConfig, workers: number, opts: { store?: Store; onWorkerExit?: (worker: number, code: number) => void } = {}): Promise<WorkerLab> {
+  const { onWorkerExit, ...routerOpts } = opts;
   const wan = new MemoryLink('wan');
   const clientLan = new MemorySegment('client-lan');
   const serverLan = new MemorySegment('server-lan');
-  const r1 = new Router(config, new WorkerHost({ workers, io: { kind: 'channel' } }), { name: 'r1', liveness: 'static', ...opts });
+  const r1 = new Router(config, new WorkerHost({ workers, io: { kind: 'channel' }, ...(onWorkerExit === undefined ? {} : { onWorkerExit }) }), { name: 'r1', liveness: 'static', ...routerOpts });
   attach(r1.host, 'lan0', clientLan.gatewayPort());
   attach(r1.host, 'wan0', wan.a);
   const r2 = createRouter(config, { lan0: serverLan.gatewayPort(), wan0: wan.b }, { name: 'r2', liveness: 'static' });
