@@ -12,9 +12,12 @@ import type { CollectorView } from '../telemetry/session-records.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
 import { countersHelp } from './counters-help.js';
 import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
+import type { FibView, RibView } from '../routing/views.js';
 
 interface ShowOptions extends NodeSelector {
   json?: boolean;
+  service?: string;
+  tenant?: string;
 }
 
 const tuple = (t: TupleSummary) => `${t.src}:${t.srcPort} > ${t.dst}:${t.dstPort}`;
@@ -96,6 +99,25 @@ function statsTable(stats: Record<string, unknown>): string {
   return parts.join('\n\n');
 }
 
+function ribTable(v: RibView): string {
+  if (v.routes.length === 0) return 'no routes';
+  const table = renderTable(['', 'PREFIX', 'PROTOCOL', 'DISTANCE', 'METRIC', 'INTERFACE', 'GATEWAY'],
+    v.routes.map((r) => [r.selected ? '>' : '', r.prefix, r.protocol, r.distance, r.metric, r.interface, r.gateway ?? '-']));
+  const counts = Object.entries(v.counts).map(([k, n]) => `${n} ${k}`).join(', ');
+  return `${table}\n> selected (the FIB follows it): ${counts || 'none'}`;
+}
+
+function fibTable(v: FibView): string {
+  const table = v.entries.length === 0 ? 'no FIB entries' : renderTable(['PREFIX', 'PROTOCOL', 'PORTS', 'TENANTS', 'SERVICE', 'NEXT HOPS'],
+    v.entries.map((e) => [e.prefix, e.protocol, e.ports, e.tenants.join(',') || '-', e.service, e.nextHops.join('; ')]));
+  return `${table}\n${v.entries.length} entr${v.entries.length === 1 ? 'y' : 'ies'}; ${v.routes} RIB route${v.routes === 1 ? '' : 's'} selected`;
+}
+
+/** `svr show fib --service S --tenant T`: only the entries of that service / that a tenant's access names. */
+function filterFib(v: FibView, o: { service?: string; tenant?: string }): FibView {
+  return { ...v, entries: v.entries.filter((e) => (o.service === undefined || e.service === o.service) && (o.tenant === undefined || e.tenants.includes(o.tenant))) };
+}
+
 function render(what: ShowWhat, result: unknown): string {
   switch (what) {
     case 'sessions': return sessionsTable(result as SessionSummary[]);
@@ -105,13 +127,15 @@ function render(what: ShowWhat, result: unknown): string {
     case 'plugins': return pluginsTable(result as PluginView[]);
     case 'stats': return statsTable(result as Record<string, unknown>);
     case 'config': return stringify(result).trimEnd();
+    case 'rib': return ribTable(result as RibView);
+    case 'fib': return fibTable(result as FibView);
   }
 }
 
 export function registerShow(program: Command): void {
   const show = program
     .command('show')
-    .summary('show state of a running node: sessions, peers, services, tenants, stats, config')
+    .summary('show state of a running node: sessions, peers, services, tenants, stats, config, rib, fib')
     .description('Show the state of a running node (tables by default, --json for scripts).')
     .addHelpText('after', `
 Which node: --socket PATH, or --node NAME (nodes register in $SVR_RUN_DIR or /run/svrouter; lab
@@ -121,10 +145,13 @@ Examples:
   svr show sessions              # the session table: original and waypoint 5-tuples, peer, age, packets, bytes
   svr show sessions --node r2 --json
   svr show stats                 # counters: packets in/out, drops by reason, sessions
-  svr show config                # the running config (secrets and keys redacted)`);
+  svr show config                # the running config (secrets and keys redacted)
+  svr show rib                   # static and learned (BGP) routes with distances, the selected ones marked
+  svr show fib --service web     # the service FIB: prefix, protocol, ports, tenants, service, next hops`);
   for (const what of SHOW_WHAT) {
-    show
-      .command(what)
+    const cmd = show.command(what);
+    if (what === 'fib') cmd.option('--service <name>', 'only this service\'s entries').option('--tenant <name>', 'only entries whose access policy names this tenant');
+    cmd
       .description(`show the node's ${what}`)
       .addHelpText('after', what === 'stats' ? countersHelp() : '')
       .option('--json', 'print JSON instead of a table')
@@ -133,7 +160,8 @@ Examples:
       .option('--run-dir <dir>', 'where nodes register')
       .action(async (o: ShowOptions) => {
         try {
-          const result = await request(selectNodeSocket(o), { method: 'show', what });
+          const asked = await request(selectNodeSocket(o), { method: 'show', what });
+          const result = what === 'fib' ? filterFib(asked as FibView, o) : asked;
           process.stdout.write((o.json ? JSON.stringify(result, null, 2) : render(what, result)) + '\n');
         } catch (e) {
           if (!isSvrError(e)) throw e;

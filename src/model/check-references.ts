@@ -150,6 +150,7 @@ class ReferenceChecks {
         routePrefixes.add(key);
       }
       this.#serviceRoutes(router, byName);
+      if (router.routing !== undefined) this.#lanInterface(router, byName, router.routing.interface, this.at(router.routing, 'interface'));
       this.#adjacencies(router);
     }
   }

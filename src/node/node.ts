@@ -34,6 +34,7 @@ import { startRecords, type NodeRecords } from './records.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
+import { fibView, ribView } from '../routing/views.js';
 
 export interface NodeOptions {
   configPath: string;
@@ -111,6 +112,8 @@ export class RunningNode {
       case 'tenants': return r.tenants();
       case 'plugins': return r.plugins();
       case 'config': return configToDocument(redactSecrets(r.runningConfig));
+      case 'rib': return ribView(r.tables);
+      case 'fib': return fibView(r.tables, r.runningConfig, (p) => r.isPathUp(p));
       case 'stats': {
         const s = r.status();
         return {
@@ -124,7 +127,7 @@ export class RunningNode {
           ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
         };
       }
-      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, rib or fib`);
     }
   }
 

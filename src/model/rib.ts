@@ -1,0 +1,75 @@
+/**
+ * The RIB of one router (docs/routing.md): static routes from its config and routes learned from FRR
+ * (through FPM), each with an administrative distance; per prefix the lowest distance is selected
+ * (ties: static before learned, then the order given). Selected routes are what the data path follows
+ * for local delivery (`routeLocal`): svr-accept's fallback and services with `use-learned-routes`.
+ *
+ * Learned routes deliver through the routing instance's lan interface (`routing.interface`); their
+ * gateway is resolved by the kernel of the node's namespace, where zebra installs the same routes.
+ */
+import { formatPrefix, maskPrefix, parsePrefix, type ParsedPrefix } from '../packet/addr.js';
+import type { Router } from './config.js';
+
+/** A route FRR's zebra selected and sent over FPM. */
+export interface LearnedRoute {
+  /** masked prefix text, `198.18.50.0/24` */
+  readonly prefix: string;
+  /** the next hop's address, absent for a directly connected or blackhole route */
+  readonly gateway?: string;
+  /** the route's origin as zebra names it (netlink rtm_protocol): bgp, static, ospf, kernel, zebra, ... */
+  readonly protocol: string;
+  /** administrative distance (docs/routing.md: by protocol, eBGP 20) */
+  readonly distance: number;
+  /** netlink RTA_PRIORITY (zebra's metric), 0 when absent */
+  readonly metric: number;
+}
+
+export interface RibEntry {
+  readonly prefix: string;
+  readonly protocol: string;
+  readonly distance: number;
+  readonly metric: number;
+  /** the lan interface the route delivers through */
+  readonly interface: string;
+  readonly gateway?: string;
+  /** the route the FIB follows for this prefix */
+  readonly selected: boolean;
+}
+
+/** Every route of the RIB, static first then learned, with the selected one of each prefix marked. */
+export function ribEntries(router: Router, learned: readonly LearnedRoute[]): RibEntry[] {
+  const candidates: { entry: Omit<RibEntry, 'selected'>; key: string }[] = [];
+  for (const r of router.routes) {
+    const p = parsePrefix(r.prefix);
+    if (p === undefined) continue;
+    const key = formatPrefix(maskPrefix(p));
+    candidates.push({ key, entry: { prefix: key, protocol: 'static', distance: r.distance, metric: 0, interface: r.interface, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}) } });
+  }
+  const via = router.routing?.interface;
+  if (via !== undefined) {
+    for (const r of learned) {
+      const p = parsePrefix(r.prefix);
+      if (p === undefined) continue;
+      const key = formatPrefix(maskPrefix(p));
+      candidates.push({ key, entry: { prefix: key, protocol: r.protocol, distance: r.distance, metric: r.metric, interface: via, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}) } });
+    }
+  }
+  const best = new Map<string, number>();
+  candidates.forEach((c, i) => {
+    const at = best.get(c.key);
+    if (at === undefined || c.entry.distance < candidates[at]!.entry.distance) best.set(c.key, i);
+  });
+  return candidates.map((c, i) => ({ ...c.entry, selected: best.get(c.key) === i }));
+}
+
+/** The parsed prefix of a RIB entry (entries hold masked, valid prefixes). */
+export function ribPrefix(entry: RibEntry): ParsedPrefix {
+  return parsePrefix(entry.prefix)!;
+}
+
+/** The learned routes a RIB was built from (a data-path worker compiles its tables from config + these). */
+export function learnedOf(rib: readonly RibEntry[]): LearnedRoute[] {
+  return rib.filter((r) => r.protocol !== 'static').map((r) => ({
+    prefix: r.prefix, protocol: r.protocol, distance: r.distance, metric: r.metric, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}),
+  }));
+}
