@@ -111,7 +111,8 @@ Examples:
   sudo svr lab up --paths 2 --sla --link-test-interval 2              SLA: max-latency 250 ms
   sudo svr lab up --prefix svrt --dir /tmp/svrt     a second, separate lab (e.g. for tests)
   sudo svr lab up --profile plugins                   firewall, dos, nat, appid, qos, lb, external function
-  sudo svr lab up --collector                         session records to nfcapd; svr inspect sessions`;
+  sudo svr lab up --collector                         session records to nfcapd; svr inspect sessions
+  sudo svr lab up --bgp                               FRR in <prefix>-pe: svr show rib, svr show bgp (docs/routing.md)`;
 
 const IMPAIR_HELP = `
 Changes what the link emulator of a path does to its packets, then prints what is in effect on every
@@ -201,10 +202,11 @@ export function registerLab(program: Command): void {
     .option('--plugin <path[=json]>', 'a plugin both routers load (its file or folder; options as JSON after =); repeat for more (docs/plugins.md, "Try it in the lab")', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
     .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
+    .option('--bgp', 'a provider edge <prefix>-pe running FRR (AS 65100) as both routers\' BGP neighbour; r1 follows the route to its server 198.18.60.20, r2 announces the clients (docs/routing.md)')
+    .action(async (o: LabOptions & { bgp?: boolean; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true, collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true, collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, bgp: o.bgp === true });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { ServiceView, SessionSummary, TenantView, TupleSummary } from '../dataplane/views.js';
-import { isSvrError } from '../errors.js';
+import { SvrError, isSvrError } from '../errors.js';
 import type { BusyPollStats } from '../io/tun/native.js';
 import { request } from '../node/control-client.js';
 import { SHOW_WHAT, type ShowWhat } from '../node/control-protocol.js';
@@ -13,6 +13,8 @@ import { selectNodeSocket, type NodeSelector } from './node-select.js';
 import { countersHelp } from './counters-help.js';
 import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 import type { FibView, RibView } from '../routing/views.js';
+import type { BgpView } from '../routing/bgp-view.js';
+import type { RoutingStatus } from '../routing/node-routing.js';
 
 interface ShowOptions extends NodeSelector {
   json?: boolean;
@@ -118,7 +120,30 @@ function filterFib(v: FibView, o: { service?: string; tenant?: string }): FibVie
   return { ...v, entries: v.entries.filter((e) => (o.service === undefined || e.service === o.service) && (o.tenant === undefined || e.tenants.includes(o.tenant))) };
 }
 
-function render(what: ShowWhat, result: unknown): string {
+type BgpShow = BgpView & { routing: RoutingStatus };
+
+function bgpTables(v: BgpShow, part: string | undefined): string {
+  const parts: string[] = [];
+  if (part !== 'routes') {
+    parts.push(v.neighbors.length === 0 ? 'no BGP neighbors' : renderTable(['NEIGHBOR', 'REMOTE AS', 'STATE', 'FOR', 'PREFIXES RCVD', 'SENT', 'BFD', 'LAST RESET'],
+      v.neighbors.map((n) => [n.address, n.remoteAs, n.state, n.upOrDownFor ?? '-', n.prefixesReceived ?? '-', n.prefixesSent ?? '-', n.bfd ?? '-', n.lastReset ?? '-'])));
+  }
+  if (part !== 'neighbors') {
+    const shown = v.routes.slice(0, 50);
+    parts.push(v.routes.length === 0 ? 'no BGP routes' : renderTable(['', 'PREFIX', 'NEXT HOP', 'AS PATH', 'ORIGIN'],
+      shown.map((r) => [r.best ? '>' : '', r.prefix, r.nextHop, r.asPath || '-', r.local ? 'this router (redistribute service)' : 'learned'])) +
+      (v.routes.length > shown.length ? `\n... ${v.routes.length - shown.length} more (--json lists all)` : ''));
+  }
+  if (part === undefined) {
+    const s = v.routing;
+    parts.push(`FRR: ${s.daemons.map((d) => `${d.daemon} ${d.running ? `pid ${d.pid}` : 'down'}${d.restarts > 0 ? ` (${d.restarts} restarts)` : ''}`).join(', ')}; ` +
+      `FPM ${s.fpm.connected ? 'connected' : 'not connected'} on port ${s.fpm.port}: ${s.fpm.routesAdded} added, ${s.fpm.routesDeleted} deleted, ${s.fpm.malformed} malformed; ` +
+      `${s.learned.routes} learned routes${s.learned.overflow > 0 ? ` (${s.learned.overflow} over the bound, not learned)` : ''}; announced: ${s.announced.join(', ') || 'none'}`);
+  }
+  return parts.join('\n\n');
+}
+
+function render(what: ShowWhat, result: unknown, part?: string): string {
   switch (what) {
     case 'sessions': return sessionsTable(result as SessionSummary[]);
     case 'peers': return peersTable(result as PeerSummary[]);
@@ -129,6 +154,7 @@ function render(what: ShowWhat, result: unknown): string {
     case 'config': return stringify(result).trimEnd();
     case 'rib': return ribTable(result as RibView);
     case 'fib': return fibTable(result as FibView);
+    case 'bgp': return bgpTables(result as BgpShow, part);
   }
 }
 
@@ -147,10 +173,12 @@ Examples:
   svr show stats                 # counters: packets in/out, drops by reason, sessions
   svr show config                # the running config (secrets and keys redacted)
   svr show rib                   # static and learned (BGP) routes with distances, the selected ones marked
-  svr show fib --service web     # the service FIB: prefix, protocol, ports, tenants, service, next hops`);
+  svr show fib --service web     # the service FIB: prefix, protocol, ports, tenants, service, next hops
+  svr show bgp neighbors --json  # BGP neighbours from FRR's bgpd (state, prefixes, BFD)`);
   for (const what of SHOW_WHAT) {
     const cmd = show.command(what);
     if (what === 'fib') cmd.option('--service <name>', 'only this service\'s entries').option('--tenant <name>', 'only entries whose access policy names this tenant');
+    if (what === 'bgp') cmd.argument('[part]', 'neighbors or routes (default: both, and FRR\'s state)');
     cmd
       .description(`show the node's ${what}`)
       .addHelpText('after', what === 'stats' ? countersHelp() : '')
@@ -158,11 +186,15 @@ Examples:
       .option('--node <name>', 'the node to ask')
       .option('--socket <path>', 'the node control socket')
       .option('--run-dir <dir>', 'where nodes register')
-      .action(async (o: ShowOptions) => {
+      .action(async (...args: unknown[]) => {
+        const part = what === 'bgp' ? args[0] as string | undefined : undefined;
+        const o = (what === 'bgp' ? args[1] : args[0]) as ShowOptions;
         try {
+          if (part !== undefined && part !== 'neighbors' && part !== 'routes') throw new SvrError('SVR_ERR_CONTROL_REQUEST', `show bgp ${part}: expected neighbors or routes`);
           const asked = await request(selectNodeSocket(o), { method: 'show', what });
           const result = what === 'fib' ? filterFib(asked as FibView, o) : asked;
-          process.stdout.write((o.json ? JSON.stringify(result, null, 2) : render(what, result)) + '\n');
+          const json = what === 'bgp' && part !== undefined ? (result as BgpShow)[part as 'neighbors' | 'routes'] : result;
+          process.stdout.write((o.json ? JSON.stringify(json, null, 2) : render(what, result, part)) + '\n');
         } catch (e) {
           if (!isSvrError(e)) throw e;
           process.stderr.write(`svr show ${what}: ${e.message}\n`);

@@ -41,6 +41,8 @@ export interface LabShape {
   collectorRotateS?: number;
   /** the routers are managed by a conductor in its own namespace (lab/conductor.ts) */
   conductor?: boolean;
+  /** a provider-edge namespace running FRR as both routers' BGP neighbour (lab/bgp.ts, docs/routing.md) */
+  bgp?: boolean;
   /** plugins every router loads besides the profile's (`svr lab up --plugin PATH[=JSON]`): absolute paths */
   plugins?: LabPlugin[];
 }
@@ -95,6 +97,7 @@ export interface ShapeInput {
   collector?: boolean;
   collectorRotateS?: string | number;
   conductor?: boolean;
+  bgp?: boolean;
   /** `--plugin PATH[=JSON]` values (relative paths from the working directory) */
   plugins?: readonly string[];
 }
@@ -127,6 +130,7 @@ export function checkShape(i: ShapeInput): LabShape {
     profile: oneOf(i.profile, 'basic', LAB_PROFILES, '--profile'),
     ...(i.collector === true ? { collector: true, collectorRotateS: int(i.collectorRotateS, 60, 2, 3600, '--collector-rotate', ' (seconds)') } : {}),
     ...(i.conductor === true ? { conductor: true } : {}),
+    ...(i.bgp === true ? { bgp: true } : {}),
     ...(i.plugins !== undefined && i.plugins.length > 0 ? { plugins: i.plugins.map(parseLabPlugin) } : {}),
   };
 }
@@ -134,5 +138,5 @@ export function checkShape(i: ShapeInput): LabShape {
 /** One line for progress and status output. */
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
-  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}`;
+  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}`;
 }

@@ -21,8 +21,11 @@ export type PluginRole = (typeof PLUGIN_ROLES)[number];
 export type ConductorRole = 'conductor';
 /** The namespace of `svr lab up --collector`'s IPFIX collector (lab/collector.ts). */
 export type CollectorPlace = 'collector';
+
+/** `svr lab up --bgp`: the provider edge (lab/bgp.ts) */
+export type PePlace = 'pe';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole | ConductorRole | CollectorPlace;
+export type Place = Role | LinkRole | PluginRole | ConductorRole | CollectorPlace | PePlace;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';
@@ -58,7 +61,7 @@ export function pluginNamespaces(prefix: string): string[] {
 
 /** Every namespace a lab with this prefix may have (for `down`, which must work without state). */
 export function allNamespaces(prefix: string): string[] {
-  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector')];
+  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector'), nsName(prefix, 'pe')];
 }
 
 export interface LinkEnd {

@@ -4,7 +4,7 @@
  * built (logs stay in the lab dir) and rethrows.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SvrError } from '../errors.js';
 import { parseConfig } from '../model/validate.js';
 import { labConfigYaml } from './config.js';
@@ -13,6 +13,7 @@ import { COLLECTOR_ADDRESS, COLLECTOR_PORT, COLLECTOR_ROLE, buildCollectorNetwor
 import { buildConductorNetwork, conductorSessionPath, conductorUrls, CONDUCTOR_ROLE, labTokens } from './conductor.js';
 import { collectorLaunch, conductorLaunch, configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
+import { PE_ROLE, PE_SERVER, buildBgpNetwork, peFrrDir, peLaunches, peServerLaunch } from './bgp.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
 import { run, sleep } from './run.js';
@@ -87,6 +88,18 @@ async function startCollector(state: LabState, timeoutMs: number, progress: Prog
   progress(`IPFIX collector nfcapd on ${COLLECTOR_ADDRESS}:${COLLECTOR_PORT}/udp in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}), files in ${collectorDir(state.dir)}: nfdump -R ${collectorDir(state.dir)}`);
 }
 
+/** `--bgp`: the provider edge's FRR (zebra first: bfdd and bgpd connect to its API socket). */
+async function startPe(state: LabState, timeoutMs: number, progress: Progress): Promise<void> {
+  for (const l of peLaunches(state.dir)) {
+    const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
+    state.processes.push(record(l, state.prefix, bg.pid, bg.log));
+    writeState(state);
+    if (l.name === 'pe-zebra') await waitReady(bg, { line: /(?:)/, path: join(peFrrDir(state.dir), 'zserv.api'), timeoutMs, what: 'the PE\'s zebra' });
+    release(bg);
+  }
+  progress(`provider edge FRR (zebra, bfdd, bgpd) running in ${nsName(state.prefix, PE_ROLE)}, files in ${peFrrDir(state.dir)}: ip netns exec ${nsName(state.prefix, PE_ROLE)} vtysh --vty_socket ${peFrrDir(state.dir)}`);
+}
+
 async function startServe(state: LabState, l: Launch, timeoutMs: number, what: string, progress: Progress): Promise<void> {
   const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
   state.processes.push(record(l, state.prefix, bg.pid, bg.log));
@@ -122,7 +135,7 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
 /** Brings the lab up; resolves with its state. */
 export async function labUp(opts: UpOptions): Promise<LabState> {
   checkPrefix(opts.prefix);
-  readyLabHost(opts.shape?.collector === true ? ['ip', 'iperf3', 'nfcapd'] : ['ip', 'iperf3'], opts.progress);
+  readyLabHost(['ip', 'iperf3', ...(opts.shape?.collector === true ? ['nfcapd' as const] : []), ...(opts.shape?.bgp === true ? ['vtysh' as const] : [])], opts.progress);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   const shape = opts.shape ?? DEFAULT_SHAPE;
@@ -141,7 +154,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   opts.progress(`config ${config}: ${describeShape(shape)}`);
 
   const state: LabState = {
-    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : []), ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : [])], processes: [], shape: { ...shape },
+    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : []), ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : []), ...(shape.bgp === true ? [nsName(opts.prefix, PE_ROLE)] : [])], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
@@ -152,11 +165,16 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
       await buildCollectorNetwork(opts.prefix, opts.progress);
       await startCollector(state, timeoutMs, opts.progress);
     }
+    if (shape.bgp === true) {
+      await buildBgpNetwork(opts.prefix, opts.progress);
+      await startPe(state, timeoutMs, opts.progress);
+    }
     for (let k = 1; k <= shape.paths; k++) await startEmulator(state, k, seed, timeoutMs, opts.progress);
     const tokens = shape.conductor === true ? await startConductor(state, timeoutMs, opts.progress) : undefined;
     for (const r of ROUTERS) await startNode(state, r, timeoutMs, opts.progress, tokens?.[r]);
     if (shape.profile === 'plugins') await wireFunction(opts.prefix, opts.progress);
     await startServers(state, timeoutMs, opts.progress);
+    if (shape.bgp === true) await startServe(state, peServerLaunch(opts.prefix), timeoutMs, `the PE's http and udp echo servers on ${PE_SERVER}`, opts.progress);
     writeLabIndex(state);
   } catch (e) {
     opts.progress('failed; tearing down what was built (logs stay in the lab dir)');

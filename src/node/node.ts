@@ -35,6 +35,8 @@ import { observationDomainOf } from '../model/read-telemetry.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
 import { fibView, ribView } from '../routing/views.js';
+import type { NodeRouting } from '../routing/node-routing.js';
+import { startRouting } from './node-routing.js';
 
 export interface NodeOptions {
   configPath: string;
@@ -59,6 +61,8 @@ export interface NodeOptions {
 
 export class RunningNode {
   private stopping: Promise<void> | null = null;
+  /** FRR and the RIB's learned routes, when the router has `routing` */
+  routing: NodeRouting | undefined;
   private markDone: () => void = () => {};
   readonly startedAt = Date.now();
   /** resolves once the node has stopped (signal, control request or error) */
@@ -114,6 +118,9 @@ export class RunningNode {
       case 'config': return configToDocument(redactSecrets(r.runningConfig));
       case 'rib': return ribView(r.tables);
       case 'fib': return fibView(r.tables, r.runningConfig, (p) => r.isPathUp(p));
+      case 'bgp':
+        if (this.routing === undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} has no routing (add \`routing\` with \`bgp\` to its router config)`);
+        return this.routing.bgp();
       case 'stats': {
         const s = r.status();
         return {
@@ -127,7 +134,7 @@ export class RunningNode {
           ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
         };
       }
-      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, rib or fib`);
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, rib, fib or bgp`);
     }
   }
 
@@ -186,6 +193,7 @@ export class RunningNode {
       this.log.info('node.stopping', { reason });
       await this.control?.close();
       this.control = null;
+      await this.routing?.stop(); // FRR's daemons go first: zebra takes its kernel routes with it
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
       await this.records.close();
       await this.recorder.close();
@@ -258,6 +266,12 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, o.store === undefined, o.conductor);
+  try {
+    node.routing = await startRouting(router, me, `${dataDir}-frr`, log);
+  } catch (e) {
+    await node.stop('routing did not start');
+    throw e;
+  }
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
     register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });

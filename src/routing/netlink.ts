@@ -25,10 +25,11 @@ export const RTN_BLACKHOLE = 6;
 
 /**
  * rtm_protocol values (linux/rtnetlink.h and FRR's lib/zebra.h) -> names; others appear as `proto-<n>`.
- * zebra sends its connected routes with RTPROT_KERNEL (2): they are named `connected` here.
+ * zebra sends connected routes and the kernel's own routes alike with RTPROT_KERNEL (2): one without a
+ * gateway is named `connected`, one with a gateway `kernel` (protocolName).
  */
 const PROTOCOLS: Readonly<Record<number, string>> = {
-  2: 'connected', 3: 'boot', 4: 'static', 11: 'zebra', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 196: 'static', 42: 'babel',
+  2: 'kernel', 3: 'boot', 4: 'static', 11: 'zebra', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 196: 'static', 42: 'babel',
 };
 
 export interface RouteMessage {
@@ -133,11 +134,12 @@ function decodeRoute(view: DataView, buf: Uint8Array, off: number, len: number, 
   }
   if (dstLen > 0 && dst === undefined) return malformed(`rtm_dst_len ${dstLen} without RTA_DST`);
   if (hops.length === 0 && (gateway !== undefined || ifindex !== 0)) hops.push({ ...(gateway !== undefined ? { gateway } : {}), ifindex });
+  const name = PROTOCOLS[protocol] ?? `proto-${protocol}`;
   return {
     kind: 'route',
     route: {
       op: type === RTM_NEWROUTE ? 'add' : 'del', family, prefix: maskedPrefix(dst, dstLen, family), table,
-      protocol: PROTOCOLS[protocol] ?? `proto-${protocol}`, type: rtmType, nextHops: hops, metric,
+      protocol: name === 'kernel' && hops.every((h) => h.gateway === undefined) ? 'connected' : name, type: rtmType, nextHops: hops, metric,
     },
   };
 }

@@ -1,0 +1,185 @@
+/**
+ * A node's routing (docs/routing.md): the FPM listener, FRR's daemons in the node's namespace, the
+ * learned-route table that feeds the router's RIB, `redistribute service` and the BGP view.
+ *
+ * Flow: zebra --FPM--> FpmListener --RouteMessage[]--> LearnedRoutes --(coalesced, 100 ms)-->
+ * host.setLearnedRoutes (the router compiles its tables again; the data path swaps them between batches).
+ * Services announced: whenever the set of services reachable through usable peer paths changes
+ * (host.announceable, asked on every path event), bgpd's `network` statements follow through vtysh.
+ */
+import { execFile } from 'node:child_process';
+import { SvrError } from '../errors.js';
+import type { LearnedRoute } from '../model/rib.js';
+import type { Routing } from '../model/config.js';
+import { FpmListener, type FpmCounters } from './fpm.js';
+import { frrDaemons, frrFiles } from './frr-config.js';
+import { FrrSupervisor, type DaemonView } from './frr-supervisor.js';
+import { LearnedRoutes, type LearnedCounters } from './learned-routes.js';
+import { bgpView, type BgpView } from './bgp-view.js';
+
+/** learned-route changes are coalesced for at least this long, and at least twice the last compile time */
+const PUBLISH_DELAY_MS = 100;
+export const VTYSH = process.env['SVR_VTYSH'] ?? 'vtysh';
+
+export interface RoutingHost {
+  /** the RIB's learned routes changed */
+  setLearnedRoutes(routes: readonly LearnedRoute[]): void;
+  /** prefixes of the services reachable now through usable peer paths (`redistribute service`) */
+  announceable(): string[];
+}
+
+export interface RoutingLog {
+  (event: string, fields: Record<string, unknown>): void;
+}
+
+export interface RoutingStatus {
+  fpm: FpmCounters & { connected: boolean; port: number };
+  learned: LearnedCounters & { routes: number };
+  daemons: DaemonView[];
+  announced: string[];
+  announceErrors: number;
+  /** the node process's memory now (the learned routes, RIB and tables are in it) */
+  memory: { rssBytes: number; heapUsedBytes: number };
+}
+
+export class NodeRouting {
+  readonly #routing: Routing;
+  readonly #host: RoutingHost;
+  readonly #log: RoutingLog;
+  readonly #learned = new LearnedRoutes();
+  readonly #fpm: FpmListener;
+  readonly #frr: FrrSupervisor;
+  readonly #router: string;
+  #publishTimer: NodeJS.Timeout | undefined;
+  #lastCompileMs = 0;
+  #ageTimer: NodeJS.Timeout | undefined;
+  #announced: string[] = [];
+  #announcing: Promise<void> = Promise.resolve();
+  #announceErrors = 0;
+
+  constructor(router: string, routing: Routing, dir: string, host: RoutingHost, log: RoutingLog) {
+    this.#router = router;
+    this.#routing = routing;
+    this.#host = host;
+    this.#log = log;
+    this.#fpm = new FpmListener({
+      port: routing.fpmPort,
+      onRoutes: (routes) => {
+        if (this.#learned.apply(routes)) this.#schedulePublish();
+      },
+      onConnect: () => {
+        log('routing.fpm-connected', { port: routing.fpmPort });
+        this.#stale();
+      },
+      onDisconnect: (why) => {
+        log('routing.fpm-disconnected', { reason: why, staleHoldS: routing.staleHold });
+        this.#stale();
+      },
+      onMalformed: (why) => log('routing.fpm-malformed', { reason: why }),
+    });
+    this.#frr = new FrrSupervisor({
+      dir,
+      daemons: frrDaemons(routing),
+      files: { ...frrFiles(router, routing, dir, []) },
+      onExit: (daemon, why, restart) => log('routing.frr-exited', { daemon, reason: why, restart, alarm: 'frr-daemon-down' }),
+    });
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.#fpm.listen();
+    } catch (e) {
+      throw new SvrError('SVR_ERR_ROUTING_FPM', `cannot listen for FPM on 127.0.0.1:${this.#routing.fpmPort}: ${e instanceof Error ? e.message : String(e)} (set routing.fpm-port to a free port)`);
+    }
+    await this.#frr.start();
+    this.#log('routing.started', { daemons: frrDaemons(this.#routing).join(','), dir: this.#frr.dir, fpmPort: this.#fpm.port });
+    this.servicesChanged();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#publishTimer);
+    clearTimeout(this.#ageTimer);
+    await this.#announcing;
+    await this.#frr.stop();
+    await this.#fpm.close();
+  }
+
+  status(): RoutingStatus {
+    return {
+      fpm: { ...this.#fpm.counters, connected: this.#fpm.connected, port: this.#fpm.port },
+      learned: { ...this.#learned.counters, routes: this.#learned.size },
+      daemons: this.#frr.views(),
+      announced: [...this.#announced],
+      announceErrors: this.#announceErrors,
+      memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
+    };
+  }
+
+  /** `svr show bgp`: neighbours and routes from bgpd's JSON, with the node's own view of FRR. */
+  async bgp(): Promise<BgpView & { routing: RoutingStatus }> {
+    const view = this.#routing.bgp === undefined ? { neighbors: [], routes: [] } : await bgpView((cmd) => this.vtysh([cmd]));
+    return { ...view, routing: this.status() };
+  }
+
+  /** Runs vtysh against this node's daemons; resolves with its stdout. */
+  vtysh(commands: readonly string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const args = ['--vty_socket', this.#frr.vtyDir, ...commands.flatMap((c) => ['-c', c])];
+      execFile(VTYSH, args, { timeout: 5000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+        if (err !== null) reject(new SvrError('SVR_ERR_ROUTING_FRR', `vtysh ${commands.join(' / ')}: ${stderr.trim() || err.message}`));
+        else resolve(stdout);
+      });
+    });
+  }
+
+  /** The services reachable through peer paths may have changed (a path event): announce or withdraw their prefixes. */
+  servicesChanged(): void {
+    const bgp = this.#routing.bgp;
+    if (bgp === undefined || !bgp.redistributeService) return;
+    this.#announcing = this.#announcing.then(async () => {
+      const want = [...new Set(this.#host.announceable())].sort();
+      const add = want.filter((p) => !this.#announced.includes(p));
+      const drop = this.#announced.filter((p) => !want.includes(p));
+      if (add.length === 0 && drop.length === 0) return;
+      const family = (p: string): string => (p.includes(':') ? 'ipv6' : 'ipv4');
+      const cmds = ['configure terminal', `router bgp ${bgp.as}`];
+      for (const p of drop) cmds.push(`address-family ${family(p)} unicast`, `no network ${p}`, 'exit-address-family');
+      for (const p of add) cmds.push(`address-family ${family(p)} unicast`, `network ${p}`, 'exit-address-family');
+      try {
+        await this.vtysh(cmds);
+        this.#announced = want;
+        // a restarted bgpd reads its file: keep it true
+        this.#frr.writeFile('bgpd.conf', frrFiles(this.#router, this.#routing, this.#frr.dir, want)['bgpd.conf']);
+        this.#log('routing.announced', { announced: want.join(',') || 'none', added: add.join(','), withdrawn: drop.join(',') });
+      } catch (e) {
+        this.#announceErrors++;
+        this.#log('routing.announce-failed', { reason: e instanceof Error ? e.message : String(e), alarm: 'bgp-announce-failed' });
+      }
+    });
+  }
+
+  #schedulePublish(): void {
+    if (this.#publishTimer !== undefined) return;
+    this.#publishTimer = setTimeout(() => {
+      this.#publishTimer = undefined;
+      this.#publish();
+    }, Math.max(PUBLISH_DELAY_MS, 2 * this.#lastCompileMs));
+  }
+
+  #publish(): void {
+    const routes = this.#learned.list();
+    const t0 = performance.now();
+    this.#host.setLearnedRoutes(routes);
+    this.#lastCompileMs = performance.now() - t0;
+    this.#log('routing.rib-changed', { learned: routes.length, compileMs: Math.round(this.#lastCompileMs) });
+  }
+
+  /** zebra connected or went away: routes not (re)sent within the stale hold age out then. */
+  #stale(): void {
+    this.#learned.newEpoch();
+    clearTimeout(this.#ageTimer);
+    this.#ageTimer = setTimeout(() => {
+      if (this.#learned.ageOut()) this.#publish();
+    }, this.#routing.staleHold * 1000);
+  }
+}
