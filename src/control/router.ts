@@ -19,7 +19,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
 import { COUNTER_NAMES, type CounterName, type RouterCounters } from '../dataplane/counter-names.js';
 import { ServicePaths, resiliencyCode } from '../dataplane/path-choice.js';
-import { listServices, listTenants, type TenantView } from '../dataplane/views.js';
+import { listServices, listTenants, type SessionCursor, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { ConfigError, SvrError, isSvrError } from '../errors.js';
 import { compileRouter } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
@@ -34,7 +34,7 @@ import type { PathQuality } from '../paths/quality.js';
 import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
 import type { StepOptions } from '../step/options.js';
 import type { Store } from '../store/store.js';
-import type { DataPathHost, ServiceChains } from './data-path-host.js';
+import type { DataPathHost, ServiceChains, ThreadLoad } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
 import { explainFirstPacket, type ExplainQuery, type Explanation } from './explain.js';
 import { MigrationActors } from './migration.js';
@@ -405,6 +405,24 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     return this.host.sessions();
   }
 
+  /**
+   * One page of sessions, oldest first (optionally one tenant's or service's, by name; an unknown name has
+   * none). `next` continues after the last one when the page is full. A live view: sessions come and go
+   * between pages; at most `limit` summaries are made per data-path thread.
+   */
+  async sessionPage(q: { limit: number; after?: SessionCursor; tenant?: string; service?: string }): Promise<{ sessions: (SessionSummary & { worker?: number })[]; next?: SessionCursor }> {
+    const t = this.tablesNow;
+    const tenant = q.tenant === undefined ? undefined : t.tenantId(q.tenant);
+    const service = q.service === undefined ? undefined : t.serviceId(q.service);
+    if (tenant === -1 || service === -1) return { sessions: [] };
+    const rows = await this.host.sessionPage({
+      limit: q.limit, ...(q.after !== undefined ? { after: q.after } : {}), ...(tenant !== undefined ? { tenant } : {}), ...(service !== undefined ? { service } : {}),
+    });
+    const sessions = rows.map((r) => (r.worker === undefined ? r.summary : { ...r.summary, worker: r.worker }));
+    const last = rows[rows.length - 1];
+    return last !== undefined && rows.length === q.limit ? { sessions, next: { createdMs: last.createdMs, row: last.row } } : { sessions };
+  }
+
   /** Per peer: reachability and its paths with liveness, BFD state, quality and sessions. */
   peers(): PeerSummary[] {
     const tally = this.host.tally();
@@ -432,6 +450,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** Loaded plugins with their data-path stages and counters. */
   plugins(): PluginView[] {
     return this.pluginHost.list(this.pluginStages());
+  }
+
+  /** Event-loop time of each data-path thread (the router's own thread when the data path runs in it). */
+  threadLoad(): ThreadLoad[] {
+    return this.host.threadLoad();
   }
 
   /**

@@ -2,7 +2,8 @@
  * Every counter a router keeps, documented once: `router.counters()`, `svr show stats`, its `--help` and
  * docs/embedding.md are generated from this table (a test checks the docs and that every counter the code
  * registers is here). Stages resolve names to indexes once (`StageInit.counter`), typed by `CounterName`.
- * Plugins' counters are `plugin.<plugin>.<counter>` (their own docs say what they count).
+ * Plugins' counters are `plugin.<plugin>.<counter>` (their own docs say what they count); each interface
+ * has `interface.<name>.rx-packets|rx-bytes|tx-packets|tx-bytes` (a packet handed between workers once).
  */
 import { PARSE_ERROR_NAMES } from '../packet/ip.js';
 import { META_ERROR_NAMES } from '../packet/svr-metadata.js';
@@ -125,8 +126,12 @@ export const COUNTERS = {
 export type CounterName = keyof typeof COUNTERS;
 /** A plugin's counter: `plugin.<plugin>.<counter>`. */
 export type PluginCounterName = `plugin.${string}`;
-/** `router.counters()`: every router counter (zeros included) and the plugins' counters. */
-export type RouterCounters = Record<CounterName, number> & { [name: PluginCounterName]: number };
+/** The packets and bytes an interface received and sent. */
+export const INTERFACE_COUNTER_KINDS = ['rx-packets', 'rx-bytes', 'tx-packets', 'tx-bytes'] as const;
+/** An interface's counter: `interface.<name>.rx-packets` and so on. */
+export type InterfaceCounterName = `interface.${string}.${typeof INTERFACE_COUNTER_KINDS[number]}`;
+/** `router.counters()`: every router counter (zeros included), the interfaces' and the plugins' counters. */
+export type RouterCounters = Record<CounterName, number> & { [name: PluginCounterName]: number } & { [name: InterfaceCounterName]: number };
 
 export const COUNTER_NAMES = Object.keys(COUNTERS) as CounterName[];
 

@@ -4,10 +4,11 @@
  * built (logs stay in the lab dir) and rethrows.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { SvrError } from '../errors.js';
 import { parseConfig } from '../model/validate.js';
-import { labConfigYaml } from './config.js';
+import { LAB_API_TOKENS, labConfigYaml } from './config.js';
 import { labDown } from './down.js';
 import { COLLECTOR_ADDRESS, COLLECTOR_PORT, COLLECTOR_ROLE, buildCollectorNetwork, collectorDir } from './collector.js';
 import { buildConductorNetwork, conductorSessionPath, conductorUrls, CONDUCTOR_ROLE, labTokens } from './conductor.js';
@@ -148,9 +149,10 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   const t0 = Date.now();
   prepareDir(dir);
   const config = configPath(dir);
-  const yaml = labConfigYaml(shape);
+  const yaml = labConfigYaml(shape, undefined, dir);
   parseConfig(yaml, config); // a lab bug if this throws: better here than in both nodes
   writeFileSync(config, yaml, { mode: 0o600 });
+  for (const file of Object.values(LAB_API_TOKENS)) writeFileSync(join(dir, file), `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
   opts.progress(`config ${config}: ${describeShape(shape)}`);
 
   const state: LabState = {

@@ -185,6 +185,8 @@ export interface RouterInput {
   /** IPFIX observation domain of this router's exports, 1-4294967295, unique; default position + 1 */
   observationDomainId?: number;
   interfaces: InterfaceInput[];
+  /** `svr node`: the management API (REST, OpenAPI, /metrics); absent = no API */
+  management?: ManagementInput;
   routes?: RouteInput[];
   serviceRoutes?: ServiceRouteInput[];
   plugins?: PluginInput[];
@@ -201,6 +203,21 @@ export interface AuthorityInput {
   routers: RouterInput[];
   plugins?: PluginInput[];
   telemetry?: TelemetryInput;
+}
+
+/** The management API of a router (docs/configuration.md#management). */
+export interface ManagementInput {
+  /** default 127.0.0.1 */
+  address?: string;
+  /** default 8443 */
+  port?: number;
+  /** HTTPS with these PEM files; absent = HTTP */
+  tls?: { certificate: string; key: string };
+  tokens?: { name: string; role: 'admin' | 'read-only'; token?: string; tokenFile?: string }[];
+  /** default `token` */
+  metricsAuth?: 'token' | 'none';
+  /** sessions the session-table alarm measures against; default 1,000,000 */
+  sessionCapacity?: number;
 }
 
 /** An IPFIX collector of the routers' session records (docs/configuration.md#telemetry). */

@@ -78,12 +78,15 @@ export function validateConfig(input: ConfigInput): ConfigProblem[] {
   return readDocument(inputToDocument(input), objectProblem).problems;
 }
 
-/** A copy of the config with `authority.secret` and every policy `key` replaced by `<redacted>`, for display. */
+/** A copy of the config with `authority.secret`, every policy `key` and every management `token` replaced by `<redacted>`, for display. */
 export function redactSecrets<C extends ConfigInput>(config: C): C {
   const a = config.authority;
   const authority = {
     ...a,
     ...(a.securityPolicies !== undefined ? { securityPolicies: a.securityPolicies.map((p) => (p.key === undefined ? { ...p } : { ...p, key: '<redacted>' })) } : {}),
+    routers: a.routers.map((r) => (r.management?.tokens === undefined ? r : {
+      ...r, management: { ...r.management, tokens: r.management.tokens.map((t) => (t.token === undefined ? { ...t } : { ...t, token: '<redacted>' })) },
+    })),
   };
   if (a.secret !== undefined) authority.secret = '<redacted>';
   return { ...config, authority };

@@ -7,12 +7,15 @@ import type { Router } from '../control/router.js';
 import type { Router as RouterConfig } from '../model/config.js';
 import { NodeRouting } from '../routing/node-routing.js';
 import type { NodeLog } from './log.js';
+import type { AlarmRegistry } from '../telemetry/alarms/registry.js';
 
-export async function startRouting(router: Router, me: RouterConfig, frrDir: string, log: NodeLog): Promise<NodeRouting | undefined> {
+export async function startRouting(router: Router, me: RouterConfig, frrDir: string, log: NodeLog, alarms: AlarmRegistry): Promise<NodeRouting | undefined> {
   if (me.routing === undefined) return undefined;
   const routing = new NodeRouting(me.name, me.routing, frrDir, {
     setLearnedRoutes: (routes) => router.setLearnedRoutes(routes),
     announceable: () => announceable(router),
+    raise: (id, category, source, message) => void alarms.raise({ id, category, severity: 'major', source, message }),
+    clear: (id, message) => void alarms.clear(id, message),
   }, (event, fields) => log.info(event, Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? v : String(v)]))));
   try {
     await routing.start();

@@ -33,6 +33,8 @@ export interface FrrSupervisorOptions {
   files: Readonly<Record<string, string>>;
   /** a daemon exited (restart: true when it will be started again) */
   onExit?: (daemon: FrrDaemon, why: string, restart: boolean) => void;
+  /** a daemon was started again after an exit */
+  onRestart?: (daemon: FrrDaemon, restarts: number) => void;
 }
 
 interface Slot {
@@ -133,7 +135,9 @@ export class FrrSupervisor {
       slot.restarts++;
       this.#o.onExit?.(d, why, true);
       slot.timer = setTimeout(() => {
-        if (!this.#stopping) this.#spawn(slot);
+        if (this.#stopping) return;
+        this.#spawn(slot);
+        this.#o.onRestart?.(d, slot.restarts);
       }, slot.backoffMs);
       slot.backoffMs = Math.min(BACKOFF_MAX_MS, slot.backoffMs * 2);
     });

@@ -26,7 +26,13 @@ export interface RoutingHost {
   setLearnedRoutes(routes: readonly LearnedRoute[]): void;
   /** prefixes of the services reachable now through usable peer paths (`redistribute service`) */
   announceable(): string[];
+  /** raises an alarm (`process`: an FRR daemon down; `peer`: a BGP neighbour not established); again while active: nothing */
+  raise(id: string, category: 'process' | 'peer', source: string, message: string): void;
+  clear(id: string, message: string): void;
 }
+
+/** How often bgpd is asked for its neighbours' states (alarms). */
+const NEIGHBOR_POLL_MS = 5000;
 
 export interface RoutingLog {
   (event: string, fields: Record<string, unknown>): void;
@@ -51,6 +57,9 @@ export class NodeRouting {
   readonly #frr: FrrSupervisor;
   readonly #router: string;
   #publishTimer: NodeJS.Timeout | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  /** neighbours whose not-established alarm is raised */
+  readonly #down = new Set<string>();
   #lastCompileMs = 0;
   #ageTimer: NodeJS.Timeout | undefined;
   #announced: string[] = [];
@@ -81,7 +90,14 @@ export class NodeRouting {
       dir,
       daemons: frrDaemons(routing),
       files: { ...frrFiles(router, routing, dir, []) },
-      onExit: (daemon, why, restart) => log('routing.frr-exited', { daemon, reason: why, restart, alarm: 'frr-daemon-down' }),
+      onExit: (daemon, why, restart) => {
+        log('routing.frr-exited', { daemon, reason: why, restart });
+        host.raise(`frr-daemon-down:${daemon}`, 'process', daemon, `FRR's ${daemon} ${why}; restarting it`);
+      },
+      onRestart: (daemon, restarts) => {
+        log('routing.frr-restarted', { daemon, restarts });
+        host.clear(`frr-daemon-down:${daemon}`, `FRR's ${daemon} restarted (${restarts} restart${restarts === 1 ? '' : 's'})`);
+      },
     });
   }
 
@@ -94,11 +110,36 @@ export class NodeRouting {
     await this.#frr.start();
     this.#log('routing.started', { daemons: frrDaemons(this.#routing).join(','), dir: this.#frr.dir, fpmPort: this.#fpm.port });
     this.servicesChanged();
+    if (this.#routing.bgp !== undefined && this.#routing.bgp.neighbors.length > 0) this.#pollNeighbors();
+  }
+
+  /** Raises `bgp-neighbor-down:<address>` while a neighbour is not Established (bgpd asked every 5 s), clears it when it is. */
+  #pollNeighbors(): void {
+    this.#pollTimer = setTimeout(() => {
+      void this.vtysh(['show bgp neighbors json']).then((text) => {
+        const states = JSON.parse(text) as Record<string, { bgpState?: string; lastResetDueTo?: string }>;
+        for (const n of this.#routing.bgp?.neighbors ?? []) {
+          const s = states[n.address];
+          const id = `bgp-neighbor-down:${n.address}`;
+          if (s?.bgpState === 'Established') {
+            if (this.#down.delete(n.address)) this.#host.clear(id, `BGP neighbor ${n.address} (AS ${n.remoteAs}) established`);
+          } else if (!this.#down.has(n.address)) {
+            this.#down.add(n.address);
+            this.#host.raise(id, 'peer', n.address, `BGP neighbor ${n.address} (AS ${n.remoteAs}) is ${s?.bgpState ?? 'not configured in bgpd'}${s?.lastResetDueTo !== undefined ? ` (last reset: ${s.lastResetDueTo})` : ''}`);
+          }
+        }
+      }, () => undefined).finally(() => {
+        if (this.#pollTimer !== undefined) this.#pollNeighbors();
+      });
+    }, NEIGHBOR_POLL_MS);
+    this.#pollTimer.unref();
   }
 
   async stop(): Promise<void> {
     clearTimeout(this.#publishTimer);
     clearTimeout(this.#ageTimer);
+    clearTimeout(this.#pollTimer);
+    this.#pollTimer = undefined;
     await this.#announcing;
     await this.#frr.stop();
     await this.#fpm.close();

@@ -10,7 +10,7 @@
  *   (3 x 100 ms) plus 1 s, and has it again once the path is back;
  * - a flood of 10,000 prefixes from the PE is learned and compiled (`svr show fib --json` counts them),
  *   the node's memory is reported;
- * - bgpd killed: the node restarts it, counts it, and the learned route comes back.
+ * - bgpd killed: the node restarts it, counts it, raises and clears an alarm, and the learned route comes back.
  * Needs root, ip, curl, iperf3 and FRR (vtysh; test/support/prerequisites.ts), otherwise skipped.
  */
 import { spawnSync } from 'node:child_process';
@@ -132,6 +132,8 @@ test('bgpd killed: the node restarts it, counts it, and the route is learned aga
     return d !== undefined && d.running && d.pid !== before.pid ? d : undefined;
   });
   assert.is(after.restarts, before.restarts + 1);
+  const events = (await request(sock('r1'), { method: 'show', what: 'events' })) as { kind: string; alarmId?: string }[];
+  for (const kind of ['alarm-raised', 'alarm-cleared']) assert.ok(events.some((e) => e.kind === kind && e.alarmId === 'frr-daemon-down:bgpd'), `${kind} frr-daemon-down:bgpd in ${JSON.stringify(events.slice(-5))}`);
   await pollUntil(`${PE_PREFIX} learned again after the restart`, 20_000, async () => ((await selected(PE_PREFIX)) ? true : undefined));
   const d = await get();
   assert.ok('status' in d && d.status === 200, JSON.stringify(d));
