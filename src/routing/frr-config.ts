@@ -46,7 +46,8 @@ function bgpLines(bgp: Bgp, announced: readonly string[]): string[] {
     out.push(` address-family ${family === 4 ? 'ipv4' : 'ipv6'} unicast`);
     for (const p of nets) out.push(`  network ${p}`);
     for (const { n, i } of mine) {
-      out.push(`  neighbor ${n.address} activate`, `  neighbor ${n.address} maximum-prefix ${n.maxPrefix}`);
+      // advertisement-interval 0: an update (a service announced again) goes out at once
+      out.push(`  neighbor ${n.address} activate`, `  neighbor ${n.address} advertisement-interval 0`, `  neighbor ${n.address} maximum-prefix ${n.maxPrefix}`);
       if (n.acceptPrefixes !== undefined) out.push(`  neighbor ${n.address} prefix-list ${acceptList(i)} in`);
     }
     out.push(' exit-address-family');
