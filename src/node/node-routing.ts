@@ -9,8 +9,8 @@ import { NodeRouting } from '../routing/node-routing.js';
 import type { NodeLog } from './log.js';
 import type { AlarmRegistry } from '../telemetry/alarms/registry.js';
 
-export async function startRouting(router: Router, me: RouterConfig, frrDir: string, log: NodeLog, alarms: AlarmRegistry): Promise<NodeRouting | undefined> {
-  if (me.routing === undefined) return undefined;
+export async function startRouting(router: Router, me: RouterConfig | undefined, frrDir: string, log: NodeLog, alarms: AlarmRegistry): Promise<NodeRouting | undefined> {
+  if (me?.routing === undefined) return undefined;
   const routing = new NodeRouting(me.name, me.routing, frrDir, {
     setLearnedRoutes: (routes) => router.setLearnedRoutes(routes),
     announceable: () => announceable(router),

@@ -19,7 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { SvrError } from '../errors.js';
-import type { Interface, SvrConfig } from '../model/config.js';
+import type { Interface, Router as RouterConfig, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../control/router.js';
@@ -72,6 +72,8 @@ export class RunningNode {
   private stopping: Promise<void> | null = null;
   /** FRR and the RIB's learned routes, when the router has `routing` */
   routing: NodeRouting | undefined;
+  /** starts the routing of a router config (set by startNode); a reload that changes `routing` restarts it */
+  startRouting: ((me: RouterConfig | undefined) => Promise<NodeRouting | undefined>) | undefined;
   private markDone: () => void = () => {};
   readonly startedAt = Date.now();
   /** resolves once the node has stopped (signal, control request or error) */
@@ -222,6 +224,7 @@ export class RunningNode {
     await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
     void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
+    await this.reroute(next);
     try {
       await this.api?.apply(api);
     } catch (e) {
@@ -229,6 +232,22 @@ export class RunningNode {
       const reason = e instanceof Error ? e.message : String(e);
       this.log.info('api.refused', { reason });
       this.visibility.alarms.registry.event({ category: 'config', severity: 'major', source: 'management', message: `the management API kept its old listener: ${reason}` });
+    }
+  }
+
+  /** A changed `routing` block: FRR is stopped and started again with it (learned routes are learned again). */
+  private async reroute(next: SvrConfig): Promise<void> {
+    const me = next.authority.routers.find((r) => r.name === this.name);
+    if (this.startRouting === undefined || isDeepStrictEqual(me?.routing, this.routing?.config)) return;
+    await this.routing?.stop();
+    this.routing = undefined;
+    this.router.setLearnedRoutes([]);
+    try {
+      this.routing = await this.startRouting(me);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.log.info('routing.refused', { reason });
+      this.visibility.alarms.registry.event({ category: 'config', severity: 'major', source: 'routing', message: `routing did not start with the new config: ${reason}` });
     }
   }
 
@@ -321,7 +340,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   visibility.alarms.configApplied(o.configPath, 'at start');
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor);
   try {
-    node.routing = await startRouting(router, me, `${dataDir}-frr`, log, visibility.alarms.registry);
+    node.startRouting = (r) => startRouting(router, r, `${dataDir}-frr`, log, visibility.alarms.registry);
+    node.routing = await node.startRouting(me);
   } catch (e) {
     await node.stop('routing did not start');
     throw e;

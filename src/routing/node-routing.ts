@@ -65,6 +65,7 @@ export class NodeRouting {
   #announced: string[] = [];
   #announcing: Promise<void> = Promise.resolve();
   #announceErrors = 0;
+  #stopped = false;
 
   constructor(router: string, routing: Routing, dir: string, host: RoutingHost, log: RoutingLog) {
     this.#router = router;
@@ -99,6 +100,11 @@ export class NodeRouting {
         host.clear(`frr-daemon-down:${daemon}`, `FRR's ${daemon} restarted (${restarts} restart${restarts === 1 ? '' : 's'})`);
       },
     });
+  }
+
+  /** the routing block this runs */
+  get config(): Routing {
+    return this.#routing;
   }
 
   async start(): Promise<void> {
@@ -136,6 +142,7 @@ export class NodeRouting {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearTimeout(this.#publishTimer);
     clearTimeout(this.#ageTimer);
     clearTimeout(this.#pollTimer);
@@ -176,7 +183,7 @@ export class NodeRouting {
   /** The services reachable through peer paths may have changed (a path event): announce or withdraw their prefixes. */
   servicesChanged(): void {
     const bgp = this.#routing.bgp;
-    if (bgp === undefined || !bgp.redistributeService) return;
+    if (bgp === undefined || !bgp.redistributeService || this.#stopped) return;
     this.#announcing = this.#announcing.then(async () => {
       const want = [...new Set(this.#host.announceable())].sort();
       const add = want.filter((p) => !this.#announced.includes(p));
