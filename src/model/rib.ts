@@ -12,7 +12,7 @@ import type { Router } from './config.js';
 
 /** A route FRR's zebra selected and sent over FPM. */
 export interface LearnedRoute {
-  /** masked prefix text, `198.18.50.0/24` */
+  /** masked prefix in canonical text, `198.18.50.0/24` (as netlink.ts writes it) */
   readonly prefix: string;
   /** the next hop's address, absent for a directly connected or blackhole route */
   readonly gateway?: string;
@@ -36,30 +36,30 @@ export interface RibEntry {
   readonly selected: boolean;
 }
 
-/** Every route of the RIB, static first then learned, with the selected one of each prefix marked. */
+/**
+ * Every route of the RIB, static first then learned, with the selected one of each prefix marked. Learned
+ * prefixes are taken as given: masked, in canonical text (routing/netlink.ts writes them so); static ones
+ * are masked here. Cost: about one Map operation and one object per route (100,000 routes: bench/routing.ts).
+ */
 export function ribEntries(router: Router, learned: readonly LearnedRoute[]): RibEntry[] {
-  const candidates: { entry: Omit<RibEntry, 'selected'>; key: string }[] = [];
+  const entries: { -readonly [K in keyof RibEntry]: RibEntry[K] }[] = [];
+  const best = new Map<string, number>();
+  const add = (prefix: string, protocol: string, distance: number, metric: number, iface: string, gateway: string | undefined): void => {
+    const at = best.get(prefix);
+    const selected = at === undefined || distance < entries[at]!.distance;
+    if (selected) {
+      if (at !== undefined) entries[at]!.selected = false;
+      best.set(prefix, entries.length);
+    }
+    entries.push(gateway === undefined ? { prefix, protocol, distance, metric, interface: iface, selected } : { prefix, protocol, distance, metric, interface: iface, gateway, selected });
+  };
   for (const r of router.routes) {
     const p = parsePrefix(r.prefix);
-    if (p === undefined) continue;
-    const key = formatPrefix(maskPrefix(p));
-    candidates.push({ key, entry: { prefix: key, protocol: 'static', distance: r.distance, metric: 0, interface: r.interface, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}) } });
+    if (p !== undefined) add(formatPrefix(maskPrefix(p)), 'static', r.distance, 0, r.interface, r.gateway);
   }
   const via = router.routing?.interface;
-  if (via !== undefined) {
-    for (const r of learned) {
-      const p = parsePrefix(r.prefix);
-      if (p === undefined) continue;
-      const key = formatPrefix(maskPrefix(p));
-      candidates.push({ key, entry: { prefix: key, protocol: r.protocol, distance: r.distance, metric: r.metric, interface: via, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}) } });
-    }
-  }
-  const best = new Map<string, number>();
-  candidates.forEach((c, i) => {
-    const at = best.get(c.key);
-    if (at === undefined || c.entry.distance < candidates[at]!.entry.distance) best.set(c.key, i);
-  });
-  return candidates.map((c, i) => ({ ...c.entry, selected: best.get(c.key) === i }));
+  if (via !== undefined) for (const r of learned) add(r.prefix, r.protocol, r.distance, r.metric, via, r.gateway);
+  return entries;
 }
 
 /** The parsed prefix of a RIB entry (entries hold masked, valid prefixes). */

@@ -16,6 +16,8 @@ import { frrDaemons, frrFiles } from './frr-config.js';
 import { FrrSupervisor, type DaemonView } from './frr-supervisor.js';
 import { LearnedRoutes, type LearnedCounters } from './learned-routes.js';
 import { bgpView, type BgpView } from './bgp-view.js';
+import { createActor, type Actor } from 'xstate';
+import { bgpNeighborMachine } from '../machines/bgp-neighbor.js';
 
 /** learned-route changes are coalesced for at least this long, and at least twice the last compile time */
 const PUBLISH_DELAY_MS = 100;
@@ -31,8 +33,9 @@ export interface RoutingHost {
   clear(id: string, message: string): void;
 }
 
-/** How often bgpd is asked for its neighbours' states (alarms). */
+/** How often bgpd is asked for its neighbours' states (alarms); a neighbour may take 6 readings (30 s) to come up at start. */
 const NEIGHBOR_POLL_MS = 5000;
+const NEIGHBOR_GRACE_READINGS = 6;
 
 export interface RoutingLog {
   (event: string, fields: Record<string, unknown>): void;
@@ -58,8 +61,8 @@ export class NodeRouting {
   readonly #router: string;
   #publishTimer: NodeJS.Timeout | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
-  /** neighbours whose not-established alarm is raised */
-  readonly #down = new Set<string>();
+  /** one bgpNeighborMachine per neighbour, fed by the polls */
+  #neighbors: Actor<typeof bgpNeighborMachine>[] = [];
   #lastCompileMs = 0;
   #ageTimer: NodeJS.Timeout | undefined;
   #announced: string[] = [];
@@ -116,23 +119,29 @@ export class NodeRouting {
     await this.#frr.start();
     this.#log('routing.started', { daemons: frrDaemons(this.#routing).join(','), dir: this.#frr.dir, fpmPort: this.#fpm.port });
     this.servicesChanged();
-    if (this.#routing.bgp !== undefined && this.#routing.bgp.neighbors.length > 0) this.#pollNeighbors();
+    const neighbors = this.#routing.bgp?.neighbors ?? [];
+    const report = bgpNeighborMachine.provide({
+      actions: {
+        report: (_, p) => {
+          const id = `bgp-neighbor-down:${p.address}`;
+          this.#log('routing.bgp-neighbor', { neighbor: p.address, up: p.up, state: p.state, ...(p.reason !== undefined ? { reason: p.reason } : {}) });
+          if (p.up) this.#host.clear(id, `BGP neighbor ${p.address} (AS ${p.remoteAs}) established`);
+          else this.#host.raise(id, 'peer', p.address, `BGP neighbor ${p.address} (AS ${p.remoteAs}) is ${p.state}${p.reason !== undefined ? ` (last reset: ${p.reason})` : ''}`);
+        },
+      },
+    });
+    this.#neighbors = neighbors.map((n) => createActor(report, { input: { address: n.address, remoteAs: n.remoteAs, graceReadings: NEIGHBOR_GRACE_READINGS } }).start());
+    if (neighbors.length > 0) this.#pollNeighbors();
   }
 
-  /** Raises `bgp-neighbor-down:<address>` while a neighbour is not Established (bgpd asked every 5 s), clears it when it is. */
+  /** Reads bgpd's neighbour states every 5 s into their machines (alarms `bgp-neighbor-down:<address>`). */
   #pollNeighbors(): void {
     this.#pollTimer = setTimeout(() => {
       void this.vtysh(['show bgp neighbors json']).then((text) => {
-        const states = JSON.parse(text) as Record<string, { bgpState?: string; lastResetDueTo?: string }>;
-        for (const n of this.#routing.bgp?.neighbors ?? []) {
-          const s = states[n.address];
-          const id = `bgp-neighbor-down:${n.address}`;
-          if (s?.bgpState === 'Established') {
-            if (this.#down.delete(n.address)) this.#host.clear(id, `BGP neighbor ${n.address} (AS ${n.remoteAs}) established`);
-          } else if (!this.#down.has(n.address)) {
-            this.#down.add(n.address);
-            this.#host.raise(id, 'peer', n.address, `BGP neighbor ${n.address} (AS ${n.remoteAs}) is ${s?.bgpState ?? 'not configured in bgpd'}${s?.lastResetDueTo !== undefined ? ` (last reset: ${s.lastResetDueTo})` : ''}`);
-          }
+        const states = JSON.parse(text) as Record<string, { bgpState?: string; lastResetDueTo?: string } | undefined>;
+        for (const actor of this.#neighbors) {
+          const s = states[actor.getSnapshot().context.address];
+          actor.send({ type: 'bgp.state', state: s?.bgpState ?? 'absent', ...(s?.lastResetDueTo !== undefined ? { reason: s.lastResetDueTo } : {}) });
         }
       }, () => undefined).finally(() => {
         if (this.#pollTimer !== undefined) this.#pollNeighbors();
@@ -147,6 +156,7 @@ export class NodeRouting {
     clearTimeout(this.#ageTimer);
     clearTimeout(this.#pollTimer);
     this.#pollTimer = undefined;
+    for (const a of this.#neighbors) a.stop();
     await this.#announcing;
     await this.#frr.stop();
     await this.#fpm.close();

@@ -10,7 +10,8 @@
  *   (3 x 100 ms) plus 1 s, and has it again once the path is back;
  * - a flood of 10,000 prefixes from the PE is learned and compiled (`svr show fib --json` counts them),
  *   the node's memory is reported;
- * - bgpd killed: the node restarts it, counts it, raises and clears an alarm, and the learned route comes back.
+ * - bgpd killed: the node restarts it, counts it, raises and clears an alarm, and the learned route comes back;
+ * - the PE shuts the session down: r1 raises bgp-neighbor-down and clears it when the session is back.
  * Needs root, ip, curl, iperf3 and FRR (vtysh; test/support/prerequisites.ts), otherwise skipped.
  */
 import { spawnSync } from 'node:child_process';
@@ -137,6 +138,17 @@ test('bgpd killed: the node restarts it, counts it, and the route is learned aga
   await pollUntil(`${PE_PREFIX} learned again after the restart`, 20_000, async () => ((await selected(PE_PREFIX)) ? true : undefined));
   const d = await get();
   assert.ok('status' in d && d.status === 200, JSON.stringify(d));
+});
+
+test('a neighbour that goes down raises bgp-neighbor-down (bgpd\'s state, read into its machine), cleared when it is back', async () => {
+  const id = 'bgp-neighbor-down:198.18.61.1';
+  const active = async (): Promise<boolean> => ((await request(sock('r1'), { method: 'show', what: 'alarms' })) as { id: string }[]).some((a) => a.id === id);
+  await peVtysh(dir, PREFIX, ['configure terminal', 'router bgp 65100', 'neighbor 198.18.61.2 shutdown']);
+  await pollUntil(`alarm ${id}`, 15_000, async () => ((await active()) ? true : undefined));
+  assert.not.ok(await selected(PE_PREFIX), 'the route went with the session');
+  await peVtysh(dir, PREFIX, ['configure terminal', 'router bgp 65100', 'no neighbor 198.18.61.2 shutdown']);
+  await pollUntil(`alarm ${id} cleared`, 20_000, async () => ((await active()) ? undefined : true));
+  await pollUntil(`${PE_PREFIX} learned again`, 10_000, async () => ((await selected(PE_PREFIX)) ? true : undefined));
 });
 
 test.run();
