@@ -88,6 +88,22 @@ function firstPackets(cfg: SvrConfig, n: number): number {
   return Math.min(...best);
 }
 
+/** ns per RIB lookup (`routeLocal`, what use-learned-routes adds to a first packet) over 65,536 destinations. */
+function ribLookup(cfg: SvrConfig, n: number): number {
+  const tables = compileRouter(cfg, 'r1', 1, learned(n));
+  const dsts = new Uint8Array(4 * 65536);
+  for (let i = 0; i < 65536; i++) dsts.set([10, i % SERVICES, (i >> 7) & 255, 9], i * 4);
+  let found = 0;
+  let best = Infinity;
+  for (let run = 0; run < 5; run++) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < 8; k++) for (let i = 0; i < 65536; i++) if (tables.routeLocal(dsts, i * 4, 4) >= 0) found++;
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / (8 * 65536));
+  }
+  if (found === 0) console.log('  (no destination had a route)');
+  return best;
+}
+
 const cfg = config();
 for (const n of QUICK ? [10_000] : [10_000, 100_000]) compileCost(cfg, n);
 // the small table holds every service's /16 (so every first packet has a route); the full one 100 x 1,000 more specific /24s on top
@@ -98,5 +114,8 @@ for (let i = 0; i < 3; i++) {
   small = Math.min(small, firstPackets(cfg, 100));
   full = Math.min(full, firstPackets(cfg, QUICK ? 10_000 : 100_000));
 }
+const lookupSmall = ribLookup(cfg, 100);
+const lookupFull = ribLookup(cfg, QUICK ? 10_000 : 100_000);
+console.log(`RIB lookup per first packet: ${lookupSmall.toFixed(0)} ns with 100 routes, ${lookupFull.toFixed(0)} ns with ${QUICK ? '10,000' : '100,000'} (+${(lookupFull - lookupSmall).toFixed(0)} ns, ${((lookupFull - lookupSmall) / small * 100).toFixed(1)} % of a first packet)`);
 console.log(`first packet, use-learned-routes, small RIB (100 routes)        ${(small / 1000).toFixed(2)} µs   (${(1e9 / small / 1000).toFixed(0)} k new sessions/s)`);
 console.log(`first packet, use-learned-routes, full RIB (${QUICK ? '10,000' : '100,000'} routes)   ${(full / 1000).toFixed(2)} µs   (${(1e9 / full / 1000).toFixed(0)} k new sessions/s, ${((full / small - 1) * 100).toFixed(1)} % slower)`);
