@@ -142,7 +142,7 @@ class ReferenceChecks {
       }
       const routePrefixes = new Set<string>();
       for (const route of router.routes) {
-        this.#lanInterface(router, byName, route.interface, this.at(route, 'interface'));
+        if (route.interface !== undefined) this.#lanInterface(router, byName, route.interface, this.at(route, 'interface'));
         const prefix = parsePrefix(route.prefix);
         if (prefix === undefined) continue;
         const key = formatPrefix(maskPrefix(prefix));

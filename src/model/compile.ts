@@ -20,9 +20,9 @@ import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { RouterTables } from './router-tables.js';
 import { ServiceFib, type FibEntry } from './service-fib.js';
-import { ribEntries, ribPrefix, type LearnedRoute, type RibEntry } from './rib.js';
+import { BLACKHOLE, ribEntries, ribPrefix, type LearnedRoute, type RibEntry } from './rib.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
-import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
+import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, ROUTE_BLACKHOLE, VECTOR_NEVER } from './tables.js';
 import { endpointName, peerLinks, type PeerLink } from './topology.js';
 import { servicesOf } from './applies-to.js';
 
@@ -247,12 +247,12 @@ function memberTrie(authority: Authority): PrefixTrie {
   return trie;
 }
 
-/** The RIB's selected routes -> their lan interface. */
+/** The RIB's selected routes -> their lan interface (a blackhole: ROUTE_BLACKHOLE, which routeLocal answers as no interface). */
 function routeTrie(rib: readonly RibEntry[], router: Router, ifIndex: ReadonlyMap<string, number>): PrefixTrie {
   const trie = new PrefixTrie(rib.length * 8);
   for (const route of rib) {
     if (!route.selected) continue;
-    const index = ifIndex.get(route.interface);
+    const index = route.interface === BLACKHOLE ? ROUTE_BLACKHOLE : ifIndex.get(route.interface);
     if (index === undefined) invalid(`route ${route.prefix} of router "${router.name}" names unknown interface "${route.interface}"`);
     const p = ribPrefix(route);
     trie.insert(p.bytes, p.length, index);

@@ -143,8 +143,10 @@ export interface InterfaceInput {
 
 export interface RouteInput {
   prefix: string;
-  interface: string;
+  /** required unless `blackhole: true` */
+  interface?: string;
   gateway?: string;
+  blackhole?: boolean;
   /** administrative distance 1-255, default 1 */
   distance?: number;
 }

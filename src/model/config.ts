@@ -234,8 +234,11 @@ export interface KernelRoute {
 export interface Route {
   /** Destination prefix delivered through `interface` (a LAN interface). */
   prefix: string;
-  interface: string;
+  /** required unless `blackhole` */
+  interface?: string;
   gateway?: string;
+  /** true: packets to the prefix are dropped (no-route), however a shorter prefix would route them */
+  blackhole?: boolean;
   /** A static route in the RIB: administrative distance 1-255, default 1 (docs/routing.md). */
   distance: number;
 }

@@ -20,7 +20,7 @@ export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd'] as const;
 const TOPOLOGIES: readonly NeighborhoodTopology[] = ['mesh', 'hub', 'spoke'];
 export const ADJACENCY_KEYS = ['peer', 'interface', 'neighborhood', 'generated'] as const;
 export const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
-export const ROUTE_KEYS = ['prefix', 'interface', 'gateway', 'distance'] as const;
+export const ROUTE_KEYS = ['prefix', 'interface', 'gateway', 'distance', 'blackhole'] as const;
 export const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop', 'use-learned-routes'] as const;
 export const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
 /** Fields that only mean something on a wan interface. */
@@ -215,18 +215,24 @@ function readBfd(value: unknown, path: FieldPath, { r }: ReadContext): BfdSettin
 }
 
 function readRoute(value: unknown, path: FieldPath, { r }: ReadContext): Route | undefined {
-  const o = r.object(value, path, 'a route mapping (prefix, interface, gateway, distance)', ROUTE_KEYS);
+  const o = r.object(value, path, 'a route mapping (prefix, interface, gateway, distance, blackhole)', ROUTE_KEYS);
   if (o === undefined) return undefined;
   const prefix = r.string(o, 'prefix', path, 'a destination prefix like 198.18.1.0/24');
   if (prefix !== undefined) {
     const problem = prefixProblem(prefix);
     if (problem !== undefined) r.problems.add([...path, 'prefix'], problem);
   }
-  const iface = r.string(o, 'interface', path, 'the name of a lan interface of this router');
-  const gateway = readGateway(o, path, prefix, r);
+  const blackhole = r.boolean(o, 'blackhole', path, false);
+  if (blackhole) for (const key of ['interface', 'gateway']) {
+    if (o[key] !== undefined) r.problems.add([...path, key], `a blackhole route has no \`${key}\`; remove it or \`blackhole\``);
+  }
+  const iface = blackhole ? undefined : r.string(o, 'interface', path, 'the name of a lan interface of this router (or `blackhole: true`)');
+  const gateway = blackhole ? undefined : readGateway(o, path, prefix, r);
   const distance = r.integer(o, 'distance', path, 1, 255, 1, ' (administrative distance)');
-  if (prefix === undefined || iface === undefined) return undefined;
-  const route: Route = { prefix, interface: iface, distance };
+  if (prefix === undefined || (iface === undefined && !blackhole)) return undefined;
+  const route: Route = { prefix, distance };
+  if (iface !== undefined) route.interface = iface;
+  if (blackhole) route.blackhole = true;
   if (gateway !== undefined) route.gateway = gateway;
   return route;
 }

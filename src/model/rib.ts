@@ -22,6 +22,8 @@ export interface LearnedRoute {
   readonly distance: number;
   /** netlink RTA_PRIORITY (zebra's metric), 0 when absent */
   readonly metric: number;
+  /** a blackhole route: what it holds is dropped (no-route) */
+  readonly blackhole?: boolean;
 }
 
 export interface RibEntry {
@@ -29,7 +31,7 @@ export interface RibEntry {
   readonly protocol: string;
   readonly distance: number;
   readonly metric: number;
-  /** the lan interface the route delivers through */
+  /** the lan interface the route delivers through; BLACKHOLE for a blackhole route */
   readonly interface: string;
   readonly gateway?: string;
   /** the route the FIB follows for this prefix */
@@ -41,6 +43,9 @@ export interface RibEntry {
  * prefixes are taken as given: masked, in canonical text (routing/netlink.ts writes them so); static ones
  * are masked here. Cost: about one Map operation and one object per route (100,000 routes: bench/routing.ts).
  */
+/** The `interface` of a blackhole route in the RIB. */
+export const BLACKHOLE = 'blackhole';
+
 export function ribEntries(router: Router, learned: readonly LearnedRoute[]): RibEntry[] {
   const entries: { -readonly [K in keyof RibEntry]: RibEntry[K] }[] = [];
   const best = new Map<string, number>();
@@ -55,10 +60,10 @@ export function ribEntries(router: Router, learned: readonly LearnedRoute[]): Ri
   };
   for (const r of router.routes) {
     const p = parsePrefix(r.prefix);
-    if (p !== undefined) add(formatPrefix(maskPrefix(p)), 'static', r.distance, 0, r.interface, r.gateway);
+    if (p !== undefined) add(formatPrefix(maskPrefix(p)), 'static', r.distance, 0, r.blackhole === true ? BLACKHOLE : r.interface ?? BLACKHOLE, r.gateway);
   }
   const via = router.routing?.interface;
-  if (via !== undefined) for (const r of learned) add(r.prefix, r.protocol, r.distance, r.metric, via, r.gateway);
+  if (via !== undefined) for (const r of learned) add(r.prefix, r.protocol, r.distance, r.metric, r.blackhole === true ? BLACKHOLE : via, r.gateway);
   return entries;
 }
 
@@ -71,5 +76,6 @@ export function ribPrefix(entry: RibEntry): ParsedPrefix {
 export function learnedOf(rib: readonly RibEntry[]): LearnedRoute[] {
   return rib.filter((r) => r.protocol !== 'static').map((r) => ({
     prefix: r.prefix, protocol: r.protocol, distance: r.distance, metric: r.metric, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}),
+    ...(r.interface === BLACKHOLE ? { blackhole: true } : {}),
   }));
 }

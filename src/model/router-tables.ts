@@ -5,7 +5,7 @@
  */
 import { formatAddress, type AddressFamily } from '../packet/addr.js';
 import type { CompiledInterface, CompiledPath, CompiledPeer, CompiledService, Family, ForwardingTables } from './tables.js';
-import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_PATH, NO_TENANT } from './tables.js';
+import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_PATH, NO_TENANT, ROUTE_BLACKHOLE } from './tables.js';
 import type { NameTable } from './name-table.js';
 import type { PrefixTrie } from './prefix-trie.js';
 import type { AccessDecision, AccessTable } from './access-table.js';
@@ -136,7 +136,7 @@ export class RouterTables implements ForwardingTables {
 
   routeLocal(buf: Uint8Array, dstOff: number, family: Family): number {
     const index = this.#routes.lookup(buf, dstOff, family);
-    return index === -1 ? NO_INTERFACE : index;
+    return index === -1 || index === ROUTE_BLACKHOLE ? NO_INTERFACE : index;
   }
 
   pathFrom(ifIndex: number, buf: Uint8Array, srcOff: number, family: Family): number {

@@ -92,7 +92,7 @@ function router(r: Router): Doc {
     'asset-id': r.assetId,
     'router-groups': r.routerGroups,
     interfaces: r.interfaces.map(iface),
-    routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway, distance: x.distance === 1 ? undefined : x.distance })),
+    routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway, distance: x.distance === 1 ? undefined : x.distance, blackhole: x.blackhole })),
     'service-routes': r.serviceRoutes.map((x) => clean({
       name: x.name, service: x.service, peer: x.peer, 'use-learned-routes': x.useLearnedRoutes,
       'next-hop': x.nextHop === undefined ? undefined : clean({ interface: x.nextHop.interface, gateway: x.nextHop.gateway }),

@@ -12,6 +12,8 @@ export const NO_TENANT = -1;
 export const LOOKUP_NO_SERVICE = -1;
 export const LOOKUP_ACCESS_DENIED = -2;
 export const NO_INTERFACE = -1;
+/** the route trie's value for a blackhole route (routeLocal answers NO_INTERFACE: the packet has no route) */
+export const ROUTE_BLACKHOLE = 0x7fffffff;
 export const NO_PATH = -1;
 
 export type Family = 4 | 6;

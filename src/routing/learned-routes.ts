@@ -1,6 +1,6 @@
 /**
  * The routes zebra sent over FPM, by prefix: what the node's RIB learns (docs/routing.md). Only the main
- * table's unicast routes with a next hop or an interface enter; each gets the administrative distance of
+ * table's unicast routes with a next hop or an interface, and its blackhole routes, enter; each gets the administrative distance of
  * its protocol. Bounded: at most `maxRoutes` prefixes (a flood beyond that is counted, not learned).
  * Stale handling: when zebra's connection is lost the routes stay for `staleHoldMs` (sessions keep their
  * routes through an FRR restart); when it comes back, zebra sends its table again, and routes it did not
@@ -8,7 +8,7 @@
  */
 import type { LearnedRoute } from '../model/rib.js';
 import type { RouteMessage } from './netlink.js';
-import { RTN_UNICAST } from './netlink.js';
+import { RTN_BLACKHOLE, RTN_UNICAST } from './netlink.js';
 
 /** Administrative distances by protocol (FRR's defaults; zebra does not send iBGP/eBGP apart: BGP is eBGP's 20). */
 export const DISTANCE: Readonly<Record<string, number>> = { connected: 0, kernel: 0, static: 1, bgp: 20, ospf: 110, isis: 115, rip: 120 };
@@ -20,7 +20,7 @@ export const MAX_LEARNED_ROUTES = 200_000;
 export interface LearnedCounters {
   added: number;
   withdrawn: number;
-  /** other tables, blackhole/unreachable routes, routes without a next hop */
+  /** other tables, unreachable/prohibit routes, routes without a next hop */
   skipped: number;
   /** beyond maxRoutes */
   overflow: number;
@@ -63,10 +63,10 @@ export class LearnedRoutes {
         }
         continue;
       }
-      if (m.type !== RTN_UNICAST || m.nextHops.length === 0) {
+      const blackhole = m.type === RTN_BLACKHOLE;
+      if (!blackhole && (m.type !== RTN_UNICAST || m.nextHops.length === 0)) {
         this.counters.skipped++;
-        // a route replaced by a blackhole: the old one is gone
-        if (this.#routes.delete(m.prefix)) changed = true;
+        if (this.#routes.delete(m.prefix)) changed = true; // replaced by an unreachable/prohibit route: gone
         continue;
       }
       if (!this.#routes.has(m.prefix) && this.#routes.size >= this.maxRoutes) {
@@ -74,7 +74,10 @@ export class LearnedRoutes {
         continue;
       }
       const gateway = m.nextHops.find((h) => h.gateway !== undefined)?.gateway;
-      const route: LearnedRoute = { prefix: m.prefix, protocol: m.protocol, distance: DISTANCE[m.protocol] ?? OTHER_DISTANCE, metric: m.metric, ...(gateway !== undefined ? { gateway } : {}) };
+      const route: LearnedRoute = {
+        prefix: m.prefix, protocol: m.protocol, distance: DISTANCE[m.protocol] ?? OTHER_DISTANCE, metric: m.metric,
+        ...(gateway !== undefined ? { gateway } : {}), ...(blackhole ? { blackhole: true } : {}),
+      };
       this.#routes.set(m.prefix, { route, epoch: this.#epoch });
       this.counters.added++;
       changed = true;

@@ -67,6 +67,19 @@ test('use-learned-routes: a destination with a RIB route is delivered locally, o
   assert.is(choose([], '10.9.3.20'), ROUTE_NONE);
 });
 
+test('blackhole routes (static, or learned from zebra) shadow what a shorter prefix would route: no interface', () => {
+  const config = parseObject(routingAuthority({ routes: [{ prefix: '10.9.3.128/25', blackhole: true }] }));
+  const t = compileRouter(config, 'r2', 1, [bgp('10.9.0.0/16'), { prefix: '10.9.4.0/24', protocol: 'static', distance: 1, metric: 0, blackhole: true }]);
+  assert.equal(t.rib.filter((r) => r.interface === 'blackhole').map((r) => `${r.prefix} ${r.protocol}`), ['10.9.3.128/25 static', '10.9.4.0/24 static']);
+  const at = (dst: string): number => {
+    const p = packet('10.1.0.5', dst);
+    return t.routeLocal(p.buf, p.dstOff, p.family);
+  };
+  assert.is(at('10.9.3.7'), t.interfaceIndex('lan1'));
+  assert.is(at('10.9.3.200'), NO_INTERFACE);
+  assert.is(at('10.9.4.1'), NO_INTERFACE);
+});
+
 test('learned routes need a routing instance: without `routing` they are not in the RIB', () => {
   const config = parseObject(routingAuthority({ routing: undefined }));
   const t = compileRouter(config, 'r2', 1, [bgp('10.9.3.0/24')]);
@@ -75,13 +88,14 @@ test('learned routes need a routing instance: without `routing` they are not in 
 
 test('routing config: bad fields are refused with their path', () => {
   const problems = problemsOfObject(routingAuthority({
-    routes: [{ prefix: '10.9.1.0/24', interface: 'lan0', distance: 0 }],
+    routes: [{ prefix: '10.9.1.0/24', interface: 'lan0', distance: 0 }, { prefix: '10.9.5.0/24', interface: 'lan0', blackhole: true }],
     'service-routes': [{ name: 'web-in', service: 'web', 'use-learned-routes': true, peer: 'r1' }],
     routing: { interface: 'wan0', bgp: { as: 65002, 'router-id': 'fe80::1', neighbors: [{ address: '198.18.41.1', 'remote-as': 65100, hold: 2 }, { address: '198.18.41.1', 'remote-as': 65100, keepalive: 10, hold: 9, 'accept-prefixes': ['2001:db8::/32'] }] } },
   }));
   const paths = problems.map((p) => p.path);
   for (const want of [
     'authority.routers[1].routes[0].distance',
+    'authority.routers[1].routes[1].interface',
     'authority.routers[1].service-routes[0].use-learned-routes',
     'authority.routers[1].routing.interface',
     'authority.routers[1].routing.bgp.router-id',

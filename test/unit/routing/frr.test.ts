@@ -44,17 +44,21 @@ const msg = (prefix: string, over: Partial<RouteMessage> = {}): RouteMessage => 
   op: 'add', family: 4, prefix, table: 254, protocol: 'bgp', type: RTN_UNICAST, nextHops: [{ gateway: '198.18.61.1', ifindex: 3 }], metric: 20, ...over,
 });
 
-test('learned routes: distance by protocol; withdrawals; blackholes, other tables and routes without a next hop are skipped', () => {
+test('learned routes: distance by protocol; withdrawals; blackholes kept as such; other tables and routes without a next hop skipped', () => {
   const t = new LearnedRoutes();
-  assert.ok(t.apply([msg('198.18.60.0/24'), msg('198.18.70.0/24', { protocol: 'connected', nextHops: [{ ifindex: 3 }] }), msg('10.0.0.0/8', { table: 100 }), msg('10.1.0.0/16', { type: RTN_BLACKHOLE, nextHops: [] })]));
+  assert.ok(t.apply([
+    msg('198.18.60.0/24'), msg('198.18.70.0/24', { protocol: 'connected', nextHops: [{ ifindex: 3 }] }), msg('10.0.0.0/8', { table: 100 }),
+    msg('10.1.0.0/16', { protocol: 'static', type: RTN_BLACKHOLE, nextHops: [] }), msg('10.2.0.0/16', { nextHops: [] }),
+  ]));
   assert.equal(t.list(), [
     { prefix: '198.18.60.0/24', protocol: 'bgp', distance: 20, metric: 20, gateway: '198.18.61.1' },
     { prefix: '198.18.70.0/24', protocol: 'connected', distance: 0, metric: 20 },
+    { prefix: '10.1.0.0/16', protocol: 'static', distance: 1, metric: 20, blackhole: true },
   ]);
   assert.is(t.counters.skipped, 2);
   assert.ok(t.apply([msg('198.18.60.0/24', { op: 'del' })]));
   assert.not.ok(t.apply([msg('198.18.99.0/24', { op: 'del' })]), 'withdrawing what is not there changes nothing');
-  assert.is(t.size, 1);
+  assert.is(t.size, 2);
 });
 
 test('learned routes: the bound counts what overflows; the stale hold keeps routes until zebra has had its chance to resend them', () => {
