@@ -17,7 +17,7 @@
 import { resolve } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
-import { COUNTER_NAMES, type CounterName, type RouterCounters } from '../dataplane/counter-names.js';
+import { COUNTER_NAMES, type CounterName, type RouterCounters, type StepCounterName } from '../dataplane/counter-names.js';
 import { ServicePaths, resiliencyCode } from '../dataplane/path-choice.js';
 import { listServices, listTenants, type SessionCursor, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { ConfigError, SvrError, isSvrError } from '../errors.js';
@@ -32,7 +32,7 @@ import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
 import type { PathQuality } from '../paths/quality.js';
 import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
-import type { StepOptions } from '../step/options.js';
+import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains, ThreadLoad } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
@@ -66,6 +66,8 @@ export interface RouterOptions {
   bfd?: PathSupervisorOptions;
   /** run STEP (service and topology exchange) with these options; default off */
   step?: StepOptions | false;
+  /** the conductor's STEP repository (needed when the config says `step: { mode: conductor }`) */
+  stepRepository?: StepRepositoryClient;
   /** milliseconds since the epoch for event times; default Date.now (tests pass a simulated clock) */
   clock?: () => number;
 }
@@ -120,6 +122,10 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.clock = opts.clock ?? Date.now;
     this.peerActors = new PeerActors((peer, reachable) => this.emit({ type: reachable ? 'peer.reachable' : 'peer.unreachable', atMs: this.clock(), peer }));
     this.config = resolveConfig(config);
+    if (this.config.authority.step?.mode === 'conductor' && opts.step !== undefined && opts.step !== false && opts.stepRepository === undefined) {
+      const message = 'STEP through the conductor needs a router managed by a conductor (svr node start --conductor URL --asset-id ID); use mode flood without one';
+      throw new ConfigError('SVR_ERR_CONFIG_INVALID', `authority.step.mode: ${message}`, { source: '<config object>', problems: [{ path: 'authority.step.mode', message }] });
+    }
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
@@ -141,7 +147,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
       pathQuality: (name: string, q: PathQuality) => this.announceQuality(name, q),
       rank: (service, r) => this.publishRouting(service, r),
-    }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
+    }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, ...(opts.stepRepository === undefined ? {} : { stepRepository: opts.stepRepository }), log: this.log });
     this.migrations = new MigrationActors({
       publish: (service, order) => this.setServiceRouting(service, order),
       record: (r) => this.recordMigration(r),
@@ -395,9 +401,14 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   /** Every counter (dataplane/counter-names.ts; zeros included): the data path's (all workers summed), control's own and the plugins'. */
   counters(): RouterCounters {
-    const out: Record<string, number> = { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+    const out: Record<string, number> = { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters), ...this.stepCounters() };
     for (const [k, v] of Object.entries(this.pluginHost.counters())) out[k] = (out[k] ?? 0) + v; // a plugin may count a name in both parts
     return out as RouterCounters;
+  }
+
+  /** STEP's counters (published, tx-datagrams, rx-new, subscriptions, ...) as `step.<name>`; none without STEP. */
+  stepCounters(): Record<StepCounterName, number> {
+    return Object.fromEntries(Object.entries(this.pathControl.step?.counters() ?? {}).map(([k, v]) => [`step.${k}`, v]));
   }
 
   /** Every session, oldest first (with its `worker` when the data path runs in several). */

@@ -3,6 +3,7 @@
  *
  * Flow of a batch: port rx -> copy into the batch slab (headroom in front) -> graph
  *   decode -> [wan-verify] -> session-lookup -> first-packet | svr-accept -> svr-out | svr-in | forward-local -> tx
+ *   (a transit session, transit.ts: svr-in on one leg -> service-chain -> svr-out on the other)
  *   (a chain stage may divert a packet to an external function: tx; it comes back through function-return)
  * -> one transmit per output interface -> the batch's events handed to control in one call.
  * Per interface: packets and bytes in and out (`interface.<name>.rx-packets`, ...; a handed-over packet is

@@ -35,6 +35,8 @@ export interface SessionSummary {
   waypoint?: TupleSummary;
   peer?: string;
   path?: string;
+  /** a transit session (multi-hop SVR): the other leg's peer and path (this row is one leg) */
+  transit?: { peer: string; path: string };
   inInterface: string;
   outInterface: string;
   /** ingress: 'signalling' until reverse metadata arrived; egress: 'signalling' until a forward packet without it */
@@ -96,6 +98,11 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
     s.waypoint = { ...w, protocol: protocolName(w.protocol) };
     s.peer = tables.peers[path.peer]?.name ?? '?';
     s.path = path.name;
+  }
+  const leg = t.relay[r]!;
+  if (leg >= 0 && t.path[leg]! >= 0) {
+    const other = tables.paths[t.path[leg]!]!;
+    s.transit = { peer: tables.peers[other.peer]?.name ?? '?', path: other.name };
   }
   return s;
 }

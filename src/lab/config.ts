@@ -23,7 +23,7 @@ export const SESSIONS_POLICY = 'lab-sessions';
 /** Service-policy of echo and iperf (path preference only). */
 export const PATHS_POLICY = 'lab-paths';
 
-function bfdBlock(s: LabShape, indent: string): string {
+export function bfdBlock(s: LabShape, indent: string): string {
   return `${indent}bfd:                     # BFD and link tests on this path (svr lab up --bfd-interval/--hold-down/--link-test-interval)
 ${indent}  desired-tx-interval: ${s.bfdIntervalMs}       # ms; the path is declared down after 3 missed packets
 ${indent}  required-min-rx-interval: ${s.bfdIntervalMs}

@@ -15,12 +15,12 @@
  *   };
  */
 import type {
-  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency, StepMode,
   TransportProtocol, VectorCost,
 } from './config.js';
 
 export type {
-  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency, StepMode,
   TransportProtocol, VectorCost,
 };
 
@@ -205,6 +205,8 @@ export interface AuthorityInput {
   routers: RouterInput[];
   plugins?: PluginInput[];
   telemetry?: TelemetryInput;
+  /** how routers exchange STEP documents (docs/step.md); default flood */
+  step?: { mode: StepMode };
 }
 
 /** The management API of a router (docs/configuration.md#management). */

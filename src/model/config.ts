@@ -368,6 +368,8 @@ export interface Authority {
   plugins: PluginRef[];
   /** Session records: IPFIX collectors every router exports to, and the session history's retention. */
   telemetry: TelemetrySettings;
+  /** How routers exchange STEP documents (absent: flood) */
+  step?: StepSettings;
 }
 
 export type IpfixTransport = 'udp' | 'tcp';
@@ -404,6 +406,17 @@ export interface HistorySettings {
 export interface TelemetrySettings {
   ipfix: IpfixConfig;
   history: HistorySettings;
+}
+
+/**
+ * `flood`: routers flood their STEP documents to each other over the path channel (no conductor needed);
+ * `conductor`: each router publishes its document to the conductor's STEP repository and gets from it
+ * the documents it needs (routers managed by a conductor only).
+ */
+export type StepMode = 'flood' | 'conductor';
+
+export interface StepSettings {
+  mode: StepMode;
 }
 
 export interface SvrConfig {

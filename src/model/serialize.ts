@@ -145,6 +145,7 @@ export function configToDocument(config: SvrConfig): Doc {
       routers: a.routers.map(router),
       plugins: a.plugins.length > 0 ? a.plugins.map(plugin) : undefined,
       telemetry: telemetryToDocument(a.telemetry),
+      step: a.step === undefined ? undefined : { mode: a.step.mode },
     }),
   };
 }

@@ -18,7 +18,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { SvrError } from '../errors.js';
+import { ConfigError, SvrError } from '../errors.js';
 import type { Interface, Router as RouterConfig, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
@@ -31,6 +31,7 @@ import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } 
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerHost } from '../workers/worker-host.js';
 import { Store } from '../store/store.js';
+import type { StepRepositoryClient } from '../step/options.js';
 import { StateRecorder } from './recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
@@ -66,6 +67,8 @@ export interface NodeOptions {
   busyPollUs?: number;
   /** the svrouter version the API and metrics report; default "unknown" */
   version?: string;
+  /** the conductor's STEP repository (a managed node whose config says `step: { mode: conductor }`) */
+  stepRepository?: StepRepositoryClient;
 }
 
 export class RunningNode {
@@ -208,13 +211,22 @@ export class RunningNode {
     await this.applied(next, api);
   }
 
+  /** True when `next` keeps the way STEP documents travel (authority.step.mode): it can apply live. */
+  sameStepMode(next: SvrConfig): boolean {
+    return (next.authority.step?.mode ?? 'flood') === (this.router.runningConfig.authority.step?.mode ?? 'flood');
+  }
+
   /**
-   * What the node checks before the router takes a config: interfaces own TUN devices (a config that
-   * changes them is refused: restart the node for that), and the management block's files must be readable.
+   * What the node checks before the router takes a config: interfaces own TUN devices and the STEP agent is
+   * built for one mode (a config that changes either is refused: restart the node for that), and the
+   * management block's files must be readable.
    */
   private check(next: SvrConfig): PreparedManagement | undefined {
     if (!this.sameInterfaces(next)) {
       throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
+    }
+    if (!this.sameStepMode(next)) {
+      throw new ConfigError('SVR_ERR_CONFIG_INVALID', `authority.step.mode changed: restart the node ${this.name} to apply that`, { source: this.configPath, problems: [{ path: 'authority.step.mode', message: 'changed: restart the node to apply it' }] });
     }
     return prepareApi(next, this.name, this.configPath);
   }
@@ -274,6 +286,10 @@ export class RunningNode {
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const log = new NodeLog(o.name, o.logFormat, o.write);
   const config = o.config ?? await loadConfig(o.configPath);
+  if (config.authority.step?.mode === 'conductor' && o.stepRepository === undefined) {
+    const message = 'STEP through the conductor needs a node managed by a conductor (svr node start --conductor URL --asset-id ID); use mode flood without one';
+    throw new ConfigError('SVR_ERR_CONFIG_INVALID', `${o.configPath}: authority.step.mode: ${message}`, { source: o.configPath, problems: [{ path: 'authority.step.mode', message }] });
+  }
   const me = config.authority.routers.find((r) => r.name === o.name);
   if (me === undefined) {
     const names = config.authority.routers.map((r) => r.name).join(', ');
@@ -295,7 +311,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
+      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo, o.stepRepository);
     } catch (e) {
       await closeStore();
       throw e;
@@ -310,7 +326,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     }
     try {
       router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
-        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo,
+        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
       });
     } catch (e) {
       for (const x of opened) x.port.close();
@@ -391,11 +407,14 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
-async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
+async function startRouterOverWorkers(
+  config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
+  log: (e: string, f: Record<string, string | number | boolean>) => void, stepRepository: StepRepositoryClient | undefined,
+): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
-  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log });
+  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, ...(stepRepository === undefined ? {} : { stepRepository }) });
   await router.start();
   try {
     for (const iface of interfaces) {

@@ -23,6 +23,8 @@ const LAB: readonly Prerequisite[] = ['root', 'ip', 'netns', 'iperf3', 'curl'];
 export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/lab.test': [...LAB, 'tcpdump'],
   'e2e/conductor.test': LAB,
+  'e2e/fabric.test': [...LAB, 'tcpdump'],
+  'e2e/conductor-ha.test': [...LAB, 'etcd'],
   'e2e/paths.test': LAB,
   'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
   'e2e/workers.test': LAB,
