@@ -316,7 +316,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await closeStore();
     throw e;
   }
-  visibility.metrics.setIpfixSource(() => records.sessions.counters().collectors.map((c) => ({ collector: c.name, status: c.status, counters: c })));
+  visibility.metrics.setRecordsSource(() => records.sessions.counters());
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));

@@ -33,7 +33,7 @@ export interface SessionRecordsOptions {
   /** a collector went up or down (for the collector-unreachable alarm and the log) */
   onCollectorStatus?: (collector: string, status: CollectorStatus, detail: string) => void;
   /** exporter tuning (tests) */
-  exporter?: Pick<ExporterOptions, 'flushMs' | 'queueLimit' | 'upAfterMs' | 'pathMtu'>;
+  exporter?: Pick<ExporterOptions, 'flushMs' | 'queueLimit' | 'upAfterMs' | 'pathMtu' | 'reconnectMinMs' | 'reconnectMaxMs'>;
   /** history tuning (tests) */
   history?: Omit<HistoryOptions, 'maxAgeMs' | 'maxBytes' | 'readOnly'>;
   /** ms between the builder's interim checks; default 1000 */
