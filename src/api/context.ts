@@ -8,6 +8,7 @@ import type { AlarmRegistry } from '../telemetry/alarms/registry.js';
 import type { NodeMetrics } from '../telemetry/metrics.js';
 import type { Gate } from './http/app.js';
 import type { NodeStats } from './schemas.js';
+import type { HistoryPage, HistoryQuery } from '../telemetry/history/query.js';
 
 export interface NodeApiContext {
   router: Router;
@@ -20,6 +21,8 @@ export interface NodeApiContext {
   reload(by: string): Promise<{ applied: boolean }>;
   alarms: AlarmRegistry;
   metrics: NodeMetrics;
+  /** one page of the session history (SVR_ERR_HISTORY_QUERY: a bad parameter; SVR_ERR_HISTORY_STORE: kept off) */
+  sessionHistory(q: HistoryQuery): Promise<HistoryPage>;
   /** `none`: /metrics without a token */
   metricsAuth: 'token' | 'none';
   /** requests that ask the data path (session pages, scrapes) pass this gate: bounded in number and time */

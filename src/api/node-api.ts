@@ -5,6 +5,7 @@
  *
  * Routes (all JSON but /metrics; a bearer token unless marked public, admin where marked):
  *   GET  /api/v1/health (public)          GET /api/v1/sessions?limit&cursor&tenant&service
+ *   GET  /api/v1/sessions/history?tenant&service&application&path&source&destination&port&closeReason&from&to&limit&cursor
  *   GET  /api/v1/peers[/:name]            GET /api/v1/services[/:name]      GET /api/v1/tenants[/:name]
  *   GET  /api/v1/stats                    GET /api/v1/alarms                GET /api/v1/events?since&after&limit
  *   GET  /api/v1/config                   POST /api/v1/config/reload (admin)
@@ -44,6 +45,7 @@ export async function buildNodeApi(ctx: NodeApiContext, o: NodeApiOptions): Prom
     title: `svrouter node ${ctx.node.name}`, version: ctx.node.version,
     description: "A router's state (sessions, peers and paths, services, tenants, counters, alarms, events, config, plugins) and Prometheus metrics.",
     auth: o.auth, ...(o.tls !== undefined ? { tls: o.tls } : {}), ...(o.log !== undefined ? { log: o.log } : {}),
+    statusOf: { SVR_ERR_HISTORY_QUERY: 400, SVR_ERR_HISTORY_STORE: 404 },
   });
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
   for (const register of NODE_ROUTES) register(app, ctx);

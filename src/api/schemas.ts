@@ -9,6 +9,7 @@
  * milliseconds in replies; every error is the `Error` schema.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CLOSE_REASONS, type CloseReason } from '../telemetry/record.js';
 
 const open = { additionalProperties: true } as const;
 /** A reference to a shared schema (by its $id). */
@@ -64,6 +65,26 @@ export const SessionsQuery = Type.Object({
 }, { additionalProperties: false });
 export type SessionsQuery = Static<typeof SessionsQuery>;
 export const SessionPage = Page(Ref('Session'), 'SessionPage', 'cursor');
+
+const Name = Type.String({ minLength: 1, maxLength: 255 });
+/** The session history query (telemetry/history/query.ts checks the values: SVR_ERR_HISTORY_QUERY names a bad one). */
+export const HistoryQuery = Type.Object({
+  tenant: Type.Optional(Name), service: Type.Optional(Name), application: Type.Optional(Name), path: Type.Optional(Name),
+  source: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the client\'s address or prefix (198.18.1.0/24)' })),
+  destination: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the server\'s address or prefix' })),
+  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'the server\'s port' })),
+  closeReason: Type.Optional(Type.Unsafe<CloseReason>({ type: 'string', enum: [...CLOSE_REASONS], description: 'why the sessions ended (denied: first packets refused)' })),
+  from: Type.Optional(Type.Integer({ minimum: 0, description: 'end time at or after, epoch ms' })),
+  to: Type.Optional(Type.Integer({ minimum: 0, description: 'end time before, epoch ms' })),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'the `cursor` of the previous page (same filters)' })),
+}, { additionalProperties: false });
+export type HistoryQuery = Static<typeof HistoryQuery>;
+export const HistoryPage = Type.Object({
+  records: Type.Array(Type.Object({}, { ...open, description: 'a session record (docs/visibility.md)' })),
+  cursor: Type.Optional(Type.String({ description: 'more may follow: pass it back with the same query' })),
+  scanned: Type.Integer({ description: 'records read for this page' }),
+}, { $id: 'HistoryPage' });
 
 export const Path = Type.Object({
   name: Type.String(),
@@ -161,7 +182,7 @@ export const ConfigDocument = Type.Object({ authority: Type.Object({}, open) }, 
 export const ReloadReply = Type.Object({ applied: Type.Boolean() }, { $id: 'Reload' });
 
 /** Every shared schema, added to the app once (referenced as `<id>#`). */
-export const SHARED_SCHEMAS: readonly TSchema[] = [Tuple, Session, SessionPage, Path, Peer, Service, Tenant, Plugin, Stats, Alarm, NodeEvent, EventPage, Health, ConfigDocument, ReloadReply];
+export const SHARED_SCHEMAS: readonly TSchema[] = [Tuple, Session, SessionPage, HistoryPage, Path, Peer, Service, Tenant, Plugin, Stats, Alarm, NodeEvent, EventPage, Health, ConfigDocument, ReloadReply];
 
 /** The error replies a route can give, for its schema. */
 export const errors = (...codes: (400 | 401 | 403 | 404 | 422 | 503)[]): Record<number, TSchema> =>

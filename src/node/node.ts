@@ -346,6 +346,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const management = new ManagementApi({
     router, node: { name: o.name, version, startedAt: node.startedAt }, stats: () => node.stats(), config: () => node.configDocument(),
     reload: (by) => node.reload(by), alarms: visibility.alarms.registry, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
+    sessionHistory: (q) => node.sessionHistory(q),
   }, logInfo);
   node.attachApi(management);
   try {

@@ -1,12 +1,14 @@
 /**
  * GET /api/v1/sessions: the live session table a page at a time (oldest first), optionally one tenant's or
  * service's. Pages are made by the data path (at most `limit` summaries per thread) through the API's gate.
+ * GET /api/v1/sessions/history: ended sessions from the node's session history (LevelDB), newest first, a
+ * bounded page at a time (telemetry/history/query.ts).
  */
 import { SvrError } from '../../errors.js';
 import type { ApiApp } from '../http/app.js';
 import type { TypeBoxProvider } from '../http/typebox.js';
 import type { NodeApiContext } from '../context.js';
-import { PAGE_LIMIT_DEFAULT, Ref, SessionsQuery, errors } from '../schemas.js';
+import { HistoryQuery, PAGE_LIMIT_DEFAULT, Ref, SessionsQuery, errors } from '../schemas.js';
 
 export function registerSessionRoutes(app: ApiApp, ctx: NodeApiContext): void {
   app.withTypeProvider<TypeBoxProvider>().get('/api/v1/sessions', {
@@ -28,6 +30,13 @@ export function registerSessionRoutes(app: ApiApp, ctx: NodeApiContext): void {
     }));
     return { items: page.sessions, ...(page.next !== undefined ? { next: `${page.next.createdMs}_${page.next.row}` } : {}) };
   });
+
+  app.withTypeProvider<TypeBoxProvider>().get('/api/v1/sessions/history', {
+    schema: {
+      tags: ['sessions'], summary: 'Ended sessions from the session history, newest first, a page at a time (follow `cursor`)',
+      querystring: HistoryQuery, response: { 200: Ref('HistoryPage'), ...errors(400, 401, 404) },
+    },
+  }, async (req) => ctx.sessionHistory(req.query));
 }
 
 function unknown(parameter: string, value: string, known: readonly string[]): SvrError {

@@ -18,12 +18,16 @@ import { startVisibility, type NodeVisibility } from '../../../src/node/visibili
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { stringify } from 'yaml';
 import { exampleConfig } from '../../support/config.js';
+import { Store } from '../../../src/store/store.js';
+import { SessionHistory } from '../../../src/telemetry/history/history.js';
 
 export const ADMIN = 'admin-token-0123456789';
 export const READER = 'read-token-0123456789';
 
 export interface ApiFixture {
   lab: MemoryLab;
+  /** the session history the API reads (empty: tests put records) */
+  history: SessionHistory;
   visibility: NodeVisibility;
   context: Omit<NodeApiContext, 'metricsAuth'>;
   app: ApiApp;
@@ -39,6 +43,8 @@ export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: 
   const configFile = join(dir, 'authority.yaml');
   await writeFile(configFile, stringify(configToDocument(config)));
   const r1 = lab.r1;
+  const store = await Store.open(join(dir, 'state'));
+  const history = await SessionHistory.open(store, { retentionMs: 3_600_000 });
   const visibility = startVisibility(r1, { name: 'r1', version: '0.0.0-test', ports: () => [], alarmEveryMs: 60_000, alarmGraceMs: 0 });
   const startedAt = Date.now();
   const context: Omit<NodeApiContext, 'metricsAuth'> = {
@@ -56,16 +62,19 @@ export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: 
     alarms: visibility.alarms.registry,
     metrics: visibility.metrics,
     dataPath: new Gate(2, 5_000),
+    sessionHistory: (q) => history.query(q),
   };
   const auth = new StaticTokens([{ name: 'ops', role: 'admin', value: ADMIN }, { name: 'prometheus', role: 'read-only', value: READER }]);
   const app = await buildNodeApi({ ...context, metricsAuth: o.metricsAuth ?? 'token' }, { auth });
   await app.ready();
   return {
-    lab, visibility, context, app, configFile,
+    lab, history, visibility, context, app, configFile,
     async close() {
       await app.close();
       visibility.stop();
       await lab.close();
+      await history.close();
+      await store.close();
     },
   };
 }

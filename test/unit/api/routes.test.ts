@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { until } from '../../support/config.js';
 import { ADMIN, READER, apiFixture, call, type ApiFixture } from './fixture.js';
+import { makeRecord, T0 } from '../telemetry/records.js';
 
 let f: ApiFixture;
 
@@ -91,6 +92,31 @@ test('GET /api/v1/sessions: pages oldest first, cursor, filters; 400 naming the 
   await badParameter('/api/v1/sessions?page=2', 'page', /not known/);
   await badParameter('/api/v1/sessions?tenant=nobody', 'tenant', /no tenant named "nobody" \(tenants: engineering, guest\)/);
   await badParameter('/api/v1/sessions?service=nothing', 'service', /no service named "nothing"/);
+});
+
+test('GET /api/v1/sessions/history: ended sessions newest first, filtered, a bounded page with a cursor; 400 naming the parameter; 401', async () => {
+  await needsToken('GET', '/api/v1/sessions/history');
+  for (let i = 1; i <= 12; i++) f.history.put(makeRecord(i));
+  await f.history.flush();
+  const all = await call(f.app, 'GET', '/api/v1/sessions/history', READER);
+  assert.is(all.status, 200, all.text);
+  assert.is(all.body.records.length, 12);
+  assert.equal(all.body.records.map((r: { endMs: number }) => r.endMs), Array.from({ length: 12 }, (_, i) => T0 + (12 - i) * 1000), 'newest first');
+  assert.is(all.body.cursor, undefined);
+  const denied = await call(f.app, 'GET', '/api/v1/sessions/history?closeReason=denied', READER);
+  assert.ok(denied.body.records.length > 0 && denied.body.records.every((r: { closeReason: string }) => r.closeReason === 'denied'), 'denied only');
+  const web = await call(f.app, 'GET', `/api/v1/sessions/history?service=web&from=${T0 + 5000}`, READER);
+  assert.equal(web.body.records.map((r: { service: string; endMs: number }) => r.service === 'web' && r.endMs >= T0 + 5000), web.body.records.map(() => true));
+  const p1 = await call(f.app, 'GET', '/api/v1/sessions/history?limit=5', READER);
+  assert.is(p1.body.records.length, 5);
+  const p2 = await call(f.app, 'GET', `/api/v1/sessions/history?limit=5&cursor=${p1.body.cursor}`, READER);
+  assert.equal(p2.body.records[0].endMs, T0 + 7000, 'the next page goes on');
+  await badParameter('/api/v1/sessions/history?closeReason=bored', 'closeReason', /must be equal to one of the allowed values/);
+  await badParameter('/api/v1/sessions/history?limit=5000', 'limit', /<= 1000/);
+  const bad = await call(f.app, 'GET', '/api/v1/sessions/history?source=not-an-address', READER);
+  assert.is(bad.status, 400, bad.text);
+  assert.is(bad.body.code, 'SVR_ERR_HISTORY_QUERY');
+  assert.match(bad.body.message, 'source');
 });
 
 test('GET /api/v1/peers and /peers/:name: 200, unknown peer 404, 401', async () => {

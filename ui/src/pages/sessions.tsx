@@ -25,11 +25,23 @@ const PLACEHOLDERS: Record<string, string> = { address: '198.18.1.10 or 198.18.1
 
 /** The node's own table (GET /api/v1/sessions, first page), filtered like the conductor's. */
 async function nodeSessions(f: Record<string, string>): Promise<SessionsReply> {
-  const page = await api<{ items: LiveSession[] }>('GET', `/api/v1/sessions${query({ tenant: f['tenant'], service: f['service'], limit: 1000 })}`);
+  const [page, health] = await Promise.all([
+    api<{ items: LiveSession[] }>('GET', `/api/v1/sessions${query({ tenant: f['tenant'], service: f['service'], limit: 1000 })}`),
+    api<{ router: string }>('GET', '/api/v1/health'),
+  ]);
   const a = f['address'];
-  const items = page.items.filter((s) => (f['application'] === undefined || f['application'] === '' || s.application === f['application'])
+  const items = page.items.map((s) => ({ ...s, router: health.router })).filter((s) => (f['application'] === undefined || f['application'] === '' || s.application === f['application'])
     && (a === undefined || a === '' || [s.original.src, s.original.dst].some((x) => x === a || ((a.endsWith('.') || a.endsWith(':')) && x.startsWith(a)))));
   return { items, routers: {} };
+}
+
+/** The node's own history (GET /api/v1/sessions/history, first page), as the conductor's reply. */
+async function nodeHistory(q: string): Promise<HistoryReply> {
+  const [page, health] = await Promise.all([
+    api<{ records: HistoryReply['records']; cursor?: string }>('GET', `/api/v1/sessions/history${q}`),
+    api<{ router: string }>('GET', '/api/v1/health'),
+  ]);
+  return { records: page.records, routers: {}, more: page.cursor === undefined ? [] : [health.router] };
 }
 
 /** Text inputs that update the route's query when submitted (Enter or the button). */
@@ -109,9 +121,8 @@ function HistorySessions({ backend, values, apply }: { backend: Backend; values:
   const [rangeDraft, setRange] = useState<string>(range.key);
   const [deniedDraft, setDenied] = useState(deniedOnly);
   const hist = useLive(() => {
-    if (backend === 'node') return Promise.reject(new Error('Session history through a single node\'s API is not available: use svr inspect sessions on the node.'));
-    const from = range.ms === undefined ? undefined : Date.now() - range.ms;
-    return api<HistoryReply>('GET', `/api/v1/sessions/history${query({ ...f, closeReason: deniedOnly ? 'denied' : undefined, from, limit: 200 })}`);
+    const q = query({ ...f, closeReason: deniedOnly ? 'denied' : undefined, from: range.ms === undefined ? undefined : Date.now() - range.ms, limit: 200 });
+    return backend === 'node' ? nodeHistory(q) : api<HistoryReply>('GET', `/api/v1/sessions/history${q}`);
   }, [backend, JSON.stringify(f), range.key, deniedOnly], [], 10_000);
   const extra = (
     <>
@@ -125,7 +136,7 @@ function HistorySessions({ backend, values, apply }: { backend: Backend; values:
   );
   return (
     <section class="card">
-      <Filters names={HISTORY_FILTERS} values={f} onApply={(v) => apply({ ...v, range: rangeDraft === '1h' ? '' : rangeDraft, closeReason: deniedDraft ? 'denied' : '' })} extra={extra} testid="history-filters" />
+      <Filters names={backend === 'node' ? HISTORY_FILTERS.filter((n) => n !== 'router') : HISTORY_FILTERS} values={f} onApply={(v) => apply({ ...v, range: rangeDraft === '1h' ? '' : rangeDraft, closeReason: deniedDraft ? 'denied' : '' })} extra={extra} testid="history-filters" />
       <Failed error={hist.error} />
       {hist.data === undefined ? (hist.error === undefined ? <Loading what="the history" /> : null) : (
         <>
