@@ -35,8 +35,10 @@ import type { StepRepositoryClient } from '../step/options.js';
 import { StateRecorder } from './recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
-import { explainSession, recordQuery, type SessionExplanation } from './explain-session.js';
+import { explainRecorded, type SessionExplanation } from './explain-session.js';
 import { startRecords, type NodeRecords } from './records.js';
+import type { HistoryPage, HistoryQuery } from '../telemetry/history/query.js';
+import type { SessionRecord } from '../telemetry/record.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
 import { fibView, ribView } from '../routing/views.js';
 import type { NodeRouting } from '../routing/node-routing.js';
@@ -121,12 +123,22 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload('control socket');
       case 'show': return this.show(req.what, req.since);
-      case 'history': return this.records.sessions.query(req.query);
-      case 'session': return (await this.records.sessions.get(req.sessionId)) ?? null;
+      case 'history': return this.sessionHistory(req.query);
+      case 'session': return (await this.sessionRecord(req.sessionId)) ?? null;
       case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
       case 'plugin-store': return this.store.pluginEntries(req.plugin, { ...(req.prefix !== undefined ? { prefix: req.prefix } : {}), ...(req.limit !== undefined ? { limit: req.limit } : {}) });
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
+  }
+
+  /** One page of the session history (SVR_ERR_HISTORY_QUERY names a bad parameter; SVR_ERR_HISTORY_STORE: kept off). */
+  sessionHistory(q: HistoryQuery): Promise<HistoryPage> {
+    return this.records.sessions.query(q);
+  }
+
+  /** The latest record of a session in the history, if it has one. */
+  sessionRecord(sessionId: string): Promise<SessionRecord | undefined> {
+    return this.records.sessions.get(sessionId);
   }
 
   private async show(what: string, since: number | undefined): Promise<unknown> {
@@ -172,10 +184,9 @@ export class RunningNode {
   }
 
   private async explainSession(sessionId: string): Promise<SessionExplanation> {
-    const r = await this.records.sessions.get(sessionId);
-    if (r === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
-    const q = recordQuery(r);
-    return explainSession(r, q === undefined ? undefined : this.router.explain(q));
+    const found = await explainRecorded(this.records.sessions, this.router, sessionId);
+    if (found === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
+    return found;
   }
 
   /**
@@ -347,7 +358,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await closeStore();
     throw e;
   }
-  visibility.metrics.setIpfixSource(() => records.sessions.counters().collectors.map((c) => ({ collector: c.name, status: c.status, counters: c })));
+  visibility.metrics.setRecordsSource(() => records.sessions.counters());
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
@@ -370,7 +381,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   const management = new ManagementApi({
     router, node: { name: o.name, version, startedAt: node.startedAt }, stats: () => node.stats(), config: () => node.configDocument(),
-    reload: (by) => node.reload(by), alarms: visibility.alarms.registry, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
+    reload: (by) => node.reload(by), alarms: visibility.alarms.registry,
+    history: { query: (q) => records.sessions.query(q), get: (id) => records.sessions.get(id), explain: (id) => explainRecorded(records.sessions, router, id) }, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
     routing: {
       rib: () => ribView(router.tables),
       fib: () => fibView(router.tables, router.runningConfig, (p) => router.isPathUp(p)),

@@ -33,6 +33,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/visibility.test': [...LAB, 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/web-ui.test': [...LAB, 'chromium'],
+  'e2e/web-ui-node.test': [...LAB, 'chromium'],
   'e2e/visibility-api.test': [...LAB, 'prometheus'],
   'e2e/routing.test': [...LAB, 'vtysh'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
