@@ -20,7 +20,7 @@ import type { SessionRecord } from '../telemetry/record.js';
 import type { AlarmRegistry } from '../telemetry/alarms/registry.js';
 import type { NodeMetrics } from '../telemetry/metrics.js';
 import type { Gate } from './http/app.js';
-import type { NodeStats } from './schemas.js';
+import type { BgpReply, FibReply, NodeStats, RibReply } from './schemas.js';
 
 export interface NodeApiContext {
   router: Router;
@@ -36,6 +36,8 @@ export interface NodeApiContext {
   metrics: NodeMetrics;
   /** `none`: /metrics without a token */
   metricsAuth: 'token' | 'none';
+  /** the RIB, the service FIB and BGP (`svr show rib|fib|bgp`); `bgp` is undefined without a routing block */
+  routing: { rib(): RibReply; fib(): FibReply; bgp(): Promise<BgpReply | undefined> };
   /** requests that ask the data path (session pages, scrapes) pass this gate: bounded in number and time */
   dataPath: Gate;
 }

@@ -13,6 +13,7 @@
  *   GET  /api/v1/stats                    GET /api/v1/alarms                GET /api/v1/events?since&after&limit
  *   GET  /api/v1/config                   POST /api/v1/config/reload (admin)
  *   GET  /api/v1/plugins                  GET /metrics (public with metrics-auth: none)
+ *   GET  /api/v1/rib                      GET /api/v1/fib                   GET /api/v1/bgp (404 without routing)
  *   GET  /api/v1/openapi.json, /documentation (public: the API's description)
  */
 import { createApiApp, type ApiApp } from './http/app.js';
@@ -32,11 +33,12 @@ import { registerServiceRoutes } from './routes/services.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerTenantRoutes } from './routes/tenants.js';
+import { registerRoutingRoutes } from './routes/routing.js';
 
 /** One function per resource; a new resource adds its module here. */
 export const NODE_ROUTES: readonly ((app: ApiApp, ctx: NodeApiContext) => void)[] = [
   registerHealthRoutes, registerSessionRoutes, registerHistoryRoutes, registerExplainRoutes, registerPeerRoutes, registerServiceRoutes, registerTenantRoutes,
-  registerStatsRoutes, registerAlarmRoutes, registerEventRoutes, registerConfigRoutes, registerPluginRoutes, registerMetricsRoutes,
+  registerStatsRoutes, registerAlarmRoutes, registerEventRoutes, registerConfigRoutes, registerPluginRoutes, registerMetricsRoutes, registerRoutingRoutes,
 ];
 
 export interface NodeApiOptions {

@@ -265,9 +265,29 @@ export const Health = Type.Object({
 export const ConfigDocument = Type.Object({ authority: Type.Object({}, open) }, { ...open, $id: 'Config', description: 'the running config in its file form, secrets and tokens redacted' });
 export const ReloadReply = Type.Object({ applied: Type.Boolean() }, { $id: 'Reload' });
 
+const RibRoute = Type.Object({
+  prefix: Type.String(), protocol: Type.String({ description: 'static, connected, kernel, bgp, ospf, ...' }), distance: Type.Integer(), metric: Type.Integer(),
+  interface: Type.String(), gateway: Type.Optional(Type.String()), selected: Type.Boolean({ description: 'the route the FIB follows for this prefix' }),
+}, open);
+export const Rib = Type.Object({ routes: Type.Array(RibRoute), counts: Type.Record(Type.String(), Type.Integer(), { description: 'selected routes by protocol' }) }, { ...open, $id: 'Rib' });
+export type RibReply = Static<typeof Rib>;
+export const Fib = Type.Object({
+  routes: Type.Integer({ description: 'selected RIB routes the data path follows' }),
+  entries: Type.Array(Type.Object({
+    prefix: Type.String(), protocol: Type.String(), ports: Type.String(), tenants: Type.Array(Type.String()), service: Type.String(), nextHops: Type.Array(Type.String()),
+  }, open)),
+}, { ...open, $id: 'Fib' });
+export type FibReply = Static<typeof Fib>;
+export const Bgp = Type.Object({
+  neighbors: Type.Array(Type.Object({ address: Type.String(), remoteAs: Type.Integer(), state: Type.String() }, open)),
+  routes: Type.Array(Type.Object({ prefix: Type.String(), nextHop: Type.String(), asPath: Type.String(), best: Type.Boolean(), local: Type.Boolean() }, open)),
+  routing: Type.Object({}, { ...open, description: "the node's FRR daemons, FPM counters, learned routes, announced prefixes, memory" }),
+}, { ...open, $id: 'Bgp' });
+export type BgpReply = Static<typeof Bgp>;
+
 /** Every shared schema, added to the app once (referenced as `<id>#`). */
 export const SHARED_SCHEMAS: readonly TSchema[] = [Tuple, Session, SessionPage, Path, Peer, Service, Tenant, Plugin, Stats, Alarm, NodeEvent, EventPage, Health, ConfigDocument, ReloadReply,
-  RecordTuple, SessionRecord, HistoryPage, Explanation, SessionExplanation];
+  RecordTuple, SessionRecord, HistoryPage, Explanation, SessionExplanation, Rib, Fib, Bgp];
 
 /** The error replies a route can give, for its schema. */
 export const errors = (...codes: (400 | 401 | 403 | 404 | 422 | 503)[]): Record<number, TSchema> =>

@@ -19,7 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, SvrError } from '../errors.js';
-import type { Interface, SvrConfig } from '../model/config.js';
+import type { Interface, Router as RouterConfig, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../control/router.js';
@@ -40,6 +40,9 @@ import { startRecords, type NodeRecords } from './records.js';
 import type { HistoryPage, HistoryQuery } from '../telemetry/history/query.js';
 import type { SessionRecord } from '../telemetry/record.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
+import { fibView, ribView } from '../routing/views.js';
+import type { NodeRouting } from '../routing/node-routing.js';
+import { startRouting } from './node-routing.js';
 import { Gate } from '../api/http/app.js';
 import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
@@ -72,6 +75,10 @@ export interface NodeOptions {
 
 export class RunningNode {
   private stopping: Promise<void> | null = null;
+  /** FRR and the RIB's learned routes, when the router has `routing` */
+  routing: NodeRouting | undefined;
+  /** starts the routing of a router config (set by startNode); a reload that changes `routing` restarts it */
+  startRouting: ((me: RouterConfig | undefined) => Promise<NodeRouting | undefined>) | undefined;
   private markDone: () => void = () => {};
   readonly startedAt = Date.now();
   /** resolves once the node has stopped (signal, control request or error) */
@@ -146,7 +153,12 @@ export class RunningNode {
       case 'stats': return this.stats();
       case 'alarms': return this.visibility.alarms.registry.active();
       case 'events': return this.visibility.alarms.registry.events(since !== undefined ? { since } : {});
-      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, alarms or events`);
+      case 'rib': return ribView(r.tables);
+      case 'fib': return fibView(r.tables, r.runningConfig, (p) => r.isPathUp(p));
+      case 'bgp':
+        if (this.routing === undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} has no routing (add \`routing\` with \`bgp\` to its router config)`);
+        return this.routing.bgp();
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, alarms, events, rib, fib or bgp`);
     }
   }
 
@@ -235,6 +247,7 @@ export class RunningNode {
     await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
     void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
+    await this.reroute(next);
     try {
       await this.api?.apply(api);
     } catch (e) {
@@ -245,6 +258,22 @@ export class RunningNode {
     }
   }
 
+  /** A changed `routing` block: FRR is stopped and started again with it (learned routes are learned again). */
+  private async reroute(next: SvrConfig): Promise<void> {
+    const me = next.authority.routers.find((r) => r.name === this.name);
+    if (this.startRouting === undefined || isDeepStrictEqual(me?.routing, this.routing?.config)) return;
+    await this.routing?.stop();
+    this.routing = undefined;
+    this.router.setLearnedRoutes([]);
+    try {
+      this.routing = await this.startRouting(me);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.log.info('routing.refused', { reason });
+      this.visibility.alarms.registry.event({ category: 'config', severity: 'major', source: 'routing', message: `routing did not start with the new config: ${reason}` });
+    }
+  }
+
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('node.stopping', { reason });
@@ -252,6 +281,7 @@ export class RunningNode {
       this.visibility.stop();
       await this.control?.close();
       this.control = null;
+      await this.routing?.stop(); // FRR's daemons go first: zebra takes its kernel routes with it
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
       await this.records.close();
       await this.recorder.close();
@@ -337,6 +367,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   visibility.alarms.configApplied(o.configPath, 'at start');
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor);
   try {
+    node.startRouting = (r) => startRouting(router, r, `${dataDir}-frr`, log, visibility.alarms.registry);
+    node.routing = await node.startRouting(me);
+  } catch (e) {
+    await node.stop('routing did not start');
+    throw e;
+  }
+  try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
   } catch (e) {
     await node.stop('control socket failed');
@@ -346,6 +383,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     router, node: { name: o.name, version, startedAt: node.startedAt }, stats: () => node.stats(), config: () => node.configDocument(),
     reload: (by) => node.reload(by), alarms: visibility.alarms.registry,
     history: { query: (q) => records.sessions.query(q), get: (id) => records.sessions.get(id), explain: (id) => explainRecorded(records.sessions, router, id) }, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
+    routing: {
+      rib: () => ribView(router.tables),
+      fib: () => fibView(router.tables, router.runningConfig, (p) => router.isPathUp(p)),
+      bgp: async () => node.routing?.bgp(),
+    },
   }, logInfo);
   node.attachApi(management);
   try {

@@ -35,6 +35,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/web-ui.test': [...LAB, 'chromium'],
   'e2e/web-ui-node.test': [...LAB, 'chromium'],
   'e2e/visibility-api.test': [...LAB, 'prometheus'],
+  'e2e/routing.test': [...LAB, 'vtysh'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],

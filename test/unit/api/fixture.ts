@@ -4,6 +4,7 @@
  * the history the node keeps, unless `history: false`), and the node API built from them, with two tokens.
  * The node-only parts of the context (stats' node facts, reload from a file) are as the node's, over this router.
  */
+import { fibView, ribView } from '../../../src/routing/views.js';
 import { writeFile } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,6 +66,7 @@ export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: 
     alarms: visibility.alarms.registry,
     metrics: visibility.metrics,
     dataPath: new Gate(2, 5_000),
+    routing: { rib: () => ribView(r1.tables), fib: () => fibView(r1.tables, r1.runningConfig, (p) => r1.isPathUp(p)), bgp: async () => undefined },
   };
   const auth = new StaticTokens([{ name: 'ops', role: 'admin', value: ADMIN }, { name: 'prometheus', role: 'read-only', value: READER }]);
   const app = await buildNodeApi({ ...context, metricsAuth: o.metricsAuth ?? 'token' }, { auth });
