@@ -129,7 +129,8 @@ Examples:
 
   sudo svr lab up --conductor --routers 4 --topology hub-spoke       r1 the hub, r2-r4 spokes
   sudo svr lab up --routers 3 --topology chain                       r1 - r2 - r3
-  sudo svr lab up --conductor --etcd 3                               two conductors on three etcd members`;
+  sudo svr lab up --conductor --etcd 3                               two conductors on three etcd members
+  sudo svr lab up --bgp                                              FRR in <prefix>-pe: svr show rib, svr show bgp (docs/routing.md)`;
 
 const IMPAIR_HELP = `
 Changes what the link emulator of a path does to its packets, then prints what is in effect on every
@@ -224,13 +225,14 @@ export function registerLab(program: Command): void {
     .option('--plugin <path[=json]>', 'a plugin both routers load (its file or folder; options as JSON after =); repeat for more (docs/plugins.md, "Try it in the lab")', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
     .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
+    .option('--bgp', 'a provider edge <prefix>-pe running FRR (AS 65100) as both routers\' BGP neighbour; r1 follows the route to its server 198.18.60.20, r2 announces the clients (docs/routing.md)')
+    .action(async (o: LabOptions & { bgp?: boolean; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
       const untrap = tearDownOnSignal(o);
       try {
         const shape = checkShape({
           paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile,
           conductor: o.conductor === true, ...(o.etcd === undefined ? {} : { etcd: o.etcd }), ...(o.routers === undefined ? {} : { routers: o.routers }), ...(o.topology === undefined ? {} : { topology: o.topology }),
-          collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin,
+          collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, bgp: o.bgp === true,
         });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });

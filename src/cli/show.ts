@@ -1,5 +1,5 @@
 /**
- * `svr show sessions|peers|services|tenants|plugins|stats|config|alarms|events`: state of a running node, as
+ * `svr show sessions|peers|services|tenants|plugins|stats|config|alarms|events|rib|fib|bgp`: state of a running node, as
  * tables or JSON, over its control socket (this host) or its management API (`--api URL`, any host).
  */
 import type { Command } from 'commander';
@@ -17,9 +17,14 @@ import type { CollectorView } from '../telemetry/session-records.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
 import { countersHelp } from './counters-help.js';
 import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
+import type { FibView, RibView } from '../routing/views.js';
+import type { BgpView } from '../routing/bgp-view.js';
+import type { RoutingStatus } from '../routing/node-routing.js';
 
 interface ShowOptions extends NodeSelector {
   json?: boolean;
+  service?: string;
+  tenant?: string;
   api?: string;
   token?: string;
   tokenFile?: string;
@@ -119,6 +124,48 @@ function statsTable(stats: Record<string, unknown>): string {
   return parts.join('\n\n');
 }
 
+function ribTable(v: RibView): string {
+  if (v.routes.length === 0) return 'no routes';
+  const table = renderTable(['', 'PREFIX', 'PROTOCOL', 'DISTANCE', 'METRIC', 'INTERFACE', 'GATEWAY'],
+    v.routes.map((r) => [r.selected ? '>' : '', r.prefix, r.protocol, r.distance, r.metric, r.interface, r.gateway ?? '-']));
+  const counts = Object.entries(v.counts).map(([k, n]) => `${n} ${k}`).join(', ');
+  return `${table}\n> selected (the FIB follows it): ${counts || 'none'}`;
+}
+
+function fibTable(v: FibView): string {
+  const table = v.entries.length === 0 ? 'no FIB entries' : renderTable(['PREFIX', 'PROTOCOL', 'PORTS', 'TENANTS', 'SERVICE', 'NEXT HOPS'],
+    v.entries.map((e) => [e.prefix, e.protocol, e.ports, e.tenants.join(',') || '-', e.service, e.nextHops.join('; ')]));
+  return `${table}\n${v.entries.length} entr${v.entries.length === 1 ? 'y' : 'ies'}; ${v.routes} RIB route${v.routes === 1 ? '' : 's'} selected`;
+}
+
+/** `svr show fib --service S --tenant T`: only the entries of that service / that a tenant's access names. */
+function filterFib(v: FibView, o: { service?: string; tenant?: string }): FibView {
+  return { ...v, entries: v.entries.filter((e) => (o.service === undefined || e.service === o.service) && (o.tenant === undefined || e.tenants.includes(o.tenant))) };
+}
+
+type BgpShow = BgpView & { routing: RoutingStatus };
+
+function bgpTables(v: BgpShow, part: string | undefined): string {
+  const parts: string[] = [];
+  if (part !== 'routes') {
+    parts.push(v.neighbors.length === 0 ? 'no BGP neighbors' : renderTable(['NEIGHBOR', 'REMOTE AS', 'STATE', 'FOR', 'PREFIXES RCVD', 'SENT', 'BFD', 'LAST RESET'],
+      v.neighbors.map((n) => [n.address, n.remoteAs, n.state, n.upOrDownFor ?? '-', n.prefixesReceived ?? '-', n.prefixesSent ?? '-', n.bfd ?? '-', n.lastReset ?? '-'])));
+  }
+  if (part !== 'neighbors') {
+    const shown = v.routes.slice(0, 50);
+    parts.push(v.routes.length === 0 ? 'no BGP routes' : renderTable(['', 'PREFIX', 'NEXT HOP', 'AS PATH', 'ORIGIN'],
+      shown.map((r) => [r.best ? '>' : '', r.prefix, r.nextHop, r.asPath || '-', r.local ? 'this router (redistribute service)' : 'learned'])) +
+      (v.routes.length > shown.length ? `\n... ${v.routes.length - shown.length} more (--json lists all)` : ''));
+  }
+  if (part === undefined) {
+    const s = v.routing;
+    parts.push(`FRR: ${s.daemons.map((d) => `${d.daemon} ${d.running ? `pid ${d.pid}` : 'down'}${d.restarts > 0 ? ` (${d.restarts} restarts)` : ''}`).join(', ')}; ` +
+      `FPM ${s.fpm.connected ? 'connected' : 'not connected'} on port ${s.fpm.port}: ${s.fpm.routesAdded} added, ${s.fpm.routesDeleted} deleted, ${s.fpm.malformed} malformed; ` +
+      `${s.learned.routes} learned routes${s.learned.overflow > 0 ? ` (${s.learned.overflow} over the bound, not learned)` : ''}; announced: ${s.announced.join(', ') || 'none'}`);
+  }
+  return parts.join('\n\n');
+}
+
 function alarmsTable(rows: Alarm[]): string {
   if (rows.length === 0) return 'no active alarms';
   return renderTable(['SEVERITY', 'ALARM', 'SOURCE', 'RAISED', 'MESSAGE'], rows.map((a) => [
@@ -133,7 +180,7 @@ function eventsTable(rows: NodeEvent[]): string {
   ]));
 }
 
-function render(what: ShowWhat, result: unknown): string {
+function render(what: ShowWhat, result: unknown, part?: string): string {
   switch (what) {
     case 'sessions': return sessionsTable(result as SessionSummary[]);
     case 'peers': return peersTable(result as PeerSummary[]);
@@ -144,6 +191,9 @@ function render(what: ShowWhat, result: unknown): string {
     case 'config': return stringify(result).trimEnd();
     case 'alarms': return alarmsTable(result as Alarm[]);
     case 'events': return eventsTable(result as NodeEvent[]);
+    case 'rib': return ribTable(result as RibView);
+    case 'fib': return fibTable(result as FibView);
+    case 'bgp': return bgpTables(result as BgpShow, part);
   }
 }
 
@@ -172,7 +222,7 @@ async function showOverApi(what: ShowWhat, o: ShowOptions, since: number | undef
 export function registerShow(program: Command): void {
   const show = program
     .command('show')
-    .summary('show state of a running node: sessions, peers, services, tenants, plugins, stats, config, alarms, events')
+    .summary('show state of a running node: sessions, peers, services, tenants, plugins, stats, config, alarms, events, rib, fib, bgp')
     .description('Show the state of a running node (tables by default, --json for scripts).')
     .addHelpText('after', `
 Which node: --socket PATH, or --node NAME (nodes register in $SVR_RUN_DIR or /run/svrouter; lab
@@ -187,7 +237,10 @@ Examples:
   svr show config                # the running config (secrets, keys and tokens redacted)
   svr show alarms                # active alarms: peer path down, peer unreachable, session table, plugins
   svr show events --since 10m    # alarms raised and cleared, configs applied or refused
-  svr show peers --api https://198.18.61.2:8443 --token-file ops.token --ca api.crt`);
+  svr show peers --api https://198.18.61.2:8443 --token-file ops.token --ca api.crt
+  svr show rib                   # static and learned (BGP) routes with distances, the selected ones marked
+  svr show fib --service web     # the service FIB: prefix, protocol, ports, tenants, service, next hops
+  svr show bgp neighbors --json  # BGP neighbours from FRR's bgpd (state, prefixes, BFD)`);
   for (const what of SHOW_WHAT) {
     const cmd = show
       .command(what)
@@ -202,12 +255,19 @@ Examples:
       .option('--token-file <file>', 'a file whose first line is the token for --api')
       .option('--ca <file>', 'PEM certificate to trust for an HTTPS --api');
     if (what === 'events') cmd.option('--since <time>', 'events at or after an ISO 8601 time, or a time ago: 30s, 10m, 2h, 1d');
-    cmd.action(async (o: ShowOptions) => {
+    if (what === 'fib') cmd.option('--service <name>', 'only this service\'s entries').option('--tenant <name>', 'only entries whose access policy names this tenant');
+    if (what === 'bgp') cmd.argument('[part]', 'neighbors or routes (default: both, and FRR\'s state)');
+    cmd.action(async (...args: unknown[]) => {
+        const part = what === 'bgp' ? args[0] as string | undefined : undefined;
+        const o = (what === 'bgp' ? args[1] : args[0]) as ShowOptions;
         try {
+          if (part !== undefined && part !== 'neighbors' && part !== 'routes') throw new SvrError('SVR_ERR_CONTROL_REQUEST', `show bgp ${part}: expected neighbors or routes`);
           const since = o.since === undefined ? undefined : parseSince(o.since);
-          const result = o.api !== undefined ? await showOverApi(what, o, since)
+          const asked = o.api !== undefined ? await showOverApi(what, o, since)
             : await request(selectNodeSocket(o), { method: 'show', what, ...(since !== undefined ? { since } : {}) });
-          process.stdout.write((o.json ? JSON.stringify(result, null, 2) : render(what, result)) + '\n');
+          const result = what === 'fib' ? filterFib(asked as FibView, o) : asked;
+          const json = what === 'bgp' && part !== undefined ? (result as BgpShow)[part as 'neighbors' | 'routes'] : result;
+          process.stdout.write((o.json ? JSON.stringify(json, null, 2) : render(what, result, part)) + '\n');
         } catch (e) {
           if (!isSvrError(e)) throw e;
           process.stderr.write(`svr show ${what}: ${e.message}\n`);

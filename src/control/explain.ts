@@ -11,12 +11,13 @@
  * plugin's session-open hook refusing or translating) is named, not guessed.
  */
 import { SvrError } from '../errors.js';
-import { ROUTE_LOCAL, ROUTE_NONE, ROUTE_PEER, ROUTE_REFUSED, TSE_BLOCK, TSE_PASS, TSE_RESET, chooseRoute, routeChoice, transportStateVerdict } from '../dataplane/admission.js';
+import { ROUTE_LOCAL, ROUTE_NONE, ROUTE_PEER, ROUTE_REFUSED, TSE_BLOCK, TSE_PASS, TSE_RESET, chooseRoute, routeChoice, transportStateVerdict, usesRib } from '../dataplane/admission.js';
 import type { ServicePaths } from '../dataplane/path-choice.js';
 import type { CounterName } from '../dataplane/counter-names.js';
 import { protocolName } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { FibEntry } from '../model/service-fib.js';
+import type { RibEntry } from '../model/rib.js';
 import { LOOKUP_ACCESS_DENIED, LOOKUP_NO_SERVICE, NO_TENANT, VECTOR_NEVER, type ForwardingTables } from '../model/tables.js';
 import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains } from '../packet/addr.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, TCP_SYN } from '../packet/ip.js';
@@ -184,21 +185,23 @@ export function explainFirstPacket(q: ExplainQuery, d: ExplainDeps): Explanation
 
   // 4. route and path
   const pathUp = Uint8Array.from(t.paths, (p) => (d.isPathUp(p.id) ? 1 : 0));
-  const route = chooseRoute(svc, service, d.servicePaths, pathUp, routeChoice());
+  const ribIf = usesRib(svc) ? t.routeLocal(buf, 16, family) : -1;
+  const route = chooseRoute(svc, service, d.servicePaths, pathUp, routeChoice(), ribIf);
   out.candidates = candidates(d, service, route.kind === ROUTE_PEER ? route.path : -1);
   if (route.kind === ROUTE_NONE || route.kind === ROUTE_REFUSED) {
     const why = route.kind === ROUTE_REFUSED
       ? `no path meets service-policy ${svc.policy.name}'s SLA and best-effort is off: new sessions are refused`
       : svc.routes.length === 0 ? 'the service has no service-route here and no peer announced it (STEP), or none of those paths is usable'
-      : `no service-route can carry it now: ${svc.routes.map((r) => (r.kind === 'peer' ? `${r.name} (peer ${t.peers[r.peer]!.name}: no usable path)` : r.name)).join(', ')}`;
+      : `no service-route can carry it now: ${svc.routes.map((r) => (r.kind === 'peer' ? `${r.name} (peer ${t.peers[r.peer]!.name}: no usable path)` : r.kind === 'learned' ? `${r.name} (use-learned-routes: the RIB has no route to ${q.dst})` : r.name)).join(', ')}`;
     steps.push({ step: 'route', result: 'none', why });
     return drop(route.kind === ROUTE_REFUSED ? 'drop-no-path-meets-sla' : 'drop-no-route');
   }
   out.chain = chainOf(d, out.tenant, svc.name);
   if (route.kind === ROUTE_LOCAL) {
-    const r = svc.routes.find((x) => x.kind === 'local')!;
+    const r = svc.routes.find((x) => x.kind === 'local' || (x.kind === 'learned' && ribIf >= 0))!;
     out.route = r.name;
-    steps.push({ step: 'route', result: r.name, why: `deliver here through ${t.interfaces[route.localInterface]!.name}${r.kind === 'local' && r.gateway !== undefined ? ' via its gateway' : ''} (first service-route that can carry it)` });
+    const via = r.kind === 'learned' ? ` along the RIB's route ${ribRouteText(t, q.dst)}` : r.kind === 'local' && r.gateway !== undefined ? ' via its gateway' : '';
+    steps.push({ step: 'route', result: r.name, why: `deliver here through ${t.interfaces[route.localInterface]!.name}${via} (first service-route that can carry it)` });
     steps.push({ step: 'nat', result: 'none by the core', why: natWhy(d) });
     steps.push({ step: 'plugins', result: out.chain.join(', ') || 'none', why: pluginsWhy(d, out) });
     return Object.assign(out, { verdict: 'deliver' as const });
@@ -218,6 +221,18 @@ export function explainFirstPacket(q: ExplainQuery, d: ExplainDeps): Explanation
   steps.push({ step: 'nat', result: 'waypoints', why: `SVR: addresses become waypoints ${formatAddress(path.localWaypoint, 0, path.family)} -> ${formatAddress(path.remoteWaypoint, 0, path.family)} with ports in ${path.portFrom}-${path.portTo} (even here, odd at the peer); ${peer.name} restores the original 5-tuple. ${natWhy(d)}` });
   steps.push({ step: 'plugins', result: out.chain.join(', ') || 'none', why: pluginsWhy(d, out) });
   return Object.assign(out, { verdict: 'forward' as const });
+}
+
+/** The selected RIB route holding `dst` (the longest), as `prefix via gateway (protocol)`. */
+function ribRouteText(t: ForwardingTables, dst: string): string {
+  const address = parseAddress(dst);
+  let best: RibEntry | undefined;
+  for (const r of t.rib) {
+    const p = r.selected && address !== undefined ? parsePrefix(r.prefix) : undefined;
+    if (p === undefined || p.family !== address!.family || (best !== undefined && parsePrefix(best.prefix)!.length >= p.length)) continue;
+    if (prefixContains(p, address!.bytes, 0, p.family)) best = r;
+  }
+  return best === undefined ? '?' : `${best.prefix}${best.gateway !== undefined ? ` via ${best.gateway}` : ''} (${best.protocol}, distance ${best.distance})`;
 }
 
 function ingressInterface(q: ExplainQuery, t: ForwardingTables, buf: Uint8Array, family: 4 | 6, steps: ExplainStep[]): number {

@@ -24,6 +24,7 @@ import { ConfigError, SvrError, isSvrError } from '../errors.js';
 import { compileRouter } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
+import type { LearnedRoute } from '../model/rib.js';
 import type { ConfigInput } from '../model/config-input.js';
 import { loadConfig, resolveConfig } from '../model/validate.js';
 import { PathControl, type Liveness } from '../paths/control.js';
@@ -110,6 +111,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   private generation = 1;
   private config: SvrConfig;
   private tablesNow: ForwardingTables;
+  /** the RIB's learned routes (setLearnedRoutes), compiled with every config generation */
+  private learned: readonly LearnedRoute[] = [];
 
   constructor(config: ConfigInput, host: H, opts: RouterOptions) {
     this.name = opts.name;
@@ -240,8 +243,18 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     }
   }
 
-  private applyValid(next: SvrConfig, source: string): void {
-    const tables = compileRouter(next, this.name, this.generation + 1);
+  /**
+   * The RIB's learned routes changed (routing/: FRR through FPM): the tables are compiled again with the
+   * running config and these routes, and swapped between batches; sessions stay. New sessions of services
+   * with `use-learned-routes` follow them (no route: refused, reason no-route).
+   */
+  setLearnedRoutes(routes: readonly LearnedRoute[]): void {
+    this.learned = routes;
+    this.applyValid(this.config, 'rib', false);
+  }
+
+  private applyValid(next: SvrConfig, source: string, configChanged = true): void {
+    const tables = compileRouter(next, this.name, this.generation + 1, this.learned);
     this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
     this.published.reset(tables);
     this.generation++;
@@ -266,6 +279,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       this.migrations.sync(tables);
       this.pathControl.refresh();
     }
+    if (!configChanged) return;
     this.pluginHost.configApplied(this.generation);
     this.emit({ type: 'config.applied', atMs: this.clock(), generation: this.generation, source });
   }

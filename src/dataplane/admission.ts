@@ -45,18 +45,31 @@ export function routeChoice(): RouteChoice {
   return { kind: ROUTE_NONE, path: -1, localInterface: -1 };
 }
 
+/** Does the service follow the RIB (a `use-learned-routes` service-route)? The caller then looks the destination up (`routeLocal`). */
+export function usesRib(svc: CompiledService): boolean {
+  for (const route of svc.routes) if (route.kind === 'learned') return true;
+  return false;
+}
+
 /**
- * The first service-route that can carry a new session now: a local next hop, or a peer route with a
- * usable path in the service's ranking (policy, SLA, liveness: control publishes it); without configured
- * routes, the paths to the peers STEP learned for the service. Fills and returns `out`.
+ * The first service-route that can carry a new session now: a local next hop, the RIB's route for the
+ * destination (`use-learned-routes`: `ribIf`, the caller's `routeLocal` result, NO_INTERFACE (-1) when the
+ * RIB has none: that route cannot carry it, ssr-reference §1.1), or a peer route with a usable path in the
+ * service's ranking (policy, SLA, liveness: control publishes it); without configured routes, the paths
+ * to the peers STEP learned for the service. Fills and returns `out`.
  */
-export function chooseRoute(svc: CompiledService, service: number, paths: ServicePaths, pathUp: Uint8Array, out: RouteChoice): RouteChoice {
+export function chooseRoute(svc: CompiledService, service: number, paths: ServicePaths, pathUp: Uint8Array, out: RouteChoice, ribIf = -1): RouteChoice {
   let peerPath = -1;
   let localIf = -1;
   let peerRoutes = false;
   for (const route of svc.routes) {
     if (route.kind === 'local') {
       localIf = route.interface;
+      break;
+    }
+    if (route.kind === 'learned') {
+      if (ribIf < 0) continue;
+      localIf = ribIf;
       break;
     }
     peerRoutes = true;

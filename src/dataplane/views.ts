@@ -162,8 +162,8 @@ export function pageSessions(ctx: DataplaneContext, now: number, q: SessionPageQ
 
 export interface ServiceView {
   name: string;
-  /** service-routes of this router: `peer r2 (wan0->r2/wan0 up)` or `local lan0` */
-  routes: { name: string; kind: 'peer' | 'local'; target: string; usable: boolean }[];
+  /** service-routes of this router: `peer r2 (wan0->r2/wan0 up)`, `local lan0` or `learned RIB (n routes)` */
+  routes: { name: string; kind: 'peer' | 'local' | 'learned'; target: string; usable: boolean }[];
   reachable: boolean;
   sessions: number;
 }
@@ -206,6 +206,10 @@ export function listServices(tables: ForwardingTables, isPathUp: (path: number) 
     const routes = svc.routes.map((route) => {
       if (route.kind === 'local') {
         return { name: route.name, kind: 'local' as const, target: tables.interfaces[route.interface]!.name, usable: true };
+      }
+      if (route.kind === 'learned') {
+        const routes = tables.rib.filter((r) => r.selected).length;
+        return { name: route.name, kind: 'learned' as const, target: `RIB (${routes} route${routes === 1 ? '' : 's'})`, usable: routes > 0 };
       }
       const peer = tables.peers[route.peer]!;
       const up = peer.paths.filter(isPathUp).map((p) => tables.paths[p]!.name);

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { COLLECTOR_ADDRESS, COLLECTOR_NAME, COLLECTOR_PORT } from './collector.js';
+import { FLOOD_RANGE, PE_AS, PE_LINKS, PE_PREFIX, PE_SERVER, ROUTER_AS } from './bgp.js';
 import { DEFAULT_SHAPE, SLA_MAX_LATENCY_MS, type LabShape } from './shape.js';
 import {
   DOS_BURST, DOS_PER_SOURCE_RATE, FLOOD_SOURCE, FN_IN, FN_NAME, FN_OUT, GUEST_CLIENT, GUEST_PREFIX, INTERNET_ECHO_PORT, INTERNET_NAT, INTERNET_PREFIX,
@@ -127,6 +128,45 @@ function telemetryBlock(): string {
 }
 
 /** The authority's plugins: the profile's, then those of `svr lab up --plugin` (options as JSON, which is YAML). */
+/** `--bgp`: the PE's server (reached along the learned route) and the clients (announced by r2). */
+function bgpServices(): string {
+  return `    # --- svr lab up --bgp (docs/routing.md) ---
+    - name: bgp-web                  # the PE's server ${PE_SERVER}: r1 follows the route the PE announces
+      addresses: [${PE_PREFIX}]
+      transport:
+        - protocol: tcp
+          ports: [80]
+        - protocol: udp
+          ports: [7]
+      access-policy:
+        - source: engineering
+      service-policy: ${PATHS_POLICY}
+    - name: clients                  # the clients, as seen from r2: announced to the PE (redistribute-service)
+      addresses: [198.18.1.0/24]
+      access-policy:
+        - source: engineering
+      service-policy: ${PATHS_POLICY}
+`;
+}
+
+/** `--bgp`: a router's routing block (the PE is its eBGP neighbour). */
+function bgpRouting(r: RouterRole): string {
+  const l = PE_LINKS[r];
+  return `      routing:                       # --bgp: FRR (zebra, bgpd, bfdd) run by the node; routes learned over FPM
+        interface: lan0              # learned routes deliver through lan0 (the kernel, programmed by zebra, resolves the gateway)
+        bgp:
+          as: ${ROUTER_AS[r]}
+          router-id: ${l.routerAddress}
+${r === 'r2' ? '          redistribute-service: true   # announce services reachable through usable peer paths\n' : ''}          neighbors:
+            - address: ${l.peAddress}     # the provider edge (<prefix>-pe)
+              remote-as: ${PE_AS}
+              keepalive: 1
+              hold: 3
+              bfd: true
+              max-prefix: 20000
+${r === 'r1' ? `              accept-prefixes: [${PE_PREFIX}, ${FLOOD_RANGE}]\n` : ''}`;
+}
+
 function authorityPlugins(shape: LabShape): string {
   const extra = (shape.plugins ?? []).map((p) => `    - use: ${JSON.stringify(p.use)}      # svr lab up --plugin
 ${p.with !== undefined ? `      with: ${JSON.stringify(p.with)}
@@ -266,7 +306,7 @@ ${plugins ? `      service-chain: [builtin.external-function/${FN_NAME}]   # thr
       access-policy:
         - source: engineering
       service-policy: ${PATHS_POLICY}
-${plugins ? pluginServices() : ''}
+${plugins ? pluginServices() : ''}${shape.bgp === true ? bgpServices() : ''}
 ${authorityPlugins(shape)}${shape.collector === true ? telemetryBlock() : ''}  routers:
     - name: r1                       # runs in namespace <prefix>-r1
       interfaces:
@@ -283,8 +323,11 @@ ${wanInterfaces('r1', paths, shape)}${plugins ? `        - name: ${FN_OUT}      
 ` : ''}      routes:
         - prefix: 198.18.1.0/24      # the clients (replies go back out of lan0)
           interface: lan0
-      service-routes:
-        - name: web-via-r2
+${shape.bgp === true ? bgpRouting('r1') : ''}      service-routes:
+${shape.bgp === true ? `        - name: bgp-web-learned      # --bgp: along the route the PE announces (none: new sessions refused, no-route)
+          service: bgp-web
+          use-learned-routes: true
+` : ''}        - name: web-via-r2
           service: web
           peer: r2
         - name: stream-via-r2
@@ -313,8 +356,11 @@ ${wanInterfaces('r2', paths, shape)}        - name: lan0
           interface: lan0
 ${plugins ? `        - prefix: ${INTERNET_PREFIX}     # the internet (veth r2-i; the kernel forwards what lan0 writes)
           interface: lan0
-` : ''}      service-routes:
-        - name: web-local
+` : ''}${shape.bgp === true ? bgpRouting('r2') : ''}      service-routes:
+${shape.bgp === true ? `        - name: clients-via-r1       # --bgp: r2 reaches the clients through r1, and announces them while a path is up
+          service: clients
+          peer: r1
+` : ''}        - name: web-local
           service: web
           next-hop:
             interface: lan0

@@ -46,6 +46,8 @@ export interface LabShape {
   etcd?: number;
   /** the N-router lab (lab/fabric.ts) instead of client - r1 - r2 - server */
   fabric?: { routers: number; topology: FabricTopology };
+  /** a provider-edge namespace running FRR as both routers' BGP neighbour (lab/bgp.ts, docs/routing.md) */
+  bgp?: boolean;
   /** plugins every router loads besides the profile's (`svr lab up --plugin PATH[=JSON]`): absolute paths */
   plugins?: LabPlugin[];
 }
@@ -105,6 +107,7 @@ export interface ShapeInput {
   /** N routers in a topology (either one makes it the N-router lab) */
   routers?: string | number;
   topology?: string;
+  bgp?: boolean;
   /** `--plugin PATH[=JSON]` values (relative paths from the working directory) */
   plugins?: readonly string[];
 }
@@ -137,6 +140,7 @@ export function checkShape(i: ShapeInput): LabShape {
     profile: oneOf(i.profile, 'basic', LAB_PROFILES, '--profile'),
     ...(i.collector === true ? { collector: true, collectorRotateS: int(i.collectorRotateS, 60, 2, 3600, '--collector-rotate', ' (seconds)') } : {}),
     ...(i.conductor === true ? { conductor: true } : {}),
+    ...(i.bgp === true ? { bgp: true } : {}),
     ...(i.plugins !== undefined && i.plugins.length > 0 ? { plugins: i.plugins.map(parseLabPlugin) } : {}),
     ...etcdOf(i),
     ...fabricOf(i),
@@ -158,6 +162,7 @@ function fabricOf(i: ShapeInput): { fabric?: LabShape['fabric'] } {
   const paths = int(i.paths, 1, 1, MAX_PATHS, '--paths', '');
   if (paths !== 1) throw new SvrError('SVR_ERR_LAB_OPTION', `--paths ${paths} with --routers/--topology: the N-router lab has one WAN interface per router (its peers come from the topology)`);
   if (i.profile !== undefined && i.profile !== 'basic') throw new SvrError('SVR_ERR_LAB_OPTION', `--profile ${i.profile} with --routers/--topology: the plugins profile is a two-router lab`);
+  if (i.bgp === true) throw new SvrError('SVR_ERR_LAB_OPTION', '--bgp with --routers/--topology: the provider edge joins the two-router lab (r1 and r2)');
   return { fabric: { routers, topology } };
 }
 
@@ -165,6 +170,6 @@ function fabricOf(i: ShapeInput): { fabric?: LabShape['fabric'] } {
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
   const head = s.fabric !== undefined ? `${s.fabric.routers} routers, ${s.fabric.topology}${s.fabric.topology === 'hub-spoke' ? ' (r1 is the hub)' : ''}` : `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}`;
-  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}`;
+  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}`;
 
 }

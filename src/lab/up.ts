@@ -19,6 +19,7 @@ import {
   siteServerLaunch, type Launch,
 } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
+import { PE_ROLE, PE_SERVER, buildBgpNetwork, peFrrDir, peLaunches, peServerLaunch } from './bgp.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
 import { run, sleep } from './run.js';
@@ -117,6 +118,18 @@ async function startCollector(state: LabState, timeoutMs: number, progress: Prog
   progress(`IPFIX collector nfcapd on ${COLLECTOR_ADDRESS}:${COLLECTOR_PORT}/udp in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}), files in ${collectorDir(state.dir)}: nfdump -R ${collectorDir(state.dir)}`);
 }
 
+/** `--bgp`: the provider edge's FRR (zebra first: bfdd and bgpd connect to its API socket). */
+async function startPe(state: LabState, timeoutMs: number, progress: Progress): Promise<void> {
+  for (const l of peLaunches(state.dir)) {
+    const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
+    state.processes.push(record(l, state.prefix, bg.pid, bg.log));
+    writeState(state);
+    if (l.name === 'pe-zebra') await waitReady(bg, { line: /(?:)/, path: join(peFrrDir(state.dir), 'zserv.api'), timeoutMs, what: 'the PE\'s zebra' });
+    release(bg);
+  }
+  progress(`provider edge FRR (zebra, bfdd, bgpd) running in ${nsName(state.prefix, PE_ROLE)}, files in ${peFrrDir(state.dir)}: ip netns exec ${nsName(state.prefix, PE_ROLE)} vtysh --vty_socket ${peFrrDir(state.dir)}`);
+}
+
 async function startServe(state: LabState, l: Launch, timeoutMs: number, what: string, progress: Progress): Promise<void> {
   const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
   state.processes.push(record(l, state.prefix, bg.pid, bg.log));
@@ -168,7 +181,7 @@ async function startSites(state: LabState, plan: FabricPlan, timeoutMs: number, 
 export async function labUp(opts: UpOptions): Promise<LabState> {
   checkPrefix(opts.prefix);
   const shape = opts.shape ?? DEFAULT_SHAPE;
-  readyLabHost(['ip', 'iperf3', ...(shape.etcd !== undefined ? ['etcd' as const] : []), ...(shape.collector === true ? ['nfcapd' as const] : [])], opts.progress);
+  readyLabHost(['ip', 'iperf3', ...(shape.etcd !== undefined ? ['etcd' as const] : []), ...(shape.collector === true ? ['nfcapd' as const] : []), ...(shape.bgp === true ? ['vtysh' as const] : [])], opts.progress);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   const seed = opts.seed ?? 1;
@@ -194,7 +207,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     : [plan.wanNamespace, ...plan.routers.flatMap((r) => [r.namespace, r.hostNamespace])];
   const state: LabState = {
     prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(),
-    namespaces: [...labNs, ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : [])], processes: [], shape: { ...shape },
+    namespaces: [...labNs, ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : []), ...(shape.bgp === true ? [nsName(opts.prefix, PE_ROLE)] : [])], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
@@ -209,12 +222,17 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
       await buildCollectorNetwork(opts.prefix, opts.progress);
       await startCollector(state, timeoutMs, opts.progress);
     }
+    if (shape.bgp === true) {
+      await buildBgpNetwork(opts.prefix, opts.progress);
+      await startPe(state, timeoutMs, opts.progress);
+    }
     if (plan === undefined) for (let k = 1; k <= shape.paths; k++) await startEmulator(state, k, seed, timeoutMs, opts.progress);
     const tokens = shape.conductor === true ? await startConductors(state, routers, timeoutMs, opts.progress) : undefined;
     for (const r of routers) await startNode(state, r, timeoutMs, opts.progress, tokens?.[r]);
     if (plan === undefined) {
       if (shape.profile === 'plugins') await wireFunction(opts.prefix, opts.progress);
       await startServers(state, timeoutMs, opts.progress);
+      if (shape.bgp === true) await startServe(state, peServerLaunch(opts.prefix), timeoutMs, `the PE's http and udp echo servers on ${PE_SERVER}`, opts.progress);
     } else {
       await startSites(state, plan, timeoutMs, opts.progress);
     }

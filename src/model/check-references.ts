@@ -142,7 +142,7 @@ class ReferenceChecks {
       }
       const routePrefixes = new Set<string>();
       for (const route of router.routes) {
-        this.#lanInterface(router, byName, route.interface, this.at(route, 'interface'));
+        if (route.interface !== undefined) this.#lanInterface(router, byName, route.interface, this.at(route, 'interface'));
         const prefix = parsePrefix(route.prefix);
         if (prefix === undefined) continue;
         const key = formatPrefix(maskPrefix(prefix));
@@ -150,6 +150,7 @@ class ReferenceChecks {
         routePrefixes.add(key);
       }
       this.#serviceRoutes(router, byName);
+      if (router.routing !== undefined) this.#lanInterface(router, byName, router.routing.interface, this.at(router.routing, 'interface'));
       this.#adjacencies(router);
     }
   }

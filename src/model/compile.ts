@@ -20,15 +20,17 @@ import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { RouterTables } from './router-tables.js';
 import { ServiceFib, type FibEntry } from './service-fib.js';
+import { BLACKHOLE, ribEntries, ribPrefix, type LearnedRoute, type RibEntry } from './rib.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
-import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
+import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, ROUTE_BLACKHOLE, VECTOR_NEVER } from './tables.js';
 import { endpointName, peerLinks, type PeerLink } from './topology.js';
 import { servicesOf } from './applies-to.js';
 
 /** IP protocol numbers of the transport protocols a service can name. */
 export const IP_PROTOCOL: Readonly<Record<TransportProtocol, number>> = Object.freeze({ icmp: 1, tcp: 6, udp: 17, icmpv6: 58 });
 
-export function compileRouter(config: SvrConfig, routerName: string, generation: number): ForwardingTables {
+/** `learned`: the routes FRR selected (routing/), added to the RIB next to the static routes. */
+export function compileRouter(config: SvrConfig, routerName: string, generation: number, learned: readonly LearnedRoute[] = []): ForwardingTables {
   const authority = config.authority;
   const router = authority.routers.find((r) => r.name === routerName);
   if (router === undefined) {
@@ -66,6 +68,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
       Object.freeze({ id, name: r.name, nameBytes: peerNames.bytes[id]!, paths: Object.freeze(paths.filter((p) => p.peer === id).map((p) => p.id)) }),
   );
 
+  const rib = ribEntries(router, learned);
   const access = new AccessTable(
     tenants.names,
     services.map((s) => accessRules(s)),
@@ -82,10 +85,11 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
     peerNames,
     paths,
     members: memberTrie(authority),
-    routes: routeTrie(router, ifIndex),
+    routes: routeTrie(rib, router, ifIndex),
     pathsByRemote: interfaces.map((iface) => remoteWaypointTrie(iface, paths)),
     fib: new ServiceFib(fibEntries(services), access),
     access,
+    rib,
   });
 }
 
@@ -177,6 +181,7 @@ function compileService(
   const routes = router.serviceRoutes
     .filter((r) => r.service === service.name)
     .map((r): CompiledServiceRoute => {
+      if (r.useLearnedRoutes === true) return Object.freeze({ kind: 'learned', name: r.name });
       if (r.peer !== undefined) return Object.freeze({ kind: 'peer', name: r.name, peer: peers.id(r.peer) });
       const hop = r.nextHop;
       const index = hop === undefined ? undefined : ifIndex.get(hop.interface);
@@ -242,12 +247,14 @@ function memberTrie(authority: Authority): PrefixTrie {
   return trie;
 }
 
-function routeTrie(router: Router, ifIndex: ReadonlyMap<string, number>): PrefixTrie {
-  const trie = new PrefixTrie();
-  for (const route of router.routes) {
-    const index = ifIndex.get(route.interface);
+/** The RIB's selected routes -> their lan interface (a blackhole: ROUTE_BLACKHOLE, which routeLocal answers as no interface). */
+function routeTrie(rib: readonly RibEntry[], router: Router, ifIndex: ReadonlyMap<string, number>): PrefixTrie {
+  const trie = new PrefixTrie(rib.length * 8);
+  for (const route of rib) {
+    if (!route.selected) continue;
+    const index = route.interface === BLACKHOLE ? ROUTE_BLACKHOLE : ifIndex.get(route.interface);
     if (index === undefined) invalid(`route ${route.prefix} of router "${router.name}" names unknown interface "${route.interface}"`);
-    const p = prefix(route.prefix, `route of router "${router.name}"`);
+    const p = ribPrefix(route);
     trie.insert(p.bytes, p.length, index);
   }
   return trie;

@@ -143,16 +143,34 @@ export interface InterfaceInput {
 
 export interface RouteInput {
   prefix: string;
-  interface: string;
+  /** required unless `blackhole: true` */
+  interface?: string;
   gateway?: string;
+  blackhole?: boolean;
+  /** administrative distance 1-255, default 1 */
+  distance?: number;
 }
 
 export interface ServiceRouteInput {
   name: string;
   service: string;
-  /** exactly one of `peer` and `nextHop` */
+  /** exactly one of `peer`, `nextHop` and `useLearnedRoutes: true` */
   peer?: string;
   nextHop?: { interface: string; gateway?: string };
+  useLearnedRoutes?: boolean;
+}
+
+/** A router's RIB and BGP through FRR (docs/routing.md). */
+export interface RoutingInput {
+  interface: string;
+  fpmPort?: number;
+  staleHold?: number;
+  bgp?: {
+    as: number;
+    routerId: string;
+    redistributeService?: boolean;
+    neighbors?: { address: string; remoteAs: number; multihop?: number; keepalive?: number; hold?: number; bfd?: boolean; maxPrefix?: number; acceptPrefixes?: string[] }[];
+  };
 }
 
 /** A router's key-exchange identity: its X25519 public key (base64) and where its node reads the private key. */
@@ -174,6 +192,7 @@ export interface RouterInput {
   routes?: RouteInput[];
   serviceRoutes?: ServiceRouteInput[];
   plugins?: PluginInput[];
+  routing?: RoutingInput;
 }
 
 export interface AuthorityInput {

@@ -234,8 +234,13 @@ export interface KernelRoute {
 export interface Route {
   /** Destination prefix delivered through `interface` (a LAN interface). */
   prefix: string;
-  interface: string;
+  /** required unless `blackhole` */
+  interface?: string;
   gateway?: string;
+  /** true: packets to the prefix are dropped (no-route), however a shorter prefix would route them */
+  blackhole?: boolean;
+  /** A static route in the RIB: administrative distance 1-255, default 1 (docs/routing.md). */
+  distance: number;
 }
 
 export interface ServiceRoute {
@@ -245,6 +250,45 @@ export interface ServiceRoute {
   peer?: string;
   /** Deliver locally through this LAN interface. */
   nextHop?: { interface: string; gateway?: string };
+  /** Deliver along the RIB (static and learned routes) toward the packet's destination; none -> no-route. */
+  useLearnedRoutes?: boolean;
+}
+
+/** A router's routing instance (docs/routing.md): the RIB's learned routes and BGP through FRR. */
+export interface Routing {
+  /** The lan interface learned routes deliver through (the kernel of the node's namespace resolves the gateway). */
+  interface: string;
+  /** TCP port of the FPM listener on 127.0.0.1 in the node's namespace (zebra connects to it); default 2620. */
+  fpmPort: number;
+  /** Seconds learned routes stay in the FIB after the FPM connection is lost, 0-3600, default 30. */
+  staleHold: number;
+  bgp?: Bgp;
+}
+
+export interface Bgp {
+  /** this router's AS number, 1-4294967295 */
+  as: number;
+  /** BGP router id (an IPv4 address) */
+  routerId: string;
+  /** true: announce the prefixes of services reachable through usable peer paths (`redistribute service`) */
+  redistributeService: boolean;
+  neighbors: BgpNeighbor[];
+}
+
+export interface BgpNeighbor {
+  address: string;
+  remoteAs: number;
+  /** eBGP multihop TTL 1-255; absent = directly connected */
+  multihop?: number;
+  /** seconds, default 3 / 9 (0 / 0 = no keepalives) */
+  keepalive: number;
+  hold: number;
+  /** BFD for this neighbour through FRR's bfdd */
+  bfd: boolean;
+  /** at most this many prefixes from this neighbour (FRR's maximum-prefix), default 20000 */
+  maxPrefix: number;
+  /** accept only prefixes in these (prefix-list `le 32` semantics); absent = accept all */
+  acceptPrefixes?: string[];
 }
 
 /** A router's long-term key for the key exchange (X25519); the conductor will enrol these. */
@@ -266,6 +310,8 @@ export interface Router {
   interfaces: Interface[];
   routes: Route[];
   serviceRoutes: ServiceRoute[];
+  /** RIB and BGP (docs/routing.md); absent = static routes only. */
+  routing?: Routing;
   /** Plugins loaded on this router only (after the authority's). */
   plugins: PluginRef[];
   /** Groups this router belongs to, for services' `applies-to` (`router-group`). Absent = none. */

@@ -5,11 +5,12 @@ import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE, DEFAULT_WAN_
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
+import { readRouting } from './read-routing.js';
 import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefixProblem } from './formats.js';
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management'] as const;
+export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
 export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
@@ -19,8 +20,8 @@ export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd'] as const;
 const TOPOLOGIES: readonly NeighborhoodTopology[] = ['mesh', 'hub', 'spoke'];
 export const ADJACENCY_KEYS = ['peer', 'interface', 'neighborhood', 'generated'] as const;
 export const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
-export const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
-export const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
+export const ROUTE_KEYS = ['prefix', 'interface', 'gateway', 'distance', 'blackhole'] as const;
+export const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop', 'use-learned-routes'] as const;
 export const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
 /** Fields that only mean something on a wan interface. */
 export const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'enforced-mss'] as const;
@@ -46,10 +47,15 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const serviceRoutes = readList(ctx, o, 'service-routes', path, 'a list of service-routes', (v, p) => readServiceRoute(v, p, ctx));
   const plugins = readPlugins(o, path, ctx);
   const identity = o['identity'] === undefined ? undefined : readIdentity(o['identity'], [...path, 'identity'], ctx);
+  const routing = o['routing'] === undefined || o['routing'] === null ? undefined : readRouting(o['routing'], [...path, 'routing'], ctx);
   const management = readManagement(o, path, ctx);
   if (name === undefined) return undefined;
   const router: Router = { name, interfaces, routes, serviceRoutes, plugins };
   if (identity !== undefined) router.identity = identity;
+  if (routing !== undefined) {
+    router.routing = routing;
+    ctx.origins.set(routing, [...path, 'routing']);
+  }
   if (routerGroups !== undefined) router.routerGroups = routerGroups;
   if (assetId !== undefined) router.assetId = assetId;
   // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
@@ -209,17 +215,24 @@ function readBfd(value: unknown, path: FieldPath, { r }: ReadContext): BfdSettin
 }
 
 function readRoute(value: unknown, path: FieldPath, { r }: ReadContext): Route | undefined {
-  const o = r.object(value, path, 'a route mapping (prefix, interface, gateway)', ROUTE_KEYS);
+  const o = r.object(value, path, 'a route mapping (prefix, interface, gateway, distance, blackhole)', ROUTE_KEYS);
   if (o === undefined) return undefined;
   const prefix = r.string(o, 'prefix', path, 'a destination prefix like 198.18.1.0/24');
   if (prefix !== undefined) {
     const problem = prefixProblem(prefix);
     if (problem !== undefined) r.problems.add([...path, 'prefix'], problem);
   }
-  const iface = r.string(o, 'interface', path, 'the name of a lan interface of this router');
-  const gateway = readGateway(o, path, prefix, r);
-  if (prefix === undefined || iface === undefined) return undefined;
-  const route: Route = { prefix, interface: iface };
+  const blackhole = r.boolean(o, 'blackhole', path, false);
+  if (blackhole) for (const key of ['interface', 'gateway']) {
+    if (o[key] !== undefined) r.problems.add([...path, key], `a blackhole route has no \`${key}\`; remove it or \`blackhole\``);
+  }
+  const iface = blackhole ? undefined : r.string(o, 'interface', path, 'the name of a lan interface of this router (or `blackhole: true`)');
+  const gateway = blackhole ? undefined : readGateway(o, path, prefix, r);
+  const distance = r.integer(o, 'distance', path, 1, 255, 1, ' (administrative distance)');
+  if (prefix === undefined || (iface === undefined && !blackhole)) return undefined;
+  const route: Route = { prefix, distance };
+  if (iface !== undefined) route.interface = iface;
+  if (blackhole) route.blackhole = true;
   if (gateway !== undefined) route.gateway = gateway;
   return route;
 }
@@ -248,15 +261,18 @@ function readServiceRoute(value: unknown, path: FieldPath, { r }: ReadContext): 
     const gateway = hop === undefined ? undefined : r.optionalString(hop, 'gateway', at, 'a gateway IPv4 or IPv6 address', (s) => addressProblem(s) === undefined);
     if (iface !== undefined) nextHop = gateway === undefined ? { interface: iface } : { interface: iface, gateway };
   }
+  const learned = r.boolean(o, 'use-learned-routes', path, false);
   const hasPeer = o['peer'] !== undefined && o['peer'] !== null;
   const hasNextHop = o['next-hop'] !== undefined && o['next-hop'] !== null;
-  if (hasPeer && hasNextHop) {
-    r.problems.add([...path, 'next-hop'], 'a service-route has exactly one of `peer` and `next-hop`; remove one');
-  } else if (!hasPeer && !hasNextHop) {
-    r.problems.add(path, 'a service-route needs exactly one of `peer` (send to a peer router) or `next-hop` (deliver through a lan interface)');
+  const kinds = [hasPeer, hasNextHop, learned].filter(Boolean).length;
+  if (kinds > 1) {
+    r.problems.add([...path, learned ? 'use-learned-routes' : 'next-hop'], 'a service-route has exactly one of `peer`, `next-hop` and `use-learned-routes: true`; remove the others');
+  } else if (kinds === 0) {
+    r.problems.add(path, 'a service-route needs exactly one of `peer` (send to a peer router), `next-hop` (deliver through a lan interface) or `use-learned-routes: true` (deliver along the RIB)');
   }
   if (name === undefined || service === undefined) return undefined;
   const route: ServiceRoute = { name, service };
+  if (learned) route.useLearnedRoutes = true;
   if (peer !== undefined) route.peer = peer;
   if (nextHop !== undefined) route.nextHop = nextHop;
   return route;

@@ -5,11 +5,12 @@
  */
 import { formatAddress, type AddressFamily } from '../packet/addr.js';
 import type { CompiledInterface, CompiledPath, CompiledPeer, CompiledService, Family, ForwardingTables } from './tables.js';
-import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_PATH, NO_TENANT } from './tables.js';
+import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_PATH, NO_TENANT, ROUTE_BLACKHOLE } from './tables.js';
 import type { NameTable } from './name-table.js';
 import type { PrefixTrie } from './prefix-trie.js';
 import type { AccessDecision, AccessTable } from './access-table.js';
 import type { FibEntry, ServiceFib } from './service-fib.js';
+import type { RibEntry } from './rib.js';
 
 export interface RouterTablesParts {
   readonly generation: number;
@@ -30,6 +31,7 @@ export interface RouterTablesParts {
   readonly pathsByRemote: ReadonlyArray<PrefixTrie | undefined>;
   readonly fib: ServiceFib;
   readonly access: AccessTable;
+  readonly rib: readonly RibEntry[];
 }
 
 export class RouterTables implements ForwardingTables {
@@ -43,6 +45,7 @@ export class RouterTables implements ForwardingTables {
   readonly interfaces: readonly CompiledInterface[];
   readonly peers: readonly CompiledPeer[];
   readonly paths: readonly CompiledPath[];
+  readonly rib: readonly RibEntry[];
 
   readonly #tenants: NameTable;
   readonly #services: NameTable;
@@ -66,6 +69,7 @@ export class RouterTables implements ForwardingTables {
     this.interfaces = parts.interfaces;
     this.peers = parts.peers;
     this.paths = parts.paths;
+    this.rib = parts.rib;
     this.#tenants = parts.tenants;
     this.#services = parts.serviceNames;
     this.#peers = parts.peerNames;
@@ -132,7 +136,7 @@ export class RouterTables implements ForwardingTables {
 
   routeLocal(buf: Uint8Array, dstOff: number, family: Family): number {
     const index = this.#routes.lookup(buf, dstOff, family);
-    return index === -1 ? NO_INTERFACE : index;
+    return index === -1 || index === ROUTE_BLACKHOLE ? NO_INTERFACE : index;
   }
 
   pathFrom(ifIndex: number, buf: Uint8Array, srcOff: number, family: Family): number {
@@ -142,7 +146,7 @@ export class RouterTables implements ForwardingTables {
     return path === -1 ? NO_PATH : path;
   }
 
-  /** A readable view for `svr show`: addresses as text, byte arrays and keys left out. */
+  /** A readable view for `svr show`: addresses as text, byte arrays and keys left out (the RIB: `svr show rib`). */
   toJSON(): unknown {
     const address = (bytes: Uint8Array): string => (bytes.length === 0 ? '' : formatAddress(bytes, 0, (bytes.length === 4 ? 4 : 6) as AddressFamily));
     return {

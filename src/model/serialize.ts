@@ -4,7 +4,7 @@
  * `svr show config` prints something you can paste into a file.
  */
 import { telemetryToDocument } from './read-telemetry.js';
-import type { AccessRule, BfdSettings, Interface, Management, PluginRef, PortRange, Router, Service, ServicePolicy, SvrConfig } from './config.js';
+import type { AccessRule, BfdSettings, Interface, Management, PluginRef, PortRange, Router, Routing, Service, ServicePolicy, SvrConfig } from './config.js';
 
 type Doc = Record<string, unknown>;
 
@@ -92,13 +92,28 @@ function router(r: Router): Doc {
     'asset-id': r.assetId,
     'router-groups': r.routerGroups,
     interfaces: r.interfaces.map(iface),
-    routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway })),
+    routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway, distance: x.distance === 1 ? undefined : x.distance, blackhole: x.blackhole })),
     'service-routes': r.serviceRoutes.map((x) => clean({
-      name: x.name, service: x.service, peer: x.peer,
+      name: x.name, service: x.service, peer: x.peer, 'use-learned-routes': x.useLearnedRoutes,
       'next-hop': x.nextHop === undefined ? undefined : clean({ interface: x.nextHop.interface, gateway: x.nextHop.gateway }),
     })),
     plugins: r.plugins.length > 0 ? r.plugins.map(plugin) : undefined,
     management: r.management === undefined ? undefined : management(r.management),
+    routing: r.routing === undefined ? undefined : routing(r.routing),
+  });
+}
+
+function routing(x: Routing): Doc {
+  const bgp = x.bgp;
+  return clean({
+    interface: x.interface, 'fpm-port': x.fpmPort, 'stale-hold': x.staleHold,
+    bgp: bgp === undefined ? undefined : {
+      as: bgp.as, 'router-id': bgp.routerId, 'redistribute-service': bgp.redistributeService,
+      neighbors: bgp.neighbors.map((n) => clean({
+        address: n.address, 'remote-as': n.remoteAs, multihop: n.multihop, keepalive: n.keepalive, hold: n.hold, bfd: n.bfd,
+        'max-prefix': n.maxPrefix, 'accept-prefixes': n.acceptPrefixes,
+      })),
+    },
   });
 }
 

@@ -5,12 +5,15 @@
  */
 import type { AccessDecision } from './access-table.js';
 import type { FibEntry } from './service-fib.js';
+import type { RibEntry } from './rib.js';
 import type { BestPathCriteria, HmacCipher, HmacMode, SessionResiliency, VectorCost } from './config.js';
 
 export const NO_TENANT = -1;
 export const LOOKUP_NO_SERVICE = -1;
 export const LOOKUP_ACCESS_DENIED = -2;
 export const NO_INTERFACE = -1;
+/** the route trie's value for a blackhole route (routeLocal answers NO_INTERFACE: the packet has no route) */
+export const ROUTE_BLACKHOLE = 0x7fffffff;
 export const NO_PATH = -1;
 
 export type Family = 4 | 6;
@@ -119,7 +122,9 @@ export interface CompiledPeer {
 
 export type CompiledServiceRoute =
   | { readonly kind: 'peer'; readonly name: string; readonly peer: number }
-  | { readonly kind: 'local'; readonly name: string; readonly interface: number; readonly gateway?: Uint8Array };
+  | { readonly kind: 'local'; readonly name: string; readonly interface: number; readonly gateway?: Uint8Array }
+  /** `use-learned-routes`: deliver along the RIB's selected route for the packet's destination (`routeLocal`) */
+  | { readonly kind: 'learned'; readonly name: string };
 
 export interface CompiledPayloadSecurity {
   readonly policy: string;
@@ -162,6 +167,8 @@ export interface ForwardingTables {
   readonly interfaces: readonly CompiledInterface[];
   readonly peers: readonly CompiledPeer[];
   readonly paths: readonly CompiledPath[];
+  /** The RIB these tables were compiled with (static + learned, selected marked): `svr show rib|fib`. */
+  readonly rib: readonly RibEntry[];
 
   interfaceIndex(name: string): number;
   tenantId(name: string): number;
@@ -187,7 +194,7 @@ export interface ForwardingTables {
   /** The access decision of (tenant, service) for a source, with the rules (indexes into the service's
    *  access-policy) that made it: the same rule `lookupService` applies (`svr explain`; allocates). */
   accessDecision(tenant: number, service: number, buf: Uint8Array, srcOff: number, family: Family): AccessDecision;
-  /** RIB lookup for local delivery: LAN interface index for the destination, or NO_INTERFACE. */
+  /** RIB lookup (selected static and learned routes) for local delivery: LAN interface index for the destination, or NO_INTERFACE. */
   routeLocal(buf: Uint8Array, dstOff: number, family: Family): number;
   /** Path on local interface `ifIndex` whose remote waypoint equals the address at buf[srcOff], or NO_PATH. */
   pathFrom(ifIndex: number, buf: Uint8Array, srcOff: number, family: Family): number;

@@ -19,7 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, SvrError } from '../errors.js';
-import type { Interface, SvrConfig } from '../model/config.js';
+import type { Interface, Router as RouterConfig, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../control/router.js';
@@ -35,9 +35,14 @@ import type { StepRepositoryClient } from '../step/options.js';
 import { StateRecorder } from './recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
-import { explainSession, recordQuery, type SessionExplanation } from './explain-session.js';
+import { explainRecorded, type SessionExplanation } from './explain-session.js';
 import { startRecords, type NodeRecords } from './records.js';
+import type { HistoryPage, HistoryQuery } from '../telemetry/history/query.js';
+import type { SessionRecord } from '../telemetry/record.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
+import { fibView, ribView } from '../routing/views.js';
+import type { NodeRouting } from '../routing/node-routing.js';
+import { startRouting } from './node-routing.js';
 import { Gate } from '../api/http/app.js';
 import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
@@ -70,6 +75,10 @@ export interface NodeOptions {
 
 export class RunningNode {
   private stopping: Promise<void> | null = null;
+  /** FRR and the RIB's learned routes, when the router has `routing` */
+  routing: NodeRouting | undefined;
+  /** starts the routing of a router config (set by startNode); a reload that changes `routing` restarts it */
+  startRouting: ((me: RouterConfig | undefined) => Promise<NodeRouting | undefined>) | undefined;
   private markDone: () => void = () => {};
   readonly startedAt = Date.now();
   /** resolves once the node has stopped (signal, control request or error) */
@@ -114,12 +123,22 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload('control socket');
       case 'show': return this.show(req.what, req.since);
-      case 'history': return this.records.sessions.query(req.query);
-      case 'session': return (await this.records.sessions.get(req.sessionId)) ?? null;
+      case 'history': return this.sessionHistory(req.query);
+      case 'session': return (await this.sessionRecord(req.sessionId)) ?? null;
       case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
       case 'plugin-store': return this.store.pluginEntries(req.plugin, { ...(req.prefix !== undefined ? { prefix: req.prefix } : {}), ...(req.limit !== undefined ? { limit: req.limit } : {}) });
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
+  }
+
+  /** One page of the session history (SVR_ERR_HISTORY_QUERY names a bad parameter; SVR_ERR_HISTORY_STORE: kept off). */
+  sessionHistory(q: HistoryQuery): Promise<HistoryPage> {
+    return this.records.sessions.query(q);
+  }
+
+  /** The latest record of a session in the history, if it has one. */
+  sessionRecord(sessionId: string): Promise<SessionRecord | undefined> {
+    return this.records.sessions.get(sessionId);
   }
 
   private async show(what: string, since: number | undefined): Promise<unknown> {
@@ -134,7 +153,12 @@ export class RunningNode {
       case 'stats': return this.stats();
       case 'alarms': return this.visibility.alarms.registry.active();
       case 'events': return this.visibility.alarms.registry.events(since !== undefined ? { since } : {});
-      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, alarms or events`);
+      case 'rib': return ribView(r.tables);
+      case 'fib': return fibView(r.tables, r.runningConfig, (p) => r.isPathUp(p));
+      case 'bgp':
+        if (this.routing === undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} has no routing (add \`routing\` with \`bgp\` to its router config)`);
+        return this.routing.bgp();
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, alarms, events, rib, fib or bgp`);
     }
   }
 
@@ -161,10 +185,9 @@ export class RunningNode {
   }
 
   private async explainSession(sessionId: string): Promise<SessionExplanation> {
-    const r = await this.records.sessions.get(sessionId);
-    if (r === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
-    const q = recordQuery(r);
-    return explainSession(r, q === undefined ? undefined : this.router.explain(q));
+    const found = await explainRecorded(this.records.sessions, this.router, sessionId);
+    if (found === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
+    return found;
   }
 
   /**
@@ -229,6 +252,7 @@ export class RunningNode {
     await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
     await this.recorder.recordConfig(configToDocument(redactSecrets(next)));
+    await this.reroute(next);
     try {
       await this.api?.apply(api);
     } catch (e) {
@@ -239,6 +263,22 @@ export class RunningNode {
     }
   }
 
+  /** A changed `routing` block: FRR is stopped and started again with it (learned routes are learned again). */
+  private async reroute(next: SvrConfig): Promise<void> {
+    const me = next.authority.routers.find((r) => r.name === this.name);
+    if (this.startRouting === undefined || isDeepStrictEqual(me?.routing, this.routing?.config)) return;
+    await this.routing?.stop();
+    this.routing = undefined;
+    this.router.setLearnedRoutes([]);
+    try {
+      this.routing = await this.startRouting(me);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.log.info('routing.refused', { reason });
+      this.visibility.alarms.registry.event({ category: 'config', severity: 'major', source: 'routing', message: `routing did not start with the new config: ${reason}` });
+    }
+  }
+
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('node.stopping', { reason });
@@ -246,6 +286,7 @@ export class RunningNode {
       this.visibility.stop();
       await this.control?.close();
       this.control = null;
+      await this.routing?.stop(); // FRR's daemons go first: zebra takes its kernel routes with it
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
       await this.records.close();
       await this.recorder.close();
@@ -324,7 +365,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await closeStore();
     throw e;
   }
-  visibility.metrics.setIpfixSource(() => records.sessions.counters().collectors.map((c) => ({ collector: c.name, status: c.status, counters: c })));
+  visibility.metrics.setRecordsSource(() => records.sessions.counters());
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
@@ -337,6 +378,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     void node.stop(`data-path worker ${worker} ended (code ${code}): restart the node`);
   };
   try {
+    node.startRouting = (r) => startRouting(router, r, `${dataDir}-frr`, log, visibility.alarms.registry);
+    node.routing = await node.startRouting(me);
+  } catch (e) {
+    await node.stop('routing did not start');
+    throw e;
+  }
+  try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
   } catch (e) {
     await node.stop('control socket failed');
@@ -344,7 +392,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   const management = new ManagementApi({
     router, node: { name: o.name, version, startedAt: node.startedAt }, stats: () => node.stats(), config: () => node.configDocument(),
-    reload: (by) => node.reload(by), alarms: visibility.alarms.registry, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
+    reload: (by) => node.reload(by), alarms: visibility.alarms.registry,
+    history: { query: (q) => records.sessions.query(q), get: (id) => records.sessions.get(id), explain: (id) => explainRecorded(records.sessions, router, id) }, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
+    routing: {
+      rib: () => ribView(router.tables),
+      fib: () => fibView(router.tables, router.runningConfig, (p) => router.isPathUp(p)),
+      bgp: async () => node.routing?.bgp(),
+    },
   }, logInfo);
   node.attachApi(management);
   try {

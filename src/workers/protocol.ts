@@ -2,6 +2,7 @@
  * Messages between the main thread (control) and data-path workers. At most one message per batch or
  * per control event; packets never travel here except in hand-off batches between workers.
  */
+import type { LearnedRoute } from '../model/rib.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -21,6 +22,8 @@ export interface WorkerInit {
   /** the config document (configToDocument), validated again in the worker */
   config: unknown;
   generation: number;
+  /** the RIB's learned routes (routing/), compiled next to the config */
+  learned: LearnedRoute[];
   steering: SteeringShared;
   pathUp: SharedArrayBuffer;
   /** this worker's verified packets per path (Float64Array of MAX_PATHS): BFD liveness under load */
@@ -47,7 +50,7 @@ export type ToWorker =
   | { t: 'probe'; row: number; gen: number }
   | { t: 'remove'; row: number; gen: number; reason: CloseReason }
   | { t: 'pathMessage'; path: number; payload: Uint8Array }
-  | { t: 'config'; config: unknown; generation: number }
+  | { t: 'config'; config: unknown; generation: number; learned: LearnedRoute[] }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
   | { t: 'sessionPage'; id: number; query: SessionPageQuery; rowBits: number }

@@ -20,6 +20,7 @@ import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } f
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
+import { learnedOf } from '../model/rib.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PluginSpec } from '../plugins/host.js';
 import type { FromWorker, ToWorker, WorkerIo } from './protocol.js';
@@ -93,7 +94,7 @@ export class WorkerHost implements DataPathHost {
       const counters = new SharedArrayBuffer(MAX_COUNTERS * 8);
       const pathRx = new SharedArrayBuffer(MAX_PATHS * 8);
       const worker = new Worker(new URL('./worker-main.js', import.meta.url), {
-        workerData: { index, count: this.workers, routerName: init.routerName, config: doc, generation: init.tables.generation, steering, pathUp, pathRx, counters, io: this.io, sessionCountersMs: this.sessionCountersMs },
+        workerData: { index, count: this.workers, routerName: init.routerName, config: doc, generation: init.tables.generation, learned: learnedOf(init.tables.rib), steering, pathUp, pathRx, counters, io: this.io, sessionCountersMs: this.sessionCountersMs },
       });
       const state: WorkerState = {
         worker, alive: true, names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
@@ -215,7 +216,7 @@ export class WorkerHost implements DataPathHost {
 
   setTables(tables: ForwardingTables, config: SvrConfig): void {
     this.tables = tables;
-    this.broadcast({ t: 'config', config: configToDocument(config), generation: tables.generation });
+    this.broadcast({ t: 'config', config: configToDocument(config), generation: tables.generation, learned: learnedOf(tables.rib) });
   }
 
   setPathUp(path: number, up: boolean): void {

@@ -14,6 +14,7 @@ import type { PacketPort } from '../dataplane/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
 import { setBusyPoll } from '../io/tun/busy-poll.js';
 import { compileRouter } from '../model/compile.js';
+import type { LearnedRoute } from '../model/rib.js';
 import { parseConfig } from '../model/validate.js';
 import { PluginHost, chainStages } from '../plugins/host.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
@@ -23,11 +24,11 @@ const init = workerData as WorkerInit;
 const parent = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => parent.postMessage(m, transfer);
 
-function compile(config: unknown, generation: number) {
-  return compileRouter(parseConfig(JSON.stringify(config), 'worker config'), init.routerName, generation);
+function compile(config: unknown, generation: number, learned: readonly LearnedRoute[]) {
+  return compileRouter(parseConfig(JSON.stringify(config), 'worker config'), init.routerName, generation, learned);
 }
 
-let tables = compile(init.config, init.generation);
+let tables = compile(init.config, init.generation, init.learned);
 const peers = new Map<number, MessagePort>();
 const ports: (PacketPort | null)[] = tables.interfaces.map(() => null);
 
@@ -123,7 +124,7 @@ async function handle(m: ToWorker): Promise<void> {
       dp.sendPathMessage(m.path, m.payload);
       break;
     case 'config':
-      tables = compile(m.config, m.generation);
+      tables = compile(m.config, m.generation, m.learned);
       dp.setTables(tables);
       break;
     case 'plugins': {

@@ -90,7 +90,8 @@ async function main(): Promise<void> {
   await r2.start();
   await r1.whenPathsUp();
   await r2.whenPathsUp();
-  await waitFor(seen, 'path.up', (e) => e.path === 'wan1->r2/wan1', 'both paths');
+  await waitFor(seen, 'path.up', (e) => e.path === 'wan0->r2/wan0', 'path 1', 0, 15_000);
+  await waitFor(seen, 'path.up', (e) => e.path === 'wan1->r2/wan1', 'path 2', 0, 15_000);
 
   const client = new SimHost({ address: CLIENT, port: clientLan.hostPort(CLIENT) });
   const server = new SimHost({ address: SERVER, port: serverLan.hostPort(SERVER) });

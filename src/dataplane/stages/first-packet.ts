@@ -18,7 +18,7 @@
  */
 import { LOOKUP_ACCESS_DENIED, LOOKUP_NO_SERVICE, NO_TENANT } from '../../model/tables.js';
 import { PROTO_TCP, TCP_RST, type PacketInfo } from '../../packet/ip.js';
-import { ROUTE_NONE, ROUTE_PEER, ROUTE_REFUSED, TSE_PASS, TSE_RESET, chooseRoute, routeChoice, transportStateVerdict } from '../admission.js';
+import { ROUTE_NONE, ROUTE_PEER, ROUTE_REFUSED, TSE_PASS, TSE_RESET, chooseRoute, routeChoice, transportStateVerdict, usesRib } from '../admission.js';
 import { PF_NEW_SESSION, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
@@ -144,7 +144,8 @@ export class FirstPacketStage implements Stage {
       }
       return N_DROP;
     }
-    const route = chooseRoute(svc, service, ctx.servicePaths, ctx.pathUp, this.route);
+    const ribIf = usesRib(svc) ? tables.routeLocal(d, pi.dstOff, pi.family) : -1;
+    const route = chooseRoute(svc, service, ctx.servicePaths, ctx.pathUp, this.route, ribIf);
     if (route.kind === ROUTE_NONE || route.kind === ROUTE_REFUSED) {
       const refused = route.kind === ROUTE_REFUSED;
       c.add(refused ? this.cRefused : this.cNoRoute);

@@ -149,6 +149,19 @@ test('GET /api/v1/plugins: 200, 401', async () => {
   assert.equal(r.body, []);
 });
 
+test('GET /api/v1/rib, /fib: the RIB and the service FIB as svr show rib|fib; /bgp without routing: 404; 401', async () => {
+  for (const url of ['/api/v1/rib', '/api/v1/fib', '/api/v1/bgp']) await needsToken('GET', url);
+  const rib = await call(f.app, 'GET', '/api/v1/rib', READER);
+  assert.is(rib.status, 200, rib.text);
+  assert.ok(rib.body.routes.some((r: { protocol: string; selected: boolean }) => r.protocol === 'static' && r.selected), rib.text);
+  const fib = await call(f.app, 'GET', '/api/v1/fib', READER);
+  assert.is(fib.status, 200, fib.text);
+  assert.ok(fib.body.entries.some((e: { service: string; nextHops: string[] }) => e.service === 'echo' && e.nextHops.length > 0), fib.text);
+  const bgp = await call(f.app, 'GET', '/api/v1/bgp', READER);
+  assert.is(bgp.status, 404, bgp.text);
+  assert.is(bgp.body.code, 'SVR_ERR_API_NOT_FOUND');
+});
+
 test('GET /api/v1/alarms and /api/v1/events: a path down raises peer-path-down and peer-unreachable, its return clears them; since/after; 400; 401', async () => {
   await needsToken('GET', '/api/v1/alarms');
   await needsToken('GET', '/api/v1/events');

@@ -210,7 +210,7 @@ test('interfaces: wan needs a waypoint and a neighborhood; lan has neither', () 
   assert.not.ok(problems.some((p) => p.message.includes('shares no neighborhood')));
 });
 
-test('service-routes: exactly one of peer and next-hop; peers must be reachable', () => {
+test('service-routes: exactly one of peer, next-hop and use-learned-routes; peers must be reachable', () => {
   const problems = problemsOfObject(
     variant((a) => {
       a.routers.push({ name: 'r3', interfaces: [{ name: 'wan0', kind: 'wan', waypoint: '192.0.2.3', neighborhoods: [{ name: 'elsewhere' }] }] });
@@ -230,7 +230,7 @@ test('service-routes: exactly one of peer and next-hop; peers must be reachable'
     }),
   );
   const at = 'authority.routers[0].service-routes';
-  hasProblem(problems, `${at}[0].next-hop`, 'exactly one of `peer` and `next-hop`');
+  hasProblem(problems, `${at}[0].next-hop`, 'exactly one of `peer`, `next-hop` and `use-learned-routes: true`');
   hasProblem(problems, `${at}[1]`, 'needs exactly one of `peer`');
   hasProblem(problems, `${at}[2].peer`, 'router "r3" shares no neighborhood');
   hasProblem(problems, `${at}[3].peer`, 'router "r4" shares no neighborhood (with a matching address family)');

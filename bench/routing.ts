@@ -1,0 +1,121 @@
+/**
+ * Routing (issue 14): the cost of a big RIB. FIB compile time and memory for 10,000 and 100,000 learned
+ * prefixes x 100 services (compileRouter with the learned routes, as a node does on every RIB change), and
+ * the first-packet cost of a service with `use-learned-routes` (classification, service FIB, the RIB
+ * lookup, a local session) with a small and a full table: the new-session rate should stay within 10 %.
+ * Run: node --expose-gc dist/bench/routing.js [--quick]   (--quick: 10,000 prefixes only, fewer rounds)
+ */
+import { parseAddress } from '../src/packet/addr.js';
+import { parseConfig } from '../src/model/validate.js';
+import { buildUdp } from '../src/packet/build.js';
+import { Dataplane } from '../src/dataplane/dataplane.js';
+import { MAX_BATCH } from '../src/dataplane/batch.js';
+import { compileRouter } from '../src/model/compile.js';
+import type { LearnedRoute } from '../src/model/rib.js';
+import type { SvrConfig } from '../src/model/config.js';
+import { Sink } from './inprocess-config.js';
+
+const QUICK = process.argv.includes('--quick');
+const SERVICES = 100;
+
+/** One router, 100 UDP services (10.<i>.0.0/16), each delivered along the RIB (use-learned-routes). */
+function config(): SvrConfig {
+  const services = Array.from({ length: SERVICES }, (_, i) => `    - { name: s${i}, addresses: [10.${i}.0.0/16], transport: [{ protocol: udp }], access-policy: [{ source: t }] }`).join('\n');
+  const routes = Array.from({ length: SERVICES }, (_, i) => `        - { name: s${i}, service: s${i}, use-learned-routes: true }`).join('\n');
+  return parseConfig(`
+authority:
+  name: bench
+  secret: 5f2c8e1a9b3d4f6071829a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f
+  tenants: [{ name: t, members: [198.18.1.0/24] }]
+  services:
+${services}
+  routers:
+    - name: r1
+      interfaces: [{ name: lan0, kind: lan }, { name: lan1, kind: lan }]
+      routing: { interface: lan1 }
+      service-routes:
+${routes}
+`);
+}
+
+const bgp = (prefix: string): LearnedRoute => ({ prefix, gateway: '198.18.61.1', protocol: 'bgp', distance: 20, metric: 0 });
+
+/** `n` learned routes: each service's /16, then /24s inside them (and in 11-14/8 beyond 25,600). */
+function learned(n: number): LearnedRoute[] {
+  const out = Array.from({ length: Math.min(n, SERVICES) }, (_, i) => bgp(`10.${i}.0.0/16`));
+  for (let i = 0; out.length < n; i++) out.push(bgp(`${10 + Math.floor(i / 25600)}.${Math.floor(i / 256) % 100}.${i % 256}.0/24`));
+  return out;
+}
+
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
+
+function compileCost(cfg: SvrConfig, n: number): void {
+  const routes = learned(n);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const tables = compileRouter(cfg, 'r1', 1, routes);
+  const ms = performance.now() - t0;
+  gc();
+  const heap = process.memoryUsage().heapUsed - before;
+  console.log(`FIB compile, ${String(n).padStart(6)} learned x ${SERVICES} services   ${ms.toFixed(0).padStart(5)} ms   +${mib(heap)} MiB heap (${(heap / n).toFixed(0)} B per route)   ${tables.rib.length} RIB routes`);
+}
+
+/** ns per first packet (each its own 5-tuple, to the services' addresses) in a fresh data path. */
+function firstPackets(cfg: SvrConfig, n: number): number {
+  const rounds = QUICK ? 10 : 40;
+  const tables = compileRouter(cfg, 'r1', 1, learned(n));
+  const best: number[] = [];
+  for (let run = 0; run < (QUICK ? 3 : 6); run++) {
+    const dp = new Dataplane({ tables, ports: [new Sink(), new Sink()], onEvents: () => {} });
+    const batches = Array.from({ length: rounds }, (_, k) => {
+      const pkts = Array.from({ length: MAX_BATCH }, (_, i) => {
+        const j = k * MAX_BATCH + i;
+        return buildUdp({ src: parseAddress(`198.18.1.${10 + (j >> 14)}`)!.bytes, dst: parseAddress(`10.${j % SERVICES}.${(j >> 7) % 100}.9`)!.bytes, srcPort: 1024 + (j & 0x3fff), dstPort: 5000, payload: new Uint8Array(64) });
+      });
+      const size = pkts[0]!.length;
+      const data = new Uint8Array(size * MAX_BATCH);
+      pkts.forEach((p, i) => data.set(p, i * size));
+      return { data, off: Uint32Array.from(pkts, (_, i) => i * size), len: Uint32Array.from(pkts, () => size) };
+    });
+    const t0 = process.hrtime.bigint();
+    for (const b of batches) dp.receive(0, b.data, b.off, b.len, MAX_BATCH);
+    best.push(Number(process.hrtime.bigint() - t0) / (rounds * MAX_BATCH));
+    const c = dp.counters.snapshot();
+    if (run === 0 && (c['sessions-created'] ?? 0) < rounds * MAX_BATCH * 0.9) console.log(`  (only ${c['sessions-created']} sessions of ${rounds * MAX_BATCH}: drop-no-route ${c['drop-no-route'] ?? 0})`);
+  }
+  return Math.min(...best);
+}
+
+/** ns per RIB lookup (`routeLocal`, what use-learned-routes adds to a first packet) over 65,536 destinations. */
+function ribLookup(cfg: SvrConfig, n: number): number {
+  const tables = compileRouter(cfg, 'r1', 1, learned(n));
+  const dsts = new Uint8Array(4 * 65536);
+  for (let i = 0; i < 65536; i++) dsts.set([10, i % SERVICES, (i >> 7) & 255, 9], i * 4);
+  let found = 0;
+  let best = Infinity;
+  for (let run = 0; run < 5; run++) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < 8; k++) for (let i = 0; i < 65536; i++) if (tables.routeLocal(dsts, i * 4, 4) >= 0) found++;
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / (8 * 65536));
+  }
+  if (found === 0) console.log('  (no destination had a route)');
+  return best;
+}
+
+const cfg = config();
+for (const n of QUICK ? [10_000] : [10_000, 100_000]) compileCost(cfg, n);
+// the small table holds every service's /16 (so every first packet has a route); the full one 100 x 1,000 more specific /24s on top
+// interleaved, the best of each: JIT warm-up and a shared machine only add time
+let small = Infinity;
+let full = Infinity;
+for (let i = 0; i < 3; i++) {
+  small = Math.min(small, firstPackets(cfg, 100));
+  full = Math.min(full, firstPackets(cfg, QUICK ? 10_000 : 100_000));
+}
+const lookupSmall = ribLookup(cfg, 100);
+const lookupFull = ribLookup(cfg, QUICK ? 10_000 : 100_000);
+console.log(`RIB lookup per first packet: ${lookupSmall.toFixed(0)} ns with 100 routes, ${lookupFull.toFixed(0)} ns with ${QUICK ? '10,000' : '100,000'} (+${(lookupFull - lookupSmall).toFixed(0)} ns, ${((lookupFull - lookupSmall) / small * 100).toFixed(1)} % of a first packet)`);
+console.log(`first packet, use-learned-routes, small RIB (100 routes)        ${(small / 1000).toFixed(2)} µs   (${(1e9 / small / 1000).toFixed(0)} k new sessions/s)`);
+console.log(`first packet, use-learned-routes, full RIB (${QUICK ? '10,000' : '100,000'} routes)   ${(full / 1000).toFixed(2)} µs   (${(1e9 / full / 1000).toFixed(0)} k new sessions/s, ${((full / small - 1) * 100).toFixed(1)} % slower)`);
