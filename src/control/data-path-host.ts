@@ -10,6 +10,7 @@
  */
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { DpEvent, RemoveReason } from '../dataplane/events.js';
+import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
@@ -74,6 +75,13 @@ export interface DataPathHost {
   removeRow(row: number, gen: number, reason: RemoveReason): void;
   /** a message on the path control channel (UDP 1280 between the waypoints) */
   sendPathMessage(path: number, payload: Uint8Array): boolean;
+  /** keys from the key exchange for a path, in every data path between batches: `rx` accepted at once,
+   *  `tx` sent with from `activeAt`, older rx keys kept `overlapMs` after that */
+  setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void;
+  /** drops every key of a path (they expired): it sends and accepts nothing until new keys come */
+  dropPathKeys(path: number): void;
+  /** a path's keys in each data path (worker host: from their last report, at most 1 s old) */
+  pathKeys(path: number): PathKeyStatus[];
   /** expires idle sessions now (each data path also does so on its own timer unless told not to) */
   sweep(): void;
   /** where the plugins' data-path parts run (after open) */

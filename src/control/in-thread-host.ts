@@ -10,6 +10,7 @@
 import { Dataplane } from '../dataplane/dataplane.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { RemoveReason } from '../dataplane/events.js';
+import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { listSessions, tallySessions, type SessionSummary, type SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
@@ -114,6 +115,19 @@ export class InThreadHost implements DataPathHost {
 
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.dataplane.sendPathMessage(path, payload);
+  }
+
+  setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void {
+    this.dataplane.setPathKeys(path, keys, activeAt, overlapMs);
+  }
+
+  dropPathKeys(path: number): void {
+    this.dataplane.dropPathKeys(path);
+  }
+
+  pathKeys(path: number): PathKeyStatus[] {
+    const s = this.dataplane.ctx.crypto.keys.status(path);
+    return s === null ? [] : [s];
   }
 
   sweep(): void {

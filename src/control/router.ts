@@ -23,6 +23,7 @@ import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { validateConfig } from '../model/validate.js';
 import { PathControl, type Liveness } from '../paths/control.js';
+import { PathKeyControl, type KeyControlOptions, type SecurityView } from '../paths/key-control.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
 import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
@@ -38,7 +39,7 @@ import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thre
 import { peerSummaries, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
 
-export type { PathMessage, PeerSummary, RouterIo, SessionEvent };
+export type { PathMessage, PeerSummary, RouterIo, SecurityView, SessionEvent };
 
 export interface RouterOptions {
   /** which router of the authority this is */
@@ -56,6 +57,9 @@ export interface RouterOptions {
   bfd?: PathSupervisorOptions;
   /** run STEP (service and topology exchange) with these options; default off */
   step?: StepOptions | false;
+  /** the key exchange of `key-exchange: handshake` paths: the router's private key (default: read from its
+   *  identity.private-key-file), timings and limits (tests shorten them) */
+  keyExchange?: Omit<KeyControlOptions, 'log'>;
 }
 
 /** `createRouter` options: the router's, and those of its in-thread data path. */
@@ -88,6 +92,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   private readonly liveness: Liveness;
   private readonly pluginHost: PluginHost;
   private readonly pathControl: PathControl;
+  private readonly keyControl: PathKeyControl;
   private readonly episodes: EpisodeSupervisor;
   private readonly peerActors = new PeerActors();
   private readonly migrations: MigrationActors;
@@ -127,6 +132,17 @@ export class Router<H extends DataPathHost = DataPathHost> {
       pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs),
       rank: (service, r) => this.publishRouting(service, r),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
+    const running = (): SvrConfig => this.config;
+    this.keyControl = new PathKeyControl({
+      get tables() { return tables(); },
+      get runningConfig() { return running(); },
+      routerName: opts.name,
+      pathMessages$: this.pathMessages$,
+      sendPathMessage: (p, b) => host.sendPathMessage(p, b),
+      setPathKeys: (p, k, activeAt, overlapMs) => host.setPathKeys(p, k, activeAt, overlapMs),
+      dropPathKeys: (p) => host.dropPathKeys(p),
+      pathKeys: (p) => host.pathKeys(p),
+    }, { ...opts.keyExchange, log: this.log });
     this.migrations = new MigrationActors({
       publish: (service, order) => this.setServiceRouting(service, order),
       record: (r) => this.recordMigration(r),
@@ -166,11 +182,15 @@ export class Router<H extends DataPathHost = DataPathHost> {
     this.peerActors.sync(this.tablesNow, (p) => this.host.isPathUp(p));
     this.migrations.sync(this.tablesNow);
     const started = this.host.start();
-    if (started === undefined) {
+    const control = (): void => {
+      this.keyControl.start(); // handshake paths get keys first: BFD is signed with them
       this.pathControl.start();
+    };
+    if (started === undefined) {
+      control();
       return Promise.resolve();
     }
-    return started.then(() => this.pathControl.start(), async (e: unknown) => {
+    return started.then(control, async (e: unknown) => {
       await this.stop();
       throw e;
     });
@@ -180,6 +200,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     if (!this.running) return;
     this.running = false;
     this.pathControl.stop();
+    this.keyControl.stop();
     this.pluginHost.close();
     this.episodes.stop();
     this.peerActors.stop();
@@ -201,12 +222,14 @@ export class Router<H extends DataPathHost = DataPathHost> {
   applyConfig(config: SvrConfig): void {
     const next = validateConfig(config);
     const tables = compileRouter(next, this.name, this.generation + 1);
+    this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
     this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
     this.generation++;
     this.config = next;
     this.tablesNow = tables;
     // path ids may differ in the new tables: control's verdicts (by name) are republished by id
     for (const p of tables.paths) this.host.setPathUp(p.id, this.usable.get(p.name) ?? this.liveness === 'static');
+    this.keyControl.refresh();
     if (this.running) {
       this.peerActors.sync(tables, (p) => this.host.isPathUp(p));
       this.migrations.sync(tables);
@@ -295,9 +318,11 @@ export class Router<H extends DataPathHost = DataPathHost> {
   /** Per peer: reachability and its paths with liveness, BFD state, quality and sessions. */
   peers(): PeerSummary[] {
     const tally = this.host.tally();
+    const keys = new Map(this.keyControl.view().paths.map((k) => [k.path, { ...(k.tx ? { ageMs: k.tx.ageMs } : {}), ...(k.rekeys !== undefined ? { rekeys: k.rekeys } : {}) }]));
     return peerSummaries({
       tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
       reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p), sessionsOnPath: (p) => tally.perPath[p] ?? 0,
+      keys: (name) => keys.get(name) ?? {},
     });
   }
 
@@ -319,6 +344,11 @@ export class Router<H extends DataPathHost = DataPathHost> {
   /** Loaded plugins with their data-path stages and counters. */
   plugins(): PluginView[] {
     return this.pluginHost.list(this.pluginStages());
+  }
+
+  /** Key status per path (key ids, ages, packets under the key, next rekey, last handshake, refused handshakes). */
+  security(): SecurityView {
+    return this.keyControl.view();
   }
 
   status(): RouterStatus {

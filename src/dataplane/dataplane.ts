@@ -24,6 +24,7 @@ import { ServiceChainStage } from './stages/service-chain.js';
 import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
 import { sealMetadata } from './metadata-crypto.js';
 import { signPacket } from './sign.js';
+import { isHandshakeMessage } from '../crypto/handshake.js';
 import type { PathKeyMaterial } from './path-keys.js';
 import { outerProtocol, removeSession } from './session-ops.js';
 import { ROLE_INGRESS, SF_CLOSING } from './session-table.js';
@@ -299,9 +300,13 @@ export class Dataplane {
   /**
    * Sends a message on the path control channel: UDP waypoint:1280 -> peer waypoint:1280, signed with
    * the path's HMAC unless its policy is `disabled`. Used by BFD, link tests and STEP (control rate).
+   * Key-exchange messages travel unsigned, and only on a path whose keys they make (they authenticate
+   * themselves, and a peer that restarted has no keys to check a trailer with: docs/security.md).
    */
   sendPathMessage(path: number, payload: Uint8Array): boolean {
-    const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, CONTROL_PORT, payload, payload.length, true);
+    const handshake = isHandshakeMessage(payload, 0, payload.length);
+    if (handshake && this.ctx.tables.paths[path]?.keyExchange !== 'handshake') return false;
+    const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, CONTROL_PORT, payload, payload.length, !handshake);
     if (sent) this.ctx.counters.add(this.cPathMessages);
     return sent;
   }

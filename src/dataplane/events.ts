@@ -20,5 +20,6 @@ export type DpEvent =
   | { kind: 'session.resignalled'; row: number; gen: number; sessionId: string }
   /** a plugin stage threw or broke the contract and was disabled */
   | { kind: 'plugin.error'; plugin: string; stage: string; message: string }
-  /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC verified */
+  /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC
+   *  verified; or an unsigned key-exchange message on a path whose keys it makes (it authenticates itself) */
   | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number };

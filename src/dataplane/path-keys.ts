@@ -53,8 +53,10 @@ export class TxKey {
     readonly hmac: BatchHmac,
     readonly meta: BatchCipher | null,
     readonly fingerprint: string,
-    now: number,
+    /** when it was installed (ms) */
+    readonly installedAt: number,
   ) {
+    const now = installedAt;
     // starts at the time in ms << 22: a restarted sender continues above its old counters (docs/security.md)
     const ms = Math.max(0, Math.floor(now));
     this.hi = Math.floor(ms / 1024) >>> 0;
@@ -84,13 +86,31 @@ export class RxKey {
     readonly hmac: BatchHmac,
     readonly meta: BatchCipher | null,
     readonly fingerprint: string,
+    /** when it was installed (ms) */
+    readonly installedAt: number,
   ) {}
+}
+
+/** One path's keys in one data path (`svr show security`, the key exchange's rekey on count). */
+export interface PathKeyStatus {
+  /** key id of the tx key (0: none) and its Security ID */
+  tx: number;
+  securityId: number;
+  /** when the tx key was installed (ms; 0: none) */
+  txSince: number;
+  /** packets signed with the tx key */
+  sent: number;
+  /** key id of a tx key waiting for its activation time (0: none) */
+  pending: number;
+  rx: { keyId: number; since: number; retireAt: number; senders: number }[];
 }
 
 interface PathSlots {
   name: string;
   hmacCipher: HmacCipher;
   metaKind: ConfigCipher | null;
+  /** keys from the key exchange (none until it completes), not from the config */
+  exchanged: boolean;
   tx: TxKey | null;
   pending: TxKey | null;
   activeAt: number;
@@ -102,9 +122,9 @@ function fingerprint(m: PathKeyMaterial): string {
   return `${m.keyId}/${m.securityId}/${hex(m.hmacKey)}/${hex(m.metaKey)}`;
 }
 
-/** Static keys of a path from the config, both directions. */
+/** Static keys of a path from the config, both directions (none for an unsigned path or one whose keys are exchanged). */
 export function configKeys(p: CompiledPath): PathKeyMaterial | null {
-  if (p.hmac.mode === 'disabled') return null;
+  if (p.hmac.mode === 'disabled' || p.keyExchange === 'handshake') return null;
   const m: PathKeyMaterial = { keyId: keyId(p.hmac.keyVersion), securityId: p.hmac.keyVersion, hmacKey: p.hmac.key };
   if (p.metadataCipher !== undefined) m.metaKey = p.metadataCipher.key;
   return m;
@@ -116,18 +136,23 @@ export class PathKeys {
   sender = 0;
   private paths: PathSlots[] = [];
 
-  /** Between batches: slots for tables t; a path that keeps its name and settings keeps its keys, counters and windows. */
+  /**
+   * Between batches: slots for tables t; a path that keeps its name and settings keeps its keys, counters
+   * and windows (exchanged keys too: the key exchange replaces them).
+   */
   setTables(t: ForwardingTables, now: number): void {
     const old = new Map(this.paths.map((s) => [s.name, s]));
     this.paths = t.paths.map((p) => {
       const metaKind = p.metadataCipher?.cipher ?? null;
+      const exchanged = p.keyExchange === 'handshake' && p.hmac.mode !== 'disabled';
       let s = old.get(p.name);
       old.delete(p.name);
-      if (s !== undefined && (s.hmacCipher !== p.hmac.cipher || s.metaKind !== metaKind)) {
+      if (s !== undefined && (s.hmacCipher !== p.hmac.cipher || s.metaKind !== metaKind || s.exchanged !== exchanged)) {
         this.drop(s);
         s = undefined;
       }
-      s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, tx: null, pending: null, activeAt: 0, rx: [] };
+      s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, exchanged, tx: null, pending: null, activeAt: 0, rx: [] };
+      if (exchanged) return s;
       const m = configKeys(p);
       // a new key version: accepted at once, signed with after the policy's rekey-delay (the peer reloads too)
       if (m === null) this.drop(s);
@@ -159,7 +184,7 @@ export class PathKeys {
       const same = s.rx.find((k) => k.keyId === rx.keyId);
       if (same === undefined || same.fingerprint !== fp) {
         if (same !== undefined) this.retire(s, same);
-        s.rx.push(new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp));
+        s.rx.push(new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp, now));
         while (s.rx.length > RX_SLOTS) this.retire(s, s.rx[0]!);
       }
     }
@@ -234,15 +259,17 @@ export class PathKeys {
     return w;
   }
 
-  /** Key ids of path p and the packets sent under its tx key (the key exchange's rekey-on-count), for `svr show security` and tests. */
-  status(p: number): { tx: number; sent: number; pending: number; rx: { keyId: number; retireAt: number; senders: number }[] } | null {
+  /** Key ids of path p, their ages and the packets sent under its tx key, or null for an unknown path. */
+  status(p: number): PathKeyStatus | null {
     const s = this.paths[p];
     if (s === undefined) return null;
     return {
       tx: s.tx?.keyId ?? 0,
+      securityId: s.tx?.securityId ?? 0,
+      txSince: s.tx?.installedAt ?? 0,
       sent: s.tx?.sent ?? 0,
       pending: s.pending?.keyId ?? 0,
-      rx: s.rx.map((k) => ({ keyId: k.keyId, retireAt: k.retireAt, senders: k.windows.filter((w) => w >= 0).length })),
+      rx: s.rx.map((k) => ({ keyId: k.keyId, since: k.installedAt, retireAt: k.retireAt, senders: k.windows.filter((w) => w >= 0).length })),
     };
   }
 }

@@ -15,7 +15,7 @@ export type EncryptionCipher = 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256';
 export type EnforcedMss = 'disabled' | 'automatic' | number;
 /** `static`: path keys derive from the policy key or authority secret (one key a key-version).
  *  `handshake`: routers agree path keys by an authenticated key exchange between their identities
- *  (docs/security.md "Key exchange"); wired into path control in issue 17 wave 2. */
+ *  (docs/security.md "Key exchange"), run by path control on every peer path of the policy. */
 export type KeyExchange = 'static' | 'handshake';
 
 export interface SecurityPolicy {
@@ -39,6 +39,8 @@ export interface SecurityPolicy {
   rekeyDelay: number;
   /** How a path's keys are made (wan interfaces). default `static` */
   keyExchange: KeyExchange;
+  /** `handshake`: seconds between two key exchanges on a path (WireGuard REKEY_AFTER_TIME). default 120 */
+  rekeyInterval: number;
 }
 
 export interface Tenant {

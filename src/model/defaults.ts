@@ -26,6 +26,7 @@ export const SECURITY_POLICY_DEFAULTS: Readonly<Omit<SecurityPolicy, 'name' | 'k
   keyVersion: 1,
   rekeyDelay: 30,
   keyExchange: 'static',
+  rekeyInterval: 120,
 });
 
 export function builtinSecurityPolicy(): SecurityPolicy {

@@ -108,7 +108,7 @@ export function configToDocument(config: SvrConfig): Doc {
       'security-policies': a.securityPolicies.map((p) => clean({
         name: p.name, 'hmac-mode': p.hmacMode, 'hmac-cipher': p.hmacCipher, encrypt: p.encrypt,
         'encryption-cipher': p.encryptionCipher, 'adaptive-encryption': p.adaptiveEncryption, key: p.key, 'key-version': p.keyVersion, 'rekey-delay': p.rekeyDelay,
-        'key-exchange': p.keyExchange,
+        'key-exchange': p.keyExchange, 'rekey-interval': p.rekeyInterval,
       })),
       tenants: a.tenants.map((t) => clean({ name: t.name, members: t.members, 'service-chain': t.serviceChain.length > 0 ? t.serviceChain : undefined })),
       services: a.services.map(service),

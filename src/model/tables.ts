@@ -3,7 +3,7 @@
  * Everything here is indexed by small integer ids; every lookup is allocation-free and reads
  * addresses straight out of packet bytes (`buf`, offset, family 4|6).
  */
-import type { BestPathCriteria, HmacCipher, HmacMode, SessionResiliency, VectorCost } from './config.js';
+import type { BestPathCriteria, HmacCipher, HmacMode, KeyExchange, SessionResiliency, VectorCost } from './config.js';
 
 export const NO_TENANT = -1;
 export const LOOKUP_NO_SERVICE = -1;
@@ -99,6 +99,11 @@ export interface CompiledPath {
   /** Vector label from the neighborhood, '' when none. */
   readonly vector: string;
   readonly hmac: CompiledHmac;
+  /** `static`: keys from the config (hmac.key, metadataCipher.key); `handshake`: keys from the path key exchange
+   *  (none until it completed; hmac.key is then its pre-shared key) */
+  readonly keyExchange: KeyExchange;
+  /** `handshake`: ms between two key exchanges */
+  readonly rekeyIntervalMs: number;
   /** Metadata encryption on this path (its security policy has `encrypt`): payload TLVs only, header TLVs clear. */
   readonly metadataCipher?: { readonly cipher: 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256'; readonly key: Uint8Array };
   /** Waypoint port range used when this router sends (even local ports, odd remote ports). */

@@ -5,7 +5,7 @@
  *   request:  {"id":1,"method":"show","what":"sessions"}
  *   response: {"id":1,"result":[...]}   or   {"id":1,"error":{"code":"SVR_ERR_...","message":"..."}}
  */
-export const SHOW_WHAT = ['sessions', 'peers', 'services', 'tenants', 'plugins', 'stats', 'config'] as const;
+export const SHOW_WHAT = ['sessions', 'peers', 'security', 'services', 'tenants', 'plugins', 'stats', 'config'] as const;
 export type ShowWhat = (typeof SHOW_WHAT)[number];
 
 export type ControlRequest =

@@ -17,7 +17,7 @@ import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../control/router.js';
-import type { ControlRequest } from './control-protocol.js';
+import { SHOW_WHAT, type ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
@@ -95,6 +95,7 @@ export class RunningNode {
     switch (what) {
       case 'sessions': return await r.sessions();
       case 'peers': return r.peers();
+      case 'security': return r.security();
       case 'services': return r.services();
       case 'tenants': return r.tenants();
       case 'plugins': return r.plugins();
@@ -111,7 +112,7 @@ export class RunningNode {
           ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
         };
       }
-      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try ${SHOW_WHAT.join(', ')}`);
     }
   }
 

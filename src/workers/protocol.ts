@@ -3,6 +3,7 @@
  * per control event; packets never travel here except in hand-off batches between workers.
  */
 import type { DpEvent, RemoveReason } from '../dataplane/events.js';
+import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SteeringShared } from '../dataplane/steering.js';
@@ -45,6 +46,9 @@ export type ToWorker =
   | { t: 'probe'; row: number; gen: number }
   | { t: 'remove'; row: number; gen: number; reason: RemoveReason }
   | { t: 'pathMessage'; path: number; payload: Uint8Array }
+  /** keys from the key exchange (one message per install; applied between batches) */
+  | { t: 'pathKeys'; path: number; keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }; activeAt: number; overlapMs: number }
+  | { t: 'dropPathKeys'; path: number }
   | { t: 'config'; config: unknown; generation: number }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
@@ -55,7 +59,8 @@ export type FromWorker =
   | { t: 'ready'; index: number; error?: string }
   | { t: 'events'; index: number; events: DpEvent[] }
   | { t: 'counterNames'; index: number; names: string[] }
-  | ({ t: 'stats'; index: number } & SessionTally)
+  /** every second: session tallies and the keys of each path (tables order) */
+  | ({ t: 'stats'; index: number; keys: (PathKeyStatus | null)[] } & SessionTally)
   | { t: 'sessions'; id: number; index: number; rows: SessionSummary[] }
   | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string }[]; stages: { name: string; disabled: boolean }[] }
   | { t: 'stopped'; id: number; index: number }

@@ -15,6 +15,7 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { DataPathHost, DataPathInit, ServiceChains, StageView } from '../control/data-path-host.js';
 import type { DpEvent, RemoveReason } from '../dataplane/events.js';
+import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { createSteering } from '../dataplane/steering.js';
 import type { SessionSummary, SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
@@ -41,6 +42,8 @@ interface WorkerState {
   counters: Float64Array;
   pathRx: Float64Array;
   stats: SessionTally;
+  /** the keys of each path, from its last report */
+  keys: (PathKeyStatus | null)[];
 }
 
 export class WorkerHost implements DataPathHost {
@@ -82,7 +85,7 @@ export class WorkerHost implements DataPathHost {
       });
       const state: WorkerState = {
         worker, names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
-        stats: { active: 0, perPath: [], perService: [], perTenant: [] },
+        stats: { active: 0, perPath: [], perService: [], perTenant: [] }, keys: [],
       };
       worker.on('message', (m: FromWorker) => this.onWorker(state, m));
       worker.on('error', (e) => this.log('worker.error', { worker: index, error: e.message }));
@@ -146,7 +149,7 @@ export class WorkerHost implements DataPathHost {
     switch (m.t) {
       case 'events': this.onEvents(m.events.map((e) => tagRow(e, m.index)), m.index); break;
       case 'counterNames': w.names = m.names; break;
-      case 'stats': w.stats = m; break;
+      case 'stats': w.stats = m; w.keys = m.keys; break;
       case 'sessions': this.answer(m.id, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
       case 'plugins': this.answer(m.id, m); break;
       case 'stopped': this.answer(m.id, m); break;
@@ -201,6 +204,18 @@ export class WorkerHost implements DataPathHost {
     if (this.tables === null || path < 0 || path >= this.tables.paths.length) return false;
     this.post(0, { t: 'pathMessage', path, payload });
     return true;
+  }
+
+  setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void {
+    this.broadcast({ t: 'pathKeys', path, keys, activeAt, overlapMs });
+  }
+
+  dropPathKeys(path: number): void {
+    this.broadcast({ t: 'dropPathKeys', path });
+  }
+
+  pathKeys(path: number): PathKeyStatus[] {
+    return this.threads.map((w) => w.keys[path]).filter((k): k is PathKeyStatus => k !== null && k !== undefined);
   }
 
   sweep(): void {

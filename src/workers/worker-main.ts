@@ -60,7 +60,7 @@ function publishNames(): void {
 }
 
 function stats(): void {
-  post({ t: 'stats', index: init.index, ...tallySessions(dp.ctx) });
+  post({ t: 'stats', index: init.index, ...tallySessions(dp.ctx), keys: tables.paths.map((p) => dp.ctx.crypto.keys.status(p.id)) });
 }
 
 let timers: NodeJS.Timeout[] = [];
@@ -120,6 +120,12 @@ async function handle(m: ToWorker): Promise<void> {
       break;
     case 'pathMessage':
       dp.sendPathMessage(m.path, m.payload);
+      break;
+    case 'pathKeys':
+      dp.setPathKeys(m.path, m.keys, m.activeAt, m.overlapMs);
+      break;
+    case 'dropPathKeys':
+      dp.dropPathKeys(m.path);
       break;
     case 'config':
       tables = compile(m.config, m.generation);
