@@ -168,7 +168,7 @@ export class Dataplane {
       new DecodeStage(ctx), new SteerStage(ctx), new HandoffStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
       new SvrAcceptStage(ctx), new SvrInStage(ctx), new ForwardLocalStage(ctx), new FunctionReturnStage(ctx),
       new ServiceChainStage(ctx, plugins.map((e) => e.fullName)),
-      ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx)),
+      ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx, e.failClosed === true)),
       new SvrOutStage(ctx),
     ];
     return new StageGraph(stages, ctx.counters);

@@ -18,8 +18,9 @@ export type DpEvent =
   | { kind: 'session.migrated'; row: number; gen: number; sessionId: string; service: string; fromPath: number; toPath: number; handshake: boolean }
   /** an ingress session sends its metadata again (a classifier changed what it says) */
   | { kind: 'session.resignalled'; row: number; gen: number; sessionId: string }
-  /** a plugin stage threw or broke the contract and was disabled */
-  | { kind: 'plugin.error'; plugin: string; stage: string; message: string }
+  /** a plugin stage or hook threw or broke the contract: disabled (fail open), or failed: its traffic is
+   *  dropped from now on (`failClosed`, a security function) */
+  | { kind: 'plugin.error'; plugin: string; stage: string; message: string; failClosed: boolean }
   /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC
    *  verified; or an unsigned key-exchange message on a path whose keys it makes (it authenticates itself) */
   | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number };
