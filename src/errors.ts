@@ -36,6 +36,7 @@ export const ErrorCodes = {
   SVR_ERR_PLUGIN_API: 'A plugin does not support this plugin API version',
   SVR_ERR_PLUGIN_DEP: 'A plugin dependency is missing',
   SVR_ERR_PLUGIN_CONTRACT: 'A plugin violates the plugin contract',
+  SVR_ERR_PLUGIN_FAIL_CLOSED: 'A security plugin could not be loaded, or a service chain names a stage no loaded plugin provides: the router does not forward without it',
   SVR_ERR_PCAP_IO: 'The capture file could not be read or written',
   SVR_ERR_SIM_ADDRESS: 'The simulated host cannot use this address',
   SVR_ERR_SIM_PORT_IN_USE: 'The port is already in use on the simulated host',

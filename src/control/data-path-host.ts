@@ -14,7 +14,7 @@ import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import type { PluginSpec } from '../plugins/host.js';
+import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 
 /** A data-path plugin stage: its full name and whether an error disabled it. */
 export interface StageView {
@@ -37,7 +37,7 @@ export type DataPathPlugins =
   | { readonly here: Dataplane }
   | {
     /** loads the plugins' data-path parts with the service chains */
-    apply(specs: readonly PluginSpec[], chains: ServiceChains): Promise<{ failures: { at: string; message: string }[]; stages: StageView[] }>;
+    apply(specs: readonly PluginSpec[], chains: ServiceChains): Promise<{ failures: PluginFailure[]; stages: StageView[] }>;
     stages(): StageView[];
   };
 

@@ -26,7 +26,7 @@ import { PathControl, type Liveness } from '../paths/control.js';
 import { PathKeyControl, type KeyControlOptions, type SecurityView } from '../paths/key-control.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
-import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
+import { PluginHost, chainStages, type PluginFailure, type PluginSpec, type PluginView } from '../plugins/host.js';
 import type { StepServiceView } from '../step/agent.js';
 import type { StepOptions } from '../step/options.js';
 import type { Store } from '../store/store.js';
@@ -34,12 +34,12 @@ import type { DataPathHost, ServiceChains } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
 import { MigrationActors } from './migration.js';
 import type { MigrationRecord } from '../machines/migration.js';
-import { fanOutEvents, type SessionEvent } from './event-fanout.js';
+import { fanOutEvents, type ObserveAlarm, type SessionEvent } from './event-fanout.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
 import { peerSummaries, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
 
-export type { PathMessage, PeerSummary, RouterIo, SecurityView, SessionEvent };
+export type { ObserveAlarm, PathMessage, PeerSummary, RouterIo, SecurityView, SessionEvent };
 
 export interface RouterOptions {
   /** which router of the authority this is */
@@ -50,6 +50,9 @@ export interface RouterOptions {
   store?: Store;
   /** one line per event that matters (plugins, config, paths); default: silent */
   log?: (event: string, fields: Record<string, string | number | boolean>) => void;
+  /** alarm conditions (AlarmWatch.observe of telemetry/alarms): a security function that failed, a worker
+   *  restarted, a path without keys; default: an `alarm` log line when one becomes active or clears */
+  observeAlarm?: ObserveAlarm;
   /** path liveness: 'bfd' (default: RFC 5880 BFD + link tests on every peer path; paths are unusable
    *  until BFD is up) or 'static' (every path usable; for tests and peers that do not run BFD) */
   liveness?: Liveness;
@@ -89,6 +92,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   /** messages from peers on the path control channel (HMAC already verified): BFD, link tests, STEP */
   readonly pathMessages$: Observable<PathMessage> = this.pathSubject.asObservable();
   private readonly log: NonNullable<RouterOptions['log']>;
+  private readonly alarm: ObserveAlarm;
   private readonly liveness: Liveness;
   private readonly pluginHost: PluginHost;
   private readonly pathControl: PathControl;
@@ -103,6 +107,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
   private readonly usable = new Map<string, boolean>();
   private running = false;
+  private stopped = false;
   private generation = 1;
   private config: SvrConfig;
   private tablesNow: ForwardingTables;
@@ -111,6 +116,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     this.name = opts.name;
     this.host = host;
     this.log = opts.log ?? (() => {});
+    this.alarm = opts.observeAlarm ?? logAlarms(this.log);
     this.liveness = opts.liveness ?? 'bfd';
     this.config = validateConfig(config);
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
@@ -142,7 +148,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
       setPathKeys: (p, k, activeAt, overlapMs) => host.setPathKeys(p, k, activeAt, overlapMs),
       dropPathKeys: (p) => host.dropPathKeys(p),
       pathKeys: (p) => host.pathKeys(p),
-    }, { ...opts.keyExchange, log: this.log });
+    }, { ...opts.keyExchange, log: this.log, alarm: (n, src, o) => this.alarm(n, src, o) });
     this.migrations = new MigrationActors({
       publish: (service, order) => this.setServiceRouting(service, order),
       record: (r) => this.recordMigration(r),
@@ -177,6 +183,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
    * thread cannot start; the router is stopped again then.
    */
   start(): Promise<void> {
+    if (this.stopped) return Promise.reject(new SvrError('SVR_ERR_ROUTER_STATE', `router ${this.name} was stopped; build a new one`));
     if (this.running) return Promise.resolve();
     this.running = true;
     this.peerActors.sync(this.tablesNow, (p) => this.host.isPathUp(p));
@@ -196,8 +203,10 @@ export class Router<H extends DataPathHost = DataPathHost> {
     });
   }
 
+  /** Stops control and the data path (also one that was built but never started: its ports, its threads). */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (this.stopped) return;
+    this.stopped = true;
     this.running = false;
     this.pathControl.stop();
     this.keyControl.stop();
@@ -241,9 +250,11 @@ export class Router<H extends DataPathHost = DataPathHost> {
   /**
    * Loads, keeps or unloads plugins to match `specs`, with the service chains of tenants and services
    * (full stage names): control parts here, data-path parts in the data path. Failures are returned (and
-   * logged) per plugin; the router keeps forwarding.
+   * logged) per plugin; the router keeps forwarding. A failure marked `failClosed` (a security plugin that
+   * did not load, or a chain naming a stage no plugin provides: its field path) means the router must not
+   * run with this set: the node refuses it (docs/security.md "Fail closed").
    */
-  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<{ at: string; message: string }[]> {
+  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<PluginFailure[]> {
     const t = this.tablesNow;
     const local = await this.pluginHost.apply(specs, {
       tenants: t.tenants.map((name) => chains.tenants?.[name] ?? []),
@@ -260,10 +271,31 @@ export class Router<H extends DataPathHost = DataPathHost> {
       }
     }
     const stages = this.pluginStages();
+    failures.push(...this.missingChainStages(chains, new Set(stages.map((s) => s.name))));
     for (const p of local.loaded) {
       this.log('plugin.loaded', { plugin: p.name, version: p.version, stages: stages.filter((s) => s.name.startsWith(`${p.name}/`)).map((s) => s.name).join(',') });
     }
     return failures;
+  }
+
+  /** Chain entries naming a stage that is not loaded, by field path of the running config. */
+  private missingChainStages(chains: ServiceChains, known: ReadonlySet<string>): PluginFailure[] {
+    const a = this.config.authority;
+    const out: PluginFailure[] = [];
+    const check = (kind: 'tenants' | 'services', names: readonly string[]): void => {
+      for (const [name, list] of Object.entries(chains[kind] ?? {})) {
+        const i = names.indexOf(name);
+        list.forEach((stage, j) => {
+          if (known.has(stage)) return;
+          const at = i < 0 ? `${kind}.${name}.service-chain[${j}]` : `authority.${kind}[${i}].service-chain[${j}]`;
+          const loaded = [...known].join(', ') || 'none';
+          out.push({ at, message: `${at}: names stage "${stage}", which no loaded plugin provides (loaded stages: ${loaded}); its sessions are not forwarded`, failClosed: true });
+        });
+      }
+    };
+    check('tenants', a.tenants.map((x) => x.name));
+    check('services', a.services.map((x) => x.name));
+    return out;
   }
 
   /** Marks a peer path usable or not, as BFD does (tests and operators can too); rankings follow at once. */
@@ -399,9 +431,22 @@ export class Router<H extends DataPathHost = DataPathHost> {
 
   private onDataPathEvents(events: readonly DpEvent[], worker: number): void {
     this.episodes.handle(events);
-    fanOutEvents(events, { tables: this.tablesNow, sessions: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log },
+    fanOutEvents(events, { tables: this.tablesNow, sessions: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log, alarm: this.alarm },
       this.host.workers > 1 ? { worker } : {});
   }
+}
+
+/** Without an alarm registry: a log line when an alarm condition becomes active or clears. */
+function logAlarms(log: NonNullable<RouterOptions['log']>): ObserveAlarm {
+  const active = new Set<string>();
+  return (name, source, o) => {
+    const id = `${name}:${source}`;
+    const on = o.active ?? false;
+    if (on === active.has(id)) return;
+    if (on) active.add(id);
+    else active.delete(id);
+    log(on ? 'alarm.raised' : 'alarm.cleared', { alarm: name, source, ...(o.detail ? { detail: o.detail } : {}) });
+  };
 }
 
 /** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */

@@ -56,6 +56,10 @@ export interface Tenant {
 export interface PluginRef {
   use: string;
   with?: unknown;
+  /** When the plugin fails (a stage or hook throws, or it does not load): true lets traffic go on without
+   *  it, false drops its traffic (fail closed). Default: fail closed for security functions (the plugin
+   *  says so: builtin firewall, dos, nat), open for the others. */
+  failOpen?: boolean;
 }
 
 export interface PortRange { from: number; to: number }

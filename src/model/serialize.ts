@@ -80,7 +80,7 @@ function iface(i: Interface): Doc {
 }
 
 function plugin(p: PluginRef): Doc {
-  return clean({ use: p.use, with: p.with });
+  return clean({ use: p.use, with: p.with, 'fail-open': p.failOpen });
 }
 
 function router(r: Router): Doc {

@@ -2,12 +2,15 @@
  * `svr node start`: one router on this host, in the foreground.
  * 1. load and validate the config (a bad file: every bad field by path, nothing started);
  * 2. open a TUN device per interface of this router and route into them (host-setup.ts);
- * 3. build the router over those ports and start it; with `workers` > 1 the data path runs in that many
- *    worker threads, each with its own queue of every device (multi-queue), and the devices are
- *    configured once every worker has opened its queues;
+ * 3. build the router over those ports, load its plugins into it (before it takes a packet: a node with a
+ *    firewall never forwards without it; a security plugin that does not load, or a chain naming a missing
+ *    stage, stops the start: docs/security.md "Fail closed"), and start it; with `workers` > 1 the data path
+ *    runs in that many worker threads, each with its own queue of every device (multi-queue), and the
+ *    devices are configured once every worker has opened its queues;
  * 4. serve the control socket, register in the run dir, log "running";
  * stop(): close the control socket, the router and the devices (routes vanish with them), unregister.
- * reload(): re-read the config; a bad file is refused and the running config stays.
+ * reload(): re-read the config; a bad file is refused and the running config stays (also one whose plugins
+ * cannot run fail closed: the previous config and plugins are applied again).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -135,13 +138,25 @@ export class RunningNode {
     return isDeepStrictEqual(mine(next), mine(this.router.runningConfig));
   }
 
-  /** Applies a validated config live (refused as a whole when bad, or when the interfaces changed). */
+  /**
+   * Applies a validated config live (refused as a whole when bad, or when the interfaces changed). When its
+   * plugins cannot run (a security plugin that does not load, a chain naming a missing stage), the previous
+   * config and plugins are applied again and the refusal is thrown.
+   */
   async apply(next: SvrConfig): Promise<void> {
     if (!this.sameInterfaces(next)) {
       throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
     }
+    const previous = this.router.runningConfig;
+    const log = (e: string, f: Record<string, string | number | boolean>) => this.log.info(e, f);
     this.router.applyConfig(next);
-    await loadPlugins(this.router, next, this.configPath, this.name, (e, f) => this.log.info(e, f));
+    try {
+      await loadPlugins(this.router, next, this.configPath, this.name, log);
+    } catch (e) {
+      this.router.applyConfig(previous);
+      await loadPlugins(this.router, previous, this.configPath, this.name, log).catch(() => {}); // it ran before
+      throw e;
+    }
     void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
   }
 
@@ -184,7 +199,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
+      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
     } catch (e) {
       await closeStore();
       throw e;
@@ -213,8 +228,16 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     else if (e.type === 'failed') log.info('session.handshake-failed', { id: e.sessionId, probes: e.tries });
     else if (e.type === 'migrated') log.session('session.migrated', { id: e.sessionId, from: e.from, to: e.to });
   });
-  if (workers <= 1) await router.start();
-  await loadPlugins(router, config, o.configPath, o.name, (e, f) => log.info(e, f));
+  if (workers <= 1) {
+    try {
+      await loadPlugins(router, config, o.configPath, o.name, logInfo); // before the first packet
+    } catch (e) {
+      await router.stop(); // never started: this closes the ports
+      await closeStore();
+      throw e;
+    }
+    await router.start();
+  }
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, o.store === undefined, o.conductor);
@@ -234,11 +257,17 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
-async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
+async function startRouterOverWorkers(config: SvrConfig, configPath: string, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
   const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log });
+  try {
+    await loadPlugins(router, config, configPath, name, log); // into every worker, before the first packet
+  } catch (e) {
+    await router.stop();
+    throw e;
+  }
   await router.start();
   try {
     for (const iface of interfaces) {
@@ -254,7 +283,9 @@ async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly In
 
 /**
  * Plugins of the authority and of this router, with the service chains of tenants and services. Relative
- * specifiers resolve from the config file's folder. Failures are logged per plugin; the node keeps running.
+ * specifiers resolve from the config file's folder. Failures are logged per plugin; the node keeps running,
+ * unless one fails closed (a security plugin that did not load, a chain naming a missing stage): then this
+ * throws SVR_ERR_PLUGIN_FAIL_CLOSED with each of them.
  */
 async function loadPlugins(router: Router, config: SvrConfig, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
   const baseDir = dirname(resolve(configPath));
@@ -267,5 +298,9 @@ async function loadPlugins(router: Router, config: SvrConfig, configPath: string
     tenants: Object.fromEntries(config.authority.tenants.map((t) => [t.name, t.serviceChain])),
     services: Object.fromEntries(config.authority.services.map((s) => [s.name, s.serviceChain])),
   });
-  for (const f of failures) log('plugin.problem', { at: f.at, error: f.message });
+  for (const f of failures) log('plugin.problem', { at: f.at, error: f.message, ...(f.failClosed ? { failClosed: true } : {}) });
+  const closed = failures.filter((f) => f.failClosed);
+  if (closed.length > 0) {
+    throw new SvrError('SVR_ERR_PLUGIN_FAIL_CLOSED', `${name} does not forward without these (fail closed): ${closed.map((f) => (f.message.startsWith(f.at) ? f.message : `${f.at}: ${f.message}`)).join('; ')}; fix them or set fail-open: true on the plugin`);
+  }
 }

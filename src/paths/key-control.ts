@@ -46,6 +46,9 @@ export interface KeyControlOptions {
   usageIntervalMs?: number;
   now?: () => number;
   log?: (event: string, fields: Record<string, string | number | boolean>) => void;
+  /** alarm `key-exchange-failing` per path: active while a path that had keys has none (expired, or the
+   *  exchange gave up), cleared when it has keys again */
+  alarm?: (name: string, source: string, o: { active: boolean; detail?: string }) => void;
 }
 
 /** One path in `svr show security`. */
@@ -214,11 +217,17 @@ export class PathKeyControl {
     this.signature = '';
   }
 
-  /** Packets signed under each path's tx key, summed over data paths: the exchange rekeys on count. */
+  /** Packets signed under each path's tx key, summed over data paths: the exchange rekeys on count. Also
+   *  the alarm of a path left without keys. */
   private reportUsage(): void {
     const ex = this.exchange;
     if (ex === null) return;
-    this.names.forEach((_, i) => this.withId(i, (id) => ex.usage(i, this.host.pathKeys(id).reduce((n, k) => n + k.sent, 0))));
+    this.names.forEach((name, i) => {
+      this.withId(i, (id) => ex.usage(i, this.host.pathKeys(id).reduce((n, k) => n + k.sent, 0)));
+      const info = ex.info(i)!;
+      const failing = info.keys === 'none' && (info.generations > 0 || info.counters['handshake-gave-up'] > 0);
+      this.opts.alarm?.('key-exchange-failing', name, { active: failing, ...(failing ? { detail: `state ${info.exchange}, ${info.counters['handshake-initiations-sent']} initiations sent` } : {}) });
+    });
   }
 
   /** A path's exchange (tests). */

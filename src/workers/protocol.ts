@@ -36,6 +36,7 @@ export interface WorkerPluginSpec {
   with?: unknown;
   baseDir: string;
   at: string;
+  failOpen?: boolean;
 }
 
 export type ToWorker =
@@ -62,6 +63,6 @@ export type FromWorker =
   /** every second: session tallies and the keys of each path (tables order) */
   | ({ t: 'stats'; index: number; keys: (PathKeyStatus | null)[] } & SessionTally)
   | { t: 'sessions'; id: number; index: number; rows: SessionSummary[] }
-  | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string }[]; stages: { name: string; disabled: boolean }[] }
+  | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string; failClosed?: boolean }[]; stages: { name: string; disabled: boolean }[] }
   | { t: 'stopped'; id: number; index: number }
   | { t: 'error'; index: number; message: string };

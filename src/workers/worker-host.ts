@@ -22,7 +22,7 @@ import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
 import type { ForwardingTables } from '../model/tables.js';
-import type { PluginSpec } from '../plugins/host.js';
+import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 import type { FromWorker, ToWorker, WorkerIo } from './protocol.js';
 
 const MAX_PATHS = 4096;
@@ -228,14 +228,14 @@ export class WorkerHost implements DataPathHost {
     stages: (): StageView[] => this.stages,
   };
 
-  private async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains): Promise<{ failures: { at: string; message: string }[]; stages: StageView[] }> {
+  private async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains): Promise<{ failures: PluginFailure[]; stages: StageView[] }> {
     const replies = (await this.ask((id) => ({
       t: 'plugins', id, specs: specs.map((s) => ({ ...s })),
       tenants: Object.fromEntries(Object.entries(chains.tenants ?? {}).map(([k, v]) => [k, [...v]])),
       services: Object.fromEntries(Object.entries(chains.services ?? {}).map(([k, v]) => [k, [...v]])),
     }))) as Extract<FromWorker, { t: 'plugins' }>[];
     this.stages = replies[0]?.stages ?? [];
-    const failures: { at: string; message: string }[] = [];
+    const failures: PluginFailure[] = [];
     const seen = new Set<string>();
     for (const r of replies) {
       for (const f of r.failures) {
