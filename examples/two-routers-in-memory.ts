@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   const serverLan = new MemorySegment('server-lan');
   const r1 = createRouter(config, { lan0: clientLan.gatewayPort(), wan0: wan.a }, { name: 'r1' });
   const r2 = createRouter(config, { lan0: serverLan.gatewayPort(), wan0: wan.b }, { name: 'r2' });
-  r1.events$.subscribe((e) => console.log(`r1 event: ${e.type} ${e.sessionId.slice(0, 8)}${'service' in e ? ` ${e.tenant}/${e.service}` : ''}`));
+  r1.events$.subscribe((e) => {
+    if (e.type === 'session.created' || e.type === 'session.removed') console.log(`r1 event: ${e.type} ${e.sessionId.slice(0, 8)} ${e.tenant}/${e.service}`);
+  });
   await r1.start();
   await r2.start();
   await Promise.all([r1.whenPathsUp(), r2.whenPathsUp()]); // BFD brings the path up in about a second

@@ -3,8 +3,9 @@
  * The embedding API: build routers over packet ports, run them, watch their sessions.
  */
 export {
-  createRouter, Router, type CreateRouterOptions, type PeerSummary, type RouterIo, type RouterOptions, type RouterStatus, type ServiceSummary, type SessionEvent,
+  createRouter, Router, type CreateRouterOptions, type PeerSummary, type RouterIo, type RouterOptions, type RouterStatus, type ServiceSummary,
 } from './control/router.js';
+export type * from './control/events.js';
 export type { InThreadHost } from './control/in-thread-host.js';
 export type { DataPathHost } from './control/data-path-host.js';
 export { loadConfig, parseConfig } from './model/validate.js';

@@ -9,7 +9,7 @@
  * row number that is unique within the host (the worker host puts the worker in the top bits).
  */
 import type { Dataplane } from '../dataplane/dataplane.js';
-import type { DpEvent, RemoveReason } from '../dataplane/events.js';
+import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
@@ -72,7 +72,7 @@ export interface DataPathHost {
   setServiceRouting(service: number, paths: readonly number[], refused: boolean, resiliency: number): void;
   /** sends a health-check probe for an ingress session waiting for reverse metadata */
   probe(row: number, gen: number): void;
-  removeRow(row: number, gen: number, reason: RemoveReason): void;
+  removeRow(row: number, gen: number, reason: CloseReason): void;
   /** a message on the path control channel (UDP 1280 between the waypoints) */
   sendPathMessage(path: number, payload: Uint8Array): boolean;
   /** keys from the key exchange for a path, in every data path between batches: `rx` accepted at once,

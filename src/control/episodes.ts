@@ -63,7 +63,7 @@ export class EpisodeSupervisor {
 
   handle(events: readonly DpEvent[]): void {
     for (const e of events) {
-      if (e.kind === 'path.message' || e.kind === 'plugin.error') continue;
+      if (e.kind !== 'session.created' && e.kind !== 'session.migrated' && e.kind !== 'session.resignalled' && e.kind !== 'session.reverseSeen' && e.kind !== 'session.removed') continue;
       if (e.kind === 'session.created' || e.kind === 'session.migrated' || e.kind === 'session.resignalled') {
         if (e.kind === 'session.created' && e.role !== 'ingress') continue;
         // only a move the ingress made waits for reverse metadata; a move the egress made (or followed)

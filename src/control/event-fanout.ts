@@ -1,55 +1,109 @@
 /**
- * Facts from the data path, fanned out on the control thread: session events to `events$` and to plugins'
- * hooks, path-control messages to `pathMessages$`, disabled and failed plugin stages to the log and alarms.
+ * Facts from the data path, fanned out on the control thread: session events to `events$` (decoding the
+ * per-batch records of denied first packets and session counters), session facts to plugins' hooks,
+ * path-control messages to `pathMessages$`, disabled and failed (fail closed) plugin stages to `events$`,
+ * the log and alarms.
  */
 import type { Subject } from 'rxjs';
-import type { DpEvent, SessionRole } from '../dataplane/events.js';
+import { COUNTER_WORDS, DENIED_WORDS, DENY_REASONS, type DpEvent } from '../dataplane/events.js';
+import { uuidString } from '../dataplane/random-pool.js';
+import { addressText } from '../dataplane/session-tuples.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PluginHost } from '../plugins/host.js';
-
-/** What a router tells about its sessions (`router.events$`). */
-export type SessionEvent =
-  | { type: 'created'; sessionId: string; role: SessionRole; service: string; tenant: string }
-  /** reverse metadata seen: the handshake (of a new session, a move or a re-signal) completed */
-  | { type: 'confirmed'; sessionId: string; tries: number }
-  /** the handshake gave up after its probes (the session was torn down) */
-  | { type: 'failed'; sessionId: string; tries: number }
-  | { type: 'removed'; sessionId: string; reason: string; tenant: string; service: string; ageMs: number; packets: [number, number]; bytes: [number, number] }
-  | { type: 'migrated'; sessionId: string; from: string; to: string };
+import type { InterfaceRef, RouterEvent, SessionCountersEvent, SessionDeniedEvent } from './events.js';
 
 /** An alarm condition the router observes (names of telemetry/alarms/watch.ts ALARMS; AlarmWatch.observe). */
 export type ObserveAlarm = (name: string, source: string, o: { active?: boolean; value?: number; detail?: string }) => void;
 
 export interface EventSinks {
   tables: ForwardingTables;
-  sessions: Subject<SessionEvent>;
+  events: Subject<RouterEvent>;
   pathMessages: Subject<PathMessage>;
   plugins: PluginHost;
+  /** the router's clock, ms */
+  now(): number;
+  /** a plugin stage or hook was disabled: true when it is news (not already reported by another worker) */
+  disabled(plugin: string, stage: string): boolean;
   log(event: string, fields: Record<string, string | number | boolean>): void;
   alarm: ObserveAlarm;
 }
 
+const iface = (t: ForwardingTables, index: number, name: string): InterfaceRef => ({ name: name !== '' ? name : t.interfaces[index]?.name ?? '', index });
+
 export function fanOutEvents(events: readonly DpEvent[], s: EventSinks, logFields: Record<string, number> = {}): void {
-  const pathName = (p: number) => s.tables.paths[p]?.name ?? '?';
+  const t = s.tables;
   for (const e of events) {
-    if (e.kind === 'session.created') {
-      s.sessions.next({ type: 'created', sessionId: e.sessionId, role: e.role, service: e.service, tenant: e.tenant });
-      s.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
-    } else if (e.kind === 'session.removed') {
-      s.sessions.next({ type: 'removed', sessionId: e.sessionId, reason: e.reason, tenant: e.tenant, service: e.service, ageMs: e.ageMs, packets: e.packets, bytes: e.bytes });
-      s.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
-    } else if (e.kind === 'session.migrated') {
-      s.sessions.next({ type: 'migrated', sessionId: e.sessionId, from: pathName(e.fromPath), to: pathName(e.toPath) });
-    } else if (e.kind === 'path.message') {
-      s.pathMessages.next({ path: e.path, pathName: pathName(e.path), payload: e.payload, atMs: e.atMs });
-    } else if (e.kind === 'plugin.error' && e.failClosed) {
-      // a security function failed: its traffic is dropped from now on (fail closed)
-      s.log('plugin.failed-closed', { plugin: e.plugin, stage: e.stage, error: e.message, ...logFields });
-      s.alarm('security-function-failed', `${e.plugin} ${e.stage}`, { active: true, detail: e.message });
-    } else if (e.kind === 'plugin.error') {
-      s.log('plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message, ...logFields });
-      s.alarm('plugin-disabled', `${e.plugin} ${e.stage}`, { active: true, detail: e.message });
+    switch (e.kind) {
+      case 'session.created':
+        s.events.next({
+          type: 'session.created', atMs: e.atMs, sessionId: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, application: e.application,
+          forward: e.forward, ...(e.waypoint ? { waypoint: e.waypoint } : {}), ...(e.nat ? { nat: e.nat } : {}),
+          ingressInterface: iface(t, e.inIf, e.inInterface), egressInterface: iface(t, e.outIf, e.outInterface),
+          ...(e.path !== '' ? { path: e.path, peer: e.peer } : {}),
+        });
+        s.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
+        break;
+      case 'session.removed':
+        s.events.next({
+          type: 'session.removed', atMs: e.atMs, sessionId: e.sessionId, reason: e.reason, role: e.role, tenant: e.tenant, service: e.service,
+          application: e.application, ...(e.path !== '' ? { path: e.path } : {}), ageMs: e.ageMs, packets: e.packets, bytes: e.bytes,
+        });
+        s.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
+        break;
+      case 'session.migrated':
+        s.events.next({ type: 'session.migrated', atMs: e.atMs, sessionId: e.sessionId, service: e.service, from: e.from, to: e.to, reason: e.reason, waypoint: e.waypoint });
+        break;
+      case 'session.denied':
+        for (const d of deniedEvents(t, e)) s.events.next(d);
+        break;
+      case 'session.counters':
+        s.events.next(countersEvent(e));
+        break;
+      case 'path.message':
+        s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs });
+        break;
+      case 'plugin.error':
+        // fail closed: a security function failed and its traffic is dropped from now on; else disabled, traffic goes on
+        s.log(e.failClosed ? 'plugin.failed-closed' : 'plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message, ...logFields });
+        s.alarm(e.failClosed ? 'security-function-failed' : 'plugin-disabled', `${e.plugin} ${e.stage}`, { active: true, detail: e.message });
+        if (s.disabled(e.plugin, e.stage)) s.events.next({ type: 'plugin.disabled', atMs: s.now(), plugin: e.plugin, stage: e.stage, message: e.message, failClosed: e.failClosed });
+        break;
+      case 'session.reverseSeen':
+      case 'session.resignalled':
+        break; // handshake episodes (control/episodes.ts)
     }
   }
+}
+
+/** One event per denied first packet of a batch's records; the batch's suppressed count on the last. */
+export function deniedEvents(t: ForwardingTables, e: Extract<DpEvent, { kind: 'session.denied' }>): SessionDeniedEvent[] {
+  const out: SessionDeniedEvent[] = [];
+  const w = e.records;
+  for (let i = 0; i < e.count; i++) {
+    const at = i * DENIED_WORDS;
+    const family = (w[at + 1]! & 0xff) as 4 | 6;
+    const tenant = t.tenants[w[at + 3]! - 1];
+    const service = t.services[w[at + 4]! - 1]?.name;
+    out.push({
+      type: 'session.denied', atMs: e.atMs, reason: DENY_REASONS[w[at]!] ?? 'no-route',
+      forward: { src: addressText(w, at + 6, family), dst: addressText(w, at + 10, family), srcPort: w[at + 5]! >>> 16, dstPort: w[at + 5]! & 0xffff, protocol: w[at + 1]! >>> 8 },
+      ...(tenant !== undefined ? { tenant } : {}), ...(service !== undefined ? { service } : {}),
+      ingressInterface: iface(t, w[at + 2]!, ''),
+    });
+  }
+  if (e.suppressed > 0 && out.length > 0) out[out.length - 1]!.suppressed = e.suppressed;
+  return out;
+}
+
+export function countersEvent(e: Extract<DpEvent, { kind: 'session.counters' }>): SessionCountersEvent {
+  const d = e.data;
+  const words = new Uint32Array(4);
+  const sessions: SessionCountersEvent['sessions'] = [];
+  for (let i = 0; i < e.count; i++) {
+    const at = i * COUNTER_WORDS;
+    for (let k = 0; k < 4; k++) words[k] = d[at + k]!;
+    sessions.push({ sessionId: uuidString(words, 0), packets: [d[at + 4]!, d[at + 5]!], bytes: [d[at + 6]!, d[at + 7]!] });
+  }
+  return { type: 'session.counters', atMs: e.atMs, sessions };
 }

@@ -9,7 +9,7 @@
  */
 import { Dataplane } from '../dataplane/dataplane.js';
 import type { PacketPort } from '../dataplane/port.js';
-import type { RemoveReason } from '../dataplane/events.js';
+import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { listSessions, tallySessions, type SessionSummary, type SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
@@ -25,6 +25,8 @@ export interface InThreadHostOptions {
   clock?: () => number;
   /** idle sweep period, default 250 ms (0 = no timer: call `router.sweep()` yourself) */
   sweepIntervalMs?: number;
+  /** how often each live session's totals are reported (session.counters), ms; default 60 000, 0: never */
+  sessionCountersMs?: number;
 }
 
 export class InThreadHost implements DataPathHost {
@@ -32,11 +34,13 @@ export class InThreadHost implements DataPathHost {
   private dp: Dataplane | null = null;
   private readonly clock: () => number;
   private readonly sweepIntervalMs: number;
+  private readonly sessionCountersMs: number | undefined;
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly io: RouterIo, opts: InThreadHostOptions = {}) {
     this.clock = opts.clock ?? Date.now;
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
+    this.sessionCountersMs = opts.sessionCountersMs;
   }
 
   /** The data path (for tests and benchmarks that look inside; the router needs nothing but this interface). */
@@ -47,7 +51,10 @@ export class InThreadHost implements DataPathHost {
 
   open(init: DataPathInit): void {
     if (this.dp !== null) throw new SvrError('SVR_ERR_ROUTER_STATE', `this in-thread host already runs the data path of router ${init.routerName}`);
-    const dp = new Dataplane({ tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, onEvents: (events) => init.onEvents(events, 0) });
+    const dp = new Dataplane({
+      tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, onEvents: (events) => init.onEvents(events, 0),
+      ...(this.sessionCountersMs !== undefined ? { sessionCountersMs: this.sessionCountersMs } : {}),
+    });
     if (!init.pathsUp) dp.ctx.pathUp.fill(0);
     this.dp = dp;
   }
@@ -80,6 +87,7 @@ export class InThreadHost implements DataPathHost {
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    this.dp?.removeAll('shutdown');
     for (const port of Object.values(this.io)) port.close();
   }
 
@@ -109,7 +117,7 @@ export class InThreadHost implements DataPathHost {
     this.dataplane.probe(row, gen);
   }
 
-  removeRow(row: number, gen: number, reason: RemoveReason): void {
+  removeRow(row: number, gen: number, reason: CloseReason): void {
     this.dataplane.removeRow(row, gen, reason);
   }
 

@@ -2,14 +2,15 @@
  * The router's control part, one class for every data path: it compiles the router's view of the config,
  * drives a data path through the `DataPathHost` interface (in this thread, or in worker threads) and runs
  * the control around it: handshake episodes, peer actors, path control (BFD, link tests, STEP, ranking),
- * session migration per resilient service, the plugins' control parts, and an RxJS stream of session events.
+ * session migration per resilient service, the plugins' control parts, and one RxJS stream of typed events
+ * (control/events.ts: sessions, paths, peers, config, plugins).
  *
  * `createRouter(config, io, opts)` builds one over in-memory or TUN packet ports in this thread; the node
  * builds one over a WorkerHost for `--workers N`.
  *
  * @example
  *   const r1 = createRouter(config, { lan0: lanPort, wan0: wanPort }, { name: 'r1' });
- *   r1.events$.subscribe((e) => console.log(e.type, e.sessionId));
+ *   r1.events$.subscribe((e) => { if (e.type === 'path.down') console.log(e.path, e.reason); });
  *   await r1.start();
  *   console.log(await r1.sessions());
  */
@@ -17,15 +18,17 @@ import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
 import { resiliencyCode } from '../dataplane/path-choice.js';
 import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
-import { SvrError } from '../errors.js';
+import { SvrError, isSvrError } from '../errors.js';
 import { compileRouter } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import { validateConfig } from '../model/validate.js';
+import { loadConfig, validateConfig } from '../model/validate.js';
+import type { ConfigProblem } from '../model/problems.js';
 import { PathControl, type Liveness } from '../paths/control.js';
 import { PathKeyControl, type KeyControlOptions, type SecurityView } from '../paths/key-control.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
+import type { PathQuality } from '../paths/quality.js';
 import { PluginHost, chainStages, type PluginFailure, type PluginSpec, type PluginView } from '../plugins/host.js';
 import type { StepServiceView } from '../step/agent.js';
 import type { StepOptions } from '../step/options.js';
@@ -34,12 +37,13 @@ import type { DataPathHost, ServiceChains } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
 import { MigrationActors } from './migration.js';
 import type { MigrationRecord } from '../machines/migration.js';
-import { fanOutEvents, type ObserveAlarm, type SessionEvent } from './event-fanout.js';
+import { fanOutEvents, type ObserveAlarm } from './event-fanout.js';
+import type { PathEventReason, RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
 import { peerSummaries, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
 
-export type { ObserveAlarm, PathMessage, PeerSummary, RouterIo, SecurityView, SessionEvent };
+export type { ObserveAlarm, PathMessage, PeerSummary, RouterEvent, RouterIo, SecurityView };
 
 export interface RouterOptions {
   /** which router of the authority this is */
@@ -63,6 +67,16 @@ export interface RouterOptions {
   /** the key exchange of `key-exchange: handshake` paths: the router's private key (default: read from its
    *  identity.private-key-file), timings and limits (tests shorten them) */
   keyExchange?: Omit<KeyControlOptions, 'log'>;
+  /** milliseconds since the epoch for event times; default Date.now (tests pass a simulated clock) */
+  clock?: () => number;
+}
+
+/** `applyConfig` options. */
+export interface ApplyConfigOptions {
+  /** names the config in events and messages (default `<config object>`, or the file) */
+  source?: string;
+  /** a last check of the validated config before it applies: throw (an SvrError) to refuse it */
+  check?(next: SvrConfig): void;
 }
 
 /** `createRouter` options: the router's, and those of its in-thread data path. */
@@ -85,9 +99,9 @@ export class Router<H extends DataPathHost = DataPathHost> {
   readonly name: string;
   /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
   readonly host: H;
-  private readonly subject = new Subject<SessionEvent>();
-  /** session events: created, confirmed (reverse metadata seen), failed (handshake gave up), removed, migrated */
-  readonly events$: Observable<SessionEvent> = this.subject.asObservable();
+  private readonly subject = new Subject<RouterEvent>();
+  /** everything that happens to the router's sessions, paths, peers, config and plugins (control/events.ts) */
+  readonly events$: Observable<RouterEvent> = this.subject.asObservable();
   private readonly pathSubject = new Subject<PathMessage>();
   /** messages from peers on the path control channel (HMAC already verified): BFD, link tests, STEP */
   readonly pathMessages$: Observable<PathMessage> = this.pathSubject.asObservable();
@@ -98,7 +112,12 @@ export class Router<H extends DataPathHost = DataPathHost> {
   private readonly pathControl: PathControl;
   private readonly keyControl: PathKeyControl;
   private readonly episodes: EpisodeSupervisor;
-  private readonly peerActors = new PeerActors();
+  private readonly peerActors: PeerActors;
+  private readonly clock: () => number;
+  /** plugin stages disabled since plugins were last applied (each worker reports its own) */
+  private readonly disabledStages = new Set<string>();
+  /** per path name: the last quality announced (path.quality-changed only on a change) */
+  private readonly announcedQuality = new Map<string, string>();
   private readonly migrations: MigrationActors;
   /** per service: the ranking's refusal and resiliency, and the order the data path follows */
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
@@ -118,13 +137,16 @@ export class Router<H extends DataPathHost = DataPathHost> {
     this.log = opts.log ?? (() => {});
     this.alarm = opts.observeAlarm ?? logAlarms(this.log);
     this.liveness = opts.liveness ?? 'bfd';
+    this.clock = opts.clock ?? Date.now;
+    this.peerActors = new PeerActors((peer, reachable) => this.emit({ type: reachable ? 'peer.reachable' : 'peer.unreachable', atMs: this.clock(), peer }));
     this.config = validateConfig(config);
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
       onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log,
     });
-    for (const p of this.tablesNow.paths) this.usable.set(p.name, this.liveness === 'static');
+    // every path starts down; static liveness brings each up at start() (path.up)
+    for (const p of this.tablesNow.paths) this.usable.set(p.name, false);
     const pluginDeps = { routerName: opts.name, store: opts.store ?? null, counters: () => this.counters(), log: this.log };
     const plugins = host.plugins;
     this.pluginHost = 'here' in plugins ? new PluginHost({ ...pluginDeps, parts: 'all', dataplane: plugins.here }) : new PluginHost({ ...pluginDeps, parts: 'control' });
@@ -135,7 +157,8 @@ export class Router<H extends DataPathHost = DataPathHost> {
       sendPathMessage: (p, b) => host.sendPathMessage(p, b),
       isPathUp: (p) => host.isPathUp(p),
       pathTraffic: (p) => host.pathTraffic(p),
-      pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs),
+      pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
+      pathQuality: (name: string, q: PathQuality) => this.announceQuality(name, q),
       rank: (service, r) => this.publishRouting(service, r),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
     const running = (): SvrConfig => this.config;
@@ -156,13 +179,10 @@ export class Router<H extends DataPathHost = DataPathHost> {
     });
     this.episodes = new EpisodeSupervisor({
       probe: (row, gen) => host.probe(row, gen),
-      teardown: (row, gen) => host.removeRow(row, gen, 'teardown'),
+      teardown: (row, gen) => host.removeRow(row, gen, 'handshake-failed'),
       outcome: (sessionId, outcome, tries, move) => {
-        if (outcome === 'confirmed') this.subject.next({ type: 'confirmed', sessionId, tries });
-        if (outcome === 'failed') {
-          this.count('handshakes-failed');
-          this.subject.next({ type: 'failed', sessionId, tries });
-        }
+        if (outcome === 'confirmed') this.emit({ type: 'session.confirmed', atMs: this.clock(), sessionId, probes: tries });
+        if (outcome === 'failed') this.count('handshakes-failed'); // the teardown reports session.removed (handshake-failed)
         if (move !== undefined && outcome !== 'gone') this.migrations.moveOutcome(move.service, move.path, outcome === 'confirmed');
       },
     }, opts.handshake);
@@ -186,6 +206,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     if (this.stopped) return Promise.reject(new SvrError('SVR_ERR_ROUTER_STATE', `router ${this.name} was stopped; build a new one`));
     if (this.running) return Promise.resolve();
     this.running = true;
+    if (this.liveness === 'static') for (const p of this.tablesNow.paths) this.applyPathState(p.name, true, undefined, 'set');
     this.peerActors.sync(this.tablesNow, (p) => this.host.isPathUp(p));
     this.migrations.sync(this.tablesNow);
     const started = this.host.start();
@@ -214,7 +235,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     this.episodes.stop();
     this.peerActors.stop();
     this.migrations.stop();
-    await this.host.stop();
+    await this.host.stop(); // the remaining sessions end (session.removed, reason shutdown)
     this.subject.complete();
     this.pathSubject.complete();
   }
@@ -226,25 +247,72 @@ export class Router<H extends DataPathHost = DataPathHost> {
 
   /**
    * Validates and applies a new configuration between batches. On any problem it throws (SvrError with
-   * every bad field) and the running configuration stays.
+   * every bad field) and the running configuration stays; either way an event says so (config.applied or
+   * config.refused).
    */
-  applyConfig(config: SvrConfig): void {
-    const next = validateConfig(config);
+  applyConfig(config: SvrConfig, opts: ApplyConfigOptions = {}): void {
+    const source = opts.source ?? '<config object>';
+    try {
+      const next = validateConfig(config, source);
+      opts.check?.(next);
+      this.applyValid(next, source);
+    } catch (e) {
+      this.refused(source, e);
+      throw e;
+    }
+  }
+
+  /** Reads, validates and applies a config file (YAML or JSON), as `applyConfig`; resolves with the running config. */
+  async applyConfigFile(path: string, opts: Omit<ApplyConfigOptions, 'source'> = {}): Promise<SvrConfig> {
+    try {
+      const next = await loadConfig(path);
+      opts.check?.(next);
+      this.applyValid(next, path);
+      return next;
+    } catch (e) {
+      this.refused(path, e);
+      throw e;
+    }
+  }
+
+  private applyValid(next: SvrConfig, source: string): void {
     const tables = compileRouter(next, this.name, this.generation + 1);
     this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
     this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
     this.generation++;
     this.config = next;
+    const old = this.tablesNow;
     this.tablesNow = tables;
     // path ids may differ in the new tables: control's verdicts (by name) are republished by id
-    for (const p of tables.paths) this.host.setPathUp(p.id, this.usable.get(p.name) ?? this.liveness === 'static');
+    const added = tables.paths.filter((p) => !this.usable.has(p.name)).map((p) => p.name);
+    for (const p of tables.paths) {
+      if (!this.usable.has(p.name)) this.usable.set(p.name, false);
+      this.host.setPathUp(p.id, this.usable.get(p.name)!);
+    }
+    for (const p of old.paths) {
+      if (tables.paths.some((q) => q.name === p.name)) continue;
+      if (this.usable.get(p.name)) this.emit({ type: 'path.down', atMs: this.clock(), path: p.name, peer: old.peers[p.peer]?.name ?? '', reason: 'removed' });
+      this.usable.delete(p.name);
+      this.announcedQuality.delete(p.name);
+    }
     this.keyControl.refresh();
     if (this.running) {
+      if (this.liveness === 'static') for (const name of added) this.applyPathState(name, true, undefined, 'set');
       this.peerActors.sync(tables, (p) => this.host.isPathUp(p));
       this.migrations.sync(tables);
       this.pathControl.refresh();
     }
     this.pluginHost.configApplied(this.generation);
+    this.emit({ type: 'config.applied', atMs: this.clock(), generation: this.generation, source });
+  }
+
+  private refused(source: string, e: unknown): void {
+    const problems = isSvrError(e) && typeof e.data === 'object' && e.data !== null && Array.isArray((e.data as { errors?: unknown }).errors)
+      ? (e.data as { errors: ConfigProblem[] }).errors : [];
+    this.emit({
+      type: 'config.refused', atMs: this.clock(), source, code: isSvrError(e) ? e.code : 'SVR_ERR_CONFIG_INVALID',
+      message: e instanceof Error ? e.message : String(e), problems,
+    });
   }
 
   /**
@@ -271,10 +339,14 @@ export class Router<H extends DataPathHost = DataPathHost> {
       }
     }
     const stages = this.pluginStages();
+    this.disabledStages.clear();
     failures.push(...this.missingChainStages(chains, new Set(stages.map((s) => s.name))));
     for (const p of local.loaded) {
-      this.log('plugin.loaded', { plugin: p.name, version: p.version, stages: stages.filter((s) => s.name.startsWith(`${p.name}/`)).map((s) => s.name).join(',') });
+      const mine = stages.filter((s) => s.name.startsWith(`${p.name}/`)).map((s) => s.name);
+      this.log('plugin.loaded', { plugin: p.name, version: p.version, stages: mine.join(',') });
+      this.emit({ type: 'plugin.loaded', atMs: this.clock(), plugin: p.name, version: p.version, stages: mine });
     }
+    for (const f of failures) this.emit({ type: 'plugin.failed', atMs: this.clock(), at: f.at, message: f.message });
     return failures;
   }
 
@@ -300,19 +372,37 @@ export class Router<H extends DataPathHost = DataPathHost> {
 
   /** Marks a peer path usable or not, as BFD does (tests and operators can too); rankings follow at once. */
   setPathUp(pathName: string, up: boolean): void {
-    this.applyPathState(pathName, up, undefined);
+    this.applyPathState(pathName, up, undefined, 'set');
     if (this.running) this.pathControl.publish();
   }
 
-  /** A path's verdict, everywhere: the data path, peers, migration episodes (up since `upSinceMs`, default now), plugins. */
-  private applyPathState(pathName: string, up: boolean, upSinceMs: number | undefined): void {
+  /**
+   * A path's verdict, everywhere: the data path, peers, migration episodes (up since `upSinceMs`, default
+   * now), plugins; path.up / path.down when it changed.
+   */
+  private applyPathState(pathName: string, up: boolean, upSinceMs: number | undefined, reason: PathEventReason): void {
     const path = this.tablesNow.paths.find((p) => p.name === pathName);
     if (path === undefined) throw new SvrError('SVR_ERR_ROUTER_STATE', `no peer path named ${pathName}`);
+    const was = this.usable.get(pathName) ?? false;
+    const peer = this.tablesNow.peers[path.peer]!.name;
     this.usable.set(pathName, up);
     this.host.setPathUp(path.id, up);
-    this.peerActors.pathChanged(this.tablesNow.peers[path.peer]!.name, pathName, up);
+    this.peerActors.pathChanged(peer, pathName, up);
     this.migrations.pathChanged(path.id, up, upSinceMs);
     this.pluginHost.pathChanged({ path: pathName, up });
+    if (was !== up) this.emit({ type: up ? 'path.up' : 'path.down', atMs: this.clock(), path: pathName, peer, reason });
+  }
+
+  /** path.quality-changed after a link test, when the smoothed figures (to 0.01) moved. */
+  private announceQuality(pathName: string, q: PathQuality): void {
+    const path = this.tablesNow.paths.find((p) => p.name === pathName);
+    if (path === undefined) return;
+    const r = (x: number): number => Math.round(x * 100) / 100;
+    const figures = { latencyMs: r(q.latencyMs), jitterMs: r(q.jitterMs), lossPercent: r(q.lossPercent), mos: r(q.mos) };
+    const key = JSON.stringify(figures);
+    if (this.announcedQuality.get(pathName) === key) return;
+    this.announcedQuality.set(pathName, key);
+    this.emit({ type: 'path.quality-changed', atMs: this.clock(), path: pathName, peer: this.tablesNow.peers[path.peer]!.name, ...figures });
   }
 
   /** Whether a path (by id in `tables`) is usable now. */
@@ -429,10 +519,21 @@ export class Router<H extends DataPathHost = DataPathHost> {
     this.controlCounters.set(name, (this.controlCounters.get(name) ?? 0) + 1);
   }
 
+  private emit(e: RouterEvent): void {
+    this.subject.next(e);
+  }
+
   private onDataPathEvents(events: readonly DpEvent[], worker: number): void {
     this.episodes.handle(events);
-    fanOutEvents(events, { tables: this.tablesNow, sessions: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log, alarm: this.alarm },
-      this.host.workers > 1 ? { worker } : {});
+    fanOutEvents(events, {
+      tables: this.tablesNow, events: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log, alarm: this.alarm, now: this.clock,
+      disabled: (plugin, stage) => {
+        const key = `${plugin}/${stage}`;
+        if (this.disabledStages.has(key)) return false;
+        this.disabledStages.add(key);
+        return true;
+      },
+    }, this.host.workers > 1 ? { worker } : {});
   }
 }
 
@@ -451,6 +552,9 @@ function logAlarms(log: NonNullable<RouterOptions['log']>): ObserveAlarm {
 
 /** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */
 export function createRouter(config: SvrConfig, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
-  const { clock, sweepIntervalMs, ...routerOpts } = opts;
-  return new Router(config, new InThreadHost(io, { ...(clock ? { clock } : {}), ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {}) }), routerOpts);
+  const { sweepIntervalMs, sessionCountersMs, ...routerOpts } = opts;
+  const clock = opts.clock;
+  return new Router(config, new InThreadHost(io, {
+    ...(clock ? { clock } : {}), ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {}), ...(sessionCountersMs !== undefined ? { sessionCountersMs } : {}),
+  }), routerOpts);
 }

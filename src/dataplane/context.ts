@@ -11,6 +11,7 @@ import { SessionHooks } from './session-hooks.js';
 import { PathCrypto } from './path-crypto.js';
 import { ApplicationNames } from './applications.js';
 import { Counters } from './counters.js';
+import { DeniedLog } from './denied.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
 import { RandomPool } from './random-pool.js';
@@ -20,6 +21,7 @@ import { ServicePaths } from './path-choice.js';
 import { ServiceFunctions } from './service-functions.js';
 import { WanKeys } from './wan-keys.js';
 import type { Ownership } from './ownership.js';
+import { formatAddress } from '../packet/addr.js';
 
 export class DataplaneContext {
   tables!: ForwardingTables;
@@ -45,6 +47,8 @@ export class DataplaneContext {
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */
   readonly wanKeys: WanKeys;
   events: DpEvent[] = [];
+  /** denied first packets of this batch (session.denied, flushed with the batch's events) */
+  readonly denied = new DeniedLog();
   /** duplicates for a second path (packet-duplication), transmitted after each batch */
   readonly dup = new Batch();
   /** per path id: 1 = usable (written by control: BFD later; all paths start up) */
@@ -56,6 +60,8 @@ export class DataplaneContext {
   pathRemoteWords = new Uint32Array(0);
   /** per interface: waypoint as 4 words (WAN) */
   ifWaypointWords = new Uint32Array(0);
+  /** per path id: local and remote waypoint as text, for the facts of new and moved sessions */
+  pathText: { local: string; remote: string }[] = [];
 
   /** pathUp shared with control (SharedArrayBuffer): control publishes liveness, workers read it */
   private readonly sharedPathUp: Uint8Array | null;
@@ -93,6 +99,7 @@ export class DataplaneContext {
       loadAddress(p.localWaypoint, 0, p.family, this.pathLocalWords, p.id * 4);
       loadAddress(p.remoteWaypoint, 0, p.family, this.pathRemoteWords, p.id * 4);
     }
+    this.pathText = t.paths.map((p) => ({ local: formatAddress(p.localWaypoint, 0, p.family), remote: formatAddress(p.remoteWaypoint, 0, p.family) }));
     this.ifWaypointWords = new Uint32Array(t.interfaces.length * 4);
     for (const i of t.interfaces) {
       if (i.waypointFamily !== 0) loadAddress(i.waypoint, 0, i.waypointFamily, this.ifWaypointWords, i.index * 4);

@@ -16,7 +16,7 @@ import { Batch, HEADROOM, MAX_BATCH, PF_HANDED, SLOT } from './batch.js';
 import { Ownership, type OwnershipOptions } from './ownership.js';
 import { HandoffStage, SteerStage } from './stages/steer.js';
 import { DataplaneContext } from './context.js';
-import type { DpEvent, RemoveReason } from './events.js';
+import { COUNTER_WORDS, type CloseReason, type DpEvent } from './events.js';
 import { StageGraph } from './graph.js';
 import type { ChainStageEntry } from './chain.js';
 import { PluginStageAdapter } from './stages/plugin-stage.js';
@@ -26,8 +26,8 @@ import { sealMetadata } from './metadata-crypto.js';
 import { signPacket } from './sign.js';
 import { isHandshakeMessage } from '../crypto/handshake.js';
 import type { PathKeyMaterial } from './path-keys.js';
-import { outerProtocol, removeSession } from './session-ops.js';
-import { ROLE_INGRESS, SF_CLOSING } from './session-table.js';
+import { expiryReason, outerProtocol, removeSession } from './session-ops.js';
+import { ROLE_INGRESS } from './session-table.js';
 import type { Stage } from './stage.js';
 import { DecodeStage } from './stages/decode.js';
 import { FirstPacketStage } from './stages/first-packet.js';
@@ -51,7 +51,12 @@ export interface DataplaneOptions {
   shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer; pathRx?: SharedArrayBuffer };
   /** receives the events of each batch (and of sweeps/commands) */
   onEvents?: (events: DpEvent[]) => void;
+  /** how often each live session's packet/byte totals are reported (session.counters), ms; default 60 000, 0: never */
+  sessionCountersMs?: number;
 }
+
+/** Default period of session.counters reports (the shortest interim record interval, 60 s). */
+export const SESSION_COUNTERS_MS = 60_000;
 
 export class Dataplane {
   readonly ctx: DataplaneContext;
@@ -72,6 +77,10 @@ export class Dataplane {
   private readonly addr = new Uint8Array(16);
   private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
   private readonly pi = new PacketInfo();
+  /** session.counters: period, cursor over the rows, and when the cursor last moved */
+  private countersMs: number;
+  private countersCursor = 0;
+  private countersAt = -1;
 
   constructor(opts: DataplaneOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -85,6 +94,7 @@ export class Dataplane {
     }
     this.ports = opts.ports;
     this.onEvents = opts.onEvents ?? (() => {});
+    this.countersMs = opts.sessionCountersMs ?? SESSION_COUNTERS_MS;
     const ctx = this.ctx;
     this.graph = this.buildGraph([]);
     const c = ctx.counters;
@@ -126,6 +136,7 @@ export class Dataplane {
     const serviceMap = ids(old.services, (n) => t.serviceId(n));
     const ifMap = ids(old.interfaces, (n) => t.interfaceIndex(n));
     const pathMap = old.paths.map((p) => t.paths.findIndex((q) => q.name === p.name));
+    const now = this.clock();
     this.ctx.setTables(t);
     for (let r = 0; r < s.capacity; r++) {
       if (!s.isActive(r)) continue;
@@ -134,7 +145,7 @@ export class Dataplane {
       const outIf = ifMap[s.outIf[r]!] ?? -1;
       const path = s.path[r]! >= 0 ? pathMap[s.path[r]!] ?? -1 : -1;
       if (svc < 0 || inIf !== s.inIf[r] || outIf !== s.outIf[r] || (s.path[r]! >= 0 && path < 0)) {
-        removeSession(this.ctx, r, 'config');
+        removeSession(this.ctx, r, 'config', now);
         continue;
       }
       s.service[r] = svc;
@@ -254,30 +265,81 @@ export class Dataplane {
   }
 
   private flushEvents(): void {
-    const ev = this.ctx.events;
+    const ctx = this.ctx;
+    if (!ctx.denied.empty) ctx.events.push({ kind: 'session.denied', atMs: this.clock(), ...ctx.denied.take() });
+    const ev = ctx.events;
     if (ev.length === 0) return;
-    this.ctx.events = [];
+    ctx.events = [];
     this.onEvents(ev);
   }
 
-  /** Expires idle sessions: visits up to `budget` rows per call (a coarse wheel over the table). */
+  /**
+   * Expires idle sessions: visits up to `budget` rows per call (a coarse wheel over the table); and reports
+   * the totals of live sessions for interim records (reportCounters).
+   */
   sweep(budget = 4096): void {
     const now = this.clock();
     const ctx = this.ctx;
     ctx.sessions.sweep(now, budget, (r) => {
       ctx.counters.add(this.cExpired);
-      removeSession(ctx, r, (ctx.sessions.flags[r]! & SF_CLOSING) !== 0 ? 'closed' : 'idle');
+      removeSession(ctx, r, expiryReason(ctx, r), now);
     });
+    this.reportCounters(now);
     this.flushEvents();
   }
 
+  /** The period of session.counters reports, ms (0: none). */
+  setSessionCountersInterval(ms: number): void {
+    this.countersMs = ms;
+  }
+
+  /**
+   * session.counters: a second cursor walks the table once per period, so every live session older than
+   * the period has its totals reported about once per period; one fact per sweep, its entries bounded by
+   * the rows visited (capacity x elapsed / period).
+   */
+  private reportCounters(now: number): void {
+    const t = this.ctx.sessions;
+    if (this.countersMs <= 0 || this.countersAt < 0) {
+      this.countersAt = now;
+      return;
+    }
+    const visit = Math.min(t.capacity, Math.ceil((t.capacity * (now - this.countersAt)) / this.countersMs));
+    if (visit <= 0) return;
+    this.countersAt = now;
+    let n = 0;
+    let data: Float64Array | null = null;
+    for (let i = 0; i < visit; i++) {
+      const r = this.countersCursor;
+      this.countersCursor = r + 1 >= t.capacity ? 0 : r + 1;
+      if (!t.isActive(r) || now - t.created[r]! < this.countersMs) continue;
+      data ??= new Float64Array(visit * COUNTER_WORDS);
+      const at = n * COUNTER_WORDS;
+      for (let w = 0; w < 4; w++) data[at + w] = t.uuid[r * 4 + w]!;
+      data[at + 4] = t.pktsFwd[r]!;
+      data[at + 5] = t.pktsRev[r]!;
+      data[at + 6] = t.bytesFwd[r]!;
+      data[at + 7] = t.bytesRev[r]!;
+      n++;
+    }
+    if (data !== null) this.ctx.events.push({ kind: 'session.counters', atMs: now, count: n, data: data.slice(0, n * COUNTER_WORDS) });
+  }
+
   /** Removes a session on control's request (row + generation guard against reuse). */
-  removeRow(row: number, gen: number, reason: RemoveReason): boolean {
+  removeRow(row: number, gen: number, reason: CloseReason): boolean {
     const t = this.ctx.sessions;
     if (!t.isActive(row) || t.gen[row] !== gen) return false;
-    removeSession(this.ctx, row, reason);
+    removeSession(this.ctx, row, reason, this.clock());
     this.flushEvents();
     return true;
+  }
+
+  /** Removes every session (reason `shutdown` when the router stops); their facts go out in one delivery. */
+  removeAll(reason: CloseReason): void {
+    const t = this.ctx.sessions;
+    const now = this.clock();
+    for (let r = 0; r < t.capacity; r++) if (t.isActive(r)) removeSession(this.ctx, r, reason, now);
+    this.flushEvents();
   }
 
   /**

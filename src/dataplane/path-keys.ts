@@ -5,18 +5,21 @@
  *   sending data path: `sender`);
  * - rx: up to RX_SLOTS keys accepted on the path, found by key id, each with a replay window per sender.
  * Keys come from the config (static: derived from the policy key or authority secret, one key id per
- * key-version) or from the key exchange (`install`, wave 2 wires the handshake). A new rx key is accepted
- * at once; the tx key switches at `activeAt`; older rx keys stay accepted until OVERLAP_MS after that
- * switch (the peer switches about when we do), so a rekey drops nothing. Everything here runs between batches except txKey/rxKey/window (a scan of <= 3
- * slots per packet).
+ * key-version) or from the key exchange (`install`, paths/key-control.ts). A new rx key is accepted at
+ * once; the tx key switches at `activeAt`. Older rx keys stay accepted until `overlapMs` after the peer
+ * showed it moved on: the first packet that authenticates under a newer rx key (WireGuard's "next" keypair
+ * confirmed by data). So a rekey drops nothing, also when both routers initiated at once and each uses the
+ * keys of its own handshake to send. Everything here runs between batches except tx/rx/window/used (a
+ * scan of <= RX_SLOTS slots and a flag per packet).
  */
 import { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
 import type { HmacCipher } from '../model/config.js';
 import type { CompiledPath, ForwardingTables } from '../model/tables.js';
 import { ReplayWindows } from './replay-window.js';
 
-/** Keys accepted per path at once: the current one, the one it replaced and the next one. */
-export const RX_SLOTS = 3;
+/** Keys accepted per path at once: the current one, the one it replaced, the next one (and one more for
+ *  crossed handshakes, when both routers initiated at once and each installed the keys of both). */
+export const RX_SLOTS = 4;
 /** How long a replaced rx key stays accepted (SSR's SVRv2 waits 30 s before it uses a new key). */
 export const OVERLAP_MS = 30_000;
 
@@ -81,6 +84,8 @@ export class RxKey {
   readonly windows = new Int32Array(256).fill(-1);
   /** no longer accepted after this (ms); Infinity while current */
   retireAt = Infinity;
+  /** a packet authenticated under this key: the peer sends with it (older keys then retire) */
+  used = false;
   constructor(
     readonly keyId: number,
     readonly hmac: BatchHmac,
@@ -114,7 +119,10 @@ interface PathSlots {
   tx: TxKey | null;
   pending: TxKey | null;
   activeAt: number;
+  /** rx keys in the order they were installed */
   rx: RxKey[];
+  /** how long an older rx key stays accepted once a newer one is used (the installer's overlapMs) */
+  overlapMs: number;
 }
 
 function fingerprint(m: PathKeyMaterial): string {
@@ -151,7 +159,7 @@ export class PathKeys {
         this.drop(s);
         s = undefined;
       }
-      s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, exchanged, tx: null, pending: null, activeAt: 0, rx: [] };
+      s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, exchanged, tx: null, pending: null, activeAt: 0, rx: [], overlapMs: OVERLAP_MS };
       if (exchanged) return s;
       const m = configKeys(p);
       // a new key version: accepted at once, signed with after the policy's rekey-delay (the peer reloads too)
@@ -179,6 +187,7 @@ export class PathKeys {
   }
 
   private installSlots(s: PathSlots, tx: PathKeyMaterial | undefined, rx: PathKeyMaterial | undefined, now: number, activeAt: number, overlapMs = OVERLAP_MS): void {
+    s.overlapMs = overlapMs;
     if (rx !== undefined) {
       const fp = fingerprint(rx);
       const same = s.rx.find((k) => k.keyId === rx.keyId);
@@ -194,8 +203,6 @@ export class PathKeys {
       s.pending?.destroy();
       s.pending = new TxKey(tx.keyId, tx.securityId, BatchHmac.create(s.hmacCipher, tx.hmacKey), this.cipher(s, tx), fp, now);
       s.activeAt = activeAt;
-      // the rx keys before the newest: the peer stops sending with them about when we switch
-      for (let i = 0; i < s.rx.length - 1; i++) s.rx[i]!.retireAt = Math.min(s.rx[i]!.retireAt, Math.max(now, activeAt) + overlapMs);
       this.txKey(s, now);
     }
   }
@@ -250,6 +257,20 @@ export class PathKeys {
       return null;
     }
     return null;
+  }
+
+  /**
+   * Rx key k of path p authenticated a packet. The first time, the keys installed before it retire
+   * `overlapMs` later: the peer sends with k now (packets under an older key still in flight pass).
+   */
+  used(p: number, k: RxKey, now: number): void {
+    if (k.used) return;
+    k.used = true;
+    const s = this.paths[p]!;
+    for (const old of s.rx) {
+      if (old === k) break;
+      old.retireAt = Math.min(old.retireAt, now + s.overlapMs);
+    }
   }
 
   /** The replay window of `sender` under rx key k (created on the first authenticated packet). */

@@ -5,8 +5,9 @@
  */
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../packet/ip.js';
 import type { DataplaneContext } from './context.js';
-import type { RemoveReason, SessionRole } from './events.js';
+import type { CloseReason, MigrationReason, SessionRole } from './events.js';
 import { uuidString } from './random-pool.js';
+import { forwardTuple, natTuple, waypointTuple } from './session-tuples.js';
 import {
   ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ESTABLISHED, SF_FIN_FWD, SF_FIN_REV, SF_SYN, SF_SYNACK, type SessionTable,
 } from './session-table.js';
@@ -74,26 +75,60 @@ export function sessionId(t: SessionTable, r: number): string {
   return uuidString(t.uuid, r * 4);
 }
 
-/** Queues `session.created` for control. */
+/** The name of row r's path, '' when it has none (local sessions). */
+function pathName(ctx: DataplaneContext, r: number): string {
+  return ctx.tables.paths[ctx.sessions.path[r]!]?.name ?? '';
+}
+
+/** Queues `session.created` for control: the session's tuples, interfaces and path (once per session). */
 export function emitCreated(ctx: DataplaneContext, r: number): void {
   const t = ctx.sessions;
+  const tables = ctx.tables;
+  const path = tables.paths[t.path[r]!];
   ctx.events.push({
     kind: 'session.created', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), role: roleName(t.role[r]!),
-    service: ctx.tables.services[t.service[r]!]?.name ?? '', tenant: ctx.tables.tenants[t.tenant[r]!] ?? '',
+    service: tables.services[t.service[r]!]?.name ?? '', tenant: tables.tenants[t.tenant[r]!] ?? '',
+    atMs: t.created[r]!, application: ctx.applications.name(t.app[r]!), forward: forwardTuple(ctx, r),
+    waypoint: waypointTuple(ctx, r), nat: natTuple(ctx, r),
+    inIf: t.inIf[r]!, inInterface: tables.interfaces[t.inIf[r]!]?.name ?? '', outIf: t.outIf[r]!, outInterface: tables.interfaces[t.outIf[r]!]?.name ?? '',
+    path: path?.name ?? '', peer: path !== undefined ? tables.peers[path.peer]?.name ?? '' : '',
   });
 }
 
-/** Removes row r and queues `session.removed`. */
-export function removeSession(ctx: DataplaneContext, r: number, reason: RemoveReason): void {
+/** Queues `session.migrated`: row r moved from path `from` to its current path. */
+export function emitMigrated(ctx: DataplaneContext, r: number, from: number, handshake: boolean, reason: MigrationReason, now: number): void {
+  const t = ctx.sessions;
+  const paths = ctx.tables.paths;
+  ctx.events.push({
+    kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]?.name ?? '',
+    fromPath: from, toPath: t.path[r]!, handshake, reason, atMs: now,
+    from: paths[from]?.name ?? '', to: paths[t.path[r]!]?.name ?? '', waypoint: waypointTuple(ctx, r)!,
+  });
+}
+
+/** Removes row r and queues `session.removed` (at `now`, the data path's clock). */
+export function removeSession(ctx: DataplaneContext, r: number, reason: CloseReason, now: number): void {
   const t = ctx.sessions;
   if (!t.isActive(r)) return;
   ctx.events.push({
-    kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason,
+    kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason, role: roleName(t.role[r]!),
     tenant: ctx.tables.tenants[t.tenant[r]!] ?? '', service: ctx.tables.services[t.service[r]!]?.name ?? '',
+    application: ctx.applications.name(t.app[r]!), path: pathName(ctx, r), atMs: now,
     ageMs: t.lastSeen[r]! - t.created[r]!, packets: [t.pktsFwd[r]!, t.pktsRev[r]!], bytes: [t.bytesFwd[r]!, t.bytesRev[r]!],
   });
   ctx.hooks.runClose(r);
   t.remove(r);
+}
+
+/**
+ * Why an expired row ends: `fin` / `rst` for a closing TCP session (both FINs seen, else a reset closed
+ * it), `path-lost` when its peer path is down, else `idle`.
+ */
+export function expiryReason(ctx: DataplaneContext, r: number): CloseReason {
+  const f = ctx.sessions.flags[r]!;
+  if ((f & SF_CLOSING) !== 0) return (f & (SF_FIN_FWD | SF_FIN_REV)) === (SF_FIN_FWD | SF_FIN_REV) ? 'fin' : 'rst';
+  const p = ctx.sessions.path[r]!;
+  return p >= 0 && ctx.pathUp[p] === 0 ? 'path-lost' : 'idle';
 }
 
 /** Protocol of the outer packet between routers: ICMP travels as UDP (fact sheet §1.1). */

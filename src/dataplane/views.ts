@@ -2,11 +2,10 @@
  * Session rows as plain objects, for `svr show sessions`, the embedding API and tests (allocates; never
  * on the packet path). Keys and other secrets are not part of a row, so nothing secret can leak here.
  */
-import { formatAddress } from '../packet/addr.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../packet/ip.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { DataplaneContext } from './context.js';
-import { wordsToBytes } from './metadata-build.js';
+import { addressText, waypointTuple } from './session-tuples.js';
 import { roleName, sessionId } from './session-ops.js';
 import type { SessionRole } from './events.js';
 import {
@@ -60,13 +59,6 @@ function tcpState(flags: number): string {
   return 'open';
 }
 
-const scratch = new Uint8Array(16);
-
-function addr(words: Uint32Array, at: number, family: 4 | 6): string {
-  wordsToBytes(words, at, family, scratch);
-  return formatAddress(scratch, 0, family);
-}
-
 export function summarizeSession(ctx: DataplaneContext, r: number, now: number): SessionSummary {
   const t = ctx.sessions;
   const tables = ctx.tables;
@@ -84,7 +76,7 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
       : (flags & SF_ENC_ON) !== 0 ? (role === 'ingress' && (flags & SF_ENC_DECIDED) === 0 ? 'pending' : 'encrypted')
       : 'skipped (already encrypted)',
     original: {
-      src: addr(t.origSrc, r * 4, fam), dst: addr(t.origDst, r * 4, fam),
+      src: addressText(t.origSrc, r * 4, fam), dst: addressText(t.origDst, r * 4, fam),
       srcPort: t.origSrcPort[r]!, dstPort: t.origDstPort[r]!, protocol: protocolName(proto),
     },
     inInterface: tables.interfaces[t.inIf[r]!]?.name ?? '?',
@@ -98,15 +90,10 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
     packets: { forward: t.pktsFwd[r]!, reverse: t.pktsRev[r]! },
     bytes: { forward: t.bytesFwd[r]!, reverse: t.bytesRev[r]! },
   };
-  const p = t.path[r]!;
-  if (role !== 'local' && p >= 0) {
-    const path = tables.paths[p]!;
-    const local = formatAddress(path.localWaypoint, 0, path.family);
-    const remote = formatAddress(path.remoteWaypoint, 0, path.family);
-    const outer = protocolName(proto === PROTO_ICMP || proto === PROTO_ICMPV6 ? PROTO_UDP : proto);
-    s.waypoint = role === 'ingress'
-      ? { src: local, dst: remote, srcPort: t.wpLocalPort[r]!, dstPort: t.wpPeerPort[r]!, protocol: outer }
-      : { src: remote, dst: local, srcPort: t.wpPeerPort[r]!, dstPort: t.wpLocalPort[r]!, protocol: outer };
+  const w = waypointTuple(ctx, r);
+  if (w !== undefined) {
+    const path = tables.paths[t.path[r]!]!;
+    s.waypoint = { ...w, protocol: protocolName(w.protocol) };
     s.peer = tables.peers[path.peer]?.name ?? '?';
     s.path = path.name;
   }

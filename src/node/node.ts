@@ -20,6 +20,7 @@ import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router } from '../control/router.js';
+import type { FiveTuple, RouterEvent } from '../control/events.js';
 import { SHOW_WHAT, type ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
@@ -119,11 +120,16 @@ export class RunningNode {
     }
   }
 
-  /** Re-reads the config file. Interfaces must stay the same (they own devices); the rest applies live. */
+  /**
+   * Re-reads the config file. Interfaces must stay the same (they own devices); the rest applies live. The
+   * router reports config.applied or config.refused (a file that cannot be read or parsed too).
+   */
   async reload(): Promise<{ applied: boolean }> {
     try {
       if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
-      await this.apply(await loadConfig(this.configPath));
+      const previous = this.router.runningConfig;
+      const next = await this.router.applyConfigFile(this.configPath, { check: (c) => this.checkInterfaces(c) });
+      await this.applied(next, previous);
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, reason: e instanceof Error ? e.message : String(e) });
       throw e;
@@ -144,16 +150,29 @@ export class RunningNode {
    * config and plugins are applied again and the refusal is thrown.
    */
   async apply(next: SvrConfig): Promise<void> {
+    const previous = this.router.runningConfig;
+    this.router.applyConfig(next, { source: `the conductor's version`, check: (c) => this.checkInterfaces(c) });
+    await this.applied(next, previous);
+  }
+
+  /** Interfaces own TUN devices: a config that changes them is refused (restart the node for that). */
+  private checkInterfaces(next: SvrConfig): void {
     if (!this.sameInterfaces(next)) {
       throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
     }
-    const previous = this.router.runningConfig;
+  }
+
+  /**
+   * What follows a config the router took: its plugins, and the config in the state store. When the plugins
+   * cannot run (a security plugin that does not load, a chain naming a missing stage: fail closed), the
+   * previous config and plugins are applied again and the refusal is thrown.
+   */
+  private async applied(next: SvrConfig, previous: SvrConfig): Promise<void> {
     const log = (e: string, f: Record<string, string | number | boolean>) => this.log.info(e, f);
-    this.router.applyConfig(next);
     try {
       await loadPlugins(this.router, next, this.configPath, this.name, log);
     } catch (e) {
-      this.router.applyConfig(previous);
+      this.router.applyConfig(previous, { source: 'the previous config (the new one failed closed)' });
       await loadPlugins(this.router, previous, this.configPath, this.name, log).catch(() => {}); // it ran before
       throw e;
     }
@@ -222,12 +241,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       throw e;
     }
   }
-  router.events$.subscribe((e) => {
-    if (e.type === 'created') log.session('session.created', { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
-    else if (e.type === 'removed') log.session('session.removed', { id: e.sessionId, reason: e.reason });
-    else if (e.type === 'failed') log.info('session.handshake-failed', { id: e.sessionId, probes: e.tries });
-    else if (e.type === 'migrated') log.session('session.migrated', { id: e.sessionId, from: e.from, to: e.to });
-  });
+  router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) {
     try {
       await loadPlugins(router, config, o.configPath, o.name, logInfo); // before the first packet
@@ -254,6 +268,19 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   log.info('node.state', { dataDir });
   log.info('node.running', { socket, interfaces: me.interfaces.map((x) => `${x.name}=${x.device}`).join(','), services: router.services().length, workers });
   return node;
+}
+
+/** The log line of a router event: session events rate-limited, peers and config once each (paths and plugins log their own lines). */
+function logEvent(log: NodeLog, e: RouterEvent): void {
+  const tuple = (t: FiveTuple) => `${t.src}:${t.srcPort}->${t.dst}:${t.dstPort}/${t.protocol}`;
+  switch (e.type) {
+    case 'session.created': log.session(e.type, { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, flow: tuple(e.forward), path: e.path }); break;
+    case 'session.removed': log.session(e.type, { id: e.sessionId, reason: e.reason }); break;
+    case 'session.migrated': log.session(e.type, { id: e.sessionId, from: e.from, to: e.to, reason: e.reason }); break;
+    case 'session.denied': log.session(e.type, { reason: e.reason, flow: tuple(e.forward), interface: e.ingressInterface.name, suppressed: e.suppressed }); break;
+    case 'peer.reachable': case 'peer.unreachable': log.info(e.type, { peer: e.peer }); break;
+    default: break;
+  }
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */

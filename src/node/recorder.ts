@@ -5,7 +5,7 @@
  * Writes are batched once a second: LevelDB never sees a write per packet or per event.
  */
 import type { Observable } from 'rxjs';
-import type { SessionEvent } from '../control/event-fanout.js';
+import type { RouterEvent } from '../control/events.js';
 import type { Store } from '../store/store.js';
 
 export interface SessionRecord {
@@ -21,7 +21,7 @@ export interface SessionRecord {
 
 /** What the recorder needs of a router (in-process or with worker threads). */
 export interface RecordedRouter {
-  readonly events$: Observable<SessionEvent>;
+  readonly events$: Observable<RouterEvent>;
   counters(): Record<string, number>;
 }
 
@@ -33,7 +33,7 @@ export class StateRecorder {
 
   constructor(private readonly store: Store, private readonly router: RecordedRouter, snapshotEveryMs = 10_000) {
     this.sub = router.events$.subscribe((e) => {
-      if (e.type === 'removed') {
+      if (e.type === 'session.removed') {
         this.pending.push({ id: e.sessionId, tenant: e.tenant, service: e.service, reason: e.reason, closedAt: new Date().toISOString(), ageMs: e.ageMs, packets: e.packets, bytes: e.bytes });
       }
     });

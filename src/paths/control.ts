@@ -18,6 +18,7 @@ import type { StepOptions } from '../step/options.js';
 import { stepDepsFromRouter, type StepRouter } from '../step/router-deps.js';
 import type { SessionResiliency } from '../model/config.js';
 import type { PathStateChange } from './supervisor.js';
+import type { PathQuality } from './quality.js';
 
 /** What path control needs from its router: the path channel, path liveness, and where rankings go. */
 export interface PathControlHost extends StepRouter {
@@ -25,6 +26,8 @@ export interface PathControlHost extends StepRouter {
   pathTraffic(path: number): number;
   /** BFD's verdict on a path (usable or not, BFD state, why) */
   pathChanged(change: PathStateChange): void;
+  /** a link test measured a path (smoothed quality) */
+  pathQuality(pathName: string, quality: PathQuality): void;
   /** a service's ranking: usable paths that meet its policy, best first */
   rank(service: string, ranking: { paths: readonly number[]; refused: boolean; resiliency: SessionResiliency }): void;
 }
@@ -83,6 +86,7 @@ export class PathControl {
         send: (p, b) => router.sendPathMessage(p, b),
         messages$: router.pathMessages$,
         traffic: (p: number) => router.pathTraffic(p),
+        qualityChanged: (name, q) => router.pathQuality(name, q),
       }, opts.bfd)
       : null;
     this.step = opts.step === false || opts.step === undefined

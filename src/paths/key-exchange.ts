@@ -89,9 +89,8 @@ interface PathState {
   peerId: string;
   /** this path's share of the counters */
   counters: Record<ExchangeCounter, number>;
-  /** when the current keys were installed (ms; -1: none yet), and whether we initiated them */
+  /** when the current keys were installed (ms; -1: none yet) */
   keysAt: number;
-  initiatedCurrent: boolean;
   timings: KeyExchangeTimings;
 }
 
@@ -151,12 +150,14 @@ export class PathKeyExchange {
         },
       });
       const timings = { ...KEY_EXCHANGE_DEFAULTS, ...opts.timings, ...cfg.timings };
-      const actor = createActor(machine, { input: { path: cfg.path, timings }, ...(opts.clock ? { clock: opts.clock } : {}) });
+      // crossed handshakes: the router with the lower public key counts as their initiator (rekeys first)
+      const rekeysFirst = compareBytes(identity.keys.publicKey, cfg.peer.publicKey) < 0;
+      const actor = createActor(machine, { input: { path: cfg.path, timings, rekeysFirst }, ...(opts.clock ? { clock: opts.clock } : {}) });
       const peerId = Buffer.from(cfg.peer.publicKey).toString('hex');
       if (!this.peers.has(peerId)) this.peers.set(peerId, { greatest: new Uint8Array(12), initiatedAt: 0 });
       this.paths.set(cfg.path, {
         cfg, actor, tokens: this.limits.burst, tokensAt: driver.now(), nextKeyId: 1 + (randomBytes(1)[0]! % 255), peerId,
-        counters: Object.fromEntries(EXCHANGE_COUNTERS.map((c) => [c, 0])) as Record<ExchangeCounter, number>, keysAt: -1, initiatedCurrent: false, timings,
+        counters: Object.fromEntries(EXCHANGE_COUNTERS.map((c) => [c, 0])) as Record<ExchangeCounter, number>, keysAt: -1, timings,
       });
       actor.start();
     }
@@ -191,7 +192,7 @@ export class PathKeyExchange {
     const snap = p.actor.getSnapshot();
     const v = snap.value as string | { running?: { keys?: string; exchange?: string } };
     const running = typeof v === 'string' ? undefined : v.running;
-    const lag = p.initiatedCurrent ? 0 : RESPONDER_REKEY_LAG_MS;
+    const lag = snap.context.initiatedCurrent ? 0 : RESPONDER_REKEY_LAG_MS;
     return {
       exchange: running?.exchange ?? String(v),
       keys: running?.keys ?? 'none',
@@ -304,10 +305,7 @@ export class PathKeyExchange {
     const tx = activate ? { tx: material(keys.remoteIndex, keys.send, p.cfg.metaLength) } : {};
     const now = this.driver.now();
     this.driver.setKeys(path, { ...tx, rx }, now, overlapMs);
-    if (activate) {
-      p.keysAt = now; // we initiated the keys we now send with: we rekey first
-      p.initiatedCurrent = true;
-    }
+    if (activate) p.keysAt = now; // keys of our own initiation: we send with them now
   }
 
   private activate(path: number, localIndex: number, overlapMs: number): void {
@@ -318,7 +316,6 @@ export class PathKeyExchange {
     const now = this.driver.now();
     this.driver.setKeys(path, { tx: material(keys.remoteIndex, keys.send, p.cfg.metaLength) }, now, overlapMs);
     p.keysAt = now;
-    p.initiatedCurrent = false;
   }
 
   private send(path: number, bytes: Uint8Array): void {

@@ -38,6 +38,8 @@ export interface PathSupervisorDeps {
   messages$: Observable<{ path: number; payload: Uint8Array; atMs: number }>;
   /** authenticated data packets received on a path so far (monotonic; router.pathTraffic) */
   traffic?(path: number): number;
+  /** after each link-test round: the path's smoothed quality */
+  qualityChanged?(pathName: string, quality: PathQuality): void;
   /** ms, monotonic; default performance.now */
   now?(): number;
   setTimeout?(fn: () => void, ms: number): unknown;
@@ -241,7 +243,11 @@ export class PathSupervisor {
     const tester = new LinkTester(this.#linkTestSettings(settings), {
       timers: this.#timers,
       send: (payload) => this.#send(name, payload),
-      onRound: (round) => history.add(round),
+      onRound: (round) => {
+        history.add(round);
+        const q = history.smoothed;
+        if (q !== undefined) this.#deps.qualityChanged?.(name, q);
+      },
       quality: () => history.smoothed,
     });
     const machine = bfdMachine.provide({

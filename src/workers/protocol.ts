@@ -2,7 +2,7 @@
  * Messages between the main thread (control) and data-path workers. At most one message per batch or
  * per control event; packets never travel here except in hand-off batches between workers.
  */
-import type { DpEvent, RemoveReason } from '../dataplane/events.js';
+import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -28,6 +28,8 @@ export interface WorkerInit {
   pathRx: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   io: WorkerIo;
+  /** session.counters period, ms (undefined: the data path's default) */
+  sessionCountersMs: number | undefined;
 }
 
 /** A plugin for the workers' data paths: module specifier already resolved to an import() argument. */
@@ -45,7 +47,7 @@ export type ToWorker =
   | { t: 'start' }
   | { t: 'routing'; service: number; paths: number[]; refused: boolean; resiliency: number }
   | { t: 'probe'; row: number; gen: number }
-  | { t: 'remove'; row: number; gen: number; reason: RemoveReason }
+  | { t: 'remove'; row: number; gen: number; reason: CloseReason }
   | { t: 'pathMessage'; path: number; payload: Uint8Array }
   /** keys from the key exchange (one message per install; applied between batches) */
   | { t: 'pathKeys'; path: number; keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }; activeAt: number; overlapMs: number }

@@ -14,7 +14,7 @@
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { DataPathHost, DataPathInit, ServiceChains, StageView } from '../control/data-path-host.js';
-import type { DpEvent, RemoveReason } from '../dataplane/events.js';
+import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { createSteering } from '../dataplane/steering.js';
 import type { SessionSummary, SessionTally } from '../dataplane/views.js';
@@ -34,6 +34,8 @@ export interface WorkerHostOptions {
   /** worker threads, 1-64 */
   workers: number;
   io: WorkerIo;
+  /** how often each live session's totals are reported (session.counters), ms; default 60 000, 0: never */
+  sessionCountersMs?: number;
 }
 
 interface WorkerState {
@@ -49,6 +51,7 @@ interface WorkerState {
 export class WorkerHost implements DataPathHost {
   readonly workers: number;
   private readonly io: WorkerIo;
+  private readonly sessionCountersMs: number | undefined;
   private readonly threads: WorkerState[] = [];
   private pathUpView: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   private tables: ForwardingTables | null = null;
@@ -65,6 +68,7 @@ export class WorkerHost implements DataPathHost {
     }
     this.workers = opts.workers;
     this.io = opts.io;
+    this.sessionCountersMs = opts.sessionCountersMs;
   }
 
   open(init: DataPathInit): void {
@@ -81,7 +85,7 @@ export class WorkerHost implements DataPathHost {
       const counters = new SharedArrayBuffer(MAX_COUNTERS * 8);
       const pathRx = new SharedArrayBuffer(MAX_PATHS * 8);
       const worker = new Worker(new URL('./worker-main.js', import.meta.url), {
-        workerData: { index, count: this.workers, routerName: init.routerName, config: doc, generation: init.tables.generation, steering, pathUp, pathRx, counters, io: this.io },
+        workerData: { index, count: this.workers, routerName: init.routerName, config: doc, generation: init.tables.generation, steering, pathUp, pathRx, counters, io: this.io, sessionCountersMs: this.sessionCountersMs },
       });
       const state: WorkerState = {
         worker, names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
@@ -196,7 +200,7 @@ export class WorkerHost implements DataPathHost {
     this.post(row >>> ROW_BITS, { t: 'probe', row: row & ROW_MASK, gen });
   }
 
-  removeRow(row: number, gen: number, reason: RemoveReason): void {
+  removeRow(row: number, gen: number, reason: CloseReason): void {
     this.post(row >>> ROW_BITS, { t: 'remove', row: row & ROW_MASK, gen, reason });
   }
 

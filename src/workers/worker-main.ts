@@ -36,6 +36,7 @@ const dp = new Dataplane({
   ports,
   shared: { counters: init.counters, pathUp: init.pathUp, pathRx: init.pathRx },
   onEvents: (events: DpEvent[]) => post({ t: 'events', index: init.index, events }),
+  ...(init.sessionCountersMs !== undefined ? { sessionCountersMs: init.sessionCountersMs } : {}),
   ownership: {
     index: init.index,
     count: init.count,
@@ -148,6 +149,7 @@ async function handle(m: ToWorker): Promise<void> {
       break;
     case 'stop':
       for (const t of timers) clearInterval(t);
+      dp.removeAll('shutdown'); // session.removed of every remaining session, before 'stopped'
       plugins.close();
       for (const p of ports) p?.close();
       for (const p of peers.values()) p.close();

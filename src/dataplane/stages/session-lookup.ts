@@ -65,7 +65,7 @@ export class SessionLookupStage implements Stage {
         const meta = b.meta[s]!;
         if (wan && (b.flags[s]! & PF_HAS_META) !== 0 && meta.forwardCtx >= 0 && meta.uuid >= 0 && !sameUuid(d, meta.uuid, t.uuid, r * 4)) {
           rt.counters.add(this.cReplaced);
-          removeSession(ctx, r, 'replaced');
+          removeSession(ctx, r, 'replaced', rt.now);
           rt.next[s] = N_ACCEPT;
           continue;
         }
@@ -80,7 +80,7 @@ export class SessionLookupStage implements Stage {
           && (t.flags[r]! & SF_CLOSING) !== 0 && fns.isFunction[b.ifIndex[s]!] !== 1) {
           // a new connection reusing a closing session's 5-tuple: a new session (plugins decide again)
           rt.counters.add(this.cReplaced);
-          removeSession(ctx, r, 'replaced');
+          removeSession(ctx, r, 'replaced', rt.now);
           rt.next[s] = N_FIRST;
           continue;
         }

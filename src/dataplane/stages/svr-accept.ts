@@ -24,7 +24,7 @@ import { serverSideKey } from '../nat.js';
 import { RES_DUPLICATE } from '../path-choice.js';
 import type { DataplaneContext } from '../context.js';
 import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
-import { accountPacket, emitCreated, removeSession, sessionId } from '../session-ops.js';
+import { accountPacket, emitCreated, emitMigrated, removeSession } from '../session-ops.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_ACTIVE, SF_ENC_ON, SF_PAYLOAD, SF_REV_SIGNAL, SF_TRANSFORMED, flowRow, flowSwapped, type SideKey } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
@@ -105,7 +105,7 @@ export class SvrAcceptStage implements Stage {
       t.wpPeerPort[r] = pi.srcPort;
       t.flags[r] = t.flags[r]! | SF_REV_SIGNAL;
       rt.counters.add(this.cMigrated);
-      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]!.name, fromPath: from, toPath: path, handshake: false });
+      emitMigrated(ctx, r, from, false, 'peer-moved', rt.now);
     }
     b.session[s] = r;
     accountPacket(ctx, r, true, b.len[s]!, rt.now);
@@ -138,7 +138,7 @@ export class SvrAcceptStage implements Stage {
       t.wpLocalPort[r] = pi.dstPort;
       t.wpPeerPort[r] = pi.srcPort;
       rt.counters.add(this.cMigrated);
-      ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]!.name, fromPath: cur, toPath: b.path[s]!, handshake: false });
+      emitMigrated(ctx, r, cur, false, 'peer-moved', rt.now);
     }
     b.session[s] = r;
     b.flags[s] |= PF_REVERSE;
@@ -244,7 +244,7 @@ export class SvrAcceptStage implements Stage {
     const stale = t.ownerOf(k);
     if (stale >= 0 && stale !== r) {
       c.add(this.cReplaced);
-      removeSession(ctx, stale, 'replaced');
+      removeSession(ctx, stale, 'replaced', rt.now);
     }
     t.insertKey(r, 'out', k);
     b.session[s] = r;

@@ -35,7 +35,7 @@ import type { DataplaneContext } from '../context.js';
 import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../metadata-build.js';
 import { adjustChecksumForTail, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
 import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-choice.js';
-import { outerProtocol, sessionId } from '../session-ops.js';
+import { emitMigrated, outerProtocol } from '../session-ops.js';
 import { ROLE_INGRESS, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { PAYLOAD_GROWTH, decideAdaptive, sealPayload } from '../payload.js';
 import { MssClamp } from '../mss-clamp.js';
@@ -94,8 +94,8 @@ export class SvrOutStage implements Stage {
       const r = b.session[s]!;
       const control = (b.flags[s]! & PF_CONTROL) !== 0;
       const ingress = t.role[r] === ROLE_INGRESS;
-      if (ingress && !control) this.steer(r);
-      else if (!ingress && !control) this.steerReverse(r);
+      if (ingress && !control) this.steer(r, rt.now);
+      else if (!ingress && !control) this.steerReverse(r, rt.now);
       if (!control && (t.flags[r]! & SF_PAYLOAD) !== 0) decideAdaptive(this.ctx, r, b.data, b.info[s]!, ingress);
       const alt = control ? undefined : t.alt.get(r);
       if (alt !== undefined) this.duplicate(b, s, r, alt.path, alt.localPort, alt.peerPort, ingress ? alt.needsMeta : alt.revSignal, rt);
@@ -107,7 +107,7 @@ export class SvrOutStage implements Stage {
   }
 
   /** Keeps an ingress session on the path its service's policy wants now (lazy migration). */
-  private steer(r: number): void {
+  private steer(r: number, now: number): void {
     const ctx = this.ctx;
     const t = ctx.sessions;
     const sp = ctx.servicePaths;
@@ -117,13 +117,13 @@ export class SvrOutStage implements Stage {
     const cur = t.path[r]!;
     const best = sp.best(svc, ctx.pathUp);
     if (best < 0) return;
-    const curOk = ctx.pathUp[cur] === 1 && sp.accepts(svc, cur);
+    const curUp = ctx.pathUp[cur] === 1;
+    const curOk = curUp && sp.accepts(svc, cur);
     if (best !== cur && (mode !== RES_FAILOVER || !curOk)) {
-      const from = cur;
       if (ctx.wanKeys.assignPrimary(r, best, outerProtocol(t.protocol[r]!))) {
         t.flags[r] = t.flags[r]! | SF_NEEDS_META;
         ctx.counters.add(this.cMigrated);
-        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]!.name, fromPath: from, toPath: best, handshake: true });
+        emitMigrated(ctx, r, cur, true, !curUp ? 'path-down' : !curOk ? 'sla-breach' : 'better-path', now);
       }
     }
     if (mode === RES_DUPLICATE) {
@@ -141,7 +141,7 @@ export class SvrOutStage implements Stage {
    * send (a download whose client is silent), the egress moves the session to another live path to the
    * same peer itself, with reverse metadata naming the session id so the ingress can follow.
    */
-  private steerReverse(r: number): void {
+  private steerReverse(r: number, now: number): void {
     const ctx = this.ctx;
     const t = ctx.sessions;
     const cur = t.path[r]!;
@@ -151,7 +151,7 @@ export class SvrOutStage implements Stage {
       if (ctx.wanKeys.assignPrimary(r, p, outerProtocol(t.protocol[r]!))) {
         t.flags[r] = t.flags[r]! | SF_REV_SIGNAL | SF_SEND_UUID;
         ctx.counters.add(this.cMigrated);
-        ctx.events.push({ kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]!.name, fromPath: cur, toPath: p, handshake: false });
+        emitMigrated(ctx, r, cur, false, 'path-down', now);
       }
       return;
     }

@@ -138,7 +138,7 @@ test('max-packets: a request whose headers never end is inspected for max-packet
     const undecided = (await lab.r1.sessions()).filter((s) => s.service === 'web' && s.application === '');
     assert.is(undecided.length, 1);
     for (let r = 0; r < dp.sessions.capacity; r++) {
-      if (dp.sessions.isActive(r) && dp.ctx.applications.name(dp.sessions.app[r]!) === '' && dp.sessions.service[r] === dp.tables.serviceId('web')) dp.removeRow(r, dp.sessions.gen[r]!, 'teardown');
+      if (dp.sessions.isActive(r) && dp.ctx.applications.name(dp.sessions.app[r]!) === '' && dp.sessions.service[r] === dp.tables.serviceId('web')) dp.removeRow(r, dp.sessions.gen[r]!, 'admin');
     }
     assert.is(pluginCounters(lab.r1.counters(), APPID)['unclassified'], 1, 'counted by the close hook');
     c.destroy();

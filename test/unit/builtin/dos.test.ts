@@ -22,7 +22,7 @@ function endSessionsFrom(r: Router<InThreadHost>, addr: string): number {
   let n = 0;
   for (let row = 0; row < t.capacity; row++) {
     if (t.isActive(row) && t.origSrc[row * 4] === word) {
-      r.host.dataplane.removeRow(row, t.gen[row]!, 'teardown');
+      r.host.dataplane.removeRow(row, t.gen[row]!, 'admin');
       n++;
     }
   }
@@ -143,7 +143,7 @@ test('max-sessions: the limit holds, counts by reason, and frees a slot when a s
     assert.is(lab.r1.counters()[`${DOS}refused-max-sessions`], 1);
     const t = lab.r1.host.dataplane.sessions;
     const row = [...Array(t.capacity).keys()].find((r) => t.isActive(r) && t.origSrcPort[r] === 41001)!;
-    lab.r1.host.dataplane.removeRow(row, t.gen[row]!, 'teardown');
+    lab.r1.host.dataplane.removeRow(row, t.gen[row]!, 'admin');
     client.udpSend(41004, '198.18.3.20', 7, Buffer.from('m'));
     assert.ok(await until(() => replies.get(41004) === 1), 'a slot was freed');
   } finally {

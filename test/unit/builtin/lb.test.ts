@@ -66,7 +66,7 @@ test('proportional 1:3 by capacity over two servers behind r2: 200 sessions spli
     // closing sessions at the egress lowers the live counts
     const dp = lab.r2.host.dataplane;
     let closed = 0;
-    for (let r = 0; r < dp.sessions.capacity && closed < 20; r++) if (dp.sessions.isActive(r) && dp.removeRow(r, dp.sessions.gen[r]!, 'teardown')) closed++;
+    for (let r = 0; r < dp.sessions.capacity && closed < 20; r++) if (dp.sessions.isActive(r) && dp.removeRow(r, dp.sessions.gen[r]!, 'admin')) closed++;
     const after = pluginCounters(lab.r2.counters(), LB);
     assert.is(after['echo/198.18.3.20.active']! + after['echo/198.18.3.21.active']!, 180);
   } finally {
@@ -92,13 +92,13 @@ test('hunt: highest capacity first until full, then the next; no room anywhere r
     const ingress = lab.r1.host.dataplane;
     const refused = [...Array(ingress.sessions.capacity).keys()].find((r) => ingress.sessions.isActive(r) && ingress.sessions.origSrcPort[r] === 41005);
     assert.ok(refused !== undefined);
-    ingress.removeRow(refused!, ingress.sessions.gen[refused!]!, 'teardown');
+    ingress.removeRow(refused!, ingress.sessions.gen[refused!]!, 'admin');
     await sleep(50); // a probe already on the link meets a full balancer
     const dp = lab.r2.host.dataplane;
     const t = dp.sessions;
     const at21 = [...Array(t.capacity).keys()].find((r) => t.isActive(r) && t.natDst[r * 4] === ((198 << 24) | (18 << 16) | (3 << 8) | 21) >>> 0);
     assert.ok(at21 !== undefined);
-    dp.removeRow(at21!, t.gen[at21!]!, 'teardown');
+    dp.removeRow(at21!, t.gen[at21!]!, 'admin');
     const before = count(seen);
     assert.is(await sessions(lab, 41010, 1), 1);
     const now = count(seen);

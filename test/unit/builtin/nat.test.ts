@@ -57,7 +57,7 @@ test('source NAT of 1,000 concurrent UDP sessions: the server sees pool addresse
     const dp = lab.r2.host.dataplane;
     let removed = 0;
     for (let r = 0; r < dp.sessions.capacity && removed < 10; r++) {
-      if (dp.sessions.isActive(r) && dp.removeRow(r, dp.sessions.gen[r]!, 'teardown')) removed++;
+      if (dp.sessions.isActive(r) && dp.removeRow(r, dp.sessions.gen[r]!, 'admin')) removed++;
     }
     assert.is(pluginCounters(lab.r2.counters(), NAT)['ports-in-use'], 990, 'the close hook freed 10 ports');
     const before = new Set(seen);

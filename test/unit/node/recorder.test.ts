@@ -28,7 +28,7 @@ test('closed sessions, counters and configs land in LevelDB; svr inspect reads t
     lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('hello'));
     assert.ok(await until(() => got === 1));
     const s = lab.r1.host.dataplane.sessions;
-    lab.r1.host.dataplane.removeRow(0, s.gen[0]!, 'teardown');
+    lab.r1.host.dataplane.removeRow(0, s.gen[0]!, 'admin');
     await lab.close();
     await recorder.close();
     // a second opener is refused while the first holds the database
@@ -43,7 +43,7 @@ test('closed sessions, counters and configs land in LevelDB; svr inspect reads t
     const sessions = JSON.parse((await run(process.execPath, [SVR, 'inspect', 'sessions', '--data-dir', dir, '--json'])).stdout) as { value: { service: string; reason: string; packets: number[] } }[];
     assert.is(sessions.length, 1);
     assert.is(sessions[0]!.value.service, 'echo');
-    assert.is(sessions[0]!.value.reason, 'teardown');
+    assert.is(sessions[0]!.value.reason, 'admin');
     assert.equal(sessions[0]!.value.packets, [1, 1]);
     const table = (await run(process.execPath, [SVR, 'inspect', 'counters', '--data-dir', dir])).stdout;
     assert.match(table, /sessions-created\s+1/);

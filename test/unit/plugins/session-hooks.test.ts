@@ -48,7 +48,7 @@ test('session-open hooks: refuse (counted per plugin), source NAT at the egress 
     const egress = lab.r2.host.dataplane;
     const rows: number[] = [];
     for (let r = 0; r < egress.sessions.capacity; r++) if (egress.sessions.isActive(r)) rows.push(r);
-    egress.removeRow(rows[0]!, egress.sessions.gen[rows[0]!]!, 'teardown');
+    egress.removeRow(rows[0]!, egress.sessions.gen[rows[0]!]!, 'admin');
     assert.is((globalThis as { __svrClosed?: number }).__svrClosed, 1, 'the close hook ran');
   } finally {
     await lab.close();

@@ -59,6 +59,7 @@ test('exchanged keys carry a UDP stream across several rekeys: handshakes unsign
   const rekeys = () => lab.r1.security().paths[0]!.rekeys!; // one per handshake (r2 counts the same ones)
   const before = rekeys();
   assert.ok(await until(() => rekeys() >= before + 3, 5000), 'three rekeys');
+  await sleep(100); // packets under the newest key too
   clearInterval(timer);
   await sleep(50);
   assert.equal([...Array(seq).keys()].filter((n) => !seen.has(n)), [], `all ${seq} datagrams arrived`);

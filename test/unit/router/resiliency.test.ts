@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import type { SessionResiliency } from '../../../src/model/config.js';
-import type { SessionEvent } from '../../../src/control/router.js';
+import type { RouterEvent } from '../../../src/control/events.js';
 import { sleep, until } from '../../support/config.js';
 import { prng } from '../../support/prng.js';
 import { twoPathsConfig } from '../../support/two-paths.js';
@@ -39,7 +39,7 @@ function stream(lab: MemoryLab): { got: () => number; stop: () => void } {
 
 test('failover: a path going down moves a download and a UDP stream to the other path; both carry on', async () => {
   const lab = lab2('failover');
-  const events: SessionEvent[] = [];
+  const events: RouterEvent[] = [];
   lab.r1.events$.subscribe((e) => events.push(e));
   const body = randomBytes(6 << 20);
   lab.servers[0]!.tcpListen(80, (c) => { c.write(body); c.end(); });
@@ -62,7 +62,7 @@ test('failover: a path going down moves a download and a UDP stream to the other
   assert.ok(await until(() => s.got() > before + 10, 3000), 'the UDP stream continues on the other path');
   s.stop();
   for (const x of (await lab.r1.sessions())) assert.is(x.path, 'wan1->r2/wan1', `${x.service} moved to path 2`);
-  assert.ok(events.some((e) => e.type === 'migrated' && e.from === P1.r1 && e.to === 'wan1->r2/wan1'));
+  assert.ok(events.some((e) => e.type === 'session.migrated' && e.from === P1.r1 && e.to === 'wan1->r2/wan1'));
   assert.is((await lab.r1.sessions()).find((x) => x.service === 'web')?.id, (await lab.r2.sessions()).find((x) => x.service === 'web')?.id, 'same session id on both routers');
   // the egress followed the move: it has no handshake to confirm (an episode there would probe and,
   // unanswered, tear the session down a few seconds later)
