@@ -79,7 +79,10 @@ export class InThreadHost implements DataPathHost {
       this.io[iface.name]!.start((data, offsets, lengths, count) => dp.receive(iface.index, data, offsets, lengths, count));
     }
     if (this.sweepIntervalMs > 0) {
-      this.sweepTimer = setInterval(() => dp.sweep(), this.sweepIntervalMs);
+      const sweep = (): void => {
+        if (dp.sweep() && this.sweepTimer !== null) setImmediate(sweep); // more due: again after the next batches
+      };
+      this.sweepTimer = setInterval(sweep, this.sweepIntervalMs);
       this.sweepTimer.unref();
     }
   }
@@ -139,7 +142,7 @@ export class InThreadHost implements DataPathHost {
   }
 
   sweep(): void {
-    this.dataplane.sweep();
+    this.dataplane.sweepAll();
   }
 
   counters(): Record<string, number> {

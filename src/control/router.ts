@@ -88,6 +88,8 @@ export type ServiceSummary = ServiceView & { paths: string[]; refused: boolean; 
 /** `status()`: sessions, handshakes and the data-path threads. */
 export interface RouterStatus {
   sessionsActive: number;
+  /** sessions the data path holds at most (session-capacity, or sized from memory) */
+  sessionsLimit: number;
   handshakesInFlight: number;
   /** data-path threads (1: in this thread) */
   workers: number;
@@ -127,6 +129,9 @@ export class Router<H extends DataPathHost = DataPathHost> {
   private readonly usable = new Map<string, boolean>();
   private running = false;
   private stopped = false;
+  private alarmTimer: NodeJS.Timeout | null = null;
+  /** session-table-full is raised (at 90 % of the limit; cleared at 80 %) */
+  private tableFull = false;
   private generation = 1;
   private config: SvrConfig;
   private tablesNow: ForwardingTables;
@@ -213,6 +218,8 @@ export class Router<H extends DataPathHost = DataPathHost> {
     const control = (): void => {
       this.keyControl.start(); // handshake paths get keys first: BFD is signed with them
       this.pathControl.start();
+      this.alarmTimer = setInterval(() => this.watchTable(), 1000);
+      this.alarmTimer.unref();
     };
     if (started === undefined) {
       control();
@@ -229,6 +236,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     if (this.stopped) return;
     this.stopped = true;
     this.running = false;
+    if (this.alarmTimer) clearInterval(this.alarmTimer);
     this.pathControl.stop();
     this.keyControl.stop();
     this.pluginHost.close();
@@ -475,7 +483,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
 
   status(): RouterStatus {
     const tally = this.host.tally();
-    return { sessionsActive: tally.active, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
+    return { sessionsActive: tally.active, sessionsLimit: tally.limit, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
   }
 
   // ---- internals ----
@@ -517,6 +525,17 @@ export class Router<H extends DataPathHost = DataPathHost> {
 
   private count(name: string): void {
     this.controlCounters.set(name, (this.controlCounters.get(name) ?? 0) + 1);
+  }
+
+  /** Alarm session-table-full: raised at 90 % of the session limit, cleared at 80 % (ssr-reference §1.11). */
+  private watchTable(): void {
+    const t = this.host.tally();
+    if (t.limit <= 0) return;
+    const pct = (100 * t.active) / t.limit;
+    const full = this.tableFull ? pct > 80 : pct >= 90;
+    if (full === this.tableFull) return;
+    this.tableFull = full;
+    this.alarm('session-table-full', 'sessions', { active: full, value: pct, detail: `${t.active} of ${t.limit} sessions` });
   }
 
   private emit(e: RouterEvent): void {

@@ -58,6 +58,9 @@ export interface DataplaneOptions {
 /** Default period of session.counters reports (the shortest interim record interval, 60 s). */
 export const SESSION_COUNTERS_MS = 60_000;
 
+/** Rows a sweep looks at, at most (~50-100 ns each, ~1-2 µs for one that expires). */
+export const SWEEP_BUDGET = 16_384;
+
 export class Dataplane {
   readonly ctx: DataplaneContext;
   graph: StageGraph;
@@ -91,6 +94,7 @@ export class Dataplane {
       this.ctx.sessions.ownership = own;
       this.ctx.waypoints.slice = { index: own.index, count: own.count };
       this.ctx.crypto.setWorker(own.index, own.count);
+      this.ctx.setWorkers(own.count);
     }
     this.ports = opts.ports;
     this.onEvents = opts.onEvents ?? (() => {});
@@ -274,18 +278,26 @@ export class Dataplane {
   }
 
   /**
-   * Expires idle sessions: visits up to `budget` rows per call (a coarse wheel over the table); and reports
-   * the totals of live sessions for interim records (reportCounters).
+   * Expires idle sessions: the rows of the expiry wheel's slots due by now, at most `budget` of them
+   * (session-table.ts); and reports the totals of live sessions for interim records (reportCounters).
+   * Returns true when due rows are left: the caller sweeps again soon (between batches), so expiry keeps
+   * up with any rate of new sessions.
    */
-  sweep(budget = 4096): void {
+  sweep(budget = SWEEP_BUDGET): boolean {
     const now = this.clock();
     const ctx = this.ctx;
-    ctx.sessions.sweep(now, budget, (r) => {
+    const more = ctx.sessions.sweep(now, budget, (r) => {
       ctx.counters.add(this.cExpired);
       removeSession(ctx, r, expiryReason(ctx, r), now);
     });
     this.reportCounters(now);
     this.flushEvents();
+    return more;
+  }
+
+  /** Sweeps until no due row is left (control's `router.sweep()`, tests). */
+  sweepAll(): void {
+    while (this.sweep()) { /* the next budget */ }
   }
 
   /** The period of session.counters reports, ms (0: none). */

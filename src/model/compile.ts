@@ -72,6 +72,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
   );
   return new RouterTables({
     generation,
+    sessionCapacity: router.sessionCapacity ?? 0,
     routerName: router.name,
     authority: authority.name,
     tenants,

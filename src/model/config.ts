@@ -275,6 +275,9 @@ export interface Router {
   routerGroups?: string[];
   /** The asset id a node presents to the conductor (ZTP) to become this router; default the router's name. */
   assetId?: string;
+  /** Sessions this router holds at most (all its data-path threads together); new ones beyond are refused
+   *  and counted (`drop-session-table-full`). Default: sized from the host's memory (docs/security.md). */
+  sessionCapacity?: number;
 }
 
 export interface Authority {

@@ -88,6 +88,7 @@ function router(r: Router): Doc {
     name: r.name,
     identity: r.identity === undefined ? undefined : clean({ 'public-key': r.identity.publicKey, 'private-key-file': r.identity.privateKeyFile }),
     'asset-id': r.assetId,
+    'session-capacity': r.sessionCapacity,
     'router-groups': r.routerGroups,
     interfaces: r.interfaces.map(iface),
     routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway })),

@@ -155,6 +155,8 @@ export interface CompiledService {
 
 export interface ForwardingTables {
   readonly generation: number;
+  /** sessions the router holds at most (config `session-capacity`), 0: sized from memory by the data path */
+  readonly sessionCapacity: number;
   readonly routerName: string;
   readonly routerNameBytes: Uint8Array;
   readonly authority: string;

@@ -109,6 +109,7 @@ export class RunningNode {
         return {
           ...r.counters(),
           'sessions-active': s.sessionsActive,
+          'sessions-limit': s.sessionsLimit,
           'handshakes-in-flight': s.handshakesInFlight,
           node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
           ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),

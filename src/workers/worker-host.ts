@@ -17,6 +17,7 @@ import type { DataPathHost, DataPathInit, ServiceChains, StageView } from '../co
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { createSteering } from '../dataplane/steering.js';
+import { sessionLimit } from '../dataplane/session-table.js';
 import type { SessionSummary, SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
@@ -79,7 +80,8 @@ export class WorkerHost implements DataPathHost {
     const pathUp = new SharedArrayBuffer(MAX_PATHS);
     this.pathUpView = new Uint8Array(pathUp);
     this.pathUpView.fill(init.pathsUp ? 1 : 0);
-    const steering = createSteering();
+    // room for as many keys as each worker holds sessions (most need none: their default owner is right)
+    const steering = createSteering(this.workers, sessionLimit(init.tables.sessionCapacity, this.workers));
     const doc = configToDocument(init.config);
     for (let index = 0; index < this.workers; index++) {
       const counters = new SharedArrayBuffer(MAX_COUNTERS * 8);
@@ -89,7 +91,7 @@ export class WorkerHost implements DataPathHost {
       });
       const state: WorkerState = {
         worker, names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
-        stats: { active: 0, perPath: [], perService: [], perTenant: [] }, keys: [],
+        stats: { active: 0, limit: 0, perPath: [], perService: [], perTenant: [] }, keys: [],
       };
       worker.on('message', (m: FromWorker) => this.onWorker(state, m));
       worker.on('error', (e) => this.log('worker.error', { worker: index, error: e.message }));
@@ -270,7 +272,7 @@ export class WorkerHost implements DataPathHost {
     };
     const perWorker = this.threads.map((w) => w.stats.active);
     return {
-      active: perWorker.reduce((a, b) => a + b, 0), perWorker,
+      active: perWorker.reduce((a, b) => a + b, 0), perWorker, limit: this.threads.reduce((n, w) => n + w.stats.limit, 0),
       perPath: sum((s) => s.perPath), perService: sum((s) => s.perService), perTenant: sum((s) => s.perTenant),
     };
   }

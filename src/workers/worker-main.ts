@@ -77,8 +77,11 @@ function start(): void {
     }
   }
   dp.setPorts(ports);
+  const sweep = (): void => {
+    if (dp.sweep() && timers.length > 0) setImmediate(sweep); // more due: again after the next batches
+  };
   timers = [
-    setInterval(() => dp.sweep(), 250),
+    setInterval(sweep, 250),
     setInterval(() => { publishNames(); stats(); }, 1000),
   ];
   publishNames();
@@ -145,10 +148,11 @@ async function handle(m: ToWorker): Promise<void> {
       post({ t: 'sessions', id: m.id, index: init.index, rows: listSessions(dp.ctx, Date.now()) });
       break;
     case 'sweep':
-      dp.sweep();
+      dp.sweepAll();
       break;
     case 'stop':
       for (const t of timers) clearInterval(t);
+      timers = [];
       dp.removeAll('shutdown'); // session.removed of every remaining session, before 'stopped'
       plugins.close();
       for (const p of ports) p?.close();
