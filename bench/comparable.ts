@@ -8,7 +8,8 @@
  *     (the wire check itself then proves nothing); the marked TCP stream did not arrive whole; the SYN or
  *     SYN-ACK crossed the WAN without an MSS option or with one that leaves no room for svrouter's own bytes;
  *   - a UDP search whose last confirmation still lost >= 1 % (no steady state below 1 % loss was found);
- *   - a session-rate test in which more than 1 % of the sessions failed (an overload, not a rate);
+ *   - a session-rate test in which more than 1 % of the sessions failed (an overload, not a rate), the
+ *     visibility case's too;
  *   - svrouter: BFD declared the r1-r2 path down during the measurements, or a node dropped packets that did not
  *     fit the WAN MTU (`drop-exceeds-path-mtu`).
  */
@@ -59,6 +60,11 @@ function modeProblems(m: ModeResult): Problem[] {
         else if (mss + HEADERS >= (m.wanMtu ?? WAN_MTU)) add('tcp', `the ${what} crossed the WAN with MSS ${mss}: no room for svrouter's own bytes at MTU ${m.wanMtu ?? WAN_MTU} (MSS clamping did not work)`);
       }
     }
+  }
+  for (const e of m.visibility?.errors ?? []) add('visibility', `step failed: ${e}`);
+  for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {
+    const c = run?.sessions?.client;
+    if (c !== undefined && c.failed > 0.01 * c.attempted) add('visibility', `${c.failed} of ${c.attempted} new UDP sessions failed with session records ${label} (more than 1 %)`);
   }
   const tooBig = Object.entries(m.routerCounters ?? {}).map(([r, c]) => [r, c['drop-exceeds-path-mtu'] ?? 0] as const).filter(([, n]) => n > 0);
   if (tooBig.length > 0) add('*', `svrouter dropped packets that did not fit the WAN MTU (drop-exceeds-path-mtu: ${tooBig.map(([r, n]) => `${r} ${n}`).join(', ')})`);

@@ -87,6 +87,19 @@ export function generatedBlock(r: BenchResults): string {
       }
     }
   }
+  for (const m of r.modes.filter((x) => x.visibility !== undefined)) {
+    const v = m.visibility!;
+    const gbps = (t: typeof v.on.tcp): string => (t === undefined ? '–' : `${t.gbps.median.toFixed(3)}${t.cpuSecondsPerGbit !== null ? ` (router CPU ${t.cpuSecondsPerGbit.median.toFixed(2)} s/Gbit)` : ''}`);
+    const rate = (s: typeof v.on.sessions): string => (s === undefined ? '–' : `${Math.round(s.createdR1PerSecond ?? s.client.okPerSecond)} created/s (${Math.round(s.client.okPerSecond)} answered/s)`);
+    lines.push('', `### Session records: ${m.label} with IPFIX export and session history off and on`, '',
+      `The same measurements back to back, on the bench config with a UDP idle timeout of ${v.idleTimeoutS} s (so that sessions end during the run and their records flow), without and with a \`telemetry\` block: each router exports to an nfcapd on 127.0.0.1:4739 in its namespace and writes its session history to its LevelDB store (bench/visibility.ts).`, '',
+      '| | off | on |', '|---|---|---|',
+      `| TCP 1 stream, Gbps | ${gbps(v.off.tcp)} | ${gbps(v.on.tcp)} |`,
+      `| new UDP sessions/s (SVR path) | ${rate(v.off.sessions)} | ${rate(v.on.sessions)} |`);
+    const h = v.history;
+    if (h !== undefined) lines.push('', `History with records on: ${h.written} of ${h.created} records written, ${Math.round(h.writtenPerSecond)} per second of the history's busy time (building and writing batches), while r1 created ${Math.round(h.createdPerSecond)} sessions/s; they arrived over ${h.writeSpanSeconds.toFixed(1)} s as the sessions idled out; ${h.pendingAtEnd} pending at the end, ${h.historyDropped} dropped. IPFIX: ${h.ipfixExported} exported, ${h.ipfixDropped} dropped${h.collectorFlows !== undefined ? `; nfcapd counted ${h.collectorFlows} flows (two per session that got a reply)` : ''}.`);
+    if (v.errors.length > 0) lines.push('', ...v.errors.map((e) => `- error: ${e}`));
+  }
   const profiles = r.modes.flatMap((m) => m.profiles ?? []);
   if (profiles.length > 0) {
     lines.push('', '### CPU profiles (node --cpu-prof, main thread only; the TUN reader threads are not in them)', '', '```', ...profiles.map(formatProfile), '```');

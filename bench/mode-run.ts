@@ -2,7 +2,8 @@
  * One mode of the benchmark, measured in order: the wire check (svrouter: UDP and TCP payload and the SYNs'
  * MSS on the r1-r2 veth), RTT and per-pass latency, RTT with the CPUs kept awake, TCP with router CPU, the two
  * UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
- * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), RTT with busy
+ * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), the visibility case
+ * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), RTT with busy
  * polling (svrouter), profiles (svrouter). A failing step is recorded (errors, named by its measurement key,
  * see comparable.ts) and the rest goes on.
  */
@@ -22,6 +23,7 @@ import type { ModeResult } from './results.js';
 import { sessionRate } from './sessions.js';
 import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
+import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
 
 export interface ModeRunOptions {
   profile: boolean;
@@ -122,6 +124,12 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         } finally {
           await svr.aloneR1(false);
         }
+        await checkConnectivity();
+      });
+    }
+    if (svr && !svr.encrypt) {
+      await step(res, 'visibility', `visibility: tcp and new udp sessions with session records off, then on (IPFIX export and history, UDP idle timeout ${VISIBILITY_IDLE_S} s)`, async () => {
+        res.visibility = await measureVisibility(svr, ctx, plan);
         await checkConnectivity();
       });
     }

@@ -9,6 +9,7 @@ import { spoiled } from './comparable.js';
 import type { BenchResults, ModeResult, RttResult } from './results.js';
 import { median, type Spread } from './stats.js';
 import type { SearchResult } from './udp-search.js';
+import { cost } from './visibility.js';
 
 export type Table = string[][];
 
@@ -203,8 +204,37 @@ export function goals(r: BenchResults): Goal[] {
       note: `the table's own bytes per session: ${mem.fills.map((f) => `${f.tableBytesPerSession.toFixed(0)} B at ${(100 * f.fill).toFixed(0)} %`).join(', ')} (capacity ${mem.capacity.toLocaleString('en-US')} rows; the table grows by doubling and never shrinks)`,
     });
   }
+  out.push(...visibilityGoals(hmac, bad(hmac?.id, 'visibility')));
   out.push(cmp('RTT p50 (encrypted, no busy polling) ≤ OpenVPN', enc, ovpn, rtt, 1, 'µs', [against(rtt, enc, tuned, 'OpenVPN with 4 MB buffers'),
     enc?.rttBusyPoll !== undefined && ovpn?.rttAwake !== undefined ? `with busy polling ${enc.rttBusyPoll.p50Us.median.toFixed(1)} µs against OpenVPN's ${ovpn.rttAwake.p50Us.median.toFixed(1)} µs with CPUs kept awake` : ''].filter((x) => x !== '').join('; ')));
+  return out;
+}
+
+/** The visibility case: what session records (IPFIX export and history) cost, and whether the history keeps up. */
+function visibilityGoals(m: ModeResult | undefined, notComparable: boolean): Goal[] {
+  const v = m?.visibility;
+  const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+  const costGoal = (goal: string, off: number | undefined, on: number | undefined, limit: number, unit: string, digits: number): Goal => {
+    const c = cost(off, on);
+    if (c === undefined) return { goal, measured: '–', status: 'n/a', note: 'not measured' };
+    const measured = `${on!.toFixed(digits)} ${unit} on, ${off!.toFixed(digits)} off: ${c >= 0 ? `${pct(c)} less` : `${pct(-c)} more`}`;
+    return { goal, measured, status: notComparable ? NOT_COMPARABLE : c <= limit ? 'pass' : 'FAIL', note: `back to back on the same config (UDP idle timeout ${v!.idleTimeoutS} s); metrics are not part of this build's node` };
+  };
+  const out = [
+    costGoal('session records (IPFIX + history) cost ≤ 5 % of TCP throughput', v?.off.tcp?.gbps.median, v?.on.tcp?.gbps.median, 0.05, 'Gbps', 3),
+    costGoal('session records (IPFIX + history) cost ≤ 10 % of the new-session rate', v?.off.sessions?.createdR1PerSecond, v?.on.sessions?.createdR1PerSecond, 0.10, 'sessions/s', 0),
+  ];
+  const h = v?.history;
+  const goal = 'history write rate ≥ the router\'s session rate';
+  if (h === undefined) out.push({ goal, measured: '–', status: 'n/a', note: 'not measured' });
+  else {
+    const keptUp = h.written >= h.created && h.historyDropped === 0 && h.pendingAtEnd === 0;
+    out.push({
+      goal, measured: `${Math.round(h.writtenPerSecond)} records/s of the history's busy time vs ${Math.round(h.createdPerSecond)} sessions/s created by r1; ${h.written} of ${h.created} written, ${h.pendingAtEnd} pending, ${h.historyDropped} dropped`,
+      status: notComparable ? NOT_COMPARABLE : keptUp && h.writtenPerSecond >= h.createdPerSecond ? 'pass' : 'FAIL',
+      note: `the records arrived over ${h.writeSpanSeconds.toFixed(1)} s as the sessions idled out; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `, nfcapd counted ${h.collectorFlows} flows` : ''}`,
+    });
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@ import type { ProfileSummary } from './profile.js';
 import type { HopLatency } from './hops.js';
 import type { ModeTerms } from './terms.js';
 import type { Problem } from './comparable.js';
+import type { VisibilityResult } from './visibility.js';
 
 export interface TcpResult {
   gbps: Spread;
@@ -92,6 +93,8 @@ export interface ModeResult {
   /** svrouter: `path.unusable` lines the nodes logged during the measurements (BFD/hold-down), per router */
   pathDownEvents?: Record<string, string[]>;
   profiles?: ProfileSummary[];
+  /** svrouter hmac only: TCP and new UDP sessions with session records (IPFIX export, history) off and on */
+  visibility?: VisibilityResult;
   errors: string[];
 }
 

@@ -3,7 +3,9 @@
  * port the benchmark uses (iperf3 tcp/udp 5201, UDP echo 7, the session test's udp 10000-11023 and tcp 9,
  * the TCP wire check's sink 5202), r1 -> r2 over one wan path whose interfaces run at the veths' MTU 1500
  * (`enforced-mss` keeps its default, automatic). `encrypt` names a security policy with `encrypt: true` on
- * the service; `r1Local` routes the service out of r1's own LAN device instead ("r1 alone").
+ * the service; `r1Local` routes the service out of r1's own LAN device instead ("r1 alone"); the visibility
+ * case (visibility.ts) shortens the UDP idle timeout. Session records are off (no collector, no history)
+ * unless `collector` names one: then every router exports to it and keeps its history.
  */
 import { randomBytes } from 'node:crypto';
 import { CLIENT_NET, SERVER_NET, WAN_MTU } from './topology.js';
@@ -28,6 +30,10 @@ export interface SvrConfigOptions {
   secret?: string;
   /** r1 routes the service to a local next hop (lan0) instead of to r2: "r1 alone", r2 forwarding in the kernel */
   r1Local?: boolean;
+  /** idle timeout of the service's UDP sessions, s (default: the config's) */
+  udpIdleTimeoutS?: number;
+  /** session records on: every router exports them to this IPFIX collector (UDP 4739) and keeps its history */
+  collector?: string;
 }
 
 function lan(): string {
@@ -66,7 +72,12 @@ ${policies}  tenants:
         - { protocol: tcp, ports: [${TCP_SESSION_PORT}, ${IPERF_PORT}, ${TCP_SINK_PORT}] }
         - { protocol: udp, ports: [${ECHO_PORT}, ${IPERF_PORT}, "${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}"] }
       access-policy: [{ source: bench }]
-${o.encrypt ? '      security: payload\n' : ''}  routers:
+${o.encrypt ? '      security: payload\n' : ''}${o.udpIdleTimeoutS !== undefined ? `      timeouts: { udp: ${o.udpIdleTimeoutS} }\n` : ''}${o.collector !== undefined ? `  telemetry:
+    ipfix:
+      collectors: [{ name: bench, address: ${o.collector}, port: 4739 }]
+` : `  telemetry:
+    history: { enabled: false }   # session records off: the visibility case measures them
+`}  routers:
     - name: r1
       interfaces:
 ${lan()}${wan(WAYPOINT_R1)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]

@@ -60,23 +60,51 @@ export const ErrorCodes = {
   SVR_ERR_TELEMETRY_OPTIONS: 'A telemetry option (session records, IPFIX export, history, alarms) is out of range',
   SVR_ERR_HISTORY_QUERY: 'A session history query is invalid',
   SVR_ERR_HISTORY_STORE: 'The session history could not be read or written',
+  SVR_ERR_EXPLAIN_QUERY: 'An svr explain question is invalid (address, protocol, port or interface)',
   SVR_ERR_IDENTITY_KEY: 'A router identity key file is missing or not an X25519 private key',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
-/** An error with a stable code. `data` carries structured data (for example every bad config field). */
-export class SvrError extends Error {
+/** An error with a stable code. `data` carries structured data (typed for the errors that have a class: ConfigError). */
+export class SvrError<D = unknown> extends Error {
   readonly code: ErrorCode;
-  readonly data: unknown;
-  constructor(code: ErrorCode, message: string, data?: unknown) {
+  readonly data: D;
+  constructor(code: ErrorCode, message: string, data?: D) {
     super(message);
     this.name = 'SvrError';
     this.code = code;
-    this.data = data;
+    this.data = data as D;
   }
 }
 
 export function isSvrError(e: unknown, code?: ErrorCode): e is SvrError {
   return e instanceof SvrError && (code === undefined || e.code === code);
+}
+
+/**
+ * One problem of a config: the path of the bad field and what was expected. A file's paths use its
+ * kebab-case keys (`authority.routers[0].service-routes[1]`) and have the line and column; a config object's
+ * paths use camelCase (`authority.routers[0].serviceRoutes[1]`) and have neither.
+ */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  /** 1-based, files only */
+  line?: number;
+  column?: number;
+}
+
+/** What a ConfigError carries: where the config came from and every problem (a parse error is one, with its line). */
+export interface ConfigErrorData {
+  source: string;
+  problems: ConfigProblem[];
+}
+
+/** A config that was refused: unreadable (CONFIG_READ), not YAML/JSON (CONFIG_PARSE) or invalid (CONFIG_INVALID). */
+export class ConfigError extends SvrError<ConfigErrorData> {
+  constructor(code: 'SVR_ERR_CONFIG_INVALID' | 'SVR_ERR_CONFIG_PARSE' | 'SVR_ERR_CONFIG_READ', message: string, data: ConfigErrorData) {
+    super(code, message, data);
+    this.name = 'ConfigError';
+  }
 }

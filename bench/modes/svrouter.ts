@@ -115,6 +115,12 @@ export class SvrouterMode implements Mode {
     return p;
   }
 
+  /** Restarts r1 and r2 on another config file (default: the headline config again), with the headline flags. */
+  async restartWith(config = this.configPath): Promise<void> {
+    for (const r of ['r1', 'r2'] as const) await this.stopRouter(r);
+    for (const r of ['r1', 'r2'] as const) await this.start(r, [], HEADLINE_NODE_ARGS, config);
+  }
+
   /** Restarts r1 and r2 with `svrArgs` added to `svr node start` (default: the headline flags again). */
   async restartRouters(svrArgs: readonly string[] = HEADLINE_NODE_ARGS): Promise<void> {
     for (const r of ['r1', 'r2'] as const) await this.stopRouter(r);

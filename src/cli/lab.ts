@@ -97,13 +97,21 @@ ${TOPOLOGY}
                 and 198.18.3.21, capacities 200 and 600, proportional)
   \`svr lab down\` deletes <p>-internet and <p>-fn too.
 
+--collector (docs/visibility.md) adds an IPFIX collector: namespace <p>-collector with nfcapd on
+198.18.9.10:4739/udp (files in <dir>/ipfix, a new one every --collector-rotate seconds, default 60;
+nfdump reads complete files), a veth to each router (r1-col 198.18.9.1/30, r2-col 198.18.9.5/30)
+and a \`telemetry\` block in authority.yaml: both routers export their session records to it. \`svr lab status\` shows it; \`svr lab down\` stops nfcapd by its pid.
+Read the records: nfdump -R <dir>/ipfix -o "fmt:%ts %td %pr %sap -> %dap %xsap -> %xdap %pkt %byt".
+
 Examples:
   sudo svr lab up
   sudo svr lab up --paths 2 --bfd-interval 100                        watch failovers (docs/lab.md)
+  sudo svr lab up --plugin ./my-plugin='{"ports":[23]}'                try a plugin: both routers load it; edit it, then svr node reload --node r1
   sudo svr lab up --paths 2 --resiliency revertible-failover
   sudo svr lab up --paths 2 --sla --link-test-interval 2              SLA: max-latency 250 ms
   sudo svr lab up --prefix svrt --dir /tmp/svrt     a second, separate lab (e.g. for tests)
-  sudo svr lab up --profile plugins                   firewall, dos, nat, appid, qos, lb, external function`;
+  sudo svr lab up --profile plugins                   firewall, dos, nat, appid, qos, lb, external function
+  sudo svr lab up --collector                         session records to nfcapd; svr inspect sessions`;
 
 const IMPAIR_HELP = `
 Changes what the link emulator of a path does to its packets, then prints what is in effect on every
@@ -190,10 +198,13 @@ export function registerLab(program: Command): void {
     .option('--workers <n>', 'data-path worker threads of each node (svr node start --workers)', '1')
     .option('--profile <name>', `${LAB_PROFILES.join('|')}: plugins adds the built-in plugins, an internet namespace behind r2 (source NAT), a second server (load balancing) and an external-function namespace for r1 (see below)`, 'basic')
     .option('--conductor', 'a conductor in its own namespace owns the config; r1 and r2 enrol by ZTP with one-time tokens (docs/conductor.md)')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean }) => {
+    .option('--plugin <path[=json]>', 'a plugin both routers load (its file or folder; options as JSON after =); repeat for more (docs/plugins.md, "Try it in the lab")', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
+    .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true, collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {

@@ -11,6 +11,7 @@ import { registerLab } from './lab.js';
 import { registerNode } from './node.js';
 import { registerShow } from './show.js';
 import { registerInspect } from './inspect.js';
+import { registerExplain } from './explain.js';
 import { registerSetup } from './setup.js';
 import { registerIdentity } from './identity.js';
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerNode(program);
   registerShow(program);
   registerInspect(program);
+  registerExplain(program);
   registerDecode(program);
   registerLab(program);
   registerSetup(program);

@@ -8,7 +8,9 @@ import { request } from '../node/control-client.js';
 import { SHOW_WHAT, type ShowWhat } from '../node/control-protocol.js';
 import type { PeerSummary, SecurityView } from '../control/router.js';
 import type { PluginView } from '../plugins/host.js';
+import type { CollectorView } from '../telemetry/session-records.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
+import { countersHelp } from './counters-help.js';
 import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 
 interface ShowOptions extends NodeSelector {
@@ -100,6 +102,12 @@ function statsTable(stats: Record<string, unknown>): string {
   }
   const perWorker = stats['sessions-per-worker'] as number[] | undefined;
   if (perWorker !== undefined) parts.push(renderTable(['WORKER', 'SESSIONS'], perWorker.map((n, w) => [w, n])));
+  const collectors = (stats['collectors'] as CollectorView[] | undefined) ?? [];
+  if (collectors.length > 0) {
+    parts.push(renderTable(['IPFIX COLLECTOR', 'ADDRESS', 'STATUS', 'EXPORTED', 'DROPPED', 'FILTERED', 'QUEUE', 'MESSAGES', 'TEMPLATE SENDS', 'ERRORS'], collectors.map((c) => [
+      c.name, `${c.address}:${c.port}/${c.transport}`, c.status, c.exported, c.dropped, c.filtered, c.queueDepth, c.messages, c.templateSends, c.errors,
+    ])));
+  }
   parts.push(`(${counters.length - nonZero.length} counters at zero not shown; --json shows all)`);
   return parts.join('\n\n');
 }
@@ -136,6 +144,7 @@ Examples:
     show
       .command(what)
       .description(`show the node's ${what}`)
+      .addHelpText('after', what === 'stats' ? countersHelp() : '')
       .option('--json', 'print JSON instead of a table')
       .option('--node <name>', 'the node to ask')
       .option('--socket <path>', 'the node control socket')

@@ -16,10 +16,12 @@ import { SvrError } from '../errors.js';
 import { Alarms } from './alarms.js';
 import { buildConductorApi, type ApiContext } from './api/app.js';
 import { Tokens, hashPassword } from './api/auth.js';
-import { CLOSE } from './channel/protocol.js';
+import { CLOSE, REPORT_INTERVAL_MS } from './channel/protocol.js';
+import { CONDUCTOR, FabricHistory } from './fabric-history.js';
 import { Fleet } from './fleet.js';
 import { Lifecycle } from './lifecycle.js';
 import { createCa, issueCertificate, newKeyPair, signVersion, type KeyAndCertificate } from './pki/certificates.js';
+import { RouterQueries } from './router-queries.js';
 import { openStore } from './store/open.js';
 import type { AuthorityStore } from './store/authority-store.js';
 import type { Leadership } from './store/leadership.js';
@@ -65,6 +67,7 @@ export async function startConductor(o: ConductorOptions): Promise<RunningConduc
   const seed = o.configPath === undefined ? undefined : readSeed(o.configPath);
   const { store, leadership } = await openStore({ dataDir: o.dataDir, etcd: o.etcd, etcdPrefix: o.etcdPrefix, url, leaseTtlS: o.leaseTtlS, log: o.log });
   let app: FastifyInstance | undefined;
+  let alarmWatch: NodeJS.Timeout | undefined;
   try {
     const ca = await store.once<KeyAndCertificate>('ca', () => createCa(seed?.authority ?? 'authority'));
     writeFileSync(join(o.dataDir, 'ca.pem'), ca.certPem);
@@ -74,7 +77,10 @@ export async function startConductor(o: ConductorOptions): Promise<RunningConduc
     const conductors = () => [...new Set([...advertise, ...(o.peers ?? [])])];
     const fleet = new Fleet({ store, alarms, conductors, log: o.log, sign: (asset, version, text) => signVersion(ca.keyPem, asset, version, text) });
     const lifecycle = new Lifecycle(store, fleet);
-    const ctx: ApiContext = { store, leadership, lifecycle, fleet, alarms, ca, tokens: new Tokens(Buffer.from(jwtKey, 'hex')), url, conductors, log: o.log };
+    const history = new FabricHistory();
+    // the conductor's own alarms into the event history, looked at as often as routers report
+    alarmWatch = setInterval(() => history.alarms(CONDUCTOR, alarms.list(), Date.now()), REPORT_INTERVAL_MS);
+    const ctx: ApiContext = { store, leadership, lifecycle, fleet, alarms, history, queries: new RouterQueries(), ca, tokens: new Tokens(Buffer.from(jwtKey, 'hex')), url, conductors, log: o.log };
     const server = newKeyPair();
     const hosts = new Set(['127.0.0.1', 'localhost', ...advertise.map((u) => new URL(u).hostname.replace(/^\[|\]$/g, ''))]);
     if (host !== '0.0.0.0' && host !== '::') hosts.add(host);
@@ -112,6 +118,7 @@ export async function startConductor(o: ConductorOptions): Promise<RunningConduc
     return {
       url, port: actualPort, store, leadership, lifecycle, fleet,
       stop: () => (stopping ??= (async () => {
+        clearInterval(alarmWatch);
         fleet.closeAll(1001, 'the conductor is stopping');
         fleet.stop();
         await listening.close();
@@ -121,6 +128,7 @@ export async function startConductor(o: ConductorOptions): Promise<RunningConduc
       })()),
     };
   } catch (e) {
+    clearInterval(alarmWatch);
     await app?.close().catch(() => undefined);
     await leadership.close().catch(() => undefined);
     await store.close().catch(() => undefined);

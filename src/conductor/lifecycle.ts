@@ -11,7 +11,7 @@
  * 5. activate where prepared; everyone else is pushed the version by its router-sync actor.
  * Commits in one conductor run one at a time; across conductors the store's transaction decides.
  */
-import { SvrError, isSvrError } from '../errors.js';
+import { ConfigError, SvrError, isSvrError } from '../errors.js';
 import type { ConfigProblem } from '../model/problems.js';
 import { unifiedDiff } from './config/diff.js';
 import { deletePath, getPath, parseCandidate, setPath } from './config/edit.js';
@@ -124,7 +124,7 @@ export class Lifecycle {
       return { valid: true, problems: [], message: `valid: ${slices.size} router slice${slices.size === 1 ? '' : 's'} compiled`, routers: [...slices.keys()], generated };
     } catch (e) {
       if (!isSvrError(e)) throw e;
-      const problems = (e.data as { errors?: ConfigProblem[] } | undefined)?.errors ?? [];
+      const problems = e instanceof ConfigError ? e.data.problems : [];
       return { valid: false, problems, message: e.message, routers: [] };
     }
   }

@@ -1,8 +1,8 @@
 /**
  * Facts from the data path, fanned out on the control thread: session events to `events$` (decoding the
- * per-batch records of denied first packets and session counters), session facts to plugins' hooks,
- * path-control messages to `pathMessages$`, disabled and failed (fail closed) plugin stages to `events$`,
- * the log and alarms.
+ * per-batch records of denied first packets and session counters), session facts to plugins' hooks and
+ * their data-path parts' records to their control parts, path-control messages to `pathMessages$`,
+ * disabled and failed (fail closed) plugin stages to `events$`, the log and alarms.
  */
 import type { Subject } from 'rxjs';
 import { COUNTER_WORDS, DENIED_WORDS, DENY_REASONS, type DpEvent } from '../dataplane/events.js';
@@ -62,6 +62,9 @@ export function fanOutEvents(events: readonly DpEvent[], s: EventSinks, logField
         break;
       case 'path.message':
         s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs });
+        break;
+      case 'plugin.records':
+        s.plugins.records(e);
         break;
       case 'plugin.error':
         // fail closed: a security function failed and its traffic is dropped from now on; else disabled, traffic goes on

@@ -11,7 +11,7 @@ import type { CloseReason, DenyReason, FiveTuple, MigrationReason, SessionRole }
 import type { ConfigProblem } from '../model/problems.js';
 import type { PathChangeReason } from '../paths/supervisor.js';
 
-export type { CloseReason, DenyReason, FiveTuple, MigrationReason, SessionRole };
+export type { CloseReason, DenyReason, FiveTuple, MigrationReason, PathChangeReason, SessionRole };
 
 /** A router interface: its name and its index in the router's interface list (IPFIX ingressInterface/egressInterface). */
 export interface InterfaceRef {

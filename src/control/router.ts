@@ -14,27 +14,29 @@
  *   await r1.start();
  *   console.log(await r1.sessions());
  */
+import { resolve } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
-import { resiliencyCode } from '../dataplane/path-choice.js';
-import { listServices, listTenants, type ServiceView, type SessionSummary, type TenantView } from '../dataplane/views.js';
-import { SvrError, isSvrError } from '../errors.js';
+import { COUNTER_NAMES, type CounterName, type RouterCounters } from '../dataplane/counter-names.js';
+import { ServicePaths, resiliencyCode } from '../dataplane/path-choice.js';
+import { listServices, listTenants, type TenantView } from '../dataplane/views.js';
+import { ConfigError, SvrError, isSvrError } from '../errors.js';
 import { compileRouter } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import { loadConfig, validateConfig } from '../model/validate.js';
-import type { ConfigProblem } from '../model/problems.js';
+import type { ConfigInput } from '../model/config-input.js';
+import { loadConfig, resolveConfig } from '../model/validate.js';
 import { PathControl, type Liveness } from '../paths/control.js';
 import { PathKeyControl, type KeyControlOptions, type SecurityView } from '../paths/key-control.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
 import type { PathQuality } from '../paths/quality.js';
-import { PluginHost, chainStages, type PluginFailure, type PluginSpec, type PluginView } from '../plugins/host.js';
-import type { StepServiceView } from '../step/agent.js';
+import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
 import type { StepOptions } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
+import { explainFirstPacket, type ExplainQuery, type Explanation } from './explain.js';
 import { MigrationActors } from './migration.js';
 import type { MigrationRecord } from '../machines/migration.js';
 import { fanOutEvents, type ObserveAlarm } from './event-fanout.js';
@@ -42,8 +44,11 @@ import type { PathEventReason, RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
 import { peerSummaries, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
+import type {
+  ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
+} from './router-api.js';
 
-export type { ObserveAlarm, PathMessage, PeerSummary, RouterEvent, RouterIo, SecurityView };
+export type { ApplyConfigOptions, ObserveAlarm, PathMessage, PeerSummary, RouterEvent, RouterIo, RouterStatus, SecurityView, ServiceSummary };
 
 export interface RouterOptions {
   /** which router of the authority this is */
@@ -71,33 +76,12 @@ export interface RouterOptions {
   clock?: () => number;
 }
 
-/** `applyConfig` options. */
-export interface ApplyConfigOptions {
-  /** names the config in events and messages (default `<config object>`, or the file) */
-  source?: string;
-  /** a last check of the validated config before it applies: throw (an SvrError) to refuse it */
-  check?(next: SvrConfig): void;
-}
-
-/** `createRouter` options: the router's, and those of its in-thread data path. */
+/** `createRouter` options: the router's, and those of its in-thread data path (the public ones: router-api.ts). */
 export type CreateRouterOptions = RouterOptions & InThreadHostOptions;
 
-/** One row of `services()`: reachability, routes, the ranked paths and (from STEP) learned routes. */
-export type ServiceSummary = ServiceView & { paths: string[]; refused: boolean; resiliency: string; learned?: StepServiceView };
+const ZERO_COUNTERS = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<CounterName, number>;
 
-/** `status()`: sessions, handshakes and the data-path threads. */
-export interface RouterStatus {
-  sessionsActive: number;
-  /** sessions the data path holds at most (session-capacity, or sized from memory) */
-  sessionsLimit: number;
-  handshakesInFlight: number;
-  /** data-path threads (1: in this thread) */
-  workers: number;
-  /** active sessions per worker (with worker threads: from their last report, at most 1 s old) */
-  sessionsPerWorker: number[];
-}
-
-export class Router<H extends DataPathHost = DataPathHost> {
+export class Router<H extends DataPathHost = DataPathHost> implements PublicRouter {
   readonly name: string;
   /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
   readonly host: H;
@@ -124,7 +108,9 @@ export class Router<H extends DataPathHost = DataPathHost> {
   /** per service: the ranking's refusal and resiliency, and the order the data path follows */
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** control's own counters (next to the data path's) */
-  private readonly controlCounters = new Map<string, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
+  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
+  /** the rankings as the data path has them (what `explain` reads) */
+  private readonly published = new ServicePaths();
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
   private readonly usable = new Map<string, boolean>();
   private running = false;
@@ -136,7 +122,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   private config: SvrConfig;
   private tablesNow: ForwardingTables;
 
-  constructor(config: SvrConfig, host: H, opts: RouterOptions) {
+  constructor(config: ConfigInput, host: H, opts: RouterOptions) {
     this.name = opts.name;
     this.host = host;
     this.log = opts.log ?? (() => {});
@@ -144,12 +130,13 @@ export class Router<H extends DataPathHost = DataPathHost> {
     this.liveness = opts.liveness ?? 'bfd';
     this.clock = opts.clock ?? Date.now;
     this.peerActors = new PeerActors((peer, reachable) => this.emit({ type: reachable ? 'peer.reachable' : 'peer.unreachable', atMs: this.clock(), peer }));
-    this.config = validateConfig(config);
+    this.config = resolveConfig(config);
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
       onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log,
     });
+    this.published.reset(this.tablesNow);
     // every path starts down; static liveness brings each up at start() (path.up)
     for (const p of this.tablesNow.paths) this.usable.set(p.name, false);
     const pluginDeps = { routerName: opts.name, store: opts.store ?? null, counters: () => this.counters(), log: this.log };
@@ -258,10 +245,10 @@ export class Router<H extends DataPathHost = DataPathHost> {
    * every bad field) and the running configuration stays; either way an event says so (config.applied or
    * config.refused).
    */
-  applyConfig(config: SvrConfig, opts: ApplyConfigOptions = {}): void {
+  applyConfig(config: ConfigInput, opts: ApplyConfigOptions = {}): void {
     const source = opts.source ?? '<config object>';
     try {
-      const next = validateConfig(config, source);
+      const next = resolveConfig(config, source);
       opts.check?.(next);
       this.applyValid(next, source);
     } catch (e) {
@@ -287,6 +274,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     const tables = compileRouter(next, this.name, this.generation + 1);
     this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
     this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
+    this.published.reset(tables);
     this.generation++;
     this.config = next;
     const old = this.tablesNow;
@@ -315,8 +303,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
   }
 
   private refused(source: string, e: unknown): void {
-    const problems = isSvrError(e) && typeof e.data === 'object' && e.data !== null && Array.isArray((e.data as { errors?: unknown }).errors)
-      ? (e.data as { errors: ConfigProblem[] }).errors : [];
+    const problems = e instanceof ConfigError ? e.data.problems : [];
     this.emit({
       type: 'config.refused', atMs: this.clock(), source, code: isSvrError(e) ? e.code : 'SVR_ERR_CONFIG_INVALID',
       message: e instanceof Error ? e.message : String(e), problems,
@@ -330,7 +317,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
    * did not load, or a chain naming a stage no plugin provides: its field path) means the router must not
    * run with this set: the node refuses it (docs/security.md "Fail closed").
    */
-  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<PluginFailure[]> {
+  async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<PluginProblem[]> {
     const t = this.tablesNow;
     const local = await this.pluginHost.apply(specs, {
       tenants: t.tenants.map((name) => chains.tenants?.[name] ?? []),
@@ -359,9 +346,9 @@ export class Router<H extends DataPathHost = DataPathHost> {
   }
 
   /** Chain entries naming a stage that is not loaded, by field path of the running config. */
-  private missingChainStages(chains: ServiceChains, known: ReadonlySet<string>): PluginFailure[] {
+  private missingChainStages(chains: ServiceChains, known: ReadonlySet<string>): PluginProblem[] {
     const a = this.config.authority;
-    const out: PluginFailure[] = [];
+    const out: PluginProblem[] = [];
     const check = (kind: 'tenants' | 'services', names: readonly string[]): void => {
       for (const [name, list] of Object.entries(chains[kind] ?? {})) {
         const i = names.indexOf(name);
@@ -376,6 +363,24 @@ export class Router<H extends DataPathHost = DataPathHost> {
     check('tenants', a.tenants.map((x) => x.name));
     check('services', a.services.map((x) => x.name));
     return out;
+  }
+
+  /**
+   * The plugins of the running config (the authority's, then this router's) with the service chains of its
+   * tenants and services; relative specifiers from `baseDir` (default the working directory).
+   */
+  loadPlugins(opts: LoadPluginsOptions = {}): Promise<PluginProblem[]> {
+    const baseDir = resolve(opts.baseDir ?? '.');
+    const a = this.config.authority;
+    const ri = a.routers.findIndex((r) => r.name === this.name);
+    const specs = [
+      ...a.plugins.map((p, i) => ({ ...p, baseDir, at: `authority.plugins[${i}]` })),
+      ...(a.routers[ri]?.plugins ?? []).map((p, i) => ({ ...p, baseDir, at: `authority.routers[${ri}].plugins[${i}]` })),
+    ];
+    return this.applyPlugins(specs, {
+      tenants: Object.fromEntries(a.tenants.map((t) => [t.name, t.serviceChain])),
+      services: Object.fromEntries(a.services.map((s) => [s.name, s.serviceChain])),
+    });
   }
 
   /** Marks a peer path usable or not, as BFD does (tests and operators can too); rankings follow at once. */
@@ -435,13 +440,15 @@ export class Router<H extends DataPathHost = DataPathHost> {
 
   // ---- views ----
 
-  /** The data path's counters (all workers summed) and control's own. */
-  counters(): Record<string, number> {
-    return { ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+  /** Every counter (dataplane/counter-names.ts; zeros included): the data path's (all workers summed), control's own and the plugins'. */
+  counters(): RouterCounters {
+    const out: Record<string, number> = { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+    for (const [k, v] of Object.entries(this.pluginHost.counters())) out[k] = (out[k] ?? 0) + v; // a plugin may count a name in both parts
+    return out as RouterCounters;
   }
 
   /** Every session, oldest first (with its `worker` when the data path runs in several). */
-  sessions(): Promise<(SessionSummary & { worker?: number })[]> {
+  sessions(): Promise<SessionRow[]> {
     return this.host.sessions();
   }
 
@@ -481,6 +488,18 @@ export class Router<H extends DataPathHost = DataPathHost> {
     return this.keyControl.view();
   }
 
+  /**
+   * What the data path would do now with the first packet of this flow, and why (tenant, service and FIB
+   * entry, access rule, route, each candidate path, plugin chain): the first-packet stage's own lookups
+   * over this router's tables and published rankings. Throws SVR_ERR_EXPLAIN_QUERY naming a bad parameter.
+   */
+  explain(q: ExplainQuery): Explanation {
+    return explainFirstPacket(q, {
+      tables: this.tablesNow, config: this.config, servicePaths: this.published, isPathUp: (p) => this.host.isPathUp(p),
+      pathSummaries: this.pathControl.pathSummaries(), stages: this.pluginStages(), plugins: this.plugins().filter((p) => p.state === 'loaded').map((p) => p.name),
+    });
+  }
+
   status(): RouterStatus {
     const tally = this.host.tally();
     return { sessionsActive: tally.active, sessionsLimit: tally.limit, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
@@ -508,6 +527,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     if (id < 0 || r === undefined) return;
     r.order = order;
     this.host.setServiceRouting(id, order, r.refused, resiliencyCode(r.resiliency));
+    this.published.set(id, order, r.refused, resiliencyCode(r.resiliency));
   }
 
   private recordMigration(r: MigrationRecord): void {
@@ -523,7 +543,7 @@ export class Router<H extends DataPathHost = DataPathHost> {
     }
   }
 
-  private count(name: string): void {
+  private count(name: CounterName): void {
     this.controlCounters.set(name, (this.controlCounters.get(name) ?? 0) + 1);
   }
 
@@ -570,7 +590,7 @@ function logAlarms(log: NonNullable<RouterOptions['log']>): ObserveAlarm {
 }
 
 /** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */
-export function createRouter(config: SvrConfig, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
+export function createRouter(config: ConfigInput, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
   const { sweepIntervalMs, sessionCountersMs, ...routerOpts } = opts;
   const clock = opts.clock;
   return new Router(config, new InThreadHost(io, {

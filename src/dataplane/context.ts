@@ -12,6 +12,7 @@ import { PathCrypto } from './path-crypto.js';
 import { ApplicationNames } from './applications.js';
 import { Counters } from './counters.js';
 import { DeniedLog } from './denied.js';
+import { PluginChannels } from './plugin-channels.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
 import { RandomPool } from './random-pool.js';
@@ -49,6 +50,8 @@ export class DataplaneContext {
   events: DpEvent[] = [];
   /** denied first packets of this batch (session.denied, flushed with the batch's events) */
   readonly denied = new DeniedLog();
+  /** plugins' record channels to their control parts (flushed with the batch's events) */
+  readonly channels = new PluginChannels();
   /** duplicates for a second path (packet-duplication), transmitted after each batch */
   readonly dup = new Batch();
   /** per path id: 1 = usable (written by control: BFD later; all paths start up) */

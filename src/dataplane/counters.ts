@@ -1,3 +1,5 @@
+import type { CounterName, PluginCounterName } from './counter-names.js';
+
 /**
  * Named counters in one Float64Array (exact to 2^53). Stages resolve names to indices once, at build
  * time, and bump `values[i]` on the hot path; readers take snapshots by name.
@@ -19,8 +21,8 @@ export class Counters {
     return this.names;
   }
 
-  /** Index of `name`, registering it on first use (build time, not per packet). */
-  id(name: string): number {
+  /** Index of `name` (documented in counter-names.ts), registering it on first use (build time, not per packet). */
+  id(name: CounterName | PluginCounterName): number {
     let i = this.index.get(name);
     if (i === undefined) {
       if (this.shared && this.names.length >= this.values.length) return this.values.length - 1; // overflow slot

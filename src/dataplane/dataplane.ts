@@ -81,7 +81,7 @@ export class Dataplane {
   private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
   private readonly pi = new PacketInfo();
   /** session.counters: period, cursor over the rows, and when the cursor last moved */
-  private countersMs: number;
+  private readonly countersMs: number;
   private countersCursor = 0;
   private countersAt = -1;
 
@@ -141,20 +141,19 @@ export class Dataplane {
     const ifMap = ids(old.interfaces, (n) => t.interfaceIndex(n));
     const pathMap = old.paths.map((p) => t.paths.findIndex((q) => q.name === p.name));
     const now = this.clock();
-    this.ctx.setTables(t);
+    // sessions that cannot go on end first, while their names are still those of the old tables
     for (let r = 0; r < s.capacity; r++) {
       if (!s.isActive(r)) continue;
       const svc = serviceMap[s.service[r]!] ?? -1;
-      const inIf = ifMap[s.inIf[r]!] ?? -1;
-      const outIf = ifMap[s.outIf[r]!] ?? -1;
       const path = s.path[r]! >= 0 ? pathMap[s.path[r]!] ?? -1 : -1;
-      if (svc < 0 || inIf !== s.inIf[r] || outIf !== s.outIf[r] || (s.path[r]! >= 0 && path < 0)) {
-        removeSession(this.ctx, r, 'config', now);
-        continue;
-      }
-      s.service[r] = svc;
+      if (svc < 0 || (ifMap[s.inIf[r]!] ?? -1) !== s.inIf[r] || (ifMap[s.outIf[r]!] ?? -1) !== s.outIf[r] || (s.path[r]! >= 0 && path < 0)) removeSession(this.ctx, r, 'config', now);
+    }
+    this.ctx.setTables(t);
+    for (let r = 0; r < s.capacity; r++) {
+      if (!s.isActive(r)) continue;
+      s.service[r] = serviceMap[s.service[r]!]!;
       s.tenant[r] = tenantMap[s.tenant[r]!] ?? -1;
-      s.path[r] = path;
+      if (s.path[r]! >= 0) s.path[r] = pathMap[s.path[r]!]!;
     }
     this.flushEvents();
   }
@@ -271,6 +270,7 @@ export class Dataplane {
   private flushEvents(): void {
     const ctx = this.ctx;
     if (!ctx.denied.empty) ctx.events.push({ kind: 'session.denied', atMs: this.clock(), ...ctx.denied.take() });
+    if (ctx.channels.list.length > 0) ctx.channels.flush(ctx.events, this.clock());
     const ev = ctx.events;
     if (ev.length === 0) return;
     ctx.events = [];
@@ -298,11 +298,6 @@ export class Dataplane {
   /** Sweeps until no due row is left (control's `router.sweep()`, tests). */
   sweepAll(): void {
     while (this.sweep()) { /* the next budget */ }
-  }
-
-  /** The period of session.counters reports, ms (0: none). */
-  setSessionCountersInterval(ms: number): void {
-    this.countersMs = ms;
   }
 
   /**

@@ -89,6 +89,12 @@ export type DpEvent =
   | { kind: 'session.denied'; atMs: number; count: number; records: Uint32Array; suppressed: number }
   /** packet and byte totals of live sessions older than the report interval: `count` entries of COUNTER_WORDS */
   | { kind: 'session.counters'; atMs: number; count: number; data: Float64Array }
+  /** records a plugin's data-path part sent on its channel this batch: `count` records of `width` ints, a family
+   *  (0: no addresses) and 32 address bytes each (plugin-channels.ts) */
+  | {
+      kind: 'plugin.records'; plugin: string; channel: string; atMs: number; count: number; width: number;
+      ints: Int32Array; families: Uint8Array; addresses: Uint8Array;
+    }
   /** a plugin stage or hook threw or broke the contract: disabled (fail open), or failed: its traffic is
    *  dropped from now on (`failClosed`, a security function) */
   | { kind: 'plugin.error'; plugin: string; stage: string; message: string; failClosed: boolean }

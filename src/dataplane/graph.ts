@@ -7,6 +7,7 @@
  */
 import { Frame, MAX_BATCH, type Batch } from './batch.js';
 import type { Counters } from './counters.js';
+import type { CounterName, PluginCounterName } from './counter-names.js';
 import { DROP, TX, type Stage, type StageRuntime } from './stage.js';
 
 /** passes per batch: a service chain loops back to service-chain once per stage */
@@ -47,7 +48,7 @@ export class StageGraph {
       }),
     );
     this.frames = stages.map(() => new Frame());
-    const init = { counter: (name: string) => counters.id(name) };
+    const init = { counter: (name: CounterName | PluginCounterName) => counters.id(name) };
     for (const s of stages) s.init?.(init);
     this.loopDrops = counters.id('drop-stage-loop');
     this.badNext = counters.id('drop-bad-next');

@@ -3,7 +3,29 @@
  * it may do per packet, and the session-open/close hooks. It lives here so that the data path, which runs
  * plugin stages, needs nothing from plugins/.
  */
-import type { Batch, Frame } from './batch.js';
+import type { PacketInfo } from '../packet/ip.js';
+
+/**
+ * A batch of packets as a plugin stage sees it (one buffer, up to 256 packets). Per slot `s`: the bytes
+ * `data[off[s], off[s] + len[s])`, parsed headers `info[s]`, the session row `session[s]`, flags `flags[s]`
+ * (PF_REVERSE: server -> client).
+ */
+export interface PacketBatch {
+  readonly data: Uint8Array;
+  readonly off: Uint32Array;
+  readonly len: Uint32Array;
+  readonly info: readonly PacketInfo[];
+  readonly session: Int32Array;
+  readonly flags: Uint16Array;
+  /** slots in use */
+  readonly count: number;
+}
+
+/** The slots a stage handles in one run: `slot[0..n)`. */
+export interface PacketFrame {
+  readonly n: number;
+  readonly slot: Uint16Array;
+}
 
 /** Stage outcomes: continue along the chain, or drop (count the reason yourself). */
 export const PASS = 0;
@@ -32,7 +54,7 @@ export interface PluginStage {
    * parsed headers, b.session[slot] its session row, b.flags[slot] & PF_REVERSE its direction.
    * Must set rt.next[slot] to PASS or DROP for each slot.
    */
-  run(b: Batch, f: Frame, rt: PluginStageRuntime): void;
+  run(b: PacketBatch, f: PacketFrame, rt: PluginStageRuntime): void;
 }
 
 /**
@@ -56,13 +78,22 @@ export interface OpeningSession {
   readonly dst: Uint8Array;
   readonly srcPort: number;
   readonly dstPort: number;
-  /** refuses the session (counted as drop-refused-by-plugin and plugin.<name>.refused) */
-  refuse(): void;
+  /**
+   * Refuses the session (counted as drop-refused-by-plugin and plugin.<name>.refused; reported as
+   * session.denied refused-by-plugin). `reply` (first packets at this router only, API 1.2): 'drop' (default,
+   * silent), 'reset' (a TCP reset to the client; other protocols get 'unreachable'), 'unreachable' (ICMP
+   * destination unreachable, administratively prohibited). Every new first packet is a new session to
+   * decide: a client's retransmitted SYN is refused (and answered) again.
+   */
+  refuse(reply?: RefuseReply): void;
   /** source NAT toward the server (egress/local only); false when not possible here */
   natSource(addr: Uint8Array, port: number): boolean;
   /** destination NAT (egress/local only), e.g. the server a load balancer picked */
   natDestination(addr: Uint8Array, port: number): boolean;
 }
+
+/** How a refused session's first packet is answered. */
+export type RefuseReply = 'drop' | 'reset' | 'unreachable';
 
 export type SessionOpenHook = (s: OpeningSession) => void;
 /** called with the session row when a session is removed (idle, closed, torn down) */

@@ -8,7 +8,7 @@
  * failed ('drop-function-failed'; the plugin decides who may open sessions and what they are translated
  * to, and cannot now). Any other hook (or one configured `fail-open: true`) is disabled and skipped.
  */
-import type { OpeningSession, SessionCloseHook, SessionOpenHook } from './plugin-contract.js';
+import type { OpeningSession, RefuseReply, SessionCloseHook, SessionOpenHook } from './plugin-contract.js';
 import type { DataplaneContext } from './context.js';
 import { loadAddress } from './flow-key.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_DNAT, SF_SNAT } from './session-table.js';
@@ -36,6 +36,7 @@ class Opening implements OpeningSession {
   srcPort = 0;
   dstPort = 0;
   refusedBy = '';
+  reply: RefuseReply = 'drop';
   snat = false;
   dnat = false;
   readonly natSrc = new Uint8Array(16);
@@ -44,8 +45,10 @@ class Opening implements OpeningSession {
   natDstPort = 0;
   plugin = '';
 
-  refuse(): void {
-    if (this.refusedBy === '') this.refusedBy = this.plugin;
+  refuse(reply: RefuseReply = 'drop'): void {
+    if (this.refusedBy !== '') return;
+    this.refusedBy = this.plugin;
+    this.reply = reply === 'reset' || reply === 'unreachable' ? reply : 'drop';
   }
 
   natSource(addr: Uint8Array, port: number): boolean {
@@ -113,6 +116,7 @@ export class SessionHooks {
     o.srcPort = t.origSrcPort[r]!;
     o.dstPort = t.origDstPort[r]!;
     o.refusedBy = '';
+    o.reply = 'drop';
     o.snat = false;
     o.dnat = false;
     for (const h of this.open) {
@@ -148,6 +152,11 @@ export class SessionHooks {
     }
     t.flags[r] = f;
     return true;
+  }
+
+  /** How the session runOpen last refused wants its first packet answered. */
+  get refusedReply(): RefuseReply {
+    return this.o.reply;
   }
 
   runClose(r: number): void {

@@ -5,6 +5,7 @@
  */
 import type { Batch, Frame } from './batch.js';
 import type { Counters } from './counters.js';
+import type { CounterName, PluginCounterName } from './counter-names.js';
 
 /** The two terminal nexts every graph has. */
 export const DROP = 'drop';
@@ -19,8 +20,8 @@ export interface StageRuntime {
 }
 
 export interface StageInit {
-  /** Resolves a counter name to its index (build time). */
-  counter(name: string): number;
+  /** Resolves a counter name (documented in counter-names.ts) to its index (build time). */
+  counter(name: CounterName | PluginCounterName): number;
 }
 
 export interface Stage {

@@ -4,6 +4,7 @@
  * it to learn the config format (docs/configuration.md).
  */
 import { randomBytes } from 'node:crypto';
+import { COLLECTOR_ADDRESS, COLLECTOR_NAME, COLLECTOR_PORT } from './collector.js';
 import { DEFAULT_SHAPE, SLA_MAX_LATENCY_MS, type LabShape } from './shape.js';
 import {
   DOS_BURST, DOS_PER_SOURCE_RATE, FLOOD_SOURCE, FN_IN, FN_NAME, FN_OUT, GUEST_CLIENT, GUEST_PREFIX, INTERNET_ECHO_PORT, INTERNET_NAT, INTERNET_PREFIX,
@@ -94,15 +95,39 @@ function pluginServices(): string {
 `;
 }
 
-function pluginAuthorityPlugins(): string {
-  return `  plugins:                           # every router (profile plugins)
-    - use: svrouter/plugins/qos
+/** `--collector`: every router exports its session records to nfcapd in `<prefix>-collector`. */
+function telemetryBlock(): string {
+  return `  telemetry:                         # svr lab up --collector (docs/visibility.md)
+    ipfix:
+      collectors:
+        - name: ${COLLECTOR_NAME}
+          address: ${COLLECTOR_ADDRESS}       # nfcapd in <prefix>-collector; each router routes it over its veth
+          port: ${COLLECTOR_PORT}
+          interim-interval: 60       # s: long sessions get an interim record this often
+    history:
+      retention-days: 7
+
+`;
+}
+
+/** The authority's plugins: the profile's, then those of `svr lab up --plugin` (options as JSON, which is YAML). */
+function authorityPlugins(shape: LabShape): string {
+  const extra = (shape.plugins ?? []).map((p) => `    - use: ${JSON.stringify(p.use)}      # svr lab up --plugin
+${p.with !== undefined ? `      with: ${JSON.stringify(p.with)}
+` : ''}`).join('');
+  if (shape.profile !== 'plugins' && extra === '') return '';
+  return `  plugins:                           # every router${shape.profile === 'plugins' ? ' (profile plugins first)' : ''}
+${shape.profile === 'plugins' ? profilePlugins() : ''}${extra}
+`;
+}
+
+function profilePlugins(): string {
+  return `    - use: svrouter/plugins/qos
       with:
         classes:
           bulk: { queue: low, dscp: 10 }
         services:
           iperf-limited: { class: bulk, rate: ${LIMITED_RATE_BPS / 1e6}M }   # bits/s per direction, shared by the service's sessions
-
 `;
 }
 
@@ -222,7 +247,7 @@ ${plugins ? `      service-chain: [builtin.external-function/${FN_NAME}]   # thr
         - source: engineering
       service-policy: ${PATHS_POLICY}
 ${plugins ? pluginServices() : ''}
-${plugins ? pluginAuthorityPlugins() : ''}  routers:
+${authorityPlugins(shape)}${shape.collector === true ? telemetryBlock() : ''}  routers:
     - name: r1                       # runs in namespace <prefix>-r1
       interfaces:
         - name: lan0

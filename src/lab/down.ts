@@ -1,7 +1,7 @@
 /**
  * `svr lab down`: stops what `up` started (link emulators too) and deletes the lab's namespaces by exact
  * name: the four fixed ones, every `<prefix>-link<k>`, `<prefix>-internet` and `<prefix>-fn` of the plugins
- * profile, and any other `<prefix>-*` namespace state.json recorded (their veths and TUNs go with them). Works after a crash or SIGKILL of a node, without state.json, and twice.
+ * profile, `<prefix>-collector` (nfcapd, stopped by its pid first), and any other `<prefix>-*` namespace state.json recorded (their veths and TUNs go with them). Works after a crash or SIGKILL of a node, without state.json, and twice.
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -99,7 +99,7 @@ async function down(opts: DownOptions): Promise<DownResult> {
   if (state !== undefined || saved === undefined) {
     // the dir is this lab's (not another prefix's)
     for (const n of ['r1', 'r2']) rmSync(nodeSocketPath(dir, n), { force: true });
-    for (const f of ['r1.pid', 'r2.pid', 'server.pid', 'server-b.pid', 'internet.pid']) rmSync(join(dir, f), { force: true });
+    for (const f of ['r1.pid', 'r2.pid', 'server.pid', 'server-b.pid', 'internet.pid', 'nfcapd.pid']) rmSync(join(dir, f), { force: true });
     for (let k = 1; k <= MAX_PATHS; k++) {
       rmSync(emulatorSocketPath(dir, k), { force: true });
       rmSync(join(dir, `${linkRole(k)}.pid`), { force: true });

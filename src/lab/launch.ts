@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { internetServerArgs, serverBArgs } from './plugins-profile.js';
+import { collectorDir, nfcapdArgs } from './collector.js';
 import { conductorArgs, conductorDataDir } from './conductor.js';
 import { svrScript } from './run.js';
 import { ECHO_PORT, HTTP_PORT, linkRole, MAX_PATHS, nsName, SERVER, STREAM_PORT, type Place } from './topology.js';
@@ -23,6 +24,11 @@ export function configPath(dir: string): string {
   return join(dir, 'authority.yaml');
 }
 
+/** A lab node's state database: `<dir>/data/<name>`. */
+export function nodeDataDir(dir: string, name: string): string {
+  return join(dir, 'data', name);
+}
+
 export function nodeSocketPath(dir: string, name: string): string {
   return join(dir, `${name}.sock`);
 }
@@ -35,7 +41,7 @@ export function nodeSocketPath(dir: string, name: string): string {
 export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string, workers = 1, managed?: { conductors: readonly string[]; token: string }): Launch {
   const socket = nodeSocketPath(dir, name);
   const source = managed === undefined ? ['--config', configPath(dir), '--name', name] : ['--conductor', managed.conductors.join(','), '--asset-id', name, '--token', managed.token];
-  const args = [svrScript(), 'node', 'start', ...source, '--socket', socket, '--run-dir', runDir, '--data-dir', join(dir, 'data', name)];
+  const args = [svrScript(), 'node', 'start', ...source, '--socket', socket, '--run-dir', runDir, '--data-dir', nodeDataDir(dir, name)];
   if (workers > 1) args.push('--workers', String(workers));
   return { name, kind: 'node', role: name, cmd: process.execPath, args, markers: ['svr.js', 'start', socket], socket };
 }
@@ -72,6 +78,12 @@ export function emulatorLaunch(dir: string, k: number, seed: number): Launch {
   return { name: linkRole(k), kind: 'emulator', role: linkRole(k), cmd: process.execPath, args, markers: ['svr.js', 'emulate', socket], socket };
 }
 
+/** `nfcapd -w <dir>/ipfix -p 4739 -b 198.18.9.10 -t 60` inside `<prefix>-collector` (in the foreground: the lab keeps its pid). */
+export function collectorLaunch(dir: string, rotateS = 60): Launch {
+  const args = nfcapdArgs(dir, rotateS);
+  return { name: 'nfcapd', kind: 'collector', role: 'collector', cmd: 'nfcapd', args, markers: ['nfcapd', collectorDir(dir)] };
+}
+
 export function iperfPidFile(dir: string): string {
   return join(dir, 'iperf3.pid');
 }
@@ -88,7 +100,7 @@ export function iperfLaunch(dir: string): Launch {
  */
 export function allLaunches(dir: string, prefix: string, runDir: string): Launch[] {
   const emulators = Array.from({ length: MAX_PATHS }, (_, i) => emulatorLaunch(dir, i + 1, 0));
-  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix), conductorLaunch(dir)];
+  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix), conductorLaunch(dir), collectorLaunch(dir)];
 }
 
 export function launchNamespace(prefix: string, l: Launch): string {

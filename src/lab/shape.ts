@@ -3,6 +3,8 @@
  * filter, and the BFD / link-test timers of every path. Checked here, written into the generated config
  * (config.ts) and recorded in state.json.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { SvrError } from '../errors.js';
 import { MAX_PATHS } from './topology.js';
 
@@ -33,8 +35,20 @@ export interface LabShape {
   workers: number;
   /** what the lab holds besides the two routers (absent in an older state.json: basic) */
   profile?: LabProfile;
+  /** an IPFIX collector (nfcapd) in `<prefix>-collector` that both routers export session records to */
+  collector?: boolean;
+  /** seconds per nfcapd file (nfdump reads a file once it is complete); default 60 */
+  collectorRotateS?: number;
   /** the routers are managed by a conductor in its own namespace (lab/conductor.ts) */
   conductor?: boolean;
+  /** plugins every router loads besides the profile's (`svr lab up --plugin PATH[=JSON]`): absolute paths */
+  plugins?: LabPlugin[];
+}
+
+/** A plugin `svr lab up --plugin` adds to the authority: an absolute path and its options. */
+export interface LabPlugin {
+  use: string;
+  with?: unknown;
 }
 
 export const DEFAULT_SHAPE: Readonly<LabShape> = Object.freeze({
@@ -78,7 +92,24 @@ export interface ShapeInput {
   linkTestIntervalS?: string | number;
   workers?: string | number;
   profile?: string;
+  collector?: boolean;
+  collectorRotateS?: string | number;
   conductor?: boolean;
+  /** `--plugin PATH[=JSON]` values (relative paths from the working directory) */
+  plugins?: readonly string[];
+}
+
+/** `--plugin PATH[=JSON]`: the plugin's file or folder (it must exist) and its options as JSON. */
+export function parseLabPlugin(value: string): LabPlugin {
+  const eq = value.indexOf('=');
+  const path = resolve(eq < 0 ? value : value.slice(0, eq));
+  if (!existsSync(path)) throw new SvrError('SVR_ERR_LAB_OPTION', `--plugin ${value}: ${path} does not exist (give the plugin's file or folder, then =JSON options if any)`);
+  if (eq < 0) return { use: path };
+  try {
+    return { use: path, with: JSON.parse(value.slice(eq + 1)) as unknown };
+  } catch (e) {
+    throw new SvrError('SVR_ERR_LAB_OPTION', `--plugin ${value}: the options after '=' are not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** Checks command-line values; throws SVR_ERR_LAB_OPTION naming the option. */
@@ -94,12 +125,14 @@ export function checkShape(i: ShapeInput): LabShape {
     linkTestIntervalS: int(i.linkTestIntervalS, d.linkTestIntervalS, 1, 86400, '--link-test-interval', ' (seconds)'),
     workers: int(i.workers, d.workers, 1, 64, '--workers', ''),
     profile: oneOf(i.profile, 'basic', LAB_PROFILES, '--profile'),
+    ...(i.collector === true ? { collector: true, collectorRotateS: int(i.collectorRotateS, 60, 2, 3600, '--collector-rotate', ' (seconds)') } : {}),
     ...(i.conductor === true ? { conductor: true } : {}),
+    ...(i.plugins !== undefined && i.plugins.length > 0 ? { plugins: i.plugins.map(parseLabPlugin) } : {}),
   };
 }
 
 /** One line for progress and status output. */
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
-  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}`;
+  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}`;
 }

@@ -7,10 +7,11 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runDir } from '../node/registry.js';
+import { nodeDataDir } from './launch.js';
 import type { LabShape } from './shape.js';
 import type { Place } from './topology.js';
 
-export type LabProcessKind = 'node' | 'server' | 'iperf3' | 'emulator' | 'conductor';
+export type LabProcessKind = 'node' | 'server' | 'iperf3' | 'emulator' | 'conductor' | 'collector';
 
 export interface LabProcess {
   /** link1.., r1, r2, server, iperf3 */
@@ -108,6 +109,13 @@ export function writeLabIndex(state: LabState): void {
 export function removeLabIndex(prefix: string, dir: string = labRunDir()): void {
   const idx = readLabIndex(dir);
   if (idx !== undefined && idx.prefix === prefix) rmSync(labIndexPath(dir), { force: true });
+}
+
+/** Lab node `name` (r1, r2) of the lab in <run-dir>/lab.json: its socket, pid and state database. */
+export function labNode(name: string): (LabNodeEntry & { dataDir: string }) | undefined {
+  const idx = existsSync(labIndexPath()) ? readLabIndex() : undefined;
+  const n = idx?.nodes.find((x) => x.name === name);
+  return idx === undefined || n === undefined ? undefined : { ...n, dataDir: nodeDataDir(idx.dir, name) };
 }
 
 /** The control socket of lab node `name` (r1, r2) when a lab is up, else undefined. Used by `svr show`. */

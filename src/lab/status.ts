@@ -13,6 +13,7 @@ import { emulatorRequest, type EmulatorStatus, type FlapStatus } from './emulato
 import type { Impairment, LineStats } from './delay-line.js';
 import { renderEmulator } from './impair.js';
 import { emulatorSocketPath } from './launch.js';
+import { COLLECTOR_ADDRESS, COLLECTOR_PORT, COLLECTOR_ROLE, collectorDir, collectorFiles } from './collector.js';
 import { describeShape, type LabShape } from './shape.js';
 import { PLUGIN_SERVICE_ADDRESSES } from './plugins-profile.js';
 import { readLabIndex, readState, type LabState } from './state.js';
@@ -66,6 +67,19 @@ export interface LabStatus {
   paths: PathStatus[];
   /** what `up` was asked for */
   shape?: LabShape;
+  /** `up --collector`: the IPFIX collector and what it has written */
+  collector?: CollectorStatus;
+}
+
+export interface CollectorStatus {
+  address: string;
+  port: number;
+  namespace: string;
+  pid?: number;
+  alive: boolean;
+  /** where nfcapd writes, and its files so far */
+  dir: string;
+  files: string[];
 }
 
 async function pathStatus(prefix: string, k: number, state: LabState | undefined, processes: readonly ProcessStatus[]): Promise<PathStatus> {
@@ -109,6 +123,7 @@ export async function labStatus(dirOpt: string, prefix: string): Promise<LabStat
   const places: Place[] = [...ROLES, ...Array.from({ length: paths }, (_, i) => linkRole(i + 1))];
   // the plugins profile's namespaces: when the lab has that profile, or when they are left over
   for (const r of PLUGIN_ROLES) if (state?.shape?.profile === 'plugins' || present.has(nsName(prefix, r))) places.push(r);
+  if (state?.shape?.collector === true || present.has(nsName(prefix, COLLECTOR_ROLE))) places.push(COLLECTOR_ROLE);
   for (const role of places) {
     const name = nsName(prefix, role);
     const exists = present.has(name);
@@ -131,6 +146,13 @@ export async function labStatus(dirOpt: string, prefix: string): Promise<LabStat
     out.startedAt = state.startedAt;
     out.config = state.config;
     if (state.shape !== undefined) out.shape = state.shape;
+    if (state.shape?.collector === true) {
+      const p = processes.find((x) => x.kind === 'collector');
+      out.collector = {
+        address: COLLECTOR_ADDRESS, port: COLLECTOR_PORT, namespace: nsName(prefix, COLLECTOR_ROLE), alive: p?.alive === true,
+        ...(p !== undefined ? { pid: p.pid } : {}), dir: collectorDir(dir), files: collectorFiles(dir),
+      };
+    }
   }
   return out;
 }
@@ -171,6 +193,10 @@ export function renderStatus(s: LabStatus): string {
       lines.push(`  waypoints r1 ${p.waypoints.r1}, r2 ${p.waypoints.r2}`);
     }
     lines.push('');
+  }
+  if (s.collector !== undefined) {
+    const c = s.collector;
+    lines.push(`IPFIX collector: nfcapd ${c.address}:${c.port}/udp in ${c.namespace} (pid ${c.pid ?? '-'}, ${c.alive ? 'alive' : 'NOT RUNNING'}), ${c.files.length} file${c.files.length === 1 ? '' : 's'} in ${c.dir}; read: nfdump -R ${c.dir}`, '');
   }
   if (s.up) lines.push(`try: ip netns exec ${nsName(s.prefix, 'client')} curl http://198.18.3.20/    svr show sessions --node r1`);
   return lines.join('\n').trimEnd() + '\n';

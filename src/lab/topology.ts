@@ -19,8 +19,10 @@ export const PLUGIN_ROLES = ['internet', 'fn'] as const;
 export type PluginRole = (typeof PLUGIN_ROLES)[number];
 /** The namespace of the conductor (`svr lab up --conductor`, lab/conductor.ts). */
 export type ConductorRole = 'conductor';
+/** The namespace of `svr lab up --collector`'s IPFIX collector (lab/collector.ts). */
+export type CollectorPlace = 'collector';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole | ConductorRole;
+export type Place = Role | LinkRole | PluginRole | ConductorRole | CollectorPlace;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';
@@ -56,7 +58,7 @@ export function pluginNamespaces(prefix: string): string[] {
 
 /** Every namespace a lab with this prefix may have (for `down`, which must work without state). */
 export function allNamespaces(prefix: string): string[] {
-  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor')];
+  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector')];
 }
 
 export interface LinkEnd {

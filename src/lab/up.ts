@@ -1,16 +1,17 @@
 /**
- * `svr lab up`: namespaces, veths, addresses, routes, rules and sysctls; the authority config; one link
- * emulator per WAN path; the two nodes; the HTTP/UDP echo/stream servers and iperf3 in the server namespace. On failure it tears down what it
+ * `svr lab up`: namespaces, veths, addresses, routes, rules and sysctls; the authority config; with
+ * --collector an IPFIX collector (nfcapd) in its own namespace; one link emulator per WAN path; the two nodes; the HTTP/UDP echo/stream servers and iperf3 in the server namespace. On failure it tears down what it
  * built (logs stay in the lab dir) and rethrows.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SvrError } from '../errors.js';
 import { parseConfig } from '../model/validate.js';
 import { labConfigYaml } from './config.js';
 import { labDown } from './down.js';
+import { COLLECTOR_ADDRESS, COLLECTOR_PORT, COLLECTOR_ROLE, buildCollectorNetwork, collectorDir } from './collector.js';
 import { buildConductorNetwork, conductorSessionPath, conductorUrls, CONDUCTOR_ROLE, labTokens } from './conductor.js';
-import { conductorLaunch, configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
+import { collectorLaunch, conductorLaunch, configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
@@ -75,6 +76,17 @@ async function startEmulator(state: LabState, k: number, seed: number, timeoutMs
   progress(`link emulator of path ${k} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})`);
 }
 
+async function startCollector(state: LabState, timeoutMs: number, progress: Progress): Promise<void> {
+  const l = collectorLaunch(state.dir, state.shape?.collectorRotateS);
+  mkdirSync(collectorDir(state.dir), { recursive: true });
+  const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
+  state.processes.push(record(l, state.prefix, bg.pid, bg.log));
+  writeState(state);
+  await waitReady(bg, { line: /Startup nfcapd/, timeoutMs, what: 'the IPFIX collector (nfcapd)' });
+  release(bg);
+  progress(`IPFIX collector nfcapd on ${COLLECTOR_ADDRESS}:${COLLECTOR_PORT}/udp in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}), files in ${collectorDir(state.dir)}: nfdump -R ${collectorDir(state.dir)}`);
+}
+
 async function startServe(state: LabState, l: Launch, timeoutMs: number, what: string, progress: Progress): Promise<void> {
   const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
   state.processes.push(record(l, state.prefix, bg.pid, bg.log));
@@ -110,7 +122,7 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
 /** Brings the lab up; resolves with its state. */
 export async function labUp(opts: UpOptions): Promise<LabState> {
   checkPrefix(opts.prefix);
-  readyLabHost(['ip', 'iperf3'], opts.progress);
+  readyLabHost(opts.shape?.collector === true ? ['ip', 'iperf3', 'nfcapd'] : ['ip', 'iperf3'], opts.progress);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   const shape = opts.shape ?? DEFAULT_SHAPE;
@@ -129,13 +141,17 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   opts.progress(`config ${config}: ${describeShape(shape)}`);
 
   const state: LabState = {
-    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : []), ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : [])], processes: [], shape: { ...shape },
+    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : []), ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : [])], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
     await buildNetwork(opts.prefix, shape.paths, opts.progress);
     if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
     if (shape.conductor === true) await buildConductorNetwork(opts.prefix, opts.progress);
+    if (shape.collector === true) {
+      await buildCollectorNetwork(opts.prefix, opts.progress);
+      await startCollector(state, timeoutMs, opts.progress);
+    }
     for (let k = 1; k <= shape.paths; k++) await startEmulator(state, k, seed, timeoutMs, opts.progress);
     const tokens = shape.conductor === true ? await startConductor(state, timeoutMs, opts.progress) : undefined;
     for (const r of ROUTERS) await startNode(state, r, timeoutMs, opts.progress, tokens?.[r]);

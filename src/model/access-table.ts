@@ -14,7 +14,8 @@
  * - Allowed when some matching allow wins over every matching deny.
  *
  * Most (tenant, service) pairs do not depend on the source: they are decided at build time
- * (`always`/`never`). Only pairs with prefix rules keep their rules for a per-packet check.
+ * (`always`/`never`). Only pairs with prefix rules are decided per packet; every pair keeps its rules, so
+ * `decision()` can name the rule that decided (for `svr explain`) with the same rule.
  */
 import { bitsEqual, type AddressFamily, type ParsedPrefix } from '../packet/addr.js';
 import { isTenantWithin, tenantDepth } from './names.js';
@@ -26,6 +27,20 @@ export interface AccessRuleSpec {
 }
 
 export type Reach = 'always' | 'never' | 'by-source';
+
+/** Which rules decided (indexes into the service's rules, -1 when none). */
+export interface AccessDecision {
+  allowed: boolean;
+  /** allowed: the allow rule that won; denied: the last allow rule that matched and lost, or -1 when none matched */
+  allow: number;
+  /** denied with a matching allow: the deny rule that beat it */
+  deny: number;
+}
+
+interface Trace {
+  allow: number;
+  deny: number;
+}
 
 const NEVER = 0;
 const ALWAYS = 1;
@@ -40,6 +55,8 @@ export class AccessTable {
   readonly #setStart: Int32Array;
   readonly #setCount: Int32Array;
   readonly #setRules: Int32Array;
+  /** index of each service's first rule in the flattened rules */
+  readonly #firstRule: Int32Array;
   // Rules, flattened.
   readonly #allow: Uint8Array;
   readonly #depth: Int32Array;
@@ -66,6 +83,8 @@ export class AccessTable {
       if (rule.prefix !== undefined) this.#bytes.set(rule.prefix.bytes, i * 16);
     });
 
+    this.#firstRule = new Int32Array(services);
+    for (let s = 1; s < services; s++) this.#firstRule[s] = this.#firstRule[s - 1]! + rules[s - 1]!.length;
     const cells = (tenantNames.length + 1) * services;
     this.#kind = new Uint8Array(cells);
     this.#setStart = new Int32Array(cells);
@@ -82,15 +101,15 @@ export class AccessTable {
         });
         first += rules[s]!.length;
         const cell = row * services + s;
+        this.#setStart[cell] = setRules.length;
+        this.#setCount[cell] = relevant.length;
+        setRules.push(...relevant);
         if (!relevant.some((i) => this.#allow[i] === 1)) continue; // NEVER
         if (relevant.every((i) => this.#length[i] === NO_PREFIX)) {
           this.#kind[cell] = this.#decide(Int32Array.from(relevant), 0, relevant.length, undefined, 0, 4) ? ALWAYS : NEVER;
           continue;
         }
         this.#kind[cell] = BY_SOURCE;
-        this.#setStart[cell] = setRules.length;
-        this.#setCount[cell] = relevant.length;
-        setRules.push(...relevant);
       }
     }
     this.#setRules = Int32Array.from(setRules);
@@ -105,6 +124,19 @@ export class AccessTable {
     return this.#decide(this.#setRules, this.#setStart[cell]!, this.#setCount[cell]!, buf, srcOff, family);
   }
 
+  /**
+   * The decision of `allows` for this packet source, with the rules that made it (the same rule, over the
+   * (tenant, service) pair's rules; for `svr explain`, not per packet: it allocates its answer).
+   */
+  decision(tenant: number, service: number, buf: Uint8Array, srcOff: number, family: AddressFamily): AccessDecision {
+    const trace: Trace = { allow: -1, deny: -1 };
+    if (tenant < -1 || tenant >= this.#tenants || service < 0 || service >= this.#services) return { allowed: false, ...trace };
+    const cell = (tenant + 1) * this.#services + service;
+    const allowed = this.#decide(this.#setRules, this.#setStart[cell]!, this.#setCount[cell]!, buf, srcOff, family, trace);
+    const first = this.#firstRule[service]!;
+    return { allowed, allow: trace.allow < 0 ? -1 : trace.allow - first, deny: trace.deny < 0 ? -1 : trace.deny - first };
+  }
+
   /** Whether the decision for (tenant, service) is fixed or depends on the source (for inspection and tests). */
   reach(tenant: number, service: number): Reach {
     if (tenant < -1 || tenant >= this.#tenants || service < 0 || service >= this.#services) return 'never';
@@ -112,8 +144,11 @@ export class AccessTable {
     return kind === ALWAYS ? 'always' : kind === NEVER ? 'never' : 'by-source';
   }
 
-  /** The rule above over rules set[start, start+count); buf undefined = every prefix matches. */
-  #decide(set: Int32Array, start: number, count: number, buf: Uint8Array | undefined, srcOff: number, family: AddressFamily): boolean {
+  /**
+   * The rule above over rules set[start, start+count); buf undefined = every prefix matches. `trace`
+   * (explain only) gets the winning allow, or the last matching allow and the deny that beat it.
+   */
+  #decide(set: Int32Array, start: number, count: number, buf: Uint8Array | undefined, srcOff: number, family: AddressFamily, trace?: Trace): boolean {
     const end = start + count;
     for (let a = start; a < end; a++) {
       const allow = set[a]!;
@@ -123,7 +158,9 @@ export class AccessTable {
         const deny = set[d]!;
         if (this.#allow[deny] === 1 || !this.#matches(deny, buf, srcOff, family)) continue;
         wins = this.#moreSpecific(allow, deny);
+        if (!wins && trace !== undefined) trace.deny = deny;
       }
+      if (trace !== undefined) trace.allow = allow;
       if (wins) return true;
     }
     return false;

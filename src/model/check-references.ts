@@ -11,6 +11,7 @@ import type { Origins } from './fields.js';
 import { didYouMean, formatPath, describe, type FieldPath, type PathSegment, type Problems } from './problems.js';
 import { SECRET_MIN_HEX_DIGITS } from './read-authority.js';
 import { serviceAppliesTo } from './applies-to.js';
+import { observationDomains } from './read-telemetry.js';
 import { endpointName, peerLinks } from './topology.js';
 
 export function checkReferences(authority: Authority, origins: Origins, problems: Problems): void {
@@ -22,6 +23,7 @@ export function checkReferences(authority: Authority, origins: Origins, problems
   check.routers();
   check.secret();
   check.pathEnds();
+  check.telemetry();
   check.encryptionNeedsAuthentication();
   check.identities();
 }
@@ -238,6 +240,25 @@ class ReferenceChecks {
         if (to - from < 1) {
           this.problems.add(this.at(link.local, 'port-range'), `${ends} need at least two waypoint ports in common, but their port-ranges do not overlap`);
         }
+      }
+    });
+  }
+
+  /** Collectors' tenant filters name tenants; every router exports under its own observation domain. */
+  telemetry(): void {
+    const t = this.a.telemetry;
+    t.ipfix.collectors.forEach((c, i) => c.tenants.forEach((tenant, j) => {
+      if (!this.#tenants.has(tenant)) this.#unknown([...this.at(t), 'ipfix', 'collectors', i, 'tenants', j], 'tenant', tenant, this.#tenants);
+    }));
+    const owner = new Map<number, string>();
+    const ids = observationDomains(this.a.routers);
+    this.a.routers.forEach((router, i) => {
+      const id = ids[i]!;
+      const other = owner.get(id);
+      if (other === undefined) owner.set(id, router.name);
+      else {
+        const how = router.observationDomainId === undefined ? ` (its default: position ${i} + 1); set \`observation-domain-id\` on one of them` : '';
+        this.problems.add(this.at(router, 'observation-domain-id'), `router ${describe(router.name)} exports under observation domain ${id}, as router ${describe(other)} does${how}`);
       }
     });
   }

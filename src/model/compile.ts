@@ -86,6 +86,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
     routes: routeTrie(router, ifIndex),
     pathsByRemote: interfaces.map((iface) => remoteWaypointTrie(iface, paths)),
     fib: new ServiceFib(fibEntries(services), access),
+    access,
   });
 }
 

@@ -264,6 +264,9 @@ export interface RouterIdentity {
 export interface Router {
   /** `[A-Za-z0-9_-]{1,63}`, not `all`, `any` or `unknown`. */
   name: string;
+  /** IPFIX observation domain id of this router's exports (RFC 7011 §3.1), 1-4294967295, unique in the
+   *  authority; default its position in `routers` + 1 (see `observationDomainOf`). */
+  observationDomainId?: number;
   /** needed by the routers whose wan interfaces use a `key-exchange: handshake` policy */
   identity?: RouterIdentity;
   interfaces: Interface[];
@@ -291,6 +294,44 @@ export interface Authority {
   routers: Router[];
   /** Plugins loaded on every router. */
   plugins: PluginRef[];
+  /** Session records: IPFIX collectors every router exports to, and the session history's retention. */
+  telemetry: TelemetrySettings;
+}
+
+export type IpfixTransport = 'udp' | 'tcp';
+
+export interface CollectorConfig {
+  /** unique among the collectors */
+  name: string;
+  address: string;
+  /** default 4739 (IANA ipfix) */
+  port: number;
+  /** default udp */
+  transport: IpfixTransport;
+  /** seconds between interim records of a live session, 60-1800 (ssr-reference §1.11); default 60 */
+  interimInterval: number;
+  /** only records of these tenants; empty = all */
+  tenants: string[];
+}
+
+export interface IpfixConfig {
+  /** seconds between UDP template resends, 10-3600; default 60 */
+  templateInterval: number;
+  collectors: CollectorConfig[];
+}
+
+export interface HistorySettings {
+  /** default true; false: this authority's routers keep no session history */
+  enabled: boolean;
+  /** 1-3650; default 7 */
+  retentionDays: number;
+  /** 16-1048576; default 1024 */
+  maxSizeMb: number;
+}
+
+export interface TelemetrySettings {
+  ipfix: IpfixConfig;
+  history: HistorySettings;
 }
 
 export interface SvrConfig {

@@ -7,13 +7,7 @@
 export type PathSegment = string | number;
 export type FieldPath = readonly PathSegment[];
 
-/** One problem, as reported in `SvrError.data.errors`. line/column (1-based) when known. */
-export interface ConfigProblem {
-  path: string;
-  message: string;
-  line?: number;
-  column?: number;
-}
+export type { ConfigProblem } from '../errors.js';
 
 export interface RawProblem {
   segments: FieldPath;

@@ -14,11 +14,12 @@ import { readService } from './read-service.js';
 import { readPlugins, readServiceChain } from './read-plugins.js';
 import { readRouter } from './read-router.js';
 import { readServicePolicy } from './read-service-policy.js';
+import { readTelemetry } from './read-telemetry.js';
 
-const TOP_KEYS = ['authority'] as const;
-const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins'] as const;
-const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay', 'key-exchange', 'rekey-interval'] as const;
-const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
+export const TOP_KEYS = ['authority'] as const;
+export const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins', 'telemetry'] as const;
+export const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay', 'key-exchange', 'rekey-interval'] as const;
+export const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
 
 const HMAC_MODES: readonly HmacMode[] = ['disabled', 'metadata-only', 'regular', 'time-based'];
 const HMAC_CIPHERS: readonly HmacCipher[] = ['sha256-128', 'sha256', 'sha1'];
@@ -54,12 +55,13 @@ function readAuthority(value: unknown, path: FieldPath, ctx: ReadContext): Autho
   const servicePolicies = readList(ctx, o, 'service-policies', path, 'a list of service-policies', (v, p) => readServicePolicy(v, p, ctx));
   const routers = readList(ctx, o, 'routers', path, 'a list of routers', (v, p) => readRouter(v, p, ctx), true);
   const plugins = readPlugins(o, path, ctx);
+  const telemetry = readTelemetry(o['telemetry'], [...path, 'telemetry'], ctx);
   if (Array.isArray(o['routers']) && o['routers'].length === 0) r.problems.add([...path, 'routers'], 'expected at least one router, got an empty list');
 
   if (!securityPolicies.some((p) => p.name === BUILTIN_SECURITY_POLICY)) securityPolicies.push(builtinSecurityPolicy());
   if (!servicePolicies.some((p) => p.name === BUILTIN_SERVICE_POLICY)) servicePolicies.push(builtinServicePolicy());
 
-  const authority: Authority = { name, securityPolicies, tenants, services, servicePolicies, routers, plugins };
+  const authority: Authority = { name, securityPolicies, tenants, services, servicePolicies, routers, plugins, telemetry };
   if (secret !== undefined) authority.secret = secret;
   ctx.origins.set(authority, path);
   return authority;

@@ -4,7 +4,7 @@ import type { PluginRef } from './config.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import type { FieldPath } from './problems.js';
 
-const PLUGIN_KEYS = ['use', 'with', 'fail-open'] as const;
+export const PLUGIN_KEYS = ['use', 'with', 'fail-open'] as const;
 const STAGE_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 export function readPlugins(o: Raw, path: FieldPath, ctx: ReadContext): PluginRef[] {

@@ -8,21 +8,21 @@ import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefi
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'session-capacity'] as const;
-const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
-const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
-const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
+export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'session-capacity'] as const;
+export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
+export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
+export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd'] as const;
+export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd'] as const;
 const TOPOLOGIES: readonly NeighborhoodTopology[] = ['mesh', 'hub', 'spoke'];
-const ADJACENCY_KEYS = ['peer', 'interface', 'neighborhood', 'generated'] as const;
-const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
-const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
-const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
-const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
+export const ADJACENCY_KEYS = ['peer', 'interface', 'neighborhood', 'generated'] as const;
+export const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
+export const ROUTE_KEYS = ['prefix', 'interface', 'gateway'] as const;
+export const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop'] as const;
+export const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
 /** Fields that only mean something on a wan interface. */
-const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'enforced-mss'] as const;
+export const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'enforced-mss'] as const;
 
 export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): Router | undefined {
   const { r } = ctx;
@@ -52,6 +52,8 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   if (routerGroups !== undefined) router.routerGroups = routerGroups;
   if (assetId !== undefined) router.assetId = assetId;
   if (sessionCapacity !== undefined) router.sessionCapacity = sessionCapacity;
+  // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
+  if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
   return router;
 }
 

@@ -9,11 +9,11 @@ import { readList, type Raw, type ReadContext } from './fields.js';
 import { NAME_RULES, isPlainName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-const SERVICE_POLICY_KEYS = [
+export const SERVICE_POLICY_KEYS = [
   'name', 'transport-state-enforcement', 'vectors', 'vector-order', 'path-quality-filter', 'max-latency', 'max-jitter',
   'max-loss', 'min-mos', 'best-effort', 'best-path-criteria', 'session-resiliency',
 ] as const;
-const VECTOR_KEYS = ['name', 'cost'] as const;
+export const VECTOR_KEYS = ['name', 'cost'] as const;
 
 const STATE_ENFORCEMENTS: readonly ServicePolicy['transportStateEnforcement'][] = ['reset', 'allow', 'block'];
 const CRITERIA: readonly BestPathCriteria[] = ['vector', 'average-latency', 'mos'];

@@ -7,12 +7,12 @@ import { PORT_SPEC_EXPECTED, parseAccessSource, parsePortSpec, prefixProblem } f
 import { NAME_RULES, isDottedName, isPlainName, isRouterName } from './names.js';
 import type { FieldPath } from './problems.js';
 
-const SERVICE_KEYS = ['name', 'addresses', 'transport', 'access-policy', 'service-policy', 'security', 'timeouts', 'service-chain', 'applies-to'] as const;
-const APPLIES_TO_KEYS = ['type', 'routers', 'groups'] as const;
+export const SERVICE_KEYS = ['name', 'addresses', 'transport', 'access-policy', 'service-policy', 'security', 'timeouts', 'service-chain', 'applies-to'] as const;
+export const APPLIES_TO_KEYS = ['type', 'routers', 'groups'] as const;
 const APPLIES_TO_TYPES = ['authority', 'router', 'router-group'] as const;
-const TRANSPORT_KEYS = ['protocol', 'ports'] as const;
-const ACCESS_RULE_KEYS = ['source', 'permission'] as const;
-const TIMEOUT_KEYS = ['tcp-initial', 'tcp', 'udp', 'icmp', 'other'] as const;
+export const TRANSPORT_KEYS = ['protocol', 'ports'] as const;
+export const ACCESS_RULE_KEYS = ['source', 'permission'] as const;
+export const TIMEOUT_KEYS = ['tcp-initial', 'tcp', 'udp', 'icmp', 'other'] as const;
 
 const PROTOCOLS: readonly TransportProtocol[] = ['tcp', 'udp', 'icmp', 'icmpv6'];
 const PERMISSIONS: readonly AccessRule['permission'][] = ['allow', 'deny'];

@@ -8,7 +8,8 @@ import type { CompiledInterface, CompiledPath, CompiledPeer, CompiledService, Fa
 import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_PATH, NO_TENANT } from './tables.js';
 import type { NameTable } from './name-table.js';
 import type { PrefixTrie } from './prefix-trie.js';
-import type { ServiceFib } from './service-fib.js';
+import type { AccessDecision, AccessTable } from './access-table.js';
+import type { FibEntry, ServiceFib } from './service-fib.js';
 
 export interface RouterTablesParts {
   readonly generation: number;
@@ -29,6 +30,7 @@ export interface RouterTablesParts {
   /** per interface: remote waypoint -> path id (undefined when the interface has no paths) */
   readonly pathsByRemote: ReadonlyArray<PrefixTrie | undefined>;
   readonly fib: ServiceFib;
+  readonly access: AccessTable;
 }
 
 export class RouterTables implements ForwardingTables {
@@ -53,6 +55,7 @@ export class RouterTables implements ForwardingTables {
   readonly #routes: PrefixTrie;
   readonly #pathsByRemote: ReadonlyArray<PrefixTrie | undefined>;
   readonly #fib: ServiceFib;
+  readonly #access: AccessTable;
 
   constructor(parts: RouterTablesParts) {
     this.generation = parts.generation;
@@ -75,6 +78,7 @@ export class RouterTables implements ForwardingTables {
     this.#routes = parts.routes;
     this.#pathsByRemote = parts.pathsByRemote;
     this.#fib = parts.fib;
+    this.#access = parts.access;
   }
 
   interfaceIndex(name: string): number {
@@ -119,6 +123,14 @@ export class RouterTables implements ForwardingTables {
 
   lookupService(tenant: number, buf: Uint8Array, srcOff: number, dstOff: number, family: Family, protocol: number, port: number): number {
     return this.#fib.lookup(tenant, buf, srcOff, dstOff, family, protocol, port);
+  }
+
+  lastServiceLookup(): { chosen?: FibEntry; refused?: FibEntry } {
+    return this.#fib.lastLookup();
+  }
+
+  accessDecision(tenant: number, service: number, buf: Uint8Array, srcOff: number, family: Family): AccessDecision {
+    return this.#access.decision(tenant, service, buf, srcOff, family);
   }
 
   routeLocal(buf: Uint8Array, dstOff: number, family: Family): number {

@@ -3,6 +3,7 @@
  * config built or changed in code goes through exactly the validation a file gets, and so that
  * `svr show config` prints something you can paste into a file.
  */
+import { telemetryToDocument } from './read-telemetry.js';
 import type { AccessRule, BfdSettings, Interface, PluginRef, PortRange, Router, Service, ServicePolicy, SvrConfig } from './config.js';
 
 type Doc = Record<string, unknown>;
@@ -86,6 +87,7 @@ function plugin(p: PluginRef): Doc {
 function router(r: Router): Doc {
   return clean({
     name: r.name,
+    'observation-domain-id': r.observationDomainId,
     identity: r.identity === undefined ? undefined : clean({ 'public-key': r.identity.publicKey, 'private-key-file': r.identity.privateKeyFile }),
     'asset-id': r.assetId,
     'session-capacity': r.sessionCapacity,
@@ -116,6 +118,7 @@ export function configToDocument(config: SvrConfig): Doc {
       'service-policies': a.servicePolicies.map(servicePolicy),
       routers: a.routers.map(router),
       plugins: a.plugins.length > 0 ? a.plugins.map(plugin) : undefined,
+      telemetry: telemetryToDocument(a.telemetry),
     }),
   };
 }

@@ -14,7 +14,8 @@
  * Tenant view: only entries whose service the tenant may reach (AccessTable) are usable. This is
  * the same as one FIB per tenant holding the services it may reach, without copying the trie per
  * tenant. When no usable entry matches but some entry does, the answer is LOOKUP_ACCESS_DENIED.
- * Lookups are allocation-free; not re-entrant (one scratch array per FIB).
+ * Lookups are allocation-free; not re-entrant (one scratch array per FIB). Each lookup notes the entry
+ * it chose and the first entry access refused (two integers), which `lastLookup()` names for `svr explain`.
  */
 import { formatPrefix, maskPrefix, type AddressFamily, type ParsedPrefix } from '../packet/addr.js';
 import type { AccessTable } from './access-table.js';
@@ -47,6 +48,11 @@ export class ServiceFib {
   readonly #portEnd: Int32Array;
   /** from,to pairs */
   readonly #ports: Int32Array;
+  /** sorted position -> the entry as given */
+  readonly #entries: readonly FibEntry[];
+  /** the last lookup: sorted positions of the entry chosen and of the first one access refused, -1 when none */
+  #lastEntry = -1;
+  #lastRefused = -1;
 
   /** `entries` in config order (services, then their addresses, then their transport specs). */
   constructor(entries: readonly FibEntry[], access: AccessTable) {
@@ -87,6 +93,15 @@ export class ServiceFib {
       this.#portEnd[i] = ports.length;
     });
     this.#ports = Int32Array.from(ports);
+    this.#entries = sorted.map((order) => entries[order]!);
+  }
+
+  /** The entries the last lookup chose and (first) found refused by access policy. */
+  lastLookup(): { chosen?: FibEntry; refused?: FibEntry } {
+    return {
+      ...(this.#lastEntry >= 0 ? { chosen: this.#entries[this.#lastEntry]! } : {}),
+      ...(this.#lastRefused >= 0 ? { refused: this.#entries[this.#lastRefused]! } : {}),
+    };
   }
 
   /**
@@ -101,6 +116,8 @@ export class ServiceFib {
     let best = LOOKUP_NO_SERVICE;
     let bestClass = -1;
     let matched = false;
+    this.#lastEntry = -1;
+    this.#lastRefused = -1;
     for (let i = 0; i < n && bestClass !== MATCH_PORT; i++) {
       const g = groups[i]!;
       const end = start[g + 1]!;
@@ -110,9 +127,13 @@ export class ServiceFib {
         if (!this.#transportMatches(e, protocol, port)) continue;
         matched = true;
         const service = this.#service[e]!;
-        if (!this.#access.allows(tenant, service, buf, srcOff, family)) continue;
+        if (!this.#access.allows(tenant, service, buf, srcOff, family)) {
+          if (this.#lastRefused < 0) this.#lastRefused = e;
+          continue;
+        }
         best = service;
         bestClass = cls[e]!;
+        this.#lastEntry = e;
         break;
       }
     }

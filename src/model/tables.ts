@@ -3,6 +3,8 @@
  * Everything here is indexed by small integer ids; every lookup is allocation-free and reads
  * addresses straight out of packet bytes (`buf`, offset, family 4|6).
  */
+import type { AccessDecision } from './access-table.js';
+import type { FibEntry } from './service-fib.js';
 import type { BestPathCriteria, HmacCipher, HmacMode, KeyExchange, SessionResiliency, VectorCost } from './config.js';
 
 export const NO_TENANT = -1;
@@ -187,6 +189,11 @@ export interface ForwardingTables {
    *  access policy does not allow this tenant/source. Port-qualified entries beat address-only ones, then
    *  the longest prefix wins, then config order. `port` is ignored for protocols without ports. */
   lookupService(tenant: number, buf: Uint8Array, srcOff: number, dstOff: number, family: Family, protocol: number, port: number): number;
+  /** The FIB entries behind the last `lookupService` (`svr explain`): the one chosen, the first one access refused. */
+  lastServiceLookup(): { chosen?: FibEntry; refused?: FibEntry };
+  /** The access decision of (tenant, service) for a source, with the rules (indexes into the service's
+   *  access-policy) that made it: the same rule `lookupService` applies (`svr explain`; allocates). */
+  accessDecision(tenant: number, service: number, buf: Uint8Array, srcOff: number, family: Family): AccessDecision;
   /** RIB lookup for local delivery: LAN interface index for the destination, or NO_INTERFACE. */
   routeLocal(buf: Uint8Array, dstOff: number, family: Family): number;
   /** Path on local interface `ifIndex` whose remote waypoint equals the address at buf[srcOff], or NO_PATH. */

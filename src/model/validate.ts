@@ -4,7 +4,9 @@
  * 1. Parse YAML or JSON (JSON syntax errors get JSON's own line/column). -> SVR_ERR_CONFIG_PARSE
  * 2. Read the shape (read-authority.ts): types, formats, unknown keys, defaults.
  * 3. Check cross-references (check-references.ts).
- * 4. Any problem -> one SVR_ERR_CONFIG_INVALID listing every problem with its field path and line.
+ * 4. Any problem -> one ConfigError SVR_ERR_CONFIG_INVALID listing every problem with its field path and line.
+ * A config object (ConfigInput, written in code) takes steps 2-4 through its document form
+ * (config-object.ts): paths and messages in camelCase, no line numbers.
  *
  * @example
  *   const config = await loadConfig('examples/configs/two-routers.yaml');
@@ -12,13 +14,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isAlias, isMap, isSeq, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import { SvrError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { SvrConfig } from './config.js';
+import type { ConfigInput } from './config-input.js';
+import { inputToDocument, objectMessage, objectSegments } from './config-object.js';
 import { checkReferences } from './check-references.js';
 import { FieldReader, type Origins } from './fields.js';
 import { Problems, formatPath, type ConfigProblem, type RawProblem } from './problems.js';
 import { readConfig } from './read-authority.js';
-import { configToDocument } from './serialize.js';
 
 export type { ConfigProblem } from './problems.js';
 
@@ -27,50 +30,63 @@ export interface ParseOptions {
   withoutGenerated?: boolean;
 }
 
-/** Parse and validate config text. `source` names the file in messages. Throws SvrError. */
-export function parseConfig(text: string, source = '<config>', options: ParseOptions = {}): SvrConfig {
-  const { data, doc, lines } = parseText(text, source);
-  if (options.withoutGenerated === true) dropGeneratedAdjacencies(data);
+/** Reads and checks a document (parsed YAML/JSON, or a config object's document form): the config or every problem. */
+function readDocument(data: unknown, report: (p: RawProblem) => ConfigProblem): { config: SvrConfig | undefined; problems: ConfigProblem[] } {
   const problems = new Problems();
   const origins: Origins = new WeakMap();
   const config = readConfig(data, { r: new FieldReader(problems), origins });
   if (config !== undefined) checkReferences(config.authority, origins, problems);
-  if (problems.list.length > 0 || config === undefined) {
-    const errors = problems.list.map((p) => locate(p, doc, lines));
-    throw invalid(source, errors);
-  }
+  return { config: problems.list.length === 0 ? config : undefined, problems: problems.list.map(report) };
+}
+
+/** Parse and validate config text. `source` names the file in messages. Throws ConfigError. */
+export function parseConfig(text: string, source = '<config>', options: ParseOptions = {}): SvrConfig {
+  const { data, doc, lines } = parseText(text, source);
+  if (options.withoutGenerated === true) dropGeneratedAdjacencies(data);
+  const { config, problems } = readDocument(data, (p) => locate(p, doc, lines));
+  if (config === undefined) throw invalid(source, problems);
   return config;
 }
 
-/** Read a YAML or JSON file and validate it. Throws SvrError (CONFIG_READ, CONFIG_PARSE, CONFIG_INVALID). */
+/** Read a YAML or JSON file and validate it. Throws ConfigError (CONFIG_READ, CONFIG_PARSE, CONFIG_INVALID). */
 export async function loadConfig(path: string): Promise<SvrConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    throw new SvrError('SVR_ERR_CONFIG_READ', `cannot read configuration ${path}: ${reason}`, { path });
+    throw new ConfigError('SVR_ERR_CONFIG_READ', `cannot read configuration ${path}: ${reason}`, { source: path, problems: [] });
   }
   return parseConfig(text, path);
 }
 
+const objectProblem = (p: RawProblem): ConfigProblem => ({ path: formatPath(objectSegments(p.segments)), message: objectMessage(p.message) });
+
 /**
- * Validates a config built or changed in code exactly as a file would be (same rules, same field paths,
- * defaults filled). Throws SvrError SVR_ERR_CONFIG_INVALID.
+ * Validates a config object (written in code, or changed after loading) exactly as a file would be (same
+ * rules) and fills the defaults. Throws ConfigError SVR_ERR_CONFIG_INVALID whose problems name camelCase
+ * object paths (`authority.services[2].accessPolicy[0].source`).
  */
-export function validateConfig(config: SvrConfig, source = '<config object>'): SvrConfig {
-  return parseConfig(JSON.stringify(configToDocument(config)), source);
+export function resolveConfig(input: ConfigInput, source = '<config object>'): SvrConfig {
+  const { config, problems } = readDocument(inputToDocument(input), objectProblem);
+  if (config === undefined) throw invalid(source, problems);
+  return config;
+}
+
+/** Every problem of a config object, with camelCase object paths; [] when it is valid. */
+export function validateConfig(input: ConfigInput): ConfigProblem[] {
+  return readDocument(inputToDocument(input), objectProblem).problems;
 }
 
 /** A copy of the config with `authority.secret` and every policy `key` replaced by `<redacted>`, for display. */
-export function redactSecrets(config: SvrConfig): SvrConfig {
+export function redactSecrets<C extends ConfigInput>(config: C): C {
   const a = config.authority;
   const authority = {
     ...a,
-    securityPolicies: a.securityPolicies.map((p) => (p.key === undefined ? { ...p } : { ...p, key: '<redacted>' })),
+    ...(a.securityPolicies !== undefined ? { securityPolicies: a.securityPolicies.map((p) => (p.key === undefined ? { ...p } : { ...p, key: '<redacted>' })) } : {}),
   };
   if (a.secret !== undefined) authority.secret = '<redacted>';
-  return { authority };
+  return { ...config, authority };
 }
 
 /** Removes `generated: true` adjacencies from parsed data, where the shape is as expected (validation reports the rest). */
@@ -99,7 +115,7 @@ interface ParsedText {
 function parseText(text: string, source: string): ParsedText {
   const lines = new LineCounter();
   const looksJson = source.endsWith('.json') || /^\s*[{[]/.test(text);
-  let jsonError: SvrError | undefined;
+  let jsonError: ConfigError | undefined;
   if (looksJson) {
     try {
       JSON.parse(text);
@@ -119,18 +135,19 @@ function parseText(text: string, source: string): ParsedText {
       return { line: pos?.line, column: pos?.col, message };
     });
     const text = list.map((p) => `  ${source}:${p.line ?? '?'}:${p.column ?? '?'}: ${p.message}`).join('\n');
-    throw new SvrError('SVR_ERR_CONFIG_PARSE', `${source} is not valid YAML:\n${text}`, { source, errors: list });
+    const problems = list.map((p): ConfigProblem => ({ path: '(syntax)', message: p.message, ...(p.line !== undefined ? { line: p.line, column: p.column ?? 1 } : {}) }));
+    throw new ConfigError('SVR_ERR_CONFIG_PARSE', `${source} is not valid YAML:\n${text}`, { source, problems });
   }
   return { data: doc.toJS({ maxAliasCount: 1000 }), doc, lines };
 }
 
-function jsonSyntaxError(text: string, source: string, e: unknown): SvrError {
+function jsonSyntaxError(text: string, source: string, e: unknown): ConfigError {
   const message = e instanceof Error ? e.message : String(e);
   const m = /at position (\d+)/.exec(message);
   const offset = m === null ? text.length : Number(m[1]);
   const { line, column } = lineColumn(text, offset);
   const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
-  return new SvrError('SVR_ERR_CONFIG_PARSE', `${source}:${line}:${column}: invalid JSON: ${reason}`, { source, line, column });
+  return new ConfigError('SVR_ERR_CONFIG_PARSE', `${source}:${line}:${column}: invalid JSON: ${reason}`, { source, problems: [{ path: '(syntax)', message: `invalid JSON: ${reason}`, line, column }] });
 }
 
 function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -176,10 +193,10 @@ function locate({ segments, message, atKey }: RawProblem, doc: Document | undefi
   return problem;
 }
 
-function invalid(source: string, errors: ConfigProblem[]): SvrError {
+function invalid(source: string, errors: ConfigProblem[]): ConfigError {
   const sorted = [...errors].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
   const n = sorted.length;
   const lines = sorted.map((e) => `  ${e.path}: ${e.message}${e.line !== undefined ? ` (line ${e.line}, column ${e.column})` : ''}`);
   const head = `${source}: invalid configuration (${n} problem${n === 1 ? '' : 's'}):`;
-  return new SvrError('SVR_ERR_CONFIG_INVALID', n === 0 ? `${head}\n  (no details)` : `${head}\n${lines.join('\n')}`, { source, errors: sorted });
+  return new ConfigError('SVR_ERR_CONFIG_INVALID', n === 0 ? `${head}\n  (no details)` : `${head}\n${lines.join('\n')}`, { source, problems: sorted });
 }

@@ -5,6 +5,9 @@
  *   request:  {"id":1,"method":"show","what":"sessions"}
  *   response: {"id":1,"result":[...]}   or   {"id":1,"error":{"code":"SVR_ERR_...","message":"..."}}
  */
+import type { ExplainQuery } from '../control/explain.js';
+import type { HistoryQuery } from '../telemetry/history/query.js';
+
 export const SHOW_WHAT = ['sessions', 'peers', 'security', 'services', 'tenants', 'plugins', 'stats', 'config'] as const;
 export type ShowWhat = (typeof SHOW_WHAT)[number];
 
@@ -12,7 +15,16 @@ export type ControlRequest =
   | { id: number; method: 'show'; what: ShowWhat }
   | { id: number; method: 'stop' }
   | { id: number; method: 'reload' }
-  | { id: number; method: 'ping' };
+  /** a plugin's store (`svr inspect plugin`): entries starting with `prefix`, at most `limit` */
+  | { id: number; method: 'plugin-store'; plugin: string; prefix?: string; limit?: number }
+  | { id: number; method: 'ping' }
+  /** one page of the session history (telemetry/history/query.ts) */
+  | { id: number; method: 'history'; query: HistoryQuery }
+  /** one session's latest record (its whole story), or null */
+  | { id: number; method: 'session'; sessionId: string }
+  /** `svr explain`: a flow's first packet now, or a recorded session then and now */
+  | { id: number; method: 'explain'; query: ExplainQuery }
+  | { id: number; method: 'explain'; sessionId: string };
 
 export type ControlResponse =
   | { id: number; result: unknown }

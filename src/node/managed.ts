@@ -15,9 +15,10 @@ import type { SvrConfig } from '../model/config.js';
 import { ConductorAgent, type ManagedHost } from '../conductor/agent/agent.js';
 import { loadCredentials, type AgentStore } from '../conductor/agent/credentials.js';
 import { enrolRouter } from '../conductor/agent/enrol.js';
-import type { AlarmReport, RouterReport } from '../conductor/channel/protocol.js';
+import type { AlarmReport, RouterQuery, RouterReport } from '../conductor/channel/protocol.js';
 import { checkSlice } from '../conductor/config/slice.js';
 import { Store } from '../store/store.js';
+import { answerQuery } from './conductor-queries.js';
 import { NodeLog } from './log.js';
 import { startNode, type NodeOptions, type RunningNode } from './node.js';
 
@@ -87,12 +88,19 @@ export class ManagedNode implements ManagedHost {
       }),
     }));
     const alarms: AlarmReport[] = peers.filter((p) => !p.reachable).map((p) => ({ id: `peer-unreachable/${p.name}`, severity: 'major', message: `peer ${p.name} is unreachable (no path up)`, since: '' }));
+    for (const p of peers) {
+      for (const x of p.paths) if (!x.up) alarms.push({ id: `path-down/${p.name}/${x.name}`, severity: 'minor', message: `path ${x.name} to peer ${p.name} is down`, since: '' });
+    }
     for (const id of [...this.#alarmSince.keys()]) if (!alarms.some((a) => a.id === id)) this.#alarmSince.delete(id);
     for (const a of alarms) {
       if (!this.#alarmSince.has(a.id)) this.#alarmSince.set(a.id, new Date().toISOString());
       a.since = this.#alarmSince.get(a.id)!;
     }
     return { health: alarms.length === 0 ? 'ok' : 'degraded', uptimeS: Math.round((Date.now() - node.startedAt) / 1000), sessions: node.router.status().sessionsActive, peers, alarms };
+  }
+
+  query(q: RouterQuery): Promise<unknown> {
+    return answerQuery(this.#node, q);
   }
 
   stop(reason: string): Promise<void> {

@@ -7,10 +7,13 @@
  *    stage, stops the start: docs/security.md "Fail closed"), and start it; with `workers` > 1 the data path
  *    runs in that many worker threads, each with its own queue of every device (multi-queue), and the
  *    devices are configured once every worker has opened its queues;
- * 4. serve the control socket, register in the run dir, log "running";
- * stop(): close the control socket, the router and the devices (routes vanish with them), unregister.
+ * 4. session records (node/records.ts): the router's session events become records for the IPFIX
+ *    collectors and the session history in the node's store;
+ * 5. serve the control socket, register in the run dir, log "running";
+ * stop(): close the control socket, the router and the devices (routes vanish with them), the records
+ * (queued records sent, pending history written), unregister.
  * reload(): re-read the config; a bad file is refused and the running config stays (also one whose plugins
- * cannot run fail closed: the previous config and plugins are applied again).
+ * cannot run fail closed: the previous config and plugins are applied again); telemetry follows.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -29,6 +32,9 @@ import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } fro
 import { WorkerHost } from '../workers/worker-host.js';
 import { Store } from '../store/store.js';
 import { StateRecorder } from './recorder.js';
+import { explainSession, recordQuery, type SessionExplanation } from './explain-session.js';
+import { startRecords, type NodeRecords } from './records.js';
+import { observationDomainOf } from '../model/read-telemetry.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
 
@@ -73,6 +79,7 @@ export class RunningNode {
     private readonly configPath: string,
     private readonly store: Store,
     private readonly recorder: StateRecorder,
+    private readonly records: NodeRecords,
     private readonly ownsStore = true,
     private readonly conductor?: string,
   ) {}
@@ -90,6 +97,10 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload();
       case 'show': return this.show(req.what);
+      case 'history': return this.records.sessions.query(req.query);
+      case 'session': return (await this.records.sessions.get(req.sessionId)) ?? null;
+      case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
+      case 'plugin-store': return this.store.pluginEntries(req.plugin, { ...(req.prefix !== undefined ? { prefix: req.prefix } : {}), ...(req.limit !== undefined ? { limit: req.limit } : {}) });
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
   }
@@ -113,12 +124,20 @@ export class RunningNode {
           'handshakes-in-flight': s.handshakesInFlight,
           node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
           ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
+          ...this.records.stats(),
           interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
           ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
         };
       }
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try ${SHOW_WHAT.join(', ')}`);
     }
+  }
+
+  private async explainSession(sessionId: string): Promise<SessionExplanation> {
+    const r = await this.records.sessions.get(sessionId);
+    if (r === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
+    const q = recordQuery(r);
+    return explainSession(r, q === undefined ? undefined : this.router.explain(q));
   }
 
   /**
@@ -164,19 +183,20 @@ export class RunningNode {
   }
 
   /**
-   * What follows a config the router took: its plugins, and the config in the state store. When the plugins
-   * cannot run (a security plugin that does not load, a chain naming a missing stage: fail closed), the
-   * previous config and plugins are applied again and the refusal is thrown.
+   * What follows a config the router took: telemetry, its plugins, and the config in the state store. When the
+   * plugins cannot run (a security plugin that does not load, a chain naming a missing stage: fail closed),
+   * the previous config and plugins are applied again and the refusal is thrown.
    */
   private async applied(next: SvrConfig, previous: SvrConfig): Promise<void> {
     const log = (e: string, f: Record<string, string | number | boolean>) => this.log.info(e, f);
     try {
-      await loadPlugins(this.router, next, this.configPath, this.name, log);
+      await loadPlugins(this.router, this.configPath, this.name, log);
     } catch (e) {
       this.router.applyConfig(previous, { source: 'the previous config (the new one failed closed)' });
-      await loadPlugins(this.router, previous, this.configPath, this.name, log).catch(() => {}); // it ran before
+      await loadPlugins(this.router, this.configPath, this.name, log).catch(() => {}); // it ran before
       throw e;
     }
+    await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
   }
 
@@ -186,6 +206,7 @@ export class RunningNode {
       await this.control?.close();
       this.control = null;
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
+      await this.records.close();
       await this.recorder.close();
       if (this.ownsStore) await this.store.close();
       unregister(this.dir, this.name, process.pid);
@@ -242,12 +263,21 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       throw e;
     }
   }
+  let records: NodeRecords;
+  try {
+    records = await startRecords(router, store, config, o.name, logInfo);
+  } catch (e) {
+    await router.stop();
+    await closeStore();
+    throw e;
+  }
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) {
     try {
-      await loadPlugins(router, config, o.configPath, o.name, logInfo); // before the first packet
+      await loadPlugins(router, o.configPath, o.name, logInfo); // before the first packet
     } catch (e) {
       await router.stop(); // never started: this closes the ports
+      await records.close();
       await closeStore();
       throw e;
     }
@@ -255,7 +285,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, o.store === undefined, o.conductor);
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, o.store === undefined, o.conductor);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
     register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
@@ -291,7 +321,7 @@ async function startRouterOverWorkers(config: SvrConfig, configPath: string, int
   });
   const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log });
   try {
-    await loadPlugins(router, config, configPath, name, log); // into every worker, before the first packet
+    await loadPlugins(router, configPath, name, log); // into every worker, before the first packet
   } catch (e) {
     await router.stop();
     throw e;
@@ -310,22 +340,12 @@ async function startRouterOverWorkers(config: SvrConfig, configPath: string, int
 }
 
 /**
- * Plugins of the authority and of this router, with the service chains of tenants and services. Relative
- * specifiers resolve from the config file's folder. Failures are logged per plugin; the node keeps running,
- * unless one fails closed (a security plugin that did not load, a chain naming a missing stage): then this
- * throws SVR_ERR_PLUGIN_FAIL_CLOSED with each of them.
+ * Loads the plugins the config names (relative specifiers from the config's folder). Failures are logged
+ * per plugin; the node keeps running, unless one fails closed (a security plugin that did not load, a chain
+ * naming a missing stage): then this throws SVR_ERR_PLUGIN_FAIL_CLOSED with each of them.
  */
-async function loadPlugins(router: Router, config: SvrConfig, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
-  const baseDir = dirname(resolve(configPath));
-  const ri = config.authority.routers.findIndex((r) => r.name === name);
-  const specs = [
-    ...config.authority.plugins.map((p, i) => ({ ...p, baseDir, at: `authority.plugins[${i}]` })),
-    ...(config.authority.routers[ri]?.plugins ?? []).map((p, i) => ({ ...p, baseDir, at: `authority.routers[${ri}].plugins[${i}]` })),
-  ];
-  const failures = await router.applyPlugins(specs, {
-    tenants: Object.fromEntries(config.authority.tenants.map((t) => [t.name, t.serviceChain])),
-    services: Object.fromEntries(config.authority.services.map((s) => [s.name, s.serviceChain])),
-  });
+async function loadPlugins(router: Router, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
+  const failures = await router.loadPlugins({ baseDir: dirname(resolve(configPath)) });
   for (const f of failures) log('plugin.problem', { at: f.at, error: f.message, ...(f.failClosed ? { failClosed: true } : {}) });
   const closed = failures.filter((f) => f.failClosed);
   if (closed.length > 0) {

@@ -10,14 +10,17 @@
  *     dataplane(ctx) { ctx.addStage({ name: 'tag', run(b, f, rt) { for (let k = 0; k < f.n; k++) rt.next[f.slot[k]!] = PASS; } }); },
  *   });
  */
-import type { Batch, Frame } from '../dataplane/batch.js';
-import type { Counters } from '../dataplane/counters.js';
-import type { PluginStage, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
+import type { CloseReason } from '../dataplane/events.js';
+import type { PluginRecordWriter } from '../dataplane/plugin-channels.js';
+import type { PacketBatch, PluginStage, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
 import type { KeyValueStore } from '../store/store.js';
-import type { ForwardingTables } from '../model/tables.js';
 
-/** The version of this contract. Plugins declare the range they support in `api` (e.g. '^1'). */
-export const PLUGIN_API_VERSION = '1.1.0';
+/**
+ * The version of this contract. Plugins declare the range they support in `api` (e.g. '^1').
+ * 1.1: external functions. 1.2: record channels (ctx.channel / hooks.onRecords), counter() on the control
+ * context, refuse(reply) answering a refused session with a TCP reset or ICMP unreachable.
+ */
+export const PLUGIN_API_VERSION = '1.2.0';
 
 /**
  * An external network function (API 1.1): a Linux namespace or box the router sends a session's packets
@@ -46,8 +49,8 @@ export interface PluginDataplaneContext {
   onSessionOpen(fn: SessionOpenHook): void;
   /** synchronous hook when a session is removed */
   onSessionClose(fn: SessionCloseHook): void;
-  /** the current forwarding tables (tenants, services, interfaces by id) */
-  tables(): ForwardingTables;
+  /** the router's names by id (tenants, services, interfaces); a new object after each config change (ids may move) */
+  tables(): PluginTables;
   /** session row access for stages */
   readonly sessions: PluginSessionAccess;
   /**
@@ -57,6 +60,13 @@ export interface PluginDataplaneContext {
   counter(name: string): number;
   /** adds n (default 1; negative for a gauge, e.g. ports in use) to a counter from `counter()`; no allocation */
   count(id: number, n?: number): void;
+  /**
+   * A channel to this plugin's control part (API 1.2; at load): fill the writer's `ints` (and addresses),
+   * then `send()`; the control part gets each record in `hooks.onRecords(name, fn)`, also when the data path
+   * runs in worker threads. No allocation per record; at most `capacity` records per batch (default 1024),
+   * more are counted as lost (`plugin.<plugin>.records-lost`).
+   */
+  channel(name: string, opts?: { ints?: number; capacity?: number }): PluginRecordWriter;
   /** registers an external network function (load time; API 1.1); returns its id for `divert` */
   addFunction(f: ServiceFunction): number;
   /**
@@ -65,7 +75,20 @@ export interface PluginDataplaneContext {
    * the function's stage. false (nothing changed): the function's interfaces are not configured as
    * `kind: function`, or another session holds the packet's return key; drop or pass it yourself.
    */
-  divert(b: Batch, slot: number, fn: number): boolean;
+  divert(b: PacketBatch, slot: number, fn: number): boolean;
+}
+
+/**
+ * The router's names by id, as plugins see them: tenants by id, services and interfaces with their ids.
+ * Resolve the names in your options to ids once per `generation` (a config change renumbers them).
+ */
+export interface PluginTables {
+  readonly generation: number;
+  readonly routerName: string;
+  /** id -> dotted tenant name */
+  readonly tenants: readonly string[];
+  readonly services: readonly { readonly id: number; readonly name: string }[];
+  readonly interfaces: readonly { readonly index: number; readonly name: string; readonly kind: 'lan' | 'wan' | 'function' }[];
 }
 
 export interface PluginSessionAccess {
@@ -94,11 +117,25 @@ export interface SessionInfo {
   service: string;
 }
 
+/** One record from the data-path part (`ctx.channel(name).send()`), as the control part receives it. */
+export interface PluginRecord {
+  /** the data path's clock when the batch that sent it ended, ms */
+  atMs: number;
+  /** the record's integers */
+  ints: Int32Array;
+  /** its addresses as text, when the writer set a family */
+  addressA?: string;
+  addressB?: string;
+}
+
+/** Control-side hooks (main thread). A hook that throws is logged (`plugin.hook-error`), never fatal. */
 export interface PluginHooks {
   onSessionCreated(fn: (s: SessionInfo) => void): void;
-  onSessionClosed(fn: (s: { id: string; reason: string }) => void): void;
+  onSessionClosed(fn: (s: { id: string; reason: CloseReason }) => void): void;
   onPathChanged(fn: (p: { path: string; up: boolean }) => void): void;
   onConfigApplied(fn: (generation: number) => void): void;
+  /** records of the data-path part's channel `name`, in order per data-path thread (API 1.2) */
+  onRecords(name: string, fn: (r: PluginRecord) => void): void;
 }
 
 /** A plugin's own key-value store: a LevelDB sublevel named after the plugin (JSON values). */
@@ -116,6 +153,10 @@ export interface PluginControlContext {
   readonly log: PluginLogger;
   /** the router's counters (read) */
   counters(): Record<string, number>;
+  /** a counter of this plugin's control part, shown as `plugin.<plugin>.<name>` (API 1.2); resolve the id once */
+  counter(name: string): number;
+  /** adds n (default 1; negative for a gauge) to a counter from `counter()` */
+  count(id: number, n?: number): void;
   /** aborted when the plugin is unloaded (config change) or its host closes: stop timers and sockets */
   readonly signal: AbortSignal;
 }
@@ -157,5 +198,9 @@ export class PluginOptionsError extends Error {
 
 export { PF_REVERSE } from '../dataplane/batch.js';
 export { DROP, PASS } from '../dataplane/plugin-contract.js';
-export type { OpeningSession, PluginStage, PluginStageRuntime, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
-export type { Batch, Frame, Counters };
+export type {
+  OpeningSession, PacketBatch, PacketFrame, PluginStage, PluginStageRuntime, RefuseReply, SessionCloseHook, SessionOpenHook,
+} from '../dataplane/plugin-contract.js';
+export type { PacketInfo } from '../packet/ip.js';
+export type { CloseReason, PluginRecordWriter };
+export type { KeyValueStore };

@@ -1,11 +1,21 @@
 /**
- * The stage compliance suite (architecture §5.6, after libp2p's interface-compliance-tests): every plugin
- * stage, built-in or third-party, must
+ * The plugin compliance suite (architecture §5.6, after libp2p's interface-compliance-tests), imported as
+ * 'svrouter/plugins/compliance'. It loads the plugin's data-path part into a data path of its own and checks:
+ * every stage, built-in or third-party, must
  *   1. handle an empty frame without touching anything;
  *   2. give every slot of its frame an outcome (PASS or DROP) and touch no slot outside it;
- *   3. allocate nothing per packet: the heap grows by less than `maxHeapGrowthBytes` over 100,000 packets.
+ *   3. allocate nothing per packet: the heap grows by less than `maxHeapGrowthBytes` over 100,000 packets;
+ * and the session hooks (onSessionOpen / onSessionClose) must
+ *   4. not throw, for every role (ingress, egress, local), family and protocol (TCP, UDP, ICMP);
+ *   5. release on close what they took on open: after 100,000 sessions opened and closed (refused or
+ *      not) and a garbage collection, the heap holds less than `maxHeapGrowthBytes` more.
  * Its router has LAN interfaces lan0, lan1 and function interfaces sfc-out, sfc-in (for stages that divert).
- * Run it in a test: `const report = await checkPluginCompliance(plugin, options); assert.equal(report.failures, [])`.
+ * `report.checked` says what was checked (nothing, for a plugin with only a control part).
+ *
+ * @example
+ *   import { checkPluginCompliance } from 'svrouter/plugins/compliance';
+ *   const report = await checkPluginCompliance(plugin, { my: 'options' });
+ *   assert.ok(report.ok, report.failures.join('\n'));
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -16,15 +26,21 @@ import { parseAddress } from '../packet/addr.js';
 import { compileRouter } from '../model/compile.js';
 import { parseConfig } from '../model/validate.js';
 import { buildTcp, buildUdp } from '../packet/build.js';
-import { PROTO_TCP, TCP_ACK, parsePacket } from '../packet/ip.js';
-import { ROLE_LOCAL } from '../dataplane/session-table.js';
+import { PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP_ACK, parsePacket } from '../packet/ip.js';
+import { ROLE_EGRESS, ROLE_INGRESS, ROLE_LOCAL } from '../dataplane/session-table.js';
+import { loadAddress } from '../dataplane/flow-key.js';
 import type { PluginStageRuntime, RouterPlugin } from './api.js';
-import { pluginDataplaneContext } from './host.js';
+import { pluginDataplaneContext, type PluginHookSet } from './host.js';
 
 export interface ComplianceReport {
-  stages: string[];
+  /** true when nothing failed */
+  ok: boolean;
+  /** what failed, one line each: `<plugin>/<stage>: ...`, `<plugin>/session-open: ...` */
   failures: string[];
-  /** heap growth per 100,000 packets, per stage */
+  /** what was checked: the stages' full names and `<plugin>/session-hooks` */
+  checked: string[];
+  stages: string[];
+  /** per stage: heap growth over 100,000 packets; `<plugin>/session-hooks`: retained after 100,000 sessions */
   heapGrowthBytes: Record<string, number>;
 }
 
@@ -88,8 +104,9 @@ export async function checkPluginCompliance<O>(plugin: RouterPlugin<O>, rawOptio
   t.service[row] = 0;
   t.tenant[row] = 0;
   const entries: ChainStageEntry[] = [];
+  const hooks: PluginHookSet = { open: [], close: [] };
   const opts = plugin.options ? plugin.options(rawOptions) : (rawOptions as O);
-  plugin.dataplane?.(pluginDataplaneContext(dp, plugin.name, entries), opts);
+  plugin.dataplane?.(pluginDataplaneContext(dp, plugin.name, entries, hooks), opts);
   const gc = gcFunction();
   const heapGrowthBytes: Record<string, number> = {};
   const b = new Batch();
@@ -138,5 +155,61 @@ export async function checkPluginCompliance<O>(plugin: RouterPlugin<O>, rawOptio
       failures.push(`${name}: threw ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  return { stages: entries.map((e) => e.fullName), failures, heapGrowthBytes };
+  const checked = entries.map((e) => e.fullName);
+  if (hooks.open.length + hooks.close.length > 0) {
+    checked.push(`${plugin.name}/session-hooks`);
+    checkHooks(dp, plugin.name, hooks, gc, maxHeapGrowthBytes, failures, heapGrowthBytes);
+  }
+  return { ok: failures.length === 0, failures, checked, stages: entries.map((e) => e.fullName), heapGrowthBytes };
+}
+
+const ROLES = [ROLE_INGRESS, ROLE_EGRESS, ROLE_LOCAL] as const;
+const PROTOCOLS = [PROTO_TCP, PROTO_UDP, PROTO_ICMP] as const;
+
+/** 4 and 5: the session hooks over every role, family and protocol; what they keep after 100,000 sessions. */
+function checkHooks(dp: Dataplane, plugin: string, hooks: PluginHookSet, gc: () => void, maxHeapGrowthBytes: number, failures: string[], heap: Record<string, number>): void {
+  const ctx = dp.ctx;
+  const t = ctx.sessions;
+  ctx.hooks.set(hooks.open, hooks.close);
+  const src = [parseAddress('198.18.1.10')!.bytes, parseAddress('2001:db8:1::10')!.bytes];
+  const dst = [parseAddress('198.18.3.20')!.bytes, parseAddress('2001:db8:3::20')!.bytes];
+  const open = (i: number, now: number): void => {
+    const r = t.alloc(now);
+    const fam = i % 2 === 0 ? 4 : 6;
+    t.role[r] = ROLES[i % 3]!;
+    t.protocol[r] = PROTOCOLS[(i >> 1) % 3]!;
+    t.family[r] = fam;
+    t.tenant[r] = 0;
+    t.service[r] = 0;
+    t.inIf[r] = 0;
+    t.outIf[r] = 1;
+    loadAddress(src[fam === 4 ? 0 : 1]!, 0, fam, t.origSrc, r * 4);
+    loadAddress(dst[fam === 4 ? 0 : 1]!, 0, fam, t.origDst, r * 4);
+    t.origSrcPort[r] = 1024 + (i % 60000);
+    t.origDstPort[r] = [80, 443, 23, 53][i % 4]!;
+    ctx.hooks.runOpen(r, now);
+    ctx.hooks.runClose(r);
+    t.remove(r);
+    if (i % 256 === 255) {
+      ctx.channels.flush(ctx.events, now); // what a batch end does with records the hooks sent
+      for (const e of ctx.events) if (e.kind === 'plugin.error') errors.push(`${plugin}/${e.stage}: ${e.message}`);
+      ctx.events.length = 0;
+    }
+  };
+  const errors: string[] = [];
+  const name = `${plugin}/session-hooks`;
+  for (let i = 0; i < 2048; i++) open(i, i);
+  if (dp.counters.get('plugin-hook-errors') > 0) {
+    failures.push(...(errors.length > 0 ? errors : [`${name}: a hook threw`]));
+    return;
+  }
+  gc();
+  const h0 = heapWithoutCode();
+  for (let i = 0; i < 100_000; i++) open(i, 2000 + i);
+  ctx.events.length = 0;
+  gc();
+  const h1 = heapWithoutCode();
+  heap[name] = Math.max(0, h1 - h0);
+  if (h1 - h0 > maxHeapGrowthBytes) failures.push(`${name}: the heap kept ${h1 - h0} bytes after 100,000 sessions opened and closed (does onSessionClose release what onSessionOpen took?)`);
+  if (dp.counters.get('plugin-hook-errors') > 0) failures.push(`${name}: a hook threw`);
 }

@@ -12,6 +12,7 @@
  * function's failure is marked `failClosed` (the router then refuses to run with it). Plugins missing
  * from a new config are unloaded (hooks dropped, stages gone).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -20,14 +21,18 @@ import { SvrError } from '../errors.js';
 import { orderStages, type ChainStageEntry } from '../dataplane/chain.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Store } from '../store/store.js';
-import { PF_REVERSE } from '../dataplane/batch.js';
+import { PF_REVERSE, type Batch } from '../dataplane/batch.js';
 import { ROLE_INGRESS, SF_NEEDS_META } from '../dataplane/session-table.js';
 import { sessionId } from '../dataplane/session-ops.js';
 import {
   DROP, PASS, PLUGIN_API_VERSION, PluginOptionsError, type PluginControlContext, type PluginDataplaneContext, type PluginHooks,
-  type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionOpenHook,
+  type PluginRecord, type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionOpenHook,
 } from './api.js';
 import type { HookEntry } from '../dataplane/session-hooks.js';
+import { Counters } from '../dataplane/counters.js';
+import type { CloseReason, DpEvent } from '../dataplane/events.js';
+import { PluginChannel } from '../dataplane/plugin-channels.js';
+import { formatAddress } from '../packet/addr.js';
 import { satisfies } from './semver.js';
 
 export interface PluginSpec {
@@ -54,10 +59,14 @@ export interface PluginView {
 
 interface Listeners {
   created: ((s: SessionInfo) => void)[];
-  closed: ((s: { id: string; reason: string }) => void)[];
+  closed: ((s: { id: string; reason: CloseReason }) => void)[];
   path: ((p: { path: string; up: boolean }) => void)[];
   config: ((generation: number) => void)[];
+  /** by channel name */
+  records: Map<string, ((r: PluginRecord) => void)[]>;
 }
+
+const noListeners = (): Listeners => ({ created: [], closed: [], path: [], config: [], records: new Map() });
 
 interface Loaded {
   spec: PluginSpec;
@@ -78,6 +87,8 @@ export interface PluginHookSet {
   close: HookEntry<SessionCloseHook>[];
   /** ids of the service functions the plugin registered */
   functions?: number[];
+  /** its record channels to the control part */
+  channels?: PluginChannel[];
 }
 
 /** What the control part of a plugin gets from its router. */
@@ -134,6 +145,8 @@ function memoryStore(name: string): PluginStore {
 
 export class PluginHost {
   private loaded: Loaded[] = [];
+  /** counters of the plugins' control parts */
+  private readonly controlCounters = new Counters();
 
   constructor(private readonly deps: PluginHostDeps) {}
 
@@ -145,9 +158,10 @@ export class PluginHost {
   async apply(specs: readonly PluginSpec[], chains: PluginChains = { tenants: [], services: [] }): Promise<PluginApplyResult> {
     const next: Loaded[] = [];
     for (const spec of specs) {
-      const key = `${resolveSpecifier(spec)}#${JSON.stringify(spec.with ?? null)}`;
+      // the entry file's content is part of the key: a changed plugin file loads anew (moduleUrl)
+      const key = `${moduleUrl(spec)}#${JSON.stringify(spec.with ?? null)}`;
       const kept = this.loaded.find((l) => l.key === key && l.plugin !== null);
-      next.push(kept ?? { spec, plugin: null, key, stages: [], hooks: { open: [], close: [] }, listeners: { created: [], closed: [], path: [], config: [] }, life: new AbortController() });
+      next.push(kept ?? { spec, plugin: null, key, stages: [], hooks: { open: [], close: [] }, listeners: noListeners(), life: new AbortController() });
     }
     for (const old of this.loaded) {
       if (next.includes(old)) continue;
@@ -188,6 +202,7 @@ export class PluginHost {
     }
     dp.setPluginStages(ordered, chains.tenants, chains.services);
     dp.ctx.hooks.set(this.loaded.flatMap((l) => l.hooks.open), this.loaded.flatMap((l) => l.hooks.close));
+    dp.ctx.channels.list = this.loaded.flatMap((l) => l.hooks.channels ?? []);
     const fns = dp.ctx.functions;
     fns.retain(new Set(this.loaded.flatMap((l) => l.hooks.functions ?? [])));
     fns.resolve(dp.tables, dp.ctx.chains);
@@ -195,7 +210,7 @@ export class PluginHost {
   }
 
   private async load(l: Loaded, loadedNames: ReadonlySet<string>): Promise<void> {
-    const url = resolveSpecifier(l.spec);
+    const url = moduleUrl(l.spec);
     let mod: { default?: unknown };
     try {
       mod = (await import(url)) as { default?: unknown };
@@ -240,6 +255,7 @@ export class PluginHost {
       onSessionClosed: (fn) => void l.listeners.closed.push(fn),
       onPathChanged: (fn) => void l.listeners.path.push(fn),
       onConfigApplied: (fn) => void l.listeners.config.push(fn),
+      onRecords: (channel, fn) => void l.listeners.records.set(channel, [...(l.listeners.records.get(channel) ?? []), fn]),
     };
     return {
       routerName: deps.routerName,
@@ -247,6 +263,8 @@ export class PluginHost {
       store: deps.store?.pluginStore(name) ?? memoryStore(`${deps.routerName}/${name}`),
       log: { info: (event, fields = {}) => deps.log(`plugin.${name}.${event}`, fields) },
       counters: () => deps.counters(),
+      counter: (counter) => this.controlCounters.id(`plugin.${name}.${counter}`),
+      count: (id, n = 1) => this.controlCounters.add(id, n),
       signal: l.life.signal,
     };
   }
@@ -256,7 +274,7 @@ export class PluginHost {
     this.each((l) => l.listeners.created, (fn) => fn(s));
   }
 
-  sessionClosed(s: { id: string; reason: string }): void {
+  sessionClosed(s: { id: string; reason: CloseReason }): void {
     this.each((l) => l.listeners.closed, (fn) => fn(s));
   }
 
@@ -266,6 +284,33 @@ export class PluginHost {
 
   configApplied(generation: number): void {
     this.each((l) => l.listeners.config, (fn) => fn(generation));
+  }
+
+  /** A batch of records from a plugin's data-path part (one data-path thread), to its control part's listeners. */
+  records(e: Extract<DpEvent, { kind: 'plugin.records' }>): void {
+    const l = this.loaded.find((x) => x.plugin?.name === e.plugin);
+    const fns = l?.listeners.records.get(e.channel);
+    if (l === undefined || fns === undefined || fns.length === 0) return;
+    for (let i = 0; i < e.count; i++) {
+      const family = e.families[i]!;
+      const r: PluginRecord = { atMs: e.atMs, ints: e.ints.slice(i * e.width, (i + 1) * e.width) };
+      if (family === 4 || family === 6) {
+        r.addressA = formatAddress(e.addresses, i * 32, family);
+        r.addressB = formatAddress(e.addresses, i * 32 + 16, family);
+      }
+      for (const fn of fns) {
+        try {
+          fn(r);
+        } catch (err) {
+          this.log('plugin.hook-error', { plugin: e.plugin, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+  }
+
+  /** The counters of the plugins' control parts (`plugin.<name>.<counter>`). */
+  counters(): Record<string, number> {
+    return this.controlCounters.snapshot();
   }
 
   private each<F>(pick: (l: Loaded) => F[], call: (fn: F) => void): void {
@@ -308,6 +353,23 @@ export class PluginHost {
 export function chainStages(dp: Dataplane): { name: string; disabled: boolean }[] {
   const chains = dp.ctx.chains;
   return chains.stages.map((e, bit) => ({ name: e.fullName, disabled: (chains.disabled & (1 << bit)) !== 0 }));
+}
+
+/**
+ * The import() argument of a plugin: its resolved module URL with a version of its content (`?v=<sha-256
+ * prefix>` for a file), so that a changed entry file is imported anew on the next apply (`svr node reload`)
+ * while an unchanged one keeps its module instance. Only the entry file counts: a change in a file it imports
+ * needs the entry file changed too (or a restart). Old module instances stay in memory (ES modules cannot be
+ * unloaded).
+ */
+function moduleUrl(spec: PluginSpec): string {
+  const url = resolveSpecifier(spec);
+  if (!url.startsWith('file:')) return url;
+  try {
+    return `${url}?v=${createHash('sha256').update(readFileSync(new URL(url))).digest('hex').slice(0, 16)}`;
+  } catch {
+    return url; // import() reports the missing file
+  }
 }
 
 /**
@@ -361,6 +423,16 @@ export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: Ch
     DROP,
     PF_REVERSE,
     onSessionOpen: (fn) => void hooks.open.push({ plugin, fn, disabled: false, failClosed }),
+    channel: (name, opts = {}) => {
+      const ints = opts.ints ?? 4;
+      if (typeof name !== 'string' || name === '' || !Number.isInteger(ints) || ints < 0 || ints > 64) {
+        throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', `plugin ${plugin}: channel(name, { ints }) needs a name and 0-64 ints, got ${JSON.stringify({ name, ints })}`);
+      }
+      if ((hooks.channels ?? []).some((c) => c.name === name)) throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', `plugin ${plugin}: channel "${name}" is opened twice`);
+      const ch = new PluginChannel(plugin, name, ints, dp.counters, opts.capacity);
+      (hooks.channels ??= []).push(ch);
+      return ch;
+    },
     onSessionClose: (fn) => void hooks.close.push({ plugin, fn, disabled: false }),
     addStage: (stage: PluginStage) => {
       if (typeof stage?.name !== 'string' || typeof stage.run !== 'function') {
@@ -406,6 +478,6 @@ export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: Ch
       fns.resolve(dp.tables, dp.ctx.chains);
       return id;
     },
-    divert: (b, slot, fn) => dp.ctx.functions.divert(dp.sessions, b, slot, fn),
+    divert: (b, slot, fn) => dp.ctx.functions.divert(dp.sessions, b as Batch, slot, fn), // the batch run() was given
   };
 }

@@ -6,3 +6,4 @@ export {
 } from './tcp.js';
 export type { ConnectionHandler, TcpConnectOptions } from './tcp-stack.js';
 export type { UdpMessageHandler, UdpSender } from './udp.js';
+export { TypedEmitter, type EventMap, type Listener } from './emitter.js';

@@ -7,13 +7,13 @@
  */
 import { MemoryLink } from '../io/memory/link.js';
 import { MemorySegment } from '../io/memory/segment.js';
-import type { SvrConfig } from '../model/config.js';
+import type { ConfigInput } from '../model/config-input.js';
 import { createRouter, type CreateRouterOptions, type Router } from '../control/router.js';
 import type { InThreadHost } from '../control/in-thread-host.js';
 import { SimHost } from './host.js';
 
 export interface MemoryLabOptions {
-  config: SvrConfig;
+  config: ConfigInput;
   /** router names, default r1 and r2; each needs interfaces `lan0` and `wan0` */
   ingress?: string;
   egress?: string;

@@ -66,6 +66,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
   /** Retransmission events (timeouts and fast retransmits). */
   retransmits = 0;
 
+  /** @internal (the host's TCP stack makes connections) */
   constructor(
     private readonly transport: TcpTransport,
     readonly localAddress: string,
@@ -161,7 +162,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
 
   // ---- opening (called by the stack) ----
 
-  /** Active open: sends SYN; the promise settles on SYN/ACK, RST or timeout. */
+  /** @internal Active open: sends SYN; the promise settles on SYN/ACK, RST or timeout. */
   openActive(waiter: { resolve: (c: TcpConnection) => void; reject: (e: SvrError) => void }): void {
     this.connectWaiter = waiter;
     this.st = 'SYN_SENT';
@@ -170,7 +171,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
     this.armTimer();
   }
 
-  /** Passive open on a SYN to a listening port; `onEstablished` runs when the handshake completes. */
+  /** @internal Passive open on a SYN to a listening port; `onEstablished` runs when the handshake completes. */
   openPassive(syn: TcpSegment, onEstablished: (c: TcpConnection) => void): void {
     this.onEstablished = onEstablished;
     this.st = 'SYN_RECEIVED';
@@ -182,7 +183,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
     this.armTimer();
   }
 
-  /** Gives up on a pending open (connect timeout or host closed). */
+  /** @internal Gives up on a pending open (connect timeout or host closed). */
   failOpen(err: SvrError, sendRst: boolean): void {
     if (sendRst && this.st !== 'CLOSED') this.sendRst();
     const w = this.connectWaiter;
@@ -193,6 +194,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
 
   // ---- receiving ----
 
+  /** @internal A segment for this connection (from the stack). */
   onSegment(seg: TcpSegment): void {
     if (this.st === 'CLOSED') return;
     if (this.st === 'SYN_SENT') {
@@ -434,7 +436,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
     this.transport.send(this, this.iss, this.st === 'SYN_SENT' ? 0 : this.rcvNxt, flags, this.noteWindow(), undefined, mssOption(this.opts.mss));
   }
 
-  /** Sends a pure ACK now. */
+  /** @internal Sends a pure ACK now. */
   sendAck(): void {
     if (this.st === 'CLOSED' || this.st === 'SYN_SENT') return;
     this.transport.send(this, this.sndNxt, this.rcvNxt, TCP_ACK, this.noteWindow());
@@ -531,7 +533,7 @@ export class TcpConnection extends TypedEmitter<TcpConnectionEvents> {
     this.transport.release(this);
   }
 
-  /** Host closing: drop everything, tell listeners. */
+  /** @internal Host closing: drop everything, tell listeners. */
   abortLocal(err: SvrError): void {
     if (this.connectWaiter !== null) {
       this.failOpen(err, false);

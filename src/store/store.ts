@@ -1,6 +1,6 @@
 /**
  * The node's state on disk: one LevelDB database (`level`), written by control only, with sublevels
- * per concern: `sessions` (a record per closed session), `counters` (periodic snapshots), `config`,
+ * per concern: `history` (session records, telemetry/history/), `counters` (periodic snapshots), `config`,
  * and one per plugin (`plugin:<name>`). LevelDB allows one opener, so while a node runs, tools ask it
  * over the control socket; when it is down they open the directory directly.
  */
@@ -37,7 +37,10 @@ export class Store {
     return this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' });
   }
 
-  /** A plugin's own sublevel (`plugin:<name>`). */
+  /**
+   * A plugin's own sublevel `plugin:<name>`: in LevelDB its keys are `!plugin:<name>!<key>` (abstract-level's
+   * sublevel prefix), so one database holds every plugin's store apart.
+   */
   pluginStore(plugin: string): KeyValueStore {
     const sub = this.sublevel(`plugin:${plugin}`);
     return {
@@ -53,6 +56,15 @@ export class Store {
         };
       },
     };
+  }
+
+  /** A plugin's entries in key order: those starting with `prefix` (default all), at most `limit` (`svr inspect plugin`). */
+  async pluginEntries(plugin: string, opts: { prefix?: string; limit?: number } = {}): Promise<{ key: string; value: unknown }[]> {
+    const p = opts.prefix ?? '';
+    const out: { key: string; value: unknown }[] = [];
+    const range = p === '' ? {} : { gte: p, lt: `${p}\uffff` };
+    for await (const [key, value] of this.pluginStore(plugin).entries({ ...range, limit: opts.limit ?? 100 })) out.push({ key, value });
+    return out;
   }
 
   async close(): Promise<void> {

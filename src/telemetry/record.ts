@@ -10,6 +10,9 @@
  *   session.closed   -> the end record (totals, close reason); the session is forgotten
  *   session.denied   -> an end record with close reason `denied` when the token bucket has a token
  *   due(now)         -> interim records of sessions whose last record is `interimIntervalS` old
+ * Live sessions wait for their interim record in per-second buckets of due time; a session that ends leaves
+ * its bucket at once, so the builder holds nothing of ended sessions (at thousands of sessions a second,
+ * a queue that dropped them only when due held a minute's worth, and the garbage collector paid for it).
  * Counts in records are totals since the session started; `delta` is what changed since the session's
  * previous record (IPFIX octetDeltaCount/packetDeltaCount, RFC 7012 §5.10.1).
  */
@@ -17,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { SvrError } from '../errors.js';
 import type { SessionRole } from '../dataplane/events.js';
 import type { FiveTuple } from '../packet/svr-metadata-decode.js';
+import { INTERIM_DEFAULT_S, INTERIM_MAX_S, INTERIM_MIN_S } from '../model/read-telemetry.js';
 import { TokenBucket } from '../step/smoothing.js';
 
 /** A transport 5-tuple in one direction: addresses as text (`198.18.1.10`, `2001:db8::1`), the IP protocol number. */
@@ -131,6 +135,8 @@ export type SessionFact =
   | {
       kind: 'session.closed'; atMs: number; sessionId: string; reason: CloseReason;
       packets: PerDirection; bytes: PerDirection; tcpRetransmissions?: PerDirection;
+      /** the application a classifier named during the session, when it did */
+      application?: string;
     }
   | {
       kind: 'session.denied'; atMs: number; reason: DenyReason; forward: FiveTuple; tenant?: string; service?: string;
@@ -162,9 +168,6 @@ export interface RecordBuilderCounters {
   unknownSession: number;
 }
 
-export const INTERIM_MIN_S = 60;
-export const INTERIM_MAX_S = 1800;
-export const INTERIM_DEFAULT_S = 60;
 
 interface OpenSession {
   record: SessionRecord;
@@ -173,16 +176,16 @@ interface OpenSession {
   lastBytes: PerDirection;
   /** when the next interim record is due */
   dueMs: number;
+  /** its bucket: the due time's second */
+  bucket: number;
 }
 
 export class SessionRecordBuilder {
   private readonly router: string;
   private intervalMs: number;
   private readonly open = new Map<string, OpenSession>();
-  /** sessions in order of due time (interval is the same for all, so opening order is due order); closed
-   *  sessions are skipped lazily */
-  private dueQueue: OpenSession[] = [];
-  private dueHead = 0;
+  /** live sessions by the second their next interim record is due */
+  private readonly buckets = new Map<number, Set<OpenSession>>();
   private readonly deniedBucket: TokenBucket;
   private readonly c = { endRecords: 0, interimRecords: 0, deniedRecords: 0, deniedDropped: 0, unknownSession: 0 };
 
@@ -199,10 +202,6 @@ export class SessionRecordBuilder {
   /** Seconds between interim records (60-1800). Sessions already open keep their next due time. */
   setInterimInterval(seconds: number): void {
     this.intervalMs = checkInterim(seconds) * 1000;
-    // due order may change: rebuild the queue sorted by due time
-    const live = [...this.open.values()].sort((a, b) => a.dueMs - b.dueMs);
-    this.dueQueue = live;
-    this.dueHead = 0;
   }
 
   /** Applies one fact; returns the record it completes (end or denied), if any. */
@@ -231,13 +230,15 @@ export class SessionRecordBuilder {
         const s = this.find(f.sessionId);
         if (s === undefined) return undefined;
         this.open.delete(f.sessionId);
+        this.unschedule(s);
         const r = s.record;
         r.packets = [f.packets[0], f.packets[1]];
         r.bytes = [f.bytes[0], f.bytes[1]];
         if (f.tcpRetransmissions !== undefined) r.tcpRetransmissions = [f.tcpRetransmissions[0], f.tcpRetransmissions[1]];
         r.closeReason = f.reason;
+        if (f.application !== undefined && f.application !== '') r.application = f.application;
         this.c.endRecords++;
-        return this.emit(s, 'end', f.atMs);
+        return this.finish(s, f.atMs);
       }
       case 'session.denied':
         return this.denied(f);
@@ -247,23 +248,20 @@ export class SessionRecordBuilder {
   /** Interim records of live sessions whose last record is at least the interval old at `nowMs`. */
   due(nowMs: number): SessionRecord[] {
     const out: SessionRecord[] = [];
-    const q = this.dueQueue;
-    while (this.dueHead < q.length) {
-      const s = q[this.dueHead]!;
-      if (this.open.get(s.record.sessionId) !== s) {
-        this.dueHead++; // closed (or replaced by a session with the same id)
-        continue;
+    const ready = [...this.buckets.keys()].filter((k) => k * 1000 <= nowMs).sort((x, y) => x - y);
+    for (const k of ready) {
+      const sessions = this.buckets.get(k)!;
+      this.buckets.delete(k);
+      for (const s of sessions) {
+        if (s.dueMs > nowMs) {
+          this.schedule(s); // later in this second
+          continue;
+        }
+        this.c.interimRecords++;
+        out.push(this.emit(s, 'interim', nowMs));
+        s.dueMs = nowMs + this.intervalMs;
+        this.schedule(s);
       }
-      if (s.dueMs > nowMs) break;
-      this.dueHead++;
-      this.c.interimRecords++;
-      out.push(this.emit(s, 'interim', nowMs));
-      s.dueMs = nowMs + this.intervalMs;
-      q.push(s);
-    }
-    if (this.dueHead > 1024 && this.dueHead * 2 > q.length) {
-      this.dueQueue = q.slice(this.dueHead);
-      this.dueHead = 0;
     }
     return out;
   }
@@ -286,9 +284,11 @@ export class SessionRecordBuilder {
     if (f.nat !== undefined) record.nat = f.nat;
     if (f.ingressInterface !== undefined) record.ingressInterface = f.ingressInterface;
     if (f.egressInterface !== undefined) record.egressInterface = f.egressInterface;
-    const s: OpenSession = { record, lastPackets: [0, 0], lastBytes: [0, 0], dueMs: f.atMs + this.intervalMs };
+    const s: OpenSession = { record, lastPackets: [0, 0], lastBytes: [0, 0], dueMs: f.atMs + this.intervalMs, bucket: 0 };
+    const before = this.open.get(f.sessionId);
+    if (before !== undefined) this.unschedule(before); // a session with the same id (replaced)
     this.open.set(f.sessionId, s);
-    this.dueQueue.push(s);
+    this.schedule(s);
   }
 
   private denied(f: Extract<SessionFact, { kind: 'session.denied' }>): SessionRecord | undefined {
@@ -309,7 +309,36 @@ export class SessionRecordBuilder {
     return r;
   }
 
-  /** A snapshot of the session as a record of `kind`, with deltas since its previous record. */
+  private schedule(s: OpenSession): void {
+    s.bucket = Math.floor(s.dueMs / 1000);
+    let set = this.buckets.get(s.bucket);
+    if (set === undefined) {
+      set = new Set();
+      this.buckets.set(s.bucket, set);
+    }
+    set.add(s);
+  }
+
+  private unschedule(s: OpenSession): void {
+    const set = this.buckets.get(s.bucket);
+    if (set === undefined) return;
+    set.delete(s);
+    if (set.size === 0) this.buckets.delete(s.bucket);
+  }
+
+  /** The ended session's record itself (nothing holds it any more), with deltas since its previous record. */
+  private finish(s: OpenSession, atMs: number): SessionRecord {
+    const r = s.record;
+    r.kind = 'end';
+    r.endMs = atMs;
+    r.delta = {
+      packets: [r.packets[0] - s.lastPackets[0], r.packets[1] - s.lastPackets[1]],
+      bytes: [r.bytes[0] - s.lastBytes[0], r.bytes[1] - s.lastBytes[1]],
+    };
+    return r;
+  }
+
+  /** A snapshot of the live session as a record of `kind`, with deltas since its previous record. */
   private emit(s: OpenSession, kind: RecordKind, atMs: number): SessionRecord {
     const r = s.record;
     const out: SessionRecord = {

@@ -7,7 +7,8 @@ test('the example plugin passes the stage compliance suite', async () => {
   const mod = (await import(new URL('../../../examples/plugin-session-tagger/index.js', import.meta.url).href)) as { default: Parameters<typeof checkPluginCompliance>[0] };
   const report = await checkPluginCompliance(mod.default, { tag: 9 });
   assert.equal(report.stages, ['example.session-tagger/tag']);
-  assert.equal(report.failures, []);
+  assert.ok(report.ok, report.failures.join('\n'));
+  assert.equal(report.checked, ['example.session-tagger/tag']);
 });
 
 test('the suite catches what it must: a missing outcome, a slot outside the frame, allocation per packet', async () => {
@@ -23,6 +24,7 @@ test('the suite catches what it must: a missing outcome, a slot outside the fram
     },
   });
   const report = await checkPluginCompliance(bad);
+  assert.not.ok(report.ok);
   assert.ok(report.failures.some((x) => x.startsWith('test.bad/forgets: slot 0 got outcome 255')), report.failures.join('\n'));
   assert.ok(report.failures.some((x) => x.startsWith('test.bad/overreaches: wrote an outcome for slot 1')));
   assert.ok(report.failures.some((x) => x.startsWith('test.bad/allocates: heap grew')));

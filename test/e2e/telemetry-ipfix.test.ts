@@ -10,7 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpfixExporter, type CollectorStatus } from '../../src/telemetry/ipfix/exporter.js';
-import type { CollectorConfig } from '../../src/telemetry/config.js';
+import type { CollectorConfig } from '../../src/model/config.js';
 import { SessionRecordBuilder, type SessionRecord } from '../../src/telemetry/record.js';
 import { requires } from '../support/prerequisites.js';
 import { captureLoopback, freePort, nfdumpFlows, startNfcapd, tsharkIpfix, type NfdumpFlow } from './telemetry-tools.js';
@@ -58,7 +58,7 @@ function records(extra = 0): SessionRecord[] {
 }
 
 function collector(port: number, transport: 'udp' | 'tcp'): CollectorConfig {
-  return { name: 'test', address: '127.0.0.1', port, transport, interimIntervalS: 60, tenants: [] };
+  return { name: 'test', address: '127.0.0.1', port, transport, interimInterval: 60, tenants: [] };
 }
 
 const find = (flows: NfdumpFlow[], src: string, srcPort: number): NfdumpFlow | undefined =>
@@ -147,6 +147,8 @@ tcase('UDP: nfcapd stores every flow; nfdump shows 5-tuples, post-NAT 5-tuples, 
     const deniedFlow = ts.flows.find((f) => f.fields['cflow.srcport'] === '40003')!;
     assert.is(deniedFlow.pen[105]?.text, 'access-denied', 'denied reason (105)');
     assert.is(deniedFlow.fields['cflow.flow_end_reason'], '4', 'forced end');
+    assert.equal([deniedFlow.fields['cflow.forwarding_status'], first.fields['cflow.forwarding_status']], ['2', '1'], 'forwardingStatus (89): dropped; forwarded');
+    assert.is(deniedFlow.fields['cflow.forwarding_status_drop_code'], '1', 'dropped for ACL deny: 129 (10 000001, RFC 7270 §4.12)');
   });
 
 tcase('TCP: templates at each connect, sequence numbers per connection, a broken connection is retried; tshark decodes both connections', async (dir) => {
@@ -232,7 +234,7 @@ tcase('interim records: a collector with a 180 s interval gets every third of th
     const port = await freePort('udp');
     const nf = await startNfcapd(join(dir, 'nf'), port);
     const every60 = new IpfixExporter({ collector: { ...collector(port, 'udp'), name: 'sixty' }, observationDomainId: 1 });
-    const every180 = new IpfixExporter({ collector: { ...collector(port, 'udp'), name: 'long', interimIntervalS: 180 }, observationDomainId: 2 });
+    const every180 = new IpfixExporter({ collector: { ...collector(port, 'udp'), name: 'long', interimInterval: 180 }, observationDomainId: 2 });
     const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 60 });
     const id = 'e5e5e5e5-0000-4000-8000-000000000005';
     const start = T0 - 1_000_000;

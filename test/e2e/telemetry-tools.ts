@@ -105,6 +105,8 @@ export interface NfdumpFlow {
   dst6_xlt_ip?: string;
   src_xlt_port?: string;
   dst_xlt_port?: string;
+  /** the exporter's address */
+  ip4_router?: string;
 }
 
 /** What tshark's IPFIX (cflow) dissector made of a capture. */

@@ -10,10 +10,11 @@ import { ConductorAgent, type ManagedHost } from '../../src/conductor/agent/agen
 import { loadCredentials, type AgentStore } from '../../src/conductor/agent/credentials.js';
 import { enrolRouter } from '../../src/conductor/agent/enrol.js';
 import { httpsJson, type HttpsOptions } from '../../src/conductor/agent/https.js';
+import type { RouterReport } from '../../src/conductor/channel/protocol.js';
 import { checkSlice } from '../../src/conductor/config/slice.js';
 import { startConductor, type ConductorOptions, type RunningConductor } from '../../src/conductor/conductor.js';
 import type { SvrConfig } from '../../src/model/config.js';
-import { SvrError } from '../../src/errors.js';
+import { ConfigError } from '../../src/errors.js';
 
 export const ADMIN_PASSWORD = 'admin-secret-1';
 
@@ -70,7 +71,7 @@ export class RecordingHost implements ManagedHost {
     const config = checkSlice(text, router);
     const i = config.authority.services.findIndex((s) => s.name === this.refuseService);
     if (i >= 0) {
-      throw new SvrError('SVR_ERR_CONFIG_INVALID', `router ${router} cannot run service ${this.refuseService}`, { errors: [{ path: `authority.services[${i}].name`, message: 'this router refuses this service' }] });
+      throw new ConfigError('SVR_ERR_CONFIG_INVALID', `router ${router} cannot run service ${this.refuseService}`, { source: router, problems: [{ path: `authority.services[${i}].name`, message: 'this router refuses this service' }] });
     }
     return config;
   }
@@ -79,8 +80,8 @@ export class RecordingHost implements ManagedHost {
     this.activated.push({ version, config });
   }
 
-  report() {
-    return { health: 'ok' as const, uptimeS: 1, sessions: 0, peers: [], alarms: [] };
+  report(): Omit<RouterReport, 'version'> {
+    return { health: 'ok', uptimeS: 1, sessions: 0, peers: [], alarms: [] };
   }
 }
 

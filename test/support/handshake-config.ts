@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair, privateKeyBytes, type KeyPair } from '../../src/crypto/noise.js';
 import type { SecurityPolicy, SvrConfig } from '../../src/model/config.js';
-import { validateConfig } from '../../src/model/validate.js';
+import { resolveConfig } from '../../src/model/validate.js';
 
 export interface HandshakeConfig {
   config: SvrConfig;
@@ -26,5 +26,5 @@ export function handshakeConfig(base: SvrConfig, dir: string, policy: Partial<Se
     r.identity = { publicKey: Buffer.from(keys.publicKey).toString('base64'), privateKeyFile: file };
   }
   a.securityPolicies = a.securityPolicies.map((p) => ({ ...p, keyExchange: 'handshake', ...policy }));
-  return { config: validateConfig(config), identities };
+  return { config: resolveConfig(config), identities };
 }

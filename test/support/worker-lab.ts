@@ -13,6 +13,7 @@ import { Router, createRouter } from '../../src/control/router.js';
 import { SimHost } from '../../src/sim/host.js';
 import { packBatch, type ChannelBatch } from '../../src/workers/channel-port.js';
 import { WorkerHost } from '../../src/workers/worker-host.js';
+import type { Store } from '../../src/store/store.js';
 
 function queueOf(p: Uint8Array, n: number): number {
   const v6 = p[0]! >>> 4 === 6;
@@ -54,11 +55,11 @@ export interface WorkerLab {
   close(): Promise<void>;
 }
 
-export async function createWorkerLab(config: SvrConfig, workers: number): Promise<WorkerLab> {
+export async function createWorkerLab(config: SvrConfig, workers: number, opts: { store?: Store } = {}): Promise<WorkerLab> {
   const wan = new MemoryLink('wan');
   const clientLan = new MemorySegment('client-lan');
   const serverLan = new MemorySegment('server-lan');
-  const r1 = new Router(config, new WorkerHost({ workers, io: { kind: 'channel' } }), { name: 'r1', liveness: 'static' });
+  const r1 = new Router(config, new WorkerHost({ workers, io: { kind: 'channel' } }), { name: 'r1', liveness: 'static', ...opts });
   attach(r1.host, 'lan0', clientLan.gatewayPort());
   attach(r1.host, 'wan0', wan.a);
   const r2 = createRouter(config, { lan0: serverLan.gatewayPort(), wan0: wan.b }, { name: 'r2', liveness: 'static' });

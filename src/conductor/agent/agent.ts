@@ -8,14 +8,15 @@
  *    validate and compile (the router's own compiler), activate = run it and persist it, sync = both.
  *    Anything else is refused with the reason, and the conductor aborts or marks the router out of sync.
  * 4. Every REPORT_INTERVAL_MS: a report (version, health, peers and paths, sessions, alarms).
+ * 5. Questions (`query`: sessions, the session history, one session) are answered by the host's views.
  */
 import { createActor, type Actor } from 'xstate';
 import { WebSocket } from 'ws';
-import { isSvrError } from '../../errors.js';
+import { ConfigError, isSvrError } from '../../errors.js';
 import type { SvrConfig } from '../../model/config.js';
 import type { ConfigProblem } from '../../model/problems.js';
 import { conductorLinkMachine } from '../../machines/conductor-link.js';
-import { CHANNEL_PATH, REPORT_INTERVAL_MS, parseMessage, type AlarmReport, type ConductorMessage, type RouterMessage, type RouterReport } from '../channel/protocol.js';
+import { CHANNEL_PATH, REPORT_INTERVAL_MS, parseMessage, type AlarmReport, type ConductorMessage, type RouterMessage, type RouterQuery, type RouterReport } from '../channel/protocol.js';
 import { hashText } from '../config/slice.js';
 import { verifyVersion } from '../pki/certificates.js';
 import { Mutex } from '../store/kv.js';
@@ -28,6 +29,8 @@ export interface ManagedHost {
   /** run `config` (the first time: start the router; later: apply it, restarting what must restart) */
   activate(config: SvrConfig, router: string, version: number): Promise<void>;
   report(): Omit<RouterReport, 'version'>;
+  /** answer a read-only question of the conductor (sessions); a host without it answers none */
+  query?(q: RouterQuery): Promise<unknown>;
 }
 
 type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
@@ -177,12 +180,24 @@ export class ConductorAgent {
         this.#prepared.delete(m.txn);
         this.log('config.aborted', { version: m.version });
         return;
+      case 'query':
+        return this.#answer(m.id, m.query);
       case 'sync':
         return this.#lock.run(async () => {
           const checked = this.#check(m.config, m.version, m.signature);
           if ('problems' in checked) return this.#send({ type: 'refused', txn: null, version: m.version, ...checked });
           await this.#activate(checked.config, m.config, m.signature, m.version, null);
         });
+    }
+  }
+
+  /** Answers a question of the conductor (not under the config lock: a commit does not hold it up). */
+  async #answer(id: number, q: RouterQuery): Promise<void> {
+    try {
+      if (this.host.query === undefined) throw new Error('this router answers no questions');
+      this.#send({ type: 'answer', id, result: await this.host.query(q) });
+    } catch (e) {
+      this.#send({ type: 'answer', id, error: { code: isSvrError(e) ? e.code : 'SVR_ERR_CONTROL_REQUEST', message: e instanceof Error ? e.message : String(e) } });
     }
   }
 
@@ -199,7 +214,7 @@ export class ConductorAgent {
     try {
       return { config: this.host.check(text, router) };
     } catch (e) {
-      const problems = isSvrError(e) ? ((e.data as { errors?: ConfigProblem[] } | undefined)?.errors ?? []) : [];
+      const problems = e instanceof ConfigError ? e.data.problems : [];
       const message = e instanceof Error ? e.message : String(e);
       this.log('config.refused', { version, reason: message.split('\n')[0]! });
       return { message, problems };

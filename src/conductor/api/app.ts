@@ -4,8 +4,9 @@
  * mutual TLS) on the same port. The TLS server asks for a client certificate but does not require one:
  * people log in with a password, routers present the certificate they got at enrolment.
  *
- * A standby conductor answers /status and /ca, lets people log in, and answers everything else with
- * 503 SVR_ERR_CONDUCTOR_STANDBY naming the leader; routers that reach it are told where the leader is.
+ * A standby conductor answers /status and /ca, lets people log in, serves the web UI's files (web-ui.ts),
+ * and answers every other /api route with 503 SVR_ERR_CONDUCTOR_STANDBY naming the leader; routers that
+ * reach it are told where the leader is.
  * Kept separable: it only calls the conductor's parts (lifecycle, fleet, store) given in ApiContext.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -14,15 +15,19 @@ import websocket from '@fastify/websocket';
 import type { TLSSocket } from 'node:tls';
 import { SvrError, isSvrError, type ErrorCode } from '../../errors.js';
 import type { Alarms } from '../alarms.js';
+import type { FabricHistory } from '../fabric-history.js';
 import type { Fleet } from '../fleet.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { KeyAndCertificate } from '../pki/certificates.js';
 import type { AuthorityStore, Role } from '../store/authority-store.js';
+import type { RouterQueries } from '../router-queries.js';
 import type { Leadership } from '../store/leadership.js';
 import { Tokens, type Principal } from './auth.js';
 import { registerChannel } from './channel.js';
 import { registerConductorRoutes } from './routes-conductor.js';
 import { registerConfigRoutes } from './routes-config.js';
+import { registerFabricRoutes } from './routes-fabric.js';
+import { registerWebUi } from './web-ui.js';
 import { ErrorBody } from './schemas.js';
 
 export interface ApiContext {
@@ -31,6 +36,10 @@ export interface ApiContext {
   lifecycle: Lifecycle;
   fleet: Fleet;
   alarms: Alarms;
+  /** path quality, session counts and alarm events kept from the routers' reports */
+  history: FabricHistory;
+  /** questions to routers over their channels (sessions) */
+  queries: RouterQueries;
   ca: KeyAndCertificate;
   tokens: Tokens;
   /** this conductor's URL */
@@ -102,7 +111,7 @@ export async function buildConductorApi(ctx: ApiContext, tls: ServerTls): Promis
 
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0]!;
-    if (!ctx.leadership.isLeader && !STANDBY_ROUTES.has(path) && path !== '/api/v1/routers/channel') {
+    if (!ctx.leadership.isLeader && path.startsWith('/api/') && !STANDBY_ROUTES.has(path) && path !== '/api/v1/routers/channel') {
       throw new SvrError('SVR_ERR_CONDUCTOR_STANDBY', `this conductor (${ctx.url}) is a standby; the leader is ${ctx.leadership.leaderUrl ?? 'not elected yet'}`, { leader: ctx.leadership.leaderUrl ?? null });
     }
   });
@@ -110,7 +119,9 @@ export async function buildConductorApi(ctx: ApiContext, tls: ServerTls): Promis
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerConfigRoutes(app, ctx);
   registerConductorRoutes(app, ctx);
+  registerFabricRoutes(app, ctx);
   registerChannel(app, ctx);
+  await registerWebUi(app);
   return app;
 }
 

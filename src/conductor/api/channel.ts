@@ -5,13 +5,14 @@
  *    asset at enrolment (fingerprint); otherwise: refused, audited, alarmed (an unknown certificate).
  * 3. The first message is hello, naming the same asset id as the certificate; otherwise: refused,
  *    audited, alarmed (a router claiming another asset id).
- * 4. Then the fleet owns it: messages in, configs out; a close detaches it.
+ * 4. Then the fleet owns it: messages in, configs out; a close detaches it. Answers to questions go to
+ *    the router queries, reports also to the fabric history.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { WebSocket } from 'ws';
 import { assetIdOf, fingerprint } from '../pki/certificates.js';
-import { CHANNEL_PATH, CLOSE, parseMessage, type ConductorMessage, type RouterMessage } from '../channel/protocol.js';
+import { CHANNEL_PATH, CLOSE, parseMessage, type ConductorMessage, type RouterMessage, type RouterReport } from '../channel/protocol.js';
 import type { RouterChannel } from '../fleet.js';
 import { remoteOf, type ApiContext } from './app.js';
 
@@ -76,8 +77,11 @@ async function accept(ctx: ApiContext, socket: WebSocket, req: FastifyRequest): 
       ctx.alarms.clear(`channel:${certAsset}`, 'asset-mismatch');
       ctx.log('channel.open', { asset: certAsset, from: remote, version: m.version ?? 'none' });
       ctx.fleet.attach(channel, m.version, m.hash);
+      ctx.queries.open(certAsset, send);
       return;
     }
+    if (m.type === 'answer') return ctx.queries.answer(certAsset, m);
+    if (m.type === 'report') recordReport(ctx, certAsset, m.report);
     ctx.fleet.message(channel, m);
   };
   socket.off('message', keep);
@@ -87,7 +91,15 @@ async function accept(ctx: ApiContext, socket: WebSocket, req: FastifyRequest): 
     clearTimeout(helloTimer);
     if (!attached) return;
     ctx.log('channel.closed', { asset: certAsset, from: remote });
+    ctx.queries.close(certAsset, send);
     ctx.fleet.detach(channel);
   });
   socket.on('error', () => undefined);
+}
+
+/** A report into the fabric history, under the router the asset is (unassigned assets have none). */
+function recordReport(ctx: ApiContext, assetId: string, report: RouterReport): void {
+  const router = ctx.fleet.routers().find((r) => r.assetId === assetId)?.router;
+  if (router === undefined) return;
+  ctx.history.report(router, report, Date.now());
 }

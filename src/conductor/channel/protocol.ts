@@ -7,6 +7,8 @@
  * conductor -> router: welcome (which router the asset is, every conductor URL) or redirect (a standby
  *   names the leader); prepare + activate|abort (two-phase commit); sync (a router behind the head:
  *   validate and activate). Every config carries the conductor CA's signature over (asset, version, text).
+ * Questions people ask through the conductor (the web UI's sessions): query -> answer, matched by id;
+ *   read-only by construction (RouterQuery names only views of the router's state).
  */
 import type { ConfigProblem } from '../../model/problems.js';
 
@@ -45,13 +47,31 @@ export interface RouterReport {
   alarms: AlarmReport[];
 }
 
+/** What the conductor may ask a router for (read-only views of its state). */
+export type RouterQuery =
+  /** live sessions, filtered; at most `limit` (newest first) */
+  | { what: 'sessions'; filter: SessionFilter; limit: number }
+  /** one page of the router's session history (telemetry/history/query.ts) */
+  | { what: 'history'; query: Record<string, string | number> }
+  /** everything the router knows of one session: its live view and its latest record */
+  | { what: 'session'; sessionId: string };
+
+export interface SessionFilter {
+  tenant?: string;
+  service?: string;
+  application?: string;
+  /** an address either end of the original 5-tuple has (exact), or a prefix of it (198.18.1.) */
+  address?: string;
+}
+
 export type RouterMessage =
   | { type: 'hello'; assetId: string; version: number | null; hash: string | null }
   | { type: 'prepared'; txn: string; version: number }
   /** txn null: a refused sync */
   | { type: 'refused'; txn: string | null; version: number; message: string; problems: ConfigProblem[] }
   | { type: 'activated'; version: number; hash: string }
-  | { type: 'report'; report: RouterReport };
+  | { type: 'report'; report: RouterReport }
+  | { type: 'answer'; id: number; result?: unknown; error?: { code: string; message: string } };
 
 export type ConductorMessage =
   | { type: 'welcome'; router: string | null; conductors: string[] }
@@ -59,7 +79,8 @@ export type ConductorMessage =
   | { type: 'prepare'; txn: string; version: number; config: string; signature: string }
   | { type: 'activate'; txn: string; version: number }
   | { type: 'abort'; txn: string; version: number }
-  | { type: 'sync'; version: number; config: string; signature: string };
+  | { type: 'sync'; version: number; config: string; signature: string }
+  | { type: 'query'; id: number; query: RouterQuery };
 
 /** WebSocket close codes the conductor uses (4000-4999 are free for applications, RFC 6455 §7.4.2). */
 export const CLOSE = {

@@ -8,6 +8,7 @@
  *    function (`kind: function` interface) had its decrement on the way in: only TTL 0 is dropped;
  * 4. LAN: only TCP, UDP and ICMP echo open sessions -> drop 'unsupported-protocol' otherwise.
  */
+import { malformedCounter } from '../counter-names.js';
 import { PARSE_ERROR_NAMES, ParseError, parsePacket } from '../../packet/ip.js';
 import { decrementTtl } from '../../packet/rewrite.js';
 import { finish, sumBytes } from '../../packet/checksum.js';
@@ -34,7 +35,7 @@ export class DecodeStage implements Stage {
   init(i: StageInit): void {
     this.cRx = i.counter('rx-packets');
     this.cMalformed = i.counter('drop-malformed');
-    this.cReason = PARSE_ERROR_NAMES.map((n) => i.counter(`malformed-${n}`));
+    this.cReason = PARSE_ERROR_NAMES.map((_, k) => { const name = malformedCounter(k); return name === undefined ? -1 : i.counter(name); });
     this.cIpChecksum = i.counter('malformed-bad-ip-checksum');
     this.cFragment = i.counter('drop-fragment');
     this.cTtl = i.counter('drop-ttl-expired');

@@ -7,15 +7,18 @@
  * 3. TCP that is not a SYN: transport-state-enforcement           -> reset (RST back), block, or allow
  * 4. route: first service-route with a usable peer path (the service's ranked paths) or local next hop
  *    -> drop 'no-route', or 'no-path-meets-sla' when the policy refuses (best-effort false)
+ * Steps 1-4 are the tables' lookups and admission.ts, which `svr explain` calls too.
  * 5. ingress (peer): waypoint ports even local / odd peer         -> drop 'waypoint-ports-exhausted'
- * 6. plugins' session-open hooks may refuse it (DoS, firewall) or choose NAT for a local session;
+ * 6. plugins' session-open hooks may refuse it (DoS, firewall) -> drop, or answer with a TCP reset / ICMP
+ *    unreachable when the plugin asks (refuse(reply)); or choose NAT for a local session;
  * 7. create the row (both keys), flag NEEDS_META, report session.created.
  * Every denial (1-6) is also recorded for control's session.denied (a few word stores, no allocation).
  * Cost: ~3 µs per new session (classification, allocation, two inserts, metadata, the fact with its tuples),
  * ~0.3 µs per denied first packet (bench/dataplane.ts).
  */
 import { LOOKUP_ACCESS_DENIED, LOOKUP_NO_SERVICE, NO_TENANT } from '../../model/tables.js';
-import { PROTO_TCP, TCP_ACK, TCP_RST, TCP_SYN, type PacketInfo } from '../../packet/ip.js';
+import { PROTO_TCP, TCP_RST, type PacketInfo } from '../../packet/ip.js';
+import { ROUTE_NONE, ROUTE_PEER, ROUTE_REFUSED, TSE_PASS, TSE_RESET, chooseRoute, routeChoice, transportStateVerdict } from '../admission.js';
 import { PF_NEW_SESSION, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
@@ -27,6 +30,7 @@ import {
 } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 import { makeTcpReset } from '../tcp-reset.js';
+import { makeIcmpUnreachable } from '../icmp-unreachable.js';
 import { serverSideKey } from '../nat.js';
 import { payloadFlags } from '../payload.js';
 import { verifyL4Checksum } from '../../packet/rewrite.js';
@@ -60,6 +64,9 @@ export class FirstPacketStage implements Stage {
   private cChecksum = 0;
   private cRefused = 0;
   private cNatCollision = 0;
+  /** scratch of the route choice */
+  private readonly route = routeChoice();
+  private cUnreachable = 0;
   /** why openIngress/openLocal returned -1 (a deny code) */
   private refusal = 0;
   /** scratch for key building */
@@ -84,6 +91,7 @@ export class FirstPacketStage implements Stage {
     this.cChecksum = i.counter('drop-bad-checksum');
     this.cRefused = i.counter('drop-no-path-meets-sla');
     this.cNatCollision = i.counter('drop-nat-collision');
+    this.cUnreachable = i.counter('icmp-unreachables-sent');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -129,45 +137,25 @@ export class FirstPacketStage implements Stage {
       return N_DROP;
     }
     const svc = tables.services[service]!;
-    if (pi.protocol === PROTO_TCP && (pi.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN) {
-      // ssr-reference §1.4 transport-state-enforcement: a mid-flow segment with no session
-      if (svc.transportStateEnforcement !== 'allow') {
-        c.add(this.cTcpNoSession);
-        denied.add(TCP_NO_SESSION_CODE, d, pi, ifx, tenant, service);
-        if (svc.transportStateEnforcement === 'reset' && (pi.tcpFlags & TCP_RST) === 0) {
-          makeTcpReset(b, s, pi);
-          c.add(this.cRstSent);
-          return N_TX;
-        }
-        return N_DROP;
+    const tse = transportStateVerdict(svc, pi.protocol, pi.tcpFlags);
+    if (tse !== TSE_PASS) {
+      c.add(this.cTcpNoSession);
+      denied.add(TCP_NO_SESSION_CODE, d, pi, ifx, tenant, service);
+      if (tse === TSE_RESET) {
+        makeTcpReset(b, s, pi);
+        c.add(this.cRstSent);
+        return N_TX;
       }
+      return N_DROP;
     }
-    // route: the first service-route that can carry the session now; peer routes use the service's
-    // ranked paths (policy, SLA, liveness) published by control
-    let peerPath = -1;
-    let localIf = -1;
-    let peerRoutes = false;
-    for (const route of svc.routes) {
-      if (route.kind === 'local') {
-        localIf = route.interface;
-        break;
-      }
-      peerRoutes = true;
-      peerPath = ctx.servicePaths.best(service, ctx.pathUp);
-      if (peerPath >= 0) break;
-    }
-    if (svc.routes.length === 0) {
-      // no configured route: paths to the peers STEP learned for this service, ranked by control
-      peerRoutes = ctx.servicePaths.ranked[service]!.length > 0 || ctx.servicePaths.refused[service] === 1;
-      peerPath = ctx.servicePaths.best(service, ctx.pathUp);
-    }
-    if (peerPath < 0 && localIf < 0) {
-      const refused = peerRoutes && ctx.servicePaths.refused[service] === 1;
+    const route = chooseRoute(svc, service, ctx.servicePaths, ctx.pathUp, this.route);
+    if (route.kind === ROUTE_NONE || route.kind === ROUTE_REFUSED) {
+      const refused = route.kind === ROUTE_REFUSED;
       c.add(refused ? this.cRefused : this.cNoRoute);
       denied.add(refused ? NO_SLA_CODE : NO_ROUTE_CODE, d, pi, ifx, tenant, service);
       return N_DROP;
     }
-    const r = peerPath >= 0 ? this.openIngress(b, s, pi, peerPath, tenant, service, rt) : this.openLocal(s, b, pi, localIf, tenant, service, rt);
+    const r = route.kind === ROUTE_PEER ? this.openIngress(b, s, pi, route.path, tenant, service, rt) : this.openLocal(s, b, pi, route.localInterface, tenant, service, rt);
     if (r >= 0 && t.claimFailed) {
       // a key of it could not be recorded for steering (the table is full): other workers would not find it
       ctx.hooks.runClose(r);
@@ -177,7 +165,7 @@ export class FirstPacketStage implements Stage {
     }
     if (r < 0) {
       denied.add(this.refusal, d, pi, ifx, tenant, service);
-      return N_DROP;
+      return this.refusal === REFUSED_CODE ? this.answerRefusal(b, s, pi, c) : N_DROP;
     }
     b.session[s] = r;
     b.flags[s] |= PF_NEW_SESSION;
@@ -187,7 +175,21 @@ export class FirstPacketStage implements Stage {
     return dispatchIndex(t.role[r]!, true);
   }
 
-  /** Fills the columns every new row shares; returns the row. */
+  /** A plugin refused the session: drop its first packet, or answer it with a TCP reset or ICMP unreachable. */
+  private answerRefusal(b: Batch, s: number, pi: PacketInfo, c: StageRuntime['counters']): number {
+    const reply = this.ctx.hooks.refusedReply;
+    if (reply === 'drop') return N_DROP;
+    if (reply === 'reset' && pi.protocol === PROTO_TCP) {
+      if ((pi.tcpFlags & TCP_RST) !== 0) return N_DROP; // never answer a reset
+      makeTcpReset(b, s, pi);
+      c.add(this.cRstSent);
+      return N_TX;
+    }
+    if (!makeIcmpUnreachable(b, s, pi)) return N_DROP;
+    c.add(this.cUnreachable);
+    return N_TX;
+  }
+
   /** A new row with the columns every session shares, or -1 when the table is full (counted). */
   private openRow(b: Batch, s: number, pi: PacketInfo, role: number, tenant: number, service: number, now: number): number {
     const t = this.ctx.sessions;

@@ -19,6 +19,7 @@
  *    security id (SSR's encrypted metadata, fact sheet §4.2) -> drop 'metadata-encrypted' (no key);
  * 6. metadata is scanned with strict bounds -> drop 'bad-metadata' (+ the reason).
  */
+import { badMetadataCounter } from '../counter-names.js';
 import { META_ERROR_NAMES, MetaError, hasCookie, scanMetadata } from '../../packet/svr-metadata.js';
 import { PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
 import { setIpLength } from '../../packet/rewrite.js';
@@ -75,7 +76,7 @@ export class WanVerifyStage implements Stage {
     this.cReplaySeen = i.counter('replay-seen');
     this.cReplayOld = i.counter('replay-too-old');
     this.cMeta = i.counter('drop-bad-metadata');
-    this.cMetaReason = META_ERROR_NAMES.map((n) => i.counter(`bad-metadata-${n}`));
+    this.cMetaReason = META_ERROR_NAMES.map((_, k) => { const name = badMetadataCounter(k); return name === undefined ? -1 : i.counter(name); });
     this.cHandshakeIn = i.counter('handshake-messages-received');
     this.cHandshakeRate = i.counter('drop-handshake-rate');
   }

@@ -25,6 +25,7 @@ class MemoryPort implements PacketPort {
   private scheduled = false;
   private closed = false;
 
+  /** @internal */
   constructor(readonly name: string, private readonly link: MemoryLink, private readonly direction: LinkDirection) {}
 
   start(deliver: BatchHandler): void {

@@ -12,6 +12,7 @@ class SegmentPort implements PacketPort {
   scheduled = false;
   closed = false;
 
+  /** @internal */
   constructor(readonly name: string, private readonly segment: MemorySegment) {}
 
   start(deliver: BatchHandler): void {
@@ -106,3 +107,5 @@ export class MemorySegment {
     this.gateway?.close();
   }
 }
+
+export type { SegmentPort };

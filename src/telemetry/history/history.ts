@@ -16,7 +16,7 @@
 import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
-import type { HistoryRetention } from '../config.js';
+import type { HistorySettings } from '../../model/config.js';
 import type { SessionRecord } from '../record.js';
 import { batchKey, concatRefs, decodeRefs, encodeRef, idKey, indexEntries, metaKey, minuteOf, postingPrefix, postingSuffix, recordKey, timeHex } from './keys.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
@@ -60,6 +60,8 @@ export interface HistoryCounters {
   lostTotal: number;
   /** write batches */
   batches: number;
+  /** ms spent building and writing batches (written / busyMs is what the history can take per ms) */
+  busyMs: number;
   /** size of the history: keys and values as written */
   bytes: number;
   /** batches removed by age / by size */
@@ -71,8 +73,8 @@ export interface HistoryCounters {
 }
 
 /** From the config's settings. */
-export function retentionOptions(r: HistoryRetention): Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'> {
-  return { maxAgeMs: r.maxAgeDays * 86_400_000, maxBytes: r.maxSizeMb * 1_048_576 };
+export function retentionOptions(r: Pick<HistorySettings, 'retentionDays' | 'maxSizeMb'>): Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'> {
+  return { maxAgeMs: r.retentionDays * 86_400_000, maxBytes: r.maxSizeMb * 1_048_576 };
 }
 
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
@@ -108,12 +110,12 @@ export class SessionHistory {
   private flushing: Promise<void> = Promise.resolve();
   /** sessions whose last stored record is interim: its end time, to replace it */
   private readonly interims = new Map<string, number>();
-  private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
+  private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, busyMs: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
   private timers: NodeJS.Timeout[] = [];
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly maxAgeMs: number;
-  private readonly maxBytes: number;
+  private maxAgeMs: number;
+  private maxBytes: number;
   private readonly now: () => number;
   private readonly reader: HistoryReader;
 
@@ -147,6 +149,12 @@ export class SessionHistory {
       h.startTimers();
     }
     return h;
+  }
+
+  /** New retention limits; the next retention step applies them. */
+  setRetention(r: Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'>): void {
+    if (r.maxAgeMs !== undefined) this.maxAgeMs = r.maxAgeMs;
+    if (r.maxBytes !== undefined) this.maxBytes = r.maxBytes;
   }
 
   /** Queues a record for the next batch; never waits. False when refused (read-only, closed or full). */
@@ -291,6 +299,7 @@ export class SessionHistory {
   }
 
   private async writeBatch(records: SessionRecord[]): Promise<void> {
+    const t0 = performance.now();
     records.sort((a, b) => a.endMs - b.endMs);
     const seq = this.meta.seq + 1;
     const ops: Op[] = [];
@@ -349,5 +358,6 @@ export class SessionHistory {
     this.meta.written = written;
     this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
     this.c.batches++;
+    this.c.busyMs += performance.now() - t0;
   }
 }

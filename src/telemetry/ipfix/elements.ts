@@ -41,6 +41,8 @@ export const IE = {
   sourceIPv6Address: iana('sourceIPv6Address', 27, 'ipv6Address'),
   destinationIPv6Address: iana('destinationIPv6Address', 28, 'ipv6Address'),
   interfaceName: iana('interfaceName', 82, 'string'),
+  /** unsigned32 in the registry, sent in RFC 7270 §4.12's reduced-size encoding of one octet (status, reason) */
+  forwardingStatus: iana('forwardingStatus', 89, 'unsigned8'),
   flowEndReason: iana('flowEndReason', 136, 'unsigned8'),
   flowStartMilliseconds: iana('flowStartMilliseconds', 152, 'dateTimeMilliseconds'),
   flowEndMilliseconds: iana('flowEndMilliseconds', 153, 'dateTimeMilliseconds'),
@@ -90,6 +92,18 @@ export const RECORD_TYPE = { end: 1, interim: 2 } as const;
 
 /** flowEndReason (IANA 136) values (RFC 7012 §5.11.3 / RFC 5102). */
 export const FLOW_END_REASON = { idleTimeout: 1, activeTimeout: 2, endOfFlow: 3, forcedEnd: 4, lackOfResources: 5 } as const;
+
+/**
+ * forwardingStatus (IANA 89, RFC 7270 §4.12; the IANA "Forwarding Status" registry): the top two bits are
+ * the status (01 forwarded, 10 dropped), the other six the reason.
+ */
+export const FORWARDING_STATUS = {
+  forwarded: 64,
+  droppedUnknown: 128,
+  droppedAclDeny: 129,
+  droppedAclDrop: 130,
+  droppedUnroutable: 131,
+} as const;
 
 /** biflowDirection (IANA 239, RFC 5103 §6.3) values. */
 export const BIFLOW_DIRECTION = { initiator: 1, reverseInitiator: 2 } as const;

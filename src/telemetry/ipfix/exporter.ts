@@ -17,7 +17,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv6, type Socket as TcpSocket } from 'node:net';
 import type { PerDirection, SessionRecord } from '../record.js';
 import { IpfixMessageWriter, type EncodedMessage } from './message.js';
-import type { CollectorConfig } from '../config.js';
+import type { CollectorConfig } from '../../model/config.js';
 
 export type CollectorStatus = 'unknown' | 'up' | 'down';
 
@@ -147,14 +147,14 @@ export class IpfixExporter {
   }
 
   /**
-   * The record as this collector gets it: interim records only every `interimIntervalS`, and the delta
+   * The record as this collector gets it: interim records only every `interimInterval`, and the delta
    * counts (octetDeltaCount, packetDeltaCount) since the previous record this collector got of the session.
    */
   private forCollector(r: SessionRecord): SessionRecord | undefined {
     const last = this.lastInterim.get(r.sessionId);
     if (r.kind === 'interim') {
       // a second of slack: the builder's timer ticks are not exact
-      if (r.endMs - (last?.endMs ?? r.startMs) < this.collector.interimIntervalS * 1000 - 1000) return undefined;
+      if (r.endMs - (last?.endMs ?? r.startMs) < this.collector.interimInterval * 1000 - 1000) return undefined;
       this.lastInterim.set(r.sessionId, { endMs: r.endMs, packets: r.packets, bytes: r.bytes });
     } else {
       this.lastInterim.delete(r.sessionId);

@@ -9,7 +9,7 @@
  * character boundary so that a flow always fits a UDP message.
  */
 import { SvrError } from '../../errors.js';
-import { parseAddress } from '../../packet/addr.js';
+import { parseAddress, type ParsedAddress } from '../../packet/addr.js';
 import type { SessionRecord } from '../record.js';
 import { VARIABLE_LENGTH, fieldLength, type IeType } from './elements.js';
 import { TEMPLATES, flowsOf, templateFor, type FieldValue, type FlowView, type Template } from './templates.js';
@@ -158,7 +158,7 @@ export class IpfixMessageWriter {
       case 'ipv4Address':
       case 'ipv6Address': {
         const size = type === 'ipv4Address' ? 4 : 16;
-        const parsed = typeof v === 'string' ? parseAddress(v) : undefined;
+        const parsed = typeof v === 'string' ? addressBytes(v) : undefined;
         if (parsed !== undefined && parsed.bytes.length === size) b.set(parsed.bytes, at);
         else b.fill(0, at, at + size);
         return at + size;
@@ -186,6 +186,18 @@ export class IpfixMessageWriter {
     this.scratchView.setUint16(at + 1, len);
     return at + 3 + len;
   }
+}
+
+/** Parsed addresses, remembered: a router's records name few distinct addresses (clients, servers, waypoints). */
+const addresses = new Map<string, ParsedAddress | undefined>();
+function addressBytes(text: string): ParsedAddress | undefined {
+  let a = addresses.get(text);
+  if (a === undefined && !addresses.has(text)) {
+    if (addresses.size >= 65_536) addresses.clear();
+    a = parseAddress(text);
+    addresses.set(text, a);
+  }
+  return a;
 }
 
 /** RFC 7011 §3.1 message header. */

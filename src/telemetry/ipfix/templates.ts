@@ -9,9 +9,9 @@
  * the session has neither. Templates differ only by address family: 256 + (5-tuple IPv6 ? 1 : 0) +
  * (post-NAT IPv6 ? 2 : 0), so an IPv6 client over an IPv4 peer path has a template too.
  */
-import type { CloseReason, FiveTuple, InterfaceRef, SessionRecord } from '../record.js';
+import type { CloseReason, DenyReason, FiveTuple, InterfaceRef, SessionRecord } from '../record.js';
 import { reversed } from '../record.js';
-import { BIFLOW_DIRECTION, FLOW_END_REASON, IE, RECORD_TYPE, type InformationElement } from './elements.js';
+import { BIFLOW_DIRECTION, FLOW_END_REASON, FORWARDING_STATUS, IE, RECORD_TYPE, type InformationElement } from './elements.js';
 
 /** One direction of a session record, as a template's fields read it. */
 export interface FlowView {
@@ -48,6 +48,22 @@ const END_REASON: Record<CloseReason, number> = {
   'shutdown': FLOW_END_REASON.forcedEnd,
 };
 
+/** A denied first packet's forwardingStatus: dropped, and why in the registry's terms (nfdump shows it as `fwd_status`). */
+const DENIED_STATUS: Record<DenyReason, number> = {
+  'no-tenant': FORWARDING_STATUS.droppedAclDeny,
+  'no-service': FORWARDING_STATUS.droppedAclDeny,
+  'access-denied': FORWARDING_STATUS.droppedAclDeny,
+  'tcp-no-session': FORWARDING_STATUS.droppedAclDrop,
+  'plugin-refused': FORWARDING_STATUS.droppedAclDrop,
+  'no-route': FORWARDING_STATUS.droppedUnroutable,
+  'no-path-meets-sla': FORWARDING_STATUS.droppedUnroutable,
+  'waypoint-ports-exhausted': FORWARDING_STATUS.droppedUnknown,
+  'nat-collision': FORWARDING_STATUS.droppedUnknown,
+};
+
+const forwardingStatus = (r: SessionRecord): number =>
+  r.closeReason === 'denied' ? DENIED_STATUS[r.deniedReason ?? 'no-route'] ?? FORWARDING_STATUS.droppedUnknown : FORWARDING_STATUS.forwarded;
+
 function templateFields(v6: boolean, postV6: boolean): TemplateField[] {
   const zeroAddress = postV6 ? '::' : '0.0.0.0';
   return [
@@ -61,6 +77,7 @@ function templateFields(v6: boolean, postV6: boolean): TemplateField[] {
     { ie: IE.flowStartMilliseconds, value: (f) => f.r.startMs },
     { ie: IE.flowEndMilliseconds, value: (f) => f.r.endMs },
     { ie: IE.flowEndReason, value: (f) => f.r.kind === 'interim' ? FLOW_END_REASON.activeTimeout : END_REASON[f.r.closeReason ?? 'admin'] },
+    { ie: IE.forwardingStatus, value: (f) => forwardingStatus(f.r) },
     { ie: IE.biflowDirection, value: (f) => f.dir === 0 ? BIFLOW_DIRECTION.initiator : BIFLOW_DIRECTION.reverseInitiator },
     { ie: postV6 ? IE.postNATSourceIPv6Address : IE.postNATSourceIPv4Address, value: (f) => f.post?.src ?? zeroAddress },
     { ie: postV6 ? IE.postNATDestinationIPv6Address : IE.postNATDestinationIPv4Address, value: (f) => f.post?.dst ?? zeroAddress },

@@ -145,7 +145,8 @@ test('session.removed: idle, path-lost, config and shutdown, with final figures'
   config.authority.services = config.authority.services.filter((s) => s.name !== 'echo');
   config.authority.routers.forEach((r) => { r.serviceRoutes = r.serviceRoutes.filter((x) => x.service !== 'echo'); });
   lab.r1.applyConfig(config);
-  assert.equal(e1.of('session.removed')[2]!.reason, 'config', 'its service is gone');
+  const byConfig = e1.of('session.removed')[2]!;
+  assert.equal([byConfig.reason, byConfig.service, byConfig.tenant, byConfig.path], ['config', 'echo', 'engineering', 'wan0->r2/wan0'], 'its service is gone; the event names it');
   lab.r1.applyConfig(await exampleConfig());
   await send(41013);
   await lab.close();

@@ -13,8 +13,10 @@ import { parseRequest } from '../../../src/lab/emulator-protocol.js';
 import { planImpair } from '../../../src/lab/impair.js';
 import { checkShape } from '../../../src/lab/shape.js';
 import { sendStream, startStreamReceiver } from '../../../src/lab/stream.js';
-import { pathPlan } from '../../../src/lab/topology.js';
+import { allNamespaces, pathPlan } from '../../../src/lab/topology.js';
 import { parseDuration, parsePercent } from '../../../src/lab/units.js';
+import { COLLECTOR_ADDRESS, COLLECTOR_NAME } from '../../../src/lab/collector.js';
+import { collectorLaunch } from '../../../src/lab/launch.js';
 import { parseConfig } from '../../../src/model/validate.js';
 
 /** A packet whose first byte is its number. */
@@ -196,7 +198,19 @@ test('lab shapes: options checked; every shape gives a valid config', () => {
     assert.is(policy.pathQualityFilter, shape.sla !== 'off');
     assert.is(policy.bestEffort, shape.sla !== 'strict');
     assert.equal(cfg.authority.services.map((s) => s.name), ['web', 'stream', 'echo', 'iperf']);
+    assert.equal(cfg.authority.telemetry.ipfix.collectors, []);
   }
+});
+
+test('lab --collector: both routers export to nfcapd at 198.18.9.10:4739 in <prefix>-collector', () => {
+  const shape = checkShape({ collector: true });
+  assert.is(shape.collector, true);
+  const cfg = parseConfig(labConfigYaml(shape), 'lab.yaml');
+  assert.equal(cfg.authority.telemetry.ipfix.collectors, [{ name: COLLECTOR_NAME, address: COLLECTOR_ADDRESS, port: 4739, transport: 'udp', interimInterval: 60, tenants: [] }]);
+  assert.ok(allNamespaces('x').includes('x-collector'), 'lab down deletes the collector namespace');
+  assert.equal(collectorLaunch('/tmp/lab', shape.collectorRotateS).args, ['-w', '/tmp/lab/ipfix', '-p', '4739', '-b', COLLECTOR_ADDRESS, '-t', '60', '-B', String(4 << 20)]);
+  assert.is(checkShape({ collector: true, collectorRotateS: '5' }).collectorRotateS, 5);
+  assert.throws(() => checkShape({ collector: true, collectorRotateS: '1' }), /--collector-rotate/);
 });
 
 test('stream: the receiver counts received, lost, duplicate and reordered datagrams', async () => {

@@ -1,6 +1,6 @@
 /** Shared helpers for model tests: build configs as objects, parse them, read problems, make packets. */
 import * as assert from 'uvu/assert';
-import { isSvrError } from '../../../src/errors.js';
+import { isSvrError, type ConfigError } from '../../../src/errors.js';
 import { parseAddress } from '../../../src/packet/addr.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 import { parseConfig, type ConfigProblem } from '../../../src/model/validate.js';
@@ -50,7 +50,7 @@ export function problemsOf(text: string, source = 'test.yaml'): ConfigProblem[] 
     parseConfig(text, source);
   } catch (e) {
     if (!isSvrError(e, 'SVR_ERR_CONFIG_INVALID')) throw e;
-    return (e.data as { errors: ConfigProblem[] }).errors;
+    return (e as ConfigError).data.problems;
   }
   assert.unreachable('expected SVR_ERR_CONFIG_INVALID');
   return [];

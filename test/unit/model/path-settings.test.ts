@@ -5,7 +5,7 @@ import { compileRouter, compileServicePolicy } from '../../../src/model/compile.
 import { builtinServicePolicy } from '../../../src/model/defaults.js';
 import { configToDocument } from '../../../src/model/serialize.js';
 import { VECTOR_NEVER } from '../../../src/model/tables.js';
-import { parseConfig, validateConfig } from '../../../src/model/validate.js';
+import { parseConfig, resolveConfig } from '../../../src/model/validate.js';
 import { baseAuthority, hasProblem, parseObject, problemsOfObject } from './helpers.js';
 
 type Obj = Record<string, unknown>;
@@ -113,7 +113,7 @@ test('service-policy problems: both vector forms, duplicates, bad costs and limi
   assert.is(problems.length, 14, 'an empty vector-order next to vectors is no conflict');
 });
 
-test('every new field round-trips through configToDocument -> parseConfig (and validateConfig)', () => {
+test('every new field round-trips through configToDocument -> parseConfig (and resolveConfig)', () => {
   const config = parseObject(withSettings(
     { 'desired-tx-interval': 300, 'required-min-rx-interval': 250, multiplier: 7, 'hold-down-time': 9, 'link-test-interval': 30, 'link-test-length': 20 },
     undefined,
@@ -124,7 +124,7 @@ test('every new field round-trips through configToDocument -> parseConfig (and v
   ));
   const again = parseConfig(JSON.stringify(configToDocument(config)), 'again.json');
   assert.equal(again, config);
-  assert.equal(validateConfig(config), config);
+  assert.equal(resolveConfig(config), config);
   const doc = JSON.stringify(configToDocument(config));
   assert.ok(doc.includes('"bfd":{"desired-tx-interval":300'), 'kebab-case bfd block in the document');
   assert.ok(!doc.includes('"vector-order":[]') && !doc.includes('"vectors":[]'), 'empty vector lists are left out');

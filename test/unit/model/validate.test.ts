@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { isSvrError } from '../../../src/errors.js';
-import { loadConfig, parseConfig, redactSecrets, validateConfig } from '../../../src/model/validate.js';
+import { loadConfig, parseConfig, redactSecrets, resolveConfig, validateConfig } from '../../../src/model/validate.js';
+import type { ConfigInput } from '../../../src/model/config-input.js';
+import { ConfigError } from '../../../src/errors.js';
 import { test } from 'uvu';
 import { SECRET, baseAuthority, hasProblem, parseObject, problemsOf, problemsOfObject } from './helpers.js';
 
@@ -125,9 +127,9 @@ test('every problem is collected into one SvrError with a line per problem', () 
   }
   assert.ok(isSvrError(error, 'SVR_ERR_CONFIG_INVALID'));
   const err = error as import('../../../src/errors.js').SvrError;
-  const details = err.data as { source: string; errors: Array<{ path: string; message: string }> };
+  const details = (err as import('../../../src/errors.js').ConfigError).data;
   assert.is(details.source, 'bad.yaml');
-  const paths = details.errors.map((e) => e.path);
+  const paths = details.problems.map((e) => e.path);
   for (const path of [
     'authority.secret',
     'authority.security-policies[0].hmac-mod',
@@ -142,7 +144,7 @@ test('every problem is collected into one SvrError with a line per problem', () 
     assert.ok(paths.includes(path), `missing ${path} in ${paths.join(', ')}`);
     assert.ok(err.message.includes(`  ${path}: `), `message lists ${path}`);
   }
-  assert.is(details.errors.length, 9);
+  assert.is(details.problems.length, 9);
   assert.match(err.message, /^bad\.yaml: invalid configuration \(9 problems\):\n/);
   assert.match(err.message, /hmac-mod: unknown field `hmac-mod`; did you mean `hmac-mode`\? \(line 5, column 7\)/);
 });
@@ -443,8 +445,8 @@ test('JSON syntax errors report JSON line and column', () => {
     assert.unreachable('should throw');
   } catch (e) {
     assert.ok(isSvrError(e, 'SVR_ERR_CONFIG_PARSE'), String(e));
-    const details = (e as { data: { line: number; column: number } }).data;
-    assert.equal([details.line, details.column], [4, 3]);
+    const [problem] = (e as ConfigError).data.problems;
+    assert.equal([problem!.line, problem!.column], [4, 3]);
     assert.match((e as Error).message, /^bad\.json:4:3: invalid JSON: /);
   }
 });
@@ -560,7 +562,7 @@ authority:
   hasProblem(problems, 'authority.routers[0].interfaces[2].enforced-mss', 'disabled, automatic');
 });
 
-test('a config changed in code is validated like a file (validateConfig): same paths, defaults filled', () => {
+test('a config changed in code is validated like a file (resolveConfig): defaults filled, a valid config round-trips', () => {
   const cfg = parseConfig(`
 authority:
   name: a
@@ -568,13 +570,72 @@ authority:
     - name: r1
       interfaces: [{ name: lan0, kind: lan }]
 `);
-  assert.equal(validateConfig(cfg), cfg, 'a valid config round-trips unchanged');
+  assert.equal(resolveConfig(cfg), cfg, 'a valid config round-trips unchanged');
   cfg.authority.routers[0]!.interfaces[0]!.mtu = 10;
   try {
-    validateConfig(cfg);
+    resolveConfig(cfg);
     assert.unreachable('should have thrown');
   } catch (e) {
     assert.match((e as Error).message, /authority\.routers\[0\]\.interfaces\[0\]\.mtu/);
+  }
+});
+
+test('ConfigInput names every key the readers accept (camelCase), so every file field can be written in code', async () => {
+  const { DASHED_KEYS } = await import('../../../src/model/config-object.js');
+  const { readFileSync } = await import('node:fs');
+  const { findPackageRoot } = await import('../../../src/native/addon.js');
+  const text = readFileSync(`${findPackageRoot()}/src/model/config-input.ts`, 'utf8');
+  const camel = (k: string) => k.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  assert.ok(DASHED_KEYS.has('service-routes') && DASHED_KEYS.has('tcp-initial'), 'the dashed keys come from the readers');
+  const missing = [...DASHED_KEYS].map(camel).filter((k) => !new RegExp(`\\b${k}\\??:`).test(text));
+  assert.equal(missing, [], 'keys missing from ConfigInput');
+});
+
+test('a config object written in code: only what has no default, problems by camelCase object path without line numbers', () => {
+  const input: ConfigInput = {
+    authority: {
+      name: 'a',
+      secret: '5f2c8e1a9b3d4f6071829a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f',
+      tenants: [{ name: 'lab', members: ['198.18.1.0/24'] }],
+      services: [{ name: 'web', addresses: ['198.18.3.0/24'], transport: [{ protocol: 'tcp', ports: [80, { from: 8000, to: 8100 }] }], accessPolicy: [{ source: 'lab' }] }],
+      routers: [{
+        name: 'r1',
+        interfaces: [{ name: 'lan0', kind: 'lan' }, { name: 'wan0', kind: 'wan', waypoint: '198.18.12.1', neighborhoods: [{ name: 'n' }], portRange: { from: 20000, to: 30000 } }],
+        serviceRoutes: [{ name: 'web', service: 'web', nextHop: { interface: 'lan0' } }],
+      }],
+    },
+  };
+  assert.equal(validateConfig(input), []);
+  const full = resolveConfig(input);
+  assert.equal(full.authority.services[0]!.timeouts, { tcpInitial: 10, tcp: 1900, udp: 180, icmp: 10, other: 180 }, 'defaults filled');
+  assert.equal(full.authority.services[0]!.transport[0]!.ports, [{ from: 80, to: 80 }, { from: 8000, to: 8100 }]);
+  assert.equal(full.authority.routers[0]!.interfaces[1]!.portRange, { from: 20000, to: 30000 });
+  const bad = structuredClone(input);
+  bad.authority.services![0]!.accessPolicy![0]!.source = 'nobody';
+  bad.authority.routers[0]!.serviceRoutes![0]!.nextHop = { interface: 'wan0' };
+  bad.authority.routers[0]!.interfaces[1]!.portRange = '3-2';
+  (bad.authority.routers[0] as unknown as Record<string, unknown>)['serviceRoute'] = [];
+  bad.authority.services![0]!.timeouts = { tcpInitial: 0 };
+  const problems = validateConfig(bad);
+  assert.equal(problems.map((p) => p.path).sort(), [
+    'authority.routers[0].interfaces[1].portRange',
+    'authority.routers[0].serviceRoute',
+    'authority.routers[0].serviceRoutes[0].nextHop.interface',
+    'authority.services[0].accessPolicy[0].source',
+    'authority.services[0].timeouts.tcpInitial',
+  ]);
+  assert.ok(problems.every((p) => p.line === undefined && p.column === undefined), 'no line or column of an internal serialisation');
+  const unknown = problems.find((p) => p.path.endsWith('serviceRoute'))!;
+  assert.match(unknown.message, /unknown field `serviceRoute`; did you mean `serviceRoutes`\?/);
+  assert.not.match(problems.map((p) => p.message).join('\n'), /service-routes|port-range|next-hop|tcp-initial|access-policy/, 'messages name camelCase keys');
+  try {
+    resolveConfig(bad, 'my config');
+    assert.unreachable('accepted');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.equal([e.code, e.data.source, e.data.problems.length], ['SVR_ERR_CONFIG_INVALID', 'my config', 5]);
+    assert.match(e.message, /^my config: invalid configuration \(5 problems\):\n  authority\./);
+    assert.not.match(e.message, /line \d+/);
   }
 });
 

@@ -9,19 +9,21 @@ import { promisify } from 'node:util';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { Store } from '../../../src/store/store.js';
 import { StateRecorder } from '../../../src/node/recorder.js';
+import { startRecords } from '../../../src/node/records.js';
+import type { HistoryPage } from '../../../src/telemetry/history/query.js';
 import { isSvrError } from '../../../src/errors.js';
 import { exampleConfig, until } from '../../support/config.js';
-import { Subject } from 'rxjs';
-import type { RouterEvent } from '../../../src/control/events.js';
 
 const run = promisify(execFile);
 const SVR = fileURLToPath(new URL('../../../../bin/svr.js', import.meta.url));
 
-test('closed sessions, counters and configs land in LevelDB; svr inspect reads them after the node is gone; one opener at a time', async () => {
+test('session records, counters and configs land in LevelDB; svr inspect reads them after the node is gone; one opener at a time', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svr-state-'));
   const store = await Store.open(dir);
-  const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { store } });
+  const authority = await exampleConfig();
+  const lab = createMemoryLab({ config: authority, clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { store } });
   const recorder = new StateRecorder(store, lab.r1, { snapshotEveryMs: 60_000 });
+  const records = await startRecords(lab.r1, store, authority, 'r1', () => undefined);
   try {
     await recorder.recordConfig({ authority: { name: 'demo' } });
     lab.servers[0]!.udpBind(7, (d, f) => lab.servers[0]!.udpSend(7, f.address, f.port, d));
@@ -31,7 +33,9 @@ test('closed sessions, counters and configs land in LevelDB; svr inspect reads t
     assert.ok(await until(() => got === 1));
     const s = lab.r1.host.dataplane.sessions;
     lab.r1.host.dataplane.removeRow(0, s.gen[0]!, 'admin');
+    assert.ok(await until(() => records.sessions.counters().records.endRecords === 1));
     await lab.close();
+    await records.close();
     await recorder.close();
     // a second opener is refused while the first holds the database
     let err: unknown;
@@ -42,11 +46,15 @@ test('closed sessions, counters and configs land in LevelDB; svr inspect reads t
     }
     assert.ok(isSvrError(err, 'SVR_ERR_STORE_OPEN'), String(err));
     await store.close();
-    const sessions = JSON.parse((await run(process.execPath, [SVR, 'inspect', 'sessions', '--data-dir', dir, '--json'])).stdout) as { value: { service: string; reason: string; packets: number[] } }[];
-    assert.is(sessions.length, 1);
-    assert.is(sessions[0]!.value.service, 'echo');
-    assert.is(sessions[0]!.value.reason, 'admin');
-    assert.equal(sessions[0]!.value.packets, [1, 1]);
+    const page = JSON.parse((await run(process.execPath, [SVR, 'inspect', 'sessions', '--data-dir', dir, '--json'])).stdout) as HistoryPage;
+    assert.is(page.records.length, 1);
+    const r = page.records[0]!;
+    assert.equal([r.service, r.tenant, r.closeReason, r.router, r.role], ['echo', 'engineering', 'admin', 'r1', 'ingress']);
+    assert.equal(r.forward, { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 41000, dstPort: 7, protocol: 17 });
+    assert.equal([r.packets, r.paths], [[1, 1], ['wan0->r2/wan0']]);
+    const story = (await run(process.execPath, [SVR, 'inspect', 'session', r.sessionId, '--data-dir', dir])).stdout;
+    assert.match(story, /udp 198\.18\.1\.10:41000 > 198\.18\.3\.20:7/);
+    assert.match(story, /no path changes/);
     const table = (await run(process.execPath, [SVR, 'inspect', 'counters', '--data-dir', dir])).stdout;
     assert.match(table, /sessions-created\s+1/);
     const config = (await run(process.execPath, [SVR, 'inspect', 'config', '--data-dir', dir])).stdout;
@@ -56,29 +64,21 @@ test('closed sessions, counters and configs land in LevelDB; svr inspect reads t
   }
 });
 
-test('retention: session records beyond the count or older than the age go, a flood of closes waits in a bounded queue', async () => {
+test('retention: counter snapshots older than the age limit go with the next snapshot', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svr-state-'));
   const store = await Store.open(dir);
-  const events$ = new Subject<RouterEvent>();
   let now = Date.parse('2025-01-01T00:00:00Z');
-  const recorder = new StateRecorder(store, { events$, counters: () => ({}) }, { maxSessionRecords: 500, maxAgeMs: 60_000, maxPending: 800, pruneEveryMs: 3_600_000, now: () => now });
-  const removed = (i: number): RouterEvent => ({
-    type: 'session.removed', atMs: now, sessionId: `s${i}`, reason: 'idle', role: 'ingress', tenant: 't', service: 'echo', application: '', ageMs: 1, packets: [1, 1], bytes: [1, 1],
-  });
+  const recorder = new StateRecorder(store, { counters: () => ({ 'rx-packets': now }) }, { snapshotEveryMs: 3_600_000, maxAgeMs: 60_000, now: () => now });
   try {
-    for (let i = 0; i < 1000; i++) events$.next(removed(i));
-    assert.is(recorder.stats.dropped, 200, 'beyond 800 waiting');
-    await recorder.flush();
-    const count = async () => (await store.sublevel('sessions').keys().all()).length;
-    assert.is(await count(), 800);
-    await recorder.prune();
-    assert.is(await count(), 500, 'the newest 500 kept');
-    now += 61_000;
-    for (let i = 0; i < 10; i++) events$.next(removed(2000 + i));
-    await recorder.flush();
-    await recorder.prune();
-    assert.equal((await store.sublevel('sessions').values().all()).map((r) => (r as { id: string }).id).sort(), [...Array(10).keys()].map((i) => `s${2000 + i}`).sort(), 'older than a minute: gone');
-    assert.is(recorder.stats.pruned, 800);
+    for (let i = 0; i < 10; i++) {
+      await recorder.snapshot();
+      now += 10_000;
+    }
+    const keys = async () => store.sublevel('counters').keys().all();
+    assert.is((await keys()).length, 7, 'the snapshots of the last minute');
+    now += 120_000;
+    await recorder.snapshot();
+    assert.equal(await keys(), [new Date(now).toISOString()], 'older than a minute: gone');
   } finally {
     await recorder.close();
     await store.close();

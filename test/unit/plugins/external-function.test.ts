@@ -10,6 +10,7 @@ import { MemoryLink } from '../../../src/io/memory/link.js';
 import { MemorySegment } from '../../../src/io/memory/segment.js';
 import { parseAddress } from '../../../src/packet/addr.js';
 import { parseConfig } from '../../../src/model/validate.js';
+import type { ConfigError } from '../../../src/errors.js';
 import { buildTcp, buildUdp } from '../../../src/packet/build.js';
 import { PacketInfo, parsePacket, PROTO_TCP, PROTO_UDP, TCP_ACK } from '../../../src/packet/ip.js';
 import { decrementTtl } from '../../../src/packet/rewrite.js';
@@ -283,7 +284,7 @@ authority:
       parseConfig(text);
       return [];
     } catch (e) {
-      return ((e as { data: { errors: { path: string; message: string }[] } }).data.errors).map((p) => `${p.path}: ${p.message}`);
+      return (e as ConfigError).data.problems.map((p) => `${p.path}: ${p.message}`);
     }
   };
   assert.equal(problems(cfg('{ name: f0, kind: function }')), []);

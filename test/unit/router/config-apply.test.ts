@@ -21,7 +21,7 @@ test('a bad config is refused with the path of each bad field; the running confi
     err = e;
   }
   assert.ok(isSvrError(err, 'SVR_ERR_CONFIG_INVALID'), String(err));
-  assert.match((err as Error).message, /authority\.routers\[0\]\.service-routes\[0\]\.peer/);
+  assert.match((err as Error).message, /authority\.routers\[0\]\.serviceRoutes\[0\]\.peer/);
   assert.is(lab.r1.runningConfig.authority.routers[0]!.serviceRoutes[0]!.peer, 'r2', 'the running config stays');
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('b'));
   assert.ok(await until(() => got === 2), 'traffic continues');

@@ -10,7 +10,7 @@ const cases = [
   { name: 'tenant not allowed by the access policy', client: '198.18.9.10', dst: '198.18.3.20', port: 7, counter: 'drop-access-denied' },
   { name: 'destination with no service', client: '198.18.1.10', dst: '198.18.4.4', port: 7, counter: 'drop-no-service' },
   { name: 'port with no service', client: '198.18.1.10', dst: '198.18.3.20', port: 9999, counter: 'drop-no-service' },
-];
+] as const;
 
 for (const c of cases) {
   test(`deny by default: ${c.name} -> dropped, counted as ${c.counter}, nothing reaches the far side`, async () => {

@@ -155,7 +155,7 @@ test('retention by age removes whole old batches, a bounded number per step', as
 });
 
 test('retention settings from the config: days and MiB', () => {
-  assert.equal(retentionOptions({ maxAgeDays: 7, maxSizeMb: 1024 }), { maxAgeMs: 604_800_000, maxBytes: 1_073_741_824 });
+  assert.equal(retentionOptions({ retentionDays: 7, maxSizeMb: 1024 }), { maxAgeMs: 604_800_000, maxBytes: 1_073_741_824 });
 });
 
 test('retention by size keeps the history under its limit, oldest first', async () => {

@@ -31,7 +31,7 @@ function expectedFields(v6: boolean, postV6: boolean): [number, number, number][
   const P = 45956;
   return [
     [v6 ? 27 : 8, v6 ? 16 : 4, 0], [v6 ? 28 : 12, v6 ? 16 : 4, 0], [7, 2, 0], [11, 2, 0], [4, 1, 0],
-    [1, 8, 0], [2, 8, 0], [152, 8, 0], [153, 8, 0], [136, 1, 0], [239, 1, 0],
+    [1, 8, 0], [2, 8, 0], [152, 8, 0], [153, 8, 0], [136, 1, 0], [89, 1, 0], [239, 1, 0],
     [postV6 ? 281 : 225, postV6 ? 16 : 4, 0], [postV6 ? 282 : 226, postV6 ? 16 : 4, 0], [227, 2, 0], [228, 2, 0],
     [10, 4, 0], [14, 4, 0], [82, V, 0],
     [1, 1, P], [7, 8, P], [8, 8, P], [9, 8, P], [10, 8, P], [11, 8, P], [12, V, P], [14, V, P], [16, V, P], [17, V, P],
@@ -63,7 +63,7 @@ test('data message golden bytes: header, data set 256, one forward flow (RFC 701
     'c612010a', 'c6120314', '9c40', '0050', '06', // 198.18.1.10 -> 198.18.3.20, 40000 -> 80, TCP
     '0000000000002ee0', '000000000000000a', // octetDeltaCount 12000, packetDeltaCount 10
     '0000018bcfe56800', '0000018bcfe571c4', // flowStart/EndMilliseconds T0, T0 + 2500
-    '03', '01', // flowEndReason end of flow (fin-rst), biflowDirection initiator
+    '03', '40', '01', // flowEndReason end of flow (fin-rst), forwardingStatus forwarded (RFC 7270 §4.12: 01 000000), biflowDirection initiator
     'c6120001', 'c6120002', '4000', '4001', // post-NAT: the waypoint 5-tuple 198.18.0.1:16384 -> 198.18.0.2:16385
     '00000001', '00000002', str('lan1'), // ingress/egress interface, interfaceName
     '01', '0000018bcfe56800', '0000018bcfe571c4', // recordType end, session start/end

@@ -38,6 +38,15 @@ test('a session becomes one end record: tuples both ways, path changes, totals a
   assert.equal(b.counters(), { open: 0, endRecords: 1, interimRecords: 0, deniedRecords: 0, deniedDropped: 0, unknownSession: 0 });
 });
 
+test('the application a classifier named during the session is in its end record', () => {
+  const b = new SessionRecordBuilder({ router: 'r1' });
+  b.apply(opened({ application: '' }));
+  const r = b.apply({ kind: 'session.closed', atMs: T0 + 10, sessionId: ID, reason: 'idle', packets: [1, 1], bytes: [60, 60], application: 'www.example.com' });
+  assert.is(r?.application, 'www.example.com');
+  b.apply(opened({ application: 'http' }));
+  assert.is(b.apply({ kind: 'session.closed', atMs: T0 + 10, sessionId: ID, reason: 'idle', packets: [1, 1], bytes: [60, 60], application: '' })?.application, 'http', 'an empty name keeps the one it had');
+});
+
 test('interim records every interval for live sessions, deltas since the previous record; none after close', () => {
   const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 60 });
   b.apply(opened());

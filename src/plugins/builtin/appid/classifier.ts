@@ -9,7 +9,7 @@
  * A decided session is named once (`setApplication`: the ingress re-signals it, TLV 35) and not inspected
  * again. Packets are never changed or dropped.
  */
-import type { Batch, Frame, PluginDataplaneContext, PluginStageRuntime } from '../../api.js';
+import type { PacketBatch, PacketFrame, PluginDataplaneContext, PluginStageRuntime } from '../../api.js';
 import { HookCounter } from '../shared/counter.js';
 import { withRow } from '../shared/rows.js';
 import { DnsTable } from './dns-table.js';
@@ -64,7 +64,7 @@ export class Classifier {
     this.reset(row);
   }
 
-  run(b: Batch, f: Frame, rt: PluginStageRuntime): void {
+  run(b: PacketBatch, f: PacketFrame, rt: PluginStageRuntime): void {
     this.dns.now = rt.now;
     for (let k = 0; k < f.n; k++) {
       const slot = f.slot[k]!;
@@ -78,7 +78,7 @@ export class Classifier {
     }
   }
 
-  private inspect(b: Batch, slot: number, row: number, rt: PluginStageRuntime): void {
+  private inspect(b: PacketBatch, slot: number, row: number, rt: PluginStageRuntime): void {
     const pi = b.info[slot]!;
     if (pi.end <= pi.payload) return; // handshakes and bare ACKs are not data
     const d = b.data;
@@ -114,7 +114,7 @@ export class Classifier {
     return true;
   }
 
-  private fallback(b: Batch, slot: number, row: number, reverse: boolean, serverPort: number, rt: PluginStageRuntime): void {
+  private fallback(b: PacketBatch, slot: number, row: number, reverse: boolean, serverPort: number, rt: PluginStageRuntime): void {
     const pi = b.info[slot]!;
     if (pi.family === 4) {
       const at = reverse ? pi.srcOff : pi.dstOff;

@@ -24,3 +24,5 @@ export default definePlugin<AppidOptions>({
     ctx.addStage({ name: 'classify', counters: COUNTERS, run: (b, f, rt) => c.run(b, f, rt) });
   },
 });
+
+export type * from './options.js';

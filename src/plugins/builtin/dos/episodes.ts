@@ -7,7 +7,7 @@
  * (`log-rate`); a stop is logged only for a start that was.
  */
 import type { OpeningSession, PluginLogger } from '../../api.js';
-import type { ForwardingTables } from '../../../model/tables.js';
+import type { PluginTables } from '../../api.js';
 import { addressText } from '../shared/address.js';
 import { EventRing, LogLimiter, RING_INTS, drainOnWake } from '../shared/event-ring.js';
 import { withRow } from '../shared/rows.js';
@@ -58,7 +58,7 @@ export class Episodes {
   }
 
   /** Control side: logs starts and stops (see the file comment) until `signal` aborts. */
-  attach(log: PluginLogger, signal: AbortSignal, o: { perSecond: number; quietMs: number; clock: () => number; tables: () => ForwardingTables | null }): void {
+  attach(log: PluginLogger, signal: AbortSignal, o: { perSecond: number; quietMs: number; clock: () => number; tables: () => PluginTables | null }): void {
     const limiter = new LogLimiter(o.perSecond);
     // key -> the fields of its start line, or null when that line was held back
     const open = new Map<number, Record<string, string | number> | null>();

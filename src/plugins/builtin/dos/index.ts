@@ -7,8 +7,8 @@
  *   to every TCP session itself (dynamic chaining); you need not list it. See README.md.
  */
 import { definePlugin, type PluginStageRuntime } from '../../api.js';
-import type { Batch, Frame } from '../../../dataplane/batch.js';
-import type { ForwardingTables } from '../../../model/tables.js';
+import type { PacketBatch, PacketFrame } from '../../api.js';
+import type { PluginTables } from '../../api.js';
 import { readU32 } from '../../../packet/checksum.js';
 import { PROTO_TCP, TCP_ACK, TCP_RST, TCP_SYN } from '../../../packet/ip.js';
 import { HookCounter } from '../shared/counter.js';
@@ -23,7 +23,7 @@ const C_ESTABLISHED = 0;
 
 interface Shared {
   limits: DosLimits;
-  tables: (() => ForwardingTables) | null;
+  tables: (() => PluginTables) | null;
 }
 
 const shared = (opts: DosOptions): Shared => perLoad(opts, () => ({ limits: new DosLimits(opts), tables: null }));
@@ -90,7 +90,7 @@ export default definePlugin<DosOptions>({
     ctx.addStage({
       name: 'track',
       counters: ['established'],
-      run(b: Batch, f: Frame, rt: PluginStageRuntime) {
+      run(b: PacketBatch, f: PacketFrame, rt: PluginStageRuntime) {
         for (let k = 0; k < f.n; k++) {
           const slot = f.slot[k]!;
           rt.next[slot] = PASS;
@@ -111,3 +111,5 @@ export default definePlugin<DosOptions>({
 });
 
 export { readDosOptions, type DosOptions } from './options.js';
+
+export type * from './options.js';

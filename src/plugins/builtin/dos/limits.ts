@@ -9,7 +9,7 @@
  * the `track` stage can tell when the client's ACK completes the handshake.
  */
 import type { OpeningSession } from '../../api.js';
-import type { ForwardingTables } from '../../../model/tables.js';
+import type { PluginTables } from '../../api.js';
 import { addressBucket } from '../shared/address.js';
 import { withRow } from '../shared/rows.js';
 import { Episodes, R_HALF_OPEN, R_MAX_SESSIONS, R_SERVICE_RATE, R_SOURCE_RATE } from './episodes.js';
@@ -58,7 +58,7 @@ export class DosLimits {
   private services = new Buckets(0);
   /** per service id: 1 when it has a rate limit */
   private limited = new Uint8Array(0);
-  private tables: ForwardingTables | null = null;
+  private tables: PluginTables | null = null;
   private rowCap = 0;
   private rowFlags = new Uint8Array(0);
   private serverIsn = new Uint32Array(0);
@@ -92,7 +92,7 @@ export class DosLimits {
   }
 
   /** Service buckets follow the router's tables (config applied). */
-  refresh(t: ForwardingTables): void {
+  refresh(t: PluginTables): void {
     if (t === this.tables) return;
     this.tables = t;
     const n = t.services.length;

@@ -11,7 +11,7 @@
  * Counters per function: `<name>.diverted`, `<name>.not-diverted`, `<name>.returned`, `<name>.no-session`.
  * See README.md.
  */
-import { definePlugin, type Batch, type Frame, type PluginStageRuntime } from '../../api.js';
+import { definePlugin, type PacketBatch, type PacketFrame, type PluginStageRuntime } from '../../api.js';
 import { readExternalFunctionOptions, type ExternalFunctionOptions } from './options.js';
 
 const C_DIVERTED = 0, C_NOT_DIVERTED = 1;
@@ -36,7 +36,7 @@ export default definePlugin<ExternalFunctionOptions>({
       ctx.addStage({
         name: f.name,
         counters: [`${f.name}.diverted`, `${f.name}.not-diverted`],
-        run(b: Batch, fr: Frame, rt: PluginStageRuntime) {
+        run(b: PacketBatch, fr: PacketFrame, rt: PluginStageRuntime) {
           let diverted = 0;
           for (let k = 0; k < fr.n; k++) {
             const slot = fr.slot[k]!;
@@ -54,3 +54,5 @@ export default definePlugin<ExternalFunctionOptions>({
     }
   },
 });
+
+export type * from './options.js';

@@ -5,7 +5,7 @@
  * `deny-suppressed` line per drain ({ count, lost }: held back by the rate, dropped by a full ring).
  */
 import type { OpeningSession, PluginLogger } from '../../api.js';
-import type { ForwardingTables } from '../../../model/tables.js';
+import type { PluginTables } from '../../api.js';
 import { addressText } from '../shared/address.js';
 import { EventRing, LogLimiter, RING_INTS, drainOnWake } from '../shared/event-ring.js';
 
@@ -36,7 +36,7 @@ export class DenyAudit {
   }
 
   /** Control side: drain into `log`, naming tenants, services and zones, until `signal` aborts. */
-  attach(log: PluginLogger, signal: AbortSignal, perSecond: number, tables: () => ForwardingTables | null, zoneNames: readonly string[]): void {
+  attach(log: PluginLogger, signal: AbortSignal, perSecond: number, tables: () => PluginTables | null, zoneNames: readonly string[]): void {
     const limiter = new LogLimiter(perSecond);
     let lostSeen = 0;
     drainOnWake(this.ring, DRAIN_MS, signal, () => {

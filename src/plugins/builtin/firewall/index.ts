@@ -8,9 +8,9 @@
  * is all a zone rule has to decide. See README.md.
  */
 import { definePlugin, type PluginStageRuntime } from '../../api.js';
-import type { ForwardingTables } from '../../../model/tables.js';
+import type { PluginTables } from '../../api.js';
 import { PROTO_TCP } from '../../../packet/ip.js';
-import type { Batch, Frame } from '../../../dataplane/batch.js';
+import type { PacketBatch, PacketFrame } from '../../api.js';
 import { HookCounter } from '../shared/counter.js';
 import { perLoad } from '../shared/per-load.js';
 import { DENY_ZONE, DenyAudit } from './audit.js';
@@ -31,7 +31,7 @@ C_BY_VERDICT[TCP_AFTER_CLOSE] = 4;
 interface Shared {
   audit: DenyAudit;
   zones: ZonePolicy;
-  tables: (() => ForwardingTables) | null;
+  tables: (() => PluginTables) | null;
 }
 
 const shared = (opts: FirewallOptions): Shared => perLoad(opts, () => ({ audit: new DenyAudit(), zones: new ZonePolicy(opts), tables: null }));
@@ -73,7 +73,7 @@ export default definePlugin<FirewallOptions>({
     ctx.addStage({
       name: 'tcp-state',
       counters: COUNTERS,
-      run(b: Batch, f: Frame, rt: PluginStageRuntime) {
+      run(b: PacketBatch, f: PacketFrame, rt: PluginStageRuntime) {
         let checked = 0;
         for (let k = 0; k < f.n; k++) {
           const slot = f.slot[k]!;
@@ -96,3 +96,5 @@ export default definePlugin<FirewallOptions>({
 });
 
 export { readFirewallOptions, type FirewallOptions } from './options.js';
+
+export type * from './options.js';

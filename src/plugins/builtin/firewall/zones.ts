@@ -4,7 +4,7 @@
  * allowed), so the session-open hook does two array reads. A tenant with no zone of its own takes its
  * parent's (`dev.engineering` -> `engineering`); a tenant with none at all is not zone-filtered.
  */
-import type { ForwardingTables } from '../../../model/tables.js';
+import type { PluginTables } from '../../api.js';
 import type { FirewallOptions } from './options.js';
 
 export const NO_ZONE = -1;
@@ -17,7 +17,7 @@ export function globMatcher(pattern: string): (name: string) => boolean {
 
 export class ZonePolicy {
   readonly zoneNames: readonly string[];
-  private tables: ForwardingTables | null = null;
+  private tables: PluginTables | null = null;
   private tenantZone = new Int16Array(0);
   private allowed = new Uint8Array(0);
   private services = 0;
@@ -31,7 +31,7 @@ export class ZonePolicy {
   }
 
   /** Recompiles when the router's tables changed (config applied); otherwise one comparison. */
-  refresh(t: ForwardingTables): void {
+  refresh(t: PluginTables): void {
     if (t === this.tables) return;
     this.tables = t;
     this.services = t.services.length;

@@ -27,3 +27,5 @@ export default definePlugin<LbOptions>({
     ctx.onSessionClose((row) => lb.close(row));
   },
 });
+
+export type * from './options.js';

@@ -2,6 +2,8 @@
 import { PluginOptionsError } from '../../api.js';
 import { dotted, endpoint, integer, join, list, oneOf, record, text, u32, type Endpoint } from '../shared/options.js';
 
+export type { Endpoint };
+
 export const DEFAULT_INTERVAL_MS = 5000;
 export const DEFAULT_TIMEOUT_MS = 1000;
 

@@ -23,3 +23,5 @@ export default definePlugin<NatOptions>({
     ctx.onSessionClose((row) => nat.close(row));
   },
 });
+
+export type * from './options.js';

@@ -9,7 +9,8 @@
  * See README.md.
  */
 import { definePlugin, type PluginStageRuntime } from '../../api.js';
-import { MAX_BATCH, type Batch, type Frame } from '../../../dataplane/batch.js';
+import { MAX_BATCH } from '../../../dataplane/batch.js';
+import type { PacketBatch, PacketFrame } from '../../api.js';
 import { setDscp } from './dscp.js';
 import { readQosOptions, type QosOptions } from './options.js';
 import { FITS, OVER_FLOW_RATE, QosPolicy } from './policy.js';
@@ -40,7 +41,7 @@ export default definePlugin<QosOptions>({
     });
 
     /** A packet passes: mark it and count its bytes under its queue. */
-    const pass = (b: Batch, slot: number, svc: number, bytes: number): void => {
+    const pass = (b: PacketBatch, slot: number, svc: number, bytes: number): void => {
       const dscp = policy.dscpOf(svc);
       if (dscp >= 0 && setDscp(b.data, b.info[slot]!, dscp)) counts[C_MARKED]!++;
       counts[C_BYTES + policy.queueOf(svc)]! += bytes;
@@ -49,7 +50,7 @@ export default definePlugin<QosOptions>({
     ctx.addStage({
       name: 'police',
       counters: COUNTERS,
-      run(b: Batch, f: Frame, rt: PluginStageRuntime) {
+      run(b: PacketBatch, f: PacketFrame, rt: PluginStageRuntime) {
         if (f.n === 0) return;
         policy.refresh(ctx.tables());
         counts.fill(0);
@@ -101,3 +102,5 @@ export default definePlugin<QosOptions>({
 });
 
 export { readQosOptions, type QosOptions } from './options.js';
+
+export type * from './options.js';

@@ -4,7 +4,7 @@
  * and the share scheduler. `limits` refills and tests the flow and service buckets without charging;
  * `charge` takes the bytes once the packet also got its share, so a dropped packet costs nothing.
  */
-import type { ForwardingTables } from '../../../model/tables.js';
+import type { PluginTables } from '../../api.js';
 import { withRow } from '../shared/rows.js';
 import { BEST_EFFORT, type QosOptions } from './options.js';
 import { Policer } from './policer.js';
@@ -27,7 +27,7 @@ export class QosPolicy {
   private flowLimited = new Uint8Array(0);
   private readonly flows = new Policer(0);
   readonly scheduler: ShareScheduler | null;
-  private tables: ForwardingTables | null = null;
+  private tables: PluginTables | null = null;
   /** frame number: buckets refill once per frame (the batch time is fixed within one) */
   private frame = 0;
 
@@ -37,7 +37,7 @@ export class QosPolicy {
   }
 
   /** Per-service arrays follow the router's tables (a config change resets the service buckets). */
-  refresh(t: ForwardingTables): void {
+  refresh(t: PluginTables): void {
     if (t === this.tables) return;
     this.tables = t;
     const n = t.services.length;

@@ -1,0 +1,97 @@
+/**
+ * The node's session records (telemetry/session-records.ts) wired to its router: one subscription to
+ * `router.events$` turns session events into the record builder's facts, on the control thread only (the
+ * data path reports nothing more than the events it has anyway). Collectors going up or down are logged.
+ */
+import type { Router, RouterEvent } from '../control/router.js';
+import type { SvrConfig } from '../model/config.js';
+import { observationDomainOf } from '../model/read-telemetry.js';
+import type { Store } from '../store/store.js';
+import { reversed, type CloseReason, type DenyReason, type SessionFact } from '../telemetry/record.js';
+import { SessionRecords } from '../telemetry/session-records.js';
+
+export interface NodeRecords {
+  readonly sessions: SessionRecords;
+  /** flat counters for `svr show stats`, and the collectors */
+  stats(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
+
+/** The router's close reasons as records name them (IPFIX flowEndReason 3 for both TCP endings). */
+const CLOSE: Readonly<Record<Extract<RouterEvent, { type: 'session.removed' }>['reason'], CloseReason>> = {
+  idle: 'idle', fin: 'fin-rst', rst: 'fin-rst', 'path-lost': 'path-lost', 'handshake-failed': 'handshake-failed',
+  replaced: 'replaced', config: 'config', admin: 'admin', shutdown: 'shutdown',
+};
+
+const DENY: Readonly<Record<Extract<RouterEvent, { type: 'session.denied' }>['reason'], DenyReason>> = {
+  'no-tenant': 'no-tenant', 'no-service': 'no-service', 'access-denied': 'access-denied', 'tcp-no-session': 'tcp-no-session',
+  'no-route': 'no-route', 'no-path-meets-sla': 'no-path-meets-sla', 'waypoint-ports-exhausted': 'waypoint-ports-exhausted',
+  'nat-collision': 'nat-collision', 'refused-by-plugin': 'plugin-refused',
+};
+
+/** The record builder's facts in a router event of router `router` (none for events that are not about sessions). */
+export function factsOf(e: RouterEvent, router: string): SessionFact[] {
+  switch (e.type) {
+    case 'session.created': {
+      const peer = e.peer ?? '';
+      return [{
+        kind: 'session.opened', atMs: e.atMs, sessionId: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, application: e.application,
+        ingressRouter: e.role === 'egress' ? peer : router, egressRouter: e.role === 'ingress' ? peer : router,
+        forward: e.forward, ingressInterface: e.ingressInterface, egressInterface: e.egressInterface,
+        ...(e.waypoint !== undefined ? { waypoint: e.waypoint } : {}),
+        // the server answers the translated 5-tuple
+        ...(e.nat !== undefined ? { nat: e.nat, reverse: reversed(e.nat) } : {}),
+        ...(e.path !== undefined ? { path: e.path } : {}),
+      }];
+    }
+    case 'session.counters':
+      return e.sessions.map((s) => ({ kind: 'session.counters' as const, atMs: e.atMs, sessionId: s.sessionId, packets: s.packets, bytes: s.bytes }));
+    case 'session.migrated':
+      return [{ kind: 'session.migrated', atMs: e.atMs, sessionId: e.sessionId, from: e.from, to: e.to, reason: e.reason, waypoint: e.waypoint }];
+    case 'session.removed':
+      return [{ kind: 'session.closed', atMs: e.atMs, sessionId: e.sessionId, reason: CLOSE[e.reason], packets: e.packets, bytes: e.bytes, application: e.application }];
+    case 'session.denied':
+      return [{
+        kind: 'session.denied', atMs: e.atMs, reason: DENY[e.reason], forward: e.forward, ingressInterface: e.ingressInterface,
+        ...(e.tenant !== undefined ? { tenant: e.tenant } : {}), ...(e.service !== undefined ? { service: e.service } : {}),
+        ...(e.suppressed !== undefined ? { suppressed: e.suppressed } : {}),
+      }];
+    default:
+      return [];
+  }
+}
+
+/** Opens the history in the node's store, starts the exporters and subscribes to the router's events. */
+export async function startRecords(router: Router, store: Store, config: SvrConfig, name: string, log: Log): Promise<NodeRecords> {
+  const sessions = await SessionRecords.open({
+    router: name, store, telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
+    onCollectorStatus: (collector, status, detail) => log(`ipfix.collector-${status}`, { collector, detail }),
+  });
+  const lost = sessions.counters().history.lostAtOpen;
+  if (lost > 0) log('history.lost-at-start', { records: lost });
+  const sub = router.events$.subscribe((e) => {
+    for (const f of factsOf(e, name)) sessions.apply(f);
+  });
+  return {
+    sessions,
+    stats: () => {
+      const c = sessions.counters();
+      const sum = (k: 'exported' | 'dropped' | 'queueDepth'): number => c.collectors.reduce((n, x) => n + x[k], 0);
+      return {
+        'records-end': c.records.endRecords, 'records-interim': c.records.interimRecords, 'records-denied': c.records.deniedRecords,
+        'records-denied-dropped': c.records.deniedDropped,
+        'history-written': c.history.written, 'history-pending': c.history.pending, 'history-dropped': c.history.droppedFull,
+        'history-lost': c.history.lostTotal, 'history-bytes': c.history.bytes, 'history-retired': c.history.retiredRecords,
+        'history-busy-ms': Math.round(c.history.busyMs),
+        'ipfix-exported': sum('exported'), 'ipfix-dropped': sum('dropped'), 'ipfix-queued': sum('queueDepth'),
+        collectors: c.collectors,
+      };
+    },
+    close: async () => {
+      sub.unsubscribe();
+      await sessions.close();
+    },
+  };
+}

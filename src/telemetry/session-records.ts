@@ -1,0 +1,191 @@
+/**
+ * A node's session records, control side only: facts in, records out to every IPFIX collector and to the
+ * session history.
+ *
+ *   apply(fact) -> SessionRecordBuilder -> record -> IpfixExporter.offer (each collector: bounded queue,
+ *                                                    never waits; dropped records counted)
+ *                                               -> SessionHistory.put (batched LevelDB writes, never waits)
+ *   every second: the builder's interim records of live sessions, the same way.
+ *
+ * reconfigure(settings) follows the authority's `telemetry` block at a config change: collectors that are
+ * new or changed are (re)started, those gone are stopped, the history is opened or closed (`enabled`), the
+ * interim interval and retention follow. With neither collectors nor history, facts are not even looked at.
+ * History batches hold at most HISTORY_BATCH records: building one (about 20 µs a record) never holds the
+ * event loop, which an in-thread data path shares, for more than ~10 ms.
+ */
+import { SvrError } from '../errors.js';
+import type { CollectorConfig, TelemetrySettings } from '../model/config.js';
+import type { Store } from '../store/store.js';
+import { INTERIM_DEFAULT_S } from '../model/read-telemetry.js';
+import { SessionHistory, retentionOptions, type HistoryCounters, type HistoryOptions } from './history/history.js';
+import type { HistoryPage, HistoryQuery } from './history/query.js';
+import { IpfixExporter, type CollectorStatus, type ExporterCounters, type ExporterOptions } from './ipfix/exporter.js';
+import { SessionRecordBuilder, type RecordBuilderCounters, type SessionFact, type SessionRecord } from './record.js';
+
+export interface SessionRecordsOptions {
+  /** this router's name (in every record) */
+  router: string;
+  /** the node's store: the history lives in its `history` sublevel */
+  store: Store;
+  telemetry: TelemetrySettings;
+  /** this router's IPFIX observation domain id */
+  observationDomainId: number;
+  /** a collector went up or down (for the collector-unreachable alarm and the log) */
+  onCollectorStatus?: (collector: string, status: CollectorStatus, detail: string) => void;
+  /** exporter tuning (tests) */
+  exporter?: Pick<ExporterOptions, 'flushMs' | 'queueLimit' | 'upAfterMs' | 'pathMtu'>;
+  /** history tuning (tests) */
+  history?: Omit<HistoryOptions, 'maxAgeMs' | 'maxBytes' | 'readOnly'>;
+  /** ms between the builder's interim checks; default 1000 */
+  tickMs?: number;
+  /** wall clock for records, ms since the epoch; default Date.now */
+  now?: () => number;
+}
+
+export interface CollectorView extends ExporterCounters {
+  name: string;
+  address: string;
+  port: number;
+  transport: string;
+  status: CollectorStatus;
+}
+
+export interface SessionRecordsCounters {
+  records: RecordBuilderCounters;
+  history: HistoryCounters;
+  collectors: CollectorView[];
+}
+
+/** Records per history batch (see above). */
+export const HISTORY_BATCH = 512;
+
+const NO_HISTORY: HistoryCounters = {
+  accepted: 0, written: 0, markedAccepted: 0, pending: 0, droppedFull: 0, lostAtOpen: 0, lostTotal: 0, batches: 0, busyMs: 0,
+  bytes: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0,
+};
+
+export class SessionRecords {
+  private readonly builder: SessionRecordBuilder;
+  /** undefined while `telemetry.history.enabled` is false */
+  private history: SessionHistory | undefined;
+  private readonly exporters = new Map<string, IpfixExporter>();
+  private settings: TelemetrySettings;
+  private domain: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly now: () => number;
+  private closed = false;
+
+  private constructor(private readonly opts: SessionRecordsOptions, history: SessionHistory | undefined) {
+    this.history = history;
+    this.now = opts.now ?? Date.now;
+    this.settings = opts.telemetry;
+    this.domain = opts.observationDomainId;
+    this.builder = new SessionRecordBuilder({ router: opts.router, interimIntervalS: interimOf(opts.telemetry), nowMs: this.now() });
+    for (const c of opts.telemetry.ipfix.collectors) this.startExporter(c);
+    this.timer = setInterval(() => this.tick(), opts.tickMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Opens the history in the node's store (counting what a crash lost) unless it is off, and starts the exporters. */
+  static async open(opts: SessionRecordsOptions): Promise<SessionRecords> {
+    return new SessionRecords(opts, opts.telemetry.history.enabled ? await SessionRecords.openHistory(opts, opts.telemetry) : undefined);
+  }
+
+  private static openHistory(opts: SessionRecordsOptions, t: TelemetrySettings): Promise<SessionHistory> {
+    return SessionHistory.open(opts.store, { flushRecords: HISTORY_BATCH, ...opts.history, ...retentionOptions(t.history) });
+  }
+
+  /** One fact from the router; the record it completes goes out at once. Never waits. */
+  apply(fact: SessionFact): void {
+    if (this.closed || (this.history === undefined && this.exporters.size === 0)) return;
+    const r = this.builder.apply(fact);
+    if (r !== undefined) this.deliver(r);
+  }
+
+  /** Interim records that are due. */
+  tick(): void {
+    if (this.closed) return;
+    for (const r of this.builder.due(this.now())) this.deliver(r);
+  }
+
+  /** Follows a new `telemetry` block (and observation domain): exporters, history on or off, interim interval, retention. */
+  async reconfigure(settings: TelemetrySettings, observationDomainId: number): Promise<void> {
+    const before = this.settings;
+    const domainChanged = observationDomainId !== this.domain;
+    this.settings = settings;
+    this.domain = observationDomainId;
+    const next = new Map(settings.ipfix.collectors.map((c) => [c.name, c]));
+    const templateChanged = before.ipfix.templateInterval !== settings.ipfix.templateInterval;
+    for (const [name, exporter] of this.exporters) {
+      const c = next.get(name);
+      if (c === undefined || domainChanged || templateChanged || JSON.stringify(c) !== JSON.stringify(exporter.collector)) {
+        this.exporters.delete(name);
+        void exporter.close();
+      }
+    }
+    for (const c of settings.ipfix.collectors) if (!this.exporters.has(c.name)) this.startExporter(c);
+    this.builder.setInterimInterval(interimOf(settings));
+    if (!settings.history.enabled && this.history !== undefined) {
+      const h = this.history;
+      this.history = undefined;
+      await h.close();
+    } else if (settings.history.enabled && this.history === undefined && !this.closed) {
+      this.history = await SessionRecords.openHistory(this.opts, settings);
+    }
+    this.history?.setRetention(retentionOptions(settings.history));
+  }
+
+  /** One page of the history; SVR_ERR_HISTORY_STORE while it is off. */
+  query(q: HistoryQuery): Promise<HistoryPage> {
+    return this.historyOn().query(q);
+  }
+
+  get(sessionId: string): Promise<SessionRecord | undefined> {
+    return this.historyOn().get(sessionId);
+  }
+
+  private historyOn(): SessionHistory {
+    if (this.history === undefined) throw new SvrError('SVR_ERR_HISTORY_STORE', `${this.opts.router} keeps no session history (telemetry.history.enabled is false)`);
+    return this.history;
+  }
+
+  counters(): SessionRecordsCounters {
+    return {
+      records: this.builder.counters(),
+      history: this.history?.counters() ?? NO_HISTORY,
+      collectors: [...this.exporters.values()].map((e) => ({
+        name: e.collector.name, address: e.collector.address, port: e.collector.port, transport: e.collector.transport, status: e.status, ...e.counters(),
+      })),
+    };
+  }
+
+  /** Sends what is queued, writes what is pending; the store stays open (it is the node's). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.all([...this.exporters.values()].map((e) => e.close()));
+    this.exporters.clear();
+    await this.history?.close();
+  }
+
+  private deliver(r: SessionRecord): void {
+    for (const e of this.exporters.values()) e.offer(r);
+    this.history?.put(r);
+  }
+
+  private startExporter(c: CollectorConfig): void {
+    const e = new IpfixExporter({
+      ...this.opts.exporter, collector: c, observationDomainId: this.domain, templateRefreshS: this.settings.ipfix.templateInterval,
+      onStatus: (status, detail) => this.opts.onCollectorStatus?.(c.name, status, detail),
+    });
+    this.exporters.set(c.name, e);
+    e.start();
+  }
+}
+
+/** The builder makes interim records at the shortest interval of all collectors (each exporter keeps its own). */
+function interimOf(t: TelemetrySettings): number {
+  const all = t.ipfix.collectors.map((c) => c.interimInterval);
+  return all.length > 0 ? Math.min(...all) : INTERIM_DEFAULT_S;
+}

@@ -1,0 +1,305 @@
+/**
+ * The web UI in a real browser: Debian's chromium, headless, driven by playwright-core, against a real
+ * conductor and real routers (`svr lab up --conductor --paths 2`, one lab for the file). The browser runs
+ * in the conductor's namespace (the conductor listens there, as an operator's browser would reach it on
+ * its management network): playwright starts /usr/bin/chromium through `ip netns exec`, with a fresh
+ * profile. The lab's conductor has its own CA, which this browser does not trust: certificate errors are
+ * ignored for this origin only.
+ *
+ * With SVR_UI_SCREENSHOTS=<dir> (npm run screenshots: docs/web-ui) each page is saved at 1280x800, and
+ * the fabric at 390x844 (a phone).
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as assert from 'uvu/assert';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { conductorArgs, conductorDataDir } from '../../src/lab/conductor.js';
+import { e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR } from './support.js';
+import { requires } from '../support/prerequisites.js';
+
+const PREFIX = E2E_PREFIX;
+const NS = { client: `${PREFIX}-client`, conductor: `${PREFIX}-conductor` };
+const BASE = 'https://127.0.0.1:4443';
+const PATH1 = 'r1/r2/wan0->r2/wan0';
+const PATH2 = 'r1/r2/wan1->r2/wan1';
+const SHOTS = process.env['SVR_UI_SCREENSHOTS'];
+
+const test = requires(import.meta.url);
+const dir = e2eDir(test, `${PREFIX}-e2e-web-ui`, () => downSync());
+const env = { SVR_RUN_DIR: join(dir, 'run') };
+const labArgs = ['--prefix', PREFIX, '--dir', dir];
+
+const downSync = (): void => {
+  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+};
+
+let browser: Browser;
+let page: Page;
+let password = '';
+
+/** /usr/bin/chromium in the conductor's namespace (playwright talks to it over the pipes it inherits). */
+function chromiumInNamespace(): string {
+  const wrapper = join(dir, 'chromium-in-conductor-ns');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS.conductor} /usr/bin/chromium "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  return wrapper;
+}
+
+function pidOf(name: string): number {
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { processes: { name: string; pid: number }[] };
+  return state.processes.find((p) => p.name === name)!.pid;
+}
+
+async function impair(args: readonly string[]): Promise<void> {
+  const r = await svr(['lab', 'impair', ...labArgs, ...args], env);
+  assert.is(r.code, 0, show(r));
+}
+
+async function shot(name: string): Promise<void> {
+  if (SHOTS === undefined) return;
+  const out = resolve(SHOTS);
+  mkdirSync(out, { recursive: true });
+  await page.screenshot({ path: join(out, `${name}.png`) });
+}
+
+/** The newest value the latency chart shows for a path (its legend, fed by the same data as the canvas). */
+async function latestLatency(path: string): Promise<number | undefined> {
+  const v = await page.locator(`[data-testid=chart-latencyMs] [data-series="${path}"]`).getAttribute('data-value', { timeout: 1000 }).catch(() => null);
+  return v === null || v === '' ? undefined : Number(v);
+}
+
+async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
+  return pollUntil(what, ms, async () => {
+    const v = await f();
+    return v === false ? undefined : v;
+  });
+}
+
+async function yaml(): Promise<string> {
+  return page.locator('[data-testid=yaml]').inputValue();
+}
+
+/** r1's running config as its own control socket tells it. */
+async function r1Config(): Promise<string> {
+  const r = await svr(['show', 'config', '--socket', join(dir, 'r1.sock'), '--json'], env);
+  assert.is(r.code, 0, show(r));
+  return r.stdout;
+}
+
+test.before(async () => {
+  downSync();
+  const r = await svr(['lab', 'up', '--conductor', '--paths', '2', '--link-test-interval', '2', ...labArgs], env, 120_000);
+  assert.is(r.code, 0, show(r));
+  password = readFileSync(join(conductorDataDir(dir), 'admin-password'), 'utf8').trim();
+  browser = await chromium.launch({
+    executablePath: chromiumInNamespace(),
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+});
+
+test.after(async () => {
+  await browser?.close().catch(() => undefined);
+  const r = await svr(['lab', 'down', ...labArgs], env);
+  if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a wrong password shows an error and no data; the right one shows the fabric: two routers synchronized, both paths up', async () => {
+  await page.goto(`${BASE}/`);
+  await page.fill('input[name=password]', 'not-the-password');
+  await page.click('button[type=submit]');
+  assert.match(await page.locator('[data-testid=login-error]').innerText(), 'Wrong user or password');
+  assert.is(await page.locator('nav, [data-testid=routers], table').count(), 0, 'no data on the login page');
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await until('r1 and r2 synchronized', 30_000, async () => {
+    const s = await page.locator('.graph [data-router]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-router')}=${e.getAttribute('data-status')}`));
+    return s.join(',') === 'r1=synchronized,r2=synchronized';
+  });
+  await until('both paths up and measured', 30_000, async () => {
+    const states = await Promise.all([PATH1, PATH2].map((p) => page.locator(`.graph [data-path="${p}"]`).getAttribute('data-state', { timeout: 1000 }).catch(() => null)));
+    return states.every((s) => s === 'good');
+  });
+  assert.match(await page.locator('[data-testid=routers] tr[data-router=r1]').innerText(), /r1\s+synchronized\s+1/);
+  await shot('fabric');
+  await page.click('[data-testid=routers] a:has-text("r1")');
+  await until('r1\'s paths', 10_000, async () => (await page.locator('tr[data-path]').count()) === 2);
+  await shot('router');
+});
+
+test('svr lab impair --path 1 --delay 50ms: the latency chart of path 1 rises within 10 s; path 2 stays low', async () => {
+  await page.goto(`${BASE}/#/paths?router=r1`);
+  const before = await until('a latency sample of path 1', 15_000, () => latestLatency(PATH1));
+  assert.ok(before < 10, `path 1 before: ${before} ms`);
+  await impair(['--path', '1', '--delay', '50ms']);
+  const t0 = Date.now();
+  const risen = await until('path 1 latency above 20 ms', 10_000, async () => {
+    const v = await latestLatency(PATH1);
+    return v !== undefined && v > 20 ? v : undefined;
+  });
+  console.log(`  path 1 latency in the chart: ${before} ms -> ${risen} ms after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  assert.ok((await latestLatency(PATH2))! < 10, 'path 2 is not delayed');
+  const canvas = await page.locator('[data-testid=chart-latencyMs] canvas').count();
+  assert.ok(canvas >= 1, 'the chart is drawn');
+  await page.waitForTimeout(4000);
+  await shot('path-quality');
+});
+
+test('svr lab impair --path 1 --down: the path turns red in the fabric and an alarm appears', async () => {
+  await impair(['--path', '1', '--down']);
+  await page.goto(`${BASE}/#/fabric`);
+  await until('path 1 down in the graph', 15_000, async () => (await page.locator(`.graph [data-path="${PATH1}"]`).getAttribute('data-state', { timeout: 1000 }).catch(() => null)) === 'down');
+  const colour = await page.locator(`.graph [data-path="${PATH1}"] path`).evaluate((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { stroke: string } }).getComputedStyle(e).stroke);
+  assert.is(colour, 'rgb(197, 34, 31)', 'drawn red');
+  await until('the path-down alarm in the fabric', 15_000, async () => (await page.locator('[data-testid=fabric-alarms]').innerText({ timeout: 1000 }).catch(() => '')).includes('r1/path-down/r2/wan0->r2/wan0'));
+  await shot('fabric-path-down');
+  await page.goto(`${BASE}/#/alarms?kind=alarm-raised`);
+  await until('the raised event in the event list', 10_000, async () => (await page.locator('[data-testid=events]').innerText({ timeout: 1000 }).catch(() => '')).includes('r1/path-down/r2/wan0->r2/wan0'));
+  await shot('alarms');
+  await impair(['--path', '1', '--up', '--delay', '0ms']);
+  await page.goto(`${BASE}/#/fabric`);
+  await until('path 1 up again', 20_000, async () => (await page.locator(`.graph [data-path="${PATH1}"]`).getAttribute('data-state', { timeout: 1000 }).catch(() => null)) !== 'down');
+});
+
+test('a download in the lab shows in the live sessions with its tenant, service and path', async () => {
+  const download = exec('ip', ['netns', 'exec', NS.client, 'curl', '-s', '-o', '/dev/null', '--limit-rate', '1M', '-w', '%{http_code}', 'http://198.18.3.20/bytes/8000000'], { timeoutMs: 60_000 });
+  await page.goto(`${BASE}/#/sessions?service=web`);
+  const row = await until('the download in the live sessions', 15_000, async () => {
+    const text = await page.locator('[data-testid=live-sessions] tbody tr[data-router=r1]').first().innerText({ timeout: 1000 }).catch(() => '');
+    return text.includes('engineering') ? text : undefined;
+  });
+  assert.match(row, /ingress\s+engineering\s+web/);
+  const path = /r2 (wan[01])->r2\/wan[01]/.exec(row);
+  assert.ok(path !== null, `a peer path in ${row}`);
+  assert.match(row, 'tcp 198.18.1.10:');
+  await shot('sessions');
+  const id = await page.locator('[data-testid=live-sessions] tbody tr[data-router=r1]').first().getAttribute('data-session');
+  await page.click(`[data-testid=live-sessions] tr[data-session="${id}"] a`);
+  await until('both routers\' views of the session', 10_000, async () => (await page.locator('section[data-router]').count()) === 2);
+  const detail = await page.locator('section[data-router=r1]').innerText();
+  assert.match(detail, 'Waypoint 5-tuple');
+  assert.match(detail, path![1] === 'wan0' ? ' 198.18.12.1:' : ' 198.18.13.1:', 'the SVR waypoint 5-tuple of the path');
+  await shot('session');
+  const done = await download;
+  assert.is(done.stdout, '200', show(done));
+});
+
+test('config: an error cannot be committed (its line and field show); a new service is diffed, committed, applied by both routers, then rolled back', async () => {
+  page.on('dialog', (d) => void d.accept());
+  await page.goto(`${BASE}/#/config`);
+  await until('the candidate, valid', 15_000, async () => (await page.locator('[data-testid=validation]').innerText()).startsWith('Valid'));
+  const original = await yaml();
+  const at = original.indexOf('  services:\n') + '  services:\n'.length;
+  assert.ok(at > 20, 'the lab config has services');
+  const service = (source: string) => `    - name: ui-added\n      addresses: [198.18.3.0/24]\n      transport:\n        - protocol: tcp\n          ports: [8080]\n      access-policy:\n        - source: ${source}\n`;
+  const bad = original.slice(0, at) + service('nobody') + original.slice(at);
+  const badLine = bad.slice(0, at).split('\n').length + 6;
+  await page.fill('[data-testid=yaml]', bad);
+  await page.fill('[data-testid=commit-message]', 'a typo');
+  const problem = await until('the problem at its line', 10_000, async () => (await page.locator('[data-testid=problems]').innerText({ timeout: 1000 }).catch(() => '')) || undefined);
+  assert.match(problem, `line ${badLine}`);
+  assert.match(problem, /authority\.services\[0\]\.access-policy\[0\]\.source: unknown tenant "nobody"/);
+  assert.ok(await page.locator('button.primary', { hasText: 'Commit' }).isDisabled(), 'no commit with problems');
+  await page.click(`[data-testid=problems] button`);
+  const selected = await page.locator('[data-testid=yaml]').evaluate((e) => {
+    const area = e as unknown as { value: string; selectionStart: number; selectionEnd: number };
+    return area.value.slice(area.selectionStart, area.selectionEnd);
+  });
+  assert.match(selected, 'nobody', 'the problem\'s button selects the bad value');
+  await shot('config-error');
+
+  await page.fill('[data-testid=yaml]', original.slice(0, at) + service('engineering') + original.slice(at));
+  await until('valid again', 10_000, async () => (await page.locator('[data-testid=validation]').innerText()).startsWith('Valid'));
+  await page.click('button:has-text("Save candidate")');
+  await until('the diff shows the service', 10_000, async () => (await page.locator('[data-testid=diff]').innerText()).includes('+    - name: ui-added'));
+  await page.fill('[data-testid=commit-message]', 'ui-added for engineering');
+  await shot('config');
+  await page.click('button.primary:has-text("Commit")');
+  const result = await until('the commit result', 20_000, async () => (await page.locator('[data-testid=config-result]').innerText({ timeout: 1000 }).catch(() => '')) || undefined);
+  assert.match(result, 'Committed version 2; routers: r1 synchronized, r2 synchronized');
+  assert.match(await r1Config(), 'ui-added', 'r1 runs it');
+  await until('version 2 in the list', 10_000, async () => (await page.locator('[data-testid=versions] tr[data-version="2"]').count()) === 1);
+
+  await page.click('[data-testid=versions] tr[data-version="1"] button:has-text("roll back")');
+  const back = await until('the rollback result', 20_000, async () => {
+    const t = await page.locator('[data-testid=config-result]').innerText({ timeout: 1000 }).catch(() => '');
+    return t.includes('Rolled back') ? t : undefined;
+  });
+  assert.match(back, 'Rolled back to version 1 as version 3; routers: r1 synchronized, r2 synchronized');
+  assert.not.match(await r1Config(), 'ui-added', 'r1 runs version 1\'s config again');
+  await until('the rollback in the audit log', 10_000, async () => (await page.locator('[data-testid=audit]').innerText()).includes('config.rollback'));
+});
+
+test('keyboard: Tab reaches the skip link and the page links; a phone-sized screen needs no sideways scrolling', async () => {
+  await page.goto(`${BASE}/#/fabric`);
+  await page.reload();
+  await page.waitForSelector('[data-testid=routers]');
+  const focused = () => page.evaluate('document.activeElement && document.activeElement.textContent');
+  await page.keyboard.press('Tab');
+  assert.is(await focused(), 'Skip to content');
+  let reached = false;
+  for (let i = 0; i < 8 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = (await focused()) === 'Config';
+  }
+  assert.ok(reached, 'Tab reaches the Config link');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('[data-testid=yaml]');
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const p of ['fabric', 'paths', 'sessions', 'config', 'alarms']) {
+    await page.goto(`${BASE}/#/${p}`);
+    await page.waitForTimeout(1500);
+    const wide = await page.evaluate('document.documentElement.scrollWidth') as number;
+    assert.ok(wide <= 390, `${p}: the page is ${wide} px wide on a 390 px screen`);
+    if (p === 'fabric') await shot('fabric-phone');
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('an expired token returns to the login page; so does a token the conductor refuses', async () => {
+  await page.goto(`${BASE}/#/fabric`);
+  await page.waitForSelector('[data-testid=routers]');
+  await page.evaluate(`(() => {
+    const s = JSON.parse(sessionStorage.getItem('svr.session'));
+    sessionStorage.setItem('svr.session', JSON.stringify({ ...s, expiresAt: Date.now() - 1000 }));
+  })()`);
+  await page.reload();
+  await page.waitForSelector('input[name=password]');
+  assert.is(await page.locator('[data-testid=routers]').count(), 0);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=routers]');
+  await page.evaluate(`(() => {
+    const s = JSON.parse(sessionStorage.getItem('svr.session'));
+    sessionStorage.setItem('svr.session', JSON.stringify({ ...s, token: s.token.slice(0, -4) + 'AAAA' }));
+  })()`);
+  await page.reload();
+  await page.waitForSelector('input[name=password]');
+  assert.match(await page.locator('main.login').innerText(), 'expired or was refused');
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=routers]');
+});
+
+test('the conductor down: a banner says so; it comes back: the page recovers by itself', async () => {
+  await page.goto(`${BASE}/#/fabric`);
+  await page.waitForSelector('[data-testid=routers] tr[data-router=r1]');
+  process.kill(pidOf('conductor'), 'SIGKILL');
+  await page.waitForSelector('[data-testid=api-down]', { timeout: 10_000 });
+  assert.match(await page.locator('[data-testid=api-down]').innerText(), 'The API does not answer');
+  await shot('api-down');
+  const log = join(dir, 'conductor-again.log');
+  const r = spawnSync('sh', ['-c', `ip netns exec ${NS.conductor} "$@" > ${log} 2>&1 & echo $!`, 'sh', process.execPath, ...conductorArgs(dir)], { encoding: 'utf8' });
+  assert.ok(Number(r.stdout.trim()) > 0, 'conductor restarted');
+  await page.waitForSelector('[data-testid=api-down]', { state: 'detached', timeout: 30_000 });
+  await until('r1 and r2 synchronized again', 30_000, async () => {
+    const s = await page.locator('.graph [data-router]').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
+    return s.join(',') === 'synchronized,synchronized';
+  });
+});
+
+test.run();
