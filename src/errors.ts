@@ -18,6 +18,7 @@ export const ErrorCodes = {
   SVR_ERR_ROUTER_STATE: 'The router is not in a state that allows this',
   SVR_ERR_ROUTER_INTERFACE: 'An interface of the router has no packet port',
   SVR_ERR_WORKER_START: 'A data-path worker thread could not start',
+  SVR_ERR_WORKER_TIMEOUT: 'A data-path worker thread did not answer in time (busy, hung or restarting)',
   SVR_ERR_CLI_OPTION: 'A command-line option is invalid',
   SVR_ERR_STEP_OPTIONS: 'A STEP (service and topology exchange) option is out of range',
   SVR_ERR_CONTROL_CONNECT: 'The node control socket could not be reached',

@@ -52,6 +52,8 @@ export interface DataPathInit {
   onEvents(events: readonly DpEvent[], worker: number): void;
   /** one line per event that matters (a worker thread's error) */
   log(event: string, fields: Record<string, string | number | boolean>): void;
+  /** an alarm condition of the data path became active or cleared (worker-restarted) */
+  alarm(name: string, source: string, o: { active: boolean; detail?: string }): void;
 }
 
 export interface DataPathHost {

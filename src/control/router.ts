@@ -134,7 +134,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
-      onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log,
+      onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log, alarm: (n, src, o) => this.alarm(n, src, o),
     });
     this.published.reset(this.tablesNow);
     // every path starts down; static liveness brings each up at start() (path.up)

@@ -164,6 +164,8 @@ export class SessionTable {
   signedAt!: Float64Array;
   /** incremented on every reuse of a row, so control can tell a stale reference */
   gen!: Uint32Array;
+  /** where the generations of new rows start (a restarted worker: its predecessor's rows stay stale) */
+  private genBase = 0;
   /** the expiry wheel: next/previous row in the same slot, the slot (-1: none) and when it is due */
   dueNext!: Int32Array;
   duePrev!: Int32Array;
@@ -240,6 +242,7 @@ export class SessionTable {
     this.bytesRev = grow(this.bytesRev, Float64Array);
     this.signedAt = grow(this.signedAt, Float64Array);
     this.gen = grow(this.gen, Uint32Array);
+    this.gen.fill(this.genBase, old);
     this.dueNext = grow(this.dueNext, Int32Array);
     this.duePrev = grow(this.duePrev, Int32Array);
     this.dueSlot = grow(this.dueSlot, Int32Array);
@@ -340,6 +343,12 @@ export class SessionTable {
   /** At most `rows` sessions from now on (fewer than are active: new ones are refused until enough end). */
   setLimit(rows: number): void {
     this.limit = Math.max(1, Math.floor(rows));
+  }
+
+  /** Row generations start at `base` from now on (an empty table: a worker thread that replaces one that died). */
+  startGenerations(base: number): void {
+    this.genBase = base >>> 0;
+    this.gen.fill(this.genBase);
   }
 
   /** A fresh row (zeroed counters, new generation), or -1 when the table holds `limit` sessions. */

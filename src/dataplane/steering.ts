@@ -38,6 +38,11 @@ export function createSteering(workers: number, entries = 1 << 17): SteeringShar
   return { tables: Array.from({ length: workers }, () => new SharedArrayBuffer((1 + cap * SLOT_WORDS) * 4)), capacity: cap };
 }
 
+/** Empties worker `index`'s table (the worker host, after that worker's thread ended: nobody writes it). */
+export function clearSteering(shared: SteeringShared, index: number): void {
+  new Int32Array(shared.tables[index]!).fill(0);
+}
+
 function hashWords(k: ArrayLike<number>, at: number, kw: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < kw; i++) {

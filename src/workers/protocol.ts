@@ -30,6 +30,10 @@ export interface WorkerInit {
   io: WorkerIo;
   /** session.counters period, ms (undefined: the data path's default) */
   sessionCountersMs: number | undefined;
+  /** how many threads of this index ended before this one: its rows' generations start at restarts << 24 */
+  restarts: number;
+  /** answer the `crash` test hook (WorkerHostOptions.testHooks) */
+  testHooks: boolean;
 }
 
 /** A plugin for the workers' data paths: module specifier already resolved to an import() argument. */
@@ -44,7 +48,7 @@ export interface WorkerPluginSpec {
 export type ToWorker =
   | { t: 'peers'; ports: { index: number; port: MessagePort }[] }
   | { t: 'channels'; ports: { interface: string; port: MessagePort }[] }
-  | { t: 'start' }
+  | { t: 'start'; id: number }
   | { t: 'routing'; service: number; paths: number[]; refused: boolean; resiliency: number }
   | { t: 'probe'; row: number; gen: number }
   | { t: 'remove'; row: number; gen: number; reason: CloseReason }
@@ -56,10 +60,12 @@ export type ToWorker =
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
   | { t: 'sweep' }
+  /** test hook (WorkerInit.testHooks): end the thread with an uncaught error, or stop answering (a busy loop) */
+  | { t: 'crash'; how: 'throw' | 'hang' }
   | { t: 'stop'; id: number };
 
 export type FromWorker =
-  | { t: 'ready'; index: number; error?: string }
+  | { t: 'ready'; id: number; index: number; error?: string }
   | { t: 'events'; index: number; events: DpEvent[] }
   | { t: 'counterNames'; index: number; names: string[] }
   /** every second: session tallies and the keys of each path (tables order) */

@@ -50,6 +50,8 @@ const dp = new Dataplane({
   },
 });
 
+dp.ctx.sessions.startGenerations(init.restarts * 0x0100_0000);
+
 const plugins = new PluginHost({ parts: 'dataplane', routerName: init.routerName, dataplane: dp });
 
 let names = 0;
@@ -91,6 +93,7 @@ async function handle(m: ToWorker): Promise<void> {
   switch (m.t) {
     case 'peers':
       for (const { index, port } of m.ports) {
+        peers.get(index)?.close(); // that worker's thread was replaced: its new port
         peers.set(index, port);
         port.on('message', (h: { ifIndex: number; data: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; count: number }) =>
           dp.receiveHandoff(h.ifIndex, h.data, h.offsets, h.lengths, h.count));
@@ -108,10 +111,17 @@ async function handle(m: ToWorker): Promise<void> {
     case 'start':
       try {
         start();
-        post({ t: 'ready', index: init.index });
+        post({ t: 'ready', id: m.id, index: init.index });
       } catch (e) {
-        post({ t: 'ready', index: init.index, error: e instanceof Error ? e.message : String(e) });
+        post({ t: 'ready', id: m.id, index: init.index, error: e instanceof Error ? e.message : String(e) });
       }
+      break;
+    case 'crash':
+      if (!init.testHooks) break;
+      if (m.how === 'hang') for (;;) { /* a thread that stops answering: the host's watchdog ends it */ }
+      setImmediate(() => {
+        throw new Error(`worker ${init.index}: crash test hook`);
+      });
       break;
     case 'routing':
       dp.ctx.servicePaths.set(m.service, m.paths, m.refused, m.resiliency);
