@@ -334,6 +334,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       }
     }
     const stages = this.pluginStages();
+    for (const key of this.disabledStages) {
+      // loaded again: a failed or disabled stage runs anew (its alarm source is "<plugin> <stage>")
+      const [plugin, stage] = key.split('\n') as [string, string];
+      for (const name of ['security-function-failed', 'plugin-disabled']) this.alarm(name, `${plugin} ${stage}`, { active: false });
+    }
     this.disabledStages.clear();
     failures.push(...this.missingChainStages(chains, new Set(stages.map((s) => s.name))));
     for (const p of local.loaded) {
@@ -567,7 +572,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     fanOutEvents(events, {
       tables: this.tablesNow, events: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log, alarm: this.alarm, now: this.clock,
       disabled: (plugin, stage) => {
-        const key = `${plugin}/${stage}`;
+        const key = `${plugin}\n${stage}`;
         if (this.disabledStages.has(key)) return false;
         this.disabledStages.add(key);
         return true;

@@ -61,6 +61,7 @@ test('the firewall stage made to throw: its traffic is dropped (counted), an ala
     stage.run = run;
     assert.equal(await lab.r1.applyPlugins([builtin('firewall', {})], CHAIN), []);
     assert.is(await echoes(lab, 5, 40002), 5, 'loaded again: forwarded');
+    assert.equal(rec.alarms.filter((a) => a.name === 'security-function-failed').map((a) => a.active), [true, false], 'alarm cleared');
   } finally {
     await lab.close();
   }
