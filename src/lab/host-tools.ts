@@ -39,6 +39,7 @@ export const HOST_TOOLS = {
   nfcapd: { pkg: 'nfdump', usedBy: 'IPFIX collector (telemetry tests, svr lab up --collector)' },
   nfdump: { pkg: 'nfdump', usedBy: 'reads what nfcapd collected (telemetry tests)' },
   tshark: { pkg: 'tshark', usedBy: 'decodes IPFIX templates and enterprise elements (telemetry tests)' },
+  prometheus: { pkg: 'prometheus', usedBy: 'scrapes the nodes\' /metrics (visibility end-to-end test)' },
   chromium: { pkg: 'chromium', usedBy: 'headless browser driving the web UI (web UI tests, npm run screenshots)' },
 } as const satisfies Record<string, HostTool>;
 

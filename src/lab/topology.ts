@@ -21,8 +21,10 @@ export type PluginRole = (typeof PLUGIN_ROLES)[number];
 export type ConductorRole = 'conductor';
 /** The namespace of `svr lab up --collector`'s IPFIX collector (lab/collector.ts). */
 export type CollectorPlace = 'collector';
+/** The N-router lab's namespaces (lab/fabric.ts): routers r<i>, their hosts h<i>, the shared WAN. */
+export type FabricRole = `r${number}` | `h${number}` | 'wan';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole | ConductorRole | CollectorPlace;
+export type Place = Role | LinkRole | PluginRole | ConductorRole | FabricRole | CollectorPlace;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';

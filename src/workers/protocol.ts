@@ -4,7 +4,7 @@
  */
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
-import type { SessionSummary, SessionTally } from '../dataplane/views.js';
+import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SteeringShared } from '../dataplane/steering.js';
 
@@ -59,6 +59,7 @@ export type ToWorker =
   | { t: 'config'; config: unknown; generation: number }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
+  | { t: 'sessionPage'; id: number; query: SessionPageQuery; rowBits: number }
   | { t: 'sweep' }
   /** test hook (WorkerInit.testHooks): end the thread with an uncaught error, or stop answering (a busy loop) */
   | { t: 'crash'; how: 'throw' | 'hang' }
@@ -71,6 +72,7 @@ export type FromWorker =
   /** every second: session tallies and the keys of each path (tables order) */
   | ({ t: 'stats'; index: number; keys: (PathKeyStatus | null)[] } & SessionTally)
   | { t: 'sessions'; id: number; index: number; rows: SessionSummary[] }
+  | { t: 'sessionPage'; id: number; index: number; rows: SessionPageRow[] }
   | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string; failClosed?: boolean }[]; stages: { name: string; disabled: boolean }[] }
   | { t: 'stopped'; id: number; index: number }
   | { t: 'error'; index: number; message: string };

@@ -22,12 +22,12 @@
  *   await router.start();
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
-import type { DataPathHost, DataPathInit, ServiceChains, StageView } from '../control/data-path-host.js';
+import type { DataPathHost, DataPathInit, ServiceChains, StageView, ThreadLoad } from '../control/data-path-host.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { clearSteering, createSteering, type SteeringShared } from '../dataplane/steering.js';
 import { sessionLimit } from '../dataplane/session-table.js';
-import type { SessionSummary, SessionTally } from '../dataplane/views.js';
+import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
@@ -229,6 +229,7 @@ export class WorkerHost implements DataPathHost {
       case 'counterNames': w.names = m.names; break;
       case 'stats': w.stats = m; w.keys = m.keys; break;
       case 'sessions': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
+      case 'sessionPage': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
       case 'plugins': this.requests.answer(m.id, m.index, m); break;
       case 'stopped': this.requests.answer(m.id, m.index, m); break;
       case 'ready': this.requests.answer(m.id, m.index, m); break;
@@ -434,9 +435,33 @@ export class WorkerHost implements DataPathHost {
     const asked = this.runningWorkers();
     const a = await this.requests.ask<(SessionSummary & { worker: number })[]>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'sessions', id }); });
     if (a.missing.length > 0) {
-      throw new SvrError('SVR_ERR_WORKER_TIMEOUT', `worker ${a.missing.join(', ')} of router ${this.routerName} did not list its sessions within ${WORKER_TIMEOUTS.sessions} ms (busy or hung: a worker silent for ${UNRESPONSIVE_MS / 1000} s is restarted); try again`);
+      throw this.sessionsTimeout(a.missing);
     }
     return [...a.answers.values()].flat().sort((x, y) => y.ageMs - x.ageMs);
+  }
+
+  private sessionsTimeout(missing: readonly number[]): SvrError {
+    return new SvrError('SVR_ERR_WORKER_TIMEOUT', `worker ${missing.join(', ')} of router ${this.routerName} did not list its sessions within ${WORKER_TIMEOUTS.sessions} ms (busy or hung: a worker silent for ${UNRESPONSIVE_MS / 1000} s is restarted); try again`);
+  }
+
+  /** Each worker's first `limit` rows after the cursor, merged in order: at most workers x limit summaries made. */
+  async sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker: number })[]> {
+    const asked = this.runningWorkers();
+    const a = await this.requests.ask<(SessionPageRow & { worker: number })[]>(asked, WORKER_TIMEOUTS.sessions, (id) => {
+      for (const w of asked) this.post(w, { t: 'sessionPage', id, query: q, rowBits: ROW_BITS });
+    });
+    if (a.missing.length > 0) {
+      throw this.sessionsTimeout(a.missing);
+    }
+    return [...a.answers.values()].flat().sort((x, y) => x.createdMs - y.createdMs || x.row - y.row).slice(0, q.limit);
+  }
+
+  threadLoad(): ThreadLoad[] {
+    return this.threads.map((w) => {
+      if (w.state === 'ended') return { activeMs: 0, idleMs: 0 }; // being replaced
+      const u = w.worker.performance.eventLoopUtilization();
+      return { activeMs: u.active, idleMs: u.idle };
+    });
   }
 
   tally(): SessionTally & { perWorker: number[] } {
