@@ -314,8 +314,9 @@ export interface Management {
   tokens: ApiToken[];
   /** `token` (default): /metrics needs a token like the REST routes; `none`: /metrics is open */
   metricsAuth: 'token' | 'none';
-  /** sessions the session-table alarm measures against: raised at 90 %, cleared at 80 % (default 1,000,000) */
-  sessionCapacity: number;
+  /** sessions the session-table alarm measures against: raised at 90 %, cleared at 80 % (default: the
+   *  sessions the router holds at most, its `session-capacity` or sized from memory) */
+  sessionCapacity?: number;
 }
 
 export interface Authority {

@@ -25,7 +25,7 @@ import { ConfigError, SvrError } from '../errors.js';
 import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
-import { createRouter, Router } from '../control/router.js';
+import { createRouter, Router, type ObserveAlarm } from '../control/router.js';
 import type { FiveTuple, RouterEvent } from '../control/events.js';
 import { SHOW_WHAT, type ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
@@ -44,6 +44,7 @@ import { observationDomainOf } from '../model/read-telemetry.js';
 import { Gate } from '../api/http/app.js';
 import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
+import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
 
 export interface NodeOptions {
@@ -298,12 +299,19 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     if (o.store === undefined) await store.close();
   };
   const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
+  // the router's own alarms (security functions, workers, key exchange) go to the node's registry once it is
+  // there; before (plugins loading at start), to the log
+  let alarms: NodeAlarms | undefined;
+  const observeAlarm: ObserveAlarm = (name, source, a) => {
+    if (alarms !== undefined) alarms.routerAlarm(name, source, a);
+    else if (a.active === true) logInfo('alarm.raised', { alarm: name, source, ...(a.detail ? { detail: a.detail } : {}) });
+  };
   const workers = o.workers ?? 1;
   let opened: OpenedInterface[] = [];
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo, o.stepRepository);
+      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo, observeAlarm, o.stepRepository);
     } catch (e) {
       await closeStore();
       throw e;
@@ -318,7 +326,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     }
     try {
       router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
-        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
+        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, observeAlarm, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
       });
     } catch (e) {
       for (const x of opened) x.port.close();
@@ -330,6 +338,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const visibility = startVisibility(router, {
     name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
   });
+  alarms = visibility.alarms;
   let records: NodeRecords;
   try {
     records = await startRecords(router, store, config, o.name, logInfo, (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail));
@@ -398,12 +407,12 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
 async function startRouterOverWorkers(
   config: SvrConfig, configPath: string, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
-  log: (e: string, f: Record<string, string | number | boolean>) => void, stepRepository: StepRepositoryClient | undefined,
+  log: (e: string, f: Record<string, string | number | boolean>) => void, observeAlarm: ObserveAlarm, stepRepository: StepRepositoryClient | undefined,
 ): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
-  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, ...(stepRepository === undefined ? {} : { stepRepository }) });
+  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, observeAlarm, ...(stepRepository === undefined ? {} : { stepRepository }) });
   try {
     await loadPlugins(router, configPath, name, log); // into every worker, before the first packet
   } catch (e) {
