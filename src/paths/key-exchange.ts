@@ -301,8 +301,8 @@ export class PathKeyExchange {
     const keys = ex.initiator ? p.initiated : p.responder;
     if (keys === undefined || keys.localIndex !== ex.localIndex) return;
     if (ex.initiator) p.initiated = undefined;
-    const rx = material(keys.localIndex, keys.receive, p.cfg.metaLength);
-    const tx = activate ? { tx: material(keys.remoteIndex, keys.send, p.cfg.metaLength) } : {};
+    const rx = pathKeyMaterial(keys.localIndex, keys.receive, p.cfg.metaLength);
+    const tx = activate ? { tx: pathKeyMaterial(keys.remoteIndex, keys.send, p.cfg.metaLength) } : {};
     const now = this.driver.now();
     this.driver.setKeys(path, { ...tx, rx }, now, overlapMs);
     if (activate) p.keysAt = now; // keys of our own initiation: we send with them now
@@ -314,7 +314,7 @@ export class PathKeyExchange {
     if (keys === undefined || keys.localIndex !== localIndex) return;
     p.responder = undefined;
     const now = this.driver.now();
-    this.driver.setKeys(path, { tx: material(keys.remoteIndex, keys.send, p.cfg.metaLength) }, now, overlapMs);
+    this.driver.setKeys(path, { tx: pathKeyMaterial(keys.remoteIndex, keys.send, p.cfg.metaLength) }, now, overlapMs);
     p.keysAt = now;
   }
 
@@ -367,7 +367,7 @@ function exchanged(k: SessionKeys): ExchangedKeys {
 }
 
 /** Data-path keys of one direction: key id = the receiver's index's low byte, Security ID = the index. */
-function material(index: number, traffic: Uint8Array, metaLength: number): PathKeyMaterial {
+export function pathKeyMaterial(index: number, traffic: Uint8Array, metaLength: number): PathKeyMaterial {
   const { hmacKey, metaKey } = dataPathKeys(traffic, metaLength);
   return { keyId: index & 0xff, securityId: index, hmacKey, ...(metaKey !== undefined ? { metaKey } : {}) };
 }
