@@ -246,7 +246,7 @@ export class WorkerHost implements DataPathHost {
     for (let p = 0; p < (this.tables?.paths.length ?? 0); p++) this.retiredRx[p]! += w.pathRx[p]!;
     if (this.stopping || !this.started) return;
     this.log('worker.exited', { worker: w.index, code });
-    this.alarm('worker-restarted', `worker ${w.index}`, { active: true, detail: `its thread ended (exit code ${code}); its sessions are lost` });
+    this.alarm('worker-restarted', `worker ${w.index}`, { active: true, detail: `its thread ended (exit code ${code})` });
     const now = Date.now();
     const recent = (this.restartTimes[w.index] ?? []).filter((t) => now - t < 60_000);
     recent.push(now);
