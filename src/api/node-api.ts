@@ -6,6 +6,7 @@
  * Routes (all JSON but /metrics; a bearer token unless marked public, admin where marked):
  *   GET  /api/v1/health (public)          GET /api/v1/sessions?limit&cursor&tenant&service
  *   GET  /api/v1/peers[/:name]            GET /api/v1/services[/:name]      GET /api/v1/tenants[/:name]
+ *   GET  /api/v1/security
  *   GET  /api/v1/stats                    GET /api/v1/alarms                GET /api/v1/events?since&after&limit
  *   GET  /api/v1/config                   POST /api/v1/config/reload (admin)
  *   GET  /api/v1/plugins                  GET /metrics (public with metrics-auth: none)
