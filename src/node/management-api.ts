@@ -1,6 +1,7 @@
 /**
  * The node's management API over its life: started with the node when its router has a `management`
- * block, changed at each config reload, closed with the node.
+ * block, changed at each config reload, closed with the node. It serves the web UI's files at `/` too
+ * (the page then shows this node alone, with a token of the block).
  *
  * `prepareManagement(block)` reads the files the block names (token files, TLS certificate and key) and refuses
  * the config (SVR_ERR_CONFIG_INVALID with the path of each unreadable file) before anything changes;
@@ -19,6 +20,7 @@ import type { ApiApp } from '../api/http/app.js';
 import { StaticTokens, type Role } from '../api/http/auth.js';
 import type { NodeApiContext } from '../api/context.js';
 import { buildNodeApi } from '../api/node-api.js';
+import { registerWebUi } from '../conductor/api/web-ui.js';
 
 /** A management block with its files read. */
 export interface PreparedManagement {
@@ -136,6 +138,13 @@ export class ManagementApi {
     const m = p.management;
     const app = await buildNodeApi({ ...this.context, metricsAuth: m.metricsAuth }, {
       auth: this.auth, log: this.log, ...(p.tls !== undefined ? { tls: { key: p.tls.key, cert: p.tls.cert } } : {}),
+    });
+    // the web UI's files (docs/web-ui.md), as the conductor serves them: public, the page logs in with a token
+    await app.register(async (ui) => {
+      ui.addHook('onRoute', (route) => {
+        route.config = { ...route.config, access: 'public' };
+      });
+      await registerWebUi(ui);
     });
     try {
       await app.listen({ host: m.address, port: m.port });

@@ -40,6 +40,8 @@ import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
 import { explainRecorded, type SessionExplanation } from './explain-session.js';
 import { startRecords, type NodeRecords } from './records.js';
+import type { HistoryPage, HistoryQuery } from '../telemetry/history/query.js';
+import type { SessionRecord } from '../telemetry/record.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
 import { Gate } from '../api/http/app.js';
 import type { NodeStats } from '../api/schemas.js';
@@ -118,12 +120,22 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload('control socket');
       case 'show': return this.show(req.what, req.since);
-      case 'history': return this.records.sessions.query(req.query);
-      case 'session': return (await this.records.sessions.get(req.sessionId)) ?? null;
+      case 'history': return this.sessionHistory(req.query);
+      case 'session': return (await this.sessionRecord(req.sessionId)) ?? null;
       case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
       case 'plugin-store': return this.store.pluginEntries(req.plugin, { ...(req.prefix !== undefined ? { prefix: req.prefix } : {}), ...(req.limit !== undefined ? { limit: req.limit } : {}) });
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `unknown method ${(req as { method: string }).method}`);
     }
+  }
+
+  /** One page of the session history (SVR_ERR_HISTORY_QUERY names a bad parameter; SVR_ERR_HISTORY_STORE: kept off). */
+  sessionHistory(q: HistoryQuery): Promise<HistoryPage> {
+    return this.records.sessions.query(q);
+  }
+
+  /** The latest record of a session in the history, if it has one. */
+  sessionRecord(sessionId: string): Promise<SessionRecord | undefined> {
+    return this.records.sessions.get(sessionId);
   }
 
   private async show(what: string, since: number | undefined): Promise<unknown> {

@@ -6,6 +6,9 @@
  * profile. The lab's conductor has its own CA, which this browser does not trust: certificate errors are
  * ignored for this origin only.
  *
+ * Live updates come from the conductor's GraphQL subscriptions (the header's feed state says `push`);
+ * when the conductor is gone, the views poll again (the banner), and the feed comes back with it.
+ *
  * With SVR_UI_SCREENSHOTS=<dir> (npm run screenshots: docs/web-ui) each page is saved at 1280x800, and
  * the fabric at 390x844 (a phone).
  */
@@ -37,6 +40,8 @@ const downSync = (): void => {
 let browser: Browser;
 let page: Page;
 let password = '';
+/** the download's session (r1's id) and the path it took, for the history search */
+let downloaded: { id: string; path: string } | undefined;
 
 /** /usr/bin/chromium in the conductor's namespace (playwright talks to it over the pipes it inherits). */
 function chromiumInNamespace(): string {
@@ -131,8 +136,28 @@ test('a wrong password shows an error and no data; the right one shows the fabri
   await shot('router');
 });
 
+test('live updates: the page subscribes over GraphQL (graphql-transport-ws, the login\'s token); views with pushed topics stop polling', async () => {
+  const frames: string[] = [];
+  page.on('websocket', (ws) => {
+    if (ws.url().endsWith('/api/v1/graphql')) ws.on('framereceived', (f) => void frames.push(String(f.payload)));
+  });
+  await page.goto(`${BASE}/#/alarms`);
+  await page.reload();
+  await page.waitForSelector('[data-testid=live-feed][data-state=push]', { timeout: 10_000 });
+  assert.ok(frames.some((f) => f.includes('"connection_ack"')), 'the conductor accepted the token');
+  await until('a pushed path sample', 10_000, async () => frames.some((f) => f.includes('"type":"next"') && f.includes('"id":"paths"')));
+  const polled: string[] = [];
+  const count = (r: { url(): string }) => void (new URL(r.url()).pathname === '/api/v1/alarms' && polled.push(r.url()));
+  page.on('request', count);
+  await page.waitForTimeout(6000);
+  page.off('request', count);
+  // polling would ask 3 times in 6 s; pushed, only the 10 s safety poll may ask
+  assert.ok(polled.length <= 1, `${polled.length} requests of /api/v1/alarms in 6 s`);
+});
+
 test('svr lab impair --path 1 --delay 50ms: the latency chart of path 1 rises within 10 s; path 2 stays low', async () => {
   await page.goto(`${BASE}/#/paths?router=r1`);
+  await page.waitForSelector('[data-testid=live-feed][data-state=push]', { timeout: 10_000 });
   const before = await until('a latency sample of path 1', 15_000, () => latestLatency(PATH1));
   assert.ok(before < 10, `path 1 before: ${before} ms`);
   await impair(['--path', '1', '--delay', '50ms']);
@@ -184,8 +209,31 @@ test('a download in the lab shows in the live sessions with its tenant, service 
   assert.match(detail, 'Waypoint 5-tuple');
   assert.match(detail, path![1] === 'wan0' ? ' 198.18.12.1:' : ' 198.18.13.1:', 'the SVR waypoint 5-tuple of the path');
   await shot('session');
+  downloaded = { id: id!, path: path![1]! };
   const done = await download;
   assert.is(done.stdout, '200', show(done));
+});
+
+test('after the download ends, the history search finds it (r1\'s own history, asked through the conductor); "denied only" leaves it out', async () => {
+  assert.ok(downloaded !== undefined, 'the download of the previous test');
+  await page.goto(`${BASE}/#/sessions?tab=history`);
+  await page.fill('[data-testid=history-filters] input[name=tenant]', 'engineering');
+  await page.fill('[data-testid=history-filters] input[name=service]', 'web');
+  await page.fill('[data-testid=history-filters] input[name=source]', '198.18.1.0/24');
+  await page.selectOption('[data-testid=history-filters] select[name=range]', '10m');
+  await page.click('[data-testid=history-filters] button[type=submit]');
+  const row = `[data-testid=history-sessions] tr[data-session="${downloaded!.id}"][data-router=r1]`;
+  const text = await until('the ended download in the history', 30_000, async () => (await page.locator(row).innerText({ timeout: 1000 }).catch(() => '')) || undefined);
+  assert.match(text, /r1\s+\S+\s+ingress\s+engineering\s+web/);
+  assert.match(text, 'tcp 198.18.1.10:');
+  assert.match(text, `${downloaded!.path}->r2/${downloaded!.path}`, 'the path it used');
+  assert.match(text, 'fin-rst');
+  assert.match(page.url(), 'service=web');
+  await shot('session-history');
+  await page.check('[data-testid=history-filters] input[name=denied]');
+  await page.click('[data-testid=history-filters] button[type=submit]');
+  await until('the denied-only search answered', 15_000, async () => page.url().includes('closeReason=denied') && (await page.locator('[data-testid=history-sessions]').count()) === 1);
+  assert.is(await page.locator(row).count(), 0, 'the download was not denied');
 });
 
 test('config: an error cannot be committed (its line and field show); a new service is diffed, committed, applied by both routers, then rolled back', async () => {
@@ -290,12 +338,14 @@ test('the conductor down: a banner says so; it comes back: the page recovers by 
   await page.waitForSelector('[data-testid=routers] tr[data-router=r1]');
   process.kill(pidOf('conductor'), 'SIGKILL');
   await page.waitForSelector('[data-testid=api-down]', { timeout: 10_000 });
+  assert.is(await page.locator('[data-testid=live-feed]').getAttribute('data-state'), 'polling', 'the feed is lost: the views poll');
   assert.match(await page.locator('[data-testid=api-down]').innerText(), 'The API does not answer');
   await shot('api-down');
   const log = join(dir, 'conductor-again.log');
   const r = spawnSync('sh', ['-c', `ip netns exec ${NS.conductor} "$@" > ${log} 2>&1 & echo $!`, 'sh', process.execPath, ...conductorArgs(dir)], { encoding: 'utf8' });
   assert.ok(Number(r.stdout.trim()) > 0, 'conductor restarted');
   await page.waitForSelector('[data-testid=api-down]', { state: 'detached', timeout: 30_000 });
+  await page.waitForSelector('[data-testid=live-feed][data-state=push]', { timeout: 10_000 });
   await until('r1 and r2 synchronized again', 30_000, async () => {
     const s = await page.locator('.graph [data-router]').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
     return s.join(',') === 'synchronized,synchronized';

@@ -37,6 +37,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/visibility.test': [...LAB, 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/web-ui.test': [...LAB, 'chromium'],
+  'e2e/web-ui-node.test': [...LAB, 'chromium'],
   'e2e/visibility-api.test': [...LAB, 'prometheus'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],

@@ -2,7 +2,9 @@
  * The svrouter web UI: one page, served by the conductor (the whole fabric) or by a single node (its own
  * state), talking to the API of the origin it came from. Flow: find out which API this is, log in
  * (conductor: user and password; node: a bearer token), then the pages by hash route. The banner says
- * when the API does not answer; every view keeps polling, so the page recovers by itself.
+ * when the API does not answer; every view keeps polling, so the page recovers by itself. At the
+ * conductor, its GraphQL subscriptions push the changes (graphql-feed.ts), and the views poll only as a
+ * safety net while they arrive; the header says which.
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -10,6 +12,8 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { apiDown, currentSession, detectBackend, logout, onChange, type Backend } from './api.js';
 import { useRoute, type Route } from './route.js';
+import { setLiveFeed, useFeedState } from './live.js';
+import { GraphqlFeed } from './graphql-feed.js';
 import { LoginPage } from './pages/login.js';
 import { FabricPage } from './pages/fabric.js';
 import { RouterPage } from './pages/router.js';
@@ -43,6 +47,28 @@ function Banner() {
   );
 }
 
+/** The conductor's subscriptions while logged in with `token` (none at a node). */
+function usePushFeed(backend: Backend | undefined, token: string | undefined): void {
+  useEffect(() => {
+    if (backend !== 'conductor' || token === undefined) return;
+    const feed = new GraphqlFeed(token);
+    setLiveFeed(feed);
+    return () => {
+      setLiveFeed(null);
+      feed.close();
+    };
+  }, [backend, token]);
+}
+
+function FeedState() {
+  const state = useFeedState();
+  return (
+    <span class={`feed ${state}`} data-testid="live-feed" data-state={state} title={state === 'push' ? 'changes are pushed (GraphQL subscriptions)' : 'the page polls every 2 s'}>
+      {state === 'push' ? 'live' : 'polling'}
+    </span>
+  );
+}
+
 function Page({ route, backend }: { route: Route; backend: Backend }) {
   const [first = 'fabric', second] = route.parts;
   switch (first) {
@@ -67,6 +93,7 @@ function App() {
     return () => (stop = true);
   }, [backend]);
   const session = currentSession();
+  usePushFeed(backend, session?.token);
   if (backend === undefined) {
     return (
       <main class="login">
@@ -89,7 +116,7 @@ function App() {
           ))}
         </nav>
         <span class="user">
-          {session.user} ({session.role}) <button type="button" onClick={() => logout(null)}>Log out</button>
+          <FeedState /> {session.user} ({session.role}) <button type="button" onClick={() => logout(null)}>Log out</button>
         </span>
       </header>
       <Banner />

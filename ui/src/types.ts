@@ -33,6 +33,8 @@ export interface SessionsReply {
 export interface HistoryReply {
   records: SessionRecord[];
   routers: Record<string, string>;
+  /** routers with more records than this page */
+  more: string[];
 }
 
 export interface SessionViews {

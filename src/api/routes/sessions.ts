@@ -28,6 +28,7 @@ export function registerSessionRoutes(app: ApiApp, ctx: NodeApiContext): void {
     }));
     return { items: page.sessions, ...(page.next !== undefined ? { next: `${page.next.createdMs}_${page.next.row}` } : {}) };
   });
+
 }
 
 function unknown(parameter: string, value: string, known: readonly string[]): SvrError {

@@ -36,7 +36,10 @@ const SessionsQuery = Type.Object({
 const HistoryQuery = Type.Object({
   router: Type.Optional(Name), tenant: Type.Optional(Name), service: Type.Optional(Name), application: Type.Optional(Name), path: Type.Optional(Name),
   source: Type.Optional(Type.String({ maxLength: 64, description: 'the client address or prefix' })), destination: Type.Optional(Type.String({ maxLength: 64, description: 'the server address or prefix' })),
-  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })), ...Range, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'per router' })),
+  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  closeReason: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'why the sessions ended: idle, fin-rst, denied (first packets refused), path-lost, admin, handshake-failed, replaced, config, shutdown (checked by the router)' })),
+  from: Type.Optional(Type.Integer({ minimum: 0, description: 'end time, epoch ms; default: all' })), to: Type.Optional(Type.Integer({ minimum: 0, description: 'end time, epoch ms; default now' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'per router' })),
 }, { additionalProperties: false });
 const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -89,13 +92,18 @@ export function registerFabricRoutes(app: FastifyInstance, ctx: ApiContext): voi
   });
 
   app.get<{ Querystring: Static<typeof HistoryQuery> }>('/api/v1/sessions/history', {
-    ...read, schema: { summary: 'Ended sessions from every connected router\'s history (or one\'s), newest first', querystring: HistoryQuery, response: { 200: Type.Object({ records: Type.Array(Loose), routers: PerRouter }), ...errors } },
+    ...read, schema: {
+      summary: 'Ended sessions from every connected router\'s history (or one\'s), newest first: one page of each router\'s (at most `limit` records, and a bounded read)',
+      querystring: HistoryQuery,
+      response: { 200: Type.Object({ records: Type.Array(Loose), routers: PerRouter, more: Type.Array(Name, { description: 'routers with more records than this page: narrow the filters or the time range' }) }), ...errors },
+    },
   }, async (req) => {
     const { router, ...query } = req.query;
     const answers = await askRouters(ctx, router, { what: 'history', query: { ...query, limit: query.limit ?? 100 } });
-    const records = answers.flatMap(([, a]) => ((a as { records?: { endMs: number }[] } | null)?.records ?? []));
+    const pages = answers.map(([r, a]) => [r, a as { records?: { endMs: number }[]; cursor?: string } | null] as const);
+    const records = pages.flatMap(([, p]) => p?.records ?? []);
     records.sort((x, y) => y.endMs - x.endMs);
-    return { records, routers: statusOf(answers) };
+    return { records, routers: statusOf(answers), more: pages.filter(([, p]) => p?.cursor !== undefined).map(([r]) => r) };
   });
 
   app.get<{ Params: Static<typeof SessionParams> }>('/api/v1/sessions/:id', {

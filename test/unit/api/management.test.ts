@@ -2,10 +2,10 @@
  * The node's management API over its life (node/management-api.ts) on real sockets: token files read and
  * refused by field path, HTTPS with a certificate made by openssl, tokens swapped in place at a reload, a
  * new listener for a new port (the old one closed), the old API kept when the new port is taken; and
- * `svr show ... --api https://... --ca --token-file` reading it (cli/api-client.ts).
+ * `svr show ... --api https://... --ca --token-file` reading it (cli/api-client.ts); the web UI's page at `/`.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import type { Management } from '../../../src/model/config.js';
 import type { ConfigProblem } from '../../../src/model/problems.js';
 import { ManagementApi, prepareManagement } from '../../../src/node/management-api.js';
 import { requires } from '../../support/prerequisites.js';
+import { WEB_UI_CSP, webUiDir } from '../../../src/conductor/api/web-ui.js';
 import { apiFixture, type ApiFixture } from './fixture.js';
 
 const test = requires(import.meta.url);
@@ -82,6 +83,21 @@ test('plain HTTP: listens, a token works; new tokens swap in place (same listene
   const closed = await fetch(`http://127.0.0.1:${first}/api/v1/health`).then(() => false, () => true);
   assert.ok(closed, 'the old listener is closed');
   assert.ok(logged.some((l) => l.startsWith('api.tokens')), logged.join('\n'));
+});
+
+test('the web UI\'s page without a token (its own strict CSP), as the conductor serves it; the API still needs one', async () => {
+  const page = await fetch(`${base()}/`);
+  const body = await page.text();
+  if (existsSync(join(webUiDir(), 'index.html'))) {
+    assert.is(page.status, 200, body);
+    assert.match(body, '<title>svrouter</title>');
+    assert.is(page.headers.get('content-security-policy'), WEB_UI_CSP);
+    assert.is((await fetch(`${base()}/app.js`)).status, 200);
+  } else {
+    assert.is(page.status, 503, 'no built UI in this checkout');
+    assert.match(body, 'npm run build');
+  }
+  assert.is((await get(`${base()}/api/v1/peers`)).status, 401);
 });
 
 test('metrics-auth none: /metrics without a token (a new listener), token still needed elsewhere', async () => {

@@ -121,7 +121,7 @@ class ReportingHost extends RecordingHost {
     if (this.sessions === undefined) throw new Error('no session table here');
     if (q.what === 'sessions') return this.sessions.slice(0, q.limit);
     if (q.what === 'session') return { live: this.sessions.find((s) => (s as { id: string }).id === q.sessionId) ?? null, record: null };
-    return { records: [{ sessionId: 'old', endMs: 5 }, { sessionId: 'older', endMs: 2 }] };
+    return { records: [{ sessionId: 'old', endMs: 5 }, { sessionId: 'older', endMs: 2 }], cursor: 'next-page' };
   }
 }
 
@@ -150,9 +150,10 @@ test('conductor: reports become path history; sessions are asked of each connect
 
   const one = await t.api<{ views: { router: string; live: { id: string } }[] }>('GET', '/api/v1/sessions/s2');
   assert.equal(one.views.map((v) => [v.router, v.live.id]), [['r1', 's2']]);
-  const hist = await t.api<{ records: { sessionId: string }[] }>('GET', '/api/v1/sessions/history?router=r1&service=web');
+  const hist = await t.api<{ records: { sessionId: string }[]; more: string[] }>('GET', '/api/v1/sessions/history?router=r1&service=web&closeReason=denied');
   assert.equal(hist.records.map((r) => r.sessionId), ['old', 'older']);
-  assert.equal(h1.asked.at(-1), { what: 'history', query: { service: 'web', limit: 100 } });
+  assert.equal(hist.more, ['r1'], 'r1 has more than one page');
+  assert.equal(h1.asked.at(-1), { what: 'history', query: { service: 'web', closeReason: 'denied', limit: 100 } });
 
   try {
     await t.api('GET', '/api/v1/sessions?router=r9');

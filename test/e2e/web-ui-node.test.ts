@@ -1,0 +1,106 @@
+/**
+ * The web UI of a single node, without a conductor: `svr lab up --paths 1` (no --conductor), whose routers
+ * serve their management API on 0.0.0.0:8443 in their namespaces. r1's API serves the page too; Debian's
+ * chromium, headless through playwright-core, runs in r1's namespace (as an operator's browser on its
+ * management network would), logs in with the lab's read-only token and sees r1 alone: a one-router
+ * fabric with its path to r2, a download in its live sessions and then in its session history, and the
+ * path's latency samples.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { LAB_API_TOKENS } from '../../src/lab/config.js';
+import { e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR } from './support.js';
+import { requires } from '../support/prerequisites.js';
+
+const PREFIX = E2E_PREFIX;
+const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1` };
+const BASE = 'http://127.0.0.1:8443';
+const PATH = 'r1/r2/wan0->r2/wan0';
+
+const test = requires(import.meta.url);
+const dir = e2eDir(test, `${PREFIX}-e2e-web-ui-node`, () => downSync());
+const env = { SVR_RUN_DIR: join(dir, 'run') };
+const labArgs = ['--prefix', PREFIX, '--dir', dir];
+
+const downSync = (): void => {
+  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+};
+
+let browser: Browser;
+let page: Page;
+
+async function until<T>(what: string, ms: number, f: () => Promise<T | undefined | false>): Promise<T> {
+  return pollUntil(what, ms, async () => {
+    const v = await f();
+    return v === false ? undefined : v;
+  });
+}
+
+test.before(async () => {
+  downSync();
+  const r = await svr(['lab', 'up', '--paths', '1', '--link-test-interval', '2', ...labArgs], env, 120_000);
+  assert.is(r.code, 0, show(r));
+  const wrapper = join(dir, 'chromium-in-r1-ns');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS.r1} /usr/bin/chromium "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  browser = await chromium.launch({
+    executablePath: wrapper,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  page.setDefaultTimeout(15_000);
+});
+
+test.after(async () => {
+  await browser?.close().catch(() => undefined);
+  const r = await svr(['lab', 'down', ...labArgs], env);
+  if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the node serves the page; a wrong token is refused; its read-only token shows r1 alone, its path to r2 up', async () => {
+  const res = await page.goto(`${BASE}/`);
+  assert.is(res?.status(), 200);
+  assert.match(res?.headers()['content-security-policy'] ?? '', "default-src 'none'");
+  await page.waitForSelector('input[name=token]');
+  assert.match(await page.locator('main.login h1').innerText(), 'svrouter node');
+  await page.fill('input[name=token]', 'not-a-token-of-this-node');
+  await page.click('button[type=submit]');
+  assert.match(await page.locator('[data-testid=login-error]').innerText(), 'This token is not valid here.');
+  await page.fill('input[name=token]', readFileSync(join(dir, LAB_API_TOKENS.read), 'utf8').trim());
+  await page.click('button[type=submit]');
+  await until('r1 with its path to r2 up', 30_000, async () => (await page.locator(`.graph [data-path="${PATH}"]`).getAttribute('data-state', { timeout: 1000 }).catch(() => null)) === 'good');
+  const routers = await page.locator('[data-testid=routers] tr[data-router]').evaluateAll((els) => els.map((e) => e.getAttribute('data-router')));
+  assert.equal(routers, ['r1'], 'only this node');
+  assert.is(await page.locator('[data-testid=live-feed]').getAttribute('data-state'), 'polling', 'a node has no push feed: the views poll');
+});
+
+test('a download shows in the node\'s live sessions with its tenant, service and path, then in its history; the path\'s latency is charted', async () => {
+  const download = exec('ip', ['netns', 'exec', NS.client, 'curl', '-s', '-o', '/dev/null', '--limit-rate', '1M', '-w', '%{http_code}', 'http://198.18.3.20/bytes/4000000'], { timeoutMs: 60_000 });
+  await page.goto(`${BASE}/#/sessions?service=web`);
+  const row = await until('the download in the live sessions', 15_000, async () => {
+    const text = await page.locator('[data-testid=live-sessions] tbody tr').first().innerText({ timeout: 1000 }).catch(() => '');
+    return text.includes('engineering') ? text : undefined;
+  });
+  assert.match(row, /r1\s+\S+\s+ingress\s+engineering\s+web/, 'the node names itself');
+  assert.match(row, 'r2 wan0->r2/wan0');
+  assert.match(row, 'tcp 198.18.1.10:');
+  const id = await page.locator('[data-testid=live-sessions] tbody tr').first().getAttribute('data-session');
+  const done = await download;
+  assert.is(done.stdout, '200', show(done));
+  await page.goto(`${BASE}/#/sessions?tab=history&service=web&range=10m`);
+  const ended = await until('the ended download in the node\'s history', 30_000, async () => (await page.locator(`[data-testid=history-sessions] tr[data-session="${id}"]`).innerText({ timeout: 1000 }).catch(() => '')) || undefined);
+  assert.match(ended, /r1\s+\S+\s+ingress\s+engineering\s+web/);
+  assert.match(ended, 'fin-rst');
+  await page.goto(`${BASE}/#/paths`);
+  const latency = await until('a latency sample of the path', 15_000, async () => {
+    const v = await page.locator(`[data-testid=chart-latencyMs] [data-series="${PATH}"]`).getAttribute('data-value', { timeout: 1000 }).catch(() => null);
+    return v === null || v === '' ? undefined : Number(v);
+  });
+  assert.ok(latency >= 0 && latency < 10, `latency ${latency} ms`);
+});
+
+test.run();
