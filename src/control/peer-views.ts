@@ -12,6 +12,8 @@ export interface PeerSummary {
     /** BFD state ('static' without BFD) and measured quality (after the first link test) */
     bfd: string; latencyMs?: number; jitterMs?: number; lossPct?: number; mos?: number;
     uptimeMs: number; flaps: number; holdDownMs: number; sessions: number;
+    /** age of the key this router sends with on the path, and (key-exchange: handshake) its rekeys so far */
+    keyAgeMs?: number; rekeys?: number;
   }[];
 }
 
@@ -22,6 +24,8 @@ export interface PeerViewSource {
   reachable(peer: string): boolean;
   isPathUp(path: number): boolean;
   sessionsOnPath(path: number): number;
+  /** the path's key: age of the tx key, rekeys (handshake paths) */
+  keys(pathName: string): { ageMs?: number; rekeys?: number };
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
@@ -42,7 +46,12 @@ export function peerSummaries(v: PeerViewSource): PeerSummary[] {
         ...(q?.latencyMs !== undefined ? { latencyMs: round(q.latencyMs), jitterMs: round(q.jitterMs ?? 0), lossPct: round(q.lossPercent ?? 0), mos: round(q.mos ?? 0) } : {}),
         uptimeMs: q?.uptimeMs ?? 0, flaps: q?.flaps ?? 0, holdDownMs: q?.holdDownRemainingMs ?? 0,
         sessions: v.sessionsOnPath(p),
+        ...keyFields(v.keys(path.name)),
       };
     }),
   }));
+}
+
+function keyFields(k: { ageMs?: number; rekeys?: number }): { keyAgeMs?: number; rekeys?: number } {
+  return { ...(k.ageMs !== undefined ? { keyAgeMs: k.ageMs } : {}), ...(k.rekeys !== undefined ? { rekeys: k.rekeys } : {}) };
 }

@@ -16,7 +16,7 @@ import { PluginChannels } from './plugin-channels.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
 import { RandomPool } from './random-pool.js';
-import { SessionTable } from './session-table.js';
+import { SessionTable, sessionLimit } from './session-table.js';
 import { WaypointPorts } from './waypoint-ports.js';
 import { ServicePaths } from './path-choice.js';
 import { ServiceFunctions } from './service-functions.js';
@@ -71,6 +71,8 @@ export class DataplaneContext {
   /** pathRx shared with control (workers) */
   private readonly sharedPathRx: Float64Array | null;
 
+  /** data paths of the router (worker threads), for the session limit */
+  private workers = 1;
   /** milliseconds (the data path's clock; tests simulate it) */
   readonly clock: () => number;
 
@@ -84,8 +86,15 @@ export class DataplaneContext {
     this.setTables(tables);
   }
 
+  /** This data path is one of `n` (worker threads): its share of the session capacity. */
+  setWorkers(n: number): void {
+    this.workers = n;
+    this.sessions.setLimit(sessionLimit(this.tables.sessionCapacity, n));
+  }
+
   setTables(t: ForwardingTables): void {
     const oldUp = this.pathUp;
+    this.sessions.setLimit(sessionLimit(t.sessionCapacity, this.workers));
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
     this.servicePaths.reset(t);

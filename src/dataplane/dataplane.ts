@@ -29,6 +29,7 @@ import { ServiceChainStage } from './stages/service-chain.js';
 import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
 import { sealMetadata } from './metadata-crypto.js';
 import { signPacket } from './sign.js';
+import { isHandshakeMessage } from '../crypto/handshake.js';
 import type { PathKeyMaterial } from './path-keys.js';
 import { expiryReason, outerProtocol, removeSession } from './session-ops.js';
 import { ROLE_INGRESS } from './session-table.js';
@@ -67,6 +68,9 @@ export interface DataplaneOptions {
 /** Default period of session.counters reports (the shortest interim record interval, 60 s). */
 export const SESSION_COUNTERS_MS = 60_000;
 
+/** Rows a sweep looks at, at most (~50-100 ns each, ~1-2 µs for one that expires). */
+export const SWEEP_BUDGET = 16_384;
+
 export class Dataplane {
   readonly ctx: DataplaneContext;
   graph: StageGraph;
@@ -102,6 +106,7 @@ export class Dataplane {
       this.ctx.sessions.ownership = own;
       this.ctx.waypoints.slice = { index: own.index, count: own.count };
       this.ctx.crypto.setWorker(own.index, own.count);
+      this.ctx.setWorkers(own.count);
     }
     this.ports = opts.ports;
     this.onEvents = opts.onEvents ?? (() => {});
@@ -199,7 +204,7 @@ export class Dataplane {
       new DecodeStage(ctx), new SteerStage(ctx), new HandoffStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
       new SvrAcceptStage(ctx), new SvrInStage(ctx), new ForwardLocalStage(ctx), new FunctionReturnStage(ctx),
       new ServiceChainStage(ctx, plugins.map((e) => e.fullName)),
-      ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx)),
+      ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx, e.failClosed === true)),
       new SvrOutStage(ctx),
     ];
     return new StageGraph(stages, ctx.counters);
@@ -297,18 +302,26 @@ export class Dataplane {
   }
 
   /**
-   * Expires idle sessions: visits up to `budget` rows per call (a coarse wheel over the table); and reports
-   * the totals of live sessions for interim records (reportCounters).
+   * Expires idle sessions: the rows of the expiry wheel's slots due by now, at most `budget` of them
+   * (session-table.ts); and reports the totals of live sessions for interim records (reportCounters).
+   * Returns true when due rows are left: the caller sweeps again soon (between batches), so expiry keeps
+   * up with any rate of new sessions.
    */
-  sweep(budget = 4096): void {
+  sweep(budget = SWEEP_BUDGET): boolean {
     const now = this.clock();
     const ctx = this.ctx;
-    ctx.sessions.sweep(now, budget, (r) => {
+    const more = ctx.sessions.sweep(now, budget, (r) => {
       ctx.counters.add(this.cExpired);
       removeSession(ctx, r, expiryReason(ctx, r), now);
     });
     this.reportCounters(now);
     this.flushEvents();
+    return more;
+  }
+
+  /** Sweeps until no due row is left (control's `router.sweep()`, tests). */
+  sweepAll(): void {
+    while (this.sweep()) { /* the next budget */ }
   }
 
   /**
@@ -380,9 +393,13 @@ export class Dataplane {
   /**
    * Sends a message on the path control channel: UDP waypoint:1280 -> peer waypoint:1280, signed with
    * the path's HMAC unless its policy is `disabled`. Used by BFD, link tests and STEP (control rate).
+   * Key-exchange messages travel unsigned, and only on a path whose keys they make (they authenticate
+   * themselves, and a peer that restarted has no keys to check a trailer with: docs/security.md).
    */
   sendPathMessage(path: number, payload: Uint8Array): boolean {
-    const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, CONTROL_PORT, payload, payload.length, true);
+    const handshake = isHandshakeMessage(payload, 0, payload.length);
+    if (handshake && this.ctx.tables.paths[path]?.keyExchange !== 'handshake') return false;
+    const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, CONTROL_PORT, payload, payload.length, !handshake);
     if (sent) this.ctx.counters.add(this.cPathMessages);
     return sent;
   }

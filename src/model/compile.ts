@@ -75,6 +75,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
   );
   return new RouterTables({
     generation,
+    sessionCapacity: router.sessionCapacity ?? 0,
     routerName: router.name,
     authority: authority.name,
     tenants,
@@ -108,6 +109,8 @@ function compilePath(authority: Authority, router: Router, link: PeerLink, id: n
     neighborhood: link.neighborhood,
     vector: link.vector,
     hmac,
+    keyExchange: policy.keyExchange,
+    rekeyIntervalMs: policy.rekeyInterval * 1000,
     // Both ends must accept the ports: the sender uses the intersection of the two ranges.
     portFrom: Math.max(link.local.portRange.from, link.remote.portRange.from),
     portTo: Math.min(link.local.portRange.to, link.remote.portRange.to),

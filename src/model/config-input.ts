@@ -39,6 +39,8 @@ export interface SecurityPolicyInput {
   keyVersion?: number;
   rekeyDelay?: number;
   keyExchange?: KeyExchange;
+  /** `handshake`: seconds between two key exchanges on a path; default 120 */
+  rekeyInterval?: number;
 }
 
 export interface TenantInput {
@@ -52,6 +54,8 @@ export interface PluginInput {
   use: string;
   /** the plugin's options, passed as written */
   with?: unknown;
+  /** when it fails: true lets traffic go on without it, false drops its traffic; default closed for security functions */
+  failOpen?: boolean;
 }
 
 export interface TransportInput {
@@ -186,6 +190,8 @@ export interface RouterInput {
   assetId?: string;
   /** IPFIX observation domain of this router's exports, 1-4294967295, unique; default position + 1 */
   observationDomainId?: number;
+  /** sessions this router holds at most (all its data-path threads); default sized from memory */
+  sessionCapacity?: number;
   interfaces: InterfaceInput[];
   /** `svr node`: the management API (REST, OpenAPI, /metrics); absent = no API */
   management?: ManagementInput;

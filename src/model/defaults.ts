@@ -26,6 +26,7 @@ export const SECURITY_POLICY_DEFAULTS: Readonly<Omit<SecurityPolicy, 'name' | 'k
   keyVersion: 1,
   rekeyDelay: 30,
   keyExchange: 'static',
+  rekeyInterval: 120,
 });
 
 export function builtinSecurityPolicy(): SecurityPolicy {
@@ -59,6 +60,6 @@ export const BFD_DEFAULTS: Readonly<BfdSettings> = Object.freeze({
 });
 
 /** The management API (`management` of a router): loopback, port 8443, a session capacity of a million. */
-export const MANAGEMENT_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8443, metricsAuth: 'token' as const, sessionCapacity: 1_000_000 });
+export const MANAGEMENT_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8443, metricsAuth: 'token' as const });
 /** Shortest accepted API token: 16 characters. */
 export const API_TOKEN_MIN_LENGTH = 16;

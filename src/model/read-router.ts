@@ -10,7 +10,7 @@ import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefi
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing'] as const;
+export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
 export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
@@ -32,6 +32,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.router, isRouterName);
   const assetId = r.optionalString(o, 'asset-id', path, NAME_RULES.plain, isPlainName);
+  const sessionCapacity = o['session-capacity'] === undefined ? undefined : r.integer(o, 'session-capacity', path, 16, 1_000_000_000, 0, ' sessions');
   const routerGroups = o['router-groups'] === undefined || o['router-groups'] === null ? undefined : readNames(o, 'router-groups', path, ctx);
   const interfaces = readList(ctx, o, 'interfaces', path, 'a list of interfaces', (v, p) => readInterface(v, p, ctx), true);
   if (Array.isArray(o['interfaces']) && o['interfaces'].length === 0) {
@@ -58,6 +59,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   }
   if (routerGroups !== undefined) router.routerGroups = routerGroups;
   if (assetId !== undefined) router.assetId = assetId;
+  if (sessionCapacity !== undefined) router.sessionCapacity = sessionCapacity;
   // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
   if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
   if (management !== undefined) router.management = management;

@@ -3,7 +3,10 @@
  * 1. must be TCP or UDP to this interface's waypoint -> else drop 'not-for-waypoint';
  * 2. the source waypoint must be a peer path of this interface -> else drop 'unknown-peer';
  * 3. UDP 1280 -> 1280 is the path control channel (BFD, link tests, STEP): after the HMAC check its
- *    payload is copied into a `path.message` event for control and the packet is consumed;
+ *    payload is copied into a `path.message` event for control and the packet is consumed. The one
+ *    exception: on a path whose keys come from the key exchange, a payload of exactly a handshake
+ *    message's shape travels unsigned (it authenticates itself; mac1 is checked before any work in
+ *    control), at most HANDSHAKE_RATE a second per path -> else drop 'handshake-rate';
  * 4. cookie first, then the trailer (fact sheet §4.1, docs/security.md): metadata packets are signed
  *    unless the path's policy is `disabled`; every packet is signed in `regular`/`time-based` mode. The
  *    key by the replay block's key id -> drop 'unknown-key'; the HMAC -> drop 'bad-hmac'; the counter
@@ -27,11 +30,16 @@ import type { DataplaneContext } from '../context.js';
 import { adjustChecksumForTail } from '../packet-ops.js';
 import { openMetadata } from '../metadata-crypto.js';
 import { VERIFY_BAD_TAG, VERIFY_OK, VERIFY_REPLAY, VERIFY_UNKNOWN_KEY, trailerLength, verifyPacket } from '../sign.js';
+import { isHandshakeMessage } from '../../crypto/handshake.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 /** UDP port of the path control channel between waypoints (BFD in SSR uses 1280). */
 export const CONTROL_PORT = 1280;
 const N_LOOKUP = 0, N_DROP = 1, N_CONSUMED = 1;
+/** Unsigned handshake messages handed to control per path: a token bucket (per second, burst). A
+ *  handshake needs 2-3 messages a rekey; the rest of a flood is dropped here, before any copy. */
+export const HANDSHAKE_RATE = 500;
+const HANDSHAKE_BURST = 100;
 
 export class WanVerifyStage implements Stage {
   readonly name = 'wan-verify';
@@ -48,6 +56,11 @@ export class WanVerifyStage implements Stage {
   private cReplayOld = 0;
   private cMeta = 0;
   private cMetaReason: number[] = [];
+  private cHandshakeIn = 0;
+  private cHandshakeRate = 0;
+  /** per path: handshake tokens left and when they were last refilled */
+  private tokens = new Float64Array(0);
+  private tokensAt = new Float64Array(0);
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -64,6 +77,29 @@ export class WanVerifyStage implements Stage {
     this.cReplayOld = i.counter('replay-too-old');
     this.cMeta = i.counter('drop-bad-metadata');
     this.cMetaReason = META_ERROR_NAMES.map((_, k) => { const name = badMetadataCounter(k); return name === undefined ? -1 : i.counter(name); });
+    this.cHandshakeIn = i.counter('handshake-messages-received');
+    this.cHandshakeRate = i.counter('drop-handshake-rate');
+  }
+
+  /** Takes a handshake token of path p (refilled at HANDSHAKE_RATE a second up to HANDSHAKE_BURST). */
+  private takeHandshakeToken(p: number, now: number): boolean {
+    if (p >= this.tokens.length) {
+      const n = Math.max(p + 1, this.tokens.length * 2);
+      const t = new Float64Array(n).fill(HANDSHAKE_BURST);
+      t.set(this.tokens);
+      const a = new Float64Array(n).fill(now);
+      a.set(this.tokensAt);
+      this.tokens = t;
+      this.tokensAt = a;
+    }
+    const left = Math.min(HANDSHAKE_BURST, this.tokens[p]! + ((now - this.tokensAt[p]!) * HANDSHAKE_RATE) / 1000);
+    this.tokensAt[p] = now;
+    if (left < 1) {
+      this.tokens[p] = left;
+      return false;
+    }
+    this.tokens[p] = left - 1;
+    return true;
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -90,6 +126,16 @@ export class WanVerifyStage implements Stage {
       const control = pi.protocol === PROTO_UDP && pi.dstPort === CONTROL_PORT && pi.srcPort === CONTROL_PORT;
       const meta = !control && hasCookie(d, pi.payload, pi.end - pi.payload);
       const h = t.paths[path]!.hmac;
+      if (control && t.paths[path]!.keyExchange === 'handshake' && isHandshakeMessage(d, pi.payload, pi.end - pi.payload)) {
+        if (!this.takeHandshakeToken(path, rt.now)) {
+          c.add(this.cHandshakeRate);
+          continue;
+        }
+        c.add(this.cHandshakeIn);
+        this.ctx.events.push({ kind: 'path.message', path, payload: d.slice(pi.payload, pi.end), atMs: rt.now });
+        rt.next[s] = N_CONSUMED;
+        continue;
+      }
       const signed = h.mode !== 'disabled' && (meta || control || h.mode === 'regular' || h.mode === 'time-based');
       let cipher: BatchCipher | null = null;
       if (h.mode === 'disabled') b.flags[s] |= PF_AUTH;

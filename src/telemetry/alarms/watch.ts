@@ -42,6 +42,21 @@ export const ALARMS = {
     category: 'plugin', severity: 'major',
     message: (s, p) => `plugin ${s} was disabled${because(p)}`, cleared: (s) => `plugin ${s} is enabled`,
   },
+  'security-function-failed': {
+    category: 'plugin', severity: 'critical',
+    message: (s, p) => `security function ${s} failed and its traffic is dropped (fail closed)${because(p)}`,
+    cleared: (s) => `security function ${s} is loaded again`,
+  },
+  'worker-restarted': {
+    category: 'process', severity: 'major',
+    message: (s, p) => `data-path ${s} stopped and is being restarted; its sessions are lost${because(p)}`,
+    cleared: (s) => `data-path ${s} runs again`,
+  },
+  'key-exchange-failing': {
+    category: 'peer', severity: 'critical',
+    message: (s, p) => `path ${s} has no keys: the key exchange with its peer does not complete${because(p)}`,
+    cleared: (s) => `path ${s} has keys again`,
+  },
 } as const satisfies Record<string, AlarmDefinition>;
 
 

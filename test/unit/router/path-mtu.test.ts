@@ -23,7 +23,7 @@ async function config(mtu: { r1: number; r2: number }, o: { encrypt?: 'aes-cbc-2
   if (o.encrypt !== undefined) {
     c.authority.securityPolicies.push({
       name: 'sealed', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: true, encryptionCipher: o.encrypt,
-      adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static',
+      adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static', rekeyInterval: 120,
     });
     for (const s of c.authority.services) s.security = 'sealed';
   }
