@@ -10,6 +10,7 @@ import { labDemo } from '../lab/demo.js';
 import { labDown } from '../lab/down.js';
 import { runEmulator } from '../lab/emulator.js';
 import { labImpair, renderEmulator } from '../lab/impair.js';
+import { natRebind } from '../lab/nat.js';
 import { parseHostPort, startServers, type HostPort } from '../lab/servers.js';
 import { checkShape, LAB_PROFILES, RESILIENCY_MODES, SLA_MODES } from '../lab/shape.js';
 import { labStatus, renderStatus } from '../lab/status.js';
@@ -201,10 +202,11 @@ export function registerLab(program: Command): void {
     .option('--plugin <path[=json]>', 'a plugin both routers load (its file or folder; options as JSON after =); repeat for more (docs/plugins.md, "Try it in the lab")', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
     .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
+    .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address (docs/wan.md)')
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; collector?: boolean; collectorRotate: string; plugin: string[]; nat?: boolean }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true, collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true, collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, nat: o.nat === true });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {
@@ -243,6 +245,17 @@ export function registerLab(program: Command): void {
         process.stdout.write(o.json === true ? `${JSON.stringify(st, null, 2)}\n` : `${st.map((x) => renderEmulator(o.prefix, x)).join('\n')}\n`);
       } catch (e) {
         fail('impair', e);
+      }
+    });
+
+  labOptions(lab.command('nat-rebind').description('with --nat: force a NAT rebinding (new masquerade port range, conntrack flushed)'))
+    .addHelpText('after', '\nEvery flow through the NAT box gets a new public port on its next packet; r2 follows r1 within one BFD\ninterval and r1\'s sessions re-signal (docs/wan.md).\n\nExample:\n  sudo svr lab up --nat --bfd-interval 100\n  sudo svr lab nat-rebind\n  sudo svr show peers --node r2')
+    .action(async (o: LabOptions) => {
+      try {
+        const r = await natRebind(o.prefix);
+        progress(`NAT box ${o.prefix}-nat: masquerade ports ${r.from} -> ${r.to}, conntrack flushed`);
+      } catch (e) {
+        fail('nat-rebind', e);
       }
     });
 

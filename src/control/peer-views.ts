@@ -1,6 +1,7 @@
 /** `show peers`: each peer's paths with liveness, BFD state and measured quality. */
 import type { Liveness } from '../paths/control.js';
 import type { PathSummary } from '../paths/supervisor.js';
+import type { NatView } from '../paths/nat-traversal.js';
 import { formatAddress } from '../packet/addr.js';
 import type { ForwardingTables } from '../model/tables.js';
 
@@ -12,6 +13,10 @@ export interface PeerSummary {
     /** BFD state ('static' without BFD) and measured quality (after the first link test) */
     bfd: string; latencyMs?: number; jitterMs?: number; lossPct?: number; mos?: number;
     uptimeMs: number; flaps: number; holdDownMs: number; sessions: number;
+    /** NAT traversal (docs/wan.md), on paths with an `outbound-only` end: `peer-behind-nat` (we learn the
+     *  peer's translated address, `learned`) or `outbound-only` (we are behind NAT; `seenAs` is where the
+     *  peer sees us); `remoteWaypoint` stays the configured address */
+    nat?: { role: 'peer-behind-nat' | 'outbound-only'; learned?: string; seenAs?: string; addressChanges: number; damped?: number };
   }[];
 }
 
@@ -22,6 +27,7 @@ export interface PeerViewSource {
   reachable(peer: string): boolean;
   isPathUp(path: number): boolean;
   sessionsOnPath(path: number): number;
+  nat(pathName: string): NatView | undefined;
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
@@ -42,6 +48,9 @@ export function peerSummaries(v: PeerViewSource): PeerSummary[] {
         ...(q?.latencyMs !== undefined ? { latencyMs: round(q.latencyMs), jitterMs: round(q.jitterMs ?? 0), lossPct: round(q.lossPercent ?? 0), mos: round(q.mos ?? 0) } : {}),
         uptimeMs: q?.uptimeMs ?? 0, flaps: q?.flaps ?? 0, holdDownMs: q?.holdDownRemainingMs ?? 0,
         sessions: v.sessionsOnPath(p),
+        ...(path.peerBehindNat || path.outboundOnly
+          ? { nat: { role: path.peerBehindNat ? 'peer-behind-nat' as const : 'outbound-only' as const, addressChanges: 0, ...v.nat(path.name) } }
+          : {}),
       };
     }),
   }));

@@ -138,6 +138,9 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
       pathQuality: (name: string, q: PathQuality) => this.announceQuality(name, q),
       rank: (service, r) => this.publishRouting(service, r),
+      setPathPeer: (p, a, port) => host.setPathPeer(p, a, port),
+      resignalPath: (p) => host.resignalPath(p),
+      countNat: (n) => this.count(n),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
     this.migrations = new MigrationActors({
       publish: (service, order) => this.setServiceRouting(service, order),
@@ -397,6 +400,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     return peerSummaries({
       tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
       reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p), sessionsOnPath: (p) => tally.perPath[p] ?? 0,
+      nat: (name) => this.pathControl.natView(name),
     });
   }
 

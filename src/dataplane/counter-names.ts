@@ -101,6 +101,7 @@ export const COUNTERS = {
   'signature-headers-sent': { area: 'svr', meaning: 'metadata-only HMAC: packets without metadata sent with a bare header so they carry a trailer (TCP SYN/FIN/RST, or the session signed nothing for a while)' },
   'metadata-sent': { area: 'svr', meaning: 'packets sent with SVR metadata (first packets, re-signals, probes)' },
   'false-positive-headers-sent': { area: 'svr', meaning: "packets whose payload started like metadata and got a false-positive header so the peer does not misread it" },
+  'sessions-resignalled-nat': { area: 'svr', meaning: 'sessions that sent their metadata again because the NAT in front of this router rebound (docs/wan.md)' },
   'health-checks-sent': { area: 'svr', meaning: 'health-check probes sent for a handshake waiting for reverse metadata' },
   'health-checks-answered': { area: 'svr', meaning: 'health-check probes answered (egress)' },
   'consumed-control-messages': { area: 'svr', meaning: 'SVR control messages (metadata without payload) consumed' },
@@ -119,6 +120,10 @@ export const COUNTERS = {
   'handshakes-failed': { area: 'control', meaning: 'metadata handshakes that got no answer to their probes (the session was torn down: handshake-failed)' },
   'service-moves': { area: 'control', meaning: "times a service's migration episode moved its sessions to another path" },
   'paths-suppressed': { area: 'control', meaning: 'times a flapping path was suppressed (damped) for a service' },
+  'nat-peer-address-changes': { area: 'control', meaning: 'times a peer behind NAT was seen at a new address or port (its NAT rebound) and followed there (docs/wan.md)' },
+  'nat-rebinds': { area: 'control', meaning: 'times the peer saw this router (behind NAT) come from a new address or port (docs/wan.md)' },
+  'nat-rebinds-damped': { area: 'control', meaning: 'NAT rebindings whose session re-signal was held back by damping (a NAT that changes every few seconds)' },
+  'nat-address-malformed': { area: 'control', meaning: 'NAT address messages (0xcc) dropped as malformed' },
 } as const satisfies Record<string, CounterDoc>;
 
 /** The name of a counter of the router itself. */

@@ -25,8 +25,8 @@ import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
 import { sealMetadata } from './metadata-crypto.js';
 import { signPacket } from './sign.js';
 import type { PathKeyMaterial } from './path-keys.js';
-import { expiryReason, outerProtocol, removeSession } from './session-ops.js';
-import { ROLE_INGRESS } from './session-table.js';
+import { expiryReason, outerProtocol, removeSession, sessionId } from './session-ops.js';
+import { ROLE_INGRESS, SF_NEEDS_META } from './session-table.js';
 import type { Stage } from './stage.js';
 import { DecodeStage } from './stages/decode.js';
 import { FirstPacketStage } from './stages/first-packet.js';
@@ -73,6 +73,7 @@ export class Dataplane {
   private readonly cExpired: number;
   private readonly cProbes: number;
   private readonly cPathMessages: number;
+  private readonly cResignalled: number;
   private readonly addr = new Uint8Array(16);
   private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
   private readonly pi = new PacketInfo();
@@ -103,6 +104,7 @@ export class Dataplane {
     this.cExpired = c.id('sessions-expired');
     this.cProbes = c.id('health-checks-sent');
     this.cPathMessages = c.id('path-messages-sent');
+    this.cResignalled = c.id('sessions-resignalled-nat');
   }
 
   get counters() {
@@ -358,9 +360,42 @@ export class Dataplane {
    * the path's HMAC unless its policy is `disabled`. Used by BFD, link tests and STEP (control rate).
    */
   sendPathMessage(path: number, payload: Uint8Array): boolean {
-    const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, CONTROL_PORT, payload, payload.length, true);
+    if (!this.ctx.peerKnown(path)) return false; // a peer behind NAT: nowhere to send until it was heard from
+    const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, this.ctx.pathControlPort[path]!, payload, payload.length, true);
     if (sent) this.ctx.counters.add(this.cPathMessages);
     return sent;
+  }
+
+  /**
+   * Where a peer behind NAT was last seen (learned by control from its authenticated packets: docs/wan.md),
+   * or null for its configured waypoint. Between batches; kept across config changes.
+   */
+  setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void {
+    this.ctx.setPathPeer(path, address, controlPort);
+  }
+
+  /**
+   * The NAT in front of this router rebound (the peer saw our packets come from a new address or port):
+   * every ingress session on `path` sends its forward metadata again, at once as a health-check probe
+   * (so that a flow that only receives is re-keyed too) and on its next packets until reverse metadata
+   * confirms it; its handshake episode retries the probe (session.resignalled). The peer finds each
+   * session by its id on the new waypoint 5-tuple (svr-accept rejoin). One walk over the table, at most
+   * once per NAT change. Returns the sessions re-signalled.
+   */
+  resignalPath(path: number): number {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    let n = 0;
+    for (let r = 0; r < t.capacity; r++) {
+      if (!t.isActive(r) || t.role[r] !== ROLE_INGRESS || t.path[r] !== path) continue;
+      t.flags[r] = t.flags[r]! | SF_NEEDS_META;
+      ctx.events.push({ kind: 'session.resignalled', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r) });
+      this.probe(r, t.gen[r]!);
+      n++;
+    }
+    ctx.counters.add(this.cResignalled, n);
+    this.flushEvents();
+    return n;
   }
 
   /** Builds one packet from scratch on `path` (waypoint to waypoint) and transmits it. */

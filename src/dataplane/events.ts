@@ -98,4 +98,4 @@ export type DpEvent =
   /** a plugin stage threw or broke the contract and was disabled */
   | { kind: 'plugin.error'; plugin: string; stage: string; message: string }
   /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC verified */
-  | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number };
+  | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number; from?: { address: Uint8Array; port: number } };

@@ -28,6 +28,13 @@ ${indent}  link-test-length: 10
 `;
 }
 
+/** `--nat`: r1's path 1 is behind the NAT box (lab/nat.ts); r2 learns where from r1's BFD. */
+function natLines(indent: string): string {
+  return `${indent}peer-connectivity: outbound-only   # svr lab up --nat: behind <prefix>-nat's masquerade; r2 answers where it sees us (docs/wan.md)
+${indent}nat-keep-alive: 20           # s: an idle session sends a keep-alive this often, so its NAT binding stays
+`;
+}
+
 function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabShape): string {
   return paths.map((p) => {
     const veth = router === 'r1' ? p.r1Dev : p.r2Dev;
@@ -38,7 +45,7 @@ function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabSha
           neighborhoods:
             - name: ${p.neighborhood}            # ${router === 'r1' ? 'r2' : 'r1'}/${p.iface} is in it too: the path ${p.iface}->${router === 'r1' ? 'r2' : 'r1'}/${p.iface}
               vector: ${p.vector}          # service-policies rank paths by vector
-${bfdBlock(s, '              ')}`;
+${router === 'r1' && p.k === 1 && s.nat === true ? natLines('              ') : ''}${bfdBlock(s, '              ')}`;
   }).join('');
 }
 

@@ -39,6 +39,8 @@ export const HOST_TOOLS = {
   nfcapd: { pkg: 'nfdump', usedBy: 'IPFIX collector (telemetry tests, svr lab up --collector)' },
   nfdump: { pkg: 'nfdump', usedBy: 'reads what nfcapd collected (telemetry tests)' },
   tshark: { pkg: 'tshark', usedBy: 'decodes IPFIX templates and enterprise elements (telemetry tests)' },
+  nft: { pkg: 'nftables', usedBy: 'the NAT box of svr lab up --nat (masquerade; NAT traversal tests)' },
+  conntrack: { pkg: 'conntrack', usedBy: 'svr lab nat-rebind flushes the NAT box\'s bindings (NAT traversal tests)' },
   chromium: { pkg: 'chromium', usedBy: 'headless browser driving the web UI (web UI tests, npm run screenshots)' },
 } as const satisfies Record<string, HostTool>;
 

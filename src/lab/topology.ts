@@ -21,8 +21,10 @@ export type PluginRole = (typeof PLUGIN_ROLES)[number];
 export type ConductorRole = 'conductor';
 /** The namespace of `svr lab up --collector`'s IPFIX collector (lab/collector.ts). */
 export type CollectorPlace = 'collector';
+/** The NAT box of `svr lab up --nat` (lab/nat.ts). */
+export type NatPlace = 'nat';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole | ConductorRole | CollectorPlace;
+export type Place = Role | LinkRole | PluginRole | ConductorRole | CollectorPlace | NatPlace;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';
@@ -58,7 +60,7 @@ export function pluginNamespaces(prefix: string): string[] {
 
 /** Every namespace a lab with this prefix may have (for `down`, which must work without state). */
 export function allNamespaces(prefix: string): string[] {
-  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector')];
+  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector'), nsName(prefix, 'nat')];
 }
 
 export interface LinkEnd {

@@ -13,6 +13,7 @@ import { COLLECTOR_ADDRESS, COLLECTOR_PORT, COLLECTOR_ROLE, buildCollectorNetwor
 import { buildConductorNetwork, conductorSessionPath, conductorUrls, CONDUCTOR_ROLE, labTokens } from './conductor.js';
 import { collectorLaunch, conductorLaunch, configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
+import { buildNatNetwork, NAT_ROLE } from './nat.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
 import { run, sleep } from './run.js';
@@ -122,7 +123,7 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
 /** Brings the lab up; resolves with its state. */
 export async function labUp(opts: UpOptions): Promise<LabState> {
   checkPrefix(opts.prefix);
-  readyLabHost(opts.shape?.collector === true ? ['ip', 'iperf3', 'nfcapd'] : ['ip', 'iperf3'], opts.progress);
+  readyLabHost(['ip', 'iperf3', ...(opts.shape?.collector === true ? ['nfcapd' as const] : []), ...(opts.shape?.nat === true ? ['nft' as const, 'conntrack' as const] : [])], opts.progress);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   const shape = opts.shape ?? DEFAULT_SHAPE;
@@ -141,11 +142,12 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   opts.progress(`config ${config}: ${describeShape(shape)}`);
 
   const state: LabState = {
-    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : []), ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : [])], processes: [], shape: { ...shape },
+    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : []), ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : []), ...(shape.nat === true ? [nsName(opts.prefix, NAT_ROLE)] : [])], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
     await buildNetwork(opts.prefix, shape.paths, opts.progress);
+    if (shape.nat === true) await buildNatNetwork(opts.prefix, opts.progress);
     if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
     if (shape.conductor === true) await buildConductorNetwork(opts.prefix, opts.progress);
     if (shape.collector === true) {

@@ -15,7 +15,7 @@
  *   };
  */
 import type {
-  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PeerConnectivity, PortRange, SessionResiliency,
   TransportProtocol, VectorCost,
 } from './config.js';
 
@@ -114,6 +114,9 @@ export interface NeighborhoodInput {
   vector?: string;
   topology?: NeighborhoodTopology;
   bfd?: BfdInput;
+  peerConnectivity?: PeerConnectivity;
+  /** s, 1-3600 */
+  natKeepAlive?: number;
 }
 
 export interface AdjacencyInput {

@@ -108,6 +108,12 @@ export interface CompiledPath {
   readonly portTo: number;
   /** BFD timers, hold-down and link tests of this end of the path */
   readonly bfd: CompiledBfd;
+  /** this end is `outbound-only` (behind NAT): it re-signals its sessions when the peer sees it move, and keeps idle ones alive */
+  readonly outboundOnly: boolean;
+  /** the far end is `outbound-only`: its address and control port are learned from its authenticated packets */
+  readonly peerBehindNat: boolean;
+  /** ms between NAT keep-alives of an idle session (outboundOnly paths) */
+  readonly natKeepAliveMs: number;
 }
 
 export interface CompiledPeer {

@@ -345,7 +345,8 @@ export class PathSupervisor {
         return;
       }
       case 'step':
-        return; // STEP's own, read from the same message stream by its owner
+      case 'nat-address':
+        return; // STEP's and NAT traversal's own, read from the same message stream by their owners
       case 'unknown':
         this.#count('path-message-unknown-type');
     }

@@ -47,6 +47,8 @@ export type ToWorker =
   | { t: 'probe'; row: number; gen: number }
   | { t: 'remove'; row: number; gen: number; reason: CloseReason }
   | { t: 'pathMessage'; path: number; payload: Uint8Array }
+  | { t: 'pathPeer'; path: number; address: Uint8Array | null; controlPort: number }
+  | { t: 'resignal'; path: number }
   | { t: 'config'; config: unknown; generation: number }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }

@@ -201,6 +201,14 @@ export class WorkerHost implements DataPathHost {
     this.post(row >>> ROW_BITS, { t: 'remove', row: row & ROW_MASK, gen, reason });
   }
 
+  setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void {
+    this.broadcast({ t: 'pathPeer', path, address: address === null ? null : address.slice(), controlPort });
+  }
+
+  resignalPath(path: number): void {
+    this.broadcast({ t: 'resignal', path });
+  }
+
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     if (this.tables === null || path < 0 || path >= this.tables.paths.length) return false;
     this.post(0, { t: 'pathMessage', path, payload });

@@ -122,6 +122,12 @@ async function handle(m: ToWorker): Promise<void> {
     case 'pathMessage':
       dp.sendPathMessage(m.path, m.payload);
       break;
+    case 'pathPeer':
+      dp.setPathPeer(m.path, m.address, m.controlPort);
+      break;
+    case 'resignal':
+      dp.resignalPath(m.path);
+      break;
     case 'config':
       tables = compile(m.config, m.generation);
       dp.setTables(tables);
