@@ -99,7 +99,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** per service: the ranking's refusal and resiliency, and the order the data path follows */
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** control's own counters (next to the data path's) */
-  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
+  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0],
+    ['nat-peer-address-changes', 0], ['nat-rebinds', 0], ['nat-rebinds-damped', 0], ['nat-address-malformed', 0]]);
   /** the rankings as the data path has them (what `explain` reads) */
   private readonly published = new ServicePaths();
   /** usable or not, by path name: control's truth, republished to the data path after a config change */

@@ -102,6 +102,7 @@ export const COUNTERS = {
   'metadata-sent': { area: 'svr', meaning: 'packets sent with SVR metadata (first packets, re-signals, probes)' },
   'false-positive-headers-sent': { area: 'svr', meaning: "packets whose payload started like metadata and got a false-positive header so the peer does not misread it" },
   'sessions-resignalled-nat': { area: 'svr', meaning: 'sessions that sent their metadata again because the NAT in front of this router rebound (docs/wan.md)' },
+  'nat-keepalives-sent': { area: 'svr', meaning: 'NAT keep-alives: probes of idle sessions on outbound-only paths, so the NAT keeps their bindings (docs/wan.md)' },
   'health-checks-sent': { area: 'svr', meaning: 'health-check probes sent for a handshake waiting for reverse metadata' },
   'health-checks-answered': { area: 'svr', meaning: 'health-check probes answered (egress)' },
   'consumed-control-messages': { area: 'svr', meaning: 'SVR control messages (metadata without payload) consumed' },

@@ -54,6 +54,9 @@ export interface DataplaneOptions {
   sessionCountersMs?: number;
 }
 
+/** How often the NAT keep-alive looks for idle sessions (ms). */
+const KEEPALIVE_SCAN_MS = 1000;
+
 /** Default period of session.counters reports (the shortest interim record interval, 60 s). */
 export const SESSION_COUNTERS_MS = 60_000;
 
@@ -74,6 +77,8 @@ export class Dataplane {
   private readonly cProbes: number;
   private readonly cPathMessages: number;
   private readonly cResignalled: number;
+  private readonly cKeepalives: number;
+  private keepaliveAt = -Infinity;
   private readonly addr = new Uint8Array(16);
   private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
   private readonly pi = new PacketInfo();
@@ -105,6 +110,7 @@ export class Dataplane {
     this.cProbes = c.id('health-checks-sent');
     this.cPathMessages = c.id('path-messages-sent');
     this.cResignalled = c.id('sessions-resignalled-nat');
+    this.cKeepalives = c.id('nat-keepalives-sent');
   }
 
   get counters() {
@@ -286,7 +292,28 @@ export class Dataplane {
       removeSession(ctx, r, expiryReason(ctx, r), now);
     });
     this.reportCounters(now);
+    this.natKeepalive(now);
     this.flushEvents();
+  }
+
+  /**
+   * NAT keep-alive (docs/wan.md): at most once a second, every ingress session on an `outbound-only` path
+   * that has been idle for its path's `nat-keep-alive` sends a health-check probe, so that the NAT in front
+   * of us keeps its binding; the peer's answer comes back through it. Neither keeps a session from
+   * expiring (session-lookup), so an idle session still ends at its timeout.
+   */
+  private natKeepalive(now: number): void {
+    const ctx = this.ctx;
+    if (now - this.keepaliveAt < KEEPALIVE_SCAN_MS || !ctx.tables.paths.some((p) => p.outboundOnly)) return;
+    this.keepaliveAt = now;
+    const t = ctx.sessions;
+    const paths = ctx.tables.paths;
+    for (let r = 0; r < t.capacity; r++) {
+      if (!t.isActive(r) || t.role[r] !== ROLE_INGRESS) continue;
+      const p = paths[t.path[r]!];
+      if (p === undefined || !p.outboundOnly || now - t.lastSeen[r]! < p.natKeepAliveMs) continue;
+      if (this.probe(r, t.gen[r]!)) ctx.counters.add(this.cKeepalives);
+    }
   }
 
   /**

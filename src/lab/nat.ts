@@ -89,8 +89,8 @@ export async function natRebind(prefix: string): Promise<{ from: string; to: str
   const ns = nsName(prefix, NAT_ROLE);
   const from = await natPortRange(prefix);
   const to = NAT_PORT_RANGES.find((r) => r !== from)!;
-  await runIn(ns, 'nft', ['flush', 'chain', 'ip', NFT_TABLE, 'postrouting']);
-  await runIn(ns, 'nft', masquerade(to));
+  // one nft transaction: no packet ever sees the chain without its rule (it would leave untranslated)
+  await runIn(ns, 'nft', ['flush', 'chain', 'ip', NFT_TABLE, 'postrouting', ';', ...masquerade(to)]);
   await runIn(ns, 'conntrack', ['-F']).catch(async (e: unknown) => {
     // conntrack -F exits 1 when the table was empty already on some versions; anything else is real
     const { stdout } = await run('ip', ['netns', 'exec', ns, 'conntrack', '-C']).catch(() => ({ stdout: '' }));
