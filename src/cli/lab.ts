@@ -202,11 +202,12 @@ export function registerLab(program: Command): void {
     .option('--plugin <path[=json]>', 'a plugin both routers load (its file or folder; options as JSON after =); repeat for more (docs/plugins.md, "Try it in the lab")', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
     .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
+    .option('--wan-mtu <bytes>', 'every WAN path carries at most this many bytes per packet (576-1700), with ICMP filtered on it: path MTU discovery finds it (docs/wan.md)')
     .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address (docs/wan.md)')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; collector?: boolean; collectorRotate: string; plugin: string[]; nat?: boolean }) => {
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; collector?: boolean; collectorRotate: string; plugin: string[]; nat?: boolean; wanMtu?: string }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true, collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, nat: o.nat === true });
+        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true, collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, nat: o.nat === true, ...(o.wanMtu !== undefined ? { wanMtu: o.wanMtu } : {}) });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {

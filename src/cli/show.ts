@@ -38,12 +38,17 @@ function peersTable(rows: PeerSummary[]): string {
   if (rows.length === 0) return 'no peers';
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)}`);
   return renderTable(
-    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'WAYPOINTS', 'NAT'],
+    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'MTU', 'WAYPOINTS', 'NAT'],
     rows.flatMap((p) => p.paths.map((x) => [
       p.name, x.name, x.up ? 'yes' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
-      humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions, `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
+      humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions, mtuText(x.mtu, x.mtuState), `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
     ])),
   );
+}
+
+/** The path MTU, marked when not discovered by probes. */
+function mtuText(mtu: number, state: string): string {
+  return state === 'discovered' ? String(mtu) : state === 'unresolvable' ? `${mtu} (unresolvable)` : `${mtu} (${state})`;
 }
 
 /** NAT traversal of a path: the learned peer address (we answer there) or where the peer sees us, and the changes. */

@@ -128,6 +128,10 @@ export class InThreadHost implements DataPathHost {
     this.dataplane.resignalPath(path);
   }
 
+  setPathMtu(path: number, mtu: number): void {
+    this.dataplane.setPathMtu(path, mtu);
+  }
+
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.dataplane.sendPathMessage(path, payload);
   }

@@ -2,6 +2,7 @@
 import type { Liveness } from '../paths/control.js';
 import type { PathSummary } from '../paths/supervisor.js';
 import type { NatView } from '../paths/nat-traversal.js';
+import type { MtuView } from '../paths/path-mtu.js';
 import { formatAddress } from '../packet/addr.js';
 import type { ForwardingTables } from '../model/tables.js';
 
@@ -17,6 +18,9 @@ export interface PeerSummary {
      *  peer's translated address, `learned`) or `outbound-only` (we are behind NAT; `seenAs` is where the
      *  peer sees us); `remoteWaypoint` stays the configured address */
     nat?: { role: 'peer-behind-nat' | 'outbound-only'; learned?: string; seenAs?: string; addressChanges: number; damped?: number };
+    /** path MTU (bytes of an outer packet) and how it is known: `not-probed` (the wan interface's mtu; static
+     *  liveness), `searching`, `discovered` (probes, docs/wan.md), `unresolvable` (even 1200 bytes fail) */
+    mtu: number; mtuState: string;
   }[];
 }
 
@@ -28,6 +32,7 @@ export interface PeerViewSource {
   isPathUp(path: number): boolean;
   sessionsOnPath(path: number): number;
   nat(pathName: string): NatView | undefined;
+  mtu(pathName: string): MtuView | undefined;
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
@@ -48,6 +53,7 @@ export function peerSummaries(v: PeerViewSource): PeerSummary[] {
         ...(q?.latencyMs !== undefined ? { latencyMs: round(q.latencyMs), jitterMs: round(q.jitterMs ?? 0), lossPct: round(q.lossPercent ?? 0), mos: round(q.mos ?? 0) } : {}),
         uptimeMs: q?.uptimeMs ?? 0, flaps: q?.flaps ?? 0, holdDownMs: q?.holdDownRemainingMs ?? 0,
         sessions: v.sessionsOnPath(p),
+        mtu: v.mtu(path.name)?.mtu ?? t.interfaces[path.localInterface]!.mtu, mtuState: v.mtu(path.name)?.state ?? 'not-probed',
         ...(path.peerBehindNat || path.outboundOnly
           ? { nat: { role: path.peerBehindNat ? 'peer-behind-nat' as const : 'outbound-only' as const, addressChanges: 0, ...v.nat(path.name) } }
           : {}),

@@ -141,6 +141,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       rank: (service, r) => this.publishRouting(service, r),
       setPathPeer: (p, a, port) => host.setPathPeer(p, a, port),
       resignalPath: (p) => host.resignalPath(p),
+      setPathMtu: (p, m) => host.setPathMtu(p, m),
       countNat: (n) => this.count(n),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
     this.migrations = new MigrationActors({
@@ -402,6 +403,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
       reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p), sessionsOnPath: (p) => tally.perPath[p] ?? 0,
       nat: (name) => this.pathControl.natView(name),
+      mtu: (name) => this.pathControl.mtuView(name),
     });
   }
 

@@ -64,6 +64,10 @@ export class DataplaneContext {
   pathRemoteWords = new Uint32Array(0);
   /** per path id: the peer's control-channel port (1280; a NAT peer's translated port once learned) */
   pathControlPort = new Uint16Array(0);
+  /** per path id: the path MTU (bytes of an outer packet): the wan interface's `mtu` until discovery says less */
+  pathMtu = new Uint16Array(0);
+  /** discovered path MTUs by path name (kept across config changes) */
+  private readonly discoveredMtu = new Map<string, number>();
   /** per interface: its paths to peers behind NAT (their address is learned: wan-verify) */
   natPaths: number[][] = [];
   /** learned addresses of NAT peers by path name (kept across config changes): docs/wan.md */
@@ -110,6 +114,11 @@ export class DataplaneContext {
       loadAddress(p.remoteWaypoint, 0, p.family, this.pathRemoteWords, p.id * 4);
     }
     this.pathControlPort = new Uint16Array(t.paths.length).fill(CONTROL_PORT);
+    this.pathMtu = new Uint16Array(t.paths.length);
+    for (const p of t.paths) {
+      const mtu = t.interfaces[p.localInterface]!.mtu;
+      this.pathMtu[p.id] = Math.min(mtu, this.discoveredMtu.get(p.name) ?? mtu);
+    }
     this.natPaths = t.interfaces.map((i) => t.paths.filter((p) => p.peerBehindNat && p.localInterface === i.index).map((p) => p.id));
     for (const [name, l] of [...this.learned]) {
       const p = t.paths.find((q) => q.name === name);
@@ -139,6 +148,16 @@ export class DataplaneContext {
       this.applyPeer(path, address, port);
     }
     this.pathText[path] = { local: formatAddress(p.localWaypoint, 0, p.family), remote: this.remoteText(path) };
+  }
+
+  /** The path MTU discovery found (between batches); 0: forget it (the interface's `mtu` again). */
+  setPathMtu(path: number, mtu: number): void {
+    const p = this.tables.paths[path];
+    if (p === undefined) return;
+    const ifMtu = this.tables.interfaces[p.localInterface]!.mtu;
+    if (mtu <= 0) this.discoveredMtu.delete(p.name);
+    else this.discoveredMtu.set(p.name, mtu);
+    this.pathMtu[path] = mtu <= 0 ? ifMtu : Math.min(ifMtu, mtu);
   }
 
   /** Whether the peer of a NAT path has been seen yet (before that, nothing is sent to it). */

@@ -401,6 +401,11 @@ export class Dataplane {
     this.ctx.setPathPeer(path, address, controlPort);
   }
 
+  /** The MTU path MTU discovery found for a path (0: the wan interface's `mtu` again). Between batches. */
+  setPathMtu(path: number, mtu: number): void {
+    this.ctx.setPathMtu(path, mtu);
+  }
+
   /**
    * The NAT in front of this router rebound (the peer saw our packets come from a new address or port):
    * every ingress session on `path` sends its forward metadata again, at once as a health-check probe

@@ -45,6 +45,8 @@ export interface LabShape {
   plugins?: LabPlugin[];
   /** r1 behind an nftables masquerade on path 1 (`<prefix>-nat`, lab/nat.ts); r1 peers outbound-only */
   nat?: boolean;
+  /** every WAN path carries at most this many bytes per packet, ICMP filtered (lab/wan-mtu.ts) */
+  wanMtu?: number;
 }
 
 /** A plugin `svr lab up --plugin` adds to the authority: an absolute path and its options. */
@@ -100,6 +102,7 @@ export interface ShapeInput {
   /** `--plugin PATH[=JSON]` values (relative paths from the working directory) */
   plugins?: readonly string[];
   nat?: boolean;
+  wanMtu?: string | number;
 }
 
 /** `--plugin PATH[=JSON]`: the plugin's file or folder (it must exist) and its options as JSON. */
@@ -132,11 +135,12 @@ export function checkShape(i: ShapeInput): LabShape {
     ...(i.conductor === true ? { conductor: true } : {}),
     ...(i.plugins !== undefined && i.plugins.length > 0 ? { plugins: i.plugins.map(parseLabPlugin) } : {}),
     ...(i.nat === true ? { nat: true } : {}),
+    ...(i.wanMtu !== undefined ? { wanMtu: int(i.wanMtu, 1700, 576, 1700, '--wan-mtu', ' (bytes)') } : {}),
   };
 }
 
 /** One line for progress and status output. */
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
-  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}`;
+  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}`;
 }

@@ -14,6 +14,7 @@ import { buildConductorNetwork, conductorSessionPath, conductorUrls, CONDUCTOR_R
 import { collectorLaunch, conductorLaunch, configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { buildNatNetwork, NAT_ROLE } from './nat.js';
+import { limitWanMtu } from './wan-mtu.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
 import { run, sleep } from './run.js';
@@ -123,7 +124,7 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
 /** Brings the lab up; resolves with its state. */
 export async function labUp(opts: UpOptions): Promise<LabState> {
   checkPrefix(opts.prefix);
-  readyLabHost(['ip', 'iperf3', ...(opts.shape?.collector === true ? ['nfcapd' as const] : []), ...(opts.shape?.nat === true ? ['nft' as const, 'conntrack' as const] : [])], opts.progress);
+  readyLabHost(['ip', 'iperf3', ...(opts.shape?.collector === true ? ['nfcapd' as const] : []), ...(opts.shape?.nat === true ? ['nft' as const, 'conntrack' as const] : []), ...(opts.shape?.wanMtu !== undefined && opts.shape.nat !== true ? ['nft' as const] : [])], opts.progress);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   const shape = opts.shape ?? DEFAULT_SHAPE;
@@ -148,6 +149,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   try {
     await buildNetwork(opts.prefix, shape.paths, opts.progress);
     if (shape.nat === true) await buildNatNetwork(opts.prefix, opts.progress);
+    if (shape.wanMtu !== undefined) await limitWanMtu(opts.prefix, shape.paths, shape.wanMtu, opts.progress);
     if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
     if (shape.conductor === true) await buildConductorNetwork(opts.prefix, opts.progress);
     if (shape.collector === true) {

@@ -21,6 +21,7 @@ import type { SessionResiliency } from '../model/config.js';
 import type { PathStateChange } from './supervisor.js';
 import type { PathQuality } from './quality.js';
 import { NatTraversal, type NatCounter, type NatView } from './nat-traversal.js';
+import { PathMtuDiscovery, type MtuView } from './path-mtu.js';
 
 /** What path control needs from its router: the path channel, path liveness, and where rankings go. */
 export interface PathControlHost extends StepRouter {
@@ -37,6 +38,8 @@ export interface PathControlHost extends StepRouter {
   /** NAT traversal (nat-traversal.ts): where a peer behind NAT was seen; re-signal a path's sessions; its counters */
   setPathPeer(path: number, address: Uint8Array, controlPort: number): void;
   resignalPath(path: number): void;
+  /** path MTU discovery (path-mtu.ts): the MTU found for a path (0: the interface's) */
+  setPathMtu(path: number, mtu: number): void;
   countNat(name: NatCounter): void;
 }
 
@@ -83,6 +86,7 @@ export class PathControl {
   readonly supervisor: PathSupervisor | null;
   readonly step: StepAgent | null;
   readonly nat: NatTraversal;
+  readonly mtu: PathMtuDiscovery;
   private subs: Subscription[] = [];
   private timer: NodeJS.Timeout | null = null;
   private published = '';
@@ -108,6 +112,15 @@ export class PathControl {
       log: (e, f) => (opts.log ?? (() => {}))(e, f),
       count: (n) => router.countNat(n),
     });
+    this.mtu = new PathMtuDiscovery({
+      tables: () => router.tables,
+      messages$: router.pathMessages$,
+      send: (p, b) => router.sendPathMessage(p, b),
+      isPathUp: (p) => router.isPathUp(p),
+      setPathMtu: (p, m) => router.setPathMtu(p, m),
+      now: () => performance.now(),
+      log: (e, f) => (opts.log ?? (() => {}))(e, f),
+    });
     this.step = opts.step === false || opts.step === undefined
       ? null
       : new StepAgent(stepDepsFromRouter(router, { pathStatus: (id) => this.pathStatus(id) }), opts.step);
@@ -116,6 +129,7 @@ export class PathControl {
   start(): void {
     const log = this.opts.log ?? (() => {});
     this.nat.start();
+    if (this.supervisor) this.mtu.start(); // probes go on usable paths: BFD says which
     if (this.supervisor) {
       this.subs.push(this.supervisor.state$.subscribe((s) => {
         this.router.pathChanged(s);
@@ -147,6 +161,7 @@ export class PathControl {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.nat.stop();
+    this.mtu.stop();
     this.supervisor?.stop();
     this.step?.stop();
   }
@@ -184,6 +199,11 @@ export class PathControl {
   services(): ServiceRouting[] {
     const views = new Map((this.step?.view() ?? []).map((v) => [v.service, v]));
     return this.routing.map((r) => (views.has(r.service) ? { ...r, learned: views.get(r.service)! } : r));
+  }
+
+  /** A path's MTU discovery (undefined before its first poll). */
+  mtuView(pathName: string): MtuView | undefined {
+    return this.mtu.view(pathName);
   }
 
   /** A path's NAT traversal (undefined unless one end of it is behind NAT and was heard from). */

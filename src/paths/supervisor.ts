@@ -346,7 +346,9 @@ export class PathSupervisor {
       }
       case 'step':
       case 'nat-address':
-        return; // STEP's and NAT traversal's own, read from the same message stream by their owners
+      case 'mtu-probe':
+      case 'mtu-ack':
+        return; // STEP's, NAT traversal's and path MTU discovery's own, read from the same message stream by their owners
       case 'unknown':
         this.#count('path-message-unknown-type');
     }

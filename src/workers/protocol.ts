@@ -49,6 +49,7 @@ export type ToWorker =
   | { t: 'pathMessage'; path: number; payload: Uint8Array }
   | { t: 'pathPeer'; path: number; address: Uint8Array | null; controlPort: number }
   | { t: 'resignal'; path: number }
+  | { t: 'pathMtu'; path: number; mtu: number }
   | { t: 'config'; config: unknown; generation: number }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }

@@ -209,6 +209,10 @@ export class WorkerHost implements DataPathHost {
     this.broadcast({ t: 'resignal', path });
   }
 
+  setPathMtu(path: number, mtu: number): void {
+    this.broadcast({ t: 'pathMtu', path, mtu });
+  }
+
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     if (this.tables === null || path < 0 || path >= this.tables.paths.length) return false;
     this.post(0, { t: 'pathMessage', path, payload });

@@ -128,6 +128,9 @@ async function handle(m: ToWorker): Promise<void> {
     case 'resignal':
       dp.resignalPath(m.path);
       break;
+    case 'pathMtu':
+      dp.setPathMtu(m.path, m.mtu);
+      break;
     case 'config':
       tables = compile(m.config, m.generation);
       dp.setTables(tables);

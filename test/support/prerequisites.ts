@@ -32,6 +32,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/visibility.test': [...LAB, 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/web-ui.test': [...LAB, 'chromium'],
   'e2e/nat.test': [...LAB, 'nft', 'conntrack'],
+  'e2e/mtu.test': [...LAB, 'nft'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],
