@@ -165,8 +165,8 @@ export class PathMtuDiscovery {
     s.seq = this.#seq++ >>> 0;
     s.tries++;
     run.probesSent++;
+    s.timer = this.#setTimeout(() => this.#timeout(name, run), PROBE_TIMER_MS); // before sending: an answer may come at once
     this.deps.send(path.id, encodeMtuProbe(s.seq, s.size, path.family === 6 ? 40 : 20, trailerLength(path.hmac)));
-    s.timer = this.#setTimeout(() => this.#timeout(name, run), PROBE_TIMER_MS);
   }
 
   #timeout(name: string, run: PathRun): void {
