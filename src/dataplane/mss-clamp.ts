@@ -15,7 +15,7 @@
  * - unframed payload: a payload that happens to start with the metadata cookie gets the 12-byte
  *   false-positive header (svr-metadata.ts), so every segment keeps room for it.
  * Metadata is not counted: it rides on the SYN and SYN-ACK (no payload) and, after a migration or an adaptive
- * re-signal, on a few data packets, which may then exceed the MTU (path MTU and fragmentation come later).
+ * re-signal, on a few data packets, which may then exceed the MTU (svr-out answers those with ICMP too big).
  */
 import { GCM_GROWTH, CBC_MAX_GROWTH } from '../crypto/batch-common.js';
 import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED } from '../model/tables.js';
