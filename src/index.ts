@@ -35,7 +35,7 @@ export type * from './control/events.js';
 export { ROUTER_EVENT_TYPES } from './control/events.js';
 
 // ---- counters ----
-export { COUNTERS, COUNTER_NAMES, type CounterArea, type CounterDoc, type CounterName, type PluginCounterName, type RouterCounters } from './dataplane/counter-names.js';
+export { COUNTERS, COUNTER_NAMES, INTERFACE_COUNTER_KINDS, type CounterArea, type CounterDoc, type CounterName, type InterfaceCounterName, type StepCounterName, type PluginCounterName, type RouterCounters } from './dataplane/counter-names.js';
 
 // ---- config ----
 export type * from './model/config-input.js';

@@ -41,8 +41,26 @@ export function loadSession(): Session {
   return s;
 }
 
-/** One request to whichever conductor leads (trying each URL; a standby's answer names the leader). */
-export async function conductorRequest<T>(conductors: readonly string[], ca: string, method: string, path: string, body?: unknown, token?: string): Promise<T> {
+/** How long a request waits for a leader when every conductor is down or stands by (a failover takes ~3 s). */
+export const LEADER_WAIT_MS = 15_000;
+
+/**
+ * One request to whichever conductor leads (trying each URL; a standby's answer names the leader). When
+ * no conductor leads (all unreachable or standing by, as during a failover), tries again every 0.5 s
+ * for up to `waitMs`.
+ */
+export async function conductorRequest<T>(conductors: readonly string[], ca: string, method: string, path: string, body?: unknown, token?: string, waitMs = LEADER_WAIT_MS): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const r = await oneRound<T>(conductors, ca, method, path, body, token);
+    if ('value' in r) return r.value;
+    if (!r.noLeader || Date.now() >= deadline) throw r.error;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** Every URL once (and any leader a standby names); `noLeader`: every failure was an unreachable conductor or a standby. */
+async function oneRound<T>(conductors: readonly string[], ca: string, method: string, path: string, body: unknown, token: string | undefined): Promise<{ value: T } | { error: unknown; noLeader: boolean }> {
   const tried: string[] = [];
   const queue = [...conductors];
   let last: unknown;
@@ -51,7 +69,7 @@ export async function conductorRequest<T>(conductors: readonly string[], ca: str
     if (tried.includes(url)) continue;
     tried.push(url);
     try {
-      return await httpsJson<T>(`${url.replace(/\/$/, '')}${path}`, method, body, { ca, token });
+      return { value: await httpsJson<T>(`${url.replace(/\/$/, '')}${path}`, method, body, { ca, token }) };
     } catch (e) {
       last = e;
       if (e instanceof ConductorApiError && e.code === 'SVR_ERR_CONDUCTOR_STANDBY') {
@@ -60,10 +78,10 @@ export async function conductorRequest<T>(conductors: readonly string[], ca: str
         continue;
       }
       if (isSvrError(e, 'SVR_ERR_CONDUCTOR_CONNECT')) continue;
-      throw e;
+      return { error: e, noLeader: false };
     }
   }
-  throw last instanceof Error ? last : new SvrError('SVR_ERR_CONDUCTOR_CONNECT', `no conductor answered (${tried.join(', ')})`);
+  return { error: last instanceof Error ? last : new SvrError('SVR_ERR_CONDUCTOR_CONNECT', `no conductor answered (${tried.join(', ')})`), noLeader: true };
 }
 
 /** A request with the saved session. */

@@ -79,7 +79,26 @@ function tokensTable(rows: Omit<TokenRecord, 'secretHash'>[]): string {
   return renderTable(['TOKEN', 'ASSET', 'CREATED BY', 'EXPIRES', 'USED'], rows.map((t) => [t.id, t.assetId, t.createdBy, t.expiresAt, t.usedAt ?? 'no']));
 }
 
+interface StepView {
+  documents: Array<{ router: string; version: number; services: { name: string; reachable: boolean }[]; peers: { peer: string; paths: { usable: boolean }[] }[] }>;
+  subscriptions: Array<{ router: string; services: string[]; documents: string[] }>;
+  counters: Record<string, number>;
+}
+
+function stepTables(v: StepView): string {
+  const docs = v.documents.length === 0 ? 'no STEP documents (routers publish here when the config says step: { mode: conductor })'
+    : renderTable(['ROUTER', 'VERSION', 'DELIVERS', 'PEERS (USABLE)'], v.documents.map((d) => [
+      d.router, d.version, d.services.filter((x) => x.reachable).map((x) => x.name).join(',') || '-',
+      d.peers.map((p) => `${p.peer}${p.paths.some((x) => x.usable) ? '' : ' (down)'}`).join(',') || '-',
+    ]));
+  const subs = v.subscriptions.length === 0 ? '' : `
+
+${renderTable(['SUBSCRIBER', 'SERVICES', 'SENT DOCUMENTS OF'], v.subscriptions.map((x) => [x.router, x.services.join(',') || '-', x.documents.join(',') || '-']))}`;
+  return `${docs}${subs}`;
+}
+
 const SHOW: Record<string, { path: string; render: (r: never) => string }> = {
+  step: { path: '/api/v1/step', render: stepTables },
   routers: { path: '/api/v1/routers', render: routersTable },
   assets: { path: '/api/v1/assets', render: assetsTable },
   peers: { path: '/api/v1/peers', render: peersTable },

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { isSvrError } from '../errors.js';
 import { labDemo } from '../lab/demo.js';
 import { labDown } from '../lab/down.js';
+import { FABRIC_TOPOLOGIES, MAX_ROUTERS } from '../lab/fabric.js';
 import { runEmulator } from '../lab/emulator.js';
 import { labImpair, renderEmulator } from '../lab/impair.js';
 import { natRebind } from '../lab/nat.js';
@@ -98,6 +99,19 @@ ${TOPOLOGY}
                 and 198.18.3.21, capacities 200 and 600, proportional)
   \`svr lab down\` deletes <p>-internet and <p>-fn too.
 
+--routers N --topology hub-spoke|mesh|chain (the N-router lab, docs/lab.md "More routers") instead:
+  namespaces    <p>-r1..<p>-rN (a node each), <p>-h1..<p>-hN (a host behind each: h-r 198.18.(100+i).10,
+                \`svr lab serve\` with HTTP on :80 and a UDP echo on :7), <p>-wan (the shared WAN: every
+                router's veth wan 198.19.i.1, every waypoint 198.19.(100+i).1 routed there)
+  config        service site<i> per host, delivered by r<i>; every router's wan0 is in neighborhoods
+                that give the topology: hub-spoke (r1 hub, the others spokes: only hub<->spoke paths),
+                mesh (every pair), chain (r1-r2, r2-r3, ...); no service-route toward a peer: STEP
+                tells each router where a site is, and a router in between continues the session
+                as SVR (multi-hop). No link emulators here (\`svr lab impair\` is for the two-router lab).
+--conductor     a conductor in <p>-conductor (a veth to every router, 198.18.(50+i).1) owns the config;
+                it writes the peers the neighborhoods give out as generated adjacencies
+--etcd N        with --conductor: N etcd members and two conductors (ports 4443 and 4444) in
+                <p>-conductor; one leads, the other stands by; the routers know both
 --collector (docs/visibility.md) adds an IPFIX collector: namespace <p>-collector with nfcapd on
 198.18.9.10:4739/udp (files in <dir>/ipfix, a new one every --collector-rotate seconds, default 60;
 nfdump reads complete files), a veth to each router (r1-col 198.18.9.1/30, r2-col 198.18.9.5/30)
@@ -112,7 +126,11 @@ Examples:
   sudo svr lab up --paths 2 --sla --link-test-interval 2              SLA: max-latency 250 ms
   sudo svr lab up --prefix svrt --dir /tmp/svrt     a second, separate lab (e.g. for tests)
   sudo svr lab up --profile plugins                   firewall, dos, nat, appid, qos, lb, external function
-  sudo svr lab up --collector                         session records to nfcapd; svr inspect sessions`;
+  sudo svr lab up --collector                         session records to nfcapd; svr inspect sessions
+
+  sudo svr lab up --conductor --routers 4 --topology hub-spoke       r1 the hub, r2-r4 spokes
+  sudo svr lab up --routers 3 --topology chain                       r1 - r2 - r3
+  sudo svr lab up --conductor --etcd 3                               two conductors on three etcd members`;
 
 const IMPAIR_HELP = `
 Changes what the link emulator of a path does to its packets, then prints what is in effect on every
@@ -133,10 +151,12 @@ Examples:
   sudo svr lab impair --path 1 --clear`;
 
 const DEMO_HELP = `
-Steps: svr lab up; from <p>-client: GET http://198.18.3.20/, a 10 MiB download whose sha256 is checked
-against the server's X-Sha256 header, a UDP echo ("hello"), 5 s of iperf3 (TCP); both routers' session
-tables (svr show sessions); svr lab down (unless --keep). A summary at the end; exit status 1 when a
-step failed (the lab is still torn down).
+Steps: svr lab up --conductor (r1 and r2 enrolled by one-time tokens); svr conductor show routers (both
+synchronized); from <p>-client: GET http://198.18.3.20/, a 10 MiB download whose sha256 is checked
+against the server's X-Sha256 header, a UDP echo ("hello"), 5 s of iperf3 (TCP); at the conductor a
+commit that removes the web service (the page is denied) and svr config rollback 1 (the page is back);
+both routers' session tables (svr show sessions); svr lab down (unless --keep). A summary at the end;
+exit status 1 when a step failed (the lab is still torn down). About 40 s.
 
 Examples:
   sudo svr lab demo
@@ -198,16 +218,23 @@ export function registerLab(program: Command): void {
     .option('--seed <n>', 'seed of the link emulators\' loss and jitter draws', '1')
     .option('--workers <n>', 'data-path worker threads of each node (svr node start --workers)', '1')
     .option('--profile <name>', `${LAB_PROFILES.join('|')}: plugins adds the built-in plugins, an internet namespace behind r2 (source NAT), a second server (load balancing) and an external-function namespace for r1 (see below)`, 'basic')
-    .option('--conductor', 'a conductor in its own namespace owns the config; r1 and r2 enrol by ZTP with one-time tokens (docs/conductor.md)')
+    .option('--conductor', 'a conductor in its own namespace owns the config; the routers enrol by ZTP with one-time tokens (docs/conductor.md)')
+    .option('--etcd <n>', 'with --conductor: high availability, n etcd members (1, 3 or 5) and two conductors sharing them')
+    .option('--routers <n>', `the N-router lab: routers r1..rN (2-${MAX_ROUTERS}), each with a host behind it, on one shared WAN (see below)`)
+    .option('--topology <t>', `with --routers: which routers peer, ${FABRIC_TOPOLOGIES.join('|')} (default mesh)`)
     .option('--plugin <path[=json]>', 'a plugin both routers load (its file or folder; options as JSON after =); repeat for more (docs/plugins.md, "Try it in the lab")', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
     .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
     .option('--wan-mtu <bytes>', 'every WAN path carries at most this many bytes per packet (576-1700), with ICMP filtered on it: path MTU discovery finds it (docs/wan.md)')
     .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address (docs/wan.md)')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; collector?: boolean; collectorRotate: string; plugin: string[]; nat?: boolean; wanMtu?: string }) => {
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[]; nat?: boolean; wanMtu?: string }) => {
       const untrap = tearDownOnSignal(o);
       try {
-        const shape = checkShape({ paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile, conductor: o.conductor === true, collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, nat: o.nat === true, ...(o.wanMtu !== undefined ? { wanMtu: o.wanMtu } : {}) });
+        const shape = checkShape({
+          paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile,
+          conductor: o.conductor === true, ...(o.etcd === undefined ? {} : { etcd: o.etcd }), ...(o.routers === undefined ? {} : { routers: o.routers }), ...(o.topology === undefined ? {} : { topology: o.topology }),
+          collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, nat: o.nat === true, ...(o.wanMtu !== undefined ? { wanMtu: o.wanMtu } : {}),
+        });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
       } catch (e) {
@@ -260,7 +287,7 @@ export function registerLab(program: Command): void {
       }
     });
 
-  labOptions(lab.command('demo').description('up, curl/UDP/iperf3 through the routers, session tables, down'))
+  labOptions(lab.command('demo').description('up with a conductor, curl/UDP/iperf3 through the routers, a commit and a rollback, session tables, down'))
     .option('--keep', 'leave the lab up at the end')
     .addHelpText('after', DEMO_HELP)
     .action(async (o: LabOptions & { keep?: boolean }) => {

@@ -2,7 +2,6 @@
  * The `svr` command line (bin/svr.js calls `main(process.argv)`). Each command lives in its own module and
  * registers itself on the program here.
  */
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerConductor } from './conductor.js';
 import { registerConfig } from './config.js';
@@ -14,6 +13,7 @@ import { registerInspect } from './inspect.js';
 import { registerExplain } from './explain.js';
 import { registerSetup } from './setup.js';
 import { registerIdentity } from './identity.js';
+import { packageVersion } from './version.js';
 
 const DESCRIPTION = [
   'svrouter: an open implementation of Secure Vector Routing (SVR), the session-smart, tunnel-free routing '
@@ -23,16 +23,6 @@ const DESCRIPTION = [
     + "as SVR metadata at the start of the first packets' TCP/UDP payload.",
   'Run "svr help <command>" for the details of a command.',
 ].join('\n\n');
-
-/** The version in package.json (dist/src/cli/main.js -> ../../../package.json). */
-export function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 export function buildProgram(): Command {
   const program = new Command('svr')

@@ -7,6 +7,7 @@ import { request } from '../node/control-client.js';
 import { startNode } from '../node/node.js';
 import { startManagedNode } from '../node/managed.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
+import { packageVersion } from './version.js';
 
 interface StartOptions {
   config?: string;
@@ -48,6 +49,8 @@ What it does:
   every TUN device; control (BFD, STEP, handshakes, the control socket) stays on the main thread.
   SIGINT/SIGTERM: stops cleanly; the devices and their routes disappear. SIGHUP: reloads the config
   (a bad file is refused with the path of each bad field, and the running config stays).
+  With a \`management\` block on the router it serves its REST API, OpenAPI document, /documentation and
+  Prometheus /metrics (bearer tokens; docs/visibility.md); alarms and events: svr show alarms|events.
 
 Needs root or CAP_NET_ADMIN (TUN devices, routes). Steering traffic into the LAN device is up to the
 host: e.g. \`ip rule add iif eth1 lookup 100\` plus \`kernel-routes: [{ prefix: default, table: 100 }]\`.
@@ -91,7 +94,7 @@ export function registerNode(program: Command): void {
       try {
         const workers = parseWorkers(o.workers);
         const busyPollUs = parseBusyPoll(o.busyPoll);
-        const common = { socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' as const : 'text' as const, workers, busyPollUs };
+        const common = { socket: o.socket, runDir: o.runDir, dataDir: o.dataDir, logFormat: o.logFormat === 'json' ? 'json' as const : 'text' as const, workers, busyPollUs, version: packageVersion() };
         if (o.conductor !== undefined) {
           if (o.assetId === undefined || o.config !== undefined) throw new SvrError('SVR_ERR_CLI_OPTION', '--conductor needs --asset-id and no --config (the config comes from the conductor)');
           const conductors = o.conductor.split(',').map((u) => u.trim()).filter((u) => u !== '');

@@ -1,13 +1,18 @@
-/** `svr show sessions|peers|services|tenants|stats|config`: state of a running node, as tables or JSON. */
+/**
+ * `svr show sessions|peers|services|tenants|plugins|stats|config|alarms|events`: state of a running node, as
+ * tables or JSON, over its control socket (this host) or its management API (`--api URL`, any host).
+ */
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import type { ServiceView, SessionSummary, TenantView, TupleSummary } from '../dataplane/views.js';
-import { isSvrError } from '../errors.js';
+import { SvrError, isSvrError } from '../errors.js';
 import type { BusyPollStats } from '../io/tun/native.js';
 import { request } from '../node/control-client.js';
 import { SHOW_WHAT, type ShowWhat } from '../node/control-protocol.js';
 import type { PeerSummary } from '../control/router.js';
 import type { PluginView } from '../plugins/host.js';
+import type { Alarm, NodeEvent } from '../telemetry/alarms/registry.js';
+import { apiGet, apiGetAll, apiTarget } from './api-client.js';
 import type { CollectorView } from '../telemetry/session-records.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
 import { countersHelp } from './counters-help.js';
@@ -15,6 +20,11 @@ import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 
 interface ShowOptions extends NodeSelector {
   json?: boolean;
+  api?: string;
+  token?: string;
+  tokenFile?: string;
+  ca?: string;
+  since?: string;
 }
 
 const tuple = (t: TupleSummary) => `${t.src}:${t.srcPort} > ${t.dst}:${t.dstPort}`;
@@ -80,16 +90,29 @@ function servicesTableWithPaths(rows: (ServiceView & { paths?: string[]; resilie
   );
 }
 
+/** `interface.<name>.rx-packets` and the like: the data path's per-interface counters. */
+const INTERFACE_COUNTER = /^interface\.(.+)\.((?:rx|tx)-(?:packets|bytes))$/;
+
 function statsTable(stats: Record<string, unknown>): string {
-  const counters = Object.entries(stats).filter((e): e is [string, number] => typeof e[1] === 'number');
+  const counters = Object.entries(stats).filter((e): e is [string, number] => typeof e[1] === 'number' && !INTERFACE_COUNTER.test(e[0]));
   const nonZero = counters.filter(([, v]) => v !== 0);
-  const ifs = (stats['interfaces'] as Record<string, unknown>[] | undefined) ?? [];
+  const perIf = new Map<string, Record<string, number>>();
+  for (const [k, v] of Object.entries(stats)) {
+    const m = INTERFACE_COUNTER.exec(k);
+    if (m !== null && typeof v === 'number') perIf.set(m[1]!, { ...perIf.get(m[1]!), [m[2]!]: v });
+  }
+  const devices = new Map(((stats['interfaces'] as Record<string, unknown>[] | undefined) ?? []).map((i) => [String(i['interface']), i]));
   const parts = [renderTable(['COUNTER', 'VALUE'], nonZero.map(([k, v]) => [k, v]))];
-  if (ifs.length > 0) {
-    // READS: where the TUN queue is read now (poll: the main loop, at low load; thread: the reader thread)
-    parts.push(renderTable(['INTERFACE', 'DEVICE', 'RX', 'TX', 'TX DROPS', 'READS'], ifs.map((i) => [
-      String(i['interface']), String(i['device']), Number(i['rxPackets']), Number(i['txPackets']), Number(i['txDrops']), String(i['readerMode'] ?? '-'),
-    ])));
+  if (perIf.size > 0 || devices.size > 0) {
+    // PACKETS/BYTES: the data path's counts; TX DROPS, READS: the TUN device's (READS: where its queue is
+    // read now: poll = the main loop at low load, thread = the reader thread); '-' with worker threads
+    const names = [...new Set([...perIf.keys(), ...devices.keys()])];
+    parts.push(renderTable(['INTERFACE', 'DEVICE', 'RX PKTS', 'RX BYTES', 'TX PKTS', 'TX BYTES', 'TX DROPS', 'READS'], names.map((n) => {
+      const c = perIf.get(n) ?? {};
+      const d = devices.get(n);
+      return [n, d === undefined ? '-' : String(d['device']), c['rx-packets'] ?? 0, humanBytes(c['rx-bytes'] ?? 0), c['tx-packets'] ?? 0, humanBytes(c['tx-bytes'] ?? 0),
+        d === undefined ? '-' : Number(d['txDrops']), d === undefined ? '-' : String(d['readerMode'] ?? '-')];
+    })));
   }
   const busy = stats['busyPoll'] as BusyPollStats | undefined;
   if (busy !== undefined) {
@@ -108,6 +131,20 @@ function statsTable(stats: Record<string, unknown>): string {
   return parts.join('\n\n');
 }
 
+function alarmsTable(rows: Alarm[]): string {
+  if (rows.length === 0) return 'no active alarms';
+  return renderTable(['SEVERITY', 'ALARM', 'SOURCE', 'RAISED', 'MESSAGE'], rows.map((a) => [
+    a.severity, a.id.slice(0, a.id.indexOf(':') < 0 ? a.id.length : a.id.indexOf(':')), a.source, `${humanDuration(Date.now() - a.raisedAt)} ago`, a.message,
+  ])) + `\n${rows.length} active alarm${rows.length === 1 ? '' : 's'}`;
+}
+
+function eventsTable(rows: NodeEvent[]): string {
+  if (rows.length === 0) return 'no events';
+  return renderTable(['SEQ', 'TIME', 'KIND', 'SEVERITY', 'SOURCE', 'MESSAGE'], rows.map((e) => [
+    e.seq, new Date(e.at).toISOString(), e.kind, e.severity, e.source, e.message,
+  ]));
+}
+
 function render(what: ShowWhat, result: unknown): string {
   switch (what) {
     case 'sessions': return sessionsTable(result as SessionSummary[]);
@@ -117,25 +154,54 @@ function render(what: ShowWhat, result: unknown): string {
     case 'plugins': return pluginsTable(result as PluginView[]);
     case 'stats': return statsTable(result as Record<string, unknown>);
     case 'config': return stringify(result).trimEnd();
+    case 'alarms': return alarmsTable(result as Alarm[]);
+    case 'events': return eventsTable(result as NodeEvent[]);
   }
+}
+
+const RELATIVE = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--since`: an ISO 8601 time, or a time ago (`30s`, `10m`, `2h`, `1d`); epoch ms. */
+export function parseSince(text: string, now = Date.now()): number {
+  const rel = RELATIVE.exec(text.trim());
+  if (rel !== null) return now - Number(rel[1]) * UNIT_MS[rel[2]!]!;
+  const t = Date.parse(text);
+  if (!Number.isFinite(t) || !/^\d{4}-\d\d-\d\d/.test(text.trim())) {
+    throw new SvrError('SVR_ERR_CLI_OPTION', `--since ${JSON.stringify(text)}: expected a time such as 2026-01-02T03:04:05Z or a time ago such as 30s, 10m, 2h, 1d`);
+  }
+  return t;
+}
+
+/** The same answer as the control socket's, from the node's management API. */
+async function showOverApi(what: ShowWhat, o: ShowOptions, since: number | undefined): Promise<unknown> {
+  const t = apiTarget({ api: o.api!, ...(o.token !== undefined ? { token: o.token } : {}), ...(o.tokenFile !== undefined ? { tokenFile: o.tokenFile } : {}), ...(o.ca !== undefined ? { ca: o.ca } : {}) });
+  if (what === 'sessions') return apiGetAll(t, '/api/v1/sessions', 'cursor');
+  if (what === 'events') return apiGetAll(t, '/api/v1/events', 'after', { since: since === undefined ? undefined : new Date(since).toISOString() });
+  return apiGet(t, `/api/v1/${what}`);
 }
 
 export function registerShow(program: Command): void {
   const show = program
     .command('show')
-    .summary('show state of a running node: sessions, peers, services, tenants, stats, config')
+    .summary('show state of a running node: sessions, peers, services, tenants, plugins, stats, config, alarms, events')
     .description('Show the state of a running node (tables by default, --json for scripts).')
     .addHelpText('after', `
 Which node: --socket PATH, or --node NAME (nodes register in $SVR_RUN_DIR or /run/svrouter; lab
 nodes are r1 and r2), or, with neither, the only node running on this host (r1 when a lab is up).
+A node on another host: --api URL (its management API, docs/visibility.md) with --token T,
+--token-file F or $SVR_API_TOKEN; --ca PEM when its HTTPS certificate is not trusted by this host.
 
 Examples:
   svr show sessions              # the session table: original and waypoint 5-tuples, peer, age, packets, bytes
   svr show sessions --node r2 --json
-  svr show stats                 # counters: packets in/out, drops by reason, sessions
-  svr show config                # the running config (secrets and keys redacted)`);
+  svr show stats                 # counters: packets and bytes per interface, drops by reason, sessions
+  svr show config                # the running config (secrets, keys and tokens redacted)
+  svr show alarms                # active alarms: peer path down, peer unreachable, session table, plugins
+  svr show events --since 10m    # alarms raised and cleared, configs applied or refused
+  svr show peers --api https://198.18.61.2:8443 --token-file ops.token --ca api.crt`);
   for (const what of SHOW_WHAT) {
-    show
+    const cmd = show
       .command(what)
       .description(`show the node's ${what}`)
       .addHelpText('after', what === 'stats' ? countersHelp() : '')
@@ -143,9 +209,16 @@ Examples:
       .option('--node <name>', 'the node to ask')
       .option('--socket <path>', 'the node control socket')
       .option('--run-dir <dir>', 'where nodes register')
-      .action(async (o: ShowOptions) => {
+      .option('--api <url>', "the node's management API (http(s)://host:port) instead of its control socket")
+      .option('--token <token>', 'bearer token for --api (default $SVR_API_TOKEN)')
+      .option('--token-file <file>', 'a file whose first line is the token for --api')
+      .option('--ca <file>', 'PEM certificate to trust for an HTTPS --api');
+    if (what === 'events') cmd.option('--since <time>', 'events at or after an ISO 8601 time, or a time ago: 30s, 10m, 2h, 1d');
+    cmd.action(async (o: ShowOptions) => {
         try {
-          const result = await request(selectNodeSocket(o), { method: 'show', what });
+          const since = o.since === undefined ? undefined : parseSince(o.since);
+          const result = o.api !== undefined ? await showOverApi(what, o, since)
+            : await request(selectNodeSocket(o), { method: 'show', what, ...(since !== undefined ? { since } : {}) });
           process.stdout.write((o.json ? JSON.stringify(result, null, 2) : render(what, result)) + '\n');
         } catch (e) {
           if (!isSvrError(e)) throw e;

@@ -7,13 +7,14 @@
  * 5. While leading: the head version's slices go to the fleet; a config file seeds version 1 of an
  *    empty store. Losing the lead closes every router channel (they follow the new leader).
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { SvrError } from '../errors.js';
 import { Alarms } from './alarms.js';
+import { FabricEvents } from './events.js';
 import { buildConductorApi, type ApiContext } from './api/app.js';
 import { Tokens, hashPassword } from './api/auth.js';
 import { CLOSE, REPORT_INTERVAL_MS } from './channel/protocol.js';
@@ -53,6 +54,7 @@ export interface RunningConductor {
   leadership: Leadership;
   lifecycle: Lifecycle;
   fleet: Fleet;
+  events: FabricEvents;
   stop(): Promise<void>;
 }
 
@@ -73,14 +75,17 @@ export async function startConductor(o: ConductorOptions): Promise<RunningConduc
     writeFileSync(join(o.dataDir, 'ca.pem'), ca.certPem);
     const jwtKey = await store.once<string>('jwt-key', () => randomBytes(32).toString('hex'));
     await ensureAdmin(store, o);
-    const alarms = new Alarms();
+    const events = new FabricEvents();
+    store.onAudit((event) => events.emit({ type: 'audit', event }));
+    const alarms = new Alarms(events);
     const conductors = () => [...new Set([...advertise, ...(o.peers ?? [])])];
-    const fleet = new Fleet({ store, alarms, conductors, log: o.log, sign: (asset, version, text) => signVersion(ca.keyPem, asset, version, text) });
+    const caKey = createPrivateKey(ca.keyPem);
+    const fleet = new Fleet({ store, alarms, conductors, events, log: o.log, sign: (asset, version, text) => signVersion(caKey, asset, version, text) });
     const lifecycle = new Lifecycle(store, fleet);
     const history = new FabricHistory();
     // the conductor's own alarms into the event history, looked at as often as routers report
     alarmWatch = setInterval(() => history.alarms(CONDUCTOR, alarms.list(), Date.now()), REPORT_INTERVAL_MS);
-    const ctx: ApiContext = { store, leadership, lifecycle, fleet, alarms, history, queries: new RouterQueries(), ca, tokens: new Tokens(Buffer.from(jwtKey, 'hex')), url, conductors, log: o.log };
+    const ctx: ApiContext = { store, leadership, lifecycle, fleet, alarms, events, history, queries: new RouterQueries(), ca, tokens: new Tokens(Buffer.from(jwtKey, 'hex')), url, conductors, log: o.log };
     const server = newKeyPair();
     const hosts = new Set(['127.0.0.1', 'localhost', ...advertise.map((u) => new URL(u).hostname.replace(/^\[|\]$/g, ''))]);
     if (host !== '0.0.0.0' && host !== '::') hosts.add(host);
@@ -116,7 +121,7 @@ export async function startConductor(o: ConductorOptions): Promise<RunningConduc
     o.log('conductor.running', { url, listen: `${host}:${actualPort}`, store: store.kind, role: leadership.isLeader ? 'leader' : 'standby', dataDir: o.dataDir });
     let stopping: Promise<void> | undefined;
     return {
-      url, port: actualPort, store, leadership, lifecycle, fleet,
+      url, port: actualPort, store, leadership, lifecycle, fleet, events,
       stop: () => (stopping ??= (async () => {
         clearInterval(alarmWatch);
         fleet.closeAll(1001, 'the conductor is stopping');

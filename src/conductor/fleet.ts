@@ -14,10 +14,12 @@ import { randomUUID } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import type { ConfigProblem } from '../model/problems.js';
 import { routerSyncMachine, SYNC_STATUS } from '../machines/router-sync.js';
-import type { Alarms } from './alarms.js';
+import { reportedAlarm, type Alarms } from './alarms.js';
+import type { FabricEvents } from './events.js';
 import type { ConductorMessage, RouterMessage, RouterReport } from './channel/protocol.js';
 import type { RouterSlice } from './config/slice.js';
 import type { AuthorityStore } from './store/authority-store.js';
+import { StepRepository } from './step-repository.js';
 
 export interface RouterChannel {
   readonly assetId: string;
@@ -63,6 +65,8 @@ export interface FleetDeps {
   /** every conductor URL (routers are told, so they can follow the leader) */
   conductors: () => string[];
   log: (event: string, fields: Record<string, string | number | boolean>) => void;
+  /** router state changes, reports and reported alarms for live views */
+  events?: FabricEvents;
 }
 
 interface Managed {
@@ -72,11 +76,15 @@ interface Managed {
   channel: RouterChannel | undefined;
   lastSeen: string | null;
   report: RouterReport | null;
+  /** the state last announced to live views */
+  announced: string;
 }
 
 type Answer = { kind: 'prepared' } | { kind: 'refused'; message: string; problems: ConfigProblem[] } | { kind: 'gone' };
 
 export const PREPARE_TIMEOUT_MS = 10_000;
+/** How often expired STEP documents are dropped. */
+const STEP_EXPIRY_CHECK_MS = 10_000;
 export const ACTIVATE_WAIT_MS = 5_000;
 
 export class Fleet {
@@ -87,8 +95,15 @@ export class Fleet {
   readonly #activations = new Map<string, Array<(version: number) => void>>();
   #head = 0;
   #slices = new Map<string, RouterSlice>();
+  /** STEP documents of routers in `step: { mode: conductor }` (step-repository.ts) */
+  readonly step: StepRepository;
+  readonly #expiry: NodeJS.Timeout;
 
-  constructor(private readonly deps: FleetDeps) {}
+  constructor(private readonly deps: FleetDeps) {
+    this.step = new StepRepository(() => [...this.#slices.values()][0]?.authority ?? '', deps.log);
+    this.#expiry = setInterval(() => this.step.expire(), STEP_EXPIRY_CHECK_MS);
+    this.#expiry.unref();
+  }
 
   get head(): number {
     return this.#head;
@@ -124,7 +139,7 @@ export class Fleet {
   }
 
   #manage(router: string, assetId: string, head: number, running: number | null): Managed {
-    const m: Managed = { router, assetId, actor: undefined as unknown as Managed['actor'], channel: undefined, lastSeen: null, report: null };
+    const m: Managed = { router, assetId, actor: undefined as unknown as Managed['actor'], channel: undefined, lastSeen: null, report: null, announced: '' };
     m.actor = createActor(routerSyncMachine.provide({
       actions: {
         pushVersion: () => this.#push(m),
@@ -138,10 +153,14 @@ export class Fleet {
       },
     }), { input: { router, assetId, head, running } });
     let last = '';
+    let lastState = '';
     m.actor.subscribe((s) => {
       const status = SYNC_STATUS[s.value as string] ?? String(s.value);
       if (status !== last) this.deps.log('router.status', { router, status, version: s.context.running ?? 'none', head: s.context.head });
       last = status;
+      const state = `${status}/${s.context.running}/${s.context.head}`;
+      if (state !== lastState && this.#managed.get(router) === m) this.#changed(m);
+      lastState = state;
     });
     m.actor.start();
     this.#managed.set(router, m);
@@ -177,6 +196,28 @@ export class Fleet {
     channel.send({ type: 'welcome', router: m.router, conductors: this.deps.conductors() });
     m.actor.send({ type: 'channel.opened' });
     m.actor.send({ type: 'router.hello', running });
+    this.#changed(m);
+  }
+
+  /** A router's state changed (for live views; once per change of status, channel or version). */
+  #changed(m: Managed): void {
+    const s = this.#status(m);
+    const key = `${s.status}/${s.connected}/${s.version}/${s.head}/${s.address}`;
+    if (key === m.announced) return;
+    m.announced = key;
+    this.deps.events?.emit({ type: 'router', router: s });
+  }
+
+  /** A report arrived: live views get it, and the alarms that appeared or went away since the last one. */
+  #reported(m: Managed, report: RouterReport): void {
+    const events = this.deps.events;
+    const before = m.report?.alarms ?? [];
+    m.report = report;
+    if (events === undefined) return;
+    const at = new Date().toISOString();
+    events.emit({ type: 'report', router: m.router, report, at });
+    for (const a of report.alarms) if (!before.some((b) => b.id === a.id)) events.emit({ type: 'alarm', change: 'raised', alarm: reportedAlarm(m.router, a), at });
+    for (const b of before) if (!report.alarms.some((a) => a.id === b.id)) events.emit({ type: 'alarm', change: 'cleared', alarm: reportedAlarm(m.router, b), at });
   }
 
   /** A message from an attached channel (hello was handled by attach). */
@@ -202,7 +243,13 @@ export class Fleet {
         void this.deps.store.asset(m.assetId).then((a) => a === undefined ? undefined : this.deps.store.putAsset({ ...a, version: msg.version, lastSeen: m.lastSeen ?? undefined })).catch(() => undefined);
         return;
       case 'report':
-        m.report = msg.report;
+        this.#reported(m, msg.report);
+        return;
+      case 'step.publish':
+        this.step.publish(m.router, msg.doc);
+        return;
+      case 'step.subscribe':
+        this.step.subscribe(m.router, Array.isArray(msg.services) ? msg.services : [], channel);
         return;
       case 'hello':
         return;
@@ -217,6 +264,8 @@ export class Fleet {
     m.channel = undefined;
     m.actor.send({ type: 'channel.closed' });
     for (const [key, answer] of this.#answers) if (key.endsWith(`/${m.router}`)) answer({ kind: 'gone' });
+    this.step.unsubscribe(m.router, channel);
+    this.#changed(m);
   }
 
   #byChannel(channel: RouterChannel): Managed | undefined {
@@ -278,21 +327,29 @@ export class Fleet {
   }
 
   routers(): RouterStatus[] {
-    return [...this.#managed.values()].map((m) => {
-      const s = m.actor.getSnapshot();
-      return {
-        router: m.router,
-        assetId: m.assetId,
-        status: SYNC_STATUS[s.value as string] ?? String(s.value),
-        connected: m.channel !== undefined,
-        version: s.context.running,
-        head: s.context.head,
-        lastSeen: m.lastSeen,
-        address: m.channel?.remote ?? null,
-        report: m.report,
-        lastError: s.context.lastError ?? null,
-      };
-    });
+    return [...this.#managed.values()].map((m) => this.#status(m));
+  }
+
+  /** One router's status, undefined when the head config has no router of that name. */
+  router(name: string): RouterStatus | undefined {
+    const m = this.#managed.get(name);
+    return m === undefined ? undefined : this.#status(m);
+  }
+
+  #status(m: Managed): RouterStatus {
+    const s = m.actor.getSnapshot();
+    return {
+      router: m.router,
+      assetId: m.assetId,
+      status: SYNC_STATUS[s.value as string] ?? String(s.value),
+      connected: m.channel !== undefined,
+      version: s.context.running,
+      head: s.context.head,
+      lastSeen: m.lastSeen,
+      address: m.channel?.remote ?? null,
+      report: m.report,
+      lastError: s.context.lastError ?? null,
+    };
   }
 
   /** Enrolled assets with the router each one is (if any) and its channel state. */
@@ -325,6 +382,7 @@ export class Fleet {
   }
 
   stop(): void {
+    clearInterval(this.#expiry);
     for (const m of this.#managed.values()) m.actor.stop();
     this.#managed.clear();
   }

@@ -10,7 +10,7 @@
  */
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
-import type { SessionSummary, SessionTally } from '../dataplane/views.js';
+import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PluginSpec } from '../plugins/host.js';
@@ -19,6 +19,12 @@ import type { PluginSpec } from '../plugins/host.js';
 export interface StageView {
   name: string;
   disabled: boolean;
+}
+
+/** A thread's event-loop time since it started (Node's eventLoopUtilization): busy share = activeMs / (activeMs + idleMs). */
+export interface ThreadLoad {
+  activeMs: number;
+  idleMs: number;
 }
 
 /** Service chains by tenant and service name (full stage names). */
@@ -87,6 +93,10 @@ export interface DataPathHost {
   counters(): Record<string, number>;
   /** every session, oldest first (with its `worker` when there are several) */
   sessions(): Promise<(SessionSummary & { worker?: number })[]>;
+  /** one page of sessions, oldest first (with its `worker` when there are several): at most `limit` summaries made */
+  sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker?: number })[]>;
+  /** how busy each data-path thread has been since it started (its event loop: ms active and idle) */
+  threadLoad(): ThreadLoad[];
   /** sessions in total, per path, service, tenant and worker (worker host: from its last report, at most 1 s old) */
   tally(): SessionTally & { perWorker: number[] };
 }

@@ -10,11 +10,12 @@
 import { Dataplane } from '../dataplane/dataplane.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
-import { listSessions, tallySessions, type SessionSummary, type SessionTally } from '../dataplane/views.js';
+import { listSessions, pageSessions, tallySessions, type SessionPageQuery, type SessionPageRow, type SessionSummary, type SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import type { DataPathHost, DataPathInit } from './data-path-host.js';
+import { performance } from 'node:perf_hooks';
+import type { DataPathHost, DataPathInit, ThreadLoad } from './data-path-host.js';
 
 /** Packet ports by interface name (every interface of the router needs one). */
 export type RouterIo = Readonly<Record<string, PacketPort>>;
@@ -32,6 +33,8 @@ export class InThreadHost implements DataPathHost {
   readonly workers = 1;
   private dp: Dataplane | null = null;
   private readonly clock: () => number;
+  /** this synchronous run's tally (see tally()) */
+  private tallied: (SessionTally & { perWorker: number[] }) | undefined;
   private readonly sweepIntervalMs: number;
   private readonly sessionCountersMs: number | undefined;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -92,6 +95,7 @@ export class InThreadHost implements DataPathHost {
 
   setTables(tables: ForwardingTables, _config: SvrConfig): void {
     const ports = this.portsFor(tables); // throws before anything changes
+    this.tallied = undefined;
     this.dataplane.setTables(tables);
     this.dataplane.setPorts(ports);
   }
@@ -117,6 +121,7 @@ export class InThreadHost implements DataPathHost {
   }
 
   removeRow(row: number, gen: number, reason: CloseReason): void {
+    this.tallied = undefined;
     this.dataplane.removeRow(row, gen, reason);
   }
 
@@ -137,6 +142,7 @@ export class InThreadHost implements DataPathHost {
   }
 
   sweep(): void {
+    this.tallied = undefined;
     this.dataplane.sweep();
   }
 
@@ -148,8 +154,27 @@ export class InThreadHost implements DataPathHost {
     return listSessions(this.dataplane.ctx, this.clock());
   }
 
+  async sessionPage(q: SessionPageQuery): Promise<SessionPageRow[]> {
+    return pageSessions(this.dataplane.ctx, this.clock(), q);
+  }
+
+  /** The data path runs on this thread (with control and everything else the process does). */
+  threadLoad(): ThreadLoad[] {
+    const u = performance.eventLoopUtilization();
+    return [{ activeMs: u.active, idleMs: u.idle }];
+  }
+
+  /**
+   * One walk over the table, shared by every caller in the same synchronous run (a scrape reads peers,
+   * services, tenants and status one after the other): packets are processed in their own callbacks, and
+   * the calls that remove sessions here (setTables, removeRow, sweep) drop it.
+   */
   tally(): SessionTally & { perWorker: number[] } {
+    if (this.tallied !== undefined) return this.tallied;
     const t = tallySessions(this.dataplane.ctx);
-    return { ...t, perWorker: [t.active] };
+    const tallied = { ...t, perWorker: [t.active] };
+    this.tallied = tallied;
+    queueMicrotask(() => { this.tallied = undefined; });
+    return tallied;
   }
 }

@@ -17,9 +17,9 @@
 import { resolve } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
-import { COUNTER_NAMES, type CounterName, type RouterCounters } from '../dataplane/counter-names.js';
+import { COUNTER_NAMES, type CounterName, type RouterCounters, type StepCounterName } from '../dataplane/counter-names.js';
 import { ServicePaths, resiliencyCode } from '../dataplane/path-choice.js';
-import { listServices, listTenants, type TenantView } from '../dataplane/views.js';
+import { listServices, listTenants, type SessionCursor, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { ConfigError, SvrError, isSvrError } from '../errors.js';
 import { compileRouter } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
@@ -31,9 +31,9 @@ import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
 import type { PathQuality } from '../paths/quality.js';
 import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
-import type { StepOptions } from '../step/options.js';
+import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import type { Store } from '../store/store.js';
-import type { DataPathHost, ServiceChains } from './data-path-host.js';
+import type { DataPathHost, ServiceChains, ThreadLoad } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
 import { explainFirstPacket, type ExplainQuery, type Explanation } from './explain.js';
 import { MigrationActors } from './migration.js';
@@ -65,6 +65,8 @@ export interface RouterOptions {
   bfd?: PathSupervisorOptions;
   /** run STEP (service and topology exchange) with these options; default off */
   step?: StepOptions | false;
+  /** the conductor's STEP repository (needed when the config says `step: { mode: conductor }`) */
+  stepRepository?: StepRepositoryClient;
   /** milliseconds since the epoch for event times; default Date.now (tests pass a simulated clock) */
   clock?: () => number;
 }
@@ -118,6 +120,10 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.clock = opts.clock ?? Date.now;
     this.peerActors = new PeerActors((peer, reachable) => this.emit({ type: reachable ? 'peer.reachable' : 'peer.unreachable', atMs: this.clock(), peer }));
     this.config = resolveConfig(config);
+    if (this.config.authority.step?.mode === 'conductor' && opts.step !== undefined && opts.step !== false && opts.stepRepository === undefined) {
+      const message = 'STEP through the conductor needs a router managed by a conductor (svr node start --conductor URL --asset-id ID); use mode flood without one';
+      throw new ConfigError('SVR_ERR_CONFIG_INVALID', `authority.step.mode: ${message}`, { source: '<config object>', problems: [{ path: 'authority.step.mode', message }] });
+    }
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
@@ -143,7 +149,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       resignalPath: (p) => host.resignalPath(p),
       setPathMtu: (p, m) => host.setPathMtu(p, m),
       countNat: (n) => this.count(n),
-    }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, log: this.log });
+    }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, ...(opts.stepRepository === undefined ? {} : { stepRepository: opts.stepRepository }), log: this.log });
     this.migrations = new MigrationActors({
       publish: (service, order) => this.setServiceRouting(service, order),
       record: (r) => this.recordMigration(r),
@@ -386,14 +392,37 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   /** Every counter (dataplane/counter-names.ts; zeros included): the data path's (all workers summed), control's own and the plugins'. */
   counters(): RouterCounters {
-    const out: Record<string, number> = { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters) };
+    const out: Record<string, number> = { ...ZERO_COUNTERS, ...this.host.counters(), ...Object.fromEntries(this.controlCounters), ...this.stepCounters() };
     for (const [k, v] of Object.entries(this.pluginHost.counters())) out[k] = (out[k] ?? 0) + v; // a plugin may count a name in both parts
     return out as RouterCounters;
+  }
+
+  /** STEP's counters (published, tx-datagrams, rx-new, subscriptions, ...) as `step.<name>`; none without STEP. */
+  stepCounters(): Record<StepCounterName, number> {
+    return Object.fromEntries(Object.entries(this.pathControl.step?.counters() ?? {}).map(([k, v]) => [`step.${k}`, v]));
   }
 
   /** Every session, oldest first (with its `worker` when the data path runs in several). */
   sessions(): Promise<SessionRow[]> {
     return this.host.sessions();
+  }
+
+  /**
+   * One page of sessions, oldest first (optionally one tenant's or service's, by name; an unknown name has
+   * none). `next` continues after the last one when the page is full. A live view: sessions come and go
+   * between pages; at most `limit` summaries are made per data-path thread.
+   */
+  async sessionPage(q: { limit: number; after?: SessionCursor; tenant?: string; service?: string }): Promise<{ sessions: (SessionSummary & { worker?: number })[]; next?: SessionCursor }> {
+    const t = this.tablesNow;
+    const tenant = q.tenant === undefined ? undefined : t.tenantId(q.tenant);
+    const service = q.service === undefined ? undefined : t.serviceId(q.service);
+    if (tenant === -1 || service === -1) return { sessions: [] };
+    const rows = await this.host.sessionPage({
+      limit: q.limit, ...(q.after !== undefined ? { after: q.after } : {}), ...(tenant !== undefined ? { tenant } : {}), ...(service !== undefined ? { service } : {}),
+    });
+    const sessions = rows.map((r) => (r.worker === undefined ? r.summary : { ...r.summary, worker: r.worker }));
+    const last = rows[rows.length - 1];
+    return last !== undefined && rows.length === q.limit ? { sessions, next: { createdMs: last.createdMs, row: last.row } } : { sessions };
   }
 
   /** Per peer: reachability and its paths with liveness, BFD state, quality and sessions. */
@@ -425,6 +454,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** Loaded plugins with their data-path stages and counters. */
   plugins(): PluginView[] {
     return this.pluginHost.list(this.pluginStages());
+  }
+
+  /** Event-loop time of each data-path thread (the router's own thread when the data path runs in it). */
+  threadLoad(): ThreadLoad[] {
+    return this.host.threadLoad();
   }
 
   /**

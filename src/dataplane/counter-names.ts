@@ -2,7 +2,8 @@
  * Every counter a router keeps, documented once: `router.counters()`, `svr show stats`, its `--help` and
  * docs/embedding.md are generated from this table (a test checks the docs and that every counter the code
  * registers is here). Stages resolve names to indexes once (`StageInit.counter`), typed by `CounterName`.
- * Plugins' counters are `plugin.<plugin>.<counter>` (their own docs say what they count).
+ * Plugins' counters are `plugin.<plugin>.<counter>` (their own docs say what they count); each interface
+ * has `interface.<name>.rx-packets|rx-bytes|tx-packets|tx-bytes` (a packet handed between workers once).
  */
 import { PARSE_ERROR_NAMES } from '../packet/ip.js';
 import { META_ERROR_NAMES } from '../packet/svr-metadata.js';
@@ -70,6 +71,7 @@ export const COUNTERS = {
   'sessions-expired': { area: 'sessions', meaning: 'sessions removed by the idle sweep (idle timeout, or the linger after FIN/RST)' },
   'sessions-replaced': { area: 'sessions', meaning: "sessions removed because a new session took their 5-tuple" },
   'sessions-migrated': { area: 'sessions', meaning: 'sessions moved to another peer path (session.migrated)' },
+  'sessions-transit': { area: 'sessions', meaning: 'sessions this router continues as SVR toward another router (multi-hop transit: two linked legs, one session id)' },
   'sessions-adaptive-plain': { area: 'sessions', meaning: 'sessions of an encrypting service left in clear by adaptive encryption (already TLS/IPsec)' },
   'drop-no-session': { area: 'sessions', meaning: 'WAN packets without metadata that match no session' },
   'drop-unauthenticated': { area: 'sessions', meaning: 'TCP SYN/FIN/RST segments without a verified HMAC (only a signed segment may open, reset or close a session)' },
@@ -89,6 +91,8 @@ export const COUNTERS = {
   'drop-incomplete-metadata': { area: 'svr', meaning: "metadata that cannot open or rejoin a session (no forward context, or a reverse context of no session of ours)" },
   'drop-unknown-tenant': { area: 'svr', meaning: 'metadata naming a tenant this router does not know' },
   'drop-unknown-service': { area: 'svr', meaning: 'metadata naming a service this router does not know' },
+  'drop-transit-loop': { area: 'svr', meaning: 'a transit session that came back to a router it already passed (docs/architecture.md, multi-hop)' },
+  'drop-transit-no-leg': { area: 'svr', meaning: "a transit session whose onward leg cannot open (the onward path's address family differs, or its waypoint ports ran out)" },
   'drop-waypoint-collision': { area: 'svr', meaning: 'a new session on a waypoint 5-tuple one of our sessions holds in the other direction' },
   'drop-context-mismatch': { area: 'svr', meaning: "reverse metadata whose context is not the session's own, mirrored" },
   'drop-duplicate': { area: 'svr', meaning: 'the second copy of a duplicated packet (packet-duplication resiliency)' },
@@ -132,8 +136,14 @@ export const COUNTERS = {
 export type CounterName = keyof typeof COUNTERS;
 /** A plugin's counter: `plugin.<plugin>.<counter>`. */
 export type PluginCounterName = `plugin.${string}`;
-/** `router.counters()`: every router counter (zeros included) and the plugins' counters. */
-export type RouterCounters = Record<CounterName, number> & { [name: PluginCounterName]: number };
+/** STEP's counters of a router (published, tx-datagrams, rx-new, subscriptions, ...): `step.<name>`. */
+export type StepCounterName = `step.${string}`;
+/** The packets and bytes an interface received and sent. */
+export const INTERFACE_COUNTER_KINDS = ['rx-packets', 'rx-bytes', 'tx-packets', 'tx-bytes'] as const;
+/** An interface's counter: `interface.<name>.rx-packets` and so on. */
+export type InterfaceCounterName = `interface.${string}.${typeof INTERFACE_COUNTER_KINDS[number]}`;
+/** `router.counters()`: every router counter (zeros included), the interfaces' and the plugins' counters. */
+export type RouterCounters = Record<CounterName, number> & { [name: PluginCounterName]: number } & { [name: InterfaceCounterName]: number } & { [name: StepCounterName]: number };
 
 export const COUNTER_NAMES = Object.keys(COUNTERS) as CounterName[];
 

@@ -1,4 +1,4 @@
-import type { CounterName, PluginCounterName } from './counter-names.js';
+import type { CounterName, InterfaceCounterName, PluginCounterName } from './counter-names.js';
 
 /**
  * Named counters in one Float64Array (exact to 2^53). Stages resolve names to indices once, at build
@@ -22,7 +22,7 @@ export class Counters {
   }
 
   /** Index of `name` (documented in counter-names.ts), registering it on first use (build time, not per packet). */
-  id(name: CounterName | PluginCounterName): number {
+  id(name: CounterName | PluginCounterName | InterfaceCounterName): number {
     let i = this.index.get(name);
     if (i === undefined) {
       if (this.shared && this.names.length >= this.values.length) return this.values.length - 1; // overflow slot

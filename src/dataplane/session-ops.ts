@@ -106,10 +106,11 @@ export function emitMigrated(ctx: DataplaneContext, r: number, from: number, han
   });
 }
 
-/** Removes row r and queues `session.removed` (at `now`, the data path's clock). */
+/** Removes row r and queues `session.removed` (at `now`, the data path's clock); the other leg of a transit session goes with it. */
 export function removeSession(ctx: DataplaneContext, r: number, reason: CloseReason, now: number): void {
   const t = ctx.sessions;
   if (!t.isActive(r)) return;
+  const partner = t.relay[r]!;
   ctx.events.push({
     kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason, role: roleName(t.role[r]!),
     tenant: ctx.tables.tenants[t.tenant[r]!] ?? '', service: ctx.tables.services[t.service[r]!]?.name ?? '',
@@ -118,6 +119,10 @@ export function removeSession(ctx: DataplaneContext, r: number, reason: CloseRea
   });
   ctx.hooks.runClose(r);
   t.remove(r);
+  if (partner >= 0 && t.relay[partner] === r) {
+    t.relay[partner] = -1;
+    removeSession(ctx, partner, reason, now);
+  }
 }
 
 /**

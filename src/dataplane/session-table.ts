@@ -8,6 +8,8 @@
  * A packet is forward when its key's swapped bit equals the one stored for the forward direction.
  * A third, optional "alt" key is the session's second waypoint 5-tuple when it is duplicated on two paths
  * (packet-duplication); its state lives in a side map, since few sessions have one.
+ * Transit router (multi-hop SVR, transit.ts): a session is two linked rows, egress from the previous router
+ * (in = its waypoint 5-tuple) and ingress toward the next (out = our waypoint 5-tuple), no LAN key.
  * Return keys (service-function chaining): (function return interface, 5-tuple as diverted) -> row, up to
  * RET_KEYS per row, so a packet coming back from an external function finds its session; installed on
  * the first divert, removed with the row. Their columns are allocated on first use.
@@ -133,6 +135,8 @@ export class SessionTable {
   signedAt!: Float64Array;
   /** incremented on every reuse of a row, so control can tell a stale reference */
   gen!: Uint32Array;
+  /** transit (multi-hop SVR): the row of the other leg of the session, -1 for none (transit.ts) */
+  relay!: Int32Array;
   /** keys of the two sides, as written at insert, for removal (family in keyFamily): IPv4 keys here (KW4
    *  words a row), IPv6 keys in v6Keys (rare; 48 bytes a session less than KW6 columns) */
   inKeyFamily!: Uint8Array;
@@ -200,6 +204,7 @@ export class SessionTable {
     this.bytesRev = grow(this.bytesRev, Float64Array);
     this.signedAt = grow(this.signedAt, Float64Array);
     this.gen = grow(this.gen, Uint32Array);
+    this.relay = grow(this.relay, Int32Array);
     this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
     this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
     this.inKey = grow(this.inKey, Uint32Array, KW4);
@@ -307,6 +312,7 @@ export class SessionTable {
     this.chain[r] = 0;
     this.tag[r] = 0;
     this.app[r] = 0;
+    this.relay[r] = -1;
     this.inKeyFamily[r] = 0;
     this.outKeyFamily[r] = 0;
     this.active++;

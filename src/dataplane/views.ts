@@ -35,6 +35,8 @@ export interface SessionSummary {
   waypoint?: TupleSummary;
   peer?: string;
   path?: string;
+  /** a transit session (multi-hop SVR): the other leg's peer and path (this row is one leg) */
+  transit?: { peer: string; path: string };
   inInterface: string;
   outInterface: string;
   /** ingress: 'signalling' until reverse metadata arrived; egress: 'signalling' until a forward packet without it */
@@ -97,6 +99,11 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
     s.peer = tables.peers[path.peer]?.name ?? '?';
     s.path = path.name;
   }
+  const leg = t.relay[r]!;
+  if (leg >= 0 && t.path[leg]! >= 0) {
+    const other = tables.paths[t.path[leg]!]!;
+    s.transit = { peer: tables.peers[other.peer]?.name ?? '?', path: other.name };
+  }
   return s;
 }
 
@@ -107,6 +114,50 @@ export function listSessions(ctx: DataplaneContext, now: number): SessionSummary
   for (let r = 0; r < t.capacity; r++) if (t.isActive(r)) rows.push(r);
   rows.sort((a, b) => t.created[a]! - t.created[b]!);
   return rows.map((r) => summarizeSession(ctx, r, now));
+}
+
+/** Where a page of sessions ends: sessions are ordered by creation time, then by row (unique in the host). */
+export interface SessionCursor {
+  createdMs: number;
+  row: number;
+}
+
+export interface SessionPageQuery {
+  /** at most this many rows */
+  limit: number;
+  /** only sessions after this point of the order */
+  after?: SessionCursor;
+  /** only this tenant's / service's sessions (ids in the current tables) */
+  tenant?: number;
+  service?: number;
+}
+
+export interface SessionPageRow {
+  summary: SessionSummary;
+  createdMs: number;
+  /** the row as the host numbers it (`rowTag | row`) */
+  row: number;
+}
+
+/**
+ * One page of active sessions, oldest first: one walk over the table's flags, a sort of the matching rows,
+ * and summaries (the costly part) for at most `limit` of them. `rowTag` puts a worker's index in the row
+ * number so that rows are unique across workers.
+ */
+export function pageSessions(ctx: DataplaneContext, now: number, q: SessionPageQuery, rowTag = 0): SessionPageRow[] {
+  const t = ctx.sessions;
+  const afterCreated = q.after?.createdMs ?? -Infinity;
+  const afterRow = q.after?.row ?? -1;
+  const rows: number[] = [];
+  for (let r = 0; r < t.capacity; r++) {
+    if (!t.isActive(r)) continue;
+    if ((q.tenant !== undefined && t.tenant[r] !== q.tenant) || (q.service !== undefined && t.service[r] !== q.service)) continue;
+    const c = t.created[r]!;
+    if (c < afterCreated || (c === afterCreated && (rowTag | r) <= afterRow)) continue;
+    rows.push(r);
+  }
+  rows.sort((a, b) => t.created[a]! - t.created[b]! || a - b);
+  return rows.slice(0, q.limit).map((r) => ({ summary: summarizeSession(ctx, r, now), createdMs: t.created[r]!, row: rowTag | r }));
 }
 
 export interface ServiceView {

@@ -12,12 +12,17 @@ import {
 } from './plugins-profile.js';
 import { CLIENT_NO_TENANT, ECHO_PORT, HTTP_PORT, IPERF_PORT, LAN_TABLE, pathPlans, SERVER, STREAM_PORT, type PathPlan, type RouterRole } from './topology.js';
 
+/** The nodes' management API in the lab: every address of the router's namespace, this port, two tokens. */
+const LAB_API_PORT = 8443;
+/** Token files next to authority.yaml, written by `svr lab up` (fresh random tokens per lab). */
+export const LAB_API_TOKENS = { admin: 'api-admin.token', read: 'api-read.token' } as const;
+
 /** Service-policy of web and stream (resiliency and SLA from the lab options). */
 export const SESSIONS_POLICY = 'lab-sessions';
 /** Service-policy of echo and iperf (path preference only). */
 export const PATHS_POLICY = 'lab-paths';
 
-function bfdBlock(s: LabShape, indent: string): string {
+export function bfdBlock(s: LabShape, indent: string): string {
   return `${indent}bfd:                     # BFD and link tests on this path (svr lab up --bfd-interval/--hold-down/--link-test-interval)
 ${indent}  desired-tx-interval: ${s.bfdIntervalMs}       # ms; the path is declared down after 3 missed packets
 ${indent}  required-min-rx-interval: ${s.bfdIntervalMs}
@@ -47,6 +52,17 @@ function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabSha
               vector: ${p.vector}          # service-policies rank paths by vector
 ${router === 'r1' && p.k === 1 && s.nat === true ? natLines('              ') : ''}${bfdBlock(s, '              ')}`;
   }).join('');
+}
+
+function management(router: RouterRole, tokenDir: string): string {
+  const file = (name: string): string => (tokenDir === '' ? name : `${tokenDir}/${name}`);
+  return `      management:                    # the node's API (REST, OpenAPI, /metrics; docs/visibility.md): in <prefix>-${router}
+        address: 0.0.0.0             # every address of the namespace (127.0.0.1 inside it)
+        port: ${LAB_API_PORT}
+        tokens:                      # fresh for each \`svr lab up\`
+          - { name: lab-admin, role: admin, token-file: ${file(LAB_API_TOKENS.admin)} }
+          - { name: lab-read, role: read-only, token-file: ${file(LAB_API_TOKENS.read)} }
+`;
 }
 
 function slaLines(s: LabShape): string {
@@ -178,8 +194,12 @@ ${targets}
 `;
 }
 
-/** The YAML text; `secret` is 64 hex digits (a fresh random one per lab by default). */
-export function labConfigYaml(shape: LabShape = DEFAULT_SHAPE, secret: string = randomBytes(32).toString('hex')): string {
+/**
+ * The YAML text; `secret` is 64 hex digits (a fresh random one per lab by default); the API token files are
+ * in `tokenDir` (absolute: a node managed by a conductor gets the config without its folder), default next
+ * to the config.
+ */
+export function labConfigYaml(shape: LabShape = DEFAULT_SHAPE, secret: string = randomBytes(32).toString('hex'), tokenDir = ''): string {
   const paths = pathPlans('<prefix>', shape.paths);
   const order = `[${paths.map((p) => p.vector).join(', ')}]`;
   const p1 = paths[0]!;
@@ -286,7 +306,7 @@ ${wanInterfaces('r1', paths, shape)}${plugins ? `        - name: ${FN_OUT}      
 ${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-via-r2
           service: ${n}
           peer: r2
-`).join('') + r1Plugins() : ''}
+`).join('') + r1Plugins() : ''}${management('r1', tokenDir)}
     - name: r2                       # runs in namespace <prefix>-r2
       interfaces:
 ${wanInterfaces('r2', paths, shape)}        - name: lan0
@@ -321,5 +341,5 @@ ${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-local
           service: ${n}
           next-hop:
             interface: lan0
-`).join('') + r2Plugins() : ''}`;
+`).join('') + r2Plugins() : ''}${management('r2', tokenDir)}`;
 }

@@ -1,7 +1,8 @@
 /**
- * `svr lab down`: stops what `up` started (link emulators too) and deletes the lab's namespaces by exact
- * name: the four fixed ones, every `<prefix>-link<k>`, `<prefix>-internet` and `<prefix>-fn` of the plugins
- * profile, `<prefix>-collector` (nfcapd, stopped by its pid first), and any other `<prefix>-*` namespace state.json recorded (their veths and TUNs go with them). Works after a crash or SIGKILL of a node, without state.json, and twice.
+ * `svr lab down`: stops what `up` started (link emulators, conductors and etcd members too) and deletes
+ * the lab's namespaces by exact name: the four fixed ones, every `<prefix>-link<k>`, `<prefix>-internet`
+ * and `<prefix>-fn` of the plugins profile, the N-router lab's `<prefix>-r<i>`, `<prefix>-h<i>` and
+ * `<prefix>-wan`, the conductor's, `<prefix>-collector` (nfcapd, stopped by its pid first), and any other `<prefix>-*` namespace state.json recorded (their veths and TUNs go with them). Works after a crash or SIGKILL of a node, without state.json, and twice.
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { readPidFile, stopPids, type StopTarget } from './processes.js';
 import { isRoot, requireRoot } from './run.js';
 import { labRunDir, readState, removeLabIndex, removeState, type LabState } from './state.js';
 import { allNamespaces, linkRole, MAX_PATHS } from './topology.js';
+import { fabricNamespaces, MAX_ROUTERS, routerName } from './fabric.js';
 
 export interface DownOptions {
   dir: string;
@@ -54,6 +56,11 @@ function recordedTargets(dir: string, prefix: string, state: LabState | undefine
   return { targets, nodes, runDir };
 }
 
+/** Every namespace a lab with this prefix may have (the two-router lab's and the N-router lab's). */
+export function labNamespaces(prefix: string): string[] {
+  return [...new Set([...allNamespaces(prefix), ...fabricNamespaces(prefix)])];
+}
+
 let running: Promise<unknown> = Promise.resolve();
 
 /** Tears the lab down; calls in one process run one after the other (a signal during `up` and its own cleanup). */
@@ -69,7 +76,7 @@ async function down(opts: DownOptions): Promise<DownResult> {
   const saved = readState(dir);
   const state = saved !== undefined && saved.prefix === opts.prefix ? saved : undefined;
   // every name this prefix may use, plus whatever state.json recorded under the prefix (exact names only)
-  const ours = [...new Set([...allNamespaces(opts.prefix), ...(state?.namespaces ?? []).filter((n) => n.startsWith(`${opts.prefix}-`))])];
+  const ours = [...new Set([...labNamespaces(opts.prefix), ...(state?.namespaces ?? []).filter((n) => n.startsWith(`${opts.prefix}-`))])];
   const existing = new Set(await listNamespaces());
   const present = ours.filter((n) => existing.has(n));
   const rec = recordedTargets(dir, opts.prefix, saved);
@@ -98,8 +105,12 @@ async function down(opts: DownOptions): Promise<DownResult> {
   for (const n of rec.nodes) unregister(rec.runDir, n.name, n.pid);
   if (state !== undefined || saved === undefined) {
     // the dir is this lab's (not another prefix's)
-    for (const n of ['r1', 'r2']) rmSync(nodeSocketPath(dir, n), { force: true });
-    for (const f of ['r1.pid', 'r2.pid', 'server.pid', 'server-b.pid', 'internet.pid', 'nfcapd.pid']) rmSync(join(dir, f), { force: true });
+    for (let i = 1; i <= MAX_ROUTERS; i++) {
+      rmSync(nodeSocketPath(dir, routerName(i)), { force: true });
+      rmSync(join(dir, `${routerName(i)}.pid`), { force: true });
+      rmSync(join(dir, `server-h${i}.pid`), { force: true });
+    }
+    for (const f of ['server.pid', 'server-b.pid', 'internet.pid', 'conductor.pid', 'conductor2.pid', 'nfcapd.pid', ...[1, 2, 3, 4, 5].map((k) => `etcd${k}.pid`)]) rmSync(join(dir, f), { force: true });
     for (let k = 1; k <= MAX_PATHS; k++) {
       rmSync(emulatorSocketPath(dir, k), { force: true });
       rmSync(join(dir, `${linkRole(k)}.pid`), { force: true });

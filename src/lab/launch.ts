@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { internetServerArgs, serverBArgs } from './plugins-profile.js';
 import { collectorDir, nfcapdArgs } from './collector.js';
-import { conductorArgs, conductorDataDir } from './conductor.js';
+import { conductorArgs, etcdArgs, labConductors, type ConductorInstance } from './conductor.js';
+import { hostRole, MAX_ROUTERS, routerName, FABRIC_ECHO_PORT, FABRIC_HTTP_PORT } from './fabric.js';
 import { svrScript } from './run.js';
 import { ECHO_PORT, HTTP_PORT, linkRole, MAX_PATHS, nsName, SERVER, STREAM_PORT, type Place } from './topology.js';
 import type { LabProcessKind } from './state.js';
@@ -38,7 +39,7 @@ export function nodeSocketPath(dir: string, name: string): string {
  * --data-dir <dir>/data/r1 [--workers N]`: the state database lives in the lab dir, so two labs (other
  * prefixes and dirs) never contend for one LevelDB.
  */
-export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string, workers = 1, managed?: { conductors: readonly string[]; token: string }): Launch {
+export function nodeLaunch(dir: string, name: `r${number}`, runDir: string, workers = 1, managed?: { conductors: readonly string[]; token: string }): Launch {
   const socket = nodeSocketPath(dir, name);
   const source = managed === undefined ? ['--config', configPath(dir), '--name', name] : ['--conductor', managed.conductors.join(','), '--asset-id', name, '--token', managed.token];
   const args = [svrScript(), 'node', 'start', ...source, '--socket', socket, '--run-dir', runDir, '--data-dir', nodeDataDir(dir, name)];
@@ -46,9 +47,20 @@ export function nodeLaunch(dir: string, name: 'r1' | 'r2', runDir: string, worke
   return { name, kind: 'node', role: name, cmd: process.execPath, args, markers: ['svr.js', 'start', socket], socket };
 }
 
-/** `svr lab up --conductor`: `node bin/svr.js conductor start ...` in `<prefix>-conductor` (lab/conductor.ts). */
-export function conductorLaunch(dir: string): Launch {
-  return { name: 'conductor', kind: 'conductor', role: 'conductor', cmd: process.execPath, args: conductorArgs(dir), markers: ['svr.js', 'conductor', 'start', conductorDataDir(dir)] };
+/** `svr lab up --conductor`: `node bin/svr.js conductor start ...` in `<prefix>-conductor` (lab/conductor.ts); `conductor2` is the HA lab's second. */
+export function conductorLaunch(dir: string, c: ConductorInstance = labConductors(dir, 2, undefined)[0]!, etcd?: number): Launch {
+  return { name: c.k === 1 ? 'conductor' : `conductor${c.k}`, kind: 'conductor', role: 'conductor', cmd: process.execPath, args: conductorArgs(dir, c, etcd), markers: ['svr.js', 'conductor', 'start', c.dataDir] };
+}
+
+/** `etcd --name e<k> ...` in `<prefix>-conductor` (the HA lab, lab/conductor.ts). */
+export function etcdLaunch(dir: string, prefix: string, k: number, members: number): Launch {
+  return { name: `etcd${k}`, kind: 'etcd', role: 'conductor', cmd: 'etcd', args: etcdArgs(dir, prefix, k, members), markers: ['etcd', join(dir, 'etcd', `e${k}`)] };
+}
+
+/** The N-router lab: `node bin/svr.js lab serve --lab PREFIX-h<i> --http ADDR:80 --udp ADDR:7 --stream off` in `<prefix>-h<i>`. */
+export function siteServerLaunch(prefix: string, i: number, address: string): Launch {
+  const args = [svrScript(), 'lab', 'serve', '--lab', `${prefix}-${hostRole(i)}`, '--http', `${address}:${FABRIC_HTTP_PORT}`, '--udp', `${address}:${FABRIC_ECHO_PORT}`, '--stream', 'off'];
+  return { name: `server-${hostRole(i)}`, kind: 'server', role: hostRole(i), cmd: process.execPath, args, markers: ['svr.js', 'serve', '--lab', `${prefix}-${hostRole(i)}`] };
 }
 
 /** `node bin/svr.js lab serve --lab PREFIX --http 198.18.3.20:80 --udp 198.18.3.20:7 --stream 198.18.3.20:5000`. */
@@ -100,7 +112,10 @@ export function iperfLaunch(dir: string): Launch {
  */
 export function allLaunches(dir: string, prefix: string, runDir: string): Launch[] {
   const emulators = Array.from({ length: MAX_PATHS }, (_, i) => emulatorLaunch(dir, i + 1, 0));
-  return [...emulators, nodeLaunch(dir, 'r1', runDir), nodeLaunch(dir, 'r2', runDir), serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix), conductorLaunch(dir), collectorLaunch(dir)];
+  const nodes = Array.from({ length: MAX_ROUTERS }, (_, i) => nodeLaunch(dir, routerName(i + 1), runDir));
+  const sites = Array.from({ length: MAX_ROUTERS }, (_, i) => siteServerLaunch(prefix, i + 1, ''));
+  const etcds = Array.from({ length: 5 }, (_, k) => etcdLaunch(dir, prefix, k + 1, 5));
+  return [...emulators, ...nodes, serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix), ...labConductors(dir, 2, 3).map((c) => conductorLaunch(dir, c)), ...etcds, ...sites, collectorLaunch(dir)];
 }
 
 export function launchNamespace(prefix: string, l: Launch): string {

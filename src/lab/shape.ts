@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SvrError } from '../errors.js';
 import { MAX_PATHS } from './topology.js';
+import { checkFabric, MAX_ROUTERS, type FabricTopology } from './fabric.js';
 
 export const RESILIENCY_MODES = ['none', 'failover', 'revertible-failover', 'packet-duplication'] as const;
 export type LabResiliency = (typeof RESILIENCY_MODES)[number];
@@ -41,6 +42,10 @@ export interface LabShape {
   collectorRotateS?: number;
   /** the routers are managed by a conductor in its own namespace (lab/conductor.ts) */
   conductor?: boolean;
+  /** high availability: this many etcd members and two conductors (needs `conductor`) */
+  etcd?: number;
+  /** the N-router lab (lab/fabric.ts) instead of client - r1 - r2 - server */
+  fabric?: { routers: number; topology: FabricTopology };
   /** plugins every router loads besides the profile's (`svr lab up --plugin PATH[=JSON]`): absolute paths */
   plugins?: LabPlugin[];
   /** r1 behind an nftables masquerade on path 1 (`<prefix>-nat`, lab/nat.ts); r1 peers outbound-only */
@@ -99,6 +104,11 @@ export interface ShapeInput {
   collector?: boolean;
   collectorRotateS?: string | number;
   conductor?: boolean;
+  /** etcd members (HA: two conductors share them) */
+  etcd?: string | number;
+  /** N routers in a topology (either one makes it the N-router lab) */
+  routers?: string | number;
+  topology?: string;
   /** `--plugin PATH[=JSON]` values (relative paths from the working directory) */
   plugins?: readonly string[];
   nat?: boolean;
@@ -136,11 +146,33 @@ export function checkShape(i: ShapeInput): LabShape {
     ...(i.plugins !== undefined && i.plugins.length > 0 ? { plugins: i.plugins.map(parseLabPlugin) } : {}),
     ...(i.nat === true ? { nat: true } : {}),
     ...(i.wanMtu !== undefined ? { wanMtu: int(i.wanMtu, 1700, 576, 1700, '--wan-mtu', ' (bytes)') } : {}),
+    ...etcdOf(i),
+    ...fabricOf(i),
   };
+}
+
+function etcdOf(i: ShapeInput): { etcd?: number } {
+  if (i.etcd === undefined) return {};
+  const n = int(i.etcd, 3, 1, 5, '--etcd', ' (members)');
+  if (n % 2 === 0) throw new SvrError('SVR_ERR_LAB_OPTION', `--etcd ${n}: expected an odd number of members (1, 3 or 5), so a majority survives a failure`);
+  if (i.conductor !== true) throw new SvrError('SVR_ERR_LAB_OPTION', '--etcd needs --conductor (two conductors share the etcd members)');
+  return { etcd: n };
+}
+
+function fabricOf(i: ShapeInput): { fabric?: LabShape['fabric'] } {
+  if (i.routers === undefined && i.topology === undefined) return {};
+  const routers = int(i.routers, 3, 2, MAX_ROUTERS, '--routers', '');
+  const topology = checkFabric(routers, i.topology ?? 'mesh');
+  const paths = int(i.paths, 1, 1, MAX_PATHS, '--paths', '');
+  if (paths !== 1) throw new SvrError('SVR_ERR_LAB_OPTION', `--paths ${paths} with --routers/--topology: the N-router lab has one WAN interface per router (its peers come from the topology)`);
+  if (i.profile !== undefined && i.profile !== 'basic') throw new SvrError('SVR_ERR_LAB_OPTION', `--profile ${i.profile} with --routers/--topology: the plugins profile is a two-router lab`);
+  return { fabric: { routers, topology } };
 }
 
 /** One line for progress and status output. */
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
-  return `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? ', routers managed by a conductor (ZTP)' : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}`;
+  const head = s.fabric !== undefined ? `${s.fabric.routers} routers, ${s.fabric.topology}${s.fabric.topology === 'hub-spoke' ? ' (r1 is the hub)' : ''}` : `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}`;
+  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}`;
+
 }

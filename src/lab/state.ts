@@ -11,7 +11,7 @@ import { nodeDataDir } from './launch.js';
 import type { LabShape } from './shape.js';
 import type { Place } from './topology.js';
 
-export type LabProcessKind = 'node' | 'server' | 'iperf3' | 'emulator' | 'conductor' | 'collector';
+export type LabProcessKind = 'node' | 'server' | 'iperf3' | 'emulator' | 'conductor' | 'etcd' | 'collector';
 
 export interface LabProcess {
   /** link1.., r1, r2, server, iperf3 */

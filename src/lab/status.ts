@@ -17,6 +17,7 @@ import { COLLECTOR_ADDRESS, COLLECTOR_PORT, COLLECTOR_ROLE, collectorDir, collec
 import { describeShape, type LabShape } from './shape.js';
 import { PLUGIN_SERVICE_ADDRESSES } from './plugins-profile.js';
 import { readLabIndex, readState, type LabState } from './state.js';
+import { fabricPlan, hostRole, WAN_ROLE } from './fabric.js';
 import { DIRECTIONS, linkRole, MAX_PATHS, nsName, pathPlan, PLUGIN_ROLES, ROLES, SERVICE_ADDRESSES, type Direction, type Place, type ServiceAddress } from './topology.js';
 
 export interface NamespaceStatus {
@@ -117,12 +118,17 @@ export async function labStatus(dirOpt: string, prefix: string): Promise<LabStat
   }
   const present = new Set(await listNamespaces());
   // the lab's paths: from state.json, else whatever link namespaces are left
-  let paths = state?.shape?.paths ?? (state !== undefined ? 1 : 0);
+  // the N-router lab has no link emulators
+  let paths = state?.shape?.fabric !== undefined ? 0 : state?.shape?.paths ?? (state !== undefined ? 1 : 0);
   for (let k = MAX_PATHS; k > paths; k--) if (present.has(nsName(prefix, linkRole(k)))) paths = k;
   const nss: NamespaceStatus[] = [];
-  const places: Place[] = [...ROLES, ...Array.from({ length: paths }, (_, i) => linkRole(i + 1))];
+  const fabric = state?.shape?.fabric === undefined ? undefined : fabricPlan(prefix, state.shape.fabric.routers, state.shape.fabric.topology);
+  const places: Place[] = fabric !== undefined
+    ? [WAN_ROLE, ...fabric.routers.flatMap((r) => [r.name as `r${number}`, hostRole(r.index)])]
+    : [...ROLES, ...Array.from({ length: paths }, (_, i) => linkRole(i + 1))];
   // the plugins profile's namespaces: when the lab has that profile, or when they are left over
-  for (const r of PLUGIN_ROLES) if (state?.shape?.profile === 'plugins' || present.has(nsName(prefix, r))) places.push(r);
+  if (fabric === undefined) for (const r of PLUGIN_ROLES) if (state?.shape?.profile === 'plugins' || present.has(nsName(prefix, r))) places.push(r);
+  if (state?.shape?.conductor === true || present.has(nsName(prefix, 'conductor'))) places.push('conductor');
   if (state?.shape?.collector === true || present.has(nsName(prefix, COLLECTOR_ROLE))) places.push(COLLECTOR_ROLE);
   for (const role of places) {
     const name = nsName(prefix, role);
@@ -140,7 +146,8 @@ export async function labStatus(dirOpt: string, prefix: string): Promise<LabStat
   const up = nss.every((n) => n.exists) && processes.length > 0 && processes.every((p) => p.alive);
   const pathList: PathStatus[] = [];
   for (let k = 1; k <= paths; k++) pathList.push(await pathStatus(prefix, k, state, processes));
-  const services = state?.shape?.profile === 'plugins' ? [...SERVICE_ADDRESSES, ...PLUGIN_SERVICE_ADDRESSES] : SERVICE_ADDRESSES;
+  const services = fabric !== undefined ? fabric.routers.map((r) => ({ name: r.service, url: `http://${r.host}/ and udp ${r.host}:7 (behind ${r.name})` }))
+    : state?.shape?.profile === 'plugins' ? [...SERVICE_ADDRESSES, ...PLUGIN_SERVICE_ADDRESSES] : SERVICE_ADDRESSES;
   const out: LabStatus = { prefix, dir, up, namespaces: nss, services, processes, paths: pathList };
   if (state !== undefined) {
     out.startedAt = state.startedAt;
@@ -198,6 +205,7 @@ export function renderStatus(s: LabStatus): string {
     const c = s.collector;
     lines.push(`IPFIX collector: nfcapd ${c.address}:${c.port}/udp in ${c.namespace} (pid ${c.pid ?? '-'}, ${c.alive ? 'alive' : 'NOT RUNNING'}), ${c.files.length} file${c.files.length === 1 ? '' : 's'} in ${c.dir}; read: nfdump -R ${c.dir}`, '');
   }
-  if (s.up) lines.push(`try: ip netns exec ${nsName(s.prefix, 'client')} curl http://198.18.3.20/    svr show sessions --node r1`);
+  if (s.up && s.shape?.fabric === undefined) lines.push(`try: ip netns exec ${nsName(s.prefix, 'client')} curl http://198.18.3.20/    svr show sessions --node r1`);
+  if (s.up && s.shape?.fabric !== undefined) lines.push(`try: ip netns exec ${nsName(s.prefix, 'h2')} curl http://198.18.${100 + s.shape.fabric.routers}.10/    svr show peers --node r1`);
   return lines.join('\n').trimEnd() + '\n';
 }

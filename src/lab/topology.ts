@@ -23,8 +23,10 @@ export type ConductorRole = 'conductor';
 export type CollectorPlace = 'collector';
 /** The NAT box of `svr lab up --nat` (lab/nat.ts). */
 export type NatPlace = 'nat';
+/** The N-router lab's namespaces (lab/fabric.ts): routers r<i>, their hosts h<i>, the shared WAN. */
+export type FabricRole = `r${number}` | `h${number}` | 'wan';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole | ConductorRole | CollectorPlace | NatPlace;
+export type Place = Role | LinkRole | PluginRole | ConductorRole | FabricRole | CollectorPlace | NatPlace;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';

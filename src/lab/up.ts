@@ -4,14 +4,20 @@
  * built (logs stay in the lab dir) and rethrows.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import { SvrError } from '../errors.js';
 import { parseConfig } from '../model/validate.js';
-import { labConfigYaml } from './config.js';
-import { labDown } from './down.js';
+import { LAB_API_TOKENS, labConfigYaml } from './config.js';
 import { COLLECTOR_ADDRESS, COLLECTOR_PORT, COLLECTOR_ROLE, buildCollectorNetwork, collectorDir } from './collector.js';
-import { buildConductorNetwork, conductorSessionPath, conductorUrls, CONDUCTOR_ROLE, labTokens } from './conductor.js';
-import { collectorLaunch, conductorLaunch, configPath, emulatorLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch, type Launch } from './launch.js';
+import { labDown, labNamespaces } from './down.js';
+import { allConductorUrls, buildConductorNetwork, conductorSessionPath, CONDUCTOR_ROLE, labConductors, labTokens, writeAdminPassword } from './conductor.js';
+import { buildFabricNetwork, describePeers, fabricPlan, type FabricPlan } from './fabric.js';
+import { fabricConfigYaml } from './fabric-config.js';
+import {
+  collectorLaunch, conductorLaunch, configPath, emulatorLaunch, etcdLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch,
+  siteServerLaunch, type Launch,
+} from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { buildNatNetwork, NAT_ROLE } from './nat.js';
 import { limitWanMtu } from './wan-mtu.js';
@@ -22,7 +28,7 @@ import { readyLabHost } from './setup.js';
 import { labRunDir, writeLabIndex, writeState, type LabProcess, type LabState } from './state.js';
 import { checkPrefix, downHint, prepareDir } from './options.js';
 import { DEFAULT_SHAPE, describeShape, type LabShape } from './shape.js';
-import { allNamespaces, linkNamespaces, namespaces, nsName, pluginNamespaces, ROUTERS } from './topology.js';
+import { linkNamespaces, namespaces, nsName, pluginNamespaces, ROUTERS } from './topology.js';
 
 export interface UpOptions {
   dir: string;
@@ -42,28 +48,52 @@ function record(l: Launch, prefix: string, pid: number, log: string): LabProcess
   return p;
 }
 
-async function startNode(state: LabState, name: 'r1' | 'r2', timeoutMs: number, progress: Progress, token?: string): Promise<void> {
-  const l = nodeLaunch(state.dir, name, state.runDir, state.shape?.workers ?? 1, token === undefined ? undefined : { conductors: conductorUrls(), token });
-  rmSync(l.socket!, { force: true }); // a stale socket must not look like a ready node
+/** Starts a background process and waits until it is ready; records it in the state first. */
+async function launch(state: LabState, l: Launch, ready: { line: RegExp; path?: string }, timeoutMs: number, what: string): Promise<LabProcess> {
+  if (l.socket !== undefined) rmSync(l.socket, { force: true }); // a stale socket must not look like a ready process
   const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
-  state.processes.push(record(l, state.prefix, bg.pid, bg.log));
+  const p = record(l, state.prefix, bg.pid, bg.log);
+  state.processes.push(p);
   writeState(state);
-  await waitReady(bg, { line: /\brunning\b/, path: l.socket!, timeoutMs, what: `node ${name}` });
+  await waitReady(bg, { ...ready, timeoutMs, what });
   release(bg);
-  progress(`node ${name} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})${token === undefined ? '' : ', enrolled with the conductor by a one-time token'}`);
+  return p;
 }
 
-/** `--conductor`: the conductor in its namespace, then one enrolment token per router. */
-async function startConductor(state: LabState, timeoutMs: number, progress: Progress): Promise<Record<string, string>> {
-  const l = conductorLaunch(state.dir);
-  const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
-  state.processes.push(record(l, state.prefix, bg.pid, bg.log));
-  writeState(state);
-  await waitReady(bg, { line: /conductor\.running/, timeoutMs, what: 'the conductor' });
-  release(bg);
-  progress(`conductor running in ${launchNamespace(state.prefix, l)} at ${conductorUrls().join(', ')} (pid ${bg.pid}, log ${bg.log})`);
-  const tokens = await labTokens(state.dir, state.prefix, ROUTERS);
-  progress(`logged in as admin (SVR_CONDUCTOR_SESSION=${conductorSessionPath(state.dir)}); one-time enrolment tokens for ${ROUTERS.join(', ')}`);
+async function startNode(state: LabState, name: `r${number}`, timeoutMs: number, progress: Progress, token?: string): Promise<void> {
+  const conductors = allConductorUrls(state.shape?.fabric?.routers ?? ROUTERS.length, state.shape?.etcd !== undefined);
+  const l = nodeLaunch(state.dir, name, state.runDir, state.shape?.workers ?? 1, token === undefined ? undefined : { conductors, token });
+  const p = await launch(state, l, { line: /\brunning\b/, path: l.socket! }, timeoutMs, `node ${name}`);
+  progress(`node ${name} running in ${p.namespace} (pid ${p.pid}, socket ${l.socket}, log ${p.log})${token === undefined ? '' : ', enrolled with the conductor by a one-time token'}`);
+}
+
+/** `--conductor`: the conductor (with `--etcd`: the etcd members and two conductors), then one enrolment token per router. */
+async function startConductors(state: LabState, routers: readonly string[], timeoutMs: number, progress: Progress): Promise<Record<string, string>> {
+  const etcd = state.shape?.etcd;
+  if (etcd !== undefined) {
+    writeAdminPassword(state.dir);
+    // the members wait for each other before they serve: start all, then wait for each
+    const members = [];
+    for (let k = 1; k <= etcd; k++) {
+      const l = etcdLaunch(state.dir, state.prefix, k, etcd);
+      const bg = spawnInNamespace(state.dir, l.name, launchNamespace(state.prefix, l), l.cmd, l.args);
+      state.processes.push(record(l, state.prefix, bg.pid, bg.log));
+      writeState(state);
+      members.push(bg);
+    }
+    for (const bg of members) {
+      await waitReady(bg, { line: /ready to serve client requests/, timeoutMs, what: `etcd member ${bg.name}` });
+      release(bg);
+      progress(`etcd member ${bg.name} running in ${nsName(state.prefix, CONDUCTOR_ROLE)} (pid ${bg.pid}, log ${bg.log})`);
+    }
+  }
+  for (const c of labConductors(state.dir, routers.length, etcd)) {
+    const l = conductorLaunch(state.dir, c, etcd);
+    const p = await launch(state, l, { line: /conductor\.running/ }, timeoutMs, `the conductor ${l.name}`);
+    progress(`${l.name} running in ${p.namespace} at ${c.urls.join(', ')} (pid ${p.pid}, log ${p.log})${etcd === undefined ? '' : `, store: etcd (${etcd} member${etcd === 1 ? '' : 's'})`}`);
+  }
+  const tokens = await labTokens(state.dir, state.prefix, routers, etcd !== undefined);
+  progress(`logged in as admin (SVR_CONDUCTOR_SESSION=${conductorSessionPath(state.dir)}); one-time enrolment tokens for ${routers.join(', ')}`);
   return tokens;
 }
 
@@ -121,46 +151,77 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
   progress(`iperf3 server on ${launchNamespace(state.prefix, ip)} 198.18.3.20:5201 (pid ${pid})`);
 }
 
+/**
+ * Fresh state for a fresh lab: the conductors' stores, the etcd members' data and the nodes' data
+ * (enrolment credentials are for the previous lab's CA). Logs are overwritten as processes start.
+ */
+function clearData(dir: string): void {
+  for (const d of ['data', 'etcd', 'conductor', 'conductor2']) rmSync(join(dir, d), { recursive: true, force: true });
+}
+
+/** The N-router lab's sites: `svr lab serve` (HTTP and UDP echo) in every host namespace. */
+async function startSites(state: LabState, plan: FabricPlan, timeoutMs: number, progress: Progress): Promise<void> {
+  for (const r of plan.routers) {
+    await startServe(state, siteServerLaunch(state.prefix, r.index, r.host), timeoutMs, `site ${r.service}: http ${r.host}:80 and udp echo :7 behind ${r.name}`, progress);
+  }
+}
+
 /** Brings the lab up; resolves with its state. */
 export async function labUp(opts: UpOptions): Promise<LabState> {
   checkPrefix(opts.prefix);
-  readyLabHost(['ip', 'iperf3', ...(opts.shape?.collector === true ? ['nfcapd' as const] : []), ...(opts.shape?.nat === true ? ['nft' as const, 'conntrack' as const] : []), ...(opts.shape?.wanMtu !== undefined && opts.shape.nat !== true ? ['nft' as const] : [])], opts.progress);
+  const shape = opts.shape ?? DEFAULT_SHAPE;
+  readyLabHost(['ip', 'iperf3', ...(shape.etcd !== undefined ? ['etcd' as const] : []), ...(shape.collector === true ? ['nfcapd' as const] : []), ...(shape.nat === true ? ['nft' as const, 'conntrack' as const] : []), ...(shape.wanMtu !== undefined && shape.nat !== true ? ['nft' as const] : [])], opts.progress);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
-  const shape = opts.shape ?? DEFAULT_SHAPE;
   const seed = opts.seed ?? 1;
-  const existing = (await listNamespaces()).filter((n) => allNamespaces(opts.prefix).includes(n));
+  const existing = (await listNamespaces()).filter((n) => labNamespaces(opts.prefix).includes(n));
   if (existing.length > 0) {
     throw new SvrError('SVR_ERR_LAB_STATE', `namespace${existing.length > 1 ? 's' : ''} ${existing.join(', ')} already exist${existing.length > 1 ? '' : 's'}: `
       + `a lab is up or was left behind; run \`${downHint(dir, opts.prefix)}\` first`, { existing });
   }
   const t0 = Date.now();
   prepareDir(dir);
+  clearData(dir);
+  const plan = shape.fabric === undefined ? undefined : fabricPlan(opts.prefix, shape.fabric.routers, shape.fabric.topology);
   const config = configPath(dir);
-  const yaml = labConfigYaml(shape);
-  parseConfig(yaml, config); // a lab bug if this throws: better here than in both nodes
+  const yaml = plan === undefined ? labConfigYaml(shape, undefined, dir) : fabricConfigYaml(plan, shape);
+  parseConfig(yaml, config); // a lab bug if this throws: better here than in every node
   writeFileSync(config, yaml, { mode: 0o600 });
-  opts.progress(`config ${config}: ${describeShape(shape)}`);
+  for (const file of Object.values(LAB_API_TOKENS)) writeFileSync(join(dir, file), `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  opts.progress(`config ${config}: ${describeShape(shape)}${plan === undefined ? '' : `; ${describePeers(plan)}`}`);
 
+  const routers: Array<`r${number}`> = plan === undefined ? [...ROUTERS] : plan.routers.map((r) => r.name as `r${number}`);
+  const labNs = plan === undefined
+    ? [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : [])]
+    : [plan.wanNamespace, ...plan.routers.flatMap((r) => [r.namespace, r.hostNamespace])];
   const state: LabState = {
-    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(), namespaces: [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : []), ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : []), ...(shape.nat === true ? [nsName(opts.prefix, NAT_ROLE)] : [])], processes: [], shape: { ...shape },
+    prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(),
+    namespaces: [...labNs, ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : []), ...(shape.nat === true ? [nsName(opts.prefix, NAT_ROLE)] : [])], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
-    await buildNetwork(opts.prefix, shape.paths, opts.progress);
-    if (shape.nat === true) await buildNatNetwork(opts.prefix, opts.progress);
-    if (shape.wanMtu !== undefined) await limitWanMtu(opts.prefix, shape.paths, shape.wanMtu, opts.progress);
-    if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
-    if (shape.conductor === true) await buildConductorNetwork(opts.prefix, opts.progress);
+    if (plan === undefined) {
+      await buildNetwork(opts.prefix, shape.paths, opts.progress);
+      if (shape.nat === true) await buildNatNetwork(opts.prefix, opts.progress);
+      if (shape.wanMtu !== undefined) await limitWanMtu(opts.prefix, shape.paths, shape.wanMtu, opts.progress);
+      if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
+    } else {
+      await buildFabricNetwork(plan, opts.progress);
+    }
+    if (shape.conductor === true) await buildConductorNetwork(opts.prefix, routers, opts.progress);
     if (shape.collector === true) {
       await buildCollectorNetwork(opts.prefix, opts.progress);
       await startCollector(state, timeoutMs, opts.progress);
     }
-    for (let k = 1; k <= shape.paths; k++) await startEmulator(state, k, seed, timeoutMs, opts.progress);
-    const tokens = shape.conductor === true ? await startConductor(state, timeoutMs, opts.progress) : undefined;
-    for (const r of ROUTERS) await startNode(state, r, timeoutMs, opts.progress, tokens?.[r]);
-    if (shape.profile === 'plugins') await wireFunction(opts.prefix, opts.progress);
-    await startServers(state, timeoutMs, opts.progress);
+    if (plan === undefined) for (let k = 1; k <= shape.paths; k++) await startEmulator(state, k, seed, timeoutMs, opts.progress);
+    const tokens = shape.conductor === true ? await startConductors(state, routers, timeoutMs, opts.progress) : undefined;
+    for (const r of routers) await startNode(state, r, timeoutMs, opts.progress, tokens?.[r]);
+    if (plan === undefined) {
+      if (shape.profile === 'plugins') await wireFunction(opts.prefix, opts.progress);
+      await startServers(state, timeoutMs, opts.progress);
+    } else {
+      await startSites(state, plan, timeoutMs, opts.progress);
+    }
     writeLabIndex(state);
   } catch (e) {
     opts.progress('failed; tearing down what was built (logs stay in the lab dir)');
@@ -168,6 +229,9 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     if (e instanceof SvrError) throw new SvrError(e.code, `${e.message}${existsSync(dir) ? `\n(lab dir: ${dir})` : ''}`, e.data);
     throw e;
   }
-  opts.progress(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s: try \`ip netns exec ${opts.prefix}-client curl http://198.18.3.20/\`, \`svr lab status\`, \`svr show sessions\`, \`svr lab impair --path 1 --delay 50ms\``);
+  const tryLine = plan === undefined
+    ? `try \`ip netns exec ${opts.prefix}-client curl http://198.18.3.20/\`, \`svr lab status\`, \`svr show sessions\`, \`svr lab impair --path 1 --delay 50ms\``
+    : `try \`ip netns exec ${plan.routers[1]!.hostNamespace} curl http://${plan.routers[plan.routers.length - 1]!.host}/\`, \`svr lab status\`, \`svr show peers --node r1\``;
+  opts.progress(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${tryLine}`);
   return state;
 }

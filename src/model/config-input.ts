@@ -15,12 +15,12 @@
  *   };
  */
 import type {
-  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PeerConnectivity, PortRange, SessionResiliency,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PeerConnectivity, PortRange, SessionResiliency, StepMode,
   TransportProtocol, VectorCost,
 } from './config.js';
 
 export type {
-  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency, StepMode,
   TransportProtocol, VectorCost,
 };
 
@@ -172,6 +172,8 @@ export interface RouterInput {
   /** IPFIX observation domain of this router's exports, 1-4294967295, unique; default position + 1 */
   observationDomainId?: number;
   interfaces: InterfaceInput[];
+  /** `svr node`: the management API (REST, OpenAPI, /metrics); absent = no API */
+  management?: ManagementInput;
   routes?: RouteInput[];
   serviceRoutes?: ServiceRouteInput[];
   plugins?: PluginInput[];
@@ -187,6 +189,23 @@ export interface AuthorityInput {
   routers: RouterInput[];
   plugins?: PluginInput[];
   telemetry?: TelemetryInput;
+  /** how routers exchange STEP documents (docs/step.md); default flood */
+  step?: { mode: StepMode };
+}
+
+/** The management API of a router (docs/configuration.md#management). */
+export interface ManagementInput {
+  /** default 127.0.0.1 */
+  address?: string;
+  /** default 8443 */
+  port?: number;
+  /** HTTPS with these PEM files; absent = HTTP */
+  tls?: { certificate: string; key: string };
+  tokens?: { name: string; role: 'admin' | 'read-only'; token?: string; tokenFile?: string }[];
+  /** default `token` */
+  metricsAuth?: 'token' | 'none';
+  /** sessions the session-table alarm measures against; default 1,000,000 */
+  sessionCapacity?: number;
 }
 
 /** An IPFIX collector of the routers' session records (docs/configuration.md#telemetry). */

@@ -283,6 +283,41 @@ export interface Router {
   routerGroups?: string[];
   /** The asset id a node presents to the conductor (ZTP) to become this router; default the router's name. */
   assetId?: string;
+  /** `svr node`: the management API (REST, OpenAPI, /metrics) of this router; absent = no API. */
+  management?: Management;
+}
+
+/** Who may use the management API: `admin` reads and changes (e.g. reloads the config), `read-only` reads. */
+export type ApiRole = 'admin' | 'read-only';
+
+/** A bearer token of the management API: its value written here or in a file (one line). */
+export interface ApiToken {
+  /** unique; names the caller in the node's log */
+  name: string;
+  role: ApiRole;
+  /** the token itself, at least 16 characters (prefer `tokenFile`: the value then stays out of the config) */
+  token?: string;
+  /** a file whose first line is the token (relative paths from the config file's folder) */
+  tokenFile?: string;
+}
+
+/**
+ * The management API of a router (`svr node start`): REST under /api/v1, the OpenAPI document, a browsable
+ * /documentation and Prometheus' /metrics on one listener, on the node's main thread.
+ */
+export interface Management {
+  /** listen address; default 127.0.0.1 (this host only) */
+  address: string;
+  /** TCP port, 1-65535; default 8443 */
+  port: number;
+  /** HTTPS with this certificate and key (PEM files, relative paths from the config file's folder); absent = HTTP */
+  tls?: { certificate: string; key: string };
+  /** bearer tokens; everything but /api/v1/health needs one */
+  tokens: ApiToken[];
+  /** `token` (default): /metrics needs a token like the REST routes; `none`: /metrics is open */
+  metricsAuth: 'token' | 'none';
+  /** sessions the session-table alarm measures against: raised at 90 %, cleared at 80 % (default 1,000,000) */
+  sessionCapacity: number;
 }
 
 export interface Authority {
@@ -298,6 +333,8 @@ export interface Authority {
   plugins: PluginRef[];
   /** Session records: IPFIX collectors every router exports to, and the session history's retention. */
   telemetry: TelemetrySettings;
+  /** How routers exchange STEP documents (absent: flood) */
+  step?: StepSettings;
 }
 
 export type IpfixTransport = 'udp' | 'tcp';
@@ -334,6 +371,17 @@ export interface HistorySettings {
 export interface TelemetrySettings {
   ipfix: IpfixConfig;
   history: HistorySettings;
+}
+
+/**
+ * `flood`: routers flood their STEP documents to each other over the path channel (no conductor needed);
+ * `conductor`: each router publishes its document to the conductor's STEP repository and gets from it
+ * the documents it needs (routers managed by a conductor only).
+ */
+export type StepMode = 'flood' | 'conductor';
+
+export interface StepSettings {
+  mode: StepMode;
 }
 
 export interface SvrConfig {

@@ -60,3 +60,8 @@ export const BFD_DEFAULTS: Readonly<BfdSettings> = Object.freeze({
   linkTestInterval: 10,
   linkTestLength: 10,
 });
+
+/** The management API (`management` of a router): loopback, port 8443, a session capacity of a million. */
+export const MANAGEMENT_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8443, metricsAuth: 'token' as const, sessionCapacity: 1_000_000 });
+/** Shortest accepted API token: 16 characters. */
+export const API_TOKEN_MIN_LENGTH = 16;

@@ -4,7 +4,7 @@
  * camelCase types of config.ts and fills defaults (including the built-in `internal` security
  * policy and `default` service-policy). Cross-references are checked later (check-references.ts).
  */
-import type { Authority, HmacCipher, HmacMode, EncryptionCipher, KeyExchange, SecurityPolicy, SvrConfig, Tenant } from './config.js';
+import type { Authority, HmacCipher, HmacMode, EncryptionCipher, KeyExchange, SecurityPolicy, StepMode, StepSettings, SvrConfig, Tenant } from './config.js';
 import { BUILTIN_SECURITY_POLICY, BUILTIN_SERVICE_POLICY, SECURITY_POLICY_DEFAULTS, builtinSecurityPolicy, builtinServicePolicy } from './defaults.js';
 import { readList, type ReadContext } from './fields.js';
 import { isHexKey, isHexSecret, prefixProblem } from './formats.js';
@@ -17,7 +17,9 @@ import { readServicePolicy } from './read-service-policy.js';
 import { readTelemetry } from './read-telemetry.js';
 
 export const TOP_KEYS = ['authority'] as const;
-export const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins', 'telemetry'] as const;
+export const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins', 'telemetry', 'step'] as const;
+export const STEP_KEYS = ['mode'] as const;
+const STEP_MODES: readonly StepMode[] = ['flood', 'conductor'];
 export const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay', 'key-exchange'] as const;
 export const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
 
@@ -61,10 +63,19 @@ function readAuthority(value: unknown, path: FieldPath, ctx: ReadContext): Autho
   if (!securityPolicies.some((p) => p.name === BUILTIN_SECURITY_POLICY)) securityPolicies.push(builtinSecurityPolicy());
   if (!servicePolicies.some((p) => p.name === BUILTIN_SERVICE_POLICY)) servicePolicies.push(builtinServicePolicy());
 
+  const step = o['step'] === undefined || o['step'] === null ? undefined : readStep(o['step'], [...path, 'step'], ctx);
   const authority: Authority = { name, securityPolicies, tenants, services, servicePolicies, routers, plugins, telemetry };
   if (secret !== undefined) authority.secret = secret;
+  if (step !== undefined) authority.step = step;
   ctx.origins.set(authority, path);
   return authority;
+}
+
+/** `step: { mode: flood | conductor }` (docs/step.md "Through the conductor"). */
+function readStep(value: unknown, path: FieldPath, { r }: ReadContext): StepSettings | undefined {
+  const o = r.object(value, path, 'a STEP mapping ({ mode })', STEP_KEYS);
+  if (o === undefined) return undefined;
+  return { mode: r.oneOf(o, 'mode', path, STEP_MODES, 'flood') };
 }
 
 function readSecurityPolicy(value: unknown, path: FieldPath, { r }: ReadContext): SecurityPolicy | undefined {

@@ -3,12 +3,13 @@ import { parseAddress, parsePrefix } from '../packet/addr.js';
 import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PeerConnectivity, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
 import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
+import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
 import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefixProblem } from './formats.js';
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id'] as const;
+export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
 export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
@@ -46,6 +47,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const serviceRoutes = readList(ctx, o, 'service-routes', path, 'a list of service-routes', (v, p) => readServiceRoute(v, p, ctx));
   const plugins = readPlugins(o, path, ctx);
   const identity = o['identity'] === undefined ? undefined : readIdentity(o['identity'], [...path, 'identity'], ctx);
+  const management = readManagement(o, path, ctx);
   if (name === undefined) return undefined;
   const router: Router = { name, interfaces, routes, serviceRoutes, plugins };
   if (identity !== undefined) router.identity = identity;
@@ -53,6 +55,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   if (assetId !== undefined) router.assetId = assetId;
   // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
   if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
+  if (management !== undefined) router.management = management;
   return router;
 }
 

@@ -4,7 +4,7 @@
  * `svr show config` prints something you can paste into a file.
  */
 import { telemetryToDocument } from './read-telemetry.js';
-import type { AccessRule, BfdSettings, Interface, PluginRef, PortRange, Router, Service, ServicePolicy, SvrConfig } from './config.js';
+import type { AccessRule, BfdSettings, Interface, Management, PluginRef, PortRange, Router, Service, ServicePolicy, SvrConfig } from './config.js';
 
 type Doc = Record<string, unknown>;
 
@@ -98,6 +98,18 @@ function router(r: Router): Doc {
       'next-hop': x.nextHop === undefined ? undefined : clean({ interface: x.nextHop.interface, gateway: x.nextHop.gateway }),
     })),
     plugins: r.plugins.length > 0 ? r.plugins.map(plugin) : undefined,
+    management: r.management === undefined ? undefined : management(r.management),
+  });
+}
+
+function management(m: Management): Doc {
+  return clean({
+    address: m.address,
+    port: m.port,
+    tls: m.tls === undefined ? undefined : { certificate: m.tls.certificate, key: m.tls.key },
+    tokens: m.tokens.map((t) => clean({ name: t.name, role: t.role, token: t.token, 'token-file': t.tokenFile })),
+    'metrics-auth': m.metricsAuth,
+    'session-capacity': m.sessionCapacity,
   });
 }
 
@@ -118,6 +130,7 @@ export function configToDocument(config: SvrConfig): Doc {
       routers: a.routers.map(router),
       plugins: a.plugins.length > 0 ? a.plugins.map(plugin) : undefined,
       telemetry: telemetryToDocument(a.telemetry),
+      step: a.step === undefined ? undefined : { mode: a.step.mode },
     }),
   };
 }

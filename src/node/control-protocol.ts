@@ -8,11 +8,12 @@
 import type { ExplainQuery } from '../control/explain.js';
 import type { HistoryQuery } from '../telemetry/history/query.js';
 
-export const SHOW_WHAT = ['sessions', 'peers', 'services', 'tenants', 'plugins', 'stats', 'config'] as const;
+export const SHOW_WHAT = ['sessions', 'peers', 'services', 'tenants', 'plugins', 'stats', 'config', 'alarms', 'events'] as const;
 export type ShowWhat = (typeof SHOW_WHAT)[number];
 
 export type ControlRequest =
-  | { id: number; method: 'show'; what: ShowWhat }
+  /** `since` (epoch ms): events at or after it (what = events) */
+  | { id: number; method: 'show'; what: ShowWhat; since?: number }
   | { id: number; method: 'stop' }
   | { id: number; method: 'reload' }
   /** a plugin's store (`svr inspect plugin`): entries starting with `prefix`, at most `limit` */

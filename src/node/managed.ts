@@ -6,7 +6,9 @@
  * 2. The conductor agent runs the last activated config at once (forwarding does not wait for a
  *    conductor), then connects and follows the conductor's versions.
  * 3. Each version: validated and compiled (prepare), then applied live, or, when this router's
- *    interfaces changed, the router is restarted on it (activate).
+ *    interfaces or the STEP mode changed, the router is restarted on it (activate). With
+ *    `step: { mode: conductor }` the router's STEP agent publishes to and learns from the conductor's
+ *    repository through the agent's channel.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,16 +57,20 @@ export class ManagedNode implements ManagedHost {
 
   async activate(config: SvrConfig, router: string, version: number): Promise<void> {
     const label = `conductor version ${version}`;
-    if (this.#node !== undefined && this.#node.name === router && this.#node.sameInterfaces(config)) {
+    if (this.#node !== undefined && this.#node.name === router && this.#node.sameInterfaces(config) && this.#node.sameStepMode(config)) {
       await this.#node.apply(config);
       return;
     }
     if (this.#node !== undefined) {
-      this.log.info('node.restarting', { reason: `version ${version} changes the interfaces of ${router}` });
-      await this.#node.stop(`version ${version} changes the interfaces`);
+      const what = this.#node.sameStepMode(config) ? `the interfaces of ${router}` : 'how STEP documents travel (authority.step.mode)';
+      this.log.info('node.restarting', { reason: `version ${version} changes ${what}` });
+      await this.#node.stop(`version ${version} changes ${what}`);
       this.#node = undefined;
     }
-    const node = await startNode({ ...this.o, configPath: label, config, name: router, store: this.store, conductor: this.o.conductors.join(',') });
+    const repository = config.authority.step?.mode === 'conductor' ? this.#agent?.stepRepository : undefined;
+    const node = await startNode({
+      ...this.o, configPath: label, config, name: router, store: this.store, conductor: this.o.conductors.join(','), ...(repository === undefined ? {} : { stepRepository: repository }),
+    });
     this.#node = node;
     // a node stopped through its control socket (svr node stop) stops the managed node too
     void node.done.then(() => {

@@ -7,15 +7,18 @@
  *    configured once every worker has opened its queues;
  * 4. session records (node/records.ts): the router's session events become records for the IPFIX
  *    collectors and the session history in the node's store;
- * 5. serve the control socket, register in the run dir, log "running";
- * stop(): close the control socket, the router and the devices (routes vanish with them), the records
- * (queued records sent, pending history written), unregister.
- * reload(): re-read the config; a bad file is refused and the running config stays; telemetry follows.
+ * 5. alarms, events and metrics (visibility.ts); serve the control socket; when the router has a
+ *    `management` block, the management API (REST, OpenAPI, /metrics: management-api.ts); register in the
+ *    run dir, log "running";
+ * stop(): close the API, the control socket, the router and the devices (routes vanish with them), the
+ * records (queued records sent, pending history written), unregister.
+ * reload(): re-read the config; a bad file (or an unreadable token or TLS file) is refused and the running
+ * config stays; the router's config events say which; telemetry and the management API follow.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { SvrError } from '../errors.js';
+import { ConfigError, SvrError } from '../errors.js';
 import type { Interface, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
@@ -28,12 +31,17 @@ import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } 
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerHost } from '../workers/worker-host.js';
 import { Store } from '../store/store.js';
+import type { StepRepositoryClient } from '../step/options.js';
 import { StateRecorder } from './recorder.js';
+import { NodeLog, type LogFormat } from './log.js';
+import { defaultSocket, register, runDir, unregister } from './registry.js';
 import { explainSession, recordQuery, type SessionExplanation } from './explain-session.js';
 import { startRecords, type NodeRecords } from './records.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
-import { NodeLog, type LogFormat } from './log.js';
-import { defaultSocket, register, runDir, unregister } from './registry.js';
+import { Gate } from '../api/http/app.js';
+import type { NodeStats } from '../api/schemas.js';
+import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
+import { startVisibility, type NodeVisibility } from './visibility.js';
 
 export interface NodeOptions {
   configPath: string;
@@ -54,6 +62,10 @@ export interface NodeOptions {
   workers?: number;
   /** busy-poll window of the data-path threads' TUN queues, µs (0: off); default BUSY_POLL_DEFAULT_US */
   busyPollUs?: number;
+  /** the svrouter version the API and metrics report; default "unknown" */
+  version?: string;
+  /** the conductor's STEP repository (a managed node whose config says `step: { mode: conductor }`) */
+  stepRepository?: StepRepositoryClient;
 }
 
 export class RunningNode {
@@ -77,12 +89,20 @@ export class RunningNode {
     private readonly store: Store,
     private readonly recorder: StateRecorder,
     private readonly records: NodeRecords,
+    readonly visibility: NodeVisibility,
     private readonly ownsStore = true,
     private readonly conductor?: string,
   ) {}
 
+  /** the management API (absent until attached; idle without a `management` block) */
+  private api: ManagementApi | null = null;
+
   attachControl(control: JsonLineServer): void {
     this.control = control;
+  }
+
+  attachApi(api: ManagementApi): void {
+    this.api = api;
   }
 
   /** Answers one control request. */
@@ -92,8 +112,8 @@ export class RunningNode {
       case 'stop':
         setImmediate(() => void this.stop('control request'));
         return { stopping: true };
-      case 'reload': return this.reload();
-      case 'show': return this.show(req.what);
+      case 'reload': return this.reload('control socket');
+      case 'show': return this.show(req.what, req.since);
       case 'history': return this.records.sessions.query(req.query);
       case 'session': return (await this.records.sessions.get(req.sessionId)) ?? null;
       case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
@@ -102,7 +122,7 @@ export class RunningNode {
     }
   }
 
-  private async show(what: string): Promise<unknown> {
+  private async show(what: string, since: number | undefined): Promise<unknown> {
     const r = this.router;
     switch (what) {
       case 'sessions': return await r.sessions();
@@ -110,22 +130,33 @@ export class RunningNode {
       case 'services': return r.services();
       case 'tenants': return r.tenants();
       case 'plugins': return r.plugins();
-      case 'config': return configToDocument(redactSecrets(r.runningConfig));
-      case 'stats': {
-        const s = r.status();
-        return {
-          ...r.counters(),
-          'sessions-active': s.sessionsActive,
-          'handshakes-in-flight': s.handshakesInFlight,
-          node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
-          ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
-          ...this.records.stats(),
-          interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
-          ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
-        };
-      }
-      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats or config`);
+      case 'config': return this.configDocument();
+      case 'stats': return this.stats();
+      case 'alarms': return this.visibility.alarms.registry.active();
+      case 'events': return this.visibility.alarms.registry.events(since !== undefined ? { since } : {});
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, alarms or events`);
     }
+  }
+
+  /** The running config in its file form, secrets redacted (`svr show config`). */
+  configDocument(): Record<string, unknown> {
+    return configToDocument(redactSecrets(this.router.runningConfig));
+  }
+
+  /** Counters and the node's facts (`svr show stats`). */
+  stats(): NodeStats {
+    const r = this.router;
+    const s = r.status();
+    return {
+      ...r.counters(),
+      ...this.records.stats(),
+      'sessions-active': s.sessionsActive,
+      'handshakes-in-flight': s.handshakesInFlight,
+      node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
+      ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
+      interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
+      ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
+    };
   }
 
   private async explainSession(sessionId: string): Promise<SessionExplanation> {
@@ -136,19 +167,22 @@ export class RunningNode {
   }
 
   /**
-   * Re-reads the config file. Interfaces must stay the same (they own devices); the rest applies live. The
-   * router reports config.applied or config.refused (a file that cannot be read or parsed too).
+   * Re-reads the config file (`by`: who asked, for the log). Interfaces must stay the same (they own
+   * devices), and the management block's token and TLS files must be readable; the rest applies live, the
+   * management API included. The router reports config.applied or config.refused (a file that cannot be
+   * read or parsed too).
    */
-  async reload(): Promise<{ applied: boolean }> {
+  async reload(by = 'signal'): Promise<{ applied: boolean }> {
+    let api: PreparedManagement | undefined;
     try {
       if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
-      const next = await this.router.applyConfigFile(this.configPath, { check: (c) => this.checkInterfaces(c) });
-      await this.applied(next);
+      const next = await this.router.applyConfigFile(this.configPath, { check: (c) => { api = this.check(c); } });
+      await this.applied(next, api);
     } catch (e) {
-      this.log.info('config.refused', { file: this.configPath, reason: e instanceof Error ? e.message : String(e) });
+      this.log.info('config.refused', { file: this.configPath, by, reason: e instanceof Error ? e.message : String(e) });
       throw e;
     }
-    this.log.info('config.applied', { file: this.configPath });
+    this.log.info('config.applied', { file: this.configPath, by });
     return { applied: true };
   }
 
@@ -160,27 +194,51 @@ export class RunningNode {
 
   /** Applies a validated config live (refused as a whole when bad, or when the interfaces changed). */
   async apply(next: SvrConfig): Promise<void> {
-    this.router.applyConfig(next, { source: `the conductor's version`, check: (c) => this.checkInterfaces(c) });
-    await this.applied(next);
+    let api: PreparedManagement | undefined;
+    this.router.applyConfig(next, { source: `the conductor's version`, check: (c) => { api = this.check(c); } });
+    await this.applied(next, api);
   }
 
-  /** Interfaces own TUN devices: a config that changes them is refused (restart the node for that). */
-  private checkInterfaces(next: SvrConfig): void {
+  /** True when `next` keeps the way STEP documents travel (authority.step.mode): it can apply live. */
+  sameStepMode(next: SvrConfig): boolean {
+    return (next.authority.step?.mode ?? 'flood') === (this.router.runningConfig.authority.step?.mode ?? 'flood');
+  }
+
+  /**
+   * What the node checks before the router takes a config: interfaces own TUN devices and the STEP agent is
+   * built for one mode (a config that changes either is refused: restart the node for that), and the
+   * management block's files must be readable.
+   */
+  private check(next: SvrConfig): PreparedManagement | undefined {
     if (!this.sameInterfaces(next)) {
       throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
     }
+    if (!this.sameStepMode(next)) {
+      throw new ConfigError('SVR_ERR_CONFIG_INVALID', `authority.step.mode changed: restart the node ${this.name} to apply that`, { source: this.configPath, problems: [{ path: 'authority.step.mode', message: 'changed: restart the node to apply it' }] });
+    }
+    return prepareApi(next, this.name, this.configPath);
   }
 
-  /** What follows a config the router took: its plugins, and the config in the state store. */
-  private async applied(next: SvrConfig): Promise<void> {
+  /** What follows a config the router took: telemetry, its plugins, the config in the state store, the management API. */
+  private async applied(next: SvrConfig, api: PreparedManagement | undefined): Promise<void> {
     await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
     void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
+    try {
+      await this.api?.apply(api);
+    } catch (e) {
+      // the router runs the new config; the API keeps its old listener
+      const reason = e instanceof Error ? e.message : String(e);
+      this.log.info('api.refused', { reason });
+      this.visibility.alarms.registry.event({ category: 'config', severity: 'major', source: 'management', message: `the management API kept its old listener: ${reason}` });
+    }
   }
 
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('node.stopping', { reason });
+      await this.api?.close();
+      this.visibility.stop();
       await this.control?.close();
       this.control = null;
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
@@ -198,11 +256,16 @@ export class RunningNode {
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const log = new NodeLog(o.name, o.logFormat, o.write);
   const config = o.config ?? await loadConfig(o.configPath);
+  if (config.authority.step?.mode === 'conductor' && o.stepRepository === undefined) {
+    const message = 'STEP through the conductor needs a node managed by a conductor (svr node start --conductor URL --asset-id ID); use mode flood without one';
+    throw new ConfigError('SVR_ERR_CONFIG_INVALID', `${o.configPath}: authority.step.mode: ${message}`, { source: o.configPath, problems: [{ path: 'authority.step.mode', message }] });
+  }
   const me = config.authority.routers.find((r) => r.name === o.name);
   if (me === undefined) {
     const names = config.authority.routers.map((r) => r.name).join(', ');
     throw new SvrError('SVR_ERR_CONFIG_ROUTER', `${o.configPath}: no router named "${o.name}" (routers: ${names}); pass --name`);
   }
+  const api = prepareApi(config, o.name, o.configPath); // unreadable token or TLS files: nothing started
   const busyPollUs = checkBusyPollUs(o.busyPollUs ?? BUSY_POLL_DEFAULT_US, `busyPollUs ${String(o.busyPollUs)}`);
   const dir = runDir(o.runDir);
   const socket = o.socket ?? defaultSocket(dir, o.name);
@@ -218,7 +281,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo);
+      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo, o.stepRepository);
     } catch (e) {
       await closeStore();
       throw e;
@@ -233,7 +296,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     }
     try {
       router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
-        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo,
+        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
       });
     } catch (e) {
       for (const x of opened) x.port.close();
@@ -241,27 +304,45 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       throw e;
     }
   }
+  const version = o.version ?? 'unknown';
+  const visibility = startVisibility(router, {
+    name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
+  });
   let records: NodeRecords;
   try {
-    records = await startRecords(router, store, config, o.name, logInfo);
+    records = await startRecords(router, store, config, o.name, logInfo, (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail));
   } catch (e) {
+    visibility.stop();
     await router.stop();
     await closeStore();
     throw e;
   }
+  visibility.metrics.setIpfixSource(() => records.sessions.counters().collectors.map((c) => ({ collector: c.name, status: c.status, counters: c })));
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
   const recorder = new StateRecorder(store, router);
   void recorder.recordConfig(configToDocument(redactSecrets(config)));
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, o.store === undefined, o.conductor);
+  visibility.alarms.configApplied(o.configPath, 'at start');
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor);
   try {
     node.attachControl(await listenControl(socket, (req) => node.handle(req)));
-    register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
   } catch (e) {
-    await router.stop();
+    await node.stop('control socket failed');
     throw new SvrError('SVR_ERR_CONTROL_CONNECT', `cannot serve the control socket ${socket}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  const management = new ManagementApi({
+    router, node: { name: o.name, version, startedAt: node.startedAt }, stats: () => node.stats(), config: () => node.configDocument(),
+    reload: (by) => node.reload(by), alarms: visibility.alarms.registry, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
+  }, logInfo);
+  node.attachApi(management);
+  try {
+    await management.apply(api);
+  } catch (e) {
+    await node.stop('management API failed');
+    throw e;
+  }
+  register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
   for (const p of router.peers()) {
     log.info('peer', { peer: p.name, paths: p.paths.map((x) => x.name).join(','), reachable: p.reachable });
   }
@@ -284,11 +365,14 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 }
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
-async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<Router> {
+async function startRouterOverWorkers(
+  config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
+  log: (e: string, f: Record<string, string | number | boolean>) => void, stepRepository: StepRepositoryClient | undefined,
+): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
-  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log });
+  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, ...(stepRepository === undefined ? {} : { stepRepository }) });
   await router.start();
   try {
     for (const iface of interfaces) {
@@ -300,6 +384,12 @@ async function startRouterOverWorkers(config: SvrConfig, interfaces: readonly In
     throw e;
   }
   return router;
+}
+
+/** The management block of router `name` with its files read (undefined without a block). */
+function prepareApi(config: SvrConfig, name: string, configPath: string): PreparedManagement | undefined {
+  const i = config.authority.routers.findIndex((r) => r.name === name);
+  return prepareManagement(config.authority.routers[i]?.management, `authority.routers[${i}].management`, dirname(resolve(configPath)));
 }
 
 /** Loads the plugins the config names (relative specifiers from the config's folder); failures are logged per plugin, the node keeps running. */

@@ -8,6 +8,7 @@ import type { SvrConfig } from '../model/config.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
 import type { Store } from '../store/store.js';
 import { reversed, type CloseReason, type DenyReason, type SessionFact } from '../telemetry/record.js';
+import type { CollectorStatus } from '../telemetry/ipfix/exporter.js';
 import { SessionRecords } from '../telemetry/session-records.js';
 
 export interface NodeRecords {
@@ -63,11 +64,18 @@ export function factsOf(e: RouterEvent, router: string): SessionFact[] {
   }
 }
 
-/** Opens the history in the node's store, starts the exporters and subscribes to the router's events. */
-export async function startRecords(router: Router, store: Store, config: SvrConfig, name: string, log: Log): Promise<NodeRecords> {
+/**
+ * Opens the history in the node's store, starts the exporters and subscribes to the router's events.
+ * `onCollectorStatus`: each collector going up or down (the node's ipfix-collector-unreachable alarm).
+ */
+export async function startRecords(router: Router, store: Store, config: SvrConfig, name: string, log: Log,
+  onCollectorStatus?: (collector: string, status: CollectorStatus, detail: string) => void): Promise<NodeRecords> {
   const sessions = await SessionRecords.open({
     router: name, store, telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
-    onCollectorStatus: (collector, status, detail) => log(`ipfix.collector-${status}`, { collector, detail }),
+    onCollectorStatus: (collector, status, detail) => {
+      log(`ipfix.collector-${status}`, { collector, detail });
+      onCollectorStatus?.(collector, status, detail);
+    },
   });
   const lost = sessions.counters().history.lostAtOpen;
   if (lost > 0) log('history.lost-at-start', { records: lost });

@@ -15,7 +15,7 @@ import type { PathMessage } from './messages.js';
 import { PathSupervisor, type PathSummary, type PathSupervisorOptions } from './supervisor.js';
 import { StepAgent, type StepServiceView } from '../step/agent.js';
 import { rankPaths } from './select.js';
-import type { StepOptions } from '../step/options.js';
+import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import { stepDepsFromRouter, type StepRouter } from '../step/router-deps.js';
 import type { SessionResiliency } from '../model/config.js';
 import type { PathStateChange } from './supervisor.js';
@@ -51,6 +51,8 @@ export interface PathControlOptions {
   bfd?: PathSupervisorOptions;
   /** run STEP with these options (false: off) */
   step?: StepOptions | false;
+  /** with STEP: publish to and learn from this repository (the conductor's) instead of flooding */
+  stepRepository?: StepRepositoryClient;
   /** how often rankings are recomputed for quality drift, ms (default 1000) */
   rankIntervalMs?: number;
   log?: (event: string, fields: Record<string, string | number | boolean>) => void;
@@ -123,7 +125,7 @@ export class PathControl {
     });
     this.step = opts.step === false || opts.step === undefined
       ? null
-      : new StepAgent(stepDepsFromRouter(router, { pathStatus: (id) => this.pathStatus(id) }), opts.step);
+      : new StepAgent(stepDepsFromRouter(router, { pathStatus: (id) => this.pathStatus(id), ...(opts.stepRepository === undefined ? {} : { repository: opts.stepRepository }) }), opts.step);
   }
 
   start(): void {

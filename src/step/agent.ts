@@ -2,15 +2,20 @@
  * StepAgent: runs STEP for one router (docs/step.md).
  *
  *   poll (every pollIntervalMs, or refresh()) -> smoothed path metrics + services -> significant change?
- *     -> recompute routes now; publish when the token bucket allows (burst 2, one per minIntervalMs)
+ *     -> recompute routes now; publish at once when a path became usable/unusable, else when the token
+ *        bucket allows (burst 2, one per minIntervalMs)
  *   every refreshIntervalMs -> publish anyway (a new version, so distant routers keep it alive)
  *   peer message -> chunk reassembly -> decode -> newer version? store, ack, flood to the other peers
  *     (split horizon), recompute -> routes$ emits when the route table changed
  *
+ * With a repository (`deps.repository`, the conductor's): the document goes to the repository instead of
+ * the peers, the agent subscribes there to the services it does not deliver, and the documents the
+ * repository sends replace flooding; the path channel carries no STEP.
+ *
  * Its sources are narrow functions (`StepDeps`) so it runs against a Router (`stepDepsFromRouter`) or a
  * test double; time and timers are injected.
  */
-import { BehaviorSubject, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subscription, type Observable } from 'rxjs';
 import { AckTracker } from './acks.js';
 import {
   decodeDocumentBody, encodeAck, encodeDocument, encodeRequest, isStepMessage, originHash, parseMessage,
@@ -19,7 +24,7 @@ import {
 import { computeRoutes, type RouteCandidate, type ServiceRoute } from './compute.js';
 import { nextVersion, stampDocument, type RouterDocument } from './document.js';
 import { LocalView } from './local.js';
-import { defaultTimers, resolveOptions, type ResolvedStepOptions, type StepDeps, type StepOptions, type StepTimers } from './options.js';
+import { defaultTimers, resolveOptions, type ResolvedStepOptions, type StepDeps, type StepOptions, type StepRepositoryClient, type StepTimers } from './options.js';
 import { Reassembler } from './reassembly.js';
 import { DocumentRepository } from './repository.js';
 import { TokenBucket } from './smoothing.js';
@@ -27,7 +32,7 @@ import { TokenBucket } from './smoothing.js';
 export type { LocalPeer as StepPeer } from './local.js';
 export type { PathSample as StepPathStatus } from './smoothing.js';
 export type { RouteCandidate } from './compute.js';
-export type { StepDeps, StepOptions, StepTimers } from './options.js';
+export type { StepDeps, StepOptions, StepRepositoryClient, StepTimers } from './options.js';
 export { stepDepsFromRouter, type RouterStepSources } from './router-deps.js';
 
 /** One row of `svr show services`. */
@@ -43,6 +48,9 @@ export interface StepServiceView {
 }
 
 export type StepRoutes = ReadonlyMap<string, readonly RouteCandidate[]>;
+
+/** The "peer" documents from a repository came from (split horizon does not apply: nothing is flooded). */
+const REPOSITORY_PEER = 'repository';
 
 export class StepAgent {
   private readonly opts: ResolvedStepOptions;
@@ -69,6 +77,8 @@ export class StepAgent {
   private refreshTimer: unknown = null;
   private deferTimer: unknown = null;
   private stopped = false;
+  /** repository mode: the services last subscribed to */
+  private subscribed: string | null = null;
 
   constructor(private readonly deps: StepDeps, options: StepOptions = {}) {
     this.opts = resolveOptions(options);
@@ -80,11 +90,17 @@ export class StepAgent {
     this.acks = new AckTracker(this.opts.ackTimeoutMs, this.opts.maxRetransmits);
   }
 
-  /** Polls, publishes the first document, asks every usable peer for theirs, starts the timers. */
+  /**
+   * Polls, publishes the first document, asks every usable peer for theirs (or, with a repository,
+   * subscribes to what it needs there), starts the timers.
+   */
   start(): void {
     if (this.sub !== null || this.stopped) return;
     this.bucket = new TokenBucket(this.opts.burst, this.opts.minIntervalMs, this.deps.now());
-    this.sub = this.deps.messages$.subscribe((m) => this.receive(m.path, m.payload));
+    const repo = this.deps.repository;
+    this.sub = repo === undefined
+      ? this.deps.messages$.subscribe((m) => this.receive(m.path, m.payload))
+      : new Subscription(repo.listen((doc) => this.fromRepository(doc), (router) => this.forgottenByRepository(router)));
     this.refresh();
     this.pollTimer = this.timers.setTimeout(() => this.tick(), this.opts.pollIntervalMs);
     this.refreshTimer = this.timers.setTimeout(() => this.periodicRefresh(), this.opts.refreshIntervalMs);
@@ -103,19 +119,58 @@ export class StepAgent {
     this.routeSubject.complete();
   }
 
-  /** Samples the local sources now; recomputes and (rate limited) publishes on significant change. */
+  /**
+   * Samples the local sources now; recomputes on significant change and publishes: at once when a path
+   * became usable or unusable (or the peers changed), else when the rate limit allows.
+   */
   refresh(): void {
     if (this.sub === null) return;
-    const changed = this.local.poll(this.deps.peers(), this.deps.localServices(), (id) => this.deps.pathStatus(id));
+    const { changed, topology } = this.local.poll(this.deps.peers(), this.deps.localServices(), (id) => this.deps.pathStatus(id));
     const nowUsable = new Set(this.local.usablePeers());
     const fresh = [...nowUsable].filter((p) => !this.usable.has(p));
     this.usable = nowUsable;
     if (changed) {
       this.dirty = true;
       this.recompute();
-      this.publishIfAllowed();
+      if (topology) this.publishTopology();
+      else this.publishIfAllowed();
     }
-    for (const peer of fresh) this.greet(peer);
+    if (this.deps.repository !== undefined) this.subscribeToNeeds(this.deps.repository);
+    else for (const peer of fresh) this.greet(peer);
+  }
+
+  /** Repository mode: subscribe to the services this router does not deliver (again when they change). */
+  private subscribeToNeeds(repo: StepRepositoryClient): void {
+    const wanted = this.local.content().services.filter((x) => !x.reachable).map((x) => x.name);
+    const key = wanted.join('\n');
+    if (key === this.subscribed) return;
+    this.subscribed = key;
+    this.count('subscriptions');
+    repo.subscribe(wanted);
+  }
+
+  /** Repository mode: a document the repository sent (one this router needs, newer than the last). */
+  private fromRepository(doc: RouterDocument): void {
+    this.count('rx-documents');
+    if (doc.authority !== this.deps.authority) return this.drop('foreign-authority');
+    if (doc.router === this.self) return this.count('rx-own');
+    const result = this.repo.offer(doc, REPOSITORY_PEER, this.deps.now());
+    this.count(`rx-${result}`);
+    if (result === 'new') this.recompute();
+  }
+
+  /** Repository mode: the repository forgot a router (its document expired there). */
+  private forgottenByRepository(router: string): void {
+    if (!this.repo.forget(router)) return;
+    this.count('forgotten');
+    this.recompute();
+  }
+
+  /** A path came up or went down: published now; it takes a token when there is one (metrics wait then). */
+  private publishTopology(): void {
+    this.bucket?.take(this.deps.now());
+    this.count('published-topology');
+    this.publish();
   }
 
   /** Next hops per service, best first. */
@@ -183,6 +238,13 @@ export class StepAgent {
     const previous = this.published?.version ?? null;
     const version = nextVersion(floor === null ? previous : Math.max(previous ?? floor, floor), now);
     const doc = stampDocument(this.local.content(), version, now);
+    if (this.deps.repository !== undefined) {
+      this.published = doc;
+      this.dirty = false;
+      this.count('published');
+      this.deps.repository.publish(doc);
+      return;
+    }
     const datagrams = encodeDocument(doc);
     if (datagrams === null) {
       this.count('tx-too-large');

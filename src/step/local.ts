@@ -39,12 +39,18 @@ export class LocalView {
     private readonly sampleSize = 3,
   ) {}
 
-  /** Samples every path once and reads the services; true when the content changed significantly. */
-  poll(peers: readonly LocalPeer[], services: readonly ServiceReport[], status: (pathId: number) => PathSample): boolean {
-    let changed = this.updateShape(peers);
+  /**
+   * Samples every path once and reads the services. `changed`: the content changed significantly;
+   * `topology`: a path became usable or unusable, or the peers and paths themselves changed (what SSR
+   * advertises at once; metric and service changes wait for the rate limit).
+   */
+  poll(peers: readonly LocalPeer[], services: readonly ServiceReport[], status: (pathId: number) => PathSample): { changed: boolean; topology: boolean } {
+    let topology = this.updateShape(peers);
+    let changed = topology;
     for (const state of this.paths.values()) {
       const smoothed = state.smoother.add(status(state.id));
       if (!isSignificant(state.reported, smoothed, this.thresholds)) continue;
+      if (state.reported.usable !== smoothed.usable) topology = true;
       state.reported = smoothed;
       changed = true;
     }
@@ -53,7 +59,7 @@ export class LocalView {
       this.services = next;
       changed = true;
     }
-    return changed;
+    return { changed, topology };
   }
 
   content(): DocumentContent {

@@ -4,7 +4,7 @@
  */
 import type { Observable } from 'rxjs';
 import { SvrError } from '../errors.js';
-import type { ServiceReport } from './document.js';
+import type { RouterDocument, ServiceReport } from './document.js';
 import type { LocalPeer } from './local.js';
 import { DEFAULT_THRESHOLDS, type PathSample, type SignificanceThresholds } from './smoothing.js';
 
@@ -12,6 +12,19 @@ import { DEFAULT_THRESHOLDS, type PathSample, type SignificanceThresholds } from
 export interface StepTimers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+}
+
+/**
+ * A STEP repository (the conductor's): the agent publishes its document there and gets from it the
+ * documents it needs, instead of flooding over the path channel (docs/step.md "Through the conductor").
+ * The client keeps the last document and subscription and sends them again after a reconnection.
+ */
+export interface StepRepositoryClient {
+  publish(doc: RouterDocument): void;
+  /** the services this router needs routes for (those it does not deliver itself) */
+  subscribe(services: readonly string[]): void;
+  /** documents the repository sends, and routers it forgot; returns the unsubscribe function */
+  listen(onDocument: (doc: RouterDocument) => void, onForget: (router: string) => void): () => void;
 }
 
 export interface StepDeps {
@@ -30,6 +43,8 @@ export interface StepDeps {
   /** milliseconds; also the base of document versions, so use wall-clock time in production */
   now(): number;
   timers?: StepTimers;
+  /** publish to and learn from a repository instead of flooding (routers managed by a conductor) */
+  repository?: StepRepositoryClient;
 }
 
 export interface StepOptions {

@@ -70,6 +70,11 @@ export class DocumentRepository {
     return gone;
   }
 
+  /** Forgets one router's document (the STEP repository says it is gone); true when there was one. */
+  forget(router: string): boolean {
+    return this.entries.delete(router);
+  }
+
   clear(): void {
     this.entries.clear();
   }

@@ -5,7 +5,7 @@
 import type { Observable } from 'rxjs';
 import type { ForwardingTables } from '../model/tables.js';
 import type { ServiceReport } from './document.js';
-import type { StepDeps, StepTimers } from './options.js';
+import type { StepDeps, StepRepositoryClient, StepTimers } from './options.js';
 import type { PathSample } from './smoothing.js';
 
 /** What STEP reads from a router: its tables, its path control channel and which paths are up. */
@@ -24,6 +24,8 @@ export interface RouterStepSources {
   pathStatus?: (pathId: number) => PathSample;
   now?: () => number;
   timers?: StepTimers;
+  /** the conductor's STEP repository (authority.step.mode conductor) */
+  repository?: StepRepositoryClient;
 }
 
 /** StepDeps for a Router. Tables are read on every poll, so a config change (applyConfig) is picked up. */
@@ -43,5 +45,6 @@ export function stepDepsFromRouter(router: StepRouter, sources: RouterStepSource
     now: sources.now ?? Date.now,
   };
   if (sources.timers) deps.timers = sources.timers;
+  if (sources.repository) deps.repository = sources.repository;
   return deps;
 }

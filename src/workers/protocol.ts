@@ -3,7 +3,7 @@
  * per control event; packets never travel here except in hand-off batches between workers.
  */
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
-import type { SessionSummary, SessionTally } from '../dataplane/views.js';
+import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SteeringShared } from '../dataplane/steering.js';
 
@@ -53,6 +53,7 @@ export type ToWorker =
   | { t: 'config'; config: unknown; generation: number }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
+  | { t: 'sessionPage'; id: number; query: SessionPageQuery; rowBits: number }
   | { t: 'sweep' }
   | { t: 'stop'; id: number };
 
@@ -62,6 +63,7 @@ export type FromWorker =
   | { t: 'counterNames'; index: number; names: string[] }
   | ({ t: 'stats'; index: number } & SessionTally)
   | { t: 'sessions'; id: number; index: number; rows: SessionSummary[] }
+  | { t: 'sessionPage'; id: number; index: number; rows: SessionPageRow[] }
   | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string }[]; stages: { name: string; disabled: boolean }[] }
   | { t: 'stopped'; id: number; index: number }
   | { t: 'error'; index: number; message: string };

@@ -13,10 +13,10 @@
  *   await router.start();
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
-import type { DataPathHost, DataPathInit, ServiceChains, StageView } from '../control/data-path-host.js';
+import type { DataPathHost, DataPathInit, ServiceChains, StageView, ThreadLoad } from '../control/data-path-host.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import { createSteering } from '../dataplane/steering.js';
-import type { SessionSummary, SessionTally } from '../dataplane/views.js';
+import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
@@ -152,6 +152,7 @@ export class WorkerHost implements DataPathHost {
       case 'counterNames': w.names = m.names; break;
       case 'stats': w.stats = m; break;
       case 'sessions': this.answer(m.id, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
+      case 'sessionPage': this.answer(m.id, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
       case 'plugins': this.answer(m.id, m); break;
       case 'stopped': this.answer(m.id, m); break;
       case 'ready': this.answer(0, m); break;
@@ -257,6 +258,19 @@ export class WorkerHost implements DataPathHost {
   async sessions(): Promise<(SessionSummary & { worker: number })[]> {
     const all = (await this.ask((id) => ({ t: 'sessions', id }))) as (SessionSummary & { worker: number })[][];
     return all.flat().sort((a, b) => b.ageMs - a.ageMs);
+  }
+
+  /** Each worker's first `limit` rows after the cursor, merged in order: at most workers x limit summaries made. */
+  async sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker: number })[]> {
+    const all = (await this.ask((id) => ({ t: 'sessionPage', id, query: q, rowBits: ROW_BITS }))) as (SessionPageRow & { worker: number })[][];
+    return all.flat().sort((a, b) => a.createdMs - b.createdMs || a.row - b.row).slice(0, q.limit);
+  }
+
+  threadLoad(): ThreadLoad[] {
+    return this.threads.map((w) => {
+      const u = w.worker.performance.eventLoopUtilization();
+      return { activeMs: u.active, idleMs: u.idle };
+    });
   }
 
   tally(): SessionTally & { perWorker: number[] } {

@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Dataplane } from '../dataplane/dataplane.js';
-import { listSessions, tallySessions } from '../dataplane/views.js';
+import { listSessions, pageSessions, tallySessions } from '../dataplane/views.js';
 import type { DpEvent } from '../dataplane/events.js';
 import type { PacketPort } from '../dataplane/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
@@ -146,6 +146,9 @@ async function handle(m: ToWorker): Promise<void> {
     }
     case 'sessions':
       post({ t: 'sessions', id: m.id, index: init.index, rows: listSessions(dp.ctx, Date.now()) });
+      break;
+    case 'sessionPage':
+      post({ t: 'sessionPage', id: m.id, index: init.index, rows: pageSessions(dp.ctx, Date.now(), m.query, init.index << m.rowBits) });
       break;
     case 'sweep':
       dp.sweep();

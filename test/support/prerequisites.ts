@@ -23,6 +23,8 @@ const LAB: readonly Prerequisite[] = ['root', 'ip', 'netns', 'iperf3', 'curl'];
 export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/lab.test': [...LAB, 'tcpdump'],
   'e2e/conductor.test': LAB,
+  'e2e/fabric.test': [...LAB, 'tcpdump'],
+  'e2e/conductor-ha.test': [...LAB, 'etcd'],
   'e2e/paths.test': LAB,
   'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
   'e2e/workers.test': LAB,
@@ -33,11 +35,13 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/web-ui.test': [...LAB, 'chromium'],
   'e2e/nat.test': [...LAB, 'nft', 'conntrack'],
   'e2e/mtu.test': [...LAB, 'nft'],
+  'e2e/visibility-api.test': [...LAB, 'prometheus'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],
   'unit/plugins/external-function-netns.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],
+  'unit/api/management.test': ['openssl'],
   'unit/conductor/store-etcd.test': ['etcd'],
   'unit/conductor/ha.test': ['etcd'],
 };

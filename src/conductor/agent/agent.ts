@@ -8,8 +8,11 @@
  *    validate and compile (the router's own compiler), activate = run it and persist it, sync = both.
  *    Anything else is refused with the reason, and the conductor aborts or marks the router out of sync.
  * 4. Every REPORT_INTERVAL_MS: a report (version, health, peers and paths, sessions, alarms).
- * 5. Questions (`query`: sessions, the session history, one session) are answered by the host's views.
+ * 5. STEP through the conductor (`stepRepository`): the router's document and subscription go to the
+ *    conductor's repository (again on every new channel), the documents it sends come back to STEP.
+ * 6. Questions (`query`: sessions, the session history, one session) are answered by the host's views.
  */
+import type { KeyObject } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
 import { WebSocket } from 'ws';
 import { ConfigError, isSvrError } from '../../errors.js';
@@ -18,13 +21,15 @@ import type { ConfigProblem } from '../../model/problems.js';
 import { conductorLinkMachine } from '../../machines/conductor-link.js';
 import { CHANNEL_PATH, REPORT_INTERVAL_MS, parseMessage, type AlarmReport, type ConductorMessage, type RouterMessage, type RouterQuery, type RouterReport } from '../channel/protocol.js';
 import { hashText } from '../config/slice.js';
-import { verifyVersion } from '../pki/certificates.js';
+import { caPublicKey, verifyVersion } from '../pki/certificates.js';
 import { Mutex } from '../store/kv.js';
 import { loadActivated, saveActivated, saveCredentials, type AgentStore, type Credentials } from './credentials.js';
+import { validateDocument, type RouterDocument } from '../../step/document.js';
+import type { StepRepositoryClient } from '../../step/options.js';
 
 /** What the node gives the agent: check a config, run one, describe itself. */
 export interface ManagedHost {
-  /** validate and compile `text` as router `router` (throws SvrError with `data.errors` field problems) */
+  /** validate and compile `text` as router `router` (throws ConfigError with `data.problems`) */
   check(text: string, router: string): SvrConfig;
   /** run `config` (the first time: start the router; later: apply it, restarting what must restart) */
   activate(config: SvrConfig, router: string, version: number): Promise<void>;
@@ -50,8 +55,39 @@ export class ConductorAgent {
   readonly #alarms = new Map<string, AlarmReport>();
   #timers: NodeJS.Timeout[] = [];
   #stopped = false;
+  /** STEP through the conductor: the last document and subscription (sent again on every new channel) */
+  #stepDoc: RouterDocument | undefined;
+  #stepServices: string[] | undefined;
+  #stepListener: { onDocument: (doc: RouterDocument) => void; onForget: (router: string) => void } | undefined;
+
+  /** The conductor's STEP repository, for a router whose config says `step: { mode: conductor }`. */
+  readonly stepRepository: StepRepositoryClient = {
+    publish: (doc) => {
+      this.#stepDoc = doc;
+      this.#send({ type: 'step.publish', doc });
+    },
+    subscribe: (services) => {
+      this.#stepServices = [...services];
+      this.#send({ type: 'step.subscribe', services: [...services] });
+    },
+    listen: (onDocument, onForget) => {
+      const listener = { onDocument, onForget };
+      this.#stepListener = listener;
+      return () => {
+        if (this.#stepListener === listener) this.#stepListener = undefined;
+      };
+    },
+  };
 
   constructor(private readonly store: AgentStore, private creds: Credentials, private readonly host: ManagedHost, private readonly log: Log) {}
+
+  #caPublicKey: KeyObject | undefined;
+
+  /** The authority CA's public key, parsed once (every config is checked against it). */
+  #caKey(): KeyObject {
+    this.#caPublicKey ??= caPublicKey(this.creds.caPem);
+    return this.#caPublicKey;
+  }
 
   get version(): number | null {
     return this.#version;
@@ -69,7 +105,7 @@ export class ConductorAgent {
   async start(): Promise<void> {
     const last = await loadActivated(this.store);
     if (last !== undefined) {
-      if (!verifyVersion(this.creds.caPem, this.creds.assetId, last.version, last.text, last.signature)) {
+      if (!verifyVersion(this.#caKey(), this.creds.assetId, last.version, last.text, last.signature)) {
         this.log('config.unsigned', { version: last.version, source: 'state store' });
       } else {
         try {
@@ -110,7 +146,11 @@ export class ConductorAgent {
     this.#ws = ws;
     let alive = true;
     const ping = setInterval(() => {
-      if (!alive) ws.terminate();
+      if (ws.readyState !== WebSocket.OPEN) return; // still connecting (handshakeTimeout ends that) or closing
+      if (!alive) {
+        ws.terminate();
+        return;
+      }
       alive = false;
       ws.ping();
     }, PING_MS);
@@ -156,8 +196,20 @@ export class ConductorAgent {
         }
         this.log('conductor.connected', { url, router: m.router ?? 'unassigned', version: this.#version ?? 'none' });
         this.#link?.send({ type: 'channel.opened' });
+        // a new channel (a restarted conductor, a new leader) knows nothing of our STEP state yet
+        if (this.#stepDoc !== undefined) this.#send({ type: 'step.publish', doc: this.#stepDoc });
+        if (this.#stepServices !== undefined) this.#send({ type: 'step.subscribe', services: this.#stepServices });
         return;
       }
+      case 'step.document': {
+        const checked = validateDocument(m.doc);
+        if (checked.ok) this.#stepListener?.onDocument(checked.doc);
+        else this.log('step.bad-document', { from: url, problem: checked.problem });
+        return;
+      }
+      case 'step.forget':
+        if (typeof m.router === 'string') this.#stepListener?.onForget(m.router);
+        return;
       case 'prepare':
         return this.#lock.run(async () => {
           const checked = this.#check(m.config, m.version, m.signature);
@@ -203,7 +255,7 @@ export class ConductorAgent {
 
   /** The config if it is signed for us and valid; else the reason. */
   #check(text: string, version: number, signature: string): { config: SvrConfig } | { message: string; problems: ConfigProblem[] } {
-    if (!verifyVersion(this.creds.caPem, this.creds.assetId, version, text, signature)) {
+    if (!verifyVersion(this.#caKey(), this.creds.assetId, version, text, signature)) {
       const message = `version ${version} is not signed by this router's conductor (asset ${this.creds.assetId}): refused`;
       this.log('config.unsigned', { version });
       this.#alarms.set('config-unsigned', { id: 'config-unsigned', severity: 'critical', message, since: new Date().toISOString() });

@@ -24,7 +24,9 @@ export interface ApiErrorBody {
 /** A conductor's answer that is not 2xx, as an SvrError with the conductor's code and data. */
 export class ConductorApiError extends SvrError {
   constructor(readonly status: number, body: ApiErrorBody) {
-    super((body.code.startsWith('SVR_ERR_') ? body.code : 'SVR_ERR_CONDUCTOR_REQUEST') as ErrorCode, body.message, body.data);
+    // a body without our code (fastify's own errors, a proxy) is a refused request, with its HTTP status
+    const ours = typeof body.code === 'string' && body.code.startsWith('SVR_ERR_');
+    super((ours ? body.code : 'SVR_ERR_CONDUCTOR_REQUEST') as ErrorCode, ours ? body.message : `HTTP ${status}: ${body.message}`, body.data);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The conductor's HTTPS API (fastify): REST under /api/v1 with TypeBox schemas and an OpenAPI document,
- * JWT login with roles (admin writes config, read-only reads), and the routers' channel (WebSocket on
- * mutual TLS) on the same port. The TLS server asks for a client certificate but does not require one:
+ * GraphQL at /api/v1/graphql (queries, mutations, subscriptions: graphql.ts), JWT login with roles
+ * (admin writes config, read-only reads), and the routers' channel (WebSocket on mutual TLS) on the
+ * same port. The TLS server asks for a client certificate but does not require one:
  * people log in with a password, routers present the certificate they got at enrolment.
  *
  * A standby conductor answers /status and /ca, lets people log in, serves the web UI's files (web-ui.ts),
@@ -15,6 +16,7 @@ import websocket from '@fastify/websocket';
 import type { TLSSocket } from 'node:tls';
 import { SvrError, isSvrError, type ErrorCode } from '../../errors.js';
 import type { Alarms } from '../alarms.js';
+import type { FabricEvents } from '../events.js';
 import type { FabricHistory } from '../fabric-history.js';
 import type { Fleet } from '../fleet.js';
 import type { Lifecycle } from '../lifecycle.js';
@@ -24,6 +26,7 @@ import type { RouterQueries } from '../router-queries.js';
 import type { Leadership } from '../store/leadership.js';
 import { Tokens, type Principal } from './auth.js';
 import { registerChannel } from './channel.js';
+import { registerGraphql } from './graphql.js';
 import { registerConductorRoutes } from './routes-conductor.js';
 import { registerConfigRoutes } from './routes-config.js';
 import { registerFabricRoutes } from './routes-fabric.js';
@@ -36,6 +39,8 @@ export interface ApiContext {
   lifecycle: Lifecycle;
   fleet: Fleet;
   alarms: Alarms;
+  /** live changes for GraphQL subscriptions */
+  events: FabricEvents;
   /** path quality, session counts and alarm events kept from the routers' reports */
   history: FabricHistory;
   /** questions to routers over their channels (sessions) */
@@ -71,6 +76,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SVR_ERR_CONDUCTOR_STANDBY: 503,
 };
 
+/** The HTTP status of an error code (REST and GraphQL): 500 for codes without one. */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
 /** Routes a standby still answers. */
 const STANDBY_ROUTES = new Set(['/api/v1/status', '/api/v1/ca', '/api/v1/login', '/api/v1/openapi.json']);
 
@@ -101,7 +111,7 @@ export async function buildConductorApi(ctx: ApiContext, tls: ServerTls): Promis
     if (isSvrError(error)) {
       const body: { code: string; message: string; data?: unknown } = { code: error.code, message: error.message };
       if (error.data !== undefined) body.data = error.data;
-      return reply.status(STATUS[error.code] ?? 500).send(body);
+      return reply.status(httpStatusOf(error.code)).send(body);
     }
     const e = error as { validation?: unknown; message?: string; statusCode?: number };
     if (e.validation !== undefined) return reply.status(400).send({ code: 'SVR_ERR_CONDUCTOR_REQUEST', message: `bad request: ${e.message ?? ''}` });
@@ -121,6 +131,7 @@ export async function buildConductorApi(ctx: ApiContext, tls: ServerTls): Promis
   registerConductorRoutes(app, ctx);
   registerFabricRoutes(app, ctx);
   registerChannel(app, ctx);
+  await registerGraphql(app, ctx);
   await registerWebUi(app);
   return app;
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { caPin } from '../pki/certificates.js';
+import { reportedAlarm } from '../alarms.js';
 import { createToken, enrol } from '../enrolment.js';
 import { hashPassword, login } from './auth.js';
 import { authorize, remoteOf, type ApiContext } from './app.js';
@@ -37,8 +38,11 @@ export function registerConductorRoutes(app: FastifyInstance, ctx: ApiContext): 
     ctx.fleet.routers().flatMap((r) => (r.report?.peers ?? []).map((p) => ({ router: r.router, peer: p.name, reachable: p.reachable, paths: p.paths }))));
   app.get('/api/v1/alarms', { ...read, schema: { summary: 'Active alarms: the conductor\'s and those routers report', response: { 200: Loose } } }, async () => [
     ...ctx.alarms.list(),
-    ...ctx.fleet.routers().flatMap((r) => (r.report?.alarms ?? []).map((a) => ({ ...a, id: `${r.router}/${a.id}`, source: r.router, kind: a.id }))),
+    ...ctx.fleet.routers().flatMap((r) => (r.report?.alarms ?? []).map((a) => reportedAlarm(r.router, a))),
   ]);
+
+  app.get('/api/v1/step', { ...read, schema: { summary: 'The STEP repository: stored router documents, who subscribed to what and was sent which documents', response: { 200: Type.Object({ documents: Loose, subscriptions: Loose, counters: Type.Record(Type.String(), Type.Number()) }) } } },
+    async () => ({ documents: ctx.fleet.step.documents(), subscriptions: ctx.fleet.step.subscriptions(), counters: ctx.fleet.step.counters() }));
 
   app.get<{ Querystring: AuditQuery }>('/api/v1/audit', { ...read, schema: { summary: 'The audit log (who, when, what, diff), oldest first after `after`', querystring: AuditQuery, response: { 200: Loose } } },
     async (req) => ctx.store.auditLog({ afterSeq: req.query.after ?? 0, limit: req.query.limit ?? 1000 }));

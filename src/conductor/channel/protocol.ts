@@ -7,10 +7,13 @@
  * conductor -> router: welcome (which router the asset is, every conductor URL) or redirect (a standby
  *   names the leader); prepare + activate|abort (two-phase commit); sync (a router behind the head:
  *   validate and activate). Every config carries the conductor CA's signature over (asset, version, text).
+ * STEP through the conductor (step-repository.ts): router -> conductor step.publish (its own document) and
+ *   step.subscribe (the services it needs); conductor -> router step.document and step.forget.
  * Questions people ask through the conductor (the web UI's sessions): query -> answer, matched by id;
  *   read-only by construction (RouterQuery names only views of the router's state).
  */
 import type { ConfigProblem } from '../../model/problems.js';
+import type { RouterDocument } from '../../step/document.js';
 
 export const CHANNEL_PATH = '/api/v1/routers/channel';
 /** How often a router reports (version, health, peers, sessions, alarms). */
@@ -66,6 +69,10 @@ export interface SessionFilter {
 
 export type RouterMessage =
   | { type: 'hello'; assetId: string; version: number | null; hash: string | null }
+  /** STEP through the conductor (authority.step.mode conductor): the router's own document */
+  | { type: 'step.publish'; doc: unknown }
+  /** ... and the services it needs routes for (replaces the previous subscription) */
+  | { type: 'step.subscribe'; services: string[] }
   | { type: 'prepared'; txn: string; version: number }
   /** txn null: a refused sync */
   | { type: 'refused'; txn: string | null; version: number; message: string; problems: ConfigProblem[] }
@@ -80,6 +87,10 @@ export type ConductorMessage =
   | { type: 'activate'; txn: string; version: number }
   | { type: 'abort'; txn: string; version: number }
   | { type: 'sync'; version: number; config: string; signature: string }
+  /** a STEP document the router needs (newer than the last one sent) */
+  | { type: 'step.document'; doc: RouterDocument }
+  /** the STEP repository forgot a router (its document expired) */
+  | { type: 'step.forget'; router: string }
   | { type: 'query'; id: number; query: RouterQuery };
 
 /** WebSocket close codes the conductor uses (4000-4999 are free for applications, RFC 6455 §7.4.2). */

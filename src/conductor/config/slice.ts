@@ -17,6 +17,8 @@ import { parseConfig } from '../../model/validate.js';
 export interface RouterSlice {
   router: string;
   assetId: string;
+  /** the authority's name */
+  authority: string;
   /** the slice as the router receives it: JSON of the config's file form */
   text: string;
   /** SHA-256 of `text`, hex */
@@ -68,14 +70,14 @@ export function routerSlices(config: SvrConfig): Map<string, RouterSlice> {
   for (const router of config.authority.routers) {
     const text = sliceText(routerSlice(config, router.name));
     checkSlice(text, router.name);
-    out.set(router.name, { router: router.name, assetId: router.assetId ?? router.name, text, hash: hashText(text) });
+    out.set(router.name, { router: router.name, assetId: router.assetId ?? router.name, authority: config.authority.name, text, hash: hashText(text) });
   }
   return out;
 }
 
 /** Validate and compile a router's slice (both ends run this: the conductor before it sends, the router before it prepares). */
 export function checkSlice(text: string, routerName: string): SvrConfig {
-  const config = parseConfig(text, `slice of router ${routerName}`);
+  const config = parseConfig(text, `slice of router ${routerName}`, { machineJson: true });
   compileRouter(config, routerName, 0);
   return config;
 }

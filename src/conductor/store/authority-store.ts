@@ -7,7 +7,7 @@
  * Keys: head, versions/<n>, candidate, audit-seq, audit/<seq>, assets/<id>, tokens/<id>, ca, users/<name>, jwt-key.
  */
 import { SvrError } from '../../errors.js';
-import type { Kv, KvCompare, KvEntry, KvPut } from './kv.js';
+import { Mutex, type Kv, type KvCompare, type KvEntry, type KvPut } from './kv.js';
 
 export interface VersionRecord {
   version: number;
@@ -96,7 +96,16 @@ const VERSION_PREFIX = 'versions/';
 const AUDIT_PREFIX = 'audit/';
 
 export class AuthorityStore {
+  readonly #auditListeners = new Set<(e: AuditEvent) => void>();
+  readonly #appendLock = new Mutex();
+
   constructor(readonly kv: Kv, readonly kind: 'level' | 'etcd') {}
+
+  /** Calls `fn` with every audit event this conductor stores (committed versions among them); returns the unsubscribe function. */
+  onAudit(fn: (e: AuditEvent) => void): () => void {
+    this.#auditListeners.add(fn);
+    return () => this.#auditListeners.delete(fn);
+  }
 
   // --- versions ---
 
@@ -231,9 +240,15 @@ export class AuthorityStore {
 
   /**
    * Applies `puts` with the next audit event if `compares` hold. The audit sequence is itself compared, so
-   * a race with another writer's event is retried; a failed compare of the caller's keys returns undefined.
+   * a race with another conductor's event is retried; a failed compare of the caller's keys returns
+   * undefined. Appends in this process take turns (without that, 30 concurrent enrolments starved one
+   * another of the sequence number until the retries ran out).
    */
-  async #withAudit(compares: readonly KvCompare[], puts: readonly KvPut[], draft: AuditDraft): Promise<AuditEvent | undefined> {
+  #withAudit(compares: readonly KvCompare[], puts: readonly KvPut[], draft: AuditDraft): Promise<AuditEvent | undefined> {
+    return this.#appendLock.run(() => this.#appendAudit(compares, puts, draft));
+  }
+
+  async #appendAudit(compares: readonly KvCompare[], puts: readonly KvPut[], draft: AuditDraft): Promise<AuditEvent | undefined> {
     for (let attempt = 0; attempt < 100; attempt++) {
       const seqEntry = await this.kv.get('audit-seq');
       const seq = Number(seqEntry?.value ?? 0) + 1;
@@ -242,7 +257,10 @@ export class AuthorityStore {
         [...compares, { key: 'audit-seq', rev: seqEntry?.rev ?? 0 }],
         [...puts, { key: 'audit-seq', value: String(seq) }, { key: `${AUDIT_PREFIX}${pad(seq)}`, value: JSON.stringify(event) }],
       );
-      if (ok) return event;
+      if (ok) {
+        for (const fn of this.#auditListeners) fn(event);
+        return event;
+      }
       for (const c of compares) {
         if (((await this.kv.get(c.key))?.rev ?? 0) !== c.rev) return undefined;
       }

@@ -6,13 +6,17 @@
  *    (reverse-packet resiliency) -> follow it (rejoinIngress);
  * 1. the metadata must name a forward context, session id, tenant and service -> drop 'incomplete-metadata';
  * 2. tenant and service must be known here -> drop 'unknown-tenant' / 'unknown-service';
- * 3. next hop: this router's local service-route, else the RIB for the original destination -> drop 'no-route';
+ * 3. next hop: this router's local service-route; else a peer route that does not lead back to the router
+ *    the session came from (multi-hop SVR, transit.ts: the session continues on an onward leg); else the
+ *    RIB for the original destination -> drop 'no-route';
  * 4. the same session id already holding the original 5-tuple here: the ingress migrated the session to
  *    another path (its waypoint key moves, REV_SIGNAL again) or, with packet-duplication, this is its
  *    second path (an alternate key);
  * 5. otherwise create the row (plugins' session-open hooks may refuse it or choose NAT toward the server):
  *    in = the waypoint 5-tuple as received, out = the original 5-tuple (NAT applied) on the LAN interface
- *    (a stale session holding that 5-tuple is replaced), flag REV_SIGNAL, report session.created.
+ *    (a stale session holding that 5-tuple is replaced), flag REV_SIGNAL, report session.created;
+ *    a transit session gets no LAN key but its onward leg (both legs reported).
+ * 6. a transit session that comes back to this router from another peer (a routing loop) -> drop 'transit-loop'.
  */
 import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_TENANT } from '../../model/tables.js';
 import { readU16 } from '../../packet/checksum.js';
@@ -25,6 +29,7 @@ import { RES_DUPLICATE } from '../path-choice.js';
 import type { DataplaneContext } from '../context.js';
 import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
 import { accountPacket, emitCreated, emitMigrated, removeSession } from '../session-ops.js';
+import { openOnwardLeg, transitPath } from '../transit.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_ACTIVE, SF_ENC_ON, SF_PAYLOAD, SF_REV_SIGNAL, SF_TRANSFORMED, flowRow, flowSwapped, type SideKey } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
@@ -42,6 +47,9 @@ export class SvrAcceptStage implements Stage {
   private cReplaced = 0;
   private cCollision = 0;
   private cMigrated = 0;
+  private cTransit = 0;
+  private cLoop = 0;
+  private cOnward = 0;
   private readonly wpSrc = new Uint32Array(4);
   private readonly wpDst = new Uint32Array(4);
   private readonly key: SideKey = {
@@ -61,6 +69,9 @@ export class SvrAcceptStage implements Stage {
     this.cReplaced = i.counter('sessions-replaced');
     this.cCollision = i.counter('drop-waypoint-collision');
     this.cMigrated = i.counter('sessions-migrated');
+    this.cTransit = i.counter('sessions-transit');
+    this.cLoop = i.counter('drop-transit-loop');
+    this.cOnward = i.counter('drop-transit-no-leg');
   }
 
   /** Loads slot s's waypoint 5-tuple into this.key, as received or (`swap`) as we send it. */
@@ -203,13 +214,25 @@ export class SvrAcceptStage implements Stage {
         break;
       }
     }
-    if (outIf === NO_INTERFACE) outIf = tables.routeLocal(d, ctxOff + a, fam);
-    if (outIf === NO_INTERFACE) {
+    const onward = outIf === NO_INTERFACE ? transitPath(ctx, service, b.path[s]!) : -1;
+    if (outIf === NO_INTERFACE && onward < 0) outIf = tables.routeLocal(d, ctxOff + a, fam);
+    if (outIf === NO_INTERFACE && onward < 0) {
       c.add(this.cNoRoute);
       return false;
     }
     const known = t.rowByUuid(d, v.uuid);
-    if (known >= 0 && t.role[known] === ROLE_EGRESS) return this.rejoin(b, s, known, service, rt);
+    if (known >= 0 && t.role[known] === ROLE_EGRESS) {
+      if (t.relay[known]! >= 0 && tables.paths[t.path[known]!]!.peer !== tables.paths[b.path[s]!]!.peer) {
+        c.add(this.cLoop); // our transit session came back from another router
+        return false;
+      }
+      return this.rejoin(b, s, known, service, rt);
+    }
+    if (known >= 0 && t.role[known] === ROLE_INGRESS) {
+      c.add(this.cLoop); // a session we sent came back to us
+      return false;
+    }
+    if (onward >= 0) return this.acceptTransit(b, s, v, tenant, service, protocol, onward, rt);
     const r = t.alloc(rt.now);
     t.role[r] = ROLE_EGRESS;
     t.family[r] = fam;
@@ -252,6 +275,54 @@ export class SvrAcceptStage implements Stage {
     accountPacket(ctx, r, true, b.len[s]!, rt.now);
     c.add(this.cCreated);
     emitCreated(ctx, r);
+    return true;
+  }
+
+  /** A transit session (transit.ts): the egress leg with its waypoint key, then the onward leg on `onward`. */
+  private acceptTransit(b: Batch, s: number, v: MetadataView, tenant: number, service: number, protocol: number, onward: number, rt: StageRuntime): boolean {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    const d = b.data;
+    const pi = b.info[s]!;
+    const fam = v.forwardFamily as 4 | 6;
+    const a = fam === 6 ? 16 : 4;
+    const r = t.alloc(rt.now);
+    t.role[r] = ROLE_EGRESS;
+    t.family[r] = fam;
+    t.protocol[r] = protocol;
+    t.tenant[r] = tenant;
+    t.service[r] = service;
+    t.path[r] = b.path[s]!;
+    t.inIf[r] = b.ifIndex[s]!;
+    t.outIf[r] = NO_INTERFACE;
+    loadAddress(d, v.forwardCtx, fam, t.origSrc, r * 4);
+    loadAddress(d, v.forwardCtx + a, fam, t.origDst, r * 4);
+    t.origSrcPort[r] = readU16(d, v.forwardCtx + 2 * a);
+    t.origDstPort[r] = readU16(d, v.forwardCtx + 2 * a + 2);
+    loadAddress(d, v.uuid, 6, t.uuid, r * 4);
+    t.wpLocalPort[r] = pi.dstPort;
+    t.wpPeerPort[r] = pi.srcPort;
+    const transformed = (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) && pi.protocol === PROTO_UDP;
+    t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0) | (v.payloadEncrypted ? SF_ENC_ON : 0);
+    if (!t.insertKey(r, 'in', this.loadWaypointKey(b, s, false))) {
+      t.remove(r);
+      rt.counters.add(this.cCollision);
+      return false;
+    }
+    const next = openOnwardLeg(ctx, r, onward, rt.now);
+    if (next < 0) {
+      t.remove(r);
+      rt.counters.add(this.cOnward); // the onward path's family differs, or its waypoint ports ran out
+      return false;
+    }
+    t.indexUuid(r);
+    b.session[s] = r;
+    b.flags[s] |= PF_NEW_SESSION;
+    accountPacket(ctx, r, true, b.len[s]!, rt.now);
+    rt.counters.add(this.cCreated);
+    rt.counters.add(this.cTransit);
+    emitCreated(ctx, r);
+    emitCreated(ctx, next);
     return true;
   }
 }

@@ -10,7 +10,9 @@
  * 4. addresses/ports -> the original 5-tuple (egress forward: client -> server; ingress reverse:
  *    server -> client); then the session's service chain and out through the LAN interface it uses;
  * 5. a session duplicated on two paths delivers each packet once: the later copy is dropped ('duplicate');
- * 6. a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path it came on (mss-clamp.ts).
+ * 6. a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path it came on (mss-clamp.ts);
+ * 7. a transit session (multi-hop SVR, transit.ts) continues on its other leg: the packet, now in its
+ *    original form, becomes that leg's packet and goes through service-chain to svr-out.
  * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
  */
 import { fillL4Checksum, setIpLength, verifyL4Checksum } from '../../packet/rewrite.js';
@@ -21,6 +23,8 @@ import type { DataplaneContext } from '../context.js';
 import { reverseContextMatches } from '../metadata-build.js';
 import { writeServerSide } from '../nat.js';
 import { closeAtPayload, removeUdpHeader } from '../packet-ops.js';
+import { accountPacket, trackTcp } from '../session-ops.js';
+import { PROTO_TCP } from '../../packet/ip.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { openPayload } from '../payload.js';
 import { MssClamp } from '../mss-clamp.js';
@@ -133,6 +137,14 @@ export class SvrInStage implements Stage {
     if (ctx.servicePaths.resiliency[t.service[r]!] === RES_DUPLICATE && this.dedup.seen(r, t.gen[r]!, d, pi, rt.now)) {
       rt.counters.add(this.cDuplicates);
       return N_DROP; // the copy from the other path arrived first
+    }
+    const leg = t.relay[r]!;
+    if (leg >= 0) {
+      // transit: this leg's TCP state follows the packet here, the other leg's in service-chain
+      if (t.protocol[r] === PROTO_TCP && auth) trackTcp(ctx, r, forward, pi.tcpFlags, rt.now);
+      accountPacket(ctx, leg, forward, b.len[s]!, rt.now);
+      b.session[s] = leg;
+      return N_CHAIN;
     }
     this.mss.apply(d, pi, alt !== undefined ? alt.path : t.path[r]!, r, rt);
     b.ifIndex[s] = forward ? t.outIf[r]! : t.inIf[r]!;

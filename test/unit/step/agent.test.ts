@@ -54,6 +54,30 @@ test('significant changes are rate limited (burst 2, then one per minInterval) a
   assert.equal(next(m, 'r1', 'S'), ['r2']);
 });
 
+test('a path that goes down or comes back is published at once, even with no token left (metrics still wait)', () => {
+  const m = chain();
+  const r2 = m.node('r2');
+  r2.services.set('X', true);
+  r2.agent.refresh();
+  r2.services.set('X', false);
+  r2.agent.refresh();
+  m.flush();
+  assert.ok(count(m, 'r2', 'publish-deferred') >= 1, 'the bucket is empty');
+  const published = count(m, 'r2', 'published');
+  const topology = count(m, 'r2', 'published-topology');
+  r2.status.set('r2->r3', { usable: false });
+  r2.agent.refresh();
+  m.flush();
+  assert.is(count(m, 'r2', 'published'), published + 1, 'published without waiting for a token');
+  assert.is(count(m, 'r2', 'published-topology'), topology + 1);
+  assert.equal(next(m, 'r1', 'S'), [], 'r1 drops the route through r2 at once');
+  r2.status.set('r2->r3', { usable: true });
+  r2.agent.refresh();
+  m.flush();
+  assert.equal(next(m, 'r1', 'S'), ['r2'], 'and takes it again when the path is back');
+  assert.is(count(m, 'r2', 'published-topology'), topology + 2);
+});
+
 test('a flapping latency (10/12 ms) is not republished; a real change is', () => {
   const m = chain();
   const r1 = m.node('r1');

@@ -72,4 +72,44 @@ test('with 2 workers: each worker signs with its own counter space, and every re
   }
 });
 
+test('with 2 workers: session pages merge both workers in creation order, follow their cursor, filter by service; per-interface counters count a handed-over packet once; each thread reports its load', async () => {
+  const lab = await createWorkerLab(await exampleConfig(), 2);
+  try {
+    lab.server.udpBind(7, (d, f) => lab.server.udpSend(7, f.address, f.port, d));
+    const replies = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      lab.client.udpBind(44000 + i, () => replies.add(44000 + i));
+      lab.client.udpSend(44000 + i, '198.18.3.20', 7, Buffer.from(`hello ${i}`));
+    }
+    assert.ok(await until(() => replies.size === 10, 5000), `replies ${replies.size}/10`);
+    const all = await lab.r1.sessions();
+    const ids: string[] = [];
+    let after: { createdMs: number; row: number } | undefined;
+    let pages = 0;
+    do {
+      const page = await lab.r1.sessionPage({ limit: 3, ...(after !== undefined ? { after } : {}) });
+      assert.ok(page.sessions.length <= 3);
+      ids.push(...page.sessions.map((s) => s.id));
+      after = page.next;
+      pages++;
+    } while (after !== undefined);
+    assert.is(pages, 4, '3 + 3 + 3 + 1');
+    assert.equal(new Set(ids).size, 10, 'every session once');
+    assert.equal([...ids].sort(), all.map((s) => s.id).sort());
+    const age = new Map(all.map((s) => [s.id, s.ageMs]));
+    assert.ok(ids.every((id, i) => i === 0 || age.get(id)! <= age.get(ids[i - 1]!)!), 'oldest first');
+    assert.ok(new Set((await lab.r1.sessionPage({ limit: 10 })).sessions.map((s) => s.worker)).size === 2, 'rows from both workers');
+    assert.is((await lab.r1.sessionPage({ limit: 10, service: 'web' })).sessions.length, 0);
+    assert.is((await lab.r1.sessionPage({ limit: 10, service: 'echo' })).sessions.length, 10);
+    const c = await until(() => (lab.r1.counters()['interface.lan0.tx-packets'] ?? 0) === 10, 3000);
+    assert.ok(c, JSON.stringify(lab.r1.counters()));
+    assert.is(lab.r1.counters()['interface.lan0.rx-packets'], 10, 'ten datagrams in, counted once though some were handed over');
+    const load = lab.r1.threadLoad();
+    assert.is(load.length, 2);
+    assert.ok(load.every((l) => l.activeMs > 0 && l.idleMs >= 0), JSON.stringify(load));
+  } finally {
+    await lab.close();
+  }
+});
+
 test.run();

@@ -1,0 +1,114 @@
+/**
+ * The node's alarms and events (docs/visibility.md "Alarms and events"): the router's state observed once a
+ * second, and at once when the router reports a path, peer or plugin change (`onRouterEvent`), into the
+ * telemetry alarm machines (AlarmWatch -> AlarmRegistry); and the router's config events.
+ *
+ * 1. every peer path: `peer-path-down` while it is not usable; every peer: `peer-unreachable` while none of
+ *    its paths is. A path (peer) is watched once it has been up, or once the node has run `graceMs`
+ *    (BFD needs a few seconds to bring paths up: they are starting, not down);
+ * 2. the session table: `session-table-full` at >= 90 % of `management.session-capacity`, cleared at <= 80 %;
+ * 3. every plugin: `plugin-disabled` while it failed to load or an error disabled one of its stages;
+ * 4. the router's config.applied and config.refused are events (and `configApplied` for the config the
+ *    node started with);
+ * 5. `ipfixCollector(name, status)`: `ipfix-collector-unreachable` while an exporter says its collector is
+ *    down (the records wiring passes each exporter's onStatus here).
+ */
+import type { RouterEvent } from '../control/events.js';
+import type { Router } from '../control/router.js';
+import { AlarmRegistry } from '../telemetry/alarms/registry.js';
+import { AlarmWatch } from '../telemetry/alarms/watch.js';
+
+export interface NodeAlarmsOptions {
+  /** sessions that count as 100 % of the table */
+  sessionCapacity: () => number;
+  /** ms between observations; default 1000 */
+  everyMs?: number;
+  /** ms after start before a path that never came up counts as down; default 10000 */
+  graceMs?: number;
+  /** events kept in the log; default 10000 */
+  maxEvents?: number;
+}
+
+/** The name of the session table as an alarm source. */
+const TABLE = 'session table';
+
+export class NodeAlarms {
+  readonly registry: AlarmRegistry;
+  private readonly watch: AlarmWatch;
+  private readonly timer: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+  /** paths and peers seen usable at least once */
+  private readonly seenUp = new Set<string>();
+  /** the conditions watched in the last observation (one that vanished from the config is cleared) */
+  private watched = new Set<string>();
+  private readonly graceMs: number;
+
+  constructor(private readonly router: Router, private readonly o: NodeAlarmsOptions) {
+    this.registry = new AlarmRegistry({ maxEvents: o.maxEvents ?? 10_000 });
+    this.watch = new AlarmWatch(this.registry);
+    this.graceMs = o.graceMs ?? 10_000;
+    this.timer = setInterval(() => this.observe(), o.everyMs ?? 1000).unref();
+  }
+
+  /** One observation of everything (also called by tests). */
+  observe(): void {
+    const late = Date.now() - this.startedAt >= this.graceMs;
+    const now = new Set<string>();
+    for (const peer of this.router.peers()) {
+      for (const p of peer.paths) this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
+      this.condition(now, 'peer-unreachable', peer.name, peer.reachable, late, `${peer.paths.length} path${peer.paths.length === 1 ? '' : 's'} down`);
+    }
+    for (const p of this.router.plugins()) {
+      const disabled = p.stages.filter((s) => s.disabled).map((s) => s.name);
+      const why = p.state === 'failed' ? `it failed to load: ${p.error ?? 'unknown error'}` : `an error disabled ${disabled.join(', ')}`;
+      now.add(`plugin-disabled:${p.name}`);
+      this.watch.observe('plugin-disabled', p.name, { active: p.state === 'failed' || disabled.length > 0, detail: why });
+    }
+    for (const key of this.watched) {
+      if (now.has(key)) continue;
+      const i = key.indexOf(':');
+      // cleared with its own message first; the machine then clears nothing more but is ready for a comeback
+      this.registry.clear(key, `${key.slice(i + 1)} is no longer in the config`);
+      this.watch.observe(key.slice(0, i), key.slice(i + 1), { active: false });
+    }
+    this.watched = now;
+    const capacity = this.o.sessionCapacity();
+    this.watch.observe('session-table-full', TABLE, { value: (100 * this.router.status().sessionsActive) / capacity, detail: `capacity ${capacity}` });
+  }
+
+  /** An IPFIX exporter's collector status (`up`, `down`; `unknown` until it knows). */
+  ipfixCollector(collector: string, status: 'up' | 'down' | 'unknown', detail = ''): void {
+    if (status !== 'unknown') this.watch.observe('ipfix-collector-unreachable', collector, { active: status === 'down', detail });
+  }
+
+  /** A router event: config events are logged; path, peer and plugin changes are observed at once. */
+  onRouterEvent(e: RouterEvent): void {
+    switch (e.type) {
+      case 'config.applied': this.configApplied(e.source, `generation ${e.generation}`); break;
+      case 'config.refused': this.registry.event({ category: 'config', severity: 'major', source: e.source, message: `config refused, the running config stays: ${e.message}` }); break;
+      case 'path.up': case 'path.down': case 'peer.reachable': case 'peer.unreachable': case 'plugin.failed': case 'plugin.disabled':
+        this.observe();
+        break;
+      default: break;
+    }
+  }
+
+  /** A config is running (`detail`: which generation, or that it is the one the node started with). */
+  configApplied(source: string, detail: string): void {
+    this.registry.event({ category: 'config', severity: 'info', source, message: `config applied (${detail})` });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.watch.stop();
+  }
+
+  /** A condition alarm that is active while `ok` is false, once its source was up or the grace is over. */
+  private condition(watched: Set<string>, name: 'peer-path-down' | 'peer-unreachable', source: string, ok: boolean, late: boolean, detail: string): void {
+    const key = `${name}:${source}`;
+    if (ok) this.seenUp.add(key);
+    if (!ok && !late && !this.seenUp.has(key)) return;
+    watched.add(key);
+    this.watch.observe(name, source, { active: !ok, detail });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * What a running node shows of itself beyond `svr show`: its alarms and events (alarms.ts) and its
+ * Prometheus metrics (telemetry/metrics.ts), fed from the router's views and session events. Control side
+ * only: the data path is read through the router's views and counters, never per packet.
+ */
+import type { Router } from '../control/router.js';
+import { MANAGEMENT_DEFAULTS } from '../model/defaults.js';
+import { NodeMetrics, type InterfacePortView } from '../telemetry/metrics.js';
+import { NodeAlarms } from './alarms.js';
+
+export interface NodeVisibility {
+  alarms: NodeAlarms;
+  metrics: NodeMetrics;
+  stop(): void;
+}
+
+export interface VisibilityOptions {
+  name: string;
+  version: string;
+  /** ports that count their own write drops */
+  ports: () => readonly InterfacePortView[];
+  /** alarm observation period and start-up grace (tests shorten them) */
+  alarmEveryMs?: number;
+  alarmGraceMs?: number;
+}
+
+export function startVisibility(router: Router, o: VisibilityOptions): NodeVisibility {
+  const capacity = (): number => router.runningConfig.authority.routers.find((r) => r.name === o.name)?.management?.sessionCapacity ?? MANAGEMENT_DEFAULTS.sessionCapacity;
+  const alarms = new NodeAlarms(router, {
+    sessionCapacity: capacity,
+    ...(o.alarmEveryMs !== undefined ? { everyMs: o.alarmEveryMs } : {}),
+    ...(o.alarmGraceMs !== undefined ? { graceMs: o.alarmGraceMs } : {}),
+  });
+  const metrics = new NodeMetrics({
+    router: o.name, version: o.version,
+    peers: () => router.peers(), tenants: () => router.tenants(), services: () => router.services(), status: () => router.status(),
+    counters: () => router.counters(), threadLoad: () => router.threadLoad(), plugins: () => router.plugins(), ports: o.ports,
+    alarms: alarms.registry,
+  });
+  const sub = router.events$.subscribe((e) => {
+    switch (e.type) {
+      case 'session.created': metrics.sessionCreated(e); break;
+      case 'session.removed': metrics.sessionClosed(e); break;
+      case 'session.denied':
+        metrics.sessionDenied({ tenant: e.tenant ?? '', service: e.service ?? '', reason: e.reason });
+        // denials of the same batch the data path did not report one by one: their reasons are not known
+        if (e.suppressed !== undefined && e.suppressed > 0) metrics.sessionDenied({ tenant: '', service: '', reason: 'unreported' }, e.suppressed);
+        break;
+      default: alarms.onRouterEvent(e);
+    }
+  });
+  return {
+    alarms, metrics,
+    stop() {
+      sub.unsubscribe();
+      alarms.stop();
+    },
+  };
+}

@@ -1,0 +1,264 @@
+/**
+ * The node's Prometheus metrics (prom-client): one registry, read at each scrape from the router's views,
+ * the data path's counters, the alarm registry and (when wired) the IPFIX exporters; session counts by
+ * tenant, service and reason come from the router's session events. Every label value is a name from the
+ * config or a fixed set (reasons, states, directions): no per-session label, so the series stay bounded.
+ *
+ * A scrape takes one snapshot of every source (so one table walk, not one per metric) and renders it.
+ * Names (all `svr_`; times in seconds, loss as a ratio, as Prometheus' conventions want):
+ *   paths      svr_peer_reachable{peer} svr_path_up{peer,path} svr_path_bfd_state{peer,path,state}
+ *              svr_path_latency_seconds svr_path_jitter_seconds svr_path_loss_ratio svr_path_mos
+ *              svr_path_sessions svr_path_flaps_total   (all {peer,path})
+ *   sessions   svr_sessions_active svr_tenant_sessions_active{tenant} svr_service_sessions_active{service}
+ *              svr_sessions_created_total{tenant,service,role} svr_sessions_closed_total{tenant,service,reason}
+ *              svr_sessions_denied_total{tenant,service,reason} svr_handshakes_in_flight
+ *   traffic    svr_interface_packets_total{interface,direction} svr_interface_bytes_total{interface,direction}
+ *              svr_interface_drops_total{interface} svr_drops_total{reason} svr_counter_total{name}
+ *   threads    svr_worker_busy_seconds_total{worker} svr_worker_sessions_active{worker}
+ *   plugins    svr_plugin_info{plugin,version,state} svr_plugin_counter_total{plugin,counter}
+ *   ipfix      svr_ipfix_collector_up{collector} svr_ipfix_records_total{collector,outcome}
+ *              svr_ipfix_messages_total{collector} svr_ipfix_bytes_total{collector} svr_ipfix_errors_total{collector}
+ *              svr_ipfix_queue_depth{collector}
+ *   alarms     svr_alarm_raised_total{alarm,source} svr_alarm_active{alarm,source,severity} svr_events_dropped_total
+ *   node       svr_node_info{router,version} and prom-client's process metrics (svr_process_*, svr_nodejs_*)
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AlarmRegistry } from './alarms/registry.js';
+import type { CollectorStatus, ExporterCounters } from './ipfix/exporter.js';
+
+export interface PathMetricsView {
+  name: string;
+  up: boolean;
+  bfd: string;
+  latencyMs?: number;
+  jitterMs?: number;
+  lossPct?: number;
+  mos?: number;
+  sessions: number;
+  flaps: number;
+}
+
+export interface PeerMetricsView {
+  name: string;
+  reachable: boolean;
+  paths: readonly PathMetricsView[];
+}
+
+export interface InterfacePortView {
+  interface: string;
+  txDrops: number;
+}
+
+/** What the metrics read at each scrape (the node passes its router's views). */
+export interface NodeMetricsSource {
+  router: string;
+  version: string;
+  peers(): readonly PeerMetricsView[];
+  tenants(): readonly { name: string; sessions: number }[];
+  services(): readonly { name: string; sessions: number }[];
+  status(): { sessionsActive: number; handshakesInFlight: number; sessionsPerWorker: readonly number[] };
+  /** the data path's counters (all threads) and control's */
+  counters(): Record<string, number>;
+  /** event-loop time of each data-path thread */
+  threadLoad(): readonly { activeMs: number }[];
+  plugins(): readonly { name: string; version: string; state: string; counters: Record<string, number> }[];
+  /** ports that count their own write drops (TUN devices on the node's thread); none with worker threads */
+  ports(): readonly InterfacePortView[];
+  alarms: AlarmRegistry;
+}
+
+/** One exporter's state, for the IPFIX metrics (the hook the records wiring fills in). */
+export interface IpfixMetricsView {
+  collector: string;
+  status: CollectorStatus;
+  counters: ExporterCounters;
+}
+
+interface Snapshot {
+  peers: readonly PeerMetricsView[];
+  tenants: readonly { name: string; sessions: number }[];
+  services: readonly { name: string; sessions: number }[];
+  status: ReturnType<NodeMetricsSource['status']>;
+  counters: Record<string, number>;
+  load: readonly { activeMs: number }[];
+  plugins: ReturnType<NodeMetricsSource['plugins']>;
+  ports: readonly InterfacePortView[];
+  ipfix: readonly IpfixMetricsView[];
+}
+
+const BFD_STATES = ['admin-down', 'down', 'init', 'up', 'static'] as const;
+const INTERFACE_COUNTER = /^interface\.(.+)\.(rx|tx)-(packets|bytes)$/;
+
+/** `reset()` then `set`/`inc` from the snapshot: prom-client's collect() runs once per scrape. */
+type Fill<M> = (m: M, s: Snapshot) => void;
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private snap: Snapshot | undefined;
+  private ipfix: () => readonly IpfixMetricsView[] = () => [];
+  private readonly created: Counter<'tenant' | 'service' | 'role'>;
+  private readonly closed: Counter<'tenant' | 'service' | 'reason'>;
+  private readonly denied: Counter<'tenant' | 'service' | 'reason'>;
+
+  constructor(private readonly src: NodeMetricsSource) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r, prefix: 'svr_' });
+    this.gauge('svr_node_info', 'The router this node runs (value 1)', ['router', 'version'], (g) => g.set({ router: src.router, version: src.version }, 1));
+
+    const eachPath = (s: Snapshot, fn: (peer: string, p: PathMetricsView) => void): void => {
+      for (const peer of s.peers) for (const p of peer.paths) fn(peer.name, p);
+    };
+    this.gauge('svr_peer_reachable', 'Whether the peer has a usable path (1) or not (0)', ['peer'], (g, s) => {
+      for (const p of s.peers) g.set({ peer: p.name }, p.reachable ? 1 : 0);
+    });
+    this.gauge('svr_path_up', 'Whether the peer path is usable (BFD up and out of hold-down): 1 or 0', ['peer', 'path'], (g, s) => eachPath(s, (peer, p) => g.set({ peer, path: p.name }, p.up ? 1 : 0)));
+    this.gauge('svr_path_bfd_state', 'BFD state of the peer path (1 for the current state)', ['peer', 'path', 'state'], (g, s) => eachPath(s, (peer, p) => {
+      for (const state of BFD_STATES) g.set({ peer, path: p.name, state }, p.bfd === state ? 1 : 0);
+    }));
+    const quality = (name: string, help: string, pick: (p: PathMetricsView) => number | undefined): void =>
+      this.gauge(name, help, ['peer', 'path'], (g, s) => eachPath(s, (peer, p) => {
+        const v = pick(p);
+        if (v !== undefined) g.set({ peer, path: p.name }, v);
+      }));
+    quality('svr_path_latency_seconds', 'Latency of the peer path from its last link test (as svr show peers)', (p) => (p.latencyMs === undefined ? undefined : microseconds(p.latencyMs)));
+    quality('svr_path_jitter_seconds', 'Jitter of the peer path from its last link test', (p) => (p.jitterMs === undefined ? undefined : microseconds(p.jitterMs)));
+    quality('svr_path_loss_ratio', 'Loss of the peer path from its last link test, 0-1', (p) => (p.lossPct === undefined ? undefined : Math.round(p.lossPct * 1e4) / 1e6));
+    quality('svr_path_mos', 'Mean opinion score of the peer path (1-5)', (p) => p.mos);
+    quality('svr_path_sessions', 'Sessions on the peer path now', (p) => p.sessions);
+    this.counter('svr_path_flaps_total', 'Times the peer path went down', ['peer', 'path'], (c, s) => eachPath(s, (peer, p) => c.inc({ peer, path: p.name }, p.flaps)));
+
+    this.gauge('svr_sessions_active', 'Sessions in the session table', [], (g, s) => g.set(s.status.sessionsActive));
+    this.gauge('svr_tenant_sessions_active', 'Sessions of the tenant', ['tenant'], (g, s) => { for (const t of s.tenants) g.set({ tenant: t.name }, t.sessions); });
+    this.gauge('svr_service_sessions_active', 'Sessions of the service', ['service'], (g, s) => { for (const x of s.services) g.set({ service: x.name }, x.sessions); });
+    this.gauge('svr_handshakes_in_flight', 'Sessions waiting for reverse metadata', [], (g, s) => g.set(s.status.handshakesInFlight));
+    this.created = new Counter({ name: 'svr_sessions_created_total', help: 'Sessions opened here, by role (ingress, egress, local)', labelNames: ['tenant', 'service', 'role'], registers: [r] });
+    this.closed = new Counter({ name: 'svr_sessions_closed_total', help: 'Sessions removed, by reason', labelNames: ['tenant', 'service', 'reason'], registers: [r] });
+    this.denied = new Counter({ name: 'svr_sessions_denied_total', help: 'First packets refused, by reason (tenant and service empty when not known)', labelNames: ['tenant', 'service', 'reason'], registers: [r] });
+
+    this.counter('svr_interface_packets_total', 'Packets in (rx) and out (tx) of the interface, data path', ['interface', 'direction'], (c, s) => this.eachInterfaceCounter(s, 'packets', c));
+    this.counter('svr_interface_bytes_total', 'Bytes (IP packets) in and out of the interface, data path', ['interface', 'direction'], (c, s) => this.eachInterfaceCounter(s, 'bytes', c));
+    this.counter('svr_interface_drops_total', 'Packets the interface device could not write (TUN queue full)', ['interface'], (c, s) => {
+      for (const p of s.ports) c.inc({ interface: p.interface }, p.txDrops);
+    });
+    this.counter('svr_drops_total', 'Packets the data path dropped, by reason (the drop-<reason> counters of svr show stats)', ['reason'], (c, s) => {
+      for (const [k, v] of Object.entries(s.counters)) if (k.startsWith('drop-')) c.inc({ reason: k.slice(5) }, v);
+    });
+    this.counter('svr_counter_total', 'Every other counter of svr show stats, by name', ['name'], (c, s) => {
+      for (const [k, v] of Object.entries(s.counters)) if (!k.startsWith('drop-') && !INTERFACE_COUNTER.test(k)) c.inc({ name: k }, v);
+    });
+
+    this.counter('svr_worker_busy_seconds_total', "Time each data-path thread's event loop was busy (rate() = its load, 0-1)", ['worker'], (c, s) => {
+      s.load.forEach((l, i) => c.inc({ worker: String(i) }, l.activeMs / 1000));
+    });
+    this.gauge('svr_worker_sessions_active', 'Sessions owned by each data-path thread', ['worker'], (g, s) => {
+      s.status.sessionsPerWorker.forEach((n, i) => g.set({ worker: String(i) }, n));
+    });
+
+    this.gauge('svr_plugin_info', 'Loaded plugins (value 1) with version and state', ['plugin', 'version', 'state'], (g, s) => {
+      for (const p of s.plugins) g.set({ plugin: p.name, version: p.version, state: p.state }, 1);
+    });
+    this.counter('svr_plugin_counter_total', "The plugins' own counters", ['plugin', 'counter'], (c, s) => {
+      for (const p of s.plugins) for (const [k, v] of Object.entries(p.counters)) c.inc({ plugin: p.name, counter: k }, v);
+    });
+
+    this.gauge('svr_ipfix_collector_up', 'Whether the IPFIX collector is reachable (1), down (0) or not known yet (-1)', ['collector'], (g, s) => {
+      for (const x of s.ipfix) g.set({ collector: x.collector }, x.status === 'up' ? 1 : x.status === 'down' ? 0 : -1);
+    });
+    this.counter('svr_ipfix_records_total', 'Session records per collector: exported, dropped (queue full or send failed), filtered (not for it)', ['collector', 'outcome'], (c, s) => {
+      for (const x of s.ipfix) {
+        c.inc({ collector: x.collector, outcome: 'exported' }, x.counters.exported);
+        c.inc({ collector: x.collector, outcome: 'dropped' }, x.counters.dropped);
+        c.inc({ collector: x.collector, outcome: 'filtered' }, x.counters.filtered);
+      }
+    });
+    this.counter('svr_ipfix_messages_total', 'IPFIX messages sent', ['collector'], (c, s) => { for (const x of s.ipfix) c.inc({ collector: x.collector }, x.counters.messages); });
+    this.counter('svr_ipfix_bytes_total', 'IPFIX bytes sent', ['collector'], (c, s) => { for (const x of s.ipfix) c.inc({ collector: x.collector }, x.counters.bytes); });
+    this.counter('svr_ipfix_errors_total', 'IPFIX send or connection errors', ['collector'], (c, s) => { for (const x of s.ipfix) c.inc({ collector: x.collector }, x.counters.errors); });
+    this.gauge('svr_ipfix_queue_depth', 'Session records waiting for the collector', ['collector'], (g, s) => { for (const x of s.ipfix) g.set({ collector: x.collector }, x.counters.queueDepth); });
+
+    this.counter('svr_alarm_raised_total', 'Times each alarm was raised', ['alarm', 'source'], (c) => {
+      for (const [id, n] of src.alarms.raisedCounts()) c.inc(splitAlarmId(id), n);
+    });
+    this.gauge('svr_alarm_active', 'Active alarms (value 1)', ['alarm', 'source', 'severity'], (g) => {
+      for (const a of src.alarms.active()) g.set({ ...splitAlarmId(a.id), severity: a.severity }, 1);
+    });
+    this.counter('svr_events_dropped_total', 'Events dropped from the bounded event log (oldest first)', [], (c) => c.inc(src.alarms.counters().eventsDropped));
+  }
+
+  /** Where the IPFIX metrics come from (the exporters the node runs). */
+  setIpfixSource(read: () => readonly IpfixMetricsView[]): void {
+    this.ipfix = read;
+  }
+
+  sessionCreated(e: { tenant: string; service: string; role: string }): void {
+    this.created.inc({ tenant: e.tenant, service: e.service, role: e.role });
+  }
+
+  sessionClosed(e: { tenant: string; service: string; reason: string }): void {
+    this.closed.inc({ tenant: e.tenant, service: e.service, reason: e.reason });
+  }
+
+  sessionDenied(e: { tenant: string; service: string; reason: string }, count = 1): void {
+    this.denied.inc({ tenant: e.tenant, service: e.service, reason: e.reason }, count);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text: one snapshot of every source, rendered. */
+  async metrics(): Promise<string> {
+    const s = this.src;
+    this.snap = {
+      peers: s.peers(), tenants: s.tenants(), services: s.services(), status: s.status(), counters: s.counters(),
+      load: s.threadLoad(), plugins: s.plugins(), ports: s.ports(), ipfix: this.ipfix(),
+    };
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.snap = undefined;
+    }
+  }
+
+  private eachInterfaceCounter(s: Snapshot, unit: 'packets' | 'bytes', c: Counter<'interface' | 'direction'>): void {
+    for (const [k, v] of Object.entries(s.counters)) {
+      const m = INTERFACE_COUNTER.exec(k);
+      if (m !== null && m[3] === unit) c.inc({ interface: m[1]!, direction: m[2]! }, v);
+    }
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<Gauge<L>>): void {
+    const read = (): Snapshot | undefined => this.snap;
+    new Gauge<L>({
+      name, help, labelNames, registers: [this.registry],
+      collect() {
+        this.reset();
+        const s = read();
+        if (s !== undefined) fill(this, s);
+      },
+    });
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[], fill: Fill<Counter<L>>): void {
+    const read = (): Snapshot | undefined => this.snap;
+    new Counter<L>({
+      name, help, labelNames, registers: [this.registry],
+      collect() {
+        this.reset();
+        const s = read();
+        if (s !== undefined) fill(this, s);
+      },
+    });
+  }
+}
+
+/** ms -> s, to the µs (the views round to 0.01 ms; no 0.07232999999999999) */
+function microseconds(ms: number): number {
+  return Math.round(ms * 1000) / 1e6;
+}
+
+/** `peer-path-down:r2/wan1` -> { alarm: peer-path-down, source: r2/wan1 } */
+function splitAlarmId(id: string): { alarm: string; source: string } {
+  const i = id.indexOf(':');
+  return i < 0 ? { alarm: id, source: '' } : { alarm: id.slice(0, i), source: id.slice(i + 1) };
+}

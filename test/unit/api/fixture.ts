@@ -1,0 +1,90 @@
+/**
+ * A node's API over a real router without TUN devices: r1 of the in-memory lab (createMemoryLab), its real
+ * alarms, events and metrics (startVisibility), and the node API built from them, with two tokens. The
+ * node-only parts of the context (stats' node facts, reload from a file) are as the node's, over this router.
+ */
+import { writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gate, type ApiApp } from '../../../src/api/http/app.js';
+import { StaticTokens } from '../../../src/api/http/auth.js';
+import type { NodeApiContext } from '../../../src/api/context.js';
+import { buildNodeApi } from '../../../src/api/node-api.js';
+import type { NodeStats } from '../../../src/api/schemas.js';
+import { configToDocument } from '../../../src/model/serialize.js';
+import { redactSecrets } from '../../../src/model/validate.js';
+import { startVisibility, type NodeVisibility } from '../../../src/node/visibility.js';
+import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
+import { stringify } from 'yaml';
+import { exampleConfig } from '../../support/config.js';
+
+export const ADMIN = 'admin-token-0123456789';
+export const READER = 'read-token-0123456789';
+
+export interface ApiFixture {
+  lab: MemoryLab;
+  visibility: NodeVisibility;
+  context: Omit<NodeApiContext, 'metricsAuth'>;
+  app: ApiApp;
+  /** the config file reload reads */
+  configFile: string;
+  close(): Promise<void>;
+}
+
+export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: string[] } = {}): Promise<ApiFixture> {
+  const config = await exampleConfig();
+  const lab = createMemoryLab({ config, clients: o.clients ?? ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const dir = mkdtempSync(join(tmpdir(), 'svr-api-'));
+  const configFile = join(dir, 'authority.yaml');
+  await writeFile(configFile, stringify(configToDocument(config)));
+  const r1 = lab.r1;
+  const visibility = startVisibility(r1, { name: 'r1', version: '0.0.0-test', ports: () => [], alarmEveryMs: 60_000, alarmGraceMs: 0 });
+  const startedAt = Date.now();
+  const context: Omit<NodeApiContext, 'metricsAuth'> = {
+    router: r1,
+    node: { name: 'r1', version: '0.0.0-test', startedAt },
+    stats: (): NodeStats => {
+      const s = r1.status();
+      return { ...r1.counters(), 'sessions-active': s.sessionsActive, 'handshakes-in-flight': s.handshakesInFlight, node: { name: 'r1', pid: process.pid, uptimeMs: Date.now() - startedAt, socket: '-', workers: s.workers }, interfaces: [] };
+    },
+    config: () => configToDocument(redactSecrets(r1.runningConfig)),
+    reload: async () => {
+      await r1.applyConfigFile(configFile); // the router reports config.applied or config.refused
+      return { applied: true };
+    },
+    alarms: visibility.alarms.registry,
+    metrics: visibility.metrics,
+    dataPath: new Gate(2, 5_000),
+  };
+  const auth = new StaticTokens([{ name: 'ops', role: 'admin', value: ADMIN }, { name: 'prometheus', role: 'read-only', value: READER }]);
+  const app = await buildNodeApi({ ...context, metricsAuth: o.metricsAuth ?? 'token' }, { auth });
+  await app.ready();
+  return {
+    lab, visibility, context, app, configFile,
+    async close() {
+      await app.close();
+      visibility.stop();
+      await lab.close();
+    },
+  };
+}
+
+export interface Reply {
+  status: number;
+  body: any; // test replies are read freely
+  text: string;
+  headers: Record<string, unknown>;
+}
+
+/** One request through fastify's inject (no socket); `token` as a bearer token. */
+export async function call(app: ApiApp, method: 'GET' | 'POST' | 'DELETE', url: string, token?: string): Promise<Reply> {
+  const r = await app.inject({ method, url, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+  let body: unknown;
+  try {
+    body = JSON.parse(r.body);
+  } catch {
+    body = undefined;
+  }
+  return { status: r.statusCode, body, text: r.body, headers: r.headers };
+}

@@ -1,0 +1,66 @@
+/**
+ * The node API's OpenAPI document: valid OpenAPI 3.1 by a real validator (@seriousme/openapi-schema-validator,
+ * the specification's JSON schemas), every route in it with its role and error replies, and the shared
+ * schemas referenced by name.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { ADMIN, apiFixture, call, type ApiFixture } from './fixture.js';
+
+let f: ApiFixture;
+let doc: any; // the document is read freely
+
+test.before(async () => {
+  f = await apiFixture();
+  doc = (await call(f.app, 'GET', '/api/v1/openapi.json')).body;
+});
+test.after(async () => f.close());
+
+test('the document validates as OpenAPI 3.1', async () => {
+  const v = new Validator();
+  const r = await v.validate(doc);
+  assert.ok(r.valid, JSON.stringify(r.errors, null, 2));
+  assert.is(v.version, '3.1');
+  // the validator does reject: a document without info, and one whose parameter has no `in`
+  assert.not.ok((await new Validator().validate({ ...doc, info: undefined })).valid, 'no info');
+  const broken = JSON.parse(JSON.stringify(doc));
+  delete broken.paths['/api/v1/sessions'].get.parameters[0].in;
+  assert.not.ok((await new Validator().validate(broken)).valid, 'a parameter without in');
+});
+
+test('every route is described, with its role, and the token-free ones say so', () => {
+  const ops = Object.entries(doc.paths as Record<string, Record<string, { description: string; security?: unknown[]; responses: Record<string, unknown> }>>)
+    .flatMap(([path, methods]) => Object.entries(methods).map(([m, op]) => ({ route: `${m.toUpperCase()} ${path}`, op })));
+  assert.equal(ops.map((o) => o.route).sort(), [
+    'GET /api/v1/alarms', 'GET /api/v1/config', 'GET /api/v1/events', 'GET /api/v1/health', 'GET /api/v1/peers', 'GET /api/v1/peers/{name}',
+    'GET /api/v1/plugins', 'GET /api/v1/services', 'GET /api/v1/services/{name}', 'GET /api/v1/sessions', 'GET /api/v1/stats', 'GET /api/v1/tenants',
+    'GET /api/v1/tenants/{name}', 'GET /metrics', 'POST /api/v1/config/reload',
+  ]);
+  for (const { route, op } of ops) {
+    const publicRoute = route === 'GET /api/v1/health';
+    assert.match(op.description, publicRoute ? /No token needed/ : /bearer token/, route);
+    if (publicRoute) assert.equal(op.security, [], route);
+    else assert.ok(op.responses['401'] !== undefined, `${route} documents its 401`);
+  }
+  assert.match(ops.find((o) => o.route === 'POST /api/v1/config/reload')!.op.description, /Needs an admin bearer token/);
+  assert.equal(doc.security, [{ bearer: [] }]);
+  assert.equal(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer' });
+});
+
+test('shared schemas are components referenced by name', () => {
+  for (const name of ['Error', 'Session', 'SessionPage', 'Peer', 'Path', 'Service', 'Tenant', 'Plugin', 'Stats', 'Alarm', 'Event', 'EventPage', 'Health', 'Config']) {
+    assert.ok(doc.components.schemas[name] !== undefined, `components.schemas.${name}`);
+  }
+  const sessions = doc.paths['/api/v1/sessions'].get;
+  assert.equal(sessions.responses['200'].content['application/json'].schema, { $ref: '#/components/schemas/SessionPage' });
+  assert.equal(sessions.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`), ['query:limit', 'query:cursor', 'query:tenant', 'query:service']);
+});
+
+test('a route added by a module shows up in the document (the same schemas build both)', async () => {
+  const r = await call(f.app, 'GET', '/documentation/json', ADMIN);
+  assert.is(r.status, 200);
+  assert.equal(Object.keys(r.body.paths).sort(), Object.keys(doc.paths).sort());
+});
+
+test.run();
