@@ -17,7 +17,7 @@ export interface PeerSummary {
     /** NAT traversal (docs/wan.md), on paths with an `outbound-only` end: `peer-behind-nat` (we learn the
      *  peer's translated address, `learned`) or `outbound-only` (we are behind NAT; `seenAs` is where the
      *  peer sees us); `remoteWaypoint` stays the configured address */
-    nat?: { role: 'peer-behind-nat' | 'outbound-only'; learned?: string; seenAs?: string; addressChanges: number; damped?: number };
+    nat?: { role: 'peer-behind-nat' | 'outbound-only'; learned?: string; seenAs?: string; addressChanges: number; damped?: number; suppressed?: boolean };
     /** path MTU (bytes of an outer packet) and how it is known: `not-probed` (the wan interface's mtu; static
      *  liveness), `searching`, `discovered` (probes, docs/wan.md), `unresolvable` (even 1200 bytes fail) */
     mtu: number; mtuState: string;

@@ -86,6 +86,8 @@ export interface NatView {
   addressChanges: number;
   /** spoke: re-signals the damping held back */
   damped?: number;
+  /** spoke: a re-signal is waiting for the damping figure to fall */
+  suppressed?: boolean;
 }
 
 interface PathNat {
@@ -121,7 +123,7 @@ export class NatTraversal {
     if (p === undefined) return undefined;
     return {
       ...(p.learned !== undefined ? { learned: p.learned.text } : {}),
-      ...(p.seenAs !== undefined ? { seenAs: p.seenAs, damped: p.damped } : {}),
+      ...(p.seenAs !== undefined ? { seenAs: p.seenAs, damped: p.damped, suppressed: p.timer !== null } : {}),
       addressChanges: p.changes,
     };
   }

@@ -120,7 +120,7 @@ test('spoke: the first address is noted, a new one re-signals the path, the four
   const name = tables.paths[0]!.name;
   h.told(0, 27801);
   assert.equal(h.resignalled, [], 'first sighting: nothing to re-signal');
-  assert.equal(h.nat.view(name), { seenAs: '198.18.29.1:27801', damped: 0, addressChanges: 0 });
+  assert.equal(h.nat.view(name), { seenAs: '198.18.29.1:27801', damped: 0, suppressed: false, addressChanges: 0 });
   h.told(0, 27801);
   assert.equal(h.resignalled, []);
   h.advance(3000);
@@ -137,7 +137,7 @@ test('spoke: the first address is noted, a new one re-signals the path, the four
   assert.equal(h.resignalled, [0, 0, 0], 'the fourth: figure ~2290 + 1000 >= 3000, held back');
   assert.is(h.counts.get('nat-rebinds'), 4);
   assert.is(h.counts.get('nat-rebinds-damped'), 1);
-  assert.equal(h.nat.view(name), { seenAs: '198.18.29.1:22000', damped: 1, addressChanges: 4 });
+  assert.equal(h.nat.view(name), { seenAs: '198.18.29.1:22000', damped: 1, suppressed: true, addressChanges: 4 });
   assert.ok(h.logs.includes('nat.rebind-damped'));
   h.nat.stop(); // clears the deferred re-signal's timer
 });
