@@ -14,7 +14,7 @@ import { SvrError } from '../errors.js';
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../packet/addr.js';
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
 import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
-import { BFD_DEFAULTS, NAT_KEEP_ALIVE_S } from './defaults.js';
+import { BFD_DEFAULTS, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS } from './defaults.js';
 import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
@@ -112,6 +112,10 @@ function compilePath(authority: Authority, router: Router, link: PeerLink, id: n
     outboundOnly: mine?.peerConnectivity === 'outbound-only',
     peerBehindNat: link.remote.neighborhoods.find((n) => n.name === link.neighborhood)?.peerConnectivity === 'outbound-only',
     natKeepAliveMs: (mine?.natKeepAlive ?? NAT_KEEP_ALIVE_S) * 1000,
+    mtuDiscovery: Object.freeze({
+      enabled: mine?.pathMtuDiscovery?.enabled ?? PATH_MTU_DISCOVERY_DEFAULTS.enabled,
+      intervalMs: (mine?.pathMtuDiscovery?.interval ?? PATH_MTU_DISCOVERY_DEFAULTS.interval) * 1000,
+    }),
     ...metadataCipher(authority, policy, router, link),
   });
 }

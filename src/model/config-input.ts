@@ -117,6 +117,7 @@ export interface NeighborhoodInput {
   peerConnectivity?: PeerConnectivity;
   /** s, 1-3600 */
   natKeepAlive?: number;
+  pathMtuDiscovery?: { enabled?: boolean; interval?: number };
 }
 
 export interface AdjacencyInput {

@@ -184,6 +184,15 @@ export interface NeighborhoodRef {
   peerConnectivity?: PeerConnectivity;
   /** s, 1-3600, default 20: with `outbound-only`, how often an idle session sends a NAT keep-alive */
   natKeepAlive?: number;
+  /** path MTU discovery on paths through this neighborhood (docs/wan.md "Path MTU"); absent = on, every 600 s */
+  pathMtuDiscovery?: PathMtuDiscoverySettings;
+}
+
+export interface PathMtuDiscoverySettings {
+  /** default true; false: the path's MTU is the wan interface's `mtu` */
+  enabled: boolean;
+  /** s, 60-86400, default 600: how often a path's MTU is searched again */
+  interval: number;
 }
 
 /** How a router reaches its peers through a neighborhood: both ways, or only by opening paths itself (behind NAT). */

@@ -114,6 +114,8 @@ export interface CompiledPath {
   readonly peerBehindNat: boolean;
   /** ms between NAT keep-alives of an idle session (outboundOnly paths) */
   readonly natKeepAliveMs: number;
+  /** path MTU discovery: searched every intervalMs (paths/path-mtu.ts) unless disabled */
+  readonly mtuDiscovery: { readonly enabled: boolean; readonly intervalMs: number };
 }
 
 export interface CompiledPeer {

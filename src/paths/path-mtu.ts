@@ -11,7 +11,9 @@
  * 3. a size fails when MAX_PROBES (3) probes of it go unanswered for PROBE_TIMER_MS each (RFC 8899 §5.1.1,
  *    §5.1.3): a black hole and a lost ICMP look the same, and neither is needed;
  * 4. the result goes to the data path (MSS clamp, ICMP too big toward hosts); the search runs again every
- *    `REDISCOVER_MS` and whenever the path comes back up, so a path whose MTU grew or shrank is followed;
+ *    `path-mtu-discovery.interval` (600 s) and whenever the path comes back up, so a path whose MTU grew or
+ *    shrank is followed. With `path-mtu-discovery.enabled: false` the path is not probed (the wan
+ *    interface's `mtu` stays);
  * 5. BASE_PLPMTU itself failing while BFD is up is "path MTU unresolvable" (logged `path.mtu-unresolvable`,
  *    shown, retried every UNRESOLVED_RETRY_MS); the data path then keeps the interface's `mtu`.
  *
@@ -27,7 +29,6 @@ import { MTU_ACK, MTU_PROBE, pathMessageKind, type PathMessage } from './message
 export const BASE_PLPMTU = 1200;
 export const MAX_PROBES = 3;
 export const PROBE_TIMER_MS = 300;
-export const REDISCOVER_MS = 600_000;
 export const UNRESOLVED_RETRY_MS = 30_000;
 const MTU_HEADER = 12;
 const GRANULARITY = 4;
@@ -46,7 +47,7 @@ export interface PathMtuDeps {
   clearTimeout?: (t: unknown) => void;
 }
 
-export type MtuState = 'not-probed' | 'searching' | 'discovered' | 'unresolvable';
+export type MtuState = 'not-probed' | 'searching' | 'discovered' | 'unresolvable' | 'disabled';
 
 export interface MtuView {
   /** bytes of an outer packet the path carries (the interface's `mtu` until discovered) */
@@ -141,6 +142,15 @@ export class PathMtuDiscovery {
         run = { state: 'not-probed', mtu: ifMtu, dueAt: 0, probesSent: 0, search: null, wasUp: false };
         this.#paths.set(path.name, run);
       }
+      if (!path.mtuDiscovery.enabled) {
+        if (run.state !== 'disabled' && run.state !== 'not-probed') this.deps.setPathMtu(path.id, 0); // turned off: the interface's mtu
+        if (run.search !== null) this.#clearTimeout(run.search.timer);
+        run.search = null;
+        run.state = 'disabled';
+        run.mtu = ifMtu;
+        continue;
+      }
+      if (run.state === 'disabled') run.state = 'not-probed';
       const up = this.deps.isPathUp(path.id);
       if (up && !run.wasUp) run.dueAt = now; // (again) usable: search now
       run.wasUp = up;
@@ -228,12 +238,12 @@ export class PathMtuDiscovery {
       }
     }
     // done: the largest size that got through
+    const path = this.deps.tables().paths.find((p) => p.name === name);
     run.search = null;
-    run.dueAt = this.deps.now() + REDISCOVER_MS;
+    run.dueAt = this.deps.now() + (path?.mtuDiscovery.intervalMs ?? 600_000);
     const changed = run.state !== 'discovered' || run.mtu !== s.low;
     run.state = 'discovered';
     run.mtu = s.low;
-    const path = this.deps.tables().paths.find((p) => p.name === name);
     if (path !== undefined) this.deps.setPathMtu(path.id, s.low);
     if (changed) this.deps.log('path.mtu', { path: name, mtu: s.low, probes: run.probesSent });
   }

@@ -10,7 +10,7 @@ import { Subject } from 'rxjs';
 import { compileRouter } from '../../../src/model/compile.js';
 import { trailerLength } from '../../../src/dataplane/sign.js';
 import type { PathMessage } from '../../../src/paths/messages.js';
-import { decodeMtuAck, encodeMtuProbe, mtuAnswer, PathMtuDiscovery, REDISCOVER_MS } from '../../../src/paths/path-mtu.js';
+import { decodeMtuAck, encodeMtuProbe, mtuAnswer, PathMtuDiscovery } from '../../../src/paths/path-mtu.js';
 import { exampleConfig } from '../../support/config.js';
 import { VirtualTime } from './virtual-time.js';
 
@@ -28,8 +28,10 @@ test('probe: padded to the outer size under test; the answer is its first 12 byt
   assert.is(decodeMtuAck(p.subarray(0, 12)), undefined, 'a probe is not an answer');
 });
 
-async function run(pathMtu: () => number, opts: { up?: () => boolean } = {}) {
-  const tables = compileRouter(await exampleConfig(), 'r1', 1);
+async function run(pathMtu: () => number, opts: { up?: () => boolean; discovery?: { enabled: boolean; interval: number } } = {}) {
+  const c = await exampleConfig();
+  if (opts.discovery !== undefined) for (const i of c.authority.routers.find((r) => r.name === 'r1')!.interfaces) for (const n of i.neighborhoods) n.pathMtuDiscovery = opts.discovery;
+  const tables = compileRouter(c, 'r1', 1);
   const vt = new VirtualTime();
   const messages = new Subject<PathMessage>();
   const published: { path: number; mtu: number }[] = [];
@@ -93,10 +95,10 @@ test('nothing gets through, not even 1200 bytes: unresolvable, the interface MTU
   h.d.stop();
 });
 
-test('the path MTU changes: the next search (every 10 min, or when the path comes back up) follows it', async () => {
+test('the path MTU changes: the next search (every path-mtu-discovery interval, or when the path comes back up) follows it', async () => {
   let mtu = 1400;
   let up = true;
-  const h = await run(() => mtu, { up: () => up });
+  const h = await run(() => mtu, { up: () => up, discovery: { enabled: true, interval: 60 } });
   h.d.start(1_000_000);
   h.vt.runFor(10_000);
   assert.is(h.published.at(-1)?.mtu, 1400);
@@ -108,10 +110,24 @@ test('the path MTU changes: the next search (every 10 min, or when the path come
   h.vt.runFor(10_000);
   assert.is(h.published.at(-1)?.mtu, 1300);
   mtu = 1500;
-  h.vt.runFor(REDISCOVER_MS);
+  h.vt.runFor(40_000); // the search for 1300 ended within the last 10 s: its next is 60 s after that
+  h.d.poll();
+  h.vt.runFor(5000);
+  assert.is(h.published.at(-1)?.mtu, 1300, 'not before the interval');
+  h.vt.runFor(20_000);
   h.d.poll();
   h.vt.runFor(10_000);
   assert.is(h.published.at(-1)?.mtu, 1500);
+  h.d.stop();
+});
+
+test('path-mtu-discovery enabled: false: no probe, the interface MTU, state disabled', async () => {
+  const h = await run(() => 1280, { discovery: { enabled: false, interval: 600 } });
+  h.d.start(1_000_000);
+  h.vt.runFor(5000);
+  assert.equal(h.sizes, []);
+  assert.equal(h.published, []);
+  assert.equal(h.d.view(h.name), { mtu: h.ifMtu, state: 'disabled', probesSent: 0 });
   h.d.stop();
 });
 
