@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { EnforcedMss, SvrConfig } from '../../../src/model/config.js';
 import { PacketInfo, parsePacket, TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
 import { readTcpMss } from '../../../src/packet/tcp-mss.js';
+import { fillIpv4HeaderChecksum } from '../../../src/packet/rewrite.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
 import { recordWire, type WirePacket } from '../../support/wire.js';
@@ -173,6 +174,22 @@ test('a discovered path MTU below the interface MTU: the SYN is clamped to it an
   const syn = wire.find((w) => w.dir === 'a->b' && (w.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)!;
   assert.is(mssOf(syn), 1300 - 40 - 26 - 12);
   assert.ok(wire.every((w) => w.bytes.length <= 1300), `largest ${Math.max(...wire.map((w) => w.bytes.length))}`);
+  await lab.close();
+});
+
+test('an ICMP "fragmentation needed" on the wan (forged or real) changes no path MTU: dropped and counted', async () => {
+  const lab = createMemoryLab({ config: await config({ r1: 1500, r2: 1500 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const before = lab.r1.counters()['drop-not-for-waypoint'] ?? 0;
+  // 198.18.12.2 -> r1's waypoint 198.18.12.1: type 3 code 4, next-hop MTU 300, quoting an SVR packet
+  const icmp = new Uint8Array(56);
+  icmp.set([0x45, 0, 0, 56, 0, 0, 0x40, 0, 64, 1, 0, 0, 198, 18, 12, 2, 198, 18, 12, 1]);
+  icmp.set([3, 4, 0, 0, 0, 0, 0x01, 0x2c], 20);
+  icmp.set([0x45, 0, 0x05, 0xdc, 0, 0, 0x40, 0, 64, 17, 0, 0, 198, 18, 12, 1, 198, 18, 12, 2, 0x40, 0x00, 0x40, 0x01, 0x05, 0xc8, 0, 0], 28);
+  fillIpv4HeaderChecksum(icmp, 0);
+  fillIpv4HeaderChecksum(icmp, 28);
+  lab.wan.b.send(icmp);
+  assert.ok(await until(() => (lab.r1.counters()['drop-not-for-waypoint'] ?? 0) > before), 'dropped at the waypoint');
+  assert.is(lab.r1.host.dataplane.ctx.pathMtu[0], 1500, 'the path MTU is what the interface (or probing) says');
   await lab.close();
 });
 
