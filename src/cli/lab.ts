@@ -226,14 +226,15 @@ export function registerLab(program: Command): void {
     .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
     .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
     .option('--wan-mtu <bytes>', 'every WAN path carries at most this many bytes per packet (576-1700), with ICMP filtered on it: path MTU discovery finds it (docs/wan.md)')
+    .option('--ipv6', 'IPv6 hosts (2001:2:1::10, 2001:2:3::20) and an IPv6 peer path wan6 over path 1; service web6 is http://[2001:2:3::20]/ (docs/wan.md)')
     .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address (docs/wan.md)')
-    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[]; nat?: boolean; wanMtu?: string }) => {
+    .action(async (o: LabOptions & { paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[]; nat?: boolean; wanMtu?: string; ipv6?: boolean }) => {
       const untrap = tearDownOnSignal(o);
       try {
         const shape = checkShape({
           paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile,
           conductor: o.conductor === true, ...(o.etcd === undefined ? {} : { etcd: o.etcd }), ...(o.routers === undefined ? {} : { routers: o.routers }), ...(o.topology === undefined ? {} : { topology: o.topology }),
-          collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, nat: o.nat === true, ...(o.wanMtu !== undefined ? { wanMtu: o.wanMtu } : {}),
+          collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, nat: o.nat === true, ipv6: o.ipv6 === true, ...(o.wanMtu !== undefined ? { wanMtu: o.wanMtu } : {}),
         });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });

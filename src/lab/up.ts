@@ -15,12 +15,13 @@ import { allConductorUrls, buildConductorNetwork, conductorSessionPath, CONDUCTO
 import { buildFabricNetwork, describePeers, fabricPlan, type FabricPlan } from './fabric.js';
 import { fabricConfigYaml } from './fabric-config.js';
 import {
-  collectorLaunch, conductorLaunch, configPath, emulatorLaunch, etcdLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch,
+  collectorLaunch, conductorLaunch, configPath, emulatorLaunch, etcdLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, server6Launch, serverBLaunch, serverLaunch,
   siteServerLaunch, type Launch,
 } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { buildNatNetwork, NAT_ROLE } from './nat.js';
 import { limitWanMtu } from './wan-mtu.js';
+import { addIpv6Network, routeIpv6IntoEmulator, SERVER6 } from './ipv6.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
 import { run, sleep } from './run.js';
@@ -105,6 +106,7 @@ async function startEmulator(state: LabState, k: number, seed: number, timeoutMs
   writeState(state);
   await waitReady(bg, { line: /\brunning\b/, path: l.socket!, timeoutMs, what: `the link emulator of path ${k}` });
   release(bg);
+  if (k === 1 && state.shape?.ipv6 === true) await routeIpv6IntoEmulator(state.prefix);
   progress(`link emulator of path ${k} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})`);
 }
 
@@ -134,6 +136,7 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
     await startServe(state, serverBLaunch(state.prefix), timeoutMs, 'second http server 198.18.3.21:80 (web-lb target)', progress);
     await startServe(state, internetLaunch(state.prefix), timeoutMs, 'internet udp echo 198.18.40.10:7', progress);
   }
+  if (state.shape?.ipv6 === true) await startServe(state, server6Launch(state.prefix), timeoutMs, `http server [${SERVER6}]:80 (web6)`, progress);
 
   const ip = iperfLaunch(state.dir);
   rmSync(iperfPidFile(state.dir), { force: true });
@@ -204,6 +207,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
       await buildNetwork(opts.prefix, shape.paths, opts.progress);
       if (shape.nat === true) await buildNatNetwork(opts.prefix, opts.progress);
       if (shape.wanMtu !== undefined) await limitWanMtu(opts.prefix, shape.paths, shape.wanMtu, opts.progress);
+      if (shape.ipv6 === true) await addIpv6Network(opts.prefix, opts.progress);
       if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
     } else {
       await buildFabricNetwork(plan, opts.progress);

@@ -35,6 +35,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/web-ui.test': [...LAB, 'chromium'],
   'e2e/nat.test': [...LAB, 'nft', 'conntrack'],
   'e2e/mtu.test': [...LAB, 'nft'],
+  'e2e/ipv6.test': [...LAB, 'tcpdump'],
   'e2e/visibility-api.test': [...LAB, 'prometheus'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
