@@ -150,6 +150,111 @@ export const EventsQuery = Type.Object({
 export type EventsQuery = Static<typeof EventsQuery>;
 export const EventPage = Page(Ref('Event'), 'EventPage', 'after');
 
+/** A session record's 5-tuple: addresses as text, the IP protocol number (IPFIX's protocolIdentifier). */
+export const RecordTuple = Type.Object({
+  src: Type.String(), dst: Type.String(), srcPort: Type.Integer(), dstPort: Type.Integer(), protocol: Type.Integer({ description: 'IP protocol number (6 tcp, 17 udp)' }),
+}, { ...open, $id: 'RecordTuple' });
+
+const Pair = Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[forward (client to server), reverse]' });
+const InterfaceRef = Type.Object({ name: Type.String(), index: Type.Integer() }, open);
+
+export const SessionRecord = Type.Object({
+  kind: Type.String({ description: 'end (the session ended) or interim (still open when recorded)' }),
+  sessionId: Type.String(),
+  seq: Type.Integer({ description: "0 for a session's first record, +1 for each interim record after it" }),
+  router: Type.String({ description: 'the router that wrote the record' }),
+  role: Type.String({ description: 'ingress, egress or local' }),
+  tenant: Type.String({ description: "'' when the first packet matched no tenant" }),
+  service: Type.String({ description: "'' when no service matched" }),
+  application: Type.String(),
+  ingressRouter: Type.String(),
+  egressRouter: Type.String(),
+  forward: Ref('RecordTuple'),
+  reverse: Ref('RecordTuple'),
+  waypoint: Type.Optional(Ref('RecordTuple')),
+  nat: Type.Optional(Ref('RecordTuple')),
+  ingressInterface: Type.Optional(InterfaceRef),
+  egressInterface: Type.Optional(InterfaceRef),
+  paths: Type.Array(Type.String(), { description: 'peer paths used, in order (the last is current)' }),
+  pathChanges: Type.Array(Type.Object({ atMs: Type.Number(), from: Type.String(), to: Type.String(), reason: Type.String() }, open)),
+  packets: Pair,
+  bytes: Pair,
+  delta: Type.Object({ packets: Pair, bytes: Pair }, { ...open, description: "since the session's previous record" }),
+  tcpRetransmissions: Type.Optional(Pair),
+  startMs: Type.Number(),
+  endMs: Type.Number({ description: 'end records: when it ended; interim records: when recorded' }),
+  closeReason: Type.Optional(Type.String()),
+  deniedReason: Type.Optional(Type.String()),
+}, { ...open, $id: 'SessionRecord', description: 'One session record of the session history (what the IPFIX collectors get too)' });
+
+const CLOSE_REASON_VALUES = ['idle', 'fin-rst', 'denied', 'path-lost', 'admin', 'handshake-failed', 'replaced', 'config', 'shutdown'] as const;
+const Text = Type.String({ minLength: 1, maxLength: 255 });
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+/** The filters and paging of `svr inspect sessions`, as query parameters. */
+export const HistoryQueryParams = Type.Object({
+  since: Type.Optional(Type.String({ format: 'date-time', description: 'sessions that ended at or after this time (ISO 8601)' })),
+  until: Type.Optional(Type.String({ format: 'date-time', description: 'sessions that ended before this time (ISO 8601)' })),
+  tenant: Type.Optional(Text),
+  service: Type.Optional(Text),
+  application: Type.Optional(Text),
+  source: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "the client's address or a prefix (198.18.1.0/24)" })),
+  destination: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "the server's address or a prefix" })),
+  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: "the server's port" })),
+  sourcePort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: "the client's port" })),
+  router: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'ingress or egress router' })),
+  path: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'a peer path the session used' })),
+  reason: Type.Optional(Type.Union(CLOSE_REASON_VALUES.map((r) => Type.Literal(r)), { description: 'close reason' })),
+  denied: Type.Optional(Type.Boolean({ description: 'true: denied first packets only (reason=denied)' })),
+  live: Type.Optional(Type.Boolean({ description: 'true: interim records of sessions still open when recorded' })),
+  order: Type.Optional(Type.Union([Type.Literal('newest'), Type.Literal('oldest')], { default: 'newest', description: 'by end time; default newest first' })),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'the `next` of the previous page (valid with the same filters)' })),
+}, { additionalProperties: false });
+export type HistoryQueryParams = Static<typeof HistoryQueryParams>;
+export const HistoryPage = Type.Object({
+  items: Type.Array(Ref('SessionRecord')),
+  next: Type.Optional(Type.String({ description: 'pass as `cursor` for the next page; absent on the last page. A page may be short (each reads a bounded number of records) and still have a next' })),
+  scanned: Type.Integer({ description: 'records read for this page' }),
+}, { $id: 'HistoryPage' });
+
+export const SessionIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-fA-F-]+$', description: 'the session UUID' }) }, { additionalProperties: false });
+export type SessionIdParams = Static<typeof SessionIdParams>;
+
+export const ExplainQueryParams = Type.Object({
+  source: Type.String({ minLength: 1, maxLength: 64, description: "the client's address" }),
+  destination: Type.String({ minLength: 1, maxLength: 64, description: "the server's address" }),
+  protocol: Type.Optional(Type.String({ minLength: 1, maxLength: 8, default: 'tcp', description: 'tcp, udp, icmp (icmpv6) or a protocol number; default tcp' })),
+  port: Type.Optional(Port),
+  sourcePort: Type.Optional(Port),
+  interface: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'the LAN interface it arrives on (default: the one routing the source)' })),
+}, { additionalProperties: false });
+export type ExplainQueryParams = Static<typeof ExplainQueryParams>;
+
+export const Explanation = Type.Object({
+  router: Type.String(),
+  generation: Type.Integer({ description: 'the config generation the answer is from' }),
+  packet: Type.Object({ interface: Type.String(), src: Type.String(), dst: Type.String(), protocol: Type.String(), srcPort: Type.Integer(), dstPort: Type.Integer() }, open),
+  verdict: Type.String({ description: 'forward, deliver, drop or reset' }),
+  counter: Type.Optional(Type.String({ description: "drop and reset: the data path's counter the packet would count in" })),
+  tenant: Type.Optional(Type.String()),
+  service: Type.Optional(Type.String()),
+  route: Type.Optional(Type.String()),
+  peer: Type.Optional(Type.String()),
+  path: Type.Optional(Type.String()),
+  candidates: Type.Array(Type.Object({
+    path: Type.String(), peer: Type.String(), usable: Type.Boolean(), vector: Type.String(), meetsSla: Type.Boolean(), chosen: Type.Boolean(), why: Type.String(),
+  }, open), { description: 'every candidate path with its quality and why it lost' }),
+  chain: Type.Array(Type.String(), { description: 'plugin stages the session would run through' }),
+  steps: Type.Array(Type.Object({ step: Type.String(), result: Type.String(), why: Type.String() }, open)),
+}, { ...open, $id: 'Explanation', description: 'What the router would do now with the first packet of the flow, and why' });
+
+export const SessionExplanation = Type.Object({
+  record: Ref('SessionRecord'),
+  now: Type.Optional(Ref('Explanation')),
+  story: Type.Array(Type.String(), { description: 'what happened then, and how now differs, one line each' }),
+}, { ...open, $id: 'SessionExplanation', description: 'Why a recorded session went where it went, and what the router would do now' });
+
 export const Health = Type.Object({
   status: Type.Literal('ok'),
   router: Type.String(),
@@ -161,7 +266,8 @@ export const ConfigDocument = Type.Object({ authority: Type.Object({}, open) }, 
 export const ReloadReply = Type.Object({ applied: Type.Boolean() }, { $id: 'Reload' });
 
 /** Every shared schema, added to the app once (referenced as `<id>#`). */
-export const SHARED_SCHEMAS: readonly TSchema[] = [Tuple, Session, SessionPage, Path, Peer, Service, Tenant, Plugin, Stats, Alarm, NodeEvent, EventPage, Health, ConfigDocument, ReloadReply];
+export const SHARED_SCHEMAS: readonly TSchema[] = [Tuple, Session, SessionPage, Path, Peer, Service, Tenant, Plugin, Stats, Alarm, NodeEvent, EventPage, Health, ConfigDocument, ReloadReply,
+  RecordTuple, SessionRecord, HistoryPage, Explanation, SessionExplanation];
 
 /** The error replies a route can give, for its schema. */
 export const errors = (...codes: (400 | 401 | 403 | 404 | 422 | 503)[]): Record<number, TSchema> =>

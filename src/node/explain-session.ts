@@ -4,6 +4,8 @@
  * running router explains the same first packet now (control/explain.ts), and the differences are named.
  */
 import type { Explanation, ExplainQuery } from '../control/explain.js';
+import type { Router } from '../control/router.js';
+import type { SessionRecords } from '../telemetry/session-records.js';
 import type { PathChange, SessionRecord } from '../telemetry/record.js';
 
 export interface SessionExplanation {
@@ -56,4 +58,12 @@ export function explainSession(r: SessionRecord, now: Explanation | undefined): 
   if (now.path !== undefined && lastPath !== undefined && now.path !== lastPath) differs.push(`path ${lastPath} last then, ${now.path} now: ${now.candidates.find((c) => c.chosen)?.why ?? ''}`);
   story.push(differs.length === 0 ? 'now: the same decision' : `differences: ${differs.join('; ')}`);
   return { record: r, now, story };
+}
+
+/** A recorded session then and now (`svr explain --session`, the API); undefined without its record. */
+export async function explainRecorded(records: SessionRecords, router: Router, sessionId: string): Promise<SessionExplanation | undefined> {
+  const r = await records.get(sessionId);
+  if (r === undefined) return undefined;
+  const q = recordQuery(r);
+  return explainSession(r, q === undefined ? undefined : router.explain(q));
 }

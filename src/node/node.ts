@@ -35,7 +35,7 @@ import type { StepRepositoryClient } from '../step/options.js';
 import { StateRecorder } from './recorder.js';
 import { NodeLog, type LogFormat } from './log.js';
 import { defaultSocket, register, runDir, unregister } from './registry.js';
-import { explainSession, recordQuery, type SessionExplanation } from './explain-session.js';
+import { explainRecorded, type SessionExplanation } from './explain-session.js';
 import { startRecords, type NodeRecords } from './records.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
 import { Gate } from '../api/http/app.js';
@@ -160,10 +160,9 @@ export class RunningNode {
   }
 
   private async explainSession(sessionId: string): Promise<SessionExplanation> {
-    const r = await this.records.sessions.get(sessionId);
-    if (r === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
-    const q = recordQuery(r);
-    return explainSession(r, q === undefined ? undefined : this.router.explain(q));
+    const found = await explainRecorded(this.records.sessions, this.router, sessionId);
+    if (found === undefined) throw new SvrError('SVR_ERR_EXPLAIN_QUERY', `sessionId: no record of session ${sessionId} in the history of ${this.name} (svr inspect sessions lists them)`, { parameter: 'sessionId' });
+    return found;
   }
 
   /**
@@ -317,7 +316,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await closeStore();
     throw e;
   }
-  visibility.metrics.setIpfixSource(() => records.sessions.counters().collectors.map((c) => ({ collector: c.name, status: c.status, counters: c })));
+  visibility.metrics.setRecordsSource(() => records.sessions.counters());
   router.events$.subscribe((e) => logEvent(log, e));
   if (workers <= 1) await router.start();
   await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
@@ -333,7 +332,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   const management = new ManagementApi({
     router, node: { name: o.name, version, startedAt: node.startedAt }, stats: () => node.stats(), config: () => node.configDocument(),
-    reload: (by) => node.reload(by), alarms: visibility.alarms.registry, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
+    reload: (by) => node.reload(by), alarms: visibility.alarms.registry,
+    history: { query: (q) => records.sessions.query(q), get: (id) => records.sessions.get(id), explain: (id) => explainRecorded(records.sessions, router, id) }, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
   }, logInfo);
   node.attachApi(management);
   try {

@@ -80,7 +80,8 @@ export async function startRecords(router: Router, store: Store, config: SvrConf
   const lost = sessions.counters().history.lostAtOpen;
   if (lost > 0) log('history.lost-at-start', { records: lost });
   const sub = router.events$.subscribe((e) => {
-    for (const f of factsOf(e, name)) sessions.apply(f);
+    // with telemetry off, the router's session events make no facts (no objects per session)
+    if (sessions.recording) for (const f of factsOf(e, name)) sessions.apply(f);
   });
   return {
     sessions,

@@ -1,6 +1,7 @@
 /**
  * The node's Prometheus metrics (prom-client): one registry, read at each scrape from the router's views,
- * the data path's counters, the alarm registry and (when wired) the IPFIX exporters; session counts by
+ * the data path's counters, the alarm registry and (when wired) the session records (builder, history, IPFIX
+ * exporters: SessionRecords.counters()); session counts by
  * tenant, service and reason come from the router's session events. Every label value is a name from the
  * config or a fixed set (reasons, states, directions): no per-session label, so the series stay bounded.
  *
@@ -16,6 +17,9 @@
  *              svr_interface_drops_total{interface} svr_drops_total{reason} svr_counter_total{name}
  *   threads    svr_worker_busy_seconds_total{worker} svr_worker_sessions_active{worker}
  *   plugins    svr_plugin_info{plugin,version,state} svr_plugin_counter_total{plugin,counter}
+ *   records    svr_records_total{kind} svr_records_denied_unrecorded_total svr_records_open_sessions
+ *              svr_history_records_total{outcome} svr_history_pending svr_history_bytes
+ *              svr_history_write_errors_total svr_history_busy_seconds_total
  *   ipfix      svr_ipfix_collector_up{collector} svr_ipfix_records_total{collector,outcome}
  *              svr_ipfix_messages_total{collector} svr_ipfix_bytes_total{collector} svr_ipfix_errors_total{collector}
  *              svr_ipfix_queue_depth{collector}
@@ -24,7 +28,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AlarmRegistry } from './alarms/registry.js';
-import type { CollectorStatus, ExporterCounters } from './ipfix/exporter.js';
+import type { SessionRecordsCounters } from './session-records.js';
 
 export interface PathMetricsView {
   name: string;
@@ -67,13 +71,6 @@ export interface NodeMetricsSource {
   alarms: AlarmRegistry;
 }
 
-/** One exporter's state, for the IPFIX metrics (the hook the records wiring fills in). */
-export interface IpfixMetricsView {
-  collector: string;
-  status: CollectorStatus;
-  counters: ExporterCounters;
-}
-
 interface Snapshot {
   peers: readonly PeerMetricsView[];
   tenants: readonly { name: string; sessions: number }[];
@@ -83,7 +80,8 @@ interface Snapshot {
   load: readonly { activeMs: number }[];
   plugins: ReturnType<NodeMetricsSource['plugins']>;
   ports: readonly InterfacePortView[];
-  ipfix: readonly IpfixMetricsView[];
+  /** the session records' counters; undefined until wired */
+  records: SessionRecordsCounters | undefined;
 }
 
 const BFD_STATES = ['admin-down', 'down', 'init', 'up', 'static'] as const;
@@ -95,7 +93,7 @@ type Fill<M> = (m: M, s: Snapshot) => void;
 export class NodeMetrics {
   readonly registry = new Registry();
   private snap: Snapshot | undefined;
-  private ipfix: () => readonly IpfixMetricsView[] = () => [];
+  private records: () => SessionRecordsCounters | undefined = () => undefined;
   private readonly created: Counter<'tenant' | 'service' | 'role'>;
   private readonly closed: Counter<'tenant' | 'service' | 'reason'>;
   private readonly denied: Counter<'tenant' | 'service' | 'reason'>;
@@ -161,20 +159,38 @@ export class NodeMetrics {
       for (const p of s.plugins) for (const [k, v] of Object.entries(p.counters)) c.inc({ plugin: p.name, counter: k }, v);
     });
 
+    const kinds = [['end', 'endRecords'], ['interim', 'interimRecords'], ['denied', 'deniedRecords']] as const;
+    this.counter('svr_records_total', 'Session records made: end (a session ended), interim (still open), denied (a refused first packet)', ['kind'], (c, s) => {
+      if (s.records !== undefined) for (const [kind, k] of kinds) c.inc({ kind }, s.records.records[k]);
+    });
+    this.counter('svr_records_denied_unrecorded_total', 'Denied first packets that got no record (rate limit or suppressed by the data path)', [], (c, s) => {
+      if (s.records !== undefined) c.inc(s.records.records.deniedDropped);
+    });
+    this.gauge('svr_records_open_sessions', 'Sessions the record builder follows', [], (g, s) => { if (s.records !== undefined) g.set(s.records.records.open); });
+    const outcomes = [['written', 'written'], ['dropped', 'droppedFull'], ['lost', 'lostTotal'], ['retired', 'retiredRecords']] as const;
+    this.counter('svr_history_records_total', 'Session history: written, dropped (too many waiting), lost (by crashes, found at start), retired (retention)', ['outcome'], (c, s) => {
+      if (s.records !== undefined) for (const [outcome, k] of outcomes) c.inc({ outcome }, s.records.history[k]);
+    });
+    this.gauge('svr_history_pending', 'Session records waiting for the next history write', [], (g, s) => { if (s.records !== undefined) g.set(s.records.history.pending); });
+    this.gauge('svr_history_bytes', 'Size of the session history (keys and values as written)', [], (g, s) => { if (s.records !== undefined) g.set(s.records.history.bytes); });
+    this.counter('svr_history_write_errors_total', 'Session history writes that failed', [], (c, s) => { if (s.records !== undefined) c.inc(s.records.history.writeErrors); });
+    this.counter('svr_history_busy_seconds_total', 'Time spent building and writing history batches', [], (c, s) => { if (s.records !== undefined) c.inc(s.records.history.busyMs / 1000); });
+
+    const collectors = (s: Snapshot) => s.records?.collectors ?? [];
     this.gauge('svr_ipfix_collector_up', 'Whether the IPFIX collector is reachable (1), down (0) or not known yet (-1)', ['collector'], (g, s) => {
-      for (const x of s.ipfix) g.set({ collector: x.collector }, x.status === 'up' ? 1 : x.status === 'down' ? 0 : -1);
+      for (const x of collectors(s)) g.set({ collector: x.name }, x.status === 'up' ? 1 : x.status === 'down' ? 0 : -1);
     });
     this.counter('svr_ipfix_records_total', 'Session records per collector: exported, dropped (queue full or send failed), filtered (not for it)', ['collector', 'outcome'], (c, s) => {
-      for (const x of s.ipfix) {
-        c.inc({ collector: x.collector, outcome: 'exported' }, x.counters.exported);
-        c.inc({ collector: x.collector, outcome: 'dropped' }, x.counters.dropped);
-        c.inc({ collector: x.collector, outcome: 'filtered' }, x.counters.filtered);
+      for (const x of collectors(s)) {
+        c.inc({ collector: x.name, outcome: 'exported' }, x.exported);
+        c.inc({ collector: x.name, outcome: 'dropped' }, x.dropped);
+        c.inc({ collector: x.name, outcome: 'filtered' }, x.filtered);
       }
     });
-    this.counter('svr_ipfix_messages_total', 'IPFIX messages sent', ['collector'], (c, s) => { for (const x of s.ipfix) c.inc({ collector: x.collector }, x.counters.messages); });
-    this.counter('svr_ipfix_bytes_total', 'IPFIX bytes sent', ['collector'], (c, s) => { for (const x of s.ipfix) c.inc({ collector: x.collector }, x.counters.bytes); });
-    this.counter('svr_ipfix_errors_total', 'IPFIX send or connection errors', ['collector'], (c, s) => { for (const x of s.ipfix) c.inc({ collector: x.collector }, x.counters.errors); });
-    this.gauge('svr_ipfix_queue_depth', 'Session records waiting for the collector', ['collector'], (g, s) => { for (const x of s.ipfix) g.set({ collector: x.collector }, x.counters.queueDepth); });
+    this.counter('svr_ipfix_messages_total', 'IPFIX messages sent', ['collector'], (c, s) => { for (const x of collectors(s)) c.inc({ collector: x.name }, x.messages); });
+    this.counter('svr_ipfix_bytes_total', 'IPFIX bytes sent', ['collector'], (c, s) => { for (const x of collectors(s)) c.inc({ collector: x.name }, x.bytes); });
+    this.counter('svr_ipfix_errors_total', 'IPFIX send or connection errors', ['collector'], (c, s) => { for (const x of collectors(s)) c.inc({ collector: x.name }, x.errors); });
+    this.gauge('svr_ipfix_queue_depth', 'Session records waiting for the collector', ['collector'], (g, s) => { for (const x of collectors(s)) g.set({ collector: x.name }, x.queueDepth); });
 
     this.counter('svr_alarm_raised_total', 'Times each alarm was raised', ['alarm', 'source'], (c) => {
       for (const [id, n] of src.alarms.raisedCounts()) c.inc(splitAlarmId(id), n);
@@ -185,9 +201,9 @@ export class NodeMetrics {
     this.counter('svr_events_dropped_total', 'Events dropped from the bounded event log (oldest first)', [], (c) => c.inc(src.alarms.counters().eventsDropped));
   }
 
-  /** Where the IPFIX metrics come from (the exporters the node runs). */
-  setIpfixSource(read: () => readonly IpfixMetricsView[]): void {
-    this.ipfix = read;
+  /** Where the records, history and IPFIX metrics come from (the node's session records). */
+  setRecordsSource(read: () => SessionRecordsCounters): void {
+    this.records = read;
   }
 
   sessionCreated(e: { tenant: string; service: string; role: string }): void {
@@ -211,7 +227,7 @@ export class NodeMetrics {
     const s = this.src;
     this.snap = {
       peers: s.peers(), tenants: s.tenants(), services: s.services(), status: s.status(), counters: s.counters(),
-      load: s.threadLoad(), plugins: s.plugins(), ports: s.ports(), ipfix: this.ipfix(),
+      load: s.threadLoad(), plugins: s.plugins(), ports: s.ports(), records: this.records(),
     };
     try {
       return await this.registry.metrics();

@@ -33,7 +33,7 @@ export interface SessionRecordsOptions {
   /** a collector went up or down (for the collector-unreachable alarm and the log) */
   onCollectorStatus?: (collector: string, status: CollectorStatus, detail: string) => void;
   /** exporter tuning (tests) */
-  exporter?: Pick<ExporterOptions, 'flushMs' | 'queueLimit' | 'upAfterMs' | 'pathMtu'>;
+  exporter?: Pick<ExporterOptions, 'flushMs' | 'queueLimit' | 'upAfterMs' | 'pathMtu' | 'reconnectMinMs' | 'reconnectMaxMs'>;
   /** history tuning (tests) */
   history?: Omit<HistoryOptions, 'maxAgeMs' | 'maxBytes' | 'readOnly'>;
   /** ms between the builder's interim checks; default 1000 */
@@ -95,9 +95,14 @@ export class SessionRecords {
     return SessionHistory.open(opts.store, { flushRecords: HISTORY_BATCH, ...opts.history, ...retentionOptions(t.history) });
   }
 
+  /** False while there is nowhere for records to go (no history, no collector, or closed): facts are not needed. */
+  get recording(): boolean {
+    return !this.closed && (this.history !== undefined || this.exporters.size > 0);
+  }
+
   /** One fact from the router; the record it completes goes out at once. Never waits. */
   apply(fact: SessionFact): void {
-    if (this.closed || (this.history === undefined && this.exporters.size === 0)) return;
+    if (!this.recording) return;
     const r = this.builder.apply(fact);
     if (r !== undefined) this.deliver(r);
   }

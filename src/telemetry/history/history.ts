@@ -18,7 +18,7 @@ import { SvrError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { HistorySettings } from '../../model/config.js';
 import type { SessionRecord } from '../record.js';
-import { batchKey, concatRefs, decodeRefs, encodeRef, idKey, indexEntries, metaKey, minuteOf, postingPrefix, postingSuffix, recordKey, timeHex } from './keys.js';
+import { batchKey, concatRefs, decodeRefs, encodeRef, idKey, indexEntries, metaKey, minuteOf, postingPrefix, postingSuffix, recordKey, timeHex, type IndexSink, type IndexedField } from './keys.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
 
 export interface HistoryOptions {
@@ -303,15 +303,13 @@ export class SessionHistory {
     records.sort((a, b) => a.endMs - b.endMs);
     const seq = this.meta.seq + 1;
     const ops: Op[] = [];
-    const postings = new Map<string, Uint8Array[]>();
+    const postings = new BatchPostings();
     const refs: Uint8Array[] = [];
     let bytes = 0;
     const put = (key: string, value: Uint8Array): void => {
       ops.push({ type: 'put', key, value });
       bytes += key.length + value.length;
     };
-    let minute = -1;
-    let suffix = '';
     for (const r of records) {
       const id = r.sessionId;
       const previous = this.interims.get(id);
@@ -323,20 +321,16 @@ export class SessionHistory {
       put(`i/${id}/${t}`, EMPTY);
       const ref = encodeRef(r.endMs, id);
       refs.push(ref);
-      if (minuteOf(r.endMs) !== minute) {
-        minute = minuteOf(r.endMs);
-        suffix = postingSuffix(minute, seq);
-      }
-      for (const [field, value] of indexEntries(r)) {
-        const k = postingPrefix(field, value) + suffix;
-        const list = postings.get(k);
-        if (list === undefined) postings.set(k, [ref]);
-        else list.push(ref);
-      }
+      postings.record(minuteOf(r.endMs), ref);
+      indexEntries(r, postings);
     }
-    for (const [k, list] of postings) put(k, concatRefs(list));
+    const postingKeys: string[] = [];
+    postings.each(seq, (k, list) => {
+      postingKeys.push(k);
+      put(k, concatRefs(list));
+    });
     const manifest: Manifest = {
-      minEnd: records[0]!.endMs, maxEnd: records[records.length - 1]!.endMs, postings: [...postings.keys()], refs: concatRefs(refs), bytes: 0,
+      minEnd: records[0]!.endMs, maxEnd: records[records.length - 1]!.endMs, postings: postingKeys, refs: concatRefs(refs), bytes: 0,
     };
     manifest.bytes = bytes + pack(manifest).length + 16;
     put(batchKey(seq), pack(manifest));
@@ -359,5 +353,43 @@ export class SessionHistory {
     this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
     this.c.batches++;
     this.c.busyMs += performance.now() - t0;
+  }
+}
+
+/**
+ * The postings of one batch: minute -> field -> value -> refs. Nested maps of the records' own strings (their
+ * hashes cached by V8), so adding an entry allocates nothing; the keys are made once per posting in each().
+ */
+class BatchPostings implements IndexSink {
+  private readonly minutes = new Map<number, Map<IndexedField, Map<string, Uint8Array[]>>>();
+  private fields: Map<IndexedField, Map<string, Uint8Array[]>> | undefined;
+  private minute = -1;
+  private ref: Uint8Array = EMPTY;
+
+  /** The next entries are of the record `ref`, which ended in `minute`. */
+  record(minute: number, ref: Uint8Array): void {
+    this.ref = ref;
+    if (minute === this.minute && this.fields !== undefined) return;
+    this.minute = minute;
+    let fields = this.minutes.get(minute);
+    if (fields === undefined) this.minutes.set(minute, (fields = new Map()));
+    this.fields = fields;
+  }
+
+  add(field: IndexedField, value: string): void {
+    const fields = this.fields!;
+    let values = fields.get(field);
+    if (values === undefined) fields.set(field, (values = new Map()));
+    const list = values.get(value);
+    if (list === undefined) values.set(value, [this.ref]);
+    else list.push(this.ref);
+  }
+
+  /** Every posting's key (batch `seq`) and refs. */
+  each(seq: number, fn: (key: string, refs: Uint8Array[]) => void): void {
+    for (const [minute, fields] of this.minutes) {
+      const suffix = postingSuffix(minute, seq);
+      for (const [field, values] of fields) for (const [value, list] of values) fn(postingPrefix(field, value) + suffix, list);
+    }
   }
 }

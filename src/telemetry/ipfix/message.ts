@@ -170,6 +170,20 @@ export class IpfixMessageWriter {
 
   private writeString(at: number, s: string): number {
     const room = this.maxStringBytes;
+    // ASCII that fits (names, session ids, reasons: nearly every string) byte by byte: no view, no encoder call
+    if (s.length <= room && s.length < 255) {
+      const b = this.scratch;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at + 1 + i] = c;
+      }
+      if (i === s.length) {
+        b[at] = i;
+        return at + 1 + i;
+      }
+    }
     // encode after the longest length prefix, then move down if the short form fits
     const body = this.scratch.subarray(at + 3, at + 3 + room + 4);
     let len = utf8.encodeInto(s, body).written;

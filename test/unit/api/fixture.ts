@@ -1,7 +1,8 @@
 /**
  * A node's API over a real router without TUN devices: r1 of the in-memory lab (createMemoryLab), its real
- * alarms, events and metrics (startVisibility), and the node API built from them, with two tokens. The
- * node-only parts of the context (stats' node facts, reload from a file) are as the node's, over this router.
+ * alarms, events and metrics (startVisibility), its session records in a real LevelDB store (startRecords:
+ * the history the node keeps, unless `history: false`), and the node API built from them, with two tokens.
+ * The node-only parts of the context (stats' node facts, reload from a file) are as the node's, over this router.
  */
 import { writeFile } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
@@ -15,6 +16,9 @@ import type { NodeStats } from '../../../src/api/schemas.js';
 import { configToDocument } from '../../../src/model/serialize.js';
 import { redactSecrets } from '../../../src/model/validate.js';
 import { startVisibility, type NodeVisibility } from '../../../src/node/visibility.js';
+import { explainRecorded } from '../../../src/node/explain-session.js';
+import { startRecords, type NodeRecords } from '../../../src/node/records.js';
+import { Store } from '../../../src/store/store.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { stringify } from 'yaml';
 import { exampleConfig } from '../../support/config.js';
@@ -25,6 +29,7 @@ export const READER = 'read-token-0123456789';
 export interface ApiFixture {
   lab: MemoryLab;
   visibility: NodeVisibility;
+  records: NodeRecords;
   context: Omit<NodeApiContext, 'metricsAuth'>;
   app: ApiApp;
   /** the config file reload reads */
@@ -32,14 +37,17 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: string[] } = {}): Promise<ApiFixture> {
+export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: string[]; history?: boolean } = {}): Promise<ApiFixture> {
   const config = await exampleConfig();
+  config.authority.telemetry.history.enabled = o.history ?? true;
   const lab = createMemoryLab({ config, clients: o.clients ?? ['198.18.1.10'], servers: ['198.18.3.20'] });
   const dir = mkdtempSync(join(tmpdir(), 'svr-api-'));
   const configFile = join(dir, 'authority.yaml');
   await writeFile(configFile, stringify(configToDocument(config)));
   const r1 = lab.r1;
   const visibility = startVisibility(r1, { name: 'r1', version: '0.0.0-test', ports: () => [], alarmEveryMs: 60_000, alarmGraceMs: 0 });
+  const store = await Store.open(join(dir, 'state'));
+  const records = await startRecords(r1, store, config, 'r1', () => {});
   const startedAt = Date.now();
   const context: Omit<NodeApiContext, 'metricsAuth'> = {
     router: r1,
@@ -53,6 +61,7 @@ export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: 
       await r1.applyConfigFile(configFile); // the router reports config.applied or config.refused
       return { applied: true };
     },
+    history: { query: (q) => records.sessions.query(q), get: (id) => records.sessions.get(id), explain: (id) => explainRecorded(records.sessions, r1, id) },
     alarms: visibility.alarms.registry,
     metrics: visibility.metrics,
     dataPath: new Gate(2, 5_000),
@@ -61,11 +70,13 @@ export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: 
   const app = await buildNodeApi({ ...context, metricsAuth: o.metricsAuth ?? 'token' }, { auth });
   await app.ready();
   return {
-    lab, visibility, context, app, configFile,
+    lab, visibility, records, context, app, configFile,
     async close() {
       await app.close();
       visibility.stop();
       await lab.close();
+      await records.close();
+      await store.close();
     },
   };
 }

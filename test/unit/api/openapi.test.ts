@@ -33,8 +33,9 @@ test('every route is described, with its role, and the token-free ones say so', 
   const ops = Object.entries(doc.paths as Record<string, Record<string, { description: string; security?: unknown[]; responses: Record<string, unknown> }>>)
     .flatMap(([path, methods]) => Object.entries(methods).map(([m, op]) => ({ route: `${m.toUpperCase()} ${path}`, op })));
   assert.equal(ops.map((o) => o.route).sort(), [
-    'GET /api/v1/alarms', 'GET /api/v1/config', 'GET /api/v1/events', 'GET /api/v1/health', 'GET /api/v1/peers', 'GET /api/v1/peers/{name}',
-    'GET /api/v1/plugins', 'GET /api/v1/services', 'GET /api/v1/services/{name}', 'GET /api/v1/sessions', 'GET /api/v1/stats', 'GET /api/v1/tenants',
+    'GET /api/v1/alarms', 'GET /api/v1/config', 'GET /api/v1/events', 'GET /api/v1/explain', 'GET /api/v1/explain/session/{id}', 'GET /api/v1/health',
+    'GET /api/v1/peers', 'GET /api/v1/peers/{name}', 'GET /api/v1/plugins', 'GET /api/v1/services', 'GET /api/v1/services/{name}', 'GET /api/v1/sessions',
+    'GET /api/v1/sessions/history', 'GET /api/v1/sessions/history/{id}', 'GET /api/v1/stats', 'GET /api/v1/tenants',
     'GET /api/v1/tenants/{name}', 'GET /metrics', 'POST /api/v1/config/reload',
   ]);
   for (const { route, op } of ops) {
@@ -49,7 +50,8 @@ test('every route is described, with its role, and the token-free ones say so', 
 });
 
 test('shared schemas are components referenced by name', () => {
-  for (const name of ['Error', 'Session', 'SessionPage', 'Peer', 'Path', 'Service', 'Tenant', 'Plugin', 'Stats', 'Alarm', 'Event', 'EventPage', 'Health', 'Config']) {
+  for (const name of ['Error', 'Session', 'SessionPage', 'Peer', 'Path', 'Service', 'Tenant', 'Plugin', 'Stats', 'Alarm', 'Event', 'EventPage', 'Health', 'Config',
+    'SessionRecord', 'RecordTuple', 'HistoryPage', 'Explanation', 'SessionExplanation']) {
     assert.ok(doc.components.schemas[name] !== undefined, `components.schemas.${name}`);
   }
   const sessions = doc.paths['/api/v1/sessions'].get;

@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +19,7 @@ import { httpsJson } from '../../../src/conductor/agent/https.js';
 import type { RouterStatus } from '../../../src/conductor/fleet.js';
 import type { AuditEvent, VersionSummary } from '../../../src/conductor/store/authority-store.js';
 import { requires } from '../../support/prerequisites.js';
-import { startEtcd, type EtcdCluster } from '../../support/etcd.js';
+import { freePort, startEtcd, type EtcdCluster } from '../../support/etcd.js';
 import { MemoryAgentStore, RecordingHost, until } from '../../support/conductor.js';
 import { baseAuthority } from '../model/helpers.js';
 
@@ -35,14 +34,6 @@ const agents: ConductorAgent[] = [];
 const hosts: RecordingHost[] = [];
 let ca = '';
 let token = '';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const urls = () => conductors.map((c) => c.url);
 const call = <T>(method: string, path: string, body?: unknown) => conductorRequest<T>(urls(), ca, method, path, body, token);
