@@ -53,11 +53,11 @@ function peersTable(rows: PeerSummary[]): string {
   if (rows.length === 0) return 'no peers';
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)}`);
   return renderTable(
-    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'WAYPOINTS'],
+    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'WAYPOINTS', 'NAT'],
     rows.flatMap((p) => p.paths.map((x) => [
       p.name, x.name, x.up ? 'yes' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
       humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions,
-      x.keyAgeMs === undefined ? '-' : humanDuration(x.keyAgeMs), x.rekeys ?? '-', `${x.localWaypoint} > ${x.remoteWaypoint}`,
+      x.keyAgeMs === undefined ? '-' : humanDuration(x.keyAgeMs), x.rekeys ?? '-', mtuText(x.mtu, x.mtuState), `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
     ])),
   );
 }
@@ -75,6 +75,18 @@ function securityTable(v: SecurityView): string {
   );
   const refused = v.paths.flatMap((p) => Object.entries(p.refused ?? {}).filter(([, n]) => n > 0).map(([why, n]) => [p.path, why, n]));
   return refused.length === 0 ? `${keys}\n\nno handshake message refused` : `${keys}\n\n${renderTable(['PATH', 'REFUSED HANDSHAKE MESSAGES', 'COUNT'], refused)}`;
+}
+
+/** The path MTU, marked when not discovered by probes. */
+function mtuText(mtu: number, state: string): string {
+  return state === 'discovered' ? String(mtu) : state === 'unresolvable' ? `${mtu} (unresolvable)` : `${mtu} (${state})`;
+}
+
+/** NAT traversal of a path: the learned peer address (we answer there) or where the peer sees us, and the changes. */
+function natText(n: PeerSummary['paths'][number]['nat']): string {
+  if (n === undefined) return '-';
+  const where = n.role === 'peer-behind-nat' ? `peer at ${n.learned ?? '(not heard yet)'}` : `seen as ${n.seenAs ?? '(not told yet)'}`;
+  return `${where}, ${n.addressChanges} change${n.addressChanges === 1 ? '' : 's'}${n.damped ? `, ${n.damped} damped` : ''}`;
 }
 
 function tenantsTable(rows: TenantView[]): string {

@@ -81,6 +81,12 @@ export interface DataPathHost {
   /** sends a health-check probe for an ingress session waiting for reverse metadata */
   probe(row: number, gen: number): void;
   removeRow(row: number, gen: number, reason: CloseReason): void;
+  /** where a peer behind NAT was last seen (its address and control port), or null: its configured waypoint */
+  setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void;
+  /** the MTU discovery found for a path (0: the wan interface's `mtu`) */
+  setPathMtu(path: number, mtu: number): void;
+  /** the NAT in front of us rebound: every ingress session on the path sends its metadata again (docs/wan.md) */
+  resignalPath(path: number): void;
   /** a message on the path control channel (UDP 1280 between the waypoints) */
   sendPathMessage(path: number, payload: Uint8Array): boolean;
   /** keys from the key exchange for a path, in every data path between batches: `rx` accepted at once,

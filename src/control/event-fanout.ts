@@ -61,7 +61,7 @@ export function fanOutEvents(events: readonly DpEvent[], s: EventSinks, logField
         s.events.next(countersEvent(e));
         break;
       case 'path.message':
-        s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs });
+        s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs, ...(e.from !== undefined ? { from: e.from } : {}) });
         break;
       case 'plugin.records':
         s.plugins.records(e);

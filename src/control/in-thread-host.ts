@@ -129,6 +129,18 @@ export class InThreadHost implements DataPathHost {
     this.dataplane.removeRow(row, gen, reason);
   }
 
+  setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void {
+    this.dataplane.setPathPeer(path, address, controlPort);
+  }
+
+  resignalPath(path: number): void {
+    this.dataplane.resignalPath(path);
+  }
+
+  setPathMtu(path: number, mtu: number): void {
+    this.dataplane.setPathMtu(path, mtu);
+  }
+
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.dataplane.sendPathMessage(path, payload);
   }

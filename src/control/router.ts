@@ -111,7 +111,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** per service: the ranking's refusal and resiliency, and the order the data path follows */
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** control's own counters (next to the data path's) */
-  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
+  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0],
+    ['nat-peer-address-changes', 0], ['nat-rebinds', 0], ['nat-rebinds-damped', 0], ['nat-address-malformed', 0]]);
   /** the rankings as the data path has them (what `explain` reads) */
   private readonly published = new ServicePaths();
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
@@ -161,6 +162,10 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
       pathQuality: (name: string, q: PathQuality) => this.announceQuality(name, q),
       rank: (service, r) => this.publishRouting(service, r),
+      setPathPeer: (p, a, port) => host.setPathPeer(p, a, port),
+      resignalPath: (p) => host.resignalPath(p),
+      setPathMtu: (p, m) => host.setPathMtu(p, m),
+      countNat: (n) => this.count(n),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, ...(opts.stepRepository === undefined ? {} : { stepRepository: opts.stepRepository }), log: this.log });
     const running = (): SvrConfig => this.config;
     this.keyControl = new PathKeyControl({
@@ -508,6 +513,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
       reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p), sessionsOnPath: (p) => tally.perPath[p] ?? 0,
       keys: (name) => keys.get(name) ?? {},
+      nat: (name) => this.pathControl.natView(name),
+      mtu: (name) => this.pathControl.mtuView(name),
     });
   }
 

@@ -100,7 +100,7 @@ export const COUNTERS = {
   'drop-duplicate': { area: 'svr', meaning: 'the second copy of a duplicated packet (packet-duplication resiliency)' },
   'drop-bad-payload': { area: 'svr', meaning: 'an end-to-end encrypted payload with an unknown key id or that does not decrypt' },
   'drop-too-big': { area: 'svr', meaning: 'no room in the packet buffer for metadata or the HMAC trailer' },
-  'drop-exceeds-path-mtu': { area: 'svr', meaning: 'an SVR packet longer than the path MTU (the WAN interface mtu)' },
+  'drop-exceeds-path-mtu': { area: 'svr', meaning: 'an SVR packet longer than the path MTU (the WAN interface mtu, or what path MTU discovery found)' },
   'drop-payload-not-sealed': { area: 'svr', meaning: 'a payload that could not be encrypted (no key, or no room)' },
   'drop-no-path-key': { area: 'svr', meaning: 'packets for a path that has no key yet (its key exchange has not completed)' },
   'handshake-messages-received': { area: 'svr', meaning: 'key-exchange handshake messages received unsigned on a key-exchange: handshake path (they authenticate themselves; docs/security.md)' },
@@ -109,6 +109,9 @@ export const COUNTERS = {
   'signature-headers-sent': { area: 'svr', meaning: 'metadata-only HMAC: packets without metadata sent with a bare header so they carry a trailer (TCP SYN/FIN/RST, or the session signed nothing for a while)' },
   'metadata-sent': { area: 'svr', meaning: 'packets sent with SVR metadata (first packets, re-signals, probes)' },
   'false-positive-headers-sent': { area: 'svr', meaning: "packets whose payload started like metadata and got a false-positive header so the peer does not misread it" },
+  'sessions-resignalled-nat': { area: 'svr', meaning: 'sessions that sent their metadata again because the NAT in front of this router rebound (docs/wan.md)' },
+  'icmp-too-big-sent': { area: 'svr', meaning: 'ICMP fragmentation-needed / packet-too-big sent to a host whose packet did not fit the peer path MTU (docs/wan.md)' },
+  'nat-keepalives-sent': { area: 'svr', meaning: 'NAT keep-alives: probes of idle sessions on outbound-only paths, so the NAT keeps their bindings (docs/wan.md)' },
   'health-checks-sent': { area: 'svr', meaning: 'health-check probes sent for a handshake waiting for reverse metadata' },
   'health-checks-answered': { area: 'svr', meaning: 'health-check probes answered (egress)' },
   'consumed-control-messages': { area: 'svr', meaning: 'SVR control messages (metadata without payload) consumed' },
@@ -129,6 +132,10 @@ export const COUNTERS = {
   'handshakes-failed': { area: 'control', meaning: 'metadata handshakes that got no answer to their probes (the session was torn down: handshake-failed)' },
   'service-moves': { area: 'control', meaning: "times a service's migration episode moved its sessions to another path" },
   'paths-suppressed': { area: 'control', meaning: 'times a flapping path was suppressed (damped) for a service' },
+  'nat-peer-address-changes': { area: 'control', meaning: 'times a peer behind NAT was seen at a new address or port (its NAT rebound) and followed there (docs/wan.md)' },
+  'nat-rebinds': { area: 'control', meaning: 'times the peer saw this router (behind NAT) come from a new address or port (docs/wan.md)' },
+  'nat-rebinds-damped': { area: 'control', meaning: 'NAT rebindings whose session re-signal was held back by damping (a NAT that changes every few seconds)' },
+  'nat-address-malformed': { area: 'control', meaning: 'NAT address messages (0xcc) dropped as malformed' },
 } as const satisfies Record<string, CounterDoc>;
 
 /** The name of a counter of the router itself. */

@@ -99,5 +99,5 @@ export type DpEvent =
    *  dropped from now on (`failClosed`, a security function) */
   | { kind: 'plugin.error'; plugin: string; stage: string; message: string; failClosed: boolean }
   /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC
-   *  verified; or an unsigned key-exchange message on a path whose keys it makes (it authenticates itself) */
-  | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number };
+   *  verified (with the source address and port for a peer behind NAT); or an unsigned key-exchange message on a path whose keys it makes (it authenticates itself) */
+  | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number; from?: { address: Uint8Array; port: number } };

@@ -15,7 +15,7 @@
  *   };
  */
 import type {
-  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency, StepMode,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PeerConnectivity, PortRange, SessionResiliency, StepMode,
   TransportProtocol, VectorCost,
 } from './config.js';
 
@@ -118,6 +118,10 @@ export interface NeighborhoodInput {
   vector?: string;
   topology?: NeighborhoodTopology;
   bfd?: BfdInput;
+  peerConnectivity?: PeerConnectivity;
+  /** s, 1-3600 */
+  natKeepAlive?: number;
+  pathMtuDiscovery?: { enabled?: boolean; interval?: number };
 }
 
 export interface AdjacencyInput {

@@ -182,7 +182,27 @@ export interface NeighborhoodRef {
   vector?: string;
   /** BFD and link tests on paths through this neighborhood; absent = every default. */
   bfd?: BfdSettings;
+  /**
+   * default `bidirectional`; `outbound-only`: this interface sits behind NAT (ssr-reference §1.6 "NAT
+   * traversal"): it opens every path itself, and its peers learn its translated address and port from its
+   * authenticated BFD and answer there (docs/wan.md).
+   */
+  peerConnectivity?: PeerConnectivity;
+  /** s, 1-3600, default 20: with `outbound-only`, how often an idle session sends a NAT keep-alive */
+  natKeepAlive?: number;
+  /** path MTU discovery on paths through this neighborhood (docs/wan.md "Path MTU"); absent = on, every 600 s */
+  pathMtuDiscovery?: PathMtuDiscoverySettings;
 }
+
+export interface PathMtuDiscoverySettings {
+  /** default true; false: the path's MTU is the wan interface's `mtu` */
+  enabled: boolean;
+  /** s, 60-86400, default 600: how often a path's MTU is searched again */
+  interval: number;
+}
+
+/** How a router reaches its peers through a neighborhood: both ways, or only by opening paths itself (behind NAT). */
+export type PeerConnectivity = 'bidirectional' | 'outbound-only';
 
 export interface Interface {
   /** Unique within the router. */

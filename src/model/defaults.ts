@@ -49,6 +49,12 @@ export function builtinServicePolicy(): ServicePolicy {
   return { name: BUILTIN_SERVICE_POLICY, ...SERVICE_POLICY_DEFAULTS, vectors: [], vectorOrder: [] };
 }
 
+/** Path MTU discovery of a neighborhood entry (SSR's `path-mtu-discovery`: enabled, interval 600 s). */
+export const PATH_MTU_DISCOVERY_DEFAULTS = Object.freeze({ enabled: true, interval: 600 });
+
+/** s between NAT keep-alives of an idle session on an `outbound-only` path (a UDP NAT binding lasts 30-120 s). */
+export const NAT_KEEP_ALIVE_S = 20;
+
 /** BFD and link-test defaults of a neighborhood entry (ssr-reference §1.3, fact sheet §7.1). */
 export const BFD_DEFAULTS: Readonly<BfdSettings> = Object.freeze({
   desiredTxInterval: 1000,

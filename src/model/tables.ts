@@ -116,6 +116,14 @@ export interface CompiledPath {
   readonly portTo: number;
   /** BFD timers, hold-down and link tests of this end of the path */
   readonly bfd: CompiledBfd;
+  /** this end is `outbound-only` (behind NAT): it re-signals its sessions when the peer sees it move, and keeps idle ones alive */
+  readonly outboundOnly: boolean;
+  /** the far end is `outbound-only`: its address and control port are learned from its authenticated packets */
+  readonly peerBehindNat: boolean;
+  /** ms between NAT keep-alives of an idle session (outboundOnly paths) */
+  readonly natKeepAliveMs: number;
+  /** path MTU discovery: searched every intervalMs (paths/path-mtu.ts) unless disabled */
+  readonly mtuDiscovery: { readonly enabled: boolean; readonly intervalMs: number };
 }
 
 export interface CompiledPeer {

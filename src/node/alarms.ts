@@ -6,6 +6,8 @@
  * 1. every peer path: `peer-path-down` while it is not usable; every peer: `peer-unreachable` while none of
  *    its paths is. A path (peer) is watched once it has been up, or once the node has run `graceMs`
  *    (BFD needs a few seconds to bring paths up: they are starting, not down);
+ *    Every peer path also: `path-mtu-unresolvable` while its MTU discovery finds nothing that gets through,
+ *    `nat-rebind-damped` while its NAT rebinds so often that re-signals wait (docs/wan.md);
  * 2. the session table: `session-table-full` at >= 90 % of the sessions the router holds at most (its
  *    `session-capacity`, or `management.session-capacity` when set), cleared at <= 80 %;
  * 3. every plugin: `plugin-disabled` while it failed to load or an error disabled one of its stages;
@@ -61,7 +63,15 @@ export class NodeAlarms {
     const late = Date.now() - this.startedAt >= this.graceMs;
     const now = new Set<string>();
     for (const peer of this.router.peers()) {
-      for (const p of peer.paths) this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
+      for (const p of peer.paths) {
+        this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
+        now.add(`path-mtu-unresolvable:${p.name}`);
+        this.watch.observe('path-mtu-unresolvable', p.name, { active: p.mtuState === 'unresolvable', detail: `MTU ${p.mtu} assumed` });
+        if (p.nat !== undefined) {
+          now.add(`nat-rebind-damped:${p.name}`);
+          this.watch.observe('nat-rebind-damped', p.name, { active: p.nat.suppressed === true, detail: `${p.nat.addressChanges} address changes, ${p.nat.damped ?? 0} damped` });
+        }
+      }
       this.condition(now, 'peer-unreachable', peer.name, peer.reachable, late, `${peer.paths.length} path${peer.paths.length === 1 ? '' : 's'} down`);
     }
     for (const p of this.router.plugins()) {

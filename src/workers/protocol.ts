@@ -60,6 +60,9 @@ export type ToWorker =
   | { t: 'pathKeys'; path: number; keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }; activeAt: number; overlapMs: number }
   | { t: 'dropPathKeys'; path: number }
   | { t: 'config'; config: unknown; generation: number; learned: LearnedRoute[] }
+  | { t: 'pathPeer'; path: number; address: Uint8Array | null; controlPort: number }
+  | { t: 'resignal'; path: number }
+  | { t: 'pathMtu'; path: number; mtu: number }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
   | { t: 'sessionPage'; id: number; query: SessionPageQuery; rowBits: number }

@@ -359,6 +359,18 @@ export class WorkerHost implements DataPathHost {
     this.post(row >>> ROW_BITS, { t: 'remove', row: row & ROW_MASK, gen, reason });
   }
 
+  setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void {
+    this.broadcast({ t: 'pathPeer', path, address: address === null ? null : address.slice(), controlPort });
+  }
+
+  resignalPath(path: number): void {
+    this.broadcast({ t: 'resignal', path });
+  }
+
+  setPathMtu(path: number, mtu: number): void {
+    this.broadcast({ t: 'pathMtu', path, mtu });
+  }
+
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     if (this.tables === null || path < 0 || path >= this.tables.paths.length) return false;
     const w = this.threads.find((t) => t.state === 'running') ?? this.threads[0]!;

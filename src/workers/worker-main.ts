@@ -142,6 +142,15 @@ async function handle(m: ToWorker): Promise<void> {
     case 'dropPathKeys':
       dp.dropPathKeys(m.path);
       break;
+    case 'pathPeer':
+      dp.setPathPeer(m.path, m.address, m.controlPort);
+      break;
+    case 'resignal':
+      dp.resignalPath(m.path);
+      break;
+    case 'pathMtu':
+      dp.setPathMtu(m.path, m.mtu);
+      break;
     case 'config':
       tables = compile(m.config, m.generation, m.learned);
       dp.setTables(tables);
