@@ -4,24 +4,26 @@ import type { PacketPort } from '../src/dataplane/port.js';
 /**
  * The two-router config of the in-process benches: one UDP service
  * from r1 to r2. HMAC mode 'regular' (every packet signed, no time slot). `encrypt`: payload encryption
- * on the service.
+ * on the service. `handshake`: the routers' public keys, and the path policy `key-exchange: handshake` (its keys
+ * then come from a handshake, installed by the bench).
  */
-export function inProcessConfig(encrypt: boolean): string {
+export function inProcessConfig(encrypt: boolean, handshake?: { r1: string; r2: string }): string {
+  const identity = (publicKey: string | undefined) => (publicKey === undefined ? '' : `\n      identity: { public-key: ${publicKey} }`);
   return `
 authority:
   name: bench
   secret: 5f2c8e1a9b3d4f6071829a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f
   security-policies:
-    - { name: internal, hmac-mode: regular }
+    - { name: internal, hmac-mode: regular${handshake === undefined ? '' : ', key-exchange: handshake'} }
     - { name: sealed, encrypt: ${encrypt}, hmac-mode: regular }
   tenants: [{ name: t, members: [198.18.1.0/24] }]
   services:
     - { name: s, addresses: [198.18.3.0/24], transport: [{ protocol: udp }], access-policy: [{ source: t }], security: sealed }
   routers:
-    - name: r1
+    - name: r1${identity(handshake?.r1)}
       interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.1, neighborhoods: [{ name: n }] }]
       service-routes: [{ name: s, service: s, peer: r2 }]
-    - name: r2
+    - name: r2${identity(handshake?.r2)}
       interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.2, neighborhoods: [{ name: n }] }]
       service-routes: [{ name: s, service: s, next-hop: { interface: lan0 } }]
 `;

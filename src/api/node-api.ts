@@ -10,6 +10,7 @@
  *   GET  /api/v1/explain?source&destination&protocol&port&sourcePort&interface
  *   GET  /api/v1/explain/session/:id
  *   GET  /api/v1/peers[/:name]            GET /api/v1/services[/:name]      GET /api/v1/tenants[/:name]
+ *   GET  /api/v1/security
  *   GET  /api/v1/stats                    GET /api/v1/alarms                GET /api/v1/events?since&after&limit
  *   GET  /api/v1/config                   POST /api/v1/config/reload (admin)
  *   GET  /api/v1/plugins                  GET /metrics (public with metrics-auth: none)

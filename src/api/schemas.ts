@@ -84,6 +84,25 @@ export const Path = Type.Object({
 
 export const Peer = Type.Object({ name: Type.String(), reachable: Type.Boolean(), paths: Type.Array(Ref('Path')) }, { ...open, $id: 'Peer' });
 
+/** `svr show security`: the keys of each peer path (paths/key-control.ts PathKeyView, docs/security.md). */
+export const PathKeys = Type.Object({
+  path: Type.String(),
+  peer: Type.String(),
+  keyExchange: Type.Union([Type.Literal('static'), Type.Literal('handshake')]),
+  state: Type.String({ description: "static: the config's key-version; handshake: the exchange's state" }),
+  tx: Type.Optional(Type.Object({ keyId: Type.Integer(), securityId: Type.Number(), ageMs: Type.Number(), packets: Type.Number() }, { ...open, description: 'the key this router sends with' })),
+  rx: Type.Array(Type.Object({ keyId: Type.Integer(), ageMs: Type.Number(), retiresInMs: Type.Optional(Type.Number()) }, open)),
+  handshakes: Type.Optional(Type.Integer()),
+  rekeys: Type.Optional(Type.Integer()),
+  lastHandshakeAgoMs: Type.Optional(Type.Number()),
+  nextRekeyInMs: Type.Optional(Type.Number()),
+  refused: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'handshake messages refused on this path, by reason' })),
+}, { ...open, $id: 'PathKeys' });
+export const Security = Type.Object({
+  paths: Type.Array(Ref('PathKeys')),
+  counters: Type.Record(Type.String(), Type.Number(), { description: 'every handshake counter of the router' }),
+}, { ...open, $id: 'Security' });
+
 export const Service = Type.Object({
   name: Type.String(),
   reachable: Type.Boolean(),
@@ -286,7 +305,7 @@ export const Bgp = Type.Object({
 export type BgpReply = Static<typeof Bgp>;
 
 /** Every shared schema, added to the app once (referenced as `<id>#`). */
-export const SHARED_SCHEMAS: readonly TSchema[] = [Tuple, Session, SessionPage, Path, Peer, Service, Tenant, Plugin, Stats, Alarm, NodeEvent, EventPage, Health, ConfigDocument, ReloadReply,
+export const SHARED_SCHEMAS: readonly TSchema[] = [Tuple, Session, SessionPage, Path, Peer, PathKeys, Security, Service, Tenant, Plugin, Stats, Alarm, NodeEvent, EventPage, Health, ConfigDocument, ReloadReply,
   RecordTuple, SessionRecord, HistoryPage, Explanation, SessionExplanation, Rib, Fib, Bgp];
 
 /** The error replies a route can give, for its schema. */

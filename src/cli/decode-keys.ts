@@ -80,29 +80,34 @@ export class DecodeKeys {
 
   /** The L4 payload `l4` with its payload TLVs decrypted, or undefined when they do not decrypt. */
   private decrypt(path: CompiledPath, l4: Uint8Array): Uint8Array | undefined {
-    const headerLength = readU16(l4, 8) & 0x0fff;
-    const payloadLength = readU16(l4, 10);
-    if (payloadLength === 0 || headerLength < 12 || headerLength + payloadLength > l4.length) return undefined;
     let cipher = this.ciphers.get(path);
     if (cipher === undefined) {
       cipher = BatchCipher.create(CIPHER_KIND[path.metadataCipher!.cipher], path.metadataCipher!.key);
       this.ciphers.set(path, cipher);
     }
-    const buf = l4.slice();
-    const off = Uint32Array.of(headerLength);
-    const len = Uint32Array.of(payloadLength);
-    const status = new Uint8Array(1);
-    if (cipher.decryptBatch(buf, off, len, 1, status) !== 1) return undefined;
-    const plain = len[0]!;
-    const out = new Uint8Array(l4.length - (payloadLength - plain));
-    out.set(buf.subarray(0, headerLength + plain), 0);
-    out.set(l4.subarray(headerLength + payloadLength), headerLength + plain);
-    writeU16(out, 10, plain);
-    return out;
+    return decryptMetadata(cipher, l4);
   }
 
   close(): void {
     for (const c of this.ciphers.values()) c.destroy();
     this.ciphers.clear();
   }
+}
+
+/** A copy of the L4 payload `l4` (metadata first) with its payload TLVs decrypted by `cipher`, or undefined when they do not decrypt. */
+export function decryptMetadata(cipher: BatchCipher, l4: Uint8Array): Uint8Array | undefined {
+  const headerLength = readU16(l4, 8) & 0x0fff;
+  const payloadLength = readU16(l4, 10);
+  if (payloadLength === 0 || headerLength < 12 || headerLength + payloadLength > l4.length) return undefined;
+  const buf = new Uint8Array(l4); // a copy (Buffer.slice would share: a failed decryption clears its buffer)
+  const off = Uint32Array.of(headerLength);
+  const len = Uint32Array.of(payloadLength);
+  const status = new Uint8Array(1);
+  if (cipher.decryptBatch(buf, off, len, 1, status) !== 1) return undefined;
+  const plain = len[0]!;
+  const out = new Uint8Array(l4.length - (payloadLength - plain));
+  out.set(buf.subarray(0, headerLength + plain), 0);
+  out.set(l4.subarray(headerLength + payloadLength), headerLength + plain);
+  writeU16(out, 10, plain);
+  return out;
 }

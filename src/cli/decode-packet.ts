@@ -95,8 +95,10 @@ export function decodeRecord(rec: CaptureRecord, pi: PacketInfo = new PacketInfo
       if (opened.trailer !== undefined) out.trailer = opened.trailer;
     }
     const plain = opened?.plainMetadata;
-    const m = plain !== undefined ? decodeMetadata(plain, 0, plain.length) : decodeMetadata(ip, pi.payload, (opened?.end ?? pi.end) - pi.payload);
-    if (m !== null && plain !== undefined) {
+    // AES-CBC under a wrong key "decrypts" once in 256 (the padding happens to fit): only TLVs that walk count
+    const opens = plain === undefined ? null : decodeMetadata(plain, 0, plain.length);
+    const m = opens !== null && opens.malformed === undefined ? opens : decodeMetadata(ip, pi.payload, (opened?.end ?? pi.end) - pi.payload);
+    if (m !== null && m === opens) {
       m.encrypted = true;
       m.decrypted = true;
     }

@@ -3,26 +3,11 @@
  * "Identities"). The private key goes to a file only the node reads (`identity.private-key-file` in the
  * config); the public key is printed for `identity.public-key`, which every router of the authority reads.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { SvrError, isSvrError } from '../errors.js';
-import { generateKeyPair, keyPairFromPrivate, privateKeyBytes, type KeyPair } from '../crypto/noise.js';
-
-/** Reads a private key file: 32 raw bytes, or their base64 on one line. */
-export function readPrivateKeyFile(file: string): KeyPair {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new SvrError('SVR_ERR_IDENTITY_KEY', `cannot read the private key file ${file}: ${(e as Error).message}`);
-  }
-  const text = bytes.toString('utf8').trim();
-  const raw = bytes.length === 32 ? bytes : /^[A-Za-z0-9+/]{43}=$/.test(text) ? Buffer.from(text, 'base64') : undefined;
-  if (raw === undefined) {
-    throw new SvrError('SVR_ERR_IDENTITY_KEY', `${file} is not an X25519 private key (32 bytes, or their base64 on one line); make one with \`svr identity new --out ${file}\``);
-  }
-  return keyPairFromPrivate(raw);
-}
+import { isSvrError } from '../errors.js';
+import { generateKeyPair, privateKeyBytes } from '../crypto/noise.js';
+import { readPrivateKeyFile } from '../crypto/identity-file.js';
 
 export function registerIdentity(program: Command): void {
   const cmd = program

@@ -11,6 +11,7 @@ import { labDown } from '../lab/down.js';
 import { FABRIC_TOPOLOGIES, MAX_ROUTERS } from '../lab/fabric.js';
 import { runEmulator } from '../lab/emulator.js';
 import { labImpair, renderEmulator } from '../lab/impair.js';
+import { natRebind } from '../lab/nat.js';
 import { parseHostPort, startServers, type HostPort } from '../lab/servers.js';
 import { checkShape, LAB_PROFILES, RESILIENCY_MODES, SLA_MODES } from '../lab/shape.js';
 import { labStatus, renderStatus } from '../lab/status.js';
@@ -226,13 +227,16 @@ export function registerLab(program: Command): void {
     .option('--collector', 'an IPFIX collector (nfcapd) in <prefix>-collector at 198.18.9.10:4739; both routers export their session records to it (read them with nfdump -R <dir>/ipfix)')
     .option('--collector-rotate <s>', 'with --collector: seconds per nfcapd file (nfdump reads complete files), 2-3600', '60')
     .option('--bgp', 'a provider edge <prefix>-pe running FRR (AS 65100) as both routers\' BGP neighbour; r1 follows the route to its server 198.18.60.20, r2 announces the clients (docs/routing.md)')
-    .action(async (o: LabOptions & { bgp?: boolean; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
+    .option('--wan-mtu <bytes>', 'every WAN path carries at most this many bytes per packet (576-1700), with ICMP filtered on it: path MTU discovery finds it (docs/wan.md)')
+    .option('--ipv6', 'IPv6 hosts (2001:2:1::10, 2001:2:3::20) and an IPv6 peer path wan6 over path 1; service web6 is http://[2001:2:3::20]/ (docs/wan.md)')
+    .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address (docs/wan.md)')
+    .action(async (o: LabOptions & { bgp?: boolean; wanMtu?: string; ipv6?: boolean; nat?: boolean; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
       const untrap = tearDownOnSignal(o);
       try {
         const shape = checkShape({
           paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile,
           conductor: o.conductor === true, ...(o.etcd === undefined ? {} : { etcd: o.etcd }), ...(o.routers === undefined ? {} : { routers: o.routers }), ...(o.topology === undefined ? {} : { topology: o.topology }),
-          collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, bgp: o.bgp === true,
+          collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, bgp: o.bgp === true, nat: o.nat === true, ipv6: o.ipv6 === true, ...(o.wanMtu !== undefined ? { wanMtu: o.wanMtu } : {}),
         });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });
@@ -272,6 +276,17 @@ export function registerLab(program: Command): void {
         process.stdout.write(o.json === true ? `${JSON.stringify(st, null, 2)}\n` : `${st.map((x) => renderEmulator(o.prefix, x)).join('\n')}\n`);
       } catch (e) {
         fail('impair', e);
+      }
+    });
+
+  labOptions(lab.command('nat-rebind').description('with --nat: force a NAT rebinding (new masquerade port range, conntrack flushed)'))
+    .addHelpText('after', '\nEvery flow through the NAT box gets a new public port on its next packet; r2 follows r1 within one BFD\ninterval and r1\'s sessions re-signal (docs/wan.md).\n\nExample:\n  sudo svr lab up --nat --bfd-interval 100\n  sudo svr lab nat-rebind\n  sudo svr show peers --node r2')
+    .action(async (o: LabOptions) => {
+      try {
+        const r = await natRebind(o.prefix);
+        progress(`NAT box ${o.prefix}-nat: masquerade ports ${r.from} -> ${r.to}, conntrack flushed`);
+      } catch (e) {
+        fail('nat-rebind', e);
       }
     });
 

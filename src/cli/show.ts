@@ -9,7 +9,7 @@ import { SvrError, isSvrError } from '../errors.js';
 import type { BusyPollStats } from '../io/tun/native.js';
 import { request } from '../node/control-client.js';
 import { SHOW_WHAT, type ShowWhat } from '../node/control-protocol.js';
-import type { PeerSummary } from '../control/router.js';
+import type { PeerSummary, SecurityView } from '../control/router.js';
 import type { PluginView } from '../plugins/host.js';
 import type { Alarm, NodeEvent } from '../telemetry/alarms/registry.js';
 import { apiGet, apiGetAll, apiTarget } from './api-client.js';
@@ -53,12 +53,40 @@ function peersTable(rows: PeerSummary[]): string {
   if (rows.length === 0) return 'no peers';
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)}`);
   return renderTable(
-    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'WAYPOINTS'],
+    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'WAYPOINTS', 'NAT'],
     rows.flatMap((p) => p.paths.map((x) => [
       p.name, x.name, x.up ? 'yes' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
-      humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions, `${x.localWaypoint} > ${x.remoteWaypoint}`,
+      humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions,
+      x.keyAgeMs === undefined ? '-' : humanDuration(x.keyAgeMs), x.rekeys ?? '-', mtuText(x.mtu, x.mtuState), `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
     ])),
   );
+}
+
+function securityTable(v: SecurityView): string {
+  if (v.paths.length === 0) return 'no peer paths';
+  const age = (ms: number | undefined) => (ms === undefined ? '-' : humanDuration(ms));
+  const keys = renderTable(
+    ['PATH', 'PEER', 'KEYS', 'STATE', 'TX KEY', 'KEY AGE', 'PACKETS', 'RX KEYS', 'LAST HANDSHAKE', 'NEXT REKEY', 'REKEYS'],
+    v.paths.map((p) => [
+      p.path, p.peer, p.keyExchange, p.state, p.tx ? `${p.tx.keyId} (sid ${p.tx.securityId})` : '-', age(p.tx?.ageMs), p.tx?.packets ?? '-',
+      p.rx.map((k) => (k.retiresInMs === undefined ? `${k.keyId}` : `${k.keyId} (retires in ${humanDuration(k.retiresInMs)})`)).join(', ') || '-',
+      p.lastHandshakeAgoMs === undefined ? '-' : `${humanDuration(p.lastHandshakeAgoMs)} ago`, p.nextRekeyInMs === undefined ? '-' : `in ${humanDuration(p.nextRekeyInMs)}`, p.rekeys ?? '-',
+    ]),
+  );
+  const refused = v.paths.flatMap((p) => Object.entries(p.refused ?? {}).filter(([, n]) => n > 0).map(([why, n]) => [p.path, why, n]));
+  return refused.length === 0 ? `${keys}\n\nno handshake message refused` : `${keys}\n\n${renderTable(['PATH', 'REFUSED HANDSHAKE MESSAGES', 'COUNT'], refused)}`;
+}
+
+/** The path MTU, marked when not discovered by probes. */
+function mtuText(mtu: number, state: string): string {
+  return state === 'discovered' ? String(mtu) : state === 'unresolvable' ? `${mtu} (unresolvable)` : `${mtu} (${state})`;
+}
+
+/** NAT traversal of a path: the learned peer address (we answer there) or where the peer sees us, and the changes. */
+function natText(n: PeerSummary['paths'][number]['nat']): string {
+  if (n === undefined) return '-';
+  const where = n.role === 'peer-behind-nat' ? `peer at ${n.learned ?? '(not heard yet)'}` : `seen as ${n.seenAs ?? '(not told yet)'}`;
+  return `${where}, ${n.addressChanges} change${n.addressChanges === 1 ? '' : 's'}${n.damped ? `, ${n.damped} damped` : ''}`;
 }
 
 function tenantsTable(rows: TenantView[]): string {
@@ -184,6 +212,7 @@ function render(what: ShowWhat, result: unknown, part?: string): string {
   switch (what) {
     case 'sessions': return sessionsTable(result as SessionSummary[]);
     case 'peers': return peersTable(result as PeerSummary[]);
+    case 'security': return securityTable(result as SecurityView);
     case 'services': return servicesTableWithPaths(result as ServiceView[]);
     case 'tenants': return tenantsTable(result as TenantView[]);
     case 'plugins': return pluginsTable(result as PluginView[]);
@@ -222,7 +251,7 @@ async function showOverApi(what: ShowWhat, o: ShowOptions, since: number | undef
 export function registerShow(program: Command): void {
   const show = program
     .command('show')
-    .summary('show state of a running node: sessions, peers, services, tenants, plugins, stats, config, alarms, events, rib, fib, bgp')
+    .summary('show state of a running node: sessions, peers, security, services, tenants, plugins, stats, config, alarms, events, rib, fib, bgp')
     .description('Show the state of a running node (tables by default, --json for scripts).')
     .addHelpText('after', `
 Which node: --socket PATH, or --node NAME (nodes register in $SVR_RUN_DIR or /run/svrouter; lab
@@ -234,6 +263,7 @@ Examples:
   svr show sessions              # the session table: original and waypoint 5-tuples, peer, age, packets, bytes
   svr show sessions --node r2 --json
   svr show stats                 # counters: packets and bytes per interface, drops by reason, sessions
+  svr show security              # path keys: key ids, age, packets under the key, next rekey, refused handshakes
   svr show config                # the running config (secrets, keys and tokens redacted)
   svr show alarms                # active alarms: peer path down, peer unreachable, session table, plugins
   svr show events --since 10m    # alarms raised and cleared, configs applied or refused

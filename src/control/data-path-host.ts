@@ -10,10 +10,11 @@
  */
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
+import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import type { PluginSpec } from '../plugins/host.js';
+import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 
 /** A data-path plugin stage: its full name and whether an error disabled it. */
 export interface StageView {
@@ -42,7 +43,7 @@ export type DataPathPlugins =
   | { readonly here: Dataplane }
   | {
     /** loads the plugins' data-path parts with the service chains */
-    apply(specs: readonly PluginSpec[], chains: ServiceChains): Promise<{ failures: { at: string; message: string }[]; stages: StageView[] }>;
+    apply(specs: readonly PluginSpec[], chains: ServiceChains): Promise<{ failures: PluginFailure[]; stages: StageView[] }>;
     stages(): StageView[];
   };
 
@@ -57,6 +58,8 @@ export interface DataPathInit {
   onEvents(events: readonly DpEvent[], worker: number): void;
   /** one line per event that matters (a worker thread's error) */
   log(event: string, fields: Record<string, string | number | boolean>): void;
+  /** an alarm condition of the data path became active or cleared (worker-restarted) */
+  alarm(name: string, source: string, o: { active: boolean; detail?: string }): void;
 }
 
 export interface DataPathHost {
@@ -78,8 +81,21 @@ export interface DataPathHost {
   /** sends a health-check probe for an ingress session waiting for reverse metadata */
   probe(row: number, gen: number): void;
   removeRow(row: number, gen: number, reason: CloseReason): void;
+  /** where a peer behind NAT was last seen (its address and control port), or null: its configured waypoint */
+  setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void;
+  /** the MTU discovery found for a path (0: the wan interface's `mtu`) */
+  setPathMtu(path: number, mtu: number): void;
+  /** the NAT in front of us rebound: every ingress session on the path sends its metadata again (docs/wan.md) */
+  resignalPath(path: number): void;
   /** a message on the path control channel (UDP 1280 between the waypoints) */
   sendPathMessage(path: number, payload: Uint8Array): boolean;
+  /** keys from the key exchange for a path, in every data path between batches: `rx` accepted at once,
+   *  `tx` sent with from `activeAt`, older rx keys kept `overlapMs` after that */
+  setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void;
+  /** drops every key of a path (they expired): it sends and accepts nothing until new keys come */
+  dropPathKeys(path: number): void;
+  /** a path's keys in each data path (worker host: from their last report, at most 1 s old) */
+  pathKeys(path: number): PathKeyStatus[];
   /** expires idle sessions now (each data path also does so on its own timer unless told not to) */
   sweep(): void;
   /** where the plugins' data-path parts run (after open) */

@@ -1,8 +1,8 @@
 /**
  * Facts from the data path, fanned out on the control thread: session events to `events$` (decoding the
  * per-batch records of denied first packets and session counters), session facts to plugins' hooks and
- * their data-path parts' records to their control parts,
- * path-control messages to `pathMessages$`, disabled plugin stages to `events$` and the log.
+ * their data-path parts' records to their control parts, path-control messages to `pathMessages$`,
+ * disabled and failed (fail closed) plugin stages to `events$`, the log and alarms.
  */
 import type { Subject } from 'rxjs';
 import { COUNTER_WORDS, DENIED_WORDS, DENY_REASONS, type DpEvent } from '../dataplane/events.js';
@@ -12,6 +12,9 @@ import type { ForwardingTables } from '../model/tables.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PluginHost } from '../plugins/host.js';
 import type { InterfaceRef, RouterEvent, SessionCountersEvent, SessionDeniedEvent } from './events.js';
+
+/** An alarm condition the router observes (names of telemetry/alarms/watch.ts ALARMS; AlarmWatch.observe). */
+export type ObserveAlarm = (name: string, source: string, o: { active?: boolean; value?: number; detail?: string }) => void;
 
 export interface EventSinks {
   tables: ForwardingTables;
@@ -23,6 +26,7 @@ export interface EventSinks {
   /** a plugin stage or hook was disabled: true when it is news (not already reported by another worker) */
   disabled(plugin: string, stage: string): boolean;
   log(event: string, fields: Record<string, string | number | boolean>): void;
+  alarm: ObserveAlarm;
 }
 
 const iface = (t: ForwardingTables, index: number, name: string): InterfaceRef => ({ name: name !== '' ? name : t.interfaces[index]?.name ?? '', index });
@@ -57,14 +61,16 @@ export function fanOutEvents(events: readonly DpEvent[], s: EventSinks, logField
         s.events.next(countersEvent(e));
         break;
       case 'path.message':
-        s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs });
+        s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs, ...(e.from !== undefined ? { from: e.from } : {}) });
         break;
       case 'plugin.records':
         s.plugins.records(e);
         break;
       case 'plugin.error':
-        s.log('plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message, ...logFields });
-        if (s.disabled(e.plugin, e.stage)) s.events.next({ type: 'plugin.disabled', atMs: s.now(), plugin: e.plugin, stage: e.stage, message: e.message });
+        // fail closed: a security function failed and its traffic is dropped from now on; else disabled, traffic goes on
+        s.log(e.failClosed ? 'plugin.failed-closed' : 'plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message, ...logFields });
+        s.alarm(e.failClosed ? 'security-function-failed' : 'plugin-disabled', `${e.plugin} ${e.stage}`, { active: true, detail: e.message });
+        if (s.disabled(e.plugin, e.stage)) s.events.next({ type: 'plugin.disabled', atMs: s.now(), plugin: e.plugin, stage: e.stage, message: e.message, failClosed: e.failClosed });
         break;
       case 'session.reverseSeen':
       case 'session.resignalled':

@@ -190,7 +190,8 @@ export interface PluginFailedEvent {
   message: string;
 }
 
-/** A plugin stage or hook threw or broke the contract and was disabled (packets go on without it). */
+/** A plugin stage or hook threw or broke the contract and was disabled (packets go on without it), or,
+ *  for a security function (`failClosed`), failed: its traffic is dropped from now on (docs/security.md). */
 export interface PluginDisabledEvent {
   type: 'plugin.disabled';
   atMs: number;
@@ -198,6 +199,8 @@ export interface PluginDisabledEvent {
   /** the stage's full name (`<plugin>/<stage>`), or `session-open` / `session-close` for a hook */
   stage: string;
   message: string;
+  /** true: failed closed (its traffic is dropped); false: skipped (its traffic goes on without it) */
+  failClosed: boolean;
 }
 
 export type SessionEvent = SessionCreatedEvent | SessionConfirmedEvent | SessionMigratedEvent | SessionDeniedEvent | SessionRemovedEvent | SessionCountersEvent;

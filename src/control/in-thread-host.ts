@@ -11,6 +11,7 @@ import { Dataplane } from '../dataplane/dataplane.js';
 import { monotonicMs } from '../dataplane/clock.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
+import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { listSessions, pageSessions, tallySessions, type SessionPageQuery, type SessionPageRow, type SessionSummary, type SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
@@ -84,7 +85,10 @@ export class InThreadHost implements DataPathHost {
       this.io[iface.name]!.start((data, offsets, lengths, count) => dp.receive(iface.index, data, offsets, lengths, count));
     }
     if (this.sweepIntervalMs > 0) {
-      this.sweepTimer = setInterval(() => dp.sweep(), this.sweepIntervalMs);
+      const sweep = (): void => {
+        if (dp.sweep() && this.sweepTimer !== null) setImmediate(sweep); // more due: again after the next batches
+      };
+      this.sweepTimer = setInterval(sweep, this.sweepIntervalMs);
       this.sweepTimer.unref();
     }
   }
@@ -128,13 +132,38 @@ export class InThreadHost implements DataPathHost {
     this.dataplane.removeRow(row, gen, reason);
   }
 
+  setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void {
+    this.dataplane.setPathPeer(path, address, controlPort);
+  }
+
+  resignalPath(path: number): void {
+    this.dataplane.resignalPath(path);
+  }
+
+  setPathMtu(path: number, mtu: number): void {
+    this.dataplane.setPathMtu(path, mtu);
+  }
+
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.dataplane.sendPathMessage(path, payload);
   }
 
+  setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void {
+    this.dataplane.setPathKeys(path, keys, activeAt, overlapMs);
+  }
+
+  dropPathKeys(path: number): void {
+    this.dataplane.dropPathKeys(path);
+  }
+
+  pathKeys(path: number): PathKeyStatus[] {
+    const s = this.dataplane.ctx.crypto.keys.status(path);
+    return s === null ? [] : [s];
+  }
+
   sweep(): void {
     this.tallied = undefined;
-    this.dataplane.sweep();
+    this.dataplane.sweepAll();
   }
 
   counters(): Record<string, number> {

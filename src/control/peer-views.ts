@@ -1,6 +1,8 @@
 /** `show peers`: each peer's paths with liveness, BFD state and measured quality. */
 import type { Liveness } from '../paths/control.js';
 import type { PathSummary } from '../paths/supervisor.js';
+import type { NatView } from '../paths/nat-traversal.js';
+import type { MtuView } from '../paths/path-mtu.js';
 import { formatAddress } from '../packet/addr.js';
 import type { ForwardingTables } from '../model/tables.js';
 
@@ -12,6 +14,15 @@ export interface PeerSummary {
     /** BFD state ('static' without BFD) and measured quality (after the first link test) */
     bfd: string; latencyMs?: number; jitterMs?: number; lossPct?: number; mos?: number;
     uptimeMs: number; flaps: number; holdDownMs: number; sessions: number;
+    /** age of the key this router sends with on the path, and (key-exchange: handshake) its rekeys so far */
+    keyAgeMs?: number; rekeys?: number;
+    /** NAT traversal (docs/wan.md), on paths with an `outbound-only` end: `peer-behind-nat` (we learn the
+     *  peer's translated address, `learned`) or `outbound-only` (we are behind NAT; `seenAs` is where the
+     *  peer sees us); `remoteWaypoint` stays the configured address */
+    nat?: { role: 'peer-behind-nat' | 'outbound-only'; learned?: string; seenAs?: string; addressChanges: number; damped?: number; suppressed?: boolean };
+    /** path MTU (bytes of an outer packet) and how it is known: `not-probed` (the wan interface's mtu; static
+     *  liveness), `searching`, `discovered` (probes, docs/wan.md), `unresolvable` (even 1200 bytes fail) */
+    mtu: number; mtuState: string;
   }[];
 }
 
@@ -22,6 +33,10 @@ export interface PeerViewSource {
   reachable(peer: string): boolean;
   isPathUp(path: number): boolean;
   sessionsOnPath(path: number): number;
+  /** the path's key: age of the tx key, rekeys (handshake paths) */
+  keys(pathName: string): { ageMs?: number; rekeys?: number };
+  nat(pathName: string): NatView | undefined;
+  mtu(pathName: string): MtuView | undefined;
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
@@ -42,7 +57,16 @@ export function peerSummaries(v: PeerViewSource): PeerSummary[] {
         ...(q?.latencyMs !== undefined ? { latencyMs: round(q.latencyMs), jitterMs: round(q.jitterMs ?? 0), lossPct: round(q.lossPercent ?? 0), mos: round(q.mos ?? 0) } : {}),
         uptimeMs: q?.uptimeMs ?? 0, flaps: q?.flaps ?? 0, holdDownMs: q?.holdDownRemainingMs ?? 0,
         sessions: v.sessionsOnPath(p),
+        ...keyFields(v.keys(path.name)),
+        mtu: v.mtu(path.name)?.mtu ?? t.interfaces[path.localInterface]!.mtu, mtuState: v.mtu(path.name)?.state ?? 'not-probed',
+        ...(path.peerBehindNat || path.outboundOnly
+          ? { nat: { role: path.peerBehindNat ? 'peer-behind-nat' as const : 'outbound-only' as const, addressChanges: 0, ...v.nat(path.name) } }
+          : {}),
       };
     }),
   }));
+}
+
+function keyFields(k: { ageMs?: number; rekeys?: number }): { keyAgeMs?: number; rekeys?: number } {
+  return { ...(k.ageMs !== undefined ? { keyAgeMs: k.ageMs } : {}), ...(k.rekeys !== undefined ? { rekeys: k.rekeys } : {}) };
 }

@@ -56,9 +56,12 @@ export interface ApplyConfigOptions {
 
 /** A plugin that could not be loaded, or a chain naming a stage no plugin provides. */
 export interface PluginProblem {
-  /** where the config names it: `authority.plugins[0]`, `authority.routers[1].plugins[0]`, `service-chain` */
+  /** where the config names it: `authority.plugins[0]`, `authority.routers[1].plugins[0]`, `authority.tenants[0].service-chain[1]` */
   at: string;
   message: string;
+  /** a security function that did not load, or a chain naming a missing stage: the router must not run with it
+   *  (a node refuses to start or reload; docs/security.md "Fail closed") */
+  failClosed?: boolean;
 }
 
 /** `loadPlugins` options. */
@@ -73,6 +76,8 @@ export type ServiceSummary = ServiceView & { paths: string[]; refused: boolean; 
 /** `status()`: sessions, handshakes and the data-path threads. */
 export interface RouterStatus {
   sessionsActive: number;
+  /** sessions the data path holds at most (session-capacity, or sized from memory) */
+  sessionsLimit: number;
   handshakesInFlight: number;
   /** data-path threads (1: in this thread) */
   workers: number;

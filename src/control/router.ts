@@ -28,6 +28,7 @@ import type { LearnedRoute } from '../model/rib.js';
 import type { ConfigInput } from '../model/config-input.js';
 import { loadConfig, resolveConfig } from '../model/validate.js';
 import { PathControl, type Liveness } from '../paths/control.js';
+import { PathKeyControl, type KeyControlOptions, type SecurityView } from '../paths/key-control.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
 import type { PathQuality } from '../paths/quality.js';
@@ -39,7 +40,7 @@ import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
 import { explainFirstPacket, type ExplainQuery, type Explanation } from './explain.js';
 import { MigrationActors } from './migration.js';
 import type { MigrationRecord } from '../machines/migration.js';
-import { fanOutEvents } from './event-fanout.js';
+import { fanOutEvents, type ObserveAlarm } from './event-fanout.js';
 import type { PathEventReason, RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
 import { peerSummaries, type PeerSummary } from './peer-views.js';
@@ -48,7 +49,7 @@ import type {
   ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
 } from './router-api.js';
 
-export type { ApplyConfigOptions, PathMessage, PeerSummary, RouterEvent, RouterIo, RouterStatus, ServiceSummary };
+export type { ApplyConfigOptions, ObserveAlarm, PathMessage, PeerSummary, RouterEvent, RouterIo, RouterStatus, SecurityView, ServiceSummary };
 
 export interface RouterOptions {
   /** which router of the authority this is */
@@ -59,6 +60,9 @@ export interface RouterOptions {
   store?: Store;
   /** one line per event that matters (plugins, config, paths); default: silent */
   log?: (event: string, fields: Record<string, string | number | boolean>) => void;
+  /** alarm conditions (AlarmWatch.observe of telemetry/alarms): a security function that failed, a worker
+   *  restarted, a path without keys; default: an `alarm` log line when one becomes active or clears */
+  observeAlarm?: ObserveAlarm;
   /** path liveness: 'bfd' (default: RFC 5880 BFD + link tests on every peer path; paths are unusable
    *  until BFD is up) or 'static' (every path usable; for tests and peers that do not run BFD) */
   liveness?: Liveness;
@@ -66,6 +70,9 @@ export interface RouterOptions {
   bfd?: PathSupervisorOptions;
   /** run STEP (service and topology exchange) with these options; default off */
   step?: StepOptions | false;
+  /** the key exchange of `key-exchange: handshake` paths: the router's private key (default: read from its
+   *  identity.private-key-file), timings and limits (tests shorten them) */
+  keyExchange?: Omit<KeyControlOptions, 'log'>;
   /** the conductor's STEP repository (needed when the config says `step: { mode: conductor }`) */
   stepRepository?: StepRepositoryClient;
   /** milliseconds since the epoch for event times; default Date.now (tests pass a simulated clock) */
@@ -88,9 +95,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** messages from peers on the path control channel (HMAC already verified): BFD, link tests, STEP */
   readonly pathMessages$: Observable<PathMessage> = this.pathSubject.asObservable();
   private readonly log: NonNullable<RouterOptions['log']>;
+  private readonly alarm: ObserveAlarm;
   private readonly liveness: Liveness;
   private readonly pluginHost: PluginHost;
   private readonly pathControl: PathControl;
+  private readonly keyControl: PathKeyControl;
   private readonly episodes: EpisodeSupervisor;
   private readonly peerActors: PeerActors;
   private readonly clock: () => number;
@@ -102,12 +111,17 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** per service: the ranking's refusal and resiliency, and the order the data path follows */
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** control's own counters (next to the data path's) */
-  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0]]);
+  private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0],
+    ['nat-peer-address-changes', 0], ['nat-rebinds', 0], ['nat-rebinds-damped', 0], ['nat-address-malformed', 0]]);
   /** the rankings as the data path has them (what `explain` reads) */
   private readonly published = new ServicePaths();
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
   private readonly usable = new Map<string, boolean>();
   private running = false;
+  private stopped = false;
+  private alarmTimer: NodeJS.Timeout | null = null;
+  /** session-table-full is raised (at 90 % of the limit; cleared at 80 %) */
+  private tableFull = false;
   private generation = 1;
   private config: SvrConfig;
   private tablesNow: ForwardingTables;
@@ -118,6 +132,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.name = opts.name;
     this.host = host;
     this.log = opts.log ?? (() => {});
+    this.alarm = opts.observeAlarm ?? logAlarms(this.log);
     this.liveness = opts.liveness ?? 'bfd';
     this.clock = opts.clock ?? Date.now;
     this.peerActors = new PeerActors((peer, reachable) => this.emit({ type: reachable ? 'peer.reachable' : 'peer.unreachable', atMs: this.clock(), peer }));
@@ -129,7 +144,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.tablesNow = compileRouter(this.config, opts.name, this.generation);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
-      onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log,
+      onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log, alarm: (n, src, o) => this.alarm(n, src, o),
     });
     this.published.reset(this.tablesNow);
     // every path starts down; static liveness brings each up at start() (path.up)
@@ -147,7 +162,22 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
       pathQuality: (name: string, q: PathQuality) => this.announceQuality(name, q),
       rank: (service, r) => this.publishRouting(service, r),
+      setPathPeer: (p, a, port) => host.setPathPeer(p, a, port),
+      resignalPath: (p) => host.resignalPath(p),
+      setPathMtu: (p, m) => host.setPathMtu(p, m),
+      countNat: (n) => this.count(n),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, ...(opts.stepRepository === undefined ? {} : { stepRepository: opts.stepRepository }), log: this.log });
+    const running = (): SvrConfig => this.config;
+    this.keyControl = new PathKeyControl({
+      get tables() { return tables(); },
+      get runningConfig() { return running(); },
+      routerName: opts.name,
+      pathMessages$: this.pathMessages$,
+      sendPathMessage: (p, b) => host.sendPathMessage(p, b),
+      setPathKeys: (p, k, activeAt, overlapMs) => host.setPathKeys(p, k, activeAt, overlapMs),
+      dropPathKeys: (p) => host.dropPathKeys(p),
+      pathKeys: (p) => host.pathKeys(p),
+    }, { ...opts.keyExchange, log: this.log, alarm: (n, src, o) => this.alarm(n, src, o) });
     this.migrations = new MigrationActors({
       publish: (service, order) => this.setServiceRouting(service, order),
       record: (r) => this.recordMigration(r),
@@ -179,26 +209,37 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * thread cannot start; the router is stopped again then.
    */
   start(): Promise<void> {
+    if (this.stopped) return Promise.reject(new SvrError('SVR_ERR_ROUTER_STATE', `router ${this.name} was stopped; build a new one`));
     if (this.running) return Promise.resolve();
     this.running = true;
     if (this.liveness === 'static') for (const p of this.tablesNow.paths) this.applyPathState(p.name, true, undefined, 'set');
     this.peerActors.sync(this.tablesNow, (p) => this.host.isPathUp(p));
     this.migrations.sync(this.tablesNow);
     const started = this.host.start();
-    if (started === undefined) {
+    const control = (): void => {
+      this.keyControl.start(); // handshake paths get keys first: BFD is signed with them
       this.pathControl.start();
+      this.alarmTimer = setInterval(() => this.watchTable(), 1000);
+      this.alarmTimer.unref();
+    };
+    if (started === undefined) {
+      control();
       return Promise.resolve();
     }
-    return started.then(() => this.pathControl.start(), async (e: unknown) => {
+    return started.then(control, async (e: unknown) => {
       await this.stop();
       throw e;
     });
   }
 
+  /** Stops control and the data path (also one that was built but never started: its ports, its threads). */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (this.stopped) return;
+    this.stopped = true;
     this.running = false;
+    if (this.alarmTimer) clearInterval(this.alarmTimer);
     this.pathControl.stop();
+    this.keyControl.stop();
     this.pluginHost.close();
     this.episodes.stop();
     this.peerActors.stop();
@@ -255,6 +296,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   private applyValid(next: SvrConfig, source: string, configChanged = true): void {
     const tables = compileRouter(next, this.name, this.generation + 1, this.learned);
+    this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
     this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
     this.published.reset(tables);
     this.generation++;
@@ -273,6 +315,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       this.usable.delete(p.name);
       this.announcedQuality.delete(p.name);
     }
+    this.keyControl.refresh();
     if (this.running) {
       if (this.liveness === 'static') for (const name of added) this.applyPathState(name, true, undefined, 'set');
       this.peerActors.sync(tables, (p) => this.host.isPathUp(p));
@@ -295,7 +338,9 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /**
    * Loads, keeps or unloads plugins to match `specs`, with the service chains of tenants and services
    * (full stage names): control parts here, data-path parts in the data path. Failures are returned (and
-   * logged) per plugin; the router keeps forwarding.
+   * logged) per plugin; the router keeps forwarding. A failure marked `failClosed` (a security plugin that
+   * did not load, or a chain naming a stage no plugin provides: its field path) means the router must not
+   * run with this set: the node refuses it (docs/security.md "Fail closed").
    */
   async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains = {}): Promise<PluginProblem[]> {
     const t = this.tablesNow;
@@ -314,7 +359,13 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       }
     }
     const stages = this.pluginStages();
+    for (const key of this.disabledStages) {
+      // loaded again: a failed or disabled stage runs anew (its alarm source is "<plugin> <stage>")
+      const [plugin, stage] = key.split('\n') as [string, string];
+      for (const name of ['security-function-failed', 'plugin-disabled']) this.alarm(name, `${plugin} ${stage}`, { active: false });
+    }
     this.disabledStages.clear();
+    failures.push(...this.missingChainStages(chains, new Set(stages.map((s) => s.name))));
     for (const p of local.loaded) {
       const mine = stages.filter((s) => s.name.startsWith(`${p.name}/`)).map((s) => s.name);
       this.log('plugin.loaded', { plugin: p.name, version: p.version, stages: mine.join(',') });
@@ -322,6 +373,26 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     }
     for (const f of failures) this.emit({ type: 'plugin.failed', atMs: this.clock(), at: f.at, message: f.message });
     return failures;
+  }
+
+  /** Chain entries naming a stage that is not loaded, by field path of the running config. */
+  private missingChainStages(chains: ServiceChains, known: ReadonlySet<string>): PluginProblem[] {
+    const a = this.config.authority;
+    const out: PluginProblem[] = [];
+    const check = (kind: 'tenants' | 'services', names: readonly string[]): void => {
+      for (const [name, list] of Object.entries(chains[kind] ?? {})) {
+        const i = names.indexOf(name);
+        list.forEach((stage, j) => {
+          if (known.has(stage)) return;
+          const at = i < 0 ? `${kind}.${name}.service-chain[${j}]` : `authority.${kind}[${i}].service-chain[${j}]`;
+          const loaded = [...known].join(', ') || 'none';
+          out.push({ at, message: `${at}: names stage "${stage}", which no loaded plugin provides (loaded stages: ${loaded}); its sessions are not forwarded`, failClosed: true });
+        });
+      }
+    };
+    check('tenants', a.tenants.map((x) => x.name));
+    check('services', a.services.map((x) => x.name));
+    return out;
   }
 
   /**
@@ -437,9 +508,13 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** Per peer: reachability and its paths with liveness, BFD state, quality and sessions. */
   peers(): PeerSummary[] {
     const tally = this.host.tally();
+    const keys = new Map(this.keyControl.view().paths.map((k) => [k.path, { ...(k.tx ? { ageMs: k.tx.ageMs } : {}), ...(k.rekeys !== undefined ? { rekeys: k.rekeys } : {}) }]));
     return peerSummaries({
       tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
       reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p), sessionsOnPath: (p) => tally.perPath[p] ?? 0,
+      keys: (name) => keys.get(name) ?? {},
+      nat: (name) => this.pathControl.natView(name),
+      mtu: (name) => this.pathControl.mtuView(name),
     });
   }
 
@@ -463,6 +538,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     return this.pluginHost.list(this.pluginStages());
   }
 
+  /** Key status per path (key ids, ages, packets under the key, next rekey, last handshake, refused handshakes). */
+  security(): SecurityView {
+    return this.keyControl.view();
+  }
+
   /** Event-loop time of each data-path thread (the router's own thread when the data path runs in it). */
   threadLoad(): ThreadLoad[] {
     return this.host.threadLoad();
@@ -482,7 +562,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   status(): RouterStatus {
     const tally = this.host.tally();
-    return { sessionsActive: tally.active, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
+    return { sessionsActive: tally.active, sessionsLimit: tally.limit, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
   }
 
   // ---- internals ----
@@ -527,6 +607,17 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.controlCounters.set(name, (this.controlCounters.get(name) ?? 0) + 1);
   }
 
+  /** Alarm session-table-full: raised at 90 % of the session limit, cleared at 80 % (ssr-reference §1.11). */
+  private watchTable(): void {
+    const t = this.host.tally();
+    if (t.limit <= 0) return;
+    const pct = (100 * t.active) / t.limit;
+    const full = this.tableFull ? pct > 80 : pct >= 90;
+    if (full === this.tableFull) return;
+    this.tableFull = full;
+    this.alarm('session-table-full', 'sessions', { active: full, value: pct, detail: `${t.active} of ${t.limit} sessions` });
+  }
+
   private emit(e: RouterEvent): void {
     this.subject.next(e);
   }
@@ -534,15 +625,28 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   private onDataPathEvents(events: readonly DpEvent[], worker: number): void {
     this.episodes.handle(events);
     fanOutEvents(events, {
-      tables: this.tablesNow, events: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log, now: this.clock,
+      tables: this.tablesNow, events: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log, alarm: this.alarm, now: this.clock,
       disabled: (plugin, stage) => {
-        const key = `${plugin}/${stage}`;
+        const key = `${plugin}\n${stage}`;
         if (this.disabledStages.has(key)) return false;
         this.disabledStages.add(key);
         return true;
       },
     }, this.host.workers > 1 ? { worker } : {});
   }
+}
+
+/** Without an alarm registry: a log line when an alarm condition becomes active or clears. */
+function logAlarms(log: NonNullable<RouterOptions['log']>): ObserveAlarm {
+  const active = new Set<string>();
+  return (name, source, o) => {
+    const id = `${name}:${source}`;
+    const on = o.active ?? false;
+    if (on === active.has(id)) return;
+    if (on) active.add(id);
+    else active.delete(id);
+    log(on ? 'alarm.raised' : 'alarm.cleared', { alarm: name, source, ...(o.detail ? { detail: o.detail } : {}) });
+  };
 }
 
 /** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */

@@ -128,6 +128,19 @@ function putU32(msg: Uint8Array, at: number, v: number): void {
   msg[at + 3] = v & 0xff;
 }
 
+/** Length of each handshake message type (initiation, response, cookie reply, confirmation). */
+const LENGTHS: Readonly<Record<number, number>> = {
+  [MSG_INITIATION]: INITIATION_LENGTH, [MSG_RESPONSE]: RESPONSE_LENGTH, [MSG_COOKIE]: COOKIE_LENGTH, [MSG_CONFIRM]: CONFIRM_LENGTH,
+};
+
+/**
+ * True when d[off, off + len) has the shape of a handshake message: its type, three zero bytes and that
+ * type's exact length (what the data path lets through unsigned; the exchange then authenticates it).
+ */
+export function isHandshakeMessage(d: Uint8Array, off: number, len: number): boolean {
+  return len >= 4 && LENGTHS[d[off]!] === len && d[off + 1] === 0 && d[off + 2] === 0 && d[off + 3] === 0;
+}
+
 /** The receiver index of a response, cookie reply or confirmation (which handshake it answers). */
 export function receiverIndex(msg: Uint8Array): number {
   return u32(msg, messageType(msg) === MSG_RESPONSE ? 8 : 4);

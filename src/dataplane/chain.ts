@@ -14,6 +14,8 @@ export interface ChainStageEntry {
   fullName: string;
   plugin: string;
   stage: PluginStage;
+  /** a security function's stage: when it throws, its traffic is dropped (fail closed), not let through */
+  failClosed?: boolean;
 }
 
 /** Orders stages by runsBefore/runsAfter (ties by name); throws naming the cycle or the overflow. */
@@ -50,32 +52,55 @@ export class ChainTable {
   /** tenant * services + service -> mask; tenant -1 uses row `tenants` */
   masks = new Uint32Array(0);
   private services = 0;
-  /** stages disabled after throwing or breaking the contract */
+  /** stages disabled after throwing or breaking the contract (fail open: their packets go on without them) */
   disabled = 0;
+  /** fail-closed stages that threw: the packets of every session whose chain holds one are dropped */
+  failed = 0;
+  /** per (tenant, service), as masks: 1 when its configured chain names a stage no loaded plugin provides */
+  private incompleteChains = new Uint8Array(0);
+  /** some chain is incomplete (the per-packet check is skipped otherwise) */
+  anyIncomplete = false;
 
   setStages(ordered: ChainStageEntry[]): void {
     this.stages = ordered;
     this.bitOf = new Map(ordered.map((e, i) => [e.fullName, i]));
     this.disabled = 0;
+    this.failed = 0;
   }
 
   bit(fullName: string): number {
     return this.bitOf.get(fullName) ?? -1;
   }
 
-  /** Compiles chains: names per tenant id and per service id -> masks. Unknown names are skipped
-   *  (the loader reports them). */
+  /** Compiles chains: names per tenant id and per service id -> masks. A chain that names a stage no
+   *  loaded plugin provides is incomplete: its sessions' packets are dropped (fail closed; the loader
+   *  refuses such a config, this covers the time until it is replaced). */
   compile(tenantChains: readonly (readonly string[])[], serviceChains: readonly (readonly string[])[]): void {
     const nt = tenantChains.length;
     const ns = serviceChains.length;
     this.services = ns;
     this.masks = new Uint32Array((nt + 1) * ns);
+    this.incompleteChains = new Uint8Array((nt + 1) * ns);
     const maskOf = (names: readonly string[]) => names.reduce((m, n) => (this.bit(n) >= 0 ? m | (1 << this.bit(n)) : m), 0);
+    const missing = (names: readonly string[]) => names.some((n) => this.bit(n) < 0);
     const sm = serviceChains.map(maskOf);
     const tm = tenantChains.map(maskOf);
+    const sx = serviceChains.map(missing);
+    const tx = tenantChains.map(missing);
+    this.anyIncomplete = sx.includes(true) || tx.includes(true);
     for (let t = 0; t <= nt; t++) {
-      for (let s = 0; s < ns; s++) this.masks[t * ns + s] = ((t < nt ? tm[t]! : 0) | sm[s]!) >>> 0;
+      for (let s = 0; s < ns; s++) {
+        this.masks[t * ns + s] = ((t < nt ? tm[t]! : 0) | sm[s]!) >>> 0;
+        this.incompleteChains[t * ns + s] = (t < nt && tx[t]!) || sx[s]! ? 1 : 0;
+      }
     }
+  }
+
+  /** True when the chain of (tenant, service) names a stage that is not loaded. */
+  incomplete(tenant: number, service: number): boolean {
+    if (!this.anyIncomplete || this.services === 0 || service < 0) return false;
+    const t = tenant < 0 ? this.masks.length / this.services - 1 : tenant;
+    return this.incompleteChains[t * this.services + service] === 1;
   }
 
   /** The chain a new session of (tenant, service) starts with. */

@@ -17,13 +17,14 @@ import { PluginChannels } from './plugin-channels.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
 import { RandomPool } from './random-pool.js';
-import { SessionTable } from './session-table.js';
+import { SessionTable, sessionLimit } from './session-table.js';
 import { WaypointPorts } from './waypoint-ports.js';
 import { ServicePaths } from './path-choice.js';
 import { ServiceFunctions } from './service-functions.js';
 import { WanKeys } from './wan-keys.js';
 import type { Ownership } from './ownership.js';
 import { formatAddress } from '../packet/addr.js';
+import { CONTROL_PORT } from './stages/wan-verify.js';
 
 export class DataplaneContext {
   tables!: ForwardingTables;
@@ -62,6 +63,16 @@ export class DataplaneContext {
   /** per path id: local and remote waypoint as 4 words each */
   pathLocalWords = new Uint32Array(0);
   pathRemoteWords = new Uint32Array(0);
+  /** per path id: the peer's control-channel port (1280; a NAT peer's translated port once learned) */
+  pathControlPort = new Uint16Array(0);
+  /** per path id: the path MTU (bytes of an outer packet): the wan interface's `mtu` until discovery says less */
+  pathMtu = new Uint16Array(0);
+  /** discovered path MTUs by path name (kept across config changes) */
+  private readonly discoveredMtu = new Map<string, number>();
+  /** per interface: its paths to peers behind NAT (their address is learned: wan-verify) */
+  natPaths: number[][] = [];
+  /** learned addresses of NAT peers by path name (kept across config changes): docs/wan.md */
+  private readonly learned = new Map<string, { address: Uint8Array; port: number }>();
   /** per interface: waypoint as 4 words (WAN) */
   ifWaypointWords = new Uint32Array(0);
   /** per path id: local and remote waypoint as text, for the facts of new and moved sessions */
@@ -72,6 +83,8 @@ export class DataplaneContext {
   /** pathRx shared with control (workers) */
   private readonly sharedPathRx: Float64Array | null;
 
+  /** data paths of the router (worker threads), for the session limit */
+  private workers = 1;
   /** milliseconds (the data path's clock, never stepping: dataplane/clock.ts; tests simulate it) */
   readonly clock: () => number;
   /** the wall clock of this batch, ms: time-based HMAC slots (set by the Dataplane before each batch) */
@@ -87,8 +100,15 @@ export class DataplaneContext {
     this.setTables(tables);
   }
 
+  /** This data path is one of `n` (worker threads): its share of the session capacity. */
+  setWorkers(n: number): void {
+    this.workers = n;
+    this.sessions.setLimit(sessionLimit(this.tables.sessionCapacity, n));
+  }
+
   setTables(t: ForwardingTables): void {
     const oldUp = this.pathUp;
+    this.sessions.setLimit(sessionLimit(t.sessionCapacity, this.workers));
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
     this.servicePaths.reset(t);
@@ -105,10 +125,67 @@ export class DataplaneContext {
       loadAddress(p.localWaypoint, 0, p.family, this.pathLocalWords, p.id * 4);
       loadAddress(p.remoteWaypoint, 0, p.family, this.pathRemoteWords, p.id * 4);
     }
-    this.pathText = t.paths.map((p) => ({ local: formatAddress(p.localWaypoint, 0, p.family), remote: formatAddress(p.remoteWaypoint, 0, p.family) }));
+    this.pathControlPort = new Uint16Array(t.paths.length).fill(CONTROL_PORT);
+    this.pathMtu = new Uint16Array(t.paths.length);
+    for (const p of t.paths) {
+      const mtu = t.interfaces[p.localInterface]!.mtu;
+      this.pathMtu[p.id] = Math.min(mtu, this.discoveredMtu.get(p.name) ?? mtu);
+    }
+    this.natPaths = t.interfaces.map((i) => t.paths.filter((p) => p.peerBehindNat && p.localInterface === i.index).map((p) => p.id));
+    for (const [name, l] of [...this.learned]) {
+      const p = t.paths.find((q) => q.name === name);
+      if (p === undefined || !p.peerBehindNat) this.learned.delete(name);
+      else this.applyPeer(p.id, l.address, l.port);
+    }
+    this.pathText = t.paths.map((p) => ({ local: formatAddress(p.localWaypoint, 0, p.family), remote: this.remoteText(p.id) }));
     this.ifWaypointWords = new Uint32Array(t.interfaces.length * 4);
     for (const i of t.interfaces) {
       if (i.waypointFamily !== 0) loadAddress(i.waypoint, 0, i.waypointFamily, this.ifWaypointWords, i.index * 4);
     }
+  }
+
+  /**
+   * The address and control port where a peer behind NAT was last seen (control learned them from its
+   * authenticated packets), or null: back to the configured waypoint. Between batches.
+   */
+  setPathPeer(path: number, address: Uint8Array | null, port: number): void {
+    const p = this.tables.paths[path];
+    if (p === undefined || !p.peerBehindNat) return;
+    if (address === null) {
+      this.learned.delete(p.name);
+      loadAddress(p.remoteWaypoint, 0, p.family, this.pathRemoteWords, path * 4);
+      this.pathControlPort[path] = CONTROL_PORT;
+    } else {
+      this.learned.set(p.name, { address: address.slice(), port });
+      this.applyPeer(path, address, port);
+    }
+    this.pathText[path] = { local: formatAddress(p.localWaypoint, 0, p.family), remote: this.remoteText(path) };
+  }
+
+  /** The path MTU discovery found (between batches); 0: forget it (the interface's `mtu` again). */
+  setPathMtu(path: number, mtu: number): void {
+    const p = this.tables.paths[path];
+    if (p === undefined) return;
+    const ifMtu = this.tables.interfaces[p.localInterface]!.mtu;
+    if (mtu <= 0) this.discoveredMtu.delete(p.name);
+    else this.discoveredMtu.set(p.name, mtu);
+    this.pathMtu[path] = mtu <= 0 ? ifMtu : Math.min(ifMtu, mtu);
+  }
+
+  /** Whether the peer of a NAT path has been seen yet (before that, nothing is sent to it). */
+  peerKnown(path: number): boolean {
+    const p = this.tables.paths[path];
+    return p !== undefined && (!p.peerBehindNat || this.learned.has(p.name));
+  }
+
+  private applyPeer(path: number, address: Uint8Array, port: number): void {
+    loadAddress(address, 0, this.tables.paths[path]!.family, this.pathRemoteWords, path * 4);
+    this.pathControlPort[path] = port;
+  }
+
+  private remoteText(path: number): string {
+    const p = this.tables.paths[path]!;
+    const l = this.learned.get(p.name);
+    return l === undefined ? formatAddress(p.remoteWaypoint, 0, p.family) : formatAddress(l.address, 0, p.family);
   }
 }

@@ -30,9 +30,10 @@ import { ServiceChainStage } from './stages/service-chain.js';
 import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
 import { sealMetadata } from './metadata-crypto.js';
 import { signPacket } from './sign.js';
+import { isHandshakeMessage } from '../crypto/handshake.js';
 import type { PathKeyMaterial } from './path-keys.js';
-import { expiryReason, outerProtocol, removeSession } from './session-ops.js';
-import { ROLE_INGRESS } from './session-table.js';
+import { expiryReason, outerProtocol, removeSession, sessionId } from './session-ops.js';
+import { ROLE_INGRESS, SF_NEEDS_META } from './session-table.js';
 import type { Stage } from './stage.js';
 import { DecodeStage } from './stages/decode.js';
 import { FirstPacketStage } from './stages/first-packet.js';
@@ -67,8 +68,14 @@ export interface DataplaneOptions {
   sessionCountersMs?: number;
 }
 
+/** How often the NAT keep-alive looks for idle sessions (ms). */
+const KEEPALIVE_SCAN_MS = 1000;
+
 /** Default period of session.counters reports (the shortest interim record interval, 60 s). */
 export const SESSION_COUNTERS_MS = 60_000;
+
+/** Rows a sweep looks at, at most (~50-100 ns each, ~1-2 µs for one that expires). */
+export const SWEEP_BUDGET = 16_384;
 
 export class Dataplane {
   readonly ctx: DataplaneContext;
@@ -87,6 +94,9 @@ export class Dataplane {
   private readonly cExpired: number;
   private readonly cProbes: number;
   private readonly cPathMessages: number;
+  private readonly cResignalled: number;
+  private readonly cKeepalives: number;
+  private keepaliveAt = -Infinity;
   private readonly addr = new Uint8Array(16);
   private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
   private readonly pi = new PacketInfo();
@@ -107,6 +117,7 @@ export class Dataplane {
       this.ctx.sessions.ownership = own;
       this.ctx.waypoints.slice = { index: own.index, count: own.count };
       this.ctx.crypto.setWorker(own.index, own.count);
+      this.ctx.setWorkers(own.count);
     }
     this.ports = opts.ports;
     this.onEvents = opts.onEvents ?? (() => {});
@@ -120,6 +131,8 @@ export class Dataplane {
     this.cExpired = c.id('sessions-expired');
     this.cProbes = c.id('health-checks-sent');
     this.cPathMessages = c.id('path-messages-sent');
+    this.cResignalled = c.id('sessions-resignalled-nat');
+    this.cKeepalives = c.id('nat-keepalives-sent');
     this.resolveInterfaceCounters(opts.tables);
   }
 
@@ -204,7 +217,7 @@ export class Dataplane {
       new DecodeStage(ctx), new SteerStage(ctx), new HandoffStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
       new SvrAcceptStage(ctx), new SvrInStage(ctx), new ForwardLocalStage(ctx), new FunctionReturnStage(ctx),
       new ServiceChainStage(ctx, plugins.map((e) => e.fullName)),
-      ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx)),
+      ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx, e.failClosed === true)),
       new SvrOutStage(ctx),
     ];
     return new StageGraph(stages, ctx.counters);
@@ -303,18 +316,47 @@ export class Dataplane {
   }
 
   /**
-   * Expires idle sessions: visits up to `budget` rows per call (a coarse wheel over the table); and reports
-   * the totals of live sessions for interim records (reportCounters).
+   * Expires idle sessions: the rows of the expiry wheel's slots due by now, at most `budget` of them
+   * (session-table.ts); and reports the totals of live sessions for interim records (reportCounters).
+   * Returns true when due rows are left: the caller sweeps again soon (between batches), so expiry keeps
+   * up with any rate of new sessions.
    */
-  sweep(budget = 4096): void {
+  sweep(budget = SWEEP_BUDGET): boolean {
     const now = this.clock();
     const ctx = this.ctx;
-    ctx.sessions.sweep(now, budget, (r) => {
+    const more = ctx.sessions.sweep(now, budget, (r) => {
       ctx.counters.add(this.cExpired);
       removeSession(ctx, r, expiryReason(ctx, r), now);
     });
     this.reportCounters(now);
+    this.natKeepalive(now);
     this.flushEvents();
+    return more;
+  }
+
+  /** Sweeps until no due row is left (control's `router.sweep()`, tests). */
+  sweepAll(): void {
+    while (this.sweep()) { /* the next budget */ }
+  }
+
+  /**
+   * NAT keep-alive (docs/wan.md): at most once a second, every ingress session on an `outbound-only` path
+   * that has been idle for its path's `nat-keep-alive` sends a health-check probe, so that the NAT in front
+   * of us keeps its binding; the peer's answer comes back through it. Neither keeps a session from
+   * expiring (session-lookup), so an idle session still ends at its timeout.
+   */
+  private natKeepalive(now: number): void {
+    const ctx = this.ctx;
+    if (now - this.keepaliveAt < KEEPALIVE_SCAN_MS || !ctx.tables.paths.some((p) => p.outboundOnly)) return;
+    this.keepaliveAt = now;
+    const t = ctx.sessions;
+    const paths = ctx.tables.paths;
+    for (let r = 0; r < t.capacity; r++) {
+      if (!t.isActive(r) || t.role[r] !== ROLE_INGRESS) continue;
+      const p = paths[t.path[r]!];
+      if (p === undefined || !p.outboundOnly || now - t.lastSeen[r]! < p.natKeepAliveMs) continue;
+      if (this.probe(r, t.gen[r]!)) ctx.counters.add(this.cKeepalives);
+    }
   }
 
   /**
@@ -386,11 +428,53 @@ export class Dataplane {
   /**
    * Sends a message on the path control channel: UDP waypoint:1280 -> peer waypoint:1280, signed with
    * the path's HMAC unless its policy is `disabled`. Used by BFD, link tests and STEP (control rate).
+   * Key-exchange messages travel unsigned, and only on a path whose keys they make (they authenticate
+   * themselves, and a peer that restarted has no keys to check a trailer with: docs/security.md).
    */
   sendPathMessage(path: number, payload: Uint8Array): boolean {
-    const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, CONTROL_PORT, payload, payload.length, true);
+    const handshake = isHandshakeMessage(payload, 0, payload.length);
+    if (handshake && this.ctx.tables.paths[path]?.keyExchange !== 'handshake') return false;
+    if (!this.ctx.peerKnown(path)) return false; // a peer behind NAT: nowhere to send until it was heard from
+    const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, this.ctx.pathControlPort[path]!, payload, payload.length, !handshake);
     if (sent) this.ctx.counters.add(this.cPathMessages);
     return sent;
+  }
+
+  /**
+   * Where a peer behind NAT was last seen (learned by control from its authenticated packets: docs/wan.md),
+   * or null for its configured waypoint. Between batches; kept across config changes.
+   */
+  setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void {
+    this.ctx.setPathPeer(path, address, controlPort);
+  }
+
+  /** The MTU path MTU discovery found for a path (0: the wan interface's `mtu` again). Between batches. */
+  setPathMtu(path: number, mtu: number): void {
+    this.ctx.setPathMtu(path, mtu);
+  }
+
+  /**
+   * The NAT in front of this router rebound (the peer saw our packets come from a new address or port):
+   * every ingress session on `path` sends its forward metadata again, at once as a health-check probe
+   * (so that a flow that only receives is re-keyed too) and on its next packets until reverse metadata
+   * confirms it; its handshake episode retries the probe (session.resignalled). The peer finds each
+   * session by its id on the new waypoint 5-tuple (svr-accept rejoin). One walk over the table, at most
+   * once per NAT change. Returns the sessions re-signalled.
+   */
+  resignalPath(path: number): number {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    let n = 0;
+    for (let r = 0; r < t.capacity; r++) {
+      if (!t.isActive(r) || t.role[r] !== ROLE_INGRESS || t.path[r] !== path) continue;
+      t.flags[r] = t.flags[r]! | SF_NEEDS_META;
+      ctx.events.push({ kind: 'session.resignalled', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r) });
+      this.probe(r, t.gen[r]!);
+      n++;
+    }
+    ctx.counters.add(this.cResignalled, n);
+    this.flushEvents();
+    return n;
   }
 
   /** Builds one packet from scratch on `path` (waypoint to waypoint) and transmits it. */

@@ -95,7 +95,9 @@ export type DpEvent =
       kind: 'plugin.records'; plugin: string; channel: string; atMs: number; count: number; width: number;
       ints: Int32Array; families: Uint8Array; addresses: Uint8Array;
     }
-  /** a plugin stage threw or broke the contract and was disabled */
-  | { kind: 'plugin.error'; plugin: string; stage: string; message: string }
-  /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC verified */
-  | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number };
+  /** a plugin stage or hook threw or broke the contract: disabled (fail open), or failed: its traffic is
+   *  dropped from now on (`failClosed`, a security function) */
+  | { kind: 'plugin.error'; plugin: string; stage: string; message: string; failClosed: boolean }
+  /** a message on the path control channel (UDP 1280 between waypoints: BFD, link tests, STEP), HMAC
+   *  verified (with the source address and port for a peer behind NAT); or an unsigned key-exchange message on a path whose keys it makes (it authenticates itself) */
+  | { kind: 'path.message'; path: number; payload: Uint8Array; atMs: number; from?: { address: Uint8Array; port: number } };

@@ -1,7 +1,7 @@
 /**
  * MSS clamping on peer paths (ssr-reference: `enforced-mss` on network interfaces): the SYN and SYN-ACK of a
  * session that crosses a peer path carry at most the MSS whose segments still fit the path MTU (for now the
- * wan interface's `mtu`) once svrouter has added its own bytes to them. svr-out clamps what it sends on a path
+ * wan interface's `mtu`, lowered by path MTU discovery: ctx.pathMtu) once svrouter has added its own bytes to them. svr-out clamps what it sends on a path
  * and svr-in what it receives from one, so each router bounds the segments it will itself send over its wan:
  * the SYN's MSS bounds what the server sends, the SYN-ACK's what the client sends.
  *
@@ -15,7 +15,7 @@
  * - unframed payload: a payload that happens to start with the metadata cookie gets the 12-byte
  *   false-positive header (svr-metadata.ts), so every segment keeps room for it.
  * Metadata is not counted: it rides on the SYN and SYN-ACK (no payload) and, after a migration or an adaptive
- * re-signal, on a few data packets, which may then exceed the MTU (path MTU and fragmentation come later).
+ * re-signal, on a few data packets, which may then exceed the MTU (svr-out answers those with ICMP too big).
  */
 import { GCM_GROWTH, CBC_MAX_GROWTH } from '../crypto/batch-common.js';
 import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED } from '../model/tables.js';
@@ -49,7 +49,7 @@ export function mssLimit(ctx: DataplaneContext, p: number, r: number, family: 4 
   } else {
     overhead = FALSE_POSITIVE_HEADER.length + trailer;
   }
-  return Math.max(MIN_MSS, iface.mtu - (family === 6 ? 40 : 20) - TCP_HEADER - overhead);
+  return Math.max(MIN_MSS, Math.min(iface.mtu, ctx.pathMtu[p]!) - (family === 6 ? 40 : 20) - TCP_HEADER - overhead);
 }
 
 /** Clamps SYNs for a stage (svr-out, svr-in) and counts what it did. */

@@ -26,14 +26,22 @@ export const KEY_LAN = 1, KEY_WAN_OURS = 2, KEY_WAN_THEIRS = 3;
 export class Ownership {
   readonly index: number;
   readonly count: number;
-  readonly table: SteeringTable;
+  /** every worker's steering table (this worker writes only its own) */
+  readonly tables: SteeringTable[];
   readonly send: HandoffSink;
+  /** keys that could not be recorded (this worker's table was full): their sessions were refused */
+  claimFailures = 0;
 
   constructor(o: OwnershipOptions) {
     this.index = o.index;
     this.count = o.count;
-    this.table = new SteeringTable(o.steering);
+    this.tables = o.steering.tables.map((t) => new SteeringTable(t, o.steering.capacity));
     this.send = o.send;
+  }
+
+  /** This worker's own table. */
+  get table(): SteeringTable {
+    return this.tables[this.index]!;
   }
 
   /** True when an even local waypoint port belongs to this worker's slice. */
@@ -45,21 +53,23 @@ export class Ownership {
    *  to one of our waypoint ports. */
   ownerOf(key: Uint32Array, family: 4 | 6, wan: boolean, dstPort: number): number {
     const kw = family === 6 ? KW6 : KW4;
-    const recorded = this.table.lookup(key, kw);
-    if (recorded >= 0) return recorded;
+    for (let w = 0; w < this.count; w++) if (this.tables[w]!.has(key, kw)) return w;
     if (wan) return (dstPort >> 1) % this.count;
     return defaultOwner(key, kw, this.count);
   }
 
-  /** Records this worker as the owner of an installed key when another worker would not guess it. */
-  claim(key: Uint32Array, family: number, kind: number): void {
+  /** Records this worker as the owner of an installed key when another worker would not guess it; false
+   *  when its steering table is full (the caller refuses the session: its packets would go astray). */
+  claim(key: Uint32Array, family: number, kind: number): boolean {
     const kw = family === 6 ? KW6 : KW4;
-    if (kind === KEY_WAN_OURS || kind === KEY_WAN_THEIRS) return; // both owned by their port's slice
-    if (kind === KEY_LAN && defaultOwner(key, kw, this.count) === this.index) return;
-    this.table.insert(key, kw, this.index);
+    if (kind === KEY_WAN_OURS || kind === KEY_WAN_THEIRS) return true; // both owned by their port's slice
+    if (kind === KEY_LAN && defaultOwner(key, kw, this.count) === this.index) return true;
+    if (this.table.insert(key, kw)) return true;
+    this.claimFailures++;
+    return false;
   }
 
   release(key: Uint32Array, family: number): void {
-    this.table.remove(key, family === 6 ? KW6 : KW4, this.index);
+    this.table.remove(key, family === 6 ? KW6 : KW4);
   }
 }

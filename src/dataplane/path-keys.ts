@@ -5,18 +5,21 @@
  *   sending data path: `sender`);
  * - rx: up to RX_SLOTS keys accepted on the path, found by key id, each with a replay window per sender.
  * Keys come from the config (static: derived from the policy key or authority secret, one key id per
- * key-version) or from the key exchange (`install`, wave 2 wires the handshake). A new rx key is accepted
- * at once; the tx key switches at `activeAt`; older rx keys stay accepted until OVERLAP_MS after that
- * switch (the peer switches about when we do), so a rekey drops nothing. Everything here runs between batches except txKey/rxKey/window (a scan of <= 3
- * slots per packet).
+ * key-version) or from the key exchange (`install`, paths/key-control.ts). A new rx key is accepted at
+ * once; the tx key switches at `activeAt`. Older rx keys stay accepted until `overlapMs` after the peer
+ * showed it moved on: the first packet that authenticates under a newer rx key (WireGuard's "next" keypair
+ * confirmed by data). So a rekey drops nothing, also when both routers initiated at once and each uses the
+ * keys of its own handshake to send. Everything here runs between batches except tx/rx/window/used (a
+ * scan of <= RX_SLOTS slots and a flag per packet).
  */
 import { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
 import type { HmacCipher } from '../model/config.js';
 import type { CompiledPath, ForwardingTables } from '../model/tables.js';
 import { ReplayWindows } from './replay-window.js';
 
-/** Keys accepted per path at once: the current one, the one it replaced and the next one. */
-export const RX_SLOTS = 3;
+/** Keys accepted per path at once: the current one, the one it replaced, the next one (and one more for
+ *  crossed handshakes, when both routers initiated at once and each installed the keys of both). */
+export const RX_SLOTS = 4;
 /** How long a replaced rx key stays accepted (SSR's SVRv2 waits 30 s before it uses a new key). */
 export const OVERLAP_MS = 30_000;
 
@@ -53,8 +56,10 @@ export class TxKey {
     readonly hmac: BatchHmac,
     readonly meta: BatchCipher | null,
     readonly fingerprint: string,
-    now: number,
+    /** when it was installed (ms) */
+    readonly installedAt: number,
   ) {
+    const now = installedAt;
     // starts at the time in ms << 22: a restarted sender continues above its old counters (docs/security.md)
     const ms = Math.max(0, Math.floor(now));
     this.hi = Math.floor(ms / 1024) >>> 0;
@@ -79,22 +84,45 @@ export class RxKey {
   readonly windows = new Int32Array(256).fill(-1);
   /** no longer accepted after this (ms); Infinity while current */
   retireAt = Infinity;
+  /** a packet authenticated under this key: the peer sends with it (older keys then retire) */
+  used = false;
   constructor(
     readonly keyId: number,
     readonly hmac: BatchHmac,
     readonly meta: BatchCipher | null,
     readonly fingerprint: string,
+    /** when it was installed (ms) */
+    readonly installedAt: number,
   ) {}
+}
+
+/** One path's keys in one data path (`svr show security`, the key exchange's rekey on count). */
+export interface PathKeyStatus {
+  /** key id of the tx key (0: none) and its Security ID */
+  tx: number;
+  securityId: number;
+  /** when the tx key was installed (ms; 0: none) */
+  txSince: number;
+  /** packets signed with the tx key */
+  sent: number;
+  /** key id of a tx key waiting for its activation time (0: none) */
+  pending: number;
+  rx: { keyId: number; since: number; retireAt: number; senders: number }[];
 }
 
 interface PathSlots {
   name: string;
   hmacCipher: HmacCipher;
   metaKind: ConfigCipher | null;
+  /** keys from the key exchange (none until it completes), not from the config */
+  exchanged: boolean;
   tx: TxKey | null;
   pending: TxKey | null;
   activeAt: number;
+  /** rx keys in the order they were installed */
   rx: RxKey[];
+  /** how long an older rx key stays accepted once a newer one is used (the installer's overlapMs) */
+  overlapMs: number;
 }
 
 function fingerprint(m: PathKeyMaterial): string {
@@ -102,9 +130,9 @@ function fingerprint(m: PathKeyMaterial): string {
   return `${m.keyId}/${m.securityId}/${hex(m.hmacKey)}/${hex(m.metaKey)}`;
 }
 
-/** Static keys of a path from the config, both directions. */
+/** Static keys of a path from the config, both directions (none for an unsigned path or one whose keys are exchanged). */
 export function configKeys(p: CompiledPath): PathKeyMaterial | null {
-  if (p.hmac.mode === 'disabled') return null;
+  if (p.hmac.mode === 'disabled' || p.keyExchange === 'handshake') return null;
   const m: PathKeyMaterial = { keyId: keyId(p.hmac.keyVersion), securityId: p.hmac.keyVersion, hmacKey: p.hmac.key };
   if (p.metadataCipher !== undefined) m.metaKey = p.metadataCipher.key;
   return m;
@@ -116,18 +144,23 @@ export class PathKeys {
   sender = 0;
   private paths: PathSlots[] = [];
 
-  /** Between batches: slots for tables t; a path that keeps its name and settings keeps its keys, counters and windows. */
+  /**
+   * Between batches: slots for tables t; a path that keeps its name and settings keeps its keys, counters
+   * and windows (exchanged keys too: the key exchange replaces them).
+   */
   setTables(t: ForwardingTables, now: number): void {
     const old = new Map(this.paths.map((s) => [s.name, s]));
     this.paths = t.paths.map((p) => {
       const metaKind = p.metadataCipher?.cipher ?? null;
+      const exchanged = p.keyExchange === 'handshake' && p.hmac.mode !== 'disabled';
       let s = old.get(p.name);
       old.delete(p.name);
-      if (s !== undefined && (s.hmacCipher !== p.hmac.cipher || s.metaKind !== metaKind)) {
+      if (s !== undefined && (s.hmacCipher !== p.hmac.cipher || s.metaKind !== metaKind || s.exchanged !== exchanged)) {
         this.drop(s);
         s = undefined;
       }
-      s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, tx: null, pending: null, activeAt: 0, rx: [] };
+      s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, exchanged, tx: null, pending: null, activeAt: 0, rx: [], overlapMs: OVERLAP_MS };
+      if (exchanged) return s;
       const m = configKeys(p);
       // a new key version: accepted at once, signed with after the policy's rekey-delay (the peer reloads too)
       if (m === null) this.drop(s);
@@ -154,12 +187,13 @@ export class PathKeys {
   }
 
   private installSlots(s: PathSlots, tx: PathKeyMaterial | undefined, rx: PathKeyMaterial | undefined, now: number, activeAt: number, overlapMs = OVERLAP_MS): void {
+    s.overlapMs = overlapMs;
     if (rx !== undefined) {
       const fp = fingerprint(rx);
       const same = s.rx.find((k) => k.keyId === rx.keyId);
       if (same === undefined || same.fingerprint !== fp) {
         if (same !== undefined) this.retire(s, same);
-        s.rx.push(new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp));
+        s.rx.push(new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp, now));
         while (s.rx.length > RX_SLOTS) this.retire(s, s.rx[0]!);
       }
     }
@@ -169,8 +203,6 @@ export class PathKeys {
       s.pending?.destroy();
       s.pending = new TxKey(tx.keyId, tx.securityId, BatchHmac.create(s.hmacCipher, tx.hmacKey), this.cipher(s, tx), fp, now);
       s.activeAt = activeAt;
-      // the rx keys before the newest: the peer stops sending with them about when we switch
-      for (let i = 0; i < s.rx.length - 1; i++) s.rx[i]!.retireAt = Math.min(s.rx[i]!.retireAt, Math.max(now, activeAt) + overlapMs);
       this.txKey(s, now);
     }
   }
@@ -227,6 +259,20 @@ export class PathKeys {
     return null;
   }
 
+  /**
+   * Rx key k of path p authenticated a packet. The first time, the keys installed before it retire
+   * `overlapMs` later: the peer sends with k now (packets under an older key still in flight pass).
+   */
+  used(p: number, k: RxKey, now: number): void {
+    if (k.used) return;
+    k.used = true;
+    const s = this.paths[p]!;
+    for (const old of s.rx) {
+      if (old === k) break;
+      old.retireAt = Math.min(old.retireAt, now + s.overlapMs);
+    }
+  }
+
   /** The replay window of `sender` under rx key k (created on the first authenticated packet). */
   window(k: RxKey, sender: number): number {
     let w = k.windows[sender]!;
@@ -234,15 +280,17 @@ export class PathKeys {
     return w;
   }
 
-  /** Key ids of path p and the packets sent under its tx key (the key exchange's rekey-on-count), for `svr show security` and tests. */
-  status(p: number): { tx: number; sent: number; pending: number; rx: { keyId: number; retireAt: number; senders: number }[] } | null {
+  /** Key ids of path p, their ages and the packets sent under its tx key, or null for an unknown path. */
+  status(p: number): PathKeyStatus | null {
     const s = this.paths[p];
     if (s === undefined) return null;
     return {
       tx: s.tx?.keyId ?? 0,
+      securityId: s.tx?.securityId ?? 0,
+      txSince: s.tx?.installedAt ?? 0,
       sent: s.tx?.sent ?? 0,
       pending: s.pending?.keyId ?? 0,
-      rx: s.rx.map((k) => ({ keyId: k.keyId, retireAt: k.retireAt, senders: k.windows.filter((w) => w >= 0).length })),
+      rx: s.rx.map((k) => ({ keyId: k.keyId, since: k.installedAt, retireAt: k.retireAt, senders: k.windows.filter((w) => w >= 0).length })),
     };
   }
 }

@@ -3,7 +3,10 @@
  * installed (the plugin may refuse it, or choose a source/destination NAT for its LAN side) and when it
  * is removed (to free NAT ports, rate state, ...). The core does the translation on every packet; the
  * plugin only decides. One reusable OpeningSession object: no allocation per session here.
- * A hook that throws is disabled, counted ('plugin-hook-errors') and reported, like a stage.
+ * A hook that throws is counted ('plugin-hook-errors') and reported, like a stage. A security function's
+ * open hook (fail closed) then fails: the session is refused, and so is every new session while it is
+ * failed ('drop-function-failed'; the plugin decides who may open sessions and what they are translated
+ * to, and cannot now). Any other hook (or one configured `fail-open: true`) is disabled and skipped.
  */
 import type { OpeningSession, RefuseReply, SessionCloseHook, SessionOpenHook } from './plugin-contract.js';
 import type { DataplaneContext } from './context.js';
@@ -14,6 +17,8 @@ export interface HookEntry<F> {
   plugin: string;
   fn: F;
   disabled: boolean;
+  /** a security function's hook: when it throws, sessions are refused instead of opened without it */
+  failClosed?: boolean;
 }
 
 class Opening implements OpeningSession {
@@ -69,15 +74,20 @@ export class SessionHooks {
   private readonly o = new Opening();
   private cRefused = 0;
   private cErrors = 0;
+  private cFailed = 0;
+  /** a fail-closed open hook threw: no session opens until the plugins are loaded again */
+  private failed = false;
 
   constructor(private readonly ctx: DataplaneContext) {
     this.cRefused = ctx.counters.id('drop-refused-by-plugin');
     this.cErrors = ctx.counters.id('plugin-hook-errors');
+    this.cFailed = ctx.counters.id('drop-function-failed');
   }
 
   set(open: HookEntry<SessionOpenHook>[], close: HookEntry<SessionCloseHook>[]): void {
     this.open = open;
     this.close = close;
+    this.failed = false;
   }
 
   /**
@@ -86,6 +96,10 @@ export class SessionHooks {
    */
   runOpen(r: number, now: number): boolean {
     if (this.open.length === 0) return true;
+    if (this.failed) {
+      this.ctx.counters.add(this.cFailed);
+      return false;
+    }
     const t = this.ctx.sessions;
     const o = this.o;
     o.row = r;
@@ -112,6 +126,11 @@ export class SessionHooks {
         h.fn(o);
       } catch (e) {
         this.fail(h, 'session-open', e);
+        if (h.failClosed === true) {
+          this.failed = true;
+          this.ctx.counters.add(this.cFailed);
+          return false;
+        }
       }
       if (o.refusedBy !== '') {
         this.ctx.counters.add(this.cRefused);
@@ -152,9 +171,9 @@ export class SessionHooks {
   }
 
   private fail(h: HookEntry<unknown>, which: string, e: unknown): void {
-    h.disabled = true;
+    h.disabled = h.failClosed !== true || which !== 'session-open'; // a failed open hook stays: it refuses
     this.ctx.counters.add(this.cErrors);
-    this.ctx.events.push({ kind: 'plugin.error', plugin: h.plugin, stage: which, message: `threw: ${e instanceof Error ? e.message : String(e)}` });
+    this.ctx.events.push({ kind: 'plugin.error', plugin: h.plugin, stage: which, message: `threw: ${e instanceof Error ? e.message : String(e)}`, failClosed: h.failClosed === true && which === 'session-open' });
   }
 }
 

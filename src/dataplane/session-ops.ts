@@ -55,6 +55,7 @@ export function trackTcp(ctx: DataplaneContext, r: number, forward: boolean, tcp
   }
   t.flags[r] = f;
   t.expires[r] = now + timeoutMs(ctx, r, f);
+  if ((f & SF_CLOSING) !== 0) t.checkBy(r, t.expires[r]!); // a close shortens the expiry: the wheel must look sooner
 }
 
 function timeoutMs(ctx: DataplaneContext, r: number, flags: number): number {

@@ -13,7 +13,15 @@
  * Return keys (service-function chaining): (function return interface, 5-tuple as diverted) -> row, up to
  * RET_KEYS per row, so a packet coming back from an external function finds its session; installed on
  * the first divert, removed with the row. Their columns are allocated on first use.
+ * Bounded: at most `limit` rows (alloc returns -1 beyond: the caller refuses the session and counts it);
+ * the arrays grow by doubling up to it.
+ * Idle expiry: a timer wheel of WHEEL_SLOTS slots of WHEEL_TICK_MS. Every row sits in the slot of the
+ * time it may next have expired; a sweep visits only the slots that came due and, in them, only their rows:
+ * a row whose `expires` passed is expired, any other moves to the slot of its `expires` (packets move
+ * `expires` forward without touching the wheel). So a sweep's work follows the expiries due, whatever the
+ * table's size: one visit per row and idle timeout, plus one at its start.
  */
+import { totalmem } from 'node:os';
 import { UuidIndex } from './uuid-index.js';
 import { FlowTable } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
@@ -53,6 +61,27 @@ export const SF_TRANSFORMED = 0x0200;
 /** Return keys per row: one per packet form the chain sees (two when NAT makes the directions differ). */
 export const RET_KEYS = 2;
 
+/** Memory one session costs, rounded up: 343 B RSS at 99 % table fill and 414 B at 50 % (bench/memory.ts,
+ *  docs/performance.md) plus the expiry wheel's 20 B. */
+export const SESSION_BYTES = 512;
+/** Rows one data path's table can address (control tags a row with its worker in the bits above 24). */
+export const MAX_ROWS = (1 << 24) - 1;
+
+/**
+ * The session limit of one of `workers` data paths: its share of the router's `session-capacity`, or by
+ * default of what a quarter of the host's memory holds (at least 65,536 sessions).
+ */
+export function sessionLimit(configured: number, workers: number, memory = totalmem()): number {
+  const router = configured > 0 ? configured : Math.max(65_536, Math.floor(memory / 4 / SESSION_BYTES));
+  return Math.min(MAX_ROWS, Math.max(1, Math.ceil(router / Math.max(1, workers))));
+}
+
+/** Granularity of idle expiry (a session expires at most this much after its timeout). */
+export const WHEEL_TICK_MS = 250;
+/** Wheel slots: 1024 s ahead at 250 ms; a later expiry is looked at once per turn and moved on. */
+const WHEEL_SLOTS = 4096;
+const WHEEL_MASK = WHEEL_SLOTS - 1;
+
 /** Row of a flow-table value. */
 export const flowRow = (v: number): number => v >>> 2;
 /** 1 when the key was stored for a forward packet whose endpoints were swapped by normalization. */
@@ -90,6 +119,8 @@ export interface SideKey {
 export class SessionTable {
   capacity: number;
   active = 0;
+  /** most rows this table holds (setLimit); alloc refuses beyond */
+  limit = MAX_ROWS;
   readonly v4 = new FlowTable(KW4, 4096);
   readonly v6 = new FlowTable(KW6, 256);
   /** session id -> row: finds a session when it reappears on another path */
@@ -135,6 +166,13 @@ export class SessionTable {
   signedAt!: Float64Array;
   /** incremented on every reuse of a row, so control can tell a stale reference */
   gen!: Uint32Array;
+  /** where the generations of new rows start (a restarted worker: its predecessor's rows stay stale) */
+  private genBase = 0;
+  /** the expiry wheel: next/previous row in the same slot, the slot (-1: none) and when it is due */
+  dueNext!: Int32Array;
+  duePrev!: Int32Array;
+  dueSlot!: Int32Array;
+  dueAt!: Float64Array;
   /** transit (multi-hop SVR): the row of the other leg of the session, -1 for none (transit.ts) */
   relay!: Int32Array;
   /** keys of the two sides, as written at insert, for removal (family in keyFamily): IPv4 keys here (KW4
@@ -151,12 +189,16 @@ export class SessionTable {
 
   /** set when several workers share steering: keys are claimed/released as they are installed/removed */
   ownership: Ownership | null = null;
+  /** a key of the row being set up could not be recorded for steering (the table is full): refuse it */
+  claimFailed = false;
   /** alternate keys of duplicated sessions, by row */
   readonly alt = new Map<number, AltPath>();
   private free: Int32Array;
   private freeTop = 0;
-  /** sweep cursor */
-  private cursor = 0;
+  /** first row of each wheel slot (-1: empty) */
+  private readonly heads = new Int32Array(WHEEL_SLOTS).fill(-1);
+  /** the last wheel tick (ms / WHEEL_TICK_MS) swept; -1 before the first row or sweep */
+  private sweptTick = -1;
 
   constructor(initialCapacity = 1024) {
     this.capacity = 0;
@@ -204,6 +246,12 @@ export class SessionTable {
     this.bytesRev = grow(this.bytesRev, Float64Array);
     this.signedAt = grow(this.signedAt, Float64Array);
     this.gen = grow(this.gen, Uint32Array);
+    this.gen.fill(this.genBase, old);
+    this.dueNext = grow(this.dueNext, Int32Array);
+    this.duePrev = grow(this.duePrev, Int32Array);
+    this.dueSlot = grow(this.dueSlot, Int32Array);
+    this.dueSlot.fill(-1, old);
+    this.dueAt = grow(this.dueAt, Float64Array);
     this.relay = grow(this.relay, Int32Array);
     this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
     this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
@@ -274,8 +322,8 @@ export class SessionTable {
     if (free < 0) return false;
     const v = t.get();
     if (v >= 0) return flowRow(v) === r;
+    if (!this.claim(k, family, KEY_LAN)) return false; // steering full: the divert is refused
     t.set((r << 2) | fwdSwapped);
-    this.ownership?.claim(k, family, KEY_LAN);
     this.retKey.set(k, free * KW6);
     this.retFamily[free] = family;
     return true;
@@ -297,9 +345,21 @@ export class SessionTable {
     }
   }
 
-  /** A fresh row (zeroed counters, new generation). */
+  /** At most `rows` sessions from now on (fewer than are active: new ones are refused until enough end). */
+  setLimit(rows: number): void {
+    this.limit = Math.max(1, Math.floor(rows));
+  }
+
+  /** Row generations start at `base` from now on (an empty table: a worker thread that replaces one that died). */
+  startGenerations(base: number): void {
+    this.genBase = base >>> 0;
+    this.gen.fill(this.genBase);
+  }
+
+  /** A fresh row (zeroed counters, new generation), or -1 when the table holds `limit` sessions. */
   alloc(now: number): number {
-    if (this.freeTop === 0) this.resize(this.capacity * 2);
+    if (this.active >= this.limit) return -1;
+    if (this.freeTop === 0) this.resize(Math.max(this.capacity + 1, Math.min(this.capacity * 2, this.limit)));
     const r = this.free[--this.freeTop]!;
     this.flags[r] = SF_ACTIVE;
     this.gen[r] = (this.gen[r]! + 1) >>> 0;
@@ -315,8 +375,43 @@ export class SessionTable {
     this.relay[r] = -1;
     this.inKeyFamily[r] = 0;
     this.outKeyFamily[r] = 0;
+    this.claimFailed = false;
     this.active++;
+    if (this.sweptTick < 0) this.sweptTick = Math.floor(now / WHEEL_TICK_MS) - 1;
+    this.dueAt[r] = Infinity;
+    this.checkBy(r, now + WHEEL_TICK_MS); // its expiry is set by its first packet: look at it one tick on
     return r;
+  }
+
+  private claim(k: Uint32Array, family: number, kind: number): boolean {
+    if (this.ownership === null || this.ownership.claim(k, family, kind)) return true;
+    this.claimFailed = true;
+    return false;
+  }
+
+  /** Makes sure row r is looked at by `at` (ms): trackTcp calls it when a close shortens a row's expiry. */
+  checkBy(r: number, at: number): void {
+    if (this.dueSlot[r]! >= 0 && this.dueAt[r]! <= at) return;
+    this.unlinkDue(r);
+    this.dueAt[r] = at;
+    const slot = Math.max(Math.floor(at / WHEEL_TICK_MS), this.sweptTick + 1) & WHEEL_MASK;
+    const head = this.heads[slot]!;
+    this.dueNext[r] = head;
+    this.duePrev[r] = -1;
+    if (head >= 0) this.duePrev[head] = r;
+    this.heads[slot] = r;
+    this.dueSlot[r] = slot;
+  }
+
+  private unlinkDue(r: number): void {
+    const slot = this.dueSlot[r]!;
+    if (slot < 0) return;
+    const next = this.dueNext[r]!;
+    const prev = this.duePrev[r]!;
+    if (prev >= 0) this.dueNext[prev] = next;
+    else this.heads[slot] = next;
+    if (next >= 0) this.duePrev[next] = prev;
+    this.dueSlot[r] = -1;
   }
 
   private table(family: number): FlowTable {
@@ -341,7 +436,7 @@ export class SessionTable {
     const existing = t.get();
     if (existing >= 0 && flowRow(existing) !== r) return false;
     t.set((r << 2) | swapped);
-    this.ownership?.claim(t.key, k.family, keyKind(this.role[r]!, side));
+    this.claim(t.key, k.family, keyKind(this.role[r]!, side)); // a failure marks the row: its creator refuses it
     const store = side === 'in' ? this.inKey : this.outKey;
     if (k.family === 4) store.set(t.key, r * KW4);
     else this.v6Keys.set(r * 2 + (side === 'in' ? 0 : 1), t.key.slice());
@@ -381,7 +476,7 @@ export class SessionTable {
     const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
     if (t.get() >= 0) return false;
     t.set((r << 2) | 2 | swapped);
-    this.ownership?.claim(t.key, k.family, this.role[r] === ROLE_INGRESS ? KEY_WAN_OURS : KEY_WAN_THEIRS);
+    this.claim(t.key, k.family, this.role[r] === ROLE_INGRESS ? KEY_WAN_OURS : KEY_WAN_THEIRS); // WAN keys: never recorded
     this.alt.set(r, { path, localPort, peerPort, family: k.family, key: t.key.slice(), needsMeta: true, revSignal: true });
     return true;
   }
@@ -433,6 +528,7 @@ export class SessionTable {
     this.removeAltKey(r);
     this.removeReturnKeys(r);
     this.byUuid.remove(r);
+    this.unlinkDue(r);
     this.flags[r] = 0;
     this.free[this.freeTop++] = r;
     this.active--;
@@ -443,18 +539,42 @@ export class SessionTable {
   }
 
   /**
-   * Visits up to `budget` rows from the sweep cursor and calls `expire(row)` for each active row whose
-   * `expires` is before `now`. Returns the number of rows visited. A full pass over the table takes
-   * capacity / budget calls.
+   * Looks at the rows of the wheel slots due by `now`, at most `budget` of them, and calls `expire(row)`
+   * for each whose `expires` passed (expire removes it); the others move to the slot of their expiry.
+   * Returns true when due rows are left (call again: the work follows the expiries due, see above).
    */
-  sweep(now: number, budget: number, expire: (row: number) => void): number {
-    const cap = this.capacity;
+  sweep(now: number, budget: number, expire: (row: number) => void): boolean {
+    const nowTick = Math.floor(now / WHEEL_TICK_MS);
+    if (this.sweptTick < 0) this.sweptTick = nowTick - 1;
+    if (nowTick - this.sweptTick > WHEEL_SLOTS) this.sweptTick = nowTick - WHEEL_SLOTS; // a clock jump: every slot once
     let visited = 0;
-    for (; visited < budget && visited < cap; visited++) {
-      const r = this.cursor;
-      this.cursor = r + 1 >= cap ? 0 : r + 1;
-      if ((this.flags[r]! & SF_ACTIVE) !== 0 && this.expires[r]! <= now) expire(r);
+    while (this.sweptTick < nowTick) {
+      const tick = this.sweptTick + 1;
+      const slot = tick & WHEEL_MASK;
+      let r = this.heads[slot]!;
+      this.heads[slot] = -1; // rows moved within this tick land in the next one (sweptTick + 1 below)
+      this.sweptTick = tick;
+      while (r >= 0) {
+        const next = this.dueNext[r]!;
+        this.dueSlot[r] = -1;
+        if (visited === budget) {
+          this.sweptTick = tick - 1; // the rest of this slot next time: back into it
+          while (r >= 0) {
+            const after = this.dueNext[r]!;
+            this.dueSlot[r] = -1;
+            this.checkBy(r, this.dueAt[r]!);
+            r = after;
+          }
+          return true;
+        }
+        visited++;
+        if ((this.flags[r]! & SF_ACTIVE) !== 0) {
+          if (this.expires[r]! <= now) expire(r);
+          else this.checkBy(r, this.expires[r]!);
+        }
+        r = next;
+      }
     }
-    return visited;
+    return false;
   }
 }

@@ -62,6 +62,7 @@ export function verifyPacket(ctx: DataplaneContext, d: Uint8Array, payload: numb
   if (k.hmac.verifyBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', ctx.wallMs), cx.status) !== 1) return VERIFY_BAD_TAG;
   const r = keys.windows.check(keys.window(k, replaySender(d, at)), replayCounterHi(d, at), replayCounterLo(d, at));
   if (r !== REPLAY_OK) return r === REPLAY_SEEN ? VERIFY_REPLAY : VERIFY_TOO_OLD;
+  if (!k.used) keys.used(p, k, now);
   cx.matched = k;
   return VERIFY_OK;
 }

@@ -3,36 +3,50 @@
  *
  * Default owner: a hash of the packet's normalized 5-tuple (both directions agree), modulo the worker
  * count; WAN packets to one of our even waypoint ports belong to the worker whose port slice holds that
- * port. Exceptions (a key whose default owner is not the session's worker: the WAN key of an egress
- * session, the NATed server side of a session) are entries in a SharedArrayBuffer hash table, written
- * only by the owning worker and read by all:
- *   slot = [state:i32][owner:i32][key words (KW6)]   state 0 empty, 1 writing, 2 full, 3 deleted
- * Writers claim a slot with Atomics.compareExchange and publish with Atomics.store (release); readers
- * load the state (acquire) before the key and re-check it after (a seqlock without a sequence number,
- * since a full slot's key never changes until it is deleted).
+ * port. Exceptions (a key whose default owner is not the session's worker: the LAN key of a session the
+ * kernel's queue choice put elsewhere, the NATed server side of a session) are entries in one
+ * SharedArrayBuffer hash table per worker: written only by that worker (its own keys), read by all.
+ *   word 0: version (a seqlock: odd while the writer changes the table)
+ *   slot i at 1 + i * SLOT_WORDS: [key words used (0: empty)][key words (KW6)]
+ * Linear probing with backward-shift deletion (no tombstones: a removed key's slot is filled by a later
+ * key of its cluster that may move there, else emptied), so any churn keeps probes as short as the load
+ * allows. A reader takes the version before and after its probe and probes again when it changed (or was
+ * odd); it gives up after READ_TRIES (a writer that died mid-change: the default owner decides until the
+ * worker host clears the dead worker's table). A full table refuses an insert: the caller refuses the
+ * session (counted).
  */
 import { KW6 } from './flow-key.js';
 import { fmix32 } from './hash.js';
 
-const EMPTY = 0, WRITING = 1, FULL = 2, DELETED = 3;
-const SLOT_WORDS = 2 + KW6;
+const SLOT_WORDS = 1 + KW6;
+const READ_TRIES = 64;
 
 export interface SteeringShared {
-  /** Int32 words: capacity * SLOT_WORDS */
-  table: SharedArrayBuffer;
+  /** one table per worker: Int32 words, 1 + capacity * SLOT_WORDS each */
+  tables: SharedArrayBuffer[];
+  /** slots per table (a power of two) */
   capacity: number;
 }
 
-export function createSteering(capacity = 1 << 18): SteeringShared {
+/** At most this many slots per worker's table (4 M: 176 MB of address space, touched as used). */
+export const MAX_STEERING_SLOTS = 1 << 22;
+
+/** Tables for `workers` workers, each with room for `entries` keys at half load (a power of two, 16 at least). */
+export function createSteering(workers: number, entries = 1 << 17): SteeringShared {
   let cap = 16;
-  while (cap < capacity) cap *= 2;
-  return { table: new SharedArrayBuffer(cap * SLOT_WORDS * 4), capacity: cap };
+  while (cap < entries * 2 && cap < MAX_STEERING_SLOTS) cap *= 2;
+  return { tables: Array.from({ length: workers }, () => new SharedArrayBuffer((1 + cap * SLOT_WORDS) * 4)), capacity: cap };
 }
 
-function hashWords(k: Uint32Array, kw: number): number {
+/** Empties worker `index`'s table (the worker host, after that worker's thread ended: nobody writes it). */
+export function clearSteering(shared: SteeringShared, index: number): void {
+  new Int32Array(shared.tables[index]!).fill(0);
+}
+
+function hashWords(k: ArrayLike<number>, at: number, kw: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < kw; i++) {
-    h = Math.imul(h ^ k[i]!, 0x01000193);
+    h = Math.imul(h ^ k[at + i]!, 0x01000193);
     h ^= h >>> 15;
   }
   // final avalanche: without it the high bits of a word (the source port) never reach the low bits that
@@ -40,88 +54,89 @@ function hashWords(k: Uint32Array, kw: number): number {
   return fmix32(h);
 }
 
+/** One worker's table: `insert`/`remove` by its worker only, `has` by any. */
 export class SteeringTable {
   private readonly w: Int32Array;
   private readonly mask: number;
+  /** entries stored now (the writer's count) */
+  size = 0;
 
-  constructor(shared: SteeringShared) {
-    this.w = new Int32Array(shared.table);
-    this.mask = shared.capacity - 1;
+  constructor(table: SharedArrayBuffer, capacity: number) {
+    this.w = new Int32Array(table);
+    this.mask = capacity - 1;
   }
 
-  private same(base: number, k: Uint32Array, kw: number): boolean {
+  /** Slot of key k (kw words), or -1. No version check: the writer's own view, or inside `has`. */
+  private find(k: Uint32Array, kw: number): number {
     const w = this.w;
-    for (let i = 0; i < kw; i++) if (w[base + 2 + i]! >>> 0 !== k[i]) return false;
-    for (let i = kw; i < KW6; i++) if (w[base + 2 + i] !== 0) return false;
-    return true;
-  }
-
-  /** Owner recorded for key k (kw words), or -1. */
-  lookup(k: Uint32Array, kw: number): number {
-    const w = this.w;
-    let s = hashWords(k, kw) & this.mask;
+    let s = hashWords(k, 0, kw) & this.mask;
     for (let probes = 0; probes <= this.mask; probes++) {
-      const base = s * SLOT_WORDS;
-      const st = Atomics.load(w, base);
-      if (st === EMPTY) return -1;
-      if (st === FULL && this.same(base, k, kw)) {
-        const owner = w[base + 1]!;
-        if (Atomics.load(w, base) === FULL) return owner;
+      const base = 1 + s * SLOT_WORDS;
+      const used = w[base]!;
+      if (used === 0) return -1;
+      if (used === kw) {
+        let i = 0;
+        while (i < kw && w[base + 1 + i]! >>> 0 === k[i]) i++;
+        if (i === kw) return s;
       }
       s = (s + 1) & this.mask;
     }
     return -1;
   }
 
-  /** Records `owner` for key k; false when the table is full. An existing entry for k is updated in place
-   *  (the probe goes on past deleted slots so a key is never recorded twice). */
-  insert(k: Uint32Array, kw: number, owner: number): boolean {
+  /** True when key k (kw words) is recorded here (any thread). */
+  has(k: Uint32Array, kw: number): boolean {
     const w = this.w;
-    let s = hashWords(k, kw) & this.mask;
-    let free = -1;
-    for (let probes = 0; probes <= this.mask; probes++) {
-      const base = s * SLOT_WORDS;
-      const st = Atomics.load(w, base);
-      if (st === FULL && this.same(base, k, kw)) {
-        Atomics.store(w, base + 1, owner);
-        return true;
-      }
-      if (st === DELETED && free < 0) free = base;
-      if (st === EMPTY) {
-        if (free < 0) free = base;
-        break;
-      }
-      s = (s + 1) & this.mask;
+    for (let tries = 0; tries < READ_TRIES; tries++) {
+      const v = Atomics.load(w, 0);
+      if ((v & 1) !== 0) continue;
+      const found = this.find(k, kw) >= 0;
+      if (Atomics.load(w, 0) === v) return found;
     }
-    if (free < 0) return false;
-    const st = Atomics.load(w, free);
-    // one writer per key (its owner); another owner's writer may take this slot first: probe again
-    if ((st !== EMPTY && st !== DELETED) || Atomics.compareExchange(w, free, st, WRITING) !== st) return this.insert(k, kw, owner);
-    w[free + 1] = owner;
-    for (let i = 0; i < KW6; i++) w[free + 2 + i] = i < kw ? k[i]! | 0 : 0;
-    Atomics.store(w, free, FULL);
+    return false;
+  }
+
+  /** Records key k (the writer); false when the table is full (nothing changed). Recording a key twice is a no-op. */
+  insert(k: Uint32Array, kw: number): boolean {
+    if (this.find(k, kw) >= 0) return true;
+    if (this.size >= this.mask) return false; // keep one slot empty: every probe ends
+    const w = this.w;
+    let s = hashWords(k, 0, kw) & this.mask;
+    while (w[1 + s * SLOT_WORDS] !== 0) s = (s + 1) & this.mask;
+    const base = 1 + s * SLOT_WORDS;
+    Atomics.add(w, 0, 1); // odd: readers probe again
+    for (let i = 0; i < KW6; i++) w[base + 1 + i] = i < kw ? k[i]! | 0 : 0;
+    w[base] = kw;
+    Atomics.add(w, 0, 1);
+    this.size++;
     return true;
   }
 
-  /** Removes key k if it is recorded for `owner` (only the owner deletes its entries). */
-  remove(k: Uint32Array, kw: number, owner: number): void {
+  /** Removes key k (the writer): backward shift, so no deleted slot is left behind. */
+  remove(k: Uint32Array, kw: number): void {
+    let hole = this.find(k, kw);
+    if (hole < 0) return;
     const w = this.w;
-    let s = hashWords(k, kw) & this.mask;
-    for (let probes = 0; probes <= this.mask; probes++) {
-      const base = s * SLOT_WORDS;
-      const st = Atomics.load(w, base);
-      if (st === EMPTY) return;
-      if (st === FULL && this.same(base, k, kw) && w[base + 1] === owner) {
-        Atomics.store(w, base, DELETED);
-        return;
-      }
-      s = (s + 1) & this.mask;
+    Atomics.add(w, 0, 1);
+    for (let j = (hole + 1) & this.mask; ; j = (j + 1) & this.mask) {
+      const at = 1 + j * SLOT_WORDS;
+      const used = w[at]!;
+      if (used === 0) break;
+      const home = hashWords(w, at + 1, used) & this.mask;
+      // the key at j may move to the hole unless its home lies cyclically in (hole, j]
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (stays) continue;
+      w.copyWithin(1 + hole * SLOT_WORDS, at, at + SLOT_WORDS);
+      hole = j;
     }
+    w[1 + hole * SLOT_WORDS] = 0;
+    Atomics.add(w, 0, 1);
+    this.size--;
   }
 }
 
 /** Default owner of a normalized flow key: a hash of its words without the interface word. */
 export function defaultOwner(k: Uint32Array, kw: number, workers: number): number {
   if (workers <= 1) return 0;
-  return hashWords(k, kw - 1) % workers; // the last word holds protocol << 16 | ifIndex: keep the protocol only
+  return hashWords(k, 0, kw - 1) % workers; // the last word holds protocol << 16 | ifIndex: keep the protocol only
 }

@@ -177,6 +177,8 @@ export interface TenantView {
 /** Active sessions in total and per path, service and tenant id: one walk over the table. */
 export interface SessionTally {
   active: number;
+  /** sessions the table holds at most (new ones beyond are refused) */
+  limit: number;
   perPath: number[];
   perService: number[];
   perTenant: number[];
@@ -187,6 +189,7 @@ export function tallySessions(ctx: DataplaneContext): SessionTally {
   const tables = ctx.tables;
   const tally: SessionTally = {
     active: t.active,
+    limit: t.limit,
     perPath: new Array<number>(tables.paths.length).fill(0),
     perService: new Array<number>(tables.services.length).fill(0),
     perTenant: new Array<number>(tables.tenants.length).fill(0),

@@ -11,6 +11,7 @@ import {
   DOS_BURST, DOS_PER_SOURCE_RATE, FLOOD_SOURCE, FN_IN, FN_NAME, FN_OUT, GUEST_CLIENT, GUEST_PREFIX, INTERNET_ECHO_PORT, INTERNET_NAT, INTERNET_PREFIX,
   LB_CAPACITY, LB_VIP, LIMITED_PORT, LIMITED_RATE_BPS, NAT_CLIENT, SERVER_B, TLS_PORT,
 } from './plugins-profile.js';
+import { CLIENT6_PREFIX, SERVER6_PREFIX, WAN6, WAYPOINTS6 } from './ipv6.js';
 import { CLIENT_NO_TENANT, ECHO_PORT, HTTP_PORT, IPERF_PORT, LAN_TABLE, pathPlans, SERVER, STREAM_PORT, type PathPlan, type RouterRole } from './topology.js';
 
 /** The nodes' management API in the lab: every address of the router's namespace, this port, two tokens. */
@@ -34,6 +35,28 @@ ${indent}  link-test-length: 10
 `;
 }
 
+/** Service-policy of web6 (`--ipv6`): the IPv6 peer path only. */
+export const V6_POLICY = 'lab-v6';
+
+/** `--ipv6`: the IPv6 peer path over path 1's veths and emulator (lab/ipv6.ts). */
+function wan6Interface(router: RouterRole): string {
+  return `        - name: ${WAN6.iface}                 # --ipv6: an IPv6 peer path over path 1's veths and link emulator
+          kind: wan
+          waypoint: ${WAYPOINTS6[router]}       # routed into ${WAN6.device} by the node
+          device: ${WAN6.device}
+          neighborhoods:
+            - name: ${WAN6.neighborhood}
+              vector: ${WAN6.vector}
+`;
+}
+
+/** `--nat`: r1's path 1 is behind the NAT box (lab/nat.ts); r2 learns where from r1's BFD. */
+function natLines(indent: string): string {
+  return `${indent}peer-connectivity: outbound-only   # svr lab up --nat: behind <prefix>-nat's masquerade; r2 answers where it sees us (docs/wan.md)
+${indent}nat-keep-alive: 20           # s: an idle session sends a keep-alive this often, so its NAT binding stays
+`;
+}
+
 function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabShape): string {
   return paths.map((p) => {
     const veth = router === 'r1' ? p.r1Dev : p.r2Dev;
@@ -44,7 +67,7 @@ function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabSha
           neighborhoods:
             - name: ${p.neighborhood}            # ${router === 'r1' ? 'r2' : 'r1'}/${p.iface} is in it too: the path ${p.iface}->${router === 'r1' ? 'r2' : 'r1'}/${p.iface}
               vector: ${p.vector}          # service-policies rank paths by vector
-${bfdBlock(s, '              ')}`;
+${router === 'r1' && p.k === 1 && s.nat === true ? natLines('              ') : ''}${bfdBlock(s, '              ')}`;
   }).join('');
 }
 
@@ -234,7 +257,7 @@ ${targets}
  */
 export function labConfigYaml(shape: LabShape = DEFAULT_SHAPE, secret: string = randomBytes(32).toString('hex'), tokenDir = ''): string {
   const paths = pathPlans('<prefix>', shape.paths);
-  const order = `[${paths.map((p) => p.vector).join(', ')}]`;
+  const order = `[${[...paths.map((p) => p.vector), ...(shape.ipv6 === true ? [WAN6.vector] : [])].join(', ')}]`; // --ipv6: the IPv6 path last
   const p1 = paths[0]!;
   const plugins = shape.profile === 'plugins';
   return `# svrouter lab: written by \`svr lab up\` (src/lab/config.ts); both nodes load this same file.
@@ -257,7 +280,7 @@ authority:
     # Sources are classified by member prefix (the lan interfaces name no tenant).
     # ${CLIENT_NO_TENANT} (a second address of the client) is in no tenant: r1 drops it (drop-no-tenant).
     - name: engineering
-      members: [198.18.1.0/24]
+      members: [198.18.1.0/24${shape.ipv6 === true ? `, ${CLIENT6_PREFIX}` : ''}]${shape.ipv6 === true ? '   # --ipv6: the client\'s IPv6 address too' : ''}
 ${plugins ? `      # profile plugins: the client's ${FLOOD_SOURCE} (a flooding source) and ${NAT_CLIENT} (the NAT client) are members too
     - name: guest                    # profile plugins: ${GUEST_CLIENT} on the client; the firewall's zones keep it out
       members: [${GUEST_PREFIX}]
@@ -268,10 +291,20 @@ ${plugins ? `      # profile plugins: the client's ${FLOOD_SOURCE} (a flooding s
       session-resiliency: ${shape.resiliency}${' '.repeat(Math.max(1, 20 - shape.resiliency.length))}# svr lab up --resiliency none|failover|revertible-failover|packet-duplication
 ${slaLines(shape)}    - name: ${PATHS_POLICY}                  # echo and iperf: the same path preference, no resiliency
       vector-order: ${order}
-
+${shape.ipv6 === true ? `    - name: ${V6_POLICY}                    # --ipv6: web6 only over the IPv6 peer path
+      vectors: [{ name: ${WAN6.vector}, cost: 1 }${paths.map((p) => `, { name: ${p.vector}, cost: never }`).join('')}]
+` : ''}
   # Deny by default: each service allows engineering explicitly.
   services:
-    - name: web                      # the lab's HTTP server (svr lab serve)
+${shape.ipv6 === true ? `    - name: web6                     # --ipv6: the lab's HTTP server on its IPv6 address, over the IPv6 peer path
+      addresses: [${SERVER6_PREFIX}]
+      transport:
+        - protocol: tcp
+          ports: [${HTTP_PORT}]
+      access-policy:
+        - source: engineering
+      service-policy: ${V6_POLICY}
+` : ''}    - name: web                      # the lab's HTTP server (svr lab serve)
       addresses: [198.18.3.0/24]
       transport:
         - protocol: tcp
@@ -316,17 +349,24 @@ ${authorityPlugins(shape)}${shape.collector === true ? telemetryBlock() : ''}  r
           kernel-routes:
             - prefix: default        # table ${LAN_TABLE}: where \`ip rule iif r1-c\` sends client traffic
               table: ${LAN_TABLE}
-${wanInterfaces('r1', paths, shape)}${plugins ? `        - name: ${FN_OUT}              # toward the external function: TUN svr-${FN_OUT}, moved into <prefix>-fn
+${shape.ipv6 === true ? `            - prefix: ::/0           # --ipv6: the same for IPv6 (\`ip -6 rule iif r1-c\`)
+              table: ${LAN_TABLE}
+` : ''}${wanInterfaces('r1', paths, shape)}${shape.ipv6 === true ? wan6Interface('r1') : ''}${plugins ? `        - name: ${FN_OUT}              # toward the external function: TUN svr-${FN_OUT}, moved into <prefix>-fn
           kind: function
         - name: ${FN_IN}               # back from it: TUN svr-${FN_IN}
           kind: function
 ` : ''}      routes:
         - prefix: 198.18.1.0/24      # the clients (replies go back out of lan0)
           interface: lan0
-${shape.bgp === true ? bgpRouting('r1') : ''}      service-routes:
+${shape.ipv6 === true ? `        - prefix: ${CLIENT6_PREFIX}      # --ipv6: the client's IPv6 subnet
+          interface: lan0
+` : ''}${shape.bgp === true ? bgpRouting('r1') : ''}      service-routes:
 ${shape.bgp === true ? `        - name: bgp-web-learned      # --bgp: along the route the PE announces (none: new sessions refused, no-route)
           service: bgp-web
           use-learned-routes: true
+` : ''}${shape.ipv6 === true ? `        - name: web6-via-r2
+          service: web6
+          peer: r2
 ` : ''}        - name: web-via-r2
           service: web
           peer: r2
@@ -345,21 +385,29 @@ ${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-via-r2
 `).join('') + r1Plugins() : ''}${management('r1', tokenDir)}
     - name: r2                       # runs in namespace <prefix>-r2
       interfaces:
-${wanInterfaces('r2', paths, shape)}        - name: lan0
+${wanInterfaces('r2', paths, shape)}${shape.ipv6 === true ? wan6Interface('r2') : ''}        - name: lan0
           kind: lan
           device: svr-lan0
           kernel-routes:
             - prefix: default        # table ${LAN_TABLE}: where \`ip rule iif r2-s\` sends the server's replies
               table: ${LAN_TABLE}
-      routes:
+${shape.ipv6 === true ? `            - prefix: ::/0
+              table: ${LAN_TABLE}
+` : ''}      routes:
         - prefix: 198.18.3.0/24      # the servers
           interface: lan0
-${plugins ? `        - prefix: ${INTERNET_PREFIX}     # the internet (veth r2-i; the kernel forwards what lan0 writes)
+${shape.ipv6 === true ? `        - prefix: ${SERVER6_PREFIX}
+          interface: lan0
+` : ''}${plugins ? `        - prefix: ${INTERNET_PREFIX}     # the internet (veth r2-i; the kernel forwards what lan0 writes)
           interface: lan0
 ` : ''}${shape.bgp === true ? bgpRouting('r2') : ''}      service-routes:
 ${shape.bgp === true ? `        - name: clients-via-r1       # --bgp: r2 reaches the clients through r1, and announces them while a path is up
           service: clients
           peer: r1
+` : ''}${shape.ipv6 === true ? `        - name: web6-local
+          service: web6
+          next-hop:
+            interface: lan0
 ` : ''}        - name: web-local
           service: web
           next-hop:

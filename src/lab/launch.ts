@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { internetServerArgs, serverBArgs } from './plugins-profile.js';
+import { server6Args } from './ipv6.js';
 import { collectorDir, nfcapdArgs } from './collector.js';
 import { conductorArgs, etcdArgs, labConductors, type ConductorInstance } from './conductor.js';
 import { hostRole, MAX_ROUTERS, routerName, FABRIC_ECHO_PORT, FABRIC_HTTP_PORT } from './fabric.js';
@@ -70,6 +71,11 @@ export function serverLaunch(prefix: string): Launch {
 }
 
 /** `--profile plugins`: `svr lab serve` on the second server address 198.18.3.21 (HTTP only) in <prefix>-server. */
+/** `--ipv6`: `svr lab serve` on the server's IPv6 address (HTTP only) in <prefix>-server. */
+export function server6Launch(prefix: string): Launch {
+  return { name: 'server-v6', kind: 'server', role: 'server', cmd: process.execPath, args: [svrScript(), ...server6Args(prefix)], markers: ['svr.js', 'serve', '--lab', `${prefix}-v6`] };
+}
+
 export function serverBLaunch(prefix: string): Launch {
   return { name: 'server-b', kind: 'server', role: 'server', cmd: process.execPath, args: [svrScript(), ...serverBArgs(prefix)], markers: ['svr.js', 'serve', '--lab', `${prefix}-b`] };
 }

@@ -50,6 +50,12 @@ export interface LabShape {
   bgp?: boolean;
   /** plugins every router loads besides the profile's (`svr lab up --plugin PATH[=JSON]`): absolute paths */
   plugins?: LabPlugin[];
+  /** r1 behind an nftables masquerade on path 1 (`<prefix>-nat`, lab/nat.ts); r1 peers outbound-only */
+  nat?: boolean;
+  /** every WAN path carries at most this many bytes per packet, ICMP filtered (lab/wan-mtu.ts) */
+  wanMtu?: number;
+  /** IPv6 hosts and an IPv6 peer path over path 1 (lab/ipv6.ts) */
+  ipv6?: boolean;
 }
 
 /** A plugin `svr lab up --plugin` adds to the authority: an absolute path and its options. */
@@ -110,6 +116,9 @@ export interface ShapeInput {
   bgp?: boolean;
   /** `--plugin PATH[=JSON]` values (relative paths from the working directory) */
   plugins?: readonly string[];
+  nat?: boolean;
+  wanMtu?: string | number;
+  ipv6?: boolean;
 }
 
 /** `--plugin PATH[=JSON]`: the plugin's file or folder (it must exist) and its options as JSON. */
@@ -142,6 +151,9 @@ export function checkShape(i: ShapeInput): LabShape {
     ...(i.conductor === true ? { conductor: true } : {}),
     ...(i.bgp === true ? { bgp: true } : {}),
     ...(i.plugins !== undefined && i.plugins.length > 0 ? { plugins: i.plugins.map(parseLabPlugin) } : {}),
+    ...(i.nat === true ? { nat: true } : {}),
+    ...(i.wanMtu !== undefined ? { wanMtu: int(i.wanMtu, 1700, 576, 1700, '--wan-mtu', ' (bytes)') } : {}),
+    ...(i.ipv6 === true ? { ipv6: true } : {}),
     ...etcdOf(i),
     ...fabricOf(i),
   };
@@ -170,6 +182,6 @@ function fabricOf(i: ShapeInput): { fabric?: LabShape['fabric'] } {
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
   const head = s.fabric !== undefined ? `${s.fabric.routers} routers, ${s.fabric.topology}${s.fabric.topology === 'hub-spoke' ? ' (r1 is the hub)' : ''}` : `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}`;
-  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}`;
+  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}${s.ipv6 === true ? ', IPv6 hosts and an IPv6 peer path (wan6) over path 1' : ''}`;
 
 }

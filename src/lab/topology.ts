@@ -21,12 +21,14 @@ export type PluginRole = (typeof PLUGIN_ROLES)[number];
 export type ConductorRole = 'conductor';
 /** The namespace of `svr lab up --collector`'s IPFIX collector (lab/collector.ts). */
 export type CollectorPlace = 'collector';
+/** The NAT box of `svr lab up --nat` (lab/nat.ts). */
+export type NatPlace = 'nat';
 /** The N-router lab's namespaces (lab/fabric.ts): routers r<i>, their hosts h<i>, the shared WAN. */
 export type FabricRole = `r${number}` | `h${number}` | 'wan';
 /** `svr lab up --bgp`: the provider edge (lab/bgp.ts) */
 export type PePlace = 'pe';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole | ConductorRole | FabricRole | CollectorPlace | PePlace;
+export type Place = Role | LinkRole | PluginRole | ConductorRole | FabricRole | CollectorPlace | PePlace | NatPlace;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';
@@ -62,7 +64,7 @@ export function pluginNamespaces(prefix: string): string[] {
 
 /** Every namespace a lab with this prefix may have (for `down`, which must work without state). */
 export function allNamespaces(prefix: string): string[] {
-  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector'), nsName(prefix, 'pe')];
+  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector'), nsName(prefix, 'pe'), nsName(prefix, 'nat')];
 }
 
 export interface LinkEnd {

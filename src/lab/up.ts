@@ -15,11 +15,14 @@ import { allConductorUrls, buildConductorNetwork, conductorSessionPath, CONDUCTO
 import { buildFabricNetwork, describePeers, fabricPlan, type FabricPlan } from './fabric.js';
 import { fabricConfigYaml } from './fabric-config.js';
 import {
-  collectorLaunch, conductorLaunch, configPath, emulatorLaunch, etcdLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, serverBLaunch, serverLaunch,
+  collectorLaunch, conductorLaunch, configPath, emulatorLaunch, etcdLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, server6Launch, serverBLaunch, serverLaunch,
   siteServerLaunch, type Launch,
 } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { PE_ROLE, PE_SERVER, buildBgpNetwork, peFrrDir, peLaunches, peServerLaunch } from './bgp.js';
+import { buildNatNetwork, NAT_ROLE } from './nat.js';
+import { limitWanMtu } from './wan-mtu.js';
+import { addIpv6Network, routeIpv6IntoEmulator, SERVER6 } from './ipv6.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
 import { run, sleep } from './run.js';
@@ -104,6 +107,7 @@ async function startEmulator(state: LabState, k: number, seed: number, timeoutMs
   writeState(state);
   await waitReady(bg, { line: /\brunning\b/, path: l.socket!, timeoutMs, what: `the link emulator of path ${k}` });
   release(bg);
+  if (k === 1 && state.shape?.ipv6 === true) await routeIpv6IntoEmulator(state.prefix);
   progress(`link emulator of path ${k} running in ${launchNamespace(state.prefix, l)} (pid ${bg.pid}, socket ${l.socket}, log ${bg.log})`);
 }
 
@@ -145,6 +149,7 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
     await startServe(state, serverBLaunch(state.prefix), timeoutMs, 'second http server 198.18.3.21:80 (web-lb target)', progress);
     await startServe(state, internetLaunch(state.prefix), timeoutMs, 'internet udp echo 198.18.40.10:7', progress);
   }
+  if (state.shape?.ipv6 === true) await startServe(state, server6Launch(state.prefix), timeoutMs, `http server [${SERVER6}]:80 (web6)`, progress);
 
   const ip = iperfLaunch(state.dir);
   rmSync(iperfPidFile(state.dir), { force: true });
@@ -181,7 +186,7 @@ async function startSites(state: LabState, plan: FabricPlan, timeoutMs: number, 
 export async function labUp(opts: UpOptions): Promise<LabState> {
   checkPrefix(opts.prefix);
   const shape = opts.shape ?? DEFAULT_SHAPE;
-  readyLabHost(['ip', 'iperf3', ...(shape.etcd !== undefined ? ['etcd' as const] : []), ...(shape.collector === true ? ['nfcapd' as const] : []), ...(shape.bgp === true ? ['vtysh' as const] : [])], opts.progress);
+  readyLabHost(['ip', 'iperf3', ...(shape.etcd !== undefined ? ['etcd' as const] : []), ...(shape.collector === true ? ['nfcapd' as const] : []), ...(shape.bgp === true ? ['vtysh' as const] : []), ...(shape.nat === true ? ['nft' as const, 'conntrack' as const] : []), ...(shape.wanMtu !== undefined && shape.nat !== true ? ['nft' as const] : [])], opts.progress);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   const seed = opts.seed ?? 1;
@@ -207,12 +212,15 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     : [plan.wanNamespace, ...plan.routers.flatMap((r) => [r.namespace, r.hostNamespace])];
   const state: LabState = {
     prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(),
-    namespaces: [...labNs, ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : []), ...(shape.bgp === true ? [nsName(opts.prefix, PE_ROLE)] : [])], processes: [], shape: { ...shape },
+    namespaces: [...labNs, ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : []), ...(shape.bgp === true ? [nsName(opts.prefix, PE_ROLE)] : []), ...(shape.nat === true ? [nsName(opts.prefix, NAT_ROLE)] : [])], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
     if (plan === undefined) {
       await buildNetwork(opts.prefix, shape.paths, opts.progress);
+      if (shape.nat === true) await buildNatNetwork(opts.prefix, opts.progress);
+      if (shape.wanMtu !== undefined) await limitWanMtu(opts.prefix, shape.paths, shape.wanMtu, opts.progress);
+      if (shape.ipv6 === true) await addIpv6Network(opts.prefix, opts.progress);
       if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
     } else {
       await buildFabricNetwork(plan, opts.progress);

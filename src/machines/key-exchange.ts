@@ -10,6 +10,8 @@
  *                        initiating --response.accepted--> current (install, tx at once; send the confirmation)
  *                        any --initiation.accepted--> responding (send the response; install, tx after the confirmation)
  *                        responding --confirm.accepted--> current (activateTx)   --after confirmTimeout--> current | idle
+ *                        responding --response.accepted--> current (both initiated at once: ours completed too; the
+ *                                   router with `rekeysFirst` counts as the initiator, so only one of them rekeys first)
  *                        current --after rekeyAfter (initiator) or rekeyAfter + 30 s (responder)--> initiating
  *                        current --usage, packets >= rekeyAfterPackets--> initiating
  *                        backoff --after giveUpBackoff--> initiating
@@ -62,6 +64,9 @@ export const RESPONDER_REKEY_LAG_MS = 30_000;
 export interface KeyExchangeInput {
   path: number;
   timings?: Partial<KeyExchangeTimings>;
+  /** after crossed handshakes (both routers initiated at once), whether this router rekeys first (the two
+   *  routers must disagree: e.g. the one with the lower public key); default true */
+  rekeysFirst?: boolean;
 }
 
 export interface KeyExchangeContext {
@@ -71,6 +76,8 @@ export interface KeyExchangeContext {
   attempt: number;
   /** we initiated the keys in use (so we rekey first) */
   initiatedCurrent: boolean;
+  /** crossed handshakes: whether we count as their initiator */
+  rekeysFirst: boolean;
   /** keys installed so far (0: none yet) */
   generations: number;
 }
@@ -120,7 +127,9 @@ export const keyExchangeMachine = setup({
   },
 }).createMachine({
   id: 'keyExchange',
-  context: ({ input }) => ({ path: input.path, t: { ...KEY_EXCHANGE_DEFAULTS, ...input.timings }, attempt: 0, initiatedCurrent: false, generations: 0 }),
+  context: ({ input }) => ({
+    path: input.path, t: { ...KEY_EXCHANGE_DEFAULTS, ...input.timings }, attempt: 0, initiatedCurrent: false, rekeysFirst: input.rekeysFirst ?? true, generations: 0,
+  }),
   initial: 'running',
   states: {
     stopped: { type: 'final', entry: { type: 'dropKeys', params: ({ context }) => ({ path: context.path }) } },
@@ -206,7 +215,8 @@ export const keyExchangeMachine = setup({
                   actions: [
                     { type: 'installKeys', params: ({ context, event }) => ({ path: context.path, keys: event.keys, activate: true, overlapMs: context.t.overlapMs }) },
                     { type: 'send', params: ({ context, event }) => ({ path: context.path, bytes: event.confirm }) },
-                    assign({ attempt: 0, initiatedCurrent: true, generations: ({ context }) => context.generations + 1 }),
+                    { type: 'record', params: ({ context }) => ({ path: context.path, outcome: context.generations === 0 ? 'established' as const : 'rekeyed' as const, attempt: context.attempt }) },
+                    assign({ attempt: 0, initiatedCurrent: ({ context }) => context.rekeysFirst, generations: ({ context }) => context.generations + 1 }),
                     raise({ type: 'keys.new' }),
                   ],
                 },

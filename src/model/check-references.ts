@@ -307,8 +307,8 @@ class ReferenceChecks {
 
   /**
    * Router identities: a public key belongs to one router; a router whose wan interfaces use a
-   * `key-exchange: handshake` policy needs one. The handshake itself runs once path control drives it
-   * (issue 17 wave 2); until then such a policy is refused, so no path is left without keys.
+   * `key-exchange: handshake` policy needs one (path control runs the exchange with the peer's public
+   * key). A handshake policy must sign (hmac-mode other than `disabled`): its keys are what it signs with.
    */
   identities(): void {
     const owners = new Map<string, string>();
@@ -320,18 +320,18 @@ class ReferenceChecks {
       else owners.set(key, router.name);
     }
     const handshake = new Set(this.a.securityPolicies.filter((p) => p.keyExchange === 'handshake').map((p) => p.name));
-    const refused = new Set<string>();
+    const used = new Set<string>();
     for (const router of this.a.routers) {
       const ifs = router.interfaces.filter((i) => i.kind === 'wan' && handshake.has(i.security));
       if (ifs.length === 0) continue;
-      for (const i of ifs) refused.add(i.security);
+      for (const i of ifs) used.add(i.security);
       if (router.identity === undefined) {
         this.problems.missing([...this.at(router), 'identity'], `an identity with a public-key, because ${ifs.map((i) => endpointName(router, i)).join(', ')} use key-exchange: handshake`);
       }
     }
     for (const policy of this.a.securityPolicies) {
-      if (!refused.has(policy.name)) continue;
-      this.problems.add(this.at(policy, 'key-exchange'), 'key-exchange: handshake is not run by path control yet (issue 17, wave 2); use key-exchange: static for now');
+      if (!used.has(policy.name) || policy.hmacMode !== 'disabled') continue;
+      this.problems.add(this.at(policy, 'key-exchange'), 'key-exchange: handshake agrees the keys packets are signed with, but hmac-mode is disabled: use hmac-mode time-based, regular or metadata-only, or key-exchange: static');
     }
   }
 

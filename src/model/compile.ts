@@ -14,7 +14,7 @@ import { SvrError } from '../errors.js';
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../packet/addr.js';
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
 import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
-import { BFD_DEFAULTS } from './defaults.js';
+import { BFD_DEFAULTS, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS } from './defaults.js';
 import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
@@ -75,6 +75,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
   );
   return new RouterTables({
     generation,
+    sessionCapacity: router.sessionCapacity ?? 0,
     routerName: router.name,
     authority: authority.name,
     tenants,
@@ -97,6 +98,7 @@ function compilePath(authority: Authority, router: Router, link: PeerLink, id: n
   const policy = authority.securityPolicies.find((p) => p.name === link.local.security);
   if (policy === undefined) invalid(`security policy "${link.local.security}" of ${endpointName(router, link.local)} is not defined`);
   const hmac = new PathHmac(policy.hmacMode, policy.hmacCipher, policy.keyVersion, policy.rekeyDelay * 1000, pathKey(authority, policy, router, link));
+  const mine = link.local.neighborhoods.find((n) => n.name === link.neighborhood);
   return Object.freeze({
     id,
     name: `${link.local.name}->${link.peer.name}/${link.remote.name}`,
@@ -108,10 +110,19 @@ function compilePath(authority: Authority, router: Router, link: PeerLink, id: n
     neighborhood: link.neighborhood,
     vector: link.vector,
     hmac,
+    keyExchange: policy.keyExchange,
+    rekeyIntervalMs: policy.rekeyInterval * 1000,
     // Both ends must accept the ports: the sender uses the intersection of the two ranges.
     portFrom: Math.max(link.local.portRange.from, link.remote.portRange.from),
     portTo: Math.min(link.local.portRange.to, link.remote.portRange.to),
-    bfd: compileBfd(link.local.neighborhoods.find((n) => n.name === link.neighborhood)?.bfd ?? BFD_DEFAULTS),
+    bfd: compileBfd(mine?.bfd ?? BFD_DEFAULTS),
+    outboundOnly: mine?.peerConnectivity === 'outbound-only',
+    peerBehindNat: link.remote.neighborhoods.find((n) => n.name === link.neighborhood)?.peerConnectivity === 'outbound-only',
+    natKeepAliveMs: (mine?.natKeepAlive ?? NAT_KEEP_ALIVE_S) * 1000,
+    mtuDiscovery: Object.freeze({
+      enabled: mine?.pathMtuDiscovery?.enabled ?? PATH_MTU_DISCOVERY_DEFAULTS.enabled,
+      intervalMs: (mine?.pathMtuDiscovery?.interval ?? PATH_MTU_DISCOVERY_DEFAULTS.interval) * 1000,
+    }),
     ...metadataCipher(authority, policy, router, link),
   });
 }

@@ -15,7 +15,7 @@
  *   };
  */
 import type {
-  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency, StepMode,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PeerConnectivity, PortRange, SessionResiliency, StepMode,
   TransportProtocol, VectorCost,
 } from './config.js';
 
@@ -39,6 +39,8 @@ export interface SecurityPolicyInput {
   keyVersion?: number;
   rekeyDelay?: number;
   keyExchange?: KeyExchange;
+  /** `handshake`: seconds between two key exchanges on a path; default 120 */
+  rekeyInterval?: number;
 }
 
 export interface TenantInput {
@@ -52,6 +54,8 @@ export interface PluginInput {
   use: string;
   /** the plugin's options, passed as written */
   with?: unknown;
+  /** when it fails: true lets traffic go on without it, false drops its traffic; default closed for security functions */
+  failOpen?: boolean;
 }
 
 export interface TransportInput {
@@ -114,6 +118,10 @@ export interface NeighborhoodInput {
   vector?: string;
   topology?: NeighborhoodTopology;
   bfd?: BfdInput;
+  peerConnectivity?: PeerConnectivity;
+  /** s, 1-3600 */
+  natKeepAlive?: number;
+  pathMtuDiscovery?: { enabled?: boolean; interval?: number };
 }
 
 export interface AdjacencyInput {
@@ -186,6 +194,8 @@ export interface RouterInput {
   assetId?: string;
   /** IPFIX observation domain of this router's exports, 1-4294967295, unique; default position + 1 */
   observationDomainId?: number;
+  /** sessions this router holds at most (all its data-path threads); default sized from memory */
+  sessionCapacity?: number;
   interfaces: InterfaceInput[];
   /** `svr node`: the management API (REST, OpenAPI, /metrics); absent = no API */
   management?: ManagementInput;

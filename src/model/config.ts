@@ -15,7 +15,7 @@ export type EncryptionCipher = 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256';
 export type EnforcedMss = 'disabled' | 'automatic' | number;
 /** `static`: path keys derive from the policy key or authority secret (one key a key-version).
  *  `handshake`: routers agree path keys by an authenticated key exchange between their identities
- *  (docs/security.md "Key exchange"); wired into path control in issue 17 wave 2. */
+ *  (docs/security.md "Key exchange"), run by path control on every peer path of the policy. */
 export type KeyExchange = 'static' | 'handshake';
 
 export interface SecurityPolicy {
@@ -39,6 +39,8 @@ export interface SecurityPolicy {
   rekeyDelay: number;
   /** How a path's keys are made (wan interfaces). default `static` */
   keyExchange: KeyExchange;
+  /** `handshake`: seconds between two key exchanges on a path (WireGuard REKEY_AFTER_TIME). default 120 */
+  rekeyInterval: number;
 }
 
 export interface Tenant {
@@ -54,6 +56,10 @@ export interface Tenant {
 export interface PluginRef {
   use: string;
   with?: unknown;
+  /** When the plugin fails (a stage or hook throws, or it does not load): true lets traffic go on without
+   *  it, false drops its traffic (fail closed). Default: fail closed for security functions (the plugin
+   *  says so: builtin firewall, dos, nat), open for the others. */
+  failOpen?: boolean;
 }
 
 export interface PortRange { from: number; to: number }
@@ -176,7 +182,27 @@ export interface NeighborhoodRef {
   vector?: string;
   /** BFD and link tests on paths through this neighborhood; absent = every default. */
   bfd?: BfdSettings;
+  /**
+   * default `bidirectional`; `outbound-only`: this interface sits behind NAT (ssr-reference §1.6 "NAT
+   * traversal"): it opens every path itself, and its peers learn its translated address and port from its
+   * authenticated BFD and answer there (docs/wan.md).
+   */
+  peerConnectivity?: PeerConnectivity;
+  /** s, 1-3600, default 20: with `outbound-only`, how often an idle session sends a NAT keep-alive */
+  natKeepAlive?: number;
+  /** path MTU discovery on paths through this neighborhood (docs/wan.md "Path MTU"); absent = on, every 600 s */
+  pathMtuDiscovery?: PathMtuDiscoverySettings;
 }
+
+export interface PathMtuDiscoverySettings {
+  /** default true; false: the path's MTU is the wan interface's `mtu` */
+  enabled: boolean;
+  /** s, 60-86400, default 600: how often a path's MTU is searched again */
+  interval: number;
+}
+
+/** How a router reaches its peers through a neighborhood: both ways, or only by opening paths itself (behind NAT). */
+export type PeerConnectivity = 'bidirectional' | 'outbound-only';
 
 export interface Interface {
   /** Unique within the router. */
@@ -318,6 +344,9 @@ export interface Router {
   routerGroups?: string[];
   /** The asset id a node presents to the conductor (ZTP) to become this router; default the router's name. */
   assetId?: string;
+  /** Sessions this router holds at most (all its data-path threads together); new ones beyond are refused
+   *  and counted (`drop-session-table-full`). Default: sized from the host's memory (docs/security.md). */
+  sessionCapacity?: number;
   /** `svr node`: the management API (REST, OpenAPI, /metrics) of this router; absent = no API. */
   management?: Management;
 }
@@ -351,8 +380,9 @@ export interface Management {
   tokens: ApiToken[];
   /** `token` (default): /metrics needs a token like the REST routes; `none`: /metrics is open */
   metricsAuth: 'token' | 'none';
-  /** sessions the session-table alarm measures against: raised at 90 %, cleared at 80 % (default 1,000,000) */
-  sessionCapacity: number;
+  /** sessions the session-table alarm measures against: raised at 90 %, cleared at 80 % (default: the
+   *  sessions the router holds at most, its `session-capacity` or sized from memory) */
+  sessionCapacity?: number;
 }
 
 export interface Authority {

@@ -26,6 +26,7 @@ export const SECURITY_POLICY_DEFAULTS: Readonly<Omit<SecurityPolicy, 'name' | 'k
   keyVersion: 1,
   rekeyDelay: 30,
   keyExchange: 'static',
+  rekeyInterval: 120,
 });
 
 export function builtinSecurityPolicy(): SecurityPolicy {
@@ -48,6 +49,12 @@ export function builtinServicePolicy(): ServicePolicy {
   return { name: BUILTIN_SERVICE_POLICY, ...SERVICE_POLICY_DEFAULTS, vectors: [], vectorOrder: [] };
 }
 
+/** Path MTU discovery of a neighborhood entry (SSR's `path-mtu-discovery`: enabled, interval 600 s). */
+export const PATH_MTU_DISCOVERY_DEFAULTS = Object.freeze({ enabled: true, interval: 600 });
+
+/** s between NAT keep-alives of an idle session on an `outbound-only` path (a UDP NAT binding lasts 30-120 s). */
+export const NAT_KEEP_ALIVE_S = 20;
+
 /** BFD and link-test defaults of a neighborhood entry (ssr-reference §1.3, fact sheet §7.1). */
 export const BFD_DEFAULTS: Readonly<BfdSettings> = Object.freeze({
   desiredTxInterval: 1000,
@@ -59,6 +66,6 @@ export const BFD_DEFAULTS: Readonly<BfdSettings> = Object.freeze({
 });
 
 /** The management API (`management` of a router): loopback, port 8443, a session capacity of a million. */
-export const MANAGEMENT_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8443, metricsAuth: 'token' as const, sessionCapacity: 1_000_000 });
+export const MANAGEMENT_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8443, metricsAuth: 'token' as const });
 /** Shortest accepted API token: 16 characters. */
 export const API_TOKEN_MIN_LENGTH = 16;

@@ -20,7 +20,7 @@ export const TOP_KEYS = ['authority'] as const;
 export const AUTHORITY_KEYS = ['name', 'secret', 'security-policies', 'tenants', 'services', 'service-policies', 'routers', 'plugins', 'telemetry', 'step'] as const;
 export const STEP_KEYS = ['mode'] as const;
 const STEP_MODES: readonly StepMode[] = ['flood', 'conductor'];
-export const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay', 'key-exchange'] as const;
+export const SECURITY_POLICY_KEYS = ['name', 'hmac-mode', 'hmac-cipher', 'encrypt', 'encryption-cipher', 'adaptive-encryption', 'key', 'key-version', 'rekey-delay', 'key-exchange', 'rekey-interval'] as const;
 export const TENANT_KEYS = ['name', 'members', 'service-chain'] as const;
 
 const HMAC_MODES: readonly HmacMode[] = ['disabled', 'metadata-only', 'regular', 'time-based'];
@@ -93,6 +93,7 @@ function readSecurityPolicy(value: unknown, path: FieldPath, { r }: ReadContext)
     keyVersion: r.integer(o, 'key-version', path, 0, 0xffffffff, d.keyVersion),
     rekeyDelay: r.integer(o, 'rekey-delay', path, 0, 3600, d.rekeyDelay, ' seconds'),
     keyExchange: r.oneOf(o, 'key-exchange', path, KEY_EXCHANGES, d.keyExchange),
+    rekeyInterval: r.integer(o, 'rekey-interval', path, 2, 86_400, d.rekeyInterval, ' seconds'),
   };
   const key = r.optionalString(o, 'key', path, `exactly ${KEY_HEX_DIGITS} hex digits (32 bytes)`, (s) => isHexKey(s, KEY_HEX_DIGITS));
   if (key !== undefined) policy.key = key;

@@ -9,7 +9,7 @@
  *       - { name: ops, role: admin, token-file: ops.token }
  *       - { name: prometheus, role: read-only, token: "at least 16 characters" }
  *     metrics-auth: token         # token (default) | none: /metrics without a token
- *     session-capacity: 1000000   # the session-table alarm's 100 %
+ *     session-capacity: 1000000   # the session-table alarm's 100 % (default: the router's session-capacity)
  *
  * Files are only named here (relative to the config file's folder); the node reads them when it starts the
  * API and at each reload, and refuses the config (path of the field) when one cannot be read.
@@ -43,9 +43,10 @@ export function readManagement(o: Raw, path: FieldPath, ctx: ReadContext): Manag
     seen.add(t.name);
   }
   const metricsAuth = r.oneOf(m, 'metrics-auth', at, ['token', 'none'] as const, MANAGEMENT_DEFAULTS.metricsAuth);
-  const sessionCapacity = r.integer(m, 'session-capacity', at, 1, 1_000_000_000, MANAGEMENT_DEFAULTS.sessionCapacity, ' (sessions)');
-  const out: Management = { address, port, tokens, metricsAuth, sessionCapacity };
+  const sessionCapacity = m['session-capacity'] === undefined ? undefined : r.integer(m, 'session-capacity', at, 1, 1_000_000_000, 0, ' (sessions)');
+  const out: Management = { address, port, tokens, metricsAuth };
   if (tls !== undefined) out.tls = tls;
+  if (sessionCapacity !== undefined) out.sessionCapacity = sessionCapacity;
   return out;
 }
 

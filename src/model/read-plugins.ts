@@ -1,10 +1,10 @@
-/** Plugins and service chains in the config: `plugins: [{ use, with }]` (authority and router level) and
+/** Plugins and service chains in the config: `plugins: [{ use, with, fail-open }]` (authority and router level) and
  *  `service-chain: [<plugin>/<stage>, ...]` on services and tenants. */
 import type { PluginRef } from './config.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import type { FieldPath } from './problems.js';
 
-export const PLUGIN_KEYS = ['use', 'with'] as const;
+export const PLUGIN_KEYS = ['use', 'with', 'fail-open'] as const;
 const STAGE_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 export function readPlugins(o: Raw, path: FieldPath, ctx: ReadContext): PluginRef[] {
@@ -13,7 +13,9 @@ export function readPlugins(o: Raw, path: FieldPath, ctx: ReadContext): PluginRe
     if (m === undefined) return undefined;
     const use = ctx.r.string(m, 'use', p, 'a module specifier: ./path/to/plugin, a package name, or svrouter/plugins/<builtin>', (s) => s.trim() !== '');
     if (use === undefined) return undefined;
-    return m['with'] === undefined ? { use } : { use, with: m['with'] };
+    const ref: PluginRef = m['with'] === undefined ? { use } : { use, with: m['with'] };
+    if (m['fail-open'] !== undefined) ref.failOpen = ctx.r.boolean(m, 'fail-open', p, false);
+    return ref;
   });
 }
 

@@ -1,7 +1,7 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
-import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
+import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
+import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
@@ -10,14 +10,16 @@ import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefi
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing'] as const;
+export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
 export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd'] as const;
+export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd', 'peer-connectivity', 'nat-keep-alive', 'path-mtu-discovery'] as const;
+const PMTUD_KEYS = ['enabled', 'interval'] as const;
 const TOPOLOGIES: readonly NeighborhoodTopology[] = ['mesh', 'hub', 'spoke'];
+const PEER_CONNECTIVITY: readonly PeerConnectivity[] = ['bidirectional', 'outbound-only'];
 export const ADJACENCY_KEYS = ['peer', 'interface', 'neighborhood', 'generated'] as const;
 export const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
 export const ROUTE_KEYS = ['prefix', 'interface', 'gateway', 'distance', 'blackhole'] as const;
@@ -32,6 +34,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.router, isRouterName);
   const assetId = r.optionalString(o, 'asset-id', path, NAME_RULES.plain, isPlainName);
+  const sessionCapacity = o['session-capacity'] === undefined ? undefined : r.integer(o, 'session-capacity', path, 16, 1_000_000_000, 0, ' sessions');
   const routerGroups = o['router-groups'] === undefined || o['router-groups'] === null ? undefined : readNames(o, 'router-groups', path, ctx);
   const interfaces = readList(ctx, o, 'interfaces', path, 'a list of interfaces', (v, p) => readInterface(v, p, ctx), true);
   if (Array.isArray(o['interfaces']) && o['interfaces'].length === 0) {
@@ -58,6 +61,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   }
   if (routerGroups !== undefined) router.routerGroups = routerGroups;
   if (assetId !== undefined) router.assetId = assetId;
+  if (sessionCapacity !== undefined) router.sessionCapacity = sessionCapacity;
   // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
   if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
   if (management !== undefined) router.management = management;
@@ -186,17 +190,31 @@ function readNeighborhoods(o: Raw, path: FieldPath, ctx: ReadContext): Neighborh
 
 function readNeighborhood(value: unknown, path: FieldPath, ctx: ReadContext): NeighborhoodRef | undefined {
   const { r } = ctx;
-  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector, topology, bfd })', NEIGHBORHOOD_KEYS);
+  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector, topology, bfd, peer-connectivity, nat-keep-alive, path-mtu-discovery })', NEIGHBORHOOD_KEYS);
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
   const vector = r.optionalString(o, 'vector', path, NAME_RULES.plain, isPlainName);
   const topology = o['topology'] === undefined || o['topology'] === null ? undefined : r.oneOf(o, 'topology', path, TOPOLOGIES, 'mesh');
   const bfd = o['bfd'] === undefined || o['bfd'] === null ? undefined : readBfd(o['bfd'], [...path, 'bfd'], ctx);
+  const connectivity = o['peer-connectivity'] === undefined || o['peer-connectivity'] === null ? undefined : r.oneOf(o, 'peer-connectivity', path, PEER_CONNECTIVITY, 'bidirectional');
+  const keepAlive = o['nat-keep-alive'] === undefined || o['nat-keep-alive'] === null ? undefined : r.integer(o, 'nat-keep-alive', path, 1, 3600, NAT_KEEP_ALIVE_S, ' (seconds)');
+  const pmtud = o['path-mtu-discovery'] === undefined || o['path-mtu-discovery'] === null ? undefined : readPathMtuDiscovery(o['path-mtu-discovery'], [...path, 'path-mtu-discovery'], ctx);
   if (name === undefined) return undefined;
   const entry: NeighborhoodRef = vector === undefined ? { name } : { name, vector };
   if (topology !== undefined) entry.topology = topology;
   if (bfd !== undefined) entry.bfd = bfd;
+  if (connectivity !== undefined) entry.peerConnectivity = connectivity;
+  if (keepAlive !== undefined) entry.natKeepAlive = keepAlive;
+  if (pmtud !== undefined) entry.pathMtuDiscovery = pmtud;
   return entry;
+}
+
+/** The optional `path-mtu-discovery` block of a neighborhood entry (SSR's defaults: on, every 600 s). */
+function readPathMtuDiscovery(value: unknown, path: FieldPath, { r }: ReadContext): PathMtuDiscoverySettings | undefined {
+  const o = r.object(value, path, 'a path-mtu-discovery mapping (enabled, interval)', PMTUD_KEYS);
+  if (o === undefined) return undefined;
+  const d = PATH_MTU_DISCOVERY_DEFAULTS;
+  return { enabled: r.boolean(o, 'enabled', path, d.enabled), interval: r.integer(o, 'interval', path, 60, 86400, d.interval, ' (seconds)') };
 }
 
 /** The optional `bfd` block of a neighborhood entry; every field has its SSR default (ssr-reference §1.3). */

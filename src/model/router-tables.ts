@@ -14,6 +14,7 @@ import type { RibEntry } from './rib.js';
 
 export interface RouterTablesParts {
   readonly generation: number;
+  readonly sessionCapacity: number;
   readonly routerName: string;
   readonly authority: string;
   readonly tenants: NameTable;
@@ -36,6 +37,7 @@ export interface RouterTablesParts {
 
 export class RouterTables implements ForwardingTables {
   readonly generation: number;
+  readonly sessionCapacity: number;
   readonly routerName: string;
   readonly routerNameBytes: Uint8Array;
   readonly authority: string;
@@ -60,6 +62,7 @@ export class RouterTables implements ForwardingTables {
 
   constructor(parts: RouterTablesParts) {
     this.generation = parts.generation;
+    this.sessionCapacity = parts.sessionCapacity;
     this.routerName = parts.routerName;
     this.routerNameBytes = new TextEncoder().encode(parts.routerName);
     this.authority = parts.authority;
@@ -151,6 +154,7 @@ export class RouterTables implements ForwardingTables {
     const address = (bytes: Uint8Array): string => (bytes.length === 0 ? '' : formatAddress(bytes, 0, (bytes.length === 4 ? 4 : 6) as AddressFamily));
     return {
       generation: this.generation,
+      sessionCapacity: this.sessionCapacity,
       routerName: this.routerName,
       authority: this.authority,
       tenants: this.tenants,

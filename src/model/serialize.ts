@@ -69,7 +69,7 @@ function iface(i: Interface): Doc {
     kind: i.kind,
     tenant: i.tenant,
     waypoint: i.waypoint,
-    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, topology: n.topology, bfd: bfd(n.bfd) })),
+    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, topology: n.topology, bfd: bfd(n.bfd), 'peer-connectivity': n.peerConnectivity, 'nat-keep-alive': n.natKeepAlive, 'path-mtu-discovery': n.pathMtuDiscovery })),
     adjacencies: noWan ? undefined : i.adjacencies?.map((x) => ({ peer: x.peer, interface: x.interface, neighborhood: x.neighborhood, generated: x.generated })),
     security: noWan ? undefined : i.security,
     'port-range': noWan ? undefined : `${i.portRange.from}-${i.portRange.to}`,
@@ -81,7 +81,7 @@ function iface(i: Interface): Doc {
 }
 
 function plugin(p: PluginRef): Doc {
-  return clean({ use: p.use, with: p.with });
+  return clean({ use: p.use, with: p.with, 'fail-open': p.failOpen });
 }
 
 function router(r: Router): Doc {
@@ -90,6 +90,7 @@ function router(r: Router): Doc {
     'observation-domain-id': r.observationDomainId,
     identity: r.identity === undefined ? undefined : clean({ 'public-key': r.identity.publicKey, 'private-key-file': r.identity.privateKeyFile }),
     'asset-id': r.assetId,
+    'session-capacity': r.sessionCapacity,
     'router-groups': r.routerGroups,
     interfaces: r.interfaces.map(iface),
     routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway, distance: x.distance === 1 ? undefined : x.distance, blackhole: x.blackhole })),
@@ -137,7 +138,7 @@ export function configToDocument(config: SvrConfig): Doc {
       'security-policies': a.securityPolicies.map((p) => clean({
         name: p.name, 'hmac-mode': p.hmacMode, 'hmac-cipher': p.hmacCipher, encrypt: p.encrypt,
         'encryption-cipher': p.encryptionCipher, 'adaptive-encryption': p.adaptiveEncryption, key: p.key, 'key-version': p.keyVersion, 'rekey-delay': p.rekeyDelay,
-        'key-exchange': p.keyExchange,
+        'key-exchange': p.keyExchange, 'rekey-interval': p.rekeyInterval,
       })),
       tenants: a.tenants.map((t) => clean({ name: t.name, members: t.members, 'service-chain': t.serviceChain.length > 0 ? t.serviceChain : undefined })),
       services: a.services.map(service),

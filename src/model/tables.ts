@@ -6,7 +6,7 @@
 import type { AccessDecision } from './access-table.js';
 import type { FibEntry } from './service-fib.js';
 import type { RibEntry } from './rib.js';
-import type { BestPathCriteria, HmacCipher, HmacMode, SessionResiliency, VectorCost } from './config.js';
+import type { BestPathCriteria, HmacCipher, HmacMode, KeyExchange, SessionResiliency, VectorCost } from './config.js';
 
 export const NO_TENANT = -1;
 export const LOOKUP_NO_SERVICE = -1;
@@ -104,6 +104,11 @@ export interface CompiledPath {
   /** Vector label from the neighborhood, '' when none. */
   readonly vector: string;
   readonly hmac: CompiledHmac;
+  /** `static`: keys from the config (hmac.key, metadataCipher.key); `handshake`: keys from the path key exchange
+   *  (none until it completed; hmac.key is then its pre-shared key) */
+  readonly keyExchange: KeyExchange;
+  /** `handshake`: ms between two key exchanges */
+  readonly rekeyIntervalMs: number;
   /** Metadata encryption on this path (its security policy has `encrypt`): payload TLVs only, header TLVs clear. */
   readonly metadataCipher?: { readonly cipher: 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256'; readonly key: Uint8Array };
   /** Waypoint port range used when this router sends (even local ports, odd remote ports). */
@@ -111,6 +116,14 @@ export interface CompiledPath {
   readonly portTo: number;
   /** BFD timers, hold-down and link tests of this end of the path */
   readonly bfd: CompiledBfd;
+  /** this end is `outbound-only` (behind NAT): it re-signals its sessions when the peer sees it move, and keeps idle ones alive */
+  readonly outboundOnly: boolean;
+  /** the far end is `outbound-only`: its address and control port are learned from its authenticated packets */
+  readonly peerBehindNat: boolean;
+  /** ms between NAT keep-alives of an idle session (outboundOnly paths) */
+  readonly natKeepAliveMs: number;
+  /** path MTU discovery: searched every intervalMs (paths/path-mtu.ts) unless disabled */
+  readonly mtuDiscovery: { readonly enabled: boolean; readonly intervalMs: number };
 }
 
 export interface CompiledPeer {
@@ -157,6 +170,8 @@ export interface CompiledService {
 
 export interface ForwardingTables {
   readonly generation: number;
+  /** sessions the router holds at most (config `session-capacity`), 0: sized from memory by the data path */
+  readonly sessionCapacity: number;
   readonly routerName: string;
   readonly routerNameBytes: Uint8Array;
   readonly authority: string;

@@ -6,12 +6,17 @@
  * 1. every peer path: `peer-path-down` while it is not usable; every peer: `peer-unreachable` while none of
  *    its paths is. A path (peer) is watched once it has been up, or once the node has run `graceMs`
  *    (BFD needs a few seconds to bring paths up: they are starting, not down);
- * 2. the session table: `session-table-full` at >= 90 % of `management.session-capacity`, cleared at <= 80 %;
+ *    Every peer path also: `path-mtu-unresolvable` while its MTU discovery finds nothing that gets through,
+ *    `nat-rebind-damped` while its NAT rebinds so often that re-signals wait (docs/wan.md);
+ * 2. the session table: `session-table-full` at >= 90 % of the sessions the router holds at most (its
+ *    `session-capacity`, or `management.session-capacity` when set), cleared at <= 80 %;
  * 3. every plugin: `plugin-disabled` while it failed to load or an error disabled one of its stages;
  * 4. the router's config.applied and config.refused are events (and `configApplied` for the config the
  *    node started with);
  * 5. `ipfixCollector(name, status)`: `ipfix-collector-unreachable` while an exporter says its collector is
- *    down (the records wiring passes each exporter's onStatus here).
+ *    down (the records wiring passes each exporter's onStatus here);
+ * 6. `routerAlarm`: the conditions the router itself reports (its observeAlarm: a security function that
+ *    failed closed, a data-path worker replaced, a path whose key exchange fails; docs/security.md).
  */
 import type { RouterEvent } from '../control/events.js';
 import type { Router } from '../control/router.js';
@@ -28,6 +33,9 @@ export interface NodeAlarmsOptions {
   /** events kept in the log; default 10000 */
   maxEvents?: number;
 }
+
+/** Alarms the router raises itself (the node observes the others here). */
+const ROUTER_ALARMS: ReadonlySet<string> = new Set(['security-function-failed', 'worker-restarted', 'key-exchange-failing']);
 
 /** The name of the session table as an alarm source. */
 const TABLE = 'session table';
@@ -55,7 +63,15 @@ export class NodeAlarms {
     const late = Date.now() - this.startedAt >= this.graceMs;
     const now = new Set<string>();
     for (const peer of this.router.peers()) {
-      for (const p of peer.paths) this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
+      for (const p of peer.paths) {
+        this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
+        now.add(`path-mtu-unresolvable:${p.name}`);
+        this.watch.observe('path-mtu-unresolvable', p.name, { active: p.mtuState === 'unresolvable', detail: `MTU ${p.mtu} assumed` });
+        if (p.nat !== undefined) {
+          now.add(`nat-rebind-damped:${p.name}`);
+          this.watch.observe('nat-rebind-damped', p.name, { active: p.nat.suppressed === true, detail: `${p.nat.addressChanges} address changes, ${p.nat.damped ?? 0} damped` });
+        }
+      }
       this.condition(now, 'peer-unreachable', peer.name, peer.reachable, late, `${peer.paths.length} path${peer.paths.length === 1 ? '' : 's'} down`);
     }
     for (const p of this.router.plugins()) {
@@ -74,6 +90,11 @@ export class NodeAlarms {
     this.watched = now;
     const capacity = this.o.sessionCapacity();
     this.watch.observe('session-table-full', TABLE, { value: (100 * this.router.status().sessionsActive) / capacity, detail: `capacity ${capacity}` });
+  }
+
+  /** An alarm condition the router reports (RouterOptions.observeAlarm); the node's own ones are observed here. */
+  routerAlarm(name: string, source: string, o: { active?: boolean; value?: number; detail?: string }): void {
+    if (ROUTER_ALARMS.has(name)) this.watch.observe(name, source, o);
   }
 
   /** An IPFIX exporter's collector status (`up`, `down`; `unknown` until it knows). */

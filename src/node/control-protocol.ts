@@ -8,7 +8,7 @@
 import type { ExplainQuery } from '../control/explain.js';
 import type { HistoryQuery } from '../telemetry/history/query.js';
 
-export const SHOW_WHAT = ['sessions', 'peers', 'services', 'tenants', 'plugins', 'stats', 'config', 'alarms', 'events', 'rib', 'fib', 'bgp'] as const;
+export const SHOW_WHAT = ['sessions', 'peers', 'security', 'services', 'tenants', 'plugins', 'stats', 'config', 'alarms', 'events', 'rib', 'fib', 'bgp'] as const;
 export type ShowWhat = (typeof SHOW_WHAT)[number];
 
 export type ControlRequest =

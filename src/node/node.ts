@@ -2,9 +2,11 @@
  * `svr node start`: one router on this host, in the foreground.
  * 1. load and validate the config (a bad file: every bad field by path, nothing started);
  * 2. open a TUN device per interface of this router and route into them (host-setup.ts);
- * 3. build the router over those ports and start it; with `workers` > 1 the data path runs in that many
- *    worker threads, each with its own queue of every device (multi-queue), and the devices are
- *    configured once every worker has opened its queues;
+ * 3. build the router over those ports, load its plugins into it (before it takes a packet: a node with a
+ *    firewall never forwards without it; a security plugin that does not load, or a chain naming a missing
+ *    stage, stops the start: docs/security.md "Fail closed"), and start it; with `workers` > 1 the data path
+ *    runs in that many worker threads, each with its own queue of every device (multi-queue), and the
+ *    devices are configured once every worker has opened its queues;
  * 4. session records (node/records.ts): the router's session events become records for the IPFIX
  *    collectors and the session history in the node's store;
  * 5. alarms, events and metrics (visibility.ts); serve the control socket; when the router has a
@@ -13,7 +15,8 @@
  * stop(): close the API, the control socket, the router and the devices (routes vanish with them), the
  * records (queued records sent, pending history written), unregister.
  * reload(): re-read the config; a bad file (or an unreadable token or TLS file) is refused and the running
- * config stays; the router's config events say which; telemetry and the management API follow.
+ * config stays; so is one whose plugins cannot run (fail closed: the previous config and plugins are applied
+ * again); the router's config events say which; telemetry and the management API follow.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -22,9 +25,9 @@ import { ConfigError, SvrError } from '../errors.js';
 import type { Interface, Router as RouterConfig, SvrConfig } from '../model/config.js';
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
-import { createRouter, Router } from '../control/router.js';
+import { createRouter, Router, type ObserveAlarm } from '../control/router.js';
 import type { FiveTuple, RouterEvent } from '../control/events.js';
-import type { ControlRequest } from './control-protocol.js';
+import { SHOW_WHAT, type ControlRequest } from './control-protocol.js';
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
@@ -46,6 +49,7 @@ import { startRouting } from './node-routing.js';
 import { Gate } from '../api/http/app.js';
 import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
+import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
 
 export interface NodeOptions {
@@ -146,6 +150,7 @@ export class RunningNode {
     switch (what) {
       case 'sessions': return await r.sessions();
       case 'peers': return r.peers();
+      case 'security': return r.security();
       case 'services': return r.services();
       case 'tenants': return r.tenants();
       case 'plugins': return r.plugins();
@@ -158,7 +163,7 @@ export class RunningNode {
       case 'bgp':
         if (this.routing === undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} has no routing (add \`routing\` with \`bgp\` to its router config)`);
         return this.routing.bgp();
-      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try sessions, peers, services, tenants, plugins, stats, config, alarms, events, rib, fib or bgp`);
+      default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try ${SHOW_WHAT.join(', ')}`);
     }
   }
 
@@ -176,6 +181,7 @@ export class RunningNode {
       ...this.records.stats(),
       'store-write-errors': this.recorder.writeErrors,
       'sessions-active': s.sessionsActive,
+      'sessions-limit': s.sessionsLimit,
       'handshakes-in-flight': s.handshakesInFlight,
       node: { name: this.name, pid: process.pid, uptimeMs: Date.now() - this.startedAt, socket: this.socket, workers: s.workers },
       ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
@@ -200,8 +206,9 @@ export class RunningNode {
     let api: PreparedManagement | undefined;
     try {
       if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
+      const previous = this.router.runningConfig;
       const next = await this.router.applyConfigFile(this.configPath, { check: (c) => { api = this.check(c); } });
-      await this.applied(next, api);
+      await this.applied(next, api, previous);
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, by, reason: e instanceof Error ? e.message : String(e) });
       throw e;
@@ -216,11 +223,16 @@ export class RunningNode {
     return isDeepStrictEqual(mine(next), mine(this.router.runningConfig));
   }
 
-  /** Applies a validated config live (refused as a whole when bad, or when the interfaces changed). */
+  /**
+   * Applies a validated config live (refused as a whole when bad, or when the interfaces changed). When its
+   * plugins cannot run (a security plugin that does not load, a chain naming a missing stage), the previous
+   * config and plugins are applied again and the refusal is thrown.
+   */
   async apply(next: SvrConfig): Promise<void> {
+    const previous = this.router.runningConfig;
     let api: PreparedManagement | undefined;
     this.router.applyConfig(next, { source: `the conductor's version`, check: (c) => { api = this.check(c); } });
-    await this.applied(next, api);
+    await this.applied(next, api, previous);
   }
 
   /** True when `next` keeps the way STEP documents travel (authority.step.mode): it can apply live. */
@@ -244,13 +256,21 @@ export class RunningNode {
   }
 
   /**
-   * What follows a config the router took: telemetry, its plugins, the config in the state store (written before
-   * the reload is acknowledged, so a node killed right after still has it: the chaos suite checks that), the
-   * management API.
+   * What follows a config the router took: its plugins, telemetry, the config in the state store (written
+   * before the reload is acknowledged, so a node killed right after still has it: the chaos suite checks
+   * that), the management API. When the plugins cannot run (a security plugin that does not load, a chain naming a
+   * missing stage: fail closed), the previous config and plugins are applied again and the refusal is thrown.
    */
-  private async applied(next: SvrConfig, api: PreparedManagement | undefined): Promise<void> {
+  private async applied(next: SvrConfig, api: PreparedManagement | undefined, previous: SvrConfig): Promise<void> {
+    const log = (e: string, f: Record<string, string | number | boolean>) => this.log.info(e, f);
+    try {
+      await loadPlugins(this.router, this.configPath, this.name, log);
+    } catch (e) {
+      this.router.applyConfig(previous, { source: 'the previous config (the new one failed closed)' });
+      await loadPlugins(this.router, this.configPath, this.name, log).catch(() => {}); // it ran before
+      throw e;
+    }
     await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
-    await loadPlugins(this.router, this.configPath, (e, f) => this.log.info(e, f));
     await this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     await this.reroute(next);
     try {
@@ -322,14 +342,20 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     if (o.store === undefined) await store.close();
   };
   const logInfo = (event: string, fields: Record<string, string | number | boolean>) => log.info(event, fields);
+  // the router's own alarms (security functions, workers, key exchange) go to the node's registry once it is
+  // there; before (plugins loading at start), to the log
+  let alarms: NodeAlarms | undefined;
+  const observeAlarm: ObserveAlarm = (name, source, a) => {
+    if (alarms !== undefined) alarms.routerAlarm(name, source, a);
+    else if (a.active === true) logInfo('alarm.raised', { alarm: name, source, ...(a.detail ? { detail: a.detail } : {}) });
+  };
   const workers = o.workers ?? 1;
   let opened: OpenedInterface[] = [];
   /** a data-path worker thread that ends while the node runs: the node stops, exit status 1 (set once the node exists) */
-  let workerExited: (worker: number, code: number) => void = () => {};
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, me.interfaces, o.name, workers, busyPollUs, store, logInfo, o.stepRepository, (w, code) => workerExited(w, code));
+      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo, observeAlarm, o.stepRepository);
     } catch (e) {
       await closeStore();
       throw e;
@@ -344,7 +370,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     }
     try {
       router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
-        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
+        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, observeAlarm, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
       });
     } catch (e) {
       for (const x of opened) x.port.close();
@@ -356,6 +382,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const visibility = startVisibility(router, {
     name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
   });
+  alarms = visibility.alarms;
   let records: NodeRecords;
   try {
     records = await startRecords(router, store, config, o.name, logInfo, (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail));
@@ -367,16 +394,22 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   visibility.metrics.setRecordsSource(() => records.sessions.counters());
   router.events$.subscribe((e) => logEvent(log, e));
-  if (workers <= 1) await router.start();
-  await loadPlugins(router, o.configPath, (e, f) => log.info(e, f));
-  const recorder = new StateRecorder(store, router, logInfo);
+  if (workers <= 1) {
+    try {
+      await loadPlugins(router, o.configPath, o.name, logInfo); // before the first packet
+    } catch (e) {
+      await router.stop(); // never started: this closes the ports
+      await records.close();
+      await closeStore();
+      throw e;
+    }
+    await router.start();
+  }
+  const recorder = new StateRecorder(store, router, { log: logInfo });
   await recorder.recordConfig(configToDocument(redactSecrets(config)));
   visibility.alarms.configApplied(o.configPath, 'at start');
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor);
-  workerExited = (worker, code) => {
-    process.exitCode = 1;
-    void node.stop(`data-path worker ${worker} ended (code ${code}): restart the node`);
-  };
+
   try {
     node.startRouting = (r) => startRouting(router, r, `${dataDir}-frr`, log, visibility.alarms.registry);
     node.routing = await node.startRouting(me);
@@ -431,14 +464,19 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 
 /** Starts the worker threads (each opens its queue of every device), then configures the devices. */
 async function startRouterOverWorkers(
-  config: SvrConfig, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
-  log: (e: string, f: Record<string, string | number | boolean>) => void, stepRepository: StepRepositoryClient | undefined,
-  onWorkerExit: (worker: number, code: number) => void,
+  config: SvrConfig, configPath: string, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
+  log: (e: string, f: Record<string, string | number | boolean>) => void, observeAlarm: ObserveAlarm, stepRepository: StepRepositoryClient | undefined,
 ): Promise<Router> {
   const host = new WorkerHost({
-    workers, onWorkerExit, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
+    workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
-  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, ...(stepRepository === undefined ? {} : { stepRepository }) });
+  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, observeAlarm, ...(stepRepository === undefined ? {} : { stepRepository }) });
+  try {
+    await loadPlugins(router, configPath, name, log); // into every worker, before the first packet
+  } catch (e) {
+    await router.stop();
+    throw e;
+  }
   await router.start();
   try {
     for (const iface of interfaces) {
@@ -458,7 +496,16 @@ function prepareApi(config: SvrConfig, name: string, configPath: string): Prepar
   return prepareManagement(config.authority.routers[i]?.management, `authority.routers[${i}].management`, dirname(resolve(configPath)));
 }
 
-/** Loads the plugins the config names (relative specifiers from the config's folder); failures are logged per plugin, the node keeps running. */
-async function loadPlugins(router: Router, configPath: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
-  for (const f of await router.loadPlugins({ baseDir: dirname(resolve(configPath)) })) log('plugin.problem', { at: f.at, error: f.message });
+/**
+ * Loads the plugins the config names (relative specifiers from the config's folder). Failures are logged
+ * per plugin; the node keeps running, unless one fails closed (a security plugin that did not load, a chain
+ * naming a missing stage): then this throws SVR_ERR_PLUGIN_FAIL_CLOSED with each of them.
+ */
+async function loadPlugins(router: Router, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
+  const failures = await router.loadPlugins({ baseDir: dirname(resolve(configPath)) });
+  for (const f of failures) log('plugin.problem', { at: f.at, error: f.message, ...(f.failClosed ? { failClosed: true } : {}) });
+  const closed = failures.filter((f) => f.failClosed);
+  if (closed.length > 0) {
+    throw new SvrError('SVR_ERR_PLUGIN_FAIL_CLOSED', `${name} does not forward without these (fail closed): ${closed.map((f) => (f.message.startsWith(f.at) ? f.message : `${f.at}: ${f.message}`)).join('; ')}; fix them or set fail-open: true on the plugin`);
+  }
 }

@@ -4,7 +4,6 @@
  * only: the data path is read through the router's views and counters, never per packet.
  */
 import type { Router } from '../control/router.js';
-import { MANAGEMENT_DEFAULTS } from '../model/defaults.js';
 import { NodeMetrics, type InterfacePortView } from '../telemetry/metrics.js';
 import { NodeAlarms } from './alarms.js';
 
@@ -25,7 +24,8 @@ export interface VisibilityOptions {
 }
 
 export function startVisibility(router: Router, o: VisibilityOptions): NodeVisibility {
-  const capacity = (): number => router.runningConfig.authority.routers.find((r) => r.name === o.name)?.management?.sessionCapacity ?? MANAGEMENT_DEFAULTS.sessionCapacity;
+  // the data path's own limit (session-capacity, or sized from memory), unless the management block names another
+  const capacity = (): number => router.runningConfig.authority.routers.find((r) => r.name === o.name)?.management?.sessionCapacity ?? router.status().sessionsLimit;
   const alarms = new NodeAlarms(router, {
     sessionCapacity: capacity,
     ...(o.alarmEveryMs !== undefined ? { everyMs: o.alarmEveryMs } : {}),

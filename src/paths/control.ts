@@ -10,7 +10,8 @@
  *    path (through the service's migration episode when it has session resiliency). This runs on every
  *    path or route change and every second for quality drift — never per packet.
  */
-import type { Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
+import type { PathMessage } from './messages.js';
 import { PathSupervisor, type PathSummary, type PathSupervisorOptions } from './supervisor.js';
 import { StepAgent, type StepServiceView } from '../step/agent.js';
 import { rankPaths } from './select.js';
@@ -19,9 +20,13 @@ import { stepDepsFromRouter, type StepRouter } from '../step/router-deps.js';
 import type { SessionResiliency } from '../model/config.js';
 import type { PathStateChange } from './supervisor.js';
 import type { PathQuality } from './quality.js';
+import { NatTraversal, type NatCounter, type NatView } from './nat-traversal.js';
+import { PathMtuDiscovery, type MtuView } from './path-mtu.js';
 
 /** What path control needs from its router: the path channel, path liveness, and where rankings go. */
 export interface PathControlHost extends StepRouter {
+  /** verified control-channel messages (with the source of a NAT peer's) */
+  readonly pathMessages$: Observable<PathMessage>;
   /** authenticated data packets received on a path so far (monotonic): counts as BFD liveness while Up */
   pathTraffic(path: number): number;
   /** BFD's verdict on a path (usable or not, BFD state, why) */
@@ -30,6 +35,12 @@ export interface PathControlHost extends StepRouter {
   pathQuality(pathName: string, quality: PathQuality): void;
   /** a service's ranking: usable paths that meet its policy, best first */
   rank(service: string, ranking: { paths: readonly number[]; refused: boolean; resiliency: SessionResiliency }): void;
+  /** NAT traversal (nat-traversal.ts): where a peer behind NAT was seen; re-signal a path's sessions; its counters */
+  setPathPeer(path: number, address: Uint8Array, controlPort: number): void;
+  resignalPath(path: number): void;
+  /** path MTU discovery (path-mtu.ts): the MTU found for a path (0: the interface's) */
+  setPathMtu(path: number, mtu: number): void;
+  countNat(name: NatCounter): void;
 }
 
 export type Liveness = 'bfd' | 'static';
@@ -76,6 +87,8 @@ export interface ServiceRouting {
 export class PathControl {
   readonly supervisor: PathSupervisor | null;
   readonly step: StepAgent | null;
+  readonly nat: NatTraversal;
+  readonly mtu: PathMtuDiscovery;
   private subs: Subscription[] = [];
   private timer: NodeJS.Timeout | null = null;
   private published = '';
@@ -91,6 +104,25 @@ export class PathControl {
         qualityChanged: (name, q) => router.pathQuality(name, q),
       }, opts.bfd)
       : null;
+    this.nat = new NatTraversal({
+      tables: () => router.tables,
+      messages$: router.pathMessages$,
+      send: (p, b) => router.sendPathMessage(p, b),
+      setPathPeer: (p, a, port) => router.setPathPeer(p, a, port),
+      resignal: (p) => router.resignalPath(p),
+      now: () => performance.now(),
+      log: (e, f) => (opts.log ?? (() => {}))(e, f),
+      count: (n) => router.countNat(n),
+    });
+    this.mtu = new PathMtuDiscovery({
+      tables: () => router.tables,
+      messages$: router.pathMessages$,
+      send: (p, b) => router.sendPathMessage(p, b),
+      isPathUp: (p) => router.isPathUp(p),
+      setPathMtu: (p, m) => router.setPathMtu(p, m),
+      now: () => performance.now(),
+      log: (e, f) => (opts.log ?? (() => {}))(e, f),
+    });
     this.step = opts.step === false || opts.step === undefined
       ? null
       : new StepAgent(stepDepsFromRouter(router, { pathStatus: (id) => this.pathStatus(id), ...(opts.stepRepository === undefined ? {} : { repository: opts.stepRepository }) }), opts.step);
@@ -98,6 +130,8 @@ export class PathControl {
 
   start(): void {
     const log = this.opts.log ?? (() => {});
+    this.nat.start();
+    if (this.supervisor) this.mtu.start(); // probes go on usable paths: BFD says which
     if (this.supervisor) {
       this.subs.push(this.supervisor.state$.subscribe((s) => {
         this.router.pathChanged(s);
@@ -128,6 +162,8 @@ export class PathControl {
     this.subs = [];
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.nat.stop();
+    this.mtu.stop();
     this.supervisor?.stop();
     this.step?.stop();
   }
@@ -165,6 +201,16 @@ export class PathControl {
   services(): ServiceRouting[] {
     const views = new Map((this.step?.view() ?? []).map((v) => [v.service, v]));
     return this.routing.map((r) => (views.has(r.service) ? { ...r, learned: views.get(r.service)! } : r));
+  }
+
+  /** A path's MTU discovery (undefined before its first poll). */
+  mtuView(pathName: string): MtuView | undefined {
+    return this.mtu.view(pathName);
+  }
+
+  /** A path's NAT traversal (undefined unless one end of it is behind NAT and was heard from). */
+  natView(pathName: string): NatView | undefined {
+    return this.nat.view(pathName);
   }
 
   /** Per path: BFD state, usability, measured quality (undefined with static liveness). */

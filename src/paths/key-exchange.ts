@@ -23,7 +23,7 @@ import {
 } from '../crypto/handshake.js';
 import { compareBytes, equalBytes } from '../crypto/noise.js';
 import type { PathKeyMaterial } from '../dataplane/path-keys.js';
-import { keyExchangeMachine, type ExchangedKeys, type KeyExchangeTimings } from '../machines/key-exchange.js';
+import { KEY_EXCHANGE_DEFAULTS, RESPONDER_REKEY_LAG_MS, keyExchangeMachine, type ExchangedKeys, type KeyExchangeTimings } from '../machines/key-exchange.js';
 
 export interface KeyExchangeDriver {
   send(path: number, bytes: Uint8Array): void;
@@ -40,6 +40,8 @@ export interface ExchangePath {
   peer: PeerKey;
   /** metadata key bytes of the path's policy (16 or 32), 0 when it does not encrypt metadata */
   metaLength: number;
+  /** this path's timings (its policy's rekey interval), over the exchange's */
+  timings?: Partial<KeyExchangeTimings>;
 }
 
 export interface ExchangeLimits {
@@ -85,6 +87,25 @@ interface PathState {
   nextKeyId: number;
   /** hex of the peer's public key: timestamps are per peer, whichever path they come on */
   peerId: string;
+  /** this path's share of the counters */
+  counters: Record<ExchangeCounter, number>;
+  /** when the current keys were installed (ms; -1: none yet) */
+  keysAt: number;
+  timings: KeyExchangeTimings;
+}
+
+/** A path's key exchange as `svr show security` shows it. */
+export interface ExchangeInfo {
+  /** the machine's state: exchange (idle, initiating, responding, current, backoff) and keys (none, live) */
+  exchange: string;
+  keys: string;
+  /** keys installed so far (the first handshake, then one per rekey) */
+  generations: number;
+  /** when the current keys were installed (ms; -1: never) */
+  keysAt: number;
+  /** when the next rekey on time is due (ms; -1: no keys) */
+  nextRekeyAt: number;
+  counters: Record<ExchangeCounter, number>;
 }
 
 /** Per peer router: the newest timestamp accepted from it, and the one our last initiation to it carried. */
@@ -117,17 +138,27 @@ export class PathKeyExchange {
           send: (_, p) => this.send(p.path, p.bytes),
           installKeys: (_, p) => this.install(p.path, p.keys, p.activate, p.overlapMs),
           activateTx: (_, p) => this.activate(p.path, p.localIndex, p.overlapMs),
-          dropKeys: (_, p) => this.driver.dropKeys(p.path),
+          dropKeys: (_, p) => {
+            const st = this.paths.get(p.path);
+            if (st !== undefined) st.keysAt = -1;
+            this.driver.dropKeys(p.path);
+          },
           record: (_, p) => {
             const name = p.outcome === 'expired' ? 'handshake-keys-expired' : `handshake-${p.outcome}` as const;
-            this.counters[name]++;
+            this.count(this.paths.get(cfg.path)!, name);
           },
         },
       });
-      const actor = createActor(machine, { input: { path: cfg.path, ...(opts.timings ? { timings: opts.timings } : {}) }, ...(opts.clock ? { clock: opts.clock } : {}) });
+      const timings = { ...KEY_EXCHANGE_DEFAULTS, ...opts.timings, ...cfg.timings };
+      // crossed handshakes: the router with the lower public key counts as their initiator (rekeys first)
+      const rekeysFirst = compareBytes(identity.keys.publicKey, cfg.peer.publicKey) < 0;
+      const actor = createActor(machine, { input: { path: cfg.path, timings, rekeysFirst }, ...(opts.clock ? { clock: opts.clock } : {}) });
       const peerId = Buffer.from(cfg.peer.publicKey).toString('hex');
       if (!this.peers.has(peerId)) this.peers.set(peerId, { greatest: new Uint8Array(12), initiatedAt: 0 });
-      this.paths.set(cfg.path, { cfg, actor, tokens: this.limits.burst, tokensAt: driver.now(), nextKeyId: 1 + (randomBytes(1)[0]! % 255), peerId });
+      this.paths.set(cfg.path, {
+        cfg, actor, tokens: this.limits.burst, tokensAt: driver.now(), nextKeyId: 1 + (randomBytes(1)[0]! % 255), peerId,
+        counters: Object.fromEntries(EXCHANGE_COUNTERS.map((c) => [c, 0])) as Record<ExchangeCounter, number>, keysAt: -1, timings,
+      });
       actor.start();
     }
   }
@@ -154,6 +185,24 @@ export class PathKeyExchange {
     return this.paths.get(path)?.actor.getSnapshot().value;
   }
 
+  /** A path's exchange for `svr show security`: machine state, key generations and times, its counters. */
+  info(path: number): ExchangeInfo | undefined {
+    const p = this.paths.get(path);
+    if (p === undefined) return undefined;
+    const snap = p.actor.getSnapshot();
+    const v = snap.value as string | { running?: { keys?: string; exchange?: string } };
+    const running = typeof v === 'string' ? undefined : v.running;
+    const lag = snap.context.initiatedCurrent ? 0 : RESPONDER_REKEY_LAG_MS;
+    return {
+      exchange: running?.exchange ?? String(v),
+      keys: running?.keys ?? 'none',
+      generations: snap.context.generations,
+      keysAt: p.keysAt,
+      nextRekeyAt: p.keysAt < 0 ? -1 : p.keysAt + p.timings.rekeyAfterMs + lag,
+      counters: { ...p.counters },
+    };
+  }
+
   /** A handshake message that arrived on `path`. Never throws for a bad message: it is counted. */
   onMessage(path: number, msg: Uint8Array): void {
     const p = this.paths.get(path);
@@ -163,33 +212,33 @@ export class PathKeyExchange {
     else if (type === MSG_RESPONSE) this.onResponse(p, msg);
     else if (type === MSG_COOKIE) this.onCookie(p, msg);
     else if (type === MSG_CONFIRM) this.onConfirm(p, msg);
-    else this.counters['handshake-malformed']++;
+    else this.count(p, 'handshake-malformed');
   }
 
   private onInitiation(p: PathState, msg: Uint8Array): void {
     const now = this.driver.now();
     const loaded = this.underLoad(now); // every initiation counts toward the load, valid or not
     if (!checkMac1(this.identity, msg)) {
-      this.counters['handshake-bad-mac1']++; // cheap: no Diffie-Hellman for what is not even addressed to us
+      this.count(p, 'handshake-bad-mac1'); // cheap: no Diffie-Hellman for what is not even addressed to us
       return;
     }
     if (loaded && !checkMac2(this.cookie(p, now), msg)) {
-      this.counters['handshake-cookie-needed']++;
+      this.count(p, 'handshake-cookie-needed');
       this.send(p.cfg.path, createCookieReply(this.identity, msg, this.cookie(p, now)));
       return;
     }
     if (!this.take(p, now)) {
-      this.counters['handshake-rate-limited']++;
+      this.count(p, 'handshake-rate-limited');
       return;
     }
     const accepted = consumeInitiation(this.identity, msg, (key) => (equalBytes(key, p.cfg.peer.publicKey) ? p.cfg.peer : undefined));
     if (typeof accepted === 'string') {
-      this.counters[`handshake-${accepted}`]++;
+      this.count(p, `handshake-${accepted}`);
       return;
     }
     const clock = this.peers.get(p.peerId)!;
     if (compareBytes(accepted.timestamp, clock.greatest) <= 0) {
-      this.counters['handshake-replayed']++; // WireGuard §5.1: only a newer initiation counts (from that peer, on any path)
+      this.count(p, 'handshake-replayed'); // WireGuard §5.1: only a newer initiation counts (from that peer, on any path)
       return;
     }
     clock.greatest = accepted.timestamp;
@@ -200,17 +249,17 @@ export class PathKeyExchange {
 
   private onResponse(p: PathState, msg: Uint8Array): void {
     if (!checkMac1(this.identity, msg)) {
-      this.counters['handshake-bad-mac1']++;
+      this.count(p, 'handshake-bad-mac1');
       return;
     }
     const state = p.initiator;
     if (state === undefined || receiverIndex(msg) !== state.localIndex) {
-      this.counters['handshake-unknown-index']++; // not an answer to our latest initiation
+      this.count(p, 'handshake-unknown-index'); // not an answer to our latest initiation
       return;
     }
     const keys = consumeResponse(this.identity, state, msg);
     if (typeof keys === 'string') {
-      this.counters[`handshake-${keys}`]++;
+      this.count(p, `handshake-${keys}`);
       return;
     }
     p.initiator = undefined;
@@ -221,7 +270,7 @@ export class PathKeyExchange {
   private onCookie(p: PathState, msg: Uint8Array): void {
     const cookie = p.initiator === undefined ? undefined : consumeCookieReply(p.initiator, msg);
     if (cookie === undefined) {
-      this.counters['handshake-unknown-index']++;
+      this.count(p, 'handshake-unknown-index');
       return;
     }
     p.cookie = { value: cookie, at: this.driver.now() }; // the next retry carries it in mac2
@@ -229,7 +278,7 @@ export class PathKeyExchange {
 
   private onConfirm(p: PathState, msg: Uint8Array): void {
     if (p.responder === undefined || !checkConfirm(p.responder, msg)) {
-      this.counters['handshake-unknown-index']++;
+      this.count(p, 'handshake-unknown-index');
       return;
     }
     p.actor.send({ type: 'confirm.accepted', localIndex: p.responder.localIndex });
@@ -252,9 +301,11 @@ export class PathKeyExchange {
     const keys = ex.initiator ? p.initiated : p.responder;
     if (keys === undefined || keys.localIndex !== ex.localIndex) return;
     if (ex.initiator) p.initiated = undefined;
-    const rx = material(keys.localIndex, keys.receive, p.cfg.metaLength);
-    const tx = activate ? { tx: material(keys.remoteIndex, keys.send, p.cfg.metaLength) } : {};
-    this.driver.setKeys(path, { ...tx, rx }, this.driver.now(), overlapMs);
+    const rx = pathKeyMaterial(keys.localIndex, keys.receive, p.cfg.metaLength);
+    const tx = activate ? { tx: pathKeyMaterial(keys.remoteIndex, keys.send, p.cfg.metaLength) } : {};
+    const now = this.driver.now();
+    this.driver.setKeys(path, { ...tx, rx }, now, overlapMs);
+    if (activate) p.keysAt = now; // keys of our own initiation: we send with them now
   }
 
   private activate(path: number, localIndex: number, overlapMs: number): void {
@@ -262,13 +313,22 @@ export class PathKeyExchange {
     const keys = p.responder;
     if (keys === undefined || keys.localIndex !== localIndex) return;
     p.responder = undefined;
-    this.driver.setKeys(path, { tx: material(keys.remoteIndex, keys.send, p.cfg.metaLength) }, this.driver.now(), overlapMs);
+    const now = this.driver.now();
+    this.driver.setKeys(path, { tx: pathKeyMaterial(keys.remoteIndex, keys.send, p.cfg.metaLength) }, now, overlapMs);
+    p.keysAt = now;
   }
 
   private send(path: number, bytes: Uint8Array): void {
-    this.counters[SENT[bytes[0]!] ?? 'handshake-malformed']++;
+    const p = this.paths.get(path);
+    if (p !== undefined) this.count(p, SENT[bytes[0]!] ?? 'handshake-malformed');
     this.driver.send(path, bytes);
   }
+
+  private count(p: PathState, name: ExchangeCounter): void {
+    this.counters[name]++;
+    p.counters[name]++;
+  }
+
 
   /** The next local index: a random u32 whose low byte is the path's next key id (1..255). */
   private nextIndex(p: PathState): number {
@@ -307,7 +367,7 @@ function exchanged(k: SessionKeys): ExchangedKeys {
 }
 
 /** Data-path keys of one direction: key id = the receiver's index's low byte, Security ID = the index. */
-function material(index: number, traffic: Uint8Array, metaLength: number): PathKeyMaterial {
+export function pathKeyMaterial(index: number, traffic: Uint8Array, metaLength: number): PathKeyMaterial {
   const { hmacKey, metaKey } = dataPathKeys(traffic, metaLength);
   return { keyId: index & 0xff, securityId: index, hmacKey, ...(metaKey !== undefined ? { metaKey } : {}) };
 }

@@ -9,6 +9,8 @@
  * | 0xc2        | link-test echo reply                                           | paths/link-test |
  * | 0xc3-0xc7   | STEP (document chunk, request, ack; 0xc6-0xc7 reserved)        | step/codec      |
  * | 0xc8-0xcb   | key exchange (initiation, response, cookie, confirmation)      | crypto/handshake, paths/key-exchange |
+ * | 0xcc        | NAT address: where the peer sees our packets come from         | paths/nat-traversal |
+ * | 0xcd / 0xce | path MTU probe (padded to the size under test) / its answer    | paths/path-mtu  |
  * | anything else | unknown: dropped and counted                                 |                 |
  *
  * Link-test echo (16 bytes, big-endian):
@@ -26,9 +28,11 @@ export interface PathMessage {
   pathName: string;
   payload: Uint8Array;
   atMs: number;
+  /** on a path to a peer behind NAT: the source address (4 or 16 bytes) and port it arrived from */
+  from?: { address: Uint8Array; port: number };
 }
 
-export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'handshake' | 'unknown';
+export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'handshake' | 'nat-address' | 'mtu-probe' | 'mtu-ack' | 'unknown';
 
 export const LINK_TEST_REQUEST = 0xc1;
 export const LINK_TEST_REPLY = 0xc2;
@@ -39,6 +43,11 @@ export const STEP_LAST_BYTE = 0xc7;
 export const HANDSHAKE_FIRST_BYTE = 0xc8;
 export const HANDSHAKE_LAST_BYTE = 0xcb;
 export const LINK_TEST_LENGTH = 16;
+/** paths/nat-traversal.ts */
+export const NAT_ADDRESS = 0xcc;
+/** paths/path-mtu.ts */
+export const MTU_PROBE = 0xcd;
+export const MTU_ACK = 0xce;
 
 /** Which protocol a control-channel payload belongs to, from its first byte. */
 export function pathMessageKind(payload: Uint8Array): PathMessageKind {
@@ -49,6 +58,9 @@ export function pathMessageKind(payload: Uint8Array): PathMessageKind {
   if (b === LINK_TEST_REPLY) return 'link-test-reply';
   if (b >= STEP_FIRST_BYTE && b <= STEP_LAST_BYTE) return 'step';
   if (b >= HANDSHAKE_FIRST_BYTE && b <= HANDSHAKE_LAST_BYTE) return 'handshake';
+  if (b === NAT_ADDRESS) return 'nat-address';
+  if (b === MTU_PROBE) return 'mtu-probe';
+  if (b === MTU_ACK) return 'mtu-ack';
   return 'unknown';
 }
 

@@ -345,7 +345,10 @@ export class PathSupervisor {
         return;
       }
       case 'step':
-        return; // STEP's own, read from the same message stream by its owner
+      case 'nat-address':
+      case 'mtu-probe':
+      case 'mtu-ack':
+        return; // STEP's, NAT traversal's and path MTU discovery's own, read from the same message stream by their owners
       case 'unknown':
         this.#count('path-message-unknown-type');
     }

@@ -170,6 +170,13 @@ export interface RouterPlugin<O = unknown> {
   readonly api: string;
   /** plugins that must be loaded first */
   readonly dependsOn?: readonly string[];
+  /**
+   * A security function (a firewall, DoS limits, NAT): it fails closed. When one of its stages or its
+   * session-open hook throws, its traffic is dropped (counted `drop-function-failed`, reported) instead of
+   * going on without it, and a router whose config loads it refuses to run when it fails to load. The
+   * config's `fail-open: true` on the plugin turns this off (docs/security.md "Fail closed").
+   */
+  readonly security?: boolean;
   /** validates raw options; throw `new PluginOptionsError(path, message)` on a bad field */
   options?(raw: unknown): O;
   control?(ctx: PluginControlContext, opts: O): void | Promise<void>;

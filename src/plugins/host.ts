@@ -7,8 +7,10 @@
  * apply(specs): import each module (specifier relative to the config file), check its shape, its `api`
  * range against PLUGIN_API_VERSION and its `dependsOn`, validate its options, run this host's part; a
  * data-path host then orders all stages (runsBefore/runsAfter) and hands them to its data path with the
- * configured chains. A plugin that fails any step is reported with its name and skipped: the router and
- * the other plugins keep going. Plugins missing from a new config are unloaded (hooks dropped, stages gone).
+ * configured chains (a chain naming a stage no plugin provides drops its sessions' packets: the router
+ * refuses such a config). A plugin that fails any step is reported with its name and skipped; a security
+ * function's failure is marked `failClosed` (the router then refuses to run with it). Plugins missing
+ * from a new config are unloaded (hooks dropped, stages gone).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -41,6 +43,8 @@ export interface PluginSpec {
   baseDir: string;
   /** where this spec was written, for messages: e.g. `routers[0].plugins[1]` */
   at: string;
+  /** the config's `fail-open`: true lets traffic go on when the plugin fails; false makes any plugin fail closed */
+  failOpen?: boolean;
 }
 
 export interface PluginView {
@@ -67,6 +71,8 @@ const noListeners = (): Listeners => ({ created: [], closed: [], path: [], confi
 interface Loaded {
   spec: PluginSpec;
   plugin: RouterPlugin<unknown> | null;
+  /** the module's definition once imported (kept when a later step of the load fails) */
+  definition?: RouterPlugin<unknown>;
   key: string;
   error?: string;
   stages: ChainStageEntry[];
@@ -102,9 +108,17 @@ export type PluginHostDeps =
   | (PluginControlDeps & { parts: 'control' })
   | { parts: 'dataplane'; routerName: string; dataplane: Dataplane };
 
+/** A plugin that could not be loaded, or a chain stage that is missing. `failClosed`: a security function
+ *  (or a chain naming a missing stage): the router must not run with it (docs/security.md "Fail closed"). */
+export interface PluginFailure {
+  at: string;
+  message: string;
+  failClosed?: boolean;
+}
+
 /** What `apply` did: failures by config path, and the plugins it loaded now (kept ones are not listed). */
 export interface PluginApplyResult {
-  failures: { at: string; message: string }[];
+  failures: PluginFailure[];
   loaded: { name: string; version: string }[];
 }
 
@@ -155,7 +169,7 @@ export class PluginHost {
       if (old.plugin) this.log('plugin.unloaded', { plugin: old.plugin.name });
     }
     this.loaded = next;
-    const failures: { at: string; message: string }[] = [];
+    const failures: PluginFailure[] = [];
     const loaded: { name: string; version: string }[] = [];
     const names = new Set<string>();
     for (const l of next) {
@@ -173,7 +187,7 @@ export class PluginHost {
         l.stages = [];
         l.hooks = { open: [], close: [] };
         l.error = e instanceof Error ? e.message : String(e);
-        failures.push({ at: l.spec.at, message: l.error });
+        failures.push({ at: l.spec.at, message: l.error, ...(failsClosed(l.spec, l.definition) ? { failClosed: true } : {}) });
         this.log('plugin.failed', { at: l.spec.at, use: l.spec.use, error: l.error });
       }
     }
@@ -185,10 +199,6 @@ export class PluginHost {
       ordered = orderStages(entries);
     } catch (e) {
       throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', e instanceof Error ? e.message : String(e));
-    }
-    const known = new Set(ordered.map((e) => e.fullName));
-    for (const list of [...chains.tenants, ...chains.services]) {
-      for (const n of list) if (!known.has(n)) failures.push({ at: 'service-chain', message: `chain names stage "${n}", which no loaded plugin provides` });
     }
     dp.setPluginStages(ordered, chains.tenants, chains.services);
     dp.ctx.hooks.set(this.loaded.flatMap((l) => l.hooks.open), this.loaded.flatMap((l) => l.hooks.close));
@@ -211,6 +221,7 @@ export class PluginHost {
     if (p === undefined || typeof p !== 'object' || typeof p.name !== 'string' || typeof p.api !== 'string' || typeof p.version !== 'string') {
       throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', `${l.spec.at}: "${l.spec.use}" has no default export { name, version, api, ... } (use definePlugin from svrouter/plugins)`);
     }
+    l.definition = p;
     if (!satisfies(PLUGIN_API_VERSION, p.api)) {
       throw new SvrError('SVR_ERR_PLUGIN_API', `${l.spec.at}: plugin ${p.name} supports plugin API ${p.api}, this router provides ${PLUGIN_API_VERSION}`);
     }
@@ -233,7 +244,7 @@ export class PluginHost {
     const hooks: PluginHookSet = { open: [], close: [] };
     const deps = this.deps;
     if (deps.parts !== 'dataplane' && p.control) await p.control(this.controlContext(l, p.name, deps), opts);
-    if (deps.parts !== 'control' && p.dataplane) p.dataplane(pluginDataplaneContext(deps.dataplane, p.name, stages, hooks), opts);
+    if (deps.parts !== 'control' && p.dataplane) p.dataplane(pluginDataplaneContext(deps.dataplane, p.name, stages, hooks, failsClosed(l.spec, p)), opts);
     l.stages = stages;
     l.hooks = hooks;
   }
@@ -400,13 +411,18 @@ function packageEntry(dir: string): string {
   }
 }
 
+/** A plugin fails closed when it is a security function, unless its config says `fail-open` (either way). */
+function failsClosed(spec: PluginSpec, p: RouterPlugin<unknown> | undefined): boolean {
+  return spec.failOpen === undefined ? p?.security === true : !spec.failOpen;
+}
+
 /** The data-path context a plugin's `dataplane()` gets for data path `dp`; stages land in `stages`. */
-export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: ChainStageEntry[], hooks: PluginHookSet = { open: [], close: [] }): PluginDataplaneContext {
+export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: ChainStageEntry[], hooks: PluginHookSet = { open: [], close: [] }, failClosed = false): PluginDataplaneContext {
   return {
     PASS,
     DROP,
     PF_REVERSE,
-    onSessionOpen: (fn) => void hooks.open.push({ plugin, fn, disabled: false }),
+    onSessionOpen: (fn) => void hooks.open.push({ plugin, fn, disabled: false, failClosed }),
     channel: (name, opts = {}) => {
       const ints = opts.ints ?? 4;
       if (typeof name !== 'string' || name === '' || !Number.isInteger(ints) || ints < 0 || ints > 64) {
@@ -422,7 +438,7 @@ export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: Ch
       if (typeof stage?.name !== 'string' || typeof stage.run !== 'function') {
         throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', `plugin ${plugin}: addStage needs { name, run(batch, frame, rt) }`);
       }
-      stages.push({ fullName: `${plugin}/${stage.name}`, plugin, stage });
+      stages.push({ fullName: `${plugin}/${stage.name}`, plugin, stage, failClosed });
     },
     tables: () => dp.tables,
     sessions: {

@@ -4,6 +4,7 @@
  */
 import type { LearnedRoute } from '../model/rib.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
+import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SteeringShared } from '../dataplane/steering.js';
@@ -32,6 +33,10 @@ export interface WorkerInit {
   io: WorkerIo;
   /** session.counters period, ms (undefined: the data path's default) */
   sessionCountersMs: number | undefined;
+  /** how many threads of this index ended before this one: its rows' generations start at restarts << 24 */
+  restarts: number;
+  /** answer the `crash` test hook (WorkerHostOptions.testHooks) */
+  testHooks: boolean;
 }
 
 /** A plugin for the workers' data paths: module specifier already resolved to an import() argument. */
@@ -40,30 +45,40 @@ export interface WorkerPluginSpec {
   with?: unknown;
   baseDir: string;
   at: string;
+  failOpen?: boolean;
 }
 
 export type ToWorker =
   | { t: 'peers'; ports: { index: number; port: MessagePort }[] }
   | { t: 'channels'; ports: { interface: string; port: MessagePort }[] }
-  | { t: 'start' }
+  | { t: 'start'; id: number }
   | { t: 'routing'; service: number; paths: number[]; refused: boolean; resiliency: number }
   | { t: 'probe'; row: number; gen: number }
   | { t: 'remove'; row: number; gen: number; reason: CloseReason }
   | { t: 'pathMessage'; path: number; payload: Uint8Array }
+  /** keys from the key exchange (one message per install; applied between batches) */
+  | { t: 'pathKeys'; path: number; keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }; activeAt: number; overlapMs: number }
+  | { t: 'dropPathKeys'; path: number }
   | { t: 'config'; config: unknown; generation: number; learned: LearnedRoute[] }
+  | { t: 'pathPeer'; path: number; address: Uint8Array | null; controlPort: number }
+  | { t: 'resignal'; path: number }
+  | { t: 'pathMtu'; path: number; mtu: number }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
   | { t: 'sessionPage'; id: number; query: SessionPageQuery; rowBits: number }
   | { t: 'sweep' }
+  /** test hook (WorkerInit.testHooks): end the thread with an uncaught error, or stop answering (a busy loop) */
+  | { t: 'crash'; how: 'throw' | 'hang' }
   | { t: 'stop'; id: number };
 
 export type FromWorker =
-  | { t: 'ready'; index: number; error?: string }
+  | { t: 'ready'; id: number; index: number; error?: string }
   | { t: 'events'; index: number; events: DpEvent[] }
   | { t: 'counterNames'; index: number; names: string[] }
-  | ({ t: 'stats'; index: number } & SessionTally)
+  /** every second: session tallies and the keys of each path (tables order) */
+  | ({ t: 'stats'; index: number; keys: (PathKeyStatus | null)[] } & SessionTally)
   | { t: 'sessions'; id: number; index: number; rows: SessionSummary[] }
   | { t: 'sessionPage'; id: number; index: number; rows: SessionPageRow[] }
-  | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string }[]; stages: { name: string; disabled: boolean }[] }
+  | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string; failClosed?: boolean }[]; stages: { name: string; disabled: boolean }[] }
   | { t: 'stopped'; id: number; index: number }
   | { t: 'error'; index: number; message: string };

@@ -8,6 +8,15 @@
  * Facts come from workers as one message per batch of events; commands go to the worker that owns the
  * session (rows are tagged with their worker: id = worker << 24 | row).
  *
+ * Supervision (docs/security.md "Worker supervision"): every request to workers has a deadline
+ * (requests.ts) and answers with what came, or a coded error. A worker whose thread ends (an uncaught
+ * error), or that sends nothing for UNRESPONSIVE_MS (hung: ended here), is replaced: alarm
+ * worker-restarted, its counters kept, its steering table cleared, a new thread with the running config,
+ * the hand-off mesh rewired, its plugins loaded, service routing and path keys sent again, then it opens
+ * its queues (TUN queues of a dead thread closed with it) and takes packets. Its sessions are lost (their
+ * flows open new ones); its rows' generations start above the old ones, so control's references go stale.
+ * Restarts back off (100 ms doubling, at most 5 s, while a worker keeps failing within a minute).
+ *
  * @example
  *   const router = new Router(config, new WorkerHost({ workers: 4, io: { kind: 'tun', devices } }), { name: 'r1' });
  *   await router.start();
@@ -15,20 +24,31 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { DataPathHost, DataPathInit, ServiceChains, StageView, ThreadLoad } from '../control/data-path-host.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
-import { createSteering } from '../dataplane/steering.js';
+import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
+import { clearSteering, createSteering, type SteeringShared } from '../dataplane/steering.js';
+import { sessionLimit } from '../dataplane/session-table.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
 import { learnedOf } from '../model/rib.js';
 import type { ForwardingTables } from '../model/tables.js';
-import type { PluginSpec } from '../plugins/host.js';
-import type { FromWorker, ToWorker, WorkerIo } from './protocol.js';
+import type { PluginFailure, PluginSpec } from '../plugins/host.js';
+import type { ChannelBatch } from './channel-port.js';
+import type { FromWorker, ToWorker, WorkerInit, WorkerIo } from './protocol.js';
+import { WorkerRequests } from './requests.js';
 
 const MAX_PATHS = 4096;
 const MAX_COUNTERS = 1024;
 const ROW_BITS = 24;
 const ROW_MASK = (1 << ROW_BITS) - 1;
+
+/** Deadlines of requests to workers, ms: `svr show sessions` answers within 2 s, whatever a worker does. */
+export const WORKER_TIMEOUTS = { sessions: 1500, plugins: 15_000, start: 15_000, stop: 5_000 } as const;
+/** A running worker that sent nothing for this long is ended and restarted (it reports every second). */
+const UNRESPONSIVE_MS = 5_000;
+const RESTART_FIRST_MS = 100;
+const RESTART_MAX_MS = 5_000;
 
 export interface WorkerHostOptions {
   /** worker threads, 1-64 */
@@ -36,39 +56,66 @@ export interface WorkerHostOptions {
   io: WorkerIo;
   /** how often each live session's totals are reported (session.counters), ms; default 60 000, 0: never */
   sessionCountersMs?: number;
-  /**
-   * A worker thread ended while the data path runs (it crashed: its TUN queues' flows go nowhere); `svr node`
-   * stops then, so that whatever supervises it starts it again (docs/high-availability.md).
-   */
-  onWorkerExit?: (worker: number, code: number) => void;
+  /** lets `crash()` end or hang a worker (tests of supervision); default false */
+  testHooks?: boolean;
 }
 
 interface WorkerState {
+  index: number;
   worker: Worker;
-  /** false once the thread ended: it gets no more messages, and no answer is awaited from it */
-  alive: boolean;
+  /** threads of this index before this one */
+  restarts: number;
+  /** starting: loading plugins and opening queues; ended: its thread is gone */
+  state: 'starting' | 'running' | 'ended';
   names: string[];
   counters: Float64Array;
   pathRx: Float64Array;
   stats: SessionTally;
+  /** the keys of each path, from its last report */
+  keys: (PathKeyStatus | null)[];
+  /** when it last sent anything (the watchdog) */
+  heardAt: number;
 }
+
+type PluginsRequest = Omit<Extract<ToWorker, { t: 'plugins' }>, 'id'>;
+type PluginsReply = Extract<FromWorker, { t: 'plugins' }>;
+type KeyInstall = Extract<ToWorker, { t: 'pathKeys' }>;
+
+/** Key installs per path a replacement worker gets again (the current, next and previous keys). */
+const KEY_INSTALLS_KEPT = 4;
 
 export class WorkerHost implements DataPathHost {
   readonly workers: number;
   private readonly io: WorkerIo;
   private readonly sessionCountersMs: number | undefined;
+  private readonly testHooks: boolean;
   private readonly threads: WorkerState[] = [];
+  private readonly requests = new WorkerRequests();
+  private pathUp = new SharedArrayBuffer(MAX_PATHS);
   private pathUpView: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  private steering: SteeringShared | null = null;
   private tables: ForwardingTables | null = null;
+  private routerName = '';
+  /** what a replacement worker starts with: the running config, routing, keys and plugins */
+  private configDoc: unknown = null;
+  private readonly routing = new Map<number, ToWorker>();
+  private readonly keyInstalls = new Map<number, KeyInstall[]>();
+  private plugins_: PluginsRequest | null = null;
+  /** counters and verified packets per path of threads that ended (totals never go back) */
+  private readonly retired: Record<string, number> = {};
+  private readonly retiredRx = new Float64Array(MAX_PATHS);
+  private readonly restartTimes: number[][] = [];
   private stages: StageView[] = [];
-  private nextId = 1;
-  /** asks in flight: the workers that still owe an answer */
-  private readonly pending = new Map<number, { waiting: Set<number>; results: unknown[]; resolve: (r: unknown[]) => void }>();
-  private stopping = false;
-  private readonly onWorkerExit: ((worker: number, code: number) => void) | undefined;
+  /** the main-thread end of each worker's channel per interface (io 'channel'): stable across restarts */
   private readonly channels = new Map<string, MessagePort>();
+  /** the host's end of those channels, and the port of the worker thread behind each now */
+  private readonly relays = new Map<string, { outer: MessagePort; inner: MessagePort | null }>();
+  private started = false;
+  private stopping = false;
+  private watchdog: NodeJS.Timeout | null = null;
   private onEvents: DataPathInit['onEvents'] = () => {};
   private log: DataPathInit['log'] = () => {};
+  private alarm: DataPathInit['alarm'] = () => {};
 
   constructor(opts: WorkerHostOptions) {
     if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 64) {
@@ -77,52 +124,27 @@ export class WorkerHost implements DataPathHost {
     this.workers = opts.workers;
     this.io = opts.io;
     this.sessionCountersMs = opts.sessionCountersMs;
-    this.onWorkerExit = opts.onWorkerExit;
+    this.testHooks = opts.testHooks ?? false;
   }
 
   open(init: DataPathInit): void {
     if (this.tables !== null) throw new SvrError('SVR_ERR_ROUTER_STATE', `this worker host already runs the data path of router ${init.routerName}`);
     this.tables = init.tables;
+    this.routerName = init.routerName;
     this.onEvents = init.onEvents;
     this.log = init.log;
-    const pathUp = new SharedArrayBuffer(MAX_PATHS);
-    this.pathUpView = new Uint8Array(pathUp);
+    this.alarm = init.alarm;
+    this.pathUpView = new Uint8Array(this.pathUp);
     this.pathUpView.fill(init.pathsUp ? 1 : 0);
-    const steering = createSteering();
-    const doc = configToDocument(init.config);
-    for (let index = 0; index < this.workers; index++) {
-      const counters = new SharedArrayBuffer(MAX_COUNTERS * 8);
-      const pathRx = new SharedArrayBuffer(MAX_PATHS * 8);
-      const worker = new Worker(new URL('./worker-main.js', import.meta.url), {
-        workerData: { index, count: this.workers, routerName: init.routerName, config: doc, generation: init.tables.generation, learned: learnedOf(init.tables.rib), steering, pathUp, pathRx, counters, io: this.io, sessionCountersMs: this.sessionCountersMs },
-      });
-      const state: WorkerState = {
-        worker, alive: true, names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
-        stats: { active: 0, perPath: [], perService: [], perTenant: [] },
-      };
-      worker.on('message', (m: FromWorker) => this.onWorker(state, m));
-      worker.on('error', (e) => this.log('worker.error', { worker: index, error: e.message }));
-      worker.on('exit', (code) => this.onExit(index, code));
-      this.threads.push(state);
-    }
-    // hand-off mesh: one channel per pair of workers
-    for (let i = 0; i < this.workers; i++) {
-      for (let j = i + 1; j < this.workers; j++) {
-        const ch = new MessageChannel();
-        this.post(i, { t: 'peers', ports: [{ index: j, port: ch.port1 }] }, [ch.port1]);
-        this.post(j, { t: 'peers', ports: [{ index: i, port: ch.port2 }] }, [ch.port2]);
+    // room for as many keys as each worker holds sessions (most need none: their default owner is right)
+    this.steering = createSteering(this.workers, sessionLimit(init.tables.sessionCapacity, this.workers));
+    this.configDoc = configToDocument(init.config);
+    if (this.io.kind === 'channel') {
+      for (let w = 0; w < this.workers; w++) {
+        for (const iface of init.tables.interfaces) this.openRelay(`${w}/${iface.name}`);
       }
     }
-    if (this.io.kind === 'channel') {
-      this.threads.forEach((_, w) => {
-        const ports = init.tables.interfaces.map((iface) => {
-          const ch = new MessageChannel();
-          this.channels.set(`${w}/${iface.name}`, ch.port1);
-          return { interface: iface.name, port: ch.port2 };
-        });
-        this.post(w, { t: 'channels', ports }, ports.map((p) => p.port));
-      });
-    }
+    for (let index = 0; index < this.workers; index++) this.spawn(index, 0);
   }
 
   /** Test/synthetic traffic: the main-thread end of worker `w`'s channel for `iface` (io kind 'channel'). */
@@ -132,91 +154,183 @@ export class WorkerHost implements DataPathHost {
     return p;
   }
 
+  /** Test hook (testHooks): worker `w` throws an uncaught error (its thread ends) or stops answering. */
+  crash(w: number, how: 'throw' | 'hang'): void {
+    if (!this.testHooks) throw new SvrError('SVR_ERR_ROUTER_STATE', 'crash() needs WorkerHostOptions.testHooks');
+    this.post(w, { t: 'crash', how });
+  }
+
+  /** A stable channel for tests, relayed to whichever thread is worker w now (buffers transferred, not copied). */
+  private openRelay(key: string): void {
+    const ch = new MessageChannel();
+    const relay = { outer: ch.port2, inner: null as MessagePort | null };
+    ch.port2.on('message', (b: ChannelBatch) => relay.inner?.postMessage(b, transferOf(b)));
+    this.channels.set(key, ch.port1);
+    this.relays.set(key, relay);
+  }
+
+  /** A thread for worker `index` with the running config, joined to the hand-off mesh and its channels. */
+  private spawn(index: number, restarts: number): WorkerState {
+    const counters = new SharedArrayBuffer(MAX_COUNTERS * 8);
+    const pathRx = new SharedArrayBuffer(MAX_PATHS * 8);
+    const data: WorkerInit = {
+      index, count: this.workers, routerName: this.routerName, config: this.configDoc, generation: this.tables!.generation, learned: learnedOf(this.tables!.rib), steering: this.steering!,
+      pathUp: this.pathUp, pathRx, counters, io: this.io, sessionCountersMs: this.sessionCountersMs, restarts, testHooks: this.testHooks,
+    };
+    const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
+    const w: WorkerState = {
+      index, worker, restarts, state: 'starting', names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
+      stats: { active: 0, limit: 0, perPath: [], perService: [], perTenant: [] }, keys: [], heardAt: Date.now(),
+    };
+    worker.on('message', (m: FromWorker) => {
+      w.heardAt = Date.now();
+      this.onWorker(w, m);
+    });
+    worker.on('error', (e) => this.log('worker.error', { worker: index, error: e.message }));
+    worker.on('exit', (code) => this.onExit(w, code));
+    this.threads[index] = w;
+    // hand-off mesh: one channel with each other live worker
+    for (const other of this.threads) {
+      if (other === undefined || other === w || other.state === 'ended') continue;
+      const ch = new MessageChannel();
+      this.post(index, { t: 'peers', ports: [{ index: other.index, port: ch.port1 }] }, [ch.port1]);
+      this.post(other.index, { t: 'peers', ports: [{ index, port: ch.port2 }] }, [ch.port2]);
+    }
+    if (this.io.kind === 'channel') {
+      const ports = this.tables!.interfaces.map((iface) => {
+        const relay = this.relays.get(`${index}/${iface.name}`)!;
+        const ch = new MessageChannel();
+        relay.inner?.close();
+        relay.inner = ch.port1;
+        ch.port1.on('message', (b: ChannelBatch) => relay.outer.postMessage(b, transferOf(b)));
+        return { interface: iface.name, port: ch.port2 };
+      });
+      this.post(index, { t: 'channels', ports }, ports.map((p) => p.port));
+    }
+    return w;
+  }
+
   private post(w: number, m: ToWorker, transfer: (ArrayBuffer | MessagePort)[] = []): void {
     const t = this.threads[w];
-    if (t?.alive === true) t.worker.postMessage(m, transfer as never);
-  }
-
-  /** A thread ended: nothing is awaited from it any more; unless the host is stopping, that is a crash. */
-  private onExit(w: number, code: number): void {
-    const t = this.threads[w];
-    if (t === undefined || !t.alive) return;
-    t.alive = false;
-    for (const [id, p] of this.pending) {
-      if (p.waiting.delete(w) && p.waiting.size === 0) {
-        this.pending.delete(id);
-        p.resolve(p.results);
-      }
-    }
-    if (this.stopping) return;
-    this.log('worker.exited', { worker: w, code });
-    this.onWorkerExit?.(w, code);
-  }
-
-  /** Chaos tests: ends worker w's thread as a crash would. */
-  async terminateWorker(w: number): Promise<void> {
-    await this.threads[w]?.worker.terminate();
+    if (t !== undefined && t.state !== 'ended') t.worker.postMessage(m, transfer as never);
   }
 
   private broadcast(m: ToWorker): void {
     for (let w = 0; w < this.threads.length; w++) this.post(w, m);
   }
 
-  /** Sends `make(id)` to every worker and resolves with their answers. */
-  private ask(make: (id: number) => ToWorker): Promise<unknown[]> {
-    const id = this.nextId++;
-    return this.askFrom(id, make(id));
-  }
-
-  private askFrom(id: number, m: ToWorker): Promise<unknown[]> {
-    const waiting = new Set(this.threads.flatMap((t, w) => (t.alive ? [w] : [])));
-    if (waiting.size === 0) return Promise.resolve([]);
-    return new Promise((resolve) => {
-      this.pending.set(id, { waiting, results: [], resolve });
-      this.broadcast(m);
-    });
-  }
-
-  private answer(id: number, value: unknown, w: number): void {
-    const p = this.pending.get(id);
-    if (p === undefined || !p.waiting.delete(w)) return;
-    p.results.push(value);
-    if (p.waiting.size === 0) {
-      this.pending.delete(id);
-      p.resolve(p.results);
-    }
+  /** Workers that take requests now (a replacement being started gets the running state itself). */
+  private runningWorkers(): number[] {
+    return this.threads.filter((w) => w.state === 'running').map((w) => w.index);
   }
 
   private onWorker(w: WorkerState, m: FromWorker): void {
     switch (m.t) {
       case 'events': this.onEvents(m.events.map((e) => tagRow(e, m.index)), m.index); break;
       case 'counterNames': w.names = m.names; break;
-      case 'stats': w.stats = m; break;
-      case 'sessions': this.answer(m.id, m.rows.map((r) => ({ ...r, worker: m.index })), m.index); break;
-      case 'sessionPage': this.answer(m.id, m.rows.map((r) => ({ ...r, worker: m.index })), m.index); break;
-      case 'plugins': this.answer(m.id, m, m.index); break;
-      case 'stopped': this.answer(m.id, m, m.index); break;
-      case 'ready': this.answer(0, m, m.index); break;
+      case 'stats': w.stats = m; w.keys = m.keys; break;
+      case 'sessions': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
+      case 'sessionPage': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
+      case 'plugins': this.requests.answer(m.id, m.index, m); break;
+      case 'stopped': this.requests.answer(m.id, m.index, m); break;
+      case 'ready': this.requests.answer(m.id, m.index, m); break;
       case 'error': this.log('worker.error', { worker: m.index, error: m.message }); break;
     }
   }
 
+  /** A thread ended: keep its totals; unless the host is stopping, replace it. */
+  private onExit(w: WorkerState, code: number): void {
+    if (this.threads[w.index] !== w || w.state === 'ended') return;
+    w.state = 'ended';
+    this.requests.lose(w.index);
+    w.names.forEach((n, i) => { this.retired[n] = (this.retired[n] ?? 0) + w.counters[i]!; });
+    for (let p = 0; p < (this.tables?.paths.length ?? 0); p++) this.retiredRx[p]! += w.pathRx[p]!;
+    if (this.stopping || !this.started) return;
+    this.log('worker.exited', { worker: w.index, code });
+    this.alarm('worker-restarted', `worker ${w.index}`, { active: true, detail: `its thread ended (exit code ${code})` });
+    const now = Date.now();
+    const recent = (this.restartTimes[w.index] ?? []).filter((t) => now - t < 60_000);
+    recent.push(now);
+    this.restartTimes[w.index] = recent;
+    const delay = Math.min(RESTART_FIRST_MS * 2 ** (recent.length - 1), RESTART_MAX_MS);
+    setTimeout(() => void this.replace(w.index, w.restarts + 1), delay).unref();
+  }
+
+  /** A new thread for worker `index`: plugins first (fail closed), then routing and keys, then its queues. */
+  private async replace(index: number, restarts: number): Promise<void> {
+    if (this.stopping) return;
+    clearSteering(this.steering!, index);
+    const w = this.spawn(index, restarts);
+    try {
+      if (this.plugins_ !== null) {
+        const req = this.plugins_;
+        const a = await this.requests.ask<PluginsReply>([index], WORKER_TIMEOUTS.plugins, (id) => this.post(index, { ...req, id }));
+        const reply = a.answers.get(index);
+        if (reply === undefined) throw new Error(`loading plugins did not finish within ${WORKER_TIMEOUTS.plugins} ms`);
+        const closed = reply.failures.filter((f) => f.failClosed);
+        if (closed.length > 0) throw new Error(`plugins fail closed: ${closed.map((f) => `${f.at}: ${f.message}`).join('; ')}`);
+      }
+      for (const m of this.routing.values()) this.post(index, m);
+      for (const list of this.keyInstalls.values()) for (const m of list) this.post(index, m);
+      const a = await this.requests.ask<Extract<FromWorker, { t: 'ready' }>>([index], WORKER_TIMEOUTS.start, (id) => this.post(index, { t: 'start', id }));
+      const ready = a.answers.get(index);
+      if (ready === undefined) throw new Error(`it did not start within ${WORKER_TIMEOUTS.start} ms`);
+      if (ready.error !== undefined) throw new Error(ready.error);
+      if (this.stopping || w.state === 'ended') return;
+      w.state = 'running';
+      w.heardAt = Date.now();
+      this.log('worker.restarted', { worker: index, restarts });
+      this.alarm('worker-restarted', `worker ${index}`, { active: false });
+    } catch (e) {
+      this.log('worker.restart-failed', { worker: index, error: e instanceof Error ? e.message : String(e) });
+      void w.worker.terminate(); // its exit replaces it again, later
+    }
+  }
+
+  /** Ends running workers that stopped answering (their exit replaces them). */
+  private watch(): void {
+    const now = Date.now();
+    for (const w of this.threads) {
+      if (w.state !== 'running' || now - w.heardAt < UNRESPONSIVE_MS) continue;
+      this.log('worker.unresponsive', { worker: w.index, silentMs: now - w.heardAt });
+      w.heardAt = now;
+      void w.worker.terminate();
+    }
+  }
+
   async start(): Promise<void> {
-    const ready = this.askFrom(0, { t: 'start' });
-    const failed = (await ready as Extract<FromWorker, { t: 'ready' }>[]).filter((r) => r.error !== undefined);
-    if (failed.length > 0) throw new SvrError('SVR_ERR_WORKER_START', failed.map((r) => `worker ${r.index}: ${r.error}`).join('; '));
+    const all = this.threads.map((w) => w.index);
+    const a = await this.requests.ask<Extract<FromWorker, { t: 'ready' }>>(all, WORKER_TIMEOUTS.start, (id) => this.broadcast({ t: 'start', id }));
+    const failed = [
+      ...[...a.answers.values()].filter((r) => r.error !== undefined).map((r) => `worker ${r.index}: ${r.error}`),
+      ...a.lost.map((w) => `worker ${w}: its thread ended`),
+      ...a.missing.map((w) => `worker ${w}: no answer within ${WORKER_TIMEOUTS.start} ms`),
+    ];
+    if (failed.length > 0) throw new SvrError('SVR_ERR_WORKER_START', failed.join('; '));
+    for (const w of this.threads) w.state = 'running';
+    this.started = true;
+    this.watchdog = setInterval(() => this.watch(), 1000);
+    this.watchdog.unref();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.ask((id) => ({ t: 'stop', id }));
+    if (this.watchdog) clearInterval(this.watchdog);
+    const live = this.threads.filter((w) => w.state !== 'ended').map((w) => w.index);
+    const a = await this.requests.ask(live, WORKER_TIMEOUTS.stop, (id) => this.broadcast({ t: 'stop', id }));
+    if (a.missing.length > 0) this.log('worker.stop-timeout', { workers: a.missing.join(','), error: `SVR_ERR_WORKER_TIMEOUT: no answer within ${WORKER_TIMEOUTS.stop} ms; ended` });
     await Promise.all(this.threads.map((w) => w.worker.terminate()));
     for (const p of this.channels.values()) p.close();
+    for (const r of this.relays.values()) {
+      r.outer.close();
+      r.inner?.close();
+    }
   }
 
   setTables(tables: ForwardingTables, config: SvrConfig): void {
     this.tables = tables;
-    this.broadcast({ t: 'config', config: configToDocument(config), generation: tables.generation, learned: learnedOf(tables.rib) });
+    this.configDoc = configToDocument(config);
+    this.broadcast({ t: 'config', config: this.configDoc, generation: tables.generation, learned: learnedOf(tables.rib) });
   }
 
   setPathUp(path: number, up: boolean): void {
@@ -228,11 +342,13 @@ export class WorkerHost implements DataPathHost {
   }
 
   pathTraffic(path: number): number {
-    return this.threads.reduce((n, w) => n + (w.pathRx[path] ?? 0), 0);
+    return this.threads.reduce((n, w) => n + (w.state === 'ended' ? 0 : w.pathRx[path] ?? 0), this.retiredRx[path] ?? 0);
   }
 
   setServiceRouting(service: number, paths: readonly number[], refused: boolean, resiliency: number): void {
-    this.broadcast({ t: 'routing', service, paths: [...paths], refused, resiliency });
+    const m: ToWorker = { t: 'routing', service, paths: [...paths], refused, resiliency };
+    this.routing.set(service, m);
+    this.broadcast(m);
   }
 
   probe(row: number, gen: number): void {
@@ -243,10 +359,40 @@ export class WorkerHost implements DataPathHost {
     this.post(row >>> ROW_BITS, { t: 'remove', row: row & ROW_MASK, gen, reason });
   }
 
+  setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void {
+    this.broadcast({ t: 'pathPeer', path, address: address === null ? null : address.slice(), controlPort });
+  }
+
+  resignalPath(path: number): void {
+    this.broadcast({ t: 'resignal', path });
+  }
+
+  setPathMtu(path: number, mtu: number): void {
+    this.broadcast({ t: 'pathMtu', path, mtu });
+  }
+
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     if (this.tables === null || path < 0 || path >= this.tables.paths.length) return false;
-    this.post(0, { t: 'pathMessage', path, payload });
+    const w = this.threads.find((t) => t.state === 'running') ?? this.threads[0]!;
+    this.post(w.index, { t: 'pathMessage', path, payload });
     return true;
+  }
+
+  setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void {
+    const m: KeyInstall = { t: 'pathKeys', path, keys, activeAt, overlapMs };
+    const list = this.keyInstalls.get(path) ?? [];
+    list.push(m);
+    this.keyInstalls.set(path, list.slice(-KEY_INSTALLS_KEPT));
+    this.broadcast(m);
+  }
+
+  dropPathKeys(path: number): void {
+    this.keyInstalls.delete(path);
+    this.broadcast({ t: 'dropPathKeys', path });
+  }
+
+  pathKeys(path: number): PathKeyStatus[] {
+    return this.threads.map((w) => w.keys[path]).filter((k): k is PathKeyStatus => k !== null && k !== undefined);
   }
 
   sweep(): void {
@@ -259,14 +405,18 @@ export class WorkerHost implements DataPathHost {
     stages: (): StageView[] => this.stages,
   };
 
-  private async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains): Promise<{ failures: { at: string; message: string }[]; stages: StageView[] }> {
-    const replies = (await this.ask((id) => ({
-      t: 'plugins', id, specs: specs.map((s) => ({ ...s })),
+  private async applyPlugins(specs: readonly PluginSpec[], chains: ServiceChains): Promise<{ failures: PluginFailure[]; stages: StageView[] }> {
+    const req: PluginsRequest = {
+      t: 'plugins', specs: specs.map((s) => ({ ...s })),
       tenants: Object.fromEntries(Object.entries(chains.tenants ?? {}).map(([k, v]) => [k, [...v]])),
       services: Object.fromEntries(Object.entries(chains.services ?? {}).map(([k, v]) => [k, [...v]])),
-    }))) as Extract<FromWorker, { t: 'plugins' }>[];
-    this.stages = replies[0]?.stages ?? [];
-    const failures: { at: string; message: string }[] = [];
+    };
+    this.plugins_ = req; // a replacement worker loads these before it takes packets
+    const asked = this.threads.filter((w) => w.state !== 'ended').map((w) => w.index);
+    const a = await this.requests.ask<PluginsReply>(asked, WORKER_TIMEOUTS.plugins, (id) => { for (const w of asked) this.post(w, { ...req, id }); });
+    const replies = [...a.answers.values()];
+    this.stages = replies[0]?.stages ?? this.stages;
+    const failures: PluginFailure[] = [];
     const seen = new Set<string>();
     for (const r of replies) {
       for (const f of r.failures) {
@@ -275,45 +425,76 @@ export class WorkerHost implements DataPathHost {
         failures.push(f);
       }
     }
+    for (const w of a.missing) {
+      // not sure it holds its security functions: fail closed
+      failures.push({ at: `worker ${w}`, message: `SVR_ERR_WORKER_TIMEOUT: worker ${w} did not finish loading plugins within ${WORKER_TIMEOUTS.plugins} ms`, failClosed: true });
+    }
     return { failures, stages: this.stages };
   }
 
   counters(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const w of this.threads) w.names.forEach((n, i) => { out[n] = (out[n] ?? 0) + w.counters[i]!; });
+    const out: Record<string, number> = { ...this.retired };
+    for (const w of this.threads) {
+      if (w.state !== 'ended') w.names.forEach((n, i) => { out[n] = (out[n] ?? 0) + w.counters[i]!; });
+    }
     return out;
   }
 
+  /**
+   * Every session of every running worker. A worker whose thread ended has none (it is being replaced);
+   * one that does not answer within WORKER_TIMEOUTS.sessions is an SVR_ERR_WORKER_TIMEOUT naming it.
+   */
   async sessions(): Promise<(SessionSummary & { worker: number })[]> {
-    const all = (await this.ask((id) => ({ t: 'sessions', id }))) as (SessionSummary & { worker: number })[][];
-    return all.flat().sort((a, b) => b.ageMs - a.ageMs);
+    const asked = this.runningWorkers();
+    const a = await this.requests.ask<(SessionSummary & { worker: number })[]>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'sessions', id }); });
+    if (a.missing.length > 0) {
+      throw this.sessionsTimeout(a.missing);
+    }
+    return [...a.answers.values()].flat().sort((x, y) => y.ageMs - x.ageMs);
+  }
+
+  private sessionsTimeout(missing: readonly number[]): SvrError {
+    return new SvrError('SVR_ERR_WORKER_TIMEOUT', `worker ${missing.join(', ')} of router ${this.routerName} did not list its sessions within ${WORKER_TIMEOUTS.sessions} ms (busy or hung: a worker silent for ${UNRESPONSIVE_MS / 1000} s is restarted); try again`);
   }
 
   /** Each worker's first `limit` rows after the cursor, merged in order: at most workers x limit summaries made. */
   async sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker: number })[]> {
-    const all = (await this.ask((id) => ({ t: 'sessionPage', id, query: q, rowBits: ROW_BITS }))) as (SessionPageRow & { worker: number })[][];
-    return all.flat().sort((a, b) => a.createdMs - b.createdMs || a.row - b.row).slice(0, q.limit);
+    const asked = this.runningWorkers();
+    const a = await this.requests.ask<(SessionPageRow & { worker: number })[]>(asked, WORKER_TIMEOUTS.sessions, (id) => {
+      for (const w of asked) this.post(w, { t: 'sessionPage', id, query: q, rowBits: ROW_BITS });
+    });
+    if (a.missing.length > 0) {
+      throw this.sessionsTimeout(a.missing);
+    }
+    return [...a.answers.values()].flat().sort((x, y) => x.createdMs - y.createdMs || x.row - y.row).slice(0, q.limit);
   }
 
   threadLoad(): ThreadLoad[] {
     return this.threads.map((w) => {
+      if (w.state === 'ended') return { activeMs: 0, idleMs: 0 }; // being replaced
       const u = w.worker.performance.eventLoopUtilization();
       return { activeMs: u.active, idleMs: u.idle };
     });
   }
 
   tally(): SessionTally & { perWorker: number[] } {
+    const live = this.threads.filter((w) => w.state !== 'ended');
     const sum = (pick: (s: SessionTally) => number[]): number[] => {
       const out: number[] = [];
-      for (const w of this.threads) pick(w.stats).forEach((n, i) => { out[i] = (out[i] ?? 0) + n; });
+      for (const w of live) pick(w.stats).forEach((n, i) => { out[i] = (out[i] ?? 0) + n; });
       return out;
     };
-    const perWorker = this.threads.map((w) => w.stats.active);
+    const perWorker = this.threads.map((w) => (w.state === 'ended' ? 0 : w.stats.active));
     return {
-      active: perWorker.reduce((a, b) => a + b, 0), perWorker,
+      active: perWorker.reduce((a, b) => a + b, 0), perWorker, limit: live.reduce((n, w) => n + w.stats.limit, 0),
       perPath: sum((s) => s.perPath), perService: sum((s) => s.perService), perTenant: sum((s) => s.perTenant),
     };
   }
+}
+
+/** The buffers of a channel batch, handed over with it. */
+function transferOf(b: ChannelBatch): ArrayBuffer[] {
+  return [b.data.buffer as ArrayBuffer, b.offsets.buffer as ArrayBuffer, b.lengths.buffer as ArrayBuffer];
 }
 
 /** A worker's row numbers are tagged with the worker in the top bits, so control can address the owner. */

@@ -51,6 +51,8 @@ const dp = new Dataplane({
   },
 });
 
+dp.ctx.sessions.startGenerations(init.restarts * 0x0100_0000);
+
 const plugins = new PluginHost({ parts: 'dataplane', routerName: init.routerName, dataplane: dp });
 
 let names = 0;
@@ -62,7 +64,7 @@ function publishNames(): void {
 }
 
 function stats(): void {
-  post({ t: 'stats', index: init.index, ...tallySessions(dp.ctx) });
+  post({ t: 'stats', index: init.index, ...tallySessions(dp.ctx), keys: tables.paths.map((p) => dp.ctx.crypto.keys.status(p.id)) });
 }
 
 let timers: NodeJS.Timeout[] = [];
@@ -78,8 +80,11 @@ function start(): void {
     }
   }
   dp.setPorts(ports);
+  const sweep = (): void => {
+    if (dp.sweep() && timers.length > 0) setImmediate(sweep); // more due: again after the next batches
+  };
   timers = [
-    setInterval(() => dp.sweep(), 250),
+    setInterval(sweep, 250),
     setInterval(() => { publishNames(); stats(); }, 1000),
   ];
   publishNames();
@@ -89,6 +94,7 @@ async function handle(m: ToWorker): Promise<void> {
   switch (m.t) {
     case 'peers':
       for (const { index, port } of m.ports) {
+        peers.get(index)?.close(); // that worker's thread was replaced: its new port
         peers.set(index, port);
         port.on('message', (h: { ifIndex: number; data: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; count: number }) =>
           dp.receiveHandoff(h.ifIndex, h.data, h.offsets, h.lengths, h.count));
@@ -106,10 +112,17 @@ async function handle(m: ToWorker): Promise<void> {
     case 'start':
       try {
         start();
-        post({ t: 'ready', index: init.index });
+        post({ t: 'ready', id: m.id, index: init.index });
       } catch (e) {
-        post({ t: 'ready', index: init.index, error: e instanceof Error ? e.message : String(e) });
+        post({ t: 'ready', id: m.id, index: init.index, error: e instanceof Error ? e.message : String(e) });
       }
+      break;
+    case 'crash':
+      if (!init.testHooks) break;
+      if (m.how === 'hang') for (;;) { /* a thread that stops answering: the host's watchdog ends it */ }
+      setImmediate(() => {
+        throw new Error(`worker ${init.index}: crash test hook`);
+      });
       break;
     case 'routing':
       dp.ctx.servicePaths.set(m.service, m.paths, m.refused, m.resiliency);
@@ -122,6 +135,21 @@ async function handle(m: ToWorker): Promise<void> {
       break;
     case 'pathMessage':
       dp.sendPathMessage(m.path, m.payload);
+      break;
+    case 'pathKeys':
+      dp.setPathKeys(m.path, m.keys, m.activeAt, m.overlapMs);
+      break;
+    case 'dropPathKeys':
+      dp.dropPathKeys(m.path);
+      break;
+    case 'pathPeer':
+      dp.setPathPeer(m.path, m.address, m.controlPort);
+      break;
+    case 'resignal':
+      dp.resignalPath(m.path);
+      break;
+    case 'pathMtu':
+      dp.setPathMtu(m.path, m.mtu);
       break;
     case 'config':
       tables = compile(m.config, m.generation, m.learned);
@@ -143,10 +171,11 @@ async function handle(m: ToWorker): Promise<void> {
       post({ t: 'sessionPage', id: m.id, index: init.index, rows: pageSessions(dp.ctx, dp.ctx.clock(), m.query, init.index << m.rowBits) });
       break;
     case 'sweep':
-      dp.sweep();
+      dp.sweepAll();
       break;
     case 'stop':
       for (const t of timers) clearInterval(t);
+      timers = [];
       dp.removeAll('shutdown'); // session.removed of every remaining session, before 'stopped'
       plugins.close();
       for (const p of ports) p?.close();

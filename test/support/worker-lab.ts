@@ -9,7 +9,7 @@ import { MemorySegment } from '../../src/io/memory/segment.js';
 import type { PacketPort } from '../../src/dataplane/port.js';
 import type { SvrConfig } from '../../src/model/config.js';
 import type { InThreadHost } from '../../src/control/in-thread-host.js';
-import { Router, createRouter } from '../../src/control/router.js';
+import { Router, createRouter, type RouterOptions } from '../../src/control/router.js';
 import { SimHost } from '../../src/sim/host.js';
 import { packBatch, type ChannelBatch } from '../../src/workers/channel-port.js';
 import { WorkerHost } from '../../src/workers/worker-host.js';
@@ -55,12 +55,20 @@ export interface WorkerLab {
   close(): Promise<void>;
 }
 
-export async function createWorkerLab(config: SvrConfig, workers: number, opts: { store?: Store; onWorkerExit?: (worker: number, code: number) => void } = {}): Promise<WorkerLab> {
-  const { onWorkerExit, ...routerOpts } = opts;
+export interface WorkerLabOptions {
+  store?: Store;
+  /** r1's worker host answers crash() (supervision tests) */
+  testHooks?: boolean;
+  log?: RouterOptions['log'];
+  observeAlarm?: RouterOptions['observeAlarm'];
+}
+
+export async function createWorkerLab(config: SvrConfig, workers: number, opts: WorkerLabOptions = {}): Promise<WorkerLab> {
+  const { testHooks, ...routerOpts } = opts;
   const wan = new MemoryLink('wan');
   const clientLan = new MemorySegment('client-lan');
   const serverLan = new MemorySegment('server-lan');
-  const r1 = new Router(config, new WorkerHost({ workers, io: { kind: 'channel' }, ...(onWorkerExit === undefined ? {} : { onWorkerExit }) }), { name: 'r1', liveness: 'static', ...routerOpts });
+  const r1 = new Router(config, new WorkerHost({ workers, io: { kind: 'channel' }, testHooks: testHooks ?? false }), { name: 'r1', liveness: 'static', ...routerOpts });
   attach(r1.host, 'lan0', clientLan.gatewayPort());
   attach(r1.host, 'wan0', wan.a);
   const r2 = createRouter(config, { lan0: serverLan.gatewayPort(), wan0: wan.b }, { name: 'r2', liveness: 'static' });

@@ -1,4 +1,4 @@
-/** GET /api/v1/peers[/:name]: peers with their paths (liveness, BFD state, quality, sessions). */
+/** GET /api/v1/peers[/:name]: peers with their paths (liveness, BFD state, quality, sessions); GET /api/v1/security: their keys. */
 import type { ApiApp } from '../http/app.js';
 import type { TypeBoxProvider } from '../http/typebox.js';
 import type { NodeApiContext } from '../context.js';
@@ -17,4 +17,7 @@ export function registerPeerRoutes(app: ApiApp, ctx: NodeApiContext): void {
     const peers = ctx.router.peers();
     return peers.find((p) => p.name === req.params.name) ?? notFound('peer', req.params.name, peers.map((p) => p.name));
   });
+  api.get('/api/v1/security', {
+    schema: { tags: ['peers'], summary: 'Key status of each peer path: key ids, ages, packets under the key, next rekey, refused handshakes', response: { 200: Ref('Security'), ...errors(401) } },
+  }, async () => ctx.router.security());
 }

@@ -59,6 +59,8 @@ export class FirstPacketStage implements Stage {
   private cRstSent = 0;
   private cFamily = 0;
   private cCreated = 0;
+  private cFull = 0;
+  private cSteeringFull = 0;
   private cChecksum = 0;
   private cRefused = 0;
   private cNatCollision = 0;
@@ -84,6 +86,8 @@ export class FirstPacketStage implements Stage {
     this.cRstSent = i.counter('tcp-resets-sent');
     this.cFamily = i.counter('drop-family-mismatch');
     this.cCreated = i.counter('sessions-created');
+    this.cFull = i.counter('drop-session-table-full');
+    this.cSteeringFull = i.counter('drop-steering-full');
     this.cChecksum = i.counter('drop-bad-checksum');
     this.cRefused = i.counter('drop-no-path-meets-sla');
     this.cNatCollision = i.counter('drop-nat-collision');
@@ -153,6 +157,13 @@ export class FirstPacketStage implements Stage {
       return N_DROP;
     }
     const r = route.kind === ROUTE_PEER ? this.openIngress(b, s, pi, route.path, tenant, service, rt) : this.openLocal(s, b, pi, route.localInterface, tenant, service, rt);
+    if (r >= 0 && t.claimFailed) {
+      // a key of it could not be recorded for steering (the table is full): other workers would not find it
+      ctx.hooks.runClose(r);
+      t.remove(r);
+      c.add(this.cSteeringFull);
+      return N_DROP;
+    }
     if (r < 0) {
       denied.add(this.refusal, d, pi, ifx, tenant, service);
       return this.refusal === REFUSED_CODE ? this.answerRefusal(b, s, pi, c) : N_DROP;
@@ -180,10 +191,14 @@ export class FirstPacketStage implements Stage {
     return N_TX;
   }
 
-  /** Fills the columns every new row shares; returns the row. */
+  /** A new row with the columns every session shares, or -1 when the table is full (counted). */
   private openRow(b: Batch, s: number, pi: PacketInfo, role: number, tenant: number, service: number, now: number): number {
     const t = this.ctx.sessions;
     const r = t.alloc(now);
+    if (r < 0) {
+      this.ctx.counters.add(this.cFull); // the table holds its limit: refused, existing sessions go on
+      return -1;
+    }
     t.role[r] = role;
     t.tenant[r] = tenant;
     t.service[r] = service;
@@ -225,6 +240,7 @@ export class FirstPacketStage implements Stage {
     }
     const outer = outerProtocol(pi.protocol);
     const r = this.openRow(b, s, pi, ROLE_INGRESS, tenant, service, rt.now);
+    if (r < 0) return -1;
     t.outIf[r] = ctx.tables.paths[p]!.localInterface;
     if (!ctx.hooks.runOpen(r, rt.now)) {
       ctx.hooks.runClose(r); // hooks that accepted before the refusal release what they took
@@ -247,6 +263,7 @@ export class FirstPacketStage implements Stage {
   private openLocal(s: number, b: Batch, pi: PacketInfo, outIf: number, tenant: number, service: number, rt: StageRuntime): number {
     const t = this.ctx.sessions;
     const r = this.openRow(b, s, pi, ROLE_LOCAL, tenant, service, rt.now);
+    if (r < 0) return -1;
     t.outIf[r] = outIf;
     if (!this.ctx.hooks.runOpen(r, rt.now)) {
       this.ctx.hooks.runClose(r);

@@ -1,7 +1,10 @@
 /**
  * A plugin's stage inside the graph, isolated: a stage that throws, or sets an outcome other than PASS or
- * DROP, is disabled (its bit is skipped from then on), counted ('plugin-stage-errors') and reported with
- * the plugin's name; the packets of that frame continue along their chain, so the router keeps forwarding.
+ * DROP, is counted ('plugin-stage-errors') and reported with the plugin's name. A security function's stage
+ * (fail closed: docs/security.md "Fail closed") then fails: the packets of that frame are dropped
+ * ('drop-function-failed') and so are, from then on, those of every session whose chain holds it. Any
+ * other stage (or one configured `fail-open: true`) is disabled: its bit is skipped from then on and the
+ * packets of that frame continue along their chain, so the router keeps forwarding.
  * A PASS packet the stage diverted to an external function (ctx.divert: PF_DIVERTED) goes to tx instead.
  */
 import { DROP, PASS, type PluginStage, type PluginStageRuntime } from '../plugin-contract.js';
@@ -10,7 +13,7 @@ import type { DataplaneContext } from '../context.js';
 import type { Counters } from '../counters.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
-const N_CHAIN = 0, N_TX = 2; // nexts[0]; DROP (1) is nexts[1]
+const N_CHAIN = 0, N_DROP = 1, N_TX = 2; // the outcomes PASS = 0 and DROP = 1 are nexts[0] and nexts[1]
 
 class PluginRuntime implements PluginStageRuntime {
   next!: Uint8Array;
@@ -28,6 +31,7 @@ export class PluginStageAdapter implements Stage {
   private readonly prt = new PluginRuntime();
   private cDrops = 0;
   private cErrors = 0;
+  private cFailed = 0;
 
   constructor(
     readonly name: string,
@@ -35,12 +39,14 @@ export class PluginStageAdapter implements Stage {
     private readonly stage: PluginStage,
     private readonly bit: number,
     private readonly ctx: DataplaneContext,
+    private readonly failClosed = false,
   ) {}
 
   init(i: StageInit): void {
     this.prt.ids = (this.stage.counters ?? []).map((c) => i.counter(`plugin.${this.plugin}.${c}`));
     this.cDrops = i.counter('drop-by-plugin');
     this.cErrors = i.counter('plugin-stage-errors');
+    this.cFailed = i.counter('drop-function-failed');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -61,9 +67,19 @@ export class PluginStageAdapter implements Stage {
       else if (o !== PASS) failure = `set outcome ${o} for a packet (only PASS=0 or DROP=1 are allowed)`;
     }
     if (failure !== '') {
-      this.ctx.chains.disabled = (this.ctx.chains.disabled | (1 << this.bit)) >>> 0;
+      const chains = this.ctx.chains;
       rt.counters.add(this.cErrors);
-      this.ctx.events.push({ kind: 'plugin.error', plugin: this.plugin, stage: this.name, message: failure });
+      this.ctx.events.push({ kind: 'plugin.error', plugin: this.plugin, stage: this.name, message: failure, failClosed: this.failClosed });
+      if (this.failClosed) {
+        chains.failed = (chains.failed | (1 << this.bit)) >>> 0;
+        for (let k = 0; k < f.n; k++) {
+          rt.next[f.slot[k]!] = N_DROP; // diverted ones too: a failed security function lets nothing through
+          b.flags[f.slot[k]!] &= ~PF_DIVERTED;
+        }
+        rt.counters.add(this.cFailed, f.n);
+        return;
+      }
+      chains.disabled = (chains.disabled | (1 << this.bit)) >>> 0;
       for (let k = 0; k < f.n; k++) {
         const s = f.slot[k]!;
         // the packets go on without this stage; those it diverted already left (their interface changed)

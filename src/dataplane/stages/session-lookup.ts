@@ -11,7 +11,9 @@
  * 4. on a `kind: function` interface (a packet back from an external function): hit on a return key ->
  *    function-return (not counted again), miss -> drop 'function-no-session' (never a new session);
  * 5. a WAN packet without authentication (metadata-only: no trailer) is data only: a TCP SYN/FIN/RST
- *    -> drop 'unauthenticated', anything else is counted but refreshes no expiry (docs/security.md).
+ *    -> drop 'unauthenticated', anything else is counted but refreshes no expiry (docs/security.md);
+ *    a health-check probe or the control answer to one (metadata and nothing else) is counted and seen
+ *    but refreshes no expiry either: NAT keep-alives (docs/wan.md) must not keep an idle session alive.
  * Cost: ~0.2 µs per packet (key build + one probe).
  */
 import { writeKeyFromBytes } from '../flow-key.js';
@@ -98,6 +100,9 @@ export class SessionLookupStage implements Stage {
             continue;
           }
           countPacket(t, r, forward, b.len[s]!);
+        } else if (wan && (b.flags[s]! & PF_HAS_META) !== 0 && pi.end - pi.payload === meta.total && (meta.healthCheck === 1 || meta.controlCode >= 0)) {
+          countPacket(t, r, forward, b.len[s]!);
+          t.lastSeen[r] = rt.now;
         } else {
           accountPacket(ctx, r, forward, b.len[s]!, rt.now);
         }

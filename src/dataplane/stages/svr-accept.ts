@@ -47,6 +47,8 @@ export class SvrAcceptStage implements Stage {
   private cReplaced = 0;
   private cCollision = 0;
   private cMigrated = 0;
+  private cFull = 0;
+  private cSteeringFull = 0;
   private cTransit = 0;
   private cLoop = 0;
   private cOnward = 0;
@@ -61,6 +63,8 @@ export class SvrAcceptStage implements Stage {
 
   init(i: StageInit): void {
     this.cIncomplete = i.counter('drop-incomplete-metadata');
+    this.cFull = i.counter('drop-session-table-full');
+    this.cSteeringFull = i.counter('drop-steering-full');
     this.cTenant = i.counter('drop-unknown-tenant');
     this.cService = i.counter('drop-unknown-service');
     this.cNoRoute = i.counter('drop-no-route');
@@ -234,6 +238,10 @@ export class SvrAcceptStage implements Stage {
     }
     if (onward >= 0) return this.acceptTransit(b, s, v, tenant, service, protocol, onward, rt);
     const r = t.alloc(rt.now);
+    if (r < 0) {
+      c.add(this.cFull); // the table holds its limit: refused, existing sessions go on
+      return false;
+    }
     t.role[r] = ROLE_EGRESS;
     t.family[r] = fam;
     t.protocol[r] = protocol;
@@ -270,6 +278,13 @@ export class SvrAcceptStage implements Stage {
       removeSession(ctx, stale, 'replaced', rt.now);
     }
     t.insertKey(r, 'out', k);
+    if (t.claimFailed) {
+      // a key of it could not be recorded for steering (the table is full): other workers would not find it
+      ctx.hooks.runClose(r);
+      t.remove(r);
+      c.add(this.cSteeringFull);
+      return false;
+    }
     b.session[s] = r;
     b.flags[s] |= PF_NEW_SESSION;
     accountPacket(ctx, r, true, b.len[s]!, rt.now);

@@ -24,8 +24,12 @@
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally.
  * Before 1: a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path (mss-clamp.ts).
- * After 5: a packet longer than the path MTU (the wan interface's `mtu`) is dropped and counted
- *    ('drop-exceeds-path-mtu'): the kernel would drop it (DF) or fragment it, and the peer drops fragments.
+ * After 5: a packet longer than the path MTU (the wan interface's `mtu`, or less when path MTU discovery
+ *    found less: ctx.pathMtu) is dropped and counted ('drop-exceeds-path-mtu'): the kernel would drop it
+ *    (DF) or fragment it, and the peer drops fragments. The host that sent it gets an ICMP "fragmentation
+ *    needed" / "packet too big" with the MTU that fits (icmp-too-big.ts; 'icmp-too-big-sent'), so TCP and
+ *    UDP senders with path MTU discovery shrink their packets (docs/wan.md "Path MTU"). The original header
+ *    is saved first for packets within QUOTE_MARGIN of the MTU (a 68-byte copy, big packets only).
  */
 import { PROTO_TCP, PacketInfo, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
@@ -38,6 +42,10 @@ import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-c
 import { emitMigrated, outerProtocol } from '../session-ops.js';
 import { ROLE_INGRESS, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { PAYLOAD_GROWTH, decideAdaptive, sealPayload } from '../payload.js';
+import { quoteLength, TOO_BIG_QUOTE, writeIcmpTooBig } from '../icmp-too-big.js';
+
+/** Packets at least this close to the path MTU have their header saved for an ICMP too big. */
+const QUOTE_MARGIN = 1024;
 import { MssClamp } from '../mss-clamp.js';
 import { sealMetadata } from '../metadata-crypto.js';
 import { signPacket, trailerLength } from '../sign.js';
@@ -66,6 +74,9 @@ export class SvrOutStage implements Stage {
   private readonly localWp = new Uint8Array(16);
   private readonly peerWp = new Uint8Array(16);
   private readonly dupInfo = new PacketInfo();
+  /** the header of the packet being sent, for an ICMP too big (saved for big packets only) */
+  private readonly quote = new Uint8Array(TOO_BIG_QUOTE);
+  private cTooBig = 0;
   private readonly mss: MssClamp;
 
   constructor(private readonly ctx: DataplaneContext) {
@@ -81,6 +92,7 @@ export class SvrOutStage implements Stage {
     this.cDuplicated = i.counter('packets-duplicated');
     this.cNoKey = i.counter('drop-payload-not-sealed');
     this.cExceedsMtu = i.counter('drop-exceeds-path-mtu');
+    this.cTooBig = i.counter('icmp-too-big-sent');
     this.mss.init(i);
     this.cNoPathKey = i.counter('drop-no-path-key');
     this.cExhausted = i.counter('drop-key-exhausted');
@@ -188,6 +200,11 @@ export class SvrOutStage implements Stage {
     const marked = h.mode === 'metadata-only' && !withMeta && mustSign(t.signedAt[r]!, pi, rt.now);
     const falsePositive = !withMeta && (marked || (!framed && hasCookie(d, pi.payload, pi.end - pi.payload)));
     const grows = withMeta || falsePositive || transformed || framed;
+    const mtu = ctx.pathMtu[p]!;
+    const family = pi.family === 6 ? 6 : 4;
+    const before = pi.end - pi.l3;
+    const quoteLen = !control && b !== ctx.dup && before + QUOTE_MARGIN > mtu ? quoteLength(d, pi.l3, family, before) : 0;
+    if (quoteLen > 0) this.quote.set(d.subarray(pi.l3, pi.l3 + quoteLen));
     if (!control) this.mss.apply(d, pi, p, r, rt); // incremental: a bad checksum stays bad for the check below
     if (grows && !control && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
@@ -240,9 +257,16 @@ export class SvrOutStage implements Stage {
     }
     if (grows) fillL4Checksum(d, pi);
     b.len[s] = pi.end - pi.l3;
-    if (b.len[s]! > ctx.tables.interfaces[path.localInterface]!.mtu) {
+    if (b.len[s]! > mtu) {
       rt.counters.add(this.cExceedsMtu);
-      return false;
+      if (quoteLen === 0) return false;
+      // tell the sender what fits: the path MTU less what this packet grew by (RFC 1191 §4, RFC 4443 §3.2)
+      const fits = Math.max(family === 6 ? 1280 : 68, mtu - (b.len[s]! - before));
+      writeIcmpTooBig(b, s, pi, this.quote, quoteLen, family, fits);
+      b.ifIndex[s] = ingress ? t.inIf[r]! : t.outIf[r]!;
+      b.flags[s] &= ~PF_REVERSE;
+      rt.counters.add(this.cTooBig);
+      return true;
     }
     b.ifIndex[s] = path.localInterface;
     b.flags[s] &= ~PF_REVERSE;

@@ -1,9 +1,17 @@
 /**
  * wan-verify: admit a packet from a peer router only if it is SVR traffic for us and intact.
  * 1. must be TCP or UDP to this interface's waypoint -> else drop 'not-for-waypoint';
- * 2. the source waypoint must be a peer path of this interface -> else drop 'unknown-peer';
- * 3. UDP 1280 -> 1280 is the path control channel (BFD, link tests, STEP): after the HMAC check its
- *    payload is copied into a `path.message` event for control and the packet is consumed;
+ * 2. the source waypoint must be a peer path of this interface -> else drop 'unknown-peer'. A peer behind
+ *    NAT (`outbound-only`, docs/wan.md) is found by the address control learned for it, else by trying its
+ *    paths' keys: only a packet that authenticates with one of them is taken (a forged or unsigned packet
+ *    from a new address is dropped 'unknown-peer' and changes nothing);
+ * 3. UDP to 1280 from 1280 (from any port when the peer is behind NAT, which translates it) is the path
+ *    control channel (BFD, link tests, STEP): after the HMAC check its payload is copied into a
+ *    `path.message` event for control (with the source address and port for a NAT peer) and consumed;
+ *    The one exception: on a path whose keys come from the key exchange, a payload of exactly a handshake
+ *    message's shape travels unsigned (it authenticates itself; mac1 is checked before any work in
+ *    control), at most HANDSHAKE_RATE a second per path -> else drop 'handshake-rate' (a NAT peer's new
+ *    address is learned from signed packets only);
  * 4. cookie first, then the trailer (fact sheet §4.1, docs/security.md): metadata packets are signed
  *    unless the path's policy is `disabled`; every packet is signed in `regular`/`time-based` mode. The
  *    key by the replay block's key id -> drop 'unknown-key'; the HMAC -> drop 'bad-hmac'; the counter
@@ -27,11 +35,16 @@ import type { DataplaneContext } from '../context.js';
 import { adjustChecksumForTail } from '../packet-ops.js';
 import { openMetadata } from '../metadata-crypto.js';
 import { VERIFY_BAD_TAG, VERIFY_OK, VERIFY_REPLAY, VERIFY_UNKNOWN_KEY, trailerLength, verifyPacket } from '../sign.js';
+import { isHandshakeMessage } from '../../crypto/handshake.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 /** UDP port of the path control channel between waypoints (BFD in SSR uses 1280). */
 export const CONTROL_PORT = 1280;
 const N_LOOKUP = 0, N_DROP = 1, N_CONSUMED = 1;
+/** Unsigned handshake messages handed to control per path: a token bucket (per second, burst). A
+ *  handshake needs 2-3 messages a rekey; the rest of a flood is dropped here, before any copy. */
+export const HANDSHAKE_RATE = 500;
+const HANDSHAKE_BURST = 100;
 
 export class WanVerifyStage implements Stage {
   readonly name = 'wan-verify';
@@ -48,6 +61,11 @@ export class WanVerifyStage implements Stage {
   private cReplayOld = 0;
   private cMeta = 0;
   private cMetaReason: number[] = [];
+  private cHandshakeIn = 0;
+  private cHandshakeRate = 0;
+  /** per path: handshake tokens left and when they were last refilled */
+  private tokens = new Float64Array(0);
+  private tokensAt = new Float64Array(0);
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -64,6 +82,29 @@ export class WanVerifyStage implements Stage {
     this.cReplayOld = i.counter('replay-too-old');
     this.cMeta = i.counter('drop-bad-metadata');
     this.cMetaReason = META_ERROR_NAMES.map((_, k) => { const name = badMetadataCounter(k); return name === undefined ? -1 : i.counter(name); });
+    this.cHandshakeIn = i.counter('handshake-messages-received');
+    this.cHandshakeRate = i.counter('drop-handshake-rate');
+  }
+
+  /** Takes a handshake token of path p (refilled at HANDSHAKE_RATE a second up to HANDSHAKE_BURST). */
+  private takeHandshakeToken(p: number, now: number): boolean {
+    if (p >= this.tokens.length) {
+      const n = Math.max(p + 1, this.tokens.length * 2);
+      const t = new Float64Array(n).fill(HANDSHAKE_BURST);
+      t.set(this.tokens);
+      const a = new Float64Array(n).fill(now);
+      a.set(this.tokensAt);
+      this.tokens = t;
+      this.tokensAt = a;
+    }
+    const left = Math.min(HANDSHAKE_BURST, this.tokens[p]! + ((now - this.tokensAt[p]!) * HANDSHAKE_RATE) / 1000);
+    this.tokensAt[p] = now;
+    if (left < 1) {
+      this.tokens[p] = left;
+      return false;
+    }
+    this.tokens[p] = left - 1;
+    return true;
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -81,20 +122,39 @@ export class WanVerifyStage implements Stage {
         c.add(this.cNotOurs);
         continue;
       }
-      const path = t.pathFrom(ifx, d, pi.srcOff, pi.family);
+      let path = t.pathFrom(ifx, d, pi.srcOff, pi.family);
+      let verdict = -1; // not verified yet
+      if (path === NO_PATH && this.ctx.natPaths[ifx]!.length > 0) {
+        path = this.natPeerPath(ifx, d, pi.srcOff, pi.family);
+        if (path === NO_PATH) {
+          path = this.authenticatedNatPath(ifx, d, pi.payload, pi.end, rt.now);
+          verdict = VERIFY_OK;
+        }
+      }
       if (path === NO_PATH) {
         c.add(this.cPeer);
         continue;
       }
       b.path[s] = path;
-      const control = pi.protocol === PROTO_UDP && pi.dstPort === CONTROL_PORT && pi.srcPort === CONTROL_PORT;
+      const cp = t.paths[path]!;
+      const control = pi.protocol === PROTO_UDP && pi.dstPort === CONTROL_PORT && (pi.srcPort === CONTROL_PORT || cp.peerBehindNat);
       const meta = !control && hasCookie(d, pi.payload, pi.end - pi.payload);
-      const h = t.paths[path]!.hmac;
+      const h = cp.hmac;
+      if (control && cp.keyExchange === 'handshake' && isHandshakeMessage(d, pi.payload, pi.end - pi.payload)) {
+        if (!this.takeHandshakeToken(path, rt.now)) {
+          c.add(this.cHandshakeRate);
+          continue;
+        }
+        c.add(this.cHandshakeIn);
+        this.ctx.events.push({ kind: 'path.message', path, payload: d.slice(pi.payload, pi.end), atMs: rt.now });
+        rt.next[s] = N_CONSUMED;
+        continue;
+      }
       const signed = h.mode !== 'disabled' && (meta || control || h.mode === 'regular' || h.mode === 'time-based');
       let cipher: BatchCipher | null = null;
       if (h.mode === 'disabled') b.flags[s] |= PF_AUTH;
       if (signed) {
-        const verdict = verifyPacket(this.ctx, d, pi.payload, pi.end, path, rt.now);
+        if (verdict < 0) verdict = verifyPacket(this.ctx, d, pi.payload, pi.end, path, rt.now);
         if (verdict !== VERIFY_OK) {
           if (verdict === VERIFY_BAD_TAG) c.add(this.cHmac);
           else if (verdict === VERIFY_UNKNOWN_KEY) c.add(this.cUnknownKey);
@@ -115,7 +175,10 @@ export class WanVerifyStage implements Stage {
       }
       if (control) {
         // control-plane rate (a few packets per second per path): one copy per message is fine
-        this.ctx.events.push({ kind: 'path.message', path, payload: d.slice(pi.payload, pi.end), atMs: rt.now });
+        const payload = d.slice(pi.payload, pi.end);
+        this.ctx.events.push(cp.peerBehindNat
+          ? { kind: 'path.message', path, payload, atMs: rt.now, from: { address: d.slice(pi.srcOff, pi.srcOff + (pi.family === 6 ? 16 : 4)), port: pi.srcPort } }
+          : { kind: 'path.message', path, payload, atMs: rt.now });
         c.add(this.cControl);
         rt.next[s] = N_CONSUMED;
         continue;
@@ -140,6 +203,28 @@ export class WanVerifyStage implements Stage {
       }
       rt.next[s] = N_LOOKUP;
     }
+  }
+
+  /** A path of interface ifx to a peer behind NAT whose learned address is the packet's source, or NO_PATH. */
+  private natPeerPath(ifx: number, d: Uint8Array, srcOff: number, family: 4 | 6 | 0): number {
+    const ctx = this.ctx;
+    for (const p of ctx.natPaths[ifx]!) {
+      if (ctx.tables.paths[p]!.family === family && sameAddress(d, srcOff, ctx.pathRemoteWords, p * 4, family)) return p;
+    }
+    return NO_PATH;
+  }
+
+  /**
+   * A packet from an address no path knows yet: the first NAT-peer path of this interface whose key
+   * authenticates it (HMAC and replay window), or NO_PATH. Runs only for such packets (a NAT rebinding:
+   * a few until control learns the new address); its result counts as the packet's verification.
+   */
+  private authenticatedNatPath(ifx: number, d: Uint8Array, payload: number, end: number, now: number): number {
+    for (const p of this.ctx.natPaths[ifx]!) {
+      if (this.ctx.tables.paths[p]!.hmac.mode === 'disabled') continue; // nothing to prove who sent it
+      if (verifyPacket(this.ctx, d, payload, end, p, now) === VERIFY_OK) return p;
+    }
+    return NO_PATH;
   }
 }
 

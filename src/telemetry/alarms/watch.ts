@@ -28,6 +28,16 @@ export const ALARMS = {
     category: 'peer', severity: 'critical',
     message: (s, p) => `peer ${s} is unreachable: no path up${because(p)}`, cleared: (s) => `peer ${s} is reachable`,
   },
+  'path-mtu-unresolvable': {
+    category: 'peer', severity: 'major',
+    message: (s, p) => `path MTU of ${s} is unresolvable: not even 1200-byte probes get through${because(p)}`,
+    cleared: (s, p) => `path MTU of ${s} is resolved${because(p)}`,
+  },
+  'nat-rebind-damped': {
+    category: 'peer', severity: 'minor',
+    message: (s, p) => `the NAT in front of ${s} keeps rebinding: session re-signals are damped${because(p)}`,
+    cleared: (s) => `the NAT in front of ${s} is stable again`,
+  },
   'session-table-full': {
     category: 'system', severity: 'major', raiseAt: 90, clearAt: 80,
     message: (s, p) => `${s} is ${p.value.toFixed(0)} % full (alarm at 90 %, clears at 80 %)`,
@@ -41,6 +51,21 @@ export const ALARMS = {
   'plugin-disabled': {
     category: 'plugin', severity: 'major',
     message: (s, p) => `plugin ${s} was disabled${because(p)}`, cleared: (s) => `plugin ${s} is enabled`,
+  },
+  'security-function-failed': {
+    category: 'plugin', severity: 'critical',
+    message: (s, p) => `security function ${s} failed and its traffic is dropped (fail closed)${because(p)}`,
+    cleared: (s) => `security function ${s} is loaded again`,
+  },
+  'worker-restarted': {
+    category: 'process', severity: 'major',
+    message: (s, p) => `data-path ${s} stopped and is being restarted; its sessions are lost${because(p)}`,
+    cleared: (s) => `data-path ${s} runs again`,
+  },
+  'key-exchange-failing': {
+    category: 'peer', severity: 'critical',
+    message: (s, p) => `path ${s} has no keys: the key exchange with its peer does not complete${because(p)}`,
+    cleared: (s) => `path ${s} has keys again`,
   },
 } as const satisfies Record<string, AlarmDefinition>;
 

@@ -34,7 +34,7 @@ test('every route is described, with its role, and the token-free ones say so', 
     .flatMap(([path, methods]) => Object.entries(methods).map(([m, op]) => ({ route: `${m.toUpperCase()} ${path}`, op })));
   assert.equal(ops.map((o) => o.route).sort(), [
     'GET /api/v1/alarms', 'GET /api/v1/bgp', 'GET /api/v1/config', 'GET /api/v1/events', 'GET /api/v1/explain', 'GET /api/v1/explain/session/{id}', 'GET /api/v1/fib', 'GET /api/v1/health',
-    'GET /api/v1/peers', 'GET /api/v1/peers/{name}', 'GET /api/v1/plugins', 'GET /api/v1/rib', 'GET /api/v1/services', 'GET /api/v1/services/{name}', 'GET /api/v1/sessions',
+    'GET /api/v1/peers', 'GET /api/v1/peers/{name}', 'GET /api/v1/plugins', 'GET /api/v1/rib', 'GET /api/v1/security', 'GET /api/v1/services', 'GET /api/v1/services/{name}', 'GET /api/v1/sessions',
     'GET /api/v1/sessions/history', 'GET /api/v1/sessions/history/{id}', 'GET /api/v1/stats', 'GET /api/v1/tenants',
     'GET /api/v1/tenants/{name}', 'GET /metrics', 'POST /api/v1/config/reload',
   ]);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readPrivateKeyFile } from '../../../src/cli/identity.js';
+import { readPrivateKeyFile } from '../../../src/crypto/identity-file.js';
 import { isSvrError } from '../../../src/errors.js';
 
 const run = promisify(execFile);

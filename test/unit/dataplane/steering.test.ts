@@ -31,35 +31,68 @@ test('default owner: both directions of a flow agree (the key is normalized)', (
 });
 
 test('steering table: insert, lookup, remove; a deleted slot does not end a probe chain', () => {
-  const t = new SteeringTable(createSteering(16));
-  for (let p = 0; p < 12; p++) assert.ok(t.insert(keyFor(50000 + p), KW4, p % 3));
-  for (let p = 0; p < 12; p++) assert.is(t.lookup(keyFor(50000 + p), KW4), p % 3);
-  t.remove(keyFor(50000), KW4, 0);
-  assert.is(t.lookup(keyFor(50000), KW4), -1);
-  for (let p = 1; p < 12; p++) assert.is(t.lookup(keyFor(50000 + p), KW4), p % 3);
-  assert.is(t.lookup(keyFor(60000), KW4), -1);
-  // re-recording a key that sits past a deleted slot updates it, it does not add a second entry
-  t.insert(keyFor(50005), KW4, 2);
-  t.remove(keyFor(50005), KW4, 2);
-  assert.is(t.lookup(keyFor(50005), KW4), -1);
+  const shared = createSteering(2, 8);
+  const t = new SteeringTable(shared.tables[0]!, shared.capacity);
+  for (let p = 0; p < 12; p++) assert.ok(t.insert(keyFor(50000 + p), KW4));
+  for (let p = 0; p < 12; p++) assert.ok(t.has(keyFor(50000 + p), KW4));
+  t.remove(keyFor(50000), KW4);
+  assert.not.ok(t.has(keyFor(50000), KW4));
+  for (let p = 1; p < 12; p++) assert.ok(t.has(keyFor(50000 + p), KW4), `${p} still found past the deleted slot`);
+  assert.not.ok(t.has(keyFor(60000), KW4));
+  // recording a key twice keeps one entry
+  t.insert(keyFor(50005), KW4);
+  t.remove(keyFor(50005), KW4);
+  assert.not.ok(t.has(keyFor(50005), KW4));
+  assert.is(t.size, 10);
 });
 
-test('steering table: an entry written in one thread is read in another', async () => {
-  const shared = createSteering(1024);
-  const t = new SteeringTable(shared);
-  for (let p = 0; p < 500; p++) t.insert(keyFor(30000 + p), KW4, 1);
+test('steering table: full refuses (and changes nothing); under churn no deleted slot is left behind (backward shift)', () => {
+  const shared = createSteering(1, 8); // 16 slots
+  const t = new SteeringTable(shared.tables[0]!, shared.capacity);
+  let stored = 0;
+  for (let p = 0; p < 40; p++) if (t.insert(keyFor(1000 + p), KW4)) stored++;
+  assert.is(stored, 15, 'one slot stays empty so every probe ends');
+  assert.not.ok(t.insert(keyFor(9999), KW4), 'full');
+  assert.not.ok(t.has(keyFor(9999), KW4));
+  for (let p = 0; p < 40; p++) t.remove(keyFor(1000 + p), KW4);
+  assert.is(t.size, 0);
+  assert.ok(t.insert(keyFor(9999), KW4), 'room again');
+  // 200,000 sessions' keys come and go, at most 1,000 live at once, in a 2,048-slot table: every live key
+  // is found and every gone one is not, all along, and absent keys cost a short probe at the end
+  const big = createSteering(1, 1024);
+  const b = new SteeringTable(big.tables[0]!, big.capacity);
+  const key = (p: number) => keyFor(p & 0xffff, 7 + (p >> 16));
+  for (let p = 0; p < 200_000; p++) {
+    assert.ok(b.insert(key(p), KW4), `insert ${p}`);
+    if (p >= 1000) b.remove(key(p - 1000), KW4);
+    if (p % 997 === 0) {
+      assert.ok(b.has(key(p), KW4) && b.has(key(Math.max(0, p - 999)), KW4), `live keys found at ${p}`);
+      if (p >= 1000) assert.not.ok(b.has(key(p - 1000), KW4), `a removed key is gone at ${p}`);
+    }
+  }
+  assert.is(b.size, 1000);
+  const start = performance.now();
+  for (let p = 0; p < 100_000; p++) b.has(keyFor(p, 9), KW4);
+  const ns = ((performance.now() - start) * 1e6) / 100_000;
+  assert.ok(ns < 2000, `absent-key lookup ${ns.toFixed(0)} ns`);
+});
+
+test('steering: an entry written in one thread is read in another', async () => {
+  const shared = createSteering(2, 1024);
+  const t = new SteeringTable(shared.tables[1]!, shared.capacity);
+  for (let p = 0; p < 500; p++) t.insert(keyFor(30000 + p), KW4);
   const url = new URL('../../../src/dataplane/steering.js', import.meta.url).href;
   const flowKey = new URL('../../../src/dataplane/flow-key.js', import.meta.url).href;
   const src = `
     const { workerData, parentPort } = require('node:worker_threads');
     Promise.all([import(${JSON.stringify(url)}), import(${JSON.stringify(flowKey)})]).then(([s, fk]) => {
-      const t = new s.SteeringTable(workerData);
+      const t = new s.SteeringTable(workerData.tables[1], workerData.capacity);
       const a = new Uint8Array([198, 18, 1, 10, 198, 18, 3, 20]);
       let found = 0;
       for (let p = 0; p < 500; p++) {
         const k = new Uint32Array(16);
         fk.writeKeyFromBytes(k, 4, a, 0, 4, 30000 + p, 7, 17, 0);
-        if (t.lookup(k, fk.KW4) === 1) found++;
+        if (t.has(k, fk.KW4)) found++;
       }
       parentPort.postMessage(found);
     });`;

@@ -131,13 +131,20 @@ test('overlap window: each install keeps the previous keys overlapMs; a rekey th
   assert.equal(params(a4, 'record'), { path: 3, outcome: 'expired', attempt: 0 });
 });
 
-test('crossed initiations: both complete, the path ends with keys; stop drops them', () => {
+test('crossed initiations: both complete, the path ends with keys, only the router that rekeys first counts as initiator; stop drops them', () => {
   const [s1] = start();
   const [s2] = transition(M, s1, { type: 'initiation.accepted', keys: keysR, response }) as [Snap, Act[]];
   assert.equal(s2.value, { running: { keys: 'none', exchange: 'responding' } });
   const [s3, a3] = transition(M, s2, { type: 'response.accepted', keys: keysI, confirm }) as [Snap, Act[]];
   assert.equal(s3.value, { running: { keys: 'live', exchange: 'current' } });
-  assert.equal(named(a3), ['installKeys', 'send']);
+  assert.equal(named(a3), ['installKeys', 'send', 'record']);
+  assert.equal(params(a3, 'record'), { path: 3, outcome: 'established', attempt: 0 });
+  assert.is(s3.context.initiatedCurrent, true, 'rekeysFirst defaults to true');
+  const [o0] = initialTransition(M, { path: 0, rekeysFirst: false });
+  const [o1] = transition(M, o0, { type: 'start' }) as [Snap, Act[]];
+  const [o2] = transition(M, o1, { type: 'initiation.accepted', keys: keysR, response }) as [Snap, Act[]];
+  const [o3] = transition(M, o2, { type: 'response.accepted', keys: keysI, confirm }) as [Snap, Act[]];
+  assert.is(o3.context.initiatedCurrent, false, 'the other router waits the responder lag: they do not cross again');
   const [s4, a4] = transition(M, s3, { type: 'stop' }) as [Snap, Act[]];
   assert.is(s4.value, 'stopped');
   assert.is(s4.status, 'done');

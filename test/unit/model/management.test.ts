@@ -17,7 +17,7 @@ const at = 'authority.routers[0].management';
 test('no management block: no API; an empty one gets every default', () => {
   assert.is(parseObject(baseAuthority()).authority.routers[0]!.management, undefined);
   assert.equal(parseObject(withManagement({})).authority.routers[0]!.management,
-    { address: '127.0.0.1', port: 8443, tokens: [], metricsAuth: 'token', sessionCapacity: 1_000_000 });
+    { address: '127.0.0.1', port: 8443, tokens: [], metricsAuth: 'token' });
 });
 
 test('a full block is read as written', () => {

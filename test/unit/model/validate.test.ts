@@ -24,7 +24,7 @@ test('a good file passes and defaults are filled', () => {
   const a = config.authority;
   assert.is(a.name, 'test');
   assert.equal(a.securityPolicies, [
-    { name: 'internal', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: false, encryptionCipher: 'aes-cbc-256', adaptiveEncryption: true, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static' },
+    { name: 'internal', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: false, encryptionCipher: 'aes-cbc-256', adaptiveEncryption: true, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static', rekeyInterval: 120 },
   ]);
   assert.equal(a.servicePolicies, [{
     name: 'default', transportStateEnforcement: 'reset', vectors: [], vectorOrder: [], pathQualityFilter: false,
@@ -376,7 +376,7 @@ test('encryption without authentication is refused: metadata encryption with hma
   }));
 });
 
-test('router identities: a base64 X25519 public key each, unique; key-exchange: handshake needs them (and waits for wave 2)', () => {
+test('router identities: a base64 X25519 public key each, unique; key-exchange: handshake needs them and a signing hmac-mode', () => {
   const pub1 = Buffer.alloc(32, 1).toString('base64');
   const pub2 = Buffer.alloc(32, 2).toString('base64');
   const ok = parseObject(variant((a) => {
@@ -403,8 +403,21 @@ test('router identities: a base64 X25519 public key each, unique; key-exchange: 
     a.routers[0].identity = { 'public-key': pub1 };
   }));
   hasProblem(handshake, 'authority.routers[1].identity', 'an identity with a public-key, because r2/wan0 use key-exchange: handshake');
-  hasProblem(handshake, 'authority.security-policies[0].key-exchange', 'not run by path control yet (issue 17, wave 2)');
-  assert.is(handshake.length, 2);
+  assert.is(handshake.length, 1);
+  const unsigned = problemsOfObject(variant((a) => {
+    a['security-policies'] = [{ name: 'internal', 'key-exchange': 'handshake', 'hmac-mode': 'disabled', 'rekey-interval': 1 }];
+    a.routers[0].identity = { 'public-key': pub1 };
+    a.routers[1].identity = { 'public-key': pub2 };
+  }));
+  hasProblem(unsigned, 'authority.security-policies[0].key-exchange', 'hmac-mode is disabled');
+  hasProblem(unsigned, 'authority.security-policies[0].rekey-interval', '2');
+  assert.is(unsigned.length, 2);
+  const wired = parseObject(variant((a) => {
+    a['security-policies'] = [{ name: 'internal', 'key-exchange': 'handshake', 'rekey-interval': 30 }];
+    a.routers[0].identity = { 'public-key': pub1 };
+    a.routers[1].identity = { 'public-key': pub2 };
+  }));
+  assert.is(wired.authority.securityPolicies[0]!.rekeyInterval, 30);
   const mixed = problemsOfObject(variant((a) => {
     a['security-policies'] = [{ name: 'hs', 'key-exchange': 'handshake' }];
     a.routers[1].interfaces[1].security = 'hs';

@@ -119,4 +119,26 @@ test("the router's events: config applied and refused are events; a path going d
   await lab.close();
 });
 
+test("the router's own alarms reach the registry (a worker replaced, a security function failed, a path without keys); the node's own are not doubled; without a management capacity the table alarm uses the router's limit", async () => {
+  const config = await exampleConfig();
+  config.authority.routers.find((r) => r.name === 'r1')!.sessionCapacity = 20;
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const v = startVisibility(lab.r1, { name: 'r1', version: 'test', ports: () => [], alarmEveryMs: 60_000 });
+  try {
+    v.alarms.routerAlarm('worker-restarted', 'worker 1', { active: true, detail: 'its thread ended' });
+    v.alarms.routerAlarm('security-function-failed', 'builtin.firewall builtin.firewall/tcp-state', { active: true, detail: 'threw' });
+    v.alarms.routerAlarm('session-table-full', 'sessions', { active: true, value: 95 }); // the node observes the table itself
+    assert.equal(ids(v.alarms), ['worker-restarted:worker 1', 'security-function-failed:builtin.firewall builtin.firewall/tcp-state']);
+    assert.equal(v.alarms.registry.active().map((x) => x.severity), ['major', 'critical']);
+    v.alarms.routerAlarm('worker-restarted', 'worker 1', { active: false });
+    assert.equal(ids(v.alarms), ['security-function-failed:builtin.firewall builtin.firewall/tcp-state']);
+    await sessions(lab, 19);
+    v.alarms.observe();
+    assert.ok(ids(v.alarms).includes('session-table-full:session table'), '19 of the router\'s 20 sessions: 95 %');
+  } finally {
+    v.stop();
+    await lab.close();
+  }
+});
+
 test.run();

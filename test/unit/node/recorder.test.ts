@@ -22,7 +22,7 @@ test('session records, counters and configs land in LevelDB; svr inspect reads t
   const store = await Store.open(dir);
   const authority = await exampleConfig();
   const lab = createMemoryLab({ config: authority, clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { store } });
-  const recorder = new StateRecorder(store, lab.r1, () => undefined, 60_000);
+  const recorder = new StateRecorder(store, lab.r1, { snapshotEveryMs: 60_000 });
   const records = await startRecords(lab.r1, store, authority, 'r1', () => undefined);
   try {
     await recorder.recordConfig({ authority: { name: 'demo' } });
@@ -68,7 +68,7 @@ test('a store that refuses writes (a full disk): counted, logged once until a wr
   const dir = mkdtempSync(join(tmpdir(), 'svr-state-'));
   const store = await Store.open(dir);
   const logged: string[] = [];
-  const recorder = new StateRecorder(store, { counters: () => ({ 'rx-packets': 1 }) }, (e) => logged.push(e), 60_000);
+  const recorder = new StateRecorder(store, { counters: () => ({ 'rx-packets': 1 }) }, { log: (e) => logged.push(e), snapshotEveryMs: 60_000 });
   try {
     assert.is(await recorder.recordConfig({ authority: { name: 'before' } }), true);
     await store.close(); // every write now fails, as on a full disk
@@ -80,6 +80,28 @@ test('a store that refuses writes (a full disk): counted, logged once until a wr
     await recorder.close();
     assert.is(recorder.writeErrors, 4);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('retention: counter snapshots older than the age limit go with the next snapshot', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svr-state-'));
+  const store = await Store.open(dir);
+  let now = Date.parse('2025-01-01T00:00:00Z');
+  const recorder = new StateRecorder(store, { counters: () => ({ 'rx-packets': now }) }, { snapshotEveryMs: 3_600_000, maxAgeMs: 60_000, now: () => now });
+  try {
+    for (let i = 0; i < 10; i++) {
+      await recorder.snapshot();
+      now += 10_000;
+    }
+    const keys = async () => store.sublevel('counters').keys().all();
+    assert.is((await keys()).length, 7, 'the snapshots of the last minute');
+    now += 120_000;
+    await recorder.snapshot();
+    assert.equal(await keys(), [new Date(now).toISOString()], 'older than a minute: gone');
+  } finally {
+    await recorder.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

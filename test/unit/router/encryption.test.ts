@@ -12,7 +12,7 @@ async function encryptingConfig(rekeyDelay = 30): Promise<SvrConfig> {
   const config = await exampleConfig();
   config.authority.securityPolicies.push({
     name: 'secret-payload', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: true, encryptionCipher: 'aes-cbc-256',
-    adaptiveEncryption: true, keyVersion: 1, rekeyDelay, keyExchange: 'static',
+    adaptiveEncryption: true, keyVersion: 1, rekeyDelay, keyExchange: 'static', rekeyInterval: 120,
   });
   for (const s of config.authority.services) s.security = 'secret-payload';
   return config;

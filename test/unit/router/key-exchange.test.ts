@@ -1,50 +1,65 @@
 /**
- * The key exchange driving two routers' data paths (what wave 2 wires into path control): handshake
- * messages over the path control channel (UDP 1280), keys installed with Dataplane.setPathKeys. A UDP
- * stream keeps flowing across several rekeys with nothing lost; a key retired after its overlap is refused.
+ * The key exchange wired into two routers (`key-exchange: handshake`): handshake messages travel unsigned
+ * on the path control channel and nothing else does, keys reach the data path, a UDP stream keeps flowing
+ * across several rekeys with nothing lost, a rekey also follows the packet count, old keys are refused
+ * after their overlap, `security()` and `peers()` show key status, and a router without its private key
+ * refuses to start.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { identity, peerKey } from '../../../src/crypto/handshake.js';
-import { generateKeyPair } from '../../../src/crypto/noise.js';
-import { PathKeyExchange } from '../../../src/paths/key-exchange.js';
-import { pathMessageKind } from '../../../src/paths/messages.js';
-import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import type { Router } from '../../../src/control/router.js';
-import type { InThreadHost } from '../../../src/control/in-thread-host.js';
-import { exampleConfig, sleep, until } from '../../support/config.js';
-import { SIGNED_TRAILER } from '../../support/wire.js';
+import { INITIATION_LENGTH, MSG_INITIATION } from '../../../src/crypto/handshake.js';
+import { createRouter } from '../../../src/control/router.js';
+import { MemoryLink } from '../../../src/io/memory/link.js';
+import { MemorySegment } from '../../../src/io/memory/segment.js';
+import { isSvrError } from '../../../src/errors.js';
+import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { decodeMetadata } from '../../../src/packet/svr-metadata-decode.js';
+import { buildUdp } from '../../../src/packet/build.js';
+import { exampleConfig, sleep, until } from '../../support/config.js';
+import { handshakeConfig } from '../../support/handshake-config.js';
+import { SIGNED_TRAILER } from '../../support/wire.js';
 
-function exchangeFor(router: Router<InThreadHost>, self: ReturnType<typeof identity>, peer: Uint8Array): PathKeyExchange {
-  const ex = new PathKeyExchange(self, [{ path: 0, name: router.tables.paths[0]!.name, peer: peerKey(peer), metaLength: 0 }], {
-    send: (path, bytes) => router.sendPathMessage(path, bytes),
-    setKeys: (path, keys, activeAt, overlapMs) => router.host.dataplane.setPathKeys(path, keys, activeAt, overlapMs),
-    dropKeys: (path) => router.host.dataplane.dropPathKeys(path),
-    now: Date.now,
-  }, { timings: { rekeyAfterMs: 400, retryMs: 200, overlapMs: 300, confirmTimeoutMs: 400 } });
-  router.pathMessages$.subscribe((m) => {
-    if (pathMessageKind(m.payload) === 'handshake') ex.onMessage(m.path, m.payload);
-  });
-  return ex;
+const dir = mkdtempSync(join(tmpdir(), 'svr-kx-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const FAST = { rekeyAfterMs: 400, retryMs: 200, overlapMs: 300, confirmTimeoutMs: 400 };
+const PATH = 'wan0->r2/wan0';
+const R1_WP = Uint8Array.of(198, 18, 12, 1);
+const R2_WP = Uint8Array.of(198, 18, 12, 2);
+const CONTROL = 1280;
+const dport = (p: Uint8Array) => (p[22]! << 8) | p[23]!;
+const payloadOf = (p: Uint8Array) => p.subarray(28);
+const keyIdOf = (p: Uint8Array) => p[p.length - SIGNED_TRAILER]!;
+const established = (lab: MemoryLab) => [lab.r1, lab.r2].every((r) => r.security().paths[0]!.tx !== undefined);
+
+async function handshakeLab(timings: Record<string, number>, extra: { usageIntervalMs?: number } = {}): Promise<MemoryLab> {
+  const { config } = handshakeConfig(await exampleConfig(), dir);
+  return createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { keyExchange: { timings, ...extra } } });
 }
 
-test('exchanged keys carry a UDP stream across several rekeys: nothing lost, new key ids on the wire, old keys refused later', async () => {
-  const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
-  const id1 = identity(generateKeyPair());
-  const id2 = identity(generateKeyPair());
-  const ex1 = exchangeFor(lab.r1, id1, id2.keys.publicKey);
-  const ex2 = exchangeFor(lab.r2, id2, id1.keys.publicKey);
+test('exchanged keys carry a UDP stream across several rekeys: handshakes unsigned, nothing lost, new key ids, old keys refused later', async () => {
+  const lab = await handshakeLab(FAST);
   const wire: Uint8Array[] = [];
-  lab.wan.observe((pkt, dir) => { if (dir === 'a->b' && pkt[20] !== 0x05) wire.push(pkt.slice()); }); // not the control channel (port 1280)
-  const keyIdOf = (p: Uint8Array) => p[p.length - SIGNED_TRAILER]!;
+  const handshakes: Uint8Array[] = [];
+  lab.wan.observe((pkt, d) => {
+    if (dport(pkt) === CONTROL && pkt[28]! >= 0xc8 && pkt[28]! <= 0xcb) handshakes.push(pkt.slice());
+    else if (dport(pkt) !== CONTROL && d === 'a->b') wire.push(pkt.slice());
+  });
+  assert.ok(await until(() => established(lab), 3000), 'both routers have keys');
+  assert.ok(await until(() => handshakes.some((p) => p[28] === MSG_INITIATION), 2000), 'a rekey initiation crossed');
+  const init = handshakes.find((p) => p[28] === MSG_INITIATION)!;
+  assert.is(payloadOf(init).length, INITIATION_LENGTH, 'an initiation travels unsigned: no replay block, no tag');
   const seen = new Set<number>();
   lab.servers[0]!.udpBind(7, (d) => seen.add(Number(Buffer.from(d).toString().split(' ')[1])));
   let seq = 0;
   const timer = setInterval(() => lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from(`n ${seq++}`)), 5);
-  await sleep(100);
-  ex1.start(0);
-  assert.ok(await until(() => ex1.counters['handshake-rekeyed'] >= 3, 5000), `rekeyed ${ex1.counters['handshake-rekeyed']} times`);
+  const rekeys = () => lab.r1.security().paths[0]!.rekeys!; // one per handshake (r2 counts the same ones)
+  const before = rekeys();
+  assert.ok(await until(() => rekeys() >= before + 3, 5000), 'three rekeys');
+  await sleep(100); // packets under the newest key too
   clearInterval(timer);
   await sleep(50);
   assert.equal([...Array(seq).keys()].filter((n) => !seen.has(n)), [], `all ${seq} datagrams arrived`);
@@ -53,21 +68,94 @@ test('exchanged keys carry a UDP stream across several rekeys: nothing lost, new
     assert.equal([c['drop-unknown-key'] ?? 0, c['drop-bad-hmac'] ?? 0, c['drop-replay'] ?? 0], [0, 0, 0], 'no key trouble on the way');
   }
   const ids = [...new Set(wire.map(keyIdOf))];
-  assert.ok(ids.length >= 4, `the static key, then one key id per exchange (${ids.join(', ')})`);
-  assert.ok(ex1.counters['handshake-established'] + ex2.counters['handshake-established'] >= 1);
+  assert.ok(ids.length >= 3, `one key id per exchange (${ids.join(', ')})`);
+  // r1 -> r2 and r2 -> r1 use different keys: a packet of one direction does not verify in the other
+  const view = lab.r1.security().paths[0]!;
+  assert.ok(view.tx!.keyId !== lab.r2.security().paths[0]!.tx!.keyId || view.tx!.securityId !== lab.r2.security().paths[0]!.tx!.securityId, 'distinct keys per direction');
+  assert.is(view.keyExchange, 'handshake');
+  assert.ok(view.lastHandshakeAgoMs! < 1000 && view.nextRekeyInMs! <= 400 + 30_000, JSON.stringify(view));
+  assert.ok(view.tx!.packets >= 0 && view.rx.length >= 1);
+  const peers = lab.r1.peers()[0]!.paths[0]!;
+  assert.ok(peers.keyAgeMs! < 1000 && peers.rekeys! >= 1, JSON.stringify(peers));
   // a new session's metadata names the exchanged key: Security ID = the receiver's index, its low byte the key id
   lab.clients[0]!.udpSend(41999, '198.18.3.20', 7, Buffer.from('n 999999'));
   assert.ok(await until(() => seen.has(999999)));
-  const first = wire.at(-1)!;
+  const first = wire.filter((p) => dport(p) !== CONTROL).at(-1)!;
   const meta = decodeMetadata(first, 28, first.length - 28 - SIGNED_TRAILER)!;
-  assert.is((meta.securityId! & 0xff), keyIdOf(first), `TLV 16 ${meta.securityId} ends in the trailer's key id`);
-  assert.is.not(meta.securityId, 1, 'not the static key-version');
+  assert.is(meta.securityId! & 0xff, keyIdOf(first), `TLV 16 ${meta.securityId} ends in the trailer's key id`);
   // a packet under the first exchanged key, long after its overlap: its key id is unknown to r2 now
-  const old = wire.find((p) => keyIdOf(p) === ids[1])!;
+  const old = wire.find((p) => keyIdOf(p) === ids[0])!;
+  const unknownBefore = lab.r2.counters()['drop-unknown-key'] ?? 0;
   lab.wan.a.send(old);
-  assert.ok(await until(() => (lab.r2.counters()['drop-unknown-key'] ?? 0) === 1), 'retired');
-  ex1.stop();
-  ex2.stop();
+  assert.ok(await until(() => (lab.r2.counters()['drop-unknown-key'] ?? 0) === unknownBefore + 1), 'retired');
+  await lab.close();
+});
+
+test('only handshake messages travel unsigned: an unsigned BFD packet and a handshake-shaped packet on a static path are dropped', async () => {
+  const lab = await handshakeLab(FAST);
+  assert.ok(await until(() => established(lab), 3000));
+  const consumed = () => lab.r2.counters()['consumed-path-messages'] ?? 0;
+  const refused = () => (lab.r2.counters()['drop-bad-hmac'] ?? 0) + (lab.r2.counters()['drop-unknown-key'] ?? 0);
+  const before = [consumed(), refused()];
+  const bfd = Uint8Array.of(0x20, 0x40, 3, 24, ...new Array(20).fill(1));
+  lab.wan.a.send(buildUdp({ src: R1_WP, dst: R2_WP, srcPort: CONTROL, dstPort: CONTROL, payload: bfd }));
+  assert.ok(await until(() => refused() === before[1]! + 1), 'unsigned BFD refused');
+  assert.is(consumed(), before[0], 'nothing reached control');
+  await lab.close();
+  // a static path: a handshake-shaped control packet is not a handshake there
+  const staticLab = createMemoryLab({ config: await exampleConfig(), clients: [], servers: [] });
+  const shaped = new Uint8Array(INITIATION_LENGTH);
+  shaped[0] = MSG_INITIATION;
+  assert.is(staticLab.r1.sendPathMessage(0, shaped), false, 'not sent on a static path');
+  staticLab.wan.a.send(buildUdp({ src: R1_WP, dst: R2_WP, srcPort: CONTROL, dstPort: CONTROL, payload: shaped }));
+  const trailer = () => (staticLab.r2.counters()['drop-bad-hmac'] ?? 0) + (staticLab.r2.counters()['drop-unknown-key'] ?? 0);
+  assert.ok(await until(() => trailer() === 1), 'refused by the trailer check');
+  assert.is(staticLab.r2.counters()['consumed-path-messages'] ?? 0, 0);
+  await staticLab.close();
+});
+
+test('a rekey also follows the packet count of the tx key (summed over the data path)', async () => {
+  const lab = await handshakeLab({ ...FAST, rekeyAfterMs: 60_000, rekeyAfterPackets: 100 }, { usageIntervalMs: 50 });
+  assert.ok(await until(() => established(lab), 3000));
+  const rekeys = () => lab.r1.security().paths[0]!.rekeys! + lab.r2.security().paths[0]!.rekeys!;
+  await sleep(300);
+  assert.is(rekeys(), 0, 'no rekey on time for a minute');
+  lab.servers[0]!.udpBind(7, () => {});
+  for (let i = 0; i < 150; i++) lab.clients[0]!.udpSend(42000 + i, '198.18.3.20', 7, Buffer.from('x'));
+  assert.ok(await until(() => rekeys() >= 1, 3000), `rekeyed after 100 packets (${rekeys()})`);
+  await lab.close();
+});
+
+test('a router whose handshake paths have no private key does not start; a config change keeping the paths keeps their keys', async () => {
+  const { config } = handshakeConfig(await exampleConfig(), dir);
+  const noFile = structuredClone(config);
+  delete noFile.authority.routers[0]!.identity!.privateKeyFile;
+  const link = new MemoryLink('w');
+  const lan = new MemorySegment('l');
+  try {
+    createRouter(noFile, { lan0: lan.gatewayPort(), wan0: link.a }, { name: 'r1' });
+    assert.unreachable('started without a private key');
+  } catch (e) {
+    assert.ok(isSvrError(e) && e.code === 'SVR_ERR_IDENTITY_KEY' && e.message.includes('private-key-file'), String(e));
+  }
+  const wrong = structuredClone(config);
+  wrong.authority.routers[0]!.identity!.privateKeyFile = config.authority.routers[1]!.identity!.privateKeyFile!;
+  assert.throws(() => createRouter(wrong, { lan0: lan.gatewayPort(), wan0: link.a }, { name: 'r1' }), /does not belong to identity.public-key/);
+  link.close();
+  lan.close();
+
+  const lab = createMemoryLab({ config, clients: [], servers: [], router: { keyExchange: { timings: { ...FAST, rekeyAfterMs: 60_000 } } } });
+  assert.ok(await until(() => established(lab), 3000));
+  const key = lab.r1.security().paths[0]!.tx!;
+  const more = structuredClone(config);
+  more.authority.services[1]!.timeouts.udp = 99;
+  lab.r1.applyConfig(more);
+  assert.equal(lab.r1.security().paths[0]!.tx!.securityId, key.securityId, 'same keys after an unrelated change');
+  const rotated = structuredClone(config);
+  rotated.authority.routers[0]!.identity!.publicKey = Buffer.alloc(32, 7).toString('base64'); // a new identity, but the old key file
+  assert.throws(() => lab.r1.applyConfig(rotated), /does not belong to identity.public-key/, 'a config whose handshake path cannot get keys is refused');
+  assert.equal(lab.r1.security().paths[0]!.tx!.securityId, key.securityId, 'and the running one stays');
+  assert.equal(lab.r1.security().paths[0]!.path, PATH);
   await lab.close();
 });
 

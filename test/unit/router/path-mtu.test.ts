@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { EnforcedMss, SvrConfig } from '../../../src/model/config.js';
 import { PacketInfo, parsePacket, TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
 import { readTcpMss } from '../../../src/packet/tcp-mss.js';
+import { fillIpv4HeaderChecksum } from '../../../src/packet/rewrite.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
 import { recordWire, type WirePacket } from '../../support/wire.js';
@@ -23,7 +24,7 @@ async function config(mtu: { r1: number; r2: number }, o: { encrypt?: 'aes-cbc-2
   if (o.encrypt !== undefined) {
     c.authority.securityPolicies.push({
       name: 'sealed', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: true, encryptionCipher: o.encrypt,
-      adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static',
+      adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static', rekeyInterval: 120,
     });
     for (const s of c.authority.services) s.security = 'sealed';
   }
@@ -128,6 +129,67 @@ test('UDP longer than the path MTU after svrouter bytes: dropped at r1 and count
   assert.equal(got, [10, 1446]);
   assert.is(lab.r1.counters()['drop-exceeds-path-mtu'], 1);
   assert.is(Math.max(...wire.map((w) => w.bytes.length)), 1500);
+  await lab.close();
+});
+
+test('UDP that does not fit: the client gets ICMP fragmentation needed (type 3 code 4) quoting its packet, with the MTU that fits', async () => {
+  const lab = createMemoryLab({ config: await config({ r1: 1500, r2: 1500 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const icmp: Uint8Array[] = [];
+  lab.clientLan.observe((p, from) => {
+    if (from.endsWith('gateway') && p[9] === 1) icmp.push(p.slice());
+  });
+  const got: number[] = [];
+  lab.servers[0]!.udpBind(7, (data, from) => { got.push(data.length); lab.servers[0]!.udpSend(7, from.address, from.port, Uint8Array.of(1)); });
+  const client = lab.clients[0]!;
+  let replies = 0;
+  client.udpBind(40000, () => void replies++);
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(10));
+  assert.ok(await until(() => replies === 1), 'the handshake is done: no more metadata on this session');
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1447));
+  assert.ok(await until(() => icmp.length === 1));
+  const e = icmp[0]!;
+  assert.equal([...e.subarray(12, 16)], [198, 18, 3, 20], 'from the destination');
+  assert.equal([...e.subarray(16, 20)], [198, 18, 1, 10], 'to the sender');
+  assert.equal([e[20], e[21]], [3, 4], 'fragmentation needed and DF set');
+  assert.is((e[26]! << 8) | e[27]!, 1500 - 26, 'the path MTU less this packet\'s growth (the trailer)');
+  assert.equal([...e.subarray(28 + 12, 28 + 20)], [198, 18, 1, 10, 198, 18, 3, 20], 'quotes the original header');
+  assert.is((e[28 + 20]! << 8) | e[28 + 21]!, 40000, 'and its UDP ports');
+  assert.is(e.length, 28 + 20 + 8);
+  assert.is(lab.r1.counters()['icmp-too-big-sent'], 1);
+  await lab.close();
+});
+
+test('a discovered path MTU below the interface MTU: the SYN is clamped to it and no packet on the wan exceeds it', async () => {
+  const lab = createMemoryLab({ config: await config({ r1: 1700, r2: 1700 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  lab.r1.host.dataplane.setPathMtu(0, 1300);
+  lab.r2.host.dataplane.setPathMtu(0, 1300);
+  const wire = recordWire(lab.wan);
+  const down = randomBytes(200_000);
+  lab.servers[0]!.tcpListen(80, (conn) => void conn.readAll().then(() => { conn.write(down); conn.end(); }));
+  const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
+  conn.write(Uint8Array.of(1));
+  conn.end();
+  const got = await conn.readAll();
+  assert.is(sha(got), sha(down));
+  const syn = wire.find((w) => w.dir === 'a->b' && (w.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)!;
+  assert.is(mssOf(syn), 1300 - 40 - 26 - 12);
+  assert.ok(wire.every((w) => w.bytes.length <= 1300), `largest ${Math.max(...wire.map((w) => w.bytes.length))}`);
+  await lab.close();
+});
+
+test('an ICMP "fragmentation needed" on the wan (forged or real) changes no path MTU: dropped and counted', async () => {
+  const lab = createMemoryLab({ config: await config({ r1: 1500, r2: 1500 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const before = lab.r1.counters()['drop-not-for-waypoint'] ?? 0;
+  // 198.18.12.2 -> r1's waypoint 198.18.12.1: type 3 code 4, next-hop MTU 300, quoting an SVR packet
+  const icmp = new Uint8Array(56);
+  icmp.set([0x45, 0, 0, 56, 0, 0, 0x40, 0, 64, 1, 0, 0, 198, 18, 12, 2, 198, 18, 12, 1]);
+  icmp.set([3, 4, 0, 0, 0, 0, 0x01, 0x2c], 20);
+  icmp.set([0x45, 0, 0x05, 0xdc, 0, 0, 0x40, 0, 64, 17, 0, 0, 198, 18, 12, 1, 198, 18, 12, 2, 0x40, 0x00, 0x40, 0x01, 0x05, 0xc8, 0, 0], 28);
+  fillIpv4HeaderChecksum(icmp, 0);
+  fillIpv4HeaderChecksum(icmp, 28);
+  lab.wan.b.send(icmp);
+  assert.ok(await until(() => (lab.r1.counters()['drop-not-for-waypoint'] ?? 0) > before), 'dropped at the waypoint');
+  assert.is(lab.r1.host.dataplane.ctx.pathMtu[0], 1500, 'the path MTU is what the interface (or probing) says');
   await lab.close();
 });
 

@@ -97,7 +97,8 @@ test('with 2 workers: session pages merge both workers in creation order, follow
     assert.equal(new Set(ids).size, 10, 'every session once');
     assert.equal([...ids].sort(), all.map((s) => s.id).sort());
     const age = new Map(all.map((s) => [s.id, s.ageMs]));
-    assert.ok(ids.every((id, i) => i === 0 || age.get(id)! <= age.get(ids[i - 1]!)!), 'oldest first');
+    // each worker computes ages at the moment it lists: across workers they differ by that moment (a few ms)
+    assert.ok(ids.every((id, i) => i === 0 || age.get(id)! <= age.get(ids[i - 1]!)! + 50), 'oldest first');
     assert.ok(new Set((await lab.r1.sessionPage({ limit: 10 })).sessions.map((s) => s.worker)).size === 2, 'rows from both workers');
     assert.is((await lab.r1.sessionPage({ limit: 10, service: 'web' })).sessions.length, 0);
     assert.is((await lab.r1.sessionPage({ limit: 10, service: 'echo' })).sessions.length, 10);
@@ -110,29 +111,6 @@ test('with 2 workers: session pages merge both workers in creation order, follow
   } finally {
     await lab.close();
   }
-});
-
-test('a worker thread that dies (chaos): reported once, the other worker answers alone, the router stops without waiting for the dead one', async () => {
-  const exits: [number, number][] = [];
-  const lab = await createWorkerLab(await exampleConfig(), 2, { onWorkerExit: (w, code) => exits.push([w, code]) });
-  try {
-    lab.server.udpBind(7, (d, f) => lab.server.udpSend(7, f.address, f.port, d));
-    const replies = new Set<number>();
-    for (let i = 0; i < 16; i++) {
-      lab.client.udpBind(43000 + i, () => replies.add(43000 + i));
-      lab.client.udpSend(43000 + i, '198.18.3.20', 7, Buffer.from(`hello ${i}`));
-    }
-    assert.ok(await until(() => replies.size === 16, 5000), `replies ${replies.size}/16`);
-    const before = await lab.r1.sessions();
-    await lab.r1.host.terminateWorker(1);
-    assert.ok(await until(() => exits.length === 1, 2000), 'the exit is reported');
-    assert.equal(exits[0]![0], 1);
-    const after = await lab.r1.sessions(); // would wait forever for the dead worker's answer before
-    assert.ok(after.length > 0 && after.every((s) => s.worker === 0), `only worker 0 answers: ${after.length} of ${before.length} sessions`);
-  } finally {
-    await lab.close(); // stop() asks only the live worker
-  }
-  assert.is(exits.length, 1, 'stopping is not a crash');
 });
 
 test.run();

@@ -38,6 +38,7 @@ export default definePlugin<DosOptions>({
   name: 'builtin.dos',
   version: '1.0.0',
   api: '^1',
+  security: true, // fails closed (docs/security.md)
   options: readDosOptions,
 
   control(ctx, opts) {

@@ -40,6 +40,7 @@ export default definePlugin<FirewallOptions>({
   name: 'builtin.firewall',
   version: '1.0.0',
   api: '^1',
+  security: true, // fails closed (docs/security.md)
   options: readFirewallOptions,
 
   control(ctx, opts) {

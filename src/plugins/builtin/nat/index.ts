@@ -15,6 +15,7 @@ export default definePlugin<NatOptions>({
   name: 'builtin.nat',
   version: '1.0.0',
   api: '^1',
+  security: true, // fails closed (docs/security.md)
   options: natOptions,
   dataplane(ctx, opts) {
     const nat = new NatBindings(ctx, opts);

@@ -1,0 +1,100 @@
+/**
+ * `svr lab up --nat`: r1 behind a NAT box on path 1 (docs/wan.md). A namespace `<prefix>-nat` sits between
+ * r1 and path 1's link emulator and masquerades everything r1 sends to the WAN with nftables (Debian
+ * `nftables`), so r2 sees r1's packets come from 198.18.29.1 and a translated port, never from r1's
+ * waypoint 198.18.12.1, and r2 has no route to that waypoint: r1 peers outbound-only.
+ *
+ *   r1 r1-r2 198.18.21.1 --- nt-r1 198.18.21.254 [<prefix>-nat: masquerade out of nt-wan] nt-wan 198.18.29.1 --- lk-r1 198.18.29.254 [link1] --- r2
+ *
+ * Built on top of the plain lab: path 1's r1-side veth is replaced by the two through the NAT box.
+ * `svr lab nat-rebind` forces a rebinding as a real NAT does it: the masquerade port range changes and the
+ * conntrack table is flushed, so every binding (BFD's and each session's) gets a new public port.
+ */
+import { SvrError } from '../errors.js';
+import { createNamespace, setSysctls, type Progress } from './netns.js';
+import { ip, run, runIn } from './run.js';
+import { nsName, pathPlan, type NatPlace } from './topology.js';
+
+export const NAT_ROLE: NatPlace = 'nat';
+/** The NAT box's address toward the WAN: r2 sees r1 here. */
+export const NAT_PUBLIC = '198.18.29.1';
+const NAT_WAN = { nat: 'nt-wan', natAddress: `${NAT_PUBLIC}/24`, link: 'lk-r1', linkAddress: '198.18.29.254/24' };
+const NAT_LAN = { router: 'r1-r2', routerAddress: '198.18.21.1/24', nat: 'nt-r1', natAddress: '198.18.21.254/24' };
+/** The masquerade's port ranges: `nat-rebind` switches between them. */
+export const NAT_PORT_RANGES = ['20000-29999', '30000-39999'] as const;
+const NFT_TABLE = 'svrlab';
+const WAN_MTU = 1700;
+
+const host = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
+
+/** `nft add rule ...`: masquerade what leaves toward the WAN, to ports in `range`. */
+function masquerade(range: string): string[] {
+  return ['add', 'rule', 'ip', NFT_TABLE, 'postrouting', 'oifname', NAT_WAN.nat, 'meta', 'l4proto', '{ tcp, udp }', 'masquerade', 'to', `:${range}`];
+}
+
+/** Puts path 1 of the built lab behind `<prefix>-nat` (the plain network must exist). */
+export async function buildNatNetwork(prefix: string, progress: Progress): Promise<void> {
+  const ns = nsName(prefix, NAT_ROLE);
+  const r1 = nsName(prefix, 'r1');
+  const r2 = nsName(prefix, 'r2');
+  const p = pathPlan(prefix, 1);
+  progress(`NAT box ${ns} on path 1: r1 behind nftables masquerade to ${NAT_PUBLIC} ports ${NAT_PORT_RANGES[0]}`);
+  await createNamespace(ns);
+  await setSysctls(ns, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1', 'net.ipv4.ip_forward=1',
+    'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.default.send_redirects=0']);
+  // deleting the link's end removes r1's end of the old veth (and the routes through it) too
+  await ip(p.namespace, ['link', 'del', NAT_WAN.link]);
+  await ip(r1, ['link', 'add', NAT_LAN.router, 'mtu', String(WAN_MTU), 'type', 'veth', 'peer', 'name', NAT_LAN.nat, 'mtu', String(WAN_MTU), 'netns', ns]);
+  await ip(r1, ['addr', 'add', NAT_LAN.routerAddress, 'dev', NAT_LAN.router]);
+  await ip(r1, ['link', 'set', 'dev', NAT_LAN.router, 'up']);
+  await ip(ns, ['addr', 'add', NAT_LAN.natAddress, 'dev', NAT_LAN.nat]);
+  await ip(ns, ['link', 'set', 'dev', NAT_LAN.nat, 'up']);
+  await ip(ns, ['link', 'add', NAT_WAN.nat, 'mtu', String(WAN_MTU), 'type', 'veth', 'peer', 'name', NAT_WAN.link, 'mtu', String(WAN_MTU), 'netns', p.namespace]);
+  await ip(ns, ['addr', 'add', NAT_WAN.natAddress, 'dev', NAT_WAN.nat]);
+  await ip(ns, ['link', 'set', 'dev', NAT_WAN.nat, 'up']);
+  await ip(p.namespace, ['addr', 'add', NAT_WAN.linkAddress, 'dev', NAT_WAN.link]);
+  await ip(p.namespace, ['link', 'set', 'dev', NAT_WAN.link, 'up']);
+  await setSysctls(r1, [`net.ipv4.conf.${NAT_LAN.router}.rp_filter=0`]);
+  await setSysctls(p.namespace, [`net.ipv4.conf.${NAT_WAN.link}.rp_filter=0`]);
+  await setSysctls(ns, [`net.ipv4.conf.${NAT_LAN.nat}.rp_filter=0`, `net.ipv4.conf.${NAT_WAN.nat}.rp_filter=0`]);
+  // r1: as before, r2's waypoint and link subnet through its gateway (now the NAT box)
+  const gw = host(NAT_LAN.natAddress);
+  await ip(r1, ['route', 'add', `${p.waypoints.r2}/32`, 'via', gw, 'dev', NAT_LAN.router]);
+  await ip(r1, ['route', 'add', '198.18.31.0/24', 'via', gw, 'dev', NAT_LAN.router]);
+  // the NAT box: the WAN by default, r1's waypoint on its inside
+  await ip(ns, ['route', 'add', 'default', 'via', host(NAT_WAN.linkAddress), 'dev', NAT_WAN.nat]);
+  await ip(ns, ['route', 'add', `${p.waypoints.r1}/32`, 'via', host(NAT_LAN.routerAddress), 'dev', NAT_LAN.nat]);
+  // r2 reaches the NAT's public side only: r1's waypoint is private
+  await ip(r2, ['route', 'del', `${p.waypoints.r1}/32`]);
+  await ip(r2, ['route', 'del', '198.18.21.0/24']);
+  await ip(r2, ['route', 'add', '198.18.29.0/24', 'via', host(p.linkR2Address), 'dev', p.r2Dev]);
+  await runIn(ns, 'nft', ['add', 'table', 'ip', NFT_TABLE]);
+  await runIn(ns, 'nft', ['add', 'chain', 'ip', NFT_TABLE, 'postrouting', '{ type nat hook postrouting priority srcnat; policy accept; }']);
+  await runIn(ns, 'nft', masquerade(NAT_PORT_RANGES[0]));
+}
+
+/** The masquerade's current port range, from the ruleset. */
+export async function natPortRange(prefix: string): Promise<string> {
+  const { stdout } = await runIn(nsName(prefix, NAT_ROLE), 'nft', ['list', 'table', 'ip', NFT_TABLE]);
+  const range = NAT_PORT_RANGES.find((r) => stdout.includes(r));
+  if (range === undefined) throw new SvrError('SVR_ERR_LAB_STATE', `no masquerade rule in ${nsName(prefix, NAT_ROLE)} (table ip ${NFT_TABLE}); was the lab started with --nat?`);
+  return range;
+}
+
+/**
+ * Forces a NAT rebinding: the other port range, then the conntrack table flushed (conntrack -F), so the
+ * next packet of every flow gets a new public port. Resolves with the new range.
+ */
+export async function natRebind(prefix: string): Promise<{ from: string; to: string }> {
+  const ns = nsName(prefix, NAT_ROLE);
+  const from = await natPortRange(prefix);
+  const to = NAT_PORT_RANGES.find((r) => r !== from)!;
+  // one nft transaction: no packet ever sees the chain without its rule (it would leave untranslated)
+  await runIn(ns, 'nft', ['flush', 'chain', 'ip', NFT_TABLE, 'postrouting', ';', ...masquerade(to)]);
+  await runIn(ns, 'conntrack', ['-F']).catch(async (e: unknown) => {
+    // conntrack -F exits 1 when the table was empty already on some versions; anything else is real
+    const { stdout } = await run('ip', ['netns', 'exec', ns, 'conntrack', '-C']).catch(() => ({ stdout: '' }));
+    if (stdout.trim() !== '0') throw e;
+  });
+  return { from, to };
+}

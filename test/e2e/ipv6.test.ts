@@ -1,0 +1,70 @@
+/**
+ * End to end IPv6 (issue 13 Build 3, docs/wan.md "IPv6"): `svr lab up --ipv6` gives the client and the
+ * server IPv6 addresses and adds an IPv6 peer path (wan6, waypoints 2001:2:12::1 / ::2) over path 1; service
+ * web6 goes over it only.
+ * - both peer paths (IPv4 wan0, IPv6 wan6) to r2 come up;
+ * - the IPv6 client fetches 10 MiB from the IPv6 server (sha256 intact; the server sees 2001:2:1::10);
+ * - the capture on the wan veth decodes as SVR: outer IPv6 between the waypoints, the first packet's
+ *   metadata names tenant engineering, service web6 and the original IPv6 5-tuple.
+ * Needs root, ip/curl/iperf3 and tcpdump (test/support/prerequisites.ts). About 30 s.
+ */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { e2eDir, E2E_PREFIX, exec, parseNdjson, pollUntil, show, startCapture, svr, SVR, type DecodedLine } from './support.js';
+import { requires } from '../support/prerequisites.js';
+
+const PREFIX = `${E2E_PREFIX}6`;
+const CLIENT_NS = `${PREFIX}-client`;
+const SIZE = 10 * 1024 * 1024;
+
+const test = requires(import.meta.url);
+
+const dir = e2eDir(test, `${PREFIX}-e2e-ipv6`, () => downSync());
+const env = { SVR_RUN_DIR: join(dir, 'run') };
+const labArgs = ['--prefix', PREFIX, '--dir', dir];
+const downSync = (): void => {
+  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+};
+
+test.after(() => {
+  downSync();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('svr lab up --ipv6: an IPv6 client fetches from an IPv6 server over an IPv6 peer path; the capture decodes as SVR', async () => {
+  const up = await svr(['lab', 'up', ...labArgs, '--ipv6', '--bfd-interval', '100'], env, 120_000);
+  assert.is(up.code, 0, show(up));
+  assert.match(up.stdout, /IPv6 hosts and an IPv6 peer path/);
+  await pollUntil('both peer paths up', 15_000, async () => {
+    const r = await svr(['show', 'peers', '--json', '--socket', join(dir, 'r1.sock')], env);
+    const paths = (JSON.parse(r.stdout) as { paths: { name: string; up: boolean; remoteWaypoint: string }[] }[])[0]!.paths;
+    return paths.length === 2 && paths.every((p) => p.up) && paths.some((p) => p.remoteWaypoint === '2001:2:12::2') ? paths : undefined;
+  });
+
+  const cap = await startCapture(`${PREFIX}-r1`, 'r1-r2', join(dir, 'wan.pcap'));
+  const fetch = await exec('sh', ['-c', `ip netns exec ${CLIENT_NS} curl -sS -g -m 60 -D ${join(dir, 'h.txt')} 'http://[2001:2:3::20]/bytes/${SIZE}' | sha256sum`], { timeoutMs: 70_000 });
+  await cap.stop();
+  assert.is(fetch.code, 0, show(fetch));
+  const headers = (await exec('cat', [join(dir, 'h.txt')])).stdout;
+  assert.match(headers, /^HTTP\/1\.1 200/m);
+  assert.match(headers, /^X-Client-Address: 2001:2:1::10\r?$/mi, 'the server sees the client\'s own IPv6 address');
+  assert.is(fetch.stdout.split(' ')[0], /^x-sha256: *([0-9a-f]{64})/im.exec(headers)?.[1], 'intact');
+
+  const d = await svr(['decode', cap.file], env);
+  assert.is(d.code, 0, show(d));
+  const lines = parseNdjson<DecodedLine>(d.stdout).filter((p) => p.outer !== undefined && p.outer.protocol === 6);
+  assert.ok(lines.length > 100, `SVR TCP packets on the wan: ${lines.length}`);
+  assert.ok(lines.every((p) => ['2001:2:12::1', '2001:2:12::2'].includes(p.outer!.src) && ['2001:2:12::1', '2001:2:12::2'].includes(p.outer!.dst)), 'outer IPv6 between the waypoints only');
+  const first = lines.find((p) => p.metadata?.forward !== undefined);
+  assert.ok(first !== undefined, 'the first packet carries forward metadata');
+  assert.is(first!.metadata!.tenant, 'engineering');
+  assert.is(first!.metadata!.service, 'web6');
+  assert.is(first!.metadata!.forward!.src, '2001:2:1::10');
+  assert.is(first!.metadata!.forward!.dst, '2001:2:3::20');
+  assert.is(first!.metadata!.forward!.dstPort, 80);
+  console.log(`[ipv6] 10 MiB over the IPv6 peer path; ${lines.length} SVR packets decoded, metadata ${first!.metadata!.tenant}/${first!.metadata!.service} ${first!.metadata!.forward!.src} > ${first!.metadata!.forward!.dst}`);
+});
+
+test.run();

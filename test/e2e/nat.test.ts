@@ -1,0 +1,135 @@
+/**
+ * End to end NAT traversal (issue 13, docs/wan.md): `svr lab up --nat` puts r1 behind a NAT box
+ * (`<prefix>-nat`, nftables masquerade to 198.18.29.1, ports 20000-29999) and r1 peers outbound-only; r2
+ * has no route to r1's waypoint and learns where r1 is from its authenticated BFD.
+ * - r2 learns 198.18.29.1:<a port of the range>, r1 is told the same;
+ * - a 100 MB download and a one-way UDP stream run while `svr lab nat-rebind` changes the masquerade range
+ *   and flushes conntrack: r2 follows, r1's sessions re-signal, the download is intact (sha256), the
+ *   stream's longest gap is under 2 s;
+ * - a forged (unsigned) control packet from a new source is dropped and not followed.
+ * Needs root, ip/curl/iperf3, nft and conntrack (test/support/prerequisites.ts). About 30 s.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { requires } from '../support/prerequisites.js';
+
+const PREFIX = `${E2E_PREFIX}n`;
+const CLIENT_NS = `${PREFIX}-client`;
+const SERVER = '198.18.3.20';
+const SIZE = 100 * 1024 * 1024;
+const STREAM_ID = 13;
+
+const test = requires(import.meta.url);
+
+const dir = e2eDir(test, `${PREFIX}-e2e-nat`, () => downSync());
+const env = { SVR_RUN_DIR: join(dir, 'run') };
+const labArgs = ['--prefix', PREFIX, '--dir', dir];
+const sock = (r: 'r1' | 'r2'): string => join(dir, `${r}.sock`);
+const downSync = (): void => {
+  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+};
+
+interface NatPath { up: boolean; remoteWaypoint: string; nat?: { role: string; learned?: string; seenAs?: string; addressChanges: number } }
+
+async function natPath(r: 'r1' | 'r2'): Promise<NatPath> {
+  const res = await svr(['show', 'peers', '--json', '--socket', sock(r)], env);
+  assert.is(res.code, 0, show(res));
+  return (JSON.parse(res.stdout) as { paths: NatPath[] }[])[0]!.paths[0]!;
+}
+
+async function counters(r: 'r1' | 'r2'): Promise<Record<string, number>> {
+  const res = await svr(['show', 'stats', '--json', '--socket', sock(r)], env);
+  assert.is(res.code, 0, show(res));
+  return JSON.parse(res.stdout) as Record<string, number>;
+}
+
+const portOf = (addr: string): number => Number(addr.slice(addr.lastIndexOf(':') + 1));
+
+test.after(() => {
+  downSync();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('svr lab up --nat: r2 learns r1 behind the masquerade; a rebinding keeps a 100 MB download and a UDP stream going', async () => {
+  const up = await svr(['lab', 'up', ...labArgs, '--nat', '--bfd-interval', '100'], env, 120_000);
+  assert.is(up.code, 0, show(up));
+  assert.match(up.stdout, /r1 behind NAT on path 1/);
+
+  const hub = await pollUntil('r2 to learn where r1 is', 10_000, async () => {
+    const p = await natPath('r2');
+    return p.up && p.nat?.learned !== undefined ? p : undefined;
+  });
+  assert.is(hub.nat!.role, 'peer-behind-nat');
+  assert.is(hub.remoteWaypoint, '198.18.12.1', 'the configured waypoint stays as configured');
+  assert.match(hub.nat!.learned!, /^198\.18\.29\.1:\d+$/);
+  const before = portOf(hub.nat!.learned!);
+  assert.ok(before >= 20000 && before <= 29999, `a port of the first masquerade range: ${before}`);
+  const spoke = await pollUntil('r1 to be told', 5000, async () => ((await natPath('r1')).nat?.seenAs !== undefined ? natPath('r1') : undefined));
+  assert.is(spoke.nat!.role, 'outbound-only');
+  assert.is(spoke.nat!.seenAs, hub.nat!.learned);
+
+  // a 100 MB download (about 5 s at 20 MB/s) and a one-way UDP stream, with a rebinding in the middle
+  const file = join(dir, 'download.bin');
+  const headers = join(dir, 'download.headers');
+  const download = inNs(CLIENT_NS, 'curl', ['-sS', '-m', '80', '--limit-rate', '20M', '-D', headers, '-o', file, `http://${SERVER}/bytes/${SIZE}`], 90_000);
+  const stream = inNs(CLIENT_NS, process.execPath, [SVR, 'lab', 'send-stream', '--rate', '200', '--duration', '8s', '--id', String(STREAM_ID)], 30_000);
+  await sleep(2500);
+  const rebind = await svr(['lab', 'nat-rebind', ...labArgs], env);
+  assert.is(rebind.code, 0, show(rebind));
+  assert.match(rebind.stdout, /20000-29999 -> 30000-39999, conntrack flushed/);
+
+  const moved = await pollUntil('r2 to follow r1 to its new port', 3000, async () => {
+    const p = await natPath('r2');
+    return p.nat!.addressChanges >= 1 ? p : undefined;
+  });
+  const after = portOf(moved.nat!.learned!);
+  assert.ok(after >= 30000 && after <= 39999, `a port of the new range: ${after}`);
+
+  const s = await stream;
+  assert.is(s.code, 0, show(s));
+  const stats = await exec('ip', ['netns', 'exec', CLIENT_NS, 'curl', '-sS', '-m', '5', `http://${SERVER}/stream-stats/${STREAM_ID}`]);
+  assert.is(stats.code, 0, show(stats));
+  const st = JSON.parse(stats.stdout) as { received: number; lost: number; maxGapMs: number };
+  console.log(`[nat] UDP stream through the rebinding: ${st.received} received, ${st.lost} lost, longest gap ${st.maxGapMs} ms`);
+  assert.ok(st.maxGapMs < 2000, `the stream resumed within 2 s (longest gap ${st.maxGapMs} ms)`);
+  assert.ok(st.received > 1200, `most of the stream arrived: ${st.received}`);
+
+  const d = await download;
+  assert.is(d.code, 0, show(d));
+  const want = /^x-sha256: *([0-9a-f]{64})/im.exec(readFileSync(headers, 'utf8'))?.[1];
+  const got = createHash('sha256').update(readFileSync(file)).digest('hex');
+  assert.is(got, want, 'the 100 MB download is intact');
+
+  const c1 = await counters('r1');
+  const c2 = await counters('r2');
+  console.log(`[nat] r1: nat-rebinds ${c1['nat-rebinds']}, sessions-resignalled-nat ${c1['sessions-resignalled-nat']}; r2: nat-peer-address-changes ${c2['nat-peer-address-changes']}, sessions-migrated ${c2['sessions-migrated']}`);
+  const natLog = (r: 'r1' | 'r2'): string => readFileSync(join(dir, `${r}.log`), 'utf8').split('\n').filter((l) => l.includes(' nat.')).join('\n');
+  assert.is(c1['nat-rebinds'], 1, natLog('r1'));
+  assert.ok(c1['sessions-resignalled-nat']! >= 2, 'the download and the stream re-signalled');
+  assert.is(c2['nat-peer-address-changes'], 1, natLog('r2'));
+  assert.ok(c2['sessions-migrated']! >= 2, 'r2 re-keyed both sessions on their new ports');
+});
+
+test('a forged control packet from a new source is dropped and not followed', async () => {
+  const learned = (await natPath('r2')).nat!.learned;
+  const dropsBefore = (await counters('r2'))['drop-unknown-peer'] ?? 0;
+  // from the link namespace (198.18.31.254, an address r2 never heard r1 from), no HMAC
+  const r = await inNs(`${PREFIX}-link1`, process.execPath, [SVR, 'lab', 'udp-probe', '198.18.12.2', '1280', 'not-bfd', '--count', '3', '--interval', '50', '--timeout', '300', '--json'], 20_000);
+  assert.ok(r.code === 0 || r.code === 1, show(r)); // no answer is expected
+  const c = await pollUntil('r2 to drop them', 3000, async () => {
+    const n = (await counters('r2'))['drop-unknown-peer'] ?? 0;
+    return n >= dropsBefore + 3 ? n : undefined;
+  });
+  assert.ok(c >= dropsBefore + 3);
+  await sleep(300);
+  const p = await natPath('r2');
+  assert.is(p.nat!.learned, learned, 'still answering where r1 really is');
+  assert.is(p.nat!.addressChanges, 1);
+  assert.ok(p.up);
+});
+
+test.run();

@@ -1,0 +1,115 @@
+/**
+ * Bounded session state (docs/security.md "Bounded state"): the session table's limit, and its expiry
+ * wheel checked against a model (every row expires within a tick after its `expires`, never before),
+ * with sweep work that follows the expiries due (not the table's size) and a budget per call.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MAX_ROWS, SESSION_BYTES, SessionTable, WHEEL_TICK_MS, sessionLimit } from '../../../src/dataplane/session-table.js';
+import { prng } from '../../support/prng.js';
+
+const T0 = 1_700_000_000_000;
+
+/** A table whose expire callback removes the row and records it. */
+function table(): { t: SessionTable; expired: number[]; sweep: (now: number, budget?: number) => boolean } {
+  const t = new SessionTable(16);
+  const expired: number[] = [];
+  return {
+    t, expired,
+    sweep: (now, budget = 1 << 30) => t.sweep(now, budget, (r) => {
+      expired.push(r);
+      t.remove(r);
+    }),
+  };
+}
+
+test('the limit: alloc refuses beyond it, a removed row makes room; the arrays grow only up to it', () => {
+  const { t } = table();
+  t.setLimit(40);
+  const rows = Array.from({ length: 40 }, () => t.alloc(T0));
+  assert.ok(rows.every((r) => r >= 0));
+  assert.is(t.alloc(T0), -1, 'full');
+  assert.is(t.capacity, 40, 'grew 16 -> 32 -> 40, not 64');
+  t.remove(rows[7]!);
+  assert.is(t.alloc(T0), rows[7], 'room again');
+  assert.is(t.alloc(T0), -1);
+});
+
+test('default limits: a share of the configured capacity per data path, else a quarter of memory', () => {
+  assert.is(sessionLimit(1000, 1), 1000);
+  assert.is(sessionLimit(1000, 3), 334);
+  assert.is(sessionLimit(0, 1, 8 * 2 ** 30), Math.floor((8 * 2 ** 30) / 4 / SESSION_BYTES), '8 GiB: 4 M sessions');
+  assert.is(sessionLimit(0, 2, 2 ** 20), 32_768, 'at least 65,536 per router');
+  assert.is(sessionLimit(1e9, 1), MAX_ROWS, 'at most what a data path can address');
+});
+
+test('the expiry wheel against a model: 20,000 random steps (new rows, packets, closes, removals, sweeps)', () => {
+  const rnd = prng(17);
+  const { t, expired, sweep } = table();
+  const live = new Map<number, number>(); // row -> expires
+  let now = T0;
+  for (let step = 0; step < 20_000; step++) {
+    const x = rnd();
+    if (x < 0.3 && live.size < 2000) {
+      const r = t.alloc(now);
+      t.flags[r] = 1; // SF_ACTIVE (alloc set it)
+      t.expires[r] = now + Math.floor(rnd() * 20_000);
+      live.set(r, t.expires[r]!);
+    } else if (x < 0.5 && live.size > 0) {
+      const r = [...live.keys()][Math.floor(rnd() * live.size)]!;
+      t.expires[r] = now + Math.floor(rnd() * 20_000); // a packet: later (or, for a close, sooner)
+      if (t.expires[r]! < live.get(r)!) t.checkBy(r, t.expires[r]!);
+      live.set(r, t.expires[r]!);
+    } else if (x < 0.55 && live.size > 0) {
+      const r = [...live.keys()][Math.floor(rnd() * live.size)]!;
+      t.remove(r);
+      live.delete(r);
+    } else {
+      now += Math.floor(rnd() * 700);
+      expired.length = 0;
+      sweep(now);
+      for (const r of expired) {
+        assert.ok(live.get(r)! <= now, `row ${r} expired at ${now - T0}, due ${live.get(r)! - T0}`);
+        live.delete(r);
+      }
+      for (const [r, at] of live) assert.ok(at > now - WHEEL_TICK_MS - 1, `row ${r} due ${at - T0} still live at ${now - T0}`);
+    }
+  }
+  assert.is(t.active, live.size);
+});
+
+test('sweep work follows the expiries due: 200,000 long-lived rows cost nothing per tick; 100,000 due at once go in budgeted steps', () => {
+  const { t, expired, sweep } = table();
+  const add = (now: number, expires: number) => {
+    const r = t.alloc(now); // first: alloc may grow (replace) the columns
+    t.expires[r] = expires;
+  };
+  for (let i = 0; i < 200_000; i++) add(T0, T0 + 600_000);
+  sweep(T0 + WHEEL_TICK_MS); // the first look at every new row (one tick after it was made) moves it to its expiry
+  let visited = 0;
+  const count = (now: number) => t.sweep(now, 1 << 30, () => visited++);
+  const start = performance.now();
+  for (let k = 2; k < 400; k++) count(T0 + k * WHEEL_TICK_MS); // 100 s of ticks
+  const ms = performance.now() - start;
+  assert.is(visited, 0, 'nothing due');
+  assert.ok(ms < 50, `400 ticks over 200,000 rows took ${ms.toFixed(1)} ms`);
+  // 100,000 new rows, all due 5 s later: a budget of 16,384 per call takes 7 calls
+  for (let i = 0; i < 100_000; i++) add(T0 + 100_000, T0 + 105_000);
+  sweep(T0 + 100_000 + WHEEL_TICK_MS);
+  let calls = 0;
+  expired.length = 0;
+  while (sweep(T0 + 105_000, 16_384)) calls++;
+  assert.is(calls + 1, 7);
+  assert.is(expired.length, 100_000);
+  assert.is(t.active, 200_000);
+});
+
+test('a clock jump (or a long pause) visits every slot once, then goes on', () => {
+  const { t, expired, sweep } = table();
+  const r = t.alloc(T0);
+  t.expires[r] = T0 + 5000;
+  sweep(T0 + 10 * 3600_000);
+  assert.equal(expired, [r]);
+});
+
+test.run();
