@@ -8,6 +8,7 @@
  *   host.dataplane.sessions.active;                            // white-box access for tests and benchmarks
  */
 import { Dataplane } from '../dataplane/dataplane.js';
+import { monotonicMs } from '../dataplane/clock.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
@@ -22,7 +23,7 @@ import type { DataPathHost, DataPathInit, ThreadLoad } from './data-path-host.js
 export type RouterIo = Readonly<Record<string, PacketPort>>;
 
 export interface InThreadHostOptions {
-  /** milliseconds; default Date.now (tests pass a simulated clock) */
+  /** milliseconds; default the data path's monotonicMs (tests pass a simulated clock, also for HMAC slots) */
   clock?: () => number;
   /** idle sweep period, default 250 ms (0 = no timer: call `router.sweep()` yourself) */
   sweepIntervalMs?: number;
@@ -34,6 +35,7 @@ export class InThreadHost implements DataPathHost {
   readonly workers = 1;
   private dp: Dataplane | null = null;
   private readonly clock: () => number;
+  private readonly wallClock: () => number;
   /** this synchronous run's tally (see tally()) */
   private tallied: (SessionTally & { perWorker: number[] }) | undefined;
   private readonly sweepIntervalMs: number;
@@ -41,7 +43,8 @@ export class InThreadHost implements DataPathHost {
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly io: RouterIo, opts: InThreadHostOptions = {}) {
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? monotonicMs;
+    this.wallClock = opts.clock ?? Date.now;
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
     this.sessionCountersMs = opts.sessionCountersMs;
   }
@@ -55,7 +58,7 @@ export class InThreadHost implements DataPathHost {
   open(init: DataPathInit): void {
     if (this.dp !== null) throw new SvrError('SVR_ERR_ROUTER_STATE', `this in-thread host already runs the data path of router ${init.routerName}`);
     const dp = new Dataplane({
-      tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, onEvents: (events) => init.onEvents(events, 0),
+      tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, wallClock: this.wallClock, onEvents: (events) => init.onEvents(events, 0),
       ...(this.sessionCountersMs !== undefined ? { sessionCountersMs: this.sessionCountersMs } : {}),
     });
     if (!init.pathsUp) dp.ctx.pathUp.fill(0);

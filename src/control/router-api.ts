@@ -29,7 +29,8 @@ export interface CreateRouterOptions {
   /** path liveness: 'bfd' (default: RFC 5880 BFD and link tests on every peer path; a path is unusable until
    *  BFD is up) or 'static' (every path usable from start(); for tests and peers that do not run BFD) */
   liveness?: Liveness;
-  /** milliseconds since the epoch, for the data path (timeouts, HMAC time slots) and event times; default Date.now */
+  /** milliseconds since the epoch, for the data path (timeouts, HMAC time slots) and event times; default: the data path's
+   *  own clock that never steps for timeouts, the wall clock for HMAC slots and event times (docs/high-availability.md) */
   clock?: () => number;
   /** idle sweep period, ms; default 250 (0: no timer, call `router.sweep()` yourself) */
   sweepIntervalMs?: number;

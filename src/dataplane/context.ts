@@ -3,6 +3,7 @@
  * counters, path liveness, scratch buffers and the events queued for control in this batch.
  * Tables are swapped only between batches (`setTables`).
  */
+import { monotonicMs } from './clock.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { MetadataWriter } from '../packet/svr-metadata.js';
 import { Batch } from './batch.js';
@@ -84,10 +85,12 @@ export class DataplaneContext {
 
   /** data paths of the router (worker threads), for the session limit */
   private workers = 1;
-  /** milliseconds (the data path's clock; tests simulate it) */
+  /** milliseconds (the data path's clock, never stepping: dataplane/clock.ts; tests simulate it) */
   readonly clock: () => number;
+  /** the wall clock of this batch, ms: time-based HMAC slots (set by the Dataplane before each batch) */
+  wallMs = Date.now();
 
-  constructor(tables: ForwardingTables, shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer; pathRx?: SharedArrayBuffer }, clock: () => number = Date.now) {
+  constructor(tables: ForwardingTables, shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer; pathRx?: SharedArrayBuffer }, clock: () => number = monotonicMs) {
     this.clock = clock;
     this.counters = new Counters(shared?.counters);
     this.sharedPathUp = shared?.pathUp ? new Uint8Array(shared.pathUp) : null;

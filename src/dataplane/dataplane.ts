@@ -11,6 +11,7 @@
  * batch's lengths (~0.7 ns/pkt each way alone, Node 20, 2026-12; not measurable in bench/dataplane.ts).
  * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
  */
+import { monotonicMs } from './clock.js';
 import { INTERFACE_COUNTER_KINDS } from './counter-names.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PacketPort } from './port.js';
@@ -53,8 +54,10 @@ export interface DataplaneOptions {
   tables: ForwardingTables;
   /** port per interface index (null: the interface has no port, its packets are counted and dropped) */
   ports: readonly (PacketPort | null)[];
-  /** milliseconds; default Date.now */
+  /** milliseconds, never stepping (dataplane/clock.ts); default monotonicMs (tests simulate it) */
   clock?: () => number;
+  /** the wall clock of time-based HMAC slots; default Date.now, or `clock` when only that is given */
+  wallClock?: () => number;
   /** one of several data-path workers: its index, the count, the shared steering table and the hand-off sink */
   ownership?: OwnershipOptions;
   /** counters and path liveness in SharedArrayBuffers (workers) */
@@ -81,6 +84,7 @@ export class Dataplane {
   private readonly control = new Batch();
   private ports: readonly (PacketPort | null)[];
   private readonly clock: () => number;
+  private readonly wallClock: () => number;
   private readonly onEvents: (events: DpEvent[]) => void;
   private txOff = new Uint32Array(MAX_BATCH);
   private txLen = new Uint32Array(MAX_BATCH);
@@ -104,7 +108,8 @@ export class Dataplane {
   private countersAt = -1;
 
   constructor(opts: DataplaneOptions) {
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? monotonicMs;
+    this.wallClock = opts.wallClock ?? opts.clock ?? Date.now;
     this.ctx = new DataplaneContext(opts.tables, opts.shared, this.clock);
     if (opts.ownership !== undefined && opts.ownership.count > 1) {
       const own = new Ownership(opts.ownership);
@@ -262,6 +267,7 @@ export class Dataplane {
       if (flags === 0 && taken > 0) this.countInterface(ifIndex, IF_RX, taken, b.len, b.count);
       if (flags !== 0) for (let s = 0; s < b.count; s++) b.flags[s] = flags;
       i += n;
+      this.ctx.wallMs = this.wallClock();
       this.graph.run(b, this.clock());
       this.transmit(b, this.graph.tx.slot, this.graph.tx.n);
       const dup = this.ctx.dup;
@@ -511,6 +517,7 @@ export class Dataplane {
     d.set(body.subarray(0, bodyLen), payload);
     let end = payload + bodyLen;
     if (sign && path.hmac.mode !== 'disabled') {
+      ctx.wallMs = this.wallClock();
       end = signPacket(ctx, d, payload, end, p, this.clock());
       if (end < 0) return false; // no key on the path yet
     }

@@ -5,6 +5,8 @@
  * receive (verifyPacket): the key by key id, the tag, then the counter against the sender's replay
  * window (RFC 6479) — in that order, so a forged packet never moves a window.
  * Cost: one HMAC (~1 µs native) plus ~30 ns for the block and the window.
+ * Time: keys by the data path's clock (`now`, never stepping); time-based slots by the batch's wall clock
+ * (ctx.wallMs), which must agree with the peer's.
  */
 import { timeSlot } from '../crypto/hmac.js';
 import type { CompiledHmac } from '../model/tables.js';
@@ -29,7 +31,7 @@ export function signPacket(ctx: DataplaneContext, d: Uint8Array, payload: number
   k.advance();
   cx.off[0] = payload;
   cx.len[0] = end + REPLAY_BLOCK_LENGTH - payload;
-  k.hmac.signBatch(d, cx.off, cx.len, 1, timeSlot(ctx.tables.paths[p]!.hmac.mode === 'time-based', now));
+  k.hmac.signBatch(d, cx.off, cx.len, 1, timeSlot(ctx.tables.paths[p]!.hmac.mode === 'time-based', ctx.wallMs));
   return payload + cx.len[0]!;
 }
 
@@ -57,7 +59,7 @@ export function verifyPacket(ctx: DataplaneContext, d: Uint8Array, payload: numb
   const cx = ctx.crypto;
   cx.off[0] = payload;
   cx.len[0] = end - payload;
-  if (k.hmac.verifyBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', now), cx.status) !== 1) return VERIFY_BAD_TAG;
+  if (k.hmac.verifyBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', ctx.wallMs), cx.status) !== 1) return VERIFY_BAD_TAG;
   const r = keys.windows.check(keys.window(k, replaySender(d, at)), replayCounterHi(d, at), replayCounterLo(d, at));
   if (r !== REPLAY_OK) return r === REPLAY_SEEN ? VERIFY_REPLAY : VERIFY_TOO_OLD;
   if (!k.used) keys.used(p, k, now);

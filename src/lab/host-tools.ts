@@ -44,6 +44,7 @@ export const HOST_TOOLS = {
   conntrack: { pkg: 'conntrack', usedBy: 'svr lab nat-rebind flushes the NAT box\'s bindings (NAT traversal tests)' },
   prometheus: { pkg: 'prometheus', usedBy: 'scrapes the nodes\' /metrics (visibility end-to-end test)' },
   chromium: { pkg: 'chromium', usedBy: 'headless browser driving the web UI (web UI tests, npm run screenshots)' },
+  faketime: { pkg: 'faketime', usedBy: 'the chaos suite: a node whose wall clock steps (libfaketime)' },
 } as const satisfies Record<string, HostTool>;
 
 export type HostToolName = keyof typeof HOST_TOOLS;

@@ -179,6 +179,7 @@ export class RunningNode {
     return {
       ...r.counters(),
       ...this.records.stats(),
+      'store-write-errors': this.recorder.writeErrors,
       'sessions-active': s.sessionsActive,
       'sessions-limit': s.sessionsLimit,
       'handshakes-in-flight': s.handshakesInFlight,
@@ -255,8 +256,9 @@ export class RunningNode {
   }
 
   /**
-   * What follows a config the router took: its plugins, telemetry, the config in the state store, the
-   * management API. When the plugins cannot run (a security plugin that does not load, a chain naming a
+   * What follows a config the router took: its plugins, telemetry, the config in the state store (written
+   * before the reload is acknowledged, so a node killed right after still has it: the chaos suite checks
+   * that), the management API. When the plugins cannot run (a security plugin that does not load, a chain naming a
    * missing stage: fail closed), the previous config and plugins are applied again and the refusal is thrown.
    */
   private async applied(next: SvrConfig, api: PreparedManagement | undefined, previous: SvrConfig): Promise<void> {
@@ -269,7 +271,7 @@ export class RunningNode {
       throw e;
     }
     await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
-    void this.recorder.recordConfig(configToDocument(redactSecrets(next)));
+    await this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     await this.reroute(next);
     try {
       await this.api?.apply(api);
@@ -349,6 +351,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   };
   const workers = o.workers ?? 1;
   let opened: OpenedInterface[] = [];
+  /** a data-path worker thread that ends while the node runs: the node stops, exit status 1 (set once the node exists) */
   let router: Router;
   if (workers > 1) {
     try {
@@ -402,10 +405,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     }
     await router.start();
   }
-  const recorder = new StateRecorder(store, router);
-  void recorder.recordConfig(configToDocument(redactSecrets(config)));
+  const recorder = new StateRecorder(store, router, { log: logInfo });
+  await recorder.recordConfig(configToDocument(redactSecrets(config)));
   visibility.alarms.configApplied(o.configPath, 'at start');
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor);
+
   try {
     node.startRouting = (r) => startRouting(router, r, `${dataDir}-frr`, log, visibility.alarms.registry);
     node.routing = await node.startRouting(me);

@@ -93,7 +93,7 @@ export async function startRecords(router: Router, store: Store, config: SvrConf
         'records-denied-dropped': c.records.deniedDropped,
         'history-written': c.history.written, 'history-pending': c.history.pending, 'history-dropped': c.history.droppedFull,
         'history-lost': c.history.lostTotal, 'history-bytes': c.history.bytes, 'history-retired': c.history.retiredRecords,
-        'history-busy-ms': Math.round(c.history.busyMs),
+        'history-busy-ms': Math.round(c.history.busyMs), 'history-write-errors': c.history.writeErrors,
         'ipfix-exported': sum('exported'), 'ipfix-dropped': sum('dropped'), 'ipfix-queued': sum('queueDepth'),
         collectors: c.collectors,
       };

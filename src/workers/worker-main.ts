@@ -165,10 +165,10 @@ async function handle(m: ToWorker): Promise<void> {
       break;
     }
     case 'sessions':
-      post({ t: 'sessions', id: m.id, index: init.index, rows: listSessions(dp.ctx, Date.now()) });
+      post({ t: 'sessions', id: m.id, index: init.index, rows: listSessions(dp.ctx, dp.ctx.clock()) });
       break;
     case 'sessionPage':
-      post({ t: 'sessionPage', id: m.id, index: init.index, rows: pageSessions(dp.ctx, Date.now(), m.query, init.index << m.rowBits) });
+      post({ t: 'sessionPage', id: m.id, index: init.index, rows: pageSessions(dp.ctx, dp.ctx.clock(), m.query, init.index << m.rowBits) });
       break;
     case 'sweep':
       dp.sweepAll();

@@ -37,6 +37,8 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/visibility.test': [...LAB, 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/web-ui.test': [...LAB, 'chromium'],
+  'e2e/chaos.test': [...LAB, 'cc'],
+  'e2e/chaos-clock.test': [...LAB, 'faketime'],
   'e2e/web-ui-node.test': [...LAB, 'chromium'],
   'e2e/nat.test': [...LAB, 'nft', 'conntrack'],
   'e2e/mtu.test': [...LAB, 'nft'],

@@ -283,11 +283,16 @@ export class SessionHistory {
     this.retentionTimer.unref();
   }
 
-  /** Writes the accepted count ahead when it changed. */
+  /** Writes the accepted count ahead when it changed; a failed write (disk full) is counted, and retried next time. */
   private async marker(): Promise<void> {
     const accepted = this.meta.accepted;
     if (accepted === this.c.markedAccepted) return;
-    await this.write([{ type: 'put', key: metaKey('accepted'), value: pack(accepted) }]);
+    try {
+      await this.write([{ type: 'put', key: metaKey('accepted'), value: pack(accepted) }]);
+    } catch {
+      this.c.writeErrors++;
+      return;
+    }
     this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
   }
 

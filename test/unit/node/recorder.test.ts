@@ -64,6 +64,26 @@ test('session records, counters and configs land in LevelDB; svr inspect reads t
   }
 });
 
+test('a store that refuses writes (a full disk): counted, logged once until a write succeeds, never thrown', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svr-state-'));
+  const store = await Store.open(dir);
+  const logged: string[] = [];
+  const recorder = new StateRecorder(store, { counters: () => ({ 'rx-packets': 1 }) }, { log: (e) => logged.push(e), snapshotEveryMs: 60_000 });
+  try {
+    assert.is(await recorder.recordConfig({ authority: { name: 'before' } }), true);
+    await store.close(); // every write now fails, as on a full disk
+    assert.is(await recorder.recordConfig({ authority: { name: 'lost' } }), false);
+    assert.is(await recorder.snapshot(), false);
+    assert.is(await recorder.snapshot(), false);
+    assert.is(recorder.writeErrors, 3);
+    assert.equal(logged, ['store.write-failed', 'store.write-failed'], 'once per kind (config, counters)');
+    await recorder.close();
+    assert.is(recorder.writeErrors, 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('retention: counter snapshots older than the age limit go with the next snapshot', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svr-state-'));
   const store = await Store.open(dir);
