@@ -407,9 +407,16 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       ...a.plugins.map((p, i) => ({ ...p, baseDir, at: `authority.plugins[${i}]` })),
       ...(a.routers[ri]?.plugins ?? []).map((p, i) => ({ ...p, baseDir, at: `authority.routers[${ri}].plugins[${i}]` })),
     ];
+    // a stage of a built-in plugin that only other routers load runs there, not here (the lab's external
+    // function on r1 is no stage of r2's); any other stage no loaded plugin provides fails closed
+    const builtin = (use: string) => /^svrouter\/plugins\/([a-z-]+)$/.exec(use)?.[1];
+    const mine = new Set(specs.map((p) => builtin(p.use)).filter((x) => x !== undefined).map((x) => `builtin.${x}`));
+    const elsewhere = new Set(a.routers.flatMap((r) => r.plugins ?? []).map((p) => builtin(p.use)).filter((x) => x !== undefined)
+      .map((x) => `builtin.${x}`).filter((n) => !mine.has(n)));
+    const here = (chain: readonly string[]) => chain.filter((stage) => !elsewhere.has(stage.split('/')[0]!));
     return this.applyPlugins(specs, {
-      tenants: Object.fromEntries(a.tenants.map((t) => [t.name, t.serviceChain])),
-      services: Object.fromEntries(a.services.map((s) => [s.name, s.serviceChain])),
+      tenants: Object.fromEntries(a.tenants.map((t) => [t.name, here(t.serviceChain)])),
+      services: Object.fromEntries(a.services.map((s) => [s.name, here(s.serviceChain)])),
     });
   }
 

@@ -9,7 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { PluginStage } from '../../../src/plugins/api.js';
 import { sleep, until } from '../../support/config.js';
-import { builtin, builtinLab } from '../builtin/lab.js';
+import { BUILTIN_LAB, builtin, builtinLab } from '../builtin/lab.js';
+import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import { parseConfig } from '../../../src/model/validate.js';
 
 const CHAIN = { services: { echo: ['builtin.firewall/tcp-state'] } };
 
@@ -128,6 +130,33 @@ test('a chain naming a missing stage: a fail-closed failure with its field path,
     assert.equal(other.map((f) => f.failClosed ?? false), [false], 'any other plugin: reported, not fail closed');
   } finally {
     await lab.close();
+  }
+});
+
+/** The built-in lab with echo's chain set and r2 loading the built-in appid (r1 does not). */
+function labWithChain(chain: string[]) {
+  const config = parseConfig(BUILTIN_LAB);
+  config.authority.services.find((x) => x.name === 'echo')!.serviceChain = chain;
+  config.authority.routers.find((r) => r.name === 'r2')!.plugins = [{ use: 'svrouter/plugins/appid', with: {} }];
+  return createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+}
+
+test('a chain stage of a built-in plugin that only other routers load is theirs: this router forwards; a misspelt one still fails closed', async () => {
+  const lab = labWithChain(['builtin.appid/classify']);
+  try {
+    assert.equal(await lab.r1.loadPlugins(), [], 'builtin.appid is r2\'s: no failure on r1');
+    assert.is(await echoes(lab, 4, 40040), 4);
+    assert.is(lab.r1.counters()['drop-chain-incomplete'], 0);
+  } finally {
+    await lab.close();
+  }
+  const typo = labWithChain(['builtin.apid/classify']);
+  try {
+    const failures = await typo.r1.loadPlugins();
+    assert.equal(failures.map((f) => [f.at, f.failClosed]), [['authority.services[1].service-chain[0]', true]]);
+    assert.is(await echoes(typo, 4, 40041), 0);
+  } finally {
+    await typo.close();
   }
 });
 
