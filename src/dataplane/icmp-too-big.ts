@@ -8,8 +8,8 @@
  */
 import { PROTO_ICMP, PROTO_ICMPV6, type PacketInfo } from '../packet/ip.js';
 import { writeU16, writeU32 } from '../packet/checksum.js';
-import { fillIpv4HeaderChecksum, fillL4Checksum } from '../packet/rewrite.js';
 import type { Batch } from './batch.js';
+import { finishIcmpError } from './icmp-unreachable.js';
 
 /** Bytes of the original packet an ICMP error quotes at most: an IPv4 header with options + 8, IPv6 40 + 8. */
 export const TOO_BIG_QUOTE = 68;
@@ -52,15 +52,6 @@ export function writeIcmpTooBig(b: Batch, s: number, pi: PacketInfo, quote: Uint
     writeU16(d, at + 26, mtu);
   }
   pi.family = family;
-  pi.l3 = at;
-  pi.l4 = at + (v6 ? 40 : 20);
-  pi.payload = pi.l4 + 8;
-  pi.end = pi.payload + quoteLen;
-  pi.protocol = v6 ? PROTO_ICMPV6 : PROTO_ICMP;
-  pi.srcOff = at + (v6 ? 8 : 12);
-  pi.dstOff = pi.srcOff + (v6 ? 16 : 4);
-  pi.fragment = 0;
-  if (!v6) fillIpv4HeaderChecksum(d, at);
-  fillL4Checksum(d, pi);
+  finishIcmpError(d, pi, at, v6, quoteLen);
   b.len[s] = pi.end - at;
 }

@@ -43,17 +43,25 @@ export function makeIcmpUnreachable(b: Batch, s: number, pi: PacketInfo): boolea
     d[at + 20] = 3; // destination unreachable
     d[at + 21] = 13; // communication administratively prohibited
   }
+  finishIcmpError(d, pi, at, v6, quote);
+  b.off[s] = at;
+  b.len[s] = pi.end - at;
+  return true;
+}
+
+/**
+ * An ICMP error just written at d[at] (its IP header, 8 bytes of ICMP, then `quoteLen` bytes quoted): pi
+ * describes it from now on, and its checksums are filled.
+ */
+export function finishIcmpError(d: Uint8Array, pi: PacketInfo, at: number, v6: boolean, quoteLen: number): void {
   pi.l3 = at;
   pi.l4 = at + (v6 ? 40 : 20);
   pi.payload = pi.l4 + 8;
-  pi.end = pi.payload + quote;
+  pi.end = pi.payload + quoteLen;
   pi.protocol = v6 ? PROTO_ICMPV6 : PROTO_ICMP;
   pi.srcOff = at + (v6 ? 8 : 12);
   pi.dstOff = pi.srcOff + (v6 ? 16 : 4);
   pi.fragment = 0;
   if (!v6) fillIpv4HeaderChecksum(d, at);
   fillL4Checksum(d, pi);
-  b.off[s] = at;
-  b.len[s] = pi.end - at;
-  return true;
 }
