@@ -166,6 +166,9 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       resignalPath: (p) => host.resignalPath(p),
       setPathMtu: (p, m) => host.setPathMtu(p, m),
       countNat: (n) => this.count(n),
+      setPathTransform: (p, on) => host.setPathTransform(p, on),
+      sendPathProbe: (p, f, b) => host.sendPathProbe(p, f, b),
+      countDetector: (n) => this.count(n),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, ...(opts.stepRepository === undefined ? {} : { stepRepository: opts.stepRepository }), log: this.log });
     const running = (): SvrConfig => this.config;
     this.keyControl = new PathKeyControl({
@@ -522,6 +525,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       keys: (name) => keys.get(name) ?? {},
       nat: (name) => this.pathControl.natView(name),
       mtu: (name) => this.pathControl.mtuView(name),
+      transform: (name) => this.pathControl.transformView(name),
     });
   }
 
