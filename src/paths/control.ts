@@ -148,7 +148,7 @@ export class PathControl {
     const log = this.opts.log ?? (() => {});
     this.nat.start();
     if (this.supervisor) this.mtu.start(); // probes go on usable paths: BFD says which
-    if (this.supervisor) this.firewall.start(); // answers peers' probes; probes its own paths (udp-transform auto-detect)
+    this.firewall.start(); // answers peers' probes; probes its own usable paths (udp-transform auto-detect)
     if (this.supervisor) {
       this.subs.push(this.supervisor.state$.subscribe((s) => {
         this.router.pathChanged(s);
