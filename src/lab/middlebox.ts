@@ -10,9 +10,9 @@
  * `setMiddleboxRules(prefix, false)` empties the chain (the firewall is gone), `true` puts the rules back.
  */
 import type { Progress } from './netns.js';
-import { insertPathBox } from './path-box.js';
-import { runIn } from './run.js';
-import { nsName, type MiddleboxPlace } from './topology.js';
+import { BOX_PUBLIC, insertPathBox } from './path-box.js';
+import { ip, runIn } from './run.js';
+import { nsName, pathPlan, type MiddleboxPlace } from './topology.js';
 
 export const MIDDLEBOX_ROLE: MiddleboxPlace = 'middlebox';
 const NFT_TABLE = 'svrlab_mb';
@@ -30,6 +30,9 @@ export async function buildMiddlebox(prefix: string, progress: Progress): Promis
   const ns = nsName(prefix, MIDDLEBOX_ROLE);
   progress(`middlebox ${ns} on path 1: nftables drops mid-flow TCP and SYNs carrying data (UDP passes)`);
   await insertPathBox(prefix, MIDDLEBOX_ROLE, 'mb');
+  // no NAT: the link emulator sends r1's waypoint (r2's packets to it) back through the box
+  const p = pathPlan(prefix, 1);
+  await ip(p.namespace, ['route', 'add', `${p.waypoints.r1}/32`, 'via', BOX_PUBLIC, 'dev', 'lk-r1']);
   await runIn(ns, 'nft', ['add', 'table', 'inet', NFT_TABLE]);
   await runIn(ns, 'nft', ['add', 'chain', 'inet', NFT_TABLE, CHAIN, '{ type filter hook forward priority 0; policy accept; }']);
   await setMiddleboxRules(prefix, true);
