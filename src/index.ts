@@ -20,6 +20,7 @@ export type {
 } from './control/router-api.js';
 export type { RouterIo } from './control/in-thread-host.js';
 export type { PeerSummary } from './control/peer-views.js';
+export type { TransformView } from './paths/firewall-detector.js';
 export type { ServiceView, SessionSummary, TenantView, TupleSummary } from './dataplane/views.js';
 
 

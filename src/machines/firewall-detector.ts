@@ -26,6 +26,7 @@ export const MAX_ATTEMPTS = 3;
 /** How long an attempt waits for the answers, ms. */
 export const PROBE_WAIT_MS = 1000;
 
+/** `udp-transform.mode` (model/config.ts UdpTransformMode) */
 export type DetectorMode = 'auto-detect' | 'always-transform' | 'disabled';
 
 export interface DetectorInput {

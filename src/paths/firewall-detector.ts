@@ -23,7 +23,8 @@ import { createActor, type Actor } from 'xstate';
 import type { ForwardingTables } from '../model/tables.js';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../packet/ip.js';
 import { COOKIE as SVR_COOKIE } from '../packet/svr-metadata.js';
-import { PROBE_KINDS, PROBE_REASONS, firewallDetectorMachine, type DetectorMode, type DetectorVerdict } from '../machines/firewall-detector.js';
+import { PROBE_KINDS, PROBE_REASONS, firewallDetectorMachine, type DetectorVerdict } from '../machines/firewall-detector.js';
+import type { UdpTransformMode } from '../model/config.js';
 import { FW_PROBE, FW_PROBE_ACK, pathMessageKind, type PathMessage } from './messages.js';
 
 const PROBE_HEADER = 16;
@@ -52,7 +53,7 @@ export interface FirewallDetectorDeps {
 
 /** A path's transform as `svr show peers` shows it. */
 export interface TransformView {
-  mode: DetectorMode;
+  mode: UdpTransformMode;
   /** new TCP sessions on the path are carried as UDP */
   active: boolean;
   /** `off` (disabled), `always`, `probing`, `waiting` (verdict given), `down` (not probed: path down) */
@@ -64,7 +65,7 @@ export interface TransformView {
 }
 
 interface PathRun {
-  mode: DetectorMode;
+  mode: UdpTransformMode;
   intervalMs: number;
   actor: Actor<typeof firewallDetectorMachine>;
   up: boolean;
@@ -164,7 +165,7 @@ export class FirewallDetector {
     }
   }
 
-  #create(name: string, id: number, mode: DetectorMode, intervalMs: number): PathRun {
+  #create(name: string, id: number, mode: UdpTransformMode, intervalMs: number): PathRun {
     const run: PathRun = { mode, intervalMs, up: false, id, actor: undefined as unknown as PathRun['actor'] };
     const machine = firewallDetectorMachine.provide({
       actions: {
