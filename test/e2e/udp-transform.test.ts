@@ -4,7 +4,7 @@
  * and SYNs carrying data, as firewalls in front of branch sites do; both routers run udp-transform
  * auto-detect (probes every 10 s).
  * - the path switches to UDP transform by itself (svr show peers: udp-transform, reasons TCP SYN and
- *   Mid-flow), the firewall counted the probes it dropped;
+ *   Mid-flow), the alarm udp-transform-active is raised, the firewall counted the probes it dropped;
  * - an iperf3 TCP run completes, and the capture on r1's wan veth shows its session as UDP between the
  *   waypoints (forward metadata naming TCP inside), no TCP;
  * - with the firewall's rules removed, the next episode finds TCP passing: the path goes back to tcp and a
@@ -43,6 +43,12 @@ async function path1(r: 'r1' | 'r2'): Promise<PathView> {
   return (JSON.parse(res.stdout) as { paths: PathView[] }[])[0]!.paths[0]!;
 }
 
+async function alarms(r: 'r1' | 'r2'): Promise<{ id: string; severity: string; message: string }[]> {
+  const res = await svr(['show', 'alarms', '--json', '--socket', sock(r)], env);
+  assert.is(res.code, 0, show(res));
+  return JSON.parse(res.stdout) as { id: string; severity: string; message: string }[];
+}
+
 async function counters(r: 'r1' | 'r2'): Promise<Record<string, number>> {
   const res = await svr(['show', 'stats', '--json', '--socket', sock(r)], env);
   assert.is(res.code, 0, show(res));
@@ -73,6 +79,8 @@ test('svr lab up --middlebox: the path switches to UDP transform by itself and i
   });
   assert.is(found.udpTransform!.mode, 'auto-detect');
   assert.ok(found.udpTransform!.reasons.includes('TCP SYN') && found.udpTransform!.reasons.includes('Mid-flow'), `reasons: ${found.udpTransform!.reasons.join('; ')}`);
+  const alarm = await pollUntil('the udp-transform-active alarm', 10_000, async () => (await alarms('r1')).find((a) => a.id.startsWith('udp-transform-active:')));
+  assert.is(alarm.severity, 'minor');
   const [, midFlow, synData] = await middleboxDrops(PREFIX);
   assert.ok(midFlow! > 0 && synData! > 0, `the firewall dropped the probes: mid-flow ${midFlow}, SYN with data ${synData}`);
 
@@ -99,6 +107,7 @@ test('svr lab up --middlebox: the path switches to UDP transform by itself and i
     return p.transport === 'tcp' ? p : undefined;
   });
   assert.is(clean.udpTransform!.active, false);
+  await pollUntil('the alarm to clear', 10_000, async () => ((await alarms('r1')).some((a) => a.id.startsWith('udp-transform-active:')) ? undefined : true));
   const cap2 = await startCapture(`${PREFIX}-r1`, 'r1-r2', join(dir, 'tcp.pcap'));
   const fetch = await inNs(CLIENT_NS, 'curl', ['-sS', '-m', '30', '-o', '/dev/null', '-w', '%{size_download}', `http://${SERVER}/bytes/2000000`], 40_000);
   await cap2.stop();
