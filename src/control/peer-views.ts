@@ -4,6 +4,8 @@ import type { PathSummary } from '../paths/supervisor.js';
 import type { NatView } from '../paths/nat-traversal.js';
 import type { MtuView } from '../paths/path-mtu.js';
 import type { TransformView } from '../paths/firewall-detector.js';
+
+export type { TransformView };
 import { formatAddress } from '../packet/addr.js';
 import type { ForwardingTables } from '../model/tables.js';
 
