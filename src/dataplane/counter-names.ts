@@ -113,6 +113,7 @@ export const COUNTERS = {
   'icmp-too-big-sent': { area: 'svr', meaning: 'ICMP fragmentation-needed / packet-too-big sent to a host whose packet did not fit the peer path MTU (docs/wan.md)' },
   'firewall-probes-sent': { area: 'svr', meaning: 'firewall-detector TCP probes sent to peers (waypoint port 1283; docs/wan.md "UDP transform")' },
   'tcp-sessions-transformed': { area: 'svr', meaning: 'TCP sessions opened on a path with UDP transform on: carried as UDP between the routers (docs/wan.md)' },
+  'tcp-sessions-moved-to-udp': { area: 'svr', meaning: "open TCP sessions moved to UDP when their path's UDP transform turned on (re-signalled on new waypoint ports)" },
   'drop-bad-transformed': { area: 'malformed', meaning: 'UDP-transformed packets whose inner TCP header is cut off or inconsistent' },
   'nat-keepalives-sent': { area: 'svr', meaning: 'NAT keep-alives: probes of idle sessions on outbound-only paths, so the NAT keeps their bindings (docs/wan.md)' },
   'health-checks-sent': { area: 'svr', meaning: 'health-check probes sent for a handshake waiting for reverse metadata' },

@@ -33,7 +33,7 @@ import { signPacket } from './sign.js';
 import { isHandshakeMessage } from '../crypto/handshake.js';
 import type { PathKeyMaterial } from './path-keys.js';
 import { expiryReason, removeSession, sessionId, sessionOuterProtocol } from './session-ops.js';
-import { ROLE_INGRESS, SF_NEEDS_META } from './session-table.js';
+import { ROLE_INGRESS, SF_NEEDS_META, SF_TRANSFORMED } from './session-table.js';
 import type { Stage } from './stage.js';
 import { DecodeStage } from './stages/decode.js';
 import { FirstPacketStage } from './stages/first-packet.js';
@@ -95,6 +95,7 @@ export class Dataplane {
   private readonly cProbes: number;
   private readonly cPathMessages: number;
   private readonly cPathProbes: number;
+  private readonly cTransformedLater: number;
   private readonly cResignalled: number;
   private readonly cKeepalives: number;
   private keepaliveAt = -Infinity;
@@ -133,6 +134,7 @@ export class Dataplane {
     this.cProbes = c.id('health-checks-sent');
     this.cPathMessages = c.id('path-messages-sent');
     this.cPathProbes = c.id('firewall-probes-sent');
+    this.cTransformedLater = c.id('tcp-sessions-moved-to-udp');
     this.cResignalled = c.id('sessions-resignalled-nat');
     this.cKeepalives = c.id('nat-keepalives-sent');
     this.resolveInterfaceCounters(opts.tables);
@@ -450,9 +452,31 @@ export class Dataplane {
     this.ctx.setPathPeer(path, address, controlPort);
   }
 
-  /** UDP transform (docs/wan.md): new TCP sessions on the path are carried as UDP from now on, or not. Between batches. */
-  setPathTransform(path: number, on: boolean): void {
-    this.ctx.setPathTransform(path, on);
+  /**
+   * UDP transform (docs/wan.md): TCP sessions on the path are carried as UDP from now on, or not. Between
+   * batches. Turned on, the path's ingress TCP sessions still carried as TCP move to UDP too (a firewall
+   * that drops TCP would end them): new UDP waypoint ports, forward metadata again at once as a probe and on
+   * their next packets (the peer finds each by its id: svr-accept rejoin). One walk, once per verdict
+   * change. Sessions already transformed stay so when it is turned off. Returns the sessions moved.
+   */
+  setPathTransform(path: number, on: boolean): number {
+    const ctx = this.ctx;
+    const was = ctx.pathTransform[path] === 1;
+    ctx.setPathTransform(path, on);
+    if (!on || was) return 0;
+    const t = ctx.sessions;
+    let n = 0;
+    for (let r = 0; r < t.capacity; r++) {
+      if (!t.isActive(r) || t.role[r] !== ROLE_INGRESS || t.path[r] !== path || t.protocol[r] !== PROTO_TCP || (t.flags[r]! & SF_TRANSFORMED) !== 0) continue;
+      if (!ctx.wanKeys.assignPrimary(r, path, PROTO_UDP)) continue; // no free UDP waypoint port: it stays TCP
+      t.flags[r] = t.flags[r]! | SF_TRANSFORMED | SF_NEEDS_META;
+      ctx.events.push({ kind: 'session.resignalled', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r) });
+      this.probe(r, t.gen[r]!);
+      n++;
+    }
+    ctx.counters.add(this.cTransformedLater, n);
+    this.flushEvents();
+    return n;
   }
 
   /**

@@ -118,7 +118,8 @@ export class SvrAcceptStage implements Stage {
       t.inIf[r] = b.ifIndex[s]!;
       t.wpLocalPort[r] = pi.dstPort;
       t.wpPeerPort[r] = pi.srcPort;
-      t.flags[r] = t.flags[r]! | SF_REV_SIGNAL;
+      // the outer protocol may have changed too: a TCP session the ingress moved to UDP (UDP transform)
+      t.flags[r] = (t.flags[r]! & ~SF_TRANSFORMED) | (pi.protocol !== t.protocol[r] ? SF_TRANSFORMED : 0) | SF_REV_SIGNAL;
       rt.counters.add(this.cMigrated);
       emitMigrated(ctx, r, from, false, 'peer-moved', rt.now);
     }

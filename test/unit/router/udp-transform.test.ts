@@ -168,4 +168,32 @@ test('a transformed packet whose inner TCP header does not fit is dropped and co
   }
 });
 
+test('the transform turning on moves open TCP sessions to UDP: a connection half-way through continues through a TCP-dropping middlebox, intact', async () => {
+  let middlebox = false;
+  const box = dropTcp();
+  const lab = createMemoryLab({ config: await config(undefined), clients: ['198.18.1.10'], servers: ['198.18.3.20'], wanFilter: (p) => !middlebox || box.filter(p) });
+  try {
+    const first = randomBytes(100_000);
+    const second = randomBytes(100_000);
+    let serverGot = '';
+    lab.servers[0]!.tcpListen(80, (conn) => void conn.readAll().then((d) => { serverGot = sha(d); conn.write(Buffer.from('done')); conn.end(); }));
+    const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
+    conn.write(first);
+    assert.ok(await until(() => (lab.r2.counters()['rx-packets'] ?? 0) > 60), 'the first half is on its way as TCP');
+    // a firewall appears; the detector's verdict turns the transform on (here directly, as its verdict does)
+    middlebox = true;
+    lab.r1.host.setPathTransform(0, true);
+    conn.write(second);
+    conn.end();
+    const reply = await conn.readAll();
+    assert.ok(await until(() => serverGot !== ''), 'the server read everything');
+    assert.is(serverGot, sha(Buffer.concat([first, second])), 'both halves intact');
+    assert.is(Buffer.from(reply).toString(), 'done');
+    assert.is(lab.r1.counters()['tcp-sessions-moved-to-udp'], 1);
+    assert.ok((lab.r2.counters()['sessions-migrated'] ?? 0) >= 1, 'r2 followed the session to its UDP waypoint ports');
+  } finally {
+    await lab.close();
+  }
+});
+
 test.run();
