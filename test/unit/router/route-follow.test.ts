@@ -4,7 +4,9 @@ import * as assert from 'uvu/assert';
 import type { RouterEvent } from '../../../src/control/events.js';
 import type { LearnedRoute } from '../../../src/model/rib.js';
 import { parseConfig } from '../../../src/model/validate.js';
-import { createRouter } from '../../../src/control/router.js';
+import { Router, createRouter } from '../../../src/control/router.js';
+import { WorkerHost } from '../../../src/workers/worker-host.js';
+import { attachWorkerChannels } from '../../support/worker-lab.js';
 import { MemorySegment } from '../../../src/io/memory/segment.js';
 import { SimHost } from '../../../src/sim/host.js';
 import { until } from '../../support/config.js';
@@ -43,16 +45,17 @@ authority:
 
 const bgp = (prefix: string, gateway: string): LearnedRoute => ({ prefix, gateway, protocol: 'bgp', distance: 20, metric: 0 });
 
-test('a RIB change: a session whose route only changed next hop stays, one whose route is withdrawn ends with no-route', async () => {
-  const clients = new MemorySegment('clients');
-  const servers = new MemorySegment('servers');
-  const r1 = createRouter(parseConfig(CONFIG), { lan0: clients.gatewayPort(), lan1: servers.gatewayPort() }, { name: 'r1', liveness: 'static' });
-  await r1.start();
+type Change = (set: LearnedRoute[], removed: string[]) => void;
+
+/** The scenario over r1 (its lan0 on `clients`, lan1 on `servers`); `change` hands the RIB change to it. */
+async function followRoutes(r1: Router, clients: MemorySegment, servers: MemorySegment, change: Change): Promise<void> {
   const client = new SimHost({ address: '198.18.1.10', port: clients.hostPort('198.18.1.10') });
   const learnedServer = new SimHost({ address: '198.18.60.20', port: servers.hostPort('198.18.60.20') });
   const localServer = new SimHost({ address: '198.18.3.20', port: servers.hostPort('198.18.3.20') });
   const events: RouterEvent[] = [];
   r1.events$.subscribe((e) => events.push(e));
+  const removed = () => events.filter((e): e is Extract<RouterEvent, { type: 'session.removed' }> => e.type === 'session.removed').map((e) => [e.sessionId, e.reason]);
+  const counter = (name: 'sessions-no-route' | 'drop-no-route'): number => r1.counters()[name];
   const replies = { learned: 0, local: 0 };
   for (const server of [learnedServer, localServer]) server.udpBind(7, (data, from) => server.udpSend(7, from.address, from.port, data));
   client.udpBind(40001, () => replies.learned++);
@@ -62,7 +65,7 @@ test('a RIB change: a session whose route only changed next hop stays, one whose
     client.udpSend(40002, '198.18.3.20', 7, Buffer.from('local'));
   };
   try {
-    r1.setLearnedRoutes([bgp('198.18.60.0/24', '198.18.61.1')]);
+    change([bgp('198.18.60.0/24', '198.18.61.1')], []);
     send();
     assert.ok(await until(() => replies.learned === 1 && replies.local === 1), `both echo: ${JSON.stringify(replies)}`);
     const before = await r1.sessions();
@@ -70,33 +73,65 @@ test('a RIB change: a session whose route only changed next hop stays, one whose
     const learnedId = before.find((s) => s.service === 'bgp-echo')!.id;
 
     // the route's next hop changes: same interface, the kernel follows the new gateway; the session stays
-    r1.setLearnedRoutes([bgp('198.18.60.0/24', '198.18.61.9')]);
+    change([bgp('198.18.60.0/24', '198.18.61.9')], []);
     send();
     assert.ok(await until(() => replies.learned === 2 && replies.local === 2), `both echo again: ${JSON.stringify(replies)}`);
     assert.ok((await r1.sessions()).some((s) => s.id === learnedId), 'the session on the re-gatewayed route stays');
-    assert.not.ok(events.some((e) => e.type === 'session.removed'), 'nothing removed by a next-hop change');
+    assert.equal(removed(), [], 'nothing removed by a next-hop change');
 
     // withdrawn: the learned session ends (no-route), the next-hop one stays
-    r1.setLearnedRoutes([]);
-    const removed = events.filter((e): e is Extract<RouterEvent, { type: 'session.removed' }> => e.type === 'session.removed');
-    assert.equal(removed.map((e) => [e.sessionId, e.reason]), [[learnedId, 'no-route']]);
-    assert.is(r1.counters()['sessions-no-route'], 1);
-    const after = await r1.sessions();
-    assert.equal(after.map((s) => s.service), ['local-echo'], 'the next-hop session is not the RIB\'s');
+    change([], ['198.18.60.0/24']);
+    assert.ok(await until(() => removed().length === 1), 'one session removed');
+    assert.equal(removed(), [[learnedId, 'no-route']]);
+    assert.ok(await until(() => counter('sessions-no-route') === 1), 'sessions-no-route');
+    assert.equal((await r1.sessions()).map((s) => s.service), ['local-echo'], 'the next-hop session is not the RIB\'s');
     // its next packet is a first packet again, refused: no route
     send();
     assert.ok(await until(() => replies.local === 3), 'the next-hop service still echoes');
-    assert.ok(await until(() => r1.counters()['drop-no-route'] === 1), 'the learned one is refused, drop-no-route');
+    assert.ok(await until(() => counter('drop-no-route') === 1), 'the learned one is refused, drop-no-route');
     assert.is(replies.learned, 2);
 
     // a blackhole over it ends a new session the same way
-    r1.setLearnedRoutes([bgp('198.18.60.0/24', '198.18.61.1')]);
+    change([bgp('198.18.60.0/24', '198.18.61.1')], []);
     send();
     assert.ok(await until(() => replies.learned === 3), 'learned again: a new session');
-    r1.setLearnedRoutes([bgp('198.18.60.0/24', '198.18.61.1'), { prefix: '198.18.60.20/32', protocol: 'static', distance: 1, metric: 0, blackhole: true }]);
-    assert.is(r1.counters()['sessions-no-route'], 2, 'a blackhole /32 over the destination: removed');
+    change([{ prefix: '198.18.60.20/32', protocol: 'static', distance: 1, metric: 0, blackhole: true }], []);
+    assert.ok(await until(() => counter('sessions-no-route') === 2), 'a blackhole /32 over the destination: removed');
   } finally {
     for (const h of [client, learnedServer, localServer]) h.close();
+  }
+}
+
+test('a RIB change: a session whose route only changed next hop stays, one whose route is withdrawn ends with no-route', async () => {
+  const clients = new MemorySegment('clients');
+  const servers = new MemorySegment('servers');
+  const r1 = createRouter(parseConfig(CONFIG), { lan0: clients.gatewayPort(), lan1: servers.gatewayPort() }, { name: 'r1', liveness: 'static' });
+  await r1.start();
+  // zebra's whole table each time (router.setLearnedRoutes: the RIB diffs it by prefix)
+  const table = new Map<string, LearnedRoute>();
+  try {
+    await followRoutes(r1, clients, servers, (set, removed) => {
+      for (const p of removed) table.delete(p);
+      for (const r of set) table.set(r.prefix, r);
+      r1.setLearnedRoutes([...table.values()]);
+    });
+  } finally {
+    await r1.stop();
+    clients.close();
+    servers.close();
+  }
+});
+
+test('the same with two data-path worker threads, the RIB changes handed to them as changes (router.updateLearnedRoutes)', async () => {
+  const clients = new MemorySegment('clients');
+  const servers = new MemorySegment('servers');
+  const r1 = new Router(parseConfig(CONFIG), new WorkerHost({ workers: 2, io: { kind: 'channel' } }), { name: 'r1', liveness: 'static' });
+  attachWorkerChannels(r1.host, 'lan0', clients.gatewayPort());
+  attachWorkerChannels(r1.host, 'lan1', servers.gatewayPort());
+  await r1.start();
+  try {
+    await followRoutes(r1, clients, servers, (set, removed) => void r1.updateLearnedRoutes(set, removed));
+  } finally {
     await r1.stop();
     clients.close();
     servers.close();
