@@ -44,6 +44,9 @@ export interface RibEntry {
 /** The `interface` of a blackhole route in the RIB. */
 export const BLACKHOLE = 'blackhole';
 
+/** Withdrawn prefixes the trie keeps nodes for before it is built anew (at least; or as many as live routes). */
+const MIN_REBUILD = 10_000;
+
 /** A static route of the config as the RIB holds it. */
 interface StaticRoute {
   readonly prefix: string;
@@ -68,7 +71,9 @@ export class Rib {
   readonly #ifIndex: ReadonlyMap<string, number>;
   /** learned routes deliver through this lan interface; without a routing instance none are learned */
   readonly #via: string | undefined;
-  readonly #trie: PrefixTrie;
+  #trie: PrefixTrie;
+  /** prefixes removed from the trie since it was built (their nodes stay): past the live routes, it is built anew */
+  #removed = 0;
   #entries: RibEntry[] | undefined;
 
   constructor(router: Router, learned: readonly LearnedRoute[] = []) {
@@ -89,7 +94,8 @@ export class Rib {
     for (const prefix of this.#learned.keys()) this.#select(prefix);
   }
 
-  /** The trie of the selected routes (prefix -> lan interface index or ROUTE_BLACKHOLE). */
+  /** The trie of the selected routes (prefix -> lan interface index or ROUTE_BLACKHOLE); tables compiled with
+   *  this RIB read the one they got (it is replaced when rebuilt, after many withdrawals). */
   get trie(): PrefixTrie {
     return this.#trie;
   }
@@ -122,7 +128,20 @@ export class Rib {
         changed++;
       }
     }
-    if (changed > 0) this.#entries = undefined;
+    return this.#changed(changed);
+  }
+
+  /** After a change: the entries are made again when asked; a trie holding more removed prefixes than live ones is built anew. */
+  #changed(changed: number): number {
+    if (changed === 0) return 0;
+    this.#entries = undefined;
+    const live = this.#static.size + this.#learned.size;
+    if (this.#removed > Math.max(live, MIN_REBUILD)) {
+      this.#trie = new PrefixTrie(live * 8);
+      this.#removed = 0;
+      for (const prefix of this.#static.keys()) this.#select(prefix);
+      for (const prefix of this.#learned.keys()) this.#select(prefix);
+    }
     return changed;
   }
 
@@ -145,8 +164,7 @@ export class Rib {
       this.#select(r.prefix);
       changed++;
     }
-    if (changed > 0) this.#entries = undefined;
-    return changed;
+    return this.#changed(changed);
   }
 
   /** The learned routes, in the order they were first learned. */
@@ -193,7 +211,7 @@ export class Rib {
       : best?.interface;
     const p = parsePrefix(prefix)!;
     if (iface === undefined) {
-      this.#trie.remove(p.bytes, p.length);
+      if (this.#trie.remove(p.bytes, p.length) !== -1) this.#removed++;
       return;
     }
     const index = iface === BLACKHOLE ? ROUTE_BLACKHOLE : this.#ifIndex.get(iface);

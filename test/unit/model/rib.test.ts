@@ -143,4 +143,20 @@ test('a withdrawn learned route gives its prefix back to the static route it had
   assert.equal(t.learnedRoutes().map((r) => r.prefix), ['10.9.1.0/24']);
 });
 
+test('churn: once more prefixes were withdrawn than are live (at least 10,000), the trie is built anew with the live ones', () => {
+  const router = parseObject(routingAuthority()).authority.routers[1]!;
+  const flood = Array.from({ length: 12_000 }, (_, i) => bgp(`10.${100 + (i >> 8)}.${i & 255}.0/24`));
+  const rib = new Rib(router, [bgp('10.9.3.0/24'), ...flood]);
+  const before = rib.trie;
+  assert.is(rib.update([], flood.slice(0, 9_000).map((r) => r.prefix)), 9_000);
+  assert.is(rib.trie, before, 'fewer than 10,000 withdrawn: the same trie');
+  assert.is(rib.update([], flood.slice(9_000).map((r) => r.prefix)), 3_000);
+  assert.is.not(rib.trie, before, 'built anew');
+  assert.is(rib.trie.size, 3, 'the two static prefixes and 10.9.3.0/24');
+  const p = packet('10.1.0.5', '10.9.3.7');
+  assert.is(rib.trie.lookup(p.buf, p.dstOff, p.family), 1, 'lan1');
+  const gone = packet('10.1.0.5', '10.100.0.7');
+  assert.is(rib.trie.lookup(gone.buf, gone.dstOff, gone.family), -1);
+});
+
 test.run();
