@@ -102,7 +102,7 @@ function ribChangeCost(cfg: SvrConfig, n: number): void {
  * A runner: each call opens `rounds` x MAX_BATCH new sessions (each its own 5-tuple, to the services'
  * addresses) in a fresh data path over tables with `n` learned routes, and returns ns per first packet.
  */
-function firstPacketRunner(cfg: SvrConfig, n: number): () => number {
+function firstPacketRunner(cfg: SvrConfig, n: number): { run: () => number; open: () => Dataplane } {
   const rounds = QUICK ? 10 : 40;
   const tables = compileRouter(cfg, 'r1', 1, learned(n));
   const batches = Array.from({ length: rounds }, (_, k) => {
@@ -116,8 +116,14 @@ function firstPacketRunner(cfg: SvrConfig, n: number): () => number {
     return { data, off: Uint32Array.from(pkts, (_, i) => i * size), len: Uint32Array.from(pkts, () => size) };
   });
   let checked = false;
-  return () => {
+  const open = (): Dataplane => {
     const dp = new Dataplane({ tables, ports: [new Sink(), new Sink()], onEvents: () => {} });
+    for (const b of batches) dp.receive(0, b.data, b.off, b.len, MAX_BATCH);
+    return dp;
+  };
+  const run = (): number => {
+    const dp = new Dataplane({ tables, ports: [new Sink(), new Sink()], onEvents: () => {} });
+    gc(); // the previous run's data path goes now, not in the middle of this one
     const t0 = process.hrtime.bigint();
     for (const b of batches) dp.receive(0, b.data, b.off, b.len, MAX_BATCH);
     const ns = Number(process.hrtime.bigint() - t0) / (rounds * MAX_BATCH);
@@ -126,6 +132,25 @@ function firstPacketRunner(cfg: SvrConfig, n: number): () => number {
     checked = true;
     return ns;
   };
+  return { run, open };
+}
+
+/**
+ * What a RIB change costs the data path with sessions open: the table swap walks the sessions and looks up
+ * again the route of each one delivered along the RIB (dataplane/route-follow.ts). ms per swap.
+ */
+function swapCost(cfg: SvrConfig, n: number, open: () => Dataplane): { ms: number; sessions: number } {
+  const dp = open();
+  const rib = new Rib(cfg.authority.routers[0]!, learned(n));
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    rib.update([bgp(`13.${i}.0.0/24`)], []); // a route no session uses: every session is looked up, none closed
+    const tables = compileRouter(cfg, 'r1', 2 + i, rib);
+    const t0 = performance.now();
+    dp.setTables(tables);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return { ms: best, sessions: dp.sessions.active };
 }
 
 /** ns per RIB lookup (`routeLocal`, what use-learned-routes adds to a first packet) over 65,536 destinations. */
@@ -150,8 +175,10 @@ for (const n of QUICK ? [10_000] : [10_000, 100_000]) ribChangeCost(cfg, n);
 // the small table holds every service's /16 (so every first packet has a route); the full one 100 x 1,000 more
 // specific /24s on top. Interleaved pairs (small, full, small, full, ...), each run a fresh data path: the
 // median of the pairs' ratios is the figure (a shared machine slows both of a pair alike), best of each beside it
-const smallRun = firstPacketRunner(cfg, 100);
-const fullRun = firstPacketRunner(cfg, QUICK ? 10_000 : 100_000);
+const smallRunner = firstPacketRunner(cfg, 100);
+const fullRunner = firstPacketRunner(cfg, QUICK ? 10_000 : 100_000);
+const smallRun = smallRunner.run;
+const fullRun = fullRunner.run;
 const pairs = QUICK ? 6 : 20;
 const ratios: number[] = [];
 let small = Infinity;
@@ -173,3 +200,5 @@ console.log(`first packet, use-learned-routes, small RIB (100 routes)        ${(
 console.log(`first packet, use-learned-routes, full RIB (${QUICK ? '10,000' : '100,000'} routes)   ${(full / 1000).toFixed(2)} µs   (${(1e9 / full / 1000).toFixed(0)} k new sessions/s)`);
 const pct = (r: number): string => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)} %`;
 console.log(`full vs small RIB, ${pairs} interleaved pairs: median ${pct(medianRatio)} per first packet (pairs from ${pct(ratios[0]!)} to ${pct(ratios[ratios.length - 1]!)}; target within +10 %)   load average ${loadavg()[0]!.toFixed(1)}`);
+const swap = swapCost(cfg, QUICK ? 10_000 : 100_000, fullRunner.open);
+console.log(`RIB change with ${swap.sessions} use-learned-routes sessions open: the table swap (each session's route looked up again) ${swap.ms.toFixed(2)} ms (${((swap.ms * 1e6) / swap.sessions).toFixed(0)} ns per session)`);
