@@ -59,7 +59,8 @@ export class FecInStage implements Stage {
       const v = t.lookup(pi.family);
       if (v < 0) continue;
       const r = flowRow(v);
-      if ((ctx.fec.groupSize[t.service[r]!] ?? 0) === 0) continue;
+      // FEC is on the session's own path: copies on a second path (packet-duplication) carry no tag
+      if (flowAlt(v) === 1 || (ctx.fec.groupSize[t.service[r]!] ?? 0) === 0) continue;
       const len = pi.end - pi.payload;
       if (!isFecParity(d, pi.payload, len)) {
         if (hasCookie(d, pi.payload, len)) continue; // metadata: in no group, no tag
@@ -81,7 +82,7 @@ export class FecInStage implements Stage {
         continue;
       }
       rt.next[s] = N_CONSUMED;
-      const p = flowAlt(v) === 1 ? -1 : t.path[r]!; // parity goes on the session's own path only
+      const p = t.path[r]!;
       const path = ctx.tables.paths[p];
       if (path === undefined || (path.hmac.mode !== 'disabled' && verifyPacket(ctx, d, pi.payload, pi.end, p, rt.now) !== VERIFY_OK)) {
         rt.counters.add(this.cUnauthenticated);
