@@ -63,6 +63,8 @@ export interface LabShape {
   udpTransform?: UdpTransformMode;
   /** IPv6 hosts and an IPv6 peer path over path 1 (lab/ipv6.ts) */
   ipv6?: boolean;
+  /** FEC on web and stream (`svr lab up --fec GROUP/PARITY`, docs/wan.md "FEC") */
+  fec?: { groupSize: number; parity: number };
 }
 
 /** A plugin `svr lab up --plugin` adds to the authority: an absolute path and its options. */
@@ -128,6 +130,8 @@ export interface ShapeInput {
   ipv6?: boolean;
   middlebox?: boolean;
   udpTransform?: string;
+  /** `--fec GROUP/PARITY`, e.g. 10/3 */
+  fec?: string;
 }
 
 /** `--plugin PATH[=JSON]`: the plugin's file or folder (it must exist) and its options as JSON. */
@@ -164,6 +168,7 @@ export function checkShape(i: ShapeInput): LabShape {
     ...(i.wanMtu !== undefined ? { wanMtu: int(i.wanMtu, 1700, 576, 1700, '--wan-mtu', ' (bytes)') } : {}),
     ...(i.ipv6 === true ? { ipv6: true } : {}),
     ...middleboxOf(i),
+    ...fecOf(i),
     ...etcdOf(i),
     ...fabricOf(i),
   };
@@ -173,6 +178,13 @@ function middleboxOf(i: ShapeInput): { middlebox?: true; udpTransform?: UdpTrans
   if (i.middlebox === true && i.nat === true) throw new SvrError('SVR_ERR_LAB_OPTION', '--middlebox and --nat both sit on path 1 between r1 and the link: use one of them');
   const mode = i.udpTransform === undefined ? (i.middlebox === true ? 'auto-detect' : undefined) : oneOf(i.udpTransform, 'auto-detect', UDP_TRANSFORM_MODES, '--udp-transform');
   return { ...(i.middlebox === true ? { middlebox: true as const } : {}), ...(mode !== undefined ? { udpTransform: mode } : {}) };
+}
+
+function fecOf(i: ShapeInput): { fec?: LabShape['fec'] } {
+  if (i.fec === undefined) return {};
+  const m = /^(\d+)\/(\d+)$/.exec(i.fec);
+  if (m === null) throw new SvrError('SVR_ERR_LAB_OPTION', `--fec ${JSON.stringify(i.fec)}: expected GROUP/PARITY, data packets per group (2-64) and parity packets per group (1-4), e.g. 10/3`);
+  return { fec: { groupSize: int(m[1], 8, 2, 64, '--fec (group size)', ''), parity: int(m[2], 2, 1, 4, '--fec (parity)', '') } };
 }
 
 function etcdOf(i: ShapeInput): { etcd?: number } {
