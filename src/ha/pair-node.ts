@@ -20,8 +20,9 @@ export interface PairNodeOptions {
   linksUp?: () => number;
   onRole?: (p: HaRolePublished) => void;
   onSplitBrain?: (p: { active: boolean; message: string }) => void;
-  /** called before each flush: queue the state changed since the last one (the owner's export) */
-  collect?: (queue: (r: SyncRecord) => void) => void;
+  /** called before each flush: queue the state changed since the last one, or all of it when `full` (a
+   *  partner heard for the first time or restarted has nothing) */
+  collect?: (queue: (r: SyncRecord) => void, full: boolean) => void;
   /** tests: the ports of this node and of the partner (default redundancy.syncPort for both) */
   ports?: { local: number; partner: number };
 }
@@ -51,6 +52,9 @@ export class PairNode {
   private readonly actor: Actor<typeof haNodeMachine>;
   private heardAt: number | undefined;
   private lastLinks: number;
+  private stopped = false;
+  /** the partner is new or restarted: the next collect sends the full state */
+  private resync = false;
 
   constructor(private readonly o: PairNodeOptions) {
     const self = o.redundancy.nodes.find((n) => n.name === o.node);
@@ -63,6 +67,7 @@ export class PairNode {
       key: Buffer.from(o.redundancy.sharedKey, 'base64'),
       onHeartbeat: (hb) => this.heard(hb),
       onRecords: (records) => this.apply(records),
+      onPartnerEpoch: () => { this.resync = true; },
     });
     const machine = haNodeMachine.provide({
       actions: {
@@ -85,7 +90,10 @@ export class PairNode {
     this.actor.start();
   }
 
+  /** Stops heartbeats and closes the link; the partner takes over after its dead time. Idempotent. */
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     this.actor.stop();
     this.link.close();
   }
@@ -127,7 +135,9 @@ export class PairNode {
   }
 
   private flush(): void {
-    this.o.collect?.((r) => this.link.queue(r));
+    const full = this.resync;
+    this.resync = false;
+    this.o.collect?.((r) => this.link.queue(r), full);
     this.link.flush();
   }
 

@@ -5,14 +5,17 @@
  * last one accepted (replay, reordering) is dropped and counted by reason.
  *
  * State records are queued by their owners (control side, between batches: never one message per packet)
- * and sent by `flush()` packed into datagrams of at most SYNC_MAX_DATAGRAM bytes. The partner's heartbeat
- * carries the last batch it applied: the lag is the time from sending a batch to hearing it applied
- * (a round trip plus the partner's heartbeat interval at most).
+ * and sent by `flush()` packed into numbered batches of at most SYNC_MAX_DATAGRAM bytes, at most WINDOW
+ * unacknowledged at a time. The partner applies batches in order only (a gap waits for the resend) and
+ * acknowledges the last one at once; a batch not acknowledged within `resendMs` is sent again (go-back-N,
+ * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement.
+ * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
+ * queues the full state for it.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { HaHeartbeat } from '../machines/ha-node.js';
-import { MSG_HEARTBEAT, SYNC_MAX_DATAGRAM, decodeSync, encodeHeartbeat, encodeState, recordSize, stateBatchSize, type SyncDrop, type SyncRecord } from './sync-wire.js';
+import { MSG_ACK, MSG_HEARTBEAT, SYNC_MAX_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, recordSize, stateBatchSize, type SyncDrop, type SyncRecord } from './sync-wire.js';
 
 export interface SyncLinkOptions {
   node: string;
@@ -26,7 +29,11 @@ export interface SyncLinkOptions {
   key: Uint8Array;
   onHeartbeat: (hb: HaHeartbeat) => void;
   onRecords: (records: SyncRecord[]) => void;
-  /** ms clock for the lag; default performance.now */
+  /** the partner heard for the first time or restarted (a new epoch): queue the full state for it */
+  onPartnerEpoch?: () => void;
+  /** a batch unacknowledged this long is sent again (ms); default 100 */
+  resendMs?: number;
+  /** ms clock; default performance.now */
   now?: () => number;
 }
 
@@ -34,10 +41,13 @@ export interface SyncLinkCounters {
   heartbeatsSent: number;
   heartbeatsReceived: number;
   batchesSent: number;
+  batchesResent: number;
   batchesReceived: number;
   recordsSent: number;
   recordsReceived: number;
   sendErrors: number;
+  /** batches that arrived past a gap (dropped; the partner resends them in order) */
+  batchesOutOfSequence: number;
   dropped: Record<SyncDrop, number>;
 }
 
@@ -45,18 +55,28 @@ export interface SyncLag {
   /** the last measured lag (ms), undefined before the first */
   lastMs: number | undefined;
   maxMs: number;
-  /** records queued, not yet sent */
+  /** records queued, not yet in a batch on the wire */
   pending: number;
-  /** batches sent, not yet heard applied */
+  /** batches sent, not yet acknowledged */
   unacked: number;
 }
 
-/** Batches remembered for the lag: older ones count as lost. */
-const UNACKED_LIMIT = 1024;
+/** Batches in flight at most: 64 x 1400 B per round trip. */
+const WINDOW = 64;
+/** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
+const SOCKET_BUFFER = 4 << 20;
+
+interface Batch {
+  n: number;
+  records: SyncRecord[];
+  firstSentAt: number;
+  sentAt: number;
+}
 
 export class SyncLink {
   readonly counters: SyncLinkCounters = {
-    heartbeatsSent: 0, heartbeatsReceived: 0, batchesSent: 0, batchesReceived: 0, recordsSent: 0, recordsReceived: 0, sendErrors: 0,
+    heartbeatsSent: 0, heartbeatsReceived: 0, batchesSent: 0, batchesResent: 0, batchesReceived: 0, recordsSent: 0, recordsReceived: 0,
+    sendErrors: 0, batchesOutOfSequence: 0,
     dropped: { malformed: 0, 'bad-auth': 0, 'not-partner': 0, 'out-of-order': 0 },
   };
   private readonly socket: Socket;
@@ -64,18 +84,24 @@ export class SyncLink {
   private seq = 0;
   private partnerEpoch = -1;
   private partnerSeq = -1;
-  /** the partner's last batch applied here (sent back in our heartbeats) */
+  /** receiving: the partner's last batch applied here, in order (0 = none yet in this epoch) */
   private appliedBatch = 0;
-  private readonly unacked = new Map<number, number>();
+  private ackQueued = false;
+  /** sending */
+  private nextBatch = 1;
   private pending: SyncRecord[] = [];
+  private readonly waiting: Batch[] = [];
+  private readonly inFlight: Batch[] = [];
   private lastLag: number | undefined;
   private maxLag = 0;
   private readonly now: () => number;
   private readonly partnerPort: number;
+  private readonly resendMs: number;
 
   constructor(private readonly o: SyncLinkOptions) {
     this.now = o.now ?? (() => performance.now());
     this.partnerPort = o.partnerPort ?? o.port;
+    this.resendMs = o.resendMs ?? 100;
     this.socket = createSocket(isIPv6(o.localAddress) ? 'udp6' : 'udp4');
     this.socket.on('message', (buf, from) => this.receive(buf, from.address, from.port));
     this.socket.on('error', () => { this.counters.sendErrors++; });
@@ -86,6 +112,8 @@ export class SyncLink {
       this.socket.once('error', reject);
       this.socket.bind(this.o.port, this.o.localAddress, () => {
         this.socket.off('error', reject);
+        this.socket.setRecvBufferSize(SOCKET_BUFFER);
+        this.socket.setSendBufferSize(SOCKET_BUFFER);
         resolve();
       });
     });
@@ -95,9 +123,11 @@ export class SyncLink {
     this.socket.close();
   }
 
+  /** A heartbeat (it also acknowledges what was applied here, and resends what the partner has not). */
   sendHeartbeat(hb: HaHeartbeat): void {
     this.counters.heartbeatsSent++;
     this.send(encodeHeartbeat(this.o.key, this.header(), hb, this.appliedBatch));
+    this.resend();
   }
 
   /** Queue a record for the next flush. */
@@ -105,25 +135,30 @@ export class SyncLink {
     this.pending.push(record);
   }
 
-  /** Send every queued record now, packed into as few datagrams as fit. */
+  /** Put every queued record into batches and send as many as the window allows. */
   flush(): void {
     let batch: SyncRecord[] = [];
     let size = stateBatchSize(this.o.node, batch);
+    const close = (): void => {
+      this.waiting.push({ n: this.nextBatch, records: batch, firstSentAt: 0, sentAt: 0 });
+      this.nextBatch = (this.nextBatch + 1) >>> 0 || 1;
+      batch = [];
+      size = stateBatchSize(this.o.node, batch);
+    };
     for (const r of this.pending) {
-      if (batch.length > 0 && (size + recordSize(r) > SYNC_MAX_DATAGRAM || batch.length === 0xffff)) {
-        this.sendBatch(batch);
-        batch = [];
-        size = stateBatchSize(this.o.node, batch);
-      }
+      if (batch.length > 0 && (size + recordSize(r) > SYNC_MAX_DATAGRAM || batch.length === 0xffff)) close();
       batch.push(r);
       size += recordSize(r);
     }
-    if (batch.length > 0) this.sendBatch(batch);
+    if (batch.length > 0) close();
     this.pending = [];
+    this.pump();
   }
 
   lag(): SyncLag {
-    return { lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pending.length, unacked: this.unacked.size };
+    let waiting = 0;
+    for (const b of this.waiting) waiting += b.records.length;
+    return { lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pending.length + waiting, unacked: this.inFlight.length };
   }
 
   private header(): { node: string; epoch: number; seq: number } {
@@ -131,13 +166,30 @@ export class SyncLink {
     return { node: this.o.node, epoch: this.epoch, seq: this.seq };
   }
 
-  private sendBatch(records: SyncRecord[]): void {
-    const h = this.header();
-    this.unacked.set(h.seq, this.now());
-    if (this.unacked.size > UNACKED_LIMIT) this.unacked.delete(this.unacked.keys().next().value!);
-    this.counters.batchesSent++;
-    this.counters.recordsSent += records.length;
-    this.send(encodeState(this.o.key, h, records));
+  private pump(): void {
+    while (this.inFlight.length < WINDOW && this.waiting.length > 0) {
+      const b = this.waiting.shift()!;
+      b.firstSentAt = this.now();
+      this.inFlight.push(b);
+      this.transmit(b);
+      this.counters.batchesSent++;
+      this.counters.recordsSent += b.records.length;
+    }
+  }
+
+  /** Go-back-N: every batch in flight again once the oldest has waited `resendMs` for its acknowledgement. */
+  private resend(): void {
+    const oldest = this.inFlight[0];
+    if (oldest === undefined || this.now() - oldest.sentAt < this.resendMs) return;
+    for (const b of this.inFlight) {
+      this.transmit(b);
+      this.counters.batchesResent++;
+    }
+  }
+
+  private transmit(b: Batch): void {
+    b.sentAt = this.now();
+    this.send(encodeState(this.o.key, this.header(), b.n, b.records));
   }
 
   private send(buf: Buffer): void {
@@ -164,27 +216,52 @@ export class SyncLink {
       d['out-of-order']++;
       return;
     }
+    const newEpoch = m.epoch !== this.partnerEpoch;
+    if (newEpoch) this.appliedBatch = 0;
     this.partnerEpoch = m.epoch;
     this.partnerSeq = m.seq;
+    if (newEpoch) this.o.onPartnerEpoch?.();
     if (m.type === MSG_HEARTBEAT) {
       this.counters.heartbeatsReceived++;
       this.acked(m.ackedBatch);
       this.o.onHeartbeat(m.heartbeat);
       return;
     }
+    if (m.type === MSG_ACK) {
+      this.acked(m.ackedBatch);
+      return;
+    }
+    // in order only; the first batch heard in an epoch starts it (a node that joins late gets the full state anew)
+    const expected = this.appliedBatch === 0 ? m.batch : (this.appliedBatch + 1) >>> 0 || 1;
+    if (m.batch !== expected) {
+      if (m.batch > expected) this.counters.batchesOutOfSequence++;
+      this.queueAck();
+      return;
+    }
+    this.appliedBatch = m.batch;
     this.counters.batchesReceived++;
     this.counters.recordsReceived += m.records.length;
-    this.appliedBatch = m.seq;
     this.o.onRecords(m.records);
+    this.queueAck();
   }
 
-  /** The partner applied every batch up to `seq`: the lag of the newest of them. */
-  private acked(seq: number): void {
-    const sentAt = this.unacked.get(seq);
-    if (sentAt !== undefined) {
-      this.lastLag = this.now() - sentAt;
-      this.maxLag = Math.max(this.maxLag, this.lastLag);
-    }
-    for (const s of this.unacked.keys()) if (s <= seq) this.unacked.delete(s);
+  /** One acknowledgement per turn of the event loop, however many batches arrived in it. */
+  private queueAck(): void {
+    if (this.ackQueued) return;
+    this.ackQueued = true;
+    setImmediate(() => {
+      this.ackQueued = false;
+      this.send(encodeAck(this.o.key, this.header(), this.appliedBatch));
+    });
+  }
+
+  /** The partner applied every batch up to `n`: they leave the window; the lag is the newest one's. */
+  private acked(n: number): void {
+    let newest: Batch | undefined;
+    while (this.inFlight.length > 0 && this.inFlight[0]!.n <= n) newest = this.inFlight.shift();
+    if (newest === undefined) return;
+    this.lastLag = this.now() - newest.firstSentAt;
+    this.maxLag = Math.max(this.maxLag, this.lastLag);
+    this.pump();
   }
 }

@@ -8,10 +8,12 @@
  *  12  sequence (4): per epoch, +1 a message; the receiver drops one not above the last it accepted
  *  16  node name (utf-8) | body | HMAC-SHA256 of everything before it (32)
  *
- * Heartbeat body (8): role (1) | priority (1) | links up (1) | flags (1: bit 0 wantActive) | acked batch (4):
- *   the sequence of the last state batch the sender applied (the partner measures its sync lag from it).
- * State batch body: record count (2), then per record: kind (1) | op (1: 1 upsert, 2 delete) |
- *   key length (1) | value length (2) | key | value. The records are opaque here (their owners encode them).
+ * Heartbeat body (8): role (1) | priority (1) | links up (1) | flags (1: bit 0 wantActive) | acked batch (4).
+ * Ack body (4): acked batch: the number of the last state batch the sender applied, in order (sent at once
+ *   after applying; also in every heartbeat). The partner resends what is not acked and measures its lag.
+ * State batch body: batch number (4: 1, 2, 3... per sender epoch, kept when resent) | record count (2), then
+ *   per record: kind (1) | op (1: 1 upsert, 2 delete) | key length (1) | value length (2) | key | value.
+ *   The records are opaque here (their owners encode them).
  */
 import { signInto, verifyTrailer } from '../crypto/hmac.js';
 import type { HaHeartbeat, HaRole } from '../machines/ha-node.js';
@@ -20,6 +22,7 @@ export const SYNC_MAGIC = 0x53565248; // 'SVRH'
 export const SYNC_VERSION = 1;
 export const MSG_HEARTBEAT = 1;
 export const MSG_STATE = 2;
+export const MSG_ACK = 3;
 const HEADER = 16;
 const TAG = 32;
 /** A datagram stays under a 1500-byte MTU's payload (1472 over IPv4 UDP, 1452 over IPv6). */
@@ -45,7 +48,8 @@ export interface SyncHeader {
 
 export type SyncMessage =
   | (SyncHeader & { type: typeof MSG_HEARTBEAT; heartbeat: HaHeartbeat; ackedBatch: number })
-  | (SyncHeader & { type: typeof MSG_STATE; records: SyncRecord[] });
+  | (SyncHeader & { type: typeof MSG_STATE; batch: number; records: SyncRecord[] })
+  | (SyncHeader & { type: typeof MSG_ACK; ackedBatch: number });
 
 /** Why a datagram was dropped: the counter it raises. */
 export type SyncDrop = 'malformed' | 'bad-auth' | 'not-partner' | 'out-of-order';
@@ -54,7 +58,7 @@ const ROLES: readonly HaRole[] = ['init', 'standby', 'active', 'handing-over', '
 
 /** The room records take in one state batch: a batch of `records` fits when this is <= SYNC_MAX_DATAGRAM. */
 export function stateBatchSize(node: string, records: readonly SyncRecord[]): number {
-  let n = HEADER + Buffer.byteLength(node) + 2 + TAG;
+  let n = HEADER + Buffer.byteLength(node) + 6 + TAG;
   for (const r of records) n += 5 + r.key.length + r.value.length;
   return n;
 }
@@ -89,9 +93,19 @@ export function encodeHeartbeat(key: Uint8Array, h: Omit<SyncHeader, 'type'>, hb
   return buf;
 }
 
-export function encodeState(key: Uint8Array, h: Omit<SyncHeader, 'type'>, records: readonly SyncRecord[]): Buffer {
+export function encodeAck(key: Uint8Array, h: Omit<SyncHeader, 'type'>, ackedBatch: number): Buffer {
+  const buf = Buffer.alloc(HEADER + Buffer.byteLength(h.node) + 4 + TAG);
+  const o = header(buf, MSG_ACK, h);
+  buf.writeUInt32BE(ackedBatch >>> 0, o);
+  signInto('sha256', key, buf, 0, o + 4, -1);
+  return buf;
+}
+
+export function encodeState(key: Uint8Array, h: Omit<SyncHeader, 'type'>, batch: number, records: readonly SyncRecord[]): Buffer {
   const buf = Buffer.alloc(stateBatchSize(h.node, records));
   let o = header(buf, MSG_STATE, h);
+  buf.writeUInt32BE(batch >>> 0, o);
+  o += 4;
   buf.writeUInt16BE(records.length, o);
   o += 2;
   for (const r of records) {
@@ -125,9 +139,11 @@ export function decodeSync(key: Uint8Array, buf: Buffer): SyncMessage | SyncDrop
     const heartbeat: HaHeartbeat = { node: h.node, role, priority: buf[o + 1]!, linksUp: buf[o + 2]!, wantActive: (buf[o + 3]! & 1) === 1 };
     return { ...h, type: MSG_HEARTBEAT, heartbeat, ackedBatch: buf.readUInt32BE(o + 4) };
   }
-  if (h.type !== MSG_STATE || end - o < 2) return 'malformed';
-  const count = buf.readUInt16BE(o);
-  o += 2;
+  if (h.type === MSG_ACK) return end - o === 4 ? { ...h, type: MSG_ACK, ackedBatch: buf.readUInt32BE(o) } : 'malformed';
+  if (h.type !== MSG_STATE || end - o < 6) return 'malformed';
+  const batch = buf.readUInt32BE(o);
+  const count = buf.readUInt16BE(o + 4);
+  o += 6;
   const records: SyncRecord[] = [];
   for (let i = 0; i < count; i++) {
     if (end - o < 5) return 'malformed';
@@ -141,5 +157,5 @@ export function decodeSync(key: Uint8Array, buf: Buffer): SyncMessage | SyncDrop
     o += keyLen + valueLen;
   }
   if (o !== end) return 'malformed';
-  return { ...h, type: MSG_STATE, records };
+  return { ...h, type: MSG_STATE, batch, records };
 }

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket } from 'node:dgram';
 import { SyncLink } from '../../../src/ha/sync-link.js';
-import { MSG_HEARTBEAT, MSG_STATE, OP_DELETE, OP_UPSERT, decodeSync, encodeHeartbeat, encodeState, type SyncRecord } from '../../../src/ha/sync-wire.js';
+import { MSG_HEARTBEAT, MSG_STATE, OP_DELETE, OP_UPSERT, decodeSync, encodeAck, encodeHeartbeat, encodeState, type SyncRecord } from '../../../src/ha/sync-wire.js';
 import type { HaHeartbeat } from '../../../src/machines/ha-node.js';
 
 const KEY = Buffer.alloc(32, 9);
@@ -19,9 +19,10 @@ test('heartbeats and state batches read back as written; a changed byte or anoth
   assert.equal(m.heartbeat, HB);
   assert.equal([m.node, m.epoch, m.seq, m.ackedBatch], ['r1b', 7, 3, 41]);
   const records = [record(1), { kind: 2, op: OP_DELETE, key: Buffer.from([1, 2, 3]), value: new Uint8Array(0) } as SyncRecord];
-  const st = decodeSync(KEY, encodeState(KEY, { node: 'r1a', epoch: 1, seq: 9 }, records));
+  const st = decodeSync(KEY, encodeState(KEY, { node: 'r1a', epoch: 1, seq: 9 }, 5, records));
   assert.ok(typeof st !== 'string' && st.type === MSG_STATE);
   if (typeof st === 'string' || st.type !== MSG_STATE) return;
+  assert.is(st.batch, 5);
   assert.equal(st.records.map((r) => [r.kind, r.op, Buffer.from(r.key).toString('hex'), r.value.length]), [[1, OP_UPSERT, '01'.repeat(16), 40], [2, OP_DELETE, '010203', 0]]);
   assert.is(decodeSync(OTHER_KEY, hb), 'bad-auth');
   const flipped = Buffer.from(hb);
@@ -60,7 +61,7 @@ test('only authenticated, newer messages from the partner\'s address and name ar
     await send(partner, encodeHeartbeat(KEY, { node: 'r1c', epoch: 100, seq: 7 }, { ...HB, node: 'r1c' }, 0), port); // not the partner's name
     await send(partner, Buffer.from('garbage'), port);
     await send(stranger, encodeHeartbeat(KEY, { node: 'r1b', epoch: 100, seq: 8 }, HB, 0), port); // another address
-    await send(partner, encodeState(KEY, { node: 'r1b', epoch: 100, seq: 9 }, [record(1), record(2)]), port);
+    await send(partner, encodeState(KEY, { node: 'r1b', epoch: 100, seq: 9 }, 1, [record(1), record(2)]), port);
     await send(partner, encodeHeartbeat(KEY, { node: 'r1b', epoch: 99, seq: 50 }, HB, 0), port); // an older epoch
     await send(partner, encodeHeartbeat(KEY, { node: 'r1b', epoch: 101, seq: 1 }, HB, 0), port); // the partner restarted
     await settle();
@@ -95,18 +96,19 @@ test('flush packs queued records into datagrams under the MTU; the partner\'s ac
     await settle(300);
     assert.ok(got.length >= 1000 / 22 && got.every((b) => b.length <= 1400), `${got.length} datagrams, largest ${Math.max(...got.map((b) => b.length))} B`);
     let records = 0;
-    let lastSeq = 0;
+    let lastBatch = 0;
     for (const b of got) {
       const m = decodeSync(KEY, b);
       assert.ok(typeof m !== 'string' && m.type === MSG_STATE);
       if (typeof m !== 'string' && m.type === MSG_STATE) {
         records += m.records.length;
-        lastSeq = Math.max(lastSeq, m.seq);
+        lastBatch = Math.max(lastBatch, m.batch);
       }
     }
     assert.is(records, 1000);
     assert.equal(link.lag(), { lastMs: undefined, maxMs: 0, pending: 0, unacked: got.length });
-    await send(partner, encodeHeartbeat(KEY, { node: 'r1b', epoch: 1, seq: 1 }, HB, lastSeq), port);
+    assert.is(lastBatch, got.length, 'batches numbered 1, 2, 3...');
+    await send(partner, encodeAck(KEY, { node: 'r1b', epoch: 1, seq: 1 }, lastBatch), port);
     await settle();
     const lag = link.lag();
     assert.ok(lag.lastMs !== undefined && lag.lastMs > 0, `lag ${lag.lastMs} ms`);
