@@ -12,6 +12,8 @@ import type { Redundancy } from '../model/config.js';
 import { SyncLink, type SyncLag, type SyncLinkCounters } from './sync-link.js';
 import { OP_DELETE, type SyncRecord } from './sync-wire.js';
 
+export type { HaRolePublished } from '../machines/ha-node.js';
+
 export interface PairNodeOptions {
   redundancy: Redundancy;
   /** this node's name (one of redundancy.nodes) */
