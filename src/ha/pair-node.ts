@@ -5,6 +5,10 @@
  * forwarding), the split-brain alarm, state batches flushed on every heartbeat and at once before a
  * planned switchover. Records from the partner land in the replica (kind + key -> value); a node that
  * takes over starts from it.
+ * With probe addresses, heartbeats also go over a second link (the probe link: heartbeats only). The
+ * partner counts as alive elsewhere while its probe heartbeats are younger than half the dead time, so a
+ * partner that died (both links quiet at once) is seen gone before the sync link's dead time ends, and
+ * only a cut sync link with the partner alive turns into split brain.
  */
 import { createActor, type Actor } from 'xstate';
 import { haNodeMachine, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
@@ -25,7 +29,8 @@ export interface PairNodeOptions {
   /** called before each flush: queue the state changed since the last one, or all of it when `full` (a
    *  partner heard for the first time or restarted has nothing) */
   collect?: (queue: (r: SyncRecord) => void, full: boolean) => void;
-  /** tests: the ports of this node and of the partner (default redundancy.syncPort for both) */
+  /** tests: the ports of this node and of the partner (default redundancy.syncPort for both; the probe
+   *  link uses the same ports on the probe addresses) */
   ports?: { local: number; partner: number };
 }
 
@@ -40,6 +45,8 @@ export interface PairNodeStatus {
   partnerHeardMsAgo: number | undefined;
   splitBrain: boolean;
   lag: SyncLag;
+  /** the partner heard on the probe link now (undefined without probe addresses) */
+  probeAlive: boolean | undefined;
   replicaRecords: number;
   counters: SyncLinkCounters;
 }
@@ -49,6 +56,10 @@ const replicaKey = (r: SyncRecord): string => `${r.kind}:${Buffer.from(r.key).to
 
 export class PairNode {
   readonly link: SyncLink;
+  /** heartbeats only, over another link than the sync link (when the pair has probe addresses) */
+  readonly probe: SyncLink | undefined;
+  private probeHeardAt = Number.NEGATIVE_INFINITY;
+  private probeAlive = false;
   /** the partner's state as synced here: `kind:key-hex` -> record */
   readonly replica = new Map<string, SyncRecord>();
   private readonly actor: Actor<typeof haNodeMachine>;
@@ -71,6 +82,13 @@ export class PairNode {
       onRecords: (records) => this.apply(records),
       onPartnerEpoch: () => { this.resync = true; },
     });
+    this.probe = self.probeAddress === undefined || partner.probeAddress === undefined ? undefined : new SyncLink({
+      node: self.name, partner: partner.name, localAddress: self.probeAddress, partnerAddress: partner.probeAddress,
+      port: o.ports?.local ?? o.redundancy.syncPort, partnerPort: o.ports?.partner ?? o.redundancy.syncPort,
+      key: Buffer.from(o.redundancy.sharedKey, 'base64'),
+      onHeartbeat: () => { this.probeHeardAt = performance.now(); },
+      onRecords: () => {},
+    });
     const machine = haNodeMachine.provide({
       actions: {
         sendHeartbeat: (_, hb) => this.beat(hb),
@@ -89,6 +107,12 @@ export class PairNode {
 
   async start(): Promise<void> {
     await this.link.start();
+    try {
+      await this.probe?.start();
+    } catch (e) {
+      this.link.close();
+      throw e;
+    }
     this.actor.start();
   }
 
@@ -98,6 +122,7 @@ export class PairNode {
     this.stopped = true;
     this.actor.stop();
     this.link.close();
+    this.probe?.close();
   }
 
   /** Planned switchover: only the active node hands over; false on any other role. */
@@ -105,11 +130,6 @@ export class PairNode {
     if (this.actor.getSnapshot().context.role !== 'active') return false;
     this.actor.send({ type: 'ha.switchover' });
     return true;
-  }
-
-  /** The partner is seen alive (or not) outside the sync link: turns lost heartbeats into split brain. */
-  partnerProbe(alive: boolean): void {
-    this.actor.send({ type: 'ha.partnerProbe', alive });
   }
 
   get role(): HaRole {
@@ -121,7 +141,7 @@ export class PairNode {
     return {
       node: c.node, partner: c.partner, role: c.role, reason: c.reason, forwarding: FORWARDING.has(c.role),
       partnerRole: c.heard?.role, partnerHeardMsAgo: this.heardAt === undefined ? undefined : Math.round(performance.now() - this.heardAt),
-      splitBrain: c.splitBrain, lag: this.link.lag(), replicaRecords: this.replica.size, counters: this.link.counters,
+      splitBrain: c.splitBrain, lag: this.link.lag(), probeAlive: this.probe === undefined ? undefined : this.probeAlive, replicaRecords: this.replica.size, counters: this.link.counters,
     };
   }
 
@@ -131,6 +151,14 @@ export class PairNode {
     if (links !== undefined && links !== this.lastLinks) {
       this.lastLinks = links;
       this.actor.send({ type: 'ha.links', up: links });
+    }
+    if (this.probe !== undefined) {
+      const alive = performance.now() - this.probeHeardAt < (this.o.redundancy.heartbeatInterval * this.o.redundancy.heartbeatMisses) / 2;
+      if (alive !== this.probeAlive) {
+        this.probeAlive = alive;
+        this.actor.send({ type: 'ha.partnerProbe', alive });
+      }
+      this.probe.sendHeartbeat(hb);
     }
     if (FORWARDING.has(hb.role)) this.flush();
     this.link.sendHeartbeat(hb);

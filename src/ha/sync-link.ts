@@ -63,6 +63,8 @@ export interface SyncLag {
 
 /** Batches in flight at most: 64 x 1400 B per round trip. */
 const WINDOW = 64;
+/** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
+export const EPOCH_RESET_MS = 3000;
 /** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
 const SOCKET_BUFFER = 4 << 20;
 
@@ -80,7 +82,9 @@ export class SyncLink {
     dropped: { malformed: 0, 'bad-auth': 0, 'not-partner': 0, 'out-of-order': 0 },
   };
   private readonly socket: Socket;
-  private readonly epoch = Math.floor(Date.now() / 1000);
+  private readonly epoch = Date.now();
+  /** when a message of the partner was last accepted (ms, `now`) */
+  private acceptedAt = Number.NEGATIVE_INFINITY;
   private seq = 0;
   private partnerEpoch = -1;
   private partnerSeq = -1;
@@ -211,11 +215,14 @@ export class SyncLink {
       d['not-partner']++;
       return;
     }
-    // replay and reordering: a newer epoch (the partner restarted) or a higher sequence in this one
-    if (m.epoch < this.partnerEpoch || (m.epoch === this.partnerEpoch && m.seq <= this.partnerSeq)) {
+    // replay and reordering: a newer epoch (the partner restarted) or a higher sequence in this one; an older
+    // epoch only after EPOCH_RESET_MS of silence (a partner restarted after its clock stepped back)
+    const older = m.epoch < this.partnerEpoch && this.now() - this.acceptedAt < EPOCH_RESET_MS;
+    if (older || (m.epoch === this.partnerEpoch && m.seq <= this.partnerSeq)) {
       d['out-of-order']++;
       return;
     }
+    this.acceptedAt = this.now();
     const newEpoch = m.epoch !== this.partnerEpoch;
     if (newEpoch) this.appliedBatch = 0;
     this.partnerEpoch = m.epoch;

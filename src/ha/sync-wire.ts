@@ -4,9 +4,9 @@
  * code as SVR packets, crypto/hmac.ts, untimed: the sequence number guards against replay instead).
  *
  *   0  'SVRH' magic (4) | version 1 (1) | type (1) | node name length (1) | reserved (1)
- *   8  epoch (4): the sender's start, in seconds; a restarted sender has a larger one
- *  12  sequence (4): per epoch, +1 a message; the receiver drops one not above the last it accepted
- *  16  node name (utf-8) | body | HMAC-SHA256 of everything before it (32)
+ *   8  epoch (6): the sender's start, ms since 1970; a restarted sender has a larger one | reserved (2)
+ *  16  sequence (4): per epoch, +1 a message; the receiver drops one not above the last it accepted
+ *  20  node name (utf-8) | body | HMAC-SHA256 of everything before it (32)
  *
  * Heartbeat body (8): role (1) | priority (1) | links up (1) | flags (1: bit 0 wantActive) | acked batch (4).
  * Ack body (4): acked batch: the number of the last state batch the sender applied, in order (sent at once
@@ -23,7 +23,7 @@ export const SYNC_VERSION = 1;
 export const MSG_HEARTBEAT = 1;
 export const MSG_STATE = 2;
 export const MSG_ACK = 3;
-const HEADER = 16;
+const HEADER = 20;
 const TAG = 32;
 /** A datagram stays under a 1500-byte MTU's payload (1472 over IPv4 UDP, 1452 over IPv6). */
 export const SYNC_MAX_DATAGRAM = 1400;
@@ -74,8 +74,8 @@ function header(buf: Buffer, type: number, h: Omit<SyncHeader, 'type'>): number 
   buf[5] = type;
   buf[6] = name.length;
   buf[7] = 0;
-  buf.writeUInt32BE(h.epoch >>> 0, 8);
-  buf.writeUInt32BE(h.seq >>> 0, 12);
+  buf.writeUIntBE(h.epoch, 8, 6);
+  buf.writeUInt32BE(h.seq >>> 0, 16);
   name.copy(buf, HEADER);
   return HEADER + name.length;
 }
@@ -130,7 +130,7 @@ export function decodeSync(key: Uint8Array, buf: Buffer): SyncMessage | SyncDrop
   const end = buf.length - TAG;
   if (HEADER + nameLen > end) return 'malformed';
   if (!verifyTrailer('sha256', key, buf, 0, buf.length, -1)) return 'bad-auth';
-  const h: SyncHeader = { type: buf[5]!, node: buf.toString('utf8', HEADER, HEADER + nameLen), epoch: buf.readUInt32BE(8), seq: buf.readUInt32BE(12) };
+  const h: SyncHeader = { type: buf[5]!, node: buf.toString('utf8', HEADER, HEADER + nameLen), epoch: buf.readUIntBE(8, 6), seq: buf.readUInt32BE(16) };
   let o = HEADER + nameLen;
   if (h.type === MSG_HEARTBEAT) {
     if (end - o !== 8) return 'malformed';

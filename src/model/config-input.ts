@@ -209,7 +209,7 @@ export interface RouterInput {
 
 /** A router of two nodes (docs/high-availability.md "The router pair"). */
 export interface RedundancyInput {
-  nodes: { name: string; priority?: number; syncAddress: string }[];
+  nodes: { name: string; priority?: number; syncAddress: string; probeAddress?: string }[];
   preempt?: boolean;
   heartbeatInterval?: number;
   heartbeatMisses?: number;

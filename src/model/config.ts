@@ -360,6 +360,8 @@ export interface RedundancyNode {
   priority: number;
   /** its address on the sync link */
   syncAddress: string;
+  /** its address on another link: heartbeats there too tell split brain from a dead partner (both nodes or neither) */
+  probeAddress?: string;
 }
 
 /** A router of two nodes: active/standby, session state synced over the sync link (docs/high-availability.md). */

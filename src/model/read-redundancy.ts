@@ -11,6 +11,10 @@
  *     heartbeat-misses: 3          # heartbeats missed before the partner counts as lost, default 3
  *     sync-port: 4797              # UDP port of the sync link on both nodes, default 4797
  *     shared-key: <base64 of 32 bytes>   # HMAC key of every sync message (`openssl rand -base64 32`)
+ *
+ * A node may also name a `probe-address` (both nodes, or neither): heartbeats go there too, over another
+ * link (e.g. the shared LAN), so that a node that hears its partner only there knows the sync link is cut
+ * while the partner is alive (split brain) rather than dead.
  */
 import type { Redundancy, RedundancyNode } from './config.js';
 import { REDUNDANCY_DEFAULTS } from './defaults.js';
@@ -20,7 +24,7 @@ import { NAME_RULES, isPlainName } from './names.js';
 import type { FieldPath } from './problems.js';
 
 export const REDUNDANCY_KEYS = ['nodes', 'preempt', 'heartbeat-interval', 'heartbeat-misses', 'sync-port', 'shared-key'] as const;
-export const REDUNDANCY_NODE_KEYS = ['name', 'priority', 'sync-address'] as const;
+export const REDUNDANCY_NODE_KEYS = ['name', 'priority', 'sync-address', 'probe-address'] as const;
 
 export function readRedundancy(o: Raw, path: FieldPath, ctx: ReadContext): Redundancy | undefined {
   const value = o['redundancy'];
@@ -38,6 +42,11 @@ export function readRedundancy(o: Raw, path: FieldPath, ctx: ReadContext): Redun
     if (a.name === b.name) r.problems.add([...at, 'nodes', 1, 'name'], `node name "${b.name}" is already nodes[0]'s; give each node its own name`);
     if (a.syncAddress === b.syncAddress) r.problems.add([...at, 'nodes', 1, 'sync-address'], `sync-address ${b.syncAddress} is already nodes[0]'s; each node needs its own`);
     else if (a.syncAddress.includes(':') !== b.syncAddress.includes(':')) r.problems.add([...at, 'nodes', 1, 'sync-address'], 'expected the same address family as nodes[0].sync-address');
+    if ((a.probeAddress === undefined) !== (b.probeAddress === undefined)) {
+      r.problems.add([...at, 'nodes', a.probeAddress === undefined ? 0 : 1, 'probe-address'], 'required field is missing; expected a probe-address on both nodes, or on neither');
+    } else if (a.probeAddress !== undefined && a.probeAddress === b.probeAddress) {
+      r.problems.add([...at, 'nodes', 1, 'probe-address'], `probe-address ${b.probeAddress} is already nodes[0]'s; each node needs its own`);
+    }
   }
   const preempt = r.boolean(m, 'preempt', at, REDUNDANCY_DEFAULTS.preempt);
   const heartbeatInterval = r.integer(m, 'heartbeat-interval', at, 10, 10_000, REDUNDANCY_DEFAULTS.heartbeatInterval, ' ms');
@@ -54,6 +63,7 @@ function readNode(value: unknown, path: FieldPath, { r }: ReadContext): Redundan
   const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
   const priority = r.integer(o, 'priority', path, 0, 255, REDUNDANCY_DEFAULTS.priority);
   const syncAddress = r.string(o, 'sync-address', path, 'the node\'s IPv4 or IPv6 address on the sync link', (s) => addressProblem(s) === undefined);
+  const probeAddress = r.optionalString(o, 'probe-address', path, 'the node\'s IPv4 or IPv6 address on another link than the sync link', (s) => addressProblem(s) === undefined);
   if (name === undefined || syncAddress === undefined) return undefined;
-  return { name, priority, syncAddress };
+  return probeAddress === undefined ? { name, priority, syncAddress } : { name, priority, syncAddress, probeAddress };
 }

@@ -102,7 +102,7 @@ function router(r: Router): Doc {
     management: r.management === undefined ? undefined : management(r.management),
     routing: r.routing === undefined ? undefined : routing(r.routing),
     redundancy: r.redundancy === undefined ? undefined : clean({
-      nodes: r.redundancy.nodes.map((n) => ({ name: n.name, priority: n.priority, 'sync-address': n.syncAddress })),
+      nodes: r.redundancy.nodes.map((n) => clean({ name: n.name, priority: n.priority, 'sync-address': n.syncAddress, 'probe-address': n.probeAddress })),
       preempt: r.redundancy.preempt, 'heartbeat-interval': r.redundancy.heartbeatInterval, 'heartbeat-misses': r.redundancy.heartbeatMisses,
       'sync-port': r.redundancy.syncPort, 'shared-key': r.redundancy.sharedKey,
     }),

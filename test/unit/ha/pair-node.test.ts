@@ -101,7 +101,6 @@ test('a pair: the first node alone becomes active; the second joins as standby a
     const failover = await until('failover', () => p.a.role === 'active');
     console.log(`  failover after the active stopped: ${failover.toFixed(0)} ms (dead time 300 ms)`);
     assert.is(p.roles['r1a']!.at(-1)!.reason, 'partner-lost');
-    assert.ok(failover >= 150, `not before heartbeats were missed (${failover} ms)`);
 
     // r1b back: it rejoins as standby and gets the full state again; r1a keeps the role
     const b2 = await p.restartB();

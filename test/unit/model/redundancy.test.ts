@@ -46,6 +46,16 @@ test('every bad field is reported with its path', () => {
   hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1' }, { name: 'b', 'sync-address': '198.18.250.1' }] }))), `${at}.nodes[1].sync-address`, 'already nodes[0]');
   hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1' }, { name: 'b', 'sync-address': 'fd00::2' }] }))), `${at}.nodes[1].sync-address`, 'same address family');
   hasProblem(problemsOfObject(withRedundancy({ nodes: pair()['nodes'] })), `${at}.shared-key`, 'required');
+  hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': '198.18.251.1' }, { name: 'b', 'sync-address': '198.18.250.2' }] }))), `${at}.nodes[1].probe-address`, 'on both nodes, or on neither');
+  hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': '198.18.251.1' }, { name: 'b', 'sync-address': '198.18.250.2', 'probe-address': '198.18.251.1' }] }))), `${at}.nodes[1].probe-address`, 'already nodes[0]');
+  hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': 'lan' }, { name: 'b', 'sync-address': '198.18.250.2', 'probe-address': '198.18.251.2' }] }))), `${at}.nodes[0].probe-address`, 'IPv4 or IPv6');
+});
+
+test('probe addresses are read and written back', () => {
+  const config = parseObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': '198.18.251.1' }, { name: 'b', 'sync-address': '198.18.250.2', 'probe-address': '198.18.251.2' }] })));
+  assert.equal(config.authority.routers[0]!.redundancy!.nodes.map((n) => n.probeAddress), ['198.18.251.1', '198.18.251.2']);
+  assert.equal(validateConfig(config), []);
+  assert.equal(resolveConfig(config), config);
 });
 
 test('the shared key is redacted for display; the block survives validateConfig (round trip through the file form)', () => {
