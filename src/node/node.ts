@@ -432,7 +432,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   node.registryName = registryName;
   if (haNode !== undefined) {
     try {
-      node.ha = await startHa(me, haNode, logInfo, () => alarms);
+      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms);
+      visibility.metrics.setHaSource(() => {
+        const s = ha.status();
+        return { node: s.node, role: s.role, lagMs: s.lag.lastMs, pending: s.lag.pending, dropped: s.counters.dropped };
+      });
     } catch (e) {
       await node.stop('the sync link did not start');
       throw new SvrError('SVR_ERR_HA_SYNC', `${haNode}: cannot open the sync link on its sync-address (redundancy.nodes, is the address on an interface of this host?): ${e instanceof Error ? e.message : String(e)}`);
