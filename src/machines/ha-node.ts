@@ -20,7 +20,9 @@
  * the higher priority, then the lower node name. It decides a start where both nodes come up together,
  * two active nodes meeting again, and split brain: heartbeats lost while the partner is still seen alive
  * outside the sync link (`ha.partnerProbe`): the winner stays or becomes active, the loser is `fenced`
- * (forwards nothing); both raise `ha-split-brain` until heartbeats return.
+ * (forwards nothing); both raise `ha-split-brain` until heartbeats return. The probe's word can come late
+ * (a busy node): an active node that hears the partner alive on the probe while its heartbeats are lost
+ * decides again, and a fenced node takes over once the partner is gone from the probe too.
  * No preemption by default: a node that comes back rejoins as standby. With `preempt`, a standby that
  * outranks the active asks for the role (`wantActive`) and the active hands over.
  * Planned switchover (`ha.switchover` on the active): it flushes its state batches and announces
@@ -63,6 +65,8 @@ export interface HaNodeContext extends HaNodeInput {
   partnerProbeAlive: boolean;
   /** the split-brain alarm is raised */
   splitBrain: boolean;
+  /** no heartbeat from the partner for the dead time (until the next one) */
+  partnerLost: boolean;
 }
 
 export type HaNodeEvent =
@@ -155,6 +159,8 @@ export const haNodeMachine = setup({
     weWin: ({ context, event }) => beats(context, event),
     partnerProbeAlive: ({ context }) => context.partnerProbeAlive,
     partnerGoneEverywhere: ({ event }) => event.type === 'ha.partnerProbe' && !event.alive,
+    /** the probe says alive while heartbeats are lost, and no split brain is decided yet */
+    splitBrainSeenLate: ({ context, event }) => event.type === 'ha.partnerProbe' && event.alive && context.partnerLost && !context.splitBrain,
     inSplitBrain: ({ context }) => context.splitBrain,
   },
   actions: {
@@ -165,7 +171,8 @@ export const haNodeMachine = setup({
     discard: (_, _p: { from: string }) => {},
     setRole: assign((_, p: { role: HaRole }) => ({ role: p.role })),
     because: assign((_, p: { reason: string }) => ({ reason: p.reason })),
-    hear: assign(({ event }) => (event.type === 'ha.heartbeat' ? { heard: event.heartbeat } : {})),
+    hear: assign(({ event }) => (event.type === 'ha.heartbeat' ? { heard: event.heartbeat, partnerLost: false } : {})),
+    markLost: assign({ partnerLost: true }),
     setLinks: assign(({ event }) => (event.type === 'ha.links' ? { linksUp: event.up } : {})),
     setProbe: assign(({ event }) => (event.type === 'ha.partnerProbe' ? { partnerProbeAlive: event.alive } : {})),
     raisePartnerLost: raise({ type: 'ha.partnerLost' }),
@@ -176,7 +183,7 @@ export const haNodeMachine = setup({
   type: 'parallel',
   // xstate's pure initialTransition also builds a throwaway actor without input: the defaults keep its
   // timers finite (a NaN delay would fire at once, for ever)
-  context: ({ input }) => ({ ...HA_TIMER_DEFAULTS, ...input, role: 'init', reason: 'start', partnerProbeAlive: false, splitBrain: false }),
+  context: ({ input }) => ({ ...HA_TIMER_DEFAULTS, ...input, role: 'init', reason: 'start', partnerProbeAlive: false, splitBrain: false, partnerLost: false }),
   on: {
     'ha.links': { actions: 'setLinks' },
     'ha.partnerProbe': { actions: 'setProbe' },
@@ -229,6 +236,8 @@ export const haNodeMachine = setup({
             ],
             'ha.switchover': { target: 'handingOver', actions: because('switchover') },
             'ha.partnerLost': { guard: 'partnerProbeAlive', target: 'deciding' },
+            // took over while the probe's word was late: the partner is alive after all, the rule decides
+            'ha.partnerProbe': { guard: 'splitBrainSeenLate', target: 'deciding', actions: 'setProbe' },
           },
         },
         handingOver: {
@@ -266,6 +275,7 @@ export const haNodeMachine = setup({
         lost: { entry: 'raisePartnerLost' },
       },
       on: {
+        'ha.partnerLost': { actions: 'markLost' },
         'ha.heartbeat': [
           { guard: 'fromStranger', actions: { type: 'discard', params: ({ event }) => ({ from: event.type === 'ha.heartbeat' ? event.heartbeat.node : '' }) } },
           { guard: 'inSplitBrain', target: '.alive', actions: ['hear', ...clearSplitBrain] },

@@ -165,6 +165,24 @@ test('split brain: heartbeats lost, partner alive elsewhere: the winner is activ
   assert.is(role(sb3), 'active');
 });
 
+test('the probe\'s word late: a node that took over hears the partner alive on the probe and lets the rule decide', () => {
+  // r1b (lower name loses at equal priority) took over, then the probe says r1a is alive: fenced
+  const b = steps(start({ ...A, node: 'r1b', partner: 'r1a' }), { type: 'ha.heartbeat', heartbeat: { node: 'r1a', role: 'active', priority: 100, linksUp: 2, wantActive: false } }, lost);
+  assert.is(role(b), 'active');
+  const [fb, ab] = step(b, { type: 'ha.partnerProbe', alive: true });
+  assert.is(role(fb), 'fenced');
+  assert.equal(published(ab), [{ role: 'fenced', forwarding: false, reason: 'split-brain-lost' }]);
+  // r1a, the winner, stays active and raises the alarm once
+  const a = steps(start(), hb('standby'), lost);
+  const [sa, aa] = step(a, { type: 'ha.partnerProbe', alive: true });
+  assert.is(role(sa), 'active');
+  assert.equal(params<{ active: boolean }>(aa, 'splitBrain').map((x) => x.active), [true]);
+  const [, again] = step(sa, { type: 'ha.partnerProbe', alive: true });
+  assert.equal(params(again, 'splitBrain'), [], 'decided once');
+  // the probe alive while heartbeats flow changes nothing
+  assert.is(role(step(steps(start(), lost, hb('standby')), { type: 'ha.partnerProbe', alive: true })[0]), 'active');
+});
+
 test('two active nodes meeting again: the one that loses the rule becomes standby, the other stays', () => {
   const a = steps(start(), lost); // r1a active, priority 100
   assert.is(role(step(a, hb('active', { priority: 50 }))[0]), 'active');
