@@ -9,7 +9,7 @@
  * Names (all `svr_`; times in seconds, loss as a ratio, as Prometheus' conventions want):
  *   paths      svr_peer_reachable{peer} svr_path_up{peer,path} svr_path_bfd_state{peer,path,state}
  *              svr_path_latency_seconds svr_path_jitter_seconds svr_path_loss_ratio svr_path_mos
- *              svr_path_sessions svr_path_flaps_total   (all {peer,path})
+ *              svr_path_sessions svr_path_flaps_total svr_path_udp_transform   (all {peer,path})
  *   sessions   svr_sessions_active svr_tenant_sessions_active{tenant} svr_service_sessions_active{service}
  *              svr_sessions_created_total{tenant,service,role} svr_sessions_closed_total{tenant,service,reason}
  *              svr_sessions_denied_total{tenant,service,reason} svr_handshakes_in_flight
@@ -40,6 +40,8 @@ export interface PathMetricsView {
   mos?: number;
   sessions: number;
   flaps: number;
+  /** `udp-transform` while new TCP sessions on the path are carried as UDP */
+  transport?: string;
 }
 
 export interface PeerMetricsView {
@@ -138,6 +140,7 @@ export class NodeMetrics {
     quality('svr_path_loss_ratio', 'Loss of the peer path from its last link test, 0-1', (p) => (p.lossPct === undefined ? undefined : Math.round(p.lossPct * 1e4) / 1e6));
     quality('svr_path_mos', 'Mean opinion score of the peer path (1-5)', (p) => p.mos);
     quality('svr_path_sessions', 'Sessions on the peer path now', (p) => p.sessions);
+    this.gauge('svr_path_udp_transform', 'Whether new TCP sessions on the peer path are carried as UDP (UDP transform): 1 or 0', ['peer', 'path'], (g, s) => eachPath(s, (peer, p) => g.set({ peer, path: p.name }, p.transport === 'udp-transform' ? 1 : 0)));
     this.counter('svr_path_flaps_total', 'Times the peer path went down', ['peer', 'path'], (c, s) => eachPath(s, (peer, p) => c.inc({ peer, path: p.name }, p.flaps)));
 
     this.gauge('svr_sessions_active', 'Sessions in the session table', [], (g, s) => g.set(s.status.sessionsActive));
