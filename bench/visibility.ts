@@ -13,6 +13,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpuSeconds } from './cpu.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
 import { sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { checkConnectivity, measureTcp } from './measure.js';
@@ -53,6 +54,8 @@ export interface VisibilityRun {
   drops?: Record<string, number>;
   /** what the kernels dropped during the session test (UDP receive buffers, device queues; drops.ts) */
   kernelDrops?: Record<string, number>;
+  /** each router's CPU during the session test, µs per session it created: the whole process, its main thread */
+  sessionCpuUs?: Record<string, { process: number; mainThread: number }>;
 }
 
 export interface VisibilityResult {
@@ -137,7 +140,16 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       })();
     }
     const kernel0 = await dropSnapshot();
+    const procs = svr.routerProcs();
+    const cpu0 = procs.map((p) => [cpuSeconds(p.pid), cpuSeconds(p.pid, true)] as const);
     await step(`${label} udp sessions`, async () => { run.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    const created = run.sessions?.createdR1;
+    if (created !== undefined && created > 0) {
+      run.sessionCpuUs = Object.fromEntries(procs.map((p, k) => [p.name, {
+        process: ((cpuSeconds(p.pid) - cpu0[k]![0]) * 1e6) / created, mainThread: ((cpuSeconds(p.pid, true) - cpu0[k]![1]) * 1e6) / created,
+      }]));
+      progress(`    router CPU per session (${label}): ${Object.entries(run.sessionCpuUs).map(([n, c]) => `${n} ${c.process.toFixed(1)} µs (main thread ${c.mainThread.toFixed(1)})`).join(', ')}`);
+    }
     run.kernelDrops = dropDelta(kernel0, await dropSnapshot());
     progress(`    kernel drops during the ${label} session test: ${formatDrops(run.kernelDrops)}`);
     if (sampler !== undefined) {
