@@ -26,6 +26,13 @@ import type { SessionRecordsCounters, SessionRecordsOptions } from './session-re
 export const FACT_BATCH = 1024;
 /** Facts posted and not yet applied by the records thread, at most. */
 export const MAX_WAITING = 200_000;
+/**
+ * The records thread's nice value: when the cores are saturated (forwarding new sessions as fast as they
+ * come), the data path's threads get them first and records wait, bounded (MAX_WAITING, the exporters'
+ * queues, the history's pending limit: beyond them dropped and counted); when cores are free, records go at
+ * once. At 10 the thread gets about a tenth of a core against one busy thread of nice 0.
+ */
+export const RECORDS_NICE = 10;
 /** ms between the records thread's counter snapshots. */
 export const COUNTERS_MS = 100;
 
@@ -56,6 +63,8 @@ export interface RecordsService {
 /** Options of the records thread: plain data (they cross to it), the history's database directory. */
 export type RecordsThreadInit = Omit<SessionRecordsOptions, 'store' | 'onCollectorStatus' | 'now' | 'history'> & {
   historyDir: string;
+  /** the records thread's nice value (0-19; Linux); default RECORDS_NICE */
+  nice?: number;
   history?: Omit<NonNullable<SessionRecordsOptions['history']>, 'now'>;
 };
 
@@ -122,7 +131,7 @@ export class RecordsThread implements RecordsService {
 
   /** Starts the records thread: it opens the history database (counting what a crash lost) and the exporters. */
   static open(init: RecordsThreadInit, opts: RecordsThreadOptions = {}): Promise<RecordsThread> {
-    const worker = new Worker(new URL('./records-worker.js', import.meta.url), { workerData: init });
+    const worker = new Worker(new URL('./records-worker.js', import.meta.url), { workerData: { nice: RECORDS_NICE, ...init } satisfies RecordsThreadInit });
     return new Promise((resolve, reject) => {
       const first = (m: FromRecords): void => {
         worker.off('message', first);

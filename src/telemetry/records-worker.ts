@@ -1,9 +1,12 @@
 /**
- * The records thread (records-thread.ts starts it): opens the history database, runs SessionRecords (record
+ * The records thread (records-thread.ts starts it): lowers its own priority (`nice`: records wait while
+ * forwarding needs the cores), opens the history database, runs SessionRecords (record
  * builder, IPFIX exporters, history) on the facts the control thread sends in batches, answers queries, and
  * sends its counters every COUNTERS_MS and with every answer. On `close` it sends what is queued, writes
  * what is pending, closes the database and answers; the control thread then ends it.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Store } from '../store/store.js';
 import { COUNTERS_MS, decodeFacts, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
@@ -14,7 +17,18 @@ const init = workerData as RecordsThreadInit;
 const send = (m: FromRecords): void => port.postMessage(m);
 let applied = 0;
 
+/** This thread's nice value (Linux: setpriority(2) with a thread id changes only that thread); false where it cannot. */
+function niceThread(nice: number): boolean {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 try {
+  if (init.nice !== undefined && init.nice !== 0) niceThread(init.nice);
   const store = await Store.open(init.historyDir);
   const records = await SessionRecords.open({
     ...init, store,

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSvrError } from '../../../src/errors.js';
@@ -15,8 +15,15 @@ import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { Store } from '../../../src/store/store.js';
 import { SessionHistory } from '../../../src/telemetry/history/history.js';
 import type { SessionFact } from '../../../src/telemetry/record.js';
-import { historyDirOf, RecordsThread } from '../../../src/telemetry/records-thread.js';
+import { historyDirOf, RECORDS_NICE, RecordsThread } from '../../../src/telemetry/records-thread.js';
 import { until } from '../../support/config.js';
+
+/** The nice value of each thread of this process (/proc/self/task/<tid>/stat, field 19). */
+const niceOf = (tid: string | number): number => {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+};
+const threadNices = (): number[] => readdirSync('/proc/self/task').map(niceOf);
 
 const T = Date.now();
 function session(i: number): SessionFact[] {
@@ -28,7 +35,7 @@ function session(i: number): SessionFact[] {
   ];
 }
 
-test('facts cross to the records thread: history written and queried there, IPFIX sent, coded errors back, the history readable after close', async () => {
+test('facts cross to the records thread (at a lower priority): history written and queried there, IPFIX sent, coded errors back, the history readable after close', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tm-thread-'));
   const sink = createSocket('udp4');
   let messages = 0;
@@ -42,6 +49,8 @@ test('facts cross to the records thread: history written and queried there, IPFI
   );
   try {
     assert.ok(records.recording);
+    assert.ok(threadNices().includes(RECORDS_NICE), `a thread at nice ${RECORDS_NICE}: ${threadNices().join(' ')}`);
+    assert.is(niceOf(process.pid), 0, 'this (the control) thread keeps its priority');
     for (let i = 0; i < 3000; i++) for (const f of session(i)) records.apply(f);
     assert.ok(await until(() => records.counters().history.written === 3000, 10_000), JSON.stringify(records.counters().history));
     const c = records.counters();
