@@ -93,6 +93,8 @@ for (const transport of ['udp', 'tcp'] as const) {
       for (const p of [9004, 9005]) client!.udpSend(46000, '198.18.3.20', p, Buffer.from('x'));
       assert.ok(await until(() => records.sessions.counters().records.deniedRecords === 5, 3000), JSON.stringify(records.sessions.counters().records) + JSON.stringify(lab.r1.counters()));
       assert.ok(await until(() => collector!.bytes() > 0, 5000), 'the collector got IPFIX messages');
+      // the records thread's next counter snapshot (every 100 ms) shows them sent
+      assert.ok(await until(() => records.sessions.counters().collectors[0]!.exported >= 2, 3000), JSON.stringify(records.sessions.counters().collectors[0]));
       text = await v.metrics.metrics();
       assert.is(value(text, 'svr_ipfix_collector_up{collector="nfcapd"}'), 1);
       assert.is(value(text, 'svr_alarm_active{alarm="ipfix-collector-unreachable",source="nfcapd",severity="major"}'), undefined);
