@@ -26,7 +26,7 @@ import { ROLE_INGRESS, SF_NEEDS_META } from '../dataplane/session-table.js';
 import { sessionId } from '../dataplane/session-ops.js';
 import {
   DROP, PASS, PLUGIN_API_VERSION, PluginOptionsError, type PluginControlContext, type PluginDataplaneContext, type PluginHooks,
-  type PluginRecord, type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionOpenHook,
+  type EgressRate, type PluginRecord, type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionOpenHook,
 } from './api.js';
 import type { HookEntry } from '../dataplane/session-hooks.js';
 import { Counters } from '../dataplane/counters.js';
@@ -80,6 +80,8 @@ interface Loaded {
   listeners: Listeners;
   /** aborts the control part's signal when the plugin is unloaded */
   life: AbortController;
+  /** what its control part asked the node's egress shaper for (shapeEgress) */
+  egress?: readonly EgressRate[];
 }
 
 export interface PluginHookSet {
@@ -97,6 +99,8 @@ export interface PluginControlDeps {
   store: Store | null;
   counters(): Record<string, number>;
   log(event: string, fields: Record<string, string | number | boolean>): void;
+  /** true when the node shapes egress in the kernel (shapeEgress is honoured); false for embedded routers */
+  egressShaping?: boolean;
 }
 
 /**
@@ -266,7 +270,22 @@ export class PluginHost {
       counter: (counter) => this.controlCounters.id(`plugin.${name}.${counter}`),
       count: (id, n = 1) => this.controlCounters.add(id, n),
       signal: l.life.signal,
+      shapeEgress: (rates) => {
+        if (deps.egressShaping !== true) return false;
+        l.egress = rates.map((r) => ({ dscp: r.dscp, rate: r.rate, queueBytes: r.queueBytes }));
+        return true;
+      },
     };
+  }
+
+  /** The DSCP queues the loaded plugins asked for, one per DSCP (the first plugin to ask keeps it). */
+  egressRates(): EgressRate[] {
+    const out = new Map<number, EgressRate>();
+    for (const l of this.loaded) {
+      if (l.plugin === null) continue;
+      for (const r of l.egress ?? []) if (!out.has(r.dscp)) out.set(r.dscp, r);
+    }
+    return [...out.values()];
   }
 
   /** Session and path facts for the plugins' hooks; a throwing hook is logged, never fatal. */

@@ -79,6 +79,7 @@ test('rate limits on the simulated clock: a service limit keeps a UDP stream wit
   const lab = builtinLab({ router: { clock: clock.read } });
   try {
     const opts = {
+      'rate-limit': 'police', // an embedded router has no kernel shaper
       services: {
         bulk: { rate: '4M', burst: 20_000 },
         voice: { 'flow-rate': '1M', 'flow-burst': 5000 },
@@ -224,7 +225,7 @@ test('options are checked with the field named', async () => {
       builtin('qos', { shares: { high: 50, medium: 30 } }, 'plugins[0]'),
       builtin('qos', { services: { web: { class: 'gold' } } }, 'plugins[1]'),
       builtin('qos', { classes: { gold: { queue: 'urgent' } } }, 'plugins[2]'),
-      builtin('qos', { services: { web: { rate: '10M', burst: 100 } } }, 'plugins[3]'),
+      builtin('qos', { 'rate-limit': 'police', services: { web: { rate: '10M', burst: 100 } } }, 'plugins[3]'),
       builtin('qos', { classes: { gold: { queue: 'high', dscp: 64 } } }, 'plugins[4]'),
     ]);
     assert.is(failures.length, 5);
@@ -241,6 +242,7 @@ test('options are checked with the field named', async () => {
 test('compliance: the police stage, with every limit and the scheduler on', async () => {
   const report = await checkPluginCompliance(qos, {
     classes: { gold: { queue: 'high', dscp: 46 } },
+    'rate-limit': 'police',
     services: { s: { class: 'gold', rate: '1M', 'flow-rate': '100k' } },
     'transmit-cap': '10M',
   }, HEAP_BUDGET);
