@@ -128,7 +128,7 @@ test('under a saturating download on the shaped WAN, the high queue\'s RTT stays
   const idleLow = await ping(INTERNET_HOST);
   const before = await shaping('r2');
   const t0 = Date.now();
-  const bulk = background('ip', ['netns', 'exec', NS.client, 'iperf3', '-c', SERVER, '-R', '-t', '9']);
+  const bulk = background('ip', ['netns', 'exec', NS.client, 'iperf3', '-c', SERVER, '-R', '-P', '4', '-t', '9']);
   try {
     await sleep(2000); // past slow start: the best-effort queue is full
     const [high, low] = await Promise.all([ping(SERVER), ping(INTERNET_HOST)]);
