@@ -1,7 +1,7 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import type { Adjacency, BfdSettings, EnforcedMss, Interface, InterfaceShaping, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
-import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE, DEFAULT_SHAPING_SHARES, MAX_SHAPING_RATE, MIN_SHAPING_RATE, SHAPING_QUEUES } from './defaults.js';
+import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
+import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE, MAX_SHAPING_RATE, MIN_SHAPING_RATE, SHAPING_QUEUES } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
@@ -130,15 +130,16 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
   const shaping = readShaping(o, path, ctx);
   if (name === undefined || kind === undefined) return undefined;
   const iface: Interface = { name, kind, neighborhoods, security, portRange, device, mtu, enforcedMss, kernelRoutes };
-  if (shaping !== undefined) iface.shaping = shaping;
+  if (shaping !== undefined) iface.shapingRate = shaping.rate;
+  if (shaping?.shares !== undefined) iface.shapingShares = shaping.shares;
   if (tenant !== undefined) iface.tenant = tenant;
   if (waypoint !== undefined) iface.waypoint = waypoint;
   if (adjacencies !== undefined) iface.adjacencies = adjacencies;
   return iface;
 }
 
-/** `shaping-rate` (bits/s: a number or text with k, M or G) and `shaping-shares` (percent per queue, sum 100). */
-function readShaping(o: Raw, path: FieldPath, { r }: ReadContext): InterfaceShaping | undefined {
+/** `shaping-rate` (bits/s: a number or text with k, M or G) and `shaping-shares` ([high, medium, low, best-effort] percent, sum 100). */
+function readShaping(o: Raw, path: FieldPath, { r }: ReadContext): { rate: number; shares?: number[] } | undefined {
   const raw = o['shaping-rate'];
   if (raw === undefined || raw === null) {
     if (o['shaping-shares'] !== undefined) r.problems.add([...path, 'shaping-shares'], 'shaping-shares needs shaping-rate (the rate the shares divide)');
@@ -149,16 +150,17 @@ function readShaping(o: Raw, path: FieldPath, { r }: ReadContext): InterfaceShap
     r.problems.expected([...path, 'shaping-rate'], `a rate in bits/s from ${MIN_SHAPING_RATE} to ${MAX_SHAPING_RATE}, a number or text with k, M or G ("50M")`, raw);
     return undefined;
   }
-  const shares: [number, number, number, number] = [...DEFAULT_SHAPING_SHARES];
-  const rawShares = o['shaping-shares'];
-  if (rawShares !== undefined && rawShares !== null) {
-    const s = r.object(rawShares, [...path, 'shaping-shares'], 'percent per queue ({ high, medium, low, best-effort }, summing to 100)', SHAPING_QUEUES);
-    if (s === undefined) return undefined;
-    SHAPING_QUEUES.forEach((q, i) => { shares[i] = r.integer(s, q, [...path, 'shaping-shares'], 0, 100, 0, ' percent'); });
-    const sum = shares.reduce((a, b) => a + b, 0);
-    if (sum !== 100) r.problems.add([...path, 'shaping-shares'], `must sum to 100, got ${sum} (${SHAPING_QUEUES.map((q, i) => `${q} ${shares[i]}`).join(', ')})`);
+  const shares = o['shaping-shares'];
+  if (shares === undefined || shares === null) return { rate };
+  const ok = Array.isArray(shares) && shares.length === SHAPING_QUEUES.length && shares.every((x) => Number.isInteger(x) && x >= 0 && x <= 100);
+  if (!ok) {
+    r.problems.expected([...path, 'shaping-shares'], `a list of ${SHAPING_QUEUES.length} whole percentages for ${SHAPING_QUEUES.join(', ')} ([40, 30, 20, 10])`, shares);
+    return { rate };
   }
-  return { rate, shares };
+  const list = shares as number[];
+  const sum = list.reduce((a, b) => a + b, 0);
+  if (sum !== 100) r.problems.add([...path, 'shaping-shares'], `must sum to 100, got ${sum} (${SHAPING_QUEUES.map((q, i) => `${q} ${list[i]}`).join(', ')})`);
+  return { rate, shares: [...list] };
 }
 
 /** bits/s from a number or text with an SI suffix ("50M", "2.5G"); undefined when out of range. */

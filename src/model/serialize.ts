@@ -5,7 +5,6 @@
  */
 import { telemetryToDocument } from './read-telemetry.js';
 import type { AccessRule, BfdSettings, Interface, Management, PluginRef, PortRange, Router, Routing, Service, ServicePolicy, SvrConfig } from './config.js';
-import { SHAPING_QUEUES } from './defaults.js';
 
 type Doc = Record<string, unknown>;
 
@@ -78,8 +77,8 @@ function iface(i: Interface): Doc {
     mtu: i.mtu,
     'enforced-mss': noWan ? undefined : i.enforcedMss,
     'kernel-routes': i.kernelRoutes.length > 0 ? i.kernelRoutes.map((k) => clean({ prefix: k.prefix, table: k.table })) : undefined,
-    'shaping-rate': i.shaping?.rate,
-    'shaping-shares': i.shaping === undefined ? undefined : Object.fromEntries(SHAPING_QUEUES.map((q, n) => [q, i.shaping!.shares[n]])),
+    'shaping-rate': i.shapingRate,
+    'shaping-shares': i.shapingShares,
   });
 }
 

@@ -20,7 +20,7 @@ import { execFile, spawn } from 'node:child_process';
 import { SvrError } from '../errors.js';
 import { runIp } from '../io/tun/link.js';
 import type { Interface } from '../model/config.js';
-import { SHAPING_QUEUES } from '../model/defaults.js';
+import { DEFAULT_SHAPING_SHARES, SHAPING_QUEUES } from '../model/defaults.js';
 import type { EgressRate } from '../plugins/api.js';
 
 /** root rate of a WAN interface shaped only for plugin rates (bits/s) */
@@ -82,8 +82,8 @@ const PRECEDENCE_QUEUE = [3, 2, 2, 1, 1, 0, 0, 0] as const;
 
 /** The tc batch lines of one interface's tree (after its IFB device exists). */
 export function shaperCommands(iface: Interface, ifb: string, rates: readonly EgressRate[]): { lines: string[]; leaves: Leaf[]; rate: number } {
-  const rate = iface.shaping?.rate ?? UNSHAPED_ROOT;
-  const shares = iface.shaping?.shares ?? [40, 30, 20, 10];
+  const rate = iface.shapingRate ?? UNSHAPED_ROOT;
+  const shares = iface.shapingShares ?? DEFAULT_SHAPING_SHARES;
   const mtu = iface.mtu;
   const burst = burstBytes(rate, mtu);
   const lines = [
@@ -165,7 +165,7 @@ export class EgressShaper {
   async apply(interfaces: readonly Interface[], rates: readonly EgressRate[]): Promise<void> {
     await this.remove();
     for (const iface of interfaces) {
-      if (iface.shaping === undefined && (iface.kind !== 'wan' || rates.length === 0)) continue;
+      if (iface.shapingRate === undefined && (iface.kind !== 'wan' || rates.length === 0)) continue;
       const ifb = ifbName(iface.device);
       await runIp(['link', 'del', ifb]).catch(() => undefined);
       await runIp(['link', 'add', ifb, 'type', 'ifb']);

@@ -130,6 +130,13 @@ export type PluginChains = { tenants: readonly (readonly string[])[]; services: 
 
 const memoryStores = new Map<string, Map<string, unknown>>();
 
+/** A plugin's options refused (PluginOptionsError, or any error with a string `path`: plugins need not import svrouter). */
+function optionsError(e: unknown, at: string, plugin: string): SvrError {
+  const path = e instanceof PluginOptionsError ? e.path : (e as { path?: unknown }).path;
+  const where = typeof path === 'string' && path !== '' ? `${at}.with.${path}` : `${at}.with`;
+  return new SvrError('SVR_ERR_PLUGIN_OPTIONS', `${where}: ${e instanceof Error ? e.message : String(e)} (plugin ${plugin})`);
+}
+
 /** A store for plugins when the router runs without a database (embedding): in memory, same interface. */
 function memoryStore(name: string): PluginStore {
   const m = memoryStores.get(name) ?? new Map<string, unknown>();
@@ -237,17 +244,22 @@ export class PluginHost {
       try {
         opts = p.options(l.spec.with ?? {});
       } catch (e) {
-        // PluginOptionsError, or any error with a string `path` (plugins need not import svrouter)
-        const path = e instanceof PluginOptionsError ? e.path : (e as { path?: unknown }).path;
-        const where = typeof path === 'string' && path !== '' ? `${l.spec.at}.with.${path}` : `${l.spec.at}.with`;
-        throw new SvrError('SVR_ERR_PLUGIN_OPTIONS', `${where}: ${e instanceof Error ? e.message : String(e)} (plugin ${p.name})`);
+        throw optionsError(e, l.spec.at, p.name);
       }
     }
     l.plugin = p;
     const stages: ChainStageEntry[] = [];
     const hooks: PluginHookSet = { open: [], close: [] };
     const deps = this.deps;
-    if (deps.parts !== 'dataplane' && p.control) await p.control(this.controlContext(l, p.name, deps), opts);
+    if (deps.parts !== 'dataplane' && p.control) {
+      try {
+        await p.control(this.controlContext(l, p.name, deps), opts);
+      } catch (e) {
+        // options the control part finds it cannot honour here (builtin.qos: shaping on an embedded router)
+        if (e instanceof PluginOptionsError) throw optionsError(e, l.spec.at, p.name);
+        throw e;
+      }
+    }
     if (deps.parts !== 'control' && p.dataplane) p.dataplane(pluginDataplaneContext(deps.dataplane, p.name, stages, hooks, failsClosed(l.spec, p)), opts);
     l.stages = stages;
     l.hooks = hooks;
