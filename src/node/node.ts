@@ -434,6 +434,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await closeStore();
     throw e;
   }
+  visibility.metrics.setShapingSource(() => shaper.stats());
   const recorder = new StateRecorder(store, router, { log: logInfo });
   await recorder.recordConfig(configToDocument(redactSecrets(config)));
   visibility.alarms.configApplied(o.configPath, 'at start');

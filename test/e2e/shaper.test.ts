@@ -3,7 +3,7 @@
  * both routers), then the lab's config is changed and reloaded on both nodes:
  * - builtin.qos `rate-limit: shape` (the default): service iperf-limited (class bulk, DSCP 10) at 20 Mbit/s,
  *   service echo in class voice (high queue, DSCP 46, its chain gets builtin.qos/police);
- * - r2's wan0 `shaping-rate: 30M` (the WAN's contracted rate: what r2 sends toward r1, the download).
+ * - r2's wan0 `shaping-rate: 20M` (the WAN's contracted rate: what r2 sends toward r1, the download).
  * Then:
  * 1. a single iperf3 TCP flow through iperf-limited gets 18-20.5 Mbit/s at the server (the first second of
  *    slow start left out, -O 1): packets over the rate wait in their queue instead of being dropped;
@@ -26,7 +26,7 @@ const PREFIX = `${E2E_PREFIX}q`;
 const NS = { client: `${PREFIX}-client`, server: `${PREFIX}-server` };
 const SERVER = '198.18.3.20';
 const SERVICE_RATE = 20_000_000;
-const WAN_RATE = '30M';
+const WAN_RATE = '20M';
 const say = (line: string): void => console.log(`  [shaper] ${line}`);
 
 const test = requires(import.meta.url);
@@ -52,9 +52,9 @@ const queue = (s: ShapedStats[], name: string): QueueStats => {
   assert.ok(q !== undefined, `queue ${name} in ${JSON.stringify(s)}`);
   return q!;
 };
-/** `svr lab udp-probe` in ping mode from the client: 100 datagrams 20 ms apart. */
+/** `svr lab udp-probe` in ping mode from the client: 150 datagrams 20 ms apart (medians: the machine is shared). */
 const ping = async (host: string): Promise<PingSummary> => {
-  const r = await inNs(NS.client, process.execPath, [SVR, 'lab', 'udp-probe', host, '7', 'ping', '--count', '100', '--interval', '20', '--json'], 30_000);
+  const r = await inNs(NS.client, process.execPath, [SVR, 'lab', 'udp-probe', host, '7', 'ping', '--count', '150', '--interval', '20', '--json'], 30_000);
   assert.is(r.code, 0, show(r));
   return JSON.parse(r.stdout) as PingSummary;
 };
@@ -65,7 +65,7 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the lab with builtin.qos shaping iperf-limited at 20 Mbit/s and r2 wan0 shaped to 30 Mbit/s', async () => {
+test('the lab with builtin.qos shaping iperf-limited at 20 Mbit/s and r2 wan0 shaped to 20 Mbit/s', async () => {
   await svr(['lab', 'down', ...labArgs], env); // left by an aborted run (this prefix only)
   const up = await svr(['lab', 'up', '--profile', 'plugins', ...labArgs], env, 90_000);
   assert.is(up.code, 0, show(up));
@@ -92,7 +92,7 @@ test('the lab with builtin.qos shaping iperf-limited at 20 Mbit/s and r2 wan0 sh
   const r2 = await shaping('r2');
   say(`r1 shapes ${r1.map((s) => `${s.interface} via ${s.ifb} (root ${s.rate} bit/s): ${s.queues.map((q) => q.queue).join(', ')}`).join('; ')}`);
   say(`r2 shapes ${r2.map((s) => `${s.interface} via ${s.ifb} (root ${s.rate} bit/s): ${s.queues.map((q) => q.queue).join(', ')}`).join('; ')}`);
-  assert.is(r2[0]?.rate, 30_000_000);
+  assert.is(r2[0]?.rate, 20_000_000);
   assert.ok(queue(r1, 'dscp-10') !== undefined);
 });
 
@@ -124,8 +124,7 @@ test('a single TCP flow through the 20 Mbit/s service gets 18-20.5 Mbit/s (queue
 
 test('under a saturating download on the shaped WAN, the high queue\'s RTT stays under 2x idle; the best-effort RTT grows', async () => {
   if (!isUp) throw new Error('the lab is not up (see the first test)');
-  const idleHigh = await ping(SERVER);
-  const idleLow = await ping(INTERNET_HOST);
+  const [idleHigh, idleLow] = await Promise.all([ping(SERVER), ping(INTERNET_HOST)]); // as under the download: both at once
   const before = await shaping('r2');
   const t0 = Date.now();
   const bulk = background('ip', ['netns', 'exec', NS.client, 'iperf3', '-c', SERVER, '-R', '-P', '4', '-t', '9']);
@@ -140,7 +139,7 @@ test('under a saturating download on the shaped WAN, the high queue\'s RTT stays
       + `under the download: high ${high.rttMs.median} ms (avg ${high.rttMs.avg}, max ${high.rttMs.max}, ${high.received}/${high.sent}), `
       + `best-effort ${low.rttMs.median} ms (avg ${low.rttMs.avg}, max ${low.rttMs.max}, ${low.received}/${low.sent}); `
       + `r2 best-effort queue ~${(sentBps / 1e6).toFixed(1)} Mbit/s, dropped +${be(after).dropped - be(before).dropped}`);
-    assert.ok(high.received >= 95 && low.received >= 95, 'replies came');
+    assert.ok(high.received >= 140 && low.received >= 140, 'replies came');
     assert.ok(high.rttMs.median < 2 * idleHigh.rttMs.median, `high-priority median RTT ${high.rttMs.median} ms is not under 2x idle ${idleHigh.rttMs.median} ms`);
     assert.ok(low.rttMs.median > 2 * idleLow.rttMs.median, `best-effort median RTT ${low.rttMs.median} ms did not grow past 2x idle ${idleLow.rttMs.median} ms: the WAN was not saturated`);
   } finally {
