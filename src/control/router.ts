@@ -34,6 +34,8 @@ import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor
 import type { PathQuality } from '../paths/quality.js';
 import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
 import type { EgressRate } from '../plugins/api.js';
+
+export type { EgressRate };
 import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains, ThreadLoad } from './data-path-host.js';

@@ -21,7 +21,7 @@ import { SvrError } from '../errors.js';
 import { runIp } from '../io/tun/link.js';
 import type { Interface } from '../model/config.js';
 import { DEFAULT_SHAPING_SHARES, SHAPING_QUEUES } from '../model/defaults.js';
-import type { EgressRate } from '../plugins/api.js';
+import type { EgressRate } from '../control/router.js';
 
 /** root rate of a WAN interface shaped only for plugin rates (bits/s) */
 const UNSHAPED_ROOT = 10e9;
