@@ -26,7 +26,7 @@ const C_PACKETS = 0, C_MARKED = 1, C_BYTES = 2, C_BORROWED = 6, C_FLOW = 7, C_SE
 
 export default definePlugin<QosOptions>({
   name: 'builtin.qos',
-  version: '1.0.0',
+  version: '1.1.0',
   api: '^1.3',
   options: readQosOptions,
 
