@@ -27,6 +27,7 @@ const NS = { client: `${PREFIX}-client`, server: `${PREFIX}-server` };
 const SERVER = '198.18.3.20';
 const SERVICE_RATE = 20_000_000;
 const WAN_RATE = '20M';
+const WAN_BPS = 20_000_000;
 const say = (line: string): void => console.log(`  [shaper] ${line}`);
 
 const test = requires(import.meta.url);
@@ -92,7 +93,7 @@ test('the lab with builtin.qos shaping iperf-limited at 20 Mbit/s and r2 wan0 sh
   const r2 = await shaping('r2');
   say(`r1 shapes ${r1.map((s) => `${s.interface} via ${s.ifb} (root ${s.rate} bit/s): ${s.queues.map((q) => q.queue).join(', ')}`).join('; ')}`);
   say(`r2 shapes ${r2.map((s) => `${s.interface} via ${s.ifb} (root ${s.rate} bit/s): ${s.queues.map((q) => q.queue).join(', ')}`).join('; ')}`);
-  assert.is(r2[0]?.rate, 20_000_000);
+  assert.is(r2[0]?.rate, WAN_BPS);
   assert.ok(queue(r1, 'dscp-10') !== undefined);
 });
 
@@ -122,29 +123,56 @@ test('a single TCP flow through the 20 Mbit/s service gets 18-20.5 Mbit/s (queue
   }
 });
 
-test('under a saturating download on the shaped WAN, the high queue\'s RTT stays under 2x idle; the best-effort RTT grows', async () => {
-  if (!isUp) throw new Error('the lab is not up (see the first test)');
+interface LatencyRun {
+  idleHigh: PingSummary; idleLow: PingSummary; high: PingSummary; low: PingSummary;
+  /** what r2's best-effort queue released during the download, bits/s, and its tail drops */
+  bulkBps: number; dropped: number;
+}
+
+/** Bytes and drops of r2's best-effort queue (1:40), read from the kernel now (the node's stats are up to a second old). */
+const bestEffortNow = async (): Promise<{ bytes: number; drops: number }> => {
+  const r = await inNs(`${PREFIX}-r2`, 'tc', ['-s', '-j', 'qdisc', 'show', 'dev', 'q-svr-wan0']);
+  assert.is(r.code, 0, show(r));
+  const q = (JSON.parse(r.stdout) as { parent?: string; bytes?: number; drops?: number }[]).find((x) => x.parent === '1:40');
+  return { bytes: q?.bytes ?? 0, drops: q?.drops ?? 0 };
+};
+
+/** Idle probes, then the same probes during a four-flow download (best-effort) through r2's shaped wan0. */
+const latencyRun = async (): Promise<LatencyRun> => {
   const [idleHigh, idleLow] = await Promise.all([ping(SERVER), ping(INTERNET_HOST)]); // as under the download: both at once
-  const before = await shaping('r2');
+  const before = await bestEffortNow();
   const t0 = Date.now();
   const bulk = background('ip', ['netns', 'exec', NS.client, 'iperf3', '-c', SERVER, '-R', '-P', '4', '-t', '9']);
   try {
     await sleep(2000); // past slow start: the best-effort queue is full
     const [high, low] = await Promise.all([ping(SERVER), ping(INTERNET_HOST)]);
-    await sleep(1200);
-    const after = await shaping('r2');
-    const be = (s: ShapedStats[]) => queue(s, 'best-effort');
-    const sentBps = ((be(after)['sent-bytes'] - be(before)['sent-bytes']) * 8) / ((Date.now() - t0) / 1000);
-    say(`idle median RTT: high (echo, DSCP 46) ${idleHigh.rttMs.median} ms, best-effort (internet echo) ${idleLow.rttMs.median} ms; `
-      + `under the download: high ${high.rttMs.median} ms (avg ${high.rttMs.avg}, max ${high.rttMs.max}, ${high.received}/${high.sent}), `
-      + `best-effort ${low.rttMs.median} ms (avg ${low.rttMs.avg}, max ${low.rttMs.max}, ${low.received}/${low.sent}); `
-      + `r2 best-effort queue ~${(sentBps / 1e6).toFixed(1)} Mbit/s, dropped +${be(after).dropped - be(before).dropped}`);
-    assert.ok(high.received >= 140 && low.received >= 140, 'replies came');
-    assert.ok(high.rttMs.median < 2 * idleHigh.rttMs.median, `high-priority median RTT ${high.rttMs.median} ms is not under 2x idle ${idleHigh.rttMs.median} ms`);
-    assert.ok(low.rttMs.median > 2 * idleLow.rttMs.median, `best-effort median RTT ${low.rttMs.median} ms did not grow past 2x idle ${idleLow.rttMs.median} ms: the WAN was not saturated`);
+    const after = await bestEffortNow();
+    const bulkBps = ((after.bytes - before.bytes) * 8) / ((Date.now() - t0) / 1000);
+    return { idleHigh, idleLow, high, low, bulkBps, dropped: after.drops - before.drops };
   } finally {
     await bulk.stop();
   }
+};
+
+test('under a saturating download on the shaped WAN, the high queue\'s RTT stays under 2x idle; the best-effort RTT grows', async () => {
+  if (!isUp) throw new Error('the lab is not up (see the first test)');
+  // the claim needs a saturated WAN: a run in which the machine starved the download (under 60 % of the
+  // shaped rate through r2's best-effort queue) measures the machine, not the shaper, and is run again once
+  let r = await latencyRun();
+  const saturated = (x: LatencyRun): boolean => x.bulkBps >= 0.6 * WAN_BPS;
+  const describe = (x: LatencyRun): string => `idle median RTT: high (echo, DSCP 46) ${x.idleHigh.rttMs.median} ms, best-effort (internet echo) ${x.idleLow.rttMs.median} ms; `
+    + `under the download: high ${x.high.rttMs.median} ms (avg ${x.high.rttMs.avg}, max ${x.high.rttMs.max}, ${x.high.received}/${x.high.sent}), `
+    + `best-effort ${x.low.rttMs.median} ms (avg ${x.low.rttMs.avg}, max ${x.low.rttMs.max}, ${x.low.received}/${x.low.sent}); `
+    + `r2 best-effort queue ~${(x.bulkBps / 1e6).toFixed(1)} Mbit/s, dropped +${x.dropped}`;
+  if (!saturated(r)) {
+    say(`not saturated, measuring again: ${describe(r)}`);
+    r = await latencyRun();
+  }
+  say(describe(r));
+  assert.ok(saturated(r), `the download did not saturate the shaped WAN (${(r.bulkBps / 1e6).toFixed(1)} of ${WAN_BPS / 1e6} Mbit/s) in two runs: the machine is too busy to measure`);
+  assert.ok(r.high.received >= 140 && r.low.received >= 140, 'replies came');
+  assert.ok(r.high.rttMs.median < 2 * r.idleHigh.rttMs.median, `high-priority median RTT ${r.high.rttMs.median} ms is not under 2x idle ${r.idleHigh.rttMs.median} ms`);
+  assert.ok(r.low.rttMs.median > 2 * r.idleLow.rttMs.median, `best-effort median RTT ${r.low.rttMs.median} ms did not grow past 2x idle ${r.idleLow.rttMs.median} ms`);
 });
 
 test.run();
