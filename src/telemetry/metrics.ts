@@ -9,7 +9,7 @@
  * Names (all `svr_`; times in seconds, loss as a ratio, as Prometheus' conventions want):
  *   paths      svr_peer_reachable{peer} svr_path_up{peer,path} svr_path_bfd_state{peer,path,state}
  *              svr_path_latency_seconds svr_path_jitter_seconds svr_path_loss_ratio svr_path_mos
- *              svr_path_sessions svr_path_flaps_total   (all {peer,path})
+ *              svr_path_sessions svr_path_flaps_total svr_path_udp_transform   (all {peer,path})
  *   sessions   svr_sessions_active svr_tenant_sessions_active{tenant} svr_service_sessions_active{service}
  *              svr_sessions_created_total{tenant,service,role} svr_sessions_closed_total{tenant,service,reason}
  *              svr_sessions_denied_total{tenant,service,reason} svr_handshakes_in_flight
@@ -42,6 +42,8 @@ export interface PathMetricsView {
   mos?: number;
   sessions: number;
   flaps: number;
+  /** `udp-transform` while new TCP sessions on the path are carried as UDP */
+  transport?: string;
 }
 
 export interface PeerMetricsView {
@@ -99,6 +101,20 @@ interface Snapshot {
 const BFD_STATES = ['admin-down', 'down', 'init', 'up', 'static'] as const;
 const INTERFACE_COUNTER = /^interface\.(.+)\.(rx|tx)-(packets|bytes)$/;
 
+/** A router pair's node (node/ha.ts), as the HA metrics read it. */
+export interface HaMetricsView {
+  node: string;
+  role: string;
+  /** the last measured sync lag, ms */
+  lagMs: number | undefined;
+  /** records not yet on the wire */
+  pending: number;
+  /** sync messages dropped, by reason */
+  dropped: Record<string, number>;
+}
+
+const HA_ROLES = ['init', 'standby', 'active', 'handing-over', 'fenced'] as const;
+
 /** `reset()` then `set`/`inc` from the snapshot: prom-client's collect() runs once per scrape. */
 type Fill<M> = (m: M, s: Snapshot) => void;
 
@@ -107,6 +123,7 @@ export class NodeMetrics {
   private snap: Snapshot | undefined;
   private records: () => SessionRecordsCounters | undefined = () => undefined;
   private shaping: () => readonly { interface: string; queues: readonly ShaperQueueView[] }[] = () => [];
+  private ha: () => HaMetricsView | undefined = () => undefined;
   private readonly created: Counter<'tenant' | 'service' | 'role'>;
   private readonly closed: Counter<'tenant' | 'service' | 'reason'>;
   private readonly denied: Counter<'tenant' | 'service' | 'reason'>;
@@ -136,6 +153,7 @@ export class NodeMetrics {
     quality('svr_path_loss_ratio', 'Loss of the peer path from its last link test, 0-1', (p) => (p.lossPct === undefined ? undefined : Math.round(p.lossPct * 1e4) / 1e6));
     quality('svr_path_mos', 'Mean opinion score of the peer path (1-5)', (p) => p.mos);
     quality('svr_path_sessions', 'Sessions on the peer path now', (p) => p.sessions);
+    this.gauge('svr_path_udp_transform', 'Whether new TCP sessions on the peer path are carried as UDP (UDP transform): 1 or 0', ['peer', 'path'], (g, s) => eachPath(s, (peer, p) => g.set({ peer, path: p.name }, p.transport === 'udp-transform' ? 1 : 0)));
     this.counter('svr_path_flaps_total', 'Times the peer path went down', ['peer', 'path'], (c, s) => eachPath(s, (peer, p) => c.inc({ peer, path: p.name }, p.flaps)));
 
     this.gauge('svr_sessions_active', 'Sessions in the session table', [], (g, s) => g.set(s.status.sessionsActive));
@@ -220,6 +238,28 @@ export class NodeMetrics {
       for (const a of src.alarms.active()) g.set({ ...splitAlarmId(a.id), severity: a.severity }, 1);
     });
     this.counter('svr_events_dropped_total', 'Events dropped from the bounded event log (oldest first)', [], (c) => c.inc(src.alarms.counters().eventsDropped));
+
+    this.gauge('svr_ha_role', "A router pair's node: its role (1 for the current one)", ['node', 'role'], (g) => {
+      const h = this.ha();
+      if (h !== undefined) for (const role of HA_ROLES) g.set({ node: h.node, role }, h.role === role ? 1 : 0);
+    });
+    this.gauge('svr_ha_sync_lag_seconds', 'The last sync lag: a state batch sent to its acknowledgement by the partner', ['node'], (g) => {
+      const h = this.ha();
+      if (h?.lagMs !== undefined) g.set({ node: h.node }, h.lagMs / 1000);
+    });
+    this.gauge('svr_ha_sync_pending_records', 'State records waiting to go to the partner', ['node'], (g) => {
+      const h = this.ha();
+      if (h !== undefined) g.set({ node: h.node }, h.pending);
+    });
+    this.counter('svr_ha_sync_dropped_total', 'Sync messages dropped: malformed, bad-auth, not-partner, out-of-order', ['node', 'reason'], (c) => {
+      const h = this.ha();
+      if (h !== undefined) for (const [reason, n] of Object.entries(h.dropped)) c.inc({ node: h.node, reason }, n);
+    });
+  }
+
+  /** Where the HA metrics come from (a router pair's node; none for one node). */
+  setHaSource(read: () => HaMetricsView | undefined): void {
+    this.ha = read;
   }
 
   /** Where the records, history and IPFIX metrics come from (the node's session records). */
