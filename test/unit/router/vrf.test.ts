@@ -66,6 +66,9 @@ test('two tenants, the same prefix in two VRFs: each first packet goes its own w
     };
 
     r1.setLearnedRoutes([bgp('198.18.60.0/24', '198.18.61.1')]);
+    const routeWhy = (src: string): string => r1.explain({ src, dst: '198.18.60.20', protocol: 'udp', port: 7 }).steps.find((x) => x.step === 'route')!.why;
+    assert.match(routeWhy('198.18.1.10'), /through lan1 along the RIB's route 198\.18\.60\.0\/24 via 198\.18\.61\.1 \(bgp, distance 20\) \(/);
+    assert.match(routeWhy('198.18.1.200'), /through lan2 along the RIB's route 198\.18\.60\.0\/24 \(static, distance 1\) in VRF blue/);
     send();
     assert.ok(await until(() => answers.red.length === 1 && answers.blue.length === 1), `both answered: ${JSON.stringify(answers)}`);
     assert.equal(answers, { red: ['lan1'], blue: ['lan2'] }, 'red along its learned route (lan1), blue along its VRF\'s static route (lan2)');
