@@ -4,7 +4,9 @@ import * as assert from 'uvu/assert';
 import type { RouterEvent } from '../../../src/control/events.js';
 import type { LearnedRoute } from '../../../src/model/rib.js';
 import { parseConfig } from '../../../src/model/validate.js';
-import { createRouter } from '../../../src/control/router.js';
+import { Router, createRouter } from '../../../src/control/router.js';
+import { WorkerHost } from '../../../src/workers/worker-host.js';
+import { attachWorkerChannels } from '../../support/worker-lab.js';
 import { MemorySegment } from '../../../src/io/memory/segment.js';
 import { SimHost } from '../../../src/sim/host.js';
 import { until } from '../../support/config.js';
@@ -44,12 +46,10 @@ authority:
 
 const bgp = (prefix: string, gateway: string): LearnedRoute => ({ prefix, gateway, protocol: 'bgp', distance: 20, metric: 0 });
 
-test('two tenants, the same prefix in two VRFs: each first packet goes its own way; withdrawn in one, the other keeps forwarding', async () => {
-  const clients = new MemorySegment('clients');
-  const viaLan1 = new MemorySegment('lan1');
-  const viaLan2 = new MemorySegment('lan2');
-  const r1 = createRouter(parseConfig(CONFIG), { lan0: clients.gatewayPort(), lan1: viaLan1.gatewayPort(), lan2: viaLan2.gatewayPort() }, { name: 'r1', liveness: 'static' });
-  await r1.start();
+type Segments = { clients: MemorySegment; viaLan1: MemorySegment; viaLan2: MemorySegment };
+
+/** The scenario over a started r1 (lan0 on clients, lan1 and lan2 on the two server segments); `learn` hands it the default VRF's learned routes. */
+async function vrfScenario(r1: Router, { clients, viaLan1, viaLan2 }: Segments, learn: (routes: LearnedRoute[]) => void): Promise<void> {
   const red = new SimHost({ address: '198.18.1.10', port: clients.hostPort('198.18.1.10') });
   const blue = new SimHost({ address: '198.18.1.200', port: clients.hostPort('198.18.1.200') });
   const servers = [new SimHost({ address: '198.18.60.20', port: viaLan1.hostPort('198.18.60.20') }), new SimHost({ address: '198.18.60.20', port: viaLan2.hostPort('198.18.60.20') })];
@@ -65,7 +65,7 @@ test('two tenants, the same prefix in two VRFs: each first packet goes its own w
       blue.udpSend(40001, '198.18.60.20', 7, Buffer.from('blue'));
     };
 
-    r1.setLearnedRoutes([bgp('198.18.60.0/24', '198.18.61.1')]);
+    learn([bgp('198.18.60.0/24', '198.18.61.1')]);
     const routeWhy = (src: string): string => r1.explain({ src, dst: '198.18.60.20', protocol: 'udp', port: 7 }).steps.find((x) => x.step === 'route')!.why;
     assert.match(routeWhy('198.18.1.10'), /through lan1 along the RIB's route 198\.18\.60\.0\/24 via 198\.18\.61\.1 \(bgp, distance 20\) \(/);
     assert.match(routeWhy('198.18.1.200'), /through lan2 along the RIB's route 198\.18\.60\.0\/24 \(static, distance 1\) in VRF blue/);
@@ -76,7 +76,7 @@ test('two tenants, the same prefix in two VRFs: each first packet goes its own w
     assert.is(sessions.length, 2);
 
     // withdrawn in the default VRF: red's session ends (no-route) and its next packet is refused; blue's stays
-    r1.setLearnedRoutes([]);
+    learn([]);
     const removed = () => events.filter((e): e is Extract<RouterEvent, { type: 'session.removed' }> => e.type === 'session.removed').map((e) => e.reason);
     assert.ok(await until(() => removed().length === 1), 'one session removed');
     assert.equal(removed(), ['no-route']);
@@ -87,8 +87,40 @@ test('two tenants, the same prefix in two VRFs: each first packet goes its own w
     assert.is((await r1.sessions()).length, 1, 'blue\'s session stays');
   } finally {
     for (const h of [red, blue, ...servers]) h.close();
+  }
+}
+
+const segments = (): Segments => ({ clients: new MemorySegment('clients'), viaLan1: new MemorySegment('lan1'), viaLan2: new MemorySegment('lan2') });
+
+test('two tenants, the same prefix in two VRFs: each first packet goes its own way; withdrawn in one, the other keeps forwarding', async () => {
+  const seg = segments();
+  const r1 = createRouter(parseConfig(CONFIG), { lan0: seg.clients.gatewayPort(), lan1: seg.viaLan1.gatewayPort(), lan2: seg.viaLan2.gatewayPort() }, { name: 'r1', liveness: 'static' });
+  await r1.start();
+  try {
+    await vrfScenario(r1, seg, (routes) => r1.setLearnedRoutes(routes));
+  } finally {
     await r1.stop();
-    for (const s of [clients, viaLan1, viaLan2]) s.close();
+    for (const s of Object.values(seg)) s.close();
+  }
+});
+
+test('the same with two data-path worker threads, the RIB changes handed to them as changes', async () => {
+  const seg = segments();
+  const r1 = new Router(parseConfig(CONFIG), new WorkerHost({ workers: 2, io: { kind: 'channel' } }), { name: 'r1', liveness: 'static' });
+  attachWorkerChannels(r1.host, 'lan0', seg.clients.gatewayPort());
+  attachWorkerChannels(r1.host, 'lan1', seg.viaLan1.gatewayPort());
+  attachWorkerChannels(r1.host, 'lan2', seg.viaLan2.gatewayPort());
+  await r1.start();
+  let learned: LearnedRoute[] = [];
+  try {
+    await vrfScenario(r1, seg, (routes) => {
+      const removed = learned.filter((r) => !routes.some((x) => x.prefix === r.prefix)).map((r) => r.prefix);
+      learned = routes;
+      r1.updateLearnedRoutes(routes, removed);
+    });
+  } finally {
+    await r1.stop();
+    for (const s of Object.values(seg)) s.close();
   }
 });
 
