@@ -114,7 +114,7 @@ export const Service = Type.Object({
   learned: Type.Optional(Type.Object({}, { ...open, description: 'what STEP learned about the service' })),
 }, { ...open, $id: 'Service' });
 
-export const Tenant = Type.Object({ name: Type.String(), interfaces: Type.Array(Type.String()), sessions: Type.Integer() }, { ...open, $id: 'Tenant' });
+export const Tenant = Type.Object({ name: Type.String(), interfaces: Type.Array(Type.String()), vrf: Type.String({ description: 'the VRF the tenant routes in (default, or a routing.vrfs name)' }), sessions: Type.Integer() }, { ...open, $id: 'Tenant' });
 
 export const Plugin = Type.Object({
   name: Type.String(),

@@ -91,7 +91,7 @@ function natText(n: PeerSummary['paths'][number]['nat']): string {
 }
 
 function tenantsTable(rows: TenantView[]): string {
-  return renderTable(['TENANT', 'INTERFACES', 'SESSIONS'], rows.map((t) => [t.name, t.interfaces.join(',') || '-', t.sessions]));
+  return renderTable(['TENANT', 'INTERFACES', 'VRF', 'SESSIONS'], rows.map((t) => [t.name, t.interfaces.join(',') || '-', t.vrf, t.sessions]));
 }
 
 function pluginsTable(rows: PluginView[]): string {

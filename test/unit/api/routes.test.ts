@@ -137,6 +137,7 @@ test('GET /api/v1/tenants[/:name]: 200, 404, 401', async () => {
   const r = await call(f.app, 'GET', '/api/v1/tenants', READER);
   assert.equal(r.body.map((t: { name: string; sessions: number }) => [t.name, t.sessions]), [['engineering', 3], ['guest', 0]]);
   assert.is((await call(f.app, 'GET', '/api/v1/tenants/engineering', READER)).body.sessions, 3);
+  assert.is((await call(f.app, 'GET', '/api/v1/tenants/engineering', READER)).body.vrf, 'default');
   assert.is((await call(f.app, 'GET', '/api/v1/tenants/dev', READER)).status, 404);
   await needsToken('GET', '/api/v1/tenants/engineering');
 });

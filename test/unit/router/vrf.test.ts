@@ -72,6 +72,7 @@ async function vrfScenario(r1: Router, { clients, viaLan1, viaLan2 }: Segments, 
     send();
     assert.ok(await until(() => answers.red.length === 1 && answers.blue.length === 1), `both answered: ${JSON.stringify(answers)}`);
     assert.equal(answers, { red: ['lan1'], blue: ['lan2'] }, 'red along its learned route (lan1), blue along its VRF\'s static route (lan2)');
+    assert.equal(r1.tenants().map((t) => [t.name, t.vrf]), [['red', 'default'], ['blue', 'blue']], 'svr show tenants: each tenant\'s VRF');
     const sessions = await r1.sessions();
     assert.is(sessions.length, 2);
 
