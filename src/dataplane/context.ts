@@ -22,6 +22,7 @@ import { WaypointPorts } from './waypoint-ports.js';
 import { ServicePaths } from './path-choice.js';
 import { ServiceFunctions } from './service-functions.js';
 import { WanKeys } from './wan-keys.js';
+import { FecPolicies, FecReceiver, FecSender } from './fec.js';
 import type { Ownership } from './ownership.js';
 import { formatAddress } from '../packet/addr.js';
 import { CONTROL_PORT } from './stages/wan-verify.js';
@@ -56,6 +57,11 @@ export class DataplaneContext {
   readonly channels = new PluginChannels();
   /** duplicates for a second path (packet-duplication), transmitted after each batch */
   readonly dup = new Batch();
+  /** FEC per service, the groups this data path sends and receives, and the packets it rebuilt (run after each batch) */
+  readonly fec = new FecPolicies();
+  readonly fecTx: FecSender;
+  readonly fecRx: FecReceiver;
+  readonly recovered = new Batch();
   /** per path id: 1 = usable (written by control: BFD later; all paths start up) */
   pathUp: Uint8Array = new Uint8Array(0);
   /** per path id: data packets from the peer whose HMAC verified (control reads them as liveness: paths/supervisor.ts) */
@@ -97,6 +103,8 @@ export class DataplaneContext {
     this.sharedPathRx = shared?.pathRx ? new Float64Array(shared.pathRx) : null;
     this.hooks = new SessionHooks(this); // after counters: hooks register theirs
     this.wanKeys = new WanKeys(this);
+    this.fecTx = new FecSender(this);
+    this.fecRx = new FecReceiver(this);
     this.setTables(tables);
   }
 
@@ -112,6 +120,7 @@ export class DataplaneContext {
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
     this.servicePaths.reset(t);
+    this.fec.reset(t.services);
     this.functions.resolve(t, this.chains);
     this.crypto.update(t, this.clock());
     this.pathUp = this.sharedPathUp !== null ? this.sharedPathUp.subarray(0, t.paths.length) : new Uint8Array(t.paths.length);

@@ -21,6 +21,7 @@ import { writeU16, writeU32 } from '../packet/checksum.js';
 import { Batch, HEADROOM, MAX_BATCH, PF_HANDED, SLOT } from './batch.js';
 import { Ownership, type OwnershipOptions } from './ownership.js';
 import { HandoffStage, SteerStage } from './stages/steer.js';
+import { FecInStage } from './stages/fec-in.js';
 import { DataplaneContext } from './context.js';
 import { COUNTER_WORDS, type CloseReason, type DpEvent } from './events.js';
 import { StageGraph } from './graph.js';
@@ -218,7 +219,7 @@ export class Dataplane {
   private buildGraph(plugins: readonly ChainStageEntry[]): StageGraph {
     const ctx = this.ctx;
     const stages: Stage[] = [
-      new DecodeStage(ctx), new SteerStage(ctx), new HandoffStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
+      new DecodeStage(ctx), new SteerStage(ctx), new HandoffStage(ctx), new FecInStage(ctx), new WanVerifyStage(ctx), new SessionLookupStage(ctx), new FirstPacketStage(ctx),
       new SvrAcceptStage(ctx), new SvrInStage(ctx), new ForwardLocalStage(ctx), new FunctionReturnStage(ctx),
       new ServiceChainStage(ctx, plugins.map((e) => e.fullName)),
       ...plugins.map((e, bit) => new PluginStageAdapter(e.fullName, e.plugin, e.stage, bit, ctx, e.failClosed === true)),
@@ -265,22 +266,33 @@ export class Dataplane {
     let i = 0;
     while (i < count) {
       b.reset();
-      const n = Math.min(MAX_BATCH, count - i);
+      const n = Math.min(this.ctx.fec.batchFill, count - i); // with FEC, room for the parity packets (fec.ts)
       const taken = b.fill(ifIndex, data, offsets, lengths, i, n);
       if (taken < n) this.ctx.counters.add(this.cOversize, n - taken);
       if (flags === 0 && taken > 0) this.countInterface(ifIndex, IF_RX, taken, b.len, b.count);
       if (flags !== 0) for (let s = 0; s < b.count; s++) b.flags[s] = flags;
       i += n;
       this.ctx.wallMs = this.wallClock();
-      this.graph.run(b, this.clock());
-      this.transmit(b, this.graph.tx.slot, this.graph.tx.n);
-      const dup = this.ctx.dup;
-      if (dup.count > 0) {
-        this.transmit(dup, this.allSlots, dup.count);
-        dup.reset();
-      }
+      this.runBatch(b);
+      const rec = this.ctx.recovered;
+      if (rec.count > 0) this.runBatch(rec); // packets FEC rebuilt in this batch (fec.ts): checked and forwarded like received ones
+      rec.reset();
       this.flushEvents();
     }
+  }
+
+  /** Runs a batch through the graph and transmits what it forwards, then the dup batch (copies, FEC parity). */
+  private runBatch(b: Batch): void {
+    this.graph.run(b, this.clock());
+    this.transmit(b, this.graph.tx.slot, this.graph.tx.n);
+    this.transmitDup();
+  }
+
+  private transmitDup(): void {
+    const dup = this.ctx.dup;
+    if (dup.count === 0) return;
+    this.transmit(dup, this.allSlots, dup.count);
+    dup.reset();
   }
 
   /** Groups `count` slots of the batch by interface: one port call per interface. */
@@ -334,6 +346,10 @@ export class Dataplane {
     });
     this.reportCounters(now);
     this.natKeepalive(now);
+    if (ctx.fec.any) {
+      ctx.fecTx.flushDue(now); // FEC groups of streams that paused: their parity goes now
+      this.transmitDup();
+    }
     this.flushEvents();
     return more;
   }

@@ -289,7 +289,8 @@ ${plugins ? `      # profile plugins: the client's ${FLOOD_SOURCE} (a flooding s
     - name: ${SESSIONS_POLICY}               # web and stream: what people watch fail over
       vector-order: ${order}   # path 1 preferred, then path 2, ...
       session-resiliency: ${shape.resiliency}${' '.repeat(Math.max(1, 20 - shape.resiliency.length))}# svr lab up --resiliency none|failover|revertible-failover|packet-duplication
-${slaLines(shape)}    - name: ${PATHS_POLICY}                  # echo and iperf: the same path preference, no resiliency
+${slaLines(shape)}${shape.fec !== undefined ? `      fec: { enabled: true, group-size: ${shape.fec.groupSize}, parity: ${shape.fec.parity} }   # svr lab up --fec ${shape.fec.groupSize}/${shape.fec.parity}
+` : ''}    - name: ${PATHS_POLICY}                  # echo and iperf: the same path preference, no resiliency
       vector-order: ${order}
 ${shape.ipv6 === true ? `    - name: ${V6_POLICY}                    # --ipv6: web6 only over the IPv6 peer path
       vectors: [{ name: ${WAN6.vector}, cost: 1 }${paths.map((p) => `, { name: ${p.vector}, cost: never }`).join('')}]

@@ -56,6 +56,8 @@ export interface LabShape {
   wanMtu?: number;
   /** IPv6 hosts and an IPv6 peer path over path 1 (lab/ipv6.ts) */
   ipv6?: boolean;
+  /** FEC on web and stream (`svr lab up --fec GROUP/PARITY`, docs/wan.md "FEC") */
+  fec?: { groupSize: number; parity: number };
 }
 
 /** A plugin `svr lab up --plugin` adds to the authority: an absolute path and its options. */
@@ -119,6 +121,8 @@ export interface ShapeInput {
   nat?: boolean;
   wanMtu?: string | number;
   ipv6?: boolean;
+  /** `--fec GROUP/PARITY`, e.g. 10/3 */
+  fec?: string;
 }
 
 /** `--plugin PATH[=JSON]`: the plugin's file or folder (it must exist) and its options as JSON. */
@@ -154,9 +158,17 @@ export function checkShape(i: ShapeInput): LabShape {
     ...(i.nat === true ? { nat: true } : {}),
     ...(i.wanMtu !== undefined ? { wanMtu: int(i.wanMtu, 1700, 576, 1700, '--wan-mtu', ' (bytes)') } : {}),
     ...(i.ipv6 === true ? { ipv6: true } : {}),
+    ...fecOf(i),
     ...etcdOf(i),
     ...fabricOf(i),
   };
+}
+
+function fecOf(i: ShapeInput): { fec?: LabShape['fec'] } {
+  if (i.fec === undefined) return {};
+  const m = /^(\d+)\/(\d+)$/.exec(i.fec);
+  if (m === null) throw new SvrError('SVR_ERR_LAB_OPTION', `--fec ${JSON.stringify(i.fec)}: expected GROUP/PARITY, data packets per group (2-64) and parity packets per group (1-4), e.g. 10/3`);
+  return { fec: { groupSize: int(m[1], 8, 2, 64, '--fec (group size)', ''), parity: int(m[2], 2, 1, 4, '--fec (parity)', '') } };
 }
 
 function etcdOf(i: ShapeInput): { etcd?: number } {

@@ -178,6 +178,7 @@ export function compileServicePolicy(policy: ServicePolicy): CompiledServicePoli
     bestEffort: policy.bestEffort,
     bestPathCriteria: policy.bestPathCriteria,
     sessionResiliency: policy.sessionResiliency,
+    fec: Object.freeze({ groupSize: policy.fec.enabled ? policy.fec.groupSize : 0, parity: policy.fec.parity, flushMs: policy.fec.flushMs }),
   };
   return Object.freeze(policy.minMos === undefined ? compiled : { ...compiled, minMos: policy.minMos });
 }

@@ -102,6 +102,7 @@ export interface ServicePolicyInput {
   bestEffort?: boolean;
   bestPathCriteria?: BestPathCriteria;
   sessionResiliency?: SessionResiliency;
+  fec?: { enabled?: boolean; groupSize?: number; parity?: number; flushMs?: number };
 }
 
 export interface BfdInput {

@@ -146,6 +146,20 @@ export interface ServicePolicy {
   bestPathCriteria: BestPathCriteria;
   /** default `none` */
   sessionResiliency: SessionResiliency;
+  /** Forward error correction on the peer path (docs/wan.md "FEC"); default off. */
+  fec: FecPolicy;
+}
+
+/** FEC of a service-policy: `parity` parity packets per `groupSize` packets of a session (UDP on the wire). */
+export interface FecPolicy {
+  /** default false */
+  enabled: boolean;
+  /** data packets per group, 2-64, default 8 */
+  groupSize: number;
+  /** parity packets per group, 1-4, default 2: a group survives that many lost packets (overhead parity/groupSize) */
+  parity: number;
+  /** ms, 1-1000, default 20: a group not full by then gets its parity anyway (bounds the wait for a rebuild) */
+  flushMs: number;
 }
 
 /**

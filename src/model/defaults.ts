@@ -43,6 +43,7 @@ export const SERVICE_POLICY_DEFAULTS: Readonly<Omit<ServicePolicy, 'name' | 'min
   bestEffort: true,
   bestPathCriteria: 'vector',
   sessionResiliency: 'none',
+  fec: Object.freeze({ enabled: false, groupSize: 8, parity: 2, flushMs: 20 }),
 });
 
 export function builtinServicePolicy(): ServicePolicy {

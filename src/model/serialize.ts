@@ -59,6 +59,7 @@ function servicePolicy(p: ServicePolicy): Doc {
     'best-effort': p.bestEffort,
     'best-path-criteria': p.bestPathCriteria,
     'session-resiliency': p.sessionResiliency,
+    fec: p.fec.enabled ? { enabled: true, 'group-size': p.fec.groupSize, parity: p.fec.parity, 'flush-ms': p.fec.flushMs } : undefined,
   });
 }
 

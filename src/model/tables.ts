@@ -88,6 +88,8 @@ export interface CompiledServicePolicy {
   readonly bestEffort: boolean;
   readonly bestPathCriteria: BestPathCriteria;
   readonly sessionResiliency: SessionResiliency;
+  /** FEC (docs/wan.md "FEC"); groupSize 0 = off */
+  readonly fec: { readonly groupSize: number; readonly parity: number; readonly flushMs: number };
 }
 
 /** One peer path: a (local WAN interface, remote WAN interface) pair sharing a neighborhood. */

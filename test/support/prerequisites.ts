@@ -41,6 +41,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/chaos-clock.test': [...LAB, 'faketime'],
   'e2e/web-ui-node.test': [...LAB, 'chromium'],
   'e2e/nat.test': [...LAB, 'nft', 'conntrack'],
+  'e2e/fec.test': LAB,
   'e2e/mtu.test': [...LAB, 'nft'],
   'e2e/ipv6.test': [...LAB, 'tcpdump'],
   'e2e/visibility-api.test': [...LAB, 'prometheus'],

@@ -3,7 +3,7 @@
  * (ownership.ts): the steering table entry for its key, else its default owner (hash of the normalized
  * 5-tuple; for WAN packets, the destination port's slice). Path control packets go to worker 0 (one
  * replay window sees them all); packets already handed over stay here. With one worker it only routes by
- * interface kind.
+ * interface kind (WAN packets to fec-in, then wan-verify).
  * Cost: ~0.2 µs per packet with workers (key build + one table probe), ~20 ns without.
  */
 import { PROTO_UDP } from '../../packet/ip.js';
@@ -20,7 +20,7 @@ export const CONTROL_OWNER = 0;
 
 export class SteerStage implements Stage {
   readonly name = 'steer';
-  readonly nexts = ['wan-verify', 'session-lookup', 'handoff'] as const;
+  readonly nexts = ['fec-in', 'session-lookup', 'handoff'] as const;
 
   constructor(private readonly ctx: DataplaneContext) {}
 

@@ -23,6 +23,9 @@
  *    knows a trailer follows (docs/security.md "No unauthenticated state change");
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally.
+ * After 5: a UDP packet without metadata of a session whose service has `fec` joins its FEC group and gets
+ *    its 4-byte tag; a complete group's parity packets go right behind it, in free slots of the batch
+ *    (fec.ts, docs/wan.md "FEC").
  * Before 1: a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path (mss-clamp.ts).
  * After 5: a packet longer than the path MTU (the wan interface's `mtu`, or less when path MTU discovery
  *    found less: ctx.pathMtu) is dropped and counted ('drop-exceeds-path-mtu'): the kernel would drop it
@@ -34,7 +37,7 @@
 import { PROTO_TCP, PacketInfo, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
 import { Control, FALSE_POSITIVE_HEADER, hasCookie } from '../../packet/svr-metadata.js';
-import { PF_CONTROL, PF_REVERSE, SLOT, type Batch, type Frame } from '../batch.js';
+import { MAX_BATCH, PF_CONTROL, PF_REVERSE, SLOT, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../metadata-build.js';
 import { adjustChecksumForTail, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
@@ -47,6 +50,8 @@ import { quoteLength, TOO_BIG_QUOTE, writeIcmpTooBig } from '../icmp-too-big.js'
 /** Packets at least this close to the path MTU have their header saved for an ICMP too big. */
 const QUOTE_MARGIN = 1024;
 import { MssClamp } from '../mss-clamp.js';
+import { NO_INDEX } from '../fec.js';
+import { FEC_TAG_LENGTH, writeFecTag } from '../../packet/svr-fec.js';
 import { sealMetadata } from '../metadata-crypto.js';
 import { signPacket, trailerLength } from '../sign.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
@@ -78,6 +83,8 @@ export class SvrOutStage implements Stage {
   private readonly quote = new Uint8Array(TOO_BIG_QUOTE);
   private cTooBig = 0;
   private readonly mss: MssClamp;
+  /** the FEC group the packet just emitted completed (its parity goes right behind it), else -1 */
+  private fecGroup = -1;
 
   constructor(private readonly ctx: DataplaneContext) {
     this.mss = new MssClamp(ctx);
@@ -113,9 +120,36 @@ export class SvrOutStage implements Stage {
       if (alt !== undefined) this.duplicate(b, s, r, alt.path, alt.localPort, alt.peerPort, ingress ? alt.needsMeta : alt.revSignal, rt);
       const flags = t.flags[r]!;
       const withMeta = control || (ingress ? (flags & SF_NEEDS_META) !== 0 : (flags & SF_REV_SIGNAL) !== 0);
+      this.fecGroup = -1;
       const ok = this.emit(b, s, b.info[s]!, r, t.path[r]!, t.wpLocalPort[r]!, t.wpPeerPort[r]!, withMeta, control, rt);
       rt.next[s] = ok ? N_TX : N_DROP;
+      if (this.fecGroup >= 0) k = this.parityBehind(b, f, k, rt);
     }
+  }
+
+  /**
+   * Writes the parity packets of the FEC group the packet at f.slot[k] completed into free slots of b, put
+   * in the frame right behind it (sent in that order); into the dup batch (after the batch) when b is full.
+   * Returns the frame index of the last slot handled.
+   */
+  private parityBehind(b: Batch, f: Frame, k: number, rt: StageRuntime): number {
+    const fec = this.ctx.fecTx;
+    const i = this.fecGroup;
+    const n = fec.parityCount(i);
+    if (b.count + n > MAX_BATCH) {
+      fec.writeParities(i, this.ctx.dup, rt.now);
+      return k;
+    }
+    for (let j = 0; j < n; j++) {
+      const ps = b.count;
+      if (!fec.writeParity(i, j, b, rt.now)) continue;
+      f.slot.copyWithin(k + 2, k + 1, f.n);
+      f.slot[++k] = ps;
+      f.n++;
+      rt.next[ps] = N_TX;
+    }
+    fec.endGroup(i);
+    return k;
   }
 
   /** Keeps an ingress session on the path its service's policy wants now (lazy migration). */
@@ -257,6 +291,19 @@ export class SvrOutStage implements Stage {
     }
     if (grows) fillL4Checksum(d, pi);
     b.len[s] = pi.end - pi.l3;
+    if (ctx.fec.any && !control && !withMeta && !falsePositive && b !== ctx.dup && ctx.fecTx.covers(r, pi)) {
+      // FEC: the packet joins its group (when it is sent at all) and gets its tag after the trailer (fec.ts)
+      if (tailroom(b, s, SLOT) < FEC_TAG_LENGTH) {
+        rt.counters.add(this.cNoRoom);
+        return false;
+      }
+      const fits = b.len[s]! + FEC_TAG_LENGTH <= mtu;
+      this.fecGroup = fits ? ctx.fecTx.add(d, pi, r, p, rt.now) : -1;
+      writeFecTag(d, pi.end, fits ? ctx.fecTx.tagGroup : 0, fits ? ctx.fecTx.tagIndex : NO_INDEX);
+      adjustChecksumForTail(d, pi, pi.end, FEC_TAG_LENGTH, true);
+      setIpLength(d, pi, pi.end + FEC_TAG_LENGTH);
+      b.len[s] = pi.end - pi.l3;
+    }
     if (b.len[s]! > mtu) {
       rt.counters.add(this.cExceedsMtu);
       if (quoteLen === 0) return false;
