@@ -162,7 +162,7 @@ function ribLookup(cfg: SvrConfig, n: number): number {
   let best = Infinity;
   for (let run = 0; run < 5; run++) {
     const t0 = process.hrtime.bigint();
-    for (let k = 0; k < 8; k++) for (let i = 0; i < 65536; i++) if (tables.routeLocal(dsts, i * 4, 4) >= 0) found++;
+    for (let k = 0; k < 8; k++) for (let i = 0; i < 65536; i++) if (tables.routeLocal(-1, dsts, i * 4, 4) >= 0) found++;
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / (8 * 65536));
   }
   if (found === 0) console.log('  (no destination had a route)');

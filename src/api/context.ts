@@ -37,7 +37,8 @@ export interface NodeApiContext {
   /** `none`: /metrics without a token */
   metricsAuth: 'token' | 'none';
   /** the RIB, the service FIB and BGP (`svr show rib|fib|bgp`); `bgp` is undefined without a routing block */
-  routing: { rib(): RibReply; fib(): FibReply; bgp(): Promise<BgpReply | undefined> };
+  /** rib/fib: `vrf` narrows them to one VRF (an unknown one: SVR_ERR_CONTROL_REQUEST naming the VRFs) */
+  routing: { rib(vrf?: string): RibReply; fib(vrf?: string): FibReply; bgp(): Promise<BgpReply | undefined> };
   /** requests that ask the data path (session pages, scrapes) pass this gate: bounded in number and time */
   dataPath: Gate;
 }

@@ -122,7 +122,7 @@ export const Service = Type.Object({
   learned: Type.Optional(Type.Object({}, { ...open, description: 'what STEP learned about the service' })),
 }, { ...open, $id: 'Service' });
 
-export const Tenant = Type.Object({ name: Type.String(), interfaces: Type.Array(Type.String()), sessions: Type.Integer() }, { ...open, $id: 'Tenant' });
+export const Tenant = Type.Object({ name: Type.String(), interfaces: Type.Array(Type.String()), vrf: Type.String({ description: 'the VRF the tenant routes in (default, or a routing.vrfs name)' }), sessions: Type.Integer() }, { ...open, $id: 'Tenant' });
 
 export const Plugin = Type.Object({
   name: Type.String(),
@@ -302,15 +302,20 @@ export const ConfigDocument = Type.Object({ authority: Type.Object({}, open) }, 
 export const ReloadReply = Type.Object({ applied: Type.Boolean() }, { $id: 'Reload' });
 
 const RibRoute = Type.Object({
+  vrf: Type.String({ description: 'the VRF of the route: default, or a routing.vrfs name' }),
   prefix: Type.String(), protocol: Type.String({ description: 'static, connected, kernel, bgp, ospf, ...' }), distance: Type.Integer(), metric: Type.Integer(),
   interface: Type.String(), gateway: Type.Optional(Type.String()), selected: Type.Boolean({ description: 'the route the FIB follows for this prefix' }),
 }, open);
-export const Rib = Type.Object({ routes: Type.Array(RibRoute), counts: Type.Record(Type.String(), Type.Integer(), { description: 'selected routes by protocol' }) }, { ...open, $id: 'Rib' });
+export const VrfQuery = Type.Object({ vrf: Type.Optional(Type.String({ description: 'only this VRF (default, or a routing.vrfs name)' })) });
+const Vrfs = Type.Array(Type.String(), { description: "the router's VRFs, default first" });
+export const Rib = Type.Object({ vrfs: Vrfs, routes: Type.Array(RibRoute), counts: Type.Record(Type.String(), Type.Integer(), { description: 'selected routes by protocol' }) }, { ...open, $id: 'Rib' });
 export type RibReply = Static<typeof Rib>;
 export const Fib = Type.Object({
+  vrfs: Vrfs,
   routes: Type.Integer({ description: 'selected RIB routes the data path follows' }),
   entries: Type.Array(Type.Object({
-    prefix: Type.String(), protocol: Type.String(), ports: Type.String(), tenants: Type.Array(Type.String()), service: Type.String(), nextHops: Type.Array(Type.String()),
+    prefix: Type.String(), protocol: Type.String(), ports: Type.String(), tenants: Type.Array(Type.String()), service: Type.String(),
+    vrf: Type.Optional(Type.String({ description: 'the VRF whose RIB gave the learned next hops (use-learned-routes)' })), nextHops: Type.Array(Type.String()),
   }, open)),
 }, { ...open, $id: 'Fib' });
 export type FibReply = Static<typeof Fib>;

@@ -34,6 +34,7 @@ interface ShowOptions extends NodeSelector {
   tokenFile?: string;
   ca?: string;
   since?: string;
+  vrf?: string;
 }
 
 const tuple = (t: TupleSummary) => `${t.src}:${t.srcPort} > ${t.dst}:${t.dstPort}`;
@@ -103,7 +104,7 @@ function natText(n: PeerSummary['paths'][number]['nat']): string {
 }
 
 function tenantsTable(rows: TenantView[]): string {
-  return renderTable(['TENANT', 'INTERFACES', 'SESSIONS'], rows.map((t) => [t.name, t.interfaces.join(',') || '-', t.sessions]));
+  return renderTable(['TENANT', 'INTERFACES', 'VRF', 'SESSIONS'], rows.map((t) => [t.name, t.interfaces.join(',') || '-', t.vrf, t.sessions]));
 }
 
 function pluginsTable(rows: PluginView[]): string {
@@ -174,15 +175,17 @@ function statsTable(stats: Record<string, unknown>): string {
 
 function ribTable(v: RibView): string {
   if (v.routes.length === 0) return 'no routes';
-  const table = renderTable(['', 'PREFIX', 'PROTOCOL', 'DISTANCE', 'METRIC', 'INTERFACE', 'GATEWAY'],
-    v.routes.map((r) => [r.selected ? '>' : '', r.prefix, r.protocol, r.distance, r.metric, r.interface, r.gateway ?? '-']));
+  const vrfs = v.vrfs.length > 1; // the VRF column only where there are VRFs
+  const table = renderTable(['', ...(vrfs ? ['VRF'] : []), 'PREFIX', 'PROTOCOL', 'DISTANCE', 'METRIC', 'INTERFACE', 'GATEWAY'],
+    v.routes.map((r) => [r.selected ? '>' : '', ...(vrfs ? [r.vrf] : []), r.prefix, r.protocol, r.distance, r.metric, r.interface, r.gateway ?? '-']));
   const counts = Object.entries(v.counts).map(([k, n]) => `${n} ${k}`).join(', ');
   return `${table}\n> selected (the FIB follows it): ${counts || 'none'}`;
 }
 
 function fibTable(v: FibView): string {
-  const table = v.entries.length === 0 ? 'no FIB entries' : renderTable(['PREFIX', 'PROTOCOL', 'PORTS', 'TENANTS', 'SERVICE', 'NEXT HOPS'],
-    v.entries.map((e) => [e.prefix, e.protocol, e.ports, e.tenants.join(',') || '-', e.service, e.nextHops.join('; ')]));
+  const vrfs = v.vrfs.length > 1;
+  const table = v.entries.length === 0 ? 'no FIB entries' : renderTable(['PREFIX', 'PROTOCOL', 'PORTS', 'TENANTS', 'SERVICE', ...(vrfs ? ['VRF'] : []), 'NEXT HOPS'],
+    v.entries.map((e) => [e.prefix, e.protocol, e.ports, e.tenants.join(',') || '-', e.service, ...(vrfs ? [e.vrf ?? '-'] : []), e.nextHops.join('; ')]));
   return `${table}\n${v.entries.length} entr${v.entries.length === 1 ? 'y' : 'ies'}; ${v.routes} RIB route${v.routes === 1 ? '' : 's'} selected`;
 }
 
@@ -283,7 +286,7 @@ async function showOverApi(what: ShowWhat, o: ShowOptions, since: number | undef
   if (what === 'sessions') return apiGetAll(t, '/api/v1/sessions', 'cursor');
   if (what === 'events') return apiGetAll(t, '/api/v1/events', 'after', { since: since === undefined ? undefined : new Date(since).toISOString() });
   if (what === 'ha') throw new SvrError('SVR_ERR_CLI_OPTION', 'svr show ha: not in the management API yet; ask the node over its control socket (--node, --socket)');
-  return apiGet(t, `/api/v1/${what}`);
+  return apiGet(t, `/api/v1/${what}${o.vrf !== undefined && (what === 'rib' || what === 'fib') ? `?vrf=${encodeURIComponent(o.vrf)}` : ''}`);
 }
 
 export function registerShow(program: Command): void {
@@ -308,6 +311,7 @@ Examples:
   svr show peers --api https://198.18.61.2:8443 --token-file ops.token --ca api.crt
   svr show rib                   # static and learned (BGP) routes with distances, the selected ones marked
   svr show fib --service web     # the service FIB: prefix, protocol, ports, tenants, service, next hops
+  svr show rib --vrf blue        # one VRF's routes (routing.vrfs; docs/routing.md)
   svr show bgp neighbors --json  # BGP neighbours from FRR's bgpd (state, prefixes, BFD)
   svr show ha --node r1a         # a router pair's node: role, partner, sync lag, dropped sync messages`);
   for (const what of SHOW_WHAT) {
@@ -324,6 +328,7 @@ Examples:
       .option('--token-file <file>', 'a file whose first line is the token for --api')
       .option('--ca <file>', 'PEM certificate to trust for an HTTPS --api');
     if (what === 'events') cmd.option('--since <time>', 'events at or after an ISO 8601 time, or a time ago: 30s, 10m, 2h, 1d');
+    if (what === 'rib' || what === 'fib') cmd.option('--vrf <name>', what === 'rib' ? 'only this VRF\'s routes (default, or a routing.vrfs name)' : 'learned next hops from this VRF\'s RIB only');
     if (what === 'fib') cmd.option('--service <name>', 'only this service\'s entries').option('--tenant <name>', 'only entries whose access policy names this tenant');
     if (what === 'bgp') cmd.argument('[part]', 'neighbors or routes (default: both, and FRR\'s state)');
     cmd.action(async (...args: unknown[]) => {
@@ -333,7 +338,7 @@ Examples:
           if (part !== undefined && part !== 'neighbors' && part !== 'routes') throw new SvrError('SVR_ERR_CONTROL_REQUEST', `show bgp ${part}: expected neighbors or routes`);
           const since = o.since === undefined ? undefined : parseSince(o.since);
           const asked = o.api !== undefined ? await showOverApi(what, o, since)
-            : await request(selectNodeSocket(o), { method: 'show', what, ...(since !== undefined ? { since } : {}) });
+            : await request(selectNodeSocket(o), { method: 'show', what, ...(since !== undefined ? { since } : {}), ...(o.vrf !== undefined ? { vrf: o.vrf } : {}) });
           const result = what === 'fib' ? filterFib(asked as FibView, o) : asked;
           const json = what === 'bgp' && part !== undefined ? (result as BgpShow)[part as 'neighbors' | 'routes'] : result;
           process.stdout.write((o.json ? JSON.stringify(json, null, 2) : render(what, result, part)) + '\n');

@@ -74,7 +74,7 @@ export interface DataPathHost {
   /** a new config generation; throws, changing nothing, when it cannot run here (an interface without a port) */
   setTables(tables: ForwardingTables, config: SvrConfig): void;
   /** the RIB changed, the config did not: `tables` are the running config's around the RIB after this change
-   *  (`set`: learned routes new or changed, `removed`: prefixes withdrawn); a worker applies just the change */
+   *  (`set`: learned routes new or changed, `removed`: keys (`learnedKey`) withdrawn); a worker applies just the change */
   updateRib(tables: ForwardingTables, set: readonly LearnedRoute[], removed: readonly string[]): void;
   setPathUp(path: number, up: boolean): void;
   isPathUp(path: number): boolean;

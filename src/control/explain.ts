@@ -17,7 +17,7 @@ import type { CounterName } from '../dataplane/counter-names.js';
 import { protocolName } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { FibEntry } from '../model/service-fib.js';
-import type { RibEntry } from '../model/rib.js';
+import { DEFAULT_VRF, type RibEntry } from '../model/rib.js';
 import { LOOKUP_ACCESS_DENIED, LOOKUP_NO_SERVICE, NO_TENANT, VECTOR_NEVER, type ForwardingTables } from '../model/tables.js';
 import { formatAddress, formatPrefix, parseAddress, parsePrefix, prefixContains } from '../packet/addr.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, TCP_SYN } from '../packet/ip.js';
@@ -185,7 +185,7 @@ export function explainFirstPacket(q: ExplainQuery, d: ExplainDeps): Explanation
 
   // 4. route and path
   const pathUp = Uint8Array.from(t.paths, (p) => (d.isPathUp(p.id) ? 1 : 0));
-  const ribIf = usesRib(svc) ? t.routeLocal(buf, 16, family) : -1;
+  const ribIf = usesRib(svc) ? t.routeLocal(tenant, buf, 16, family) : -1;
   const route = chooseRoute(svc, service, d.servicePaths, pathUp, routeChoice(), ribIf);
   out.candidates = candidates(d, service, route.kind === ROUTE_PEER ? route.path : -1);
   if (route.kind === ROUTE_NONE || route.kind === ROUTE_REFUSED) {
@@ -200,7 +200,7 @@ export function explainFirstPacket(q: ExplainQuery, d: ExplainDeps): Explanation
   if (route.kind === ROUTE_LOCAL) {
     const r = svc.routes.find((x) => x.kind === 'local' || (x.kind === 'learned' && ribIf >= 0))!;
     out.route = r.name;
-    const via = r.kind === 'learned' ? ` along the RIB's route ${ribRouteText(t, q.dst)}` : r.kind === 'local' && r.gateway !== undefined ? ' via its gateway' : '';
+    const via = r.kind === 'learned' ? ` along the RIB's route ${ribRouteText(t, t.vrfName(tenant), q.dst)}` : r.kind === 'local' && r.gateway !== undefined ? ' via its gateway' : '';
     steps.push({ step: 'route', result: r.name, why: `deliver here through ${t.interfaces[route.localInterface]!.name}${via} (first service-route that can carry it)` });
     steps.push({ step: 'nat', result: 'none by the core', why: natWhy(d) });
     steps.push({ step: 'plugins', result: out.chain.join(', ') || 'none', why: pluginsWhy(d, out) });
@@ -223,16 +223,17 @@ export function explainFirstPacket(q: ExplainQuery, d: ExplainDeps): Explanation
   return Object.assign(out, { verdict: 'forward' as const });
 }
 
-/** The selected RIB route holding `dst` (the longest), as `prefix via gateway (protocol)`. */
-function ribRouteText(t: ForwardingTables, dst: string): string {
+/** The selected RIB route of VRF `vrf` holding `dst` (the longest), as `prefix via gateway (protocol)`, with the VRF outside the default. */
+function ribRouteText(t: ForwardingTables, vrf: string, dst: string): string {
   const address = parseAddress(dst);
   let best: RibEntry | undefined;
   for (const r of t.rib) {
-    const p = r.selected && address !== undefined ? parsePrefix(r.prefix) : undefined;
+    const p = r.selected && r.vrf === vrf && address !== undefined ? parsePrefix(r.prefix) : undefined;
     if (p === undefined || p.family !== address!.family || (best !== undefined && parsePrefix(best.prefix)!.length >= p.length)) continue;
     if (prefixContains(p, address!.bytes, 0, p.family)) best = r;
   }
-  return best === undefined ? '?' : `${best.prefix}${best.gateway !== undefined ? ` via ${best.gateway}` : ''} (${best.protocol}, distance ${best.distance})`;
+  const inVrf = vrf === DEFAULT_VRF ? '' : ` in VRF ${vrf}`;
+  return best === undefined ? '?' : `${best.prefix}${best.gateway !== undefined ? ` via ${best.gateway}` : ''} (${best.protocol}, distance ${best.distance})${inVrf}`;
 }
 
 function ingressInterface(q: ExplainQuery, t: ForwardingTables, buf: Uint8Array, family: 4 | 6, steps: ExplainStep[]): number {
@@ -244,7 +245,7 @@ function ingressInterface(q: ExplainQuery, t: ForwardingTables, buf: Uint8Array,
     steps.push({ step: 'interface', result: q.interface, why: 'as asked' });
     return i;
   }
-  const routed = t.routeLocal(buf, 0, family);
+  const routed = t.routeLocal(NO_TENANT, buf, 0, family);
   if (routed >= 0 && t.interfaces[routed]!.kind === 'lan') {
     steps.push({ step: 'interface', result: t.interfaces[routed]!.name, why: `the route to ${q.src} leaves through it (pass --interface to choose)` });
     return routed;

@@ -22,7 +22,7 @@ import { removeSession } from './session-ops.js';
 
 const dst = new Uint8Array(16);
 
-/** Removes the RIB-following sessions whose route is gone (reason no-route); returns how many. */
+/** Removes the RIB-following sessions whose route (in their tenant's VRF) is gone (reason no-route); returns how many. */
 export function closeUnroutedSessions(ctx: DataplaneContext, now: number): number {
   const t = ctx.sessions;
   const tables = ctx.tables;
@@ -33,7 +33,7 @@ export function closeUnroutedSessions(ctx: DataplaneContext, now: number): numbe
     if (svc === undefined || !followsRib(svc, t.role[r]!, t.outIf[r]!, t.relay[r]!)) continue;
     const family = t.family[r] as 4 | 6;
     wordsToBytes(t.origDst, r * 4, family, dst);
-    const outIf = tables.routeLocal(dst, 0, family);
+    const outIf = tables.routeLocal(t.tenant[r]!, dst, 0, family);
     if (outIf !== NO_INTERFACE && outIf === t.outIf[r]) continue;
     removeSession(ctx, r, 'no-route', now);
     closed++;

@@ -171,6 +171,8 @@ export interface ServiceView {
 export interface TenantView {
   name: string;
   interfaces: string[];
+  /** the VRF the tenant routes in (`routing.vrfs`; `default` for a tenant in none) */
+  vrf: string;
   sessions: number;
 }
 
@@ -227,6 +229,7 @@ export function listTenants(tables: ForwardingTables, sessions: (tenant: number)
   return tables.tenants.map((name, id) => ({
     name,
     interfaces: tables.interfaces.filter((i) => i.tenant === id).map((i) => i.name),
+    vrf: tables.vrfName(id),
     sessions: sessions(id),
   }));
 }

@@ -6,7 +6,7 @@
  * (docs/security.md "No unauthenticated state change").
  */
 import { formatAddress, formatPrefix, maskPrefix, parseAddress, parsePrefix } from '../packet/addr.js';
-import type { Authority, Interface, Router, SecurityPolicy, Service } from './config.js';
+import type { Authority, Interface, Route, Router, SecurityPolicy, Service } from './config.js';
 import type { Origins } from './fields.js';
 import { didYouMean, formatPath, describe, type FieldPath, type PathSegment, type Problems } from './problems.js';
 import { SECRET_MIN_HEX_DIGITS } from './read-authority.js';
@@ -140,18 +140,31 @@ class ReferenceChecks {
           else waypoints.set(key, endpointName(router, iface));
         }
       }
-      const routePrefixes = new Set<string>();
-      for (const route of router.routes) {
-        if (route.interface !== undefined) this.#lanInterface(router, byName, route.interface, this.at(route, 'interface'));
-        const prefix = parsePrefix(route.prefix);
-        if (prefix === undefined) continue;
-        const key = formatPrefix(maskPrefix(prefix));
-        if (routePrefixes.has(key)) this.problems.add(this.at(route, 'prefix'), `duplicate route for ${key} on router ${describe(router.name)}`);
-        routePrefixes.add(key);
-      }
+      this.#staticRoutes(router, byName, router.routes, '');
       this.#serviceRoutes(router, byName);
-      if (router.routing !== undefined) this.#lanInterface(router, byName, router.routing.interface, this.at(router.routing, 'interface'));
+      if (router.routing !== undefined) {
+        this.#lanInterface(router, byName, router.routing.interface, this.at(router.routing, 'interface'));
+        for (const vrf of router.routing.vrfs) {
+          this.#staticRoutes(router, byName, vrf.routes, ` in VRF ${describe(vrf.name)}`);
+          vrf.tenants.forEach((tenant, j) => {
+            if (!this.#tenants.has(tenant)) this.#unknown(this.at(vrf, 'tenants', j), 'tenant', tenant, this.#tenants);
+          });
+        }
+      }
       this.#adjacencies(router);
+    }
+  }
+
+  /** Static routes (the router's, or a VRF's): through a lan interface of the router, one per prefix. */
+  #staticRoutes(router: Router, byName: Map<string, Interface>, routes: readonly Route[], where: string): void {
+    const routePrefixes = new Set<string>();
+    for (const route of routes) {
+      if (route.interface !== undefined) this.#lanInterface(router, byName, route.interface, this.at(route, 'interface'));
+      const prefix = parsePrefix(route.prefix);
+      if (prefix === undefined) continue;
+      const key = formatPrefix(maskPrefix(prefix));
+      if (routePrefixes.has(key)) this.problems.add(this.at(route, 'prefix'), `duplicate route for ${key} on router ${describe(router.name)}${where}`);
+      routePrefixes.add(key);
     }
   }
 

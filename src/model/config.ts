@@ -324,6 +324,19 @@ export interface Routing {
   /** Seconds learned routes stay in the FIB after the FPM connection is lost, 0-3600, default 30. */
   staleHold: number;
   bgp?: Bgp;
+  /** Per-tenant VRFs (docs/routing.md "VRFs"); tenants in none use the default VRF (the router's `routes`). */
+  vrfs: Vrf[];
+}
+
+/** A VRF: its own RIB (static routes here, learned routes of FRR's table `table`) for the tenants bound to it. */
+export interface Vrf {
+  name: string;
+  /** the kernel/FRR routing table id (1-4294967295, not 253-255: default, main, local); FPM routes of this table are its learned routes */
+  table: number;
+  /** the tenants whose sessions route in this VRF (a tenant is in one VRF at most) */
+  tenants: string[];
+  /** static routes of this VRF (as the router's `routes`) */
+  routes: Route[];
 }
 
 export interface Bgp {

@@ -53,7 +53,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const serviceRoutes = readList(ctx, o, 'service-routes', path, 'a list of service-routes', (v, p) => readServiceRoute(v, p, ctx));
   const plugins = readPlugins(o, path, ctx);
   const identity = o['identity'] === undefined ? undefined : readIdentity(o['identity'], [...path, 'identity'], ctx);
-  const routing = o['routing'] === undefined || o['routing'] === null ? undefined : readRouting(o['routing'], [...path, 'routing'], ctx);
+  const routing = o['routing'] === undefined || o['routing'] === null ? undefined : readRouting(o['routing'], [...path, 'routing'], ctx, readRoute);
   const management = readManagement(o, path, ctx);
   const redundancy = readRedundancy(o, path, ctx);
   if (name === undefined) return undefined;

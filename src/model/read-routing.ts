@@ -4,30 +4,78 @@
  * FRR 8.4 config (routing/frr-config.ts): what is not is refused here, with the field path.
  */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import type { Bgp, BgpNeighbor, Routing } from './config.js';
+import type { Bgp, BgpNeighbor, Route, Routing, Vrf } from './config.js';
 import { readList, type ReadContext } from './fields.js';
 import { addressProblem, prefixProblem } from './formats.js';
-import { isPlainName } from './names.js';
+import { isPlainName, isTenantName } from './names.js';
 import type { FieldPath } from './problems.js';
 
-export const ROUTING_KEYS = ['interface', 'fpm-port', 'stale-hold', 'bgp'] as const;
+export const ROUTING_KEYS = ['interface', 'fpm-port', 'stale-hold', 'bgp', 'vrfs'] as const;
+export const VRF_KEYS = ['name', 'table', 'tenants', 'routes'] as const;
+/** Linux's reserved tables: unspec 0, default 253, main 254 (the default VRF's), local 255. */
+const RESERVED_TABLES = new Set([0, 253, 254, 255]);
 export const BGP_KEYS = ['as', 'router-id', 'redistribute-service', 'neighbors'] as const;
 export const BGP_NEIGHBOR_KEYS = ['address', 'remote-as', 'multihop', 'keepalive', 'hold', 'bfd', 'max-prefix', 'accept-prefixes'] as const;
 export const DEFAULT_FPM_PORT = 2620;
 const AS_MAX = 0xffffffff;
 
-export function readRouting(value: unknown, path: FieldPath, ctx: ReadContext): Routing | undefined {
+/** A route reader (read-router.ts's, passed in: the VRFs' static routes are read as the router's). */
+export type ReadRoute = (value: unknown, path: FieldPath, ctx: ReadContext) => Route | undefined;
+
+export function readRouting(value: unknown, path: FieldPath, ctx: ReadContext, readRoute: ReadRoute): Routing | undefined {
   const { r } = ctx;
-  const o = r.object(value, path, 'a routing mapping (interface, fpm-port, stale-hold, bgp)', ROUTING_KEYS);
+  const o = r.object(value, path, 'a routing mapping (interface, fpm-port, stale-hold, bgp, vrfs)', ROUTING_KEYS);
   if (o === undefined) return undefined;
   const iface = r.string(o, 'interface', path, 'the name of the lan interface learned routes deliver through', isPlainName);
   const fpmPort = r.integer(o, 'fpm-port', path, 1, 65535, DEFAULT_FPM_PORT);
   const staleHold = r.integer(o, 'stale-hold', path, 0, 3600, 30, ' (seconds)');
   const bgp = o['bgp'] === undefined || o['bgp'] === null ? undefined : readBgp(o['bgp'], [...path, 'bgp'], ctx);
+  const vrfs = readVrfs(o, path, ctx, readRoute);
   if (iface === undefined) return undefined;
-  const routing: Routing = { interface: iface, fpmPort, staleHold };
+  const routing: Routing = { interface: iface, fpmPort, staleHold, vrfs };
   if (bgp !== undefined) routing.bgp = bgp;
   return routing;
+}
+
+/** `vrfs`: unique names and table ids, each tenant in one VRF at most (that the tenants exist: check-references.ts). */
+function readVrfs(o: Record<string, unknown>, path: FieldPath, ctx: ReadContext, readRoute: ReadRoute): Vrf[] {
+  const { r } = ctx;
+  const vrfs = readList(ctx, o, 'vrfs', path, 'a list of VRFs (name, table, tenants, routes)', (v, p) => readVrf(v, p, ctx, readRoute));
+  const names = new Map<string, number>();
+  const tables = new Map<number, number>();
+  const tenants = new Map<string, string>();
+  vrfs.forEach((vrf, i) => {
+    const at = [...path, 'vrfs', i] as FieldPath;
+    if (vrf.name === 'default') r.problems.add([...at, 'name'], '"default" is the VRF of tenants in no VRF (the router\'s `routes`); choose another name');
+    if (names.has(vrf.name)) r.problems.add([...at, 'name'], `duplicate VRF ${vrf.name} (also vrfs[${names.get(vrf.name)}])`);
+    names.set(vrf.name, i);
+    if (tables.has(vrf.table)) r.problems.add([...at, 'table'], `table ${vrf.table} is already the table of vrfs[${tables.get(vrf.table)}]; each VRF has its own table`);
+    tables.set(vrf.table, i);
+    vrf.tenants.forEach((tenant, j) => {
+      const other = tenants.get(tenant);
+      if (other !== undefined) r.problems.add([...at, 'tenants', j], `tenant ${tenant} is already in VRF ${other}; a tenant routes in one VRF`);
+      else tenants.set(tenant, vrf.name);
+    });
+  });
+  return vrfs;
+}
+
+function readVrf(value: unknown, path: FieldPath, ctx: ReadContext, readRoute: ReadRoute): Vrf | undefined {
+  const { r } = ctx;
+  const o = r.object(value, path, 'a VRF mapping (name, table, tenants, routes)', VRF_KEYS);
+  if (o === undefined) return undefined;
+  const name = r.string(o, 'name', path, 'the VRF\'s name (letters, digits, - and _)', isPlainName);
+  const table = r.integer(o, 'table', path, 1, 0xffffffff, 0, ' (routing table id)');
+  if (o['table'] === undefined) r.problems.missing([...path, 'table'], 'the VRF\'s routing table id (1-4294967295, not 253-255)');
+  else if (RESERVED_TABLES.has(table)) r.problems.add([...path, 'table'], `table ${table} is reserved (253 default, 254 main: the default VRF's, 255 local); choose another id`);
+  const tenants: string[] = [];
+  for (const [item, at] of r.list(o, 'tenants', path, 'a list of tenant names')) {
+    if (typeof item === 'string' && isTenantName(item)) tenants.push(item);
+    else r.problems.add(at, 'expected a tenant name');
+  }
+  const routes = readList(ctx, o, 'routes', path, 'a list of static routes of this VRF', (v, p) => readRoute(v, p, ctx));
+  if (name === undefined || table === 0) return undefined;
+  return { name, table, tenants, routes };
 }
 
 function readBgp(value: unknown, path: FieldPath, ctx: ReadContext): Bgp | undefined {

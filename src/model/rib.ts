@@ -6,10 +6,13 @@
  *
  * Learned routes deliver through the routing instance's lan interface (`routing.interface`); their
  * gateway is resolved by the kernel of the node's namespace, where zebra installs the same routes.
+ *
+ * VRFs (`routing.vrfs`): one table per VRF, each with its static routes, the learned routes of its FRR
+ * table id and its own trie; the default VRF (index 0) holds the router's `routes` and the main table's.
  */
 import { SvrError } from '../errors.js';
 import { formatPrefix, maskPrefix, parsePrefix } from '../packet/addr.js';
-import type { Router } from './config.js';
+import type { Route, Router } from './config.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { ROUTE_BLACKHOLE } from './tables.js';
 
@@ -27,9 +30,21 @@ export interface LearnedRoute {
   readonly metric: number;
   /** a blackhole route: what it holds is dropped (no-route) */
   readonly blackhole?: boolean;
+  /** FRR's routing table (a VRF's `table`); absent: the main table, the default VRF */
+  readonly table?: number;
+}
+
+/** The VRF of tenants in no VRF: the router's `routes` and FRR's main table. */
+export const DEFAULT_VRF = 'default';
+
+/** A learned route's key, unique across VRFs: its prefix, with `%table` outside the main table (changes name removed routes by it). */
+export function learnedKey(prefix: string, table: number | undefined): string {
+  return table === undefined ? prefix : `${prefix}%${table}`;
 }
 
 export interface RibEntry {
+  /** the VRF the route is in (DEFAULT_VRF or a `routing.vrfs` name) */
+  readonly vrf: string;
   readonly prefix: string;
   readonly protocol: string;
   readonly distance: number;
@@ -56,7 +71,7 @@ interface StaticRoute {
 }
 
 /**
- * The RIB of one router, kept up to date route by route: its static routes (fixed for a config
+ * The RIB of one VRF, kept up to date route by route: its static routes (fixed for a config
  * generation), the learned routes by prefix, and the longest-prefix trie of the selected ones (prefix ->
  * lan interface index, ROUTE_BLACKHOLE for a blackhole) that `routeLocal` reads. A RIB change (`replace`)
  * touches only the prefixes that differ: per changed prefix one Map update and one trie write, instead of
@@ -65,7 +80,7 @@ interface StaticRoute {
  * One instance per config generation (the router's control builds a new one when the config changes); the
  * tables compiled with it share it, so the data path sees a change at the next table swap, between batches.
  */
-export class Rib {
+class VrfRib {
   readonly #static = new Map<string, StaticRoute[]>();
   readonly #learned = new Map<string, LearnedRoute>();
   readonly #ifIndex: ReadonlyMap<string, number>;
@@ -76,11 +91,11 @@ export class Rib {
   #removed = 0;
   #entries: RibEntry[] | undefined;
 
-  constructor(router: Router, learned: readonly LearnedRoute[] = []) {
-    this.#ifIndex = new Map(router.interfaces.map((iface, i) => [iface.name, i]));
-    this.#via = router.routing?.interface;
-    this.#trie = new PrefixTrie((router.routes.length + learned.length) * 8);
-    for (const r of router.routes) {
+  constructor(readonly name: string, routes: readonly Route[], ifIndex: ReadonlyMap<string, number>, via: string | undefined, learned: readonly LearnedRoute[]) {
+    this.#ifIndex = ifIndex;
+    this.#via = via;
+    this.#trie = new PrefixTrie((routes.length + learned.length) * 8);
+    for (const r of routes) {
       const p = parsePrefix(r.prefix);
       if (p === undefined) continue;
       const prefix = formatPrefix(maskPrefix(p));
@@ -180,7 +195,7 @@ export class Rib {
       const best = this.#bestStatic(list);
       const learned = this.#learned.get(prefix);
       const learnedWins = learned !== undefined && (best === undefined || learned.distance < best.distance);
-      for (const r of list) out.push({ ...r, protocol: 'static', metric: 0, selected: r === best && !learnedWins });
+      for (const r of list) out.push({ vrf: this.name, ...r, protocol: 'static', metric: 0, selected: r === best && !learnedWins });
     }
     for (const r of this.#learned.values()) {
       const best = this.#bestStatic(this.#static.get(r.prefix));
@@ -192,7 +207,7 @@ export class Rib {
 
   #learnedEntry(r: LearnedRoute, selected: boolean): RibEntry {
     const iface = r.blackhole === true ? BLACKHOLE : this.#via!;
-    return { prefix: r.prefix, protocol: r.protocol, distance: r.distance, metric: r.metric, interface: iface, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}), selected };
+    return { vrf: this.name, prefix: r.prefix, protocol: r.protocol, distance: r.distance, metric: r.metric, interface: iface, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}), selected };
   }
 
   /** The first static route of the lowest distance (ties: config order). */
@@ -218,6 +233,105 @@ export class Rib {
     if (index === undefined) throw new SvrError('SVR_ERR_CONFIG_INVALID', `cannot compile: route ${prefix} names unknown interface "${iface}" (validate the config with parseConfig first)`);
     this.#trie.insert(p.bytes, p.length, index);
   }
+}
+
+/**
+ * The RIB of one router: a VrfRib per VRF (index 0 the default VRF, then `routing.vrfs` in order). Learned
+ * routes go to the VRF of their table (main: the default; a table no VRF has is not learned). The tables
+ * compiled with it take `tries` (per VRF index) and `vrfIndex` (tenant name -> VRF index).
+ * One instance per config generation, as before VRFs: a config change builds a new one.
+ */
+export class Rib {
+  readonly #vrfs: VrfRib[];
+  readonly #byTable = new Map<number, VrfRib>();
+  readonly #tenantVrf = new Map<string, number>();
+
+  constructor(router: Router, learned: readonly LearnedRoute[] = []) {
+    const ifIndex = new Map(router.interfaces.map((iface, i) => [iface.name, i]));
+    const via = router.routing?.interface;
+    const vrfs = router.routing?.vrfs ?? [];
+    const byTable = new Map<number | undefined, LearnedRoute[]>();
+    for (const r of learned) push(byTable, r.table, r);
+    this.#vrfs = [new VrfRib(DEFAULT_VRF, router.routes, ifIndex, via, byTable.get(undefined) ?? [])];
+    vrfs.forEach((v, i) => {
+      const vrf = new VrfRib(v.name, v.routes, ifIndex, via, byTable.get(v.table) ?? []);
+      this.#vrfs.push(vrf);
+      this.#byTable.set(v.table, vrf);
+      for (const tenant of v.tenants) this.#tenantVrf.set(tenant, i + 1);
+    });
+  }
+
+  /** The VRFs' names by index (0: DEFAULT_VRF). */
+  get vrfNames(): string[] {
+    return this.#vrfs.map((v) => v.name);
+  }
+
+  /** Each VRF's trie of selected routes, by VRF index (taken by the tables at compile; replaced when rebuilt). */
+  get tries(): PrefixTrie[] {
+    return this.#vrfs.map((v) => v.trie);
+  }
+
+  /** The VRF index a tenant routes in: its own VRF, else its nearest parent's (`child.parent`), else 0 (default). */
+  vrfIndex(tenant: string): number {
+    for (let name = tenant; ; name = name.slice(name.indexOf('.') + 1)) {
+      const index = this.#tenantVrf.get(name);
+      if (index !== undefined) return index;
+      if (!name.includes('.')) return 0;
+    }
+  }
+
+  get learnedCount(): number {
+    let n = 0;
+    for (const v of this.#vrfs) n += v.learnedCount;
+    return n;
+  }
+
+  #vrfOf(table: number | undefined): VrfRib | undefined {
+    return table === undefined ? this.#vrfs[0] : this.#byTable.get(table);
+  }
+
+  /** The learned routes are now `routes` (zebra's whole table, every VRF's): see VrfRib.replace. Returns how many prefixes changed. */
+  replace(routes: readonly LearnedRoute[]): number {
+    const split = new Map<VrfRib, LearnedRoute[]>(this.#vrfs.map((v) => [v, []]));
+    for (const r of routes) split.get(this.#vrfOf(r.table)!)?.push(r);
+    let changed = 0;
+    for (const [vrf, list] of split) changed += vrf.replace(list);
+    return changed;
+  }
+
+  /** Some learned routes changed: `set` new or changed, `removed` the keys (`learnedKey`) withdrawn. Returns how many changed. */
+  update(set: readonly LearnedRoute[], removed: readonly string[]): number {
+    const sets = new Map<VrfRib, LearnedRoute[]>();
+    const gone = new Map<VrfRib, string[]>();
+    for (const r of set) {
+      const vrf = this.#vrfOf(r.table);
+      if (vrf !== undefined) push(sets, vrf, r);
+    }
+    for (const key of removed) {
+      const at = key.indexOf('%');
+      const vrf = this.#vrfOf(at === -1 ? undefined : Number(key.slice(at + 1)));
+      if (vrf !== undefined) push(gone, vrf, at === -1 ? key : key.slice(0, at));
+    }
+    let changed = 0;
+    for (const vrf of this.#vrfs) changed += vrf.update(sets.get(vrf) ?? [], gone.get(vrf) ?? []);
+    return changed;
+  }
+
+  /** The learned routes of every VRF. */
+  learnedRoutes(): LearnedRoute[] {
+    return this.#vrfs.flatMap((v) => v.learnedRoutes());
+  }
+
+  /** Every route of every VRF (default first), the selected one of each prefix marked. */
+  entries(): readonly RibEntry[] {
+    return this.#vrfs.length === 1 ? this.#vrfs[0]!.entries() : this.#vrfs.flatMap((v) => v.entries());
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
 
 function sameRoute(a: LearnedRoute, b: LearnedRoute): boolean {

@@ -26,8 +26,12 @@ export interface RouterTablesParts {
   readonly paths: readonly CompiledPath[];
   /** source prefix -> tenant id */
   readonly members: PrefixTrie;
-  /** destination prefix -> LAN interface index */
-  readonly routes: PrefixTrie;
+  /** per VRF index (0: default): destination prefix -> LAN interface index */
+  readonly routes: readonly PrefixTrie[];
+  /** per tenant id: the index in `routes` of the VRF the tenant routes in */
+  readonly vrfOfTenant: Int32Array;
+  /** VRF names by index (0: DEFAULT_VRF) */
+  readonly vrfNames: readonly string[];
   /** per interface: remote waypoint -> path id (undefined when the interface has no paths) */
   readonly pathsByRemote: ReadonlyArray<PrefixTrie | undefined>;
   readonly fib: ServiceFib;
@@ -55,7 +59,9 @@ export class RouterTables implements ForwardingTables {
   readonly #interfaceIndex: ReadonlyMap<string, number>;
   readonly #interfaceTenant: Int32Array;
   readonly #members: PrefixTrie;
-  readonly #routes: PrefixTrie;
+  readonly #routes: readonly PrefixTrie[];
+  readonly #vrfOfTenant: Int32Array;
+  readonly #vrfNames: readonly string[];
   readonly #pathsByRemote: ReadonlyArray<PrefixTrie | undefined>;
   readonly #fib: ServiceFib;
   readonly #access: AccessTable;
@@ -81,6 +87,8 @@ export class RouterTables implements ForwardingTables {
     this.#interfaceTenant = Int32Array.from(parts.interfaces, (i) => i.tenant);
     this.#members = parts.members;
     this.#routes = parts.routes;
+    this.#vrfOfTenant = parts.vrfOfTenant;
+    this.#vrfNames = parts.vrfNames;
     this.#pathsByRemote = parts.pathsByRemote;
     this.#fib = parts.fib;
     this.#access = parts.access;
@@ -148,9 +156,18 @@ export class RouterTables implements ForwardingTables {
     return this.#rib.learnedRoutes();
   }
 
-  routeLocal(buf: Uint8Array, dstOff: number, family: Family): number {
-    const index = this.#routes.lookup(buf, dstOff, family);
+  routeLocal(tenant: number, buf: Uint8Array, dstOff: number, family: Family): number {
+    const vrf = this.#vrf(tenant);
+    const index = this.#routes[vrf]!.lookup(buf, dstOff, family);
     return index === -1 || index === ROUTE_BLACKHOLE ? NO_INTERFACE : index;
+  }
+
+  vrfName(tenant: number): string {
+    return this.#vrfNames[this.#vrf(tenant)]!;
+  }
+
+  #vrf(tenant: number): number {
+    return tenant >= 0 && tenant < this.#vrfOfTenant.length ? this.#vrfOfTenant[tenant]! : 0;
   }
 
   pathFrom(ifIndex: number, buf: Uint8Array, srcOff: number, family: Family): number {

@@ -4,7 +4,7 @@
  * `svr show config` prints something you can paste into a file.
  */
 import { telemetryToDocument } from './read-telemetry.js';
-import type { AccessRule, BfdSettings, Interface, Management, PluginRef, PortRange, Router, Routing, Service, ServicePolicy, SvrConfig } from './config.js';
+import type { AccessRule, BfdSettings, Interface, Management, PluginRef, PortRange, Route, Router, Routing, Service, ServicePolicy, SvrConfig } from './config.js';
 
 type Doc = Record<string, unknown>;
 
@@ -96,7 +96,7 @@ function router(r: Router): Doc {
     'session-capacity': r.sessionCapacity,
     'router-groups': r.routerGroups,
     interfaces: r.interfaces.map(iface),
-    routes: r.routes.map((x) => clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway, distance: x.distance === 1 ? undefined : x.distance, blackhole: x.blackhole })),
+    routes: r.routes.map(route),
     'service-routes': r.serviceRoutes.map((x) => clean({
       name: x.name, service: x.service, peer: x.peer, 'use-learned-routes': x.useLearnedRoutes,
       'next-hop': x.nextHop === undefined ? undefined : clean({ interface: x.nextHop.interface, gateway: x.nextHop.gateway }),
@@ -112,10 +112,15 @@ function router(r: Router): Doc {
   });
 }
 
+function route(x: Route): Doc {
+  return clean({ prefix: x.prefix, interface: x.interface, gateway: x.gateway, distance: x.distance === 1 ? undefined : x.distance, blackhole: x.blackhole });
+}
+
 function routing(x: Routing): Doc {
   const bgp = x.bgp;
   return clean({
     interface: x.interface, 'fpm-port': x.fpmPort, 'stale-hold': x.staleHold,
+    vrfs: x.vrfs.length === 0 ? undefined : x.vrfs.map((v) => clean({ name: v.name, table: v.table, tenants: v.tenants, routes: v.routes.length === 0 ? undefined : v.routes.map(route) })),
     bgp: bgp === undefined ? undefined : {
       as: bgp.as, 'router-id': bgp.routerId, 'redistribute-service': bgp.redistributeService,
       neighbors: bgp.neighbors.map((n) => clean({

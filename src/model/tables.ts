@@ -216,8 +216,11 @@ export interface ForwardingTables {
   /** The access decision of (tenant, service) for a source, with the rules (indexes into the service's
    *  access-policy) that made it: the same rule `lookupService` applies (`svr explain`; allocates). */
   accessDecision(tenant: number, service: number, buf: Uint8Array, srcOff: number, family: Family): AccessDecision;
-  /** RIB lookup (selected static and learned routes) for local delivery: LAN interface index for the destination, or NO_INTERFACE. */
-  routeLocal(buf: Uint8Array, dstOff: number, family: Family): number;
+  /** RIB lookup (selected static and learned routes) for local delivery, in the VRF of `tenant` (NO_TENANT or a
+   *  tenant in no VRF: the default VRF): LAN interface index for the destination, or NO_INTERFACE. */
+  routeLocal(tenant: number, buf: Uint8Array, dstOff: number, family: Family): number;
+  /** The VRF a tenant routes in (`routing.vrfs`; DEFAULT_VRF for NO_TENANT and tenants in none). */
+  vrfName(tenant: number): string;
   /** Path on local interface `ifIndex` whose remote waypoint equals the address at buf[srcOff], or NO_PATH. */
   pathFrom(ifIndex: number, buf: Uint8Array, srcOff: number, family: Family): number;
 }

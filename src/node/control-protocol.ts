@@ -12,8 +12,8 @@ export const SHOW_WHAT = ['sessions', 'peers', 'security', 'services', 'tenants'
 export type ShowWhat = (typeof SHOW_WHAT)[number];
 
 export type ControlRequest =
-  /** `since` (epoch ms): events at or after it (what = events) */
-  | { id: number; method: 'show'; what: ShowWhat; since?: number }
+  /** `since` (epoch ms): events at or after it (what = events); `vrf`: only this VRF (what = rib, fib) */
+  | { id: number; method: 'show'; what: ShowWhat; since?: number; vrf?: string }
   | { id: number; method: 'stop' }
   | { id: number; method: 'reload' }
   /** a router pair's active node hands over to its standby (`svr node switchover`) */

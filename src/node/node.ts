@@ -139,7 +139,7 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload('control socket');
       case 'switchover': return this.haOrRefuse().switchover();
-      case 'show': return this.show(req.what, req.since);
+      case 'show': return this.show(req.what, req.since, req.vrf);
       case 'history': return this.sessionHistory(req.query);
       case 'session': return (await this.sessionRecord(req.sessionId)) ?? null;
       case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
@@ -158,7 +158,7 @@ export class RunningNode {
     return this.records.sessions.get(sessionId);
   }
 
-  private async show(what: string, since: number | undefined): Promise<unknown> {
+  private async show(what: string, since: number | undefined, vrf?: string): Promise<unknown> {
     const r = this.router;
     switch (what) {
       case 'sessions': return await r.sessions();
@@ -171,8 +171,8 @@ export class RunningNode {
       case 'stats': return this.stats();
       case 'alarms': return this.visibility.alarms.registry.active();
       case 'events': return this.visibility.alarms.registry.events(since !== undefined ? { since } : {});
-      case 'rib': return ribView(r.tables);
-      case 'fib': return fibView(r.tables, r.runningConfig, (p) => r.isPathUp(p));
+      case 'rib': return ribView(r.tables, vrf);
+      case 'fib': return fibView(r.tables, r.runningConfig, (p) => r.isPathUp(p), vrf);
       case 'ha': return this.haOrRefuse().status();
       case 'bgp':
         if (this.routing === undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} has no routing (add \`routing\` with \`bgp\` to its router config)`);
@@ -491,8 +491,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     reload: (by) => node.reload(by), alarms: visibility.alarms.registry,
     history: { query: (q) => records.sessions.query(q), get: (id) => records.sessions.get(id), explain: (id) => explainRecorded(records.sessions, router, id) }, metrics: visibility.metrics, dataPath: new Gate(2, 5_000),
     routing: {
-      rib: () => ribView(router.tables),
-      fib: () => fibView(router.tables, router.runningConfig, (p) => router.isPathUp(p)),
+      rib: (vrf) => ribView(router.tables, vrf),
+      fib: (vrf) => fibView(router.tables, router.runningConfig, (p) => router.isPathUp(p), vrf),
       bgp: async () => node.routing?.bgp(),
     },
   }, logInfo);

@@ -1,12 +1,12 @@
 /**
- * The routes zebra sent over FPM, by prefix: what the node's RIB learns (docs/routing.md). Only the main
- * table's unicast routes with a next hop or an interface, and its blackhole routes, enter; each gets the administrative distance of
+ * The routes zebra sent over FPM, by prefix and table: what the node's RIB learns (docs/routing.md). Only the
+ * main table's and the VRFs' tables' (`vrfTables`: the route's `table`) unicast routes with a next hop or an interface, and its blackhole routes, enter; each gets the administrative distance of
  * its protocol. Bounded: at most `maxRoutes` prefixes (a flood beyond that is counted, not learned).
  * Stale handling: when zebra's connection is lost the routes stay for `staleHoldMs` (sessions keep their
  * routes through an FRR restart); when it comes back, zebra sends its table again, and routes it did not
  * send again within `staleHoldMs` go.
  */
-import type { LearnedRoute } from '../model/rib.js';
+import { learnedKey, type LearnedRoute } from '../model/rib.js';
 import type { RouteMessage } from './netlink.js';
 import { RTN_BLACKHOLE, RTN_UNICAST } from './netlink.js';
 
@@ -36,11 +36,12 @@ interface Held {
 export class LearnedRoutes {
   readonly counters: LearnedCounters = { added: 0, withdrawn: 0, skipped: 0, overflow: 0, aged: 0 };
   readonly #routes = new Map<string, Held>();
-  /** prefixes added, changed or removed since the last `takeChanges` */
+  /** keys (`learnedKey`) added, changed or removed since the last `takeChanges` */
   readonly #dirty = new Set<string>();
   #epoch = 0;
 
-  constructor(private readonly maxRoutes = MAX_LEARNED_ROUTES) {}
+  /** `vrfTables`: the table ids of the router's VRFs (`routing.vrfs`), learned besides the main table */
+  constructor(private readonly maxRoutes = MAX_LEARNED_ROUTES, private readonly vrfTables: ReadonlySet<number> = new Set()) {}
 
   get size(): number {
     return this.#routes.size;
@@ -50,13 +51,13 @@ export class LearnedRoutes {
     return [...this.#routes.values()].map((h) => h.route);
   }
 
-  /** What changed since the last call: the routes of the prefixes added or changed, and the prefixes removed. */
+  /** What changed since the last call: the routes added or changed, and the keys (`learnedKey`) of those removed. */
   takeChanges(): { set: LearnedRoute[]; removed: string[] } {
     const set: LearnedRoute[] = [];
     const removed: string[] = [];
-    for (const prefix of this.#dirty) {
-      const h = this.#routes.get(prefix);
-      if (h === undefined) removed.push(prefix);
+    for (const key of this.#dirty) {
+      const h = this.#routes.get(key);
+      if (h === undefined) removed.push(key);
       else set.push(h.route);
     }
     this.#dirty.clear();
@@ -67,13 +68,15 @@ export class LearnedRoutes {
   apply(messages: readonly RouteMessage[]): boolean {
     let changed = false;
     for (const m of messages) {
-      if (m.table !== MAIN_TABLE) {
+      if (m.table !== MAIN_TABLE && !this.vrfTables.has(m.table)) {
         this.counters.skipped++;
         continue;
       }
+      const table = m.table === MAIN_TABLE ? undefined : m.table;
+      const key = learnedKey(m.prefix, table);
       if (m.op === 'del') {
-        if (this.#routes.delete(m.prefix)) {
-          this.#dirty.add(m.prefix);
+        if (this.#routes.delete(key)) {
+          this.#dirty.add(key);
           this.counters.withdrawn++;
           changed = true;
         }
@@ -82,13 +85,13 @@ export class LearnedRoutes {
       const blackhole = m.type === RTN_BLACKHOLE;
       if (!blackhole && (m.type !== RTN_UNICAST || m.nextHops.length === 0)) {
         this.counters.skipped++;
-        if (this.#routes.delete(m.prefix)) { // replaced by an unreachable/prohibit route: gone
-          this.#dirty.add(m.prefix);
+        if (this.#routes.delete(key)) { // replaced by an unreachable/prohibit route: gone
+          this.#dirty.add(key);
           changed = true;
         }
         continue;
       }
-      if (!this.#routes.has(m.prefix) && this.#routes.size >= this.maxRoutes) {
+      if (!this.#routes.has(key) && this.#routes.size >= this.maxRoutes) {
         this.counters.overflow++;
         continue;
       }
@@ -96,9 +99,10 @@ export class LearnedRoutes {
       const route: LearnedRoute = {
         prefix: m.prefix, protocol: m.protocol, distance: DISTANCE[m.protocol] ?? OTHER_DISTANCE, metric: m.metric,
         ...(gateway !== undefined ? { gateway } : {}), ...(blackhole ? { blackhole: true } : {}),
+        ...(table !== undefined ? { table } : {}),
       };
-      this.#routes.set(m.prefix, { route, epoch: this.#epoch });
-      this.#dirty.add(m.prefix);
+      this.#routes.set(key, { route, epoch: this.#epoch });
+      this.#dirty.add(key);
       this.counters.added++;
       changed = true;
     }
@@ -113,10 +117,10 @@ export class LearnedRoutes {
   /** Drops routes older than the current epoch (stale hold over); true when any went. */
   ageOut(): boolean {
     let gone = 0;
-    for (const [prefix, h] of this.#routes) {
+    for (const [key, h] of this.#routes) {
       if (h.epoch < this.#epoch) {
-        this.#routes.delete(prefix);
-        this.#dirty.add(prefix);
+        this.#routes.delete(key);
+        this.#dirty.add(key);
         gone++;
       }
     }

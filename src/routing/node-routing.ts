@@ -15,7 +15,7 @@ import type { Routing } from '../model/config.js';
 import { FpmListener, type FpmCounters } from './fpm.js';
 import { frrDaemons, frrFiles } from './frr-config.js';
 import { FrrSupervisor, type DaemonView } from './frr-supervisor.js';
-import { LearnedRoutes, type LearnedCounters } from './learned-routes.js';
+import { LearnedRoutes, MAX_LEARNED_ROUTES, type LearnedCounters } from './learned-routes.js';
 import { bgpView, type BgpView } from './bgp-view.js';
 import { createActor, type Actor } from 'xstate';
 import { bgpNeighborMachine } from '../machines/bgp-neighbor.js';
@@ -26,7 +26,7 @@ export const VTYSH = process.env['SVR_VTYSH'] ?? 'vtysh';
 
 export interface RoutingHost {
   /** the RIB's learned routes changed */
-  /** some learned routes changed (set: new or changed, removed: prefixes withdrawn); returns how many the RIB changed */
+  /** some learned routes changed (set: new or changed, removed: keys (`learnedKey`: prefix, `%table` in a VRF) withdrawn); returns how many the RIB changed */
   updateLearnedRoutes(set: readonly LearnedRoute[], removed: readonly string[]): number;
   /** prefixes of the services reachable now through usable peer paths (`redistribute service`) */
   announceable(): string[];
@@ -57,7 +57,7 @@ export class NodeRouting {
   readonly #routing: Routing;
   readonly #host: RoutingHost;
   readonly #log: RoutingLog;
-  readonly #learned = new LearnedRoutes();
+  readonly #learned: LearnedRoutes;
   readonly #fpm: FpmListener;
   readonly #frr: FrrSupervisor;
   readonly #router: string;
@@ -75,6 +75,7 @@ export class NodeRouting {
   constructor(router: string, routing: Routing, dir: string, host: RoutingHost, log: RoutingLog) {
     this.#router = router;
     this.#routing = routing;
+    this.#learned = new LearnedRoutes(MAX_LEARNED_ROUTES, new Set(routing.vrfs.map((v) => v.table)));
     this.#host = host;
     this.#log = log;
     this.#fpm = new FpmListener({

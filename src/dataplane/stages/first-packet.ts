@@ -150,7 +150,7 @@ export class FirstPacketStage implements Stage {
       }
       return N_DROP;
     }
-    const ribIf = usesRib(svc) ? tables.routeLocal(d, pi.dstOff, pi.family) : -1;
+    const ribIf = usesRib(svc) ? tables.routeLocal(tenant, d, pi.dstOff, pi.family) : -1;
     const route = chooseRoute(svc, service, ctx.servicePaths, ctx.pathUp, this.route, ribIf);
     if (route.kind === ROUTE_NONE || route.kind === ROUTE_REFUSED) {
       const refused = route.kind === ROUTE_REFUSED;

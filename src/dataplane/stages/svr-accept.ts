@@ -220,7 +220,7 @@ export class SvrAcceptStage implements Stage {
       }
     }
     const onward = outIf === NO_INTERFACE ? transitPath(ctx, service, b.path[s]!) : -1;
-    if (outIf === NO_INTERFACE && onward < 0) outIf = tables.routeLocal(d, ctxOff + a, fam);
+    if (outIf === NO_INTERFACE && onward < 0) outIf = tables.routeLocal(tenant, d, ctxOff + a, fam);
     if (outIf === NO_INTERFACE && onward < 0) {
       c.add(this.cNoRoute);
       return false;

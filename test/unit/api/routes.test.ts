@@ -137,6 +137,7 @@ test('GET /api/v1/tenants[/:name]: 200, 404, 401', async () => {
   const r = await call(f.app, 'GET', '/api/v1/tenants', READER);
   assert.equal(r.body.map((t: { name: string; sessions: number }) => [t.name, t.sessions]), [['engineering', 3], ['guest', 0]]);
   assert.is((await call(f.app, 'GET', '/api/v1/tenants/engineering', READER)).body.sessions, 3);
+  assert.is((await call(f.app, 'GET', '/api/v1/tenants/engineering', READER)).body.vrf, 'default');
   assert.is((await call(f.app, 'GET', '/api/v1/tenants/dev', READER)).status, 404);
   await needsToken('GET', '/api/v1/tenants/engineering');
 });
@@ -167,6 +168,15 @@ test('GET /api/v1/rib, /fib: the RIB and the service FIB as svr show rib|fib; /b
   const fib = await call(f.app, 'GET', '/api/v1/fib', READER);
   assert.is(fib.status, 200, fib.text);
   assert.ok(fib.body.entries.some((e: { service: string; nextHops: string[] }) => e.service === 'echo' && e.nextHops.length > 0), fib.text);
+  const one = await call(f.app, 'GET', '/api/v1/rib?vrf=default', READER);
+  assert.is(one.status, 200, one.text);
+  assert.equal(one.body.vrfs, ['default']);
+  assert.ok(one.body.routes.length > 0 && one.body.routes.every((r: { vrf: string }) => r.vrf === 'default'), one.text);
+  for (const url of ['/api/v1/rib?vrf=blue', '/api/v1/fib?vrf=blue']) {
+    const unknown = await call(f.app, 'GET', url, READER);
+    assert.is(unknown.status, 404, unknown.text);
+    assert.ok(unknown.body.message.includes('no VRF named "blue"; VRFs: default'), unknown.text);
+  }
   const bgp = await call(f.app, 'GET', '/api/v1/bgp', READER);
   assert.is(bgp.status, 404, bgp.text);
   assert.is(bgp.body.code, 'SVR_ERR_API_NOT_FOUND');

@@ -225,13 +225,13 @@ test('routeLocal is a longest-prefix match over the router\'s routes', () => {
   const t = compile(config, 'r1');
   const route = (dst: string): number => {
     const p = packet('1.1.1.1', dst);
-    return t.routeLocal(p.buf, p.dstOff, p.family);
+    return t.routeLocal(-1, p.buf, p.dstOff, p.family);
   };
   assert.is(route('10.2.3.4'), 0);
   assert.is(route('10.1.3.4'), 1);
   assert.is(route('11.1.3.4'), NO_INTERFACE);
   const v6 = packet('::1', '2001:db8::7');
-  assert.is(t.routeLocal(v6.buf, v6.dstOff, 6), 1);
+  assert.is(t.routeLocal(-1, v6.buf, v6.dstOff, 6), 1);
 });
 
 test('services carry timeouts in ms, policy, security and this router\'s service-routes', () => {

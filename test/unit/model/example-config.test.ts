@@ -43,7 +43,7 @@ test('r1: engineering reaches web and echo through r2; guest is denied', async (
   assert.is(r1.services[r1.serviceId('echo')]!.timeouts.udp, 30000);
   assert.equal(r1.paths.map((p) => [p.name, p.vector, p.hmac.tagLength]), [['wan0->r2/wan0', 'broadband', 16]]);
   const back = packet('8.8.8.8', '198.18.1.5');
-  assert.is(r1.routeLocal(back.buf, back.dstOff, 4), lan0);
+  assert.is(r1.routeLocal(-1, back.buf, back.dstOff, 4), lan0);
 });
 
 test('r2 delivers locally and shares the path key with r1', async () => {
@@ -53,8 +53,8 @@ test('r2 delivers locally and shares the path key with r1', async () => {
   const lan0 = r2.interfaceIndex('lan0');
   assert.equal(r2.services[r2.serviceId('web')]!.routes, [{ kind: 'local', name: 'web-local', interface: lan0 }]);
   const toServer = packet('198.18.1.5', '198.18.3.10');
-  assert.is(r2.routeLocal(toServer.buf, toServer.dstOff, 4), lan0);
-  assert.is(r2.routeLocal(packet('1.1.1.1', '198.18.1.5').buf, 16, 4), NO_INTERFACE);
+  assert.is(r2.routeLocal(-1, toServer.buf, toServer.dstOff, 4), lan0);
+  assert.is(r2.routeLocal(-1, packet('1.1.1.1', '198.18.1.5').buf, 16, 4), NO_INTERFACE);
 
   const [path] = r2.paths;
   assert.is(path!.name, 'wan0->r1/wan0');

@@ -44,7 +44,7 @@ test('the RIB selects the lowest distance per prefix: eBGP (20) beats static 30,
   const lan1 = t.interfaceIndex('lan1');
   const at = (dst: string): number => {
     const p = packet('10.1.0.5', dst);
-    return t.routeLocal(p.buf, p.dstOff, p.family);
+    return t.routeLocal(-1, p.buf, p.dstOff, p.family);
   };
   assert.is(at('10.9.1.7'), lan1);
   assert.is(at('10.9.2.7'), lan0);
@@ -61,7 +61,7 @@ test('use-learned-routes: a destination with a RIB route is delivered locally, o
     const svc = t.services[t.serviceId('web')]!;
     assert.ok(usesRib(svc));
     const p = packet('10.1.0.5', dst);
-    const ribIf = t.routeLocal(p.buf, p.dstOff, p.family);
+    const ribIf = t.routeLocal(-1, p.buf, p.dstOff, p.family);
     return chooseRoute(svc, svc.id, paths, new Uint8Array(t.paths.length), routeChoice(), ribIf).kind;
   };
   assert.is(choose([bgp('10.9.3.0/24')], '10.9.3.20'), ROUTE_LOCAL);
@@ -75,7 +75,7 @@ test('blackhole routes (static, or learned from zebra) shadow what a shorter pre
   assert.equal(t.rib.filter((r) => r.interface === 'blackhole').map((r) => `${r.prefix} ${r.protocol}`), ['10.9.3.128/25 static', '10.9.4.0/24 static']);
   const at = (dst: string): number => {
     const p = packet('10.1.0.5', dst);
-    return t.routeLocal(p.buf, p.dstOff, p.family);
+    return t.routeLocal(-1, p.buf, p.dstOff, p.family);
   };
   assert.is(at('10.9.3.7'), t.interfaceIndex('lan1'));
   assert.is(at('10.9.3.200'), NO_INTERFACE);
@@ -123,7 +123,7 @@ test('a RIB change updates the RIB route by route: the same routes and lookups a
     const fresh = new Rib(router, learned);
     const rows = (r: Rib): string[] => r.entries().map((e) => JSON.stringify(e)).sort(); // learned: in the order first learned
     assert.equal(rows(rib), rows(fresh), `step ${step}: entries`);
-    for (const p of probes) assert.is(rib.trie.lookup(p.buf, p.dstOff, p.family), fresh.trie.lookup(p.buf, p.dstOff, p.family), `step ${step}: lookup`);
+    for (const p of probes) assert.is(rib.tries[0]!.lookup(p.buf, p.dstOff, p.family), fresh.tries[0]!.lookup(p.buf, p.dstOff, p.family), `step ${step}: lookup`);
     assert.is(rib.replace(learned), 0, 'the same routes again change nothing');
     assert.ok(changed >= 0);
   }
@@ -134,12 +134,12 @@ test('a withdrawn learned route gives its prefix back to the static route it had
   const rib = new Rib(router, [bgp('10.9.1.0/24')]);
   const p = packet('10.1.0.5', '10.9.1.7');
   const t = compileRouter(parseObject(routingAuthority()), 'r2', 1, rib);
-  assert.is(t.routeLocal(p.buf, p.dstOff, p.family), t.interfaceIndex('lan1'), 'eBGP 20 beats static 30');
+  assert.is(t.routeLocal(-1, p.buf, p.dstOff, p.family), t.interfaceIndex('lan1'), 'eBGP 20 beats static 30');
   assert.is(rib.replace([]), 1);
-  assert.is(t.routeLocal(p.buf, p.dstOff, p.family), t.interfaceIndex('lan0'), 'static 30 again, in the tables compiled with this RIB');
+  assert.is(t.routeLocal(-1, p.buf, p.dstOff, p.family), t.interfaceIndex('lan0'), 'static 30 again, in the tables compiled with this RIB');
   assert.is(rib.replace([{ prefix: '10.9.1.0/24', protocol: 'static', distance: 1, metric: 0, blackhole: true }]), 1);
-  assert.is(rib.trie.lookup(p.buf, p.dstOff, p.family), ROUTE_BLACKHOLE);
-  assert.is(t.routeLocal(p.buf, p.dstOff, p.family), NO_INTERFACE);
+  assert.is(rib.tries[0]!.lookup(p.buf, p.dstOff, p.family), ROUTE_BLACKHOLE);
+  assert.is(t.routeLocal(-1, p.buf, p.dstOff, p.family), NO_INTERFACE);
   assert.equal(t.learnedRoutes().map((r) => r.prefix), ['10.9.1.0/24']);
 });
 
@@ -147,16 +147,16 @@ test('churn: once more prefixes were withdrawn than are live (at least 10,000), 
   const router = parseObject(routingAuthority()).authority.routers[1]!;
   const flood = Array.from({ length: 12_000 }, (_, i) => bgp(`10.${100 + (i >> 8)}.${i & 255}.0/24`));
   const rib = new Rib(router, [bgp('10.9.3.0/24'), ...flood]);
-  const before = rib.trie;
+  const before = rib.tries[0]!;
   assert.is(rib.update([], flood.slice(0, 9_000).map((r) => r.prefix)), 9_000);
-  assert.is(rib.trie, before, 'fewer than 10,000 withdrawn: the same trie');
+  assert.is(rib.tries[0]!, before, 'fewer than 10,000 withdrawn: the same trie');
   assert.is(rib.update([], flood.slice(9_000).map((r) => r.prefix)), 3_000);
-  assert.is.not(rib.trie, before, 'built anew');
-  assert.is(rib.trie.size, 3, 'the two static prefixes and 10.9.3.0/24');
+  assert.is.not(rib.tries[0]!, before, 'built anew');
+  assert.is(rib.tries[0]!.size, 3, 'the two static prefixes and 10.9.3.0/24');
   const p = packet('10.1.0.5', '10.9.3.7');
-  assert.is(rib.trie.lookup(p.buf, p.dstOff, p.family), 1, 'lan1');
+  assert.is(rib.tries[0]!.lookup(p.buf, p.dstOff, p.family), 1, 'lan1');
   const gone = packet('10.1.0.5', '10.100.0.7');
-  assert.is(rib.trie.lookup(gone.buf, gone.dstOff, gone.family), -1);
+  assert.is(rib.tries[0]!.lookup(gone.buf, gone.dstOff, gone.family), -1);
 });
 
 test.run();

@@ -11,7 +11,7 @@ import { neighborOf, routesOf } from '../../../src/routing/bgp-view.js';
 import { RTN_BLACKHOLE, RTN_UNICAST, type RouteMessage } from '../../../src/routing/netlink.js';
 
 const ROUTING: Routing = {
-  interface: 'lan0', fpmPort: 2620, staleHold: 30,
+  interface: 'lan0', fpmPort: 2620, staleHold: 30, vrfs: [],
   bgp: {
     as: 65001, routerId: '198.18.61.2', redistributeService: true,
     neighbors: [
