@@ -6,7 +6,7 @@
  */
 import { BUSY_POLL_DEFAULT_US } from '../src/io/tun/busy-poll.js';
 import { spoiled } from './comparable.js';
-import type { BenchResults, ModeResult, RttResult } from './results.js';
+import type { BenchResults, ModeResult, RttResult, TcpResult } from './results.js';
 import { median, type Spread } from './stats.js';
 import type { SearchResult } from './udp-search.js';
 import { cost } from './visibility.js';
@@ -244,6 +244,7 @@ function visibilityGoals(m: ModeResult | undefined, notComparable: boolean): Goa
 export function wanGoals(m: ModeResult | undefined, notComparable: boolean): Goal[] {
   const w = m?.wan;
   const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+  const cpu = (t: TcpResult): string => (t.cpuSecondsPerGbit === null ? '?' : t.cpuSecondsPerGbit.median.toFixed(2));
   const tcpGoal = `TCP through a ${w?.narrowMtu ?? 1400} B path (ICMP dropped) within 10 % of full MTU (hmac only)`;
   const full = w?.tcpFull?.gbps.median;
   const narrow = w?.tcpNarrow?.gbps.median;
@@ -253,7 +254,7 @@ export function wanGoals(m: ModeResult | undefined, notComparable: boolean): Goa
     out.push({
       goal: tcpGoal, measured: `${narrow.toFixed(3)} vs ${full.toFixed(3)} Gbps (${(narrow / full).toFixed(2)}×)`,
       status: notComparable ? NOT_COMPARABLE : narrow >= 0.9 * full ? 'pass' : 'FAIL',
-      note: `path MTU discovered by r1: ${w!.discoveredMtu ?? '?'}; segment size at the client ${w!.tcpNarrow!.mss ?? '?'} B (full MTU: ${w!.tcpFull!.mss ?? '?'} B); back to back on real veths`,
+      note: `path MTU discovered by r1: ${w!.discoveredMtu ?? '?'}; segment size at the client ${w!.tcpNarrow!.mss ?? '?'} B (full MTU: ${w!.tcpFull!.mss ?? '?'} B); router CPU s per Gbit ${cpu(w!.tcpNarrow!)} (full MTU: ${cpu(w!.tcpFull!)}); back to back on real veths`,
     });
   }
   const l = w?.loss;
