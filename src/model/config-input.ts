@@ -204,6 +204,18 @@ export interface RouterInput {
   serviceRoutes?: ServiceRouteInput[];
   plugins?: PluginInput[];
   routing?: RoutingInput;
+  /** a router pair (docs/high-availability.md); absent = one node */
+  redundancy?: RedundancyInput;
+}
+
+/** A router of two nodes (docs/high-availability.md "The router pair"). */
+export interface RedundancyInput {
+  nodes: { name: string; priority?: number; syncAddress: string; probeAddress?: string }[];
+  preempt?: boolean;
+  heartbeatInterval?: number;
+  heartbeatMisses?: number;
+  syncPort?: number;
+  sharedKey: string;
 }
 
 export interface AuthorityInput {

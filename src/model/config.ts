@@ -363,6 +363,34 @@ export interface Router {
   sessionCapacity?: number;
   /** `svr node`: the management API (REST, OpenAPI, /metrics) of this router; absent = no API. */
   management?: Management;
+  /** The router is a pair of nodes (docs/high-availability.md); absent = one node. */
+  redundancy?: Redundancy;
+}
+
+/** One node of a router pair. */
+export interface RedundancyNode {
+  name: string;
+  /** 0-255, higher wins the election (after links up); default 100 */
+  priority: number;
+  /** its address on the sync link */
+  syncAddress: string;
+  /** its address on another link: heartbeats there too tell split brain from a dead partner (both nodes or neither) */
+  probeAddress?: string;
+}
+
+/** A router of two nodes: active/standby, session state synced over the sync link (docs/high-availability.md). */
+export interface Redundancy {
+  nodes: [RedundancyNode, RedundancyNode];
+  /** a higher-priority standby takes the role back; default false */
+  preempt: boolean;
+  /** ms between heartbeats; default 100 */
+  heartbeatInterval: number;
+  /** heartbeats missed before the partner counts as lost; default 3 */
+  heartbeatMisses: number;
+  /** UDP port of the sync link; default 4797 */
+  syncPort: number;
+  /** base64 of 32 bytes: the HMAC key of every sync message */
+  sharedKey: string;
 }
 
 /** Who may use the management API: `admin` reads and changes (e.g. reloads the config), `read-only` reads. */

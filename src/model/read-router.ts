@@ -5,12 +5,13 @@ import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCO
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
+import { readRedundancy } from './read-redundancy.js';
 import { readRouting } from './read-routing.js';
 import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefixProblem } from './formats.js';
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity'] as const;
+export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity', 'redundancy'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
 export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
@@ -52,6 +53,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const identity = o['identity'] === undefined ? undefined : readIdentity(o['identity'], [...path, 'identity'], ctx);
   const routing = o['routing'] === undefined || o['routing'] === null ? undefined : readRouting(o['routing'], [...path, 'routing'], ctx);
   const management = readManagement(o, path, ctx);
+  const redundancy = readRedundancy(o, path, ctx);
   if (name === undefined) return undefined;
   const router: Router = { name, interfaces, routes, serviceRoutes, plugins };
   if (identity !== undefined) router.identity = identity;
@@ -65,6 +67,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
   if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
   if (management !== undefined) router.management = management;
+  if (redundancy !== undefined) router.redundancy = redundancy;
   return router;
 }
 

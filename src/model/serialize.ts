@@ -102,6 +102,11 @@ function router(r: Router): Doc {
     plugins: r.plugins.length > 0 ? r.plugins.map(plugin) : undefined,
     management: r.management === undefined ? undefined : management(r.management),
     routing: r.routing === undefined ? undefined : routing(r.routing),
+    redundancy: r.redundancy === undefined ? undefined : clean({
+      nodes: r.redundancy.nodes.map((n) => clean({ name: n.name, priority: n.priority, 'sync-address': n.syncAddress, 'probe-address': n.probeAddress })),
+      preempt: r.redundancy.preempt, 'heartbeat-interval': r.redundancy.heartbeatInterval, 'heartbeat-misses': r.redundancy.heartbeatMisses,
+      'sync-port': r.redundancy.syncPort, 'shared-key': r.redundancy.sharedKey,
+    }),
   });
 }
 

@@ -16,7 +16,8 @@
  * 5. `ipfixCollector(name, status)`: `ipfix-collector-unreachable` while an exporter says its collector is
  *    down (the records wiring passes each exporter's onStatus here);
  * 6. `routerAlarm`: the conditions the router itself reports (its observeAlarm: a security function that
- *    failed closed, a data-path worker replaced, a path whose key exchange fails; docs/security.md).
+ *    failed closed, a data-path worker replaced, a path whose key exchange fails; docs/security.md);
+ * 7. `haSplitBrain`: a node of a router pair that lost its sync link while its partner is alive (node/ha.ts).
  */
 import type { RouterEvent } from '../control/events.js';
 import type { Router } from '../control/router.js';
@@ -95,6 +96,11 @@ export class NodeAlarms {
   /** An alarm condition the router reports (RouterOptions.observeAlarm); the node's own ones are observed here. */
   routerAlarm(name: string, source: string, o: { active?: boolean; value?: number; detail?: string }): void {
     if (ROUTER_ALARMS.has(name)) this.watch.observe(name, source, o);
+  }
+
+  /** A router pair's node in split brain (sync link lost, partner alive: ha/pair-node.ts), or out of it. */
+  haSplitBrain(node: string, active: boolean, detail: string): void {
+    this.watch.observe('ha-split-brain', node, { active, detail });
   }
 
   /** An IPFIX exporter's collector status (`up`, `down`; `unknown` until it knows). */

@@ -87,6 +87,20 @@ interface Snapshot {
 const BFD_STATES = ['admin-down', 'down', 'init', 'up', 'static'] as const;
 const INTERFACE_COUNTER = /^interface\.(.+)\.(rx|tx)-(packets|bytes)$/;
 
+/** A router pair's node (node/ha.ts), as the HA metrics read it. */
+export interface HaMetricsView {
+  node: string;
+  role: string;
+  /** the last measured sync lag, ms */
+  lagMs: number | undefined;
+  /** records not yet on the wire */
+  pending: number;
+  /** sync messages dropped, by reason */
+  dropped: Record<string, number>;
+}
+
+const HA_ROLES = ['init', 'standby', 'active', 'handing-over', 'fenced'] as const;
+
 /** `reset()` then `set`/`inc` from the snapshot: prom-client's collect() runs once per scrape. */
 type Fill<M> = (m: M, s: Snapshot) => void;
 
@@ -94,6 +108,7 @@ export class NodeMetrics {
   readonly registry = new Registry();
   private snap: Snapshot | undefined;
   private records: () => SessionRecordsCounters | undefined = () => undefined;
+  private ha: () => HaMetricsView | undefined = () => undefined;
   private readonly created: Counter<'tenant' | 'service' | 'role'>;
   private readonly closed: Counter<'tenant' | 'service' | 'reason'>;
   private readonly denied: Counter<'tenant' | 'service' | 'reason'>;
@@ -199,6 +214,28 @@ export class NodeMetrics {
       for (const a of src.alarms.active()) g.set({ ...splitAlarmId(a.id), severity: a.severity }, 1);
     });
     this.counter('svr_events_dropped_total', 'Events dropped from the bounded event log (oldest first)', [], (c) => c.inc(src.alarms.counters().eventsDropped));
+
+    this.gauge('svr_ha_role', "A router pair's node: its role (1 for the current one)", ['node', 'role'], (g) => {
+      const h = this.ha();
+      if (h !== undefined) for (const role of HA_ROLES) g.set({ node: h.node, role }, h.role === role ? 1 : 0);
+    });
+    this.gauge('svr_ha_sync_lag_seconds', 'The last sync lag: a state batch sent to its acknowledgement by the partner', ['node'], (g) => {
+      const h = this.ha();
+      if (h?.lagMs !== undefined) g.set({ node: h.node }, h.lagMs / 1000);
+    });
+    this.gauge('svr_ha_sync_pending_records', 'State records waiting to go to the partner', ['node'], (g) => {
+      const h = this.ha();
+      if (h !== undefined) g.set({ node: h.node }, h.pending);
+    });
+    this.counter('svr_ha_sync_dropped_total', 'Sync messages dropped: malformed, bad-auth, not-partner, out-of-order', ['node', 'reason'], (c) => {
+      const h = this.ha();
+      if (h !== undefined) for (const [reason, n] of Object.entries(h.dropped)) c.inc({ node: h.node, reason }, n);
+    });
+  }
+
+  /** Where the HA metrics come from (a router pair's node; none for one node). */
+  setHaSource(read: () => HaMetricsView | undefined): void {
+    this.ha = read;
   }
 
   /** Where the records, history and IPFIX metrics come from (the node's session records). */

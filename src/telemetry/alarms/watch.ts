@@ -62,6 +62,10 @@ export const ALARMS = {
     message: (s, p) => `data-path ${s} stopped and is being restarted; its sessions are lost${because(p)}`,
     cleared: (s) => `data-path ${s} runs again`,
   },
+  'ha-split-brain': {
+    category: 'system', severity: 'critical',
+    message: (s, p) => `split brain on ${s}${because(p)}`, cleared: (s, p) => `split brain over on ${s}${because(p)}`,
+  },
   'key-exchange-failing': {
     category: 'peer', severity: 'critical',
     message: (s, p) => `path ${s} has no keys: the key exchange with its peer does not complete${because(p)}`,

@@ -141,4 +141,22 @@ test('sessions created and closed by tenant, service, role and reason; denied by
   }
 });
 
+test('a router pair\'s node: its role, sync lag, pending records and dropped sync messages; nothing for one node', async () => {
+  const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const v = startVisibility(lab.r1, { name: 'r1', version: 't', ports: () => [], alarmEveryMs: 60_000 });
+  try {
+    assert.not.match(await v.metrics.metrics(), /^svr_ha_role\{/m);
+    v.metrics.setHaSource(() => ({ node: 'r1a', role: 'active', lagMs: 12.5, pending: 3, dropped: { malformed: 0, 'bad-auth': 2, 'not-partner': 1, 'out-of-order': 0 } }));
+    const text = await v.metrics.metrics();
+    assert.match(text, /^svr_ha_role\{node="r1a",role="active"\} 1$/m);
+    assert.match(text, /^svr_ha_role\{node="r1a",role="standby"\} 0$/m);
+    assert.match(text, /^svr_ha_sync_lag_seconds\{node="r1a"\} 0.0125$/m);
+    assert.match(text, /^svr_ha_sync_pending_records\{node="r1a"\} 3$/m);
+    assert.match(text, /^svr_ha_sync_dropped_total\{node="r1a",reason="bad-auth"\} 2$/m);
+  } finally {
+    v.stop();
+    await lab.close();
+  }
+});
+
 test.run();
