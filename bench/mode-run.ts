@@ -29,8 +29,8 @@ import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
 
 export interface ModeRunOptions {
   profile: boolean;
-  /** `--case wan`: only the WAN case (svrouter hmac only), nothing else of the mode */
-  wanOnly?: boolean;
+  /** run only the steps with these keys (`--case`); default all */
+  cases?: readonly string[];
 }
 
 /** Runs one step; a failure is recorded as "<key>: <what>: <message>" (key: the measurement it spoils). */
@@ -47,7 +47,8 @@ async function runStep(res: ModeResult, key: string, what: string, f: () => Prom
 
 export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: ModeRunOptions): Promise<ModeResult> {
   const progress = ctx.progress;
-  const step = (res: ModeResult, key: string, what: string, f: () => Promise<void>): Promise<void> => runStep(res, key, what, f, progress);
+  const step = (res: ModeResult, key: string, what: string, f: () => Promise<void>): Promise<void> =>
+    (o.cases === undefined || o.cases.includes(key) ? runStep(res, key, what, f, progress) : Promise.resolve());
   const res: ModeResult = { id: mode.id, label: mode.label, status: 'ok', notes: mode.notes, loadAvgAtStart: loadavg().map((x) => +x.toFixed(2)), udpLargeLen: mode.udpLarge, errors: [] };
   progress(`== ${mode.label}: setting up`);
   try {
@@ -72,10 +73,6 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         await checkConnectivity();
       });
     };
-    if (o.wanOnly === true) {
-      await wanCase();
-      return res;
-    }
     if (svr) {
       res.wire = { expectClear: !svr.encrypt };
       const expect = svr.encrypt ? 'must not be' : 'must be';
@@ -158,7 +155,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         await checkConnectivity();
       });
     }
-    if (svr && o.profile) {
+    if (svr && o.profile && o.cases === undefined) {
       res.profiles = [];
       await step(res, 'profile', `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, async () => {
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));

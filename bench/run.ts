@@ -5,8 +5,10 @@
  * docs/performance.md. Exits non-zero, naming each case, when the run is not comparable (comparable.ts).
  *
  *   node dist/bench/run.js [--quick] [--only kernel,svrouter,...] [--prefix svb] [--no-profile] [--no-memory]
- *                          [--no-docs] [--memory-capacity N] [--cipher C] [--results FILE]
- *   node dist/bench/run.js --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case, wan.ts)
+ *   node dist/bench/run.js --only svrouter --case visibility   (only the named steps of each mode: the
+ *     figures go to the run's folder and stdout, bench/results.json and the docs stay)
+ *                          [--no-docs] [--memory-capacity N] [--cipher C]
+ *   node dist/bench/run.js --only svrouter --case wan [--results FILE]   (only the WAN case, wan.ts)
  *   node dist/bench/run.js --render bench/results.json      (tables and docs from a saved run, no root)
  * The current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project.
  */
@@ -54,25 +56,24 @@ interface Options {
   cipher?: string;
   /** re-render tables and docs/performance.md from a results file; measures nothing */
   render?: string;
-  /** `--case wan`: only the WAN case of svrouter hmac only (wan.ts); no docs, no memory */
-  wanOnly: boolean;
-  /** where the results go (default bench/results.json; bench/results-wan.json with --case wan) */
+  /** only the steps with these keys (e.g. visibility); results to the run's folder only */
+  cases?: string[];
+  /** where the results go (default bench/results.json; with --case the run's folder) */
   results?: string;
 }
 
 const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256] [--results FILE]
-       node dist/bench/run.js --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case, svrouter hmac only; docs untouched)
+       node dist/bench/run.js --only svrouter --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case; docs untouched)
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
-  --case wan   TCP through a 1400 B path (ICMP dropped) next to the full MTU; UDP with 5 % loss without and with FEC 8/2
-               (also part of a full run); writes bench/results-wan.json unless --results
-  --results F  where the results go (default bench/results.json)
+  --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility); results.json in the run's folder, docs untouched
+  --results F   where the results go (default bench/results.json; with --case the run's folder)
   --prefix P   names of the namespaces (P-client, P-r1, P-r2, P-server) and tunnel devices; default SVR_BENCH_PREFIX or svb
   the current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project root
   exit status: 0 done, 1 error, ${EXIT_NOT_COMPARABLE} measured but not comparable (the cases are printed)
 `;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, only: [...DEFAULT_MODES], prefix: process.env['SVR_BENCH_PREFIX'] || 'svb', profile: true, memory: true, docs: true, wanOnly: false };
+  const o: Options = { quick: false, only: [...DEFAULT_MODES], prefix: process.env['SVR_BENCH_PREFIX'] || 'svb', profile: true, memory: true, docs: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') o.quick = true;
@@ -85,22 +86,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--cipher') o.cipher = argv[++i];
     else if (a === '--render') o.render = argv[++i];
     else if (a === '--results') o.results = argv[++i];
-    else if (a === '--case') {
-      const c = argv[++i];
-      if (c !== 'wan') throw new Error(`--case: unknown case ${c ?? ''} (cases: wan)`);
-      o.wanOnly = true;
-    }
+    else if (a === '--case') o.cases = (argv[++i] ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
     else if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE);
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
-  }
-  if (o.wanOnly) {
-    // a partial run: svrouter hmac only, and never over the full run's docs/performance.md tables
-    o.only = ['svrouter'];
-    o.docs = false;
-    o.memory = false;
-    o.profile = false;
   }
   const bad = o.only.filter((m) => !(ALL_MODES as readonly string[]).includes(m));
   if (bad.length > 0) throw new Error(`--only: unknown mode ${bad.join(', ')} (modes: ${ALL_MODES.join(', ')})`);
@@ -212,13 +202,13 @@ async function main(): Promise<void> {
       '--echo', `${SERVER}:${ECHO_PORT}`, ...(tool.path === undefined ? ['--echo-range', `${SERVER}:${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}`] : []),
       '--tcp-close', `${SERVER}:${TCP_SESSION_PORT}`, '--tcp-sink', `${SERVER}:${TCP_SINK_PORT}`], join(dir, 'servers.log'));
     await waitForLine(servers, /ready/, 20_000);
-    for (const id of ALL_MODES.filter((m) => o.only.includes(m))) modes.push(await measureMode(makeMode(id, o), ctx, plan, { profile: o.profile, wanOnly: o.wanOnly }));
+    for (const id of ALL_MODES.filter((m) => o.only.includes(m))) modes.push(await measureMode(makeMode(id, o), ctx, plan, o));
   } finally {
     await cleanup();
   }
   let memory: MemoryResult | undefined;
   let memoryError: string | undefined;
-  if (o.memory && o.only.some((m) => m.startsWith('svrouter'))) {
+  if (o.memory && o.cases === undefined && o.only.some((m) => m.startsWith('svrouter'))) {
     try {
       memory = memoryBench(o.memoryCapacity ?? plan.memoryCapacity, snap);
     } catch (e) {
@@ -231,12 +221,14 @@ async function main(): Promise<void> {
     durationSeconds: (Date.now() - t0) / 1000, loadAvg: { start: startLoad, end: loadavg().map((x) => +x.toFixed(2)) },
     prefix: namePrefix(), modes, ...(memory ? { memory } : {}), notComparable: findProblems({ modes }, memoryError), runDir: dir,
   };
-  const resultsFile = o.results ?? join(ROOT, 'bench', o.wanOnly ? 'results-wan.json' : 'results.json');
+  const resultsFile = o.results ?? (o.cases === undefined ? join(ROOT, 'bench', 'results.json') : join(dir, 'results.json'));
   writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
-  if (o.docs) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), results);
+  if (o.docs && o.cases === undefined) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), results);
   const nsLeft = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`${namePrefix()}-`));
-  printSummary(results);
-  process.stdout.write(`\nwrote ${resultsFile}${o.docs ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
+  if (o.cases === undefined) printSummary(results);
+  else if (o.cases.includes('wan')) process.stdout.write(`\n${renderText(goalsTable(results).filter((g, i) => i === 0 || g[0]!.includes('1400 B path') || g[0]!.includes('FEC')))}\n`);
+  else process.stdout.write(`\n${JSON.stringify(results.modes.map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => o.cases!.includes(k) || k === 'errors'))), null, 2)}\n`);
+  process.stdout.write(`\nwrote ${resultsFile}${o.docs && o.cases === undefined ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
   if (results.notComparable.length > 0) process.exitCode = EXIT_NOT_COMPARABLE;
 }
 
