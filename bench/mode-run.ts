@@ -3,7 +3,8 @@
  * MSS on the r1-r2 veth), RTT and per-pass latency, RTT with the CPUs kept awake, TCP with router CPU, the two
  * UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
  * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), the visibility case
- * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), RTT with busy
+ * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the WAN case
+ * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), RTT with busy
  * polling (svrouter), profiles (svrouter). A failing step is recorded (errors, named by its measurement key,
  * see comparable.ts) and the rest goes on.
  */
@@ -24,6 +25,7 @@ import { sessionRate } from './sessions.js';
 import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
+import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
 
 export interface ModeRunOptions {
   profile: boolean;
@@ -64,6 +66,13 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
   }
   try {
     const svr = mode instanceof SvrouterMode ? mode : undefined;
+    const wanCase = async (): Promise<void> => {
+      if (!svr || svr.encrypt) return;
+      await step(res, 'wan', `wan: tcp through a ${NARROW_MTU} B path (ICMP dropped) next to the full MTU; udp with ${LOSS_PCT} % loss, without and with FEC`, async () => {
+        res.wan = await measureWan(svr, ctx, plan);
+        await checkConnectivity();
+      });
+    };
     if (svr) {
       res.wire = { expectClear: !svr.encrypt };
       const expect = svr.encrypt ? 'must not be' : 'must be';
@@ -136,6 +145,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         await checkConnectivity();
       });
     }
+    await wanCase();
     if (svr && res.rtt !== undefined) {
       await step(res, 'rttBusyPoll', `rtt with r1 and r2 restarted with ${BUSY_POLL_NODE_ARGS.join(' ')} (the busy-polling option)`, async () => {
         await svr.restartRouters(BUSY_POLL_NODE_ARGS);

@@ -6,10 +6,11 @@
  */
 import { BUSY_POLL_DEFAULT_US } from '../src/io/tun/busy-poll.js';
 import { spoiled } from './comparable.js';
-import type { BenchResults, ModeResult, RttResult } from './results.js';
+import type { BenchResults, ModeResult, RttResult, TcpResult } from './results.js';
 import { median, type Spread } from './stats.js';
 import type { SearchResult } from './udp-search.js';
 import { cost } from './visibility.js';
+import { overhead } from './wan.js';
 
 export type Table = string[][];
 
@@ -205,6 +206,7 @@ export function goals(r: BenchResults): Goal[] {
     });
   }
   out.push(...visibilityGoals(hmac, bad(hmac?.id, 'visibility')));
+  out.push(...wanGoals(hmac, bad(hmac?.id, 'wan')));
   out.push(cmp('RTT p50 (encrypted, no busy polling) ≤ OpenVPN', enc, ovpn, rtt, 1, 'µs', [against(rtt, enc, tuned, 'OpenVPN with 4 MB buffers'),
     enc?.rttBusyPoll !== undefined && ovpn?.rttAwake !== undefined ? `with busy polling ${enc.rttBusyPoll.p50Us.median.toFixed(1)} µs against OpenVPN's ${ovpn.rttAwake.p50Us.median.toFixed(1)} µs with CPUs kept awake` : ''].filter((x) => x !== '').join('; ')));
   return out;
@@ -233,6 +235,38 @@ function visibilityGoals(m: ModeResult | undefined, notComparable: boolean): Goa
       goal, measured: `${Math.round(h.writtenPerSecond)} records/s of the history's busy time vs ${Math.round(h.createdPerSecond)} sessions/s created by r1; ${h.written} of ${h.created} written, ${h.pendingAtEnd} pending, ${h.historyDropped} dropped`,
       status: notComparable ? NOT_COMPARABLE : keptUp && h.writtenPerSecond >= h.createdPerSecond ? 'pass' : 'FAIL',
       note: `the records arrived over ${h.writeSpanSeconds.toFixed(1)} s as the sessions idled out; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `, nfcapd counted ${h.collectorFlows} flows` : ''}`,
+    });
+  }
+  return out;
+}
+
+/** The WAN case (wan.ts): TCP through a narrow path against the full MTU, and UDP through 5 % loss with FEC. */
+export function wanGoals(m: ModeResult | undefined, notComparable: boolean): Goal[] {
+  const w = m?.wan;
+  const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+  const cpu = (t: TcpResult): string => (t.cpuSecondsPerGbit === null ? '?' : t.cpuSecondsPerGbit.median.toFixed(2));
+  const tcpGoal = `TCP through a ${w?.narrowMtu ?? 1400} B path (ICMP dropped) within 10 % of full MTU (hmac only)`;
+  const full = w?.tcpFull?.gbps.median;
+  const narrow = w?.tcpNarrow?.gbps.median;
+  const out: Goal[] = [];
+  if (full === undefined || narrow === undefined || !(full > 0)) out.push({ goal: tcpGoal, measured: '–', status: 'n/a', note: 'not measured' });
+  else {
+    out.push({
+      goal: tcpGoal, measured: `${narrow.toFixed(3)} vs ${full.toFixed(3)} Gbps (${(narrow / full).toFixed(2)}×)`,
+      status: notComparable ? NOT_COMPARABLE : narrow >= 0.9 * full ? 'pass' : 'FAIL',
+      note: `path MTU discovered by r1: ${w!.discoveredMtu ?? '?'}; segment size at the client ${w!.tcpNarrow!.mss ?? '?'} B (full MTU: ${w!.tcpFull!.mss ?? '?'} B); router CPU s per Gbit ${cpu(w!.tcpNarrow!)} (full MTU: ${cpu(w!.tcpFull!)}); back to back on real veths`,
+    });
+  }
+  const l = w?.loss;
+  const fecGoal = `UDP with ${l?.pct ?? 5} % random loss and FEC 8/2: delivered loss ≤ 0.5 % (hmac only)`;
+  if (l?.fec === undefined) out.push({ goal: fecGoal, measured: '–', status: 'n/a', note: 'not measured' });
+  else {
+    const p = overhead(l.noFec?.wanTxPackets, l.fec.wanTxPackets);
+    const b = overhead(l.noFec?.wanTxBytes, l.fec.wanTxBytes);
+    out.push({
+      goal: fecGoal, measured: `${l.fec.lossPct.toFixed(2)} % lost with FEC, ${l.noFec === undefined ? '?' : l.noFec.lossPct.toFixed(2)} % without`,
+      status: notComparable ? NOT_COMPARABLE : l.fec.lossPct <= 0.5 ? 'pass' : 'FAIL',
+      note: `${l.len} B at ${l.pps}/s for ${l.seconds} s, nftables random drop on both ends of r1-r2; overhead on the WAN from r1: ${p === undefined ? '?' : pct(p)} more packets, ${b === undefined ? '?' : pct(b)} more bytes; r2 fec-packets-recovered ${l.fec.fecCounters['r2 fec-packets-recovered'] ?? 0}, fec-groups-unrecoverable ${l.fec.fecCounters['r2 fec-groups-unrecoverable'] ?? 0}`,
     });
   }
   return out;

@@ -9,6 +9,7 @@ import type { HopLatency } from './hops.js';
 import type { ModeTerms } from './terms.js';
 import type { Problem } from './comparable.js';
 import type { VisibilityResult } from './visibility.js';
+import type { WanResult } from './wan.js';
 
 export interface TcpResult {
   gbps: Spread;
@@ -95,6 +96,8 @@ export interface ModeResult {
   profiles?: ProfileSummary[];
   /** svrouter hmac only: TCP and new UDP sessions with session records (IPFIX export, history) off and on */
   visibility?: VisibilityResult;
+  /** svrouter hmac only: TCP through a 1400 B path next to the full MTU, UDP with 5 % loss without and with FEC */
+  wan?: WanResult;
   errors: string[];
 }
 

@@ -8,6 +8,7 @@
  *   node dist/bench/run.js --only svrouter --case visibility   (only the named steps of each mode: the
  *     figures go to the run's folder and stdout, bench/results.json and the docs stay)
  *                          [--no-docs] [--memory-capacity N] [--cipher C]
+ *   node dist/bench/run.js --only svrouter --case wan [--results FILE]   (only the WAN case, wan.ts)
  *   node dist/bench/run.js --render bench/results.json      (tables and docs from a saved run, no root)
  * The current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project.
  */
@@ -57,11 +58,15 @@ interface Options {
   render?: string;
   /** only the steps with these keys (e.g. visibility); results to the run's folder only */
   cases?: string[];
+  /** where the results go (default bench/results.json; with --case the run's folder) */
+  results?: string;
 }
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256]
+const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256] [--results FILE]
+       node dist/bench/run.js --only svrouter --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case; docs untouched)
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
   --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility); results.json in the run's folder, docs untouched
+  --results F   where the results go (default bench/results.json; with --case the run's folder)
   --prefix P   names of the namespaces (P-client, P-r1, P-r2, P-server) and tunnel devices; default SVR_BENCH_PREFIX or svb
   the current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project root
   exit status: 0 done, 1 error, ${EXIT_NOT_COMPARABLE} measured but not comparable (the cases are printed)
@@ -80,6 +85,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--memory-capacity') o.memoryCapacity = Number(argv[++i]);
     else if (a === '--cipher') o.cipher = argv[++i];
     else if (a === '--render') o.render = argv[++i];
+    else if (a === '--results') o.results = argv[++i];
     else if (a === '--case') o.cases = (argv[++i] ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
     else if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE);
@@ -215,11 +221,12 @@ async function main(): Promise<void> {
     durationSeconds: (Date.now() - t0) / 1000, loadAvg: { start: startLoad, end: loadavg().map((x) => +x.toFixed(2)) },
     prefix: namePrefix(), modes, ...(memory ? { memory } : {}), notComparable: findProblems({ modes }, memoryError), runDir: dir,
   };
-  const resultsFile = o.cases === undefined ? join(ROOT, 'bench', 'results.json') : join(dir, 'results.json');
+  const resultsFile = o.results ?? (o.cases === undefined ? join(ROOT, 'bench', 'results.json') : join(dir, 'results.json'));
   writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
   if (o.docs && o.cases === undefined) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), results);
   const nsLeft = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`${namePrefix()}-`));
   if (o.cases === undefined) printSummary(results);
+  else if (o.cases.includes('wan')) process.stdout.write(`\n${renderText(goalsTable(results).filter((g, i) => i === 0 || g[0]!.includes('1400 B path') || g[0]!.includes('FEC')))}\n`);
   else process.stdout.write(`\n${JSON.stringify(results.modes.map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => o.cases!.includes(k) || k === 'errors'))), null, 2)}\n`);
   process.stdout.write(`\nwrote ${resultsFile}${o.docs && o.cases === undefined ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
   if (results.notComparable.length > 0) process.exitCode = EXIT_NOT_COMPARABLE;

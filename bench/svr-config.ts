@@ -4,7 +4,7 @@
  * the TCP wire check's sink 5202), r1 -> r2 over one wan path whose interfaces run at the veths' MTU 1500
  * (`enforced-mss` keeps its default, automatic). `encrypt` names a security policy with `encrypt: true` on
  * the service; `r1Local` routes the service out of r1's own LAN device instead ("r1 alone"); the visibility
- * case (visibility.ts) shortens the UDP idle timeout. Session records are off (no collector, no history)
+ * case (visibility.ts) shortens the UDP idle timeout; the WAN case (wan.ts) adds FEC to the service. Session records are off (no collector, no history)
  * unless `collector` names one: then every router exports to it and keeps its history.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,6 +34,8 @@ export interface SvrConfigOptions {
   udpIdleTimeoutS?: number;
   /** session records on: every router exports them to this IPFIX collector (UDP 4739) and keeps its history */
   collector?: string;
+  /** FEC on the service (a service policy `bench-fec` with these; the WAN case, wan.ts) */
+  fec?: { groupSize: number; parity: number };
 }
 
 function lan(): string {
@@ -62,7 +64,10 @@ ${o.cipher !== undefined ? `      encryption-cipher: ${o.cipher}\n` : ''}` : '';
 authority:
   name: bench
   secret: ${secret}
-${policies}  tenants:
+${policies}${o.fec !== undefined ? `  service-policies:
+    - name: bench-fec
+      fec: { enabled: true, group-size: ${o.fec.groupSize}, parity: ${o.fec.parity} }
+` : ''}  tenants:
     - name: bench
       members: [${CLIENT_NET}]
   services:
@@ -72,7 +77,7 @@ ${policies}  tenants:
         - { protocol: tcp, ports: [${TCP_SESSION_PORT}, ${IPERF_PORT}, ${TCP_SINK_PORT}] }
         - { protocol: udp, ports: [${ECHO_PORT}, ${IPERF_PORT}, "${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}"] }
       access-policy: [{ source: bench }]
-${o.encrypt ? '      security: payload\n' : ''}${o.udpIdleTimeoutS !== undefined ? `      timeouts: { udp: ${o.udpIdleTimeoutS} }\n` : ''}${o.collector !== undefined ? `  telemetry:
+${o.encrypt ? '      security: payload\n' : ''}${o.fec !== undefined ? '      service-policy: bench-fec\n' : ''}${o.udpIdleTimeoutS !== undefined ? `      timeouts: { udp: ${o.udpIdleTimeoutS} }\n` : ''}${o.collector !== undefined ? `  telemetry:
     ipfix:
       collectors: [{ name: bench, address: ${o.collector}, port: 4739 }]
 ` : `  telemetry:

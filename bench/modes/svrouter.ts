@@ -181,6 +181,12 @@ export class SvrouterMode implements Mode {
     return JSON.parse(stdout) as Record<string, unknown>;
   }
 
+  /** `svr show <what> --json --socket <r>.sock`. */
+  async show(r: RouterName, what: string): Promise<unknown> {
+    const { stdout } = await run(process.execPath, [SVR_SCRIPT, 'show', what, '--json', '--socket', this.socket(r)]);
+    return JSON.parse(stdout) as unknown;
+  }
+
   /** Log lines of router `r` matching `re` (its current log file). */
   logLines(r: RouterName, re: RegExp): string[] {
     const p = this.procs[r];
