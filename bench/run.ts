@@ -30,13 +30,13 @@ import { snapshotBuild } from './snapshot.js';
 import { currentWireguardGo, debianWireguardGo, WireguardMode } from './modes/wireguard.js';
 import { FULL, QUICK } from './plan.js';
 import { figuresTable, goalsTable, ratiosTable, renderText, termsTable } from './report.js';
-import type { BenchResults, ModeResult } from './results.js';
+import type { BenchResults, HandshakeResult, ModeResult } from './results.js';
 import { buildUdpLoad } from './udp-load.js';
 import { ECHO_PORT, TCP_SESSION_PORT, TCP_SINK_PORT, UDP_SESSION_PORTS } from './svr-config.js';
 import { checkLeftovers, createTopology, deleteTopology, namePrefix, NS, SERVER, usePrefix } from './topology.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ALL_MODES = ['kernel', 'svrouter', 'svrouter-enc', 'wireguard-go', 'wireguard-go-2022', 'openvpn', 'openvpn-tuned'] as const;
+const ALL_MODES = ['kernel', 'svrouter', 'svrouter-enc', 'svrouter-enc-hs', 'wireguard-go', 'wireguard-go-2022', 'openvpn', 'openvpn-tuned'] as const;
 /** what runs without --only (all of them; openvpn-tuned is OpenVPN with svrouter-sized queues and 4 MB buffers) */
 const DEFAULT_MODES = [...ALL_MODES];
 /** exit status of a run that measured but is not comparable */
@@ -51,19 +51,23 @@ interface Options {
   docs: boolean;
   memoryCapacity?: number;
   cipher?: string;
+  /** where the results go (default bench/results.json: the full run's; a partial run may write elsewhere) */
+  results: string;
   /** re-render tables and docs/performance.md from a results file; measures nothing */
   render?: string;
 }
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256]
+const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256] [--results FILE]
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
   --prefix P   names of the namespaces (P-client, P-r1, P-r2, P-server) and tunnel devices; default SVR_BENCH_PREFIX or svb
+  --results F  where the results go (default bench/results.json); with --no-docs a partial run leaves the full run's files alone
+  svrouter-enc-hs: svrouter-enc with the path keys from the key exchange (key-exchange: handshake); adds handshakes/s on one core (dist/bench/handshake.js)
   the current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project root
   exit status: 0 done, 1 error, ${EXIT_NOT_COMPARABLE} measured but not comparable (the cases are printed)
 `;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, only: [...DEFAULT_MODES], prefix: process.env['SVR_BENCH_PREFIX'] || 'svb', profile: true, memory: true, docs: true };
+  const o: Options = { quick: false, only: [...DEFAULT_MODES], prefix: process.env['SVR_BENCH_PREFIX'] || 'svb', profile: true, memory: true, docs: true, results: join(ROOT, 'bench', 'results.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') o.quick = true;
@@ -74,6 +78,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-docs') o.docs = false;
     else if (a === '--memory-capacity') o.memoryCapacity = Number(argv[++i]);
     else if (a === '--cipher') o.cipher = argv[++i];
+    else if (a === '--results') o.results = argv[++i] ?? '';
     else if (a === '--render') o.render = argv[++i];
     else if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE);
@@ -96,6 +101,7 @@ function makeMode(id: string, o: Options): Mode {
     case 'kernel': return new KernelMode();
     case 'svrouter': return new SvrouterMode(false);
     case 'svrouter-enc': return new SvrouterMode(true, o.cipher);
+    case 'svrouter-enc-hs': return new SvrouterMode(true, o.cipher, 'handshake');
     case 'wireguard-go': {
       const wg = currentWireguardGo(ROOT);
       return new WireguardMode(wg.path, 'wireguard-go', 'wireguard-go (current)',
@@ -115,6 +121,15 @@ function memoryBench(capacity: number, snap: string): MemoryResult {
   const m = JSON.parse(r.stdout) as MemoryResult;
   for (const f of m.fills) progress(`  ${(100 * f.fill).toFixed(0)} %: r1 table ${f.tableBytesPerSession.toFixed(0)} B/session, RSS ${f.rssPerSession.toFixed(0)} B/session per router`);
   return m;
+}
+
+function handshakeBench(snap: string): HandshakeResult {
+  progress('== handshakes: whole key exchanges and the responder\'s part on one core, in process (node dist/bench/handshake.js --json)');
+  const r = spawnSync(process.execPath, [join(snap, 'dist', 'bench', 'handshake.js'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`handshake benchmark failed: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  const h = JSON.parse(r.stdout) as HandshakeResult;
+  progress(`  ${Math.round(h.wholePerSecond)} whole handshakes/s (both routers' work), responder ${Math.round(h.responderPerSecond)}/s`);
+  return h;
 }
 
 let cleaning: Promise<void> | null = null;
@@ -204,16 +219,25 @@ async function main(): Promise<void> {
       progress(`  ! ${memoryError}`);
     }
   }
+  const hs = modes.find((m) => m.id === 'svrouter-enc-hs' && m.status === 'ok');
+  if (hs !== undefined) {
+    try {
+      hs.handshakes = handshakeBench(snap);
+    } catch (e) {
+      hs.errors.push(`handshakes: ${(e as Error).message}`);
+      progress(`  ! ${(e as Error).message}`);
+    }
+  }
   const results: BenchResults = {
     date: new Date().toISOString(), command, git, quick: o.quick, machine: machineInfo(currentWireguardGo(ROOT).path),
     durationSeconds: (Date.now() - t0) / 1000, loadAvg: { start: startLoad, end: loadavg().map((x) => +x.toFixed(2)) },
     prefix: namePrefix(), modes, ...(memory ? { memory } : {}), notComparable: findProblems({ modes }, memoryError), runDir: dir,
   };
-  writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(o.results, JSON.stringify(results, null, 2) + '\n');
   if (o.docs) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), results);
   const nsLeft = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`${namePrefix()}-`));
   printSummary(results);
-  process.stdout.write(`\nwrote bench/results.json${o.docs ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
+  process.stdout.write(`\nwrote ${o.results}${o.docs ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
   if (results.notComparable.length > 0) process.exitCode = EXIT_NOT_COMPARABLE;
 }
 
