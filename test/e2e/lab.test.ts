@@ -250,6 +250,13 @@ test('svr show sessions --json lists a live transfer with both 5-tuples, peer, a
     assert.ok(s.bytes.forward > 0 && s.bytes.reverse > 1_000_000, `bytes ${JSON.stringify(s.bytes)}`);
     const later = (await sessions(r1Socket)).find((x) => x.id === s.id);
     assert.ok(later !== undefined && later.bytes.reverse > s.bytes.reverse, 'bytes grow during the transfer');
+    // --limit: the node lists only the oldest n (a table of the oldest 1000 by default)
+    const one = await svr(['show', 'sessions', '--limit', '1', '--json', '--socket', r1Socket], env);
+    assert.is(one.code, 0, show(one));
+    assert.is((JSON.parse(one.stdout) as unknown[]).length, 1);
+    const table = await svr(['show', 'sessions', '--limit', '1', '--socket', r1Socket], env);
+    assert.is(table.code, 0, show(table));
+    assert.match(table.stdout, /the oldest 1 of \d+ sessions|^1 session$/m);
     const egress = (await sessions(r2Socket)).find((x) => x.id === s.id);
     assert.ok(egress !== undefined, 'r2 has the same session id');
     assert.is(egress!.role, 'egress');
