@@ -5,13 +5,14 @@
  * lookup, a local session) with a small and a full table: the new-session rate should stay within 10 %.
  * Run: node --expose-gc dist/bench/routing.js [--quick]   (--quick: 10,000 prefixes only, fewer rounds)
  */
+import { loadavg } from 'node:os';
 import { parseAddress } from '../src/packet/addr.js';
 import { parseConfig } from '../src/model/validate.js';
 import { buildUdp } from '../src/packet/build.js';
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import { MAX_BATCH } from '../src/dataplane/batch.js';
 import { compileRouter } from '../src/model/compile.js';
-import type { LearnedRoute } from '../src/model/rib.js';
+import { Rib, type LearnedRoute } from '../src/model/rib.js';
 import type { SvrConfig } from '../src/model/config.js';
 import { Sink } from './inprocess-config.js';
 
@@ -62,30 +63,94 @@ function compileCost(cfg: SvrConfig, n: number): void {
   console.log(`FIB compile, ${String(n).padStart(6)} learned x ${SERVICES} services   ${ms.toFixed(0).padStart(5)} ms   +${mib(heap)} MiB heap (${(heap / n).toFixed(0)} B per route)   ${tables.rib.length} RIB routes`);
 }
 
-/** ns per first packet (each its own 5-tuple, to the services' addresses) in a fresh data path. */
-function firstPackets(cfg: SvrConfig, n: number): number {
+/**
+ * A RIB change at `n` learned routes, as a node makes it (routing/node-routing.ts -> router.updateLearnedRoutes):
+ * one route withdrawn, one learned; the RIB updates those two prefixes and the tables are made around it.
+ * Against a full compile of the same table (what every change cost before), and Rib.replace (a whole table
+ * diffed by prefix: router.setLearnedRoutes).
+ */
+function ribChangeCost(cfg: SvrConfig, n: number): void {
+  const routes = learned(n);
+  const rib = new Rib(cfg.authority.routers[0]!, routes);
+  let update = Infinity;
+  let replace = Infinity;
+  for (let i = 0; i < 10; i++) {
+    const gone = routes.pop()!;
+    const added = bgp(`13.${i}.0.0/24`);
+    routes.push(added);
+    const t0 = performance.now();
+    rib.update([added], [gone.prefix]);
+    compileRouter(cfg, 'r1', 2 + i, rib);
+    update = Math.min(update, performance.now() - t0);
+    const back = [...routes.slice(0, -1), gone];
+    const t1 = performance.now();
+    rib.replace(back);
+    compileRouter(cfg, 'r1', 2 + i, rib);
+    replace = Math.min(replace, performance.now() - t1);
+    routes.splice(0, routes.length, ...back);
+  }
+  let full = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    compileRouter(cfg, 'r1', 1, routes);
+    full = Math.min(full, performance.now() - t0);
+  }
+  console.log(`RIB change (1 withdrawn, 1 learned) at ${String(n).padStart(6)} learned routes: incremental ${update.toFixed(2)} ms, whole table diffed ${replace.toFixed(1)} ms, full compile ${full.toFixed(0)} ms`);
+}
+
+/**
+ * A runner: each call opens `rounds` x MAX_BATCH new sessions (each its own 5-tuple, to the services'
+ * addresses) in a fresh data path over tables with `n` learned routes, and returns ns per first packet.
+ */
+function firstPacketRunner(cfg: SvrConfig, n: number): { run: () => number; open: () => Dataplane } {
   const rounds = QUICK ? 10 : 40;
   const tables = compileRouter(cfg, 'r1', 1, learned(n));
-  const best: number[] = [];
-  for (let run = 0; run < (QUICK ? 3 : 6); run++) {
-    const dp = new Dataplane({ tables, ports: [new Sink(), new Sink()], onEvents: () => {} });
-    const batches = Array.from({ length: rounds }, (_, k) => {
-      const pkts = Array.from({ length: MAX_BATCH }, (_, i) => {
-        const j = k * MAX_BATCH + i;
-        return buildUdp({ src: parseAddress(`198.18.1.${10 + (j >> 14)}`)!.bytes, dst: parseAddress(`10.${j % SERVICES}.${(j >> 7) % 100}.9`)!.bytes, srcPort: 1024 + (j & 0x3fff), dstPort: 5000, payload: new Uint8Array(64) });
-      });
-      const size = pkts[0]!.length;
-      const data = new Uint8Array(size * MAX_BATCH);
-      pkts.forEach((p, i) => data.set(p, i * size));
-      return { data, off: Uint32Array.from(pkts, (_, i) => i * size), len: Uint32Array.from(pkts, () => size) };
+  const batches = Array.from({ length: rounds }, (_, k) => {
+    const pkts = Array.from({ length: MAX_BATCH }, (_, i) => {
+      const j = k * MAX_BATCH + i;
+      return buildUdp({ src: parseAddress(`198.18.1.${10 + (j >> 14)}`)!.bytes, dst: parseAddress(`10.${j % SERVICES}.${(j >> 7) % 100}.9`)!.bytes, srcPort: 1024 + (j & 0x3fff), dstPort: 5000, payload: new Uint8Array(64) });
     });
+    const size = pkts[0]!.length;
+    const data = new Uint8Array(size * MAX_BATCH);
+    pkts.forEach((p, i) => data.set(p, i * size));
+    return { data, off: Uint32Array.from(pkts, (_, i) => i * size), len: Uint32Array.from(pkts, () => size) };
+  });
+  let checked = false;
+  const open = (): Dataplane => {
+    const dp = new Dataplane({ tables, ports: [new Sink(), new Sink()], onEvents: () => {} });
+    for (const b of batches) dp.receive(0, b.data, b.off, b.len, MAX_BATCH);
+    return dp;
+  };
+  const run = (): number => {
+    const dp = new Dataplane({ tables, ports: [new Sink(), new Sink()], onEvents: () => {} });
+    gc(); // the previous run's data path goes now, not in the middle of this one
     const t0 = process.hrtime.bigint();
     for (const b of batches) dp.receive(0, b.data, b.off, b.len, MAX_BATCH);
-    best.push(Number(process.hrtime.bigint() - t0) / (rounds * MAX_BATCH));
-    const c = dp.counters.snapshot();
-    if (run === 0 && (c['sessions-created'] ?? 0) < rounds * MAX_BATCH * 0.9) console.log(`  (only ${c['sessions-created']} sessions of ${rounds * MAX_BATCH}: drop-no-route ${c['drop-no-route'] ?? 0})`);
+    const ns = Number(process.hrtime.bigint() - t0) / (rounds * MAX_BATCH);
+    const created = dp.counters.snapshot()['sessions-created'] ?? 0;
+    if (!checked && created < rounds * MAX_BATCH * 0.9) console.log(`  (only ${created} sessions of ${rounds * MAX_BATCH} with ${n} routes)`);
+    checked = true;
+    return ns;
+  };
+  return { run, open };
+}
+
+/**
+ * What a RIB change costs the data path with sessions open: the table swap walks the sessions and looks up
+ * again the route of each one delivered along the RIB (dataplane/route-follow.ts). ms per swap.
+ */
+function swapCost(cfg: SvrConfig, n: number, open: () => Dataplane): { ms: number; sessions: number } {
+  const dp = open();
+  const rib = new Rib(cfg.authority.routers[0]!, learned(n));
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    rib.update([bgp(`13.${i}.0.0/24`)], []); // a route no session uses: every session is looked up, none closed
+    const tables = compileRouter(cfg, 'r1', 2 + i, rib);
+    const t0 = performance.now();
+    dp.setTables(tables);
+    best = Math.min(best, performance.now() - t0);
   }
-  return Math.min(...best);
+  return { ms: best, sessions: dp.sessions.active };
 }
 
 /** ns per RIB lookup (`routeLocal`, what use-learned-routes adds to a first packet) over 65,536 destinations. */
@@ -106,16 +171,34 @@ function ribLookup(cfg: SvrConfig, n: number): number {
 
 const cfg = config();
 for (const n of QUICK ? [10_000] : [10_000, 100_000]) compileCost(cfg, n);
-// the small table holds every service's /16 (so every first packet has a route); the full one 100 x 1,000 more specific /24s on top
-// interleaved, the best of each: JIT warm-up and a shared machine only add time
+for (const n of QUICK ? [10_000] : [10_000, 100_000]) ribChangeCost(cfg, n);
+// the small table holds every service's /16 (so every first packet has a route); the full one 100 x 1,000 more
+// specific /24s on top. Interleaved pairs (small, full, small, full, ...), each run a fresh data path: the
+// median of the pairs' ratios is the figure (a shared machine slows both of a pair alike), best of each beside it
+const smallRunner = firstPacketRunner(cfg, 100);
+const fullRunner = firstPacketRunner(cfg, QUICK ? 10_000 : 100_000);
+const smallRun = smallRunner.run;
+const fullRun = fullRunner.run;
+const pairs = QUICK ? 6 : 20;
+const ratios: number[] = [];
 let small = Infinity;
 let full = Infinity;
-for (let i = 0; i < 3; i++) {
-  small = Math.min(small, firstPackets(cfg, 100));
-  full = Math.min(full, firstPackets(cfg, QUICK ? 10_000 : 100_000));
+for (let i = 0; i < pairs + 2; i++) {
+  const a = smallRun();
+  const b = fullRun();
+  if (i < 2) continue; // JIT warm-up
+  ratios.push(b / a);
+  small = Math.min(small, a);
+  full = Math.min(full, b);
 }
+ratios.sort((x, y) => x - y);
+const medianRatio = ratios[ratios.length >> 1]!;
 const lookupSmall = ribLookup(cfg, 100);
 const lookupFull = ribLookup(cfg, QUICK ? 10_000 : 100_000);
 console.log(`RIB lookup per first packet: ${lookupSmall.toFixed(0)} ns with 100 routes, ${lookupFull.toFixed(0)} ns with ${QUICK ? '10,000' : '100,000'} (+${(lookupFull - lookupSmall).toFixed(0)} ns, ${((lookupFull - lookupSmall) / small * 100).toFixed(1)} % of a first packet)`);
 console.log(`first packet, use-learned-routes, small RIB (100 routes)        ${(small / 1000).toFixed(2)} µs   (${(1e9 / small / 1000).toFixed(0)} k new sessions/s)`);
-console.log(`first packet, use-learned-routes, full RIB (${QUICK ? '10,000' : '100,000'} routes)   ${(full / 1000).toFixed(2)} µs   (${(1e9 / full / 1000).toFixed(0)} k new sessions/s, ${((full / small - 1) * 100).toFixed(1)} % slower)`);
+console.log(`first packet, use-learned-routes, full RIB (${QUICK ? '10,000' : '100,000'} routes)   ${(full / 1000).toFixed(2)} µs   (${(1e9 / full / 1000).toFixed(0)} k new sessions/s)`);
+const pct = (r: number): string => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)} %`;
+console.log(`full vs small RIB, ${pairs} interleaved pairs: median ${pct(medianRatio)} per first packet (pairs from ${pct(ratios[0]!)} to ${pct(ratios[ratios.length - 1]!)}; target within +10 %)   load average ${loadavg()[0]!.toFixed(1)}`);
+const swap = swapCost(cfg, QUICK ? 10_000 : 100_000, fullRunner.open);
+console.log(`RIB change with ${swap.sessions} use-learned-routes sessions open: the table swap (each session's route looked up again) ${swap.ms.toFixed(2)} ms (${((swap.ms * 1e6) / swap.sessions).toFixed(0)} ns per session)`);

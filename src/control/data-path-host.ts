@@ -13,6 +13,7 @@ import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
+import type { LearnedRoute } from '../model/rib.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 
@@ -72,6 +73,9 @@ export interface DataPathHost {
   stop(): Promise<void>;
   /** a new config generation; throws, changing nothing, when it cannot run here (an interface without a port) */
   setTables(tables: ForwardingTables, config: SvrConfig): void;
+  /** the RIB changed, the config did not: `tables` are the running config's around the RIB after this change
+   *  (`set`: learned routes new or changed, `removed`: prefixes withdrawn); a worker applies just the change */
+  updateRib(tables: ForwardingTables, set: readonly LearnedRoute[], removed: readonly string[]): void;
   setPathUp(path: number, up: boolean): void;
   isPathUp(path: number): boolean;
   /** data packets from the peer whose HMAC verified, per path, so far (BFD liveness under load) */

@@ -107,6 +107,11 @@ export class InThreadHost implements DataPathHost {
     this.dataplane.setPorts(ports);
   }
 
+  updateRib(tables: ForwardingTables): void {
+    this.tallied = undefined;
+    this.dataplane.setTables(tables); // the same interfaces: the ports stay
+  }
+
   setPathUp(path: number, up: boolean): void {
     this.dataplane.setPathUp(path, up);
   }

@@ -21,10 +21,10 @@ import { COUNTER_NAMES, type CounterName, type RouterCounters, type StepCounterN
 import { ServicePaths, resiliencyCode } from '../dataplane/path-choice.js';
 import { listServices, listTenants, type SessionCursor, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { ConfigError, SvrError, isSvrError } from '../errors.js';
-import { compileRouter } from '../model/compile.js';
+import { compileRouter, routerConfig } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import type { LearnedRoute } from '../model/rib.js';
+import { Rib, type LearnedRoute } from '../model/rib.js';
 import type { ConfigInput } from '../model/config-input.js';
 import { loadConfig, resolveConfig } from '../model/validate.js';
 import { PathControl, type Liveness } from '../paths/control.js';
@@ -125,8 +125,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   private generation = 1;
   private config: SvrConfig;
   private tablesNow: ForwardingTables;
-  /** the RIB's learned routes (setLearnedRoutes), compiled with every config generation */
-  private learned: readonly LearnedRoute[] = [];
+  /** the RIB of the running config: static routes and the learned ones (setLearnedRoutes), updated route by route */
+  private rib: Rib;
 
   constructor(config: ConfigInput, host: H, opts: RouterOptions) {
     this.name = opts.name;
@@ -141,7 +141,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       const message = 'STEP through the conductor needs a router managed by a conductor (svr node start --conductor URL --asset-id ID); use mode flood without one';
       throw new ConfigError('SVR_ERR_CONFIG_INVALID', `authority.step.mode: ${message}`, { source: '<config object>', problems: [{ path: 'authority.step.mode', message }] });
     }
-    this.tablesNow = compileRouter(this.config, opts.name, this.generation);
+    this.rib = new Rib(routerConfig(this.config, opts.name));
+    this.tablesNow = compileRouter(this.config, opts.name, this.generation, this.rib);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
       onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log, alarm: (n, src, o) => this.alarm(n, src, o),
@@ -285,22 +286,36 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   }
 
   /**
-   * The RIB's learned routes changed (routing/: FRR through FPM): the tables are compiled again with the
-   * running config and these routes, and swapped between batches; sessions stay. New sessions of services
-   * with `use-learned-routes` follow them (no route: refused, reason no-route).
+   * The RIB's learned routes are now `routes` (routing/: FRR through FPM): the RIB updates the prefixes that
+   * changed (model/rib.ts), the tables of the running config are made around it and swapped between
+   * batches. New sessions of services with `use-learned-routes` follow the RIB (no route: refused, reason
+   * no-route); existing ones whose route is gone end (dataplane/route-follow.ts). Returns the prefixes changed.
    */
-  setLearnedRoutes(routes: readonly LearnedRoute[]): void {
-    this.learned = routes;
-    this.applyValid(this.config, 'rib', false);
+  setLearnedRoutes(routes: readonly LearnedRoute[]): number {
+    const changed = this.rib.replace(routes);
+    if (changed > 0) this.applyValid(this.config, 'rib', false);
+    return changed;
   }
 
-  private applyValid(next: SvrConfig, source: string, configChanged = true): void {
-    const tables = compileRouter(next, this.name, this.generation + 1, this.learned);
+  /** Some learned routes changed (new or changed by prefix, and prefixes withdrawn): as setLearnedRoutes, for just those. */
+  updateLearnedRoutes(set: readonly LearnedRoute[], removed: readonly string[]): number {
+    const changed = this.rib.update(set, removed);
+    if (changed > 0) this.applyValid(this.config, 'rib', false, { set, removed });
+    return changed;
+  }
+
+  /** `ribChange`: only the RIB changed, by these routes (the data path applies just them) */
+  private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }): void {
+    // a new config gets a new RIB (its static routes, interfaces), learned routes carried over
+    const rib = configChanged ? new Rib(routerConfig(next, this.name), this.rib.learnedRoutes()) : this.rib;
+    const tables = compileRouter(next, this.name, this.generation + 1, rib);
     this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
-    this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
+    if (ribChange !== undefined) this.host.updateRib(tables, ribChange.set, ribChange.removed);
+    else this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
     this.published.reset(tables);
     this.generation++;
     this.config = next;
+    this.rib = rib;
     const old = this.tablesNow;
     this.tablesNow = tables;
     // path ids may differ in the new tables: control's verdicts (by name) are republished by id

@@ -72,6 +72,7 @@ export const COUNTERS = {
   'sessions-created': { area: 'sessions', meaning: 'sessions opened (ingress, egress and local)' },
   'sessions-expired': { area: 'sessions', meaning: 'sessions removed by the idle sweep (idle timeout, or the linger after FIN/RST)' },
   'sessions-replaced': { area: 'sessions', meaning: "sessions removed because a new session took their 5-tuple" },
+  'sessions-no-route': { area: 'sessions', meaning: 'sessions removed because the RIB route they were delivered along is gone (withdrawn, blackholed or another interface; docs/routing.md)' },
   'sessions-migrated': { area: 'sessions', meaning: 'sessions moved to another peer path (session.migrated)' },
   'sessions-transit': { area: 'sessions', meaning: 'sessions this router continues as SVR toward another router (multi-hop transit: two linked legs, one session id)' },
   'sessions-adaptive-plain': { area: 'sessions', meaning: 'sessions of an encrypting service left in clear by adaptive encryption (already TLS/IPsec)' },

@@ -44,6 +44,7 @@ import { SvrAcceptStage } from './stages/svr-accept.js';
 import { SvrInStage } from './stages/svr-in.js';
 import { SvrOutStage } from './stages/svr-out.js';
 import { CONTROL_PORT, WanVerifyStage } from './stages/wan-verify.js';
+import { closeUnroutedSessions } from './route-follow.js';
 
 /** Per-interface counters, in INTERFACE_COUNTER_KINDS order per interface (`interface.<name>.<counter>`). */
 const IF_COUNTERS = INTERFACE_COUNTER_KINDS.length;
@@ -92,6 +93,7 @@ export class Dataplane {
   private readonly cNoPort: number;
   private readonly cOversize: number;
   private readonly cExpired: number;
+  private readonly cNoRoute: number;
   private readonly cProbes: number;
   private readonly cPathMessages: number;
   private readonly cResignalled: number;
@@ -129,6 +131,7 @@ export class Dataplane {
     this.cNoPort = c.id('drop-no-port');
     this.cOversize = c.id('drop-oversize');
     this.cExpired = c.id('sessions-expired');
+    this.cNoRoute = c.id('sessions-no-route');
     this.cProbes = c.id('health-checks-sent');
     this.cPathMessages = c.id('path-messages-sent');
     this.cResignalled = c.id('sessions-resignalled-nat');
@@ -163,8 +166,8 @@ export class Dataplane {
   /**
    * Swaps the forwarding tables between batches. Live sessions keep going: their tenant, service, path
    * ids are mapped to the new tables by name; a session whose service or path no longer exists, or whose
-   * interfaces moved (flow keys hold interface indexes), is removed (reason 'config'). One walk over the
-   * table per config change.
+   * interfaces moved (flow keys hold interface indexes), is removed (reason 'config'); one delivered along
+   * the RIB whose route is gone, reason 'no-route' (route-follow.ts). Two walks over the table per swap.
    */
   setTables(t: ForwardingTables): void {
     const old = this.ctx.tables;
@@ -190,6 +193,7 @@ export class Dataplane {
       s.tenant[r] = tenantMap[s.tenant[r]!] ?? -1;
       if (s.path[r]! >= 0) s.path[r] = pathMap[s.path[r]!]!;
     }
+    this.ctx.counters.add(this.cNoRoute, closeUnroutedSessions(this.ctx, now)); // sessions follow their route
     this.flushEvents();
   }
 

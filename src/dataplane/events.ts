@@ -14,11 +14,12 @@ export type SessionRole = 'ingress' | 'egress' | 'local';
  * Why a session ended. `fin`: TCP FIN both ways; `rst`: TCP reset; `idle`: no packet for the service's
  * timeout; `path-lost`: it idled out while its peer path was down; `handshake-failed`: the metadata
  * handshake (of a new or moved session) got no answer to its probes; `replaced`: a new session took its
- * 5-tuple; `config`: a config change removed its service, path or interface; `admin`: removed on request
+ * 5-tuple; `config`: a config change removed its service, path or interface; `no-route`: the RIB route it
+ * was delivered along is gone (dataplane/route-follow.ts); `admin`: removed on request
  * (`Dataplane.removeRow`); `shutdown`: the router stopped.
  */
-export type CloseReason = 'idle' | 'fin' | 'rst' | 'path-lost' | 'handshake-failed' | 'replaced' | 'config' | 'admin' | 'shutdown';
-export const CLOSE_REASONS: readonly CloseReason[] = ['idle', 'fin', 'rst', 'path-lost', 'handshake-failed', 'replaced', 'config', 'admin', 'shutdown'];
+export type CloseReason = 'idle' | 'fin' | 'rst' | 'path-lost' | 'handshake-failed' | 'replaced' | 'config' | 'no-route' | 'admin' | 'shutdown';
+export const CLOSE_REASONS: readonly CloseReason[] = ['idle', 'fin', 'rst', 'path-lost', 'handshake-failed', 'replaced', 'config', 'no-route', 'admin', 'shutdown'];
 
 /**
  * Why a session moved to another path. `path-down`: its path stopped being usable; `sla-breach`: its path

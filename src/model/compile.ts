@@ -20,25 +20,23 @@ import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { RouterTables } from './router-tables.js';
 import { ServiceFib, type FibEntry } from './service-fib.js';
-import { BLACKHOLE, ribEntries, ribPrefix, type LearnedRoute, type RibEntry } from './rib.js';
+import { Rib, type LearnedRoute } from './rib.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
-import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, ROUTE_BLACKHOLE, VECTOR_NEVER } from './tables.js';
+import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
 import { endpointName, peerLinks, type PeerLink } from './topology.js';
 import { servicesOf } from './applies-to.js';
 
 /** IP protocol numbers of the transport protocols a service can name. */
 export const IP_PROTOCOL: Readonly<Record<TransportProtocol, number>> = Object.freeze({ icmp: 1, tcp: 6, udp: 17, icmpv6: 58 });
 
-/** `learned`: the routes FRR selected (routing/), added to the RIB next to the static routes. */
-export function compileRouter(config: SvrConfig, routerName: string, generation: number, learned: readonly LearnedRoute[] = []): ForwardingTables {
+/**
+ * `learned`: the routes FRR selected (routing/), added to the RIB next to the static routes; or the router's
+ * Rib itself, kept up to date route by route (control/router.ts: a RIB change compiles with it, no rebuild of
+ * the RIB; it must have been built from this config's router).
+ */
+export function compileRouter(config: SvrConfig, routerName: string, generation: number, learned: readonly LearnedRoute[] | Rib = []): ForwardingTables {
   const authority = config.authority;
-  const router = authority.routers.find((r) => r.name === routerName);
-  if (router === undefined) {
-    const known = authority.routers.map((r) => r.name).join(', ') || 'none';
-    throw new SvrError('SVR_ERR_CONFIG_ROUTER', `router "${routerName}" is not in the configuration of authority "${authority.name}" (routers: ${known})`, {
-      router: routerName,
-    });
-  }
+  const router = routerConfig(config, routerName);
 
   const tenants = new NameTable(authority.tenants.map((t) => t.name));
   const services = servicesOf(authority, router);
@@ -68,7 +66,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
       Object.freeze({ id, name: r.name, nameBytes: peerNames.bytes[id]!, paths: Object.freeze(paths.filter((p) => p.peer === id).map((p) => p.id)) }),
   );
 
-  const rib = ribEntries(router, learned);
+  const rib = learned instanceof Rib ? learned : new Rib(router, learned);
   const access = new AccessTable(
     tenants.names,
     services.map((s) => accessRules(s)),
@@ -86,11 +84,22 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
     peerNames,
     paths,
     members: memberTrie(authority),
-    routes: routeTrie(rib, router, ifIndex),
+    routes: rib.trie,
     pathsByRemote: interfaces.map((iface) => remoteWaypointTrie(iface, paths)),
     fib: new ServiceFib(fibEntries(services), access),
     access,
     rib,
+  });
+}
+
+/** The router's entry of the config; SVR_ERR_CONFIG_ROUTER naming the known ones when it is not there. */
+export function routerConfig(config: SvrConfig, routerName: string): Router {
+  const authority = config.authority;
+  const router = authority.routers.find((r) => r.name === routerName);
+  if (router !== undefined) return router;
+  const known = authority.routers.map((r) => r.name).join(', ') || 'none';
+  throw new SvrError('SVR_ERR_CONFIG_ROUTER', `router "${routerName}" is not in the configuration of authority "${authority.name}" (routers: ${known})`, {
+    router: routerName,
   });
 }
 
@@ -255,19 +264,6 @@ function memberTrie(authority: Authority): PrefixTrie {
       if (trie.get(p.bytes, p.length) === -1) trie.insert(p.bytes, p.length, id);
     }
   });
-  return trie;
-}
-
-/** The RIB's selected routes -> their lan interface (a blackhole: ROUTE_BLACKHOLE, which routeLocal answers as no interface). */
-function routeTrie(rib: readonly RibEntry[], router: Router, ifIndex: ReadonlyMap<string, number>): PrefixTrie {
-  const trie = new PrefixTrie(rib.length * 8);
-  for (const route of rib) {
-    if (!route.selected) continue;
-    const index = route.interface === BLACKHOLE ? ROUTE_BLACKHOLE : ifIndex.get(route.interface);
-    if (index === undefined) invalid(`route ${route.prefix} of router "${router.name}" names unknown interface "${route.interface}"`);
-    const p = ribPrefix(route);
-    trie.insert(p.bytes, p.length, index);
-  }
   return trie;
 }
 

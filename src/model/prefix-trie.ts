@@ -2,7 +2,7 @@
  * Longest-prefix match for IPv4 and IPv6 on typed arrays: a binary trie, one node per bit, with
  * child indices in two Int32Arrays and a value (>= 0, or -1 for none) per node. Node 0 is the IPv4
  * root and node 1 the IPv6 root; a child index of 0 means "no child" (roots are never children).
- * Inserting grows the arrays (build time); lookups only read them and never allocate.
+ * Inserting grows the arrays (build time, or a RIB change); lookups only read them and never allocate.
  * Cost: one array read per address bit walked (at most 32 or 128).
  */
 import type { AddressFamily } from '../packet/addr.js';
@@ -56,6 +56,22 @@ export class PrefixTrie {
     const previous = this.#value[node]!;
     if (previous === NONE) this.#size++;
     this.#value[node] = value;
+    return previous;
+  }
+
+  /**
+   * Forget exactly this prefix (a withdrawn route); returns the value it had, or -1. Its nodes stay (reused
+   * when the prefix comes back): the trie's size is bounded by the prefixes ever inserted, not the live ones.
+   */
+  remove(bytes: Uint8Array, length: number): number {
+    let node = familyOfBytes(bytes) === 4 ? V4_ROOT : V6_ROOT;
+    for (let bit = 0; bit < length; bit++) {
+      node = bitAt(bytes, 0, bit) ? this.#one[node]! : this.#zero[node]!;
+      if (node === 0) return NONE;
+    }
+    const previous = this.#value[node]!;
+    if (previous !== NONE) this.#size--;
+    this.#value[node] = NONE;
     return previous;
   }
 

@@ -7,8 +7,11 @@
  * Learned routes deliver through the routing instance's lan interface (`routing.interface`); their
  * gateway is resolved by the kernel of the node's namespace, where zebra installs the same routes.
  */
-import { formatPrefix, maskPrefix, parsePrefix, type ParsedPrefix } from '../packet/addr.js';
+import { SvrError } from '../errors.js';
+import { formatPrefix, maskPrefix, parsePrefix } from '../packet/addr.js';
 import type { Router } from './config.js';
+import { PrefixTrie } from './prefix-trie.js';
+import { ROUTE_BLACKHOLE } from './tables.js';
 
 /** A route FRR's zebra selected and sent over FPM. */
 export interface LearnedRoute {
@@ -38,44 +41,185 @@ export interface RibEntry {
   readonly selected: boolean;
 }
 
-/**
- * Every route of the RIB, static first then learned, with the selected one of each prefix marked. Learned
- * prefixes are taken as given: masked, in canonical text (routing/netlink.ts writes them so); static ones
- * are masked here. Cost: about one Map operation and one object per route (100,000 routes: bench/routing.ts).
- */
 /** The `interface` of a blackhole route in the RIB. */
 export const BLACKHOLE = 'blackhole';
 
-export function ribEntries(router: Router, learned: readonly LearnedRoute[]): RibEntry[] {
-  const entries: { -readonly [K in keyof RibEntry]: RibEntry[K] }[] = [];
-  const best = new Map<string, number>();
-  const add = (prefix: string, protocol: string, distance: number, metric: number, iface: string, gateway: string | undefined): void => {
-    const at = best.get(prefix);
-    const selected = at === undefined || distance < entries[at]!.distance;
-    if (selected) {
-      if (at !== undefined) entries[at]!.selected = false;
-      best.set(prefix, entries.length);
+/** Withdrawn prefixes the trie keeps nodes for before it is built anew (at least; or as many as live routes). */
+const MIN_REBUILD = 10_000;
+
+/** A static route of the config as the RIB holds it. */
+interface StaticRoute {
+  readonly prefix: string;
+  readonly distance: number;
+  readonly interface: string;
+  readonly gateway?: string;
+}
+
+/**
+ * The RIB of one router, kept up to date route by route: its static routes (fixed for a config
+ * generation), the learned routes by prefix, and the longest-prefix trie of the selected ones (prefix ->
+ * lan interface index, ROUTE_BLACKHOLE for a blackhole) that `routeLocal` reads. A RIB change (`replace`)
+ * touches only the prefixes that differ: per changed prefix one Map update and one trie write, instead of
+ * rebuilding the whole RIB and trie (bench/routing.ts: 100,000 routes, one changed). Learned prefixes are
+ * taken as given: masked, in canonical text (routing/netlink.ts writes them so); static ones are masked here.
+ * One instance per config generation (the router's control builds a new one when the config changes); the
+ * tables compiled with it share it, so the data path sees a change at the next table swap, between batches.
+ */
+export class Rib {
+  readonly #static = new Map<string, StaticRoute[]>();
+  readonly #learned = new Map<string, LearnedRoute>();
+  readonly #ifIndex: ReadonlyMap<string, number>;
+  /** learned routes deliver through this lan interface; without a routing instance none are learned */
+  readonly #via: string | undefined;
+  #trie: PrefixTrie;
+  /** prefixes removed from the trie since it was built (their nodes stay): past the live routes, it is built anew */
+  #removed = 0;
+  #entries: RibEntry[] | undefined;
+
+  constructor(router: Router, learned: readonly LearnedRoute[] = []) {
+    this.#ifIndex = new Map(router.interfaces.map((iface, i) => [iface.name, i]));
+    this.#via = router.routing?.interface;
+    this.#trie = new PrefixTrie((router.routes.length + learned.length) * 8);
+    for (const r of router.routes) {
+      const p = parsePrefix(r.prefix);
+      if (p === undefined) continue;
+      const prefix = formatPrefix(maskPrefix(p));
+      const route: StaticRoute = { prefix, distance: r.distance, interface: r.blackhole === true ? BLACKHOLE : r.interface ?? BLACKHOLE, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}) };
+      const list = this.#static.get(prefix);
+      if (list === undefined) this.#static.set(prefix, [route]);
+      else list.push(route);
     }
-    entries.push(gateway === undefined ? { prefix, protocol, distance, metric, interface: iface, selected } : { prefix, protocol, distance, metric, interface: iface, gateway, selected });
-  };
-  for (const r of router.routes) {
-    const p = parsePrefix(r.prefix);
-    if (p !== undefined) add(formatPrefix(maskPrefix(p)), 'static', r.distance, 0, r.blackhole === true ? BLACKHOLE : r.interface ?? BLACKHOLE, r.gateway);
+    for (const prefix of this.#static.keys()) this.#select(prefix);
+    if (this.#via !== undefined) for (const r of learned) this.#learned.set(r.prefix, r);
+    for (const prefix of this.#learned.keys()) this.#select(prefix);
   }
-  const via = router.routing?.interface;
-  if (via !== undefined) for (const r of learned) add(r.prefix, r.protocol, r.distance, r.metric, r.blackhole === true ? BLACKHOLE : via, r.gateway);
-  return entries;
+
+  /** The trie of the selected routes (prefix -> lan interface index or ROUTE_BLACKHOLE); tables compiled with
+   *  this RIB read the one they got (it is replaced when rebuilt, after many withdrawals). */
+  get trie(): PrefixTrie {
+    return this.#trie;
+  }
+
+  get learnedCount(): number {
+    return this.#learned.size;
+  }
+
+  /**
+   * The learned routes are now `routes` (zebra's whole table): prefixes that are new, gone or changed are
+   * updated, the others left alone. Returns how many prefixes changed.
+   */
+  replace(routes: readonly LearnedRoute[]): number {
+    if (this.#via === undefined) return 0;
+    const seen = new Set<string>();
+    let changed = 0;
+    for (const r of routes) {
+      seen.add(r.prefix);
+      const was = this.#learned.get(r.prefix);
+      if (was !== undefined && sameRoute(was, r)) continue;
+      this.#learned.set(r.prefix, r);
+      this.#select(r.prefix);
+      changed++;
+    }
+    if (seen.size < this.#learned.size) {
+      for (const prefix of [...this.#learned.keys()]) {
+        if (seen.has(prefix)) continue;
+        this.#learned.delete(prefix);
+        this.#select(prefix);
+        changed++;
+      }
+    }
+    return this.#changed(changed);
+  }
+
+  /** After a change: the entries are made again when asked; a trie holding more removed prefixes than live ones is built anew. */
+  #changed(changed: number): number {
+    if (changed === 0) return 0;
+    this.#entries = undefined;
+    const live = this.#static.size + this.#learned.size;
+    if (this.#removed > Math.max(live, MIN_REBUILD)) {
+      this.#trie = new PrefixTrie(live * 8);
+      this.#removed = 0;
+      for (const prefix of this.#static.keys()) this.#select(prefix);
+      for (const prefix of this.#learned.keys()) this.#select(prefix);
+    }
+    return changed;
+  }
+
+  /**
+   * Some learned routes changed: `set` are new or changed (by prefix), `removed` the prefixes withdrawn.
+   * Only those prefixes are touched. Returns how many changed.
+   */
+  update(set: readonly LearnedRoute[], removed: readonly string[]): number {
+    if (this.#via === undefined) return 0;
+    let changed = 0;
+    for (const prefix of removed) {
+      if (!this.#learned.delete(prefix)) continue;
+      this.#select(prefix);
+      changed++;
+    }
+    for (const r of set) {
+      const was = this.#learned.get(r.prefix);
+      if (was !== undefined && sameRoute(was, r)) continue;
+      this.#learned.set(r.prefix, r);
+      this.#select(r.prefix);
+      changed++;
+    }
+    return this.#changed(changed);
+  }
+
+  /** The learned routes, in the order they were first learned. */
+  learnedRoutes(): LearnedRoute[] {
+    return [...this.#learned.values()];
+  }
+
+  /** Every route, static first then learned, the selected one of each prefix marked (made on demand, for views). */
+  entries(): readonly RibEntry[] {
+    if (this.#entries !== undefined) return this.#entries;
+    const out: RibEntry[] = [];
+    for (const [prefix, list] of this.#static) {
+      const best = this.#bestStatic(list);
+      const learned = this.#learned.get(prefix);
+      const learnedWins = learned !== undefined && (best === undefined || learned.distance < best.distance);
+      for (const r of list) out.push({ ...r, protocol: 'static', metric: 0, selected: r === best && !learnedWins });
+    }
+    for (const r of this.#learned.values()) {
+      const best = this.#bestStatic(this.#static.get(r.prefix));
+      out.push(this.#learnedEntry(r, best === undefined || r.distance < best.distance));
+    }
+    this.#entries = out;
+    return out;
+  }
+
+  #learnedEntry(r: LearnedRoute, selected: boolean): RibEntry {
+    const iface = r.blackhole === true ? BLACKHOLE : this.#via!;
+    return { prefix: r.prefix, protocol: r.protocol, distance: r.distance, metric: r.metric, interface: iface, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}), selected };
+  }
+
+  /** The first static route of the lowest distance (ties: config order). */
+  #bestStatic(list: readonly StaticRoute[] | undefined): StaticRoute | undefined {
+    let best: StaticRoute | undefined;
+    for (const r of list ?? []) if (best === undefined || r.distance < best.distance) best = r;
+    return best;
+  }
+
+  /** Writes the prefix's selected route into the trie (or removes it when none is left). */
+  #select(prefix: string): void {
+    const best = this.#bestStatic(this.#static.get(prefix));
+    const learned = this.#learned.get(prefix);
+    const iface = learned !== undefined && (best === undefined || learned.distance < best.distance)
+      ? (learned.blackhole === true ? BLACKHOLE : this.#via!)
+      : best?.interface;
+    const p = parsePrefix(prefix)!;
+    if (iface === undefined) {
+      if (this.#trie.remove(p.bytes, p.length) !== -1) this.#removed++;
+      return;
+    }
+    const index = iface === BLACKHOLE ? ROUTE_BLACKHOLE : this.#ifIndex.get(iface);
+    if (index === undefined) throw new SvrError('SVR_ERR_CONFIG_INVALID', `cannot compile: route ${prefix} names unknown interface "${iface}" (validate the config with parseConfig first)`);
+    this.#trie.insert(p.bytes, p.length, index);
+  }
 }
 
-/** The parsed prefix of a RIB entry (entries hold masked, valid prefixes). */
-export function ribPrefix(entry: RibEntry): ParsedPrefix {
-  return parsePrefix(entry.prefix)!;
-}
-
-/** The learned routes a RIB was built from (a data-path worker compiles its tables from config + these). */
-export function learnedOf(rib: readonly RibEntry[]): LearnedRoute[] {
-  return rib.filter((r) => r.protocol !== 'static').map((r) => ({
-    prefix: r.prefix, protocol: r.protocol, distance: r.distance, metric: r.metric, ...(r.gateway !== undefined ? { gateway: r.gateway } : {}),
-    ...(r.interface === BLACKHOLE ? { blackhole: true } : {}),
-  }));
+function sameRoute(a: LearnedRoute, b: LearnedRoute): boolean {
+  return a.gateway === b.gateway && a.protocol === b.protocol && a.distance === b.distance && a.metric === b.metric && a.blackhole === b.blackhole;
 }

@@ -10,7 +10,7 @@ import type { NameTable } from './name-table.js';
 import type { PrefixTrie } from './prefix-trie.js';
 import type { AccessDecision, AccessTable } from './access-table.js';
 import type { FibEntry, ServiceFib } from './service-fib.js';
-import type { RibEntry } from './rib.js';
+import type { LearnedRoute, Rib, RibEntry } from './rib.js';
 
 export interface RouterTablesParts {
   readonly generation: number;
@@ -32,7 +32,8 @@ export interface RouterTablesParts {
   readonly pathsByRemote: ReadonlyArray<PrefixTrie | undefined>;
   readonly fib: ServiceFib;
   readonly access: AccessTable;
-  readonly rib: readonly RibEntry[];
+  /** the RIB (shared with the tables compiled after it until the config changes) */
+  readonly rib: Rib;
 }
 
 export class RouterTables implements ForwardingTables {
@@ -47,7 +48,6 @@ export class RouterTables implements ForwardingTables {
   readonly interfaces: readonly CompiledInterface[];
   readonly peers: readonly CompiledPeer[];
   readonly paths: readonly CompiledPath[];
-  readonly rib: readonly RibEntry[];
 
   readonly #tenants: NameTable;
   readonly #services: NameTable;
@@ -59,6 +59,7 @@ export class RouterTables implements ForwardingTables {
   readonly #pathsByRemote: ReadonlyArray<PrefixTrie | undefined>;
   readonly #fib: ServiceFib;
   readonly #access: AccessTable;
+  readonly #rib: Rib;
 
   constructor(parts: RouterTablesParts) {
     this.generation = parts.generation;
@@ -72,7 +73,7 @@ export class RouterTables implements ForwardingTables {
     this.interfaces = parts.interfaces;
     this.peers = parts.peers;
     this.paths = parts.paths;
-    this.rib = parts.rib;
+    this.#rib = parts.rib;
     this.#tenants = parts.tenants;
     this.#services = parts.serviceNames;
     this.#peers = parts.peerNames;
@@ -135,6 +136,16 @@ export class RouterTables implements ForwardingTables {
 
   accessDecision(tenant: number, service: number, buf: Uint8Array, srcOff: number, family: Family): AccessDecision {
     return this.#access.decision(tenant, service, buf, srcOff, family);
+  }
+
+  /** The RIB now (made on demand: views, `svr explain`); a RIB change after this compile shows here too. */
+  get rib(): readonly RibEntry[] {
+    return this.#rib.entries();
+  }
+
+  /** The learned routes of the RIB now (a worker thread compiles its tables from the config and these). */
+  learnedRoutes(): LearnedRoute[] {
+    return this.#rib.learnedRoutes();
   }
 
   routeLocal(buf: Uint8Array, dstOff: number, family: Family): number {

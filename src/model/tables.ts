@@ -5,7 +5,7 @@
  */
 import type { AccessDecision } from './access-table.js';
 import type { FibEntry } from './service-fib.js';
-import type { RibEntry } from './rib.js';
+import type { LearnedRoute, RibEntry } from './rib.js';
 import type { BestPathCriteria, HmacCipher, HmacMode, KeyExchange, SessionResiliency, VectorCost } from './config.js';
 
 export const NO_TENANT = -1;
@@ -182,8 +182,11 @@ export interface ForwardingTables {
   readonly interfaces: readonly CompiledInterface[];
   readonly peers: readonly CompiledPeer[];
   readonly paths: readonly CompiledPath[];
-  /** The RIB these tables were compiled with (static + learned, selected marked): `svr show rib|fib`. */
+  /** The RIB now (static + learned, selected marked): `svr show rib|fib`. Tables of one config generation
+   *  share their RIB, which a RIB change updates route by route (model/rib.ts). */
   readonly rib: readonly RibEntry[];
+  /** The RIB's learned routes now (a worker thread compiles its tables from the config and these). */
+  learnedRoutes(): LearnedRoute[];
 
   interfaceIndex(name: string): number;
   tenantId(name: string): number;

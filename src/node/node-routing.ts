@@ -12,7 +12,7 @@ import type { AlarmRegistry } from '../telemetry/alarms/registry.js';
 export async function startRouting(router: Router, me: RouterConfig | undefined, frrDir: string, log: NodeLog, alarms: AlarmRegistry): Promise<NodeRouting | undefined> {
   if (me?.routing === undefined) return undefined;
   const routing = new NodeRouting(me.name, me.routing, frrDir, {
-    setLearnedRoutes: (routes) => router.setLearnedRoutes(routes),
+    updateLearnedRoutes: (set, removed) => router.updateLearnedRoutes(set, removed),
     announceable: () => announceable(router),
     raise: (id, category, source, message) => void alarms.raise({ id, category, severity: 'major', source, message }),
     clear: (id, message) => void alarms.clear(id, message),

@@ -23,7 +23,7 @@ type Log = (event: string, fields: Record<string, string | number | boolean>) =>
 /** The router's close reasons as records name them (IPFIX flowEndReason 3 for both TCP endings). */
 const CLOSE: Readonly<Record<Extract<RouterEvent, { type: 'session.removed' }>['reason'], CloseReason>> = {
   idle: 'idle', fin: 'fin-rst', rst: 'fin-rst', 'path-lost': 'path-lost', 'handshake-failed': 'handshake-failed',
-  replaced: 'replaced', config: 'config', admin: 'admin', shutdown: 'shutdown',
+  replaced: 'replaced', config: 'config', 'no-route': 'no-route', admin: 'admin', shutdown: 'shutdown',
 };
 
 const DENY: Readonly<Record<Extract<RouterEvent, { type: 'session.denied' }>['reason'], DenyReason>> = {

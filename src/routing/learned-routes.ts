@@ -36,6 +36,8 @@ interface Held {
 export class LearnedRoutes {
   readonly counters: LearnedCounters = { added: 0, withdrawn: 0, skipped: 0, overflow: 0, aged: 0 };
   readonly #routes = new Map<string, Held>();
+  /** prefixes added, changed or removed since the last `takeChanges` */
+  readonly #dirty = new Set<string>();
   #epoch = 0;
 
   constructor(private readonly maxRoutes = MAX_LEARNED_ROUTES) {}
@@ -48,6 +50,19 @@ export class LearnedRoutes {
     return [...this.#routes.values()].map((h) => h.route);
   }
 
+  /** What changed since the last call: the routes of the prefixes added or changed, and the prefixes removed. */
+  takeChanges(): { set: LearnedRoute[]; removed: string[] } {
+    const set: LearnedRoute[] = [];
+    const removed: string[] = [];
+    for (const prefix of this.#dirty) {
+      const h = this.#routes.get(prefix);
+      if (h === undefined) removed.push(prefix);
+      else set.push(h.route);
+    }
+    this.#dirty.clear();
+    return { set, removed };
+  }
+
   /** Applies zebra's messages; true when the table changed. */
   apply(messages: readonly RouteMessage[]): boolean {
     let changed = false;
@@ -58,6 +73,7 @@ export class LearnedRoutes {
       }
       if (m.op === 'del') {
         if (this.#routes.delete(m.prefix)) {
+          this.#dirty.add(m.prefix);
           this.counters.withdrawn++;
           changed = true;
         }
@@ -66,7 +82,10 @@ export class LearnedRoutes {
       const blackhole = m.type === RTN_BLACKHOLE;
       if (!blackhole && (m.type !== RTN_UNICAST || m.nextHops.length === 0)) {
         this.counters.skipped++;
-        if (this.#routes.delete(m.prefix)) changed = true; // replaced by an unreachable/prohibit route: gone
+        if (this.#routes.delete(m.prefix)) { // replaced by an unreachable/prohibit route: gone
+          this.#dirty.add(m.prefix);
+          changed = true;
+        }
         continue;
       }
       if (!this.#routes.has(m.prefix) && this.#routes.size >= this.maxRoutes) {
@@ -79,6 +98,7 @@ export class LearnedRoutes {
         ...(gateway !== undefined ? { gateway } : {}), ...(blackhole ? { blackhole: true } : {}),
       };
       this.#routes.set(m.prefix, { route, epoch: this.#epoch });
+      this.#dirty.add(m.prefix);
       this.counters.added++;
       changed = true;
     }
@@ -96,6 +116,7 @@ export class LearnedRoutes {
     for (const [prefix, h] of this.#routes) {
       if (h.epoch < this.#epoch) {
         this.#routes.delete(prefix);
+        this.#dirty.add(prefix);
         gone++;
       }
     }

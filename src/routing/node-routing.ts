@@ -3,7 +3,8 @@
  * learned-route table that feeds the router's RIB, `redistribute service` and the BGP view.
  *
  * Flow: zebra --FPM--> FpmListener --RouteMessage[]--> LearnedRoutes --(coalesced, 100 ms)-->
- * host.setLearnedRoutes (the router compiles its tables again; the data path swaps them between batches).
+ * host.updateLearnedRoutes with the prefixes that changed (the router's RIB updates just those, the tables
+ * are made around it; the data path swaps them between batches).
  * Services announced: whenever the set of services reachable through usable peer paths changes
  * (host.announceable, asked on every path event), bgpd's `network` statements follow through vtysh.
  */
@@ -25,7 +26,8 @@ export const VTYSH = process.env['SVR_VTYSH'] ?? 'vtysh';
 
 export interface RoutingHost {
   /** the RIB's learned routes changed */
-  setLearnedRoutes(routes: readonly LearnedRoute[]): void;
+  /** some learned routes changed (set: new or changed, removed: prefixes withdrawn); returns how many the RIB changed */
+  updateLearnedRoutes(set: readonly LearnedRoute[], removed: readonly string[]): number;
   /** prefixes of the services reachable now through usable peer paths (`redistribute service`) */
   announceable(): string[];
   /** raises an alarm (`process`: an FRR daemon down; `peer`: a BGP neighbour not established); again while active: nothing */
@@ -225,11 +227,11 @@ export class NodeRouting {
   }
 
   #publish(): void {
-    const routes = this.#learned.list();
+    const { set, removed } = this.#learned.takeChanges();
     const t0 = performance.now();
-    this.#host.setLearnedRoutes(routes);
+    const changed = this.#host.updateLearnedRoutes(set, removed);
     this.#lastCompileMs = performance.now() - t0;
-    this.#log('routing.rib-changed', { learned: routes.length, compileMs: Math.round(this.#lastCompileMs) });
+    this.#log('routing.rib-changed', { learned: this.#learned.size, changed, compileMs: Math.round(this.#lastCompileMs) });
   }
 
   /** zebra connected or went away: routes not (re)sent within the stale hold age out then. */

@@ -65,6 +65,8 @@ export type ToWorker =
   | { t: 'pathKeys'; path: number; keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }; activeAt: number; overlapMs: number }
   | { t: 'dropPathKeys'; path: number }
   | { t: 'config'; config: unknown; generation: number; learned: LearnedRoute[] }
+  /** the RIB changed (the config did not): the learned routes new or changed, the prefixes withdrawn */
+  | { t: 'rib'; generation: number; set: LearnedRoute[]; removed: string[] }
   | { t: 'pathPeer'; path: number; address: Uint8Array | null; controlPort: number }
   | { t: 'resignal'; path: number }
   | { t: 'pathMtu'; path: number; mtu: number }

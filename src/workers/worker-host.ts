@@ -34,8 +34,8 @@ import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } f
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
-import { learnedOf } from '../model/rib.js';
 import type { ForwardingTables } from '../model/tables.js';
+import type { LearnedRoute } from '../model/rib.js';
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 import type { ChannelBatch } from './channel-port.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerIo } from './protocol.js';
@@ -185,7 +185,7 @@ export class WorkerHost implements DataPathHost {
     const pathRx = new SharedArrayBuffer(MAX_PATHS * 8);
     const replayMarks = createReplayMarks(Math.max(MIN_REPLAY_MARKS, 2 * this.tables!.paths.length * RX_SLOTS * this.workers));
     const data: WorkerInit = {
-      index, count: this.workers, routerName: this.routerName, config: this.configDoc, generation: this.tables!.generation, learned: learnedOf(this.tables!.rib), steering: this.steering!,
+      index, count: this.workers, routerName: this.routerName, config: this.configDoc, generation: this.tables!.generation, learned: this.tables!.learnedRoutes(), steering: this.steering!,
       pathUp: this.pathUp, pathRx, counters, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, restarts, testHooks: this.testHooks,
     };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
@@ -356,7 +356,12 @@ export class WorkerHost implements DataPathHost {
   setTables(tables: ForwardingTables, config: SvrConfig): void {
     this.tables = tables;
     this.configDoc = configToDocument(config);
-    this.broadcast({ t: 'config', config: this.configDoc, generation: tables.generation, learned: learnedOf(tables.rib) });
+    this.broadcast({ t: 'config', config: this.configDoc, generation: tables.generation, learned: tables.learnedRoutes() });
+  }
+
+  updateRib(tables: ForwardingTables, set: readonly LearnedRoute[], removed: readonly string[]): void {
+    this.tables = tables;
+    this.broadcast({ t: 'rib', generation: tables.generation, set: [...set], removed: [...removed] });
   }
 
   setPathUp(path: number, up: boolean): void {

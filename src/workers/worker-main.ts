@@ -13,8 +13,9 @@ import type { DpEvent } from '../dataplane/events.js';
 import type { PacketPort } from '../dataplane/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
 import { setBusyPoll } from '../io/tun/busy-poll.js';
-import { compileRouter } from '../model/compile.js';
-import type { LearnedRoute } from '../model/rib.js';
+import { compileRouter, routerConfig } from '../model/compile.js';
+import type { SvrConfig } from '../model/config.js';
+import { Rib, type LearnedRoute } from '../model/rib.js';
 import { parseConfig } from '../model/validate.js';
 import { PluginHost, chainStages } from '../plugins/host.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
@@ -24,8 +25,13 @@ const init = workerData as WorkerInit;
 const parent = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => parent.postMessage(m, transfer);
 
-function compile(config: unknown, generation: number, learned: readonly LearnedRoute[]) {
-  return compileRouter(parseConfig(JSON.stringify(config), 'worker config'), init.routerName, generation, learned);
+/** The running config and its RIB (a RIB change updates it route by route: model/rib.ts). */
+let config: SvrConfig;
+let rib: Rib;
+function compile(doc: unknown, generation: number, learned: readonly LearnedRoute[]) {
+  config = parseConfig(JSON.stringify(doc), 'worker config');
+  rib = new Rib(routerConfig(config, init.routerName), learned);
+  return compileRouter(config, init.routerName, generation, rib);
 }
 
 let tables = compile(init.config, init.generation, init.learned);
@@ -153,6 +159,11 @@ async function handle(m: ToWorker): Promise<void> {
       break;
     case 'config':
       tables = compile(m.config, m.generation, m.learned);
+      dp.setTables(tables);
+      break;
+    case 'rib':
+      rib.update(m.set, m.removed);
+      tables = compileRouter(config, init.routerName, m.generation, rib);
       dp.setTables(tables);
       break;
     case 'plugins': {

@@ -3,8 +3,9 @@
  * FRR, AS 65100) next to both routers; each node runs its own zebra, bgpd and bfdd and learns routes
  * over FPM. One lab for the whole file:
  * - the PE announces 198.18.60.0/24: r1's RIB selects it, service bgp-web (use-learned-routes) forwards
- *   a real HTTP request to the PE's server; the PE withdraws it: `svr show rib` loses it, new sessions are
- *   refused with reason no-route (counter, `svr explain`); announced again: it works again;
+ *   a real HTTP request to the PE's server; the PE withdraws it: `svr show rib` loses it, a UDP stream's
+ *   session on it is removed (no-route, counted), new sessions are refused with reason no-route (counter,
+ *   `svr explain`); announced again: the stream goes on in a new session, HTTP works again;
  * - r2 announces the clients (redistribute service) while a path to r1 is usable: `svr lab impair` takes
  *   the path down and the PE's bgpd (`show ip bgp json`) loses the prefix within the BFD detection time
  *   (3 x 100 ms) plus 1 s, and has it again once the path is back;
@@ -23,7 +24,7 @@ import { request } from '../../src/node/control-client.js';
 import type { RibView, FibView } from '../../src/routing/views.js';
 import type { BgpView } from '../../src/routing/bgp-view.js';
 import type { RoutingStatus } from '../../src/routing/node-routing.js';
-import { e2eDir, E2E_PREFIX, pollUntil, show, svr, SVR } from './support.js';
+import { background, e2eDir, E2E_PREFIX, pollUntil, show, svr, SVR } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -69,12 +70,39 @@ test('the PE announces its server prefix: r1 learns it over FPM and bgp-web forw
   assert.ok(sessions.some((s) => s.service === 'bgp-web'), 'a bgp-web session on r1');
 });
 
-test('the PE withdraws it: show rib loses it, new sessions are refused with reason no-route; announced again it works', async () => {
+type SessionLine = { id: string; service: string; original: { protocol: string } };
+const udpSessions = async (): Promise<SessionLine[]> =>
+  ((await request(sock('r1'), { method: 'show', what: 'sessions' })) as SessionLine[]).filter((s) => s.service === 'bgp-web' && s.original.protocol === 'udp');
+
+test('the PE withdraws it: a UDP stream on it ends (no-route), new sessions are refused; announced again the stream goes on', async () => {
   const before = await counter('drop-no-route');
-  await peAnnounce(dir, PREFIX, false);
-  const t0 = Date.now();
-  await pollUntil(`r1's RIB losing ${PE_PREFIX}`, 5000, async () => ((await selected(PE_PREFIX)) ? undefined : true));
-  console.log(`    withdrawn from r1's RIB ${Date.now() - t0} ms after the PE's \`no network\``);
+  const noRouteBefore = await counter('sessions-no-route');
+  // one socket, a datagram every 50 ms for 30 s: one session on the learned route
+  const stream = background('ip', ['netns', 'exec', CLIENT_NS, process.execPath, SVR, 'lab', 'udp-probe', PE_SERVER, '7', 'follow', '--count', '600', '--interval', '50']);
+  try {
+    const [first] = await pollUntil('a bgp-web UDP session on r1', 10_000, async () => ((await udpSessions()).length > 0 ? udpSessions() : undefined));
+    await peAnnounce(dir, PREFIX, false);
+    const t0 = Date.now();
+    await pollUntil(`r1's RIB losing ${PE_PREFIX}`, 5000, async () => ((await selected(PE_PREFIX)) ? undefined : true));
+    console.log(`    withdrawn from r1's RIB ${Date.now() - t0} ms after the PE's \`no network\``);
+    // the stream's session does not stay on the dead route: removed, reason no-route; its next datagrams are refused
+    await pollUntil('the stream\'s session removed', 2000, async () => ((await udpSessions()).some((s) => s.id === first!.id) ? undefined : true));
+    assert.ok((await counter('sessions-no-route')) > noRouteBefore, 'sessions-no-route counted');
+    await pollUntil('the stream\'s next datagram refused (drop-no-route)', 3000, async () => ((await counter('drop-no-route')) > before ? true : undefined));
+    await checkRefused(before);
+    await peAnnounce(dir, PREFIX, true);
+    await pollUntil(`r1's RIB selecting ${PE_PREFIX} again`, 5000, async () => ((await selected(PE_PREFIX)) ? true : undefined));
+    const [next] = await pollUntil('the stream on a new session along the route', 5000, async () => ((await udpSessions()).length > 0 ? udpSessions() : undefined));
+    assert.is.not(next!.id, first!.id);
+  } finally {
+    await stream.stop();
+  }
+  const again = await get();
+  assert.ok('status' in again && again.status === 200, JSON.stringify(again));
+});
+
+/** While withdrawn: a new HTTP session is refused, counted, and `svr explain` names the missing route. */
+async function checkRefused(before: number): Promise<void> {
   const d = await get(2);
   assert.ok(!('status' in d && d.status === 200), `a new session must be refused: ${JSON.stringify(d)}`);
   assert.ok((await counter('drop-no-route')) > before, 'drop-no-route counted');
@@ -82,11 +110,7 @@ test('the PE withdraws it: show rib loses it, new sessions are refused with reas
   const e = JSON.parse(explain.stdout) as { verdict: string; counter: string; steps: { step: string; why: string }[] };
   assert.is(e.counter, 'drop-no-route');
   assert.match(e.steps.find((s) => s.step === 'route')!.why, /use-learned-routes: the RIB has no route/);
-  await peAnnounce(dir, PREFIX, true);
-  await pollUntil(`r1's RIB selecting ${PE_PREFIX} again`, 5000, async () => ((await selected(PE_PREFIX)) ? true : undefined));
-  const again = await get();
-  assert.ok('status' in again && again.status === 200, JSON.stringify(again));
-});
+}
 
 test('redistribute service: r2 announces the clients while a path is up, withdrawn within BFD detection + 1 s', async () => {
   const CLIENTS = '198.18.1.0/24';

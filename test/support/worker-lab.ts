@@ -27,7 +27,7 @@ function queueOf(p: Uint8Array, n: number): number {
 }
 
 /** Joins a PacketPort (the "wire" side) to worker channels of one interface. */
-function attach(host: WorkerHost, iface: string, wire: PacketPort): void {
+export function attachWorkerChannels(host: WorkerHost, iface: string, wire: PacketPort): void {
   const n = host.workers;
   const channels: MessagePort[] = [...Array(n).keys()].map((w) => host.channel(w, iface));
   for (const ch of channels) ch.on('message', (b: ChannelBatch) => wire.transmit(b.data, b.offsets, b.lengths, b.count));
@@ -69,8 +69,8 @@ export async function createWorkerLab(config: SvrConfig, workers: number, opts: 
   const clientLan = new MemorySegment('client-lan');
   const serverLan = new MemorySegment('server-lan');
   const r1 = new Router(config, new WorkerHost({ workers, io: { kind: 'channel' }, testHooks: testHooks ?? false }), { name: 'r1', liveness: 'static', ...routerOpts });
-  attach(r1.host, 'lan0', clientLan.gatewayPort());
-  attach(r1.host, 'wan0', wan.a);
+  attachWorkerChannels(r1.host, 'lan0', clientLan.gatewayPort());
+  attachWorkerChannels(r1.host, 'wan0', wan.a);
   const r2 = createRouter(config, { lan0: serverLan.gatewayPort(), wan0: wan.b }, { name: 'r2', liveness: 'static' });
   await r1.start();
   await r2.start();

@@ -45,6 +45,7 @@ const END_REASON: Record<CloseReason, number> = {
   'handshake-failed': FLOW_END_REASON.forcedEnd,
   'replaced': FLOW_END_REASON.forcedEnd,
   'config': FLOW_END_REASON.forcedEnd,
+  'no-route': FLOW_END_REASON.forcedEnd,
   'shutdown': FLOW_END_REASON.forcedEnd,
 };
 

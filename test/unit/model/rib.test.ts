@@ -2,7 +2,9 @@
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
 import { compileRouter } from '../../../src/model/compile.js';
-import type { LearnedRoute } from '../../../src/model/rib.js';
+import { Rib, type LearnedRoute } from '../../../src/model/rib.js';
+import { ROUTE_BLACKHOLE } from '../../../src/model/tables.js';
+import { prng } from '../../support/prng.js';
 import { NO_INTERFACE } from '../../../src/model/tables.js';
 import { ROUTE_LOCAL, ROUTE_NONE, chooseRoute, routeChoice, usesRib } from '../../../src/dataplane/admission.js';
 import { ServicePaths } from '../../../src/dataplane/path-choice.js';
@@ -104,6 +106,57 @@ test('routing config: bad fields are refused with their path', () => {
     'authority.routers[1].routing.bgp.neighbors[1].address',
     'authority.routers[1].routing.bgp.neighbors[1].accept-prefixes[0]',
   ]) assert.ok(paths.includes(want), `${want} in ${paths.join(', ')}`);
+});
+
+test('a RIB change updates the RIB route by route: the same routes and lookups as a RIB built afresh, after every step', () => {
+  const router = parseObject(routingAuthority()).authority.routers[1]!;
+  const rand = prng(14);
+  const pool = [...Array.from({ length: 40 }, (_, i) => `10.9.${i % 8}.${(i >> 3) * 32}/27`), '10.9.1.0/24', '10.9.2.0/24', '10.9.0.0/16', '10.0.0.0/8', '10.9.5.7/32'];
+  const pick = (): LearnedRoute[] => pool.filter(() => rand() < 0.5).map((prefix) => (rand() < 0.15
+    ? { prefix, protocol: 'static', distance: 1, metric: 0, blackhole: true }
+    : { ...bgp(prefix, rand() < 0.5 ? '198.18.41.1' : '198.18.41.9'), distance: rand() < 0.2 ? 40 : 20 })); // 40: loses to static 30
+  const rib = new Rib(router, pick());
+  const probes = Array.from({ length: 256 }, (_, i) => packet('10.1.0.5', `10.9.${i & 7}.${(i * 37) & 255}`));
+  for (let step = 0; step < 60; step++) {
+    const learned = pick();
+    const changed = rib.replace(learned);
+    const fresh = new Rib(router, learned);
+    const rows = (r: Rib): string[] => r.entries().map((e) => JSON.stringify(e)).sort(); // learned: in the order first learned
+    assert.equal(rows(rib), rows(fresh), `step ${step}: entries`);
+    for (const p of probes) assert.is(rib.trie.lookup(p.buf, p.dstOff, p.family), fresh.trie.lookup(p.buf, p.dstOff, p.family), `step ${step}: lookup`);
+    assert.is(rib.replace(learned), 0, 'the same routes again change nothing');
+    assert.ok(changed >= 0);
+  }
+});
+
+test('a withdrawn learned route gives its prefix back to the static route it had beaten; a blackhole is no interface', () => {
+  const router = parseObject(routingAuthority()).authority.routers[1]!;
+  const rib = new Rib(router, [bgp('10.9.1.0/24')]);
+  const p = packet('10.1.0.5', '10.9.1.7');
+  const t = compileRouter(parseObject(routingAuthority()), 'r2', 1, rib);
+  assert.is(t.routeLocal(p.buf, p.dstOff, p.family), t.interfaceIndex('lan1'), 'eBGP 20 beats static 30');
+  assert.is(rib.replace([]), 1);
+  assert.is(t.routeLocal(p.buf, p.dstOff, p.family), t.interfaceIndex('lan0'), 'static 30 again, in the tables compiled with this RIB');
+  assert.is(rib.replace([{ prefix: '10.9.1.0/24', protocol: 'static', distance: 1, metric: 0, blackhole: true }]), 1);
+  assert.is(rib.trie.lookup(p.buf, p.dstOff, p.family), ROUTE_BLACKHOLE);
+  assert.is(t.routeLocal(p.buf, p.dstOff, p.family), NO_INTERFACE);
+  assert.equal(t.learnedRoutes().map((r) => r.prefix), ['10.9.1.0/24']);
+});
+
+test('churn: once more prefixes were withdrawn than are live (at least 10,000), the trie is built anew with the live ones', () => {
+  const router = parseObject(routingAuthority()).authority.routers[1]!;
+  const flood = Array.from({ length: 12_000 }, (_, i) => bgp(`10.${100 + (i >> 8)}.${i & 255}.0/24`));
+  const rib = new Rib(router, [bgp('10.9.3.0/24'), ...flood]);
+  const before = rib.trie;
+  assert.is(rib.update([], flood.slice(0, 9_000).map((r) => r.prefix)), 9_000);
+  assert.is(rib.trie, before, 'fewer than 10,000 withdrawn: the same trie');
+  assert.is(rib.update([], flood.slice(9_000).map((r) => r.prefix)), 3_000);
+  assert.is.not(rib.trie, before, 'built anew');
+  assert.is(rib.trie.size, 3, 'the two static prefixes and 10.9.3.0/24');
+  const p = packet('10.1.0.5', '10.9.3.7');
+  assert.is(rib.trie.lookup(p.buf, p.dstOff, p.family), 1, 'lan1');
+  const gone = packet('10.1.0.5', '10.100.0.7');
+  assert.is(rib.trie.lookup(gone.buf, gone.dstOff, gone.family), -1);
 });
 
 test.run();

@@ -56,9 +56,14 @@ test('learned routes: distance by protocol; withdrawals; blackholes kept as such
     { prefix: '10.1.0.0/16', protocol: 'static', distance: 1, metric: 20, blackhole: true },
   ]);
   assert.is(t.counters.skipped, 2);
+  assert.equal(t.takeChanges().set.map((r) => r.prefix), ['198.18.60.0/24', '198.18.70.0/24', '10.1.0.0/16'], 'changes since the start: what was learned');
   assert.ok(t.apply([msg('198.18.60.0/24', { op: 'del' })]));
   assert.not.ok(t.apply([msg('198.18.99.0/24', { op: 'del' })]), 'withdrawing what is not there changes nothing');
   assert.is(t.size, 2);
+  t.apply([msg('198.18.70.0/24', { metric: 7 })]);
+  assert.equal(t.takeChanges(), { set: [{ prefix: '198.18.70.0/24', protocol: 'bgp', distance: 20, metric: 7, gateway: '198.18.61.1' }], removed: ['198.18.60.0/24'] },
+    'only the prefixes changed since the last take');
+  assert.equal(t.takeChanges(), { set: [], removed: [] });
 });
 
 test('learned routes: the bound counts what overflows; the stale hold keeps routes until zebra has had its chance to resend them', () => {
@@ -73,6 +78,7 @@ test('learned routes: the bound counts what overflows; the stale hold keeps rout
   assert.ok(t.ageOut());
   assert.equal(t.list().map((r) => r.prefix), ['198.19.0.0/30']);
   assert.is(t.counters.aged, 1);
+  assert.ok(t.takeChanges().removed.includes('198.19.0.4/30'), 'aged out: a change the RIB hears about');
 });
 
 test('bgp view: neighbours and routes from bgpd JSON (FRR 8.4 field names)', () => {
