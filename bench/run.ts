@@ -125,8 +125,8 @@ function memoryBench(capacity: number, snap: string): MemoryResult {
 
 function handshakeBench(snap: string): HandshakeResult {
   progress('== handshakes: whole key exchanges and the responder\'s part on one core, in process (node dist/bench/handshake.js --json)');
-  const r = spawnSync(process.execPath, [join(snap, 'dist', 'bench', 'handshake.js'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`handshake benchmark failed: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  const r = spawnSync(process.execPath, [join(snap, 'dist', 'bench', 'handshake.js'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`handshake benchmark failed${r.signal !== null ? ` (${r.signal}: no answer within 120 s)` : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   const h = JSON.parse(r.stdout) as HandshakeResult;
   progress(`  ${Math.round(h.wholePerSecond)} whole handshakes/s (both routers' work), responder ${Math.round(h.responderPerSecond)}/s`);
   return h;

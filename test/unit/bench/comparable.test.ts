@@ -121,6 +121,9 @@ test('encrypted with handshake keys within 10 % of static keys: a verdict from t
   const n = goal([...fair(), lossy]);
   assert.is(n.status, NOT_COMPARABLE);
   assert.match(n.note, /UDP 64 B not comparable/);
+  const loaded = goal([...fair().map((m) => ({ ...m, loadAvgAtStart: [9] })), { ...close, loadAvgAtStart: [9] }]);
+  assert.is(loaded.status, NOT_COMPARABLE, 'a machine loaded by other work (load 9 on 2 cores)');
+  assert.match(loaded.note, /loaded/);
 });
 
 test('run.js --render of a run that is not comparable exits 3 and names the case', () => {
