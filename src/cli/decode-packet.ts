@@ -1,6 +1,7 @@
 /**
  * One captured packet -> the JSON object `svr decode` prints: outer IP/L4 headers, plus the SVR metadata
- * at byte 0 of the TCP/UDP payload when the payload starts with the cookie. With the config's keys
+ * at byte 0 of the TCP/UDP payload when the payload starts with the cookie (an FEC parity packet: its FEC
+ * header instead, docs/wan.md "FEC"). With the config's keys
  * (decode-keys.ts): the path, the trailer (replay block, HMAC verdict), and encrypted metadata decrypted.
  */
 import type { CaptureRecord } from '../io/pcap.js';
@@ -8,6 +9,7 @@ import { formatAddress } from '../packet/addr.js';
 import { PARSE_ERROR_NAMES, PacketInfo, ParseError, PROTO_TCP, PROTO_UDP, parsePacket } from '../packet/ip.js';
 import { verifyL4Checksum } from '../packet/rewrite.js';
 import { decodeMetadata, type DecodedMetadata } from '../packet/svr-metadata-decode.js';
+import { fecCount, fecGroup, fecParities, fecRow, fecVectorLength, isFecParity } from '../packet/svr-fec.js';
 import type { DecodeKeys, DecodedTrailer } from './decode-keys.js';
 
 export interface OuterHeaders {
@@ -37,6 +39,8 @@ export interface DecodedPacket {
   /** with --config: the replay block and HMAC verdict of a signed packet */
   trailer?: DecodedTrailer;
   metadata?: DecodedMetadata;
+  /** an FEC parity packet (docs/wan.md "FEC"): its group, row and sizes */
+  fec?: { group: number; row: number; dataPackets: number; parityPackets: number; vectorLength: number };
   note?: string;
 }
 
@@ -93,6 +97,12 @@ export function decodeRecord(rec: CaptureRecord, pi: PacketInfo = new PacketInfo
     if (opened !== undefined) {
       out.path = opened.path;
       if (opened.trailer !== undefined) out.trailer = opened.trailer;
+    }
+    if (isFecParity(ip, pi.payload, pi.end - pi.payload)) {
+      const o = pi.payload;
+      out.fec = { group: fecGroup(ip, o), row: fecRow(ip, o), dataPackets: fecCount(ip, o), parityPackets: fecParities(ip, o), vectorLength: fecVectorLength(ip, o) };
+      if (rec.note !== undefined) out.note = rec.note;
+      return out;
     }
     const plain = opened?.plainMetadata;
     // AES-CBC under a wrong key "decrypts" once in 256 (the padding happens to fit): only TLVs that walk count

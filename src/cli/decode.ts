@@ -34,6 +34,8 @@ export interface DecodeSummary {
   falsePositive: number;
   /** ... of which the payload TLVs were encrypted (decrypted with --config or not). */
   encrypted: number;
+  /** FEC parity packets (docs/wan.md "FEC"). */
+  fec: number;
   /** Records without an IP packet (ARP, other link types, unparsable, truncated). */
   other: number;
 }
@@ -57,6 +59,8 @@ Output: one JSON object per packet per line (NDJSON; --pretty indents instead):
                  --config decrypted them (decrypted: true)
                  malformed: why the metadata does not fit (a router drops such packets), e.g.
                  lengths-exceed-packet, bad-context-length, tlv-overruns-region
+  fec            an FEC parity packet: group, row, dataPackets, parityPackets, vectorLength
+                 (docs/wan.md "FEC"); its payload is parity, not metadata
   path           with --config: "<router>: <path>" of the sender, for packets between two waypoints
   trailer        with --config: keyId, sender, counter (the replay block) and hmac: ok|bad|unchecked
   note           why a frame has no IP packet (ARP, unsupported link type, truncated capture)
@@ -77,7 +81,7 @@ See docs/decode.md for a field reference and an example.`;
 
 /** Decodes a capture file, handing each output chunk to `write`. Throws SvrError for unreadable files. */
 export async function decodeFile(file: string, opts: DecodeOptions, write: (text: string) => void): Promise<DecodeSummary> {
-  const summary: DecodeSummary = { packets: 0, ip: 0, metadata: 0, malformed: 0, falsePositive: 0, encrypted: 0, other: 0 };
+  const summary: DecodeSummary = { packets: 0, ip: 0, metadata: 0, malformed: 0, falsePositive: 0, encrypted: 0, fec: 0, other: 0 };
   const pi = new PacketInfo();
   const keys = opts.config === undefined ? undefined : DecodeKeys.fromConfig(await loadConfig(opts.config));
   let buffered: string[] = [];
@@ -91,6 +95,7 @@ export async function decodeFile(file: string, opts: DecodeOptions, write: (text
       summary.packets++;
       if (d.outer !== undefined) summary.ip++;
       else summary.other++;
+      if (d.fec !== undefined) summary.fec++;
       if (d.metadata !== undefined) {
         summary.metadata++;
         if (d.metadata.malformed !== undefined) summary.malformed++;

@@ -21,6 +21,7 @@ interface StartOptions {
   logFormat: 'text' | 'json';
   workers: string;
   busyPoll: string;
+  haNode?: string;
 }
 
 /** `--workers`: a count 1-64, or "auto" (one per core). */
@@ -80,6 +81,7 @@ export function registerNode(program: Command): void {
     .description('run one router in the foreground')
     .option('-c, --config <file>', 'authority config file (YAML or JSON)')
     .option('-n, --name <router>', 'which router of the config this node is')
+    .option('--ha-node <name>', "a router pair's node: which of the router's redundancy.nodes this is (names its registry entry, socket and data dir)")
     .option('--conductor <urls>', 'comma-separated conductor URLs: the config comes from the conductor (no --config)')
     .option('--asset-id <id>', 'with --conductor: the asset id this node presents (the router whose asset-id it is)')
     .option('--token <token>', 'with --conductor: one-time enrolment token for the first start (default $SVR_ENROL_TOKEN)')
@@ -106,7 +108,7 @@ export function registerNode(program: Command): void {
           return;
         }
         if (o.config === undefined || o.name === undefined) throw new SvrError('SVR_ERR_CLI_OPTION', 'pass --config FILE --name ROUTER, or --conductor URL --asset-id ID');
-        const n = await startNode({ ...common, configPath: o.config, name: o.name });
+        const n = await startNode({ ...common, configPath: o.config, name: o.name, ...(o.haNode === undefined ? {} : { haNode: o.haNode }) });
         process.once('SIGINT', () => void n.stop('SIGINT'));
         process.once('SIGTERM', () => void n.stop('SIGTERM'));
         process.on('SIGHUP', () => void n.reload().catch(() => undefined)); // refusals are logged
@@ -126,6 +128,15 @@ export function registerNode(program: Command): void {
         process.stdout.write('stopping\n');
       } catch (e) {
         fail('node stop', e);
+      }
+    });
+  selectorOptions(node.command('switchover').description("a router pair's active node hands over to its standby (planned; docs/high-availability.md)"))
+    .action(async (o: NodeSelector) => {
+      try {
+        await request(selectNodeSocket(o), { method: 'switchover' });
+        process.stdout.write('switching over\n');
+      } catch (e) {
+        fail('node switchover', e);
       }
     });
   selectorOptions(node.command('reload').description('re-read the config file of a running node (bad files are refused)'))

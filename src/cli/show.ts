@@ -1,5 +1,5 @@
 /**
- * `svr show sessions|peers|services|tenants|plugins|stats|config|alarms|events|rib|fib|bgp`: state of a running node, as
+ * `svr show sessions|peers|services|tenants|plugins|stats|config|alarms|events|rib|fib|bgp|ha`: state of a running node, as
  * tables or JSON, over its control socket (this host) or its management API (`--api URL`, any host).
  */
 import type { Command } from 'commander';
@@ -20,6 +20,9 @@ import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 import type { FibView, RibView } from '../routing/views.js';
 import type { BgpView } from '../routing/bgp-view.js';
 import type { RoutingStatus } from '../routing/node-routing.js';
+import type { NodeHa } from '../node/ha.js';
+
+type NodeHaStatus = ReturnType<NodeHa['status']>;
 
 interface ShowOptions extends NodeSelector {
   json?: boolean;
@@ -65,11 +68,11 @@ function peersTable(rows: PeerSummary[]): string {
   if (rows.length === 0) return 'no peers';
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)}`);
   return renderTable(
-    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'WAYPOINTS', 'NAT'],
+    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'TRANSPORT', 'WAYPOINTS', 'NAT'],
     rows.flatMap((p) => p.paths.map((x) => [
       p.name, x.name, x.up ? 'yes' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
       humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions,
-      x.keyAgeMs === undefined ? '-' : humanDuration(x.keyAgeMs), x.rekeys ?? '-', mtuText(x.mtu, x.mtuState), `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
+      x.keyAgeMs === undefined ? '-' : humanDuration(x.keyAgeMs), x.rekeys ?? '-', mtuText(x.mtu, x.mtuState), transportText(x), `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
     ])),
   );
 }
@@ -92,6 +95,15 @@ function securityTable(v: SecurityView): string {
 /** The path MTU, marked when not discovered by probes. */
 function mtuText(mtu: number, state: string): string {
   return state === 'discovered' ? String(mtu) : state === 'unresolvable' ? `${mtu} (unresolvable)` : `${mtu} (${state})`;
+}
+
+/** How the path's new TCP sessions travel: `tcp`, or `udp-transform` and why (docs/wan.md "UDP transform"). */
+function transportText(x: PeerSummary['paths'][number]): string {
+  const u = x.udpTransform;
+  if (u === undefined) return x.transport;
+  if (u.mode === 'always-transform') return 'udp-transform (always)';
+  if (x.transport === 'udp-transform') return `udp-transform (${u.reasons.join('; ')})`;
+  return u.episodes === 0 ? `tcp (${u.state})` : 'tcp (detected clean)';
 }
 
 /** NAT traversal of a path: the learned peer address (we answer there) or where the peer sees us, and the changes. */
@@ -220,8 +232,25 @@ function eventsTable(rows: NodeEvent[]): string {
   ]));
 }
 
+/** `svr show ha`: this node's role in its pair, the partner, the sync link's lag and counters. */
+function haTable(s: NodeHaStatus): string {
+  const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
+  const c = s.counters;
+  const drops = Object.entries(c.dropped).filter(([, n]) => n > 0).map(([why, n]) => `${why} ${n}`).join(', ') || 'none';
+  return renderTable(['FIELD', 'VALUE'], [
+    ['node', s.node], ['role', `${s.role} (${s.reason})`], ['forwarding', s.forwarding ? 'yes' : 'no'],
+    ['partner', `${s.partner}: ${s.partnerRole ?? 'not heard'}${s.partnerHeardMsAgo === undefined ? '' : `, heard ${s.partnerHeardMsAgo} ms ago`}`],
+    ['split brain', s.splitBrain ? 'YES' : 'no'],
+    ['sync lag', `${ms(s.lag.lastMs)} (max ${ms(s.lag.maxMs)}), ${s.lag.pending} records pending, ${s.lag.unacked} batches unacknowledged`],
+    ['sent', `${c.heartbeatsSent} heartbeats, ${c.batchesSent} batches (${c.recordsSent} records), ${c.batchesResent} resent`],
+    ['received', `${c.heartbeatsReceived} heartbeats, ${c.batchesReceived} batches (${c.recordsReceived} records), ${s.replicaRecords} in the replica`],
+    ['dropped', drops], ['role changes', `${s.roleChanges}${s.lastRoleAppliedMs === undefined ? '' : `, the last applied in ${s.lastRoleAppliedMs} ms`}`],
+  ]);
+}
+
 function render(what: ShowWhat, result: unknown, part?: string): string {
   switch (what) {
+    case 'ha': return haTable(result as NodeHaStatus);
     case 'sessions': {
       const shown = Array.isArray(result) ? { sessions: result as SessionSummary[], active: result.length } : result as SessionsShown<SessionSummary>;
       return sessionsTable(shown.sessions, shown.active);
@@ -265,13 +294,14 @@ async function showOverApi(what: ShowWhat, o: ShowOptions, since: number | undef
   const t = apiTarget({ api: o.api!, ...(o.token !== undefined ? { token: o.token } : {}), ...(o.tokenFile !== undefined ? { tokenFile: o.tokenFile } : {}), ...(o.ca !== undefined ? { ca: o.ca } : {}) });
   if (what === 'sessions') return apiGetAll(t, '/api/v1/sessions', 'cursor');
   if (what === 'events') return apiGetAll(t, '/api/v1/events', 'after', { since: since === undefined ? undefined : new Date(since).toISOString() });
+  if (what === 'ha') throw new SvrError('SVR_ERR_CLI_OPTION', 'svr show ha: not in the management API yet; ask the node over its control socket (--node, --socket)');
   return apiGet(t, `/api/v1/${what}`);
 }
 
 export function registerShow(program: Command): void {
   const show = program
     .command('show')
-    .summary('show state of a running node: sessions, peers, security, services, tenants, plugins, stats, config, alarms, events, rib, fib, bgp')
+    .summary('show state of a running node: sessions, peers, security, services, tenants, plugins, stats, config, alarms, events, rib, fib, bgp, ha')
     .description('Show the state of a running node (tables by default, --json for scripts).')
     .addHelpText('after', `
 Which node: --socket PATH, or --node NAME (nodes register in $SVR_RUN_DIR or /run/svrouter; lab
@@ -290,7 +320,8 @@ Examples:
   svr show peers --api https://198.18.61.2:8443 --token-file ops.token --ca api.crt
   svr show rib                   # static and learned (BGP) routes with distances, the selected ones marked
   svr show fib --service web     # the service FIB: prefix, protocol, ports, tenants, service, next hops
-  svr show bgp neighbors --json  # BGP neighbours from FRR's bgpd (state, prefixes, BFD)`);
+  svr show bgp neighbors --json  # BGP neighbours from FRR's bgpd (state, prefixes, BFD)
+  svr show ha --node r1a         # a router pair's node: role, partner, sync lag, dropped sync messages`);
   for (const what of SHOW_WHAT) {
     const cmd = show
       .command(what)

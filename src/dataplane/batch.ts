@@ -21,6 +21,7 @@ export const PF_CHAINED = 0x40; // the packet took its session's chain bits (ser
 export const PF_HANDED = 0x80; // handed over by another worker: already steered, TTL already decremented
 export const PF_DIVERTED = 0x100; // a chain stage sent the packet to an external function (ifIndex = its out interface)
 export const PF_AUTH = 0x200; // wan: HMAC and replay counter verified, or the path's policy disables HMAC (a trusted path)
+export const PF_FEC_RECOVERED = 0x400; // wan: rebuilt from an FEC parity packet (fec.ts): not added to a group again
 
 /** A packet from a peer router that may not change session state (metadata-only: it carried no trailer). */
 export function unauthenticated(b: Batch, slot: number): boolean {

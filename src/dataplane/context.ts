@@ -32,6 +32,7 @@ import { WaypointPorts } from './waypoint-ports.js';
 import { ServicePaths } from './path-choice.js';
 import { ServiceFunctions } from './service-functions.js';
 import { WanKeys } from './wan-keys.js';
+import { FecPolicies, FecReceiver, FecSender } from './fec.js';
 import type { Ownership } from './ownership.js';
 import { formatAddress } from '../packet/addr.js';
 import { CONTROL_PORT } from './stages/wan-verify.js';
@@ -66,6 +67,11 @@ export class DataplaneContext {
   readonly channels = new PluginChannels();
   /** duplicates for a second path (packet-duplication), transmitted after each batch */
   readonly dup = new Batch();
+  /** FEC per service, the groups this data path sends and receives, and the packets it rebuilt (run after each batch) */
+  readonly fec = new FecPolicies();
+  readonly fecTx: FecSender;
+  readonly fecRx: FecReceiver;
+  readonly recovered = new Batch();
   /** per path id: 1 = usable (written by control: BFD later; all paths start up) */
   pathUp: Uint8Array = new Uint8Array(0);
   /** per path id: data packets from the peer whose HMAC verified (control reads them as liveness: paths/supervisor.ts) */
@@ -77,6 +83,10 @@ export class DataplaneContext {
   pathControlPort = new Uint16Array(0);
   /** per path id: the path MTU (bytes of an outer packet): the wan interface's `mtu` until discovery says less */
   pathMtu = new Uint16Array(0);
+  /** per path id: 1 = new TCP sessions on it are carried as UDP (UDP transform; paths/firewall-detector.ts) */
+  pathTransform = new Uint8Array(0);
+  /** paths whose TCP is transformed, by name (kept across config changes) */
+  private readonly transformed = new Set<string>();
   /** discovered path MTUs by path name (kept across config changes) */
   private readonly discoveredMtu = new Map<string, number>();
   /** per interface: its paths to peers behind NAT (their address is learned: wan-verify) */
@@ -108,6 +118,8 @@ export class DataplaneContext {
     this.sharedPathRx = shared?.pathRx ? new Float64Array(shared.pathRx) : null;
     this.hooks = new SessionHooks(this); // after counters: hooks register theirs
     this.wanKeys = new WanKeys(this);
+    this.fecTx = new FecSender(this);
+    this.fecRx = new FecReceiver(this);
     this.setTables(tables);
   }
 
@@ -123,6 +135,7 @@ export class DataplaneContext {
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
     this.servicePaths.reset(t);
+    this.fec.reset(t.services);
     this.functions.resolve(t, this.chains);
     this.crypto.update(t, this.clock());
     this.pathUp = this.sharedPathUp !== null ? this.sharedPathUp.subarray(0, t.paths.length) : new Uint8Array(t.paths.length);
@@ -142,6 +155,8 @@ export class DataplaneContext {
       const mtu = t.interfaces[p.localInterface]!.mtu;
       this.pathMtu[p.id] = Math.min(mtu, this.discoveredMtu.get(p.name) ?? mtu);
     }
+    this.pathTransform = new Uint8Array(t.paths.length);
+    for (const p of t.paths) this.pathTransform[p.id] = this.transformed.has(p.name) ? 1 : 0;
     this.natPaths = t.interfaces.map((i) => t.paths.filter((p) => p.peerBehindNat && p.localInterface === i.index).map((p) => p.id));
     for (const [name, l] of [...this.learned]) {
       const p = t.paths.find((q) => q.name === name);
@@ -181,6 +196,15 @@ export class DataplaneContext {
     if (mtu <= 0) this.discoveredMtu.delete(p.name);
     else this.discoveredMtu.set(p.name, mtu);
     this.pathMtu[path] = mtu <= 0 ? ifMtu : Math.min(ifMtu, mtu);
+  }
+
+  /** Whether new TCP sessions on a path are carried as UDP (control's firewall detector decides; between batches). */
+  setPathTransform(path: number, on: boolean): void {
+    const p = this.tables.paths[path];
+    if (p === undefined) return;
+    if (on) this.transformed.add(p.name);
+    else this.transformed.delete(p.name);
+    this.pathTransform[path] = on ? 1 : 0;
   }
 
   /** Whether the peer of a NAT path has been seen yet (before that, nothing is sent to it). */

@@ -57,6 +57,14 @@ ${indent}nat-keep-alive: 20           # s: an idle session sends a keep-alive th
 `;
 }
 
+/** `--middlebox` / `--udp-transform`: the firewall detector probes every 10 s (docs/wan.md "UDP transform"). */
+function udpTransformLines(mode: string, indent: string): string {
+  return `${indent}udp-transform:               # svr lab up --udp-transform / --middlebox: TCP as UDP when a firewall drops TCP (docs/wan.md)
+${indent}  mode: ${mode}
+${indent}  detect-interval: 10          # s between probe episodes (SSR's default 300)
+`;
+}
+
 function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabShape): string {
   return paths.map((p) => {
     const veth = router === 'r1' ? p.r1Dev : p.r2Dev;
@@ -67,7 +75,7 @@ function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabSha
           neighborhoods:
             - name: ${p.neighborhood}            # ${router === 'r1' ? 'r2' : 'r1'}/${p.iface} is in it too: the path ${p.iface}->${router === 'r1' ? 'r2' : 'r1'}/${p.iface}
               vector: ${p.vector}          # service-policies rank paths by vector
-${router === 'r1' && p.k === 1 && s.nat === true ? natLines('              ') : ''}${bfdBlock(s, '              ')}`;
+${router === 'r1' && p.k === 1 && s.nat === true ? natLines('              ') : ''}${s.udpTransform !== undefined ? udpTransformLines(s.udpTransform, '              ') : ''}${bfdBlock(s, '              ')}`;
   }).join('');
 }
 
@@ -289,7 +297,8 @@ ${plugins ? `      # profile plugins: the client's ${FLOOD_SOURCE} (a flooding s
     - name: ${SESSIONS_POLICY}               # web and stream: what people watch fail over
       vector-order: ${order}   # path 1 preferred, then path 2, ...
       session-resiliency: ${shape.resiliency}${' '.repeat(Math.max(1, 20 - shape.resiliency.length))}# svr lab up --resiliency none|failover|revertible-failover|packet-duplication
-${slaLines(shape)}    - name: ${PATHS_POLICY}                  # echo and iperf: the same path preference, no resiliency
+${slaLines(shape)}${shape.fec !== undefined ? `      fec: { enabled: true, group-size: ${shape.fec.groupSize}, parity: ${shape.fec.parity} }   # svr lab up --fec ${shape.fec.groupSize}/${shape.fec.parity}
+` : ''}    - name: ${PATHS_POLICY}                  # echo and iperf: the same path preference, no resiliency
       vector-order: ${order}
 ${shape.ipv6 === true ? `    - name: ${V6_POLICY}                    # --ipv6: web6 only over the IPv6 peer path
       vectors: [{ name: ${WAN6.vector}, cost: 1 }${paths.map((p) => `, { name: ${p.vector}, cost: never }`).join('')}]

@@ -16,12 +16,12 @@
  */
 import type {
   AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PeerConnectivity, PortRange, SessionResiliency, StepMode,
-  TransportProtocol, VectorCost,
+  TransportProtocol, UdpTransformMode, VectorCost,
 } from './config.js';
 
 export type {
   AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency, StepMode,
-  TransportProtocol, VectorCost,
+  TransportProtocol, UdpTransformMode, VectorCost,
 };
 
 /** A port (`80`), a range as text (`'8000-8100'`) or as `{ from, to }`. */
@@ -102,6 +102,7 @@ export interface ServicePolicyInput {
   bestEffort?: boolean;
   bestPathCriteria?: BestPathCriteria;
   sessionResiliency?: SessionResiliency;
+  fec?: { enabled?: boolean; groupSize?: number; parity?: number; flushMs?: number };
 }
 
 export interface BfdInput {
@@ -122,6 +123,7 @@ export interface NeighborhoodInput {
   /** s, 1-3600 */
   natKeepAlive?: number;
   pathMtuDiscovery?: { enabled?: boolean; interval?: number };
+  udpTransform?: { mode?: UdpTransformMode; detectInterval?: number };
 }
 
 export interface AdjacencyInput {
@@ -203,6 +205,18 @@ export interface RouterInput {
   serviceRoutes?: ServiceRouteInput[];
   plugins?: PluginInput[];
   routing?: RoutingInput;
+  /** a router pair (docs/high-availability.md); absent = one node */
+  redundancy?: RedundancyInput;
+}
+
+/** A router of two nodes (docs/high-availability.md "The router pair"). */
+export interface RedundancyInput {
+  nodes: { name: string; priority?: number; syncAddress: string; probeAddress?: string }[];
+  preempt?: boolean;
+  heartbeatInterval?: number;
+  heartbeatMisses?: number;
+  syncPort?: number;
+  sharedKey: string;
 }
 
 export interface AuthorityInput {

@@ -12,6 +12,7 @@ import * as policyReader from './read-service-policy.js';
 import * as serviceReader from './read-service.js';
 import * as telemetryReader from './read-telemetry.js';
 import * as managementReader from './read-management.js';
+import * as redundancyReader from './read-redundancy.js';
 import type { PathSegment } from './problems.js';
 import { BUILTIN_SECURITY_POLICY, DEFAULT_PORT_RANGE } from './defaults.js';
 
@@ -20,7 +21,7 @@ const camel = (key: string): string => key.replace(/-([a-z0-9])/g, (_, c: string
 
 /** Every config key with a dash (the readers' exported `*_KEYS` lists): the words messages may name. */
 export const DASHED_KEYS: ReadonlySet<string> = new Set(
-  [authorityReader, pluginReader, routerReader, policyReader, serviceReader, telemetryReader, managementReader]
+  [authorityReader, pluginReader, routerReader, policyReader, serviceReader, telemetryReader, managementReader, redundancyReader]
     .flatMap((m) => Object.entries(m).filter(([name, v]) => name.endsWith('_KEYS') && Array.isArray(v)).flatMap(([, v]) => v as readonly string[]))
     .filter((k) => k.includes('-')),
 );

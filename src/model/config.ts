@@ -146,6 +146,20 @@ export interface ServicePolicy {
   bestPathCriteria: BestPathCriteria;
   /** default `none` */
   sessionResiliency: SessionResiliency;
+  /** Forward error correction on the peer path (docs/wan.md "FEC"); default off. */
+  fec: FecPolicy;
+}
+
+/** FEC of a service-policy: `parity` parity packets per `groupSize` packets of a session (UDP on the wire). */
+export interface FecPolicy {
+  /** default false */
+  enabled: boolean;
+  /** data packets per group, 2-64, default 8 */
+  groupSize: number;
+  /** parity packets per group, 1-4, default 2: a group survives that many lost packets (overhead parity/groupSize) */
+  parity: number;
+  /** ms, 1-1000, default 20: a group not full by then gets its parity anyway (bounds the wait for a rebuild) */
+  flushMs: number;
 }
 
 /**
@@ -192,6 +206,21 @@ export interface NeighborhoodRef {
   natKeepAlive?: number;
   /** path MTU discovery on paths through this neighborhood (docs/wan.md "Path MTU"); absent = on, every 600 s */
   pathMtuDiscovery?: PathMtuDiscoverySettings;
+  /** TCP carried as UDP on paths through this neighborhood (docs/wan.md "UDP transform"); absent = disabled */
+  udpTransform?: UdpTransformSettings;
+}
+
+/**
+ * SSR's `udp-transform`: `auto-detect` probes each path for a firewall that drops TCP (the firewall detector,
+ * paths/firewall-detector.ts) and carries new TCP sessions as UDP while one is found; `always-transform`
+ * carries them as UDP always; `disabled` (ours, the default) never probes nor transforms.
+ */
+export type UdpTransformMode = 'auto-detect' | 'always-transform' | 'disabled';
+
+export interface UdpTransformSettings {
+  mode: UdpTransformMode;
+  /** s, 10-86400, default 300: how often `auto-detect` probes a path again */
+  detectInterval: number;
 }
 
 export interface PathMtuDiscoverySettings {
@@ -349,6 +378,34 @@ export interface Router {
   sessionCapacity?: number;
   /** `svr node`: the management API (REST, OpenAPI, /metrics) of this router; absent = no API. */
   management?: Management;
+  /** The router is a pair of nodes (docs/high-availability.md); absent = one node. */
+  redundancy?: Redundancy;
+}
+
+/** One node of a router pair. */
+export interface RedundancyNode {
+  name: string;
+  /** 0-255, higher wins the election (after links up); default 100 */
+  priority: number;
+  /** its address on the sync link */
+  syncAddress: string;
+  /** its address on another link: heartbeats there too tell split brain from a dead partner (both nodes or neither) */
+  probeAddress?: string;
+}
+
+/** A router of two nodes: active/standby, session state synced over the sync link (docs/high-availability.md). */
+export interface Redundancy {
+  nodes: [RedundancyNode, RedundancyNode];
+  /** a higher-priority standby takes the role back; default false */
+  preempt: boolean;
+  /** ms between heartbeats; default 100 */
+  heartbeatInterval: number;
+  /** heartbeats missed before the partner counts as lost; default 3 */
+  heartbeatMisses: number;
+  /** UDP port of the sync link; default 4797 */
+  syncPort: number;
+  /** base64 of 32 bytes: the HMAC key of every sync message */
+  sharedKey: string;
 }
 
 /** Who may use the management API: `admin` reads and changes (e.g. reloads the config), `read-only` reads. */

@@ -43,6 +43,7 @@ export const SERVICE_POLICY_DEFAULTS: Readonly<Omit<ServicePolicy, 'name' | 'min
   bestEffort: true,
   bestPathCriteria: 'vector',
   sessionResiliency: 'none',
+  fec: Object.freeze({ enabled: false, groupSize: 8, parity: 2, flushMs: 20 }),
 });
 
 export function builtinServicePolicy(): ServicePolicy {
@@ -51,6 +52,9 @@ export function builtinServicePolicy(): ServicePolicy {
 
 /** Path MTU discovery of a neighborhood entry (SSR's `path-mtu-discovery`: enabled, interval 600 s). */
 export const PATH_MTU_DISCOVERY_DEFAULTS = Object.freeze({ enabled: true, interval: 600 });
+
+/** `udp-transform` of a neighborhood entry: SSR's interval (300 s); the mode is `disabled` unless set (docs/wan.md). */
+export const UDP_TRANSFORM_DEFAULTS = Object.freeze({ mode: 'disabled' as const, detectInterval: 300 });
 
 /** s between NAT keep-alives of an idle session on an `outbound-only` path (a UDP NAT binding lasts 30-120 s). */
 export const NAT_KEEP_ALIVE_S = 20;
@@ -67,5 +71,7 @@ export const BFD_DEFAULTS: Readonly<BfdSettings> = Object.freeze({
 
 /** The management API (`management` of a router): loopback, port 8443, a session capacity of a million. */
 export const MANAGEMENT_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8443, metricsAuth: 'token' as const });
+/** A router pair (`redundancy`): heartbeats every 100 ms, partner lost after 3 missed (failover within about 300 ms). */
+export const REDUNDANCY_DEFAULTS = Object.freeze({ preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 4797, priority: 100 });
 /** Shortest accepted API token: 16 characters. */
 export const API_TOKEN_MIN_LENGTH = 16;

@@ -1,23 +1,26 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
-import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
+import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, UdpTransformMode, UdpTransformSettings, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
+import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
+import { readRedundancy } from './read-redundancy.js';
 import { readRouting } from './read-routing.js';
 import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefixProblem } from './formats.js';
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity'] as const;
+export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity', 'redundancy'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
 export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd', 'peer-connectivity', 'nat-keep-alive', 'path-mtu-discovery'] as const;
+export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd', 'peer-connectivity', 'nat-keep-alive', 'path-mtu-discovery', 'udp-transform'] as const;
 const PMTUD_KEYS = ['enabled', 'interval'] as const;
+const UDP_TRANSFORM_KEYS = ['mode', 'detect-interval'] as const;
+const UDP_TRANSFORM_MODES: readonly UdpTransformMode[] = ['auto-detect', 'always-transform', 'disabled'];
 const TOPOLOGIES: readonly NeighborhoodTopology[] = ['mesh', 'hub', 'spoke'];
 const PEER_CONNECTIVITY: readonly PeerConnectivity[] = ['bidirectional', 'outbound-only'];
 export const ADJACENCY_KEYS = ['peer', 'interface', 'neighborhood', 'generated'] as const;
@@ -52,6 +55,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const identity = o['identity'] === undefined ? undefined : readIdentity(o['identity'], [...path, 'identity'], ctx);
   const routing = o['routing'] === undefined || o['routing'] === null ? undefined : readRouting(o['routing'], [...path, 'routing'], ctx);
   const management = readManagement(o, path, ctx);
+  const redundancy = readRedundancy(o, path, ctx);
   if (name === undefined) return undefined;
   const router: Router = { name, interfaces, routes, serviceRoutes, plugins };
   if (identity !== undefined) router.identity = identity;
@@ -65,6 +69,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
   if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
   if (management !== undefined) router.management = management;
+  if (redundancy !== undefined) router.redundancy = redundancy;
   return router;
 }
 
@@ -190,7 +195,7 @@ function readNeighborhoods(o: Raw, path: FieldPath, ctx: ReadContext): Neighborh
 
 function readNeighborhood(value: unknown, path: FieldPath, ctx: ReadContext): NeighborhoodRef | undefined {
   const { r } = ctx;
-  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector, topology, bfd, peer-connectivity, nat-keep-alive, path-mtu-discovery })', NEIGHBORHOOD_KEYS);
+  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector, topology, bfd, peer-connectivity, nat-keep-alive, path-mtu-discovery, udp-transform })', NEIGHBORHOOD_KEYS);
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
   const vector = r.optionalString(o, 'vector', path, NAME_RULES.plain, isPlainName);
@@ -199,6 +204,7 @@ function readNeighborhood(value: unknown, path: FieldPath, ctx: ReadContext): Ne
   const connectivity = o['peer-connectivity'] === undefined || o['peer-connectivity'] === null ? undefined : r.oneOf(o, 'peer-connectivity', path, PEER_CONNECTIVITY, 'bidirectional');
   const keepAlive = o['nat-keep-alive'] === undefined || o['nat-keep-alive'] === null ? undefined : r.integer(o, 'nat-keep-alive', path, 1, 3600, NAT_KEEP_ALIVE_S, ' (seconds)');
   const pmtud = o['path-mtu-discovery'] === undefined || o['path-mtu-discovery'] === null ? undefined : readPathMtuDiscovery(o['path-mtu-discovery'], [...path, 'path-mtu-discovery'], ctx);
+  const udpt = o['udp-transform'] === undefined || o['udp-transform'] === null ? undefined : readUdpTransform(o['udp-transform'], [...path, 'udp-transform'], ctx);
   if (name === undefined) return undefined;
   const entry: NeighborhoodRef = vector === undefined ? { name } : { name, vector };
   if (topology !== undefined) entry.topology = topology;
@@ -206,7 +212,16 @@ function readNeighborhood(value: unknown, path: FieldPath, ctx: ReadContext): Ne
   if (connectivity !== undefined) entry.peerConnectivity = connectivity;
   if (keepAlive !== undefined) entry.natKeepAlive = keepAlive;
   if (pmtud !== undefined) entry.pathMtuDiscovery = pmtud;
+  if (udpt !== undefined) entry.udpTransform = udpt;
   return entry;
+}
+
+/** The optional `udp-transform` block of a neighborhood entry (SSR's `mode`, `detect-interval` 300 s). */
+function readUdpTransform(value: unknown, path: FieldPath, { r }: ReadContext): UdpTransformSettings | undefined {
+  const o = r.object(value, path, 'a udp-transform mapping (mode, detect-interval)', UDP_TRANSFORM_KEYS);
+  if (o === undefined) return undefined;
+  const d = UDP_TRANSFORM_DEFAULTS;
+  return { mode: r.oneOf(o, 'mode', path, UDP_TRANSFORM_MODES, d.mode), detectInterval: r.integer(o, 'detect-interval', path, 10, 86400, d.detectInterval, ' (seconds)') };
 }
 
 /** The optional `path-mtu-discovery` block of a neighborhood entry (SSR's defaults: on, every 600 s). */

@@ -3,7 +3,7 @@
  * settings of ssr-reference §1.4 (vector costs or vector order, SLA filter, best-path criteria,
  * session resiliency), with their SSR defaults.
  */
-import type { BestPathCriteria, ServicePolicy, SessionResiliency, VectorPreference } from './config.js';
+import type { BestPathCriteria, FecPolicy, ServicePolicy, SessionResiliency, VectorPreference } from './config.js';
 import { SERVICE_POLICY_DEFAULTS } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { NAME_RULES, isPlainName } from './names.js';
@@ -11,8 +11,9 @@ import { describe, type FieldPath } from './problems.js';
 
 export const SERVICE_POLICY_KEYS = [
   'name', 'transport-state-enforcement', 'vectors', 'vector-order', 'path-quality-filter', 'max-latency', 'max-jitter',
-  'max-loss', 'min-mos', 'best-effort', 'best-path-criteria', 'session-resiliency',
+  'max-loss', 'min-mos', 'best-effort', 'best-path-criteria', 'session-resiliency', 'fec',
 ] as const;
+export const FEC_KEYS = ['enabled', 'group-size', 'parity', 'flush-ms'] as const;
 export const VECTOR_KEYS = ['name', 'cost'] as const;
 
 const STATE_ENFORCEMENTS: readonly ServicePolicy['transportStateEnforcement'][] = ['reset', 'allow', 'block'];
@@ -47,10 +48,26 @@ export function readServicePolicy(value: unknown, path: FieldPath, ctx: ReadCont
     bestEffort: r.boolean(o, 'best-effort', path, d.bestEffort),
     bestPathCriteria: r.oneOf(o, 'best-path-criteria', path, CRITERIA, d.bestPathCriteria),
     sessionResiliency: r.oneOf(o, 'session-resiliency', path, RESILIENCY, d.sessionResiliency),
+    fec: readFec(o, path, ctx),
   };
   const minMos = decimal(o, 'min-mos', path, 1, 5, ctx);
   if (minMos !== undefined) policy.minMos = minMos;
   return name === undefined ? undefined : policy;
+}
+
+/** `fec: { enabled, group-size, parity, flush-ms }` (docs/wan.md "FEC"); absent = off. */
+function readFec(o: Raw, path: FieldPath, { r }: ReadContext): FecPolicy {
+  const d = SERVICE_POLICY_DEFAULTS.fec;
+  if (o['fec'] === undefined || o['fec'] === null) return { ...d };
+  const at = [...path, 'fec'];
+  const f = r.object(o['fec'], at, 'an fec mapping ({ enabled, group-size, parity, flush-ms })', FEC_KEYS);
+  if (f === undefined) return { ...d };
+  return {
+    enabled: r.boolean(f, 'enabled', at, true),
+    groupSize: r.integer(f, 'group-size', at, 2, 64, d.groupSize, ' (data packets per group)'),
+    parity: r.integer(f, 'parity', at, 1, 4, d.parity, ' (parity packets per group)'),
+    flushMs: r.integer(f, 'flush-ms', at, 1, 1000, d.flushMs, ' (ms)'),
+  };
 }
 
 /** A number (decimals allowed) in [min, max]; undefined when absent or wrong (wrong is a problem). */

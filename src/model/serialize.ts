@@ -59,6 +59,7 @@ function servicePolicy(p: ServicePolicy): Doc {
     'best-effort': p.bestEffort,
     'best-path-criteria': p.bestPathCriteria,
     'session-resiliency': p.sessionResiliency,
+    fec: p.fec.enabled ? { enabled: true, 'group-size': p.fec.groupSize, parity: p.fec.parity, 'flush-ms': p.fec.flushMs } : undefined,
   });
 }
 
@@ -69,7 +70,7 @@ function iface(i: Interface): Doc {
     kind: i.kind,
     tenant: i.tenant,
     waypoint: i.waypoint,
-    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, topology: n.topology, bfd: bfd(n.bfd), 'peer-connectivity': n.peerConnectivity, 'nat-keep-alive': n.natKeepAlive, 'path-mtu-discovery': n.pathMtuDiscovery })),
+    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, topology: n.topology, bfd: bfd(n.bfd), 'peer-connectivity': n.peerConnectivity, 'nat-keep-alive': n.natKeepAlive, 'path-mtu-discovery': n.pathMtuDiscovery, 'udp-transform': n.udpTransform === undefined ? undefined : { mode: n.udpTransform.mode, 'detect-interval': n.udpTransform.detectInterval } })),
     adjacencies: noWan ? undefined : i.adjacencies?.map((x) => ({ peer: x.peer, interface: x.interface, neighborhood: x.neighborhood, generated: x.generated })),
     security: noWan ? undefined : i.security,
     'port-range': noWan ? undefined : `${i.portRange.from}-${i.portRange.to}`,
@@ -101,6 +102,11 @@ function router(r: Router): Doc {
     plugins: r.plugins.length > 0 ? r.plugins.map(plugin) : undefined,
     management: r.management === undefined ? undefined : management(r.management),
     routing: r.routing === undefined ? undefined : routing(r.routing),
+    redundancy: r.redundancy === undefined ? undefined : clean({
+      nodes: r.redundancy.nodes.map((n) => clean({ name: n.name, priority: n.priority, 'sync-address': n.syncAddress, 'probe-address': n.probeAddress })),
+      preempt: r.redundancy.preempt, 'heartbeat-interval': r.redundancy.heartbeatInterval, 'heartbeat-misses': r.redundancy.heartbeatMisses,
+      'sync-port': r.redundancy.syncPort, 'shared-key': r.redundancy.sharedKey,
+    }),
   });
 }
 

@@ -83,13 +83,18 @@ export function validateConfig(input: ConfigInput): ConfigProblem[] {
   return readDocument(inputToDocument(input), objectProblem).problems;
 }
 
-/** A copy of the config with `authority.secret`, every policy `key` and every management `token` replaced by `<redacted>`, for display. */
+/** A router pair's sync key replaced by `<redacted>`. */
+function redactRedundancy<R extends { redundancy?: { sharedKey: string } }>(r: R): R {
+  return r.redundancy === undefined ? r : { ...r, redundancy: { ...r.redundancy, sharedKey: '<redacted>' } };
+}
+
+/** A copy of the config with `authority.secret`, every policy `key`, every management `token` and a router pair's `shared-key` replaced by `<redacted>`, for display. */
 export function redactSecrets<C extends ConfigInput>(config: C): C {
   const a = config.authority;
   const authority = {
     ...a,
     ...(a.securityPolicies !== undefined ? { securityPolicies: a.securityPolicies.map((p) => (p.key === undefined ? { ...p } : { ...p, key: '<redacted>' })) } : {}),
-    routers: a.routers.map((r) => (r.management?.tokens === undefined ? r : {
+    routers: a.routers.map((r) => redactRedundancy(r.management?.tokens === undefined ? r : {
       ...r, management: { ...r.management, tokens: r.management.tokens.map((t) => (t.token === undefined ? { ...t } : { ...t, token: '<redacted>' })) },
     })),
   };

@@ -7,7 +7,8 @@
  *    its paths is. A path (peer) is watched once it has been up, or once the node has run `graceMs`
  *    (BFD needs a few seconds to bring paths up: they are starting, not down);
  *    Every peer path also: `path-mtu-unresolvable` while its MTU discovery finds nothing that gets through,
- *    `nat-rebind-damped` while its NAT rebinds so often that re-signals wait (docs/wan.md);
+ *    `nat-rebind-damped` while its NAT rebinds so often that re-signals wait, `udp-transform-active` while
+ *    its firewall detector finds a middlebox that drops TCP (its TCP sessions go as UDP; docs/wan.md);
  * 2. the session table: `session-table-full` at >= 90 % of the sessions the router holds at most (its
  *    `session-capacity`, or `management.session-capacity` when set), cleared at <= 80 %;
  * 3. every plugin: `plugin-disabled` while it failed to load or an error disabled one of its stages;
@@ -16,7 +17,8 @@
  * 5. `ipfixCollector(name, status)`: `ipfix-collector-unreachable` while an exporter says its collector is
  *    down (the records wiring passes each exporter's onStatus here);
  * 6. `routerAlarm`: the conditions the router itself reports (its observeAlarm: a security function that
- *    failed closed, a data-path worker replaced, a path whose key exchange fails; docs/security.md).
+ *    failed closed, a data-path worker replaced, a path whose key exchange fails; docs/security.md);
+ * 7. `haSplitBrain`: a node of a router pair that lost its sync link while its partner is alive (node/ha.ts).
  */
 import type { RouterEvent } from '../control/events.js';
 import type { Router } from '../control/router.js';
@@ -67,6 +69,10 @@ export class NodeAlarms {
         this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
         now.add(`path-mtu-unresolvable:${p.name}`);
         this.watch.observe('path-mtu-unresolvable', p.name, { active: p.mtuState === 'unresolvable', detail: `MTU ${p.mtu} assumed` });
+        if (p.udpTransform?.mode === 'auto-detect') {
+          now.add(`udp-transform-active:${p.name}`);
+          this.watch.observe('udp-transform-active', p.name, { active: p.udpTransform.active, detail: `dropped: ${p.udpTransform.reasons.join('; ')}` });
+        }
         if (p.nat !== undefined) {
           now.add(`nat-rebind-damped:${p.name}`);
           this.watch.observe('nat-rebind-damped', p.name, { active: p.nat.suppressed === true, detail: `${p.nat.addressChanges} address changes, ${p.nat.damped ?? 0} damped` });
@@ -95,6 +101,11 @@ export class NodeAlarms {
   /** An alarm condition the router reports (RouterOptions.observeAlarm); the node's own ones are observed here. */
   routerAlarm(name: string, source: string, o: { active?: boolean; value?: number; detail?: string }): void {
     if (ROUTER_ALARMS.has(name)) this.watch.observe(name, source, o);
+  }
+
+  /** A router pair's node in split brain (sync link lost, partner alive: ha/pair-node.ts), or out of it. */
+  haSplitBrain(node: string, active: boolean, detail: string): void {
+    this.watch.observe('ha-split-brain', node, { active, detail });
   }
 
   /** An IPFIX exporter's collector status (`up`, `down`; `unknown` until it knows). */

@@ -8,7 +8,7 @@
 import type { ExplainQuery } from '../control/explain.js';
 import type { HistoryQuery } from '../telemetry/history/query.js';
 
-export const SHOW_WHAT = ['sessions', 'peers', 'security', 'services', 'tenants', 'plugins', 'stats', 'config', 'alarms', 'events', 'rib', 'fib', 'bgp'] as const;
+export const SHOW_WHAT = ['sessions', 'peers', 'security', 'services', 'tenants', 'plugins', 'stats', 'config', 'alarms', 'events', 'rib', 'fib', 'bgp', 'ha'] as const;
 export type ShowWhat = (typeof SHOW_WHAT)[number];
 
 export type ControlRequest =
@@ -18,6 +18,8 @@ export type ControlRequest =
   | { id: number; method: 'show'; what: ShowWhat; since?: number; limit?: number }
   | { id: number; method: 'stop' }
   | { id: number; method: 'reload' }
+  /** a router pair's active node hands over to its standby (`svr node switchover`) */
+  | { id: number; method: 'switchover' }
   /** a plugin's store (`svr inspect plugin`): entries starting with `prefix`, at most `limit` */
   | { id: number; method: 'plugin-store'; plugin: string; prefix?: string; limit?: number }
   | { id: number; method: 'ping' }

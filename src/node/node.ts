@@ -51,6 +51,7 @@ import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
+import { haNodeOf, startHa, type NodeHa } from './ha.js';
 
 export interface NodeOptions {
   configPath: string;
@@ -75,6 +76,9 @@ export interface NodeOptions {
   version?: string;
   /** the conductor's STEP repository (a managed node whose config says `step: { mode: conductor }`) */
   stepRepository?: StepRepositoryClient;
+  /** this node's name in the router's `redundancy` pair (required for a pair, refused without one); it
+   *  names the node's registry entry, socket and data dir instead of the router's name */
+  haNode?: string;
 }
 
 export class RunningNode {
@@ -83,6 +87,10 @@ export class RunningNode {
   routing: NodeRouting | undefined;
   /** starts the routing of a router config (set by startNode); a reload that changes `routing` restarts it */
   startRouting: ((me: RouterConfig | undefined) => Promise<NodeRouting | undefined>) | undefined;
+  /** this node's part of a router pair (node/ha.ts), when the router has `redundancy` */
+  ha: NodeHa | undefined;
+  /** the name this node registers under: the router's, or its pair node's */
+  registryName: string;
   private markDone: () => void = () => {};
   readonly startedAt = Date.now();
   /** resolves once the node has stopped (signal, control request or error) */
@@ -105,7 +113,9 @@ export class RunningNode {
     readonly visibility: NodeVisibility,
     private readonly ownsStore = true,
     private readonly conductor?: string,
-  ) {}
+  ) {
+    this.registryName = name;
+  }
 
   /** the management API (absent until attached; idle without a `management` block) */
   private api: ManagementApi | null = null;
@@ -126,6 +136,7 @@ export class RunningNode {
         setImmediate(() => void this.stop('control request'));
         return { stopping: true };
       case 'reload': return this.reload('control socket');
+      case 'switchover': return this.haOrRefuse().switchover();
       case 'show': return req.what === 'sessions' && req.limit !== undefined ? this.sessionsShown(req.limit) : this.show(req.what, req.since);
       case 'history': return this.sessionHistory(req.query);
       case 'session': return (await this.sessionRecord(req.sessionId)) ?? null;
@@ -167,11 +178,17 @@ export class RunningNode {
       case 'events': return this.visibility.alarms.registry.events(since !== undefined ? { since } : {});
       case 'rib': return ribView(r.tables);
       case 'fib': return fibView(r.tables, r.runningConfig, (p) => r.isPathUp(p));
+      case 'ha': return this.haOrRefuse().status();
       case 'bgp':
         if (this.routing === undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} has no routing (add \`routing\` with \`bgp\` to its router config)`);
         return this.routing.bgp();
       default: throw new SvrError('SVR_ERR_CONTROL_REQUEST', `cannot show "${what}"; try ${SHOW_WHAT.join(', ')}`);
     }
+  }
+
+  private haOrRefuse(): NodeHa {
+    if (this.ha === undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is one node, not a router pair (add \`redundancy\` to its router and start each node with --ha-node)`);
+    return this.ha;
   }
 
   /** The running config in its file form, secrets redacted (`svr show config`). */
@@ -309,6 +326,7 @@ export class RunningNode {
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('node.stopping', { reason });
+      this.ha?.stop(); // first: the partner takes over while this node winds down
       await this.api?.close();
       this.visibility.stop();
       await this.control?.close();
@@ -318,7 +336,7 @@ export class RunningNode {
       await this.records.close();
       await this.recorder.close();
       if (this.ownsStore) await this.store.close();
-      unregister(this.dir, this.name, process.pid);
+      unregister(this.dir, this.registryName, process.pid);
       this.log.info('node.stopped', {});
       this.markDone();
     })();
@@ -338,11 +356,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     const names = config.authority.routers.map((r) => r.name).join(', ');
     throw new SvrError('SVR_ERR_CONFIG_ROUTER', `${o.configPath}: no router named "${o.name}" (routers: ${names}); pass --name`);
   }
+  const haNode = haNodeOf(me, o.haNode);
+  const registryName = haNode ?? o.name;
   const api = prepareApi(config, o.name, o.configPath); // unreadable token or TLS files: nothing started
   const busyPollUs = checkBusyPollUs(o.busyPollUs ?? BUSY_POLL_DEFAULT_US, `busyPollUs ${String(o.busyPollUs)}`);
   const dir = runDir(o.runDir);
-  const socket = o.socket ?? defaultSocket(dir, o.name);
-  const dataDir = o.dataDir ?? join(process.env['SVR_DATA_DIR'] ?? '/var/lib/svrouter', o.name);
+  const socket = o.socket ?? defaultSocket(dir, registryName);
+  const dataDir = o.dataDir ?? join(process.env['SVR_DATA_DIR'] ?? '/var/lib/svrouter', registryName);
   mkdirSync(dataDir, { recursive: true });
   const store = o.store ?? await Store.open(dataDir);
   const closeStore = async () => {
@@ -416,6 +436,19 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await recorder.recordConfig(configToDocument(redactSecrets(config)));
   visibility.alarms.configApplied(o.configPath, 'at start');
   const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor);
+  node.registryName = registryName;
+  if (haNode !== undefined) {
+    try {
+      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms);
+      visibility.metrics.setHaSource(() => {
+        const s = ha.status();
+        return { node: s.node, role: s.role, lagMs: s.lag.lastMs, pending: s.lag.pending, dropped: s.counters.dropped };
+      });
+    } catch (e) {
+      await node.stop('the sync link did not start');
+      throw new SvrError('SVR_ERR_HA_SYNC', `${haNode}: cannot open the sync link on its sync-address (redundancy.nodes, is the address on an interface of this host?): ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 
   try {
     node.startRouting = (r) => startRouting(router, r, `${dataDir}-frr`, log, visibility.alarms.registry);
@@ -447,7 +480,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await node.stop('management API failed');
     throw e;
   }
-  register(dir, { name: o.name, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
+  register(dir, { name: registryName, pid: process.pid, socket, config: o.configPath, startedAt: new Date().toISOString() });
   for (const p of router.peers()) {
     log.info('peer', { peer: p.name, paths: p.paths.map((x) => x.name).join(','), reachable: p.reachable });
   }

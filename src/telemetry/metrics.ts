@@ -9,7 +9,7 @@
  * Names (all `svr_`; times in seconds, loss as a ratio, as Prometheus' conventions want):
  *   paths      svr_peer_reachable{peer} svr_path_up{peer,path} svr_path_bfd_state{peer,path,state}
  *              svr_path_latency_seconds svr_path_jitter_seconds svr_path_loss_ratio svr_path_mos
- *              svr_path_sessions svr_path_flaps_total   (all {peer,path})
+ *              svr_path_sessions svr_path_flaps_total svr_path_udp_transform   (all {peer,path})
  *   sessions   svr_sessions_active svr_tenant_sessions_active{tenant} svr_service_sessions_active{service}
  *              svr_sessions_created_total{tenant,service,role} svr_sessions_closed_total{tenant,service,reason}
  *              svr_sessions_denied_total{tenant,service,reason} svr_handshakes_in_flight
@@ -18,6 +18,7 @@
  *   threads    svr_worker_busy_seconds_total{worker} svr_worker_sessions_active{worker}
  *   plugins    svr_plugin_info{plugin,version,state} svr_plugin_counter_total{plugin,counter}
  *   records    svr_records_total{kind} svr_records_denied_unrecorded_total svr_records_open_sessions
+ *              svr_records_facts_waiting svr_records_facts_dropped_total
  *              svr_history_records_total{outcome} svr_history_pending svr_history_bytes
  *              svr_history_write_errors_total svr_history_busy_seconds_total
  *   ipfix      svr_ipfix_collector_up{collector} svr_ipfix_records_total{collector,outcome}
@@ -40,6 +41,8 @@ export interface PathMetricsView {
   mos?: number;
   sessions: number;
   flaps: number;
+  /** `udp-transform` while new TCP sessions on the path are carried as UDP */
+  transport?: string;
 }
 
 export interface PeerMetricsView {
@@ -87,6 +90,20 @@ interface Snapshot {
 const BFD_STATES = ['admin-down', 'down', 'init', 'up', 'static'] as const;
 const INTERFACE_COUNTER = /^interface\.(.+)\.(rx|tx)-(packets|bytes)$/;
 
+/** A router pair's node (node/ha.ts), as the HA metrics read it. */
+export interface HaMetricsView {
+  node: string;
+  role: string;
+  /** the last measured sync lag, ms */
+  lagMs: number | undefined;
+  /** records not yet on the wire */
+  pending: number;
+  /** sync messages dropped, by reason */
+  dropped: Record<string, number>;
+}
+
+const HA_ROLES = ['init', 'standby', 'active', 'handing-over', 'fenced'] as const;
+
 /** `reset()` then `set`/`inc` from the snapshot: prom-client's collect() runs once per scrape. */
 type Fill<M> = (m: M, s: Snapshot) => void;
 
@@ -94,6 +111,7 @@ export class NodeMetrics {
   readonly registry = new Registry();
   private snap: Snapshot | undefined;
   private records: () => SessionRecordsCounters | undefined = () => undefined;
+  private ha: () => HaMetricsView | undefined = () => undefined;
   private readonly created: Counter<'tenant' | 'service' | 'role'>;
   private readonly closed: Counter<'tenant' | 'service' | 'reason'>;
   private readonly denied: Counter<'tenant' | 'service' | 'reason'>;
@@ -123,6 +141,7 @@ export class NodeMetrics {
     quality('svr_path_loss_ratio', 'Loss of the peer path from its last link test, 0-1', (p) => (p.lossPct === undefined ? undefined : Math.round(p.lossPct * 1e4) / 1e6));
     quality('svr_path_mos', 'Mean opinion score of the peer path (1-5)', (p) => p.mos);
     quality('svr_path_sessions', 'Sessions on the peer path now', (p) => p.sessions);
+    this.gauge('svr_path_udp_transform', 'Whether new TCP sessions on the peer path are carried as UDP (UDP transform): 1 or 0', ['peer', 'path'], (g, s) => eachPath(s, (peer, p) => g.set({ peer, path: p.name }, p.transport === 'udp-transform' ? 1 : 0)));
     this.counter('svr_path_flaps_total', 'Times the peer path went down', ['peer', 'path'], (c, s) => eachPath(s, (peer, p) => c.inc({ peer, path: p.name }, p.flaps)));
 
     this.gauge('svr_sessions_active', 'Sessions in the session table', [], (g, s) => g.set(s.status.sessionsActive));
@@ -167,6 +186,10 @@ export class NodeMetrics {
       if (s.records !== undefined) c.inc(s.records.records.deniedDropped);
     });
     this.gauge('svr_records_open_sessions', 'Sessions the record builder follows', [], (g, s) => { if (s.records !== undefined) g.set(s.records.records.open); });
+    this.gauge('svr_records_facts_waiting', 'Session facts handed to the records thread and not applied yet', [], (g, s) => { if (s.records !== undefined) g.set(s.records.waiting?.facts ?? 0); });
+    this.counter('svr_records_facts_dropped_total', 'Session facts dropped because too many waited for the records thread', [], (c, s) => {
+      if (s.records !== undefined) c.inc(s.records.waiting?.dropped ?? 0);
+    });
     const outcomes = [['written', 'written'], ['dropped', 'droppedFull'], ['lost', 'lostTotal'], ['retired', 'retiredRecords']] as const;
     this.counter('svr_history_records_total', 'Session history: written, dropped (too many waiting), lost (by crashes, found at start), retired (retention)', ['outcome'], (c, s) => {
       if (s.records !== undefined) for (const [outcome, k] of outcomes) c.inc({ outcome }, s.records.history[k]);
@@ -199,6 +222,28 @@ export class NodeMetrics {
       for (const a of src.alarms.active()) g.set({ ...splitAlarmId(a.id), severity: a.severity }, 1);
     });
     this.counter('svr_events_dropped_total', 'Events dropped from the bounded event log (oldest first)', [], (c) => c.inc(src.alarms.counters().eventsDropped));
+
+    this.gauge('svr_ha_role', "A router pair's node: its role (1 for the current one)", ['node', 'role'], (g) => {
+      const h = this.ha();
+      if (h !== undefined) for (const role of HA_ROLES) g.set({ node: h.node, role }, h.role === role ? 1 : 0);
+    });
+    this.gauge('svr_ha_sync_lag_seconds', 'The last sync lag: a state batch sent to its acknowledgement by the partner', ['node'], (g) => {
+      const h = this.ha();
+      if (h?.lagMs !== undefined) g.set({ node: h.node }, h.lagMs / 1000);
+    });
+    this.gauge('svr_ha_sync_pending_records', 'State records waiting to go to the partner', ['node'], (g) => {
+      const h = this.ha();
+      if (h !== undefined) g.set({ node: h.node }, h.pending);
+    });
+    this.counter('svr_ha_sync_dropped_total', 'Sync messages dropped: malformed, bad-auth, not-partner, out-of-order', ['node', 'reason'], (c) => {
+      const h = this.ha();
+      if (h !== undefined) for (const [reason, n] of Object.entries(h.dropped)) c.inc({ node: h.node, reason }, n);
+    });
+  }
+
+  /** Where the HA metrics come from (a router pair's node; none for one node). */
+  setHaSource(read: () => HaMetricsView | undefined): void {
+    this.ha = read;
   }
 
   /** Where the records, history and IPFIX metrics come from (the node's session records). */

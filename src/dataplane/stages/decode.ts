@@ -1,6 +1,6 @@
 /**
  * decode: parse each packet's IP and L4 headers, drop what is malformed, decrement the TTL, then steer
- * (which sends WAN packets to wan-verify and LAN packets to session-lookup, or another worker's).
+ * (which sends WAN packets to fec-in and wan-verify and LAN packets to session-lookup, or another worker's).
  * 1. parse (every length checked) -> drop 'malformed' (+ the reason) on error;
  * 2. IPv4 header checksum (RFC 791) -> drop 'malformed' + 'malformed-bad-ip-checksum';
  *    fragments -> drop 'fragment' (reassembly is not implemented yet);

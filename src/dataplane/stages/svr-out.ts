@@ -14,7 +14,10 @@
  * 1. metadata: ingress forward packets while NEEDS_META, egress reverse packets while REV_SIGNAL, and
  *    every packet of a transformed (ICMP-as-UDP) session; a payload that starts with the cookie and gets
  *    no metadata gets the 12-byte false-positive header (§2.3);
- * 2. ICMP is carried as UDP between routers (§1.1): a UDP header is inserted;
+ * 2. ICMP is carried as UDP between routers (§1.1), and so is TCP on a path with UDP transform on (the
+ *    session's SF_TRANSFORMED, set when it opened; docs/wan.md "UDP transform"): a UDP header is inserted in
+ *    front of the TCP header, which travels unchanged inside (metadata goes between the two while the
+ *    handshake needs it; a TCP header that starts like the cookie gets the false-positive header);
  * 3. addresses/ports -> local waypoint:local port -> peer waypoint:peer port;
  * 4. trailer (replay block + HMAC, sign.ts) when the path's policy signs this packet (§4.1). Under
  *    `metadata-only` the packets that change the peer's session state are signed too — TCP SYN/FIN/RST,
@@ -23,6 +26,9 @@
  *    knows a trailer follows (docs/security.md "No unauthenticated state change");
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally.
+ * After 5: a UDP packet without metadata of a session whose service has `fec` joins its FEC group and gets
+ *    its 4-byte tag; a complete group's parity packets go right behind it, in free slots of the batch
+ *    (fec.ts, docs/wan.md "FEC").
  * Before 1: a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path (mss-clamp.ts).
  * After 5: a packet longer than the path MTU (the wan interface's `mtu`, or less when path MTU discovery
  *    found less: ctx.pathMtu) is dropped and counted ('drop-exceeds-path-mtu'): the kernel would drop it
@@ -34,12 +40,12 @@
 import { PROTO_TCP, PacketInfo, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
 import { Control, FALSE_POSITIVE_HEADER, hasCookie } from '../../packet/svr-metadata.js';
-import { PF_CONTROL, PF_REVERSE, SLOT, type Batch, type Frame } from '../batch.js';
+import { MAX_BATCH, PF_CONTROL, PF_REVERSE, SLOT, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../metadata-build.js';
 import { adjustChecksumForTail, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
 import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-choice.js';
-import { emitMigrated, outerProtocol } from '../session-ops.js';
+import { emitMigrated, sessionOuterProtocol } from '../session-ops.js';
 import { ROLE_INGRESS, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { PAYLOAD_GROWTH, decideAdaptive, sealPayload } from '../payload.js';
 import { quoteLength, TOO_BIG_QUOTE, writeIcmpTooBig } from '../icmp-too-big.js';
@@ -47,6 +53,8 @@ import { quoteLength, TOO_BIG_QUOTE, writeIcmpTooBig } from '../icmp-too-big.js'
 /** Packets at least this close to the path MTU have their header saved for an ICMP too big. */
 const QUOTE_MARGIN = 1024;
 import { MssClamp } from '../mss-clamp.js';
+import { NO_INDEX } from '../fec.js';
+import { FEC_TAG_LENGTH, writeFecTag } from '../../packet/svr-fec.js';
 import { sealMetadata } from '../metadata-crypto.js';
 import { signPacket, trailerLength } from '../sign.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
@@ -78,6 +86,8 @@ export class SvrOutStage implements Stage {
   private readonly quote = new Uint8Array(TOO_BIG_QUOTE);
   private cTooBig = 0;
   private readonly mss: MssClamp;
+  /** the FEC group the packet just emitted completed (its parity goes right behind it), else -1 */
+  private fecGroup = -1;
 
   constructor(private readonly ctx: DataplaneContext) {
     this.mss = new MssClamp(ctx);
@@ -113,9 +123,36 @@ export class SvrOutStage implements Stage {
       if (alt !== undefined) this.duplicate(b, s, r, alt.path, alt.localPort, alt.peerPort, ingress ? alt.needsMeta : alt.revSignal, rt);
       const flags = t.flags[r]!;
       const withMeta = control || (ingress ? (flags & SF_NEEDS_META) !== 0 : (flags & SF_REV_SIGNAL) !== 0);
+      this.fecGroup = -1;
       const ok = this.emit(b, s, b.info[s]!, r, t.path[r]!, t.wpLocalPort[r]!, t.wpPeerPort[r]!, withMeta, control, rt);
       rt.next[s] = ok ? N_TX : N_DROP;
+      if (this.fecGroup >= 0) k = this.parityBehind(b, f, k, rt);
     }
+  }
+
+  /**
+   * Writes the parity packets of the FEC group the packet at f.slot[k] completed into free slots of b, put
+   * in the frame right behind it (sent in that order); into the dup batch (after the batch) when b is full.
+   * Returns the frame index of the last slot handled.
+   */
+  private parityBehind(b: Batch, f: Frame, k: number, rt: StageRuntime): number {
+    const fec = this.ctx.fecTx;
+    const i = this.fecGroup;
+    const n = fec.parityCount(i);
+    if (b.count + n > MAX_BATCH) {
+      fec.writeParities(i, this.ctx.dup, rt.now);
+      return k;
+    }
+    for (let j = 0; j < n; j++) {
+      const ps = b.count;
+      if (!fec.writeParity(i, j, b, rt.now)) continue;
+      f.slot.copyWithin(k + 2, k + 1, f.n);
+      f.slot[++k] = ps;
+      f.n++;
+      rt.next[ps] = N_TX;
+    }
+    fec.endGroup(i);
+    return k;
   }
 
   /** Keeps an ingress session on the path its service's policy wants now (lazy migration). */
@@ -132,7 +169,7 @@ export class SvrOutStage implements Stage {
     const curUp = ctx.pathUp[cur] === 1;
     const curOk = curUp && sp.accepts(svc, cur);
     if (best !== cur && (mode !== RES_FAILOVER || !curOk)) {
-      if (ctx.wanKeys.assignPrimary(r, best, outerProtocol(t.protocol[r]!))) {
+      if (ctx.wanKeys.assignPrimary(r, best, sessionOuterProtocol(t, r))) {
         t.flags[r] = t.flags[r]! | SF_NEEDS_META;
         ctx.counters.add(this.cMigrated);
         emitMigrated(ctx, r, cur, true, !curUp ? 'path-down' : !curOk ? 'sla-breach' : 'better-path', now);
@@ -142,7 +179,7 @@ export class SvrOutStage implements Stage {
       const second = sp.best(svc, ctx.pathUp, t.path[r]!);
       const alt = t.alt.get(r);
       if (second < 0) t.removeAltKey(r);
-      else if (alt === undefined || alt.path !== second) ctx.wanKeys.assignAlternate(r, second, outerProtocol(t.protocol[r]!));
+      else if (alt === undefined || alt.path !== second) ctx.wanKeys.assignAlternate(r, second, sessionOuterProtocol(t, r));
     } else if (mode === RES_REVERTIBLE || mode === RES_FAILOVER) {
       t.removeAltKey(r);
     }
@@ -160,7 +197,7 @@ export class SvrOutStage implements Stage {
     if (ctx.pathUp[cur] === 1 || ctx.servicePaths.resiliency[t.service[r]!] === RES_NONE) return;
     for (const p of ctx.tables.peers[ctx.tables.paths[cur]!.peer]!.paths) {
       if (p === cur || ctx.pathUp[p] !== 1) continue;
-      if (ctx.wanKeys.assignPrimary(r, p, outerProtocol(t.protocol[r]!))) {
+      if (ctx.wanKeys.assignPrimary(r, p, sessionOuterProtocol(t, r))) {
         t.flags[r] = t.flags[r]! | SF_REV_SIGNAL | SF_SEND_UUID;
         ctx.counters.add(this.cMigrated);
         emitMigrated(ctx, r, cur, false, 'path-down', now);
@@ -193,12 +230,16 @@ export class SvrOutStage implements Stage {
     const path = ctx.tables.paths[p]!;
     const ingress = t.role[r] === ROLE_INGRESS;
     const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;
-    const withMeta = withMetaFlag || transformed;
+    // ICMP as UDP carries metadata on every packet; TCP under UDP transform only while the handshake needs it
+    const tcpAsUdp = transformed && t.protocol[r] === PROTO_TCP;
+    const withMeta = withMetaFlag || (transformed && !tcpAsUdp);
     const framed = !control && (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end > pi.payload;
     const h = path.hmac;
     // metadata-only: a packet that changes the peer's state is signed; the bare header says a trailer follows
     const marked = h.mode === 'metadata-only' && !withMeta && mustSign(t.signedAt[r]!, pi, rt.now);
-    const falsePositive = !withMeta && (marked || (!framed && hasCookie(d, pi.payload, pi.end - pi.payload)));
+    // what the peer reads first after the (UDP) header: the TCP header itself under UDP transform
+    const first = tcpAsUdp && !control ? pi.l4 : pi.payload;
+    const falsePositive = !withMeta && (marked || ((!framed || tcpAsUdp) && hasCookie(d, first, pi.end - first)));
     const grows = withMeta || falsePositive || transformed || framed;
     const mtu = ctx.pathMtu[p]!;
     const family = pi.family === 6 ? 6 : 4;
@@ -257,6 +298,19 @@ export class SvrOutStage implements Stage {
     }
     if (grows) fillL4Checksum(d, pi);
     b.len[s] = pi.end - pi.l3;
+    if (ctx.fec.any && !control && !withMeta && !falsePositive && b !== ctx.dup && ctx.fecTx.covers(r, pi)) {
+      // FEC: the packet joins its group (when it is sent at all) and gets its tag after the trailer (fec.ts)
+      if (tailroom(b, s, SLOT) < FEC_TAG_LENGTH) {
+        rt.counters.add(this.cNoRoom);
+        return false;
+      }
+      const fits = b.len[s]! + FEC_TAG_LENGTH <= mtu;
+      this.fecGroup = fits ? ctx.fecTx.add(d, pi, r, p, rt.now) : -1;
+      writeFecTag(d, pi.end, fits ? ctx.fecTx.tagGroup : 0, fits ? ctx.fecTx.tagIndex : NO_INDEX);
+      adjustChecksumForTail(d, pi, pi.end, FEC_TAG_LENGTH, true);
+      setIpLength(d, pi, pi.end + FEC_TAG_LENGTH);
+      b.len[s] = pi.end - pi.l3;
+    }
     if (b.len[s]! > mtu) {
       rt.counters.add(this.cExceedsMtu);
       if (quoteLen === 0) return false;

@@ -233,7 +233,7 @@ test('svr decode: every field of examples 1-4 and the malformed packets', async 
 test('svr decode --metadata-only --summary', async () => {
   const { lines } = await decode(capture, '--metadata-only', '--summary');
   assert.equal(lines.slice(0, -1).map((l) => l.frame), [1, 2, 3, 4, 5, 6]);
-  assert.equal(lines.at(-1), { summary: { packets: 7, ip: 7, metadata: 6, malformed: 2, falsePositive: 1, encrypted: 0, other: 0 } } as unknown as Line);
+  assert.equal(lines.at(-1), { summary: { packets: 7, ip: 7, metadata: 6, malformed: 2, falsePositive: 1, encrypted: 0, fec: 0, other: 0 } } as unknown as Line);
 });
 
 // SSR-style encrypted metadata (fact sheet §9 example 5): a clear security id header TLV, then an opaque
@@ -262,7 +262,7 @@ test('svr decode: a hand-built SSR-style packet (security id + opaque payload-TL
     tlvs: [{ type: 16, name: 'security-id', section: 'header', length: 4, value: 7 }],
     payloadEncrypted: false, disableForwardMetadata: false, tcpSyn: false, securityId: 7, encrypted: true,
   });
-  assert.equal(lines[1]!.summary, { packets: 1, ip: 1, metadata: 1, malformed: 0, falsePositive: 0, encrypted: 1, other: 0 });
+  assert.equal(lines[1]!.summary, { packets: 1, ip: 1, metadata: 1, malformed: 0, falsePositive: 0, encrypted: 1, fec: 0, other: 0 });
 });
 
 test('svr decode --pretty indents', async () => {

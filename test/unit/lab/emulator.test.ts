@@ -178,6 +178,17 @@ test('emulator requests from the socket are checked', () => {
   }
 });
 
+test('svr lab up --fec GROUP/PARITY: checked, and web and stream get that fec', () => {
+  assert.equal(checkShape({ fec: '10/3' }).fec, { groupSize: 10, parity: 3 });
+  assert.throws(() => checkShape({ fec: '10' }), /--fec "10": expected GROUP\/PARITY/);
+  assert.throws(() => checkShape({ fec: '1/1' }), /--fec \(group size\)/);
+  assert.throws(() => checkShape({ fec: '10/5' }), /--fec \(parity\)/);
+  const cfg = parseConfig(labConfigYaml(checkShape({ fec: '10/3' })), 'lab.yaml');
+  assert.equal(cfg.authority.servicePolicies.find((p) => p.name === 'lab-sessions')!.fec, { enabled: true, groupSize: 10, parity: 3, flushMs: 20 });
+  assert.is(cfg.authority.servicePolicies.find((p) => p.name === 'lab-paths')!.fec.enabled, false);
+  assert.is(parseConfig(labConfigYaml(checkShape({})), 'lab.yaml').authority.servicePolicies.find((p) => p.name === 'lab-sessions')!.fec.enabled, false);
+});
+
 test('lab shapes: options checked; every shape gives a valid config', () => {
   assert.throws(() => checkShape({ paths: '9' }), /--paths/);
   assert.throws(() => checkShape({ resiliency: 'sometimes' }), /--resiliency/);

@@ -113,6 +113,29 @@ test('service-policy problems: both vector forms, duplicates, bad costs and limi
   assert.is(problems.length, 14, 'an empty vector-order next to vectors is no conflict');
 });
 
+test('service-policy fec: defaults, compiled group size (0 when off), problems with the path of the bad field', () => {
+  const config = parseObject(withSettings(undefined, undefined, [
+    { name: 'lossy', fec: { enabled: true, 'group-size': 10, parity: 3 } },
+    { name: 'plain' },
+  ]));
+  const [lossy, plain] = config.authority.servicePolicies;
+  assert.equal(lossy!.fec, { enabled: true, groupSize: 10, parity: 3, flushMs: 20 });
+  assert.equal(plain!.fec, { enabled: false, groupSize: 8, parity: 2, flushMs: 20 });
+  assert.equal(compileServicePolicy(lossy!).fec, { groupSize: 10, parity: 3, flushMs: 20 });
+  assert.is(compileServicePolicy(plain!).fec.groupSize, 0);
+  const problems = problemsOfObject(withSettings(undefined, undefined, [
+    { name: 'bad', fec: { enabled: 'yes', 'group-size': 1, parity: 5, 'flush-ms': 0, ratio: 2 } },
+    { name: 'worse', fec: 10 },
+  ]));
+  const at = (i: number, rest: string) => `authority.service-policies[${i}].${rest}`;
+  hasProblem(problems, at(0, 'fec.enabled'), 'true or false');
+  hasProblem(problems, at(0, 'fec.group-size'), 'got 1');
+  hasProblem(problems, at(0, 'fec.parity'), 'got 5');
+  hasProblem(problems, at(0, 'fec.flush-ms'), 'got 0');
+  hasProblem(problems, at(0, 'fec.ratio'), 'unknown field');
+  hasProblem(problems, at(1, 'fec'), 'an fec mapping');
+});
+
 test('every new field round-trips through configToDocument -> parseConfig (and resolveConfig)', () => {
   const config = parseObject(withSettings(
     { 'desired-tx-interval': 300, 'required-min-rx-interval': 250, multiplier: 7, 'hold-down-time': 9, 'link-test-interval': 30, 'link-test-length': 20 },

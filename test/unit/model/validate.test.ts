@@ -29,6 +29,7 @@ test('a good file passes and defaults are filled', () => {
   assert.equal(a.servicePolicies, [{
     name: 'default', transportStateEnforcement: 'reset', vectors: [], vectorOrder: [], pathQualityFilter: false,
     maxLatency: 250, maxJitter: 100, maxLoss: 0.5, bestEffort: true, bestPathCriteria: 'vector', sessionResiliency: 'none',
+    fec: { enabled: false, groupSize: 8, parity: 2, flushMs: 20 },
   }]);
   const web = a.services[0]!;
   assert.equal(web.timeouts, { tcpInitial: 10, tcp: 1900, udp: 180, icmp: 10, other: 180 });

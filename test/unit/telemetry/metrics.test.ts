@@ -80,8 +80,9 @@ for (const transport of ['udp', 'tcp'] as const) {
       assert.is(value(text, 'svr_ipfix_collector_up{collector="nfcapd"}'), 0);
       assert.ok(value(text, 'svr_ipfix_errors_total{collector="nfcapd"}')! >= 1, text);
       assert.is(value(text, 'svr_alarm_active{alarm="ipfix-collector-unreachable",source="nfcapd",severity="major"}'), 1);
-      assert.is(value(text, 'svr_records_total{kind="denied"}'), 3);
-      assert.is(value(text, 'svr_records_total{kind="end"}'), 0);
+      // the records thread counts what it applied; its counters come every 100 ms (the collector's status may come first)
+      assert.ok(await until(async () => value(await v.metrics.metrics(), 'svr_records_total{kind="denied"}') === 3, 3000), 'three denied records');
+      assert.is(value(await v.metrics.metrics(), 'svr_records_total{kind="end"}'), 0);
       assert.ok(await until(async () => value(await v.metrics.metrics(), 'svr_history_records_total{outcome="written"}') === 3, 3000), 'the history wrote the three');
 
       // the collector comes back: the alarm clears, and what it is sent now arrives
@@ -92,6 +93,8 @@ for (const transport of ['udp', 'tcp'] as const) {
       for (const p of [9004, 9005]) client!.udpSend(46000, '198.18.3.20', p, Buffer.from('x'));
       assert.ok(await until(() => records.sessions.counters().records.deniedRecords === 5, 3000), JSON.stringify(records.sessions.counters().records) + JSON.stringify(lab.r1.counters()));
       assert.ok(await until(() => collector!.bytes() > 0, 5000), 'the collector got IPFIX messages');
+      // the records thread's next counter snapshot (every 100 ms) shows them sent
+      assert.ok(await until(() => records.sessions.counters().collectors[0]!.exported >= 2, 3000), JSON.stringify(records.sessions.counters().collectors[0]));
       text = await v.metrics.metrics();
       assert.is(value(text, 'svr_ipfix_collector_up{collector="nfcapd"}'), 1);
       assert.is(value(text, 'svr_alarm_active{alarm="ipfix-collector-unreachable",source="nfcapd",severity="major"}'), undefined);
@@ -135,6 +138,24 @@ test('sessions created and closed by tenant, service, role and reason; denied by
     for (const s of await lab.r1.sessions()) assert.not.ok(text.includes(s.id));
     const series = text.split('\n').filter((l) => l.startsWith('svr_') && !l.startsWith('svr_process') && !l.startsWith('svr_nodejs'));
     assert.ok(series.length < 200, `${series.length} series for one peer, two tenants, two services`);
+  } finally {
+    v.stop();
+    await lab.close();
+  }
+});
+
+test('a router pair\'s node: its role, sync lag, pending records and dropped sync messages; nothing for one node', async () => {
+  const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const v = startVisibility(lab.r1, { name: 'r1', version: 't', ports: () => [], alarmEveryMs: 60_000 });
+  try {
+    assert.not.match(await v.metrics.metrics(), /^svr_ha_role\{/m);
+    v.metrics.setHaSource(() => ({ node: 'r1a', role: 'active', lagMs: 12.5, pending: 3, dropped: { malformed: 0, 'bad-auth': 2, 'not-partner': 1, 'out-of-order': 0 } }));
+    const text = await v.metrics.metrics();
+    assert.match(text, /^svr_ha_role\{node="r1a",role="active"\} 1$/m);
+    assert.match(text, /^svr_ha_role\{node="r1a",role="standby"\} 0$/m);
+    assert.match(text, /^svr_ha_sync_lag_seconds\{node="r1a"\} 0.0125$/m);
+    assert.match(text, /^svr_ha_sync_pending_records\{node="r1a"\} 3$/m);
+    assert.match(text, /^svr_ha_sync_dropped_total\{node="r1a",reason="bad-auth"\} 2$/m);
   } finally {
     v.stop();
     await lab.close();

@@ -1,0 +1,185 @@
+/**
+ * One node of a router pair at run time: the HA role machine (machines/ha-node.ts) wired to the sync link
+ * (sync-link.ts). The machine decides; this class does its I/O: heartbeats out, the partner's heartbeats
+ * in, the role published to the node (which takes or releases the shared addresses and starts or stops
+ * forwarding), the split-brain alarm, state batches flushed on every heartbeat and at once before a
+ * planned switchover. Records from the partner land in the replica (kind + key -> value); a node that
+ * takes over starts from it.
+ * With probe addresses, heartbeats also go over a second link (the probe link: heartbeats only). The
+ * partner counts as alive elsewhere while its probe heartbeats are younger than half the dead time, so a
+ * partner that died (both links quiet at once) is seen gone before the sync link's dead time ends, and
+ * only a cut sync link with the partner alive turns into split brain.
+ */
+import { createActor, type Actor } from 'xstate';
+import { haNodeMachine, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
+import type { Redundancy } from '../model/config.js';
+import { SyncLink, type SyncLag, type SyncLinkCounters } from './sync-link.js';
+import { OP_DELETE, type SyncRecord } from './sync-wire.js';
+
+export type { HaRolePublished } from '../machines/ha-node.js';
+
+export interface PairNodeOptions {
+  redundancy: Redundancy;
+  /** this node's name (one of redundancy.nodes) */
+  node: string;
+  /** shared interfaces (LAN/WAN) with link up now */
+  linksUp?: () => number;
+  onRole?: (p: HaRolePublished) => void;
+  onSplitBrain?: (p: { active: boolean; message: string }) => void;
+  /** called before each flush: queue the state changed since the last one, or all of it when `full` (a
+   *  partner heard for the first time or restarted has nothing) */
+  collect?: (queue: (r: SyncRecord) => void, full: boolean) => void;
+  /** tests: the ports of this node and of the partner (default redundancy.syncPort for both; the probe
+   *  link uses the same ports on the probe addresses) */
+  ports?: { local: number; partner: number };
+}
+
+export interface PairNodeStatus {
+  node: string;
+  partner: string;
+  role: HaRole;
+  reason: string;
+  forwarding: boolean;
+  partnerRole: HaRole | undefined;
+  /** ms since the partner's last heartbeat, undefined if never heard */
+  partnerHeardMsAgo: number | undefined;
+  splitBrain: boolean;
+  lag: SyncLag;
+  /** the partner heard on the probe link now (undefined without probe addresses) */
+  probeAlive: boolean | undefined;
+  replicaRecords: number;
+  counters: SyncLinkCounters;
+}
+
+const FORWARDING = new Set<HaRole>(['active', 'handing-over']);
+const replicaKey = (r: SyncRecord): string => `${r.kind}:${Buffer.from(r.key).toString('hex')}`;
+
+export class PairNode {
+  readonly link: SyncLink;
+  /** heartbeats only, over another link than the sync link (when the pair has probe addresses) */
+  readonly probe: SyncLink | undefined;
+  private probeHeardAt = Number.NEGATIVE_INFINITY;
+  private probeAlive = false;
+  /** the partner's state as synced here: `kind:key-hex` -> record */
+  readonly replica = new Map<string, SyncRecord>();
+  private readonly actor: Actor<typeof haNodeMachine>;
+  private heardAt: number | undefined;
+  private lastLinks: number;
+  private stopped = false;
+  /** the partner is new or restarted: the next collect sends the full state */
+  private resync = false;
+
+  constructor(private readonly o: PairNodeOptions) {
+    const self = o.redundancy.nodes.find((n) => n.name === o.node);
+    const partner = o.redundancy.nodes.find((n) => n.name !== o.node);
+    if (self === undefined || partner === undefined) throw new Error(`node "${o.node}" is not one of the pair's nodes (${o.redundancy.nodes.map((n) => n.name).join(', ')})`);
+    this.lastLinks = o.linksUp?.() ?? 0;
+    this.link = new SyncLink({
+      node: self.name, partner: partner.name, localAddress: self.syncAddress, partnerAddress: partner.syncAddress,
+      port: o.ports?.local ?? o.redundancy.syncPort, partnerPort: o.ports?.partner ?? o.redundancy.syncPort,
+      key: Buffer.from(o.redundancy.sharedKey, 'base64'),
+      onHeartbeat: (hb) => this.heard(hb),
+      onRecords: (records) => this.apply(records),
+      onPartnerEpoch: () => { this.resync = true; },
+    });
+    this.probe = self.probeAddress === undefined || partner.probeAddress === undefined ? undefined : new SyncLink({
+      node: self.name, partner: partner.name, localAddress: self.probeAddress, partnerAddress: partner.probeAddress,
+      port: o.ports?.local ?? o.redundancy.syncPort, partnerPort: o.ports?.partner ?? o.redundancy.syncPort,
+      key: Buffer.from(o.redundancy.sharedKey, 'base64'),
+      onHeartbeat: () => { this.probeHeardAt = performance.now(); },
+      onRecords: () => {},
+    });
+    const machine = haNodeMachine.provide({
+      actions: {
+        sendHeartbeat: (_, hb) => this.beat(hb),
+        publishRole: (_, p) => o.onRole?.(p),
+        flushSync: () => this.flush(),
+        splitBrain: (_, p) => o.onSplitBrain?.(p),
+      },
+    });
+    this.actor = createActor(machine, {
+      input: {
+        node: self.name, partner: partner.name, priority: self.priority, preempt: o.redundancy.preempt,
+        heartbeatMs: o.redundancy.heartbeatInterval, misses: o.redundancy.heartbeatMisses, linksUp: this.lastLinks,
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.link.start();
+    try {
+      await this.probe?.start();
+    } catch (e) {
+      this.link.close();
+      throw e;
+    }
+    this.actor.start();
+  }
+
+  /** Stops heartbeats and closes the link; the partner takes over after its dead time. Idempotent. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.actor.stop();
+    this.link.close();
+    this.probe?.close();
+  }
+
+  /** Planned switchover: only the active node hands over; false on any other role. */
+  switchover(): boolean {
+    if (this.actor.getSnapshot().context.role !== 'active') return false;
+    this.actor.send({ type: 'ha.switchover' });
+    return true;
+  }
+
+  get role(): HaRole {
+    return this.actor.getSnapshot().context.role;
+  }
+
+  status(): PairNodeStatus {
+    const c = this.actor.getSnapshot().context;
+    return {
+      node: c.node, partner: c.partner, role: c.role, reason: c.reason, forwarding: FORWARDING.has(c.role),
+      partnerRole: c.heard?.role, partnerHeardMsAgo: this.heardAt === undefined ? undefined : Math.round(performance.now() - this.heardAt),
+      splitBrain: c.splitBrain, lag: this.link.lag(), probeAlive: this.probe === undefined ? undefined : this.probeAlive, replicaRecords: this.replica.size, counters: this.link.counters,
+    };
+  }
+
+  /** Every heartbeat also flushes the state collected since the last (batches at the heartbeat rate). */
+  private beat(hb: HaHeartbeat): void {
+    const links = this.o.linksUp?.();
+    if (links !== undefined && links !== this.lastLinks) {
+      this.lastLinks = links;
+      this.actor.send({ type: 'ha.links', up: links });
+    }
+    if (this.probe !== undefined) {
+      const alive = performance.now() - this.probeHeardAt < (this.o.redundancy.heartbeatInterval * this.o.redundancy.heartbeatMisses) / 2;
+      if (alive !== this.probeAlive) {
+        this.probeAlive = alive;
+        this.actor.send({ type: 'ha.partnerProbe', alive });
+      }
+      this.probe.sendHeartbeat(hb);
+    }
+    if (FORWARDING.has(hb.role)) this.flush();
+    this.link.sendHeartbeat(hb);
+  }
+
+  private flush(): void {
+    const full = this.resync;
+    this.resync = false;
+    this.o.collect?.((r) => this.link.queue(r), full);
+    this.link.flush();
+  }
+
+  private heard(hb: HaHeartbeat): void {
+    this.heardAt = performance.now();
+    this.actor.send({ type: 'ha.heartbeat', heartbeat: hb });
+  }
+
+  private apply(records: SyncRecord[]): void {
+    for (const r of records) {
+      if (r.op === OP_DELETE) this.replica.delete(replicaKey(r));
+      else this.replica.set(replicaKey(r), r);
+    }
+  }
+}

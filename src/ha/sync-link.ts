@@ -1,0 +1,274 @@
+/**
+ * The sync link of one node of a router pair: one UDP socket on the node's `sync-address`, talking only to
+ * the partner's. Sends heartbeats and state batches (sync-wire.ts), receives the partner's; every datagram
+ * that is malformed, fails authentication, comes from another address or node, or is not newer than the
+ * last one accepted (replay, reordering) is dropped and counted by reason.
+ *
+ * State records are queued by their owners (control side, between batches: never one message per packet)
+ * and sent by `flush()` packed into numbered batches of at most SYNC_MAX_DATAGRAM bytes, at most WINDOW
+ * unacknowledged at a time. The partner applies batches in order only (a gap waits for the resend) and
+ * acknowledges the last one at once; a batch not acknowledged within `resendMs` is sent again (go-back-N,
+ * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement.
+ * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
+ * queues the full state for it.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { HaHeartbeat } from '../machines/ha-node.js';
+import { MSG_ACK, MSG_HEARTBEAT, SYNC_MAX_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, recordSize, stateBatchSize, type SyncDrop, type SyncRecord } from './sync-wire.js';
+
+export interface SyncLinkOptions {
+  node: string;
+  partner: string;
+  localAddress: string;
+  partnerAddress: string;
+  port: number;
+  /** the partner's port; default `port` (tests run both nodes on one host with two ports) */
+  partnerPort?: number;
+  /** the pair's shared key (32 bytes) */
+  key: Uint8Array;
+  onHeartbeat: (hb: HaHeartbeat) => void;
+  onRecords: (records: SyncRecord[]) => void;
+  /** the partner heard for the first time or restarted (a new epoch): queue the full state for it */
+  onPartnerEpoch?: () => void;
+  /** a batch unacknowledged this long is sent again (ms); default 100 */
+  resendMs?: number;
+  /** ms clock; default performance.now */
+  now?: () => number;
+}
+
+export interface SyncLinkCounters {
+  heartbeatsSent: number;
+  heartbeatsReceived: number;
+  batchesSent: number;
+  batchesResent: number;
+  batchesReceived: number;
+  recordsSent: number;
+  recordsReceived: number;
+  sendErrors: number;
+  /** batches that arrived past a gap (dropped; the partner resends them in order) */
+  batchesOutOfSequence: number;
+  dropped: Record<SyncDrop, number>;
+}
+
+export interface SyncLag {
+  /** the last measured lag (ms), undefined before the first */
+  lastMs: number | undefined;
+  maxMs: number;
+  /** records queued, not yet in a batch on the wire */
+  pending: number;
+  /** batches sent, not yet acknowledged */
+  unacked: number;
+}
+
+/** Batches in flight at most: 64 x 1400 B per round trip. */
+const WINDOW = 64;
+/** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
+export const EPOCH_RESET_MS = 3000;
+/** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
+const SOCKET_BUFFER = 4 << 20;
+
+interface Batch {
+  n: number;
+  records: SyncRecord[];
+  firstSentAt: number;
+  sentAt: number;
+}
+
+export class SyncLink {
+  readonly counters: SyncLinkCounters = {
+    heartbeatsSent: 0, heartbeatsReceived: 0, batchesSent: 0, batchesResent: 0, batchesReceived: 0, recordsSent: 0, recordsReceived: 0,
+    sendErrors: 0, batchesOutOfSequence: 0,
+    dropped: { malformed: 0, 'bad-auth': 0, 'not-partner': 0, 'out-of-order': 0 },
+  };
+  private readonly socket: Socket;
+  private readonly epoch = Date.now();
+  /** when a message of the partner was last accepted (ms, `now`) */
+  private acceptedAt = Number.NEGATIVE_INFINITY;
+  private seq = 0;
+  private partnerEpoch = -1;
+  private partnerSeq = -1;
+  /** receiving: the partner's last batch applied here, in order (0 = none yet in this epoch) */
+  private appliedBatch = 0;
+  private ackQueued = false;
+  /** sending */
+  private nextBatch = 1;
+  private pending: SyncRecord[] = [];
+  private readonly waiting: Batch[] = [];
+  private readonly inFlight: Batch[] = [];
+  private lastLag: number | undefined;
+  private maxLag = 0;
+  private readonly now: () => number;
+  private readonly partnerPort: number;
+  private readonly resendMs: number;
+
+  constructor(private readonly o: SyncLinkOptions) {
+    this.now = o.now ?? (() => performance.now());
+    this.partnerPort = o.partnerPort ?? o.port;
+    this.resendMs = o.resendMs ?? 100;
+    this.socket = createSocket(isIPv6(o.localAddress) ? 'udp6' : 'udp4');
+    this.socket.on('message', (buf, from) => this.receive(buf, from.address, from.port));
+    this.socket.on('error', () => { this.counters.sendErrors++; });
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.socket.once('error', reject);
+      this.socket.bind(this.o.port, this.o.localAddress, () => {
+        this.socket.off('error', reject);
+        this.socket.setRecvBufferSize(SOCKET_BUFFER);
+        this.socket.setSendBufferSize(SOCKET_BUFFER);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  /** A heartbeat (it also acknowledges what was applied here, and resends what the partner has not). */
+  sendHeartbeat(hb: HaHeartbeat): void {
+    this.counters.heartbeatsSent++;
+    this.send(encodeHeartbeat(this.o.key, this.header(), hb, this.appliedBatch));
+    this.resend();
+  }
+
+  /** Queue a record for the next flush. */
+  queue(record: SyncRecord): void {
+    this.pending.push(record);
+  }
+
+  /** Put every queued record into batches and send as many as the window allows. */
+  flush(): void {
+    let batch: SyncRecord[] = [];
+    let size = stateBatchSize(this.o.node, batch);
+    const close = (): void => {
+      this.waiting.push({ n: this.nextBatch, records: batch, firstSentAt: 0, sentAt: 0 });
+      this.nextBatch = (this.nextBatch + 1) >>> 0 || 1;
+      batch = [];
+      size = stateBatchSize(this.o.node, batch);
+    };
+    for (const r of this.pending) {
+      if (batch.length > 0 && (size + recordSize(r) > SYNC_MAX_DATAGRAM || batch.length === 0xffff)) close();
+      batch.push(r);
+      size += recordSize(r);
+    }
+    if (batch.length > 0) close();
+    this.pending = [];
+    this.pump();
+  }
+
+  lag(): SyncLag {
+    let waiting = 0;
+    for (const b of this.waiting) waiting += b.records.length;
+    return { lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pending.length + waiting, unacked: this.inFlight.length };
+  }
+
+  private header(): { node: string; epoch: number; seq: number } {
+    this.seq = (this.seq + 1) >>> 0;
+    return { node: this.o.node, epoch: this.epoch, seq: this.seq };
+  }
+
+  private pump(): void {
+    while (this.inFlight.length < WINDOW && this.waiting.length > 0) {
+      const b = this.waiting.shift()!;
+      b.firstSentAt = this.now();
+      this.inFlight.push(b);
+      this.transmit(b);
+      this.counters.batchesSent++;
+      this.counters.recordsSent += b.records.length;
+    }
+  }
+
+  /** Go-back-N: every batch in flight again once the oldest has waited `resendMs` for its acknowledgement. */
+  private resend(): void {
+    const oldest = this.inFlight[0];
+    if (oldest === undefined || this.now() - oldest.sentAt < this.resendMs) return;
+    for (const b of this.inFlight) {
+      this.transmit(b);
+      this.counters.batchesResent++;
+    }
+  }
+
+  private transmit(b: Batch): void {
+    b.sentAt = this.now();
+    this.send(encodeState(this.o.key, this.header(), b.n, b.records));
+  }
+
+  private send(buf: Buffer): void {
+    this.socket.send(buf, this.partnerPort, this.o.partnerAddress, (err) => { if (err) this.counters.sendErrors++; });
+  }
+
+  private receive(buf: Buffer, address: string, port: number): void {
+    const d = this.counters.dropped;
+    if (address !== this.o.partnerAddress || port !== this.partnerPort) {
+      d['not-partner']++;
+      return;
+    }
+    const m = decodeSync(this.o.key, buf);
+    if (typeof m === 'string') {
+      d[m]++;
+      return;
+    }
+    if (m.node !== this.o.partner) {
+      d['not-partner']++;
+      return;
+    }
+    // replay and reordering: a newer epoch (the partner restarted) or a higher sequence in this one; an older
+    // epoch only after EPOCH_RESET_MS of silence (a partner restarted after its clock stepped back)
+    const older = m.epoch < this.partnerEpoch && this.now() - this.acceptedAt < EPOCH_RESET_MS;
+    if (older || (m.epoch === this.partnerEpoch && m.seq <= this.partnerSeq)) {
+      d['out-of-order']++;
+      return;
+    }
+    this.acceptedAt = this.now();
+    const newEpoch = m.epoch !== this.partnerEpoch;
+    if (newEpoch) this.appliedBatch = 0;
+    this.partnerEpoch = m.epoch;
+    this.partnerSeq = m.seq;
+    if (newEpoch) this.o.onPartnerEpoch?.();
+    if (m.type === MSG_HEARTBEAT) {
+      this.counters.heartbeatsReceived++;
+      this.acked(m.ackedBatch);
+      this.o.onHeartbeat(m.heartbeat);
+      return;
+    }
+    if (m.type === MSG_ACK) {
+      this.acked(m.ackedBatch);
+      return;
+    }
+    // in order only; the first batch heard in an epoch starts it (a node that joins late gets the full state anew)
+    const expected = this.appliedBatch === 0 ? m.batch : (this.appliedBatch + 1) >>> 0 || 1;
+    if (m.batch !== expected) {
+      if (m.batch > expected) this.counters.batchesOutOfSequence++;
+      this.queueAck();
+      return;
+    }
+    this.appliedBatch = m.batch;
+    this.counters.batchesReceived++;
+    this.counters.recordsReceived += m.records.length;
+    this.o.onRecords(m.records);
+    this.queueAck();
+  }
+
+  /** One acknowledgement per turn of the event loop, however many batches arrived in it. */
+  private queueAck(): void {
+    if (this.ackQueued) return;
+    this.ackQueued = true;
+    setImmediate(() => {
+      this.ackQueued = false;
+      this.send(encodeAck(this.o.key, this.header(), this.appliedBatch));
+    });
+  }
+
+  /** The partner applied every batch up to `n`: they leave the window; the lag is the newest one's. */
+  private acked(n: number): void {
+    let newest: Batch | undefined;
+    while (this.inFlight.length > 0 && this.inFlight[0]!.n <= n) newest = this.inFlight.shift();
+    if (newest === undefined) return;
+    this.lastLag = this.now() - newest.firstSentAt;
+    this.maxLag = Math.max(this.maxLag, this.lastLag);
+    this.pump();
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * The HA role of one node of a router pair (docs/high-availability.md "The router pair"; ssr-reference
+ * §1.13): a pure XState machine. It decides whether this node forwards and owns the shared addresses; it
+ * does no I/O. Its requests are named actions the actor provides:
+ *
+ *   sendHeartbeat(hb)          send one heartbeat to the partner over the sync link
+ *   publishRole({role, forwarding, reason})  the role changed: take or release the shared addresses
+ *   flushSync()                send every pending state batch now (a planned switchover begins)
+ *   splitBrain({active, message})  raise / clear the `ha-split-brain` alarm
+ *   discard({from})            a heartbeat from a node that is not the configured partner (count it)
+ *
+ * Three parallel regions:
+ *   role      init | standby | active | handingOver | fenced
+ *   partner   waiting | alive | lost: heartbeats from the partner; none for `misses` x `heartbeatMs` raises
+ *             `ha.partnerLost` (default 3 x 100 ms: failover is sub-second)
+ *   transmit  a heartbeat every `heartbeatMs`, carrying this node's role, priority, links up and whether
+ *             it wants to become active (preemption)
+ *
+ * The election rule (`outranks`, the same on both nodes, so they agree): more shared links up wins, then
+ * the higher priority, then the lower node name. It decides a start where both nodes come up together,
+ * two active nodes meeting again, and split brain: heartbeats lost while the partner is still seen alive
+ * outside the sync link (`ha.partnerProbe`): the winner stays or becomes active, the loser is `fenced`
+ * (forwards nothing); both raise `ha-split-brain` until heartbeats return. The probe's word can come late
+ * (a busy node): an active node that hears the partner alive on the probe while its heartbeats are lost
+ * decides again, and a fenced node takes over once the partner is gone from the probe too.
+ * No preemption by default: a node that comes back rejoins as standby. With `preempt`, a standby that
+ * outranks the active asks for the role (`wantActive`) and the active hands over.
+ * Planned switchover (`ha.switchover` on the active): it flushes its state batches and announces
+ * `handing-over` (still forwarding); the standby takes the role; the old active becomes standby when it
+ * hears the partner active (or, if it never does within the dead time, stays active).
+ */
+import { assign, raise, setup } from 'xstate';
+
+export type HaRole = 'init' | 'standby' | 'active' | 'handing-over' | 'fenced';
+
+export interface HaHeartbeat {
+  node: string;
+  role: HaRole;
+  priority: number;
+  /** shared interfaces (LAN/WAN) with link up on the sender */
+  linksUp: number;
+  /** a preempting standby that outranks the active asks for the role */
+  wantActive: boolean;
+}
+
+export interface HaNodeInput {
+  node: string;
+  partner: string;
+  /** 0-255, higher wins */
+  priority: number;
+  preempt: boolean;
+  heartbeatMs: number;
+  /** heartbeats missed before the partner counts as lost */
+  misses: number;
+  /** shared interfaces with link up at start */
+  linksUp: number;
+}
+
+export interface HaNodeContext extends HaNodeInput {
+  role: HaRole;
+  reason: string;
+  /** the partner's last heartbeat */
+  heard?: HaHeartbeat;
+  /** the partner is seen alive outside the sync link (a probe on a shared segment) */
+  partnerProbeAlive: boolean;
+  /** the split-brain alarm is raised */
+  splitBrain: boolean;
+  /** no heartbeat from the partner for the dead time (until the next one) */
+  partnerLost: boolean;
+}
+
+export type HaNodeEvent =
+  | { type: 'ha.heartbeat'; heartbeat: HaHeartbeat }
+  | { type: 'ha.links'; up: number }
+  | { type: 'ha.partnerProbe'; alive: boolean }
+  | { type: 'ha.switchover' }
+  | { type: 'ha.partnerLost' };
+
+export interface HaRolePublished {
+  role: HaRole;
+  forwarding: boolean;
+  reason: string;
+}
+
+/** Heartbeat every 100 ms, the partner lost after 3 missed: failover within about 300 ms. */
+export const HA_TIMER_DEFAULTS = { heartbeatMs: 100, misses: 3 } as const;
+
+/** How long without a heartbeat before the partner counts as lost. */
+export const deadTimeMs = (c: Pick<HaNodeInput, 'heartbeatMs' | 'misses'>): number => c.heartbeatMs * c.misses;
+
+interface Rank {
+  node: string;
+  priority: number;
+  linksUp: number;
+}
+
+/** The election rule: more links up, then higher priority, then the lower node name. */
+export function outranks(self: Rank, other: Rank): boolean {
+  if (self.linksUp !== other.linksUp) return self.linksUp > other.linksUp;
+  if (self.priority !== other.priority) return self.priority > other.priority;
+  return self.node < other.node;
+}
+
+const selfRank = (c: HaNodeContext): Rank => ({ node: c.node, priority: c.priority, linksUp: c.linksUp });
+/** The partner as in `event` (a heartbeat) or as last heard; never heard: priority 0 with our links. */
+function partnerRank(c: HaNodeContext, e?: HaNodeEvent): Rank {
+  if (e?.type === 'ha.heartbeat') return e.heartbeat;
+  return c.heard ?? { node: c.partner, priority: 0, linksUp: c.linksUp };
+}
+const beats = (c: HaNodeContext, e?: HaNodeEvent): boolean => outranks(selfRank(c), partnerRank(c, e));
+
+export function heartbeatOf(c: HaNodeContext): HaHeartbeat {
+  // preemption compares priority and name only: links decide a handover by themselves (partnerHasMoreLinks)
+  const wantActive = c.role === 'standby' && c.preempt && c.heard !== undefined && c.heard.role === 'active' &&
+    outranks({ ...selfRank(c), linksUp: 0 }, { ...c.heard, linksUp: 0 });
+  return { node: c.node, role: c.role, priority: c.priority, linksUp: c.linksUp, wantActive };
+}
+
+const FORWARDING: Record<HaRole, boolean> = { init: false, standby: false, active: true, 'handing-over': true, fenced: false };
+
+/** Entry of a role: record it, publish it with the reason the transition gave, tell the partner at once. */
+const enter = (role: HaRole) => [
+  { type: 'setRole' as const, params: { role } },
+  { type: 'publishRole' as const, params: ({ context }: { context: HaNodeContext }): HaRolePublished => ({ role, forwarding: FORWARDING[role], reason: context.reason }) },
+  { type: 'sendHeartbeat' as const, params: ({ context }: { context: HaNodeContext }) => heartbeatOf(context) },
+];
+const because = (reason: string) => ({ type: 'because' as const, params: { reason } });
+
+const heardRole = (e: HaNodeEvent): HaRole | undefined => (e.type === 'ha.heartbeat' ? e.heartbeat.role : undefined);
+const isStranger = (c: HaNodeContext, e: HaNodeEvent): boolean => e.type === 'ha.heartbeat' && e.heartbeat.node !== c.partner;
+
+const splitBrainMessage = (c: HaNodeContext): string => {
+  const rule = beats(c) ? `${c.node} stays active` : `${c.partner} stays active, ${c.node} stops forwarding`;
+  return `sync link to ${c.partner} lost while ${c.partner} is alive: ${rule} (rule: links up, then priority, then the lower node name)`;
+};
+const raiseSplitBrain = [
+  { type: 'markSplitBrain' as const, params: { on: true } },
+  { type: 'splitBrain' as const, params: ({ context }: { context: HaNodeContext }) => ({ active: true, message: splitBrainMessage(context) }) },
+];
+const clearSplitBrain = [
+  { type: 'markSplitBrain' as const, params: { on: false } },
+  { type: 'splitBrain' as const, params: ({ context }: { context: HaNodeContext }) => ({ active: false, message: `${context.partner}: heartbeats again, or gone` }) },
+];
+
+export const haNodeMachine = setup({
+  types: {} as { context: HaNodeContext; input: HaNodeInput; events: HaNodeEvent },
+  delays: {
+    deadTime: ({ context }) => deadTimeMs(context),
+    heartbeat: ({ context }) => context.heartbeatMs,
+  },
+  guards: {
+    fromStranger: ({ context, event }) => isStranger(context, event),
+    partnerActive: ({ event }) => heardRole(event) === 'active',
+    partnerHandingOver: ({ event }) => heardRole(event) === 'handing-over',
+    partnerOwns: ({ event }) => heardRole(event) === 'active' || heardRole(event) === 'handing-over',
+    partnerActiveAndWins: ({ context, event }) => heardRole(event) === 'active' && !beats(context, event),
+    partnerWants: ({ event }) => event.type === 'ha.heartbeat' && event.heartbeat.wantActive,
+    partnerHasMoreLinks: ({ context, event }) => event.type === 'ha.heartbeat' && event.heartbeat.role === 'standby' && event.heartbeat.linksUp > context.linksUp,
+    weWin: ({ context, event }) => beats(context, event),
+    partnerProbeAlive: ({ context }) => context.partnerProbeAlive,
+    partnerGoneEverywhere: ({ event }) => event.type === 'ha.partnerProbe' && !event.alive,
+    /** the probe says alive while heartbeats are lost, and no split brain is decided yet */
+    splitBrainSeenLate: ({ context, event }) => event.type === 'ha.partnerProbe' && event.alive && context.partnerLost && !context.splitBrain,
+    inSplitBrain: ({ context }) => context.splitBrain,
+  },
+  actions: {
+    sendHeartbeat: (_, _hb: HaHeartbeat) => {},
+    publishRole: (_, _p: HaRolePublished) => {},
+    flushSync: () => {},
+    splitBrain: (_, _p: { active: boolean; message: string }) => {},
+    discard: (_, _p: { from: string }) => {},
+    setRole: assign((_, p: { role: HaRole }) => ({ role: p.role })),
+    because: assign((_, p: { reason: string }) => ({ reason: p.reason })),
+    hear: assign(({ event }) => (event.type === 'ha.heartbeat' ? { heard: event.heartbeat, partnerLost: false } : {})),
+    markLost: assign({ partnerLost: true }),
+    setLinks: assign(({ event }) => (event.type === 'ha.links' ? { linksUp: event.up } : {})),
+    setProbe: assign(({ event }) => (event.type === 'ha.partnerProbe' ? { partnerProbeAlive: event.alive } : {})),
+    raisePartnerLost: raise({ type: 'ha.partnerLost' }),
+    markSplitBrain: assign((_, p: { on: boolean }) => ({ splitBrain: p.on })),
+  },
+}).createMachine({
+  id: 'haNode',
+  type: 'parallel',
+  // xstate's pure initialTransition also builds a throwaway actor without input: the defaults keep its
+  // timers finite (a NaN delay would fire at once, for ever)
+  context: ({ input }) => ({ ...HA_TIMER_DEFAULTS, ...input, role: 'init', reason: 'start', partnerProbeAlive: false, splitBrain: false, partnerLost: false }),
+  on: {
+    'ha.links': { actions: 'setLinks' },
+    'ha.partnerProbe': { actions: 'setProbe' },
+  },
+  states: {
+    role: {
+      initial: 'init',
+      states: {
+        init: {
+          entry: enter('init'),
+          on: {
+            'ha.heartbeat': [
+              { guard: 'fromStranger' },
+              { guard: 'partnerOwns', target: 'standby', actions: because('partner-active') },
+              { guard: 'weWin', target: 'active', actions: because('elected') },
+              { target: 'standby', actions: because('elected') },
+            ],
+            'ha.partnerLost': [{ guard: 'partnerProbeAlive', target: 'deciding' }, { target: 'active', actions: because('no-partner') }],
+          },
+        },
+        /** heartbeats lost while the partner is alive elsewhere: split brain, the rule decides */
+        deciding: {
+          always: [
+            { guard: 'weWin', target: 'active', actions: [...raiseSplitBrain, because('split-brain-won')] },
+            { target: 'fenced', actions: [...raiseSplitBrain, because('split-brain-lost')] },
+          ],
+        },
+        standby: {
+          entry: enter('standby'),
+          on: {
+            'ha.heartbeat': [
+              { guard: 'fromStranger' },
+              { guard: 'partnerHandingOver', target: 'active', actions: because('switchover') },
+              { guard: 'partnerOwns' },
+              // the partner is up but nobody is active (it came back fenced or starting): the rule decides
+              { guard: 'weWin', target: 'active', actions: because('elected') },
+            ],
+            'ha.partnerLost': [{ guard: 'partnerProbeAlive', target: 'deciding' }, { target: 'active', actions: because('partner-lost') }],
+          },
+        },
+        active: {
+          entry: enter('active'),
+          on: {
+            'ha.heartbeat': [
+              { guard: 'fromStranger' },
+              // both active (the sync link back after a split brain, or a start race): the rule decides
+              { guard: 'partnerActiveAndWins', target: 'standby', actions: because('dual-active-lost') },
+              { guard: 'partnerWants', target: 'handingOver', actions: because('preempted') },
+              { guard: 'partnerHasMoreLinks', target: 'handingOver', actions: because('partner-has-more-links') },
+            ],
+            'ha.switchover': { target: 'handingOver', actions: because('switchover') },
+            'ha.partnerLost': { guard: 'partnerProbeAlive', target: 'deciding' },
+            // took over while the probe's word was late: the partner is alive after all, the rule decides
+            'ha.partnerProbe': { guard: 'splitBrainSeenLate', target: 'deciding', actions: 'setProbe' },
+          },
+        },
+        handingOver: {
+          entry: ['flushSync', ...enter('handing-over')],
+          after: { deadTime: { target: 'active', actions: because('switchover-unanswered') } },
+          on: {
+            'ha.heartbeat': [
+              { guard: 'fromStranger' },
+              { guard: 'partnerActive', target: 'standby', actions: because('switchover') },
+            ],
+            'ha.partnerLost': { target: 'active', actions: because('partner-lost') },
+          },
+        },
+        /** lost the split-brain rule: forwards nothing until heartbeats return or the partner is gone */
+        fenced: {
+          entry: enter('fenced'),
+          on: {
+            'ha.heartbeat': [
+              { guard: 'fromStranger' },
+              { guard: 'partnerOwns', target: 'standby', actions: because('partner-active') },
+              { guard: 'weWin', target: 'active', actions: because('elected') },
+              { target: 'standby', actions: because('elected') },
+            ],
+            'ha.partnerProbe': { guard: 'partnerGoneEverywhere', target: 'active', actions: ['setProbe', ...clearSplitBrain, because('partner-lost')] },
+          },
+        },
+      },
+    },
+    /** the partner's heartbeats: their bookkeeping, the dead timer, the split-brain alarm's end */
+    partner: {
+      initial: 'waiting',
+      states: {
+        waiting: { after: { deadTime: 'lost' } },
+        alive: { after: { deadTime: 'lost' } },
+        lost: { entry: 'raisePartnerLost' },
+      },
+      on: {
+        'ha.partnerLost': { actions: 'markLost' },
+        'ha.heartbeat': [
+          { guard: 'fromStranger', actions: { type: 'discard', params: ({ event }) => ({ from: event.type === 'ha.heartbeat' ? event.heartbeat.node : '' }) } },
+          { guard: 'inSplitBrain', target: '.alive', actions: ['hear', ...clearSplitBrain] },
+          { target: '.alive', actions: 'hear' },
+        ],
+      },
+    },
+    transmit: {
+      initial: 'waiting',
+      states: {
+        waiting: {
+          after: { heartbeat: { target: 'waiting', reenter: true, actions: { type: 'sendHeartbeat', params: ({ context }) => heartbeatOf(context) } } },
+        },
+      },
+    },
+  },
+});

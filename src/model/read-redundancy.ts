@@ -1,0 +1,69 @@
+/**
+ * The `redundancy` block of a router: the router is a pair of nodes (docs/high-availability.md "The
+ * router pair"; ssr-reference §1.13):
+ *
+ *   redundancy:
+ *     nodes:                       # exactly two, each with its sync-link address
+ *       - { name: r1a, priority: 200, sync-address: 198.18.250.1 }
+ *       - { name: r1b, priority: 100, sync-address: 198.18.250.2 }
+ *     preempt: false               # default: a node that comes back rejoins as standby
+ *     heartbeat-interval: 100      # ms, default 100
+ *     heartbeat-misses: 3          # heartbeats missed before the partner counts as lost, default 3
+ *     sync-port: 4797              # UDP port of the sync link on both nodes, default 4797
+ *     shared-key: <base64 of 32 bytes>   # HMAC key of every sync message (`openssl rand -base64 32`)
+ *
+ * A node may also name a `probe-address` (both nodes, or neither): heartbeats go there too, over another
+ * link (e.g. the shared LAN), so that a node that hears its partner only there knows the sync link is cut
+ * while the partner is alive (split brain) rather than dead.
+ */
+import type { Redundancy, RedundancyNode } from './config.js';
+import { REDUNDANCY_DEFAULTS } from './defaults.js';
+import { readList, type Raw, type ReadContext } from './fields.js';
+import { addressProblem, isBase64Key } from './formats.js';
+import { NAME_RULES, isPlainName } from './names.js';
+import type { FieldPath } from './problems.js';
+
+export const REDUNDANCY_KEYS = ['nodes', 'preempt', 'heartbeat-interval', 'heartbeat-misses', 'sync-port', 'shared-key'] as const;
+export const REDUNDANCY_NODE_KEYS = ['name', 'priority', 'sync-address', 'probe-address'] as const;
+
+export function readRedundancy(o: Raw, path: FieldPath, ctx: ReadContext): Redundancy | undefined {
+  const value = o['redundancy'];
+  if (value === undefined || value === null) return undefined;
+  const { r } = ctx;
+  const at = [...path, 'redundancy'];
+  const m = r.object(value, at, 'a redundancy mapping (nodes, preempt, heartbeat-interval, heartbeat-misses, sync-port, shared-key)', REDUNDANCY_KEYS);
+  if (m === undefined) return undefined;
+  const nodes = readList(ctx, m, 'nodes', at, 'a list of the two nodes ({ name, priority, sync-address })', (v, p) => readNode(v, p, ctx), true);
+  if (Array.isArray(m['nodes']) && m['nodes'].length !== 2) {
+    r.problems.add([...at, 'nodes'], `expected exactly two nodes (a router pair), got ${m['nodes'].length}`);
+  }
+  const [a, b] = nodes;
+  if (a !== undefined && b !== undefined) {
+    if (a.name === b.name) r.problems.add([...at, 'nodes', 1, 'name'], `node name "${b.name}" is already nodes[0]'s; give each node its own name`);
+    if (a.syncAddress === b.syncAddress) r.problems.add([...at, 'nodes', 1, 'sync-address'], `sync-address ${b.syncAddress} is already nodes[0]'s; each node needs its own`);
+    else if (a.syncAddress.includes(':') !== b.syncAddress.includes(':')) r.problems.add([...at, 'nodes', 1, 'sync-address'], 'expected the same address family as nodes[0].sync-address');
+    if ((a.probeAddress === undefined) !== (b.probeAddress === undefined)) {
+      r.problems.add([...at, 'nodes', a.probeAddress === undefined ? 0 : 1, 'probe-address'], 'required field is missing; expected a probe-address on both nodes, or on neither');
+    } else if (a.probeAddress !== undefined && a.probeAddress === b.probeAddress) {
+      r.problems.add([...at, 'nodes', 1, 'probe-address'], `probe-address ${b.probeAddress} is already nodes[0]'s; each node needs its own`);
+    }
+  }
+  const preempt = r.boolean(m, 'preempt', at, REDUNDANCY_DEFAULTS.preempt);
+  const heartbeatInterval = r.integer(m, 'heartbeat-interval', at, 10, 10_000, REDUNDANCY_DEFAULTS.heartbeatInterval, ' ms');
+  const heartbeatMisses = r.integer(m, 'heartbeat-misses', at, 2, 100, REDUNDANCY_DEFAULTS.heartbeatMisses);
+  const syncPort = r.integer(m, 'sync-port', at, 1, 65535, REDUNDANCY_DEFAULTS.syncPort);
+  const sharedKey = r.string(m, 'shared-key', at, 'the pair\'s sync key: base64 of 32 bytes (`openssl rand -base64 32`)', (s) => isBase64Key(s, 32));
+  if (a === undefined || b === undefined || nodes.length !== 2 || sharedKey === undefined) return undefined;
+  return { nodes: [a, b], preempt, heartbeatInterval, heartbeatMisses, syncPort, sharedKey };
+}
+
+function readNode(value: unknown, path: FieldPath, { r }: ReadContext): RedundancyNode | undefined {
+  const o = r.object(value, path, 'a node mapping ({ name, priority, sync-address })', REDUNDANCY_NODE_KEYS);
+  if (o === undefined) return undefined;
+  const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
+  const priority = r.integer(o, 'priority', path, 0, 255, REDUNDANCY_DEFAULTS.priority);
+  const syncAddress = r.string(o, 'sync-address', path, 'the node\'s IPv4 or IPv6 address on the sync link', (s) => addressProblem(s) === undefined);
+  const probeAddress = r.optionalString(o, 'probe-address', path, 'the node\'s IPv4 or IPv6 address on another link than the sync link', (s) => addressProblem(s) === undefined);
+  if (name === undefined || syncAddress === undefined) return undefined;
+  return probeAddress === undefined ? { name, priority, syncAddress } : { name, priority, syncAddress, probeAddress };
+}

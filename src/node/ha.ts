@@ -1,0 +1,73 @@
+/**
+ * A node that is one of a router pair (`svr node start --ha-node NAME`, the router's `redundancy` block;
+ * docs/high-availability.md "The router pair"): the pair node (ha/pair-node.ts) on the sync link, and what
+ * its role means on this host. Active (or handing over): the router's devices are up with their routes
+ * (host-setup's configureInterface: the waypoint and kernel routes point into them), so the shared
+ * addresses are reachable through this node; standby, fenced or starting: the devices are down, the
+ * kernel routes nothing into them and this node forwards nothing. Role changes are applied in order, and
+ * each is logged with the time it took; split brain raises the `ha-split-brain` alarm.
+ */
+import { SvrError } from '../errors.js';
+import type { Router as RouterConfig } from '../model/config.js';
+import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
+import { runIp } from '../io/tun/link.js';
+import { configureInterface } from './host-setup.js';
+import type { NodeAlarms } from './alarms.js';
+
+export interface NodeHa {
+  readonly pair: PairNode;
+  status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined };
+  switchover(): { switching: boolean; role: string };
+  stop(): void;
+}
+
+type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
+
+/** Checks `--ha-node` against the router's `redundancy` block (no pair, or a name not in it: refused). */
+export function haNodeOf(me: RouterConfig, haNode: string | undefined): string | undefined {
+  const r = me.redundancy;
+  if (haNode === undefined) {
+    if (r !== undefined) throw new SvrError('SVR_ERR_CLI_OPTION', `router ${me.name} is a pair (redundancy: ${r.nodes.map((n) => n.name).join(', ')}): pass --ha-node with this node's name`);
+    return undefined;
+  }
+  if (r === undefined) throw new SvrError('SVR_ERR_CLI_OPTION', `--ha-node ${haNode}: router ${me.name} has no \`redundancy\` block (it is one node); drop --ha-node or add the block`);
+  if (!r.nodes.some((n) => n.name === haNode)) throw new SvrError('SVR_ERR_CLI_OPTION', `--ha-node ${haNode}: not a node of router ${me.name} (redundancy.nodes: ${r.nodes.map((n) => n.name).join(', ')})`);
+  return haNode;
+}
+
+export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined): Promise<NodeHa> {
+  let applying = Promise.resolve();
+  let roleChanges = 0;
+  let lastRoleAppliedMs: number | undefined;
+  const apply = (p: HaRolePublished): void => {
+    const t0 = performance.now();
+    applying = applying.then(async () => {
+      for (const iface of me.interfaces) {
+        if (p.forwarding) await configureInterface(iface);
+        else await runIp(['link', 'set', 'dev', iface.device, 'down']);
+      }
+      roleChanges++;
+      lastRoleAppliedMs = Math.round(performance.now() - t0);
+      log('ha.role', { node: haNode, role: p.role, reason: p.reason, forwarding: p.forwarding, appliedMs: lastRoleAppliedMs });
+    }).catch((e: unknown) => log('ha.role-failed', { node: haNode, role: p.role, error: e instanceof Error ? e.message : String(e) }));
+  };
+  const pair = new PairNode({
+    redundancy: me.redundancy!, node: haNode, linksUp: () => me.interfaces.length,
+    onRole: apply,
+    onSplitBrain: (s) => {
+      log(s.active ? 'ha.split-brain' : 'ha.split-brain-over', { node: haNode, message: s.message });
+      alarms()?.haSplitBrain(haNode, s.active, s.message);
+    },
+  });
+  await pair.start();
+  return {
+    pair,
+    status: () => ({ ...pair.status(), roleChanges, lastRoleAppliedMs }),
+    switchover: () => {
+      const switching = pair.switchover();
+      if (!switching) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${haNode} is ${pair.role}, not active: ask the active node of the pair for a switchover`);
+      return { switching, role: pair.role };
+    },
+    stop: () => pair.stop(),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Two nodes of a router pair over a real sync link on loopback: election, state sync with a measured lag,
+ * planned switchover, failover when the active stops, a node that comes back rejoins as standby.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSocket } from 'node:dgram';
+import { PairNode } from '../../../src/ha/pair-node.js';
+import { OP_UPSERT, type SyncRecord } from '../../../src/ha/sync-wire.js';
+import type { Redundancy } from '../../../src/model/config.js';
+import type { HaRolePublished } from '../../../src/machines/ha-node.js';
+
+const freePort = (address: string): Promise<number> => new Promise((resolve) => {
+  const s = createSocket('udp4');
+  s.bind(0, address, () => { const p = s.address().port; s.close(() => resolve(p)); });
+});
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(what: string, check: () => boolean, ms = 5000): Promise<number> {
+  const t0 = performance.now();
+  while (!check()) {
+    if (performance.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(5);
+  }
+  return performance.now() - t0;
+}
+
+interface Pair {
+  a: PairNode;
+  b: () => PairNode;
+  roles: Record<string, HaRolePublished[]>;
+  restartB: () => Promise<PairNode>;
+  stop: () => void;
+}
+
+async function pair(sessions: (full: boolean) => SyncRecord[]): Promise<Pair> {
+  const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
+  const redundancy: Redundancy = {
+    nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'),
+  };
+  const roles: Record<string, HaRolePublished[]> = { r1a: [], r1b: [] };
+  const make = (node: 'r1a' | 'r1b'): PairNode => new PairNode({
+    redundancy, node, linksUp: () => 2,
+    onRole: (p) => roles[node]!.push(p),
+    collect: (queue, full) => { for (const r of sessions(full)) queue(r); },
+    ports: node === 'r1a' ? { local: pa, partner: pb } : { local: pb, partner: pa },
+  });
+  const a = make('r1a');
+  await a.start();
+  let b = make('r1b');
+  return {
+    a, roles, b: () => b,
+    restartB: async () => { b.stop(); b = make('r1b'); await b.start(); return b; },
+    stop: () => { a.stop(); b.stop(); },
+  };
+}
+
+test('a pair: the first node alone becomes active; the second joins as standby and receives the state; switchover; failover; rejoin', async () => {
+  // the active's state: every record so far, and the ones changed since the last flush
+  const all: SyncRecord[] = [];
+  let changed: SyncRecord[] = [];
+  let fullRequests = 0;
+  const p = await pair((full) => {
+    const out = full ? all.slice() : changed;
+    if (full) fullRequests++;
+    changed = [];
+    return out;
+  });
+  try {
+    await until('r1a active alone', () => p.a.role === 'active');
+    assert.is(p.roles['r1a']!.at(-1)!.reason, 'no-partner');
+    // r1b comes later, with a lower priority: standby (no preemption either way)
+    const b = await p.restartB();
+    await until('r1b standby', () => b.role === 'standby');
+    assert.is(p.a.role, 'active');
+
+    // the active's session state goes over in batches with its heartbeats
+    for (let i = 0; i < 1500; i++) changed.push({ kind: 1, op: OP_UPSERT, key: Buffer.from(i.toString(16).padStart(32, '0'), 'hex'), value: Buffer.alloc(60, i & 0xff) });
+    all.push(...changed);
+    await until('1500 records on the standby', () => b.replica.size === 1500);
+    const more = Array.from({ length: 500 }, (_, i): SyncRecord => ({ kind: 2, op: OP_UPSERT, key: Buffer.from([i >> 8, i & 0xff]), value: Buffer.alloc(30) }));
+    changed.push(...more);
+    all.push(...more);
+    await until('2000 records on the standby', () => b.replica.size === 2000);
+    await until('the lag measured', () => p.a.status().lag.lastMs !== undefined);
+    const st = p.a.status();
+    assert.ok(fullRequests >= 1, 'the full state for the partner heard the first time');
+    console.log(`  sync: 2000 records in ${st.counters.batchesSent} batches, lag ${st.lag.lastMs!.toFixed(1)} ms (max ${st.lag.maxMs.toFixed(1)})`);
+    assert.ok(st.lag.maxMs < 2000, `lag ${st.lag.maxMs} ms`);
+    assert.equal(st.counters.dropped, { malformed: 0, 'bad-auth': 0, 'not-partner': 0, 'out-of-order': 0 });
+
+    // planned switchover: r1b active, r1a standby, never both forwarding after it settles
+    assert.ok(p.a.switchover());
+    assert.not.ok(b.switchover(), 'only the active hands over');
+    const took = await until('switchover', () => b.role === 'active' && p.a.role === 'standby');
+    console.log(`  switchover settled in ${took.toFixed(0)} ms`);
+    assert.is(p.roles['r1b']!.at(-1)!.reason, 'switchover');
+
+    // failover: the active (r1b) stops; r1a takes over after 3 missed heartbeats
+    b.stop();
+    const failover = await until('failover', () => p.a.role === 'active');
+    console.log(`  failover after the active stopped: ${failover.toFixed(0)} ms (dead time 300 ms)`);
+    assert.is(p.roles['r1a']!.at(-1)!.reason, 'partner-lost');
+
+    // r1b back: it rejoins as standby and gets the full state again; r1a keeps the role
+    const b2 = await p.restartB();
+    await until('r1b rejoins as standby', () => b2.role === 'standby');
+    await until('the full state resynced to the rejoined node', () => b2.replica.size === 2000);
+    await sleep(300);
+    assert.is(p.a.role, 'active');
+  } finally {
+    p.stop();
+  }
+});
+
+test.run();

@@ -1,0 +1,122 @@
+/** The sync link: wire format, authentication, replay/reorder and stranger drops over real UDP on loopback. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSocket, type Socket } from 'node:dgram';
+import { SyncLink } from '../../../src/ha/sync-link.js';
+import { MSG_HEARTBEAT, MSG_STATE, OP_DELETE, OP_UPSERT, decodeSync, encodeAck, encodeHeartbeat, encodeState, type SyncRecord } from '../../../src/ha/sync-wire.js';
+import type { HaHeartbeat } from '../../../src/machines/ha-node.js';
+
+const KEY = Buffer.alloc(32, 9);
+const OTHER_KEY = Buffer.alloc(32, 8);
+const HB: HaHeartbeat = { node: 'r1b', role: 'standby', priority: 100, linksUp: 2, wantActive: true };
+const record = (i: number, value = 40): SyncRecord => ({ kind: 1, op: OP_UPSERT, key: Buffer.alloc(16, i & 0xff), value: Buffer.alloc(value, i & 0xff) });
+
+test('heartbeats and state batches read back as written; a changed byte or another key fails authentication', () => {
+  const hb = encodeHeartbeat(KEY, { node: 'r1b', epoch: 7, seq: 3 }, HB, 41);
+  const m = decodeSync(KEY, hb);
+  assert.ok(typeof m !== 'string' && m.type === MSG_HEARTBEAT);
+  if (typeof m === 'string' || m.type !== MSG_HEARTBEAT) return;
+  assert.equal(m.heartbeat, HB);
+  assert.equal([m.node, m.epoch, m.seq, m.ackedBatch], ['r1b', 7, 3, 41]);
+  const records = [record(1), { kind: 2, op: OP_DELETE, key: Buffer.from([1, 2, 3]), value: new Uint8Array(0) } as SyncRecord];
+  const st = decodeSync(KEY, encodeState(KEY, { node: 'r1a', epoch: 1, seq: 9 }, 5, records));
+  assert.ok(typeof st !== 'string' && st.type === MSG_STATE);
+  if (typeof st === 'string' || st.type !== MSG_STATE) return;
+  assert.is(st.batch, 5);
+  assert.equal(st.records.map((r) => [r.kind, r.op, Buffer.from(r.key).toString('hex'), r.value.length]), [[1, OP_UPSERT, '01'.repeat(16), 40], [2, OP_DELETE, '010203', 0]]);
+  assert.is(decodeSync(OTHER_KEY, hb), 'bad-auth');
+  const flipped = Buffer.from(hb);
+  flipped[20] ^= 1;
+  assert.is(decodeSync(KEY, flipped), 'bad-auth');
+  assert.is(decodeSync(KEY, hb.subarray(0, 20)), 'malformed');
+  assert.is(decodeSync(KEY, Buffer.alloc(60)), 'malformed');
+});
+
+function bind(address: string, port = 0): Promise<Socket> {
+  const s = createSocket('udp4');
+  return new Promise((resolve) => s.bind(port, address, () => resolve(s)));
+}
+const send = (s: Socket, buf: Buffer, port: number): Promise<void> => new Promise((resolve) => s.send(buf, port, '127.0.0.1', () => resolve()));
+const settle = (ms = 150): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('only authenticated, newer messages from the partner\'s address and name are accepted; the rest is counted by reason', async () => {
+  const partner = await bind('127.0.0.2');
+  const stranger = await bind('127.0.0.3');
+  const heard: HaHeartbeat[] = [];
+  const applied: SyncRecord[][] = [];
+  const probe = await bind('127.0.0.1');
+  const port = (probe.address()).port;
+  probe.close();
+  const link = new SyncLink({
+    node: 'r1a', partner: 'r1b', localAddress: '127.0.0.1', partnerAddress: '127.0.0.2', port, partnerPort: partner.address().port, key: KEY,
+    onHeartbeat: (hb) => heard.push(hb), onRecords: (r) => applied.push(r),
+  });
+  await link.start();
+  try {
+    const ok = encodeHeartbeat(KEY, { node: 'r1b', epoch: 100, seq: 5 }, HB, 0);
+    await send(partner, ok, port);
+    await send(partner, ok, port); // replayed
+    await send(partner, encodeHeartbeat(KEY, { node: 'r1b', epoch: 100, seq: 4 }, HB, 0), port); // older
+    await send(partner, encodeHeartbeat(OTHER_KEY, { node: 'r1b', epoch: 100, seq: 6 }, HB, 0), port); // wrong key
+    await send(partner, encodeHeartbeat(KEY, { node: 'r1c', epoch: 100, seq: 7 }, { ...HB, node: 'r1c' }, 0), port); // not the partner's name
+    await send(partner, Buffer.from('garbage'), port);
+    await send(stranger, encodeHeartbeat(KEY, { node: 'r1b', epoch: 100, seq: 8 }, HB, 0), port); // another address
+    await send(partner, encodeState(KEY, { node: 'r1b', epoch: 100, seq: 9 }, 1, [record(1), record(2)]), port);
+    await send(partner, encodeHeartbeat(KEY, { node: 'r1b', epoch: 99, seq: 50 }, HB, 0), port); // an older epoch
+    await send(partner, encodeHeartbeat(KEY, { node: 'r1b', epoch: 101, seq: 1 }, HB, 0), port); // the partner restarted
+    await settle();
+    assert.is(heard.length, 2, 'the first heartbeat and the restarted partner\'s');
+    assert.is(applied.length, 1);
+    assert.is(applied[0]!.length, 2);
+    assert.equal(link.counters.dropped, { malformed: 1, 'bad-auth': 1, 'not-partner': 2, 'out-of-order': 3 });
+    assert.is(link.counters.recordsReceived, 2);
+  } finally {
+    link.close();
+    partner.close();
+    stranger.close();
+  }
+});
+
+test('flush packs queued records into datagrams under the MTU; the partner\'s acknowledgement measures the lag', async () => {
+  const partner = await bind('127.0.0.2');
+  const got: Buffer[] = [];
+  partner.on('message', (b) => got.push(b));
+  const probe = await bind('127.0.0.1');
+  const port = probe.address().port;
+  probe.close();
+  const link = new SyncLink({
+    node: 'r1a', partner: 'r1b', localAddress: '127.0.0.1', partnerAddress: '127.0.0.2', port, partnerPort: partner.address().port, key: KEY,
+    onHeartbeat: () => {}, onRecords: () => {},
+  });
+  await link.start();
+  try {
+    for (let i = 0; i < 1000; i++) link.queue(record(i));
+    assert.is(link.lag().pending, 1000);
+    link.flush();
+    await settle(300);
+    assert.ok(got.length >= 1000 / 22 && got.every((b) => b.length <= 1400), `${got.length} datagrams, largest ${Math.max(...got.map((b) => b.length))} B`);
+    let records = 0;
+    let lastBatch = 0;
+    for (const b of got) {
+      const m = decodeSync(KEY, b);
+      assert.ok(typeof m !== 'string' && m.type === MSG_STATE);
+      if (typeof m !== 'string' && m.type === MSG_STATE) {
+        records += m.records.length;
+        lastBatch = Math.max(lastBatch, m.batch);
+      }
+    }
+    assert.is(records, 1000);
+    assert.equal(link.lag(), { lastMs: undefined, maxMs: 0, pending: 0, unacked: got.length });
+    assert.is(lastBatch, got.length, 'batches numbered 1, 2, 3...');
+    await send(partner, encodeAck(KEY, { node: 'r1b', epoch: 1, seq: 1 }, lastBatch), port);
+    await settle();
+    const lag = link.lag();
+    assert.ok(lag.lastMs !== undefined && lag.lastMs > 0, `lag ${lag.lastMs} ms`);
+    assert.is(lag.unacked, 0);
+  } finally {
+    link.close();
+    partner.close();
+  }
+});
+
+test.run();

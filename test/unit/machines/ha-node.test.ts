@@ -1,0 +1,217 @@
+/** HA role of a pair's node: election, failover, switchover, preemption, split brain; pure transitions, then timers. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SimulatedClock, createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
+import { deadTimeMs, haNodeMachine, heartbeatOf, outranks, type HaHeartbeat, type HaNodeEvent, type HaNodeInput, type HaRole } from '../../../src/machines/ha-node.js';
+
+const A: HaNodeInput = { node: 'r1a', partner: 'r1b', priority: 100, preempt: false, heartbeatMs: 100, misses: 3, linksUp: 2 };
+type Snapshot = SnapshotFrom<typeof haNodeMachine>;
+type Action = { type: string; params?: unknown };
+
+const role = (s: Snapshot): string => (s.value as { role: string }).role;
+const params = <T>(actions: readonly Action[], type: string): T[] => actions.filter((a) => a.type === type).map((a) => a.params as T);
+const published = (actions: readonly Action[]) => params<{ role: HaRole; forwarding: boolean; reason: string }>(actions, 'publishRole');
+const hb = (r: HaRole, over: Partial<HaHeartbeat> = {}): HaNodeEvent => ({
+  type: 'ha.heartbeat', heartbeat: { node: 'r1b', role: r, priority: 100, linksUp: 2, wantActive: false, ...over },
+});
+
+function start(input: HaNodeInput = A): Snapshot {
+  return initialTransition(haNodeMachine, input)[0];
+}
+function step(s: Snapshot, e: HaNodeEvent): [Snapshot, Action[]] {
+  const [next, actions] = transition(haNodeMachine, s, e);
+  return [next, actions as Action[]];
+}
+function steps(s: Snapshot, ...events: HaNodeEvent[]): Snapshot {
+  return events.reduce((acc, e) => step(acc, e)[0], s);
+}
+const lost: HaNodeEvent = { type: 'ha.partnerLost' };
+
+test('the election rule: links up, then priority, then the lower node name; the same answer on both sides', () => {
+  const a = { node: 'r1a', priority: 100, linksUp: 2 };
+  const b = { node: 'r1b', priority: 200, linksUp: 2 };
+  assert.ok(outranks(b, a) && !outranks(a, b), 'priority');
+  assert.ok(outranks({ ...a, linksUp: 2 }, { ...b, linksUp: 1 }), 'links before priority');
+  assert.ok(outranks(a, { ...b, priority: 100 }) && !outranks({ ...b, priority: 100 }, a), 'equal: lower name');
+  assert.is(deadTimeMs(A), 300, 'sub-second by default');
+});
+
+test('starts in init, forwarding nothing; a partner already active makes it standby', () => {
+  const [s0, a0] = initialTransition(haNodeMachine, A);
+  assert.is(role(s0), 'init');
+  assert.equal(published(a0 as Action[]), [{ role: 'init', forwarding: false, reason: 'start' }]);
+  const [s1, a1] = step(s0, hb('active', { priority: 1 }));
+  assert.is(role(s1), 'standby', 'no preemption: a lower-priority active keeps the role');
+  assert.equal(published(a1), [{ role: 'standby', forwarding: false, reason: 'partner-active' }]);
+  assert.equal(params<HaHeartbeat>(a1, 'sendHeartbeat').map((h) => h.role), ['standby'], 'tells the partner at once');
+});
+
+test('no partner heard within the dead time: active (no-partner)', () => {
+  const [s, a] = step(start(), lost);
+  assert.is(role(s), 'active');
+  assert.equal(published(a), [{ role: 'active', forwarding: true, reason: 'no-partner' }]);
+});
+
+test('both starting: the rule elects exactly one', () => {
+  const [sa] = step(start(), hb('init', { priority: 50 }));
+  assert.is(role(sa), 'active', 'r1a (100) beats r1b (50)');
+  const b: HaNodeInput = { ...A, node: 'r1b', partner: 'r1a', priority: 50 };
+  const [sb] = step(start(b), { type: 'ha.heartbeat', heartbeat: { node: 'r1a', role: 'init', priority: 100, linksUp: 2, wantActive: false } });
+  assert.is(role(sb), 'standby');
+});
+
+test('failover: the standby takes over when heartbeats stop and the partner is not seen elsewhere', () => {
+  const standby = steps(start(), hb('active'));
+  const [s, a] = step(standby, lost);
+  assert.is(role(s), 'active');
+  assert.equal(published(a), [{ role: 'active', forwarding: true, reason: 'partner-lost' }]);
+  assert.equal(params(a, 'splitBrain'), [], 'no split brain');
+});
+
+test('the partner back: it rejoins as standby, the active stays (no preemption)', () => {
+  const active = steps(start(), lost);
+  const [s, a] = step(active, hb('init', { priority: 250 }));
+  assert.is(role(s), 'active');
+  assert.equal(published(a), []);
+  const [s2] = step(s, hb('standby', { priority: 250 }));
+  assert.is(role(s2), 'active', 'a higher-priority standby without preempt waits');
+});
+
+test('preemption: a standby that outranks the active asks for the role; the active hands over', () => {
+  const standby = steps(start({ ...A, priority: 200, preempt: true }), hb('active'));
+  assert.is(role(standby), 'standby', 'it joins as standby first');
+  assert.ok(heartbeatOf(standby.context).wantActive, 'its heartbeats ask for the role');
+  assert.not.ok(heartbeatOf(steps(start({ ...A, priority: 200 }), hb('active')).context).wantActive, 'not without preempt');
+  assert.not.ok(heartbeatOf(steps(start({ ...A, priority: 50, preempt: true }), hb('active')).context).wantActive, 'not when outranked');
+  const [, a] = step(standby, hb('active'));
+  assert.equal(published(a), [], 'the standby waits for the active to hand over');
+  const active = steps(start(), lost);
+  const [s, a2] = step(active, hb('standby', { priority: 200, wantActive: true }));
+  assert.is(role(s), 'handingOver');
+  assert.equal(published(a2), [{ role: 'handing-over', forwarding: true, reason: 'preempted' }]);
+  assert.equal(params(a2, 'flushSync').length, 1);
+});
+
+test('planned switchover: flush, handing-over (still forwarding), standby takes the role, old active -> standby', () => {
+  const active = steps(start(), lost, hb('standby'));
+  const [h, a1] = step(active, { type: 'ha.switchover' });
+  assert.is(role(h), 'handingOver');
+  assert.equal(published(a1), [{ role: 'handing-over', forwarding: true, reason: 'switchover' }]);
+  assert.ok(a1.findIndex((x) => x.type === 'flushSync') < a1.findIndex((x) => x.type === 'sendHeartbeat'), 'flushes before announcing');
+  const [s, a2] = step(h, hb('active'));
+  assert.is(role(s), 'standby');
+  assert.equal(published(a2), [{ role: 'standby', forwarding: false, reason: 'switchover' }]);
+
+  const standby = steps(start(), hb('active'));
+  const [t, a3] = step(standby, hb('handing-over'));
+  assert.is(role(t), 'active');
+  assert.equal(published(a3), [{ role: 'active', forwarding: true, reason: 'switchover' }]);
+  assert.is(role(step(standby, { type: 'ha.switchover' })[0]), 'standby', 'switchover is asked of the active');
+});
+
+test('a switchover nobody answers: back to active after the dead time (SimulatedClock)', () => {
+  const clock = new SimulatedClock();
+  const roles: string[] = [];
+  const actor = createActor(haNodeMachine.provide({ actions: { publishRole: (_, p) => roles.push(`${p.role}:${p.reason}`) } }), { input: A, clock }).start();
+  clock.increment(300);
+  actor.send({ type: 'ha.switchover' });
+  clock.increment(299);
+  assert.is(roles.at(-1), 'handing-over:switchover');
+  clock.increment(2);
+  assert.is(roles.at(-1), 'active:switchover-unanswered');
+  actor.stop();
+});
+
+test('a standby with fewer links hands the role to a partner with more', () => {
+  const active = steps(start(), lost, { type: 'ha.links', up: 1 });
+  const [s, a] = step(active, hb('standby', { linksUp: 2 }));
+  assert.is(role(s), 'handingOver');
+  assert.is(published(a)[0]!.reason, 'partner-has-more-links');
+});
+
+test('a heartbeat from a node that is not the partner is discarded and changes nothing', () => {
+  const standby = steps(start(), hb('active'));
+  const [s, a] = step(standby, hb('handing-over', { node: 'intruder' }));
+  assert.is(role(s), 'standby');
+  assert.equal(params(a, 'discard'), [{ from: 'intruder' }]);
+  assert.is(s.context.heard?.node, 'r1b');
+});
+
+test('split brain: heartbeats lost, partner alive elsewhere: the winner is active, the loser fenced; both alarm', () => {
+  const probe: HaNodeEvent = { type: 'ha.partnerProbe', alive: true };
+  // r1a (100) standby, r1b (50) active: r1a wins the rule
+  const a = steps(start(), hb('active', { priority: 50 }), probe);
+  const [sa, aa] = step(a, lost);
+  assert.is(role(sa), 'active');
+  assert.is(published(aa)[0]!.reason, 'split-brain-won');
+  const alarmA = params<{ active: boolean; message: string }>(aa, 'splitBrain');
+  assert.is(alarmA.length, 1);
+  assert.ok(alarmA[0]!.active && /r1a stays active/.test(alarmA[0]!.message), alarmA[0]!.message);
+
+  // r1b's view: it was active, loses the rule -> fenced (stops forwarding)
+  const b = steps(start({ ...A, node: 'r1b', partner: 'r1a', priority: 50 }), lost,
+    { type: 'ha.heartbeat', heartbeat: { node: 'r1a', role: 'standby', priority: 100, linksUp: 2, wantActive: false } }, probe);
+  const [sb, ab] = step(b, lost);
+  assert.is(role(sb), 'fenced');
+  assert.equal(published(ab), [{ role: 'fenced', forwarding: false, reason: 'split-brain-lost' }]);
+  assert.ok(params<{ active: boolean }>(ab, 'splitBrain')[0]!.active);
+
+  // the sync link back: heartbeats from the active partner -> standby, alarm cleared
+  const [sb2, ab2] = step(sb, { type: 'ha.heartbeat', heartbeat: { node: 'r1a', role: 'active', priority: 100, linksUp: 2, wantActive: false } });
+  assert.is(role(sb2), 'standby');
+  assert.equal(params<{ active: boolean }>(ab2, 'splitBrain').map((x) => x.active), [false]);
+  // the fenced node's partner gone everywhere: it takes over
+  const [sb3] = step(sb, { type: 'ha.partnerProbe', alive: false });
+  assert.is(role(sb3), 'active');
+});
+
+test('the probe\'s word late: a node that took over hears the partner alive on the probe and lets the rule decide', () => {
+  // r1b (lower name loses at equal priority) took over, then the probe says r1a is alive: fenced
+  const b = steps(start({ ...A, node: 'r1b', partner: 'r1a' }), { type: 'ha.heartbeat', heartbeat: { node: 'r1a', role: 'active', priority: 100, linksUp: 2, wantActive: false } }, lost);
+  assert.is(role(b), 'active');
+  const [fb, ab] = step(b, { type: 'ha.partnerProbe', alive: true });
+  assert.is(role(fb), 'fenced');
+  assert.equal(published(ab), [{ role: 'fenced', forwarding: false, reason: 'split-brain-lost' }]);
+  // r1a, the winner, stays active and raises the alarm once
+  const a = steps(start(), hb('standby'), lost);
+  const [sa, aa] = step(a, { type: 'ha.partnerProbe', alive: true });
+  assert.is(role(sa), 'active');
+  assert.equal(params<{ active: boolean }>(aa, 'splitBrain').map((x) => x.active), [true]);
+  const [, again] = step(sa, { type: 'ha.partnerProbe', alive: true });
+  assert.equal(params(again, 'splitBrain'), [], 'decided once');
+  // the probe alive while heartbeats flow changes nothing
+  assert.is(role(step(steps(start(), lost, hb('standby')), { type: 'ha.partnerProbe', alive: true })[0]), 'active');
+});
+
+test('two active nodes meeting again: the one that loses the rule becomes standby, the other stays', () => {
+  const a = steps(start(), lost); // r1a active, priority 100
+  assert.is(role(step(a, hb('active', { priority: 50 }))[0]), 'active');
+  assert.is(role(step(a, hb('active', { priority: 150 }))[0]), 'standby');
+});
+
+test('timers: heartbeats every 100 ms; failover 300 ms after the last heartbeat (SimulatedClock)', () => {
+  const clock = new SimulatedClock();
+  const sent: { at: number; role: HaRole }[] = [];
+  const roles: { at: number; role: HaRole }[] = [];
+  const actor = createActor(haNodeMachine.provide({
+    actions: {
+      sendHeartbeat: (_, h) => sent.push({ at: clock.now(), role: h.role }),
+      publishRole: (_, p) => roles.push({ at: clock.now(), role: p.role }),
+    },
+  }), { input: A, clock }).start();
+  for (let t = 0; t < 5; t++) {
+    clock.increment(100);
+    actor.send(hb('active'));
+  }
+  assert.is(roles.at(-1)!.role, 'standby');
+  const lastHeard = clock.now();
+  clock.increment(299);
+  assert.is(roles.at(-1)!.role, 'standby');
+  clock.increment(1);
+  assert.equal(roles.at(-1), { at: lastHeard + 300, role: 'active' });
+  const periodic = sent.filter((s) => s.at > 0 && s.at % 100 === 0).length;
+  assert.ok(periodic >= 7, `periodic heartbeats: ${periodic}`);
+  actor.stop();
+});
+
+test.run();

@@ -1,0 +1,72 @@
+/** The `redundancy` block of a router (a router pair): defaults, every bad field by path, redaction, round trip. */
+import * as assert from 'uvu/assert';
+import { test } from 'uvu';
+import { redactSecrets, resolveConfig, validateConfig } from '../../../src/model/validate.js';
+import { configToDocument } from '../../../src/model/serialize.js';
+import { baseAuthority, hasProblem, parseObject, problemsOfObject } from './helpers.js';
+
+type Obj = Record<string, any>; // test fixtures are edited freely
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+const withRedundancy = (redundancy: unknown): Obj => {
+  const a = baseAuthority() as Obj;
+  a['routers'][0]['redundancy'] = redundancy;
+  return a;
+};
+const pair = (over: Obj = {}): Obj => ({
+  nodes: [{ name: 'r1a', priority: 200, 'sync-address': '198.18.250.1' }, { name: 'r1b', 'sync-address': '198.18.250.2' }],
+  'shared-key': KEY,
+  ...over,
+});
+const at = 'authority.routers[0].redundancy';
+
+test('no redundancy block: one node; a pair gets every default', () => {
+  assert.is(parseObject(baseAuthority()).authority.routers[0]!.redundancy, undefined);
+  assert.equal(parseObject(withRedundancy(pair())).authority.routers[0]!.redundancy, {
+    nodes: [{ name: 'r1a', priority: 200, syncAddress: '198.18.250.1' }, { name: 'r1b', priority: 100, syncAddress: '198.18.250.2' }],
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 4797, sharedKey: KEY,
+  });
+});
+
+test('every bad field is reported with its path', () => {
+  const problems = problemsOfObject(withRedundancy({
+    nodes: [{ name: 'r1a', priority: 300, 'sync-address': 'here' }, { name: 'r1a', 'sync-address': '198.18.250.2', colour: 'red' }],
+    preempt: 'yes', 'heartbeat-interval': 5, 'heartbeat-misses': 1, 'sync-port': 0, 'shared-key': 'short',
+  }));
+  hasProblem(problems, `${at}.nodes[0].priority`, '0-255');
+  hasProblem(problems, `${at}.nodes[0].sync-address`, 'IPv4 or IPv6 address');
+  hasProblem(problems, `${at}.nodes[1].colour`, 'unknown field');
+  hasProblem(problems, `${at}.nodes[1].name`, 'already nodes[0]');
+  hasProblem(problems, `${at}.preempt`, 'true or false');
+  hasProblem(problems, `${at}.heartbeat-interval`, '10-10000');
+  hasProblem(problems, `${at}.heartbeat-misses`, '2-100');
+  hasProblem(problems, `${at}.sync-port`, '1-65535');
+  hasProblem(problems, `${at}.shared-key`, 'base64 of 32 bytes');
+  hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'r1a', 'sync-address': '198.18.250.1' }] }))), `${at}.nodes`, 'exactly two nodes');
+  hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1' }, { name: 'b', 'sync-address': '198.18.250.1' }] }))), `${at}.nodes[1].sync-address`, 'already nodes[0]');
+  hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1' }, { name: 'b', 'sync-address': 'fd00::2' }] }))), `${at}.nodes[1].sync-address`, 'same address family');
+  hasProblem(problemsOfObject(withRedundancy({ nodes: pair()['nodes'] })), `${at}.shared-key`, 'required');
+  hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': '198.18.251.1' }, { name: 'b', 'sync-address': '198.18.250.2' }] }))), `${at}.nodes[1].probe-address`, 'on both nodes, or on neither');
+  hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': '198.18.251.1' }, { name: 'b', 'sync-address': '198.18.250.2', 'probe-address': '198.18.251.1' }] }))), `${at}.nodes[1].probe-address`, 'already nodes[0]');
+  hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': 'lan' }, { name: 'b', 'sync-address': '198.18.250.2', 'probe-address': '198.18.251.2' }] }))), `${at}.nodes[0].probe-address`, 'IPv4 or IPv6');
+});
+
+test('probe addresses are read and written back', () => {
+  const config = parseObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': '198.18.251.1' }, { name: 'b', 'sync-address': '198.18.250.2', 'probe-address': '198.18.251.2' }] })));
+  assert.equal(config.authority.routers[0]!.redundancy!.nodes.map((n) => n.probeAddress), ['198.18.251.1', '198.18.251.2']);
+  assert.equal(validateConfig(config), []);
+  assert.equal(resolveConfig(config), config);
+});
+
+test('the shared key is redacted for display; the block survives validateConfig (round trip through the file form)', () => {
+  const config = parseObject(withRedundancy(pair({ preempt: true, 'heartbeat-interval': 50 })));
+  assert.equal(validateConfig(config), []);
+  assert.equal(resolveConfig(config), config);
+  const doc = configToDocument(redactSecrets(config)) as Obj;
+  assert.is(doc['authority']['routers'][0]['redundancy']['shared-key'], '<redacted>');
+  assert.is(doc['authority']['routers'][0]['redundancy']['heartbeat-interval'], 50);
+  assert.not.ok(JSON.stringify(doc).includes(KEY));
+  assert.is(config.authority.routers[0]!.redundancy!.sharedKey, KEY, 'the config itself keeps its key');
+});
+
+test.run();
