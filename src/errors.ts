@@ -15,6 +15,7 @@ export const ErrorCodes = {
   SVR_ERR_NATIVE_MISSING: 'The native addon (build/Release/svr_native.node) is not built or does not load',
   SVR_ERR_IO_PORT: 'A packet port failed',
   SVR_ERR_IO_BUSY_POLL: 'The busy-poll window is out of range',
+  SVR_ERR_SHAPER_TC: 'Setting up the kernel egress shaper (tc) failed',
   SVR_ERR_ROUTER_STATE: 'The router is not in a state that allows this',
   SVR_ERR_ROUTER_INTERFACE: 'An interface of the router has no packet port',
   SVR_ERR_WORKER_START: 'A data-path worker thread could not start',

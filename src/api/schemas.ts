@@ -145,6 +145,15 @@ export const Stats = Type.Object({
     name: Type.String(), address: Type.String(), port: Type.Integer(), transport: Type.String(), status: Type.String({ description: 'up, down or unknown' }),
     exported: Type.Number(), dropped: Type.Number(), queueDepth: Type.Number(),
   }, open), { description: 'the IPFIX collectors of the session records, with their exporters\' counters' })),
+  shaping: Type.Optional(Type.Array(Type.Object({
+    interface: Type.String(), device: Type.String(), ifb: Type.String(), rate: Type.Number({ description: 'bits/s' }),
+    queues: Type.Array(Type.Object({
+      queue: Type.String({ description: 'high, medium, low, best-effort or dscp-<n> (a plugin\'s shaped DSCP)' }),
+      rate: Type.Number(), ceil: Type.Number(), 'sent-bytes': Type.Number(), 'sent-packets': Type.Number(),
+      dropped: Type.Number({ description: 'packets dropped at the tail of the full queue' }),
+      'queue-bytes': Type.Number(), 'queue-packets': Type.Number(), 'queue-limit-bytes': Type.Number(),
+    }, open)),
+  }, open), { description: 'the kernel egress shaper of each shaped interface (docs/shaping.md), read every second' })),
 }, { additionalProperties: Type.Number(), $id: 'Stats', description: 'every counter of the data path, control and the session records by name (numbers), and these' });
 /** `svr show stats`: the counters by name, and the node's facts. */
 export type NodeStats = Static<typeof Stats> & Record<string, unknown>;

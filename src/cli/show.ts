@@ -16,7 +16,8 @@ import { apiGet, apiGetAll, apiTarget } from './api-client.js';
 import type { CollectorView } from '../telemetry/session-records.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
 import { countersHelp } from './counters-help.js';
-import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
+import { humanBytes, humanDuration, humanRate, renderTable } from '../util/text-table.js';
+import type { ShapedInterfaceStats } from '../node/egress-shaper.js';
 import type { FibView, RibView } from '../routing/views.js';
 import type { BgpView } from '../routing/bgp-view.js';
 import type { RoutingStatus } from '../routing/node-routing.js';
@@ -163,6 +164,13 @@ function statsTable(stats: Record<string, unknown>): string {
   if (busy !== undefined) {
     parts.push(busy.windowUs === 0 ? 'busy poll: off' : `busy poll: ${busy.windowUs} µs window; ${busy.packets} packets read while polling (wake-ups saved), ` +
       `${(busy.idleUs / 1000).toFixed(1)} ms polled in vain, ${busy.runs} runs, ${busy.capped} cut at 1 ms`);
+  }
+  const shaping = (stats['shaping'] as ShapedInterfaceStats[] | undefined) ?? [];
+  if (shaping.length > 0) {
+    // the kernel egress shaper (docs/shaping.md): per interface and queue, read every second
+    parts.push(renderTable(['SHAPED', 'QUEUE', 'RATE', 'CEIL', 'SENT', 'SENT PKTS', 'DROPPED', 'QUEUED', 'QUEUED PKTS', 'LIMIT'], shaping.flatMap((i) => i.queues.map((q) => [
+      `${i.interface} (${i.ifb})`, q.queue, humanRate(q.rate), humanRate(q.ceil), humanBytes(q['sent-bytes']), q['sent-packets'], q.dropped, humanBytes(q['queue-bytes']), q['queue-packets'], humanBytes(q['queue-limit-bytes']),
+    ]))));
   }
   const perWorker = stats['sessions-per-worker'] as number[] | undefined;
   if (perWorker !== undefined) parts.push(renderTable(['WORKER', 'SESSIONS'], perWorker.map((n, w) => [w, n])));

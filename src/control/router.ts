@@ -33,6 +33,9 @@ import type { PathMessage } from '../paths/messages.js';
 import type { PathStateChange, PathSupervisorOptions } from '../paths/supervisor.js';
 import type { PathQuality } from '../paths/quality.js';
 import { PluginHost, chainStages, type PluginSpec, type PluginView } from '../plugins/host.js';
+import type { EgressRate } from '../plugins/api.js';
+
+export type { EgressRate };
 import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains, ThreadLoad } from './data-path-host.js';
@@ -77,6 +80,8 @@ export interface RouterOptions {
   stepRepository?: StepRepositoryClient;
   /** milliseconds since the epoch for event times; default Date.now (tests pass a simulated clock) */
   clock?: () => number;
+  /** the node shapes egress in the kernel (node/egress-shaper.ts): plugins' shapeEgress is honoured */
+  egressShaping?: boolean;
 }
 
 /** `createRouter` options: the router's, and those of its in-thread data path (the public ones: router-api.ts). */
@@ -151,7 +156,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.published.reset(this.tablesNow);
     // every path starts down; static liveness brings each up at start() (path.up)
     for (const p of this.tablesNow.paths) this.usable.set(p.name, false);
-    const pluginDeps = { routerName: opts.name, store: opts.store ?? null, counters: () => this.counters(), log: this.log };
+    const pluginDeps = { routerName: opts.name, store: opts.store ?? null, counters: () => this.counters(), log: this.log, egressShaping: opts.egressShaping === true };
     const plugins = host.plugins;
     this.pluginHost = 'here' in plugins ? new PluginHost({ ...pluginDeps, parts: 'all', dataplane: plugins.here }) : new PluginHost({ ...pluginDeps, parts: 'control' });
     const tables = (): ForwardingTables => this.tablesNow;
@@ -563,6 +568,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   tenants(): TenantView[] {
     const tally = this.host.tally();
     return listTenants(this.tablesNow, (id) => tally.perTenant[id] ?? 0);
+  }
+
+  /** The DSCP queues the loaded plugins asked the node's egress shaper for (plugin API shapeEgress). */
+  egressRates(): EgressRate[] {
+    return this.pluginHost.egressRates();
   }
 
   /** Loaded plugins with their data-path stages and counters. */

@@ -211,6 +211,7 @@ ${shape.profile === 'plugins' ? profilePlugins() : ''}${extra}
 function profilePlugins(): string {
   return `    - use: svrouter/plugins/qos
       with:
+        rate-limit: police             # the packets over the rate are dropped here (shape: the node's kernel shaper queues them)
         classes:
           bulk: { queue: low, dscp: 10 }
         services:

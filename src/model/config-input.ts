@@ -149,6 +149,10 @@ export interface InterfaceInput {
   mtu?: number;
   enforcedMss?: EnforcedMss;
   kernelRoutes?: { prefix: string; table?: number }[];
+  /** bits/s, or text with k, M or G (`'50M'`) */
+  shapingRate?: number | string;
+  /** percent per queue [high, medium, low, best-effort], summing to 100 */
+  shapingShares?: number[];
 }
 
 export interface RouteInput {

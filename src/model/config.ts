@@ -260,6 +260,12 @@ export interface Interface {
   enforcedMss: EnforcedMss;
   /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
   kernelRoutes: KernelRoute[];
+  /** `svr node`: egress shaping of what the router sends out of this interface (docs/shaping.md): the
+   *  contracted rate in bits/s. Absent: not shaped. */
+  shapingRate?: number;
+  /** the guaranteed percent of `shapingRate` per queue [high, medium, low, best-effort], summing to 100
+   *  (SSR's traffic-profile); default [40, 30, 20, 10] */
+  shapingShares?: number[];
   /**
    * WAN: paths to peer interfaces written out. They add to the paths neighborhoods and topologies give (or
    * choose the neighborhood of one); a conductor writes those out, marked generated, on every commit.

@@ -75,3 +75,10 @@ export const MANAGEMENT_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8
 export const REDUNDANCY_DEFAULTS = Object.freeze({ preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 4797, priority: 100 });
 /** Shortest accepted API token: 16 characters. */
 export const API_TOKEN_MIN_LENGTH = 16;
+
+/** Egress shaping of an interface (`shaping-rate`, `shaping-shares`; docs/shaping.md): its priority queues, the
+ *  default guaranteed percent of each (SSR's traffic-profile), and the rates the kernel shaper takes. */
+export const SHAPING_QUEUES = ['high', 'medium', 'low', 'best-effort'] as const;
+export const DEFAULT_SHAPING_SHARES: readonly [number, number, number, number] = Object.freeze([40, 30, 20, 10]) as readonly [number, number, number, number];
+export const MIN_SHAPING_RATE = 8000;
+export const MAX_SHAPING_RATE = 100e9;

@@ -1,7 +1,7 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
 import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, UdpTransformMode, UdpTransformSettings, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
-import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
+import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE, MAX_SHAPING_RATE, MIN_SHAPING_RATE, SHAPING_QUEUES } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
@@ -13,7 +13,7 @@ import { describe, type FieldPath } from './problems.js';
 
 export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity', 'redundancy'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
-export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes'] as const;
+export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes', 'shaping-rate', 'shaping-shares'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -132,12 +132,52 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
   const mtu = r.integer(o, 'mtu', path, 576, 65535, kind === 'wan' ? 1700 : 1500, ' bytes');
   const enforcedMss = isWan ? readEnforcedMss(o, path, ctx) : 'disabled';
   const kernelRoutes = readList(ctx, o, 'kernel-routes', path, 'a list of kernel routes ({ prefix, table })', (v, p) => readKernelRoute(v, p, ctx));
+  const shaping = readShaping(o, path, ctx);
   if (name === undefined || kind === undefined) return undefined;
   const iface: Interface = { name, kind, neighborhoods, security, portRange, device, mtu, enforcedMss, kernelRoutes };
+  if (shaping !== undefined) iface.shapingRate = shaping.rate;
+  if (shaping?.shares !== undefined) iface.shapingShares = shaping.shares;
   if (tenant !== undefined) iface.tenant = tenant;
   if (waypoint !== undefined) iface.waypoint = waypoint;
   if (adjacencies !== undefined) iface.adjacencies = adjacencies;
   return iface;
+}
+
+/** `shaping-rate` (bits/s: a number or text with k, M or G) and `shaping-shares` ([high, medium, low, best-effort] percent, sum 100). */
+function readShaping(o: Raw, path: FieldPath, { r }: ReadContext): { rate: number; shares?: number[] } | undefined {
+  const raw = o['shaping-rate'];
+  if (raw === undefined || raw === null) {
+    if (o['shaping-shares'] !== undefined) r.problems.add([...path, 'shaping-shares'], 'shaping-shares needs shaping-rate (the rate the shares divide)');
+    return undefined;
+  }
+  const rate = parseRate(raw);
+  if (rate === undefined) {
+    r.problems.expected([...path, 'shaping-rate'], `a rate in bits/s from ${MIN_SHAPING_RATE} to ${MAX_SHAPING_RATE}, a number or text with k, M or G ("50M")`, raw);
+    return undefined;
+  }
+  const shares = o['shaping-shares'];
+  if (shares === undefined || shares === null) return { rate };
+  const ok = Array.isArray(shares) && shares.length === SHAPING_QUEUES.length && shares.every((x) => Number.isInteger(x) && x >= 0 && x <= 100);
+  if (!ok) {
+    r.problems.expected([...path, 'shaping-shares'], `a list of ${SHAPING_QUEUES.length} whole percentages for ${SHAPING_QUEUES.join(', ')} ([40, 30, 20, 10])`, shares);
+    return { rate };
+  }
+  const list = shares as number[];
+  const sum = list.reduce((a, b) => a + b, 0);
+  if (sum !== 100) r.problems.add([...path, 'shaping-shares'], `must sum to 100, got ${sum} (${SHAPING_QUEUES.map((q, i) => `${q} ${list[i]}`).join(', ')})`);
+  return { rate, shares: [...list] };
+}
+
+/** bits/s from a number or text with an SI suffix ("50M", "2.5G"); undefined when out of range. */
+function parseRate(v: unknown): number | undefined {
+  const SI: Readonly<Record<string, number>> = { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6, g: 1e9, G: 1e9 };
+  let n = Number.NaN;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*$/.exec(v);
+    if (m) n = Number(m[1]) * SI[m[2]!]!;
+  }
+  return Number.isFinite(n) && n >= MIN_SHAPING_RATE && n <= MAX_SHAPING_RATE ? Math.round(n) : undefined;
 }
 
 /** One adjacency of a wan interface; its references are checked across routers later (check-references.ts). */

@@ -78,6 +78,8 @@ function iface(i: Interface): Doc {
     mtu: i.mtu,
     'enforced-mss': noWan ? undefined : i.enforcedMss,
     'kernel-routes': i.kernelRoutes.length > 0 ? i.kernelRoutes.map((k) => clean({ prefix: k.prefix, table: k.table })) : undefined,
+    'shaping-rate': i.shapingRate,
+    'shaping-shares': i.shapingShares,
   });
 }
 

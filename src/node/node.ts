@@ -30,6 +30,7 @@ import type { FiveTuple, RouterEvent } from '../control/events.js';
 import { SHOW_WHAT, type ControlRequest, type SessionsShown } from './control-protocol.js';
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
+import { EgressShaper } from './egress-shaper.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerHost } from '../workers/worker-host.js';
@@ -113,6 +114,7 @@ export class RunningNode {
     readonly visibility: NodeVisibility,
     private readonly ownsStore = true,
     private readonly conductor?: string,
+    private readonly shaper?: EgressShaper,
   ) {
     this.registryName = name;
   }
@@ -211,6 +213,7 @@ export class RunningNode {
       ...(s.workers > 1 ? { 'sessions-per-worker': s.sessionsPerWorker } : {}),
       interfaces: this.opened.map((o) => ({ interface: o.iface.name, device: o.iface.device, ...o.port.stats, ...(o.port.lastError ? { lastError: o.port.lastError } : {}) })),
       ...(this.opened.length > 0 ? { busyPoll: busyPollStats() } : {}),
+      ...(this.shaper !== undefined && this.shaper.stats().length > 0 ? { shaping: this.shaper.stats() } : {}),
     };
   }
 
@@ -297,6 +300,7 @@ export class RunningNode {
     await this.records.sessions.reconfigure(next.authority.telemetry, observationDomainOf(next.authority.routers, this.name));
     await this.recorder.recordConfig(configToDocument(redactSecrets(next)));
     await this.reroute(next);
+    await this.reshape(next);
     try {
       await this.api?.apply(api);
     } catch (e) {
@@ -304,6 +308,19 @@ export class RunningNode {
       const reason = e instanceof Error ? e.message : String(e);
       this.log.info('api.refused', { reason });
       this.visibility.alarms.registry.event({ category: 'config', severity: 'major', source: 'management', message: `the management API kept its old listener: ${reason}` });
+    }
+  }
+
+  /** Plugins may have asked for other shaped DSCPs, interfaces for other shares: the shaper is rebuilt. */
+  private async reshape(next: SvrConfig): Promise<void> {
+    const me = next.authority.routers.find((r) => r.name === this.name);
+    if (this.shaper === undefined || me === undefined) return;
+    try {
+      await this.shaper.apply(me.interfaces, this.router.egressRates());
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.log.info('shaping.refused', { reason });
+      this.visibility.alarms.registry.event({ category: 'config', severity: 'major', source: 'shaping', message: `egress shaping was not rebuilt: ${reason}` });
     }
   }
 
@@ -333,6 +350,7 @@ export class RunningNode {
       this.control = null;
       await this.routing?.stop(); // FRR's daemons go first: zebra takes its kernel routes with it
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
+      await this.shaper?.stop(); // the IFB devices of the shaped interfaces
       await this.records.close();
       await this.recorder.close();
       if (this.ownsStore) await this.store.close();
@@ -397,7 +415,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     }
     try {
       router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
-        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, observeAlarm, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
+        name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, observeAlarm, egressShaping: true, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
       });
     } catch (e) {
       for (const x of opened) x.port.close();
@@ -432,10 +450,22 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     }
     await router.start();
   }
+  const shaper = new EgressShaper(logInfo);
+  try {
+    await shaper.apply(me.interfaces, router.egressRates()); // the devices are up, the plugins said what to shape
+  } catch (e) {
+    await shaper.stop();
+    visibility.stop();
+    await router.stop();
+    await records.close();
+    await closeStore();
+    throw e;
+  }
+  visibility.metrics.setShapingSource(() => shaper.stats());
   const recorder = new StateRecorder(store, router, { log: logInfo });
   await recorder.recordConfig(configToDocument(redactSecrets(config)));
   visibility.alarms.configApplied(o.configPath, 'at start');
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor);
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor, shaper);
   node.registryName = registryName;
   if (haNode !== undefined) {
     try {
@@ -510,7 +540,7 @@ async function startRouterOverWorkers(
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
   });
-  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, observeAlarm, ...(stepRepository === undefined ? {} : { stepRepository }) });
+  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, observeAlarm, egressShaping: true, ...(stepRepository === undefined ? {} : { stepRepository }) });
   try {
     await loadPlugins(router, configPath, name, log); // into every worker, before the first packet
   } catch (e) {

@@ -18,9 +18,20 @@ import type { KeyValueStore } from '../store/store.js';
 /**
  * The version of this contract. Plugins declare the range they support in `api` (e.g. '^1').
  * 1.1: external functions. 1.2: record channels (ctx.channel / hooks.onRecords), counter() on the control
- * context, refuse(reply) answering a refused session with a TCP reset or ICMP unreachable.
+ * context, refuse(reply) answering a refused session with a TCP reset or ICMP unreachable. 1.3: shapeEgress on
+ * the control context (the node's kernel egress shaper, docs/shaping.md).
  */
-export const PLUGIN_API_VERSION = '1.2.0';
+export const PLUGIN_API_VERSION = '1.3.0';
+
+/** A DSCP the node's egress shaper gives its own queue on every WAN interface (API 1.3): released at `rate`. */
+export interface EgressRate {
+  /** 0-63: packets carrying it (marked by the plugin's data-path part) go to this queue */
+  dscp: number;
+  /** bits/s */
+  rate: number;
+  /** the queue's bound in bytes; beyond it packets are dropped at the tail and counted */
+  queueBytes: number;
+}
 
 /**
  * An external network function (API 1.1): a Linux namespace or box the router sends a session's packets
@@ -159,6 +170,12 @@ export interface PluginControlContext {
   count(id: number, n?: number): void;
   /** aborted when the plugin is unloaded (config change) or its host closes: stop timers and sockets */
   readonly signal: AbortSignal;
+  /**
+   * Queues of their own, each released at its rate, for packets carrying these DSCPs, on every WAN interface
+   * of the node (API 1.3; replaces this plugin's earlier call). Returns false when the router has no kernel
+   * shaper (an embedded router over memory ports): then nothing shapes them and the plugin must limit itself.
+   */
+  shapeEgress(rates: readonly EgressRate[]): boolean;
 }
 
 export interface RouterPlugin<O = unknown> {

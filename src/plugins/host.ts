@@ -26,7 +26,7 @@ import { ROLE_INGRESS, SF_NEEDS_META } from '../dataplane/session-table.js';
 import { sessionId } from '../dataplane/session-ops.js';
 import {
   DROP, PASS, PLUGIN_API_VERSION, PluginOptionsError, type PluginControlContext, type PluginDataplaneContext, type PluginHooks,
-  type PluginRecord, type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionOpenHook,
+  type EgressRate, type PluginRecord, type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionOpenHook,
 } from './api.js';
 import type { HookEntry } from '../dataplane/session-hooks.js';
 import { Counters } from '../dataplane/counters.js';
@@ -80,6 +80,8 @@ interface Loaded {
   listeners: Listeners;
   /** aborts the control part's signal when the plugin is unloaded */
   life: AbortController;
+  /** what its control part asked the node's egress shaper for (shapeEgress) */
+  egress?: readonly EgressRate[];
 }
 
 export interface PluginHookSet {
@@ -97,6 +99,8 @@ export interface PluginControlDeps {
   store: Store | null;
   counters(): Record<string, number>;
   log(event: string, fields: Record<string, string | number | boolean>): void;
+  /** true when the node shapes egress in the kernel (shapeEgress is honoured); false for embedded routers */
+  egressShaping?: boolean;
 }
 
 /**
@@ -125,6 +129,13 @@ export interface PluginApplyResult {
 export type PluginChains = { tenants: readonly (readonly string[])[]; services: readonly (readonly string[])[] };
 
 const memoryStores = new Map<string, Map<string, unknown>>();
+
+/** A plugin's options refused (PluginOptionsError, or any error with a string `path`: plugins need not import svrouter). */
+function optionsError(e: unknown, at: string, plugin: string): SvrError {
+  const path = e instanceof PluginOptionsError ? e.path : (e as { path?: unknown }).path;
+  const where = typeof path === 'string' && path !== '' ? `${at}.with.${path}` : `${at}.with`;
+  return new SvrError('SVR_ERR_PLUGIN_OPTIONS', `${where}: ${e instanceof Error ? e.message : String(e)} (plugin ${plugin})`);
+}
 
 /** A store for plugins when the router runs without a database (embedding): in memory, same interface. */
 function memoryStore(name: string): PluginStore {
@@ -233,17 +244,22 @@ export class PluginHost {
       try {
         opts = p.options(l.spec.with ?? {});
       } catch (e) {
-        // PluginOptionsError, or any error with a string `path` (plugins need not import svrouter)
-        const path = e instanceof PluginOptionsError ? e.path : (e as { path?: unknown }).path;
-        const where = typeof path === 'string' && path !== '' ? `${l.spec.at}.with.${path}` : `${l.spec.at}.with`;
-        throw new SvrError('SVR_ERR_PLUGIN_OPTIONS', `${where}: ${e instanceof Error ? e.message : String(e)} (plugin ${p.name})`);
+        throw optionsError(e, l.spec.at, p.name);
       }
     }
     l.plugin = p;
     const stages: ChainStageEntry[] = [];
     const hooks: PluginHookSet = { open: [], close: [] };
     const deps = this.deps;
-    if (deps.parts !== 'dataplane' && p.control) await p.control(this.controlContext(l, p.name, deps), opts);
+    if (deps.parts !== 'dataplane' && p.control) {
+      try {
+        await p.control(this.controlContext(l, p.name, deps), opts);
+      } catch (e) {
+        // options the control part finds it cannot honour here (builtin.qos: shaping on an embedded router)
+        if (e instanceof PluginOptionsError) throw optionsError(e, l.spec.at, p.name);
+        throw e;
+      }
+    }
     if (deps.parts !== 'control' && p.dataplane) p.dataplane(pluginDataplaneContext(deps.dataplane, p.name, stages, hooks, failsClosed(l.spec, p)), opts);
     l.stages = stages;
     l.hooks = hooks;
@@ -266,7 +282,22 @@ export class PluginHost {
       counter: (counter) => this.controlCounters.id(`plugin.${name}.${counter}`),
       count: (id, n = 1) => this.controlCounters.add(id, n),
       signal: l.life.signal,
+      shapeEgress: (rates) => {
+        if (deps.egressShaping !== true) return false;
+        l.egress = rates.map((r) => ({ dscp: r.dscp, rate: r.rate, queueBytes: r.queueBytes }));
+        return true;
+      },
     };
+  }
+
+  /** The DSCP queues the loaded plugins asked for, one per DSCP (the first plugin to ask keeps it). */
+  egressRates(): EgressRate[] {
+    const out = new Map<number, EgressRate>();
+    for (const l of this.loaded) {
+      if (l.plugin === null) continue;
+      for (const r of l.egress ?? []) if (!out.has(r.dscp)) out.set(r.dscp, r);
+    }
+    return [...out.values()];
   }
 
   /** Session and path facts for the plugins' hooks; a throwing hook is logged, never fatal. */

@@ -15,6 +15,8 @@
  *              svr_sessions_denied_total{tenant,service,reason} svr_handshakes_in_flight
  *   traffic    svr_interface_packets_total{interface,direction} svr_interface_bytes_total{interface,direction}
  *              svr_interface_drops_total{interface} svr_drops_total{reason} svr_counter_total{name}
+ *   shaping    svr_shaper_queue_bytes{interface,queue} svr_shaper_queue_packets{interface,queue}
+ *              svr_shaper_sent_bytes_total{interface,queue} svr_shaper_dropped_total{interface,queue}
  *   threads    svr_worker_busy_seconds_total{worker} svr_worker_sessions_active{worker}
  *   plugins    svr_plugin_info{plugin,version,state} svr_plugin_counter_total{plugin,counter}
  *   records    svr_records_total{kind} svr_records_denied_unrecorded_total svr_records_open_sessions
@@ -51,6 +53,15 @@ export interface PeerMetricsView {
   paths: readonly PathMetricsView[];
 }
 
+/** One queue of the node's kernel egress shaper (node/egress-shaper.ts). */
+export interface ShaperQueueView {
+  queue: string;
+  'sent-bytes': number;
+  dropped: number;
+  'queue-bytes': number;
+  'queue-packets': number;
+}
+
 export interface InterfacePortView {
   interface: string;
   txDrops: number;
@@ -85,6 +96,7 @@ interface Snapshot {
   ports: readonly InterfacePortView[];
   /** the session records' counters; undefined until wired */
   records: SessionRecordsCounters | undefined;
+  shaping: readonly { interface: string; queues: readonly ShaperQueueView[] }[];
 }
 
 const BFD_STATES = ['admin-down', 'down', 'init', 'up', 'static'] as const;
@@ -111,6 +123,7 @@ export class NodeMetrics {
   readonly registry = new Registry();
   private snap: Snapshot | undefined;
   private records: () => SessionRecordsCounters | undefined = () => undefined;
+  private shaping: () => readonly { interface: string; queues: readonly ShaperQueueView[] }[] = () => [];
   private ha: () => HaMetricsView | undefined = () => undefined;
   private readonly created: Counter<'tenant' | 'service' | 'role'>;
   private readonly closed: Counter<'tenant' | 'service' | 'reason'>;
@@ -199,6 +212,14 @@ export class NodeMetrics {
     this.counter('svr_history_write_errors_total', 'Session history writes that failed', [], (c, s) => { if (s.records !== undefined) c.inc(s.records.history.writeErrors); });
     this.counter('svr_history_busy_seconds_total', 'Time spent building and writing history batches', [], (c, s) => { if (s.records !== undefined) c.inc(s.records.history.busyMs / 1000); });
 
+    const queues = (s: Snapshot, f: (labels: { interface: string; queue: string }, q: ShaperQueueView) => void): void => {
+      for (const i of s.shaping) for (const q of i.queues) f({ interface: i.interface, queue: q.queue }, q);
+    };
+    this.gauge('svr_shaper_queue_bytes', 'Bytes waiting in the egress shaper\'s queue', ['interface', 'queue'], (g, s) => queues(s, (l, q) => g.set(l, q['queue-bytes'])));
+    this.gauge('svr_shaper_queue_packets', 'Packets waiting in the egress shaper\'s queue', ['interface', 'queue'], (g, s) => queues(s, (l, q) => g.set(l, q['queue-packets'])));
+    this.counter('svr_shaper_sent_bytes_total', 'Bytes the egress shaper released from the queue', ['interface', 'queue'], (c, s) => queues(s, (l, q) => c.inc(l, q['sent-bytes'])));
+    this.counter('svr_shaper_dropped_total', 'Packets dropped at the tail of the full queue', ['interface', 'queue'], (c, s) => queues(s, (l, q) => c.inc(l, q.dropped)));
+
     const collectors = (s: Snapshot) => s.records?.collectors ?? [];
     this.gauge('svr_ipfix_collector_up', 'Whether the IPFIX collector is reachable (1), down (0) or not known yet (-1)', ['collector'], (g, s) => {
       for (const x of collectors(s)) g.set({ collector: x.name }, x.status === 'up' ? 1 : x.status === 'down' ? 0 : -1);
@@ -251,6 +272,11 @@ export class NodeMetrics {
     this.records = read;
   }
 
+  /** The egress shaper's queues (read from the kernel every second by the node). */
+  setShapingSource(read: () => readonly { interface: string; queues: readonly ShaperQueueView[] }[]): void {
+    this.shaping = read;
+  }
+
   sessionCreated(e: { tenant: string; service: string; role: string }): void {
     this.created.inc({ tenant: e.tenant, service: e.service, role: e.role });
   }
@@ -272,7 +298,7 @@ export class NodeMetrics {
     const s = this.src;
     this.snap = {
       peers: s.peers(), tenants: s.tenants(), services: s.services(), status: s.status(), counters: s.counters(),
-      load: s.threadLoad(), plugins: s.plugins(), ports: s.ports(), records: this.records(),
+      load: s.threadLoad(), plugins: s.plugins(), ports: s.ports(), records: this.records(), shaping: this.shaping(),
     };
     try {
       return await this.registry.metrics();

@@ -26,3 +26,11 @@ export function humanDuration(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/** bits/s in SI units: 20000000 -> "20M", 2500000000 -> "2.5G" */
+export function humanRate(bitsPerSecond: number): string {
+  for (const [unit, f] of [['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) {
+    if (bitsPerSecond >= f) return `${Number((bitsPerSecond / f).toFixed(2))}${unit}`;
+  }
+  return String(bitsPerSecond);
+}

@@ -27,6 +27,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/conductor-ha.test': [...LAB, 'etcd'],
   'e2e/paths.test': LAB,
   'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
+  'e2e/shaper.test': LAB,
   'e2e/workers.test': LAB,
   'e2e/bounded-state.test': [...LAB, 'cc'],
   'e2e/fail-closed.test': [...LAB, 'tcpdump'],

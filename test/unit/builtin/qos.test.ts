@@ -79,6 +79,7 @@ test('rate limits on the simulated clock: a service limit keeps a UDP stream wit
   const lab = builtinLab({ router: { clock: clock.read } });
   try {
     const opts = {
+      'rate-limit': 'police', // an embedded router has no kernel shaper
       services: {
         bulk: { rate: '4M', burst: 20_000 },
         voice: { 'flow-rate': '1M', 'flow-burst': 5000 },
@@ -224,7 +225,7 @@ test('options are checked with the field named', async () => {
       builtin('qos', { shares: { high: 50, medium: 30 } }, 'plugins[0]'),
       builtin('qos', { services: { web: { class: 'gold' } } }, 'plugins[1]'),
       builtin('qos', { classes: { gold: { queue: 'urgent' } } }, 'plugins[2]'),
-      builtin('qos', { services: { web: { rate: '10M', burst: 100 } } }, 'plugins[3]'),
+      builtin('qos', { 'rate-limit': 'police', services: { web: { rate: '10M', burst: 100 } } }, 'plugins[3]'),
       builtin('qos', { classes: { gold: { queue: 'high', dscp: 64 } } }, 'plugins[4]'),
     ]);
     assert.is(failures.length, 5);
@@ -238,9 +239,29 @@ test('options are checked with the field named', async () => {
   }
 });
 
+test('rate-limit shape (the default): a rate-limited service needs a dscp of its own; an embedded router has no kernel shaper and says to police', async () => {
+  const lab = builtinLab();
+  try {
+    const failures = await lab.r1.applyPlugins([
+      builtin('qos', { services: { web: { rate: '10M' } } }, 'plugins[0]'),
+      builtin('qos', { classes: { b: { queue: 'low', dscp: 10 } }, services: { web: { class: 'b', rate: '10M' }, echo: { class: 'b' } } }, 'plugins[1]'),
+      builtin('qos', { classes: { b: { queue: 'low', dscp: 10 } }, services: { web: { class: 'b', rate: '10M' } } }, 'plugins[2]'),
+      builtin('qos', { 'rate-limit': 'drop' }, 'plugins[3]'),
+    ]);
+    assert.is(failures.length, 4, JSON.stringify(failures));
+    assert.match(failures[0]!.message, /plugins\[0\]\.with\.services\.web\.class: a service with rate is shaped by DSCP/);
+    assert.match(failures[1]!.message, /plugins\[1\]\.with\.services\.web\.class: dscp 10 is also marked on service echo/);
+    assert.match(failures[2]!.message, /plugins\[2\]\.with\.rate-limit: shape needs the kernel shaper of `svr node`.*set rate-limit: police/);
+    assert.match(failures[3]!.message, /plugins\[3\]\.with\.rate-limit: expected one of shape \| police/);
+  } finally {
+    await lab.close();
+  }
+});
+
 test('compliance: the police stage, with every limit and the scheduler on', async () => {
   const report = await checkPluginCompliance(qos, {
     classes: { gold: { queue: 'high', dscp: 46 } },
+    'rate-limit': 'police',
     services: { s: { class: 'gold', rate: '1M', 'flow-rate': '100k' } },
     'transmit-cap': '10M',
   }, HEAP_BUDGET);

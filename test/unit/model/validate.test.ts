@@ -563,6 +563,41 @@ authority:
   hasProblem(problems, 'authority.routers[0].interfaces[2].enforced-mss', 'disabled, automatic');
 });
 
+test('shaping-rate and shaping-shares: read with units, shares default 40/30/20/10 and must sum to 100, written back', () => {
+  const withShaping = (v: string) => parseConfig(`
+authority:
+  name: a
+  secret: ${'ab'.repeat(32)}
+  routers:
+    - name: r1
+      interfaces:
+        - { name: lan0, kind: lan }
+        - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }]${v} }
+`);
+  assert.is(withShaping('').authority.routers[0]!.interfaces[1]!.shapingRate, undefined);
+  const cfg = withShaping(', shaping-rate: 50M');
+  assert.is(cfg.authority.routers[0]!.interfaces[1]!.shapingRate, 50_000_000);
+  assert.equal(resolveConfig(cfg), cfg, 'round-trips through its file form');
+  const shared = withShaping(', shaping-rate: 2.5G, shaping-shares: [70, 0, 0, 30]');
+  assert.equal([shared.authority.routers[0]!.interfaces[1]!.shapingRate, shared.authority.routers[0]!.interfaces[1]!.shapingShares], [2.5e9, [70, 0, 0, 30]]);
+  assert.equal(resolveConfig(shared), shared, 'shares round-trip');
+  const problems = problemsOf(`
+authority:
+  name: a
+  routers:
+    - name: r1
+      interfaces:
+        - { name: lan0, kind: lan, shaping-shares: [100, 0, 0, 0] }
+        - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }], shaping-rate: fast }
+        - { name: wan1, kind: wan, waypoint: 192.0.2.2, neighborhoods: [{ name: n }], shaping-rate: 10M, shaping-shares: [50, 0, 20, 0] }
+        - { name: wan2, kind: wan, waypoint: 192.0.2.3, neighborhoods: [{ name: n }], shaping-rate: 10M, shaping-shares: { high: 100 } }
+`);
+  hasProblem(problems, 'authority.routers[0].interfaces[0].shaping-shares', 'needs shaping-rate');
+  hasProblem(problems, 'authority.routers[0].interfaces[1].shaping-rate', 'a rate in bits/s');
+  hasProblem(problems, 'authority.routers[0].interfaces[2].shaping-shares', 'must sum to 100, got 70');
+  hasProblem(problems, 'authority.routers[0].interfaces[3].shaping-shares', 'a list of 4 whole percentages');
+});
+
 test('a config changed in code is validated like a file (resolveConfig): defaults filled, a valid config round-trips', () => {
   const cfg = parseConfig(`
 authority:

@@ -3,16 +3,19 @@
  * rate limiting, §1.8 traffic engineering).
  * - session-open hook: resets the session's per-flow buckets (rows are reused);
  * - stage `police` (put it in a service's or tenant's service-chain), per packet, both directions:
- *   per-flow limit -> per-service limit -> its queue's share of `transmit-cap`; a packet over a limit is
- *   dropped and counted; one that passes is marked with its class's DSCP. Packets over their queue's
+ *   per-flow limit -> per-service limit (`rate-limit: police` only) -> its queue's share of `transmit-cap`;
+ *   a packet over a limit is dropped and counted; one that passes is marked with its class's DSCP.
+ * - control part, `rate-limit: shape` (default): each rate-limited service's DSCP gets a queue of its own
+ *   at its rate in the node's kernel egress shaper (ctx.shapeEgress; node/egress-shaper.ts), so packets
+ *   over the rate wait instead of being dropped. Packets over their queue's
  *   share borrow unused share in a second pass over the batch, highest queue first (scheduler.ts).
  * See README.md.
  */
-import { definePlugin, type PluginStageRuntime } from '../../api.js';
+import { definePlugin, PluginOptionsError, type PluginStageRuntime } from '../../api.js';
 import { MAX_BATCH } from '../../../dataplane/batch.js';
 import type { PacketBatch, PacketFrame } from '../../api.js';
 import { setDscp } from './dscp.js';
-import { readQosOptions, type QosOptions } from './options.js';
+import { egressRates, readQosOptions, type QosOptions } from './options.js';
 import { FITS, OVER_FLOW_RATE, QosPolicy } from './policy.js';
 
 const COUNTERS = [
@@ -23,9 +26,16 @@ const C_PACKETS = 0, C_MARKED = 1, C_BYTES = 2, C_BORROWED = 6, C_FLOW = 7, C_SE
 
 export default definePlugin<QosOptions>({
   name: 'builtin.qos',
-  version: '1.0.0',
-  api: '^1',
+  version: '1.1.0',
+  api: '^1.3',
   options: readQosOptions,
+
+  control(ctx, opts) {
+    const rates = egressRates(opts);
+    if (rates.length > 0 && !ctx.shapeEgress(rates)) {
+      throw new PluginOptionsError('rate-limit', 'shape needs the kernel shaper of `svr node` (this router has none: an embedded router); set rate-limit: police');
+    }
+  },
 
   dataplane(ctx, opts) {
     const policy = new QosPolicy(opts);

@@ -28,7 +28,12 @@ export interface ServiceQos {
   readonly flowBurst: number;
 }
 
+/** `shape`: the node's kernel shaper queues a service's packets over `rate` (docs/shaping.md); `police`: dropped here */
+export const RATE_LIMITS = ['shape', 'police'] as const;
+export type RateLimit = (typeof RATE_LIMITS)[number];
+
 export interface QosOptions {
+  readonly rateLimit: RateLimit;
   readonly classes: ReadonlyMap<string, ServiceClass>;
   readonly services: ReadonlyMap<string, ServiceQos>;
   /** bits/s per direction shared by the four queues; 0 = no scheduler */
@@ -71,7 +76,8 @@ function readService(v: unknown, path: string, classes: ReadonlyMap<string, Serv
 }
 
 export function readQosOptions(raw: unknown): QosOptions {
-  const o = record(raw, '', ['classes', 'services', 'transmit-cap', 'shares']);
+  const o = record(raw, '', ['rate-limit', 'classes', 'services', 'transmit-cap', 'shares']);
+  const rateLimit = oneOf(o['rate-limit'], 'rate-limit', RATE_LIMITS, 'shape');
   const classes = new Map<string, ServiceClass>();
   for (const [name, c] of Object.entries(record(o['classes'], 'classes'))) classes.set(name, readClass(c, join('classes', name)));
   const services = new Map<string, ServiceQos>();
@@ -83,5 +89,25 @@ export function readQosOptions(raw: unknown): QosOptions {
   const shares = QUEUES.map((q, i) => integer(rawShares[q], join('shares', q), 0, 100, o['shares'] === undefined ? dflt[i]! : 0));
   const sum = shares.reduce((a, b) => a + b, 0);
   if (Math.abs(sum - 100) > 1e-9) throw new PluginOptionsError('shares', `must sum to 100, got ${sum} (${QUEUES.map((q, i) => `${q} ${shares[i]}`).join(', ')})`);
-  return { classes, services, transmitCap, shares };
+  if (rateLimit === 'shape') checkShapedDscps(services);
+  return { rateLimit, classes, services, transmitCap, shares };
+}
+
+/** The kernel shaper picks a shaped service's queue by DSCP: its class must mark one that no other service carries. */
+function checkShapedDscps(services: ReadonlyMap<string, ServiceQos>): void {
+  for (const [name, s] of services) {
+    if (s.rate === 0) continue;
+    if (s.cls.dscp < 0) throw new PluginOptionsError(join(join('services', name), 'class'), 'a service with rate is shaped by DSCP (rate-limit: shape): give it a class with a dscp, or set rate-limit: police');
+    for (const [other, t] of services) {
+      if (other !== name && t.cls.dscp === s.cls.dscp) {
+        throw new PluginOptionsError(join(join('services', name), 'class'), `dscp ${s.cls.dscp} is also marked on service ${other}: a shaped service (rate-limit: shape) needs a dscp of its own, or set rate-limit: police`);
+      }
+    }
+  }
+}
+
+/** What the node's egress shaper gets: one queue per shaped service's DSCP, `burst` bytes deep. */
+export function egressRates(o: QosOptions): { dscp: number; rate: number; queueBytes: number }[] {
+  if (o.rateLimit !== 'shape') return [];
+  return [...o.services.values()].filter((s) => s.rate > 0).map((s) => ({ dscp: s.cls.dscp, rate: s.rate, queueBytes: s.burst }));
 }

@@ -54,7 +54,7 @@ export class QosPolicy {
       this.dscp[id] = q.cls.dscp;
       this.flowRate[id] = q.flowRate;
       this.flowBurst[id] = q.flowBurst;
-      if (q.rate > 0) {
+      if (q.rate > 0 && this.opts.rateLimit === 'police') { // shape: the node's kernel shaper queues it
         this.serviceLimited[id] = 1;
         this.services.configure(2 * id, q.rate, q.burst);
         this.services.configure(2 * id + 1, q.rate, q.burst);
