@@ -5,13 +5,15 @@
  * knows our public key (one DH each, until the per-path token bucket empties), and the same under load
  * (cookie replies: no DH at all).
  *
- *   node dist/bench/handshake.js [--ms 1000]
+ *   node dist/bench/handshake.js [--ms 1000] [--json]
  *
- * CPU time of this process (user + system), per message.
+ * CPU time of this process (user + system), per message. --json: one HandshakeResult (bench/results.ts) for
+ * `npm run bench` (the svrouter-enc-hs mode's handshakes/s).
  */
 import { identity, peerKey, createInitiation, checkMac1, consumeInitiation, createResponse, consumeResponse, createConfirm, checkConfirm } from '../src/crypto/handshake.js';
 import { generateKeyPair } from '../src/crypto/noise.js';
 import { PathKeyExchange, type KeyExchangeDriver } from '../src/paths/key-exchange.js';
+import type { HandshakeResult } from './results.js';
 
 const i = process.argv.indexOf('--ms');
 const MS = i >= 0 ? Number(process.argv[i + 1]) : 1000;
@@ -73,6 +75,14 @@ const g = flood(() => garbage, 1e9);
 const st = flood(() => strangerInits[s++ % 64]!, 1e9);
 const loaded = flood(() => strangerInits[s++ % 64]!, 100);
 
+if (process.argv.includes('--json')) {
+  const out: HandshakeResult = {
+    wholeUs: whole, wholePerSecond: 1e6 / whole, responderUs: responder, responderPerSecond: 1e6 / responder,
+    floodUs: { garbage: g.us, stranger: st.us, underLoad: loaded.us },
+  };
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
 const line = (what: string, us: number, extra = '') => console.log(`${what.padEnd(64)} ${us.toFixed(1).padStart(7)} µs  ${Math.round(1e6 / us).toString().padStart(7)}/s ${extra}`);
 line('whole handshake, both routers (2 ephemeral keys, 8 X25519)', whole);
 line('responder: initiation in, response out (1 key, 4 X25519)', responder);

@@ -98,7 +98,21 @@ export interface ModeResult {
   visibility?: VisibilityResult;
   /** svrouter hmac only: TCP through a 1400 B path next to the full MTU, UDP with 5 % loss without and with FEC */
   wan?: WanResult;
+  /** svrouter-enc-hs: what a key exchange costs on one core (bench/handshake.ts, in process) */
+  handshakes?: HandshakeResult;
   errors: string[];
+}
+
+/** bench/handshake.ts: CPU of the key exchange on one core (the svrouter-enc-hs mode) */
+export interface HandshakeResult {
+  /** one whole handshake, both routers' work (initiation, response, confirmation: 2 ephemeral keys, 8 X25519) */
+  wholeUs: number;
+  wholePerSecond: number;
+  /** the responder's part: an initiation in, a response out */
+  responderUs: number;
+  responderPerSecond: number;
+  /** CPU per message of a flood at one router: garbage (mac1), a stranger's initiations (the bucket), under load (cookies) */
+  floodUs: { garbage: number; stranger: number; underLoad: number };
 }
 
 export interface MachineInfo {

@@ -33,13 +33,13 @@ import { snapshotBuild } from './snapshot.js';
 import { currentWireguardGo, debianWireguardGo, WireguardMode } from './modes/wireguard.js';
 import { FULL, QUICK } from './plan.js';
 import { figuresTable, goalsTable, ratiosTable, renderText, termsTable } from './report.js';
-import type { BenchResults, ModeResult } from './results.js';
+import type { BenchResults, HandshakeResult, ModeResult } from './results.js';
 import { buildUdpLoad } from './udp-load.js';
 import { ECHO_PORT, TCP_SESSION_PORT, TCP_SINK_PORT, UDP_SESSION_PORTS } from './svr-config.js';
 import { checkLeftovers, createTopology, deleteTopology, namePrefix, NS, SERVER, usePrefix } from './topology.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ALL_MODES = ['kernel', 'svrouter', 'svrouter-enc', 'wireguard-go', 'wireguard-go-2022', 'openvpn', 'openvpn-tuned'] as const;
+const ALL_MODES = ['kernel', 'svrouter', 'svrouter-enc', 'svrouter-enc-hs', 'wireguard-go', 'wireguard-go-2022', 'openvpn', 'openvpn-tuned'] as const;
 /** what runs without --only (all of them; openvpn-tuned is OpenVPN with svrouter-sized queues and 4 MB buffers) */
 const DEFAULT_MODES = [...ALL_MODES];
 /** exit status of a run that measured but is not comparable */
@@ -66,8 +66,9 @@ const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(
        node dist/bench/run.js --only svrouter --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case; docs untouched)
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
   --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility); results.json in the run's folder, docs untouched
-  --results F   where the results go (default bench/results.json; with --case the run's folder)
+  --results F   where the results go (default bench/results.json; with --case the run's folder); with --no-docs a partial run leaves the full run's files alone
   --prefix P   names of the namespaces (P-client, P-r1, P-r2, P-server) and tunnel devices; default SVR_BENCH_PREFIX or svb
+  svrouter-enc-hs: svrouter-enc with the path keys from the key exchange (key-exchange: handshake); adds handshakes/s on one core (dist/bench/handshake.js)
   the current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project root
   exit status: 0 done, 1 error, ${EXIT_NOT_COMPARABLE} measured but not comparable (the cases are printed)
 `;
@@ -108,6 +109,7 @@ function makeMode(id: string, o: Options): Mode {
     case 'kernel': return new KernelMode();
     case 'svrouter': return new SvrouterMode(false);
     case 'svrouter-enc': return new SvrouterMode(true, o.cipher);
+    case 'svrouter-enc-hs': return new SvrouterMode(true, o.cipher, 'handshake');
     case 'wireguard-go': {
       const wg = currentWireguardGo(ROOT);
       return new WireguardMode(wg.path, 'wireguard-go', 'wireguard-go (current)',
@@ -127,6 +129,15 @@ function memoryBench(capacity: number, snap: string): MemoryResult {
   const m = JSON.parse(r.stdout) as MemoryResult;
   for (const f of m.fills) progress(`  ${(100 * f.fill).toFixed(0)} %: r1 table ${f.tableBytesPerSession.toFixed(0)} B/session, RSS ${f.rssPerSession.toFixed(0)} B/session per router`);
   return m;
+}
+
+function handshakeBench(snap: string): HandshakeResult {
+  progress('== handshakes: whole key exchanges and the responder\'s part on one core, in process (node dist/bench/handshake.js --json)');
+  const r = spawnSync(process.execPath, [join(snap, 'dist', 'bench', 'handshake.js'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`handshake benchmark failed${r.signal !== null ? ` (${r.signal}: no answer within 120 s)` : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  const h = JSON.parse(r.stdout) as HandshakeResult;
+  progress(`  ${Math.round(h.wholePerSecond)} whole handshakes/s (both routers' work), responder ${Math.round(h.responderPerSecond)}/s`);
+  return h;
 }
 
 let cleaning: Promise<void> | null = null;
@@ -214,6 +225,15 @@ async function main(): Promise<void> {
     } catch (e) {
       memoryError = (e as Error).message;
       progress(`  ! ${memoryError}`);
+    }
+  }
+  const hs = modes.find((m) => m.id === 'svrouter-enc-hs' && m.status === 'ok');
+  if (hs !== undefined) {
+    try {
+      hs.handshakes = handshakeBench(snap);
+    } catch (e) {
+      hs.errors.push(`handshakes: ${(e as Error).message}`);
+      progress(`  ! ${(e as Error).message}`);
     }
   }
   const results: BenchResults = {

@@ -4,7 +4,8 @@
  * the TCP wire check's sink 5202), r1 -> r2 over one wan path whose interfaces run at the veths' MTU 1500
  * (`enforced-mss` keeps its default, automatic). `encrypt` names a security policy with `encrypt: true` on
  * the service; `r1Local` routes the service out of r1's own LAN device instead ("r1 alone"); the visibility
- * case (visibility.ts) shortens the UDP idle timeout; the WAN case (wan.ts) adds FEC to the service. Session records are off (no collector, no history)
+ * case (visibility.ts) shortens the UDP idle timeout; the WAN case (wan.ts) adds FEC to the service; `handshake` gives both routers an identity and the wan
+ * interfaces' policy `key-exchange: handshake` (path keys from the key exchange instead of the secret). Session records are off (no collector, no history)
  * unless `collector` names one: then every router exports to it and keeps its history.
  */
 import { randomBytes } from 'node:crypto';
@@ -36,6 +37,9 @@ export interface SvrConfigOptions {
   collector?: string;
   /** FEC on the service (a service policy `bench-fec` with these; the WAN case, wan.ts) */
   fec?: { groupSize: number; parity: number };
+  /** the path keys from the key exchange (`key-exchange: handshake` on the wan interfaces' policy, `internal`):
+   *  each router's identity (public key, base64) and the file of its private key */
+  handshake?: Record<'r1' | 'r2', { publicKey: string; privateKeyFile: string }>;
 }
 
 function lan(): string {
@@ -56,10 +60,16 @@ function wan(waypoint: string): string {
 
 export function svrConfigYaml(o: SvrConfigOptions): string {
   const secret = o.secret ?? randomBytes(32).toString('hex');
-  const policies = o.encrypt ? `  security-policies:
-    - name: payload
+  const payload = o.encrypt ? `    - name: payload
       encrypt: true
 ${o.cipher !== undefined ? `      encryption-cipher: ${o.cipher}\n` : ''}` : '';
+  // the wan interfaces' policy is the built-in `internal`; only its key-exchange changes
+  const internal = o.handshake !== undefined ? `    - name: internal
+      key-exchange: handshake
+` : '';
+  const policies = payload + internal !== '' ? `  security-policies:\n${payload}${internal}` : '';
+  const identity = (r: 'r1' | 'r2'): string => (o.handshake === undefined ? ''
+    : `      identity: { public-key: "${o.handshake[r].publicKey}", private-key-file: "${o.handshake[r].privateKeyFile}" }\n`);
   return `# written by bench/svr-config.ts (npm run bench); both nodes load this file
 authority:
   name: bench
@@ -84,11 +94,11 @@ ${o.encrypt ? '      security: payload\n' : ''}${o.fec !== undefined ? '      se
     history: { enabled: false }   # session records off: the visibility case measures them
 `}  routers:
     - name: r1
-      interfaces:
+${identity('r1')}      interfaces:
 ${lan()}${wan(WAYPOINT_R1)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]
       service-routes: [${o.r1Local === true ? '{ name: bench-local, service: bench, next-hop: { interface: lan0 } }' : '{ name: bench-via-r2, service: bench, peer: r2 }'}]
     - name: r2
-      interfaces:
+${identity('r2')}      interfaces:
 ${lan()}${wan(WAYPOINT_R2)}      routes: [{ prefix: ${SERVER_NET}, interface: lan0 }]
       service-routes: [{ name: bench-local, service: bench, next-hop: { interface: lan0 } }]
 `;

@@ -3,8 +3,10 @@
  * at MTU 1500 like every mode (TCP fits through MSS clamping, `enforced-mss: automatic`), the peer's waypoint
  * routed over the veth, `ip rule iif <lan veth> lookup 100` and the node's `kernel-routes: [{ prefix: default,
  * table: 100 }]`. Nodes run with `--busy-poll 0` (the headline); `withBusyPoll` restarts them with the node's
- * default busy polling for the RTT row that shows the option. Variants: HMAC only (default policy) and
- * `encrypt: true` on the service.
+ * default busy polling for the RTT row that shows the option. Variants: HMAC only (default policy),
+ * `encrypt: true` on the service, and the latter with the path keys from the key exchange (`key-exchange:
+ * handshake`, fresh identities per run): a node that starts waits for the handshake (keys on both routers) and
+ * its path up before it counts as started.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { deviceTerms, offloadTerms, type ModeTerms } from '../terms.js';
 import { LAN_TABLE, svrConfigYaml, WAN_INTERFACE_MTU, WAYPOINT_R1, WAYPOINT_R2 } from '../svr-config.js';
 import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
 import { BUSY_POLL_DEFAULT_US } from '../../src/io/tun/busy-poll.js';
+import { generateKeyPair, privateKeyBytes } from '../../src/crypto/noise.js';
 
 /** bin/svr.js of the build being measured (default: this tree's; this file is dist/bench/modes/svrouter.js). */
 let SVR_SCRIPT = fileURLToPath(new URL('../../../bin/svr.js', import.meta.url));
@@ -27,6 +30,9 @@ export function useSvrScript(path: string): void {
 }
 
 export type RouterName = 'r1' | 'r2';
+
+/** How long a started node may take to agree keys with the other and have its path up (key-exchange: handshake). */
+const HANDSHAKE_READY_MS = 30_000;
 
 /** The node flags of the headline measurements: no busy polling (the node's default is BUSY_POLL_DEFAULT_US). */
 export const HEADLINE_NODE_ARGS: readonly string[] = ['--busy-poll', '0'];
@@ -51,9 +57,10 @@ export class SvrouterMode implements Mode {
   private configPath = '';
   private aloneConfigPath = '';
 
-  constructor(readonly encrypt: boolean, private readonly cipher?: string) {
-    this.id = encrypt ? 'svrouter-enc' : 'svrouter';
-    this.label = encrypt ? 'svrouter encrypted' : 'svrouter hmac only';
+  /** `handshake`: the path keys come from the key exchange (only with encrypt, the svrouter-enc-hs mode) */
+  constructor(readonly encrypt: boolean, private readonly cipher?: string, readonly keys: 'static' | 'handshake' = 'static') {
+    this.id = encrypt ? (keys === 'handshake' ? 'svrouter-enc-hs' : 'svrouter-enc') : 'svrouter';
+    this.label = encrypt ? (keys === 'handshake' ? 'svrouter encrypted, handshake keys' : 'svrouter encrypted') : 'svrouter hmac only';
   }
 
   socket(r: RouterName): string {
@@ -65,7 +72,8 @@ export class SvrouterMode implements Mode {
     mkdirSync(join(this.dir, 'run'), { recursive: true });
     this.configPath = join(this.dir, 'authority.yaml');
     const secret = randomBytes(32).toString('hex');
-    writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, secret, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}) }));
+    const handshake = this.keys === 'handshake' ? { handshake: { r1: this.identity('r1'), r2: this.identity('r2') } } : {};
+    writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, secret, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}), ...handshake }));
     this.aloneConfigPath = join(this.dir, 'authority-r1-alone.yaml');
     writeFileSync(this.aloneConfigPath, svrConfigYaml({ encrypt: this.encrypt, secret, r1Local: true })); // for aloneR1
     await ipn(NS.r1, ['rule', 'add', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
@@ -82,6 +90,7 @@ export class SvrouterMode implements Mode {
     }
     this.notes.push(`nodes run with ${HEADLINE_NODE_ARGS.join(' ')}; the busy-polling rows restart them with ${BUSY_POLL_NODE_ARGS.join(' ')} (the node's default, docs/tun-io.md)`);
     if (this.encrypt) this.notes.push(`security policy on the service: encrypt: true, encryption-cipher ${await this.runningCipher()}`);
+    if (this.keys === 'handshake') this.notes.push('path keys from the key exchange: key-exchange: handshake on the wan interfaces\' policy (Noise IKpsk2, X25519), rekey-interval 120 s (the default); a node restarted during the run (busy-polling rows, profiles) waits for its handshake');
     const tuns = ['svr-lan0', 'svr-wan0'];
     this.terms = {
       build: `svrouter (node ${process.version}), wan interface mtu ${WAN_INTERFACE_MTU}, enforced-mss automatic`,
@@ -90,6 +99,41 @@ export class SvrouterMode implements Mode {
       socketBuffers: 'n/a (TUN devices on both sides; the kernel forwards the wan TUN\'s packets onto the veth)',
       polling: `${HEADLINE_NODE_ARGS.join(' ')} (busy-polling rows: ${BUSY_POLL_NODE_ARGS.join(' ')})`,
     };
+  }
+
+  /** A fresh identity for router r: its private key file in this mode's directory, its public key (base64). */
+  private identity(r: RouterName): { publicKey: string; privateKeyFile: string } {
+    const k = generateKeyPair();
+    const privateKeyFile = join(this.dir, `${r}-identity.key`);
+    writeFileSync(privateKeyFile, `${Buffer.from(privateKeyBytes(k)).toString('base64')}\n`, { mode: 0o600 });
+    return { publicKey: Buffer.from(k.publicKey).toString('base64'), privateKeyFile };
+  }
+
+  /** `svr show <what> --json` of router r. */
+  private async showJson<T>(r: RouterName, what: string): Promise<T> {
+    const { stdout } = await run(process.execPath, [SVR_SCRIPT, 'show', what, '--json', '--socket', this.socket(r)]);
+    return JSON.parse(stdout) as T;
+  }
+
+  /** key-exchange: handshake, both nodes running: waits until both have a tx key and every path is up. */
+  private async handshakeReady(): Promise<void> {
+    const until = Date.now() + HANDSHAKE_READY_MS;
+    let last = '';
+    for (;;) {
+      try {
+        const states = await Promise.all((['r1', 'r2'] as const).map(async (r) => {
+          const sec = await this.showJson<{ paths: { tx?: unknown }[] }>(r, 'security');
+          const peers = await this.showJson<{ paths: { up: boolean }[] }[]>(r, 'peers');
+          return sec.paths.every((p) => p.tx !== undefined) && peers.every((p) => p.paths.every((x) => x.up));
+        }));
+        if (states.every((x) => x)) return;
+        last = `keys and paths up: r1 ${states[0]}, r2 ${states[1]}`;
+      } catch (e) {
+        last = (e as Error).message.split('\n')[0]!;
+      }
+      if (Date.now() > until) throw new Error(`key-exchange: handshake: no keys or path up within ${HANDSHAKE_READY_MS} ms (${last})`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
   }
 
   /** The payload policy's cipher as the running node reports it (`svr show config --json`). */
@@ -112,6 +156,7 @@ export class SvrouterMode implements Mode {
     const p = spawnIn(NS[r], `svr-${r}`, process.execPath, args, join(this.dir, `${r}${nodeFlags.length > 0 ? '-profiled' : ''}.log`));
     this.procs[r] = p;
     await waitForLine(p, /node\.running/, 20_000);
+    if (this.keys === 'handshake' && this.procs[r === 'r1' ? 'r2' : 'r1'] !== undefined) await this.handshakeReady();
     return p;
   }
 

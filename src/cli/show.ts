@@ -8,7 +8,7 @@ import type { ServiceView, SessionSummary, TenantView, TupleSummary } from '../d
 import { SvrError, isSvrError } from '../errors.js';
 import type { BusyPollStats } from '../io/tun/native.js';
 import { request } from '../node/control-client.js';
-import { SHOW_WHAT, type ShowWhat } from '../node/control-protocol.js';
+import { SHOW_WHAT, type SessionsShown, type ShowWhat } from '../node/control-protocol.js';
 import type { PeerSummary, SecurityView } from '../control/router.js';
 import type { PluginView } from '../plugins/host.js';
 import type { Alarm, NodeEvent } from '../telemetry/alarms/registry.js';
@@ -35,12 +35,24 @@ interface ShowOptions extends NodeSelector {
   ca?: string;
   since?: string;
   vrf?: string;
+  limit?: string;
+}
+
+/** `svr show sessions` as a table: the oldest this many unless --limit says otherwise (0: all). */
+export const SESSIONS_TABLE_LIMIT = 1000;
+
+/** --limit of show sessions: undefined for all (--limit 0, or --json without --limit). */
+function sessionsLimit(o: ShowOptions): number | undefined {
+  if (o.limit === undefined) return o.json ? undefined : SESSIONS_TABLE_LIMIT;
+  const n = Number(o.limit);
+  if (!Number.isInteger(n) || n < 0) throw new SvrError('SVR_ERR_CLI_OPTION', `--limit ${JSON.stringify(o.limit)}: expected a whole number of sessions (0: all)`);
+  return n === 0 ? undefined : n;
 }
 
 const tuple = (t: TupleSummary) => `${t.src}:${t.srcPort} > ${t.dst}:${t.dstPort}`;
 
-function sessionsTable(rows: (SessionSummary & { worker?: number })[]): string {
-  if (rows.length === 0) return 'no sessions';
+function sessionsTable(rows: (SessionSummary & { worker?: number })[], active = rows.length): string {
+  if (rows.length === 0) return active === 0 ? 'no sessions' : `${active} sessions, none listed`;
   const workers = rows.some((s) => s.worker !== undefined); // a node with data-path worker threads
   return renderTable(
     ['ID', 'ROLE', 'TENANT', 'SERVICE', 'PROTO', 'ORIGINAL', 'WAYPOINT', 'PEER', 'AGE', 'PKTS F/R', 'BYTES F/R', 'STATE', ...(workers ? ['WORKER'] : [])],
@@ -51,7 +63,7 @@ function sessionsTable(rows: (SessionSummary & { worker?: number })[]): string {
       s.handshake === 'signalling' ? `${s.state} (signalling)` : s.state,
       ...(workers ? [s.worker ?? '-'] : []),
     ]),
-  ) + `\n${rows.length} session${rows.length === 1 ? '' : 's'}`;
+  ) + (active > rows.length ? `\nthe oldest ${rows.length} of ${active} sessions (--limit N, 0: all)` : `\n${rows.length} session${rows.length === 1 ? '' : 's'}`);
 }
 
 function peersTable(rows: PeerSummary[]): string {
@@ -250,7 +262,10 @@ function haTable(s: NodeHaStatus): string {
 function render(what: ShowWhat, result: unknown, part?: string): string {
   switch (what) {
     case 'ha': return haTable(result as NodeHaStatus);
-    case 'sessions': return sessionsTable(result as SessionSummary[]);
+    case 'sessions': {
+      const shown = Array.isArray(result) ? { sessions: result as SessionSummary[], active: result.length } : result as SessionsShown<SessionSummary>;
+      return sessionsTable(shown.sessions, shown.active);
+    }
     case 'peers': return peersTable(result as PeerSummary[]);
     case 'security': return securityTable(result as SecurityView);
     case 'services': return servicesTableWithPaths(result as ServiceView[]);
@@ -278,6 +293,11 @@ export function parseSince(text: string, now = Date.now()): number {
     throw new SvrError('SVR_ERR_CLI_OPTION', `--since ${JSON.stringify(text)}: expected a time such as 2026-01-02T03:04:05Z or a time ago such as 30s, 10m, 2h, 1d`);
   }
   return t;
+}
+
+/** --api answers with every session: the same page as the control socket's. */
+function limitSessions(all: unknown, limit: number | undefined): unknown {
+  return limit === undefined ? all : { sessions: (all as unknown[]).slice(0, limit), active: (all as unknown[]).length };
 }
 
 /** The same answer as the control socket's, from the node's management API. */
@@ -327,6 +347,7 @@ Examples:
       .option('--token <token>', 'bearer token for --api (default $SVR_API_TOKEN)')
       .option('--token-file <file>', 'a file whose first line is the token for --api')
       .option('--ca <file>', 'PEM certificate to trust for an HTTPS --api');
+    if (what === 'sessions') cmd.option('--limit <n>', `only the oldest n sessions: the node summarizes only those (default ${SESSIONS_TABLE_LIMIT} as a table, all with --json; 0: all)`);
     if (what === 'events') cmd.option('--since <time>', 'events at or after an ISO 8601 time, or a time ago: 30s, 10m, 2h, 1d');
     if (what === 'rib' || what === 'fib') cmd.option('--vrf <name>', what === 'rib' ? 'only this VRF\'s routes (default, or a routing.vrfs name)' : 'learned next hops from this VRF\'s RIB only');
     if (what === 'fib') cmd.option('--service <name>', 'only this service\'s entries').option('--tenant <name>', 'only entries whose access policy names this tenant');
@@ -337,9 +358,12 @@ Examples:
         try {
           if (part !== undefined && part !== 'neighbors' && part !== 'routes') throw new SvrError('SVR_ERR_CONTROL_REQUEST', `show bgp ${part}: expected neighbors or routes`);
           const since = o.since === undefined ? undefined : parseSince(o.since);
-          const asked = o.api !== undefined ? await showOverApi(what, o, since)
-            : await request(selectNodeSocket(o), { method: 'show', what, ...(since !== undefined ? { since } : {}), ...(o.vrf !== undefined ? { vrf: o.vrf } : {}) });
-          const result = what === 'fib' ? filterFib(asked as FibView, o) : asked;
+          const limit = what === 'sessions' ? sessionsLimit(o) : undefined;
+          const asked = o.api !== undefined ? limitSessions(await showOverApi(what, o, since), limit)
+            : await request(selectNodeSocket(o), { method: 'show', what, ...(since !== undefined ? { since } : {}), ...(limit !== undefined ? { limit } : {}), ...(o.vrf !== undefined ? { vrf: o.vrf } : {}) });
+          const shown = what === 'fib' ? filterFib(asked as FibView, o) : asked;
+          // --json of sessions stays a list of sessions
+          const result = o.json && limit !== undefined ? (shown as SessionsShown).sessions : shown;
           const json = what === 'bgp' && part !== undefined ? (result as BgpShow)[part as 'neighbors' | 'routes'] : result;
           process.stdout.write((o.json ? JSON.stringify(json, null, 2) : render(what, result, part)) + '\n');
         } catch (e) {

@@ -518,6 +518,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     return this.host.sessions();
   }
 
+  /** Sessions active now, over every data-path thread. */
+  sessionsActive(): number {
+    return this.host.tally().active;
+  }
+
   /**
    * One page of sessions, oldest first (optionally one tenant's or service's, by name; an unknown name has
    * none). `next` continues after the last one when the page is full. A live view: sessions come and go

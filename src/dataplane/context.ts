@@ -10,6 +10,16 @@ import { Batch } from './batch.js';
 import { ChainTable } from './chain.js';
 import { SessionHooks } from './session-hooks.js';
 import { PathCrypto } from './path-crypto.js';
+import { ReplayMarks, type ReplayFloor } from './replay-marks.js';
+
+/** State a worker thread shares with the worker host (SharedArrayBuffers that outlive the thread). */
+export interface DataplaneShared {
+  counters?: SharedArrayBuffer;
+  pathUp?: SharedArrayBuffer;
+  pathRx?: SharedArrayBuffer;
+  /** replay windows' tops (replay-marks.ts), and the floors the thread this one replaces left */
+  replay?: { marks: SharedArrayBuffer; floors: ReplayFloor[] };
+}
 import { ApplicationNames } from './applications.js';
 import { Counters } from './counters.js';
 import { DeniedLog } from './denied.js';
@@ -100,8 +110,9 @@ export class DataplaneContext {
   /** the wall clock of this batch, ms: time-based HMAC slots (set by the Dataplane before each batch) */
   wallMs = Date.now();
 
-  constructor(tables: ForwardingTables, shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer; pathRx?: SharedArrayBuffer }, clock: () => number = monotonicMs) {
+  constructor(tables: ForwardingTables, shared?: DataplaneShared, clock: () => number = monotonicMs) {
     this.clock = clock;
+    if (shared?.replay !== undefined) this.crypto.keys.useMarks(new ReplayMarks(shared.replay.marks), shared.replay.floors);
     this.counters = new Counters(shared?.counters);
     this.sharedPathUp = shared?.pathUp ? new Uint8Array(shared.pathUp) : null;
     this.sharedPathRx = shared?.pathRx ? new Float64Array(shared.pathRx) : null;

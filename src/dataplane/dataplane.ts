@@ -22,7 +22,7 @@ import { Batch, HEADROOM, MAX_BATCH, PF_HANDED, SLOT } from './batch.js';
 import { Ownership, type OwnershipOptions } from './ownership.js';
 import { HandoffStage, SteerStage } from './stages/steer.js';
 import { FecInStage } from './stages/fec-in.js';
-import { DataplaneContext } from './context.js';
+import { DataplaneContext, type DataplaneShared } from './context.js';
 import { COUNTER_WORDS, type CloseReason, type DpEvent } from './events.js';
 import { StageGraph } from './graph.js';
 import type { ChainStageEntry } from './chain.js';
@@ -62,8 +62,8 @@ export interface DataplaneOptions {
   wallClock?: () => number;
   /** one of several data-path workers: its index, the count, the shared steering table and the hand-off sink */
   ownership?: OwnershipOptions;
-  /** counters and path liveness in SharedArrayBuffers (workers) */
-  shared?: { counters?: SharedArrayBuffer; pathUp?: SharedArrayBuffer; pathRx?: SharedArrayBuffer };
+  /** counters, path liveness and replay marks in SharedArrayBuffers (workers) */
+  shared?: DataplaneShared;
   /** receives the events of each batch (and of sweeps/commands) */
   onEvents?: (events: DpEvent[]) => void;
   /** how often each live session's packet/byte totals are reported (session.counters), ms; default 60 000, 0: never */

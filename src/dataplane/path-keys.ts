@@ -16,6 +16,7 @@ import { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
 import type { HmacCipher } from '../model/config.js';
 import type { CompiledPath, ForwardingTables } from '../model/tables.js';
 import { ReplayWindows } from './replay-window.js';
+import { keyHash, type ReplayFloor, type ReplayMarks } from './replay-marks.js';
 
 /** Keys accepted per path at once: the current one, the one it replaced, the next one (and one more for
  *  crossed handshakes, when both routers initiated at once and each installed the keys of both). */
@@ -86,6 +87,9 @@ export class RxKey {
   retireAt = Infinity;
   /** a packet authenticated under this key: the peer sends with it (older keys then retire) */
   used = false;
+  /** its windows' marks (replay-marks.ts): hash of the path's name, hash of the fingerprint */
+  readonly markPath: number;
+  readonly markKey: number;
   constructor(
     readonly keyId: number,
     readonly hmac: BatchHmac,
@@ -93,7 +97,11 @@ export class RxKey {
     readonly fingerprint: string,
     /** when it was installed (ms) */
     readonly installedAt: number,
-  ) {}
+    pathName = '',
+  ) {
+    this.markPath = keyHash(pathName);
+    this.markKey = keyHash(fingerprint);
+  }
 }
 
 /** One path's keys in one data path (`svr show security`, the key exchange's rekey on count). */
@@ -143,6 +151,19 @@ export class PathKeys {
   /** this data path's sender id in replay blocks (its worker index) */
   sender = 0;
   private paths: PathSlots[] = [];
+  /** marks of the windows' tops for the worker host, and the floors a dead predecessor left (replay-marks.ts) */
+  private marks: ReplayMarks | null = null;
+  private floors: ReplayFloor[] = [];
+
+  /**
+   * A worker thread: every window's top is marked in `marks`; a key installed with a window in `floors`
+   * (the thread this one replaces) starts that window at its floor. Before the first tables.
+   */
+  useMarks(marks: ReplayMarks, floors: readonly ReplayFloor[]): void {
+    this.marks = marks;
+    this.windows.marks = marks;
+    this.floors = [...floors];
+  }
 
   /**
    * Between batches: slots for tables t; a path that keeps its name and settings keeps its keys, counters
@@ -193,7 +214,9 @@ export class PathKeys {
       const same = s.rx.find((k) => k.keyId === rx.keyId);
       if (same === undefined || same.fingerprint !== fp) {
         if (same !== undefined) this.retire(s, same);
-        s.rx.push(new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp, now));
+        const k = new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp, now, s.name);
+        this.startFromFloors(k);
+        s.rx.push(k);
         while (s.rx.length > RX_SLOTS) this.retire(s, s.rx[0]!);
       }
     }
@@ -273,10 +296,24 @@ export class PathKeys {
     }
   }
 
+  /** Windows of rx key k that a dead predecessor left floors for: made now, starting at them. */
+  private startFromFloors(k: RxKey): void {
+    if (this.floors.length === 0) return;
+    this.floors = this.floors.filter((f) => {
+      if (f.path !== k.markPath || f.key !== k.markKey || k.windows[f.sender]! >= 0) return true;
+      const w = k.windows[f.sender] = this.windows.allocFrom(f.hi, f.lo);
+      this.marks?.describe(w, k.markPath, k.markKey, f.sender, f);
+      return false;
+    });
+  }
+
   /** The replay window of `sender` under rx key k (created on the first authenticated packet). */
   window(k: RxKey, sender: number): number {
     let w = k.windows[sender]!;
-    if (w < 0) w = k.windows[sender] = this.windows.alloc();
+    if (w < 0) {
+      w = k.windows[sender] = this.windows.alloc();
+      this.marks?.describe(w, k.markPath, k.markKey, sender);
+    }
     return w;
   }
 

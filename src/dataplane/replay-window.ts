@@ -4,9 +4,11 @@
  * one more than WINDOW_SIZE below it is too old, anything in between is accepted once: its bit is set.
  * Counters are u64 as (hi, lo) u32 words; a word's ring index is (lo >>> 5) & 63 since 2^32 is a multiple
  * of 64 * 32. Windows live in one pool of typed arrays (no allocation per packet); a key slot holds the
- * window of each sender it has heard from.
+ * window of each sender it has heard from. With marks (replay-marks.ts) each window's top is also kept
+ * where the worker host can read it after the thread died; a replacement's window starts at that floor.
  * Cost: 5–13 ns per packet with the block read and the key lookup (bench/replay.ts, docs/security.md "Measured").
  */
+import type { ReplayMarks } from './replay-marks.js';
 
 export const WINDOW_WORDS = 64;
 /** Counters at most this far below the highest seen are still checked; older ones are rejected. */
@@ -26,6 +28,8 @@ export class ReplayWindows {
   private fresh = new Uint8Array(16);
   private used = 0;
   private readonly free: number[] = [];
+  /** where each window's top is also written (a worker's windows; null in one thread) */
+  marks: ReplayMarks | null = null;
 
   /** A new, empty window. */
   alloc(): number {
@@ -38,7 +42,25 @@ export class ReplayWindows {
     return w;
   }
 
+  /**
+   * A new window that has seen every counter up to (hi, lo) (a floor a dead worker left): counters at or
+   * below it are refused (seen, or too old), any above it accepted once.
+   */
+  allocFrom(hi: number, lo: number): number {
+    const w = this.alloc();
+    const base = w * WINDOW_WORDS;
+    this.fresh[w] = 0;
+    this.topHi[w] = hi;
+    this.topLo[w] = lo;
+    this.bits.fill(0xffffffff, base, base + WINDOW_WORDS);
+    // the top's own word: only the bits up to the top are seen
+    const bit = lo & 31;
+    this.bits[base + ((lo >>> 5) & (WINDOW_WORDS - 1))] = bit === 31 ? 0xffffffff : ((1 << (bit + 1)) - 1) >>> 0;
+    return w;
+  }
+
   release(w: number): void {
+    this.marks?.clear(w);
     this.free.push(w);
   }
 
@@ -71,6 +93,7 @@ export class ReplayWindows {
       bits.fill(0, base, base + WINDOW_WORDS);
       this.topHi[w] = hi;
       this.topLo[w] = lo;
+      this.marks?.top(w, hi, lo);
     } else {
       const th = this.topHi[w]!;
       const tl = this.topLo[w]!;
@@ -82,6 +105,7 @@ export class ReplayWindows {
         else for (let i = 1; i <= ahead; i++) bits[base + ((from + i) & (WINDOW_WORDS - 1))] = 0;
         this.topHi[w] = hi;
         this.topLo[w] = lo;
+        this.marks?.top(w, hi, lo);
       } else {
         const behind = hi === th ? tl - lo : th - hi > 1 ? WINDOW_SIZE : tl + 0x100000000 - lo;
         if (behind >= WINDOW_SIZE) return REPLAY_TOO_OLD;

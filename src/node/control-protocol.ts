@@ -12,8 +12,10 @@ export const SHOW_WHAT = ['sessions', 'peers', 'security', 'services', 'tenants'
 export type ShowWhat = (typeof SHOW_WHAT)[number];
 
 export type ControlRequest =
-  /** `since` (epoch ms): events at or after it (what = events); `vrf`: only this VRF (what = rib, fib) */
-  | { id: number; method: 'show'; what: ShowWhat; since?: number; vrf?: string }
+  /** `since` (epoch ms): events at or after it (what = events); `vrf`: only this VRF (what = rib, fib); `limit` (what = sessions): only the oldest
+   *  `limit` sessions are listed, and the answer is a SessionsShown (a node under a session flood answers
+   *  in milliseconds instead of serializing its whole table) */
+  | { id: number; method: 'show'; what: ShowWhat; since?: number; vrf?: string; limit?: number }
   | { id: number; method: 'stop' }
   | { id: number; method: 'reload' }
   /** a router pair's active node hands over to its standby (`svr node switchover`) */
@@ -28,6 +30,12 @@ export type ControlRequest =
   /** `svr explain`: a flow's first packet now, or a recorded session then and now */
   | { id: number; method: 'explain'; query: ExplainQuery }
   | { id: number; method: 'explain'; sessionId: string };
+
+/** `show sessions` with a limit: the oldest `limit` sessions, and how many are active. */
+export interface SessionsShown<T = unknown> {
+  sessions: T[];
+  active: number;
+}
 
 export type ControlResponse =
   | { id: number; result: unknown }

@@ -27,7 +27,7 @@ import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router, type ObserveAlarm } from '../control/router.js';
 import type { FiveTuple, RouterEvent } from '../control/events.js';
-import { SHOW_WHAT, type ControlRequest } from './control-protocol.js';
+import { SHOW_WHAT, type ControlRequest, type SessionsShown } from './control-protocol.js';
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
 import { EgressShaper } from './egress-shaper.js';
@@ -139,7 +139,7 @@ export class RunningNode {
         return { stopping: true };
       case 'reload': return this.reload('control socket');
       case 'switchover': return this.haOrRefuse().switchover();
-      case 'show': return this.show(req.what, req.since, req.vrf);
+      case 'show': return req.what === 'sessions' && req.limit !== undefined ? this.sessionsShown(req.limit) : this.show(req.what, req.since, req.vrf);
       case 'history': return this.sessionHistory(req.query);
       case 'session': return (await this.sessionRecord(req.sessionId)) ?? null;
       case 'explain': return 'sessionId' in req ? this.explainSession(req.sessionId) : this.router.explain(req.query);
@@ -156,6 +156,13 @@ export class RunningNode {
   /** The latest record of a session in the history, if it has one. */
   sessionRecord(sessionId: string): Promise<SessionRecord | undefined> {
     return this.records.sessions.get(sessionId);
+  }
+
+  /** The oldest `limit` sessions (a page: summaries of those only) and the count of active ones. */
+  private async sessionsShown(limit: number): Promise<SessionsShown> {
+    if (!Number.isInteger(limit) || limit < 1) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `show sessions: limit must be a positive integer, got ${JSON.stringify(limit)}`);
+    const page = await this.router.sessionPage({ limit });
+    return { sessions: page.sessions, active: this.router.sessionsActive() };
   }
 
   private async show(what: string, since: number | undefined, vrf?: string): Promise<unknown> {

@@ -5,6 +5,7 @@
 import type { LearnedRoute } from '../model/rib.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
+import type { ReplayFloor } from '../dataplane/replay-marks.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SteeringShared } from '../dataplane/steering.js';
@@ -30,6 +31,10 @@ export interface WorkerInit {
   /** this worker's verified packets per path (Float64Array of MAX_PATHS): BFD liveness under load */
   pathRx: SharedArrayBuffer;
   counters: SharedArrayBuffer;
+  /** where the thread marks its replay windows' tops (dataplane/replay-marks.ts), and the floors of the
+   *  thread it replaces: its windows start there, so nothing captured before the restart is accepted */
+  replayMarks: SharedArrayBuffer;
+  replayFloors: ReplayFloor[];
   io: WorkerIo;
   /** session.counters period, ms (undefined: the data path's default) */
   sessionCountersMs: number | undefined;

@@ -13,8 +13,10 @@
  * error), or that sends nothing for UNRESPONSIVE_MS (hung: ended here), is replaced: alarm
  * worker-restarted, its counters kept, its steering table cleared, a new thread with the running config,
  * the hand-off mesh rewired, its plugins loaded, service routing and path keys sent again, then it opens
- * its queues (TUN queues of a dead thread closed with it) and takes packets. Its sessions are lost (their
- * flows open new ones); its rows' generations start above the old ones, so control's references go stale.
+ * its queues (TUN queues of a dead thread closed with it) and takes packets. Its replay windows start at the
+ * dead thread's high-water marks (dataplane/replay-marks.ts), so no packet captured before is accepted
+ * again. Its sessions are lost (their flows open new ones); its rows' generations start above the old
+ * ones, so control's references go stale.
  * Restarts back off (100 ms doubling, at most 5 s, while a worker keeps failing within a minute).
  *
  * @example
@@ -24,7 +26,8 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { DataPathHost, DataPathInit, ServiceChains, StageView, ThreadLoad } from '../control/data-path-host.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
-import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
+import { RX_SLOTS, type PathKeyMaterial, type PathKeyStatus } from '../dataplane/path-keys.js';
+import { createReplayMarks, mergeFloors, ReplayMarks, type ReplayFloor } from '../dataplane/replay-marks.js';
 import { clearSteering, createSteering, type SteeringShared } from '../dataplane/steering.js';
 import { sessionLimit } from '../dataplane/session-table.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
@@ -40,6 +43,8 @@ import { WorkerRequests } from './requests.js';
 
 const MAX_PATHS = 4096;
 const MAX_COUNTERS = 1024;
+/** replay windows marked per worker, at least (more when paths × keys × senders need it) */
+const MIN_REPLAY_MARKS = 16_384;
 const ROW_BITS = 24;
 const ROW_MASK = (1 << ROW_BITS) - 1;
 
@@ -70,11 +75,16 @@ interface WorkerState {
   names: string[];
   counters: Float64Array;
   pathRx: Float64Array;
+  /** its replay windows' tops, and the floors it was started with */
+  replayMarks: ReplayMarks;
+  replayFloors: ReplayFloor[];
   stats: SessionTally;
   /** the keys of each path, from its last report */
   keys: (PathKeyStatus | null)[];
   /** when it last sent anything (the watchdog) */
   heardAt: number;
+  /** it reached running (its keys were all installed) */
+  ran: boolean;
 }
 
 type PluginsRequest = Omit<Extract<ToWorker, { t: 'plugins' }>, 'id'>;
@@ -170,17 +180,19 @@ export class WorkerHost implements DataPathHost {
   }
 
   /** A thread for worker `index` with the running config, joined to the hand-off mesh and its channels. */
-  private spawn(index: number, restarts: number): WorkerState {
+  private spawn(index: number, restarts: number, replayFloors: ReplayFloor[] = []): WorkerState {
     const counters = new SharedArrayBuffer(MAX_COUNTERS * 8);
     const pathRx = new SharedArrayBuffer(MAX_PATHS * 8);
+    const replayMarks = createReplayMarks(Math.max(MIN_REPLAY_MARKS, 2 * this.tables!.paths.length * RX_SLOTS * this.workers));
     const data: WorkerInit = {
       index, count: this.workers, routerName: this.routerName, config: this.configDoc, generation: this.tables!.generation, learned: this.tables!.learnedRoutes(), steering: this.steering!,
-      pathUp: this.pathUp, pathRx, counters, io: this.io, sessionCountersMs: this.sessionCountersMs, restarts, testHooks: this.testHooks,
+      pathUp: this.pathUp, pathRx, counters, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, restarts, testHooks: this.testHooks,
     };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
     const w: WorkerState = {
       index, worker, restarts, state: 'starting', names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
-      stats: { active: 0, limit: 0, perPath: [], perService: [], perTenant: [] }, keys: [], heardAt: Date.now(),
+      replayMarks: new ReplayMarks(replayMarks), replayFloors,
+      stats: { active: 0, limit: 0, perPath: [], perService: [], perTenant: [] }, keys: [], heardAt: Date.now(), ran: false,
     };
     worker.on('message', (m: FromWorker) => {
       w.heardAt = Date.now();
@@ -260,7 +272,7 @@ export class WorkerHost implements DataPathHost {
   private async replace(index: number, restarts: number): Promise<void> {
     if (this.stopping) return;
     clearSteering(this.steering!, index);
-    const w = this.spawn(index, restarts);
+    const w = this.spawn(index, restarts, this.replayFloorsOf(this.threads[index]));
     try {
       if (this.plugins_ !== null) {
         const req = this.plugins_;
@@ -278,13 +290,24 @@ export class WorkerHost implements DataPathHost {
       if (ready.error !== undefined) throw new Error(ready.error);
       if (this.stopping || w.state === 'ended') return;
       w.state = 'running';
+      w.ran = true;
       w.heardAt = Date.now();
-      this.log('worker.restarted', { worker: index, restarts });
+      this.log('worker.restarted', { worker: index, restarts, replayFloors: w.replayFloors.length });
       this.alarm('worker-restarted', `worker ${index}`, { active: false });
     } catch (e) {
       this.log('worker.restart-failed', { worker: index, error: e instanceof Error ? e.message : String(e) });
       void w.worker.terminate(); // its exit replaces it again, later
     }
+  }
+
+  /**
+   * Where the replay windows of a dead thread's replacement start: the tops it marked, and, when it died
+   * before it ran (its keys perhaps not all installed yet), the floors it was given as well.
+   */
+  private replayFloorsOf(dead: WorkerState | undefined): ReplayFloor[] {
+    if (dead === undefined) return [];
+    const marked = dead.replayMarks.floors();
+    return dead.ran ? marked : mergeFloors(dead.replayFloors, marked);
   }
 
   /** Ends running workers that stopped answering (their exit replaces them). */
@@ -307,7 +330,10 @@ export class WorkerHost implements DataPathHost {
       ...a.missing.map((w) => `worker ${w}: no answer within ${WORKER_TIMEOUTS.start} ms`),
     ];
     if (failed.length > 0) throw new SvrError('SVR_ERR_WORKER_START', failed.join('; '));
-    for (const w of this.threads) w.state = 'running';
+    for (const w of this.threads) {
+      w.state = 'running';
+      w.ran = true;
+    }
     this.started = true;
     this.watchdog = setInterval(() => this.watch(), 1000);
     this.watchdog.unref();

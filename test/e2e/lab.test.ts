@@ -228,7 +228,7 @@ test('on the wan veth: only waypoints outside, metadata on the first packets onl
 
 test('svr show sessions --json lists a live transfer with both 5-tuples, peer, age, packets and bytes', async () => {
   needUp();
-  const dl = background('ip', ['netns', 'exec', NS.client, 'curl', '-sS', '--max-time', '60', '--limit-rate', '20M', '--local-port', '45000-45099',
+  const dl = background('ip', ['netns', 'exec', NS.client, 'curl', '-sS', '--max-time', '60', '--limit-rate', '5M', '--local-port', '45000-45099',
     '-o', '/dev/null', `http://${SERVER}/bytes/${200 * 1024 * 1024}`]);
   try {
     const s = await pollUntil('a web session with over 1 MB back', 15_000, async () =>
@@ -255,6 +255,13 @@ test('svr show sessions --json lists a live transfer with both 5-tuples, peer, a
     assert.is(egress!.role, 'egress');
     assert.equal(egress!.original, s.original);
     assert.is(egress!.peer, 'r1');
+    // --limit: the node lists only the oldest n (a table of the oldest 1000 by default); the download (40 s at 5 MB/s) still runs
+    const one = await svr(['show', 'sessions', '--limit', '1', '--json', '--socket', r1Socket], env);
+    assert.is(one.code, 0, show(one));
+    assert.is((JSON.parse(one.stdout) as unknown[]).length, 1);
+    const table = await svr(['show', 'sessions', '--limit', '1', '--socket', r1Socket], env);
+    assert.is(table.code, 0, show(table));
+    assert.match(table.stdout, /the oldest 1 of \d+ sessions|^1 session$/m);
   } finally {
     await dl.stop();
   }

@@ -109,6 +109,23 @@ test('a node that dropped packets too big for the WAN MTU spoils its mode', () =
   assert.match(r.notComparable[0]!.reason, /r1 3/);
 });
 
+test('encrypted with handshake keys within 10 % of static keys: a verdict from the two modes of the same run, not comparable when either is', () => {
+  const goal = (modes: ModeResult[]) => goals(results(modes)).find((g) => g.goal.startsWith('encrypted with handshake keys within 10 %'))!;
+  assert.is(goal(fair()).status, 'n/a', 'without svrouter-enc-hs');
+  const close = mode('svrouter-enc-hs', 0.85, { udpLarge: udp(1400, 46), udp64: udp(64, 57) });
+  const g = goal([...fair(), close]);
+  assert.is(g.status, 'pass', g.measured);
+  assert.match(g.measured, /TCP 0\.94×, UDP 1400 B 0\.92×, UDP 64 B 0\.95×/);
+  assert.is(goal([...fair(), mode('svrouter-enc-hs', 0.7)]).status, 'FAIL', 'TCP 0.78×');
+  const lossy = mode('svrouter-enc-hs', 0.85, { udp64: udp(64, 57, false) });
+  const n = goal([...fair(), lossy]);
+  assert.is(n.status, NOT_COMPARABLE);
+  assert.match(n.note, /UDP 64 B not comparable/);
+  const loaded = goal([...fair().map((m) => ({ ...m, loadAvgAtStart: [9] })), { ...close, loadAvgAtStart: [9] }]);
+  assert.is(loaded.status, NOT_COMPARABLE, 'a machine loaded by other work (load 9 on 2 cores)');
+  assert.match(loaded.note, /loaded/);
+});
+
 test('run.js --render of a run that is not comparable exits 3 and names the case', () => {
   const dir = mkdtempSync(join(tmpdir(), 'svrt-bench-render-'));
   try {

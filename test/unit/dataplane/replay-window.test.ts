@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPLAY_OK, REPLAY_SEEN, REPLAY_TOO_OLD, ReplayWindows, WINDOW_SIZE } from '../../../src/dataplane/replay-window.js';
+import { createReplayMarks, keyHash, mergeFloors, ReplayMarks } from '../../../src/dataplane/replay-marks.js';
 import { prng } from '../../support/prng.js';
 
 const TWO32 = 2 ** 32;
@@ -68,6 +69,38 @@ test('windows are independent, and a released window starts empty when reused', 
   many.forEach((id, i) => assert.is(w.check(id, 1, i), REPLAY_OK));
   many.forEach((id, i) => assert.is(w.check(id, 1, i), REPLAY_SEEN));
   assert.is(w.check(b, 0, 7), REPLAY_SEEN, 'kept across growth');
+});
+
+test('a window started from a floor (a dead worker\'s top) refuses every counter up to it and accepts each one above once', () => {
+  for (const floor of [31, 32, 1000, TWO32 - 1, TWO32 + 17, 1_700_000_000 * 4194304 + 12345]) {
+    const w = new ReplayWindows();
+    const id = w.allocFrom(Math.floor(floor / TWO32), floor % TWO32);
+    const m = new Model();
+    for (let c = Math.max(0, floor - WINDOW_SIZE - 40); c <= floor; c++) m.seen.add(c);
+    m.top = floor;
+    for (let c = Math.max(0, floor - WINDOW_SIZE - 40); c <= floor + 40; c++) run(w, id, m, c); // all below refused, above accepted
+    for (let c = floor - 3; c <= floor + 40; c++) run(w, id, m, c); // the accepted ones are seen now
+  }
+});
+
+test('marks: a window\'s description and top in the shared buffer, the floors read back, the highest kept when merged', () => {
+  const marks = new ReplayMarks(createReplayMarks(4));
+  const w = new ReplayWindows();
+  w.marks = marks;
+  const a = w.alloc();
+  marks.describe(a, keyHash('path'), keyHash('key'), 1);
+  assert.equal(marks.floors(), [], 'no top before the first counter');
+  w.check(a, 2, 10);
+  w.check(a, 2, 9);
+  assert.equal(marks.floors(), [{ path: keyHash('path'), key: keyHash('key'), sender: 1, hi: 2, lo: 10 }]);
+  w.check(a, 3, 0);
+  assert.equal(marks.floors().map((f) => [f.hi, f.lo]), [[3, 0]], 'the top moves');
+  const read = new ReplayMarks(marks.words.buffer as SharedArrayBuffer); // what the host sees
+  assert.is(read.floors().length, 1);
+  w.release(a);
+  assert.equal(marks.floors(), [], 'a released window has no mark');
+  const f = { path: 1, key: 2, sender: 0, hi: 5, lo: 1 };
+  assert.equal(mergeFloors([f, { ...f, lo: 7 }], [{ ...f, hi: 4, lo: 99 }, { ...f, sender: 1 }]), [{ ...f, lo: 7 }, { ...f, sender: 1 }]);
 });
 
 test.run();
