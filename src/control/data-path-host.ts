@@ -11,6 +11,7 @@
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
+import type { ImportResult, SessionRowBytes } from '../dataplane/session-rows.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { LearnedRoute } from '../model/rib.js';
@@ -107,6 +108,11 @@ export interface DataPathHost {
   counters(): Record<string, number>;
   /** every session, oldest first (with its `worker` when there are several) */
   sessions(): Promise<(SessionSummary & { worker?: number })[]>;
+  /** every session as its row's bytes (dataplane/session-rows.ts), for the standby of a router pair */
+  exportSessions(): Promise<SessionRowBytes[]>;
+  /** installs rows another node exported (the pair's node that takes over), between batches; with several
+   *  workers, the rows go to the first one (steering records their keys for it) */
+  importSessions(rows: readonly Uint8Array[]): Promise<ImportResult>;
   /** one page of sessions, oldest first (with its `worker` when there are several): at most `limit` summaries made */
   sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker?: number })[]>;
   /** how busy each data-path thread has been since it started (its event loop: ms active and idle) */

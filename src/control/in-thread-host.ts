@@ -13,6 +13,7 @@ import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { listSessions, pageSessions, tallySessions, type SessionPageQuery, type SessionPageRow, type SessionSummary, type SessionTally } from '../dataplane/views.js';
+import { exportRows, importRows, type ImportResult, type SessionRowBytes } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
@@ -177,6 +178,15 @@ export class InThreadHost implements DataPathHost {
 
   async sessions(): Promise<SessionSummary[]> {
     return listSessions(this.dataplane.ctx, this.clock());
+  }
+
+  async exportSessions(): Promise<SessionRowBytes[]> {
+    return exportRows(this.dataplane.ctx.sessions, this.clock());
+  }
+
+  async importSessions(rows: readonly Uint8Array[]): Promise<ImportResult> {
+    this.tallied = undefined;
+    return importRows(this.dataplane.ctx.sessions, rows, this.clock());
   }
 
   async sessionPage(q: SessionPageQuery): Promise<SessionPageRow[]> {
