@@ -16,6 +16,8 @@ import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } f
 import type { SvrConfig } from '../model/config.js';
 import type { LearnedRoute } from '../model/rib.js';
 import type { ForwardingTables } from '../model/tables.js';
+
+export type { ImportResult, SessionRowBytes };
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 
 /** A data-path plugin stage: its full name and whether an error disabled it. */

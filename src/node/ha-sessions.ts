@@ -7,8 +7,7 @@
  * in the pair node's replica; on taking over, `install` loads them into the data path before its devices
  * come up, so packets of those sessions are forwarded as before, under the same session ids.
  */
-import type { DataPathHost } from '../control/data-path-host.js';
-import type { SessionRowBytes } from '../dataplane/session-rows.js';
+import type { DataPathHost, SessionRowBytes } from '../control/data-path-host.js';
 import { OP_DELETE, OP_UPSERT, type SyncRecord } from '../ha/sync-wire.js';
 
 /** The sync record kind of a session row (key: the session id, value: the row's bytes). */
