@@ -17,8 +17,9 @@ import type { SvrConfig } from '../model/config.js';
 import type { LearnedRoute } from '../model/rib.js';
 import type { ForwardingTables } from '../model/tables.js';
 
-export type { ImportResult, SessionRowBytes };
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
+
+export type { ImportResult, SessionRowBytes };
 
 /** A data-path plugin stage: its full name and whether an error disabled it. */
 export interface StageView {
@@ -113,7 +114,7 @@ export interface DataPathHost {
   /** every session as its row's bytes (dataplane/session-rows.ts), for the standby of a router pair */
   exportSessions(): Promise<SessionRowBytes[]>;
   /** installs rows another node exported (the pair's node that takes over), between batches; with several
-   *  workers, the rows go to the first one (steering records their keys for it) */
+   *  workers, each row in the worker whose slice holds its local waypoint port */
   importSessions(rows: readonly Uint8Array[]): Promise<ImportResult>;
   /** one page of sessions, oldest first (with its `worker` when there are several): at most `limit` summaries made */
   sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker?: number })[]>;

@@ -173,10 +173,24 @@ function installRow(t: SessionTable, bytes: Uint8Array, now: number): number {
   }
 }
 
-/** Installs rows exported by another table (the partner's), each refused on its own when it does not fit. */
-export function importRows(t: SessionTable, rows: readonly Uint8Array[], now: number): ImportResult {
+/** where wpLocalPort starts in a row: version, then flags .. origDstPort */
+const WP_LOCAL_AT = 1 + 2 + 1 + 1 + 1 + 2 + 2 + 2 + 2 + 2 + 16 + 16 + 2 + 2;
+
+/** The local waypoint port of an encoded row (0: none, a local session), -1 when the row is cut short. */
+export function rowWaypointPort(bytes: Uint8Array): number {
+  return bytes.length < WP_LOCAL_AT + 2 ? -1 : bytes[WP_LOCAL_AT]! | (bytes[WP_LOCAL_AT + 1]! << 8);
+}
+
+/**
+ * Installs rows exported by another table (the partner's), each refused on its own when it does not fit.
+ * `mine(port)`: with several workers, only the rows whose local waypoint port is in this worker's slice
+ * (steering sends their WAN packets here; 0 for a local session); the others are left to their worker.
+ */
+export function importRows(t: SessionTable, rows: readonly Uint8Array[], now: number, mine: (wpLocalPort: number) => boolean = () => true): ImportResult {
   const res: ImportResult = { installed: 0, present: 0, refused: 0 };
   for (const bytes of rows) {
+    const port = rowWaypointPort(bytes);
+    if (port >= 0 && !mine(port)) continue;
     const r = installRow(t, bytes, now);
     if (r >= 0) res.installed++;
     else if (r === -2) res.present++;

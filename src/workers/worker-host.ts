@@ -473,13 +473,19 @@ export class WorkerHost implements DataPathHost {
     return [...a.answers.values()].flat();
   }
 
-  /** Installs the rows in the first running worker (its claims make steering send their packets to it). */
+  /** Offers the rows to every worker: each installs those whose local waypoint port is in its slice (where
+   *  steering sends their WAN packets), the first worker the local ones. */
   async importSessions(rows: readonly Uint8Array[]): Promise<ImportResult> {
-    const asked = this.runningWorkers().slice(0, 1);
+    const asked = this.runningWorkers();
     const a = await this.requests.ask<ImportResult>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'importSessions', id, rows: [...rows] }); });
-    const result = a.answers.get(asked[0] ?? -1);
-    if (result === undefined) throw this.sessionsTimeout(asked);
-    return result;
+    if (a.missing.length > 0 || a.lost.length > 0) throw this.sessionsTimeout([...a.missing, ...a.lost]);
+    const res: ImportResult = { installed: 0, present: 0, refused: 0 };
+    for (const r of a.answers.values()) {
+      res.installed += r.installed;
+      res.present += r.present;
+      res.refused += r.refused;
+    }
+    return res;
   }
 
   /** Each worker's first `limit` rows after the cursor, merged in order: at most workers x limit summaries made. */
