@@ -114,7 +114,8 @@ export interface DataPathHost {
   /** every session as its row's bytes (dataplane/session-rows.ts), for the standby of a router pair */
   exportSessions(): Promise<SessionRowBytes[]>;
   /** installs rows another node exported (the pair's node that takes over), between batches; with several
-   *  workers, each row in the worker whose slice holds its local waypoint port */
+   *  workers, each row in the worker whose slice holds its local waypoint port; every path's send counter
+   *  is raised to the time (above the partner's, docs/security.md "replay block") */
   importSessions(rows: readonly Uint8Array[]): Promise<ImportResult>;
   /** one page of sessions, oldest first (with its `worker` when there are several): at most `limit` summaries made */
   sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker?: number })[]>;

@@ -186,6 +186,7 @@ export class InThreadHost implements DataPathHost {
 
   async importSessions(rows: readonly Uint8Array[]): Promise<ImportResult> {
     this.tallied = undefined;
+    this.dataplane.ctx.crypto.keys.raiseCounters(this.clock());
     return importRows(this.dataplane.ctx.sessions, rows, this.clock());
   }
 

@@ -66,6 +66,18 @@ export class TxKey {
     this.lo = ((ms % 1024) * 4194304) >>> 0;
   }
 
+  /** Raises the counter to at least `now` ms << 22 (a node taking over its partner's sessions: above what
+   *  the partner sent, as long as it sent fewer than 4 M packets per ms since its key was installed). */
+  raiseTo(now: number): void {
+    const ms = Math.max(0, Math.floor(now));
+    const hi = Math.floor(ms / 1024) >>> 0;
+    const lo = ((ms % 1024) * 4194304) >>> 0;
+    if (hi > this.hi || (hi === this.hi && lo > this.lo)) {
+      this.hi = hi;
+      this.lo = lo;
+    }
+  }
+
   /** Moves to the next counter (after writing the current one into a packet). */
   advance(): void {
     this.lo = (this.lo + 1) >>> 0;
@@ -143,6 +155,14 @@ export class PathKeys {
   /** this data path's sender id in replay blocks (its worker index) */
   sender = 0;
   private paths: PathSlots[] = [];
+
+  /** Between batches: every tx key's counter raised to the time (TxKey.raiseTo; a router pair's takeover). */
+  raiseCounters(now: number): void {
+    for (const s of this.paths) {
+      s.tx?.raiseTo(now);
+      s.pending?.raiseTo(now);
+    }
+  }
 
   /**
    * Between batches: slots for tables t; a path that keeps its name and settings keeps its keys, counters

@@ -186,6 +186,7 @@ async function handle(m: ToWorker): Promise<void> {
       post({ t: 'exportSessions', id: m.id, index: init.index, rows: exportRows(dp.ctx.sessions, dp.ctx.clock()) });
       break;
     case 'importSessions':
+      dp.ctx.crypto.keys.raiseCounters(dp.ctx.clock());
       post({ t: 'importSessions', id: m.id, index: init.index, result: importRows(dp.ctx.sessions, m.rows, dp.ctx.clock(), (port) => port === 0 ? init.index === 0 : dp.ctx.sessions.ownership?.ownsPort(port) ?? true) });
       break;
     case 'sweep':

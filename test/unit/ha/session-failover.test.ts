@@ -105,6 +105,18 @@ test('rows: exported and installed elsewhere keep their keys; an id present, a c
     other[UUID_AT] ^= 0xff; // another session id, same keys
     assert.equal(importRows(fresh, [other], 0), { installed: 0, present: 0, refused: 1 }, 'its keys belong to another session');
     assert.is(fresh.active, 1);
+
+    // taking over: the send counters go above anything the partner sent (time in ms << 22)
+    const keys = lab.r1.host.dataplane.ctx.crypto.keys;
+    const now = lab.r1.host.dataplane.ctx.clock();
+    const tx = keys.tx(0, now)!;
+    const counter = (): number => tx.hi * 2 ** 32 + tx.lo;
+    const was = counter();
+    keys.raiseCounters(now + 1000);
+    assert.is(counter(), Math.floor(now + 1000) * 2 ** 22, 'raised to the takeover time');
+    assert.ok(counter() > was);
+    keys.raiseCounters(now - 60_000);
+    assert.is(counter(), Math.floor(now + 1000) * 2 ** 22, 'never lowered');
   } finally {
     await lab.close();
   }
