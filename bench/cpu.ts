@@ -1,4 +1,4 @@
-/** CPU time of processes from /proc/<pid>/stat (utime + stime of all threads, in seconds). */
+/** CPU time of processes from /proc/<pid>/stat (utime + stime of all threads, or of the main thread, in seconds). */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -15,10 +15,10 @@ function ticksPerSecond(): number {
   return clkTck;
 }
 
-/** utime + stime of `pid` in seconds, or NaN when it is gone. */
-export function cpuSeconds(pid: number): number {
+/** utime + stime of `pid` in seconds (all its threads, or its main thread only), or NaN when it is gone. */
+export function cpuSeconds(pid: number, mainThread = false): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): utime is field 14, stime field 15
     return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();

@@ -27,6 +27,8 @@ import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
 
 export interface ModeRunOptions {
   profile: boolean;
+  /** run only the steps with these keys (`--case`); default all */
+  cases?: readonly string[];
 }
 
 /** Runs one step; a failure is recorded as "<key>: <what>: <message>" (key: the measurement it spoils). */
@@ -43,7 +45,8 @@ async function runStep(res: ModeResult, key: string, what: string, f: () => Prom
 
 export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: ModeRunOptions): Promise<ModeResult> {
   const progress = ctx.progress;
-  const step = (res: ModeResult, key: string, what: string, f: () => Promise<void>): Promise<void> => runStep(res, key, what, f, progress);
+  const step = (res: ModeResult, key: string, what: string, f: () => Promise<void>): Promise<void> =>
+    (o.cases === undefined || o.cases.includes(key) ? runStep(res, key, what, f, progress) : Promise.resolve());
   const res: ModeResult = { id: mode.id, label: mode.label, status: 'ok', notes: mode.notes, loadAvgAtStart: loadavg().map((x) => +x.toFixed(2)), udpLargeLen: mode.udpLarge, errors: [] };
   progress(`== ${mode.label}: setting up`);
   try {
@@ -142,7 +145,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         await checkConnectivity();
       });
     }
-    if (svr && o.profile) {
+    if (svr && o.profile && o.cases === undefined) {
       res.profiles = [];
       await step(res, 'profile', `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, async () => {
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));

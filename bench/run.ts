@@ -5,6 +5,8 @@
  * docs/performance.md. Exits non-zero, naming each case, when the run is not comparable (comparable.ts).
  *
  *   node dist/bench/run.js [--quick] [--only kernel,svrouter,...] [--prefix svb] [--no-profile] [--no-memory]
+ *   node dist/bench/run.js --only svrouter --case visibility   (only the named steps of each mode: the
+ *     figures go to the run's folder and stdout, bench/results.json and the docs stay)
  *                          [--no-docs] [--memory-capacity N] [--cipher C]
  *   node dist/bench/run.js --render bench/results.json      (tables and docs from a saved run, no root)
  * The current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project.
@@ -53,10 +55,13 @@ interface Options {
   cipher?: string;
   /** re-render tables and docs/performance.md from a results file; measures nothing */
   render?: string;
+  /** only the steps with these keys (e.g. visibility); results to the run's folder only */
+  cases?: string[];
 }
 
 const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256]
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
+  --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility); results.json in the run's folder, docs untouched
   --prefix P   names of the namespaces (P-client, P-r1, P-r2, P-server) and tunnel devices; default SVR_BENCH_PREFIX or svb
   the current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project root
   exit status: 0 done, 1 error, ${EXIT_NOT_COMPARABLE} measured but not comparable (the cases are printed)
@@ -75,6 +80,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--memory-capacity') o.memoryCapacity = Number(argv[++i]);
     else if (a === '--cipher') o.cipher = argv[++i];
     else if (a === '--render') o.render = argv[++i];
+    else if (a === '--case') o.cases = (argv[++i] ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
     else if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -196,7 +202,7 @@ async function main(): Promise<void> {
   }
   let memory: MemoryResult | undefined;
   let memoryError: string | undefined;
-  if (o.memory && o.only.some((m) => m.startsWith('svrouter'))) {
+  if (o.memory && o.cases === undefined && o.only.some((m) => m.startsWith('svrouter'))) {
     try {
       memory = memoryBench(o.memoryCapacity ?? plan.memoryCapacity, snap);
     } catch (e) {
@@ -209,11 +215,13 @@ async function main(): Promise<void> {
     durationSeconds: (Date.now() - t0) / 1000, loadAvg: { start: startLoad, end: loadavg().map((x) => +x.toFixed(2)) },
     prefix: namePrefix(), modes, ...(memory ? { memory } : {}), notComparable: findProblems({ modes }, memoryError), runDir: dir,
   };
-  writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  if (o.docs) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), results);
+  const resultsFile = o.cases === undefined ? join(ROOT, 'bench', 'results.json') : join(dir, 'results.json');
+  writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+  if (o.docs && o.cases === undefined) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), results);
   const nsLeft = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`${namePrefix()}-`));
-  printSummary(results);
-  process.stdout.write(`\nwrote bench/results.json${o.docs ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
+  if (o.cases === undefined) printSummary(results);
+  else process.stdout.write(`\n${JSON.stringify(results.modes.map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => o.cases!.includes(k) || k === 'errors'))), null, 2)}\n`);
+  process.stdout.write(`\nwrote ${resultsFile}${o.docs && o.cases === undefined ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
   if (results.notComparable.length > 0) process.exitCode = EXIT_NOT_COMPARABLE;
 }
 

@@ -19,9 +19,10 @@
  * Prints one line per run and a median table; the numbers in docs/tun-io.md come from this script.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds } from './cpu.js';
 import { runIp } from '../src/io/tun/link.js';
 import { TunPort } from '../src/io/tun/tun-port.js';
 
@@ -131,13 +132,6 @@ function waitLine(p: ChildProcess, prefix: string, ms: number): Promise<string> 
     };
     p.stdout!.on('data', onData);
   });
-}
-
-/** CPU seconds of process pid (all threads), or of its main thread only. */
-function cpuSeconds(pid: number, mainThread = false): number {
-  const f = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) / 100; // utime + stime, in clock ticks of 10 ms
 }
 
 interface IperfResult {

@@ -13,6 +13,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpuSeconds } from './cpu.js';
+import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
 import { sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { checkConnectivity, measureTcp } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
@@ -50,6 +52,10 @@ export interface VisibilityRun {
   sessions?: SessionRate;
   /** drop counters of r1 and r2 that moved during the run */
   drops?: Record<string, number>;
+  /** what the kernels dropped during the session test (UDP receive buffers, device queues; drops.ts) */
+  kernelDrops?: Record<string, number>;
+  /** each router's CPU during the session test, µs per session it created: the whole process, its main thread */
+  sessionCpuUs?: Record<string, { process: number; mainThread: number }>;
 }
 
 export interface VisibilityResult {
@@ -133,7 +139,19 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
         }
       })();
     }
+    const kernel0 = await dropSnapshot();
+    const procs = svr.routerProcs();
+    const cpu0 = procs.map((p) => [cpuSeconds(p.pid), cpuSeconds(p.pid, true)] as const);
     await step(`${label} udp sessions`, async () => { run.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    const created = run.sessions?.createdR1;
+    if (created !== undefined && created > 0) {
+      run.sessionCpuUs = Object.fromEntries(procs.map((p, k) => [p.name, {
+        process: ((cpuSeconds(p.pid) - cpu0[k]![0]) * 1e6) / created, mainThread: ((cpuSeconds(p.pid, true) - cpu0[k]![1]) * 1e6) / created,
+      }]));
+      progress(`    router CPU per session (${label}): ${Object.entries(run.sessionCpuUs).map(([n, c]) => `${n} ${c.process.toFixed(1)} µs (main thread ${c.mainThread.toFixed(1)})`).join(', ')}`);
+    }
+    run.kernelDrops = dropDelta(kernel0, await dropSnapshot());
+    progress(`    kernel drops during the ${label} session test: ${formatDrops(run.kernelDrops)}`);
     if (sampler !== undefined) {
       // records come as sessions idle out (VISIBILITY_IDLE_S after their last packet) and are written in batches
       const deadline = Date.now() + 20_000;

@@ -19,7 +19,7 @@ export type {
   Router, RouterStatus, ServiceSummary, SessionRow, SignificanceThresholds, StepOptions, StepServiceView,
 } from './control/router-api.js';
 export type { RouterIo } from './control/in-thread-host.js';
-export type { PeerSummary } from './control/peer-views.js';
+export type { PeerSummary, TransformView } from './control/peer-views.js';
 export type { ServiceView, SessionSummary, TenantView, TupleSummary } from './dataplane/views.js';
 
 

@@ -80,6 +80,14 @@ export const Path = Type.Object({
   flaps: Type.Integer(),
   holdDownMs: Type.Number(),
   sessions: Type.Integer(),
+  transport: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('udp-transform')], { description: 'how TCP sessions opened on the path travel (docs/wan.md "UDP transform")' })),
+  udpTransform: Type.Optional(Type.Object({
+    mode: Type.Union([Type.Literal('auto-detect'), Type.Literal('always-transform'), Type.Literal('disabled')]),
+    active: Type.Boolean({ description: 'new TCP sessions on the path are carried as UDP' }),
+    state: Type.String({ description: 'the firewall detector: off, always, down, probing, waiting' }),
+    reasons: Type.Array(Type.String(), { description: 'the probes a firewall dropped at the last verdict (TCP SYN, Mid-flow, TCP SYN Jumbo)' }),
+    episodes: Type.Integer({ description: 'verdicts so far' }),
+  }, open)),
 }, { ...open, $id: 'Path' });
 
 export const Peer = Type.Object({ name: Type.String(), reachable: Type.Boolean(), paths: Type.Array(Ref('Path')) }, { ...open, $id: 'Peer' });

@@ -14,6 +14,7 @@ import { request } from '../node/control-client.js';
 import { alive, findNode, runDir } from '../node/registry.js';
 import { Store } from '../store/store.js';
 import { SessionHistory } from '../telemetry/history/history.js';
+import { historyDirOf } from '../telemetry/records-thread.js';
 import type { HistoryPage, HistoryQuery } from '../telemetry/history/query.js';
 import type { CloseReason, FiveTuple, SessionRecord } from '../telemetry/record.js';
 import { registerInspectPlugin } from './inspect-plugin.js';
@@ -73,7 +74,7 @@ function sourceOf(o: Where): Source {
 
 async function withHistory<T>(dataDir: string, fn: (h: SessionHistory) => Promise<T>): Promise<T> {
   if (!existsSync(dataDir)) throw new SvrError('SVR_ERR_STORE_OPEN', `no state database at ${dataDir} (pass --data-dir, or --node NAME of a node that ran here)`);
-  const store = await Store.open(dataDir);
+  const store = await Store.open(historyDirOf(dataDir));
   try {
     const h = await SessionHistory.open(store, { readOnly: true });
     try {

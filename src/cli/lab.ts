@@ -229,15 +229,18 @@ export function registerLab(program: Command): void {
     .option('--bgp', 'a provider edge <prefix>-pe running FRR (AS 65100) as both routers\' BGP neighbour; r1 follows the route to its server 198.18.60.20, r2 announces the clients (docs/routing.md)')
     .option('--wan-mtu <bytes>', 'every WAN path carries at most this many bytes per packet (576-1700), with ICMP filtered on it: path MTU discovery finds it (docs/wan.md)')
     .option('--ipv6', 'IPv6 hosts (2001:2:1::10, 2001:2:3::20) and an IPv6 peer path wan6 over path 1; service web6 is http://[2001:2:3::20]/ (docs/wan.md)')
+    .option('--middlebox', 'a stateful firewall <prefix>-middlebox (nftables, conntrack) on path 1 that drops mid-flow TCP and SYNs carrying data; implies --udp-transform auto-detect (docs/wan.md)')
+    .option('--udp-transform <mode>', 'udp-transform mode of every path: auto-detect (the firewall detector probes every 10 s), always-transform, disabled (docs/wan.md)')
     .option('--fec <group/parity>', 'FEC on web and stream: parity packets per group of data packets, e.g. 10/3 (docs/wan.md "FEC")')
     .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address (docs/wan.md)')
-    .action(async (o: LabOptions & { bgp?: boolean; wanMtu?: string; ipv6?: boolean; nat?: boolean; fec?: string; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
+    .action(async (o: LabOptions & { bgp?: boolean; wanMtu?: string; ipv6?: boolean; nat?: boolean; middlebox?: boolean; udpTransform?: string; fec?: string; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
       const untrap = tearDownOnSignal(o);
       try {
         const shape = checkShape({
           paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile,
           conductor: o.conductor === true, ...(o.etcd === undefined ? {} : { etcd: o.etcd }), ...(o.routers === undefined ? {} : { routers: o.routers }), ...(o.topology === undefined ? {} : { topology: o.topology }),
           collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, bgp: o.bgp === true, nat: o.nat === true, ipv6: o.ipv6 === true, ...(o.wanMtu !== undefined ? { wanMtu: o.wanMtu } : {}), ...(o.fec !== undefined ? { fec: o.fec } : {}),
+          middlebox: o.middlebox === true, ...(o.udpTransform !== undefined ? { udpTransform: o.udpTransform } : {}),
         });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });

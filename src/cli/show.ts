@@ -56,11 +56,11 @@ function peersTable(rows: PeerSummary[]): string {
   if (rows.length === 0) return 'no peers';
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)}`);
   return renderTable(
-    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'WAYPOINTS', 'NAT'],
+    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'TRANSPORT', 'WAYPOINTS', 'NAT'],
     rows.flatMap((p) => p.paths.map((x) => [
       p.name, x.name, x.up ? 'yes' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
       humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions,
-      x.keyAgeMs === undefined ? '-' : humanDuration(x.keyAgeMs), x.rekeys ?? '-', mtuText(x.mtu, x.mtuState), `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
+      x.keyAgeMs === undefined ? '-' : humanDuration(x.keyAgeMs), x.rekeys ?? '-', mtuText(x.mtu, x.mtuState), transportText(x), `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
     ])),
   );
 }
@@ -83,6 +83,15 @@ function securityTable(v: SecurityView): string {
 /** The path MTU, marked when not discovered by probes. */
 function mtuText(mtu: number, state: string): string {
   return state === 'discovered' ? String(mtu) : state === 'unresolvable' ? `${mtu} (unresolvable)` : `${mtu} (${state})`;
+}
+
+/** How the path's new TCP sessions travel: `tcp`, or `udp-transform` and why (docs/wan.md "UDP transform"). */
+function transportText(x: PeerSummary['paths'][number]): string {
+  const u = x.udpTransform;
+  if (u === undefined) return x.transport;
+  if (u.mode === 'always-transform') return 'udp-transform (always)';
+  if (x.transport === 'udp-transform') return `udp-transform (${u.reasons.join('; ')})`;
+  return u.episodes === 0 ? `tcp (${u.state})` : 'tcp (detected clean)';
 }
 
 /** NAT traversal of a path: the learned peer address (we answer there) or where the peer sees us, and the changes. */

@@ -93,6 +93,10 @@ export interface DataPathHost {
   setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void;
   /** the MTU discovery found for a path (0: the wan interface's `mtu`) */
   setPathMtu(path: number, mtu: number): void;
+  /** UDP transform (paths/firewall-detector.ts): new TCP sessions on the path are carried as UDP, or not */
+  setPathTransform(path: number, on: boolean): void;
+  /** a firewall-detector probe: a signed TCP segment waypoint:1283 -> peer waypoint:1283 with these flags */
+  sendPathProbe(path: number, tcpFlags: number, payload: Uint8Array): boolean;
   /** the NAT in front of us rebound: every ingress session on the path sends its metadata again (docs/wan.md) */
   resignalPath(path: number): void;
   /** a message on the path control channel (UDP 1280 between the waypoints) */

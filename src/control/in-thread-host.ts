@@ -154,6 +154,14 @@ export class InThreadHost implements DataPathHost {
     return this.dataplane.sendPathMessage(path, payload);
   }
 
+  setPathTransform(path: number, on: boolean): void {
+    this.dataplane.setPathTransform(path, on);
+  }
+
+  sendPathProbe(path: number, tcpFlags: number, payload: Uint8Array): boolean {
+    return this.dataplane.sendPathProbe(path, tcpFlags, payload);
+  }
+
   setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void {
     this.dataplane.setPathKeys(path, keys, activeAt, overlapMs);
   }

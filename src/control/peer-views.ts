@@ -3,6 +3,9 @@ import type { Liveness } from '../paths/control.js';
 import type { PathSummary } from '../paths/supervisor.js';
 import type { NatView } from '../paths/nat-traversal.js';
 import type { MtuView } from '../paths/path-mtu.js';
+import type { TransformView } from '../paths/firewall-detector.js';
+
+export type { TransformView };
 import { formatAddress } from '../packet/addr.js';
 import type { ForwardingTables } from '../model/tables.js';
 
@@ -23,6 +26,10 @@ export interface PeerSummary {
     /** path MTU (bytes of an outer packet) and how it is known: `not-probed` (the wan interface's mtu; static
      *  liveness), `searching`, `discovered` (probes, docs/wan.md), `unresolvable` (even 1200 bytes fail) */
     mtu: number; mtuState: string;
+    /** how TCP sessions opened on the path travel (docs/wan.md "UDP transform"): `tcp`, or `udp-transform`
+     *  (mode always-transform, or auto-detect found a firewall: `reasons` names the probes it dropped) */
+    transport: 'tcp' | 'udp-transform';
+    udpTransform?: TransformView;
   }[];
 }
 
@@ -37,6 +44,7 @@ export interface PeerViewSource {
   keys(pathName: string): { ageMs?: number; rekeys?: number };
   nat(pathName: string): NatView | undefined;
   mtu(pathName: string): MtuView | undefined;
+  transform(pathName: string): TransformView | undefined;
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
@@ -59,12 +67,18 @@ export function peerSummaries(v: PeerViewSource): PeerSummary[] {
         sessions: v.sessionsOnPath(p),
         ...keyFields(v.keys(path.name)),
         mtu: v.mtu(path.name)?.mtu ?? t.interfaces[path.localInterface]!.mtu, mtuState: v.mtu(path.name)?.state ?? 'not-probed',
+        ...transportFields(v.transform(path.name)),
         ...(path.peerBehindNat || path.outboundOnly
           ? { nat: { role: path.peerBehindNat ? 'peer-behind-nat' as const : 'outbound-only' as const, addressChanges: 0, ...v.nat(path.name) } }
           : {}),
       };
     }),
   }));
+}
+
+function transportFields(x: TransformView | undefined): { transport: 'tcp' | 'udp-transform'; udpTransform?: TransformView } {
+  if (x === undefined || x.mode === 'disabled') return { transport: 'tcp' };
+  return { transport: x.active ? 'udp-transform' : 'tcp', udpTransform: x };
 }
 
 function keyFields(k: { ageMs?: number; rekeys?: number }): { keyAgeMs?: number; rekeys?: number } {

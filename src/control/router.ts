@@ -112,7 +112,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
   /** control's own counters (next to the data path's) */
   private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0],
-    ['nat-peer-address-changes', 0], ['nat-rebinds', 0], ['nat-rebinds-damped', 0], ['nat-address-malformed', 0]]);
+    ['nat-peer-address-changes', 0], ['nat-rebinds', 0], ['nat-rebinds-damped', 0], ['nat-address-malformed', 0],
+    ['firewall-probes-answered', 0], ['firewall-probe-acks', 0], ['firewall-probe-malformed', 0], ['udp-transform-activations', 0]]);
   /** the rankings as the data path has them (what `explain` reads) */
   private readonly published = new ServicePaths();
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
@@ -167,6 +168,9 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       resignalPath: (p) => host.resignalPath(p),
       setPathMtu: (p, m) => host.setPathMtu(p, m),
       countNat: (n) => this.count(n),
+      setPathTransform: (p, on) => host.setPathTransform(p, on),
+      sendPathProbe: (p, f, b) => host.sendPathProbe(p, f, b),
+      countDetector: (n) => this.count(n),
     }, { liveness: this.liveness, bfd: opts.bfd, step: opts.step ?? false, ...(opts.stepRepository === undefined ? {} : { stepRepository: opts.stepRepository }), log: this.log });
     const running = (): SvrConfig => this.config;
     this.keyControl = new PathKeyControl({
@@ -537,6 +541,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       keys: (name) => keys.get(name) ?? {},
       nat: (name) => this.pathControl.natView(name),
       mtu: (name) => this.pathControl.mtuView(name),
+      transform: (name) => this.pathControl.transformView(name),
     });
   }
 

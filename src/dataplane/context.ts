@@ -73,6 +73,10 @@ export class DataplaneContext {
   pathControlPort = new Uint16Array(0);
   /** per path id: the path MTU (bytes of an outer packet): the wan interface's `mtu` until discovery says less */
   pathMtu = new Uint16Array(0);
+  /** per path id: 1 = new TCP sessions on it are carried as UDP (UDP transform; paths/firewall-detector.ts) */
+  pathTransform = new Uint8Array(0);
+  /** paths whose TCP is transformed, by name (kept across config changes) */
+  private readonly transformed = new Set<string>();
   /** discovered path MTUs by path name (kept across config changes) */
   private readonly discoveredMtu = new Map<string, number>();
   /** per interface: its paths to peers behind NAT (their address is learned: wan-verify) */
@@ -140,6 +144,8 @@ export class DataplaneContext {
       const mtu = t.interfaces[p.localInterface]!.mtu;
       this.pathMtu[p.id] = Math.min(mtu, this.discoveredMtu.get(p.name) ?? mtu);
     }
+    this.pathTransform = new Uint8Array(t.paths.length);
+    for (const p of t.paths) this.pathTransform[p.id] = this.transformed.has(p.name) ? 1 : 0;
     this.natPaths = t.interfaces.map((i) => t.paths.filter((p) => p.peerBehindNat && p.localInterface === i.index).map((p) => p.id));
     for (const [name, l] of [...this.learned]) {
       const p = t.paths.find((q) => q.name === name);
@@ -179,6 +185,15 @@ export class DataplaneContext {
     if (mtu <= 0) this.discoveredMtu.delete(p.name);
     else this.discoveredMtu.set(p.name, mtu);
     this.pathMtu[path] = mtu <= 0 ? ifMtu : Math.min(ifMtu, mtu);
+  }
+
+  /** Whether new TCP sessions on a path are carried as UDP (control's firewall detector decides; between batches). */
+  setPathTransform(path: number, on: boolean): void {
+    const p = this.tables.paths[path];
+    if (p === undefined) return;
+    if (on) this.transformed.add(p.name);
+    else this.transformed.delete(p.name);
+    this.pathTransform[path] = on ? 1 : 0;
   }
 
   /** Whether the peer of a NAT path has been seen yet (before that, nothing is sent to it). */

@@ -112,6 +112,10 @@ export const COUNTERS = {
   'false-positive-headers-sent': { area: 'svr', meaning: "packets whose payload started like metadata and got a false-positive header so the peer does not misread it" },
   'sessions-resignalled-nat': { area: 'svr', meaning: 'sessions that sent their metadata again because the NAT in front of this router rebound (docs/wan.md)' },
   'icmp-too-big-sent': { area: 'svr', meaning: 'ICMP fragmentation-needed / packet-too-big sent to a host whose packet did not fit the peer path MTU (docs/wan.md)' },
+  'firewall-probes-sent': { area: 'svr', meaning: 'firewall-detector TCP probes sent to peers (waypoint port 1283; docs/wan.md "UDP transform")' },
+  'tcp-sessions-transformed': { area: 'svr', meaning: 'TCP sessions opened on a path with UDP transform on: carried as UDP between the routers (docs/wan.md)' },
+  'tcp-sessions-moved-to-udp': { area: 'svr', meaning: "open TCP sessions moved to UDP when their path's UDP transform turned on (re-signalled on new waypoint ports)" },
+  'drop-bad-transformed': { area: 'malformed', meaning: 'UDP-transformed packets whose inner TCP header is cut off or inconsistent' },
   'nat-keepalives-sent': { area: 'svr', meaning: 'NAT keep-alives: probes of idle sessions on outbound-only paths, so the NAT keeps their bindings (docs/wan.md)' },
   'health-checks-sent': { area: 'svr', meaning: 'health-check probes sent for a handshake waiting for reverse metadata' },
   'health-checks-answered': { area: 'svr', meaning: 'health-check probes answered (egress)' },
@@ -146,6 +150,10 @@ export const COUNTERS = {
   'nat-peer-address-changes': { area: 'control', meaning: 'times a peer behind NAT was seen at a new address or port (its NAT rebound) and followed there (docs/wan.md)' },
   'nat-rebinds': { area: 'control', meaning: 'times the peer saw this router (behind NAT) come from a new address or port (docs/wan.md)' },
   'nat-rebinds-damped': { area: 'control', meaning: 'NAT rebindings whose session re-signal was held back by damping (a NAT that changes every few seconds)' },
+  'firewall-probes-answered': { area: 'control', meaning: "firewall-detector probes from peers answered on the control channel (docs/wan.md)" },
+  'firewall-probe-acks': { area: 'control', meaning: 'answers to this router\'s firewall-detector probes received' },
+  'firewall-probe-malformed': { area: 'control', meaning: 'firewall-detector probes or answers (0xcf/0xd0) dropped as malformed' },
+  'udp-transform-activations': { area: 'control', meaning: "times a path's firewall detector found TCP blocked and turned UDP transform on" },
   'nat-address-malformed': { area: 'control', meaning: 'NAT address messages (0xcc) dropped as malformed' },
 } as const satisfies Record<string, CounterDoc>;
 

@@ -33,8 +33,8 @@ import { sealMetadata } from './metadata-crypto.js';
 import { signPacket } from './sign.js';
 import { isHandshakeMessage } from '../crypto/handshake.js';
 import type { PathKeyMaterial } from './path-keys.js';
-import { expiryReason, outerProtocol, removeSession, sessionId } from './session-ops.js';
-import { ROLE_INGRESS, SF_NEEDS_META } from './session-table.js';
+import { expiryReason, removeSession, sessionId, sessionOuterProtocol } from './session-ops.js';
+import { ROLE_INGRESS, SF_NEEDS_META, SF_TRANSFORMED } from './session-table.js';
 import type { Stage } from './stage.js';
 import { DecodeStage } from './stages/decode.js';
 import { FirstPacketStage } from './stages/first-packet.js';
@@ -44,7 +44,7 @@ import { SessionLookupStage } from './stages/session-lookup.js';
 import { SvrAcceptStage } from './stages/svr-accept.js';
 import { SvrInStage } from './stages/svr-in.js';
 import { SvrOutStage } from './stages/svr-out.js';
-import { CONTROL_PORT, WanVerifyStage } from './stages/wan-verify.js';
+import { CONTROL_PORT, PROBE_PORT, WanVerifyStage } from './stages/wan-verify.js';
 import { closeUnroutedSessions } from './route-follow.js';
 
 /** Per-interface counters, in INTERFACE_COUNTER_KINDS order per interface (`interface.<name>.<counter>`). */
@@ -97,6 +97,8 @@ export class Dataplane {
   private readonly cNoRoute: number;
   private readonly cProbes: number;
   private readonly cPathMessages: number;
+  private readonly cPathProbes: number;
+  private readonly cTransformedLater: number;
   private readonly cResignalled: number;
   private readonly cKeepalives: number;
   private keepaliveAt = -Infinity;
@@ -135,6 +137,8 @@ export class Dataplane {
     this.cNoRoute = c.id('sessions-no-route');
     this.cProbes = c.id('health-checks-sent');
     this.cPathMessages = c.id('path-messages-sent');
+    this.cPathProbes = c.id('firewall-probes-sent');
+    this.cTransformedLater = c.id('tcp-sessions-moved-to-udp');
     this.cResignalled = c.id('sessions-resignalled-nat');
     this.cKeepalives = c.id('nat-keepalives-sent');
     this.resolveInterfaceCounters(opts.tables);
@@ -439,7 +443,7 @@ export class Dataplane {
     if (!t.isActive(row) || t.gen[row] !== gen || t.role[row] !== ROLE_INGRESS) return false;
     const mlen = sealMetadata(ctx, t.path[row]!, writeForwardMetadata(ctx, row, true), this.clock());
     if (mlen < 0) return false;
-    const proto = outerProtocol(t.protocol[row]!);
+    const proto = sessionOuterProtocol(t, row);
     const sent = this.originate(t.path[row]!, proto, t.wpLocalPort[row]!, t.wpPeerPort[row]!, ctx.writer.buf, mlen, true);
     if (sent) ctx.counters.add(this.cProbes);
     return sent;
@@ -466,6 +470,45 @@ export class Dataplane {
    */
   setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void {
     this.ctx.setPathPeer(path, address, controlPort);
+  }
+
+  /**
+   * UDP transform (docs/wan.md): TCP sessions on the path are carried as UDP from now on, or not. Between
+   * batches. Turned on, the path's ingress TCP sessions still carried as TCP move to UDP too (a firewall
+   * that drops TCP would end them): new UDP waypoint ports, forward metadata again at once as a probe and on
+   * their next packets (the peer finds each by its id: svr-accept rejoin). One walk, once per verdict
+   * change. Sessions already transformed stay so when it is turned off. Returns the sessions moved.
+   */
+  setPathTransform(path: number, on: boolean): number {
+    const ctx = this.ctx;
+    const was = ctx.pathTransform[path] === 1;
+    ctx.setPathTransform(path, on);
+    if (!on || was) return 0;
+    const t = ctx.sessions;
+    let n = 0;
+    for (let r = 0; r < t.capacity; r++) {
+      if (!t.isActive(r) || t.role[r] !== ROLE_INGRESS || t.path[r] !== path || t.protocol[r] !== PROTO_TCP || (t.flags[r]! & SF_TRANSFORMED) !== 0) continue;
+      if (!ctx.wanKeys.assignPrimary(r, path, PROTO_UDP)) continue; // no free UDP waypoint port: it stays TCP
+      t.flags[r] = t.flags[r]! | SF_TRANSFORMED | SF_NEEDS_META;
+      ctx.events.push({ kind: 'session.resignalled', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r) });
+      this.probe(r, t.gen[r]!);
+      n++;
+    }
+    ctx.counters.add(this.cTransformedLater, n);
+    this.flushEvents();
+    return n;
+  }
+
+  /**
+   * Sends a firewall-detector probe (paths/firewall-detector.ts): a TCP segment with `tcpFlags` from the local
+   * waypoint's PROBE_PORT to the peer's, signed like a control message; the peer's wan-verify hands its payload
+   * to control. Whether it arrives tells whether a middlebox on the path passes such TCP.
+   */
+  sendPathProbe(path: number, tcpFlags: number, payload: Uint8Array): boolean {
+    if (!this.ctx.peerKnown(path)) return false;
+    const sent = this.originate(path, PROTO_TCP, PROBE_PORT, PROBE_PORT, payload, payload.length, true, tcpFlags);
+    if (sent) this.ctx.counters.add(this.cPathProbes);
+    return sent;
   }
 
   /** The MTU path MTU discovery found for a path (0: the wan interface's `mtu` again). Between batches. */
@@ -498,7 +541,7 @@ export class Dataplane {
   }
 
   /** Builds one packet from scratch on `path` (waypoint to waypoint) and transmits it. */
-  private originate(p: number, proto: number, srcPort: number, dstPort: number, body: Uint8Array, bodyLen: number, sign: boolean): boolean {
+  private originate(p: number, proto: number, srcPort: number, dstPort: number, body: Uint8Array, bodyLen: number, sign: boolean, tcpFlags = TCP_ACK): boolean {
     const ctx = this.ctx;
     const path = ctx.tables.paths[p];
     const port = path === undefined ? null : this.ports[path.localInterface];
@@ -531,7 +574,7 @@ export class Dataplane {
     writeU16(d, l4 + 2, dstPort);
     if (proto === PROTO_TCP) {
       d[l4 + 12] = 5 << 4;
-      d[l4 + 13] = TCP_ACK;
+      d[l4 + 13] = tcpFlags;
     }
     const payload = l4 + l4len;
     d.set(body.subarray(0, bodyLen), payload);

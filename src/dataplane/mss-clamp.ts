@@ -13,7 +13,8 @@
  * - framed payload (services with payload security; payload.ts): CBC IV 16 + padding up to 16 + key id 1 = 33,
  *   GCM nonce 12 + tag 16 + key id 1 = 29;
  * - unframed payload: a payload that happens to start with the metadata cookie gets the 12-byte
- *   false-positive header (svr-metadata.ts), so every segment keeps room for it.
+ *   false-positive header (svr-metadata.ts), so every segment keeps room for it;
+ * - UDP transform (TCP carried as UDP, docs/wan.md): the 8-byte UDP header in front of the TCP header.
  * Metadata is not counted: it rides on the SYN and SYN-ACK (no payload) and, after a migration or an adaptive
  * re-signal, on a few data packets, which may then exceed the MTU (svr-out answers those with ICMP too big).
  */
@@ -23,11 +24,12 @@ import { PROTO_TCP, TCP_SYN, type PacketInfo } from '../packet/ip.js';
 import { clampTcpMss, DEFAULT_MSS_IPV4, DEFAULT_MSS_IPV6, MSS_ABSENT, MSS_LOWERED } from '../packet/tcp-mss.js';
 import { FALSE_POSITIVE_HEADER } from '../packet/svr-metadata.js';
 import type { DataplaneContext } from './context.js';
-import { SF_PAYLOAD } from './session-table.js';
+import { SF_PAYLOAD, SF_TRANSFORMED } from './session-table.js';
 import { trailerLength } from './sign.js';
 import type { StageInit, StageRuntime } from './stage.js';
 
 const TCP_HEADER = 20;
+const UDP_HEADER = 8;
 /** The smallest MSS a clamp writes (SSR's `enforced-mss` range starts here). */
 const MIN_MSS = 64;
 
@@ -49,6 +51,7 @@ export function mssLimit(ctx: DataplaneContext, p: number, r: number, family: 4 
   } else {
     overhead = FALSE_POSITIVE_HEADER.length + trailer;
   }
+  if ((ctx.sessions.flags[r]! & SF_TRANSFORMED) !== 0) overhead += UDP_HEADER; // TCP carried as UDP (UDP transform)
   return Math.max(MIN_MSS, Math.min(iface.mtu, ctx.pathMtu[p]!) - (family === 6 ? 40 : 20) - TCP_HEADER - overhead);
 }
 

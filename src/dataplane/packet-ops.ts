@@ -50,8 +50,8 @@ export function closeAtPayload(b: Batch, slot: number, pi: PacketInfo, n: number
   shift(pi, n);
 }
 
-/** Inserts an 8-byte UDP header after the IP header (ICMP -> UDP between routers). The IP protocol field,
- *  lengths and checksums are the caller's job. */
+/** Inserts an 8-byte UDP header after the IP header (ICMP, or TCP under UDP transform -> UDP between
+ *  routers). The IP length and checksums are the caller's job. */
 export function insertUdpHeader(b: Batch, slot: number, pi: PacketInfo, srcPort: number, dstPort: number): void {
   const d = b.data;
   const start = b.off[slot]!;
@@ -73,9 +73,15 @@ export function insertUdpHeader(b: Batch, slot: number, pi: PacketInfo, srcPort:
   setIpProtocol(d, pi, PROTO_UDP);
 }
 
-/** Removes the UDP header of a transformed packet, leaving the ICMP message as the L4 segment. */
-export function removeUdpHeader(b: Batch, slot: number, pi: PacketInfo, protocol: number): void {
+/**
+ * Removes the UDP header of a transformed packet, leaving the ICMP message or the TCP segment (UDP transform)
+ * as the L4 segment; false (nothing changed) when an inner TCP header is cut off or its data offset does not fit.
+ */
+export function removeUdpHeader(b: Batch, slot: number, pi: PacketInfo, protocol: number): boolean {
   const d = b.data;
+  const inner = pi.l4 + 8;
+  const doff = protocol === PROTO_TCP && pi.end - inner >= 20 ? (d[inner + 12]! >> 4) * 4 : 0;
+  if (protocol === PROTO_TCP && (doff < 20 || inner + doff > pi.end)) return false;
   const start = b.off[slot]!;
   d.copyWithin(start + 8, start, pi.l4);
   b.off[slot] = start + 8;
@@ -84,11 +90,19 @@ export function removeUdpHeader(b: Batch, slot: number, pi: PacketInfo, protocol
   pi.srcOff += 8;
   pi.dstOff += 8;
   pi.l4 += 8;
-  pi.payload = pi.l4 + 8;
   pi.protocol = protocol;
   setIpProtocol(d, pi, protocol);
+  if (protocol === PROTO_TCP) {
+    pi.payload = pi.l4 + doff;
+    pi.srcPort = readU16(d, pi.l4);
+    pi.dstPort = readU16(d, pi.l4 + 2);
+    pi.tcpFlags = d[pi.l4 + 13]!;
+    return true;
+  }
+  pi.payload = pi.l4 + 8;
   pi.icmpType = d[pi.l4]!;
   pi.icmpCode = d[pi.l4 + 1]!;
+  return true;
 }
 
 /** Writes the protocol / next-header field (IPv6 only without extension headers). */

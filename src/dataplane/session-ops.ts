@@ -9,7 +9,7 @@ import type { CloseReason, MigrationReason, SessionRole } from './events.js';
 import { uuidString } from './random-pool.js';
 import { forwardTuple, natTuple, waypointTuple } from './session-tuples.js';
 import {
-  ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ESTABLISHED, SF_FIN_FWD, SF_FIN_REV, SF_SYN, SF_SYNACK, type SessionTable,
+  ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ESTABLISHED, SF_FIN_FWD, SF_FIN_REV, SF_SYN, SF_SYNACK, SF_TRANSFORMED, type SessionTable,
 } from './session-table.js';
 
 /** How long a closed TCP session lingers so the last ACKs still pass. */
@@ -140,4 +140,9 @@ export function expiryReason(ctx: DataplaneContext, r: number): CloseReason {
 /** Protocol of the outer packet between routers: ICMP travels as UDP (fact sheet §1.1). */
 export function outerProtocol(protocol: number): number {
   return protocol === PROTO_ICMP || protocol === PROTO_ICMPV6 ? PROTO_UDP : protocol;
+}
+
+/** Protocol of session r's outer packets: UDP when transformed (ICMP, or TCP under UDP transform), else its own. */
+export function sessionOuterProtocol(t: SessionTable, r: number): number {
+  return (t.flags[r]! & SF_TRANSFORMED) !== 0 ? PROTO_UDP : t.protocol[r]!;
 }

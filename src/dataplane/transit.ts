@@ -14,7 +14,7 @@
  * Transit legs run no plugin hooks or chain stages: plugins act where sessions enter and leave.
  */
 import type { DataplaneContext } from './context.js';
-import { outerProtocol } from './session-ops.js';
+import { sessionOuterProtocol } from './session-ops.js';
 import { ROLE_INGRESS, SF_ACTIVE, SF_ENC_ON, SF_NEEDS_META, SF_TRANSFORMED } from './session-table.js';
 
 /**
@@ -58,11 +58,11 @@ export function openOnwardLeg(ctx: DataplaneContext, e: number, p: number, now: 
   }
   t.origSrcPort[r] = t.origSrcPort[e]!;
   t.origDstPort[r] = t.origDstPort[e]!;
-  if (!ctx.wanKeys.assignPrimary(r, p, outerProtocol(t.protocol[r]!))) {
+  t.flags[r] = SF_ACTIVE | SF_NEEDS_META | (t.flags[e]! & (SF_TRANSFORMED | SF_ENC_ON));
+  if (!ctx.wanKeys.assignPrimary(r, p, sessionOuterProtocol(t, r))) {
     t.remove(r);
     return -1;
   }
-  t.flags[r] = SF_ACTIVE | SF_NEEDS_META | (t.flags[e]! & (SF_TRANSFORMED | SF_ENC_ON));
   t.relay[r] = e;
   t.relay[e] = r;
   t.outIf[e] = path.localInterface;

@@ -83,7 +83,7 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
     },
     inInterface: tables.interfaces[t.inIf[r]!]?.name ?? '?',
     outInterface: tables.interfaces[t.outIf[r]!]?.name ?? '?',
-    handshake: (flags & SF_TRANSFORMED) !== 0 ? 'always'
+    handshake: (flags & SF_TRANSFORMED) !== 0 && proto !== PROTO_TCP ? 'always'
       : (flags & (role === 'ingress' ? SF_NEEDS_META : SF_REV_SIGNAL)) !== 0 ? 'signalling' : 'complete',
     state: proto === PROTO_TCP ? tcpState(flags) : 'open',
     ageMs: now - t.created[r]!,

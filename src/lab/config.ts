@@ -57,6 +57,14 @@ ${indent}nat-keep-alive: 20           # s: an idle session sends a keep-alive th
 `;
 }
 
+/** `--middlebox` / `--udp-transform`: the firewall detector probes every 10 s (docs/wan.md "UDP transform"). */
+function udpTransformLines(mode: string, indent: string): string {
+  return `${indent}udp-transform:               # svr lab up --udp-transform / --middlebox: TCP as UDP when a firewall drops TCP (docs/wan.md)
+${indent}  mode: ${mode}
+${indent}  detect-interval: 10          # s between probe episodes (SSR's default 300)
+`;
+}
+
 function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabShape): string {
   return paths.map((p) => {
     const veth = router === 'r1' ? p.r1Dev : p.r2Dev;
@@ -67,7 +75,7 @@ function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabSha
           neighborhoods:
             - name: ${p.neighborhood}            # ${router === 'r1' ? 'r2' : 'r1'}/${p.iface} is in it too: the path ${p.iface}->${router === 'r1' ? 'r2' : 'r1'}/${p.iface}
               vector: ${p.vector}          # service-policies rank paths by vector
-${router === 'r1' && p.k === 1 && s.nat === true ? natLines('              ') : ''}${bfdBlock(s, '              ')}`;
+${router === 'r1' && p.k === 1 && s.nat === true ? natLines('              ') : ''}${s.udpTransform !== undefined ? udpTransformLines(s.udpTransform, '              ') : ''}${bfdBlock(s, '              ')}`;
   }).join('');
 }
 

@@ -6,68 +6,40 @@
  *
  *   r1 r1-r2 198.18.21.1 --- nt-r1 198.18.21.254 [<prefix>-nat: masquerade out of nt-wan] nt-wan 198.18.29.1 --- lk-r1 198.18.29.254 [link1] --- r2
  *
- * Built on top of the plain lab: path 1's r1-side veth is replaced by the two through the NAT box.
+ * Built on top of the plain lab: path 1's r1-side veth is replaced by the two through the NAT box (path-box.ts).
  * `svr lab nat-rebind` forces a rebinding as a real NAT does it: the masquerade port range changes and the
  * conntrack table is flushed, so every binding (BFD's and each session's) gets a new public port.
  */
 import { SvrError } from '../errors.js';
-import { createNamespace, setSysctls, type Progress } from './netns.js';
+import type { Progress } from './netns.js';
+import { boxDevices, BOX_PUBLIC, insertPathBox } from './path-box.js';
 import { ip, run, runIn } from './run.js';
 import { nsName, pathPlan, type NatPlace } from './topology.js';
 
 export const NAT_ROLE: NatPlace = 'nat';
 /** The NAT box's address toward the WAN: r2 sees r1 here. */
-export const NAT_PUBLIC = '198.18.29.1';
-const NAT_WAN = { nat: 'nt-wan', natAddress: `${NAT_PUBLIC}/24`, link: 'lk-r1', linkAddress: '198.18.29.254/24' };
-const NAT_LAN = { router: 'r1-r2', routerAddress: '198.18.21.1/24', nat: 'nt-r1', natAddress: '198.18.21.254/24' };
+export const NAT_PUBLIC = BOX_PUBLIC;
+const NAT_DEVICES = boxDevices('nt');
 /** The masquerade's port ranges: `nat-rebind` switches between them. */
 export const NAT_PORT_RANGES = ['20000-29999', '30000-39999'] as const;
 const NFT_TABLE = 'svrlab';
-const WAN_MTU = 1700;
-
-const host = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
 
 /** `nft add rule ...`: masquerade what leaves toward the WAN, to ports in `range`. */
 function masquerade(range: string): string[] {
-  return ['add', 'rule', 'ip', NFT_TABLE, 'postrouting', 'oifname', NAT_WAN.nat, 'meta', 'l4proto', '{ tcp, udp }', 'masquerade', 'to', `:${range}`];
+  return ['add', 'rule', 'ip', NFT_TABLE, 'postrouting', 'oifname', NAT_DEVICES.wan, 'meta', 'l4proto', '{ tcp, udp }', 'masquerade', 'to', `:${range}`];
 }
 
 /** Puts path 1 of the built lab behind `<prefix>-nat` (the plain network must exist). */
 export async function buildNatNetwork(prefix: string, progress: Progress): Promise<void> {
   const ns = nsName(prefix, NAT_ROLE);
-  const r1 = nsName(prefix, 'r1');
   const r2 = nsName(prefix, 'r2');
   const p = pathPlan(prefix, 1);
   progress(`NAT box ${ns} on path 1: r1 behind nftables masquerade to ${NAT_PUBLIC} ports ${NAT_PORT_RANGES[0]}`);
-  await createNamespace(ns);
-  await setSysctls(ns, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1', 'net.ipv4.ip_forward=1',
-    'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.default.send_redirects=0']);
-  // deleting the link's end removes r1's end of the old veth (and the routes through it) too
-  await ip(p.namespace, ['link', 'del', NAT_WAN.link]);
-  await ip(r1, ['link', 'add', NAT_LAN.router, 'mtu', String(WAN_MTU), 'type', 'veth', 'peer', 'name', NAT_LAN.nat, 'mtu', String(WAN_MTU), 'netns', ns]);
-  await ip(r1, ['addr', 'add', NAT_LAN.routerAddress, 'dev', NAT_LAN.router]);
-  await ip(r1, ['link', 'set', 'dev', NAT_LAN.router, 'up']);
-  await ip(ns, ['addr', 'add', NAT_LAN.natAddress, 'dev', NAT_LAN.nat]);
-  await ip(ns, ['link', 'set', 'dev', NAT_LAN.nat, 'up']);
-  await ip(ns, ['link', 'add', NAT_WAN.nat, 'mtu', String(WAN_MTU), 'type', 'veth', 'peer', 'name', NAT_WAN.link, 'mtu', String(WAN_MTU), 'netns', p.namespace]);
-  await ip(ns, ['addr', 'add', NAT_WAN.natAddress, 'dev', NAT_WAN.nat]);
-  await ip(ns, ['link', 'set', 'dev', NAT_WAN.nat, 'up']);
-  await ip(p.namespace, ['addr', 'add', NAT_WAN.linkAddress, 'dev', NAT_WAN.link]);
-  await ip(p.namespace, ['link', 'set', 'dev', NAT_WAN.link, 'up']);
-  await setSysctls(r1, [`net.ipv4.conf.${NAT_LAN.router}.rp_filter=0`]);
-  await setSysctls(p.namespace, [`net.ipv4.conf.${NAT_WAN.link}.rp_filter=0`]);
-  await setSysctls(ns, [`net.ipv4.conf.${NAT_LAN.nat}.rp_filter=0`, `net.ipv4.conf.${NAT_WAN.nat}.rp_filter=0`]);
-  // r1: as before, r2's waypoint and link subnet through its gateway (now the NAT box)
-  const gw = host(NAT_LAN.natAddress);
-  await ip(r1, ['route', 'add', `${p.waypoints.r2}/32`, 'via', gw, 'dev', NAT_LAN.router]);
-  await ip(r1, ['route', 'add', '198.18.31.0/24', 'via', gw, 'dev', NAT_LAN.router]);
-  // the NAT box: the WAN by default, r1's waypoint on its inside
-  await ip(ns, ['route', 'add', 'default', 'via', host(NAT_WAN.linkAddress), 'dev', NAT_WAN.nat]);
-  await ip(ns, ['route', 'add', `${p.waypoints.r1}/32`, 'via', host(NAT_LAN.routerAddress), 'dev', NAT_LAN.nat]);
+  await insertPathBox(prefix, NAT_ROLE, 'nt');
   // r2 reaches the NAT's public side only: r1's waypoint is private
   await ip(r2, ['route', 'del', `${p.waypoints.r1}/32`]);
   await ip(r2, ['route', 'del', '198.18.21.0/24']);
-  await ip(r2, ['route', 'add', '198.18.29.0/24', 'via', host(p.linkR2Address), 'dev', p.r2Dev]);
+  await ip(r2, ['route', 'add', '198.18.29.0/24', 'via', p.linkR2Address.slice(0, p.linkR2Address.indexOf('/')), 'dev', p.r2Dev]);
   await runIn(ns, 'nft', ['add', 'table', 'ip', NFT_TABLE]);
   await runIn(ns, 'nft', ['add', 'chain', 'ip', NFT_TABLE, 'postrouting', '{ type nat hook postrouting priority srcnat; policy accept; }']);
   await runIn(ns, 'nft', masquerade(NAT_PORT_RANGES[0]));

@@ -7,6 +7,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SvrError } from '../errors.js';
 import { MAX_PATHS } from './topology.js';
+import type { UdpTransformMode } from '../model/config.js';
+
+const UDP_TRANSFORM_MODES: readonly UdpTransformMode[] = ['auto-detect', 'always-transform', 'disabled'];
 import { checkFabric, MAX_ROUTERS, type FabricTopology } from './fabric.js';
 
 export const RESILIENCY_MODES = ['none', 'failover', 'revertible-failover', 'packet-duplication'] as const;
@@ -54,6 +57,10 @@ export interface LabShape {
   nat?: boolean;
   /** every WAN path carries at most this many bytes per packet, ICMP filtered (lab/wan-mtu.ts) */
   wanMtu?: number;
+  /** a firewall on path 1 that drops mid-flow TCP and SYNs carrying data (`<prefix>-middlebox`, lab/middlebox.ts) */
+  middlebox?: boolean;
+  /** `udp-transform` mode of every neighborhood entry (detect-interval 10 s); auto-detect with `middlebox` */
+  udpTransform?: UdpTransformMode;
   /** IPv6 hosts and an IPv6 peer path over path 1 (lab/ipv6.ts) */
   ipv6?: boolean;
   /** FEC on web and stream (`svr lab up --fec GROUP/PARITY`, docs/wan.md "FEC") */
@@ -121,6 +128,8 @@ export interface ShapeInput {
   nat?: boolean;
   wanMtu?: string | number;
   ipv6?: boolean;
+  middlebox?: boolean;
+  udpTransform?: string;
   /** `--fec GROUP/PARITY`, e.g. 10/3 */
   fec?: string;
 }
@@ -158,10 +167,17 @@ export function checkShape(i: ShapeInput): LabShape {
     ...(i.nat === true ? { nat: true } : {}),
     ...(i.wanMtu !== undefined ? { wanMtu: int(i.wanMtu, 1700, 576, 1700, '--wan-mtu', ' (bytes)') } : {}),
     ...(i.ipv6 === true ? { ipv6: true } : {}),
+    ...middleboxOf(i),
     ...fecOf(i),
     ...etcdOf(i),
     ...fabricOf(i),
   };
+}
+
+function middleboxOf(i: ShapeInput): { middlebox?: true; udpTransform?: UdpTransformMode } {
+  if (i.middlebox === true && i.nat === true) throw new SvrError('SVR_ERR_LAB_OPTION', '--middlebox and --nat both sit on path 1 between r1 and the link: use one of them');
+  const mode = i.udpTransform === undefined ? (i.middlebox === true ? 'auto-detect' : undefined) : oneOf(i.udpTransform, 'auto-detect', UDP_TRANSFORM_MODES, '--udp-transform');
+  return { ...(i.middlebox === true ? { middlebox: true as const } : {}), ...(mode !== undefined ? { udpTransform: mode } : {}) };
 }
 
 function fecOf(i: ShapeInput): { fec?: LabShape['fec'] } {
@@ -194,6 +210,6 @@ function fabricOf(i: ShapeInput): { fabric?: LabShape['fabric'] } {
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
   const head = s.fabric !== undefined ? `${s.fabric.routers} routers, ${s.fabric.topology}${s.fabric.topology === 'hub-spoke' ? ' (r1 is the hub)' : ''}` : `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}`;
-  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}${s.ipv6 === true ? ', IPv6 hosts and an IPv6 peer path (wan6) over path 1' : ''}`;
+  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}${s.ipv6 === true ? ', IPv6 hosts and an IPv6 peer path (wan6) over path 1' : ''}${s.middlebox === true ? ', a middlebox on path 1 dropping mid-flow TCP and SYNs with data' : ''}${s.udpTransform !== undefined ? `, udp-transform ${s.udpTransform}` : ''}`;
 
 }

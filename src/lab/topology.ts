@@ -23,12 +23,14 @@ export type ConductorRole = 'conductor';
 export type CollectorPlace = 'collector';
 /** The NAT box of `svr lab up --nat` (lab/nat.ts). */
 export type NatPlace = 'nat';
+/** The firewall of `svr lab up --middlebox` (lab/middlebox.ts). */
+export type MiddleboxPlace = 'middlebox';
 /** The N-router lab's namespaces (lab/fabric.ts): routers r<i>, their hosts h<i>, the shared WAN. */
 export type FabricRole = `r${number}` | `h${number}` | 'wan';
 /** `svr lab up --bgp`: the provider edge (lab/bgp.ts) */
 export type PePlace = 'pe';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole | ConductorRole | FabricRole | CollectorPlace | PePlace | NatPlace;
+export type Place = Role | LinkRole | PluginRole | ConductorRole | FabricRole | CollectorPlace | PePlace | NatPlace | MiddleboxPlace;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';
@@ -64,7 +66,7 @@ export function pluginNamespaces(prefix: string): string[] {
 
 /** Every namespace a lab with this prefix may have (for `down`, which must work without state). */
 export function allNamespaces(prefix: string): string[] {
-  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector'), nsName(prefix, 'pe'), nsName(prefix, 'nat')];
+  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector'), nsName(prefix, 'pe'), nsName(prefix, 'nat'), nsName(prefix, 'middlebox')];
 }
 
 export interface LinkEnd {

@@ -22,6 +22,7 @@ import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { PE_ROLE, PE_SERVER, buildBgpNetwork, peFrrDir, peLaunches, peServerLaunch } from './bgp.js';
 import { buildNatNetwork, NAT_ROLE } from './nat.js';
 import { limitWanMtu } from './wan-mtu.js';
+import { buildMiddlebox, MIDDLEBOX_ROLE } from './middlebox.js';
 import { addIpv6Network, routeIpv6IntoEmulator, SERVER6 } from './ipv6.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
 import { logTail, readPidFile, release, spawnInNamespace, waitReady } from './processes.js';
@@ -186,7 +187,7 @@ async function startSites(state: LabState, plan: FabricPlan, timeoutMs: number, 
 export async function labUp(opts: UpOptions): Promise<LabState> {
   checkPrefix(opts.prefix);
   const shape = opts.shape ?? DEFAULT_SHAPE;
-  readyLabHost(['ip', 'iperf3', ...(shape.etcd !== undefined ? ['etcd' as const] : []), ...(shape.collector === true ? ['nfcapd' as const] : []), ...(shape.bgp === true ? ['vtysh' as const] : []), ...(shape.nat === true ? ['nft' as const, 'conntrack' as const] : []), ...(shape.wanMtu !== undefined && shape.nat !== true ? ['nft' as const] : [])], opts.progress);
+  readyLabHost(['ip', 'iperf3', ...(shape.etcd !== undefined ? ['etcd' as const] : []), ...(shape.collector === true ? ['nfcapd' as const] : []), ...(shape.bgp === true ? ['vtysh' as const] : []), ...(shape.nat === true ? ['nft' as const, 'conntrack' as const] : []), ...((shape.wanMtu !== undefined || shape.middlebox === true) && shape.nat !== true ? ['nft' as const] : [])], opts.progress);
   const dir = resolve(opts.dir);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   const seed = opts.seed ?? 1;
@@ -212,13 +213,14 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     : [plan.wanNamespace, ...plan.routers.flatMap((r) => [r.namespace, r.hostNamespace])];
   const state: LabState = {
     prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(),
-    namespaces: [...labNs, ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : []), ...(shape.bgp === true ? [nsName(opts.prefix, PE_ROLE)] : []), ...(shape.nat === true ? [nsName(opts.prefix, NAT_ROLE)] : [])], processes: [], shape: { ...shape },
+    namespaces: [...labNs, ...(shape.conductor === true ? [nsName(opts.prefix, CONDUCTOR_ROLE)] : []), ...(shape.collector === true ? [nsName(opts.prefix, COLLECTOR_ROLE)] : []), ...(shape.bgp === true ? [nsName(opts.prefix, PE_ROLE)] : []), ...(shape.nat === true ? [nsName(opts.prefix, NAT_ROLE)] : []), ...(shape.middlebox === true ? [nsName(opts.prefix, MIDDLEBOX_ROLE)] : [])], processes: [], shape: { ...shape },
   };
   writeState(state); // from here on, `svr lab down` finds everything
   try {
     if (plan === undefined) {
       await buildNetwork(opts.prefix, shape.paths, opts.progress);
       if (shape.nat === true) await buildNatNetwork(opts.prefix, opts.progress);
+      if (shape.middlebox === true) await buildMiddlebox(opts.prefix, opts.progress);
       if (shape.wanMtu !== undefined) await limitWanMtu(opts.prefix, shape.paths, shape.wanMtu, opts.progress);
       if (shape.ipv6 === true) await addIpv6Network(opts.prefix, opts.progress);
       if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);

@@ -14,7 +14,7 @@ import { SvrError } from '../errors.js';
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../packet/addr.js';
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
 import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
-import { BFD_DEFAULTS, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS } from './defaults.js';
+import { BFD_DEFAULTS, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS } from './defaults.js';
 import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
@@ -131,6 +131,10 @@ function compilePath(authority: Authority, router: Router, link: PeerLink, id: n
     mtuDiscovery: Object.freeze({
       enabled: mine?.pathMtuDiscovery?.enabled ?? PATH_MTU_DISCOVERY_DEFAULTS.enabled,
       intervalMs: (mine?.pathMtuDiscovery?.interval ?? PATH_MTU_DISCOVERY_DEFAULTS.interval) * 1000,
+    }),
+    udpTransform: Object.freeze({
+      mode: mine?.udpTransform?.mode ?? UDP_TRANSFORM_DEFAULTS.mode,
+      detectIntervalMs: (mine?.udpTransform?.detectInterval ?? UDP_TRANSFORM_DEFAULTS.detectInterval) * 1000,
     }),
     ...metadataCipher(authority, policy, router, link),
   });

@@ -16,12 +16,12 @@
  */
 import type {
   AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PeerConnectivity, PortRange, SessionResiliency, StepMode,
-  TransportProtocol, VectorCost,
+  TransportProtocol, UdpTransformMode, VectorCost,
 } from './config.js';
 
 export type {
   AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency, StepMode,
-  TransportProtocol, VectorCost,
+  TransportProtocol, UdpTransformMode, VectorCost,
 };
 
 /** A port (`80`), a range as text (`'8000-8100'`) or as `{ from, to }`. */
@@ -123,6 +123,7 @@ export interface NeighborhoodInput {
   /** s, 1-3600 */
   natKeepAlive?: number;
   pathMtuDiscovery?: { enabled?: boolean; interval?: number };
+  udpTransform?: { mode?: UdpTransformMode; detectInterval?: number };
 }
 
 export interface AdjacencyInput {

@@ -206,6 +206,21 @@ export interface NeighborhoodRef {
   natKeepAlive?: number;
   /** path MTU discovery on paths through this neighborhood (docs/wan.md "Path MTU"); absent = on, every 600 s */
   pathMtuDiscovery?: PathMtuDiscoverySettings;
+  /** TCP carried as UDP on paths through this neighborhood (docs/wan.md "UDP transform"); absent = disabled */
+  udpTransform?: UdpTransformSettings;
+}
+
+/**
+ * SSR's `udp-transform`: `auto-detect` probes each path for a firewall that drops TCP (the firewall detector,
+ * paths/firewall-detector.ts) and carries new TCP sessions as UDP while one is found; `always-transform`
+ * carries them as UDP always; `disabled` (ours, the default) never probes nor transforms.
+ */
+export type UdpTransformMode = 'auto-detect' | 'always-transform' | 'disabled';
+
+export interface UdpTransformSettings {
+  mode: UdpTransformMode;
+  /** s, 10-86400, default 300: how often `auto-detect` probes a path again */
+  detectInterval: number;
 }
 
 export interface PathMtuDiscoverySettings {

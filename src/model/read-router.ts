@@ -1,7 +1,7 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
-import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
+import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, UdpTransformMode, UdpTransformSettings, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
+import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
@@ -17,8 +17,10 @@ export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborho
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd', 'peer-connectivity', 'nat-keep-alive', 'path-mtu-discovery'] as const;
+export const NEIGHBORHOOD_KEYS = ['name', 'vector', 'topology', 'bfd', 'peer-connectivity', 'nat-keep-alive', 'path-mtu-discovery', 'udp-transform'] as const;
 const PMTUD_KEYS = ['enabled', 'interval'] as const;
+const UDP_TRANSFORM_KEYS = ['mode', 'detect-interval'] as const;
+const UDP_TRANSFORM_MODES: readonly UdpTransformMode[] = ['auto-detect', 'always-transform', 'disabled'];
 const TOPOLOGIES: readonly NeighborhoodTopology[] = ['mesh', 'hub', 'spoke'];
 const PEER_CONNECTIVITY: readonly PeerConnectivity[] = ['bidirectional', 'outbound-only'];
 export const ADJACENCY_KEYS = ['peer', 'interface', 'neighborhood', 'generated'] as const;
@@ -193,7 +195,7 @@ function readNeighborhoods(o: Raw, path: FieldPath, ctx: ReadContext): Neighborh
 
 function readNeighborhood(value: unknown, path: FieldPath, ctx: ReadContext): NeighborhoodRef | undefined {
   const { r } = ctx;
-  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector, topology, bfd, peer-connectivity, nat-keep-alive, path-mtu-discovery })', NEIGHBORHOOD_KEYS);
+  const o = r.object(value, path, 'a neighborhood mapping ({ name, vector, topology, bfd, peer-connectivity, nat-keep-alive, path-mtu-discovery, udp-transform })', NEIGHBORHOOD_KEYS);
   if (o === undefined) return undefined;
   const name = r.string(o, 'name', path, NAME_RULES.plain, isPlainName);
   const vector = r.optionalString(o, 'vector', path, NAME_RULES.plain, isPlainName);
@@ -202,6 +204,7 @@ function readNeighborhood(value: unknown, path: FieldPath, ctx: ReadContext): Ne
   const connectivity = o['peer-connectivity'] === undefined || o['peer-connectivity'] === null ? undefined : r.oneOf(o, 'peer-connectivity', path, PEER_CONNECTIVITY, 'bidirectional');
   const keepAlive = o['nat-keep-alive'] === undefined || o['nat-keep-alive'] === null ? undefined : r.integer(o, 'nat-keep-alive', path, 1, 3600, NAT_KEEP_ALIVE_S, ' (seconds)');
   const pmtud = o['path-mtu-discovery'] === undefined || o['path-mtu-discovery'] === null ? undefined : readPathMtuDiscovery(o['path-mtu-discovery'], [...path, 'path-mtu-discovery'], ctx);
+  const udpt = o['udp-transform'] === undefined || o['udp-transform'] === null ? undefined : readUdpTransform(o['udp-transform'], [...path, 'udp-transform'], ctx);
   if (name === undefined) return undefined;
   const entry: NeighborhoodRef = vector === undefined ? { name } : { name, vector };
   if (topology !== undefined) entry.topology = topology;
@@ -209,7 +212,16 @@ function readNeighborhood(value: unknown, path: FieldPath, ctx: ReadContext): Ne
   if (connectivity !== undefined) entry.peerConnectivity = connectivity;
   if (keepAlive !== undefined) entry.natKeepAlive = keepAlive;
   if (pmtud !== undefined) entry.pathMtuDiscovery = pmtud;
+  if (udpt !== undefined) entry.udpTransform = udpt;
   return entry;
+}
+
+/** The optional `udp-transform` block of a neighborhood entry (SSR's `mode`, `detect-interval` 300 s). */
+function readUdpTransform(value: unknown, path: FieldPath, { r }: ReadContext): UdpTransformSettings | undefined {
+  const o = r.object(value, path, 'a udp-transform mapping (mode, detect-interval)', UDP_TRANSFORM_KEYS);
+  if (o === undefined) return undefined;
+  const d = UDP_TRANSFORM_DEFAULTS;
+  return { mode: r.oneOf(o, 'mode', path, UDP_TRANSFORM_MODES, d.mode), detectInterval: r.integer(o, 'detect-interval', path, 10, 86400, d.detectInterval, ' (seconds)') };
 }
 
 /** The optional `path-mtu-discovery` block of a neighborhood entry (SSR's defaults: on, every 600 s). */

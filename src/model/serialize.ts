@@ -70,7 +70,7 @@ function iface(i: Interface): Doc {
     kind: i.kind,
     tenant: i.tenant,
     waypoint: i.waypoint,
-    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, topology: n.topology, bfd: bfd(n.bfd), 'peer-connectivity': n.peerConnectivity, 'nat-keep-alive': n.natKeepAlive, 'path-mtu-discovery': n.pathMtuDiscovery })),
+    neighborhoods: noWan ? undefined : i.neighborhoods.map((n) => clean({ name: n.name, vector: n.vector, topology: n.topology, bfd: bfd(n.bfd), 'peer-connectivity': n.peerConnectivity, 'nat-keep-alive': n.natKeepAlive, 'path-mtu-discovery': n.pathMtuDiscovery, 'udp-transform': n.udpTransform === undefined ? undefined : { mode: n.udpTransform.mode, 'detect-interval': n.udpTransform.detectInterval } })),
     adjacencies: noWan ? undefined : i.adjacencies?.map((x) => ({ peer: x.peer, interface: x.interface, neighborhood: x.neighborhood, generated: x.generated })),
     security: noWan ? undefined : i.security,
     'port-range': noWan ? undefined : `${i.portRange.from}-${i.portRange.to}`,

@@ -6,7 +6,7 @@
 import type { AccessDecision } from './access-table.js';
 import type { FibEntry } from './service-fib.js';
 import type { LearnedRoute, RibEntry } from './rib.js';
-import type { BestPathCriteria, HmacCipher, HmacMode, KeyExchange, SessionResiliency, VectorCost } from './config.js';
+import type { BestPathCriteria, HmacCipher, HmacMode, KeyExchange, SessionResiliency, UdpTransformMode, VectorCost } from './config.js';
 
 export const NO_TENANT = -1;
 export const LOOKUP_NO_SERVICE = -1;
@@ -126,6 +126,8 @@ export interface CompiledPath {
   readonly natKeepAliveMs: number;
   /** path MTU discovery: searched every intervalMs (paths/path-mtu.ts) unless disabled */
   readonly mtuDiscovery: { readonly enabled: boolean; readonly intervalMs: number };
+  /** UDP transform of this end's TCP sessions (paths/firewall-detector.ts): the mode and how often auto-detect probes */
+  readonly udpTransform: { readonly mode: UdpTransformMode; readonly detectIntervalMs: number };
 }
 
 export interface CompiledPeer {

@@ -7,7 +7,8 @@
  *    its paths is. A path (peer) is watched once it has been up, or once the node has run `graceMs`
  *    (BFD needs a few seconds to bring paths up: they are starting, not down);
  *    Every peer path also: `path-mtu-unresolvable` while its MTU discovery finds nothing that gets through,
- *    `nat-rebind-damped` while its NAT rebinds so often that re-signals wait (docs/wan.md);
+ *    `nat-rebind-damped` while its NAT rebinds so often that re-signals wait, `udp-transform-active` while
+ *    its firewall detector finds a middlebox that drops TCP (its TCP sessions go as UDP; docs/wan.md);
  * 2. the session table: `session-table-full` at >= 90 % of the sessions the router holds at most (its
  *    `session-capacity`, or `management.session-capacity` when set), cleared at <= 80 %;
  * 3. every plugin: `plugin-disabled` while it failed to load or an error disabled one of its stages;
@@ -68,6 +69,10 @@ export class NodeAlarms {
         this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
         now.add(`path-mtu-unresolvable:${p.name}`);
         this.watch.observe('path-mtu-unresolvable', p.name, { active: p.mtuState === 'unresolvable', detail: `MTU ${p.mtu} assumed` });
+        if (p.udpTransform?.mode === 'auto-detect') {
+          now.add(`udp-transform-active:${p.name}`);
+          this.watch.observe('udp-transform-active', p.name, { active: p.udpTransform.active, detail: `dropped: ${p.udpTransform.reasons.join('; ')}` });
+        }
         if (p.nat !== undefined) {
           now.add(`nat-rebind-damped:${p.name}`);
           this.watch.observe('nat-rebind-damped', p.name, { active: p.nat.suppressed === true, detail: `${p.nat.addressChanges} address changes, ${p.nat.damped ?? 0} damped` });

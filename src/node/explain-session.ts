@@ -5,7 +5,7 @@
  */
 import type { Explanation, ExplainQuery } from '../control/explain.js';
 import type { Router } from '../control/router.js';
-import type { SessionRecords } from '../telemetry/session-records.js';
+import type { RecordsService } from '../telemetry/records-thread.js';
 import type { PathChange, SessionRecord } from '../telemetry/record.js';
 
 export interface SessionExplanation {
@@ -61,7 +61,7 @@ export function explainSession(r: SessionRecord, now: Explanation | undefined): 
 }
 
 /** A recorded session then and now (`svr explain --session`, the API); undefined without its record. */
-export async function explainRecorded(records: SessionRecords, router: Router, sessionId: string): Promise<SessionExplanation | undefined> {
+export async function explainRecorded(records: Pick<RecordsService, 'get'>, router: Router, sessionId: string): Promise<SessionExplanation | undefined> {
   const r = await records.get(sessionId);
   if (r === undefined) return undefined;
   const q = recordQuery(r);

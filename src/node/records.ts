@@ -1,7 +1,9 @@
 /**
- * The node's session records (telemetry/session-records.ts) wired to its router: one subscription to
- * `router.events$` turns session events into the record builder's facts, on the control thread only (the
- * data path reports nothing more than the events it has anyway). Collectors going up or down are logged.
+ * The node's session records wired to its router: one subscription to `router.events$` turns session
+ * events into the record builder's facts on the control thread (the data path reports nothing more than the
+ * events it has anyway); the facts go in batches to the records thread (telemetry/records-thread.ts), which
+ * builds the records, exports them and writes the history (its own database, `<data dir>/history`).
+ * Collectors going up or down are logged.
  */
 import type { Router, RouterEvent } from '../control/router.js';
 import type { SvrConfig } from '../model/config.js';
@@ -9,10 +11,10 @@ import { observationDomainOf } from '../model/read-telemetry.js';
 import type { Store } from '../store/store.js';
 import { reversed, type CloseReason, type DenyReason, type SessionFact } from '../telemetry/record.js';
 import type { CollectorStatus } from '../telemetry/ipfix/exporter.js';
-import { SessionRecords } from '../telemetry/session-records.js';
+import { historyDirOf, RecordsThread, type RecordsService } from '../telemetry/records-thread.js';
 
 export interface NodeRecords {
-  readonly sessions: SessionRecords;
+  readonly sessions: RecordsService;
   /** flat counters for `svr show stats`, and the collectors */
   stats(): Record<string, unknown>;
   close(): Promise<void>;
@@ -65,17 +67,20 @@ export function factsOf(e: RouterEvent, router: string): SessionFact[] {
 }
 
 /**
- * Opens the history in the node's store, starts the exporters and subscribes to the router's events.
+ * Starts the records thread (it opens the history database `<store dir>/history` and starts the exporters)
+ * and subscribes to the router's events.
  * `onCollectorStatus`: each collector going up or down (the node's ipfix-collector-unreachable alarm).
  */
 export async function startRecords(router: Router, store: Store, config: SvrConfig, name: string, log: Log,
   onCollectorStatus?: (collector: string, status: CollectorStatus, detail: string) => void): Promise<NodeRecords> {
-  const sessions = await SessionRecords.open({
-    router: name, store, telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
+  const sessions = await RecordsThread.open({
+    router: name, historyDir: historyDirOf(store.dir), telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
+  }, {
     onCollectorStatus: (collector, status, detail) => {
       log(`ipfix.collector-${status}`, { collector, detail });
       onCollectorStatus?.(collector, status, detail);
     },
+    onFailure: (e) => log('records.thread-ended', { error: e.message }),
   });
   const lost = sessions.counters().history.lostAtOpen;
   if (lost > 0) log('history.lost-at-start', { records: lost });
@@ -95,6 +100,7 @@ export async function startRecords(router: Router, store: Store, config: SvrConf
         'history-lost': c.history.lostTotal, 'history-bytes': c.history.bytes, 'history-retired': c.history.retiredRecords,
         'history-busy-ms': Math.round(c.history.busyMs), 'history-write-errors': c.history.writeErrors,
         'ipfix-exported': sum('exported'), 'ipfix-dropped': sum('dropped'), 'ipfix-queued': sum('queueDepth'),
+        'records-waiting': c.waiting?.facts ?? 0, 'records-waiting-dropped': c.waiting?.dropped ?? 0,
         collectors: c.collectors,
       };
     },

@@ -22,6 +22,7 @@ import type { PathStateChange } from './supervisor.js';
 import type { PathQuality } from './quality.js';
 import { NatTraversal, type NatCounter, type NatView } from './nat-traversal.js';
 import { PathMtuDiscovery, type MtuView } from './path-mtu.js';
+import { FirewallDetector, type DetectorCounter, type TransformView } from './firewall-detector.js';
 
 /** What path control needs from its router: the path channel, path liveness, and where rankings go. */
 export interface PathControlHost extends StepRouter {
@@ -41,6 +42,10 @@ export interface PathControlHost extends StepRouter {
   /** path MTU discovery (path-mtu.ts): the MTU found for a path (0: the interface's) */
   setPathMtu(path: number, mtu: number): void;
   countNat(name: NatCounter): void;
+  /** UDP transform (firewall-detector.ts): carry the path's new TCP sessions as UDP; a TCP probe; its counters */
+  setPathTransform(path: number, on: boolean): void;
+  sendPathProbe(path: number, tcpFlags: number, payload: Uint8Array): boolean;
+  countDetector(name: DetectorCounter): void;
 }
 
 export type Liveness = 'bfd' | 'static';
@@ -89,6 +94,7 @@ export class PathControl {
   readonly step: StepAgent | null;
   readonly nat: NatTraversal;
   readonly mtu: PathMtuDiscovery;
+  readonly firewall: FirewallDetector;
   private subs: Subscription[] = [];
   private timer: NodeJS.Timeout | null = null;
   private published = '';
@@ -123,6 +129,16 @@ export class PathControl {
       now: () => performance.now(),
       log: (e, f) => (opts.log ?? (() => {}))(e, f),
     });
+    this.firewall = new FirewallDetector({
+      tables: () => router.tables,
+      messages$: router.pathMessages$,
+      send: (p, b) => router.sendPathMessage(p, b),
+      sendProbe: (p, f, b) => router.sendPathProbe(p, f, b),
+      isPathUp: (p) => router.isPathUp(p),
+      setPathTransform: (p, on) => router.setPathTransform(p, on),
+      log: (e, f) => (opts.log ?? (() => {}))(e, f),
+      count: (n) => router.countDetector(n),
+    });
     this.step = opts.step === false || opts.step === undefined
       ? null
       : new StepAgent(stepDepsFromRouter(router, { pathStatus: (id) => this.pathStatus(id), ...(opts.stepRepository === undefined ? {} : { repository: opts.stepRepository }) }), opts.step);
@@ -132,6 +148,7 @@ export class PathControl {
     const log = this.opts.log ?? (() => {});
     this.nat.start();
     if (this.supervisor) this.mtu.start(); // probes go on usable paths: BFD says which
+    this.firewall.start(); // answers peers' probes; probes its own usable paths (udp-transform auto-detect)
     if (this.supervisor) {
       this.subs.push(this.supervisor.state$.subscribe((s) => {
         this.router.pathChanged(s);
@@ -164,6 +181,7 @@ export class PathControl {
     this.timer = null;
     this.nat.stop();
     this.mtu.stop();
+    this.firewall.stop();
     this.supervisor?.stop();
     this.step?.stop();
   }
@@ -206,6 +224,11 @@ export class PathControl {
   /** A path's MTU discovery (undefined before its first poll). */
   mtuView(pathName: string): MtuView | undefined {
     return this.mtu.view(pathName);
+  }
+
+  /** A path's UDP transform (undefined before its first poll, and with static liveness). */
+  transformView(pathName: string): TransformView | undefined {
+    return this.firewall.view(pathName);
   }
 
   /** A path's NAT traversal (undefined unless one end of it is behind NAT and was heard from). */

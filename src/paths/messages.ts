@@ -11,6 +11,8 @@
  * | 0xc8-0xcb   | key exchange (initiation, response, cookie, confirmation)      | crypto/handshake, paths/key-exchange |
  * | 0xcc        | NAT address: where the peer sees our packets come from         | paths/nat-traversal |
  * | 0xcd / 0xce | path MTU probe (padded to the size under test) / its answer    | paths/path-mtu  |
+ * | 0xcf        | firewall-detector probe (arrives as TCP 1283, not on UDP 1280) | paths/firewall-detector |
+ * | 0xd0        | its answer (on UDP 1280)                                       | paths/firewall-detector |
  * | anything else | unknown: dropped and counted                                 |                 |
  *
  * Link-test echo (16 bytes, big-endian):
@@ -32,7 +34,7 @@ export interface PathMessage {
   from?: { address: Uint8Array; port: number };
 }
 
-export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'handshake' | 'nat-address' | 'mtu-probe' | 'mtu-ack' | 'unknown';
+export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'handshake' | 'nat-address' | 'mtu-probe' | 'mtu-ack' | 'fw-probe' | 'fw-probe-ack' | 'unknown';
 
 export const LINK_TEST_REQUEST = 0xc1;
 export const LINK_TEST_REPLY = 0xc2;
@@ -48,6 +50,9 @@ export const NAT_ADDRESS = 0xcc;
 /** paths/path-mtu.ts */
 export const MTU_PROBE = 0xcd;
 export const MTU_ACK = 0xce;
+/** paths/firewall-detector.ts */
+export const FW_PROBE = 0xcf;
+export const FW_PROBE_ACK = 0xd0;
 
 /** Which protocol a control-channel payload belongs to, from its first byte. */
 export function pathMessageKind(payload: Uint8Array): PathMessageKind {
@@ -61,6 +66,8 @@ export function pathMessageKind(payload: Uint8Array): PathMessageKind {
   if (b === NAT_ADDRESS) return 'nat-address';
   if (b === MTU_PROBE) return 'mtu-probe';
   if (b === MTU_ACK) return 'mtu-ack';
+  if (b === FW_PROBE) return 'fw-probe';
+  if (b === FW_PROBE_ACK) return 'fw-probe-ack';
   return 'unknown';
 }
 

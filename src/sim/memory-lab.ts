@@ -5,7 +5,7 @@
  *   clients --[lan segment]-- r1.lan0  r1.wan0 ==[wan link]== r2.wan0  r2.lan0 --[lan segment]-- servers
  *                                     r1.wan1 ==[wan link]== r2.wan1   (with paths: 2, and so on)
  */
-import { MemoryLink } from '../io/memory/link.js';
+import { MemoryLink, type LinkFilter } from '../io/memory/link.js';
 import { MemorySegment } from '../io/memory/segment.js';
 import type { ConfigInput } from '../model/config-input.js';
 import { createRouter, type CreateRouterOptions, type Router } from '../control/router.js';
@@ -23,6 +23,8 @@ export interface MemoryLabOptions {
   paths?: number;
   /** router options for both routers; liveness defaults to 'static' here (pass 'bfd' to run BFD) */
   router?: Omit<CreateRouterOptions, 'name'>;
+  /** a filter on every WAN link from the start (a middlebox that drops what it returns false for) */
+  wanFilter?: LinkFilter;
 }
 
 export interface MemoryLab {
@@ -41,6 +43,7 @@ export interface MemoryLab {
 export function createMemoryLab(o: MemoryLabOptions): MemoryLab {
   const wans = Array.from({ length: o.paths ?? 1 }, (_, i) => new MemoryLink(`wan${i}`, `r1.wan${i}`, `r2.wan${i}`));
   const wan = wans[0]!;
+  if (o.wanFilter !== undefined) for (const w of wans) w.setFilter(o.wanFilter);
   const clientLan = new MemorySegment('client-lan');
   const serverLan = new MemorySegment('server-lan');
   const io1 = Object.fromEntries([['lan0', clientLan.gatewayPort()], ...wans.map((w, i) => [`wan${i}`, w.a])]);

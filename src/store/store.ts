@@ -1,7 +1,8 @@
 /**
  * The node's state on disk: one LevelDB database (`level`), written by control only, with sublevels
- * per concern: `history` (session records, telemetry/history/), `counters` (periodic snapshots), `config`,
- * and one per plugin (`plugin:<name>`). LevelDB allows one opener, so while a node runs, tools ask it
+ * per concern: `counters` (periodic snapshots), `config`, and one per plugin (`plugin:<name>`). The session
+ * history is a database of its own in `<dir>/history`, which the node's records thread opens
+ * (telemetry/records-thread.ts). LevelDB allows one opener, so while a node runs, tools ask it
  * over the control socket; when it is down they open the directory directly.
  */
 import { Level } from 'level';

@@ -9,7 +9,7 @@
  * Names (all `svr_`; times in seconds, loss as a ratio, as Prometheus' conventions want):
  *   paths      svr_peer_reachable{peer} svr_path_up{peer,path} svr_path_bfd_state{peer,path,state}
  *              svr_path_latency_seconds svr_path_jitter_seconds svr_path_loss_ratio svr_path_mos
- *              svr_path_sessions svr_path_flaps_total   (all {peer,path})
+ *              svr_path_sessions svr_path_flaps_total svr_path_udp_transform   (all {peer,path})
  *   sessions   svr_sessions_active svr_tenant_sessions_active{tenant} svr_service_sessions_active{service}
  *              svr_sessions_created_total{tenant,service,role} svr_sessions_closed_total{tenant,service,reason}
  *              svr_sessions_denied_total{tenant,service,reason} svr_handshakes_in_flight
@@ -18,6 +18,7 @@
  *   threads    svr_worker_busy_seconds_total{worker} svr_worker_sessions_active{worker}
  *   plugins    svr_plugin_info{plugin,version,state} svr_plugin_counter_total{plugin,counter}
  *   records    svr_records_total{kind} svr_records_denied_unrecorded_total svr_records_open_sessions
+ *              svr_records_facts_waiting svr_records_facts_dropped_total
  *              svr_history_records_total{outcome} svr_history_pending svr_history_bytes
  *              svr_history_write_errors_total svr_history_busy_seconds_total
  *   ipfix      svr_ipfix_collector_up{collector} svr_ipfix_records_total{collector,outcome}
@@ -40,6 +41,8 @@ export interface PathMetricsView {
   mos?: number;
   sessions: number;
   flaps: number;
+  /** `udp-transform` while new TCP sessions on the path are carried as UDP */
+  transport?: string;
 }
 
 export interface PeerMetricsView {
@@ -138,6 +141,7 @@ export class NodeMetrics {
     quality('svr_path_loss_ratio', 'Loss of the peer path from its last link test, 0-1', (p) => (p.lossPct === undefined ? undefined : Math.round(p.lossPct * 1e4) / 1e6));
     quality('svr_path_mos', 'Mean opinion score of the peer path (1-5)', (p) => p.mos);
     quality('svr_path_sessions', 'Sessions on the peer path now', (p) => p.sessions);
+    this.gauge('svr_path_udp_transform', 'Whether new TCP sessions on the peer path are carried as UDP (UDP transform): 1 or 0', ['peer', 'path'], (g, s) => eachPath(s, (peer, p) => g.set({ peer, path: p.name }, p.transport === 'udp-transform' ? 1 : 0)));
     this.counter('svr_path_flaps_total', 'Times the peer path went down', ['peer', 'path'], (c, s) => eachPath(s, (peer, p) => c.inc({ peer, path: p.name }, p.flaps)));
 
     this.gauge('svr_sessions_active', 'Sessions in the session table', [], (g, s) => g.set(s.status.sessionsActive));
@@ -182,6 +186,10 @@ export class NodeMetrics {
       if (s.records !== undefined) c.inc(s.records.records.deniedDropped);
     });
     this.gauge('svr_records_open_sessions', 'Sessions the record builder follows', [], (g, s) => { if (s.records !== undefined) g.set(s.records.records.open); });
+    this.gauge('svr_records_facts_waiting', 'Session facts handed to the records thread and not applied yet', [], (g, s) => { if (s.records !== undefined) g.set(s.records.waiting?.facts ?? 0); });
+    this.counter('svr_records_facts_dropped_total', 'Session facts dropped because too many waited for the records thread', [], (c, s) => {
+      if (s.records !== undefined) c.inc(s.records.waiting?.dropped ?? 0);
+    });
     const outcomes = [['written', 'written'], ['dropped', 'droppedFull'], ['lost', 'lostTotal'], ['retired', 'retiredRecords']] as const;
     this.counter('svr_history_records_total', 'Session history: written, dropped (too many waiting), lost (by crashes, found at start), retired (retention)', ['outcome'], (c, s) => {
       if (s.records !== undefined) for (const [outcome, k] of outcomes) c.inc({ outcome }, s.records.history[k]);

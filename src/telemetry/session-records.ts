@@ -54,6 +54,8 @@ export interface SessionRecordsCounters {
   records: RecordBuilderCounters;
   history: HistoryCounters;
   collectors: CollectorView[];
+  /** facts waiting for the records thread, and those it dropped as too many waited (records-thread.ts) */
+  waiting?: { facts: number; dropped: number };
 }
 
 /** Records per history batch (see above). */

@@ -66,6 +66,8 @@ export type ToWorker =
   | { t: 'pathPeer'; path: number; address: Uint8Array | null; controlPort: number }
   | { t: 'resignal'; path: number }
   | { t: 'pathMtu'; path: number; mtu: number }
+  | { t: 'pathTransform'; path: number; on: boolean }
+  | { t: 'pathProbe'; path: number; tcpFlags: number; payload: Uint8Array }
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
   | { t: 'sessionPage'; id: number; query: SessionPageQuery; rowBits: number }

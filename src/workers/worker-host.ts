@@ -379,6 +379,17 @@ export class WorkerHost implements DataPathHost {
     this.broadcast({ t: 'pathMtu', path, mtu });
   }
 
+  setPathTransform(path: number, on: boolean): void {
+    this.broadcast({ t: 'pathTransform', path, on });
+  }
+
+  sendPathProbe(path: number, tcpFlags: number, payload: Uint8Array): boolean {
+    if (this.tables === null || path < 0 || path >= this.tables.paths.length) return false;
+    const w = this.threads.find((t) => t.state === 'running') ?? this.threads[0]!;
+    this.post(w.index, { t: 'pathProbe', path, tcpFlags, payload });
+    return true;
+  }
+
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     if (this.tables === null || path < 0 || path >= this.tables.paths.length) return false;
     const w = this.threads.find((t) => t.state === 'running') ?? this.threads[0]!;

@@ -158,6 +158,12 @@ async function handle(m: ToWorker): Promise<void> {
     case 'pathMtu':
       dp.setPathMtu(m.path, m.mtu);
       break;
+    case 'pathTransform':
+      dp.setPathTransform(m.path, m.on);
+      break;
+    case 'pathProbe':
+      dp.sendPathProbe(m.path, m.tcpFlags, m.payload);
+      break;
     case 'config':
       tables = compile(m.config, m.generation, m.learned);
       dp.setTables(tables);

@@ -43,6 +43,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/nat.test': [...LAB, 'nft', 'conntrack'],
   'e2e/fec.test': LAB,
   'e2e/mtu.test': [...LAB, 'nft'],
+  'e2e/udp-transform.test': [...LAB, 'nft', 'tcpdump'],
   'e2e/ipv6.test': [...LAB, 'tcpdump'],
   'e2e/visibility-api.test': [...LAB, 'prometheus'],
   'e2e/routing.test': [...LAB, 'vtysh'],

@@ -17,7 +17,7 @@
  * ~0.3 µs per denied first packet (bench/dataplane.ts).
  */
 import { LOOKUP_ACCESS_DENIED, LOOKUP_NO_SERVICE, NO_TENANT } from '../../model/tables.js';
-import { PROTO_TCP, TCP_RST, type PacketInfo } from '../../packet/ip.js';
+import { PROTO_TCP, PROTO_UDP, TCP_RST, type PacketInfo } from '../../packet/ip.js';
 import { ROUTE_NONE, ROUTE_PEER, ROUTE_REFUSED, TSE_PASS, TSE_RESET, chooseRoute, routeChoice, transportStateVerdict, usesRib } from '../admission.js';
 import { PF_NEW_SESSION, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
@@ -55,6 +55,7 @@ export class FirstPacketStage implements Stage {
   private cDenied = 0;
   private cNoRoute = 0;
   private cExhausted = 0;
+  private cTransformed = 0;
   private cTcpNoSession = 0;
   private cRstSent = 0;
   private cFamily = 0;
@@ -82,6 +83,7 @@ export class FirstPacketStage implements Stage {
     this.cDenied = i.counter('drop-access-denied');
     this.cNoRoute = i.counter('drop-no-route');
     this.cExhausted = i.counter('drop-waypoint-ports-exhausted');
+    this.cTransformed = i.counter('tcp-sessions-transformed');
     this.cTcpNoSession = i.counter('drop-tcp-no-session');
     this.cRstSent = i.counter('tcp-resets-sent');
     this.cFamily = i.counter('drop-family-mismatch');
@@ -238,7 +240,9 @@ export class FirstPacketStage implements Stage {
       this.refusal = NO_ROUTE_CODE; // no path of the packet's family
       return -1;
     }
-    const outer = outerProtocol(pi.protocol);
+    // UDP transform on the path (its firewall detector found TCP blocked, or always-transform): TCP as UDP
+    const tcpAsUdp = pi.protocol === PROTO_TCP && ctx.pathTransform[p] === 1;
+    const outer = tcpAsUdp ? PROTO_UDP : outerProtocol(pi.protocol);
     const r = this.openRow(b, s, pi, ROLE_INGRESS, tenant, service, rt.now);
     if (r < 0) return -1;
     t.outIf[r] = ctx.tables.paths[p]!.localInterface;
@@ -256,6 +260,7 @@ export class FirstPacketStage implements Stage {
       return -1;
     }
     t.flags[r] = SF_ACTIVE | SF_NEEDS_META | (outer !== pi.protocol ? SF_TRANSFORMED : 0) | payloadFlags(ctx.tables.services[service]!.payload);
+    if (tcpAsUdp) rt.counters.add(this.cTransformed);
     t.insertKey(r, 'in', this.lanKey(r, b.ifIndex[s]!));
     return r;
   }

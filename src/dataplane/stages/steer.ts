@@ -6,16 +6,16 @@
  * interface kind (WAN packets to fec-in, then wan-verify).
  * Cost: ~0.2 µs per packet with workers (key build + one table probe), ~20 ns without.
  */
-import { PROTO_UDP } from '../../packet/ip.js';
+import { PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
 import { MAX_BATCH, PF_HANDED, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { writeKeyFromBytes } from '../flow-key.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
-import { CONTROL_PORT } from './wan-verify.js';
+import { CONTROL_PORT, PROBE_PORT } from './wan-verify.js';
 
 const N_WAN = 0, N_LAN = 1, N_HANDOFF = 2;
 
-/** The worker that receives every path control packet (UDP 1280). */
+/** The worker that receives every path control packet (UDP 1280, and the firewall detector's TCP 1283). */
 export const CONTROL_OWNER = 0;
 
 export class SteerStage implements Stage {
@@ -39,7 +39,8 @@ export class SteerStage implements Stage {
         continue;
       }
       let owner = CONTROL_OWNER;
-      if (!wan || pi.protocol !== PROTO_UDP || pi.dstPort !== CONTROL_PORT) {
+      // the path control channel, and the firewall detector's TCP probes, are the control owner's
+      if (!wan || (pi.protocol === PROTO_UDP ? pi.dstPort !== CONTROL_PORT : pi.protocol !== PROTO_TCP || pi.dstPort !== PROBE_PORT)) {
         const key = t.keyScratch(pi.family);
         writeKeyFromBytes(key, pi.family, b.data, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, ifx);
         owner = own.ownerOf(key, pi.family, wan, pi.dstPort);

@@ -118,7 +118,8 @@ export class SvrAcceptStage implements Stage {
       t.inIf[r] = b.ifIndex[s]!;
       t.wpLocalPort[r] = pi.dstPort;
       t.wpPeerPort[r] = pi.srcPort;
-      t.flags[r] = t.flags[r]! | SF_REV_SIGNAL;
+      // the outer protocol may have changed too: a TCP session the ingress moved to UDP (UDP transform)
+      t.flags[r] = (t.flags[r]! & ~SF_TRANSFORMED) | (pi.protocol !== t.protocol[r] ? SF_TRANSFORMED : 0) | SF_REV_SIGNAL;
       rt.counters.add(this.cMigrated);
       emitMigrated(ctx, r, from, false, 'peer-moved', rt.now);
     }
@@ -259,7 +260,7 @@ export class SvrAcceptStage implements Stage {
     t.indexUuid(r);
     t.wpLocalPort[r] = pi.dstPort;
     t.wpPeerPort[r] = pi.srcPort;
-    const transformed = (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) && pi.protocol === PROTO_UDP;
+    const transformed = pi.protocol === PROTO_UDP && protocol !== PROTO_UDP; // ICMP, or TCP under UDP transform
     const framed = v.payloadEncrypted || tables.services[service]!.payload !== undefined;
     t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0) | (framed ? SF_PAYLOAD : 0) | (v.payloadEncrypted ? SF_ENC_ON : 0);
     if (!ctx.hooks.runOpen(r, rt.now)) {
@@ -317,7 +318,7 @@ export class SvrAcceptStage implements Stage {
     loadAddress(d, v.uuid, 6, t.uuid, r * 4);
     t.wpLocalPort[r] = pi.dstPort;
     t.wpPeerPort[r] = pi.srcPort;
-    const transformed = (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) && pi.protocol === PROTO_UDP;
+    const transformed = pi.protocol === PROTO_UDP && protocol !== PROTO_UDP; // ICMP, or TCP under UDP transform
     t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0) | (v.payloadEncrypted ? SF_ENC_ON : 0);
     if (!t.insertKey(r, 'in', this.loadWaypointKey(b, s, false))) {
       t.remove(r);

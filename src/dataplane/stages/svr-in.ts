@@ -5,8 +5,9 @@
  *    metadata at the egress clears REV_SIGNAL;
  * 2. a health-check probe (TLV 46 = 1, no payload) at the egress is answered with reverse metadata and
  *    a "state exists" control message, never delivered; control answers at the ingress are consumed;
- * 3. metadata or the false-positive header is stripped; ICMP carried as UDP loses its UDP header; an
- *    encrypted payload is decrypted (key id trailer; docs/crypto.md);
+ * 3. metadata or the false-positive header is stripped; ICMP carried as UDP, and TCP under UDP transform,
+ *    lose their UDP header (a TCP header inside that is cut off or whose data offset does not fit: dropped,
+ *    'drop-bad-transformed'); an encrypted payload is decrypted (key id trailer; docs/crypto.md);
  * 4. addresses/ports -> the original 5-tuple (egress forward: client -> server; ingress reverse:
  *    server -> client); then the session's service chain and out through the LAN interface it uses;
  * 5. a session duplicated on two paths delivers each packet once: the later copy is dropped ('duplicate');
@@ -41,6 +42,7 @@ export class SvrInStage implements Stage {
   private cControl = 0;
   private cDuplicates = 0;
   private cBadPayload = 0;
+  private cBadTransformed = 0;
   private readonly dedup = new Deduplicator();
   private readonly mss: MssClamp;
 
@@ -55,6 +57,7 @@ export class SvrInStage implements Stage {
     this.cControl = i.counter('consumed-control-messages');
     this.cDuplicates = i.counter('drop-duplicate');
     this.cBadPayload = i.counter('drop-bad-payload');
+    this.cBadTransformed = i.counter('drop-bad-transformed');
     this.mss.init(i);
   }
 
@@ -107,7 +110,9 @@ export class SvrInStage implements Stage {
       t.flags[r] = t.flags[r]! & ~(SF_REV_SIGNAL | SF_SEND_UUID); // §5.2 REV_SIGNAL -> REV_QUIET
     }
     const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;
-    const framed = (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end - pi.payload > strip;
+    const tcpAsUdp = transformed && t.protocol[r] === PROTO_TCP;
+    // under UDP transform the TCP header precedes the payload: whether there is one is known after it is restored
+    let framed = !tcpAsUdp && (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end - pi.payload > strip;
     const shrinks = strip > 0 || transformed || framed;
     if (shrinks && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
@@ -120,7 +125,11 @@ export class SvrInStage implements Stage {
       b.flags[s] = (b.flags[s]! | PF_CONTROL | PF_REVERSE) & ~PF_HAS_META;
       return N_SVR_OUT;
     }
-    if (transformed) removeUdpHeader(b, s, pi, t.protocol[r]!);
+    if (transformed && !removeUdpHeader(b, s, pi, t.protocol[r]!)) {
+      rt.counters.add(this.cBadTransformed); // the TCP header inside is cut off or inconsistent
+      return N_DROP;
+    }
+    if (tcpAsUdp) framed = (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end > pi.payload;
     if (framed && !openPayload(ctx, b, s, pi, r)) {
       rt.counters.add(this.cBadPayload); // unknown key id or a payload that does not decrypt
       return N_DROP;

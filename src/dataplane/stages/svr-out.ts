@@ -14,7 +14,10 @@
  * 1. metadata: ingress forward packets while NEEDS_META, egress reverse packets while REV_SIGNAL, and
  *    every packet of a transformed (ICMP-as-UDP) session; a payload that starts with the cookie and gets
  *    no metadata gets the 12-byte false-positive header (§2.3);
- * 2. ICMP is carried as UDP between routers (§1.1): a UDP header is inserted;
+ * 2. ICMP is carried as UDP between routers (§1.1), and so is TCP on a path with UDP transform on (the
+ *    session's SF_TRANSFORMED, set when it opened; docs/wan.md "UDP transform"): a UDP header is inserted in
+ *    front of the TCP header, which travels unchanged inside (metadata goes between the two while the
+ *    handshake needs it; a TCP header that starts like the cookie gets the false-positive header);
  * 3. addresses/ports -> local waypoint:local port -> peer waypoint:peer port;
  * 4. trailer (replay block + HMAC, sign.ts) when the path's policy signs this packet (§4.1). Under
  *    `metadata-only` the packets that change the peer's session state are signed too — TCP SYN/FIN/RST,
@@ -42,7 +45,7 @@ import type { DataplaneContext } from '../context.js';
 import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../metadata-build.js';
 import { adjustChecksumForTail, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
 import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-choice.js';
-import { emitMigrated, outerProtocol } from '../session-ops.js';
+import { emitMigrated, sessionOuterProtocol } from '../session-ops.js';
 import { ROLE_INGRESS, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { PAYLOAD_GROWTH, decideAdaptive, sealPayload } from '../payload.js';
 import { quoteLength, TOO_BIG_QUOTE, writeIcmpTooBig } from '../icmp-too-big.js';
@@ -166,7 +169,7 @@ export class SvrOutStage implements Stage {
     const curUp = ctx.pathUp[cur] === 1;
     const curOk = curUp && sp.accepts(svc, cur);
     if (best !== cur && (mode !== RES_FAILOVER || !curOk)) {
-      if (ctx.wanKeys.assignPrimary(r, best, outerProtocol(t.protocol[r]!))) {
+      if (ctx.wanKeys.assignPrimary(r, best, sessionOuterProtocol(t, r))) {
         t.flags[r] = t.flags[r]! | SF_NEEDS_META;
         ctx.counters.add(this.cMigrated);
         emitMigrated(ctx, r, cur, true, !curUp ? 'path-down' : !curOk ? 'sla-breach' : 'better-path', now);
@@ -176,7 +179,7 @@ export class SvrOutStage implements Stage {
       const second = sp.best(svc, ctx.pathUp, t.path[r]!);
       const alt = t.alt.get(r);
       if (second < 0) t.removeAltKey(r);
-      else if (alt === undefined || alt.path !== second) ctx.wanKeys.assignAlternate(r, second, outerProtocol(t.protocol[r]!));
+      else if (alt === undefined || alt.path !== second) ctx.wanKeys.assignAlternate(r, second, sessionOuterProtocol(t, r));
     } else if (mode === RES_REVERTIBLE || mode === RES_FAILOVER) {
       t.removeAltKey(r);
     }
@@ -194,7 +197,7 @@ export class SvrOutStage implements Stage {
     if (ctx.pathUp[cur] === 1 || ctx.servicePaths.resiliency[t.service[r]!] === RES_NONE) return;
     for (const p of ctx.tables.peers[ctx.tables.paths[cur]!.peer]!.paths) {
       if (p === cur || ctx.pathUp[p] !== 1) continue;
-      if (ctx.wanKeys.assignPrimary(r, p, outerProtocol(t.protocol[r]!))) {
+      if (ctx.wanKeys.assignPrimary(r, p, sessionOuterProtocol(t, r))) {
         t.flags[r] = t.flags[r]! | SF_REV_SIGNAL | SF_SEND_UUID;
         ctx.counters.add(this.cMigrated);
         emitMigrated(ctx, r, cur, false, 'path-down', now);
@@ -227,12 +230,16 @@ export class SvrOutStage implements Stage {
     const path = ctx.tables.paths[p]!;
     const ingress = t.role[r] === ROLE_INGRESS;
     const transformed = (t.flags[r]! & SF_TRANSFORMED) !== 0;
-    const withMeta = withMetaFlag || transformed;
+    // ICMP as UDP carries metadata on every packet; TCP under UDP transform only while the handshake needs it
+    const tcpAsUdp = transformed && t.protocol[r] === PROTO_TCP;
+    const withMeta = withMetaFlag || (transformed && !tcpAsUdp);
     const framed = !control && (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end > pi.payload;
     const h = path.hmac;
     // metadata-only: a packet that changes the peer's state is signed; the bare header says a trailer follows
     const marked = h.mode === 'metadata-only' && !withMeta && mustSign(t.signedAt[r]!, pi, rt.now);
-    const falsePositive = !withMeta && (marked || (!framed && hasCookie(d, pi.payload, pi.end - pi.payload)));
+    // what the peer reads first after the (UDP) header: the TCP header itself under UDP transform
+    const first = tcpAsUdp && !control ? pi.l4 : pi.payload;
+    const falsePositive = !withMeta && (marked || ((!framed || tcpAsUdp) && hasCookie(d, first, pi.end - first)));
     const grows = withMeta || falsePositive || transformed || framed;
     const mtu = ctx.pathMtu[p]!;
     const family = pi.family === 6 ? 6 : 4;

@@ -6,7 +6,8 @@
  *    paths' keys: only a packet that authenticates with one of them is taken (a forged or unsigned packet
  *    from a new address is dropped 'unknown-peer' and changes nothing);
  * 3. UDP to 1280 from 1280 (from any port when the peer is behind NAT, which translates it) is the path
- *    control channel (BFD, link tests, STEP): after the HMAC check its payload is copied into a
+ *    control channel (BFD, link tests, STEP), and so is TCP to 1283 from 1283 (the firewall detector's
+ *    probes, paths/firewall-detector.ts: whatever their flags, only their signed payload counts): after the HMAC check its payload is copied into a
  *    `path.message` event for control (with the source address and port for a NAT peer) and consumed;
  *    The one exception: on a path whose keys come from the key exchange, a payload of exactly a handshake
  *    message's shape travels unsigned (it authenticates itself; mac1 is checked before any work in
@@ -40,6 +41,8 @@ import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 /** UDP port of the path control channel between waypoints (BFD in SSR uses 1280). */
 export const CONTROL_PORT = 1280;
+/** TCP port of the firewall detector's probes between waypoints (SSR probes on 1280 and 1283/TCP). */
+export const PROBE_PORT = 1283;
 const N_LOOKUP = 0, N_DROP = 1, N_CONSUMED = 1;
 /** Unsigned handshake messages handed to control per path: a token bucket (per second, burst). A
  *  handshake needs 2-3 messages a rekey; the rest of a flood is dropped here, before any copy. */
@@ -137,7 +140,9 @@ export class WanVerifyStage implements Stage {
       }
       b.path[s] = path;
       const cp = t.paths[path]!;
-      const control = pi.protocol === PROTO_UDP && pi.dstPort === CONTROL_PORT && (pi.srcPort === CONTROL_PORT || cp.peerBehindNat);
+      // a firewall-detector probe (TCP PROBE_PORT both ends) is a control message too: signed, handed to control
+      const control = pi.protocol === PROTO_UDP ? pi.dstPort === CONTROL_PORT && (pi.srcPort === CONTROL_PORT || cp.peerBehindNat)
+        : pi.dstPort === PROBE_PORT && (pi.srcPort === PROBE_PORT || cp.peerBehindNat);
       const meta = !control && hasCookie(d, pi.payload, pi.end - pi.payload);
       const h = cp.hmac;
       if (control && cp.keyExchange === 'handshake' && isHandshakeMessage(d, pi.payload, pi.end - pi.payload)) {

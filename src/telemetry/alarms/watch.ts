@@ -38,6 +38,11 @@ export const ALARMS = {
     message: (s, p) => `the NAT in front of ${s} keeps rebinding: session re-signals are damped${because(p)}`,
     cleared: (s) => `the NAT in front of ${s} is stable again`,
   },
+  'udp-transform-active': {
+    category: 'peer', severity: 'minor',
+    message: (s, p) => `a firewall on ${s} drops TCP: new TCP sessions are carried as UDP${because(p)}`,
+    cleared: (s) => `TCP passes on ${s} again: new TCP sessions are carried as TCP`,
+  },
   'session-table-full': {
     category: 'system', severity: 'major', raiseAt: 90, clearAt: 80,
     message: (s, p) => `${s} is ${p.value.toFixed(0)} % full (alarm at 90 %, clears at 80 %)`,

@@ -57,8 +57,9 @@ netnsTest('with a window, packets that follow within it are read while polling; 
   // the first datagram of each run wakes the loop; most of the rest must come in while polling
   assert.ok(r.packets >= 200, `read while polling: ${r.packets} of 400 (runs ${r.runs})`);
   assert.ok(r.runs >= 1 && r.runs < r.packets, `runs ${r.runs}`);
-  // a 2 ms timer keeps firing: polling returns to the loop at least every 1 ms (capped counts those cuts)
-  assert.ok(r.maxTimerGapMs < 50, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
+  // a 2 ms timer keeps firing: polling returns to the loop at least every 1 ms (capped counts those cuts);
+  // the bound leaves room for a loaded machine's scheduler, a loop that never returned would miss every timer
+  assert.ok(r.maxTimerGapMs < 150, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
 });
 
 netnsTest('when every poll finds a packet, busy polling still returns to the event loop every 1 ms', async () => {
@@ -67,7 +68,8 @@ netnsTest('when every poll finds a packet, busy polling still returns to the eve
   assert.ok(r.seen > 1000, `packets kept coming: ${r.seen} (stderr ${run.stderr})`);
   assert.ok(r.packets > r.seen / 2, `most read while polling: ${r.packets} of ${r.seen}`);
   assert.ok(r.capped >= 50, `cut at 1 ms ${r.capped} times in 300 ms`);
-  assert.ok(r.maxTimerGapMs < 50, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
+  // 300 ms of packets: a loop that never returned would show a gap of ~300 ms
+  assert.ok(r.maxTimerGapMs < 150, `longest timer gap ${r.maxTimerGapMs.toFixed(1)} ms`);
 });
 
 netnsTest('window 0: no busy polling, every packet comes through the event loop', async () => {

@@ -32,11 +32,13 @@ function stageOf(lab: ReturnType<typeof builtinLab>, full: string): PluginStage 
   return lab.r1.host.dataplane.ctx.chains.stages.find((e) => e.fullName === full)!.stage;
 }
 
-async function echoes(lab: ReturnType<typeof builtinLab>, count: number, port: number): Promise<number> {
+/** Sends `count` datagrams to the echo port; waits for `expect` answers (up to 5 s), or 200 ms when none are expected. */
+async function echoes(lab: ReturnType<typeof builtinLab>, count: number, port: number, expect = count): Promise<number> {
   let got = 0;
   lab.servers[0]!.udpBind(7, () => got++);
   for (let i = 0; i < count; i++) lab.clients[0]!.udpSend(port, '198.18.3.20', 7, Buffer.from(`m${i}`));
-  await sleep(50);
+  if (expect > 0) await until(() => got >= expect, 5000);
+  else await sleep(200);
   lab.servers[0]!.udpUnbind(7);
   return got;
 }
@@ -52,8 +54,8 @@ test('the firewall stage made to throw: its traffic is dropped (counted), an ala
     stage.run = () => {
       throw new Error('tracker state corrupt');
     };
-    assert.is(await echoes(lab, 5, 40000), 0, 'nothing forwarded once it threw');
-    assert.is(await echoes(lab, 3, 40001), 0, 'nor on a new session of the chain');
+    assert.is(await echoes(lab, 5, 40000, 0), 0, 'nothing forwarded once it threw');
+    assert.is(await echoes(lab, 3, 40001, 0), 0, 'nor on a new session of the chain');
     const c = lab.r1.counters();
     assert.is(c['drop-function-failed'], 8, 'every packet counted');
     assert.is(c['plugin-stage-errors'], 1, 'one failure');
@@ -118,7 +120,7 @@ test('a chain naming a missing stage: a fail-closed failure with its field path,
     const failures = await lab.r1.applyPlugins([], { services: { echo: ['builtin.firewall/tcp-state'] } });
     assert.equal(failures.map((f) => [f.at, f.failClosed]), [['authority.services[1].service-chain[0]', true]]);
     assert.match(failures[0]!.message, 'names stage "builtin.firewall/tcp-state", which no loaded plugin provides');
-    assert.is(await echoes(lab, 4, 40030), 0, 'the chain is incomplete: nothing forwarded');
+    assert.is(await echoes(lab, 4, 40030, 0), 0, 'the chain is incomplete: nothing forwarded');
     assert.is(lab.r1.counters()['drop-chain-incomplete'], 4);
     let web = 0;
     lab.servers[0]!.udpBind(5001, () => web++);
@@ -154,7 +156,7 @@ test('a chain stage of a built-in plugin that only other routers load is theirs:
   try {
     const failures = await typo.r1.loadPlugins();
     assert.equal(failures.map((f) => [f.at, f.failClosed]), [['authority.services[1].service-chain[0]', true]]);
-    assert.is(await echoes(typo, 4, 40041), 0);
+    assert.is(await echoes(typo, 4, 40041, 0), 0);
   } finally {
     await typo.close();
   }

@@ -1,0 +1,212 @@
+/**
+ * Firewall detector and UDP transform per peer path (ssr-reference §1.2; docs/wan.md "UDP transform"): with
+ * `udp-transform.mode: auto-detect` each path is probed when it becomes usable and every `detect-interval`
+ * with TCP segments between the waypoints that a stateful middlebox typically drops; when some never get
+ * through, new TCP sessions on the path are carried as UDP (the data path's pathTransform). The episode is
+ * the pure machine machines/firewall-detector.ts; this wires one actor per path to the path channel.
+ *
+ * Probes go as TCP from the local waypoint's port 1283 to the peer's (dataplane sendPathProbe), signed
+ * like control messages, in this order each attempt:
+ *   mid-flow       ACK|PSH with data, no SYN ever sent on that 5-tuple (a firewall tracking TCP drops it)
+ *   tcp-syn        SYN carrying data that starts with the SVR metadata cookie (like an SVR first packet)
+ *   tcp-syn-jumbo  SYN carrying JUMBO_BYTES of data
+ * The peer's wan-verify hands each probe's payload to control; its detector answers every valid probe on
+ * the control channel (UDP 1280), which the middlebox passes. A path's verdict is announced on a change:
+ * logged `path.udp-transform`, counted, the alarm `udp-transform-active` while a firewall is found.
+ *
+ * Probe (0xcf), big-endian: 0 type | 1 version 0 | 2 kind (0 tcp-syn, 1 mid-flow, 2 tcp-syn-jumbo) |
+ * 3 zero | 4 round (u32) | 8 the metadata cookie (8 bytes) | then zeros (the jumbo's padding).
+ * Answer (0xd0): the probe's first 8 bytes with the type changed.
+ */
+import type { Observable, Subscription } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import type { ForwardingTables } from '../model/tables.js';
+import { TCP_ACK, TCP_PSH, TCP_SYN } from '../packet/ip.js';
+import { COOKIE as SVR_COOKIE } from '../packet/svr-metadata.js';
+import { PROBE_KINDS, PROBE_REASONS, firewallDetectorMachine, type DetectorVerdict } from '../machines/firewall-detector.js';
+import type { UdpTransformMode } from '../model/config.js';
+import { FW_PROBE, FW_PROBE_ACK, pathMessageKind, type PathMessage } from './messages.js';
+
+const PROBE_HEADER = 16;
+const ANSWER_LENGTH = 8;
+/** Data in the jumbo SYN: fits any path of at least 1280 bytes (IPv6's minimum) with headers and trailer. */
+export const JUMBO_BYTES = 1100;
+/** The order of one attempt (mid-flow first: no SYN of this attempt has touched the 5-tuple yet). */
+const SEND_ORDER = [1, 0, 2] as const;
+const FLAGS: Record<number, number> = { 0: TCP_SYN, 1: TCP_ACK | TCP_PSH, 2: TCP_SYN };
+
+export type DetectorCounter = 'firewall-probes-answered' | 'firewall-probe-acks' | 'firewall-probe-malformed' | 'udp-transform-activations';
+
+export interface FirewallDetectorDeps {
+  tables(): ForwardingTables;
+  messages$: Observable<PathMessage>;
+  /** a message on the path control channel */
+  send(path: number, payload: Uint8Array): boolean;
+  /** a TCP probe between the waypoints with these flags */
+  sendProbe(path: number, tcpFlags: number, payload: Uint8Array): boolean;
+  isPathUp(path: number): boolean;
+  /** new TCP sessions on the path are carried as UDP, or not */
+  setPathTransform(path: number, on: boolean): void;
+  log(event: string, fields: Record<string, string | number | boolean>): void;
+  count(name: DetectorCounter): void;
+}
+
+/** A path's transform as `svr show peers` shows it. */
+export interface TransformView {
+  mode: UdpTransformMode;
+  /** new TCP sessions on the path are carried as UDP */
+  active: boolean;
+  /** `off` (disabled), `always`, `probing`, `waiting` (verdict given), `down` (not probed: path down) */
+  state: string;
+  /** the probes a firewall dropped at the last verdict, as SSR names them ("TCP SYN", "Mid-flow", ...) */
+  reasons: string[];
+  /** verdicts so far */
+  episodes: number;
+}
+
+interface PathRun {
+  mode: UdpTransformMode;
+  intervalMs: number;
+  actor: Actor<typeof firewallDetectorMachine>;
+  up: boolean;
+  id: number;
+}
+
+/** A probe of `kind` for `round` (the jumbo padded with zeros). */
+export function encodeFirewallProbe(kind: number, round: number): Uint8Array {
+  const out = new Uint8Array(kind === 2 ? JUMBO_BYTES : PROBE_HEADER);
+  out[0] = FW_PROBE;
+  out[2] = kind;
+  new DataView(out.buffer).setUint32(4, round >>> 0);
+  out.set(SVR_COOKIE, 8);
+  return out;
+}
+
+/** The answer to a probe; undefined when the probe is malformed (length, version, kind, cookie, padding). */
+export function firewallProbeAnswer(p: Uint8Array): Uint8Array | undefined {
+  if (p.length < PROBE_HEADER || p[0] !== FW_PROBE || p[1] !== 0 || p[3] !== 0 || p[2]! >= PROBE_KINDS.length) return undefined;
+  if (p.length !== (p[2] === 2 ? JUMBO_BYTES : PROBE_HEADER)) return undefined;
+  for (let k = 0; k < SVR_COOKIE.length; k++) if (p[8 + k] !== SVR_COOKIE[k]) return undefined;
+  const a = p.slice(0, ANSWER_LENGTH);
+  a[0] = FW_PROBE_ACK;
+  return a;
+}
+
+export function decodeFirewallAnswer(b: Uint8Array): { kind: number; round: number } | undefined {
+  if (b.length !== ANSWER_LENGTH || b[0] !== FW_PROBE_ACK || b[1] !== 0 || b[3] !== 0 || b[2]! >= PROBE_KINDS.length) return undefined;
+  return { kind: b[2]!, round: new DataView(b.buffer, b.byteOffset, b.length).getUint32(4) };
+}
+
+/** The SSR names of the kinds in a mask. */
+export function reasonsOf(mask: number): string[] {
+  return PROBE_KINDS.filter((_, k) => (mask & (1 << k)) !== 0).map((k) => PROBE_REASONS[k]);
+}
+
+export class FirewallDetector {
+  readonly #paths = new Map<string, PathRun>();
+  #sub: Subscription | null = null;
+  #tick: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: FirewallDetectorDeps) {}
+
+  start(tickMs = 1000): void {
+    this.#sub = this.deps.messages$.subscribe((m) => this.#onMessage(m));
+    this.#tick = setInterval(() => this.poll(), tickMs);
+    this.#tick.unref();
+    this.poll();
+  }
+
+  stop(): void {
+    this.#sub?.unsubscribe();
+    this.#sub = null;
+    if (this.#tick !== null) clearInterval(this.#tick);
+    this.#tick = null;
+    for (const r of this.#paths.values()) r.actor.stop();
+    this.#paths.clear();
+  }
+
+  view(pathName: string): TransformView | undefined {
+    const r = this.#paths.get(pathName);
+    if (r === undefined) return undefined;
+    const s = r.actor.getSnapshot();
+    const state = s.value === 'off' ? 'off' : s.value === 'transforming' ? 'always' : String(s.value);
+    return { mode: r.mode, active: s.context.transform, state, reasons: reasonsOf(s.context.blocked), episodes: s.context.episodes };
+  }
+
+  /** Follows the config (an actor per path, new when its mode or interval changed) and path liveness. */
+  poll(): void {
+    const t = this.deps.tables();
+    const names = new Set<string>();
+    for (const path of t.paths) {
+      names.add(path.name);
+      const { mode, detectIntervalMs } = path.udpTransform;
+      let run = this.#paths.get(path.name);
+      if (run !== undefined && (run.mode !== mode || run.intervalMs !== detectIntervalMs)) {
+        run.actor.stop();
+        this.#paths.delete(path.name);
+        if (run.actor.getSnapshot().context.transform) this.deps.setPathTransform(path.id, false);
+        run = undefined;
+      }
+      if (run === undefined) {
+        run = this.#create(path.name, path.id, mode, detectIntervalMs);
+        this.#paths.set(path.name, run);
+      }
+      run.id = path.id;
+      const up = this.deps.isPathUp(path.id);
+      if (up !== run.up) {
+        run.up = up;
+        run.actor.send({ type: up ? 'path.up' : 'path.down' });
+      }
+    }
+    for (const [name, run] of this.#paths) {
+      if (names.has(name)) continue;
+      run.actor.stop();
+      this.#paths.delete(name);
+    }
+  }
+
+  #create(name: string, id: number, mode: UdpTransformMode, intervalMs: number): PathRun {
+    const run: PathRun = { mode, intervalMs, up: false, id, actor: undefined as unknown as PathRun['actor'] };
+    const machine = firewallDetectorMachine.provide({
+      actions: {
+        sendProbes: (_, p) => this.#sendProbes(run, p.round),
+        verdict: (_, v) => this.#verdict(name, run, v),
+      },
+    });
+    run.actor = createActor(machine, { input: { mode, detectIntervalMs: intervalMs } });
+    run.actor.start();
+    return run;
+  }
+
+  #sendProbes(run: PathRun, round: number): void {
+    for (const kind of SEND_ORDER) this.deps.sendProbe(run.id, FLAGS[kind]!, encodeFirewallProbe(kind, round));
+  }
+
+  #verdict(name: string, run: PathRun, v: DetectorVerdict): void {
+    this.deps.setPathTransform(run.id, v.transform);
+    if (!v.changed) return;
+    if (v.transform && run.mode === 'auto-detect') this.deps.count('udp-transform-activations');
+    this.deps.log('path.udp-transform', { path: name, active: v.transform, mode: run.mode, ...(v.blocked !== 0 ? { reasons: reasonsOf(v.blocked).join('; ') } : {}) });
+  }
+
+  #onMessage(m: PathMessage): void {
+    const kind = pathMessageKind(m.payload);
+    if (kind === 'fw-probe') {
+      const a = firewallProbeAnswer(m.payload);
+      if (a === undefined) {
+        this.deps.count('firewall-probe-malformed');
+        return;
+      }
+      if (this.deps.send(m.path, a)) this.deps.count('firewall-probes-answered');
+      return;
+    }
+    if (kind !== 'fw-probe-ack') return;
+    const ack = decodeFirewallAnswer(m.payload);
+    if (ack === undefined) {
+      this.deps.count('firewall-probe-malformed');
+      return;
+    }
+    this.deps.count('firewall-probe-acks');
+    this.#paths.get(m.pathName)?.actor.send({ type: 'probe.answered', round: ack.round, kind: ack.kind });
+  }
+}

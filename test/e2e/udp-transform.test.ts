@@ -1,0 +1,121 @@
+/**
+ * End to end firewall detector and UDP transform (issue 13, docs/wan.md "UDP transform"): `svr lab up
+ * --middlebox` puts a stateful nftables firewall on path 1 (`<prefix>-middlebox`) that drops mid-flow TCP
+ * and SYNs carrying data, as firewalls in front of branch sites do; both routers run udp-transform
+ * auto-detect (probes every 10 s).
+ * - the path switches to UDP transform by itself (svr show peers: udp-transform, reasons TCP SYN and
+ *   Mid-flow), the alarm udp-transform-active is raised, the firewall counted the probes it dropped;
+ * - an iperf3 TCP run completes, and the capture on r1's wan veth shows its session as UDP between the
+ *   waypoints (forward metadata naming TCP inside), no TCP;
+ * - with the firewall's rules removed, the next episode finds TCP passing: the path goes back to tcp and a
+ *   new download crosses the wan as TCP.
+ * Needs root, ip/curl/iperf3, nft and tcpdump (test/support/prerequisites.ts). About 40 s.
+ */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { e2eDir, E2E_PREFIX, inNs, parseNdjson, pollUntil, show, startCapture, svr, SVR, type DecodedLine } from './support.js';
+import { requires } from '../support/prerequisites.js';
+import { middleboxDrops, setMiddleboxRules } from '../../src/lab/middlebox.js';
+
+const PREFIX = `${E2E_PREFIX}u`;
+const CLIENT_NS = `${PREFIX}-client`;
+const SERVER = '198.18.3.20';
+const CONTROL_PORT = 1280;
+const PROBE_PORT = 1283;
+
+const test = requires(import.meta.url);
+
+const dir = e2eDir(test, `${PREFIX}-e2e-udpt`, () => downSync());
+const env = { SVR_RUN_DIR: join(dir, 'run') };
+const labArgs = ['--prefix', PREFIX, '--dir', dir];
+const sock = (r: 'r1' | 'r2'): string => join(dir, `${r}.sock`);
+const downSync = (): void => {
+  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+};
+
+interface PathView { up: boolean; transport: string; udpTransform?: { mode: string; active: boolean; state: string; reasons: string[]; episodes: number } }
+
+async function path1(r: 'r1' | 'r2'): Promise<PathView> {
+  const res = await svr(['show', 'peers', '--json', '--socket', sock(r)], env);
+  assert.is(res.code, 0, show(res));
+  return (JSON.parse(res.stdout) as { paths: PathView[] }[])[0]!.paths[0]!;
+}
+
+async function alarms(r: 'r1' | 'r2'): Promise<{ id: string; severity: string; message: string }[]> {
+  const res = await svr(['show', 'alarms', '--json', '--socket', sock(r)], env);
+  assert.is(res.code, 0, show(res));
+  return JSON.parse(res.stdout) as { id: string; severity: string; message: string }[];
+}
+
+async function counters(r: 'r1' | 'r2'): Promise<Record<string, number>> {
+  const res = await svr(['show', 'stats', '--json', '--socket', sock(r)], env);
+  assert.is(res.code, 0, show(res));
+  return JSON.parse(res.stdout) as Record<string, number>;
+}
+
+/** The session packets of a capture on r1's wan veth (control channel and probes left out). */
+async function sessionPackets(file: string): Promise<DecodedLine[]> {
+  const d = await svr(['decode', file], env);
+  assert.is(d.code, 0, show(d));
+  return parseNdjson<DecodedLine>(d.stdout).filter((p) => p.outer !== undefined
+    && ![CONTROL_PORT, PROBE_PORT].includes(p.outer.srcPort) && ![CONTROL_PORT, PROBE_PORT].includes(p.outer.dstPort));
+}
+
+test.after(() => {
+  downSync();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('svr lab up --middlebox: the path switches to UDP transform by itself and iperf3 TCP completes over UDP; without the firewall TCP stays TCP', async () => {
+  const up = await svr(['lab', 'up', ...labArgs, '--middlebox', '--bfd-interval', '100'], env, 120_000);
+  assert.is(up.code, 0, show(up));
+  assert.match(up.stdout, /a middlebox on path 1/);
+
+  const found = await pollUntil('r1 to find the firewall', 20_000, async () => {
+    const p = await path1('r1');
+    return p.transport === 'udp-transform' ? p : undefined;
+  });
+  assert.is(found.udpTransform!.mode, 'auto-detect');
+  assert.ok(found.udpTransform!.reasons.includes('TCP SYN') && found.udpTransform!.reasons.includes('Mid-flow'), `reasons: ${found.udpTransform!.reasons.join('; ')}`);
+  const alarm = await pollUntil('the udp-transform-active alarm', 10_000, async () => (await alarms('r1')).find((a) => a.id.startsWith('udp-transform-active:')));
+  assert.is(alarm.severity, 'minor');
+  const [, midFlow, synData] = await middleboxDrops(PREFIX);
+  assert.ok(midFlow! > 0 && synData! > 0, `the firewall dropped the probes: mid-flow ${midFlow}, SYN with data ${synData}`);
+
+  const cap = await startCapture(`${PREFIX}-r1`, 'r1-r2', join(dir, 'udp.pcap'));
+  const iperf = await inNs(CLIENT_NS, 'iperf3', ['-c', SERVER, '-t', '3', '-J'], 60_000);
+  await cap.stop();
+  assert.is(iperf.code, 0, `iperf3 completes through the firewall: ${show(iperf)}`);
+  const report = JSON.parse(iperf.stdout) as { end: { sum_received: { bytes: number; bits_per_second: number } } };
+  assert.ok(report.end.sum_received.bytes > 1_000_000, `iperf3 moved ${report.end.sum_received.bytes} bytes`);
+  const pkts = await sessionPackets(cap.file);
+  const udp = pkts.filter((p) => p.outer!.protocol === 17);
+  assert.ok(udp.length > 100, `iperf3's sessions crossed the wan as UDP (${udp.length} packets)`);
+  assert.is(pkts.filter((p) => p.outer!.protocol === 6).length, 0, 'no session packet crossed the wan as TCP');
+  assert.ok(udp.some((p) => p.metadata?.forward?.protocol === 6 && p.metadata.forward.dstPort === 5201), 'forward metadata names the TCP session to iperf3 inside');
+  const c1 = await counters('r1');
+  assert.ok((c1['tcp-sessions-transformed'] ?? 0) >= 2, `iperf3's control and data connections transformed (${c1['tcp-sessions-transformed']})`);
+  assert.ok((c1['udp-transform-activations'] ?? 0) >= 1);
+  console.log(`[udp-transform] reasons ${found.udpTransform!.reasons.join('; ')}; iperf3 ${(report.end.sum_received.bits_per_second / 1e6).toFixed(0)} Mbit/s as UDP (${udp.length} packets captured); firewall drops mid-flow ${midFlow}, SYN with data ${synData}`);
+
+  // the firewall goes away: the next episode (detect-interval 10 s) finds TCP passing
+  await setMiddleboxRules(PREFIX, false);
+  const clean = await pollUntil('r1 to find TCP passing again', 20_000, async () => {
+    const p = await path1('r1');
+    return p.transport === 'tcp' ? p : undefined;
+  });
+  assert.is(clean.udpTransform!.active, false);
+  await pollUntil('the alarm to clear', 10_000, async () => ((await alarms('r1')).some((a) => a.id.startsWith('udp-transform-active:')) ? undefined : true));
+  const cap2 = await startCapture(`${PREFIX}-r1`, 'r1-r2', join(dir, 'tcp.pcap'));
+  const fetch = await inNs(CLIENT_NS, 'curl', ['-sS', '-m', '30', '-o', '/dev/null', '-w', '%{size_download}', `http://${SERVER}/bytes/2000000`], 40_000);
+  await cap2.stop();
+  assert.is(fetch.code, 0, show(fetch));
+  assert.is(fetch.stdout.trim(), '2000000');
+  const pkts2 = await sessionPackets(cap2.file);
+  assert.ok(pkts2.filter((p) => p.outer!.protocol === 6).length > 50, 'the new session crossed the wan as TCP');
+  assert.is(pkts2.filter((p) => p.outer!.protocol === 17).length, 0, 'and not as UDP');
+});
+
+test.run();

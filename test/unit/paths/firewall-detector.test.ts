@@ -1,0 +1,42 @@
+/** Firewall-detector probe and answer bytes (docs/wan.md "UDP transform"). */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeFirewallAnswer, encodeFirewallProbe, firewallProbeAnswer, JUMBO_BYTES, reasonsOf } from '../../../src/paths/firewall-detector.js';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+test('a probe: 0xcf, version 0, kind, 0, round, the metadata cookie; the jumbo padded to JUMBO_BYTES', () => {
+  assert.is(hex(encodeFirewallProbe(1, 0x01020304)), 'cf000100010203044c48dbc6ddf6670c');
+  const jumbo = encodeFirewallProbe(2, 7);
+  assert.is(jumbo.length, JUMBO_BYTES);
+  assert.ok(jumbo.subarray(16).every((x) => x === 0));
+});
+
+test('the answer is the first 8 bytes with 0xd0, and decodes to kind and round', () => {
+  const a = firewallProbeAnswer(encodeFirewallProbe(0, 0xfffffffe))!;
+  assert.is(hex(a), 'd0000000fffffffe');
+  assert.equal(decodeFirewallAnswer(a), { kind: 0, round: 0xfffffffe });
+  assert.equal(decodeFirewallAnswer(firewallProbeAnswer(encodeFirewallProbe(2, 9))!), { kind: 2, round: 9 });
+});
+
+test('malformed probes get no answer; malformed answers decode to nothing', () => {
+  const good = encodeFirewallProbe(1, 5);
+  const bad = (f: (b: Uint8Array) => Uint8Array): Uint8Array => f(good.slice());
+  assert.is(firewallProbeAnswer(bad((b) => { b[1] = 1; return b; })), undefined, 'version');
+  assert.is(firewallProbeAnswer(bad((b) => { b[2] = 3; return b; })), undefined, 'kind');
+  assert.is(firewallProbeAnswer(bad((b) => { b[8] = 0; return b; })), undefined, 'cookie');
+  assert.is(firewallProbeAnswer(good.subarray(0, 12)), undefined, 'short');
+  assert.is(firewallProbeAnswer(encodeFirewallProbe(2, 5).subarray(0, 100)), undefined, 'a cut jumbo');
+  assert.is(firewallProbeAnswer(Uint8Array.of(...good, 0)), undefined, 'a padded short probe');
+  const a = firewallProbeAnswer(good)!;
+  assert.is(decodeFirewallAnswer(a.subarray(0, 7)), undefined);
+  assert.is(decodeFirewallAnswer(Uint8Array.of(0xd0, 0, 7, 0, 0, 0, 0, 1)), undefined, 'kind');
+});
+
+test('reasons by SSR name', () => {
+  assert.equal(reasonsOf(0b011), ['TCP SYN', 'Mid-flow']);
+  assert.equal(reasonsOf(0b100), ['TCP SYN Jumbo']);
+  assert.equal(reasonsOf(0), []);
+});
+
+test.run();

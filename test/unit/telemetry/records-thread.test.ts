@@ -1,0 +1,109 @@
+/**
+ * The records thread (telemetry/records-thread.ts): facts handed over in batches become records in the
+ * history database it owns and at a collector (a real UDP socket); queries and their coded errors cross
+ * the thread; `svr inspect`'s reader opens the history after close; facts beyond the waiting bound are
+ * dropped and counted, never queued without end.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isSvrError } from '../../../src/errors.js';
+import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
+import { Store } from '../../../src/store/store.js';
+import { SessionHistory } from '../../../src/telemetry/history/history.js';
+import type { SessionFact } from '../../../src/telemetry/record.js';
+import { historyDirOf, RECORDS_NICE, RecordsThread } from '../../../src/telemetry/records-thread.js';
+import { until } from '../../support/config.js';
+
+/** The nice value of each thread of this process (/proc/self/task/<tid>/stat, field 19). */
+const niceOf = (tid: string | number): number => {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+};
+const threadNices = (): number[] => readdirSync('/proc/self/task').map(niceOf);
+
+const T = Date.now();
+function session(i: number): SessionFact[] {
+  const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  return [
+    { kind: 'session.opened', atMs: T + i, sessionId: id, role: 'ingress', tenant: i % 2 === 0 ? 'blue' : 'red', service: 'web', ingressRouter: 'r1', egressRouter: 'r2',
+      forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 40000 + i, dstPort: 80, protocol: 6 }, path: 'wan0->r2/wan0' },
+    { kind: 'session.closed', atMs: T + 1000 + i, sessionId: id, reason: 'fin-rst', packets: [10, 8], bytes: [1000, 8000] },
+  ];
+}
+
+test('facts cross to the records thread (at a lower priority): history written and queried there, IPFIX sent, coded errors back, the history readable after close', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-thread-'));
+  const sink = createSocket('udp4');
+  let messages = 0;
+  sink.on('message', () => messages++);
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+  const collectors = [{ name: 'c', address: '127.0.0.1', port: sink.address().port, transport: 'udp' as const, interimInterval: 60, tenants: [] }];
+  const statuses: string[] = [];
+  const records = await RecordsThread.open(
+    { router: 'r1', historyDir: historyDirOf(dir), observationDomainId: 1, telemetry: { ...defaultTelemetry(), ipfix: { templateInterval: 60, collectors } }, exporter: { flushMs: 10 }, history: { flushMs: 20 } },
+    { onCollectorStatus: (c, s) => statuses.push(`${c} ${s}`) },
+  );
+  try {
+    assert.ok(records.recording);
+    assert.ok(threadNices().includes(RECORDS_NICE), `a thread at nice ${RECORDS_NICE}: ${threadNices().join(' ')}`);
+    assert.is(niceOf(process.pid), 0, 'this (the control) thread keeps its priority');
+    for (let i = 0; i < 3000; i++) for (const f of session(i)) records.apply(f);
+    assert.ok(await until(() => records.counters().history.written === 3000, 10_000), JSON.stringify(records.counters().history));
+    const c = records.counters();
+    assert.is(c.records.endRecords, 3000);
+    assert.equal(c.waiting, { facts: 0, dropped: 0 });
+    assert.ok(await until(() => messages > 0, 5000), 'the collector got IPFIX messages');
+    assert.ok(await until(() => statuses.includes('c up'), 5000), statuses.join());
+    const page = await records.query({ tenant: 'red', limit: 1000 });
+    assert.is(page.records.length, 1000);
+    assert.ok(page.records.every((r) => r.tenant === 'red' && r.closeReason === 'fin-rst'));
+    const one = await records.get('00000000-0000-4000-8000-000000000007');
+    assert.equal([one?.forward.srcPort, one?.bytes], [40007, [1000, 8000]]);
+    let err: unknown;
+    try {
+      await records.query({ limit: 0 });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(isSvrError(err, 'SVR_ERR_HISTORY_QUERY'), String(err));
+    // off: no facts wanted; the history answers no more
+    await records.reconfigure({ ...defaultTelemetry(), history: { enabled: false, retentionDays: 7, maxSizeMb: 1024 } }, 1);
+    assert.not.ok(records.recording);
+    err = undefined;
+    await records.query({ limit: 1 }).catch((e: unknown) => { err = e; });
+    assert.ok(isSvrError(err, 'SVR_ERR_HISTORY_STORE'), String(err));
+  } finally {
+    await records.close();
+    sink.close();
+  }
+  let err: unknown;
+  await records.query({ limit: 1 }).catch((e: unknown) => { err = e; });
+  assert.ok(isSvrError(err, 'SVR_ERR_HISTORY_STORE'), 'closed');
+  // the database is free again: what `svr inspect sessions --data-dir` opens
+  const store = await Store.open(historyDirOf(dir));
+  const h = await SessionHistory.open(store, { readOnly: true });
+  assert.is((await h.query({ limit: 1000 })).records.length, 1000);
+  await h.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('facts beyond the waiting bound are dropped and counted; the thread keeps the rest', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-thread-'));
+  const records = await RecordsThread.open({ router: 'r1', historyDir: historyDirOf(dir), observationDomainId: 1, telemetry: defaultTelemetry(), history: { flushMs: 20 } }, { maxWaiting: 100 });
+  try {
+    for (let i = 0; i < 200; i++) for (const f of session(i)) records.apply(f); // in one turn: nothing applied yet
+    assert.equal(records.counters().waiting, { facts: 100, dropped: 300 });
+    assert.ok(await until(() => records.counters().history.written === 50, 5000), JSON.stringify(records.counters()));
+    assert.is(records.counters().waiting?.facts, 0);
+  } finally {
+    await records.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
