@@ -189,8 +189,7 @@ export function rowWaypointPort(bytes: Uint8Array): number {
 export function importRows(t: SessionTable, rows: readonly Uint8Array[], now: number, mine: (wpLocalPort: number) => boolean = () => true): ImportResult {
   const res: ImportResult = { installed: 0, present: 0, refused: 0 };
   for (const bytes of rows) {
-    const port = rowWaypointPort(bytes);
-    if (port >= 0 && !mine(port)) continue;
+    if (!mine(Math.max(0, rowWaypointPort(bytes)))) continue; // a cut row: the local sessions' worker refuses it
     const r = installRow(t, bytes, now);
     if (r >= 0) res.installed++;
     else if (r === -2) res.present++;
