@@ -11,11 +11,15 @@
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
+import type { ImportResult, SessionRowBytes } from '../dataplane/session-rows.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { LearnedRoute } from '../model/rib.js';
 import type { ForwardingTables } from '../model/tables.js';
+
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
+
+export type { ImportResult, SessionRowBytes };
 
 /** A data-path plugin stage: its full name and whether an error disabled it. */
 export interface StageView {
@@ -111,6 +115,12 @@ export interface DataPathHost {
   counters(): Record<string, number>;
   /** every session, oldest first (with its `worker` when there are several) */
   sessions(): Promise<(SessionSummary & { worker?: number })[]>;
+  /** every session as its row's bytes (dataplane/session-rows.ts), for the standby of a router pair */
+  exportSessions(): Promise<SessionRowBytes[]>;
+  /** installs rows another node exported (the pair's node that takes over), between batches; with several
+   *  workers, each row in the worker whose slice holds its local waypoint port; every path's send counter
+   *  is raised to the time (above the partner's, docs/security.md "replay block") */
+  importSessions(rows: readonly Uint8Array[]): Promise<ImportResult>;
   /** one page of sessions, oldest first (with its `worker` when there are several): at most `limit` summaries made */
   sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker?: number })[]>;
   /** how busy each data-path thread has been since it started (its event loop: ms active and idle) */

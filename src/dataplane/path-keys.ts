@@ -67,6 +67,18 @@ export class TxKey {
     this.lo = ((ms % 1024) * 4194304) >>> 0;
   }
 
+  /** Raises the counter to at least `now` ms << 22 (a node taking over its partner's sessions: above what
+   *  the partner sent, as long as it sent fewer than 4 M packets per ms since its key was installed). */
+  raiseTo(now: number): void {
+    const ms = Math.max(0, Math.floor(now));
+    const hi = Math.floor(ms / 1024) >>> 0;
+    const lo = ((ms % 1024) * 4194304) >>> 0;
+    if (hi > this.hi || (hi === this.hi && lo > this.lo)) {
+      this.hi = hi;
+      this.lo = lo;
+    }
+  }
+
   /** Moves to the next counter (after writing the current one into a packet). */
   advance(): void {
     this.lo = (this.lo + 1) >>> 0;
@@ -163,6 +175,14 @@ export class PathKeys {
     this.marks = marks;
     this.windows.marks = marks;
     this.floors = [...floors];
+  }
+
+  /** Between batches: every tx key's counter raised to the time (TxKey.raiseTo; a router pair's takeover). */
+  raiseCounters(now: number): void {
+    for (const s of this.paths) {
+      s.tx?.raiseTo(now);
+      s.pending?.raiseTo(now);
+    }
   }
 
   /**

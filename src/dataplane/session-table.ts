@@ -445,6 +445,33 @@ export class SessionTable {
     return true;
   }
 
+  /** The stored flow key of one side of row r and its swapped bit (HA export), or undefined without one. */
+  sideKey(r: number, side: 'in' | 'out'): { family: 4 | 6; words: Uint32Array; swapped: number } | undefined {
+    const family = side === 'in' ? this.inKeyFamily[r]! : this.outKeyFamily[r]!;
+    if (family !== 4 && family !== 6) return undefined;
+    const t = this.table(family);
+    const words = family === 4 ? (side === 'in' ? this.inKey : this.outKey).slice(r * KW4, r * KW4 + KW4) : this.v6Keys.get(r * 2 + (side === 'in' ? 0 : 1))!.slice();
+    t.key.set(words);
+    const v = t.get();
+    return { family, words, swapped: v >= 0 && flowRow(v) === r ? flowSwapped(v) : 0 };
+  }
+
+  /** Installs a side key as sideKey returned it (HA import, between batches); false when another row owns it. */
+  restoreSideKey(r: number, side: 'in' | 'out', family: 4 | 6, words: Uint32Array, swapped: number): boolean {
+    const t = this.table(family);
+    if (words.length !== t.kw) return false;
+    t.key.set(words);
+    const existing = t.get();
+    if (existing >= 0 && flowRow(existing) !== r) return false;
+    t.set((r << 2) | (swapped & 1));
+    this.claim(t.key, family, keyKind(this.role[r]!, side));
+    if (family === 4) (side === 'in' ? this.inKey : this.outKey).set(words, r * KW4);
+    else this.v6Keys.set(r * 2 + (side === 'in' ? 0 : 1), words.slice());
+    if (side === 'in') this.inKeyFamily[r] = family;
+    else this.outKeyFamily[r] = family;
+    return true;
+  }
+
   /** Row currently owning the key described by `k`, or -1. */
   ownerOf(k: SideKey): number {
     const t = this.table(k.family);

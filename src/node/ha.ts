@@ -5,7 +5,8 @@
  * (host-setup's configureInterface: the waypoint and kernel routes point into them), so the shared
  * addresses are reachable through this node; standby, fenced or starting: the devices are down, the
  * kernel routes nothing into them and this node forwards nothing. Role changes are applied in order, and
- * each is logged with the time it took; split brain raises the `ha-split-brain` alarm.
+ * each is logged with the time it took; split brain raises the `ha-split-brain` alarm. Sessions (ha-sessions.ts):
+ * the active sends its rows at each flush; a node taking over installs the partner's before its devices come up.
  */
 import { SvrError } from '../errors.js';
 import type { Router as RouterConfig } from '../model/config.js';
@@ -13,6 +14,7 @@ import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-
 import { runIp } from '../io/tun/link.js';
 import { configureInterface } from './host-setup.js';
 import type { NodeAlarms } from './alarms.js';
+import type { HaSessions } from './ha-sessions.js';
 
 export interface NodeHa {
   readonly pair: PairNode;
@@ -35,13 +37,16 @@ export function haNodeOf(me: RouterConfig, haNode: string | undefined): string |
   return haNode;
 }
 
-export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined): Promise<NodeHa> {
+export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions): Promise<NodeHa> {
+  let forwarding = false;
   let applying = Promise.resolve();
   let roleChanges = 0;
   let lastRoleAppliedMs: number | undefined;
   const apply = (p: HaRolePublished): void => {
     const t0 = performance.now();
     applying = applying.then(async () => {
+      if (p.forwarding && !forwarding) await sessions.install(pair.replica).catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+      forwarding = p.forwarding;
       for (const iface of me.interfaces) {
         if (p.forwarding) await configureInterface(iface);
         else await runIp(['link', 'set', 'dev', iface.device, 'down']);
@@ -54,6 +59,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   const pair = new PairNode({
     redundancy: me.redundancy!, node: haNode, linksUp: () => me.interfaces.length,
     onRole: apply,
+    collect: (queue, full) => sessions.collect(queue, full),
     onSplitBrain: (s) => {
       log(s.active ? 'ha.split-brain' : 'ha.split-brain-over', { node: haNode, message: s.message });
       alarms()?.haSplitBrain(haNode, s.active, s.message);

@@ -53,6 +53,7 @@ import { ManagementApi, prepareManagement, type PreparedManagement } from './man
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
 import { haNodeOf, startHa, type NodeHa } from './ha.js';
+import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
   configPath: string;
@@ -469,7 +470,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   node.registryName = registryName;
   if (haNode !== undefined) {
     try {
-      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms);
+      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo));
       visibility.metrics.setHaSource(() => {
         const s = ha.status();
         return { node: s.node, role: s.role, lagMs: s.lag.lastMs, pending: s.lag.pending, dropped: s.counters.dropped };

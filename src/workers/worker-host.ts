@@ -31,6 +31,7 @@ import { createReplayMarks, mergeFloors, ReplayMarks, type ReplayFloor } from '.
 import { clearSteering, createSteering, type SteeringShared } from '../dataplane/steering.js';
 import { sessionLimit } from '../dataplane/session-table.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
+import type { ImportResult, SessionRowBytes } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
@@ -243,6 +244,8 @@ export class WorkerHost implements DataPathHost {
       case 'stats': w.stats = m; w.keys = m.keys; break;
       case 'sessions': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
       case 'sessionPage': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
+      case 'exportSessions': this.requests.answer(m.id, m.index, m.rows); break;
+      case 'importSessions': this.requests.answer(m.id, m.index, m.result); break;
       case 'plugins': this.requests.answer(m.id, m.index, m); break;
       case 'stopped': this.requests.answer(m.id, m.index, m); break;
       case 'ready': this.requests.answer(m.id, m.index, m); break;
@@ -497,6 +500,29 @@ export class WorkerHost implements DataPathHost {
 
   private sessionsTimeout(missing: readonly number[]): SvrError {
     return new SvrError('SVR_ERR_WORKER_TIMEOUT', `worker ${missing.join(', ')} of router ${this.routerName} did not list its sessions within ${WORKER_TIMEOUTS.sessions} ms (busy or hung: a worker silent for ${UNRESPONSIVE_MS / 1000} s is restarted); try again`);
+  }
+
+  /** Every running worker's rows (dataplane/session-rows.ts); SVR_ERR_WORKER_TIMEOUT when one does not answer. */
+  async exportSessions(): Promise<SessionRowBytes[]> {
+    const asked = this.runningWorkers();
+    const a = await this.requests.ask<SessionRowBytes[]>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'exportSessions', id }); });
+    if (a.missing.length > 0) throw this.sessionsTimeout(a.missing);
+    return [...a.answers.values()].flat();
+  }
+
+  /** Offers the rows to every worker: each installs those whose local waypoint port is in its slice (where
+   *  steering sends their WAN packets), the first worker the local ones. */
+  async importSessions(rows: readonly Uint8Array[]): Promise<ImportResult> {
+    const asked = this.runningWorkers();
+    const a = await this.requests.ask<ImportResult>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'importSessions', id, rows: [...rows] }); });
+    if (a.missing.length > 0 || a.lost.length > 0) throw this.sessionsTimeout([...a.missing, ...a.lost]);
+    const res: ImportResult = { installed: 0, present: 0, refused: 0 };
+    for (const r of a.answers.values()) {
+      res.installed += r.installed;
+      res.present += r.present;
+      res.refused += r.refused;
+    }
+    return res;
   }
 
   /** Each worker's first `limit` rows after the cursor, merged in order: at most workers x limit summaries made. */

@@ -9,6 +9,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { listSessions, pageSessions, tallySessions } from '../dataplane/views.js';
+import { exportRows, importRows } from '../dataplane/session-rows.js';
 import type { DpEvent } from '../dataplane/events.js';
 import type { PacketPort } from '../dataplane/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
@@ -186,6 +187,13 @@ async function handle(m: ToWorker): Promise<void> {
       break;
     case 'sessionPage':
       post({ t: 'sessionPage', id: m.id, index: init.index, rows: pageSessions(dp.ctx, dp.ctx.clock(), m.query, init.index << m.rowBits) });
+      break;
+    case 'exportSessions':
+      post({ t: 'exportSessions', id: m.id, index: init.index, rows: exportRows(dp.ctx.sessions, dp.ctx.clock()) });
+      break;
+    case 'importSessions':
+      dp.ctx.crypto.keys.raiseCounters(dp.ctx.clock());
+      post({ t: 'importSessions', id: m.id, index: init.index, result: importRows(dp.ctx.sessions, m.rows, dp.ctx.clock(), (port) => port === 0 ? init.index === 0 : dp.ctx.sessions.ownership?.ownsPort(port) ?? true) });
       break;
     case 'sweep':
       dp.sweepAll();

@@ -8,8 +8,8 @@
  * second veth carries probe heartbeats; the sync veth cut while both run: exactly one node keeps its
  * devices up (r1a, by priority), the other is fenced, both raise ha-split-brain; the link back: the
  * fenced node becomes standby and the alarm clears.
- * Not here yet (docs/high-availability.md "Not done"): traffic through the pair, session state from the
- * data path's table.
+ * Not here yet (docs/high-availability.md "Not done"): traffic through the pair, hence its sessions across a
+ * failover (checked in memory: test/unit/ha/session-failover.test.ts).
  * Needs root, ip, network namespaces; otherwise its tests count as skipped.
  */
 import { spawnSync } from 'node:child_process';

@@ -1,0 +1,125 @@
+/**
+ * Sessions across a failover of a router pair: r1's sessions go from its active node over a real sync link
+ * (loopback) into the standby's replica; the standby takes over when the active stops, installs them into
+ * its own data path (a second, fresh router with the same config), and forwards the next packet of the
+ * existing session under the same session id, without a new first packet (no metadata on the wire).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSocket } from 'node:dgram';
+import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
+import { PairNode } from '../../../src/ha/pair-node.js';
+import { HaSessions, SYNC_KIND_SESSION } from '../../../src/node/ha-sessions.js';
+import { exportRows, importRows } from '../../../src/dataplane/session-rows.js';
+import { SessionTable } from '../../../src/dataplane/session-table.js';
+import type { Redundancy } from '../../../src/model/config.js';
+import { recordWire } from '../../support/wire.js';
+import { exampleConfig, until } from '../../support/config.js';
+
+const freePort = (address: string): Promise<number> => new Promise((resolve) => {
+  const s = createSocket('udp4');
+  s.bind(0, address, () => { const p = s.address().port; s.close(() => resolve(p)); });
+});
+const noLog = (): void => {};
+/** where the uuid column starts in a row: version, then flags .. wpPeerPort (dataplane/session-rows.ts) */
+const UUID_AT = 1 + 2 + 1 + 1 + 1 + 2 + 2 + 2 + 2 + 2 + 16 + 16 + 2 + 2 + 2 + 2;
+
+/** a UDP echo on the server, and a client on port 40000 that counts the replies */
+function echo(lab: MemoryLab): { send: (text: string) => void; replies: string[] } {
+  const replies: string[] = [];
+  lab.servers[0]!.udpBind(7, (data, from) => lab.servers[0]!.udpSend(7, from.address, from.port, data));
+  lab.clients[0]!.udpBind(40000, (data) => replies.push(Buffer.from(data).toString()));
+  return { send: (text) => lab.clients[0]!.udpSend(40000, '198.18.3.20', 7, Buffer.from(text)), replies };
+}
+
+test('failover: the new active installs the synced sessions and forwards an existing session under the same id', async () => {
+  const config = await exampleConfig();
+  const before = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const after = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
+  const redundancy: Redundancy = {
+    nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 7).toString('base64'),
+  };
+  const sessionsA = new HaSessions(before.r1.host, noLog);
+  const sessionsB = new HaSessions(after.r1.host, noLog);
+  const installed: number[] = [];
+  const a = new PairNode({ redundancy, node: 'r1a', linksUp: () => 2, collect: (q, full) => sessionsA.collect(q, full), ports: { local: pa, partner: pb } });
+  const b = new PairNode({
+    redundancy, node: 'r1b', linksUp: () => 2, collect: (q, full) => sessionsB.collect(q, full), ports: { local: pb, partner: pa },
+    onRole: (p) => { if (p.role === 'active') void sessionsB.install(b.replica).then((r) => installed.push(r.installed)); },
+  });
+  try {
+    await a.start();
+    await until(() => a.role === 'active', 3000);
+    await b.start();
+    const one = echo(before);
+    for (let i = 0; i < 3; i++) {
+      one.send(`ping ${i}`);
+      assert.ok(await until(() => one.replies.length === i + 1), `reply ${i} before the failover`);
+    }
+    const ids = (await before.r1.sessions()).map((s) => s.id);
+    assert.is(ids.length, 1, 'one session on the active');
+    assert.ok(await until(() => [...b.replica.values()].filter((r) => r.kind === SYNC_KIND_SESSION).length === 1, 3000), 'the session row reached the standby');
+    assert.is((await after.r1.sessions()).length, 0, 'the standby forwards nothing of its own');
+
+    a.stop(); // the active dies: the standby takes over after its dead time and installs the rows
+    assert.ok(await until(() => installed.length === 1, 3000), 'the new active installed the replica');
+    assert.is(installed[0], 1, 'one row installed');
+    assert.equal((await after.r1.sessions()).map((s) => s.id), ids, 'the new active lists the same session id');
+
+    // r2 is one node here: carry its rows over as they are (the peer of a pair keeps its own sessions)
+    const r2 = await before.r2.host.exportSessions();
+    assert.equal((await after.r2.host.importSessions(r2.map((r) => r.row))).installed, 1);
+    const wire = recordWire(after.wan);
+    const two = echo(after);
+    two.send('ping 3');
+    assert.ok(await until(() => two.replies.length === 1), 'the existing session is forwarded by the new active');
+    assert.equal(two.replies, ['ping 3']);
+    assert.ok(wire.length >= 2 && wire.every((w) => w.meta === null), 'no first packet: no metadata on the wire');
+    assert.equal((await after.r1.sessions()).map((s) => s.id), ids, 'still that one session, same id');
+    assert.is((await after.r1.sessions())[0]!.packets.forward, 4, 'its counters carried on');
+  } finally {
+    a.stop();
+    b.stop();
+    await before.close();
+    await after.close();
+  }
+});
+
+test('rows: exported and installed elsewhere keep their keys; an id present, a cut row, a taken key are refused', async () => {
+  const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  try {
+    const e = echo(lab);
+    e.send('x');
+    assert.ok(await until(() => e.replies.length === 1));
+    const t = lab.r1.host.dataplane.ctx.sessions;
+    const rows = exportRows(t, 1000).map((r) => r.row);
+    assert.is(rows.length, 1);
+    assert.equal(importRows(t, rows, 1000), { installed: 0, present: 1, refused: 0 }, 'same id: left alone');
+    const fresh = new SessionTable(16);
+    assert.equal(importRows(fresh, [rows[0]!.subarray(0, 40), Uint8Array.of(9)], 0), { installed: 0, present: 0, refused: 2 }, 'malformed rows refused');
+    assert.equal(importRows(fresh, rows, 0), { installed: 1, present: 0, refused: 0 });
+    assert.equal(exportRows(fresh, 0).map((r) => Buffer.from(r.row).toString('hex')), rows.map((r) => Buffer.from(r).toString('hex')), 'the row round-trips byte for byte');
+    const other = rows[0]!.slice();
+    other[UUID_AT] ^= 0xff; // another session id, same keys
+    assert.equal(importRows(fresh, [other], 0), { installed: 0, present: 0, refused: 1 }, 'its keys belong to another session');
+    assert.is(fresh.active, 1);
+
+    // taking over: the send counters go above anything the partner sent (time in ms << 22)
+    const keys = lab.r1.host.dataplane.ctx.crypto.keys;
+    const now = lab.r1.host.dataplane.ctx.clock();
+    const tx = keys.tx(0, now)!;
+    const counter = (): number => tx.hi * 2 ** 32 + tx.lo;
+    const was = counter();
+    keys.raiseCounters(now + 1000);
+    assert.is(counter(), Math.floor(now + 1000) * 2 ** 22, 'raised to the takeover time');
+    assert.ok(counter() > was);
+    keys.raiseCounters(now - 60_000);
+    assert.is(counter(), Math.floor(now + 1000) * 2 ** 22, 'never lowered');
+  } finally {
+    await lab.close();
+  }
+});
+
+test.run();
