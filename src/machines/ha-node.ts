@@ -126,6 +126,13 @@ const enter = (role: HaRole) => [
 ];
 const because = (reason: string) => ({ type: 'because' as const, params: { reason } });
 
+/** init and fenced: a partner's heartbeat elects (the partner already active keeps it, else the rule decides) */
+const electOnHeartbeat = [
+  { guard: 'fromStranger' as const },
+  { guard: 'partnerOwns' as const, target: 'standby', actions: because('partner-active') },
+  { guard: 'weWin' as const, target: 'active', actions: because('elected') },
+  { target: 'standby', actions: because('elected') },
+];
 const heardRole = (e: HaNodeEvent): HaRole | undefined => (e.type === 'ha.heartbeat' ? e.heartbeat.role : undefined);
 const isStranger = (c: HaNodeContext, e: HaNodeEvent): boolean => e.type === 'ha.heartbeat' && e.heartbeat.node !== c.partner;
 
@@ -195,12 +202,7 @@ export const haNodeMachine = setup({
         init: {
           entry: enter('init'),
           on: {
-            'ha.heartbeat': [
-              { guard: 'fromStranger' },
-              { guard: 'partnerOwns', target: 'standby', actions: because('partner-active') },
-              { guard: 'weWin', target: 'active', actions: because('elected') },
-              { target: 'standby', actions: because('elected') },
-            ],
+            'ha.heartbeat': electOnHeartbeat,
             'ha.partnerLost': [{ guard: 'partnerProbeAlive', target: 'deciding' }, { target: 'active', actions: because('no-partner') }],
           },
         },
@@ -255,12 +257,7 @@ export const haNodeMachine = setup({
         fenced: {
           entry: enter('fenced'),
           on: {
-            'ha.heartbeat': [
-              { guard: 'fromStranger' },
-              { guard: 'partnerOwns', target: 'standby', actions: because('partner-active') },
-              { guard: 'weWin', target: 'active', actions: because('elected') },
-              { target: 'standby', actions: because('elected') },
-            ],
+            'ha.heartbeat': electOnHeartbeat,
             'ha.partnerProbe': { guard: 'partnerGoneEverywhere', target: 'active', actions: ['setProbe', ...clearSplitBrain, because('partner-lost')] },
           },
         },

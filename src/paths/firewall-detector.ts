@@ -18,7 +18,8 @@
  * 3 zero | 4 round (u32) | 8 the metadata cookie (8 bytes) | then zeros (the jumbo's padding).
  * Answer (0xd0): the probe's first 8 bytes with the type changed.
  */
-import type { Observable, Subscription } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { PolledRunner } from './polled.js';
 import { createActor, type Actor } from 'xstate';
 import type { ForwardingTables } from '../model/tables.js';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../packet/ip.js';
@@ -104,23 +105,16 @@ export function reasonsOf(mask: number): string[] {
 
 export class FirewallDetector {
   readonly #paths = new Map<string, PathRun>();
-  #sub: Subscription | null = null;
-  #tick: NodeJS.Timeout | null = null;
+  readonly #runner = new PolledRunner<PathMessage>();
 
   constructor(private readonly deps: FirewallDetectorDeps) {}
 
   start(tickMs = 1000): void {
-    this.#sub = this.deps.messages$.subscribe((m) => this.#onMessage(m));
-    this.#tick = setInterval(() => this.poll(), tickMs);
-    this.#tick.unref();
-    this.poll();
+    this.#runner.start(this.deps.messages$, (m) => this.#onMessage(m), () => this.poll(), tickMs);
   }
 
   stop(): void {
-    this.#sub?.unsubscribe();
-    this.#sub = null;
-    if (this.#tick !== null) clearInterval(this.#tick);
-    this.#tick = null;
+    this.#runner.stop();
     for (const r of this.#paths.values()) r.actor.stop();
     this.#paths.clear();
   }

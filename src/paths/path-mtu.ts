@@ -21,7 +21,8 @@
  * 8 size (u16: the whole outer IP packet) | 10-11 zero | then zeros up to the size (probes only). The
  * answer is 12 bytes: the probe's first 12 with the type changed.
  */
-import type { Observable, Subscription } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { PolledRunner } from './polled.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { trailerLength } from '../dataplane/sign.js';
 import { MTU_ACK, MTU_PROBE, pathMessageKind, type PathMessage } from './messages.js';
@@ -100,8 +101,7 @@ export function decodeMtuAck(b: Uint8Array): { seq: number; size: number } | und
 
 export class PathMtuDiscovery {
   readonly #paths = new Map<string, PathRun>();
-  #sub: Subscription | null = null;
-  #tick: NodeJS.Timeout | null = null;
+  readonly #runner = new PolledRunner<PathMessage>();
   #seq = 1;
   readonly #setTimeout: (fn: () => void, ms: number) => unknown;
   readonly #clearTimeout: (t: unknown) => void;
@@ -112,17 +112,11 @@ export class PathMtuDiscovery {
   }
 
   start(tickMs = 1000): void {
-    this.#sub = this.deps.messages$.subscribe((m) => this.#onMessage(m));
-    this.#tick = setInterval(() => this.poll(), tickMs);
-    this.#tick.unref();
-    this.poll();
+    this.#runner.start(this.deps.messages$, (m) => this.#onMessage(m), () => this.poll(), tickMs);
   }
 
   stop(): void {
-    this.#sub?.unsubscribe();
-    this.#sub = null;
-    if (this.#tick !== null) clearInterval(this.#tick);
-    this.#tick = null;
+    this.#runner.stop();
     for (const p of this.#paths.values()) if (p.search !== null) this.#clearTimeout(p.search.timer);
   }
 
