@@ -4,7 +4,7 @@
  * ChaCha20-Poly1305 (RFC 8439) with Noise's nonce (4 zero bytes, then a little-endian u64 counter) and
  * TAI64N timestamps (WireGuard §5.4.2). Control-plane rate: these allocate freely.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 
 export const KEY_LENGTH = 32;
 export const TAG_LENGTH = 16;
@@ -24,8 +24,11 @@ export interface KeyPair {
 }
 
 export function generateKeyPair(): KeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  return { publicKey: rawPublic(publicKey), privateKey };
+  // the public key comes out of the key generation as JWK: exporting it afterwards can deadlock Node 20 when a
+  // garbage collection during the export finalizes the generation job holding the same key's lock
+  // (@types/node has no overload for a JWK public key encoding)
+  const { publicKey, privateKey } = generateKeyPairSync('x25519', { publicKeyEncoding: { format: 'jwk' } } as object) as unknown as { publicKey: JsonWebKey; privateKey: KeyObject };
+  return { publicKey: new Uint8Array(Buffer.from(publicKey.x!, 'base64url')), privateKey };
 }
 
 /** A key pair from a raw 32-byte private key (RFC 7748 clamping is done by X25519 itself). */
