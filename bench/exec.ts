@@ -138,3 +138,16 @@ export function killAllSync(): void {
     }
   }
 }
+
+/** A step runner for a case: a failed step is recorded in `errors` as "<what>: <first line>" and printed; the case goes on. */
+export function recordingSteps(errors: string[], progress: (line: string) => void): (what: string, f: () => Promise<void>) => Promise<void> {
+  return async (what, f) => {
+    try {
+      await f();
+    } catch (e) {
+      const msg = `${what}: ${(e as Error).message.split('\n')[0]}`;
+      errors.push(msg);
+      progress(`    ! ${msg}`);
+    }
+  };
+}

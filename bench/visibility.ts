@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds } from './cpu.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
-import { sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
+import { recordingSteps, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { checkConnectivity, measureTcp } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
 import type { SvrouterMode } from './modes/svrouter.js';
@@ -114,15 +114,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     writeFileSync(path, svrConfigYaml({ encrypt: false, udpIdleTimeoutS: VISIBILITY_IDLE_S, ...(collector ? { collector: COLLECTOR } : {}) }));
     return path;
   };
-  const step = async (what: string, f: () => Promise<void>): Promise<void> => {
-    try {
-      await f();
-    } catch (e) {
-      const msg = `${what}: ${(e as Error).message.split('\n')[0]}`;
-      res.errors.push(msg);
-      progress(`    ! ${msg}`);
-    }
-  };
+  const step = recordingSteps(res.errors, progress);
   const runBoth = async (run: VisibilityRun, label: string, sampling: boolean): Promise<void> => {
     await checkConnectivity();
     const drops0 = await drops(svr);

@@ -13,7 +13,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ipn, runIn, sleep } from './exec.js';
+import { ipn, recordingSteps, runIn, sleep } from './exec.js';
 import { udpTrial } from './iperf.js';
 import { checkConnectivity, measureTcp } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
@@ -157,15 +157,7 @@ export async function measureWan(svr: SvrouterMode, ctx: ModeContext, plan: Plan
   const dir = join(ctx.dir, 'wan');
   mkdirSync(dir, { recursive: true });
   const res: WanResult = { narrowMtu: NARROW_MTU, errors: [] };
-  const step = async (what: string, f: () => Promise<void>): Promise<void> => {
-    try {
-      await f();
-    } catch (e) {
-      const msg = `${what}: ${(e as Error).message.split('\n')[0]}`;
-      res.errors.push(msg);
-      progress(`    ! ${msg}`);
-    }
-  };
+  const step = recordingSteps(res.errors, progress);
 
   progress(`  wan: tcp at the full WAN MTU ${WAN_MTU}`);
   await step('tcp full mtu', async () => { res.tcpFull = await measureTcp(svr, plan, progress); });

@@ -15,6 +15,7 @@ import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { Store } from '../../../src/store/store.js';
 import { SessionHistory } from '../../../src/telemetry/history/history.js';
 import type { SessionFact } from '../../../src/telemetry/record.js';
+import { sessionFacts } from './records.js';
 import { historyDirOf, RECORDS_NICE, RecordsThread } from '../../../src/telemetry/records-thread.js';
 import { until } from '../../support/config.js';
 
@@ -26,14 +27,7 @@ const niceOf = (tid: string | number): number => {
 const threadNices = (): number[] => readdirSync('/proc/self/task').map(niceOf);
 
 const T = Date.now();
-function session(i: number): SessionFact[] {
-  const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-  return [
-    { kind: 'session.opened', atMs: T + i, sessionId: id, role: 'ingress', tenant: i % 2 === 0 ? 'blue' : 'red', service: 'web', ingressRouter: 'r1', egressRouter: 'r2',
-      forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 40000 + i, dstPort: 80, protocol: 6 }, path: 'wan0->r2/wan0' },
-    { kind: 'session.closed', atMs: T + 1000 + i, sessionId: id, reason: 'fin-rst', packets: [10, 8], bytes: [1000, 8000] },
-  ];
-}
+const session = (i: number): SessionFact[] => sessionFacts(i, T);
 
 test('facts cross to the records thread (at a lower priority): history written and queried there, IPFIX sent, coded errors back, the history readable after close', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tm-thread-'));

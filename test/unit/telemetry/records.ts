@@ -1,5 +1,5 @@
 /** Session records for the telemetry tests: varied tenants, services, paths, addresses and ports by index. */
-import type { CloseReason, SessionRecord } from '../../../src/telemetry/record.js';
+import type { CloseReason, SessionFact, SessionRecord } from '../../../src/telemetry/record.js';
 
 export const T0 = 1_700_000_000_000;
 const TENANTS = ['blue', 'red', 'green'];
@@ -21,4 +21,14 @@ export function makeRecord(i: number, over: Partial<SessionRecord> = {}): Sessio
     packets: [i, i], bytes: [100 * i, 50 * i], delta: { packets: [i, i], bytes: [100 * i, 50 * i] },
     startMs: end - 2000, endMs: end, closeReason: REASONS[i % 4]!, ...over,
   };
+}
+
+/** The facts of a session numbered i: opened at t + i ms (tenant blue or red, service web), closed 1 s later. */
+export function sessionFacts(i: number, t: number): SessionFact[] {
+  const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  return [
+    { kind: 'session.opened', atMs: t + i, sessionId: id, role: 'ingress', tenant: i % 2 === 0 ? 'blue' : 'red', service: 'web', ingressRouter: 'r1', egressRouter: 'r2',
+      forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 40000 + i, dstPort: 80, protocol: 6 }, path: 'wan0->r2/wan0' },
+    { kind: 'session.closed', atMs: t + 1000 + i, sessionId: id, reason: 'fin-rst', packets: [10, 8], bytes: [1000, 8000] },
+  ];
 }

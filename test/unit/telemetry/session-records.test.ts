@@ -14,6 +14,7 @@ import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { Store } from '../../../src/store/store.js';
 import { SessionRecords } from '../../../src/telemetry/session-records.js';
 import type { SessionFact } from '../../../src/telemetry/record.js';
+import { sessionFacts } from './records.js';
 import { isSvrError } from '../../../src/errors.js';
 import { until } from '../../support/config.js';
 
@@ -40,14 +41,7 @@ function settings(collectors: CollectorConfig[], history = { enabled: true, rete
 }
 
 const T = Date.now();
-function session(i: number): SessionFact[] {
-  const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-  return [
-    { kind: 'session.opened', atMs: T + i, sessionId: id, role: 'ingress', tenant: i % 2 === 0 ? 'blue' : 'red', service: 'web', ingressRouter: 'r1', egressRouter: 'r2',
-      forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 40000 + i, dstPort: 80, protocol: 6 }, path: 'wan0->r2/wan0' },
-    { kind: 'session.closed', atMs: T + 1000 + i, sessionId: id, reason: 'fin-rst', packets: [10, 8], bytes: [1000, 8000] },
-  ];
-}
+const session = (i: number): SessionFact[] => sessionFacts(i, T);
 
 test('records go to the history and to every collector; reconfigure adds, restarts and removes collectors and follows retention', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tm-records-'));
