@@ -2,7 +2,7 @@
  * `npm test` (after tsc): says first what this host lacks, which test files will therefore be counted as
  * skipped and the one command that installs it; runs uvu on dist/test; then checks uvu's summary
  * (uvu-summary.ts): a test that did not pass, or under CI (SVR_CI=1, set by .ci/run) any skipped test,
- * fails the run. Stops at once when the native addon is not built (nearly every test would fail for it).
+ * fails the run, and the sections of the files that did not pass are printed again at the end. Stops at once when the native addon is not built (nearly every test would fail for it).
  * Argument: a uvu file pattern (default `\.test\.js$`), e.g. `npm test -- 'unit/model/.*\.test\.js$'`.
  */
 import { spawn } from 'node:child_process';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { isRoot } from '../../src/lab/run.js';
 import { nativeAddonBuilt } from '../../src/lab/setup.js';
 import { fixFor, missingOf, TEST_NEEDS, TEST_ROOT, type Missing } from './prerequisites.js';
-import { parseUvuSummary, summaryProblems } from './uvu-summary.js';
+import { failedSections, parseUvuSummary, summaryProblems } from './uvu-summary.js';
 
 const UVU = fileURLToPath(new URL('../../../node_modules/uvu/bin.js', import.meta.url));
 const ci = process.env['SVR_CI'] === '1';
@@ -40,13 +40,17 @@ if (!nativeAddonBuilt()) {
 for (const line of preflight()) console.log(line);
 
 const child = spawn(process.execPath, [UVU, TEST_ROOT, process.argv[2] ?? '\\.test\\.js$'], { stdio: ['inherit', 'pipe', 'inherit'] });
-let tail = '';
+const chunks: Buffer[] = [];
 child.stdout.on('data', (d: Buffer) => {
   process.stdout.write(d);
-  tail = (tail + d.toString('utf8')).slice(-8192);
+  chunks.push(d);
 });
 child.on('close', (code) => {
-  const problems = summaryProblems(parseUvuSummary(tail), ci);
+  const output = Buffer.concat(chunks).toString('utf8');
+  const problems = summaryProblems(parseUvuSummary(output), ci);
+  // repeated at the end: a CI log is often read from its tail only
+  const failed = problems.length > 0 ? failedSections(output) : [];
+  if (failed.length > 0) console.error(['npm test: the test files that did not pass:', ...failed.map((l) => `  ${l}`)].join('\n'));
   for (const p of problems) console.error(`npm test: ${p}`);
   process.exitCode = code !== 0 ? (code ?? 1) : problems.length > 0 ? 1 : 0;
 });

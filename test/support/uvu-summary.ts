@@ -28,3 +28,33 @@ export function summaryProblems(s: UvuSummary | undefined, ci: boolean): string[
   if (ci && s.skipped > 0) out.push(`${s.skipped} tests were skipped; under CI (SVR_CI=1) every test must run`);
   return out;
 }
+
+/**
+ * The sections of uvu's output for test files that did not fully pass (their header, FAIL blocks and a
+ * count below its total, or no count at all when a hook threw), so the end of a long CI log names them.
+ */
+export function failedSections(output: string, maxLines = 40): string[] {
+  const lines = output.replace(ANSI, '').split('\n');
+  const out: string[] = [];
+  let header: string | undefined;
+  let body: string[] = [];
+  const flush = (): void => {
+    if (header === undefined) return;
+    const text = body.join('\n');
+    const count = [...text.matchAll(/\((\d+) \/ (\d+)\)/g)].at(-1);
+    const failed = text.includes(' FAIL ') || count === undefined || count[1] !== count[2];
+    if (failed) out.push(header, ...body.filter((l) => l.trim() !== '').slice(0, maxLines));
+  };
+  for (const line of lines) {
+    if (/^(unit|e2e|compliance)\/\S+\.test\.js$/.test(line.trim())) {
+      flush();
+      header = line.trim();
+      body = [];
+    } else if (/^\s*Total:/.test(line)) {
+      flush();
+      header = undefined;
+    } else if (header !== undefined) body.push(line);
+  }
+  flush();
+  return out;
+}

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fixFor, missingOf, TEST_NEEDS } from '../../support/prerequisites.js';
-import { parseUvuSummary, summaryProblems } from '../../support/uvu-summary.js';
+import { failedSections, parseUvuSummary, summaryProblems } from '../../support/uvu-summary.js';
 
 const RUN_TESTS = fileURLToPath(new URL('../../support/run-tests.js', import.meta.url));
 const plain = (s: string): string => s.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
@@ -38,6 +38,7 @@ test('the same under CI (SVR_CI=1): a failing test names the tool and the run fa
   assert.match(r.out, /Under CI \(SVR_CI=1\) these test files fail: .*udp-load/);
   assert.match(r.out, /unit\/bench\/udp-load\.test cannot run under CI: `cc` is not installed \(package gcc\)/);
   assert.match(r.out, /npm test: 3 tests were skipped; under CI \(SVR_CI=1\) every test must run/);
+  assert.match(r.out, /npm test: the test files that did not pass:\n\s+unit\/bench\/udp-load\.test\.js\n/);
 });
 
 test('missingOf and fixFor: tools by package, root first, the one command', () => {
@@ -63,6 +64,17 @@ test('uvu summary: parsed with or without colour; a test that did not pass or, u
   assert.is(summaryProblems(s, true).length, 2);
   assert.equal(summaryProblems({ total: 3, passed: 3, skipped: 1 }, false), []);
   assert.equal(summaryProblems(undefined, false), ['uvu printed no summary: the run did not finish']);
+});
+
+test('the files that did not pass are named again at the end, with their FAIL blocks; passed files are not', () => {
+  const out = [
+    'unit/a.test.js', '• • •   (3 / 3)', '',
+    'e2e/b.test.js', '• ✘   (1 / 2)', '', '  FAIL  "the path fails over"', '    Expected 1 to be 2', '',
+    'e2e/c.test.js', '',
+    'unit/d.test.js', '•   (1 / 1)',
+    '  Total:     6', '  Passed:    5', '  Skipped:   0',
+  ].join('\n');
+  assert.equal(failedSections(out), ['e2e/b.test.js', '• ✘   (1 / 2)', '  FAIL  "the path fails over"', '    Expected 1 to be 2', 'e2e/c.test.js']);
 });
 
 test.run();
