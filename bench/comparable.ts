@@ -10,11 +10,14 @@
  *   - a UDP search whose last confirmation still lost >= 1 % (no steady state below 1 % loss was found);
  *   - a session-rate test in which more than 1 % of the sessions failed (an overload, not a rate), the
  *     visibility case's too;
+ *   - the sustained case: a protocol whose rate was not held or whose tables, sweep or RSS did not reach a
+ *     steady state and stay flat (sustained-check.ts);
  *   - svrouter: BFD declared the r1-r2 path down during the measurements, or a node dropped packets that did not
  *     fit the WAN MTU (`drop-exceeds-path-mtu`).
  */
 import type { BenchResults, ModeResult } from './results.js';
 import { WAN_MTU } from './topology.js';
+import { sustainedProblems } from './sustained-check.js';
 
 /** What a problem spoils: one measurement of a mode ('tcp', 'udpLarge', 'udp64', 'rtt', 'sessions-udp', ...) or all of it ('*'). */
 export interface Problem {
@@ -63,6 +66,7 @@ function modeProblems(m: ModeResult): Problem[] {
   }
   for (const e of m.visibility?.errors ?? []) add('visibility', `step failed: ${e}`);
   for (const e of m.wan?.errors ?? []) add('wan', `step failed: ${e}`);
+  for (const p of sustainedProblems(m.sustained)) add('sustained', p);
   for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {
     const c = run?.sessions?.client;
     if (c !== undefined && c.failed > 0.01 * c.attempted) add('visibility', `${c.failed} of ${c.attempted} new UDP sessions failed with session records ${label} (more than 1 %)`);

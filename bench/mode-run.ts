@@ -4,7 +4,8 @@
  * UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
  * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), the visibility case
  * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the WAN case
- * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), RTT with busy
+ * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), the sustained case
+ * (svrouter hmac only: new sessions held for 60 s, sustained.ts), RTT with busy
  * polling (svrouter), profiles (svrouter). A failing step is recorded (errors, named by its measurement key,
  * see comparable.ts) and the rest goes on.
  */
@@ -25,6 +26,7 @@ import { sessionRate } from './sessions.js';
 import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
+import { measureSustained, SUSTAINED_IDLE_S } from './sustained.js';
 import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
 
 export interface ModeRunOptions {
@@ -146,6 +148,12 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       });
     }
     await wanCase();
+    if (svr && !svr.encrypt) {
+      await step(res, 'sustained', `sustained: new udp, then tcp sessions at the highest rate with < 1 % failures, held ${12 * plan.sessionSeconds} s (UDP idle timeout ${SUSTAINED_IDLE_S} s), tables and RSS sampled every second`, async () => {
+        res.sustained = await measureSustained(svr, ctx, plan);
+        await checkConnectivity();
+      });
+    }
     if (svr && res.rtt !== undefined) {
       await step(res, 'rttBusyPoll', `rtt with r1 and r2 restarted with ${BUSY_POLL_NODE_ARGS.join(' ')} (the busy-polling option)`, async () => {
         await svr.restartRouters(BUSY_POLL_NODE_ARGS);
