@@ -66,7 +66,7 @@ function modeProblems(m: ModeResult): Problem[] {
   }
   for (const e of m.visibility?.errors ?? []) add('visibility', `step failed: ${e}`);
   for (const e of m.wan?.errors ?? []) add('wan', `step failed: ${e}`);
-  for (const p of sustainedProblems(m.sustained)) add('sustained', p);
+  for (const p of sustainedProblems(m.sustained)) add(p.key, p.reason);
   for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {
     const c = run?.sessions?.client;
     if (c !== undefined && c.failed > 0.01 * c.attempted) add('visibility', `${c.failed} of ${c.attempted} new UDP sessions failed with session records ${label} (more than 1 %)`);
