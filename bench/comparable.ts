@@ -12,6 +12,7 @@
  *     visibility case's too;
  *   - the sustained case: a protocol whose rate was not held or whose tables, sweep or RSS did not reach a
  *     steady state and stay flat (sustained-check.ts);
+ *   - the full-table case: a fill not reached, sessions that left the table while measured, a failed step;
  *   - svrouter: BFD declared the r1-r2 path down during the measurements, or a node dropped packets that did not
  *     fit the WAN MTU (`drop-exceeds-path-mtu`).
  */
@@ -67,6 +68,7 @@ function modeProblems(m: ModeResult): Problem[] {
   for (const e of m.visibility?.errors ?? []) add('visibility', `step failed: ${e}`);
   for (const e of m.wan?.errors ?? []) add('wan', `step failed: ${e}`);
   for (const p of sustainedProblems(m.sustained)) add(p.key, p.reason);
+  for (const e of m.fullTable?.errors ?? []) add('tables', `step failed: ${e}`);
   for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {
     const c = run?.sessions?.client;
     if (c !== undefined && c.failed > 0.01 * c.attempted) add('visibility', `${c.failed} of ${c.attempted} new UDP sessions failed with session records ${label} (more than 1 %)`);

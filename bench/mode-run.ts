@@ -5,7 +5,8 @@
  * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), the visibility case
  * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the WAN case
  * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), the sustained case
- * (svrouter hmac only: new sessions held for 60 s, sustained.ts), RTT with busy
+ * (svrouter hmac only: new sessions held for 60 s, sustained.ts), the full-table case (svrouter hmac only: TCP and
+ * RTT with up to 1M sessions in the tables, full-table.ts), RTT with busy
  * polling (svrouter), profiles (svrouter). A failing step is recorded (errors, named by its measurement key,
  * see comparable.ts) and the rest goes on.
  */
@@ -27,6 +28,7 @@ import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
 import { measureSustained, SUSTAINED_IDLE_S } from './sustained.js';
+import { fillTargets, measureFullTable } from './full-table.js';
 import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
 
 export interface ModeRunOptions {
@@ -151,6 +153,10 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     if (svr && !svr.encrypt) {
       await step(res, 'sustained', `sustained: new udp, then tcp sessions at the highest rate with < 1 % failures, held ${12 * plan.sessionSeconds} s (UDP idle timeout ${SUSTAINED_IDLE_S} s), tables and RSS sampled every second`, async () => {
         res.sustained = await measureSustained(svr, ctx, plan);
+        await checkConnectivity();
+      });
+      await step(res, 'tables', `full tables: tcp and rtt with ${[0, ...fillTargets(plan)].map((n) => n.toLocaleString('en-US')).join(', ')} and again 0 sessions in the tables; first packet with 10 and 100,000 routes`, async () => {
+        res.fullTable = await measureFullTable(svr, ctx, plan);
         await checkConnectivity();
       });
     }

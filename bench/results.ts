@@ -11,6 +11,7 @@ import type { Problem } from './comparable.js';
 import type { VisibilityResult } from './visibility.js';
 import type { WanResult } from './wan.js';
 import type { SustainedResult } from './sustained.js';
+import type { FullTableResult } from './full-table.js';
 
 export interface TcpResult {
   gbps: Spread;
@@ -101,6 +102,8 @@ export interface ModeResult {
   wan?: WanResult;
   /** svrouter hmac only: new UDP and TCP sessions held for 60 s with a 5 s idle timeout (sustained.ts) */
   sustained?: SustainedResult;
+  /** svrouter hmac only: TCP and RTT with 0, 100k and 1M sessions in the tables; first packet with 10 and 100k routes (full-table.ts) */
+  fullTable?: FullTableResult;
   /** svrouter-enc-hs: what a key exchange costs on one core (bench/handshake.ts, in process) */
   handshakes?: HandshakeResult;
   errors: string[];

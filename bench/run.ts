@@ -9,7 +9,8 @@
  *     figures go to the run's folder and stdout, bench/results.json and the docs stay)
  *                          [--no-docs] [--memory-capacity N] [--cipher C]
  *   node dist/bench/run.js --only svrouter --case wan [--results FILE]   (only the WAN case, wan.ts)
- *   node dist/bench/run.js --only svrouter --case sustained [--results FILE]   (only the sustained case, sustained.ts)
+ *   node dist/bench/run.js --only svrouter --case sustained,tables [--results FILE]   (only the sustained and full-table
+ *     cases, sustained.ts and full-table.ts)
  *   node dist/bench/run.js --render bench/results.json      (tables and docs from a saved run, no root)
  * The current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project.
  */
@@ -248,7 +249,9 @@ async function main(): Promise<void> {
   const nsLeft = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`${namePrefix()}-`));
   if (o.cases === undefined) printSummary(results);
   else if (o.cases.includes('wan')) process.stdout.write(`\n${renderText(goalsTable(results).filter((g, i) => i === 0 || g[0]!.includes('1400 B path') || g[0]!.includes('FEC')))}\n`);
-  else if (o.cases.includes('sustained')) process.stdout.write(`\n${renderText(goalsTable(results).filter((g, i) => i === 0 || g[0]!.includes('sessions/s held')))}\n`);
+  else if (o.cases.includes('sustained') || o.cases.includes('tables')) {
+    process.stdout.write(`\n${renderText(goalsTable(results).filter((g, i) => i === 0 || /sessions\/s held|in the tables|first packet with/.test(g[0]!)))}\n`);
+  }
   else process.stdout.write(`\n${JSON.stringify(results.modes.map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => o.cases!.includes(k) || k === 'errors'))), null, 2)}\n`);
   if (o.cases !== undefined && results.notComparable.length > 0) {
     process.stdout.write(`\nNOT COMPARABLE:\n${results.notComparable.map((p) => `  ${formatProblem(p)}\n`).join('')}`);
