@@ -62,7 +62,7 @@ test('a rate not held, too many failures, or too few samples are named', () => {
 
 function hold(rate: number, s: Sample[]): SustainedHold {
   const verdict = steadyState(s, client, 2 * IDLE);
-  return { rate, client: { protocol: 'udp', seconds: 60, attempted: 60 * rate, ok: 60 * rate, failed: 0, exhausted: false, okPerSecond: rate, rate, behind: 0 }, perSecond: [], samples: s, verdict, cpuUsPerSession: {} };
+  return { rate, client: { protocol: 'udp', seconds: 60, attempted: 60 * rate, ok: 60 * rate, failed: 0, exhausted: false, okPerSecond: rate, rate, behind: 0 }, perSecond: [], samples: s, verdict, cpuUsPerSession: {}, pathDowns: 0 };
 }
 
 test('a protocol without a steady hold makes the sustained case not comparable, naming both rates', () => {
