@@ -67,6 +67,6 @@ export function fullTableSection(modes: readonly ModeResult[]): string[] {
     `| tables | sessions active ${routers.join(' / ')} (before → after measuring) | RSS ${routers.join(' / ')} | TCP Gbps | RTT p50 / p99 µs | fill |`, '|---|---|---|---|---|---|',
     ...rows,
     ...(fp === undefined ? [] : ['', `First packet in process (bench/routing.ts --first-packet-json, use-learned-routes): ${(fp.smallNs / 1000).toFixed(2)} µs with ${n(fp.smallRoutes)} routes, ${(fp.fullNs / 1000).toFixed(2)} µs with ${n(fp.fullRoutes)} (best of each); median ratio of ${fp.pairs} interleaved pairs ${fp.medianRatio.toFixed(2)}×.`]),
-    ...t.fills.filter((f) => (f.rounds?.length ?? 0) > 0).map((f) => `- fill to ${n(f.target)}: ${f.rounds!.map((r, i) => `round ${i + 1} ${n(r.ok)} answered, ${n(r.failed)} failed of ${n(r.attempted)} in ${r.seconds.toFixed(1)} s, then ${Object.entries(r.active).map(([x, a]) => `${x} ${n(a)}`).join(' / ')} active`).join('; ')}`),
+    ...t.fills.filter((f) => (f.rounds?.length ?? 0) > 0).map((f) => `- fill to ${n(f.target)}: ${f.rounds!.map((r, i) => `round ${i + 1} ${n(r.ok)} answered, ${n(r.failed)} failed of ${n(r.attempted)} in ${r.seconds.toFixed(1)} s, then ${Object.entries(r.active).map(([x, a]) => `${x} ${n(a)}`).join(' / ')} active`).join('; ')}${f.drops === undefined ? '' : `; drop counters since the routers started: ${Object.entries(f.drops).map(([x, d]) => `${x} ${Object.entries(d).map(([k, v]) => `${k} ${n(v)}`).join(', ') || 'none'}`).join('; ')}`}`),
     ...t.errors.map((e) => `- error: ${e}`)];
 }

@@ -45,6 +45,8 @@ export interface TableFill {
   fillPerSecond?: number;
   /** each round of the fill: the client's counts and the sessions active on each router after it */
   rounds?: { attempted: number; ok: number; failed: number; seconds: number; active: Record<string, number> }[];
+  /** each router's drop counters (since its start) once the fill was done */
+  drops?: Record<string, Record<string, number>>;
   tcp?: TcpResult;
   rtt?: RttResult;
 }
@@ -66,9 +68,10 @@ export interface FullTableResult {
   errors: string[];
 }
 
-async function active(svr: SvrouterMode, r: RouterName): Promise<{ active: number; limit: number }> {
+async function active(svr: SvrouterMode, r: RouterName): Promise<{ active: number; limit: number; drops: Record<string, number> }> {
   const s = await request(svr.socket(r), { method: 'show', what: 'stats' }, 10_000) as Record<string, unknown>;
-  return { active: Number(s['sessions-active']), limit: Number(s['sessions-limit']) };
+  const drops = Object.fromEntries(Object.entries(s).filter((e): e is [string, number] => e[0].startsWith('drop') && typeof e[1] === 'number' && e[1] > 0));
+  return { active: Number(s['sessions-active']), limit: Number(s['sessions-limit']), drops };
 }
 
 function rss(svr: SvrouterMode, r: RouterName): number {
@@ -115,6 +118,7 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
         progress(`    fill round ${round + 1}: ${r.ok} answered, ${r.failed} failed of ${r.attempted} in ${r.seconds.toFixed(1)} s; sessions active ${ROUTERS.map((x, k) => `${x} ${after[k]!.active}`).join(', ')}`);
       }
       const now = await Promise.all(ROUTERS.map((r) => active(svr, r)));
+      f.drops = Object.fromEntries(ROUTERS.map((r, k) => [r, now[k]!.drops]));
       if (target > 0) {
         f.fillSeconds = (Date.now() - t0) / 1000;
         f.fillPerSecond = opened / f.fillSeconds;
@@ -143,8 +147,9 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
     await measureAt(0, 'empty, after');
   } finally {
     await caseAddresses(false);
-    await svr.restartWith();
   }
+  // back on the headline config; a node that does not start in time is this case's error, its figures stay
+  await step('restart on the bench config', () => svr.restartWith());
   await step('first packet with 10 and 100,000 routes', async () => { res.firstPacket = firstPacketCost(snapshotDir(ctx.dir), plan); });
   return res;
 }
