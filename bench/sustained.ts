@@ -3,10 +3,11 @@
  * client -> r1 -> r2 -> server, held for 12 x the plan's session seconds (60 s; 24 s with --quick) at the
  * highest rate with < 1 % failures, on the bench config with a UDP idle timeout of 5 s so that creation and
  * expiry balance. TCP sessions end with the client's RST and linger CLOSE_LINGER_MS (2 s) in the tables.
- *   search  one closed-loop trial (as fast as the window allows; a second when it lost more than 1 %) gives
- *           the ceiling; paced trials from 95 %
- *           of it, 15 % lower after each that failed more than 1 % or could not keep its rate (at most 4),
- *           then 10 % higher while they pass (at most 3); the highest that passed is held;
+ *   warm-up 2 s at 1,000/s until one passes (right after a restart the path may not be steady yet);
+ *   search  a closed-loop trial (as fast as 512 UDP / 256 TCP sessions in flight allow; a second when it
+ *           lost more than 1 %) gives the ceiling; paced trials from 95 % of it, 15 % lower after each that
+ *           failed more than 1 % or could not keep its rate (at most 4), then 10 % higher while they pass
+ *           (at most 3); the highest that passed is held;
  *   hold    after the table emptied, the rate found, while each router's sessions active, created and
  *           expired (control socket) and RSS (/proc) are sampled every second, through the hold and the
  *           drain after it; steady-state.ts says whether the table, the sweep and RSS reached a steady state
@@ -32,8 +33,11 @@ import { buildCTool } from './udp-load.js';
 
 /** UDP idle timeout of the sustained runs, s. */
 export const SUSTAINED_IDLE_S = 5;
-/** TCP sessions in flight at most (the paced rate decides how many are). */
-const TCP_WINDOW = 1024;
+/** Sessions in flight at most in the paced trials and holds (the rate decides how many are). */
+const WINDOW = { udp: C_CLIENT_WINDOW, tcp: 1024 } as const;
+/** ... and in the closed-loop ceiling trial: enough for the rate, not a flood that takes the path down (a
+ * window of 2,048 made BFD declare the path down on the loaded machine, and every session then failed) */
+const CEILING_WINDOW = { udp: 512, tcp: 256 } as const;
 const ROUTERS: readonly RouterName[] = ['r1', 'r2'];
 /** issue 19's targets, sessions/s on the SVR path */
 export const SUSTAINED_TARGETS = { udp: 60_000, tcp: 15_000 } as const;
@@ -133,9 +137,10 @@ export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan
     await waitForLine(server, /ready/, 10_000);
     await svr.restartWith(config);
     await checkConnectivity(); // the path is up
-    const load = (protocol: 'udp' | 'tcp', seconds: number, rate: number): Promise<PacedResult> => (protocol === 'udp'
-      ? udpSessions(bin, { seconds, rate, window: C_CLIENT_WINDOW })
-      : tcpSessions(bin, TCP_SESSION_PORT, seconds, rate, TCP_WINDOW));
+    const load = (protocol: 'udp' | 'tcp', seconds: number, rate: number): Promise<PacedResult> => {
+      const window = rate === 0 ? CEILING_WINDOW[protocol] : WINDOW[protocol];
+      return protocol === 'udp' ? udpSessions(bin, { seconds, rate, window }) : tcpSessions(bin, TCP_SESSION_PORT, seconds, rate, window);
+    };
     for (const protocol of ['udp', 'tcp'] as const) {
       await step(`${protocol}`, async () => {
         const run: SustainedRun = { protocol, trials: [], holds: [] };
