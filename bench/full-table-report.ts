@@ -63,7 +63,7 @@ export function fullTableSection(modes: readonly ModeResult[]): string[] {
   });
   const fp = t.firstPacket;
   return ['', `### Full tables: ${m.label}`, '',
-    'TCP (iperf3, 1 stream) and RTT (the C ping) with the tables empty, filled with answered UDP sessions on distinct 5-tuples (idle timeout one hour; the C client, 2,048 in flight), and empty again after a restart of both routers (bench/full-table.ts).', '',
+    'TCP (iperf3, 1 stream) and RTT (the C ping) with the tables empty, filled with answered UDP sessions on distinct 5-tuples (idle timeout one hour; the C client, 512 in flight), and empty again after a restart of both routers (bench/full-table.ts).', '',
     `| tables | sessions active ${routers.join(' / ')} (before → after measuring) | RSS ${routers.join(' / ')} | TCP Gbps | RTT p50 / p99 µs | fill |`, '|---|---|---|---|---|---|',
     ...rows,
     ...(fp === undefined ? [] : ['', `First packet in process (bench/routing.ts --first-packet-json, use-learned-routes): ${(fp.smallNs / 1000).toFixed(2)} µs with ${n(fp.smallRoutes)} routes, ${(fp.fullNs / 1000).toFixed(2)} µs with ${n(fp.fullRoutes)} (best of each); median ratio of ${fp.pairs} interleaved pairs ${fp.medianRatio.toFixed(2)}×.`]),
