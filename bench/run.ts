@@ -24,6 +24,7 @@ import { killAllSync, run, spawnIn, stopAll, waitForLine } from './exec.js';
 import { startIperfServer } from './iperf.js';
 import { gitState, machineInfo } from './machine.js';
 import type { MemoryResult } from './memory.js';
+import type { ConfigScaleResult } from './config-scale.js';
 import { KernelMode } from './modes/kernel.js';
 import type { Mode, ModeContext } from './modes/mode.js';
 import { measureMode } from './mode-run.js';
@@ -131,6 +132,17 @@ function memoryBench(capacity: number, snap: string): MemoryResult {
   return m;
 }
 
+function configScaleBench(snap: string, quick: boolean): ConfigScaleResult {
+  const args = quick ? ['--services', '2500', '--sessions', '250000'] : [];
+  progress(`== config at scale: ${quick ? '2,500' : '10,000'} services × 100 tenants compiled, then a reload with the session table full, in process (node --expose-gc dist/bench/config-scale.js --json ${args.join(' ')})`);
+  const r = spawnSync(process.execPath, ['--expose-gc', join(snap, 'dist', 'bench', 'config-scale.js'), '--json', ...args], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`config-scale benchmark failed${r.signal !== null ? ` (${r.signal})` : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  const c = JSON.parse(r.stdout) as ConfigScaleResult;
+  const big = c.sizes[c.sizes.length - 1]!;
+  progress(`  ${big.services} services: validate ${big.parseMs.toFixed(0)} ms, compile ${big.compileMs.toFixed(0)} ms; reload with ${c.reload?.sessions ?? 0} sessions: longest forwarding gap ${c.reload?.maxGapMs.toFixed(1) ?? '–'} ms`);
+  return c;
+}
+
 function handshakeBench(snap: string): HandshakeResult {
   progress('== handshakes: whole key exchanges and the responder\'s part on one core, in process (node dist/bench/handshake.js --json)');
   const r = spawnSync(process.execPath, [join(snap, 'dist', 'bench', 'handshake.js'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 120_000 });
@@ -165,7 +177,7 @@ async function main(): Promise<void> {
   if (o.render !== undefined) {
     const saved = JSON.parse(readFileSync(o.render, 'utf8')) as BenchResults;
     // today's checks on the saved figures (the memory benchmark's failure is only in the saved list)
-    saved.notComparable = [...findProblems(saved), ...(saved.notComparable ?? []).filter((p) => p.mode === 'memory')];
+    saved.notComparable = [...findProblems(saved), ...(saved.notComparable ?? []).filter((p) => p.mode === 'memory' || (p.mode === 'config-scale' && p.measurement === '*'))];
     printSummary(saved);
     if (o.docs) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), saved);
     process.stdout.write(`\nrendered ${o.render}${o.docs ? ' into docs/performance.md' : ''}\n`);
@@ -227,6 +239,16 @@ async function main(): Promise<void> {
       progress(`  ! ${memoryError}`);
     }
   }
+  let configScale: ConfigScaleResult | undefined;
+  let configScaleError: string | undefined;
+  if (o.memory && o.cases === undefined && o.only.some((m) => m.startsWith('svrouter'))) {
+    try {
+      configScale = configScaleBench(snap, o.quick);
+    } catch (e) {
+      configScaleError = (e as Error).message;
+      progress(`  ! ${configScaleError}`);
+    }
+  }
   const hs = modes.find((m) => m.id === 'svrouter-enc-hs' && m.status === 'ok');
   if (hs !== undefined) {
     try {
@@ -239,7 +261,8 @@ async function main(): Promise<void> {
   const results: BenchResults = {
     date: new Date().toISOString(), command, git, quick: o.quick, machine: machineInfo(currentWireguardGo(ROOT).path),
     durationSeconds: (Date.now() - t0) / 1000, loadAvg: { start: startLoad, end: loadavg().map((x) => +x.toFixed(2)) },
-    prefix: namePrefix(), modes, ...(memory ? { memory } : {}), notComparable: findProblems({ modes }, memoryError), runDir: dir,
+    prefix: namePrefix(), modes, ...(memory ? { memory } : {}), ...(configScale ? { configScale } : {}),
+    notComparable: findProblems({ modes, ...(configScale ? { configScale } : {}) }, memoryError, configScaleError), runDir: dir,
   };
   const resultsFile = o.results ?? (o.cases === undefined ? join(ROOT, 'bench', 'results.json') : join(dir, 'results.json'));
   writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
