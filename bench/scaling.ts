@@ -17,6 +17,7 @@ import type { ModeContext } from './modes/mode.js';
 import type { Plan } from './plan.js';
 import type { SessionRate } from './results.js';
 import { sessionRate } from './sessions.js';
+import { median } from './stats.js';
 
 /** What the cores did during one measurement: r1's process (all threads) and the machine (all processes, kernel). */
 export interface CoresUsed {
@@ -73,8 +74,8 @@ async function withCores<T>(pid: number, cores: number, f: () => Promise<T>): Pr
 /** The ratio of a figure with 2 workers to 1 worker: medians over the rounds; undefined when either is missing. */
 export function scalingRatio(r: ScalingResult, figure: (run: ScalingRun) => number | undefined): { one?: number; two?: number; ratio?: number } {
   const med = (w: number): number | undefined => {
-    const xs = r.runs.filter((x) => x.workers === w).map(figure).filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
-    return xs.length === 0 ? undefined : xs[Math.floor(xs.length / 2)];
+    const xs = r.runs.filter((x) => x.workers === w).map(figure).filter((x): x is number => x !== undefined && Number.isFinite(x));
+    return xs.length === 0 ? undefined : median(xs);
   };
   const one = med(1);
   const two = med(2);

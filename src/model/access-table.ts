@@ -18,7 +18,7 @@
  * `decision()` can name the rule that decided (for `svr explain`) with the same rule.
  */
 import { bitsEqual, type AddressFamily, type ParsedPrefix } from '../packet/addr.js';
-import { isTenantWithin, tenantDepth } from './names.js';
+import { tenantAndAncestors, tenantDepth } from './names.js';
 
 export interface AccessRuleSpec {
   readonly allow: boolean;
@@ -90,20 +90,24 @@ export class AccessTable {
     this.#setStart = new Int32Array(cells);
     this.#setCount = new Int32Array(cells);
     const setRules: number[] = [];
+    const relevant: number[] = [];
     for (let row = 0; row <= tenantNames.length; row++) {
-      const tenant = row === 0 ? undefined : tenantNames[row - 1]!;
+      // the tenant and its ancestors (`dev.engineering`, `engineering`): a rule's tenant applies when it is one of them
+      // (isTenantWithin, as a set: (tenants + 1) × services cells make this the cost of a big config's compile)
+      const within = row === 0 ? new Set<string>() : tenantAndAncestors(tenantNames[row - 1]!);
       let first = 0;
       for (let s = 0; s < services; s++) {
-        const relevant: number[] = [];
-        rules[s]!.forEach((rule, j) => {
-          const applies = rule.tenant === undefined || (tenant !== undefined && isTenantWithin(tenant, rule.tenant));
-          if (applies) relevant.push(first + j);
-        });
+        relevant.length = 0;
+        const list = rules[s]!;
+        for (let j = 0; j < list.length; j++) {
+          const ruleTenant = list[j]!.tenant;
+          if (ruleTenant === undefined || within.has(ruleTenant)) relevant.push(first + j);
+        }
         first += rules[s]!.length;
         const cell = row * services + s;
         this.#setStart[cell] = setRules.length;
         this.#setCount[cell] = relevant.length;
-        setRules.push(...relevant);
+        for (const i of relevant) setRules.push(i);
         if (!relevant.some((i) => this.#allow[i] === 1)) continue; // NEVER
         if (relevant.every((i) => this.#length[i] === NO_PREFIX)) {
           this.#kind[cell] = this.#decide(Int32Array.from(relevant), 0, relevant.length, undefined, 0, 4) ? ALWAYS : NEVER;
