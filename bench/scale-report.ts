@@ -37,7 +37,7 @@ export function configScaleGoals(cs: ConfigScaleResult | undefined, notComparabl
 
 function scalingSection(s: ScalingResult, plots: readonly BenchPlot[]): string[] {
   const lines = ['', '### Per-core scaling: r1 alone with 1 and 2 data-path workers', '',
-    `r1 alone (the service on a local next hop, r2 forwarding in the kernel), restarted with \`--workers 1\` and \`--workers 2\`, rounds interleaved, ${s.seconds} s per figure; TCP with ${s.streams} parallel connections and UDP 1400 B with ${s.streams} parallel flows at full speed (what arrives; one flow stays on one TUN queue, so one worker), new sessions with the session clients. CPU in cores: r1's process / the whole machine (out of the vCPUs; the load generators and the kernel's forwarding are the rest).`,
+    `${s.date !== undefined ? `Measured ${s.date}, load average ${s.loadAvg?.start.join(' ') ?? '?'} at the start and ${s.loadAvg?.end.join(' ') ?? '?'} at the end (1, 5, 15 min). ` : ''}r1 alone (the service on a local next hop, r2 forwarding in the kernel), restarted with \`--workers 1\` and \`--workers 2\`, rounds interleaved, ${s.seconds} s per figure; TCP with ${s.streams} parallel connections and UDP 1400 B with ${s.streams} parallel flows at full speed (what arrives; one flow stays on one TUN queue, so one worker), new sessions with the session clients. CPU in cores: r1's process / the whole machine (out of the vCPUs; the load generators and the kernel's forwarding are the rest).`,
     '', '| figure | 1 worker | 2 workers | 2 ÷ 1 |', '|---|---|---|---|'];
   for (const f of SCALING_FIGURES) {
     const r = scalingRatio(s, f.value);

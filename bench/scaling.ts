@@ -8,7 +8,7 @@
  * figures rather than hidden.
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { cpuSeconds } from './cpu.js';
 import { tcpRun, udpTrial } from './iperf.js';
 import { checkConnectivity } from './measure.js';
@@ -41,6 +41,9 @@ export interface ScalingRun {
 }
 
 export interface ScalingResult {
+  /** when the case ran, and the load average (1, 5, 15 min) at its start and end: other work on the machine moves these figures */
+  date?: string;
+  loadAvg?: { start: number[]; end: number[] };
   /** parallel TCP connections and UDP flows */
   streams: number;
   seconds: number;
@@ -94,7 +97,8 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
   const cores = availableParallelism();
   const seconds = Math.max(3, Math.min(plan.tcpSeconds, 5));
   const rounds = plan.tcpRuns > 1 ? 2 : 1;
-  const out: ScalingResult = { streams: SCALING_STREAMS, seconds, runs: [], errors: [] };
+  const load = (): number[] => loadavg().map((x) => +x.toFixed(2));
+  const out: ScalingResult = { date: new Date().toISOString(), loadAvg: { start: load(), end: [] }, streams: SCALING_STREAMS, seconds, runs: [], errors: [] };
   const p = ctx.progress;
   await svr.aloneR1(true);
   try {
@@ -138,6 +142,7 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
       }
     }
   } finally {
+    out.loadAvg!.end = load();
     await svr.aloneR1(false);
   }
   for (const f of SCALING_FIGURES) {
