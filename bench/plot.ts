@@ -24,6 +24,8 @@ export interface PlotSpec {
 const W = 640;
 const H = 360;
 const M = { left: 72, right: 20, top: 40, bottom: 52 };
+/** a series with more points than this is drawn without a marker per point */
+const MAX_MARKERS = 40;
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -41,13 +43,13 @@ export function niceTicks(lo: number, hi: number, n = 5): number[] {
   return out;
 }
 
-/** 1200 -> "1.2k", 3500000 -> "3.5M", 0.25 -> "0.25". */
+/** 1200 -> "1.2k", 3500000 -> "3.5M", 0.25 -> "0.25", 500 -> "500". */
 export function tickLabel(v: number): string {
   const a = Math.abs(v);
   const trim = (x: number): string => String(+x.toPrecision(3));
   if (a >= 1e9) return `${trim(v / 1e9)}G`;
   if (a >= 1e6) return `${trim(v / 1e6)}M`;
-  if (a >= 1e4) return `${trim(v / 1e3)}k`;
+  if (a >= 1e3) return `${trim(v / 1e3)}k`;
   return trim(v);
 }
 
@@ -87,18 +89,24 @@ export function renderPlot(spec: PlotSpec): string {
   if (spec.target !== undefined) {
     const y = px(sy(spec.target.y));
     out.push(`<line class="target" x1="${M.left}" x2="${M.left + pw}" y1="${y}" y2="${y}" stroke="#555555" stroke-dasharray="6 4"/>`,
-      `<text x="${M.left + pw - 4}" y="${px(sy(spec.target.y) - 5)}" text-anchor="end" fill="#555555">${esc(spec.target.label)}</text>`);
+      `<text x="${M.left + 6}" y="${px(sy(spec.target.y) - 5)}" fill="#555555">${esc(spec.target.label)}</text>`);
   }
+  const color = (i: number): string => COLORS[i % COLORS.length]!;
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length]!;
     const pts = s.points.map(([x, y]) => `${px(sx(x))},${px(sy(y))}`);
-    out.push(`<polyline class="series" data-name="${esc(s.name)}" fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`);
+    out.push(`<polyline class="series" data-name="${esc(s.name)}" fill="none" stroke="${color(i)}" stroke-width="2" points="${pts.join(' ')}"/>`);
+    if (pts.length > MAX_MARKERS) return; // a dense series is a line without markers
     for (const p of pts) {
       const [cx, cy] = p.split(',');
-      out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${color}"/>`);
+      out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${color(i)}"/>`);
     }
+  });
+  // the legend on top, on a white box, top left
+  const legendWidth = 46 + 7 * Math.max(...series.map((s) => s.name.length));
+  out.push(`<rect x="${M.left + 4}" y="${M.top}" width="${legendWidth}" height="${series.length * 16 + 2}" fill="#ffffff" fill-opacity="0.85"/>`);
+  series.forEach((s, i) => {
     const ly = M.top + 8 + i * 16;
-    out.push(`<line x1="${M.left + 10}" x2="${M.left + 30}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+    out.push(`<line x1="${M.left + 10}" x2="${M.left + 30}" y1="${ly}" y2="${ly}" stroke="${color(i)}" stroke-width="2"/>`,
       `<text x="${M.left + 36}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
   out.push('</svg>', '');

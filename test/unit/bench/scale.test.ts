@@ -68,7 +68,8 @@ const polylines = (svg: string): Map<string, [number, number][]> => new Map([...
 test('round ticks and short labels', () => {
   assert.equal(niceTicks(0, 9.5), [0, 2, 4, 6, 8, 10]);
   assert.equal(niceTicks(1000, 10000), [0, 2000, 4000, 6000, 8000, 10000]);
-  assert.is(tickLabel(1200), '1200');
+  assert.is(tickLabel(1200), '1.2k');
+  assert.is(tickLabel(500), '500');
   assert.is(tickLabel(25_000), '25k');
   assert.is(tickLabel(3_500_000), '3.5M');
   assert.is(tickLabel(0.25), '0.25');
