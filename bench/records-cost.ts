@@ -74,7 +74,7 @@ const cpuUs = (cpu.user + cpu.system) / n;
 process.stdout.write(`${mode}${inThread ? ' (in thread)' : ' (records thread)'}, ${n} records: main thread ${mainUs.toFixed(1)} µs CPU per record (facts made and handed over), process ${cpuUs.toFixed(1)} µs; ${(wallMs / 1000).toFixed(2)} s from the first put until all were sent and written`
   + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (wallMs / 1000))} records/s)` : '')
   + (mode !== 'history' ? `; IPFIX ${c0.collectors[0]!.exported + c0.collectors[0]!.queueDepth} records offered, ${c0.collectors[0]!.dropped} dropped, ${messages} messages received` : '') + '\n'
-  + `  per thread, µs per record (until all were offered and written): ${[...perThread].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([name, s]) => `${name} ${((s * 1e6) / n).toFixed(1)}`).join(', ')}\n`);
+  + `  per thread, µs per record (until all were offered and written): ${[...perThread].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([name, s]) => `${name === `node/${process.pid}` ? 'main' : name} ${((s * 1e6) / n).toFixed(1)}`).join(', ')}\n`);
 await store?.close();
 sink.close();
 rmSync(dir, { recursive: true, force: true });
