@@ -66,6 +66,30 @@ export function factsOf(e: RouterEvent, router: string): SessionFact[] {
   }
 }
 
+/**
+ * The session history of nodes before the records thread lived in the node's own store (sublevel `history`,
+ * format 1, not read since): found at start, its records are counted, its keys removed in the background,
+ * and the log says so (`history.old-store-removed`); `<data dir>/history` holds the history now.
+ */
+export async function removeOldHistory(store: Store, log: Log): Promise<number> {
+  const old = store.db.sublevel<string, Uint8Array>('history', { keyEncoding: 'utf8', valueEncoding: 'view' });
+  let keys = 0;
+  let records = 0;
+  try {
+    for await (const k of old.keys()) {
+      keys++;
+      if (k.startsWith('r/')) records++;
+    }
+    if (keys === 0) return 0;
+    await old.clear();
+    log('history.old-store-removed', { records, keys, detail: 'a session history of format 1 in the node store (not read since the history moved to <data dir>/history)' });
+  } catch (e) {
+    // the node stopping (its store closing) ends the search quietly
+    if (store.db.status === 'open') log('history.old-store-unreadable', { error: e instanceof Error ? e.message : String(e) });
+  }
+  return records;
+}
+
 /** What the node's alarms hear of its records. */
 export interface RecordsAlarms {
   /** each collector going up or down (the node's ipfix-collector-unreachable alarm) */
@@ -97,6 +121,7 @@ export async function startRecords(router: Router, store: Store, config: SvrConf
   });
   const lost = sessions.counters().history.lostAtOpen;
   if (lost > 0) log('history.lost-at-start', { records: lost });
+  void removeOldHistory(store, log);
   const sub = router.events$.subscribe((e) => {
     // with telemetry off, the router's session events make no facts (no objects per session)
     if (sessions.recording) for (const f of factsOf(e, name)) sessions.apply(f);
