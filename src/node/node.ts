@@ -433,7 +433,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   alarms = visibility.alarms;
   let records: NodeRecords;
   try {
-    records = await startRecords(router, store, config, o.name, logInfo, (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail));
+    records = await startRecords(router, store, config, o.name, logInfo, {
+      collector: (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail),
+      thread: (running, detail) => visibility.alarms.recordsThread(o.name, running, detail),
+    });
   } catch (e) {
     visibility.stop();
     await router.stop();
