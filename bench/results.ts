@@ -12,6 +12,8 @@ import type { VisibilityResult } from './visibility.js';
 import type { WanResult } from './wan.js';
 import type { SustainedResult } from './sustained.js';
 import type { FullTableResult } from './full-table.js';
+import type { ScalingResult } from './scaling.js';
+import type { ConfigScaleResult } from './config-scale.js';
 
 export interface TcpResult {
   gbps: Spread;
@@ -104,6 +106,8 @@ export interface ModeResult {
   sustained?: SustainedResult;
   /** svrouter hmac only: TCP and RTT with 0, 100k and 1M sessions in the tables; first packet with 10 and 100k routes (full-table.ts) */
   fullTable?: FullTableResult;
+  /** svrouter hmac only: r1 alone with 1 and 2 data-path workers (scaling.ts) */
+  scaling?: ScalingResult;
   /** svrouter-enc-hs: what a key exchange costs on one core (bench/handshake.ts, in process) */
   handshakes?: HandshakeResult;
   errors: string[];
@@ -143,6 +147,8 @@ export interface BenchResults {
   prefix: string;
   modes: ModeResult[];
   memory?: MemoryResult;
+  /** a big config compiled and applied, and a reload under load (config-scale.ts, in process) */
+  configScale?: ConfigScaleResult;
   /** why (parts of) this run are not comparable; non-empty = the run exited non-zero (comparable.ts) */
   notComparable: Problem[];
   runDir: string;

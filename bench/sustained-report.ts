@@ -1,7 +1,8 @@
 /**
  * The sustained case in the report: its goal rows (issue 19: ≥ 60,000 UDP and ≥ 15,000 TCP new sessions/s
  * held on the SVR path) and its section of docs/performance.md: the search, the hold and its curve (one row
- * per 5 s of the samples: sessions active, created and expired per second, RSS, per router).
+ * per 5 s of the samples: sessions active, created and expired per second, RSS, per router), with the plots of r1's
+ * curves (plots.ts) when the page is written.
  */
 import type { Goal } from './report.js';
 import type { ModeResult } from './results.js';
@@ -63,12 +64,13 @@ function runLines(run: SustainedRun): string[] {
 }
 
 /** The section of docs/performance.md (empty when the run has no sustained case). */
-export function sustainedSection(modes: readonly ModeResult[]): string[] {
+export function sustainedSection(modes: readonly ModeResult[], plotLinks: readonly string[] = []): string[] {
   const m = modes.find((x) => x.sustained !== undefined);
   if (m === undefined) return [];
   const s = m.sustained!;
   return ['', `### Sustained new sessions: ${m.label}, held ${s.holdSeconds} s`, '',
     `New sessions on the SVR path client → r1 → r2 → server at the highest rate with < 1 % failures (closed-loop ceiling, then paced 5 s trials), then held; UDP idle timeout ${s.idleTimeoutS} s (TCP sessions end with the client's RST and linger 2 s). Each router's sessions active, created and expired and its RSS are sampled every second; steady means: rate held (≥ 97 % sent, < 1 % failed), sessions active flat (±10 % between the halves after ${2 * s.idleTimeoutS} s), expired/s 90-110 % of created/s, RSS within +10 % (bench/sustained.ts).`, '',
+    ...plotLinks.flatMap((l) => [l, '']),
     ...(['udp', 'tcp'] as const).flatMap((p) => (s[p] === undefined ? [] : runLines(s[p]))),
     ...s.errors.map((e) => `- error: ${e}`)];
 }
