@@ -11,7 +11,7 @@
  *   hold    after the table emptied, the rate found, while each router's sessions active, created and
  *           expired (control socket) and RSS (/proc) are sampled every second, through the hold and the
  *           drain after it; steady-state.ts says whether the table, the sweep and RSS reached a steady state
- *           and stayed flat. A hold that did not is repeated once 15 % lower; if that fails too, the case
+ *           and stayed flat. A hold that did not is repeated 15 % lower, twice at most; then the case
  *           is not comparable (comparable.ts) and names why.
  * The load: bench/c/session-load.c (UDP to the run's C echo; TCP to its own C server on CASE_SERVER).
  */
@@ -175,7 +175,7 @@ export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan
           rate = passed ? Math.max(roundRate(1.1 * rate), rate + 500) : roundRate(0.85 * rate);
         }
         rate = best ?? rate;
-        for (let attempt = 0; attempt < 2; attempt++) {
+        for (let attempt = 0; attempt < 3; attempt++) {
           const h = await hold(svr, protocol, rate, holdSeconds, load, progress);
           run.holds.push(h);
           if (h.verdict.reasons.length === 0) break;
