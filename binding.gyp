@@ -13,6 +13,8 @@
         "native/tun-write.c",
         "native/offload.c",
         "native/crypto.c",
+        "native/aes-cbc-lanes.c",
+        "native/hmac-pads.c",
         "native/checksum.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

@@ -163,7 +163,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         await checkConnectivity();
       });
     }
-    if (svr && o.profile && o.cases === undefined) {
+    if (svr && o.profile && (o.cases === undefined || o.cases.includes('profile'))) {
       res.profiles = [];
       await step(res, 'profile', `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, async () => {
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));
