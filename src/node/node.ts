@@ -344,7 +344,7 @@ export class RunningNode {
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('node.stopping', { reason });
-      this.ha?.stop(); // first: the partner takes over while this node winds down
+      await this.ha?.stop(); // first: the partner takes over while this node winds down (and the shared addresses go)
       await this.api?.close();
       this.visibility.stop();
       await this.control?.close();
