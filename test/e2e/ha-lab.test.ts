@@ -18,6 +18,7 @@ import * as assert from 'uvu/assert';
 import { bytesSha256 } from '../../src/lab/servers.js';
 import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
 import { labProcess } from './chaos-tools.js';
+import { request } from '../../src/node/control-client.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}h`;
@@ -44,10 +45,10 @@ test.after(async () => {
   if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
 });
 
+/** The node's sessions, id -> service, through its control socket (what `svr show sessions` asks; no CLI start-up). */
 async function sessionIds(node: string): Promise<Map<string, string>> {
-  const r = await svr(['show', 'sessions', '--node', node, '--json'], env);
-  assert.is(r.code, 0, show(r));
-  return new Map((JSON.parse(r.stdout) as { id: string; service: string }[]).map((s) => [s.id, s.service]));
+  const list = (await request(join(dir, `${node}.sock`), { method: 'show', what: 'sessions' })) as { id: string; service: string }[];
+  return new Map(list.map((s) => [s.id, s.service]));
 }
 
 async function addresses(ns: string, dev: string): Promise<string[]> {
