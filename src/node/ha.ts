@@ -9,6 +9,7 @@
  * each is logged with the time it took; split brain raises the `ha-split-brain` alarm. Sessions (ha-sessions.ts):
  * the active sends its rows at each flush; a node taking over installs the partner's before its devices come up.
  */
+import { createHash } from 'node:crypto';
 import { SvrError } from '../errors.js';
 import type { Router as RouterConfig } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
@@ -40,7 +41,15 @@ export function haNodeOf(me: RouterConfig, haNode: string | undefined): string |
   return haNode;
 }
 
-export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions): Promise<NodeHa> {
+/**
+ * BFD discriminators of a pair's node: from the router's and the path's names, the same on both nodes, so that
+ * the node taking over continues the peer's BFD sessions (the peer never sees a Down, no hold-down).
+ */
+export function pairDiscriminator(router: string): (pathName: string) => number {
+  return (pathName) => createHash('sha256').update(`${router}/${pathName}`).digest().readUInt32BE(0) || 1;
+}
+
+export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, resumePaths: () => void): Promise<NodeHa> {
   let forwarding = false;
   let applying = Promise.resolve();
   let roleChanges = 0;
@@ -50,7 +59,10 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   const apply = (p: HaRolePublished): void => {
     const t0 = performance.now();
     applying = applying.then(async () => {
-      if (p.forwarding && !forwarding) await sessions.install(pair.replica).catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+      if (p.forwarding && !forwarding) {
+        await sessions.install(pair.replica).catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+        resumePaths(); // before the devices are up: no BFD Down reaches the peer
+      }
       forwarding = p.forwarding;
       if (!p.forwarding) await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
       for (const iface of me.interfaces) {
