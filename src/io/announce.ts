@@ -27,11 +27,11 @@ export async function hardwareAddress(dev: string): Promise<Uint8Array> {
   return mac;
 }
 
-/** Sends `count` announcements of `address` (no prefix length) out of `dev`, `gapMs` apart. */
-export async function announceAddress(dev: string, address: string, count = 1, gapMs = 0): Promise<void> {
+/** Sends `count` announcements of `address` (no prefix length) out of `dev`, `gapMs` apart; `mac`: the device's, if known. */
+export async function announceAddress(dev: string, address: string, count = 1, gapMs = 0, mac?: Uint8Array): Promise<void> {
   const parsed = parseAddress(address);
   if (parsed === undefined) throw new SvrError('SVR_ERR_HA_ADDRESS', `announce ${address} on ${dev}: not an IPv4 or IPv6 address`);
-  const frame = announcementFrame(await hardwareAddress(dev), parsed);
+  const frame = announcementFrame(mac ?? await hardwareAddress(dev), parsed);
   const send = packetSend();
   for (let i = 0; i < count; i++) {
     if (i > 0 && gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));

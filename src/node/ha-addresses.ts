@@ -6,7 +6,7 @@
  * waypoints behind the same next hop: one peer, no change at a failover.
  */
 import type { SharedAddress } from '../model/config.js';
-import { announceAddress } from '../io/announce.js';
+import { announceAddress, hardwareAddress } from '../io/announce.js';
 import { runIp } from '../io/tun/link.js';
 
 /** Announcements per address when taken: one at once, then again (a neighbour may have missed the first). */
@@ -20,13 +20,32 @@ export async function takeSharedAddresses(list: readonly SharedAddress[]): Promi
   for (const a of list) await runIp(['addr', 'replace', a.address, 'dev', a.device, ...(a.address.includes(':') ? ['nodad'] : [])]);
 }
 
+/** The devices' MACs, read once (an `ip` command less on the way to forwarding); a device that fails is read again next time. */
+const macs = new Map<string, Promise<Uint8Array>>();
+function macOf(dev: string): Promise<Uint8Array> {
+  let m = macs.get(dev);
+  if (m === undefined) {
+    m = hardwareAddress(dev);
+    m.catch(() => macs.delete(dev));
+    macs.set(dev, m);
+  }
+  return m;
+}
+
+/** Reads the devices' MACs ahead (at start), so that taking the addresses runs no `ip` command for them. */
+export function learnDevices(list: readonly SharedAddress[], onError: (e: unknown) => void): void {
+  for (const a of list) macOf(a.device).catch(onError);
+}
+
+const announce = async (a: SharedAddress): Promise<void> => announceAddress(a.device, hostOf(a.address), 1, 0, await macOf(a.device));
+
 /** Sends the first announcement of every address now; the rest later while `holding()` (fire and forget). */
 export async function announceSharedAddresses(list: readonly SharedAddress[], holding: () => boolean, onError: (e: unknown) => void): Promise<void> {
-  for (const a of list) await announceAddress(a.device, hostOf(a.address));
+  for (const a of list) await announce(a);
   for (const ms of ANNOUNCE_AGAIN_MS) {
     setTimeout(() => {
       if (!holding()) return;
-      for (const a of list) announceAddress(a.device, hostOf(a.address)).catch(onError);
+      for (const a of list) announce(a).catch(onError);
     }, ms).unref();
   }
 }

@@ -15,7 +15,7 @@ import type { Router as RouterConfig } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
 import { configureInterface } from './host-setup.js';
-import { announceSharedAddresses, releaseSharedAddresses, takeSharedAddresses } from './ha-addresses.js';
+import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeSharedAddresses } from './ha-addresses.js';
 import type { NodeAlarms } from './alarms.js';
 import type { HaSessions } from './ha-sessions.js';
 
@@ -56,6 +56,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   let lastRoleAppliedMs: number | undefined;
   const shared = me.redundancy!.sharedAddresses;
   const announceFailed = (e: unknown): void => log('ha.announce-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) });
+  learnDevices(shared, announceFailed);
   const apply = (p: HaRolePublished): void => {
     const t0 = performance.now();
     applying = applying.then(async () => {

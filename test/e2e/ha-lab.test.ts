@@ -7,7 +7,7 @@
  * after r1a lists both sessions. Must hold: the download completes intact (sha256), without a TCP reset (curl exits 0); the stream's
  * longest gap is under 1 s; the new active node r1b lists the session ids r1a had; r1b holds the shared
  * addresses and the client's neighbour entry for its gateway points to r1b's MAC; r2 keeps one peer r1 with
- * the same waypoint. The failover timeline (from the nodes' logs) is printed.
+ * the same waypoint, and its path to r1 never goes down (r1b continues r1a's BFD session). The failover timeline (from the nodes' logs) is printed.
  * Needs root, ip, network namespaces, curl; otherwise its tests count as skipped.
  */
 import { createHash } from 'node:crypto';
@@ -113,10 +113,12 @@ test('SIGKILL of the active node mid-download: the download completes intact, th
   await stream.exited;
   const stats = await inNs(NS.client, 'curl', ['-s', '-m', '5', `http://${SERVER}/stream-stats`]);
   const s = (JSON.parse(stats.stdout) as { streams: { id: number; received: number; expected: number; lost: number; maxGapMs: number }[] }).streams.find((x) => x.id === 4242)!;
-  const r2Usable = logTime(labProcess(dir, 'r2').log, /path\.usable path=wan0->r1/, killedAt);
+  const r1bPath = logTime(r1b.log, /path\.usable path=wan0->r2/, killedAt);
   const installed = logTime(r1b.log, /ha\.sessions-installed/, killedAt);
-  console.log(`  failover: SIGKILL -> r1b active ${active.at - killedAt} ms (${/appliedMs=\d+/.exec(active.line)?.[0] ?? ''}; sessions installed at ${installed === undefined ? '?' : installed.at - killedAt} ms: ${installed?.line.replace(/^.*ha\.sessions-installed /, '') ?? ''}), r2's path to r1 usable again ${r2Usable === undefined ? 'never' : `${r2Usable.at - killedAt} ms`}; stream ${s.received}/${s.expected}, longest gap ${Math.round(s.maxGapMs)} ms`);
+  console.log(`  failover: SIGKILL -> r1b active ${active.at - killedAt} ms (${/appliedMs=\d+/.exec(active.line)?.[0] ?? ''}; sessions installed at ${installed === undefined ? '?' : installed.at - killedAt} ms: ${installed?.line.replace(/^.*ha\.sessions-installed /, '') ?? ''}), r1b's path to r2 up ${r1bPath === undefined ? 'never' : `${r1bPath.at - killedAt} ms`}; stream ${s.received}/${s.expected}, longest gap ${Math.round(s.maxGapMs)} ms`);
   assert.ok(s.maxGapMs < 1000, `the stream's longest gap ${s.maxGapMs} ms`);
+  const flap = logTime(labProcess(dir, 'r2').log, /path\.unusable path=wan0->r1/, killedAt);
+  assert.is(flap, undefined, `r2's path to r1 stays up (the new active continues its BFD session): ${flap?.line ?? ''}`);
 
   assert.ok((await addresses(NS.r1b, 'r1-c')).includes('198.18.1.1/24'), 'r1b holds the gateway address');
   assert.ok((await addresses(NS.r1b, 'r1-r2')).includes('198.18.21.1/24'), 'r1b holds the WAN address');
