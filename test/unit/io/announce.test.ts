@@ -45,11 +45,14 @@ test('a gratuitous ARP and an unsolicited NA replace a neighbour\'s stale MAC; a
     for (const addr of ['198.18.77.1', '2001:db8:77::1']) {
       ip('-n', b, 'neigh', 'replace', addr, 'lladdr', OLD_MAC, 'dev', 'ann-b', 'nud', 'stale');
       assert.is(neighbour(b, 'ann-b', addr), OLD_MAC);
-      assert.is(announceIn(a, 'ann-a', addr), 'OK');
+      // up to three rounds of two announcements (B's IPv6 may still be starting on a link that just came up)
       let seen: string | undefined;
-      for (let i = 0; i < 50 && seen !== mac; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        seen = neighbour(b, 'ann-b', addr);
+      for (let round = 0; round < 3 && seen !== mac; round++) {
+        assert.is(announceIn(a, 'ann-a', addr), 'OK');
+        for (let i = 0; i < 25 && seen !== mac; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          seen = neighbour(b, 'ann-b', addr);
+        }
       }
       assert.is(seen, mac, `${addr}: B's neighbour entry follows the announcement`);
     }
