@@ -118,7 +118,16 @@ export class NodeAlarms {
     switch (e.type) {
       case 'config.applied': this.configApplied(e.source, `generation ${e.generation}`); break;
       case 'config.refused': this.registry.event({ category: 'config', severity: 'major', source: e.source, message: `config refused, the running config stays: ${e.message}` }); break;
-      case 'path.up': case 'path.down': case 'peer.reachable': case 'peer.unreachable': case 'plugin.failed': case 'plugin.disabled':
+      // one path or peer changed: observe that one alone (a whole observation per event is O(paths) each, and a hub
+      // whose 2,000 paths come up at once would spend minutes on them; the periodic observation sees the rest)
+      case 'path.up': case 'path.down':
+        this.observeOne('peer-path-down', e.path, e.type === 'path.up', `BFD ${e.reason}`);
+        this.observePeer(e.peer);
+        break;
+      case 'peer.reachable': case 'peer.unreachable':
+        this.observePeer(e.peer);
+        break;
+      case 'plugin.failed': case 'plugin.disabled':
         this.observe();
         break;
       default: break;
@@ -133,6 +142,18 @@ export class NodeAlarms {
   stop(): void {
     clearInterval(this.timer);
     this.watch.stop();
+  }
+
+  /** A peer's reachability observed at once: reachable while one of its paths is usable. */
+  private observePeer(name: string): void {
+    const paths = this.router.tables.peers.find((p) => p.name === name)?.paths ?? [];
+    const down = paths.filter((id) => !this.router.isPathUp(id)).length;
+    this.observeOne('peer-unreachable', name, down < paths.length, `${down} path${down === 1 ? '' : 's'} down`);
+  }
+
+  /** One condition observed at once (a router event), between the periodic observations. */
+  private observeOne(name: 'peer-path-down' | 'peer-unreachable', source: string, ok: boolean, detail: string): void {
+    this.condition(this.watched, name, source, ok, Date.now() - this.startedAt >= this.graceMs, detail);
   }
 
   /** A condition alarm that is active while `ok` is false, once its source was up or the grace is over. */
