@@ -11,7 +11,9 @@
  *   - a session-rate test in which more than 1 % of the sessions failed (an overload, not a rate), the
  *     visibility case's too;
  *   - svrouter: BFD declared the r1-r2 path down during the measurements, or a node dropped packets that did not
- *     fit the WAN MTU (`drop-exceeds-path-mtu`).
+ *     fit the WAN MTU (`drop-exceeds-path-mtu`);
+ *   - the hub case: not every path came up (its step fails), a path went down while the hub's CPU was measured,
+ *     or not every silenced path was declared down (hub.ts).
  */
 import type { BenchResults, ModeResult } from './results.js';
 import { WAN_MTU } from './topology.js';
@@ -63,6 +65,7 @@ function modeProblems(m: ModeResult): Problem[] {
   }
   for (const e of m.visibility?.errors ?? []) add('visibility', `step failed: ${e}`);
   for (const e of m.wan?.errors ?? []) add('wan', `step failed: ${e}`);
+  for (const e of m.hub?.problems ?? []) add('hub', e);
   for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {
     const c = run?.sessions?.client;
     if (c !== undefined && c.failed > 0.01 * c.attempted) add('visibility', `${c.failed} of ${c.attempted} new UDP sessions failed with session records ${label} (more than 1 %)`);

@@ -10,6 +10,7 @@ import type { ModeTerms } from './terms.js';
 import type { Problem } from './comparable.js';
 import type { VisibilityResult } from './visibility.js';
 import type { WanResult } from './wan.js';
+import type { HubResult } from './hub.js';
 
 export interface TcpResult {
   gbps: Spread;
@@ -98,6 +99,8 @@ export interface ModeResult {
   visibility?: VisibilityResult;
   /** svrouter hmac only: TCP through a 1400 B path next to the full MTU, UDP with 5 % loss without and with FEC */
   wan?: WanResult;
+  /** svrouter hmac only: one hub node with 1,000 simulated spokes (2,000 paths; bench/hub.ts) */
+  hub?: HubResult;
   /** svrouter-enc-hs: what a key exchange costs on one core (bench/handshake.ts, in process) */
   handshakes?: HandshakeResult;
   errors: string[];
