@@ -51,6 +51,8 @@ export class NodeAlarms {
   private readonly seenUp = new Set<string>();
   /** the conditions watched in the last observation (one that vanished from the config is cleared) */
   private watched = new Set<string>();
+  /** peers whose reachability changed, observed with the path event that follows (onRouterEvent) */
+  private readonly peersPending = new Set<string>();
   private readonly graceMs: number;
 
   constructor(private readonly router: Router, private readonly o: NodeAlarmsOptions) {
@@ -122,10 +124,18 @@ export class NodeAlarms {
       // whose 2,000 paths come up at once would spend minutes on them; the periodic observation sees the rest)
       case 'path.up': case 'path.down':
         this.observeOne('peer-path-down', e.path, e.type === 'path.up', `BFD ${e.reason}`);
+        this.peersPending.delete(e.peer);
         this.observePeer(e.peer);
         break;
       case 'peer.reachable': case 'peer.unreachable':
-        this.observePeer(e.peer);
+        // the router reports the peer just before the path that changed it (control/router.ts applyPathState):
+        // the peer is observed with that path, after it (the path's alarm first, as in a whole observation); a
+        // peer event without a path event in the same turn is observed a microtask later
+        if (this.peersPending.has(e.peer)) break;
+        this.peersPending.add(e.peer);
+        queueMicrotask(() => {
+          if (this.peersPending.delete(e.peer)) this.observePeer(e.peer);
+        });
         break;
       case 'plugin.failed': case 'plugin.disabled':
         this.observe();
