@@ -15,13 +15,13 @@
  * made and deleted here; processes stopped by pid.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { ipn, logText, run, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { HUB_NAME, HUB_WAYPOINTS, hubConfigYaml, SPOKE_NET, spokeWaypoint } from './hub-config.js';
 import { HEADLINE_NODE_ARGS, svrScript } from './modes/svrouter.js';
+import { summarizeProfile, type ProfileSummary } from './profile.js';
 import { listNamespaces, namePrefix, sysctl } from './topology.js';
 
 export const HUB_SPOKES = 1000;
@@ -63,6 +63,8 @@ export interface HubResult {
     /** other paths that went down meanwhile */
     collateralDowns: number;
   };
+  /** with HubOptions.profile: the hub's main thread from the CPU window on */
+  profile?: ProfileSummary;
   /** what makes this run not comparable (the case names it and the run exits non-zero) */
   problems: string[];
   errors: string[];
@@ -134,13 +136,14 @@ async function deleteLab(lab: Lab): Promise<void> {
 
 interface Running { hub: Proc; spokes: Proc; config: string }
 
-async function startPair(lab: Lab, name: string, spokes: number, publish: boolean, failSpokes: number): Promise<Running> {
+async function startPair(lab: Lab, name: string, spokes: number, publish: boolean, failSpokes: number, nodeFlags: readonly string[] = []): Promise<Running> {
   const config = join(lab.dir, `${name}.yaml`);
   writeFileSync(config, hubConfigYaml(spokes, randomBytes(32).toString('hex')));
-  const hub = spawnIn(lab.hubNs, `hub-${name}`, process.execPath, [svrScript(), 'node', 'start', ...HEADLINE_NODE_ARGS, '--config', config, '--name', HUB_NAME,
+  const hub = spawnIn(lab.hubNs, `hub-${name}`, process.execPath, [...nodeFlags, svrScript(), 'node', 'start', ...HEADLINE_NODE_ARGS, '--config', config, '--name', HUB_NAME,
     '--socket', join(lab.dir, `${name}.sock`), '--run-dir', join(lab.dir, 'run'), '--data-dir', join(lab.dir, `data-${name}`)], join(lab.dir, `${name}-hub.log`));
   await waitForLine(hub, /node\.running/, 120_000);
-  const sim = spawnIn(lab.spokesNs, `spokes-${name}`, process.execPath, [fileURLToPath(new URL('./spokes.js', import.meta.url)), '--config', config,
+  // the simulator from the same build as the node (the benchmark's snapshot: snapshot.ts)
+  const sim = spawnIn(lab.spokesNs, `spokes-${name}`, process.execPath, [join(dirname(svrScript()), '..', 'dist', 'bench', 'spokes.js'), '--config', config,
     '--fail', String(failSpokes), '--fail-path', '0', ...(publish ? [] : ['--no-publish'])], join(lab.dir, `${name}-spokes.log`));
   await waitForLine(sim, /"event":"ready"/, 120_000);
   return { hub, spokes: sim, config };
@@ -204,6 +207,9 @@ export interface HubOptions {
   spokes?: number;
   /** the spokes publish STEP documents too (the hub floods each to every other spoke) */
   publish?: boolean;
+  /** profile the hub (node --cpu-prof; it costs CPU, so the CPU figure is then not the plain one): where its
+   *  time went from the CPU window on, in `profile` */
+  profile?: boolean;
 }
 
 export async function measureHub(dir0: string, progress: (l: string) => void, o: HubOptions = {}): Promise<HubResult> {
@@ -230,7 +236,7 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
         const down = (await downsAfter(r, s.atMs, [path], 3 * DETECTION_TIME_MS)).get(path);
         process.kill(r.spokes.pid, 'SIGUSR2');
         if (down === undefined) throw new Error(`one spoke: ${path} not declared down within ${3 * DETECTION_TIME_MS} ms of its silence`);
-        trials.push(down.atMs - s.lastTx.get(path)!);
+        trials.push(Math.round(down.atMs - s.lastTx.get(path)!));
         await allUp(r, 2, 30_000); // back up after its hold-down
       }
       res.onePeerDetectionMs = trials;
@@ -241,7 +247,9 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
     }
     // 2. all spokes
     const t0 = Date.now();
-    r = await startPair(lab, 'all', spokes, o.publish === true, failSpokes);
+    const profDir = join(dir, 'profile');
+    r = await startPair(lab, 'all', spokes, o.publish === true, failSpokes, o.profile === true ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
+    let windowStart = 0;
     try {
       const lastUp = await allUp(r, 2 * spokes, READY_MS);
       res.allUpAfterMs = lastUp - t0;
@@ -257,6 +265,7 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
       const m0 = cpuTicks(pid, pid);
       const msg0 = counters();
       const w0 = Date.now();
+      windowStart = w0;
       await sleep(CPU_WINDOW_MS);
       const c1 = cpuTicks(pid);
       const m1 = cpuTicks(pid, pid);
@@ -276,11 +285,13 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
       // 3. path 1 of FAIL_SPOKES spokes fails at once
       const s = await silence(r);
       const failed = Array.from({ length: failSpokes }, (_, i) => hubPathName(i, 0));
+      const usableAtSilence = usableNow(pathEvents(logText(r.hub)).filter((e) => e.atMs < s.atMs));
+      const alreadyDown = failed.filter((p) => !usableAtSilence.has(p)).length;
       const downs = await downsAfter(r, s.atMs, failed, 3 * DETECTION_TIME_MS);
       await sleep(1000);
       const collateral = pathEvents(logText(r.hub)).filter((e) => !e.usable && e.atMs >= s.atMs && !failed.includes(e.path)).length;
       process.kill(r.spokes.pid, 'SIGUSR2');
-      const det = [...downs.values()].map((e) => e.atMs - s.lastTx.get(e.path)!);
+      const det = [...downs.values()].map((e) => Math.round(e.atMs - s.lastTx.get(e.path)!));
       res.failure = {
         silenced: failed.length, declaredDown: downs.size,
         allDownAfterMs: downs.size === 0 ? NaN : Math.max(...[...downs.values()].map((e) => e.atMs)) - s.atMs,
@@ -289,9 +300,14 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
       };
       const f = res.failure;
       progress(`    path 1 of ${failSpokes} spokes silenced: ${f.declaredDown} declared down, the last ${f.allDownAfterMs} ms after the silence; detection time min/median/max ${f.detectionMs.min}/${f.detectionMs.median}/${f.detectionMs.max} ms; ${collateral} other paths went down`);
-      if (f.declaredDown < f.silenced) res.problems.push(`only ${f.declaredDown} of ${f.silenced} silenced paths were declared down within ${3 * DETECTION_TIME_MS} ms`);
+      if (f.declaredDown < f.silenced) res.problems.push(`only ${f.declaredDown} of ${f.silenced} silenced paths were declared down within ${3 * DETECTION_TIME_MS} ms${alreadyDown > 0 ? ` (${alreadyDown} of them were down already when the simulator silenced them)` : ''}`);
     } finally {
       await stopPair(r);
+    }
+    if (o.profile === true && windowStart > 0) {
+      // the main thread's profile (the first file; workers write their own), from the CPU window on
+      const main = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort()[0];
+      if (main !== undefined) res.profile = summarizeProfile(join(profDir, main), 25, windowStart - t0);
     }
   } finally {
     await deleteLab(lab);
