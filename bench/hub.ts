@@ -185,13 +185,14 @@ async function silence(r: Running): Promise<Silence> {
 /** The hub's name of spoke i's path w. */
 const hubPathName = (i: number, w: 0 | 1): string => `wan${w}->spoke-${String(i + 1).padStart(4, '0')}/wan${w}`;
 
-/** Waits for the hub to declare `paths` down after `since`; their down events by path. */
+/** Waits for the hub to declare `paths` down by BFD's Detection Time after `since`; their down events by path. */
 async function downsAfter(r: Running, since: number, paths: readonly string[], timeoutMs: number): Promise<Map<string, PathEvent>> {
   const want = new Set(paths);
   const deadline = Date.now() + timeoutMs;
   let found = new Map<string, PathEvent>();
   while (Date.now() < deadline) {
-    found = new Map(pathEvents(logText(r.hub)).filter((e) => !e.usable && e.atMs >= since && want.has(e.path)).map((e) => [e.path, e]));
+    const downs = pathEvents(logText(r.hub)).filter((e) => !e.usable && e.reason === 'detection-time-expired' && e.atMs >= since && want.has(e.path));
+    found = new Map(downs.map((e) => [e.path, e]));
     if (found.size === want.size) break;
     await sleep(200);
   }
