@@ -34,6 +34,7 @@ import { EgressShaper } from './egress-shaper.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerHost } from '../workers/worker-host.js';
+import { loadConfigInThread } from './config-thread.js';
 import { Store } from '../store/store.js';
 import type { StepRepositoryClient } from '../step/options.js';
 import { StateRecorder } from './recorder.js';
@@ -235,7 +236,8 @@ export class RunningNode {
     try {
       if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
       const previous = this.router.runningConfig;
-      const next = await this.router.applyConfigFile(this.configPath, { check: (c) => { api = this.check(c); } });
+      // read and validated in a worker thread: a big config takes seconds that forwarding would stop for
+      const next = await this.router.applyConfigFile(this.configPath, { load: loadConfigInThread, check: (c) => { api = this.check(c); } });
       await this.applied(next, api, previous);
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, by, reason: e instanceof Error ? e.message : String(e) });
@@ -431,7 +433,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   alarms = visibility.alarms;
   let records: NodeRecords;
   try {
-    records = await startRecords(router, store, config, o.name, logInfo, (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail));
+    records = await startRecords(router, store, config, o.name, logInfo, {
+      collector: (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail),
+      thread: (running, detail) => visibility.alarms.recordsThread(o.name, running, detail),
+    });
   } catch (e) {
     visibility.stop();
     await router.stop();
