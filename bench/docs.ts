@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { formatProblem } from './comparable.js';
 import { formatDrops } from './drops.js';
 import { formatProfile } from './profile.js';
+import { hubSection } from './hub-report.js';
 import { figuresTable, goalsTable, ratiosTable, renderMarkdown, termsTable } from './report.js';
 import type { BenchResults } from './results.js';
 import { sustainedSection } from './sustained-report.js';
@@ -108,6 +109,7 @@ export function generatedBlock(r: BenchResults, plots: readonly BenchPlot[] = []
     if (v.errors.length > 0) lines.push('', ...v.errors.map((e) => `- error: ${e}`));
   }
   lines.push(...sustainedSection(r.modes, plots.filter((p) => p.file.startsWith('bench-sustained-')).map(plotLink)), ...fullTableSection(r.modes));
+  for (const m of r.modes.filter((x) => x.hub !== undefined)) lines.push('', ...hubSection(m.hub!));
   const profiles = r.modes.flatMap((m) => m.profiles ?? []);
   if (profiles.length > 0) {
     lines.push('', '### CPU profiles (node --cpu-prof, main thread only; the TUN reader threads are not in them)', '', '```', ...profiles.map(formatProfile), '```');

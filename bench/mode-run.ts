@@ -7,7 +7,8 @@
  * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the WAN case
  * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), the sustained case
  * (svrouter hmac only: new sessions held for 60 s, sustained.ts), the full-table case (svrouter hmac only: TCP and
- * RTT with up to 1M sessions in the tables, full-table.ts), RTT with busy
+ * RTT with up to 1M sessions in the tables, full-table.ts), the hub case (svrouter hmac only: one hub node and
+ * 1,000 simulated spokes in namespaces of its own, hub.ts), RTT with busy
  * polling (svrouter), profiles (svrouter). A failing step is recorded (errors, named by its measurement key,
  * see comparable.ts) and the rest goes on.
  */
@@ -32,6 +33,7 @@ import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
 import { measureSustained, SUSTAINED_IDLE_S } from './sustained.js';
 import { fillTargets, measureFullTable } from './full-table.js';
 import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
+import { FAIL_SPOKES, HUB_SPOKES, measureHub } from './hub.js';
 
 export interface ModeRunOptions {
   profile: boolean;
@@ -167,6 +169,9 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         res.fullTable = await measureFullTable(svr, ctx, plan);
         await checkConnectivity();
       });
+      await step(res, 'hub', `hub: one hub node, ${HUB_SPOKES} simulated spokes (2 paths each) at default timers: CPU, memory per peer, detection time, ${FAIL_SPOKES} paths failing at once`, async () => {
+        res.hub = await measureHub(ctx.dir, progress);
+      });
     }
     if (svr && res.rtt !== undefined) {
       await step(res, 'rttBusyPoll', `rtt with r1 and r2 restarted with ${BUSY_POLL_NODE_ARGS.join(' ')} (the busy-polling option)`, async () => {
@@ -177,7 +182,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         await checkConnectivity();
       });
     }
-    if (svr && o.profile && o.cases === undefined) {
+    if (svr && o.profile && (o.cases === undefined || o.cases.includes('profile'))) {
       res.profiles = [];
       await step(res, 'profile', `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, async () => {
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));

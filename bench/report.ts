@@ -13,6 +13,7 @@ import { cost } from './visibility.js';
 import { overhead } from './wan.js';
 import { sustainedGoals } from './sustained-report.js';
 import { fullTableGoals } from './full-table-report.js';
+import { hubGoals } from './hub-report.js';
 import { configScaleGoals, scalingGoals } from './scale-report.js';
 
 export type Table = string[][];
@@ -215,6 +216,7 @@ export function goals(r: BenchResults): Goal[] {
   out.push(...wanGoals(hmac, bad(hmac?.id, 'wan')));
   out.push(...sustainedGoals(hmac, (p) => bad(hmac?.id, 'sustained') || bad(hmac?.id, `sustained-${p}`)));
   out.push(...fullTableGoals(hmac, bad(hmac?.id, 'tables')));
+  out.push(...hubGoals(hmac?.hub, bad(hmac?.id, 'hub')));
   out.push(...scalingGoals(hmac, bad(hmac?.id, 'scaling')));
   out.push(...configScaleGoals(r.configScale, bad('config-scale', 'reload')));
   out.push(cmp('RTT p50 (encrypted, no busy polling) ≤ OpenVPN', enc, ovpn, rtt, 1, 'µs', [against(rtt, enc, tuned, 'OpenVPN with 4 MB buffers'),

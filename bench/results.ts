@@ -12,6 +12,7 @@ import type { VisibilityResult } from './visibility.js';
 import type { WanResult } from './wan.js';
 import type { SustainedResult } from './sustained.js';
 import type { FullTableResult } from './full-table.js';
+import type { HubResult } from './hub.js';
 import type { ScalingResult } from './scaling.js';
 import type { ConfigScaleResult } from './config-scale.js';
 
@@ -106,6 +107,8 @@ export interface ModeResult {
   sustained?: SustainedResult;
   /** svrouter hmac only: TCP and RTT with 0, 100k and 1M sessions in the tables; first packet with 10 and 100k routes (full-table.ts) */
   fullTable?: FullTableResult;
+  /** svrouter hmac only: one hub node with 1,000 simulated spokes (2,000 paths; bench/hub.ts) */
+  hub?: HubResult;
   /** svrouter hmac only: r1 alone with 1 and 2 data-path workers (scaling.ts) */
   scaling?: ScalingResult;
   /** svrouter-enc-hs: what a key exchange costs on one core (bench/handshake.ts, in process) */

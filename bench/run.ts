@@ -11,6 +11,7 @@
  *   node dist/bench/run.js --only svrouter --case wan [--results FILE]   (only the WAN case, wan.ts)
  *   node dist/bench/run.js --only svrouter --case sustained,tables [--results FILE]   (only the sustained and full-table
  *     cases, sustained.ts and full-table.ts)
+ *   node dist/bench/run.js --only svrouter --case hub   (only the hub case: 1,000 simulated spokes, hub.ts)
  *   node dist/bench/run.js --render bench/results.json      (tables and docs from a saved run, no root)
  * The current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project.
  */
@@ -67,8 +68,9 @@ interface Options {
 
 const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256] [--results FILE]
        node dist/bench/run.js --only svrouter --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case; docs untouched)
+       node dist/bench/run.js --only svrouter --case hub [--prefix P]   (only the hub case: one hub node, 1,000 simulated spokes; docs untouched)
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
-  --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility; scaling: r1 alone with 1 and 2 workers; sustained,tables: sustained session rates, full tables); results.json in the run's folder, docs untouched
+  --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility, scaling: r1 alone with 1 and 2 workers, sustained,tables: sustained session rates and full tables, or tcp,profile); results.json in the run's folder, docs untouched
   a full run also measures the config at scale in process (dist/bench/config-scale.js) and draws the curves into docs/img/bench-*.svg (also --render)
   --results F   where the results go (default bench/results.json; with --case the run's folder); with --no-docs a partial run leaves the full run's files alone
   --prefix P   names of the namespaces (P-client, P-r1, P-r2, P-server) and tunnel devices; default SVR_BENCH_PREFIX or svb

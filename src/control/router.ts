@@ -243,6 +243,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   }
 
   /** Stops control and the data path (also one that was built but never started: its ports, its threads). */
+  /** A router pair's node takes over: its BFD sessions continue the partner's where the peer is Up (paths/supervisor.ts `resume`). */
+  resumePaths(): void {
+    this.pathControl.supervisor?.resume();
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

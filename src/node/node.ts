@@ -53,7 +53,7 @@ import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
-import { haNodeOf, startHa, type NodeHa } from './ha.js';
+import { haNodeOf, pairDiscriminator, startHa, type NodeHa } from './ha.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -346,7 +346,7 @@ export class RunningNode {
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('node.stopping', { reason });
-      this.ha?.stop(); // first: the partner takes over while this node winds down
+      await this.ha?.stop(); // first: the partner takes over while this node winds down (and the shared addresses go)
       await this.api?.close();
       this.visibility.stop();
       await this.control?.close();
@@ -419,6 +419,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     try {
       router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
         name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, observeAlarm, egressShaping: true, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
+        ...(haNode === undefined ? {} : { bfd: { discriminator: pairDiscriminator(me.name) } }),
       });
     } catch (e) {
       for (const x of opened) x.port.close();
@@ -475,7 +476,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   node.registryName = registryName;
   if (haNode !== undefined) {
     try {
-      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo));
+      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo), () => router.resumePaths());
       visibility.metrics.setHaSource(() => {
         const s = ha.status();
         return { node: s.node, role: s.role, lagMs: s.lag.lastMs, pending: s.lag.pending, dropped: s.counters.dropped };
