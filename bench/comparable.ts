@@ -10,6 +10,9 @@
  *   - a UDP search whose last confirmation still lost >= 1 % (no steady state below 1 % loss was found);
  *   - a session-rate test in which more than 1 % of the sessions failed (an overload, not a rate), the
  *     visibility case's too;
+ *   - the sustained case: a protocol whose rate was not held or whose tables, sweep or RSS did not reach a
+ *     steady state and stay flat (sustained-check.ts);
+ *   - the full-table case: a fill not reached, sessions that left the table while measured, a failed step;
  *   - svrouter: BFD declared the r1-r2 path down during the measurements, or a node dropped packets that did not
  *     fit the WAN MTU (`drop-exceeds-path-mtu`);
  *   - per-core scaling (scaling.ts): a failed step, r1 running another worker count than asked, more than 1 % of
@@ -23,6 +26,7 @@ import type { BenchResults, ModeResult } from './results.js';
 import { configScaleProblems } from './scale-report.js';
 import { scalingProblems } from './scaling.js';
 import { WAN_MTU } from './topology.js';
+import { sustainedProblems } from './sustained-check.js';
 
 /** What a problem spoils: one measurement of a mode ('tcp', 'udpLarge', 'udp64', 'rtt', 'sessions-udp', ...) or all of it ('*'). */
 export interface Problem {
@@ -71,6 +75,8 @@ function modeProblems(m: ModeResult): Problem[] {
   }
   for (const e of m.visibility?.errors ?? []) add('visibility', `step failed: ${e}`);
   for (const e of m.wan?.errors ?? []) add('wan', `step failed: ${e}`);
+  for (const p of sustainedProblems(m.sustained)) add(p.key, p.reason);
+  for (const e of m.fullTable?.errors ?? []) add('tables', `step failed: ${e}`);
   for (const e of m.hub?.problems ?? []) add('hub', e);
   if (m.scaling !== undefined) for (const e of scalingProblems(m.scaling)) add('scaling', e);
   for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {

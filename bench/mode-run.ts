@@ -5,8 +5,10 @@
  * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), per-core scaling of r1
  * alone with 1 and 2 data-path workers (svrouter hmac only, scaling.ts), the visibility case
  * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the WAN case
- * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), the hub case (svrouter
- * hmac only: one hub node and 1,000 simulated spokes in namespaces of its own, hub.ts), RTT with busy
+ * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), the sustained case
+ * (svrouter hmac only: new sessions held for 60 s, sustained.ts), the full-table case (svrouter hmac only: TCP and
+ * RTT with up to 1M sessions in the tables, full-table.ts), the hub case (svrouter hmac only: one hub node and
+ * 1,000 simulated spokes in namespaces of its own, hub.ts), RTT with busy
  * polling (svrouter), profiles (svrouter). A failing step is recorded (errors, named by its measurement key,
  * see comparable.ts) and the rest goes on.
  */
@@ -28,6 +30,8 @@ import { sessionRate } from './sessions.js';
 import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
+import { measureSustained, SUSTAINED_IDLE_S } from './sustained.js';
+import { fillTargets, measureFullTable } from './full-table.js';
 import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
 import { FAIL_SPOKES, HUB_SPOKES, measureHub } from './hub.js';
 
@@ -157,6 +161,14 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     }
     await wanCase();
     if (svr && !svr.encrypt) {
+      await step(res, 'sustained', `sustained: new udp, then tcp sessions at the highest rate with < 1 % failures, held ${12 * plan.sessionSeconds} s (UDP idle timeout ${SUSTAINED_IDLE_S} s), tables and RSS sampled every second`, async () => {
+        res.sustained = await measureSustained(svr, ctx, plan);
+        await checkConnectivity();
+      });
+      await step(res, 'tables', `full tables: tcp and rtt with ${[0, ...fillTargets(plan)].map((n) => n.toLocaleString('en-US')).join(', ')} and again 0 sessions in the tables; first packet with 10 and 100,000 routes`, async () => {
+        res.fullTable = await measureFullTable(svr, ctx, plan);
+        await checkConnectivity();
+      });
       await step(res, 'hub', `hub: one hub node, ${HUB_SPOKES} simulated spokes (2 paths each) at default timers: CPU, memory per peer, detection time, ${FAIL_SPOKES} paths failing at once`, async () => {
         res.hub = await measureHub(ctx.dir, progress);
       });

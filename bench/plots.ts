@@ -9,6 +9,7 @@ import { RELOAD_PAUSE_TARGET_MS, type ConfigSize } from './config-scale.js';
 import type { MemoryFill } from './memory.js';
 import { renderPlot, type Series } from './plot.js';
 import type { BenchResults } from './results.js';
+import { heldRun } from './sustained-check.js';
 import { SCALING_FIGURES, SCALING_TARGET, SCALING_WORKERS, scalingRatio } from './scaling.js';
 
 export interface BenchPlot {
@@ -62,6 +63,22 @@ export function benchPlots(r: BenchResults): BenchPlot[] {
     add('bench-reload-pause.svg', {
       title: `Reload with ${rl.sessions.toLocaleString('en-US')} sessions: gaps in forwarding`, xLabel: 's since the reload started', yLabel: 'gap between two batches, ms',
       series: [{ name: `largest gap per 10 ms (a batch every ${rl.feedIntervalMs} ms)`, points: rl.gaps }], target: { y: RELOAD_PAUSE_TARGET_MS, label: `target ≤ ${RELOAD_PAUSE_TARGET_MS} ms` },
+    });
+  }
+  const sustained = r.modes.find((m) => m.sustained !== undefined)?.sustained;
+  for (const p of ['udp', 'tcp'] as const) {
+    const run = sustained?.[p];
+    const h = heldRun(run) ?? run?.holds[run.holds.length - 1];
+    if (h === undefined) continue;
+    const perSecond = (k: 'created' | 'expired'): [number, number][] => h.samples.slice(1).map((x, i) => {
+      const prev = h.samples[i]!;
+      return [x.t, (x.routers['r1']![k] - prev.routers['r1']![k]) / Math.max(0.001, x.t - prev.t)];
+    });
+    add(`bench-sustained-${p}.svg`, {
+      title: `r1 during ${h.client.seconds.toFixed(0)} s of new ${p.toUpperCase()} sessions at ${h.rate.toLocaleString('en-US')}/s (${h.verdict.reasons.length === 0 ? 'steady' : 'not steady'})`,
+      xLabel: 's since the hold started', yLabel: 'sessions; sessions per second',
+      series: [{ name: 'sessions active', points: h.samples.map((x) => [x.t, x.routers['r1']!.active]) },
+        { name: 'created per second', points: perSecond('created') }, { name: 'expired per second (the sweep)', points: perSecond('expired') }],
     });
   }
   return out;

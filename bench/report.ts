@@ -11,6 +11,8 @@ import { median, type Spread } from './stats.js';
 import type { SearchResult } from './udp-search.js';
 import { cost } from './visibility.js';
 import { overhead } from './wan.js';
+import { sustainedGoals } from './sustained-report.js';
+import { fullTableGoals } from './full-table-report.js';
 import { hubGoals } from './hub-report.js';
 import { configScaleGoals, scalingGoals } from './scale-report.js';
 
@@ -212,6 +214,8 @@ export function goals(r: BenchResults): Goal[] {
   }
   out.push(...visibilityGoals(hmac, bad(hmac?.id, 'visibility')));
   out.push(...wanGoals(hmac, bad(hmac?.id, 'wan')));
+  out.push(...sustainedGoals(hmac, (p) => bad(hmac?.id, 'sustained') || bad(hmac?.id, `sustained-${p}`)));
+  out.push(...fullTableGoals(hmac, bad(hmac?.id, 'tables')));
   out.push(...hubGoals(hmac?.hub, bad(hmac?.id, 'hub')));
   out.push(...scalingGoals(hmac, bad(hmac?.id, 'scaling')));
   out.push(...configScaleGoals(r.configScale, bad('config-scale', 'reload')));

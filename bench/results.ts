@@ -10,6 +10,8 @@ import type { ModeTerms } from './terms.js';
 import type { Problem } from './comparable.js';
 import type { VisibilityResult } from './visibility.js';
 import type { WanResult } from './wan.js';
+import type { SustainedResult } from './sustained.js';
+import type { FullTableResult } from './full-table.js';
 import type { HubResult } from './hub.js';
 import type { ScalingResult } from './scaling.js';
 import type { ConfigScaleResult } from './config-scale.js';
@@ -101,6 +103,10 @@ export interface ModeResult {
   visibility?: VisibilityResult;
   /** svrouter hmac only: TCP through a 1400 B path next to the full MTU, UDP with 5 % loss without and with FEC */
   wan?: WanResult;
+  /** svrouter hmac only: new UDP and TCP sessions held for 60 s with a 5 s idle timeout (sustained.ts) */
+  sustained?: SustainedResult;
+  /** svrouter hmac only: TCP and RTT with 0, 100k and 1M sessions in the tables; first packet with 10 and 100k routes (full-table.ts) */
+  fullTable?: FullTableResult;
   /** svrouter hmac only: one hub node with 1,000 simulated spokes (2,000 paths; bench/hub.ts) */
   hub?: HubResult;
   /** svrouter hmac only: r1 alone with 1 and 2 data-path workers (scaling.ts) */

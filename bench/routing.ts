@@ -4,6 +4,8 @@
  * the first-packet cost of a service with `use-learned-routes` (classification, service FIB, the RIB
  * lookup, a local session) with a small and a full table: the new-session rate should stay within 10 %.
  * Run: node --expose-gc dist/bench/routing.js [--quick]   (--quick: 10,000 prefixes only, fewer rounds)
+ *      node --expose-gc dist/bench/routing.js --first-packet-json [--quick]   (only the first packet with 10 and
+ *      100,000 routes, one JSON line: the full-table case of npm run bench, full-table.ts)
  */
 import { loadavg } from 'node:os';
 import { parseAddress } from '../src/packet/addr.js';
@@ -99,16 +101,16 @@ function ribChangeCost(cfg: SvrConfig, n: number): void {
 }
 
 /**
- * A runner: each call opens `rounds` x MAX_BATCH new sessions (each its own 5-tuple, to the services'
- * addresses) in a fresh data path over tables with `n` learned routes, and returns ns per first packet.
+ * A runner: each call opens `rounds` x MAX_BATCH new sessions (each its own 5-tuple, to the addresses of
+ * the first `services` services) in a fresh data path over tables with `n` learned routes, and returns ns per first packet.
  */
-function firstPacketRunner(cfg: SvrConfig, n: number): { run: () => number; open: () => Dataplane } {
+function firstPacketRunner(cfg: SvrConfig, n: number, services = SERVICES): { run: () => number; open: () => Dataplane } {
   const rounds = QUICK ? 10 : 40;
   const tables = compileRouter(cfg, 'r1', 1, learned(n));
   const batches = Array.from({ length: rounds }, (_, k) => {
     const pkts = Array.from({ length: MAX_BATCH }, (_, i) => {
       const j = k * MAX_BATCH + i;
-      return buildUdp({ src: parseAddress(`198.18.1.${10 + (j >> 14)}`)!.bytes, dst: parseAddress(`10.${j % SERVICES}.${(j >> 7) % 100}.9`)!.bytes, srcPort: 1024 + (j & 0x3fff), dstPort: 5000, payload: new Uint8Array(64) });
+      return buildUdp({ src: parseAddress(`198.18.1.${10 + (j >> 14)}`)!.bytes, dst: parseAddress(`10.${j % services}.${(j >> 7) % 100}.9`)!.bytes, srcPort: 1024 + (j & 0x3fff), dstPort: 5000, payload: new Uint8Array(64) });
     });
     const size = pkts[0]!.length;
     const data = new Uint8Array(size * MAX_BATCH);
@@ -169,30 +171,42 @@ function ribLookup(cfg: SvrConfig, n: number): number {
   return best;
 }
 
+/**
+ * Interleaved pairs (small, full, small, full, ...), each run a fresh data path, the first two JIT warm-up:
+ * the median of the pairs' ratios is the figure (a shared machine slows both of a pair alike), best of each beside it.
+ */
+function interleaved(smallRun: () => number, fullRun: () => number, pairs: number): { ratios: number[]; small: number; full: number; medianRatio: number } {
+  const ratios: number[] = [];
+  let small = Infinity;
+  let full = Infinity;
+  for (let i = 0; i < pairs + 2; i++) {
+    const a = smallRun();
+    const b = fullRun();
+    if (i < 2) continue;
+    ratios.push(b / a);
+    small = Math.min(small, a);
+    full = Math.min(full, b);
+  }
+  ratios.sort((x, y) => x - y);
+  return { ratios, small, full, medianRatio: ratios[ratios.length >> 1]! };
+}
+
 const cfg = config();
+if (process.argv.includes('--first-packet-json')) {
+  // the full-table case (bench/full-table.ts, issue 19): 10 routes against 100,000, first packets to the 10
+  // services the small table routes; one JSON line
+  const p = interleaved(firstPacketRunner(cfg, 10, 10).run, firstPacketRunner(cfg, 100_000, 10).run, QUICK ? 6 : 20);
+  console.log(JSON.stringify({ smallRoutes: 10, fullRoutes: 100_000, smallNs: p.small, fullNs: p.full, medianRatio: p.medianRatio, pairs: p.ratios.length }));
+  process.exit(0);
+}
 for (const n of QUICK ? [10_000] : [10_000, 100_000]) compileCost(cfg, n);
 for (const n of QUICK ? [10_000] : [10_000, 100_000]) ribChangeCost(cfg, n);
 // the small table holds every service's /16 (so every first packet has a route); the full one 100 x 1,000 more
-// specific /24s on top. Interleaved pairs (small, full, small, full, ...), each run a fresh data path: the
-// median of the pairs' ratios is the figure (a shared machine slows both of a pair alike), best of each beside it
+// specific /24s on top
 const smallRunner = firstPacketRunner(cfg, 100);
 const fullRunner = firstPacketRunner(cfg, QUICK ? 10_000 : 100_000);
-const smallRun = smallRunner.run;
-const fullRun = fullRunner.run;
 const pairs = QUICK ? 6 : 20;
-const ratios: number[] = [];
-let small = Infinity;
-let full = Infinity;
-for (let i = 0; i < pairs + 2; i++) {
-  const a = smallRun();
-  const b = fullRun();
-  if (i < 2) continue; // JIT warm-up
-  ratios.push(b / a);
-  small = Math.min(small, a);
-  full = Math.min(full, b);
-}
-ratios.sort((x, y) => x - y);
-const medianRatio = ratios[ratios.length >> 1]!;
+const { ratios, small, full, medianRatio } = interleaved(smallRunner.run, fullRunner.run, pairs);
 const lookupSmall = ribLookup(cfg, 100);
 const lookupFull = ribLookup(cfg, QUICK ? 10_000 : 100_000);
 console.log(`RIB lookup per first packet: ${lookupSmall.toFixed(0)} ns with 100 routes, ${lookupFull.toFixed(0)} ns with ${QUICK ? '10,000' : '100,000'} (+${(lookupFull - lookupSmall).toFixed(0)} ns, ${((lookupFull - lookupSmall) / small * 100).toFixed(1)} % of a first packet)`);

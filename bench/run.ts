@@ -9,6 +9,8 @@
  *     figures go to the run's folder and stdout, bench/results.json and the docs stay)
  *                          [--no-docs] [--memory-capacity N] [--cipher C]
  *   node dist/bench/run.js --only svrouter --case wan [--results FILE]   (only the WAN case, wan.ts)
+ *   node dist/bench/run.js --only svrouter --case sustained,tables [--results FILE]   (only the sustained and full-table
+ *     cases, sustained.ts and full-table.ts)
  *   node dist/bench/run.js --only svrouter --case hub   (only the hub case: 1,000 simulated spokes, hub.ts)
  *   node dist/bench/run.js --render bench/results.json      (tables and docs from a saved run, no root)
  * The current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project.
@@ -68,7 +70,7 @@ const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(
        node dist/bench/run.js --only svrouter --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case; docs untouched)
        node dist/bench/run.js --only svrouter --case hub [--prefix P]   (only the hub case: one hub node, 1,000 simulated spokes; docs untouched)
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
-  --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility, scaling: r1 alone with 1 and 2 workers, or tcp,profile); results.json in the run's folder, docs untouched
+  --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility, scaling: r1 alone with 1 and 2 workers, sustained,tables: sustained session rates and full tables, or tcp,profile); results.json in the run's folder, docs untouched
   a full run also measures the config at scale in process (dist/bench/config-scale.js) and draws the curves into docs/img/bench-*.svg (also --render)
   --results F   where the results go (default bench/results.json; with --case the run's folder); with --no-docs a partial run leaves the full run's files alone
   --prefix P   names of the namespaces (P-client, P-r1, P-r2, P-server) and tunnel devices; default SVR_BENCH_PREFIX or svb
@@ -273,7 +275,13 @@ async function main(): Promise<void> {
   const nsLeft = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`${namePrefix()}-`));
   if (o.cases === undefined) printSummary(results);
   else if (o.cases.includes('wan')) process.stdout.write(`\n${renderText(goalsTable(results).filter((g, i) => i === 0 || g[0]!.includes('1400 B path') || g[0]!.includes('FEC')))}\n`);
+  else if (o.cases.includes('sustained') || o.cases.includes('tables')) {
+    process.stdout.write(`\n${renderText(goalsTable(results).filter((g, i) => i === 0 || /sessions\/s held|in the tables|first packet with/.test(g[0]!)))}\n`);
+  }
   else process.stdout.write(`\n${JSON.stringify(results.modes.map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => o.cases!.includes(k) || k === 'errors'))), null, 2)}\n`);
+  if (o.cases !== undefined && results.notComparable.length > 0) {
+    process.stdout.write(`\nNOT COMPARABLE:\n${results.notComparable.map((p) => `  ${formatProblem(p)}\n`).join('')}`);
+  }
   process.stdout.write(`\nwrote ${resultsFile}${o.docs && o.cases === undefined ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
   if (results.notComparable.length > 0) process.exitCode = EXIT_NOT_COMPARABLE;
 }

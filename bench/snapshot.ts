@@ -7,8 +7,13 @@
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** Where snapshotBuild puts the copy inside a run's directory. */
+export function snapshotDir(dir: string): string {
+  return join(dir, 'build-snapshot');
+}
+
 export function snapshotBuild(root: string, dir: string): string {
-  const snap = join(dir, 'build-snapshot');
+  const snap = snapshotDir(dir);
   mkdirSync(join(snap, 'build', 'Release'), { recursive: true });
   cpSync(join(root, 'package.json'), join(snap, 'package.json'));
   cpSync(join(root, 'bin'), join(snap, 'bin'), { recursive: true });

@@ -10,8 +10,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SOURCE = fileURLToPath(new URL('../../bench/c/udp-load.c', import.meta.url));
-
 export interface UdpLoadTool {
   /** the compiled binary, or undefined (then `reason` says why and the Node tools are used) */
   path?: string;
@@ -19,9 +17,15 @@ export interface UdpLoadTool {
 }
 
 export function buildUdpLoad(dir: string): UdpLoadTool {
-  if (!existsSync(SOURCE)) return { reason: `${SOURCE} is missing` };
-  const out = join(dir, 'udp-load');
-  const r = spawnSync('cc', ['-O2', '-o', out, SOURCE], { encoding: 'utf8' });
+  return buildCTool(dir, 'udp-load');
+}
+
+/** Compiles bench/c/<name>.c to <dir>/<name> (cc -O2). */
+export function buildCTool(dir: string, name: string): UdpLoadTool {
+  const source = fileURLToPath(new URL(`../../bench/c/${name}.c`, import.meta.url));
+  if (!existsSync(source)) return { reason: `${source} is missing` };
+  const out = join(dir, name);
+  const r = spawnSync('cc', ['-O2', '-o', out, source], { encoding: 'utf8' });
   if (r.error !== undefined) return { reason: `no C compiler (cc: ${r.error.message}); apt-get install gcc` };
   if (r.status !== 0) return { reason: `cc failed: ${r.stderr.split('\n')[0]}` };
   return { path: out };

@@ -56,6 +56,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],
   'unit/plugins/external-function-netns.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],
+  'unit/bench/session-load.test': ['cc'],
   'unit/api/management.test': ['openssl'],
   'unit/conductor/store-etcd.test': ['etcd'],
   'unit/conductor/ha.test': ['etcd'],

@@ -1,0 +1,165 @@
+/**
+ * The full-table case (issue 19, item 2; svrouter HMAC only): TCP throughput and RTT with 0, 100,000 and
+ * 1,000,000 established sessions in both routers' tables (0 and 100,000 with --quick), against the empty
+ * table measured before and again after (the routers restarted with empty tables), so that a load that drifts
+ * during the case shows instead of passing for the table's cost. Then the first-packet cost with 10 and
+ * 100,000 RIB routes in process (bench/routing.ts --first-packet-json).
+ *   fill  r1 and r2 restarted on the bench config with a UDP idle timeout of an hour; the C client
+ *         (bench/c/session-load.c) opens answered UDP sessions on new 5-tuples (512 in flight) until both
+ *         routers hold the target (at most 4 rounds; sessions active from the control socket);
+ *   at each fill  TCP (iperf3, the plan's runs), RTT (the C ping), each router's RSS and sessions active.
+ * A fill that is not reached, or sessions that leave the table while measured, make the case not comparable.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from '../src/node/control-client.js';
+import { recordingSteps } from './exec.js';
+import { checkConnectivity, measureRtt, measureTcp } from './measure.js';
+import type { ModeContext } from './modes/mode.js';
+import type { RouterName, SvrouterMode } from './modes/svrouter.js';
+import type { Plan } from './plan.js';
+import type { RttResult, TcpResult } from './results.js';
+import { caseAddresses, udpSessions, UDP_TUPLES } from './session-load.js';
+import { snapshotDir } from './snapshot.js';
+import { svrConfigYaml } from './svr-config.js';
+import { buildCTool } from './udp-load.js';
+
+/** UDP idle timeout while the tables are full, s: nothing expires during the case. */
+const FULL_TABLE_IDLE_S = 3600;
+const ROUTERS: readonly RouterName[] = ['r1', 'r2'];
+/** sessions in flight while filling: 2,048 flooded the loaded machine (BFD took the path down, r1 counted
+ * drop-no-route and drop-bad-hmac, 87 % of a 100,000 fill went unanswered) */
+const FILL_WINDOW = 512;
+/** a fill counts as reached at this share of its target, on both routers */
+const REACHED = 0.99;
+
+export interface TableFill {
+  /** sessions asked for in each table; 0 = empty */
+  target: number;
+  /** 'before' or 'after' for the two empty tables */
+  label: string;
+  /** sessions active before and after the measurements, per router */
+  active: Record<string, [number, number]>;
+  rssBytes: Record<string, number>;
+  /** seconds the fill took, and the sessions/s it opened (answered) */
+  fillSeconds?: number;
+  fillPerSecond?: number;
+  /** each round of the fill: the client's counts and the sessions active on each router after it */
+  rounds?: { attempted: number; ok: number; failed: number; seconds: number; active: Record<string, number> }[];
+  /** each router's drop counters (since its start) once the fill was done */
+  drops?: Record<string, Record<string, number>>;
+  tcp?: TcpResult;
+  rtt?: RttResult;
+}
+
+export interface FirstPacketCost {
+  smallRoutes: number;
+  fullRoutes: number;
+  /** best ns per first packet of each */
+  smallNs: number;
+  fullNs: number;
+  /** median over interleaved pairs of full ÷ small */
+  medianRatio: number;
+  pairs: number;
+}
+
+export interface FullTableResult {
+  fills: TableFill[];
+  firstPacket?: FirstPacketCost;
+  errors: string[];
+}
+
+async function active(svr: SvrouterMode, r: RouterName): Promise<{ active: number; limit: number; drops: Record<string, number> }> {
+  const s = await request(svr.socket(r), { method: 'show', what: 'stats' }, 10_000) as Record<string, unknown>;
+  const drops = Object.fromEntries(Object.entries(s).filter((e): e is [string, number] => e[0].startsWith('drop') && typeof e[1] === 'number' && e[1] > 0));
+  return { active: Number(s['sessions-active']), limit: Number(s['sessions-limit']), drops };
+}
+
+function rss(svr: SvrouterMode, r: RouterName): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${svr.proc(r)!.pid}/status`, 'utf8'));
+    return m === null ? NaN : Number(m[1]) * 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The fills of a run: the empty table, then the targets, then empty again. */
+export function fillTargets(plan: Plan): number[] {
+  return plan.tcpRuns > 1 ? [100_000, 1_000_000] : [100_000];
+}
+
+export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan: Plan): Promise<FullTableResult> {
+  const progress = ctx.progress;
+  const res: FullTableResult = { fills: [], errors: [] };
+  const step = recordingSteps(res.errors, progress);
+  const tool = buildCTool(ctx.dir, 'session-load');
+  if (tool.path === undefined) throw new Error(`bench/c/session-load.c: ${tool.reason}`);
+  const bin = tool.path;
+  const config = join(ctx.dir, 'authority-full-table.yaml');
+  writeFileSync(config, svrConfigYaml({ encrypt: false, udpIdleTimeoutS: FULL_TABLE_IDLE_S }));
+  let nextTuple = 0;
+  const measureAt = async (target: number, label: string): Promise<void> => {
+    const f: TableFill = { target, label, active: {}, rssBytes: {} };
+    res.fills.push(f);
+    await step(`${label}: fill to ${target}`, async () => {
+      const t0 = Date.now();
+      let opened = 0;
+      for (let round = 0; round < 4; round++) {
+        const now = await Promise.all(ROUTERS.map((r) => active(svr, r)));
+        if (now.some((x) => x.limit < target)) throw new Error(`the session table's limit is ${Math.min(...now.map((x) => x.limit))}, below ${target}`);
+        const need = target - Math.min(...now.map((x) => x.active));
+        if (need <= (1 - REACHED) * target) break;
+        if (nextTuple + need > UDP_TUPLES) throw new Error(`the client has ${UDP_TUPLES} distinct 5-tuples, ${nextTuple + need} needed`);
+        const r = await udpSessions(bin, { seconds: 600, rate: 0, window: FILL_WINDOW, count: need, first: nextTuple });
+        nextTuple += need;
+        opened += r.ok;
+        const after = await Promise.all(ROUTERS.map((x) => active(svr, x)));
+        (f.rounds ??= []).push({ attempted: r.attempted, ok: r.ok, failed: r.failed, seconds: r.seconds, active: Object.fromEntries(ROUTERS.map((x, k) => [x, after[k]!.active])) });
+        progress(`    fill round ${round + 1}: ${r.ok} answered, ${r.failed} failed of ${r.attempted} in ${r.seconds.toFixed(1)} s; sessions active ${ROUTERS.map((x, k) => `${x} ${after[k]!.active}`).join(', ')}`);
+      }
+      const now = await Promise.all(ROUTERS.map((r) => active(svr, r)));
+      f.drops = Object.fromEntries(ROUTERS.map((r, k) => [r, now[k]!.drops]));
+      if (target > 0) {
+        f.fillSeconds = (Date.now() - t0) / 1000;
+        f.fillPerSecond = opened / f.fillSeconds;
+      }
+      if (now.some((x) => x.active < REACHED * target)) throw new Error(`the fill was not reached: ${ROUTERS.map((r, k) => `${r} ${now[k]!.active}`).join(', ')} sessions active of ${target}`);
+    });
+    const before = await Promise.all(ROUTERS.map((r) => active(svr, r)));
+    ROUTERS.forEach((r) => (f.rssBytes[r] = rss(svr, r)));
+    progress(`    ${label}: ${ROUTERS.map((r, k) => `${r} ${before[k]!.active} sessions, RSS ${(f.rssBytes[r]! / 2 ** 20).toFixed(0)} MiB`).join('; ')}`);
+    await step(`${label}: tcp`, async () => { f.tcp = await measureTcp(svr, plan, progress); });
+    await step(`${label}: rtt`, async () => { f.rtt = await measureRtt(plan, progress, ctx.udpLoad); });
+    const after = await Promise.all(ROUTERS.map((r) => active(svr, r)));
+    ROUTERS.forEach((r, k) => (f.active[r] = [before[k]!.active, after[k]!.active]));
+    if (target > 0 && after.some((x) => x.active < REACHED * target)) {
+      res.errors.push(`${label}: sessions left the table while measured: ${ROUTERS.map((r, k) => `${r} ${after[k]!.active}`).join(', ')} of ${target}`);
+    }
+  };
+  await caseAddresses(true);
+  try {
+    await svr.restartWith(config);
+    await checkConnectivity();
+    await measureAt(0, 'empty, before');
+    for (const target of fillTargets(plan)) await measureAt(target, `${target.toLocaleString('en-US')} sessions`);
+    await svr.restartWith(config);
+    await checkConnectivity();
+    await measureAt(0, 'empty, after');
+  } finally {
+    await caseAddresses(false);
+  }
+  // back on the headline config; a node that does not start in time is this case's error, its figures stay
+  await step('restart on the bench config', () => svr.restartWith());
+  await step('first packet with 10 and 100,000 routes', async () => { res.firstPacket = firstPacketCost(snapshotDir(ctx.dir), plan); });
+  return res;
+}
+
+/** bench/routing.ts --first-packet-json, in process (no TUN): ns per first packet with a small and a full RIB. */
+function firstPacketCost(snap: string, plan: Plan): FirstPacketCost {
+  const args = ['--expose-gc', join(snap, 'dist', 'bench', 'routing.js'), '--first-packet-json', ...(plan.tcpRuns > 1 ? [] : ['--quick'])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`routing.js --first-packet-json failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-2).join(' / ')}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as FirstPacketCost;
+}
