@@ -1,5 +1,5 @@
 /** Defaults filled in by validation (documented in config.ts and docs/configuration.md). */
-import type { BfdSettings, EnforcedMss, PortRange, SecurityPolicy, ServicePolicy, Timeouts } from './config.js';
+import type { BfdSettings, EnforcedMss, Fragmentation, PortRange, SecurityPolicy, ServicePolicy, Timeouts } from './config.js';
 
 /** Idle timeouts in seconds. */
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({ tcpInitial: 10, tcp: 1900, udp: 180, icmp: 10, other: 180 });
@@ -10,6 +10,8 @@ export const DEFAULT_PORT_RANGE: Readonly<PortRange> = Object.freeze({ from: 163
 /** `enforced-mss` of a wan interface: clamp to what fits its MTU (SSR adjusts the MSS of SVR sessions to the path
  *  MTU by itself; its interface-level `enforced-mss` defaults to disabled). */
 export const DEFAULT_WAN_ENFORCED_MSS: EnforcedMss = 'automatic';
+/** `fragmentation` of a wan interface (docs/wan.md "Fragmentation"). */
+export const DEFAULT_FRAGMENTATION: Fragmentation = 'unless-df';
 /** The range SSR accepts for a fixed `enforced-mss`. */
 export const ENFORCED_MSS_RANGE = Object.freeze({ min: 64, max: 8960 });
 
