@@ -4,8 +4,12 @@
  * 1700: only probing can find the MTU.
  * - both routers discover 1280 (svr show peers: MTU 1280, discovered);
  * - a 100 MB HTTP download is intact (sha256) and does not stall (MSS clamped to the path);
- * - a 1472-byte UDP datagram does not fit: the sender gets ICMP "fragmentation needed" (its kernel caches
- *   a smaller path MTU to the server) and r1 counts icmp-too-big-sent.
+ * - a 1472-byte UDP datagram with DF (Linux's default) does not fit: the sender gets ICMP "fragmentation
+ *   needed" (its kernel caches a smaller path MTU to the server) and r1 counts icmp-too-big-sent;
+ * - the same datagrams without DF (net.ipv4.ip_no_pmtu_disc=1 in the client's namespace) cross the path
+ *   as fragments (wan interface `fragmentation: unless-df`, the default): the client's kernel fragments
+ *   them for the MTU it cached, r1 reassembles them, fragments the SVR packet for the path and r2
+ *   reassembles it; the echoes come back intact (the server's first reply may have DF and get ICMP too big).
  * Needs root, ip/curl/iperf3 and nft (test/support/prerequisites.ts). About 30 s.
  */
 import { spawnSync } from 'node:child_process';
@@ -50,7 +54,7 @@ test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('svr lab up --wan-mtu 1280 (ICMP filtered): both routers discover 1280; 100 MB download intact; a 1472 B datagram gets ICMP too big', async () => {
+test('svr lab up --wan-mtu 1280 (ICMP filtered): both routers discover 1280; 100 MB download intact; a 1472 B datagram gets ICMP too big with DF and crosses as fragments without', async () => {
   const up = await svr(['lab', 'up', ...labArgs, '--wan-mtu', '1280', '--bfd-interval', '100'], env, 120_000);
   assert.is(up.code, 0, show(up));
   assert.match(up.stdout, /WAN path MTU 1280 with ICMP filtered/);
@@ -82,6 +86,22 @@ test('svr lab up --wan-mtu 1280 (ICMP filtered): both routers discover 1280; 100
   assert.ok(mtu > 1000 && mtu <= 1280, `the client got ICMP fragmentation needed: ${route.stdout}`);
   const after = await counters('r1');
   assert.ok(after['icmp-too-big-sent']! >= 1 && after['drop-exceeds-path-mtu']! >= 1);
+
+  // without DF: fragmented, not refused
+  const nodf = await exec('ip', ['netns', 'exec', CLIENT_NS, 'sysctl', '-w', 'net.ipv4.ip_no_pmtu_disc=1']);
+  assert.is(nodf.code, 0, show(nodf));
+  const before2 = await counters('r2');
+  const echo = await inNs(CLIENT_NS, process.execPath, [SVR, 'lab', 'udp-probe', SERVER, '7', 'x'.repeat(1472), '--count', '5', '--interval', '300', '--timeout', '1000', '--json'], 20_000);
+  assert.is(echo.code, 0, show(echo));
+  const summary = JSON.parse(echo.stdout) as { received: number; unexpected: number };
+  const [c1f, c2f] = [await counters('r1'), await counters('r2')];
+  const grew = (now: Record<string, number>, was: Record<string, number>, k: string): number => (now[k] ?? 0) - (was[k] ?? 0);
+  console.log(`[mtu] 5 datagrams of 1472 B without DF: ${summary.received} echoed; r1 packets-reassembled +${grew(c1f, after, 'packets-reassembled')} packets-fragmented +${grew(c1f, after, 'packets-fragmented')}; r2 packets-reassembled +${grew(c2f, before2, 'packets-reassembled')} packets-fragmented +${grew(c2f, before2, 'packets-fragmented')} icmp-too-big-sent +${grew(c2f, before2, 'icmp-too-big-sent')}`);
+  assert.ok(summary.received >= 4 && summary.unexpected === 0, `the echoes come back intact: ${echo.stdout}`);
+  assert.ok(grew(c1f, after, 'packets-fragmented') >= 5, 'r1 sent each as fragments on the path');
+  assert.ok(grew(c1f, after, 'packets-reassembled') >= 5, 'r1 reassembled what the client fragmented (and the echoes)');
+  assert.ok(grew(c2f, before2, 'packets-reassembled') >= 5, 'r2 reassembled them');
+  assert.is(grew(c1f, after, 'icmp-too-big-sent'), 0, 'no ICMP too big for packets without DF');
 });
 
 test.run();
