@@ -3,9 +3,9 @@
  * (which sends WAN packets to fec-in and wan-verify and LAN packets to session-lookup, or another worker's).
  * 1. parse (every length checked) -> drop 'malformed' (+ the reason) on error;
  * 2. IPv4 header checksum (RFC 791) -> drop 'malformed' + 'malformed-bad-ip-checksum';
- *    an IPv4 fragment goes to reassembly (reassembly.ts): held, or the whole packet written over its slot
- *    ('packets-reassembled') and parsed again; IPv6 fragments and fragments that cannot become a packet ->
- *    drop 'fragment' (+ the fragment-* reason);
+ *    an IPv4 fragment goes to reassembly (reassembly.ts): held ('consumed-fragments'), or the whole packet
+ *    written over its slot ('packets-reassembled') and parsed again; IPv6 fragments and fragments that
+ *    cannot become a packet -> drop 'fragment'; fragment-* count every fragment lost, held ones too;
  * 3. TTL <= 1 -> drop 'ttl-expired', else TTL - 1 (incremental checksum); a packet back from an external
  *    function (`kind: function` interface) had its decrement on the way in: only TTL 0 is dropped;
  * 4. LAN: only TCP, UDP and ICMP echo open sessions -> drop 'unsupported-protocol' otherwise.
@@ -31,6 +31,7 @@ export class DecodeStage implements Stage {
   private cFragmentIpv6 = 0;
   private cFragmentWhy: number[] = [];
   private cReassembled = 0;
+  private cFragmentHeld = 0;
   private cTtl = 0;
   private cProto = 0;
   private cRx = 0;
@@ -47,6 +48,7 @@ export class DecodeStage implements Stage {
     this.cFragmentIpv6 = i.counter('fragment-ipv6');
     this.cFragmentWhy = FRAGMENT_DROP_COUNTERS.map((name) => i.counter(name));
     this.cReassembled = i.counter('packets-reassembled');
+    this.cFragmentHeld = i.counter('consumed-fragments');
     this.cTtl = i.counter('drop-ttl-expired');
     this.cProto = i.counter('drop-unsupported-protocol');
   }
@@ -96,7 +98,6 @@ export class DecodeStage implements Stage {
     const dropped = this.ctx.reassembly.dropped;
     for (let w = 0; w < dropped.length; w++) {
       if (dropped[w] === 0) continue;
-      c.add(this.cFragment, dropped[w]!);
       c.add(this.cFragmentWhy[w]!, dropped[w]!);
       dropped[w] = 0;
     }
@@ -110,7 +111,11 @@ export class DecodeStage implements Stage {
       rt.counters.add(this.cFragmentIpv6);
       return false;
     }
-    if (this.ctx.reassembly.add(b, s, pi, rt.now) !== Fragment.Complete) return false;
+    const got = this.ctx.reassembly.add(b, s, pi, rt.now);
+    if (got !== Fragment.Complete) {
+      rt.counters.add(got === Fragment.Held ? this.cFragmentHeld : this.cFragment);
+      return false;
+    }
     rt.counters.add(this.cReassembled);
     const err = parsePacket(b.data, b.off[s]!, b.len[s]!, pi);
     if (err === ParseError.None) return true;

@@ -8,6 +8,7 @@ import { writeIpv4Fragment } from '../../../src/packet/ipv4-fragment.js';
 import { fillIpv4HeaderChecksum } from '../../../src/packet/rewrite.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
+import { unaccounted } from '../../support/counters.js';
 
 const CLIENT = Uint8Array.of(198, 18, 1, 10);
 const SERVER = Uint8Array.of(198, 18, 3, 20);
@@ -67,6 +68,8 @@ test('default (unless-df): a 1500-byte UDP packet without DF crosses a 1280-byte
   assert.equal([counter(l, 'r1', 'packets-fragmented'), counter(l, 'r1', 'fragments-sent'), counter(l, 'r2', 'packets-reassembled')], [1, 2, 1]);
   assert.is(icmp.length, 0);
   assert.is(counter(l, 'r1', 'icmp-too-big-sent'), 0);
+  await sleep(50);
+  for (const r of ['r1', 'r2'] as const) assert.is(unaccounted(l[r].counters()), 0, `${r}: every packet is accounted for (fragments sent, held, reassembled)`);
   await l.close();
 });
 
@@ -103,6 +106,9 @@ test('a host that fragmented its 1800-byte datagram itself (LAN MTU 1500): r1 re
   assert.ok(await until(() => got.length === 1));
   assert.ok(Buffer.from(got[0]!).equals(p.subarray(28)));
   assert.equal([counter(l, 'r1', 'packets-reassembled'), counter(l, 'r1', 'packets-fragmented'), counter(l, 'r2', 'packets-reassembled')], [1, 1, 1]);
+  assert.equal([counter(l, 'r1', 'consumed-fragments'), counter(l, 'r2', 'consumed-fragments')], [1, 1], 'the first of each pair held');
+  await sleep(50);
+  for (const r of ['r1', 'r2'] as const) assert.is(unaccounted(l[r].counters()), 0, `${r}: every packet is accounted for`);
   await l.close();
 });
 
