@@ -12,8 +12,7 @@ import { verifyL4Checksum } from '../packet/rewrite.js';
 import { decodeMetadata, type DecodedMetadata } from '../packet/svr-metadata-decode.js';
 import { fecCount, fecGroup, fecParities, fecRow, fecVectorLength, isFecParity } from '../packet/svr-fec.js';
 import type { DecodeKeys, DecodedTrailer } from './decode-keys.js';
-import { FW_PROBE, pathMessageKind, type PathMessageKind } from '../paths/messages.js';
-import { PROBE_KINDS, type ProbeKind } from '../machines/firewall-detector.js';
+import { FW_PROBE, PROBE_KINDS, pathMessageKind, type PathMessageKind, type ProbeKind } from '../packet/path-message.js';
 import { CONTROL_PORT, PROBE_PORT } from '../dataplane/stages/wan-verify.js';
 
 /** A path control message or a firewall-detector probe: the routers' own traffic between waypoints. */

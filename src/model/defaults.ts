@@ -55,8 +55,8 @@ export function builtinServicePolicy(): ServicePolicy {
 /** Path MTU discovery of a neighborhood entry (SSR's `path-mtu-discovery`: enabled, interval 600 s). */
 export const PATH_MTU_DISCOVERY_DEFAULTS = Object.freeze({ enabled: true, interval: 600 });
 
-/** `udp-transform` of a neighborhood entry: SSR's interval (300 s); the mode is `disabled` unless set (docs/wan.md). */
-export const UDP_TRANSFORM_DEFAULTS = Object.freeze({ mode: 'disabled' as const, detectInterval: 300 });
+/** `udp-transform` of a neighborhood entry: SSR's defaults, auto-detect every 300 s (docs/wan.md "UDP transform"). */
+export const UDP_TRANSFORM_DEFAULTS = Object.freeze({ mode: 'auto-detect' as const, detectInterval: 300 });
 
 /** s between NAT keep-alives of an idle session on an `outbound-only` path (a UDP NAT binding lasts 30-120 s). */
 export const NAT_KEEP_ALIVE_S = 20;
