@@ -29,6 +29,11 @@ export function useSvrScript(path: string): void {
   dataDirOption = undefined;
 }
 
+/** bin/svr.js of the build being measured (the hub case starts its own node). */
+export function svrScript(): string {
+  return SVR_SCRIPT;
+}
+
 export type RouterName = 'r1' | 'r2';
 
 /** How long a started node may take to agree keys with the other and have its path up (key-exchange: handshake). */
