@@ -1,7 +1,8 @@
 /**
  * One captured packet -> the JSON object `svr decode` prints: outer IP/L4 headers, plus the SVR metadata
  * at byte 0 of the TCP/UDP payload when the payload starts with the cookie (an FEC parity packet: its FEC
- * header instead, docs/wan.md "FEC"). With the config's keys
+ * header instead, docs/wan.md "FEC"); a path control message (UDP 1280: BFD, link tests, STEP, MTU probes,
+ * ...) or a firewall-detector probe (TCP 1283 -> 1283, docs/wan.md "UDP transform") is named. With the config's keys
  * (decode-keys.ts): the path, the trailer (replay block, HMAC verdict), and encrypted metadata decrypted.
  */
 import type { CaptureRecord } from '../io/pcap.js';
@@ -11,6 +12,17 @@ import { verifyL4Checksum } from '../packet/rewrite.js';
 import { decodeMetadata, type DecodedMetadata } from '../packet/svr-metadata-decode.js';
 import { fecCount, fecGroup, fecParities, fecRow, fecVectorLength, isFecParity } from '../packet/svr-fec.js';
 import type { DecodeKeys, DecodedTrailer } from './decode-keys.js';
+import { FW_PROBE, PROBE_KINDS, pathMessageKind, type PathMessageKind, type ProbeKind } from '../packet/path-message.js';
+import { CONTROL_PORT, PROBE_PORT } from '../dataplane/stages/wan-verify.js';
+
+/** A path control message or a firewall-detector probe: the routers' own traffic between waypoints. */
+export interface DecodedControl {
+  /** the message's protocol, from its first byte (paths/messages.ts): bfd, link-test-request, step, mtu-probe, fw-probe, ... */
+  kind: PathMessageKind;
+  /** fw-probe: which probe (tcp-syn, mid-flow, tcp-syn-jumbo) and its round */
+  probe?: ProbeKind;
+  round?: number;
+}
 
 export interface OuterHeaders {
   src: string;
@@ -39,6 +51,8 @@ export interface DecodedPacket {
   /** with --config: the replay block and HMAC verdict of a signed packet */
   trailer?: DecodedTrailer;
   metadata?: DecodedMetadata;
+  /** path control (UDP 1280) or a firewall-detector probe (TCP 1283): never session traffic */
+  control?: DecodedControl;
   /** an FEC parity packet (docs/wan.md "FEC"): its group, row and sizes */
   fec?: { group: number; row: number; dataPackets: number; parityPackets: number; vectorLength: number };
   note?: string;
@@ -98,6 +112,12 @@ export function decodeRecord(rec: CaptureRecord, pi: PacketInfo = new PacketInfo
       out.path = opened.path;
       if (opened.trailer !== undefined) out.trailer = opened.trailer;
     }
+    const control = pi.fragment === 0 ? controlOf(ip, pi) : undefined;
+    if (control !== undefined) {
+      out.control = control;
+      if (rec.note !== undefined) out.note = rec.note;
+      return out;
+    }
     if (isFecParity(ip, pi.payload, pi.end - pi.payload)) {
       const o = pi.payload;
       out.fec = { group: fecGroup(ip, o), row: fecRow(ip, o), dataPackets: fecCount(ip, o), parityPackets: fecParities(ip, o), vectorLength: fecVectorLength(ip, o) };
@@ -116,4 +136,14 @@ export function decodeRecord(rec: CaptureRecord, pi: PacketInfo = new PacketInfo
   }
   if (rec.note !== undefined) out.note = rec.note;
   return out;
+}
+
+/** The control message or firewall probe in the packet, if it is one (wan-verify takes the same ports). */
+function controlOf(ip: Uint8Array, pi: PacketInfo): DecodedControl | undefined {
+  const payload = ip.subarray(pi.payload, pi.end);
+  if (pi.protocol === PROTO_UDP && (pi.dstPort === CONTROL_PORT || pi.srcPort === CONTROL_PORT)) return { kind: pathMessageKind(payload) };
+  if (pi.protocol !== PROTO_TCP || pi.srcPort !== PROBE_PORT || pi.dstPort !== PROBE_PORT || payload[0] !== FW_PROBE || payload.length < 8) return undefined;
+  const probe = PROBE_KINDS[payload[2]!];
+  const round = ((payload[4]! << 24) | (payload[5]! << 16) | (payload[6]! << 8) | payload[7]!) >>> 0;
+  return probe === undefined ? { kind: 'fw-probe', round } : { kind: 'fw-probe', probe, round };
 }

@@ -36,6 +36,10 @@ export interface DecodeSummary {
   encrypted: number;
   /** FEC parity packets (docs/wan.md "FEC"). */
   fec: number;
+  /** Path control messages (UDP 1280) and firewall-detector probes (TCP 1283). */
+  control: number;
+  /** ... of which are firewall-detector probes. */
+  firewallProbes: number;
   /** Records without an IP packet (ARP, other link types, unparsable, truncated). */
   other: number;
 }
@@ -61,6 +65,11 @@ Output: one JSON object per packet per line (NDJSON; --pretty indents instead):
                  lengths-exceed-packet, bad-context-length, tlv-overruns-region
   fec            an FEC parity packet: group, row, dataPackets, parityPackets, vectorLength
                  (docs/wan.md "FEC"); its payload is parity, not metadata
+  control        the routers' own traffic between waypoints, never a session's: kind of a path
+                 control message on UDP 1280 (bfd, link-test-request/-reply, step, handshake,
+                 nat-address, mtu-probe/-ack, fw-probe-ack, unknown), or fw-probe with probe
+                 (tcp-syn, mid-flow, tcp-syn-jumbo) and round for a firewall-detector probe on
+                 TCP 1283 -> 1283 (docs/wan.md "UDP transform")
   path           with --config: "<router>: <path>" of the sender, for packets between two waypoints
   trailer        with --config: keyId, sender, counter (the replay block) and hmac: ok|bad|unchecked
   note           why a frame has no IP packet (ARP, unsupported link type, truncated capture)
@@ -81,7 +90,7 @@ See docs/decode.md for a field reference and an example.`;
 
 /** Decodes a capture file, handing each output chunk to `write`. Throws SvrError for unreadable files. */
 export async function decodeFile(file: string, opts: DecodeOptions, write: (text: string) => void): Promise<DecodeSummary> {
-  const summary: DecodeSummary = { packets: 0, ip: 0, metadata: 0, malformed: 0, falsePositive: 0, encrypted: 0, fec: 0, other: 0 };
+  const summary: DecodeSummary = { packets: 0, ip: 0, metadata: 0, malformed: 0, falsePositive: 0, encrypted: 0, fec: 0, control: 0, firewallProbes: 0, other: 0 };
   const pi = new PacketInfo();
   const keys = opts.config === undefined ? undefined : DecodeKeys.fromConfig(await loadConfig(opts.config));
   let buffered: string[] = [];
@@ -96,6 +105,10 @@ export async function decodeFile(file: string, opts: DecodeOptions, write: (text
       if (d.outer !== undefined) summary.ip++;
       else summary.other++;
       if (d.fec !== undefined) summary.fec++;
+      if (d.control !== undefined) {
+        summary.control++;
+        if (d.control.kind === 'fw-probe') summary.firewallProbes++;
+      }
       if (d.metadata !== undefined) {
         summary.metadata++;
         if (d.metadata.malformed !== undefined) summary.malformed++;

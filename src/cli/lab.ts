@@ -231,7 +231,7 @@ export function registerLab(program: Command): void {
     .option('--wan-mtu <bytes>', 'every WAN path carries at most this many bytes per packet (576-1700), with ICMP filtered on it: path MTU discovery finds it (docs/wan.md)')
     .option('--ipv6', 'IPv6 hosts (2001:2:1::10, 2001:2:3::20) and an IPv6 peer path wan6 over path 1; service web6 is http://[2001:2:3::20]/ (docs/wan.md)')
     .option('--middlebox', 'a stateful firewall <prefix>-middlebox (nftables, conntrack) on path 1 that drops mid-flow TCP and SYNs carrying data; implies --udp-transform auto-detect (docs/wan.md)')
-    .option('--udp-transform <mode>', 'udp-transform mode of every path: auto-detect (the firewall detector probes every 10 s), always-transform, disabled (docs/wan.md)')
+    .option('--udp-transform <mode>', 'udp-transform mode of every path: auto-detect (the firewall detector probes every 10 s), always-transform, disabled; without it the config default: auto-detect every 300 s (docs/wan.md)')
     .option('--fec <group/parity>', 'FEC on web and stream: parity packets per group of data packets, e.g. 10/3 (docs/wan.md "FEC")')
     .option('--ha', 'r1 as a router pair: nodes r1a (active) and r1b (standby) in <prefix>-r1a/-r1b on bridged LAN and WAN segments in <prefix>-r1, a sync veth between them; the active node holds and announces r1\'s LAN and WAN addresses (docs/high-availability.md)')
     .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address (docs/wan.md)')

@@ -33,6 +33,7 @@ import { ServicePaths } from './path-choice.js';
 import { ServiceFunctions } from './service-functions.js';
 import { WanKeys } from './wan-keys.js';
 import { FecPolicies, FecReceiver, FecSender } from './fec.js';
+import { Reassembly } from './reassembly.js';
 import type { Ownership } from './ownership.js';
 import { formatAddress } from '../packet/addr.js';
 import { CONTROL_PORT } from './stages/wan-verify.js';
@@ -67,6 +68,8 @@ export class DataplaneContext {
   readonly channels = new PluginChannels();
   /** duplicates for a second path (packet-duplication), transmitted after each batch */
   readonly dup = new Batch();
+  /** IPv4 packets being reassembled from fragments (decode) */
+  readonly reassembly = new Reassembly();
   /** FEC per service, the groups this data path sends and receives, and the packets it rebuilt (run after each batch) */
   readonly fec = new FecPolicies();
   readonly fecTx: FecSender;

@@ -17,8 +17,8 @@
 import { assign, setup } from 'xstate';
 
 /** The probes, as SSR's `show udp-transform` names their reasons. Bit k of a mask is PROBE_KINDS[k]. */
-export const PROBE_KINDS = ['tcp-syn', 'mid-flow', 'tcp-syn-jumbo'] as const;
-export type ProbeKind = (typeof PROBE_KINDS)[number];
+import { PROBE_KINDS, type ProbeKind } from '../packet/path-message.js';
+export { PROBE_KINDS, type ProbeKind };
 export const PROBE_REASONS: Record<ProbeKind, string> = { 'tcp-syn': 'TCP SYN', 'mid-flow': 'Mid-flow', 'tcp-syn-jumbo': 'TCP SYN Jumbo' };
 export const ALL_KINDS = (1 << PROBE_KINDS.length) - 1;
 /** Attempts per episode before a kind missing in all of them counts as blocked. */

@@ -13,8 +13,8 @@
 import { SvrError } from '../errors.js';
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../packet/addr.js';
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
-import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, ServiceRoute, SvrConfig, TransportProtocol, VectorCost } from './config.js';
-import { BFD_DEFAULTS, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS } from './defaults.js';
+import type { Authority, BfdSettings, Fragmentation, Router, SecurityPolicy, Service, ServicePolicy, ServiceRoute, SvrConfig, TransportProtocol, VectorCost } from './config.js';
+import { BFD_DEFAULTS, DEFAULT_FRAGMENTATION, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS } from './defaults.js';
 import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
@@ -22,7 +22,9 @@ import { RouterTables } from './router-tables.js';
 import { ServiceFib, type FibEntry } from './service-fib.js';
 import { Rib, type LearnedRoute } from './rib.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
-import { MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
+import { FRAGMENT_ALWAYS, FRAGMENT_NEVER, FRAGMENT_UNLESS_DF, MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
+
+const FRAGMENTATION_CODES: Readonly<Record<Fragmentation, number>> = { 'unless-df': FRAGMENT_UNLESS_DF, always: FRAGMENT_ALWAYS, never: FRAGMENT_NEVER };
 import { endpointName, peerLinks, type PeerLink } from './topology.js';
 import { servicesOf } from './applies-to.js';
 
@@ -59,6 +61,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
       paths: Object.freeze(paths.filter((p) => p.localInterface === index).map((p) => p.id)),
       mtu: iface.mtu,
       enforcedMss: iface.enforcedMss === 'automatic' ? MSS_CLAMP_AUTOMATIC : iface.enforcedMss === 'disabled' ? MSS_CLAMP_DISABLED : iface.enforcedMss,
+      fragmentation: FRAGMENTATION_CODES[iface.fragmentation ?? DEFAULT_FRAGMENTATION],
     });
   });
   const peers = peerRouters.map(

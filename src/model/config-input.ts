@@ -15,12 +15,12 @@
  *   };
  */
 import type {
-  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PeerConnectivity, PortRange, SessionResiliency, StepMode,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, Fragmentation, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PeerConnectivity, PortRange, SessionResiliency, StepMode,
   TransportProtocol, UdpTransformMode, VectorCost,
 } from './config.js';
 
 export type {
-  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency, StepMode,
+  AppliesTo, BestPathCriteria, EncryptionCipher, EnforcedMss, Fragmentation, HmacCipher, HmacMode, IpfixTransport, KeyExchange, NeighborhoodTopology, PortRange, SessionResiliency, StepMode,
   TransportProtocol, UdpTransformMode, VectorCost,
 };
 
@@ -148,6 +148,7 @@ export interface InterfaceInput {
   device?: string;
   mtu?: number;
   enforcedMss?: EnforcedMss;
+  fragmentation?: Fragmentation;
   kernelRoutes?: { prefix: string; table?: number }[];
   /** bits/s, or text with k, M or G (`'50M'`) */
   shapingRate?: number | string;

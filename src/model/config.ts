@@ -13,6 +13,10 @@ export type HmacCipher = 'sha256-128' | 'sha256' | 'sha1';
 export type EncryptionCipher = 'aes-cbc-128' | 'aes-cbc-256' | 'aes-gcm-256';
 /** `enforced-mss` of an interface: `disabled`, `automatic` or an MSS in bytes (64-8960). */
 export type EnforcedMss = 'disabled' | 'automatic' | number;
+
+/** `fragmentation` of a wan interface: what happens to a packet that does not fit a path after svrouter's bytes
+ *  (docs/wan.md "Fragmentation"). */
+export type Fragmentation = 'unless-df' | 'always' | 'never';
 /** `static`: path keys derive from the policy key or authority secret (one key a key-version).
  *  `handshake`: routers agree path keys by an authenticated key exchange between their identities
  *  (docs/security.md "Key exchange"), run by path control on every peer path of the policy. */
@@ -258,6 +262,11 @@ export interface Interface {
    *  (default) lowers the MSS of SYNs to the `mtu` minus headers and svrouter's per-packet overhead, a number
    *  lowers it to that number, `disabled` leaves it. LAN and function interfaces: always `disabled`. */
   enforcedMss: EnforcedMss;
+  /** WAN: a packet that does not fit a path after svrouter's bytes: `unless-df` (default) fragments the SVR
+   *  packet when the host's IPv4 packet allows it (no DF) and sends the host ICMP too big otherwise;
+   *  `always` fragments every packet (SSR's fabric fragmentation); `never` always sends ICMP too big. Only
+   *  paths over IPv4 fragment; the peer reassembles. Absent: `unless-df`. */
+  fragmentation?: Fragmentation;
   /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
   kernelRoutes: KernelRoute[];
   /** `svr node`: egress shaping of what the router sends out of this interface (docs/shaping.md): the

@@ -1,5 +1,5 @@
 /** Defaults filled in by validation (documented in config.ts and docs/configuration.md). */
-import type { BfdSettings, EnforcedMss, PortRange, SecurityPolicy, ServicePolicy, Timeouts } from './config.js';
+import type { BfdSettings, EnforcedMss, Fragmentation, PortRange, SecurityPolicy, ServicePolicy, Timeouts } from './config.js';
 
 /** Idle timeouts in seconds. */
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({ tcpInitial: 10, tcp: 1900, udp: 180, icmp: 10, other: 180 });
@@ -10,6 +10,8 @@ export const DEFAULT_PORT_RANGE: Readonly<PortRange> = Object.freeze({ from: 163
 /** `enforced-mss` of a wan interface: clamp to what fits its MTU (SSR adjusts the MSS of SVR sessions to the path
  *  MTU by itself; its interface-level `enforced-mss` defaults to disabled). */
 export const DEFAULT_WAN_ENFORCED_MSS: EnforcedMss = 'automatic';
+/** `fragmentation` of a wan interface (docs/wan.md "Fragmentation"). */
+export const DEFAULT_FRAGMENTATION: Fragmentation = 'unless-df';
 /** The range SSR accepts for a fixed `enforced-mss`. */
 export const ENFORCED_MSS_RANGE = Object.freeze({ min: 64, max: 8960 });
 
@@ -53,8 +55,8 @@ export function builtinServicePolicy(): ServicePolicy {
 /** Path MTU discovery of a neighborhood entry (SSR's `path-mtu-discovery`: enabled, interval 600 s). */
 export const PATH_MTU_DISCOVERY_DEFAULTS = Object.freeze({ enabled: true, interval: 600 });
 
-/** `udp-transform` of a neighborhood entry: SSR's interval (300 s); the mode is `disabled` unless set (docs/wan.md). */
-export const UDP_TRANSFORM_DEFAULTS = Object.freeze({ mode: 'disabled' as const, detectInterval: 300 });
+/** `udp-transform` of a neighborhood entry: SSR's defaults, auto-detect every 300 s (docs/wan.md "UDP transform"). */
+export const UDP_TRANSFORM_DEFAULTS = Object.freeze({ mode: 'auto-detect' as const, detectInterval: 300 });
 
 /** s between NAT keep-alives of an idle session on an `outbound-only` path (a UDP NAT binding lasts 30-120 s). */
 export const NAT_KEEP_ALIVE_S = 20;

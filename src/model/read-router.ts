@@ -1,7 +1,7 @@
 /** First validation pass for a router: interfaces, neighborhoods, routes, service-routes. */
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import type { Adjacency, BfdSettings, EnforcedMss, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, UdpTransformMode, UdpTransformSettings, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
-import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE, MAX_SHAPING_RATE, MIN_SHAPING_RATE, SHAPING_QUEUES } from './defaults.js';
+import type { Adjacency, BfdSettings, EnforcedMss, Fragmentation, Interface, KernelRoute, NeighborhoodRef, NeighborhoodTopology, PathMtuDiscoverySettings, PeerConnectivity, UdpTransformMode, UdpTransformSettings, Route, Router, RouterIdentity, ServiceRoute } from './config.js';
+import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS, DEFAULT_FRAGMENTATION, DEFAULT_PORT_RANGE, DEFAULT_WAN_ENFORCED_MSS, ENFORCED_MSS_RANGE, MAX_SHAPING_RATE, MIN_SHAPING_RATE, SHAPING_QUEUES } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
@@ -13,7 +13,7 @@ import { describe, type FieldPath } from './problems.js';
 
 export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity', 'redundancy'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
-export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'kernel-routes', 'shaping-rate', 'shaping-shares'] as const;
+export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'fragmentation', 'kernel-routes', 'shaping-rate', 'shaping-shares'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -22,6 +22,7 @@ const PMTUD_KEYS = ['enabled', 'interval'] as const;
 const UDP_TRANSFORM_KEYS = ['mode', 'detect-interval'] as const;
 const UDP_TRANSFORM_MODES: readonly UdpTransformMode[] = ['auto-detect', 'always-transform', 'disabled'];
 const TOPOLOGIES: readonly NeighborhoodTopology[] = ['mesh', 'hub', 'spoke'];
+const FRAGMENTATION_MODES: readonly Fragmentation[] = ['unless-df', 'always', 'never'];
 const PEER_CONNECTIVITY: readonly PeerConnectivity[] = ['bidirectional', 'outbound-only'];
 export const ADJACENCY_KEYS = ['peer', 'interface', 'neighborhood', 'generated'] as const;
 export const BFD_KEYS = ['desired-tx-interval', 'required-min-rx-interval', 'multiplier', 'hold-down-time', 'link-test-interval', 'link-test-length'] as const;
@@ -29,7 +30,7 @@ export const ROUTE_KEYS = ['prefix', 'interface', 'gateway', 'distance', 'blackh
 export const SERVICE_ROUTE_KEYS = ['name', 'service', 'peer', 'next-hop', 'use-learned-routes'] as const;
 export const NEXT_HOP_KEYS = ['interface', 'gateway'] as const;
 /** Fields that only mean something on a wan interface. */
-export const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'enforced-mss'] as const;
+export const WAN_ONLY_KEYS = ['waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'enforced-mss', 'fragmentation'] as const;
 
 export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): Router | undefined {
   const { r } = ctx;
@@ -131,10 +132,12 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
   }
   const mtu = r.integer(o, 'mtu', path, 576, 65535, kind === 'wan' ? 1700 : 1500, ' bytes');
   const enforcedMss = isWan ? readEnforcedMss(o, path, ctx) : 'disabled';
+  const fragmentation = isWan && o['fragmentation'] !== undefined && o['fragmentation'] !== null ? r.oneOf(o, 'fragmentation', path, FRAGMENTATION_MODES, DEFAULT_FRAGMENTATION) : undefined;
   const kernelRoutes = readList(ctx, o, 'kernel-routes', path, 'a list of kernel routes ({ prefix, table })', (v, p) => readKernelRoute(v, p, ctx));
   const shaping = readShaping(o, path, ctx);
   if (name === undefined || kind === undefined) return undefined;
   const iface: Interface = { name, kind, neighborhoods, security, portRange, device, mtu, enforcedMss, kernelRoutes };
+  if (fragmentation !== undefined) iface.fragmentation = fragmentation;
   if (shaping !== undefined) iface.shapingRate = shaping.rate;
   if (shaping?.shares !== undefined) iface.shapingShares = shaping.shares;
   if (tenant !== undefined) iface.tenant = tenant;

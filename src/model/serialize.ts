@@ -77,6 +77,7 @@ function iface(i: Interface): Doc {
     device: i.device,
     mtu: i.mtu,
     'enforced-mss': noWan ? undefined : i.enforcedMss,
+    fragmentation: noWan ? undefined : i.fragmentation,
     'kernel-routes': i.kernelRoutes.length > 0 ? i.kernelRoutes.map((k) => clean({ prefix: k.prefix, table: k.table })) : undefined,
     'shaping-rate': i.shapingRate,
     'shaping-shares': i.shapingShares,

@@ -33,7 +33,16 @@ export interface CompiledInterface {
   readonly mtu: number;
   /** MSS clamping on this interface's paths: MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED or a fixed MSS. */
   readonly enforcedMss: number;
+  /** What svr-out does with a packet too big for a path: FRAGMENT_NEVER, FRAGMENT_UNLESS_DF or FRAGMENT_ALWAYS. */
+  readonly fragmentation: number;
 }
+
+/** CompiledInterface.fragmentation: ICMP too big to the host, never fragment. */
+export const FRAGMENT_NEVER = 0;
+/** CompiledInterface.fragmentation: fragment the SVR packet of an IPv4 packet without DF, else ICMP too big. */
+export const FRAGMENT_UNLESS_DF = 1;
+/** CompiledInterface.fragmentation: fragment every SVR packet that does not fit. */
+export const FRAGMENT_ALWAYS = 2;
 
 /** CompiledInterface.enforcedMss: lower SYNs' MSS to what fits the path MTU after svrouter's overhead. */
 export const MSS_CLAMP_AUTOMATIC = -1;

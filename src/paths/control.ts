@@ -134,7 +134,8 @@ export class PathControl {
       messages$: router.pathMessages$,
       send: (p, b) => router.sendPathMessage(p, b),
       sendProbe: (p, f, b) => router.sendPathProbe(p, f, b),
-      isPathUp: (p) => router.isPathUp(p),
+      // with static liveness nothing says a path is up: no probes (as path MTU discovery); always-transform still applies
+      isPathUp: (p) => this.supervisor !== null && router.isPathUp(p),
       setPathTransform: (p, on) => router.setPathTransform(p, on),
       log: (e, f) => (opts.log ?? (() => {}))(e, f),
       count: (n) => router.countDetector(n),

@@ -5,7 +5,7 @@
  *
  * Hub side (a path whose peer is behind NAT):
  * 1. every control message from the peer arrives HMAC-verified with its source address and port
- *    (wan-verify); a new source is learned at once: the data path sends there from now on (setPathPeer),
+ *    (wan-verify; not a firewall-detector probe: TCP, which the NAT maps apart); a new source is learned at once: the data path sends there from now on (setPathPeer),
  *    the change is counted and logged. A forged or replayed packet never gets this far;
  * 2. the peer is told where we see it (a NAT address message, 0xcc) on every change and every
  *    ANNOUNCE_MS, so that it notices its NAT rebinding.
@@ -140,8 +140,10 @@ export class NatTraversal {
   #onMessage(m: PathMessage): void {
     const path = this.deps.tables().paths[m.path];
     if (path === undefined || path.name !== m.pathName) return;
-    if (path.peerBehindNat && m.from !== undefined) this.#heard(m.path, m.pathName, { family: m.from.address.length === 16 ? 6 : 4, address: m.from.address, port: m.from.port });
-    if (path.outboundOnly && pathMessageKind(m.payload) === 'nat-address') {
+    // a firewall-detector probe is TCP (1283): the NAT maps it apart from the control channel's UDP binding
+    const kind = pathMessageKind(m.payload);
+    if (path.peerBehindNat && m.from !== undefined && kind !== 'fw-probe') this.#heard(m.path, m.pathName, { family: m.from.address.length === 16 ? 6 : 4, address: m.from.address, port: m.from.port });
+    if (path.outboundOnly && kind === 'nat-address') {
       const a = decodeNatAddress(m.payload);
       if (a === undefined) this.#count('nat-address-malformed');
       else this.#seenAs(m.path, m.pathName, text(a));

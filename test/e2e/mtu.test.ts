@@ -4,8 +4,13 @@
  * 1700: only probing can find the MTU.
  * - both routers discover 1280 (svr show peers: MTU 1280, discovered);
  * - a 100 MB HTTP download is intact (sha256) and does not stall (MSS clamped to the path);
- * - a 1472-byte UDP datagram does not fit: the sender gets ICMP "fragmentation needed" (its kernel caches
- *   a smaller path MTU to the server) and r1 counts icmp-too-big-sent.
+ * - a 1472-byte UDP datagram with DF (Linux's default) does not fit: the sender gets ICMP "fragmentation
+ *   needed" (its kernel caches a smaller path MTU to the server) and r1 counts icmp-too-big-sent;
+ * - the same datagrams without DF (net.ipv4.ip_no_pmtu_disc=1 in the client's namespace) cross the path
+ *   as fragments (wan interface `fragmentation: unless-df`, the default): the client's kernel fragments
+ *   them for the MTU it cached, r1 reassembles them, fragments the SVR packet for the path and r2
+ *   reassembles it; at least 3 of 5 echoes come back intact (the server's first reply may have DF and get
+ *   ICMP too big from r2; its kernel then fragments the others itself, and r2 reassembles those).
  * Needs root, ip/curl/iperf3 and nft (test/support/prerequisites.ts). About 30 s.
  */
 import { spawnSync } from 'node:child_process';
@@ -50,7 +55,7 @@ test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('svr lab up --wan-mtu 1280 (ICMP filtered): both routers discover 1280; 100 MB download intact; a 1472 B datagram gets ICMP too big', async () => {
+test('svr lab up --wan-mtu 1280 (ICMP filtered): both routers discover 1280; 100 MB download intact; a 1472 B datagram gets ICMP too big with DF and crosses as fragments without', async () => {
   const up = await svr(['lab', 'up', ...labArgs, '--wan-mtu', '1280', '--bfd-interval', '100'], env, 120_000);
   assert.is(up.code, 0, show(up));
   assert.match(up.stdout, /WAN path MTU 1280 with ICMP filtered/);
@@ -90,6 +95,31 @@ test('svr lab up --wan-mtu 1280 (ICMP filtered): both routers discover 1280; 100
   assert.ok(mtu > 1000 && mtu <= 1280, `the client got ICMP fragmentation needed: ${route.stdout} (r1: ${seen})`);
   const after = await counters('r1');
   assert.ok(after['icmp-too-big-sent']! >= 1 && after['drop-exceeds-path-mtu']! >= 1);
+
+  // without DF: fragmented, not refused
+  const nodf = await exec('ip', ['netns', 'exec', CLIENT_NS, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_no_pmtu_disc']); // net.ipv4.ip_no_pmtu_disc=1 (no procps needed)
+  assert.is(nodf.code, 0, show(nodf));
+  const before2 = await counters('r2');
+  // up to 3 runs of 5: under load a path flap (BFD every 100 ms) can drop a run's datagrams (drop-no-route)
+  let echo = await inNs(CLIENT_NS, process.execPath, [SVR, 'lab', 'udp-probe', SERVER, '7', 'x'.repeat(1472), '--count', '5', '--interval', '300', '--timeout', '1000', '--json'], 20_000);
+  let summary = { received: 0, unexpected: 0 };
+  for (let run = 1; ; run++) {
+    assert.is(echo.code, 0, show(echo));
+    summary = JSON.parse(echo.stdout) as { received: number; unexpected: number };
+    if (summary.received >= 3 || run === 3) break;
+    console.log(`[mtu] run ${run}: ${summary.received} of 5 echoed; again`);
+    echo = await inNs(CLIENT_NS, process.execPath, [SVR, 'lab', 'udp-probe', SERVER, '7', 'x'.repeat(1472), '--count', '5', '--interval', '300', '--timeout', '1000', '--json'], 20_000);
+  }
+  const [c1f, c2f] = [await counters('r1'), await counters('r2')];
+  const grew = (now: Record<string, number>, was: Record<string, number>, k: string): number => (now[k] ?? 0) - (was[k] ?? 0);
+  const drops = (now: Record<string, number>, was: Record<string, number>): string => Object.keys(now).filter((k) => /^(drop|fragment)-/.test(k) && grew(now, was, k) > 0).map((k) => `${k} +${grew(now, was, k)}`).join(', ') || 'none';
+  console.log(`[mtu] 5 datagrams of 1472 B without DF: ${summary.received} echoed (last run); r1 packets-reassembled +${grew(c1f, after, 'packets-reassembled')} packets-fragmented +${grew(c1f, after, 'packets-fragmented')}; r2 packets-reassembled +${grew(c2f, before2, 'packets-reassembled')} packets-fragmented +${grew(c2f, before2, 'packets-fragmented')} icmp-too-big-sent +${grew(c2f, before2, 'icmp-too-big-sent')}; drops r1 ${drops(c1f, after)}, r2 ${drops(c2f, before2)}`);
+  // margins for a loaded machine: the server's first reply may go with DF (ICMP too big from r2), a path flap may drop one
+  assert.ok(summary.received >= 3 && summary.unexpected === 0, `the echoes come back intact: ${echo.stdout}`);
+  assert.ok(grew(c1f, after, 'packets-fragmented') >= summary.received, 'r1 sent each as fragments on the path');
+  assert.ok(grew(c1f, after, 'packets-reassembled') >= summary.received, 'r1 reassembled what the client fragmented (and the echoes)');
+  assert.ok(grew(c2f, before2, 'packets-reassembled') >= summary.received, 'r2 reassembled them');
+  assert.is(grew(c1f, after, 'icmp-too-big-sent'), 0, 'no ICMP too big for packets without DF');
 });
 
 test.run();

@@ -147,6 +147,8 @@ export interface DecodedLine {
     malformed?: string;
     falsePositive: boolean;
   };
+  /** path control (UDP 1280) or a firewall-detector probe (TCP 1283): the routers' own packets */
+  control?: { kind: string; probe?: string; round?: number };
   note?: string;
 }
 

@@ -3,7 +3,9 @@
  * (which sends WAN packets to fec-in and wan-verify and LAN packets to session-lookup, or another worker's).
  * 1. parse (every length checked) -> drop 'malformed' (+ the reason) on error;
  * 2. IPv4 header checksum (RFC 791) -> drop 'malformed' + 'malformed-bad-ip-checksum';
- *    fragments -> drop 'fragment' (reassembly is not implemented yet);
+ *    an IPv4 fragment goes to reassembly (reassembly.ts): held ('consumed-fragments'), or the whole packet
+ *    written over its slot ('packets-reassembled') and parsed again; IPv6 fragments and fragments that
+ *    cannot become a packet -> drop 'fragment'; fragment-* count every fragment lost, held ones too;
  * 3. TTL <= 1 -> drop 'ttl-expired', else TTL - 1 (incremental checksum); a packet back from an external
  *    function (`kind: function` interface) had its decrement on the way in: only TTL 0 is dropped;
  * 4. LAN: only TCP, UDP and ICMP echo open sessions -> drop 'unsupported-protocol' otherwise.
@@ -16,6 +18,7 @@ import { PF_HANDED, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { sessionProtocol } from '../packet-ops.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
+import { FRAGMENT_DROP_COUNTERS, Fragment } from '../reassembly.js';
 
 const N_STEER = 0, N_DROP = 1;
 
@@ -25,6 +28,10 @@ export class DecodeStage implements Stage {
   private cMalformed = 0;
   private cReason: number[] = [];
   private cFragment = 0;
+  private cFragmentIpv6 = 0;
+  private cFragmentWhy: number[] = [];
+  private cReassembled = 0;
+  private cFragmentHeld = 0;
   private cTtl = 0;
   private cProto = 0;
   private cRx = 0;
@@ -38,6 +45,10 @@ export class DecodeStage implements Stage {
     this.cReason = PARSE_ERROR_NAMES.map((_, k) => { const name = malformedCounter(k); return name === undefined ? -1 : i.counter(name); });
     this.cIpChecksum = i.counter('malformed-bad-ip-checksum');
     this.cFragment = i.counter('drop-fragment');
+    this.cFragmentIpv6 = i.counter('fragment-ipv6');
+    this.cFragmentWhy = FRAGMENT_DROP_COUNTERS.map((name) => i.counter(name));
+    this.cReassembled = i.counter('packets-reassembled');
+    this.cFragmentHeld = i.counter('consumed-fragments');
     this.cTtl = i.counter('drop-ttl-expired');
     this.cProto = i.counter('drop-unsupported-protocol');
   }
@@ -64,8 +75,7 @@ export class DecodeStage implements Stage {
         rt.next[s] = N_DROP;
         continue;
       }
-      if (pi.fragment !== 0) {
-        c.add(this.cFragment);
+      if (pi.fragment !== 0 && !this.reassemble(b, s, rt)) {
         rt.next[s] = N_DROP;
         continue;
       }
@@ -85,5 +95,32 @@ export class DecodeStage implements Stage {
       }
       rt.next[s] = N_STEER;
     }
+    const dropped = this.ctx.reassembly.dropped;
+    for (let w = 0; w < dropped.length; w++) {
+      if (dropped[w] === 0) continue;
+      c.add(this.cFragmentWhy[w]!, dropped[w]!);
+      dropped[w] = 0;
+    }
+  }
+
+  /** A fragment in slot s: true when it completed its packet (now in slot s, parsed), false when held or dropped. */
+  private reassemble(b: Batch, s: number, rt: StageRuntime): boolean {
+    const pi = b.info[s]!;
+    if (pi.family === 6) {
+      rt.counters.add(this.cFragment);
+      rt.counters.add(this.cFragmentIpv6);
+      return false;
+    }
+    const got = this.ctx.reassembly.add(b, s, pi, rt.now);
+    if (got !== Fragment.Complete) {
+      rt.counters.add(got === Fragment.Held ? this.cFragmentHeld : this.cFragment);
+      return false;
+    }
+    rt.counters.add(this.cReassembled);
+    const err = parsePacket(b.data, b.off[s]!, b.len[s]!, pi);
+    if (err === ParseError.None) return true;
+    rt.counters.add(this.cMalformed);
+    rt.counters.add(this.cReason[err]!);
+    return false;
   }
 }

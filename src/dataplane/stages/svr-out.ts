@@ -33,16 +33,21 @@
  *    (fec.ts, docs/wan.md "FEC").
  * Before 1: a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path (mss-clamp.ts).
  * After 5: a packet longer than the path MTU (the wan interface's `mtu`, or less when path MTU discovery
- *    found less: ctx.pathMtu) is dropped and counted ('drop-exceeds-path-mtu'): the kernel would drop it
- *    (DF) or fragment it, and the peer drops fragments. The host that sent it gets an ICMP "fragmentation
- *    needed" / "packet too big" with the MTU that fits (icmp-too-big.ts; 'icmp-too-big-sent'), so TCP and
- *    UDP senders with path MTU discovery shrink their packets (docs/wan.md "Path MTU"). The original header
- *    is saved first for packets within QUOTE_MARGIN of the MTU (a 68-byte copy, big packets only).
+ *    found less: ctx.pathMtu) is, per the wan interface's `fragmentation` (docs/wan.md "Fragmentation"):
+ *    - fragmented (RFC 791 §3.2; packet/ipv4-fragment.ts) when the path is IPv4 and the policy is `always`,
+ *      or `unless-df` and the host's IPv4 packet has no DF: fragment 0 stays in the slot, the others go in
+ *      free slots right behind it (the dup batch when b is full), with an IP id of this stage's own
+ *      ('packets-fragmented', 'fragments-sent'); the peer's decode stage reassembles them (reassembly.ts);
+ *    - otherwise dropped and counted ('drop-exceeds-path-mtu'), and the host that sent it gets an ICMP
+ *      "fragmentation needed" / "packet too big" with the MTU that fits (icmp-too-big.ts;
+ *      'icmp-too-big-sent'), so TCP and UDP senders with path MTU discovery shrink their packets
+ *      (docs/wan.md "Path MTU"). The original header is saved first for packets within QUOTE_MARGIN of the
+ *      MTU (a 68-byte copy, big packets only).
  */
 import { PROTO_TCP, PacketInfo, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
 import { Control, FALSE_POSITIVE_HEADER, hasCookie } from '../../packet/svr-metadata.js';
-import { MAX_BATCH, PF_CONTROL, PF_REVERSE, SLOT, type Batch, type Frame } from '../batch.js';
+import { HEADROOM, MAX_BATCH, PF_CONTROL, PF_REVERSE, SLOT, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../metadata-build.js';
 import { adjustChecksumForTail, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
@@ -52,6 +57,9 @@ import { ROLE_INGRESS, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_S
 import { PAYLOAD_GROWTH, decideAdaptive, endSealed, sealKey, sealPayload } from '../payload.js';
 import type { PolicyKey } from '../path-crypto.js';
 import { quoteLength, TOO_BIG_QUOTE, writeIcmpTooBig } from '../icmp-too-big.js';
+import { IPV4_DF, ipv4FragmentCount, writeIpv4Fragment } from '../../packet/ipv4-fragment.js';
+import { readU16 } from '../../packet/checksum.js';
+import { FRAGMENT_ALWAYS, FRAGMENT_NEVER } from '../../model/tables.js';
 
 /** Packets at least this close to the path MTU have their header saved for an ICMP too big. */
 const QUOTE_MARGIN = 1024;
@@ -91,6 +99,13 @@ export class SvrOutStage implements Stage {
   private readonly mss: MssClamp;
   /** the FEC group the packet just emitted completed (its parity goes right behind it), else -1 */
   private fecGroup = -1;
+  /** the fragments the packet just emitted is to be sent as (> 1), for the MTU `fragmentMtu` */
+  private fragments = 0;
+  private fragmentMtu = 0;
+  /** IP id of the next packet this stage fragments (random start: each worker has its own stage) */
+  private nextId = Math.floor(Math.random() * 0x10000);
+  private cFragmented = 0;
+  private cFragmentsSent = 0;
   /** per slot: 1 when its payload was sealed in run's first pass */
   private readonly sealed = new Uint8Array(MAX_BATCH);
   /** the payloads queued for encryption in this batch: slot, key, region */
@@ -122,6 +137,8 @@ export class SvrOutStage implements Stage {
     this.cNoPathKey = i.counter('drop-no-path-key');
     this.cExhausted = i.counter('drop-key-exhausted');
     this.cSignHeaders = i.counter('signature-headers-sent');
+    this.cFragmented = i.counter('packets-fragmented');
+    this.cFragmentsSent = i.counter('fragments-sent');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -153,8 +170,10 @@ export class SvrOutStage implements Stage {
       const flags = t.flags[r]!;
       const withMeta = control || (ingress ? (flags & SF_NEEDS_META) !== 0 : (flags & SF_REV_SIGNAL) !== 0);
       this.fecGroup = -1;
+      this.fragments = 0;
       const ok = this.emit(b, s, b.info[s]!, r, t.path[r]!, t.wpLocalPort[r]!, t.wpPeerPort[r]!, withMeta, control, rt, this.sealed[s] === 1);
       rt.next[s] = ok ? N_TX : N_DROP;
+      if (ok && this.fragments > 1) k = this.fragmentBehind(b, f, k, rt);
       if (this.fecGroup >= 0) k = this.parityBehind(b, f, k, rt);
     }
   }
@@ -228,6 +247,63 @@ export class SvrOutStage implements Stage {
     return k;
   }
 
+  /**
+   * Splits the packet at f.slot[k] into this.fragments IPv4 fragments: the later ones into free slots of b,
+   * put in the frame right behind it (into the dup batch, sent after the batch, when b is full), fragment 0
+   * in place. Returns the frame index of the last slot handled.
+   */
+  private fragmentBehind(b: Batch, f: Frame, k: number, rt: StageRuntime): number {
+    const s = f.slot[k]!;
+    const n = this.fragments;
+    const inBatch = b.count + n - 1 <= MAX_BATCH;
+    const out = inBatch ? b : this.ctx.dup;
+    if (!inBatch && out.count + n - 1 > MAX_BATCH) {
+      rt.counters.add(this.cNoRoom);
+      rt.next[s] = N_DROP;
+      return k;
+    }
+    for (let j = 1; j < n; j++) {
+      const ps = this.writeFragment(b, s, j, out);
+      if (!inBatch) continue;
+      f.slot.copyWithin(k + 2, k + 1, f.n);
+      f.slot[++k] = ps;
+      f.n++;
+      rt.next[ps] = N_TX;
+    }
+    this.finishFragments(b, s, n, rt);
+    return k;
+  }
+
+  /** Writes fragment j (> 0) of the packet in slot s of b into slot out.count of out; returns that slot. */
+  private writeFragment(b: Batch, s: number, j: number, out: Batch): number {
+    const ps = out.count++;
+    const o = ps * SLOT + HEADROOM;
+    out.len[ps] = writeIpv4Fragment(b.data, b.off[s]!, b.len[s]!, this.fragmentMtu, j, this.nextId, out.data, o);
+    out.off[ps] = o;
+    out.ifIndex[ps] = b.ifIndex[s]!;
+    out.session[ps] = -1;
+    out.flags[ps] = 0;
+    out.chain[ps] = 0;
+    out.path[ps] = b.path[s]!;
+    return ps;
+  }
+
+  /** How many fragments interface `ifIndex`'s `fragmentation` sends the SVR packet d[l3, l3 + len) as; 0 = none. */
+  private fragmentCount(d: Uint8Array, l3: number, len: number, mtu: number, ifIndex: number): number {
+    const policy = this.ctx.tables.interfaces[ifIndex]!.fragmentation;
+    if (policy === FRAGMENT_NEVER || d[l3]! >> 4 !== 4) return 0; // IPv6 paths: routers do not fragment (RFC 8200 §4.5)
+    if (policy !== FRAGMENT_ALWAYS && (readU16(d, l3 + 6) & IPV4_DF) !== 0) return 0;
+    return ipv4FragmentCount(d, l3, len, mtu);
+  }
+
+  /** Fragment 0 in place, once the others are written; counts them. */
+  private finishFragments(b: Batch, s: number, n: number, rt: StageRuntime): void {
+    b.len[s] = writeIpv4Fragment(b.data, b.off[s]!, b.len[s]!, this.fragmentMtu, 0, this.nextId, b.data, b.off[s]!);
+    this.nextId = (this.nextId + 1) & 0xffff;
+    rt.counters.add(this.cFragmented);
+    rt.counters.add(this.cFragmentsSent, n);
+  }
+
   /** Keeps an ingress session on the path its service's policy wants now (lazy migration). */
   private steer(r: number, now: number): void {
     const ctx = this.ctx;
@@ -288,8 +364,20 @@ export class SvrOutStage implements Stage {
     const pi = this.dupInfo;
     parsePacket(dup.data, dup.off[ds]!, dup.len[ds]!, pi);
     dup.session[ds] = r;
-    if (this.emit(dup, ds, pi, r, path, localPort, peerPort, withMeta, false, rt)) rt.counters.add(this.cDuplicated);
-    else dup.count--; // dropped: give the slot back
+    this.fragments = 0;
+    if (!this.emit(dup, ds, pi, r, path, localPort, peerPort, withMeta, false, rt)) {
+      dup.count--; // dropped: give the slot back
+      return;
+    }
+    rt.counters.add(this.cDuplicated);
+    if (this.fragments <= 1) return;
+    if (dup.count + this.fragments - 1 > MAX_BATCH) {
+      dup.count--;
+      rt.counters.add(this.cNoRoom);
+      return;
+    }
+    for (let j = 1; j < this.fragments; j++) this.writeFragment(dup, ds, j, dup);
+    this.finishFragments(dup, ds, this.fragments, rt);
   }
 
   /** Rewrites slot s for `path` and the given waypoint ports; false = drop (counted). */
@@ -385,6 +473,14 @@ export class SvrOutStage implements Stage {
       b.len[s] = pi.end - pi.l3;
     }
     if (b.len[s]! > mtu) {
+      const n = this.fragmentCount(d, pi.l3, b.len[s]!, mtu, path.localInterface);
+      if (n > 1) {
+        this.fragments = n; // written by the caller (fragmentBehind), after the FEC and duplicate steps
+        this.fragmentMtu = mtu;
+        b.ifIndex[s] = path.localInterface;
+        b.flags[s] &= ~PF_REVERSE;
+        return true;
+      }
       rt.counters.add(this.cExceedsMtu);
       if (quoteLen === 0) return false;
       // tell the sender what fits: the path MTU less what this packet grew by (RFC 1191 §4, RFC 4443 §3.2)

@@ -15,7 +15,7 @@
  *         malformed-bad-l4-length      UDP length not the IP payload, or TCP data offset below 5 / past the end
  *         malformed-bad-extension-header  IPv6 hop-by-hop header running past the packet
  *         malformed-bad-ip-checksum    a well-formed IPv4/UDP packet whose header checksum is wrong
- *         drop-fragment                IPv4 non-first fragment (checksum right)
+ *         drop-fragment                IPv4 non-first fragment past 2048 bytes (checksum right)
  *         drop-ttl-expired             IPv4/UDP with TTL 0 or 1 (checksum right)
  *         drop-unsupported-protocol    IPv4 GRE (protocol 47; a LAN router opens no session for it)
  *   inject-frames eth DEV COUNT RATE SEED KINDS DST_MAC SRC_IP DST_IP
@@ -208,7 +208,8 @@ static size_t build(int kind, uint8_t *p, uint16_t *proto) {
     case K_FRAG: {
       size_t payload = 8 + below(200);
       ipv4(p, (uint16_t)(20 + payload), 17, 64);
-      put16(p + 6, (uint16_t)(1 + below(0x1fff)));
+      /* offset >= 256 blocks (2048 bytes): past what reassembly holds, so dropped at once, not held */
+      put16(p + 6, (uint16_t)(0x100 + below(0x1fff - 0x100)));
       put16(p + 10, 0);
       put16(p + 10, ip_checksum(p, 20));
       fill_random(p + 20, payload);

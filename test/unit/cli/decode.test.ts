@@ -233,7 +233,7 @@ test('svr decode: every field of examples 1-4 and the malformed packets', async 
 test('svr decode --metadata-only --summary', async () => {
   const { lines } = await decode(capture, '--metadata-only', '--summary');
   assert.equal(lines.slice(0, -1).map((l) => l.frame), [1, 2, 3, 4, 5, 6]);
-  assert.equal(lines.at(-1), { summary: { packets: 7, ip: 7, metadata: 6, malformed: 2, falsePositive: 1, encrypted: 0, fec: 0, other: 0 } } as unknown as Line);
+  assert.equal(lines.at(-1), { summary: { packets: 7, ip: 7, metadata: 6, malformed: 2, falsePositive: 1, encrypted: 0, fec: 0, control: 0, firewallProbes: 0, other: 0 } } as unknown as Line);
 });
 
 // SSR-style encrypted metadata (fact sheet §9 example 5): a clear security id header TLV, then an opaque
@@ -262,7 +262,30 @@ test('svr decode: a hand-built SSR-style packet (security id + opaque payload-TL
     tlvs: [{ type: 16, name: 'security-id', section: 'header', length: 4, value: 7 }],
     payloadEncrypted: false, disableForwardMetadata: false, tcpSyn: false, securityId: 7, encrypted: true,
   });
-  assert.equal(lines[1]!.summary, { packets: 1, ip: 1, metadata: 1, malformed: 0, falsePositive: 0, encrypted: 1, fec: 0, other: 0 });
+  assert.equal(lines[1]!.summary, { packets: 1, ip: 1, metadata: 1, malformed: 0, falsePositive: 0, encrypted: 1, fec: 0, control: 0, firewallProbes: 0, other: 0 });
+});
+
+test('svr decode: path control on UDP 1280 and the firewall detector\'s TCP probes (1283 -> 1283) are named, never read as metadata', async () => {
+  const file = join(dir, 'control.pcap');
+  const w = new PcapWriter(file);
+  const bfd = Uint8Array.of(0x20, 0xc0, 3, 24, ...new Array<number>(20).fill(0));
+  w.write(buildUdp({ src: INGRESS, dst: EGRESS, srcPort: 1280, dstPort: 1280, payload: bfd }), T0);
+  // the tcp-syn probe: type 0xcf, version 0, kind 0, round 7, then the cookie (it looks like a first packet's data)
+  const probe = new Uint8Array(16);
+  probe.set([0xcf, 0, 0, 0, 0, 0, 0, 7]);
+  probe.set(COOKIE, 8);
+  w.write(buildTcp({ src: INGRESS, dst: EGRESS, srcPort: 1283, dstPort: 1283, seq: 1, flags: TCP_SYN, payload: probe }), T0);
+  const jumbo = new Uint8Array(1100);
+  jumbo.set([0xcf, 0, 2, 0, 0, 0, 0, 7]);
+  w.write(buildTcp({ src: INGRESS, dst: EGRESS, srcPort: 1283, dstPort: 1283, seq: 1, flags: TCP_SYN, payload: jumbo }), T0);
+  w.write(buildUdp({ src: EGRESS, dst: INGRESS, srcPort: 1280, dstPort: 1280, payload: Uint8Array.of(0xd0, 0, 0, 0, 0, 0, 0, 7) }), T0);
+  w.close();
+  const { lines } = await decode(file, '--summary');
+  assert.equal(lines.slice(0, 4).map((l) => (l as unknown as { control?: unknown }).control), [
+    { kind: 'bfd' }, { kind: 'fw-probe', probe: 'tcp-syn', round: 7 }, { kind: 'fw-probe', probe: 'tcp-syn-jumbo', round: 7 }, { kind: 'fw-probe-ack' },
+  ]);
+  assert.ok(lines.slice(0, 4).every((l) => l.metadata === undefined));
+  assert.equal(lines[4]!.summary, { packets: 4, ip: 4, metadata: 0, malformed: 0, falsePositive: 0, encrypted: 0, fec: 0, control: 4, firewallProbes: 2, other: 0 });
 });
 
 test('svr decode --pretty indents', async () => {

@@ -563,6 +563,42 @@ authority:
   hasProblem(problems, 'authority.routers[0].interfaces[2].enforced-mss', 'disabled, automatic');
 });
 
+test('fragmentation: absent by default (unless-df), unless-df, always or never accepted on wan interfaces and written back; refused on lan, a bad value named', () => {
+  const wanWith = (v: string) => parseConfig(`
+authority:
+  name: a
+  secret: ${'ab'.repeat(32)}
+  routers:
+    - name: r1
+      interfaces:
+        - { name: lan0, kind: lan }
+        - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }]${v} }
+`).authority.routers[0]!.interfaces;
+  assert.is(wanWith('')[1]!.fragmentation, undefined);
+  for (const v of ['unless-df', 'always', 'never'] as const) assert.is(wanWith(`, fragmentation: ${v}`)[1]!.fragmentation, v);
+  const cfg = parseConfig(`
+authority:
+  name: a
+  secret: ${'ab'.repeat(32)}
+  routers:
+    - name: r1
+      interfaces:
+        - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }], fragmentation: never }
+`);
+  assert.equal(resolveConfig(cfg), cfg, 'round-trips through its file form');
+  const problems = problemsOf(`
+authority:
+  name: a
+  routers:
+    - name: r1
+      interfaces:
+        - { name: lan0, kind: lan, fragmentation: always }
+        - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }], fragmentation: yes }
+`);
+  hasProblem(problems, 'authority.routers[0].interfaces[0].fragmentation', 'only wan interfaces');
+  hasProblem(problems, 'authority.routers[0].interfaces[1].fragmentation', 'unless-df');
+});
+
 test('shaping-rate and shaping-shares: read with units, shares default 40/30/20/10 and must sum to 100, written back', () => {
   const withShaping = (v: string) => parseConfig(`
 authority:

@@ -9,6 +9,7 @@ import { Subject } from 'rxjs';
 import { compileRouter } from '../../../src/model/compile.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 import type { ForwardingTables } from '../../../src/model/tables.js';
+import { encodeFirewallProbe } from '../../../src/paths/firewall-detector.js';
 import { encodeLinkTest, type PathMessage } from '../../../src/paths/messages.js';
 import { decodeNatAddress, encodeNatAddress, NatTraversal, type NatCounter } from '../../../src/paths/nat-traversal.js';
 import { exampleConfig } from '../../support/config.js';
@@ -103,6 +104,15 @@ test('hub: learns the peer from its first message, tells it, follows a new port 
   assert.is(h.counts.get('nat-peer-address-changes'), 1);
   assert.equal(h.logs, ['nat.peer-learned', 'nat.peer-moved']);
   assert.is(h.resignalled.length, 0, 'the hub re-signals nothing: the spoke does');
+});
+
+test('hub: a firewall-detector probe (TCP 1283, mapped apart by the NAT) from a new source is not followed', async () => {
+  const tables = compileRouter(await natConfig(), 'r2', 1);
+  const h = harness(tables);
+  h.from(0, 27801);
+  h.messages.next({ path: 0, pathName: tables.paths[0]!.name, payload: encodeFirewallProbe(1, 1), atMs: 0, from: { address: Uint8Array.of(198, 18, 29, 1), port: 24011 } });
+  assert.equal(h.peers, [{ path: 0, address: '198.18.29.1', port: 27801 }], 'the control channel\'s binding stays');
+  assert.is(h.counts.get('nat-peer-address-changes') ?? 0, 0);
 });
 
 test('hub: a message without a source (a path not behind NAT) or a NAT address message it did not ask for changes nothing', async () => {

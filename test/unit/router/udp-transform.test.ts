@@ -63,10 +63,11 @@ const transformOf = (lab: MemoryLab, router: 'r1' | 'r2') => lab[router].peers()
 
 test('auto-detect with a middlebox dropping TCP: the path switches to UDP transform by itself, and a TCP transfer goes as UDP, intact', async () => {
   const box = dropTcp();
-  const lab = createMemoryLab({ config: await config({ mode: 'auto-detect', detectInterval: 300 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'], wanFilter: box.filter });
+  // BFD liveness: with static liveness nothing says a path is up, and nothing is probed
+  const lab = createMemoryLab({ config: await config({ mode: 'auto-detect', detectInterval: 300 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'], wanFilter: box.filter, router: { liveness: 'bfd' } });
   const wire = recordWire(lab.wan);
   try {
-    assert.ok(await until(() => transformOf(lab, 'r1').transport === 'udp-transform', MAX_ATTEMPTS * PROBE_WAIT_MS + 5000), `r1 switched: ${JSON.stringify(transformOf(lab, 'r1'))}`);
+    assert.ok(await until(() => transformOf(lab, 'r1').transport === 'udp-transform', MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), `r1 switched: ${JSON.stringify(transformOf(lab, 'r1'))}`);
     const view = transformOf(lab, 'r1').udpTransform!;
     assert.equal(view.reasons, ['TCP SYN', 'Mid-flow', 'TCP SYN Jumbo'], 'every probe kind was dropped');
     assert.ok(box.dropped() >= 3 * MAX_ATTEMPTS, `the middlebox dropped the probes (${box.dropped()})`);
@@ -92,10 +93,10 @@ test('auto-detect with a middlebox dropping TCP: the path switches to UDP transf
 });
 
 test('auto-detect without a middlebox: probes answered, TCP stays TCP', async () => {
-  const lab = createMemoryLab({ config: await config({ mode: 'auto-detect', detectInterval: 300 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const lab = createMemoryLab({ config: await config({ mode: 'auto-detect', detectInterval: 300 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { liveness: 'bfd' } });
   const wire = recordWire(lab.wan);
   try {
-    assert.ok(await until(() => (transformOf(lab, 'r1').udpTransform?.episodes ?? 0) >= 1, 5000), 'r1 reached a verdict');
+    assert.ok(await until(() => (transformOf(lab, 'r1').udpTransform?.episodes ?? 0) >= 1, MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), 'r1 reached a verdict');
     assert.is(transformOf(lab, 'r1').transport, 'tcp');
     assert.ok((lab.r2.counters()['firewall-probes-answered'] ?? 0) >= 3, 'r2 answered the probes');
     await transfer(lab);
