@@ -68,6 +68,8 @@ test('auto-detect with a middlebox dropping TCP: the path switches to UDP transf
   const wire = recordWire(lab.wan);
   try {
     assert.ok(await until(() => transformOf(lab, 'r1').transport === 'udp-transform', MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), `r1 switched: ${JSON.stringify(transformOf(lab, 'r1'))}`);
+    // r2 probes on its own: its last probes would otherwise reach the middlebox during the transfer (seen under load)
+    assert.ok(await until(() => transformOf(lab, 'r2').transport === 'udp-transform', MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), `r2 switched: ${JSON.stringify(transformOf(lab, 'r2'))}`);
     const view = transformOf(lab, 'r1').udpTransform!;
     assert.equal(view.reasons, ['TCP SYN', 'Mid-flow', 'TCP SYN Jumbo'], 'every probe kind was dropped');
     assert.ok(box.dropped() >= 3 * MAX_ATTEMPTS, `the middlebox dropped the probes (${box.dropped()})`);
