@@ -27,7 +27,7 @@ export interface PairNodeOptions {
   onRole?: (p: HaRolePublished) => void;
   onSplitBrain?: (p: { active: boolean; message: string }) => void;
   /** called before each flush: queue the state changed since the last one, or all of it when `full` (a
-   *  partner heard for the first time or restarted has nothing) */
+   *  partner heard for the first time or restarted has nothing); what the owner finds later goes out with `send` */
   collect?: (queue: (r: SyncRecord) => void, full: boolean) => void;
   /** tests: the ports of this node and of the partner (default redundancy.syncPort for both; the probe
    *  link uses the same ports on the probe addresses) */
@@ -123,6 +123,14 @@ export class PairNode {
     this.actor.stop();
     this.link.close();
     this.probe?.close();
+  }
+
+  /** Sends records at once (an owner's `collect` answered later): queued and flushed; `markedAt` (ms,
+   *  performance.now): when their change happened, for the change lag. Nothing while the node does not forward. */
+  send(records: readonly SyncRecord[], markedAt?: number): void {
+    if (this.stopped || !FORWARDING.has(this.role)) return;
+    for (const r of records) this.link.queue(r, markedAt);
+    this.link.flush();
   }
 
   /** Planned switchover: only the active node hands over; false on any other role. */

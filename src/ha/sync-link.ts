@@ -8,7 +8,8 @@
  * and sent by `flush()` packed into numbered batches of at most SYNC_MAX_DATAGRAM bytes, at most WINDOW
  * unacknowledged at a time. The partner applies batches in order only (a gap waits for the resend) and
  * acknowledges the last one at once; a batch not acknowledged within `resendMs` is sent again (go-back-N,
- * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement.
+ * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement; the change lag,
+ * for records queued with the time their change was marked, from that mark to the acknowledgement.
  * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
  * queues the full state for it.
  */
@@ -59,6 +60,9 @@ export interface SyncLag {
   pending: number;
   /** batches sent, not yet acknowledged */
   unacked: number;
+  /** the last and largest change lag (ms): a change marked (queue's `markedAt`) to its acknowledgement */
+  changeMs: number | undefined;
+  changeMaxMs: number;
 }
 
 /** Batches in flight at most: 64 x 1400 B per round trip. */
@@ -71,6 +75,8 @@ const SOCKET_BUFFER = 4 << 20;
 interface Batch {
   n: number;
   records: SyncRecord[];
+  /** the oldest change mark of its records (Infinity: none) */
+  markedAt: number;
   firstSentAt: number;
   sentAt: number;
 }
@@ -94,10 +100,13 @@ export class SyncLink {
   /** sending */
   private nextBatch = 1;
   private pending: SyncRecord[] = [];
+  private pendingMarks: number[] = [];
   private readonly waiting: Batch[] = [];
   private readonly inFlight: Batch[] = [];
   private lastLag: number | undefined;
   private maxLag = 0;
+  private lastChange: number | undefined;
+  private maxChange = 0;
   private readonly now: () => number;
   private readonly partnerPort: number;
   private readonly resendMs: number;
@@ -134,35 +143,43 @@ export class SyncLink {
     this.resend();
   }
 
-  /** Queue a record for the next flush. */
-  queue(record: SyncRecord): void {
+  /** Queue a record for the next flush; `markedAt` (ms, `now`'s clock): when its change happened. */
+  queue(record: SyncRecord, markedAt = Number.POSITIVE_INFINITY): void {
     this.pending.push(record);
+    this.pendingMarks.push(markedAt);
   }
 
   /** Put every queued record into batches and send as many as the window allows. */
   flush(): void {
     let batch: SyncRecord[] = [];
+    let markedAt = Number.POSITIVE_INFINITY;
     let size = stateBatchSize(this.o.node, batch);
     const close = (): void => {
-      this.waiting.push({ n: this.nextBatch, records: batch, firstSentAt: 0, sentAt: 0 });
+      this.waiting.push({ n: this.nextBatch, records: batch, markedAt, firstSentAt: 0, sentAt: 0 });
       this.nextBatch = (this.nextBatch + 1) >>> 0 || 1;
       batch = [];
+      markedAt = Number.POSITIVE_INFINITY;
       size = stateBatchSize(this.o.node, batch);
     };
-    for (const r of this.pending) {
+    this.pending.forEach((r, i) => {
       if (batch.length > 0 && (size + recordSize(r) > SYNC_MAX_DATAGRAM || batch.length === 0xffff)) close();
       batch.push(r);
+      markedAt = Math.min(markedAt, this.pendingMarks[i]!);
       size += recordSize(r);
-    }
+    });
     if (batch.length > 0) close();
     this.pending = [];
+    this.pendingMarks = [];
     this.pump();
   }
 
   lag(): SyncLag {
     let waiting = 0;
     for (const b of this.waiting) waiting += b.records.length;
-    return { lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pending.length + waiting, unacked: this.inFlight.length };
+    return {
+      lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pending.length + waiting, unacked: this.inFlight.length,
+      changeMs: this.lastChange, changeMaxMs: this.maxChange,
+    };
   }
 
   private header(): { node: string; epoch: number; seq: number } {
@@ -265,10 +282,18 @@ export class SyncLink {
   /** The partner applied every batch up to `n`: they leave the window; the lag is the newest one's. */
   private acked(n: number): void {
     let newest: Batch | undefined;
-    while (this.inFlight.length > 0 && this.inFlight[0]!.n <= n) newest = this.inFlight.shift();
+    let markedAt = Number.POSITIVE_INFINITY;
+    while (this.inFlight.length > 0 && this.inFlight[0]!.n <= n) {
+      newest = this.inFlight.shift();
+      markedAt = Math.min(markedAt, newest!.markedAt);
+    }
     if (newest === undefined) return;
     this.lastLag = this.now() - newest.firstSentAt;
     this.maxLag = Math.max(this.maxLag, this.lastLag);
+    if (markedAt !== Number.POSITIVE_INFINITY) {
+      this.lastChange = this.now() - markedAt;
+      this.maxChange = Math.max(this.maxChange, this.lastChange);
+    }
     this.pump();
   }
 }

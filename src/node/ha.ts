@@ -6,7 +6,8 @@
  * addresses are reachable through this node; standby, fenced or starting: the devices are down, the
  * kernel routes nothing into them and this node forwards nothing. Role changes are applied in order, and
  * each is logged with the time it took; split brain raises the `ha-split-brain` alarm. Sessions (ha-sessions.ts):
- * the active sends its rows at each flush; a node taking over installs the partner's before its devices come up.
+ * the active sends its changed rows at each flush; a node taking over installs the partner's before its devices
+ * come up and empties its replica (it is rebuilt by the partner's full collection when this node is standby again).
  */
 import { SvrError } from '../errors.js';
 import type { Router as RouterConfig } from '../model/config.js';
@@ -14,11 +15,11 @@ import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-
 import { runIp } from '../io/tun/link.js';
 import { configureInterface } from './host-setup.js';
 import type { NodeAlarms } from './alarms.js';
-import type { HaSessions } from './ha-sessions.js';
+import type { HaSessions, HaSessionStats } from './ha-sessions.js';
 
 export interface NodeHa {
   readonly pair: PairNode;
-  status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined };
+  status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined; sessions: HaSessionStats };
   switchover(): { switching: boolean; role: string };
   stop(): void;
 }
@@ -45,7 +46,10 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   const apply = (p: HaRolePublished): void => {
     const t0 = performance.now();
     applying = applying.then(async () => {
-      if (p.forwarding && !forwarding) await sessions.install(pair.replica).catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+      if (p.forwarding && !forwarding) {
+        await sessions.install(pair.replica).catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+        pair.replica.clear();
+      }
       forwarding = p.forwarding;
       for (const iface of me.interfaces) {
         if (p.forwarding) await configureInterface(iface);
@@ -65,10 +69,11 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
       alarms()?.haSplitBrain(haNode, s.active, s.message);
     },
   });
+  sessions.bind((records, markedAt) => pair.send(records, markedAt));
   await pair.start();
   return {
     pair,
-    status: () => ({ ...pair.status(), roleChanges, lastRoleAppliedMs }),
+    status: () => ({ ...pair.status(), roleChanges, lastRoleAppliedMs, sessions: sessions.stats() }),
     switchover: () => {
       const switching = pair.switchover();
       if (!switching) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${haNode} is ${pair.role}, not active: ask the active node of the pair for a switchover`);
