@@ -3,7 +3,8 @@
  * MSS on the r1-r2 veth), RTT and per-pass latency, RTT with the CPUs kept awake, TCP with router CPU, the two
  * UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
  * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), the visibility case
- * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the WAN case
+ * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the HA case
+ * (svrouter hmac only: the same with r1 one node and a pair, failover time; ha.ts), the WAN case
  * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), RTT with busy
  * polling (svrouter), profiles (svrouter). A failing step is recorded (errors, named by its measurement key,
  * see comparable.ts) and the rest goes on.
@@ -25,6 +26,7 @@ import { sessionRate } from './sessions.js';
 import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
+import { FAILOVER_RUNS, measureHa } from './ha.js';
 import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
 
 export interface ModeRunOptions {
@@ -142,6 +144,12 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     if (svr && !svr.encrypt) {
       await step(res, 'visibility', `visibility: tcp and new udp sessions with session records off, then on (IPFIX export and history, UDP idle timeout ${VISIBILITY_IDLE_S} s)`, async () => {
         res.visibility = await measureVisibility(svr, ctx, plan);
+        await checkConnectivity();
+      });
+    }
+    if (svr && !svr.encrypt) {
+      await step(res, 'ha', `ha: tcp and new udp sessions with r1 one node, then a pair (active r1a, standby r1b); ${FAILOVER_RUNS} failovers in process`, async () => {
+        res.ha = await measureHa(svr, ctx, plan);
         await checkConnectivity();
       });
     }
