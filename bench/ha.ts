@@ -154,6 +154,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       if (Date.now() > deadline) throw new Error(`the pair did not form within 10 s: r1a ${s?.role ?? why}, its partner ${s?.partnerRole ?? 'not heard'}`);
       await sleep(100);
     }
+    await pathsUp(svr);
     let sampling = false;
     const samples: HaShow[] = [];
     await both(res.pair, 'pair', () => {
@@ -188,6 +189,17 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
 
   await step('failover', async () => { res.failover = await measureFailover(progress); });
   return res;
+}
+
+/** Waits (20 s at most) until r1a's paths to r2 are up again (its devices came up when it was elected). */
+async function pathsUp(svr: SvrouterMode): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const peers = await svr.show('r1', 'peers').catch(() => []) as { paths: { up: boolean }[] }[];
+    if (peers.length > 0 && peers.every((p) => p.paths.every((x) => x.up))) return;
+    if (Date.now() > deadline) throw new Error('r1a\'s path to r2 did not come up within 20 s of the pair forming');
+    await sleep(250);
+  }
 }
 
 /** After the session test: waits (10 s at most) until r1a has nothing waiting and the standby's replica holds its sessions. */

@@ -86,6 +86,9 @@ export function sessionLimit(configured: number, workers: number, memory = total
  *  counters roughly current (100,000 busy sessions: about 1,700 records a second). */
 export const SYNC_EXPIRY_MS = 60_000;
 
+/** Float64 words of a row's sync state (syncRows). */
+const SYNC_WORDS = 4;
+
 /** Granularity of idle expiry (a session expires at most this much after its timeout). */
 export const WHEEL_TICK_MS = 250;
 /** Wheel slots: 1024 s ahead at 250 ms; a later expiry is looked at once per turn and moved on. */
@@ -203,15 +206,12 @@ export class SessionTable {
   claimFailed = false;
   /** HA sync marks (see the top): on once control collects changes; the columns exist from then */
   syncing = false;
-  /** when row r was marked changed since it was last collected (ms, the data path's clock; -1: not marked) */
-  syncMark = new Float64Array(0);
+  /** per row, SYNC_WORDS together (one cache line a packet looks at): when it was marked changed since it was
+   *  last collected (ms, the data path's clock; -1: not marked), then what the partner has of it: idle expiry,
+   *  flags << 16 | path, waypoint ports local << 16 | peer */
+  syncRows = new Float64Array(0);
   /** 1 when the partner has row r (its removal sends a tombstone) */
   syncSent = new Uint8Array(0);
-  /** what the partner has of row r: flags, path, waypoint ports (local << 16 | peer), idle expiry */
-  syncFlags = new Uint16Array(0);
-  syncPath = new Int16Array(0);
-  syncPorts = new Uint32Array(0);
-  syncExpires = new Float64Array(0);
   /** rows marked changed, in the order marked (each at most once: its mark says so) */
   syncDirty = new Int32Array(0);
   syncDirtyTop = 0;
@@ -328,40 +328,48 @@ export class SessionTable {
       (next as unknown as { set(a: T): void }).set(a);
       return next;
     };
-    this.syncMark = grow(this.syncMark, Float64Array);
-    this.syncMark.fill(-1, old);
+    this.syncRows = grow(this.syncRows, Float64Array, SYNC_WORDS);
+    for (let r = old; r < cap; r++) this.syncRows[r * SYNC_WORDS] = -1;
     this.syncSent = grow(this.syncSent, Uint8Array);
-    this.syncFlags = grow(this.syncFlags, Uint16Array);
-    this.syncPath = grow(this.syncPath, Int16Array);
-    this.syncPorts = grow(this.syncPorts, Uint32Array);
-    this.syncExpires = grow(this.syncExpires, Float64Array);
     this.syncDirty = grow(this.syncDirty, Int32Array);
     this.syncTombs = grow(this.syncTombs, Uint32Array, 4);
   }
 
   /** Marks row r changed for the partner (once until collected). */
   markSync(r: number, now: number): void {
-    if (!this.syncing || this.syncMark[r]! >= 0) return;
-    this.syncMark[r] = now;
+    if (!this.syncing || this.syncRows[r * SYNC_WORDS]! >= 0) return;
+    this.syncRows[r * SYNC_WORDS] = now;
     this.syncDirty[this.syncDirtyTop++] = r;
+  }
+
+  /** When row r was marked changed (ms), -1 when it is not. */
+  syncMarkedAt(r: number): number {
+    return this.syncRows[r * SYNC_WORDS]!;
+  }
+
+  /** Unmarks row r (collected; or removed, its tombstone, if any, already taken). */
+  clearSyncMark(r: number): void {
+    this.syncRows[r * SYNC_WORDS] = -1;
   }
 
   /** Per packet (after its counters, expiry and state): marks row r when the partner's copy is out of date. */
   checkSync(r: number, now: number): void {
-    if (!this.syncing || this.syncMark[r]! >= 0) return;
-    if (this.flags[r] !== this.syncFlags[r] || this.path[r] !== this.syncPath[r]
-      || ((this.wpLocalPort[r]! << 16) | this.wpPeerPort[r]!) >>> 0 !== this.syncPorts[r]
-      || Math.abs(this.expires[r]! - this.syncExpires[r]!) >= SYNC_EXPIRY_MS) this.markSync(r, now);
+    if (!this.syncing) return;
+    const at = r * SYNC_WORDS;
+    const s = this.syncRows;
+    if (s[at]! >= 0) return;
+    if (Math.abs(this.expires[r]! - s[at + 1]!) >= SYNC_EXPIRY_MS || (this.flags[r]! * 0x10000 + (this.path[r]! & 0xffff)) !== s[at + 2]
+      || (this.wpLocalPort[r]! * 0x10000 + this.wpPeerPort[r]!) !== s[at + 3]) this.markSync(r, now);
   }
 
   /** Row r was collected for the partner: what it has now, unmarked (session-rows.ts collectChanges). */
   syncedRow(r: number): void {
-    this.syncMark[r] = -1;
+    const at = r * SYNC_WORDS;
+    this.syncRows[at] = -1;
+    this.syncRows[at + 1] = this.expires[r]!;
+    this.syncRows[at + 2] = this.flags[r]! * 0x10000 + (this.path[r]! & 0xffff);
+    this.syncRows[at + 3] = this.wpLocalPort[r]! * 0x10000 + this.wpPeerPort[r]!;
     this.syncSent[r] = 1;
-    this.syncFlags[r] = this.flags[r]!;
-    this.syncPath[r] = this.path[r]!;
-    this.syncPorts[r] = ((this.wpLocalPort[r]! << 16) | this.wpPeerPort[r]!) >>> 0;
-    this.syncExpires[r] = this.expires[r]!;
   }
 
   private growReturnKeys(cap: number): void {
