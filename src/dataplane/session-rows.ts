@@ -103,9 +103,9 @@ export interface SessionChanges {
 }
 
 /** Rows a collection encodes at most (the rest stay marked for the next): it runs between batches, and a
- *  row costs 15-35 µs to encode on the loaded 2-core VM (load 25), so 5,000 rows hold the data path up to
- *  ~100 ms there; at one collection per heartbeat (100 ms) that is 50,000 rows a second, a full resync of
- *  100,000 sessions in 2 s. */
+ *  row costs about 13 µs to encode on the loaded 2-core VM (bench/ha-marks.ts, load 21), so 5,000 rows hold
+ *  the data path about 65 ms there; at one collection per heartbeat (100 ms) that is 50,000 rows a second, a
+ *  full resync of 100,000 sessions in 2 s. */
 export const COLLECT_BUDGET = 5_000;
 
 function idOf(words: Uint32Array, at: number): Uint8Array {

@@ -21,9 +21,9 @@
  * `expires` forward without touching the wheel). So a sweep's work follows the expiries due, whatever the
  * table's size: one visit per row and idle timeout, plus one at its start.
  * HA sync marks (a router pair's active node, docs/high-availability.md "Session state"): off until control
- * first collects (session-rows.ts collectChanges); then a row is marked changed when it is created, when its
- * flags, path or waypoint ports differ from what the partner has, or its idle expiry moved SYNC_EXPIRY_MS
- * from the one sent (checkSync, per packet: compares only); a removed row that was sent leaves a tombstone
+ * first collects (session-rows.ts collectChanges); then a row is marked changed when it is created, when it moves
+ * to another path (emitMigrated), when its flags differ from what the partner has or its idle expiry moved
+ * SYNC_EXPIRY_MS from the one sent (checkSync, per packet: two compares); a removed row that was sent leaves a tombstone
  * (its id). Both lists live in typed arrays sized to the table: no allocation per packet.
  */
 import { totalmem } from 'node:os';
@@ -86,7 +86,7 @@ export function sessionLimit(configured: number, workers: number, memory = total
  *  counters roughly current (100,000 busy sessions: about 1,700 records a second). */
 export const SYNC_EXPIRY_MS = 60_000;
 
-/** Float64 words of a row's sync state (syncRows). */
+/** Float64 words of a row's sync state (syncRows): mark, expiry, flags, padding (32 B: never across two cache lines). */
 const SYNC_WORDS = 4;
 
 /** Granularity of idle expiry (a session expires at most this much after its timeout). */
@@ -206,9 +206,9 @@ export class SessionTable {
   claimFailed = false;
   /** HA sync marks (see the top): on once control collects changes; the columns exist from then */
   syncing = false;
-  /** per row, SYNC_WORDS together (one cache line a packet looks at): when it was marked changed since it was
-   *  last collected (ms, the data path's clock; -1: not marked), then what the partner has of it: idle expiry,
-   *  flags << 16 | path, waypoint ports local << 16 | peer */
+  /** per row, SYNC_WORDS together (a packet looks at one cache line more): when it was marked changed since it
+   *  was last collected (ms, the data path's clock; -1: not marked), then what the partner has of it: idle
+   *  expiry and flags (a path or waypoint port change is a migration: marked by emitMigrated, or comes with a flag) */
   syncRows = new Float64Array(0);
   /** 1 when the partner has row r (its removal sends a tombstone) */
   syncSent = new Uint8Array(0);
@@ -358,8 +358,7 @@ export class SessionTable {
     const at = r * SYNC_WORDS;
     const s = this.syncRows;
     if (s[at]! >= 0) return;
-    if (Math.abs(this.expires[r]! - s[at + 1]!) >= SYNC_EXPIRY_MS || (this.flags[r]! * 0x10000 + (this.path[r]! & 0xffff)) !== s[at + 2]
-      || (this.wpLocalPort[r]! * 0x10000 + this.wpPeerPort[r]!) !== s[at + 3]) this.markSync(r, now);
+    if (this.flags[r] !== s[at + 2] || Math.abs(this.expires[r]! - s[at + 1]!) >= SYNC_EXPIRY_MS) this.markSync(r, now);
   }
 
   /** Row r was collected for the partner: what it has now, unmarked (session-rows.ts collectChanges). */
@@ -367,8 +366,7 @@ export class SessionTable {
     const at = r * SYNC_WORDS;
     this.syncRows[at] = -1;
     this.syncRows[at + 1] = this.expires[r]!;
-    this.syncRows[at + 2] = this.flags[r]! * 0x10000 + (this.path[r]! & 0xffff);
-    this.syncRows[at + 3] = this.wpLocalPort[r]! * 0x10000 + this.wpPeerPort[r]!;
+    this.syncRows[at + 2] = this.flags[r]!;
     this.syncSent[r] = 1;
   }
 
