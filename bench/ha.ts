@@ -3,7 +3,7 @@
  *   single  r1 one node (the headline config): TCP (iperf3) and new UDP sessions/s;
  *   pair    r1 as the active node r1a of a pair, its standby r1b in a namespace of its own (`<prefix>-r1b`, a
  *           sync veth to r1's namespace; the standby's devices are down, it forwards nothing), the same
- *           measurements back to back. During the session test r1a's `svr show ha` is sampled every 250 ms:
+ *           measurements back to back (r2 restarted on the pair's config too: same authority secret). During the session test r1a's `svr show ha` is sampled every 250 ms:
  *           the change lag (a session change marked in the data path to the standby's acknowledgement), rows
  *           waiting; afterwards the standby's replica must hold as many session rows as r1a has sessions.
  *   failover  in one process (no TUN: the devices' part is measured by e2e/ha-pair, 20-90 ms): two pair
@@ -141,7 +141,9 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     await ipn(NS.r1, ['addr', 'add', `${SYNC.r1a}/30`, 'dev', veth.a]);
     await ipn(ns, ['addr', 'add', `${SYNC.r1b}/30`, 'dev', veth.b]);
     for (const [n, d] of [[NS.r1, veth.a], [ns, veth.b], [ns, 'lo']] as const) await ipn(n, ['link', 'set', d, 'up']);
-    await svr.stopRouter('r1');
+    // r2 too: the pair's config has its own authority secret (the path keys must agree)
+    for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
+    await svr.start('r2', [], HEADLINE_NODE_ARGS, config);
     await svr.start('r1', [], [...HEADLINE_NODE_ARGS, '--ha-node', 'r1a'], config);
     standby = spawnIn(ns, 'svr-r1b', process.execPath, [svrScript(), 'node', 'start', ...HEADLINE_NODE_ARGS, '--config', config, '--name', 'r1', '--ha-node', 'r1b',
       '--socket', sockB, '--run-dir', join(dir, 'run'), '--data-dir', join(dir, 'data-r1b')], join(dir, 'r1b.log'));
@@ -180,10 +182,10 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   } finally {
     if (standby !== undefined) await stop(standby, 10_000);
     const log = svr.proc('r1')?.log;
-    await svr.stopRouter('r1');
+    for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
     if (log !== undefined) copyFileSync(log, join(dir, 'r1a.log')); // the restart below writes r1's log anew
     await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
-    await svr.start('r1', []);
+    for (const r of ['r1', 'r2'] as const) await svr.start(r, []);
   }
   await checkConnectivity();
 
