@@ -74,12 +74,20 @@ test('svr lab up --wan-mtu 1280 (ICMP filtered): both routers discover 1280; 100
   assert.ok(c1['tcp-mss-clamped']! >= 1, 'the SYN\'s MSS was clamped to the path');
 
   // 1472 bytes of UDP payload: a 1500-byte packet, more than the path carries once SVR adds its bytes
-  const probe = await inNs(CLIENT_NS, process.execPath, [SVR, 'lab', 'udp-probe', SERVER, '7', 'x'.repeat(1472), '--timeout', '1000'], 20_000);
-  assert.is(probe.code, 1, `no echo: the datagram did not fit\n${show(probe)}`);
-  const route = await exec('ip', ['netns', 'exec', CLIENT_NS, 'ip', 'route', 'get', SERVER]);
-  const mtu = Number(/\bmtu (\d+)/.exec(route.stdout)?.[1]);
+  // up to three datagrams, as an application would resend: under load a BFD miss may leave the path
+  // briefly unusable (the datagram is then refused, not answered with ICMP); the counters say which
+  let route = { stdout: '' };
+  let mtu = NaN;
+  for (let i = 0; i < 3 && !(mtu > 0); i++) {
+    const probe = await inNs(CLIENT_NS, process.execPath, [SVR, 'lab', 'udp-probe', SERVER, '7', 'x'.repeat(1472), '--timeout', '1000'], 20_000);
+    assert.is(probe.code, 1, `no echo: the datagram did not fit\n${show(probe)}`);
+    route = await exec('ip', ['netns', 'exec', CLIENT_NS, 'ip', 'route', 'get', SERVER]);
+    mtu = Number(/\bmtu (\d+)/.exec(route.stdout)?.[1]);
+  }
   console.log(`[mtu] the client's kernel learned path MTU ${mtu} to ${SERVER} from r1's ICMP`);
-  assert.ok(mtu > 1000 && mtu <= 1280, `the client got ICMP fragmentation needed: ${route.stdout}`);
+  const c = await counters('r1');
+  const seen = Object.entries(c).filter(([k, v]) => v > 0 && /too-big|mtu|no-path|denied|icmp/.test(k)).map(([k, v]) => `${k} ${v}`).join(', ');
+  assert.ok(mtu > 1000 && mtu <= 1280, `the client got ICMP fragmentation needed: ${route.stdout} (r1: ${seen})`);
   const after = await counters('r1');
   assert.ok(after['icmp-too-big-sent']! >= 1 && after['drop-exceeds-path-mtu']! >= 1);
 });

@@ -72,8 +72,9 @@ test('wan MTU 1400, HMAC on every packet: SYN and SYN-ACK clamped to 1400 - 40 -
   assert.is(r.synAtServer, 1322);
   assert.is(r.clientSendMss, 1322);
   assert.is(r.largest, 1322 + 40 + 26, 'full-size segments: MSS + IP/TCP headers + trailer, 12 B left for a false-positive header');
-  assert.is(r.counters.r1['tcp-mss-clamped'], 1);
-  assert.is(r.counters.r2['tcp-mss-clamped'], 1);
+  // one SYN each way, or more when the simulated host retransmits it under load (each copy is clamped)
+  assert.ok(r.counters.r1['tcp-mss-clamped']! >= 1, 'r1 clamped the SYN');
+  assert.ok(r.counters.r2['tcp-mss-clamped']! >= 1, 'r2 clamped the SYN-ACK');
 });
 
 test('payload encryption: room for the cipher too (CBC 33 B: MSS 1301; GCM 29 B: MSS 1305), and the sealed segments fit', async () => {
