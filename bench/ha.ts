@@ -3,9 +3,10 @@
  *   single  r1 one node (the headline config): TCP (iperf3) and new UDP sessions/s;
  *   pair    r1 as the active node r1a of a pair, its standby r1b in a namespace of its own (`<prefix>-r1b`, a
  *           sync veth to r1's namespace; the standby's devices are down, it forwards nothing), the same
- *           measurements back to back (r2 restarted on the pair's config too: same authority secret). During the session test r1a's `svr show ha` is sampled every 250 ms:
- *           the change lag (a session change marked in the data path to the standby's acknowledgement), rows
- *           waiting; afterwards the standby's replica must hold as many session rows as r1a has sessions.
+ *           measurements back to back (r2 restarted on the pair's config too: same authority secret). During
+ *           the session test r1a's `svr show ha` is sampled every second: the change lag (a session change
+ *           marked in the data path to the standby's acknowledgement), rows waiting; afterwards the standby's
+ *           replica must hold as many session rows as r1a has sessions (within 2 %).
  *   failover  in one process (no TUN: the devices' part is measured by e2e/ha-pair, 20-90 ms): two pair
  *           nodes over a real UDP sync link on loopback, each with its own in-memory r1 (the example config);
  *           100 UDP sessions through the active, synced; the active stops (its heartbeats and sync end at once,
@@ -44,7 +45,7 @@ export interface HaRun {
   sessions?: SessionRate;
 }
 
-/** r1a's sync during the pair's session test (from `svr show ha`, sampled every 250 ms). */
+/** r1a's sync during the pair's session test (from `svr show ha`, sampled every second). */
 export interface HaSync {
   /** the largest change lag seen (ms) and the last one */
   changeLagMaxMs: number;
@@ -165,7 +166,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
         while (sampling) {
           const s = await showHa(svr.socket('r1')).catch(() => undefined);
           if (s !== undefined) samples.push(s);
-          await sleep(250);
+          await sleep(1000); // each sample is an svr process: more often would load the 2 vCPUs the routers share
         }
       })();
       return async () => {
@@ -215,8 +216,10 @@ async function settle(svr: SvrouterMode, sockB: string, samples: readonly HaShow
     a = await showHa(svr.socket('r1'));
     b = await showHa(sockB);
     sessions = await activeSessions(svr);
-    if (a.lag.pending === 0 && a.sessions.dirtyLeft === 0 && b.replicaRecords === sessions) break;
-    if (Date.now() > deadline) throw new Error(`the standby's replica did not match: r1a has ${sessions} sessions, ${a.lag.pending} records pending, ${a.sessions.dirtyLeft} rows waiting; r1b has ${b.replicaRecords} rows`);
+    // sessions keep idling out after the test and r1a's count is up to 1 s old (its data path's last report):
+    // the replica matches within what a second of that changes, 2 % (or 50 rows)
+    if (a.lag.pending === 0 && a.sessions.dirtyLeft === 0 && Math.abs(b.replicaRecords - sessions) <= Math.max(50, 0.02 * sessions)) break;
+    if (Date.now() > deadline) throw new Error(`the standby's replica did not match within 2 %: r1a has ${sessions} sessions, ${a.lag.pending} records pending, ${a.sessions.dirtyLeft} rows waiting; r1b has ${b.replicaRecords} rows`);
     await sleep(250);
   }
   const all = [...samples, a];

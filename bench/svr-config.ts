@@ -41,7 +41,7 @@ export interface SvrConfigOptions {
    *  each router's identity (public key, base64) and the file of its private key */
   handshake?: Record<'r1' | 'r2', { publicKey: string; privateKeyFile: string }>;
   /** r1 is a router pair (the HA case, ha.ts): nodes r1a and r1b with these sync addresses, the pair's key (base64);
-   *  heartbeat-misses 20 (a 2 s dead time: the cost case must not fail over on a loaded machine) */
+   *  heartbeat-misses 50 (a 5 s dead time: the cost case must not fail over on a loaded machine) */
   pair?: { r1a: string; r1b: string; key: string };
 }
 
@@ -103,7 +103,7 @@ ${lan()}${wan(WAYPOINT_R1)}      routes: [{ prefix: ${CLIENT_NET}, interface: la
 ${o.pair !== undefined ? `      redundancy:
         nodes: [{ name: r1a, priority: 200, sync-address: ${o.pair.r1a} }, { name: r1b, priority: 100, sync-address: ${o.pair.r1b} }]
         shared-key: "${o.pair.key}"
-        heartbeat-misses: 20
+        heartbeat-misses: 50
 ` : ''}    - name: r2
 ${identity('r2')}      interfaces:
 ${lan()}${wan(WAYPOINT_R2)}      routes: [{ prefix: ${SERVER_NET}, interface: lan0 }]
