@@ -13,7 +13,7 @@
 import { createActor, type Actor } from 'xstate';
 import { haNodeMachine, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
 import type { Redundancy } from '../model/config.js';
-import { SyncLink, type SyncLag, type SyncLinkCounters } from './sync-link.js';
+import { SyncLink, WINDOW, type SyncLag, type SyncLinkCounters } from './sync-link.js';
 import { OP_DELETE, type SyncRecord } from './sync-wire.js';
 
 export type { HaRolePublished } from '../machines/ha-node.js';
@@ -172,10 +172,14 @@ export class PairNode {
     this.link.sendHeartbeat(hb);
   }
 
+  /** Collects and sends; while a window's worth of batches still waits (a slow or busy partner), the owner is
+   *  not asked: its changes wait where they are (session rows stay marked, a row changed twice goes once). */
   private flush(): void {
-    const full = this.resync;
-    this.resync = false;
-    this.o.collect?.((r) => this.link.queue(r), full);
+    if (this.link.backlog <= WINDOW) {
+      const full = this.resync;
+      this.resync = false;
+      this.o.collect?.((r) => this.link.queue(r), full);
+    }
     this.link.flush();
   }
 

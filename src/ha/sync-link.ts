@@ -66,7 +66,7 @@ export interface SyncLag {
 }
 
 /** Batches in flight at most: 64 x 1400 B per round trip. */
-const WINDOW = 64;
+export const WINDOW = 64;
 /** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
 export const EPOCH_RESET_MS = 3000;
 /** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
@@ -101,7 +101,9 @@ export class SyncLink {
   private nextBatch = 1;
   private pending: SyncRecord[] = [];
   private pendingMarks: number[] = [];
-  private readonly waiting: Batch[] = [];
+  /** batches not yet sent, from `waitingHead` on (a queue: shifting a long array costs its length each time) */
+  private waiting: Batch[] = [];
+  private waitingHead = 0;
   private readonly inFlight: Batch[] = [];
   private lastLag: number | undefined;
   private maxLag = 0;
@@ -175,7 +177,7 @@ export class SyncLink {
 
   lag(): SyncLag {
     let waiting = 0;
-    for (const b of this.waiting) waiting += b.records.length;
+    for (let i = this.waitingHead; i < this.waiting.length; i++) waiting += this.waiting[i]!.records.length;
     return {
       lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pending.length + waiting, unacked: this.inFlight.length,
       changeMs: this.lastChange, changeMaxMs: this.maxChange,
@@ -187,14 +189,23 @@ export class SyncLink {
     return { node: this.o.node, epoch: this.epoch, seq: this.seq };
   }
 
+  /** Batches waiting for room in the window (an owner with more to send waits while there are many). */
+  get backlog(): number {
+    return this.waiting.length - this.waitingHead + (this.pending.length > 0 ? 1 : 0);
+  }
+
   private pump(): void {
-    while (this.inFlight.length < WINDOW && this.waiting.length > 0) {
-      const b = this.waiting.shift()!;
+    while (this.inFlight.length < WINDOW && this.waitingHead < this.waiting.length) {
+      const b = this.waiting[this.waitingHead++]!;
       b.firstSentAt = this.now();
       this.inFlight.push(b);
       this.transmit(b);
       this.counters.batchesSent++;
       this.counters.recordsSent += b.records.length;
+    }
+    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
     }
   }
 
