@@ -13,12 +13,15 @@
         "native/tun-write.c",
         "native/offload.c",
         "native/crypto.c",
-        "native/checksum.c"
+        "native/aes-cbc-lanes.c",
+        "native/hmac-pads.c",
+        "native/checksum.c",
+        "native/packet-socket.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
-        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c"], "defines": ["SVR_NO_TUN"] }]
+        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/packet-socket.c"], "defines": ["SVR_NO_TUN"] }]
       ]
     }
   ]

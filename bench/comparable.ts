@@ -11,9 +11,15 @@
  *   - a session-rate test in which more than 1 % of the sessions failed (an overload, not a rate), the
  *     visibility case's too;
  *   - svrouter: BFD declared the r1-r2 path down during the measurements, or a node dropped packets that did not
- *     fit the WAN MTU (`drop-exceeds-path-mtu`).
+ *     fit the WAN MTU (`drop-exceeds-path-mtu`);
+ *   - per-core scaling (scaling.ts): a failed step, r1 running another worker count than asked, more than 1 % of
+ *     its new sessions failed, a figure missing on either side of the ratio;
+ *   - config at scale (config-scale.ts): the benchmark failed, the packet feed was not steady before the reload,
+ *     or the reload removed sessions it should have kept.
  */
 import type { BenchResults, ModeResult } from './results.js';
+import { configScaleProblems } from './scale-report.js';
+import { scalingProblems } from './scaling.js';
 import { WAN_MTU } from './topology.js';
 
 /** What a problem spoils: one measurement of a mode ('tcp', 'udpLarge', 'udp64', 'rtt', 'sessions-udp', ...) or all of it ('*'). */
@@ -68,6 +74,7 @@ function modeProblems(m: ModeResult): Problem[] {
     const c = run?.sessions?.client;
     if (c !== undefined && c.failed > 0.01 * c.attempted) add('ha', `${c.failed} of ${c.attempted} new UDP sessions failed with r1 ${label} (more than 1 %)`);
   }
+  if (m.scaling !== undefined) for (const e of scalingProblems(m.scaling)) add('scaling', e);
   for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {
     const c = run?.sessions?.client;
     if (c !== undefined && c.failed > 0.01 * c.attempted) add('visibility', `${c.failed} of ${c.attempted} new UDP sessions failed with session records ${label} (more than 1 %)`);
@@ -79,10 +86,12 @@ function modeProblems(m: ModeResult): Problem[] {
   return out;
 }
 
-/** Every problem of the run (the memory benchmark failing counts as a problem of 'memory'). */
-export function findProblems(r: Pick<BenchResults, 'modes'>, memoryError?: string): Problem[] {
+/** Every problem of the run (the memory or config-scale benchmark failing counts as a problem of 'memory' or 'config-scale'). */
+export function findProblems(r: Pick<BenchResults, 'modes'> & Partial<Pick<BenchResults, 'configScale'>>, memoryError?: string, configScaleError?: string): Problem[] {
   const out = r.modes.flatMap(modeProblems);
   if (memoryError !== undefined) out.push({ mode: 'memory', measurement: '*', reason: memoryError });
+  if (configScaleError !== undefined) out.push({ mode: 'config-scale', measurement: '*', reason: configScaleError });
+  if (r.configScale !== undefined) for (const e of configScaleProblems(r.configScale)) out.push({ mode: 'config-scale', measurement: 'reload', reason: e });
   return out;
 }
 

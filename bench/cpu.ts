@@ -1,6 +1,6 @@
 /** CPU time of processes from /proc/<pid>/stat (utime + stime of all threads, or of the main thread, in seconds). */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clkTck = 0;
 
@@ -25,4 +25,33 @@ export function cpuSeconds(pid: number, mainThread = false): number {
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds of each thread of `pid` by thread id, with its name (/proc/<pid>/task/<tid>/comm). */
+export function threadCpu(pid: number): Map<number, { name: string; seconds: number }> {
+  const out = new Map<number, { name: string; seconds: number }>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), { name, seconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond() });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** CPU seconds each thread (`<name>/<tid>`) spent between two threadCpu() snapshots (threads that started in between count whole). */
+export function threadCpuDelta(before: Map<number, { name: string; seconds: number }>, after: Map<number, { name: string; seconds: number }>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [tid, t] of after) out.set(`${t.name}/${tid}`, t.seconds - (before.get(tid)?.seconds ?? 0));
+  return out;
 }

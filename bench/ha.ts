@@ -264,7 +264,7 @@ async function measureFailover(progress: (l: string) => void): Promise<FailoverR
     const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
     const redundancy: Redundancy = {
       nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
-      preempt: false, heartbeatInterval: heartbeatMs, heartbeatMisses: misses, syncPort: 0, sharedKey: randomBytes(32).toString('base64'),
+      preempt: false, heartbeatInterval: heartbeatMs, heartbeatMisses: misses, syncPort: 0, sharedKey: randomBytes(32).toString('base64'), sharedAddresses: [],
     };
     const sa = new HaSessions(before.r1.host, () => {});
     const sb = new HaSessions(after.r1.host, () => {});

@@ -59,8 +59,9 @@ export interface TcpRun {
   retransmits: number;
 }
 
-export async function tcpRun(seconds: number): Promise<TcpRun> {
-  const j = await iperf(['-t', String(seconds)], seconds);
+/** `streams` > 1: that many parallel connections (iperf3 -P), the figure is their sum. */
+export async function tcpRun(seconds: number, streams = 1): Promise<TcpRun> {
+  const j = await iperf(['-t', String(seconds), ...(streams > 1 ? ['-P', String(streams)] : [])], seconds);
   return { gbps: (j.end?.sum_received?.bits_per_second ?? 0) / 1e9, retransmits: j.end?.sum_sent?.retransmits ?? 0 };
 }
 
@@ -75,9 +76,10 @@ export interface UdpTrial {
   lossPct: number;
 }
 
-export async function udpTrial(len: number, bps: number, seconds: number): Promise<UdpTrial> {
+/** `streams` > 1: that many parallel flows (iperf3 -P; `bps` is per flow), the figures are their sum. */
+export async function udpTrial(len: number, bps: number, seconds: number, streams = 1): Promise<UdpTrial> {
   const secs = Math.max(1, Math.round(seconds)); // iperf3 -t takes whole seconds
-  const j = await iperf(['-u', '-b', String(Math.round(bps)), '-l', String(len), '-w', '4M', '-t', String(secs)], secs);
+  const j = await iperf(['-u', '-b', String(Math.round(bps)), '-l', String(len), '-w', '4M', '-t', String(secs), ...(streams > 1 ? ['-P', String(streams)] : [])], secs);
   const sent = j.end?.sum_sent ?? j.end?.sum ?? {};
   const recv = j.end?.sum_received ?? j.end?.sum ?? {};
   const sentPackets = sent.packets ?? 0;

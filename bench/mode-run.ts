@@ -2,7 +2,8 @@
  * One mode of the benchmark, measured in order: the wire check (svrouter: UDP and TCP payload and the SYNs'
  * MSS on the r1-r2 veth), RTT and per-pass latency, RTT with the CPUs kept awake, TCP with router CPU, the two
  * UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
- * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), the visibility case
+ * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), per-core scaling of r1
+ * alone with 1 and 2 data-path workers (svrouter hmac only, scaling.ts), the visibility case
  * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the HA case
  * (svrouter hmac only: the same with r1 one node and a pair, failover time; ha.ts), the WAN case
  * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), RTT with busy
@@ -22,6 +23,7 @@ import type { Plan } from './plan.js';
 import { formatProfile } from './profile.js';
 import { profileSvrouter } from './profiling.js';
 import type { ModeResult } from './results.js';
+import { measureScaling, SCALING_STREAMS } from './scaling.js';
 import { sessionRate } from './sessions.js';
 import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
@@ -142,6 +144,12 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       });
     }
     if (svr && !svr.encrypt) {
+      await step(res, 'scaling', `per-core scaling: r1 alone with --workers 1 and 2 (tcp and udp with ${SCALING_STREAMS} flows, new udp and tcp sessions)`, async () => {
+        res.scaling = await measureScaling(svr, ctx, plan);
+        await checkConnectivity();
+      });
+    }
+    if (svr && !svr.encrypt) {
       await step(res, 'visibility', `visibility: tcp and new udp sessions with session records off, then on (IPFIX export and history, UDP idle timeout ${VISIBILITY_IDLE_S} s)`, async () => {
         res.visibility = await measureVisibility(svr, ctx, plan);
         await checkConnectivity();
@@ -163,7 +171,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         await checkConnectivity();
       });
     }
-    if (svr && o.profile && o.cases === undefined) {
+    if (svr && o.profile && (o.cases === undefined || o.cases.includes('profile'))) {
       res.profiles = [];
       await step(res, 'profile', `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, async () => {
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));

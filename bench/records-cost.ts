@@ -15,7 +15,7 @@ import { defaultTelemetry } from '../src/model/read-telemetry.js';
 import { Store } from '../src/store/store.js';
 import { historyDirOf, RecordsThread, type RecordsService } from '../src/telemetry/records-thread.js';
 import { SessionRecords } from '../src/telemetry/session-records.js';
-import { cpuSeconds } from './cpu.js';
+import { cpuSeconds, threadCpu, threadCpuDelta } from './cpu.js';
 
 const args = process.argv.slice(2);
 const inThread = args.includes('--in-thread');
@@ -45,6 +45,7 @@ const id = (i: number): string => `00000000-0000-4000-8000-${String(i).padStart(
 const lan = { name: 'lan0', index: 0 };
 const wan = { name: 'wan0', index: 1 };
 const cpu0 = process.cpuUsage();
+const threads0 = threadCpu(process.pid);
 const main0 = cpuSeconds(process.pid, true);
 const wall0 = performance.now();
 for (let i = 0; i < n; i++) {
@@ -61,6 +62,9 @@ for (let i = 0; i < n; i++) {
 // the records thread's counters arrive every 100 ms: wait until all were offered (on this thread: at once)
 while (records.counters().collectors.reduce((k, c) => k + c.exported + c.queueDepth + c.dropped, 0) < (mode === 'history' ? 0 : n)) await new Promise<void>((r) => setTimeout(r, 5));
 const c0 = records.counters();
+// per thread, before close ends the records thread: when all records are written
+while (mode !== 'ipfix' && records.counters().history.written < n) await new Promise<void>((r) => setTimeout(r, 5));
+const perThread = threadCpuDelta(threads0, threadCpu(process.pid));
 await records.close();
 const wallMs = performance.now() - wall0;
 const mainUs = ((cpuSeconds(process.pid, true) - main0) * 1e6) / n;
@@ -69,7 +73,8 @@ const h = records.counters().history;
 const cpuUs = (cpu.user + cpu.system) / n;
 process.stdout.write(`${mode}${inThread ? ' (in thread)' : ' (records thread)'}, ${n} records: main thread ${mainUs.toFixed(1)} µs CPU per record (facts made and handed over), process ${cpuUs.toFixed(1)} µs; ${(wallMs / 1000).toFixed(2)} s from the first put until all were sent and written`
   + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (wallMs / 1000))} records/s)` : '')
-  + (mode !== 'history' ? `; IPFIX ${c0.collectors[0]!.exported + c0.collectors[0]!.queueDepth} records offered, ${messages} messages received` : '') + '\n');
+  + (mode !== 'history' ? `; IPFIX ${c0.collectors[0]!.exported + c0.collectors[0]!.queueDepth} records offered, ${c0.collectors[0]!.dropped} dropped, ${messages} messages received` : '') + '\n'
+  + `  per thread, µs per record (until all were offered and written): ${[...perThread].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([name, s]) => `${name === `node/${process.pid}` ? 'main' : name} ${((s * 1e6) / n).toFixed(1)}`).join(', ')}\n`);
 await store?.close();
 sink.close();
 rmSync(dir, { recursive: true, force: true });

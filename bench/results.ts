@@ -11,6 +11,8 @@ import type { Problem } from './comparable.js';
 import type { VisibilityResult } from './visibility.js';
 import type { HaResult } from './ha.js';
 import type { WanResult } from './wan.js';
+import type { ScalingResult } from './scaling.js';
+import type { ConfigScaleResult } from './config-scale.js';
 
 export interface TcpResult {
   gbps: Spread;
@@ -101,6 +103,8 @@ export interface ModeResult {
   ha?: HaResult;
   /** svrouter hmac only: TCP through a 1400 B path next to the full MTU, UDP with 5 % loss without and with FEC */
   wan?: WanResult;
+  /** svrouter hmac only: r1 alone with 1 and 2 data-path workers (scaling.ts) */
+  scaling?: ScalingResult;
   /** svrouter-enc-hs: what a key exchange costs on one core (bench/handshake.ts, in process) */
   handshakes?: HandshakeResult;
   errors: string[];
@@ -140,6 +144,8 @@ export interface BenchResults {
   prefix: string;
   modes: ModeResult[];
   memory?: MemoryResult;
+  /** a big config compiled and applied, and a reload under load (config-scale.ts, in process) */
+  configScale?: ConfigScaleResult;
   /** why (parts of) this run are not comparable; non-empty = the run exited non-zero (comparable.ts) */
   notComparable: Problem[];
   runDir: string;

@@ -24,6 +24,7 @@ import { killAllSync, run, spawnIn, stopAll, waitForLine } from './exec.js';
 import { startIperfServer } from './iperf.js';
 import { gitState, machineInfo } from './machine.js';
 import type { MemoryResult } from './memory.js';
+import type { ConfigScaleResult } from './config-scale.js';
 import { KernelMode } from './modes/kernel.js';
 import type { Mode, ModeContext } from './modes/mode.js';
 import { measureMode } from './mode-run.js';
@@ -65,7 +66,8 @@ interface Options {
 const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256] [--results FILE]
        node dist/bench/run.js --only svrouter --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case; docs untouched)
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
-  --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility); results.json in the run's folder, docs untouched
+  --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility, scaling: r1 alone with 1 and 2 workers, or tcp,profile); results.json in the run's folder, docs untouched
+  a full run also measures the config at scale in process (dist/bench/config-scale.js) and draws the curves into docs/img/bench-*.svg (also --render)
   --results F   where the results go (default bench/results.json; with --case the run's folder); with --no-docs a partial run leaves the full run's files alone
   --prefix P   names of the namespaces (P-client, P-r1, P-r2, P-server) and tunnel devices; default SVR_BENCH_PREFIX or svb
   svrouter-enc-hs: svrouter-enc with the path keys from the key exchange (key-exchange: handshake); adds handshakes/s on one core (dist/bench/handshake.js)
@@ -131,6 +133,17 @@ function memoryBench(capacity: number, snap: string): MemoryResult {
   return m;
 }
 
+function configScaleBench(snap: string, quick: boolean): ConfigScaleResult {
+  const args = quick ? ['--services', '2500', '--sessions', '250000'] : [];
+  progress(`== config at scale: ${quick ? '2,500' : '10,000'} services × 100 tenants compiled, then a reload with the session table full, in process (node --expose-gc dist/bench/config-scale.js --json ${args.join(' ')})`);
+  const r = spawnSync(process.execPath, ['--expose-gc', join(snap, 'dist', 'bench', 'config-scale.js'), '--json', ...args], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`config-scale benchmark failed${r.signal !== null ? ` (${r.signal})` : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  const c = JSON.parse(r.stdout) as ConfigScaleResult;
+  const big = c.sizes[c.sizes.length - 1]!;
+  progress(`  ${big.services} services: validate ${big.parseMs.toFixed(0)} ms, compile ${big.compileMs.toFixed(0)} ms; reload with ${c.reload?.sessions ?? 0} sessions: longest forwarding gap ${c.reload?.maxGapMs.toFixed(1) ?? '–'} ms`);
+  return c;
+}
+
 function handshakeBench(snap: string): HandshakeResult {
   progress('== handshakes: whole key exchanges and the responder\'s part on one core, in process (node dist/bench/handshake.js --json)');
   const r = spawnSync(process.execPath, [join(snap, 'dist', 'bench', 'handshake.js'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 120_000 });
@@ -165,7 +178,7 @@ async function main(): Promise<void> {
   if (o.render !== undefined) {
     const saved = JSON.parse(readFileSync(o.render, 'utf8')) as BenchResults;
     // today's checks on the saved figures (the memory benchmark's failure is only in the saved list)
-    saved.notComparable = [...findProblems(saved), ...(saved.notComparable ?? []).filter((p) => p.mode === 'memory')];
+    saved.notComparable = [...findProblems(saved), ...(saved.notComparable ?? []).filter((p) => p.mode === 'memory' || (p.mode === 'config-scale' && p.measurement === '*'))];
     printSummary(saved);
     if (o.docs) updatePerformanceDoc(join(ROOT, 'docs', 'performance.md'), saved);
     process.stdout.write(`\nrendered ${o.render}${o.docs ? ' into docs/performance.md' : ''}\n`);
@@ -227,6 +240,16 @@ async function main(): Promise<void> {
       progress(`  ! ${memoryError}`);
     }
   }
+  let configScale: ConfigScaleResult | undefined;
+  let configScaleError: string | undefined;
+  if (o.memory && o.cases === undefined && o.only.some((m) => m.startsWith('svrouter'))) {
+    try {
+      configScale = configScaleBench(snap, o.quick);
+    } catch (e) {
+      configScaleError = (e as Error).message;
+      progress(`  ! ${configScaleError}`);
+    }
+  }
   const hs = modes.find((m) => m.id === 'svrouter-enc-hs' && m.status === 'ok');
   if (hs !== undefined) {
     try {
@@ -239,7 +262,8 @@ async function main(): Promise<void> {
   const results: BenchResults = {
     date: new Date().toISOString(), command, git, quick: o.quick, machine: machineInfo(currentWireguardGo(ROOT).path),
     durationSeconds: (Date.now() - t0) / 1000, loadAvg: { start: startLoad, end: loadavg().map((x) => +x.toFixed(2)) },
-    prefix: namePrefix(), modes, ...(memory ? { memory } : {}), notComparable: findProblems({ modes }, memoryError), runDir: dir,
+    prefix: namePrefix(), modes, ...(memory ? { memory } : {}), ...(configScale ? { configScale } : {}),
+    notComparable: findProblems({ modes, ...(configScale ? { configScale } : {}) }, memoryError, configScaleError), runDir: dir,
   };
   const resultsFile = o.results ?? (o.cases === undefined ? join(ROOT, 'bench', 'results.json') : join(dir, 'results.json'));
   writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');

@@ -23,6 +23,8 @@
  *       batch come from a per-handle pool (see below; no allocation per packet).
  *       lengths[i] is updated. The tailroom (the exact growth) must be inside `data`, and must not
  *       overlap another region. `ivs` (count * IV length bytes) replaces the random IVs: tests only.
+ *       CBC on a CPU with AES-NI, 2+ packets: the same bytes from aes-cbc-lanes.c, which runs the CBC
+ *       chains of 8 packets interleaved (one chain runs at AESENC's latency, 8 at its throughput).
  *       Random IVs come from a per-handle pool refilled by one RAND_bytes call of max(4 KiB, batch)
  *       bytes: at most one call per batch, and about one per 256 packets at batch 1 (a RAND_bytes
  *       call costs ~1.5 µs in OpenSSL 3.0, more than encrypting a small packet). IVs are public, so
@@ -32,8 +34,8 @@
  *       1 too short or not IV + whole blocks (region untouched), 2 bad padding, 3 GCM tag mismatch
  *       (2 and 3: region zeroed, as it held unauthenticated plaintext; lengths[i] unchanged).
  *       Never throws for a bad packet.
- *   hmacCreate(alg, key) -> handle        alg "sha256" | "sha1"; key >= 1 byte. One EVP_MAC context,
- *       keyed once; per packet it is re-initialised with the same key (EVP_MAC_init without a key).
+ *   hmacCreate(alg, key) -> handle        alg "sha256" | "sha1"; key >= 1 byte. The hash states after the
+ *       key's inner and outer pads, keyed once (hmac-pads.c); per packet they are copied, not re-keyed.
  *   hmacSignBatch(h, data, offsets, lengths, count, tagLength, slot) -> undefined
  *       Writes the first tagLength bytes of HMAC(region || slot as 4 big-endian bytes when slot >= 0)
  *       right after the region and adds tagLength to lengths[i] (same bytes as src/crypto/hmac.ts).
@@ -58,12 +60,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
+
+#include "aes-cbc-lanes.h"
+#include "hmac-pads.h"
 
 #define MAGIC_CIPHER 0x53564331u /* "SVC1" */
 #define MAGIC_HMAC 0x53564d31u   /* "SVM1" */
@@ -89,13 +92,15 @@ typedef struct {
   int kind;
   uint32_t iv_len;
   EVP_CIPHER_CTX *enc, *dec;
+  svr_aes_lanes_key lanes; /* CBC with AES-NI: batches of 2+ packets are encrypted 8 at a time */
+  int lanes_ok;
   uint8_t *ivs; /* random IV pool: ivs[ivs_pos, ivs_cap) not used yet */
   size_t ivs_cap, ivs_pos;
 } cipher_handle;
 
 typedef struct {
   handle_head head;
-  EVP_MAC_CTX *ctx;
+  svr_hmac_pads pads;
   uint32_t mac_size;
 } hmac_handle;
 
@@ -130,6 +135,8 @@ static void free_cipher_contexts(handle_head *head) {
   EVP_CIPHER_CTX_free(c->enc); /* cleanses the key schedule */
   EVP_CIPHER_CTX_free(c->dec);
   c->enc = c->dec = NULL;
+  svr_aes_lanes_wipe(&c->lanes);
+  c->lanes_ok = 0;
   free(c->ivs);
   c->ivs = NULL;
   c->ivs_cap = c->ivs_pos = 0;
@@ -137,8 +144,7 @@ static void free_cipher_contexts(handle_head *head) {
 
 static void free_hmac_context(handle_head *head) {
   hmac_handle *h = (hmac_handle *)head;
-  EVP_MAC_CTX_free(h->ctx);
-  h->ctx = NULL;
+  svr_hmac_pads_wipe(&h->pads);
 }
 
 static void destroy_handle(handle_head *head) {
@@ -330,6 +336,7 @@ static napi_value cipher_create(napi_env env, napi_callback_info info) {
     throw_openssl(env, "cipherCreate");
     return NULL;
   }
+  c->lanes_ok = k == KIND_CBC && svr_aes_lanes_expand(&c->lanes, key, (uint32_t)key_len) == 0;
   return wrap_handle(env, &c->head);
 }
 
@@ -359,6 +366,29 @@ static int gcm_encrypt(EVP_CIPHER_CTX *ctx, uint8_t *p, uint32_t len, const uint
   if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, GCM_TAG, p + GCM_NONCE + len) != 1) return -1;
   *out_len = GCM_NONCE + len + GCM_TAG;
   return 0;
+}
+
+/* cbc_encrypt for every region of b, the AES rounds of 8 regions interleaved (aes-cbc-lanes.c). */
+static void cbc_encrypt_lanes(cipher_handle *c, batch *b, const uint8_t *ivs) {
+  enum { CHUNK = 64 };
+  uint8_t *data[CHUNK];
+  const uint8_t *iv[CHUNK];
+  uint32_t blocks[CHUNK];
+  for (uint32_t at = 0; at < b->count; at += CHUNK) {
+    uint32_t n = b->count - at < CHUNK ? b->count - at : CHUNK;
+    for (uint32_t j = 0; j < n; j++) {
+      uint32_t i = at + j, len = b->len[i], pad = 16 - (len & 15);
+      uint8_t *p = b->data + b->off[i];
+      memmove(p + CBC_IV, p, len);
+      memcpy(p, ivs + (size_t)i * CBC_IV, CBC_IV);
+      memset(p + CBC_IV + len, (int)pad, pad);
+      data[j] = p + CBC_IV;
+      iv[j] = p;
+      blocks[j] = (len + pad) / 16;
+      b->len[i] = CBC_IV + len + pad;
+    }
+    svr_aes_lanes_cbc_encrypt(&c->lanes, data, iv, blocks, n);
+  }
 }
 
 /* `need` fresh random bytes from the handle's pool; at most one RAND_bytes call. NULL after a throw. */
@@ -425,6 +455,10 @@ static napi_value encrypt_batch(napi_env env, napi_callback_info info) {
     if (ivs == NULL) return NULL;
   }
 
+  if (c->lanes_ok && b.count >= 2) {
+    cbc_encrypt_lanes(c, &b, ivs);
+    return NULL;
+  }
   for (uint32_t i = 0; i < b.count; i++) {
     uint8_t *p = b.data + b.off[i];
     const uint8_t *iv = ivs + (size_t)i * c->iv_len;
@@ -533,9 +567,9 @@ static napi_value hmac_create(napi_env env, napi_callback_info info) {
   size_t key_len;
   if (arg_string(env, argv[0], "alg", alg, sizeof alg) != 0) return NULL;
   if (svr_arg_typed(env, argv[1], napi_uint8_array, "key", &key, &key_len) != 0) return NULL;
-  const char *digest;
-  if (strcmp(alg, "sha256") == 0) digest = "SHA256";
-  else if (strcmp(alg, "sha1") == 0) digest = "SHA1";
+  int sha1;
+  if (strcmp(alg, "sha256") == 0) sha1 = 0;
+  else if (strcmp(alg, "sha1") == 0) sha1 = 1;
   else {
     char msg[100];
     snprintf(msg, sizeof msg, "unknown HMAC algorithm \"%s\" (sha256 or sha1)", alg);
@@ -554,34 +588,16 @@ static napi_value hmac_create(napi_env env, napi_callback_info info) {
   }
   h->head.magic = MAGIC_HMAC;
   h->head.release = free_hmac_context;
-  EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-  if (mac != NULL) h->ctx = EVP_MAC_CTX_new(mac);
-  EVP_MAC_free(mac); /* the context keeps its own reference */
-  OSSL_PARAM params[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
-                          OSSL_PARAM_construct_end()};
-  if (h->ctx == NULL || EVP_MAC_init(h->ctx, key, key_len, params) != 1) {
+  if (svr_hmac_pads_init(&h->pads, sha1, key, key_len) != 0) {
     free_hmac_context(&h->head);
     free(h);
     throw_openssl(env, "hmacCreate");
     return NULL;
   }
-  h->mac_size = (uint32_t)EVP_MAC_CTX_get_mac_size(h->ctx);
+  h->mac_size = sha1 ? SHA_DIGEST_LENGTH : SHA256_DIGEST_LENGTH;
   return wrap_handle(env, &h->head);
 }
 
-/* out (EVP_MAX_MD_SIZE) := HMAC(p[0, n) || be32(slot) if slot >= 0). */
-static int mac_compute(hmac_handle *h, const uint8_t *p, uint32_t n, int64_t slot, uint8_t *out) {
-  size_t outl = 0;
-  if (EVP_MAC_init(h->ctx, NULL, 0, NULL) != 1) return -1;
-  if (n > 0 && EVP_MAC_update(h->ctx, p, n) != 1) return -1;
-  if (slot >= 0) {
-    uint32_t s = (uint32_t)slot;
-    uint8_t be[4] = {(uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8), (uint8_t)s};
-    if (EVP_MAC_update(h->ctx, be, 4) != 1) return -1;
-  }
-  if (EVP_MAC_final(h->ctx, out, &outl, EVP_MAX_MD_SIZE) != 1 || outl != h->mac_size) return -1;
-  return 0;
-}
 
 /* argv: handle, data, offsets, lengths, count, tagLength, slot[, status]. */
 static hmac_handle *hmac_args(napi_env env, napi_value *argv, batch *b, uint32_t *tag_len, int64_t *slot) {
@@ -614,22 +630,21 @@ static napi_value hmac_sign_batch(napi_env env, napi_callback_info info) {
   if (h == NULL) return NULL;
   if (check_regions(env, &b, 0, tag_len, "hmacSignBatch") != 0) return NULL;
   uint8_t md[EVP_MAX_MD_SIZE];
+  svr_hmac_running run;
   for (uint32_t i = 0; i < b.count; i++) {
     uint8_t *p = b.data + b.off[i];
-    if (mac_compute(h, p, b.len[i], slot, md) != 0) {
-      throw_openssl(env, "hmacSignBatch");
-      return NULL;
-    }
+    svr_hmac_pads_begin(&h->pads, &run, p, b.len[i]);
+    svr_hmac_pads_end(&h->pads, &run, slot, md);
     memcpy(p + b.len[i], md, tag_len);
     b.len[i] += tag_len;
   }
   return NULL;
 }
 
-/* 1 when the tag over p[0, n) with this slot equals tag[0, tag_len); -1 on an OpenSSL failure. */
-static int mac_matches(hmac_handle *h, const uint8_t *p, uint32_t n, int64_t slot, const uint8_t *tag, uint32_t tag_len) {
+/* 1 when the tag over what `run` absorbed with this slot equals tag[0, tag_len). */
+static int mac_matches(hmac_handle *h, const svr_hmac_running *run, int64_t slot, const uint8_t *tag, uint32_t tag_len) {
   uint8_t md[EVP_MAX_MD_SIZE];
-  if (mac_compute(h, p, n, slot, md) != 0) return -1;
+  svr_hmac_pads_end(&h->pads, run, slot, md);
   return CRYPTO_memcmp(md, tag, tag_len) == 0;
 }
 
@@ -651,19 +666,17 @@ static napi_value hmac_verify_batch(napi_env env, napi_callback_info info) {
   if (check_regions(env, &b, 0, 0, "hmacVerifyBatch") != 0) return NULL;
 
   uint32_t ok = 0;
+  svr_hmac_running run;
   for (uint32_t i = 0; i < b.count; i++) {
     uint32_t len = b.len[i];
     status[i] = 1;
     if (len < tag_len) continue;
     const uint8_t *p = b.data + b.off[i];
     uint32_t n = len - tag_len;
-    int m = mac_matches(h, p, n, slot, p + n, tag_len);
-    if (m == 0 && slot >= 0) m = mac_matches(h, p, n, (int64_t)(((uint32_t)slot - 1u) & 0xffffffffu), p + n, tag_len);
-    if (m == 0 && slot >= 0) m = mac_matches(h, p, n, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), p + n, tag_len);
-    if (m < 0) {
-      throw_openssl(env, "hmacVerifyBatch");
-      return NULL;
-    }
+    svr_hmac_pads_begin(&h->pads, &run, p, n); /* the packet is hashed once for all three slots */
+    int m = mac_matches(h, &run, slot, p + n, tag_len);
+    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot - 1u) & 0xffffffffu), p + n, tag_len);
+    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), p + n, tag_len);
     if (m == 1) {
       status[i] = 0;
       b.len[i] = n;

@@ -7,11 +7,19 @@ napi_status svr_crypto_init(napi_env env, napi_value exports);
 napi_status svr_checksum_init(napi_env env, napi_value exports);
 /* native/offload.c: test-only entry points of the TUN offload code (segmentation, coalescing). */
 napi_status svr_offload_init(napi_env env, napi_value exports);
+#ifndef SVR_NO_TUN
+/* native/packet-socket.c: one Ethernet frame out of a device (AF_PACKET), for address announcements. */
+napi_status svr_packet_socket_init(napi_env env, napi_value exports);
+#endif
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
 #ifndef SVR_NO_TUN
   if (svr_tun_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_tun_init");
+    return NULL;
+  }
+  if (svr_packet_socket_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_packet_socket_init");
     return NULL;
   }
 #endif

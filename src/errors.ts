@@ -27,6 +27,7 @@ export const ErrorCodes = {
   SVR_ERR_ROUTING_FRR: 'FRR (zebra, bgpd, bfdd) could not be started or asked',
   SVR_ERR_ROUTING_FPM: 'The FPM listener could not listen',
   SVR_ERR_HA_SYNC: 'The sync link of a router pair could not be opened',
+  SVR_ERR_HA_ADDRESS: 'A shared address of a router pair could not be taken or announced',
   SVR_ERR_LAB_ROOT: 'The lab needs root (network namespaces)',
   SVR_ERR_LAB_STATE: 'The lab is not in the expected state',
   SVR_ERR_LAB_TOOL: 'A program the lab needs is not installed',

@@ -15,7 +15,7 @@ import type { SimHost } from './sim/host.js';
 
 // ---- the router ----
 export type {
-  ApplyConfigOptions, BfdOptions, CreateRouterOptions, HandshakeOptions, Liveness, LoadPluginsOptions, MetricName, PluginProblem, PluginView, RouteCandidate,
+  ApplyConfigFileOptions, ApplyConfigOptions, BfdOptions, CreateRouterOptions, HandshakeOptions, Liveness, LoadPluginsOptions, MetricName, PluginProblem, PluginView, RouteCandidate,
   Router, RouterStatus, ServiceSummary, SessionRow, SignificanceThresholds, StepOptions, StepServiceView,
 } from './control/router-api.js';
 export type { RouterIo } from './control/in-thread-host.js';

@@ -197,6 +197,12 @@ export class SvrouterMode implements Mode {
     }
   }
 
+  /** With "r1 alone" on: restarts r1 with `svrArgs` (e.g. --workers 2) on the local-next-hop config. */
+  async restartR1Alone(svrArgs: readonly string[]): Promise<void> {
+    await this.stopRouter('r1');
+    await this.start('r1', [], svrArgs, this.aloneConfigPath);
+  }
+
   /** Stops router `r` cleanly (SIGTERM: devices and their routes vanish; --cpu-prof writes its profile). */
   async stopRouter(r: RouterName): Promise<void> {
     const p = this.procs[r];

@@ -131,7 +131,8 @@ Examples:
   sudo svr lab up --conductor --routers 4 --topology hub-spoke       r1 the hub, r2-r4 spokes
   sudo svr lab up --routers 3 --topology chain                       r1 - r2 - r3
   sudo svr lab up --conductor --etcd 3                               two conductors on three etcd members
-  sudo svr lab up --bgp                                              FRR in <prefix>-pe: svr show rib, svr show bgp (docs/routing.md)`;
+  sudo svr lab up --bgp                                              FRR in <prefix>-pe: svr show rib, svr show bgp (docs/routing.md)
+  sudo svr lab up --ha                                               r1 a pair: svr show ha --node r1a; kill r1a, r1b takes over`;
 
 const IMPAIR_HELP = `
 Changes what the link emulator of a path does to its packets, then prints what is in effect on every
@@ -232,15 +233,16 @@ export function registerLab(program: Command): void {
     .option('--middlebox', 'a stateful firewall <prefix>-middlebox (nftables, conntrack) on path 1 that drops mid-flow TCP and SYNs carrying data; implies --udp-transform auto-detect (docs/wan.md)')
     .option('--udp-transform <mode>', 'udp-transform mode of every path: auto-detect (the firewall detector probes every 10 s), always-transform, disabled (docs/wan.md)')
     .option('--fec <group/parity>', 'FEC on web and stream: parity packets per group of data packets, e.g. 10/3 (docs/wan.md "FEC")')
+    .option('--ha', 'r1 as a router pair: nodes r1a (active) and r1b (standby) in <prefix>-r1a/-r1b on bridged LAN and WAN segments in <prefix>-r1, a sync veth between them; the active node holds and announces r1\'s LAN and WAN addresses (docs/high-availability.md)')
     .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address (docs/wan.md)')
-    .action(async (o: LabOptions & { bgp?: boolean; wanMtu?: string; ipv6?: boolean; nat?: boolean; middlebox?: boolean; udpTransform?: string; fec?: string; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
+    .action(async (o: LabOptions & { bgp?: boolean; wanMtu?: string; ipv6?: boolean; nat?: boolean; middlebox?: boolean; udpTransform?: string; fec?: string; ha?: boolean; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
       const untrap = tearDownOnSignal(o);
       try {
         const shape = checkShape({
           paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile,
           conductor: o.conductor === true, ...(o.etcd === undefined ? {} : { etcd: o.etcd }), ...(o.routers === undefined ? {} : { routers: o.routers }), ...(o.topology === undefined ? {} : { topology: o.topology }),
           collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, bgp: o.bgp === true, nat: o.nat === true, ipv6: o.ipv6 === true, ...(o.wanMtu !== undefined ? { wanMtu: o.wanMtu } : {}), ...(o.fec !== undefined ? { fec: o.fec } : {}),
-          middlebox: o.middlebox === true, ...(o.udpTransform !== undefined ? { udpTransform: o.udpTransform } : {}),
+          middlebox: o.middlebox === true, ...(o.udpTransform !== undefined ? { udpTransform: o.udpTransform } : {}), ha: o.ha === true,
         });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });

@@ -54,6 +54,13 @@ export interface ApplyConfigOptions {
   check?(next: SvrConfig): void;
 }
 
+/** `applyConfigFile` options. */
+export interface ApplyConfigFileOptions extends Omit<ApplyConfigOptions, 'source'> {
+  /** reads and validates the file (default loadConfig, in this thread; a node reads it in a worker thread so
+   *  that forwarding does not stop while a big config is parsed) */
+  load?(path: string): Promise<SvrConfig>;
+}
+
 /** A plugin that could not be loaded, or a chain naming a stage no plugin provides. */
 export interface PluginProblem {
   /** where the config names it: `authority.plugins[0]`, `authority.routers[1].plugins[0]`, `authority.tenants[0].service-chain[1]` */
@@ -102,7 +109,7 @@ export interface Router {
   /** validates and applies a config between batches; throws ConfigError (every problem) and keeps the running one */
   applyConfig(config: ConfigInput, opts?: ApplyConfigOptions): void;
   /** reads, validates and applies a YAML or JSON file, as `applyConfig`; resolves with the running config */
-  applyConfigFile(path: string, opts?: Omit<ApplyConfigOptions, 'source'>): Promise<SvrConfig>;
+  applyConfigFile(path: string, opts?: ApplyConfigFileOptions): Promise<SvrConfig>;
   /**
    * Loads (or reloads) the plugins the running config names (`authority.plugins` and this router's
    * `plugins`) with the service chains of its tenants and services; a changed plugin file is loaded anew.

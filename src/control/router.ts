@@ -49,10 +49,10 @@ import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thre
 import { peerSummaries, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
 import type {
-  ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
+  ApplyConfigFileOptions, ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
 } from './router-api.js';
 
-export type { ApplyConfigOptions, ObserveAlarm, PathMessage, PeerSummary, RouterEvent, RouterIo, RouterStatus, SecurityView, ServiceSummary };
+export type { ApplyConfigFileOptions, ApplyConfigOptions, ObserveAlarm, PathMessage, PeerSummary, RouterEvent, RouterIo, RouterStatus, SecurityView, ServiceSummary };
 
 export interface RouterOptions {
   /** which router of the authority this is */
@@ -243,6 +243,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   }
 
   /** Stops control and the data path (also one that was built but never started: its ports, its threads). */
+  /** A router pair's node takes over: its BFD sessions continue the partner's where the peer is Up (paths/supervisor.ts `resume`). */
+  resumePaths(): void {
+    this.pathControl.supervisor?.resume();
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -282,9 +287,9 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   }
 
   /** Reads, validates and applies a config file (YAML or JSON), as `applyConfig`; resolves with the running config. */
-  async applyConfigFile(path: string, opts: Omit<ApplyConfigOptions, 'source'> = {}): Promise<SvrConfig> {
+  async applyConfigFile(path: string, opts: ApplyConfigFileOptions = {}): Promise<SvrConfig> {
     try {
-      const next = await loadConfig(path);
+      const next = await (opts.load ?? loadConfig)(path);
       opts.check?.(next);
       this.applyValid(next, path);
       return next;

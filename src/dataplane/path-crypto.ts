@@ -27,7 +27,7 @@ export function exhausted(c: BatchCipher, limits: KeyLimits): boolean {
   return c.kind === 'aes-256-gcm' && c.encryptedPackets >= limits.gcmPackets;
 }
 
-interface PolicyKey {
+export interface PolicyKey {
   version: number;
   cipher: BatchCipher;
   /** when this router starts sending with it */

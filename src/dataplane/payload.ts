@@ -12,7 +12,7 @@
 import { PROTO_UDP, type PacketInfo } from '../packet/ip.js';
 import type { Batch } from './batch.js';
 import type { DataplaneContext } from './context.js';
-import { exhausted } from './path-crypto.js';
+import { exhausted, type PolicyKey } from './path-crypto.js';
 import { keyId } from './path-keys.js';
 import { ROLE_INGRESS, SF_ENC_DECIDED, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD } from './session-table.js';
 
@@ -67,17 +67,28 @@ export function sealPayload(ctx: DataplaneContext, b: Batch, s: number, pi: Pack
     b.len[s] = pi.end - pi.l3;
     return true;
   }
-  const key = ctx.crypto.sendKey(t.service[r]!, now);
-  if (key === undefined || exhausted(key.cipher, ctx.crypto.limits)) return false; // no key, or a GCM key at its nonce budget
+  const key = sealKey(ctx, r, now);
+  if (key === undefined) return false;
   const cx = ctx.crypto;
   cx.off[0] = pi.payload;
   cx.len[0] = pi.end - pi.payload;
   key.cipher.encryptBatch(d, cx.off, cx.len, 1);
-  pi.end = pi.payload + cx.len[0]!;
-  d[pi.end] = keyId(key.version);
+  endSealed(b, s, pi, cx.len[0]!, key.version);
+  return true;
+}
+
+/** The key session r's payload is sealed with now, or undefined: no key, or a GCM key at its nonce budget. */
+export function sealKey(ctx: DataplaneContext, r: number, now: number): PolicyKey | undefined {
+  const key = ctx.crypto.sendKey(ctx.sessions.service[r]!, now);
+  return key === undefined || exhausted(key.cipher, ctx.crypto.limits) ? undefined : key;
+}
+
+/** After the payload of slot s was encrypted into `sealedLength` bytes: appends the key id of `version`. */
+export function endSealed(b: Batch, s: number, pi: PacketInfo, sealedLength: number, version: number): void {
+  pi.end = pi.payload + sealedLength;
+  b.data[pi.end] = keyId(version);
   pi.end += 1;
   b.len[s] = pi.end - pi.l3;
-  return true;
 }
 
 /** Removes the framing of slot s: decrypts with the key id's cipher, or strips the plain marker.

@@ -18,6 +18,24 @@ import { OP_DELETE, type SyncRecord } from './sync-wire.js';
 
 export type { HaRolePublished } from '../machines/ha-node.js';
 
+/**
+ * The machine's timers (dead time, heartbeat interval) fire only after the I/O that is already waiting: a
+ * timer's callback runs from setImmediate, after the event loop's poll phase. A node whose event loop was
+ * blocked for longer than the dead time (a loaded host) then reads the heartbeats queued in its socket
+ * before it decides that the partner is lost, instead of failing over on heartbeats it holds.
+ */
+const IO_FIRST_CLOCK = {
+  setTimeout: (fn: () => void, ms: number): { t: NodeJS.Timeout; i?: NodeJS.Immediate } => {
+    const h: { t: NodeJS.Timeout; i?: NodeJS.Immediate } = { t: setTimeout(() => { h.i = setImmediate(fn); }, ms) };
+    return h;
+  },
+  clearTimeout: (h: unknown): void => {
+    const x = h as { t: NodeJS.Timeout; i?: NodeJS.Immediate };
+    clearTimeout(x.t);
+    if (x.i !== undefined) clearImmediate(x.i);
+  },
+};
+
 export interface PairNodeOptions {
   redundancy: Redundancy;
   /** this node's name (one of redundancy.nodes) */
@@ -26,6 +44,8 @@ export interface PairNodeOptions {
   linksUp?: () => number;
   onRole?: (p: HaRolePublished) => void;
   onSplitBrain?: (p: { active: boolean; message: string }) => void;
+  /** the partner's heartbeats name another role than before (e.g. it stopped being active) */
+  onPartnerRole?: (role: HaRole) => void;
   /** called before each flush: queue the state changed since the last one, or all of it when `full` (a
    *  partner heard for the first time or restarted has nothing); what the owner finds later goes out with `send` */
   collect?: (queue: (r: SyncRecord) => void, full: boolean) => void;
@@ -98,6 +118,7 @@ export class PairNode {
       },
     });
     this.actor = createActor(machine, {
+      clock: IO_FIRST_CLOCK,
       input: {
         node: self.name, partner: partner.name, priority: self.priority, preempt: o.redundancy.preempt,
         heartbeatMs: o.redundancy.heartbeatInterval, misses: o.redundancy.heartbeatMisses, linksUp: this.lastLinks,
@@ -185,7 +206,9 @@ export class PairNode {
 
   private heard(hb: HaHeartbeat): void {
     this.heardAt = performance.now();
+    const before = this.actor.getSnapshot().context.heard?.role;
     this.actor.send({ type: 'ha.heartbeat', heartbeat: hb });
+    if (hb.role !== before) this.o.onPartnerRole?.(hb.role);
   }
 
   private apply(records: SyncRecord[]): void {

@@ -3,6 +3,7 @@
  * one tenant, four services and their service-policies. Written as commented YAML because people read
  * it to learn the config format (docs/configuration.md).
  */
+import { haRedundancyYaml } from './ha.js';
 import { randomBytes } from 'node:crypto';
 import { COLLECTOR_ADDRESS, COLLECTOR_NAME, COLLECTOR_PORT } from './collector.js';
 import { FLOOD_RANGE, PE_AS, PE_LINKS, PE_PREFIX, PE_SERVER, ROUTER_AS } from './bgp.js';
@@ -392,7 +393,7 @@ ${shape.bgp === true ? `        - name: bgp-web-learned      # --bgp: along the 
 ${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-via-r2
           service: ${n}
           peer: r2
-`).join('') + r1Plugins() : ''}${management('r1', tokenDir)}
+`).join('') + r1Plugins() : ''}${management('r1', tokenDir)}${shape.ha === true ? haRedundancyYaml() : ''}
     - name: r2                       # runs in namespace <prefix>-r2
       interfaces:
 ${wanInterfaces('r2', paths, shape)}${shape.ipv6 === true ? wan6Interface('r2') : ''}        - name: lan0

@@ -9,7 +9,7 @@ import { collectorDir, nfcapdArgs } from './collector.js';
 import { conductorArgs, etcdArgs, labConductors, type ConductorInstance } from './conductor.js';
 import { hostRole, MAX_ROUTERS, routerName, FABRIC_ECHO_PORT, FABRIC_HTTP_PORT } from './fabric.js';
 import { svrScript } from './run.js';
-import { ECHO_PORT, HTTP_PORT, linkRole, MAX_PATHS, nsName, SERVER, STREAM_PORT, type Place } from './topology.js';
+import { ECHO_PORT, HTTP_PORT, linkRole, MAX_PATHS, nsName, SERVER, STREAM_PORT, type HaPlace, type Place } from './topology.js';
 import type { LabProcessKind } from './state.js';
 
 export interface Launch {
@@ -46,6 +46,14 @@ export function nodeLaunch(dir: string, name: `r${number}`, runDir: string, work
   const args = [svrScript(), 'node', 'start', ...source, '--socket', socket, '--run-dir', runDir, '--data-dir', nodeDataDir(dir, name)];
   if (workers > 1) args.push('--workers', String(workers));
   return { name, kind: 'node', role: name, cmd: process.execPath, args, markers: ['svr.js', 'start', socket], socket };
+}
+
+/** `svr lab up --ha`: `node bin/svr.js node start --config ... --name r1 --ha-node r1a|r1b ...` in `<prefix>-r1a|r1b` (lab/ha.ts). */
+export function haNodeLaunch(dir: string, node: HaPlace, runDir: string, workers = 1): Launch {
+  const socket = nodeSocketPath(dir, node);
+  const args = [svrScript(), 'node', 'start', '--config', configPath(dir), '--name', 'r1', '--ha-node', node, '--socket', socket, '--run-dir', runDir, '--data-dir', nodeDataDir(dir, node)];
+  if (workers > 1) args.push('--workers', String(workers));
+  return { name: node, kind: 'node', role: node, cmd: process.execPath, args, markers: ['svr.js', 'start', socket], socket };
 }
 
 /** `svr lab up --conductor`: `node bin/svr.js conductor start ...` in `<prefix>-conductor` (lab/conductor.ts); `conductor2` is the HA lab's second. */
@@ -121,7 +129,8 @@ export function allLaunches(dir: string, prefix: string, runDir: string): Launch
   const nodes = Array.from({ length: MAX_ROUTERS }, (_, i) => nodeLaunch(dir, routerName(i + 1), runDir));
   const sites = Array.from({ length: MAX_ROUTERS }, (_, i) => siteServerLaunch(prefix, i + 1, ''));
   const etcds = Array.from({ length: 5 }, (_, k) => etcdLaunch(dir, prefix, k + 1, 5));
-  return [...emulators, ...nodes, serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix), ...labConductors(dir, 2, 3).map((c) => conductorLaunch(dir, c)), ...etcds, ...sites, collectorLaunch(dir)];
+  const pair = (['r1a', 'r1b'] as const).map((n) => haNodeLaunch(dir, n, runDir));
+  return [...emulators, ...nodes, ...pair, serverLaunch(prefix), iperfLaunch(dir), serverBLaunch(prefix), internetLaunch(prefix), ...labConductors(dir, 2, 3).map((c) => conductorLaunch(dir, c)), ...etcds, ...sites, collectorLaunch(dir)];
 }
 
 export function launchNamespace(prefix: string, l: Launch): string {

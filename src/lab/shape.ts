@@ -11,6 +11,7 @@ import type { UdpTransformMode } from '../model/config.js';
 
 const UDP_TRANSFORM_MODES: readonly UdpTransformMode[] = ['auto-detect', 'always-transform', 'disabled'];
 import { checkFabric, MAX_ROUTERS, type FabricTopology } from './fabric.js';
+import { checkHaShape } from './ha.js';
 
 export const RESILIENCY_MODES = ['none', 'failover', 'revertible-failover', 'packet-duplication'] as const;
 export type LabResiliency = (typeof RESILIENCY_MODES)[number];
@@ -65,6 +66,8 @@ export interface LabShape {
   ipv6?: boolean;
   /** FEC on web and stream (`svr lab up --fec GROUP/PARITY`, docs/wan.md "FEC") */
   fec?: { groupSize: number; parity: number };
+  /** r1 is a router pair, nodes r1a and r1b on bridged LAN and WAN segments (`svr lab up --ha`, lab/ha.ts) */
+  ha?: boolean;
 }
 
 /** A plugin `svr lab up --plugin` adds to the authority: an absolute path and its options. */
@@ -132,6 +135,8 @@ export interface ShapeInput {
   udpTransform?: string;
   /** `--fec GROUP/PARITY`, e.g. 10/3 */
   fec?: string;
+  /** `--ha`: r1 as a router pair */
+  ha?: boolean;
 }
 
 /** `--plugin PATH[=JSON]`: the plugin's file or folder (it must exist) and its options as JSON. */
@@ -151,7 +156,7 @@ export function parseLabPlugin(value: string): LabPlugin {
 export function checkShape(i: ShapeInput): LabShape {
   const d = DEFAULT_SHAPE;
   const sla = i.sla === true ? 'best-effort' : i.sla === false || i.sla === undefined ? d.sla : i.sla;
-  return {
+  const shape: LabShape = {
     paths: int(i.paths, d.paths, 1, MAX_PATHS, '--paths', ''),
     resiliency: oneOf(i.resiliency, d.resiliency, RESILIENCY_MODES, '--resiliency'),
     sla: oneOf(sla, d.sla, SLA_MODES, '--sla'),
@@ -171,7 +176,10 @@ export function checkShape(i: ShapeInput): LabShape {
     ...fecOf(i),
     ...etcdOf(i),
     ...fabricOf(i),
+    ...(i.ha === true ? { ha: true } : {}),
   };
+  if (shape.ha === true) checkHaShape(shape);
+  return shape;
 }
 
 function middleboxOf(i: ShapeInput): { middlebox?: true; udpTransform?: UdpTransformMode } {
@@ -210,6 +218,6 @@ function fabricOf(i: ShapeInput): { fabric?: LabShape['fabric'] } {
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
   const head = s.fabric !== undefined ? `${s.fabric.routers} routers, ${s.fabric.topology}${s.fabric.topology === 'hub-spoke' ? ' (r1 is the hub)' : ''}` : `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}`;
-  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}${s.ipv6 === true ? ', IPv6 hosts and an IPv6 peer path (wan6) over path 1' : ''}${s.middlebox === true ? ', a middlebox on path 1 dropping mid-flow TCP and SYNs with data' : ''}${s.udpTransform !== undefined ? `, udp-transform ${s.udpTransform}` : ''}`;
+  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}${s.ipv6 === true ? ', IPv6 hosts and an IPv6 peer path (wan6) over path 1' : ''}${s.middlebox === true ? ', a middlebox on path 1 dropping mid-flow TCP and SYNs with data' : ''}${s.udpTransform !== undefined ? `, udp-transform ${s.udpTransform}` : ''}${s.ha === true ? ', r1 a router pair (r1a active, r1b standby; shared LAN and WAN addresses)' : ''}`;
 
 }

@@ -29,8 +29,10 @@ export type MiddleboxPlace = 'middlebox';
 export type FabricRole = `r${number}` | `h${number}` | 'wan';
 /** `svr lab up --bgp`: the provider edge (lab/bgp.ts) */
 export type PePlace = 'pe';
+/** The nodes of the pair r1 of `svr lab up --ha` (lab/ha.ts). */
+export type HaPlace = 'r1a' | 'r1b';
 /** Where a lab process runs. */
-export type Place = Role | LinkRole | PluginRole | ConductorRole | FabricRole | CollectorPlace | PePlace | NatPlace | MiddleboxPlace;
+export type Place = Role | LinkRole | PluginRole | ConductorRole | FabricRole | CollectorPlace | PePlace | NatPlace | MiddleboxPlace | HaPlace;
 
 export const DEFAULT_PREFIX = 'svr';
 export const DEFAULT_DIR = '/tmp/svr-lab';
@@ -66,7 +68,7 @@ export function pluginNamespaces(prefix: string): string[] {
 
 /** Every namespace a lab with this prefix may have (for `down`, which must work without state). */
 export function allNamespaces(prefix: string): string[] {
-  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector'), nsName(prefix, 'pe'), nsName(prefix, 'nat'), nsName(prefix, 'middlebox')];
+  return [...namespaces(prefix), ...linkNamespaces(prefix, MAX_PATHS), ...pluginNamespaces(prefix), nsName(prefix, 'conductor'), nsName(prefix, 'collector'), nsName(prefix, 'pe'), nsName(prefix, 'nat'), nsName(prefix, 'middlebox'), nsName(prefix, 'r1a'), nsName(prefix, 'r1b')];
 }
 
 export interface LinkEnd {

@@ -15,13 +15,14 @@ import { allConductorUrls, buildConductorNetwork, conductorSessionPath, CONDUCTO
 import { buildFabricNetwork, describePeers, fabricPlan, type FabricPlan } from './fabric.js';
 import { fabricConfigYaml } from './fabric-config.js';
 import {
-  collectorLaunch, conductorLaunch, configPath, emulatorLaunch, etcdLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, server6Launch, serverBLaunch, serverLaunch,
+  collectorLaunch, conductorLaunch, configPath, emulatorLaunch, etcdLaunch, haNodeLaunch, internetLaunch, iperfLaunch, iperfPidFile, launchNamespace, nodeLaunch, server6Launch, serverBLaunch, serverLaunch,
   siteServerLaunch, type Launch,
 } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { PE_ROLE, PE_SERVER, buildBgpNetwork, peFrrDir, peLaunches, peServerLaunch } from './bgp.js';
 import { buildNatNetwork, NAT_ROLE } from './nat.js';
 import { limitWanMtu } from './wan-mtu.js';
+import { buildHaNetwork, HA_NODES, type HaNode } from './ha.js';
 import { buildMiddlebox, MIDDLEBOX_ROLE } from './middlebox.js';
 import { addIpv6Network, routeIpv6IntoEmulator, SERVER6 } from './ipv6.js';
 import { buildNetwork, listNamespaces, type Progress } from './netns.js';
@@ -68,6 +69,13 @@ async function startNode(state: LabState, name: `r${number}`, timeoutMs: number,
   const l = nodeLaunch(state.dir, name, state.runDir, state.shape?.workers ?? 1, token === undefined ? undefined : { conductors, token });
   const p = await launch(state, l, { line: /\brunning\b/, path: l.socket! }, timeoutMs, `node ${name}`);
   progress(`node ${name} running in ${p.namespace} (pid ${p.pid}, socket ${l.socket}, log ${p.log})${token === undefined ? '' : ', enrolled with the conductor by a one-time token'}`);
+}
+
+/** `--ha`: one node of the pair r1; r1a (started first, higher priority) becomes active, r1b standby. */
+async function startHaNode(state: LabState, node: HaNode, timeoutMs: number, progress: Progress): Promise<void> {
+  const l = haNodeLaunch(state.dir, node, state.runDir, state.shape?.workers ?? 1);
+  const p = await launch(state, l, { line: /\brunning\b/, path: l.socket! }, timeoutMs, `node ${node} (pair r1)`);
+  progress(`node ${node} of the pair r1 running in ${p.namespace} (pid ${p.pid}, socket ${l.socket}, log ${p.log}): svr show ha --node ${node}`);
 }
 
 /** `--conductor`: the conductor (with `--etcd`: the etcd members and two conductors), then one enrolment token per router. */
@@ -209,7 +217,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
 
   const routers: Array<`r${number}`> = plan === undefined ? [...ROUTERS] : plan.routers.map((r) => r.name as `r${number}`);
   const labNs = plan === undefined
-    ? [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : [])]
+    ? [...namespaces(opts.prefix), ...linkNamespaces(opts.prefix, shape.paths), ...(shape.profile === 'plugins' ? pluginNamespaces(opts.prefix) : []), ...(shape.ha === true ? HA_NODES.map((n) => nsName(opts.prefix, n)) : [])]
     : [plan.wanNamespace, ...plan.routers.flatMap((r) => [r.namespace, r.hostNamespace])];
   const state: LabState = {
     prefix: opts.prefix, dir, runDir: labRunDir(), config, startedAt: new Date().toISOString(),
@@ -223,6 +231,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
       if (shape.middlebox === true) await buildMiddlebox(opts.prefix, opts.progress);
       if (shape.wanMtu !== undefined) await limitWanMtu(opts.prefix, shape.paths, shape.wanMtu, opts.progress);
       if (shape.ipv6 === true) await addIpv6Network(opts.prefix, opts.progress);
+      if (shape.ha === true) await buildHaNetwork(opts.prefix, opts.progress);
       if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
     } else {
       await buildFabricNetwork(plan, opts.progress);
@@ -238,7 +247,10 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     }
     if (plan === undefined) for (let k = 1; k <= shape.paths; k++) await startEmulator(state, k, seed, timeoutMs, opts.progress);
     const tokens = shape.conductor === true ? await startConductors(state, routers, timeoutMs, opts.progress) : undefined;
-    for (const r of routers) await startNode(state, r, timeoutMs, opts.progress, tokens?.[r]);
+    for (const r of routers) {
+      if (r === 'r1' && shape.ha === true) for (const n of HA_NODES) await startHaNode(state, n, timeoutMs, opts.progress);
+      else await startNode(state, r, timeoutMs, opts.progress, tokens?.[r]);
+    }
     if (plan === undefined) {
       if (shape.profile === 'plugins') await wireFunction(opts.prefix, opts.progress);
       await startServers(state, timeoutMs, opts.progress);

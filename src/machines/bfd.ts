@@ -16,13 +16,17 @@
  * received packet. An overloaded router may lose its own control packets in the same queues as the data;
  * the data proves the path works in the direction detection watches. In the spirit of §6.6: connectivity
  * verified by other means. It never brings a session Up).
- * `bfd.accepted`, `bfd.reschedule` and `bfd.sendFinal` are raised by the machine itself.
+ * `bfd.resume` (a router pair's node took over from its partner, docs/high-availability.md): while Down, for
+ * one Detection Time of ours, send nothing and take an Up from the remote whose Your Discriminator is ours
+ * (the pair's nodes use the same discriminators) as the session continuing: Up at once. The remote, which
+ * was Up with the partner, never sees a Down; any other packet, or the window's end, goes on as §6.2 says.
+ * `bfd.accepted`, `bfd.reschedule`, `bfd.sendFinal` and `bfd.sendNow` are raised by the machine itself.
  *
  * Choices: a packet is sent only by the transmit timer, except the Final answering a Poll (§6.8.7);
  * while not Up the desired TX interval is at least `slowTxMs` (default 1 s, §6.8.3); the local Diag is
  * cleared when the session comes Up; Demand mode and the Echo function are not used.
  */
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, enqueueActions, raise, setup } from 'xstate';
 import { BfdDiag, type BfdControlPacket, type BfdState } from '../packet/bfd.js';
 
 export interface BfdInput {
@@ -69,6 +73,8 @@ export interface BfdContext {
   polling: boolean;
   /** PRNG state for the transmit jitter */
   rng: number;
+  /** `bfd.resume` window open: silent while Down, a remote Up continues the session */
+  resuming: boolean;
 }
 
 export type BfdEvent =
@@ -77,9 +83,11 @@ export type BfdEvent =
   | { type: 'bfd.adminDown' }
   | { type: 'bfd.adminUp' }
   | { type: 'bfd.trafficSeen' }
+  | { type: 'bfd.resume' }
   | { type: 'bfd.accepted'; state: BfdState }
   | { type: 'bfd.reschedule' }
-  | { type: 'bfd.sendFinal' };
+  | { type: 'bfd.sendFinal' }
+  | { type: 'bfd.sendNow' };
 
 /** Why a decoded packet was discarded by the session (§6.8.6, discriminator checks). */
 export type BfdDiscardReason = 'unknown-discriminator' | 'no-your-discriminator';
@@ -196,6 +204,7 @@ function initialContext(input: BfdInput): BfdContext {
     rxInUseUs: configuredRxUs,
     polling: false,
     rng: nextRng(input.jitterSeed ?? input.myDiscriminator),
+    resuming: false,
   };
 }
 
@@ -214,6 +223,8 @@ export const bfdMachine = setup({
   types: {} as { context: BfdContext; input: BfdInput; events: BfdEvent },
   delays: {
     detectionTime: ({ context }) => detectionTimeMs(context),
+    /** our own Detection Time (the remote's timers are not known yet): multiplier x RequiredMinRx */
+    resumeWindow: ({ context }) => (context.multiplier * context.configuredRxUs) / US_PER_MS,
     transmitInterval: ({ context }) => jitteredIntervalMs(context),
   },
   guards: {
@@ -224,7 +235,8 @@ export const bfdMachine = setup({
     remoteAdminDown: ({ event }) => event.type === 'bfd.accepted' && event.state === 'adminDown',
     failsSessionChecks: ({ context, event }) => event.type === 'bfd.rx' && discardReason(context, event.packet) !== undefined,
     // §6.8.7: a RequiredMinRx of zero from the remote means "send me nothing"
-    mayTransmit: ({ context }) => context.remoteMinRxUs !== 0,
+    mayTransmit: ({ context }) => context.remoteMinRxUs !== 0 && !context.resuming,
+    remoteUp: ({ event }) => event.type === 'bfd.accepted' && event.state === 'up',
   },
   actions: {
     sendControl: (_, _packet: BfdControlPacket) => {},
@@ -298,8 +310,24 @@ export const bfdMachine = setup({
           states: {
             quiet: {},
             watching: { after: { detectionTime: { target: 'quiet', actions: 'forgetRemote' } } },
+            // bfd.resume: silent for one Detection Time; the remote's Up continues the session
+            resuming: {
+              entry: assign({ resuming: true }),
+              exit: assign({ resuming: false }),
+              after: { resumeWindow: 'quiet' },
+              on: {
+                'bfd.accepted': [
+                  // the session goes on: Up, and tell the remote at once (its Detection Time runs since the partner's last packet)
+                  { guard: 'remoteUp', target: '#up', actions: raise({ type: 'bfd.sendNow' }) },
+                  { guard: 'remoteDown', target: '#init' },
+                  { guard: 'remoteInit', target: '#up' },
+                  { target: 'watching' },
+                ],
+              },
+            },
           },
           on: {
+            'bfd.resume': { target: '.resuming' },
             'bfd.accepted': [
               { guard: 'remoteDown', target: '#init' }, // §6.2: Down + rx DOWN -> Init
               { guard: 'remoteInit', target: '#up' }, // §6.2: Down + rx INIT -> Up
@@ -368,6 +396,7 @@ export const bfdMachine = setup({
             'bfd.reschedule': { target: 'waiting', reenter: true },
             // §6.8.7: a Poll is answered with a Final at once, without respect to the transmit timer
             'bfd.sendFinal': { actions: { type: 'sendControl', params: ({ context }) => controlPacket(context, true) } },
+            'bfd.sendNow': { guard: 'mayTransmit', actions: { type: 'sendControl', params: ({ context }) => controlPacket(context, false) } },
           },
         },
       },

@@ -18,7 +18,7 @@
  * `decision()` can name the rule that decided (for `svr explain`) with the same rule.
  */
 import { bitsEqual, type AddressFamily, type ParsedPrefix } from '../packet/addr.js';
-import { isTenantWithin, tenantDepth } from './names.js';
+import { tenantAndAncestors, tenantDepth } from './names.js';
 
 export interface AccessRuleSpec {
   readonly allow: boolean;
@@ -90,20 +90,49 @@ export class AccessTable {
     this.#setStart = new Int32Array(cells);
     this.#setCount = new Int32Array(cells);
     const setRules: number[] = [];
-    for (let row = 0; row <= tenantNames.length; row++) {
-      const tenant = row === 0 ? undefined : tenantNames[row - 1]!;
-      let first = 0;
-      for (let s = 0; s < services; s++) {
-        const relevant: number[] = [];
-        rules[s]!.forEach((rule, j) => {
-          const applies = rule.tenant === undefined || (tenant !== undefined && isTenantWithin(tenant, rule.tenant));
-          if (applies) relevant.push(first + j);
-        });
-        first += rules[s]!.length;
+    const relevant: number[] = [];
+    const rows = tenantNames.length + 1;
+    // row r is tenant r - 1 (row 0: no tenant); a rule's tenant applies to a row when it is the row's tenant or one
+    // of its ancestors (isTenantWithin: `engineering` covers `dev.engineering`)
+    const within = Array.from({ length: rows }, (_, r) => (r === 0 ? new Set<string>() : tenantAndAncestors(tenantNames[r - 1]!)));
+    // and so the rows of a rule's tenant: itself and its descendants. Only those cells are visited: a big config's
+    // (tenants + 1) × services cells are mostly "no rule applies" (count 0, never), which the arrays start as
+    const rowsOf = new Map<string, number[]>();
+    for (let r = 1; r < rows; r++) {
+      for (const name of within[r]!) {
+        const list = rowsOf.get(name);
+        if (list === undefined) rowsOf.set(name, [r]);
+        else list.push(r);
+      }
+    }
+    const seen = new Uint8Array(rows);
+    const touched: number[] = [];
+    for (let s = 0; s < services; s++) {
+      const list = rules[s]!;
+      const first = this.#firstRule[s]!;
+      touched.length = 0;
+      if (list.some((rule) => rule.tenant === undefined)) for (let r = 0; r < rows; r++) touched.push(r);
+      else {
+        for (const rule of list) {
+          for (const r of rowsOf.get(rule.tenant!) ?? []) {
+            if (seen[r] === 1) continue;
+            seen[r] = 1;
+            touched.push(r);
+          }
+        }
+        for (const r of touched) seen[r] = 0;
+      }
+      for (const row of touched) {
+        relevant.length = 0;
+        const w = within[row]!;
+        for (let j = 0; j < list.length; j++) {
+          const ruleTenant = list[j]!.tenant;
+          if (ruleTenant === undefined || w.has(ruleTenant)) relevant.push(first + j);
+        }
         const cell = row * services + s;
         this.#setStart[cell] = setRules.length;
         this.#setCount[cell] = relevant.length;
-        setRules.push(...relevant);
+        for (const i of relevant) setRules.push(i);
         if (!relevant.some((i) => this.#allow[i] === 1)) continue; // NEVER
         if (relevant.every((i) => this.#length[i] === NO_PREFIX)) {
           this.#kind[cell] = this.#decide(Int32Array.from(relevant), 0, relevant.length, undefined, 0, 4) ? ALWAYS : NEVER;

@@ -30,7 +30,8 @@ export function checkReferences(authority: Authority, origins: Origins, problems
 
 class ReferenceChecks {
   readonly #tenants: Set<string>;
-  readonly #services: Set<string>;
+  /** services by name, the first of each name (duplicates are reported by #unique) */
+  readonly #services: Map<string, Service>;
   readonly #policies: Map<string, SecurityPolicy>;
   readonly #servicePolicies: Set<string>;
 
@@ -40,7 +41,8 @@ class ReferenceChecks {
     readonly problems: Problems,
   ) {
     this.#tenants = new Set(a.tenants.map((t) => t.name));
-    this.#services = new Set(a.services.map((s) => s.name));
+    this.#services = new Map();
+    for (const s of a.services) if (!this.#services.has(s.name)) this.#services.set(s.name, s);
     this.#policies = new Map(a.securityPolicies.map((p) => [p.name, p]));
     this.#servicePolicies = new Set(a.servicePolicies.map((p) => p.name));
   }
@@ -301,7 +303,7 @@ class ReferenceChecks {
     for (const router of this.a.routers) {
       const links = peerLinks(this.a, router);
       for (const route of router.serviceRoutes) {
-        const service = this.a.services.find((s) => s.name === route.service);
+        const service = this.#services.get(route.service);
         const payload = service?.security === undefined ? undefined : this.#policies.get(service.security);
         if (service === undefined || payload === undefined || !payload.encrypt || payload.encryptionCipher === 'aes-gcm-256' || route.peer === undefined) continue;
         for (const link of links) {
@@ -352,8 +354,8 @@ class ReferenceChecks {
     const links = peerLinks(this.a, router);
     const routerNames = this.a.routers.map((r) => r.name);
     for (const route of router.serviceRoutes) {
-      const service = this.a.services.find((x) => x.name === route.service);
-      if (service === undefined) this.#unknown(this.at(route, 'service'), 'service', route.service, this.#services);
+      const service = this.#services.get(route.service);
+      if (service === undefined) this.#unknown(this.at(route, 'service'), 'service', route.service, this.#services.keys());
       else if (!serviceAppliesTo(service, router)) {
         this.problems.add(this.at(route, 'service'), `service ${describe(service.name)} does not apply to router ${describe(router.name)} (see its applies-to); add the router to it or remove this service-route`);
       }

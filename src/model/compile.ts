@@ -13,7 +13,7 @@
 import { SvrError } from '../errors.js';
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../packet/addr.js';
 import { AccessTable, type AccessRuleSpec } from './access-table.js';
-import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, SvrConfig, TransportProtocol, VectorCost } from './config.js';
+import type { Authority, BfdSettings, Router, SecurityPolicy, Service, ServicePolicy, ServiceRoute, SvrConfig, TransportProtocol, VectorCost } from './config.js';
 import { BFD_DEFAULTS, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS } from './defaults.js';
 import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
@@ -67,6 +67,13 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
   );
 
   const rib = learned instanceof Rib ? learned : new Rib(router, learned);
+  // each service's routes, in config order (one pass: a scan per service was quadratic in big configs)
+  const routesOf = new Map<string, ServiceRoute[]>();
+  for (const r of router.serviceRoutes) {
+    const list = routesOf.get(r.service);
+    if (list === undefined) routesOf.set(r.service, [r]);
+    else list.push(r);
+  }
   const access = new AccessTable(
     tenants.names,
     services.map((s) => accessRules(s)),
@@ -77,7 +84,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
     routerName: router.name,
     authority: authority.name,
     tenants,
-    services: services.map((s, id) => compileService(authority, router, s, id, serviceNames, peerNames, ifIndex)),
+    services: services.map((s, id) => compileService(authority, router, s, id, serviceNames, peerNames, ifIndex, routesOf.get(s.name) ?? [])),
     serviceNames,
     interfaces,
     peers,
@@ -202,12 +209,11 @@ function compileService(
   names: NameTable,
   peers: NameTable,
   ifIndex: ReadonlyMap<string, number>,
+  serviceRoutes: readonly ServiceRoute[],
 ): CompiledService {
   const policy = authority.servicePolicies.find((p) => p.name === service.servicePolicy);
   if (policy === undefined) invalid(`service-policy "${service.servicePolicy}" of service "${service.name}" is not defined`);
-  const routes = router.serviceRoutes
-    .filter((r) => r.service === service.name)
-    .map((r): CompiledServiceRoute => {
+  const routes = serviceRoutes.map((r): CompiledServiceRoute => {
       if (r.useLearnedRoutes === true) return Object.freeze({ kind: 'learned', name: r.name });
       if (r.peer !== undefined) return Object.freeze({ kind: 'peer', name: r.name, peer: peers.id(r.peer) });
       const hop = r.nextHop;

@@ -221,6 +221,8 @@ export interface RedundancyInput {
   heartbeatMisses?: number;
   syncPort?: number;
   sharedKey: string;
+  /** addresses the active node holds on its host's devices and announces (gratuitous ARP / unsolicited NA) */
+  sharedAddresses?: { device: string; address: string }[];
 }
 
 export interface AuthorityInput {

@@ -425,6 +425,14 @@ export interface Redundancy {
   syncPort: number;
   /** base64 of 32 bytes: the HMAC key of every sync message */
   sharedKey: string;
+  /** addresses the active node holds on host devices (the shared LAN/WAN segments) and announces; default none */
+  sharedAddresses: SharedAddress[];
+}
+
+/** An address that moves with the active role: on `device` (an Ethernet device of each node's host), CIDR `address`. */
+export interface SharedAddress {
+  device: string;
+  address: string;
 }
 
 /** Who may use the management API: `admin` reads and changes (e.g. reloads the config), `read-only` reads. */

@@ -40,6 +40,13 @@ export function tenantDepth(name: string): number {
   return depth;
 }
 
+/** The names `tenant` is within (isTenantWithin): itself and each ancestor (`dev.engineering`, `engineering`). */
+export function tenantAndAncestors(tenant: string): Set<string> {
+  const out = new Set<string>([tenant]);
+  for (let i = tenant.indexOf('.'); i >= 0; i = tenant.indexOf('.', i + 1)) out.add(tenant.slice(i + 1));
+  return out;
+}
+
 /** True when `tenant` is `ancestor` or one of its descendants (`dev.engineering` under `engineering`). */
 export function isTenantWithin(tenant: string, ancestor: string): boolean {
   return tenant === ancestor || tenant.endsWith(`.${ancestor}`);

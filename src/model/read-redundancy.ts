@@ -11,19 +11,24 @@
  *     heartbeat-misses: 3          # heartbeats missed before the partner counts as lost, default 3
  *     sync-port: 4797              # UDP port of the sync link on both nodes, default 4797
  *     shared-key: <base64 of 32 bytes>   # HMAC key of every sync message (`openssl rand -base64 32`)
+ *     shared-addresses:            # held by the active node on its host's devices, announced when taken
+ *       - { device: r1-c, address: 198.18.1.1/24 }
  *
  * A node may also name a `probe-address` (both nodes, or neither): heartbeats go there too, over another
  * link (e.g. the shared LAN), so that a node that hears its partner only there knows the sync link is cut
  * while the partner is alive (split brain) rather than dead.
  */
-import type { Redundancy, RedundancyNode } from './config.js';
+import type { Redundancy, RedundancyNode, SharedAddress } from './config.js';
 import { REDUNDANCY_DEFAULTS } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
+import { parsePrefix } from '../packet/addr.js';
 import { addressProblem, isBase64Key } from './formats.js';
 import { NAME_RULES, isPlainName } from './names.js';
 import type { FieldPath } from './problems.js';
 
-export const REDUNDANCY_KEYS = ['nodes', 'preempt', 'heartbeat-interval', 'heartbeat-misses', 'sync-port', 'shared-key'] as const;
+export const REDUNDANCY_KEYS = ['nodes', 'preempt', 'heartbeat-interval', 'heartbeat-misses', 'sync-port', 'shared-key', 'shared-addresses'] as const;
+export const SHARED_ADDRESS_KEYS = ['device', 'address'] as const;
+const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 export const REDUNDANCY_NODE_KEYS = ['name', 'priority', 'sync-address', 'probe-address'] as const;
 
 export function readRedundancy(o: Raw, path: FieldPath, ctx: ReadContext): Redundancy | undefined {
@@ -31,7 +36,7 @@ export function readRedundancy(o: Raw, path: FieldPath, ctx: ReadContext): Redun
   if (value === undefined || value === null) return undefined;
   const { r } = ctx;
   const at = [...path, 'redundancy'];
-  const m = r.object(value, at, 'a redundancy mapping (nodes, preempt, heartbeat-interval, heartbeat-misses, sync-port, shared-key)', REDUNDANCY_KEYS);
+  const m = r.object(value, at, 'a redundancy mapping (nodes, preempt, heartbeat-interval, heartbeat-misses, sync-port, shared-key, shared-addresses)', REDUNDANCY_KEYS);
   if (m === undefined) return undefined;
   const nodes = readList(ctx, m, 'nodes', at, 'a list of the two nodes ({ name, priority, sync-address })', (v, p) => readNode(v, p, ctx), true);
   if (Array.isArray(m['nodes']) && m['nodes'].length !== 2) {
@@ -53,8 +58,25 @@ export function readRedundancy(o: Raw, path: FieldPath, ctx: ReadContext): Redun
   const heartbeatMisses = r.integer(m, 'heartbeat-misses', at, 2, 100, REDUNDANCY_DEFAULTS.heartbeatMisses);
   const syncPort = r.integer(m, 'sync-port', at, 1, 65535, REDUNDANCY_DEFAULTS.syncPort);
   const sharedKey = r.string(m, 'shared-key', at, 'the pair\'s sync key: base64 of 32 bytes (`openssl rand -base64 32`)', (s) => isBase64Key(s, 32));
+  const sharedAddresses = readList(ctx, m, 'shared-addresses', at, 'a list of { device, address } (the address with its prefix length)', (v, p) => readSharedAddress(v, p, ctx));
+  const seen = new Map<string, number>();
+  sharedAddresses.forEach((s, i) => {
+    const host = s.address.slice(0, s.address.indexOf('/'));
+    const other = seen.get(host);
+    if (other !== undefined) r.problems.add([...at, 'shared-addresses', i, 'address'], `address ${host} is already shared-addresses[${other}]'s; list each address once`);
+    seen.set(host, i);
+  });
   if (a === undefined || b === undefined || nodes.length !== 2 || sharedKey === undefined) return undefined;
-  return { nodes: [a, b], preempt, heartbeatInterval, heartbeatMisses, syncPort, sharedKey };
+  return { nodes: [a, b], preempt, heartbeatInterval, heartbeatMisses, syncPort, sharedKey, sharedAddresses };
+}
+
+function readSharedAddress(value: unknown, path: FieldPath, { r }: ReadContext): SharedAddress | undefined {
+  const o = r.object(value, path, 'a shared address mapping ({ device, address })', SHARED_ADDRESS_KEYS);
+  if (o === undefined) return undefined;
+  const device = r.string(o, 'device', path, 'the host\'s Linux interface name on the shared segment (at most 15 characters [A-Za-z0-9_.-])', (s) => DEVICE_NAME.test(s));
+  const address = r.string(o, 'address', path, 'an IPv4 or IPv6 address with its prefix length, like 198.18.1.1/24', (s) => s.includes('/') && parsePrefix(s) !== undefined);
+  if (device === undefined || address === undefined) return undefined;
+  return { device, address };
 }
 
 function readNode(value: unknown, path: FieldPath, { r }: ReadContext): RedundancyNode | undefined {

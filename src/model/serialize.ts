@@ -108,6 +108,7 @@ function router(r: Router): Doc {
       nodes: r.redundancy.nodes.map((n) => clean({ name: n.name, priority: n.priority, 'sync-address': n.syncAddress, 'probe-address': n.probeAddress })),
       preempt: r.redundancy.preempt, 'heartbeat-interval': r.redundancy.heartbeatInterval, 'heartbeat-misses': r.redundancy.heartbeatMisses,
       'sync-port': r.redundancy.syncPort, 'shared-key': r.redundancy.sharedKey,
+      'shared-addresses': r.redundancy.sharedAddresses.length > 0 ? r.redundancy.sharedAddresses.map((a) => ({ device: a.device, address: a.address })) : undefined,
     }),
   });
 }

@@ -18,7 +18,9 @@
  *    down (the records wiring passes each exporter's onStatus here);
  * 6. `routerAlarm`: the conditions the router itself reports (its observeAlarm: a security function that
  *    failed closed, a data-path worker replaced, a path whose key exchange fails; docs/security.md);
- * 7. `haSplitBrain`: a node of a router pair that lost its sync link while its partner is alive (node/ha.ts).
+ * 7. `haSplitBrain`: a node of a router pair that lost its sync link while its partner is alive (node/ha.ts);
+ * 8. `recordsThread(node, running)`: `records-thread-restarted` from a crash of the session records thread
+ *    until it runs again (telemetry/records-thread.ts starts it again).
  */
 import type { RouterEvent } from '../control/events.js';
 import type { Router } from '../control/router.js';
@@ -106,6 +108,11 @@ export class NodeAlarms {
   /** A router pair's node in split brain (sync link lost, partner alive: ha/pair-node.ts), or out of it. */
   haSplitBrain(node: string, active: boolean, detail: string): void {
     this.watch.observe('ha-split-brain', node, { active, detail });
+  }
+
+  /** The session records thread ended (running false) or runs again after it was started again. */
+  recordsThread(node: string, running: boolean, detail = ''): void {
+    this.watch.observe('records-thread-restarted', node, { active: !running, detail });
   }
 
   /** An IPFIX exporter's collector status (`up`, `down`; `unknown` until it knows). */

@@ -4,16 +4,19 @@
  * its role means on this host. Active (or handing over): the router's devices are up with their routes
  * (host-setup's configureInterface: the waypoint and kernel routes point into them), so the shared
  * addresses are reachable through this node; standby, fenced or starting: the devices are down, the
- * kernel routes nothing into them and this node forwards nothing. Role changes are applied in order, and
+ * kernel routes nothing into them and this node forwards nothing. The shared addresses (ha-addresses.ts) follow
+ * the same rule: taken and announced after the devices are up, released before they go down. Role changes are applied in order, and
  * each is logged with the time it took; split brain raises the `ha-split-brain` alarm. Sessions (ha-sessions.ts):
  * the active sends its changed rows at each flush; a node taking over installs the partner's before its devices
  * come up and empties its replica (it is rebuilt by the partner's full collection when this node is standby again).
  */
+import { createHash } from 'node:crypto';
 import { SvrError } from '../errors.js';
 import type { Router as RouterConfig } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
 import { configureInterface } from './host-setup.js';
+import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeSharedAddresses } from './ha-addresses.js';
 import type { NodeAlarms } from './alarms.js';
 import type { HaSessions, HaSessionStats } from './ha-sessions.js';
 
@@ -21,7 +24,8 @@ export interface NodeHa {
   readonly pair: PairNode;
   status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined; sessions: HaSessionStats };
   switchover(): { switching: boolean; role: string };
-  stop(): void;
+  /** Leaves the pair (the partner takes over) and releases the shared addresses. */
+  stop(): Promise<void>;
 }
 
 type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
@@ -38,22 +42,39 @@ export function haNodeOf(me: RouterConfig, haNode: string | undefined): string |
   return haNode;
 }
 
-export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions): Promise<NodeHa> {
+/**
+ * BFD discriminators of a pair's node: from the router's and the path's names, the same on both nodes, so that
+ * the node taking over continues the peer's BFD sessions (the peer never sees a Down, no hold-down).
+ */
+export function pairDiscriminator(router: string): (pathName: string) => number {
+  return (pathName) => createHash('sha256').update(`${router}/${pathName}`).digest().readUInt32BE(0) || 1;
+}
+
+export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, resumePaths: () => void): Promise<NodeHa> {
   let forwarding = false;
   let applying = Promise.resolve();
   let roleChanges = 0;
   let lastRoleAppliedMs: number | undefined;
+  const shared = me.redundancy!.sharedAddresses;
+  const announceFailed = (e: unknown): void => log('ha.announce-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) });
+  learnDevices(shared, announceFailed);
   const apply = (p: HaRolePublished): void => {
     const t0 = performance.now();
     applying = applying.then(async () => {
       if (p.forwarding && !forwarding) {
         await sessions.install(pair.replica).catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
         pair.replica.clear();
+        resumePaths(); // before the devices are up: no BFD Down reaches the peer
       }
       forwarding = p.forwarding;
+      if (!p.forwarding) await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
       for (const iface of me.interfaces) {
         if (p.forwarding) await configureInterface(iface);
         else await runIp(['link', 'set', 'dev', iface.device, 'down']);
+      }
+      if (p.forwarding && shared.length > 0) {
+        await takeSharedAddresses(shared);
+        await announceSharedAddresses(shared, () => forwarding, announceFailed);
       }
       roleChanges++;
       lastRoleAppliedMs = Math.round(performance.now() - t0);
@@ -64,6 +85,13 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
     redundancy: me.redundancy!, node: haNode, linksUp: () => me.interfaces.length,
     onRole: apply,
     collect: (queue, full) => sessions.collect(queue, full),
+    // the partner left the active role while this node is active (a dual-active meeting it lost, a start
+    // race): the hosts may have followed its announcements; tell them again where the addresses are
+    onPartnerRole: (role) => {
+      if (forwarding && role !== 'active' && role !== 'handing-over' && shared.length > 0) {
+        announceSharedAddresses(shared, () => forwarding, announceFailed).catch(announceFailed);
+      }
+    },
     onSplitBrain: (s) => {
       log(s.active ? 'ha.split-brain' : 'ha.split-brain-over', { node: haNode, message: s.message });
       alarms()?.haSplitBrain(haNode, s.active, s.message);
@@ -79,6 +107,11 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
       if (!switching) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${haNode} is ${pair.role}, not active: ask the active node of the pair for a switchover`);
       return { switching, role: pair.role };
     },
-    stop: () => pair.stop(),
+    stop: async () => {
+      pair.stop();
+      forwarding = false;
+      await applying;
+      await releaseSharedAddresses(shared).catch((e: unknown) => log('ha.release-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+    },
   };
 }

@@ -34,6 +34,7 @@ import { EgressShaper } from './egress-shaper.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerHost } from '../workers/worker-host.js';
+import { loadConfigInThread } from './config-thread.js';
 import { Store } from '../store/store.js';
 import type { StepRepositoryClient } from '../step/options.js';
 import { StateRecorder } from './recorder.js';
@@ -52,7 +53,7 @@ import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
-import { haNodeOf, startHa, type NodeHa } from './ha.js';
+import { haNodeOf, pairDiscriminator, startHa, type NodeHa } from './ha.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -235,7 +236,8 @@ export class RunningNode {
     try {
       if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
       const previous = this.router.runningConfig;
-      const next = await this.router.applyConfigFile(this.configPath, { check: (c) => { api = this.check(c); } });
+      // read and validated in a worker thread: a big config takes seconds that forwarding would stop for
+      const next = await this.router.applyConfigFile(this.configPath, { load: loadConfigInThread, check: (c) => { api = this.check(c); } });
       await this.applied(next, api, previous);
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, by, reason: e instanceof Error ? e.message : String(e) });
@@ -344,7 +346,7 @@ export class RunningNode {
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('node.stopping', { reason });
-      this.ha?.stop(); // first: the partner takes over while this node winds down
+      await this.ha?.stop(); // first: the partner takes over while this node winds down (and the shared addresses go)
       await this.api?.close();
       this.visibility.stop();
       await this.control?.close();
@@ -417,6 +419,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     try {
       router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
         name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, observeAlarm, egressShaping: true, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
+        ...(haNode === undefined ? {} : { bfd: { discriminator: pairDiscriminator(me.name) } }),
       });
     } catch (e) {
       for (const x of opened) x.port.close();
@@ -431,7 +434,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   alarms = visibility.alarms;
   let records: NodeRecords;
   try {
-    records = await startRecords(router, store, config, o.name, logInfo, (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail));
+    records = await startRecords(router, store, config, o.name, logInfo, {
+      collector: (c, status, detail) => visibility.alarms.ipfixCollector(c, status, detail),
+      thread: (running, detail) => visibility.alarms.recordsThread(o.name, running, detail),
+    });
   } catch (e) {
     visibility.stop();
     await router.stop();
@@ -470,7 +476,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   node.registryName = registryName;
   if (haNode !== undefined) {
     try {
-      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo));
+      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo), () => router.resumePaths());
       visibility.metrics.setHaSource(() => {
         const s = ha.status();
         return {

@@ -3,7 +3,7 @@
  * events into the record builder's facts on the control thread (the data path reports nothing more than the
  * events it has anyway); the facts go in batches to the records thread (telemetry/records-thread.ts), which
  * builds the records, exports them and writes the history (its own database, `<data dir>/history`).
- * Collectors going up or down are logged.
+ * Collectors going up or down are logged; so is a records thread that ended and was started again.
  */
 import type { Router, RouterEvent } from '../control/router.js';
 import type { SvrConfig } from '../model/config.js';
@@ -67,23 +67,61 @@ export function factsOf(e: RouterEvent, router: string): SessionFact[] {
 }
 
 /**
+ * The session history of nodes before the records thread lived in the node's own store (sublevel `history`,
+ * format 1, not read since): found at start, its records are counted, its keys removed in the background,
+ * and the log says so (`history.old-store-removed`); `<data dir>/history` holds the history now.
+ */
+export async function removeOldHistory(store: Store, log: Log): Promise<number> {
+  const old = store.db.sublevel<string, Uint8Array>('history', { keyEncoding: 'utf8', valueEncoding: 'view' });
+  let keys = 0;
+  let records = 0;
+  try {
+    for await (const k of old.keys()) {
+      keys++;
+      if (k.startsWith('r/')) records++;
+    }
+    if (keys === 0) return 0;
+    await old.clear();
+    log('history.old-store-removed', { records, keys, detail: 'a session history of format 1 in the node store (not read since the history moved to <data dir>/history)' });
+  } catch (e) {
+    // the node stopping (its store closing) ends the search quietly
+    if (store.db.status === 'open') log('history.old-store-unreadable', { error: e instanceof Error ? e.message : String(e) });
+  }
+  return records;
+}
+
+/** What the node's alarms hear of its records. */
+export interface RecordsAlarms {
+  /** each collector going up or down (the node's ipfix-collector-unreachable alarm) */
+  collector(collector: string, status: CollectorStatus, detail: string): void;
+  /** the records thread ended (running false) or runs again (records-thread-restarted) */
+  thread(running: boolean, detail: string): void;
+}
+
+/**
  * Starts the records thread (it opens the history database `<store dir>/history` and starts the exporters)
  * and subscribes to the router's events.
- * `onCollectorStatus`: each collector going up or down (the node's ipfix-collector-unreachable alarm).
  */
-export async function startRecords(router: Router, store: Store, config: SvrConfig, name: string, log: Log,
-  onCollectorStatus?: (collector: string, status: CollectorStatus, detail: string) => void): Promise<NodeRecords> {
+export async function startRecords(router: Router, store: Store, config: SvrConfig, name: string, log: Log, alarms?: RecordsAlarms): Promise<NodeRecords> {
   const sessions = await RecordsThread.open({
     router: name, historyDir: historyDirOf(store.dir), telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
   }, {
     onCollectorStatus: (collector, status, detail) => {
       log(`ipfix.collector-${status}`, { collector, detail });
-      onCollectorStatus?.(collector, status, detail);
+      alarms?.collector(collector, status, detail);
     },
-    onFailure: (e) => log('records.thread-ended', { error: e.message }),
+    onFailure: (e) => {
+      log('records.thread-ended', { error: e.message });
+      alarms?.thread(false, e.message);
+    },
+    onRestarted: (restarts) => {
+      log('records.thread-restarted', { restarts });
+      alarms?.thread(true, `started again (${restarts} times)`);
+    },
   });
   const lost = sessions.counters().history.lostAtOpen;
   if (lost > 0) log('history.lost-at-start', { records: lost });
+  void removeOldHistory(store, log);
   const sub = router.events$.subscribe((e) => {
     // with telemetry off, the router's session events make no facts (no objects per session)
     if (sessions.recording) for (const f of factsOf(e, name)) sessions.apply(f);
@@ -101,6 +139,7 @@ export async function startRecords(router: Router, store: Store, config: SvrConf
         'history-busy-ms': Math.round(c.history.busyMs), 'history-write-errors': c.history.writeErrors,
         'ipfix-exported': sum('exported'), 'ipfix-dropped': sum('dropped'), 'ipfix-queued': sum('queueDepth'),
         'records-waiting': c.waiting?.facts ?? 0, 'records-waiting-dropped': c.waiting?.dropped ?? 0,
+        'records-lost': c.waiting?.lost ?? 0, 'records-thread-restarts': c.waiting?.restarts ?? 0,
         collectors: c.collectors,
       };
     },

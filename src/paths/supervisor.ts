@@ -53,6 +53,9 @@ export interface PathSupervisorOptions {
   linkTestSpacingMs?: number;
   /** [0, 1) source for discriminators and jitter seeds (default crypto) */
   random?(): number;
+  /** a router pair's node: each path's discriminator from its name, the same on both nodes (nonzero), so the
+   *  node that takes over can continue the partner's sessions (`resume`) */
+  discriminator?(pathName: string): number;
 }
 
 export type PathChangeReason =
@@ -123,6 +126,7 @@ export class PathSupervisor {
   #trafficTimer: unknown = null;
 
   /** usable/BFD changes of every path; subscribe before start() to see the initial ones */
+  readonly #discriminator: ((pathName: string) => number) | undefined;
   readonly state$: Observable<PathStateChange> = this.#changes.asObservable();
 
   constructor(deps: PathSupervisorDeps, opts: PathSupervisorOptions = {}) {
@@ -136,6 +140,7 @@ export class PathSupervisor {
     this.#random = opts.random ?? (() => randomInt(0, 0x100000000) / 0x100000000);
     this.#slowStartMs = opts.slowStartMs ?? 1000;
     this.#spacingMs = opts.linkTestSpacingMs ?? 100;
+    this.#discriminator = opts.discriminator;
   }
 
   start(): void {
@@ -226,6 +231,11 @@ export class PathSupervisor {
     return Object.fromEntries(this.#counters);
   }
 
+  /** A router pair's node took over: every path that is not Up continues the peer's session if it is Up (machines/bfd.ts `bfd.resume`). */
+  resume(): void {
+    for (const rt of this.#paths.values()) rt.actor.send({ type: 'bfd.resume' });
+  }
+
   stop(): void {
     this.#subscription?.unsubscribe();
     this.#subscription = null;
@@ -237,7 +247,7 @@ export class PathSupervisor {
 
   #startPath(name: string, settings: CompiledBfd): void {
     const discriminators = new Set([...this.#paths.values()].map((p) => p.actor.getSnapshot().context.myDiscr));
-    let myDiscriminator = 0;
+    let myDiscriminator = this.#discriminator?.(name) ?? 0;
     while (myDiscriminator === 0 || discriminators.has(myDiscriminator)) myDiscriminator = Math.floor(this.#random() * 0x100000000) >>> 0;
     const history = new QualityHistory();
     const tester = new LinkTester(this.#linkTestSettings(settings), {

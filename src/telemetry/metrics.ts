@@ -20,7 +20,8 @@
  *   threads    svr_worker_busy_seconds_total{worker} svr_worker_sessions_active{worker}
  *   plugins    svr_plugin_info{plugin,version,state} svr_plugin_counter_total{plugin,counter}
  *   records    svr_records_total{kind} svr_records_denied_unrecorded_total svr_records_open_sessions
- *              svr_records_facts_waiting svr_records_facts_dropped_total
+ *              svr_records_facts_waiting svr_records_facts_dropped_total svr_records_facts_lost_total
+ *              svr_records_thread_restarts_total
  *              svr_history_records_total{outcome} svr_history_pending svr_history_bytes
  *              svr_history_write_errors_total svr_history_busy_seconds_total
  *   ipfix      svr_ipfix_collector_up{collector} svr_ipfix_records_total{collector,outcome}
@@ -209,6 +210,12 @@ export class NodeMetrics {
     this.gauge('svr_records_facts_waiting', 'Session facts handed to the records thread and not applied yet', [], (g, s) => { if (s.records !== undefined) g.set(s.records.waiting?.facts ?? 0); });
     this.counter('svr_records_facts_dropped_total', 'Session facts dropped because too many waited for the records thread', [], (c, s) => {
       if (s.records !== undefined) c.inc(s.records.waiting?.dropped ?? 0);
+    });
+    this.counter('svr_records_facts_lost_total', 'Session facts a records thread that ended had not applied', [], (c, s) => {
+      if (s.records !== undefined) c.inc(s.records.waiting?.lost ?? 0);
+    });
+    this.counter('svr_records_thread_restarts_total', 'Times the session records thread was started again after it ended', [], (c, s) => {
+      if (s.records !== undefined) c.inc(s.records.waiting?.restarts ?? 0);
     });
     const outcomes = [['written', 'written'], ['dropped', 'droppedFull'], ['lost', 'lostTotal'], ['retired', 'retiredRecords']] as const;
     this.counter('svr_history_records_total', 'Session history: written, dropped (too many waiting), lost (by crashes, found at start), retired (retention)', ['outcome'], (c, s) => {

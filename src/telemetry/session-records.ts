@@ -54,8 +54,9 @@ export interface SessionRecordsCounters {
   records: RecordBuilderCounters;
   history: HistoryCounters;
   collectors: CollectorView[];
-  /** facts waiting for the records thread, and those it dropped as too many waited (records-thread.ts) */
-  waiting?: { facts: number; dropped: number };
+  /** facts waiting for the records thread, those dropped as too many waited, those lost when a records thread
+   *  ended, and how often one was started again (records-thread.ts) */
+  waiting?: { facts: number; dropped: number; lost: number; restarts: number };
 }
 
 /** Records per history batch (see above). */

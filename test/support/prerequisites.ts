@@ -49,6 +49,8 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/visibility-api.test': [...LAB, 'prometheus'],
   'e2e/routing.test': [...LAB, 'vtysh'],
   'e2e/ha-pair.test': ['root', 'ip', 'netns'],
+  'e2e/ha-lab.test': ['root', 'ip', 'netns', 'curl'],
+  'unit/io/announce.test': ['root', 'ip', 'netns'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],

@@ -11,6 +11,8 @@
  *    At the egress, a reverse packet of a session whose path is down moves the session too (steerReverse).
  * 0b. payload encryption end to end (sessions of encrypting services): the adaptive decision on the first
  *    forward data packet, then the payload is sealed (key id trailer; docs/crypto.md) before metadata;
+ *    AES-CBC payloads of a batch are encrypted together in a first pass over the frame (8 CBC chains at
+ *    a time in the addon: 0.44 against 4.4 µs per 1400-byte packet one at a time, load 13), the rest per packet;
  * 1. metadata: ingress forward packets while NEEDS_META, egress reverse packets while REV_SIGNAL, and
  *    every packet of a transformed (ICMP-as-UDP) session; a payload that starts with the cookie and gets
  *    no metadata gets the 12-byte false-positive header (§2.3);
@@ -46,8 +48,9 @@ import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../met
 import { adjustChecksumForTail, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
 import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-choice.js';
 import { emitMigrated, sessionOuterProtocol } from '../session-ops.js';
-import { ROLE_INGRESS, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
-import { PAYLOAD_GROWTH, decideAdaptive, sealPayload } from '../payload.js';
+import { ROLE_INGRESS, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
+import { PAYLOAD_GROWTH, decideAdaptive, endSealed, sealKey, sealPayload } from '../payload.js';
+import type { PolicyKey } from '../path-crypto.js';
 import { quoteLength, TOO_BIG_QUOTE, writeIcmpTooBig } from '../icmp-too-big.js';
 
 /** Packets at least this close to the path MTU have their header saved for an ICMP too big. */
@@ -88,6 +91,18 @@ export class SvrOutStage implements Stage {
   private readonly mss: MssClamp;
   /** the FEC group the packet just emitted completed (its parity goes right behind it), else -1 */
   private fecGroup = -1;
+  /** per slot: 1 when its payload was sealed in run's first pass */
+  private readonly sealed = new Uint8Array(MAX_BATCH);
+  /** the payloads queued for encryption in this batch: slot, key, region */
+  private queued = 0;
+  private readonly queueSlot = new Uint16Array(MAX_BATCH);
+  private readonly queueKey: (PolicyKey | undefined)[] = new Array<PolicyKey | undefined>(MAX_BATCH).fill(undefined);
+  private readonly queueOff = new Uint32Array(MAX_BATCH);
+  private readonly queueLen = new Uint32Array(MAX_BATCH);
+  /** per slot: its IP length before it was sealed (what it grew by decides the MTU an ICMP too big gives) */
+  private readonly plainLen = new Uint16Array(MAX_BATCH);
+  private readonly runOff = new Uint32Array(MAX_BATCH);
+  private readonly runLen = new Uint32Array(MAX_BATCH);
 
   constructor(private readonly ctx: DataplaneContext) {
     this.mss = new MssClamp(ctx);
@@ -111,22 +126,80 @@ export class SvrOutStage implements Stage {
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
     const t = this.ctx.sessions;
+    // pass 1: steering, the adaptive decision and copies for every packet; the payloads to encrypt with
+    // AES-CBC are queued and encrypted together (sealQueued: 8 CBC chains at a time in the addon)
+    this.queued = 0;
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
       const r = b.session[s]!;
       const control = (b.flags[s]! & PF_CONTROL) !== 0;
       const ingress = t.role[r] === ROLE_INGRESS;
-      if (ingress && !control) this.steer(r, rt.now);
-      else if (!ingress && !control) this.steerReverse(r, rt.now);
-      if (!control && (t.flags[r]! & SF_PAYLOAD) !== 0) decideAdaptive(this.ctx, r, b.data, b.info[s]!, ingress);
-      const alt = control ? undefined : t.alt.get(r);
+      this.sealed[s] = 0;
+      if (control) continue;
+      if (ingress) this.steer(r, rt.now);
+      else this.steerReverse(r, rt.now);
+      if ((t.flags[r]! & SF_PAYLOAD) !== 0) decideAdaptive(this.ctx, r, b.data, b.info[s]!, ingress);
+      const alt = t.alt.get(r);
       if (alt !== undefined) this.duplicate(b, s, r, alt.path, alt.localPort, alt.peerPort, ingress ? alt.needsMeta : alt.revSignal, rt);
+      this.queueSeal(b, s, b.info[s]!, r, rt.now);
+    }
+    this.sealQueued(b);
+    // pass 2: metadata, rewrite, trailer, checksums, per packet in order
+    for (let k = 0; k < f.n; k++) {
+      const s = f.slot[k]!;
+      const r = b.session[s]!;
+      const control = (b.flags[s]! & PF_CONTROL) !== 0;
+      const ingress = t.role[r] === ROLE_INGRESS;
       const flags = t.flags[r]!;
       const withMeta = control || (ingress ? (flags & SF_NEEDS_META) !== 0 : (flags & SF_REV_SIGNAL) !== 0);
       this.fecGroup = -1;
-      const ok = this.emit(b, s, b.info[s]!, r, t.path[r]!, t.wpLocalPort[r]!, t.wpPeerPort[r]!, withMeta, control, rt);
+      const ok = this.emit(b, s, b.info[s]!, r, t.path[r]!, t.wpLocalPort[r]!, t.wpPeerPort[r]!, withMeta, control, rt, this.sealed[s] === 1);
       rt.next[s] = ok ? N_TX : N_DROP;
       if (this.fecGroup >= 0) k = this.parityBehind(b, f, k, rt);
+    }
+  }
+
+  /**
+   * Queues the payload of slot s for encryption in this batch when emit would seal it with an AES-CBC key
+   * right away: an encrypting session's data packet (not a SYN, whose MSS is clamped first; not under UDP
+   * transform) whose checksum verifies, with the tailroom. Anything else is left to emit, which seals,
+   * or drops and counts, one packet at a time as before.
+   */
+  private queueSeal(b: Batch, s: number, pi: PacketInfo, r: number, now: number): void {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    const f = t.flags[r]!;
+    if ((f & SF_PAYLOAD) === 0 || (f & SF_ENC_ON) === 0 || (f & SF_TRANSFORMED) !== 0 || pi.end === pi.payload) return;
+    if (pi.protocol === PROTO_TCP && (pi.tcpFlags & TCP_SYN) !== 0) return;
+    if (tailroom(b, s, SLOT) < PAYLOAD_GROWTH + trailerLength(ctx.tables.paths[t.path[r]!]!.hmac)) return;
+    const key = sealKey(ctx, r, now);
+    if (key === undefined || key.cipher.kind === 'aes-256-gcm' || !verifyL4Checksum(b.data, pi)) return;
+    const q = this.queued++;
+    this.queueSlot[q] = s;
+    this.queueKey[q] = key;
+    this.queueOff[q] = pi.payload;
+    this.queueLen[q] = pi.end - pi.payload;
+    this.plainLen[s] = pi.end - pi.l3;
+  }
+
+  /** Encrypts the queued payloads, one encryptBatch per run of the same key, and ends each one's framing. */
+  private sealQueued(b: Batch): void {
+    const n = this.queued;
+    for (let i = 0; i < n;) {
+      const key = this.queueKey[i]!;
+      let j = i + 1;
+      while (j < n && this.queueKey[j] === key) j++;
+      for (let q = i; q < j; q++) {
+        this.runOff[q - i] = this.queueOff[q]!;
+        this.runLen[q - i] = this.queueLen[q]!;
+      }
+      key.cipher.encryptBatch(b.data, this.runOff, this.runLen, j - i);
+      for (let q = i; i < j; i++) {
+        const s = this.queueSlot[i]!;
+        endSealed(b, s, b.info[s]!, this.runLen[i - q]!, key.version);
+        this.sealed[s] = 1;
+        this.queueKey[i] = undefined;
+      }
     }
   }
 
@@ -222,7 +295,7 @@ export class SvrOutStage implements Stage {
   /** Rewrites slot s for `path` and the given waypoint ports; false = drop (counted). */
   private emit(
     b: Batch, s: number, pi: PacketInfo, r: number, p: number, localPort: number, peerPort: number,
-    withMetaFlag: boolean, control: boolean, rt: StageRuntime,
+    withMetaFlag: boolean, control: boolean, rt: StageRuntime, sealed = false,
   ): boolean {
     const ctx = this.ctx;
     const t = ctx.sessions;
@@ -243,17 +316,17 @@ export class SvrOutStage implements Stage {
     const grows = withMeta || falsePositive || transformed || framed;
     const mtu = ctx.pathMtu[p]!;
     const family = pi.family === 6 ? 6 : 4;
-    const before = pi.end - pi.l3;
+    const before = sealed ? this.plainLen[s]! : pi.end - pi.l3;
     const quoteLen = !control && b !== ctx.dup && before + QUOTE_MARGIN > mtu ? quoteLength(d, pi.l3, family, before) : 0;
     if (quoteLen > 0) this.quote.set(d.subarray(pi.l3, pi.l3 + quoteLen));
     if (!control) this.mss.apply(d, pi, p, r, rt); // incremental: a bad checksum stays bad for the check below
-    if (grows && !control && !verifyL4Checksum(d, pi)) {
+    if (grows && !control && !sealed && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
       return false;
     }
     const tail = trailerLength(h);
-    if (framed) {
-      // encrypt-then-MAC: the payload is sealed first, metadata goes in front, the HMAC covers both
+    if (framed && !sealed) {
+      // encrypt-then-MAC (a sealed payload was encrypted with the batch's others in run): the payload is sealed first, metadata goes in front, the HMAC covers both
       if (tailroom(b, s, SLOT) < PAYLOAD_GROWTH + tail || !sealPayload(ctx, b, s, pi, r, rt.now)) {
         rt.counters.add(this.cNoKey);
         return false;

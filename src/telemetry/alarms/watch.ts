@@ -62,6 +62,11 @@ export const ALARMS = {
     message: (s, p) => `security function ${s} failed and its traffic is dropped (fail closed)${because(p)}`,
     cleared: (s) => `security function ${s} is loaded again`,
   },
+  'records-thread-restarted': {
+    category: 'process', severity: 'major',
+    message: (s, p) => `the session records thread of ${s} stopped and is being started again; the facts it had not applied are lost (counted)${because(p)}`,
+    cleared: (s) => `the session records thread of ${s} runs again`,
+  },
   'worker-restarted': {
     category: 'process', severity: 'major',
     message: (s, p) => `data-path ${s} stopped and is being restarted; its sessions are lost${because(p)}`,

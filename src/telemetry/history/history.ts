@@ -1,10 +1,13 @@
 /**
- * Session history in the node's LevelDB store (sublevel `history`, key layout in keys.ts).
+ * Session history in LevelDB (sublevel `history` of the records thread's database, key layout in keys.ts).
  *
  * put(record) -> pending (bounded; full: dropped and counted) -> every `flushMs` or `flushRecords` one
- * LevelDB batch: the records, their id keys, one posting per (field, value, minute), the batch manifest
- * and the meta counters, atomically. Writes go one at a time (one promise chain).
- * A session keeps one record: its interim record is replaced by the next one (interim or end).
+ * LevelDB batch: the records as one block (block.ts), their id keys, one posting per (field, value,
+ * minute), the block's manifest and the meta counters, atomically. Writes go one at a time (one promise chain).
+ * A session keeps one record: its interim record is replaced by the next one (interim or end): the id key
+ * moves to the new record, readers skip the old one.
+ * A history of format 1 (a key and a JSON value per record, before 2026-12-05) is not read: at open its keys
+ * are removed and its records counted as lost at open (lostAtOpen, lostTotal).
  * Crash accounting: `m/accepted` (records put) is written ahead every `markerMs` and with each batch,
  * `m/written` with each batch; at the next open, accepted - written is the loss of the crash, counted
  * (lostAtOpen, lostTotal). A SIGKILL loses what was pending (at most flushMs plus one write); records
@@ -18,7 +21,8 @@ import { SvrError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { HistorySettings } from '../../model/config.js';
 import type { SessionRecord } from '../record.js';
-import { batchKey, concatRefs, decodeRefs, encodeRef, idKey, indexEntries, metaKey, minuteOf, postingPrefix, postingSuffix, recordKey, timeHex, type IndexSink, type IndexedField } from './keys.js';
+import { Block, BlockWriter } from './block.js';
+import { batchKey, blockKey, decodePlace, encodePlace, encodeRows, idKey, indexEntries, metaKey, minuteOf, postingPrefix, postingSuffix, type IndexSink, type IndexedField } from './keys.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
 
 export interface HistoryOptions {
@@ -80,21 +84,20 @@ export function retentionOptions(r: Pick<HistorySettings, 'retentionDays' | 'max
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 const pack = (v: unknown): Uint8Array => new Uint8Array(packr.pack(v)); // a copy: msgpackr reuses its buffer
-/** Records are JSON: twice as fast to encode here as MessagePack, a third larger before LevelDB's compression. */
-const encodeRecord = (r: SessionRecord): Uint8Array => Buffer.from(JSON.stringify(r), 'utf8');
-const utf8 = new TextDecoder();
-const decodeRecord = (v: Uint8Array): SessionRecord => JSON.parse(utf8.decode(v)) as SessionRecord;
-const EMPTY = new Uint8Array(0);
-const META = ['accepted', 'written', 'seq', 'bytes', 'lostTotal', 'lostAtOpen'] as const;
+const META = ['accepted', 'written', 'seq', 'bytes', 'lostTotal', 'lostAtOpen', 'format'] as const;
 type Meta = Record<(typeof META)[number], number>;
+/** The key layout this code writes and reads (keys.ts). */
+export const HISTORY_FORMAT = 2;
 
-interface Manifest {
+/** A block's manifest (`b/<S>`). */
+export interface Manifest {
   minEnd: number;
   maxEnd: number;
+  rows: number;
   postings: string[];
-  refs: Uint8Array;
   bytes: number;
 }
+export const decodeManifest = (v: Uint8Array): Manifest => unpackr.unpack(v) as Manifest;
 
 type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
@@ -108,12 +111,13 @@ export class SessionHistory {
   private chain: Promise<void> = Promise.resolve();
   /** batches are written one after the other */
   private flushing: Promise<void> = Promise.resolve();
-  /** sessions whose last stored record is interim: its end time, to replace it */
-  private readonly interims = new Map<string, number>();
+  private readonly blocks = new BlockWriter();
   private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, busyMs: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
   private timers: NodeJS.Timeout[] = [];
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** records of a format-1 history removed at open */
+  private formatLost = 0;
   private maxAgeMs: number;
   private maxBytes: number;
   private readonly now: () => number;
@@ -126,8 +130,7 @@ export class SessionHistory {
     this.c.markedAccepted = meta.accepted;
     this.reader = {
       iterate: (range) => db.iterator(range),
-      getMany: (keys) => db.getMany(keys),
-      decode: decodeRecord,
+      get: (key) => db.get(key),
     };
   }
 
@@ -145,6 +148,7 @@ export class SessionHistory {
     }
     const h = new SessionHistory(db, meta, opts);
     if (opts.readOnly !== true) {
+      await h.upgrade();
       await h.countLoss();
       h.startTimers();
     }
@@ -185,17 +189,21 @@ export class SessionHistory {
   }
 
   /** One page of records matching the query. Throws SVR_ERR_HISTORY_QUERY naming a bad parameter. */
-  query(q: HistoryQuery): Promise<HistoryPage> {
-    return runQuery(this.reader, checkQuery(q));
+  async query(q: HistoryQuery): Promise<HistoryPage> {
+    const checked = checkQuery(q);
+    // a stopped node's history of format 1, opened read-only, is not read
+    if (this.meta.format !== HISTORY_FORMAT) return { records: [], scanned: 0 };
+    return runQuery(this.reader, checked);
   }
 
   /** The latest stored record of a session (its whole story: path changes, totals), if any. */
   async get(sessionId: string): Promise<SessionRecord | undefined> {
-    for await (const [k] of this.db.iterator({ gte: `i/${sessionId}/`, lt: `i/${sessionId}0`, reverse: true, limit: 1 })) {
-      const v = await this.db.get(`r/${k.slice(k.length - 12)}/${sessionId}`);
-      return v === undefined ? undefined : decodeRecord(v);
-    }
-    return undefined;
+    if (this.meta.format !== HISTORY_FORMAT) return undefined;
+    const at = await this.db.get(idKey(sessionId));
+    if (at === undefined) return undefined;
+    const { seq, row } = decodePlace(at);
+    const block = await this.db.get(blockKey(seq));
+    return block === undefined ? undefined : new Block(block).row(row);
   }
 
   counters(): HistoryCounters {
@@ -213,16 +221,29 @@ export class SessionHistory {
     const limit = this.opts.retentionBatchesPerStep ?? 8;
     let n = 0;
     const oldest: [string, Manifest][] = [];
-    for await (const [k, v] of this.db.iterator({ gte: 'b/', lt: 'b0', limit })) oldest.push([k, unpackr.unpack(v) as Manifest]);
+    for await (const [k, v] of this.db.iterator({ gte: 'b/', lt: 'b0', limit })) oldest.push([k, decodeManifest(v)]);
     for (const [key, m] of oldest) {
       const old = m.maxEnd < this.now() - this.maxAgeMs;
       const big = this.meta.bytes > this.maxBytes;
       if (!old && !big) break;
-      const refs = decodeRefs(m.refs);
+      const seq = parseInt(key.slice(2), 16);
       const ops: Op[] = [];
-      for (const r of refs) ops.push({ type: 'del', key: recordKey(r.endMs, r.id) }, { type: 'del', key: idKey(r.id, r.endMs) });
+      // the block's id keys that still point into it (a later record of the session moved the others)
+      const bytes = await this.db.get(blockKey(seq));
+      if (bytes !== undefined) {
+        const block = new Block(bytes);
+        const ids: string[] = [];
+        for (let i = 0; i < block.rows; i++) ids.push(block.id(i));
+        const places = await this.db.getMany(ids.map(idKey));
+        for (let i = 0; i < ids.length; i++) {
+          const at = places[i];
+          if (at === undefined) continue;
+          const p = decodePlace(at);
+          if (p.seq === seq && p.row === i) ops.push({ type: 'del', key: idKey(ids[i]!) });
+        }
+      }
       for (const p of m.postings) ops.push({ type: 'del', key: p });
-      ops.push({ type: 'del', key });
+      ops.push({ type: 'del', key: blockKey(seq) }, { type: 'del', key });
       // sizes change when the write is queued (writes apply in that order), back if it fails
       const freed = Math.min(this.meta.bytes, m.bytes);
       this.meta.bytes -= freed;
@@ -235,7 +256,7 @@ export class SessionHistory {
       }
       if (old) this.c.retiredByAge++;
       else this.c.retiredBySize++;
-      this.c.retiredRecords += refs.length;
+      this.c.retiredRecords += m.rows;
       n++;
     }
     return n;
@@ -254,9 +275,35 @@ export class SessionHistory {
     await this.chain;
   }
 
+  /**
+   * A history of format 1 (before blocks): its keys are removed, in batches, and its records counted as lost
+   * at open (format 1 is not read). A new history is marked format 2.
+   */
+  private async upgrade(): Promise<void> {
+    if (this.meta.format === HISTORY_FORMAT) return;
+    let records = 0;
+    let ops: Op[] = [];
+    for await (const k of this.db.keys({ gte: 'a', lt: 'z' })) {
+      if (k.startsWith('m/')) continue;
+      if (k.startsWith('r/')) records++;
+      ops.push({ type: 'del', key: k });
+      if (ops.length >= 10_000) {
+        await this.write(ops);
+        ops = [];
+      }
+    }
+    this.meta.format = HISTORY_FORMAT;
+    this.meta.seq = 0;
+    this.meta.bytes = 0;
+    this.meta.lostTotal += records;
+    ops.push(...(['format', 'seq', 'bytes', 'lostTotal'] as const).map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k]) })));
+    await this.write(ops);
+    this.formatLost = records;
+  }
+
   private async countLoss(): Promise<void> {
     const lost = Math.max(0, this.meta.accepted - this.meta.written);
-    this.meta.lostAtOpen = lost;
+    this.meta.lostAtOpen = lost + this.formatLost;
     this.meta.lostTotal += lost;
     this.meta.accepted = this.meta.written;
     this.c.markedAccepted = this.meta.accepted;
@@ -309,33 +356,25 @@ export class SessionHistory {
     const seq = this.meta.seq + 1;
     const ops: Op[] = [];
     const postings = new BatchPostings();
-    const refs: Uint8Array[] = [];
     let bytes = 0;
     const put = (key: string, value: Uint8Array): void => {
       ops.push({ type: 'put', key, value });
       bytes += key.length + value.length;
     };
     for (const r of records) {
-      const id = r.sessionId;
-      const previous = this.interims.get(id);
-      if (previous !== undefined) ops.push({ type: 'del', key: recordKey(previous, id) }, { type: 'del', key: idKey(id, previous) });
-      if (r.kind === 'interim') this.interims.set(id, r.endMs);
-      else this.interims.delete(id);
-      const t = timeHex(r.endMs);
-      put(`r/${t}/${id}`, encodeRecord(r));
-      put(`i/${id}/${t}`, EMPTY);
-      const ref = encodeRef(r.endMs, id);
-      refs.push(ref);
-      postings.record(minuteOf(r.endMs), ref);
+      const row = this.blocks.add(r);
+      put(idKey(r.sessionId), encodePlace(seq, row)); // a later record of the session in this batch overwrites it
+      postings.record(minuteOf(r.endMs), row);
       indexEntries(r, postings);
     }
+    put(blockKey(seq), this.blocks.finish());
     const postingKeys: string[] = [];
-    postings.each(seq, (k, list) => {
+    postings.each(seq, (k, rows) => {
       postingKeys.push(k);
-      put(k, concatRefs(list));
+      put(k, encodeRows(rows));
     });
     const manifest: Manifest = {
-      minEnd: records[0]!.endMs, maxEnd: records[records.length - 1]!.endMs, postings: postingKeys, refs: concatRefs(refs), bytes: 0,
+      minEnd: records[0]!.endMs, maxEnd: records[records.length - 1]!.endMs, rows: records.length, postings: postingKeys, bytes: 0,
     };
     manifest.bytes = bytes + pack(manifest).length + 16;
     put(batchKey(seq), pack(manifest));
@@ -362,18 +401,18 @@ export class SessionHistory {
 }
 
 /**
- * The postings of one batch: minute -> field -> value -> refs. Nested maps of the records' own strings (their
- * hashes cached by V8), so adding an entry allocates nothing; the keys are made once per posting in each().
+ * The postings of one batch: minute -> field -> value -> rows. Nested maps of the records' own strings (their
+ * hashes cached by V8); the keys are made once per posting in each().
  */
 class BatchPostings implements IndexSink {
-  private readonly minutes = new Map<number, Map<IndexedField, Map<string, Uint8Array[]>>>();
-  private fields: Map<IndexedField, Map<string, Uint8Array[]>> | undefined;
+  private readonly minutes = new Map<number, Map<IndexedField, Map<string, number[]>>>();
+  private fields: Map<IndexedField, Map<string, number[]>> | undefined;
   private minute = -1;
-  private ref: Uint8Array = EMPTY;
+  private row = 0;
 
-  /** The next entries are of the record `ref`, which ended in `minute`. */
-  record(minute: number, ref: Uint8Array): void {
-    this.ref = ref;
+  /** The next entries are of row `row`, which ended in `minute`. */
+  record(minute: number, row: number): void {
+    this.row = row;
     if (minute === this.minute && this.fields !== undefined) return;
     this.minute = minute;
     let fields = this.minutes.get(minute);
@@ -386,12 +425,12 @@ class BatchPostings implements IndexSink {
     let values = fields.get(field);
     if (values === undefined) fields.set(field, (values = new Map()));
     const list = values.get(value);
-    if (list === undefined) values.set(value, [this.ref]);
-    else list.push(this.ref);
+    if (list === undefined) values.set(value, [this.row]);
+    else list.push(this.row);
   }
 
-  /** Every posting's key (batch `seq`) and refs. */
-  each(seq: number, fn: (key: string, refs: Uint8Array[]) => void): void {
+  /** Every posting's key (batch `seq`) and rows (ascending). */
+  each(seq: number, fn: (key: string, rows: number[]) => void): void {
     for (const [minute, fields] of this.minutes) {
       const suffix = postingSuffix(minute, seq);
       for (const [field, values] of fields) for (const [value, list] of values) fn(postingPrefix(field, value) + suffix, list);

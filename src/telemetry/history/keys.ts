@@ -1,17 +1,19 @@
 /**
- * Key layout of the session history (one `history` sublevel of the node's LevelDB store):
+ * Key layout of the session history (its own LevelDB database, sublevel `history`), format 2:
  *
- *   r/<T>/<id>                       -> the record (JSON)                 T = end time, 12 hex digits of ms
- *   i/<id>/<T>                       -> ''                                 every stored record of a session
- *   p/<field>\0<value>\0<M><S>       -> refs (see encodeRef)               postings: the records of batch S
+ *   k/<S>                            -> block S: the records of write batch S (block.ts), one value
+ *   b/<S>                            -> block S's manifest: end-time range, rows, postings, bytes (retention,
+ *                                       and the time-ordered reading of blocks)
+ *   i/<id>                           -> seq u32, row u32: where the session's latest record is
+ *   p/<field>\0<value>\0<M><S>       -> rows (encodeRows)                  postings: the rows of block S
  *                                                                          whose <field> is <value> and whose
  *                                                                          end time is in minute M (8 hex each)
- *   b/<S>                            -> the batch's manifest (its postings and refs, for retention)
- *   m/<name>                         -> meta counters (accepted, written, seq, bytes, lost...)
+ *   m/<name>                         -> meta counters (accepted, written, seq, bytes, lost..., format)
  *
- * A posting holds the refs of every matching record of one write batch, so a batch costs one LevelDB key
- * per distinct (field, value) instead of one per record and field (measured: 12 keys per record write
- * 29k records/s, postings > 100k/s). Values never contain NUL (names and addresses).
+ * A batch costs one key per record (its id key, 8 bytes of value) and one per distinct (field, value,
+ * minute), against three keys and a JSON value per record in format 1 (r/<T>/<id>, i/<id>/<T>). A record
+ * replaced by a later one of its session (an interim record) stays in its block; its id key points
+ * elsewhere, which is how readers skip it. Values never contain NUL (names and addresses).
  */
 import { formatAddress, parseAddress } from '../../packet/addr.js';
 import type { SessionRecord } from '../record.js';
@@ -20,16 +22,13 @@ import type { SessionRecord } from '../record.js';
 export type IndexedField = 'tenant' | 'service' | 'application' | 'router' | 'path' | 'reason' | 'source' | 'destination' | 'port';
 
 export const hex = (n: number, digits: number): string => Math.floor(n).toString(16).padStart(digits, '0');
-/** 12 hex digits: good until the year 10889 */
-export const timeHex = (ms: number): string => {
-  const t = Math.floor(Math.max(0, ms)).toString(16);
-  return t.length === 11 ? `0${t}` : t.length >= 12 ? t : t.padStart(12, '0');
-};
 export const minuteOf = (ms: number): number => Math.floor(ms / 60_000);
 
-export const recordKey = (endMs: number, id: string): string => `r/${timeHex(endMs)}/${id}`;
-export const idKey = (id: string, endMs: number): string => `i/${id}/${timeHex(endMs)}`;
+export const blockKey = (seq: number): string => `k/${hex(seq, 8)}`;
+export const idKey = (id: string): string => `i/${id}`;
 export const batchKey = (seq: number): string => `b/${hex(seq, 8)}`;
+/** the batch seq of a posting key, block key or manifest key (its last 8 hex digits) */
+export const seqOfKey = (key: string): number => parseInt(key.slice(key.length - 8), 16);
 export const metaKey = (name: string): string => `m/${name}`;
 /** every posting of (field, value) starts with this */
 export const postingPrefix = (field: IndexedField, value: string): string => `p/${field}\0${value}\0`;
@@ -80,15 +79,6 @@ export function indexEntries(r: SessionRecord, sink: IndexSink): void {
   sink.add('port', portText(r.forward.dstPort));
 }
 
-/** A record's place: its end time and session id. */
-export interface Ref {
-  endMs: number;
-  id: string;
-}
-
-const UUID_TAG = 0xff;
-const utf8 = new TextEncoder();
-const utf8Decode = new TextDecoder();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function nibble(c: number): number {
@@ -97,8 +87,8 @@ function nibble(c: number): number {
   return -1;
 }
 
-/** The 16 bytes of a lower-case UUID, or undefined when `id` is not one. */
-function uuidBytes(id: string, out: Uint8Array, at: number): boolean {
+/** The 16 bytes of a lower-case UUID into `out` at `at`; false (nothing written that counts) when `id` is not one. */
+export function uuidBytes(id: string, out: Uint8Array, at: number): boolean {
   if (id.length !== 36) return false;
   let j = at;
   for (let i = 0; i < 36; i++) {
@@ -114,60 +104,67 @@ function uuidBytes(id: string, out: Uint8Array, at: number): boolean {
   return true;
 }
 
-/** One ref packed: 6 bytes end time, then 0xff + 16 bytes for a UUID id, else its length (< 255) + UTF-8. */
-export function encodeRef(endMs: number, id: string): Uint8Array {
-  let out = new Uint8Array(23);
-  if (uuidBytes(id, out, 7)) {
-    out[6] = UUID_TAG;
-  } else {
-    const idBytes = utf8.encode(id).subarray(0, 254);
-    out = new Uint8Array(7 + idBytes.length);
-    out[6] = idBytes.length;
-    out.set(idBytes, 7);
+/** The UUID whose 16 bytes are at `at`. */
+export function uuidText(b: Uint8Array, at: number): string {
+  let id = '';
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) id += '-';
+    id += HEX[b[at + i]!];
   }
-  const hi = Math.floor(endMs / 0x1_0000_0000);
-  const lo = endMs >>> 0;
-  out[0] = (hi >> 8) & 0xff;
-  out[1] = hi & 0xff;
-  out[2] = lo >>> 24;
-  out[3] = (lo >>> 16) & 0xff;
-  out[4] = (lo >>> 8) & 0xff;
-  out[5] = lo & 0xff;
+  return id;
+}
+
+/** A record's place: its block (batch seq) and row. */
+export interface Place {
+  seq: number;
+  row: number;
+}
+
+/** The value of an id key: seq u32, row u32. */
+export function encodePlace(seq: number, row: number): Uint8Array {
+  const out = new Uint8Array(8);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, seq);
+  v.setUint32(4, row);
   return out;
 }
 
-/** Packed refs, one after the other. */
-export function concatRefs(refs: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const r of refs) size += r.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const r of refs) {
-    out.set(r, at);
-    at += r.length;
-  }
-  return out;
+export function decodePlace(b: Uint8Array): Place {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { seq: v.getUint32(0), row: v.getUint32(4) };
 }
 
-export function decodeRefs(b: Uint8Array): Ref[] {
-  const out: Ref[] = [];
+/** A posting's rows (ascending) as varints of the gaps between them. */
+export function encodeRows(rows: readonly number[]): Uint8Array {
+  const out = new Uint8Array(rows.length * 5);
   let at = 0;
-  while (at + 7 <= b.length) {
-    const endMs = ((b[at]! << 8) | b[at + 1]!) * 0x1_0000_0000 + ((b[at + 2]! << 24) >>> 0) + (b[at + 3]! << 16) + (b[at + 4]! << 8) + b[at + 5]!;
-    const tag = b[at + 6]!;
-    at += 7;
-    if (tag === UUID_TAG) {
-      let id = '';
-      for (let i = 0; i < 16; i++) {
-        if (i === 4 || i === 6 || i === 8 || i === 10) id += '-';
-        id += HEX[b[at + i]!];
-      }
-      out.push({ endMs, id });
-      at += 16;
-    } else {
-      out.push({ endMs, id: utf8Decode.decode(b.subarray(at, at + tag)) });
-      at += tag;
+  let last = 0;
+  for (const r of rows) {
+    let n = r - last;
+    last = r;
+    while (n >= 0x80) {
+      out[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
     }
+    out[at++] = n;
+  }
+  return out.slice(0, at);
+}
+
+export function decodeRows(b: Uint8Array): number[] {
+  const out: number[] = [];
+  let last = 0;
+  for (let at = 0; at < b.length;) {
+    let n = 0;
+    let shift = 0;
+    for (;;) {
+      const x = b[at++]!;
+      n |= (x & 0x7f) << shift;
+      if (x < 0x80) break;
+      shift += 7;
+    }
+    last += n;
+    out.push(last);
   }
   return out;
 }

@@ -3,16 +3,22 @@
  * "driver" and checks every filter on each record it reads:
  *   - an exact filter with postings (source/destination address, path, application, service, port,
  *     router, tenant, close reason: the first given, in that order) -> the postings of that value, minute
- *     by minute, in batch order, each posting's records by end time;
- *   - no such filter (or only address prefixes, source port, kind) -> the records in end-time order.
+ *     by minute, in batch order, each posting's rows by end time;
+ *   - no such filter (or only address prefixes, source port, kind) -> the blocks in write order whose
+ *     end-time range meets the query's, each block's rows by end time (a block holds one write batch, so
+ *     records come in end-time order but for those that ended within a flush interval of each other).
+ * Only the blocks that can match are read, and of those only the rows looked at are decoded. A record that a
+ * later one of its session replaced (an interim record) is skipped: its id key points elsewhere.
  * A page holds at most `limit` records (<= 1000) and reads at most SCAN_BUDGET records: a page can come
  * back short with a cursor, so that no query holds the node for long. The cursor names the driver and the
  * position; it is only valid with the same filters.
  */
+import { Unpackr } from 'msgpackr/unpack';
 import { parsePrefix, prefixContains, type ParsedPrefix } from '../../packet/addr.js';
 import { SvrError } from '../../errors.js';
 import { CLOSE_REASONS, type CloseReason, type RecordKind, type SessionRecord } from '../record.js';
-import { canonicalAddress, decodeRefs, minuteOf, hex, postingPrefix, recordKey, timeHex, type IndexedField, type Ref } from './keys.js';
+import { Block } from './block.js';
+import { blockKey, canonicalAddress, decodePlace, decodeRows, idKey, minuteOf, hex, postingPrefix, seqOfKey, type IndexedField } from './keys.js';
 
 export interface HistoryQuery {
   /** end time >= from (ms since the epoch) */
@@ -59,8 +65,7 @@ export const SCAN_BUDGET = 20_000;
 /** What a query reads from the store (a LevelDB sublevel, keys as in keys.ts). */
 export interface HistoryReader {
   iterate(range: { gte?: string; lte?: string; gt?: string; lt?: string; reverse: boolean }): AsyncIterable<[string, Uint8Array]>;
-  getMany(keys: string[]): Promise<(Uint8Array | undefined)[]>;
-  decode(value: Uint8Array): SessionRecord;
+  get(key: string): Promise<Uint8Array | undefined>;
 }
 
 interface Checked {
@@ -78,9 +83,9 @@ interface Checked {
 interface Cursor {
   /** `time` or `<field>=<value>` */
   d: string;
-  /** last key read (time driver) or the posting key to resume at */
+  /** the manifest key (time driver) or the posting key to resume at */
   k: string;
-  /** postings: refs of that posting already read */
+  /** rows of it already read */
   i?: number;
 }
 
@@ -146,6 +151,10 @@ function chooseDriver(q: HistoryQuery, source: ParsedPrefix | undefined, destina
   return undefined;
 }
 
+/** A manifest's end-time range (history.ts writes it, MessagePack). */
+const manifests = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+const unpackManifest = (v: Uint8Array): { minEnd: number; maxEnd: number } => manifests.unpack(v) as { minEnd: number; maxEnd: number };
+
 const driverTag = (d: [IndexedField, string] | undefined): string => (d === undefined ? 'time' : `${d[0]}=${d[1]}`);
 const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
 
@@ -176,19 +185,70 @@ export async function runQuery(db: HistoryReader, c: Checked): Promise<HistoryPa
   return c.driver === undefined ? byTime(db, c) : byPostings(db, c, c.driver);
 }
 
+/** The blocks a page reads (the last one kept: consecutive postings are mostly of one block). */
+class Blocks {
+  private seq = -1;
+  private block: Block | undefined;
+  constructor(private readonly db: HistoryReader) {}
+
+  async get(seq: number): Promise<Block | undefined> {
+    if (seq !== this.seq) {
+      const bytes = await this.db.get(blockKey(seq));
+      this.seq = seq;
+      this.block = bytes === undefined ? undefined : new Block(bytes);
+    }
+    return this.block;
+  }
+}
+
+/** False for a record that a later one of its session replaced. */
+async function current(db: HistoryReader, r: SessionRecord, seq: number, row: number): Promise<boolean> {
+  if (r.kind === 'end') return true;
+  const at = await db.get(idKey(r.sessionId));
+  if (at === undefined) return false;
+  const p = decodePlace(at);
+  return p.seq === seq && p.row === row;
+}
+
+/**
+ * Reads `rows` of block `seq` from position `i` (positions in the query's order) into the page; returns the
+ * cursor when the page is full or its scan budget spent, else undefined.
+ */
+async function readRows(db: HistoryReader, c: Checked, page: HistoryPage, block: Block, seq: number, rows: readonly number[], i: number, cursor: (i: number) => string): Promise<string | undefined> {
+  for (; i < rows.length; i++) {
+    const row = rows[i]!;
+    page.scanned++;
+    const r = block.row(row);
+    if (matches(c, r) && (await current(db, r, seq, row))) page.records.push(r);
+    if (page.records.length >= c.limit || page.scanned >= SCAN_BUDGET) return cursor(i + 1);
+  }
+  return undefined;
+}
+
+/** 0..n-1, or n-1..0 for newest first */
+function allRows(n: number, newest: boolean): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = newest ? n - 1 - i : i;
+  return out;
+}
+
 async function byTime(db: HistoryReader, c: Checked): Promise<HistoryPage> {
   const page: HistoryPage = { records: [], scanned: 0 };
-  const lo = `r/${timeHex(c.from)}`;
-  const hi = `r/${timeHex(c.to)}`;
+  const at = c.cursor;
   const range = c.newest
-    ? { gte: lo, ...(c.cursor !== undefined ? { lt: c.cursor.k } : { lt: hi }), reverse: true }
-    : { ...(c.cursor !== undefined ? { gt: c.cursor.k } : { gte: lo }), lt: hi, reverse: false };
+    ? { gte: 'b/', ...(at !== undefined ? { lte: at.k } : { lt: 'b0' }), reverse: true }
+    : { gte: at !== undefined ? at.k : 'b/', lt: 'b0', reverse: false };
+  const blocks = new Blocks(db);
   for await (const [key, value] of db.iterate(range)) {
-    page.scanned++;
-    const r = db.decode(value);
-    if (matches(c, r)) page.records.push(r);
-    if (page.records.length >= c.limit || page.scanned >= SCAN_BUDGET) {
-      page.cursor = encodeCursor({ d: 'time', k: key });
+    const m = unpackManifest(value);
+    if (m.maxEnd < c.from || m.minEnd >= c.to) continue;
+    const seq = seqOfKey(key);
+    const block = await blocks.get(seq);
+    if (block === undefined) continue;
+    const start = at !== undefined && key === at.k ? at.i ?? 0 : 0;
+    const cursor = await readRows(db, c, page, block, seq, allRows(block.rows, c.newest), start, (i) => encodeCursor({ d: 'time', k: key, i }));
+    if (cursor !== undefined) {
+      page.cursor = cursor;
       break;
     }
   }
@@ -204,43 +264,19 @@ async function byPostings(db: HistoryReader, c: Checked, [field, value]: [Indexe
   const range = c.newest
     ? { gte: lo, ...(at !== undefined ? { lte: at.k } : { lt: hi }), reverse: true }
     : { ...(at !== undefined ? { gte: at.k } : { gte: lo }), lt: hi, reverse: false };
-  const seen = new Set<string>();
   const tag = driverTag([field, value]);
-  for await (const [key, refsBytes] of db.iterate(range)) {
-    const refs = decodeRefs(refsBytes);
-    if (c.newest) refs.reverse();
-    let i = at !== undefined && key === at.k ? at.i ?? 0 : 0;
-    while (i < refs.length) {
-      // read a chunk of the posting's records at once
-      const chunk: Ref[] = [];
-      /** each chunk entry's place in refs */
-      const place: number[] = [];
-      for (; i < refs.length && chunk.length < 256 && page.scanned + chunk.length < SCAN_BUDGET; i++) {
-        const ref = refs[i]!;
-        if (ref.endMs < c.from || ref.endMs >= c.to) continue;
-        chunk.push(ref);
-        place.push(i);
-      }
-      const keys = chunk.map((r) => recordKey(r.endMs, r.id));
-      const values = await db.getMany(keys);
-      for (let j = 0; j < chunk.length; j++) {
-        page.scanned++;
-        const v = values[j];
-        if (v === undefined || seen.has(keys[j]!)) continue; // replaced by a later record of the session, or retired
-        seen.add(keys[j]!);
-        const r = db.decode(v);
-        if (!matches(c, r)) continue;
-        page.records.push(r);
-        if (page.records.length >= c.limit) {
-          // resume after this record: the refs of this posting up to it are done
-          page.cursor = encodeCursor({ d: tag, k: key, i: place[j]! + 1 });
-          return page;
-        }
-      }
-      if (page.scanned >= SCAN_BUDGET) {
-        page.cursor = encodeCursor({ d: tag, k: key, i });
-        return page;
-      }
+  const blocks = new Blocks(db);
+  for await (const [key, rowsBytes] of db.iterate(range)) {
+    const seq = seqOfKey(key);
+    const block = await blocks.get(seq);
+    if (block === undefined) continue; // retired while this page read
+    const rows = decodeRows(rowsBytes);
+    if (c.newest) rows.reverse();
+    const start = at !== undefined && key === at.k ? at.i ?? 0 : 0;
+    const cursor = await readRows(db, c, page, block, seq, rows, start, (i) => encodeCursor({ d: tag, k: key, i }));
+    if (cursor !== undefined) {
+      page.cursor = cursor;
+      break;
     }
   }
   return page;

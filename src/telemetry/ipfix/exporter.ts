@@ -14,7 +14,7 @@
  * waits for 'drain'; a refused or broken connection is `down` and retried with backoff.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect as tcpConnect, isIPv6, type Socket as TcpSocket } from 'node:net';
+import { connect as tcpConnect, isIPv4, isIPv6, type Socket as TcpSocket } from 'node:net';
 import type { PerDirection, SessionRecord } from '../record.js';
 import { IpfixMessageWriter, type EncodedMessage } from './message.js';
 import type { CollectorConfig } from '../../model/config.js';
@@ -24,7 +24,7 @@ export type CollectorStatus = 'unknown' | 'up' | 'down';
 export interface ExporterOptions {
   collector: CollectorConfig;
   observationDomainId: number;
-  /** path MTU toward the collector; default 1500 (UDP messages are sized to it) */
+  /** path MTU toward the collector; default LOOPBACK_MTU for a loopback address, else 1500 (UDP messages are sized to it) */
   pathMtu?: number;
   /** records waiting to be sent at most; default 10000 */
   queueLimit?: number;
@@ -65,6 +65,14 @@ export interface ExporterCounters {
 }
 
 const UDP_HEADERS = { 4: 28, 6: 48 } as const;
+/**
+ * A collector on 127.0.0.0/8 or ::1 is reached over `lo`, whose MTU (65536) is above the largest IP packet:
+ * messages of up to 65507 bytes (IPv4; 65487 over IPv6), one send for some 200 session records instead of 8 (the send was about
+ * 4 µs of the records thread's CPU per record with 1472-byte messages).
+ */
+export const LOOPBACK_MTU = 65535;
+/** Records queued that are encoded and sent at once (when the transport is ready), not at the next timer or turn. */
+const SEND_NOW = 256;
 /** TCP: records encoded per write while the socket takes them */
 const TCP_CHUNK = 256;
 /** TCP: a collector that has not read for this long is `down` */
@@ -103,7 +111,7 @@ export class IpfixExporter {
   constructor(private readonly opts: ExporterOptions) {
     this.collector = opts.collector;
     const family = isIPv6(opts.collector.address) ? 6 : 4;
-    const mtu = opts.pathMtu ?? 1500;
+    const mtu = opts.pathMtu ?? (isLoopback(opts.collector.address) ? LOOPBACK_MTU : 1500);
     const maxMessageBytes = opts.collector.transport === 'udp' ? mtu - UDP_HEADERS[family] : 65535;
     this.writer = new IpfixMessageWriter({ observationDomainId: opts.observationDomainId, maxMessageBytes });
     this.queueLimit = opts.queueLimit ?? 10_000;
@@ -142,7 +150,9 @@ export class IpfixExporter {
     }
     this.queue.push(r);
     this.c.queued++;
-    if (this.queue.length === 64) setImmediate(() => this.flush());
+    // a burst (the records thread applying a backlog of facts in one turn) is sent as it comes, never left to fill the queue
+    if (this.queue.length >= SEND_NOW) this.flush();
+    else if (this.queue.length === 64) setImmediate(() => this.flush());
     return true;
   }
 
@@ -352,4 +362,9 @@ export class IpfixExporter {
     }
     this.count(m);
   }
+}
+
+/** 127.0.0.0/8 or ::1 (a collector on this host, or in this network namespace). */
+function isLoopback(address: string): boolean {
+  return (isIPv4(address) && address.startsWith('127.')) || (isIPv6(address) && /^[0:]*:0*1$/.test(address));
 }

@@ -171,6 +171,28 @@ test('empty batch, region at the very end of the buffer, range errors leave the 
   }
 });
 
+test('keys shorter than, equal to and longer than a hash block (hashed first, RFC 2104 §2) give the reference tags', () => {
+  for (const cipher of CIPHERS) {
+    for (const keyLen of [1, 20, 63, 64, 65, 200]) {
+      const key = rng.bytes(keyLen);
+      const lens = [0, 1, 55, 56, 63, 64, 65, 119, 120, 1420];
+      const base = makeBatch(rng, lens);
+      const ref = cloneBatch(base);
+      const slot = timeSlot(true, Date.now());
+      for (let i = 0; i < ref.count; i++) {
+        const off = ref.offsets[i]!;
+        ref.lengths[i] = ref.lengths[i]! + signInto(cipher, key, ref.data, off, off + ref.lengths[i]!, slot);
+      }
+      const b = cloneBatch(base);
+      const h = BatchHmac.create(cipher, key, { impl: 'native' });
+      h.signBatch(b.data, b.offsets, b.lengths, b.count, slot);
+      h.destroy();
+      sameBytes(b.data, ref.data, `${cipher}, ${keyLen}-byte key`);
+      assert.equal([...b.lengths], [...ref.lengths]);
+    }
+  }
+});
+
 test('destroy twice is safe; use after destroy throws; bad ciphers and empty keys are config errors', () => {
   for (const impl of IMPLS) {
     const h = BatchHmac.create('sha1', rng.bytes(20), { impl });

@@ -36,7 +36,7 @@ async function pair(sessions: (full: boolean) => SyncRecord[]): Promise<Pair> {
   const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
   const redundancy: Redundancy = {
     nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
-    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'),
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'), sharedAddresses: [],
   };
   const roles: Record<string, HaRolePublished[]> = { r1a: [], r1b: [] };
   const make = (node: 'r1a' | 'r1b'): PairNode => new PairNode({
@@ -117,7 +117,7 @@ test('a partner that does not acknowledge: once a window of batches waits, the o
   const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
   const redundancy: Redundancy = {
     nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
-    preempt: false, heartbeatInterval: 50, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'),
+    preempt: false, heartbeatInterval: 50, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'), sharedAddresses: [],
   };
   let asked = 0;
   const a = new PairNode({

@@ -40,7 +40,7 @@ test('failover: the new active installs the synced sessions and forwards an exis
   const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
   const redundancy: Redundancy = {
     nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
-    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 7).toString('base64'),
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 7).toString('base64'), sharedAddresses: [],
   };
   const sessionsA = new HaSessions(before.r1.host, noLog);
   const sessionsB = new HaSessions(after.r1.host, noLog);
@@ -101,7 +101,7 @@ test('incremental sync: a removed session leaves the replica, idle rows are not 
   const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
   const redundancy: Redundancy = {
     nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
-    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 7).toString('base64'),
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 7).toString('base64'), sharedAddresses: [],
   };
   const sessionsA = new HaSessions(lab.r1.host, noLog);
   const a = new PairNode({ redundancy, node: 'r1a', linksUp: () => 2, collect: (q, full) => sessionsA.collect(q, full), ports: { local: pa, partner: pb } });

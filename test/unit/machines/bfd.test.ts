@@ -279,6 +279,46 @@ test('§6.8.7 a remote RequiredMinRx of zero stops periodic transmission', () =>
   assert.ok(r.log.length > 0, 'transmits again once the remote is forgotten');
 });
 
+test('bfd.resume (a pair node taking over): silent while Down; the remote\'s Up with our discriminator continues the session Up at once, with a packet', () => {
+  const [resuming, a0] = step(start(), { type: 'bfd.resume' });
+  assert.is(sessionState(resuming), 'down');
+  assert.ok(resuming.context.resuming);
+  assert.equal(published(a0), [], 'still Down, nothing published');
+  const [up, a1] = step(resuming, rx('up'));
+  assert.is(sessionState(up), 'up', 'Down + rx UP continues the session (§6.2 would stay Down)');
+  assert.equal(published(a1), [{ state: 'up', diag: 0 }]);
+  assert.not.ok(up.context.resuming);
+  assert.is(up.context.remoteDiscr, REMOTE);
+  const [, a2] = step(up, { type: 'bfd.sendNow' });
+  assert.equal(sent(a2).map((p) => [p.state, p.yourDiscriminator, p.myDiscriminator]), [['up', REMOTE, MINE]], 'tells the remote at once');
+  // any other packet: §6.2 as usual
+  assert.is(sessionState(step(step(start(), { type: 'bfd.resume' })[0], rx('down'))[0]), 'init');
+  assert.is(sessionState(step(step(start(), { type: 'bfd.resume' })[0], rx('init'))[0]), 'up');
+  // without bfd.resume, Down + rx UP stays Down (unchanged)
+  assert.is(sessionState(step(start(), rx('up'))[0]), 'down');
+});
+
+test('bfd.resume sends nothing for one Detection Time of ours (3 x 40 ms), then transmits as before; the first Up packet is sent at once', () => {
+  const r = run();
+  r.advance(1500);
+  const before = r.log.length;
+  assert.ok(before > 0, 'a Down node transmits (slowly)');
+  r.actor.send({ type: 'bfd.resume' });
+  r.advance(119);
+  assert.is(r.log.length, before, 'silent inside the window');
+  r.advance(1);
+  assert.not.ok(r.actor.getSnapshot().context.resuming, 'the window ends after 120 ms');
+  r.advance(1100);
+  assert.ok(r.log.length > before, 'transmits again after the window');
+
+  const r2 = run();
+  r2.actor.send({ type: 'bfd.resume' });
+  r2.advance(10);
+  r2.actor.send(rx('up'));
+  assert.is(current(r2), 'up');
+  assert.equal(r2.log.map((x) => [x.at, x.packet.state]), [[10, 'up']], 'one Up packet at once');
+});
+
 test('the full three-way handshake between two machines, then silence brings both down', () => {
   const clock = new SimulatedClock();
   const pending: Array<() => void> = [];

@@ -24,7 +24,7 @@ test('no redundancy block: one node; a pair gets every default', () => {
   assert.is(parseObject(baseAuthority()).authority.routers[0]!.redundancy, undefined);
   assert.equal(parseObject(withRedundancy(pair())).authority.routers[0]!.redundancy, {
     nodes: [{ name: 'r1a', priority: 200, syncAddress: '198.18.250.1' }, { name: 'r1b', priority: 100, syncAddress: '198.18.250.2' }],
-    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 4797, sharedKey: KEY,
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 4797, sharedKey: KEY, sharedAddresses: [],
   });
 });
 
@@ -49,6 +49,19 @@ test('every bad field is reported with its path', () => {
   hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': '198.18.251.1' }, { name: 'b', 'sync-address': '198.18.250.2' }] }))), `${at}.nodes[1].probe-address`, 'on both nodes, or on neither');
   hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': '198.18.251.1' }, { name: 'b', 'sync-address': '198.18.250.2', 'probe-address': '198.18.251.1' }] }))), `${at}.nodes[1].probe-address`, 'already nodes[0]');
   hasProblem(problemsOfObject(withRedundancy(pair({ nodes: [{ name: 'a', 'sync-address': '198.18.250.1', 'probe-address': 'lan' }, { name: 'b', 'sync-address': '198.18.250.2', 'probe-address': '198.18.251.2' }] }))), `${at}.nodes[0].probe-address`, 'IPv4 or IPv6');
+});
+
+test('shared addresses: read and written back; a bad device, an address without its prefix length, a repeated address are reported', () => {
+  const shared = [{ device: 'r1-c', address: '198.18.1.1/24' }, { device: 'r1-r2', address: '2001:db8::1/64' }];
+  const config = parseObject(withRedundancy(pair({ 'shared-addresses': shared })));
+  assert.equal(config.authority.routers[0]!.redundancy!.sharedAddresses, shared);
+  assert.equal(validateConfig(config), []);
+  assert.equal(resolveConfig(config), config);
+  const problems = problemsOfObject(withRedundancy(pair({ 'shared-addresses': [{ device: 'a-name-far-too-long', address: '198.18.1.1/24' }, { device: 'r1-c', address: '198.18.1.1' }, { device: 'r1-r2', address: '198.18.1.1/16' }, { device: 'x', address: '198.18.2.1/24', mac: 1 }] })));
+  hasProblem(problems, `${at}.shared-addresses[0].device`, 'at most 15 characters');
+  hasProblem(problems, `${at}.shared-addresses[1].address`, 'with its prefix length');
+  hasProblem(problems, `${at}.shared-addresses[2].address`, 'already shared-addresses[0]');
+  hasProblem(problems, `${at}.shared-addresses[3].mac`, 'unknown field');
 });
 
 test('probe addresses are read and written back', () => {

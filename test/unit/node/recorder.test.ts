@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { Store } from '../../../src/store/store.js';
 import { StateRecorder } from '../../../src/node/recorder.js';
-import { startRecords } from '../../../src/node/records.js';
+import { removeOldHistory, startRecords } from '../../../src/node/records.js';
 import type { HistoryPage } from '../../../src/telemetry/history/query.js';
 import { isSvrError } from '../../../src/errors.js';
 import { exampleConfig, until } from '../../support/config.js';
@@ -101,6 +101,31 @@ test('retention: counter snapshots older than the age limit go with the next sna
     assert.equal(await keys(), [new Date(now).toISOString()], 'older than a minute: gone');
   } finally {
     await recorder.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a session history of format 1 in the node store (before <data dir>/history) is counted, removed and logged', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svr-state-'));
+  const store = await Store.open(dir);
+  try {
+    const old = store.db.sublevel<string, Uint8Array>('history', { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await old.batch([
+      { type: 'put', key: 'r/018bcfe56800/a', value: Buffer.from('{}') },
+      { type: 'put', key: 'r/018bcfe56c00/b', value: Buffer.from('{}') },
+      { type: 'put', key: 'i/a/018bcfe56800', value: new Uint8Array(0) },
+      { type: 'put', key: 'm/accepted', value: new Uint8Array(1) },
+    ]);
+    await store.sublevel('config').put('k', { kept: true });
+    const logged: string[] = [];
+    assert.is(await removeOldHistory(store, (event, f) => logged.push(`${event} ${f.records} ${f.keys}`)), 2);
+    assert.equal(logged, ['history.old-store-removed 2 4']);
+    assert.equal(await old.keys().all(), []);
+    assert.equal(await store.sublevel('config').get('k'), { kept: true }, 'the rest of the store stays');
+    assert.is(await removeOldHistory(store, (event) => logged.push(event)), 0);
+    assert.is(logged.length, 1, 'nothing to say the second time');
+  } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

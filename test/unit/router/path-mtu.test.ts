@@ -160,6 +160,30 @@ test('UDP that does not fit: the client gets ICMP fragmentation needed (type 3 c
   await lab.close();
 });
 
+test('an encrypted UDP packet that does not fit: the MTU in the ICMP counts its whole growth (IV, padding, key id, trailer)', async () => {
+  const lab = createMemoryLab({ config: await config({ r1: 1500, r2: 1500 }, { encrypt: 'aes-cbc-256' }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const icmp: Uint8Array[] = [];
+  lab.clientLan.observe((p, from) => {
+    if (from.endsWith('gateway') && p[9] === 1) icmp.push(p.slice());
+  });
+  lab.servers[0]!.udpBind(7, (_data, from) => lab.servers[0]!.udpSend(7, from.address, from.port, Uint8Array.of(1)));
+  const client = lab.clients[0]!;
+  let replies = 0;
+  client.udpBind(40000, () => void replies++);
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(10));
+  assert.ok(await until(() => replies === 1), 'the handshake is done: no more metadata on this session');
+  // 1460 B of payload (a 1488 B packet) seal into IV 16 + 1472 B of CBC + key id 1, then the trailer 26: 1543 B
+  client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1460));
+  assert.ok(await until(() => icmp.length === 1));
+  const e = icmp[0]!;
+  assert.equal([e[20], e[21]], [3, 4], 'fragmentation needed and DF set');
+  assert.is((e[26]! << 8) | e[27]!, 1500 - (1543 - 1488), 'the path MTU less this packet\'s growth (sealing and trailer)');
+  assert.equal([...e.subarray(28 + 12, 28 + 20)], [198, 18, 1, 10, 198, 18, 3, 20], 'quotes the original header');
+  assert.is((e[28 + 2]! << 8) | e[28 + 3]!, 1488, 'with its original length');
+  assert.is(lab.r1.counters()['icmp-too-big-sent'], 1);
+  await lab.close();
+});
+
 test('a discovered path MTU below the interface MTU: the SYN is clamped to it and no packet on the wan exceeds it', async () => {
   const lab = createMemoryLab({ config: await config({ r1: 1700, r2: 1700 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
   lab.r1.host.dataplane.setPathMtu(0, 1300);

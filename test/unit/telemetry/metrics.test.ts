@@ -65,7 +65,7 @@ for (const transport of ['udp', 'tcp'] as const) {
     const store = await Store.open(dir);
     const v = startVisibility(lab.r1, { name: 'r1', version: 't', ports: () => [], alarmEveryMs: 60_000 });
     // as startNode wires them
-    const records = await startRecords(lab.r1, store, config, 'r1', () => {}, (c, status, detail) => v.alarms.ipfixCollector(c, status, detail));
+    const records = await startRecords(lab.r1, store, config, 'r1', () => {}, { collector: (c, status, detail) => v.alarms.ipfixCollector(c, status, detail), thread: (running, detail) => v.alarms.recordsThread('r1', running, detail) });
     v.metrics.setRecordsSource(() => records.sessions.counters());
     let collector: Awaited<ReturnType<typeof collectorOn>> | undefined;
     try {

@@ -1,0 +1,65 @@
+/* hmac-pads.c: see hmac-pads.h. HMAC(K, m) = H((K0 ^ opad) || H((K0 ^ ipad) || m)), RFC 2104 §2. */
+#include "hmac-pads.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#define BLOCK 64
+
+int svr_hmac_pads_init(svr_hmac_pads *h, int sha1, const uint8_t *key, size_t key_len) {
+  uint8_t k0[BLOCK], pad[BLOCK];
+  memset(k0, 0, sizeof k0);
+  h->sha1 = sha1;
+  if (key_len > BLOCK) {
+    if ((sha1 ? SHA1(key, key_len, k0) : SHA256(key, key_len, k0)) == NULL) return -1;
+  } else {
+    memcpy(k0, key, key_len);
+  }
+  int ok = 1;
+  for (int round = 0; round < 2; round++) {
+    uint8_t x = round == 0 ? 0x36 : 0x5c;
+    for (int i = 0; i < BLOCK; i++) pad[i] = k0[i] ^ x;
+    if (sha1) {
+      SHA_CTX *c = round == 0 ? &h->inner.s1 : &h->outer.s1;
+      ok &= SHA1_Init(c) == 1 && SHA1_Update(c, pad, BLOCK) == 1;
+    } else {
+      SHA256_CTX *c = round == 0 ? &h->inner.s256 : &h->outer.s256;
+      ok &= SHA256_Init(c) == 1 && SHA256_Update(c, pad, BLOCK) == 1;
+    }
+  }
+  OPENSSL_cleanse(k0, sizeof k0);
+  OPENSSL_cleanse(pad, sizeof pad);
+  return ok ? 0 : -1;
+}
+
+void svr_hmac_pads_begin(const svr_hmac_pads *h, svr_hmac_running *run, const uint8_t *p, size_t n) {
+  if (h->sha1) {
+    run->s1 = h->inner.s1;
+    if (n > 0) SHA1_Update(&run->s1, p, n);
+  } else {
+    run->s256 = h->inner.s256;
+    if (n > 0) SHA256_Update(&run->s256, p, n);
+  }
+}
+
+void svr_hmac_pads_end(const svr_hmac_pads *h, const svr_hmac_running *run, int64_t slot, uint8_t *out) {
+  uint32_t s = (uint32_t)slot;
+  uint8_t be[4] = {(uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8), (uint8_t)s};
+  if (h->sha1) {
+    SHA_CTX c = run->s1, o = h->outer.s1;
+    if (slot >= 0) SHA1_Update(&c, be, 4);
+    SHA1_Final(out, &c);
+    SHA1_Update(&o, out, SHA_DIGEST_LENGTH);
+    SHA1_Final(out, &o);
+  } else {
+    SHA256_CTX c = run->s256, o = h->outer.s256;
+    if (slot >= 0) SHA256_Update(&c, be, 4);
+    SHA256_Final(out, &c);
+    SHA256_Update(&o, out, SHA256_DIGEST_LENGTH);
+    SHA256_Final(out, &o);
+  }
+}
+
+void svr_hmac_pads_wipe(svr_hmac_pads *h) {
+  OPENSSL_cleanse(h, sizeof *h);
+}

@@ -1,0 +1,298 @@
+/**
+ * A history block: the records of one write batch in one binary value (one LevelDB put per batch instead of
+ * two keys and a JSON value per record).
+ *
+ *   block = version u8 (1) | rows u32 | string table offset u32 | row offsets (u32 each) | rows | string table
+ *   row   = session id (0xff + 16 bytes for a UUID, else a string ref) | flags u16 | fields in a fixed
+ *           order, those of absent optional fields left out (flags say which are there)
+ *   numbers are zig-zag LEB128 varints (whole numbers up to 2^53; times are kept to the ms); strings are refs (varint) into the block's
+ *   string table (each distinct string once: tenants, services, routers, paths, addresses repeat)
+ *   string table = count varint | (length varint, UTF-8) per string
+ * Rows are decoded one at a time (row(i)), the session id alone without the rest (id(i)).
+ */
+import type { CloseReason, DenyReason, FiveTuple, InterfaceRef, MigrationReason, PathChange, PerDirection, SessionRecord } from '../record.js';
+import type { SessionRole } from '../../dataplane/events.js';
+import { SvrError } from '../../errors.js';
+import { uuidBytes, uuidText } from './keys.js';
+
+export const BLOCK_VERSION = 1;
+const UUID_TAG = 0xff;
+const STRING_TAG = 0;
+
+const F_END = 1;
+const F_WAYPOINT = 2;
+const F_NAT = 4;
+const F_INGRESS_IF = 8;
+const F_EGRESS_IF = 16;
+const F_RETRANS = 32;
+const F_CLOSE = 64;
+const F_DENIED = 128;
+const ROLES: readonly SessionRole[] = ['ingress', 'egress', 'local'];
+
+const utf8 = new TextEncoder();
+const utf8Decode = new TextDecoder();
+
+/** Builds one block; reused batch after batch (its buffer grows to the largest block and stays). */
+export class BlockWriter {
+  private buf = new Uint8Array(1 << 16);
+  private at = 0;
+  private readonly offsets: number[] = [];
+  private readonly strings = new Map<string, number>();
+  private readonly list: string[] = [];
+
+  /** Appends a record; returns its row number. */
+  add(r: SessionRecord): number {
+    const row = this.offsets.length;
+    this.offsets.push(this.at);
+    this.ensure(64);
+    if (uuidBytes(r.sessionId, this.buf, this.at + 1)) {
+      this.buf[this.at] = UUID_TAG;
+      this.at += 17;
+    } else {
+      this.buf[this.at++] = STRING_TAG;
+      this.str(r.sessionId);
+    }
+    const flags = (r.kind === 'end' ? F_END : 0) | (r.waypoint !== undefined ? F_WAYPOINT : 0) | (r.nat !== undefined ? F_NAT : 0) |
+      (r.ingressInterface !== undefined ? F_INGRESS_IF : 0) | (r.egressInterface !== undefined ? F_EGRESS_IF : 0) |
+      (r.tcpRetransmissions !== undefined ? F_RETRANS : 0) | (r.closeReason !== undefined ? F_CLOSE : 0) | (r.deniedReason !== undefined ? F_DENIED : 0);
+    this.buf[this.at++] = flags & 0xff;
+    this.buf[this.at++] = flags >> 8;
+    this.num(r.seq);
+    this.num(ROLES.indexOf(r.role));
+    this.str(r.router);
+    this.str(r.tenant);
+    this.str(r.service);
+    this.str(r.application);
+    this.str(r.ingressRouter);
+    this.str(r.egressRouter);
+    this.tuple(r.forward);
+    this.tuple(r.reverse);
+    if (r.waypoint !== undefined) this.tuple(r.waypoint);
+    if (r.nat !== undefined) this.tuple(r.nat);
+    if (r.ingressInterface !== undefined) this.iface(r.ingressInterface);
+    if (r.egressInterface !== undefined) this.iface(r.egressInterface);
+    this.num(r.paths.length);
+    for (const p of r.paths) this.str(p);
+    this.num(r.pathChanges.length);
+    for (const c of r.pathChanges) {
+      this.ensure(64);
+      this.num(c.atMs);
+      this.str(c.from);
+      this.str(c.to);
+      this.str(c.reason);
+    }
+    this.ensure(128);
+    this.pair(r.packets);
+    this.pair(r.bytes);
+    this.pair(r.delta.packets);
+    this.pair(r.delta.bytes);
+    if (r.tcpRetransmissions !== undefined) this.pair(r.tcpRetransmissions);
+    this.num(r.startMs);
+    this.num(r.endMs);
+    if (r.closeReason !== undefined) this.str(r.closeReason);
+    if (r.deniedReason !== undefined) this.str(r.deniedReason);
+    return row;
+  }
+
+  get rows(): number {
+    return this.offsets.length;
+  }
+
+  /** The block (a new buffer), and the writer empty again. */
+  finish(): Uint8Array {
+    const rows = this.offsets.length;
+    const tableAt = 9 + rows * 4 + this.at;
+    // the string table
+    const parts: Uint8Array[] = this.list.map((s) => utf8.encode(s));
+    let tableBytes = 10;
+    for (const p of parts) tableBytes += p.length + 5;
+    const out = new Uint8Array(tableAt + tableBytes);
+    const view = new DataView(out.buffer);
+    out[0] = BLOCK_VERSION;
+    view.setUint32(1, rows);
+    view.setUint32(5, tableAt);
+    const base = 9 + rows * 4;
+    for (let i = 0; i < rows; i++) view.setUint32(9 + i * 4, base + this.offsets[i]!);
+    out.set(this.buf.subarray(0, this.at), base);
+    let at = writeVarint(out, tableAt, this.list.length);
+    for (const p of parts) {
+      at = writeVarint(out, at, p.length);
+      out.set(p, at);
+      at += p.length;
+    }
+    this.at = 0;
+    this.offsets.length = 0;
+    this.strings.clear();
+    this.list.length = 0;
+    return out.subarray(0, at);
+  }
+
+  private ensure(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+    bigger.set(this.buf.subarray(0, this.at));
+    this.buf = bigger;
+  }
+
+  /** whole numbers (times in ms are rounded to the ms) */
+  private num(n: number): void {
+    this.at = writeVarint(this.buf, this.at, zigzag(Math.round(n)));
+  }
+
+  private str(s: string): void {
+    let ref = this.strings.get(s);
+    if (ref === undefined) {
+      ref = this.list.length;
+      this.strings.set(s, ref);
+      this.list.push(s);
+    }
+    this.ensure(8);
+    this.at = writeVarint(this.buf, this.at, ref);
+  }
+
+  private tuple(t: FiveTuple): void {
+    this.ensure(64);
+    this.str(t.src);
+    this.str(t.dst);
+    this.num(t.srcPort);
+    this.num(t.dstPort);
+    this.num(t.protocol);
+  }
+
+  private iface(i: InterfaceRef): void {
+    this.ensure(32);
+    this.str(i.name);
+    this.num(i.index);
+  }
+
+  private pair(p: PerDirection): void {
+    this.num(p[0]);
+    this.num(p[1]);
+  }
+}
+
+/** A block read back: rows decoded on demand. */
+export class Block {
+  readonly rows: number;
+  private readonly strings: string[] = [];
+  private readonly view: DataView;
+  private at = 0;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length < 9 || bytes[0] !== BLOCK_VERSION) {
+      throw new SvrError('SVR_ERR_HISTORY_STORE', `a session history block has version ${bytes[0]} (this node reads ${BLOCK_VERSION}): the history was written by another version`);
+    }
+    this.rows = this.view.getUint32(1);
+    this.at = this.view.getUint32(5);
+    const count = this.varint();
+    for (let i = 0; i < count; i++) {
+      const len = this.varint();
+      this.strings.push(utf8Decode.decode(bytes.subarray(this.at, this.at + len)));
+      this.at += len;
+    }
+  }
+
+  /** The session id of row `i`. */
+  id(i: number): string {
+    this.at = this.view.getUint32(9 + i * 4);
+    return this.sessionId();
+  }
+
+  /** Row `i` as a record. */
+  row(i: number): SessionRecord {
+    this.at = this.view.getUint32(9 + i * 4);
+    const sessionId = this.sessionId();
+    const flags = this.bytes[this.at]! | (this.bytes[this.at + 1]! << 8);
+    this.at += 2;
+    const seq = this.num();
+    const role = ROLES[this.num()] ?? 'ingress';
+    const router = this.str();
+    const tenant = this.str();
+    const service = this.str();
+    const application = this.str();
+    const ingressRouter = this.str();
+    const egressRouter = this.str();
+    const forward = this.tuple();
+    const reverse = this.tuple();
+    const waypoint = (flags & F_WAYPOINT) !== 0 ? this.tuple() : undefined;
+    const nat = (flags & F_NAT) !== 0 ? this.tuple() : undefined;
+    const ingressInterface = (flags & F_INGRESS_IF) !== 0 ? this.iface() : undefined;
+    const egressInterface = (flags & F_EGRESS_IF) !== 0 ? this.iface() : undefined;
+    const paths: string[] = [];
+    for (let n = this.num(); n > 0; n--) paths.push(this.str());
+    const pathChanges: PathChange[] = [];
+    for (let n = this.num(); n > 0; n--) pathChanges.push({ atMs: this.num(), from: this.str(), to: this.str(), reason: this.str() as MigrationReason });
+    const packets = this.pair();
+    const bytes = this.pair();
+    const delta = { packets: this.pair(), bytes: this.pair() };
+    const r: SessionRecord = {
+      kind: (flags & F_END) !== 0 ? 'end' : 'interim', sessionId, seq, router, role, tenant, service, application, ingressRouter, egressRouter,
+      forward, reverse, paths, pathChanges, packets, bytes, delta, startMs: 0, endMs: 0,
+    };
+    if (waypoint !== undefined) r.waypoint = waypoint;
+    if (nat !== undefined) r.nat = nat;
+    if (ingressInterface !== undefined) r.ingressInterface = ingressInterface;
+    if (egressInterface !== undefined) r.egressInterface = egressInterface;
+    if ((flags & F_RETRANS) !== 0) r.tcpRetransmissions = this.pair();
+    r.startMs = this.num();
+    r.endMs = this.num();
+    if ((flags & F_CLOSE) !== 0) r.closeReason = this.str() as CloseReason;
+    if ((flags & F_DENIED) !== 0) r.deniedReason = this.str() as DenyReason;
+    return r;
+  }
+
+  private sessionId(): string {
+    if (this.bytes[this.at] === UUID_TAG) {
+      const id = uuidText(this.bytes, this.at + 1);
+      this.at += 17;
+      return id;
+    }
+    this.at++;
+    return this.str();
+  }
+
+  private varint(): number {
+    let n = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.bytes[this.at++]!;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 128;
+    }
+  }
+
+  private num(): number {
+    const z = this.varint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  private str(): string {
+    return this.strings[this.varint()] ?? '';
+  }
+
+  private tuple(): FiveTuple {
+    return { src: this.str(), dst: this.str(), srcPort: this.num(), dstPort: this.num(), protocol: this.num() };
+  }
+
+  private iface(): InterfaceRef {
+    return { name: this.str(), index: this.num() };
+  }
+
+  private pair(): PerDirection {
+    return [this.num(), this.num()];
+  }
+}
+
+/** Whole numbers, negative ones too, as unsigned (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...). */
+const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
+
+function writeVarint(buf: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[at++] = n;
+  return at;
+}
