@@ -56,7 +56,8 @@ export class HaSessions {
     this.host.collectSessionChanges(asked)
       .then((c) => this.sendChanges(c, asked))
       .catch((e: unknown) => {
-        if (asked) this.fullWanted = true;
+        // a worker that answered too late may have taken its marks already: only a full collection is sure
+        this.fullWanted = true;
         this.log('ha.sessions-collect-failed', { error: e instanceof Error ? e.message : String(e) });
       })
       .finally(() => { this.collecting = false; });
