@@ -15,7 +15,9 @@
  *   - per-core scaling (scaling.ts): a failed step, r1 running another worker count than asked, more than 1 % of
  *     its new sessions failed, a figure missing on either side of the ratio;
  *   - config at scale (config-scale.ts): the benchmark failed, the packet feed was not steady before the reload,
- *     or the reload removed sessions it should have kept.
+ *     or the reload removed sessions it should have kept;
+ *   - the hub case: not every path came up (its step fails), a path went down while the hub's CPU was measured,
+ *     or not every silenced path was declared down (hub.ts).
  */
 import type { BenchResults, ModeResult } from './results.js';
 import { configScaleProblems } from './scale-report.js';
@@ -74,6 +76,7 @@ function modeProblems(m: ModeResult): Problem[] {
     const c = run?.sessions?.client;
     if (c !== undefined && c.failed > 0.01 * c.attempted) add('ha', `${c.failed} of ${c.attempted} new UDP sessions failed with r1 ${label} (more than 1 %)`);
   }
+  for (const e of m.hub?.problems ?? []) add('hub', e);
   if (m.scaling !== undefined) for (const e of scalingProblems(m.scaling)) add('scaling', e);
   for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {
     const c = run?.sessions?.client;

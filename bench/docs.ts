@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { formatProblem } from './comparable.js';
 import { formatDrops } from './drops.js';
 import { formatProfile } from './profile.js';
+import { hubSection } from './hub-report.js';
 import { figuresTable, goalsTable, ratiosTable, renderMarkdown, termsTable } from './report.js';
 import type { BenchResults } from './results.js';
 import { plotLink, writePlots, type BenchPlot } from './plots.js';
@@ -105,6 +106,7 @@ export function generatedBlock(r: BenchResults, plots: readonly BenchPlot[] = []
     if (h !== undefined) lines.push('', `History with records on: ${h.written} of ${h.created} records written, ${Math.round(h.writtenPerSecond)} per second of the history's busy time (building and writing batches), while r1 created ${Math.round(h.createdPerSecond)} sessions/s; they arrived over ${h.writeSpanSeconds.toFixed(1)} s as the sessions idled out; ${h.pendingAtEnd} pending at the end, ${h.historyDropped} dropped. IPFIX: ${h.ipfixExported} exported, ${h.ipfixDropped} dropped${h.collectorFlows !== undefined ? `; nfcapd counted ${h.collectorFlows} flows (two per session that got a reply)` : ''}.`);
     if (v.errors.length > 0) lines.push('', ...v.errors.map((e) => `- error: ${e}`));
   }
+  for (const m of r.modes.filter((x) => x.hub !== undefined)) lines.push('', ...hubSection(m.hub!));
   const profiles = r.modes.flatMap((m) => m.profiles ?? []);
   if (profiles.length > 0) {
     lines.push('', '### CPU profiles (node --cpu-prof, main thread only; the TUN reader threads are not in them)', '', '```', ...profiles.map(formatProfile), '```');

@@ -6,7 +6,8 @@
  * alone with 1 and 2 data-path workers (svrouter hmac only, scaling.ts), the visibility case
  * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the HA case
  * (svrouter hmac only: the same with r1 one node and a pair, failover time; ha.ts), the WAN case
- * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), RTT with busy
+ * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), the hub case (svrouter
+ * hmac only: one hub node and 1,000 simulated spokes in namespaces of its own, hub.ts), RTT with busy
  * polling (svrouter), profiles (svrouter). A failing step is recorded (errors, named by its measurement key,
  * see comparable.ts) and the rest goes on.
  */
@@ -30,6 +31,7 @@ import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
 import { FAILOVER_RUNS, measureHa } from './ha.js';
 import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
+import { FAIL_SPOKES, HUB_SPOKES, measureHub } from './hub.js';
 
 export interface ModeRunOptions {
   profile: boolean;
@@ -162,6 +164,11 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       });
     }
     await wanCase();
+    if (svr && !svr.encrypt) {
+      await step(res, 'hub', `hub: one hub node, ${HUB_SPOKES} simulated spokes (2 paths each) at default timers: CPU, memory per peer, detection time, ${FAIL_SPOKES} paths failing at once`, async () => {
+        res.hub = await measureHub(ctx.dir, progress);
+      });
+    }
     if (svr && res.rtt !== undefined) {
       await step(res, 'rttBusyPoll', `rtt with r1 and r2 restarted with ${BUSY_POLL_NODE_ARGS.join(' ')} (the busy-polling option)`, async () => {
         await svr.restartRouters(BUSY_POLL_NODE_ARGS);

@@ -11,6 +11,7 @@ import { median, type Spread } from './stats.js';
 import type { SearchResult } from './udp-search.js';
 import { cost } from './visibility.js';
 import { overhead } from './wan.js';
+import { hubGoals } from './hub-report.js';
 import { configScaleGoals, scalingGoals } from './scale-report.js';
 
 export type Table = string[][];
@@ -212,6 +213,7 @@ export function goals(r: BenchResults): Goal[] {
   out.push(...visibilityGoals(hmac, bad(hmac?.id, 'visibility')));
   out.push(...wanGoals(hmac, bad(hmac?.id, 'wan')));
   out.push(...haGoals(hmac, bad(hmac?.id, 'ha')));
+  out.push(...hubGoals(hmac?.hub, bad(hmac?.id, 'hub')));
   out.push(...scalingGoals(hmac, bad(hmac?.id, 'scaling')));
   out.push(...configScaleGoals(r.configScale, bad('config-scale', 'reload')));
   out.push(cmp('RTT p50 (encrypted, no busy polling) ≤ OpenVPN', enc, ovpn, rtt, 1, 'µs', [against(rtt, enc, tuned, 'OpenVPN with 4 MB buffers'),

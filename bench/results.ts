@@ -11,6 +11,7 @@ import type { Problem } from './comparable.js';
 import type { VisibilityResult } from './visibility.js';
 import type { HaResult } from './ha.js';
 import type { WanResult } from './wan.js';
+import type { HubResult } from './hub.js';
 import type { ScalingResult } from './scaling.js';
 import type { ConfigScaleResult } from './config-scale.js';
 
@@ -103,6 +104,8 @@ export interface ModeResult {
   ha?: HaResult;
   /** svrouter hmac only: TCP through a 1400 B path next to the full MTU, UDP with 5 % loss without and with FEC */
   wan?: WanResult;
+  /** svrouter hmac only: one hub node with 1,000 simulated spokes (2,000 paths; bench/hub.ts) */
+  hub?: HubResult;
   /** svrouter hmac only: r1 alone with 1 and 2 data-path workers (scaling.ts) */
   scaling?: ScalingResult;
   /** svrouter-enc-hs: what a key exchange costs on one core (bench/handshake.ts, in process) */

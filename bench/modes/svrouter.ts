@@ -24,14 +24,14 @@ import { generateKeyPair, privateKeyBytes } from '../../src/crypto/noise.js';
 let SVR_SCRIPT = fileURLToPath(new URL('../../../bin/svr.js', import.meta.url));
 
 /** Runs the nodes and `svr show` from another copy of the build (see snapshot.ts). */
-/** The svr script the benchmark runs (the build snapshot's). */
-export function svrScript(): string {
-  return SVR_SCRIPT;
-}
-
 export function useSvrScript(path: string): void {
   SVR_SCRIPT = path;
   dataDirOption = undefined;
+}
+
+/** bin/svr.js of the build being measured (the hub case starts its own node). */
+export function svrScript(): string {
+  return SVR_SCRIPT;
 }
 
 export type RouterName = 'r1' | 'r2';

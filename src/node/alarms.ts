@@ -53,6 +53,8 @@ export class NodeAlarms {
   private readonly seenUp = new Set<string>();
   /** the conditions watched in the last observation (one that vanished from the config is cleared) */
   private watched = new Set<string>();
+  /** peers whose reachability changed, observed with the path event that follows (onRouterEvent) */
+  private readonly peersPending = new Set<string>();
   private readonly graceMs: number;
 
   constructor(private readonly router: Router, private readonly o: NodeAlarmsOptions) {
@@ -125,7 +127,24 @@ export class NodeAlarms {
     switch (e.type) {
       case 'config.applied': this.configApplied(e.source, `generation ${e.generation}`); break;
       case 'config.refused': this.registry.event({ category: 'config', severity: 'major', source: e.source, message: `config refused, the running config stays: ${e.message}` }); break;
-      case 'path.up': case 'path.down': case 'peer.reachable': case 'peer.unreachable': case 'plugin.failed': case 'plugin.disabled':
+      // one path or peer changed: observe that one alone (a whole observation per event is O(paths) each, and a hub
+      // whose 2,000 paths come up at once would spend minutes on them; the periodic observation sees the rest)
+      case 'path.up': case 'path.down':
+        this.observeOne('peer-path-down', e.path, e.type === 'path.up', `BFD ${e.reason}`);
+        this.peersPending.delete(e.peer);
+        this.observePeer(e.peer);
+        break;
+      case 'peer.reachable': case 'peer.unreachable':
+        // the router reports the peer just before the path that changed it (control/router.ts applyPathState):
+        // the peer is observed with that path, after it (the path's alarm first, as in a whole observation); a
+        // peer event without a path event in the same turn is observed a microtask later
+        if (this.peersPending.has(e.peer)) break;
+        this.peersPending.add(e.peer);
+        queueMicrotask(() => {
+          if (this.peersPending.delete(e.peer)) this.observePeer(e.peer);
+        });
+        break;
+      case 'plugin.failed': case 'plugin.disabled':
         this.observe();
         break;
       default: break;
@@ -140,6 +159,18 @@ export class NodeAlarms {
   stop(): void {
     clearInterval(this.timer);
     this.watch.stop();
+  }
+
+  /** A peer's reachability observed at once: reachable while one of its paths is usable. */
+  private observePeer(name: string): void {
+    const paths = this.router.tables.peers.find((p) => p.name === name)?.paths ?? [];
+    const down = paths.filter((id) => !this.router.isPathUp(id)).length;
+    this.observeOne('peer-unreachable', name, down < paths.length, `${down} path${down === 1 ? '' : 's'} down`);
+  }
+
+  /** One condition observed at once (a router event), between the periodic observations. */
+  private observeOne(name: 'peer-path-down' | 'peer-unreachable', source: string, ok: boolean, detail: string): void {
+    this.condition(this.watched, name, source, ok, Date.now() - this.startedAt >= this.graceMs, detail);
   }
 
   /** A condition alarm that is active while `ok` is false, once its source was up or the grace is over. */

@@ -30,6 +30,9 @@ interface PathState {
 export class LocalView {
   private paths = new Map<string, PathState>();
   private peerOrder: { name: string; paths: string[] }[] = [];
+  /** the paths of each peer, and each path by id: a hub floods to 1,000 peers, so a send must not scan every path */
+  private byPeer = new Map<string, { name: string; state: PathState }[]>();
+  private byId = new Map<number, PathState>();
   private services: ServiceReport[] = [];
 
   constructor(
@@ -78,8 +81,8 @@ export class LocalView {
   /** The path to send to a peer on: usable, lowest latency (unmeasured last), then name; null if none. */
   sendPath(peer: string): number | null {
     let best: { id: number; name: string; latency: number } | null = null;
-    for (const [name, s] of this.paths) {
-      if (s.peer !== peer || !s.reported.usable) continue;
+    for (const { name, state: s } of this.byPeer.get(peer) ?? []) {
+      if (!s.reported.usable) continue;
       const latency = s.reported.latencyMs ?? Number.POSITIVE_INFINITY;
       if (best === null || latency < best.latency || (latency === best.latency && compareNames(name, best.name) < 0)) {
         best = { id: s.id, name, latency };
@@ -90,8 +93,7 @@ export class LocalView {
 
   /** The peer a path id belongs to (as last polled), or null. */
   peerOfPath(pathId: number): string | null {
-    for (const s of this.paths.values()) if (s.id === pathId) return s.peer;
-    return null;
+    return this.byId.get(pathId)?.peer ?? null;
   }
 
   /** Adopts a new set of peers and paths (config change); paths keep their state by name. */
@@ -110,6 +112,8 @@ export class LocalView {
     }
     this.paths = next;
     this.peerOrder = order;
+    this.byPeer = new Map(order.map((p) => [p.name, p.paths.map((name) => ({ name, state: next.get(name)! }))]));
+    this.byId = new Map([...next.values()].map((st) => [st.id, st]));
     return changed;
   }
 }

@@ -86,6 +86,9 @@ export const ALARMS = {
 
 export class AlarmWatch {
   private readonly actors = new Map<string, Actor<typeof alarmMachine>>();
+  /** the last observation per alarm and source: the same one again changes nothing in the machine (only
+   *  `remember` runs for it, in every state), so it is not sent (a hub observes 5,000 of them a second) */
+  private readonly last = new Map<string, string>();
 
   constructor(private readonly registry: AlarmRegistry, private readonly definitions: Record<string, AlarmDefinition> = ALARMS) {}
 
@@ -93,6 +96,9 @@ export class AlarmWatch {
    *  when the alarm's definition has a bad threshold or hold time. */
   observe(name: string, source: string, o: { value?: number; active?: boolean; detail?: string }): void {
     const id = `${name}:${source}`;
+    const seen = `${o.value}|${o.active}|${o.detail}`;
+    if (this.last.get(id) === seen) return;
+    this.last.set(id, seen);
     let actor = this.actors.get(id);
     if (actor === undefined) {
       const def = this.definitions[name];
@@ -120,5 +126,6 @@ export class AlarmWatch {
   stop(): void {
     for (const a of this.actors.values()) a.stop();
     this.actors.clear();
+    this.last.clear();
   }
 }

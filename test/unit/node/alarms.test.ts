@@ -110,7 +110,7 @@ test("the router's events: config applied and refused are events; a path going d
   const bad = structuredClone(config);
   bad.authority.routers[0]!.serviceRoutes[0]!.peer = 'r9';
   assert.throws(() => lab.r1.applyConfig(bad));
-  lab.r1.setPathUp(PATH, false); // path.down and peer.unreachable: observed at once
+  lab.r1.setPathUp(PATH, false); // path.down and peer.unreachable: observed at once (that path and peer alone)
   assert.equal(ids(v.alarms), [`peer-path-down:${PATH}`, 'peer-unreachable:r2']);
   const config_ = v.alarms.registry.events().filter((e) => e.category === 'config');
   assert.equal(config_.map((e) => `${e.severity} ${e.message.split(':')[0]}`), ['info config applied (generation 2)', 'major config refused, the running config stays']);
