@@ -77,6 +77,11 @@ function modeProblems(m: ModeResult): Problem[] {
   for (const e of m.wan?.errors ?? []) add('wan', `step failed: ${e}`);
   for (const p of sustainedProblems(m.sustained)) add(p.key, p.reason);
   for (const e of m.fullTable?.errors ?? []) add('tables', `step failed: ${e}`);
+  for (const e of m.ha?.errors ?? []) add('ha', `step failed: ${e}`);
+  for (const [label, run] of [['one node', m.ha?.single], ['pair', m.ha?.pair]] as const) {
+    const c = run?.sessions?.client;
+    if (c !== undefined && c.failed > 0.01 * c.attempted) add('ha', `${c.failed} of ${c.attempted} new UDP sessions failed with r1 ${label} (more than 1 %)`);
+  }
   for (const e of m.hub?.problems ?? []) add('hub', e);
   if (m.scaling !== undefined) for (const e of scalingProblems(m.scaling)) add('scaling', e);
   for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {

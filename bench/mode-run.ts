@@ -4,7 +4,8 @@
  * UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
  * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), per-core scaling of r1
  * alone with 1 and 2 data-path workers (svrouter hmac only, scaling.ts), the visibility case
- * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the WAN case
+ * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the HA case
+ * (svrouter hmac only: the same with r1 one node and a pair, failover time; ha.ts), the WAN case
  * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), the sustained case
  * (svrouter hmac only: new sessions held for 60 s, sustained.ts), the full-table case (svrouter hmac only: TCP and
  * RTT with up to 1M sessions in the tables, full-table.ts), the hub case (svrouter hmac only: one hub node and
@@ -32,6 +33,7 @@ import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
 import { measureSustained, SUSTAINED_IDLE_S } from './sustained.js';
 import { fillTargets, measureFullTable } from './full-table.js';
+import { FAILOVER_RUNS, measureHa } from './ha.js';
 import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
 import { FAIL_SPOKES, HUB_SPOKES, measureHub } from './hub.js';
 
@@ -156,6 +158,12 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     if (svr && !svr.encrypt) {
       await step(res, 'visibility', `visibility: tcp and new udp sessions with session records off, then on (IPFIX export and history, UDP idle timeout ${VISIBILITY_IDLE_S} s)`, async () => {
         res.visibility = await measureVisibility(svr, ctx, plan);
+        await checkConnectivity();
+      });
+    }
+    if (svr && !svr.encrypt) {
+      await step(res, 'ha', `ha: tcp and new udp sessions with r1 one node, then a pair (active r1a, standby r1b); ${FAILOVER_RUNS} failovers in process`, async () => {
+        res.ha = await measureHa(svr, ctx, plan);
         await checkConnectivity();
       });
     }

@@ -216,6 +216,7 @@ export function goals(r: BenchResults): Goal[] {
   out.push(...wanGoals(hmac, bad(hmac?.id, 'wan')));
   out.push(...sustainedGoals(hmac, (p) => bad(hmac?.id, 'sustained') || bad(hmac?.id, `sustained-${p}`)));
   out.push(...fullTableGoals(hmac, bad(hmac?.id, 'tables')));
+  out.push(...haGoals(hmac, bad(hmac?.id, 'ha')));
   out.push(...hubGoals(hmac?.hub, bad(hmac?.id, 'hub')));
   out.push(...scalingGoals(hmac, bad(hmac?.id, 'scaling')));
   out.push(...configScaleGoals(r.configScale, bad('config-scale', 'reload')));
@@ -274,6 +275,42 @@ function visibilityGoals(m: ModeResult | undefined, notComparable: boolean): Goa
       goal, measured: `${Math.round(h.writtenPerSecond)} records/s of the history's busy time vs ${Math.round(h.createdPerSecond)} sessions/s created by r1; ${h.written} of ${h.created} written, ${h.pendingAtEnd} pending, ${h.historyDropped} dropped`,
       status: notComparable ? NOT_COMPARABLE : keptUp && h.writtenPerSecond >= h.createdPerSecond ? 'pass' : 'FAIL',
       note: `the records arrived over ${h.writeSpanSeconds.toFixed(1)} s as the sessions idled out; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `, nfcapd counted ${h.collectorFlows} flows` : ''}`,
+    });
+  }
+  return out;
+}
+
+/** The HA case (ha.ts): what a pair costs against one node, its sync lag, its failover time. */
+function haGoals(m: ModeResult | undefined, notComparable: boolean): Goal[] {
+  const h = m?.ha;
+  const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+  const costGoal = (goal: string, one: number | undefined, pair: number | undefined, unit: string, digits: number): Goal => {
+    const c = cost(one, pair);
+    if (c === undefined) return { goal, measured: '–', status: 'n/a', note: 'not measured' };
+    const measured = `${pair!.toFixed(digits)} ${unit} pair, ${one!.toFixed(digits)} one node: ${c >= 0 ? `${pct(c)} less` : `${pct(-c)} more`}`;
+    return { goal, measured, status: notComparable ? NOT_COMPARABLE : c <= 0.10 ? 'pass' : 'FAIL', note: 'back to back; the standby r1b runs in its own namespace on the same 2 vCPUs' };
+  };
+  const out = [
+    costGoal('HA pair (session sync to a standby) costs ≤ 10 % of TCP throughput', h?.single.tcp?.gbps.median, h?.pair.tcp?.gbps.median, 'Gbps', 3),
+    costGoal('HA pair costs ≤ 10 % of the new-session rate', h?.single.sessions?.createdR1PerSecond, h?.pair.sessions?.createdR1PerSecond, 'sessions/s', 0),
+  ];
+  const s = h?.sync;
+  const lagGoal = 'HA sync lag under the session rate ≤ 1 s (a change to the standby\'s acknowledgement)';
+  if (s === undefined) out.push({ goal: lagGoal, measured: '–', status: 'n/a', note: 'not measured' });
+  else {
+    out.push({
+      goal: lagGoal, measured: `max ${s.changeLagMaxMs.toFixed(0)} ms at ${Math.round(h!.pair.sessions?.createdR1PerSecond ?? 0)} sessions/s`,
+      status: notComparable ? NOT_COMPARABLE : s.changeLagMaxMs <= 1000 ? 'pass' : 'FAIL',
+      note: `ack lag max ${s.ackLagMaxMs.toFixed(0)} ms; ${s.upserts} rows and ${s.deletes} removals in ${s.collections} collections; ${s.replicaRows} rows on the standby for ${s.activeSessions} sessions`,
+    });
+  }
+  const f = h?.failover;
+  const foGoal = `HA failover to the first forwarded packet of an existing session, p99 < 1 s (${f?.runs.length ?? 20} runs)`;
+  if (f === undefined) out.push({ goal: foGoal, measured: '–', status: 'n/a', note: 'not measured' });
+  else {
+    out.push({
+      goal: foGoal, measured: `p50 ${f.p50Ms.toFixed(0)} ms, p99 ${f.p99Ms.toFixed(0)} ms`, status: notComparable ? NOT_COMPARABLE : f.p99Ms < 1000 ? 'pass' : 'FAIL',
+      note: `in process (no TUN; bringing devices up adds 20-90 ms, e2e/ha-pair), dead time ${f.deadMs} ms, ${f.sessions} sessions installed per run`,
     });
   }
   return out;

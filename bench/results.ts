@@ -9,6 +9,7 @@ import type { HopLatency } from './hops.js';
 import type { ModeTerms } from './terms.js';
 import type { Problem } from './comparable.js';
 import type { VisibilityResult } from './visibility.js';
+import type { HaResult } from './ha.js';
 import type { WanResult } from './wan.js';
 import type { SustainedResult } from './sustained.js';
 import type { FullTableResult } from './full-table.js';
@@ -101,6 +102,8 @@ export interface ModeResult {
   profiles?: ProfileSummary[];
   /** svrouter hmac only: TCP and new UDP sessions with session records (IPFIX export, history) off and on */
   visibility?: VisibilityResult;
+  /** the HA case (ha.ts): one node against a pair, failover */
+  ha?: HaResult;
   /** svrouter hmac only: TCP through a 1400 B path next to the full MTU, UDP with 5 % loss without and with FEC */
   wan?: WanResult;
   /** svrouter hmac only: new UDP and TCP sessions held for 60 s with a 5 s idle timeout (sustained.ts) */

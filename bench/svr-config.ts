@@ -5,7 +5,7 @@
  * (`enforced-mss` keeps its default, automatic). `encrypt` names a security policy with `encrypt: true` on
  * the service; `r1Local` routes the service out of r1's own LAN device instead ("r1 alone"); the visibility
  * case (visibility.ts) shortens the UDP idle timeout; the WAN case (wan.ts) adds FEC to the service; `handshake` gives both routers an identity and the wan
- * interfaces' policy `key-exchange: handshake` (path keys from the key exchange instead of the secret). Session records are off (no collector, no history)
+ * interfaces' policy `key-exchange: handshake` (path keys from the key exchange instead of the secret); `pair` makes r1 a router pair (ha.ts). Session records are off (no collector, no history)
  * unless `collector` names one: then every router exports to it and keeps its history.
  */
 import { randomBytes } from 'node:crypto';
@@ -40,6 +40,9 @@ export interface SvrConfigOptions {
   /** the path keys from the key exchange (`key-exchange: handshake` on the wan interfaces' policy, `internal`):
    *  each router's identity (public key, base64) and the file of its private key */
   handshake?: Record<'r1' | 'r2', { publicKey: string; privateKeyFile: string }>;
+  /** r1 is a router pair (the HA case, ha.ts): nodes r1a and r1b with these sync addresses, the pair's key (base64);
+   *  heartbeat-misses 50 (a 5 s dead time: the cost case must not fail over on a loaded machine) */
+  pair?: { r1a: string; r1b: string; key: string };
 }
 
 function lan(): string {
@@ -97,7 +100,11 @@ ${o.encrypt ? '      security: payload\n' : ''}${o.fec !== undefined ? '      se
 ${identity('r1')}      interfaces:
 ${lan()}${wan(WAYPOINT_R1)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]
       service-routes: [${o.r1Local === true ? '{ name: bench-local, service: bench, next-hop: { interface: lan0 } }' : '{ name: bench-via-r2, service: bench, peer: r2 }'}]
-    - name: r2
+${o.pair !== undefined ? `      redundancy:
+        nodes: [{ name: r1a, priority: 200, sync-address: ${o.pair.r1a} }, { name: r1b, priority: 100, sync-address: ${o.pair.r1b} }]
+        shared-key: "${o.pair.key}"
+        heartbeat-misses: 50
+` : ''}    - name: r2
 ${identity('r2')}      interfaces:
 ${lan()}${wan(WAYPOINT_R2)}      routes: [{ prefix: ${SERVER_NET}, interface: lan0 }]
       service-routes: [{ name: bench-local, service: bench, next-hop: { interface: lan0 } }]

@@ -253,6 +253,8 @@ function haTable(s: NodeHaStatus): string {
     ['partner', `${s.partner}: ${s.partnerRole ?? 'not heard'}${s.partnerHeardMsAgo === undefined ? '' : `, heard ${s.partnerHeardMsAgo} ms ago`}`],
     ['split brain', s.splitBrain ? 'YES' : 'no'],
     ['sync lag', `${ms(s.lag.lastMs)} (max ${ms(s.lag.maxMs)}), ${s.lag.pending} records pending, ${s.lag.unacked} batches unacknowledged`],
+    ['change lag', `${ms(s.lag.changeMs)} (max ${ms(s.lag.changeMaxMs)}) from a session change to its acknowledgement; the oldest change waited ${ms(s.sessions.lastWaitMs)} (max ${ms(s.sessions.maxWaitMs)}) for its collection`],
+    ['sessions sent', `${s.sessions.upserts} rows, ${s.sessions.deletes} removals in ${s.sessions.collections} collections (${s.sessions.fullCollections} full); ${s.sessions.dirtyLeft} rows waiting${s.sessions.dirtyLeft > 0 ? ` (oldest ${ms(s.sessions.dirtyLeftOldestMs)})` : ''}`],
     ['sent', `${c.heartbeatsSent} heartbeats, ${c.batchesSent} batches (${c.recordsSent} records), ${c.batchesResent} resent`],
     ['received', `${c.heartbeatsReceived} heartbeats, ${c.batchesReceived} batches (${c.recordsReceived} records), ${s.replicaRecords} in the replica`],
     ['dropped', drops], ['role changes', `${s.roleChanges}${s.lastRoleAppliedMs === undefined ? '' : `, the last applied in ${s.lastRoleAppliedMs} ms`}`],

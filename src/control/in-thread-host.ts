@@ -13,7 +13,7 @@ import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { listSessions, pageSessions, tallySessions, type SessionPageQuery, type SessionPageRow, type SessionSummary, type SessionTally } from '../dataplane/views.js';
-import { exportRows, importRows, type ImportResult, type SessionRowBytes } from '../dataplane/session-rows.js';
+import { collectChanges, importRows, type ImportResult, type SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
@@ -188,8 +188,8 @@ export class InThreadHost implements DataPathHost {
     return listSessions(this.dataplane.ctx, this.clock());
   }
 
-  async exportSessions(): Promise<SessionRowBytes[]> {
-    return exportRows(this.dataplane.ctx.sessions, this.clock());
+  async collectSessionChanges(full: boolean): Promise<SessionChanges> {
+    return collectChanges(this.dataplane.ctx.sessions, this.clock(), full);
   }
 
   async importSessions(rows: readonly Uint8Array[]): Promise<ImportResult> {

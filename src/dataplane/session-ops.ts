@@ -25,6 +25,7 @@ export function accountPacket(ctx: DataplaneContext, r: number, forward: boolean
   t.lastSeen[r] = now;
   countPacket(t, r, forward, bytes);
   t.expires[r] = now + timeoutMs(ctx, r, t.flags[r]!);
+  t.checkSync(r, now);
 }
 
 /** Counts one packet of row r without touching its expiry (an unauthenticated packet keeps nothing alive). */
@@ -56,6 +57,7 @@ export function trackTcp(ctx: DataplaneContext, r: number, forward: boolean, tcp
   t.flags[r] = f;
   t.expires[r] = now + timeoutMs(ctx, r, f);
   if ((f & SF_CLOSING) !== 0) t.checkBy(r, t.expires[r]!); // a close shortens the expiry: the wheel must look sooner
+  t.checkSync(r, now);
 }
 
 function timeoutMs(ctx: DataplaneContext, r: number, flags: number): number {
@@ -100,6 +102,7 @@ export function emitCreated(ctx: DataplaneContext, r: number): void {
 export function emitMigrated(ctx: DataplaneContext, r: number, from: number, handshake: boolean, reason: MigrationReason, now: number): void {
   const t = ctx.sessions;
   const paths = ctx.tables.paths;
+  t.markSync(r, now);
   ctx.events.push({
     kind: 'session.migrated', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), service: ctx.tables.services[t.service[r]!]?.name ?? '',
     fromPath: from, toPath: t.path[r]!, handshake, reason, atMs: now,

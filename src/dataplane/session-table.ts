@@ -20,6 +20,11 @@
  * a row whose `expires` passed is expired, any other moves to the slot of its `expires` (packets move
  * `expires` forward without touching the wheel). So a sweep's work follows the expiries due, whatever the
  * table's size: one visit per row and idle timeout, plus one at its start.
+ * HA sync marks (a router pair's active node, docs/high-availability.md "Session state"): off until control
+ * first collects (session-rows.ts collectChanges); then a row is marked changed when it is created, when it moves
+ * to another path (emitMigrated), when its flags differ from what the partner has or its idle expiry moved
+ * SYNC_EXPIRY_MS from the one sent (checkSync, per packet: two compares); a removed row that was sent leaves a tombstone
+ * (its id). Both lists live in typed arrays sized to the table: no allocation per packet.
  */
 import { totalmem } from 'node:os';
 import { UuidIndex } from './uuid-index.js';
@@ -75,6 +80,14 @@ export function sessionLimit(configured: number, workers: number, memory = total
   const router = configured > 0 ? configured : Math.max(65_536, Math.floor(memory / 4 / SESSION_BYTES));
   return Math.min(MAX_ROWS, Math.max(1, Math.ceil(router / Math.max(1, workers))));
 }
+
+/** A synced row's idle expiry moved this far from the one the partner has: sent again. The row carries its
+ *  expiry relative to the export, so the partner's copy never runs out; this only keeps its times and
+ *  counters roughly current (100,000 busy sessions: about 1,700 records a second). */
+export const SYNC_EXPIRY_MS = 60_000;
+
+/** Float64 words of a row's sync state (syncRows): mark, expiry, flags, padding (32 B: never across two cache lines). */
+const SYNC_WORDS = 4;
 
 /** Granularity of idle expiry (a session expires at most this much after its timeout). */
 export const WHEEL_TICK_MS = 250;
@@ -191,6 +204,20 @@ export class SessionTable {
   ownership: Ownership | null = null;
   /** a key of the row being set up could not be recorded for steering (the table is full): refuse it */
   claimFailed = false;
+  /** HA sync marks (see the top): on once control collects changes; the columns exist from then */
+  syncing = false;
+  /** per row, SYNC_WORDS together (a packet looks at one cache line more): when it was marked changed since it
+   *  was last collected (ms, the data path's clock; -1: not marked), then what the partner has of it: idle
+   *  expiry and flags (a path or waypoint port change is a migration: marked by emitMigrated, or comes with a flag) */
+  syncRows = new Float64Array(0);
+  /** 1 when the partner has row r (its removal sends a tombstone) */
+  syncSent = new Uint8Array(0);
+  /** rows marked changed, in the order marked (each at most once: its mark says so) */
+  syncDirty = new Int32Array(0);
+  syncDirtyTop = 0;
+  /** session ids (4 words each) of removed rows the partner has, not yet collected */
+  syncTombs = new Uint32Array(0);
+  syncTombTop = 0;
   /** alternate keys of duplicated sessions, by row */
   readonly alt = new Map<number, AltPath>();
   private free: Int32Array;
@@ -258,6 +285,7 @@ export class SessionTable {
     this.inKey = grow(this.inKey, Uint32Array, KW4);
     this.outKey = grow(this.outKey, Uint32Array, KW4);
     if (this.retFamily.length > 0) this.growReturnKeys(cap);
+    if (this.syncing) this.growSync(cap, old);
     const free = new Int32Array(cap);
     free.set(this.free.subarray(0, this.freeTop));
     // new rows are handed out lowest first
@@ -285,6 +313,61 @@ export class SessionTable {
     dst.set(this.natDst);
     this.natSrc = src;
     this.natDst = dst;
+  }
+
+  /** Starts the HA sync marks (the columns, every row unmarked and unsent). */
+  startSync(): void {
+    if (this.syncing) return;
+    this.syncing = true;
+    this.growSync(this.capacity, 0);
+  }
+
+  private growSync(cap: number, old: number): void {
+    const grow = <T extends Uint8Array | Uint16Array | Int16Array | Uint32Array | Float64Array | Int32Array>(a: T, ctor: new (n: number) => T, width = 1): T => {
+      const next = new ctor(cap * width);
+      (next as unknown as { set(a: T): void }).set(a);
+      return next;
+    };
+    this.syncRows = grow(this.syncRows, Float64Array, SYNC_WORDS);
+    for (let r = old; r < cap; r++) this.syncRows[r * SYNC_WORDS] = -1;
+    this.syncSent = grow(this.syncSent, Uint8Array);
+    this.syncDirty = grow(this.syncDirty, Int32Array);
+    this.syncTombs = grow(this.syncTombs, Uint32Array, 4);
+  }
+
+  /** Marks row r changed for the partner (once until collected). */
+  markSync(r: number, now: number): void {
+    if (!this.syncing || this.syncRows[r * SYNC_WORDS]! >= 0) return;
+    this.syncRows[r * SYNC_WORDS] = now;
+    this.syncDirty[this.syncDirtyTop++] = r;
+  }
+
+  /** When row r was marked changed (ms), -1 when it is not. */
+  syncMarkedAt(r: number): number {
+    return this.syncRows[r * SYNC_WORDS]!;
+  }
+
+  /** Unmarks row r (collected; or removed, its tombstone, if any, already taken). */
+  clearSyncMark(r: number): void {
+    this.syncRows[r * SYNC_WORDS] = -1;
+  }
+
+  /** Per packet (after its counters, expiry and state): marks row r when the partner's copy is out of date. */
+  checkSync(r: number, now: number): void {
+    if (!this.syncing) return;
+    const at = r * SYNC_WORDS;
+    const s = this.syncRows;
+    if (s[at]! >= 0) return;
+    if (this.flags[r] !== s[at + 2] || Math.abs(this.expires[r]! - s[at + 1]!) >= SYNC_EXPIRY_MS) this.markSync(r, now);
+  }
+
+  /** Row r was collected for the partner: what it has now, unmarked (session-rows.ts collectChanges). */
+  syncedRow(r: number): void {
+    const at = r * SYNC_WORDS;
+    this.syncRows[at] = -1;
+    this.syncRows[at + 1] = this.expires[r]!;
+    this.syncRows[at + 2] = this.flags[r]!;
+    this.syncSent[r] = 1;
   }
 
   private growReturnKeys(cap: number): void {
@@ -380,6 +463,10 @@ export class SessionTable {
     if (this.sweptTick < 0) this.sweptTick = Math.floor(now / WHEEL_TICK_MS) - 1;
     this.dueAt[r] = Infinity;
     this.checkBy(r, now + WHEEL_TICK_MS); // its expiry is set by its first packet: look at it one tick on
+    if (this.syncing) {
+      this.syncSent[r] = 0;
+      this.markSync(r, now);
+    }
     return r;
   }
 
@@ -556,6 +643,11 @@ export class SessionTable {
     this.removeReturnKeys(r);
     this.byUuid.remove(r);
     this.unlinkDue(r);
+    if (this.syncing && this.syncSent[r] === 1) { // the partner has it: a tombstone (its mark, if any, is skipped when collected)
+      for (let w = 0; w < 4; w++) this.syncTombs[this.syncTombTop * 4 + w] = this.uuid[r * 4 + w]!;
+      this.syncTombTop++;
+      this.syncSent[r] = 0;
+    }
     this.flags[r] = 0;
     this.free[this.freeTop++] = r;
     this.active--;

@@ -13,7 +13,7 @@
 import { createActor, type Actor } from 'xstate';
 import { haNodeMachine, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
 import type { Redundancy } from '../model/config.js';
-import { SyncLink, type SyncLag, type SyncLinkCounters } from './sync-link.js';
+import { SyncLink, WINDOW, type SyncLag, type SyncLinkCounters } from './sync-link.js';
 import { OP_DELETE, type SyncRecord } from './sync-wire.js';
 
 export type { HaRolePublished } from '../machines/ha-node.js';
@@ -47,7 +47,7 @@ export interface PairNodeOptions {
   /** the partner's heartbeats name another role than before (e.g. it stopped being active) */
   onPartnerRole?: (role: HaRole) => void;
   /** called before each flush: queue the state changed since the last one, or all of it when `full` (a
-   *  partner heard for the first time or restarted has nothing) */
+   *  partner heard for the first time or restarted has nothing); what the owner finds later goes out with `send` */
   collect?: (queue: (r: SyncRecord) => void, full: boolean) => void;
   /** tests: the ports of this node and of the partner (default redundancy.syncPort for both; the probe
    *  link uses the same ports on the probe addresses) */
@@ -146,6 +146,14 @@ export class PairNode {
     this.probe?.close();
   }
 
+  /** Sends records at once (an owner's `collect` answered later): queued and flushed; `markedAt` (ms,
+   *  performance.now): when their change happened, for the change lag. Nothing while the node does not forward. */
+  send(records: readonly SyncRecord[], markedAt?: number): void {
+    if (this.stopped || !FORWARDING.has(this.role)) return;
+    for (const r of records) this.link.queue(r, markedAt);
+    this.link.flush();
+  }
+
   /** Planned switchover: only the active node hands over; false on any other role. */
   switchover(): boolean {
     if (this.actor.getSnapshot().context.role !== 'active') return false;
@@ -185,10 +193,14 @@ export class PairNode {
     this.link.sendHeartbeat(hb);
   }
 
+  /** Collects and sends; while a window's worth of batches still waits (a slow or busy partner), the owner is
+   *  not asked: its changes wait where they are (session rows stay marked, a row changed twice goes once). */
   private flush(): void {
-    const full = this.resync;
-    this.resync = false;
-    this.o.collect?.((r) => this.link.queue(r), full);
+    if (this.link.backlog <= WINDOW) {
+      const full = this.resync;
+      this.resync = false;
+      this.o.collect?.((r) => this.link.queue(r), full);
+    }
     this.link.flush();
   }
 

@@ -8,7 +8,8 @@
  * and sent by `flush()` packed into numbered batches of at most SYNC_MAX_DATAGRAM bytes, at most WINDOW
  * unacknowledged at a time. The partner applies batches in order only (a gap waits for the resend) and
  * acknowledges the last one at once; a batch not acknowledged within `resendMs` is sent again (go-back-N,
- * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement.
+ * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement; the change lag,
+ * for records queued with the time their change was marked, from that mark to the acknowledgement.
  * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
  * queues the full state for it.
  */
@@ -59,10 +60,13 @@ export interface SyncLag {
   pending: number;
   /** batches sent, not yet acknowledged */
   unacked: number;
+  /** the last and largest change lag (ms): a change marked (queue's `markedAt`) to its acknowledgement */
+  changeMs: number | undefined;
+  changeMaxMs: number;
 }
 
 /** Batches in flight at most: 64 x 1400 B per round trip. */
-const WINDOW = 64;
+export const WINDOW = 64;
 /** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
 export const EPOCH_RESET_MS = 3000;
 /** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
@@ -71,6 +75,8 @@ const SOCKET_BUFFER = 4 << 20;
 interface Batch {
   n: number;
   records: SyncRecord[];
+  /** the oldest change mark of its records (Infinity: none) */
+  markedAt: number;
   firstSentAt: number;
   sentAt: number;
 }
@@ -94,10 +100,15 @@ export class SyncLink {
   /** sending */
   private nextBatch = 1;
   private pending: SyncRecord[] = [];
-  private readonly waiting: Batch[] = [];
+  private pendingMarks: number[] = [];
+  /** batches not yet sent, from `waitingHead` on (a queue: shifting a long array costs its length each time) */
+  private waiting: Batch[] = [];
+  private waitingHead = 0;
   private readonly inFlight: Batch[] = [];
   private lastLag: number | undefined;
   private maxLag = 0;
+  private lastChange: number | undefined;
+  private maxChange = 0;
   private readonly now: () => number;
   private readonly partnerPort: number;
   private readonly resendMs: number;
@@ -134,35 +145,43 @@ export class SyncLink {
     this.resend();
   }
 
-  /** Queue a record for the next flush. */
-  queue(record: SyncRecord): void {
+  /** Queue a record for the next flush; `markedAt` (ms, `now`'s clock): when its change happened. */
+  queue(record: SyncRecord, markedAt = Number.POSITIVE_INFINITY): void {
     this.pending.push(record);
+    this.pendingMarks.push(markedAt);
   }
 
   /** Put every queued record into batches and send as many as the window allows. */
   flush(): void {
     let batch: SyncRecord[] = [];
+    let markedAt = Number.POSITIVE_INFINITY;
     let size = stateBatchSize(this.o.node, batch);
     const close = (): void => {
-      this.waiting.push({ n: this.nextBatch, records: batch, firstSentAt: 0, sentAt: 0 });
+      this.waiting.push({ n: this.nextBatch, records: batch, markedAt, firstSentAt: 0, sentAt: 0 });
       this.nextBatch = (this.nextBatch + 1) >>> 0 || 1;
       batch = [];
+      markedAt = Number.POSITIVE_INFINITY;
       size = stateBatchSize(this.o.node, batch);
     };
-    for (const r of this.pending) {
+    this.pending.forEach((r, i) => {
       if (batch.length > 0 && (size + recordSize(r) > SYNC_MAX_DATAGRAM || batch.length === 0xffff)) close();
       batch.push(r);
+      markedAt = Math.min(markedAt, this.pendingMarks[i]!);
       size += recordSize(r);
-    }
+    });
     if (batch.length > 0) close();
     this.pending = [];
+    this.pendingMarks = [];
     this.pump();
   }
 
   lag(): SyncLag {
     let waiting = 0;
-    for (const b of this.waiting) waiting += b.records.length;
-    return { lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pending.length + waiting, unacked: this.inFlight.length };
+    for (let i = this.waitingHead; i < this.waiting.length; i++) waiting += this.waiting[i]!.records.length;
+    return {
+      lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pending.length + waiting, unacked: this.inFlight.length,
+      changeMs: this.lastChange, changeMaxMs: this.maxChange,
+    };
   }
 
   private header(): { node: string; epoch: number; seq: number } {
@@ -170,14 +189,23 @@ export class SyncLink {
     return { node: this.o.node, epoch: this.epoch, seq: this.seq };
   }
 
+  /** Batches waiting for room in the window (an owner with more to send waits while there are many). */
+  get backlog(): number {
+    return this.waiting.length - this.waitingHead + (this.pending.length > 0 ? 1 : 0);
+  }
+
   private pump(): void {
-    while (this.inFlight.length < WINDOW && this.waiting.length > 0) {
-      const b = this.waiting.shift()!;
+    while (this.inFlight.length < WINDOW && this.waitingHead < this.waiting.length) {
+      const b = this.waiting[this.waitingHead++]!;
       b.firstSentAt = this.now();
       this.inFlight.push(b);
       this.transmit(b);
       this.counters.batchesSent++;
       this.counters.recordsSent += b.records.length;
+    }
+    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
     }
   }
 
@@ -265,10 +293,18 @@ export class SyncLink {
   /** The partner applied every batch up to `n`: they leave the window; the lag is the newest one's. */
   private acked(n: number): void {
     let newest: Batch | undefined;
-    while (this.inFlight.length > 0 && this.inFlight[0]!.n <= n) newest = this.inFlight.shift();
+    let markedAt = Number.POSITIVE_INFINITY;
+    while (this.inFlight.length > 0 && this.inFlight[0]!.n <= n) {
+      newest = this.inFlight.shift();
+      markedAt = Math.min(markedAt, newest!.markedAt);
+    }
     if (newest === undefined) return;
     this.lastLag = this.now() - newest.firstSentAt;
     this.maxLag = Math.max(this.maxLag, this.lastLag);
+    if (markedAt !== Number.POSITIVE_INFINITY) {
+      this.lastChange = this.now() - markedAt;
+      this.maxChange = Math.max(this.maxChange, this.lastChange);
+    }
     this.pump();
   }
 }

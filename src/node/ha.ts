@@ -7,7 +7,8 @@
  * kernel routes nothing into them and this node forwards nothing. The shared addresses (ha-addresses.ts) follow
  * the same rule: taken and announced after the devices are up, released before they go down. Role changes are applied in order, and
  * each is logged with the time it took; split brain raises the `ha-split-brain` alarm. Sessions (ha-sessions.ts):
- * the active sends its rows at each flush; a node taking over installs the partner's before its devices come up.
+ * the active sends its changed rows at each flush; a node taking over installs the partner's before its devices
+ * come up and empties its replica (it is rebuilt by the partner's full collection when this node is standby again).
  */
 import { createHash } from 'node:crypto';
 import { SvrError } from '../errors.js';
@@ -17,11 +18,11 @@ import { runIp } from '../io/tun/link.js';
 import { configureInterface } from './host-setup.js';
 import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeSharedAddresses } from './ha-addresses.js';
 import type { NodeAlarms } from './alarms.js';
-import type { HaSessions } from './ha-sessions.js';
+import type { HaSessions, HaSessionStats } from './ha-sessions.js';
 
 export interface NodeHa {
   readonly pair: PairNode;
-  status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined };
+  status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined; sessions: HaSessionStats };
   switchover(): { switching: boolean; role: string };
   /** Leaves the pair (the partner takes over) and releases the shared addresses. */
   stop(): Promise<void>;
@@ -62,6 +63,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
     applying = applying.then(async () => {
       if (p.forwarding && !forwarding) {
         await sessions.install(pair.replica).catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+        pair.replica.clear();
         resumePaths(); // before the devices are up: no BFD Down reaches the peer
       }
       forwarding = p.forwarding;
@@ -95,10 +97,11 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
       alarms()?.haSplitBrain(haNode, s.active, s.message);
     },
   });
+  sessions.bind((records, markedAt) => pair.send(records, markedAt));
   await pair.start();
   return {
     pair,
-    status: () => ({ ...pair.status(), roleChanges, lastRoleAppliedMs }),
+    status: () => ({ ...pair.status(), roleChanges, lastRoleAppliedMs, sessions: sessions.stats() }),
     switchover: () => {
       const switching = pair.switchover();
       if (!switching) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${haNode} is ${pair.role}, not active: ask the active node of the pair for a switchover`);

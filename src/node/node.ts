@@ -479,7 +479,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo), () => router.resumePaths());
       visibility.metrics.setHaSource(() => {
         const s = ha.status();
-        return { node: s.node, role: s.role, lagMs: s.lag.lastMs, pending: s.lag.pending, dropped: s.counters.dropped };
+        return {
+          node: s.node, role: s.role, lagMs: s.lag.lastMs, pending: s.lag.pending, changeLagMs: s.lag.changeMs, dirtyRows: s.sessions.dirtyLeft,
+          dirtyOldestMs: s.sessions.dirtyLeftOldestMs, sessionRecords: { upsert: s.sessions.upserts, delete: s.sessions.deletes }, dropped: s.counters.dropped,
+        };
       });
     } catch (e) {
       await node.stop('the sync link did not start');

@@ -111,6 +111,13 @@ export interface HaMetricsView {
   lagMs: number | undefined;
   /** records not yet on the wire */
   pending: number;
+  /** the last change lag, ms: a session change marked in the data path to its acknowledgement by the partner */
+  changeLagMs: number | undefined;
+  /** session rows marked changed, not yet collected, and the age of the oldest of them (ms) */
+  dirtyRows: number;
+  dirtyOldestMs: number;
+  /** session records sent: upserts and deletes */
+  sessionRecords: { upsert: number; delete: number };
   /** sync messages dropped, by reason */
   dropped: Record<string, number>;
 }
@@ -262,6 +269,22 @@ export class NodeMetrics {
     this.gauge('svr_ha_sync_pending_records', 'State records waiting to go to the partner', ['node'], (g) => {
       const h = this.ha();
       if (h !== undefined) g.set({ node: h.node }, h.pending);
+    });
+    this.gauge('svr_ha_sync_change_lag_seconds', 'The last session change lag: a change marked in the data path to its acknowledgement by the partner', ['node'], (g) => {
+      const h = this.ha();
+      if (h?.changeLagMs !== undefined) g.set({ node: h.node }, h.changeLagMs / 1000);
+    });
+    this.gauge('svr_ha_sync_dirty_rows', 'Session rows marked changed and not yet collected for the partner (beyond a collection\'s budget)', ['node'], (g) => {
+      const h = this.ha();
+      if (h !== undefined) g.set({ node: h.node }, h.dirtyRows);
+    });
+    this.gauge('svr_ha_sync_dirty_age_seconds', 'The age of the oldest session change not yet collected for the partner', ['node'], (g) => {
+      const h = this.ha();
+      if (h !== undefined) g.set({ node: h.node }, h.dirtyOldestMs / 1000);
+    });
+    this.counter('svr_ha_sync_session_records_total', 'Session records sent to the partner: upsert (created or changed) and delete (removed)', ['node', 'op'], (c) => {
+      const h = this.ha();
+      if (h !== undefined) for (const [op, n] of Object.entries(h.sessionRecords)) c.inc({ node: h.node, op }, n);
     });
     this.counter('svr_ha_sync_dropped_total', 'Sync messages dropped: malformed, bad-auth, not-partner, out-of-order', ['node', 'reason'], (c) => {
       const h = this.ha();

@@ -6,7 +6,7 @@ import type { LearnedRoute } from '../model/rib.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { ReplayFloor } from '../dataplane/replay-marks.js';
-import type { ImportResult, SessionRowBytes } from '../dataplane/session-rows.js';
+import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SteeringShared } from '../dataplane/steering.js';
@@ -76,7 +76,7 @@ export type ToWorker =
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
   | { t: 'sessionPage'; id: number; query: SessionPageQuery; rowBits: number }
-  | { t: 'exportSessions'; id: number }
+  | { t: 'sessionChanges'; id: number; full: boolean }
   /** rows another node of the pair exported, installed between batches */
   | { t: 'importSessions'; id: number; rows: Uint8Array[] }
   | { t: 'sweep' }
@@ -93,7 +93,7 @@ export type FromWorker =
   | { t: 'sessions'; id: number; index: number; rows: SessionSummary[] }
   | { t: 'sessionPage'; id: number; index: number; rows: SessionPageRow[] }
   | { t: 'plugins'; id: number; index: number; failures: { at: string; message: string; failClosed?: boolean }[]; stages: { name: string; disabled: boolean }[] }
-  | { t: 'exportSessions'; id: number; index: number; rows: SessionRowBytes[] }
+  | { t: 'sessionChanges'; id: number; index: number; changes: SessionChanges }
   | { t: 'importSessions'; id: number; index: number; result: ImportResult }
   | { t: 'stopped'; id: number; index: number }
   | { t: 'error'; index: number; message: string };

@@ -31,7 +31,7 @@ import { createReplayMarks, mergeFloors, ReplayMarks, type ReplayFloor } from '.
 import { clearSteering, createSteering, type SteeringShared } from '../dataplane/steering.js';
 import { sessionLimit } from '../dataplane/session-table.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
-import type { ImportResult, SessionRowBytes } from '../dataplane/session-rows.js';
+import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import { configToDocument } from '../model/serialize.js';
@@ -244,7 +244,7 @@ export class WorkerHost implements DataPathHost {
       case 'stats': w.stats = m; w.keys = m.keys; break;
       case 'sessions': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
       case 'sessionPage': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
-      case 'exportSessions': this.requests.answer(m.id, m.index, m.rows); break;
+      case 'sessionChanges': this.requests.answer(m.id, m.index, m.changes); break;
       case 'importSessions': this.requests.answer(m.id, m.index, m.result); break;
       case 'plugins': this.requests.answer(m.id, m.index, m); break;
       case 'stopped': this.requests.answer(m.id, m.index, m); break;
@@ -502,12 +502,21 @@ export class WorkerHost implements DataPathHost {
     return new SvrError('SVR_ERR_WORKER_TIMEOUT', `worker ${missing.join(', ')} of router ${this.routerName} did not list its sessions within ${WORKER_TIMEOUTS.sessions} ms (busy or hung: a worker silent for ${UNRESPONSIVE_MS / 1000} s is restarted); try again`);
   }
 
-  /** Every running worker's rows (dataplane/session-rows.ts); SVR_ERR_WORKER_TIMEOUT when one does not answer. */
-  async exportSessions(): Promise<SessionRowBytes[]> {
+  /** Every running worker's changed rows and tombstones (dataplane/session-rows.ts collectChanges), merged;
+   *  SVR_ERR_WORKER_TIMEOUT when one does not answer. */
+  async collectSessionChanges(full: boolean): Promise<SessionChanges> {
     const asked = this.runningWorkers();
-    const a = await this.requests.ask<SessionRowBytes[]>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'exportSessions', id }); });
+    const a = await this.requests.ask<SessionChanges>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'sessionChanges', id, full }); });
     if (a.missing.length > 0) throw this.sessionsTimeout(a.missing);
-    return [...a.answers.values()].flat();
+    const all: SessionChanges = { rows: [], removed: [], oldestMs: 0, left: 0, leftOldestMs: 0 };
+    for (const c of a.answers.values()) {
+      all.rows = all.rows.concat(c.rows);
+      all.removed = all.removed.concat(c.removed);
+      all.oldestMs = Math.max(all.oldestMs, c.oldestMs);
+      all.left += c.left;
+      all.leftOldestMs = Math.max(all.leftOldestMs, c.leftOldestMs);
+    }
+    return all;
   }
 
   /** Offers the rows to every worker: each installs those whose local waypoint port is in its slice (where

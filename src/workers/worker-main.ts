@@ -9,7 +9,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { listSessions, pageSessions, tallySessions } from '../dataplane/views.js';
-import { exportRows, importRows } from '../dataplane/session-rows.js';
+import { collectChanges, importRows } from '../dataplane/session-rows.js';
 import type { DpEvent } from '../dataplane/events.js';
 import type { PacketPort } from '../dataplane/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
@@ -188,8 +188,8 @@ async function handle(m: ToWorker): Promise<void> {
     case 'sessionPage':
       post({ t: 'sessionPage', id: m.id, index: init.index, rows: pageSessions(dp.ctx, dp.ctx.clock(), m.query, init.index << m.rowBits) });
       break;
-    case 'exportSessions':
-      post({ t: 'exportSessions', id: m.id, index: init.index, rows: exportRows(dp.ctx.sessions, dp.ctx.clock()) });
+    case 'sessionChanges':
+      post({ t: 'sessionChanges', id: m.id, index: init.index, changes: collectChanges(dp.ctx.sessions, dp.ctx.clock(), m.full) });
       break;
     case 'importSessions':
       dp.ctx.crypto.keys.raiseCounters(dp.ctx.clock());

@@ -113,4 +113,32 @@ test('a pair: the first node alone becomes active; the second joins as standby a
   }
 });
 
+test('a partner that does not acknowledge: once a window of batches waits, the owner is not asked for more', async () => {
+  const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
+  const redundancy: Redundancy = {
+    nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
+    preempt: false, heartbeatInterval: 50, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'), sharedAddresses: [],
+  };
+  let asked = 0;
+  const a = new PairNode({
+    redundancy, node: 'r1a', linksUp: () => 2, ports: { local: pa, partner: pb }, // nobody on pb: nothing is acknowledged
+    collect: (queue) => {
+      asked++;
+      for (let i = 0; i < 200; i++) queue({ kind: 1, op: OP_UPSERT, key: Buffer.from([asked & 0xff, i]), value: Buffer.alloc(80) }); // about 14 batches
+    },
+  });
+  await a.start();
+  try {
+    await until('r1a active', () => a.role === 'active', 3000);
+    await until('the backlog', () => a.link.backlog > 64, 5000);
+    const stalled = asked;
+    await sleep(500); // ten more heartbeats
+    assert.is(asked, stalled, `not asked again while ${a.link.backlog} batches wait`);
+    assert.ok(stalled <= 10, `asked ${stalled} times: until the window (64 in flight) and 64 more were queued`);
+    assert.ok(a.status().lag.pending >= 64 * 14, 'the records queued are counted as pending');
+  } finally {
+    a.stop();
+  }
+});
+
 test.run();

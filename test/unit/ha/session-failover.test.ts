@@ -10,8 +10,9 @@ import { createSocket } from 'node:dgram';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { PairNode } from '../../../src/ha/pair-node.js';
 import { HaSessions, SYNC_KIND_SESSION } from '../../../src/node/ha-sessions.js';
-import { exportRows, importRows } from '../../../src/dataplane/session-rows.js';
+import { collectChanges, importRows } from '../../../src/dataplane/session-rows.js';
 import { SessionTable } from '../../../src/dataplane/session-table.js';
+import { removeSession } from '../../../src/dataplane/session-ops.js';
 import type { Redundancy } from '../../../src/model/config.js';
 import { recordWire } from '../../support/wire.js';
 import { exampleConfig, until } from '../../support/config.js';
@@ -49,6 +50,8 @@ test('failover: the new active installs the synced sessions and forwards an exis
     redundancy, node: 'r1b', linksUp: () => 2, collect: (q, full) => sessionsB.collect(q, full), ports: { local: pb, partner: pa },
     onRole: (p) => { if (p.role === 'active') void sessionsB.install(b.replica).then((r) => installed.push(r.installed)); },
   });
+  sessionsA.bind((records, markedAt) => a.send(records, markedAt));
+  sessionsB.bind((records, markedAt) => b.send(records, markedAt));
   try {
     await a.start();
     await until(() => a.role === 'active', 3000);
@@ -61,16 +64,21 @@ test('failover: the new active installs the synced sessions and forwards an exis
     const ids = (await before.r1.sessions()).map((s) => s.id);
     assert.is(ids.length, 1, 'one session on the active');
     assert.ok(await until(() => [...b.replica.values()].filter((r) => r.kind === SYNC_KIND_SESSION).length === 1, 3000), 'the session row reached the standby');
+    // its last change (the reverse metadata seen) goes with a collection that started after the pings
+    const c0 = sessionsA.stats().collections;
+    assert.ok(await until(() => sessionsA.stats().collections >= c0 + 2 && a.status().lag.pending === 0 && a.status().lag.unacked === 0, 3000), 'the changes acknowledged');
     assert.is((await after.r1.sessions()).length, 0, 'the standby forwards nothing of its own');
 
     a.stop(); // the active dies: the standby takes over after its dead time and installs the rows
     assert.ok(await until(() => installed.length === 1, 3000), 'the new active installed the replica');
     assert.is(installed[0], 1, 'one row installed');
     assert.equal((await after.r1.sessions()).map((s) => s.id), ids, 'the new active lists the same session id');
+    const carried = (await after.r1.sessions())[0]!.packets.forward; // as of the row's last sync (a counter alone is no reason to send it)
+    assert.ok(carried >= 1 && carried <= 3, `${carried} forward packets carried over`);
 
     // r2 is one node here: carry its rows over as they are (the peer of a pair keeps its own sessions)
-    const r2 = await before.r2.host.exportSessions();
-    assert.equal((await after.r2.host.importSessions(r2.map((r) => r.row))).installed, 1);
+    const r2 = await before.r2.host.collectSessionChanges(true);
+    assert.equal((await after.r2.host.importSessions(r2.rows.map((r) => r.row))).installed, 1);
     const wire = recordWire(after.wan);
     const two = echo(after);
     two.send('ping 3');
@@ -78,12 +86,64 @@ test('failover: the new active installs the synced sessions and forwards an exis
     assert.equal(two.replies, ['ping 3']);
     assert.ok(wire.length >= 2 && wire.every((w) => w.meta === null), 'no first packet: no metadata on the wire');
     assert.equal((await after.r1.sessions()).map((s) => s.id), ids, 'still that one session, same id');
-    assert.is((await after.r1.sessions())[0]!.packets.forward, 4, 'its counters carried on');
+    assert.is((await after.r1.sessions())[0]!.packets.forward, carried + 1, 'its counters carried on');
   } finally {
     a.stop();
     b.stop();
     await before.close();
     await after.close();
+  }
+});
+
+test('incremental sync: a removed session leaves the replica, idle rows are not sent again, a restarted standby gets every row', async () => {
+  const config = await exampleConfig();
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
+  const redundancy: Redundancy = {
+    nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 7).toString('base64'), sharedAddresses: [],
+  };
+  const sessionsA = new HaSessions(lab.r1.host, noLog);
+  const a = new PairNode({ redundancy, node: 'r1a', linksUp: () => 2, collect: (q, full) => sessionsA.collect(q, full), ports: { local: pa, partner: pb } });
+  sessionsA.bind((records, markedAt) => a.send(records, markedAt));
+  const standby = (): PairNode => new PairNode({ redundancy, node: 'r1b', linksUp: () => 2, ports: { local: pb, partner: pa } });
+  let b = standby();
+  const replicated = (): number => [...b.replica.values()].filter((r) => r.kind === SYNC_KIND_SESSION).length;
+  try {
+    await a.start();
+    await until(() => a.role === 'active', 3000);
+    await b.start();
+    lab.servers[0]!.udpBind(7, (data, from) => lab.servers[0]!.udpSend(7, from.address, from.port, data));
+    let replies = 0;
+    for (let i = 0; i < 3; i++) {
+      lab.clients[0]!.udpBind(41000 + i, () => { replies++; });
+      lab.clients[0]!.udpSend(41000 + i, '198.18.3.20', 7, Buffer.from('x'));
+    }
+    assert.ok(await until(() => replies === 3), 'three sessions answered');
+    assert.ok(await until(() => replicated() === 3, 3000), 'three rows on the standby');
+    const c0 = sessionsA.stats().collections;
+    assert.ok(await until(() => sessionsA.stats().collections >= c0 + 2 && a.status().lag.unacked === 0, 3000));
+    const sent = a.status().counters.recordsSent;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.is(a.status().counters.recordsSent, sent, 'five heartbeats, nothing changed: no record sent');
+
+    const ctx = lab.r1.host.dataplane.ctx;
+    const row = [...Array(ctx.sessions.capacity).keys()].find((r) => ctx.sessions.isActive(r))!;
+    removeSession(ctx, row, 'admin', ctx.clock());
+    assert.ok(await until(() => replicated() === 2, 3000), 'the removed session left the replica (a tombstone)');
+    assert.is(a.status().counters.recordsSent, sent + 1, 'one record: the delete');
+    const s = sessionsA.stats();
+    assert.ok(s.lastWaitMs !== undefined && a.status().lag.changeMs !== undefined, 'the wait and the change lag measured');
+
+    b.stop(); // the standby restarts: a new epoch, an empty replica
+    b = standby();
+    await b.start();
+    assert.ok(await until(() => replicated() === 2, 3000), 'the restarted standby got every row again');
+    assert.is(sessionsA.stats().fullCollections, s.fullCollections + 1, 'by a full collection');
+  } finally {
+    a.stop();
+    b.stop();
+    await lab.close();
   }
 });
 
@@ -94,13 +154,13 @@ test('rows: exported and installed elsewhere keep their keys; an id present, a c
     e.send('x');
     assert.ok(await until(() => e.replies.length === 1));
     const t = lab.r1.host.dataplane.ctx.sessions;
-    const rows = exportRows(t, 1000).map((r) => r.row);
+    const rows = collectChanges(t, 1000, true).rows.map((r) => r.row);
     assert.is(rows.length, 1);
     assert.equal(importRows(t, rows, 1000), { installed: 0, present: 1, refused: 0 }, 'same id: left alone');
     const fresh = new SessionTable(16);
     assert.equal(importRows(fresh, [rows[0]!.subarray(0, 40), Uint8Array.of(9)], 0), { installed: 0, present: 0, refused: 2 }, 'malformed rows refused');
     assert.equal(importRows(fresh, rows, 0), { installed: 1, present: 0, refused: 0 });
-    assert.equal(exportRows(fresh, 0).map((r) => Buffer.from(r.row).toString('hex')), rows.map((r) => Buffer.from(r).toString('hex')), 'the row round-trips byte for byte');
+    assert.equal(collectChanges(fresh, 0, true).rows.map((r) => Buffer.from(r.row).toString('hex')), rows.map((r) => Buffer.from(r).toString('hex')), 'the row round-trips byte for byte');
     const other = rows[0]!.slice();
     other[UUID_AT] ^= 0xff; // another session id, same keys
     assert.equal(importRows(fresh, [other], 0), { installed: 0, present: 0, refused: 1 }, 'its keys belong to another session');

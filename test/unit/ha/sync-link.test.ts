@@ -90,7 +90,8 @@ test('flush packs queued records into datagrams under the MTU; the partner\'s ac
   });
   await link.start();
   try {
-    for (let i = 0; i < 1000; i++) link.queue(record(i));
+    const markedAt = performance.now() - 50; // the oldest change happened 50 ms before it was queued
+    for (let i = 0; i < 1000; i++) link.queue(record(i), i === 500 ? markedAt : markedAt + 40);
     assert.is(link.lag().pending, 1000);
     link.flush();
     await settle(300);
@@ -106,13 +107,14 @@ test('flush packs queued records into datagrams under the MTU; the partner\'s ac
       }
     }
     assert.is(records, 1000);
-    assert.equal(link.lag(), { lastMs: undefined, maxMs: 0, pending: 0, unacked: got.length });
+    assert.equal(link.lag(), { lastMs: undefined, maxMs: 0, pending: 0, unacked: got.length, changeMs: undefined, changeMaxMs: 0 });
     assert.is(lastBatch, got.length, 'batches numbered 1, 2, 3...');
     await send(partner, encodeAck(KEY, { node: 'r1b', epoch: 1, seq: 1 }, lastBatch), port);
     await settle();
     const lag = link.lag();
     assert.ok(lag.lastMs !== undefined && lag.lastMs > 0, `lag ${lag.lastMs} ms`);
     assert.is(lag.unacked, 0);
+    assert.ok(lag.changeMs !== undefined && lag.changeMs >= lag.lastMs + 50, `change lag ${lag.changeMs} ms: from the oldest change marked to the acknowledgement`);
   } finally {
     link.close();
     partner.close();
