@@ -19,10 +19,8 @@ import { Dataplane } from '../src/dataplane/dataplane.js';
 import { compileRouter } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
 import { loadConfigInThread } from '../src/node/config-thread.js';
-import { buildUdp } from '../src/packet/build.js';
-import { PacketInfo, parsePacket } from '../src/packet/ip.js';
-import { fillIpv4HeaderChecksum, fillL4Checksum } from '../src/packet/rewrite.js';
 import { Sink } from './inprocess-config.js';
+import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 
 export interface ConfigSize {
   services: number;
@@ -134,28 +132,13 @@ function measureSize(services: number, tenants: number, sources: number): { size
 /** Opens `n` sessions in r1's data path: first packets t0 -> s0 from 16 sources × 64,512 ports × 254 servers. */
 function fill(dp: Dataplane, n: number, batch: number): number {
   const lan = dp.ctx.tables.interfaceIndex('lan0');
-  const tpl = buildUdp({ src: Uint8Array.of(198, 18, 1, 1), dst: Uint8Array.of(198, 18, 3, 2), srcPort: 1024, dstPort: 7, payload: new Uint8Array(36) });
-  const len = tpl.length;
-  const slab = new Uint8Array(batch * len);
-  const offs = Uint32Array.from({ length: batch }, (_, k) => k * len);
-  const lens = new Uint32Array(batch).fill(len);
-  const pi = new PacketInfo();
-  const PORTS = 64512;
+  const { slab, offs, lens, stamp } = udpSlab(batch);
   const t0 = performance.now();
   for (let opened = 0; opened < n;) {
     const m = Math.min(batch, n - opened);
     for (let k = 0; k < m; k++) {
       const id = opened + k;
-      const o = offs[k]!;
-      slab.set(tpl, o);
-      slab[o + 15] = 1 + (Math.floor(id / PORTS) % 16);
-      slab[o + 19] = 2 + Math.floor(id / (PORTS * 16));
-      const sp = 1024 + (id % PORTS);
-      slab[o + 20] = sp >>> 8;
-      slab[o + 21] = sp & 0xff;
-      fillIpv4HeaderChecksum(slab, o);
-      parsePacket(slab, o, len, pi);
-      fillL4Checksum(slab, pi);
+      stamp(k, 1 + (Math.floor(id / FLOW_PORTS) % 16), 2 + Math.floor(id / (FLOW_PORTS * 16)), 1024 + (id % FLOW_PORTS));
     }
     dp.receive(lan, slab, offs, lens, m);
     opened += m;
@@ -171,22 +154,8 @@ async function reloadUnderLoad(dp: Dataplane, changedYaml: string, fillSeconds: 
   const lan = dp.ctx.tables.interfaceIndex('lan0');
   const batch = 64;
   // the first 64 flows of fill(): established sessions, so each batch takes the data path's steady state
-  const tpl = buildUdp({ src: Uint8Array.of(198, 18, 1, 1), dst: Uint8Array.of(198, 18, 3, 2), srcPort: 1024, dstPort: 7, payload: new Uint8Array(36) });
-  const len = tpl.length;
-  const slab = new Uint8Array(batch * len);
-  const offs = Uint32Array.from({ length: batch }, (_, k) => k * len);
-  const lens = new Uint32Array(batch).fill(len);
-  const pi = new PacketInfo();
-  for (let k = 0; k < batch; k++) {
-    const o = offs[k]!;
-    slab.set(tpl, o);
-    const sp = 1024 + k;
-    slab[o + 20] = sp >>> 8;
-    slab[o + 21] = sp & 0xff;
-    fillIpv4HeaderChecksum(slab, o);
-    parsePacket(slab, o, len, pi);
-    fillL4Checksum(slab, pi);
-  }
+  const { slab, offs, lens, stamp } = udpSlab(batch);
+  for (let k = 0; k < batch; k++) stamp(k, 1, 2, 1024 + k);
   const feedIntervalMs = 1;
   const stamps: number[] = [];
   const timer = setInterval(() => {

@@ -14,11 +14,9 @@ import { Dataplane } from '../src/dataplane/dataplane.js';
 import type { PacketPort } from '../src/dataplane/port.js';
 import { compileRouter } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
-import { buildUdp } from '../src/packet/build.js';
-import { PacketInfo, parsePacket } from '../src/packet/ip.js';
-import { fillIpv4HeaderChecksum, fillL4Checksum } from '../src/packet/rewrite.js';
 import { fileURLToPath } from 'node:url';
 import { svrConfigYaml } from './svr-config.js';
+import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 
 /** The table at one fill. */
 export interface MemoryFill {
@@ -102,14 +100,8 @@ function main(): void {
   const r1 = new Dataplane({ tables: t1, ports: t1.interfaces.map((i) => new SinkPort(`r1.${i.name}`, i.name === 'wan0' ? toR2 : undefined)) });
   const r1Lan = t1.interfaceIndex('lan0');
 
-  // one 64-byte IPv4/UDP template; each packet gets its own source (198.18.1.1-16) and source port
-  const tpl = buildUdp({ src: Uint8Array.of(198, 18, 1, 1), dst: Uint8Array.of(198, 18, 3, 2), srcPort: 1024, dstPort: 7, payload: new Uint8Array(36) });
-  const len = tpl.length;
-  const slab = new Uint8Array(batch * len);
-  const offs = Uint32Array.from({ length: batch }, (_, k) => k * len);
-  const lens = new Uint32Array(batch).fill(len);
-  const pi = new PacketInfo();
-  const PORTS = 64512;
+  // each packet gets its own source (198.18.1.1-16) and source port
+  const { slab, offs, lens, stamp } = udpSlab(batch);
   let opened = 0;
   let fillNs = 0;
   /** opens sessions until r1 holds `target` */
@@ -119,15 +111,7 @@ function main(): void {
       const m = Math.min(batch, target - opened);
       for (let k = 0; k < m; k++) {
         const id = opened + k;
-        const o = offs[k]!;
-        slab.set(tpl, o);
-        slab[o + 15] = 1 + Math.floor(id / PORTS);
-        const sp = 1024 + (id % PORTS);
-        slab[o + 20] = sp >>> 8;
-        slab[o + 21] = sp & 0xff;
-        fillIpv4HeaderChecksum(slab, o);
-        parsePacket(slab, o, len, pi);
-        fillL4Checksum(slab, pi);
+        stamp(k, 1 + Math.floor(id / FLOW_PORTS), 2, 1024 + (id % FLOW_PORTS));
       }
       r1.receive(r1Lan, slab, offs, lens, m);
       opened += m;

@@ -533,8 +533,8 @@ authority:
   hasProblem(problems, 'authority.routers[0].interfaces[2].device', 'longer than 15');
 });
 
-test('enforced-mss: automatic by default on wan interfaces, disabled or 64-8960 accepted, refused on lan interfaces', () => {
-  const wanWith = (v: string) => parseConfig(`
+/** The interfaces of a router with lan0 and wan0, `v` appended to wan0's mapping (e.g. ", mtu: 1400"). */
+const wanWith = (v: string) => parseConfig(`
 authority:
   name: a
   secret: ${'ab'.repeat(32)}
@@ -544,6 +544,8 @@ authority:
         - { name: lan0, kind: lan }
         - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }]${v} }
 `).authority.routers[0]!.interfaces;
+
+test('enforced-mss: automatic by default on wan interfaces, disabled or 64-8960 accepted, refused on lan interfaces', () => {
   const [lan, wan] = wanWith('');
   assert.equal([lan!.enforcedMss, wan!.enforcedMss], ['disabled', 'automatic']);
   assert.is(wanWith(', enforced-mss: disabled')[1]!.enforcedMss, 'disabled');
@@ -564,16 +566,6 @@ authority:
 });
 
 test('fragmentation: absent by default (unless-df), unless-df, always or never accepted on wan interfaces and written back; refused on lan, a bad value named', () => {
-  const wanWith = (v: string) => parseConfig(`
-authority:
-  name: a
-  secret: ${'ab'.repeat(32)}
-  routers:
-    - name: r1
-      interfaces:
-        - { name: lan0, kind: lan }
-        - { name: wan0, kind: wan, waypoint: 192.0.2.1, neighborhoods: [{ name: n }]${v} }
-`).authority.routers[0]!.interfaces;
   assert.is(wanWith('')[1]!.fragmentation, undefined);
   for (const v of ['unless-df', 'always', 'never'] as const) assert.is(wanWith(`, fragmentation: ${v}`)[1]!.fragmentation, v);
   const cfg = parseConfig(`
