@@ -11,6 +11,7 @@
  * Cost: a linear search over ENTRIES keys per fragment (fragments only) and one copy of each fragment's bytes.
  */
 import { readU16, readU32, writeU16 } from '../packet/checksum.js';
+import { IPV4_MF } from '../packet/ipv4-fragment.js';
 import { fillIpv4HeaderChecksum } from '../packet/rewrite.js';
 import type { PacketInfo } from '../packet/ip.js';
 import { HEADROOM, SLOT, type Batch } from './batch.js';
@@ -71,7 +72,7 @@ export class Reassembly {
     const hl = (d[l3]! & 0x0f) * 4;
     const field = readU16(d, l3 + 6);
     const from = (field & 0x1fff) * 8;
-    const more = (field & 0x2000) !== 0;
+    const more = (field & IPV4_MF) !== 0;
     const n = pi.end - l3 - hl;
     if (n <= 0 || (more && (n & 7) !== 0)) {
       this.dropped[Fragment.Malformed]++;

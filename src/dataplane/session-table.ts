@@ -89,6 +89,15 @@ export const SYNC_EXPIRY_MS = 60_000;
 /** Float64 words of a row's sync state (syncRows): mark, expiry, flags, padding (32 B: never across two cache lines). */
 const SYNC_WORDS = 4;
 
+type Column = Uint8Array | Uint16Array | Int16Array | Uint32Array | Float64Array | Int32Array;
+
+/** A column of `cap` rows of `width` words with `old`'s contents at its start (the table grows, rows keep their index). */
+function grownColumn<T extends Column>(old: T | undefined, ctor: new (n: number) => T, cap: number, width: number): T {
+  const next = new ctor(cap * width);
+  if (old) (next as unknown as { set(a: T): void }).set(old);
+  return next;
+}
+
 /** Granularity of idle expiry (a session expires at most this much after its timeout). */
 export const WHEEL_TICK_MS = 250;
 /** Wheel slots: 1024 s ahead at 250 ms; a later expiry is looked at once per turn and moved on. */
@@ -234,13 +243,7 @@ export class SessionTable {
   }
 
   private resize(cap: number): void {
-    const grow = <T extends Uint8Array | Uint16Array | Int16Array | Uint32Array | Float64Array | Int32Array>(
-      old: T | undefined, ctor: new (n: number) => T, width = 1,
-    ): T => {
-      const next = new ctor(cap * width);
-      if (old) (next as unknown as { set(a: T): void }).set(old);
-      return next;
-    };
+    const grow = <T extends Column>(old: T | undefined, ctor: new (n: number) => T, width = 1): T => grownColumn(old, ctor, cap, width);
     const old = this.capacity;
     this.flags = grow(this.flags, Uint16Array);
     this.role = grow(this.role, Uint8Array);
@@ -323,11 +326,7 @@ export class SessionTable {
   }
 
   private growSync(cap: number, old: number): void {
-    const grow = <T extends Uint8Array | Uint16Array | Int16Array | Uint32Array | Float64Array | Int32Array>(a: T, ctor: new (n: number) => T, width = 1): T => {
-      const next = new ctor(cap * width);
-      (next as unknown as { set(a: T): void }).set(a);
-      return next;
-    };
+    const grow = <T extends Column>(a: T, ctor: new (n: number) => T, width = 1): T => grownColumn(a, ctor, cap, width);
     this.syncRows = grow(this.syncRows, Float64Array, SYNC_WORDS);
     for (let r = old; r < cap; r++) this.syncRows[r * SYNC_WORDS] = -1;
     this.syncSent = grow(this.syncSent, Uint8Array);
