@@ -42,6 +42,7 @@ export type * from './model/config-input.js';
 /** The validated config's types (every default filled; what loadConfig returns): `Config.Service`, `Config.Router`, ... */
 export type * as Config from './model/config.js';
 export type { SvrConfig } from './model/config.js';
+export type { LoadedConfig, PreparedTables } from './model/compile.js';
 export { loadConfig, parseConfig, redactSecrets, resolveConfig, validateConfig, type ParseOptions } from './model/validate.js';
 
 // ---- errors ----
