@@ -33,7 +33,7 @@ export const IP_PROTOCOL: Readonly<Record<TransportProtocol, number>> = Object.f
 
 /**
  * The biggest lookup tables of a router, compiled away from the data path's thread (the config thread of a
- * reload: src/node/config-thread.ts) as typed arrays that travel by transfer: the access table ((tenants + 1) ×
+ * reload: src/node/config-thread.ts) as typed arrays that other threads take without a copy: the access table ((tenants + 1) ×
  * services cells) and the service FIB. compileRouter wraps them instead of building them again.
  */
 export interface PreparedTables {

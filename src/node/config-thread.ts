@@ -3,7 +3,8 @@
  * main thread (which runs the data path with `--workers 1`): YAML parsing and validation of a big authority take
  * seconds (10,000 services × 100 tenants: ~3 s on this project's machine, docs/performance.md "Config at
  * scale"). Given a router name, the thread also builds that router's biggest lookup tables (access table and
- * service FIB: prepareTables), which come back as transferred typed arrays for compileRouter. The validated
+ * service FIB: prepareTables), which come back as typed arrays over SharedArrayBuffers for compileRouter (and
+ * the data-path workers: shared, not copied). The validated
  * config comes back in slices (util/sliced-clone.ts) that this thread rebuilds one per turn of its event loop,
  * so that batches go on between them; a ConfigError comes back with its code, message and problems and is
  * thrown again here, so callers see what loadConfig would have thrown.
@@ -49,20 +50,30 @@ export function prepareConfigInThread(path: string, router?: string): Promise<Lo
   });
 }
 
-/** The buffers of every typed array in `parts` (to transfer). */
-function buffersOf(parts: object, out: ArrayBuffer[] = []): ArrayBuffer[] {
-  for (const v of Object.values(parts)) {
-    if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && !out.includes(v.buffer)) out.push(v.buffer);
-    else if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)) buffersOf(v as object, out);
+type IntArray = Uint8Array | Int32Array;
+
+/**
+ * `parts` with every typed array copied into a SharedArrayBuffer: the node's thread gets them without a copy,
+ * and so does each data-path worker it hands them to (--workers N: worker-host.ts).
+ */
+function shared<T extends object>(parts: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(parts)) {
+    if (v instanceof Uint8Array || v instanceof Int32Array) {
+      const a = v as IntArray;
+      const copy = new (a.constructor as new (b: SharedArrayBuffer) => IntArray)(new SharedArrayBuffer(a.byteLength));
+      copy.set(a);
+      out[k] = copy;
+    } else out[k] = typeof v === 'object' && v !== null ? shared(v as object) : v;
   }
-  return out;
+  return out as T;
 }
 
 /** prepareTables when the router is in the config; a config it cannot compile is left to compileRouter to refuse. */
 function prepare(config: SvrConfig, router: string | undefined): PreparedTables | undefined {
   if (router === undefined || !config.authority.routers.some((r) => r.name === router)) return undefined;
   try {
-    return prepareTables(config, router);
+    return shared(prepareTables(config, router));
   } catch {
     return undefined;
   }
@@ -75,7 +86,7 @@ if (!isMainThread && parentPort !== null && typeof (workerData as { svrLoadConfi
     (config) => {
       const prepared = prepare(config, router);
       const { sliced, transfer } = sliceValue(config);
-      port.postMessage({ config: sliced, ...(prepared !== undefined ? { prepared } : {}) } satisfies Answer, [...transfer, ...(prepared !== undefined ? buffersOf(prepared) : [])]);
+      port.postMessage({ config: sliced, ...(prepared !== undefined ? { prepared } : {}) } satisfies Answer, transfer);
     },
     (e: unknown) => port.postMessage({
       error: e instanceof ConfigError ? { config: true, code: e.code, message: e.message, data: e.data } : { config: false, message: e instanceof Error ? e.message : String(e) },

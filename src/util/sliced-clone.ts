@@ -18,7 +18,7 @@ export interface SlicedValue {
 }
 
 /** A value's buffers to transfer: `value` copied with its long arrays in slices (the value itself is not changed). */
-export function sliceValue(value: unknown, maxItems = 250): { sliced: SlicedValue; transfer: ArrayBuffer[] } {
+export function sliceValue(value: unknown, maxItems = 100): { sliced: SlicedValue; transfer: ArrayBuffer[] } {
   const arrays: { path: (string | number)[]; slices: ArrayBuffer[] }[] = [];
   const transfer: ArrayBuffer[] = [];
   const own = (data: Buffer): ArrayBuffer => {
