@@ -56,7 +56,7 @@ export class NameTable {
  * 3 ms for one TextEncoder call each, median of 60 at load 20).
  */
 function encodeAll(names: readonly string[]): Uint8Array[] {
-  const all = Buffer.from(names.join(''), 'utf8');
+  const all = new TextEncoder().encode(names.join('')); // its own buffer (not Buffer's shared pool)
   const out: Uint8Array[] = new Array<Uint8Array>(names.length);
   let off = 0;
   for (let i = 0; i < names.length; i++) {
