@@ -108,7 +108,7 @@ export class SvrouterMode implements Mode {
     this.terms = {
       build: `svrouter (node ${process.version}), wan interface mtu ${WAN_INTERFACE_MTU}, enforced-mss automatic`,
       devices: await deviceTerms(NS.r1, tuns),
-      offloads: await offloadTerms(NS.r1, tuns),
+      offloads: await offloadTerms(NS.r1, [...tuns, DEV.r1Wan]),
       socketBuffers: 'n/a (TUN devices on both sides; the kernel forwards the wan TUN\'s packets onto the veth)',
       polling: `${HEADLINE_NODE_ARGS.join(' ')} (busy-polling rows: ${BUSY_POLL_NODE_ARGS.join(' ')})`,
     };
