@@ -300,7 +300,6 @@ static int tcp_candidate(const uint8_t *p, uint32_t len, tcpseg *t) {
   if (len < 40) return 0;
   if (p[0] >> 4 == 4) {
     if (p[0] != 0x45 || get16(p + 2) != len || (get16(p + 6) & 0x3fff) || p[9] != 6) return 0;
-    if (fold(sum_bytes(0, p, 20)) != 0xffff) return 0; /* header checksum */
     t->family = 4;
     t->l4 = 20;
   } else if (p[0] >> 4 == 6) {
@@ -315,7 +314,6 @@ static int tcp_candidate(const uint8_t *p, uint32_t len, tcpseg *t) {
   if (thl < 20 || t->l4 + thl >= len) return 0; /* no payload */
   uint8_t fl = th[13];
   if ((fl & (TCP_SYN | TCP_RST | TCP_URG)) || !(fl & TCP_ACK)) return 0;
-  if (fold(pseudo_sum(p, t->family, 6, len - t->l4) + sum_bytes(0, th, len - t->l4)) != 0xffff) return 0;
   t->p = p;
   t->len = len;
   t->hl = t->l4 + thl;
@@ -323,6 +321,13 @@ static int tcp_candidate(const uint8_t *p, uint32_t len, tcpseg *t) {
   t->seq = get32(th + 4);
   t->flags = fl;
   return 1;
+}
+
+/* The checksums of a candidate (IPv4 header, L4 with the pseudo-header) verify. Checked only for packets that
+ * would otherwise join a run (the first one when a second follows it), so a packet written alone costs no sum. */
+static int checksums_ok(const uint8_t *p, uint32_t len, int family, uint32_t l4, uint8_t proto) {
+  if (family == 4 && fold(sum_bytes(0, p, 20)) != 0xffff) return 0;
+  return fold(pseudo_sum(p, family, proto, len - l4) + sum_bytes(0, p + l4, len - l4)) == 0xffff;
 }
 
 /* Whether q may follow prev in the run that started with f (total: IP bytes of the run so far). */
@@ -358,8 +363,7 @@ static int udp_candidate(const uint8_t *p, uint32_t len, udpseg *u) {
   if (len < 29) return 0;
   if (p[0] >> 4 == 4) {
     if (p[0] != 0x45 || get16(p + 2) != len || (get16(p + 6) & 0x3fff) || p[9] != 17) return 0;
-    if (fold(sum_bytes(0, p, 20)) != 0xffff) return 0; /* header checksum */
-    if (get16(p + 26) == 0) return 0;                  /* no UDP checksum */
+    if (get16(p + 26) == 0) return 0; /* no UDP checksum */
     u->family = 4;
     u->l4 = 20;
   } else if (p[0] >> 4 == 6) {
@@ -371,7 +375,6 @@ static int udp_candidate(const uint8_t *p, uint32_t len, udpseg *u) {
   }
   const uint8_t *uh = p + u->l4;
   if (get16(uh + 4) != len - u->l4) return 0;
-  if (fold(pseudo_sum(p, u->family, 17, len - u->l4) + sum_bytes(0, uh, len - u->l4)) != 0xffff) return 0;
   u->p = p;
   u->len = len;
   u->pay = len - u->l4 - 8;
@@ -404,7 +407,8 @@ static uint32_t plan_udp(const uint8_t *data, const uint32_t *off, const uint32_
   spans[1].base = f.p + hl;
   spans[1].len = f.pay;
   while (i + n < count && n < SVR_COALESCE_UDP_MAX_SEGS && udp_candidate(data + off[i + n], len[i + n], &q) &&
-         udp_can_follow(&f, &prev, &q, total)) {
+         udp_can_follow(&f, &prev, &q, total) && checksums_ok(q.p, q.len, q.family, q.l4, 17) &&
+         (n > 1 || checksums_ok(f.p, f.len, f.family, f.l4, 17))) {
     spans[n + 1].base = q.p + hl;
     spans[n + 1].len = q.pay;
     total += q.pay;
@@ -447,7 +451,8 @@ uint32_t svr_coalesce_plan(const uint8_t *data, const uint32_t *off, const uint3
     spans[1].base = f.p + f.hl;
     spans[1].len = f.pay;
     while (i + n < count && n < SVR_COALESCE_MAX_SEGS && tcp_candidate(data + off[i + n], len[i + n], &q) &&
-           can_follow(&f, &prev, &q, total)) {
+           can_follow(&f, &prev, &q, total) && checksums_ok(q.p, q.len, q.family, q.l4, 6) &&
+           (n > 1 || checksums_ok(f.p, f.len, f.family, f.l4, 6))) {
       spans[n + 1].base = q.p + q.hl;
       spans[n + 1].len = q.pay;
       total += q.pay;
