@@ -85,7 +85,7 @@ function transformedSyn(ip: Uint8Array, pi: PacketInfo, meta: MetadataView): { f
 }
 
 /** MSS options of the first SYN and SYN-ACK in a capture (-1: none seen, or no option). */
-function synMss(file: string): { synMss: number; synAckMss: number } {
+export function synMss(file: string): { synMss: number; synAckMss: number } {
   const pi = new PacketInfo();
   const meta = new MetadataView();
   const out = { synMss: -1, synAckMss: -1 };
