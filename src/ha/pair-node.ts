@@ -71,7 +71,9 @@ export interface PairNodeStatus {
   counters: SyncLinkCounters;
 }
 
-const FORWARDING = new Set<HaRole>(['active', 'handing-over']);
+const FORWARDING = new Set<HaRole>(['taking-over', 'active', 'handing-over']);
+/** the roles whose node sends its state to the partner (a node taking over still receives the partner's) */
+const SYNCING = new Set<HaRole>(['active', 'handing-over']);
 const replicaKey = (r: SyncRecord): string => `${r.kind}:${Buffer.from(r.key).toString('hex')}`;
 
 export class PairNode {
@@ -147,9 +149,9 @@ export class PairNode {
   }
 
   /** Sends records at once (an owner's `collect` answered later): queued and flushed; `markedAt` (ms,
-   *  performance.now): when their change happened, for the change lag. Nothing while the node does not forward. */
+   *  performance.now): when their change happened, for the change lag. Nothing unless the node is active or handing over. */
   send(records: readonly SyncRecord[], markedAt?: number): void {
-    if (this.stopped || !FORWARDING.has(this.role)) return;
+    if (this.stopped || !SYNCING.has(this.role)) return;
     for (const r of records) this.link.queue(r, markedAt);
     this.link.flush();
   }
@@ -159,6 +161,11 @@ export class PairNode {
     if (this.actor.getSnapshot().context.role !== 'active') return false;
     this.actor.send({ type: 'ha.switchover' });
     return true;
+  }
+
+  /** A planned switchover's new active (taking-over): its devices, sessions and addresses are up and announced. */
+  ready(): void {
+    if (!this.stopped) this.actor.send({ type: 'ha.ready' });
   }
 
   get role(): HaRole {
@@ -189,7 +196,7 @@ export class PairNode {
       }
       this.probe.sendHeartbeat(hb);
     }
-    if (FORWARDING.has(hb.role)) this.flush();
+    if (SYNCING.has(hb.role)) this.flush();
     this.link.sendHeartbeat(hb);
   }
 
