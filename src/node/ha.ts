@@ -15,8 +15,8 @@ import { SvrError } from '../errors.js';
 import type { Router as RouterConfig } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
-import { configureInterface } from './host-setup.js';
-import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeSharedAddresses } from './ha-addresses.js';
+import { configureInterfaces } from './host-setup.js';
+import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeCommands } from './ha-addresses.js';
 import type { NodeAlarms } from './alarms.js';
 import type { HaSessions, HaSessionStats } from './ha-sessions.js';
 
@@ -84,14 +84,13 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
           resumePaths(); // before the devices are up: no BFD Down reaches the peer
         }
         forwarding = p.forwarding;
-        if (!p.forwarding) await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
-        for (const iface of me.interfaces) {
-          if (p.forwarding) await configureInterface(iface);
-          else await runIp(['link', 'set', 'dev', iface.device, 'down']);
-        }
-        if (p.forwarding && shared.length > 0) {
-          await takeSharedAddresses(shared);
-          await announceSharedAddresses(shared, () => forwarding === true, announceFailed);
+        if (p.forwarding) {
+          // devices up with their routes, then the shared addresses: one `ip -batch` process
+          await configureInterfaces(me.interfaces, takeCommands(shared));
+          if (shared.length > 0) await announceSharedAddresses(shared, () => forwarding === true, announceFailed);
+        } else {
+          await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
+          for (const iface of me.interfaces) await runIp(['link', 'set', 'dev', iface.device, 'down']);
         }
         if (p.forwarding) {
           // taking over: what the partner (handing over, still forwarding) synced meanwhile goes in too

@@ -2,8 +2,8 @@
  * `svr lab up --ha` (docs/high-availability.md "Shared addresses", docs/lab.md): r1 is a pair of real
  * `svr node` processes, r1a and r1b, on bridged LAN and WAN segments; the active node holds r1's LAN
  * address (the client's gateway) and WAN address (the link's next hop) and announces them.
- * Through the pair: a UDP stream (200 datagrams/s, client -> server) and a 30 MB download (rate-limited to
- * 2 MiB/s so that it runs about 14 s: the failover falls in its middle); SIGKILL of the active node r1a 1 s
+ * Through the pair: a UDP stream (200 datagrams/s, client -> server) and a 100 MB download (rate-limited to
+ * 8 MiB/s so that it runs about 12 s: the failover falls in its first half); SIGKILL of the active node r1a 2 s
  * after r1a lists both sessions. Must hold: the download completes intact (sha256), without a TCP reset (curl exits 0); the stream's
  * longest gap is under 1 s; the new active node r1b lists the session ids r1a had; r1b holds the shared
  * addresses and the client's neighbour entry for its gateway points to r1b's MAC; r2 keeps one peer r1 with
@@ -24,7 +24,7 @@ import { requires } from '../support/prerequisites.js';
 const PREFIX = `${E2E_PREFIX}h`;
 const NS = { client: `${PREFIX}-client`, r1a: `${PREFIX}-r1a`, r1b: `${PREFIX}-r1b` };
 const SERVER = '198.18.3.20';
-const BYTES = 30_000_000;
+const BYTES = 100_000_000;
 
 const test = requires(import.meta.url);
 const dir = e2eDir(test, `${PREFIX}-e2e-ha-lab`, () => downSync());
@@ -62,13 +62,13 @@ test('SIGKILL of the active node mid-download: the download completes intact, th
   rmSync(file, { force: true });
   const stream = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'send-stream', '--rate', '200', '--duration', '16s', '--id', '4242', '--json']);
   await stream.waitLine(/"id":4242/, 20_000);
-  const download = exec('ip', ['netns', 'exec', NS.client, 'curl', '-s', '--limit-rate', '2M', '--max-time', '60', '-o', file, '-w', '%{http_code} %{size_download}', `http://${SERVER}/bytes/${BYTES}`], { timeoutMs: 70_000 });
+  const download = exec('ip', ['netns', 'exec', NS.client, 'curl', '-s', '--limit-rate', '8M', '--max-time', '60', '-o', file, '-w', '%{http_code} %{size_download}', `http://${SERVER}/bytes/${BYTES}`], { timeoutMs: 70_000 });
   const before = await pollUntil('r1a carries the download and the stream', 10_000, async () => {
     const ids = await sessionIds('r1a');
     const services = [...ids.values()];
     return services.includes('web') && services.includes('stream') ? ids : undefined;
   });
-  await sleep(1000);
+  await sleep(2000);
 
   const r1a = labProcess(dir, 'r1a');
   const killedAt = Date.now();
