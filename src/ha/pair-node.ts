@@ -8,7 +8,8 @@
  * With probe addresses, heartbeats also go over a second link (the probe link: heartbeats only). The
  * partner counts as alive elsewhere while its probe heartbeats are younger than half the dead time, so a
  * partner that died (both links quiet at once) is seen gone before the sync link's dead time ends, and
- * only a cut sync link with the partner alive turns into split brain.
+ * only a cut sync link with the partner alive turns into split brain. A fenced node counts the partner
+ * gone only after a whole dead time without a probe heartbeat.
  */
 import { createActor, type Actor } from 'xstate';
 import { haNodeMachine, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
@@ -189,7 +190,11 @@ export class PairNode {
       this.actor.send({ type: 'ha.links', up: links });
     }
     if (this.probe !== undefined) {
-      const alive = performance.now() - this.probeHeardAt < (this.o.redundancy.heartbeatInterval * this.o.redundancy.heartbeatMisses) / 2;
+      // half the dead time: a dead partner is seen gone on the probe before the sync link's dead time ends; a
+      // fenced node (the split brain's loser) waits the whole dead time: a late probe heartbeat on a loaded
+      // host must not make it active beside the winner
+      const dead = this.o.redundancy.heartbeatInterval * this.o.redundancy.heartbeatMisses;
+      const alive = performance.now() - this.probeHeardAt < (hb.role === 'fenced' ? dead : dead / 2);
       if (alive !== this.probeAlive) {
         this.probeAlive = alive;
         this.actor.send({ type: 'ha.partnerProbe', alive });
