@@ -9,7 +9,7 @@
  * partner counts as alive elsewhere while its probe heartbeats are younger than half the dead time, so a
  * partner that died (both links quiet at once) is seen gone before the sync link's dead time ends, and
  * only a cut sync link with the partner alive turns into split brain. A fenced node counts the partner
- * gone only after a whole dead time without a probe heartbeat.
+ * gone only after FENCED_DEAD_TIMES dead times without a probe heartbeat.
  */
 import { createActor, type Actor } from 'xstate';
 import { haNodeMachine, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
@@ -71,6 +71,9 @@ export interface PairNodeStatus {
   replicaRecords: number;
   counters: SyncLinkCounters;
 }
+
+/** A fenced node counts its partner gone after this many dead times without a probe heartbeat. */
+export const FENCED_DEAD_TIMES = 3;
 
 const FORWARDING = new Set<HaRole>(['taking-over', 'active', 'handing-over']);
 /** the roles whose node sends its state to the partner (a node taking over still receives the partner's) */
@@ -191,10 +194,10 @@ export class PairNode {
     }
     if (this.probe !== undefined) {
       // half the dead time: a dead partner is seen gone on the probe before the sync link's dead time ends; a
-      // fenced node (the split brain's loser) waits the whole dead time: a late probe heartbeat on a loaded
-      // host must not make it active beside the winner
+      // fenced node (the split brain's loser) waits FENCED_DEAD_TIMES dead times: late probe heartbeats on a
+      // loaded host must not make it active beside the winner (a partner dead as well is a second failure)
       const dead = this.o.redundancy.heartbeatInterval * this.o.redundancy.heartbeatMisses;
-      const alive = performance.now() - this.probeHeardAt < (hb.role === 'fenced' ? dead : dead / 2);
+      const alive = performance.now() - this.probeHeardAt < (hb.role === 'fenced' ? FENCED_DEAD_TIMES * dead : dead / 2);
       if (alive !== this.probeAlive) {
         this.probeAlive = alive;
         this.actor.send({ type: 'ha.partnerProbe', alive });
