@@ -33,7 +33,8 @@ function usesIpv6(iface: Interface): boolean {
  * under load; docs/tun-io.md). LAN: TCP/UDP super-packets from the hosts, TCP runs coalesced on the way back.
  * WAN: UDP GSO super-packets forwarded to the node are cut into SVR packets, and runs of equal-length SVR
  * packets of one waypoint 5-tuple go out as one UDP GSO super-packet (coalesceUdp): one write and one kernel
- * forwarding pass for ~45 packets of a TCP stream instead of one each (docs/performance.md). Function
+ * forwarding pass for up to 64 packets of a UDP session, or of a TCP session carried as UDP, instead of one each
+ * (TCP on the wire stays one write per packet: its sequence numbers rule out GSO; docs/tun-io.md). Function
  * interfaces: plain packets.
  */
 export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; coalesceUdp?: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
