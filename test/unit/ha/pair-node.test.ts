@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import { PairNode } from '../../../src/ha/pair-node.js';
+import { WINDOW } from '../../../src/ha/sync-link.js';
 import { OP_UPSERT, type SyncRecord } from '../../../src/ha/sync-wire.js';
 import type { Redundancy } from '../../../src/model/config.js';
 import type { HaRolePublished } from '../../../src/machines/ha-node.js';
@@ -130,12 +131,12 @@ test('a partner that does not acknowledge: once a window of batches waits, the o
   await a.start();
   try {
     await until('r1a active', () => a.role === 'active', 3000);
-    await until('the backlog', () => a.link.backlog > 64, 5000);
+    await until('the backlog', () => a.link.backlog > WINDOW, 5000);
     const stalled = asked;
     await sleep(500); // ten more heartbeats
     assert.is(asked, stalled, `not asked again while ${a.link.backlog} batches wait`);
-    assert.ok(stalled <= 10, `asked ${stalled} times: until the window (64 in flight) and 64 more were queued`);
-    assert.ok(a.status().lag.pending >= 64 * 14, 'the records queued are counted as pending');
+    assert.ok(stalled <= Math.ceil((2 * WINDOW) / 14) + 2, `asked ${stalled} times: until the window (${WINDOW} in flight) and ${WINDOW} more were queued`);
+    assert.ok(a.status().lag.pending >= WINDOW * 14, 'the records queued are counted as pending');
   } finally {
     a.stop();
   }
