@@ -70,6 +70,9 @@ export interface SyncLag {
   changeMaxMs: number;
   /** the change lags measured so far, counted per bucket: up to LAG_BUCKETS_MS[i] ms (the last: above) */
   changeLagMs: number[];
+  /** their median and 99th percentile: the bound of the bucket each falls in (ms; Infinity: over 10 s) */
+  changeP50Ms: number | undefined;
+  changeP99Ms: number | undefined;
 }
 
 /** Upper bounds of the change lag histogram's buckets (ms): 1, 2, 3, 4, 5, 6, 8, 10, 12, ... 10 s. */
@@ -242,7 +245,8 @@ export class SyncLink {
     for (let i = this.waitingHead; i < this.waiting.length; i++) waiting += this.waiting[i]!.count;
     return {
       lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pendingCount + waiting, unacked: this.inFlight.length,
-      changeMs: this.lastChange, changeMaxMs: this.maxChange, changeLagMs: this.changeLags,
+      changeMs: this.lastChange, changeMaxMs: this.maxChange, changeLagMs: [...this.changeLags],
+      changeP50Ms: lagPercentile(this.changeLags, 50), changeP99Ms: lagPercentile(this.changeLags, 99),
     };
   }
 

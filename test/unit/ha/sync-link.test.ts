@@ -109,7 +109,7 @@ test('flush packs queued records into datagrams under the MTU; the partner\'s ac
       }
     }
     assert.is(records, 1000);
-    assert.equal(link.lag(), { lastMs: undefined, maxMs: 0, pending: 0, unacked: got.length, changeMs: undefined, changeMaxMs: 0, changeLagMs: new Array<number>(LAG_BUCKETS_MS.length + 1).fill(0) });
+    assert.equal(link.lag(), { lastMs: undefined, maxMs: 0, pending: 0, unacked: got.length, changeMs: undefined, changeMaxMs: 0, changeLagMs: new Array<number>(LAG_BUCKETS_MS.length + 1).fill(0), changeP50Ms: undefined, changeP99Ms: undefined });
     assert.is(lastBatch, got.length, 'batches numbered 1, 2, 3...');
     await send(partner, encodeAck(KEY, { node: 'r1b', epoch: 1, seq: 1 }, lastBatch), port);
     await settle();
