@@ -142,4 +142,41 @@ test('a partner that does not acknowledge: once a window of batches waits, the o
   }
 });
 
+test('collection follows the link: an owner with more is asked again within milliseconds, not at the next heartbeat', async () => {
+  const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
+  const redundancy: Redundancy = {
+    nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
+    preempt: false, heartbeatInterval: 1000, heartbeatMisses: 5, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'), sharedAddresses: [],
+  };
+  const asks: number[] = [];
+  let standbyUp = false;
+  const a: PairNode = new PairNode({
+    redundancy, node: 'r1a', linksUp: () => 2, ports: { local: pa, partner: pb },
+    collect: (queue) => {
+      if (!standbyUp) return;
+      asks.push(performance.now());
+      if (asks.length > 20) return;
+      for (let i = 0; i < 10; i++) queue({ kind: 1, op: OP_UPSERT, key: Buffer.from([asks.length, i]), value: Buffer.alloc(100) });
+      a.more(2); // more to come: ask again in 2 ms
+    },
+  });
+  const b = new PairNode({ redundancy, node: 'r1b', linksUp: () => 2, ports: { local: pb, partner: pa } });
+  try {
+    await a.start();
+    await until('r1a active', () => a.role === 'active', 8000);
+    await b.start();
+    await until('r1b standby', () => b.role === 'standby', 5000);
+    standbyUp = true;
+    await until('the first collection (a heartbeat)', () => asks.length > 0, 3000);
+    const took = await until('200 records on the standby', () => b.replica.size === 200, 900);
+    assert.ok(asks.length >= 21, `asked ${asks.length} times`);
+    const span = asks[20]! - asks[0]!;
+    console.log(`  20 collections in ${span.toFixed(1)} ms (heartbeat 1000 ms), the 200 records on the standby ${took.toFixed(1)} ms after the first`);
+    assert.ok(span < 900, `20 collections within one heartbeat: ${span.toFixed(1)} ms`);
+  } finally {
+    a.stop();
+    b.stop();
+  }
+});
+
 test.run();
