@@ -90,7 +90,7 @@ export class PairNode {
   private heardAt: number | undefined;
   private lastLinks: number;
   private stopped = false;
-  /** the partner is new or restarted: the next collect sends the full state */
+  /** the partner is new, restarted, or standby again after forwarding: the next collect sends the full state */
   private resync = false;
 
   constructor(private readonly o: PairNodeOptions) {
@@ -237,6 +237,8 @@ export class PairNode {
     this.heardAt = performance.now();
     const before = this.actor.getSnapshot().context.heard?.role;
     this.actor.send({ type: 'ha.heartbeat', heartbeat: hb });
+    // a partner that forwarded (it took over: its replica was emptied) and is standby again starts from nothing
+    if (before !== undefined && FORWARDING.has(before) && hb.role === 'standby') this.resync = true;
     if (hb.role !== before) this.o.onPartnerRole?.(hb.role);
   }
 }

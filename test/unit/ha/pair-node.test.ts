@@ -96,6 +96,8 @@ test('a pair: the first node alone becomes active; the second joins as standby a
     const took = await until('switchover', () => b.role === 'active' && p.a.role === 'standby');
     console.log(`  switchover settled in ${took.toFixed(0)} ms`);
     assert.is(p.roles['r1b']!.at(-1)!.reason, 'switchover');
+    const fullBefore = fullRequests;
+    await until('the full state for the old active, standby now (it forwarded: it has nothing)', () => fullRequests > fullBefore, 2000);
 
     // failover: the active (r1b) stops; r1a takes over after 3 missed heartbeats
     b.stop();
