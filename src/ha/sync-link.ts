@@ -9,7 +9,7 @@
  * into numbered batches of at most SYNC_MAX_DATAGRAM bytes, at most WINDOW unacknowledged at a time; an
  * acknowledgement that leaves the window at most half full calls `onRoom` (the owner collects more then:
  * collection is paced by the link). The partner applies batches in order only (a gap waits for the resend) and
- * acknowledges the last one at once; a batch not acknowledged within `resendMs` is sent again (go-back-N,
+ * acknowledges the last one within ACK_DELAY_MS (2 ms; at once after ACK_EVERY batches); a batch not acknowledged within `resendMs` is sent again (go-back-N,
  * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement; the change lag,
  * for records queued with the time their change was marked, from that mark to the acknowledgement.
  * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
@@ -101,6 +101,9 @@ export function lagPercentile(counts: readonly number[], p: number): number | un
 /** Batches in flight at most: 128 x 1400 B (179 KB) per round trip, under a receive buffer of Linux's default
  *  net.core.rmem_max (208 KB; SOCKET_BUFFER asks for more, the kernel caps it there) so a window's burst fits. */
 export const WINDOW = 128;
+/** A receiver acknowledges within this long (ms) of a batch, or at once after ACK_EVERY batches. */
+export const ACK_DELAY_MS = 2;
+export const ACK_EVERY = WINDOW / 4;
 /** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
 export const EPOCH_RESET_MS = 3000;
 /** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
@@ -132,7 +135,9 @@ export class SyncLink {
   private partnerSeq = -1;
   /** receiving: the partner's last batch applied here, in order (0 = none yet in this epoch) */
   private appliedBatch = 0;
-  private ackQueued = false;
+  /** batches received since the last acknowledgement, and its timer */
+  private unackedHere = 0;
+  private ackTimer: NodeJS.Timeout | undefined;
   /** sending */
   private nextBatch = 1;
   /** framed records queued, not yet in a batch: `pendingBytes` of `pending`, `pendingCount` records */
@@ -177,6 +182,7 @@ export class SyncLink {
   }
 
   close(): void {
+    clearTimeout(this.ackTimer);
     this.socket.close();
   }
 
@@ -346,14 +352,18 @@ export class SyncLink {
     this.queueAck();
   }
 
-  /** One acknowledgement per turn of the event loop, however many batches arrived in it. */
+  /** One acknowledgement for the batches of ACK_DELAY_MS (or of ACK_EVERY batches, sooner): the sender's
+   *  window holds far more, and each acknowledgement costs both nodes a datagram and its HMAC. */
   private queueAck(): void {
-    if (this.ackQueued) return;
-    this.ackQueued = true;
-    setImmediate(() => {
-      this.ackQueued = false;
-      this.send(encodeAck(this.o.key, this.header(), this.appliedBatch));
-    });
+    if (++this.unackedHere >= ACK_EVERY) this.ackNow();
+    else this.ackTimer ??= setTimeout(() => this.ackNow(), ACK_DELAY_MS);
+  }
+
+  private ackNow(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.unackedHere = 0;
+    this.send(encodeAck(this.o.key, this.header(), this.appliedBatch));
   }
 
   /** The partner applied every batch up to `n`: they leave the window; the lag is the newest one's. */

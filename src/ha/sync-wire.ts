@@ -9,7 +9,7 @@
  *  20  node name (utf-8) | body | HMAC-SHA256 of everything before it (32)
  *
  * Heartbeat body (8): role (1) | priority (1) | links up (1) | flags (1: bit 0 wantActive) | acked batch (4).
- * Ack body (4): acked batch: the number of the last state batch the sender applied, in order (sent at once
+ * Ack body (4): acked batch: the number of the last state batch the sender applied, in order (sent within 2 ms
  *   after applying; also in every heartbeat). The partner resends what is not acked and measures its lag.
  * State batch body: batch number (4: 1, 2, 3... per sender epoch, kept when resent) | record count (2), then
  *   per record: kind (1) | op (1: 1 upsert, 2 delete, 3 purge: every record of the kind whose value starts
