@@ -9,7 +9,7 @@
  * into numbered batches of at most SYNC_MAX_DATAGRAM bytes, at most WINDOW unacknowledged at a time; an
  * acknowledgement that leaves the window at most half full calls `onRoom` (the owner collects more then:
  * collection is paced by the link). The partner applies batches in order only (a gap waits for the resend) and
- * acknowledges the last one within ACK_DELAY_MS (2 ms; at once after ACK_EVERY batches); a batch not acknowledged within `resendMs` is sent again (go-back-N,
+ * acknowledges the last one within ACK_DELAY_MS (2 ms; at once after ACK_EVERY batches); a batch not acknowledged within `resendMs` (or three times the last ack lag) is sent again (go-back-N,
  * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement; the change lag,
  * for records queued with the time their change was marked, from that mark to the acknowledgement.
  * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
@@ -37,7 +37,7 @@ export interface SyncLinkOptions {
   onRoom?: () => void;
   /** the partner heard for the first time or restarted (a new epoch): queue the full state for it */
   onPartnerEpoch?: () => void;
-  /** a batch unacknowledged this long is sent again (ms); default 100 */
+  /** a batch unacknowledged this long (or three times the last ack lag, if longer) is sent again (ms); default 100 */
   resendMs?: number;
   /** ms clock; default performance.now */
   now?: () => number;
@@ -284,7 +284,8 @@ export class SyncLink {
   /** Go-back-N: every batch in flight again once the oldest has waited `resendMs` for its acknowledgement. */
   private resend(): void {
     const oldest = this.inFlight[0];
-    if (oldest === undefined || this.now() - oldest.sentAt < this.resendMs) return;
+    // a busy partner acknowledges late, not never: wait for three of its recent lags before sending it all again
+    if (oldest === undefined || this.now() - oldest.sentAt < Math.max(this.resendMs, 3 * (this.lastLag ?? 0))) return;
     for (const b of this.inFlight) {
       this.transmit(b);
       this.counters.batchesResent++;
