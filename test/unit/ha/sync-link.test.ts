@@ -190,4 +190,41 @@ test('an acknowledgement that leaves the window half empty, nothing waiting, cal
   }
 });
 
+test('a batch goes again after resendMs, or after three of the partner\'s last ack lags when that is longer', async () => {
+  const partner = await bind('127.0.0.2');
+  const probe = await bind('127.0.0.1');
+  const port = probe.address().port;
+  probe.close();
+  let clock = 0;
+  const link = new SyncLink({
+    node: 'r1a', partner: 'r1b', localAddress: '127.0.0.1', partnerAddress: '127.0.0.2', port, partnerPort: partner.address().port, key: KEY,
+    onHeartbeat: () => {}, onRecords: () => {}, now: () => clock,
+  });
+  await link.start();
+  try {
+    link.queue(record(1));
+    link.flush();
+    link.sendHeartbeat(HB);
+    clock = 150;
+    link.sendHeartbeat(HB);
+    assert.is(link.counters.batchesResent, 1, 'unacknowledged after 150 ms (resendMs 100): sent again');
+    clock = 200;
+    await send(partner, encodeAck(KEY, { node: 'r1b', epoch: 1, seq: 1 }, 1), port);
+    await settle(50);
+    assert.is(link.lag().lastMs, 200, 'the partner took 200 ms');
+    clock = 1000;
+    link.queue(record(2));
+    link.flush();
+    clock = 1500;
+    link.sendHeartbeat(HB);
+    assert.is(link.counters.batchesResent, 1, '500 ms: within three ack lags (600 ms), not again');
+    clock = 1601;
+    link.sendHeartbeat(HB);
+    assert.is(link.counters.batchesResent, 2, 'after 600 ms: again');
+  } finally {
+    link.close();
+    partner.close();
+  }
+});
+
 test.run();
