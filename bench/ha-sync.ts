@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   process.stdout.write(`  standby's thread per session: ${best.standby.toFixed(1)} µs (the row and its removal)\n`);
   const st = sessions.stats();
   const c = a.status().counters;
-  process.stdout.write(`  all rounds: ${st.upserts} rows and ${st.deletes} removals in ${st.collections} collections (the longest wait for one ${st.maxWaitMs.toFixed(0)} ms), ${c.batchesSent} batches, ${c.batchesResent} resent\n`);
+  process.stdout.write(`  all rounds: ${st.upserts} rows and ${st.deletes} removals in ${st.collections} collections (the longest wait for one ${st.maxWaitMs.toFixed(0)} ms), ${c.batchesSent} batches, ${c.batchesResent} resent, acknowledged within ${a.status().lag.maxMs.toFixed(0)} ms\n`);
   process.stdout.write(`  change lag (last round): p50 <= ${lagPercentile(lags, 50)} ms, p99 <= ${lagPercentile(lags, 99)} ms\n`);
 }
 
