@@ -156,15 +156,9 @@ export class PairNode {
     this.probe?.close();
   }
 
-  /** Sends records at once (an owner's `collect` answered later): queued and flushed; `markedAt` (ms,
-   *  performance.now): when their change happened, for the change lag. Nothing while the node does not forward. */
-  send(records: readonly SyncRecord[], markedAt?: number): void {
-    if (this.stopped || !FORWARDING.has(this.role)) return;
-    for (const r of records) this.link.queue(r, markedAt);
-    this.link.flush();
-  }
-
-  /** The same with `count` records framed in one buffer (sync-wire.ts frameRecord): no object per record. */
+  /** Sends `count` records framed in one buffer (sync-wire.ts frameRecord; an owner's `collect` answered
+   *  later) at once; `markedAt` (ms, performance.now): when the oldest of their changes happened, for the
+   *  change lag. Nothing while the node does not forward. */
   sendFramed(records: Uint8Array, count: number, markedAt?: number): void {
     if (this.stopped || !FORWARDING.has(this.role)) return;
     this.link.queueFramed(records, count, markedAt);

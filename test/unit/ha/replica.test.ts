@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SyncReplica, VALUE_SLOT } from '../../../src/ha/replica.js';
 import { OP_DELETE, OP_PURGE, OP_UPSERT, frameRecords, type SyncRecord } from '../../../src/ha/sync-wire.js';
+import { MAX_ROW_BYTES } from '../../../src/dataplane/session-rows.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const up = (kind: number, key: number[], value: number[]): SyncRecord => ({ kind, op: OP_UPSERT, key: Uint8Array.from(key), value: Uint8Array.from(value) });
@@ -25,6 +26,7 @@ test('upserts replace, deletes remove, per kind; a purge drops the values that s
   assert.is(r.count(1), 2, 'an unknown key deleted: nothing');
   r.apply(frameRecords([{ kind: 1, op: OP_PURGE, key: Uint8Array.of(0), value: new Uint8Array(0) }]));
   assert.equal([r.count(1), r.count(2)], [0, 1], 'kind 1 values starting with 0 purged, kind 2 kept');
+  assert.ok(1 + MAX_ROW_BYTES <= VALUE_SLOT, 'a session record (worker and row) fits a slot');
   const long = Array.from({ length: VALUE_SLOT + 40 }, (_, i) => i & 0xff);
   r.apply(frameRecords([up(3, [7, 7], long), up(3, Array.from({ length: 17 }, () => 1), [1])]));
   assert.equal([...r.get(3, Uint8Array.of(7, 7))!], long, 'a value longer than a slot kept whole');
