@@ -171,8 +171,8 @@ test('collection follows the link: an owner with more is asked again within mill
     standbyUp = true;
     await until('the first collection (a heartbeat)', () => asks.length > 0, 3000);
     const took = await until('200 records on the standby', () => b.replica.size === 200, 900);
-    assert.ok(asks.length >= 21, `asked ${asks.length} times`);
-    const span = asks[20]! - asks[0]!;
+    assert.ok(asks.length >= 20, `asked ${asks.length} times`);
+    const span = asks[19]! - asks[0]!;
     console.log(`  20 collections in ${span.toFixed(1)} ms (heartbeat 1000 ms), the 200 records on the standby ${took.toFixed(1)} ms after the first`);
     assert.ok(span < 900, `20 collections within one heartbeat: ${span.toFixed(1)} ms`);
   } finally {
