@@ -60,7 +60,7 @@ export type SyncMessage =
 /** Why a datagram was dropped: the counter it raises. */
 export type SyncDrop = 'malformed' | 'bad-auth' | 'not-partner' | 'out-of-order';
 
-const ROLES: readonly HaRole[] = ['init', 'standby', 'active', 'handing-over', 'fenced'];
+const ROLES: readonly HaRole[] = ['init', 'standby', 'active', 'handing-over', 'fenced', 'taking-over'];
 
 /** The bytes of a state batch around its records: records of `n` bytes fit when n + this <= SYNC_MAX_DATAGRAM. */
 export function stateBatchOverhead(node: string): number {
