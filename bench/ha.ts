@@ -9,7 +9,8 @@
  *           test), rows waiting; afterwards the standby's replica must hold as many session rows as r1a has
  *           sessions (within 2 %).
  *   cpu     during each session test, the CPU time of r1's main thread (control and, with one worker, the
- *           data path), of its other threads, and of the standby r1b: where a synced session's cost goes.
+ *           data path), of its other threads and of the standby r1b, less their idle rate sampled for 3 s
+ *           just before (timers, reports, heartbeats, the sampler): where a synced session's cost goes.
  *   failover  in one process (no TUN: the devices' part is measured by e2e/ha-pair, 20-90 ms): two pair
  *           nodes over a real UDP sync link on loopback, each with its own in-memory r1 (the example config);
  *           100 UDP sessions through the active, synced; the active stops (its heartbeats and sync end at once,
@@ -42,10 +43,12 @@ import type { Redundancy } from '../src/model/config.js';
 
 const SYNC = { r1a: '198.18.251.1', r1b: '198.18.251.2' } as const;
 export const FAILOVER_RUNS = 20;
+/** how long the routers' idle CPU rate is sampled before each session test (ms) */
+const IDLE_SAMPLE_MS = 3000;
 const FAILOVER_SESSIONS = 100;
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/configs/two-routers.yaml', import.meta.url));
 
-/** CPU seconds spent during a session test. */
+/** CPU seconds spent during a session test, above each process's idle rate (sampled just before). */
 export interface HaCpu {
   seconds: number;
   /** r1 (r1a in the pair): its main thread and its other threads (workers, libuv, V8) */
@@ -143,12 +146,17 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const done = during?.();
     const pid = svr.proc('r1')?.pid ?? NaN;
     const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pid, true), cpuSeconds(pid), standbyPid === undefined ? NaN : cpuSeconds(standbyPid)];
+    // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the test's
+    const idle0 = cpu();
+    await sleep(IDLE_SAMPLE_MS);
+    const idle1 = cpu();
+    const idleRate = idle1.map((x, i) => (x - idle0[i]!) / (idle1[0]! - idle0[0]!));
     const before = cpu();
     await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
     const after = cpu();
-    const d = after.map((x, i) => x - before[i]!);
+    const d = after.map((x, i) => x - before[i]! - (i === 0 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
     r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, ...(standbyPid === undefined ? {} : { standby: d[3]! }) };
-    progress(`    cpu during the session test (${d[0]!.toFixed(1)} s): r1 main thread ${d[1]!.toFixed(2)} s, other threads ${(d[2]! - d[1]!).toFixed(2)} s${standbyPid === undefined ? '' : `, standby ${d[3]!.toFixed(2)} s`}`);
+    progress(`    cpu during the session test (${d[0]!.toFixed(1)} s), above the idle rate: r1 main thread ${d[1]!.toFixed(2)} s, other threads ${(d[2]! - d[1]!).toFixed(2)} s${standbyPid === undefined ? '' : `, standby ${d[3]!.toFixed(2)} s`}`);
     await done?.();
   };
 
