@@ -482,7 +482,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         const s = ha.status();
         return {
           node: s.node, role: s.role, lagMs: s.lag.lastMs, pending: s.lag.pending, changeLagMs: s.lag.changeMs, dirtyRows: s.sessions.dirtyLeft,
-          dirtyOldestMs: s.sessions.dirtyLeftOldestMs, sessionRecords: { upsert: s.sessions.upserts, delete: s.sessions.deletes }, dropped: s.counters.dropped,
+          dirtyOldestMs: s.sessions.dirtyLeftOldestMs, sessionRecords: { upsert: s.sessions.upserts, delete: s.sessions.deletes, purge: s.sessions.purges }, dropped: s.counters.dropped,
         };
       });
     } catch (e) {

@@ -82,9 +82,9 @@ export type ToWorker =
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
   | { t: 'sessionPage'; id: number; query: SessionPageQuery; rowBits: number }
-  | { t: 'sessionChanges'; id: number; full: boolean }
-  /** rows another node of the pair exported, installed between batches */
-  | { t: 'importSessions'; id: number; rows: Uint8Array[] }
+  | { t: 'sessionChanges'; id: number; full: boolean; minAgeMs: number }
+  /** packed rows another node of the pair exported, installed between batches */
+  | { t: 'importSessions'; id: number; rows: Uint8Array }
   | { t: 'sweep' }
   /** test hook (WorkerInit.testHooks): end the thread with an uncaught error, or stop answering (a busy loop) */
   | { t: 'crash'; how: 'throw' | 'hang' }

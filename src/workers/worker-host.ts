@@ -118,6 +118,8 @@ export class WorkerHost implements DataPathHost {
   private readonly retired: Record<string, number> = {};
   private readonly retiredRx = new Float64Array(MAX_PATHS);
   private readonly restartTimes: number[][] = [];
+  /** per worker, its `restarts` when the last session collection reported it (collectSessionChanges `lost`) */
+  private readonly restartsReported: number[] = [];
   private stages: StageView[] = [];
   /** the main-thread end of each worker's channel per interface (io 'channel'): stable across restarts */
   private readonly channels = new Map<string, MessagePort>();
@@ -507,26 +509,43 @@ export class WorkerHost implements DataPathHost {
 
   /** Every running worker's changed rows and tombstones (dataplane/session-rows.ts collectChanges), merged;
    *  SVR_ERR_WORKER_TIMEOUT when one does not answer. */
-  async collectSessionChanges(full: boolean): Promise<SessionChanges> {
+  async collectSessionChanges(full: boolean, minAgeMs = 0): Promise<SessionChanges> {
     const asked = this.runningWorkers();
-    const a = await this.requests.ask<SessionChanges>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'sessionChanges', id, full }); });
+    const threads = asked.map((w) => this.threads[w]);
+    const a = await this.requests.ask<SessionChanges>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'sessionChanges', id, full, minAgeMs }); });
     if (a.missing.length > 0) throw this.sessionsTimeout(a.missing);
-    const all: SessionChanges = { rows: [], removed: [], oldestMs: 0, left: 0, leftOldestMs: 0 };
-    for (const c of a.answers.values()) {
-      all.rows = all.rows.concat(c.rows);
-      all.removed = all.removed.concat(c.removed);
-      all.oldestMs = Math.max(all.oldestMs, c.oldestMs);
-      all.left += c.left;
-      all.leftOldestMs = Math.max(all.leftOldestMs, c.leftOldestMs);
-    }
-    return all;
+    const lost = this.lostSources();
+    // a worker replaced since it answered: its rows are lost sessions (the partner drops them with `lost`)
+    const answers = asked.filter((w, i) => this.threads[w] === threads[i] && threads[i]!.state !== 'ended').map((w) => a.answers.get(w)).filter((c) => c !== undefined);
+    const concat = (parts: Uint8Array[]): Uint8Array => {
+      if (parts.length === 1) return parts[0]!;
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      parts.reduce((o, p) => { out.set(p, o); return o + p.length; }, 0);
+      return out;
+    };
+    return {
+      rows: concat(answers.map((c) => c.rows)), rowCount: answers.reduce((n, c) => n + c.rowCount, 0), removed: concat(answers.map((c) => c.removed)),
+      oldestMs: Math.max(0, ...answers.map((c) => c.oldestMs)), left: answers.reduce((n, c) => n + c.left, 0),
+      leftOldestMs: Math.max(0, ...answers.map((c) => c.leftOldestMs)), lost,
+    };
   }
 
-  /** Offers the rows to every worker: each installs those whose local waypoint port is in its slice (where
-   *  steering sends their WAN packets), the first worker the local ones. */
-  async importSessions(rows: readonly Uint8Array[]): Promise<ImportResult> {
+  /** Workers replaced since the last call (each thread's `restarts` against the one last reported). */
+  private lostSources(): number[] {
+    const lost: number[] = [];
+    this.threads.forEach((w, i) => {
+      const gone = w.state === 'ended' ? w.restarts + 1 : w.restarts; // an ended thread: its replacement's count
+      if (gone > (this.restartsReported[i] ?? 0)) lost.push(i);
+      this.restartsReported[i] = gone;
+    });
+    return lost;
+  }
+
+  /** Offers the packed rows to every worker: each installs those whose local waypoint port is in its slice
+   *  (where steering sends their WAN packets), the first worker the local ones. */
+  async importSessions(rows: Uint8Array): Promise<ImportResult> {
     const asked = this.runningWorkers();
-    const a = await this.requests.ask<ImportResult>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'importSessions', id, rows: [...rows] }); });
+    const a = await this.requests.ask<ImportResult>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'importSessions', id, rows }); });
     if (a.missing.length > 0 || a.lost.length > 0) throw this.sessionsTimeout([...a.missing, ...a.lost]);
     const res: ImportResult = { installed: 0, present: 0, refused: 0 };
     for (const r of a.answers.values()) {

@@ -189,8 +189,11 @@ async function handle(m: ToWorker): Promise<void> {
       post({ t: 'sessionPage', id: m.id, index: init.index, rows: pageSessions(dp.ctx, dp.ctx.clock(), m.query, init.index << m.rowBits) });
       break;
     case 'sessionChanges':
-      post({ t: 'sessionChanges', id: m.id, index: init.index, changes: collectChanges(dp.ctx.sessions, dp.ctx.clock(), m.full) });
+    {
+      const changes = collectChanges(dp.ctx.sessions, dp.ctx.clock(), m.full, undefined, init.index, m.minAgeMs);
+      post({ t: 'sessionChanges', id: m.id, index: init.index, changes }, [changes.rows.buffer as ArrayBuffer, changes.removed.buffer as ArrayBuffer]);
       break;
+    }
     case 'importSessions':
       dp.ctx.crypto.keys.raiseCounters(dp.ctx.clock());
       post({ t: 'importSessions', id: m.id, index: init.index, result: importRows(dp.ctx.sessions, m.rows, dp.ctx.clock(), (port) => port === 0 ? init.index === 0 : dp.ctx.sessions.ownership?.ownsPort(port) ?? true) });
