@@ -34,7 +34,6 @@ import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } f
 import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
-import { configToDocument } from '../model/serialize.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { LearnedRoute } from '../model/rib.js';
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
@@ -111,7 +110,7 @@ export class WorkerHost implements DataPathHost {
   private tables: ForwardingTables | null = null;
   private routerName = '';
   /** what a replacement worker starts with: the running config, routing, keys and plugins */
-  private configDoc: unknown = null;
+  private config: SvrConfig | null = null;
   private readonly routing = new Map<number, ToWorker>();
   private readonly keyInstalls = new Map<number, KeyInstall[]>();
   private plugins_: PluginsRequest | null = null;
@@ -155,7 +154,7 @@ export class WorkerHost implements DataPathHost {
     this.pathUpView.fill(init.pathsUp ? 1 : 0);
     // room for as many keys as each worker holds sessions (most need none: their default owner is right)
     this.steering = createSteering(this.workers, sessionLimit(init.tables.sessionCapacity, this.workers));
-    this.configDoc = configToDocument(init.config);
+    this.config = init.config;
     if (this.io.kind === 'channel') {
       for (let w = 0; w < this.workers; w++) {
         for (const iface of init.tables.interfaces) this.openRelay(`${w}/${iface.name}`);
@@ -192,7 +191,7 @@ export class WorkerHost implements DataPathHost {
     const pathRx = new SharedArrayBuffer(MAX_PATHS * 8);
     const replayMarks = createReplayMarks(Math.max(MIN_REPLAY_MARKS, 2 * this.tables!.paths.length * RX_SLOTS * this.workers));
     const data: WorkerInit = {
-      index, count: this.workers, routerName: this.routerName, config: this.configDoc, generation: this.tables!.generation, learned: this.tables!.learnedRoutes(), steering: this.steering!,
+      index, count: this.workers, routerName: this.routerName, config: this.config!, prepared: this.tables!.prepared, generation: this.tables!.generation, learned: this.tables!.learnedRoutes(), steering: this.steering!,
       pathUp: this.pathUp, pathRx, counters, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, replaySenderBase: this.replaySenderBase, restarts, testHooks: this.testHooks,
     };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
@@ -364,8 +363,8 @@ export class WorkerHost implements DataPathHost {
 
   setTables(tables: ForwardingTables, config: SvrConfig): void {
     this.tables = tables;
-    this.configDoc = configToDocument(config);
-    this.broadcast({ t: 'config', config: this.configDoc, generation: tables.generation, learned: tables.learnedRoutes() });
+    this.config = config;
+    this.broadcast({ t: 'config', config, prepared: tables.prepared, generation: tables.generation, learned: tables.learnedRoutes() });
   }
 
   updateRib(tables: ForwardingTables, set: readonly LearnedRoute[], removed: readonly string[]): void {
