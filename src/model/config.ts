@@ -404,6 +404,9 @@ export interface Router {
   /** Sessions this router holds at most (all its data-path threads together); new ones beyond are refused
    *  and counted (`drop-session-table-full`). Default: sized from the host's memory (docs/security.md). */
   sessionCapacity?: number;
+  /** Bytes each data-path thread holds for packets being reassembled from fragments (65,536-268,435,456);
+   *  a fragment beyond is dropped with its packet (`fragment-no-memory`). Default 1,048,576 (docs/wan.md). */
+  reassemblyMemory?: number;
   /** `svr node`: the management API (REST, OpenAPI, /metrics) of this router; absent = no API. */
   management?: Management;
   /** The router is a pair of nodes (docs/high-availability.md); absent = one node. */

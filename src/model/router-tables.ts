@@ -15,6 +15,7 @@ import type { LearnedRoute, Rib, RibEntry } from './rib.js';
 export interface RouterTablesParts {
   readonly generation: number;
   readonly sessionCapacity: number;
+  readonly reassemblyMemory: number;
   readonly routerName: string;
   readonly authority: string;
   readonly tenants: NameTable;
@@ -43,6 +44,7 @@ export interface RouterTablesParts {
 export class RouterTables implements ForwardingTables {
   readonly generation: number;
   readonly sessionCapacity: number;
+  readonly reassemblyMemory: number;
   readonly routerName: string;
   readonly routerNameBytes: Uint8Array;
   readonly authority: string;
@@ -70,6 +72,7 @@ export class RouterTables implements ForwardingTables {
   constructor(parts: RouterTablesParts) {
     this.generation = parts.generation;
     this.sessionCapacity = parts.sessionCapacity;
+    this.reassemblyMemory = parts.reassemblyMemory;
     this.routerName = parts.routerName;
     this.routerNameBytes = new TextEncoder().encode(parts.routerName);
     this.authority = parts.authority;
@@ -183,6 +186,7 @@ export class RouterTables implements ForwardingTables {
     return {
       generation: this.generation,
       sessionCapacity: this.sessionCapacity,
+      reassemblyMemory: this.reassemblyMemory,
       routerName: this.routerName,
       authority: this.authority,
       tenants: this.tenants,
