@@ -19,7 +19,8 @@
  * 2. ICMP is carried as UDP between routers (§1.1), and so is TCP on a path with UDP transform on (the
  *    session's SF_TRANSFORMED, set when it opened; docs/wan.md "UDP transform"): a UDP header is inserted in
  *    front of the TCP header, which travels unchanged inside (metadata goes between the two while the
- *    handshake needs it; a TCP header that starts like the cookie gets the false-positive header);
+ *    handshake needs it, with TLV 12 on the SYN: wire format §3.3; a TCP header that starts like the cookie
+ *    gets the false-positive header);
  * 3. addresses/ports -> local waypoint:local port -> peer waypoint:peer port;
  * 4. trailer (replay block + HMAC, sign.ts) when the path's policy signs this packet (§4.1). Under
  *    `metadata-only` the packets that change the peer's session state are signed too — TCP SYN/FIN/RST,
@@ -45,7 +46,7 @@
  *      (docs/wan.md "Path MTU"). The original header is saved first for packets within QUOTE_MARGIN of the
  *      MTU (a 68-byte copy, big packets only).
  */
-import { PROTO_TCP, PacketInfo, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
+import { PROTO_TCP, PacketInfo, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
 import { Control, FALSE_POSITIVE_HEADER, hasCookie } from '../../packet/svr-metadata.js';
 import { MAX_BATCH, PF_CONTROL, PF_REASSEMBLED, PF_REVERSE, type Batch, type Frame } from '../batch.js';
@@ -422,7 +423,8 @@ export class SvrOutStage implements Stage {
     }
     if (transformed && !control) insertUdpHeader(b, s, pi, localPort, peerPort);
     if (withMeta) {
-      const n = sealMetadata(ctx, p, ingress ? writeForwardMetadata(ctx, r, false, p) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p), rt.now);
+      const syn = tcpAsUdp && !control && (pi.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+      const n = sealMetadata(ctx, p, ingress ? writeForwardMetadata(ctx, r, false, p, syn) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p), rt.now);
       if (n < 0) {
         rt.counters.add(this.cExhausted); // the path's metadata key reached its AES-GCM nonce budget
         return false;

@@ -81,6 +81,9 @@ test('auto-detect with a middlebox dropping TCP: the path switches to UDP transf
     const pi = new PacketInfo();
     const syn = session.find((w) => w.dir === 'a->b' && w.meta !== null)!;
     assert.ok(syn !== undefined && syn.meta!.tenant !== undefined, 'the first packet carries forward metadata');
+    assert.is(syn.meta!.tcpSyn, true, 'TLV 12 on the SYN carried as UDP (wire format §3.3)');
+    const withMeta = session.filter((w) => w.meta !== null);
+    assert.ok(withMeta.length >= 2 && withMeta.filter((w) => w.meta!.tcpSyn).length === 1, `only the SYN has TLV 12 (${withMeta.length} packets with metadata)`);
     const plain = session.find((w) => w.dir === 'a->b' && w.meta === null)!;
     parsePacket(plain.bytes, 0, plain.bytes.length, pi);
     assert.is(plain.bytes[pi.payload + 2]! * 256 + plain.bytes[pi.payload + 3]!, 80, 'a later packet: the TCP header (original ports) right after the UDP header, no metadata');
@@ -103,6 +106,7 @@ test('auto-detect without a middlebox: probes answered, TCP stays TCP', async ()
     assert.ok((lab.r2.counters()['firewall-probes-answered'] ?? 0) >= 3, 'r2 answered the probes');
     await transfer(lab);
     assert.ok(wire.some((w) => w.protocol === PROTO_TCP && w.dport !== 1283 && w.payloadLength > 1000), 'the session crossed the wan as TCP');
+    assert.ok(wire.some((w) => w.meta?.forward !== undefined) && wire.every((w) => w.meta === null || !w.meta.tcpSyn), 'no TLV 12 on a TCP SYN that stays TCP');
     assert.is(lab.r1.counters()['tcp-sessions-transformed'] ?? 0, 0);
   } finally {
     await lab.close();
