@@ -163,7 +163,9 @@ export const COUNTERS = {
   'nat-rebinds-damped': { area: 'control', meaning: 'NAT rebindings whose session re-signal was held back by damping (a NAT that changes every few seconds)' },
   'firewall-probes-answered': { area: 'control', meaning: "firewall-detector probes from peers answered on the control channel (docs/wan.md)" },
   'firewall-probe-acks': { area: 'control', meaning: 'answers to this router\'s firewall-detector probes received' },
-  'firewall-probe-malformed': { area: 'control', meaning: 'firewall-detector probes or answers (0xcf/0xd0) dropped as malformed' },
+  'firewall-verdicts-sent': { area: 'control', meaning: 'firewall-detector verdicts (0xd1) told to peers: at each verdict and every 10 s after' },
+  'firewall-verdicts-received': { area: 'control', meaning: 'firewall-detector verdicts (0xd1) from peers (what their probes found in their direction)' },
+  'firewall-probe-malformed': { area: 'control', meaning: 'firewall-detector probes, answers or verdicts (0xcf/0xd0/0xd1) dropped as malformed' },
   'udp-transform-activations': { area: 'control', meaning: "times a path's firewall detector found TCP blocked and turned UDP transform on" },
   'nat-address-malformed': { area: 'control', meaning: 'NAT address messages (0xcc) dropped as malformed' },
 } as const satisfies Record<string, CounterDoc>;
