@@ -263,9 +263,9 @@ export interface Interface {
    *  lowers it to that number, `disabled` leaves it. LAN and function interfaces: always `disabled`. */
   enforcedMss: EnforcedMss;
   /** WAN: a packet that does not fit a path after svrouter's bytes: `unless-df` (default) fragments the SVR
-   *  packet when the host's IPv4 packet allows it (no DF) and sends the host ICMP too big otherwise;
-   *  `always` fragments every packet (SSR's fabric fragmentation); `never` always sends ICMP too big. Only
-   *  paths over IPv4 fragment; the peer reassembles. Absent: `unless-df`. */
+   *  packet when the host's packet allows it (IPv4 without DF, IPv6 the host sent as fragments) and sends
+   *  the host ICMP too big otherwise; `always` fragments every packet (SSR's fabric fragmentation); `never`
+   *  always sends ICMP too big. The peer reassembles. Absent: `unless-df`. */
   fragmentation?: Fragmentation;
   /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
   kernelRoutes: KernelRoute[];
