@@ -46,7 +46,6 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/mtu.test': [...LAB, 'nft'],
   'e2e/udp-transform.test': [...LAB, 'nft', 'tcpdump'],
   'e2e/ipv6.test': [...LAB, 'tcpdump'],
-  'e2e/fragments.test': LAB,
   'e2e/visibility-api.test': [...LAB, 'prometheus'],
   'e2e/routing.test': [...LAB, 'vtysh'],
   'e2e/ha-pair.test': ['root', 'ip', 'netns'],
