@@ -269,9 +269,9 @@ export class Dataplane {
     this.process(ifIndex, data, offsets, lengths, count, 0);
   }
 
-  /** Processes packets another worker handed over (they belong to sessions this worker owns). */
-  receiveHandoff(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
-    this.process(ifIndex, data, offsets, lengths, count, PF_HANDED);
+  /** Processes packets another worker handed over (they belong to sessions this worker owns); `flags`: PF_REASSEMBLED or 0. */
+  receiveHandoff(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags = 0): void {
+    this.process(ifIndex, data, offsets, lengths, count, PF_HANDED | (flags & PF_REASSEMBLED));
   }
 
   private process(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number): void {
