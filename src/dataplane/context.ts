@@ -68,7 +68,7 @@ export class DataplaneContext {
   readonly channels = new PluginChannels();
   /** duplicates for a second path (packet-duplication), transmitted after each batch */
   readonly dup = new Batch();
-  /** IPv4 packets being reassembled from fragments (decode) */
+  /** IPv4 and IPv6 packets being reassembled from fragments (decode); its pool sized by setTables */
   readonly reassembly = new Reassembly();
   /** FEC per service, the groups this data path sends and receives, and the packets it rebuilt (run after each batch) */
   readonly fec = new FecPolicies();
@@ -135,6 +135,7 @@ export class DataplaneContext {
   setTables(t: ForwardingTables): void {
     const oldUp = this.pathUp;
     this.sessions.setLimit(sessionLimit(t.sessionCapacity, this.workers));
+    if (t.reassemblyMemory !== this.reassembly.poolBytes) this.reassembly.configure(t.reassemblyMemory);
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
     this.servicePaths.reset(t);
