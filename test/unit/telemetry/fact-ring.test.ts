@@ -1,0 +1,192 @@
+/**
+ * Session facts through the data path's fact ring (dataplane/fact-ring.ts, fact-writer.ts) to the records
+ * thread's reader (telemetry/fact-rows.ts): the facts read from two routers' rings say what their events say
+ * (opened with tuples, NAT, waypoints, names, interfaces; closed; denied; counters); a small ring wraps
+ * around; a full ring counts what it drops and the data path goes on; a data path started again on the same
+ * ring names everything again; a reader of a new epoch (records thread started again) skips and counts the
+ * rows written for the one before.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Dataplane } from '../../../src/dataplane/dataplane.js';
+import { FactRing } from '../../../src/dataplane/fact-ring.js';
+import type { PacketPort } from '../../../src/dataplane/port.js';
+import { compileRouter } from '../../../src/model/compile.js';
+import type { ForwardingTables } from '../../../src/model/tables.js';
+import { buildUdp } from '../../../src/packet/build.js';
+import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import type { RouterEvent } from '../../../src/control/events.js';
+import { CLOSE, DENY, FactReader } from '../../../src/telemetry/fact-rows.js';
+import { reversed, type SessionFact } from '../../../src/telemetry/record.js';
+import { exampleConfig, until } from '../../support/config.js';
+
+const CLIENT = '198.18.1.10';
+const SERVER = '198.18.3.20';
+
+/** What the facts of a router event are (the mapping control made before the ring), to compare with the ring's. */
+function expected(e: RouterEvent, router: string): SessionFact[] {
+  switch (e.type) {
+    case 'session.created': {
+      const peer = e.peer ?? '';
+      const f: SessionFact = {
+        kind: 'session.opened', atMs: e.atMs, sessionId: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, application: e.application,
+        ingressRouter: e.role === 'egress' ? peer : router, egressRouter: e.role === 'ingress' ? peer : router,
+        forward: e.forward, ingressInterface: e.ingressInterface, egressInterface: e.egressInterface,
+      };
+      if (e.path !== undefined) f.path = e.path;
+      if (e.waypoint !== undefined) f.waypoint = e.waypoint;
+      if (e.nat !== undefined) {
+        f.nat = e.nat;
+        f.reverse = reversed(e.nat);
+      }
+      return [f];
+    }
+    case 'session.removed':
+      return [{ kind: 'session.closed', atMs: e.atMs, sessionId: e.sessionId, reason: CLOSE[e.reason], packets: e.packets, bytes: e.bytes, ...(e.application !== '' ? { application: e.application } : {}) }];
+    case 'session.denied':
+      return [{
+        kind: 'session.denied', atMs: e.atMs, reason: DENY[e.reason], forward: e.forward, ingressInterface: e.ingressInterface,
+        ...(e.tenant !== undefined ? { tenant: e.tenant } : {}), ...(e.service !== undefined ? { service: e.service } : {}),
+      }];
+    case 'session.counters':
+      return e.sessions.map((s) => ({ kind: 'session.counters' as const, atMs: e.atMs, sessionId: s.sessionId, packets: s.packets, bytes: s.bytes }));
+    default:
+      return [];
+  }
+}
+
+const readAll = (reader: FactReader): SessionFact[] => {
+  const out: SessionFact[] = [];
+  reader.read((f) => out.push(f), Infinity);
+  return out;
+};
+
+test('the facts two routers write into their rings are the facts of their events (opened, closed, denied, counters)', async () => {
+  let now = Date.parse('2025-01-01T00:00:00Z');
+  const lab = createMemoryLab({
+    config: await exampleConfig(), clients: [CLIENT, '198.18.9.10'], servers: [SERVER], router: { clock: () => now, sweepIntervalMs: 0, sessionCountersMs: 1000 },
+  });
+  try {
+    lab.servers[0]!.udpBind(7, (d, from) => lab.servers[0]!.udpSend(7, from.address, from.port, d));
+    const events: Record<string, RouterEvent[]> = { r1: [], r2: [] };
+    lab.r1.events$.subscribe((e) => events['r1']!.push(e));
+    lab.r2.events$.subscribe((e) => events['r2']!.push(e));
+    const readers = { r1: new FactReader(new FactRing(lab.r1.factRings()[0]!), 'r1'), r2: new FactReader(new FactRing(lab.r2.factRings()[0]!), 'r2') };
+    readers.r1.start();
+    readers.r2.start();
+    let got = 0;
+    for (let i = 0; i < 3; i++) {
+      lab.clients[0]!.udpBind(41000 + i, () => got++);
+      lab.clients[0]!.udpSend(41000 + i, SERVER, 7, Buffer.from('hello'));
+    }
+    lab.clients[1]!.udpSend(41009, SERVER, 7, Buffer.from('guest')); // tenant guest: access denied
+    assert.ok(await until(() => got === 3));
+    now += 100;
+    lab.r1.sweep(); // starts the counters' cursor
+    lab.r2.sweep();
+    now += 1500;
+    lab.r1.sweep(); // the counters of live sessions
+    lab.r2.sweep();
+    now += 200_000;
+    lab.r1.sweep(); // all idle
+    lab.r2.sweep();
+    for (const r of ['r1', 'r2'] as const) {
+      const want = events[r]!.flatMap((e) => expected(e, r));
+      const kinds = new Set(want.map((f) => f.kind));
+      assert.ok(kinds.has('session.opened') && kinds.has('session.closed') && kinds.has('session.counters'), `${r}: ${[...kinds].join()}`);
+      if (r === 'r1') assert.ok(kinds.has('session.denied'));
+      assert.equal(readAll(readers[r]), want, r);
+      assert.is(readers[r].ring.lost, 0);
+    }
+  } finally {
+    await lab.close();
+  }
+});
+
+/** A data path of r1 on its own ring of `rows` rows; `open(n)` opens n UDP sessions, `expire()` ends them all. */
+async function dataPath(facts: SharedArrayBuffer, tables?: ForwardingTables) {
+  let now = Date.parse('2025-01-01T00:00:00Z');
+  const t = tables ?? compileRouter(await exampleConfig(), 'r1', 1);
+  const port = (name: string): PacketPort => ({ name, start: () => {}, transmit: () => {}, close: () => {} });
+  const dp = new Dataplane({ tables: t, ports: t.interfaces.map((i) => port(i.name)), clock: () => now, shared: { facts } });
+  const lan = t.interfaceIndex('lan0');
+  let next = 0;
+  return {
+    dp, tables: t,
+    open(n: number): void {
+      for (let i = 0; i < n; i++) {
+        const p = buildUdp({ src: Uint8Array.of(198, 18, 1, 10), dst: Uint8Array.of(198, 18, 3, 20), srcPort: 1024 + next++, dstPort: 7, payload: new Uint8Array(8) });
+        dp.receive(lan, p, Uint32Array.of(0), Uint32Array.of(p.length), 1);
+      }
+    },
+    expire(): void {
+      now += 600_000;
+      dp.sweepAll();
+    },
+  };
+}
+
+const kinds = (facts: SessionFact[]): string => facts.map((f) => (f.kind === 'session.opened' ? 'o' : f.kind === 'session.closed' ? 'c' : '?')).join('');
+
+test('a small ring wraps around: every fact arrives while the reader keeps up; a full ring counts what it drops and the data path goes on', async () => {
+  const buffer = FactRing.buffer(8);
+  const reader = new FactReader(new FactRing(buffer), 'r1');
+  const d = await dataPath(buffer);
+  d.open(5); // nothing wanted yet: no rows
+  assert.is(reader.ring.available(), 0);
+  d.expire();
+  reader.start();
+  const seen: SessionFact[] = [];
+  d.open(1); // a GEN row and five names (tenant, service, path, two interfaces) first: 7 rows
+  assert.is(reader.ring.available(), 7);
+  reader.read((f) => seen.push(f));
+  for (let round = 0; round < 20; round++) {
+    d.open(3); // one row per fact from now on
+    reader.read((f) => seen.push(f));
+    d.expire();
+    reader.read((f) => seen.push(f));
+  }
+  assert.is(kinds(seen), `o${'ooo'}c${'ccc'}${'oooccc'.repeat(19)}`, 'every fact, in order, across the wraps of an 8-row ring');
+  assert.ok(seen.every((f) => f.kind !== 'session.opened' || (f.tenant === 'engineering' && f.service === 'echo' && f.path === 'wan0->r2/wan0')), 'names stay known across wraps');
+  assert.is(reader.ring.lost, 0);
+  // nobody reads: the ring fills, the rest are counted, forwarding goes on
+  d.open(12);
+  assert.is(d.dp.sessions.active, 12, 'every session opened');
+  assert.is(reader.ring.available(), 8);
+  assert.is(reader.ring.lost, 4);
+  const after = readAll(reader);
+  assert.is(kinds(after), 'oooooooo');
+  d.expire();
+  assert.is(kinds(readAll(reader)), 'cccccccc');
+  assert.is(reader.ring.lost, 8, 'four opened and four closed facts dropped in all');
+});
+
+test('a data path started again on the same ring names everything again; a new reader epoch skips and counts the old rows', async () => {
+  const buffer = FactRing.buffer(64);
+  const reader = new FactReader(new FactRing(buffer), 'r1');
+  reader.start();
+  const first = await dataPath(buffer);
+  first.open(2);
+  assert.is(kinds(readAll(reader)), 'oo');
+  // the worker is replaced (a crash): a new data path writes the same ring, from where the old one stopped
+  const second = await dataPath(buffer, first.tables);
+  second.open(2);
+  const facts = readAll(reader);
+  assert.is(kinds(facts), 'oo');
+  assert.ok(facts.every((f) => f.kind === 'session.opened' && f.tenant === 'engineering' && f.ingressInterface?.name === 'lan0'), JSON.stringify(facts[0]));
+  // the records thread is replaced: rows written for the old one are skipped (their names went with it), counted
+  second.open(3);
+  const again = new FactReader(new FactRing(buffer), 'r1');
+  again.start();
+  second.open(1);
+  const read = readAll(again);
+  assert.is(kinds(read), 'o');
+  assert.is(again.skipped, 3);
+  assert.ok(read[0]!.kind === 'session.opened' && read[0]!.service === 'echo');
+  // records off: the data path writes nothing
+  again.stop();
+  second.open(4);
+  assert.is(again.ring.available(), 0);
+});
+
+test.run();
