@@ -17,11 +17,15 @@
 /** Uint32 words per row. */
 export const ROW_WORDS = 32;
 /**
- * Rows of a ring by default: 8 MiB (touched as facts come), some 0.8 s of facts at 40,000 new sessions a
- * second (two rows each): a records thread held off the cores that long (it runs at a lower priority than
- * forwarding) loses nothing.
+ * Rows of a router's rings, shared by its data paths (at least MIN_RING_ROWS each): 32 MiB (touched as facts
+ * come), some 3 s of facts at 40,000 new sessions a second (two rows each). A records thread held off the
+ * cores that long (it runs at a lower priority than forwarding) loses nothing.
  */
-export const FACT_RING_ROWS = 65_536;
+export const FACT_RING_ROWS = 262_144;
+export const MIN_RING_ROWS = 65_536;
+
+/** Rows of each of `workers` data paths' rings: a power of two. */
+export const ringRowsOf = (workers: number): number => Math.max(MIN_RING_ROWS, 2 ** Math.floor(Math.log2(FACT_RING_ROWS / Math.max(1, workers))));
 
 const HEADER_WORDS = 32;
 const H_HEAD = 0;

@@ -26,7 +26,7 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { DataPathHost, DataPathInit, ServiceChains, StageView, ThreadLoad } from '../control/data-path-host.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
-import { FactRing } from '../dataplane/fact-ring.js';
+import { FactRing, ringRowsOf } from '../dataplane/fact-ring.js';
 import { RX_SLOTS, type PathKeyMaterial, type PathKeyStatus } from '../dataplane/path-keys.js';
 import { createReplayMarks, mergeFloors, ReplayMarks, type ReplayFloor } from '../dataplane/replay-marks.js';
 import { clearSteering, createSteering, type SteeringShared } from '../dataplane/steering.js';
@@ -135,7 +135,7 @@ export class WorkerHost implements DataPathHost {
       throw new SvrError('SVR_ERR_ROUTER_STATE', `workers must be 1-64, got ${opts.workers}`);
     }
     this.workers = opts.workers;
-    this.factRings = Array.from({ length: opts.workers }, () => FactRing.buffer());
+    this.factRings = Array.from({ length: opts.workers }, () => FactRing.buffer(ringRowsOf(opts.workers)));
     this.io = opts.io;
     this.sessionCountersMs = opts.sessionCountersMs;
     this.testHooks = opts.testHooks ?? false;
