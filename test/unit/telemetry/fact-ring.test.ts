@@ -8,17 +8,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { FactRing } from '../../../src/dataplane/fact-ring.js';
-import type { PacketPort } from '../../../src/dataplane/port.js';
-import { compileRouter } from '../../../src/model/compile.js';
-import type { ForwardingTables } from '../../../src/model/tables.js';
-import { buildUdp } from '../../../src/packet/build.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import type { RouterEvent } from '../../../src/control/events.js';
 import { CLOSE, DENY, FactReader } from '../../../src/telemetry/fact-rows.js';
 import { reversed, type SessionFact } from '../../../src/telemetry/record.js';
 import { exampleConfig, until } from '../../support/config.js';
+import { dataPath } from './records.js';
 
 const CLIENT = '198.18.1.10';
 const SERVER = '198.18.3.20';
@@ -102,29 +98,6 @@ test('the facts two routers write into their rings are the facts of their events
     await lab.close();
   }
 });
-
-/** A data path of r1 on its own ring of `rows` rows; `open(n)` opens n UDP sessions, `expire()` ends them all. */
-async function dataPath(facts: SharedArrayBuffer, tables?: ForwardingTables) {
-  let now = Date.parse('2025-01-01T00:00:00Z');
-  const t = tables ?? compileRouter(await exampleConfig(), 'r1', 1);
-  const port = (name: string): PacketPort => ({ name, start: () => {}, transmit: () => {}, close: () => {} });
-  const dp = new Dataplane({ tables: t, ports: t.interfaces.map((i) => port(i.name)), clock: () => now, shared: { facts } });
-  const lan = t.interfaceIndex('lan0');
-  let next = 0;
-  return {
-    dp, tables: t,
-    open(n: number): void {
-      for (let i = 0; i < n; i++) {
-        const p = buildUdp({ src: Uint8Array.of(198, 18, 1, 10), dst: Uint8Array.of(198, 18, 3, 20), srcPort: 1024 + next++, dstPort: 7, payload: new Uint8Array(8) });
-        dp.receive(lan, p, Uint32Array.of(0), Uint32Array.of(p.length), 1);
-      }
-    },
-    expire(): void {
-      now += 600_000;
-      dp.sweepAll();
-    },
-  };
-}
 
 const kinds = (facts: SessionFact[]): string => facts.map((f) => (f.kind === 'session.opened' ? 'o' : f.kind === 'session.closed' ? 'c' : '?')).join('');
 
