@@ -15,6 +15,8 @@ import { CLOSE, DENY, FactReader } from '../../../src/telemetry/fact-rows.js';
 import { reversed, type SessionFact } from '../../../src/telemetry/record.js';
 import { exampleConfig, until } from '../../support/config.js';
 import { dataPath } from './records.js';
+import { createWorkerLab } from '../../support/worker-lab.js';
+import { parseConfig } from '../../../src/model/validate.js';
 
 const CLIENT = '198.18.1.10';
 const SERVER = '198.18.3.20';
@@ -97,6 +99,44 @@ test('the facts two routers write into their rings are the facts of their events
   } finally {
     await lab.close();
   }
+});
+
+test('with 2 data-path workers each writes its own ring: every session of the router once, opened and closed', async () => {
+  const config = parseConfig(`
+authority:
+  name: w
+  secret: 5f2c8e1a9b3d4f6071829a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f
+  tenants: [{ name: t, members: [198.18.1.0/24] }]
+  services: [{ name: echo, addresses: [198.18.3.0/24], transport: [{ protocol: udp, ports: [7] }], access-policy: [{ source: t }] }]
+  routers:
+    - { name: r1, interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.1, neighborhoods: [{ name: n }] }], service-routes: [{ name: e, service: echo, peer: r2 }] }
+    - { name: r2, interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.2, neighborhoods: [{ name: n }] }], service-routes: [{ name: e, service: echo, next-hop: { interface: lan0 } }] }
+`, 'w.yaml');
+  const lab = await createWorkerLab(config, 2);
+  const rings = lab.r1.factRings();
+  assert.is(rings.length, 2);
+  const readers = rings.map((b) => new FactReader(new FactRing(b), 'r1'));
+  for (const r of readers) r.start();
+  const created: string[] = [];
+  lab.r1.events$.subscribe((e) => { if (e.type === 'session.created') created.push(e.sessionId); });
+  try {
+    let got = 0;
+    lab.server.udpBind(7, (d, from) => lab.server.udpSend(7, from.address, from.port, d));
+    for (let p = 0; p < 12; p++) {
+      lab.client.udpBind(43000 + p, () => got++);
+      lab.client.udpSend(43000 + p, SERVER, 7, Buffer.from('w'));
+    }
+    assert.ok(await until(() => got === 12, 5000));
+  } finally {
+    await lab.close();
+  }
+  const per = readers.map(readAll);
+  assert.ok(per.every((f) => f.length > 0), `facts from both workers: ${per.map((f) => f.length).join(', ')}`);
+  const all = per.flat();
+  const opened = all.filter((f) => f.kind === 'session.opened').map((f) => f.sessionId).sort();
+  assert.equal(opened, [...created].sort());
+  assert.equal(all.filter((f) => f.kind === 'session.closed').map((f) => f.sessionId).sort(), opened, 'each closed (shutdown)');
+  assert.ok(all.every((f) => f.kind !== 'session.opened' || (f.tenant === 't' && f.service === 'echo' && f.path !== undefined && f.waypoint !== undefined)));
 });
 
 const kinds = (facts: SessionFact[]): string => facts.map((f) => (f.kind === 'session.opened' ? 'o' : f.kind === 'session.closed' ? 'c' : '?')).join('');
