@@ -59,7 +59,8 @@ export const NAME_TABLES = 5;
  *          `name \0 peer \0 local waypoint \0 remote waypoint`
  * OPENED   0 kind | role << 8 | family << 16 | flags << 20 | protocol << 24, 1 NAT ports (src << 16 | dst),
  *          2 f atMs, 4-7 session id, 8 tenant, 9 service, 10 app, 11 path + 1 (0: none), 12 in interface,
- *          13 out interface, 14 ports (src << 16 | dst), 15 waypoint ports (local << 16 | peer),
+ *          13 out interface (tenant, service, interfaces: Int32, -1 none), 14 ports (src << 16 | dst),
+ *          15 waypoint ports (local << 16 | peer),
  *          16-19 source, 20-23 destination, 24-27 NAT source, 28-31 NAT destination (flags SNAT | DNAT)
  * CLOSED   0 kind | reason << 8, 1 app, 2 f atMs, 4-7 session id, 8/10 f packets fwd/rev, 12/14 f bytes fwd/rev
  * MIGRATED 0 kind | reason << 8 | role << 16 | protocol << 24, 1 waypoint ports (local << 16 | peer),

@@ -116,10 +116,10 @@ export class FactReader {
         const path = this.paths[words[w + 11]! - 1];
         const peer = path?.peer ?? '';
         const f: SessionFact = {
-          kind: 'session.opened', atMs, sessionId: uuidString(words, w + 4), role, tenant: this.tenants[words[w + 8]!] ?? '', service: this.services[words[w + 9]!] ?? '',
+          kind: 'session.opened', atMs, sessionId: uuidString(words, w + 4), role, tenant: this.tenants[words[w + 8]! | 0] ?? '', service: this.services[words[w + 9]! | 0] ?? '',
           application: this.apps[words[w + 10]!] ?? '',
           ingressRouter: role === 'egress' ? peer : this.router, egressRouter: role === 'ingress' ? peer : this.router,
-          forward, ingressInterface: this.iface(words[w + 12]!), egressInterface: this.iface(words[w + 13]!),
+          forward, ingressInterface: this.iface(words[w + 12]! | 0), egressInterface: this.iface(words[w + 13]! | 0),
         };
         if (path !== undefined && role !== 'local') {
           f.path = path.name;

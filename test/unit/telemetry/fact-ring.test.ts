@@ -15,6 +15,7 @@ import { CLOSE, DENY, FactReader } from '../../../src/telemetry/fact-rows.js';
 import { reversed, type SessionFact } from '../../../src/telemetry/record.js';
 import { exampleConfig, until } from '../../support/config.js';
 import { dataPath } from './records.js';
+import { twoPathsConfig } from '../../support/two-paths.js';
 import { createWorkerLab } from '../../support/worker-lab.js';
 import { parseConfig } from '../../../src/model/validate.js';
 
@@ -46,12 +47,42 @@ function expected(e: RouterEvent, router: string): SessionFact[] {
         kind: 'session.denied', atMs: e.atMs, reason: DENY[e.reason], forward: e.forward, ingressInterface: e.ingressInterface,
         ...(e.tenant !== undefined ? { tenant: e.tenant } : {}), ...(e.service !== undefined ? { service: e.service } : {}),
       }];
+    case 'session.migrated':
+      return [{ kind: 'session.migrated', atMs: e.atMs, sessionId: e.sessionId, from: e.from, to: e.to, reason: e.reason, waypoint: e.waypoint }];
     case 'session.counters':
       return e.sessions.map((s) => ({ kind: 'session.counters' as const, atMs: e.atMs, sessionId: s.sessionId, packets: s.packets, bytes: s.bytes }));
     default:
       return [];
   }
 }
+
+test('a session that moves: both routers\' rings say from, to, reason and the new waypoint 5-tuple as their events do', async () => {
+  const lab = createMemoryLab({ config: twoPathsConfig('failover'), clients: [CLIENT], servers: [SERVER], paths: 2 });
+  try {
+    const events: Record<string, RouterEvent[]> = { r1: [], r2: [] };
+    lab.r1.events$.subscribe((e) => events['r1']!.push(e));
+    lab.r2.events$.subscribe((e) => events['r2']!.push(e));
+    const readers = { r1: new FactReader(new FactRing(lab.r1.factRings()[0]!), 'r1'), r2: new FactReader(new FactRing(lab.r2.factRings()[0]!), 'r2') };
+    readers.r1.start();
+    readers.r2.start();
+    let got = 0;
+    lab.servers[0]!.udpBind(5000, (d, from) => lab.servers[0]!.udpSend(5000, from.address, from.port, d));
+    lab.clients[0]!.udpBind(42000, () => got++);
+    lab.clients[0]!.udpSend(42000, SERVER, 5000, Buffer.from('one'));
+    assert.ok(await until(() => got === 1));
+    lab.r1.setPathUp('wan0->r2/wan0', false);
+    lab.clients[0]!.udpSend(42000, SERVER, 5000, Buffer.from('two'));
+    assert.ok(await until(() => got === 2));
+    for (const r of ['r1', 'r2'] as const) {
+      const facts = readAll(readers[r]);
+      const moved = facts.filter((f) => f.kind === 'session.migrated');
+      assert.is(moved.length, 1, r);
+      assert.equal(facts, events[r]!.flatMap((e) => expected(e, r)), r);
+    }
+  } finally {
+    await lab.close();
+  }
+});
 
 const readAll = (reader: FactReader): SessionFact[] => {
   const out: SessionFact[] = [];
