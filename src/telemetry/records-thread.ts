@@ -2,8 +2,11 @@
  * A node's session records in their own thread (records-worker.ts), so that building records, encoding
  * IPFIX and writing the history never take the control thread (which an in-thread data path shares).
  *
- *   apply(fact) -> this thread's fact buffer -> one MessagePack buffer, transferred, per turn of the event
- *   loop (or per FACT_BATCH facts) -> the records thread: SessionRecords (builder, IPFIX exporters, history)
+ *   the data paths' fact rings (`rings`, router.factRings(): dataplane/fact-ring.ts) -> read by the records
+ *   thread every RING_POLL_MS -> SessionRecords (builder, IPFIX exporters, history). A node's facts come
+ *   this way only: nothing per session crosses this thread.
+ *   apply(fact), for callers without a data path (tests, bench/records-cost.ts --facts) -> this thread's fact
+ *   buffer -> one MessagePack buffer, transferred, per turn of the event loop (or per FACT_BATCH facts)
  *
  * The history lives in its own LevelDB database, `<node data dir>/history` (historyDirOf), which the records
  * thread opens: LevelDB allows one opener, and this one is the records thread's. Queries and reconfiguration
