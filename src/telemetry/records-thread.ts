@@ -16,7 +16,9 @@
  * thread's memory and never slows it.
  * A records thread that ends without being closed (a crash) is started again after RESTART_MS (doubling to
  * RESTART_MAX_MS while it keeps failing at start): the facts it had not applied are lost and counted
- * (`lost`), facts meanwhile wait (bounded as above), queries fail with SVR_ERR_HISTORY_STORE until it runs;
+ * (`lost`: ring rows it had not read, and those written meanwhile, are skipped by the new thread, their
+ * names having gone with the old one; facts handed to apply() meanwhile wait, bounded as above), queries
+ * fail with SVR_ERR_HISTORY_STORE until it runs;
  * the history it reopens counts its own loss. `onFailure` and `onRestarted` tell the node (log, alarm).
  */
 import { join } from 'node:path';
