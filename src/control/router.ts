@@ -604,6 +604,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     return this.keyControl.view();
   }
 
+  /** Each data-path thread's ring of session facts, for a records thread (telemetry/records-thread.ts). */
+  factRings(): readonly SharedArrayBuffer[] {
+    return this.host.factRings;
+  }
+
   /** Event-loop time of each data-path thread (the router's own thread when the data path runs in it). */
   threadLoad(): ThreadLoad[] {
     return this.host.threadLoad();

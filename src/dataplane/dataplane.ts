@@ -379,7 +379,11 @@ export class Dataplane {
 
   private flushEvents(): void {
     const ctx = this.ctx;
-    if (!ctx.denied.empty) ctx.events.push({ kind: 'session.denied', atMs: this.clock(), ...ctx.denied.take() });
+    if (!ctx.denied.empty) {
+      const d = ctx.denied;
+      ctx.facts?.denied(ctx, d.words, d.count, d.suppressed, this.clock());
+      ctx.events.push({ kind: 'session.denied', atMs: this.clock(), ...d.take() });
+    }
     if (ctx.channels.list.length > 0) ctx.channels.flush(ctx.events, this.clock());
     const ev = ctx.events;
     if (ev.length === 0) return;
@@ -464,7 +468,9 @@ export class Dataplane {
       data[at + 7] = t.bytesRev[r]!;
       n++;
     }
-    if (data !== null) this.ctx.events.push({ kind: 'session.counters', atMs: now, count: n, data: data.slice(0, n * COUNTER_WORDS) });
+    if (data === null) return;
+    this.ctx.facts?.counters(this.ctx, data, n, now);
+    this.ctx.events.push({ kind: 'session.counters', atMs: now, count: n, data: data.slice(0, n * COUNTER_WORDS) });
   }
 
   /** Removes a session on control's request (row + generation guard against reuse). */

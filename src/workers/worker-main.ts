@@ -41,7 +41,7 @@ const ports: (PacketPort | null)[] = tables.interfaces.map(() => null);
 const dp = new Dataplane({
   tables,
   ports,
-  shared: { counters: init.counters, pathUp: init.pathUp, pathRx: init.pathRx, replay: { marks: init.replayMarks, floors: init.replayFloors } },
+  shared: { counters: init.counters, pathUp: init.pathUp, pathRx: init.pathRx, facts: init.facts, replay: { marks: init.replayMarks, floors: init.replayFloors } },
   onEvents: (events: DpEvent[]) => post({ t: 'events', index: init.index, events }),
   ...(init.sessionCountersMs !== undefined ? { sessionCountersMs: init.sessionCountersMs } : {}),
   replaySenderBase: init.replaySenderBase,
