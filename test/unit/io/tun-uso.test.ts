@@ -14,7 +14,7 @@
  */
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,19 +73,30 @@ interface Received {
   stats: { rxSuperPackets: number; rxSegments: number };
 }
 
+/** libpcap hands a partly filled ring block to tcpdump only after its 1 s timeout: wait until the capture stops growing. */
+async function captureSettled(pcap: string): Promise<void> {
+  let size = -1;
+  let since = Date.now();
+  while (Date.now() - since < 1_500) {
+    const now = existsSync(pcap) ? statSync(pcap).size : 0;
+    if (now !== size) [size, since] = [now, Date.now()];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Runs recv in B, tcpdump on ub, send in A; returns both results and the capture's path. */
 async function exchange(a: string, b: string, dir: string): Promise<{ sent: Sent; got: Received; pcap: string }> {
   const pcap = join(dir, 'ub.pcap');
   const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: '198.18.253.128/25', count: COUNT, ms: 20_000 });
   await until('route into svrtu-in', () => spawnSync('ip', ['-n', b, 'route', 'show', '198.18.253.128/25'], { encoding: 'utf8' }).stdout.includes('svrtu-in'), 10_000);
   const log = join(dir, 'tcpdump.log');
-  const dump = spawn('sh', ['-c', `exec ip netns exec ${b} tcpdump -ni ub -U -s 0 -w ${pcap} udp port 9 2>${log}`], { stdio: 'ignore' });
+  const dump = spawn('sh', ['-c', `exec ip netns exec ${b} tcpdump -ni ub -U -B 16384 -s 0 -w ${pcap} udp port 9 2>${log}`], { stdio: 'ignore' });
   try {
     await until('tcpdump listening', () => existsSync(log) && readFileSync(log, 'utf8').includes('listening on'), 10_000);
     await new Promise((r) => setTimeout(r, 300));
     const sent = (await runNodeHelper(HELPER, a, 'send', { name: 'svrtu-out', count: COUNT, size: SIZE, batch: 64 })).result as unknown as Sent;
     const got = (await recv).result as unknown as Received;
-    await new Promise((r) => setTimeout(r, 300));
+    await captureSettled(pcap);
     return { sent, got, pcap };
   } finally {
     dump.kill('SIGINT');
