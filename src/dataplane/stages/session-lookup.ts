@@ -8,6 +8,8 @@
  * 2. LAN miss -> first-packet; WAN miss with forward metadata, or with reverse metadata naming a session
  *    id (the egress moved a session), -> svr-accept;
  * 3. WAN miss without metadata -> drop 'no-session' (the peer will re-signal);
+ * 3b. a session packet that rode our control binding (PF_NAT_RELAYED, we are behind NAT): found by the
+ *    session id in its forward metadata, else -> svr-accept;
  * 4. on a `kind: function` interface (a packet back from an external function): hit on a return key ->
  *    function-return (not counted again), miss -> drop 'function-no-session' (never a new session);
  * 5. a WAN packet without authentication (metadata-only: no trailer) is data only: a TCP SYN/FIN/RST
@@ -17,8 +19,8 @@
  * Cost: ~0.2 µs per packet (key build + one probe).
  */
 import { writeKeyFromBytes } from '../flow-key.js';
-import { PF_ALT_PATH, PF_HAS_META, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
-import { flowAlt, flowRow, flowSwapped, SF_CLOSING } from '../session-table.js';
+import { PF_ALT_PATH, PF_HAS_META, PF_NAT_RELAYED, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
+import { flowAlt, flowRow, flowSwapped, ROLE_EGRESS, SF_CLOSING } from '../session-table.js';
 import type { DataplaneContext } from '../context.js';
 import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
 import { accountPacket, countPacket, removeSession } from '../session-ops.js';
@@ -59,6 +61,10 @@ export class SessionLookupStage implements Stage {
       const s = f.slot[k]!;
       const pi = b.info[s]!;
       const wan = b.path[s]! >= 0;
+      if ((b.flags[s]! & PF_NAT_RELAYED) !== 0) {
+        rt.next[s] = this.relayed(b, s, rt);
+        continue;
+      }
       const key = t.keyScratch(pi.family);
       const swapped = writeKeyFromBytes(key, pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, b.ifIndex[s]!);
       const v = t.lookup(pi.family);
@@ -121,6 +127,29 @@ export class SessionLookupStage implements Stage {
         rt.next[s] = N_DROP;
       }
     }
+  }
+
+  /**
+   * A session packet the peer sent on our control binding (we are behind NAT; PF_NAT_RELAYED): its 5-tuple is
+   * the control channel's, so its session is the egress session its forward metadata names; none yet ->
+   * svr-accept opens it.
+   */
+  private relayed(b: Batch, s: number, rt: StageRuntime): number {
+    const t = this.ctx.sessions;
+    const v = b.meta[s]!;
+    if ((b.flags[s]! & PF_HAS_META) === 0 || v.forwardCtx < 0 || v.uuid < 0) {
+      rt.counters.add(this.cNoSession);
+      return N_DROP;
+    }
+    const r = t.rowByUuid(b.data, v.uuid);
+    if (r < 0) return N_ACCEPT;
+    if (t.role[r] !== ROLE_EGRESS || t.path[r] !== b.path[s]) {
+      rt.counters.add(this.cNoSession);
+      return N_DROP;
+    }
+    b.session[s] = r;
+    accountPacket(this.ctx, r, true, b.len[s]!, rt.now);
+    return dispatchIndex(ROLE_EGRESS, true);
   }
 }
 

@@ -93,6 +93,7 @@ export class SvrInStage implements Stage {
         rt.counters.add(this.cContext);
         return N_DROP;
       }
+      t.natRelay[r] = 0; // a peer behind NAT reached us on the session's own 5-tuple: its binding is open
       if ((t.flags[r]! & SF_NEEDS_META) !== 0) {
         t.flags[r] = t.flags[r]! & ~SF_NEEDS_META;
         ctx.events.push({ kind: 'session.reverseSeen', row: r, gen: t.gen[r]! }); // control knows the id from session.created

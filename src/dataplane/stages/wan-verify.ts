@@ -9,6 +9,9 @@
  *    control channel (BFD, link tests, STEP), and so is TCP to 1283 from 1283 (the firewall detector's
  *    probes, paths/firewall-detector.ts: whatever their flags, only their signed payload counts): after the HMAC check its payload is copied into a
  *    `path.message` event for control (with the source address and port for a NAT peer) and consumed;
+ *    On an `outbound-only` path a UDP packet to 1280 whose payload starts with the SVR cookie is instead a
+ *    session packet the peer sent on our control binding (docs/wan.md "Sessions toward a router behind
+ *    NAT"): marked PF_NAT_RELAYED and checked like any metadata packet (its session is found by id);
  *    The one exception: on a path whose keys come from the key exchange, a payload of exactly a handshake
  *    message's shape travels unsigned (it authenticates itself; mac1 is checked before any work in
  *    control), at most HANDSHAKE_RATE a second per path -> else drop 'handshake-rate' (a NAT peer's new
@@ -31,7 +34,7 @@ import { PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
 import { setIpLength } from '../../packet/rewrite.js';
 import type { BatchCipher } from '../../crypto/native-crypto.js';
 import { NO_PATH } from '../../model/tables.js';
-import { PF_FALSE_POSITIVE, PF_HAS_META, PF_AUTH, type Batch, type Frame } from '../batch.js';
+import { PF_FALSE_POSITIVE, PF_HAS_META, PF_AUTH, PF_NAT_RELAYED, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { adjustChecksumForTail } from '../packet-ops.js';
 import { openMetadata } from '../metadata-crypto.js';
@@ -141,8 +144,12 @@ export class WanVerifyStage implements Stage {
       b.path[s] = path;
       const cp = t.paths[path]!;
       // a firewall-detector probe (TCP PROBE_PORT both ends) is a control message too: signed, handed to control
-      const control = pi.protocol === PROTO_UDP ? pi.dstPort === CONTROL_PORT && (pi.srcPort === CONTROL_PORT || cp.peerBehindNat)
+      let control = pi.protocol === PROTO_UDP ? pi.dstPort === CONTROL_PORT && (pi.srcPort === CONTROL_PORT || cp.peerBehindNat)
         : pi.dstPort === PROBE_PORT && (pi.srcPort === PROBE_PORT || cp.peerBehindNat);
+      if (control && cp.outboundOnly && pi.protocol === PROTO_UDP && hasCookie(d, pi.payload, pi.end - pi.payload)) {
+        control = false; // a session packet of the peer's riding our control binding (we are behind NAT)
+        b.flags[s] |= PF_NAT_RELAYED;
+      }
       const meta = !control && hasCookie(d, pi.payload, pi.end - pi.payload);
       const h = cp.hmac;
       if (control && cp.keyExchange === 'handshake' && isHandshakeMessage(d, pi.payload, pi.end - pi.payload)) {
