@@ -74,6 +74,9 @@ export interface DataplaneOptions {
 /** How often the NAT keep-alive looks for idle sessions (ms). */
 const KEEPALIVE_SCAN_MS = 1000;
 
+/** A session the peer opened toward us behind NAT is probed every scan until followed, while it saw a packet this recently (ms). */
+const OPENING_PROBES_MS = 5000;
+
 /** Default period of session.counters reports (the shortest interim record interval, 60 s). */
 export const SESSION_COUNTERS_MS = 60_000;
 
@@ -371,7 +374,8 @@ export class Dataplane {
    * NAT keep-alive (docs/wan.md): at most once a second, every session on an `outbound-only` path that has
    * been idle for its path's `nat-keep-alive` sends a probe (an ingress session a health-check probe, one
    * the peer opened a reverse probe), so that the NAT in front of us keeps its binding; the peer's answer
-   * comes back through it. A session the peer opened that the peer has not followed yet probes every time. Neither keeps a session from
+   * comes back through it. A session the peer opened that the peer has not followed yet probes every time
+   * while the peer sent on it within OPENING_PROBES_MS. Neither keeps a session from
    * expiring (session-lookup), so an idle session still ends at its timeout.
    */
   private natKeepalive(now: number): void {
@@ -385,8 +389,9 @@ export class Dataplane {
       const role = t.role[r];
       const p = paths[t.path[r]!];
       if (p === undefined || !p.outboundOnly || (role !== ROLE_INGRESS && role !== ROLE_EGRESS)) continue;
-      // a session the peer opened, until the peer follows it (its next packet without metadata): probe again
-      const opening = role === ROLE_EGRESS && (t.flags[r]! & SF_SEND_UUID) !== 0;
+      // a session the peer opened, until the peer follows it (its next packet without metadata) and while the
+      // peer still sends (an idle one had its probe): probe again
+      const opening = role === ROLE_EGRESS && (t.flags[r]! & SF_SEND_UUID) !== 0 && now - t.lastSeen[r]! < OPENING_PROBES_MS;
       if (!opening && now - t.lastSeen[r]! < p.natKeepAliveMs) continue;
       const sent = role === ROLE_INGRESS ? this.probe(r, t.gen[r]!) : this.reverseProbe(r, t.gen[r]!);
       if (sent && !opening) ctx.counters.add(this.cKeepalives);

@@ -14,8 +14,9 @@
  *    NAT"): marked PF_NAT_RELAYED and checked like any metadata packet (its session is found by id);
  *    The one exception: on a path whose keys come from the key exchange, a payload of exactly a handshake
  *    message's shape travels unsigned (it authenticates itself; mac1 is checked before any work in
- *    control), at most HANDSHAKE_RATE a second per path -> else drop 'handshake-rate' (a NAT peer's new
- *    address is learned from signed packets only);
+ *    control), at most HANDSHAKE_RATE a second per path -> else drop 'handshake-rate'; from a new source
+ *    it goes to every such path to a peer behind NAT of the interface (a NAT peer's address is learned from
+ *    signed packets, or from a handshake message once the key exchange proved it the peer's);
  * 4. cookie first, then the trailer (fact sheet §4.1, docs/security.md): metadata packets are signed
  *    unless the path's policy is `disabled`; every packet is signed in `regular`/`time-based` mode. The
  *    key by the replay block's key id -> drop 'unknown-key'; the HMAC -> drop 'bad-hmac'; the counter
@@ -132,6 +133,7 @@ export class WanVerifyStage implements Stage {
       let verdict = -1; // not verified yet
       if (path === NO_PATH && this.ctx.natPaths[ifx]!.length > 0) {
         path = this.natPeerPath(ifx, d, pi.srcOff, pi.family);
+        if (path === NO_PATH && this.handshakeFromNewSource(b, s, ifx, rt)) continue;
         if (path === NO_PATH) {
           path = this.authenticatedNatPath(ifx, d, pi.payload, pi.end, rt.now);
           verdict = VERIFY_OK;
@@ -158,7 +160,7 @@ export class WanVerifyStage implements Stage {
           continue;
         }
         c.add(this.cHandshakeIn);
-        this.ctx.events.push({ kind: 'path.message', path, payload: d.slice(pi.payload, pi.end), atMs: rt.now });
+        this.pushHandshake(b, s, path, cp.peerBehindNat, rt.now);
         rt.next[s] = N_CONSUMED;
         continue;
       }
@@ -215,6 +217,41 @@ export class WanVerifyStage implements Stage {
       }
       rt.next[s] = N_LOOKUP;
     }
+  }
+
+  /** Hands slot s's handshake message to control for `path` (with where it came from, for a peer behind NAT). */
+  private pushHandshake(b: Batch, s: number, path: number, natPeer: boolean, now: number): void {
+    const pi = b.info[s]!;
+    const d = b.data;
+    const payload = d.slice(pi.payload, pi.end);
+    this.ctx.events.push(natPeer
+      ? { kind: 'path.message', path, payload, atMs: now, from: { address: d.slice(pi.srcOff, pi.srcOff + (pi.family === 6 ? 16 : 4)), port: pi.srcPort } }
+      : { kind: 'path.message', path, payload, atMs: now });
+  }
+
+  /**
+   * A handshake message (UDP to CONTROL_PORT) from an address no path knows: before a `key-exchange:
+   * handshake` path to a peer behind NAT has keys nothing of the peer's verifies, so its handshake is handed
+   * to control for each such path of the interface (token bucket per path), with its source; the key
+   * exchange checks it and only a message that proves to be the peer's is learned from (nat-traversal.ts).
+   * True when the packet was such a message (consumed, or dropped 'handshake-rate').
+   */
+  private handshakeFromNewSource(b: Batch, s: number, ifx: number, rt: StageRuntime): boolean {
+    const pi = b.info[s]!;
+    if (pi.protocol !== PROTO_UDP || pi.dstPort !== CONTROL_PORT || !isHandshakeMessage(b.data, pi.payload, pi.end - pi.payload)) return false;
+    let candidates = 0;
+    for (const p of this.ctx.natPaths[ifx]!) {
+      if (this.ctx.tables.paths[p]!.keyExchange !== 'handshake' || this.ctx.tables.paths[p]!.family !== pi.family) continue;
+      candidates++;
+      if (!this.takeHandshakeToken(p, rt.now)) {
+        rt.counters.add(this.cHandshakeRate);
+        continue;
+      }
+      rt.counters.add(this.cHandshakeIn);
+      this.pushHandshake(b, s, p, true, rt.now);
+    }
+    rt.next[s] = N_CONSUMED;
+    return candidates > 0;
   }
 
   /** A path of interface ifx to a peer behind NAT whose learned address is the packet's source, or NO_PATH. */
