@@ -244,6 +244,17 @@ export class SvrAcceptStage implements Stage {
       return false;
     }
     const known = t.rowByUuid(d, v.uuid);
+    const relayed = (b.flags[s]! & PF_NAT_RELAYED) !== 0;
+    if (relayed && known >= 0) {
+      // a packet of the peer's on our control binding whose session a packet earlier in this batch opened
+      if (t.role[known] !== ROLE_EGRESS || t.path[known] !== b.path[s]) {
+        c.add(this.cIncomplete);
+        return false;
+      }
+      b.session[s] = known;
+      accountPacket(ctx, known, true, b.len[s]!, rt.now);
+      return true;
+    }
     if (known >= 0 && t.role[known] === ROLE_EGRESS) {
       if (t.relay[known]! >= 0 && tables.paths[t.path[known]!]!.peer !== tables.paths[b.path[s]!]!.peer) {
         c.add(this.cLoop); // our transit session came back from another router
@@ -278,7 +289,6 @@ export class SvrAcceptStage implements Stage {
     t.indexUuid(r);
     t.wpLocalPort[r] = pi.dstPort;
     t.wpPeerPort[r] = pi.srcPort;
-    const relayed = (b.flags[s]! & PF_NAT_RELAYED) !== 0;
     const transformed = pi.protocol === PROTO_UDP && protocol !== PROTO_UDP; // ICMP, or TCP under UDP transform
     const framed = v.payloadEncrypted || tables.services[service]!.payload !== undefined;
     t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0) | (framed ? SF_PAYLOAD : 0) | (v.payloadEncrypted ? SF_ENC_ON : 0) | (relayed ? SF_SEND_UUID : 0);
