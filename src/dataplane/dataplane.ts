@@ -28,7 +28,7 @@ import { StageGraph } from './graph.js';
 import type { ChainStageEntry } from './chain.js';
 import { PluginStageAdapter } from './stages/plugin-stage.js';
 import { ServiceChainStage } from './stages/service-chain.js';
-import { wordsToBytes, writeForwardMetadata, writeReverseMetadata } from './metadata-build.js';
+import { wordsToBytes, writeControlMetadata, writeForwardMetadata, writeReverseMetadata } from './metadata-build.js';
 import { Control } from '../packet/svr-metadata.js';
 import { sealMetadata } from './metadata-crypto.js';
 import { signPacket } from './sign.js';
@@ -106,6 +106,7 @@ export class Dataplane {
   private readonly cResignalled: number;
   private readonly cKeepalives: number;
   private readonly cReverseProbes: number;
+  private readonly cEnableMetaSent: number;
   private keepaliveAt = -Infinity;
   private readonly addr = new Uint8Array(16);
   private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
@@ -147,6 +148,7 @@ export class Dataplane {
     this.cResignalled = c.id('sessions-resignalled-nat');
     this.cKeepalives = c.id('nat-keepalives-sent');
     this.cReverseProbes = c.id('nat-reverse-probes-sent');
+    this.cEnableMetaSent = c.id('enable-metadata-sent');
     this.resolveInterfaceCounters(opts.tables);
   }
 
@@ -288,6 +290,7 @@ export class Dataplane {
       if (rec.count > 0) this.runBatch(rec); // packets FEC rebuilt in this batch (fec.ts): checked and forwarded like received ones
       rec.reset();
       if (this.ctx.natOpen.length > 0) this.openNatBindings();
+      if (this.ctx.enableMeta.length > 0) this.askForMetadata();
       this.flushEvents();
     }
   }
@@ -396,6 +399,22 @@ export class Dataplane {
       const sent = role === ROLE_INGRESS ? this.probe(r, t.gen[r]!) : this.reverseProbe(r, t.gen[r]!);
       if (sent && !opening) ctx.counters.add(this.cKeepalives);
     }
+  }
+
+  /**
+   * Packet-based session recovery: "enable-metadata" on the waypoint 5-tuple of each packet session-lookup
+   * found no session for (metadata with only the control message, signed; the peer's ingress re-signals).
+   */
+  private askForMetadata(): void {
+    const ctx = this.ctx;
+    const q = ctx.enableMeta;
+    const now = this.clock();
+    for (let i = 0; i + 3 < q.length; i += 4) {
+      const p = q[i]!;
+      const n = sealMetadata(ctx, p, writeControlMetadata(ctx, p, Control.EnableMetadata), now);
+      if (n >= 0 && this.originate(p, q[i + 1]!, q[i + 2]!, q[i + 3]!, ctx.writer.buf, n, true)) ctx.counters.add(this.cEnableMetaSent);
+    }
+    q.length = 0;
   }
 
   /** The reverse probes of the sessions svr-accept opened from packets that rode our control binding. */
