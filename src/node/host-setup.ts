@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Interface } from '../model/config.js';
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import { runIp } from '../io/tun/link.js';
+import { runIpBatch } from '../io/tun/link.js';
 import { TunPort } from '../io/tun/tun-port.js';
 
 export interface OpenedInterface {
@@ -28,12 +28,18 @@ function usesIpv6(iface: Interface): boolean {
 }
 
 /**
- * How a node opens an interface's TUN queues. LAN: offloads (TCP/UDP super-packets from the hosts,
- * coalesced on the way back) and a deeper write ring, since the writer thread drains bursts of up to
- * 64 KB super-packets' worth of segments (with 2048 slots it dropped 0.02-0.6 % under load; docs/tun-io.md).
+ * How a node opens an interface's TUN queues. LAN and WAN: offloads, with a deeper write ring, since the writer
+ * thread drains bursts of up to 64 KB super-packets' worth of packets (with 2048 slots it dropped 0.02-0.6 %
+ * under load; docs/tun-io.md). LAN: TCP/UDP super-packets from the hosts, TCP runs coalesced on the way back.
+ * WAN: UDP GSO super-packets forwarded to the node are cut into SVR packets, and runs of equal-length SVR
+ * packets of one waypoint 5-tuple go out as one UDP GSO super-packet (coalesceUdp): one write and one kernel
+ * forwarding pass for up to 64 packets of a UDP session, or of a TCP session carried as UDP, instead of one each
+ * (TCP on the wire stays one write per packet: its sequence numbers rule out GSO; docs/tun-io.md). Function
+ * interfaces: plain packets.
  */
-export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
-  return iface.kind === 'lan' ? { offload: true, writeQueuePackets: 8192, writeQueueBytes: 16 << 20 } : { offload: false };
+export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; coalesceUdp?: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
+  if (iface.kind === 'function') return { offload: false };
+  return { offload: true, coalesceUdp: iface.kind === 'wan', writeQueuePackets: 8192, writeQueueBytes: 16 << 20 };
 }
 
 /**
@@ -41,7 +47,16 @@ export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; 
  * The device must exist (a queue of it is open, here or in a data-path worker).
  */
 export async function configureInterface(iface: Interface): Promise<void> {
-  if (!usesIpv6(iface)) {
+  await configureInterfaces([iface]);
+}
+
+/**
+ * Brings the devices up with their routes, and runs `more` (e.g. a pair's shared addresses) after them: one
+ * `ip -batch` process for all of it (a pair's role change is on the way to forwarding).
+ */
+export async function configureInterfaces(ifaces: readonly Interface[], more: readonly (readonly string[])[] = []): Promise<void> {
+  for (const iface of ifaces) {
+    if (usesIpv6(iface)) continue;
     // no IPv6 here: keep the kernel from sending router solicitations into the device
     try {
       writeFileSync(`/proc/sys/net/ipv6/conf/${iface.device}/disable_ipv6`, '1');
@@ -49,13 +64,19 @@ export async function configureInterface(iface: Interface): Promise<void> {
       // IPv6 disabled host-wide: nothing to do
     }
   }
+  await runIpBatch([...ifaces.flatMap(interfaceCommands), ...more]);
+}
+
+/** The `ip` commands of one device: up with its MTU and a long queue, its waypoint and kernel routes into it. */
+function interfaceCommands(iface: Interface): string[][] {
   // a long queue absorbs bursts while the node is busy with a batch (500, the default, overflowed in the lab)
-  await runIp(['link', 'set', 'dev', iface.device, 'mtu', String(iface.mtu), 'txqueuelen', '4096', 'up']);
+  const out = [['link', 'set', 'dev', iface.device, 'mtu', String(iface.mtu), 'txqueuelen', '4096', 'up']];
   if (iface.waypoint !== undefined) {
     const fam = parseAddress(iface.waypoint)!.family;
-    await runIp(routeArgs(`${iface.waypoint}/${fam === 6 ? 128 : 32}`, iface.device));
+    out.push(routeArgs(`${iface.waypoint}/${fam === 6 ? 128 : 32}`, iface.device));
   }
-  for (const r of iface.kernelRoutes) await runIp(routeArgs(r.prefix, iface.device, r.table));
+  for (const r of iface.kernelRoutes) out.push(routeArgs(r.prefix, iface.device, r.table));
+  return out;
 }
 
 /** Opens (one queue each) and configures the devices; on any failure closes what it opened and rethrows. */

@@ -14,7 +14,7 @@ import type { SteeringShared } from '../dataplane/steering.js';
 /** How a worker gets its packets. */
 export type WorkerIo =
   /** a queue of each TUN device (IFF_MULTI_QUEUE); the kernel spreads flows over the queues */
-  | { kind: 'tun'; busyPollUs?: number; devices: { interface: string; device: string; options: { offload: boolean; writeQueuePackets?: number; writeQueueBytes?: number } }[] }
+  | { kind: 'tun'; busyPollUs?: number; devices: { interface: string; device: string; options: { offload: boolean; coalesceUdp?: boolean; writeQueuePackets?: number; writeQueueBytes?: number } }[] }
   /** message ports per interface (tests and synthetic loads): {data, offsets, lengths, count} both ways */
   | { kind: 'channel' };
 
@@ -39,6 +39,8 @@ export interface WorkerInit {
   io: WorkerIo;
   /** session.counters period, ms (undefined: the data path's default) */
   sessionCountersMs: number | undefined;
+  /** first replay-block sender id: this worker signs as base + index */
+  replaySenderBase: number;
   /** how many threads of this index ended before this one: its rows' generations start at restarts << 24 */
   restarts: number;
   /** answer the `crash` test hook (WorkerHostOptions.testHooks) */
