@@ -10,6 +10,7 @@ import { formatAddress } from '../packet/addr.js';
 import { PARSE_ERROR_NAMES, PacketInfo, ParseError, PROTO_TCP, PROTO_UDP, parsePacket } from '../packet/ip.js';
 import { verifyL4Checksum } from '../packet/rewrite.js';
 import { decodeMetadata, type DecodedMetadata } from '../packet/svr-metadata-decode.js';
+import { hasCookie } from '../packet/svr-metadata.js';
 import { fecCount, fecGroup, fecParities, fecRow, fecVectorLength, isFecParity } from '../packet/svr-fec.js';
 import type { DecodeKeys, DecodedTrailer } from './decode-keys.js';
 import { FW_PROBE, PROBE_KINDS, pathMessageKind, type PathMessageKind, type ProbeKind } from '../packet/path-message.js';
@@ -141,7 +142,8 @@ export function decodeRecord(rec: CaptureRecord, pi: PacketInfo = new PacketInfo
 /** The control message or firewall probe in the packet, if it is one (wan-verify takes the same ports). */
 function controlOf(ip: Uint8Array, pi: PacketInfo): DecodedControl | undefined {
   const payload = ip.subarray(pi.payload, pi.end);
-  if (pi.protocol === PROTO_UDP && (pi.dstPort === CONTROL_PORT || pi.srcPort === CONTROL_PORT)) return { kind: pathMessageKind(payload) };
+  // a session packet on the control binding of a router behind NAT starts with the cookie: metadata (docs/wan.md)
+  if (pi.protocol === PROTO_UDP && (pi.dstPort === CONTROL_PORT || pi.srcPort === CONTROL_PORT)) return hasCookie(ip, pi.payload, pi.end - pi.payload) ? undefined : { kind: pathMessageKind(payload) };
   if (pi.protocol !== PROTO_TCP || pi.srcPort !== PROBE_PORT || pi.dstPort !== PROBE_PORT || payload[0] !== FW_PROBE || payload.length < 8) return undefined;
   const probe = PROBE_KINDS[payload[2]!];
   const round = ((payload[4]! << 24) | (payload[5]! << 16) | (payload[6]! << 8) | payload[7]!) >>> 0;

@@ -234,7 +234,7 @@ export function registerLab(program: Command): void {
     .option('--udp-transform <mode>', 'udp-transform mode of every path: auto-detect (the firewall detector probes every 10 s), always-transform, disabled; without it the config default: auto-detect every 300 s (docs/wan.md)')
     .option('--fec <group/parity>', 'FEC on web and stream: parity packets per group of data packets, e.g. 10/3 (docs/wan.md "FEC")')
     .option('--ha', 'r1 as a router pair: nodes r1a (active) and r1b (standby) in <prefix>-r1a/-r1b on bridged LAN and WAN segments in <prefix>-r1, a sync veth between them; the active node holds and announces r1\'s LAN and WAN addresses (docs/high-availability.md)')
-    .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address (docs/wan.md)')
+    .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address; the branch server 198.18.1.10 (service branch) lets the server side open sessions toward r1 (docs/wan.md)')
     .action(async (o: LabOptions & { bgp?: boolean; wanMtu?: string; ipv6?: boolean; nat?: boolean; middlebox?: boolean; udpTransform?: string; fec?: string; ha?: boolean; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
       const untrap = tearDownOnSignal(o);
       try {
@@ -286,7 +286,7 @@ export function registerLab(program: Command): void {
     });
 
   labOptions(lab.command('nat-rebind').description('with --nat: force a NAT rebinding (new masquerade port range, conntrack flushed)'))
-    .addHelpText('after', '\nEvery flow through the NAT box gets a new public port on its next packet; r2 follows r1 within one BFD\ninterval and r1\'s sessions re-signal (docs/wan.md).\n\nExample:\n  sudo svr lab up --nat --bfd-interval 100\n  sudo svr lab nat-rebind\n  sudo svr show peers --node r2')
+    .addHelpText('after', '\nEvery flow through the NAT box gets a new public port on its next packet; r2 follows r1 within one BFD\ninterval and r1\'s sessions re-signal, those r2 opened too (docs/wan.md).\n\nExample:\n  sudo svr lab up --nat --bfd-interval 100\n  sudo ip netns exec svr-server curl -o /dev/null http://198.18.1.10/bytes/50000000 &\n  sudo svr lab nat-rebind\n  sudo svr show peers --node r2')
     .action(async (o: LabOptions) => {
       try {
         const r = await natRebind(o.prefix);

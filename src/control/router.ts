@@ -188,6 +188,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       setPathKeys: (p, k, activeAt, overlapMs) => host.setPathKeys(p, k, activeAt, overlapMs),
       dropPathKeys: (p) => host.dropPathKeys(p),
       pathKeys: (p) => host.pathKeys(p),
+      peerAuthenticated: (m) => this.pathControl.nat.authenticated(m),
     }, { ...opts.keyExchange, log: this.log, alarm: (n, src, o) => this.alarm(n, src, o) });
     this.migrations = new MigrationActors({
       publish: (service, order) => this.setServiceRouting(service, order),

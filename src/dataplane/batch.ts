@@ -32,6 +32,7 @@ export const PF_DIVERTED = 0x100; // a chain stage sent the packet to an externa
 export const PF_AUTH = 0x200; // wan: HMAC and replay counter verified, or the path's policy disables HMAC (a trusted path)
 export const PF_FEC_RECOVERED = 0x400; // wan: rebuilt from an FEC parity packet (fec.ts): not added to a group again
 export const PF_REASSEMBLED = 0x800; // reassembled from fragments here (decode): its sender allowed fragmentation
+export const PF_NAT_RELAYED = 0x1000; // wan, behind NAT: a session packet the peer sent on the control binding (its session is found by id)
 
 /** A packet from a peer router that may not change session state (metadata-only: it carried no trailer). */
 export function unauthenticated(b: Batch, slot: number): boolean {

@@ -100,6 +100,12 @@ export class DataplaneContext {
   private readonly discoveredMtu = new Map<string, number>();
   /** per interface: its paths to peers behind NAT (their address is learned: wan-verify) */
   natPaths: number[][] = [];
+  /** (row, generation) pairs of sessions the peer opened on our control binding (we are behind NAT): their
+   *  reverse probe goes out right after the batch (svr-accept, dataplane.ts); a few per second at most */
+  natOpen: number[] = [];
+  /** (path, outer protocol, local port, peer port) of WAN packets of flows we hold no session of: each gets an
+   *  "enable-metadata" answer right after the batch (session-lookup, dataplane.ts; rate-limited there) */
+  enableMeta: number[] = [];
   /** learned addresses of NAT peers by path name (kept across config changes): docs/wan.md */
   private readonly learned = new Map<string, { address: Uint8Array; port: number }>();
   /** per interface: waypoint as 4 words (WAN) */

@@ -29,13 +29,14 @@ import { StageGraph } from './graph.js';
 import type { ChainStageEntry } from './chain.js';
 import { PluginStageAdapter } from './stages/plugin-stage.js';
 import { ServiceChainStage } from './stages/service-chain.js';
-import { wordsToBytes, writeForwardMetadata } from './metadata-build.js';
+import { wordsToBytes, writeControlMetadata, writeForwardMetadata, writeReverseMetadata } from './metadata-build.js';
+import { Control } from '../packet/svr-metadata.js';
 import { sealMetadata } from './metadata-crypto.js';
 import { signPacket } from './sign.js';
 import { isHandshakeMessage } from '../crypto/handshake.js';
 import type { PathKeyMaterial } from './path-keys.js';
 import { expiryReason, removeSession, sessionId, sessionOuterProtocol } from './session-ops.js';
-import { ROLE_INGRESS, SF_NEEDS_META, SF_TRANSFORMED } from './session-table.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from './session-table.js';
 import type { Stage } from './stage.js';
 import { DecodeStage } from './stages/decode.js';
 import { FirstPacketStage } from './stages/first-packet.js';
@@ -77,6 +78,9 @@ export interface DataplaneOptions {
 /** How often the NAT keep-alive looks for idle sessions (ms). */
 const KEEPALIVE_SCAN_MS = 1000;
 
+/** A session the peer opened toward us behind NAT is probed every scan until followed, while it saw a packet this recently (ms). */
+const OPENING_PROBES_MS = 5000;
+
 /** Default period of session.counters reports (the shortest interim record interval, 60 s). */
 export const SESSION_COUNTERS_MS = 60_000;
 
@@ -110,6 +114,8 @@ export class Dataplane {
   private readonly cNoRoom: number;
   /** IP id of the next datagram fragmented for a LAN (IPv4 takes the low 16 bits) */
   private lanId = Math.floor(Math.random() * 0x100000000);
+  private readonly cReverseProbes: number;
+  private readonly cEnableMetaSent: number;
   private keepaliveAt = -Infinity;
   private readonly addr = new Uint8Array(16);
   private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
@@ -154,6 +160,8 @@ export class Dataplane {
     this.cLanFragmented = c.id('lan-packets-fragmented');
     this.cLanFragments = c.id('lan-fragments-sent');
     this.cNoRoom = c.id('drop-too-big');
+    this.cReverseProbes = c.id('nat-reverse-probes-sent');
+    this.cEnableMetaSent = c.id('enable-metadata-sent');
     this.resolveInterfaceCounters(opts.tables);
   }
 
@@ -302,6 +310,8 @@ export class Dataplane {
       const rec = this.ctx.recovered;
       if (rec.count > 0) this.runBatch(rec); // packets FEC rebuilt in this batch (fec.ts): checked and forwarded like received ones
       rec.reset();
+      if (this.ctx.natOpen.length > 0) this.openNatBindings();
+      if (this.ctx.enableMeta.length > 0) this.askForMetadata();
       this.flushEvents();
     }
   }
@@ -420,9 +430,11 @@ export class Dataplane {
   }
 
   /**
-   * NAT keep-alive (docs/wan.md): at most once a second, every ingress session on an `outbound-only` path
-   * that has been idle for its path's `nat-keep-alive` sends a health-check probe, so that the NAT in front
-   * of us keeps its binding; the peer's answer comes back through it. Neither keeps a session from
+   * NAT keep-alive (docs/wan.md): at most once a second, every session on an `outbound-only` path that has
+   * been idle for its path's `nat-keep-alive` sends a probe (an ingress session a health-check probe, one
+   * the peer opened a reverse probe), so that the NAT in front of us keeps its binding; the peer's answer
+   * comes back through it. A session the peer opened that the peer has not followed yet probes every time
+   * while the peer sent on it within OPENING_PROBES_MS. Neither keeps a session from
    * expiring (session-lookup), so an idle session still ends at its timeout.
    */
   private natKeepalive(now: number): void {
@@ -432,11 +444,57 @@ export class Dataplane {
     const t = ctx.sessions;
     const paths = ctx.tables.paths;
     for (let r = 0; r < t.capacity; r++) {
-      if (!t.isActive(r) || t.role[r] !== ROLE_INGRESS) continue;
+      if (!t.isActive(r)) continue;
+      const role = t.role[r];
       const p = paths[t.path[r]!];
-      if (p === undefined || !p.outboundOnly || now - t.lastSeen[r]! < p.natKeepAliveMs) continue;
-      if (this.probe(r, t.gen[r]!)) ctx.counters.add(this.cKeepalives);
+      if (p === undefined || !p.outboundOnly || (role !== ROLE_INGRESS && role !== ROLE_EGRESS)) continue;
+      // a session the peer opened, until the peer follows it (its next packet without metadata) and while the
+      // peer still sends (an idle one had its probe): probe again
+      const opening = role === ROLE_EGRESS && (t.flags[r]! & SF_SEND_UUID) !== 0 && now - t.lastSeen[r]! < OPENING_PROBES_MS;
+      if (!opening && now - t.lastSeen[r]! < p.natKeepAliveMs) continue;
+      const sent = role === ROLE_INGRESS ? this.probe(r, t.gen[r]!) : this.reverseProbe(r, t.gen[r]!);
+      if (sent && !opening) ctx.counters.add(this.cKeepalives);
     }
+  }
+
+  /**
+   * Packet-based session recovery: "enable-metadata" on the waypoint 5-tuple of each packet session-lookup
+   * found no session for (metadata with only the control message, signed; the peer's ingress re-signals).
+   */
+  private askForMetadata(): void {
+    const ctx = this.ctx;
+    const q = ctx.enableMeta;
+    const now = this.clock();
+    for (let i = 0; i + 3 < q.length; i += 4) {
+      const p = q[i]!;
+      const n = sealMetadata(ctx, p, writeControlMetadata(ctx, p, Control.EnableMetadata), now);
+      if (n >= 0 && this.originate(p, q[i + 1]!, q[i + 2]!, q[i + 3]!, ctx.writer.buf, n, true)) ctx.counters.add(this.cEnableMetaSent);
+    }
+    q.length = 0;
+  }
+
+  /** The reverse probes of the sessions svr-accept opened from packets that rode our control binding. */
+  private openNatBindings(): void {
+    const q = this.ctx.natOpen;
+    for (let i = 0; i + 1 < q.length; i += 2) this.reverseProbe(q[i]!, q[i + 1]!);
+    q.length = 0;
+  }
+
+  /**
+   * Behind NAT, for a session the peer opened (an egress session): an empty packet on the session's waypoint
+   * 5-tuple carrying reverse metadata with its id and the control code "state exists". Through our NAT it
+   * opens (or, after a rebinding, renews) the session's binding; the peer follows it there (svr-accept
+   * rejoinIngress) and consumes it (svr-in).
+   */
+  reverseProbe(row: number, gen: number): boolean {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    if (!t.isActive(row) || t.gen[row] !== gen || t.role[row] !== ROLE_EGRESS) return false;
+    const mlen = sealMetadata(ctx, t.path[row]!, writeReverseMetadata(ctx, row, Control.StateExists), this.clock());
+    if (mlen < 0) return false;
+    const sent = this.originate(t.path[row]!, sessionOuterProtocol(t, row), t.wpLocalPort[row]!, t.wpPeerPort[row]!, ctx.writer.buf, mlen, true);
+    if (sent) ctx.counters.add(this.cReverseProbes);
+    return sent;
   }
 
   /**
@@ -502,7 +560,10 @@ export class Dataplane {
     const mlen = sealMetadata(ctx, t.path[row]!, writeForwardMetadata(ctx, row, true), this.clock());
     if (mlen < 0) return false;
     const proto = sessionOuterProtocol(t, row);
-    const sent = this.originate(t.path[row]!, proto, t.wpLocalPort[row]!, t.wpPeerPort[row]!, ctx.writer.buf, mlen, true);
+    const p = t.path[row]!;
+    // a session riding a NAT peer's control binding (natRelay) probes there too
+    const relay = t.natRelay[row] === 1;
+    const sent = this.originate(p, proto, relay ? CONTROL_PORT : t.wpLocalPort[row]!, relay ? ctx.pathControlPort[p]! : t.wpPeerPort[row]!, ctx.writer.buf, mlen, true);
     if (sent) ctx.counters.add(this.cProbes);
     return sent;
   }
@@ -578,7 +639,9 @@ export class Dataplane {
    * The NAT in front of this router rebound (the peer saw our packets come from a new address or port):
    * every ingress session on `path` sends its forward metadata again, at once as a health-check probe
    * (so that a flow that only receives is re-keyed too) and on its next packets until reverse metadata
-   * confirms it; its handshake episode retries the probe (session.resignalled). The peer finds each
+   * confirms it; its handshake episode retries the probe (session.resignalled). Every session the peer
+   * opened sends a reverse probe and reverse metadata with its id until the peer's next packet without
+   * metadata (the keep-alive scan repeats the probe once a second meanwhile). The peer finds each
    * session by its id on the new waypoint 5-tuple (svr-accept rejoin). One walk over the table, at most
    * once per NAT change. Returns the sessions re-signalled.
    */
@@ -587,7 +650,15 @@ export class Dataplane {
     const t = ctx.sessions;
     let n = 0;
     for (let r = 0; r < t.capacity; r++) {
-      if (!t.isActive(r) || t.role[r] !== ROLE_INGRESS || t.path[r] !== path) continue;
+      if (!t.isActive(r) || t.path[r] !== path) continue;
+      if (t.role[r] === ROLE_EGRESS) {
+        // a session the peer opened: reverse metadata with its id until the peer follows (svr-in clears it)
+        t.flags[r] = t.flags[r]! | SF_REV_SIGNAL | SF_SEND_UUID;
+        this.reverseProbe(r, t.gen[r]!);
+        n++;
+        continue;
+      }
+      if (t.role[r] !== ROLE_INGRESS) continue;
       t.flags[r] = t.flags[r]! | SF_NEEDS_META;
       ctx.events.push({ kind: 'session.resignalled', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r) });
       this.probe(r, t.gen[r]!);

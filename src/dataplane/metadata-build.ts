@@ -78,6 +78,12 @@ export function writeReverseMetadata(ctx: DataplaneContext, r: number, control: 
   return w.finish();
 }
 
+/** Metadata with only a control message (no context, no session): "enable-metadata" for a flow we hold no session of. */
+export function writeControlMetadata(ctx: DataplaneContext, p: number, control: number): number {
+  const path = ctx.tables.paths[p]!;
+  return ctx.writer.begin().u32(Tlv.SecurityId, ctx.crypto.keys.securityId(p, path.hmac.keyVersion)).u8(Tlv.ControlMessage, control).endHeader().finish();
+}
+
 /** The reverse context (server -> client) must mirror the session's original 5-tuple. */
 export function reverseContextMatches(d: Uint8Array, off: number, family: 0 | 4 | 6, t: SessionTable, r: number): boolean {
   if (family !== t.family[r]) return false;

@@ -172,6 +172,9 @@ export class SessionTable {
   tag!: Uint32Array;
   /** application id (index into the context's application names; 0 = unknown) */
   app!: Uint16Array;
+  /** 1: an ingress session toward a peer behind NAT whose packets ride the peer's control binding until the
+   *  peer's reverse packet opens the session's own (docs/wan.md "Sessions toward a router behind NAT") */
+  natRelay!: Uint8Array;
   /** NAT of the LAN side toward the server (SF_SNAT / SF_DNAT), 4 words per address */
   natSrc = new Uint32Array(0);
   natDst = new Uint32Array(0);
@@ -264,6 +267,7 @@ export class SessionTable {
     this.chain = grow(this.chain, Uint32Array);
     this.tag = grow(this.tag, Uint32Array);
     this.app = grow(this.app, Uint16Array);
+    this.natRelay = grow(this.natRelay, Uint8Array);
     if (this.natSrc.length > 0) this.allocateNat(cap);
     this.natSrcPort = grow(this.natSrcPort, Uint16Array);
     this.natDstPort = grow(this.natDstPort, Uint16Array);
@@ -454,6 +458,7 @@ export class SessionTable {
     this.chain[r] = 0;
     this.tag[r] = 0;
     this.app[r] = 0;
+    this.natRelay[r] = 0;
     this.relay[r] = -1;
     this.inKeyFamily[r] = 0;
     this.outKeyFamily[r] = 0;

@@ -4,6 +4,7 @@
  * duplicated session). Used for new sessions and for migrations.
  */
 import type { DataplaneContext } from './context.js';
+import { PROTO_UDP } from '../packet/ip.js';
 import { ROLE_INGRESS, type SideKey } from './session-table.js';
 
 export class WanKeys {
@@ -42,7 +43,8 @@ export class WanKeys {
   /**
    * Gives row r a waypoint 5-tuple on path p, replacing its previous one: the out key of an ingress
    * session, or (the egress moving a session itself) the in key of an egress session, stored in the
-   * orientation of its forward packets (peer -> us).
+   * orientation of its forward packets (peer -> us). An ingress session toward a peer behind NAT on UDP
+   * rides the peer's control binding until the peer opens the session's own (natRelay, docs/wan.md).
    */
   assignPrimary(r: number, p: number, outer: number): boolean {
     if (!this.pick(p, outer)) return false;
@@ -55,6 +57,7 @@ export class WanKeys {
     t.wpLocalPort[r] = local;
     t.wpPeerPort[r] = peer;
     if (t.role[r] === ROLE_INGRESS) {
+      t.natRelay[r] = this.ctx.tables.paths[p]!.peerBehindNat && outer === PROTO_UDP ? 1 : 0;
       t.removeSideKey(r, 'out');
       t.outIf[r] = ifx;
       return t.insertKey(r, 'out', k);

@@ -4,6 +4,7 @@
  * it to learn the config format (docs/configuration.md).
  */
 import { haRedundancyYaml } from './ha.js';
+import { BRANCH_SERVER } from './nat.js';
 import { randomBytes } from 'node:crypto';
 import { COLLECTOR_ADDRESS, COLLECTOR_NAME, COLLECTOR_PORT } from './collector.js';
 import { FLOOD_RANGE, PE_AS, PE_LINKS, PE_PREFIX, PE_SERVER, ROUTER_AS } from './bgp.js';
@@ -181,6 +182,22 @@ function bgpServices(): string {
 `;
 }
 
+/** `--nat`: a server on the client (svr lab serve, lab/nat.ts) that the server side reaches through r2 and the NAT to r1. */
+function natServices(): string {
+  return `    # --- svr lab up --nat (docs/wan.md "Sessions toward a router behind NAT") ---
+    - name: branch                   # the branch server on the client (${BRANCH_SERVER}): r2 opens these toward r1 behind the NAT
+      addresses: [${BRANCH_SERVER}/32]
+      transport:
+        - protocol: tcp
+          ports: [${HTTP_PORT}]
+        - protocol: udp
+          ports: [${STREAM_PORT}]
+      access-policy:
+        - source: servers
+      service-policy: ${SESSIONS_POLICY}
+`;
+}
+
 /** `--bgp`: a router's routing block (the PE is its eBGP neighbour). */
 function bgpRouting(r: RouterRole): string {
   const l = PE_LINKS[r];
@@ -291,7 +308,9 @@ authority:
     # ${CLIENT_NO_TENANT} (a second address of the client) is in no tenant: r1 drops it (drop-no-tenant).
     - name: engineering
       members: [198.18.1.0/24${shape.ipv6 === true ? `, ${CLIENT6_PREFIX}` : ''}]${shape.ipv6 === true ? '   # --ipv6: the client\'s IPv6 address too' : ''}
-${plugins ? `      # profile plugins: the client's ${FLOOD_SOURCE} (a flooding source) and ${NAT_CLIENT} (the NAT client) are members too
+${shape.nat === true ? `    - name: servers                  # --nat: the server side, so that it may open sessions toward the branch behind r1
+      members: [198.18.3.0/24]
+` : ''}${plugins ? `      # profile plugins: the client's ${FLOOD_SOURCE} (a flooding source) and ${NAT_CLIENT} (the NAT client) are members too
     - name: guest                    # profile plugins: ${GUEST_CLIENT} on the client; the firewall's zones keep it out
       members: [${GUEST_PREFIX}]
 ` : ''}
@@ -358,7 +377,7 @@ ${plugins ? `      service-chain: [builtin.external-function/${FN_NAME}]   # thr
       access-policy:
         - source: engineering
       service-policy: ${PATHS_POLICY}
-${plugins ? pluginServices() : ''}${shape.bgp === true ? bgpServices() : ''}
+${plugins ? pluginServices() : ''}${shape.bgp === true ? bgpServices() : ''}${shape.nat === true ? natServices() : ''}
 ${authorityPlugins(shape)}${shape.collector === true ? telemetryBlock() : ''}  routers:
     - name: r1                       # runs in namespace <prefix>-r1
       interfaces:
@@ -401,7 +420,11 @@ ${shape.bgp === true ? `        - name: bgp-web-learned      # --bgp: along the 
         - name: iperf-via-r2
           service: iperf
           peer: r2
-${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-via-r2
+${shape.nat === true ? `        - name: branch-local         # --nat: sessions r2 opens toward r1 behind the NAT
+          service: branch
+          next-hop:
+            interface: lan0
+` : ''}${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-via-r2
           service: ${n}
           peer: r2
 `).join('') + r1Plugins() : ''}${management('r1', tokenDir)}${shape.ha === true ? haRedundancyYaml() : ''}
@@ -450,7 +473,10 @@ ${shape.bgp === true ? `        - name: clients-via-r1       # --bgp: r2 reaches
           service: iperf
           next-hop:
             interface: lan0
-${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-local
+${shape.nat === true ? `        - name: branch-via-r1        # --nat: r2 opens these toward r1 behind the NAT (docs/wan.md)
+          service: branch
+          peer: r1
+` : ''}${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-local
           service: ${n}
           next-hop:
             interface: lan0

@@ -13,10 +13,13 @@
 import { SvrError } from '../errors.js';
 import type { Progress } from './netns.js';
 import { boxDevices, BOX_PUBLIC, insertPathBox } from './path-box.js';
-import { ip, run, runIn } from './run.js';
-import { nsName, pathPlan, type NatPlace } from './topology.js';
+import { ip, run, runIn, svrScript } from './run.js';
+import { CLIENT, HTTP_PORT, nsName, pathPlan, STREAM_PORT, type NatPlace } from './topology.js';
+import type { Launch } from './launch.js';
 
 export const NAT_ROLE: NatPlace = 'nat';
+/** The branch server behind r1 (the client's address; `svr lab serve` there): the `branch` service. */
+export const BRANCH_SERVER = CLIENT;
 /** The NAT box's address toward the WAN: r2 sees r1 here. */
 export const NAT_PUBLIC = BOX_PUBLIC;
 const NAT_DEVICES = boxDevices('nt');
@@ -69,4 +72,13 @@ export async function natRebind(prefix: string): Promise<{ from: string; to: str
     if (stdout.trim() !== '0') throw e;
   });
   return { from, to };
+}
+
+/**
+ * `--nat`: `svr lab serve` on the client's address (HTTP and the UDP stream receiver) in <prefix>-client: the
+ * server side reaches it through r2, which opens those sessions toward r1 behind the NAT (docs/wan.md).
+ */
+export function branchServerLaunch(prefix: string): Launch {
+  const args = [svrScript(), 'lab', 'serve', '--lab', `${prefix}-branch`, '--http', `${BRANCH_SERVER}:${HTTP_PORT}`, '--udp', 'off', '--stream', `${BRANCH_SERVER}:${STREAM_PORT}`];
+  return { name: 'branch-server', kind: 'server', role: 'client', cmd: process.execPath, args, markers: ['svr.js', 'serve', '--lab', `${prefix}-branch`] };
 }

@@ -20,7 +20,7 @@ import {
 } from './launch.js';
 import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { PE_ROLE, PE_SERVER, buildBgpNetwork, peFrrDir, peLaunches, peServerLaunch } from './bgp.js';
-import { buildNatNetwork, NAT_ROLE } from './nat.js';
+import { branchServerLaunch, BRANCH_SERVER, buildNatNetwork, NAT_ROLE } from './nat.js';
 import { limitWanMtu } from './wan-mtu.js';
 import { buildHaNetwork, HA_NODES, type HaNode } from './ha.js';
 import { buildMiddlebox, MIDDLEBOX_ROLE } from './middlebox.js';
@@ -159,6 +159,7 @@ async function startServers(state: LabState, timeoutMs: number, progress: Progre
     await startServe(state, internetLaunch(state.prefix), timeoutMs, 'internet udp echo 198.18.40.10:7', progress);
   }
   if (state.shape?.ipv6 === true) await startServe(state, server6Launch(state.prefix), timeoutMs, `http server [${SERVER6}]:80 (web6)`, progress);
+  if (state.shape?.nat === true) await startServe(state, branchServerLaunch(state.prefix), timeoutMs, `branch http and udp stream servers ${BRANCH_SERVER} (service branch, opened by r2 toward r1 behind the NAT)`, progress);
 
   const ip = iperfLaunch(state.dir);
   rmSync(iperfPidFile(state.dir), { force: true });

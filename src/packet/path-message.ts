@@ -14,6 +14,7 @@
  * | 0xcf        | firewall-detector probe (arrives as TCP 1283, not on UDP 1280) | paths/firewall-detector |
  * | 0xd0        | its answer (on UDP 1280)                                       | paths/firewall-detector |
  * | 0xd1        | firewall-detector verdict: what the sender found in its direction | paths/firewall-detector |
+ * | 0x4c (cookie) | not a message: a session packet (SVR metadata) the hub sends on the control binding of a router behind NAT (wan-verify, docs/wan.md) | dataplane |
  * | anything else | unknown: dropped and counted                                 |                 |
  *
  * The control part of the router (paths/) owns each protocol; `svr decode` names them from here too.

@@ -34,6 +34,8 @@ export interface KeyControlHost {
   dropPathKeys(path: number): void;
   /** the path's keys in each data path */
   pathKeys(path: number): PathKeyStatus[];
+  /** a handshake message from a peer behind NAT (`from` set) proved to be the peer's (NAT traversal learns it) */
+  peerAuthenticated?(m: PathMessage): void;
 }
 
 export interface KeyControlOptions {
@@ -195,7 +197,9 @@ export class PathKeyControl {
     this.sub = this.host.pathMessages$.subscribe((m) => {
       if (pathMessageKind(m.payload) !== 'handshake') return;
       const i = this.names.indexOf(m.pathName);
-      if (i >= 0) this.exchange?.onMessage(i, m.payload);
+      // from a peer behind NAT: once the message proved to be the peer's, it is learned where it came from
+      const from = m.from;
+      if (i >= 0) this.exchange?.onMessage(i, m.payload, from === undefined ? undefined : () => this.host.peerAuthenticated?.(m));
     });
     this.startExchange();
     this.timer = setInterval(() => this.reportUsage(), this.opts.usageIntervalMs ?? 1000);

@@ -8,7 +8,8 @@
  *
  * The router side is a narrow driver (wave 2 wires it to the path control channel next to BFD):
  *   driver.send(path, bytes)                      a handshake message on the path (UDP 1280)
- *   exchange.onMessage(path, bytes)               a handshake message from the path (first byte 0xc8-0xcb)
+ *   exchange.onMessage(path, bytes, authenticated?)  a handshake message from the path (first byte 0xc8-0xcb);
+ *                                                 `authenticated` runs once it proved to be the peer's
  *   driver.setKeys(path, {tx?, rx?}, activeAt, overlapMs)   keys for the data path (Dataplane.setPathKeys)
  *   driver.dropKeys(path)                         the path's keys expired (Dataplane.dropPathKeys)
  *   driver.now()                                  ms (TAI64N timestamps, rate limits, cookies)
@@ -203,19 +204,24 @@ export class PathKeyExchange {
     };
   }
 
-  /** A handshake message that arrived on `path`. Never throws for a bad message: it is counted. */
-  onMessage(path: number, msg: Uint8Array): void {
+  /**
+   * A handshake message that arrived on `path`. Never throws for a bad message: it is counted.
+   * `authenticated` runs when the message proved to come from the path's peer (an initiation that passed
+   * every check, a response or a confirmation to ours), before anything is sent back: a peer behind NAT
+   * is learned at the address it came from (docs/wan.md), so the answer goes there.
+   */
+  onMessage(path: number, msg: Uint8Array, authenticated: () => void = () => {}): void {
     const p = this.paths.get(path);
     if (p === undefined) return;
     const type = messageType(msg);
-    if (type === MSG_INITIATION) this.onInitiation(p, msg);
-    else if (type === MSG_RESPONSE) this.onResponse(p, msg);
+    if (type === MSG_INITIATION) this.onInitiation(p, msg, authenticated);
+    else if (type === MSG_RESPONSE) this.onResponse(p, msg, authenticated);
     else if (type === MSG_COOKIE) this.onCookie(p, msg);
-    else if (type === MSG_CONFIRM) this.onConfirm(p, msg);
+    else if (type === MSG_CONFIRM) this.onConfirm(p, msg, authenticated);
     else this.count(p, 'handshake-malformed');
   }
 
-  private onInitiation(p: PathState, msg: Uint8Array): void {
+  private onInitiation(p: PathState, msg: Uint8Array, authenticated: () => void): void {
     const now = this.driver.now();
     const loaded = this.underLoad(now); // every initiation counts toward the load, valid or not
     if (!checkMac1(this.identity, msg)) {
@@ -242,12 +248,13 @@ export class PathKeyExchange {
       return;
     }
     clock.greatest = accepted.timestamp;
+    authenticated();
     const { message, keys } = createResponse(accepted, this.nextIndex(p));
     p.responder = keys;
     p.actor.send({ type: 'initiation.accepted', keys: exchanged(keys), response: message });
   }
 
-  private onResponse(p: PathState, msg: Uint8Array): void {
+  private onResponse(p: PathState, msg: Uint8Array, authenticated: () => void): void {
     if (!checkMac1(this.identity, msg)) {
       this.count(p, 'handshake-bad-mac1');
       return;
@@ -264,6 +271,7 @@ export class PathKeyExchange {
     }
     p.initiator = undefined;
     p.initiated = keys;
+    authenticated();
     p.actor.send({ type: 'response.accepted', keys: exchanged(keys), confirm: createConfirm(keys) });
   }
 
@@ -276,11 +284,12 @@ export class PathKeyExchange {
     p.cookie = { value: cookie, at: this.driver.now() }; // the next retry carries it in mac2
   }
 
-  private onConfirm(p: PathState, msg: Uint8Array): void {
+  private onConfirm(p: PathState, msg: Uint8Array, authenticated: () => void): void {
     if (p.responder === undefined || !checkConfirm(p.responder, msg)) {
       this.count(p, 'handshake-unknown-index');
       return;
     }
+    authenticated();
     p.actor.send({ type: 'confirm.accepted', localIndex: p.responder.localIndex });
   }
 

@@ -6,7 +6,9 @@
  * Hub side (a path whose peer is behind NAT):
  * 1. every control message from the peer arrives HMAC-verified with its source address and port
  *    (wan-verify; not a firewall-detector probe: TCP, which the NAT maps apart); a new source is learned at once: the data path sends there from now on (setPathPeer),
- *    the change is counted and logged. A forged or replayed packet never gets this far;
+ *    the change is counted and logged. A forged or replayed packet never gets this far. Handshake messages
+ *    (`key-exchange: handshake`) travel unsigned: one is learned from only once the key exchange proved
+ *    it the peer's (authenticated);
  * 2. the peer is told where we see it (a NAT address message, 0xcc) on every change and every
  *    ANNOUNCE_MS, so that it notices its NAT rebinding.
  *
@@ -140,14 +142,26 @@ export class NatTraversal {
   #onMessage(m: PathMessage): void {
     const path = this.deps.tables().paths[m.path];
     if (path === undefined || path.name !== m.pathName) return;
-    // a firewall-detector probe is TCP (1283): the NAT maps it apart from the control channel's UDP binding
+    // a firewall-detector probe is TCP (1283): the NAT maps it apart from the control channel's UDP binding;
+    // a handshake message travels unsigned: learned only once the key exchange proved it (authenticated)
     const kind = pathMessageKind(m.payload);
-    if (path.peerBehindNat && m.from !== undefined && kind !== 'fw-probe') this.#heard(m.path, m.pathName, { family: m.from.address.length === 16 ? 6 : 4, address: m.from.address, port: m.from.port });
+    if (path.peerBehindNat && m.from !== undefined && kind !== 'fw-probe' && kind !== 'handshake') this.#heard(m.path, m.pathName, { family: m.from.address.length === 16 ? 6 : 4, address: m.from.address, port: m.from.port });
     if (path.outboundOnly && kind === 'nat-address') {
       const a = decodeNatAddress(m.payload);
       if (a === undefined) this.#count('nat-address-malformed');
       else this.#seenAs(m.path, m.pathName, text(a));
     }
+  }
+
+  /**
+   * Hub: a handshake message from the peer behind NAT that the key exchange proved to be the peer's
+   * (`key-exchange: handshake`: before the first keys nothing else from the peer verifies, so this is how
+   * the hub first learns where the peer is; the handshake's answer then goes there).
+   */
+  authenticated(m: PathMessage): void {
+    const path = this.deps.tables().paths[m.path];
+    if (path === undefined || path.name !== m.pathName || !path.peerBehindNat || m.from === undefined) return;
+    this.#heard(m.path, m.pathName, { family: m.from.address.length === 16 ? 6 : 4, address: m.from.address, port: m.from.port });
   }
 
   /** Hub: an authenticated message from the peer behind NAT, from `from`. */

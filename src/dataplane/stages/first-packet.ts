@@ -240,8 +240,9 @@ export class FirstPacketStage implements Stage {
       this.refusal = NO_ROUTE_CODE; // no path of the packet's family
       return -1;
     }
-    // UDP transform on the path (its firewall detector found TCP blocked, or always-transform): TCP as UDP
-    const tcpAsUdp = pi.protocol === PROTO_TCP && ctx.pathTransform[p] === 1;
+    // UDP transform on the path (its firewall detector found TCP blocked, or always-transform): TCP as UDP;
+    // toward a peer behind NAT too: its NAT lets in only UDP it opened (the control binding first, docs/wan.md)
+    const tcpAsUdp = pi.protocol === PROTO_TCP && (ctx.pathTransform[p] === 1 || ctx.tables.paths[p]!.peerBehindNat);
     const outer = tcpAsUdp ? PROTO_UDP : outerProtocol(pi.protocol);
     const r = this.openRow(b, s, pi, ROLE_INGRESS, tenant, service, rt.now);
     if (r < 0) return -1;

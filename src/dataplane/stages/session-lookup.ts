@@ -7,7 +7,10 @@
  *    same 5-tuple: the old session is replaced -> first-packet;
  * 2. LAN miss -> first-packet; WAN miss with forward metadata, or with reverse metadata naming a session
  *    id (the egress moved a session), -> svr-accept;
- * 3. WAN miss without metadata -> drop 'no-session' (the peer will re-signal);
+ * 3. WAN miss without metadata -> drop 'no-session', answered with "enable-metadata" so that the peer
+ *    re-signals (packet-based session recovery; rate-limited);
+ * 3b. a session packet that rode our control binding (PF_NAT_RELAYED, we are behind NAT): found by the
+ *    session id in its forward metadata, else -> svr-accept;
  * 4. on a `kind: function` interface (a packet back from an external function): hit on a return key ->
  *    function-return (not counted again), miss -> drop 'function-no-session' (never a new session);
  * 5. a WAN packet without authentication (metadata-only: no trailer) is data only: a TCP SYN/FIN/RST
@@ -17,8 +20,8 @@
  * Cost: ~0.2 µs per packet (key build + one probe).
  */
 import { writeKeyFromBytes } from '../flow-key.js';
-import { PF_ALT_PATH, PF_HAS_META, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
-import { flowAlt, flowRow, flowSwapped, SF_CLOSING } from '../session-table.js';
+import { PF_ALT_PATH, PF_HAS_META, PF_NAT_RELAYED, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
+import { flowAlt, flowRow, flowSwapped, ROLE_EGRESS, SF_CLOSING } from '../session-table.js';
 import type { DataplaneContext } from '../context.js';
 import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
 import { accountPacket, countPacket, removeSession } from '../session-ops.js';
@@ -28,6 +31,10 @@ import { PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../packet/ip.j
 import { verifyL4Checksum } from '../../packet/rewrite.js';
 
 const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
+
+/** "enable-metadata" answers to packets of unknown flows: per second, and the burst (one data path). */
+export const ENABLE_METADATA_RATE = 100;
+const ENABLE_METADATA_BURST = 20;
 
 const N_FIRST = 3, N_ACCEPT = 4, N_DROP = 5, N_FN_RETURN = 6;
 
@@ -39,6 +46,10 @@ export class SessionLookupStage implements Stage {
   private cReplaced = 0;
   private cChecksum = 0;
   private cUnauth = 0;
+  private cRateLimited = 0;
+  /** enable-metadata answers left (token bucket) and when it was last refilled */
+  private tokens = ENABLE_METADATA_BURST;
+  private tokensAt = 0;
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -48,6 +59,7 @@ export class SessionLookupStage implements Stage {
     this.cReplaced = i.counter('sessions-replaced');
     this.cChecksum = i.counter('drop-bad-checksum');
     this.cUnauth = i.counter('drop-unauthenticated');
+    this.cRateLimited = i.counter('enable-metadata-rate-limited');
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
@@ -59,6 +71,10 @@ export class SessionLookupStage implements Stage {
       const s = f.slot[k]!;
       const pi = b.info[s]!;
       const wan = b.path[s]! >= 0;
+      if ((b.flags[s]! & PF_NAT_RELAYED) !== 0) {
+        rt.next[s] = this.relayed(b, s, rt);
+        continue;
+      }
       const key = t.keyScratch(pi.family);
       const swapped = writeKeyFromBytes(key, pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, b.ifIndex[s]!);
       const v = t.lookup(pi.family);
@@ -118,9 +134,53 @@ export class SessionLookupStage implements Stage {
         rt.next[s] = N_ACCEPT;
       } else {
         rt.counters.add(this.cNoSession);
+        if ((b.flags[s]! & PF_HAS_META) === 0) this.askForMetadata(b, s, rt);
         rt.next[s] = N_DROP;
       }
     }
+  }
+
+  /**
+   * Packet-based session recovery (ssr-reference "Session recovery detection"): a peer's packet without
+   * metadata on a flow we hold no session of (we lost it: a restart, an expiry, a NAT that moved it) is
+   * answered with "enable-metadata" on the same waypoint 5-tuple, so the peer's ingress sends its metadata
+   * again (svr-in) and the session is opened here anew. At most ENABLE_METADATA_RATE answers a second
+   * (burst ENABLE_METADATA_BURST) -> else counted 'enable-metadata-rate-limited'; the answers are signed.
+   */
+  private askForMetadata(b: Batch, s: number, rt: StageRuntime): void {
+    const now = rt.now;
+    this.tokens = Math.min(ENABLE_METADATA_BURST, this.tokens + ((now - this.tokensAt) * ENABLE_METADATA_RATE) / 1000);
+    this.tokensAt = now;
+    if (this.tokens < 1) {
+      rt.counters.add(this.cRateLimited);
+      return;
+    }
+    this.tokens--;
+    const pi = b.info[s]!;
+    this.ctx.enableMeta.push(b.path[s]!, pi.protocol, pi.dstPort, pi.srcPort);
+  }
+
+  /**
+   * A session packet the peer sent on our control binding (we are behind NAT; PF_NAT_RELAYED): its 5-tuple is
+   * the control channel's, so its session is the egress session its forward metadata names; none yet ->
+   * svr-accept opens it.
+   */
+  private relayed(b: Batch, s: number, rt: StageRuntime): number {
+    const t = this.ctx.sessions;
+    const v = b.meta[s]!;
+    if ((b.flags[s]! & PF_HAS_META) === 0 || v.forwardCtx < 0 || v.uuid < 0) {
+      rt.counters.add(this.cNoSession);
+      return N_DROP;
+    }
+    const r = t.rowByUuid(b.data, v.uuid);
+    if (r < 0) return N_ACCEPT;
+    if (t.role[r] !== ROLE_EGRESS || t.path[r] !== b.path[s]) {
+      rt.counters.add(this.cNoSession);
+      return N_DROP;
+    }
+    b.session[s] = r;
+    accountPacket(this.ctx, r, true, b.len[s]!, rt.now);
+    return dispatchIndex(ROLE_EGRESS, true);
   }
 }
 

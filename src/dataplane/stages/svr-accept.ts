@@ -3,7 +3,12 @@
  * matched no session creates one from the metadata — the ingress router already classified and
  * authorised it, and the HMAC proved who sent it.
  * 0. reverse metadata naming one of our ingress sessions on a new waypoint 5-tuple: the egress moved it
- *    (reverse-packet resiliency) -> follow it (rejoinIngress);
+ *    (reverse-packet resiliency), or its NAT maps it there (a peer behind NAT: the session's first reverse
+ *    packet opens its own binding, a rebinding moves it) -> follow it (rejoinIngress);
+ * 0b. a session packet that rode the control binding (PF_NAT_RELAYED, we are behind NAT: wan-verify) gets
+ *    waypoint ports of ours and the peer's (wanKeys, as if we had opened it), reverse metadata names its id
+ *    (SF_SEND_UUID) and a reverse probe goes out at once (natOpen, dataplane.ts): through our NAT it opens
+ *    the binding the peer follows;
  * 1. the metadata must name a forward context, session id, tenant and service -> drop 'incomplete-metadata';
  * 2. tenant and service must be known here -> drop 'unknown-tenant' / 'unknown-service';
  * 3. next hop: this router's local service-route; else a peer route that does not lead back to the router
@@ -22,7 +27,7 @@ import { LOOKUP_NO_SERVICE, NO_INTERFACE, NO_TENANT } from '../../model/tables.j
 import { readU16 } from '../../packet/checksum.js';
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
 import type { MetadataView } from '../../packet/svr-metadata.js';
-import { PF_ALT_PATH, PF_NEW_SESSION, PF_REVERSE, type Batch, type Frame } from '../batch.js';
+import { PF_ALT_PATH, PF_NAT_RELAYED, PF_NEW_SESSION, PF_REVERSE, type Batch, type Frame } from '../batch.js';
 import { reverseContextMatches } from '../metadata-build.js';
 import { serverSideKey } from '../nat.js';
 import { RES_DUPLICATE } from '../path-choice.js';
@@ -30,7 +35,7 @@ import type { DataplaneContext } from '../context.js';
 import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
 import { accountPacket, emitCreated, emitMigrated, removeSession } from '../session-ops.js';
 import { openOnwardLeg, transitPath } from '../transit.js';
-import { ROLE_EGRESS, ROLE_INGRESS, SF_ACTIVE, SF_ENC_ON, SF_PAYLOAD, SF_REV_SIGNAL, SF_TRANSFORMED, flowRow, flowSwapped, type SideKey } from '../session-table.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_ACTIVE, SF_ENC_ON, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED, flowRow, flowSwapped, type SideKey } from '../session-table.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_SVR_IN = 0, N_DROP = 1;
@@ -52,6 +57,9 @@ export class SvrAcceptStage implements Stage {
   private cTransit = 0;
   private cLoop = 0;
   private cOnward = 0;
+  private cNatOpened = 0;
+  private cRelayed = 0;
+  private cExhausted = 0;
   private readonly wpSrc = new Uint32Array(4);
   private readonly wpDst = new Uint32Array(4);
   private readonly key: SideKey = {
@@ -76,6 +84,9 @@ export class SvrAcceptStage implements Stage {
     this.cTransit = i.counter('sessions-transit');
     this.cLoop = i.counter('drop-transit-loop');
     this.cOnward = i.counter('drop-transit-no-leg');
+    this.cNatOpened = i.counter('nat-sessions-opened');
+    this.cRelayed = i.counter('nat-sessions-relayed');
+    this.cExhausted = i.counter('drop-waypoint-ports-exhausted');
   }
 
   /** Loads slot s's waypoint 5-tuple into this.key, as received or (`swap`) as we send it. */
@@ -145,7 +156,9 @@ export class SvrAcceptStage implements Stage {
       return false;
     }
     const cur = t.path[r]!;
-    if (cur !== b.path[s] && ctx.pathUp[cur] !== 1) {
+    // the peer behind NAT: its reverse packet comes from where its NAT maps the session (docs/wan.md)
+    const natMoved = cur === b.path[s] && ctx.tables.paths[cur]!.peerBehindNat;
+    if ((cur !== b.path[s] && ctx.pathUp[cur] !== 1) || natMoved) {
       const k = this.loadWaypointKey(b, s, true); // our forward direction: us -> peer
       t.removeSideKey(r, 'out');
       t.insertKey(r, 'out', k);
@@ -153,8 +166,13 @@ export class SvrAcceptStage implements Stage {
       t.outIf[r] = b.ifIndex[s]!;
       t.wpLocalPort[r] = pi.dstPort;
       t.wpPeerPort[r] = pi.srcPort;
-      rt.counters.add(this.cMigrated);
-      emitMigrated(ctx, r, cur, false, 'peer-moved', rt.now);
+      if (t.natRelay[r] === 1) {
+        t.natRelay[r] = 0; // the session's own binding is open: no more riding the control binding
+        rt.counters.add(this.cNatOpened);
+      } else {
+        rt.counters.add(this.cMigrated);
+        emitMigrated(ctx, r, cur, false, 'peer-moved', rt.now);
+      }
     }
     b.session[s] = r;
     b.flags[s] |= PF_REVERSE;
@@ -226,6 +244,17 @@ export class SvrAcceptStage implements Stage {
       return false;
     }
     const known = t.rowByUuid(d, v.uuid);
+    const relayed = (b.flags[s]! & PF_NAT_RELAYED) !== 0;
+    if (relayed && known >= 0) {
+      // a packet of the peer's on our control binding whose session a packet earlier in this batch opened
+      if (t.role[known] !== ROLE_EGRESS || t.path[known] !== b.path[s]) {
+        c.add(this.cIncomplete);
+        return false;
+      }
+      b.session[s] = known;
+      accountPacket(ctx, known, true, b.len[s]!, rt.now);
+      return true;
+    }
     if (known >= 0 && t.role[known] === ROLE_EGRESS) {
       if (t.relay[known]! >= 0 && tables.paths[t.path[known]!]!.peer !== tables.paths[b.path[s]!]!.peer) {
         c.add(this.cLoop); // our transit session came back from another router
@@ -262,15 +291,22 @@ export class SvrAcceptStage implements Stage {
     t.wpPeerPort[r] = pi.srcPort;
     const transformed = pi.protocol === PROTO_UDP && protocol !== PROTO_UDP; // ICMP, or TCP under UDP transform
     const framed = v.payloadEncrypted || tables.services[service]!.payload !== undefined;
-    t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0) | (framed ? SF_PAYLOAD : 0) | (v.payloadEncrypted ? SF_ENC_ON : 0);
+    t.flags[r] = SF_ACTIVE | SF_REV_SIGNAL | (transformed ? SF_TRANSFORMED : 0) | (framed ? SF_PAYLOAD : 0) | (v.payloadEncrypted ? SF_ENC_ON : 0) | (relayed ? SF_SEND_UUID : 0);
     if (!ctx.hooks.runOpen(r, rt.now)) {
       ctx.hooks.runClose(r); // hooks that accepted before the refusal release what they took
       t.remove(r); // refused by a plugin (counted there)
       return false;
     }
-    // in: the waypoint 5-tuple exactly as received (forward direction)
+    // in: the waypoint 5-tuple exactly as received (forward direction); a relayed packet's is the control
+    // channel's, so the session gets waypoint ports as if we had opened it (the peer follows our reverse probe)
+    if (relayed && !ctx.wanKeys.assignPrimary(r, b.path[s]!, PROTO_UDP)) {
+      ctx.hooks.runClose(r);
+      t.remove(r);
+      c.add(this.cExhausted);
+      return false;
+    }
     const k = this.loadWaypointKey(b, s, false);
-    t.insertKey(r, 'in', k);
+    if (!relayed) t.insertKey(r, 'in', k);
     // out: the original 5-tuple (NAT applied) on the LAN side; a stale session there is replaced
     serverSideKey(t, r, outIf, k);
     const stale = t.ownerOf(k);
@@ -291,6 +327,10 @@ export class SvrAcceptStage implements Stage {
     accountPacket(ctx, r, true, b.len[s]!, rt.now);
     c.add(this.cCreated);
     emitCreated(ctx, r);
+    if (relayed) {
+      c.add(this.cRelayed);
+      ctx.natOpen.push(r, t.gen[r]!); // its reverse probe goes out right after the batch (dataplane.ts)
+    }
     return true;
   }
 

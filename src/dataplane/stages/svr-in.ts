@@ -5,6 +5,8 @@
  *    metadata at the egress clears REV_SIGNAL;
  * 2. a health-check probe (TLV 46 = 1, no payload) at the egress is answered with reverse metadata and
  *    a "state exists" control message, never delivered; control answers at the ingress are consumed;
+ *    "enable-metadata" (the peer holds no session for this flow: session-lookup) at the ingress sets
+ *    NEEDS_META again, so the next packets re-open the session at the peer (session.resignalled);
  * 3. metadata or the false-positive header is stripped; ICMP carried as UDP, and TCP under UDP transform,
  *    lose their UDP header (a TCP header inside that is cut off or whose data offset does not fit: dropped,
  *    'drop-bad-transformed'); an encrypted payload is decrypted (key id trailer; docs/crypto.md);
@@ -24,9 +26,10 @@ import type { DataplaneContext } from '../context.js';
 import { reverseContextMatches } from '../metadata-build.js';
 import { writeServerSide } from '../nat.js';
 import { closeAtPayload, removeUdpHeader } from '../packet-ops.js';
-import { accountPacket, trackTcp } from '../session-ops.js';
+import { accountPacket, sessionId, trackTcp } from '../session-ops.js';
+import { Control } from '../../packet/svr-metadata.js';
 import { PROTO_TCP } from '../../packet/ip.js';
-import { ROLE_EGRESS, ROLE_INGRESS, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { openPayload } from '../payload.js';
 import { MssClamp } from '../mss-clamp.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
@@ -43,6 +46,7 @@ export class SvrInStage implements Stage {
   private cDuplicates = 0;
   private cBadPayload = 0;
   private cBadTransformed = 0;
+  private cEnableMeta = 0;
   private readonly dedup = new Deduplicator();
   private readonly mss: MssClamp;
 
@@ -58,6 +62,7 @@ export class SvrInStage implements Stage {
     this.cDuplicates = i.counter('drop-duplicate');
     this.cBadPayload = i.counter('drop-bad-payload');
     this.cBadTransformed = i.counter('drop-bad-transformed');
+    this.cEnableMeta = i.counter('sessions-resignalled-enable');
     this.mss.init(i);
   }
 
@@ -82,6 +87,15 @@ export class SvrInStage implements Stage {
     const viaAlt = (b.flags[s]! & PF_ALT_PATH) !== 0;
     const alt = viaAlt ? t.alt.get(r) : undefined;
     const auth = !unauthenticated(b, s);
+    if (hasMeta && v.controlCode === Control.EnableMetadata && emptyAfterMeta) {
+      // the peer holds no session for this flow: our next packets carry forward metadata again
+      if (role === ROLE_INGRESS && auth && (t.flags[r]! & (SF_CLOSING | SF_NEEDS_META)) === 0) {
+        t.flags[r] = t.flags[r]! | SF_NEEDS_META;
+        rt.counters.add(this.cEnableMeta);
+        ctx.events.push({ kind: 'session.resignalled', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r) });
+      }
+      return N_DROP; // consumed
+    }
     if (hasMeta && role === ROLE_INGRESS) t.signedAt[r] = -Infinity; // metadata-only: our next packet is signed (ends REV_SIGNAL)
     if (alt !== undefined) {
       // the second path of a duplicated session has its own handshake
@@ -93,6 +107,7 @@ export class SvrInStage implements Stage {
         rt.counters.add(this.cContext);
         return N_DROP;
       }
+      t.natRelay[r] = 0; // a peer behind NAT reached us on the session's own 5-tuple: its binding is open
       if ((t.flags[r]! & SF_NEEDS_META) !== 0) {
         t.flags[r] = t.flags[r]! & ~SF_NEEDS_META;
         ctx.events.push({ kind: 'session.reverseSeen', row: r, gen: t.gen[r]! }); // control knows the id from session.created

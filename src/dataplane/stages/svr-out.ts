@@ -21,7 +21,10 @@
  *    front of the TCP header, which travels unchanged inside (metadata goes between the two while the
  *    handshake needs it, with TLV 12 on the SYN: wire format §3.3; a TCP header that starts like the cookie
  *    gets the false-positive header);
- * 3. addresses/ports -> local waypoint:local port -> peer waypoint:peer port;
+ * 3. addresses/ports -> local waypoint:local port -> peer waypoint:peer port; an ingress session toward a peer
+ *    behind NAT (natRelay, always UDP outside) goes from our control port to the peer's learned control port
+ *    with metadata on every packet, until the peer's reverse packet opens its own binding (svr-accept
+ *    rejoinIngress; docs/wan.md "Sessions toward a router behind NAT");
  * 4. trailer (replay block + HMAC, sign.ts) when the path's policy signs this packet (§4.1). Under
  *    `metadata-only` the packets that change the peer's session state are signed too — TCP SYN/FIN/RST,
  *    the first forward packet after reverse metadata (ends the peer's REV_SIGNAL), and one packet a
@@ -72,6 +75,7 @@ import { NO_INDEX } from '../fec.js';
 import { FEC_TAG_LENGTH, writeFecTag } from '../../packet/svr-fec.js';
 import { sealMetadata } from '../metadata-crypto.js';
 import { signPacket, trailerLength } from '../sign.js';
+import { CONTROL_PORT } from './wan-verify.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_TX = 0, N_DROP = 1;
@@ -172,10 +176,15 @@ export class SvrOutStage implements Stage {
       const control = (b.flags[s]! & PF_CONTROL) !== 0;
       const ingress = t.role[r] === ROLE_INGRESS;
       const flags = t.flags[r]!;
-      const withMeta = control || (ingress ? (flags & SF_NEEDS_META) !== 0 : (flags & SF_REV_SIGNAL) !== 0);
+      // toward a peer behind NAT, until its reverse packet opens the session's own binding: on its control binding
+      const relay = !control && t.natRelay[r] === 1;
+      const withMeta = control || relay || (ingress ? (flags & SF_NEEDS_META) !== 0 : (flags & SF_REV_SIGNAL) !== 0);
       this.fecGroup = -1;
       this.fragments = 0;
-      const ok = this.emit(b, s, b.info[s]!, r, t.path[r]!, t.wpLocalPort[r]!, t.wpPeerPort[r]!, withMeta, control, rt, this.sealed[s] === 1);
+      const p = t.path[r]!;
+      const ok = relay
+        ? this.emit(b, s, b.info[s]!, r, p, CONTROL_PORT, this.ctx.pathControlPort[p]!, true, false, rt, this.sealed[s] === 1)
+        : this.emit(b, s, b.info[s]!, r, p, t.wpLocalPort[r]!, t.wpPeerPort[r]!, withMeta, control, rt, this.sealed[s] === 1);
       rt.next[s] = ok ? N_TX : N_DROP;
       if (ok && this.fragments > 1) k = this.fragmentBehind(b, f, k, rt);
       if (this.fecGroup >= 0) k = this.parityBehind(b, f, k, rt);

@@ -9,10 +9,14 @@
  *    control channel (BFD, link tests, STEP), and so is TCP to 1283 from 1283 (the firewall detector's
  *    probes, paths/firewall-detector.ts: whatever their flags, only their signed payload counts): after the HMAC check its payload is copied into a
  *    `path.message` event for control (with the source address and port for a NAT peer) and consumed;
+ *    On an `outbound-only` path a UDP packet to 1280 whose payload starts with the SVR cookie is instead a
+ *    session packet the peer sent on our control binding (docs/wan.md "Sessions toward a router behind
+ *    NAT"): marked PF_NAT_RELAYED and checked like any metadata packet (its session is found by id);
  *    The one exception: on a path whose keys come from the key exchange, a payload of exactly a handshake
  *    message's shape travels unsigned (it authenticates itself; mac1 is checked before any work in
- *    control), at most HANDSHAKE_RATE a second per path -> else drop 'handshake-rate' (a NAT peer's new
- *    address is learned from signed packets only);
+ *    control), at most HANDSHAKE_RATE a second per path -> else drop 'handshake-rate'; from a new source
+ *    it goes to every such path to a peer behind NAT of the interface (a NAT peer's address is learned from
+ *    signed packets, or from a handshake message once the key exchange proved it the peer's);
  * 4. cookie first, then the trailer (fact sheet §4.1, docs/security.md): metadata packets are signed
  *    unless the path's policy is `disabled`; every packet is signed in `regular`/`time-based` mode. The
  *    key by the replay block's key id -> drop 'unknown-key'; the HMAC -> drop 'bad-hmac'; the counter
@@ -31,7 +35,7 @@ import { PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
 import { setIpLength } from '../../packet/rewrite.js';
 import type { BatchCipher } from '../../crypto/native-crypto.js';
 import { NO_PATH } from '../../model/tables.js';
-import { PF_FALSE_POSITIVE, PF_HAS_META, PF_AUTH, type Batch, type Frame } from '../batch.js';
+import { PF_FALSE_POSITIVE, PF_HAS_META, PF_AUTH, PF_NAT_RELAYED, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { adjustChecksumForTail } from '../packet-ops.js';
 import { openMetadata } from '../metadata-crypto.js';
@@ -129,6 +133,7 @@ export class WanVerifyStage implements Stage {
       let verdict = -1; // not verified yet
       if (path === NO_PATH && this.ctx.natPaths[ifx]!.length > 0) {
         path = this.natPeerPath(ifx, d, pi.srcOff, pi.family);
+        if (path === NO_PATH && this.handshakeFromNewSource(b, s, ifx, rt)) continue;
         if (path === NO_PATH) {
           path = this.authenticatedNatPath(ifx, d, pi.payload, pi.end, rt.now);
           verdict = VERIFY_OK;
@@ -141,8 +146,12 @@ export class WanVerifyStage implements Stage {
       b.path[s] = path;
       const cp = t.paths[path]!;
       // a firewall-detector probe (TCP PROBE_PORT both ends) is a control message too: signed, handed to control
-      const control = pi.protocol === PROTO_UDP ? pi.dstPort === CONTROL_PORT && (pi.srcPort === CONTROL_PORT || cp.peerBehindNat)
+      let control = pi.protocol === PROTO_UDP ? pi.dstPort === CONTROL_PORT && (pi.srcPort === CONTROL_PORT || cp.peerBehindNat)
         : pi.dstPort === PROBE_PORT && (pi.srcPort === PROBE_PORT || cp.peerBehindNat);
+      if (control && cp.outboundOnly && pi.protocol === PROTO_UDP && hasCookie(d, pi.payload, pi.end - pi.payload)) {
+        control = false; // a session packet of the peer's riding our control binding (we are behind NAT)
+        b.flags[s] |= PF_NAT_RELAYED;
+      }
       const meta = !control && hasCookie(d, pi.payload, pi.end - pi.payload);
       const h = cp.hmac;
       if (control && cp.keyExchange === 'handshake' && isHandshakeMessage(d, pi.payload, pi.end - pi.payload)) {
@@ -151,7 +160,7 @@ export class WanVerifyStage implements Stage {
           continue;
         }
         c.add(this.cHandshakeIn);
-        this.ctx.events.push({ kind: 'path.message', path, payload: d.slice(pi.payload, pi.end), atMs: rt.now });
+        this.pushHandshake(b, s, path, cp.peerBehindNat, rt.now);
         rt.next[s] = N_CONSUMED;
         continue;
       }
@@ -208,6 +217,41 @@ export class WanVerifyStage implements Stage {
       }
       rt.next[s] = N_LOOKUP;
     }
+  }
+
+  /** Hands slot s's handshake message to control for `path` (with where it came from, for a peer behind NAT). */
+  private pushHandshake(b: Batch, s: number, path: number, natPeer: boolean, now: number): void {
+    const pi = b.info[s]!;
+    const d = b.data;
+    const payload = d.slice(pi.payload, pi.end);
+    this.ctx.events.push(natPeer
+      ? { kind: 'path.message', path, payload, atMs: now, from: { address: d.slice(pi.srcOff, pi.srcOff + (pi.family === 6 ? 16 : 4)), port: pi.srcPort } }
+      : { kind: 'path.message', path, payload, atMs: now });
+  }
+
+  /**
+   * A handshake message (UDP to CONTROL_PORT) from an address no path knows: before a `key-exchange:
+   * handshake` path to a peer behind NAT has keys nothing of the peer's verifies, so its handshake is handed
+   * to control for each such path of the interface (token bucket per path), with its source; the key
+   * exchange checks it and only a message that proves to be the peer's is learned from (nat-traversal.ts).
+   * True when the packet was such a message (consumed, or dropped 'handshake-rate').
+   */
+  private handshakeFromNewSource(b: Batch, s: number, ifx: number, rt: StageRuntime): boolean {
+    const pi = b.info[s]!;
+    if (pi.protocol !== PROTO_UDP || pi.dstPort !== CONTROL_PORT || !isHandshakeMessage(b.data, pi.payload, pi.end - pi.payload)) return false;
+    let candidates = 0;
+    for (const p of this.ctx.natPaths[ifx]!) {
+      if (this.ctx.tables.paths[p]!.keyExchange !== 'handshake' || this.ctx.tables.paths[p]!.family !== pi.family) continue;
+      candidates++;
+      if (!this.takeHandshakeToken(p, rt.now)) {
+        rt.counters.add(this.cHandshakeRate);
+        continue;
+      }
+      rt.counters.add(this.cHandshakeIn);
+      this.pushHandshake(b, s, p, true, rt.now);
+    }
+    rt.next[s] = N_CONSUMED;
+    return candidates > 0;
   }
 
   /** A path of interface ifx to a peer behind NAT whose learned address is the packet's source, or NO_PATH. */

@@ -265,7 +265,7 @@ test('svr decode: a hand-built SSR-style packet (security id + opaque payload-TL
   assert.equal(lines[1]!.summary, { packets: 1, ip: 1, metadata: 1, malformed: 0, falsePositive: 0, encrypted: 1, fec: 0, control: 0, firewallProbes: 0, other: 0 });
 });
 
-test('svr decode: path control on UDP 1280 and the firewall detector\'s TCP probes (1283 -> 1283) are named, never read as metadata', async () => {
+test('svr decode: path control on UDP 1280 and the firewall detector\'s TCP probes (1283 -> 1283) are named, never read as metadata; a session packet on 1280 (it starts with the cookie) is', async () => {
   const file = join(dir, 'control.pcap');
   const w = new PcapWriter(file);
   const bfd = Uint8Array.of(0x20, 0xc0, 3, 24, ...new Array<number>(20).fill(0));
@@ -279,13 +279,17 @@ test('svr decode: path control on UDP 1280 and the firewall detector\'s TCP prob
   jumbo.set([0xcf, 0, 2, 0, 0, 0, 0, 7]);
   w.write(buildTcp({ src: INGRESS, dst: EGRESS, srcPort: 1283, dstPort: 1283, seq: 1, flags: TCP_SYN, payload: jumbo }), T0);
   w.write(buildUdp({ src: EGRESS, dst: INGRESS, srcPort: 1280, dstPort: 1280, payload: Uint8Array.of(0xd0, 0, 0, 0, 0, 0, 0, 7) }), T0);
+  // a session packet the hub sends on the control binding of a router behind NAT (docs/wan.md): metadata
+  w.write(buildUdp({ src: EGRESS, dst: INGRESS, srcPort: 1280, dstPort: 27101, payload: example1().subarray(28) }), T0); // example 1's metadata and payload
   w.close();
   const { lines } = await decode(file, '--summary');
   assert.equal(lines.slice(0, 4).map((l) => (l as unknown as { control?: unknown }).control), [
     { kind: 'bfd' }, { kind: 'fw-probe', probe: 'tcp-syn', round: 7 }, { kind: 'fw-probe', probe: 'tcp-syn-jumbo', round: 7 }, { kind: 'fw-probe-ack' },
   ]);
   assert.ok(lines.slice(0, 4).every((l) => l.metadata === undefined));
-  assert.equal(lines[4]!.summary, { packets: 4, ip: 4, metadata: 0, malformed: 0, falsePositive: 0, encrypted: 0, fec: 0, control: 4, firewallProbes: 2, other: 0 });
+  assert.is((lines[4] as unknown as { control?: unknown }).control, undefined, 'the cookie on 1280: not a control message');
+  assert.ok(lines[4]!.metadata !== undefined);
+  assert.equal(lines[5]!.summary, { packets: 5, ip: 5, metadata: 1, malformed: 0, falsePositive: 0, encrypted: 0, fec: 0, control: 4, firewallProbes: 2, other: 0 });
 });
 
 test('svr decode --pretty indents', async () => {

@@ -92,6 +92,27 @@ test('a handshake over memory: keys agree per direction; the responder sends wit
   close();
 });
 
+test('authenticated (a peer behind NAT is learned from it) runs for an accepted initiation, response and confirmation before the answer goes out; never for a replayed or a stranger\'s initiation', () => {
+  const { a, b, close } = pair();
+  const seen: string[] = [];
+  const deliver = (to: Side, bytes: Uint8Array, who: string) => to.exchange.onMessage(0, bytes, () => void seen.push(`${who} ${to.sent.length}`));
+  a.exchange.start(0);
+  const initiation = a.sent[0]!;
+  deliver(b, initiation, 'initiation'); // b has sent nothing yet when it runs: its response goes where it was learned
+  assert.equal(seen, ['initiation 0']);
+  assert.equal(b.sent.map((m) => m[0]), [0xc9]);
+  deliver(a, b.sent[0]!, 'response');
+  assert.equal(seen, ['initiation 0', 'response 1']);
+  deliver(b, a.sent[1]!, 'confirmation');
+  assert.is(seen.length, 3);
+  deliver(b, initiation, 'replay');
+  const stranger = identity(generateKeyPair());
+  deliver(b, createInitiation(stranger, peerKey(b.id.keys.publicKey), 7, Date.now()).message, 'stranger');
+  assert.is(seen.length, 3, 'a replayed or foreign initiation proves nothing');
+  assert.is(b.exchange.counters['handshake-replayed'], 1);
+  close();
+});
+
 test('a lost initiation is retried 5 s later; a replayed one, garbage and unknown keys change nothing and are counted', () => {
   const { a, b, flush, advance, setDrop, close } = pair();
   let first = true;

@@ -115,6 +115,21 @@ test('hub: a firewall-detector probe (TCP 1283, mapped apart by the NAT) from a 
   assert.is(h.counts.get('nat-peer-address-changes') ?? 0, 0);
 });
 
+test('hub: a handshake message (unsigned) from a new source is learned only once the key exchange proved it the peer\'s', async () => {
+  const tables = compileRouter(await natConfig(), 'r2', 1);
+  const h = harness(tables);
+  const m: PathMessage = { path: 0, pathName: tables.paths[0]!.name, payload: new Uint8Array(148).fill(0xc8), atMs: 0, from: { address: Uint8Array.of(198, 18, 29, 1), port: 24011 } };
+  h.messages.next(m);
+  assert.equal(h.peers, [], 'not on its own');
+  h.nat.authenticated(m);
+  assert.equal(h.peers, [{ path: 0, address: '198.18.29.1', port: 24011 }]);
+  assert.equal(h.logs, ['nat.peer-learned']);
+  h.nat.authenticated({ ...m, from: undefined });
+  const plain = harness(compileRouter(await exampleConfig(), 'r2', 1));
+  plain.nat.authenticated(m);
+  assert.equal([h.peers.length, plain.peers.length], [1, 0], 'no source, or a path not to a peer behind NAT: nothing');
+});
+
 test('hub: a message without a source (a path not behind NAT) or a NAT address message it did not ask for changes nothing', async () => {
   const tables = compileRouter(await exampleConfig(), 'r2', 1);
   const h = harness(tables);
