@@ -27,6 +27,7 @@ import { bfdMachine, controlPacket, detectionWatched, discardReason, type BfdPub
 import type { CompiledBfd, ForwardingTables } from '../model/tables.js';
 import { BfdDiag, decodeBfdControl, encodeBfdControl, type BfdState } from '../packet/bfd.js';
 import { BfdSchedule } from './bfd-schedule.js';
+import { GridTimers } from './grid-timers.js';
 import { LinkTester, type LinkTestSettings, type Timers } from './link-test.js';
 import { decodeLinkTest, linkTestReply, pathMessageKind } from './messages.js';
 import { holdDownRemainingMs, pathMachine, uptimeMs, type PathAnnouncement } from '../machines/path.js';
@@ -119,6 +120,9 @@ interface PathRuntime {
   traffic: number;
 }
 
+/** link-test echoes and deadlines run on this grid (ms): at most 10 ms late, many paths' echoes in one write */
+const LINK_TEST_GRAIN_MS = 10;
+
 export class PathSupervisor {
   readonly #deps: PathSupervisorDeps;
   readonly #timers: Timers;
@@ -127,6 +131,8 @@ export class PathSupervisor {
   readonly #spacingMs: number;
   readonly #paths = new Map<string, PathRuntime>();
   readonly #schedule: BfdSchedule;
+  /** the link testers' timers, on a 10 ms grid: the echoes of many paths leave together */
+  readonly #linkTimers: GridTimers;
   /** runtime by schedule slot */
   readonly #bySlot: (PathRuntime | undefined)[] = [];
   readonly #counters = new Map<string, number>();
@@ -159,6 +165,7 @@ export class PathSupervisor {
       },
       batch: deps.batch ?? ((fn) => fn()),
     });
+    this.#linkTimers = new GridTimers(this.#timers, LINK_TEST_GRAIN_MS, deps.batch ?? ((fn) => fn()));
   }
 
   start(): void {
@@ -259,6 +266,7 @@ export class PathSupervisor {
     this.#trafficTimer = null;
     for (const rt of this.#paths.values()) this.#stopPath(rt);
     this.#schedule.stop();
+    this.#linkTimers.stop();
     this.#changes.complete();
   }
 
@@ -268,7 +276,7 @@ export class PathSupervisor {
     while (myDiscriminator === 0 || discriminators.has(myDiscriminator)) myDiscriminator = Math.floor(this.#random() * 0x100000000) >>> 0;
     const history = new QualityHistory();
     const tester = new LinkTester(this.#linkTestSettings(settings), {
-      timers: this.#timers,
+      timers: this.#linkTimers,
       send: (payload) => this.#send(name, payload),
       onRound: (round) => {
         history.add(round);
