@@ -17,6 +17,7 @@ import { StepAgent, type StepServiceView } from '../step/agent.js';
 import { rankPaths } from './select.js';
 import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import { stepDepsFromRouter, type StepRouter } from '../step/router-deps.js';
+import { MAX_DOCUMENT_BYTES } from '../step/codec.js';
 import type { SessionResiliency } from '../model/config.js';
 import type { PathStateChange } from './supervisor.js';
 import type { PathQuality } from './quality.js';
@@ -145,7 +146,14 @@ export class PathControl {
     });
     this.step = opts.step === false || opts.step === undefined
       ? null
-      : new StepAgent(stepDepsFromRouter(router, { pathStatus: (id) => this.pathStatus(id), ...(opts.stepRepository === undefined ? {} : { repository: opts.stepRepository }) }), opts.step);
+      : new StepAgent(stepDepsFromRouter(router, {
+        pathStatus: (id) => this.pathStatus(id),
+        ...(opts.stepRepository === undefined ? {} : { repository: opts.stepRepository }),
+        tooLarge: (bytes) => (opts.log ?? (() => {}))('step.document-too-large', {
+          code: 'SVR_ERR_STEP_DOCUMENT_TOO_LARGE', bytes, limit: MAX_DOCUMENT_BYTES, peers: router.tables.peers.length,
+          fix: 'authority.step.mode: conductor (docs/step.md); the peers learn nothing of this router by STEP until then',
+        }),
+      }), opts.step);
   }
 
   start(): void {
