@@ -6,8 +6,9 @@
  * No I/O and no HMAC: the control plane's own cost per path, which the load of a shared machine scales
  * but does not distort (a ratio of two builds measured one after the other in one run holds).
  *
- *   node dist/bench/bfd-paths.js [--paths 2000] [--seconds 60] [--src DIR]
+ *   node --expose-gc dist/bench/bfd-paths.js [--paths 2000] [--seconds 60] [--src DIR]
  *     --src: another build's dist/src (e.g. a snapshot of main) to compare with; default this build's
+ *     --expose-gc: also the heap both sides hold per path after the warm-up
  */
 import { fileURLToPath } from 'node:url';
 import { Subject } from 'rxjs';
@@ -88,6 +89,11 @@ export interface BfdPathsResult {
   cpuUsPerMessage: number;
   /** paths usable on each side at the end */
   usable: [number, number];
+  /** BFD packets received in the window and how many took the fast path (`bfd-rx-steady`; 0 in a build without one) */
+  bfdRx: number;
+  bfdRxSteady: number;
+  /** heap held per path after warm-up, both sides' supervisors (with --expose-gc; else undefined) */
+  heapBytesPerPath?: number;
 }
 
 type SupervisorClass = new (deps: PathSupervisorDeps, opts?: PathSupervisorOptions) => PathSupervisor;
@@ -100,6 +106,9 @@ export async function measureBfdPaths(paths: number, seconds: number, src?: stri
   const inbox = [new Subject<{ path: number; payload: Uint8Array; atMs: number }>(), new Subject<{ path: number; payload: Uint8Array; atMs: number }>()];
   let messages = 0;
   const usable = [new Set<number>(), new Set<number>()];
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
   const side = (me: 0 | 1): PathSupervisor => {
     const s = new mod.PathSupervisor({
       tables: () => tables,
@@ -119,16 +128,23 @@ export async function measureBfdPaths(paths: number, seconds: number, src?: stri
   };
   const sides = [side(0), side(1)];
   vt.runUntil(30_000); // up (1 s slow start), past the hold-down, link tests running
+  gc?.();
+  const heapBytesPerPath = gc === undefined ? undefined : (process.memoryUsage().heapUsed - heap0) / paths;
   const m0 = messages;
+  const counter = (name: string): number => sides.reduce((a, s) => a + (s.counters()[name] ?? 0), 0);
+  const rx0 = counter('bfd-rx');
+  const steady0 = counter('bfd-rx-steady');
   const c0 = process.cpuUsage();
   vt.runUntil(30_000 + seconds * 1000);
   const c = process.cpuUsage(c0);
   const n = messages - m0;
+  const bfdRx = counter('bfd-rx') - rx0;
+  const bfdRxSteady = counter('bfd-rx-steady') - steady0;
   for (const s of sides) s.stop();
   const cpuMs = (c.user + c.system) / 1000;
   return {
     paths, virtualSeconds: seconds, cpuMsPerSecond: cpuMs / seconds, messagesPerSecond: n / seconds, cpuUsPerMessage: (cpuMs * 1000) / n,
-    usable: [usable[0]!.size, usable[1]!.size],
+    usable: [usable[0]!.size, usable[1]!.size], bfdRx, bfdRxSteady, ...(heapBytesPerPath === undefined ? {} : { heapBytesPerPath }),
   };
 }
 

@@ -135,6 +135,12 @@ export class PathSupervisor {
   readonly #linkTimers: GridTimers;
   /** runtime by schedule slot */
   readonly #bySlot: (PathRuntime | undefined)[] = [];
+  /** path name by actor (BFD and lifecycle): the machines are provided once for all paths, their actions find the path by `self` */
+  readonly #byActor = new WeakMap<object, string>();
+  readonly #discriminators = new Set<number>();
+  readonly #bfdMachine;
+  readonly #pathMachine;
+  readonly #clock: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(h: unknown): void };
   readonly #counters = new Map<string, number>();
   readonly #changes = new Subject<PathStateChange>();
   #ids: { generation: number; byName: Map<string, number> } = { generation: -1, byName: new Map() };
@@ -164,6 +170,29 @@ export class PathSupervisor {
         if (this.#send(rt.name, encodeBfdControl(controlPacket(rt.actor.getSnapshot().context, false)))) this.#count('bfd-tx');
       },
       batch: deps.batch ?? ((fn) => fn()),
+    });
+    this.#clock = { setTimeout: (fn, ms) => this.#timers.setTimeout(fn, ms), clearTimeout: (h) => this.#timers.clearTimeout(h) };
+    // one provided machine for all paths (a provided machine per path held ~20 kB each)
+    this.#bfdMachine = bfdMachine.provide({
+      actions: {
+        sendControl: ({ self }, packet) => {
+          const name = this.#byActor.get(self);
+          if (name !== undefined && this.#send(name, encodeBfdControl(packet))) this.#count('bfd-tx');
+        },
+        publishState: ({ self }, p) => {
+          const name = this.#byActor.get(self);
+          if (name !== undefined) this.#onBfdState(name, p);
+        },
+        discard: (_, p) => this.#count(`bfd-discard-${p.reason}`),
+      },
+    });
+    this.#pathMachine = pathMachine.provide({
+      actions: {
+        announce: ({ self }, p) => {
+          const name = this.#byActor.get(self);
+          if (name !== undefined) this.#onUsable(name, p);
+        },
+      },
     });
     this.#linkTimers = new GridTimers(this.#timers, LINK_TEST_GRAIN_MS, deps.batch ?? ((fn) => fn()));
   }
@@ -271,9 +300,8 @@ export class PathSupervisor {
   }
 
   #startPath(name: string, settings: CompiledBfd): void {
-    const discriminators = new Set([...this.#paths.values()].map((p) => p.actor.getSnapshot().context.myDiscr));
     let myDiscriminator = this.#discriminator?.(name) ?? 0;
-    while (myDiscriminator === 0 || discriminators.has(myDiscriminator)) myDiscriminator = Math.floor(this.#random() * 0x100000000) >>> 0;
+    while (myDiscriminator === 0 || this.#discriminators.has(myDiscriminator)) myDiscriminator = Math.floor(this.#random() * 0x100000000) >>> 0;
     const history = new QualityHistory();
     const tester = new LinkTester(this.#linkTestSettings(settings), {
       timers: this.#linkTimers,
@@ -286,30 +314,22 @@ export class PathSupervisor {
       quality: () => history.smoothed,
     });
     const jitterSeed = Math.floor(this.#random() * 0x100000000);
-    const machine = bfdMachine.provide({
-      actions: {
-        sendControl: (_, packet) => {
-          if (this.#send(name, encodeBfdControl(packet))) this.#count('bfd-tx');
-        },
-        publishState: (_, p) => this.#onBfdState(name, p),
-        discard: (_, p) => this.#count(`bfd-discard-${p.reason}`),
-      },
-    });
-    const clock = { setTimeout: (fn: () => void, ms: number) => this.#timers.setTimeout(fn, ms), clearTimeout: (h: unknown) => this.#timers.clearTimeout(h) };
-    const actor = createActor(machine, {
+    const clock = this.#clock;
+    const actor = createActor(this.#bfdMachine, {
       clock,
       input: {
         myDiscriminator, desiredMinTxMs: settings.desiredTxMs, requiredMinRxMs: settings.requiredMinRxMs, multiplier: settings.multiplier,
         slowTxMs: this.#slowStartMs,
       },
     });
-    const lifecycle = createActor(pathMachine.provide({
-      actions: { announce: (_, p) => this.#onUsable(name, p) },
-    }), { clock, input: { holdDownMs: settings.holdDownMs } });
+    const lifecycle = createActor(this.#pathMachine, { clock, input: { holdDownMs: settings.holdDownMs } });
     const slot = this.#schedule.add(jitterSeed);
     const rt: PathRuntime = { name, slot, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0 };
     this.#paths.set(name, rt);
     this.#bySlot[slot] = rt;
+    this.#byActor.set(actor, name);
+    this.#byActor.set(lifecycle, name);
+    this.#discriminators.add(myDiscriminator);
     // the schedule follows every snapshot of the machine: its state and timers (also after its own resume window)
     actor.subscribe((snap) => this.#schedule.sync(slot, snap.context, detectionWatched(snap)));
     lifecycle.start();
@@ -323,6 +343,7 @@ export class PathSupervisor {
     rt.lifecycle.stop();
     this.#schedule.remove(rt.slot);
     this.#bySlot[rt.slot] = undefined;
+    this.#discriminators.delete(rt.actor.getSnapshot().context.myDiscr);
     this.#paths.delete(rt.name);
   }
 
