@@ -17,7 +17,6 @@ import { StepAgent, type StepServiceView } from '../step/agent.js';
 import { rankPaths } from './select.js';
 import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import { stepDepsFromRouter, type StepRouter } from '../step/router-deps.js';
-import { MAX_DOCUMENT_BYTES } from '../step/codec.js';
 import type { SessionResiliency } from '../model/config.js';
 import type { PathStateChange } from './supervisor.js';
 import type { PathQuality } from './quality.js';
@@ -149,8 +148,8 @@ export class PathControl {
       : new StepAgent(stepDepsFromRouter(router, {
         pathStatus: (id) => this.pathStatus(id),
         ...(opts.stepRepository === undefined ? {} : { repository: opts.stepRepository }),
-        tooLarge: (bytes) => (opts.log ?? (() => {}))('step.document-too-large', {
-          code: 'SVR_ERR_STEP_DOCUMENT_TOO_LARGE', bytes, limit: MAX_DOCUMENT_BYTES, peers: router.tables.peers.length,
+        tooLarge: (bytes, limit) => (opts.log ?? (() => {}))('step.document-too-large', {
+          code: 'SVR_ERR_STEP_DOCUMENT_TOO_LARGE', bytes, limit, peers: router.tables.peers.length,
           fix: 'authority.step.mode: conductor (docs/step.md); the peers learn nothing of this router by STEP until then',
         }),
       }), opts.step);

@@ -18,7 +18,7 @@
 import { BehaviorSubject, Subscription, type Observable } from 'rxjs';
 import { AckTracker } from './acks.js';
 import {
-  decodeDocumentBody, encodeAck, encodeDocument, encodedDocumentBytes, encodeRequest, isStepMessage, originHash, parseMessage,
+  MAX_DOCUMENT_BYTES, decodeDocumentBody, encodeAck, encodeDocument, encodedDocumentBytes, encodeRequest, isStepMessage, originHash, parseMessage,
   type DocumentChunk, type StepDropReason,
 } from './codec.js';
 import { computeRoutes, type RouteCandidate, type ServiceRoute } from './compute.js';
@@ -250,7 +250,7 @@ export class StepAgent {
     const datagrams = encodeDocument(doc);
     if (datagrams === null) {
       this.count('tx-too-large');
-      if (!this.tooLargeSaid) this.deps.tooLarge?.(encodedDocumentBytes(doc));
+      if (!this.tooLargeSaid) this.deps.tooLarge?.(encodedDocumentBytes(doc), MAX_DOCUMENT_BYTES);
       this.tooLargeSaid = true;
       return;
     }

@@ -27,7 +27,7 @@ export interface RouterStepSources {
   /** the conductor's STEP repository (authority.step.mode conductor) */
   repository?: StepRepositoryClient;
   /** our document is too large to send (StepDeps.tooLarge) */
-  tooLarge?: (bytes: number) => void;
+  tooLarge?: (bytes: number, limit: number) => void;
 }
 
 /** StepDeps for a Router. Tables are read on every poll, so a config change (applyConfig) is picked up. */

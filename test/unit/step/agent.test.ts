@@ -185,13 +185,14 @@ test('a hub whose document exceeds 64 chunks (1,000 peers x 2 paths) says so onc
     routerName: 'hub', authority: 'lab', peers: () => peers, localServices: () => [{ name: 'S', reachable: true }],
     pathStatus: () => ({ usable: true, latencyMs: 12, jitterMs: 1, lossPct: 0, mos: 4.4 }),
     send: () => { sent++; return true; }, messages$: new Subject(), now: () => clock.now, timers: clock,
-    tooLarge: (bytes) => told.push(bytes),
+    tooLarge: (bytes, limit) => told.push(bytes, limit),
   }, options);
   agent.start();
   clock.advance(30_000); // the first publication and two refreshes
   agent.stop();
-  assert.is(told.length, 1, 'told once per episode');
+  assert.is(told.length, 2, 'told once per episode');
   assert.ok(told[0]! > MAX_DOCUMENT_BYTES, `${told[0]} bytes > ${MAX_DOCUMENT_BYTES}`);
+  assert.is(told[1], MAX_DOCUMENT_BYTES, 'with the limit');
   assert.ok((agent.counters()['tx-too-large'] ?? 0) >= 2, 'every attempt counted');
   assert.is(sent, agent.counters()['tx-requests'], 'only the requests to the peers went out, no document datagram');
   assert.is(sent, 1000);
