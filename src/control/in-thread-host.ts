@@ -30,6 +30,8 @@ export interface InThreadHostOptions {
   sweepIntervalMs?: number;
   /** how often each live session's totals are reported (session.counters), ms; default 60 000, 0: never */
   sessionCountersMs?: number;
+  /** first replay-block sender id (DataplaneOptions.replaySenderBase); default 0 */
+  replaySenderBase?: number;
 }
 
 export class InThreadHost implements DataPathHost {
@@ -41,6 +43,7 @@ export class InThreadHost implements DataPathHost {
   private tallied: (SessionTally & { perWorker: number[] }) | undefined;
   private readonly sweepIntervalMs: number;
   private readonly sessionCountersMs: number | undefined;
+  private readonly replaySenderBase: number;
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly io: RouterIo, opts: InThreadHostOptions = {}) {
@@ -48,6 +51,7 @@ export class InThreadHost implements DataPathHost {
     this.wallClock = opts.clock ?? Date.now;
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
     this.sessionCountersMs = opts.sessionCountersMs;
+    this.replaySenderBase = opts.replaySenderBase ?? 0;
   }
 
   /** The data path (for tests and benchmarks that look inside; the router needs nothing but this interface). */
@@ -60,7 +64,7 @@ export class InThreadHost implements DataPathHost {
     if (this.dp !== null) throw new SvrError('SVR_ERR_ROUTER_STATE', `this in-thread host already runs the data path of router ${init.routerName}`);
     const dp = new Dataplane({
       tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, wallClock: this.wallClock, onEvents: (events) => init.onEvents(events, 0),
-      ...(this.sessionCountersMs !== undefined ? { sessionCountersMs: this.sessionCountersMs } : {}),
+      ...(this.sessionCountersMs !== undefined ? { sessionCountersMs: this.sessionCountersMs } : {}), replaySenderBase: this.replaySenderBase,
     });
     if (!init.pathsUp) dp.ctx.pathUp.fill(0);
     this.dp = dp;

@@ -704,9 +704,10 @@ function logAlarms(log: NonNullable<RouterOptions['log']>): ObserveAlarm {
 
 /** Builds a router for `opts.name` from an authority config over the given ports, its data path in this thread (not started yet). */
 export function createRouter(config: ConfigInput, io: RouterIo, opts: CreateRouterOptions): Router<InThreadHost> {
-  const { sweepIntervalMs, sessionCountersMs, ...routerOpts } = opts;
+  const { sweepIntervalMs, sessionCountersMs, replaySenderBase, ...routerOpts } = opts;
   const clock = opts.clock;
   return new Router(config, new InThreadHost(io, {
     ...(clock ? { clock } : {}), ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {}), ...(sessionCountersMs !== undefined ? { sessionCountersMs } : {}),
+    ...(replaySenderBase !== undefined ? { replaySenderBase } : {}),
   }), routerOpts);
 }

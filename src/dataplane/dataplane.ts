@@ -68,6 +68,9 @@ export interface DataplaneOptions {
   onEvents?: (events: DpEvent[]) => void;
   /** how often each live session's packet/byte totals are reported (session.counters), ms; default 60 000, 0: never */
   sessionCountersMs?: number;
+  /** first sender id of this node's replay blocks (sender = base + worker index); a router pair's second
+   *  node signs with its own senders, so the peer keeps a replay window per node (docs/high-availability.md) */
+  replaySenderBase?: number;
 }
 
 /** How often the NAT keep-alive looks for idle sessions (ms). */
@@ -126,6 +129,7 @@ export class Dataplane {
       this.ctx.crypto.setWorker(own.index, own.count);
       this.ctx.setWorkers(own.count);
     }
+    this.ctx.crypto.keys.sender += opts.replaySenderBase ?? 0;
     this.ports = opts.ports;
     this.onEvents = opts.onEvents ?? (() => {});
     this.countersMs = opts.sessionCountersMs ?? SESSION_COUNTERS_MS;

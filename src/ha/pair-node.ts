@@ -8,7 +8,8 @@
  * With probe addresses, heartbeats also go over a second link (the probe link: heartbeats only). The
  * partner counts as alive elsewhere while its probe heartbeats are younger than half the dead time, so a
  * partner that died (both links quiet at once) is seen gone before the sync link's dead time ends, and
- * only a cut sync link with the partner alive turns into split brain.
+ * only a cut sync link with the partner alive turns into split brain. A fenced node counts the partner
+ * gone only after FENCED_DEAD_TIMES dead times without a probe heartbeat.
  */
 import { createActor, type Actor } from 'xstate';
 import { haNodeMachine, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
@@ -71,7 +72,12 @@ export interface PairNodeStatus {
   counters: SyncLinkCounters;
 }
 
-const FORWARDING = new Set<HaRole>(['active', 'handing-over']);
+/** A fenced node counts its partner gone after this many dead times without a probe heartbeat. */
+export const FENCED_DEAD_TIMES = 3;
+
+const FORWARDING = new Set<HaRole>(['taking-over', 'active', 'handing-over']);
+/** the roles whose node sends its state to the partner (a node taking over still receives the partner's) */
+const SYNCING = new Set<HaRole>(['active', 'handing-over']);
 const replicaKey = (r: SyncRecord): string => `${r.kind}:${Buffer.from(r.key).toString('hex')}`;
 
 export class PairNode {
@@ -147,9 +153,9 @@ export class PairNode {
   }
 
   /** Sends records at once (an owner's `collect` answered later): queued and flushed; `markedAt` (ms,
-   *  performance.now): when their change happened, for the change lag. Nothing while the node does not forward. */
+   *  performance.now): when their change happened, for the change lag. Nothing unless the node is active or handing over. */
   send(records: readonly SyncRecord[], markedAt?: number): void {
-    if (this.stopped || !FORWARDING.has(this.role)) return;
+    if (this.stopped || !SYNCING.has(this.role)) return;
     for (const r of records) this.link.queue(r, markedAt);
     this.link.flush();
   }
@@ -159,6 +165,11 @@ export class PairNode {
     if (this.actor.getSnapshot().context.role !== 'active') return false;
     this.actor.send({ type: 'ha.switchover' });
     return true;
+  }
+
+  /** A planned switchover's new active (taking-over): its devices, sessions and addresses are up and announced. */
+  ready(): void {
+    if (!this.stopped) this.actor.send({ type: 'ha.ready' });
   }
 
   get role(): HaRole {
@@ -182,14 +193,18 @@ export class PairNode {
       this.actor.send({ type: 'ha.links', up: links });
     }
     if (this.probe !== undefined) {
-      const alive = performance.now() - this.probeHeardAt < (this.o.redundancy.heartbeatInterval * this.o.redundancy.heartbeatMisses) / 2;
+      // half the dead time: a dead partner is seen gone on the probe before the sync link's dead time ends; a
+      // fenced node (the split brain's loser) waits FENCED_DEAD_TIMES dead times: late probe heartbeats on a
+      // loaded host must not make it active beside the winner (a partner dead as well is a second failure)
+      const dead = this.o.redundancy.heartbeatInterval * this.o.redundancy.heartbeatMisses;
+      const alive = performance.now() - this.probeHeardAt < (hb.role === 'fenced' ? FENCED_DEAD_TIMES * dead : dead / 2);
       if (alive !== this.probeAlive) {
         this.probeAlive = alive;
         this.actor.send({ type: 'ha.partnerProbe', alive });
       }
       this.probe.sendHeartbeat(hb);
     }
-    if (FORWARDING.has(hb.role)) this.flush();
+    if (SYNCING.has(hb.role)) this.flush();
     this.link.sendHeartbeat(hb);
   }
 

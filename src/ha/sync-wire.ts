@@ -54,7 +54,7 @@ export type SyncMessage =
 /** Why a datagram was dropped: the counter it raises. */
 export type SyncDrop = 'malformed' | 'bad-auth' | 'not-partner' | 'out-of-order';
 
-const ROLES: readonly HaRole[] = ['init', 'standby', 'active', 'handing-over', 'fenced'];
+const ROLES: readonly HaRole[] = ['init', 'standby', 'active', 'handing-over', 'fenced', 'taking-over'];
 
 /** The room records take in one state batch: a batch of `records` fits when this is <= SYNC_MAX_DATAGRAM. */
 export function stateBatchSize(node: string, records: readonly SyncRecord[]): number {

@@ -108,9 +108,16 @@ export interface StreamReceiver {
   close(): void;
 }
 
+/**
+ * The receiver's socket buffer: 4 MiB (the host's usual net.core.rmem_max) holds seconds of a 1,000/s stream, so a
+ * receiver starved of CPU on a loaded host does not count the kernel's drops at its socket as the routers' losses
+ * (the default 208 KiB held about 200 ms: e2e/ha-lab-switchover lost 107 datagrams there, none in the routers).
+ */
+const RECEIVE_BUFFER = 4 * 1024 * 1024;
+
 /** Binds the receiver; `log` gets one line when a stream starts and one when it ends. */
 export async function startStreamReceiver(host: string, port: number, log: (line: string) => void): Promise<StreamReceiver> {
-  const socket = createSocket('udp4');
+  const socket = createSocket({ type: 'udp4', recvBufferSize: RECEIVE_BUFFER });
   const streams = new Map<number, StreamState>();
   socket.on('message', (msg, rinfo) => {
     const now = process.hrtime.bigint();

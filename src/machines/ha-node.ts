@@ -6,11 +6,12 @@
  *   sendHeartbeat(hb)          send one heartbeat to the partner over the sync link
  *   publishRole({role, forwarding, reason})  the role changed: take or release the shared addresses
  *   flushSync()                send every pending state batch now (a planned switchover begins)
+ *   (the node answers `taking-over` with `ha.ready` once its devices, sessions and addresses are up and announced)
  *   splitBrain({active, message})  raise / clear the `ha-split-brain` alarm
  *   discard({from})            a heartbeat from a node that is not the configured partner (count it)
  *
  * Three parallel regions:
- *   role      init | standby | active | handingOver | fenced
+ *   role      init | standby | takingOver | active | handingOver (waiting, preparing, draining) | fenced
  *   partner   waiting | alive | lost: heartbeats from the partner; none for `misses` x `heartbeatMs` raises
  *             `ha.partnerLost` (default 3 x 100 ms: failover is sub-second)
  *   transmit  a heartbeat every `heartbeatMs`, carrying this node's role, priority, links up and whether
@@ -25,13 +26,19 @@
  * decides again, and a fenced node takes over once the partner is gone from the probe too.
  * No preemption by default: a node that comes back rejoins as standby. With `preempt`, a standby that
  * outranks the active asks for the role (`wantActive`) and the active hands over.
- * Planned switchover (`ha.switchover` on the active): it flushes its state batches and announces
- * `handing-over` (still forwarding); the standby takes the role; the old active becomes standby when it
- * hears the partner active (or, if it never does within the dead time, stays active).
+ * Planned switchover (`ha.switchover` on the active), make before break: the active flushes its state
+ * batches and announces `handing-over` (still forwarding, and still syncing what changes); the standby
+ * answers `taking-over`: it installs the synced sessions, brings its devices up, takes and announces the
+ * shared addresses (the hosts and the next hop now send to it), then says `ha.ready` and becomes active;
+ * the old active, hearing it active, keeps forwarding for `drainMs` (what was already on its way to it)
+ * and only then becomes standby and releases. Nobody answers within the dead time: the old active stays
+ * active; the partner lost at any step: the node left forwarding keeps (or takes) the role. Both nodes
+ * forward for a moment: each signs with its own replay senders (node/ha.ts pairRouterOptions), so the
+ * peer accepts both.
  */
 import { assign, raise, setup } from 'xstate';
 
-export type HaRole = 'init' | 'standby' | 'active' | 'handing-over' | 'fenced';
+export type HaRole = 'init' | 'standby' | 'taking-over' | 'active' | 'handing-over' | 'fenced';
 
 export interface HaHeartbeat {
   node: string;
@@ -54,6 +61,8 @@ export interface HaNodeInput {
   misses: number;
   /** shared interfaces with link up at start */
   linksUp: number;
+  /** a planned switchover: how long the old active keeps forwarding after the new one is active (default heartbeatMs) */
+  drainMs?: number;
 }
 
 export interface HaNodeContext extends HaNodeInput {
@@ -74,6 +83,8 @@ export type HaNodeEvent =
   | { type: 'ha.links'; up: number }
   | { type: 'ha.partnerProbe'; alive: boolean }
   | { type: 'ha.switchover' }
+  /** the node's answer to `taking-over`: devices, sessions and shared addresses up and announced */
+  | { type: 'ha.ready' }
   | { type: 'ha.partnerLost' };
 
 export interface HaRolePublished {
@@ -84,6 +95,9 @@ export interface HaRolePublished {
 
 /** Heartbeat every 100 ms, the partner lost after 3 missed: failover within about 300 ms. */
 export const HA_TIMER_DEFAULTS = { heartbeatMs: 100, misses: 3 } as const;
+
+/** A switchover's new active has this many dead times to say it is ready before the old one keeps the role. */
+export const PREPARE_DEAD_TIMES = 10;
 
 /** How long without a heartbeat before the partner counts as lost. */
 export const deadTimeMs = (c: Pick<HaNodeInput, 'heartbeatMs' | 'misses'>): number => c.heartbeatMs * c.misses;
@@ -116,7 +130,7 @@ export function heartbeatOf(c: HaNodeContext): HaHeartbeat {
   return { node: c.node, role: c.role, priority: c.priority, linksUp: c.linksUp, wantActive };
 }
 
-const FORWARDING: Record<HaRole, boolean> = { init: false, standby: false, active: true, 'handing-over': true, fenced: false };
+const FORWARDING: Record<HaRole, boolean> = { init: false, standby: false, 'taking-over': true, active: true, 'handing-over': true, fenced: false };
 
 /** Entry of a role: record it, publish it with the reason the transition gave, tell the partner at once. */
 const enter = (role: HaRole) => [
@@ -154,12 +168,15 @@ export const haNodeMachine = setup({
   delays: {
     deadTime: ({ context }) => deadTimeMs(context),
     heartbeat: ({ context }) => context.heartbeatMs,
+    drain: ({ context }) => context.drainMs ?? context.heartbeatMs,
+    prepareTime: ({ context }) => PREPARE_DEAD_TIMES * deadTimeMs(context),
   },
   guards: {
     fromStranger: ({ context, event }) => isStranger(context, event),
     partnerActive: ({ event }) => heardRole(event) === 'active',
     partnerHandingOver: ({ event }) => heardRole(event) === 'handing-over',
-    partnerOwns: ({ event }) => heardRole(event) === 'active' || heardRole(event) === 'handing-over',
+    partnerTakingOver: ({ event }) => heardRole(event) === 'taking-over',
+    partnerOwns: ({ event }) => heardRole(event) === 'active' || heardRole(event) === 'handing-over' || heardRole(event) === 'taking-over',
     partnerActiveAndWins: ({ context, event }) => heardRole(event) === 'active' && !beats(context, event),
     partnerWants: ({ event }) => event.type === 'ha.heartbeat' && event.heartbeat.wantActive,
     partnerHasMoreLinks: ({ context, event }) => event.type === 'ha.heartbeat' && event.heartbeat.role === 'standby' && event.heartbeat.linksUp > context.linksUp,
@@ -218,10 +235,23 @@ export const haNodeMachine = setup({
           on: {
             'ha.heartbeat': [
               { guard: 'fromStranger' },
-              { guard: 'partnerHandingOver', target: 'active', actions: because('switchover') },
+              { guard: 'partnerHandingOver', target: 'takingOver', actions: because('switchover') },
               { guard: 'partnerOwns' },
               // the partner is up but nobody is active (it came back fenced or starting): the rule decides
               { guard: 'weWin', target: 'active', actions: because('elected') },
+            ],
+            'ha.partnerLost': [{ guard: 'partnerProbeAlive', target: 'deciding' }, { target: 'active', actions: because('partner-lost') }],
+          },
+        },
+        /** a planned switchover's new active: making its side before the partner breaks its own */
+        takingOver: {
+          entry: enter('taking-over'),
+          on: {
+            'ha.ready': { target: 'active', actions: because('switchover') },
+            'ha.heartbeat': [
+              { guard: 'fromStranger' },
+              // the partner gave up the handover (it heard nothing in time) and is active again
+              { guard: 'partnerActive', target: 'standby', actions: because('switchover-withdrawn') },
             ],
             'ha.partnerLost': [{ guard: 'partnerProbeAlive', target: 'deciding' }, { target: 'active', actions: because('partner-lost') }],
           },
@@ -242,14 +272,41 @@ export const haNodeMachine = setup({
             'ha.partnerProbe': { guard: 'splitBrainSeenLate', target: 'deciding', actions: 'setProbe' },
           },
         },
+        /** forwarding until the partner has made its side (taking-over, then active), then draining */
         handingOver: {
           entry: ['flushSync', ...enter('handing-over')],
-          after: { deadTime: { target: 'active', actions: because('switchover-unanswered') } },
+          initial: 'waiting',
+          states: {
+            /** no answer yet: the partner did not hear, or cannot take the role */
+            waiting: {
+              after: { deadTime: { target: '#haNode.role.active', actions: because('switchover-unanswered') } },
+              on: {
+                'ha.heartbeat': [
+                  { guard: 'fromStranger' },
+                  { guard: 'partnerTakingOver', target: 'preparing' },
+                  { guard: 'partnerActive', target: 'draining' },
+                ],
+              },
+            },
+            /** the partner brings its devices, sessions and addresses up (a loaded host: seconds; never ready: the role stays here) */
+            preparing: {
+              after: { prepareTime: { target: '#haNode.role.active', actions: because('switchover-unanswered') } },
+              on: {
+                'ha.heartbeat': [
+                  { guard: 'fromStranger' },
+                  { guard: 'partnerActive', target: 'draining' },
+                  // it went back to standby (withdrew): the role stays here
+                  { guard: 'partnerOwns' },
+                  { target: '#haNode.role.active', actions: because('switchover-withdrawn') },
+                ],
+              },
+            },
+            /** the partner is active and announced: what is still on its way here is forwarded, then standby */
+            draining: {
+              after: { drain: { target: '#haNode.role.standby', actions: because('switchover') } },
+            },
+          },
           on: {
-            'ha.heartbeat': [
-              { guard: 'fromStranger' },
-              { guard: 'partnerActive', target: 'standby', actions: because('switchover') },
-            ],
             'ha.partnerLost': { target: 'active', actions: because('partner-lost') },
           },
         },

@@ -11,6 +11,8 @@
  * Events carry their time (`atMs`), so uptime and the hold-down left are read from the context.
  * Action: `announce({ usable, reason })` on every usable <-> unusable change, once per change.
  * `path.configure` takes a new hold-down time from the next hold-down on.
+ * `path.resume` (a router pair's node takes over, docs/high-availability.md): the path was down because this
+ * node was standby, not because it flapped: its next BFD Up (or a hold-down running) makes it usable at once.
  */
 import { assign, setup } from 'xstate';
 
@@ -26,12 +28,15 @@ export interface PathContext {
   upSinceMs: number | undefined;
   /** the hold-down ends at this time (ms) while it runs */
   holdDownUntilMs: number | undefined;
+  /** a pair's node took over: the next BFD Up is usable at once */
+  resumed: boolean;
 }
 
 export type PathEvent =
   | { type: 'bfd.up'; atMs: number }
   | { type: 'bfd.down'; atMs: number }
-  | { type: 'path.configure'; holdDownMs: number };
+  | { type: 'path.configure'; holdDownMs: number }
+  | { type: 'path.resume' };
 
 export type UsableReason = 'bfd-up' | 'bfd-down' | 'hold-down-over';
 
@@ -48,12 +53,12 @@ export const pathMachine = setup({
     holdDown: ({ context }) => context.holdDownMs,
   },
   guards: {
-    flappedBefore: ({ context }) => context.flaps > 0,
+    flappedBefore: ({ context }) => context.flaps > 0 && !context.resumed,
   },
   actions: {
     /** the path became usable or unusable (the supervisor publishes it to the data path) */
     announce: (_, _params: PathAnnouncement) => {},
-    wentUp: assign({ upSinceMs: ({ event }) => (event.type === 'bfd.up' ? event.atMs : undefined) }),
+    wentUp: assign({ upSinceMs: ({ event }) => (event.type === 'bfd.up' ? event.atMs : undefined), resumed: false }),
     startHoldDown: assign({ holdDownUntilMs: ({ context, event }) => (event.type === 'bfd.up' ? event.atMs + context.holdDownMs : undefined) }),
     wentDown: assign({ flaps: ({ context }) => context.flaps + 1, upSinceMs: undefined, holdDownUntilMs: undefined }),
     endHoldDown: assign({ holdDownUntilMs: undefined }),
@@ -61,12 +66,13 @@ export const pathMachine = setup({
   },
 }).createMachine({
   id: 'path',
-  context: ({ input }) => ({ holdDownMs: input.holdDownMs, flaps: 0, upSinceMs: undefined, holdDownUntilMs: undefined }),
+  context: ({ input }) => ({ holdDownMs: input.holdDownMs, flaps: 0, upSinceMs: undefined, holdDownUntilMs: undefined, resumed: false }),
   initial: 'down',
   on: { 'path.configure': { actions: 'configure' } },
   states: {
     down: {
       on: {
+        'path.resume': { actions: assign({ resumed: true }) },
         'bfd.up': [
           { guard: 'flappedBefore', target: 'holdingDown', actions: ['wentUp', 'startHoldDown'] },
           { target: 'usable', actions: ['wentUp', { type: 'announce', params: ({ context }) => ({ usable: true, reason: 'bfd-up' as const, upSinceMs: context.upSinceMs }) }] },
@@ -74,7 +80,10 @@ export const pathMachine = setup({
       },
     },
     holdingDown: {
-      on: { 'bfd.down': { target: 'down', actions: 'wentDown' } },
+      on: {
+        'bfd.down': { target: 'down', actions: 'wentDown' },
+        'path.resume': { target: 'usable', actions: ['endHoldDown', { type: 'announce', params: ({ context }) => ({ usable: true, reason: 'bfd-up' as const, upSinceMs: context.upSinceMs }) }] },
+      },
       after: {
         holdDown: { target: 'usable', actions: ['endHoldDown', { type: 'announce', params: ({ context }) => ({ usable: true, reason: 'hold-down-over' as const, upSinceMs: context.upSinceMs }) }] },
       },

@@ -15,9 +15,9 @@ export const ANNOUNCE_AGAIN_MS: readonly number[] = [250, 1000];
 const hostOf = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
 const NOT_THERE = /Cannot assign requested address|Address not found|No such device|Cannot find device/;
 
-/** Adds each address to its device (IPv6 without duplicate address detection: the partner has released it). */
-export async function takeSharedAddresses(list: readonly SharedAddress[]): Promise<void> {
-  for (const a of list) await runIp(['addr', 'replace', a.address, 'dev', a.device, ...(a.address.includes(':') ? ['nodad'] : [])]);
+/** The `ip` commands that add each address to its device (IPv6 without duplicate address detection: the partner has released it). */
+export function takeCommands(list: readonly SharedAddress[]): string[][] {
+  return list.map((a) => ['addr', 'replace', a.address, 'dev', a.device, ...(a.address.includes(':') ? ['nodad'] : [])]);
 }
 
 /** The devices' MACs, read once (an `ip` command less on the way to forwarding); a device that fails is read again next time. */

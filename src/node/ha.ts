@@ -15,8 +15,8 @@ import { SvrError } from '../errors.js';
 import type { Router as RouterConfig } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
-import { configureInterface } from './host-setup.js';
-import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeSharedAddresses } from './ha-addresses.js';
+import { configureInterfaces } from './host-setup.js';
+import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeCommands } from './ha-addresses.js';
 import type { NodeAlarms } from './alarms.js';
 import type { HaSessions, HaSessionStats } from './ha-sessions.js';
 
@@ -50,32 +50,55 @@ export function pairDiscriminator(router: string): (pathName: string) => number 
   return (pathName) => createHash('sha256').update(`${router}/${pathName}`).digest().readUInt32BE(0) || 1;
 }
 
+/** A pair's second node signs as senders 128 + worker index (workers are at most 64). */
+export const PAIR_SENDER_STRIDE = 128;
+
+/**
+ * What a pair's node changes in its router: the BFD discriminators shared with the partner, and its own
+ * replay-block senders (the first node 0.., the second 128..): the peer keeps a replay window per node, so
+ * packets the old active still forwards during a switchover are not refused as too old beside the new
+ * active's (RFC 6479 windows per sender; docs/high-availability.md "Planned switchover").
+ */
+export function pairRouterOptions(me: RouterConfig, haNode: string): { bfd: { discriminator: (pathName: string) => number }; replaySenderBase: number } {
+  const index = me.redundancy!.nodes.findIndex((n) => n.name === haNode);
+  return { bfd: { discriminator: pairDiscriminator(me.name) }, replaySenderBase: index * PAIR_SENDER_STRIDE };
+}
+
 export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, resumePaths: () => void): Promise<NodeHa> {
-  let forwarding = false;
+  /** what the host does now (undefined before the first role: the devices are up from the start, `init` takes them down) */
+  let forwarding: boolean | undefined;
   let applying = Promise.resolve();
   let roleChanges = 0;
   let lastRoleAppliedMs: number | undefined;
   const shared = me.redundancy!.sharedAddresses;
   const announceFailed = (e: unknown): void => log('ha.announce-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) });
   learnDevices(shared, announceFailed);
+  const install = (): Promise<unknown> => sessions.install(pair.replica)
+    .catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
   const apply = (p: HaRolePublished): void => {
     const t0 = performance.now();
     applying = applying.then(async () => {
-      if (p.forwarding && !forwarding) {
-        await sessions.install(pair.replica).catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
-        pair.replica.clear();
-        resumePaths(); // before the devices are up: no BFD Down reaches the peer
+      if (p.forwarding !== forwarding) {
+        if (p.forwarding) {
+          await install();
+          resumePaths(); // before the devices are up: no BFD Down reaches the peer
+        }
+        forwarding = p.forwarding;
+        if (p.forwarding) {
+          // devices up with their routes, then the shared addresses: one `ip -batch` process
+          await configureInterfaces(me.interfaces, takeCommands(shared));
+          if (shared.length > 0) await announceSharedAddresses(shared, () => forwarding === true, announceFailed);
+        } else {
+          await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
+          for (const iface of me.interfaces) await runIp(['link', 'set', 'dev', iface.device, 'down']);
+        }
+        if (p.forwarding) {
+          // taking over: what the partner (handing over, still forwarding) synced meanwhile goes in too
+          if (p.role === 'taking-over') await install();
+          pair.replica.clear();
+        }
       }
-      forwarding = p.forwarding;
-      if (!p.forwarding) await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
-      for (const iface of me.interfaces) {
-        if (p.forwarding) await configureInterface(iface);
-        else await runIp(['link', 'set', 'dev', iface.device, 'down']);
-      }
-      if (p.forwarding && shared.length > 0) {
-        await takeSharedAddresses(shared);
-        await announceSharedAddresses(shared, () => forwarding, announceFailed);
-      }
+      if (p.role === 'taking-over') pair.ready(); // made: the partner may break its side now
       roleChanges++;
       lastRoleAppliedMs = Math.round(performance.now() - t0);
       log('ha.role', { node: haNode, role: p.role, reason: p.reason, forwarding: p.forwarding, appliedMs: lastRoleAppliedMs });
@@ -88,8 +111,8 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
     // the partner left the active role while this node is active (a dual-active meeting it lost, a start
     // race): the hosts may have followed its announcements; tell them again where the addresses are
     onPartnerRole: (role) => {
-      if (forwarding && role !== 'active' && role !== 'handing-over' && shared.length > 0) {
-        announceSharedAddresses(shared, () => forwarding, announceFailed).catch(announceFailed);
+      if (forwarding === true && role !== 'active' && role !== 'handing-over' && role !== 'taking-over' && shared.length > 0) {
+        announceSharedAddresses(shared, () => forwarding === true, announceFailed).catch(announceFailed);
       }
     },
     onSplitBrain: (s) => {

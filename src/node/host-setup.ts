@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Interface } from '../model/config.js';
 import { parseAddress, parsePrefix } from '../packet/addr.js';
-import { runIp } from '../io/tun/link.js';
+import { runIpBatch } from '../io/tun/link.js';
 import { TunPort } from '../io/tun/tun-port.js';
 
 export interface OpenedInterface {
@@ -41,7 +41,16 @@ export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; 
  * The device must exist (a queue of it is open, here or in a data-path worker).
  */
 export async function configureInterface(iface: Interface): Promise<void> {
-  if (!usesIpv6(iface)) {
+  await configureInterfaces([iface]);
+}
+
+/**
+ * Brings the devices up with their routes, and runs `more` (e.g. a pair's shared addresses) after them: one
+ * `ip -batch` process for all of it (a pair's role change is on the way to forwarding).
+ */
+export async function configureInterfaces(ifaces: readonly Interface[], more: readonly (readonly string[])[] = []): Promise<void> {
+  for (const iface of ifaces) {
+    if (usesIpv6(iface)) continue;
     // no IPv6 here: keep the kernel from sending router solicitations into the device
     try {
       writeFileSync(`/proc/sys/net/ipv6/conf/${iface.device}/disable_ipv6`, '1');
@@ -49,13 +58,19 @@ export async function configureInterface(iface: Interface): Promise<void> {
       // IPv6 disabled host-wide: nothing to do
     }
   }
+  await runIpBatch([...ifaces.flatMap(interfaceCommands), ...more]);
+}
+
+/** The `ip` commands of one device: up with its MTU and a long queue, its waypoint and kernel routes into it. */
+function interfaceCommands(iface: Interface): string[][] {
   // a long queue absorbs bursts while the node is busy with a batch (500, the default, overflowed in the lab)
-  await runIp(['link', 'set', 'dev', iface.device, 'mtu', String(iface.mtu), 'txqueuelen', '4096', 'up']);
+  const out = [['link', 'set', 'dev', iface.device, 'mtu', String(iface.mtu), 'txqueuelen', '4096', 'up']];
   if (iface.waypoint !== undefined) {
     const fam = parseAddress(iface.waypoint)!.family;
-    await runIp(routeArgs(`${iface.waypoint}/${fam === 6 ? 128 : 32}`, iface.device));
+    out.push(routeArgs(`${iface.waypoint}/${fam === 6 ? 128 : 32}`, iface.device));
   }
-  for (const r of iface.kernelRoutes) await runIp(routeArgs(r.prefix, iface.device, r.table));
+  for (const r of iface.kernelRoutes) out.push(routeArgs(r.prefix, iface.device, r.table));
+  return out;
 }
 
 /** Opens (one queue each) and configures the devices; on any failure closes what it opened and rethrows. */

@@ -53,7 +53,7 @@ import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
-import { haNodeOf, pairDiscriminator, startHa, type NodeHa } from './ha.js';
+import { haNodeOf, pairRouterOptions, startHa, type NodeHa } from './ha.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -398,12 +398,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     else if (a.active === true) logInfo('alarm.raised', { alarm: name, source, ...(a.detail ? { detail: a.detail } : {}) });
   };
   const workers = o.workers ?? 1;
+  const pairOptions = haNode === undefined ? {} : pairRouterOptions(me, haNode);
   let opened: OpenedInterface[] = [];
   /** a data-path worker thread that ends while the node runs: the node stops, exit status 1 (set once the node exists) */
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo, observeAlarm, o.stepRepository);
+      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo, observeAlarm, o.stepRepository, pairOptions);
     } catch (e) {
       await closeStore();
       throw e;
@@ -419,7 +420,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     try {
       router = createRouter(config, Object.fromEntries(opened.map((x) => [x.iface.name, x.port])), {
         name: o.name, liveness: 'bfd', step: {}, store, log: logInfo, observeAlarm, egressShaping: true, ...(o.stepRepository === undefined ? {} : { stepRepository: o.stepRepository }),
-        ...(haNode === undefined ? {} : { bfd: { discriminator: pairDiscriminator(me.name) } }),
+        ...pairOptions,
       });
     } catch (e) {
       for (const x of opened) x.port.close();
@@ -546,11 +547,15 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 async function startRouterOverWorkers(
   config: SvrConfig, configPath: string, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
   log: (e: string, f: Record<string, string | number | boolean>) => void, observeAlarm: ObserveAlarm, stepRepository: StepRepositoryClient | undefined,
+  pair: Partial<ReturnType<typeof pairRouterOptions>>,
 ): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
+    ...(pair.replaySenderBase === undefined ? {} : { replaySenderBase: pair.replaySenderBase }),
   });
-  const router = new Router(config, host, { name, liveness: 'bfd', step: {}, store, log, observeAlarm, egressShaping: true, ...(stepRepository === undefined ? {} : { stepRepository }) });
+  const router = new Router(config, host, {
+    name, liveness: 'bfd', step: {}, store, log, observeAlarm, egressShaping: true, ...(stepRepository === undefined ? {} : { stepRepository }), ...(pair.bfd === undefined ? {} : { bfd: pair.bfd }),
+  });
   try {
     await loadPlugins(router, configPath, name, log); // into every worker, before the first packet
   } catch (e) {

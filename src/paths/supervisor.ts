@@ -283,9 +283,13 @@ export class PathSupervisor {
     return Object.fromEntries(this.#counters);
   }
 
-  /** A router pair's node took over: every path that is not Up continues the peer's session if it is Up (machines/bfd.ts `bfd.resume`). */
+  /** A router pair's node took over: every path that is not Up continues the peer's session if it is Up (machines/bfd.ts
+   *  `bfd.resume`), usable at once, without a hold-down for the time it was down as a standby (machines/path.ts `path.resume`). */
   resume(): void {
-    for (const rt of this.#paths.values()) rt.actor.send({ type: 'bfd.resume' });
+    for (const rt of this.#paths.values()) {
+      rt.lifecycle.send({ type: 'path.resume' });
+      rt.actor.send({ type: 'bfd.resume' });
+    }
   }
 
   stop(): void {

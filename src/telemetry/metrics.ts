@@ -122,7 +122,7 @@ export interface HaMetricsView {
   dropped: Record<string, number>;
 }
 
-const HA_ROLES = ['init', 'standby', 'active', 'handing-over', 'fenced'] as const;
+const HA_ROLES = ['init', 'standby', 'taking-over', 'active', 'handing-over', 'fenced'] as const;
 
 /** `reset()` then `set`/`inc` from the snapshot: prom-client's collect() runs once per scrape. */
 type Fill<M> = (m: M, s: Snapshot) => void;

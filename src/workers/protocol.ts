@@ -39,6 +39,8 @@ export interface WorkerInit {
   io: WorkerIo;
   /** session.counters period, ms (undefined: the data path's default) */
   sessionCountersMs: number | undefined;
+  /** first replay-block sender id: this worker signs as base + index */
+  replaySenderBase: number;
   /** how many threads of this index ended before this one: its rows' generations start at restarts << 24 */
   restarts: number;
   /** answer the `crash` test hook (WorkerHostOptions.testHooks) */

@@ -62,6 +62,8 @@ export interface WorkerHostOptions {
   io: WorkerIo;
   /** how often each live session's totals are reported (session.counters), ms; default 60 000, 0: never */
   sessionCountersMs?: number;
+  /** first replay-block sender id (DataplaneOptions.replaySenderBase): worker i signs as base + i; default 0 */
+  replaySenderBase?: number;
   /** lets `crash()` end or hang a worker (tests of supervision); default false */
   testHooks?: boolean;
 }
@@ -99,6 +101,7 @@ export class WorkerHost implements DataPathHost {
   readonly workers: number;
   private readonly io: WorkerIo;
   private readonly sessionCountersMs: number | undefined;
+  private readonly replaySenderBase: number;
   private readonly testHooks: boolean;
   private readonly threads: WorkerState[] = [];
   private readonly requests = new WorkerRequests();
@@ -137,6 +140,7 @@ export class WorkerHost implements DataPathHost {
     this.workers = opts.workers;
     this.io = opts.io;
     this.sessionCountersMs = opts.sessionCountersMs;
+    this.replaySenderBase = opts.replaySenderBase ?? 0;
     this.testHooks = opts.testHooks ?? false;
   }
 
@@ -189,7 +193,7 @@ export class WorkerHost implements DataPathHost {
     const replayMarks = createReplayMarks(Math.max(MIN_REPLAY_MARKS, 2 * this.tables!.paths.length * RX_SLOTS * this.workers));
     const data: WorkerInit = {
       index, count: this.workers, routerName: this.routerName, config: this.configDoc, generation: this.tables!.generation, learned: this.tables!.learnedRoutes(), steering: this.steering!,
-      pathUp: this.pathUp, pathRx, counters, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, restarts, testHooks: this.testHooks,
+      pathUp: this.pathUp, pathRx, counters, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, replaySenderBase: this.replaySenderBase, restarts, testHooks: this.testHooks,
     };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
     const w: WorkerState = {

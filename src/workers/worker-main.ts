@@ -45,6 +45,7 @@ const dp = new Dataplane({
   shared: { counters: init.counters, pathUp: init.pathUp, pathRx: init.pathRx, replay: { marks: init.replayMarks, floors: init.replayFloors } },
   onEvents: (events: DpEvent[]) => post({ t: 'events', index: init.index, events }),
   ...(init.sessionCountersMs !== undefined ? { sessionCountersMs: init.sessionCountersMs } : {}),
+  replaySenderBase: init.replaySenderBase,
   ownership: {
     index: init.index,
     count: init.count,

@@ -167,7 +167,8 @@ test('a pair of svr nodes: election, standby devices down, switchover, SIGKILL o
   const sw = await svr(['node', 'switchover', '--node', 'r1a'], env);
   assert.is(sw.code, 0, show(sw));
   const refused = await svr(['node', 'switchover', '--node', 'r1a'], env);
-  assert.is.not(refused.code, 0, 'a standby (or handing-over) node refuses a switchover');
+  const roleLines = (p: LineProcess): string => p.lines.filter((l) => l.includes('"event":"ha.')).map((l) => { const r = roleLine(l); return `${r.event} ${r.role ?? ''} ${r.reason ?? ''}`; }).join('; ');
+  assert.is.not(refused.code, 0, `a standby (or handing-over) node refuses a switchover (r1a: ${roleLines(a)}; r1b: ${roleLines(b)})`);
   const bActive = await pollUntil('r1b active after the switchover', 10_000, async () => {
     const r = await nextRole(b, bSeen, 10_000);
     return r.role === 'active' ? r : undefined;

@@ -39,12 +39,19 @@ async function pair(sessions: (full: boolean) => SyncRecord[]): Promise<Pair> {
     preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'), sharedAddresses: [],
   };
   const roles: Record<string, HaRolePublished[]> = { r1a: [], r1b: [] };
-  const make = (node: 'r1a' | 'r1b'): PairNode => new PairNode({
-    redundancy, node, linksUp: () => 2,
-    onRole: (p) => roles[node]!.push(p),
-    collect: (queue, full) => { for (const r of sessions(full)) queue(r); },
-    ports: node === 'r1a' ? { local: pa, partner: pb } : { local: pb, partner: pa },
-  });
+  const make = (node: 'r1a' | 'r1b'): PairNode => {
+    const n: PairNode = new PairNode({
+      redundancy, node, linksUp: () => 2,
+      // a switchover's new active: the host's side is made a moment later (node/ha.ts: devices, sessions, addresses)
+      onRole: (p) => {
+        roles[node]!.push(p);
+        if (p.role === 'taking-over') setTimeout(() => n.ready(), 50);
+      },
+      collect: (queue, full) => { for (const r of sessions(full)) queue(r); },
+      ports: node === 'r1a' ? { local: pa, partner: pb } : { local: pb, partner: pa },
+    });
+    return n;
+  };
   const a = make('r1a');
   await a.start();
   let b = make('r1b');
@@ -92,9 +99,13 @@ test('a pair: the first node alone becomes active; the second joins as standby a
     // planned switchover: r1b active, r1a standby, never both forwarding after it settles
     assert.ok(p.a.switchover());
     assert.not.ok(b.switchover(), 'only the active hands over');
-    const took = await until('switchover', () => b.role === 'active' && p.a.role === 'standby');
+    await until('r1b taking over', () => b.role === 'taking-over');
+    assert.is(p.a.role, 'handing-over', 'r1a forwards while r1b makes its side');
+    await until('r1b active', () => b.role === 'active');
+    assert.is(p.a.role, 'handing-over', 'r1a drains first (one heartbeat interval)');
+    const took = await until('switchover', () => p.a.role === 'standby');
     console.log(`  switchover settled in ${took.toFixed(0)} ms`);
-    assert.is(p.roles['r1b']!.at(-1)!.reason, 'switchover');
+    assert.equal(p.roles['r1b']!.slice(-2).map((x) => `${x.role}:${x.reason}`), ['taking-over:switchover', 'active:switchover']);
 
     // failover: the active (r1b) stops; r1a takes over after 3 missed heartbeats
     b.stop();

@@ -8,7 +8,10 @@ const A: HaNodeInput = { node: 'r1a', partner: 'r1b', priority: 100, preempt: fa
 type Snapshot = SnapshotFrom<typeof haNodeMachine>;
 type Action = { type: string; params?: unknown };
 
-const role = (s: Snapshot): string => (s.value as { role: string }).role;
+const role = (s: Snapshot): string => {
+  const r = (s.value as { role: string | Record<string, string> }).role;
+  return typeof r === 'string' ? r : Object.entries(r).map(([k, v]) => `${k}.${v}`)[0]!;
+};
 const params = <T>(actions: readonly Action[], type: string): T[] => actions.filter((a) => a.type === type).map((a) => a.params as T);
 const published = (actions: readonly Action[]) => params<{ role: HaRole; forwarding: boolean; reason: string }>(actions, 'publishRole');
 const hb = (r: HaRole, over: Partial<HaHeartbeat> = {}): HaNodeEvent => ({
@@ -87,26 +90,69 @@ test('preemption: a standby that outranks the active asks for the role; the acti
   assert.equal(published(a), [], 'the standby waits for the active to hand over');
   const active = steps(start(), lost);
   const [s, a2] = step(active, hb('standby', { priority: 200, wantActive: true }));
-  assert.is(role(s), 'handingOver');
+  assert.is(role(s), 'handingOver.waiting');
   assert.equal(published(a2), [{ role: 'handing-over', forwarding: true, reason: 'preempted' }]);
   assert.equal(params(a2, 'flushSync').length, 1);
 });
 
-test('planned switchover: flush, handing-over (still forwarding), standby takes the role, old active -> standby', () => {
+test('planned switchover, make before break: the old active forwards until the new one is ready and active, then drains', () => {
   const active = steps(start(), lost, hb('standby'));
   const [h, a1] = step(active, { type: 'ha.switchover' });
-  assert.is(role(h), 'handingOver');
+  assert.is(role(h), 'handingOver.waiting');
   assert.equal(published(a1), [{ role: 'handing-over', forwarding: true, reason: 'switchover' }]);
   assert.ok(a1.findIndex((x) => x.type === 'flushSync') < a1.findIndex((x) => x.type === 'sendHeartbeat'), 'flushes before announcing');
-  const [s, a2] = step(h, hb('active'));
-  assert.is(role(s), 'standby');
-  assert.equal(published(a2), [{ role: 'standby', forwarding: false, reason: 'switchover' }]);
+  const [p, ap] = step(h, hb('taking-over'));
+  assert.is(role(p), 'handingOver.preparing');
+  assert.equal(published(ap), [], 'still forwarding while the partner prepares');
+  const [d, a2] = step(p, hb('active'));
+  assert.is(role(d), 'handingOver.draining', 'the partner is active: what is on its way here is still forwarded');
+  assert.equal(published(a2), []);
+  assert.is(role(step(d, hb('active'))[0]), 'handingOver.draining');
 
   const standby = steps(start(), hb('active'));
   const [t, a3] = step(standby, hb('handing-over'));
-  assert.is(role(t), 'active');
-  assert.equal(published(a3), [{ role: 'active', forwarding: true, reason: 'switchover' }]);
+  assert.is(role(t), 'takingOver');
+  assert.equal(published(a3), [{ role: 'taking-over', forwarding: true, reason: 'switchover' }], 'forwarding: its devices come up, nothing sent to it yet');
+  assert.equal(params<HaHeartbeat>(a3, 'sendHeartbeat').map((x) => x.role), ['taking-over'], 'tells the partner it is making its side');
+  assert.is(role(step(t, hb('handing-over'))[0]), 'takingOver', 'the partner\'s heartbeats change nothing until it is ready');
+  const [r, a4] = step(t, { type: 'ha.ready' });
+  assert.is(role(r), 'active');
+  assert.equal(published(a4), [{ role: 'active', forwarding: true, reason: 'switchover' }]);
+  assert.equal(params<HaHeartbeat>(a4, 'sendHeartbeat').map((x) => x.role), ['active'], 'the old active hears it at once');
+  assert.is(role(step(r, hb('handing-over'))[0]), 'active', 'the draining partner is no dual active');
   assert.is(role(step(standby, { type: 'ha.switchover' })[0]), 'standby', 'switchover is asked of the active');
+  assert.is(role(step(standby, { type: 'ha.ready' })[0]), 'standby', 'ready means nothing outside a switchover');
+});
+
+test('planned switchover: the drain ends in standby; a partner lost or withdrawn leaves the old active forwarding (SimulatedClock)', () => {
+  const clock = new SimulatedClock();
+  const roles: string[] = [];
+  const actor = createActor(haNodeMachine.provide({ actions: { publishRole: (_, p) => roles.push(`${p.role}:${p.reason}`) } }), { input: { ...A, drainMs: 150 }, clock }).start();
+  clock.increment(300);
+  actor.send(hb('standby'));
+  actor.send({ type: 'ha.switchover' });
+  actor.send(hb('taking-over'));
+  clock.increment(250);
+  actor.send(hb('taking-over'));
+  clock.increment(250);
+  actor.send(hb('taking-over'));
+  clock.increment(250);
+  assert.is(roles.at(-1), 'handing-over:switchover', 'preparing longer than the dead time: still handing over');
+  actor.send(hb('active'));
+  clock.increment(149);
+  assert.is(roles.at(-1), 'handing-over:switchover', 'draining');
+  clock.increment(2);
+  assert.is(roles.at(-1), 'standby:switchover', 'after the drain');
+  actor.stop();
+
+  const preparing = steps(start(), lost, hb('standby'), { type: 'ha.switchover' }, hb('taking-over'));
+  const [l, al] = step(preparing, lost);
+  assert.is(role(l), 'active');
+  assert.equal(published(al), [{ role: 'active', forwarding: true, reason: 'partner-lost' }]);
+  assert.is(role(step(preparing, hb('standby'))[0]), 'active', 'the partner went back to standby: the role stays');
+  const taking = steps(start(), hb('active'), hb('handing-over'));
+  assert.is(role(step(taking, hb('active'))[0]), 'standby', 'the old active gave up: the new one withdraws');
+  assert.is(role(step(taking, lost)[0]), 'active', 'the old active gone: the new one keeps forwarding');
 });
 
 test('a switchover nobody answers: back to active after the dead time (SimulatedClock)', () => {
@@ -125,7 +171,7 @@ test('a switchover nobody answers: back to active after the dead time (Simulated
 test('a standby with fewer links hands the role to a partner with more', () => {
   const active = steps(start(), lost, { type: 'ha.links', up: 1 });
   const [s, a] = step(active, hb('standby', { linksUp: 2 }));
-  assert.is(role(s), 'handingOver');
+  assert.is(role(s), 'handingOver.waiting');
   assert.is(published(a)[0]!.reason, 'partner-has-more-links');
 });
 

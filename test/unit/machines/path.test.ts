@@ -82,6 +82,19 @@ test('repeated events change nothing; path.configure takes the new hold-down fro
   assert.is(armed(actions as Action[])?.delay, 1000);
 });
 
+test('a pair\'s node taking over (path.resume): down as a standby is no flap, the next up is usable at once; a running hold-down ends', () => {
+  const r = run([up(100), down(900), { type: 'path.resume' }, up(2000)]);
+  assert.equal(r.changes, ['+bfd-up', '-bfd-down', '+bfd-up'], 'no hold-down after the takeover');
+  assert.is(r.s.value, 'usable');
+  assert.is(r.s.context.flaps, 1, 'the flap is still counted');
+  const again = run([up(100), down(900), { type: 'path.resume' }, up(2000), down(3000), up(4000)]);
+  assert.is(again.s.value, 'holdingDown', 'only the first up after the takeover: a flap later is held down again');
+  const held = run([up(100), down(900), up(2000), { type: 'path.resume' }]);
+  assert.equal(held.changes, ['+bfd-up', '-bfd-down', '+bfd-up']);
+  assert.is(held.s.value, 'usable');
+  assert.is(holdDownRemainingMs(held.s.context, 2500), 0);
+});
+
 test('uptime counts from BFD up; zero while down', () => {
   const r = run([up(0), down(100), up(1000)]);
   assert.is(uptimeMs(r.s.context, 3000), 2000);

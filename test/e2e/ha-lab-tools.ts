@@ -1,0 +1,58 @@
+/** What the `svr lab up --ha` e2e tests read of the pair: addresses, MACs, sessions, roles and log times. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inNs } from './support.js';
+import { request } from '../../src/node/control-client.js';
+
+/** The node's sessions, id -> service, through its control socket (what `svr show sessions` asks; no CLI start-up). */
+export async function sessionIds(dir: string, node: string): Promise<Map<string, string>> {
+  const list = (await request(join(dir, `${node}.sock`), { method: 'show', what: 'sessions' })) as { id: string; service: string }[];
+  return new Map(list.map((s) => [s.id, s.service]));
+}
+
+/** `svr show ha --node NODE` through the control socket: the fields the tests check. */
+export async function haOf(dir: string, node: string): Promise<{ role: string; forwarding: boolean; splitBrain: boolean; partnerRole?: string; replicaRecords: number }> {
+  return (await request(join(dir, `${node}.sock`), { method: 'show', what: 'ha' })) as { role: string; forwarding: boolean; splitBrain: boolean; partnerRole?: string; replicaRecords: number };
+}
+
+/** A node's data-path counter (`svr show stats`). */
+export async function counterOf(dir: string, node: string, name: string): Promise<number> {
+  return ((await request(join(dir, `${node}.sock`), { method: 'show', what: 'stats' })) as Record<string, number>)[name] ?? 0;
+}
+
+/** The IPv4 addresses (CIDR) on a device in a namespace. */
+export async function addresses(ns: string, dev: string): Promise<string[]> {
+  const r = await inNs(ns, 'ip', ['-j', 'addr', 'show', 'dev', dev]);
+  return (JSON.parse(r.stdout) as { addr_info: { family: string; local: string; prefixlen: number }[] }[])[0]!.addr_info
+    .filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+export async function mac(ns: string, dev: string): Promise<string> {
+  const r = await inNs(ns, 'ip', ['-j', 'link', 'show', 'dev', dev]);
+  return (JSON.parse(r.stdout) as { address: string }[])[0]!.address;
+}
+
+/** The MAC the client's neighbour entry for its gateway (r1's shared LAN address) holds. */
+export async function gatewayMac(clientNs: string): Promise<string | undefined> {
+  const r = await inNs(clientNs, 'ip', ['-j', 'neigh', 'show', '198.18.1.1']);
+  return (JSON.parse(r.stdout || '[]') as { lladdr?: string }[])[0]?.lladdr;
+}
+
+/** The time of the first line of `log` after `sinceMs` matching `re` (the lab's text log: ISO time first). */
+export function logTime(log: string, re: RegExp, sinceMs: number): { at: number; line: string } | undefined {
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    const at = Date.parse(line.slice(0, 24));
+    if (at >= sinceMs && re.test(line)) return { at, line };
+  }
+  return undefined;
+}
+
+export interface StreamCount { id: number; received: number; expected: number; lost: number; duplicates: number; maxGapMs: number; ended: boolean }
+
+/** The lab server's count of one UDP stream (by sequence number: received, lost, longest gap). */
+export async function streamCount(clientNs: string, server: string, id: number): Promise<StreamCount> {
+  const stats = await inNs(clientNs, 'curl', ['-s', '-m', '5', `http://${server}/stream-stats`]);
+  const s = (JSON.parse(stats.stdout) as { streams: StreamCount[] }).streams.find((x) => x.id === id);
+  if (s === undefined) throw new Error(`the server counted no stream ${id}: ${stats.stdout}`);
+  return s;
+}
