@@ -5,15 +5,18 @@
  * also shows that TCP fits the WAN MTU). The marker in the capture means the payload crossed in clear: it
  * must for HMAC only and must not when the service encrypts (the run checks both ways, so a check that
  * captured nothing cannot pass). From the TCP capture: the MSS options of the SYN and SYN-ACK as they
- * crossed (MSS clamping) and the largest IP packet seen.
+ * crossed (MSS clamping; a TCP session carried as UDP, udp-transform, has its TCP header behind the UDP header
+ * and the SVR metadata) and the largest IP packet seen.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCapture } from '../src/io/pcap.js';
-import { PacketInfo, parsePacket, PROTO_TCP, TCP_ACK, TCP_SYN } from '../src/packet/ip.js';
-import { readTcpMss } from '../src/packet/tcp-mss.js';
+import { readU16 } from '../src/packet/checksum.js';
+import { PacketInfo, parsePacket, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_SYN } from '../src/packet/ip.js';
+import { MetaError, MetadataView, scanMetadata } from '../src/packet/svr-metadata.js';
+import { findMssOption, readTcpMss } from '../src/packet/tcp-mss.js';
 import { runIn, sleep, spawnIn, stop, waitForLine } from './exec.js';
 import { ping } from './measure.js';
 import type { PayloadCheck } from './results.js';
@@ -66,15 +69,35 @@ function largest(file: string): number {
   return max;
 }
 
+/**
+ * A TCP SYN carried as UDP (docs/wan.md "UDP transform"): the UDP payload is SVR metadata, then the TCP header.
+ * Its flags and MSS option, or undefined when the datagram is not that.
+ */
+function transformedSyn(ip: Uint8Array, pi: PacketInfo, meta: MetadataView): { flags: number; mss: number } | undefined {
+  if (scanMetadata(ip, pi.payload, pi.payloadLength, meta) !== MetaError.None) return undefined;
+  const tcp = pi.payload + meta.total;
+  if (tcp + 20 > pi.end) return undefined;
+  const end = tcp + (ip[tcp + 12]! >> 4) * 4;
+  const flags = ip[tcp + 13]!;
+  if (end < tcp + 20 || end > pi.end || (flags & TCP_SYN) === 0) return undefined;
+  const at = findMssOption(ip, tcp + 20, end);
+  return { flags, mss: at < 0 ? -1 : readU16(ip, at) };
+}
+
 /** MSS options of the first SYN and SYN-ACK in a capture (-1: none seen, or no option). */
-function synMss(file: string): { synMss: number; synAckMss: number } {
+export function synMss(file: string): { synMss: number; synAckMss: number } {
   const pi = new PacketInfo();
+  const meta = new MetadataView();
   const out = { synMss: -1, synAckMss: -1 };
   for (const rec of readCapture(file)) {
-    if (rec.ip === null || parsePacket(rec.ip, 0, rec.ip.length, pi) !== 0 || pi.protocol !== PROTO_TCP) continue;
-    const kind = pi.tcpFlags & (TCP_SYN | TCP_ACK);
-    if (kind === TCP_SYN && out.synMss < 0) out.synMss = readTcpMss(rec.ip, pi);
-    else if (kind === (TCP_SYN | TCP_ACK) && out.synAckMss < 0) out.synAckMss = readTcpMss(rec.ip, pi);
+    if (rec.ip === null || parsePacket(rec.ip, 0, rec.ip.length, pi) !== 0) continue;
+    let syn: { flags: number; mss: number } | undefined;
+    if (pi.protocol === PROTO_TCP) syn = { flags: pi.tcpFlags, mss: readTcpMss(rec.ip, pi) };
+    else if (pi.protocol === PROTO_UDP) syn = transformedSyn(rec.ip, pi, meta);
+    if (syn === undefined) continue;
+    const kind = syn.flags & (TCP_SYN | TCP_ACK);
+    if (kind === TCP_SYN && out.synMss < 0) out.synMss = syn.mss;
+    else if (kind === (TCP_SYN | TCP_ACK) && out.synAckMss < 0) out.synAckMss = syn.mss;
   }
   return out;
 }

@@ -4,10 +4,10 @@
  * (compileRouter) and applied to r1's data path; time and memory (RSS and JS heap growth) of each. The same at
  * smaller sizes gives the curve. Then r1's session table is filled (first packets of distinct UDP flows, the
  * largest fill asked for) and the config reloaded with one service changed, as `svr node reload` does it with
- * the data path in the node's main thread (read and validate the file in a worker thread, then compile and swap
- * the tables between batches in the data path's thread),
- * while a 1 ms timer feeds established packets through the data path: the longest gap between two batches
- * is the forwarding pause (every step of the reload runs on that thread).
+ * the data path in the node's main thread (read and validate the file and build r1's access table and service
+ * FIB in a worker thread; rebuild the config from its slices, compile the rest and swap the tables in separate
+ * turns of the data path's thread), while a 1 ms timer feeds established packets through the data path: the
+ * longest gap between two batches is the forwarding pause.
  *   node --expose-gc dist/bench/config-scale.js [--services 10000] [--tenants 100] [--sources 10] [--sessions 1000000] [--json]
  */
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import { compileRouter } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
-import { loadConfigInThread } from '../src/node/config-thread.js';
+import { prepareConfigInThread } from '../src/node/config-thread.js';
 import { Sink } from './inprocess-config.js';
 import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 
@@ -41,8 +41,9 @@ export interface ReloadUnderLoad {
   /** active sessions in r1's table when the reload ran */
   sessions: number;
   fillSeconds: number;
-  /** the reload's steps as the node runs them, ms: read and validate in a worker thread (the feed goes on
-   *  meanwhile; wall time), then compile and swap in the data path's thread */
+  /** the reload's steps as the node runs them, ms: read, validate and build the access table and FIB in a worker
+   *  thread, the config rebuilt here in slices (the feed goes on meanwhile; wall time), then compile and (in the
+   *  next turn) swap in the data path's thread */
   loadMs: number;
   compileMs: number;
   swapMs: number;
@@ -130,7 +131,7 @@ function measureSize(services: number, tenants: number, sources: number): { size
 }
 
 /** Opens `n` sessions in r1's data path: first packets t0 -> s0 from 16 sources × 64,512 ports × 254 servers. */
-function fill(dp: Dataplane, n: number, batch: number): number {
+export function fill(dp: Dataplane, n: number, batch: number): number {
   const lan = dp.ctx.tables.interfaceIndex('lan0');
   const { slab, offs, lens, stamp } = udpSlab(batch);
   const t0 = performance.now();
@@ -171,11 +172,12 @@ async function reloadUnderLoad(dp: Dataplane, changedYaml: string, fillSeconds: 
     await new Promise((r) => setTimeout(r, 300)); // steady feed first
     const start = performance.now();
     let t = start;
-    const config = await loadConfigInThread(file);
+    const { config, prepared } = await prepareConfigInThread(file, 'r1');
     const loadMs = ms(t);
     t = performance.now();
-    const tables = compileRouter(config, 'r1', 2);
+    const tables = compileRouter(config, 'r1', 2, [], prepared);
     const compileMs = ms(t);
+    await new Promise((r) => setImmediate(r)); // batches between the compile and the swap, as Router.applyConfigFile
     t = performance.now();
     dp.setTables(tables);
     const swapMs = ms(t);

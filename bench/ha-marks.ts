@@ -48,10 +48,10 @@ for (let k = 0; k < 20; k++) {
   const t0 = performance.now();
   const c = collectChanges(on, 2, false);
   collectMs = Math.min(collectMs, performance.now() - t0);
-  if (c.rows.length !== 1700) throw new Error(`collected ${c.rows.length} rows, marked 1700`);
+  if (c.rowCount !== 1700) throw new Error(`collected ${c.rowCount} rows, marked 1700`);
 }
 const t0 = performance.now();
-const full = collectChanges(on, 3, true, SESSIONS).rows.length;
+const full = collectChanges(on, 3, true, SESSIONS).rowCount;
 const fullMs = performance.now() - t0;
 process.stdout.write(`accountPacket, ${SESSIONS} sessions, ${ROUNDS} rounds of ${PACKETS} packets, fastest: marks off ${bestOff.toFixed(1)} ns, on ${bestOn.toFixed(1)} ns (${(bestOn / bestOff).toFixed(2)}x)\n`);
 process.stdout.write(`collecting 1,700 marked rows of ${SESSIONS}: ${collectMs.toFixed(2)} ms (fastest of 20); a full collection of ${full} rows: ${fullMs.toFixed(0)} ms\n`);

@@ -5,8 +5,12 @@
  *           sync veth to r1's namespace; the standby's devices are down, it forwards nothing), the same
  *           measurements back to back (r2 restarted on the pair's config too: same authority secret). During
  *           the session test r1a's `svr show ha` is sampled every second: the change lag (a session change
- *           marked in the data path to the standby's acknowledgement), rows waiting; afterwards the standby's
- *           replica must hold as many session rows as r1a has sessions (within 2 %).
+ *           marked in the data path to the standby's acknowledgement; p50/p99 from r1a's histogram over the
+ *           test), rows waiting; afterwards the standby's replica must hold as many session rows as r1a has
+ *           sessions (within 2 %).
+ *   cpu     during each session test, the CPU time of r1's main thread (control and, with one worker, the
+ *           data path), of its other threads and of the standby r1b, less their idle rate sampled for 3 s
+ *           just before (timers, reports, heartbeats, the sampler): where a synced session's cost goes.
  *   failover  in one process (no TUN: the devices' part is measured by e2e/ha-pair, 20-90 ms): two pair
  *           nodes over a real UDP sync link on loopback, each with its own in-memory r1 (the example config);
  *           100 UDP sessions through the active, synced; the active stops (its heartbeats and sync end at once,
@@ -21,6 +25,7 @@ import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ipn, recordingSteps, run, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
+import { cpuSeconds } from './cpu.js';
 import { checkConnectivity, measureTcp } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
 import { HEADLINE_NODE_ARGS, svrScript, type SvrouterMode } from './modes/svrouter.js';
@@ -32,17 +37,31 @@ import { NS, namePrefix } from './topology.js';
 import { createMemoryLab, type MemoryLab } from '../src/sim/memory-lab.js';
 import { loadConfig } from '../src/model/validate.js';
 import { PairNode } from '../src/ha/pair-node.js';
+import { lagPercentile } from '../src/ha/sync-link.js';
 import { HaSessions, SYNC_KIND_SESSION } from '../src/node/ha-sessions.js';
 import type { Redundancy } from '../src/model/config.js';
 
 const SYNC = { r1a: '198.18.251.1', r1b: '198.18.251.2' } as const;
 export const FAILOVER_RUNS = 20;
+/** how long the routers' idle CPU rate is sampled before each session test (ms) */
+const IDLE_SAMPLE_MS = 3000;
 const FAILOVER_SESSIONS = 100;
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/configs/two-routers.yaml', import.meta.url));
+
+/** CPU seconds spent during a session test, above each process's idle rate (sampled just before). */
+export interface HaCpu {
+  seconds: number;
+  /** r1 (r1a in the pair): its main thread and its other threads (workers, libuv, V8) */
+  r1Main: number;
+  r1Other: number;
+  /** the standby r1b (all its threads; the pair only) */
+  standby?: number;
+}
 
 export interface HaRun {
   tcp?: TcpResult;
   sessions?: SessionRate;
+  cpu?: HaCpu;
 }
 
 /** r1a's sync during the pair's session test (from `svr show ha`, sampled every second). */
@@ -50,6 +69,9 @@ export interface HaSync {
   /** the largest change lag seen (ms) and the last one */
   changeLagMaxMs: number;
   changeLagLastMs?: number;
+  /** the change lag's median and 99th percentile over the test (the bound of its histogram bucket, ms) */
+  changeLagP50Ms?: number;
+  changeLagP99Ms?: number;
   /** the largest ack lag (a batch sent to its acknowledgement, ms) */
   ackLagMaxMs: number;
   /** the longest a change waited for its collection (ms) */
@@ -96,7 +118,7 @@ interface HaShow {
   role: string;
   partnerRole?: string;
   replicaRecords: number;
-  lag: { lastMs?: number; maxMs: number; pending: number; changeMs?: number; changeMaxMs: number };
+  lag: { lastMs?: number; maxMs: number; pending: number; changeMs?: number; changeMaxMs: number; changeLagMs: number[] };
   sessions: { upserts: number; deletes: number; collections: number; maxWaitMs: number; dirtyLeft: number };
   counters: { recordsSent: number; batchesResent: number };
 }
@@ -118,11 +140,23 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   mkdirSync(join(dir, 'run'), { recursive: true });
   const res: HaResult = { single: {}, pair: {}, errors: [] };
   const step = recordingSteps(res.errors, progress);
-  const both = async (r: HaRun, label: string, during?: () => () => Promise<void>): Promise<void> => {
+  const both = async (r: HaRun, label: string, standbyPid?: number, during?: () => () => Promise<void>): Promise<void> => {
     await checkConnectivity();
     await step(`${label} tcp`, async () => { r.tcp = await measureTcp(svr, plan, progress); });
     const done = during?.();
+    const pid = svr.proc('r1')?.pid ?? NaN;
+    const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pid, true), cpuSeconds(pid), standbyPid === undefined ? NaN : cpuSeconds(standbyPid)];
+    // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the test's
+    const idle0 = cpu();
+    await sleep(IDLE_SAMPLE_MS);
+    const idle1 = cpu();
+    const idleRate = idle1.map((x, i) => (x - idle0[i]!) / (idle1[0]! - idle0[0]!));
+    const before = cpu();
     await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    const after = cpu();
+    const d = after.map((x, i) => x - before[i]! - (i === 0 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
+    r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, ...(standbyPid === undefined ? {} : { standby: d[3]! }) };
+    progress(`    cpu during the session test (${d[0]!.toFixed(1)} s), above the idle rate: r1 main thread ${d[1]!.toFixed(2)} s, other threads ${(d[2]! - d[1]!).toFixed(2)} s${standbyPid === undefined ? '' : `, standby ${d[3]!.toFixed(2)} s`}`);
     await done?.();
   };
 
@@ -160,7 +194,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     await pathsUp(svr);
     let sampling = false;
     const samples: HaShow[] = [];
-    await both(res.pair, 'pair', () => {
+    await both(res.pair, 'pair', standby.pid, () => {
       sampling = true;
       const sampler = (async () => {
         while (sampling) {
@@ -176,7 +210,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     });
     await step('pair sync', async () => { res.sync = await settle(svr, sockB, samples); });
     const s = res.sync;
-    if (s !== undefined) progress(`    sync under ${Math.round(res.pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag max ${s.changeLagMaxMs.toFixed(1)} ms (ack ${s.ackLagMaxMs.toFixed(1)}, waited for collection ${s.waitMaxMs.toFixed(1)}), ${s.upserts} rows and ${s.deletes} removals in ${s.collections} collections, ${s.batchesResent} batches resent; settled: ${s.activeSessions} sessions on r1a, ${s.replicaRows} rows on r1b`);
+    if (s !== undefined) progress(`    sync under ${Math.round(res.pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag p50 <= ${s.changeLagP50Ms ?? '-'} ms, p99 <= ${s.changeLagP99Ms ?? '-'} ms, max ${s.changeLagMaxMs.toFixed(1)} ms (ack ${s.ackLagMaxMs.toFixed(1)}, waited for collection ${s.waitMaxMs.toFixed(1)}), ${s.upserts} rows and ${s.deletes} removals in ${s.collections} collections, ${s.batchesResent} batches resent; settled: ${s.activeSessions} sessions on r1a, ${s.replicaRows} rows on r1b`);
   } catch (e) {
     res.errors.push(`pair: ${(e as Error).message.split('\n')[0]}`);
     progress(`    ! pair: ${(e as Error).message}`);
@@ -224,8 +258,10 @@ async function settle(svr: SvrouterMode, sockB: string, samples: readonly HaShow
   }
   const all = [...samples, a];
   const max = (f: (s: HaShow) => number): number => Math.max(...all.map(f));
+  const lags = a.lag.changeLagMs.map((n, i) => n - (samples[0]!.lag.changeLagMs[i] ?? 0));
   return {
-    changeLagMaxMs: a.lag.changeMaxMs, changeLagLastMs: a.lag.changeMs, ackLagMaxMs: a.lag.maxMs, waitMaxMs: a.sessions.maxWaitMs,
+    changeLagMaxMs: a.lag.changeMaxMs, changeLagLastMs: a.lag.changeMs, changeLagP50Ms: lagPercentile(lags, 50), changeLagP99Ms: lagPercentile(lags, 99),
+    ackLagMaxMs: a.lag.maxMs, waitMaxMs: a.sessions.maxWaitMs,
     dirtyMax: max((s) => s.sessions.dirtyLeft), pendingMax: max((s) => s.lag.pending),
     upserts: a.sessions.upserts - samples[0]!.sessions.upserts, deletes: a.sessions.deletes - samples[0]!.sessions.deletes,
     collections: a.sessions.collections - samples[0]!.sessions.collections, recordsSent: a.counters.recordsSent - samples[0]!.counters.recordsSent,
@@ -283,8 +319,8 @@ async function measureFailover(progress: (l: string) => void): Promise<FailoverR
         });
       },
     });
-    sa.bind((records, markedAt) => a.send(records, markedAt));
-    sb.bind((records, markedAt) => b.send(records, markedAt));
+    sa.bind(a);
+    sb.bind(b);
     try {
       await a.start();
       await until(() => a.role === 'active', 3000, 'r1a active');
@@ -297,9 +333,9 @@ async function measureFailover(progress: (l: string) => void): Promise<FailoverR
         before.clients[0]!.udpSend(42000 + k, '198.18.3.20', 7, Buffer.from('before'));
       }
       await until(() => replies === FAILOVER_SESSIONS, 10_000, `${FAILOVER_SESSIONS} sessions answered through the active`);
-      await until(() => [...b.replica.values()].filter((r) => r.kind === SYNC_KIND_SESSION).length === FAILOVER_SESSIONS, 5000, 'the sessions on the standby');
+      await until(() => b.replica.count(SYNC_KIND_SESSION) === FAILOVER_SESSIONS, 5000, 'the sessions on the standby');
       // r2 is one node: its rows as they are (the peer of a pair keeps its sessions)
-      await after.r2.host.importSessions((await before.r2.host.collectSessionChanges(true)).rows.map((r) => r.row));
+      await after.r2.host.importSessions((await before.r2.host.collectSessionChanges(true)).rows);
       await Promise.all([after.r1.whenPathsUp(), after.r2.whenPathsUp()]); // the new active's path to r2 is up (BFD) as on a real standby
       after.clients[0]!.udpBind(42000, () => { t.reply ??= performance.now(); });
       t.killed = performance.now();

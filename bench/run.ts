@@ -43,7 +43,7 @@ import { ECHO_PORT, TCP_SESSION_PORT, TCP_SINK_PORT, UDP_SESSION_PORTS } from '.
 import { checkLeftovers, createTopology, deleteTopology, namePrefix, NS, SERVER, usePrefix } from './topology.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ALL_MODES = ['kernel', 'svrouter', 'svrouter-enc', 'svrouter-enc-hs', 'wireguard-go', 'wireguard-go-2022', 'openvpn', 'openvpn-tuned'] as const;
+const ALL_MODES = ['kernel', 'svrouter', 'svrouter-enc', 'svrouter-enc-hs', 'svrouter-enc-udp', 'wireguard-go', 'wireguard-go-2022', 'openvpn', 'openvpn-tuned'] as const;
 /** what runs without --only (all of them; openvpn-tuned is OpenVPN with svrouter-sized queues and 4 MB buffers) */
 const DEFAULT_MODES = [...ALL_MODES];
 /** exit status of a run that measured but is not comparable */
@@ -75,6 +75,7 @@ const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(
   --results F   where the results go (default bench/results.json; with --case the run's folder); with --no-docs a partial run leaves the full run's files alone
   --prefix P   names of the namespaces (P-client, P-r1, P-r2, P-server) and tunnel devices; default SVR_BENCH_PREFIX or svb
   svrouter-enc-hs: svrouter-enc with the path keys from the key exchange (key-exchange: handshake); adds handshakes/s on one core (dist/bench/handshake.js)
+  svrouter-enc-udp: svrouter-enc with udp-transform always-transform: TCP sessions as UDP between the routers, as in a tunnel (UDP GSO on the wan TUN)
   the current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project root
   exit status: 0 done, 1 error, ${EXIT_NOT_COMPARABLE} measured but not comparable (the cases are printed)
 `;
@@ -116,6 +117,7 @@ function makeMode(id: string, o: Options): Mode {
     case 'svrouter': return new SvrouterMode(false);
     case 'svrouter-enc': return new SvrouterMode(true, o.cipher);
     case 'svrouter-enc-hs': return new SvrouterMode(true, o.cipher, 'handshake');
+    case 'svrouter-enc-udp': return new SvrouterMode(true, o.cipher, 'static', true);
     case 'wireguard-go': {
       const wg = currentWireguardGo(ROOT);
       return new WireguardMode(wg.path, 'wireguard-go', 'wireguard-go (current)',

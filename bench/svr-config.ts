@@ -40,6 +40,9 @@ export interface SvrConfigOptions {
   /** the path keys from the key exchange (`key-exchange: handshake` on the wan interfaces' policy, `internal`):
    *  each router's identity (public key, base64) and the file of its private key */
   handshake?: Record<'r1' | 'r2', { publicKey: string; privateKeyFile: string }>;
+  /** `udp-transform` mode of the wan interfaces' neighborhood (default: the config's, auto-detect; TCP stays TCP
+   *  on this clean path). always-transform: TCP sessions travel as UDP, as every tunnel carries them */
+  udpTransform?: 'always-transform';
   /** r1 is a router pair (the HA case, ha.ts): nodes r1a and r1b with these sync addresses, the pair's key (base64);
    *  heartbeat-misses 50 (a 5 s dead time: the cost case must not fail over on a loaded machine) */
   pair?: { r1a: string; r1b: string; key: string };
@@ -52,12 +55,13 @@ function lan(): string {
 `;
 }
 
-function wan(waypoint: string): string {
+function wan(waypoint: string, udpTransform?: string): string {
+  const transform = udpTransform !== undefined ? `, udp-transform: { mode: ${udpTransform} }` : '';
   return `        - name: wan0
           kind: wan
           mtu: ${WAN_INTERFACE_MTU}
           waypoint: ${waypoint}
-          neighborhoods: [{ name: bench }]
+          neighborhoods: [{ name: bench${transform} }]
 `;
 }
 
@@ -98,7 +102,7 @@ ${o.encrypt ? '      security: payload\n' : ''}${o.fec !== undefined ? '      se
 `}  routers:
     - name: r1
 ${identity('r1')}      interfaces:
-${lan()}${wan(WAYPOINT_R1)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]
+${lan()}${wan(WAYPOINT_R1, o.udpTransform)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]
       service-routes: [${o.r1Local === true ? '{ name: bench-local, service: bench, next-hop: { interface: lan0 } }' : '{ name: bench-via-r2, service: bench, peer: r2 }'}]
 ${o.pair !== undefined ? `      redundancy:
         nodes: [{ name: r1a, priority: 200, sync-address: ${o.pair.r1a} }, { name: r1b, priority: 100, sync-address: ${o.pair.r1b} }]
@@ -106,7 +110,7 @@ ${o.pair !== undefined ? `      redundancy:
         heartbeat-misses: 50
 ` : ''}    - name: r2
 ${identity('r2')}      interfaces:
-${lan()}${wan(WAYPOINT_R2)}      routes: [{ prefix: ${SERVER_NET}, interface: lan0 }]
+${lan()}${wan(WAYPOINT_R2, o.udpTransform)}      routes: [{ prefix: ${SERVER_NET}, interface: lan0 }]
       service-routes: [{ name: bench-local, service: bench, next-hop: { interface: lan0 } }]
 `;
 }

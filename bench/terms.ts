@@ -35,14 +35,20 @@ export async function deviceTerms(ns: string, devs: readonly string[]): Promise<
   return out.join('; ');
 }
 
+/**
+ * rx-udp-gro-forwarding: whether the device's GRO merges forwarded UDP datagrams (off on every veth, for every
+ * mode: a sender's UDP GSO super-packets, wireguard-go's socket or svrouter's wan TUN, cross the veth whole
+ * anyway, and reach the other router as one super-packet; docs/performance.md "Equal terms").
+ */
 const OFFLOADS = [
   ['tcp-segmentation-offload', 'TSO'],
   ['tx-udp-segmentation', 'USO'],
   ['generic-segmentation-offload', 'GSO'],
   ['generic-receive-offload', 'GRO'],
+  ['rx-udp-gro-forwarding', 'UDP GRO forwarding'],
 ] as const;
 
-/** "dev: TSO on, USO on, GSO on, GRO off" for each device (ethtool -k), or why it could not be read. */
+/** "dev: TSO on, USO on, GSO on, GRO off, UDP GRO forwarding off" for each device (ethtool -k), or why it could not be read. */
 export async function offloadTerms(ns: string, devs: readonly string[]): Promise<string> {
   const out: string[] = [];
   for (const dev of devs) {

@@ -19,8 +19,9 @@
  *   UDP_L4 (USO)       the same with UDP headers: UDP length per segment, full UDP checksum (0 -> 0xffff).
  *   anything else      (UFO, unknown types, inconsistent lengths): dropped and counted by the caller.
  *
- * Transmit (svr_coalesce_plan), per write: consecutive packets of a batch are merged when all of these hold
- * (the conditions of Linux's tcp_gro_receive / inet_gro_receive, so the kernel can resegment exactly):
+ * Transmit (svr_coalesce_plan), per write. TCP (what & SVR_COALESCE_TCP): consecutive segments of a batch are
+ * merged when all of these hold (the conditions of Linux's tcp_gro_receive / inet_gro_receive, so the kernel can
+ * resegment exactly):
  *   - TCP over IPv4 without options (IHL 5, not a fragment) or over IPv6 without extension headers; the IP
  *     length matches the packet; ACK set; no SYN, RST or URG; payload > 0; the IPv4 header and TCP checksums
  *     verify (as Linux GRO validates before merging: a corrupted segment is written alone and dropped by the
@@ -36,6 +37,20 @@
  * segment has CWR), hdr_len, gso_size = first payload, csum_start = L4 offset, csum_offset = 16}, the first
  * segment's headers with the total IP length, the FIN/PSH of the last segment, the IPv4 header checksum
  * recomputed and the TCP checksum field set to the folded pseudo-header sum (not inverted), then the payloads.
+ * UDP (what & SVR_COALESCE_UDP; the WAN queues, where SVR packets of one TCP stream are equal-length datagrams of
+ * one waypoint 5-tuple): consecutive datagrams are merged when
+ *   - UDP over IPv4 without options, not a fragment, or over IPv6 without extension headers; the IP and UDP
+ *     lengths match the packet; payload > 0; the IPv4 header checksum and the UDP checksum verify (IPv4 checksum
+ *     0, "none", is not merged: the kernel would give every segment one);
+ *   - same addresses, ports, TTL/hop limit, TOS / traffic class + flow label, DF; without DF the IPv4 ids
+ *     increment by one (Linux's inet_gso_segment gives segment k the id + k);
+ *   - every payload equal to the first one's except the last, which may be shorter (UDP GSO's gso_size rule,
+ *     Linux's __udp_gso_segment); at most 65535 bytes of IP packet and SVR_COALESCE_UDP_MAX_SEGS datagrams.
+ * A run of >= 2 is written as one super-packet: vnet header {NEEDS_CSUM, UDP_L4, hdr_len = L4 offset + 8,
+ * gso_size = first payload, csum_start = L4 offset, csum_offset = 6}, the first datagram's IP header with the
+ * total length (IPv4 header checksum recomputed), its UDP header with the total UDP length and the folded
+ * pseudo-header sum over it in the checksum field, then the payloads. The kernel cuts it back into the original
+ * datagrams (lengths, ids, full checksums) where the next device cannot carry it whole (docs/tun-io.md).
  * Everything else is written as is behind an all-zero vnet header.
  */
 #include "offload.h"
@@ -285,7 +300,6 @@ static int tcp_candidate(const uint8_t *p, uint32_t len, tcpseg *t) {
   if (len < 40) return 0;
   if (p[0] >> 4 == 4) {
     if (p[0] != 0x45 || get16(p + 2) != len || (get16(p + 6) & 0x3fff) || p[9] != 6) return 0;
-    if (fold(sum_bytes(0, p, 20)) != 0xffff) return 0; /* header checksum */
     t->family = 4;
     t->l4 = 20;
   } else if (p[0] >> 4 == 6) {
@@ -300,7 +314,6 @@ static int tcp_candidate(const uint8_t *p, uint32_t len, tcpseg *t) {
   if (thl < 20 || t->l4 + thl >= len) return 0; /* no payload */
   uint8_t fl = th[13];
   if ((fl & (TCP_SYN | TCP_RST | TCP_URG)) || !(fl & TCP_ACK)) return 0;
-  if (fold(pseudo_sum(p, t->family, 6, len - t->l4) + sum_bytes(0, th, len - t->l4)) != 0xffff) return 0;
   t->p = p;
   t->len = len;
   t->hl = t->l4 + thl;
@@ -308,6 +321,13 @@ static int tcp_candidate(const uint8_t *p, uint32_t len, tcpseg *t) {
   t->seq = get32(th + 4);
   t->flags = fl;
   return 1;
+}
+
+/* The checksums of a candidate (IPv4 header, L4 with the pseudo-header) verify. Checked only for packets that
+ * would otherwise join a run (the first one when a second follows it), so a packet written alone costs no sum. */
+static int checksums_ok(const uint8_t *p, uint32_t len, int family, uint32_t l4, uint8_t proto) {
+  if (family == 4 && fold(sum_bytes(0, p, 20)) != 0xffff) return 0;
+  return fold(pseudo_sum(p, family, proto, len - l4) + sum_bytes(0, p + l4, len - l4)) == 0xffff;
 }
 
 /* Whether q may follow prev in the run that started with f (total: IP bytes of the run so far). */
@@ -332,17 +352,107 @@ static int can_follow(const tcpseg *f, const tcpseg *prev, const tcpseg *q, uint
   return 1;
 }
 
+typedef struct udpseg {
+  const uint8_t *p;
+  uint32_t len, l4, pay;
+  uint8_t family;
+} udpseg;
+
+/* A UDP datagram that may take part in a super-packet (see the header comment). */
+static int udp_candidate(const uint8_t *p, uint32_t len, udpseg *u) {
+  if (len < 29) return 0;
+  if (p[0] >> 4 == 4) {
+    if (p[0] != 0x45 || get16(p + 2) != len || (get16(p + 6) & 0x3fff) || p[9] != 17) return 0;
+    if (get16(p + 26) == 0) return 0; /* no UDP checksum */
+    u->family = 4;
+    u->l4 = 20;
+  } else if (p[0] >> 4 == 6) {
+    if (len < 49 || (uint32_t)get16(p + 4) + 40 != len || p[6] != 17) return 0;
+    u->family = 6;
+    u->l4 = 40;
+  } else {
+    return 0;
+  }
+  const uint8_t *uh = p + u->l4;
+  if (get16(uh + 4) != len - u->l4) return 0;
+  u->p = p;
+  u->len = len;
+  u->pay = len - u->l4 - 8;
+  return 1;
+}
+
+/* Whether q may follow prev in the UDP run that started with f (total: IP bytes of the run so far). */
+static int udp_can_follow(const udpseg *f, const udpseg *prev, const udpseg *q, uint32_t total) {
+  if (q->family != f->family) return 0;
+  if (prev->pay != f->pay || q->pay > f->pay || total + q->pay > 65535) return 0;
+  const uint8_t *a = f->p, *b = q->p;
+  if (f->family == 4) {
+    if (memcmp(a + 12, b + 12, 8) || a[1] != b[1] || a[8] != b[8]) return 0;
+    uint16_t df = get16(a + 6) & 0x4000;
+    if (df != (get16(b + 6) & 0x4000)) return 0;
+    if (!df && get16(b + 4) != (uint16_t)(get16(prev->p + 4) + 1)) return 0;
+  } else {
+    if (memcmp(a, b, 4) || a[7] != b[7] || memcmp(a + 8, b + 8, 32)) return 0;
+  }
+  return memcmp(a + f->l4, b + q->l4, 4) == 0; /* ports */
+}
+
+/* A run of UDP datagrams from packet i (see the header comment); returns the packets covered, 1 when none merged. */
+static uint32_t plan_udp(const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i, uint32_t count,
+                         uint8_t *hdr, svr_span *spans, uint32_t *nspans) {
+  udpseg f, prev, q;
+  if (!udp_candidate(data + off[i], len[i], &f)) return 1;
+  uint32_t n = 1, total = f.len, hl = f.l4 + 8;
+  prev = f;
+  spans[1].base = f.p + hl;
+  spans[1].len = f.pay;
+  while (i + n < count && n < SVR_COALESCE_UDP_MAX_SEGS && udp_candidate(data + off[i + n], len[i + n], &q) &&
+         udp_can_follow(&f, &prev, &q, total) && checksums_ok(q.p, q.len, q.family, q.l4, 17) &&
+         (n > 1 || checksums_ok(f.p, f.len, f.family, f.l4, 17))) {
+    spans[n + 1].base = q.p + hl;
+    spans[n + 1].len = q.pay;
+    total += q.pay;
+    prev = q;
+    n++;
+  }
+  if (n < 2) return 1;
+  uint8_t *ip = hdr + SVR_VNET_HDR_LEN;
+  hdr[0] = SVR_VNET_F_NEEDS_CSUM;
+  hdr[1] = SVR_VNET_GSO_UDP_L4;
+  puth16(hdr + 2, (uint16_t)hl);
+  puth16(hdr + 4, (uint16_t)f.pay);
+  puth16(hdr + 6, (uint16_t)f.l4);
+  puth16(hdr + 8, 6);
+  memcpy(ip, f.p, hl);
+  if (f.family == 4) {
+    put16(ip + 2, total);
+    fill_ipv4_checksum(ip);
+  } else {
+    put16(ip + 4, total - 40);
+  }
+  uint8_t *uh = ip + f.l4;
+  put16(uh + 4, total - f.l4);
+  uint16_t ps = fold(pseudo_sum(ip, f.family, 17, total - f.l4));
+  memcpy(uh + 6, &ps, 2);
+  spans[0].base = hdr;
+  spans[0].len = SVR_VNET_HDR_LEN + hl;
+  *nspans = n + 1;
+  return n;
+}
+
 uint32_t svr_coalesce_plan(const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i, uint32_t count,
-                           uint8_t *hdr, svr_span *spans, uint32_t *nspans) {
+                           uint32_t what, uint8_t *hdr, svr_span *spans, uint32_t *nspans) {
   tcpseg f, prev, q;
   uint32_t n = 1;
-  if (tcp_candidate(data + off[i], len[i], &f)) {
+  if ((what & SVR_COALESCE_UDP) && (n = plan_udp(data, off, len, i, count, hdr, spans, nspans)) >= 2) return n;
+  if ((what & SVR_COALESCE_TCP) && tcp_candidate(data + off[i], len[i], &f)) {
     uint32_t total = f.len;
     prev = f;
     spans[1].base = f.p + f.hl;
     spans[1].len = f.pay;
     while (i + n < count && n < SVR_COALESCE_MAX_SEGS && tcp_candidate(data + off[i + n], len[i + n], &q) &&
-           can_follow(&f, &prev, &q, total)) {
+           can_follow(&f, &prev, &q, total) && checksums_ok(q.p, q.len, q.family, q.l4, 6) &&
+           (n > 1 || checksums_ok(f.p, f.len, f.family, f.l4, 6))) {
       spans[n + 1].base = q.p + q.hl;
       spans[n + 1].len = q.pay;
       total += q.pay;
@@ -437,15 +547,16 @@ static napi_value offload_segment_for_test(napi_env env, napi_callback_info info
 }
 
 /*
- * offloadCoalesceForTest(data, offsets, lengths, count, out, outInfo) -> writes
- * Plans the writes of a batch like tunWriteBatchOffload and stores each write's bytes back to back in out;
+ * offloadCoalesceForTest(data, offsets, lengths, count, out, outInfo[, what]) -> writes
+ * Plans the writes of a batch like tunWriteBatchOffload (what: SVR_COALESCE_* flags, default TCP) and stores each
+ * write's bytes back to back in out;
  * outInfo[2w] = bytes of write w, outInfo[2w + 1] = packets it covers.
  */
 static napi_value offload_coalesce_for_test(napi_env env, napi_callback_info info) {
-  size_t argc = 6, data_len, noff, nlen, out_len, info_len;
-  napi_value argv[6], result;
+  size_t argc = 7, data_len, noff, nlen, out_len, info_len;
+  napi_value argv[7], result;
   void *data, *offsets, *lengths, *out, *oinfo;
-  uint32_t count;
+  uint32_t count, what = SVR_COALESCE_TCP;
   SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 6) {
     napi_throw_type_error(env, NULL, "offloadCoalesceForTest needs (data, offsets, lengths, count, out, outInfo)");
@@ -455,7 +566,8 @@ static napi_value offload_coalesce_for_test(napi_env env, napi_callback_info inf
       svr_arg_typed(env, argv[1], napi_uint32_array, "offsets", &offsets, &noff) ||
       svr_arg_typed(env, argv[2], napi_uint32_array, "lengths", &lengths, &nlen) ||
       svr_arg_u32(env, argv[3], "count", &count) || svr_arg_typed(env, argv[4], napi_uint8_array, "out", &out, &out_len) ||
-      svr_arg_typed(env, argv[5], napi_uint32_array, "outInfo", &oinfo, &info_len))
+      svr_arg_typed(env, argv[5], napi_uint32_array, "outInfo", &oinfo, &info_len) ||
+      (argc >= 7 && svr_arg_u32(env, argv[6], "what", &what)))
     return NULL;
   const uint32_t *off = offsets, *lens = lengths;
   uint32_t *oi = oinfo;
@@ -475,7 +587,7 @@ static napi_value offload_coalesce_for_test(napi_env env, napi_callback_info inf
   uint32_t w = 0;
   for (uint32_t i = 0; i < count;) {
     uint32_t ns = 0;
-    uint32_t covered = svr_coalesce_plan(data, off, lens, i, count, hdr, spans, &ns);
+    uint32_t covered = svr_coalesce_plan(data, off, lens, i, count, what, hdr, spans, &ns);
     size_t bytes = 0;
     for (uint32_t k = 0; k < ns; k++) bytes += spans[k].len;
     if (at + bytes > out_len || 2 * (size_t)w + 2 > info_len) {

@@ -68,14 +68,21 @@ typedef struct svr_span {
 #define SVR_COALESCE_HDR_MAX (SVR_VNET_HDR_LEN + 40 + 60)
 /* Segments merged into one super-packet at most (spans = segments + 1). */
 #define SVR_COALESCE_MAX_SEGS 128
+/* UDP datagrams merged into one UDP_L4 super-packet at most (UDP_MAX_SEGMENTS of Linux before 6.11). */
+#define SVR_COALESCE_UDP_MAX_SEGS 64
+
+/* What svr_coalesce_plan merges (its `what` argument); the same values are the writer flags in native.ts. */
+#define SVR_COALESCE_TCP 1u /* runs of TCP segments of one flow -> TCPV4/TCPV6 GSO */
+#define SVR_COALESCE_UDP 2u /* runs of equal-length UDP datagrams of one 5-tuple -> UDP_L4 GSO (USO) */
 
 /*
  * Plans the write that starts with packet i of a batch (packet k is data[off[k], off[k] + len[k])): either a
- * run of >= 2 TCP segments of one flow merged into one GSO super-packet, or packet i alone behind an empty
- * vnet header. Fills hdr (the vnet header, plus the rewritten IP/TCP header for a super-packet) and spans
- * (spans[0] = hdr, then the packet or the payloads). Returns how many packets the write covers (>= 1).
+ * run of >= 2 TCP segments of one flow (what & SVR_COALESCE_TCP) or of UDP datagrams of one 5-tuple (what &
+ * SVR_COALESCE_UDP) merged into one GSO super-packet, or packet i alone behind an empty vnet header. Fills hdr
+ * (the vnet header, plus the rewritten IP/L4 header for a super-packet) and spans (spans[0] = hdr, then the
+ * packet or the payloads). Returns how many packets the write covers (>= 1).
  */
 uint32_t svr_coalesce_plan(const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i, uint32_t count,
-                           uint8_t *hdr, svr_span *spans, uint32_t *nspans);
+                           uint32_t what, uint8_t *hdr, svr_span *spans, uint32_t *nspans);
 
 #endif

@@ -7,8 +7,9 @@
  *   tunWriteBatch(fd, data, offsets, lengths, count) -> written
  *                         one JS->C call, a write(2) per packet; EAGAIN/ENOBUFS are drops (not written,
  *                         not thrown). Other errors throw with a `written` property.
- *   tunWriteBatchOffload(fd, data, offsets, lengths, count, stats) -> written
- *                         for a vnet_hdr queue: consecutive TCP segments of one flow are merged into GSO
+ *   tunWriteBatchOffload(fd, data, offsets, lengths, count, stats[, what]) -> written
+ *                         for a vnet_hdr queue: consecutive TCP segments of one flow (what: SVR_COALESCE_TCP, the
+ *                         default) and/or UDP datagrams of one 5-tuple (SVR_COALESCE_UDP) are merged into GSO
  *                         super-packets (native/offload.c), one writev(2) per super-packet or packet (with a
  *                         vnet header). `written` and the error properties count input packets; stats (a
  *                         Uint32Array of 2) gets [super-packets written, packets merged into them] for this call.
@@ -20,8 +21,9 @@
  *                             writer said it is going to sleep (not per packet, not per call while it is busy).
  *                             A packet that does not fit (ring full) is dropped with the rest of the call and
  *                             counted (counters[W_RING_DROPS]); the JS thread never waits for the writer.
- *                           writer thread: while head != tail: plan one write (flags & SVR_WRITER_COALESCE: a run
- *                             of TCP segments merged by native/offload.c, over the published packets, else one
+ *                           writer thread: while head != tail: plan one write (flags SVR_WRITER_COALESCE /
+ *                             SVR_WRITER_COALESCE_UDP: a run of TCP segments / UDP datagrams merged by
+ *                             native/offload.c, over the published packets, else one
  *                             packet), write()/writev() it, count it, release its ring space (head, rpos);
  *                             when empty: announce sleeping, re-check tail, poll(eventfd).
  *                             EAGAIN: poll(fd POLLOUT, eventfd) then retry (no spinning, no drop); ENOBUFS: drop;
@@ -58,8 +60,9 @@
 #include <sys/uio.h>
 #include <time.h>
 
-/* Flag of tunWriterStart; the same value is in src/io/tun/native.ts. */
-#define SVR_WRITER_COALESCE 1u
+/* Flags of tunWriterStart (what svr_coalesce_plan merges); the same values are in src/io/tun/native.ts. */
+#define SVR_WRITER_COALESCE SVR_COALESCE_TCP
+#define SVR_WRITER_COALESCE_UDP SVR_COALESCE_UDP
 /* Ring limits of tunWriterStart. */
 #define MIN_WRITER_SLOTS 16u
 #define MAX_WRITER_SLOTS (1u << 20)
@@ -101,7 +104,7 @@ struct writer {
   tun_env *te;
   napi_env env;
   int fd, efd;
-  int coalesce;
+  uint32_t coalesce; /* SVR_COALESCE_* flags, 0: every packet written alone */
   uint32_t nslots; /* a power of two */
   uint32_t nbytes;
   uint8_t *ring;   /* nbytes */
@@ -203,12 +206,12 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* tunWriteBatchOffload(fd, data, offsets, lengths, count, stats: Uint32Array(2)) -> written (input packets) */
+/* tunWriteBatchOffload(fd, data, offsets, lengths, count, stats: Uint32Array(2)[, what]) -> written (input packets) */
 static napi_value tun_write_batch_offload(napi_env env, napi_callback_info info) {
-  size_t argc = 6, nstats;
-  napi_value argv[6], result;
+  size_t argc = 7, nstats;
+  napi_value argv[7], result;
   int32_t fd;
-  uint32_t count;
+  uint32_t count, what = SVR_COALESCE_TCP;
   const uint8_t *buf;
   const uint32_t *off, *lens;
   void *stats_p;
@@ -219,8 +222,13 @@ static napi_value tun_write_batch_offload(napi_env env, napi_callback_info info)
     return NULL;
   }
   if (write_args(env, argv, &fd, &buf, &off, &lens, &count) ||
-      svr_arg_typed(env, argv[5], napi_uint32_array, "stats", &stats_p, &nstats))
+      svr_arg_typed(env, argv[5], napi_uint32_array, "stats", &stats_p, &nstats) ||
+      (argc >= 7 && svr_arg_u32(env, argv[6], "what", &what)))
     return NULL;
+  if (what & ~(SVR_COALESCE_TCP | SVR_COALESCE_UDP)) {
+    napi_throw_range_error(env, NULL, "unknown tunWriteBatchOffload coalescing flags");
+    return NULL;
+  }
   if (nstats < 2) {
     napi_throw_range_error(env, NULL, "stats must have 2 entries");
     return NULL;
@@ -233,7 +241,7 @@ static napi_value tun_write_batch_offload(napi_env env, napi_callback_info info)
   uint32_t written = 0;
   for (uint32_t i = 0; i < count;) {
     uint32_t ns = 0;
-    uint32_t covered = svr_coalesce_plan(buf, off, lens, i, count, hdr, spans, &ns);
+    uint32_t covered = svr_coalesce_plan(buf, off, lens, i, count, what, hdr, spans, &ns);
     for (uint32_t k = 0; k < ns; k++) {
       iov[k].iov_base = (void *)spans[k].base;
       iov[k].iov_len = spans[k].len;
@@ -293,9 +301,10 @@ static int wait_writable(writer *w, int *err) {
   }
 }
 
-/* Plans the write that starts at packet i of [i, stop) in data/off/len: with coalesce, a run merged by
- * native/offload.c behind a vnet header (hdr), else packet i alone. Fills iov[0..*ns); returns the packets covered. */
-static uint32_t plan_write(int coalesce, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i,
+/* Plans the write that starts at packet i of [i, stop) in data/off/len: with coalesce (SVR_COALESCE_* flags), a run
+ * merged by native/offload.c behind a vnet header (hdr), else packet i alone. Fills iov[0..*ns); returns the
+ * packets covered. */
+static uint32_t plan_write(uint32_t coalesce, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i,
                            uint32_t stop, uint8_t *hdr, svr_span *spans, struct iovec *iov, uint32_t *ns) {
   if (!coalesce) {
     iov[0].iov_base = (void *)(data + off[i]);
@@ -303,7 +312,7 @@ static uint32_t plan_write(int coalesce, const uint8_t *data, const uint32_t *of
     *ns = 1;
     return 1;
   }
-  uint32_t covered = svr_coalesce_plan(data, off, len, i, stop, hdr, spans, ns);
+  uint32_t covered = svr_coalesce_plan(data, off, len, i, stop, coalesce, hdr, spans, ns);
   for (uint32_t k = 0; k < *ns; k++) {
     iov[k].iov_base = (void *)spans[k].base;
     iov[k].iov_len = spans[k].len;
@@ -502,7 +511,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "counters must have 18 entries");
     return NULL;
   }
-  if (wflags & ~SVR_WRITER_COALESCE) {
+  if (wflags & ~(SVR_WRITER_COALESCE | SVR_WRITER_COALESCE_UDP)) {
     napi_throw_range_error(env, NULL, "unknown tunWriterStart flags");
     return NULL;
   }
@@ -524,7 +533,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   w->space_efd = -1;
   w->wait_us = wait_us;
   w->direct_max = direct_max;
-  w->coalesce = (wflags & SVR_WRITER_COALESCE) != 0;
+  w->coalesce = wflags;
   w->nslots = slots;
   w->nbytes = bytes;
   w->ctr = ctr;
@@ -768,7 +777,8 @@ napi_status svr_tun_write_init(napi_env env, napi_value exports, tun_env *te) {
       (s = svr_export_fn(env, exports, "tunWriterPush", tun_writer_push, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunWriterStop", tun_writer_stop, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunWriterDirect", tun_writer_direct, te)) != napi_ok ||
-      (s = svr_export_u32(env, exports, "TUN_WRITER_COALESCE", SVR_WRITER_COALESCE)) != napi_ok)
+      (s = svr_export_u32(env, exports, "TUN_WRITER_COALESCE", SVR_WRITER_COALESCE)) != napi_ok ||
+      (s = svr_export_u32(env, exports, "TUN_WRITER_COALESCE_UDP", SVR_WRITER_COALESCE_UDP)) != napi_ok)
     return s;
   return napi_ok;
 }

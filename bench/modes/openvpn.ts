@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ipn, logText, run, spawnIn, stop, waitForLine, type Proc } from '../exec.js';
 import { deviceTerms, offloadTerms, socketTerms, type ModeTerms } from '../terms.js';
-import { CLIENT_NET, namePrefix, NS, R1_WAN, R2_WAN, SERVER_NET } from '../topology.js';
+import { CLIENT_NET, DEV, namePrefix, NS, R1_WAN, R2_WAN, SERVER_NET } from '../topology.js';
 import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
 
 const PORT = 1194;
@@ -65,7 +65,7 @@ export class OpenvpnMode implements Mode {
     if (cipher !== undefined) this.notes.push(`negotiated data channel cipher: ${cipher}`);
     for (const x of plan) await ipn(NS[x.r], ['route', 'add', x.route, 'dev', devs[x.r]]);
     this.terms = {
-      build: version.split(' ').slice(0, 2).join(' '), devices: await deviceTerms(NS.r1, [devs.r1]), offloads: await offloadTerms(NS.r1, [devs.r1]),
+      build: version.split(' ').slice(0, 2).join(' '), devices: await deviceTerms(NS.r1, [devs.r1]), offloads: await offloadTerms(NS.r1, [devs.r1, DEV.r1Wan]),
       socketBuffers: await socketTerms(NS.r1, PORT), polling: 'none',
     };
   }

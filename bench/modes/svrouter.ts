@@ -6,7 +6,10 @@
  * default busy polling for the RTT row that shows the option. Variants: HMAC only (default policy),
  * `encrypt: true` on the service, and the latter with the path keys from the key exchange (`key-exchange:
  * handshake`, fresh identities per run): a node that starts waits for the handshake (keys on both routers) and
- * its path up before it counts as started.
+ * its path up before it counts as started; and `encrypt: true` with `udp-transform: always-transform` on the
+ * wan neighborhood (svrouter-enc-udp): TCP sessions travel as UDP between the routers, as a tunnel carries them,
+ * so that full-size segments of a stream are equal-length datagrams of one 5-tuple that the wan TUN writes as
+ * UDP GSO super-packets (docs/tun-io.md).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -62,10 +65,13 @@ export class SvrouterMode implements Mode {
   private configPath = '';
   private aloneConfigPath = '';
 
-  /** `handshake`: the path keys come from the key exchange (only with encrypt, the svrouter-enc-hs mode) */
-  constructor(readonly encrypt: boolean, private readonly cipher?: string, readonly keys: 'static' | 'handshake' = 'static') {
-    this.id = encrypt ? (keys === 'handshake' ? 'svrouter-enc-hs' : 'svrouter-enc') : 'svrouter';
-    this.label = encrypt ? (keys === 'handshake' ? 'svrouter encrypted, handshake keys' : 'svrouter encrypted') : 'svrouter hmac only';
+  /**
+   * `handshake`: the path keys come from the key exchange (only with encrypt, the svrouter-enc-hs mode);
+   * `tcpAsUdp`: udp-transform always-transform (only with encrypt and static keys, the svrouter-enc-udp mode)
+   */
+  constructor(readonly encrypt: boolean, private readonly cipher?: string, readonly keys: 'static' | 'handshake' = 'static', readonly tcpAsUdp = false) {
+    this.id = !encrypt ? 'svrouter' : keys === 'handshake' ? 'svrouter-enc-hs' : tcpAsUdp ? 'svrouter-enc-udp' : 'svrouter-enc';
+    this.label = !encrypt ? 'svrouter hmac only' : keys === 'handshake' ? 'svrouter encrypted, handshake keys' : tcpAsUdp ? 'svrouter encrypted, TCP as UDP' : 'svrouter encrypted';
   }
 
   socket(r: RouterName): string {
@@ -78,9 +84,10 @@ export class SvrouterMode implements Mode {
     this.configPath = join(this.dir, 'authority.yaml');
     const secret = randomBytes(32).toString('hex');
     const handshake = this.keys === 'handshake' ? { handshake: { r1: this.identity('r1'), r2: this.identity('r2') } } : {};
-    writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, secret, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}), ...handshake }));
+    const transform = this.tcpAsUdp ? { udpTransform: 'always-transform' as const } : {};
+    writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, secret, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}), ...handshake, ...transform }));
     this.aloneConfigPath = join(this.dir, 'authority-r1-alone.yaml');
-    writeFileSync(this.aloneConfigPath, svrConfigYaml({ encrypt: this.encrypt, secret, r1Local: true })); // for aloneR1
+    writeFileSync(this.aloneConfigPath, svrConfigYaml({ encrypt: this.encrypt, secret, r1Local: true, ...transform })); // for aloneR1
     await ipn(NS.r1, ['rule', 'add', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
     await ipn(NS.r2, ['rule', 'add', 'iif', DEV.r2Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
     await ipn(NS.r1, ['route', 'add', `${WAYPOINT_R2}/32`, 'via', R2_WAN, 'dev', DEV.r1Wan]);
@@ -95,12 +102,13 @@ export class SvrouterMode implements Mode {
     }
     this.notes.push(`nodes run with ${HEADLINE_NODE_ARGS.join(' ')}; the busy-polling rows restart them with ${BUSY_POLL_NODE_ARGS.join(' ')} (the node's default, docs/tun-io.md)`);
     if (this.encrypt) this.notes.push(`security policy on the service: encrypt: true, encryption-cipher ${await this.runningCipher()}`);
+    if (this.tcpAsUdp) this.notes.push('udp-transform: always-transform on the wan neighborhood: TCP sessions travel as UDP between the routers (docs/wan.md "UDP transform")');
     if (this.keys === 'handshake') this.notes.push('path keys from the key exchange: key-exchange: handshake on the wan interfaces\' policy (Noise IKpsk2, X25519), rekey-interval 120 s (the default); a node restarted during the run (busy-polling rows, profiles) waits for its handshake');
     const tuns = ['svr-lan0', 'svr-wan0'];
     this.terms = {
       build: `svrouter (node ${process.version}), wan interface mtu ${WAN_INTERFACE_MTU}, enforced-mss automatic`,
       devices: await deviceTerms(NS.r1, tuns),
-      offloads: await offloadTerms(NS.r1, tuns),
+      offloads: await offloadTerms(NS.r1, [...tuns, DEV.r1Wan]),
       socketBuffers: 'n/a (TUN devices on both sides; the kernel forwards the wan TUN\'s packets onto the veth)',
       polling: `${HEADLINE_NODE_ARGS.join(' ')} (busy-polling rows: ${BUSY_POLL_NODE_ARGS.join(' ')})`,
     };

@@ -11,7 +11,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ipn, runIn, sleep, spawnIn, stop, type Proc } from '../exec.js';
 import { deviceTerms, offloadTerms, socketTerms } from '../terms.js';
-import { CLIENT_NET, namePrefix, NS, R1_WAN, R2_WAN, SERVER_NET } from '../topology.js';
+import { CLIENT_NET, DEV, namePrefix, NS, R1_WAN, R2_WAN, SERVER_NET } from '../topology.js';
 import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
 import type { ModeTerms } from '../terms.js';
 
@@ -87,7 +87,7 @@ export class WireguardMode implements Mode {
     this.terms = {
       build: version.replace(/^wireguard-go /, 'wireguard-go '),
       devices: await deviceTerms(NS.r1, [devs.r1]),
-      offloads: await offloadTerms(NS.r1, [devs.r1]),
+      offloads: await offloadTerms(NS.r1, [devs.r1, DEV.r1Wan]),
       socketBuffers: await socketTerms(NS.r1, PORT),
       polling: 'none',
     };

@@ -246,6 +246,7 @@ function eventsTable(rows: NodeEvent[]): string {
 /** `svr show ha`: this node's role in its pair, the partner, the sync link's lag and counters. */
 function haTable(s: NodeHaStatus): string {
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
+  const upTo = (v: number | undefined) => (v === undefined ? '-' : v === Number.POSITIVE_INFINITY ? 'over 10 s' : `<= ${v} ms`);
   const c = s.counters;
   const drops = Object.entries(c.dropped).filter(([, n]) => n > 0).map(([why, n]) => `${why} ${n}`).join(', ') || 'none';
   return renderTable(['FIELD', 'VALUE'], [
@@ -253,8 +254,8 @@ function haTable(s: NodeHaStatus): string {
     ['partner', `${s.partner}: ${s.partnerRole ?? 'not heard'}${s.partnerHeardMsAgo === undefined ? '' : `, heard ${s.partnerHeardMsAgo} ms ago`}`],
     ['split brain', s.splitBrain ? 'YES' : 'no'],
     ['sync lag', `${ms(s.lag.lastMs)} (max ${ms(s.lag.maxMs)}), ${s.lag.pending} records pending, ${s.lag.unacked} batches unacknowledged`],
-    ['change lag', `${ms(s.lag.changeMs)} (max ${ms(s.lag.changeMaxMs)}) from a session change to its acknowledgement; the oldest change waited ${ms(s.sessions.lastWaitMs)} (max ${ms(s.sessions.maxWaitMs)}) for its collection`],
-    ['sessions sent', `${s.sessions.upserts} rows, ${s.sessions.deletes} removals in ${s.sessions.collections} collections (${s.sessions.fullCollections} full); ${s.sessions.dirtyLeft} rows waiting${s.sessions.dirtyLeft > 0 ? ` (oldest ${ms(s.sessions.dirtyLeftOldestMs)})` : ''}`],
+    ['change lag', `${ms(s.lag.changeMs)} (p50 ${upTo(s.lag.changeP50Ms)}, p99 ${upTo(s.lag.changeP99Ms)}, max ${ms(s.lag.changeMaxMs)}) from a session change to its acknowledgement; the oldest change waited ${ms(s.sessions.lastWaitMs)} (max ${ms(s.sessions.maxWaitMs)}) for its collection`],
+    ['sessions sent', `${s.sessions.upserts} rows, ${s.sessions.deletes} removals, ${s.sessions.purges} workers' rows purged in ${s.sessions.collections} collections (${s.sessions.fullCollections} full); ${s.sessions.dirtyLeft} rows waiting${s.sessions.dirtyLeft > 0 ? ` (oldest ${ms(s.sessions.dirtyLeftOldestMs)})` : ''}`],
     ['sent', `${c.heartbeatsSent} heartbeats, ${c.batchesSent} batches (${c.recordsSent} records), ${c.batchesResent} resent`],
     ['received', `${c.heartbeatsReceived} heartbeats, ${c.batchesReceived} batches (${c.recordsReceived} records), ${s.replicaRecords} in the replica`],
     ['dropped', drops], ['role changes', `${s.roleChanges}${s.lastRoleAppliedMs === undefined ? '' : `, the last applied in ${s.lastRoleAppliedMs} ms`}`],

@@ -11,7 +11,7 @@
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
-import type { ImportResult, SessionChanges, SessionRowBytes } from '../dataplane/session-rows.js';
+import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { LearnedRoute } from '../model/rib.js';
@@ -19,7 +19,9 @@ import type { ForwardingTables } from '../model/tables.js';
 
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 
-export type { ImportResult, SessionChanges, SessionRowBytes };
+export type { ImportResult, SessionChanges };
+/** packed session rows (dataplane/session-rows.ts), for the pair's sync above control */
+export { PACKED_HEAD, forEachPackedRow } from '../dataplane/session-rows.js';
 
 /** A data-path plugin stage: its full name and whether an error disabled it. */
 export interface StageView {
@@ -117,14 +119,15 @@ export interface DataPathHost {
   counters(): Record<string, number>;
   /** every session, oldest first (with its `worker` when there are several) */
   sessions(): Promise<(SessionSummary & { worker?: number })[]>;
-  /** the sessions changed since the last call as their rows' bytes, and the ids of those removed
-   *  (dataplane/session-rows.ts collectChanges), for the standby of a router pair; `full`: every session
-   *  (a partner that starts empty); the first call is full and starts the data path's change marks */
-  collectSessionChanges(full: boolean): Promise<SessionChanges>;
-  /** installs rows another node exported (the pair's node that takes over), between batches; with several
-   *  workers, each row in the worker whose slice holds its local waypoint port; every path's send counter
-   *  is raised to the time (above the partner's, docs/security.md "replay block") */
-  importSessions(rows: readonly Uint8Array[]): Promise<ImportResult>;
+  /** the sessions changed since the last call (those changed at least `minAgeMs` ago) as packed rows, and the
+   *  ids of those removed (dataplane/session-rows.ts collectChanges), for the standby of a router pair;
+   *  `full`: every session (a partner that starts empty); the first call is full and starts the data path's
+   *  change marks; `lost`: workers replaced since the last call (their sessions are gone) */
+  collectSessionChanges(full: boolean, minAgeMs?: number): Promise<SessionChanges>;
+  /** installs packed rows another node exported (the pair's node that takes over), between batches; with
+   *  several workers, each row in the worker whose slice holds its local waypoint port; every path's send
+   *  counter is raised to the time (above the partner's, docs/security.md "replay block") */
+  importSessions(rows: Uint8Array): Promise<ImportResult>;
   /** one page of sessions, oldest first (with its `worker` when there are several): at most `limit` summaries made */
   sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker?: number })[]>;
   /** how busy each data-path thread has been since it started (its event loop: ms active and idle) */

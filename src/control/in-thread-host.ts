@@ -196,11 +196,11 @@ export class InThreadHost implements DataPathHost {
     return listSessions(this.dataplane.ctx, this.clock());
   }
 
-  async collectSessionChanges(full: boolean): Promise<SessionChanges> {
-    return collectChanges(this.dataplane.ctx.sessions, this.clock(), full);
+  async collectSessionChanges(full: boolean, minAgeMs = 0): Promise<SessionChanges> {
+    return collectChanges(this.dataplane.ctx.sessions, this.clock(), full, undefined, 0, minAgeMs);
   }
 
-  async importSessions(rows: readonly Uint8Array[]): Promise<ImportResult> {
+  async importSessions(rows: Uint8Array): Promise<ImportResult> {
     this.tallied = undefined;
     this.dataplane.ctx.crypto.keys.raiseCounters(this.clock());
     return importRows(this.dataplane.ctx.sessions, rows, this.clock());

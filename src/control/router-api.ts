@@ -6,6 +6,7 @@
 import type { Observable } from 'rxjs';
 import type { RouterCounters } from '../dataplane/counter-names.js';
 import type { ServiceView, SessionSummary, TenantView } from '../dataplane/views.js';
+import type { LoadedConfig } from '../model/compile.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ConfigInput } from '../model/config-input.js';
 import type { Liveness } from '../paths/control.js';
@@ -56,9 +57,10 @@ export interface ApplyConfigOptions {
 
 /** `applyConfigFile` options. */
 export interface ApplyConfigFileOptions extends Omit<ApplyConfigOptions, 'source'> {
-  /** reads and validates the file (default loadConfig, in this thread; a node reads it in a worker thread so
-   *  that forwarding does not stop while a big config is parsed) */
-  load?(path: string): Promise<SvrConfig>;
+  /** reads and validates the file for router `router` (default loadConfig, in this thread; a node reads it in a
+   *  worker thread so that forwarding does not stop while a big config is parsed, and has the router's biggest
+   *  tables built there: node/config-thread.ts) */
+  load?(path: string, router: string): Promise<LoadedConfig>;
 }
 
 /** A plugin that could not be loaded, or a chain naming a stage no plugin provides. */

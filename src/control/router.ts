@@ -15,13 +15,14 @@
  *   console.log(await r1.sessions());
  */
 import { resolve } from 'node:path';
+import { setImmediate as turn } from 'node:timers/promises';
 import { Subject, type Observable } from 'rxjs';
 import type { DpEvent } from '../dataplane/events.js';
 import { COUNTER_NAMES, type CounterName, type RouterCounters, type StepCounterName } from '../dataplane/counter-names.js';
 import { ServicePaths, resiliencyCode } from '../dataplane/path-choice.js';
 import { listServices, listTenants, type SessionCursor, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { ConfigError, SvrError, isSvrError } from '../errors.js';
-import { compileRouter, routerConfig } from '../model/compile.js';
+import { compileRouter, routerConfig, type LoadedConfig, type PreparedTables } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { Rib, type LearnedRoute } from '../model/rib.js';
@@ -287,12 +288,20 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     }
   }
 
-  /** Reads, validates and applies a config file (YAML or JSON), as `applyConfig`; resolves with the running config. */
+  /**
+   * Reads, validates and applies a config file (YAML or JSON), as `applyConfig`; resolves with the running config.
+   * The tables are compiled in one turn of the event loop and swapped in the next, so that with the data path in
+   * this thread batches go on between the two (docs/performance.md "Config at scale").
+   */
   async applyConfigFile(path: string, opts: ApplyConfigFileOptions = {}): Promise<SvrConfig> {
     try {
-      const next = await (opts.load ?? loadConfig)(path);
+      const { config: next, prepared }: LoadedConfig = await (opts.load ?? (async (p: string) => ({ config: await loadConfig(p) })))(path, this.name);
       opts.check?.(next);
-      this.applyValid(next, path);
+      const generation = this.generation;
+      const compiled = this.compile(next, true, prepared);
+      await turn();
+      // a RIB or config change in between made these tables stale: applyValid compiles again
+      this.applyValid(next, path, true, undefined, this.generation === generation ? compiled : undefined);
       return next;
     } catch (e) {
       this.refused(path, e);
@@ -319,11 +328,16 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     return changed;
   }
 
-  /** `ribChange`: only the RIB changed, by these routes (the data path applies just them) */
-  private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }): void {
+  /** The next generation's RIB and tables for `next` (`prepared`: its biggest tables, built in another thread). */
+  private compile(next: SvrConfig, configChanged: boolean, prepared?: PreparedTables): { rib: Rib; tables: ForwardingTables } {
     // a new config gets a new RIB (its static routes, interfaces), learned routes carried over
     const rib = configChanged ? new Rib(routerConfig(next, this.name), this.rib.learnedRoutes()) : this.rib;
-    const tables = compileRouter(next, this.name, this.generation + 1, rib);
+    return { rib, tables: compileRouter(next, this.name, this.generation + 1, rib, prepared) };
+  }
+
+  /** `ribChange`: only the RIB changed, by these routes (the data path applies just them); `compiled`: this.compile(next) of this generation */
+  private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }, compiled?: { rib: Rib; tables: ForwardingTables }): void {
+    const { rib, tables } = compiled ?? this.compile(next, configChanged);
     this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
     if (ribChange !== undefined) this.host.updateRib(tables, ribChange.set, ribChange.removed);
     else this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it

@@ -1,37 +1,52 @@
 /**
  * Session rows as bytes, for the standby of a router pair (docs/high-availability.md "Session state"):
  * `collectChanges` encodes the rows marked changed since the last collection (session-table.ts sync marks)
- * and the ids of the rows removed since (tombstones), or every row for a partner that starts empty;
- * `importRows` installs such rows into another table (the node that takes over), between batches. Never
- * per packet: control asks for them once per sync flush.
+ * and the ids of the rows removed since (tombstones), or every row for a partner that starts empty, into one
+ * buffer (packed rows: no object per row; a worker hands the buffer over, not a copy per row);
+ * `importRows` installs packed rows into another table (the node that takes over), between batches. Never
+ * per packet: control asks for them when the sync link has room.
  *
- * A row (little-endian): version 1 (1) | then each column of COLUMNS in order at its own width | times as
- * ms relative to the export (age of created and lastSeen, expires remaining) (3 x f64) | NAT addresses
- * (2 x 4 words, only with SF_SNAT/SF_DNAT) | per side (in, out): family (1: 0 none, 4, 6) | swapped (1) |
- * key words (KW4 or KW6 x u32).
+ * Packed rows, one after the other: session id (16, the uuid column's big-endian words) | source (1: the
+ * worker that holds the row) | row length (u16 LE) | row.
+ * A row (version 2, little-endian), a fixed head of ROW_HEAD bytes:
+ *   0 version | 1 flags u16 | 3 role | 4 family | 5 protocol | 6 tenant, service, path, inIf, outIf (i16 each)
+ *   16 origSrcPort, origDstPort, wpLocalPort, wpPeerPort, app, natSrcPort, natDstPort (u16 each)
+ *   30 chain, tag, pktsFwd, pktsRev (u32 each) | 46 bytesFwd, bytesRev (f64)
+ *   62 times as ms relative to the export: age of created, age of lastSeen, expires remaining (f64 each)
+ *   86 in key: family (0 none, 4, 6) | swapped << 3 | 87 the same of the out key
+ * then the addresses at the family's width (IPv4 1 word, IPv6 4): origSrc, origDst, natSrc and natDst (these
+ * only with SF_SNAT/SF_DNAT); then the in and out keys' words (KW4 or KW6 each, none without a key).
  * Not carried: a transit row's link to its other leg, the second key of a duplicated session, return keys
  * of service-function chains (such rows are skipped or lose that part); path keys and their sequence and
  * replay state are per path, not per row.
+ * Cost: 0.2-0.3 µs a row to encode (the version 1 encoding, a DataView call per column word through a type
+ * switch and an array per row, 3.4 µs; side by side in process at load 20).
  */
 import { KW4, KW6 } from './flow-key.js';
 import { SF_ACTIVE, SF_DNAT, SF_SNAT, type SessionTable } from './session-table.js';
 
-const VERSION = 1;
+const VERSION = 2;
+export const ROW_HEAD = 88;
+/** session id | source | row length */
+export const PACKED_HEAD = 19;
+const WP_LOCAL_AT = 20;
+/** The largest row: IPv6 addresses, NAT, IPv6 keys on both sides. */
+export const MAX_ROW_BYTES = ROW_HEAD + 4 * 16 + 2 * KW6 * 4;
 
-type Column = 'flags' | 'role' | 'family' | 'protocol' | 'tenant' | 'service' | 'path' | 'inIf' | 'outIf' | 'origSrc' | 'origDst'
-  | 'origSrcPort' | 'origDstPort' | 'wpLocalPort' | 'wpPeerPort' | 'uuid' | 'chain' | 'tag' | 'app' | 'natSrcPort' | 'natDstPort'
-  | 'pktsFwd' | 'pktsRev' | 'bytesFwd' | 'bytesRev';
-/** columns copied as they are, with their words per row */
-const COLUMNS: readonly [Column, number][] = [
-  ['flags', 1], ['role', 1], ['family', 1], ['protocol', 1], ['tenant', 1], ['service', 1], ['path', 1], ['inIf', 1], ['outIf', 1],
-  ['origSrc', 4], ['origDst', 4], ['origSrcPort', 1], ['origDstPort', 1], ['wpLocalPort', 1], ['wpPeerPort', 1], ['uuid', 4],
-  ['chain', 1], ['tag', 1], ['app', 1], ['natSrcPort', 1], ['natDstPort', 1], ['pktsFwd', 1], ['pktsRev', 1], ['bytesFwd', 1], ['bytesRev', 1],
-];
-
-export interface SessionRowBytes {
-  /** the session id (16 bytes, as the uuid column's big-endian words) */
-  id: Uint8Array;
-  row: Uint8Array;
+/** What one collection found, packed (see the top): rows to send (changed or new), oldest change first,
+ *  and the ids of rows removed (16 bytes each). */
+export interface SessionChanges {
+  rows: Uint8Array;
+  rowCount: number;
+  removed: Uint8Array;
+  /** age of the oldest change collected (ms; 0 when none) */
+  oldestMs: number;
+  /** rows still marked after this collection (beyond `budget`) and the age of the oldest of them (ms) */
+  left: number;
+  leftOldestMs: number;
+  /** sources (workers) whose rows were all lost since the last collection (a replaced worker thread): the
+   *  partner drops every row of theirs it has (filled in by the worker host) */
+  lost: number[];
 }
 
 export interface ImportResult {
@@ -42,86 +57,74 @@ export interface ImportResult {
   refused: number;
 }
 
-function get(v: DataView, o: number, a: ArrayBufferView): number {
-  if (a instanceof Float64Array) return v.getFloat64(o, true);
-  if (a instanceof Uint32Array) return v.getUint32(o, true);
-  if (a instanceof Int16Array) return v.getInt16(o, true);
-  if (a instanceof Uint16Array) return v.getUint16(o, true);
-  return v.getUint8(o);
-}
-
-function put(v: DataView, o: number, a: ArrayBufferView, x: number): void {
-  if (a instanceof Float64Array) v.setFloat64(o, x, true);
-  else if (a instanceof Uint32Array) v.setUint32(o, x, true);
-  else if (a instanceof Int16Array) v.setInt16(o, x, true);
-  else if (a instanceof Uint16Array) v.setUint16(o, x, true);
-  else v.setUint8(o, x);
-}
-
-type Col = Uint8Array | Uint16Array | Int16Array | Uint32Array | Float64Array;
-const column = (t: SessionTable, c: Column): Col => t[c] as Col;
-
-/** The size of a row of `t` encoded (the largest: IPv6 keys on both sides and NAT). */
-export const MAX_ROW_BYTES = 1 + 25 * 8 + 24 + 32 + 2 * (2 + KW6 * 4);
-
-function encodeRow(t: SessionTable, r: number, now: number): Uint8Array {
-  const out = new Uint8Array(MAX_ROW_BYTES);
-  const v = new DataView(out.buffer);
-  let o = 0;
-  v.setUint8(o++, VERSION);
-  for (const [name, words] of COLUMNS) {
-    const a = column(t, name);
-    for (let w = 0; w < words; w++, o += a.BYTES_PER_ELEMENT) put(v, o, a, a[r * words + w]!);
-  }
-  v.setFloat64(o, now - t.created[r]!, true);
-  v.setFloat64(o + 8, now - t.lastSeen[r]!, true);
-  v.setFloat64(o + 16, t.expires[r]! - now, true);
-  o += 24;
-  if ((t.flags[r]! & (SF_SNAT | SF_DNAT)) !== 0) {
-    for (let w = 0; w < 4; w++, o += 4) v.setUint32(o, t.natSrc[r * 4 + w]!, true);
-    for (let w = 0; w < 4; w++, o += 4) v.setUint32(o, t.natDst[r * 4 + w]!, true);
-  }
-  for (const side of ['in', 'out'] as const) {
-    const k = t.sideKey(r, side);
-    v.setUint8(o++, k?.family ?? 0);
-    v.setUint8(o++, k?.swapped ?? 0);
-    if (k !== undefined) for (const word of k.words) { v.setUint32(o, word, true); o += 4; }
-  }
-  return out.slice(0, o);
-}
-
-/** What one collection found: rows to send (changed or new) and ids of rows removed, oldest change first. */
-export interface SessionChanges {
-  rows: SessionRowBytes[];
-  /** session ids (16 bytes) of rows the partner has that were removed */
-  removed: Uint8Array[];
-  /** age of the oldest change collected (ms; 0 when none) */
-  oldestMs: number;
-  /** rows still marked after this collection (beyond `budget`) and the age of the oldest of them (ms) */
-  left: number;
-  leftOldestMs: number;
-}
-
-/** Rows a collection encodes at most (the rest stay marked for the next): it runs between batches, and a
- *  row costs about 13 µs to encode on the loaded 2-core VM (bench/ha-marks.ts, load 21), so 5,000 rows hold
- *  the data path about 65 ms there; at one collection per heartbeat (100 ms) that is 50,000 rows a second, a
- *  full resync of 100,000 sessions in 2 s. */
+/** Rows a collection encodes at most (the rest stay marked for the next): it runs between batches of the
+ *  data path; 1,700 rows of 100,000 took 0.33 ms, a full collection of 100,000 55 ms (bench/ha-marks.ts,
+ *  load 26; version 1 rows: 5-6 ms and 1.3 s), so 5,000 rows hold the data path about 1 ms. */
 export const COLLECT_BUDGET = 5_000;
 
-function idOf(words: Uint32Array, at: number): Uint8Array {
-  const id = new Uint8Array(16);
-  const v = new DataView(id.buffer);
-  for (let w = 0; w < 4; w++) v.setUint32(w * 4, words[at + w]!);
-  return id;
+const keyScratch = new Uint32Array(KW6);
+const key4 = new Uint32Array(KW4);
+
+function writeAddress(v: DataView, at: number, words: number, a: Uint32Array, r: number): number {
+  for (let w = 0; w < words; w++) v.setUint32(at + w * 4, a[r * 4 + w]!, true);
+  return at + words * 4;
+}
+
+/** Writes row r of `t` at `o` of `out` (MAX_ROW_BYTES room); returns where it ends. */
+function encodeRow(t: SessionTable, r: number, now: number, v: DataView, o: number): number {
+  v.setUint8(o, VERSION);
+  v.setUint16(o + 1, t.flags[r]!, true);
+  v.setUint8(o + 3, t.role[r]!);
+  const family = t.family[r]!;
+  v.setUint8(o + 4, family);
+  v.setUint8(o + 5, t.protocol[r]!);
+  v.setInt16(o + 6, t.tenant[r]!, true);
+  v.setInt16(o + 8, t.service[r]!, true);
+  v.setInt16(o + 10, t.path[r]!, true);
+  v.setInt16(o + 12, t.inIf[r]!, true);
+  v.setInt16(o + 14, t.outIf[r]!, true);
+  v.setUint16(o + 16, t.origSrcPort[r]!, true);
+  v.setUint16(o + 18, t.origDstPort[r]!, true);
+  v.setUint16(o + 20, t.wpLocalPort[r]!, true);
+  v.setUint16(o + 22, t.wpPeerPort[r]!, true);
+  v.setUint16(o + 24, t.app[r]!, true);
+  v.setUint16(o + 26, t.natSrcPort[r]!, true);
+  v.setUint16(o + 28, t.natDstPort[r]!, true);
+  v.setUint32(o + 30, t.chain[r]!, true);
+  v.setUint32(o + 34, t.tag[r]!, true);
+  v.setUint32(o + 38, t.pktsFwd[r]!, true);
+  v.setUint32(o + 42, t.pktsRev[r]!, true);
+  v.setFloat64(o + 46, t.bytesFwd[r]!, true);
+  v.setFloat64(o + 54, t.bytesRev[r]!, true);
+  v.setFloat64(o + 62, now - t.created[r]!, true);
+  v.setFloat64(o + 70, now - t.lastSeen[r]!, true);
+  v.setFloat64(o + 78, t.expires[r]! - now, true);
+  const keysAt = o + 86;
+  let at = o + ROW_HEAD;
+  const words = family === 4 ? 1 : 4;
+  at = writeAddress(v, at, words, t.origSrc, r);
+  at = writeAddress(v, at, words, t.origDst, r);
+  if ((t.flags[r]! & (SF_SNAT | SF_DNAT)) !== 0) {
+    at = writeAddress(v, at, words, t.natSrc, r);
+    at = writeAddress(v, at, words, t.natDst, r);
+  }
+  for (let side = 0; side < 2; side++) {
+    const k = t.copySideKey(r, side === 0 ? 'in' : 'out', keyScratch);
+    v.setUint8(keysAt + side, k);
+    const n = (k & 7) === 4 ? KW4 : (k & 7) === 6 ? KW6 : 0;
+    for (let w = 0; w < n; w++, at += 4) v.setUint32(at, keyScratch[w]!, true);
+  }
+  return at;
 }
 
 /**
- * The rows of `t` marked changed since the last collection (at most `budget`, oldest mark first) and the
- * tombstones of the removed ones; `full` (a partner that starts empty, or the first collection) marks
- * every active row first and forgets the tombstones. A transit leg is skipped: its two rows are not
- * carried as one.
+ * The rows of `t` marked changed since the last collection (at most `budget`, oldest mark first, only those
+ * marked at least `minAgeMs` ago: a row changing again meanwhile goes once), packed, with `source` (the
+ * worker), and the tombstones of the removed ones; `full` (a partner that starts empty, or the first
+ * collection) marks every active row first and forgets the tombstones. A transit leg is skipped: its two
+ * rows are not carried as one.
  */
-export function collectChanges(t: SessionTable, now: number, full: boolean, budget = COLLECT_BUDGET): SessionChanges {
+export function collectChanges(t: SessionTable, now: number, full: boolean, budget = COLLECT_BUDGET, source = 0, minAgeMs = 0): SessionChanges {
   if (!t.syncing) {
     t.startSync();
     full = true;
@@ -132,116 +135,174 @@ export function collectChanges(t: SessionTable, now: number, full: boolean, budg
       t.syncSent[r] = 0;
       if (t.isActive(r)) t.markSync(r, now);
     }
+    minAgeMs = 0;
   }
-  const rows: SessionRowBytes[] = [];
+  const room = Math.min(budget, t.syncDirtyTop);
+  const out = new Uint8Array(room * (PACKED_HEAD + MAX_ROW_BYTES));
+  const v = new DataView(out.buffer);
+  let o = 0;
+  let rowCount = 0;
   let oldest = now;
   let i = 0;
-  for (; i < t.syncDirtyTop && rows.length < budget; i++) {
+  const youngest = now - minAgeMs;
+  for (; i < t.syncDirtyTop && rowCount < budget; i++) {
     const r = t.syncDirty[i]!;
-    oldest = Math.min(oldest, t.syncMarkedAt(r));
+    const marked = t.syncMarkedAt(r);
+    if (marked > youngest) break; // marks are in time order: the rest are younger still
+    oldest = Math.min(oldest, marked);
     t.clearSyncMark(r);
     if (!t.isActive(r) || t.relay[r]! >= 0) continue;
-    rows.push({ id: idOf(t.uuid, r * 4), row: encodeRow(t, r, now) });
+    for (let w = 0; w < 4; w++) v.setUint32(o + w * 4, t.uuid[r * 4 + w]!);
+    v.setUint8(o + 16, source);
+    const end = encodeRow(t, r, now, v, o + PACKED_HEAD);
+    v.setUint16(o + 17, end - o - PACKED_HEAD, true);
+    o = end;
+    rowCount++;
     t.syncedRow(r);
   }
   let leftOldest = now;
   for (let j = i; j < t.syncDirtyTop; j++) leftOldest = Math.min(leftOldest, t.syncMarkedAt(t.syncDirty[j]!));
   t.syncDirty.copyWithin(0, i, t.syncDirtyTop);
   t.syncDirtyTop -= i;
-  const removed: Uint8Array[] = [];
-  for (let k = 0; k < t.syncTombTop; k++) removed.push(idOf(t.syncTombs, k * 4));
+  const removed = new Uint8Array(t.syncTombTop * 16);
+  const rv = new DataView(removed.buffer);
+  for (let k = 0; k < t.syncTombTop * 4; k++) rv.setUint32(k * 4, t.syncTombs[k]!);
   t.syncTombTop = 0;
-  return { rows, removed, oldestMs: i > 0 ? now - oldest : 0, left: t.syncDirtyTop, leftOldestMs: now - leftOldest };
+  return {
+    rows: out.slice(0, o), rowCount, removed, oldestMs: i > 0 ? now - oldest : 0, left: t.syncDirtyTop, leftOldestMs: now - leftOldest, lost: [],
+  };
 }
 
-/** Installs one encoded row; its row number, or -1 (refused) or -2 (its id is in the table already). */
-function installRow(t: SessionTable, bytes: Uint8Array, now: number): number {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 1 || v.getUint8(0) !== VERSION) return -1;
-  let o = 1;
-  const values: number[][] = [];
-  try {
-    for (const [name, words] of COLUMNS) {
-      const a = column(t, name);
-      const ws: number[] = [];
-      for (let w = 0; w < words; w++, o += a.BYTES_PER_ELEMENT) ws.push(get(v, o, a));
-      values.push(ws);
-    }
-    const uuid = values[COLUMNS.findIndex(([n]) => n === 'uuid')]!;
-    const id = new Uint8Array(16);
-    const iv = new DataView(id.buffer);
-    uuid.forEach((w, i) => iv.setUint32(i * 4, w));
-    if (t.rowByUuid(id, 0) >= 0) return -2;
-    const [age, idle, remaining] = [v.getFloat64(o, true), v.getFloat64(o + 8, true), v.getFloat64(o + 16, true)];
-    o += 24;
-    if (!(remaining > 0)) return -1;
-    const flags = values[0]![0]!;
-    let nat: number[] | undefined;
-    if ((flags & (SF_SNAT | SF_DNAT)) !== 0) {
-      nat = [];
-      for (let w = 0; w < 8; w++, o += 4) nat.push(v.getUint32(o, true));
-    }
-    const keys: { side: 'in' | 'out'; family: 4 | 6; swapped: number; words: Uint32Array }[] = [];
-    for (const side of ['in', 'out'] as const) {
-      const family = v.getUint8(o++);
-      const swapped = v.getUint8(o++);
-      if (family === 0) continue;
-      if (family !== 4 && family !== 6) return -1;
-      const words = new Uint32Array(family === 4 ? KW4 : KW6);
-      for (let w = 0; w < words.length; w++, o += 4) words[w] = v.getUint32(o, true);
-      keys.push({ side, family, swapped, words });
-    }
-    if (o !== bytes.length) return -1;
-    const r = t.alloc(now);
-    if (r < 0) return -1;
-    COLUMNS.forEach(([name, words], i) => {
-      const a = column(t, name);
-      for (let w = 0; w < words; w++) a[r * words + w] = values[i]![w]!;
-    });
-    t.flags[r] = flags | SF_ACTIVE;
-    t.created[r] = now - age;
-    t.lastSeen[r] = now - idle;
-    t.expires[r] = now + remaining;
-    if (nat !== undefined) {
-      t.ensureNatColumns();
-      t.natSrc.set(nat.slice(0, 4), r * 4);
-      t.natDst.set(nat.slice(4), r * 4);
-    }
-    for (const k of keys) {
-      if (!t.restoreSideKey(r, k.side, k.family, k.words, k.swapped) || t.claimFailed) {
-        t.remove(r);
-        return -1;
-      }
-    }
-    t.indexUuid(r);
-    return r;
-  } catch (e) {
-    if (e instanceof RangeError) return -1; // cut short
-    throw e;
+/** Calls `row(at, source, rowAt, rowLength)` for each packed row (`at`: its session id's 16 bytes); false
+ *  when the buffer is cut short (the rows before are visited). */
+export function forEachPackedRow(packed: Uint8Array, row: (at: number, source: number, rowAt: number, rowLength: number) => void): boolean {
+  let o = 0;
+  while (o < packed.length) {
+    if (packed.length - o < PACKED_HEAD) return false;
+    const len = packed[o + 17]! | (packed[o + 18]! << 8);
+    if (packed.length - o - PACKED_HEAD < len) return false;
+    row(o, packed[o + 16]!, o + PACKED_HEAD, len);
+    o += PACKED_HEAD + len;
   }
+  return true;
 }
 
-/** where wpLocalPort starts in a row: version, then flags .. origDstPort */
-const WP_LOCAL_AT = 1 + 2 + 1 + 1 + 1 + 2 + 2 + 2 + 2 + 2 + 16 + 16 + 2 + 2;
+/** Packs rows (tests, tools): the inverse of unpackRows. */
+export function packRows(rows: readonly { id: Uint8Array; source: number; row: Uint8Array }[]): Uint8Array {
+  const out = new Uint8Array(rows.reduce((n, r) => n + PACKED_HEAD + r.row.length, 0));
+  let o = 0;
+  for (const r of rows) {
+    out.set(r.id.subarray(0, 16), o);
+    out[o + 16] = r.source;
+    out[o + 17] = r.row.length & 0xff;
+    out[o + 18] = r.row.length >> 8;
+    out.set(r.row, o + PACKED_HEAD);
+    o += PACKED_HEAD + r.row.length;
+  }
+  return out;
+}
 
-/** The local waypoint port of an encoded row (0: none, a local session), -1 when the row is cut short. */
-export function rowWaypointPort(bytes: Uint8Array): number {
-  return bytes.length < WP_LOCAL_AT + 2 ? -1 : bytes[WP_LOCAL_AT]! | (bytes[WP_LOCAL_AT + 1]! << 8);
+/** The packed rows as objects (tests, tools; a copy each). */
+export function unpackRows(packed: Uint8Array): { id: Uint8Array; source: number; row: Uint8Array }[] {
+  const rows: { id: Uint8Array; source: number; row: Uint8Array }[] = [];
+  forEachPackedRow(packed, (at, source, rowAt, len) => rows.push({ id: packed.slice(at, at + 16), source, row: packed.slice(rowAt, rowAt + len) }));
+  return rows;
+}
+
+/** Installs one encoded row under the id at `idAt`; its row number, or -1 (refused) or -2 (its id is in the
+ *  table already). */
+function installRow(t: SessionTable, b: Uint8Array, idAt: number, o: number, len: number, now: number): number {
+  if (len < ROW_HEAD || b[o] !== VERSION) return -1;
+  if (t.rowByUuid(b, idAt) >= 0) return -2;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const remaining = v.getFloat64(o + 78, true);
+  if (!(remaining > 0)) return -1;
+  const flags = v.getUint16(o + 1, true);
+  const family = v.getUint8(o + 4);
+  const words = family === 4 ? 1 : 4;
+  const nat = (flags & (SF_SNAT | SF_DNAT)) !== 0;
+  const inKey = v.getUint8(o + 86);
+  const outKey = v.getUint8(o + 87);
+  const keyWords = (k: number): number => ((k & 7) === 4 ? KW4 : (k & 7) === 6 ? KW6 : (k & 7) === 0 ? 0 : -1);
+  const inWords = keyWords(inKey);
+  const outWords = keyWords(outKey);
+  if (inWords < 0 || outWords < 0 || len !== ROW_HEAD + (nat ? 4 : 2) * words * 4 + (inWords + outWords) * 4) return -1;
+  const r = t.alloc(now);
+  if (r < 0) return -1;
+  t.flags[r] = flags | SF_ACTIVE;
+  t.role[r] = v.getUint8(o + 3);
+  t.family[r] = family;
+  t.protocol[r] = v.getUint8(o + 5);
+  t.tenant[r] = v.getInt16(o + 6, true);
+  t.service[r] = v.getInt16(o + 8, true);
+  t.path[r] = v.getInt16(o + 10, true);
+  t.inIf[r] = v.getInt16(o + 12, true);
+  t.outIf[r] = v.getInt16(o + 14, true);
+  t.origSrcPort[r] = v.getUint16(o + 16, true);
+  t.origDstPort[r] = v.getUint16(o + 18, true);
+  t.wpLocalPort[r] = v.getUint16(o + 20, true);
+  t.wpPeerPort[r] = v.getUint16(o + 22, true);
+  t.app[r] = v.getUint16(o + 24, true);
+  t.natSrcPort[r] = v.getUint16(o + 26, true);
+  t.natDstPort[r] = v.getUint16(o + 28, true);
+  t.chain[r] = v.getUint32(o + 30, true);
+  t.tag[r] = v.getUint32(o + 34, true);
+  t.pktsFwd[r] = v.getUint32(o + 38, true);
+  t.pktsRev[r] = v.getUint32(o + 42, true);
+  t.bytesFwd[r] = v.getFloat64(o + 46, true);
+  t.bytesRev[r] = v.getFloat64(o + 54, true);
+  t.created[r] = now - v.getFloat64(o + 62, true);
+  t.lastSeen[r] = now - v.getFloat64(o + 70, true);
+  t.expires[r] = now + remaining;
+  for (let w = 0; w < 4; w++) t.uuid[r * 4 + w] = v.getUint32(idAt + w * 4);
+  let at = readAddress(v, o + ROW_HEAD, words, t.origSrc, r);
+  at = readAddress(v, at, words, t.origDst, r);
+  if (nat) {
+    t.ensureNatColumns();
+    at = readAddress(v, at, words, t.natSrc, r);
+    at = readAddress(v, at, words, t.natDst, r);
+  }
+  for (let side = 0; side < 2; side++) {
+    const k = side === 0 ? inKey : outKey;
+    const n = side === 0 ? inWords : outWords;
+    if (n === 0) continue;
+    const scratch = n === KW4 ? key4 : keyScratch;
+    for (let w = 0; w < n; w++, at += 4) scratch[w] = v.getUint32(at, true);
+    if (!t.restoreSideKey(r, side === 0 ? 'in' : 'out', (k & 7) as 4 | 6, scratch, k >> 3) || t.claimFailed) {
+      t.remove(r);
+      return -1;
+    }
+  }
+  t.indexUuid(r);
+  return r;
+}
+
+/** Reads an address of `words` words (1: IPv4 in word 0, the others 0) into column `a` of row r; where it ends. */
+function readAddress(v: DataView, at: number, words: number, a: Uint32Array, r: number): number {
+  for (let w = 0; w < 4; w++) a[r * 4 + w] = w < words ? v.getUint32(at + w * 4, true) : 0;
+  return at + words * 4;
+}
+
+/** The local waypoint port of an encoded row at `o` (0: none, a local session), -1 when the row is too short. */
+export function rowWaypointPort(b: Uint8Array, o: number, len: number): number {
+  return len < ROW_HEAD ? -1 : b[o + WP_LOCAL_AT]! | (b[o + WP_LOCAL_AT + 1]! << 8);
 }
 
 /**
- * Installs rows exported by another table (the partner's), each refused on its own when it does not fit.
- * `mine(port)`: with several workers, only the rows whose local waypoint port is in this worker's slice
- * (steering sends their WAN packets here; 0 for a local session); the others are left to their worker.
+ * Installs packed rows exported by another table (the partner's), each refused on its own when it does not
+ * fit (a buffer cut short: its last row refused). `mine(port)`: with several workers, only the rows whose
+ * local waypoint port is in this worker's slice (steering sends their WAN packets here; 0 for a local
+ * session); the others are left to their worker.
  */
-export function importRows(t: SessionTable, rows: readonly Uint8Array[], now: number, mine: (wpLocalPort: number) => boolean = () => true): ImportResult {
+export function importRows(t: SessionTable, packed: Uint8Array, now: number, mine: (wpLocalPort: number) => boolean = () => true): ImportResult {
   const res: ImportResult = { installed: 0, present: 0, refused: 0 };
-  for (const bytes of rows) {
-    if (!mine(Math.max(0, rowWaypointPort(bytes)))) continue; // a cut row: the local sessions' worker refuses it
-    const r = installRow(t, bytes, now);
+  const whole = forEachPackedRow(packed, (idAt, _source, o, len) => {
+    if (!mine(Math.max(0, rowWaypointPort(packed, o, len)))) return; // a cut row: the local sessions' worker refuses it
+    const r = installRow(t, packed, idAt, o, len, now);
     if (r >= 0) res.installed++;
     else if (r === -2) res.present++;
     else res.refused++;
-  }
+  });
+  if (!whole && mine(0)) res.refused++;
   return res;
 }

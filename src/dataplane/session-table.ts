@@ -531,18 +531,25 @@ export class SessionTable {
     return true;
   }
 
-  /** The stored flow key of one side of row r and its swapped bit (HA export), or undefined without one. */
-  sideKey(r: number, side: 'in' | 'out'): { family: 4 | 6; words: Uint32Array; swapped: number } | undefined {
+  /** Copies the stored flow key of one side of row r into `out` (room for KW6 words; HA export, no
+   *  allocation); returns its family (0: the side has no key) | its swapped bit << 3. */
+  copySideKey(r: number, side: 'in' | 'out', out: Uint32Array): number {
     const family = side === 'in' ? this.inKeyFamily[r]! : this.outKeyFamily[r]!;
-    if (family !== 4 && family !== 6) return undefined;
+    if (family !== 4 && family !== 6) return 0;
     const t = this.table(family);
-    const words = family === 4 ? (side === 'in' ? this.inKey : this.outKey).slice(r * KW4, r * KW4 + KW4) : this.v6Keys.get(r * 2 + (side === 'in' ? 0 : 1))!.slice();
-    t.key.set(words);
+    if (family === 4) {
+      const store = side === 'in' ? this.inKey : this.outKey;
+      for (let i = 0; i < KW4; i++) out[i] = t.key[i] = store[r * KW4 + i]!;
+    } else {
+      const words = this.v6Keys.get(r * 2 + (side === 'in' ? 0 : 1))!;
+      out.set(words);
+      t.key.set(words);
+    }
     const v = t.get();
-    return { family, words, swapped: v >= 0 && flowRow(v) === r ? flowSwapped(v) : 0 };
+    return family | ((v >= 0 && flowRow(v) === r ? flowSwapped(v) : 0) << 3);
   }
 
-  /** Installs a side key as sideKey returned it (HA import, between batches); false when another row owns it. */
+  /** Installs a side key as copySideKey gave it (HA import, between batches); false when another row owns it. */
   restoreSideKey(r: number, side: 'in' | 'out', family: 4 | 6, words: Uint32Array, swapped: number): boolean {
     const t = this.table(family);
     if (words.length !== t.kw) return false;

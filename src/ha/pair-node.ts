@@ -3,8 +3,9 @@
  * (sync-link.ts). The machine decides; this class does its I/O: heartbeats out, the partner's heartbeats
  * in, the role published to the node (which takes or releases the shared addresses and starts or stops
  * forwarding), the split-brain alarm, state batches flushed on every heartbeat and at once before a
- * planned switchover. Records from the partner land in the replica (kind + key -> value); a node that
- * takes over starts from it.
+ * planned switchover. Collection is paced by the link: the owner is asked for its changes on each heartbeat,
+ * and sooner when it says it has more (`more`) as soon as the link has room (acknowledgements). Records from
+ * the partner land in the replica (replica.ts: kind + key -> value); a node that takes over starts from it.
  * With probe addresses, heartbeats also go over a second link (the probe link: heartbeats only). The
  * partner counts as alive elsewhere while its probe heartbeats are younger than half the dead time, so a
  * partner that died (both links quiet at once) is seen gone before the sync link's dead time ends, and
@@ -14,8 +15,9 @@
 import { createActor, type Actor } from 'xstate';
 import { haNodeMachine, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
 import type { Redundancy } from '../model/config.js';
+import { SyncReplica } from './replica.js';
 import { SyncLink, WINDOW, type SyncLag, type SyncLinkCounters } from './sync-link.js';
-import { OP_DELETE, type SyncRecord } from './sync-wire.js';
+import type { SyncRecord } from './sync-wire.js';
 
 export type { HaRolePublished } from '../machines/ha-node.js';
 
@@ -78,7 +80,6 @@ export const FENCED_DEAD_TIMES = 3;
 const FORWARDING = new Set<HaRole>(['taking-over', 'active', 'handing-over']);
 /** the roles whose node sends its state to the partner (a node taking over still receives the partner's) */
 const SYNCING = new Set<HaRole>(['active', 'handing-over']);
-const replicaKey = (r: SyncRecord): string => `${r.kind}:${Buffer.from(r.key).toString('hex')}`;
 
 export class PairNode {
   readonly link: SyncLink;
@@ -86,13 +87,16 @@ export class PairNode {
   readonly probe: SyncLink | undefined;
   private probeHeardAt = Number.NEGATIVE_INFINITY;
   private probeAlive = false;
-  /** the partner's state as synced here: `kind:key-hex` -> record */
-  readonly replica = new Map<string, SyncRecord>();
+  /** the partner's state as synced here */
+  readonly replica = new SyncReplica();
+  /** the owner has more to send: collect when the timer fires and the link has room */
+  private moreTimer: NodeJS.Timeout | undefined;
+  private wantRoom = false;
   private readonly actor: Actor<typeof haNodeMachine>;
   private heardAt: number | undefined;
   private lastLinks: number;
   private stopped = false;
-  /** the partner is new or restarted: the next collect sends the full state */
+  /** the partner is new, restarted, or standby again after forwarding: the next collect sends the full state */
   private resync = false;
 
   constructor(private readonly o: PairNodeOptions) {
@@ -105,7 +109,12 @@ export class PairNode {
       port: o.ports?.local ?? o.redundancy.syncPort, partnerPort: o.ports?.partner ?? o.redundancy.syncPort,
       key: Buffer.from(o.redundancy.sharedKey, 'base64'),
       onHeartbeat: (hb) => this.heard(hb),
-      onRecords: (records) => this.apply(records),
+      onRecords: (body) => this.replica.apply(body),
+      onRoom: () => {
+        if (!this.wantRoom) return;
+        this.wantRoom = false;
+        this.flush();
+      },
       onPartnerEpoch: () => { this.resync = true; },
     });
     this.probe = self.probeAddress === undefined || partner.probeAddress === undefined ? undefined : new SyncLink({
@@ -147,17 +156,31 @@ export class PairNode {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.moreTimer);
     this.actor.stop();
     this.link.close();
     this.probe?.close();
   }
 
-  /** Sends records at once (an owner's `collect` answered later): queued and flushed; `markedAt` (ms,
-   *  performance.now): when their change happened, for the change lag. Nothing unless the node is active or handing over. */
-  send(records: readonly SyncRecord[], markedAt?: number): void {
+  /** Sends `count` records framed in one buffer (sync-wire.ts frameRecord; an owner's `collect` answered
+   *  later) at once; `markedAt` (ms, performance.now): when the oldest of their changes happened, for the
+   *  change lag. Nothing unless the node is active or handing over. */
+  sendFramed(records: Uint8Array, count: number, markedAt?: number): void {
     if (this.stopped || !SYNCING.has(this.role)) return;
-    for (const r of records) this.link.queue(r, markedAt);
+    this.link.queueFramed(records, count, markedAt);
     this.link.flush();
+  }
+
+  /** The owner has more changes (or will in `afterMs`): it is asked again then, or once the link has room
+   *  when the window is full then. */
+  more(afterMs: number): void {
+    if (this.stopped || this.moreTimer !== undefined) return;
+    this.moreTimer = setTimeout(() => {
+      this.moreTimer = undefined;
+      if (this.stopped || !SYNCING.has(this.role)) return;
+      if (this.link.backlog > 0) this.wantRoom = true;
+      else this.flush();
+    }, afterMs);
   }
 
   /** Planned switchover: only the active node hands over; false on any other role. */
@@ -223,13 +246,8 @@ export class PairNode {
     this.heardAt = performance.now();
     const before = this.actor.getSnapshot().context.heard?.role;
     this.actor.send({ type: 'ha.heartbeat', heartbeat: hb });
+    // a partner that forwarded (it took over: its replica was emptied) and is standby again starts from nothing
+    if (before !== undefined && FORWARDING.has(before) && hb.role === 'standby') this.resync = true;
     if (hb.role !== before) this.o.onPartnerRole?.(hb.role);
-  }
-
-  private apply(records: SyncRecord[]): void {
-    for (const r of records) {
-      if (r.op === OP_DELETE) this.replica.delete(replicaKey(r));
-      else this.replica.set(replicaKey(r), r);
-    }
   }
 }

@@ -4,10 +4,12 @@
  * that is malformed, fails authentication, comes from another address or node, or is not newer than the
  * last one accepted (replay, reordering) is dropped and counted by reason.
  *
- * State records are queued by their owners (control side, between batches: never one message per packet)
- * and sent by `flush()` packed into numbered batches of at most SYNC_MAX_DATAGRAM bytes, at most WINDOW
- * unacknowledged at a time. The partner applies batches in order only (a gap waits for the resend) and
- * acknowledges the last one at once; a batch not acknowledged within `resendMs` is sent again (go-back-N,
+ * State records are queued by their owners already framed (control side, between batches: never one message
+ * per packet; `queueFramed`: many records in one buffer, no object per record) and sent by `flush()` cut
+ * into numbered batches of at most SYNC_MAX_DATAGRAM bytes, at most WINDOW unacknowledged at a time; an
+ * acknowledgement that leaves the window at most half full calls `onRoom` (the owner collects more then:
+ * collection is paced by the link). The partner applies batches in order only (a gap waits for the resend) and
+ * acknowledges the last one within ACK_DELAY_MS (2 ms; at once after ACK_EVERY batches); a batch not acknowledged within `resendMs` (or three times the last ack lag) is sent again (go-back-N,
  * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement; the change lag,
  * for records queued with the time their change was marked, from that mark to the acknowledgement.
  * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
@@ -16,7 +18,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { HaHeartbeat } from '../machines/ha-node.js';
-import { MSG_ACK, MSG_HEARTBEAT, SYNC_MAX_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, recordSize, stateBatchSize, type SyncDrop, type SyncRecord } from './sync-wire.js';
+import { MSG_ACK, MSG_HEARTBEAT, SYNC_MAX_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, frameRecords, framedSize, stateBatchOverhead, type SyncDrop, type SyncRecord } from './sync-wire.js';
 
 export interface SyncLinkOptions {
   node: string;
@@ -29,10 +31,13 @@ export interface SyncLinkOptions {
   /** the pair's shared key (32 bytes) */
   key: Uint8Array;
   onHeartbeat: (hb: HaHeartbeat) => void;
-  onRecords: (records: SyncRecord[]) => void;
+  /** a state batch applied in order: `count` framed records (sync-wire.ts forEachRecord) */
+  onRecords: (body: Uint8Array, count: number) => void;
+  /** an acknowledgement left the window at most half full with nothing waiting: room for more */
+  onRoom?: () => void;
   /** the partner heard for the first time or restarted (a new epoch): queue the full state for it */
   onPartnerEpoch?: () => void;
-  /** a batch unacknowledged this long is sent again (ms); default 100 */
+  /** a batch unacknowledged this long (or three times the last ack lag, if longer) is sent again (ms); default 100 */
   resendMs?: number;
   /** ms clock; default performance.now */
   now?: () => number;
@@ -63,10 +68,42 @@ export interface SyncLag {
   /** the last and largest change lag (ms): a change marked (queue's `markedAt`) to its acknowledgement */
   changeMs: number | undefined;
   changeMaxMs: number;
+  /** the change lags measured so far, counted per bucket: up to LAG_BUCKETS_MS[i] ms (the last: above) */
+  changeLagMs: number[];
+  /** their median and 99th percentile: the bound of the bucket each falls in (ms; Infinity: over 10 s) */
+  changeP50Ms: number | undefined;
+  changeP99Ms: number | undefined;
 }
 
-/** Batches in flight at most: 64 x 1400 B per round trip. */
-export const WINDOW = 64;
+/** Upper bounds of the change lag histogram's buckets (ms): 1, 2, 3, 4, 5, 6, 8, 10, 12, ... 10 s. */
+export const LAG_BUCKETS_MS: readonly number[] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1500, 2000, 3000, 5000, 10000];
+
+function lagBucket(ms: number): number {
+  let i = 0;
+  while (i < LAG_BUCKETS_MS.length && ms > LAG_BUCKETS_MS[i]!) i++;
+  return i;
+}
+
+/** The `p` percentile (0-100) of a lag histogram (the counts of `changeLagMs`, or a difference of two): the
+ *  upper bound of its bucket (ms), undefined when it counts nothing; Infinity above the last bucket. */
+export function lagPercentile(counts: readonly number[], p: number): number | undefined {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  const want = Math.max(1, Math.ceil((p / 100) * total));
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i]!;
+    if (seen >= want) return LAG_BUCKETS_MS[i] ?? Number.POSITIVE_INFINITY;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+/** Batches in flight at most: 128 x 1400 B (179 KB) per round trip, under a receive buffer of Linux's default
+ *  net.core.rmem_max (208 KB; SOCKET_BUFFER asks for more, the kernel caps it there) so a window's burst fits. */
+export const WINDOW = 128;
+/** A receiver acknowledges within this long (ms) of a batch, or at once after ACK_EVERY batches. */
+export const ACK_DELAY_MS = 2;
+export const ACK_EVERY = WINDOW / 4;
 /** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
 export const EPOCH_RESET_MS = 3000;
 /** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
@@ -74,7 +111,9 @@ const SOCKET_BUFFER = 4 << 20;
 
 interface Batch {
   n: number;
-  records: SyncRecord[];
+  /** `count` framed records */
+  body: Uint8Array;
+  count: number;
   /** the oldest change mark of its records (Infinity: none) */
   markedAt: number;
   firstSentAt: number;
@@ -96,11 +135,17 @@ export class SyncLink {
   private partnerSeq = -1;
   /** receiving: the partner's last batch applied here, in order (0 = none yet in this epoch) */
   private appliedBatch = 0;
-  private ackQueued = false;
+  /** batches received since the last acknowledgement, and its timer */
+  private unackedHere = 0;
+  private ackTimer: NodeJS.Timeout | undefined;
   /** sending */
   private nextBatch = 1;
-  private pending: SyncRecord[] = [];
-  private pendingMarks: number[] = [];
+  /** framed records queued, not yet in a batch: `pendingBytes` of `pending`, `pendingCount` records */
+  private pending = new Uint8Array(64 * 1024);
+  private pendingBytes = 0;
+  private pendingCount = 0;
+  /** per queued part, where it ends in `pending` and when its oldest change happened */
+  private pendingMarks: { end: number; markedAt: number }[] = [];
   /** batches not yet sent, from `waitingHead` on (a queue: shifting a long array costs its length each time) */
   private waiting: Batch[] = [];
   private waitingHead = 0;
@@ -109,6 +154,8 @@ export class SyncLink {
   private maxLag = 0;
   private lastChange: number | undefined;
   private maxChange = 0;
+  /** change lags measured, counted in LAG_BUCKETS_MS buckets (p50/p99: lagPercentile) */
+  private readonly changeLags: number[] = new Array<number>(LAG_BUCKETS_MS.length + 1).fill(0);
   private readonly now: () => number;
   private readonly partnerPort: number;
   private readonly resendMs: number;
@@ -135,6 +182,7 @@ export class SyncLink {
   }
 
   close(): void {
+    clearTimeout(this.ackTimer);
     this.socket.close();
   }
 
@@ -147,40 +195,64 @@ export class SyncLink {
 
   /** Queue a record for the next flush; `markedAt` (ms, `now`'s clock): when its change happened. */
   queue(record: SyncRecord, markedAt = Number.POSITIVE_INFINITY): void {
-    this.pending.push(record);
-    this.pendingMarks.push(markedAt);
+    this.queueFramed(frameRecords([record]), 1, markedAt);
   }
 
-  /** Put every queued record into batches and send as many as the window allows. */
+  /** Queue `count` framed records (sync-wire.ts frameRecord; each under SYNC_MAX_DATAGRAM with the batch's
+   *  head) for the next flush; `markedAt`: when the oldest of their changes happened. */
+  queueFramed(records: Uint8Array, count: number, markedAt = Number.POSITIVE_INFINITY): void {
+    if (this.pendingBytes + records.length > this.pending.length) {
+      const grown = new Uint8Array(Math.max(this.pending.length * 2, this.pendingBytes + records.length));
+      grown.set(this.pending.subarray(0, this.pendingBytes));
+      this.pending = grown;
+    }
+    this.pending.set(records, this.pendingBytes);
+    this.pendingBytes += records.length;
+    this.pendingCount += count;
+    const last = this.pendingMarks[this.pendingMarks.length - 1];
+    if (last !== undefined && last.markedAt === markedAt) last.end = this.pendingBytes;
+    else this.pendingMarks.push({ end: this.pendingBytes, markedAt });
+  }
+
+  /** Cut every queued record into batches and send as many as the window allows. */
   flush(): void {
-    let batch: SyncRecord[] = [];
+    const room = SYNC_MAX_DATAGRAM - stateBatchOverhead(this.o.node);
+    const p = this.pending;
+    let start = 0;
+    let o = 0;
+    let count = 0;
+    let mark = 0;
     let markedAt = Number.POSITIVE_INFINITY;
-    let size = stateBatchSize(this.o.node, batch);
     const close = (): void => {
-      this.waiting.push({ n: this.nextBatch, records: batch, markedAt, firstSentAt: 0, sentAt: 0 });
+      this.waiting.push({ n: this.nextBatch, body: p.slice(start, o), count, markedAt, firstSentAt: 0, sentAt: 0 });
       this.nextBatch = (this.nextBatch + 1) >>> 0 || 1;
-      batch = [];
+      start = o;
+      count = 0;
       markedAt = Number.POSITIVE_INFINITY;
-      size = stateBatchSize(this.o.node, batch);
     };
-    this.pending.forEach((r, i) => {
-      if (batch.length > 0 && (size + recordSize(r) > SYNC_MAX_DATAGRAM || batch.length === 0xffff)) close();
-      batch.push(r);
-      markedAt = Math.min(markedAt, this.pendingMarks[i]!);
-      size += recordSize(r);
-    });
-    if (batch.length > 0) close();
-    this.pending = [];
+    while (o < this.pendingBytes) {
+      const size = framedSize(p, o);
+      if (count > 0 && (o + size - start > room || count === 0xffff)) close();
+      while (this.pendingMarks[mark]!.end <= o) mark++;
+      markedAt = Math.min(markedAt, this.pendingMarks[mark]!.markedAt);
+      o += size;
+      count++;
+    }
+    if (count > 0) close();
+    this.pendingBytes = 0;
+    this.pendingCount = 0;
     this.pendingMarks = [];
+    if (this.pending.length > 1 << 20) this.pending = new Uint8Array(64 * 1024); // after a full resync
     this.pump();
   }
 
   lag(): SyncLag {
     let waiting = 0;
-    for (let i = this.waitingHead; i < this.waiting.length; i++) waiting += this.waiting[i]!.records.length;
+    for (let i = this.waitingHead; i < this.waiting.length; i++) waiting += this.waiting[i]!.count;
     return {
-      lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pending.length + waiting, unacked: this.inFlight.length,
-      changeMs: this.lastChange, changeMaxMs: this.maxChange,
+      lastMs: this.lastLag, maxMs: this.maxLag, pending: this.pendingCount + waiting, unacked: this.inFlight.length,
+      changeMs: this.lastChange, changeMaxMs: this.maxChange, changeLagMs: [...this.changeLags],
+      changeP50Ms: lagPercentile(this.changeLags, 50), changeP99Ms: lagPercentile(this.changeLags, 99),
     };
   }
 
@@ -191,7 +263,7 @@ export class SyncLink {
 
   /** Batches waiting for room in the window (an owner with more to send waits while there are many). */
   get backlog(): number {
-    return this.waiting.length - this.waitingHead + (this.pending.length > 0 ? 1 : 0);
+    return this.waiting.length - this.waitingHead + (this.pendingCount > 0 ? 1 : 0);
   }
 
   private pump(): void {
@@ -201,7 +273,7 @@ export class SyncLink {
       this.inFlight.push(b);
       this.transmit(b);
       this.counters.batchesSent++;
-      this.counters.recordsSent += b.records.length;
+      this.counters.recordsSent += b.count;
     }
     if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
       this.waiting = this.waiting.slice(this.waitingHead);
@@ -212,7 +284,8 @@ export class SyncLink {
   /** Go-back-N: every batch in flight again once the oldest has waited `resendMs` for its acknowledgement. */
   private resend(): void {
     const oldest = this.inFlight[0];
-    if (oldest === undefined || this.now() - oldest.sentAt < this.resendMs) return;
+    // a busy partner acknowledges late, not never: wait for three of its recent lags before sending it all again
+    if (oldest === undefined || this.now() - oldest.sentAt < Math.max(this.resendMs, 3 * (this.lastLag ?? 0))) return;
     for (const b of this.inFlight) {
       this.transmit(b);
       this.counters.batchesResent++;
@@ -221,7 +294,7 @@ export class SyncLink {
 
   private transmit(b: Batch): void {
     b.sentAt = this.now();
-    this.send(encodeState(this.o.key, this.header(), b.n, b.records));
+    this.send(encodeState(this.o.key, this.header(), b.n, b.body, b.count));
   }
 
   private send(buf: Buffer): void {
@@ -275,19 +348,23 @@ export class SyncLink {
     }
     this.appliedBatch = m.batch;
     this.counters.batchesReceived++;
-    this.counters.recordsReceived += m.records.length;
-    this.o.onRecords(m.records);
+    this.counters.recordsReceived += m.count;
+    this.o.onRecords(m.body, m.count);
     this.queueAck();
   }
 
-  /** One acknowledgement per turn of the event loop, however many batches arrived in it. */
+  /** One acknowledgement for the batches of ACK_DELAY_MS (or of ACK_EVERY batches, sooner): the sender's
+   *  window holds far more, and each acknowledgement costs both nodes a datagram and its HMAC. */
   private queueAck(): void {
-    if (this.ackQueued) return;
-    this.ackQueued = true;
-    setImmediate(() => {
-      this.ackQueued = false;
-      this.send(encodeAck(this.o.key, this.header(), this.appliedBatch));
-    });
+    if (++this.unackedHere >= ACK_EVERY) this.ackNow();
+    else this.ackTimer ??= setTimeout(() => this.ackNow(), ACK_DELAY_MS);
+  }
+
+  private ackNow(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.unackedHere = 0;
+    this.send(encodeAck(this.o.key, this.header(), this.appliedBatch));
   }
 
   /** The partner applied every batch up to `n`: they leave the window; the lag is the newest one's. */
@@ -304,7 +381,9 @@ export class SyncLink {
     if (markedAt !== Number.POSITIVE_INFINITY) {
       this.lastChange = this.now() - markedAt;
       this.maxChange = Math.max(this.maxChange, this.lastChange);
+      this.changeLags[lagBucket(this.lastChange)]!++;
     }
     this.pump();
+    if (this.inFlight.length <= WINDOW / 2 && this.waitingHead === this.waiting.length) this.o.onRoom?.();
   }
 }

@@ -9,11 +9,13 @@
  *  20  node name (utf-8) | body | HMAC-SHA256 of everything before it (32)
  *
  * Heartbeat body (8): role (1) | priority (1) | links up (1) | flags (1: bit 0 wantActive) | acked batch (4).
- * Ack body (4): acked batch: the number of the last state batch the sender applied, in order (sent at once
+ * Ack body (4): acked batch: the number of the last state batch the sender applied, in order (sent within 2 ms
  *   after applying; also in every heartbeat). The partner resends what is not acked and measures its lag.
  * State batch body: batch number (4: 1, 2, 3... per sender epoch, kept when resent) | record count (2), then
- *   per record: kind (1) | op (1: 1 upsert, 2 delete) | key length (1) | value length (2) | key | value.
- *   The records are opaque here (their owners encode them).
+ *   per record: kind (1) | op (1: 1 upsert, 2 delete, 3 purge: every record of the kind whose value starts
+ *   with the key) | key length (1) | value length (2) | key | value.
+ *   The records are opaque here (their owners encode them). Owners queue records already framed this way
+ *   (`frameRecord`), and a batch carries them as they are: no object per record on either side.
  */
 import { signInto, verifyTrailer } from '../crypto/hmac.js';
 import type { HaHeartbeat, HaRole } from '../machines/ha-node.js';
@@ -30,11 +32,14 @@ export const SYNC_MAX_DATAGRAM = 1400;
 
 export const OP_UPSERT = 1;
 export const OP_DELETE = 2;
+export const OP_PURGE = 3;
+/** kind | op | key length | value length */
+export const RECORD_HEAD = 5;
 
 export interface SyncRecord {
   /** what the record is (its owner's code: a session row, a NAT binding, a path key...) */
   kind: number;
-  op: typeof OP_UPSERT | typeof OP_DELETE;
+  op: typeof OP_UPSERT | typeof OP_DELETE | typeof OP_PURGE;
   key: Uint8Array;
   value: Uint8Array;
 }
@@ -48,7 +53,8 @@ export interface SyncHeader {
 
 export type SyncMessage =
   | (SyncHeader & { type: typeof MSG_HEARTBEAT; heartbeat: HaHeartbeat; ackedBatch: number })
-  | (SyncHeader & { type: typeof MSG_STATE; batch: number; records: SyncRecord[] })
+  /** `body`: `count` framed records (forEachRecord) */
+  | (SyncHeader & { type: typeof MSG_STATE; batch: number; count: number; body: Uint8Array })
   | (SyncHeader & { type: typeof MSG_ACK; ackedBatch: number });
 
 /** Why a datagram was dropped: the counter it raises. */
@@ -56,15 +62,58 @@ export type SyncDrop = 'malformed' | 'bad-auth' | 'not-partner' | 'out-of-order'
 
 const ROLES: readonly HaRole[] = ['init', 'standby', 'active', 'handing-over', 'fenced', 'taking-over'];
 
-/** The room records take in one state batch: a batch of `records` fits when this is <= SYNC_MAX_DATAGRAM. */
-export function stateBatchSize(node: string, records: readonly SyncRecord[]): number {
-  let n = HEADER + Buffer.byteLength(node) + 6 + TAG;
-  for (const r of records) n += 5 + r.key.length + r.value.length;
-  return n;
+/** The bytes of a state batch around its records: records of `n` bytes fit when n + this <= SYNC_MAX_DATAGRAM. */
+export function stateBatchOverhead(node: string): number {
+  return HEADER + Buffer.byteLength(node) + 6 + TAG;
 }
 
 export function recordSize(r: SyncRecord): number {
-  return 5 + r.key.length + r.value.length;
+  return RECORD_HEAD + r.key.length + r.value.length;
+}
+
+/** Writes a record's head at `o` of `out` (its key and value follow: the caller writes them); returns
+ *  where the key goes. */
+export function frameRecord(out: Uint8Array, o: number, kind: number, op: number, keyLength: number, valueLength: number): number {
+  out[o] = kind;
+  out[o + 1] = op;
+  out[o + 2] = keyLength;
+  out[o + 3] = valueLength >> 8;
+  out[o + 4] = valueLength & 0xff;
+  return o + RECORD_HEAD;
+}
+
+/** Records framed one after the other (tests and owners with few records). */
+export function frameRecords(records: readonly SyncRecord[]): Uint8Array {
+  const out = new Uint8Array(records.reduce((n, r) => n + recordSize(r), 0));
+  let o = 0;
+  for (const r of records) {
+    o = frameRecord(out, o, r.kind, r.op, r.key.length, r.value.length);
+    out.set(r.key, o);
+    out.set(r.value, o + r.key.length);
+    o += r.key.length + r.value.length;
+  }
+  return out;
+}
+
+/** The size of the framed record at `o` of `body` (its head read; not checked against the end). */
+export function framedSize(body: Uint8Array, o: number): number {
+  return RECORD_HEAD + body[o + 2]! + ((body[o + 3]! << 8) | body[o + 4]!);
+}
+
+/** Calls `record(kind, op, keyAt, keyLength, valueAt, valueLength)` for each framed record of a checked body
+ *  (decodeSync checked it: every record whole, ops known). */
+export function forEachRecord(body: Uint8Array, record: (kind: number, op: number, keyAt: number, keyLength: number, valueAt: number, valueLength: number) => void): void {
+  for (let o = 0; o < body.length; o += framedSize(body, o)) {
+    const keyLength = body[o + 2]!;
+    record(body[o]!, body[o + 1]!, o + RECORD_HEAD, keyLength, o + RECORD_HEAD + keyLength, (body[o + 3]! << 8) | body[o + 4]!);
+  }
+}
+
+/** The records of a body as objects (tests, tools; a copy each). */
+export function recordsOf(body: Uint8Array): SyncRecord[] {
+  const out: SyncRecord[] = [];
+  forEachRecord(body, (kind, op, k, kl, v, vl) => out.push({ kind, op: op as SyncRecord['op'], key: body.slice(k, k + kl), value: body.slice(v, v + vl) }));
+  return out;
 }
 
 function header(buf: Buffer, type: number, h: Omit<SyncHeader, 'type'>): number {
@@ -101,24 +150,16 @@ export function encodeAck(key: Uint8Array, h: Omit<SyncHeader, 'type'>, ackedBat
   return buf;
 }
 
-export function encodeState(key: Uint8Array, h: Omit<SyncHeader, 'type'>, batch: number, records: readonly SyncRecord[]): Buffer {
-  const buf = Buffer.alloc(stateBatchSize(h.node, records));
+/** A state batch of `count` framed records (`body`: frameRecord, frameRecords). */
+export function encodeState(key: Uint8Array, h: Omit<SyncHeader, 'type'>, batch: number, body: Uint8Array, count: number): Buffer {
+  const buf = Buffer.allocUnsafe(stateBatchOverhead(h.node) + body.length);
   let o = header(buf, MSG_STATE, h);
   buf.writeUInt32BE(batch >>> 0, o);
   o += 4;
-  buf.writeUInt16BE(records.length, o);
+  buf.writeUInt16BE(count, o);
   o += 2;
-  for (const r of records) {
-    buf[o++] = r.kind;
-    buf[o++] = r.op;
-    buf[o++] = r.key.length;
-    buf.writeUInt16BE(r.value.length, o);
-    o += 2;
-    buf.set(r.key, o);
-    o += r.key.length;
-    buf.set(r.value, o);
-    o += r.value.length;
-  }
+  buf.set(body, o);
+  o += body.length;
   signInto('sha256', key, buf, 0, o, -1);
   return buf;
 }
@@ -144,18 +185,15 @@ export function decodeSync(key: Uint8Array, buf: Buffer): SyncMessage | SyncDrop
   const batch = buf.readUInt32BE(o);
   const count = buf.readUInt16BE(o + 4);
   o += 6;
-  const records: SyncRecord[] = [];
+  const start = o;
   for (let i = 0; i < count; i++) {
-    if (end - o < 5) return 'malformed';
-    const kind = buf[o]!;
+    if (end - o < RECORD_HEAD) return 'malformed';
     const op = buf[o + 1]!;
-    const keyLen = buf[o + 2]!;
-    const valueLen = buf.readUInt16BE(o + 3);
-    o += 5;
-    if ((op !== OP_UPSERT && op !== OP_DELETE) || end - o < keyLen + valueLen) return 'malformed';
-    records.push({ kind, op, key: Uint8Array.prototype.slice.call(buf, o, o + keyLen), value: Uint8Array.prototype.slice.call(buf, o + keyLen, o + keyLen + valueLen) });
-    o += keyLen + valueLen;
+    if ((op !== OP_UPSERT && op !== OP_DELETE && op !== OP_PURGE)) return 'malformed';
+    const size = framedSize(buf, o);
+    if (end - o < size) return 'malformed';
+    o += size;
   }
   if (o !== end) return 'malformed';
-  return { ...h, type: MSG_STATE, batch, records };
+  return { ...h, type: MSG_STATE, batch, count, body: buf.subarray(start, end) };
 }

@@ -34,7 +34,7 @@ export const HOST_TOOLS = {
   openvpn: { pkg: 'openvpn', usedBy: 'benchmark peer' },
   'wireguard-go': { pkg: 'wireguard-go', usedBy: 'benchmark peer' },
   etcd: { pkg: 'etcd-server', usedBy: 'conductor high availability: the shared store (conductor tests)' },
-  ethtool: { pkg: 'ethtool', usedBy: 'benchmark (reads each mode\'s offloads)' },
+  ethtool: { pkg: 'ethtool', usedBy: 'benchmark (reads each mode\'s offloads), UDP GSO test (a veth without checksum offload)' },
   wg: { pkg: 'wireguard-tools', usedBy: 'benchmark peer (wireguard-go keys and peers)' },
   nfcapd: { pkg: 'nfdump', usedBy: 'IPFIX collector (telemetry tests, svr lab up --collector)' },
   nfdump: { pkg: 'nfdump', usedBy: 'reads what nfcapd collected (telemetry tests)' },

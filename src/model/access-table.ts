@@ -47,48 +47,82 @@ const ALWAYS = 1;
 const BY_SOURCE = 2;
 const NO_PREFIX = -1;
 
+/**
+ * An AccessTable as typed arrays only: built once (AccessTable.build, e.g. in the config thread), handed to
+ * another thread by transfer (docs/performance.md "Config at scale") and wrapped there without copying.
+ */
+export interface AccessTableParts {
+  readonly services: number;
+  readonly tenants: number;
+  /** per (tenant + 1) * services + service: NEVER, ALWAYS or BY_SOURCE; row 0 is "no tenant" */
+  readonly kind: Uint8Array;
+  /** per cell: the rules that apply, setRules[setStart, setStart + setCount) */
+  readonly setStart: Int32Array;
+  readonly setCount: Int32Array;
+  readonly setRules: Int32Array;
+  /** index of each service's first rule in the flattened rules */
+  readonly firstRule: Int32Array;
+  /** the rules, flattened: allow 1/0, tenant depth, prefix length (-1: none), family, 16 prefix bytes each */
+  readonly allow: Uint8Array;
+  readonly depth: Int32Array;
+  readonly length: Int32Array;
+  readonly family: Uint8Array;
+  readonly bytes: Uint8Array;
+}
+
 export class AccessTable {
   readonly #services: number;
   readonly #tenants: number;
-  /** Per (tenant + 1) * services + service: NEVER, ALWAYS or BY_SOURCE. Row 0 is "no tenant". */
   readonly #kind: Uint8Array;
   readonly #setStart: Int32Array;
   readonly #setCount: Int32Array;
   readonly #setRules: Int32Array;
-  /** index of each service's first rule in the flattened rules */
   readonly #firstRule: Int32Array;
-  // Rules, flattened.
   readonly #allow: Uint8Array;
   readonly #depth: Int32Array;
   readonly #length: Int32Array;
   readonly #family: Uint8Array;
   readonly #bytes: Uint8Array;
+  readonly parts: AccessTableParts;
+
+  /** Wraps built parts (no copy). */
+  constructor(parts: AccessTableParts) {
+    this.parts = parts;
+    this.#services = parts.services;
+    this.#tenants = parts.tenants;
+    this.#kind = parts.kind;
+    this.#setStart = parts.setStart;
+    this.#setCount = parts.setCount;
+    this.#setRules = parts.setRules;
+    this.#firstRule = parts.firstRule;
+    this.#allow = parts.allow;
+    this.#depth = parts.depth;
+    this.#length = parts.length;
+    this.#family = parts.family;
+    this.#bytes = parts.bytes;
+  }
 
   /** `rules[s]` are the access rules of service s, in config order. */
-  constructor(tenantNames: readonly string[], rules: ReadonlyArray<readonly AccessRuleSpec[]>) {
+  static build(tenantNames: readonly string[], rules: ReadonlyArray<readonly AccessRuleSpec[]>): AccessTable {
     const services = rules.length;
     const flat = rules.flat();
-    this.#services = services;
-    this.#tenants = tenantNames.length;
-    this.#allow = new Uint8Array(flat.length);
-    this.#depth = new Int32Array(flat.length);
-    this.#length = new Int32Array(flat.length);
-    this.#family = new Uint8Array(flat.length);
-    this.#bytes = new Uint8Array(flat.length * 16);
-    flat.forEach((rule, i) => {
-      this.#allow[i] = rule.allow ? 1 : 0;
-      this.#depth[i] = rule.tenant === undefined ? 0 : tenantDepth(rule.tenant);
-      this.#length[i] = rule.prefix === undefined ? NO_PREFIX : rule.prefix.length;
-      this.#family[i] = rule.prefix?.family ?? 0;
-      if (rule.prefix !== undefined) this.#bytes.set(rule.prefix.bytes, i * 16);
-    });
-
-    this.#firstRule = new Int32Array(services);
-    for (let s = 1; s < services; s++) this.#firstRule[s] = this.#firstRule[s - 1]! + rules[s - 1]!.length;
+    const n = flat.length;
     const cells = (tenantNames.length + 1) * services;
-    this.#kind = new Uint8Array(cells);
-    this.#setStart = new Int32Array(cells);
-    this.#setCount = new Int32Array(cells);
+    const p = {
+      services, tenants: tenantNames.length,
+      kind: new Uint8Array(cells), setStart: new Int32Array(cells), setCount: new Int32Array(cells), setRules: new Int32Array(0),
+      firstRule: new Int32Array(services),
+      allow: new Uint8Array(n), depth: new Int32Array(n), length: new Int32Array(n), family: new Uint8Array(n), bytes: new Uint8Array(n * 16),
+    };
+    flat.forEach((rule, i) => {
+      p.allow[i] = rule.allow ? 1 : 0;
+      p.depth[i] = rule.tenant === undefined ? 0 : tenantDepth(rule.tenant);
+      p.length[i] = rule.prefix === undefined ? NO_PREFIX : rule.prefix.length;
+      p.family[i] = rule.prefix?.family ?? 0;
+      if (rule.prefix !== undefined) p.bytes.set(rule.prefix.bytes, i * 16);
+    });
+    for (let s = 1; s < services; s++) p.firstRule[s] = p.firstRule[s - 1]! + rules[s - 1]!.length;
+    const deciding = new AccessTable(p); // its rules decide the cells that do not depend on the source
     const setRules: number[] = [];
     const relevant: number[] = [];
     const rows = tenantNames.length + 1;
@@ -109,7 +143,7 @@ export class AccessTable {
     const touched: number[] = [];
     for (let s = 0; s < services; s++) {
       const list = rules[s]!;
-      const first = this.#firstRule[s]!;
+      const first = p.firstRule[s]!;
       touched.length = 0;
       if (list.some((rule) => rule.tenant === undefined)) for (let r = 0; r < rows; r++) touched.push(r);
       else {
@@ -130,18 +164,18 @@ export class AccessTable {
           if (ruleTenant === undefined || w.has(ruleTenant)) relevant.push(first + j);
         }
         const cell = row * services + s;
-        this.#setStart[cell] = setRules.length;
-        this.#setCount[cell] = relevant.length;
+        p.setStart[cell] = setRules.length;
+        p.setCount[cell] = relevant.length;
         for (const i of relevant) setRules.push(i);
-        if (!relevant.some((i) => this.#allow[i] === 1)) continue; // NEVER
-        if (relevant.every((i) => this.#length[i] === NO_PREFIX)) {
-          this.#kind[cell] = this.#decide(Int32Array.from(relevant), 0, relevant.length, undefined, 0, 4) ? ALWAYS : NEVER;
+        if (!relevant.some((i) => p.allow[i] === 1)) continue; // NEVER
+        if (relevant.every((i) => p.length[i] === NO_PREFIX)) {
+          p.kind[cell] = deciding.#decide(Int32Array.from(relevant), 0, relevant.length, undefined, 0, 4) ? ALWAYS : NEVER;
           continue;
         }
-        this.#kind[cell] = BY_SOURCE;
+        p.kind[cell] = BY_SOURCE;
       }
     }
-    this.#setRules = Int32Array.from(setRules);
+    return new AccessTable({ ...p, setRules: Int32Array.from(setRules) });
   }
 
   /** May `tenant` (or NO_TENANT = -1) reach `service` from the source address at buf[srcOff]? Allocation-free. */

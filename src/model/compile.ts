@@ -12,14 +12,14 @@
  */
 import { SvrError } from '../errors.js';
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../packet/addr.js';
-import { AccessTable, type AccessRuleSpec } from './access-table.js';
+import { AccessTable, type AccessRuleSpec, type AccessTableParts } from './access-table.js';
 import type { Authority, BfdSettings, Fragmentation, Router, SecurityPolicy, Service, ServicePolicy, ServiceRoute, SvrConfig, TransportProtocol, VectorCost } from './config.js';
 import { BFD_DEFAULTS, DEFAULT_FRAGMENTATION, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS } from './defaults.js';
 import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { RouterTables } from './router-tables.js';
-import { ServiceFib, type FibEntry } from './service-fib.js';
+import { ServiceFib, type FibEntry, type ServiceFibParts } from './service-fib.js';
 import { Rib, type LearnedRoute } from './rib.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
 import { FRAGMENT_ALWAYS, FRAGMENT_NEVER, FRAGMENT_UNLESS_DF, MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
@@ -32,16 +32,43 @@ import { servicesOf } from './applies-to.js';
 export const IP_PROTOCOL: Readonly<Record<TransportProtocol, number>> = Object.freeze({ icmp: 1, tcp: 6, udp: 17, icmpv6: 58 });
 
 /**
+ * The biggest lookup tables of a router, compiled away from the data path's thread (the config thread of a
+ * reload: src/node/config-thread.ts) as typed arrays that other threads take without a copy: the access table ((tenants + 1) ×
+ * services cells) and the service FIB. compileRouter wraps them instead of building them again.
+ */
+export interface PreparedTables {
+  readonly router: string;
+  readonly access: AccessTableParts;
+  readonly fib: ServiceFibParts;
+}
+
+/** A validated config, with the tables prepareTables made for a router in the thread that read it (when it did). */
+export interface LoadedConfig {
+  readonly config: SvrConfig;
+  readonly prepared?: PreparedTables;
+}
+
+/** The access table and service FIB of `routerName` for `config`, as typed arrays (compileRouter takes them). */
+export function prepareTables(config: SvrConfig, routerName: string): PreparedTables {
+  const router = routerConfig(config, routerName);
+  const services = servicesOf(config.authority, router);
+  const access = AccessTable.build(config.authority.tenants.map((t) => t.name), services.map((s) => accessRules(s)));
+  return { router: router.name, access: access.parts, fib: ServiceFib.build(fibEntries(services), access).parts };
+}
+
+/**
  * `learned`: the routes FRR selected (routing/), added to the RIB next to the static routes; or the router's
  * Rib itself, kept up to date route by route (control/router.ts: a RIB change compiles with it, no rebuild of
- * the RIB; it must have been built from this config's router).
+ * the RIB; it must have been built from this config's router). `prepared`: prepareTables(config, routerName) of
+ * this same config, made in another thread (used when it is this router's and its sizes match).
  */
-export function compileRouter(config: SvrConfig, routerName: string, generation: number, learned: readonly LearnedRoute[] | Rib = []): ForwardingTables {
+export function compileRouter(config: SvrConfig, routerName: string, generation: number, learned: readonly LearnedRoute[] | Rib = [], prepared?: PreparedTables): ForwardingTables {
   const authority = config.authority;
   const router = routerConfig(config, routerName);
 
   const tenants = new NameTable(authority.tenants.map((t) => t.name));
   const services = servicesOf(authority, router);
+  const fits = prepared !== undefined && prepared.router === router.name && prepared.access.services === services.length && prepared.access.tenants === tenants.names.length;
   const serviceNames = new NameTable(services.map((s) => s.name));
   const links = peerLinks(authority, router);
   const peerRouters = authority.routers.filter((r) => links.some((l) => l.peer === r));
@@ -77,17 +104,17 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
     if (list === undefined) routesOf.set(r.service, [r]);
     else list.push(r);
   }
-  const access = new AccessTable(
-    tenants.names,
-    services.map((s) => accessRules(s)),
-  );
+  // each service-policy compiled once, shared by its services (10,000 services name a handful)
+  const policies = new Map(authority.servicePolicies.map((p) => [p.name, { policy: p, compiled: compileServicePolicy(p) }]));
+  const access = fits ? new AccessTable(prepared.access) : AccessTable.build(tenants.names, services.map((s) => accessRules(s)));
+  const fib = fits ? new ServiceFib(prepared.fib, access, () => fibEntries(services)) : ServiceFib.build(fibEntries(services), access);
   return new RouterTables({
     generation,
     sessionCapacity: router.sessionCapacity ?? 0,
     routerName: router.name,
     authority: authority.name,
     tenants,
-    services: services.map((s, id) => compileService(authority, router, s, id, serviceNames, peerNames, ifIndex, routesOf.get(s.name) ?? [])),
+    services: services.map((s, id) => compileService(authority, router, s, id, serviceNames, peerNames, ifIndex, routesOf.get(s.name) ?? [], policies)),
     serviceNames,
     interfaces,
     peers,
@@ -98,7 +125,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
     vrfOfTenant: Int32Array.from(tenants.names, (name) => rib.vrfIndex(name)),
     vrfNames: rib.vrfNames,
     pathsByRemote: interfaces.map((iface) => remoteWaypointTrie(iface, paths)),
-    fib: new ServiceFib(fibEntries(services), access),
+    fib,
     access,
     rib,
   });
@@ -213,9 +240,10 @@ function compileService(
   peers: NameTable,
   ifIndex: ReadonlyMap<string, number>,
   serviceRoutes: readonly ServiceRoute[],
+  policies: ReadonlyMap<string, { policy: ServicePolicy; compiled: CompiledServicePolicy }>,
 ): CompiledService {
-  const policy = authority.servicePolicies.find((p) => p.name === service.servicePolicy);
-  if (policy === undefined) invalid(`service-policy "${service.servicePolicy}" of service "${service.name}" is not defined`);
+  const { policy, compiled } = policies.get(service.servicePolicy) ?? {};
+  if (policy === undefined || compiled === undefined) invalid(`service-policy "${service.servicePolicy}" of service "${service.name}" is not defined`);
   const routes = serviceRoutes.map((r): CompiledServiceRoute => {
       if (r.useLearnedRoutes === true) return Object.freeze({ kind: 'learned', name: r.name });
       if (r.peer !== undefined) return Object.freeze({ kind: 'peer', name: r.name, peer: peers.id(r.peer) });
@@ -232,7 +260,7 @@ function compileService(
     nameBytes: names.bytes[id]!,
     timeouts: Object.freeze({ tcpInitial: t.tcpInitial * 1000, tcp: t.tcp * 1000, udp: t.udp * 1000, icmp: t.icmp * 1000, other: t.other * 1000 }),
     transportStateEnforcement: policy.transportStateEnforcement,
-    policy: compileServicePolicy(policy),
+    policy: compiled,
     security: service.security ?? '',
     routes: Object.freeze(routes),
     ...payloadSecurity(authority, service),

@@ -11,6 +11,15 @@ const NONE = -1;
 const V4_ROOT = 0;
 const V6_ROOT = 1;
 
+/** A trie's typed arrays and counts: handed to another thread by transfer and wrapped there (PrefixTrie.fromParts). */
+export interface PrefixTrieParts {
+  readonly zero: Int32Array;
+  readonly one: Int32Array;
+  readonly value: Int32Array;
+  readonly nodes: number;
+  readonly size: number;
+}
+
 export class PrefixTrie {
   #zero: Int32Array;
   #one: Int32Array;
@@ -23,6 +32,22 @@ export class PrefixTrie {
     this.#zero = new Int32Array(n);
     this.#one = new Int32Array(n);
     this.#value = new Int32Array(n).fill(NONE);
+  }
+
+  /** A trie over the arrays of `parts` (no copy; inserting may replace them). */
+  static fromParts(parts: PrefixTrieParts): PrefixTrie {
+    const trie = new PrefixTrie(2);
+    trie.#zero = parts.zero;
+    trie.#one = parts.one;
+    trie.#value = parts.value;
+    trie.#nodes = parts.nodes;
+    trie.#size = parts.size;
+    return trie;
+  }
+
+  /** The arrays and counts as they are now (shared, not copied). */
+  get parts(): PrefixTrieParts {
+    return { zero: this.#zero, one: this.#one, value: this.#value, nodes: this.#nodes, size: this.#size };
   }
 
   /** Number of prefixes stored. */

@@ -11,6 +11,7 @@ import type { PrefixTrie } from './prefix-trie.js';
 import type { AccessDecision, AccessTable } from './access-table.js';
 import type { FibEntry, ServiceFib } from './service-fib.js';
 import type { LearnedRoute, Rib, RibEntry } from './rib.js';
+import type { PreparedTables } from './compile.js';
 
 export interface RouterTablesParts {
   readonly generation: number;
@@ -132,6 +133,10 @@ export class RouterTables implements ForwardingTables {
     }
     const tenant = this.#members.lookup(buf, srcOff, family);
     return tenant === -1 ? NO_TENANT : tenant;
+  }
+
+  get prepared(): PreparedTables {
+    return { router: this.routerName, access: this.#access.parts, fib: this.#fib.parts };
   }
 
   lookupService(tenant: number, buf: Uint8Array, srcOff: number, dstOff: number, family: Family, protocol: number, port: number): number {

@@ -20,7 +20,7 @@
 import { formatPrefix, maskPrefix, type AddressFamily, type ParsedPrefix } from '../packet/addr.js';
 import type { AccessTable } from './access-table.js';
 import type { PortRange } from './config.js';
-import { PrefixTrie } from './prefix-trie.js';
+import { PrefixTrie, type PrefixTrieParts } from './prefix-trie.js';
 import { LOOKUP_ACCESS_DENIED, LOOKUP_NO_SERVICE } from './tables.js';
 
 export const MATCH_ADDRESS = 0;
@@ -36,8 +36,28 @@ export interface FibEntry {
   readonly ports: readonly PortRange[];
 }
 
+/**
+ * A ServiceFib as typed arrays (trie of prefix groups, entries sorted by group then class and config order):
+ * built once, handed to another thread by transfer and wrapped there without copying.
+ */
+export interface ServiceFibParts {
+  readonly trie: PrefixTrieParts;
+  /** per group g: its entries are sorted positions groupStart[g] .. groupStart[g + 1] */
+  readonly groupStart: Int32Array;
+  /** per sorted position: service id, match class, IP protocol (-1: any), its port ranges ports[portStart, portEnd) */
+  readonly service: Int32Array;
+  readonly matchClass: Uint8Array;
+  readonly protocol: Int32Array;
+  readonly portStart: Int32Array;
+  readonly portEnd: Int32Array;
+  /** from,to pairs */
+  readonly ports: Int32Array;
+  /** per sorted position: the entry's index in config order */
+  readonly order: Int32Array;
+}
+
 export class ServiceFib {
-  readonly #trie = new PrefixTrie();
+  readonly #trie: PrefixTrie;
   readonly #access: AccessTable;
   readonly #scratch = new Int32Array(129);
   readonly #groupStart: Int32Array;
@@ -46,17 +66,35 @@ export class ServiceFib {
   readonly #protocol: Int32Array;
   readonly #portStart: Int32Array;
   readonly #portEnd: Int32Array;
-  /** from,to pairs */
   readonly #ports: Int32Array;
-  /** sorted position -> the entry as given */
-  readonly #entries: readonly FibEntry[];
+  readonly #order: Int32Array;
+  /** the entries in config order, made when `svr explain` first asks (lastLookup) */
+  readonly #entriesOf: () => readonly FibEntry[];
+  #entries: readonly FibEntry[] | undefined;
   /** the last lookup: sorted positions of the entry chosen and of the first one access refused, -1 when none */
   #lastEntry = -1;
   #lastRefused = -1;
+  readonly parts: ServiceFibParts;
+
+  /** Wraps built parts (no copy); `entriesOf()` gives the entries they were built from, in config order. */
+  constructor(parts: ServiceFibParts, access: AccessTable, entriesOf: () => readonly FibEntry[]) {
+    this.parts = parts;
+    this.#trie = PrefixTrie.fromParts(parts.trie);
+    this.#access = access;
+    this.#groupStart = parts.groupStart;
+    this.#service = parts.service;
+    this.#class = parts.matchClass;
+    this.#protocol = parts.protocol;
+    this.#portStart = parts.portStart;
+    this.#portEnd = parts.portEnd;
+    this.#ports = parts.ports;
+    this.#order = parts.order;
+    this.#entriesOf = entriesOf;
+  }
 
   /** `entries` in config order (services, then their addresses, then their transport specs). */
-  constructor(entries: readonly FibEntry[], access: AccessTable) {
-    this.#access = access;
+  static build(entries: readonly FibEntry[], access: AccessTable): ServiceFib {
+    const trie = new PrefixTrie();
     const groups = new Map<string, { prefix: ParsedPrefix; members: number[] }>();
     entries.forEach((entry, order) => {
       const prefix = maskPrefix(entry.prefix);
@@ -67,40 +105,38 @@ export class ServiceFib {
     });
 
     const sorted: number[] = [];
-    this.#groupStart = new Int32Array(groups.size + 1);
+    const groupStart = new Int32Array(groups.size + 1);
     let g = 0;
     for (const { prefix, members } of groups.values()) {
       members.sort((a, b) => matchClass(entries[b]!) - matchClass(entries[a]!) || a - b);
-      this.#groupStart[g] = sorted.length;
+      groupStart[g] = sorted.length;
       sorted.push(...members);
-      this.#trie.insert(prefix.bytes, prefix.length, g++);
+      trie.insert(prefix.bytes, prefix.length, g++);
     }
-    this.#groupStart[g] = sorted.length;
+    groupStart[g] = sorted.length;
 
-    this.#service = new Int32Array(sorted.length);
-    this.#class = new Uint8Array(sorted.length);
-    this.#protocol = new Int32Array(sorted.length);
-    this.#portStart = new Int32Array(sorted.length);
-    this.#portEnd = new Int32Array(sorted.length);
+    const n = sorted.length;
+    const p = { service: new Int32Array(n), matchClass: new Uint8Array(n), protocol: new Int32Array(n), portStart: new Int32Array(n), portEnd: new Int32Array(n) };
     const ports: number[] = [];
     sorted.forEach((order, i) => {
       const e = entries[order]!;
-      this.#service[i] = e.service;
-      this.#class[i] = matchClass(e);
-      this.#protocol[i] = e.protocol;
-      this.#portStart[i] = ports.length;
+      p.service[i] = e.service;
+      p.matchClass[i] = matchClass(e);
+      p.protocol[i] = e.protocol;
+      p.portStart[i] = ports.length;
       for (const r of e.ports) ports.push(r.from, r.to);
-      this.#portEnd[i] = ports.length;
+      p.portEnd[i] = ports.length;
     });
-    this.#ports = Int32Array.from(ports);
-    this.#entries = sorted.map((order) => entries[order]!);
+    return new ServiceFib({ ...p, trie: trie.parts, groupStart, ports: Int32Array.from(ports), order: Int32Array.from(sorted) }, access, () => entries);
   }
 
   /** The entries the last lookup chose and (first) found refused by access policy. */
   lastLookup(): { chosen?: FibEntry; refused?: FibEntry } {
+    const entries = (this.#entries ??= this.#entriesOf());
+    const at = (sorted: number): FibEntry => entries[this.#order[sorted]!]!;
     return {
-      ...(this.#lastEntry >= 0 ? { chosen: this.#entries[this.#lastEntry]! } : {}),
-      ...(this.#lastRefused >= 0 ? { refused: this.#entries[this.#lastRefused]! } : {}),
+      ...(this.#lastEntry >= 0 ? { chosen: at(this.#lastEntry) } : {}),
+      ...(this.#lastRefused >= 0 ? { refused: at(this.#lastRefused) } : {}),
     };
   }
 

@@ -4,6 +4,7 @@
  * addresses straight out of packet bytes (`buf`, offset, family 4|6).
  */
 import type { AccessDecision } from './access-table.js';
+import type { PreparedTables } from './compile.js';
 import type { FibEntry } from './service-fib.js';
 import type { LearnedRoute, RibEntry } from './rib.js';
 import type { BestPathCriteria, HmacCipher, HmacMode, KeyExchange, SessionResiliency, UdpTransformMode, VectorCost } from './config.js';
@@ -195,6 +196,8 @@ export interface ForwardingTables {
   readonly interfaces: readonly CompiledInterface[];
   readonly peers: readonly CompiledPeer[];
   readonly paths: readonly CompiledPath[];
+  /** The access table and service FIB as typed arrays (data-path workers wrap them: compileRouter's `prepared`). */
+  readonly prepared: PreparedTables;
   /** The RIB now (static + learned, selected marked): `svr show rib|fib`. Tables of one config generation
    *  share their RIB, which a RIB change updates route by route (model/rib.ts). */
   readonly rib: readonly RibEntry[];

@@ -2,28 +2,44 @@
  * Reads and validates a config file in a short-lived worker thread, so that a reload does not stop the node's
  * main thread (which runs the data path with `--workers 1`): YAML parsing and validation of a big authority take
  * seconds (10,000 services × 100 tenants: ~3 s on this project's machine, docs/performance.md "Config at
- * scale"). The validated config comes back by structured clone (plain data); a ConfigError comes back with its
- * code, message and problems and is thrown again here, so callers see what loadConfig would have thrown.
+ * scale"). Given a router name, the thread also builds that router's biggest lookup tables (access table and
+ * service FIB: prepareTables), which come back as typed arrays over SharedArrayBuffers for compileRouter (and
+ * the data-path workers: shared, not copied). The validated
+ * config comes back in slices (util/sliced-clone.ts) that this thread rebuilds one per turn of its event loop,
+ * so that batches go on between them; a ConfigError comes back with its code, message and problems and is
+ * thrown again here, so callers see what loadConfig would have thrown.
  *
- *   main: loadConfigInThread(path) -> Worker(this file, { path }) -> loadConfig(path) -> { config } | { error }
+ *   main: loadConfigInThread(path, router) -> Worker(this file, { path, router }) -> loadConfig(path),
+ *         prepareTables(config, router) -> { config slices, prepared } | { error } -> unslice between batches
  */
+import { setImmediate as turn } from 'node:timers/promises';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { ConfigError, type ConfigErrorData, SvrError } from '../errors.js';
+import { prepareTables, type LoadedConfig, type PreparedTables } from '../model/compile.js';
 import type { SvrConfig } from '../model/config.js';
 import { loadConfig } from '../model/validate.js';
+import { sliceValue, unsliceValue, type SlicedValue } from '../util/sliced-clone.js';
 
 type ConfigCode = ConstructorParameters<typeof ConfigError>[0];
-type Answer = { config: SvrConfig } | { error: { config: boolean; code?: string; message: string; data?: ConfigErrorData } };
+type Answer = { config: SlicedValue; prepared?: PreparedTables } | { error: { config: boolean; code?: string; message: string; data?: ConfigErrorData } };
 
 /** loadConfig(path) in a worker thread: the same config, or the same ConfigError. */
-export function loadConfigInThread(path: string): Promise<SvrConfig> {
+export async function loadConfigInThread(path: string): Promise<SvrConfig> {
+  return (await prepareConfigInThread(path)).config;
+}
+
+/** loadConfig(path) in a worker thread, and for `router` its access table and service FIB (prepareTables). */
+export function prepareConfigInThread(path: string, router?: string): Promise<LoadedConfig> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL(import.meta.url), { workerData: { svrLoadConfig: path } });
+    const worker = new Worker(new URL(import.meta.url), { workerData: { svrLoadConfig: path, router } });
     let answered = false;
     worker.once('message', (a: Answer) => {
       answered = true;
       void worker.terminate();
-      if ('config' in a) return resolve(a.config);
+      if ('config' in a) {
+        const prepared = a.prepared;
+        return void unsliceValue(a.config, () => turn()).then((config) => resolve({ config: config as SvrConfig, ...(prepared !== undefined ? { prepared } : {}) }), reject);
+      }
       const e = a.error;
       reject(e.config && e.data !== undefined ? new ConfigError(e.code as ConfigCode, e.message, e.data) : new SvrError('SVR_ERR_CONFIG_READ', e.message));
     });
@@ -34,10 +50,44 @@ export function loadConfigInThread(path: string): Promise<SvrConfig> {
   });
 }
 
+type IntArray = Uint8Array | Int32Array;
+
+/**
+ * `parts` with every typed array copied into a SharedArrayBuffer: the node's thread gets them without a copy,
+ * and so does each data-path worker it hands them to (--workers N: worker-host.ts).
+ */
+function shared<T extends object>(parts: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(parts)) {
+    if (v instanceof Uint8Array || v instanceof Int32Array) {
+      const a = v as IntArray;
+      const copy = new (a.constructor as new (b: SharedArrayBuffer) => IntArray)(new SharedArrayBuffer(a.byteLength));
+      copy.set(a);
+      out[k] = copy;
+    } else out[k] = typeof v === 'object' && v !== null ? shared(v as object) : v;
+  }
+  return out as T;
+}
+
+/** prepareTables when the router is in the config; a config it cannot compile is left to compileRouter to refuse. */
+function prepare(config: SvrConfig, router: string | undefined): PreparedTables | undefined {
+  if (router === undefined || !config.authority.routers.some((r) => r.name === router)) return undefined;
+  try {
+    return shared(prepareTables(config, router));
+  } catch {
+    return undefined;
+  }
+}
+
 if (!isMainThread && parentPort !== null && typeof (workerData as { svrLoadConfig?: unknown } | null)?.svrLoadConfig === 'string') {
   const port = parentPort;
-  loadConfig((workerData as { svrLoadConfig: string }).svrLoadConfig).then(
-    (config) => port.postMessage({ config } satisfies Answer),
+  const { svrLoadConfig: path, router } = workerData as { svrLoadConfig: string; router?: string };
+  loadConfig(path).then(
+    (config) => {
+      const prepared = prepare(config, router);
+      const { sliced, transfer } = sliceValue(config);
+      port.postMessage({ config: sliced, ...(prepared !== undefined ? { prepared } : {}) } satisfies Answer, transfer);
+    },
     (e: unknown) => port.postMessage({
       error: e instanceof ConfigError ? { config: true, code: e.code, message: e.message, data: e.data } : { config: false, message: e instanceof Error ? e.message : String(e) },
     } satisfies Answer),

@@ -1,59 +1,103 @@
 /**
  * The sessions of a router pair's node on the sync link (docs/high-availability.md "Session state").
- * Active: at each flush (every heartbeat) the data path is asked for the rows marked changed since the last
- * time (created, state changed, expiry moved far; dataplane/session-rows.ts collectChanges) and the ids of
- * those removed; its answer goes out at once as upserts and deletes (one request per heartbeat, never a
- * message per packet). A partner that starts empty (heard for the first time or restarted) and a node that
- * has just taken over get a full collection: every row. Standby: the rows land in the pair node's replica;
- * on taking over, `install` loads them into the data path before its devices come up, so packets of those
- * sessions are forwarded as before, under the same session ids.
+ * Active: the data path is asked for the rows marked changed (created, state changed, expiry moved far;
+ * dataplane/session-rows.ts collectChanges) at least SYNC_SETTLE_MS ago and the ids of those removed; its
+ * answer, packed rows in one buffer, is framed into sync records in one buffer (no object per row) and goes
+ * out at once. Asked on every heartbeat, and, while rows are left marked, again once the oldest of them has
+ * settled (at most every COLLECT_GAP_MS) and the link has room: collection follows the link, not the
+ * heartbeat. A partner that starts empty (heard for the first time or restarted) and a node that has just
+ * taken over get a full collection: every row. A worker thread replaced on this node lost its sessions: the
+ * partner drops its rows (a purge record, before any row of the new thread). Standby: the rows land in the
+ * pair node's replica; on taking over, `install` loads them into the data path before its devices come up,
+ * so packets of those sessions are forwarded as before, under the same session ids.
+ *
+ * A session record: key the session id (16), value the source (1: the worker that holds it) | the row.
  */
-import type { DataPathHost, SessionChanges } from '../control/data-path-host.js';
-import { OP_DELETE, OP_UPSERT, type SyncRecord } from '../ha/sync-wire.js';
+import { PACKED_HEAD, forEachPackedRow, type DataPathHost, type SessionChanges } from '../control/data-path-host.js';
+import type { SyncReplica } from '../ha/replica.js';
+import { OP_DELETE, OP_PURGE, OP_UPSERT, RECORD_HEAD, frameRecord } from '../ha/sync-wire.js';
 
-/** The sync record kind of a session row (key: the session id, value: the row's bytes). */
+/** The sync record kind of a session row (key: the session id, value: its source and the row's bytes). */
 export const SYNC_KIND_SESSION = 1;
+/** A row is collected once its change is this old (ms): a session's first packet and its answer, a TCP
+ *  handshake, go as one record instead of two. */
+export const SYNC_SETTLE_MS = 10;
+/** Collections follow each other at least this far apart (ms) while rows are left marked. */
+export const COLLECT_GAP_MS = 5;
 
 type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
-/** sends records to the partner now (PairNode.send); `markedAt`: when the oldest of their changes happened */
-type Send = (records: readonly SyncRecord[], markedAt: number) => void;
+
+/** Where collected changes go (the pair node): framed records sent now (`markedAt`: when the oldest of their
+ *  changes happened), and "ask me again in `afterMs`, when the link has room". */
+export interface HaSessionSink {
+  sendFramed(records: Uint8Array, count: number, markedAt?: number): void;
+  more(afterMs: number): void;
+}
 
 export interface HaSessionStats {
   collections: number;
   fullCollections: number;
   upserts: number;
   deletes: number;
+  /** workers whose rows the partner was told to drop (a replaced worker thread) */
+  purges: number;
   /** the oldest change of the last collection: how long it waited in the data path (ms) */
   lastWaitMs: number | undefined;
   maxWaitMs: number;
-  /** rows still marked after the last collection (beyond its budget) and the age of the oldest (ms) */
+  /** rows still marked after the last collection (beyond its budget, or not settled) and the age of the oldest (ms) */
   dirtyLeft: number;
   dirtyLeftOldestMs: number;
 }
 
+/** Frames a collection's rows, tombstones and purges as sync records (one buffer); the records' count. */
+export function frameChanges(c: SessionChanges): { records: Uint8Array; count: number } {
+  const removed = c.removed.length / 16;
+  // per row: the record's head, the id, the source and the row (the packed head holds id, source and length)
+  const out = new Uint8Array(c.rows.length + c.rowCount * (RECORD_HEAD - 2) + removed * (RECORD_HEAD + 16) + c.lost.length * (RECORD_HEAD + 1));
+  let o = 0;
+  for (const source of c.lost) {
+    o = frameRecord(out, o, SYNC_KIND_SESSION, OP_PURGE, 1, 0);
+    out[o++] = source;
+  }
+  const rows = c.rows;
+  forEachPackedRow(rows, (at, source, rowAt, len) => {
+    o = frameRecord(out, o, SYNC_KIND_SESSION, OP_UPSERT, 16, 1 + len);
+    out.set(rows.subarray(at, at + 16), o);
+    out[o + 16] = source;
+    out.set(rows.subarray(rowAt, rowAt + len), o + 17);
+    o += 17 + len;
+  });
+  for (let k = 0; k < removed; k++) {
+    o = frameRecord(out, o, SYNC_KIND_SESSION, OP_DELETE, 16, 0);
+    out.set(c.removed.subarray(k * 16, k * 16 + 16), o);
+    o += 16;
+  }
+  return { records: out.subarray(0, o), count: c.lost.length + c.rowCount + removed };
+}
+
 export class HaSessions {
-  private send: Send | undefined;
+  private sink: HaSessionSink | undefined;
   private collecting = false;
   private fullWanted = false;
   private readonly counts: HaSessionStats = {
-    collections: 0, fullCollections: 0, upserts: 0, deletes: 0, lastWaitMs: undefined, maxWaitMs: 0, dirtyLeft: 0, dirtyLeftOldestMs: 0,
+    collections: 0, fullCollections: 0, upserts: 0, deletes: 0, purges: 0, lastWaitMs: undefined, maxWaitMs: 0, dirtyLeft: 0, dirtyLeftOldestMs: 0,
   };
 
   constructor(private readonly host: Pick<DataPathHost, 'collectSessionChanges' | 'importSessions'>, private readonly log: Log) {}
 
-  /** Where collected changes go (the pair node's `send`); set once the pair node exists. */
-  bind(send: Send): void {
-    this.send = send;
+  /** Where collected changes go (the pair node); set once the pair node exists. */
+  bind(sink: HaSessionSink): void {
+    this.sink = sink;
   }
 
   /** PairNode's `collect`: asks the data path for its changes (all rows when `full`); they go out when it answers. */
-  collect(_queue: (r: SyncRecord) => void, full: boolean): void {
+  collect(_queue: unknown, full: boolean): void {
     if (full) this.fullWanted = true;
     if (this.collecting) return; // one at a time; a full one asked meanwhile is the next
     this.collecting = true;
     const asked = this.fullWanted;
     this.fullWanted = false;
-    this.host.collectSessionChanges(asked)
+    this.host.collectSessionChanges(asked, SYNC_SETTLE_MS)
       .then((c) => this.sendChanges(c, asked))
       .catch((e: unknown) => {
         // a worker that answered too late may have taken its marks already: only a full collection is sure
@@ -69,14 +113,17 @@ export class HaSessions {
     if (full) s.fullCollections++;
     s.dirtyLeft = c.left;
     s.dirtyLeftOldestMs = c.left > 0 ? c.leftOldestMs : 0;
-    if (c.rows.length === 0 && c.removed.length === 0) return;
-    s.lastWaitMs = c.oldestMs;
-    s.maxWaitMs = Math.max(s.maxWaitMs, c.oldestMs);
-    s.upserts += c.rows.length;
-    s.deletes += c.removed.length;
-    const records: SyncRecord[] = c.rows.map((r) => ({ kind: SYNC_KIND_SESSION, op: OP_UPSERT, key: r.id, value: r.row }));
-    for (const id of c.removed) records.push({ kind: SYNC_KIND_SESSION, op: OP_DELETE, key: id, value: new Uint8Array(0) });
-    this.send?.(records, c.rows.length > 0 ? performance.now() - c.oldestMs : Number.POSITIVE_INFINITY);
+    if (c.left > 0 || this.fullWanted) this.sink?.more(this.fullWanted ? 0 : Math.max(COLLECT_GAP_MS, SYNC_SETTLE_MS - c.leftOldestMs));
+    if (c.rowCount === 0 && c.removed.length === 0 && c.lost.length === 0) return;
+    if (c.rowCount > 0) {
+      s.lastWaitMs = c.oldestMs;
+      s.maxWaitMs = Math.max(s.maxWaitMs, c.oldestMs);
+    }
+    s.upserts += c.rowCount;
+    s.deletes += c.removed.length / 16;
+    s.purges += c.lost.length;
+    const { records, count } = frameChanges(c);
+    this.sink?.sendFramed(records, count, c.rowCount > 0 ? performance.now() - c.oldestMs : Number.POSITIVE_INFINITY);
   }
 
   stats(): HaSessionStats {
@@ -85,10 +132,22 @@ export class HaSessions {
 
   /** Taking over: installs the partner's session rows from the replica into the data path; the next
    *  collection is full (the partner, standby from now on, starts from nothing). */
-  async install(replica: ReadonlyMap<string, SyncRecord>): Promise<{ installed: number; present: number; refused: number }> {
-    const rows = [...replica.values()].filter((r) => r.kind === SYNC_KIND_SESSION).map((r) => r.value);
+  async install(replica: SyncReplica): Promise<{ installed: number; present: number; refused: number }> {
+    let size = 0;
+    replica.forEach(SYNC_KIND_SESSION, (_, value) => { size += PACKED_HEAD - 1 + value.length; });
+    const packed = new Uint8Array(size);
+    let o = 0;
+    replica.forEach(SYNC_KIND_SESSION, (key, value) => {
+      if (key.length !== 16 || value.length < 1) return;
+      packed.set(key, o);
+      packed[o + 16] = value[0]!;
+      packed[o + 17] = (value.length - 1) & 0xff;
+      packed[o + 18] = (value.length - 1) >> 8;
+      packed.set(value.subarray(1), o + PACKED_HEAD);
+      o += PACKED_HEAD + value.length - 1;
+    });
     const t0 = performance.now();
-    const res = await this.host.importSessions(rows);
+    const res = await this.host.importSessions(packed.subarray(0, o));
     this.fullWanted = true;
     this.log('ha.sessions-installed', { ...res, ms: Math.round(performance.now() - t0) });
     return res;

@@ -120,7 +120,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
       alarms()?.haSplitBrain(haNode, s.active, s.message);
     },
   });
-  sessions.bind((records, markedAt) => pair.send(records, markedAt));
+  sessions.bind(pair);
   await pair.start();
   return {
     pair,

@@ -28,12 +28,18 @@ function usesIpv6(iface: Interface): boolean {
 }
 
 /**
- * How a node opens an interface's TUN queues. LAN: offloads (TCP/UDP super-packets from the hosts,
- * coalesced on the way back) and a deeper write ring, since the writer thread drains bursts of up to
- * 64 KB super-packets' worth of segments (with 2048 slots it dropped 0.02-0.6 % under load; docs/tun-io.md).
+ * How a node opens an interface's TUN queues. LAN and WAN: offloads, with a deeper write ring, since the writer
+ * thread drains bursts of up to 64 KB super-packets' worth of packets (with 2048 slots it dropped 0.02-0.6 %
+ * under load; docs/tun-io.md). LAN: TCP/UDP super-packets from the hosts, TCP runs coalesced on the way back.
+ * WAN: UDP GSO super-packets forwarded to the node are cut into SVR packets, and runs of equal-length SVR
+ * packets of one waypoint 5-tuple go out as one UDP GSO super-packet (coalesceUdp): one write and one kernel
+ * forwarding pass for up to 64 packets of a UDP session, or of a TCP session carried as UDP, instead of one each
+ * (TCP on the wire stays one write per packet: its sequence numbers rule out GSO; docs/tun-io.md). Function
+ * interfaces: plain packets.
  */
-export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
-  return iface.kind === 'lan' ? { offload: true, writeQueuePackets: 8192, writeQueueBytes: 16 << 20 } : { offload: false };
+export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; coalesceUdp?: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
+  if (iface.kind === 'function') return { offload: false };
+  return { offload: true, coalesceUdp: iface.kind === 'wan', writeQueuePackets: 8192, writeQueueBytes: 16 << 20 };
 }
 
 /**

@@ -34,7 +34,7 @@ import { EgressShaper } from './egress-shaper.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerHost } from '../workers/worker-host.js';
-import { loadConfigInThread } from './config-thread.js';
+import { prepareConfigInThread } from './config-thread.js';
 import { Store } from '../store/store.js';
 import type { StepRepositoryClient } from '../step/options.js';
 import { StateRecorder } from './recorder.js';
@@ -236,8 +236,8 @@ export class RunningNode {
     try {
       if (this.conductor !== undefined) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${this.name} is managed by the conductor ${this.conductor}: change its config there (svr config ...)`);
       const previous = this.router.runningConfig;
-      // read and validated in a worker thread: a big config takes seconds that forwarding would stop for
-      const next = await this.router.applyConfigFile(this.configPath, { load: loadConfigInThread, check: (c) => { api = this.check(c); } });
+      // read, validated and its biggest tables built in a worker thread: a big config takes seconds that forwarding would stop for
+      const next = await this.router.applyConfigFile(this.configPath, { load: prepareConfigInThread, check: (c) => { api = this.check(c); } });
       await this.applied(next, api, previous);
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, by, reason: e instanceof Error ? e.message : String(e) });
@@ -482,7 +482,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         const s = ha.status();
         return {
           node: s.node, role: s.role, lagMs: s.lag.lastMs, pending: s.lag.pending, changeLagMs: s.lag.changeMs, dirtyRows: s.sessions.dirtyLeft,
-          dirtyOldestMs: s.sessions.dirtyLeftOldestMs, sessionRecords: { upsert: s.sessions.upserts, delete: s.sessions.deletes }, dropped: s.counters.dropped,
+          dirtyOldestMs: s.sessions.dirtyLeftOldestMs, sessionRecords: { upsert: s.sessions.upserts, delete: s.sessions.deletes, purge: s.sessions.purges }, dropped: s.counters.dropped,
         };
       });
     } catch (e) {

@@ -117,7 +117,7 @@ export interface HaMetricsView {
   dirtyRows: number;
   dirtyOldestMs: number;
   /** session records sent: upserts and deletes */
-  sessionRecords: { upsert: number; delete: number };
+  sessionRecords: { upsert: number; delete: number; purge: number };
   /** sync messages dropped, by reason */
   dropped: Record<string, number>;
 }
@@ -282,7 +282,7 @@ export class NodeMetrics {
       const h = this.ha();
       if (h !== undefined) g.set({ node: h.node }, h.dirtyOldestMs / 1000);
     });
-    this.counter('svr_ha_sync_session_records_total', 'Session records sent to the partner: upsert (created or changed) and delete (removed)', ['node', 'op'], (c) => {
+    this.counter('svr_ha_sync_session_records_total', 'Session records sent to the partner: upsert (created or changed), delete (removed) and purge (every row of a replaced worker)', ['node', 'op'], (c) => {
       const h = this.ha();
       if (h !== undefined) for (const [op, n] of Object.entries(h.sessionRecords)) c.inc({ node: h.node, op }, n);
     });

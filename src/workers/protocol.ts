@@ -2,6 +2,8 @@
  * Messages between the main thread (control) and data-path workers. At most one message per batch or
  * per control event; packets never travel here except in hand-off batches between workers.
  */
+import type { PreparedTables } from '../model/compile.js';
+import type { SvrConfig } from '../model/config.js';
 import type { LearnedRoute } from '../model/rib.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
@@ -14,7 +16,7 @@ import type { SteeringShared } from '../dataplane/steering.js';
 /** How a worker gets its packets. */
 export type WorkerIo =
   /** a queue of each TUN device (IFF_MULTI_QUEUE); the kernel spreads flows over the queues */
-  | { kind: 'tun'; busyPollUs?: number; devices: { interface: string; device: string; options: { offload: boolean; writeQueuePackets?: number; writeQueueBytes?: number } }[] }
+  | { kind: 'tun'; busyPollUs?: number; devices: { interface: string; device: string; options: { offload: boolean; coalesceUdp?: boolean; writeQueuePackets?: number; writeQueueBytes?: number } }[] }
   /** message ports per interface (tests and synthetic loads): {data, offsets, lengths, count} both ways */
   | { kind: 'channel' };
 
@@ -22,8 +24,10 @@ export interface WorkerInit {
   index: number;
   count: number;
   routerName: string;
-  /** the config document (configToDocument), validated again in the worker */
-  config: unknown;
+  /** the validated config (compiled in the worker as it is) */
+  config: SvrConfig;
+  /** the access table and service FIB of its tables (shared when they are in SharedArrayBuffers: compileRouter wraps them) */
+  prepared: PreparedTables;
   generation: number;
   /** the RIB's learned routes (routing/), compiled next to the config */
   learned: LearnedRoute[];
@@ -68,7 +72,7 @@ export type ToWorker =
   /** keys from the key exchange (one message per install; applied between batches) */
   | { t: 'pathKeys'; path: number; keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }; activeAt: number; overlapMs: number }
   | { t: 'dropPathKeys'; path: number }
-  | { t: 'config'; config: unknown; generation: number; learned: LearnedRoute[] }
+  | { t: 'config'; config: SvrConfig; prepared: PreparedTables; generation: number; learned: LearnedRoute[] }
   /** the RIB changed (the config did not): the learned routes new or changed, the prefixes withdrawn */
   | { t: 'rib'; generation: number; set: LearnedRoute[]; removed: string[] }
   | { t: 'pathPeer'; path: number; address: Uint8Array | null; controlPort: number }
@@ -79,9 +83,9 @@ export type ToWorker =
   | { t: 'plugins'; id: number; specs: WorkerPluginSpec[]; tenants: Record<string, string[]>; services: Record<string, string[]> }
   | { t: 'sessions'; id: number }
   | { t: 'sessionPage'; id: number; query: SessionPageQuery; rowBits: number }
-  | { t: 'sessionChanges'; id: number; full: boolean }
-  /** rows another node of the pair exported, installed between batches */
-  | { t: 'importSessions'; id: number; rows: Uint8Array[] }
+  | { t: 'sessionChanges'; id: number; full: boolean; minAgeMs: number }
+  /** packed rows another node of the pair exported, installed between batches */
+  | { t: 'importSessions'; id: number; rows: Uint8Array }
   | { t: 'sweep' }
   /** test hook (WorkerInit.testHooks): end the thread with an uncaught error, or stop answering (a busy loop) */
   | { t: 'crash'; how: 'throw' | 'hang' }

@@ -34,7 +34,6 @@ import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } f
 import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
-import { configToDocument } from '../model/serialize.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { LearnedRoute } from '../model/rib.js';
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
@@ -111,7 +110,7 @@ export class WorkerHost implements DataPathHost {
   private tables: ForwardingTables | null = null;
   private routerName = '';
   /** what a replacement worker starts with: the running config, routing, keys and plugins */
-  private configDoc: unknown = null;
+  private config: SvrConfig | null = null;
   private readonly routing = new Map<number, ToWorker>();
   private readonly keyInstalls = new Map<number, KeyInstall[]>();
   private plugins_: PluginsRequest | null = null;
@@ -119,6 +118,8 @@ export class WorkerHost implements DataPathHost {
   private readonly retired: Record<string, number> = {};
   private readonly retiredRx = new Float64Array(MAX_PATHS);
   private readonly restartTimes: number[][] = [];
+  /** per worker, its `restarts` when the last session collection reported it (collectSessionChanges `lost`) */
+  private readonly restartsReported: number[] = [];
   private stages: StageView[] = [];
   /** path messages sent inside batchPathMessages, posted together at its end */
   private heldPathMessages: { path: number; payload: Uint8Array }[] | null = null;
@@ -155,7 +156,7 @@ export class WorkerHost implements DataPathHost {
     this.pathUpView.fill(init.pathsUp ? 1 : 0);
     // room for as many keys as each worker holds sessions (most need none: their default owner is right)
     this.steering = createSteering(this.workers, sessionLimit(init.tables.sessionCapacity, this.workers));
-    this.configDoc = configToDocument(init.config);
+    this.config = init.config;
     if (this.io.kind === 'channel') {
       for (let w = 0; w < this.workers; w++) {
         for (const iface of init.tables.interfaces) this.openRelay(`${w}/${iface.name}`);
@@ -192,7 +193,7 @@ export class WorkerHost implements DataPathHost {
     const pathRx = new SharedArrayBuffer(MAX_PATHS * 8);
     const replayMarks = createReplayMarks(Math.max(MIN_REPLAY_MARKS, 2 * this.tables!.paths.length * RX_SLOTS * this.workers));
     const data: WorkerInit = {
-      index, count: this.workers, routerName: this.routerName, config: this.configDoc, generation: this.tables!.generation, learned: this.tables!.learnedRoutes(), steering: this.steering!,
+      index, count: this.workers, routerName: this.routerName, config: this.config!, prepared: this.tables!.prepared, generation: this.tables!.generation, learned: this.tables!.learnedRoutes(), steering: this.steering!,
       pathUp: this.pathUp, pathRx, counters, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, replaySenderBase: this.replaySenderBase, restarts, testHooks: this.testHooks,
     };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
@@ -364,8 +365,8 @@ export class WorkerHost implements DataPathHost {
 
   setTables(tables: ForwardingTables, config: SvrConfig): void {
     this.tables = tables;
-    this.configDoc = configToDocument(config);
-    this.broadcast({ t: 'config', config: this.configDoc, generation: tables.generation, learned: tables.learnedRoutes() });
+    this.config = config;
+    this.broadcast({ t: 'config', config, prepared: tables.prepared, generation: tables.generation, learned: tables.learnedRoutes() });
   }
 
   updateRib(tables: ForwardingTables, set: readonly LearnedRoute[], removed: readonly string[]): void {
@@ -526,26 +527,43 @@ export class WorkerHost implements DataPathHost {
 
   /** Every running worker's changed rows and tombstones (dataplane/session-rows.ts collectChanges), merged;
    *  SVR_ERR_WORKER_TIMEOUT when one does not answer. */
-  async collectSessionChanges(full: boolean): Promise<SessionChanges> {
+  async collectSessionChanges(full: boolean, minAgeMs = 0): Promise<SessionChanges> {
     const asked = this.runningWorkers();
-    const a = await this.requests.ask<SessionChanges>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'sessionChanges', id, full }); });
+    const threads = asked.map((w) => this.threads[w]);
+    const a = await this.requests.ask<SessionChanges>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'sessionChanges', id, full, minAgeMs }); });
     if (a.missing.length > 0) throw this.sessionsTimeout(a.missing);
-    const all: SessionChanges = { rows: [], removed: [], oldestMs: 0, left: 0, leftOldestMs: 0 };
-    for (const c of a.answers.values()) {
-      all.rows = all.rows.concat(c.rows);
-      all.removed = all.removed.concat(c.removed);
-      all.oldestMs = Math.max(all.oldestMs, c.oldestMs);
-      all.left += c.left;
-      all.leftOldestMs = Math.max(all.leftOldestMs, c.leftOldestMs);
-    }
-    return all;
+    const lost = this.lostSources();
+    // a worker replaced since it answered: its rows are lost sessions (the partner drops them with `lost`)
+    const answers = asked.filter((w, i) => this.threads[w] === threads[i] && threads[i]!.state !== 'ended').map((w) => a.answers.get(w)).filter((c) => c !== undefined);
+    const concat = (parts: Uint8Array[]): Uint8Array => {
+      if (parts.length === 1) return parts[0]!;
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      parts.reduce((o, p) => { out.set(p, o); return o + p.length; }, 0);
+      return out;
+    };
+    return {
+      rows: concat(answers.map((c) => c.rows)), rowCount: answers.reduce((n, c) => n + c.rowCount, 0), removed: concat(answers.map((c) => c.removed)),
+      oldestMs: Math.max(0, ...answers.map((c) => c.oldestMs)), left: answers.reduce((n, c) => n + c.left, 0),
+      leftOldestMs: Math.max(0, ...answers.map((c) => c.leftOldestMs)), lost,
+    };
   }
 
-  /** Offers the rows to every worker: each installs those whose local waypoint port is in its slice (where
-   *  steering sends their WAN packets), the first worker the local ones. */
-  async importSessions(rows: readonly Uint8Array[]): Promise<ImportResult> {
+  /** Workers replaced since the last call (each thread's `restarts` against the one last reported). */
+  private lostSources(): number[] {
+    const lost: number[] = [];
+    this.threads.forEach((w, i) => {
+      const gone = w.state === 'ended' ? w.restarts + 1 : w.restarts; // an ended thread: its replacement's count
+      if (gone > (this.restartsReported[i] ?? 0)) lost.push(i);
+      this.restartsReported[i] = gone;
+    });
+    return lost;
+  }
+
+  /** Offers the packed rows to every worker: each installs those whose local waypoint port is in its slice
+   *  (where steering sends their WAN packets), the first worker the local ones. */
+  async importSessions(rows: Uint8Array): Promise<ImportResult> {
     const asked = this.runningWorkers();
-    const a = await this.requests.ask<ImportResult>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'importSessions', id, rows: [...rows] }); });
+    const a = await this.requests.ask<ImportResult>(asked, WORKER_TIMEOUTS.sessions, (id) => { for (const w of asked) this.post(w, { t: 'importSessions', id, rows }); });
     if (a.missing.length > 0 || a.lost.length > 0) throw this.sessionsTimeout([...a.missing, ...a.lost]);
     const res: ImportResult = { installed: 0, present: 0, refused: 0 };
     for (const r of a.answers.values()) {

@@ -14,10 +14,9 @@ import type { DpEvent } from '../dataplane/events.js';
 import type { PacketPort } from '../dataplane/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
 import { setBusyPoll } from '../io/tun/busy-poll.js';
-import { compileRouter, routerConfig } from '../model/compile.js';
+import { compileRouter, routerConfig, type PreparedTables } from '../model/compile.js';
 import type { SvrConfig } from '../model/config.js';
 import { Rib, type LearnedRoute } from '../model/rib.js';
-import { parseConfig } from '../model/validate.js';
 import { PluginHost, chainStages } from '../plugins/host.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { ChannelPort, packBatch } from './channel-port.js';
@@ -29,13 +28,13 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => parent.postMessage
 /** The running config and its RIB (a RIB change updates it route by route: model/rib.ts). */
 let config: SvrConfig;
 let rib: Rib;
-function compile(doc: unknown, generation: number, learned: readonly LearnedRoute[]) {
-  config = parseConfig(JSON.stringify(doc), 'worker config');
+function compile(next: SvrConfig, generation: number, learned: readonly LearnedRoute[], prepared: PreparedTables) {
+  config = next;
   rib = new Rib(routerConfig(config, init.routerName), learned);
-  return compileRouter(config, init.routerName, generation, rib);
+  return compileRouter(config, init.routerName, generation, rib, prepared);
 }
 
-let tables = compile(init.config, init.generation, init.learned);
+let tables = compile(init.config, init.generation, init.learned, init.prepared);
 const peers = new Map<number, MessagePort>();
 const ports: (PacketPort | null)[] = tables.interfaces.map(() => null);
 
@@ -168,7 +167,7 @@ async function handle(m: ToWorker): Promise<void> {
       dp.sendPathProbe(m.path, m.tcpFlags, m.payload);
       break;
     case 'config':
-      tables = compile(m.config, m.generation, m.learned);
+      tables = compile(m.config, m.generation, m.learned, m.prepared);
       dp.setTables(tables);
       break;
     case 'rib':
@@ -192,8 +191,11 @@ async function handle(m: ToWorker): Promise<void> {
       post({ t: 'sessionPage', id: m.id, index: init.index, rows: pageSessions(dp.ctx, dp.ctx.clock(), m.query, init.index << m.rowBits) });
       break;
     case 'sessionChanges':
-      post({ t: 'sessionChanges', id: m.id, index: init.index, changes: collectChanges(dp.ctx.sessions, dp.ctx.clock(), m.full) });
+    {
+      const changes = collectChanges(dp.ctx.sessions, dp.ctx.clock(), m.full, undefined, init.index, m.minAgeMs);
+      post({ t: 'sessionChanges', id: m.id, index: init.index, changes }, [changes.rows.buffer as ArrayBuffer, changes.removed.buffer as ArrayBuffer]);
       break;
+    }
     case 'importSessions':
       dp.ctx.crypto.keys.raiseCounters(dp.ctx.clock());
       post({ t: 'importSessions', id: m.id, index: init.index, result: importRows(dp.ctx.sessions, m.rows, dp.ctx.clock(), (port) => port === 0 ? init.index === 0 : dp.ctx.sessions.ownership?.ownsPort(port) ?? true) });

@@ -55,6 +55,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/ip-batch.test': ['root', 'ip', 'netns'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
+  'unit/io/tun-uso.test': ['root', 'ip', 'netns', 'sysctl', 'tcpdump', 'ethtool'],
   'unit/io/busy-poll.test': ['root', 'ip', 'netns'],
   'unit/plugins/external-function-netns.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],

@@ -355,10 +355,88 @@ export interface RefWrite {
   covers: number;
 }
 
-/** The writes tunWriteBatchOffload makes for a batch: super-packets and single packets, vnet header first. */
-export function refCoalesce(pkts: readonly Uint8Array[], maxSegs = 128): RefWrite[] {
+interface Datagram {
+  p: Uint8Array;
+  v4: boolean;
+  l4: number;
+  pay: number;
+}
+
+/** A UDP datagram that may be merged: no IP options or extension headers, not a fragment, lengths and checksums right. */
+function udpCandidate(p: Uint8Array): Datagram | null {
+  const ver = p[0]! >> 4;
+  let l4: number;
+  if (ver === 4) {
+    if ((p[0]! & 15) !== 5 || p.length < 29 || r16(p, 2) !== p.length || (r16(p, 6) & 0x3fff) !== 0 || p[9] !== 17) return null;
+    if (r16(p, 26) === 0) return null; // "no checksum": the kernel would give each segment one
+    l4 = 20;
+  } else if (ver === 6) {
+    if (p.length < 49 || 40 + r16(p, 4) !== p.length || p[6] !== 17) return null;
+    l4 = 40;
+  } else {
+    return null;
+  }
+  if (r16(p, l4 + 4) !== p.length - l4 || !checksumsValid(p)) return null;
+  return { p, v4: ver === 4, l4, pay: p.length - l4 - 8 };
+}
+
+/** UDP GSO: the same 5-tuple and IP header fields, ids + 1 without DF, payloads equal to the first but a shorter last. */
+function udpFollows(f: Datagram, prev: Datagram, q: Datagram, total: number): boolean {
+  if (q.v4 !== f.v4 || prev.pay !== f.pay || q.pay > f.pay || total + q.pay > 65535) return false;
+  const a = f.p;
+  const b = q.p;
+  if (f.v4) {
+    if (!same(a, b, 12, 20) || a[1] !== b[1] || a[8] !== b[8]) return false;
+    const df = r16(a, 6) & 0x4000;
+    if (df !== (r16(b, 6) & 0x4000)) return false;
+    if (!df && r16(b, 4) !== ((r16(prev.p, 4) + 1) & 0xffff)) return false;
+  } else if (!same(a, b, 0, 4) || a[7] !== b[7] || !same(a, b, 8, 40)) {
+    return false;
+  }
+  return same(a, b, f.l4, f.l4 + 4);
+}
+
+/** A run of >= 2 datagrams from pkts[i] as one UDP_L4 super-packet, or null. */
+function udpRun(pkts: readonly Uint8Array[], i: number): RefWrite | null {
+  const f = udpCandidate(pkts[i]!);
+  if (!f) return null;
+  const run = [f];
+  let total = f.p.length;
+  while (i + run.length < pkts.length && run.length < 64) {
+    const q = udpCandidate(pkts[i + run.length]!);
+    if (!q || !udpFollows(f, run[run.length - 1]!, q, total)) break;
+    run.push(q);
+    total += q.pay;
+  }
+  if (run.length < 2) return null;
+  const hl = f.l4 + 8;
+  const hdr = new Uint8Array(f.p.subarray(0, hl));
+  if (f.v4) {
+    w16(hdr, 2, total);
+    ipv4Checksum(hdr);
+  } else {
+    w16(hdr, 4, total - 40);
+  }
+  w16(hdr, f.l4 + 4, total - f.l4);
+  w16(hdr, f.l4 + 6, fold16(pseudo(hdr, 17, total - f.l4)));
+  const vnet = vnetBytes({ flags: NEEDS_CSUM, gsoType: GSO_UDP_L4, hdrLen: hl, gsoSize: f.pay, csumStart: f.l4, csumOffset: 6 });
+  return { bytes: concat([vnet, hdr, ...run.map((d) => d.p.subarray(hl))]), covers: run.length };
+}
+
+/**
+ * The writes tunWriteBatchOffload makes for a batch: super-packets and single packets, vnet header first. `udp`:
+ * runs of UDP datagrams are merged too (coalesceUdp).
+ */
+export function refCoalesce(pkts: readonly Uint8Array[], o: { udp?: boolean } = {}): RefWrite[] {
+  const maxSegs = 128;
   const out: RefWrite[] = [];
   for (let i = 0; i < pkts.length; ) {
+    const u = o.udp === true ? udpRun(pkts, i) : null;
+    if (u) {
+      out.push(u);
+      i += u.covers;
+      continue;
+    }
     const f = candidate(pkts[i]!);
     const run: Seg[] = [];
     if (f) {

@@ -180,15 +180,17 @@ export class SvrOutStage implements Stage {
 
   /**
    * Queues the payload of slot s for encryption in this batch when emit would seal it with an AES-CBC key
-   * right away: an encrypting session's data packet (not a SYN, whose MSS is clamped first; not under UDP
-   * transform) whose checksum verifies, with the tailroom. Anything else is left to emit, which seals,
-   * or drops and counts, one packet at a time as before.
+   * right away: an encrypting session's data packet (not a SYN, whose MSS is clamped first; under UDP
+   * transform only TCP, whose payload emit seals before it inserts the UDP header, as for TCP on the wire)
+   * whose checksum verifies, with the tailroom. Anything else is left to emit, which seals, or drops and
+   * counts, one packet at a time as before.
    */
   private queueSeal(b: Batch, s: number, pi: PacketInfo, r: number, now: number): void {
     const ctx = this.ctx;
     const t = ctx.sessions;
     const f = t.flags[r]!;
-    if ((f & SF_PAYLOAD) === 0 || (f & SF_ENC_ON) === 0 || (f & SF_TRANSFORMED) !== 0 || pi.end === pi.payload) return;
+    if ((f & SF_PAYLOAD) === 0 || (f & SF_ENC_ON) === 0 || pi.end === pi.payload) return;
+    if ((f & SF_TRANSFORMED) !== 0 && t.protocol[r] !== PROTO_TCP) return;
     if (pi.protocol === PROTO_TCP && (pi.tcpFlags & TCP_SYN) !== 0) return;
     if (tailroom(b, s, SLOT) < PAYLOAD_GROWTH + trailerLength(ctx.tables.paths[t.path[r]!]!.hmac)) return;
     const key = sealKey(ctx, r, now);

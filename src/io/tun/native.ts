@@ -16,6 +16,11 @@ export const TUN_READER_POLL = 2;
 
 /** Flag of `tunWriterStart` (SVR_WRITER_COALESCE in native/tun-write.c): merge TCP runs into GSO super-packets. */
 export const TUN_WRITER_COALESCE = 1;
+/**
+ * Flag of `tunWriterStart` (SVR_WRITER_COALESCE_UDP), also the `what` of tunWriteBatchOffload and
+ * offloadCoalesceForTest: merge runs of equal-length UDP datagrams of one 5-tuple into UDP_L4 super-packets (USO).
+ */
+export const TUN_WRITER_COALESCE_UDP = 2;
 
 /** Indices of the writer's counters (a BigUint64Array of WRITER_COUNTERS on a SharedArrayBuffer; W_* in tun-write.c). */
 export const W_TX_PACKETS = 0;
@@ -121,10 +126,11 @@ export interface SvrNativeTun {
   tunReaderMode(handle: TunReaderHandle, poll: boolean): void;
   tunWriteBatch(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   /**
-   * vnet_hdr queues: coalesces TCP runs into GSO super-packets (native/offload.c), writes the rest behind an
-   * empty vnet header. Returns input packets written; `stats` gets [super-packets written, packets merged].
+   * vnet_hdr queues: coalesces TCP runs (and with `what` & TUN_WRITER_COALESCE_UDP, UDP runs; default
+   * TUN_WRITER_COALESCE) into GSO super-packets (native/offload.c), writes the rest behind an empty vnet header.
+   * Returns input packets written; `stats` gets [super-packets written, packets merged].
    */
-  tunWriteBatchOffload(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, stats: Uint32Array): number;
+  tunWriteBatchOffload(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, stats: Uint32Array, what?: number): number;
   /**
    * Starts a writer thread for fd with a ring of `slots` packets (a power of two) and `bytes` bytes. Its
    * counters (W_*) are stored atomically into `counters` (read them with Atomics.load). When the ring is full,
@@ -165,8 +171,9 @@ export interface SvrNativeOffloadTest {
    */
   offloadSegmentForTest(input: Uint8Array, snap: number, out: Uint8Array, outLens: Uint32Array, perBatch: number): number;
   /**
-   * Plans the writes of a batch like tunWriteBatchOffload; write w's bytes (vnet header included) are stored
-   * back to back in `out`, outInfo[2w] = its length, outInfo[2w+1] = the packets it covers. Returns the writes.
+   * Plans the writes of a batch like tunWriteBatchOffload (`what`: TUN_WRITER_COALESCE and/or
+   * TUN_WRITER_COALESCE_UDP, default the former); write w's bytes (vnet header included) are stored back to back
+   * in `out`, outInfo[2w] = its length, outInfo[2w+1] = the packets it covers. Returns the writes.
    */
   offloadCoalesceForTest(
     data: Uint8Array,
@@ -175,6 +182,7 @@ export interface SvrNativeOffloadTest {
     count: number,
     out: Uint8Array,
     outInfo: Uint32Array,
+    what?: number,
   ): number;
 }
 

@@ -12,8 +12,8 @@
  * queue in the kernel (which drops and counts them in the link's tx_dropped once its queue is full).
  * With `offload: true` the queue is opened with IFF_VNET_HDR and TUNSETOFFLOAD, the reader thread cuts TSO/USO
  * super-packets into MSS-sized segments and completes partial checksums (native/offload.c), and writeBatch
- * merges runs of TCP segments into GSO super-packets: the handler still sees plain IP packets <= MTU with
- * valid checksums, and writeBatch still takes them. See docs/tun-io.md.
+ * merges runs of TCP segments (with `coalesceUdp`, also of UDP datagrams) into GSO super-packets: the handler
+ * still sees plain IP packets <= MTU with valid checksums, and writeBatch still takes them. See docs/tun-io.md.
  *
  * Writes go through a native writer thread by default (`writer: 'thread'`): writeBatch copies the packets into a
  * preallocated ring and returns; the thread does the write()/writev() calls (and the offload coalescing) and
@@ -35,6 +35,7 @@ import {
   TUN_READER_OFFLOAD,
   TUN_READER_POLL,
   TUN_WRITER_COALESCE,
+  TUN_WRITER_COALESCE_UDP,
   W_COALESCED,
   W_DIRECT_COALESCED,
   W_DIRECT_DROPS,
@@ -75,6 +76,12 @@ export interface TunOptions {
    * writeBatch coalesces TCP runs into super-packets. Packets in and out carry no vnet header.
    */
   offload?: boolean;
+  /**
+   * With offload: writeBatch also merges runs of equal-length UDP datagrams of one 5-tuple into UDP_L4 GSO
+   * super-packets (USO; the kernel cuts them back into the same datagrams where the next device cannot carry
+   * them whole). For WAN interfaces, whose SVR packets of one TCP stream are such runs. Default false.
+   */
+  coalesceUdp?: boolean;
   /** Packets per batch, 1..1024 (default 64; 256 with offload: a 64 KB super-packet becomes ~45 segments). */
   batchSize?: number;
   /** Batch buffers, 1..64 (default 4). */
@@ -253,6 +260,8 @@ export class TunDevice {
   readonly multiQueue: boolean;
   readonly vnetHdr: boolean;
   readonly offload: boolean;
+  /** offload: UDP runs are merged into UDP_L4 super-packets too (TunOptions.coalesceUdp). */
+  readonly coalesceUdp: boolean;
   /** The TUN_F_* flags TUNSETOFFLOAD accepted when opened with `offload` (0 otherwise). */
   readonly offloadFlags: number;
   readonly batchSize: number;
@@ -316,6 +325,7 @@ export class TunDevice {
     this.multiQueue = o.multiQueue;
     this.vnetHdr = o.vnetHdr;
     this.offload = o.offload;
+    this.coalesceUdp = o.coalesceUdp;
     this.offloadFlags = offloadFlags;
     this.batchSize = o.batchSize;
     this.buffers = o.buffers;
@@ -334,6 +344,10 @@ export class TunDevice {
       );
     }
     const offload = opts.offload === true;
+    const coalesceUdp = opts.coalesceUdp === true;
+    if (coalesceUdp && !offload) {
+      throw new SvrError('SVR_ERR_IO_TUN_OPEN', `cannot open TUN device "${name}": coalesceUdp needs offload: true (UDP super-packets need the vnet header)`, { name });
+    }
     const vnetHdr = offload || opts.vnetHdr === true;
     // with offload, slots hold segments: the super-packets only ever sit in the reader's scratch buffer
     const rawVnet = vnetHdr && !offload;
@@ -357,6 +371,7 @@ export class TunDevice {
       multiQueue: opts.multiQueue === true,
       vnetHdr,
       offload,
+      coalesceUdp,
       batchSize: optInt(opts.batchSize, offload ? DEFAULT_OFFLOAD_BATCH_SIZE : DEFAULT_BATCH_SIZE, 1, 1024, 'batchSize', name),
       buffers: optInt(opts.buffers, DEFAULT_BUFFERS, 1, 64, 'buffers', name),
       snapLength: optInt(opts.snapLength, rawVnet ? DEFAULT_VNET_SNAP_LENGTH : DEFAULT_SNAP_LENGTH, minSnap, 1 << 20, 'snapLength', name),
@@ -589,8 +604,9 @@ export class TunDevice {
    * counted in stats.txDrops. Any other error throws SvrError SVR_ERR_IO_PORT (details.written says how many
    * went out before it).
    *
-   * With `offload`, runs of TCP segments of one flow go out as one GSO super-packet (stats.txSuperPackets,
-   * stats.txCoalesced); counts are still in packets given.
+   * With `offload`, runs of TCP segments of one flow (and with `coalesceUdp`, runs of UDP datagrams of one
+   * 5-tuple) go out as one GSO super-packet (stats.txSuperPackets, stats.txCoalesced); counts are still in
+   * packets given.
    */
   writeBatch(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
     this.#assertOpen('writeBatch');
@@ -601,7 +617,7 @@ export class TunDevice {
     let written: number;
     try {
       if (this.offload) {
-        written = this.#native.tunWriteBatchOffload(this.fd, data, offsets, lengths, count, this.#txStats);
+        written = this.#native.tunWriteBatchOffload(this.fd, data, offsets, lengths, count, this.#txStats, this.#coalesceFlags());
         this.#stats.txSuperPackets += this.#txStats[0]!;
         this.#stats.txCoalesced += this.#txStats[1]!;
       } else {
@@ -627,6 +643,11 @@ export class TunDevice {
     return written;
   }
 
+  /** What writes merge (TUN_WRITER_COALESCE*): TCP runs with offload, UDP runs too with coalesceUdp. */
+  #coalesceFlags(): number {
+    return this.offload ? TUN_WRITER_COALESCE | (this.coalesceUdp ? TUN_WRITER_COALESCE_UDP : 0) : 0;
+  }
+
   /** The writer thread starts with the first writeBatch: a queue that is only read costs no thread. */
   #startWriter(): TunWriterHandle {
     const wc = new BigUint64Array(new SharedArrayBuffer(WRITER_COUNTERS * 8));
@@ -635,7 +656,7 @@ export class TunDevice {
       wc,
       this.writeQueuePackets,
       this.writeQueueBytes,
-      this.offload ? TUN_WRITER_COALESCE : 0,
+      this.#coalesceFlags(),
       this.writeQueueWaitUs,
       this.#directMax(),
     );

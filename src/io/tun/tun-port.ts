@@ -3,11 +3,12 @@
  * a batch out is one writeBatch call. A write that fails (link down, bad packet) is counted as a drop:
  * the data path never throws because one device misbehaves.
  *
- * `offload: true` (LAN interfaces): the kernel hands over TCP/UDP super-packets and partial checksums, the
- * reader thread turns them into ordinary packets (<= MTU, complete checksums) before the router sees them,
- * and transmit merges runs of TCP segments back into super-packets. The router sees no difference; the
- * counters below show the effect. Keep it off where every packet must stay a packet of its own (WAN: each
- * SVR packet is signed individually).
+ * `offload: true`: the kernel hands over TCP/UDP super-packets and partial checksums, the reader thread turns
+ * them into ordinary packets (<= MTU, complete checksums) before the router sees them, and transmit merges runs
+ * of TCP segments back into super-packets (LAN interfaces), and with `coalesceUdp` runs of equal-length UDP
+ * datagrams of one 5-tuple into UDP GSO super-packets (WAN interfaces: the SVR packets of one stream, each
+ * signed on its own, which the kernel cuts back into exactly those datagrams). The router sees no difference;
+ * the counters below show the effect.
  *
  * With the default writer thread (TunOptions.writer 'thread'), transmit only copies the batch into the device's
  * ring (or, while the reader polls, writes a small batch at once); the tx counters below follow what was actually

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import { PairNode } from '../../../src/ha/pair-node.js';
+import { WINDOW } from '../../../src/ha/sync-link.js';
 import { OP_UPSERT, type SyncRecord } from '../../../src/ha/sync-wire.js';
 import type { Redundancy } from '../../../src/model/config.js';
 import type { HaRolePublished } from '../../../src/machines/ha-node.js';
@@ -106,6 +107,8 @@ test('a pair: the first node alone becomes active; the second joins as standby a
     const took = await until('switchover', () => p.a.role === 'standby');
     console.log(`  switchover settled in ${took.toFixed(0)} ms`);
     assert.equal(p.roles['r1b']!.slice(-2).map((x) => `${x.role}:${x.reason}`), ['taking-over:switchover', 'active:switchover']);
+    const fullBefore = fullRequests;
+    await until('the full state for the old active, standby now (it forwarded: it has nothing)', () => fullRequests > fullBefore, 2000);
 
     // failover: the active (r1b) stops; r1a takes over after 3 missed heartbeats
     b.stop();
@@ -141,14 +144,51 @@ test('a partner that does not acknowledge: once a window of batches waits, the o
   await a.start();
   try {
     await until('r1a active', () => a.role === 'active', 3000);
-    await until('the backlog', () => a.link.backlog > 64, 5000);
+    await until('the backlog', () => a.link.backlog > WINDOW, 5000);
     const stalled = asked;
     await sleep(500); // ten more heartbeats
     assert.is(asked, stalled, `not asked again while ${a.link.backlog} batches wait`);
-    assert.ok(stalled <= 10, `asked ${stalled} times: until the window (64 in flight) and 64 more were queued`);
-    assert.ok(a.status().lag.pending >= 64 * 14, 'the records queued are counted as pending');
+    assert.ok(stalled <= Math.ceil((2 * WINDOW) / 14) + 2, `asked ${stalled} times: until the window (${WINDOW} in flight) and ${WINDOW} more were queued`);
+    assert.ok(a.status().lag.pending >= WINDOW * 14, 'the records queued are counted as pending');
   } finally {
     a.stop();
+  }
+});
+
+test('collection follows the link: an owner with more is asked again within milliseconds, not at the next heartbeat', async () => {
+  const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
+  const redundancy: Redundancy = {
+    nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
+    preempt: false, heartbeatInterval: 1000, heartbeatMisses: 5, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'), sharedAddresses: [],
+  };
+  const asks: number[] = [];
+  let standbyUp = false;
+  const a: PairNode = new PairNode({
+    redundancy, node: 'r1a', linksUp: () => 2, ports: { local: pa, partner: pb },
+    collect: (queue) => {
+      if (!standbyUp) return;
+      asks.push(performance.now());
+      if (asks.length > 20) return;
+      for (let i = 0; i < 10; i++) queue({ kind: 1, op: OP_UPSERT, key: Buffer.from([asks.length, i]), value: Buffer.alloc(100) });
+      a.more(2); // more to come: ask again in 2 ms
+    },
+  });
+  const b = new PairNode({ redundancy, node: 'r1b', linksUp: () => 2, ports: { local: pb, partner: pa } });
+  try {
+    await a.start();
+    await until('r1a active', () => a.role === 'active', 8000);
+    await b.start();
+    await until('r1b standby', () => b.role === 'standby', 5000);
+    standbyUp = true;
+    await until('the first collection (a heartbeat)', () => asks.length > 0, 3000);
+    const took = await until('200 records on the standby', () => b.replica.size === 200, 900);
+    assert.ok(asks.length >= 20, `asked ${asks.length} times`);
+    const span = asks[19]! - asks[0]!;
+    console.log(`  20 collections in ${span.toFixed(1)} ms (heartbeat 1000 ms), the 200 records on the standby ${took.toFixed(1)} ms after the first`);
+    assert.ok(span < 900, `20 collections within one heartbeat: ${span.toFixed(1)} ms`);
+  } finally {
+    a.stop();
+    b.stop();
   }
 });
 

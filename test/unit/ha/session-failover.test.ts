@@ -10,7 +10,7 @@ import { createSocket } from 'node:dgram';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { PairNode } from '../../../src/ha/pair-node.js';
 import { HaSessions, SYNC_KIND_SESSION } from '../../../src/node/ha-sessions.js';
-import { collectChanges, importRows } from '../../../src/dataplane/session-rows.js';
+import { collectChanges, importRows, packRows, unpackRows } from '../../../src/dataplane/session-rows.js';
 import { SessionTable } from '../../../src/dataplane/session-table.js';
 import { removeSession } from '../../../src/dataplane/session-ops.js';
 import type { Redundancy } from '../../../src/model/config.js';
@@ -22,8 +22,6 @@ const freePort = (address: string): Promise<number> => new Promise((resolve) => 
   s.bind(0, address, () => { const p = s.address().port; s.close(() => resolve(p)); });
 });
 const noLog = (): void => {};
-/** where the uuid column starts in a row: version, then flags .. wpPeerPort (dataplane/session-rows.ts) */
-const UUID_AT = 1 + 2 + 1 + 1 + 1 + 2 + 2 + 2 + 2 + 2 + 16 + 16 + 2 + 2 + 2 + 2;
 
 /** a UDP echo on the server, and a client on port 40000 that counts the replies */
 function echo(lab: MemoryLab): { send: (text: string) => void; replies: string[] } {
@@ -50,8 +48,8 @@ test('failover: the new active installs the synced sessions and forwards an exis
     redundancy, node: 'r1b', linksUp: () => 2, collect: (q, full) => sessionsB.collect(q, full), ports: { local: pb, partner: pa },
     onRole: (p) => { if (p.role === 'active') void sessionsB.install(b.replica).then((r) => installed.push(r.installed)); },
   });
-  sessionsA.bind((records, markedAt) => a.send(records, markedAt));
-  sessionsB.bind((records, markedAt) => b.send(records, markedAt));
+  sessionsA.bind(a);
+  sessionsB.bind(b);
   try {
     await a.start();
     await until(() => a.role === 'active', 3000);
@@ -63,7 +61,7 @@ test('failover: the new active installs the synced sessions and forwards an exis
     }
     const ids = (await before.r1.sessions()).map((s) => s.id);
     assert.is(ids.length, 1, 'one session on the active');
-    assert.ok(await until(() => [...b.replica.values()].filter((r) => r.kind === SYNC_KIND_SESSION).length === 1, 3000), 'the session row reached the standby');
+    assert.ok(await until(() => b.replica.count(SYNC_KIND_SESSION) === 1, 3000), 'the session row reached the standby');
     // its last change (the reverse metadata seen) goes with a collection that started after the pings
     const c0 = sessionsA.stats().collections;
     assert.ok(await until(() => sessionsA.stats().collections >= c0 + 2 && a.status().lag.pending === 0 && a.status().lag.unacked === 0, 3000), 'the changes acknowledged');
@@ -78,7 +76,7 @@ test('failover: the new active installs the synced sessions and forwards an exis
 
     // r2 is one node here: carry its rows over as they are (the peer of a pair keeps its own sessions)
     const r2 = await before.r2.host.collectSessionChanges(true);
-    assert.equal((await after.r2.host.importSessions(r2.rows.map((r) => r.row))).installed, 1);
+    assert.equal((await after.r2.host.importSessions(r2.rows)).installed, 1);
     const wire = recordWire(after.wan);
     const two = echo(after);
     two.send('ping 3');
@@ -105,10 +103,10 @@ test('incremental sync: a removed session leaves the replica, idle rows are not 
   };
   const sessionsA = new HaSessions(lab.r1.host, noLog);
   const a = new PairNode({ redundancy, node: 'r1a', linksUp: () => 2, collect: (q, full) => sessionsA.collect(q, full), ports: { local: pa, partner: pb } });
-  sessionsA.bind((records, markedAt) => a.send(records, markedAt));
+  sessionsA.bind(a);
   const standby = (): PairNode => new PairNode({ redundancy, node: 'r1b', linksUp: () => 2, ports: { local: pb, partner: pa } });
   let b = standby();
-  const replicated = (): number => [...b.replica.values()].filter((r) => r.kind === SYNC_KIND_SESSION).length;
+  const replicated = (): number => b.replica.count(SYNC_KIND_SESSION);
   try {
     await a.start();
     await until(() => a.role === 'active', 3000);
@@ -154,16 +152,18 @@ test('rows: exported and installed elsewhere keep their keys; an id present, a c
     e.send('x');
     assert.ok(await until(() => e.replies.length === 1));
     const t = lab.r1.host.dataplane.ctx.sessions;
-    const rows = collectChanges(t, 1000, true).rows.map((r) => r.row);
+    const packed = collectChanges(t, 1000, true).rows;
+    const rows = unpackRows(packed);
     assert.is(rows.length, 1);
-    assert.equal(importRows(t, rows, 1000), { installed: 0, present: 1, refused: 0 }, 'same id: left alone');
+    assert.equal(importRows(t, packed, 1000), { installed: 0, present: 1, refused: 0 }, 'same id: left alone');
     const fresh = new SessionTable(16);
-    assert.equal(importRows(fresh, [rows[0]!.subarray(0, 40), Uint8Array.of(9)], 0), { installed: 0, present: 0, refused: 2 }, 'malformed rows refused');
-    assert.equal(importRows(fresh, rows, 0), { installed: 1, present: 0, refused: 0 });
-    assert.equal(collectChanges(fresh, 0, true).rows.map((r) => Buffer.from(r.row).toString('hex')), rows.map((r) => Buffer.from(r).toString('hex')), 'the row round-trips byte for byte');
-    const other = rows[0]!.slice();
-    other[UUID_AT] ^= 0xff; // another session id, same keys
-    assert.equal(importRows(fresh, [other], 0), { installed: 0, present: 0, refused: 1 }, 'its keys belong to another session');
+    const cut = packRows([{ ...rows[0]!, row: rows[0]!.row.subarray(0, 40) }, { ...rows[0]!, row: Uint8Array.of(9) }]);
+    assert.equal(importRows(fresh, cut, 0), { installed: 0, present: 0, refused: 2 }, 'malformed rows refused');
+    assert.equal(importRows(fresh, packed.subarray(0, packed.length - 1), 0), { installed: 0, present: 0, refused: 1 }, 'a buffer cut short: its row refused');
+    assert.equal(importRows(fresh, packed, 0), { installed: 1, present: 0, refused: 0 });
+    assert.equal(Buffer.from(collectChanges(fresh, 0, true).rows).toString('hex'), Buffer.from(packed).toString('hex'), 'the row round-trips byte for byte');
+    const other = packRows([{ ...rows[0]!, id: rows[0]!.id.map((b) => b ^ 0xff) }]); // another session id, same keys
+    assert.equal(importRows(fresh, other, 0), { installed: 0, present: 0, refused: 1 }, 'its keys belong to another session');
     assert.is(fresh.active, 1);
 
     // taking over: the send counters go above anything the partner sent (time in ms << 22)

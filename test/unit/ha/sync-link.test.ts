@@ -2,8 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket } from 'node:dgram';
-import { SyncLink } from '../../../src/ha/sync-link.js';
-import { MSG_HEARTBEAT, MSG_STATE, OP_DELETE, OP_UPSERT, decodeSync, encodeAck, encodeHeartbeat, encodeState, type SyncRecord } from '../../../src/ha/sync-wire.js';
+import { LAG_BUCKETS_MS, SyncLink, WINDOW, lagPercentile } from '../../../src/ha/sync-link.js';
+import { MSG_HEARTBEAT, MSG_STATE, OP_DELETE, OP_PURGE, OP_UPSERT, decodeSync, encodeAck, encodeHeartbeat, encodeState, frameRecords, recordsOf, type SyncRecord } from '../../../src/ha/sync-wire.js';
 import type { HaHeartbeat } from '../../../src/machines/ha-node.js';
 
 const KEY = Buffer.alloc(32, 9);
@@ -19,11 +19,12 @@ test('heartbeats and state batches read back as written; a changed byte or anoth
   assert.equal(m.heartbeat, HB);
   assert.equal([m.node, m.epoch, m.seq, m.ackedBatch], ['r1b', 7, 3, 41]);
   const records = [record(1), { kind: 2, op: OP_DELETE, key: Buffer.from([1, 2, 3]), value: new Uint8Array(0) } as SyncRecord];
-  const st = decodeSync(KEY, encodeState(KEY, { node: 'r1a', epoch: 1, seq: 9 }, 5, records));
+  const st = decodeSync(KEY, encodeState(KEY, { node: 'r1a', epoch: 1, seq: 9 }, 5, frameRecords(records), 2));
   assert.ok(typeof st !== 'string' && st.type === MSG_STATE);
   if (typeof st === 'string' || st.type !== MSG_STATE) return;
   assert.is(st.batch, 5);
-  assert.equal(st.records.map((r) => [r.kind, r.op, Buffer.from(r.key).toString('hex'), r.value.length]), [[1, OP_UPSERT, '01'.repeat(16), 40], [2, OP_DELETE, '010203', 0]]);
+  assert.is(st.count, 2);
+  assert.equal(recordsOf(st.body).map((r) => [r.kind, r.op, Buffer.from(r.key).toString('hex'), r.value.length]), [[1, OP_UPSERT, '01'.repeat(16), 40], [2, OP_DELETE, '010203', 0]]);
   assert.is(decodeSync(OTHER_KEY, hb), 'bad-auth');
   const flipped = Buffer.from(hb);
   flipped[20] ^= 1;
@@ -43,13 +44,13 @@ test('only authenticated, newer messages from the partner\'s address and name ar
   const partner = await bind('127.0.0.2');
   const stranger = await bind('127.0.0.3');
   const heard: HaHeartbeat[] = [];
-  const applied: SyncRecord[][] = [];
+  const applied: number[] = [];
   const probe = await bind('127.0.0.1');
   const port = (probe.address()).port;
   probe.close();
   const link = new SyncLink({
     node: 'r1a', partner: 'r1b', localAddress: '127.0.0.1', partnerAddress: '127.0.0.2', port, partnerPort: partner.address().port, key: KEY,
-    onHeartbeat: (hb) => heard.push(hb), onRecords: (r) => applied.push(r),
+    onHeartbeat: (hb) => heard.push(hb), onRecords: (_, count) => applied.push(count),
   });
   await link.start();
   try {
@@ -61,13 +62,13 @@ test('only authenticated, newer messages from the partner\'s address and name ar
     await send(partner, encodeHeartbeat(KEY, { node: 'r1c', epoch: 100, seq: 7 }, { ...HB, node: 'r1c' }, 0), port); // not the partner's name
     await send(partner, Buffer.from('garbage'), port);
     await send(stranger, encodeHeartbeat(KEY, { node: 'r1b', epoch: 100, seq: 8 }, HB, 0), port); // another address
-    await send(partner, encodeState(KEY, { node: 'r1b', epoch: 100, seq: 9 }, 1, [record(1), record(2)]), port);
+    await send(partner, encodeState(KEY, { node: 'r1b', epoch: 100, seq: 9 }, 1, frameRecords([record(1), record(2)]), 2), port);
     await send(partner, encodeHeartbeat(KEY, { node: 'r1b', epoch: 99, seq: 50 }, HB, 0), port); // an older epoch
     await send(partner, encodeHeartbeat(KEY, { node: 'r1b', epoch: 101, seq: 1 }, HB, 0), port); // the partner restarted
     await settle();
     assert.is(heard.length, 2, 'the first heartbeat and the restarted partner\'s');
     assert.is(applied.length, 1);
-    assert.is(applied[0]!.length, 2);
+    assert.is(applied[0], 2);
     assert.equal(link.counters.dropped, { malformed: 1, 'bad-auth': 1, 'not-partner': 2, 'out-of-order': 3 });
     assert.is(link.counters.recordsReceived, 2);
   } finally {
@@ -102,12 +103,13 @@ test('flush packs queued records into datagrams under the MTU; the partner\'s ac
       const m = decodeSync(KEY, b);
       assert.ok(typeof m !== 'string' && m.type === MSG_STATE);
       if (typeof m !== 'string' && m.type === MSG_STATE) {
-        records += m.records.length;
+        records += m.count;
+        assert.is(recordsOf(m.body).length, m.count);
         lastBatch = Math.max(lastBatch, m.batch);
       }
     }
     assert.is(records, 1000);
-    assert.equal(link.lag(), { lastMs: undefined, maxMs: 0, pending: 0, unacked: got.length, changeMs: undefined, changeMaxMs: 0 });
+    assert.equal(link.lag(), { lastMs: undefined, maxMs: 0, pending: 0, unacked: got.length, changeMs: undefined, changeMaxMs: 0, changeLagMs: new Array<number>(LAG_BUCKETS_MS.length + 1).fill(0), changeP50Ms: undefined, changeP99Ms: undefined });
     assert.is(lastBatch, got.length, 'batches numbered 1, 2, 3...');
     await send(partner, encodeAck(KEY, { node: 'r1b', epoch: 1, seq: 1 }, lastBatch), port);
     await settle();
@@ -115,6 +117,110 @@ test('flush packs queued records into datagrams under the MTU; the partner\'s ac
     assert.ok(lag.lastMs !== undefined && lag.lastMs > 0, `lag ${lag.lastMs} ms`);
     assert.is(lag.unacked, 0);
     assert.ok(lag.changeMs !== undefined && lag.changeMs >= lag.lastMs + 50, `change lag ${lag.changeMs} ms: from the oldest change marked to the acknowledgement`);
+    assert.is(lag.changeLagMs.reduce((a, b) => a + b, 0), 1, 'one change lag measured (one acknowledgement)');
+    assert.ok(lagPercentile(lag.changeLagMs, 50)! >= lag.changeMs, 'its bucket bounds it');
+  } finally {
+    link.close();
+    partner.close();
+  }
+});
+
+test('a state batch\'s records as bytes (golden); a record cut short, an unknown op or bytes past the records are malformed', () => {
+  const body = frameRecords([
+    { kind: 1, op: OP_UPSERT, key: Uint8Array.of(0xaa, 0xbb), value: Uint8Array.of(7, 8, 9) },
+    { kind: 1, op: OP_DELETE, key: Uint8Array.of(0xcc), value: new Uint8Array(0) },
+    { kind: 1, op: OP_PURGE, key: Uint8Array.of(3), value: new Uint8Array(0) },
+  ]);
+  assert.is(Buffer.from(body).toString('hex'), '010102000' + '3aabb070809' + '0102010000cc' + '0103010000' + '03');
+  const batch = encodeState(KEY, { node: 'r1a', epoch: 1, seq: 2 }, 7, body, 3);
+  assert.is(batch.subarray(20 + 3, 20 + 3 + 6).toString('hex'), '000000070003', 'batch number and record count after the node name');
+  const st = decodeSync(KEY, batch);
+  assert.ok(typeof st !== 'string' && st.type === MSG_STATE && Buffer.from(st.body).equals(Buffer.from(body)));
+  const bad = (b: Uint8Array, count: number): unknown => decodeSync(KEY, encodeState(KEY, { node: 'r1a', epoch: 1, seq: 2 }, 7, b, count));
+  assert.is(bad(body.subarray(0, body.length - 1), 3), 'malformed', 'the last record cut short');
+  assert.is(bad(body, 4), 'malformed', 'a record counted that is not there');
+  assert.is(bad(body, 2), 'malformed', 'bytes past the records counted');
+  const unknownOp = body.slice();
+  unknownOp[1] = 9;
+  assert.is(bad(unknownOp, 3), 'malformed', 'an unknown op');
+});
+
+test('the change lag histogram: percentiles are the bounds of the buckets they fall in', () => {
+  const counts = new Array<number>(LAG_BUCKETS_MS.length + 1).fill(0);
+  assert.is(lagPercentile(counts, 50), undefined, 'nothing measured');
+  counts[LAG_BUCKETS_MS.indexOf(5)] = 98; // 98 lags of 4-5 ms
+  counts[LAG_BUCKETS_MS.indexOf(100)] = 2; // 2 of 80-100 ms
+  assert.is(lagPercentile(counts, 50), 5);
+  assert.is(lagPercentile(counts, 98), 5);
+  assert.is(lagPercentile(counts, 99), 100);
+  counts[LAG_BUCKETS_MS.length] = 100;
+  assert.is(lagPercentile(counts, 99), Number.POSITIVE_INFINITY, 'above the last bucket');
+});
+
+test('an acknowledgement that leaves the window half empty, nothing waiting, calls onRoom', async () => {
+  const partner = await bind('127.0.0.2');
+  let sent = 0;
+  partner.on('message', () => sent++);
+  const probe = await bind('127.0.0.1');
+  const port = probe.address().port;
+  probe.close();
+  let rooms = 0;
+  const link = new SyncLink({
+    node: 'r1a', partner: 'r1b', localAddress: '127.0.0.1', partnerAddress: '127.0.0.2', port, partnerPort: partner.address().port, key: KEY,
+    onHeartbeat: () => {}, onRecords: () => {}, onRoom: () => rooms++,
+  });
+  await link.start();
+  try {
+    const big = frameRecords(Array.from({ length: (WINDOW + 10) * 7 }, (_, i) => record(i, 150))); // 7 records of 171 B a batch
+    link.queueFramed(big, (WINDOW + 10) * 7);
+    link.flush();
+    assert.is(link.lag().unacked, WINDOW, 'the window is full');
+    assert.is(link.backlog, 10, '10 batches wait for room');
+    await send(partner, encodeAck(KEY, { node: 'r1b', epoch: 1, seq: 1 }, 10), port);
+    await settle(50);
+    assert.is(rooms, 0, 'the waiting batches took the room');
+    assert.is(link.backlog, 0);
+    await send(partner, encodeAck(KEY, { node: 'r1b', epoch: 1, seq: 2 }, WINDOW / 2 + 10), port);
+    await settle(50);
+    assert.is(rooms, 1, 'half the window free, nothing waiting: room');
+    assert.ok(sent > 0);
+  } finally {
+    link.close();
+    partner.close();
+  }
+});
+
+test('a batch goes again after resendMs, or after three of the partner\'s last ack lags when that is longer', async () => {
+  const partner = await bind('127.0.0.2');
+  const probe = await bind('127.0.0.1');
+  const port = probe.address().port;
+  probe.close();
+  let clock = 0;
+  const link = new SyncLink({
+    node: 'r1a', partner: 'r1b', localAddress: '127.0.0.1', partnerAddress: '127.0.0.2', port, partnerPort: partner.address().port, key: KEY,
+    onHeartbeat: () => {}, onRecords: () => {}, now: () => clock,
+  });
+  await link.start();
+  try {
+    link.queue(record(1));
+    link.flush();
+    link.sendHeartbeat(HB);
+    clock = 150;
+    link.sendHeartbeat(HB);
+    assert.is(link.counters.batchesResent, 1, 'unacknowledged after 150 ms (resendMs 100): sent again');
+    clock = 200;
+    await send(partner, encodeAck(KEY, { node: 'r1b', epoch: 1, seq: 1 }, 1), port);
+    await settle(50);
+    assert.is(link.lag().lastMs, 200, 'the partner took 200 ms');
+    clock = 1000;
+    link.queue(record(2));
+    link.flush();
+    clock = 1500;
+    link.sendHeartbeat(HB);
+    assert.is(link.counters.batchesResent, 1, '500 ms: within three ack lags (600 ms), not again');
+    clock = 1601;
+    link.sendHeartbeat(HB);
+    assert.is(link.counters.batchesResent, 2, 'after 600 ms: again');
   } finally {
     link.close();
     partner.close();

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadNative } from '../../../src/io/tun/native.js';
+import { loadNative, TUN_WRITER_COALESCE, TUN_WRITER_COALESCE_UDP } from '../../../src/io/tun/native.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
 import { prng } from '../../support/prng.js';
@@ -18,6 +18,7 @@ import {
   GSO_TCPV4,
   GSO_TCPV6,
   GSO_UDP,
+  GSO_UDP_L4,
   NEEDS_CSUM,
   parseVnet,
   partialRead,
@@ -55,7 +56,7 @@ function cSegment(read: Uint8Array, snap = SNAP, perBatch = 1024): Uint8Array[] 
   return Array.from({ length: n }, (_, i) => out.slice(i * snap, i * snap + lens[i]!));
 }
 
-function cCoalesce(pkts: readonly Uint8Array[]): { bytes: Uint8Array; covers: number }[] {
+function cCoalesce(pkts: readonly Uint8Array[], what = TUN_WRITER_COALESCE): { bytes: Uint8Array; covers: number }[] {
   const data = new Uint8Array(pkts.reduce((a, p) => a + p.length + 3, 0));
   const offsets = new Uint32Array(pkts.length);
   const lengths = new Uint32Array(pkts.length);
@@ -69,7 +70,7 @@ function cCoalesce(pkts: readonly Uint8Array[]): { bytes: Uint8Array; covers: nu
   });
   const out = new Uint8Array(at + pkts.length * (VNET_LEN + 2) + 1024);
   const info = new Uint32Array(2 * pkts.length + 2);
-  const n = native.offloadCoalesceForTest(data, offsets, lengths, pkts.length, out, info);
+  const n = native.offloadCoalesceForTest(data, offsets, lengths, pkts.length, out, info, what);
   const writes: { bytes: Uint8Array; covers: number }[] = [];
   for (let w = 0, o = 0; w < n; w++) {
     writes.push({ bytes: out.slice(o, o + info[2 * w]!), covers: info[2 * w + 1]! });
@@ -376,6 +377,162 @@ test('fuzz: random batches of several flows match the reference and round-trip',
     );
     const back = w.flatMap((x) => (x.covers > 1 ? (cSegment(x.bytes) as Uint8Array[]) : [x.bytes.slice(VNET_LEN)]));
     assert.equal(back.map(hex), pkts.map(hex), `fuzz ${k}: round trip`);
+  }
+});
+
+// ---- UDP coalescing (coalesceUdp: the WAN's SVR packets) ----
+
+const BOTH = TUN_WRITER_COALESCE | TUN_WRITER_COALESCE_UDP;
+
+/** n datagrams of one 5-tuple with payloads of `size` bytes (the last `lastLen`), ids incrementing from `id`. */
+function datagrams(family: 4 | 6, n: number, size: number, o: { id?: number; df?: boolean; lastLen?: number; dport?: number; seed?: number } = {}): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) =>
+    udpPacket({
+      family,
+      id: ((o.id ?? 500) + i) & 0xffff,
+      df: o.df,
+      dport: o.dport,
+      payload: bytes(i === n - 1 && o.lastLen !== undefined ? o.lastLen : size, (o.seed ?? 1) * 1000 + i),
+    }),
+  );
+}
+
+function assertSameUdpWrites(pkts: Uint8Array[], what: string): { bytes: Uint8Array; covers: number }[] {
+  const c = cCoalesce(pkts, BOTH);
+  const ref = refCoalesce(pkts, { udp: true });
+  assert.equal(
+    c.map((w) => w.covers),
+    ref.map((w) => w.covers),
+    `${what}: runs`,
+  );
+  c.forEach((w, i) => assert.is(hex(w.bytes), hex(ref[i]!.bytes), `${what}: write ${i} byte for byte`));
+  return c;
+}
+
+/** What the kernel (and our reader) makes of the writes: the packets, in order. */
+const segmentBack = (w: { bytes: Uint8Array; covers: number }[]): Uint8Array[] =>
+  w.flatMap((x) => (x.covers > 1 ? (cSegment(x.bytes) as Uint8Array[]) : [x.bytes.slice(VNET_LEN)]));
+
+test('UDP: golden bytes of a super-packet of three IPv4 datagrams (vnet header, lengths, checksums)', () => {
+  const pkts = [0, 1, 2].map((i) => udpPacket({ family: 4, id: 0x0100 + i, sport: 1280, dport: 1281, payload: new Uint8Array(8).fill(0x11 * (i + 1)) }));
+  const w = cCoalesce(pkts, BOTH);
+  assert.is(w.length, 1);
+  assert.is(w[0]!.covers, 3);
+  const vnet = '01' + '05' + '1c00' + '0800' + '1400' + '0600'; // NEEDS_CSUM, UDP_L4, hdr_len 28, gso_size 8, csum 20+6 (little endian)
+  // IPv4: total 52, id 0x0100, DF, TTL 64, UDP, header checksum, 198.18.1.2 -> 198.18.3.4
+  const ip = '45000034' + '01004000' + '4011' + 'a98e' + 'c6120102' + 'c6120304';
+  // UDP 1280 -> 1281, length 32, checksum field = folded pseudo-header sum (not inverted): c612+0102+c612+0304+0011+0020
+  const udp = '05000501' + '0020' + '905c';
+  const payloads = '11'.repeat(8) + '22'.repeat(8) + '33'.repeat(8);
+  assert.is(hex(w[0]!.bytes), vnet + ip + udp + payloads);
+  assert.is(hex(w[0]!.bytes), hex(refCoalesce(pkts, { udp: true })[0]!.bytes), 'the reference agrees');
+  assert.equal(segmentBack(w).map(hex), pkts.map(hex), 'segments back to the originals');
+});
+
+test('UDP: runs of SVR-sized datagrams over IPv4 and IPv6 become super-packets that segment back exactly', () => {
+  for (const family of [4, 6] as const) {
+    const pkts = datagrams(family, 30, 1420, { lastLen: 333 });
+    const w = assertSameUdpWrites(pkts, `v${family}`);
+    assert.equal(w.map((x) => x.covers), [30]);
+    const h = parseVnet(w[0]!.bytes);
+    const l4 = family === 4 ? 20 : 40;
+    assert.equal(h, { flags: NEEDS_CSUM, gsoType: GSO_UDP_L4, hdrLen: l4 + 8, gsoSize: 1420, csumStart: l4, csumOffset: 6 });
+    const back = segmentBack(w);
+    assert.equal(back.map(hex), pkts.map(hex), `v${family}: round trip`);
+    assertPlainPackets(back, 1500, `v${family}`);
+  }
+});
+
+test('UDP: the 64 KB and 64-datagram limits split long runs', () => {
+  const big = datagrams(4, 100, 1400);
+  const per = Math.floor((65535 - 28) / 1400);
+  assert.equal(assertSameUdpWrites(big, '64 KB').map((x) => x.covers), [per, per, 100 - 2 * per]);
+  const small = datagrams(6, 150, 100);
+  assert.equal(assertSameUdpWrites(small, '64 datagrams').map((x) => x.covers), [64, 64, 22]);
+  assert.equal(segmentBack(cCoalesce(small, BOTH)).map(hex), small.map(hex), 'round trip');
+});
+
+test('UDP: a mixed batch keeps TCP runs, merges each 5-tuple run, and writes the rest alone, in order', () => {
+  const tcp = segments({ family: 4, mss: 1000 }, 3);
+  const a = datagrams(4, 4, 1200, { dport: 1 });
+  const b = datagrams(4, 3, 1200, { dport: 2 });
+  const pkts = [...tcp, ...a.slice(0, 2), b[0]!, ...a.slice(2), ...b.slice(1), datagrams(4, 1, 50)[0]!, ...segments({ family: 6, mss: 900 }, 2)];
+  const w = assertSameUdpWrites(pkts, 'mixed');
+  assert.equal(w.map((x) => x.covers), [3, 2, 1, 2, 2, 1, 2]);
+  assert.equal(w.map((x) => parseVnet(x.bytes).gsoType), [GSO_TCPV4, GSO_UDP_L4, 0, GSO_UDP_L4, GSO_UDP_L4, 0, GSO_TCPV6]);
+  assert.equal(segmentBack(w).map(hex), pkts.map(hex), 'round trip in order');
+  // without the UDP flag (LAN queues) the datagrams are written as they are
+  assert.equal(cCoalesce(pkts).map((x) => x.covers), [3, 1, 1, 1, 1, 1, 1, 1, 1, 2]);
+});
+
+test('UDP: what must not be merged is written alone or ends a run', () => {
+  const base = datagrams(4, 4, 1000);
+  const with4 = (p: Uint8Array, s: Partial<TcpSpec>): Uint8Array =>
+    udpPacket({ family: 4, id: (p[4]! << 8) | p[5]!, df: (p[6]! & 0x40) !== 0, payload: p.slice(28), ...s });
+  const mod = (p: Uint8Array, f: (b: Uint8Array) => void): Uint8Array => {
+    const b = new Uint8Array(p);
+    f(b);
+    return b;
+  };
+  const v6 = datagrams(6, 3, 1000);
+  const cases: [string, Uint8Array[], number[]][] = [
+    ['a longer datagram after the first', [base[0]!, with4(base[1]!, { payload: bytes(1001, 9) })], [1, 1]],
+    ['a shorter datagram ends the run', [base[0]!, with4(base[1]!, { payload: bytes(999, 9) }), base[2]!, base[3]!], [2, 2]],
+    ['another destination address', [base[0]!, with4(base[1]!, { dst: 0x0999 })], [1, 1]],
+    ['another source address', [base[0]!, with4(base[1]!, { src: 0x0999 })], [1, 1]],
+    ['another destination port', [base[0]!, with4(base[1]!, { dport: 1 })], [1, 1]],
+    ['another source port', [base[0]!, with4(base[1]!, { sport: 1 })], [1, 1]],
+    ['a different TTL', [base[0]!, with4(base[1]!, { ttl: 63 })], [1, 1]],
+    ['a different TOS', [base[0]!, with4(base[1]!, { tos: 2 })], [1, 1]],
+    ['DF differs', [base[0]!, with4(base[1]!, { df: false })], [1, 1]],
+    ['no DF: ids must increment', [...datagrams(4, 2, 1000, { df: false }), with4(datagrams(4, 3, 1000, { df: false })[2]!, { id: 7 })], [2, 1]],
+    ['DF: any ids', [base[0]!, with4(base[1]!, { id: 7 }), with4(base[2]!, { id: 7 })], [3]],
+    ['a bad UDP checksum is written alone', [base[0]!, mod(base[1]!, (b) => (b[40] = b[40]! ^ 1)), base[2]!, base[3]!], [1, 1, 2]],
+    ['a bad IPv4 header checksum is written alone', [base[0]!, mod(base[1]!, (b) => (b[10] = b[10]! ^ 1)), base[2]!, base[3]!], [1, 1, 2]],
+    ['IPv4 UDP checksum 0 (none) is never merged', [mod(base[0]!, (b) => (b[26] = b[27] = 0)), mod(base[1]!, (b) => (b[26] = b[27] = 0))], [1, 1]],
+    ['a UDP length that does not match', [base[0]!, mod(base[1]!, (b) => (b[25] = b[25]! - 1)), base[2]!], [1, 1, 1]],
+    ['a fragment', [base[0]!, mod(with4(base[1]!, {}), (b) => (b[6] = b[6]! | 0x20)), base[2]!], [1, 1, 1]],
+    ['IPv4 options are never merged', [
+      udpPacket({ family: 4, ipOptions: Uint8Array.of(1, 1, 1, 0), payload: bytes(100, 1) }),
+      udpPacket({ family: 4, ipOptions: Uint8Array.of(1, 1, 1, 0), payload: bytes(100, 2) }),
+    ], [1, 1]],
+    ['an empty payload', [udpPacket({ family: 4, payload: new Uint8Array(0) }), udpPacket({ family: 4, payload: new Uint8Array(0) })], [1, 1]],
+    ['IPv6: another flow label', [v6[0]!, udpPacket({ family: 6, flowLabel: 7, payload: v6[1]!.slice(48) })], [1, 1]],
+    ['IPv6: another hop limit', [v6[0]!, udpPacket({ family: 6, ttl: 1, payload: v6[1]!.slice(48) })], [1, 1]],
+    ['IPv6: an extension header', [v6[0]!, mod(v6[1]!, (b) => (b[6] = 0)), v6[2]!], [1, 1, 1]],
+    ['IPv4 then IPv6', [base[0]!, v6[0]!, v6[1]!], [1, 2]],
+  ];
+  for (const [what, pkts, runs] of cases) {
+    const w = assertSameUdpWrites(pkts, what);
+    assert.equal(
+      w.map((x) => x.covers),
+      runs,
+      what,
+    );
+    for (const x of w) if (x.covers === 1) assert.is(hex(x.bytes.subarray(0, VNET_LEN)), '00'.repeat(VNET_LEN), `${what}: empty vnet header`);
+  }
+});
+
+test('UDP fuzz: random batches of several 5-tuples and lengths match the reference and round-trip', () => {
+  const r = prng(11);
+  for (let k = 0; k < 60; k++) {
+    const pkts: Uint8Array[] = [];
+    // ids go up by one over the whole batch: the kernel numbers segments first id + k, so a merged run (with DF
+    // any ids are allowed, RFC 6864) segments back byte for byte
+    let id = (r() * 65536) | 0;
+    for (let b = 0; b < 10; b++) {
+      const family = r() < 0.5 ? 4 : 6;
+      const size = 1 + ((r() * 1450) | 0);
+      const n = 1 + ((r() * 20) | 0);
+      pkts.push(...datagrams(family, n, size, { dport: (r() * 3) | 0, df: r() < 0.8, id, seed: k * 100 + b, lastLen: r() < 0.4 ? 1 + ((r() * size) | 0) : undefined }));
+      id += n;
+    }
+    const w = assertSameUdpWrites(pkts, `fuzz ${k}`);
+    assert.is(
+      w.reduce((a, x) => a + x.covers, 0),
+      pkts.length,
+    );
+    assert.equal(segmentBack(w).map(hex), pkts.map(hex), `fuzz ${k}: round trip`);
   }
 });
 

@@ -9,7 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { scaleConfigYaml } from '../../../bench/config-scale.js';
 import { ConfigError } from '../../../src/errors.js';
-import { loadConfigInThread } from '../../../src/node/config-thread.js';
+import { loadConfigInThread, prepareConfigInThread } from '../../../src/node/config-thread.js';
+import { prepareTables } from '../../../src/model/compile.js';
 import { loadConfig } from '../../../src/model/validate.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'svrt-config-thread-'));
@@ -22,6 +23,16 @@ const file = (name: string, text: string): string => {
 test('a valid file: the same config as loadConfig', async () => {
   const path = file('ok.yaml', scaleConfigYaml(20, 5, 3));
   assert.equal(await loadConfigInThread(path), await loadConfig(path));
+});
+
+test('with a router: its access table and service FIB come along, as prepareTables builds them here', async () => {
+  const path = file('prepared.yaml', scaleConfigYaml(300, 20, 4));
+  const here = await loadConfig(path);
+  const there = await prepareConfigInThread(path, 'r1');
+  assert.equal(there.config, here);
+  assert.equal(there.prepared, prepareTables(here, 'r1'));
+  assert.is((await prepareConfigInThread(path, 'r9')).prepared, undefined, 'a router the config does not name: none');
+  assert.is((await prepareConfigInThread(path)).prepared, undefined);
 });
 
 test('an invalid file: the same ConfigError (code, message, problems with their lines)', async () => {

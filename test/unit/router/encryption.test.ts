@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import { PacketInfo, parsePacket, PROTO_UDP } from '../../../src/packet/ip.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
 import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
@@ -24,8 +25,9 @@ function leaked(wire: { bytes: Uint8Array }[], needle: Uint8Array): boolean {
   return wire.some((w) => Buffer.from(w.bytes).includes(n));
 }
 
-test('payload encryption: no plaintext on the R1-R2 link, TLV 11 in metadata, a 1 MB transfer intact both ways', async () => {
-  const lab = createMemoryLab({ config: await encryptingConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+/** A 1 MB transfer each way through an encrypting lab: intact, no plaintext on the wire, TLV 11, both routers say encrypted. */
+async function encryptedTransfer(config: SvrConfig): Promise<{ wire: ReturnType<typeof recordWire>; lab: ReturnType<typeof createMemoryLab> }> {
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
   const wire = recordWire(lab.wan);
   const up = randomBytes(1 << 20);
   const down = randomBytes(1 << 20);
@@ -45,6 +47,22 @@ test('payload encryption: no plaintext on the R1-R2 link, TLV 11 in metadata, a 
   assert.ok(wire[0]!.meta!.payloadEncrypted, 'TLV 11 in the forward metadata');
   assert.is((await lab.r1.sessions())[0]!.encryption, 'encrypted');
   assert.is((await lab.r2.sessions())[0]!.encryption, 'encrypted');
+  return { wire, lab };
+}
+
+test('payload encryption: no plaintext on the R1-R2 link, TLV 11 in metadata, a 1 MB transfer intact both ways', async () => {
+  const { lab } = await encryptedTransfer(await encryptingConfig());
+  await lab.close();
+});
+
+test('payload encryption with TCP carried as UDP (always-transform; payloads sealed a batch at a time): intact both ways, no plaintext', async () => {
+  const config = await encryptingConfig();
+  for (const r of config.authority.routers) for (const i of r.interfaces) for (const n of i.neighborhoods) n.udpTransform = { mode: 'always-transform', detectInterval: 300 };
+  const { wire, lab } = await encryptedTransfer(config);
+  const pi = new PacketInfo();
+  const big = wire.filter((w) => w.bytes.length > 1000 && parsePacket(w.bytes, 0, w.bytes.length, pi) === 0);
+  assert.ok(big.length > 500 && big.every((w) => parsePacket(w.bytes, 0, w.bytes.length, pi) === 0 && pi.protocol === PROTO_UDP), 'full-size packets went as UDP');
+  assert.is(lab.r1.counters()['tcp-sessions-transformed'], 1);
   await lab.close();
 });
 

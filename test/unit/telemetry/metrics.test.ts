@@ -149,7 +149,7 @@ test('a router pair\'s node: its role, sync lag, pending records and dropped syn
   const v = startVisibility(lab.r1, { name: 'r1', version: 't', ports: () => [], alarmEveryMs: 60_000 });
   try {
     assert.not.match(await v.metrics.metrics(), /^svr_ha_role\{/m);
-    v.metrics.setHaSource(() => ({ node: 'r1a', role: 'active', lagMs: 12.5, pending: 3, changeLagMs: 40, dirtyRows: 7, dirtyOldestMs: 250, sessionRecords: { upsert: 10, delete: 4 }, dropped: { malformed: 0, 'bad-auth': 2, 'not-partner': 1, 'out-of-order': 0 } }));
+    v.metrics.setHaSource(() => ({ node: 'r1a', role: 'active', lagMs: 12.5, pending: 3, changeLagMs: 40, dirtyRows: 7, dirtyOldestMs: 250, sessionRecords: { upsert: 10, delete: 4, purge: 1 }, dropped: { malformed: 0, 'bad-auth': 2, 'not-partner': 1, 'out-of-order': 0 } }));
     const text = await v.metrics.metrics();
     assert.match(text, /^svr_ha_role\{node="r1a",role="active"\} 1$/m);
     assert.match(text, /^svr_ha_role\{node="r1a",role="standby"\} 0$/m);
@@ -159,6 +159,7 @@ test('a router pair\'s node: its role, sync lag, pending records and dropped syn
     assert.match(text, /^svr_ha_sync_dirty_rows\{node="r1a"\} 7$/m);
     assert.match(text, /^svr_ha_sync_dirty_age_seconds\{node="r1a"\} 0.25$/m);
     assert.match(text, /^svr_ha_sync_session_records_total\{node="r1a",op="delete"\} 4$/m);
+    assert.match(text, /^svr_ha_sync_session_records_total\{node="r1a",op="purge"\} 1$/m);
     assert.match(text, /^svr_ha_sync_dropped_total\{node="r1a",reason="bad-auth"\} 2$/m);
   } finally {
     v.stop();

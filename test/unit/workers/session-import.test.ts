@@ -32,9 +32,9 @@ test('rows exported from two workers, installed into another two-worker r1: ever
     assert.ok(new Set(sessions.map((s) => s.worker)).size === 2, 'the sessions are spread over both workers');
     const ids = sessions.map((s) => s.id).sort();
     const r1 = await before.r1.host.collectSessionChanges(true);
-    assert.equal(await after.r1.host.importSessions(r1.rows.map((r) => r.row)), { installed: PORTS.length, present: 0, refused: 0 });
-    assert.equal((await after.r2.host.importSessions((await before.r2.host.collectSessionChanges(true)).rows.map((r) => r.row))).installed, PORTS.length);
-    assert.equal((await before.r1.host.collectSessionChanges(false)).rows.length, 0, 'nothing changed since: no row again from either worker');
+    assert.equal(await after.r1.host.importSessions(r1.rows), { installed: PORTS.length, present: 0, refused: 0 });
+    assert.equal((await after.r2.host.importSessions((await before.r2.host.collectSessionChanges(true)).rows)).installed, PORTS.length);
+    assert.equal((await before.r1.host.collectSessionChanges(false)).rowCount, 0, 'nothing changed since: no row again from either worker');
     const wire = recordWire(after.wan);
     const two = echo(after);
     two.send();

@@ -1,0 +1,218 @@
+/**
+ * The partner's state as synced to this node (docs/high-availability.md "Session state"): records by kind
+ * and key, applied a state batch at a time straight from its framed records (sync-wire.ts), with no object
+ * per record: kinds and keys (up to 16 bytes) in a Uint32Array, values in slots of VALUE_SLOT bytes (a longer
+ * value, rare: in a side map), an open-addressing index over them (linear probing, backward-shift deletion,
+ * doubling when 3/4 full). A record with a longer key is refused and counted.
+ */
+import { OP_DELETE, OP_PURGE, OP_UPSERT, forEachRecord } from './sync-wire.js';
+
+/** per record: kind | key length << 8, then the key's bytes in 4 words (zero padded) */
+const KEY_WORDS = 5;
+/** value bytes a record keeps in its slot (a session row: dataplane/session-rows.ts MAX_ROW_BYTES + 1) */
+export const VALUE_SLOT = 256;
+
+export class SyncReplica {
+  size = 0;
+  /** records refused: a key longer than 16 bytes */
+  refused = 0;
+  private capacity = 0;
+  private keys = new Uint32Array(0);
+  /** value length per slot, -1: a free slot */
+  private lengths = new Int32Array(0);
+  private values = new Uint8Array(0);
+  private readonly long = new Map<number, Uint8Array>();
+  private free = new Int32Array(0);
+  private freeTop = 0;
+  /** slot per index position, -1: empty */
+  private index = new Int32Array(64).fill(-1);
+  private mask = 63;
+  private readonly probe = new Uint32Array(KEY_WORDS);
+  private readonly perKind = new Map<number, number>();
+
+  /** Applies a state batch's framed records in order: upserts, deletes, purges. */
+  apply(body: Uint8Array): void {
+    forEachRecord(body, (kind, op, keyAt, keyLength, valueAt, valueLength) => {
+      if (op === OP_PURGE) {
+        this.purge(kind, body.subarray(keyAt, keyAt + keyLength));
+        return;
+      }
+      if (!this.setProbe(kind, body, keyAt, keyLength)) {
+        this.refused++;
+        return;
+      }
+      if (op === OP_UPSERT) this.upsert(body, valueAt, valueLength);
+      else if (op === OP_DELETE) this.remove();
+    });
+  }
+
+  /** Records of `kind`. */
+  count(kind: number): number {
+    return this.perKind.get(kind) ?? 0;
+  }
+
+  /** The value of (kind, key), a copy; undefined without one. */
+  get(kind: number, key: Uint8Array): Uint8Array | undefined {
+    if (!this.setProbe(kind, key, 0, key.length)) return undefined;
+    const pos = this.find();
+    return pos < 0 ? undefined : this.value(this.index[pos]!).slice();
+  }
+
+  /** Calls `record(key, value)` for every record of `kind` (views: copy what you keep). */
+  forEach(kind: number, record: (key: Uint8Array, value: Uint8Array) => void): void {
+    const key = new Uint8Array(16);
+    const kv = new DataView(key.buffer);
+    for (let s = 0; s < this.capacity; s++) {
+      if (this.lengths[s]! < 0 || (this.keys[s * KEY_WORDS]! & 0xff) !== kind) continue;
+      for (let w = 0; w < 4; w++) kv.setUint32(w * 4, this.keys[s * KEY_WORDS + 1 + w]!);
+      record(key.subarray(0, this.keys[s * KEY_WORDS]! >>> 8), this.value(s));
+    }
+  }
+
+  clear(): void {
+    this.size = 0;
+    this.capacity = 0;
+    this.keys = new Uint32Array(0);
+    this.lengths = new Int32Array(0);
+    this.values = new Uint8Array(0);
+    this.long.clear();
+    this.free = new Int32Array(0);
+    this.freeTop = 0;
+    this.index = new Int32Array(64).fill(-1);
+    this.mask = 63;
+    this.perKind.clear();
+  }
+
+  private value(s: number): Uint8Array {
+    const len = this.lengths[s]!;
+    return len > VALUE_SLOT ? this.long.get(s)! : this.values.subarray(s * VALUE_SLOT, s * VALUE_SLOT + len);
+  }
+
+  /** Deletes every record of `kind` whose value starts with `prefix` (a scan: rare, e.g. a worker lost). */
+  private purge(kind: number, prefix: Uint8Array): void {
+    for (let s = 0; s < this.capacity; s++) {
+      if (this.lengths[s]! < prefix.length || (this.keys[s * KEY_WORDS]! & 0xff) !== kind) continue;
+      const v = this.value(s);
+      let i = 0;
+      while (i < prefix.length && v[i] === prefix[i]) i++;
+      if (i < prefix.length) continue;
+      this.probe.set(this.keys.subarray(s * KEY_WORDS, s * KEY_WORDS + KEY_WORDS));
+      this.remove();
+    }
+  }
+
+  private setProbe(kind: number, b: Uint8Array, at: number, len: number): boolean {
+    if (len > 16) return false;
+    const p = this.probe;
+    p[0] = (kind & 0xff) | (len << 8);
+    for (let w = 0; w < 4; w++) {
+      let x = 0;
+      for (let i = 0; i < 4; i++) {
+        const k = w * 4 + i;
+        x = (x << 8) | (k < len ? b[at + k]! : 0);
+      }
+      p[1 + w] = x >>> 0;
+    }
+    return true;
+  }
+
+  private homeOf(words: Uint32Array, o: number): number {
+    let h = words[o]!;
+    for (let w = 1; w < KEY_WORDS; w++) {
+      h = Math.imul(h ^ words[o + w]!, 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
+    return (h ^ (h >>> 16)) & this.mask;
+  }
+
+  /** The index position of the probe's record, -1 when absent. */
+  private find(): number {
+    const p = this.probe;
+    for (let i = this.homeOf(p, 0); ; i = (i + 1) & this.mask) {
+      const s = this.index[i]!;
+      if (s < 0) return -1;
+      const o = s * KEY_WORDS;
+      const k = this.keys;
+      if (k[o] === p[0] && k[o + 1] === p[1] && k[o + 2] === p[2] && k[o + 3] === p[3] && k[o + 4] === p[4]) return i;
+    }
+  }
+
+  private upsert(b: Uint8Array, at: number, len: number): void {
+    let s: number;
+    const pos = this.find();
+    if (pos >= 0) {
+      s = this.index[pos]!;
+      this.long.delete(s);
+    } else {
+      s = this.allocSlot();
+      this.keys.set(this.probe, s * KEY_WORDS);
+      this.insert(s);
+      this.size++;
+      const kind = this.probe[0]! & 0xff;
+      this.perKind.set(kind, this.count(kind) + 1);
+    }
+    this.lengths[s] = len;
+    if (len > VALUE_SLOT) this.long.set(s, b.slice(at, at + len));
+    else this.values.set(b.subarray(at, at + len), s * VALUE_SLOT);
+  }
+
+  private remove(): void {
+    let i = this.find();
+    if (i < 0) return;
+    const s = this.index[i]!;
+    // backward-shift deletion: move up every later record of the run that may sit at i
+    for (let j = (i + 1) & this.mask; this.index[j]! >= 0; j = (j + 1) & this.mask) {
+      const home = this.homeOf(this.keys, this.index[j]! * KEY_WORDS);
+      if (((j - home) & this.mask) >= ((j - i) & this.mask)) {
+        this.index[i] = this.index[j]!;
+        i = j;
+      }
+    }
+    this.index[i] = -1;
+    this.lengths[s] = -1;
+    this.long.delete(s);
+    this.free[this.freeTop++] = s;
+    this.size--;
+    const kind = this.keys[s * KEY_WORDS]! & 0xff;
+    this.perKind.set(kind, this.count(kind) - 1);
+  }
+
+  private insert(s: number): void {
+    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.growIndex();
+    let i = this.homeOf(this.keys, s * KEY_WORDS);
+    while (this.index[i]! >= 0) i = (i + 1) & this.mask;
+    this.index[i] = s;
+  }
+
+  private growIndex(): void {
+    const old = this.index;
+    this.index = new Int32Array(old.length * 2).fill(-1);
+    this.mask = this.index.length - 1;
+    for (const s of old) {
+      if (s < 0) continue;
+      let i = this.homeOf(this.keys, s * KEY_WORDS);
+      while (this.index[i]! >= 0) i = (i + 1) & this.mask;
+      this.index[i] = s;
+    }
+  }
+
+  private allocSlot(): number {
+    if (this.freeTop === 0) {
+      const cap = Math.max(1024, this.capacity * 2);
+      const keys = new Uint32Array(cap * KEY_WORDS);
+      keys.set(this.keys);
+      const lengths = new Int32Array(cap).fill(-1);
+      lengths.set(this.lengths);
+      const values = new Uint8Array(cap * VALUE_SLOT);
+      values.set(this.values);
+      this.free = new Int32Array(cap);
+      for (let s = cap - 1; s >= this.capacity; s--) this.free[this.freeTop++] = s;
+      this.keys = keys;
+      this.lengths = lengths;
+      this.values = values;
+      this.capacity = cap;
+    }
+    return this.free[--this.freeTop]!;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Helpers for test/unit/io/tun-uso.test.ts, each run inside a namespace the test created
+ * (`ip netns exec NS node dist/test/support/tun-uso.js MODE JSON`):
+ *
+ *   send {name, count, size, batch}  opens TUN `name` as a WAN queue (offload + coalesceUdp), brings it up and
+ *        writes `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9 of `size` payload bytes (payload i is
+ *        deterministic, IPv4 id i, DF) in writeBatch calls of `batch`; closes (the writer thread flushes) and
+ *        prints `RESULT <json>`: the device's tx counters and the sha256 of the payloads in order.
+ *   recv {name, route, count, ms}    opens TUN `name` with offload (as a WAN queue reads), routes `route` into it
+ *        (the test waits for that route), then reads until `count` datagrams (or `ms` passed) and prints
+ *        `RESULT <json>`: how many,
+ *        the sha256 of their UDP payloads in order, the largest, how many had a bad IPv4 or UDP checksum or an
+ *        IPv4 id other than their index, and the device's rx counters (super-packets read, segments made).
+ */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runIp } from '../../src/io/tun/link.js';
+import { TunPort } from '../../src/io/tun/tun-port.js';
+import { fold, readU16, sumBytes } from '../../src/packet/checksum.js';
+import { buildUdp } from '../../src/packet/build.js';
+import { PacketInfo, parsePacket, PROTO_UDP } from '../../src/packet/ip.js';
+import { verifyL4Checksum } from '../../src/packet/rewrite.js';
+
+type Json = Record<string, unknown>;
+
+export const USO_SRC = Uint8Array.of(198, 18, 253, 1);
+export const USO_DST = Uint8Array.of(198, 18, 253, 129);
+
+const print = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** Payload i: `size` bytes that differ per datagram. */
+export function usoPayload(i: number, size: number): Uint8Array {
+  const b = new Uint8Array(size);
+  for (let k = 0; k < size; k++) b[k] = (i * 31 + k * 7) & 0xff;
+  return b;
+}
+
+async function up(name: string): Promise<void> {
+  try {
+    writeFileSync(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1');
+  } catch {
+    // no IPv6 at all
+  }
+  writeFileSync(`/proc/sys/net/ipv4/conf/${name}/rp_filter`, '0');
+  await runIp(['link', 'set', 'dev', name, 'mtu', '1500', 'txqueuelen', '4096', 'up']);
+}
+
+async function modeSend(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const size = Number(a.size);
+  const batch = Number(a.batch);
+  const port = TunPort.open({ name: String(a.name), offload: true, coalesceUdp: true });
+  await up(port.name);
+  const hash = createHash('sha256');
+  const data = new Uint8Array(batch * 2048);
+  const offsets = new Uint32Array(batch);
+  const lengths = new Uint32Array(batch);
+  for (let i = 0; i < count; ) {
+    let n = 0;
+    for (; n < batch && i < count; n++, i++) {
+      const payload = usoPayload(i, size);
+      hash.update(payload);
+      const p = buildUdp({ src: USO_SRC, dst: USO_DST, srcPort: 4000, dstPort: 9, id: i & 0xffff, payload });
+      offsets[n] = n * 2048;
+      lengths[n] = p.length;
+      data.set(p, n * 2048);
+    }
+    port.transmit(data, offsets, lengths, n);
+  }
+  port.close(); // the writer thread writes what is queued first
+  print(`RESULT ${JSON.stringify({ sha256: hash.digest('hex'), stats: port.stats, lastError: port.lastError })}`);
+}
+
+async function modeRecv(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const port = TunPort.open({ name: String(a.name), offload: true });
+  await up(port.name);
+  await runIp(['route', 'replace', String(a.route), 'dev', port.name]);
+  const hash = createHash('sha256');
+  const pi = new PacketInfo();
+  const got = { datagrams: 0, maxLen: 0, badIpChecksum: 0, badUdpChecksum: 0, idNotIndex: 0, other: 0 };
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(deadline);
+    print(`RESULT ${JSON.stringify({ ...got, sha256: hash.digest('hex'), stats: port.stats, device: port.device.stats })}`);
+    port.close();
+  };
+  port.start((data, offsets, lengths, n) => {
+    for (let i = 0; i < n && !done; i++) {
+      const off = offsets[i]!;
+      const len = lengths[i]!;
+      if (parsePacket(data, off, len, pi) !== 0 || pi.protocol !== PROTO_UDP || pi.dstPort !== 9) {
+        got.other++;
+        continue;
+      }
+      if (fold(sumBytes(data, off, 20, 0)) !== 0xffff) got.badIpChecksum++;
+      if (!verifyL4Checksum(data, pi)) got.badUdpChecksum++;
+      if (readU16(data, off + 4) !== (got.datagrams & 0xffff)) got.idNotIndex++;
+      if (len > got.maxLen) got.maxLen = len;
+      hash.update(data.subarray(pi.payload, pi.end));
+      if (++got.datagrams === count) finish();
+    }
+  });
+  const deadline = setTimeout(finish, Number(a.ms));
+}
+
+// run as a script (the test imports usoPayload from here too)
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [mode, arg] = process.argv.slice(2);
+  const args = JSON.parse(arg ?? '{}') as Json;
+  (mode === 'send' ? modeSend(args) : mode === 'recv' ? modeRecv(args) : Promise.reject(new Error(`unknown mode ${mode}`))).catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  });
+}

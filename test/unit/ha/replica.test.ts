@@ -1,0 +1,69 @@
+/**
+ * The standby's replica (ha/replica.ts): records applied from framed state batches, by kind and key, in typed
+ * arrays: upserts replace, deletes remove (the index stays right through thousands of random operations
+ * against a Map), a purge drops the records of a kind whose value starts with its key, longer values are
+ * kept whole, a key over 16 bytes is refused and counted.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SyncReplica, VALUE_SLOT } from '../../../src/ha/replica.js';
+import { OP_DELETE, OP_PURGE, OP_UPSERT, frameRecords, type SyncRecord } from '../../../src/ha/sync-wire.js';
+import { MAX_ROW_BYTES } from '../../../src/dataplane/session-rows.js';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const up = (kind: number, key: number[], value: number[]): SyncRecord => ({ kind, op: OP_UPSERT, key: Uint8Array.from(key), value: Uint8Array.from(value) });
+const del = (kind: number, key: number[]): SyncRecord => ({ kind, op: OP_DELETE, key: Uint8Array.from(key), value: new Uint8Array(0) });
+
+test('upserts replace, deletes remove, per kind; a purge drops the values that start with its key', () => {
+  const r = new SyncReplica();
+  r.apply(frameRecords([up(1, [1], [0, 10]), up(1, [2], [1, 20]), up(1, [3], [0, 30]), up(2, [1], [0, 99]), up(1, [1], [0, 11])]));
+  assert.is(r.size, 4);
+  assert.equal([r.count(1), r.count(2)], [3, 1]);
+  assert.is(hex(r.get(1, Uint8Array.of(1))!), '000b', 'the later upsert replaced the first');
+  assert.is(hex(r.get(2, Uint8Array.of(1))!), '0063', 'the same key of another kind is another record');
+  r.apply(frameRecords([del(1, [2]), del(1, [9])]));
+  assert.is(r.get(1, Uint8Array.of(2)), undefined);
+  assert.is(r.count(1), 2, 'an unknown key deleted: nothing');
+  r.apply(frameRecords([{ kind: 1, op: OP_PURGE, key: Uint8Array.of(0), value: new Uint8Array(0) }]));
+  assert.equal([r.count(1), r.count(2)], [0, 1], 'kind 1 values starting with 0 purged, kind 2 kept');
+  assert.ok(1 + MAX_ROW_BYTES <= VALUE_SLOT, 'a session record (worker and row) fits a slot');
+  const long = Array.from({ length: VALUE_SLOT + 40 }, (_, i) => i & 0xff);
+  r.apply(frameRecords([up(3, [7, 7], long), up(3, Array.from({ length: 17 }, () => 1), [1])]));
+  assert.equal([...r.get(3, Uint8Array.of(7, 7))!], long, 'a value longer than a slot kept whole');
+  assert.is(r.refused, 1, 'a 17-byte key refused');
+  const seen: string[] = [];
+  r.forEach(3, (k, v) => seen.push(`${hex(k)}:${v.length}`));
+  assert.equal(seen, [`0707:${VALUE_SLOT + 40}`]);
+  r.clear();
+  assert.equal([r.size, r.count(2)], [0, 0]);
+});
+
+test('thousands of random upserts and deletes over 16-byte keys: the replica agrees with a Map', () => {
+  const r = new SyncReplica();
+  const model = new Map<string, string>();
+  let seed = 7;
+  const rand = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+  for (let round = 0; round < 40; round++) {
+    const batch: SyncRecord[] = [];
+    for (let i = 0; i < 200; i++) {
+      const id = rand(3000);
+      const key = Array.from({ length: 16 }, (_, b) => (b < 12 ? 0 : (id >>> ((15 - b) * 8)) & 0xff));
+      if (rand(3) === 0) {
+        batch.push(del(1, key));
+        model.delete(hex(Uint8Array.from(key)));
+      } else {
+        const value = [rand(256), rand(256), round];
+        batch.push(up(1, key, value));
+        model.set(hex(Uint8Array.from(key)), hex(Uint8Array.from(value)));
+      }
+    }
+    r.apply(frameRecords(batch));
+  }
+  assert.is(r.size, model.size);
+  for (const [k, v] of model) assert.is(hex(r.get(1, Buffer.from(k, 'hex'))!), v);
+  let n = 0;
+  r.forEach(1, (k, v) => { n++; assert.is(model.get(hex(k)), hex(v)); });
+  assert.is(n, model.size);
+});
+
+test.run();

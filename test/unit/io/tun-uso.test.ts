@@ -1,0 +1,167 @@
+/**
+ * UDP GSO out of a WAN TUN, on real devices (needs root, ip, tcpdump, ethtool; otherwise counted as skipped):
+ *
+ *   svrt-uso-<pid>-0 (A)                                         svrt-uso-<pid>-1 (B)
+ *   [send: svrtu-out, offload + coalesceUdp] -> kernel -> ua 198.18.252.1 ─veth─ ub 198.18.252.2 -> kernel -> [recv: svrtu-in, offload]
+ *   198.18.253.1:4000 -> 198.18.253.129:9 (A routes 198.18.253.128/25 via B, B into svrtu-in; tcpdump on ub)
+ *
+ * The sender writes 2,000 equal-length datagrams of one 5-tuple (SVR packets of a stream); the writer merges
+ * runs into UDP_L4 super-packets. Where ua cannot carry them whole (checksum offload off, so no USO), the
+ * kernel cuts them: the capture on ub must hold 2,000 ordinary datagrams with valid checksums, the sent
+ * payloads in order and the ids the sender gave. With the veth's default offloads they cross whole and B's
+ * offload TUN hands them to its reader as super-packets, which it cuts into the same datagrams. Every address
+ * is in 198.18.0.0/15 and exists only in these namespaces, deleted by exact name.
+ */
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readCapture } from '../../../src/io/pcap.js';
+import { PacketInfo, parsePacket, PROTO_UDP } from '../../../src/packet/ip.js';
+import { readU16 } from '../../../src/packet/checksum.js';
+import { inNetns, runNodeHelper } from '../../support/netns-helper.js';
+import { requires } from '../../support/prerequisites.js';
+import { checksumsValid } from '../../support/tun-offload-ref.js';
+import { usoPayload } from '../../support/tun-uso.js';
+
+const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-uso.js');
+const COUNT = 2000;
+const SIZE = 1400;
+
+function run(cmd: string, ...args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A: ua 198.18.252.1/30, forwarding, 198.18.253.128/25 via B. B: ub 198.18.252.2/30, forwarding. */
+function link(a: string, b: string, segmentInA: boolean): void {
+  run('ip', '-n', a, 'link', 'add', 'ua', 'type', 'veth', 'peer', 'name', 'ub', 'netns', b);
+  run('ip', '-n', a, 'addr', 'add', '198.18.252.1/30', 'dev', 'ua');
+  run('ip', '-n', b, 'addr', 'add', '198.18.252.2/30', 'dev', 'ub');
+  for (const [ns, dev] of [[a, 'ua'], [b, 'ub']] as const) {
+    run('ip', '-n', ns, 'link', 'set', dev, 'up');
+    run('ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', `net.ipv4.conf.${dev}.rp_filter=0`);
+  }
+  run('ip', '-n', a, 'route', 'add', '198.18.253.128/25', 'via', '198.18.252.2');
+  // a device without checksum offload has no USO either: the kernel segments (and checksums) in software
+  if (segmentInA) run('ip', 'netns', 'exec', a, 'ethtool', '-K', 'ua', 'tx', 'off');
+}
+
+async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Sent {
+  sha256: string;
+  stats: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number };
+  lastError: string;
+}
+interface Received {
+  datagrams: number;
+  sha256: string;
+  maxLen: number;
+  badIpChecksum: number;
+  badUdpChecksum: number;
+  idNotIndex: number;
+  stats: { rxSuperPackets: number; rxSegments: number };
+}
+
+/** Runs recv in B, tcpdump on ub, send in A; returns both results and the capture's path. */
+async function exchange(a: string, b: string, dir: string): Promise<{ sent: Sent; got: Received; pcap: string }> {
+  const pcap = join(dir, 'ub.pcap');
+  const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: '198.18.253.128/25', count: COUNT, ms: 20_000 });
+  await until('route into svrtu-in', () => spawnSync('ip', ['-n', b, 'route', 'show', '198.18.253.128/25'], { encoding: 'utf8' }).stdout.includes('svrtu-in'), 10_000);
+  const log = join(dir, 'tcpdump.log');
+  const dump = spawn('sh', ['-c', `exec ip netns exec ${b} tcpdump -ni ub -U -s 0 -w ${pcap} udp port 9 2>${log}`], { stdio: 'ignore' });
+  try {
+    await until('tcpdump listening', () => existsSync(log) && readFileSync(log, 'utf8').includes('listening on'), 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = (await runNodeHelper(HELPER, a, 'send', { name: 'svrtu-out', count: COUNT, size: SIZE, batch: 64 })).result as unknown as Sent;
+    const got = (await recv).result as unknown as Received;
+    await new Promise((r) => setTimeout(r, 300));
+    return { sent, got, pcap };
+  } finally {
+    dump.kill('SIGINT');
+    await new Promise((r) => (dump.exitCode !== null ? r(null) : dump.on('exit', r)));
+  }
+}
+
+function assertSent(sent: Sent): void {
+  assert.is(sent.stats.txPackets, COUNT, `every datagram written (${sent.lastError})`);
+  assert.is(sent.stats.txDrops, 0);
+  assert.ok(sent.stats.txSuperPackets >= COUNT / 64, `written as super-packets: ${JSON.stringify(sent.stats)}`);
+  assert.ok(sent.stats.txCoalesced >= COUNT * 0.9, `most datagrams merged: ${JSON.stringify(sent.stats)}`);
+}
+
+function assertReceived(got: Received, sent: Sent, what: string): void {
+  assert.is(got.datagrams, COUNT, `${what}: datagrams B's TUN delivered`);
+  assert.is(got.sha256, sent.sha256, `${what}: the payloads, in order`);
+  assert.is(got.badIpChecksum, 0, what);
+  assert.is(got.badUdpChecksum, 0, what);
+  assert.is(got.idNotIndex, 0, `${what}: IPv4 ids as sent`);
+  assert.is(got.maxLen, 20 + 8 + SIZE, what);
+}
+
+const test = requires(import.meta.url);
+
+assert.ok(existsSync(HELPER), `${HELPER} missing: build with tsc first`);
+
+test('a device without USO: the wire carries the original datagrams, checksums computed, in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
+  try {
+    await inNetns('uso', (a) => inNetns('uso', async (b) => {
+      link(a, b, true);
+      const { sent, got, pcap } = await exchange(a, b, dir);
+      assertSent(sent);
+      const pi = new PacketInfo();
+      let n = 0;
+      for (const rec of readCapture(pcap)) {
+        const p = rec.ip;
+        assert.ok(p !== null, 'an IP packet');
+        assert.is(parsePacket(p, 0, p.length, pi), 0, `datagram ${n} parses`);
+        assert.is(pi.protocol, PROTO_UDP);
+        assert.is(p.length, 20 + 8 + SIZE, `datagram ${n}: an ordinary datagram, not a super-packet`);
+        assert.ok(checksumsValid(p), `datagram ${n}: IPv4 and UDP checksums valid on the wire`);
+        assert.is(readU16(p, 4), n, `datagram ${n}: IPv4 id`);
+        assert.is(Buffer.from(p.subarray(pi.payload, pi.end)).equals(usoPayload(n, SIZE)), true, `datagram ${n}: payload`);
+        n++;
+      }
+      assert.is(n, COUNT, 'datagrams in the capture on the wire');
+      assertReceived(got, sent, 'segmented on the wire');
+      assert.is(got.stats.rxSuperPackets, 0, 'B got plain datagrams');
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('default veth offloads: super-packets cross whole and the receiving offload TUN cuts them into the same datagrams', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
+  try {
+    await inNetns('uso', (a) => inNetns('uso', async (b) => {
+      link(a, b, false);
+      const { sent, got, pcap } = await exchange(a, b, dir);
+      assertSent(sent);
+      let records = 0;
+      let largest = 0;
+      for (const rec of readCapture(pcap)) {
+        records++;
+        largest = Math.max(largest, rec.ip?.length ?? 0);
+      }
+      assert.ok(records < COUNT && largest > 1500, `the capture holds super-packets (${records} records, largest ${largest} B)`);
+      assertReceived(got, sent, 'cut by the reader');
+      assert.ok(got.stats.rxSuperPackets > 0 && got.stats.rxSegments >= COUNT * 0.9, `B read super-packets: ${JSON.stringify(got.stats)}`);
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
