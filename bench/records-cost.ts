@@ -1,29 +1,44 @@
 /**
- * What a session record costs the node, without the lab: N sessions' facts (opened, closed), as the router's
- * events make them, into the node's records (the records thread, as a node runs them; or `--in-thread`:
- * SessionRecords on this thread, as before the records thread), with the history (a real LevelDB database),
- * IPFIX export (UDP to a socket on loopback) or both. Prints CPU µs per record of the main (control) thread
- * and of the whole process over the run (the fact-making loop included), and, for the history, its write
- * rate at saturation (records written per second from the first put until all are on disk).
- *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--in-thread]   (--cpu-prof for a profile)
+ * What a session record costs the node, without the lab: N sessions opened and ended in a real data path
+ * (r1 of the bench config, first UDP packets, ends as idle expiry would), their facts into the node's
+ * records (the records thread, as a node runs them) with the history (a real LevelDB database), IPFIX export
+ * (UDP to a socket on loopback) or both.
+ *   ring (default): the data path writes its fact ring (dataplane/fact-ring.ts), the records thread reads it,
+ *     as a node does now. The same sessions run first with records off (no reader: the data path writes no
+ *     rows), so the figures are side by side: process CPU per session off and on, and the difference, the
+ *     cost of a record.
+ *   --facts: the data path's events become facts on this thread and cross as MessagePack batches
+ *     (RecordsThread.apply), as a node did before the rings (the comparison).
+ * Prints CPU µs per session of the process and per thread, and, for the history, its write rate at
+ * saturation (records written per second from the first session until all are on disk).
+ *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--facts]   (--cpu-prof for a profile)
  */
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deniedEvents } from '../src/control/event-fanout.js';
+import { Dataplane } from '../src/dataplane/dataplane.js';
+import type { DpEvent } from '../src/dataplane/events.js';
+import { FactRing } from '../src/dataplane/fact-ring.js';
+import type { PacketPort } from '../src/dataplane/port.js';
+import { compileRouter } from '../src/model/compile.js';
 import { defaultTelemetry } from '../src/model/read-telemetry.js';
-import { Store } from '../src/store/store.js';
-import { historyDirOf, RecordsThread, type RecordsService } from '../src/telemetry/records-thread.js';
-import { SessionRecords } from '../src/telemetry/session-records.js';
+import { parseConfig } from '../src/model/validate.js';
+import { CLOSE } from '../src/telemetry/fact-rows.js';
+import { reversed, type SessionFact } from '../src/telemetry/record.js';
+import { historyDirOf, RecordsThread } from '../src/telemetry/records-thread.js';
 import { cpuSeconds, threadCpu, threadCpuDelta } from './cpu.js';
+import { svrConfigYaml } from './svr-config.js';
+import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 
 const args = process.argv.slice(2);
-const inThread = args.includes('--in-thread');
+const viaFacts = args.includes('--facts');
 const [nArg, modeArg] = args.filter((a) => !a.startsWith('--'));
 const n = Number(nArg ?? 50_000);
 const mode = modeArg ?? 'both';
 if (!Number.isInteger(n) || n < 1 || !['history', 'ipfix', 'both'].includes(mode)) {
-  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--in-thread]\n');
+  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--facts]\n');
   process.exit(2);
 }
 const sink = createSocket('udp4');
@@ -32,49 +47,102 @@ sink.on('message', () => messages++);
 await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
 const dir = mkdtempSync(join(tmpdir(), 'svr-records-cost-'));
 const collectors = mode === 'history' ? [] : [{ name: 'sink', address: '127.0.0.1', port: sink.address().port, transport: 'udp' as const, interimInterval: 60, tenants: [] }];
-const options = {
-  router: 'r1', observationDomainId: 1, exporter: { queueLimit: n },
-  telemetry: { ...defaultTelemetry(), ipfix: { templateInterval: 60, collectors }, history: { enabled: mode !== 'ipfix', retentionDays: 7, maxSizeMb: 4096 } },
-};
-const store = inThread ? await Store.open(dir) : undefined;
-const records: RecordsService = store !== undefined
-  ? await SessionRecords.open({ ...options, store })
-  : await RecordsThread.open({ ...options, historyDir: historyDirOf(dir) });
-const t0 = Date.now();
-const id = (i: number): string => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-const lan = { name: 'lan0', index: 0 };
-const wan = { name: 'wan0', index: 1 };
-const cpu0 = process.cpuUsage();
-const threads0 = threadCpu(process.pid);
-const main0 = cpuSeconds(process.pid, true);
-const wall0 = performance.now();
-for (let i = 0; i < n; i++) {
-  const forward = { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 1024 + (i % 60_000), dstPort: 7, protocol: 17 };
-  records.apply({
-    kind: 'session.opened', atMs: t0 + i / 20, sessionId: id(i), role: 'ingress', tenant: 'engineering', service: 'echo', ingressRouter: 'r1', egressRouter: 'r2',
-    forward, ingressInterface: lan, egressInterface: wan, path: 'wan0->r2/wan0',
-    waypoint: { src: '198.18.12.1', dst: '198.18.12.2', srcPort: 16_000 + (i % 1000), dstPort: 16_001, protocol: 17 },
-  });
-  records.apply({ kind: 'session.closed', atMs: t0 + 2000 + i / 20, sessionId: id(i), reason: 'idle', packets: [1, 1], bytes: [64, 64] });
-  // the event loop turns as it does between the data path's batches
-  if (i % 256 === 255) await new Promise<void>((r) => setImmediate(r));
+const telemetry = { ...defaultTelemetry(), ipfix: { templateInterval: 60, collectors }, history: { enabled: mode !== 'ipfix', retentionDays: 7, maxSizeMb: 4096 } };
+
+const tables = compileRouter(parseConfig(svrConfigYaml({ encrypt: false }), 'bench'), 'r1', 1);
+const ring = FactRing.buffer();
+const port = (name: string): PacketPort => ({ name, start: () => {}, transmit: () => {}, close: () => {} });
+let events: DpEvent[] = [];
+const dp = new Dataplane({ tables, ports: tables.interfaces.map((i) => port(i.name)), shared: { facts: ring }, onEvents: (e) => void events.push(...e) });
+const lan = tables.interfaceIndex('lan0');
+const BATCH = 64;
+const { slab, offs, lens, stamp } = udpSlab(BATCH);
+let flow = 0;
+
+/** The facts control made of the data path's events before the rings (node/records.ts then), for --facts. */
+function factsOf(e: DpEvent): SessionFact[] {
+  if (e.kind === 'session.created') {
+    const f: SessionFact = {
+      kind: 'session.opened', atMs: e.atMs, sessionId: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, application: e.application,
+      ingressRouter: 'r1', egressRouter: e.peer, forward: e.forward, ingressInterface: { name: e.inInterface, index: e.inIf }, egressInterface: { name: e.outInterface, index: e.outIf },
+    };
+    if (e.waypoint !== undefined) f.waypoint = e.waypoint;
+    if (e.nat !== undefined) Object.assign(f, { nat: e.nat, reverse: reversed(e.nat) });
+    if (e.path !== '') f.path = e.path;
+    return [f];
+  }
+  if (e.kind === 'session.removed') return [{ kind: 'session.closed', atMs: e.atMs, sessionId: e.sessionId, reason: CLOSE[e.reason], packets: e.packets, bytes: e.bytes }];
+  if (e.kind === 'session.denied') return deniedEvents(tables, e).map((d) => ({ kind: 'session.denied', atMs: d.atMs, reason: 'access-denied', forward: d.forward }));
+  return [];
 }
-// the records thread's counters arrive every 100 ms: wait until all were offered (on this thread: at once)
-while (records.counters().collectors.reduce((k, c) => k + c.exported + c.queueDepth + c.dropped, 0) < (mode === 'history' ? 0 : n)) await new Promise<void>((r) => setTimeout(r, 5));
-const c0 = records.counters();
-// per thread, before close ends the records thread: when all records are written
-while (mode !== 'ipfix' && records.counters().history.written < n) await new Promise<void>((r) => setTimeout(r, 5));
-const perThread = threadCpuDelta(threads0, threadCpu(process.pid));
+
+/** Opens and ends `count` sessions, 256 at a time, the event loop turning in between (as between the data path's batches). */
+async function sessions(count: number, onEvents?: (e: DpEvent[]) => void): Promise<void> {
+  const t = dp.sessions;
+  for (let done = 0; done < count; done += 256) {
+    const m = Math.min(256, count - done);
+    for (let k = 0; k < m; k += BATCH) {
+      const b = Math.min(BATCH, m - k);
+      for (let j = 0; j < b; j++, flow++) stamp(j, 1 + (Math.floor(flow / FLOW_PORTS) % 200), 2, 1024 + (flow % FLOW_PORTS));
+      dp.receive(lan, slab, offs, lens, b);
+    }
+    for (let r = 0; r < t.capacity && t.active > 0; r++) if (t.isActive(r)) dp.removeRow(r, t.gen[r]!, 'idle');
+    onEvents?.(events);
+    events = [];
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+interface Cpu {
+  process: number;
+  main: number;
+  threads: Map<string, number>;
+  wallMs: number;
+}
+
+async function measure(run: () => Promise<void>): Promise<Cpu> {
+  const cpu0 = process.cpuUsage();
+  const threads0 = threadCpu(process.pid);
+  const main0 = cpuSeconds(process.pid, true);
+  const wall0 = performance.now();
+  await run();
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    process: (cpu.user + cpu.system) / n, main: ((cpuSeconds(process.pid, true) - main0) * 1e6) / n,
+    threads: new Map([...threadCpuDelta(threads0, threadCpu(process.pid))].map(([name, s]) => [name === `node/${process.pid}` ? 'main' : name, (s * 1e6) / n])),
+    wallMs: performance.now() - wall0,
+  };
+}
+
+const us = (v: number): string => v.toFixed(1);
+const perThread = (c: Cpu): string => [...c.threads].filter(([, s]) => s > 0.05).sort((a, b) => b[1] - a[1]).map(([name, s]) => `${name} ${us(s)}`).join(', ');
+
+await sessions(5000); // warm the data path up
+const off = await measure(() => sessions(n));
+const records = await RecordsThread.open({ router: 'r1', observationDomainId: 1, exporter: { queueLimit: n }, telemetry, historyDir: historyDirOf(dir), ...(viaFacts ? {} : { rings: [ring] }) });
+const written = (): number => records.counters().history.written;
+const offered = (): number => records.counters().collectors.reduce((k, c) => k + c.exported + c.queueDepth + c.dropped, 0);
+const on = await measure(async () => {
+  await sessions(n, viaFacts ? (evs) => { for (const e of evs) for (const f of factsOf(e)) records.apply(f); } : undefined);
+  // until all were offered and written (the records thread's counters come every 100 ms)
+  // until all were offered and written (the records thread's counters come every 100 ms), or nothing moved for 10 s
+  let last = -1;
+  let still = performance.now();
+  while ((mode !== 'history' && offered() < n) || (mode !== 'ipfix' && written() < n)) {
+    const now = offered() + written();
+    if (now !== last) [last, still] = [now, performance.now()];
+    else if (performance.now() - still > 10_000) break;
+    await new Promise<void>((r) => setTimeout(r, 5));
+  }
+});
+const c = records.counters();
 await records.close();
-const wallMs = performance.now() - wall0;
-const mainUs = ((cpuSeconds(process.pid, true) - main0) * 1e6) / n;
-const cpu = process.cpuUsage(cpu0);
-const h = records.counters().history;
-const cpuUs = (cpu.user + cpu.system) / n;
-process.stdout.write(`${mode}${inThread ? ' (in thread)' : ' (records thread)'}, ${n} records: main thread ${mainUs.toFixed(1)} µs CPU per record (facts made and handed over), process ${cpuUs.toFixed(1)} µs; ${(wallMs / 1000).toFixed(2)} s from the first put until all were sent and written`
-  + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (wallMs / 1000))} records/s)` : '')
-  + (mode !== 'history' ? `; IPFIX ${c0.collectors[0]!.exported + c0.collectors[0]!.queueDepth} records offered, ${c0.collectors[0]!.dropped} dropped, ${messages} messages received` : '') + '\n'
-  + `  per thread, µs per record (until all were offered and written): ${[...perThread].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([name, s]) => `${name === `node/${process.pid}` ? 'main' : name} ${((s * 1e6) / n).toFixed(1)}`).join(', ')}\n`);
-await store?.close();
+const h = c.history;
+process.stdout.write(`${mode}, ${n} sessions (${viaFacts ? 'facts from control, MessagePack batches' : 'fact ring'}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
+  + ` (main thread ${us(off.main)} -> ${us(on.main)}); ${(on.wallMs / 1000).toFixed(2)} s until all were sent and written`
+  + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (on.wallMs / 1000))} records/s)` : '')
+  + (mode !== 'history' ? `; IPFIX ${c.collectors[0]!.exported + c.collectors[0]!.queueDepth} records offered, ${c.collectors[0]!.dropped} dropped, ${messages} messages received` : '')
+  + `; waiting dropped ${c.waiting?.dropped ?? 0}\n`
+  + `  per thread, µs per session: off ${perThread(off)}\n                             on  ${perThread(on)}\n`);
 sink.close();
 rmSync(dir, { recursive: true, force: true });

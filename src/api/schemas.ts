@@ -87,6 +87,7 @@ export const Path = Type.Object({
     state: Type.String({ description: 'the firewall detector: off, always, down, probing, waiting' }),
     reasons: Type.Array(Type.String(), { description: 'the probes a firewall dropped at the last verdict (TCP SYN, Mid-flow, TCP SYN Jumbo)' }),
     episodes: Type.Integer({ description: 'verdicts so far' }),
+    peerReasons: Type.Optional(Type.Array(Type.String(), { description: 'the probes a firewall dropped in the peer\'s direction, as the peer last told (its verdict also turns the transform on)' })),
   }, open)),
 }, { ...open, $id: 'Path' });
 

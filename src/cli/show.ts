@@ -104,7 +104,7 @@ function transportText(x: PeerSummary['paths'][number]): string {
   const u = x.udpTransform;
   if (u === undefined) return x.transport;
   if (u.mode === 'always-transform') return 'udp-transform (always)';
-  if (x.transport === 'udp-transform') return `udp-transform (${u.reasons.join('; ')})`;
+  if (x.transport === 'udp-transform') return `udp-transform (${[...u.reasons, ...(u.peerReasons ?? []).map((r) => `peer: ${r}`)].join('; ')})`;
   return u.episodes === 0 ? `tcp (${u.state})` : 'tcp (detected clean)';
 }
 

@@ -72,6 +72,9 @@ export interface DataPathInit {
 export interface DataPathHost {
   /** data-path threads, as `--workers` counts them (1 for the in-thread host) */
   readonly workers: number;
+  /** each data-path thread's ring of session facts for the records thread (dataplane/fact-ring.ts); a
+   *  thread started again writes the same ring */
+  readonly factRings: readonly SharedArrayBuffer[];
   /** builds the data path (called once, by the router's constructor) */
   open(init: DataPathInit): void;
   /** starts taking packets; rejects (SVR_ERR_WORKER_START) when a thread cannot start */

@@ -9,6 +9,7 @@
  */
 import { Dataplane } from '../dataplane/dataplane.js';
 import { monotonicMs } from '../dataplane/clock.js';
+import { FactRing } from '../dataplane/fact-ring.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
@@ -46,6 +47,8 @@ export class InThreadHost implements DataPathHost {
   private readonly replaySenderBase: number;
   private sweepTimer: NodeJS.Timeout | null = null;
 
+  readonly factRings: readonly SharedArrayBuffer[] = [FactRing.buffer()];
+
   constructor(private readonly io: RouterIo, opts: InThreadHostOptions = {}) {
     this.clock = opts.clock ?? monotonicMs;
     this.wallClock = opts.clock ?? Date.now;
@@ -64,6 +67,7 @@ export class InThreadHost implements DataPathHost {
     if (this.dp !== null) throw new SvrError('SVR_ERR_ROUTER_STATE', `this in-thread host already runs the data path of router ${init.routerName}`);
     const dp = new Dataplane({
       tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, wallClock: this.wallClock, onEvents: (events) => init.onEvents(events, 0),
+      shared: { facts: this.factRings[0]! },
       ...(this.sessionCountersMs !== undefined ? { sessionCountersMs: this.sessionCountersMs } : {}), replaySenderBase: this.replaySenderBase,
     });
     if (!init.pathsUp) dp.ctx.pathUp.fill(0);

@@ -119,7 +119,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** control's own counters (next to the data path's) */
   private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0],
     ['nat-peer-address-changes', 0], ['nat-rebinds', 0], ['nat-rebinds-damped', 0], ['nat-address-malformed', 0],
-    ['firewall-probes-answered', 0], ['firewall-probe-acks', 0], ['firewall-probe-malformed', 0], ['udp-transform-activations', 0]]);
+    ['firewall-probes-answered', 0], ['firewall-probe-acks', 0], ['firewall-probe-malformed', 0], ['udp-transform-activations', 0], ['firewall-verdicts-sent', 0], ['firewall-verdicts-received', 0]]);
   /** the rankings as the data path has them (what `explain` reads) */
   private readonly published = new ServicePaths();
   /** usable or not, by path name: control's truth, republished to the data path after a config change */
@@ -608,6 +608,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** Key status per path (key ids, ages, packets under the key, next rekey, last handshake, refused handshakes). */
   security(): SecurityView {
     return this.keyControl.view();
+  }
+
+  /** Each data-path thread's ring of session facts, for a records thread (telemetry/records-thread.ts). */
+  factRings(): readonly SharedArrayBuffer[] {
+    return this.host.factRings;
   }
 
   /** Event-loop time of each data-path thread (the router's own thread when the data path runs in it). */

@@ -2,6 +2,9 @@
  * A batch: one slab of packets plus struct-of-arrays metadata, owned by one data path and reused for
  * every batch it processes (no allocation per packet). Packet i lives at data[off[i], off[i] + len[i]);
  * each slot has HEADROOM bytes in front so headers can move left when SVR metadata is inserted.
+ * A packet longer than a slot (a datagram reassembled from fragments, up to 65,535 bytes) is placed in the
+ * batch's big area behind the slots instead (`placeBig`: headroom in front, BIG_TAILROOM behind); its slot
+ * index is used as any other, `slotStart`/`slotEnd` say where its room is. The area is reused per batch.
  */
 import { PacketInfo } from '../packet/ip.js';
 import { MetadataView } from '../packet/svr-metadata.js';
@@ -9,6 +12,12 @@ import { MetadataView } from '../packet/svr-metadata.js';
 export const MAX_BATCH = 256;
 export const HEADROOM = 512;
 export const SLOT = 2048 + HEADROOM;
+/** The longest packet a slot carries. */
+export const SLOT_PACKET = SLOT - HEADROOM;
+/** Bytes behind a packet in the big area (trailer, payload sealing, FEC tag). */
+export const BIG_TAILROOM = 512;
+/** The big area of a batch: two 65,535-byte packets, or about 60 of 3,000 bytes. */
+export const BIG_AREA = 2 * (HEADROOM + 65535 + BIG_TAILROOM);
 
 /** Per-packet flags. */
 export const PF_REVERSE = 0x01; // packet travels server -> client
@@ -22,6 +31,7 @@ export const PF_HANDED = 0x80; // handed over by another worker: already steered
 export const PF_DIVERTED = 0x100; // a chain stage sent the packet to an external function (ifIndex = its out interface)
 export const PF_AUTH = 0x200; // wan: HMAC and replay counter verified, or the path's policy disables HMAC (a trusted path)
 export const PF_FEC_RECOVERED = 0x400; // wan: rebuilt from an FEC parity packet (fec.ts): not added to a group again
+export const PF_REASSEMBLED = 0x800; // reassembled from fragments here (decode): its sender allowed fragmentation
 
 /** A packet from a peer router that may not change session state (metadata-only: it carried no trailer). */
 export function unauthenticated(b: Batch, slot: number): boolean {
@@ -48,8 +58,13 @@ export class Batch {
   /** parsed SVR metadata (valid when PF_HAS_META) */
   readonly meta: MetadataView[] = [];
 
+  /** per slot: start of its room in the big area (headroom included), -1 for a slot of its own */
+  private readonly bigAt = new Int32Array(MAX_BATCH).fill(-1);
+  private readonly bigEnd = new Int32Array(MAX_BATCH);
+  private bigUsed = 0;
+
   constructor() {
-    this.data = new Uint8Array(MAX_BATCH * SLOT);
+    this.data = new Uint8Array(MAX_BATCH * SLOT + BIG_AREA);
     for (let i = 0; i < MAX_BATCH; i++) {
       this.info.push(new PacketInfo());
       this.meta.push(new MetadataView());
@@ -62,8 +77,9 @@ export class Batch {
     for (let k = from; k < from + n && this.count < MAX_BATCH; k++) {
       const s = this.count;
       const l = lengths[k]!;
-      if (l > SLOT - HEADROOM) continue; // oversize: skipped (counted by the caller as the difference)
-      const o = s * SLOT + HEADROOM;
+      const o = l <= SLOT_PACKET ? s * SLOT + HEADROOM : this.placeBig(s, l);
+      if (o < 0) continue; // oversize: skipped (counted by the caller as the difference)
+      if (l <= SLOT_PACKET) this.bigAt[s] = -1;
       this.data.set(src.subarray(offsets[k]!, offsets[k]! + l), o);
       this.off[s] = o;
       this.len[s] = l;
@@ -80,11 +96,34 @@ export class Batch {
 
   /** Start of the slot's bytes (headroom included): the lowest offset a packet may grow to. */
   slotStart(slot: number): number {
-    return slot * SLOT;
+    const big = this.bigAt[slot]!;
+    return big >= 0 ? big : slot * SLOT;
+  }
+
+  /** End of the slot's bytes: the highest offset a packet may grow to. */
+  slotEnd(slot: number): number {
+    return this.bigAt[slot]! >= 0 ? this.bigEnd[slot]! : (slot + 1) * SLOT;
+  }
+
+  /**
+   * Gives slot `slot` room for a `len`-byte packet in the big area; returns the packet's offset, or -1 when
+   * the area has no room left in this batch (or len is over 65,535).
+   */
+  placeBig(slot: number, len: number): number {
+    const need = HEADROOM + len + BIG_TAILROOM;
+    if (len > 65535 || this.bigUsed + need > BIG_AREA) return -1;
+    const at = MAX_BATCH * SLOT + this.bigUsed;
+    this.bigAt[slot] = at;
+    this.bigEnd[slot] = at + need;
+    this.bigUsed += need;
+    return at + HEADROOM;
   }
 
   reset(): void {
     this.count = 0;
+    if (this.bigUsed === 0) return;
+    this.bigAt.fill(-1);
+    this.bigUsed = 0;
   }
 }
 

@@ -19,10 +19,14 @@ export interface DataplaneShared {
   pathRx?: SharedArrayBuffer;
   /** replay windows' tops (replay-marks.ts), and the floors the thread this one replaces left */
   replay?: { marks: SharedArrayBuffer; floors: ReplayFloor[] };
+  /** the ring this data path writes its session facts into for the records thread (fact-ring.ts) */
+  facts?: SharedArrayBuffer;
 }
 import { ApplicationNames } from './applications.js';
 import { Counters } from './counters.js';
 import { DeniedLog } from './denied.js';
+import { FactRing } from './fact-ring.js';
+import { FactWriter } from './fact-writer.js';
 import { PluginChannels } from './plugin-channels.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
@@ -62,13 +66,15 @@ export class DataplaneContext {
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */
   readonly wanKeys: WanKeys;
   events: DpEvent[] = [];
+  /** session facts for the records thread (a ring shared with it), when one is given */
+  readonly facts: FactWriter | null;
   /** denied first packets of this batch (session.denied, flushed with the batch's events) */
   readonly denied = new DeniedLog();
   /** plugins' record channels to their control parts (flushed with the batch's events) */
   readonly channels = new PluginChannels();
   /** duplicates for a second path (packet-duplication), transmitted after each batch */
   readonly dup = new Batch();
-  /** IPv4 packets being reassembled from fragments (decode) */
+  /** IPv4 and IPv6 packets being reassembled from fragments (decode); its pool sized by setTables */
   readonly reassembly = new Reassembly();
   /** FEC per service, the groups this data path sends and receives, and the packets it rebuilt (run after each batch) */
   readonly fec = new FecPolicies();
@@ -119,6 +125,7 @@ export class DataplaneContext {
     this.counters = new Counters(shared?.counters);
     this.sharedPathUp = shared?.pathUp ? new Uint8Array(shared.pathUp) : null;
     this.sharedPathRx = shared?.pathRx ? new Float64Array(shared.pathRx) : null;
+    this.facts = shared?.facts !== undefined ? new FactWriter(new FactRing(shared.facts)) : null;
     this.hooks = new SessionHooks(this); // after counters: hooks register theirs
     this.wanKeys = new WanKeys(this);
     this.fecTx = new FecSender(this);
@@ -135,6 +142,7 @@ export class DataplaneContext {
   setTables(t: ForwardingTables): void {
     const oldUp = this.pathUp;
     this.sessions.setLimit(sessionLimit(t.sessionCapacity, this.workers));
+    if (t.reassemblyMemory !== this.reassembly.poolBytes) this.reassembly.configure(t.reassemblyMemory);
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
     this.servicePaths.reset(t);

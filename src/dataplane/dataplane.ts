@@ -18,7 +18,8 @@ import type { PacketPort } from './port.js';
 import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK } from '../packet/ip.js';
 import { fillIpv4HeaderChecksum, fillL4Checksum, setIpLength } from '../packet/rewrite.js';
 import { writeU16, writeU32 } from '../packet/checksum.js';
-import { Batch, HEADROOM, MAX_BATCH, PF_HANDED, SLOT } from './batch.js';
+import { Batch, HEADROOM, MAX_BATCH, PF_HANDED, PF_REASSEMBLED, SLOT } from './batch.js';
+import { lanFragments, writeFirstFragment, writeFragmentSlot } from './fragment-out.js';
 import { Ownership, type OwnershipOptions } from './ownership.js';
 import { HandoffStage, SteerStage } from './stages/steer.js';
 import { FecInStage } from './stages/fec-in.js';
@@ -106,6 +107,11 @@ export class Dataplane {
   private readonly cTransformedLater: number;
   private readonly cResignalled: number;
   private readonly cKeepalives: number;
+  private readonly cLanFragmented: number;
+  private readonly cLanFragments: number;
+  private readonly cNoRoom: number;
+  /** IP id of the next datagram fragmented for a LAN (IPv4 takes the low 16 bits) */
+  private lanId = Math.floor(Math.random() * 0x100000000);
   private keepaliveAt = -Infinity;
   private readonly addr = new Uint8Array(16);
   private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
@@ -147,6 +153,9 @@ export class Dataplane {
     this.cTransformedLater = c.id('tcp-sessions-moved-to-udp');
     this.cResignalled = c.id('sessions-resignalled-nat');
     this.cKeepalives = c.id('nat-keepalives-sent');
+    this.cLanFragmented = c.id('lan-packets-fragmented');
+    this.cLanFragments = c.id('lan-fragments-sent');
+    this.cNoRoom = c.id('drop-too-big');
     this.resolveInterfaceCounters(opts.tables);
   }
 
@@ -274,9 +283,9 @@ export class Dataplane {
     this.process(ifIndex, data, offsets, lengths, count, 0);
   }
 
-  /** Processes packets another worker handed over (they belong to sessions this worker owns). */
-  receiveHandoff(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
-    this.process(ifIndex, data, offsets, lengths, count, PF_HANDED);
+  /** Processes packets another worker handed over (they belong to sessions this worker owns); `flags`: PF_REASSEMBLED or 0. */
+  receiveHandoff(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags = 0): void {
+    this.process(ifIndex, data, offsets, lengths, count, PF_HANDED | (flags & PF_REASSEMBLED));
   }
 
   private process(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number): void {
@@ -322,6 +331,7 @@ export class Dataplane {
   private transmit(b: Batch, slots: Uint16Array, count: number): void {
     const c = this.ctx.counters;
     if (count === 0) return;
+    if (b !== this.ctx.dup) this.fragmentForLans(b, slots, count);
     const nIf = this.ports.length;
     for (let ifx = 0; ifx < nIf; ifx++) {
       let n = 0;
@@ -344,9 +354,43 @@ export class Dataplane {
     }
   }
 
+  /**
+   * A datagram this router reassembled that is longer than the mtu of the LAN interface it leaves on goes as
+   * fragments of that size (fragment-out.ts lanFragments): fragment 0 with the batch, the others in the dup
+   * batch right after it. Its source sent it as fragments, so its destination reassembles them; a host's
+   * kernel behind the LAN would refuse an IPv6 packet longer than the link (RFC 8200 §5).
+   */
+  private fragmentForLans(b: Batch, slots: Uint16Array, count: number): void {
+    const ifs = this.ctx.tables.interfaces;
+    const dup = this.ctx.dup;
+    const c = this.ctx.counters;
+    for (let k = 0; k < count; k++) {
+      const s = slots[k]!;
+      if ((b.flags[s]! & PF_REASSEMBLED) === 0) continue;
+      const iface = ifs[b.ifIndex[s]!];
+      if (iface === undefined || iface.kind === 'wan') continue;
+      const n = lanFragments(b, s, iface.mtu);
+      if (n <= 1) continue;
+      if (dup.count + n - 1 > MAX_BATCH) {
+        c.add(this.cNoRoom);
+        b.ifIndex[s] = -1; // not sent
+        continue;
+      }
+      for (let j = 1; j < n; j++) writeFragmentSlot(b, s, iface.mtu, j, this.lanId, dup);
+      writeFirstFragment(b, s, iface.mtu, this.lanId);
+      this.lanId = (this.lanId + 1) >>> 0;
+      c.add(this.cLanFragmented);
+      c.add(this.cLanFragments, n);
+    }
+  }
+
   private flushEvents(): void {
     const ctx = this.ctx;
-    if (!ctx.denied.empty) ctx.events.push({ kind: 'session.denied', atMs: this.clock(), ...ctx.denied.take() });
+    if (!ctx.denied.empty) {
+      const d = ctx.denied;
+      ctx.facts?.denied(ctx, d.words, d.count, d.suppressed, this.clock());
+      ctx.events.push({ kind: 'session.denied', atMs: this.clock(), ...d.take() });
+    }
     if (ctx.channels.list.length > 0) ctx.channels.flush(ctx.events, this.clock());
     const ev = ctx.events;
     if (ev.length === 0) return;
@@ -431,7 +475,9 @@ export class Dataplane {
       data[at + 7] = t.bytesRev[r]!;
       n++;
     }
-    if (data !== null) this.ctx.events.push({ kind: 'session.counters', atMs: now, count: n, data: data.slice(0, n * COUNTER_WORDS) });
+    if (data === null) return;
+    this.ctx.facts?.counters(this.ctx, data, n, now);
+    this.ctx.events.push({ kind: 'session.counters', atMs: now, count: n, data: data.slice(0, n * COUNTER_WORDS) });
   }
 
   /** Removes a session on control's request (row + generation guard against reuse). */

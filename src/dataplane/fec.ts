@@ -321,7 +321,7 @@ export class FecReceiver {
    * is a packet its group already rebuilt (the caller drops it), else true.
    */
   data(b: Batch, s: number, pi: PacketInfo, r: number, group: number, index: number, now: number): boolean {
-    if (index >= MAX_GROUP) return true;
+    if (index >= MAX_GROUP || pi.end - pi.payload + FEC_VECTOR_HEADER > ACC) return true; // a reassembled packet longer than a slot is in no group
     const w = this.window(r, group, now);
     if (w < 0) return true;
     const word = w * 2 + (index >> 5);

@@ -10,7 +10,7 @@
 import { PROTO_ICMP, PROTO_ICMPV6, type PacketInfo } from '../packet/ip.js';
 import { writeU16 } from '../packet/checksum.js';
 import { fillIpv4HeaderChecksum, fillL4Checksum } from '../packet/rewrite.js';
-import { SLOT, type Batch } from './batch.js';
+import type { Batch } from './batch.js';
 
 const IPV6_MIN_MTU = 1280;
 
@@ -20,7 +20,7 @@ export function makeIcmpUnreachable(b: Batch, s: number, pi: PacketInfo): boolea
   const l3 = pi.l3;
   const v6 = pi.family === 6;
   const head = v6 ? 48 : 28;
-  if (l3 - head < s * SLOT) return false;
+  if (l3 - head < b.slotStart(s)) return false;
   const at = l3 - head;
   const quote = v6 ? Math.min(pi.end - l3, IPV6_MIN_MTU - head) : Math.min(pi.end - l3, (d[l3]! & 0x0f) * 4 + 8);
   d.fill(0, at, l3);

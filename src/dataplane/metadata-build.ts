@@ -28,7 +28,7 @@ export function wordsToBytes(w: Uint32Array, at: number, family: 4 | 6, out: Uin
 
 /** Forward metadata of row r for path `p` (default: its primary path); `probe` adds a health-check
  *  request (TLV 46 = 1). Returns the length. */
-export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: boolean, p = ctx.sessions.path[r]!): number {
+export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: boolean, p = ctx.sessions.path[r]!, tcpSyn = false): number {
   const t = ctx.sessions;
   const tables = ctx.tables;
   const w = ctx.writer;
@@ -48,6 +48,7 @@ export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: bo
   w.bytes(Tlv.SessionUuid, uuidBytes, 0, 16);
   w.bytes(Tlv.SourceRouter, tables.routerNameBytes, 0, tables.routerNameBytes.length);
   if ((t.flags[r]! & SF_ENC_ON) !== 0) w.flag(Tlv.PayloadEncrypted); // TLV 11: this session's payload is encrypted
+  if (tcpSyn) w.flag(Tlv.TcpSynPacket); // TLV 12: TCP carried as UDP (UDP transform), and this packet is its SYN
   const app = t.app[r]!;
   if (app !== 0) {
     const name = ctx.applications.nameBytes(app);

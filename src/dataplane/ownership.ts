@@ -10,7 +10,8 @@
 import { KW4, KW6 } from './flow-key.js';
 import { SteeringTable, defaultOwner, type SteeringShared } from './steering.js';
 
-export type HandoffSink = (owner: number, ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number) => void;
+/** `flags`: PF_REASSEMBLED when the packets were reassembled by the sender (the LAN egress fragments them again). */
+export type HandoffSink = (owner: number, ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number) => void;
 
 export interface OwnershipOptions {
   index: number;

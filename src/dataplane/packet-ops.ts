@@ -24,8 +24,8 @@ export function headroom(b: Batch, slot: number): number {
 }
 
 /** Room left behind the packet inside its slot. */
-export function tailroom(b: Batch, slot: number, slotSize: number): number {
-  return b.slotStart(slot) + slotSize - (b.off[slot]! + b.len[slot]!);
+export function tailroom(b: Batch, slot: number): number {
+  return b.slotEnd(slot) - (b.off[slot]! + b.len[slot]!);
 }
 
 /** Opens `n` bytes at the payload start by moving the headers left; returns the offset of the gap.

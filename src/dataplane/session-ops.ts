@@ -96,6 +96,7 @@ export function emitCreated(ctx: DataplaneContext, r: number): void {
     inIf: t.inIf[r]!, inInterface: tables.interfaces[t.inIf[r]!]?.name ?? '', outIf: t.outIf[r]!, outInterface: tables.interfaces[t.outIf[r]!]?.name ?? '',
     path: path?.name ?? '', peer: path !== undefined ? tables.peers[path.peer]?.name ?? '' : '',
   });
+  ctx.facts?.opened(ctx, r);
 }
 
 /** Queues `session.migrated`: row r moved from path `from` to its current path. */
@@ -108,6 +109,7 @@ export function emitMigrated(ctx: DataplaneContext, r: number, from: number, han
     fromPath: from, toPath: t.path[r]!, handshake, reason, atMs: now,
     from: paths[from]?.name ?? '', to: paths[t.path[r]!]?.name ?? '', waypoint: waypointTuple(ctx, r)!,
   });
+  ctx.facts?.migrated(ctx, r, from, reason, now);
 }
 
 /** Removes row r and queues `session.removed` (at `now`, the data path's clock); the other leg of a transit session goes with it. */
@@ -121,6 +123,7 @@ export function removeSession(ctx: DataplaneContext, r: number, reason: CloseRea
     application: ctx.applications.name(t.app[r]!), path: pathName(ctx, r), atMs: now,
     ageMs: t.lastSeen[r]! - t.created[r]!, packets: [t.pktsFwd[r]!, t.pktsRev[r]!], bytes: [t.bytesFwd[r]!, t.bytesRev[r]!],
   });
+  ctx.facts?.closed(ctx, r, reason, now);
   ctx.hooks.runClose(r);
   t.remove(r);
   if (partner >= 0 && t.relay[partner] === r) {

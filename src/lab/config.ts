@@ -315,6 +315,14 @@ ${shape.ipv6 === true ? `    - name: web6                     # --ipv6: the lab'
       access-policy:
         - source: engineering
       service-policy: ${V6_POLICY}
+    - name: echo6                    # --ipv6: UDP echo on the server's IPv6 address, over the IPv6 peer path
+      addresses: [${SERVER6_PREFIX}]
+      transport:
+        - protocol: udp
+          ports: [${ECHO_PORT}]
+      access-policy:
+        - source: engineering
+      service-policy: ${V6_POLICY}
 ` : ''}    - name: web                      # the lab's HTTP server (svr lab serve)
       addresses: [198.18.3.0/24]
       transport:
@@ -378,6 +386,9 @@ ${shape.bgp === true ? `        - name: bgp-web-learned      # --bgp: along the 
 ` : ''}${shape.ipv6 === true ? `        - name: web6-via-r2
           service: web6
           peer: r2
+        - name: echo6-via-r2
+          service: echo6
+          peer: r2
 ` : ''}        - name: web-via-r2
           service: web
           peer: r2
@@ -417,6 +428,10 @@ ${shape.bgp === true ? `        - name: clients-via-r1       # --bgp: r2 reaches
           peer: r1
 ` : ''}${shape.ipv6 === true ? `        - name: web6-local
           service: web6
+          next-hop:
+            interface: lan0
+        - name: echo6-local
+          service: echo6
           next-hop:
             interface: lan0
 ` : ''}        - name: web-local

@@ -2,15 +2,16 @@
  * `svr lab up --ipv6`: IPv6 beside IPv4 (issue 13 Build 3; docs/wan.md "IPv6"): the client and the server
  * get IPv6 addresses (2001:2::/48, RFC 5180's benchmarking range), and path 1 carries a second, IPv6 peer
  * path: wan interface `wan6` on both routers (TUN svr-wan6) with waypoints 2001:2:12::1 / ::2 over the same
- * veths and link emulator, neighborhood and vector `path1v6`. Service `web6` (http://[2001:2:3::20]/) goes
- * over it only, so an IPv6 client reaches an IPv6 server over an IPv6 WAN; the IPv4 services keep path 1.
+ * veths and link emulator, neighborhood and vector `path1v6`. Services `web6` (http://[2001:2:3::20]/) and
+ * `echo6` (UDP echo on [2001:2:3::20]:7) go over it only, so an IPv6 client reaches an IPv6 server over an
+ * IPv6 WAN; the IPv4 services keep path 1.
  *
  *   client c-r1 2001:2:1::10 --- r1-c 2001:2:1::1 [r1] r1-r2 2001:2:21::1 --- lk-r1 2001:2:21::fe [link1] lk-r2 2001:2:31::fe --- r2-r1 2001:2:31::2 [r2] r2-s 2001:2:3::1 --- s-r2 2001:2:3::20 server
  */
 import { ip } from './run.js';
 import { setSysctls, type Progress } from './netns.js';
 import { BLACKHOLE_METRIC } from './netns.js';
-import { EMU_DEV, EMU_TABLE, LAN_TABLE, LINK_DEV_R1, LINK_DEV_R2, nsName, pathPlan, type Place } from './topology.js';
+import { ECHO_PORT, EMU_DEV, EMU_TABLE, LAN_TABLE, LINK_DEV_R1, LINK_DEV_R2, nsName, pathPlan, type Place } from './topology.js';
 
 export const CLIENT6 = '2001:2:1::10';
 export const SERVER6 = '2001:2:3::20';
@@ -81,7 +82,7 @@ export async function routeIpv6IntoEmulator(prefix: string): Promise<void> {
   }
 }
 
-/** `svr lab serve` on the server's IPv6 address (HTTP only). */
+/** `svr lab serve` on the server's IPv6 address (HTTP and the UDP echo). */
 export function server6Args(prefix: string): string[] {
-  return ['lab', 'serve', '--lab', `${prefix}-v6`, '--http', `${SERVER6}:80`, '--udp', 'off', '--stream', 'off'];
+  return ['lab', 'serve', '--lab', `${prefix}-v6`, '--http', `${SERVER6}:80`, '--udp', `${SERVER6}:${ECHO_PORT}`, '--stream', 'off'];
 }

@@ -135,7 +135,7 @@ export async function startServers(opts: ServeOptions): Promise<LabServers> {
   try {
     if (opts.stream !== undefined) out.stream = await startStreamReceiver(opts.stream.host, opts.stream.port, opts.log);
     if (opts.udp !== undefined) {
-      const udp = createSocket('udp4');
+      const udp = createSocket(opts.udp.host.includes(':') ? 'udp6' : 'udp4');
       udp.on('message', (msg, rinfo) => {
         udp.send(msg, rinfo.port, rinfo.address);
         opts.log(`udp ${msg.length} bytes from ${rinfo.address}:${rinfo.port} echoed`);

@@ -24,7 +24,7 @@ export interface ProbeReply {
 
 /** Resolves with one reply per datagram; rejects with SVR_ERR_LAB_TIMEOUT when one gets no answer. */
 export async function udpProbe(opts: ProbeOptions): Promise<ProbeReply[]> {
-  const sock = createSocket('udp4');
+  const sock = createSocket(opts.host.includes(':') ? 'udp6' : 'udp4');
   const replies: ProbeReply[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
@@ -79,7 +79,7 @@ export interface PingResult {
  * socket (one session), replies matched by their text; loss is counted, not an error.
  */
 export async function udpPing(opts: PingOptions): Promise<PingResult> {
-  const sock = createSocket('udp4');
+  const sock = createSocket(opts.host.includes(':') ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
     sock.bind(0, opts.source, () => resolve());

@@ -13,6 +13,10 @@
  * unanswered in every one of MAX_ATTEMPTS attempts, so a lost probe or answer is not taken for a firewall.
  * A verdict (`verdict({ transform, blocked, changed })`) ends each episode; transform = some kind blocked.
  * A path that goes down keeps its last verdict (the data path keeps transforming) until the next episode.
+ * The peer probes its own direction and tells us its verdict (`peer.verdict`, the kinds it found blocked):
+ * the transform is on while either direction has a firewall, so a firewall that drops only the peer's TCP
+ * (which our sessions' replies are) moves our sessions too; a peer verdict that changes the transform is a
+ * verdict of its own (blocked = ours, unchanged). Under always-transform and disabled it changes nothing.
  */
 import { assign, setup } from 'xstate';
 
@@ -51,12 +55,15 @@ export interface DetectorContext {
   blocked: number;
   /** verdicts so far */
   episodes: number;
+  /** the kinds the peer found blocked in its direction (its last verdict message; 0 = clean or none yet) */
+  peerBlocked: number;
 }
 
 export type DetectorEvent =
   | { type: 'path.up' }
   | { type: 'path.down' }
-  | { type: 'probe.answered'; round: number; kind: number };
+  | { type: 'probe.answered'; round: number; kind: number }
+  | { type: 'peer.verdict'; blocked: number };
 
 export interface DetectorVerdict {
   transform: boolean;
@@ -65,10 +72,35 @@ export interface DetectorVerdict {
   changed: boolean;
 }
 
+/** Whether new TCP sessions are carried as UDP: our last verdict or the peer's found a firewall. */
+const combined = (c: DetectorContext): boolean => c.transform || c.peerBlocked !== 0;
+
 /** The verdict of the attempts so far (after endAttempt, before conclude: `transform` is still the previous one). */
 const VERDICT = {
   type: 'verdict' as const,
-  params: ({ context }: { context: DetectorContext }): DetectorVerdict => ({ transform: context.missing !== 0, blocked: context.missing, changed: (context.missing !== 0) !== context.transform }),
+  params: ({ context }: { context: DetectorContext }): DetectorVerdict => {
+    const transform = context.missing !== 0 || context.peerBlocked !== 0;
+    return { transform, blocked: context.missing, changed: transform !== combined(context) };
+  },
+};
+
+const peerMask = (e: DetectorEvent): number => (e.type === 'peer.verdict' ? e.blocked & ALL_KINDS : 0);
+
+/** The peer's verdict changed ours (before recordPeer). */
+const PEER_VERDICT = {
+  type: 'verdict' as const,
+  params: ({ context, event }: { context: DetectorContext; event: DetectorEvent }): DetectorVerdict => {
+    const transform = context.transform || peerMask(event) !== 0;
+    return { transform, blocked: context.blocked, changed: transform !== combined(context) };
+  },
+};
+
+/** A peer verdict message in the states that follow verdicts (auto-detect): recorded, and a verdict when it changes the transform. */
+const ON_PEER = {
+  'peer.verdict': [
+    { guard: 'peerFlips' as const, actions: [PEER_VERDICT, 'recordPeer' as const] },
+    { actions: 'recordPeer' as const },
+  ],
 };
 
 const kindBit = (e: DetectorEvent): number => (e.type === 'probe.answered' && e.kind >= 0 && e.kind < PROBE_KINDS.length ? 1 << e.kind : 0);
@@ -85,6 +117,7 @@ export const firewallDetectorMachine = setup({
     thisRound: ({ context, event }) => event.type === 'probe.answered' && event.round === context.round && kindBit(event) !== 0,
     completesRound: ({ context, event }) => event.type === 'probe.answered' && event.round === context.round && (context.answered | kindBit(event)) === ALL_KINDS,
     attemptsLeft: ({ context }) => context.attempt < MAX_ATTEMPTS && (context.missing & ~context.answered) !== 0,
+    peerFlips: ({ context, event }) => (context.transform || peerMask(event) !== 0) !== combined(context),
   },
   actions: {
     /** send one probe of each kind, numbered `round` */
@@ -101,11 +134,12 @@ export const firewallDetectorMachine = setup({
       episodes: ({ context }) => context.episodes + 1,
     }),
     transformAlways: assign({ transform: true }),
+    recordPeer: assign({ peerBlocked: ({ event }) => peerMask(event) }),
   },
 }).createMachine({
   id: 'firewall-detector',
   context: ({ input }) => ({
-    mode: input.mode, detectIntervalMs: input.detectIntervalMs, round: 0, attempt: 0, answered: 0, missing: ALL_KINDS, transform: false, blocked: 0, episodes: 0,
+    mode: input.mode, detectIntervalMs: input.detectIntervalMs, round: 0, attempt: 0, answered: 0, missing: ALL_KINDS, transform: false, blocked: 0, episodes: 0, peerBlocked: 0,
   }),
   initial: 'start',
   states: {
@@ -121,7 +155,7 @@ export const firewallDetectorMachine = setup({
       entry: ['transformAlways', { type: 'verdict', params: { transform: true, blocked: 0, changed: true } }],
     },
     down: {
-      on: { 'path.up': { target: 'probing', actions: 'startEpisode' } },
+      on: { 'path.up': { target: 'probing', actions: 'startEpisode' }, ...ON_PEER },
     },
     probing: {
       entry: ['startAttempt', { type: 'sendProbes', params: ({ context }) => ({ round: context.round }) }],
@@ -131,6 +165,7 @@ export const firewallDetectorMachine = setup({
           { guard: 'thisRound', actions: 'recordAnswer' },
         ],
         'path.down': 'down',
+        ...ON_PEER,
       },
       after: {
         probeWait: [
@@ -140,7 +175,7 @@ export const firewallDetectorMachine = setup({
       },
     },
     waiting: {
-      on: { 'path.down': 'down' },
+      on: { 'path.down': 'down', ...ON_PEER },
       after: { detectInterval: { target: 'probing', actions: 'startEpisode' } },
     },
   },

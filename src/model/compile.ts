@@ -14,7 +14,7 @@ import { SvrError } from '../errors.js';
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../packet/addr.js';
 import { AccessTable, type AccessRuleSpec, type AccessTableParts } from './access-table.js';
 import type { Authority, BfdSettings, Fragmentation, Router, SecurityPolicy, Service, ServicePolicy, ServiceRoute, SvrConfig, TransportProtocol, VectorCost } from './config.js';
-import { BFD_DEFAULTS, DEFAULT_FRAGMENTATION, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS } from './defaults.js';
+import { BFD_DEFAULTS, DEFAULT_FRAGMENTATION, DEFAULT_REASSEMBLY_MEMORY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCOVERY_DEFAULTS, UDP_TRANSFORM_DEFAULTS } from './defaults.js';
 import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePathKey, derivePayloadKey } from './keys.js';
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
@@ -111,6 +111,7 @@ export function compileRouter(config: SvrConfig, routerName: string, generation:
   return new RouterTables({
     generation,
     sessionCapacity: router.sessionCapacity ?? 0,
+    reassemblyMemory: router.reassemblyMemory ?? DEFAULT_REASSEMBLY_MEMORY,
     routerName: router.name,
     authority: authority.name,
     tenants,

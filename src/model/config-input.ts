@@ -203,6 +203,8 @@ export interface RouterInput {
   observationDomainId?: number;
   /** sessions this router holds at most (all its data-path threads); default sized from memory */
   sessionCapacity?: number;
+  /** bytes per data-path thread for packets being reassembled, 65536-268435456; default 1048576 */
+  reassemblyMemory?: number;
   interfaces: InterfaceInput[];
   /** `svr node`: the management API (REST, OpenAPI, /metrics); absent = no API */
   management?: ManagementInput;

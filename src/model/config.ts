@@ -263,9 +263,9 @@ export interface Interface {
    *  lowers it to that number, `disabled` leaves it. LAN and function interfaces: always `disabled`. */
   enforcedMss: EnforcedMss;
   /** WAN: a packet that does not fit a path after svrouter's bytes: `unless-df` (default) fragments the SVR
-   *  packet when the host's IPv4 packet allows it (no DF) and sends the host ICMP too big otherwise;
-   *  `always` fragments every packet (SSR's fabric fragmentation); `never` always sends ICMP too big. Only
-   *  paths over IPv4 fragment; the peer reassembles. Absent: `unless-df`. */
+   *  packet when the host's packet allows it (IPv4 without DF, IPv6 the host sent as fragments) and sends
+   *  the host ICMP too big otherwise; `always` fragments every packet (SSR's fabric fragmentation); `never`
+   *  always sends ICMP too big. The peer reassembles. Absent: `unless-df`. */
   fragmentation?: Fragmentation;
   /** `svr node`: kernel routes into the device, installed at start (`default` or a prefix, optional table). */
   kernelRoutes: KernelRoute[];
@@ -404,6 +404,9 @@ export interface Router {
   /** Sessions this router holds at most (all its data-path threads together); new ones beyond are refused
    *  and counted (`drop-session-table-full`). Default: sized from the host's memory (docs/security.md). */
   sessionCapacity?: number;
+  /** Bytes each data-path thread holds for packets being reassembled from fragments (65,536-268,435,456);
+   *  a fragment beyond is dropped with its packet (`fragment-no-memory`). Default 1,048,576 (docs/wan.md). */
+  reassemblyMemory?: number;
   /** `svr node`: the management API (REST, OpenAPI, /metrics) of this router; absent = no API. */
   management?: Management;
   /** The router is a pair of nodes (docs/high-availability.md); absent = one node. */

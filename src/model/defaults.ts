@@ -84,3 +84,6 @@ export const SHAPING_QUEUES = ['high', 'medium', 'low', 'best-effort'] as const;
 export const DEFAULT_SHAPING_SHARES: readonly [number, number, number, number] = Object.freeze([40, 30, 20, 10]) as readonly [number, number, number, number];
 export const MIN_SHAPING_RATE = 8000;
 export const MAX_SHAPING_RATE = 100e9;
+
+/** Bytes per data-path thread for packets being reassembled from fragments (router `reassembly-memory`). */
+export const DEFAULT_REASSEMBLY_MEMORY = 1 << 20;

@@ -11,7 +11,7 @@ import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefi
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
 import { describe, type FieldPath } from './problems.js';
 
-export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity', 'redundancy'] as const;
+export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity', 'reassembly-memory', 'redundancy'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
 export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'fragmentation', 'kernel-routes', 'shaping-rate', 'shaping-shares'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
@@ -39,6 +39,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const name = r.string(o, 'name', path, NAME_RULES.router, isRouterName);
   const assetId = r.optionalString(o, 'asset-id', path, NAME_RULES.plain, isPlainName);
   const sessionCapacity = o['session-capacity'] === undefined ? undefined : r.integer(o, 'session-capacity', path, 16, 1_000_000_000, 0, ' sessions');
+  const reassemblyMemory = o['reassembly-memory'] === undefined ? undefined : r.integer(o, 'reassembly-memory', path, 65_536, 268_435_456, 0, ' bytes');
   const routerGroups = o['router-groups'] === undefined || o['router-groups'] === null ? undefined : readNames(o, 'router-groups', path, ctx);
   const interfaces = readList(ctx, o, 'interfaces', path, 'a list of interfaces', (v, p) => readInterface(v, p, ctx), true);
   if (Array.isArray(o['interfaces']) && o['interfaces'].length === 0) {
@@ -67,6 +68,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   if (routerGroups !== undefined) router.routerGroups = routerGroups;
   if (assetId !== undefined) router.assetId = assetId;
   if (sessionCapacity !== undefined) router.sessionCapacity = sessionCapacity;
+  if (reassemblyMemory !== undefined) router.reassemblyMemory = reassemblyMemory;
   // RFC 7011 §3.1: 0 means "no specific observation domain"; a router names its own
   if (o['observation-domain-id'] !== undefined) router.observationDomainId = r.integer(o, 'observation-domain-id', path, 1, 0xffffffff, 1);
   if (management !== undefined) router.management = management;

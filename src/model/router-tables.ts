@@ -16,6 +16,7 @@ import type { PreparedTables } from './compile.js';
 export interface RouterTablesParts {
   readonly generation: number;
   readonly sessionCapacity: number;
+  readonly reassemblyMemory: number;
   readonly routerName: string;
   readonly authority: string;
   readonly tenants: NameTable;
@@ -44,6 +45,7 @@ export interface RouterTablesParts {
 export class RouterTables implements ForwardingTables {
   readonly generation: number;
   readonly sessionCapacity: number;
+  readonly reassemblyMemory: number;
   readonly routerName: string;
   readonly routerNameBytes: Uint8Array;
   readonly authority: string;
@@ -71,6 +73,7 @@ export class RouterTables implements ForwardingTables {
   constructor(parts: RouterTablesParts) {
     this.generation = parts.generation;
     this.sessionCapacity = parts.sessionCapacity;
+    this.reassemblyMemory = parts.reassemblyMemory;
     this.routerName = parts.routerName;
     this.routerNameBytes = new TextEncoder().encode(parts.routerName);
     this.authority = parts.authority;
@@ -188,6 +191,7 @@ export class RouterTables implements ForwardingTables {
     return {
       generation: this.generation,
       sessionCapacity: this.sessionCapacity,
+      reassemblyMemory: this.reassemblyMemory,
       routerName: this.routerName,
       authority: this.authority,
       tenants: this.tenants,

@@ -95,6 +95,7 @@ function router(r: Router): Doc {
     identity: r.identity === undefined ? undefined : clean({ 'public-key': r.identity.publicKey, 'private-key-file': r.identity.privateKeyFile }),
     'asset-id': r.assetId,
     'session-capacity': r.sessionCapacity,
+    'reassembly-memory': r.reassemblyMemory,
     'router-groups': r.routerGroups,
     interfaces: r.interfaces.map(iface),
     routes: r.routes.map(route),

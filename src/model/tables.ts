@@ -186,6 +186,8 @@ export interface ForwardingTables {
   readonly generation: number;
   /** sessions the router holds at most (config `session-capacity`), 0: sized from memory by the data path */
   readonly sessionCapacity: number;
+  /** bytes of this data path's reassembly pool (config `reassembly-memory`) */
+  readonly reassemblyMemory: number;
   readonly routerName: string;
   readonly routerNameBytes: Uint8Array;
   readonly authority: string;

@@ -75,7 +75,7 @@ export class NodeAlarms {
         this.watch.observe('path-mtu-unresolvable', p.name, { active: p.mtuState === 'unresolvable', detail: `MTU ${p.mtu} assumed` });
         if (p.udpTransform?.mode === 'auto-detect') {
           now.add(`udp-transform-active:${p.name}`);
-          this.watch.observe('udp-transform-active', p.name, { active: p.udpTransform.active, detail: `dropped: ${p.udpTransform.reasons.join('; ')}` });
+          this.watch.observe('udp-transform-active', p.name, { active: p.udpTransform.active, detail: `dropped: ${[...p.udpTransform.reasons, ...(p.udpTransform.peerReasons ?? []).map((r) => `peer: ${r}`)].join('; ')}` });
         }
         if (p.nat !== undefined) {
           now.add(`nat-rebind-damped:${p.name}`);

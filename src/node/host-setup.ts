@@ -15,9 +15,9 @@ export interface OpenedInterface {
   port: TunPort;
 }
 
+/** `ip route replace` of a kernel route; an IPv6 prefix says its family itself (`-6` is no command of `ip -batch`). */
 function routeArgs(prefix: string, device: string, table?: number): string[] {
-  const v6 = prefix !== 'default' && parsePrefix(prefix)?.family === 6;
-  const args = [...(v6 ? ['-6'] : []), 'route', 'replace', prefix, 'dev', device];
+  const args = ['route', 'replace', prefix, 'dev', device];
   if (table !== undefined) args.push('table', String(table));
   return args;
 }

@@ -1,15 +1,14 @@
 /**
- * The node's session records wired to its router: one subscription to `router.events$` turns session
- * events into the record builder's facts on the control thread (the data path reports nothing more than the
- * events it has anyway); the facts go in batches to the records thread (telemetry/records-thread.ts), which
- * builds the records, exports them and writes the history (its own database, `<data dir>/history`).
+ * The node's session records wired to its router: the records thread (telemetry/records-thread.ts) reads
+ * the session facts straight from the data paths' fact rings (router.factRings(), dataplane/fact-ring.ts:
+ * no object and no message per session on this thread), builds the records, exports them and writes the
+ * history (its own database, `<data dir>/history`).
  * Collectors going up or down are logged; so is a records thread that ended and was started again.
  */
-import type { Router, RouterEvent } from '../control/router.js';
+import type { Router } from '../control/router.js';
 import type { SvrConfig } from '../model/config.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
 import type { Store } from '../store/store.js';
-import { reversed, type CloseReason, type DenyReason, type SessionFact } from '../telemetry/record.js';
 import type { CollectorStatus } from '../telemetry/ipfix/exporter.js';
 import { historyDirOf, RecordsThread, type RecordsService } from '../telemetry/records-thread.js';
 
@@ -21,50 +20,6 @@ export interface NodeRecords {
 }
 
 type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
-
-/** The router's close reasons as records name them (IPFIX flowEndReason 3 for both TCP endings). */
-const CLOSE: Readonly<Record<Extract<RouterEvent, { type: 'session.removed' }>['reason'], CloseReason>> = {
-  idle: 'idle', fin: 'fin-rst', rst: 'fin-rst', 'path-lost': 'path-lost', 'handshake-failed': 'handshake-failed',
-  replaced: 'replaced', config: 'config', 'no-route': 'no-route', admin: 'admin', shutdown: 'shutdown',
-};
-
-const DENY: Readonly<Record<Extract<RouterEvent, { type: 'session.denied' }>['reason'], DenyReason>> = {
-  'no-tenant': 'no-tenant', 'no-service': 'no-service', 'access-denied': 'access-denied', 'tcp-no-session': 'tcp-no-session',
-  'no-route': 'no-route', 'no-path-meets-sla': 'no-path-meets-sla', 'waypoint-ports-exhausted': 'waypoint-ports-exhausted',
-  'nat-collision': 'nat-collision', 'refused-by-plugin': 'plugin-refused',
-};
-
-/** The record builder's facts in a router event of router `router` (none for events that are not about sessions). */
-export function factsOf(e: RouterEvent, router: string): SessionFact[] {
-  switch (e.type) {
-    case 'session.created': {
-      const peer = e.peer ?? '';
-      return [{
-        kind: 'session.opened', atMs: e.atMs, sessionId: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, application: e.application,
-        ingressRouter: e.role === 'egress' ? peer : router, egressRouter: e.role === 'ingress' ? peer : router,
-        forward: e.forward, ingressInterface: e.ingressInterface, egressInterface: e.egressInterface,
-        ...(e.waypoint !== undefined ? { waypoint: e.waypoint } : {}),
-        // the server answers the translated 5-tuple
-        ...(e.nat !== undefined ? { nat: e.nat, reverse: reversed(e.nat) } : {}),
-        ...(e.path !== undefined ? { path: e.path } : {}),
-      }];
-    }
-    case 'session.counters':
-      return e.sessions.map((s) => ({ kind: 'session.counters' as const, atMs: e.atMs, sessionId: s.sessionId, packets: s.packets, bytes: s.bytes }));
-    case 'session.migrated':
-      return [{ kind: 'session.migrated', atMs: e.atMs, sessionId: e.sessionId, from: e.from, to: e.to, reason: e.reason, waypoint: e.waypoint }];
-    case 'session.removed':
-      return [{ kind: 'session.closed', atMs: e.atMs, sessionId: e.sessionId, reason: CLOSE[e.reason], packets: e.packets, bytes: e.bytes, application: e.application }];
-    case 'session.denied':
-      return [{
-        kind: 'session.denied', atMs: e.atMs, reason: DENY[e.reason], forward: e.forward, ingressInterface: e.ingressInterface,
-        ...(e.tenant !== undefined ? { tenant: e.tenant } : {}), ...(e.service !== undefined ? { service: e.service } : {}),
-        ...(e.suppressed !== undefined ? { suppressed: e.suppressed } : {}),
-      }];
-    default:
-      return [];
-  }
-}
 
 /**
  * The session history of nodes before the records thread lived in the node's own store (sublevel `history`,
@@ -99,12 +54,12 @@ export interface RecordsAlarms {
 }
 
 /**
- * Starts the records thread (it opens the history database `<store dir>/history` and starts the exporters)
- * and subscribes to the router's events.
+ * Starts the records thread on the router's fact rings (it opens the history database `<store dir>/history`
+ * and starts the exporters).
  */
 export async function startRecords(router: Router, store: Store, config: SvrConfig, name: string, log: Log, alarms?: RecordsAlarms): Promise<NodeRecords> {
   const sessions = await RecordsThread.open({
-    router: name, historyDir: historyDirOf(store.dir), telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
+    router: name, historyDir: historyDirOf(store.dir), rings: router.factRings(), telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
   }, {
     onCollectorStatus: (collector, status, detail) => {
       log(`ipfix.collector-${status}`, { collector, detail });
@@ -122,10 +77,6 @@ export async function startRecords(router: Router, store: Store, config: SvrConf
   const lost = sessions.counters().history.lostAtOpen;
   if (lost > 0) log('history.lost-at-start', { records: lost });
   void removeOldHistory(store, log);
-  const sub = router.events$.subscribe((e) => {
-    // with telemetry off, the router's session events make no facts (no objects per session)
-    if (sessions.recording) for (const f of factsOf(e, name)) sessions.apply(f);
-  });
   return {
     sessions,
     stats: () => {
@@ -144,7 +95,6 @@ export async function startRecords(router: Router, store: Store, config: SvrConf
       };
     },
     close: async () => {
-      sub.unsubscribe();
       await sessions.close();
     },
   };

@@ -13,12 +13,13 @@
  * | 0xcd / 0xce | path MTU probe (padded to the size under test) / its answer    | paths/path-mtu  |
  * | 0xcf        | firewall-detector probe (arrives as TCP 1283, not on UDP 1280) | paths/firewall-detector |
  * | 0xd0        | its answer (on UDP 1280)                                       | paths/firewall-detector |
+ * | 0xd1        | firewall-detector verdict: what the sender found in its direction | paths/firewall-detector |
  * | anything else | unknown: dropped and counted                                 |                 |
  *
  * The control part of the router (paths/) owns each protocol; `svr decode` names them from here too.
  */
 
-export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'handshake' | 'nat-address' | 'mtu-probe' | 'mtu-ack' | 'fw-probe' | 'fw-probe-ack' | 'unknown';
+export type PathMessageKind = 'bfd' | 'link-test-request' | 'link-test-reply' | 'step' | 'handshake' | 'nat-address' | 'mtu-probe' | 'mtu-ack' | 'fw-probe' | 'fw-probe-ack' | 'fw-verdict' | 'unknown';
 
 export const LINK_TEST_REQUEST = 0xc1;
 export const LINK_TEST_REPLY = 0xc2;
@@ -37,6 +38,7 @@ export const MTU_ACK = 0xce;
 /** paths/firewall-detector.ts */
 export const FW_PROBE = 0xcf;
 export const FW_PROBE_ACK = 0xd0;
+export const FW_VERDICT = 0xd1;
 
 /** Which protocol a control-channel payload belongs to, from its first byte. */
 export function pathMessageKind(payload: Uint8Array): PathMessageKind {
@@ -52,6 +54,7 @@ export function pathMessageKind(payload: Uint8Array): PathMessageKind {
   if (b === MTU_ACK) return 'mtu-ack';
   if (b === FW_PROBE) return 'fw-probe';
   if (b === FW_PROBE_ACK) return 'fw-probe-ack';
+  if (b === FW_VERDICT) return 'fw-verdict';
   return 'unknown';
 }
 

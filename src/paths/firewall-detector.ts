@@ -13,10 +13,15 @@
  * The peer's wan-verify hands each probe's payload to control; its detector answers every valid probe on
  * the control channel (UDP 1280), which the middlebox passes. A path's verdict is announced on a change:
  * logged `path.udp-transform`, counted, the alarm `udp-transform-active` while a firewall is found.
+ * Each router probes its own direction; it tells the peer its verdict (0xd1, on the control channel) at every
+ * verdict and every VERDICT_REPEAT_TICKS polls after, and the transform is on while either side found a
+ * firewall (machines/firewall-detector.ts `peer.verdict`).
  *
  * Probe (0xcf), big-endian: 0 type | 1 version 0 | 2 kind (0 tcp-syn, 1 mid-flow, 2 tcp-syn-jumbo) |
  * 3 zero | 4 round (u32) | 8 the metadata cookie (8 bytes) | then zeros (the jumbo's padding).
  * Answer (0xd0): the probe's first 8 bytes with the type changed.
+ * Verdict (0xd1): 0 type | 1 version 0 | 2 the kinds the sender found blocked (bit k = kind k; 0 = clean) |
+ * 3 zero | 4 the sender's verdicts so far (u32).
  */
 import type { Observable } from 'rxjs';
 import { PolledRunner } from './polled.js';
@@ -26,17 +31,20 @@ import { TCP_ACK, TCP_PSH, TCP_SYN } from '../packet/ip.js';
 import { COOKIE as SVR_COOKIE } from '../packet/svr-metadata.js';
 import { PROBE_KINDS, PROBE_REASONS, firewallDetectorMachine, type DetectorVerdict } from '../machines/firewall-detector.js';
 import type { UdpTransformMode } from '../model/config.js';
-import { FW_PROBE, FW_PROBE_ACK, pathMessageKind, type PathMessage } from './messages.js';
+import { FW_PROBE, FW_PROBE_ACK, FW_VERDICT, pathMessageKind, type PathMessage } from './messages.js';
 
 const PROBE_HEADER = 16;
 const ANSWER_LENGTH = 8;
+const VERDICT_LENGTH = 8;
+/** Polls (1 s each) between repetitions of our verdict to the peer (a lost one, a restarted peer). */
+export const VERDICT_REPEAT_TICKS = 10;
 /** Data in the jumbo SYN: fits any path of at least 1280 bytes (IPv6's minimum) with headers and trailer. */
 export const JUMBO_BYTES = 1100;
 /** The order of one attempt (mid-flow first: no SYN of this attempt has touched the 5-tuple yet). */
 const SEND_ORDER = [1, 0, 2] as const;
 const FLAGS: Record<number, number> = { 0: TCP_SYN, 1: TCP_ACK | TCP_PSH, 2: TCP_SYN };
 
-export type DetectorCounter = 'firewall-probes-answered' | 'firewall-probe-acks' | 'firewall-probe-malformed' | 'udp-transform-activations';
+export type DetectorCounter = 'firewall-probes-answered' | 'firewall-probe-acks' | 'firewall-probe-malformed' | 'udp-transform-activations' | 'firewall-verdicts-sent' | 'firewall-verdicts-received';
 
 export interface FirewallDetectorDeps {
   tables(): ForwardingTables;
@@ -63,6 +71,8 @@ export interface TransformView {
   reasons: string[];
   /** verdicts so far */
   episodes: number;
+  /** the probes a firewall dropped in the peer's direction, as the peer last told us */
+  peerReasons: string[];
 }
 
 interface PathRun {
@@ -71,6 +81,10 @@ interface PathRun {
   actor: Actor<typeof firewallDetectorMachine>;
   up: boolean;
   id: number;
+  /** our last verdict's blocked kinds, told to the peer; -1 before the first verdict */
+  told: number;
+  /** polls since it was last told */
+  ticks: number;
 }
 
 /** A probe of `kind` for `round` (the jumbo padded with zeros). */
@@ -98,6 +112,21 @@ export function decodeFirewallAnswer(b: Uint8Array): { kind: number; round: numb
   return { kind: b[2]!, round: new DataView(b.buffer, b.byteOffset, b.length).getUint32(4) };
 }
 
+/** Our verdict for the peer: the kinds we found blocked (0 = clean) and our verdicts so far. */
+export function encodeFirewallVerdict(blocked: number, episodes: number): Uint8Array {
+  const out = new Uint8Array(VERDICT_LENGTH);
+  out[0] = FW_VERDICT;
+  out[2] = blocked;
+  new DataView(out.buffer).setUint32(4, episodes >>> 0);
+  return out;
+}
+
+/** The peer's verdict; undefined when malformed (length, version, reserved bits). */
+export function decodeFirewallVerdict(b: Uint8Array): { blocked: number; episodes: number } | undefined {
+  if (b.length !== VERDICT_LENGTH || b[0] !== FW_VERDICT || b[1] !== 0 || b[3] !== 0 || b[2]! >= 1 << PROBE_KINDS.length) return undefined;
+  return { blocked: b[2]!, episodes: new DataView(b.buffer, b.byteOffset, b.length).getUint32(4) };
+}
+
 /** The SSR names of the kinds in a mask. */
 export function reasonsOf(mask: number): string[] {
   return PROBE_KINDS.filter((_, k) => (mask & (1 << k)) !== 0).map((k) => PROBE_REASONS[k]);
@@ -120,6 +149,8 @@ export class FirewallDetector {
       },
     },
   });
+  /** the peer verdict being delivered to an actor (its log line names it) */
+  #peerTold: number | undefined;
 
   constructor(private readonly deps: FirewallDetectorDeps) {}
 
@@ -138,7 +169,8 @@ export class FirewallDetector {
     if (r === undefined) return undefined;
     const s = r.actor.getSnapshot();
     const state = s.value === 'off' ? 'off' : s.value === 'transforming' ? 'always' : String(s.value);
-    return { mode: r.mode, active: s.context.transform, state, reasons: reasonsOf(s.context.blocked), episodes: s.context.episodes };
+    const c = s.context;
+    return { mode: r.mode, active: c.transform || c.peerBlocked !== 0, state, reasons: reasonsOf(c.blocked), episodes: c.episodes, peerReasons: reasonsOf(c.peerBlocked) };
   }
 
   /** Follows the config (an actor per path, new when its mode or interval changed) and path liveness. */
@@ -165,6 +197,7 @@ export class FirewallDetector {
         run.up = up;
         run.actor.send({ type: up ? 'path.up' : 'path.down' });
       }
+      if (run.told >= 0 && up && ++run.ticks >= VERDICT_REPEAT_TICKS) this.#tell(run, run.told);
     }
     for (const [name, run] of this.#paths) {
       if (names.has(name)) continue;
@@ -174,7 +207,7 @@ export class FirewallDetector {
   }
 
   #create(name: string, id: number, mode: UdpTransformMode, intervalMs: number): PathRun {
-    const run: PathRun = { mode, intervalMs, up: false, id, actor: undefined as unknown as PathRun['actor'] };
+    const run: PathRun = { mode, intervalMs, up: false, id, told: -1, ticks: 0, actor: undefined as unknown as PathRun['actor'] };
     run.actor = createActor(this.#machine, { input: { mode, detectIntervalMs: intervalMs } });
     this.#byActor.set(run.actor, { name, run });
     run.actor.start();
@@ -187,9 +220,22 @@ export class FirewallDetector {
 
   #verdict(name: string, run: PathRun, v: DetectorVerdict): void {
     this.deps.setPathTransform(run.id, v.transform);
+    if (run.mode === 'auto-detect') this.#tell(run, v.blocked);
     if (!v.changed) return;
     if (v.transform && run.mode === 'auto-detect') this.deps.count('udp-transform-activations');
-    this.deps.log('path.udp-transform', { path: name, active: v.transform, mode: run.mode, ...(v.blocked !== 0 ? { reasons: reasonsOf(v.blocked).join('; ') } : {}) });
+    const peer = this.#peerTold ?? run.actor.getSnapshot().context.peerBlocked;
+    this.deps.log('path.udp-transform', {
+      path: name, active: v.transform, mode: run.mode,
+      ...(v.blocked !== 0 ? { reasons: reasonsOf(v.blocked).join('; ') } : {}),
+      ...(peer !== 0 ? { 'peer-reasons': reasonsOf(peer).join('; ') } : {}),
+    });
+  }
+
+  /** Tells the peer our verdict (the kinds we found blocked) on the path's control channel. */
+  #tell(run: PathRun, blocked: number): void {
+    run.told = blocked;
+    run.ticks = 0;
+    if (this.deps.send(run.id, encodeFirewallVerdict(blocked, run.actor.getSnapshot().context.episodes))) this.deps.count('firewall-verdicts-sent');
   }
 
   #onMessage(m: PathMessage): void {
@@ -201,6 +247,18 @@ export class FirewallDetector {
         return;
       }
       if (this.deps.send(m.path, a)) this.deps.count('firewall-probes-answered');
+      return;
+    }
+    if (kind === 'fw-verdict') {
+      const v = decodeFirewallVerdict(m.payload);
+      if (v === undefined) {
+        this.deps.count('firewall-probe-malformed');
+        return;
+      }
+      this.deps.count('firewall-verdicts-received');
+      this.#peerTold = v.blocked; // the verdict action below runs before the actor records it
+      this.#paths.get(m.pathName)?.actor.send({ type: 'peer.verdict', blocked: v.blocked });
+      this.#peerTold = undefined;
       return;
     }
     if (kind !== 'fw-probe-ack') return;

@@ -24,7 +24,7 @@ export interface PathMessage {
   from?: { address: Uint8Array; port: number };
 }
 
-export { LINK_TEST_REQUEST, LINK_TEST_REPLY, STEP_FIRST_BYTE, STEP_LAST_BYTE, HANDSHAKE_FIRST_BYTE, HANDSHAKE_LAST_BYTE, LINK_TEST_LENGTH, NAT_ADDRESS, MTU_PROBE, MTU_ACK, FW_PROBE, FW_PROBE_ACK, pathMessageKind } from '../packet/path-message.js';
+export { LINK_TEST_REQUEST, LINK_TEST_REPLY, STEP_FIRST_BYTE, STEP_LAST_BYTE, HANDSHAKE_FIRST_BYTE, HANDSHAKE_LAST_BYTE, LINK_TEST_LENGTH, NAT_ADDRESS, MTU_PROBE, MTU_ACK, FW_PROBE, FW_PROBE_ACK, FW_VERDICT, pathMessageKind } from '../packet/path-message.js';
 export type { PathMessageKind } from '../packet/path-message.js';
 
 export interface LinkTestEcho {

@@ -207,11 +207,11 @@ export class NodeMetrics {
       if (s.records !== undefined) c.inc(s.records.records.deniedDropped);
     });
     this.gauge('svr_records_open_sessions', 'Sessions the record builder follows', [], (g, s) => { if (s.records !== undefined) g.set(s.records.records.open); });
-    this.gauge('svr_records_facts_waiting', 'Session facts handed to the records thread and not applied yet', [], (g, s) => { if (s.records !== undefined) g.set(s.records.waiting?.facts ?? 0); });
-    this.counter('svr_records_facts_dropped_total', 'Session facts dropped because too many waited for the records thread', [], (c, s) => {
+    this.gauge('svr_records_facts_waiting', 'Session facts waiting for the records thread (fact rows not read yet)', [], (g, s) => { if (s.records !== undefined) g.set(s.records.waiting?.facts ?? 0); });
+    this.counter('svr_records_facts_dropped_total', 'Session facts dropped because too many waited for the records thread (a full fact ring)', [], (c, s) => {
       if (s.records !== undefined) c.inc(s.records.waiting?.dropped ?? 0);
     });
-    this.counter('svr_records_facts_lost_total', 'Session facts a records thread that ended had not applied', [], (c, s) => {
+    this.counter('svr_records_facts_lost_total', 'Session facts a records thread that ended had not read', [], (c, s) => {
       if (s.records !== undefined) c.inc(s.records.waiting?.lost ?? 0);
     });
     this.counter('svr_records_thread_restarts_total', 'Times the session records thread was started again after it ended', [], (c, s) => {

@@ -2,8 +2,11 @@
  * A node's session records in their own thread (records-worker.ts), so that building records, encoding
  * IPFIX and writing the history never take the control thread (which an in-thread data path shares).
  *
- *   apply(fact) -> this thread's fact buffer -> one MessagePack buffer, transferred, per turn of the event
- *   loop (or per FACT_BATCH facts) -> the records thread: SessionRecords (builder, IPFIX exporters, history)
+ *   the data paths' fact rings (`rings`, router.factRings(): dataplane/fact-ring.ts) -> read by the records
+ *   thread every RING_POLL_MS -> SessionRecords (builder, IPFIX exporters, history). A node's facts come
+ *   this way only: nothing per session crosses this thread.
+ *   apply(fact), for callers without a data path (tests, bench/records-cost.ts --facts) -> this thread's fact
+ *   buffer -> one MessagePack buffer, transferred, per turn of the event loop (or per FACT_BATCH facts)
  *
  * The history lives in its own LevelDB database, `<node data dir>/history` (historyDirOf), which the records
  * thread opens: LevelDB allows one opener, and this one is the records thread's. Queries and reconfiguration
@@ -13,12 +16,15 @@
  * thread's memory and never slows it.
  * A records thread that ends without being closed (a crash) is started again after RESTART_MS (doubling to
  * RESTART_MAX_MS while it keeps failing at start): the facts it had not applied are lost and counted
- * (`lost`), facts meanwhile wait (bounded as above), queries fail with SVR_ERR_HISTORY_STORE until it runs;
+ * (`lost`: ring rows it had not read, and those written meanwhile, are skipped by the new thread, their
+ * names having gone with the old one; facts handed to apply() meanwhile wait, bounded as above), queries
+ * fail with SVR_ERR_HISTORY_STORE until it runs;
  * the history it reopens counts its own loss. `onFailure` and `onRestarted` tell the node (log, alarm).
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Packr, Unpackr } from 'msgpackr/pack';
+import { FactRing } from '../dataplane/fact-ring.js';
 import { SvrError, type ErrorCode } from '../errors.js';
 import type { TelemetrySettings } from '../model/config.js';
 import type { HistoryPage, HistoryQuery } from './history/query.js';
@@ -37,6 +43,8 @@ export const MAX_WAITING = 200_000;
  * once. At 10 the thread gets about a tenth of a core against one busy thread of nice 0.
  */
 export const RECORDS_NICE = 10;
+/** ms between the records thread's reads of the data paths' fact rings (dataplane/fact-ring.ts). */
+export const RING_POLL_MS = 10;
 /** ms between the records thread's counter snapshots. */
 export const COUNTERS_MS = 100;
 /** ms before a records thread that ended is started again; doubling to RESTART_MAX_MS while starts fail. */
@@ -71,6 +79,8 @@ export interface RecordsService {
 /** Options of the records thread: plain data (they cross to it), the history's database directory. */
 export type RecordsThreadInit = Omit<SessionRecordsOptions, 'store' | 'onCollectorStatus' | 'now' | 'history'> & {
   historyDir: string;
+  /** the data paths' fact rings (router.factRings()): the records thread reads their rows */
+  rings?: readonly SharedArrayBuffer[];
   /** the records thread's nice value (0-19; Linux); default RECORDS_NICE */
   nice?: number;
   history?: Omit<NonNullable<SessionRecordsOptions['history']>, 'now'>;
@@ -86,6 +96,8 @@ export type ToRecords =
 export interface ThreadCounters extends SessionRecordsCounters {
   /** facts the records thread applied */
   applied: number;
+  /** fact rows of a records thread before this one that it never read (its rings' rows of an older epoch) */
+  skipped: number;
 }
 
 export type FromRecords =
@@ -136,11 +148,16 @@ export class RecordsThread implements RecordsService {
   private restarts = 0;
   private restartMs = RESTART_MS;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** the data paths' fact rings (the records thread reads them; here: what waits and what was dropped) */
+  private readonly rings: FactRing[];
+  /** ring rows records threads that ended never read */
+  private skippedBefore = 0;
 
   private constructor(worker: Worker, private readonly init: RecordsThreadInit, counters: ThreadCounters, private readonly opts: RecordsThreadOptions) {
     this.worker = worker;
     this.snapshot = counters;
     this.settings = init.telemetry;
+    this.rings = (init.rings ?? []).map((b) => new FactRing(b));
     this.attach(worker);
   }
 
@@ -185,10 +202,18 @@ export class RecordsThread implements RecordsService {
     return this.request({ t: 'get', id: 0, sessionId }) as Promise<SessionRecord | undefined>;
   }
 
-  /** The records thread's latest counters, with the facts this thread dropped (records thread too far behind) or lost (records thread ended). */
+  /**
+   * The records thread's latest counters, with the facts waiting (in the rings too), those dropped (records
+   * thread too far behind: this thread's bound, a full ring) or lost (a records thread ended).
+   */
   counters(): SessionRecordsCounters {
-    const { applied, ...c } = this.snapshot;
-    return { ...c, waiting: { facts: this.posted - applied + this.facts.length, dropped: this.dropped, lost: this.lost, restarts: this.restarts } };
+    const { applied, skipped, ...c } = this.snapshot;
+    const inRings = this.rings.reduce((n, r) => n + r.available(), 0);
+    const ringLost = this.rings.reduce((n, r) => n + r.lost, 0);
+    return {
+      ...c,
+      waiting: { facts: this.posted - applied + this.facts.length + inRings, dropped: this.dropped + ringLost, lost: this.lost + this.skippedBefore + skipped, restarts: this.restarts },
+    };
   }
 
   /** Sends what is queued, writes what is pending, closes the history database and ends the thread. */
@@ -258,8 +283,9 @@ export class RecordsThread implements RecordsService {
     this.pending.clear();
     if (this.closed) return;
     this.lost += this.posted - this.snapshot.applied;
+    this.skippedBefore += this.snapshot.skipped;
     this.posted = 0;
-    this.snapshot = { ...this.snapshot, applied: 0 };
+    this.snapshot = { ...this.snapshot, applied: 0, skipped: 0 };
     this.opts.onFailure?.(e);
     this.scheduleRestart();
   }

@@ -8,8 +8,10 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { FactRing } from '../dataplane/fact-ring.js';
 import { Store } from '../store/store.js';
-import { COUNTERS_MS, decodeFacts, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
+import { FactReader, READ_ROWS } from './fact-rows.js';
+import { COUNTERS_MS, decodeFacts, RING_POLL_MS, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
 import { SessionRecords } from './session-records.js';
 
 const port = parentPort!;
@@ -34,8 +36,25 @@ try {
     ...init, store,
     onCollectorStatus: (collector, status, detail) => send({ t: 'status', collector, status, detail, counters: counters() }),
   });
+  // the data paths' fact rings: read every RING_POLL_MS, at once again while a read found more
+  const readers = (init.rings ?? []).map((b) => new FactReader(new FactRing(b), init.router));
+  const apply = records.apply.bind(records);
+  const follow = (): void => {
+    for (const r of readers) {
+      if (records.recording) r.start();
+      else r.stop();
+    }
+  };
+  let ringTimer: NodeJS.Timeout | undefined;
+  const readRings = (): void => {
+    let more = false;
+    for (const r of readers) if (r.read(apply) === READ_ROWS) more = true;
+    ringTimer = more ? setTimeout(readRings, 0) : setTimeout(readRings, RING_POLL_MS);
+  };
+  follow();
+  if (readers.length > 0) readRings();
   function counters(): ThreadCounters {
-    return { ...records.counters(), applied };
+    return { ...records.counters(), applied, skipped: readers.reduce((n, r) => n + r.skipped, 0) };
   }
   const timer = setInterval(() => send({ t: 'counters', counters: counters() }), COUNTERS_MS);
   port.on('message', (m: ToRecords) => void onMessage(m));
@@ -51,9 +70,16 @@ try {
       let value: unknown;
       if (m.t === 'query') value = await records.query(m.q);
       else if (m.t === 'get') value = await records.get(m.sessionId);
-      else if (m.t === 'reconfigure') await records.reconfigure(m.telemetry, m.observationDomainId);
-      else {
+      else if (m.t === 'reconfigure') {
+        await records.reconfigure(m.telemetry, m.observationDomainId);
+        follow();
+      } else {
         clearInterval(timer);
+        clearTimeout(ringTimer);
+        for (const r of readers) {
+          r.read(apply, Infinity); // what the data paths wrote before the node stopped
+          r.stop();
+        }
         await records.close();
         await store.close();
       }

@@ -36,6 +36,8 @@ export interface WorkerInit {
   /** this worker's verified packets per path (Float64Array of MAX_PATHS): BFD liveness under load */
   pathRx: SharedArrayBuffer;
   counters: SharedArrayBuffer;
+  /** the ring of this worker's session facts for the records thread (the same across restarts) */
+  facts: SharedArrayBuffer;
   /** where the thread marks its replay windows' tops (dataplane/replay-marks.ts), and the floors of the
    *  thread it replaces: its windows start there, so nothing captured before the restart is accepted */
   replayMarks: SharedArrayBuffer;

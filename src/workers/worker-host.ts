@@ -26,6 +26,7 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { DataPathHost, DataPathInit, ServiceChains, StageView, ThreadLoad } from '../control/data-path-host.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
+import { FactRing, ringRowsOf } from '../dataplane/fact-ring.js';
 import { RX_SLOTS, type PathKeyMaterial, type PathKeyStatus } from '../dataplane/path-keys.js';
 import { createReplayMarks, mergeFloors, ReplayMarks, type ReplayFloor } from '../dataplane/replay-marks.js';
 import { clearSteering, createSteering, type SteeringShared } from '../dataplane/steering.js';
@@ -98,6 +99,7 @@ const KEY_INSTALLS_KEPT = 4;
 
 export class WorkerHost implements DataPathHost {
   readonly workers: number;
+  readonly factRings: readonly SharedArrayBuffer[];
   private readonly io: WorkerIo;
   private readonly sessionCountersMs: number | undefined;
   private readonly replaySenderBase: number;
@@ -139,6 +141,7 @@ export class WorkerHost implements DataPathHost {
       throw new SvrError('SVR_ERR_ROUTER_STATE', `workers must be 1-64, got ${opts.workers}`);
     }
     this.workers = opts.workers;
+    this.factRings = Array.from({ length: opts.workers }, () => FactRing.buffer(ringRowsOf(opts.workers)));
     this.io = opts.io;
     this.sessionCountersMs = opts.sessionCountersMs;
     this.replaySenderBase = opts.replaySenderBase ?? 0;
@@ -194,7 +197,7 @@ export class WorkerHost implements DataPathHost {
     const replayMarks = createReplayMarks(Math.max(MIN_REPLAY_MARKS, 2 * this.tables!.paths.length * RX_SLOTS * this.workers));
     const data: WorkerInit = {
       index, count: this.workers, routerName: this.routerName, config: this.config!, prepared: this.tables!.prepared, generation: this.tables!.generation, learned: this.tables!.learnedRoutes(), steering: this.steering!,
-      pathUp: this.pathUp, pathRx, counters, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, replaySenderBase: this.replaySenderBase, restarts, testHooks: this.testHooks,
+      pathUp: this.pathUp, pathRx, counters, facts: this.factRings[index]!, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, replaySenderBase: this.replaySenderBase, restarts, testHooks: this.testHooks,
     };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
     const w: WorkerState = {

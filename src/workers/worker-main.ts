@@ -41,7 +41,7 @@ const ports: (PacketPort | null)[] = tables.interfaces.map(() => null);
 const dp = new Dataplane({
   tables,
   ports,
-  shared: { counters: init.counters, pathUp: init.pathUp, pathRx: init.pathRx, replay: { marks: init.replayMarks, floors: init.replayFloors } },
+  shared: { counters: init.counters, pathUp: init.pathUp, pathRx: init.pathRx, facts: init.facts, replay: { marks: init.replayMarks, floors: init.replayFloors } },
   onEvents: (events: DpEvent[]) => post({ t: 'events', index: init.index, events }),
   ...(init.sessionCountersMs !== undefined ? { sessionCountersMs: init.sessionCountersMs } : {}),
   replaySenderBase: init.replaySenderBase,
@@ -49,11 +49,11 @@ const dp = new Dataplane({
     index: init.index,
     count: init.count,
     steering: init.steering,
-    send: (owner, ifIndex, data, offsets, lengths, count) => {
+    send: (owner, ifIndex, data, offsets, lengths, count, flags) => {
       const port = peers.get(owner);
       if (port === undefined) return;
       const b = packBatch(data, offsets, lengths, count);
-      port.postMessage({ ifIndex, ...b }, [b.data.buffer as ArrayBuffer, b.offsets.buffer as ArrayBuffer, b.lengths.buffer as ArrayBuffer]);
+      port.postMessage({ ifIndex, flags, ...b }, [b.data.buffer as ArrayBuffer, b.offsets.buffer as ArrayBuffer, b.lengths.buffer as ArrayBuffer]);
     },
   },
 });
@@ -103,8 +103,8 @@ async function handle(m: ToWorker): Promise<void> {
       for (const { index, port } of m.ports) {
         peers.get(index)?.close(); // that worker's thread was replaced: its new port
         peers.set(index, port);
-        port.on('message', (h: { ifIndex: number; data: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; count: number }) =>
-          dp.receiveHandoff(h.ifIndex, h.data, h.offsets, h.lengths, h.count));
+        port.on('message', (h: { ifIndex: number; flags: number; data: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; count: number }) =>
+          dp.receiveHandoff(h.ifIndex, h.data, h.offsets, h.lengths, h.count, h.flags));
       }
       break;
     case 'channels':

@@ -5,14 +5,20 @@
  * - both peer paths (IPv4 wan0, IPv6 wan6) to r2 come up;
  * - the IPv6 client fetches 10 MiB from the IPv6 server (sha256 intact; the server sees 2001:2:1::10);
  * - the capture on the wan veth decodes as SVR: outer IPv6 between the waypoints, the first packet's
- *   metadata names tenant engineering, service web6 and the original IPv6 5-tuple.
- * Needs root, ip/curl/iperf3 and tcpdump (test/support/prerequisites.ts). About 30 s.
+ *   metadata names tenant engineering, service web6 and the original IPv6 5-tuple;
+ * - reassembly (issue 13 Build 1, docs/wan.md "Fragmentation"): the client sends 3,000-byte UDP datagrams to
+ *   the lab's echo, IPv4 (198.18.3.20:7, path 1) and IPv6 ([2001:2:3::20]:7, echo6 over the IPv6 peer path).
+ *   The client's kernel fragments each for its 1500-byte LAN; r1 reassembles it (longer than a batch slot),
+ *   fragments the SVR packet for the path (IPv4 without DF; IPv6 because its host sent fragments), r2
+ *   reassembles that and sends the datagram to the server as fragments of its LAN's mtu; the echo comes
+ *   back the same way. Every echo intact; the counters show each step on both routers.
+ * Needs root, ip/curl/iperf3 and tcpdump (test/support/prerequisites.ts). About 40 s.
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { e2eDir, E2E_PREFIX, exec, parseNdjson, pollUntil, show, startCapture, svr, SVR, type DecodedLine } from './support.js';
+import { e2eDir, E2E_PREFIX, exec, inNs, parseNdjson, pollUntil, show, startCapture, svr, SVR, type DecodedLine } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}6`;
@@ -28,12 +34,25 @@ const downSync = (): void => {
   spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
 };
 
+const sock = (r: 'r1' | 'r2'): string => join(dir, `${r}.sock`);
+const ECHOES = 3;
+const DATAGRAM = 3000;
+
+async function counters(r: 'r1' | 'r2'): Promise<Record<string, number>> {
+  const res = await svr(['show', 'stats', '--json', '--socket', sock(r)], env);
+  assert.is(res.code, 0, show(res));
+  return JSON.parse(res.stdout) as Record<string, number>;
+}
+
+const STEPS = ['packets-reassembled', 'packets-fragmented', 'lan-packets-fragmented'] as const;
+const grew = (a: Record<string, number>, b: Record<string, number>): number[] => STEPS.map((n) => (b[n] ?? 0) - (a[n] ?? 0));
+
 test.after(() => {
   downSync();
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('svr lab up --ipv6: an IPv6 client fetches from an IPv6 server over an IPv6 peer path; the capture decodes as SVR', async () => {
+test('svr lab up --ipv6: an IPv6 client fetches from an IPv6 server over an IPv6 peer path; the capture decodes as SVR; 3,000-byte datagrams the hosts fragment are echoed intact, IPv4 and IPv6', async () => {
   const up = await svr(['lab', 'up', ...labArgs, '--ipv6', '--bfd-interval', '100'], env, 120_000);
   assert.is(up.code, 0, show(up));
   assert.match(up.stdout, /IPv6 hosts and an IPv6 peer path/);
@@ -65,6 +84,22 @@ test('svr lab up --ipv6: an IPv6 client fetches from an IPv6 server over an IPv6
   assert.is(first!.metadata!.forward!.dst, '2001:2:3::20');
   assert.is(first!.metadata!.forward!.dstPort, 80);
   console.log(`[ipv6] 10 MiB over the IPv6 peer path; ${lines.length} SVR packets decoded, metadata ${first!.metadata!.tenant}/${first!.metadata!.service} ${first!.metadata!.forward!.src} > ${first!.metadata!.forward!.dst}`);
+
+  for (const host of ['198.18.3.20', '2001:2:3::20']) {
+    const [b1, b2] = [await counters('r1'), await counters('r2')];
+    const res = await inNs(CLIENT_NS, process.execPath, [SVR, 'lab', 'udp-probe', host, '7', 'x'.repeat(DATAGRAM), '--count', String(ECHOES), '--interval', '200', '--timeout', '2000', '--json'], 30_000);
+    assert.is(res.code, 0, show(res));
+    const got = JSON.parse(res.stdout) as { received: number; unexpected: number };
+    const [a1, a2] = [await counters('r1'), await counters('r2')];
+    const [g1, g2] = [grew(b1, a1), grew(b2, a2)];
+    console.log(`[ipv6] ${DATAGRAM} B datagrams to ${host}: ${got.received} of ${ECHOES} echoed intact (${got.unexpected} unexpected); r1 reassembled +${g1[0]} fragmented +${g1[1]} lan-fragmented +${g1[2]}; r2 reassembled +${g2[0]} fragmented +${g2[1]} lan-fragmented +${g2[2]}`);
+    assert.equal([got.received, got.unexpected], [ECHOES, 0], `${host}: every echo intact`);
+    for (const [r, g] of [['r1', g1], ['r2', g2]] as const) {
+      // each router: the datagram from its host and the SVR packet from its peer reassembled, the SVR packet
+      // fragmented for the path, the datagram from its peer fragmented for its LAN
+      assert.ok(g[0]! >= 2 * ECHOES && g[1]! >= ECHOES && g[2]! >= ECHOES, `${host}: ${r} reassembled ${g[0]}, fragmented ${g[1]}, lan-fragmented ${g[2]}`);
+    }
+  }
 });
 
 test.run();

@@ -146,6 +146,7 @@ export interface DecodedLine {
     reverse?: { src: string; dst: string; srcPort: number; dstPort: number; protocol: number };
     malformed?: string;
     falsePositive: boolean;
+    tcpSyn?: boolean;
   };
   /** path control (UDP 1280) or a firewall-detector probe (TCP 1283): the routers' own packets */
   control?: { kind: string; probe?: string; round?: number };

@@ -8,8 +8,12 @@
  * - an iperf3 TCP run completes, and the capture on r1's wan veth shows its session as UDP between the
  *   waypoints (forward metadata naming TCP inside), no TCP;
  * - with the firewall's rules removed, the next episode finds TCP passing: the path goes back to tcp and a
- *   new download crosses the wan as TCP.
- * Needs root, ip/curl/iperf3, nft and tcpdump (test/support/prerequisites.ts). About 40 s.
+ *   new download crosses the wan as TCP;
+ * - with the rules back on what r2 sends only (a firewall that drops the peer's TCP: r1's own probes pass),
+ *   r2 finds it and tells r1 (0xd1), r1's path switches with the peer's reasons and an iperf3 TCP run from
+ *   r1's client completes as UDP (as TCP, r2's SYN-ACK with metadata would be dropped); its SYN carries
+ *   TLV 12 (svr decode: tcpSyn).
+ * Needs root, ip/curl/iperf3, nft and tcpdump (test/support/prerequisites.ts). About 60 s.
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -35,7 +39,7 @@ const downSync = (): void => {
   spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
 };
 
-interface PathView { up: boolean; transport: string; udpTransform?: { mode: string; active: boolean; state: string; reasons: string[]; episodes: number } }
+interface PathView { up: boolean; transport: string; udpTransform?: { mode: string; active: boolean; state: string; reasons: string[]; episodes: number; peerReasons?: string[] } }
 
 async function path1(r: 'r1' | 'r2'): Promise<PathView> {
   const res = await svr(['show', 'peers', '--json', '--socket', sock(r)], env);
@@ -116,6 +120,27 @@ test('svr lab up --middlebox: the path switches to UDP transform by itself and i
   const pkts2 = await sessionPackets(cap2.file);
   assert.ok(pkts2.filter((p) => p.outer!.protocol === 6).length > 50, 'the new session crossed the wan as TCP');
   assert.is(pkts2.filter((p) => p.outer!.protocol === 17).length, 0, 'and not as UDP');
+
+  // a firewall on r2's TCP only: r1's probes pass, r2's next episode finds it and tells r1
+  await setMiddleboxRules(PREFIX, 'toward-r1');
+  const told = await pollUntil('r1 to follow r2\'s verdict', 30_000, async () => {
+    const p = await path1('r1');
+    return p.transport === 'udp-transform' && (p.udpTransform!.peerReasons ?? []).length > 0 ? p : undefined;
+  });
+  const r1view = told.udpTransform!;
+  assert.equal(r1view.reasons, [], 'r1\'s own last verdict: clean');
+  assert.is(r1view.active, true);
+  const cap3 = await startCapture(`${PREFIX}-r1`, 'r1-r2', join(dir, 'oneway.pcap'));
+  const iperf2 = await inNs(CLIENT_NS, 'iperf3', ['-c', SERVER, '-t', '3', '-J'], 60_000);
+  await cap3.stop();
+  assert.is(iperf2.code, 0, `iperf3 completes with the peer's TCP blocked: ${show(iperf2)}`);
+  const pkts3 = await sessionPackets(cap3.file);
+  assert.is(pkts3.filter((p) => p.outer!.protocol === 6).length, 0, 'no session packet as TCP');
+  const syns = pkts3.filter((p) => p.metadata?.tcpSyn === true);
+  assert.ok(syns.length >= 2 && syns.every((p) => p.outer!.protocol === 17 && p.metadata!.forward?.protocol === 6), `TLV 12 on the SYNs of iperf3's connections (${syns.length})`);
+  const c2 = await counters('r2');
+  const rate = (JSON.parse(iperf2.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+  console.log(`[udp-transform] firewall toward r1 only: r1 reasons [${r1view.reasons.join('; ')}], peer reasons [${(r1view.peerReasons ?? []).join('; ')}]; r2 verdicts sent ${c2['firewall-verdicts-sent'] ?? 0}; iperf3 ${(rate / 1e6).toFixed(0)} Mbit/s as UDP, ${syns.length} SYNs with TLV 12`);
 });
 
 test.run();

@@ -1,7 +1,8 @@
 /**
  * r1 with N data-path workers behind an emulated multi-queue NIC, r2 in-process, hosts on both LANs.
  * Like the kernel's TUN queue selection, a packet's queue is a hash of its 5-tuple as seen (not
- * normalized), so the two directions of a flow usually land on different workers and hand-off is used.
+ * normalized), so the two directions of a flow usually land on different workers and hand-off is used; a
+ * fragment has no ports, so every fragment of a packet is hashed by its addresses only (one queue).
  */
 import type { MessagePort } from 'node:worker_threads';
 import { MemoryLink } from '../../src/io/memory/link.js';
@@ -20,9 +21,10 @@ function queueOf(p: Uint8Array, n: number): number {
   const a = v6 ? 8 : 12;
   const alen = v6 ? 32 : 8;
   const l4 = v6 ? 40 : (p[0]! & 15) * 4;
+  const fragment = v6 ? p[6] === 44 : ((p[6]! << 8) | p[7]!) & 0x3fff;
   let h = 2166136261;
   for (let i = 0; i < alen; i++) h = Math.imul(h ^ p[a + i]!, 16777619);
-  for (let i = 0; i < 4; i++) h = Math.imul(h ^ (p[l4 + i] ?? 0), 16777619);
+  if (!fragment) for (let i = 0; i < 4; i++) h = Math.imul(h ^ (p[l4 + i] ?? 0), 16777619);
   return (h >>> 0) % n;
 }
 

@@ -3,9 +3,10 @@
  * (which sends WAN packets to fec-in and wan-verify and LAN packets to session-lookup, or another worker's).
  * 1. parse (every length checked) -> drop 'malformed' (+ the reason) on error;
  * 2. IPv4 header checksum (RFC 791) -> drop 'malformed' + 'malformed-bad-ip-checksum';
- *    an IPv4 fragment goes to reassembly (reassembly.ts): held ('consumed-fragments'), or the whole packet
- *    written over its slot ('packets-reassembled') and parsed again; IPv6 fragments and fragments that
- *    cannot become a packet -> drop 'fragment'; fragment-* count every fragment lost, held ones too;
+ *    an IPv4 or IPv6 fragment goes to reassembly (reassembly.ts): held ('consumed-fragments'), or the whole
+ *    packet (up to 65,535 bytes) written over its slot or into the batch's big area ('packets-reassembled')
+ *    and parsed again; fragments that cannot become a packet -> drop 'fragment'; fragment-* count every
+ *    fragment lost, held ones too;
  * 3. TTL <= 1 -> drop 'ttl-expired', else TTL - 1 (incremental checksum); a packet back from an external
  *    function (`kind: function` interface) had its decrement on the way in: only TTL 0 is dropped;
  * 4. LAN: only TCP, UDP and ICMP echo open sessions -> drop 'unsupported-protocol' otherwise.
@@ -28,7 +29,6 @@ export class DecodeStage implements Stage {
   private cMalformed = 0;
   private cReason: number[] = [];
   private cFragment = 0;
-  private cFragmentIpv6 = 0;
   private cFragmentWhy: number[] = [];
   private cReassembled = 0;
   private cFragmentHeld = 0;
@@ -45,7 +45,6 @@ export class DecodeStage implements Stage {
     this.cReason = PARSE_ERROR_NAMES.map((_, k) => { const name = malformedCounter(k); return name === undefined ? -1 : i.counter(name); });
     this.cIpChecksum = i.counter('malformed-bad-ip-checksum');
     this.cFragment = i.counter('drop-fragment');
-    this.cFragmentIpv6 = i.counter('fragment-ipv6');
     this.cFragmentWhy = FRAGMENT_DROP_COUNTERS.map((name) => i.counter(name));
     this.cReassembled = i.counter('packets-reassembled');
     this.cFragmentHeld = i.counter('consumed-fragments');
@@ -106,11 +105,6 @@ export class DecodeStage implements Stage {
   /** A fragment in slot s: true when it completed its packet (now in slot s, parsed), false when held or dropped. */
   private reassemble(b: Batch, s: number, rt: StageRuntime): boolean {
     const pi = b.info[s]!;
-    if (pi.family === 6) {
-      rt.counters.add(this.cFragment);
-      rt.counters.add(this.cFragmentIpv6);
-      return false;
-    }
     const got = this.ctx.reassembly.add(b, s, pi, rt.now);
     if (got !== Fragment.Complete) {
       rt.counters.add(got === Fragment.Held ? this.cFragmentHeld : this.cFragment);

@@ -7,7 +7,7 @@
  * Cost: ~0.2 µs per packet with workers (key build + one table probe), ~20 ns without.
  */
 import { PROTO_TCP, PROTO_UDP } from '../../packet/ip.js';
-import { MAX_BATCH, PF_HANDED, type Batch, type Frame } from '../batch.js';
+import { MAX_BATCH, PF_HANDED, PF_REASSEMBLED, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { writeKeyFromBytes } from '../flow-key.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
@@ -56,8 +56,9 @@ export class SteerStage implements Stage {
 }
 
 /**
- * handoff: copies the packets of other workers' sessions to them, one message per (worker, interface)
- * per batch. They are counted here as handed off and counted again by their owner as received.
+ * handoff: copies the packets of other workers' sessions to them, one message per (worker, interface,
+ * reassembled or not) per batch, so that a datagram reassembled here keeps PF_REASSEMBLED (its LAN egress
+ * fragments it again). They are counted here as handed off and counted again by their owner as received.
  */
 export class HandoffStage implements Stage {
   readonly name = 'handoff';
@@ -85,16 +86,17 @@ export class HandoffStage implements Stage {
       const s0 = f.slot[k]!;
       const owner = b.owner[s0]!;
       const ifx = b.ifIndex[s0]!;
+      const flags = b.flags[s0]! & PF_REASSEMBLED;
       let n = 0;
       for (let j = k; j < f.n; j++) {
         const s = f.slot[j]!;
-        if (done[j] || b.owner[s] !== owner || b.ifIndex[s] !== ifx) continue;
+        if (done[j] || b.owner[s] !== owner || b.ifIndex[s] !== ifx || (b.flags[s]! & PF_REASSEMBLED) !== flags) continue;
         done[j] = 1;
         this.off[n] = b.off[s]!;
         this.len[n] = b.len[s]!;
         n++;
       }
-      own.send(owner, ifx, b.data, this.off, this.len, n);
+      own.send(owner, ifx, b.data, this.off, this.len, n, flags);
     }
   }
 }

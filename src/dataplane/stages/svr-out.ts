@@ -19,7 +19,8 @@
  * 2. ICMP is carried as UDP between routers (§1.1), and so is TCP on a path with UDP transform on (the
  *    session's SF_TRANSFORMED, set when it opened; docs/wan.md "UDP transform"): a UDP header is inserted in
  *    front of the TCP header, which travels unchanged inside (metadata goes between the two while the
- *    handshake needs it; a TCP header that starts like the cookie gets the false-positive header);
+ *    handshake needs it, with TLV 12 on the SYN: wire format §3.3; a TCP header that starts like the cookie
+ *    gets the false-positive header);
  * 3. addresses/ports -> local waypoint:local port -> peer waypoint:peer port;
  * 4. trailer (replay block + HMAC, sign.ts) when the path's policy signs this packet (§4.1). Under
  *    `metadata-only` the packets that change the peer's session state are signed too — TCP SYN/FIN/RST,
@@ -34,9 +35,10 @@
  * Before 1: a TCP SYN or SYN-ACK gets its MSS clamped to what fits the path (mss-clamp.ts).
  * After 5: a packet longer than the path MTU (the wan interface's `mtu`, or less when path MTU discovery
  *    found less: ctx.pathMtu) is, per the wan interface's `fragmentation` (docs/wan.md "Fragmentation"):
- *    - fragmented (RFC 791 §3.2; packet/ipv4-fragment.ts) when the path is IPv4 and the policy is `always`,
- *      or `unless-df` and the host's IPv4 packet has no DF: fragment 0 stays in the slot, the others go in
- *      free slots right behind it (the dup batch when b is full), with an IP id of this stage's own
+ *    - fragmented (RFC 791 §3.2, RFC 8200 §4.5; fragment-out.ts) when the policy is `always`, or
+ *      `unless-df` and the host's IPv4 packet has no DF or the host's IPv6 packet came as fragments (this
+ *      router reassembled it: PF_REASSEMBLED): fragment 0 stays in the slot, the others go in free slots
+ *      right behind it (the dup batch when b is full), with an IP id of this stage's own
  *      ('packets-fragmented', 'fragments-sent'); the peer's decode stage reassembles them (reassembly.ts);
  *    - otherwise dropped and counted ('drop-exceeds-path-mtu'), and the host that sent it gets an ICMP
  *      "fragmentation needed" / "packet too big" with the MTU that fits (icmp-too-big.ts;
@@ -44,20 +46,22 @@
  *      (docs/wan.md "Path MTU"). The original header is saved first for packets within QUOTE_MARGIN of the
  *      MTU (a 68-byte copy, big packets only).
  */
-import { PROTO_TCP, PacketInfo, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
+import { PROTO_TCP, PacketInfo, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, parsePacket } from '../../packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../packet/rewrite.js';
 import { Control, FALSE_POSITIVE_HEADER, hasCookie } from '../../packet/svr-metadata.js';
-import { HEADROOM, MAX_BATCH, PF_CONTROL, PF_REVERSE, SLOT, type Batch, type Frame } from '../batch.js';
+import { MAX_BATCH, PF_CONTROL, PF_REASSEMBLED, PF_REVERSE, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../metadata-build.js';
-import { adjustChecksumForTail, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
+import { adjustChecksumForTail, headroom, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
+import { IPV6_FRAGMENT_HEADER } from '../../packet/ipv6-fragment.js';
 import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-choice.js';
 import { emitMigrated, sessionOuterProtocol } from '../session-ops.js';
 import { ROLE_INGRESS, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { PAYLOAD_GROWTH, decideAdaptive, endSealed, sealKey, sealPayload } from '../payload.js';
 import type { PolicyKey } from '../path-crypto.js';
 import { quoteLength, TOO_BIG_QUOTE, writeIcmpTooBig } from '../icmp-too-big.js';
-import { IPV4_DF, ipv4FragmentCount, writeIpv4Fragment } from '../../packet/ipv4-fragment.js';
+import { IPV4_DF } from '../../packet/ipv4-fragment.js';
+import { fragmentCount, writeFirstFragment, writeFragmentSlot } from '../fragment-out.js';
 import { readU16 } from '../../packet/checksum.js';
 import { FRAGMENT_ALWAYS, FRAGMENT_NEVER } from '../../model/tables.js';
 
@@ -102,8 +106,8 @@ export class SvrOutStage implements Stage {
   /** the fragments the packet just emitted is to be sent as (> 1), for the MTU `fragmentMtu` */
   private fragments = 0;
   private fragmentMtu = 0;
-  /** IP id of the next packet this stage fragments (random start: each worker has its own stage) */
-  private nextId = Math.floor(Math.random() * 0x10000);
+  /** IP id of the next packet this stage fragments (random start: each worker has its own stage; IPv4 takes the low 16 bits) */
+  private nextId = Math.floor(Math.random() * 0x100000000);
   private cFragmented = 0;
   private cFragmentsSent = 0;
   /** per slot: 1 when its payload was sealed in run's first pass */
@@ -192,7 +196,7 @@ export class SvrOutStage implements Stage {
     if ((f & SF_PAYLOAD) === 0 || (f & SF_ENC_ON) === 0 || pi.end === pi.payload) return;
     if ((f & SF_TRANSFORMED) !== 0 && t.protocol[r] !== PROTO_TCP) return;
     if (pi.protocol === PROTO_TCP && (pi.tcpFlags & TCP_SYN) !== 0) return;
-    if (tailroom(b, s, SLOT) < PAYLOAD_GROWTH + trailerLength(ctx.tables.paths[t.path[r]!]!.hmac)) return;
+    if (tailroom(b, s) < PAYLOAD_GROWTH + trailerLength(ctx.tables.paths[t.path[r]!]!.hmac)) return;
     const key = sealKey(ctx, r, now);
     if (key === undefined || key.cipher.kind === 'aes-256-gcm' || !verifyL4Checksum(b.data, pi)) return;
     const q = this.queued++;
@@ -278,30 +282,27 @@ export class SvrOutStage implements Stage {
 
   /** Writes fragment j (> 0) of the packet in slot s of b into slot out.count of out; returns that slot. */
   private writeFragment(b: Batch, s: number, j: number, out: Batch): number {
-    const ps = out.count++;
-    const o = ps * SLOT + HEADROOM;
-    out.len[ps] = writeIpv4Fragment(b.data, b.off[s]!, b.len[s]!, this.fragmentMtu, j, this.nextId, out.data, o);
-    out.off[ps] = o;
-    out.ifIndex[ps] = b.ifIndex[s]!;
-    out.session[ps] = -1;
-    out.flags[ps] = 0;
-    out.chain[ps] = 0;
-    out.path[ps] = b.path[s]!;
-    return ps;
+    return writeFragmentSlot(b, s, this.fragmentMtu, j, this.nextId, out);
   }
 
-  /** How many fragments interface `ifIndex`'s `fragmentation` sends the SVR packet d[l3, l3 + len) as; 0 = none. */
-  private fragmentCount(d: Uint8Array, l3: number, len: number, mtu: number, ifIndex: number): number {
+  /**
+   * How many fragments interface `ifIndex`'s `fragmentation` sends the SVR packet d[l3, l3 + len) as; 0 = none.
+   * IPv6: this router is the SVR packet's source (RFC 8200 §4.5); under `unless-df` only a packet its host
+   * sent as fragments (reassembled here) is split, as IPv6 has no DF: a whole one gets packet too big.
+   */
+  private pathFragments(b: Batch, s: number, d: Uint8Array, l3: number, len: number, mtu: number, ifIndex: number): number {
     const policy = this.ctx.tables.interfaces[ifIndex]!.fragmentation;
-    if (policy === FRAGMENT_NEVER || d[l3]! >> 4 !== 4) return 0; // IPv6 paths: routers do not fragment (RFC 8200 §4.5)
-    if (policy !== FRAGMENT_ALWAYS && (readU16(d, l3 + 6) & IPV4_DF) !== 0) return 0;
-    return ipv4FragmentCount(d, l3, len, mtu);
+    if (policy === FRAGMENT_NEVER || (d[l3]! >> 4 === 6 && headroom(b, s) < IPV6_FRAGMENT_HEADER)) return 0;
+    if (policy !== FRAGMENT_ALWAYS) {
+      if (d[l3]! >> 4 === 6 ? (b.flags[s]! & PF_REASSEMBLED) === 0 : (readU16(d, l3 + 6) & IPV4_DF) !== 0) return 0;
+    }
+    return fragmentCount(d, l3, len, mtu);
   }
 
   /** Fragment 0 in place, once the others are written; counts them. */
   private finishFragments(b: Batch, s: number, n: number, rt: StageRuntime): void {
-    b.len[s] = writeIpv4Fragment(b.data, b.off[s]!, b.len[s]!, this.fragmentMtu, 0, this.nextId, b.data, b.off[s]!);
-    this.nextId = (this.nextId + 1) & 0xffff;
+    writeFirstFragment(b, s, this.fragmentMtu, this.nextId);
+    this.nextId = (this.nextId + 1) >>> 0;
     rt.counters.add(this.cFragmented);
     rt.counters.add(this.cFragmentsSent, n);
   }
@@ -417,14 +418,15 @@ export class SvrOutStage implements Stage {
     const tail = trailerLength(h);
     if (framed && !sealed) {
       // encrypt-then-MAC (a sealed payload was encrypted with the batch's others in run): the payload is sealed first, metadata goes in front, the HMAC covers both
-      if (tailroom(b, s, SLOT) < PAYLOAD_GROWTH + tail || !sealPayload(ctx, b, s, pi, r, rt.now)) {
+      if (tailroom(b, s) < PAYLOAD_GROWTH + tail || !sealPayload(ctx, b, s, pi, r, rt.now)) {
         rt.counters.add(this.cNoKey);
         return false;
       }
     }
     if (transformed && !control) insertUdpHeader(b, s, pi, localPort, peerPort);
     if (withMeta) {
-      const n = sealMetadata(ctx, p, ingress ? writeForwardMetadata(ctx, r, false, p) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p), rt.now);
+      const syn = tcpAsUdp && !control && (pi.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+      const n = sealMetadata(ctx, p, ingress ? writeForwardMetadata(ctx, r, false, p, syn) : writeReverseMetadata(ctx, r, control ? Control.StateExists : -1, p), rt.now);
       if (n < 0) {
         rt.counters.add(this.cExhausted); // the path's metadata key reached its AES-GCM nonce budget
         return false;
@@ -444,7 +446,7 @@ export class SvrOutStage implements Stage {
     setAddresses(d, pi, this.localWp, 0, this.peerWp, 0);
     setPorts(d, pi, localPort, peerPort);
     if (h.mode !== 'disabled' && (withMeta || falsePositive || h.mode === 'regular' || h.mode === 'time-based')) {
-      if (tailroom(b, s, SLOT) < tail) {
+      if (tailroom(b, s) < tail) {
         rt.counters.add(this.cNoRoom);
         return false;
       }
@@ -463,7 +465,7 @@ export class SvrOutStage implements Stage {
     b.len[s] = pi.end - pi.l3;
     if (ctx.fec.any && !control && !withMeta && !falsePositive && b !== ctx.dup && ctx.fecTx.covers(r, pi)) {
       // FEC: the packet joins its group (when it is sent at all) and gets its tag after the trailer (fec.ts)
-      if (tailroom(b, s, SLOT) < FEC_TAG_LENGTH) {
+      if (tailroom(b, s) < FEC_TAG_LENGTH) {
         rt.counters.add(this.cNoRoom);
         return false;
       }
@@ -475,7 +477,7 @@ export class SvrOutStage implements Stage {
       b.len[s] = pi.end - pi.l3;
     }
     if (b.len[s]! > mtu) {
-      const n = this.fragmentCount(d, pi.l3, b.len[s]!, mtu, path.localInterface);
+      const n = this.pathFragments(b, s, d, pi.l3, b.len[s]!, mtu, path.localInterface);
       if (n > 1) {
         this.fragments = n; // written by the caller (fragmentBehind), after the FEC and duplicate steps
         this.fragmentMtu = mtu;

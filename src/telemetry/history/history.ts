@@ -2,12 +2,15 @@
  * Session history in LevelDB (sublevel `history` of the records thread's database, key layout in keys.ts).
  *
  * put(record) -> pending (bounded; full: dropped and counted) -> every `flushMs` or `flushRecords` one
- * LevelDB batch: the records as one block (block.ts), their id keys, one posting per (field, value,
- * minute), the block's manifest and the meta counters, atomically. Writes go one at a time (one promise chain).
- * A session keeps one record: its interim record is replaced by the next one (interim or end): the id key
- * moves to the new record, readers skip the old one.
- * A history of format 1 (a key and a JSON value per record, before 2026-12-05) is not read: at open its keys
- * are removed and its records counted as lost at open (lostAtOpen, lostTotal).
+ * LevelDB batch: the records as one block (block.ts), the block's id filter (id-index.ts), one posting per
+ * (field, value, minute), the block's manifest and the meta counters, atomically: no key per record.
+ * Writes go one at a time (one promise chain). The id filters of all blocks are kept in memory (loaded at
+ * open): get(id) decodes only the blocks that may hold the id, newest first.
+ * A session keeps one record: its interim record is replaced by the next one (interim or end); readers
+ * skip the old one (a later row or block holds its id).
+ * A history of format 2 (an id key per record) is converted at open: a filter per block, the id keys
+ * removed. One of format 1 (a key and a JSON value per record, before 2026-12-05) is not read: at open its
+ * keys are removed and its records counted as lost at open (lostAtOpen, lostTotal).
  * Crash accounting: `m/accepted` (records put) is written ahead every `markerMs` and with each batch,
  * `m/written` with each batch; at the next open, accepted - written is the loss of the crash, counted
  * (lostAtOpen, lostTotal). A SIGKILL loses what was pending (at most flushMs plus one write); records
@@ -22,7 +25,8 @@ import type { Store } from '../../store/store.js';
 import type { HistorySettings } from '../../model/config.js';
 import type { SessionRecord } from '../record.js';
 import { Block, BlockWriter } from './block.js';
-import { batchKey, blockKey, decodePlace, encodePlace, encodeRows, idKey, indexEntries, metaKey, minuteOf, postingPrefix, postingSuffix, type IndexSink, type IndexedField } from './keys.js';
+import { IdIndex, buildFilter } from './id-index.js';
+import { batchKey, blockKey, encodeRows, filterKey, indexEntries, seqOfKey, metaKey, minuteOf, postingPrefix, postingSuffix, type IndexSink, type IndexedField } from './keys.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
 
 export interface HistoryOptions {
@@ -87,7 +91,9 @@ const pack = (v: unknown): Uint8Array => new Uint8Array(packr.pack(v)); // a cop
 const META = ['accepted', 'written', 'seq', 'bytes', 'lostTotal', 'lostAtOpen', 'format'] as const;
 type Meta = Record<(typeof META)[number], number>;
 /** The key layout this code writes and reads (keys.ts). */
-export const HISTORY_FORMAT = 2;
+export const HISTORY_FORMAT = 3;
+/** The layout before: an id key per record (i/<id>), converted at open. */
+const FORMAT_ID_KEYS = 2;
 
 /** A block's manifest (`b/<S>`). */
 export interface Manifest {
@@ -122,6 +128,8 @@ export class SessionHistory {
   private maxBytes: number;
   private readonly now: () => number;
   private readonly reader: HistoryReader;
+  /** every block's id filter */
+  private readonly ids = new IdIndex();
 
   private constructor(private readonly db: HistoryDb, private readonly meta: Meta, private readonly opts: HistoryOptions) {
     this.maxAgeMs = opts.maxAgeMs ?? 7 * 86_400_000;
@@ -131,6 +139,7 @@ export class SessionHistory {
     this.reader = {
       iterate: (range) => db.iterator(range),
       get: (key) => db.get(key),
+      replaced: (id, seq, row) => this.replaced(id, seq, row),
     };
   }
 
@@ -147,8 +156,9 @@ export class SessionHistory {
       throw new SvrError('SVR_ERR_HISTORY_STORE', `cannot read the session history in ${store.dir}: ${e instanceof Error ? e.message : String(e)}`);
     }
     const h = new SessionHistory(db, meta, opts);
+    if (opts.readOnly !== true) await h.upgrade();
+    if (h.meta.format === HISTORY_FORMAT) await h.loadFilters();
     if (opts.readOnly !== true) {
-      await h.upgrade();
       await h.countLoss();
       h.startTimers();
     }
@@ -199,11 +209,29 @@ export class SessionHistory {
   /** The latest stored record of a session (its whole story: path changes, totals), if any. */
   async get(sessionId: string): Promise<SessionRecord | undefined> {
     if (this.meta.format !== HISTORY_FORMAT) return undefined;
-    const at = await this.db.get(idKey(sessionId));
-    if (at === undefined) return undefined;
-    const { seq, row } = decodePlace(at);
-    const block = await this.db.get(blockKey(seq));
-    return block === undefined ? undefined : new Block(block).row(row);
+    for (const seq of this.ids.candidates(sessionId)) {
+      const bytes = await this.db.get(blockKey(seq));
+      if (bytes === undefined) continue; // retired meanwhile
+      const block = new Block(bytes);
+      for (let row = block.rows - 1; row >= 0; row--) if (block.id(row) === sessionId) return block.row(row);
+    }
+    return undefined;
+  }
+
+  /** Whether a later record of the session than row `row` of block `seq` is stored. */
+  private async replaced(sessionId: string, seq: number, row: number): Promise<boolean> {
+    for (const s of this.ids.candidates(sessionId, seq - 1)) {
+      const bytes = await this.db.get(blockKey(s));
+      if (bytes === undefined) continue;
+      const block = new Block(bytes);
+      for (let r = s === seq ? row + 1 : 0; r < block.rows; r++) if (block.id(r) === sessionId) return true;
+    }
+    return false;
+  }
+
+  /** The id filters of every block, into memory. */
+  private async loadFilters(): Promise<void> {
+    for await (const [k, v] of this.db.iterator({ gte: 'f/', lt: 'f0' })) this.ids.add(seqOfKey(k), v);
   }
 
   counters(): HistoryCounters {
@@ -228,22 +256,8 @@ export class SessionHistory {
       if (!old && !big) break;
       const seq = parseInt(key.slice(2), 16);
       const ops: Op[] = [];
-      // the block's id keys that still point into it (a later record of the session moved the others)
-      const bytes = await this.db.get(blockKey(seq));
-      if (bytes !== undefined) {
-        const block = new Block(bytes);
-        const ids: string[] = [];
-        for (let i = 0; i < block.rows; i++) ids.push(block.id(i));
-        const places = await this.db.getMany(ids.map(idKey));
-        for (let i = 0; i < ids.length; i++) {
-          const at = places[i];
-          if (at === undefined) continue;
-          const p = decodePlace(at);
-          if (p.seq === seq && p.row === i) ops.push({ type: 'del', key: idKey(ids[i]!) });
-        }
-      }
       for (const p of m.postings) ops.push({ type: 'del', key: p });
-      ops.push({ type: 'del', key: blockKey(seq) }, { type: 'del', key });
+      ops.push({ type: 'del', key: blockKey(seq) }, { type: 'del', key: filterKey(seq) }, { type: 'del', key });
       // sizes change when the write is queued (writes apply in that order), back if it fails
       const freed = Math.min(this.meta.bytes, m.bytes);
       this.meta.bytes -= freed;
@@ -254,6 +268,7 @@ export class SessionHistory {
         this.meta.bytes += freed;
         throw e;
       }
+      this.ids.remove(seq);
       if (old) this.c.retiredByAge++;
       else this.c.retiredBySize++;
       this.c.retiredRecords += m.rows;
@@ -281,6 +296,7 @@ export class SessionHistory {
    */
   private async upgrade(): Promise<void> {
     if (this.meta.format === HISTORY_FORMAT) return;
+    if (this.meta.format === FORMAT_ID_KEYS) return this.dropIdKeys();
     let records = 0;
     let ops: Op[] = [];
     for await (const k of this.db.keys({ gte: 'a', lt: 'z' })) {
@@ -299,6 +315,29 @@ export class SessionHistory {
     ops.push(...(['format', 'seq', 'bytes', 'lostTotal'] as const).map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k]) })));
     await this.write(ops);
     this.formatLost = records;
+  }
+
+  /** Format 2 to 3: a filter for each block (from its rows' ids), the id keys removed. */
+  private async dropIdKeys(): Promise<void> {
+    let ops: Op[] = [];
+    const flush = async (): Promise<void> => {
+      await this.write(ops);
+      ops = [];
+    };
+    for await (const [k, v] of this.db.iterator({ gte: 'k/', lt: 'k0' })) {
+      const block = new Block(v);
+      const ids: string[] = [];
+      for (let i = 0; i < block.rows; i++) ids.push(block.id(i));
+      ops.push({ type: 'put', key: filterKey(seqOfKey(k)), value: buildFilter(ids) });
+      if (ops.length >= 1000) await flush();
+    }
+    for await (const k of this.db.keys({ gte: 'i/', lt: 'i0' })) {
+      ops.push({ type: 'del', key: k });
+      if (ops.length >= 10_000) await flush();
+    }
+    this.meta.format = HISTORY_FORMAT;
+    ops.push({ type: 'put', key: metaKey('format'), value: pack(HISTORY_FORMAT) });
+    await flush();
   }
 
   private async countLoss(): Promise<void> {
@@ -361,13 +400,16 @@ export class SessionHistory {
       ops.push({ type: 'put', key, value });
       bytes += key.length + value.length;
     };
+    const ids: string[] = [];
     for (const r of records) {
       const row = this.blocks.add(r);
-      put(idKey(r.sessionId), encodePlace(seq, row)); // a later record of the session in this batch overwrites it
+      ids.push(r.sessionId);
       postings.record(minuteOf(r.endMs), row);
       indexEntries(r, postings);
     }
     put(blockKey(seq), this.blocks.finish());
+    const filter = buildFilter(ids);
+    put(filterKey(seq), filter);
     const postingKeys: string[] = [];
     postings.each(seq, (k, rows) => {
       postingKeys.push(k);
@@ -394,6 +436,7 @@ export class SessionHistory {
       return;
     }
     this.meta.written = written;
+    this.ids.add(seq, filter);
     this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
     this.c.batches++;
     this.c.busyMs += performance.now() - t0;

@@ -1,19 +1,20 @@
 /**
- * Key layout of the session history (its own LevelDB database, sublevel `history`), format 2:
+ * Key layout of the session history (its own LevelDB database, sublevel `history`), format 3:
  *
  *   k/<S>                            -> block S: the records of write batch S (block.ts), one value
  *   b/<S>                            -> block S's manifest: end-time range, rows, postings, bytes (retention,
  *                                       and the time-ordered reading of blocks)
- *   i/<id>                           -> seq u32, row u32: where the session's latest record is
+ *   f/<S>                            -> block S's id filter (id-index.ts): which ids it may hold
  *   p/<field>\0<value>\0<M><S>       -> rows (encodeRows)                  postings: the rows of block S
  *                                                                          whose <field> is <value> and whose
  *                                                                          end time is in minute M (8 hex each)
  *   m/<name>                         -> meta counters (accepted, written, seq, bytes, lost..., format)
  *
- * A batch costs one key per record (its id key, 8 bytes of value) and one per distinct (field, value,
- * minute), against three keys and a JSON value per record in format 1 (r/<T>/<id>, i/<id>/<T>). A record
- * replaced by a later one of its session (an interim record) stays in its block; its id key points
- * elsewhere, which is how readers skip it. Values never contain NUL (names and addresses).
+ * A batch costs one key per distinct (field, value, minute) and four more (block, filter, manifest, meta),
+ * none per record: format 2 had an id key per record (i/<id>), format 1 three keys and a JSON value per
+ * record (r/<T>/<id>, i/<id>/<T>). A record replaced by a later one of its session (an interim record)
+ * stays in its block; readers skip it when a later block or row holds its id. Values never contain NUL
+ * (names and addresses).
  */
 import { formatAddress, parseAddress } from '../../packet/addr.js';
 import type { SessionRecord } from '../record.js';
@@ -25,7 +26,7 @@ export const hex = (n: number, digits: number): string => Math.floor(n).toString
 export const minuteOf = (ms: number): number => Math.floor(ms / 60_000);
 
 export const blockKey = (seq: number): string => `k/${hex(seq, 8)}`;
-export const idKey = (id: string): string => `i/${id}`;
+export const filterKey = (seq: number): string => `f/${hex(seq, 8)}`;
 export const batchKey = (seq: number): string => `b/${hex(seq, 8)}`;
 /** the batch seq of a posting key, block key or manifest key (its last 8 hex digits) */
 export const seqOfKey = (key: string): number => parseInt(key.slice(key.length - 8), 16);
@@ -112,26 +113,6 @@ export function uuidText(b: Uint8Array, at: number): string {
     id += HEX[b[at + i]!];
   }
   return id;
-}
-
-/** A record's place: its block (batch seq) and row. */
-export interface Place {
-  seq: number;
-  row: number;
-}
-
-/** The value of an id key: seq u32, row u32. */
-export function encodePlace(seq: number, row: number): Uint8Array {
-  const out = new Uint8Array(8);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, seq);
-  v.setUint32(4, row);
-  return out;
-}
-
-export function decodePlace(b: Uint8Array): Place {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { seq: v.getUint32(0), row: v.getUint32(4) };
 }
 
 /** A posting's rows (ascending) as varints of the gaps between them. */

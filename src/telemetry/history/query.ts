@@ -8,7 +8,7 @@
  *     end-time range meets the query's, each block's rows by end time (a block holds one write batch, so
  *     records come in end-time order but for those that ended within a flush interval of each other).
  * Only the blocks that can match are read, and of those only the rows looked at are decoded. A record that a
- * later one of its session replaced (an interim record) is skipped: its id key points elsewhere.
+ * later one of its session replaced (an interim record) is skipped: a later row or block holds its id.
  * A page holds at most `limit` records (<= 1000) and reads at most SCAN_BUDGET records: a page can come
  * back short with a cursor, so that no query holds the node for long. The cursor names the driver and the
  * position; it is only valid with the same filters.
@@ -18,7 +18,7 @@ import { parsePrefix, prefixContains, type ParsedPrefix } from '../../packet/add
 import { SvrError } from '../../errors.js';
 import { CLOSE_REASONS, type CloseReason, type RecordKind, type SessionRecord } from '../record.js';
 import { Block } from './block.js';
-import { blockKey, canonicalAddress, decodePlace, decodeRows, idKey, minuteOf, hex, postingPrefix, seqOfKey, type IndexedField } from './keys.js';
+import { blockKey, canonicalAddress, decodeRows, minuteOf, hex, postingPrefix, seqOfKey, type IndexedField } from './keys.js';
 
 export interface HistoryQuery {
   /** end time >= from (ms since the epoch) */
@@ -66,6 +66,8 @@ export const SCAN_BUDGET = 20_000;
 export interface HistoryReader {
   iterate(range: { gte?: string; lte?: string; gt?: string; lt?: string; reverse: boolean }): AsyncIterable<[string, Uint8Array]>;
   get(key: string): Promise<Uint8Array | undefined>;
+  /** whether a later record of the session (a later row of block `seq`, or a later block) replaced this one */
+  replaced(sessionId: string, seq: number, row: number): Promise<boolean>;
 }
 
 interface Checked {
@@ -203,11 +205,7 @@ class Blocks {
 
 /** False for a record that a later one of its session replaced. */
 async function current(db: HistoryReader, r: SessionRecord, seq: number, row: number): Promise<boolean> {
-  if (r.kind === 'end') return true;
-  const at = await db.get(idKey(r.sessionId));
-  if (at === undefined) return false;
-  const p = decodePlace(at);
-  return p.seq === seq && p.row === row;
+  return r.kind === 'end' || !(await db.replaced(r.sessionId, seq, row));
 }
 
 /**

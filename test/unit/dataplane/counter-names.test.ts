@@ -24,7 +24,7 @@ test('every counter a router registers is in the table, and the table names only
     const registered = Object.keys(lab.r1.host.counters());
     const table = new Set<string>(COUNTER_NAMES);
     assert.equal(registered.filter((n) => !table.has(n) && !n.startsWith('plugin.') && !/^interface\.[^.]+\.(rx|tx)-(packets|bytes)$/.test(n)), [], 'registered but not documented');
-    const control = ['handshakes-failed', 'service-moves', 'paths-suppressed', 'nat-peer-address-changes', 'nat-rebinds', 'nat-rebinds-damped', 'nat-address-malformed', 'firewall-probes-answered', 'firewall-probe-acks', 'firewall-probe-malformed', 'udp-transform-activations'];
+    const control = ['handshakes-failed', 'service-moves', 'paths-suppressed', 'nat-peer-address-changes', 'nat-rebinds', 'nat-rebinds-damped', 'nat-address-malformed', 'firewall-probes-answered', 'firewall-probe-acks', 'firewall-probe-malformed', 'udp-transform-activations', 'firewall-verdicts-sent', 'firewall-verdicts-received'];
     const missing = COUNTER_NAMES.filter((n) => !registered.includes(n) && !control.includes(n));
     assert.equal(missing, LATE, 'documented but never registered');
     await lab.r1.applyPlugins([{ use: 'svrouter/plugins/firewall', with: { zones: {}, allow: [] }, baseDir: root, at: 'p' }], { services: { web: ['builtin.firewall/inspect'] } });

@@ -138,4 +138,47 @@ test('always-transform: transform at once, never probes; disabled: never probes,
   assert.equal(d.verdicts, []);
 });
 
+test('the peer\'s verdict: a firewall it found in its direction turns the transform on here too, while our own episodes find our direction clean; its clean verdict turns it off', () => {
+  const peer = (r: Run, blocked: number): Run => step(r, { type: 'peer.verdict', blocked });
+  let r = step(start(), { type: 'path.up' });
+  r = answer(answer(answer(r, SYN), MID), JUMBO);
+  assert.equal(r.verdicts, [{ transform: false, blocked: 0, changed: false }], 'our direction is clean');
+  r = peer(r, 1 << MID);
+  assert.equal(r.verdicts.at(-1), { transform: true, blocked: 0, changed: true }, 'the peer\'s mid-flow finding turns it on (our blocked kinds stay none)');
+  assert.is(r.s.context.peerBlocked, 1 << MID);
+  r = peer(r, 1 << MID);
+  assert.is(r.verdicts.length, 2, 'the same finding repeated is no new verdict');
+  r = fire(r, AUTO.detectIntervalMs);
+  r = answer(answer(answer(r, SYN), MID), JUMBO);
+  assert.equal(r.verdicts.at(-1), { transform: true, blocked: 0, changed: false }, 'our clean episode keeps it on while the peer\'s firewall stands');
+  r = peer(r, 0);
+  assert.equal(r.verdicts.at(-1), { transform: false, blocked: 0, changed: true }, 'the peer found its direction clean: off');
+  // our own firewall and the peer's together: the peer's clean verdict leaves ours on
+  r = peer(r, ALL_KINDS);
+  r = fire(r, AUTO.detectIntervalMs);
+  for (let k = 0; k < MAX_ATTEMPTS; k++) r = fire(r, PROBE_WAIT_MS);
+  assert.equal(r.verdicts.at(-1), { transform: true, blocked: ALL_KINDS, changed: false });
+  const n = r.verdicts.length;
+  r = peer(r, 0);
+  assert.is(r.verdicts.length, n, 'still on: no verdict');
+  assert.is(r.s.context.peerBlocked, 0);
+});
+
+test('a peer verdict before our first one (path still down or probing) counts; under always-transform or disabled it changes nothing', () => {
+  let r = start();
+  r = step(r, { type: 'peer.verdict', blocked: 1 << SYN });
+  assert.equal(r.verdicts, [{ transform: true, blocked: 0, changed: true }], 'while down');
+  r = step(r, { type: 'path.up' });
+  r = step(r, { type: 'peer.verdict', blocked: 0 });
+  assert.equal(r.verdicts.at(-1), { transform: false, blocked: 0, changed: true }, 'while probing');
+  assert.is(r.s.value, 'probing', 'the episode goes on');
+  for (const mode of ['always-transform', 'disabled'] as const) {
+    let o = start({ mode, detectIntervalMs: 1000 });
+    const before = o.verdicts.length;
+    o = step(o, { type: 'peer.verdict', blocked: ALL_KINDS });
+    assert.is(o.verdicts.length, before, mode);
+    assert.is(o.s.context.peerBlocked, 0, mode);
+  }
+});
+
 test.run();

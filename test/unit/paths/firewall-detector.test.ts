@@ -1,7 +1,8 @@
 /** Firewall-detector probe and answer bytes (docs/wan.md "UDP transform"). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeFirewallAnswer, encodeFirewallProbe, firewallProbeAnswer, JUMBO_BYTES, reasonsOf } from '../../../src/paths/firewall-detector.js';
+import { decodeFirewallAnswer, decodeFirewallVerdict, encodeFirewallProbe, encodeFirewallVerdict, firewallProbeAnswer, JUMBO_BYTES, reasonsOf } from '../../../src/paths/firewall-detector.js';
+import { pathMessageKind } from '../../../src/packet/path-message.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -31,6 +32,20 @@ test('malformed probes get no answer; malformed answers decode to nothing', () =
   const a = firewallProbeAnswer(good)!;
   assert.is(decodeFirewallAnswer(a.subarray(0, 7)), undefined);
   assert.is(decodeFirewallAnswer(Uint8Array.of(0xd0, 0, 7, 0, 0, 0, 0, 1)), undefined, 'kind');
+});
+
+test('a verdict for the peer: 0xd1, version 0, the kinds found blocked, 0, the verdicts so far; malformed ones decode to nothing', () => {
+  const v = encodeFirewallVerdict(0b011, 7);
+  assert.equal([...v], [0xd1, 0, 3, 0, 0, 0, 0, 7]);
+  assert.is(pathMessageKind(v), 'fw-verdict');
+  assert.equal(decodeFirewallVerdict(v), { blocked: 3, episodes: 7 });
+  assert.equal(decodeFirewallVerdict(encodeFirewallVerdict(0, 1)), { blocked: 0, episodes: 1 });
+  for (const [at, value] of [[1, 1], [2, 8], [3, 1]] as const) {
+    const bad = v.slice();
+    bad[at] = value;
+    assert.is(decodeFirewallVerdict(bad), undefined, `byte ${at} = ${value}`);
+  }
+  assert.is(decodeFirewallVerdict(v.subarray(0, 7)), undefined, 'short');
 });
 
 test('reasons by SSR name', () => {

@@ -5,11 +5,11 @@ import { decodeLinkTest, encodeLinkTest, linkTestReply, pathMessageKind } from '
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-test('first byte: 0x20-0x3f BFD (version 1), 0xc1/0xc2 link test, 0xc3-0xc7 STEP, 0xc8-0xcb key exchange, 0xcc NAT address, 0xcd/0xce path MTU, 0xcf/0xd0 firewall detector, the rest unknown', () => {
+test('first byte: 0x20-0x3f BFD (version 1), 0xc1/0xc2 link test, 0xc3-0xc7 STEP, 0xc8-0xcb key exchange, 0xcc NAT address, 0xcd/0xce path MTU, 0xcf/0xd0/0xd1 firewall detector, the rest unknown', () => {
   const kind = (b: number) => pathMessageKind(Uint8Array.of(b, 0, 0));
   assert.equal([0x20, 0x27, 0x3f].map(kind), ['bfd', 'bfd', 'bfd']);
-  assert.equal([0x00, 0x1f, 0x40, 0xc0, 0xd1, 0xff].map(kind), ['unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown']);
-  assert.equal([0xcc, 0xcd, 0xce, 0xcf, 0xd0].map(kind), ['nat-address', 'mtu-probe', 'mtu-ack', 'fw-probe', 'fw-probe-ack']);
+  assert.equal([0x00, 0x1f, 0x40, 0xc0, 0xd2, 0xff].map(kind), ['unknown', 'unknown', 'unknown', 'unknown', 'unknown', 'unknown']);
+  assert.equal([0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1].map(kind), ['nat-address', 'mtu-probe', 'mtu-ack', 'fw-probe', 'fw-probe-ack', 'fw-verdict']);
   assert.equal([0xc1, 0xc2, 0xc3, 0xc7].map(kind), ['link-test-request', 'link-test-reply', 'step', 'step']);
   assert.equal([0xc8, 0xcb].map(kind), ['handshake', 'handshake']);
   assert.is(pathMessageKind(new Uint8Array(0)), 'unknown');

@@ -67,9 +67,10 @@ test('auto-detect with a middlebox dropping TCP: the path switches to UDP transf
   const lab = createMemoryLab({ config: await config({ mode: 'auto-detect', detectInterval: 300 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'], wanFilter: box.filter, router: { liveness: 'bfd' } });
   const wire = recordWire(lab.wan);
   try {
-    assert.ok(await until(() => transformOf(lab, 'r1').transport === 'udp-transform', MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), `r1 switched: ${JSON.stringify(transformOf(lab, 'r1'))}`);
+    // r1's own verdict (r2's, told on the control channel, may switch it a moment earlier)
+    assert.ok(await until(() => transformOf(lab, 'r1').transport === 'udp-transform' && (transformOf(lab, 'r1').udpTransform?.episodes ?? 0) >= 1, MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), `r1 switched: ${JSON.stringify(transformOf(lab, 'r1'))}`);
     // r2 probes on its own: its last probes would otherwise reach the middlebox during the transfer (seen under load)
-    assert.ok(await until(() => transformOf(lab, 'r2').transport === 'udp-transform', MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), `r2 switched: ${JSON.stringify(transformOf(lab, 'r2'))}`);
+    assert.ok(await until(() => transformOf(lab, 'r2').transport === 'udp-transform' && (transformOf(lab, 'r2').udpTransform?.episodes ?? 0) >= 1, MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), `r2 switched: ${JSON.stringify(transformOf(lab, 'r2'))}`);
     const view = transformOf(lab, 'r1').udpTransform!;
     assert.equal(view.reasons, ['TCP SYN', 'Mid-flow', 'TCP SYN Jumbo'], 'every probe kind was dropped');
     assert.ok(box.dropped() >= 3 * MAX_ATTEMPTS, `the middlebox dropped the probes (${box.dropped()})`);
@@ -81,6 +82,9 @@ test('auto-detect with a middlebox dropping TCP: the path switches to UDP transf
     const pi = new PacketInfo();
     const syn = session.find((w) => w.dir === 'a->b' && w.meta !== null)!;
     assert.ok(syn !== undefined && syn.meta!.tenant !== undefined, 'the first packet carries forward metadata');
+    assert.is(syn.meta!.tcpSyn, true, 'TLV 12 on the SYN carried as UDP (wire format §3.3)');
+    const withMeta = session.filter((w) => w.meta !== null);
+    assert.ok(withMeta.length >= 2 && withMeta.filter((w) => w.meta!.tcpSyn).length === 1, `only the SYN has TLV 12 (${withMeta.length} packets with metadata)`);
     const plain = session.find((w) => w.dir === 'a->b' && w.meta === null)!;
     parsePacket(plain.bytes, 0, plain.bytes.length, pi);
     assert.is(plain.bytes[pi.payload + 2]! * 256 + plain.bytes[pi.payload + 3]!, 80, 'a later packet: the TCP header (original ports) right after the UDP header, no metadata');
@@ -89,6 +93,32 @@ test('auto-detect with a middlebox dropping TCP: the path switches to UDP transf
     assert.is(c1['tcp-sessions-transformed'], 1);
     assert.ok((c1['udp-transform-activations'] ?? 0) >= 1);
     assert.ok((c2['firewall-probes-answered'] ?? 0) === 0, 'r2 never got a probe through the middlebox');
+  } finally {
+    await lab.close();
+  }
+});
+
+test('a firewall that drops only the peer\'s TCP (r2 -> r1): r2 finds it and tells r1 (0xd1), r1 carries its TCP sessions as UDP too, and a transfer opened by r1\'s client is intact', async () => {
+  let dropped = 0;
+  const oneWay = (p: Uint8Array, dir: string): boolean => {
+    const pi = new PacketInfo();
+    if (dir !== 'b->a' || parsePacket(p, 0, p.length, pi) !== 0 || pi.protocol !== PROTO_TCP) return true;
+    dropped++;
+    return false;
+  };
+  const lab = createMemoryLab({ config: await config({ mode: 'auto-detect', detectInterval: 300 }), clients: ['198.18.1.10'], servers: ['198.18.3.20'], wanFilter: oneWay, router: { liveness: 'bfd' } });
+  try {
+    assert.ok(await until(() => transformOf(lab, 'r2').transport === 'udp-transform', MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), `r2 found its direction blocked: ${JSON.stringify(transformOf(lab, 'r2'))}`);
+    assert.ok(await until(() => transformOf(lab, 'r1').transport === 'udp-transform' && (transformOf(lab, 'r1').udpTransform?.episodes ?? 0) >= 1, 4000), `r1 follows r2's verdict: ${JSON.stringify(transformOf(lab, 'r1'))}`);
+    const r1 = transformOf(lab, 'r1').udpTransform!;
+    assert.equal(r1.reasons, [], 'r1\'s own probes got through');
+    assert.equal(r1.peerReasons, ['TCP SYN', 'Mid-flow', 'TCP SYN Jumbo'], 'what r2 found, as r2 told it');
+    assert.is(r1.active, true);
+    assert.ok((lab.r1.counters()['firewall-verdicts-received'] ?? 0) >= 1 && (lab.r2.counters()['firewall-verdicts-sent'] ?? 0) >= 1);
+    const before = dropped;
+    await transfer(lab);
+    assert.is(dropped - before, 0, 'none of the session\'s packets met the firewall: r2\'s replies went as UDP');
+    assert.is(lab.r1.counters()['tcp-sessions-transformed'], 1);
   } finally {
     await lab.close();
   }
@@ -103,6 +133,7 @@ test('auto-detect without a middlebox: probes answered, TCP stays TCP', async ()
     assert.ok((lab.r2.counters()['firewall-probes-answered'] ?? 0) >= 3, 'r2 answered the probes');
     await transfer(lab);
     assert.ok(wire.some((w) => w.protocol === PROTO_TCP && w.dport !== 1283 && w.payloadLength > 1000), 'the session crossed the wan as TCP');
+    assert.ok(wire.some((w) => w.meta?.forward !== undefined) && wire.every((w) => w.meta === null || !w.meta.tcpSyn), 'no TLV 12 on a TCP SYN that stays TCP');
     assert.is(lab.r1.counters()['tcp-sessions-transformed'] ?? 0, 0);
   } finally {
     await lab.close();

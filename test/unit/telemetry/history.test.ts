@@ -10,6 +10,8 @@ import type { HistoryQuery } from '../../../src/telemetry/history/query.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
 import { isSvrError } from '../../../src/errors.js';
 import { Block, BlockWriter } from '../../../src/telemetry/history/block.js';
+import { buildFilter, mayHold } from '../../../src/telemetry/history/id-index.js';
+import { blockKey, filterKey } from '../../../src/telemetry/history/keys.js';
 import { T0, makeRecord } from './records.js';
 
 async function withHistory(opts: HistoryOptions, fn: (h: SessionHistory, store: Store, dir: string) => Promise<void>): Promise<void> {
@@ -258,6 +260,77 @@ test('a history of format 1 (a key per record) is removed at open, its records c
     const keys: string[] = [];
     for await (const k of sub(store).keys()) keys.push(k);
     assert.ok(!keys.some((k) => k.startsWith('r/') || k === oldPosting || k === 'i/a/018bcfe56800'), keys.join(' '));
+    await h.close();
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('one session found among 200 blocks with no key per record: its latest record, after a reopen too; a filter has no false negatives and few false positives', async () => {
+  const uuids = Array.from({ length: 5000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+  const filter = buildFilter(uuids.slice(0, 512));
+  assert.ok(uuids.slice(0, 512).every((id) => mayHold(filter, id)), 'every id of the block');
+  const wrong = uuids.slice(512).filter((id) => mayHold(filter, id)).length;
+  assert.ok(wrong < 4488 * 0.03, `${wrong} of 4488 other ids pass (about 1 % expected)`);
+  const dir = mkdtempSync(join(tmpdir(), 'tm-history-'));
+  try {
+    let store = await Store.open(dir);
+    let h = await SessionHistory.open(store, { retentionMs: 3_600_000 });
+    for (let i = 0; i < 2000; i++) {
+      h.put(makeRecord(i));
+      if (i % 10 === 9) await h.flush();
+    }
+    h.put({ ...makeRecord(7), kind: 'end', seq: 1, closeReason: 'admin' }); // a later record of session 7
+    await h.flush();
+    const keys: string[] = [];
+    for await (const k of store.db.sublevel<string, Uint8Array>('history', { keyEncoding: 'utf8', valueEncoding: 'view' }).keys()) keys.push(k);
+    assert.is(keys.filter((k) => k.startsWith('k/')).length, 201);
+    assert.ok(!keys.some((k) => k.startsWith('i/')), 'no key per record');
+    const t0 = performance.now();
+    for (const i of [0, 7, 1234, 1999]) assert.is((await h.get(makeRecord(i).sessionId))?.sessionId, makeRecord(i).sessionId, `session ${i}`);
+    const ms = performance.now() - t0;
+    assert.is((await h.get(makeRecord(7).sessionId))?.closeReason, 'admin', 'the latest record of the session');
+    assert.is(await h.get('00000000-0000-4000-8000-999999999999'), undefined);
+    assert.ok(ms < 500, `4 lookups in ${ms.toFixed(1)} ms`);
+    await h.close();
+    await store.close();
+    store = await Store.open(dir);
+    h = await SessionHistory.open(store, { readOnly: true });
+    assert.is((await h.get(makeRecord(1234).sessionId))?.sessionId, makeRecord(1234).sessionId, 'filters loaded at open (svr inspect)');
+    await h.close();
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a history of format 2 (an id key per record) is converted at open: a filter per block, the id keys gone, nothing lost', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-history-'));
+  const sub = (store: Store) => store.db.sublevel<string, Uint8Array>('history', { keyEncoding: 'utf8', valueEncoding: 'view' });
+  try {
+    let store = await Store.open(dir);
+    let h = await SessionHistory.open(store, { retentionMs: 3_600_000 });
+    for (let i = 0; i < 30; i++) h.put(makeRecord(i));
+    await h.flush();
+    await h.close();
+    // as format 2 wrote it: no filter, an id key per record, format 2
+    const db = sub(store);
+    await db.batch([
+      { type: 'del', key: filterKey(1) },
+      ...Array.from({ length: 30 }, (_, i) => ({ type: 'put' as const, key: `i/${makeRecord(i).sessionId}`, value: new Uint8Array(8) })),
+      { type: 'put', key: 'm/format', value: Uint8Array.of(2) },
+    ]);
+    assert.ok(await db.get(blockKey(1)));
+    await store.close();
+    store = await Store.open(dir);
+    h = await SessionHistory.open(store, { retentionMs: 3_600_000 });
+    assert.equal([h.counters().lostAtOpen, h.counters().written], [0, 30]);
+    assert.is((await h.get(makeRecord(17).sessionId))?.sessionId, makeRecord(17).sessionId);
+    assert.is((await all(h, {})).length, 30);
+    const keys: string[] = [];
+    for await (const k of sub(store).keys()) keys.push(k);
+    assert.ok(!keys.some((k) => k.startsWith('i/')) && keys.includes(filterKey(1)), keys.join(' '));
     await h.close();
     await store.close();
   } finally {

@@ -15,7 +15,8 @@ import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { Store } from '../../../src/store/store.js';
 import { SessionHistory } from '../../../src/telemetry/history/history.js';
 import type { SessionFact } from '../../../src/telemetry/record.js';
-import { sessionFacts } from './records.js';
+import { dataPath, sessionFacts } from './records.js';
+import { FactRing } from '../../../src/dataplane/fact-ring.js';
 import { historyDirOf, RECORDS_NICE, RecordsThread } from '../../../src/telemetry/records-thread.js';
 import { until } from '../../support/config.js';
 
@@ -125,6 +126,41 @@ test('a records thread that dies is started again: the facts it had not applied 
     const page = await records.query({ limit: 1000, order: 'oldest' });
     assert.is(page.records.length, expected, 'the history keeps what the first thread wrote');
     assert.ok(await records.get('00000000-0000-4000-8000-000000000199'), 'a session of after the restart');
+  } finally {
+    await records.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('from a data path\'s fact ring: records written; a records thread that dies is started again, the ring rows it never read are skipped and counted lost, a full ring counted dropped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-thread-'));
+  const ring = FactRing.buffer(512);
+  const told: string[] = [];
+  const records = await RecordsThread.open({ router: 'r1', historyDir: historyDirOf(dir), rings: [ring], observationDomainId: 1, telemetry: defaultTelemetry(), history: { flushMs: 20 } }, {
+    onRestarted: (n) => told.push(`restarted ${n}`),
+  });
+  try {
+    const d = await dataPath(ring);
+    d.open(100);
+    d.expire();
+    assert.ok(await until(() => records.counters().history.written === 100, 5000), JSON.stringify(records.counters()));
+    const one = await records.get((await records.query({ limit: 1 })).records[0]!.sessionId);
+    assert.equal([one?.tenant, one?.service, one?.paths, one?.closeReason], ['engineering', 'echo', ['wan0->r2/wan0'], 'idle']);
+    // the thread dies; the data path goes on writing rows for it (50 sessions, 100 facts) that nobody reads
+    await (records as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    d.open(50);
+    d.expire();
+    assert.is(records.counters().waiting?.facts, 100, 'waiting in the ring');
+    assert.ok(await until(() => told.includes('restarted 1'), 10_000), told.join('; '));
+    d.open(30);
+    d.expire();
+    assert.ok(await until(() => records.counters().history.written === 130, 5000), JSON.stringify(records.counters()));
+    assert.equal(records.counters().waiting, { facts: 0, dropped: 0, lost: 100, restarts: 1 });
+    // a burst larger than the ring while the thread cannot read: dropped and counted, never blocking
+    await (records as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    d.open(600);
+    assert.is(d.dp.sessions.active, 600);
+    assert.ok(records.counters().waiting!.dropped >= 600 - 512, JSON.stringify(records.counters().waiting));
   } finally {
     await records.close();
     rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,11 @@
-/** Session records for the telemetry tests: varied tenants, services, paths, addresses and ports by index. */
+/** Session records for the telemetry tests: varied tenants, services, paths, addresses and ports by index; a data path writing a fact ring. */
+import { Dataplane } from '../../../src/dataplane/dataplane.js';
+import type { PacketPort } from '../../../src/dataplane/port.js';
+import { compileRouter } from '../../../src/model/compile.js';
+import type { ForwardingTables } from '../../../src/model/tables.js';
+import { buildUdp } from '../../../src/packet/build.js';
 import type { CloseReason, SessionFact, SessionRecord } from '../../../src/telemetry/record.js';
+import { exampleConfig } from '../../support/config.js';
 
 export const T0 = 1_700_000_000_000;
 const TENANTS = ['blue', 'red', 'green'];
@@ -31,4 +37,27 @@ export function sessionFacts(i: number, t: number): SessionFact[] {
       forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 40000 + i, dstPort: 80, protocol: 6 }, path: 'wan0->r2/wan0' },
     { kind: 'session.closed', atMs: t + 1000 + i, sessionId: id, reason: 'fin-rst', packets: [10, 8], bytes: [1000, 8000] },
   ];
+}
+
+/** A data path of r1 on its own ring of `rows` rows; `open(n)` opens n UDP sessions, `expire()` ends them all. */
+export async function dataPath(facts: SharedArrayBuffer, tables?: ForwardingTables) {
+  let now = Date.parse('2025-01-01T00:00:00Z');
+  const t = tables ?? compileRouter(await exampleConfig(), 'r1', 1);
+  const port = (name: string): PacketPort => ({ name, start: () => {}, transmit: () => {}, close: () => {} });
+  const dp = new Dataplane({ tables: t, ports: t.interfaces.map((i) => port(i.name)), clock: () => now, shared: { facts } });
+  const lan = t.interfaceIndex('lan0');
+  let next = 0;
+  return {
+    dp, tables: t,
+    open(n: number): void {
+      for (let i = 0; i < n; i++) {
+        const p = buildUdp({ src: Uint8Array.of(198, 18, 1, 10), dst: Uint8Array.of(198, 18, 3, 20), srcPort: 1024 + next++, dstPort: 7, payload: new Uint8Array(8) });
+        dp.receive(lan, p, Uint32Array.of(0), Uint32Array.of(p.length), 1);
+      }
+    },
+    expire(): void {
+      now += 600_000;
+      dp.sweepAll();
+    },
+  };
 }

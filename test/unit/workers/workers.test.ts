@@ -3,6 +3,9 @@ import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { exampleConfig, until } from '../../support/config.js';
 import { createWorkerLab } from '../../support/worker-lab.js';
+import { buildUdp } from '../../../src/packet/build.js';
+import { writeIpv4Fragment } from '../../../src/packet/ipv4-fragment.js';
+import { fillIpv4HeaderChecksum } from '../../../src/packet/rewrite.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -108,6 +111,39 @@ test('with 2 workers: session pages merge both workers in creation order, follow
     const load = lab.r1.threadLoad();
     assert.is(load.length, 2);
     assert.ok(load.every((l) => l.activeMs > 0 && l.idleMs >= 0), JSON.stringify(load));
+  } finally {
+    await lab.close();
+  }
+});
+
+test('with 2 workers: a 3,000-byte reply the server fragmented, reassembled by one worker and handed to its session\'s owner, still leaves r1\'s LAN as fragments (PF_REASSEMBLED crosses the hand-off)', async () => {
+  const lab = await createWorkerLab(await exampleConfig(), 2);
+  try {
+    const big = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7) & 0xff);
+    // every fragment of r2's SVR packets reaches the same worker (addresses only), which reassembles; the
+    // replies of the sessions the other worker owns are handed to it reassembled
+    /** the server answers `port` with a 3,000-byte datagram it fragments itself for its 1500-byte LAN */
+    const reply = (port: number): void => {
+      const p = buildUdp({ src: lab.server.addressBytes, dst: lab.client.addressBytes, srcPort: 7, dstPort: port, payload: big, id: port });
+      p[6] = 0;
+      fillIpv4HeaderChecksum(p, 0);
+      const buf = new Uint8Array(1500);
+      for (let j = 0; j < 3; j++) lab.server.transmit(buf.slice(0, writeIpv4Fragment(p, 0, p.length, 1500, j, port, buf, 0)));
+    };
+    lab.server.udpBind(7, (_d, f) => reply(f.port));
+    let handedOff = 0;
+    for (let i = 0; i < 8; i++) {
+      const port = 43000 + i;
+      const before = { ...lab.r1.counters() };
+      const frags = lab.client.stats.fragments;
+      lab.client.udpBind(port, () => undefined);
+      lab.client.udpSend(port, '198.18.3.20', 7, Buffer.from('big please'));
+      assert.ok(await until(() => lab.client.stats.fragments >= frags + 3, 5000), `port ${port}: the reply reaches the client as fragments (${lab.client.stats.fragments - frags})`);
+      const after = lab.r1.counters();
+      assert.is((after['lan-packets-fragmented'] ?? 0) - (before['lan-packets-fragmented'] ?? 0), 1, `port ${port}: r1 fragmented it for its LAN`);
+      if ((after['consumed-handed-off'] ?? 0) > (before['consumed-handed-off'] ?? 0)) handedOff++;
+    }
+    assert.ok(handedOff > 0, 'packets were handed between the workers');
   } finally {
     await lab.close();
   }
