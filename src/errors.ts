@@ -22,6 +22,7 @@ export const ErrorCodes = {
   SVR_ERR_WORKER_TIMEOUT: 'A data-path worker thread did not answer in time (busy, hung or restarting)',
   SVR_ERR_CLI_OPTION: 'A command-line option is invalid',
   SVR_ERR_STEP_OPTIONS: 'A STEP (service and topology exchange) option is out of range',
+  SVR_ERR_STEP_DOCUMENT_TOO_LARGE: "The router's STEP document is larger than 64 chunks: its peers do not learn what it delivers",
   SVR_ERR_CONTROL_CONNECT: 'The node control socket could not be reached',
   SVR_ERR_CONTROL_REQUEST: 'The node refused a control request',
   SVR_ERR_ROUTING_FRR: 'FRR (zebra, bgpd, bfdd) could not be started or asked',

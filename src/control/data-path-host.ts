@@ -106,6 +106,8 @@ export interface DataPathHost {
   resignalPath(path: number): void;
   /** a message on the path control channel (UDP 1280 between the waypoints) */
   sendPathMessage(path: number, payload: Uint8Array): boolean;
+  /** runs `fn`; the path messages it sends leave together (one write per port in-thread, one post to a worker) */
+  batchPathMessages(fn: () => void): void;
   /** keys from the key exchange for a path, in every data path between batches: `rx` accepted at once,
    *  `tx` sent with from `activeAt`, older rx keys kept `overlapMs` after that */
   setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void;

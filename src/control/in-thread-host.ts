@@ -162,6 +162,10 @@ export class InThreadHost implements DataPathHost {
     return this.dataplane.sendPathMessage(path, payload);
   }
 
+  batchPathMessages(fn: () => void): void {
+    this.dataplane.holdControl(fn);
+  }
+
   setPathTransform(path: number, on: boolean): void {
     this.dataplane.setPathTransform(path, on);
   }

@@ -19,6 +19,8 @@ interface PeerRuntime {
 export class PeerActors {
   private readonly peers = new Map<string, PeerRuntime>();
   private readonly reachable = new Map<string, boolean>();
+  /** provided once for all peers (one per peer held ~16 kB of heap) */
+  private readonly machine = peerMachine.provide({ actions: { announce: (_, p) => this.announce(p.name, p.reachable) } });
 
   constructor(private readonly changed: (peer: string, reachable: boolean) => void = () => {}) {}
 
@@ -37,9 +39,7 @@ export class PeerActors {
       const old = this.peers.get(peer.name);
       if (old !== undefined && old.paths === key) continue;
       if (old !== undefined) this.stopPeer(peer.name, old);
-      const actor = createActor(peerMachine.provide({
-        actions: { announce: (_, p) => this.announce(p.name, p.reachable) },
-      }), { input: { name: peer.name, paths } });
+      const actor = createActor(this.machine, { input: { name: peer.name, paths } });
       this.peers.set(peer.name, { paths: key, actor });
       actor.start();
     }

@@ -165,6 +165,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       get tables() { return tables(); },
       pathMessages$: this.pathMessages$,
       sendPathMessage: (p, b) => host.sendPathMessage(p, b),
+      batchPathMessages: (fn) => host.batchPathMessages(fn),
       isPathUp: (p) => host.isPathUp(p),
       pathTraffic: (p) => host.pathTraffic(p),
       pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
@@ -507,6 +508,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   /** Sends `payload` to the peer on the path's control channel (UDP 1280 between the waypoints). */
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.host.sendPathMessage(path, payload);
+  }
+
+  /** Runs `fn`; the path messages it sends leave together (one TUN write per wan device, not one each). */
+  batchPathMessages(fn: () => void): void {
+    this.host.batchPathMessages(fn);
   }
 
   /** Resolves once every peer has a usable path (BFD up), or rejects after `timeoutMs`. */

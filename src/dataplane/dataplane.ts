@@ -92,6 +92,8 @@ export class Dataplane {
   graph: StageGraph;
   private readonly batch = new Batch();
   private readonly control = new Batch();
+  /** holdControl depth; while > 0, originated packets wait in `control` and go out in one transmit per port */
+  private controlHeld = 0;
   private ports: readonly (PacketPort | null)[];
   private readonly clock: () => number;
   private readonly wallClock: () => number;
@@ -295,6 +297,11 @@ export class Dataplane {
   }
 
   private process(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number): void {
+    // control's answers to this input (BFD Finals, link-test replies, STEP acks) leave in one write per port
+    this.holdControl(() => this.processHeld(ifIndex, data, offsets, lengths, count, flags));
+  }
+
+  private processHeld(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number): void {
     const b = this.batch;
     let i = 0;
     while (i < count) {
@@ -669,14 +676,39 @@ export class Dataplane {
     return n;
   }
 
-  /** Builds one packet from scratch on `path` (waypoint to waypoint) and transmits it. */
+  /**
+   * Runs `fn` with the packets the data path originates (path messages, probes, keepalives) held: they are
+   * built at once (signed, counted as sent) and written when the outermost hold ends, one transmit per port
+   * (one TUN write of many packets instead of one each; 256 at most, then a write). Control's timer ticks use
+   * it for the BFD packets of many paths (paths/bfd-schedule.ts), the data path for its answers to a batch.
+   */
+  holdControl(fn: () => void): void {
+    this.controlHeld++;
+    try {
+      fn();
+    } finally {
+      if (--this.controlHeld === 0) this.flushControl();
+    }
+  }
+
+  private flushControl(): void {
+    const c = this.control;
+    if (c.count === 0) return;
+    this.transmit(c, this.allSlots, c.count);
+    c.reset();
+  }
+
+  /** Builds one packet from scratch on `path` (waypoint to waypoint) and transmits it (or holds it: holdControl). */
   private originate(p: number, proto: number, srcPort: number, dstPort: number, body: Uint8Array, bodyLen: number, sign: boolean, tcpFlags = TCP_ACK): boolean {
     const ctx = this.ctx;
     const path = ctx.tables.paths[p];
     const port = path === undefined ? null : this.ports[path.localInterface];
     if (path === undefined || !port) return false;
-    const d = this.control.data;
-    const at = HEADROOM;
+    const c = this.control;
+    if (c.count === MAX_BATCH) this.flushControl();
+    const d = c.data;
+    const held = this.controlHeld > 0;
+    const at = (held ? c.count * SLOT : 0) + HEADROOM;
     const fam = path.family;
     const alen = fam === 6 ? 16 : 4;
     const l3 = fam === 6 ? 40 : 20;
@@ -725,6 +757,13 @@ export class Dataplane {
     setIpLength(d, pi, end);
     if (fam === 4) fillIpv4HeaderChecksum(d, at);
     fillL4Checksum(d, pi);
+    if (held) {
+      const k = c.count++;
+      c.off[k] = at;
+      c.len[k] = end - at;
+      c.ifIndex[k] = path.localInterface;
+      return true;
+    }
     this.txOff[0] = at;
     this.txLen[0] = end - at;
     port.transmit(d, this.txOff, this.txLen, 1);

@@ -7,26 +7,28 @@
  *   publishState({state, diag}) the local session state changed
  *   discard({reason})         a received packet failed a session check of §6.8.6 (count it)
  *
- * Two parallel regions:
- *   session   adminDown | down | init | up  (the §6.2 state machine; init/up watch the Detection Time)
- *   transmit  periodic control packets every max(DesiredMinTx, RemoteMinRx), minus 0-25 % jitter
+ * The session states are adminDown | down | init | up (the §6.2 state machine). The periodic timers are not
+ * the machine's: one schedule runs them for every path of a router (paths/bfd-schedule.ts), as RFC 5880
+ * implementations do, and reads what it needs from the context:
+ *   transmit   a packet `controlPacket(context, false)` every `transmitIntervalMs(context)` minus 0-25 %
+ *              jitter, while `mayTransmit(context)`
+ *   detection  while the session is in a `watching` state (`detectionWatched(snapshot)`), the schedule sends
+ *              `bfd.detectionTimeExpired` once `detectionTimeMs(context)` passed without an accepted packet
+ * The schedule also takes the steady-state packets that change nothing here (the fast path) without an event.
  *
- * Events: `bfd.rx` (a decoded packet), `bfd.configure` (new local timers), `bfd.adminDown`, `bfd.adminUp`,
- * `bfd.trafficSeen` (authenticated data arrived on the path: while Up it restarts the Detection Time like a
- * received packet. An overloaded router may lose its own control packets in the same queues as the data;
- * the data proves the path works in the direction detection watches. In the spirit of §6.6: connectivity
- * verified by other means. It never brings a session Up).
+ * Events: `bfd.rx` (a decoded packet), `bfd.detectionTimeExpired` (§6.8.4, from the schedule), `bfd.configure`
+ * (new local timers), `bfd.adminDown`, `bfd.adminUp`,
  * `bfd.resume` (a router pair's node took over from its partner, docs/high-availability.md): while Down, for
  * one Detection Time of ours, send nothing and take an Up from the remote whose Your Discriminator is ours
  * (the pair's nodes use the same discriminators) as the session continuing: Up at once. The remote, which
  * was Up with the partner, never sees a Down; any other packet, or the window's end, goes on as §6.2 says.
- * `bfd.accepted`, `bfd.reschedule`, `bfd.sendFinal` and `bfd.sendNow` are raised by the machine itself.
+ * `bfd.accepted`, `bfd.sendFinal` and `bfd.sendNow` are raised by the machine itself.
  *
  * Choices: a packet is sent only by the transmit timer, except the Final answering a Poll (§6.8.7);
  * while not Up the desired TX interval is at least `slowTxMs` (default 1 s, §6.8.3); the local Diag is
  * cleared when the session comes Up; Demand mode and the Echo function are not used.
  */
-import { assign, enqueueActions, raise, setup } from 'xstate';
+import { assign, enqueueActions, raise, setup, type SnapshotFrom } from 'xstate';
 import { BfdDiag, type BfdControlPacket, type BfdState } from '../packet/bfd.js';
 
 export interface BfdInput {
@@ -38,8 +40,6 @@ export interface BfdInput {
   multiplier: number;
   /** §6.8.3: while not Up, transmit no faster than this; default 1000 ms, 0 = no slow start */
   slowTxMs?: number;
-  /** seed of the transmit-jitter PRNG (§6.8.7) */
-  jitterSeed?: number;
 }
 
 /** The state variables of RFC 5880 §6.8.1 (intervals in microseconds, as on the wire). */
@@ -71,21 +71,18 @@ export interface BfdContext {
   rxInUseUs: number;
   /** a Poll Sequence is in progress (§6.5): our packets carry P until one with F arrives */
   polling: boolean;
-  /** PRNG state for the transmit jitter */
-  rng: number;
   /** `bfd.resume` window open: silent while Down, a remote Up continues the session */
   resuming: boolean;
 }
 
 export type BfdEvent =
   | { type: 'bfd.rx'; packet: BfdControlPacket }
+  | { type: 'bfd.detectionTimeExpired' }
   | { type: 'bfd.configure'; desiredMinTxMs: number; requiredMinRxMs: number; multiplier: number }
   | { type: 'bfd.adminDown' }
   | { type: 'bfd.adminUp' }
-  | { type: 'bfd.trafficSeen' }
   | { type: 'bfd.resume' }
   | { type: 'bfd.accepted'; state: BfdState }
-  | { type: 'bfd.reschedule' }
   | { type: 'bfd.sendFinal' }
   | { type: 'bfd.sendNow' };
 
@@ -109,9 +106,15 @@ export function transmitIntervalMs(c: BfdContext): number {
   return Math.max(c.txInUseUs, c.remoteMinRxUs) / US_PER_MS;
 }
 
-/** The next periodic gap: the interval reduced by 0-25 % (§6.8.7; Detect Mult is at least 3 here). */
-export function jitteredIntervalMs(c: BfdContext): number {
-  return transmitIntervalMs(c) * (1 - 0.25 * (c.rng / 4294967296));
+/** §6.8.7: a RequiredMinRx of zero from the remote means "send me nothing"; nor while a resume window is open. */
+export function mayTransmit(c: BfdContext): boolean {
+  return c.remoteMinRxUs !== 0 && !c.resuming;
+}
+
+/** Whether the session watches the Detection Time now (Init, Up, and Down after a packet: §6.8.4, §6.8.1). */
+export function detectionWatched(s: SnapshotFrom<typeof bfdMachine>): boolean {
+  const v = (s.value as { session: string | Record<string, string> }).session;
+  return typeof v === 'object' && Object.values(v)[0] === 'watching';
 }
 
 /** §6.8.6: Your Discriminator must be ours, or zero only while the remote is Down or AdminDown. */
@@ -172,14 +175,6 @@ function recordRemote(c: BfdContext, p: BfdControlPacket): BfdContext {
   return { ...next, polling: false, txInUseUs: next.desiredMinTxUs, rxInUseUs: next.requiredMinRxUs };
 }
 
-/** mulberry32 step: the next PRNG state. */
-function nextRng(s: number): number {
-  let t = (s + 0x6d2b79f5) >>> 0;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return (t ^ (t >>> 14)) >>> 0;
-}
-
 function initialContext(input: BfdInput): BfdContext {
   const slowTxUs = (input.slowTxMs ?? 1000) * US_PER_MS;
   const configuredTxUs = input.desiredMinTxMs * US_PER_MS;
@@ -203,14 +198,8 @@ function initialContext(input: BfdInput): BfdContext {
     txInUseUs: desired,
     rxInUseUs: configuredRxUs,
     polling: false,
-    rng: nextRng(input.jitterSeed ?? input.myDiscriminator),
     resuming: false,
   };
-}
-
-/** Raises `bfd.reschedule` when the transmit interval changed between two contexts. */
-function rescheduleIfChanged(before: BfdContext, after: BfdContext, raise: (e: BfdEvent) => void): void {
-  if (transmitIntervalMs(before) !== transmitIntervalMs(after)) raise({ type: 'bfd.reschedule' });
 }
 
 const enterState = (state: BfdState) => [
@@ -222,10 +211,8 @@ const enterState = (state: BfdState) => [
 export const bfdMachine = setup({
   types: {} as { context: BfdContext; input: BfdInput; events: BfdEvent },
   delays: {
-    detectionTime: ({ context }) => detectionTimeMs(context),
     /** our own Detection Time (the remote's timers are not known yet): multiplier x RequiredMinRx */
     resumeWindow: ({ context }) => (context.multiplier * context.configuredRxUs) / US_PER_MS,
-    transmitInterval: ({ context }) => jitteredIntervalMs(context),
   },
   guards: {
     remoteDown: ({ event }) => event.type === 'bfd.accepted' && event.state === 'down',
@@ -234,8 +221,7 @@ export const bfdMachine = setup({
     remoteDownOrAdminDown: ({ event }) => event.type === 'bfd.accepted' && (event.state === 'down' || event.state === 'adminDown'),
     remoteAdminDown: ({ event }) => event.type === 'bfd.accepted' && event.state === 'adminDown',
     failsSessionChecks: ({ context, event }) => event.type === 'bfd.rx' && discardReason(context, event.packet) !== undefined,
-    // §6.8.7: a RequiredMinRx of zero from the remote means "send me nothing"
-    mayTransmit: ({ context }) => context.remoteMinRxUs !== 0 && !context.resuming,
+    mayTransmit: ({ context }) => mayTransmit(context),
     remoteUp: ({ event }) => event.type === 'bfd.accepted' && event.state === 'up',
   },
   actions: {
@@ -249,31 +235,18 @@ export const bfdMachine = setup({
     setDiag: assign((_, p: { diag: number }) => ({ diag: p.diag })),
     // §6.8.1: a Detection Time without packets -> RemoteDiscr 0; §6.8.18: RemoteMinRxInterval back to 1
     forgetRemote: assign({ remoteDiscr: 0, remoteState: 'down' as BfdState, remoteMinRxUs: 1 }),
-    nextJitter: assign(({ context }) => ({ rng: nextRng(context.rng) })),
-    applyTimers: enqueueActions(({ context, enqueue }) => {
-      const next = retime(context);
-      if (next === context) return;
-      enqueue.assign(next);
-      rescheduleIfChanged(context, next, (e) => enqueue.raise(e));
-    }),
-    configure: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'bfd.configure') return;
-      const next = retime({
-        ...context,
-        configuredTxUs: event.desiredMinTxMs * US_PER_MS,
-        configuredRxUs: event.requiredMinRxMs * US_PER_MS,
-        multiplier: event.multiplier,
-      });
-      enqueue.assign(next);
-      rescheduleIfChanged(context, next, (e) => enqueue.raise(e));
-    }),
+    applyTimers: assign(({ context }) => retime(context)),
+    configure: assign(({ context, event }) => event.type !== 'bfd.configure' ? context : retime({
+      ...context,
+      configuredTxUs: event.desiredMinTxMs * US_PER_MS,
+      configuredRxUs: event.requiredMinRxMs * US_PER_MS,
+      multiplier: event.multiplier,
+    })),
     // §6.8.6, after the discriminator checks: update the remote variables, then (unless AdminDown)
     // run the state machine, then answer a Poll with a Final
     acceptPacket: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'bfd.rx') return;
-      const next = recordRemote(context, event.packet);
-      enqueue.assign(next);
-      rescheduleIfChanged(context, next, (e) => enqueue.raise(e));
+      enqueue.assign(recordRemote(context, event.packet));
       if (context.state === 'adminDown') return; // §6.8.6: "If bfd.SessionState is AdminDown, discard the packet"
       enqueue.raise({ type: 'bfd.accepted', state: event.packet.state });
       if (event.packet.poll) enqueue.raise({ type: 'bfd.sendFinal' });
@@ -309,7 +282,7 @@ export const bfdMachine = setup({
           initial: 'quiet',
           states: {
             quiet: {},
-            watching: { after: { detectionTime: { target: 'quiet', actions: 'forgetRemote' } } },
+            watching: { on: { 'bfd.detectionTimeExpired': { target: 'quiet', actions: 'forgetRemote' } } },
             // bfd.resume: silent for one Detection Time; the remote's Up continues the session
             resuming: {
               entry: assign({ resuming: true }),
@@ -342,9 +315,9 @@ export const bfdMachine = setup({
           initial: 'watching',
           states: {
             watching: {
-              after: {
+              on: {
                 // §6.8.4: Detection Time expired in Init -> Down, Diag 1
-                detectionTime: { target: '#down', actions: [{ type: 'setDiag', params: { diag: BfdDiag.controlDetectionTimeExpired } }, 'forgetRemote'] },
+                'bfd.detectionTimeExpired': { target: '#down', actions: [{ type: 'setDiag', params: { diag: BfdDiag.controlDetectionTimeExpired } }, 'forgetRemote'] },
               },
             },
           },
@@ -364,9 +337,9 @@ export const bfdMachine = setup({
           initial: 'watching',
           states: {
             watching: {
-              after: {
+              on: {
                 // §6.8.4: Detection Time expired in Up -> Down, Diag 1
-                detectionTime: { target: '#down', actions: [{ type: 'setDiag', params: { diag: BfdDiag.controlDetectionTimeExpired } }, 'forgetRemote'] },
+                'bfd.detectionTimeExpired': { target: '#down', actions: [{ type: 'setDiag', params: { diag: BfdDiag.controlDetectionTimeExpired } }, 'forgetRemote'] },
               },
             },
           },
@@ -376,24 +349,17 @@ export const bfdMachine = setup({
               { guard: 'remoteDownOrAdminDown', target: '#down.watching', actions: { type: 'setDiag', params: { diag: BfdDiag.neighborSignaledSessionDown } } },
               { target: '.watching' }, // §6.2: Up + rx INIT or UP -> stay Up (restarts detection)
             ],
-            'bfd.trafficSeen': { target: '.watching' }, // authenticated data on the path: restarts detection
             'bfd.adminDown': { target: '#adminDown', actions: { type: 'setDiag', params: { diag: BfdDiag.administrativelyDown } } },
           },
         },
       },
     },
+    // the packets sent at once; the periodic ones are the schedule's (paths/bfd-schedule.ts)
     transmit: {
       initial: 'waiting',
       states: {
         waiting: {
-          after: {
-            transmitInterval: [
-              { guard: 'mayTransmit', target: 'waiting', reenter: true, actions: [{ type: 'sendControl', params: ({ context }) => controlPacket(context, false) }, 'nextJitter'] },
-              { target: 'waiting', reenter: true, actions: 'nextJitter' },
-            ],
-          },
           on: {
-            'bfd.reschedule': { target: 'waiting', reenter: true },
             // §6.8.7: a Poll is answered with a Final at once, without respect to the transmit timer
             'bfd.sendFinal': { actions: { type: 'sendControl', params: ({ context }) => controlPacket(context, true) } },
             'bfd.sendNow': { guard: 'mayTransmit', actions: { type: 'sendControl', params: ({ context }) => controlPacket(context, false) } },

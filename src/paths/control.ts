@@ -28,6 +28,8 @@ import { FirewallDetector, type DetectorCounter, type TransformView } from './fi
 export interface PathControlHost extends StepRouter {
   /** verified control-channel messages (with the source of a NAT peer's) */
   readonly pathMessages$: Observable<PathMessage>;
+  /** runs `fn`; the path messages it sends leave together (one write per wan device) */
+  batchPathMessages(fn: () => void): void;
   /** authenticated data packets received on a path so far (monotonic): counts as BFD liveness while Up */
   pathTraffic(path: number): number;
   /** BFD's verdict on a path (usable or not, BFD state, why) */
@@ -106,6 +108,7 @@ export class PathControl {
         tables: () => router.tables,
         send: (p, b) => router.sendPathMessage(p, b),
         messages$: router.pathMessages$,
+        batch: (fn) => router.batchPathMessages(fn),
         traffic: (p: number) => router.pathTraffic(p),
         qualityChanged: (name, q) => router.pathQuality(name, q),
       }, opts.bfd)
@@ -142,7 +145,14 @@ export class PathControl {
     });
     this.step = opts.step === false || opts.step === undefined
       ? null
-      : new StepAgent(stepDepsFromRouter(router, { pathStatus: (id) => this.pathStatus(id), ...(opts.stepRepository === undefined ? {} : { repository: opts.stepRepository }) }), opts.step);
+      : new StepAgent(stepDepsFromRouter(router, {
+        pathStatus: (id) => this.pathStatus(id),
+        ...(opts.stepRepository === undefined ? {} : { repository: opts.stepRepository }),
+        tooLarge: (bytes, limit) => (opts.log ?? (() => {}))('step.document-too-large', {
+          code: 'SVR_ERR_STEP_DOCUMENT_TOO_LARGE', bytes, limit, peers: router.tables.peers.length,
+          fix: 'authority.step.mode: conductor (docs/step.md); the peers learn nothing of this router by STEP until then',
+        }),
+      }), opts.step);
   }
 
   start(): void {

@@ -135,6 +135,20 @@ export function reasonsOf(mask: number): string[] {
 export class FirewallDetector {
   readonly #paths = new Map<string, PathRun>();
   readonly #runner = new PolledRunner<PathMessage>();
+  /** path name and run by actor: the machine is provided once for all paths (one per path held ~16 kB of heap) */
+  readonly #byActor = new WeakMap<object, { name: string; run: PathRun }>();
+  readonly #machine = firewallDetectorMachine.provide({
+    actions: {
+      sendProbes: ({ self }, p) => {
+        const a = this.#byActor.get(self);
+        if (a !== undefined) this.#sendProbes(a.run, p.round);
+      },
+      verdict: ({ self }, v) => {
+        const a = this.#byActor.get(self);
+        if (a !== undefined) this.#verdict(a.name, a.run, v);
+      },
+    },
+  });
   /** the peer verdict being delivered to an actor (its log line names it) */
   #peerTold: number | undefined;
 
@@ -194,13 +208,8 @@ export class FirewallDetector {
 
   #create(name: string, id: number, mode: UdpTransformMode, intervalMs: number): PathRun {
     const run: PathRun = { mode, intervalMs, up: false, id, told: -1, ticks: 0, actor: undefined as unknown as PathRun['actor'] };
-    const machine = firewallDetectorMachine.provide({
-      actions: {
-        sendProbes: (_, p) => this.#sendProbes(run, p.round),
-        verdict: (_, v) => this.#verdict(name, run, v),
-      },
-    });
-    run.actor = createActor(machine, { input: { mode, detectIntervalMs: intervalMs } });
+    run.actor = createActor(this.#machine, { input: { mode, detectIntervalMs: intervalMs } });
+    this.#byActor.set(run.actor, { name, run });
     run.actor.start();
     return run;
   }

@@ -1,17 +1,19 @@
 /**
  * Runs the liveness and quality of every peer path of a router: per path one BFD actor
- * (machines/bfd.ts), one link tester (paths/link-test.ts) and one path lifecycle actor (machines/path.ts:
+ * (machines/bfd.ts) with its timers and steady-state packets in one schedule for all paths
+ * (paths/bfd-schedule.ts), one link tester (paths/link-test.ts) and one path lifecycle actor (machines/path.ts:
  * usable, hold-down after a flap), all over the path control channel (UDP 1280; paths/messages.ts).
  *
  * 1. start(): one BFD actor per path of `tables()`; incoming messages are demultiplexed by first byte:
- *    BFD -> decode (bad packets counted) -> the path's actor; echo request -> answered at once;
+ *    BFD -> steady state (the schedule's fast path: no decode, no event) or decode (bad packets counted) ->
+ *    the path's actor; echo request -> answered at once;
  *    echo reply -> the path's link tester.
  * 2. BFD state changes feed the path's lifecycle; BFD Up starts link tests, anything else stops them.
  * 3. `state$` emits on every BFD state or usable change (first one at start: down, unusable).
  * 4. With `traffic` (authenticated data packets per path, from the data path), a poll every
- *    min(100 ms, RequiredMinRx / 4) tells an Up session that data arrived (`bfd.trafficSeen`): an overloaded
+ *    min(100 ms, RequiredMinRx / 4) restarts an Up session's Detection Time when data arrived: an overloaded
  *    router that loses its own control packets in the queues it shares with data keeps its paths Up
- *    while the peer's data still gets through (machines/bfd.ts).
+ *    while the peer's data still gets through (docs/paths.md).
  *
  * @example
  *   const paths = new PathSupervisor({ tables: () => router.tables, send: (p, b) => router.sendPathMessage(p, b), messages$: router.pathMessages$ });
@@ -21,9 +23,11 @@
 import { randomInt } from 'node:crypto';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
-import { bfdMachine, type BfdPublished } from '../machines/bfd.js';
+import { bfdMachine, controlPacket, detectionWatched, discardReason, type BfdPublished } from '../machines/bfd.js';
 import type { CompiledBfd, ForwardingTables } from '../model/tables.js';
 import { BfdDiag, decodeBfdControl, encodeBfdControl, type BfdState } from '../packet/bfd.js';
+import { BfdSchedule } from './bfd-schedule.js';
+import { GridTimers } from './grid-timers.js';
 import { LinkTester, type LinkTestSettings, type Timers } from './link-test.js';
 import { decodeLinkTest, linkTestReply, pathMessageKind } from './messages.js';
 import { holdDownRemainingMs, pathMachine, uptimeMs, type PathAnnouncement } from '../machines/path.js';
@@ -36,6 +40,8 @@ export interface PathSupervisorDeps {
   send(path: number, payload: Uint8Array): boolean;
   /** control-channel messages from peers (router.pathMessages$) */
   messages$: Observable<{ path: number; payload: Uint8Array; atMs: number }>;
+  /** runs `fn`; the messages it sends leave together (router.batchPathMessages); default: as they come */
+  batch?(fn: () => void): void;
   /** authenticated data packets received on a path so far (monotonic; router.pathTraffic) */
   traffic?(path: number): number;
   /** after each link-test round: the path's smoothed quality */
@@ -100,6 +106,8 @@ export interface PathSummary {
 
 interface PathRuntime {
   readonly name: string;
+  /** in the BFD schedule */
+  readonly slot: number;
   settings: CompiledBfd;
   readonly actor: Actor<typeof bfdMachine>;
   readonly tester: LinkTester;
@@ -112,6 +120,9 @@ interface PathRuntime {
   traffic: number;
 }
 
+/** link-test echoes and deadlines run on this grid (ms): at most 10 ms late, many paths' echoes in one write */
+const LINK_TEST_GRAIN_MS = 10;
+
 export class PathSupervisor {
   readonly #deps: PathSupervisorDeps;
   readonly #timers: Timers;
@@ -119,6 +130,17 @@ export class PathSupervisor {
   readonly #slowStartMs: number;
   readonly #spacingMs: number;
   readonly #paths = new Map<string, PathRuntime>();
+  readonly #schedule: BfdSchedule;
+  /** the link testers' timers, on a 10 ms grid: the echoes of many paths leave together */
+  readonly #linkTimers: GridTimers;
+  /** runtime by schedule slot */
+  readonly #bySlot: (PathRuntime | undefined)[] = [];
+  /** path name by actor (BFD and lifecycle): the machines are provided once for all paths, their actions find the path by `self` */
+  readonly #byActor = new WeakMap<object, string>();
+  readonly #discriminators = new Set<number>();
+  readonly #bfdMachine;
+  readonly #pathMachine;
+  readonly #clock: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(h: unknown): void };
   readonly #counters = new Map<string, number>();
   readonly #changes = new Subject<PathStateChange>();
   #ids: { generation: number; byName: Map<string, number> } = { generation: -1, byName: new Map() };
@@ -141,6 +163,38 @@ export class PathSupervisor {
     this.#slowStartMs = opts.slowStartMs ?? 1000;
     this.#spacingMs = opts.linkTestSpacingMs ?? 100;
     this.#discriminator = opts.discriminator;
+    this.#schedule = new BfdSchedule(this.#timers, {
+      expire: (slot) => this.#bySlot[slot]!.actor.send({ type: 'bfd.detectionTimeExpired' }),
+      transmit: (slot) => {
+        const rt = this.#bySlot[slot]!;
+        if (this.#send(rt.name, encodeBfdControl(controlPacket(rt.actor.getSnapshot().context, false)))) this.#count('bfd-tx');
+      },
+      batch: deps.batch ?? ((fn) => fn()),
+    });
+    this.#clock = { setTimeout: (fn, ms) => this.#timers.setTimeout(fn, ms), clearTimeout: (h) => this.#timers.clearTimeout(h) };
+    // one provided machine for all paths (a provided machine per path held ~16 kB of heap each)
+    this.#bfdMachine = bfdMachine.provide({
+      actions: {
+        sendControl: ({ self }, packet) => {
+          const name = this.#byActor.get(self);
+          if (name !== undefined && this.#send(name, encodeBfdControl(packet))) this.#count('bfd-tx');
+        },
+        publishState: ({ self }, p) => {
+          const name = this.#byActor.get(self);
+          if (name !== undefined) this.#onBfdState(name, p);
+        },
+        discard: (_, p) => this.#count(`bfd-discard-${p.reason}`),
+      },
+    });
+    this.#pathMachine = pathMachine.provide({
+      actions: {
+        announce: ({ self }, p) => {
+          const name = this.#byActor.get(self);
+          if (name !== undefined) this.#onUsable(name, p);
+        },
+      },
+    });
+    this.#linkTimers = new GridTimers(this.#timers, LINK_TEST_GRAIN_MS, deps.batch ?? ((fn) => fn()));
   }
 
   start(): void {
@@ -172,9 +226,7 @@ export class PathSupervisor {
       const n = traffic(id);
       if (n === rt.traffic) continue;
       rt.traffic = n;
-      if (rt.bfdState !== 'up') continue;
-      rt.actor.send({ type: 'bfd.trafficSeen' });
-      this.#count('bfd-traffic-seen');
+      if (this.#schedule.traffic(rt.slot)) this.#count('bfd-traffic-seen');
     }
   }
 
@@ -246,16 +298,17 @@ export class PathSupervisor {
     if (this.#trafficTimer !== null) this.#timers.clearTimeout(this.#trafficTimer);
     this.#trafficTimer = null;
     for (const rt of this.#paths.values()) this.#stopPath(rt);
+    this.#schedule.stop();
+    this.#linkTimers.stop();
     this.#changes.complete();
   }
 
   #startPath(name: string, settings: CompiledBfd): void {
-    const discriminators = new Set([...this.#paths.values()].map((p) => p.actor.getSnapshot().context.myDiscr));
     let myDiscriminator = this.#discriminator?.(name) ?? 0;
-    while (myDiscriminator === 0 || discriminators.has(myDiscriminator)) myDiscriminator = Math.floor(this.#random() * 0x100000000) >>> 0;
+    while (myDiscriminator === 0 || this.#discriminators.has(myDiscriminator)) myDiscriminator = Math.floor(this.#random() * 0x100000000) >>> 0;
     const history = new QualityHistory();
     const tester = new LinkTester(this.#linkTestSettings(settings), {
-      timers: this.#timers,
+      timers: this.#linkTimers,
       send: (payload) => this.#send(name, payload),
       onRound: (round) => {
         history.add(round);
@@ -264,35 +317,37 @@ export class PathSupervisor {
       },
       quality: () => history.smoothed,
     });
-    const machine = bfdMachine.provide({
-      actions: {
-        sendControl: (_, packet) => {
-          if (this.#send(name, encodeBfdControl(packet))) this.#count('bfd-tx');
-        },
-        publishState: (_, p) => this.#onBfdState(name, p),
-        discard: (_, p) => this.#count(`bfd-discard-${p.reason}`),
-      },
-    });
-    const clock = { setTimeout: (fn: () => void, ms: number) => this.#timers.setTimeout(fn, ms), clearTimeout: (h: unknown) => this.#timers.clearTimeout(h) };
-    const actor = createActor(machine, {
+    const jitterSeed = Math.floor(this.#random() * 0x100000000);
+    const clock = this.#clock;
+    const actor = createActor(this.#bfdMachine, {
       clock,
       input: {
         myDiscriminator, desiredMinTxMs: settings.desiredTxMs, requiredMinRxMs: settings.requiredMinRxMs, multiplier: settings.multiplier,
-        slowTxMs: this.#slowStartMs, jitterSeed: Math.floor(this.#random() * 0x100000000),
+        slowTxMs: this.#slowStartMs,
       },
     });
-    const lifecycle = createActor(pathMachine.provide({
-      actions: { announce: (_, p) => this.#onUsable(name, p) },
-    }), { clock, input: { holdDownMs: settings.holdDownMs } });
-    this.#paths.set(name, { name, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0 });
+    const lifecycle = createActor(this.#pathMachine, { clock, input: { holdDownMs: settings.holdDownMs } });
+    const slot = this.#schedule.add(jitterSeed);
+    const rt: PathRuntime = { name, slot, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0 };
+    this.#paths.set(name, rt);
+    this.#bySlot[slot] = rt;
+    this.#byActor.set(actor, name);
+    this.#byActor.set(lifecycle, name);
+    this.#discriminators.add(myDiscriminator);
+    // the schedule follows every snapshot of the machine: its state and timers (also after its own resume window)
+    actor.subscribe((snap) => this.#schedule.sync(slot, snap.context, detectionWatched(snap)));
     lifecycle.start();
     actor.start();
   }
+
 
   #stopPath(rt: PathRuntime): void {
     rt.actor.stop();
     rt.tester.stop();
     rt.lifecycle.stop();
+    this.#schedule.remove(rt.slot);
+    this.#bySlot[rt.slot] = undefined;
+    this.#discriminators.delete(rt.actor.getSnapshot().context.myDiscr);
     this.#paths.delete(rt.name);
   }
 
@@ -340,10 +395,18 @@ export class PathSupervisor {
     }
     switch (pathMessageKind(payload)) {
       case 'bfd': {
+        if (this.#schedule.steady(rt.slot, payload)) {
+          this.#count('bfd-rx');
+          this.#count('bfd-rx-steady');
+          return;
+        }
         const decoded = decodeBfdControl(payload);
         if (!decoded.ok) this.#count(`bfd-drop-${decoded.reason}`);
         else {
           this.#count('bfd-rx');
+          const c = rt.actor.getSnapshot().context;
+          // §6.8.6: a packet that passes the session checks restarts the Detection Time (not in AdminDown)
+          if (discardReason(c, decoded.packet) === undefined && c.state !== 'adminDown') this.#schedule.accepted(rt.slot);
           rt.actor.send({ type: 'bfd.rx', packet: decoded.packet });
         }
         return;

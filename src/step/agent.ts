@@ -18,7 +18,7 @@
 import { BehaviorSubject, Subscription, type Observable } from 'rxjs';
 import { AckTracker } from './acks.js';
 import {
-  decodeDocumentBody, encodeAck, encodeDocument, encodeRequest, isStepMessage, originHash, parseMessage,
+  MAX_DOCUMENT_BYTES, decodeDocumentBody, encodeAck, encodeDocument, encodedDocumentBytes, encodeRequest, isStepMessage, originHash, parseMessage,
   type DocumentChunk, type StepDropReason,
 } from './codec.js';
 import { computeRoutes, type RouteCandidate, type ServiceRoute } from './compute.js';
@@ -68,6 +68,8 @@ export class StepAgent {
   private published: RouterDocument | null = null;
   private ownDatagrams: Uint8Array[] | null = null;
   private dirty = false;
+  /** the last publication was too large and deps.tooLarge was told */
+  private tooLargeSaid = false;
   private table = new Map<string, ServiceRoute>();
   private routeKey = '';
   private usable = new Set<string>();
@@ -248,8 +250,11 @@ export class StepAgent {
     const datagrams = encodeDocument(doc);
     if (datagrams === null) {
       this.count('tx-too-large');
+      if (!this.tooLargeSaid) this.deps.tooLarge?.(encodedDocumentBytes(doc), MAX_DOCUMENT_BYTES);
+      this.tooLargeSaid = true;
       return;
     }
+    this.tooLargeSaid = false;
     this.published = doc;
     this.ownDatagrams = datagrams;
     this.dirty = false;

@@ -83,6 +83,11 @@ export function encodeDocumentBody(doc: RouterDocument): Uint8Array | null {
   return body.length > MAX_DOCUMENT_BYTES ? null : Uint8Array.from(body);
 }
 
+/** How many bytes a document encodes to (to say by how much one is too large). */
+export function encodedDocumentBytes(doc: RouterDocument): number {
+  return packr.pack(toWire(doc)).length;
+}
+
 /** The datagrams of one document (each ≤ MAX_DATAGRAM bytes); null when it is too large to send. */
 export function encodeDocument(doc: RouterDocument): Uint8Array[] | null {
   const body = encodeDocumentBody(doc);

@@ -45,6 +45,9 @@ export interface StepDeps {
   timers?: StepTimers;
   /** publish to and learn from a repository instead of flooding (routers managed by a conductor) */
   repository?: StepRepositoryClient;
+  /** our document encodes to `bytes`, more than a STEP document may carry (`limit`, MAX_DOCUMENT_BYTES): it
+   *  is not sent. Called once per episode (again after a document that fitted) */
+  tooLarge?(bytes: number, limit: number): void;
 }
 
 export interface StepOptions {

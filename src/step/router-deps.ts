@@ -26,6 +26,8 @@ export interface RouterStepSources {
   timers?: StepTimers;
   /** the conductor's STEP repository (authority.step.mode conductor) */
   repository?: StepRepositoryClient;
+  /** our document is too large to send (StepDeps.tooLarge) */
+  tooLarge?: (bytes: number, limit: number) => void;
 }
 
 /** StepDeps for a Router. Tables are read on every poll, so a config change (applyConfig) is picked up. */
@@ -46,5 +48,6 @@ export function stepDepsFromRouter(router: StepRouter, sources: RouterStepSource
   };
   if (sources.timers) deps.timers = sources.timers;
   if (sources.repository) deps.repository = sources.repository;
+  if (sources.tooLarge) deps.tooLarge = sources.tooLarge;
   return deps;
 }

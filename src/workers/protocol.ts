@@ -69,7 +69,8 @@ export type ToWorker =
   | { t: 'routing'; service: number; paths: number[]; refused: boolean; resiliency: number }
   | { t: 'probe'; row: number; gen: number }
   | { t: 'remove'; row: number; gen: number; reason: CloseReason }
-  | { t: 'pathMessage'; path: number; payload: Uint8Array }
+  /** path control messages to send, in one write per port (Dataplane.holdControl) */
+  | { t: 'pathMessages'; messages: { path: number; payload: Uint8Array }[] }
   /** keys from the key exchange (one message per install; applied between batches) */
   | { t: 'pathKeys'; path: number; keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }; activeAt: number; overlapMs: number }
   | { t: 'dropPathKeys'; path: number }

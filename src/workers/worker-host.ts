@@ -123,6 +123,8 @@ export class WorkerHost implements DataPathHost {
   /** per worker, its `restarts` when the last session collection reported it (collectSessionChanges `lost`) */
   private readonly restartsReported: number[] = [];
   private stages: StageView[] = [];
+  /** path messages sent inside batchPathMessages, posted together at its end */
+  private heldPathMessages: { path: number; payload: Uint8Array }[] | null = null;
   /** the main-thread end of each worker's channel per interface (io 'channel'): stable across restarts */
   private readonly channels = new Map<string, MessagePort>();
   /** the host's end of those channels, and the port of the worker thread behind each now */
@@ -426,9 +428,25 @@ export class WorkerHost implements DataPathHost {
 
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     if (this.tables === null || path < 0 || path >= this.tables.paths.length) return false;
-    const w = this.threads.find((t) => t.state === 'running') ?? this.threads[0]!;
-    this.post(w.index, { t: 'pathMessage', path, payload });
+    if (this.heldPathMessages !== null) this.heldPathMessages.push({ path, payload });
+    else this.post(this.pathMessageWorker(), { t: 'pathMessages', messages: [{ path, payload }] });
     return true;
+  }
+
+  batchPathMessages(fn: () => void): void {
+    if (this.heldPathMessages !== null) return fn();
+    const held: { path: number; payload: Uint8Array }[] = [];
+    this.heldPathMessages = held;
+    try {
+      fn();
+    } finally {
+      this.heldPathMessages = null;
+      if (held.length > 0) this.post(this.pathMessageWorker(), { t: 'pathMessages', messages: held });
+    }
+  }
+
+  private pathMessageWorker(): number {
+    return (this.threads.find((t) => t.state === 'running') ?? this.threads[0]!).index;
   }
 
   setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void {

@@ -140,8 +140,10 @@ async function handle(m: ToWorker): Promise<void> {
     case 'remove':
       dp.removeRow(m.row, m.gen, m.reason);
       break;
-    case 'pathMessage':
-      dp.sendPathMessage(m.path, m.payload);
+    case 'pathMessages':
+      dp.holdControl(() => {
+        for (const x of m.messages) dp.sendPathMessage(x.path, x.payload);
+      });
       break;
     case 'pathKeys':
       dp.setPathKeys(m.path, m.keys, m.activeAt, m.overlapMs);

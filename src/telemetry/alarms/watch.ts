@@ -86,6 +86,20 @@ export const ALARMS = {
 
 export class AlarmWatch {
   private readonly actors = new Map<string, Actor<typeof alarmMachine>>();
+  /** what each actor is about: the machine is provided once for all alarms (one per actor held ~16 kB of heap) */
+  private readonly about = new WeakMap<object, { id: string; source: string; def: AlarmDefinition }>();
+  private readonly machine = alarmMachine.provide({
+    actions: {
+      raise: ({ self }, p) => {
+        const a = this.about.get(self);
+        if (a !== undefined) void this.registry.raise({ id: a.id, category: a.def.category, severity: a.def.severity, source: a.source, message: a.def.message(a.source, p) });
+      },
+      clear: ({ self }, p) => {
+        const a = this.about.get(self);
+        if (a !== undefined) void this.registry.clear(a.id, a.def.cleared(a.source, p));
+      },
+    },
+  });
   /** the last observation per alarm and source: the same one again changes nothing in the machine (only
    *  `remember` runs for it, in every state), so it is not sent (a hub observes 5,000 of them a second) */
   private readonly last = new Map<string, string>();
@@ -103,12 +117,6 @@ export class AlarmWatch {
     if (actor === undefined) {
       const def = this.definitions[name];
       if (def === undefined) throw new SvrError('SVR_ERR_TELEMETRY_OPTIONS', `no alarm named ${name}; known: ${Object.keys(this.definitions).join(', ')}`);
-      const machine = alarmMachine.provide({
-        actions: {
-          raise: (_, p) => void this.registry.raise({ id, category: def.category, severity: def.severity, source, message: def.message(source, p) }),
-          clear: (_, p) => void this.registry.clear(id, def.cleared(source, p)),
-        },
-      });
       const input: AlarmInput = {};
       if (def.raiseAt !== undefined) input.raiseAt = def.raiseAt;
       if (def.clearAt !== undefined) input.clearAt = def.clearAt;
@@ -116,7 +124,9 @@ export class AlarmWatch {
       if (def.clearAfterMs !== undefined) input.clearAfterMs = def.clearAfterMs;
       const problem = alarmInputProblem(input);
       if (problem !== undefined) throw new SvrError('SVR_ERR_TELEMETRY_OPTIONS', `alarm ${name}: ${problem}`);
-      actor = createActor(machine, { input }).start();
+      actor = createActor(this.machine, { input });
+      this.about.set(actor, { id, source, def });
+      actor.start();
       this.actors.set(id, actor);
     }
     actor.send({ type: 'alarm.observe', ...o });

@@ -1,13 +1,13 @@
-/** BFD session machine (RFC 5880 §6.2, §6.5, §6.8): pure transitions, then timers with SimulatedClock. */
+/** BFD session machine (RFC 5880 §6.2, §6.5, §6.8): pure transitions. Its timers: test/unit/paths/bfd-schedule.test.ts. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SimulatedClock, createActor, initialTransition, transition, type SnapshotFrom } from 'xstate';
-import { bfdMachine, detectionTimeMs, type BfdEvent, type BfdInput } from '../../../src/machines/bfd.js';
+import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import { bfdMachine, detectionTimeMs, detectionWatched, mayTransmit, type BfdEvent, type BfdInput } from '../../../src/machines/bfd.js';
 import type { BfdControlPacket, BfdState } from '../../../src/packet/bfd.js';
 
 const MINE = 0x1111;
 const REMOTE = 0x2222;
-const INPUT: BfdInput = { myDiscriminator: MINE, desiredMinTxMs: 50, requiredMinRxMs: 40, multiplier: 3, slowTxMs: 1000, jitterSeed: 7 };
+const INPUT: BfdInput = { myDiscriminator: MINE, desiredMinTxMs: 50, requiredMinRxMs: 40, multiplier: 3, slowTxMs: 1000 };
 
 type Snapshot = SnapshotFrom<typeof bfdMachine>;
 type Action = { type: string; params?: unknown };
@@ -45,12 +45,11 @@ function inUp(): Snapshot {
   return step(inInit(), rx('up'))[0];
 }
 
-test('starts Down, publishes it, sends nothing at once and arms the transmit timer', () => {
+test('starts Down, publishes it, sends nothing at once (the schedule transmits)', () => {
   const [s, actions] = initialTransition(bfdMachine, INPUT);
   assert.is(sessionState(s), 'down');
   assert.equal(published(actions as Action[]), [{ state: 'down', diag: 0 }]);
   assert.equal(sent(actions as Action[]), []);
-  assert.ok((actions as Action[]).some((a) => a.type === 'xstate.raise'), 'transmit timer scheduled');
 });
 
 test('§6.2 Down: rx DOWN -> Init; rx INIT -> Up; rx UP or ADMIN DOWN -> stays Down', () => {
@@ -161,122 +160,30 @@ test('§6.8.3 while Up: a larger TX and a smaller RX take effect only when the P
   assert.is(detectionTimeMs(final.context), 60, '3 x max(20 ms, remote 10 ms)');
 });
 
-// ---- timers (SimulatedClock) ----
-
-interface Run {
-  actor: ReturnType<typeof createActor<typeof bfdMachine>>;
-  clock: SimulatedClock;
-  log: { at: number; packet: BfdControlPacket }[];
-  states: { at: number; state: BfdState; diag: number }[];
-  advance(ms: number): void;
-}
-
-function run(input: BfdInput = INPUT): Run {
-  const clock = new SimulatedClock();
-  const log: Run['log'] = [];
-  const states: Run['states'] = [];
-  const machine = bfdMachine.provide({
-    actions: {
-      sendControl: (_, packet) => log.push({ at: clock.now(), packet }),
-      publishState: (_, p) => states.push({ at: clock.now(), ...p }),
-    },
-  });
-  const actor = createActor(machine, { clock, input });
-  actor.start();
-  // SimulatedClock fires due timers once per increment: step 1 ms at a time so re-armed timers fire too
-  const advance = (ms: number): void => {
-    for (let i = 0; i < ms; i++) clock.increment(1);
-  };
-  return { actor, clock, log, states, advance };
-}
-
-const current = (r: Run): string => sessionState(r.actor.getSnapshot());
-
-test('§6.8.4 Up -> Down when a Detection Time (remote mult x max(our RequiredMinRx, remote DesiredMinTx)) passes in silence', () => {
-  const r = run();
-  r.actor.send(rx('init', { detectMult: 3, desiredMinTxUs: 100_000 }));
-  assert.is(current(r), 'up');
-  r.advance(299);
-  assert.is(current(r), 'up', 'still up 1 ms before 3 x 100 ms');
-  r.advance(1);
-  assert.is(current(r), 'down');
-  assert.equal(r.states.at(-1), { at: 300, state: 'down', diag: 1 }, 'Control Detection Time Expired');
-  assert.is(r.actor.getSnapshot().context.remoteDiscr, 0, '§6.8.1 RemoteDiscr forgotten');
-
-  const r2 = run();
-  r2.actor.send(rx('init', { detectMult: 5, desiredMinTxUs: 10_000 }));
-  r2.advance(199);
-  assert.is(current(r2), 'up');
-  r2.advance(1);
-  assert.is(current(r2), 'down', '5 x our 40 ms RequiredMinRx (larger than the remote 10 ms)');
+test('§6.8.4 bfd.detectionTimeExpired (from the schedule): Up or Init -> Down with Diag 1, the remote forgotten; Down watching -> quiet', () => {
+  for (const from of [inUp(), inInit()]) {
+    const [down, a] = step(from, { type: 'bfd.detectionTimeExpired' });
+    assert.is(sessionState(down), 'down');
+    assert.equal(published(a), [{ state: 'down', diag: 1 }], 'Control Detection Time Expired');
+    assert.equal([down.context.remoteDiscr, down.context.remoteMinRxUs], [0, 1], '§6.8.1 RemoteDiscr forgotten, §6.8.18 RemoteMinRxInterval 1');
+    assert.not.ok(detectionWatched(down), 'the remote forgotten: nothing to watch');
+  }
+  const [watching] = step(start(), rx('up')); // Down + rx UP: stays Down, watches the remote
+  assert.ok(detectionWatched(watching));
+  const [quiet, a2] = step(watching, { type: 'bfd.detectionTimeExpired' });
+  assert.equal([sessionState(quiet), detectionWatched(quiet), quiet.context.remoteDiscr], ['down', false, 0], 'Down watching -> quiet, remote forgotten');
+  assert.equal(published(a2), [], 'no new state');
+  assert.is(sessionState(step(start(), { type: 'bfd.detectionTimeExpired' })[0]), 'down', 'a quiet Down session ignores it');
+  assert.not.ok(detectionWatched(start()), 'a fresh session watches nothing');
+  assert.ok(detectionWatched(inUp()) && detectionWatched(inInit()));
+  const [admin] = step(inUp(), { type: 'bfd.adminDown' });
+  assert.not.ok(detectionWatched(admin), 'AdminDown watches nothing');
 });
 
-test('§6.8.4 each accepted packet restarts detection; Init -> Down on timeout too', () => {
-  const r = run();
-  r.actor.send(rx('init'));
-  for (let i = 0; i < 10; i++) {
-    r.advance(250);
-    r.actor.send(rx('up'));
-  }
-  assert.is(current(r), 'up', '2.5 s of packets every 250 ms < 300 ms detection');
-  const r2 = run();
-  r2.actor.send(rx('down'));
-  assert.is(current(r2), 'init');
-  r2.advance(300);
-  assert.is(current(r2), 'down');
-  assert.equal(r2.states.at(-1)!.diag, 1);
-});
-
-test('bfd.trafficSeen (authenticated data on the path) restarts detection while Up; in Init it changes nothing', () => {
-  const r = run();
-  r.actor.send(rx('init'));
-  for (let i = 0; i < 10; i++) {
-    r.advance(250);
-    r.actor.send({ type: 'bfd.trafficSeen' });
-  }
-  assert.is(current(r), 'up', '2.5 s of data every 250 ms, no control packet after Up');
-  r.advance(300);
-  assert.is(current(r), 'down', 'no data, no packets: detection expires');
-  assert.equal(r.states.at(-1)!.diag, 1);
-  const r2 = run();
-  r2.actor.send(rx('down'));
-  assert.is(current(r2), 'init');
-  for (let i = 0; i < 3; i++) {
-    r2.advance(100);
-    r2.actor.send({ type: 'bfd.trafficSeen' });
-  }
-  assert.is(current(r2), 'down', 'Init times out at 300 ms regardless of data');
-});
-
-test('§6.8.7 periodic transmission: max(DesiredMinTx, remote RequiredMinRx) minus 0-25 % jitter; 1 s until Up (§6.8.3)', () => {
-  const r = run();
-  r.advance(5000);
-  const slowGaps = r.log.slice(1).map((e, i) => e.at - r.log[i]!.at);
-  assert.ok(slowGaps.length >= 4, `${slowGaps.length} slow packets`);
-  for (const g of slowGaps) assert.ok(g >= 750 && g <= 1000, `slow gap ${g}`);
-  assert.ok(r.log.every((e) => e.packet.state === 'down' && e.packet.desiredMinTxUs === 1_000_000));
-
-  r.actor.send(rx('init', { requiredMinRxUs: 60_000 })); // Up; remote accepts one packet per 60 ms
-  r.log.length = 0;
-  for (let i = 0; i < 20; i++) {
-    r.advance(100);
-    r.actor.send(rx('up', { requiredMinRxUs: 60_000, final: i === 0 }));
-  }
-  const gaps = r.log.slice(1).map((e, i) => e.at - r.log[i]!.at);
-  for (const g of gaps) assert.ok(g >= 45 && g <= 60, `gap ${g} within 60 ms - 25 %`);
-  assert.ok(Math.min(...gaps) < Math.max(...gaps), 'jittered per packet');
-  assert.ok(r.log[0]!.packet.poll && !r.log.at(-1)!.packet.poll, 'P until the Final arrived');
-});
-
-test('§6.8.7 a remote RequiredMinRx of zero stops periodic transmission', () => {
-  const r = run();
-  for (let i = 0; i < 15; i++) {
-    r.actor.send(rx('down', { requiredMinRxUs: 0 }));
-    r.advance(200);
-  }
-  assert.equal(r.log, [], 'nothing in 3 s');
-  r.advance(1000); // §6.8.18: silence for a Detection Time resets RemoteMinRxInterval to 1
-  assert.ok(r.log.length > 0, 'transmits again once the remote is forgotten');
+test('§6.8.7 mayTransmit: not when the remote asks for a RequiredMinRx of 0, nor inside a resume window', () => {
+  assert.ok(mayTransmit(start().context));
+  assert.not.ok(mayTransmit(step(start(), rx('down', { requiredMinRxUs: 0 }))[0].context));
+  assert.not.ok(mayTransmit(step(start(), { type: 'bfd.resume' })[0].context));
 });
 
 test('bfd.resume (a pair node taking over): silent while Down; the remote\'s Up with our discriminator continues the session Up at once, with a packet', () => {
@@ -296,56 +203,6 @@ test('bfd.resume (a pair node taking over): silent while Down; the remote\'s Up 
   assert.is(sessionState(step(step(start(), { type: 'bfd.resume' })[0], rx('init'))[0]), 'up');
   // without bfd.resume, Down + rx UP stays Down (unchanged)
   assert.is(sessionState(step(start(), rx('up'))[0]), 'down');
-});
-
-test('bfd.resume sends nothing for one Detection Time of ours (3 x 40 ms), then transmits as before; the first Up packet is sent at once', () => {
-  const r = run();
-  r.advance(1500);
-  const before = r.log.length;
-  assert.ok(before > 0, 'a Down node transmits (slowly)');
-  r.actor.send({ type: 'bfd.resume' });
-  r.advance(119);
-  assert.is(r.log.length, before, 'silent inside the window');
-  r.advance(1);
-  assert.not.ok(r.actor.getSnapshot().context.resuming, 'the window ends after 120 ms');
-  r.advance(1100);
-  assert.ok(r.log.length > before, 'transmits again after the window');
-
-  const r2 = run();
-  r2.actor.send({ type: 'bfd.resume' });
-  r2.advance(10);
-  r2.actor.send(rx('up'));
-  assert.is(current(r2), 'up');
-  assert.equal(r2.log.map((x) => [x.at, x.packet.state]), [[10, 'up']], 'one Up packet at once');
-});
-
-test('the full three-way handshake between two machines, then silence brings both down', () => {
-  const clock = new SimulatedClock();
-  const pending: Array<() => void> = [];
-  const actors: ReturnType<typeof createActor<typeof bfdMachine>>[] = [];
-  const states: string[] = [];
-  const make = (me: number, discr: number) => createActor(bfdMachine.provide({
-    actions: {
-      sendControl: (_, p) => { pending.push(() => actors[1 - me]!.send({ type: 'bfd.rx', packet: p })); },
-      publishState: (_, p) => { states.push(`${me}:${p.state}`); },
-    },
-  }), { clock, input: { ...INPUT, myDiscriminator: discr, jitterSeed: discr } });
-  actors.push(make(0, 0xa), make(1, 0xb));
-  actors.forEach((a) => a.start());
-  let linkUp = true;
-  const advance = (ms: number) => {
-    for (let i = 0; i < ms; i++) {
-      clock.increment(1);
-      const due = pending.splice(0);
-      if (linkUp) due.forEach((f) => f());
-    }
-  };
-  advance(3000);
-  assert.equal(actors.map((a) => sessionState(a.getSnapshot())), ['up', 'up']);
-  assert.ok(states.includes('0:init') || states.includes('1:init'), 'one side went through Init');
-  linkUp = false;
-  advance(200);
-  assert.equal(actors.map((a) => sessionState(a.getSnapshot())), ['down', 'down'], 'both detect within 3 x 50 ms (+ a tx gap)');
 });
 
 test.run();

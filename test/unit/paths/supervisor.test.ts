@@ -271,7 +271,8 @@ rigTest('real timers (the defaults): BFD comes up, link tests see the link delay
   // a busy machine only ever adds delay to real timers (the exact check runs on virtual time above):
   // never below the link delay, and the best round not wildly above it
   const latencies = [...rounds].map((x) => x.latencyMs);
-  assert.ok(latencies.every((l) => l >= 10), `latencies ${latencies.join(', ')} ms for a 10 ms link`);
+  // Node timers count from the event loop's cached ms clock: a 10 ms link may take up to 1 ms less by performance.now
+  assert.ok(latencies.every((l) => l >= 9), `latencies ${latencies.join(', ')} ms for a 10 ms link`);
   assert.ok(Math.min(...latencies) < 60, `latencies ${latencies.join(', ')} ms for a 10 ms link`);
 });
 

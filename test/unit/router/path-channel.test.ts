@@ -31,4 +31,28 @@ test('path control channel: UDP 1280 between the waypoints, signed (replay block
   await lab.close();
 });
 
+test('batchPathMessages: the messages sent inside leave in one transmit of the wan port, each signed, in order', async () => {
+  const lab = createMemoryLab({ config: await exampleConfig(), clients: [], servers: [] });
+  const got: string[] = [];
+  lab.r2.pathMessages$.subscribe((m) => got.push(Buffer.from(m.payload).toString()));
+  const port = lab.wan.a; // r1's side of the wan link
+  const transmits: number[] = [];
+  const transmit = port.transmit.bind(port);
+  port.transmit = (data, offsets, lengths, count) => {
+    transmits.push(count);
+    transmit(data, offsets, lengths, count);
+  };
+  const sent: string[] = Array.from({ length: 300 }, (_, i) => `message ${i}`);
+  lab.r1.batchPathMessages(() => {
+    for (const m of sent) assert.ok(lab.r1.sendPathMessage(0, Buffer.from(m)));
+    assert.equal(transmits, [256], 'while held: only a full batch (256) is written');
+  });
+  assert.equal(transmits, [256, 44], 'one transmit per 256 held packets (a batch), then the rest when the hold ends');
+  assert.ok(await until(() => got.length === sent.length));
+  assert.equal(got, sent, 'all arrived, verified by r2, in order');
+  lab.r1.sendPathMessage(0, Buffer.from('alone'));
+  assert.equal(transmits, [256, 44, 1], 'outside a hold: at once');
+  await lab.close();
+});
+
 test.run();

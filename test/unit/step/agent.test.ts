@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { Subject } from 'rxjs';
 import { isSvrError } from '../../../src/errors.js';
 import { StepAgent, type StepRoutes } from '../../../src/step/agent.js';
-import { STEP_DOCUMENT } from '../../../src/step/codec.js';
-import { FakeMesh } from './fake-mesh.js';
+import { MAX_DOCUMENT_BYTES, STEP_DOCUMENT } from '../../../src/step/codec.js';
+import { FakeMesh, ManualClock } from './fake-mesh.js';
 
 const options = { pollIntervalMs: 100, minIntervalMs: 1000, burst: 2, refreshIntervalMs: 10_000, ackTimeoutMs: 300 };
 
@@ -171,6 +171,31 @@ test('options out of range are a coded error', () => {
     assert.match((e as Error).message, 'burst=0');
     assert.match((e as Error).message, 'pollIntervalMs=NaN');
   }
+});
+
+test('a hub whose document exceeds 64 chunks (1,000 peers x 2 paths) says so once, with the size, and sends nothing', () => {
+  const clock = new ManualClock();
+  const peers = Array.from({ length: 1000 }, (_, i) => ({
+    id: i, name: `spoke-${String(i + 1).padStart(4, '0')}`,
+    paths: [0, 1].map((w) => ({ id: 2 * i + w, name: `wan${w}->spoke-${String(i + 1).padStart(4, '0')}/wan${w}`, vector: `v${w}` })),
+  }));
+  const told: number[] = [];
+  let sent = 0;
+  const agent = new StepAgent({
+    routerName: 'hub', authority: 'lab', peers: () => peers, localServices: () => [{ name: 'S', reachable: true }],
+    pathStatus: () => ({ usable: true, latencyMs: 12, jitterMs: 1, lossPct: 0, mos: 4.4 }),
+    send: () => { sent++; return true; }, messages$: new Subject(), now: () => clock.now, timers: clock,
+    tooLarge: (bytes, limit) => told.push(bytes, limit),
+  }, options);
+  agent.start();
+  clock.advance(30_000); // the first publication and two refreshes
+  agent.stop();
+  assert.is(told.length, 2, 'told once per episode');
+  assert.ok(told[0]! > MAX_DOCUMENT_BYTES, `${told[0]} bytes > ${MAX_DOCUMENT_BYTES}`);
+  assert.is(told[1], MAX_DOCUMENT_BYTES, 'with the limit');
+  assert.ok((agent.counters()['tx-too-large'] ?? 0) >= 2, 'every attempt counted');
+  assert.is(sent, agent.counters()['tx-requests'], 'only the requests to the peers went out, no document datagram');
+  assert.is(sent, 1000);
 });
 
 test.run();
