@@ -15,7 +15,7 @@
  *         malformed-bad-l4-length      UDP length not the IP payload, or TCP data offset below 5 / past the end
  *         malformed-bad-extension-header  IPv6 hop-by-hop header running past the packet
  *         malformed-bad-ip-checksum    a well-formed IPv4/UDP packet whose header checksum is wrong
- *         drop-fragment                IPv4 non-first fragment past 2048 bytes (checksum right)
+ *         drop-fragment                IPv4 fragment at the last offset: its packet would pass 65,535 bytes (checksum right)
  *         drop-ttl-expired             IPv4/UDP with TTL 0 or 1 (checksum right)
  *         drop-unsupported-protocol    IPv4 GRE (protocol 47; a LAN router opens no session for it)
  *   inject-frames eth DEV COUNT RATE SEED KINDS DST_MAC SRC_IP DST_IP
@@ -208,8 +208,9 @@ static size_t build(int kind, uint8_t *p, uint16_t *proto) {
     case K_FRAG: {
       size_t payload = 8 + below(200);
       ipv4(p, (uint16_t)(20 + payload), 17, 64);
-      /* offset >= 256 blocks (2048 bytes): past what reassembly holds, so dropped at once, not held */
-      put16(p + 6, (uint16_t)(0x100 + below(0x1fff - 0x100)));
+      /* the last offset (8191 blocks, 65,528 bytes) with >= 8 bytes: its packet would pass 65,535 bytes, so it is
+         dropped at once (fragment-too-big), not held; MF either way */
+      put16(p + 6, (uint16_t)(0x1fff | (below(2) ? 0x2000 : 0)));
       put16(p + 10, 0);
       put16(p + 10, ip_checksum(p, 20));
       fill_random(p + 20, payload);
