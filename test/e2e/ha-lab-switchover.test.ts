@@ -10,13 +10,12 @@
  *    standby, the alarm cleared, r1a active.
  * Needs root, ip, network namespaces, curl; otherwise its tests count as skipped.
  */
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { backgroundLines, e2eDir, E2E_PREFIX, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { backgroundLines, E2E_PREFIX, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
 import { labProcess } from './chaos-tools.js';
-import { addresses, counterOf, gatewayMac, haOf, logTime, mac, streamCount } from './ha-lab-tools.js';
+import { addresses, counterOf, gatewayMac, haLab, haOf, logTime, mac, streamCount } from './ha-lab-tools.js';
 import { requires } from '../support/prerequisites.js';
 import { request } from '../../src/node/control-client.js';
 
@@ -27,23 +26,7 @@ const GATEWAY = '198.18.1.1/24';
 const WAN = '198.18.21.1/24';
 
 const test = requires(import.meta.url);
-const dir = e2eDir(test, `${PREFIX}-e2e-ha-switchover`, () => downSync());
-const env = { SVR_RUN_DIR: join(dir, 'run') };
-const labArgs = ['--prefix', PREFIX, '--dir', dir];
-
-const downSync = (): void => {
-  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-};
-
-test.before(async () => {
-  const r = await svr(['lab', 'up', ...labArgs, '--ha', '--hold-down', '1'], env, 180_000);
-  if (r.code !== 0) throw new Error(`svr lab up --ha: ${show(r)}`);
-});
-
-test.after(async () => {
-  const r = await svr(['lab', 'down', ...labArgs], env);
-  if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-});
+const { dir, env } = haLab(test, PREFIX, 'ha-switchover');
 
 const stream = (id: number, seconds: number) => backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'send-stream', '--rate', '1000', '--duration', `${seconds}s`, '--id', String(id), '--json']);
 

@@ -1,7 +1,9 @@
 /** What the `svr lab up --ha` e2e tests read of the pair: addresses, MACs, sessions, roles and log times. */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inNs } from './support.js';
+import type { Test } from 'uvu';
+import { e2eDir, inNs, show, svr, SVR } from './support.js';
 import { request } from '../../src/node/control-client.js';
 
 /** The node's sessions, id -> service, through its control socket (what `svr show sessions` asks; no CLI start-up). */
@@ -55,4 +57,22 @@ export async function streamCount(clientNs: string, server: string, id: number):
   const s = (JSON.parse(stats.stdout) as { streams: StreamCount[] }).streams.find((x) => x.id === id);
   if (s === undefined) throw new Error(`the server counted no stream ${id}: ${stats.stdout}`);
   return s;
+}
+
+/** The file's `svr lab up --ha --hold-down 1` under `prefix`: up before its tests, down after them (and on Ctrl-C). */
+export function haLab(test: Test, prefix: string, name: string): { dir: string; env: Record<string, string> } {
+  const dir = e2eDir(test, `${prefix}-e2e-${name}`, () => {
+    spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  });
+  const env = { SVR_RUN_DIR: join(dir, 'run') };
+  const labArgs = ['--prefix', prefix, '--dir', dir];
+  test.before(async () => {
+    const r = await svr(['lab', 'up', ...labArgs, '--ha', '--hold-down', '1'], env, 180_000);
+    if (r.code !== 0) throw new Error(`svr lab up --ha: ${show(r)}`);
+  });
+  test.after(async () => {
+    const r = await svr(['lab', 'down', ...labArgs], env);
+    if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
+  });
+  return { dir, env };
 }

@@ -13,12 +13,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { bytesSha256 } from '../../src/lab/servers.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { backgroundLines, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
 import { labProcess } from './chaos-tools.js';
-import { addresses, gatewayMac, logTime, mac, sessionIds as sessionsOf, streamCount } from './ha-lab-tools.js';
+import { addresses, gatewayMac, haLab, logTime, mac, sessionIds as sessionsOf, streamCount } from './ha-lab-tools.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}h`;
@@ -27,25 +26,9 @@ const SERVER = '198.18.3.20';
 const BYTES = 100_000_000;
 
 const test = requires(import.meta.url);
-const dir = e2eDir(test, `${PREFIX}-e2e-ha-lab`, () => downSync());
-const env = { SVR_RUN_DIR: join(dir, 'run') };
-const labArgs = ['--prefix', PREFIX, '--dir', dir];
-
-const downSync = (): void => {
-  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-};
-
-test.before(async () => {
-  const r = await svr(['lab', 'up', ...labArgs, '--ha', '--hold-down', '1'], env, 180_000);
-  if (r.code !== 0) throw new Error(`svr lab up --ha: ${show(r)}`);
-});
+const { dir, env } = haLab(test, PREFIX, 'ha-lab');
 
 const sessionIds = (node: string): Promise<Map<string, string>> => sessionsOf(dir, node);
-
-test.after(async () => {
-  const r = await svr(['lab', 'down', ...labArgs], env);
-  if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-});
 
 test('SIGKILL of the active node mid-download: the download completes intact, the stream\'s gap is under 1 s, r1b has the same sessions, the addresses moved', async () => {
   const [r1aMac, r1bMac] = [await mac(NS.r1a, 'r1-c'), await mac(NS.r1b, 'r1-c')];
