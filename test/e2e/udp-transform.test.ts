@@ -79,7 +79,9 @@ test('svr lab up --middlebox: the path switches to UDP transform by itself and i
 
   const found = await pollUntil('r1 to find the firewall', 20_000, async () => {
     const p = await path1('r1');
-    return p.transport === 'udp-transform' ? p : undefined;
+    // the path may turn to UDP transform on r2's verdict first (peer reasons); wait for r1's own probes too
+    const own = p.udpTransform?.reasons ?? [];
+    return p.transport === 'udp-transform' && own.includes('TCP SYN') && own.includes('Mid-flow') ? p : undefined;
   });
   assert.is(found.udpTransform!.mode, 'auto-detect');
   assert.ok(found.udpTransform!.reasons.includes('TCP SYN') && found.udpTransform!.reasons.includes('Mid-flow'), `reasons: ${found.udpTransform!.reasons.join('; ')}`);
