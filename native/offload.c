@@ -295,20 +295,20 @@ typedef struct tcpseg {
   uint8_t family, flags;
 } tcpseg;
 
+/* IPv4 without options or fragmentation, or IPv6 without extension headers, its length matching `len`, carrying
+ * `proto`, at least `min_len` bytes (IPv4; 20 more for IPv6): the L4 offset (20 or 40), else 0. */
+static uint32_t plain_l4_offset(const uint8_t *p, uint32_t len, uint8_t proto, uint32_t min_len) {
+  if (len < min_len) return 0;
+  if (p[0] >> 4 == 4) return p[0] == 0x45 && get16(p + 2) == len && !(get16(p + 6) & 0x3fff) && p[9] == proto ? 20 : 0;
+  if (p[0] >> 4 == 6) return len >= min_len + 20 && (uint32_t)get16(p + 4) + 40 == len && p[6] == proto ? 40 : 0;
+  return 0;
+}
+
 /* A TCP segment that may take part in a super-packet (see the header comment). */
 static int tcp_candidate(const uint8_t *p, uint32_t len, tcpseg *t) {
-  if (len < 40) return 0;
-  if (p[0] >> 4 == 4) {
-    if (p[0] != 0x45 || get16(p + 2) != len || (get16(p + 6) & 0x3fff) || p[9] != 6) return 0;
-    t->family = 4;
-    t->l4 = 20;
-  } else if (p[0] >> 4 == 6) {
-    if (len < 60 || (uint32_t)get16(p + 4) + 40 != len || p[6] != 6) return 0;
-    t->family = 6;
-    t->l4 = 40;
-  } else {
-    return 0;
-  }
+  t->l4 = plain_l4_offset(p, len, 6, 40);
+  if (t->l4 == 0) return 0;
+  t->family = t->l4 == 20 ? 4 : 6;
   const uint8_t *th = p + t->l4;
   uint32_t thl = (uint32_t)(th[12] >> 4) * 4;
   if (thl < 20 || t->l4 + thl >= len) return 0; /* no payload */
@@ -360,19 +360,10 @@ typedef struct udpseg {
 
 /* A UDP datagram that may take part in a super-packet (see the header comment). */
 static int udp_candidate(const uint8_t *p, uint32_t len, udpseg *u) {
-  if (len < 29) return 0;
-  if (p[0] >> 4 == 4) {
-    if (p[0] != 0x45 || get16(p + 2) != len || (get16(p + 6) & 0x3fff) || p[9] != 17) return 0;
-    if (get16(p + 26) == 0) return 0; /* no UDP checksum */
-    u->family = 4;
-    u->l4 = 20;
-  } else if (p[0] >> 4 == 6) {
-    if (len < 49 || (uint32_t)get16(p + 4) + 40 != len || p[6] != 17) return 0;
-    u->family = 6;
-    u->l4 = 40;
-  } else {
-    return 0;
-  }
+  u->l4 = plain_l4_offset(p, len, 17, 29);
+  if (u->l4 == 0) return 0;
+  if (u->l4 == 20 && get16(p + 26) == 0) return 0; /* IPv4 without a UDP checksum */
+  u->family = u->l4 == 20 ? 4 : 6;
   const uint8_t *uh = p + u->l4;
   if (get16(uh + 4) != len - u->l4) return 0;
   u->p = p;
