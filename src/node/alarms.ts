@@ -68,7 +68,7 @@ export class NodeAlarms {
   observe(): void {
     const late = Date.now() - this.startedAt >= this.graceMs;
     const now = new Set<string>();
-    for (const peer of this.router.peers()) {
+    for (const peer of this.router.peerConditions()) {
       for (const p of peer.paths) {
         this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
         now.add(`path-mtu-unresolvable:${p.name}`);

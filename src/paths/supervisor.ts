@@ -278,6 +278,11 @@ export class PathSupervisor {
     });
   }
 
+  /** A path's BFD state (undefined before its machine's first, or for a path it does not run). */
+  bfdState(pathName: string): BfdState | undefined {
+    return this.#paths.get(pathName)?.bfdState;
+  }
+
   /** Messages sent/received and drops by reason (`bfd-drop-<reason>`, `bfd-discard-<reason>`, ...). */
   counters(): Record<string, number> {
     return Object.fromEntries(this.#counters);
