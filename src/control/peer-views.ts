@@ -78,7 +78,9 @@ export function peerConditions(v: PeerConditionSource): PeerCondition[] {
       const path = t.paths[p]!;
       return {
         name: path.name, up: v.isPathUp(p), bfd: v.bfdState(path.name) ?? noBfd(v.liveness),
-        ...mtuFields(v, path.name, t.interfaces[path.localInterface]!.mtu), ...transportFields(v.transform(path.name)), ...natFields(v, path),
+        ...mtuFields(v, path.name, t.interfaces[path.localInterface]!.mtu),
+        // UDP transform disabled by config: plain TCP, as transportFields says of its view (not built for 2,000 paths)
+        ...(path.udpTransform.mode === 'disabled' ? { transport: 'tcp' as const } : transportFields(v.transform(path.name))), ...natFields(v, path),
       };
     }),
   }));
