@@ -77,6 +77,7 @@ test('auto-detect with a middlebox dropping TCP: the path switches to UDP transf
     const p0 = full.paths[0]!;
     assert.equal(lab.r1.peerConditions(), [{ name: full.name, reachable: full.reachable, paths: [{ name: p0.name, up: p0.up, bfd: p0.bfd, mtu: p0.mtu, mtuState: p0.mtuState, transport: p0.transport, udpTransform: p0.udpTransform }] }]);
     assert.is(p0.bfd, 'up');
+    assert.is(lab.r1.peerConditions()[0]!.paths[0]!.udpTransform, p0.udpTransform, 'an unchanged path\'s view is not built again');
     assert.equal(view.reasons, ['TCP SYN', 'Mid-flow', 'TCP SYN Jumbo'], 'every probe kind was dropped');
     assert.ok(box.dropped() >= 3 * MAX_ATTEMPTS, `the middlebox dropped the probes (${box.dropped()})`);
     const probesBefore = box.dropped();
