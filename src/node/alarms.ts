@@ -19,6 +19,7 @@
  * 6. `routerAlarm`: the conditions the router itself reports (its observeAlarm: a security function that
  *    failed closed, a data-path worker replaced, a path whose key exchange fails; docs/security.md);
  * 7. `haSplitBrain`: a node of a router pair that lost its sync link while its partner is alive (node/ha.ts);
+ *    `haLinkDown`: a device of the pair's shared addresses is down on this node (node/ha.ts's link watch);
  * 8. `recordsThread(node, running)`: `records-thread-restarted` from a crash of the session records thread
  *    until it runs again (telemetry/records-thread.ts starts it again).
  */
@@ -110,6 +111,11 @@ export class NodeAlarms {
   /** A router pair's node in split brain (sync link lost, partner alive: ha/pair-node.ts), or out of it. */
   haSplitBrain(node: string, active: boolean, detail: string): void {
     this.watch.observe('ha-split-brain', node, { active, detail });
+  }
+
+  /** A shared link (`node/device`) of a router pair's node went down (active) or came back. */
+  haLinkDown(source: string, active: boolean, detail: string): void {
+    this.watch.observe('ha-link-down', source, { active, detail });
   }
 
   /** The session records thread ended (running false) or runs again after it was started again. */

@@ -52,6 +52,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/ha-lab.test': ['root', 'ip', 'netns', 'curl'],
   'e2e/ha-lab-switchover.test': ['root', 'ip', 'netns', 'curl'],
   'unit/io/announce.test': ['root', 'ip', 'netns'],
+  'unit/io/link-state.test': ['root', 'ip', 'netns'],
   'unit/io/ip-batch.test': ['root', 'ip', 'netns'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
