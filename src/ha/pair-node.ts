@@ -13,7 +13,7 @@
  * gone only after FENCED_DEAD_TIMES dead times without a probe heartbeat.
  */
 import { createActor, type Actor } from 'xstate';
-import { haNodeMachine, heartbeatOf, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
+import { deadTimeMs, haNodeMachine, heartbeatOf, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
 import type { Redundancy } from '../model/config.js';
 import { SyncReplica } from './replica.js';
 import { SyncLink, WINDOW, type SyncLag, type SyncLinkCounters } from './sync-link.js';
@@ -250,6 +250,11 @@ export class PairNode {
     this.releaseWaits.lastMs = Math.round(performance.now() - t0);
     if (!released) this.releaseWaits.timedOut++;
     return released;
+  }
+
+  /** How long without a heartbeat before the partner counts as lost. */
+  get deadTimeMs(): number {
+    return deadTimeMs(this.actor.getSnapshot().context);
   }
 
   get role(): HaRole {

@@ -22,7 +22,6 @@ import type { Router as RouterConfig } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
 import { LinkWatch, type LinkState } from '../io/link-state.js';
-import { deadTimeMs } from '../machines/ha-node.js';
 import { configureInterfaces } from './host-setup.js';
 import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeCommands } from './ha-addresses.js';
 import type { NodeAlarms } from './alarms.js';
@@ -101,7 +100,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
         forwarding = p.forwarding;
         if (p.forwarding && p.role === 'active' && pair.partnerHolds()) {
           // split brain moved the role: the loser releases first (its heartbeat says so), or the dead time runs out
-          const released = await pair.waitPartnerReleased(deadTimeMs({ heartbeatMs: me.redundancy!.heartbeatInterval, misses: me.redundancy!.heartbeatMisses }));
+          const released = await pair.waitPartnerReleased(pair.deadTimeMs);
           log('ha.partner-released', { node: haNode, released, waitedMs: pair.status().releaseWaits.lastMs ?? 0 });
         }
         if (p.forwarding) {
