@@ -71,7 +71,7 @@ export function pairRouterOptions(me: RouterConfig, haNode: string): { bfd: { di
   return { bfd: { discriminator: pairDiscriminator(me.name) }, replaySenderBase: index * PAIR_SENDER_STRIDE };
 }
 
-export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, resumePaths: () => void): Promise<NodeHa> {
+export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, paths: { resume(): void; quiet(): void }): Promise<NodeHa> {
   /** what the host does now (undefined before the first role: the devices are up from the start, `init` takes them down) */
   let forwarding: boolean | undefined;
   let applying = Promise.resolve();
@@ -95,7 +95,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
       if (p.forwarding !== forwarding) {
         if (p.forwarding) {
           await install();
-          resumePaths(); // before the devices are up: no BFD Down reaches the peer
+          paths.resume(); // before the devices are up: no BFD Down reaches the peer
         }
         forwarding = p.forwarding;
         if (p.forwarding && p.role === 'active' && pair.partnerHolds()) {
@@ -109,6 +109,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
           await configureInterfaces(me.interfaces, takeCommands(shared));
           if (shared.length > 0) await announceSharedAddresses(shared, () => forwarding === true, announceFailed);
         } else {
+          paths.quiet(); // no BFD or link test into the downed devices (the kernel would drop them: rx dropped)
           await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
           holding = false;
           pair.beatNow(); // a split brain's winner waits for this word

@@ -4,7 +4,8 @@
  *    port `a-lan` in `<prefix>-r1` down: r1a's r1-c loses its carrier). Must hold: r1b takes the role and the
  *    addresses (r1a hands over, `partner-has-more-links`), the stream's longest gap is under 1 s, r1a logs the
  *    link down on r1-c and raises `ha-link-down` naming it. The cable back: no flap (r1b stays active, r1a
- *    standby, sampled for 2 s), the alarm clears.
+ *    standby, sampled for 2 s), the alarm clears; the standby r1a sends no path message (BFD, link tests) in
+ *    those 2 s and writes nothing into its downed TUN devices (their rx dropped count stays).
  * 2. Split brain that moves the role: the sync veth cut while r1b (priority 100) is active: r1a becomes active,
  *    r1b fenced, and no moment has both nodes holding a shared address (`ip -ts monitor address` in both
  *    nodes' namespaces: every add and delete with its time); r1a waited for r1b's released flag. The stream
@@ -15,7 +16,7 @@ import { loadavg } from 'node:os';
 import * as assert from 'uvu/assert';
 import { backgroundLines, E2E_PREFIX, inNs, pollUntil, show, sleep, svr, SVR, type LineProcess } from './support.js';
 import { labProcess } from './chaos-tools.js';
-import { haLab, haOf, holders, logTime, SHARED, streamCount } from './ha-lab-tools.js';
+import { counterOf, haLab, haOf, holders, logTime, SHARED, streamCount } from './ha-lab-tools.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}l`;
@@ -31,6 +32,12 @@ const ip = async (ns: string, ...args: string[]): Promise<void> => {
   const r = await inNs(ns, 'ip', args);
   assert.is(r.code, 0, show(r));
 };
+
+/** The kernel's rx dropped count of a device (what a node writes into its TUN while the device is down). */
+async function rxDropped(ns: string, dev: string): Promise<number> {
+  const r = await inNs(ns, 'ip', ['-s', '-j', 'link', 'show', 'dev', dev]);
+  return (JSON.parse(r.stdout) as { stats64: { rx: { dropped: number } } }[])[0]!.stats64.rx.dropped;
+}
 
 async function streamDone(id: number) {
   return pollUntil('the stream counted', 5_000, async () => {
@@ -89,10 +96,14 @@ test('a shared link down on the active: the standby takes over within a second; 
   const upAt = Date.now();
   await ip(NS.sw, 'link', 'set', 'a-lan', 'up');
   await pollUntil('r1a sees its link back', 5_000, async () => (logTime(logA, /ha\.link node=r1a device=r1-c up=true/, upAt - 1000) !== undefined ? true : undefined));
+  const quiet0 = [await counterOf(dir, 'r1a', 'path-messages-sent'), await rxDropped(NS.r1a, 'svr-wan0')];
   for (const t0 = Date.now(); Date.now() - t0 < 2000;) {
     assert.is(await roles(), 'standby active', 'no flap: r1b keeps the role (no preemption)');
     await sleep(100);
   }
+  const quiet1 = [await counterOf(dir, 'r1a', 'path-messages-sent'), await rxDropped(NS.r1a, 'svr-wan0')];
+  console.log(`  the standby r1a over 2 s: path messages sent ${quiet0[0]} -> ${quiet1[0]}, its svr-wan0 (down) rx dropped ${quiet0[1]} -> ${quiet1[1]}`);
+  assert.equal(quiet1, quiet0, 'a standby sends no BFD or link test into its downed devices');
   await pollUntil('ha-link-down cleared', 5_000, async () => (/ha-link-down/.test((await svr(['show', 'alarms', '--node', 'r1a', '--json'], env)).stdout) ? undefined : true));
   await s.exited;
   const c = await streamDone(4401);
