@@ -98,6 +98,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
           paths.resume(); // before the devices are up: no BFD Down reaches the peer
         }
         forwarding = p.forwarding;
+        alarms()?.haStandby(!p.forwarding);
         if (p.forwarding && p.role === 'active' && pair.partnerHolds()) {
           // split brain moved the role: the loser releases first (its heartbeat says so), or the dead time runs out
           const released = await pair.waitPartnerReleased(pair.deadTimeMs);

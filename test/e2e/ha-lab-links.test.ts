@@ -5,7 +5,8 @@
  *    addresses (r1a hands over, `partner-has-more-links`), the stream's longest gap is under 1 s, r1a logs the
  *    link down on r1-c and raises `ha-link-down` naming it. The cable back: no flap (r1b stays active, r1a
  *    standby, sampled for 2 s), the alarm clears; the standby r1a sends no path message (BFD, link tests) in
- *    those 2 s and writes nothing into its downed TUN devices (their rx dropped count stays).
+ *    those 2 s and writes nothing into its downed TUN devices (their rx dropped count stays), and raises no
+ *    path or peer alarm for its paths (down by design).
  * 2. Split brain that moves the role: the sync veth cut while r1b (priority 100) is active: r1a becomes active,
  *    r1b fenced, and no moment has both nodes holding a shared address (`ip -ts monitor address` in both
  *    nodes' namespaces: every add and delete with its time); r1a waited for r1b's released flag. The stream
@@ -105,6 +106,7 @@ test('a shared link down on the active: the standby takes over within a second; 
   console.log(`  the standby r1a over 2 s: path messages sent ${quiet0[0]} -> ${quiet1[0]}, its svr-wan0 (down) rx dropped ${quiet0[1]} -> ${quiet1[1]}`);
   assert.equal(quiet1, quiet0, 'a standby sends no BFD or link test into its downed devices');
   await pollUntil('ha-link-down cleared', 5_000, async () => (/ha-link-down/.test((await svr(['show', 'alarms', '--node', 'r1a', '--json'], env)).stdout) ? undefined : true));
+  assert.doesNotMatch((await svr(['show', 'alarms', '--node', 'r1a', '--json'], env)).stdout, /peer-path-down|peer-unreachable/, 'the standby\'s paths are down by design: no alarm');
   await s.exited;
   const c = await streamDone(4401);
   console.log(`  link down on r1a: seen ${seen!.at - downAt} ms after the cable, r1b active at ${active!.at - downAt} ms; stream ${c.received} of ${c.expected}, ${c.lost} lost, longest gap ${Math.round(c.maxGapMs)} ms (load ${loadavg()[0]!.toFixed(1)})`);

@@ -102,7 +102,8 @@ test('split brain: the sync link cut while traffic flows: exactly one node forwa
   const cut = await inNs(NS.r1a, 'ip', ['link', 'set', 'r1-sync', 'down']); // the sync link cut; the probe heartbeats (LAN) go on
   assert.is(cut.code, 0, show(cut));
   const cutAt = Date.now();
-  await pollUntil('r1b fenced', 10_000, async () => ((await haOf(dir, 'r1b')).role === 'fenced' ? true : undefined));
+  // each side decides when its own dead time ends: up to one heartbeat interval apart
+  await pollUntil('r1b fenced, r1a in split brain', 10_000, async () => ((await haOf(dir, 'r1b')).role === 'fenced' && (await haOf(dir, 'r1a')).splitBrain ? true : undefined));
   const rxB = await counterOf(dir, 'r1b', 'rx-packets');
   const txA = await counterOf(dir, 'r1a', 'tx-packets');
   const sampledFrom = Date.now();
