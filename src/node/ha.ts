@@ -94,16 +94,16 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
     applying = applying.then(async () => {
       if (p.forwarding !== forwarding) {
         if (p.forwarding) {
+          if (p.role === 'active' && pair.partnerHolds()) {
+            // split brain moved the role: the loser releases first (its heartbeat says so), or the dead time runs out
+            const released = await pair.waitPartnerReleased(pair.deadTimeMs);
+            log('ha.partner-released', { node: haNode, released, waitedMs: pair.status().releaseWaits.lastMs ?? 0 });
+          }
           await install();
           paths.resume(); // before the devices are up: no BFD Down reaches the peer
         }
         forwarding = p.forwarding;
         alarms()?.haStandby(!p.forwarding);
-        if (p.forwarding && p.role === 'active' && pair.partnerHolds()) {
-          // split brain moved the role: the loser releases first (its heartbeat says so), or the dead time runs out
-          const released = await pair.waitPartnerReleased(pair.deadTimeMs);
-          log('ha.partner-released', { node: haNode, released, waitedMs: pair.status().releaseWaits.lastMs ?? 0 });
-        }
         if (p.forwarding) {
           // devices up with their routes, then the shared addresses: one `ip -batch` process
           holding = true;
