@@ -14,6 +14,8 @@ import { checkFabric, MAX_ROUTERS, type FabricTopology } from './fabric.js';
 import { checkHaShape } from './ha.js';
 
 export const RESILIENCY_MODES = ['none', 'failover', 'revertible-failover', 'packet-duplication'] as const;
+/** `svr lab up --ha --ha-wan`: the pair shares one WAN path (its address moves), or each node has its own */
+export const HA_WAN_MODES = ['shared', 'per-node'] as const;
 export type LabResiliency = (typeof RESILIENCY_MODES)[number];
 
 /** `off`: no path-quality filter; `best-effort`: filter on, best-effort true; `strict`: best-effort false. */
@@ -68,6 +70,8 @@ export interface LabShape {
   fec?: { groupSize: number; parity: number };
   /** r1 is a router pair, nodes r1a and r1b on bridged LAN and WAN segments (`svr lab up --ha`, lab/ha.ts) */
   ha?: boolean;
+  /** `--ha-wan per-node`: each node of the pair has its own WAN path (r1a path 1, r1b path 2), not a shared one */
+  haWan?: 'per-node';
 }
 
 /** A plugin `svr lab up --plugin` adds to the authority: an absolute path and its options. */
@@ -137,6 +141,8 @@ export interface ShapeInput {
   fec?: string;
   /** `--ha`: r1 as a router pair */
   ha?: boolean;
+  /** `--ha-wan shared|per-node` */
+  haWan?: string;
 }
 
 /** `--plugin PATH[=JSON]`: the plugin's file or folder (it must exist) and its options as JSON. */
@@ -177,9 +183,18 @@ export function checkShape(i: ShapeInput): LabShape {
     ...etcdOf(i),
     ...fabricOf(i),
     ...(i.ha === true ? { ha: true } : {}),
+    ...haWanOf(i),
   };
   if (shape.ha === true) checkHaShape(shape);
   return shape;
+}
+
+/** `--ha-wan per-node` (with `--ha` only): two paths, one per node, unless `--paths` says otherwise (refused then). */
+function haWanOf(i: ShapeInput): { haWan?: 'per-node'; paths?: number } {
+  const mode = oneOf(i.haWan, 'shared', HA_WAN_MODES, '--ha-wan');
+  if (mode === 'shared') return {};
+  if (i.ha !== true) throw new SvrError('SVR_ERR_LAB_OPTION', '--ha-wan per-node: only with --ha (it says how the pair r1 reaches the WAN); add --ha or drop --ha-wan');
+  return { haWan: 'per-node', ...(i.paths === undefined || Number(i.paths) === 1 ? { paths: 2 } : {}) };
 }
 
 function middleboxOf(i: ShapeInput): { middlebox?: true; udpTransform?: UdpTransformMode } {

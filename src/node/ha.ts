@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SvrError } from '../errors.js';
-import type { Router as RouterConfig } from '../model/config.js';
+import type { Interface, Router as RouterConfig } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
 import { configureInterfaces } from './host-setup.js';
@@ -40,6 +40,15 @@ export function haNodeOf(me: RouterConfig, haNode: string | undefined): string |
   if (r === undefined) throw new SvrError('SVR_ERR_CLI_OPTION', `--ha-node ${haNode}: router ${me.name} has no \`redundancy\` block (it is one node); drop --ha-node or add the block`);
   if (!r.nodes.some((n) => n.name === haNode)) throw new SvrError('SVR_ERR_CLI_OPTION', `--ha-node ${haNode}: not a node of router ${me.name} (redundancy.nodes: ${r.nodes.map((n) => n.name).join(', ')})`);
   return haNode;
+}
+
+/**
+ * Whether an interface's device is this node's to bring up: shared ones (no `node`) and its own per-node ones;
+ * the partner's own interfaces stay down here (their TUN devices exist so that the data path's interfaces are
+ * the same on both nodes, but nothing is routed into them and their paths never come up on this node).
+ */
+export function onThisNode(iface: Pick<Interface, 'node'>, haNode: string | undefined): boolean {
+  return iface.node === undefined || haNode === undefined || iface.node === haNode;
 }
 
 /**
@@ -71,6 +80,9 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   let roleChanges = 0;
   let lastRoleAppliedMs: number | undefined;
   const shared = me.redundancy!.sharedAddresses;
+  // the shared interfaces follow the role; this node's own (per-node wan) stay up in every role, so that its
+  // paths are up (BFD) before it takes over; the partner's own stay down (onThisNode)
+  const followRole = me.interfaces.filter((i) => i.node === undefined);
   const announceFailed = (e: unknown): void => log('ha.announce-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) });
   learnDevices(shared, announceFailed);
   const install = (): Promise<unknown> => sessions.install(pair.replica)
@@ -86,11 +98,11 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
         forwarding = p.forwarding;
         if (p.forwarding) {
           // devices up with their routes, then the shared addresses: one `ip -batch` process
-          await configureInterfaces(me.interfaces, takeCommands(shared));
+          await configureInterfaces(followRole, takeCommands(shared));
           if (shared.length > 0) await announceSharedAddresses(shared, () => forwarding === true, announceFailed);
         } else {
           await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
-          for (const iface of me.interfaces) await runIp(['link', 'set', 'dev', iface.device, 'down']);
+          for (const iface of followRole) await runIp(['link', 'set', 'dev', iface.device, 'down']);
         }
         if (p.forwarding) {
           // taking over: what the partner (handing over, still forwarding) synced meanwhile goes in too
