@@ -132,6 +132,8 @@ export interface CompiledPath {
   readonly outboundOnly: boolean;
   /** the far end is `outbound-only`: its address and control port are learned from its authenticated packets */
   readonly peerBehindNat: boolean;
+  /** the far end is a router pair's node's own interface (`interfaces[].node`): that node's name */
+  readonly remoteNode?: string;
   /** ms between NAT keep-alives of an idle session (outboundOnly paths) */
   readonly natKeepAliveMs: number;
   /** path MTU discovery: searched every intervalMs (paths/path-mtu.ts) unless disabled */

@@ -73,7 +73,15 @@ export function pairRouterOptions(me: RouterConfig, haNode: string): { bfd: { di
   return { bfd: { discriminator: pairDiscriminator(me.name) }, replaySenderBase: index * PAIR_SENDER_STRIDE };
 }
 
-export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, resumePaths: () => void): Promise<NodeHa> {
+/** What a pair's role changes in its router's paths (control/router.ts). */
+export interface PairPaths {
+  /** taking over: continue the partner's BFD sessions */
+  resume(): void;
+  /** standby: the peers keep this node's own paths Up but carry no session on them */
+  setStandby(standby: boolean): void;
+}
+
+export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, paths: PairPaths): Promise<NodeHa> {
   /** what the host does now (undefined before the first role: the devices are up from the start, `init` takes them down) */
   let forwarding: boolean | undefined;
   let applying = Promise.resolve();
@@ -83,6 +91,8 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   // the shared interfaces follow the role; this node's own (per-node wan) stay up in every role, so that its
   // paths are up (BFD) before it takes over; the partner's own stay down (onThisNode)
   const followRole = me.interfaces.filter((i) => i.node === undefined);
+  /** this node has its own paths: its BFD tells the peers whether it is standby (Diag pairStandby) */
+  const perNode = me.interfaces.some((i) => i.node === haNode);
   const announceFailed = (e: unknown): void => log('ha.announce-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) });
   learnDevices(shared, announceFailed);
   const install = (): Promise<unknown> => sessions.install(pair.replica)
@@ -93,8 +103,11 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
       if (p.forwarding !== forwarding) {
         if (p.forwarding) {
           await install();
-          resumePaths(); // before the devices are up: no BFD Down reaches the peer
-        }
+          // no longer standby first, so that no BFD packet of a resumed session says standby (own paths: the
+          // peers may send new sessions here from now on, tens of ms before the shared devices are up)
+          if (perNode) paths.setStandby(false);
+          paths.resume(); // before the devices are up: no BFD Down reaches the peer
+        } else if (perNode) paths.setStandby(true);
         forwarding = p.forwarding;
         if (p.forwarding) {
           // devices up with their routes, then the shared addresses: one `ip -batch` process
