@@ -1,0 +1,112 @@
+/**
+ * `svr lab up --ha --ha-wan per-node` (docs/high-availability.md "Per-node WAN interfaces"): r1 is a pair whose
+ * nodes each have their own WAN interface and path (r1a wan0, waypoint 198.18.12.1; r1b wan1, 198.18.13.1); only
+ * the LAN address is shared. r2 has one peer r1 with a path to each node: r1a's usable, r1b's Up but `standby`
+ * (its BFD says so). Through the pair: a UDP stream (1,000 datagrams/s, client -> server) and a 100 MB download
+ * (8 MiB/s); SIGKILL of the active r1a 2 s after it lists both sessions. Must hold: r1b installs r1a's sessions
+ * and moves them to its own path (session migration), r2 follows them there (`peer-moved`) and uses r1b's path at
+ * once (`peer-active`); the download completes intact (sha256, no reset); the stream's longest gap is under 1 s;
+ * `svr show peers` on r2 lists one peer r1 with both nodes' paths, r1b's usable. The timeline is printed.
+ * Needs root, ip, network namespaces, curl; otherwise its tests count as skipped.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { bytesSha256 } from '../../src/lab/servers.js';
+import type { PeerSummary } from '../../src/control/peer-views.js';
+import { request } from '../../src/node/control-client.js';
+import { backgroundLines, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { labProcess } from './chaos-tools.js';
+import { haLab, logTime, sessionIds, streamCount } from './ha-lab-tools.js';
+import { requires } from '../support/prerequisites.js';
+
+const PREFIX = `${E2E_PREFIX}n`;
+const NS = { client: `${PREFIX}-client` };
+const SERVER = '198.18.3.20';
+const BYTES = 100_000_000;
+const WAYPOINT = { r1a: '198.18.12.1', r1b: '198.18.13.1' };
+
+const test = requires(import.meta.url);
+const { dir, env } = haLab(test, PREFIX, 'ha-per-node', ['--ha-wan', 'per-node']);
+
+async function peersOfR2(): Promise<PeerSummary[]> {
+  const r = await svr(['show', 'peers', '--node', 'r2', '--json'], env);
+  if (r.code !== 0) throw new Error(`svr show peers: ${show(r)}`);
+  return JSON.parse(r.stdout) as PeerSummary[];
+}
+const pathTo = (peers: PeerSummary[], node: string) => peers[0]?.paths.find((p) => p.node === node);
+/** The waypoints each session of `node` rides (its control socket, as `svr show sessions --json`). */
+async function sessionWaypoints(node: string): Promise<Map<string, string>> {
+  const list = (await request(join(dir, `${node}.sock`), { method: 'show', what: 'sessions' })) as { id: string; waypoint?: unknown }[];
+  return new Map(list.map((s) => [s.id, JSON.stringify(s.waypoint ?? null)]));
+}
+
+test('one peer with a path to each node; SIGKILL of the active: the sessions move to r1b\'s path, the download completes intact, the stream\'s gap is under 1 s', async () => {
+  const before = await pollUntil('r2 sees r1a\'s path usable and r1b\'s standby', 20_000, async () => {
+    const peers = await peersOfR2();
+    return pathTo(peers, 'r1a')?.up === true && pathTo(peers, 'r1b')?.standby === true ? peers : undefined;
+  });
+  assert.equal(before.map((p) => p.name), ['r1'], 'r2 has one peer: the router r1');
+  assert.equal(before[0]!.paths.map((p) => [p.node, p.up, p.bfd, p.standby === true, p.remoteWaypoint]), [['r1a', true, 'up', false, WAYPOINT.r1a], ['r1b', false, 'up', true, WAYPOINT.r1b]],
+    'both nodes\' paths, r1b\'s Up but standby (no sessions)');
+  await pollUntil('the client reaches the server through r1a', 20_000, async () => ((await inNs(NS.client, 'curl', ['-s', '-m', '3', '-o', '/dev/null', `http://${SERVER}/`])).code === 0 ? true : undefined));
+  await pollUntil('r1a to close the reachability checks\' sessions', 15_000, async () => ((await sessionIds(dir, 'r1a')).size === 0 ? true : undefined));
+
+  const file = join(dir, 'download');
+  rmSync(file, { force: true });
+  const stream = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'send-stream', '--rate', '1000', '--duration', '16s', '--id', '4343', '--json']);
+  await stream.waitLine(/"id":4343/, 20_000);
+  const download = exec('ip', ['netns', 'exec', NS.client, 'curl', '-s', '--limit-rate', '8M', '--max-time', '60', '-o', file, '-w', '%{http_code} %{size_download}', `http://${SERVER}/bytes/${BYTES}`], { timeoutMs: 70_000 });
+  const onR1a = await pollUntil('r1a carries the download and the stream', 10_000, async () => {
+    const ids = await sessionIds(dir, 'r1a');
+    const services = [...ids.values()];
+    return services.includes('web') && services.includes('stream') ? ids : undefined;
+  });
+  for (const [id, w] of await sessionWaypoints('r1a')) if (onR1a.has(id)) assert.ok(w.includes(WAYPOINT.r1a), `r1a's session ${id} rides r1a's path: ${w}`);
+  await sleep(2000);
+
+  const r1a = labProcess(dir, 'r1a');
+  const r1b = labProcess(dir, 'r1b');
+  const r2 = labProcess(dir, 'r2');
+  const killedAt = Date.now();
+  process.kill(r1a.pid, 'SIGKILL');
+  const active = await pollUntil('r1b active', 10_000, async () => {
+    await sleep(50);
+    return logTime(r1b.log, /ha\.role node=r1b role=active/, killedAt);
+  });
+  const after = await sessionIds(dir, 'r1b');
+  for (const [id, service] of onR1a) assert.ok(after.has(id), `r1b lists r1a's ${service} session ${id} (r1b: ${[...after.keys()].join(', ')})`);
+  // each moves to r1b's path with its next packet from the client (the stream's within a millisecond or so)
+  await pollUntil('r1b moves both sessions to its own path', 5_000, async () => {
+    const w = await sessionWaypoints('r1b');
+    return [...onR1a.keys()].every((id) => w.get(id)?.includes(WAYPOINT.r1b) === true) ? true : undefined;
+  });
+  const d = await download;
+  await stream.exited;
+  assert.is(d.code, 0, `curl: ${show(d)}`);
+  assert.is(d.stdout, `200 ${BYTES}`);
+  assert.is(createHash('sha256').update(readFileSync(file)).digest('hex'), await bytesSha256(BYTES), 'the download is intact');
+  const s = await streamCount(NS.client, SERVER, 4343);
+
+  const at = (log: string, re: RegExp): string => {
+    const t = logTime(log, re, killedAt);
+    return t === undefined ? 'never' : `${t.at - killedAt} ms`;
+  };
+  const installed = logTime(r1b.log, /ha\.sessions-installed/, killedAt);
+  console.log(`  per-node failover: SIGKILL -> r1b active ${active.at - killedAt} ms (${/appliedMs=\d+/.exec(active.line)?.[0] ?? ''}; sessions installed at ${installed === undefined ? '?' : installed.at - killedAt} ms: ${installed?.line.replace(/^.*ha\.sessions-installed /, '') ?? ''})`
+    + `; r1b moves the stream ${at(r1b.log, /session\.migrated .*to=wan1->r2\/wan1/)}; r2 uses r1b's path ${at(r2.log, /path\.usable path=wan1->r1\/wan1 .*peer-active/)}, follows a session ${at(r2.log, /session\.migrated .*to=wan1->r1\/wan1 reason=peer-moved/)}`
+    + `, r1a's path down ${at(r2.log, /path\.unusable path=wan0->r1\/wan0/)}; stream ${s.received}/${s.expected}, longest gap ${Math.round(s.maxGapMs)} ms`);
+  assert.ok(s.maxGapMs < 1000, `the stream's longest gap ${s.maxGapMs} ms`);
+  assert.ok(logTime(r2.log, /session\.migrated .*to=wan1->r1\/wan1 reason=peer-moved/, killedAt) !== undefined, 'r2 followed the sessions to r1b\'s path');
+
+  const peers = await pollUntil('r2 sees r1a\'s path down', 15_000, async () => {
+    const p = await peersOfR2();
+    return pathTo(p, 'r1a')?.up === false && pathTo(p, 'r1a')?.bfd === 'down' ? p : undefined;
+  });
+  assert.equal(peers.map((p) => p.name), ['r1'], 'still one peer r1');
+  const viaR1b = pathTo(peers, 'r1b')!;
+  assert.equal([viaR1b.up, viaR1b.standby === true, viaR1b.remoteWaypoint], [true, false, WAYPOINT.r1b], 'r1b\'s path usable, no longer standby');
+});
+
+test.run();
