@@ -178,6 +178,7 @@ function compilePath(authority: Authority, router: Router, link: PeerLink, id: n
     }),
     ...metadataCipher(authority, policy, router, link),
     ...(link.remote.node === undefined ? {} : { remoteNode: link.remote.node }),
+    ...(link.local.node === undefined ? {} : { localNode: link.local.node }),
   });
 }
 

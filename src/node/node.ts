@@ -430,6 +430,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   const version = o.version ?? 'unknown';
   const visibility = startVisibility(router, {
+    ...(haNode === undefined ? {} : { haNode }),
     name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
   });
   alarms = visibility.alarms;

@@ -50,6 +50,14 @@ test('one peer with a path to each node; SIGKILL of the active: the sessions mov
   assert.equal(before.map((p) => p.name), ['r1'], 'r2 has one peer: the router r1');
   assert.equal(before[0]!.paths.map((p) => [p.node, p.up, p.bfd, p.standby === true, p.remoteWaypoint]), [['r1a', true, 'up', false, WAYPOINT.r1a], ['r1b', false, 'up', true, WAYPOINT.r1b]],
     'both nodes\' paths, r1b\'s Up but standby (no sessions)');
+  // the standby's path is not down (r2), the partner's path is never up on a node and not alarmed there (r1a, r1b):
+  // checked once the nodes' start-up grace for paths (10 s, node/alarms.ts) is over
+  const started = Math.max(...['r1a', 'r1b', 'r2'].map((n) => logTime(labProcess(dir, n).log, /node\.running/, 0)?.at ?? Date.now()));
+  await sleep(Math.max(0, started + 11_000 - Date.now()));
+  const alarmIds = async (node: string): Promise<string[]> => ((await request(join(dir, `${node}.sock`), { method: 'show', what: 'alarms' })) as { id: string }[]).map((a) => a.id);
+  assert.not.ok((await alarmIds('r2')).includes('peer-path-down:wan1->r1/wan1'), 'r2: no peer-path-down for the standby\'s path');
+  assert.not.ok((await alarmIds('r1a')).includes('peer-path-down:wan1->r2/wan1'), 'r1a: no alarm for r1b\'s own path');
+  assert.not.ok((await alarmIds('r1b')).includes('peer-path-down:wan0->r2/wan0'), 'r1b: no alarm for r1a\'s own path');
   await pollUntil('the client reaches the server through r1a', 20_000, async () => ((await inNs(NS.client, 'curl', ['-s', '-m', '3', '-o', '/dev/null', `http://${SERVER}/`])).code === 0 ? true : undefined));
   await pollUntil('r1a to close the reachability checks\' sessions', 15_000, async () => ((await sessionIds(dir, 'r1a')).size === 0 ? true : undefined));
 
@@ -98,6 +106,8 @@ test('one peer with a path to each node; SIGKILL of the active: the sessions mov
     + `; r1b moves the stream ${at(r1b.log, /session\.migrated .*to=wan1->r2\/wan1/)}; r2 uses r1b's path ${at(r2.log, /path\.usable path=wan1->r1\/wan1 .*peer-active/)}, follows a session ${at(r2.log, /session\.migrated .*to=wan1->r1\/wan1 reason=peer-moved/)}`
     + `, r1a's path down ${at(r2.log, /path\.unusable path=wan0->r1\/wan0/)}; stream ${s.received}/${s.expected}, longest gap ${Math.round(s.maxGapMs)} ms`);
   assert.ok(s.maxGapMs < 1000, `the stream's longest gap ${s.maxGapMs} ms`);
+  assert.ok((await alarmIds('r2')).includes('peer-path-down:wan0->r1/wan0'), 'r2: the dead r1a\'s path is alarmed');
+  assert.not.ok((await alarmIds('r1b')).includes('peer-path-down:wan0->r2/wan0'), 'r1b, active: no alarm for r1a\'s own path');
   assert.ok(logTime(r2.log, /session\.migrated .*to=wan1->r1\/wan1 reason=peer-moved/, killedAt) !== undefined, 'r2 followed the sessions to r1b\'s path');
 
   const peers = await pollUntil('r2 sees r1a\'s path down', 15_000, async () => {
