@@ -14,6 +14,9 @@
  *    min(100 ms, RequiredMinRx / 4) restarts an Up session's Detection Time when data arrived: an overloaded
  *    router that loses its own control packets in the queues it shares with data keeps its paths Up
  *    while the peer's data still gets through (docs/paths.md).
+ * 5. A router pair's node (docs/high-availability.md "Per-node WAN interfaces"): `setPairStandby(true)` marks
+ *    its Up packets with Diag 31; a peer's Up packet says whether the far end is standby (read before the fast
+ *    path, which ignores the Diag) -> the lifecycle's `path.peerStandby`: Up but not usable while it is.
  *
  * @example
  *   const paths = new PathSupervisor({ tables: () => router.tables, send: (p, b) => router.sendPathMessage(p, b), messages$: router.pathMessages$ });
