@@ -56,7 +56,7 @@ export function haNodeOfPath(k: number): HaNode {
 }
 
 /** The pair's shared addresses: the one-node lab's r1 addresses on the LAN and (shared WAN) path 1's WAN veth. */
-export function haSharedAddresses(perNode = false): { device: string; address: string }[] {
+export function haSharedAddresses(perNode: boolean): { device: string; address: string }[] {
   const p1 = pathPlan('<prefix>', 1);
   return [{ device: LAN_DEV, address: '198.18.1.1/24' }, ...(perNode ? [] : [{ device: p1.r1Dev, address: p1.r1Address }])];
 }
@@ -86,7 +86,7 @@ ${haSharedAddresses(perNode).map((a) => `          - { device: ${a.device}, addr
  * After buildNetwork (one path, or two with `perNode`): `<prefix>-r1` becomes the pair's bridges (LAN and the
  * shared WAN; per node: the LAN only, each node's own path veth moves into its namespace), the nodes' namespaces join them.
  */
-export async function buildHaNetwork(prefix: string, progress: Progress, perNode = false): Promise<void> {
+export async function buildHaNetwork(prefix: string, progress: Progress, perNode: boolean): Promise<void> {
   const sw = nsName(prefix, 'r1');
   const p1 = pathPlan(prefix, 1);
   const bridged = perNode ? [[BRIDGES.lan, LAN_DEV, 1500] as const] : [[BRIDGES.lan, LAN_DEV, 1500] as const, [BRIDGES.wan, p1.r1Dev, WAN_MTU] as const];
