@@ -54,7 +54,7 @@ const round = (x: number): number => Math.round(x * 100) / 100;
 const waypoint = (bytes: Uint8Array): string => formatAddress(bytes, 0, bytes.length === 16 ? 6 : 4);
 
 /** What the node's alarms watch of a peer path (node/alarms.ts), once a second: the cheap fields of `show peers`. */
-export type PathCondition = Pick<PeerSummary['paths'][number], 'name' | 'up' | 'bfd' | 'mtu' | 'mtuState' | 'transport' | 'udpTransform' | 'nat'>;
+export type PathCondition = Pick<PeerSummary['paths'][number], 'name' | 'up' | 'bfd' | 'standby' | 'mtu' | 'mtuState' | 'transport' | 'udpTransform' | 'nat'>;
 
 export interface PeerCondition {
   name: string;
@@ -65,6 +65,8 @@ export interface PeerCondition {
 export type PeerConditionSource = Pick<PeerViewSource, 'tables' | 'liveness' | 'reachable' | 'isPathUp' | 'nat' | 'mtu' | 'transform'> & {
   /** the path's BFD state, undefined before its first */
   bfdState(pathName: string): string | undefined;
+  /** the far end is a router pair's standby node (supervisor.ts `peerStandby`) */
+  peerStandby(pathName: string): boolean;
 };
 
 /**
@@ -81,6 +83,7 @@ export function peerConditions(v: PeerConditionSource): PeerCondition[] {
       const path = t.paths[p]!;
       return {
         name: path.name, up: v.isPathUp(p), bfd: v.bfdState(path.name) ?? noBfd(v.liveness),
+        ...(v.peerStandby(path.name) ? { standby: true } : {}),
         ...mtuFields(v, path.name, t.interfaces[path.localInterface]!.mtu),
         // UDP transform disabled by config: plain TCP, as transportFields says of its view (not built for 2,000 paths)
         ...(path.udpTransform.mode === 'disabled' ? { transport: 'tcp' as const } : transportFields(v.transform(path.name))), ...natFields(v, path),

@@ -598,6 +598,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       tables: this.tablesNow, liveness: this.liveness,
       reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p),
       bfdState: (name) => this.pathControl.supervisor?.bfdState(name),
+      peerStandby: (name) => this.pathControl.supervisor?.peerStandby(name) ?? false,
       nat: (name) => this.pathControl.natView(name),
       mtu: (name) => this.pathControl.mtuView(name),
       transform: (name) => this.pathControl.transformView(name),

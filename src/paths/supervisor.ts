@@ -298,6 +298,11 @@ export class PathSupervisor {
     return this.#paths.get(pathName)?.bfdState;
   }
 
+  /** Whether the path's far end is a router pair's standby node (its lifecycle holds it Up but not usable). */
+  peerStandby(pathName: string): boolean {
+    return this.#paths.get(pathName)?.lifecycle.getSnapshot().value === 'standby';
+  }
+
   /** Messages sent/received and drops by reason (`bfd-drop-<reason>`, `bfd-discard-<reason>`, ...). */
   counters(): Record<string, number> {
     return Object.fromEntries(this.#counters);
