@@ -25,6 +25,7 @@ import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ipn, recordingSteps, run, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
+import { request } from '../src/node/control-client.js';
 import { cpuSeconds, machineBusySeconds } from './cpu.js';
 import { checkConnectivity, measureTcp } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
@@ -139,9 +140,10 @@ interface HaShow {
   counters: { recordsSent: number; batchesSent: number; batchesResent: number };
 }
 
+/** `svr show ha` of a node, asked over its control socket from this process: an `svr` process per sample would
+ *  cost the shared 2 vCPUs a Node start each (~0.2 s of CPU) during the pair's session test only. */
 async function showHa(socket: string): Promise<HaShow> {
-  const { stdout } = await run(process.execPath, [svrScript(), 'show', 'ha', '--json', '--socket', socket]);
-  return JSON.parse(stdout) as HaShow;
+  return await request(socket, { method: 'show', what: 'ha' }, 5000) as HaShow;
 }
 
 /** r1's active sessions (svr show stats). */
@@ -185,12 +187,12 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   const sockB = join(dir, 'r1b.sock');
   let standby: Proc | undefined;
   let onPairConfig = false;
-  const pairDown = async (): Promise<void> => {
+  const pairDown = async (round: number): Promise<void> => {
     if (standby !== undefined) await stop(standby, 10_000);
     standby = undefined;
     const log = svr.proc('r1')?.log;
     for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
-    if (log !== undefined) copyFileSync(log, join(dir, 'r1a.log')); // the restart below writes r1's log anew
+    if (log !== undefined) copyFileSync(log, join(dir, `r1a-${round}.log`)); // the restart below writes r1's log anew
     for (const r of ['r1', 'r2'] as const) await svr.start(r, []);
     onPairConfig = false;
   };
@@ -223,7 +225,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
         while (sampling) {
           const s = await showHa(svr.socket('r1')).catch(() => undefined);
           if (s !== undefined) samples.push(s);
-          await sleep(1000); // each sample is an svr process: more often would load the 2 vCPUs the routers share
+          await sleep(1000);
         }
       })();
       await both(pair, 'pair', round === 0, standby.pid);
@@ -232,7 +234,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       let sync: HaSync | undefined;
       await step('pair sync', async () => { sync = await settle(svr, sockB, samples); });
       if (sync !== undefined) progress(`    sync under ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag p50 <= ${sync.changeLagP50Ms ?? '-'} ms, p99 <= ${sync.changeLagP99Ms ?? '-'} ms, max ${sync.changeLagMaxMs.toFixed(1)} ms (ack ${sync.ackLagMaxMs.toFixed(1)}, waited for collection ${sync.waitMaxMs.toFixed(1)}), ${sync.upserts} rows and ${sync.deletes} removals in ${sync.collections} collections, ${sync.recordsSent} records in ${sync.batchesSent} datagrams, ${sync.batchesResent} resent; settled: ${sync.activeSessions} sessions on r1a, ${sync.replicaRows} rows on r1b`);
-      await pairDown();
+      await pairDown(round);
       const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
       progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`);
       res.rounds!.push({ single, pair, ratio, ...(sync === undefined ? {} : { sync }) });
@@ -254,7 +256,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     res.errors.push(`pair: ${(e as Error).message.split('\n')[0]}`);
     progress(`    ! pair: ${(e as Error).message}`);
   } finally {
-    if (onPairConfig) await pairDown();
+    if (onPairConfig) await pairDown(res.rounds!.length);
     await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
   }
   await checkConnectivity();
