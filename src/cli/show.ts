@@ -70,9 +70,9 @@ function peersTable(rows: PeerSummary[]): string {
   if (rows.length === 0) return 'no peers';
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)}`);
   return renderTable(
-    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'TRANSPORT', 'WAYPOINTS', 'NAT'],
+    ['PEER', 'PATH', 'NODE', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'TRANSPORT', 'WAYPOINTS', 'NAT'],
     rows.flatMap((p) => p.paths.map((x) => [
-      p.name, x.name, x.up ? 'yes' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
+      p.name, x.name, x.node ?? '-', x.up ? 'yes' : x.standby === true ? 'standby' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
       humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions,
       x.keyAgeMs === undefined ? '-' : humanDuration(x.keyAgeMs), x.rekeys ?? '-', mtuText(x.mtu, x.mtuState), transportText(x), `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
     ])),

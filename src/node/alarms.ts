@@ -5,7 +5,9 @@
  *
  * 1. every peer path: `peer-path-down` while it is not usable; every peer: `peer-unreachable` while none of
  *    its paths is. A path (peer) is watched once it has been up, or once the node has run `graceMs`
- *    (BFD needs a few seconds to bring paths up: they are starting, not down);
+ *    (BFD needs a few seconds to bring paths up: they are starting, not down). A path to a pair's standby
+ *    node (Up, `standby`) is not down; a pair's node watches no path of its partner's own interfaces (never
+ *    up on this node; docs/high-availability.md "Per-node WAN interfaces");
  *    Every peer path also: `path-mtu-unresolvable` while its MTU discovery finds nothing that gets through,
  *    `nat-rebind-damped` while its NAT rebinds so often that re-signals wait, `udp-transform-active` while
  *    its firewall detector finds a middlebox that drops TCP (its TCP sessions go as UDP; docs/wan.md);
@@ -38,6 +40,8 @@ export interface NodeAlarmsOptions {
   graceMs?: number;
   /** events kept in the log; default 10000 */
   maxEvents?: number;
+  /** this node of a router pair (its partner's own paths are not watched) */
+  haNode?: string;
 }
 
 /** Alarms the router raises itself (the node observes the others here). */
@@ -74,7 +78,8 @@ export class NodeAlarms {
     const now = new Set<string>();
     for (const peer of this.router.peers()) {
       for (const p of peer.paths) {
-        this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
+        if (this.partners(p.name)) continue;
+        this.condition(now, 'peer-path-down', p.name, p.up || p.standby === true, late, p.standby === true ? 'standby' : `BFD ${p.bfd}`);
         now.add(`path-mtu-unresolvable:${p.name}`);
         this.watch.observe('path-mtu-unresolvable', p.name, { active: p.mtuState === 'unresolvable', detail: `MTU ${p.mtu} assumed` });
         if (p.udpTransform?.mode === 'auto-detect') {
@@ -147,7 +152,7 @@ export class NodeAlarms {
       // one path or peer changed: observe that one alone (a whole observation per event is O(paths) each, and a hub
       // whose 2,000 paths come up at once would spend minutes on them; the periodic observation sees the rest)
       case 'path.up': case 'path.down':
-        this.observeOne('peer-path-down', e.path, e.type === 'path.up', `BFD ${e.reason}`);
+        if (!this.partners(e.path)) this.observeOne('peer-path-down', e.path, e.type === 'path.up' || e.reason === 'peer-standby', e.reason === 'peer-standby' ? 'standby' : `BFD ${e.reason}`);
         this.peersPending.delete(e.peer);
         this.observePeer(e.peer);
         break;
@@ -176,6 +181,13 @@ export class NodeAlarms {
   stop(): void {
     clearInterval(this.timer);
     this.watch.stop();
+  }
+
+  /** The path is one of the pair partner's own (never up on this node). */
+  private partners(pathName: string): boolean {
+    if (this.o.haNode === undefined) return false;
+    const node = this.router.tables.paths.find((p) => p.name === pathName)?.localNode;
+    return node !== undefined && node !== this.o.haNode;
   }
 
   /** A peer's reachability observed at once: reachable while one of its paths is usable. */

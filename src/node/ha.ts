@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SvrError } from '../errors.js';
-import type { Router as RouterConfig } from '../model/config.js';
+import type { Interface, Router as RouterConfig } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
 import { LinkWatch, type LinkState } from '../io/link-state.js';
@@ -50,6 +50,15 @@ export function haNodeOf(me: RouterConfig, haNode: string | undefined): string |
 }
 
 /**
+ * Whether an interface's device is this node's to bring up: shared ones (no `node`) and its own per-node ones;
+ * the partner's own interfaces stay down here (their TUN devices exist so that the data path's interfaces are
+ * the same on both nodes, but nothing is routed into them and their paths never come up on this node).
+ */
+export function onThisNode(iface: Pick<Interface, 'node'>, haNode: string | undefined): boolean {
+  return iface.node === undefined || haNode === undefined || iface.node === haNode;
+}
+
+/**
  * BFD discriminators of a pair's node: from the router's and the path's names, the same on both nodes, so that
  * the node taking over continues the peer's BFD sessions (the peer never sees a Down, no hold-down).
  */
@@ -71,7 +80,17 @@ export function pairRouterOptions(me: RouterConfig, haNode: string): { bfd: { di
   return { bfd: { discriminator: pairDiscriminator(me.name) }, replaySenderBase: index * PAIR_SENDER_STRIDE };
 }
 
-export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, paths: { resume(): void; quiet(): void }): Promise<NodeHa> {
+/** What a pair's role changes in its router's paths (control/router.ts). */
+export interface PairPaths {
+  /** taking over: continue the partner's BFD sessions (and send again after `quiet`) */
+  resume(): void;
+  /** standby or fenced with every path on devices that follow the role: send nothing into the downed devices */
+  quiet(): void;
+  /** standby: the peers keep this node's own paths Up but carry no session on them */
+  setStandby(standby: boolean): void;
+}
+
+export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, paths: PairPaths): Promise<NodeHa> {
   /** what the host does now (undefined before the first role: the devices are up from the start, `init` takes them down) */
   let forwarding: boolean | undefined;
   let applying = Promise.resolve();
@@ -85,6 +104,11 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
     alarms()?.haLinkDown(`${haNode}/${c.device}`, !c.up, `${c.state}; ${c.linksUp} of ${links.list().length} shared links up on ${haNode}`);
     pair.linksChanged();
   });
+  // the shared interfaces follow the role; this node's own (per-node wan) stay up in every role, so that its
+  // paths are up (BFD) before it takes over; the partner's own stay down (onThisNode)
+  const followRole = me.interfaces.filter((i) => i.node === undefined);
+  /** this node has its own paths: its BFD tells the peers whether it is standby (Diag pairStandby) */
+  const perNode = me.interfaces.some((i) => i.node === haNode);
   const announceFailed = (e: unknown): void => log('ha.announce-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) });
   learnDevices(shared, announceFailed);
   const install = (): Promise<unknown> => sessions.install(pair.replica)
@@ -100,21 +124,26 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
             log('ha.partner-released', { node: haNode, released, waitedMs: pair.status().releaseWaits.lastMs ?? 0 });
           }
           await install();
+          // no longer standby first, so that no BFD packet of a resumed session says standby (own paths: the
+          // peers may send new sessions here from now on, tens of ms before the shared devices are up)
+          if (perNode) paths.setStandby(false);
           paths.resume(); // before the devices are up: no BFD Down reaches the peer
-        }
+        } else if (perNode) paths.setStandby(true);
         forwarding = p.forwarding;
         alarms()?.haStandby(!p.forwarding);
         if (p.forwarding) {
           // devices up with their routes, then the shared addresses: one `ip -batch` process
           holding = true;
-          await configureInterfaces(me.interfaces, takeCommands(shared));
+          await configureInterfaces(followRole, takeCommands(shared));
           if (shared.length > 0) await announceSharedAddresses(shared, () => forwarding === true, announceFailed);
         } else {
-          paths.quiet(); // no BFD or link test into the downed devices (the kernel would drop them: rx dropped)
+          // no BFD or link test into the downed devices (the kernel would drop them: rx dropped); a node with its
+          // own paths keeps them up and marked standby instead
+          if (!perNode) paths.quiet();
           await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
           holding = false;
           pair.beatNow(); // a split brain's winner waits for this word
-          for (const iface of me.interfaces) await runIp(['link', 'set', 'dev', iface.device, 'down']);
+          for (const iface of followRole) await runIp(['link', 'set', 'dev', iface.device, 'down']);
         }
         if (p.forwarding) {
           // taking over: what the partner (handing over, still forwarding) synced meanwhile goes in too

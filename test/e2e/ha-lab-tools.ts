@@ -72,16 +72,16 @@ export async function streamCount(clientNs: string, server: string, id: number):
   return s;
 }
 
-/** The file's `svr lab up --ha --hold-down 1` under `prefix`: up before its tests, down after them (and on Ctrl-C). */
-export function haLab(test: Test, prefix: string, name: string): { dir: string; env: Record<string, string> } {
+/** The file's `svr lab up --ha --hold-down 1` (and `more` options) under `prefix`: up before its tests, down after them (and on Ctrl-C). */
+export function haLab(test: Test, prefix: string, name: string, more: readonly string[] = []): { dir: string; env: Record<string, string> } {
   const dir = e2eDir(test, `${prefix}-e2e-${name}`, () => {
     spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
   });
   const env = { SVR_RUN_DIR: join(dir, 'run') };
   const labArgs = ['--prefix', prefix, '--dir', dir];
   test.before(async () => {
-    const r = await svr(['lab', 'up', ...labArgs, '--ha', '--hold-down', '1'], env, 180_000);
-    if (r.code !== 0) throw new Error(`svr lab up --ha: ${show(r)}`);
+    const r = await svr(['lab', 'up', ...labArgs, '--ha', '--hold-down', '1', ...more], env, 180_000);
+    if (r.code !== 0) throw new Error(`svr lab up --ha ${more.join(' ')}: ${show(r)}`);
   });
   test.after(async () => {
     const r = await svr(['lab', 'down', ...labArgs], env);

@@ -50,6 +50,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/routing.test': [...LAB, 'vtysh'],
   'e2e/ha-pair.test': ['root', 'ip', 'netns'],
   'e2e/ha-lab.test': ['root', 'ip', 'netns', 'curl'],
+  'e2e/ha-lab-per-node.test': ['root', 'ip', 'netns', 'curl'],
   'e2e/ha-lab-switchover.test': ['root', 'ip', 'netns', 'curl'],
   'e2e/ha-lab-links.test': ['root', 'ip', 'netns', 'curl'],
   'unit/io/announce.test': ['root', 'ip', 'netns'],
