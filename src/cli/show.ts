@@ -253,6 +253,8 @@ function haTable(s: NodeHaStatus): string {
     ['node', s.node], ['role', `${s.role} (${s.reason})`], ['forwarding', s.forwarding ? 'yes' : 'no'],
     ['partner', `${s.partner}: ${s.partnerRole ?? 'not heard'}${s.partnerHeardMsAgo === undefined ? '' : `, heard ${s.partnerHeardMsAgo} ms ago`}`],
     ['split brain', s.splitBrain ? 'YES' : 'no'],
+    ['shared links', `${s.linksUp} up: ${s.links.map((l) => `${l.device} ${l.up ? 'up' : `DOWN (${l.state})`}`).join(', ') || 'none watched (no shared addresses)'}`],
+    ['partner released', `${s.partnerReleased === undefined ? 'not heard' : s.partnerReleased ? 'yes' : 'no (it holds the shared addresses)'}; taking them waited ${s.releaseWaits.waited} times for the partner's release, ${s.releaseWaits.timedOut} ran out${s.releaseWaits.lastMs === undefined ? '' : ` (the last ${s.releaseWaits.lastMs} ms)`}`],
     ['sync lag', `${ms(s.lag.lastMs)} (max ${ms(s.lag.maxMs)}), ${s.lag.pending} records pending, ${s.lag.unacked} batches unacknowledged`],
     ['change lag', `${ms(s.lag.changeMs)} (p50 ${upTo(s.lag.changeP50Ms)}, p99 ${upTo(s.lag.changeP99Ms)}, max ${ms(s.lag.changeMaxMs)}) from a session change to its acknowledgement; the oldest change waited ${ms(s.sessions.lastWaitMs)} (max ${ms(s.sessions.maxWaitMs)}) for its collection`],
     ['sessions sent', `${s.sessions.upserts} rows, ${s.sessions.deletes} removals, ${s.sessions.purges} workers' rows purged in ${s.sessions.collections} collections (${s.sessions.fullCollections} full); ${s.sessions.dirtyLeft} rows waiting${s.sessions.dirtyLeft > 0 ? ` (oldest ${ms(s.sessions.dirtyLeftOldestMs)})` : ''}`],

@@ -251,6 +251,11 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.pathControl.supervisor?.resume();
   }
 
+  /** A router pair's node became standby or fenced (its devices down): its paths send nothing until `resumePaths`. */
+  quietPaths(): void {
+    this.pathControl.supervisor?.quiet();
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

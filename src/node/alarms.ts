@@ -19,6 +19,8 @@
  * 6. `routerAlarm`: the conditions the router itself reports (its observeAlarm: a security function that
  *    failed closed, a data-path worker replaced, a path whose key exchange fails; docs/security.md);
  * 7. `haSplitBrain`: a node of a router pair that lost its sync link while its partner is alive (node/ha.ts);
+ *    `haLinkDown`: a device of the pair's shared addresses is down on this node (node/ha.ts's link watch);
+ *    `haStandby`: while a pair's node does not forward, its paths raise no `peer-path-down`/`peer-unreachable`;
  * 8. `recordsThread(node, running)`: `records-thread-restarted` from a crash of the session records thread
  *    until it runs again (telemetry/records-thread.ts starts it again).
  */
@@ -56,6 +58,8 @@ export class NodeAlarms {
   /** peers whose reachability changed, observed with the path event that follows (onRouterEvent) */
   private readonly peersPending = new Set<string>();
   private readonly graceMs: number;
+  /** a router pair's standby or fenced node: its paths are down by design (devices down, nothing sent) */
+  private standby = false;
 
   constructor(private readonly router: Router, private readonly o: NodeAlarmsOptions) {
     this.registry = new AlarmRegistry({ maxEvents: o.maxEvents ?? 10_000 });
@@ -110,6 +114,19 @@ export class NodeAlarms {
   /** A router pair's node in split brain (sync link lost, partner alive: ha/pair-node.ts), or out of it. */
   haSplitBrain(node: string, active: boolean, detail: string): void {
     this.watch.observe('ha-split-brain', node, { active, detail });
+  }
+
+  /** A shared link (`node/device`) of a router pair's node went down (active) or came back. */
+  haLinkDown(source: string, active: boolean, detail: string): void {
+    this.watch.observe('ha-link-down', source, { active, detail });
+  }
+
+  /** A router pair's node stopped (`true`) or started (`false`) forwarding: while it does not, its paths and peers
+   *  are down by design and raise no `peer-path-down` / `peer-unreachable` (those raised are cleared, saying why). */
+  haStandby(on: boolean): void {
+    if (this.standby === on) return;
+    this.standby = on;
+    this.observe();
   }
 
   /** The session records thread ended (running false) or runs again after it was started again. */
@@ -176,6 +193,12 @@ export class NodeAlarms {
   /** A condition alarm that is active while `ok` is false, once its source was up or the grace is over. */
   private condition(watched: Set<string>, name: 'peer-path-down' | 'peer-unreachable', source: string, ok: boolean, late: boolean, detail: string): void {
     const key = `${name}:${source}`;
+    if (this.standby) {
+      watched.add(key);
+      this.registry.clear(key, `${source}: this node is its pair's standby (devices down, paths down by design)`);
+      this.watch.observe(name, source, { active: false });
+      return;
+    }
     if (ok) this.seenUp.add(key);
     if (!ok && !late && !this.seenUp.has(key)) return;
     watched.add(key);

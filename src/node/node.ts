@@ -477,7 +477,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   node.registryName = registryName;
   if (haNode !== undefined) {
     try {
-      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo), () => router.resumePaths());
+      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo), { resume: () => router.resumePaths(), quiet: () => router.quietPaths() });
       visibility.metrics.setHaSource(() => {
         const s = ha.status();
         return {

@@ -146,6 +146,8 @@ export class PathSupervisor {
   #ids: { generation: number; byName: Map<string, number> } = { generation: -1, byName: new Map() };
   #subscription: Subscription | null = null;
   #trafficTimer: unknown = null;
+  /** a router pair's standby (its devices down): nothing is sent on any path until `resume` */
+  #quiet = false;
 
   /** usable/BFD changes of every path; subscribe before start() to see the initial ones */
   readonly #discriminator: ((pathName: string) => number) | undefined;
@@ -166,6 +168,7 @@ export class PathSupervisor {
     this.#schedule = new BfdSchedule(this.#timers, {
       expire: (slot) => this.#bySlot[slot]!.actor.send({ type: 'bfd.detectionTimeExpired' }),
       transmit: (slot) => {
+        if (this.#quiet) return;
         const rt = this.#bySlot[slot]!;
         if (this.#send(rt.name, encodeBfdControl(controlPacket(rt.actor.getSnapshot().context, false)))) this.#count('bfd-tx');
       },
@@ -176,6 +179,7 @@ export class PathSupervisor {
     this.#bfdMachine = bfdMachine.provide({
       actions: {
         sendControl: ({ self }, packet) => {
+          if (this.#quiet) return;
           const name = this.#byActor.get(self);
           if (name !== undefined && this.#send(name, encodeBfdControl(packet))) this.#count('bfd-tx');
         },
@@ -286,10 +290,21 @@ export class PathSupervisor {
   /** A router pair's node took over: every path that is not Up continues the peer's session if it is Up (machines/bfd.ts
    *  `bfd.resume`), usable at once, without a hold-down for the time it was down as a standby (machines/path.ts `path.resume`). */
   resume(): void {
+    this.#quiet = false;
     for (const rt of this.#paths.values()) {
       rt.lifecycle.send({ type: 'path.resume' });
       rt.actor.send({ type: 'bfd.resume' });
     }
+  }
+
+  /** A router pair's node is standby or fenced (its devices are down): send nothing on any path (BFD, link tests,
+   *  echo replies) until `resume`. Its sessions go Down after a Detection Time, as they would without the sends. */
+  quiet(): void {
+    this.#quiet = true;
+  }
+
+  get quieted(): boolean {
+    return this.#quiet;
   }
 
   stop(): void {
@@ -432,6 +447,7 @@ export class PathSupervisor {
   }
 
   #send(name: string, payload: Uint8Array): boolean {
+    if (this.#quiet) return false;
     const id = this.#idOf(name);
     return id !== undefined && this.#deps.send(id, payload);
   }

@@ -29,6 +29,19 @@ export async function addresses(ns: string, dev: string): Promise<string[]> {
     .filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
 }
 
+/** The pair's shared addresses in the `--ha` lab: the client's gateway (on r1-c) and the WAN next hop (on r1-r2). */
+export const SHARED = { lan: '198.18.1.1/24', wan: '198.18.21.1/24' } as const;
+
+/** Which nodes of the `--ha` lab under `prefix` hold the shared addresses now: e.g. `r1a lan wan`. */
+export async function holders(prefix: string): Promise<string> {
+  const out: string[] = [];
+  for (const n of ['r1a', 'r1b'] as const) {
+    const [lan, wan] = [await addresses(`${prefix}-${n}`, 'r1-c'), await addresses(`${prefix}-${n}`, 'r1-r2')];
+    if (lan.includes(SHARED.lan) || wan.includes(SHARED.wan)) out.push(`${n}${lan.includes(SHARED.lan) ? ' lan' : ''}${wan.includes(SHARED.wan) ? ' wan' : ''}`);
+  }
+  return out.join(', ');
+}
+
 export async function mac(ns: string, dev: string): Promise<string> {
   const r = await inNs(ns, 'ip', ['-j', 'link', 'show', 'dev', dev]);
   return (JSON.parse(r.stdout) as { address: string }[])[0]!.address;

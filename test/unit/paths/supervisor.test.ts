@@ -307,4 +307,22 @@ rigTest('refresh() after a config change renegotiates timers with a poll, withou
   assert.equal([summary(r, 0).flaps, summary(r, 1).flaps], [0, 0]);
 });
 
+rigTest('quiet (a pair\'s standby): nothing sent on the path, no BFD and no link test; resume: sends again at once', {}, async (r) => {
+  const vt = r.vt!;
+  await vt.advance(3000);
+  assert.equal(bfdStates(r), ['up', 'up']);
+  const sent = () => r.lab.r1.counters()['path-messages-sent'] ?? 0;
+  r.sup[0].quiet();
+  assert.ok(r.sup[0].quieted);
+  const before = [sent(), r.sup[0].counters()['bfd-tx'] ?? 0, r.sup[0].counters()['link-test-replies-sent'] ?? 0];
+  await vt.advance(2000);
+  assert.equal([sent(), r.sup[0].counters()['bfd-tx'] ?? 0, r.sup[0].counters()['link-test-replies-sent'] ?? 0], before, 'nothing sent for 2 s');
+  assert.is(summary(r, 1).bfdState, 'down', 'the peer hears nothing: Down after its Detection Time');
+  r.sup[0].resume();
+  assert.ok(!r.sup[0].quieted);
+  await vt.advance(3000);
+  assert.ok(sent() > before[0]!, 'sends again');
+  assert.equal(bfdStates(r), ['up', 'up'], 'and comes up again');
+});
+
 test.run();
