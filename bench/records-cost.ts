@@ -11,7 +11,10 @@
  *     (RecordsThread.apply), as a node did before the rings (the comparison).
  * Prints CPU µs per session of the process and per thread, and, for the history, its write rate at
  * saturation (records written per second from the first session until all are on disk).
- *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--facts]   (--cpu-prof for a profile)
+ * The records thread runs WARM sessions before it is measured: its code is compiled first (V8's compiler
+ * threads took ~2-4 µs per session of a cold 30,000-session run), as in a node that has run a while; --cold
+ * measures from its start.
+ *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--facts] [--cold]   (--cpu-prof for a profile)
  */
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,11 +37,14 @@ import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 
 const args = process.argv.slice(2);
 const viaFacts = args.includes('--facts');
+const cold = args.includes('--cold');
+/** sessions with records on before the measurement (the records thread's JIT warm-up) */
+const WARM = 20_000;
 const [nArg, modeArg] = args.filter((a) => !a.startsWith('--'));
 const n = Number(nArg ?? 50_000);
 const mode = modeArg ?? 'both';
 if (!Number.isInteger(n) || n < 1 || !['history', 'ipfix', 'both'].includes(mode)) {
-  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--facts]\n');
+  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--facts] [--cold]\n');
   process.exit(2);
 }
 const sink = createSocket('udp4');
@@ -122,23 +128,31 @@ const off = await measure(() => sessions(n));
 const records = await RecordsThread.open({ router: 'r1', observationDomainId: 1, exporter: { queueLimit: n }, telemetry, historyDir: historyDirOf(dir), ...(viaFacts ? {} : { rings: [ring] }) });
 const written = (): number => records.counters().history.written;
 const offered = (): number => records.counters().collectors.reduce((k, c) => k + c.exported + c.queueDepth + c.dropped, 0);
-const on = await measure(async () => {
-  await sessions(n, viaFacts ? (evs) => { for (const e of evs) for (const f of factsOf(e)) records.apply(f); } : undefined);
-  // until all were offered and written (the records thread's counters come every 100 ms)
-  // until all were offered and written (the records thread's counters come every 100 ms), or nothing moved for 10 s
+const toRecords = viaFacts ? (evs: DpEvent[]): void => { for (const e of evs) for (const f of factsOf(e)) records.apply(f); } : undefined;
+/** Runs `count` sessions with records on, until all were offered and written (counters every 100 ms), or nothing moved for 10 s. */
+async function recorded(count: number): Promise<void> {
+  const [offered0, written0] = [offered(), written()];
+  await sessions(count, toRecords);
   let last = -1;
   let still = performance.now();
-  while ((mode !== 'history' && offered() < n) || (mode !== 'ipfix' && written() < n)) {
+  while ((mode !== 'history' && offered() - offered0 < count) || (mode !== 'ipfix' && written() - written0 < count)) {
     const now = offered() + written();
     if (now !== last) [last, still] = [now, performance.now()];
     else if (performance.now() - still > 10_000) break;
     await new Promise<void>((r) => setTimeout(r, 5));
   }
-});
-const c = records.counters();
+}
+// the records thread's code compiled first (--cold: not), as in a node that has run a while
+if (!cold) await recorded(WARM);
+messages = 0;
+const before = records.counters();
+const on = await measure(() => recorded(n));
+const after = records.counters();
 await records.close();
-const h = c.history;
-process.stdout.write(`${mode}, ${n} sessions (${viaFacts ? 'facts from control, MessagePack batches' : 'fact ring'}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
+const h = { written: after.history.written - before.history.written, batches: after.history.batches - before.history.batches };
+const c0 = before.collectors[0];
+const c = { ...after, collectors: after.collectors.map((k) => ({ ...k, exported: k.exported - (c0?.exported ?? 0), dropped: k.dropped - (c0?.dropped ?? 0) })) };
+process.stdout.write(`${mode}, ${n} sessions (${viaFacts ? 'facts from control, MessagePack batches' : 'fact ring'}${cold ? ', records thread cold' : `, after ${WARM} to warm the records thread up`}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
   + ` (main thread ${us(off.main)} -> ${us(on.main)}); ${(on.wallMs / 1000).toFixed(2)} s until all were sent and written`
   + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (on.wallMs / 1000))} records/s)` : '')
   + (mode !== 'history' ? `; IPFIX ${c.collectors[0]!.exported + c.collectors[0]!.queueDepth} records offered, ${c.collectors[0]!.dropped} dropped, ${messages} messages received` : '')
