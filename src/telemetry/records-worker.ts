@@ -38,7 +38,6 @@ try {
   });
   // the data paths' fact rings: read every RING_POLL_MS, at once again while a read found more
   const readers = (init.rings ?? []).map((b) => new FactReader(new FactRing(b), init.router));
-  const apply = records.apply.bind(records);
   const follow = (): void => {
     for (const r of readers) {
       if (records.recording) r.start();
@@ -48,7 +47,7 @@ try {
   let ringTimer: NodeJS.Timeout | undefined;
   const readRings = (): void => {
     let more = false;
-    for (const r of readers) if (r.read(apply) === READ_ROWS) more = true;
+    for (const r of readers) if (r.read(records) === READ_ROWS) more = true;
     ringTimer = more ? setTimeout(readRings, 0) : setTimeout(readRings, RING_POLL_MS);
   };
   follow();
@@ -77,7 +76,7 @@ try {
         clearInterval(timer);
         clearTimeout(ringTimer);
         for (const r of readers) {
-          r.read(apply, Infinity); // what the data paths wrote before the node stopped
+          r.read(records, Infinity); // what the data paths wrote before the node stopped
           r.stop();
         }
         await records.close();
