@@ -19,7 +19,7 @@ import { CLOSE_CODES, MIGRATION_CODES } from '../dataplane/fact-writer.js';
 import { uuidString } from '../dataplane/random-pool.js';
 import { outerProtocol, roleName } from '../dataplane/session-ops.js';
 import { addressText } from '../dataplane/session-tuples.js';
-import { reversed, type CloseReason, type DenyReason, type FiveTuple, type InterfaceRef, type SessionFact, type SessionRecord } from './record.js';
+import { NO_CHANGES, NO_DELTA, reversed, ZERO, type CloseReason, type DenyReason, type FiveTuple, type InterfaceRef, type SessionFact, type SessionRecord } from './record.js';
 
 /** Where a ring's rows go (SessionRecordBuilder's start, totals and end; its apply for the other facts). */
 export interface RowSink {
@@ -68,6 +68,8 @@ export class FactReader {
   private apps: string[] = [];
   /** fact rows of an epoch before this reader's (their records thread ended before it read them) */
   skipped = 0;
+  private ifaceRefs: InterfaceRef[] = [];
+  private noInterface: InterfaceRef | undefined;
   /** IPv4 address texts by their word */
   private readonly v4 = new Map<number, string>();
 
@@ -108,6 +110,7 @@ export class FactReader {
         this.services = [];
         this.paths = [];
         this.interfaces = [];
+        this.ifaceRefs = [];
         this.apps = [];
         continue;
       }
@@ -142,8 +145,8 @@ export class FactReader {
           kind: 'interim', sessionId: uuidString(words, w + 4), seq: 0, router: this.router, role,
           tenant: this.tenants[words[w + 8]! | 0] ?? '', service: this.services[words[w + 9]! | 0] ?? '', application: this.apps[words[w + 10]!] ?? '',
           ingressRouter: role === 'egress' ? peer : this.router, egressRouter: role === 'ingress' ? peer : this.router,
-          forward, reverse: forward, paths: onPath ? [path.name] : [], pathChanges: [],
-          packets: [0, 0], bytes: [0, 0], delta: { packets: [0, 0], bytes: [0, 0] }, startMs: atMs, endMs: atMs,
+          forward, reverse: forward, paths: onPath ? [path.name] : [], pathChanges: NO_CHANGES,
+          packets: ZERO, bytes: ZERO, delta: NO_DELTA, startMs: atMs, endMs: atMs,
         };
         if (onPath) r.waypoint = waypoint(path, role === 'ingress', words[w + 15]!, outerProtocol(protocol));
         if ((flags & (OPENED_SNAT | OPENED_DNAT)) !== 0) {
@@ -203,8 +206,12 @@ export class FactReader {
     }
   }
 
+  /** An interface as records name it: one object per interface and generation, shared by the records (they never change it). */
   private iface(index: number): InterfaceRef {
-    return { name: this.interfaces[index] ?? '', index };
+    if (index < 0) return (this.noInterface ??= { name: '', index: -1 });
+    let ref = this.ifaceRefs[index];
+    if (ref === undefined) this.ifaceRefs[index] = ref = { name: this.interfaces[index] ?? '', index };
+    return ref;
   }
 
   /** The text of the address at word `at`: IPv4 kept by its word for the next time (at most MAX_ADDRESSES); IPv6 made each time. */

@@ -63,6 +63,14 @@ export interface PathChange {
 /** [forward (client -> server), reverse (server -> client)] */
 export type PerDirection = [number, number];
 
+/**
+ * What a new record starts with, shared: a record's counts, deltas and path changes are replaced, never
+ * changed in place (frozen: a change in place throws).
+ */
+export const ZERO = Object.freeze([0, 0]) as unknown as PerDirection;
+export const NO_DELTA: SessionRecord['delta'] = Object.freeze({ packets: ZERO, bytes: ZERO });
+export const NO_CHANGES = Object.freeze([]) as unknown as PathChange[];
+
 export interface SessionRecord {
   kind: RecordKind;
   sessionId: string;
@@ -224,8 +232,8 @@ export class SessionRecordBuilder {
       case 'session.migrated': {
         const s = this.find(f.sessionId);
         if (s === undefined) return undefined;
-        s.record.pathChanges.push({ atMs: f.atMs, from: f.from, to: f.to, reason: f.reason });
-        if (!s.record.paths.includes(f.to)) s.record.paths.push(f.to);
+        s.record.pathChanges = [...s.record.pathChanges, { atMs: f.atMs, from: f.from, to: f.to, reason: f.reason }];
+        if (!s.record.paths.includes(f.to)) s.record.paths = [...s.record.paths, f.to];
         if (f.waypoint !== undefined) s.record.waypoint = f.waypoint;
         return undefined;
       }
@@ -244,7 +252,7 @@ export class SessionRecordBuilder {
    * its start), the builder's from now on. A session with the same id before it (replaced) is forgotten.
    */
   start(record: SessionRecord): void {
-    const s: OpenSession = { record, lastPackets: [0, 0], lastBytes: [0, 0], dueMs: record.startMs + this.intervalMs };
+    const s: OpenSession = { record, lastPackets: ZERO, lastBytes: ZERO, dueMs: record.startMs + this.intervalMs };
     this.open.delete(record.sessionId); // at the end of the due order
     this.open.set(record.sessionId, s);
   }
@@ -303,8 +311,8 @@ export class SessionRecordBuilder {
       tenant: f.tenant, service: f.service, application: f.application ?? '',
       ingressRouter: f.ingressRouter, egressRouter: f.egressRouter,
       forward: f.forward, reverse: f.reverse ?? reversed(f.forward),
-      paths: f.path !== undefined && f.path !== '' ? [f.path] : [], pathChanges: [],
-      packets: [0, 0], bytes: [0, 0], delta: { packets: [0, 0], bytes: [0, 0] },
+      paths: f.path !== undefined && f.path !== '' ? [f.path] : [], pathChanges: NO_CHANGES,
+      packets: ZERO, bytes: ZERO, delta: NO_DELTA,
       startMs: f.atMs, endMs: f.atMs,
     };
     if (f.waypoint !== undefined) record.waypoint = f.waypoint;
@@ -348,7 +356,7 @@ export class SessionRecordBuilder {
   private emit(s: OpenSession, kind: RecordKind, atMs: number): SessionRecord {
     const r = s.record;
     const out: SessionRecord = {
-      ...r, kind, endMs: atMs, paths: [...r.paths], pathChanges: [...r.pathChanges],
+      ...r, kind, endMs: atMs, // paths and path changes shared: replaced, never changed in place
       packets: [r.packets[0], r.packets[1]], bytes: [r.bytes[0], r.bytes[1]],
       delta: {
         packets: [r.packets[0] - s.lastPackets[0], r.packets[1] - s.lastPackets[1]],
