@@ -345,7 +345,8 @@ export class SessionRecordBuilder {
     const r = s.record;
     r.kind = 'end';
     r.endMs = atMs;
-    r.delta = {
+    // the session's only record: its delta is its totals (the same arrays: never changed in place)
+    r.delta = s.lastPackets === ZERO && s.lastBytes === ZERO ? { packets: r.packets, bytes: r.bytes } : {
       packets: [r.packets[0] - s.lastPackets[0], r.packets[1] - s.lastPackets[1]],
       bytes: [r.bytes[0] - s.lastBytes[0], r.bytes[1] - s.lastBytes[1]],
     };
