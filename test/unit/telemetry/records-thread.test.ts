@@ -43,7 +43,7 @@ test('a data path\'s facts to the records thread (at a lower priority): history 
     assert.ok(records.recording);
     assert.ok(threadNices().includes(RECORDS_NICE), `a thread at nice ${RECORDS_NICE}: ${threadNices().join(' ')}`);
     assert.is(niceOf(process.pid), 0, 'this (the control) thread keeps its priority');
-    const d = await dataPath(ring);
+    const d = await dataPath(ring, undefined, Date.now());
     d.open(3000);
     d.expire();
     assert.ok(await until(() => records.counters().history.written === 3000, 10_000), JSON.stringify(records.counters().history));
@@ -96,7 +96,7 @@ test('from a data path\'s fact ring: records written; a records thread that dies
     onRestarted: (n) => told.push(`restarted ${n}`),
   });
   try {
-    const d = await dataPath(ring);
+    const d = await dataPath(ring, undefined, Date.now());
     d.open(100);
     d.expire();
     assert.ok(await until(() => records.counters().history.written === 100, 5000), JSON.stringify(records.counters()));
