@@ -15,6 +15,7 @@
         "native/crypto.c",
         "native/aes-cbc-lanes.c",
         "native/hmac-pads.c",
+        "native/hmac-lanes.c",
         "native/checksum.c",
         "native/packet-socket.c"
       ],

@@ -55,3 +55,9 @@ export function threadCpuDelta(before: Map<number, { name: string; seconds: numb
   for (const [tid, t] of after) out.set(`${t.name}/${tid}`, t.seconds - (before.get(tid)?.seconds ?? 0));
   return out;
 }
+
+/** The machine's busy CPU seconds, all cores (/proc/stat: everything but idle and iowait; guest time is in user). */
+export function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return f.reduce((a, b, i) => (i === 3 || i === 4 || i >= 8 ? a : a + b), 0) / ticksPerSecond();
+}

@@ -8,7 +8,9 @@
  * Each cell is the median (and min–max) over --runs runs of at least --ms ms of CPU time each, after one
  * warm-up run; the figure is CPU µs per packet (the header gives the CPU share of wall time: well below
  * 100 % means other processes competed for the cores).
- * "send" = AES-256-CBC encrypt + HMAC-SHA256-128 sign (time-based slot); "receive" = verify + decrypt, which
+ * "send" = AES-256-CBC encrypt + HMAC-SHA256-128 sign (time-based slot); "HMAC only" rows: the tag alone, with
+ * OpenSSL's SHA-256 one message at a time and with the 16 AVX-512 lanes (native/hmac-lanes.c, when the CPU has
+ * them; a batch of 1 never uses them); "receive" = verify + decrypt, which
  * needs fresh packets every time: each receive iteration first restores the batch with one copy (its cost
  * is printed as its own row and is included in the receive rows). GCM rows: encrypt / decrypt only.
  */
@@ -95,6 +97,26 @@ function sendStep(s: Slab, c: BatchCipher, h: BatchHmac | null, slot: number): S
   };
 }
 
+function signStep(s: Slab, h: BatchHmac, slot: number): Step {
+  return () => {
+    s.lengths.set(s.initial);
+    h.signBatch(s.data, s.offsets, s.lengths, s.count, slot);
+    return s.count;
+  };
+}
+
+/** An HMAC handle with the SHA-256 lanes of native/hmac-lanes.c allowed or not (SVR_HMAC_LANES, read when it is made). */
+function hmacHandle(impl: CryptoImpl, lanes: boolean): BatchHmac {
+  const before = process.env['SVR_HMAC_LANES'];
+  process.env['SVR_HMAC_LANES'] = lanes ? '1' : '0';
+  try {
+    return BatchHmac.create('sha256-128', hmacKey, { impl });
+  } finally {
+    if (before === undefined) delete process.env['SVR_HMAC_LANES'];
+    else process.env['SVR_HMAC_LANES'] = before;
+  }
+}
+
 function receiveStep(s: Slab, c: BatchCipher, h: BatchHmac | null, slot: number): Step {
   s.lengths.set(s.initial);
   c.encryptBatch(s.data, s.offsets, s.lengths, s.count);
@@ -154,6 +176,21 @@ function main(): void {
           h?.destroy();
         }
         rows.push({ what: suite.what, size, batch, native: cells.native!, js: cells.js! });
+        process.stderr.write('.');
+      }
+    }
+  }
+  // HMAC alone: OpenSSL's SHA-256 (SHA-NI) one message at a time against 16 messages per AVX-512 lane set
+  for (const lanes of [false, true]) {
+    for (const size of [64, 1400]) {
+      for (const batch of [1, 64]) {
+        const cells: Partial<Record<CryptoImpl, Cell>> = {};
+        for (const impl of ['native', 'js'] as const) {
+          const h = hmacHandle(impl, lanes);
+          cells[impl] = runs(signStep(new Slab(size, batch), h, slot), o);
+          h.destroy();
+        }
+        rows.push({ what: `sign: HMAC-SHA256-128 only, ${lanes ? '16 lanes when they pay' : 'one at a time (SVR_HMAC_LANES=0)'}`, size, batch, native: cells.native!, js: cells.js! });
         process.stderr.write('.');
       }
     }

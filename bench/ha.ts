@@ -4,13 +4,18 @@
  *   pair    r1 as the active node r1a of a pair, its standby r1b in a namespace of its own (`<prefix>-r1b`, a
  *           sync veth to r1's namespace; the standby's devices are down, it forwards nothing), the same
  *           measurements back to back (r2 restarted on the pair's config too: same authority secret). During
- *           the session test r1a's `svr show ha` is sampled every second: the change lag (a session change
- *           marked in the data path to the standby's acknowledgement; p50/p99 from r1a's histogram over the
- *           test), rows waiting; afterwards the standby's replica must hold as many session rows as r1a has
- *           sessions (within 2 %).
+ *           the session test r1a's `show ha` is sampled every second over its control socket (an `svr` process
+ *           a second cost the shared vCPUs a fifth of the machine): the change lag (a session change marked in
+ *           the data path to the standby's acknowledgement; p50/p99 from r1a's histogram over the test), rows
+ *           waiting; afterwards the standby's replica must hold as many session rows as r1a has sessions
+ *           (within 2 %).
+ *   rounds  the session test alternates, one node then the pair, COST_ROUNDS times (TCP in the first round
+ *           only): the ratio per round, side by side; the round of the median ratio (of those that did not
+ *           break down) stands for the case.
  *   cpu     during each session test, the CPU time of r1's main thread (control and, with one worker, the
- *           data path), of its other threads and of the standby r1b, less their idle rate sampled for 3 s
- *           just before (timers, reports, heartbeats, the sampler): where a synced session's cost goes.
+ *           data path), of its other threads, of r2 and of the standby r1b, less their idle rate sampled for
+ *           3 s just before (timers, reports, heartbeats, the sampler), and the whole machine's busy time:
+ *           where a synced session's cost goes, per session created.
  *   failover  in one process (no TUN: the devices' part is measured by e2e/ha-pair, 20-90 ms): two pair
  *           nodes over a real UDP sync link on loopback, each with its own in-memory r1 (the example config);
  *           100 UDP sessions through the active, synced; the active stops (its heartbeats and sync end at once,
@@ -19,13 +24,14 @@
  * A pair that does not form, a replica that does not match, or a failover that does not forward is an error
  * (the run is then not comparable, named "ha").
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ipn, recordingSteps, run, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
-import { cpuSeconds } from './cpu.js';
+import { request } from '../src/node/control-client.js';
+import { cpuSeconds, machineBusySeconds } from './cpu.js';
 import { checkConnectivity, measureTcp } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
 import { HEADLINE_NODE_ARGS, svrScript, type SvrouterMode } from './modes/svrouter.js';
@@ -43,6 +49,13 @@ import type { Redundancy } from '../src/model/config.js';
 
 const SYNC = { r1a: '198.18.251.1', r1b: '198.18.251.2' } as const;
 export const FAILOVER_RUNS = 20;
+/** rounds of one node then the pair (the session test): the ratio is taken per round, side by side */
+export const COST_ROUNDS = 3;
+/** UDP sessions in flight in the session tests (the C client). The headline's 2,048 collapse the test on a loaded
+ *  machine: once the routers make fewer than 2,048 sessions a second, a session's round trip passes the
+ *  client's 1 s, every one counts as failed and is sent again (2,048/s, none answered: every loaded run of this
+ *  case). 512 keeps the round trip under 1 s down to 512 sessions/s; the sustained case's ceiling uses 512 too. */
+const HA_CLIENT_WINDOW = 512;
 /** how long the routers' idle CPU rate is sampled before each session test (ms) */
 const IDLE_SAMPLE_MS = 3000;
 const FAILOVER_SESSIONS = 100;
@@ -54,8 +67,11 @@ export interface HaCpu {
   /** r1 (r1a in the pair): its main thread and its other threads (workers, libuv, V8) */
   r1Main: number;
   r1Other: number;
+  r2: number;
   /** the standby r1b (all its threads; the pair only) */
   standby?: number;
+  /** the machine's busy time, all cores (everything on it, other work included) */
+  machine?: number;
 }
 
 export interface HaRun {
@@ -83,6 +99,7 @@ export interface HaSync {
   deletes: number;
   collections: number;
   recordsSent: number;
+  batchesSent: number;
   batchesResent: number;
   /** after the test settled: r1a's sessions and the standby's replicated session rows */
   activeSessions: number;
@@ -106,9 +123,19 @@ export interface FailoverResult {
   p99Ms: number;
 }
 
-export interface HaResult {
+export interface HaRound {
   single: HaRun;
   pair: HaRun;
+  /** the pair's new sessions/s over one node's */
+  ratio: number;
+  sync?: HaSync;
+}
+
+export interface HaResult {
+  /** TCP of the first round; sessions and CPU of the round with the median ratio */
+  single: HaRun;
+  pair: HaRun;
+  rounds?: HaRound[];
   sync?: HaSync;
   failover?: FailoverResult;
   errors: string[];
@@ -120,12 +147,13 @@ interface HaShow {
   replicaRecords: number;
   lag: { lastMs?: number; maxMs: number; pending: number; changeMs?: number; changeMaxMs: number; changeLagMs: number[] };
   sessions: { upserts: number; deletes: number; collections: number; maxWaitMs: number; dirtyLeft: number };
-  counters: { recordsSent: number; batchesResent: number };
+  counters: { recordsSent: number; batchesSent: number; batchesResent: number };
 }
 
+/** `svr show ha` of a node, asked over its control socket from this process: an `svr` process per sample would
+ *  cost the shared 2 vCPUs a Node start each (~0.2 s of CPU) during the pair's session test only. */
 async function showHa(socket: string): Promise<HaShow> {
-  const { stdout } = await run(process.execPath, [svrScript(), 'show', 'ha', '--json', '--socket', socket]);
-  return JSON.parse(stdout) as HaShow;
+  return await request(socket, { method: 'show', what: 'ha' }, 5000) as HaShow;
 }
 
 /** r1's active sessions (svr show stats). */
@@ -138,30 +166,29 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   const progress = ctx.progress;
   const dir = join(ctx.dir, 'ha');
   mkdirSync(join(dir, 'run'), { recursive: true });
-  const res: HaResult = { single: {}, pair: {}, errors: [] };
+  const res: HaResult = { single: {}, pair: {}, rounds: [], errors: [] };
   const step = recordingSteps(res.errors, progress);
-  const both = async (r: HaRun, label: string, standbyPid?: number, during?: () => () => Promise<void>): Promise<void> => {
+  /** TCP (the first round only) and the session test with its CPU (see the top) */
+  const both = async (r: HaRun, label: string, tcp: boolean, standbyPid?: number): Promise<void> => {
     await checkConnectivity();
-    await step(`${label} tcp`, async () => { r.tcp = await measureTcp(svr, plan, progress); });
-    const done = during?.();
-    const pid = svr.proc('r1')?.pid ?? NaN;
-    const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pid, true), cpuSeconds(pid), standbyPid === undefined ? NaN : cpuSeconds(standbyPid)];
+    if (tcp) await step(`${label} tcp`, async () => { r.tcp = await measureTcp(svr, plan, progress); });
+    const pids = [svr.proc('r1')?.pid ?? NaN, svr.proc('r2')?.pid ?? NaN, standbyPid ?? NaN];
+    const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds()];
     // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the test's
     const idle0 = cpu();
     await sleep(IDLE_SAMPLE_MS);
     const idle1 = cpu();
     const idleRate = idle1.map((x, i) => (x - idle0[i]!) / (idle1[0]! - idle0[0]!));
     const before = cpu();
-    await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], HA_CLIENT_WINDOW); });
     const after = cpu();
-    const d = after.map((x, i) => x - before[i]! - (i === 0 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
-    r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, ...(standbyPid === undefined ? {} : { standby: d[3]! }) };
-    progress(`    cpu during the session test (${d[0]!.toFixed(1)} s), above the idle rate: r1 main thread ${d[1]!.toFixed(2)} s, other threads ${(d[2]! - d[1]!).toFixed(2)} s${standbyPid === undefined ? '' : `, standby ${d[3]!.toFixed(2)} s`}`);
-    await done?.();
+    const d = after.map((x, i) => x - before[i]! - (i === 0 || i === 5 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
+    r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[5]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
+    const n = r.sessions?.createdR1 ?? NaN;
+    const us = (x: number): string => `${((x * 1e6) / n).toFixed(1)}`;
+    progress(`    cpu per session created (µs; above the idle rate, ${d[0]!.toFixed(1)} s): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)}, r2 ${us(d[3]!)}`
+      + `${standbyPid === undefined ? '' : `, standby ${us(d[4]!)}`}; the machine's busy time ${us(d[5]!)} (everything on it, load ${loadAverage()})`);
   };
-
-  progress('  ha: r1 one node');
-  await both(res.single, 'single');
 
   const ns = `${namePrefix()}-r1b`;
   const veth = { a: `${namePrefix()}-hsa`, b: `${namePrefix()}-hsb` };
@@ -169,64 +196,101 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   writeFileSync(config, svrConfigYaml({ encrypt: false, pair: { ...SYNC, key: randomBytes(32).toString('base64') } }));
   const sockB = join(dir, 'r1b.sock');
   let standby: Proc | undefined;
-  progress(`  ha: r1 a pair: r1a in ${NS.r1}, r1b in ${ns}, sync veth ${SYNC.r1a} - ${SYNC.r1b}`);
+  let onPairConfig = false;
+  const pairDown = async (round: number): Promise<void> => {
+    if (standby !== undefined) await stop(standby, 10_000);
+    standby = undefined;
+    const log = svr.proc('r1')?.log;
+    for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
+    if (log !== undefined) copyFileSync(log, join(dir, `r1a-${round}.log`)); // the restart below writes r1's log anew
+    for (const r of ['r1', 'r2'] as const) await svr.start(r, []);
+    onPairConfig = false;
+  };
   try {
     await run('ip', ['netns', 'add', ns]);
     await run('ip', ['link', 'add', veth.a, 'netns', NS.r1, 'type', 'veth', 'peer', 'name', veth.b, 'netns', ns]);
     await ipn(NS.r1, ['addr', 'add', `${SYNC.r1a}/30`, 'dev', veth.a]);
     await ipn(ns, ['addr', 'add', `${SYNC.r1b}/30`, 'dev', veth.b]);
     for (const [n, d] of [[NS.r1, veth.a], [ns, veth.b], [ns, 'lo']] as const) await ipn(n, ['link', 'set', d, 'up']);
-    // r2 too: the pair's config has its own authority secret (the path keys must agree)
-    for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
-    await svr.start('r2', [], HEADLINE_NODE_ARGS, config);
-    await svr.start('r1', [], [...HEADLINE_NODE_ARGS, '--ha-node', 'r1a'], config);
-    standby = spawnIn(ns, 'svr-r1b', process.execPath, [svrScript(), 'node', 'start', ...HEADLINE_NODE_ARGS, '--config', config, '--name', 'r1', '--ha-node', 'r1b',
-      '--socket', sockB, '--run-dir', join(dir, 'run'), '--data-dir', join(dir, 'data-r1b')], join(dir, 'r1b.log'));
-    await waitForLine(standby, /node\.running/, 20_000);
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      let why = '';
-      const s = await showHa(svr.socket('r1')).catch((e: Error) => { why = e.message.split('\n')[0]!; return undefined; });
-      if (s?.role === 'active' && s.partnerRole === 'standby') break;
-      if (Date.now() > deadline) throw new Error(`the pair did not form within 10 s: r1a ${s?.role ?? why}, its partner ${s?.partnerRole ?? 'not heard'}`);
-      await sleep(100);
-    }
-    await pathsUp(svr);
-    let sampling = false;
-    const samples: HaShow[] = [];
-    await both(res.pair, 'pair', standby.pid, () => {
-      sampling = true;
+    for (let round = 0; round < COST_ROUNDS; round++) {
+      const single: HaRun = {};
+      const pair: HaRun = {};
+      progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node`);
+      if (round > 0) await pathsUp(svr);
+      await both(single, 'single', round === 0);
+      progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 a pair: r1a in ${NS.r1}, r1b in ${ns}, sync veth ${SYNC.r1a} - ${SYNC.r1b}`);
+      // r2 too: the pair's config has its own authority secret (the path keys must agree)
+      for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
+      onPairConfig = true;
+      await svr.start('r2', [], HEADLINE_NODE_ARGS, config);
+      await svr.start('r1', [], [...HEADLINE_NODE_ARGS, '--ha-node', 'r1a'], config);
+      standby = spawnIn(ns, 'svr-r1b', process.execPath, [svrScript(), 'node', 'start', ...HEADLINE_NODE_ARGS, '--config', config, '--name', 'r1', '--ha-node', 'r1b',
+        '--socket', sockB, '--run-dir', join(dir, 'run'), '--data-dir', join(dir, `data-r1b-${round}`)], join(dir, `r1b-${round}.log`));
+      await waitForLine(standby, /node\.running/, 20_000);
+      await pairFormed(svr);
+      await pathsUp(svr);
+      let sampling = true;
+      const samples: HaShow[] = [];
       const sampler = (async () => {
         while (sampling) {
           const s = await showHa(svr.socket('r1')).catch(() => undefined);
           if (s !== undefined) samples.push(s);
-          await sleep(1000); // each sample is an svr process: more often would load the 2 vCPUs the routers share
+          await sleep(1000);
         }
       })();
-      return async () => {
-        sampling = false;
-        await sampler;
-      };
-    });
-    await step('pair sync', async () => { res.sync = await settle(svr, sockB, samples); });
-    const s = res.sync;
-    if (s !== undefined) progress(`    sync under ${Math.round(res.pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag p50 <= ${s.changeLagP50Ms ?? '-'} ms, p99 <= ${s.changeLagP99Ms ?? '-'} ms, max ${s.changeLagMaxMs.toFixed(1)} ms (ack ${s.ackLagMaxMs.toFixed(1)}, waited for collection ${s.waitMaxMs.toFixed(1)}), ${s.upserts} rows and ${s.deletes} removals in ${s.collections} collections, ${s.batchesResent} batches resent; settled: ${s.activeSessions} sessions on r1a, ${s.replicaRows} rows on r1b`);
+      await both(pair, 'pair', round === 0, standby.pid);
+      sampling = false;
+      await sampler;
+      let sync: HaSync | undefined;
+      await step('pair sync', async () => { sync = await settle(svr, sockB, samples); });
+      if (sync !== undefined) progress(`    sync under ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag p50 <= ${sync.changeLagP50Ms ?? '-'} ms, p99 <= ${sync.changeLagP99Ms ?? '-'} ms, max ${sync.changeLagMaxMs.toFixed(1)} ms (ack ${sync.ackLagMaxMs.toFixed(1)}, waited for collection ${sync.waitMaxMs.toFixed(1)}), ${sync.upserts} rows and ${sync.deletes} removals in ${sync.collections} collections, ${sync.recordsSent} records in ${sync.batchesSent} datagrams, ${sync.batchesResent} resent; settled: ${sync.activeSessions} sessions on r1a, ${sync.replicaRows} rows on r1b`);
+      await pairDown(round);
+      const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
+      progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`);
+      res.rounds!.push({ single, pair, ratio, ...(sync === undefined ? {} : { sync }) });
+      if (round === 0) {
+        res.single.tcp = single.tcp;
+        res.pair.tcp = pair.tcp;
+      }
+    }
+    // the round of the median ratio stands for the case (its sessions, CPU and sync); a round whose test broke
+    // down on either side (more than 1 % failed: the routers starved by the machine's load) only if all did
+    const clean = (r: HaRound): boolean => [r.single, r.pair].every((x) => x.sessions !== undefined && x.sessions.client.failed <= 0.01 * x.sessions.client.attempted);
+    const finite = res.rounds!.filter((r) => Number.isFinite(r.ratio));
+    const byRatio = (finite.some(clean) ? finite.filter(clean) : finite).sort((x, y) => x.ratio - y.ratio);
+    const mid = byRatio[Math.floor((byRatio.length - 1) / 2)];
+    if (mid !== undefined) {
+      Object.assign(res.single, { sessions: mid.single.sessions, cpu: mid.single.cpu });
+      Object.assign(res.pair, { sessions: mid.pair.sessions, cpu: mid.pair.cpu });
+      res.sync = mid.sync;
+      progress(`    pair / one node, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${clean(r) ? '' : ' (broke down)'}`).join(', ')}; median of ${byRatio.length}: ${mid.ratio.toFixed(3)}`);
+    }
   } catch (e) {
     res.errors.push(`pair: ${(e as Error).message.split('\n')[0]}`);
     progress(`    ! pair: ${(e as Error).message}`);
   } finally {
-    if (standby !== undefined) await stop(standby, 10_000);
-    const log = svr.proc('r1')?.log;
-    for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
-    if (log !== undefined) copyFileSync(log, join(dir, 'r1a.log')); // the restart below writes r1's log anew
+    if (onPairConfig) await pairDown(res.rounds!.length);
     await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
-    for (const r of ['r1', 'r2'] as const) await svr.start(r, []);
   }
   await checkConnectivity();
 
   await step('failover', async () => { res.failover = await measureFailover(progress); });
   return res;
 }
+
+/** Waits (10 s at most) until r1a is active and hears its partner standby. */
+async function pairFormed(svr: SvrouterMode): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    let why = '';
+    const s = await showHa(svr.socket('r1')).catch((e: Error) => { why = e.message.split('\n')[0]!; return undefined; });
+    if (s?.role === 'active' && s.partnerRole === 'standby') return;
+    if (Date.now() > deadline) throw new Error(`the pair did not form within 10 s: r1a ${s?.role ?? why}, its partner ${s?.partnerRole ?? 'not heard'}`);
+    await sleep(100);
+  }
+}
+
+const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
 
 /** Waits (20 s at most) until r1a's paths to r2 are up again (its devices came up when it was elected). */
 async function pathsUp(svr: SvrouterMode): Promise<void> {
@@ -265,6 +329,7 @@ async function settle(svr: SvrouterMode, sockB: string, samples: readonly HaShow
     dirtyMax: max((s) => s.sessions.dirtyLeft), pendingMax: max((s) => s.lag.pending),
     upserts: a.sessions.upserts - samples[0]!.sessions.upserts, deletes: a.sessions.deletes - samples[0]!.sessions.deletes,
     collections: a.sessions.collections - samples[0]!.sessions.collections, recordsSent: a.counters.recordsSent - samples[0]!.counters.recordsSent,
+    batchesSent: a.counters.batchesSent - samples[0]!.counters.batchesSent,
     batchesResent: a.counters.batchesResent - samples[0]!.counters.batchesResent, activeSessions: sessions, replicaRows: b.replicaRecords,
   };
 }

@@ -11,6 +11,9 @@ export interface Plan {
   sessionSeconds: number;
   /** rows of the session table in the memory benchmark (measured at 50 %, 99 % and 25 % fill) */
   memoryCapacity: number;
+  /** the sustained case holds these rates (new sessions/s) once, without its search (--sustained-rates):
+   *  builds compared side by side at the same rate */
+  sustainedRates?: { udp: number; tcp: number };
 }
 
 export const FULL: Plan = { tcpRuns: 3, tcpSeconds: 10, search: FULL_SEARCH, pingRuns: 3, pingCount: 5000, pingWarmup: 1000, sessionSeconds: 5, memoryCapacity: 1 << 20 };

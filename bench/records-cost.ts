@@ -2,43 +2,41 @@
  * What a session record costs the node, without the lab: N sessions opened and ended in a real data path
  * (r1 of the bench config, first UDP packets, ends as idle expiry would), their facts into the node's
  * records (the records thread, as a node runs them) with the history (a real LevelDB database), IPFIX export
- * (UDP to a socket on loopback) or both.
- *   ring (default): the data path writes its fact ring (dataplane/fact-ring.ts), the records thread reads it,
- *     as a node does now. The same sessions run first with records off (no reader: the data path writes no
- *     rows), so the figures are side by side: process CPU per session off and on, and the difference, the
- *     cost of a record.
- *   --facts: the data path's events become facts on this thread and cross as MessagePack batches
- *     (RecordsThread.apply), as a node did before the rings (the comparison).
+ * (UDP to a socket on loopback) or both. The data path writes its fact ring (dataplane/fact-ring.ts), the
+ * records thread reads it, as a node does. The same sessions run first with records off (no reader: the data
+ * path writes no rows), so the figures are side by side: process CPU per session off and on, and the
+ * difference, the cost of a record.
  * Prints CPU µs per session of the process and per thread, and, for the history, its write rate at
  * saturation (records written per second from the first session until all are on disk).
- *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--facts]   (--cpu-prof for a profile)
+ * The records thread runs WARM sessions before it is measured: its code is compiled first (V8's compiler
+ * threads took ~2-4 µs per session of a cold 30,000-session run), as in a node that has run a while; --cold
+ * measures from its start.
+ *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--cold]   (--cpu-prof for a profile)
  */
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deniedEvents } from '../src/control/event-fanout.js';
 import { Dataplane } from '../src/dataplane/dataplane.js';
-import type { DpEvent } from '../src/dataplane/events.js';
 import { FactRing } from '../src/dataplane/fact-ring.js';
 import type { PacketPort } from '../src/dataplane/port.js';
 import { compileRouter } from '../src/model/compile.js';
 import { defaultTelemetry } from '../src/model/read-telemetry.js';
 import { parseConfig } from '../src/model/validate.js';
-import { CLOSE } from '../src/telemetry/fact-rows.js';
-import { reversed, type SessionFact } from '../src/telemetry/record.js';
 import { historyDirOf, RecordsThread } from '../src/telemetry/records-thread.js';
 import { cpuSeconds, threadCpu, threadCpuDelta } from './cpu.js';
 import { svrConfigYaml } from './svr-config.js';
 import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 
 const args = process.argv.slice(2);
-const viaFacts = args.includes('--facts');
+const cold = args.includes('--cold');
+/** sessions with records on before the measurement (the records thread's JIT warm-up) */
+const WARM = 20_000;
 const [nArg, modeArg] = args.filter((a) => !a.startsWith('--'));
 const n = Number(nArg ?? 50_000);
 const mode = modeArg ?? 'both';
 if (!Number.isInteger(n) || n < 1 || !['history', 'ipfix', 'both'].includes(mode)) {
-  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--facts]\n');
+  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--cold]\n');
   process.exit(2);
 }
 const sink = createSocket('udp4');
@@ -52,32 +50,14 @@ const telemetry = { ...defaultTelemetry(), ipfix: { templateInterval: 60, collec
 const tables = compileRouter(parseConfig(svrConfigYaml({ encrypt: false }), 'bench'), 'r1', 1);
 const ring = FactRing.buffer();
 const port = (name: string): PacketPort => ({ name, start: () => {}, transmit: () => {}, close: () => {} });
-let events: DpEvent[] = [];
-const dp = new Dataplane({ tables, ports: tables.interfaces.map((i) => port(i.name)), shared: { facts: ring }, onEvents: (e) => void events.push(...e) });
+const dp = new Dataplane({ tables, ports: tables.interfaces.map((i) => port(i.name)), shared: { facts: ring } });
 const lan = tables.interfaceIndex('lan0');
 const BATCH = 64;
 const { slab, offs, lens, stamp } = udpSlab(BATCH);
 let flow = 0;
 
-/** The facts control made of the data path's events before the rings (node/records.ts then), for --facts. */
-function factsOf(e: DpEvent): SessionFact[] {
-  if (e.kind === 'session.created') {
-    const f: SessionFact = {
-      kind: 'session.opened', atMs: e.atMs, sessionId: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, application: e.application,
-      ingressRouter: 'r1', egressRouter: e.peer, forward: e.forward, ingressInterface: { name: e.inInterface, index: e.inIf }, egressInterface: { name: e.outInterface, index: e.outIf },
-    };
-    if (e.waypoint !== undefined) f.waypoint = e.waypoint;
-    if (e.nat !== undefined) Object.assign(f, { nat: e.nat, reverse: reversed(e.nat) });
-    if (e.path !== '') f.path = e.path;
-    return [f];
-  }
-  if (e.kind === 'session.removed') return [{ kind: 'session.closed', atMs: e.atMs, sessionId: e.sessionId, reason: CLOSE[e.reason], packets: e.packets, bytes: e.bytes }];
-  if (e.kind === 'session.denied') return deniedEvents(tables, e).map((d) => ({ kind: 'session.denied', atMs: d.atMs, reason: 'access-denied', forward: d.forward }));
-  return [];
-}
-
 /** Opens and ends `count` sessions, 256 at a time, the event loop turning in between (as between the data path's batches). */
-async function sessions(count: number, onEvents?: (e: DpEvent[]) => void): Promise<void> {
+async function sessions(count: number): Promise<void> {
   const t = dp.sessions;
   for (let done = 0; done < count; done += 256) {
     const m = Math.min(256, count - done);
@@ -87,8 +67,6 @@ async function sessions(count: number, onEvents?: (e: DpEvent[]) => void): Promi
       dp.receive(lan, slab, offs, lens, b);
     }
     for (let r = 0; r < t.capacity && t.active > 0; r++) if (t.isActive(r)) dp.removeRow(r, t.gen[r]!, 'idle');
-    onEvents?.(events);
-    events = [];
     await new Promise<void>((r) => setImmediate(r));
   }
 }
@@ -119,26 +97,33 @@ const perThread = (c: Cpu): string => [...c.threads].filter(([, s]) => s > 0.05)
 
 await sessions(5000); // warm the data path up
 const off = await measure(() => sessions(n));
-const records = await RecordsThread.open({ router: 'r1', observationDomainId: 1, exporter: { queueLimit: n }, telemetry, historyDir: historyDirOf(dir), ...(viaFacts ? {} : { rings: [ring] }) });
+const records = await RecordsThread.open({ router: 'r1', observationDomainId: 1, exporter: { queueLimit: n }, telemetry, historyDir: historyDirOf(dir), rings: [ring] });
 const written = (): number => records.counters().history.written;
 const offered = (): number => records.counters().collectors.reduce((k, c) => k + c.exported + c.queueDepth + c.dropped, 0);
-const on = await measure(async () => {
-  await sessions(n, viaFacts ? (evs) => { for (const e of evs) for (const f of factsOf(e)) records.apply(f); } : undefined);
-  // until all were offered and written (the records thread's counters come every 100 ms)
-  // until all were offered and written (the records thread's counters come every 100 ms), or nothing moved for 10 s
+/** Runs `count` sessions with records on, until all were offered and written (counters every 100 ms), or nothing moved for 10 s. */
+async function recorded(count: number): Promise<void> {
+  const [offered0, written0] = [offered(), written()];
+  await sessions(count);
   let last = -1;
   let still = performance.now();
-  while ((mode !== 'history' && offered() < n) || (mode !== 'ipfix' && written() < n)) {
+  while ((mode !== 'history' && offered() - offered0 < count) || (mode !== 'ipfix' && written() - written0 < count)) {
     const now = offered() + written();
     if (now !== last) [last, still] = [now, performance.now()];
     else if (performance.now() - still > 10_000) break;
     await new Promise<void>((r) => setTimeout(r, 5));
   }
-});
-const c = records.counters();
+}
+// the records thread's code compiled first (--cold: not), as in a node that has run a while
+if (!cold) await recorded(WARM);
+messages = 0;
+const before = records.counters();
+const on = await measure(() => recorded(n));
+const after = records.counters();
 await records.close();
-const h = c.history;
-process.stdout.write(`${mode}, ${n} sessions (${viaFacts ? 'facts from control, MessagePack batches' : 'fact ring'}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
+const h = { written: after.history.written - before.history.written, batches: after.history.batches - before.history.batches };
+const c0 = before.collectors[0];
+const c = { ...after, collectors: after.collectors.map((k) => ({ ...k, exported: k.exported - (c0?.exported ?? 0), dropped: k.dropped - (c0?.dropped ?? 0) })) };
+process.stdout.write(`${mode}, ${n} sessions (${cold ? 'records thread cold' : `after ${WARM} to warm the records thread up`}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
   + ` (main thread ${us(off.main)} -> ${us(on.main)}); ${(on.wallMs / 1000).toFixed(2)} s until all were sent and written`
   + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (on.wallMs / 1000))} records/s)` : '')
   + (mode !== 'history' ? `; IPFIX ${c.collectors[0]!.exported + c.collectors[0]!.queueDepth} records offered, ${c.collectors[0]!.dropped} dropped, ${messages} messages received` : '')

@@ -64,12 +64,15 @@ interface Options {
   cases?: string[];
   /** where the results go (default bench/results.json; with --case the run's folder) */
   results?: string;
+  /** the sustained case holds these rates without its search (Plan.sustainedRates) */
+  sustainedRates?: { udp: number; tcp: number };
 }
 
 const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256] [--results FILE]
        node dist/bench/run.js --only svrouter --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case; docs untouched)
        node dist/bench/run.js --only svrouter --case hub [--prefix P]   (only the hub case: one hub node, 1,000 simulated spokes; docs untouched)
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
+  --sustained-rates U,T   the sustained case holds U new UDP and T new TCP sessions/s once, without its search (two builds side by side at one rate)
   --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility, scaling: r1 alone with 1 and 2 workers, sustained,tables: sustained session rates and full tables, or tcp,profile); results.json in the run's folder, docs untouched
   a full run also measures the config at scale in process (dist/bench/config-scale.js) and draws the curves into docs/img/bench-*.svg (also --render)
   --results F   where the results go (default bench/results.json; with --case the run's folder); with --no-docs a partial run leaves the full run's files alone
@@ -94,7 +97,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--cipher') o.cipher = argv[++i];
     else if (a === '--render') o.render = argv[++i];
     else if (a === '--results') o.results = argv[++i];
-    else if (a === '--case') o.cases = (argv[++i] ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
+    else if (a === '--sustained-rates') {
+      const [udp, tcp] = (argv[++i] ?? '').split(',').map(Number);
+      if (!(udp! > 0 && tcp! > 0)) throw new Error('--sustained-rates: two rates, UDP,TCP new sessions/s (e.g. 8000,3000)');
+      o.sustainedRates = { udp: udp!, tcp: tcp! };
+    } else if (a === '--case') o.cases = (argv[++i] ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
     else if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -196,7 +203,7 @@ async function main(): Promise<void> {
   for (const t of ['ip', 'iperf3']) {
     if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) throw new Error(`${t} is missing (apt-get install iproute2 iperf3)`);
   }
-  const plan = o.quick ? QUICK : FULL;
+  const plan = { ...(o.quick ? QUICK : FULL), ...(o.sustainedRates ? { sustainedRates: o.sustainedRates } : {}) };
   const command = `node dist/bench/run.js${process.argv.slice(2).length > 0 ? ' ' + process.argv.slice(2).join(' ') : ''}`;
   const dir = mkdtempSync(join(tmpdir(), `${namePrefix()}-`));
   const ctx: ModeContext = { dir, progress };

@@ -22,15 +22,16 @@ function created(stats: Record<string, unknown>): number {
  * bursts overflow the TUN queues (8192 did on this machine). */
 export const C_CLIENT_WINDOW = 2048;
 
-/** `routers`: whose `sessions-created` to count (svrouter; default both; r1 only when r2 runs no node). */
+/** `routers`: whose `sessions-created` to count (svrouter; default both; r1 only when r2 runs no node);
+ *  `window`: UDP sessions in flight with the C client (default C_CLIENT_WINDOW). */
 export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr: SvrouterMode | undefined, progress: (l: string) => void, tool?: string,
-  routers: readonly RouterName[] = ['r1', 'r2']): Promise<SessionRate> {
+  routers: readonly RouterName[] = ['r1', 'r2'], window = C_CLIENT_WINDOW): Promise<SessionRate> {
   const counts = (): Promise<Record<string, unknown>[]> => Promise.all(routers.map((r) => svr!.stats(r)));
   const before = svr ? await counts() : undefined;
   let stdout: string;
   if (protocol === 'udp' && tool !== undefined) {
     ({ stdout } = await runIn(NS.client, tool, ['client', SERVER, String(UDP_SESSION_PORTS.from), String(UDP_SESSION_PORTS.to),
-      CLIENT_EXTRA.join(','), '32', String(C_CLIENT_WINDOW), String(seconds)], (seconds + 30) * 1000));
+      CLIENT_EXTRA.join(','), '32', String(window), String(seconds)], (seconds + 30) * 1000));
   } else {
     const args = protocol === 'udp'
       ? ['--ports', `${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}`, '--per-source', '32', '--window', '256']

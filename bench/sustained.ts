@@ -13,6 +13,7 @@
  *           drain after it; steady-state.ts says whether the table, the sweep and RSS reached a steady state
  *           and stayed flat. A hold that did not is repeated 15 % lower, twice at most; then the case
  *           is not comparable (comparable.ts) and names why.
+ *   --sustained-rates U,T: no search, one hold at U (UDP) and T (TCP) sessions/s: builds side by side at one rate.
  * The load: bench/c/session-load.c (UDP to the run's C echo; TCP to its own C server on CASE_SERVER).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -151,6 +152,7 @@ export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan
           progress(`    ${protocol} ${rate === 0 ? 'ceiling (as fast as the window allows)' : `${rate}/s`}: ${t.ok} answered, ${t.failed} failed of ${t.attempted} in ${t.seconds.toFixed(1)} s${t.behind > 0 ? `, ${t.behind} behind` : ''}: ${rate === 0 ? `${Math.round(t.ok / t.seconds)}/s` : t.passed ? 'pass' : 'fail'}`);
           return t;
         };
+        const fixed = plan.sustainedRates?.[protocol];
         // warm-up (the routers' neighbours for the cases' addresses, the JIT) until 2 s at 1,000/s pass: right
         // after a restart the first flood can find the path not yet steady (BFD went down once, 12 s in)
         for (let k = 0; k < 6; k++) {
@@ -158,6 +160,10 @@ export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan
           if (w.failed <= MAX_FAILED * w.attempted) break;
           progress(`    ${protocol} warm-up: ${w.failed} of ${w.attempted} failed; again in 3 s`);
           await sleep(3000);
+        }
+        if (fixed !== undefined) {
+          run.holds.push(await hold(svr, protocol, fixed, holdSeconds, load, progress)); // --sustained-rates: this rate once
+          return;
         }
         // the ceiling: a closed loop; once more when it lost more than 1 % (a burst that overflowed a queue)
         const first = await trial(0);

@@ -66,6 +66,7 @@
 #include <openssl/rand.h>
 
 #include "aes-cbc-lanes.h"
+#include "hmac-lanes.h"
 #include "hmac-pads.h"
 
 #define MAGIC_CIPHER 0x53564331u /* "SVC1" */
@@ -102,6 +103,7 @@ typedef struct {
   handle_head head;
   svr_hmac_pads pads;
   uint32_t mac_size;
+  int lanes; /* SHA-256 tags of a batch 16 at a time (hmac-lanes.c); SVR_HMAC_LANES=0 at create: never */
 } hmac_handle;
 
 /* ---- errors ---- */
@@ -595,6 +597,8 @@ static napi_value hmac_create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   h->mac_size = sha1 ? SHA_DIGEST_LENGTH : SHA256_DIGEST_LENGTH;
+  const char *lanes = getenv("SVR_HMAC_LANES");
+  h->lanes = svr_hmac_lanes_available() && (lanes == NULL || strcmp(lanes, "0") != 0);
   return wrap_handle(env, &h->head);
 }
 
@@ -615,6 +619,32 @@ static hmac_handle *hmac_args(napi_env env, napi_value *argv, batch *b, uint32_t
   return h;
 }
 
+/* Whether to hash these n regions (lengths len) in the lanes of hmac-lanes.c: SHA-256, the CPU has them, they pay. */
+static int use_lanes(const hmac_handle *h, const uint32_t *len, uint32_t n, int64_t slot) {
+  return !h->pads.sha1 && h->lanes && n > 1 && svr_hmac_lanes_pays(len, n, slot);
+}
+
+/*
+ * The next up to 16 regions from `from` with room for a tag, checked against `slot` in lanes when that pays:
+ * region[k] and match[k] (1: the tag matched) for k < the returned count (0: none checked, all one at a time).
+ */
+static uint32_t check_lanes(const hmac_handle *h, const batch *b, uint32_t from, uint32_t tag_len, int64_t slot,
+                            uint32_t *region, uint8_t *match) {
+  const uint8_t *msg[SVR_HMAC_LANES];
+  uint32_t len[SVR_HMAC_LANES], n = 0;
+  for (uint32_t i = from; i < b->count && n < SVR_HMAC_LANES; i++) {
+    if (b->len[i] < tag_len) continue;
+    region[n] = i;
+    msg[n] = b->data + b->off[i];
+    len[n++] = b->len[i] - tag_len;
+  }
+  if (!use_lanes(h, len, n, slot)) return 0;
+  uint8_t tags[SVR_HMAC_LANES][32];
+  svr_hmac_sha256_lanes(&h->pads, msg, len, n, slot, tags);
+  for (uint32_t k = 0; k < n; k++) match[k] = CRYPTO_memcmp(tags[k], msg[k] + len[k], tag_len) == 0;
+  return n;
+}
+
 static napi_value hmac_sign_batch(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
@@ -631,12 +661,26 @@ static napi_value hmac_sign_batch(napi_env env, napi_callback_info info) {
   if (check_regions(env, &b, 0, tag_len, "hmacSignBatch") != 0) return NULL;
   uint8_t md[EVP_MAX_MD_SIZE];
   svr_hmac_running run;
-  for (uint32_t i = 0; i < b.count; i++) {
+  for (uint32_t i = 0; i < b.count;) {
+    uint32_t n = b.count - i < SVR_HMAC_LANES ? b.count - i : SVR_HMAC_LANES;
+    if (use_lanes(h, b.len + i, n, slot)) {
+      /* the next 16 (or fewer) at once; their tags go into tailroom no region uses (check_regions) */
+      const uint8_t *msg[SVR_HMAC_LANES];
+      uint8_t tags[SVR_HMAC_LANES][32];
+      for (uint32_t k = 0; k < n; k++) msg[k] = b.data + b.off[i + k];
+      svr_hmac_sha256_lanes(&h->pads, msg, b.len + i, n, slot, tags);
+      for (uint32_t k = 0; k < n; k++, i++) {
+        memcpy(b.data + b.off[i] + b.len[i], tags[k], tag_len);
+        b.len[i] += tag_len;
+      }
+      continue;
+    }
     uint8_t *p = b.data + b.off[i];
     svr_hmac_pads_begin(&h->pads, &run, p, b.len[i]);
     svr_hmac_pads_end(&h->pads, &run, slot, md);
     memcpy(p + b.len[i], md, tag_len);
     b.len[i] += tag_len;
+    i++;
   }
   return NULL;
 }
@@ -667,14 +711,29 @@ static napi_value hmac_verify_batch(napi_env env, napi_callback_info info) {
 
   uint32_t ok = 0;
   svr_hmac_running run;
+  /* lanes: the next up to 16 regions long enough for a tag are checked against `slot` together first */
+  uint32_t lane_at = 0, lanes = 0, lane_region[SVR_HMAC_LANES];
+  uint8_t lane_match[SVR_HMAC_LANES];
   for (uint32_t i = 0; i < b.count; i++) {
     uint32_t len = b.len[i];
     status[i] = 1;
     if (len < tag_len) continue;
     const uint8_t *p = b.data + b.off[i];
     uint32_t n = len - tag_len;
+    if (lane_at == lanes) {
+      lane_at = 0;
+      lanes = check_lanes(h, &b, i, tag_len, slot, lane_region, lane_match);
+    }
+    int m = -1; /* not checked in lanes */
+    if (lane_at < lanes && lane_region[lane_at] == i) m = lane_match[lane_at++];
+    if (m == 1) {
+      status[i] = 0;
+      b.len[i] = n;
+      ok++;
+      continue;
+    }
     svr_hmac_pads_begin(&h->pads, &run, p, n); /* the packet is hashed once for all three slots */
-    int m = mac_matches(h, &run, slot, p + n, tag_len);
+    if (m < 0) m = mac_matches(h, &run, slot, p + n, tag_len);
     if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot - 1u) & 0xffffffffu), p + n, tag_len);
     if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), p + n, tag_len);
     if (m == 1) {
@@ -703,6 +762,13 @@ static napi_value crypto_destroy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* cryptoHmacLanes() -> whether SHA-256 tags of a batch go 16 at a time here (AVX-512; hmac-lanes.c). */
+static napi_value crypto_hmac_lanes(napi_env env, napi_callback_info info) {
+  napi_value result;
+  SVR_CHECK(env, napi_get_boolean(env, svr_hmac_lanes_available() != 0, &result));
+  return result;
+}
+
 static napi_value crypto_openssl_version(napi_env env, napi_callback_info info) {
   napi_value v;
   SVR_CHECK(env, napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION_STRING), NAPI_AUTO_LENGTH, &v));
@@ -718,6 +784,7 @@ napi_status svr_crypto_init(napi_env env, napi_value exports) {
       {"decryptBatch", decrypt_batch},       {"hmacCreate", hmac_create},
       {"hmacSignBatch", hmac_sign_batch},    {"hmacVerifyBatch", hmac_verify_batch},
       {"cryptoDestroy", crypto_destroy},     {"cryptoOpensslVersion", crypto_openssl_version},
+      {"cryptoHmacLanes", crypto_hmac_lanes},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_status s = svr_export_fn(env, exports, fns[i].name, fns[i].fn, NULL);

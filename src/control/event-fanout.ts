@@ -11,7 +11,7 @@ import { addressText } from '../dataplane/session-tuples.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PathMessage } from '../paths/messages.js';
 import type { PluginHost } from '../plugins/host.js';
-import type { InterfaceRef, RouterEvent, SessionCountersEvent, SessionDeniedEvent } from './events.js';
+import type { InterfaceRef, RouterEvent, SessionCountersEvent, SessionCreatedEvent, SessionDeniedEvent, SessionRemovedEvent } from './events.js';
 
 /** An alarm condition the router observes (names of telemetry/alarms/watch.ts ALARMS; AlarmWatch.observe). */
 export type ObserveAlarm = (name: string, source: string, o: { active?: boolean; value?: number; detail?: string }) => void;
@@ -33,23 +33,16 @@ const iface = (t: ForwardingTables, index: number, name: string): InterfaceRef =
 
 export function fanOutEvents(events: readonly DpEvent[], s: EventSinks, logFields: Record<string, number> = {}): void {
   const t = s.tables;
+  const hooks = s.plugins.listensToSessions;
   for (const e of events) {
     switch (e.kind) {
       case 'session.created':
-        s.events.next({
-          type: 'session.created', atMs: e.atMs, sessionId: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, application: e.application,
-          forward: e.forward, ...(e.waypoint ? { waypoint: e.waypoint } : {}), ...(e.nat ? { nat: e.nat } : {}),
-          ingressInterface: iface(t, e.inIf, e.inInterface), egressInterface: iface(t, e.outIf, e.outInterface),
-          ...(e.path !== '' ? { path: e.path, peer: e.peer } : {}),
-        });
-        s.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
+        s.events.next(createdEvent(t, e));
+        if (hooks) s.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
         break;
       case 'session.removed':
-        s.events.next({
-          type: 'session.removed', atMs: e.atMs, sessionId: e.sessionId, reason: e.reason, role: e.role, tenant: e.tenant, service: e.service,
-          application: e.application, ...(e.path !== '' ? { path: e.path } : {}), ageMs: e.ageMs, packets: e.packets, bytes: e.bytes,
-        });
-        s.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
+        s.events.next(removedEvent(e));
+        if (hooks) s.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
         break;
       case 'session.migrated':
         s.events.next({ type: 'session.migrated', atMs: e.atMs, sessionId: e.sessionId, service: e.service, from: e.from, to: e.to, reason: e.reason, waypoint: e.waypoint });
@@ -77,6 +70,34 @@ export function fanOutEvents(events: readonly DpEvent[], s: EventSinks, logField
         break; // handshake episodes (control/episodes.ts)
     }
   }
+}
+
+/**
+ * The router's session.created / session.removed events: built field by field (no spread of a temporary
+ * object per optional field: two of these per session, 60,000 sessions a second is the goal), the optional
+ * fields only when present, as before.
+ */
+function createdEvent(t: ForwardingTables, e: Extract<DpEvent, { kind: 'session.created' }>): SessionCreatedEvent {
+  const ev: SessionCreatedEvent = {
+    type: 'session.created', atMs: e.atMs, sessionId: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, application: e.application,
+    forward: e.forward, ingressInterface: iface(t, e.inIf, e.inInterface), egressInterface: iface(t, e.outIf, e.outInterface),
+  };
+  if (e.waypoint) ev.waypoint = e.waypoint;
+  if (e.nat) ev.nat = e.nat;
+  if (e.path !== '') {
+    ev.path = e.path;
+    ev.peer = e.peer;
+  }
+  return ev;
+}
+
+function removedEvent(e: Extract<DpEvent, { kind: 'session.removed' }>): SessionRemovedEvent {
+  const ev: SessionRemovedEvent = {
+    type: 'session.removed', atMs: e.atMs, sessionId: e.sessionId, reason: e.reason, role: e.role, tenant: e.tenant, service: e.service,
+    application: e.application, ageMs: e.ageMs, packets: e.packets, bytes: e.bytes,
+  };
+  if (e.path !== '') ev.path = e.path;
+  return ev;
 }
 
 /** One event per denied first packet of a batch's records; the batch's suppressed count on the last. */

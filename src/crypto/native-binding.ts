@@ -42,6 +42,8 @@ export interface SvrNativeCrypto {
   cryptoDestroy(h: NativeCryptoHandle): void;
   /** The version of the OpenSSL the addon calls (Node's own), e.g. "3.0.19". */
   cryptoOpensslVersion(): string;
+  /** whether SHA-256 tags of a batch are computed 16 at a time on this CPU (AVX-512; native/hmac-lanes.c) */
+  cryptoHmacLanes(): boolean;
 }
 
 /** An error thrown by the addon's crypto functions. */

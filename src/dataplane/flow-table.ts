@@ -48,13 +48,41 @@ export class FlowTable {
 
   /** Value stored for `key`, or -1. */
   get(): number {
+    const s = this.find();
+    return s < 0 ? -1 : this.vals[s]!;
+  }
+
+  /** Slot holding `key`, or -1 (valueAt/deleteAt then need no second probe). */
+  find(): number {
+    let s = this.hash(this.key, 0) & this.mask;
+    for (;;) {
+      if (this.vals[s] === -1) return -1;
+      if (this.equalsAt(s)) return s;
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  valueAt(slot: number): number {
+    return this.vals[slot]!;
+  }
+
+  /**
+   * Stores `value` (>= 0) for `key` unless the key is there already: then returns its value and leaves it
+   * (-1: stored). One probe where get-then-set takes two (a new session's keys).
+   */
+  insert(value: number): number {
+    if ((this.size + 1) * 4 > this.capacity * 3) this.grow();
     let s = this.hash(this.key, 0) & this.mask;
     for (;;) {
       const v = this.vals[s]!;
-      if (v === -1) return -1;
+      if (v === -1) break;
       if (this.equalsAt(s)) return v;
       s = (s + 1) & this.mask;
     }
+    this.keys.set(this.key, s * this.kw);
+    this.vals[s] = value;
+    this.size++;
+    return -1;
   }
 
   /** Stores `value` (>= 0) for `key`, replacing an existing value. */
@@ -75,15 +103,14 @@ export class FlowTable {
     this.size++;
   }
 
-  /** Removes `key`; returns its value or -1. Backward-shift keeps probe chains intact. */
+  /** Removes `key`; returns its value or -1. */
   delete(): number {
-    let s = this.hash(this.key, 0) & this.mask;
-    for (;;) {
-      const v = this.vals[s]!;
-      if (v === -1) return -1;
-      if (this.equalsAt(s)) break;
-      s = (s + 1) & this.mask;
-    }
+    const s = this.find();
+    return s < 0 ? -1 : this.deleteAt(s);
+  }
+
+  /** Removes the entry in `slot` (from find); returns its value. Backward-shift keeps probe chains intact. */
+  deleteAt(s: number): number {
     const removed = this.vals[s]!;
     const kw = this.kw;
     let hole = s;

@@ -45,6 +45,8 @@ export class PathCrypto {
   private readonly policies = new Map<string, Map<number, PolicyKey>>();
   /** per service id: its payload policy name, '' when it does not encrypt */
   private servicePolicy: string[] = [];
+  /** HMAC tags a batch at a time (batch-tags.ts); SVR_BATCH_HMAC=0: one call per packet, to measure or compare */
+  batchTags = process.env['SVR_BATCH_HMAC'] !== '0';
   // single-packet scratch for calls into the batch API
   readonly off = new Uint32Array(1);
   readonly len = new Uint32Array(1);

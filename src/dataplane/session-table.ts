@@ -524,9 +524,9 @@ export class SessionTable {
   insertKey(r: number, side: 'in' | 'out', k: SideKey): boolean {
     const t = this.table(k.family);
     const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
-    const existing = t.get();
+    const existing = t.insert((r << 2) | swapped); // one probe: a new key is stored at once
     if (existing >= 0 && flowRow(existing) !== r) return false;
-    t.set((r << 2) | swapped);
+    if (existing >= 0) t.set((r << 2) | swapped); // r's own key again (its alt key, say): this side's value now
     this.claim(t.key, k.family, keyKind(this.role[r]!, side)); // a failure marks the row: its creator refuses it
     const store = side === 'in' ? this.inKey : this.outKey;
     if (k.family === 4) store.set(t.key, r * KW4);
@@ -638,9 +638,10 @@ export class SessionTable {
       t.key.set(this.v6Keys.get(at)!);
       this.v6Keys.delete(at);
     }
-    const v = t.get();
+    const slot = t.find();
+    const v = slot < 0 ? -1 : t.valueAt(slot);
     if (v >= 0 && flowRow(v) === r && flowAlt(v) === 0) {
-      t.delete();
+      t.deleteAt(slot); // no second probe
       this.ownership?.release(t.key, family);
     }
   }

@@ -12,6 +12,8 @@ import { timeSlot } from '../crypto/hmac.js';
 import type { CompiledHmac } from '../model/tables.js';
 import { REPLAY_BLOCK_LENGTH, replayCounterHi, replayCounterLo, replayKeyId, replaySender, writeReplayBlock } from '../packet/svr-trailer.js';
 import type { DataplaneContext } from './context.js';
+import type { TagBatch } from './batch-tags.js';
+import type { TxKey } from './path-keys.js';
 import { REPLAY_OK, REPLAY_SEEN } from './replay-window.js';
 
 /** Bytes a signed packet grows by on path with HMAC settings h (0 when it is not signed). */
@@ -25,14 +27,34 @@ export function trailerLength(h: CompiledHmac): number {
  */
 export function signPacket(ctx: DataplaneContext, d: Uint8Array, payload: number, end: number, p: number, now: number): number {
   const cx = ctx.crypto;
-  const k = cx.keys.tx(p, now);
+  const k = replayBlock(ctx, d, end, p, now);
   if (k === null) return -1;
-  writeReplayBlock(d, end, k.keyId, cx.keys.sender, k.hi, k.lo);
-  k.advance();
   cx.off[0] = payload;
   cx.len[0] = end + REPLAY_BLOCK_LENGTH - payload;
   k.hmac.signBatch(d, cx.off, cx.len, 1, timeSlot(ctx.tables.paths[p]!.hmac.mode === 'time-based', ctx.wallMs));
   return payload + cx.len[0]!;
+}
+
+/**
+ * signPacket with the tag left to `tags` (TagBatch.sign, once for the batch): writes the replay block now
+ * (the packet's counter is taken in send order), queues slot s's region. Returns the end the packet has once
+ * its tag is written, or -1 when the path has no tx key.
+ */
+export function signPacketLater(ctx: DataplaneContext, d: Uint8Array, payload: number, end: number, p: number, now: number, tags: TagBatch, s: number): number {
+  const k = replayBlock(ctx, d, end, p, now);
+  if (k === null) return -1;
+  tags.add(s, k.hmac, timeSlot(ctx.tables.paths[p]!.hmac.mode === 'time-based', ctx.wallMs), payload, end + REPLAY_BLOCK_LENGTH - payload);
+  return end + REPLAY_BLOCK_LENGTH + k.hmac.tagLength;
+}
+
+/** Writes path p's replay block at d[end] with its tx key's next counter; that key, or null when it has none. */
+function replayBlock(ctx: DataplaneContext, d: Uint8Array, end: number, p: number, now: number): TxKey | null {
+  const cx = ctx.crypto;
+  const k = cx.keys.tx(p, now);
+  if (k === null) return null;
+  writeReplayBlock(d, end, k.keyId, cx.keys.sender, k.hi, k.lo);
+  k.advance();
+  return k;
 }
 
 export const VERIFY_OK = 0;
@@ -47,9 +69,10 @@ export const VERIFY_TOO_OLD = 4;
 
 /**
  * Checks the trailer of the L4 payload d[payload, end) received on path p. VERIFY_OK: the trailer
- * (trailerLength bytes) may be stripped and `ctx.crypto.matched` is the key that matched.
+ * (trailerLength bytes) may be stripped and `ctx.crypto.matched` is the key that matched. With `tags`, the
+ * tag verdict slot s got from TagBatch.verify under the same key is used instead of checking it again.
  */
-export function verifyPacket(ctx: DataplaneContext, d: Uint8Array, payload: number, end: number, p: number, now: number): number {
+export function verifyPacket(ctx: DataplaneContext, d: Uint8Array, payload: number, end: number, p: number, now: number, tags?: TagBatch, s = 0): number {
   const h = ctx.tables.paths[p]!.hmac;
   const at = end - h.tagLength - REPLAY_BLOCK_LENGTH;
   if (at < payload) return VERIFY_BAD_TAG;
@@ -59,7 +82,9 @@ export function verifyPacket(ctx: DataplaneContext, d: Uint8Array, payload: numb
   const cx = ctx.crypto;
   cx.off[0] = payload;
   cx.len[0] = end - payload;
-  if (k.hmac.verifyBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', ctx.wallMs), cx.status) !== 1) return VERIFY_BAD_TAG;
+  // checked with the frame's others already (TagBatch.verify, wan-verify), else now
+  const checked = tags === undefined ? -1 : tags.checked(s, k.hmac);
+  if (checked === 0 || (checked < 0 && k.hmac.verifyBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', ctx.wallMs), cx.status) !== 1)) return VERIFY_BAD_TAG;
   const r = keys.windows.check(keys.window(k, replaySender(d, at)), replayCounterHi(d, at), replayCounterLo(d, at));
   if (r !== REPLAY_OK) return r === REPLAY_SEEN ? VERIFY_REPLAY : VERIFY_TOO_OLD;
   if (!k.used) keys.used(p, k, now);

@@ -16,8 +16,8 @@ import { createActor, type Actor } from 'xstate';
 import { deadTimeMs, haNodeMachine, heartbeatOf, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
 import type { Redundancy } from '../model/config.js';
 import { SyncReplica } from './replica.js';
-import { SyncLink, WINDOW, type SyncLag, type SyncLinkCounters } from './sync-link.js';
-import type { SyncRecord } from './sync-wire.js';
+import { SyncLink, type SyncLag, type SyncLinkCounters } from './sync-link.js';
+import { SYNC_DATAGRAM, type SyncRecord } from './sync-wire.js';
 
 export type { HaRolePublished } from '../machines/ha-node.js';
 
@@ -57,6 +57,8 @@ export interface PairNodeOptions {
   /** tests: the ports of this node and of the partner (default redundancy.syncPort for both; the probe
    *  link uses the same ports on the probe addresses) */
   ports?: { local: number; partner: number };
+  /** the largest state datagram on the sync link (SyncLinkOptions.maxDatagram); default SYNC_DATAGRAM */
+  maxDatagram?: number;
 }
 
 export interface PairNodeStatus {
@@ -120,6 +122,7 @@ export class PairNode {
       node: self.name, partner: partner.name, localAddress: self.syncAddress, partnerAddress: partner.syncAddress,
       port: o.ports?.local ?? o.redundancy.syncPort, partnerPort: o.ports?.partner ?? o.redundancy.syncPort,
       key: Buffer.from(o.redundancy.sharedKey, 'base64'),
+      maxDatagram: o.maxDatagram ?? SYNC_DATAGRAM,
       onHeartbeat: (hb) => this.heard(hb),
       onRecords: (body) => this.replica.apply(body),
       onRoom: () => {
@@ -294,7 +297,7 @@ export class PairNode {
   /** Collects and sends; while a window's worth of batches still waits (a slow or busy partner), the owner is
    *  not asked: its changes wait where they are (session rows stay marked, a row changed twice goes once). */
   private flush(): void {
-    if (this.link.backlog <= WINDOW) {
+    if (this.link.backlog <= this.link.window) {
       const full = this.resync;
       this.resync = false;
       this.o.collect?.((r) => this.link.queue(r), full);

@@ -6,10 +6,10 @@
  *
  * State records are queued by their owners already framed (control side, between batches: never one message
  * per packet; `queueFramed`: many records in one buffer, no object per record) and sent by `flush()` cut
- * into numbered batches of at most SYNC_MAX_DATAGRAM bytes, at most WINDOW unacknowledged at a time; an
+ * into numbered batches of at most `maxDatagram` bytes (SYNC_MAX_DATAGRAM by default), at most a window (WINDOW_BYTES) unacknowledged at a time; an
  * acknowledgement that leaves the window at most half full calls `onRoom` (the owner collects more then:
  * collection is paced by the link). The partner applies batches in order only (a gap waits for the resend) and
- * acknowledges the last one within ACK_DELAY_MS (2 ms; at once after ACK_EVERY batches); a batch not acknowledged within `resendMs` (or three times the last ack lag) is sent again (go-back-N,
+ * acknowledges the last one within ACK_DELAY_MS (2 ms; at once after a quarter of the window); a batch not acknowledged within `resendMs` (or three times the last ack lag) is sent again (go-back-N,
  * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement; the change lag,
  * for records queued with the time their change was marked, from that mark to the acknowledgement.
  * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
@@ -37,6 +37,9 @@ export interface SyncLinkOptions {
   onRoom?: () => void;
   /** the partner heard for the first time or restarted (a new epoch): queue the full state for it */
   onPartnerEpoch?: () => void;
+  /** the largest state datagram (bytes); default SYNC_MAX_DATAGRAM (one 1500-byte frame). Larger ones go
+   *  fragmented or over a jumbo link: fewer datagrams, HMACs and wake-ups per row (syncDatagramFor) */
+  maxDatagram?: number;
   /** a batch unacknowledged this long (or three times the last ack lag, if longer) is sent again (ms); default 100 */
   resendMs?: number;
   /** ms clock; default performance.now */
@@ -98,12 +101,18 @@ export function lagPercentile(counts: readonly number[], p: number): number | un
   return Number.POSITIVE_INFINITY;
 }
 
-/** Batches in flight at most: 128 x 1400 B (179 KB) per round trip, under a receive buffer of Linux's default
- *  net.core.rmem_max (208 KB; SOCKET_BUFFER asks for more, the kernel caps it there) so a window's burst fits. */
-export const WINDOW = 128;
-/** A receiver acknowledges within this long (ms) of a batch, or at once after ACK_EVERY batches. */
+/** Bytes of state in flight at most: 128 x 1400 B (179 KB) per round trip, under a receive buffer of Linux's
+ *  default net.core.rmem_max (208 KB; SOCKET_BUFFER asks for more, the kernel caps it there) so a window's
+ *  burst fits. */
+export const WINDOW_BYTES = 128 * SYNC_MAX_DATAGRAM;
+/** Batches in flight at most, for datagrams of `maxDatagram` bytes (at least 8). */
+export function windowFor(maxDatagram: number): number {
+  return Math.max(8, Math.floor(WINDOW_BYTES / maxDatagram));
+}
+/** The window of the default datagrams (1400 B): 128 batches. */
+export const WINDOW = windowFor(SYNC_MAX_DATAGRAM);
+/** A receiver acknowledges within this long (ms) of a batch, or at once after a quarter of the window. */
 export const ACK_DELAY_MS = 2;
-export const ACK_EVERY = WINDOW / 4;
 /** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
 export const EPOCH_RESET_MS = 3000;
 /** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
@@ -159,9 +168,16 @@ export class SyncLink {
   private readonly now: () => number;
   private readonly partnerPort: number;
   private readonly resendMs: number;
+  private readonly maxDatagram: number;
+  /** batches in flight at most (windowFor), and after how many received ones an acknowledgement goes at once */
+  readonly window: number;
+  private readonly ackEvery: number;
 
   constructor(private readonly o: SyncLinkOptions) {
     this.now = o.now ?? (() => performance.now());
+    this.maxDatagram = o.maxDatagram ?? SYNC_MAX_DATAGRAM;
+    this.window = windowFor(this.maxDatagram);
+    this.ackEvery = this.window / 4;
     this.partnerPort = o.partnerPort ?? o.port;
     this.resendMs = o.resendMs ?? 100;
     this.socket = createSocket(isIPv6(o.localAddress) ? 'udp6' : 'udp4');
@@ -198,7 +214,7 @@ export class SyncLink {
     this.queueFramed(frameRecords([record]), 1, markedAt);
   }
 
-  /** Queue `count` framed records (sync-wire.ts frameRecord; each under SYNC_MAX_DATAGRAM with the batch's
+  /** Queue `count` framed records (sync-wire.ts frameRecord; each under the largest datagram with the batch's
    *  head) for the next flush; `markedAt`: when the oldest of their changes happened. */
   queueFramed(records: Uint8Array, count: number, markedAt = Number.POSITIVE_INFINITY): void {
     if (this.pendingBytes + records.length > this.pending.length) {
@@ -216,7 +232,7 @@ export class SyncLink {
 
   /** Cut every queued record into batches and send as many as the window allows. */
   flush(): void {
-    const room = SYNC_MAX_DATAGRAM - stateBatchOverhead(this.o.node);
+    const room = this.maxDatagram - stateBatchOverhead(this.o.node);
     const p = this.pending;
     let start = 0;
     let o = 0;
@@ -267,7 +283,7 @@ export class SyncLink {
   }
 
   private pump(): void {
-    while (this.inFlight.length < WINDOW && this.waitingHead < this.waiting.length) {
+    while (this.inFlight.length < this.window && this.waitingHead < this.waiting.length) {
       const b = this.waiting[this.waitingHead++]!;
       b.firstSentAt = this.now();
       this.inFlight.push(b);
@@ -353,10 +369,10 @@ export class SyncLink {
     this.queueAck();
   }
 
-  /** One acknowledgement for the batches of ACK_DELAY_MS (or of ACK_EVERY batches, sooner): the sender's
+  /** One acknowledgement for the batches of ACK_DELAY_MS (or of a quarter of the window, sooner): the sender's
    *  window holds far more, and each acknowledgement costs both nodes a datagram and its HMAC. */
   private queueAck(): void {
-    if (++this.unackedHere >= ACK_EVERY) this.ackNow();
+    if (++this.unackedHere >= this.ackEvery) this.ackNow();
     else this.ackTimer ??= setTimeout(() => this.ackNow(), ACK_DELAY_MS);
   }
 
@@ -384,6 +400,6 @@ export class SyncLink {
       this.changeLags[lagBucket(this.lastChange)]!++;
     }
     this.pump();
-    if (this.inFlight.length <= WINDOW / 2 && this.waitingHead === this.waiting.length) this.o.onRoom?.();
+    if (this.inFlight.length <= this.window / 2 && this.waitingHead === this.waiting.length) this.o.onRoom?.();
   }
 }

@@ -534,11 +534,12 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 /** The log line of a router event: session events rate-limited, peers and config once each (paths and plugins log their own lines). */
 function logEvent(log: NodeLog, e: RouterEvent): void {
   const tuple = (t: FiveTuple) => `${t.src}:${t.srcPort}->${t.dst}:${t.dstPort}/${t.protocol}`;
+  // a session line's fields are built only when the rate limit lets it through
   switch (e.type) {
-    case 'session.created': log.session(e.type, { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, flow: tuple(e.forward), path: e.path }); break;
-    case 'session.removed': log.session(e.type, { id: e.sessionId, reason: e.reason }); break;
-    case 'session.migrated': log.session(e.type, { id: e.sessionId, from: e.from, to: e.to, reason: e.reason }); break;
-    case 'session.denied': log.session(e.type, { reason: e.reason, flow: tuple(e.forward), interface: e.ingressInterface.name, suppressed: e.suppressed }); break;
+    case 'session.created': if (log.sessionLine()) log.info(e.type, { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, flow: tuple(e.forward), path: e.path }); break;
+    case 'session.removed': if (log.sessionLine()) log.info(e.type, { id: e.sessionId, reason: e.reason }); break;
+    case 'session.migrated': if (log.sessionLine()) log.info(e.type, { id: e.sessionId, from: e.from, to: e.to, reason: e.reason }); break;
+    case 'session.denied': if (log.sessionLine()) log.info(e.type, { reason: e.reason, flow: tuple(e.forward), interface: e.ingressInterface.name, suppressed: e.suppressed }); break;
     case 'peer.reachable': case 'peer.unreachable': log.info(e.type, { peer: e.peer }); break;
     default: break;
   }

@@ -301,6 +301,12 @@ export class PluginHost {
   }
 
   /** Session and path facts for the plugins' hooks; a throwing hook is logged, never fatal. */
+  /** Whether any plugin listens to session creations / closures (the caller then skips building the fact). */
+  get listensToSessions(): boolean {
+    for (const l of this.loaded) if (l.listeners.created.length > 0 || l.listeners.closed.length > 0) return true;
+    return false;
+  }
+
   sessionCreated(s: SessionInfo): void {
     this.each((l) => l.listeners.created, (fn) => fn(s));
   }

@@ -1,7 +1,12 @@
 /**
- * The records thread's side of a data path's fact ring (dataplane/fact-ring.ts): rows in, the record
- * builder's facts out. Names come as NAME rows before the first fact that needs them (per config generation
- * and per consumer epoch, dataplane/fact-writer.ts); they are kept here per ring.
+ * The records thread's side of a data path's fact ring (dataplane/fact-ring.ts): rows in, calls of a RowSink
+ * out (the node's SessionRecords, session-records.ts). A session's opening becomes its record to be (the one
+ * object the builder keeps of it), its end and its totals plain calls with numbers: no fact object between the
+ * row and the record. Migrations and denied first packets (few: rate limited, or a path change) go as facts.
+ * Names come as NAME rows before the first fact that needs them (per config generation
+ * and per consumer epoch, dataplane/fact-writer.ts); they are kept here per ring. Address texts are kept
+ * too (IPv4; a router's records name few distinct addresses): the same string object each time, whose hash
+ * the exporters' and the history's maps have computed once.
  * A records thread started again takes a new epoch: rows written for the one before (their names unknown
  * here) are skipped until this epoch's GEN row, and counted (`skipped`: lost with the thread that ended).
  */
@@ -14,7 +19,19 @@ import { CLOSE_CODES, MIGRATION_CODES } from '../dataplane/fact-writer.js';
 import { uuidString } from '../dataplane/random-pool.js';
 import { outerProtocol, roleName } from '../dataplane/session-ops.js';
 import { addressText } from '../dataplane/session-tuples.js';
-import { reversed, type CloseReason, type DenyReason, type FiveTuple, type InterfaceRef, type SessionFact } from './record.js';
+import { NO_CHANGES, NO_DELTA, reversed, ZERO, type CloseReason, type DenyReason, type FiveTuple, type InterfaceRef, type SessionFact, type SessionRecord } from './record.js';
+
+/** Where a ring's rows go (SessionRecordBuilder's start, totals and end; its apply for the other facts). */
+export interface RowSink {
+  /** a session opened: its first record to be (kind `interim`, seq 0, totals 0, endMs its start) */
+  start(record: SessionRecord): void;
+  /** a live session's totals */
+  totals(sessionId: string, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): void;
+  /** a session ended (application: the name a classifier gave it, when it did) */
+  end(sessionId: string, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): void;
+  /** a migration or a denied first packet */
+  apply(fact: SessionFact): void;
+}
 
 /** The data path's close reasons as records name them (IPFIX flowEndReason 3 for both TCP endings). */
 export const CLOSE: Readonly<Record<DpCloseReason, CloseReason>> = {
@@ -35,6 +52,9 @@ interface PathNames {
   remote: string;
 }
 
+/** IPv4 address texts a reader keeps at most. */
+const MAX_ADDRESSES = 65_536;
+
 /** Rows read per call at most (the records thread reads every ring each turn). */
 export const READ_ROWS = 4096;
 
@@ -48,6 +68,10 @@ export class FactReader {
   private apps: string[] = [];
   /** fact rows of an epoch before this reader's (their records thread ended before it read them) */
   skipped = 0;
+  private ifaceRefs: InterfaceRef[] = [];
+  private noInterface: InterfaceRef | undefined;
+  /** IPv4 address texts by their word */
+  private readonly v4 = new Map<number, string>();
 
   constructor(readonly ring: FactRing, private readonly router: string) {}
 
@@ -64,8 +88,8 @@ export class FactReader {
     this.epoch = 0;
   }
 
-  /** Reads the published rows (at most `maxRows`), each fact to `sink`; returns the rows read. */
-  read(sink: (f: SessionFact) => void, maxRows = READ_ROWS): number {
+  /** Reads the published rows (at most `maxRows`), each to `sink`; returns the rows read. */
+  read(sink: RowSink, maxRows = READ_ROWS): number {
     const ring = this.ring;
     const n = Math.min(ring.available(), maxRows);
     let k = 0;
@@ -86,6 +110,7 @@ export class FactReader {
         this.services = [];
         this.paths = [];
         this.interfaces = [];
+        this.ifaceRefs = [];
         this.apps = [];
         continue;
       }
@@ -99,7 +124,7 @@ export class FactReader {
     return k;
   }
 
-  private fact(kind: number, w: number, sink: (f: SessionFact) => void): void {
+  private fact(kind: number, w: number, sink: RowSink): void {
     const words = this.ring.words;
     const f64 = this.ring.f64;
     const atMs = f64[(w + 2) / 2]!;
@@ -111,40 +136,39 @@ export class FactReader {
         const flags = (w0 >>> 20) & 0xf;
         const protocol = w0 >>> 24;
         const forward: FiveTuple = {
-          src: addressText(words, w + 16, family), dst: addressText(words, w + 20, family), srcPort: words[w + 14]! >>> 16, dstPort: words[w + 14]! & 0xffff, protocol,
+          src: this.address(w + 16, family), dst: this.address(w + 20, family), srcPort: words[w + 14]! >>> 16, dstPort: words[w + 14]! & 0xffff, protocol,
         };
         const path = this.paths[words[w + 11]! - 1];
         const peer = path?.peer ?? '';
-        const f: SessionFact = {
-          kind: 'session.opened', atMs, sessionId: uuidString(words, w + 4), role, tenant: this.tenants[words[w + 8]! | 0] ?? '', service: this.services[words[w + 9]! | 0] ?? '',
-          application: this.apps[words[w + 10]!] ?? '',
+        const onPath = path !== undefined && role !== 'local';
+        const r: SessionRecord = {
+          kind: 'interim', sessionId: uuidString(words, w + 4), seq: 0, router: this.router, role,
+          tenant: this.tenants[words[w + 8]! | 0] ?? '', service: this.services[words[w + 9]! | 0] ?? '', application: this.apps[words[w + 10]!] ?? '',
           ingressRouter: role === 'egress' ? peer : this.router, egressRouter: role === 'ingress' ? peer : this.router,
-          forward, ingressInterface: this.iface(words[w + 12]! | 0), egressInterface: this.iface(words[w + 13]! | 0),
+          forward, reverse: forward, paths: onPath ? [path.name] : [], pathChanges: NO_CHANGES,
+          packets: ZERO, bytes: ZERO, delta: NO_DELTA, startMs: atMs, endMs: atMs,
         };
-        if (path !== undefined && role !== 'local') {
-          f.path = path.name;
-          f.waypoint = waypoint(path, role === 'ingress', words[w + 15]!, outerProtocol(protocol));
-        }
+        if (onPath) r.waypoint = waypoint(path, role === 'ingress', words[w + 15]!, outerProtocol(protocol));
         if ((flags & (OPENED_SNAT | OPENED_DNAT)) !== 0) {
           // the server answers the translated 5-tuple
           const nat: FiveTuple = {
-            src: (flags & OPENED_SNAT) !== 0 ? addressText(words, w + 24, family) : forward.src,
-            dst: (flags & OPENED_DNAT) !== 0 ? addressText(words, w + 28, family) : forward.dst,
+            src: (flags & OPENED_SNAT) !== 0 ? this.address(w + 24, family) : forward.src,
+            dst: (flags & OPENED_DNAT) !== 0 ? this.address(w + 28, family) : forward.dst,
             srcPort: words[w + 1]! >>> 16, dstPort: words[w + 1]! & 0xffff, protocol,
           };
-          f.nat = nat;
-          f.reverse = reversed(nat);
-        }
-        return sink(f);
+          r.nat = nat;
+          r.reverse = reversed(nat);
+        } else r.reverse = reversed(forward);
+        r.ingressInterface = this.iface(words[w + 12]! | 0);
+        r.egressInterface = this.iface(words[w + 13]! | 0);
+        return sink.start(r);
       }
       case FACT_CLOSED: {
-        const f: SessionFact = {
-          kind: 'session.closed', atMs, sessionId: uuidString(words, w + 4), reason: CLOSE[CLOSE_CODES[(words[w]! >>> 8) & 0xff] ?? 'idle'],
-          packets: [f64[(w + 8) / 2]!, f64[(w + 10) / 2]!], bytes: [f64[(w + 12) / 2]!, f64[(w + 14) / 2]!],
-        };
         const app = words[w + 1]!;
-        if (app !== 0) f.application = this.apps[app] ?? '';
-        return sink(f);
+        return sink.end(
+          uuidString(words, w + 4), atMs, CLOSE[CLOSE_CODES[(words[w]! >>> 8) & 0xff] ?? 'idle'],
+          f64[(w + 8) / 2]!, f64[(w + 10) / 2]!, f64[(w + 12) / 2]!, f64[(w + 14) / 2]!, app !== 0 ? this.apps[app] ?? '' : undefined,
+        );
       }
       case FACT_MIGRATED: {
         const w0 = words[w]!;
@@ -154,7 +178,7 @@ export class FactReader {
           from: this.paths[words[w + 8]! - 1]?.name ?? '', to: to?.name ?? '',
         };
         if (to !== undefined) f.waypoint = waypoint(to, roleName((w0 >>> 16) & 0xff) === 'ingress', words[w + 1]!, outerProtocol(w0 >>> 24));
-        return sink(f);
+        return sink.apply(f);
       }
       case FACT_DENIED: {
         const d = w + 4;
@@ -163,27 +187,45 @@ export class FactReader {
         const service = this.services[words[d + 4]! - 1];
         const f: SessionFact = {
           kind: 'session.denied', atMs, reason: DENY[DENY_REASONS[words[d]!] ?? 'no-route'],
-          forward: { src: addressText(words, d + 6, family), dst: addressText(words, d + 10, family), srcPort: words[d + 5]! >>> 16, dstPort: words[d + 5]! & 0xffff, protocol: words[d + 1]! >>> 8 },
+          forward: { src: this.address(d + 6, family), dst: this.address(d + 10, family), srcPort: words[d + 5]! >>> 16, dstPort: words[d + 5]! & 0xffff, protocol: words[d + 1]! >>> 8 },
           ingressInterface: this.iface(words[d + 2]!),
         };
         if (tenant !== undefined) f.tenant = tenant;
         if (service !== undefined) f.service = service;
         if (words[w + 1]! > 0) f.suppressed = words[w + 1]!;
-        return sink(f);
+        return sink.apply(f);
       }
       case FACT_COUNTERS: {
         const n = words[w + 1]!;
         for (let e = 0; e < n; e++) {
           const o = w + 4 + e * COUNTERS_ENTRY;
           const at = (o + 4) / 2;
-          sink({ kind: 'session.counters', atMs, sessionId: uuidString(words, o), packets: [f64[at]!, f64[at + 1]!], bytes: [f64[at + 2]!, f64[at + 3]!] });
+          sink.totals(uuidString(words, o), f64[at]!, f64[at + 1]!, f64[at + 2]!, f64[at + 3]!);
         }
       }
     }
   }
 
+  /** An interface as records name it: one object per interface and generation, shared by the records (they never change it). */
   private iface(index: number): InterfaceRef {
-    return { name: this.interfaces[index] ?? '', index };
+    if (index < 0) return (this.noInterface ??= { name: '', index: -1 });
+    let ref = this.ifaceRefs[index];
+    if (ref === undefined) this.ifaceRefs[index] = ref = { name: this.interfaces[index] ?? '', index };
+    return ref;
+  }
+
+  /** The text of the address at word `at`: IPv4 kept by its word for the next time (at most MAX_ADDRESSES); IPv6 made each time. */
+  private address(at: number, family: 4 | 6): string {
+    const words = this.ring.words;
+    if (family === 6) return addressText(words, at, 6);
+    const v = words[at]!;
+    let text = this.v4.get(v);
+    if (text === undefined) {
+      if (this.v4.size >= MAX_ADDRESSES) this.v4.clear();
+      text = addressText(words, at, 4);
+      this.v4.set(v, text);
+    }
+    return text;
   }
 
   private name(k: number, w: number): void {

@@ -133,8 +133,8 @@ export class NodeMetrics {
   private records: () => SessionRecordsCounters | undefined = () => undefined;
   private shaping: () => readonly { interface: string; queues: readonly ShaperQueueView[] }[] = () => [];
   private ha: () => HaMetricsView | undefined = () => undefined;
-  private readonly created: Counter<'tenant' | 'service' | 'role'>;
-  private readonly closed: Counter<'tenant' | 'service' | 'reason'>;
+  private readonly createdTally = new Tally3();
+  private readonly closedTally = new Tally3();
   private readonly denied: Counter<'tenant' | 'service' | 'reason'>;
 
   constructor(private readonly src: NodeMetricsSource) {
@@ -169,8 +169,17 @@ export class NodeMetrics {
     this.gauge('svr_tenant_sessions_active', 'Sessions of the tenant', ['tenant'], (g, s) => { for (const t of s.tenants) g.set({ tenant: t.name }, t.sessions); });
     this.gauge('svr_service_sessions_active', 'Sessions of the service', ['service'], (g, s) => { for (const x of s.services) g.set({ service: x.name }, x.sessions); });
     this.gauge('svr_handshakes_in_flight', 'Sessions waiting for reverse metadata', [], (g, s) => g.set(s.status.handshakesInFlight));
-    this.created = new Counter({ name: 'svr_sessions_created_total', help: 'Sessions opened here, by role (ingress, egress, local)', labelNames: ['tenant', 'service', 'role'], registers: [r] });
-    this.closed = new Counter({ name: 'svr_sessions_closed_total', help: 'Sessions removed, by reason', labelNames: ['tenant', 'service', 'reason'], registers: [r] });
+    // per session: counted in tallies (three map lookups) and added to the counters when scraped; a labelled
+    // inc() per session (label hashing, ~1.7 % of a router's CPU at 16,000 sessions/s) is not
+    const created = this.createdTally, closed = this.closedTally;
+    new Counter({
+      name: 'svr_sessions_created_total', help: 'Sessions opened here, by role (ingress, egress, local)', labelNames: ['tenant', 'service', 'role'], registers: [r],
+      collect() { created.drain((tenant, service, role, n) => this.inc({ tenant, service, role }, n)); },
+    });
+    new Counter({
+      name: 'svr_sessions_closed_total', help: 'Sessions removed, by reason', labelNames: ['tenant', 'service', 'reason'], registers: [r],
+      collect() { closed.drain((tenant, service, reason, n) => this.inc({ tenant, service, reason }, n)); },
+    });
     this.denied = new Counter({ name: 'svr_sessions_denied_total', help: 'First packets refused, by reason (tenant and service empty when not known)', labelNames: ['tenant', 'service', 'reason'], registers: [r] });
 
     this.counter('svr_interface_packets_total', 'Packets in (rx) and out (tx) of the interface, data path', ['interface', 'direction'], (c, s) => this.eachInterfaceCounter(s, 'packets', c));
@@ -308,11 +317,11 @@ export class NodeMetrics {
   }
 
   sessionCreated(e: { tenant: string; service: string; role: string }): void {
-    this.created.inc({ tenant: e.tenant, service: e.service, role: e.role });
+    this.createdTally.add(e.tenant, e.service, e.role);
   }
 
   sessionClosed(e: { tenant: string; service: string; reason: string }): void {
-    this.closed.inc({ tenant: e.tenant, service: e.service, reason: e.reason });
+    this.closedTally.add(e.tenant, e.service, e.reason);
   }
 
   sessionDenied(e: { tenant: string; service: string; reason: string }, count = 1): void {
@@ -366,6 +375,28 @@ export class NodeMetrics {
         if (s !== undefined) fill(this, s);
       },
     });
+  }
+}
+
+/** Counts by three labels without building a key per count; drain hands over the counts and clears them. */
+class Tally3 {
+  private readonly counts = new Map<string, Map<string, Map<string, number>>>();
+
+  add(a: string, b: string, c: string): void {
+    let byB = this.counts.get(a);
+    if (byB === undefined) this.counts.set(a, byB = new Map());
+    let byC = byB.get(b);
+    if (byC === undefined) byB.set(b, byC = new Map());
+    byC.set(c, (byC.get(c) ?? 0) + 1);
+  }
+
+  drain(fn: (a: string, b: string, c: string, n: number) => void): void {
+    for (const [a, byB] of this.counts) {
+      for (const [b, byC] of byB) {
+        for (const [c, n] of byC) if (n > 0) fn(a, b, c, n);
+        byC.clear();
+      }
+    }
   }
 }
 

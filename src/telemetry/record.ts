@@ -2,17 +2,19 @@
  * Session records (issue 12 Build 1): one record per session at its end, interim records every N seconds
  * for long sessions, and a record per denied first packet (rate limited, the rest counted).
  *
- * The builder is control-side and knows nothing of the data path's rows: it takes plain facts
- * (`SessionFact`, keyed by session id) and returns records. Flow:
- *   session.opened   -> an open session (its static fields: tuples, tenant, service, interfaces, path)
- *   session.counters -> latest totals of a live session (for interim records)
- *   session.migrated -> a path change {time, from, to, reason} appended to the session
- *   session.closed   -> the end record (totals, close reason); the session is forgotten
- *   session.denied   -> an end record with close reason `denied` when the token bucket has a token
- *   due(now)         -> interim records of sessions whose last record is `interimIntervalS` old
- * Live sessions wait for their interim record in per-second buckets of due time; a session that ends leaves
- * its bucket at once, so the builder holds nothing of ended sessions (at thousands of sessions a second,
- * a queue that dropped them only when due held a minute's worth, and the garbage collector paid for it).
+ * The builder knows nothing of the data path's rows: it takes plain facts (`SessionFact`, keyed by session
+ * id), or the same as calls without a fact object (start, totals, end: the records thread's ring reader,
+ * fact-rows.ts, one call per row), and returns records. Flow:
+ *   session.opened   / start(record)  -> an open session (its static fields: tuples, tenant, service, interfaces, path)
+ *   session.counters / totals(...)    -> latest totals of a live session (for interim records)
+ *   session.migrated                  -> a path change {time, from, to, reason} appended to the session
+ *   session.closed   / end(...)       -> the end record (totals, close reason); the session is forgotten
+ *   session.denied                    -> an end record with close reason `denied` when the token bucket has a token
+ *   due(now)                          -> interim records of sessions whose last record is `interimIntervalS` old
+ * The open sessions' map is also the queue of interim records: its order (insertion) is the order of due
+ * times, as a session is put at its end when it opens and again after each interim record; due() reads it
+ * from the start while sessions are due. A session that ends leaves it at once, so the builder holds nothing
+ * of ended sessions.
  * Counts in records are totals since the session started; `delta` is what changed since the session's
  * previous record (IPFIX octetDeltaCount/packetDeltaCount, RFC 7012 §5.10.1).
  */
@@ -60,6 +62,14 @@ export interface PathChange {
 
 /** [forward (client -> server), reverse (server -> client)] */
 export type PerDirection = [number, number];
+
+/**
+ * What a new record starts with, shared: a record's counts, deltas and path changes are replaced, never
+ * changed in place (frozen: a change in place throws).
+ */
+export const ZERO = Object.freeze([0, 0]) as unknown as PerDirection;
+export const NO_DELTA: SessionRecord['delta'] = Object.freeze({ packets: ZERO, bytes: ZERO });
+export const NO_CHANGES = Object.freeze([]) as unknown as PathChange[];
 
 export interface SessionRecord {
   kind: RecordKind;
@@ -176,16 +186,18 @@ interface OpenSession {
   lastBytes: PerDirection;
   /** when the next interim record is due */
   dueMs: number;
-  /** its bucket: the due time's second */
-  bucket: number;
 }
 
 export class SessionRecordBuilder {
   private readonly router: string;
   private intervalMs: number;
+  /** live sessions, in the order of their next interim record's due time (but see scanUntilMs) */
   private readonly open = new Map<string, OpenSession>();
-  /** live sessions by the second their next interim record is due */
-  private readonly buckets = new Map<number, Set<OpenSession>>();
+  /**
+   * After a shorter interval, sessions opened before it are due after some opened since: until the last of
+   * them has had its next record (then every due time is of the new interval, in order), due() reads them all.
+   */
+  private scanUntilMs = 0;
   private readonly deniedBucket: TokenBucket;
   private readonly c = { endRecords: 0, interimRecords: 0, deniedRecords: 0, deniedDropped: 0, unknownSession: 0 };
 
@@ -201,67 +213,89 @@ export class SessionRecordBuilder {
 
   /** Seconds between interim records (60-1800). Sessions already open keep their next due time. */
   setInterimInterval(seconds: number): void {
-    this.intervalMs = checkInterim(seconds) * 1000;
+    const ms = checkInterim(seconds) * 1000;
+    if (ms < this.intervalMs) for (const s of this.open.values()) this.scanUntilMs = Math.max(this.scanUntilMs, s.dueMs);
+    this.intervalMs = ms;
   }
 
   /** Applies one fact; returns the record it completes (end or denied), if any. */
   apply(f: SessionFact): SessionRecord | undefined {
     switch (f.kind) {
       case 'session.opened':
-        this.opened(f);
+        this.start(this.opened(f));
         return undefined;
       case 'session.counters': {
-        const s = this.find(f.sessionId);
-        if (s === undefined) return undefined;
-        s.record.packets = [f.packets[0], f.packets[1]];
-        s.record.bytes = [f.bytes[0], f.bytes[1]];
-        if (f.tcpRetransmissions !== undefined) s.record.tcpRetransmissions = [f.tcpRetransmissions[0], f.tcpRetransmissions[1]];
+        const s = this.totals(f.sessionId, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1]);
+        if (s !== undefined && f.tcpRetransmissions !== undefined) s.tcpRetransmissions = [f.tcpRetransmissions[0], f.tcpRetransmissions[1]];
         return undefined;
       }
       case 'session.migrated': {
         const s = this.find(f.sessionId);
         if (s === undefined) return undefined;
-        s.record.pathChanges.push({ atMs: f.atMs, from: f.from, to: f.to, reason: f.reason });
-        if (!s.record.paths.includes(f.to)) s.record.paths.push(f.to);
+        s.record.pathChanges = [...s.record.pathChanges, { atMs: f.atMs, from: f.from, to: f.to, reason: f.reason }];
+        if (!s.record.paths.includes(f.to)) s.record.paths = [...s.record.paths, f.to];
         if (f.waypoint !== undefined) s.record.waypoint = f.waypoint;
         return undefined;
       }
       case 'session.closed': {
-        const s = this.find(f.sessionId);
-        if (s === undefined) return undefined;
-        this.open.delete(f.sessionId);
-        this.unschedule(s);
-        const r = s.record;
-        r.packets = [f.packets[0], f.packets[1]];
-        r.bytes = [f.bytes[0], f.bytes[1]];
-        if (f.tcpRetransmissions !== undefined) r.tcpRetransmissions = [f.tcpRetransmissions[0], f.tcpRetransmissions[1]];
-        r.closeReason = f.reason;
-        if (f.application !== undefined && f.application !== '') r.application = f.application;
-        this.c.endRecords++;
-        return this.finish(s, f.atMs);
+        const r = this.end(f.sessionId, f.atMs, f.reason, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1], f.application);
+        if (r !== undefined && f.tcpRetransmissions !== undefined) r.tcpRetransmissions = [f.tcpRetransmissions[0], f.tcpRetransmissions[1]];
+        return r;
       }
       case 'session.denied':
         return this.denied(f);
     }
   }
 
+  /**
+   * A session opened: `record` is its first record to be (kind `interim`, seq 0, totals and deltas 0, endMs
+   * its start), the builder's from now on. A session with the same id before it (replaced) is forgotten.
+   */
+  start(record: SessionRecord): void {
+    const s: OpenSession = { record, lastPackets: ZERO, lastBytes: ZERO, dueMs: record.startMs + this.intervalMs };
+    this.open.delete(record.sessionId); // at the end of the due order
+    this.open.set(record.sessionId, s);
+  }
+
+  /** A live session's totals (forward, reverse); its record, undefined when the session is not known. */
+  totals(sessionId: string, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): SessionRecord | undefined {
+    const s = this.find(sessionId);
+    if (s === undefined) return undefined;
+    const r = s.record;
+    r.packets = [packetsFwd, packetsRev];
+    r.bytes = [bytesFwd, bytesRev];
+    return r;
+  }
+
+  /** A session ended: its end record (undefined when the session is not known); the session is forgotten. */
+  end(sessionId: string, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): SessionRecord | undefined {
+    const s = this.find(sessionId);
+    if (s === undefined) return undefined;
+    this.open.delete(sessionId);
+    const r = s.record;
+    r.packets = [packetsFwd, packetsRev];
+    r.bytes = [bytesFwd, bytesRev];
+    r.closeReason = reason;
+    if (application !== undefined && application !== '') r.application = application;
+    this.c.endRecords++;
+    return this.finish(s, atMs);
+  }
+
   /** Interim records of live sessions whose last record is at least the interval old at `nowMs`. */
   due(nowMs: number): SessionRecord[] {
     const out: SessionRecord[] = [];
-    const ready = [...this.buckets.keys()].filter((k) => k * 1000 <= nowMs).sort((x, y) => x - y);
-    for (const k of ready) {
-      const sessions = this.buckets.get(k)!;
-      this.buckets.delete(k);
-      for (const s of sessions) {
-        if (s.dueMs > nowMs) {
-          this.schedule(s); // later in this second
-          continue;
-        }
-        this.c.interimRecords++;
-        out.push(this.emit(s, 'interim', nowMs));
-        s.dueMs = nowMs + this.intervalMs;
-        this.schedule(s);
+    // those put at the end meanwhile are due an interval later: the loop stops at the first of them
+    const all = nowMs <= this.scanUntilMs;
+    for (const [id, s] of this.open) {
+      if (s.dueMs > nowMs) {
+        if (all) continue;
+        break;
       }
+      this.c.interimRecords++;
+      out.push(this.emit(s, 'interim', nowMs));
+      s.dueMs = nowMs + this.intervalMs;
+      this.open.delete(id);
+      this.open.set(id, s);
     }
     return out;
   }
@@ -270,25 +304,22 @@ export class SessionRecordBuilder {
     return { open: this.open.size, ...this.c };
   }
 
-  private opened(f: SessionOpened): void {
+  /** An opened session's first record to be. */
+  private opened(f: SessionOpened): SessionRecord {
     const record: SessionRecord = {
       kind: 'interim', sessionId: f.sessionId, seq: 0, router: this.router, role: f.role,
       tenant: f.tenant, service: f.service, application: f.application ?? '',
       ingressRouter: f.ingressRouter, egressRouter: f.egressRouter,
       forward: f.forward, reverse: f.reverse ?? reversed(f.forward),
-      paths: f.path !== undefined && f.path !== '' ? [f.path] : [], pathChanges: [],
-      packets: [0, 0], bytes: [0, 0], delta: { packets: [0, 0], bytes: [0, 0] },
+      paths: f.path !== undefined && f.path !== '' ? [f.path] : [], pathChanges: NO_CHANGES,
+      packets: ZERO, bytes: ZERO, delta: NO_DELTA,
       startMs: f.atMs, endMs: f.atMs,
     };
     if (f.waypoint !== undefined) record.waypoint = f.waypoint;
     if (f.nat !== undefined) record.nat = f.nat;
     if (f.ingressInterface !== undefined) record.ingressInterface = f.ingressInterface;
     if (f.egressInterface !== undefined) record.egressInterface = f.egressInterface;
-    const s: OpenSession = { record, lastPackets: [0, 0], lastBytes: [0, 0], dueMs: f.atMs + this.intervalMs, bucket: 0 };
-    const before = this.open.get(f.sessionId);
-    if (before !== undefined) this.unschedule(before); // a session with the same id (replaced)
-    this.open.set(f.sessionId, s);
-    this.schedule(s);
+    return record;
   }
 
   private denied(f: Extract<SessionFact, { kind: 'session.denied' }>): SessionRecord | undefined {
@@ -309,29 +340,13 @@ export class SessionRecordBuilder {
     return r;
   }
 
-  private schedule(s: OpenSession): void {
-    s.bucket = Math.floor(s.dueMs / 1000);
-    let set = this.buckets.get(s.bucket);
-    if (set === undefined) {
-      set = new Set();
-      this.buckets.set(s.bucket, set);
-    }
-    set.add(s);
-  }
-
-  private unschedule(s: OpenSession): void {
-    const set = this.buckets.get(s.bucket);
-    if (set === undefined) return;
-    set.delete(s);
-    if (set.size === 0) this.buckets.delete(s.bucket);
-  }
-
   /** The ended session's record itself (nothing holds it any more), with deltas since its previous record. */
   private finish(s: OpenSession, atMs: number): SessionRecord {
     const r = s.record;
     r.kind = 'end';
     r.endMs = atMs;
-    r.delta = {
+    // the session's only record: its delta is its totals (the same arrays: never changed in place)
+    r.delta = s.lastPackets === ZERO && s.lastBytes === ZERO ? { packets: r.packets, bytes: r.bytes } : {
       packets: [r.packets[0] - s.lastPackets[0], r.packets[1] - s.lastPackets[1]],
       bytes: [r.bytes[0] - s.lastBytes[0], r.bytes[1] - s.lastBytes[1]],
     };
@@ -342,7 +357,7 @@ export class SessionRecordBuilder {
   private emit(s: OpenSession, kind: RecordKind, atMs: number): SessionRecord {
     const r = s.record;
     const out: SessionRecord = {
-      ...r, kind, endMs: atMs, paths: [...r.paths], pathChanges: [...r.pathChanges],
+      ...r, kind, endMs: atMs, // paths and path changes shared: replaced, never changed in place
       packets: [r.packets[0], r.packets[1]], bytes: [r.bytes[0], r.bytes[1]],
       delta: {
         packets: [r.packets[0] - s.lastPackets[0], r.packets[1] - s.lastPackets[1]],

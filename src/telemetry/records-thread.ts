@@ -5,40 +5,32 @@
  *   the data paths' fact rings (`rings`, router.factRings(): dataplane/fact-ring.ts) -> read by the records
  *   thread every RING_POLL_MS -> SessionRecords (builder, IPFIX exporters, history). A node's facts come
  *   this way only: nothing per session crosses this thread.
- *   apply(fact), for callers without a data path (tests, bench/records-cost.ts --facts) -> this thread's fact
- *   buffer -> one MessagePack buffer, transferred, per turn of the event loop (or per FACT_BATCH facts)
  *
  * The history lives in its own LevelDB database, `<node data dir>/history` (historyDirOf), which the records
  * thread opens: LevelDB allows one opener, and this one is the records thread's. Queries and reconfiguration
  * are requests answered by that thread; counters() is the latest snapshot it sent (every COUNTERS_MS, and
- * with each answer or collector status). Facts waiting for the records thread are bounded (MAX_WAITING):
- * beyond that they are dropped and counted (`waitingDropped`), so a stalled records thread never grows this
- * thread's memory and never slows it.
+ * with each answer or collector status). Facts waiting for the records thread are bounded by the rings: a
+ * full ring drops the fact and counts it, so a stalled records thread never grows memory and never slows
+ * forwarding.
  * A records thread that ends without being closed (a crash) is started again after RESTART_MS (doubling to
- * RESTART_MAX_MS while it keeps failing at start): the facts it had not applied are lost and counted
+ * RESTART_MAX_MS while it keeps failing at start): the facts it had not read are lost and counted
  * (`lost`: ring rows it had not read, and those written meanwhile, are skipped by the new thread, their
- * names having gone with the old one; facts handed to apply() meanwhile wait, bounded as above), queries
- * fail with SVR_ERR_HISTORY_STORE until it runs;
+ * names having gone with the old one), queries fail with SVR_ERR_HISTORY_STORE until it runs;
  * the history it reopens counts its own loss. `onFailure` and `onRestarted` tell the node (log, alarm).
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Packr, Unpackr } from 'msgpackr/pack';
 import { FactRing } from '../dataplane/fact-ring.js';
 import { SvrError, type ErrorCode } from '../errors.js';
 import type { TelemetrySettings } from '../model/config.js';
 import type { HistoryPage, HistoryQuery } from './history/query.js';
 import type { CollectorStatus } from './ipfix/exporter.js';
-import type { SessionFact, SessionRecord } from './record.js';
+import type { SessionRecord } from './record.js';
 import type { SessionRecordsCounters, SessionRecordsOptions } from './session-records.js';
 
-/** Facts per message at most. */
-export const FACT_BATCH = 1024;
-/** Facts posted and not yet applied by the records thread, at most. */
-export const MAX_WAITING = 200_000;
 /**
  * The records thread's nice value: when the cores are saturated (forwarding new sessions as fast as they
- * come), the data path's threads get them first and records wait, bounded (MAX_WAITING, the exporters'
+ * come), the data path's threads get them first and records wait, bounded (the fact rings, the exporters'
  * queues, the history's pending limit: beyond them dropped and counted); when cores are free, records go at
  * once. At 10 the thread gets about a tenth of a core against one busy thread of nice 0.
  */
@@ -51,16 +43,6 @@ export const COUNTERS_MS = 100;
 export const RESTART_MS = 200;
 export const RESTART_MAX_MS = 30_000;
 
-/**
- * Facts cross as one MessagePack buffer per batch (msgpackr records: each shape once per buffer; strings
- * bundled: decoded in one go, not one by one), transferred, not copied: measured 1.2 µs to encode a session's
- * two facts here (1.5 to decode there; 0.4-0.75 with the strings bundled), against 3.2 + 3.5 for a structured
- * clone of the same objects.
- */
-const factPackr = new Packr({ useRecords: true, moreTypes: false, bundleStrings: true });
-const factUnpackr = new Unpackr({ useRecords: true, mapsAsObjects: true, moreTypes: false, bundleStrings: true });
-export const decodeFacts = (bytes: Uint8Array): SessionFact[] => factUnpackr.unpack(bytes) as SessionFact[];
-
 /** The history database of a node whose store is in `dataDir`. */
 export const historyDirOf = (dataDir: string): string => join(dataDir, 'history');
 
@@ -68,7 +50,6 @@ export const historyDirOf = (dataDir: string): string => join(dataDir, 'history'
 export interface RecordsService {
   /** false while records have nowhere to go: facts are not needed */
   readonly recording: boolean;
-  apply(fact: SessionFact): void;
   reconfigure(settings: TelemetrySettings, observationDomainId: number): Promise<void>;
   query(q: HistoryQuery): Promise<HistoryPage>;
   get(sessionId: string): Promise<SessionRecord | undefined>;
@@ -87,15 +68,12 @@ export type RecordsThreadInit = Omit<SessionRecordsOptions, 'store' | 'onCollect
 };
 
 export type ToRecords =
-  | { t: 'facts'; count: number; bytes: Uint8Array }
   | { t: 'reconfigure'; id: number; telemetry: TelemetrySettings; observationDomainId: number }
   | { t: 'query'; id: number; q: HistoryQuery }
   | { t: 'get'; id: number; sessionId: string }
   | { t: 'close'; id: number };
 
 export interface ThreadCounters extends SessionRecordsCounters {
-  /** facts the records thread applied */
-  applied: number;
   /** fact rows of a records thread before this one that it never read (its rings' rows of an older epoch) */
   skipped: number;
 }
@@ -126,16 +104,10 @@ export interface RecordsThreadOptions {
   onFailure?: (error: Error) => void;
   /** the records thread runs again after a failure (restarts so far) */
   onRestarted?: (restarts: number) => void;
-  /** facts waiting for the records thread at most; default MAX_WAITING */
-  maxWaiting?: number;
 }
 
 export class RecordsThread implements RecordsService {
   private worker: Worker;
-  private facts: SessionFact[] = [];
-  private flushQueued = false;
-  private posted = 0;
-  private dropped = 0;
   private snapshot: ThreadCounters;
   private settings: TelemetrySettings;
   private nextId = 1;
@@ -143,8 +115,6 @@ export class RecordsThread implements RecordsService {
   private closed = false;
   /** no records thread runs (it ended; `closed` says whether for good) */
   private ended = false;
-  /** facts a records thread that ended had not applied */
-  private lost = 0;
   private restarts = 0;
   private restartMs = RESTART_MS;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -167,24 +137,9 @@ export class RecordsThread implements RecordsService {
     return new RecordsThread(worker, { ...init }, counters, opts);
   }
 
-  /** Facts are wanted (also while a records thread that ended is started again: they wait). */
+  /** Facts are wanted (also while a records thread that ended is started again: they wait in the rings). */
   get recording(): boolean {
     return !this.closed && (this.settings.history.enabled || this.settings.ipfix.collectors.length > 0);
-  }
-
-  /** Buffers the fact; the buffer goes to the records thread once per turn of the event loop. Never waits. */
-  apply(fact: SessionFact): void {
-    if (!this.recording) return;
-    if (this.posted - this.snapshot.applied + this.facts.length >= (this.opts.maxWaiting ?? MAX_WAITING)) {
-      this.dropped++;
-      return;
-    }
-    this.facts.push(fact);
-    if (this.facts.length >= FACT_BATCH) this.flushFacts();
-    else if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => this.flushFacts());
-    }
   }
 
   async reconfigure(settings: TelemetrySettings, observationDomainId: number): Promise<void> {
@@ -203,17 +158,14 @@ export class RecordsThread implements RecordsService {
   }
 
   /**
-   * The records thread's latest counters, with the facts waiting (in the rings too), those dropped (records
-   * thread too far behind: this thread's bound, a full ring) or lost (a records thread ended).
+   * The records thread's latest counters, with the facts waiting in the rings, those dropped (a full ring)
+   * or lost (rows a records thread that ended never read).
    */
   counters(): SessionRecordsCounters {
-    const { applied, skipped, ...c } = this.snapshot;
+    const { skipped, ...c } = this.snapshot;
     const inRings = this.rings.reduce((n, r) => n + r.available(), 0);
     const ringLost = this.rings.reduce((n, r) => n + r.lost, 0);
-    return {
-      ...c,
-      waiting: { facts: this.posted - applied + this.facts.length + inRings, dropped: this.dropped + ringLost, lost: this.lost + this.skippedBefore + skipped, restarts: this.restarts },
-    };
+    return { ...c, waiting: { facts: inRings, dropped: ringLost, lost: this.skippedBefore + skipped, restarts: this.restarts } };
   }
 
   /** Sends what is queued, writes what is pending, closes the history database and ends the thread. */
@@ -231,21 +183,10 @@ export class RecordsThread implements RecordsService {
     }
   }
 
-  private flushFacts(): void {
-    this.flushQueued = false;
-    if (this.facts.length === 0 || this.ended) return;
-    const facts = this.facts;
-    this.facts = [];
-    this.posted += facts.length;
-    const bytes = new Uint8Array(factPackr.pack(facts)); // a copy: msgpackr reuses its buffer
-    this.worker.postMessage({ t: 'facts', count: facts.length, bytes } satisfies ToRecords, [bytes.buffer]);
-  }
-
   private request(m: ToRecords & { id: number }, closing = false): Promise<unknown> {
     if (this.ended || (this.closed && !closing)) {
       return Promise.reject(new SvrError('SVR_ERR_HISTORY_STORE', 'the session records are closed (the node is stopping, or its records thread ended)'));
     }
-    this.flushFacts(); // facts before the request, in order
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -282,10 +223,8 @@ export class RecordsThread implements RecordsService {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
     if (this.closed) return;
-    this.lost += this.posted - this.snapshot.applied;
     this.skippedBefore += this.snapshot.skipped;
-    this.posted = 0;
-    this.snapshot = { ...this.snapshot, applied: 0, skipped: 0 };
+    this.snapshot = { ...this.snapshot, skipped: 0 };
     this.opts.onFailure?.(e);
     this.scheduleRestart();
   }
@@ -310,7 +249,6 @@ export class RecordsThread implements RecordsService {
       this.restartMs = RESTART_MS;
       this.attach(worker);
       this.opts.onRestarted?.(this.restarts);
-      this.flushFacts();
     } catch (e) {
       this.restartMs = Math.min(this.restartMs * 2, RESTART_MAX_MS);
       this.opts.onFailure?.(e instanceof Error ? e : new Error(String(e)));

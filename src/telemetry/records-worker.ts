@@ -1,7 +1,7 @@
 /**
  * The records thread (records-thread.ts starts it): lowers its own priority (`nice`: records wait while
  * forwarding needs the cores), opens the history database, runs SessionRecords (record
- * builder, IPFIX exporters, history) on the facts the control thread sends in batches, answers queries, and
+ * builder, IPFIX exporters, history) on the rows of the data paths' fact rings, answers queries, and
  * sends its counters every COUNTERS_MS and with every answer. On `close` it sends what is queued, writes
  * what is pending, closes the database and answers; the control thread then ends it.
  */
@@ -11,13 +11,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { FactRing } from '../dataplane/fact-ring.js';
 import { Store } from '../store/store.js';
 import { FactReader, READ_ROWS } from './fact-rows.js';
-import { COUNTERS_MS, decodeFacts, RING_POLL_MS, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
+import { COUNTERS_MS, RING_POLL_MS, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
 import { SessionRecords } from './session-records.js';
 
 const port = parentPort!;
 const init = workerData as RecordsThreadInit;
 const send = (m: FromRecords): void => port.postMessage(m);
-let applied = 0;
 
 /** This thread's nice value (Linux: setpriority(2) with a thread id changes only that thread); false where it cannot. */
 function niceThread(nice: number): boolean {
@@ -38,7 +37,6 @@ try {
   });
   // the data paths' fact rings: read every RING_POLL_MS, at once again while a read found more
   const readers = (init.rings ?? []).map((b) => new FactReader(new FactRing(b), init.router));
-  const apply = records.apply.bind(records);
   const follow = (): void => {
     for (const r of readers) {
       if (records.recording) r.start();
@@ -48,24 +46,19 @@ try {
   let ringTimer: NodeJS.Timeout | undefined;
   const readRings = (): void => {
     let more = false;
-    for (const r of readers) if (r.read(apply) === READ_ROWS) more = true;
+    for (const r of readers) if (r.read(records) === READ_ROWS) more = true;
     ringTimer = more ? setTimeout(readRings, 0) : setTimeout(readRings, RING_POLL_MS);
   };
   follow();
   if (readers.length > 0) readRings();
   function counters(): ThreadCounters {
-    return { ...records.counters(), applied, skipped: readers.reduce((n, r) => n + r.skipped, 0) };
+    return { ...records.counters(), skipped: readers.reduce((n, r) => n + r.skipped, 0) };
   }
   const timer = setInterval(() => send({ t: 'counters', counters: counters() }), COUNTERS_MS);
   port.on('message', (m: ToRecords) => void onMessage(m));
   send({ t: 'ready', counters: counters() });
 
   async function onMessage(m: ToRecords): Promise<void> {
-    if (m.t === 'facts') {
-      for (const f of decodeFacts(m.bytes)) records.apply(f);
-      applied += m.count;
-      return;
-    }
     try {
       let value: unknown;
       if (m.t === 'query') value = await records.query(m.q);
@@ -77,7 +70,7 @@ try {
         clearInterval(timer);
         clearTimeout(ringTimer);
         for (const r of readers) {
-          r.read(apply, Infinity); // what the data paths wrote before the node stopped
+          r.read(records, Infinity); // what the data paths wrote before the node stopped
           r.stop();
         }
         await records.close();

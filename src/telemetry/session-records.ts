@@ -2,9 +2,10 @@
  * A node's session records, control side only: facts in, records out to every IPFIX collector and to the
  * session history.
  *
- *   apply(fact) -> SessionRecordBuilder -> record -> IpfixExporter.offer (each collector: bounded queue,
- *                                                    never waits; dropped records counted)
- *                                               -> SessionHistory.put (batched LevelDB writes, never waits)
+ *   fact rows (RowSink: start, totals, end; apply) or facts (apply)
+ *     -> SessionRecordBuilder -> record -> IpfixExporter.offer (each collector: bounded queue,
+ *                                          never waits; dropped records counted)
+ *                                     -> SessionHistory.put (batched LevelDB writes, never waits)
  *   every second: the builder's interim records of live sessions, the same way.
  *
  * reconfigure(settings) follows the authority's `telemetry` block at a config change: collectors that are
@@ -20,7 +21,8 @@ import { INTERIM_DEFAULT_S } from '../model/read-telemetry.js';
 import { SessionHistory, retentionOptions, type HistoryCounters, type HistoryOptions } from './history/history.js';
 import type { HistoryPage, HistoryQuery } from './history/query.js';
 import { IpfixExporter, type CollectorStatus, type ExporterCounters, type ExporterOptions } from './ipfix/exporter.js';
-import { SessionRecordBuilder, type RecordBuilderCounters, type SessionFact, type SessionRecord } from './record.js';
+import type { RowSink } from './fact-rows.js';
+import { SessionRecordBuilder, type CloseReason, type RecordBuilderCounters, type SessionFact, type SessionRecord } from './record.js';
 
 export interface SessionRecordsOptions {
   /** this router's name (in every record) */
@@ -67,7 +69,7 @@ const NO_HISTORY: HistoryCounters = {
   bytes: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0,
 };
 
-export class SessionRecords {
+export class SessionRecords implements RowSink {
   private readonly builder: SessionRecordBuilder;
   /** undefined while `telemetry.history.enabled` is false */
   private history: SessionHistory | undefined;
@@ -107,6 +109,22 @@ export class SessionRecords {
   apply(fact: SessionFact): void {
     if (!this.recording) return;
     const r = this.builder.apply(fact);
+    if (r !== undefined) this.deliver(r);
+  }
+
+  /** A session opened (a fact row's record to be). */
+  start(record: SessionRecord): void {
+    if (this.recording) this.builder.start(record);
+  }
+
+  totals(sessionId: string, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): void {
+    if (this.recording) this.builder.totals(sessionId, packetsFwd, packetsRev, bytesFwd, bytesRev);
+  }
+
+  /** A session ended: its end record goes out at once. */
+  end(sessionId: string, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): void {
+    if (!this.recording) return;
+    const r = this.builder.end(sessionId, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
     if (r !== undefined) this.deliver(r);
   }
 

@@ -25,7 +25,8 @@
  *    behind NAT (natRelay, always UDP outside) goes from our control port to the peer's learned control port
  *    with metadata on every packet, until the peer's reverse packet opens its own binding (svr-accept
  *    rejoinIngress; docs/wan.md "Sessions toward a router behind NAT");
- * 4. trailer (replay block + HMAC, sign.ts) when the path's policy signs this packet (§4.1). Under
+ * 4. trailer (replay block + HMAC, sign.ts) when the path's policy signs this packet (§4.1); the tags of a
+ *    batch are written together at the end of the stage (one native call per key: batch-tags.ts). Under
  *    `metadata-only` the packets that change the peer's session state are signed too — TCP SYN/FIN/RST,
  *    the first forward packet after reverse metadata (ends the peer's REV_SIGNAL), and one packet a
  *    second per session (keeps it from expiring): they carry the 12-byte bare header, so the receiver
@@ -74,7 +75,8 @@ import { MssClamp } from '../mss-clamp.js';
 import { NO_INDEX } from '../fec.js';
 import { FEC_TAG_LENGTH, writeFecTag } from '../../packet/svr-fec.js';
 import { sealMetadata } from '../metadata-crypto.js';
-import { signPacket, trailerLength } from '../sign.js';
+import { signPacket, signPacketLater, trailerLength } from '../sign.js';
+import { TagBatch } from '../batch-tags.js';
 import { CONTROL_PORT } from './wan-verify.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
@@ -126,6 +128,10 @@ export class SvrOutStage implements Stage {
   private readonly plainLen = new Uint16Array(MAX_BATCH);
   private readonly runOff = new Uint32Array(MAX_BATCH);
   private readonly runLen = new Uint32Array(MAX_BATCH);
+  /** the packets signed in this batch whose tags come at the end of run (batch-tags.ts): per slot, its end then and whether it grew */
+  private readonly tags = new TagBatch();
+  private readonly signedEnd = new Uint32Array(MAX_BATCH);
+  private readonly grew = new Uint8Array(MAX_BATCH);
 
   constructor(private readonly ctx: DataplaneContext) {
     this.mss = new MssClamp(ctx);
@@ -188,6 +194,19 @@ export class SvrOutStage implements Stage {
       rt.next[s] = ok ? N_TX : N_DROP;
       if (ok && this.fragments > 1) k = this.fragmentBehind(b, f, k, rt);
       if (this.fecGroup >= 0) k = this.parityBehind(b, f, k, rt);
+    }
+    this.tagQueued(b);
+  }
+
+  /** Writes the tags emit left for the end of the stage (one native call per key), then each one's IP length and checksum. */
+  private tagQueued(b: Batch): void {
+    const tags = this.tags;
+    const n = tags.count;
+    if (n === 0) return;
+    tags.sign(b.data);
+    for (let q = 0; q < n; q++) {
+      const s = tags.slot[q]!;
+      endSigned(b.data, b.info[s]!, this.signedEnd[s]!, this.grew[s] === 1);
     }
   }
 
@@ -459,18 +478,28 @@ export class SvrOutStage implements Stage {
         rt.counters.add(this.cNoRoom);
         return false;
       }
-      const end = signPacket(ctx, d, pi.payload, pi.end, p, rt.now);
+      // the tag at the end of the stage, with the batch's others (batch-tags.ts), when nothing after this
+      // reads the packet's bytes: not a copy (dup batch), no FEC, no fragments or ICMP too big
+      const later = ctx.crypto.batchTags && b !== ctx.dup && !ctx.fec.any && pi.end + tail - pi.l3 <= mtu;
+      const end = later ? signPacketLater(ctx, d, pi.payload, pi.end, p, rt.now, this.tags, s) : signPacket(ctx, d, pi.payload, pi.end, p, rt.now);
       if (end < 0) {
         rt.counters.add(this.cNoPathKey); // no key on the path yet (key exchange)
         return false;
       }
       t.signedAt[r] = rt.now;
-      if (!grows) adjustChecksumForTail(d, pi, pi.end, tail, true);
-      setIpLength(d, pi, end);
+      if (later) {
+        this.signedEnd[s] = end;
+        this.grew[s] = grows ? 1 : 0;
+        b.len[s] = end - pi.l3;
+        b.ifIndex[s] = path.localInterface;
+        b.flags[s] &= ~PF_REVERSE;
+        return true;
+      }
+      endSigned(d, pi, end, grows);
     } else if (grows) {
       setIpLength(d, pi, pi.end);
+      fillL4Checksum(d, pi);
     }
-    if (grows) fillL4Checksum(d, pi);
     b.len[s] = pi.end - pi.l3;
     if (ctx.fec.any && !control && !withMeta && !falsePositive && b !== ctx.dup && ctx.fecTx.covers(r, pi)) {
       // FEC: the packet joins its group (when it is sent at all) and gets its tag after the trailer (fec.ts)
@@ -508,6 +537,16 @@ export class SvrOutStage implements Stage {
     b.flags[s] &= ~PF_REVERSE;
     return true;
   }
+}
+
+/**
+ * The IP length and L4 checksum of a packet whose trailer (replay block and tag) now ends at `end`: the
+ * checksum recomputed when bytes were inserted (`grew`), else updated for the trailer.
+ */
+function endSigned(d: Uint8Array, pi: PacketInfo, end: number, grew: boolean): void {
+  if (!grew) adjustChecksumForTail(d, pi, pi.end, end - pi.end, true);
+  setIpLength(d, pi, end);
+  if (grew) fillL4Checksum(d, pi);
 }
 
 /** metadata-only: whether a packet without metadata must be signed (TCP state, or the session's last signed packet is old). */

@@ -21,7 +21,8 @@
  *    signed packets, or from a handshake message once the key exchange proved it the peer's);
  * 4. cookie first, then the trailer (fact sheet §4.1, docs/security.md): metadata packets are signed
  *    unless the path's policy is `disabled`; every packet is signed in `regular`/`time-based` mode. The
- *    key by the replay block's key id -> drop 'unknown-key'; the HMAC -> drop 'bad-hmac'; the counter
+ *    key by the replay block's key id -> drop 'unknown-key'; the HMAC (the frame's tags checked together
+ *    first, one native call per key: batch-tags.ts) -> drop 'bad-hmac'; the counter
  *    against the sender's replay window (RFC 6479) -> drop 'replay' ('replay-seen' / 'replay-too-old').
  *    The trailer is stripped (incremental checksum, so end-to-end corruption stays detectable); the packet
  *    is marked PF_AUTH (only such packets change session state; a `disabled` path is trusted, so all of
@@ -43,6 +44,9 @@ import { adjustChecksumForTail } from '../packet-ops.js';
 import { openMetadata } from '../metadata-crypto.js';
 import { VERIFY_BAD_TAG, VERIFY_OK, VERIFY_REPLAY, VERIFY_UNKNOWN_KEY, trailerLength, verifyPacket } from '../sign.js';
 import { isHandshakeMessage } from '../../crypto/handshake.js';
+import { timeSlot } from '../../crypto/hmac.js';
+import { REPLAY_BLOCK_LENGTH, replayKeyId } from '../../packet/svr-trailer.js';
+import { TagBatch } from '../batch-tags.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 /** UDP port of the path control channel between waypoints (BFD in SSR uses 1280). */
@@ -76,6 +80,8 @@ export class WanVerifyStage implements Stage {
   /** per path: handshake tokens left and when they were last refilled */
   private tokens = new Float64Array(0);
   private tokensAt = new Float64Array(0);
+  /** the frame's tags, checked together (batch-tags.ts) */
+  private readonly tags = new TagBatch();
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -123,6 +129,8 @@ export class WanVerifyStage implements Stage {
     const t = this.ctx.tables;
     const d = b.data;
     const wp = this.ctx.ifWaypointWords;
+    const tags = this.ctx.crypto.batchTags ? this.tags : undefined;
+    if (tags !== undefined) this.checkTags(b, f, rt.now, tags);
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
       rt.next[s] = N_DROP;
@@ -172,7 +180,7 @@ export class WanVerifyStage implements Stage {
       let cipher: BatchCipher | null = null;
       if (h.mode === 'disabled') b.flags[s] |= PF_AUTH;
       if (signed) {
-        if (verdict < 0) verdict = verifyPacket(this.ctx, d, pi.payload, pi.end, path, rt.now);
+        if (verdict < 0) verdict = verifyPacket(this.ctx, d, pi.payload, pi.end, path, rt.now, tags, s);
         if (verdict !== VERIFY_OK) {
           if (verdict === VERIFY_BAD_TAG) c.add(this.cHmac);
           else if (verdict === VERIFY_UNKNOWN_KEY) c.add(this.cUnknownKey);
@@ -227,6 +235,32 @@ export class WanVerifyStage implements Stage {
       }
       rt.next[s] = N_LOOKUP;
     }
+  }
+
+  /**
+   * The tags of the frame's packets from known peer paths that carry a trailer, checked together (one
+   * verifyBatch per key: batch-tags.ts) before the per-packet pass, which takes each verdict from there
+   * (verifyPacket) in packet order, so the replay windows move as before. A guess that costs nothing when
+   * wrong: a packet the pass does not verify (control, handshake, unsigned) just has its verdict unused.
+   */
+  private checkTags(b: Batch, f: Frame, now: number, tags: TagBatch): void {
+    const ctx = this.ctx;
+    const t = ctx.tables;
+    const d = b.data;
+    for (let k = 0; k < f.n; k++) {
+      const s = f.slot[k]!;
+      tags.forget(s);
+      const pi = b.info[s]!;
+      if (pi.protocol !== PROTO_TCP && pi.protocol !== PROTO_UDP) continue;
+      const path = t.pathFrom(b.ifIndex[s]!, d, pi.srcOff, pi.family);
+      if (path === NO_PATH) continue;
+      const h = t.paths[path]!.hmac;
+      const at = pi.end - h.tagLength - REPLAY_BLOCK_LENGTH;
+      if (h.mode === 'disabled' || at < pi.payload) continue;
+      const key = ctx.crypto.keys.rx(path, replayKeyId(d, at), now);
+      if (key !== null) tags.add(s, key.hmac, timeSlot(h.mode === 'time-based', ctx.wallMs), pi.payload, pi.end - pi.payload);
+    }
+    tags.verify(d);
   }
 
   /** Hands slot s's handshake message to control for `path` (with where it came from, for a peer behind NAT). */

@@ -161,6 +161,7 @@ export class IpfixExporter {
    * counts (octetDeltaCount, packetDeltaCount) since the previous record this collector got of the session.
    */
   private forCollector(r: SessionRecord): SessionRecord | undefined {
+    if (r.kind === 'end' && r.seq === 0) return r; // no interim record came before it: nothing kept of the session here
     const last = this.lastInterim.get(r.sessionId);
     if (r.kind === 'interim') {
       // a second of slack: the builder's timer ticks are not exact

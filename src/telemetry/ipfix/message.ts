@@ -7,12 +7,14 @@
  * session, modulo 2^32 (§3.1); template records do not count. Strings are variable-length fields (§7):
  * one length byte below 255, else 255 and a 2-byte length; they are cut at `maxStringBytes` on a UTF-8
  * character boundary so that a flow always fits a UDP message.
+ * A flow is written field by field in its template's order (templates.ts), straight from the record: no
+ * object per flow, no call per field (~1 µs a session record where a value function per field took ~2).
  */
 import { SvrError } from '../../errors.js';
 import { parseAddress, type ParsedAddress } from '../../packet/addr.js';
-import type { SessionRecord } from '../record.js';
-import { VARIABLE_LENGTH, fieldLength, type IeType } from './elements.js';
-import { TEMPLATES, flowsOf, templateFor, type FieldValue, type FlowView, type Template } from './templates.js';
+import type { FiveTuple, SessionRecord } from '../record.js';
+import { BIFLOW_DIRECTION, FLOW_END_REASON, FORWARDING_STATUS, RECORD_TYPE, VARIABLE_LENGTH, fieldLength } from './elements.js';
+import { DENIED_STATUS, END_REASON, TEMPLATES, TEMPLATE_ID_BASE, isV6, type Template } from './templates.js';
 
 export const IPFIX_VERSION = 10;
 const HEADER_BYTES = 16;
@@ -50,6 +52,8 @@ export class IpfixMessageWriter {
   private readonly scratch = new Uint8Array(MAX_MESSAGE_BYTES);
   private readonly scratchView = new DataView(this.scratch.buffer);
   private readonly templateBytes: Uint8Array;
+  /** the template of the flow encodeFlow wrote last */
+  private flowTemplate = TEMPLATE_ID_BASE;
 
   constructor(opts: MessageWriterOptions) {
     if (!Number.isInteger(opts.observationDomainId) || opts.observationDomainId < 0 || opts.observationDomainId > 0xffffffff) {
@@ -100,10 +104,11 @@ export class IpfixMessageWriter {
       recordsEnded = 0;
     };
     for (const r of records) {
-      for (const f of flowsOf(r)) {
-        const t = templateFor(f);
-        const len = this.encodeFlow(f, t);
-        const need = len + (setId === t.id ? 0 : SET_HEADER_BYTES);
+      // the forward flow; the reverse one when the reverse direction ever carried a packet
+      for (let dir = 0, flows = r.packets[1] === 0 ? 1 : 2; dir < flows; dir++) {
+        const len = this.encodeFlow(r, dir as 0 | 1);
+        const id = this.flowTemplate;
+        const need = len + (setId === id ? 0 : SET_HEADER_BYTES);
         if (at + need > this.maxMessageBytes) {
           finish();
           if (HEADER_BYTES + SET_HEADER_BYTES + len > this.maxMessageBytes) {
@@ -111,12 +116,12 @@ export class IpfixMessageWriter {
             continue;
           }
         }
-        if (setId !== t.id) {
+        if (setId !== id) {
           if (setStart >= 0) closeSet(msg, setStart, at);
           setStart = at;
-          setId = t.id;
-          msg[at] = t.id >> 8;
-          msg[at + 1] = t.id & 0xff;
+          setId = id;
+          msg[at] = id >> 8;
+          msg[at + 1] = id & 0xff;
           at += SET_HEADER_BYTES;
         }
         msg.set(this.scratch.subarray(0, len), at);
@@ -129,43 +134,92 @@ export class IpfixMessageWriter {
     return out;
   }
 
-  /** Encodes one data record into the scratch buffer; returns its length. */
-  private encodeFlow(f: FlowView, t: Template): number {
-    let at = 0;
-    for (const field of t.fields) at = this.writeValue(at, field.ie.type, field.value(f));
-    return at;
+  /**
+   * Encodes direction `dir` (0 forward, 1 reverse) of a record into the scratch buffer as a data record of
+   * its template (`flowTemplate`); returns its length. The 5-tuple is the one that direction's sender used;
+   * post-NAT: the same direction's 5-tuple on this router's other side (the NAT, else the waypoint; zero without).
+   */
+  private encodeFlow(r: SessionRecord, dir: 0 | 1): number {
+    const fwd = dir === 0;
+    const tuple = fwd ? r.forward : r.reverse;
+    // forward: the NAT 5-tuple, else the waypoint's; reverse: swapped, the client's (NAT) or the waypoint's
+    const post: FiveTuple | undefined = r.nat !== undefined ? (fwd ? r.nat : r.forward) : r.waypoint;
+    const postSrc = post === undefined ? undefined : fwd ? post.src : post.dst;
+    const postDst = post === undefined ? undefined : fwd ? post.dst : post.src;
+    const postSrcPort = post === undefined ? 0 : fwd ? post.srcPort : post.dstPort;
+    const postDstPort = post === undefined ? 0 : fwd ? post.dstPort : post.srcPort;
+    const v6 = isV6(tuple.src);
+    const postV6 = postSrc !== undefined ? isV6(postSrc) : v6;
+    this.flowTemplate = TEMPLATE_ID_BASE + (v6 ? 1 : 0) + (postV6 ? 2 : 0);
+    const inIf = fwd ? r.ingressInterface : r.egressInterface;
+    const outIf = fwd ? r.egressInterface : r.ingressInterface;
+    const end = r.kind === 'interim' ? FLOW_END_REASON.activeTimeout : END_REASON[r.closeReason ?? 'admin'];
+    const status = r.closeReason === 'denied' ? DENIED_STATUS[r.deniedReason ?? 'no-route'] ?? FORWARDING_STATUS.droppedUnknown : FORWARDING_STATUS.forwarded;
+    const b = this.scratch;
+    let at = this.address(0, tuple.src, v6);
+    at = this.address(at, tuple.dst, v6);
+    at = this.u16(at, tuple.srcPort);
+    at = this.u16(at, tuple.dstPort);
+    b[at++] = tuple.protocol & 0xff;
+    at = this.u64(at, r.delta.bytes[dir]);
+    at = this.u64(at, r.delta.packets[dir]);
+    at = this.u64(at, r.startMs);
+    at = this.u64(at, r.endMs);
+    b[at++] = end;
+    b[at++] = status;
+    b[at++] = fwd ? BIFLOW_DIRECTION.initiator : BIFLOW_DIRECTION.reverseInitiator;
+    at = this.address(at, postSrc, postV6);
+    at = this.address(at, postDst, postV6);
+    at = this.u16(at, postSrcPort);
+    at = this.u16(at, postDstPort);
+    at = this.u32(at, inIf?.index ?? 0);
+    at = this.u32(at, outIf?.index ?? 0);
+    at = this.writeString(at, inIf?.name ?? '');
+    b[at++] = RECORD_TYPE[r.kind];
+    at = this.u64(at, r.startMs);
+    at = this.u64(at, r.endMs);
+    at = this.u64(at, r.bytes[dir]);
+    at = this.u64(at, r.packets[dir]);
+    at = this.u64(at, r.tcpRetransmissions?.[dir] ?? 0);
+    at = this.writeString(at, r.service);
+    at = this.writeString(at, r.sessionId);
+    at = this.writeString(at, r.tenant);
+    at = this.writeString(at, r.router);
+    at = this.writeString(at, r.application);
+    at = this.writeString(at, r.paths[r.paths.length - 1] ?? '');
+    at = this.u16(at, Math.min(r.pathChanges.length, 0xffff));
+    at = this.writeString(at, r.closeReason ?? '');
+    at = this.writeString(at, r.deniedReason ?? '');
+    at = this.writeString(at, r.ingressRouter);
+    return this.writeString(at, r.egressRouter);
   }
 
-  private writeValue(at: number, type: IeType, v: FieldValue): number {
-    const b = this.scratch;
-    const dv = this.scratchView;
-    const n = typeof v === 'number' ? Math.max(0, v) : 0;
-    switch (type) {
-      case 'unsigned8':
-        b[at] = n & 0xff;
-        return at + 1;
-      case 'unsigned16':
-        dv.setUint16(at, n & 0xffff);
-        return at + 2;
-      case 'unsigned32':
-        dv.setUint32(at, n >>> 0);
-        return at + 4;
-      case 'unsigned64':
-      case 'dateTimeMilliseconds':
-        dv.setUint32(at, Math.floor(n / 0x1_0000_0000) >>> 0);
-        dv.setUint32(at + 4, n >>> 0);
-        return at + 8;
-      case 'ipv4Address':
-      case 'ipv6Address': {
-        const size = type === 'ipv4Address' ? 4 : 16;
-        const parsed = typeof v === 'string' ? addressBytes(v) : undefined;
-        if (parsed !== undefined && parsed.bytes.length === size) b.set(parsed.bytes, at);
-        else b.fill(0, at, at + size);
-        return at + size;
-      }
-      case 'string':
-        return this.writeString(at, typeof v === 'string' ? v : String(v));
-    }
+  // numbers: negative ones as 0 (unsigned types), the low bits of those too large
+
+  private u16(at: number, v: number): number {
+    this.scratchView.setUint16(at, Math.max(0, v) & 0xffff);
+    return at + 2;
+  }
+
+  private u32(at: number, v: number): number {
+    this.scratchView.setUint32(at, Math.max(0, v) >>> 0);
+    return at + 4;
+  }
+
+  private u64(at: number, v: number): number {
+    const n = Math.max(0, v);
+    this.scratchView.setUint32(at, Math.floor(n / 0x1_0000_0000) >>> 0);
+    this.scratchView.setUint32(at + 4, n >>> 0);
+    return at + 8;
+  }
+
+  /** An address of the template's family (zero when absent or not of it). */
+  private address(at: number, text: string | undefined, v6: boolean): number {
+    const size = v6 ? 16 : 4;
+    const parsed = text !== undefined ? addressBytes(text) : undefined;
+    if (parsed !== undefined && parsed.bytes.length === size) this.scratch.set(parsed.bytes, at);
+    else this.scratch.fill(0, at, at + size);
+    return at + size;
   }
 
   private writeString(at: number, s: string): number {
@@ -236,7 +290,7 @@ export function encodeTemplateSet(templates: readonly Template[]): Uint8Array {
   let size = SET_HEADER_BYTES;
   for (const t of templates) {
     size += 4;
-    for (const f of t.fields) size += f.ie.pen !== 0 ? 8 : 4;
+    for (const ie of t.fields) size += ie.pen !== 0 ? 8 : 4;
   }
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
@@ -247,13 +301,13 @@ export function encodeTemplateSet(templates: readonly Template[]): Uint8Array {
     dv.setUint16(at, t.id);
     dv.setUint16(at + 2, t.fields.length);
     at += 4;
-    for (const f of t.fields) {
-      dv.setUint16(at, f.ie.pen !== 0 ? 0x8000 | f.ie.id : f.ie.id);
-      const len = fieldLength(f.ie.type);
+    for (const ie of t.fields) {
+      dv.setUint16(at, ie.pen !== 0 ? 0x8000 | ie.id : ie.id);
+      const len = fieldLength(ie.type);
       dv.setUint16(at + 2, len === VARIABLE_LENGTH ? VARIABLE_LENGTH : len);
       at += 4;
-      if (f.ie.pen !== 0) {
-        dv.setUint32(at, f.ie.pen);
+      if (ie.pen !== 0) {
+        dv.setUint32(at, ie.pen);
         at += 4;
       }
     }

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import { PairNode } from '../../../src/ha/pair-node.js';
 import { WINDOW } from '../../../src/ha/sync-link.js';
-import { OP_UPSERT, type SyncRecord } from '../../../src/ha/sync-wire.js';
+import { OP_UPSERT, SYNC_MAX_DATAGRAM, type SyncRecord } from '../../../src/ha/sync-wire.js';
 import type { Redundancy } from '../../../src/model/config.js';
 import type { HaRolePublished } from '../../../src/machines/ha-node.js';
 
@@ -136,6 +136,7 @@ test('a partner that does not acknowledge: once a window of batches waits, the o
   let asked = 0;
   const a = new PairNode({
     redundancy, node: 'r1a', linksUp: () => 2, ports: { local: pa, partner: pb }, // nobody on pb: nothing is acknowledged
+    maxDatagram: SYNC_MAX_DATAGRAM, // one frame a batch: WINDOW batches in flight
     collect: (queue) => {
       asked++;
       for (let i = 0; i < 200; i++) queue({ kind: 1, op: OP_UPSERT, key: Buffer.from([asked & 0xff, i]), value: Buffer.alloc(80) }); // about 14 batches

@@ -2,8 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket } from 'node:dgram';
-import { LAG_BUCKETS_MS, SyncLink, WINDOW, lagPercentile } from '../../../src/ha/sync-link.js';
-import { MSG_HEARTBEAT, MSG_STATE, OP_DELETE, OP_PURGE, OP_UPSERT, decodeSync, encodeAck, encodeHeartbeat, encodeState, frameRecords, recordsOf, type SyncRecord } from '../../../src/ha/sync-wire.js';
+import { LAG_BUCKETS_MS, SyncLink, WINDOW, WINDOW_BYTES, lagPercentile, windowFor } from '../../../src/ha/sync-link.js';
+import { MSG_HEARTBEAT, MSG_STATE, OP_DELETE, OP_PURGE, OP_UPSERT, SYNC_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, frameRecords, recordsOf, type SyncRecord } from '../../../src/ha/sync-wire.js';
 import type { HaHeartbeat } from '../../../src/machines/ha-node.js';
 
 const KEY = Buffer.alloc(32, 9);
@@ -226,6 +226,40 @@ test('a batch goes again after resendMs, or after three of the partner\'s last a
   } finally {
     link.close();
     partner.close();
+  }
+});
+
+
+test('large datagrams (a pair\'s SYNC_DATAGRAM): ~50 records of 171 B a batch, the window counted in bytes, every record applied in order', async () => {
+  const probe = await bind('127.0.0.1');
+  const port = probe.address().port;
+  probe.close();
+  const got: number[] = [];
+  const common = { key: KEY, maxDatagram: SYNC_DATAGRAM, onHeartbeat: () => {} };
+  const standby = new SyncLink({
+    ...common, node: 'r1b', partner: 'r1a', localAddress: '127.0.0.2', partnerAddress: '127.0.0.1', port: port + 1, partnerPort: port,
+    onRecords: (body) => { for (const r of recordsOf(body)) got.push(r.key[0]!); },
+  });
+  const active = new SyncLink({ ...common, node: 'r1a', partner: 'r1b', localAddress: '127.0.0.1', partnerAddress: '127.0.0.2', port, partnerPort: port + 1, onRecords: () => {} });
+  await standby.start();
+  await active.start();
+  try {
+    assert.is(active.window, windowFor(SYNC_DATAGRAM));
+    assert.is(active.window, Math.floor(WINDOW_BYTES / SYNC_DATAGRAM), 'as many bytes in flight as 128 frames of 1400 B');
+    const n = 3000;
+    active.queueFramed(frameRecords(Array.from({ length: n }, (_, i) => record(i, 150))), n);
+    active.flush();
+    assert.is(active.lag().unacked, active.window, 'a window of batches in flight, the rest waits');
+    for (let i = 0; i < 100 && got.length < n; i++) await settle(20);
+    assert.is(got.length, n, 'every record arrived');
+    assert.ok(got.every((k, i) => k === (i & 0xff)), 'in order');
+    const batches = active.counters.batchesSent;
+    assert.is(batches, Math.ceil(n / Math.floor((SYNC_DATAGRAM - 60) / 171)), `${batches} datagrams of at most ${SYNC_DATAGRAM} B`);
+    assert.ok(n / batches >= 50, `${(n / batches).toFixed(1)} records a datagram (8 at SYNC_MAX_DATAGRAM)`);
+    assert.is(active.counters.batchesResent, 0);
+  } finally {
+    active.close();
+    standby.close();
   }
 });
 

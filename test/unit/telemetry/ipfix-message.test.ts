@@ -2,8 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IpfixMessageWriter } from '../../../src/telemetry/ipfix/message.js';
-import type { SessionRecord } from '../../../src/telemetry/record.js';
+import { reversed, type FiveTuple, type SessionRecord } from '../../../src/telemetry/record.js';
 import { isSvrError } from '../../../src/errors.js';
+import { parseAddress } from '../../../src/packet/addr.js';
+import { makeRecord } from './records.js';
 
 const T0 = 1_700_000_000_000;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -131,6 +133,90 @@ test('a flow larger than any message is dropped and counted, the rest still go',
 test('a bad observation domain or a message too small for the templates is refused with a coded error', () => {
   assert.throws(() => new IpfixMessageWriter({ observationDomainId: -1, maxMessageBytes: 1472 }), (e: unknown) => isSvrError(e, 'SVR_ERR_TELEMETRY_OPTIONS'));
   assert.throws(() => new IpfixMessageWriter({ observationDomainId: 1, maxMessageBytes: 500 }), (e: unknown) => isSvrError(e, 'SVR_ERR_TELEMETRY_OPTIONS') && /raise the path MTU/.test((e as Error).message));
+});
+
+/**
+ * The flows of a record the way the writer made them before it wrote them field by field (one value function
+ * per template field, then a generic writer per type): the reference the writer's bytes are checked against.
+ */
+function referenceFlows(r: SessionRecord): { template: number; hex: string }[] {
+  const endReason: Record<string, number> = { idle: 1, 'fin-rst': 3 };
+  const deniedStatus: Record<string, number> = { 'no-tenant': 129, 'no-service': 129, 'access-denied': 129, 'tcp-no-session': 130, 'plugin-refused': 130, 'no-route': 131, 'no-path-meets-sla': 131 };
+  const addr = (text: string | undefined, v6: boolean): string => {
+    const a = text === undefined ? undefined : parseAddress(text);
+    return a !== undefined && a.bytes.length === (v6 ? 16 : 4) ? Buffer.from(a.bytes).toString('hex') : '00'.repeat(v6 ? 16 : 4);
+  };
+  const n64 = (v: number): string => u32(Math.floor(Math.max(0, v) / 2 ** 32) >>> 0) + u32(Math.max(0, v) >>> 0);
+  const s = (text: string): string => {
+    const b = Buffer.from(text);
+    return b.length < 255 ? u8(b.length) + b.toString('hex') : 'ff' + u16(b.length) + b.toString('hex');
+  };
+  const flow = (dir: 0 | 1, tuple: FiveTuple, post: FiveTuple | undefined, inIf = dir === 0 ? r.ingressInterface : r.egressInterface, outIf = dir === 0 ? r.egressInterface : r.ingressInterface) => {
+    const v6 = tuple.src.includes(':');
+    const postV6 = post !== undefined ? post.src.includes(':') : v6;
+    const fields = [
+      addr(tuple.src, v6), addr(tuple.dst, v6), u16(tuple.srcPort), u16(tuple.dstPort), u8(tuple.protocol),
+      n64(r.delta.bytes[dir]), n64(r.delta.packets[dir]), n64(r.startMs), n64(r.endMs),
+      u8(r.kind === 'interim' ? 2 : endReason[r.closeReason ?? 'admin'] ?? 4),
+      u8(r.closeReason === 'denied' ? deniedStatus[r.deniedReason ?? 'no-route'] ?? 128 : 64), u8(dir === 0 ? 1 : 2),
+      addr(post?.src, postV6), addr(post?.dst, postV6), u16(post?.srcPort ?? 0), u16(post?.dstPort ?? 0),
+      u32(inIf?.index ?? 0), u32(outIf?.index ?? 0), s(inIf?.name ?? ''),
+      u8(r.kind === 'end' ? 1 : 2), n64(r.startMs), n64(r.endMs), n64(r.bytes[dir]), n64(r.packets[dir]), n64(r.tcpRetransmissions?.[dir] ?? 0),
+      s(r.service), s(r.sessionId), s(r.tenant), s(r.router), s(r.application), s(r.paths[r.paths.length - 1] ?? ''),
+      u16(Math.min(r.pathChanges.length, 0xffff)), s(r.closeReason ?? ''), s(r.deniedReason ?? ''), s(r.ingressRouter), s(r.egressRouter),
+    ];
+    return { template: 256 + (v6 ? 1 : 0) + (postV6 ? 2 : 0), hex: fields.join('') };
+  };
+  const out = [flow(0, r.forward, r.nat ?? r.waypoint)];
+  if (r.packets[1] !== 0) out.push(flow(1, r.reverse, r.nat !== undefined ? reversed(r.forward) : r.waypoint !== undefined ? reversed(r.waypoint) : undefined));
+  return out;
+}
+
+test('golden: the flows of varied records (IPv4/IPv6, NAT, waypoint or neither, one or two directions, end/interim/denied, odd names) are the reference bytes', () => {
+  const V6 = { forward: { src: '2001:db8::10', dst: '2001:db8:3::20', srcPort: 5, dstPort: 53, protocol: 17 }, reverse: { src: '2001:db8:3::20', dst: '2001:db8::10', srcPort: 53, dstPort: 5, protocol: 17 } };
+  const variants: Partial<SessionRecord>[] = [
+    {},
+    { packets: [4, 0], delta: { packets: [4, 0], bytes: [400, 0] } },
+    { nat: { src: '198.18.9.1', dst: '198.18.3.20', srcPort: 30000, dstPort: 80, protocol: 6 }, reverse: { src: '198.18.3.20', dst: '198.18.9.1', srcPort: 80, dstPort: 30000, protocol: 6 } },
+    { waypoint: { src: '198.18.0.1', dst: '198.18.0.2', srcPort: 16384, dstPort: 16385, protocol: 17 } },
+    { ...V6, waypoint: { src: '198.18.0.1', dst: '198.18.0.2', srcPort: 16384, dstPort: 16385, protocol: 17 } },
+    { ...V6, waypoint: { src: '2001:db8:ff::1', dst: '2001:db8:ff::2', srcPort: 16384, dstPort: 16385, protocol: 17 } },
+    { ...V6 },
+    { forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 1, dstPort: 2, protocol: 17 }, waypoint: { src: '2001:db8:ff::1', dst: '2001:db8:ff::2', srcPort: 16384, dstPort: 16385, protocol: 17 } },
+    { kind: 'interim', closeReason: undefined, seq: 3 },
+    { closeReason: 'denied', deniedReason: 'access-denied', paths: [], pathChanges: [], egressRouter: '', packets: [1, 0] },
+    { closeReason: 'denied', deniedReason: 'nat-collision', packets: [1, 0] },
+    { closeReason: 'shutdown', tcpRetransmissions: [3, 1], ingressInterface: undefined, egressInterface: undefined },
+    { tenant: 'té'.repeat(60), service: 'ü', application: '', router: 'r-ß' },
+    { sessionId: 'not-a-uuid', startMs: 2 ** 40 + 0.5, endMs: 2 ** 41, bytes: [2 ** 40, 7], delta: { packets: [-1, 2], bytes: [2 ** 33, 7] } },
+    { pathChanges: Array.from({ length: 3 }, (_, k) => ({ atMs: k, from: `p${k}`, to: `p${k + 1}`, reason: 'better-path' as const })), paths: ['p0', 'p1', 'p2', 'p3'] },
+  ];
+  const w = new IpfixMessageWriter({ observationDomainId: 9, maxMessageBytes: 65535 - 28, maxStringBytes: 1000 }); // no cuts (tested above)
+  let checked = 0;
+  for (let i = 0; i < 60; i++) {
+    const base = makeRecord(i);
+    for (const v of variants) {
+      const r: SessionRecord = { ...base, reverse: reversed(base.forward), ...v };
+      if (v.waypoint === undefined && i % 3 === 0) delete r.waypoint;
+      const seq = w.sequence;
+      const [m, ...rest] = w.encode([r], 0x65400000 + i);
+      assert.is(rest.length, 0);
+      let sets = '';
+      let open: { template: number; hex: string } | undefined;
+      for (const f of referenceFlows(r)) {
+        if (open !== undefined && open.template === f.template) open.hex += f.hex;
+        else {
+          if (open !== undefined) sets += u16(open.template) + u16(4 + open.hex.length / 2) + open.hex;
+          open = { ...f };
+        }
+      }
+      sets += u16(open!.template) + u16(4 + open!.hex.length / 2) + open!.hex;
+      const header = u16(10) + u16(16 + sets.length / 2) + u32(0x65400000 + i) + u32(seq) + u32(9);
+      assert.is(hex(m!.bytes), header + sets, `record ${i}, ${JSON.stringify(v).slice(0, 80)}`);
+      checked++;
+    }
+  }
+  assert.is(checked, 60 * variants.length);
 });
 
 test.run();

@@ -92,6 +92,20 @@ test('interim interval: 60-1800 s, refused otherwise with a coded error', () => 
   assert.is(b.due(T0 + 1_860_000).length, 1, 'then the new interval');
 });
 
+test('a shorter interval: sessions opened after it are due before those opened before it; a session opened again keeps one due time', () => {
+  const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 1800 });
+  b.apply(opened({ sessionId: 'old' }));
+  b.setInterimInterval(60);
+  b.apply(opened({ sessionId: 'new', atMs: T0 + 1000 }));
+  b.apply(opened({ sessionId: 'again', atMs: T0 + 2000 }));
+  b.apply(opened({ sessionId: 'again', atMs: T0 + 3000 })); // replaced: due from its second start
+  assert.equal(b.due(T0 + 62_000).map((r) => r.sessionId), ['new'], 'not held behind the older session');
+  assert.equal(b.due(T0 + 63_000).map((r) => r.sessionId), ['again']);
+  assert.equal(b.due(T0 + 123_000).map((r) => r.sessionId), ['new', 'again'], 'each again an interval later');
+  assert.equal(b.due(T0 + 1_800_000).map((r) => r.sessionId), ['old', 'new', 'again']);
+  assert.is(b.counters().open, 3);
+});
+
 test('denied first packets: records while the token bucket has tokens, the rest counted (and what the data path suppressed)', () => {
   const b = new SessionRecordBuilder({ router: 'r1', denied: { perSecond: 10, burst: 5 }, nowMs: T0 });
   const denied = (atMs: number, suppressed = 0): SessionFact => ({

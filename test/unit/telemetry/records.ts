@@ -39,9 +39,13 @@ export function sessionFacts(i: number, t: number): SessionFact[] {
   ];
 }
 
-/** A data path of r1 on its own ring of `rows` rows; `open(n)` opens n UDP sessions, `expire()` ends them all. */
-export async function dataPath(facts: SharedArrayBuffer, tables?: ForwardingTables) {
-  let now = Date.parse('2025-01-01T00:00:00Z');
+/**
+ * A data path of r1 on its own ring of `rows` rows; `open(n)` opens n UDP sessions, `expire()` ends them all.
+ * Its clock starts at `startMs` (records kept by a history with the real clock: now, or retention removes
+ * them and interim records fall due at once).
+ */
+export async function dataPath(facts: SharedArrayBuffer, tables?: ForwardingTables, startMs = Date.parse('2025-01-01T00:00:00Z')) {
+  let now = startMs;
   const t = tables ?? compileRouter(await exampleConfig(), 'r1', 1);
   const port = (name: string): PacketPort => ({ name, start: () => {}, transmit: () => {}, close: () => {} });
   const dp = new Dataplane({ tables: t, ports: t.interfaces.map((i) => port(i.name)), clock: () => now, shared: { facts } });
