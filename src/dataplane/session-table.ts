@@ -28,7 +28,7 @@
  */
 import { totalmem } from 'node:os';
 import { UuidIndex } from './uuid-index.js';
-import { FlowTable } from './flow-table.js';
+import { FlowTable, type FlowKeys } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
 import { KEY_LAN, KEY_WAN_OURS, KEY_WAN_THEIRS, type Ownership } from './ownership.js';
 
@@ -111,6 +111,13 @@ export const flowSwapped = (v: number): number => v & 1;
 /** 1 when the value belongs to the session's alternate (second path) key. */
 export const flowAlt = (v: number): number => (v >>> 1) & 1;
 
+/** Which of its row's keys a flow-table slot is (FlowKeys): the in or out side, the alternate key, return key j
+ *  (KEY_RET + j). */
+const KEY_IN = 0;
+const KEY_OUT = 1;
+const KEY_ALT = 2;
+const KEY_RET = 3;
+
 /** The second waypoint 5-tuple of a duplicated session. */
 export interface AltPath {
   path: number;
@@ -143,8 +150,8 @@ export class SessionTable {
   active = 0;
   /** most rows this table holds (setLimit); alloc refuses beyond */
   limit = MAX_ROWS;
-  readonly v4 = new FlowTable(KW4, 4096);
-  readonly v6 = new FlowTable(KW6, 256);
+  readonly v4: FlowTable = new FlowTable(KW4, this.rowKeys(4), 4096);
+  readonly v6: FlowTable = new FlowTable(KW6, this.rowKeys(6), 256);
   /** session id -> row: finds a session when it reappears on another path */
   readonly byUuid = new UuidIndex(() => this.uuid);
 
@@ -243,6 +250,26 @@ export class SessionTable {
     this.capacity = 0;
     this.free = new Int32Array(0);
     this.resize(initialCapacity);
+  }
+
+  /** The flow tables' keys are the rows' own (FlowKeys): IPv4 in/out keys in inKey/outKey, IPv6 ones in
+   *  v6Keys, alternate keys in `alt`, return keys in retKey. */
+  private rowKeys(family: 4 | 6): FlowKeys {
+    const keys: FlowKeys = {
+      keyOffset: 0,
+      keyArray: (value: number, which: number): Uint32Array => {
+        const r = flowRow(value);
+        if (which >= KEY_RET) {
+          keys.keyOffset = (r * RET_KEYS + which - KEY_RET) * KW6;
+          return this.retKey;
+        }
+        keys.keyOffset = which === KEY_ALT || family === 6 ? 0 : r * KW4;
+        if (which === KEY_ALT) return this.alt.get(r)!.key;
+        if (family === 6) return this.v6Keys.get(r * 2 + which)!;
+        return which === KEY_IN ? this.inKey : this.outKey;
+      },
+    };
+    return keys;
   }
 
   private resize(cap: number): void {
@@ -409,9 +436,9 @@ export class SessionTable {
     const v = t.get();
     if (v >= 0) return flowRow(v) === r;
     if (!this.claim(k, family, KEY_LAN)) return false; // steering full: the divert is refused
-    t.set((r << 2) | fwdSwapped);
     this.retKey.set(k, free * KW6);
     this.retFamily[free] = family;
+    t.set((r << 2) | fwdSwapped, KEY_RET + free - r * RET_KEYS);
     return true;
   }
 
@@ -526,13 +553,25 @@ export class SessionTable {
     const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
     const existing = t.get();
     if (existing >= 0 && flowRow(existing) !== r) return false;
-    t.set((r << 2) | swapped);
-    this.claim(t.key, k.family, keyKind(this.role[r]!, side)); // a failure marks the row: its creator refuses it
-    const store = side === 'in' ? this.inKey : this.outKey;
-    if (k.family === 4) store.set(t.key, r * KW4);
-    else this.v6Keys.set(r * 2 + (side === 'in' ? 0 : 1), t.key.slice());
-    if (side === 'in') this.inKeyFamily[r] = k.family;
-    else this.outKeyFamily[r] = k.family;
+    return this.storeSideKey(r, side, k.family, t.key, swapped);
+  }
+
+  /** Puts the key in `words` (the family's table's scratch key or a copy) as side `side` of row r: the row's
+   *  key first (the flow table reads it there), a key the side had before removed. */
+  private storeSideKey(r: number, side: 'in' | 'out', family: 4 | 6, words: Uint32Array, swapped: number): boolean {
+    const t = this.table(family);
+    if ((side === 'in' ? this.inKeyFamily[r]! : this.outKeyFamily[r]!) !== 0) {
+      const save = words === t.key ? t.key.slice() : words;
+      this.removeSideKey(r, side);
+      t.key.set(save);
+    }
+    const which = side === 'in' ? KEY_IN : KEY_OUT;
+    if (family === 4) (side === 'in' ? this.inKey : this.outKey).set(t.key, r * KW4);
+    else this.v6Keys.set(r * 2 + which, t.key.slice());
+    if (side === 'in') this.inKeyFamily[r] = family;
+    else this.outKeyFamily[r] = family;
+    t.set((r << 2) | (swapped & 1), which);
+    this.claim(t.key, family, keyKind(this.role[r]!, side)); // a failure marks the row: its creator refuses it
     return true;
   }
 
@@ -561,13 +600,7 @@ export class SessionTable {
     t.key.set(words);
     const existing = t.get();
     if (existing >= 0 && flowRow(existing) !== r) return false;
-    t.set((r << 2) | (swapped & 1));
-    this.claim(t.key, family, keyKind(this.role[r]!, side));
-    if (family === 4) (side === 'in' ? this.inKey : this.outKey).set(words, r * KW4);
-    else this.v6Keys.set(r * 2 + (side === 'in' ? 0 : 1), words.slice());
-    if (side === 'in') this.inKeyFamily[r] = family;
-    else this.outKeyFamily[r] = family;
-    return true;
+    return this.storeSideKey(r, side, family, t.key, swapped);
   }
 
   /** Row currently owning the key described by `k`, or -1. */
@@ -600,9 +633,9 @@ export class SessionTable {
     const t = this.table(k.family);
     const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
     if (t.get() >= 0) return false;
-    t.set((r << 2) | 2 | swapped);
-    this.claim(t.key, k.family, this.role[r] === ROLE_INGRESS ? KEY_WAN_OURS : KEY_WAN_THEIRS); // WAN keys: never recorded
     this.alt.set(r, { path, localPort, peerPort, family: k.family, key: t.key.slice(), needsMeta: true, revSignal: true });
+    t.set((r << 2) | 2 | swapped, KEY_ALT);
+    this.claim(t.key, k.family, this.role[r] === ROLE_INGRESS ? KEY_WAN_OURS : KEY_WAN_THEIRS); // WAN keys: never recorded
     return true;
   }
 
@@ -631,18 +664,18 @@ export class SessionTable {
   private deleteKey(r: number, family: number, store: Uint32Array): void {
     if (family === 0) return;
     const t = this.table(family);
+    const at = r * 2 + (store === this.inKey ? 0 : 1);
     if (family === 4) {
       for (let i = 0; i < KW4; i++) t.key[i] = store[r * KW4 + i]!;
     } else {
-      const at = r * 2 + (store === this.inKey ? 0 : 1);
       t.key.set(this.v6Keys.get(at)!);
-      this.v6Keys.delete(at);
     }
     const v = t.get();
     if (v >= 0 && flowRow(v) === r && flowAlt(v) === 0) {
       t.delete();
       this.ownership?.release(t.key, family);
     }
+    if (family === 6) this.v6Keys.delete(at); // after the delete: the flow table reads keys where the row keeps them
   }
 
   /** Removes row r and both its keys; the row returns to the free list. */
