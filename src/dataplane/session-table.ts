@@ -239,8 +239,11 @@ export class SessionTable {
   syncTombTop = 0;
   /** alternate keys of duplicated sessions, by row */
   readonly alt = new Map<number, AltPath>();
-  private free: Int32Array;
-  private freeTop = 0;
+  /** rows handed out at least once: [0, used); the rows above it were never written (their pages untouched) */
+  private used = 0;
+  /** removed rows to hand out again, a list through duePrev (a free row is in no wheel slot; its dueNext is
+   *  left as it was for a sweep that walks on from it), -1: empty */
+  private freeHead = -1;
   /** first row of each wheel slot (-1: empty) */
   private readonly heads = new Int32Array(WHEEL_SLOTS).fill(-1);
   /** the last wheel tick (ms / WHEEL_TICK_MS) swept; -1 before the first row or sweep */
@@ -248,7 +251,6 @@ export class SessionTable {
 
   constructor(initialCapacity = 1024) {
     this.capacity = 0;
-    this.free = new Int32Array(0);
     this.resize(initialCapacity);
   }
 
@@ -307,11 +309,9 @@ export class SessionTable {
     this.bytesRev = grow(this.bytesRev, Float64Array);
     this.signedAt = grow(this.signedAt, Float64Array);
     this.gen = grow(this.gen, Uint32Array);
-    this.gen.fill(this.genBase, old);
     this.dueNext = grow(this.dueNext, Int32Array);
     this.duePrev = grow(this.duePrev, Int32Array);
     this.dueSlot = grow(this.dueSlot, Int32Array);
-    this.dueSlot.fill(-1, old);
     this.dueAt = grow(this.dueAt, Float64Array);
     this.relay = grow(this.relay, Int32Array);
     this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
@@ -320,11 +320,6 @@ export class SessionTable {
     this.outKey = grow(this.outKey, Uint32Array, KW4);
     if (this.retFamily.length > 0) this.growReturnKeys(cap);
     if (this.syncing) this.growSync(cap, old);
-    const free = new Int32Array(cap);
-    free.set(this.free.subarray(0, this.freeTop));
-    // new rows are handed out lowest first
-    for (let r = cap - 1; r >= old; r--) free[this.freeTop++] = r;
-    this.free = free;
     this.capacity = cap;
   }
 
@@ -359,7 +354,7 @@ export class SessionTable {
   private growSync(cap: number, old: number): void {
     const grow = <T extends Column>(a: T, ctor: new (n: number) => T, width = 1): T => grownColumn(a, ctor, cap, width);
     this.syncRows = grow(this.syncRows, Float64Array, SYNC_WORDS);
-    for (let r = old; r < cap; r++) this.syncRows[r * SYNC_WORDS] = -1;
+    for (let r = old; r < Math.min(cap, this.used); r++) this.syncRows[r * SYNC_WORDS] = -1; // fresh rows: alloc
     this.syncSent = grow(this.syncSent, Uint8Array);
     this.syncDirty = grow(this.syncDirty, Int32Array);
     this.syncTombs = grow(this.syncTombs, Uint32Array, 4);
@@ -466,16 +461,24 @@ export class SessionTable {
   /** Row generations start at `base` from now on (an empty table: a worker thread that replaces one that died). */
   startGenerations(base: number): void {
     this.genBase = base >>> 0;
-    this.gen.fill(this.genBase);
+    this.gen.fill(this.genBase, 0, this.used);
   }
 
   /** A fresh row (zeroed counters, new generation), or -1 when the table holds `limit` sessions. */
   alloc(now: number): number {
     if (this.active >= this.limit) return -1;
-    if (this.freeTop === 0) this.resize(Math.max(this.capacity + 1, Math.min(this.capacity * 2, this.limit)));
-    const r = this.free[--this.freeTop]!;
+    let r = this.freeHead;
+    if (r >= 0) {
+      this.freeHead = this.duePrev[r]!;
+      this.gen[r] = (this.gen[r]! + 1) >>> 0;
+    } else { // a row never used (new rows are handed out lowest first), written now: its pages become resident
+      if (this.used === this.capacity) this.resize(Math.max(this.capacity + 1, Math.min(this.capacity * 2, this.limit)));
+      r = this.used++;
+      this.gen[r] = (this.genBase + 1) >>> 0;
+      this.dueSlot[r] = -1;
+      if (this.syncing) this.syncRows[r * SYNC_WORDS] = -1;
+    }
     this.flags[r] = SF_ACTIVE;
-    this.gen[r] = (this.gen[r]! + 1) >>> 0;
     this.created[r] = now;
     this.lastSeen[r] = now;
     this.pktsFwd[r] = this.pktsRev[r] = 0;
@@ -693,7 +696,8 @@ export class SessionTable {
       this.syncSent[r] = 0;
     }
     this.flags[r] = 0;
-    this.free[this.freeTop++] = r;
+    this.duePrev[r] = this.freeHead;
+    this.freeHead = r;
     this.active--;
   }
 
