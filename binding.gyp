@@ -16,7 +16,8 @@
         "native/aes-cbc-lanes.c",
         "native/hmac-pads.c",
         "native/checksum.c",
-        "native/packet-socket.c"
+        "native/packet-socket.c",
+        "native/row-memory.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],

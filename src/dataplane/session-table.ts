@@ -31,6 +31,7 @@ import { UuidIndex } from './uuid-index.js';
 import { FlowTable, type FlowKeys } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
 import { KEY_LAN, KEY_WAN_OURS, KEY_WAN_THEIRS, type Ownership } from './ownership.js';
+import { residentBytes, rowMemory } from './row-memory.js';
 
 export const ROLE_INGRESS = 1;
 export const ROLE_EGRESS = 2;
@@ -90,10 +91,24 @@ export const SYNC_EXPIRY_MS = 60_000;
 const SYNC_WORDS = 4;
 
 type Column = Uint8Array | Uint16Array | Int16Array | Uint32Array | Float64Array | Int32Array;
+interface ColumnType<T extends Column> {
+  new (n: number): T;
+  new (b: ArrayBuffer): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** Rows per segment: the rows are handed out from the lowest segment with room, and a segment whose rows are
+ *  all free gives its memory back (reserved columns, row-memory.ts). 16,384 rows: whole pages in every
+ *  column (a 1-byte column's segment is 4 pages). */
+export const SEGMENT_ROWS = 1 << 14;
+const SEGMENT_SHIFT = 14;
+
+/** Columns of `cap` rows are reserved (row-memory.ts: pages resident once written) from this many rows on. */
+const reservedFrom = (cap: number): boolean => rowMemory !== null && cap >= SEGMENT_ROWS;
 
 /** A column of `cap` rows of `width` words with `old`'s contents at its start (the table grows, rows keep their index). */
-function grownColumn<T extends Column>(old: T | undefined, ctor: new (n: number) => T, cap: number, width: number): T {
-  const next = new ctor(cap * width);
+function grownColumn<T extends Column>(old: T | undefined, ctor: ColumnType<T>, cap: number, width: number): T {
+  const next = reservedFrom(cap) ? new ctor(rowMemory!.reserve(cap * width * ctor.BYTES_PER_ELEMENT)) : new ctor(cap * width);
   if (old) (next as unknown as { set(a: T): void }).set(old);
   return next;
 }
@@ -146,7 +161,11 @@ export interface SideKey {
 }
 
 export class SessionTable {
-  capacity: number;
+  /** rows [0, capacity) have been handed out (the others were never written): loops over rows stop here */
+  capacity = 0;
+  /** rows the columns hold: the session limit when they are reserved (row-memory.ts), else the table grows by
+   *  doubling up to the limit */
+  private held = 0;
   active = 0;
   /** most rows this table holds (setLimit); alloc refuses beyond */
   limit = MAX_ROWS;
@@ -239,18 +258,25 @@ export class SessionTable {
   syncTombTop = 0;
   /** alternate keys of duplicated sessions, by row */
   readonly alt = new Map<number, AltPath>();
-  /** rows handed out at least once: [0, used); the rows above it were never written (their pages untouched) */
-  private used = 0;
-  /** removed rows to hand out again, a list through duePrev (a free row is in no wheel slot; its dueNext is
-   *  left as it was for a sweep that walks on from it), -1: empty */
-  private freeHead = -1;
+  /** per segment (SEGMENT_ROWS rows): rows in use; its removed rows to hand out again, a list through duePrev
+   *  (a free row is in no wheel slot; its dueNext is left as it was for a sweep that walks on from it), -1:
+   *  none; rows written since it was created or gave its memory back, from its start */
+  private segActive = new Int32Array(0);
+  private segFree = new Int32Array(0);
+  private segFresh = new Int32Array(0);
+  /** no segment below this one has a row to hand out */
+  private segHint = 0;
+  /** the highest generation handed out (a row of a segment that gave its memory back starts above it) */
+  private genTop = 0;
+  /** segments emptied during a sweep, given back when it ends (the sweep may walk on through their rows) */
+  private readonly emptied: number[] = [];
+  private sweeping = false;
   /** first row of each wheel slot (-1: empty) */
   private readonly heads = new Int32Array(WHEEL_SLOTS).fill(-1);
   /** the last wheel tick (ms / WHEEL_TICK_MS) swept; -1 before the first row or sweep */
   private sweptTick = -1;
 
   constructor(initialCapacity = 1024) {
-    this.capacity = 0;
     this.resize(initialCapacity);
   }
 
@@ -275,8 +301,8 @@ export class SessionTable {
   }
 
   private resize(cap: number): void {
-    const grow = <T extends Column>(old: T | undefined, ctor: new (n: number) => T, width = 1): T => grownColumn(old, ctor, cap, width);
-    const old = this.capacity;
+    const grow = <T extends Column>(old: T | undefined, ctor: ColumnType<T>, width = 1): T => grownColumn(old, ctor, cap, width);
+    const old = this.held;
     this.flags = grow(this.flags, Uint16Array);
     this.role = grow(this.role, Uint8Array);
     this.family = grow(this.family, Uint8Array);
@@ -320,41 +346,44 @@ export class SessionTable {
     this.outKey = grow(this.outKey, Uint32Array, KW4);
     if (this.retFamily.length > 0) this.growReturnKeys(cap);
     if (this.syncing) this.growSync(cap, old);
-    this.capacity = cap;
+    this.held = cap;
+    const segs = Math.ceil(cap / SEGMENT_ROWS);
+    const n = this.segFree.length;
+    this.segActive = grownColumn(this.segActive, Int32Array, segs, 1);
+    this.segFresh = grownColumn(this.segFresh, Int32Array, segs, 1);
+    this.segFree = grownColumn(this.segFree, Int32Array, segs, 1);
+    this.segFree.fill(-1, n);
   }
 
-  /** Bytes held by the table (rows + flow tables), for the memory benchmark. */
+  /** Bytes held by the table (rows + flow tables; of reserved columns, the resident pages), for the memory
+   *  benchmark. */
   get bytes(): number {
     let n = 0;
-    for (const v of Object.values(this)) if (ArrayBuffer.isView(v)) n += v.byteLength; // every column
+    for (const v of Object.values(this)) if (ArrayBuffer.isView(v)) n += residentBytes(v); // every column
     return n + this.v4.bytes + this.v6.bytes + this.byUuid.bytes + this.v6Keys.size * KW6 * 4;
   }
 
   /** NAT address columns exist once a session is NATed (33 bytes a session less on routers without NAT). */
   ensureNatColumns(): void {
-    if (this.natSrc.length === 0) this.allocateNat(this.capacity);
+    if (this.natSrc.length === 0) this.allocateNat(this.held);
   }
 
   private allocateNat(cap: number): void {
-    const src = new Uint32Array(cap * 4);
-    const dst = new Uint32Array(cap * 4);
-    src.set(this.natSrc);
-    dst.set(this.natDst);
-    this.natSrc = src;
-    this.natDst = dst;
+    this.natSrc = grownColumn(this.natSrc, Uint32Array, cap, 4);
+    this.natDst = grownColumn(this.natDst, Uint32Array, cap, 4);
   }
 
   /** Starts the HA sync marks (the columns, every row unmarked and unsent). */
   startSync(): void {
     if (this.syncing) return;
     this.syncing = true;
-    this.growSync(this.capacity, 0);
+    this.growSync(this.held, 0);
   }
 
   private growSync(cap: number, old: number): void {
-    const grow = <T extends Column>(a: T, ctor: new (n: number) => T, width = 1): T => grownColumn(a, ctor, cap, width);
+    const grow = <T extends Column>(a: T, ctor: ColumnType<T>, width = 1): T => grownColumn(a, ctor, cap, width);
     this.syncRows = grow(this.syncRows, Float64Array, SYNC_WORDS);
-    for (let r = old; r < Math.min(cap, this.used); r++) this.syncRows[r * SYNC_WORDS] = -1; // fresh rows: alloc
+    for (let r = old; r < Math.min(cap, this.capacity); r++) this.syncRows[r * SYNC_WORDS] = -1; // rows never used: alloc
     this.syncSent = grow(this.syncSent, Uint8Array);
     this.syncDirty = grow(this.syncDirty, Int32Array);
     this.syncTombs = grow(this.syncTombs, Uint32Array, 4);
@@ -396,12 +425,8 @@ export class SessionTable {
   }
 
   private growReturnKeys(cap: number): void {
-    const fam = new Uint8Array(cap * RET_KEYS);
-    const key = new Uint32Array(cap * RET_KEYS * KW6);
-    fam.set(this.retFamily);
-    key.set(this.retKey);
-    this.retFamily = fam;
-    this.retKey = key;
+    this.retFamily = grownColumn(this.retFamily, Uint8Array, cap, RET_KEYS);
+    this.retKey = grownColumn(this.retKey, Uint32Array, cap, RET_KEYS * KW6);
   }
 
   /**
@@ -410,7 +435,7 @@ export class SessionTable {
    * false when another session owns the key or r has RET_KEYS return keys already.
    */
   ensureReturnKey(r: number, family: 4 | 6, fwdSwapped: number): boolean {
-    if (this.retFamily.length === 0) this.growReturnKeys(this.capacity);
+    if (this.retFamily.length === 0) this.growReturnKeys(this.held);
     const t = this.table(family);
     const kw = t.kw;
     const k = t.key;
@@ -461,23 +486,31 @@ export class SessionTable {
   /** Row generations start at `base` from now on (an empty table: a worker thread that replaces one that died). */
   startGenerations(base: number): void {
     this.genBase = base >>> 0;
-    this.gen.fill(this.genBase, 0, this.used);
+    this.gen.fill(this.genBase, 0, this.capacity);
+    this.genTop = this.genBase;
   }
 
   /** A fresh row (zeroed counters, new generation), or -1 when the table holds `limit` sessions. */
   alloc(now: number): number {
     if (this.active >= this.limit) return -1;
-    let r = this.freeHead;
+    const s = this.segmentWithRoom();
+    let r = this.segFree[s]!;
     if (r >= 0) {
-      this.freeHead = this.duePrev[r]!;
-      this.gen[r] = (this.gen[r]! + 1) >>> 0;
-    } else { // a row never used (new rows are handed out lowest first), written now: its pages become resident
-      if (this.used === this.capacity) this.resize(Math.max(this.capacity + 1, Math.min(this.capacity * 2, this.limit)));
-      r = this.used++;
-      this.gen[r] = (this.genBase + 1) >>> 0;
+      this.segFree[s] = this.duePrev[r]!;
+      const g = (this.gen[r]! + 1) >>> 0;
+      this.gen[r] = g;
+      if (g > this.genTop) this.genTop = g;
+    } else { // a row not written since its segment was created or gave its memory back: its pages become resident
+      r = s * SEGMENT_ROWS + this.segFresh[s]!++;
       this.dueSlot[r] = -1;
-      if (this.syncing) this.syncRows[r * SYNC_WORDS] = -1;
+      if (r >= this.capacity) { // never used
+        this.capacity = r + 1;
+        this.gen[r] = (this.genBase + 1) >>> 0;
+        if (this.syncing) this.syncRows[r * SYNC_WORDS] = -1;
+      } else this.gen[r] = (Math.max(this.genTop, this.genBase) + 1) >>> 0; // above any reference to the row before
+      if (this.gen[r]! > this.genTop) this.genTop = this.gen[r]!;
     }
+    this.segActive[s]++;
     this.flags[r] = SF_ACTIVE;
     this.created[r] = now;
     this.lastSeen[r] = now;
@@ -502,6 +535,44 @@ export class SessionTable {
       this.markSync(r, now);
     }
     return r;
+  }
+
+  /** The lowest segment with a row to hand out (the columns grow when every row is in use). */
+  private segmentWithRoom(): number {
+    let s = this.segHint;
+    for (;;) {
+      if (s === this.segFree.length) {
+        this.resize(reservedFrom(this.limit) ? Math.max(this.limit, this.held + 1) : Math.max(this.held + 1, Math.min(this.held * 2, this.limit)));
+        s = Math.max(0, s - 1); // the last segment may have grown
+      }
+      if (this.segFree[s]! >= 0 || this.segFresh[s]! < Math.min(SEGMENT_ROWS, this.held - s * SEGMENT_ROWS)) break;
+      s++;
+    }
+    this.segHint = s;
+    return s;
+  }
+
+  /** Gives back the memory of segment s's rows when they are all free (reserved columns only; the generations
+   *  and the HA sync state stay: they outlive a row). */
+  private releaseSegment(s: number): void {
+    if (this.segActive[s] !== 0 || !reservedFrom(this.held)) return;
+    const from = s * SEGMENT_ROWS;
+    const rows = Math.min(SEGMENT_ROWS, this.held - from);
+    const columns: Column[] = [
+      this.flags, this.role, this.family, this.protocol, this.tenant, this.service, this.path, this.inIf, this.outIf,
+      this.origSrc, this.origDst, this.origSrcPort, this.origDstPort, this.wpLocalPort, this.wpPeerPort, this.uuid,
+      this.chain, this.tag, this.app, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
+      this.created, this.lastSeen, this.expires, this.pktsFwd, this.pktsRev, this.bytesFwd, this.bytesRev,
+      this.signedAt, this.dueNext, this.duePrev, this.dueSlot, this.dueAt, this.relay, this.inKeyFamily,
+      this.outKeyFamily, this.inKey, this.outKey, this.retFamily, this.retKey,
+    ];
+    for (const c of columns) {
+      if (c.length === 0) continue;
+      const perRow = c.byteLength / this.held;
+      rowMemory!.release(c.buffer, c.byteOffset + from * perRow, rows * perRow);
+    }
+    this.segFree[s] = -1;
+    this.segFresh[s] = 0;
   }
 
   private claim(k: Uint32Array, family: number, kind: number): boolean {
@@ -696,9 +767,15 @@ export class SessionTable {
       this.syncSent[r] = 0;
     }
     this.flags[r] = 0;
-    this.duePrev[r] = this.freeHead;
-    this.freeHead = r;
+    const s = r >>> SEGMENT_SHIFT;
+    this.duePrev[r] = this.segFree[s]!;
+    this.segFree[s] = r;
+    if (s < this.segHint) this.segHint = s;
     this.active--;
+    if (--this.segActive[s]! === 0) {
+      if (this.sweeping) this.emptied.push(s);
+      else this.releaseSegment(s);
+    }
   }
 
   isActive(r: number): boolean {
@@ -711,6 +788,16 @@ export class SessionTable {
    * Returns true when due rows are left (call again: the work follows the expiries due, see above).
    */
   sweep(now: number, budget: number, expire: (row: number) => void): boolean {
+    this.sweeping = true;
+    try {
+      return this.sweepDue(now, budget, expire);
+    } finally {
+      this.sweeping = false;
+      while (this.emptied.length > 0) this.releaseSegment(this.emptied.pop()!);
+    }
+  }
+
+  private sweepDue(now: number, budget: number, expire: (row: number) => void): boolean {
     const nowTick = Math.floor(now / WHEEL_TICK_MS);
     if (this.sweptTick < 0) this.sweptTick = nowTick - 1;
     if (nowTick - this.sweptTick > WHEEL_SLOTS) this.sweptTick = nowTick - WHEEL_SLOTS; // a clock jump: every slot once
