@@ -27,7 +27,6 @@
  * (its id). Both lists live in typed arrays sized to the table: no allocation per packet.
  */
 import { totalmem } from 'node:os';
-import { UuidIndex } from './uuid-index.js';
 import { FlowTable, type FlowKeys } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
 import { KEY_LAN, KEY_WAN_OURS, KEY_WAN_THEIRS, type Ownership } from './ownership.js';
@@ -115,9 +114,14 @@ function grownColumn<T extends Column>(old: T | undefined, ctor: ColumnType<T>, 
 
 /** Granularity of idle expiry (a session expires at most this much after its timeout). */
 export const WHEEL_TICK_MS = 250;
+/** Old index slots a sweep moves to a resized index (flow-table.ts migrate), about as long as expiring
+ *  SWEEP_BUDGET rows: a table of 1 M keys resizes within 128 sweeps. */
+const MIGRATE_PER_SWEEP = 8192;
 /** Wheel slots: 1024 s ahead at 250 ms; a later expiry is looked at once per turn and moved on. */
 const WHEEL_SLOTS = 4096;
 const WHEEL_MASK = WHEEL_SLOTS - 1;
+/** dueTick of a row due at no time (looked at once per turn of the wheel) */
+const DUE_NEVER = 0x7fffffff;
 
 /** Row of a flow-table value. */
 export const flowRow = (v: number): number => v >>> 2;
@@ -172,7 +176,7 @@ export class SessionTable {
   readonly v4: FlowTable = new FlowTable(KW4, this.rowKeys(4), 4096);
   readonly v6: FlowTable = new FlowTable(KW6, this.rowKeys(6), 256);
   /** session id -> row: finds a session when it reappears on another path */
-  readonly byUuid = new UuidIndex(() => this.uuid);
+  readonly byUuid: FlowTable = new FlowTable(4, this.uuidKeys(), 4096);
 
   flags!: Uint16Array;
   role!: Uint8Array;
@@ -222,8 +226,9 @@ export class SessionTable {
   /** the expiry wheel: next/previous row in the same slot, the slot (-1: none) and when it is due */
   dueNext!: Int32Array;
   duePrev!: Int32Array;
-  dueSlot!: Int32Array;
-  dueAt!: Float64Array;
+  dueSlot!: Int16Array;
+  /** the wheel tick (WHEEL_TICK_MS) it is due, from `tickBase` (int32: 17 years of ticks; DUE_NEVER at most) */
+  dueTick!: Int32Array;
   /** transit (multi-hop SVR): the row of the other leg of the session, -1 for none (transit.ts) */
   relay!: Int32Array;
   /** keys of the two sides, as written at insert, for removal (family in keyFamily): IPv4 keys here (KW4
@@ -273,6 +278,8 @@ export class SessionTable {
   private sweeping = false;
   /** first row of each wheel slot (-1: empty) */
   private readonly heads = new Int32Array(WHEEL_SLOTS).fill(-1);
+  /** the tick dueTick counts from: the first one a row was due at */
+  private tickBase = NaN;
   /** the last wheel tick (ms / WHEEL_TICK_MS) swept; -1 before the first row or sweep */
   private sweptTick = -1;
 
@@ -298,6 +305,23 @@ export class SessionTable {
       },
     };
     return keys;
+  }
+
+  /** The session-id index's keys: the uuid column (values are rows). */
+  private uuidKeys(): FlowKeys {
+    const keys: FlowKeys = {
+      keyOffset: 0,
+      keyArray: (row: number): Uint32Array => {
+        keys.keyOffset = row * 4;
+        return this.uuid;
+      },
+    };
+    return keys;
+  }
+
+  /** Writes row r's session id into the session-id index's key. */
+  private uuidKeyOf(r: number): void {
+    for (let w = 0; w < 4; w++) this.byUuid.key[w] = this.uuid[r * 4 + w]!;
   }
 
   private resize(cap: number): void {
@@ -337,8 +361,8 @@ export class SessionTable {
     this.gen = grow(this.gen, Uint32Array);
     this.dueNext = grow(this.dueNext, Int32Array);
     this.duePrev = grow(this.duePrev, Int32Array);
-    this.dueSlot = grow(this.dueSlot, Int32Array);
-    this.dueAt = grow(this.dueAt, Float64Array);
+    this.dueSlot = grow(this.dueSlot, Int16Array);
+    this.dueTick = grow(this.dueTick, Int32Array);
     this.relay = grow(this.relay, Int32Array);
     this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
     this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
@@ -528,7 +552,7 @@ export class SessionTable {
     this.claimFailed = false;
     this.active++;
     if (this.sweptTick < 0) this.sweptTick = Math.floor(now / WHEEL_TICK_MS) - 1;
-    this.dueAt[r] = Infinity;
+    this.dueTick[r] = DUE_NEVER;
     this.checkBy(r, now + WHEEL_TICK_MS); // its expiry is set by its first packet: look at it one tick on
     if (this.syncing) {
       this.syncSent[r] = 0;
@@ -563,7 +587,7 @@ export class SessionTable {
       this.origSrc, this.origDst, this.origSrcPort, this.origDstPort, this.wpLocalPort, this.wpPeerPort, this.uuid,
       this.chain, this.tag, this.app, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
       this.created, this.lastSeen, this.expires, this.pktsFwd, this.pktsRev, this.bytesFwd, this.bytesRev,
-      this.signedAt, this.dueNext, this.duePrev, this.dueSlot, this.dueAt, this.relay, this.inKeyFamily,
+      this.signedAt, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relay, this.inKeyFamily,
       this.outKeyFamily, this.inKey, this.outKey, this.retFamily, this.retKey,
     ];
     for (const c of columns) {
@@ -583,10 +607,17 @@ export class SessionTable {
 
   /** Makes sure row r is looked at by `at` (ms): trackTcp calls it when a close shortens a row's expiry. */
   checkBy(r: number, at: number): void {
-    if (this.dueSlot[r]! >= 0 && this.dueAt[r]! <= at) return;
+    this.dueBy(r, Math.floor(at / WHEEL_TICK_MS));
+  }
+
+  /** Links row r into the slot of wheel tick `tick` (or the next one swept), unless it is due by then already. */
+  private dueBy(r: number, tick: number): void {
+    if (Number.isNaN(this.tickBase) && Number.isFinite(tick)) this.tickBase = tick;
+    const due = Math.min(tick - this.tickBase, DUE_NEVER);
+    if (this.dueSlot[r]! >= 0 && this.dueTick[r]! <= due) return;
     this.unlinkDue(r);
-    this.dueAt[r] = at;
-    const slot = Math.max(Math.floor(at / WHEEL_TICK_MS), this.sweptTick + 1) & WHEEL_MASK;
+    this.dueTick[r] = due;
+    const slot = Math.max(tick, this.sweptTick + 1) & WHEEL_MASK;
     const head = this.heads[slot]!;
     this.dueNext[r] = head;
     this.duePrev[r] = -1;
@@ -687,7 +718,8 @@ export class SessionTable {
 
   /** Indexes row r by its session id (call once the uuid column is set). */
   indexUuid(r: number): void {
-    this.byUuid.add(r);
+    this.uuidKeyOf(r);
+    this.byUuid.set(r, 0); // an older row with the same id is replaced
   }
 
   /** Row of the session id at buf[off, off+16) (big-endian words), or -1. */
@@ -759,7 +791,8 @@ export class SessionTable {
     this.deleteKey(r, this.outKeyFamily[r]!, this.outKey);
     this.removeAltKey(r);
     this.removeReturnKeys(r);
-    this.byUuid.remove(r);
+    this.uuidKeyOf(r);
+    if (this.byUuid.get() === r) this.byUuid.delete();
     this.unlinkDue(r);
     if (this.syncing && this.syncSent[r] === 1) { // the partner has it: a tombstone (its mark, if any, is skipped when collected)
       for (let w = 0; w < 4; w++) this.syncTombs[this.syncTombTop * 4 + w] = this.uuid[r * 4 + w]!;
@@ -790,11 +823,20 @@ export class SessionTable {
   sweep(now: number, budget: number, expire: (row: number) => void): boolean {
     this.sweeping = true;
     try {
-      return this.sweepDue(now, budget, expire);
+      const more = this.sweepDue(now, budget, expire);
+      return this.tidy() || more;
     } finally {
       this.sweeping = false;
       while (this.emptied.length > 0) this.releaseSegment(this.emptied.pop()!);
     }
+  }
+
+  /** Moves indexes being resized on (flow-table.ts; part of every sweep, between batches); true while some
+   *  are left. */
+  tidy(budget = MIGRATE_PER_SWEEP): boolean {
+    const v4 = this.v4.migrate(budget);
+    const v6 = this.v6.migrate(budget);
+    return this.byUuid.migrate(budget) || v4 || v6;
   }
 
   private sweepDue(now: number, budget: number, expire: (row: number) => void): boolean {
@@ -816,7 +858,7 @@ export class SessionTable {
           while (r >= 0) {
             const after = this.dueNext[r]!;
             this.dueSlot[r] = -1;
-            this.checkBy(r, this.dueAt[r]!);
+            this.dueBy(r, this.dueTick[r]! + this.tickBase);
             r = after;
           }
           return true;

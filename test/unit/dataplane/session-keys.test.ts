@@ -67,6 +67,42 @@ test('keys held by rows: 20,000 random inserts, moves and removals agree with a 
     }
   }
   assert.ok(t.v4.capacity > 1024, 'the IPv4 flow table grew');
+  // most rows removed: the table halves (entries move a few per delete), lookups right all along
+  const grown = t.v4.capacity;
+  const rows = [...sides.keys()];
+  for (let i = 0; i < rows.length - 50; i++) {
+    const r = rows[i]!;
+    for (const f of sides.get(r)!) want.delete(f);
+    sides.delete(r);
+    t.remove(r);
+    if (i % 97 === 0) for (const [f, row] of want) assert.is(find(t, f >>> 1, (f & 1) === 1 ? 6 : 4), row, `flow ${f >>> 1} while shrinking`);
+  }
+  while (t.v4.migrate(1 << 20)) { /* the rest */ }
+  assert.ok(t.v4.capacity < grown, `the IPv4 flow table shrank (${grown} -> ${t.v4.capacity})`);
+  assert.is(t.v4.size + t.v6.size, want.size);
+  for (const [f, row] of want) assert.is(find(t, f >>> 1, (f & 1) === 1 ? 6 : 4), row);
+});
+
+test('session ids: rows found by id through growth, shrinking and removal', () => {
+  const t = new SessionTable(16);
+  const id = new Uint8Array(16);
+  const idOf = (n: number): Uint8Array => {
+    new DataView(id.buffer).setUint32(0, 0x5e55_0000 + n);
+    new DataView(id.buffer).setUint32(12, n * 2654435761);
+    return id;
+  };
+  const rows: number[] = [];
+  for (let n = 0; n < 30_000; n++) {
+    const r = t.alloc(0);
+    const v = new DataView(idOf(n).buffer);
+    for (let w = 0; w < 4; w++) t.uuid[r * 4 + w] = v.getUint32(w * 4);
+    t.indexUuid(r);
+    rows.push(r);
+  }
+  for (let n = 0; n < 30_000; n += 7) assert.is(t.rowByUuid(idOf(n), 0), rows[n]!);
+  for (let n = 0; n < 29_000; n++) t.remove(rows[n]!);
+  assert.ok(t.byUuid.capacity < 65_536, `the id index shrank (${t.byUuid.capacity})`);
+  for (let n = 0; n < 30_000; n += 13) assert.is(t.rowByUuid(idOf(n), 0), n < 29_000 ? -1 : rows[n]!, `id ${n}`);
 });
 
 test('a key owned by another row is refused and left to it', () => {
