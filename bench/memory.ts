@@ -23,6 +23,9 @@ import { svrConfigYaml } from './svr-config.js';
 import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 import { residentBytes, rowMemory } from '../src/dataplane/row-memory.js';
 
+/** The goal for RSS per established session and router at every fill (issue 19 item 5). */
+export const MEMORY_GOAL_BYTES = 250;
+
 /** The table at one fill. */
 export interface MemoryFill {
   /** r1's active sessions / its session limit */

@@ -13,8 +13,13 @@
  * Return keys (service-function chaining): (function return interface, 5-tuple as diverted) -> row, up to
  * RET_KEYS per row, so a packet coming back from an external function finds its session; installed on
  * the first divert, removed with the row. Their columns are allocated on first use.
- * Bounded: at most `limit` rows (alloc returns -1 beyond: the caller refuses the session and counts it);
- * the arrays grow by doubling up to it.
+ * Bounded: at most `limit` rows (alloc returns -1 beyond: the caller refuses the session and counts it).
+ * Memory: with the native addon the columns are reserved for the limit (row-memory.ts: a page is resident
+ * once written, no copy to grow), rows are handed out from the lowest segment of SEGMENT_ROWS with room,
+ * and a segment whose rows are all removed gives its pages back; without it the columns grow by doubling.
+ * The flow tables and the session-id index hold 4 bytes a slot (the keys stay in the rows) and resize
+ * incrementally (flow-table.ts). 224 B a session in r1's table at 50 % and 99 % of a 1 M limit, 265 B at
+ * 25 % (bench/memory.ts; 504, 299 and 1,184 B before).
  * Idle expiry: a timer wheel of WHEEL_SLOTS slots of WHEEL_TICK_MS. Every row sits in the slot of the
  * time it may next have expired; a sweep visits only the slots that came due and, in them, only their rows:
  * a row whose `expires` passed is expired, any other moves to the slot of its `expires` (packets move
@@ -66,8 +71,8 @@ export const SF_TRANSFORMED = 0x0200;
 /** Return keys per row: one per packet form the chain sees (two when NAT makes the directions differ). */
 export const RET_KEYS = 2;
 
-/** Memory one session costs, rounded up: 343 B RSS at 99 % table fill and 414 B at 50 % (bench/memory.ts,
- *  docs/performance.md) plus the expiry wheel's 20 B. */
+/** Memory one session costs, rounded up: at most about 330 B RSS per session and router at 25-99 % table fill
+ *  (bench/memory.ts, docs/performance.md), with room for NAT, HA sync and IPv6 columns. */
 export const SESSION_BYTES = 512;
 /** Rows one data path's table can address (control tags a row with its worker in the bits above 24). */
 export const MAX_ROWS = (1 << 24) - 1;
