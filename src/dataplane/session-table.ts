@@ -581,8 +581,8 @@ export class SessionTable {
     return s;
   }
 
-  /** Gives back the memory of segment s's rows when they are all free (reserved columns only; the generations
-   *  and the HA sync state stay: they outlive a row). */
+  /** Gives back the memory of segment s's rows when they are all free (reserved columns only; the HA sync
+   *  state stays: it outlives a row; its rows' generations start above genTop when used again). */
   private releaseSegment(s: number): void {
     if (this.segActive[s] !== 0 || !reservedFrom(this.held)) return;
     const from = s * SEGMENT_ROWS;
@@ -590,7 +590,7 @@ export class SessionTable {
     const columns: Column[] = [
       this.flags, this.role, this.family, this.protocol, this.tenant, this.service, this.path, this.inIf, this.outIf,
       this.origSrc, this.origDst, this.origSrcPort, this.origDstPort, this.wpLocalPort, this.wpPeerPort, this.uuid,
-      this.chain, this.tag, this.app, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
+      this.chain, this.tag, this.app, this.gen, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
       this.created, this.lastSeen, this.expires, this.pktsFwd, this.pktsRev, this.bytesFwd, this.bytesRev,
       this.signedAt, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relay, this.inKeyFamily,
       this.outKeyFamily, this.inKey, this.outKey, this.retFamily, this.retKey,
