@@ -127,7 +127,10 @@ export class FlowTable {
    *  an existing value. */
   set(value: number, which: number): void {
     if (this.old.length > 0) this.migrate(MOVE_PER_WRITE);
-    else if ((this.size + 1) * 4 > this.capacity * 3) this.startResize(this.capacity * 2);
+    if ((this.size + 1) * 4 > this.capacity * 3) { // (while halving only after many inserts: the rest moves first)
+      if (this.old.length > 0) this.migrate(this.old.length);
+      this.startResize(this.capacity * 2);
+    }
     const h = this.hash(this.key, 0);
     const slot = ((tagOf(h) << TAG_SHIFT) | (which << WHICH_SHIFT) | value) >>> 0;
     const found = this.find(this.slots, this.mask, h);
