@@ -80,6 +80,8 @@ export const Path = Type.Object({
   flaps: Type.Integer(),
   holdDownMs: Type.Number(),
   sessions: Type.Integer(),
+  node: Type.Optional(Type.String({ description: 'the far end is this node of a router pair (its own interface, docs/high-availability.md)' })),
+  standby: Type.Optional(Type.Boolean({ description: 'BFD up, but the far end is the pair\'s standby node: no sessions on the path' })),
   transport: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('udp-transform')], { description: 'how TCP sessions opened on the path travel (docs/wan.md "UDP transform")' })),
   udpTransform: Type.Optional(Type.Object({
     mode: Type.Union([Type.Literal('auto-detect'), Type.Literal('always-transform'), Type.Literal('disabled')]),

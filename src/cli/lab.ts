@@ -234,15 +234,16 @@ export function registerLab(program: Command): void {
     .option('--udp-transform <mode>', 'udp-transform mode of every path: auto-detect (the firewall detector probes every 10 s), always-transform, disabled; without it the config default: auto-detect every 300 s (docs/wan.md)')
     .option('--fec <group/parity>', 'FEC on web and stream: parity packets per group of data packets, e.g. 10/3 (docs/wan.md "FEC")')
     .option('--ha', 'r1 as a router pair: nodes r1a (active) and r1b (standby) in <prefix>-r1a/-r1b on bridged LAN and WAN segments in <prefix>-r1, a sync veth between them; the active node holds and announces r1\'s LAN and WAN addresses (docs/high-availability.md)')
+    .option('--ha-wan <mode>', 'with --ha: shared (default: one WAN path, its address held by the active node) or per-node (each node its own WAN path, r1a path 1 and r1b path 2: r2 sees one peer r1 with a path to each node; docs/high-availability.md)')
     .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address; the branch server 198.18.1.10 (service branch) lets the server side open sessions toward r1 (docs/wan.md)')
-    .action(async (o: LabOptions & { bgp?: boolean; wanMtu?: string; ipv6?: boolean; nat?: boolean; middlebox?: boolean; udpTransform?: string; fec?: string; ha?: boolean; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
+    .action(async (o: LabOptions & { bgp?: boolean; wanMtu?: string; ipv6?: boolean; nat?: boolean; middlebox?: boolean; udpTransform?: string; fec?: string; ha?: boolean; haWan?: string; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
       const untrap = tearDownOnSignal(o);
       try {
         const shape = checkShape({
           paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile,
           conductor: o.conductor === true, ...(o.etcd === undefined ? {} : { etcd: o.etcd }), ...(o.routers === undefined ? {} : { routers: o.routers }), ...(o.topology === undefined ? {} : { topology: o.topology }),
           collector: o.collector === true, collectorRotateS: o.collectorRotate, plugins: o.plugin, bgp: o.bgp === true, nat: o.nat === true, ipv6: o.ipv6 === true, ...(o.wanMtu !== undefined ? { wanMtu: o.wanMtu } : {}), ...(o.fec !== undefined ? { fec: o.fec } : {}),
-          middlebox: o.middlebox === true, ...(o.udpTransform !== undefined ? { udpTransform: o.udpTransform } : {}), ha: o.ha === true,
+          middlebox: o.middlebox === true, ...(o.udpTransform !== undefined ? { udpTransform: o.udpTransform } : {}), ha: o.ha === true, ...(o.haWan !== undefined ? { haWan: o.haWan } : {}),
         });
         const seed = parseCount(o.seed, '--seed', 0, 0xffffffff);
         await labUp({ dir: o.dir, prefix: o.prefix, progress, shape, seed });

@@ -70,9 +70,9 @@ function peersTable(rows: PeerSummary[]): string {
   if (rows.length === 0) return 'no peers';
   const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)}`);
   return renderTable(
-    ['PEER', 'PATH', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'TRANSPORT', 'WAYPOINTS', 'NAT'],
+    ['PEER', 'PATH', 'NODE', 'USABLE', 'BFD', 'VECTOR', 'LATENCY MS', 'JITTER MS', 'LOSS %', 'MOS', 'UPTIME', 'FLAPS', 'HOLD-DOWN', 'SESSIONS', 'KEY AGE', 'REKEYS', 'MTU', 'TRANSPORT', 'WAYPOINTS', 'NAT'],
     rows.flatMap((p) => p.paths.map((x) => [
-      p.name, x.name, x.up ? 'yes' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
+      p.name, x.name, x.node ?? '-', x.up ? 'yes' : x.standby === true ? 'standby' : 'no', x.bfd, x.vector || '-', ms(x.latencyMs), ms(x.jitterMs), ms(x.lossPct), x.mos === undefined ? '-' : x.mos.toFixed(2),
       humanDuration(x.uptimeMs), x.flaps, x.holdDownMs > 0 ? humanDuration(x.holdDownMs) : '-', x.sessions,
       x.keyAgeMs === undefined ? '-' : humanDuration(x.keyAgeMs), x.rekeys ?? '-', mtuText(x.mtu, x.mtuState), transportText(x), `${x.localWaypoint} > ${x.remoteWaypoint}`, natText(x.nat),
     ])),
@@ -253,6 +253,8 @@ function haTable(s: NodeHaStatus): string {
     ['node', s.node], ['role', `${s.role} (${s.reason})`], ['forwarding', s.forwarding ? 'yes' : 'no'],
     ['partner', `${s.partner}: ${s.partnerRole ?? 'not heard'}${s.partnerHeardMsAgo === undefined ? '' : `, heard ${s.partnerHeardMsAgo} ms ago`}`],
     ['split brain', s.splitBrain ? 'YES' : 'no'],
+    ['shared links', `${s.linksUp} up: ${s.links.map((l) => `${l.device} ${l.up ? 'up' : `DOWN (${l.state})`}`).join(', ') || 'none watched (no shared addresses)'}`],
+    ['partner released', `${s.partnerReleased === undefined ? 'not heard' : s.partnerReleased ? 'yes' : 'no (it holds the shared addresses)'}; taking them waited ${s.releaseWaits.waited} times for the partner's release, ${s.releaseWaits.timedOut} ran out${s.releaseWaits.lastMs === undefined ? '' : ` (the last ${s.releaseWaits.lastMs} ms)`}`],
     ['sync lag', `${ms(s.lag.lastMs)} (max ${ms(s.lag.maxMs)}), ${s.lag.pending} records pending, ${s.lag.unacked} batches unacknowledged`],
     ['change lag', `${ms(s.lag.changeMs)} (p50 ${upTo(s.lag.changeP50Ms)}, p99 ${upTo(s.lag.changeP99Ms)}, max ${ms(s.lag.changeMaxMs)}) from a session change to its acknowledgement; the oldest change waited ${ms(s.sessions.lastWaitMs)} (max ${ms(s.sessions.maxWaitMs)}) for its collection`],
     ['sessions sent', `${s.sessions.upserts} rows, ${s.sessions.deletes} removals, ${s.sessions.purges} workers' rows purged in ${s.sessions.collections} collections (${s.sessions.fullCollections} full); ${s.sessions.dirtyLeft} rows waiting${s.sessions.dirtyLeft > 0 ? ` (oldest ${ms(s.sessions.dirtyLeftOldestMs)})` : ''}`],

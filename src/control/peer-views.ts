@@ -17,6 +17,9 @@ export interface PeerSummary {
     /** BFD state ('static' without BFD) and measured quality (after the first link test) */
     bfd: string; latencyMs?: number; jitterMs?: number; lossPct?: number; mos?: number;
     uptimeMs: number; flaps: number; holdDownMs: number; sessions: number;
+    /** the far end is a router pair's node's own interface: that node; `standby` while it is the pair's
+     *  standby (BFD Up, no sessions on the path; docs/high-availability.md "Per-node WAN interfaces") */
+    node?: string; standby?: boolean;
     /** age of the key this router sends with on the path, and (key-exchange: handshake) its rekeys so far */
     keyAgeMs?: number; rekeys?: number;
     /** NAT traversal (docs/wan.md), on paths with an `outbound-only` end: `peer-behind-nat` (we learn the
@@ -65,6 +68,8 @@ export function peerSummaries(v: PeerViewSource): PeerSummary[] {
         ...(q?.latencyMs !== undefined ? { latencyMs: round(q.latencyMs), jitterMs: round(q.jitterMs ?? 0), lossPct: round(q.lossPercent ?? 0), mos: round(q.mos ?? 0) } : {}),
         uptimeMs: q?.uptimeMs ?? 0, flaps: q?.flaps ?? 0, holdDownMs: q?.holdDownRemainingMs ?? 0,
         sessions: v.sessionsOnPath(p),
+        ...(path.remoteNode === undefined ? {} : { node: path.remoteNode }),
+        ...(q?.peerStandby === true ? { standby: true } : {}),
         ...keyFields(v.keys(path.name)),
         mtu: v.mtu(path.name)?.mtu ?? t.interfaces[path.localInterface]!.mtu, mtuState: v.mtu(path.name)?.state ?? 'not-probed',
         ...transportFields(v.transform(path.name)),

@@ -251,6 +251,16 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.pathControl.supervisor?.resume();
   }
 
+  /** A router pair's node became standby or fenced (its devices down): its paths send nothing until `resumePaths`. */
+  quietPaths(): void {
+    this.pathControl.supervisor?.quiet();
+  }
+
+  /** A router pair's node: standby or not, told to the peers in its BFD packets (paths/supervisor.ts `setPairStandby`). */
+  setPairStandby(standby: boolean): void {
+    this.pathControl.supervisor?.setPairStandby(standby);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

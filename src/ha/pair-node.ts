@@ -13,7 +13,7 @@
  * gone only after FENCED_DEAD_TIMES dead times without a probe heartbeat.
  */
 import { createActor, type Actor } from 'xstate';
-import { haNodeMachine, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
+import { deadTimeMs, haNodeMachine, heartbeatOf, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
 import type { Redundancy } from '../model/config.js';
 import { SyncReplica } from './replica.js';
 import { SyncLink, WINDOW, type SyncLag, type SyncLinkCounters } from './sync-link.js';
@@ -43,8 +43,10 @@ export interface PairNodeOptions {
   redundancy: Redundancy;
   /** this node's name (one of redundancy.nodes) */
   node: string;
-  /** shared interfaces (LAN/WAN) with link up now */
+  /** shared interfaces (LAN/WAN) with link up now (read at start, at each heartbeat and at `linksChanged`) */
   linksUp?: () => number;
+  /** this host holds none of the shared addresses now (told to the partner in each heartbeat); default: not forwarding */
+  released?: () => boolean;
   onRole?: (p: HaRolePublished) => void;
   onSplitBrain?: (p: { active: boolean; message: string }) => void;
   /** the partner's heartbeats name another role than before (e.g. it stopped being active) */
@@ -72,6 +74,12 @@ export interface PairNodeStatus {
   probeAlive: boolean | undefined;
   replicaRecords: number;
   counters: SyncLinkCounters;
+  /** shared links up here, as the machine (and the partner) know it */
+  linksUp: number;
+  /** the partner's last heartbeat (either link) said it holds no shared address */
+  partnerReleased: boolean | undefined;
+  /** taking the role while the partner still held the addresses: waits for its release, and those that ran out */
+  releaseWaits: { waited: number; timedOut: number; lastMs: number | undefined };
 }
 
 /** A fenced node counts its partner gone after this many dead times without a probe heartbeat. */
@@ -98,6 +106,10 @@ export class PairNode {
   private stopped = false;
   /** the partner is new, restarted, or standby again after forwarding: the next collect sends the full state */
   private resync = false;
+  /** the partner's word on its shared addresses, from its newest heartbeat on either link */
+  private partnerReleased: boolean | undefined;
+  private releaseWaiters: (() => void)[] = [];
+  private readonly releaseWaits = { waited: 0, timedOut: 0, lastMs: undefined as number | undefined };
 
   constructor(private readonly o: PairNodeOptions) {
     const self = o.redundancy.nodes.find((n) => n.name === o.node);
@@ -121,7 +133,10 @@ export class PairNode {
       node: self.name, partner: partner.name, localAddress: self.probeAddress, partnerAddress: partner.probeAddress,
       port: o.ports?.local ?? o.redundancy.syncPort, partnerPort: o.ports?.partner ?? o.redundancy.syncPort,
       key: Buffer.from(o.redundancy.sharedKey, 'base64'),
-      onHeartbeat: () => { this.probeHeardAt = performance.now(); },
+      onHeartbeat: (hb) => {
+        this.probeHeardAt = performance.now();
+        this.heardReleased(hb);
+      },
       onRecords: () => {},
     });
     const machine = haNodeMachine.provide({
@@ -157,6 +172,7 @@ export class PairNode {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.moreTimer);
+    for (const w of this.releaseWaiters.splice(0)) w();
     this.actor.stop();
     this.link.close();
     this.probe?.close();
@@ -195,6 +211,52 @@ export class PairNode {
     if (!this.stopped) this.actor.send({ type: 'ha.ready' });
   }
 
+  /** The shared links' count changed (the node's link watch): the machine and the partner hear it now, not at the next heartbeat. */
+  linksChanged(): void {
+    const links = this.o.linksUp?.();
+    if (this.stopped || links === undefined || links === this.lastLinks) return;
+    this.lastLinks = links;
+    this.actor.send({ type: 'ha.links', up: links });
+  }
+
+  /** A heartbeat now, on both links (e.g. the shared addresses were just released: the partner may take them). */
+  beatNow(): void {
+    if (!this.stopped) this.beat(heartbeatOf(this.actor.getSnapshot().context));
+  }
+
+  /** The partner is alive on the probe link and its last word is that it holds the shared addresses (split brain:
+   *  it was active and is being fenced). */
+  partnerHolds(): boolean {
+    return this.probeAlive && this.partnerReleased === false;
+  }
+
+  /** Waits until the partner says it released the shared addresses, at most `timeoutMs`; false when the time
+   *  ran out (counted: the caller takes them anyway). */
+  async waitPartnerReleased(timeoutMs: number): Promise<boolean> {
+    if (this.partnerReleased !== false) return true;
+    const t0 = performance.now();
+    this.releaseWaits.waited++;
+    const released = await new Promise<boolean>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(this.partnerReleased !== false);
+      };
+      const timer = setTimeout(() => {
+        this.releaseWaiters = this.releaseWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      this.releaseWaiters.push(done);
+    });
+    this.releaseWaits.lastMs = Math.round(performance.now() - t0);
+    if (!released) this.releaseWaits.timedOut++;
+    return released;
+  }
+
+  /** How long without a heartbeat before the partner counts as lost. */
+  get deadTimeMs(): number {
+    return deadTimeMs(this.actor.getSnapshot().context);
+  }
+
   get role(): HaRole {
     return this.actor.getSnapshot().context.role;
   }
@@ -205,16 +267,14 @@ export class PairNode {
       node: c.node, partner: c.partner, role: c.role, reason: c.reason, forwarding: FORWARDING.has(c.role),
       partnerRole: c.heard?.role, partnerHeardMsAgo: this.heardAt === undefined ? undefined : Math.round(performance.now() - this.heardAt),
       splitBrain: c.splitBrain, lag: this.link.lag(), probeAlive: this.probe === undefined ? undefined : this.probeAlive, replicaRecords: this.replica.size, counters: this.link.counters,
+      linksUp: c.linksUp, partnerReleased: this.partnerReleased, releaseWaits: { ...this.releaseWaits },
     };
   }
 
   /** Every heartbeat also flushes the state collected since the last (batches at the heartbeat rate). */
-  private beat(hb: HaHeartbeat): void {
-    const links = this.o.linksUp?.();
-    if (links !== undefined && links !== this.lastLinks) {
-      this.lastLinks = links;
-      this.actor.send({ type: 'ha.links', up: links });
-    }
+  private beat(machineHb: HaHeartbeat): void {
+    this.linksChanged();
+    const hb: HaHeartbeat = { ...machineHb, released: this.o.released?.() ?? !FORWARDING.has(machineHb.role) };
     if (this.probe !== undefined) {
       // half the dead time: a dead partner is seen gone on the probe before the sync link's dead time ends; a
       // fenced node (the split brain's loser) waits FENCED_DEAD_TIMES dead times: late probe heartbeats on a
@@ -242,8 +302,15 @@ export class PairNode {
     this.link.flush();
   }
 
+  /** The partner's word on its shared addresses; a release wakes whoever waits for it. */
+  private heardReleased(hb: HaHeartbeat): void {
+    this.partnerReleased = hb.released === true;
+    if (this.partnerReleased) for (const w of this.releaseWaiters.splice(0)) w();
+  }
+
   private heard(hb: HaHeartbeat): void {
     this.heardAt = performance.now();
+    this.heardReleased(hb);
     const before = this.actor.getSnapshot().context.heard?.role;
     this.actor.send({ type: 'ha.heartbeat', heartbeat: hb });
     // a partner that forwarded (it took over: its replica was emptied) and is standby again starts from nothing

@@ -3,7 +3,7 @@
  * one tenant, four services and their service-policies. Written as commented YAML because people read
  * it to learn the config format (docs/configuration.md).
  */
-import { haRedundancyYaml } from './ha.js';
+import { haNodeOfPath, haRedundancyYaml } from './ha.js';
 import { BRANCH_SERVER } from './nat.js';
 import { randomBytes } from 'node:crypto';
 import { COLLECTOR_ADDRESS, COLLECTOR_NAME, COLLECTOR_PORT } from './collector.js';
@@ -74,7 +74,8 @@ function wanInterfaces(router: RouterRole, paths: readonly PathPlan[], s: LabSha
           kind: wan
           waypoint: ${p.waypoints[router]}       # routed into ${p.device} by the node; not a local address
           device: ${p.device}          # mtu 1700 by default for wan: room for metadata and the HMAC
-          neighborhoods:
+${router === 'r1' && s.haWan === 'per-node' ? `          node: ${haNodeOfPath(p.k)}                 # --ha-wan per-node: ${haNodeOfPath(p.k)}'s own WAN interface (docs/high-availability.md)
+` : ''}          neighborhoods:
             - name: ${p.neighborhood}            # ${router === 'r1' ? 'r2' : 'r1'}/${p.iface} is in it too: the path ${p.iface}->${router === 'r1' ? 'r2' : 'r1'}/${p.iface}
               vector: ${p.vector}          # service-policies rank paths by vector
 ${router === 'r1' && p.k === 1 && s.nat === true ? natLines('              ') : ''}${s.udpTransform !== undefined ? udpTransformLines(s.udpTransform, '              ') : ''}${bfdBlock(s, '              ')}`;
@@ -427,7 +428,7 @@ ${shape.nat === true ? `        - name: branch-local         # --nat: sessions r
 ` : ''}${plugins ? PLUGIN_SERVICES.map((n) => `        - name: ${n}-via-r2
           service: ${n}
           peer: r2
-`).join('') + r1Plugins() : ''}${management('r1', tokenDir)}${shape.ha === true ? haRedundancyYaml() : ''}
+`).join('') + r1Plugins() : ''}${management('r1', tokenDir)}${shape.ha === true ? haRedundancyYaml(shape.haWan === 'per-node') : ''}
     - name: r2                       # runs in namespace <prefix>-r2
       interfaces:
 ${wanInterfaces('r2', paths, shape)}${shape.ipv6 === true ? wan6Interface('r2') : ''}        - name: lan0

@@ -14,6 +14,8 @@ import { checkFabric, MAX_ROUTERS, type FabricTopology } from './fabric.js';
 import { checkHaShape } from './ha.js';
 
 export const RESILIENCY_MODES = ['none', 'failover', 'revertible-failover', 'packet-duplication'] as const;
+/** `svr lab up --ha --ha-wan`: the pair shares one WAN path (its address moves), or each node has its own */
+export const HA_WAN_MODES = ['shared', 'per-node'] as const;
 export type LabResiliency = (typeof RESILIENCY_MODES)[number];
 
 /** `off`: no path-quality filter; `best-effort`: filter on, best-effort true; `strict`: best-effort false. */
@@ -68,6 +70,8 @@ export interface LabShape {
   fec?: { groupSize: number; parity: number };
   /** r1 is a router pair, nodes r1a and r1b on bridged LAN and WAN segments (`svr lab up --ha`, lab/ha.ts) */
   ha?: boolean;
+  /** `--ha-wan per-node`: each node of the pair has its own WAN path (r1a path 1, r1b path 2), not a shared one */
+  haWan?: 'per-node';
 }
 
 /** A plugin `svr lab up --plugin` adds to the authority: an absolute path and its options. */
@@ -137,6 +141,8 @@ export interface ShapeInput {
   fec?: string;
   /** `--ha`: r1 as a router pair */
   ha?: boolean;
+  /** `--ha-wan shared|per-node` */
+  haWan?: string;
 }
 
 /** `--plugin PATH[=JSON]`: the plugin's file or folder (it must exist) and its options as JSON. */
@@ -177,9 +183,18 @@ export function checkShape(i: ShapeInput): LabShape {
     ...etcdOf(i),
     ...fabricOf(i),
     ...(i.ha === true ? { ha: true } : {}),
+    ...haWanOf(i),
   };
   if (shape.ha === true) checkHaShape(shape);
   return shape;
+}
+
+/** `--ha-wan per-node` (with `--ha` only): two paths, one per node, unless `--paths` says otherwise (refused then). */
+function haWanOf(i: ShapeInput): { haWan?: 'per-node'; paths?: number } {
+  const mode = oneOf(i.haWan, 'shared', HA_WAN_MODES, '--ha-wan');
+  if (mode === 'shared') return {};
+  if (i.ha !== true) throw new SvrError('SVR_ERR_LAB_OPTION', '--ha-wan per-node: only with --ha (it says how the pair r1 reaches the WAN); add --ha or drop --ha-wan');
+  return { haWan: 'per-node', ...(i.paths === undefined || Number(i.paths) === 1 ? { paths: 2 } : {}) };
 }
 
 function middleboxOf(i: ShapeInput): { middlebox?: true; udpTransform?: UdpTransformMode } {
@@ -218,6 +233,6 @@ function fabricOf(i: ShapeInput): { fabric?: LabShape['fabric'] } {
 export function describeShape(s: LabShape): string {
   const sla = s.sla === 'off' ? 'no SLA filter' : `SLA max-latency ${SLA_MAX_LATENCY_MS} ms${s.sla === 'strict' ? ' (strict: no best effort)' : ' (best effort)'}`;
   const head = s.fabric !== undefined ? `${s.fabric.routers} routers, ${s.fabric.topology}${s.fabric.topology === 'hub-spoke' ? ' (r1 is the hub)' : ''}` : `${s.paths} path${s.paths === 1 ? '' : 's'}, web/stream ${s.resiliency}, ${sla}`;
-  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}${s.ipv6 === true ? ', IPv6 hosts and an IPv6 peer path (wan6) over path 1' : ''}${s.middlebox === true ? ', a middlebox on path 1 dropping mid-flow TCP and SYNs with data' : ''}${s.udpTransform !== undefined ? `, udp-transform ${s.udpTransform}` : ''}${s.ha === true ? ', r1 a router pair (r1a active, r1b standby; shared LAN and WAN addresses)' : ''}`;
+  return `${head}, BFD ${s.bfdIntervalMs} ms (detection ${3 * s.bfdIntervalMs} ms), hold-down ${s.holdDownS} s, link test every ${s.linkTestIntervalS} s${s.workers > 1 ? `, ${s.workers} data-path workers per node` : ''}${s.profile === 'plugins' ? ', profile plugins (firewall, dos, qos, appid, external-function on r1; nat, lb on r2; namespaces internet and fn)' : ''}${s.conductor === true ? `, routers managed by ${s.etcd === undefined ? 'a conductor' : `two conductors sharing ${s.etcd} etcd member${s.etcd === 1 ? '' : 's'}`} (ZTP)` : ''}${s.collector === true ? ', IPFIX collector nfcapd' : ''}${s.bgp === true ? ', BGP with a provider edge (FRR)' : ''}${(s.plugins ?? []).map((p) => `, plugin ${p.use}`).join('')}${s.nat === true ? ', r1 behind NAT on path 1 (nftables masquerade, outbound-only)' : ''}${s.wanMtu !== undefined ? `, WAN path MTU ${s.wanMtu} with ICMP filtered` : ''}${s.ipv6 === true ? ', IPv6 hosts and an IPv6 peer path (wan6) over path 1' : ''}${s.middlebox === true ? ', a middlebox on path 1 dropping mid-flow TCP and SYNs with data' : ''}${s.udpTransform !== undefined ? `, udp-transform ${s.udpTransform}` : ''}${s.ha === true ? `, r1 a router pair (r1a active, r1b standby; ${s.haWan === 'per-node' ? 'a shared LAN address, each node its own WAN path: r1a path 1, r1b path 2' : 'shared LAN and WAN addresses'})` : ''}`;
 
 }

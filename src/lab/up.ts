@@ -232,7 +232,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
       if (shape.middlebox === true) await buildMiddlebox(opts.prefix, opts.progress);
       if (shape.wanMtu !== undefined) await limitWanMtu(opts.prefix, shape.paths, shape.wanMtu, opts.progress);
       if (shape.ipv6 === true) await addIpv6Network(opts.prefix, opts.progress);
-      if (shape.ha === true) await buildHaNetwork(opts.prefix, opts.progress);
+      if (shape.ha === true) await buildHaNetwork(opts.prefix, opts.progress, shape.haWan === 'per-node');
       if (shape.profile === 'plugins') await buildPluginNetwork(opts.prefix, opts.progress);
     } else {
       await buildFabricNetwork(plan, opts.progress);

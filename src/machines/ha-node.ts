@@ -8,6 +8,8 @@
  *   flushSync()                send every pending state batch now (a planned switchover begins)
  *   (the node answers `taking-over` with `ha.ready` once its devices, sessions and addresses are up and announced)
  *   splitBrain({active, message})  raise / clear the `ha-split-brain` alarm
+ *   (`ha.links` from the node's link watch: the count goes out in a heartbeat at once; an active node with
+ *   fewer links up than its standby hands over)
  *   discard({from})            a heartbeat from a node that is not the configured partner (count it)
  *
  * Three parallel regions:
@@ -48,6 +50,9 @@ export interface HaHeartbeat {
   linksUp: number;
   /** a preempting standby that outranks the active asks for the role */
   wantActive: boolean;
+  /** host state, set by the pair node (not the machine): the sender holds none of the shared addresses
+   *  (a split brain's winner takes them only once the loser says so; docs/high-availability.md "Split brain") */
+  released?: boolean;
 }
 
 export interface HaNodeInput {
@@ -180,6 +185,8 @@ export const haNodeMachine = setup({
     partnerActiveAndWins: ({ context, event }) => heardRole(event) === 'active' && !beats(context, event),
     partnerWants: ({ event }) => event.type === 'ha.heartbeat' && event.heartbeat.wantActive,
     partnerHasMoreLinks: ({ context, event }) => event.type === 'ha.heartbeat' && event.heartbeat.role === 'standby' && event.heartbeat.linksUp > context.linksUp,
+    /** a link of ours went down: the standby, heard alive, now has more up */
+    heardPartnerHasMoreLinks: ({ context, event }) => event.type === 'ha.links' && !context.partnerLost && context.heard?.role === 'standby' && context.heard.linksUp > event.up,
     weWin: ({ context, event }) => beats(context, event),
     partnerProbeAlive: ({ context }) => context.partnerProbeAlive,
     partnerGoneEverywhere: ({ event }) => event.type === 'ha.partnerProbe' && !event.alive,
@@ -209,7 +216,8 @@ export const haNodeMachine = setup({
   // timers finite (a NaN delay would fire at once, for ever)
   context: ({ input }) => ({ ...HA_TIMER_DEFAULTS, ...input, role: 'init', reason: 'start', partnerProbeAlive: false, splitBrain: false, partnerLost: false }),
   on: {
-    'ha.links': { actions: 'setLinks' },
+    // a link went down or up (the node watches its shared devices): the partner hears the new count at once
+    'ha.links': { actions: ['setLinks', { type: 'sendHeartbeat', params: ({ context }) => heartbeatOf(context) }] },
     'ha.partnerProbe': { actions: 'setProbe' },
   },
   states: {
@@ -267,6 +275,8 @@ export const haNodeMachine = setup({
               { guard: 'partnerHasMoreLinks', target: 'handingOver', actions: because('partner-has-more-links') },
             ],
             'ha.switchover': { target: 'handingOver', actions: because('switchover') },
+            // a shared link of ours went down while the standby has them all: hand over at once (make before break)
+            'ha.links': { guard: 'heardPartnerHasMoreLinks', target: 'handingOver', actions: ['setLinks', because('partner-has-more-links')] },
             'ha.partnerLost': { guard: 'partnerProbeAlive', target: 'deciding' },
             // took over while the probe's word was late: the partner is alive after all, the rule decides
             'ha.partnerProbe': { guard: 'splitBrainSeenLate', target: 'deciding', actions: 'setProbe' },

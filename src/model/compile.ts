@@ -177,6 +177,8 @@ function compilePath(authority: Authority, router: Router, link: PeerLink, id: n
       detectIntervalMs: (mine?.udpTransform?.detectInterval ?? UDP_TRANSFORM_DEFAULTS.detectInterval) * 1000,
     }),
     ...metadataCipher(authority, policy, router, link),
+    ...(link.remote.node === undefined ? {} : { remoteNode: link.remote.node }),
+    ...(link.local.node === undefined ? {} : { localNode: link.local.node }),
   });
 }
 

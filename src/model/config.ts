@@ -275,6 +275,10 @@ export interface Interface {
   /** the guaranteed percent of `shapingRate` per queue [high, medium, low, best-effort], summing to 100
    *  (SSR's traffic-profile); default [40, 30, 20, 10] */
   shapingShares?: number[];
+  /** A router pair (`redundancy`): the node whose own interface this is (non-shared: its own device and, for
+   *  wan, its own waypoint and paths; docs/high-availability.md "Per-node WAN interfaces"). Absent: shared, on
+   *  the active node. */
+  node?: string;
   /**
    * WAN: paths to peer interfaces written out. They add to the paths neighborhoods and topologies give (or
    * choose the neighborhood of one); a conductor writes those out, marked generated, on every commit.

@@ -18,7 +18,7 @@
  * link (e.g. the shared LAN), so that a node that hears its partner only there knows the sync link is cut
  * while the partner is alive (split brain) rather than dead.
  */
-import type { Redundancy, RedundancyNode, SharedAddress } from './config.js';
+import type { Interface, Redundancy, RedundancyNode, SharedAddress } from './config.js';
 import { REDUNDANCY_DEFAULTS } from './defaults.js';
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { parsePrefix } from '../packet/addr.js';
@@ -88,4 +88,22 @@ function readNode(value: unknown, path: FieldPath, { r }: ReadContext): Redundan
   const probeAddress = r.optionalString(o, 'probe-address', path, 'the node\'s IPv4 or IPv6 address on another link than the sync link', (s) => addressProblem(s) === undefined);
   if (name === undefined || syncAddress === undefined) return undefined;
   return probeAddress === undefined ? { name, priority, syncAddress } : { name, priority, syncAddress, probeAddress };
+}
+
+/**
+ * Per-node interfaces (`interfaces[i].node`): only a pair's router has them, each names one of its nodes, and
+ * only wan interfaces are per node (the LAN stays shared: the hosts' gateway moves with the active node).
+ */
+export function checkInterfaceNodes(o: Raw, interfaces: readonly Interface[], redundancy: Redundancy | undefined, path: FieldPath, { r }: ReadContext): void {
+  const raw = Array.isArray(o['interfaces']) ? o['interfaces'] as unknown[] : [];
+  interfaces.forEach((iface) => {
+    if (iface.node === undefined) return;
+    const i = raw.findIndex((x) => typeof x === 'object' && x !== null && (x as Raw)['name'] === iface.name);
+    const at = [...path, 'interfaces', i < 0 ? 0 : i, 'node'];
+    if (iface.kind !== 'wan') r.problems.add(at, `only wan interfaces are per node (a ${iface.kind} interface is shared: the active node holds it); remove \`node\``);
+    else if (o['redundancy'] === undefined || o['redundancy'] === null) r.problems.add(at, `node ${iface.node}: this router has no \`redundancy\` block (it is one node); remove \`node\` or add the block`);
+    else if (redundancy !== undefined && !redundancy.nodes.some((n) => n.name === iface.node)) {
+      r.problems.add(at, `node ${iface.node} is not a node of this router (redundancy.nodes: ${redundancy.nodes.map((n) => n.name).join(', ')})`);
+    }
+  });
 }

@@ -5,7 +5,7 @@ import { BFD_DEFAULTS, BUILTIN_SECURITY_POLICY, NAT_KEEP_ALIVE_S, PATH_MTU_DISCO
 import { readList, type Raw, type ReadContext } from './fields.js';
 import { readManagement } from './read-management.js';
 import { readPlugins } from './read-plugins.js';
-import { readRedundancy } from './read-redundancy.js';
+import { checkInterfaceNodes, readRedundancy } from './read-redundancy.js';
 import { readRouting } from './read-routing.js';
 import { PORT_RANGE_EXPECTED, addressProblem, isBase64Key, parsePortRange, prefixProblem } from './formats.js';
 import { NAME_RULES, isDottedName, isPlainName, isRouterName, isTenantName } from './names.js';
@@ -13,7 +13,7 @@ import { describe, type FieldPath } from './problems.js';
 
 export const ROUTER_KEYS = ['name', 'interfaces', 'routes', 'service-routes', 'plugins', 'router-groups', 'asset-id', 'identity', 'observation-domain-id', 'management', 'routing', 'session-capacity', 'reassembly-memory', 'redundancy'] as const;
 export const IDENTITY_KEYS = ['public-key', 'private-key-file'] as const;
-export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'fragmentation', 'kernel-routes', 'shaping-rate', 'shaping-shares'] as const;
+export const INTERFACE_KEYS = ['name', 'kind', 'tenant', 'waypoint', 'neighborhoods', 'adjacencies', 'security', 'port-range', 'device', 'mtu', 'enforced-mss', 'fragmentation', 'kernel-routes', 'shaping-rate', 'shaping-shares', 'node'] as const;
 export const KERNEL_ROUTE_KEYS = ['prefix', 'table'] as const;
 /** Linux interface names: at most 15 bytes, no slash, colon or whitespace. */
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -58,6 +58,7 @@ export function readRouter(value: unknown, path: FieldPath, ctx: ReadContext): R
   const routing = o['routing'] === undefined || o['routing'] === null ? undefined : readRouting(o['routing'], [...path, 'routing'], ctx, readRoute);
   const management = readManagement(o, path, ctx);
   const redundancy = readRedundancy(o, path, ctx);
+  checkInterfaceNodes(o, interfaces, redundancy, path, ctx);
   if (name === undefined) return undefined;
   const router: Router = { name, interfaces, routes, serviceRoutes, plugins };
   if (identity !== undefined) router.identity = identity;
@@ -137,6 +138,7 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
   const fragmentation = isWan && o['fragmentation'] !== undefined && o['fragmentation'] !== null ? r.oneOf(o, 'fragmentation', path, FRAGMENTATION_MODES, DEFAULT_FRAGMENTATION) : undefined;
   const kernelRoutes = readList(ctx, o, 'kernel-routes', path, 'a list of kernel routes ({ prefix, table })', (v, p) => readKernelRoute(v, p, ctx));
   const shaping = readShaping(o, path, ctx);
+  const node = r.optionalString(o, 'node', path, `the name of the pair's node that owns this interface (redundancy.nodes; ${NAME_RULES.plain})`, isPlainName);
   if (name === undefined || kind === undefined) return undefined;
   const iface: Interface = { name, kind, neighborhoods, security, portRange, device, mtu, enforcedMss, kernelRoutes };
   if (fragmentation !== undefined) iface.fragmentation = fragmentation;
@@ -145,6 +147,7 @@ function readInterface(value: unknown, path: FieldPath, ctx: ReadContext): Inter
   if (tenant !== undefined) iface.tenant = tenant;
   if (waypoint !== undefined) iface.waypoint = waypoint;
   if (adjacencies !== undefined) iface.adjacencies = adjacencies;
+  if (node !== undefined) iface.node = node;
   return iface;
 }
 

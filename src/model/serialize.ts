@@ -81,6 +81,7 @@ function iface(i: Interface): Doc {
     'kernel-routes': i.kernelRoutes.length > 0 ? i.kernelRoutes.map((k) => clean({ prefix: k.prefix, table: k.table })) : undefined,
     'shaping-rate': i.shapingRate,
     'shaping-shares': i.shapingShares,
+    node: i.node,
   });
 }
 

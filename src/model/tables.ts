@@ -132,6 +132,10 @@ export interface CompiledPath {
   readonly outboundOnly: boolean;
   /** the far end is `outbound-only`: its address and control port are learned from its authenticated packets */
   readonly peerBehindNat: boolean;
+  /** the far end is a router pair's node's own interface (`interfaces[].node`): that node's name */
+  readonly remoteNode?: string;
+  /** this end is one node's own interface of this router pair: that node (the path is up only on it) */
+  readonly localNode?: string;
   /** ms between NAT keep-alives of an idle session (outboundOnly paths) */
   readonly natKeepAliveMs: number;
   /** path MTU discovery: searched every intervalMs (paths/path-mtu.ts) unless disabled */

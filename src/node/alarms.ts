@@ -5,7 +5,9 @@
  *
  * 1. every peer path: `peer-path-down` while it is not usable; every peer: `peer-unreachable` while none of
  *    its paths is. A path (peer) is watched once it has been up, or once the node has run `graceMs`
- *    (BFD needs a few seconds to bring paths up: they are starting, not down);
+ *    (BFD needs a few seconds to bring paths up: they are starting, not down). A path to a pair's standby
+ *    node (Up, `standby`) is not down; a pair's node watches no path of its partner's own interfaces (never
+ *    up on this node; docs/high-availability.md "Per-node WAN interfaces");
  *    Every peer path also: `path-mtu-unresolvable` while its MTU discovery finds nothing that gets through,
  *    `nat-rebind-damped` while its NAT rebinds so often that re-signals wait, `udp-transform-active` while
  *    its firewall detector finds a middlebox that drops TCP (its TCP sessions go as UDP; docs/wan.md);
@@ -19,6 +21,8 @@
  * 6. `routerAlarm`: the conditions the router itself reports (its observeAlarm: a security function that
  *    failed closed, a data-path worker replaced, a path whose key exchange fails; docs/security.md);
  * 7. `haSplitBrain`: a node of a router pair that lost its sync link while its partner is alive (node/ha.ts);
+ *    `haLinkDown`: a device of the pair's shared addresses is down on this node (node/ha.ts's link watch);
+ *    `haStandby`: while a pair's node does not forward, its paths raise no `peer-path-down`/`peer-unreachable`;
  * 8. `recordsThread(node, running)`: `records-thread-restarted` from a crash of the session records thread
  *    until it runs again (telemetry/records-thread.ts starts it again).
  */
@@ -36,6 +40,8 @@ export interface NodeAlarmsOptions {
   graceMs?: number;
   /** events kept in the log; default 10000 */
   maxEvents?: number;
+  /** this node of a router pair (its partner's own paths are not watched) */
+  haNode?: string;
 }
 
 /** Alarms the router raises itself (the node observes the others here). */
@@ -56,6 +62,8 @@ export class NodeAlarms {
   /** peers whose reachability changed, observed with the path event that follows (onRouterEvent) */
   private readonly peersPending = new Set<string>();
   private readonly graceMs: number;
+  /** a router pair's standby or fenced node: its paths are down by design (devices down, nothing sent) */
+  private standby = false;
 
   constructor(private readonly router: Router, private readonly o: NodeAlarmsOptions) {
     this.registry = new AlarmRegistry({ maxEvents: o.maxEvents ?? 10_000 });
@@ -70,7 +78,8 @@ export class NodeAlarms {
     const now = new Set<string>();
     for (const peer of this.router.peers()) {
       for (const p of peer.paths) {
-        this.condition(now, 'peer-path-down', p.name, p.up, late, `BFD ${p.bfd}`);
+        if (this.partners(p.name)) continue;
+        this.condition(now, 'peer-path-down', p.name, p.up || p.standby === true, late, p.standby === true ? 'standby' : `BFD ${p.bfd}`);
         now.add(`path-mtu-unresolvable:${p.name}`);
         this.watch.observe('path-mtu-unresolvable', p.name, { active: p.mtuState === 'unresolvable', detail: `MTU ${p.mtu} assumed` });
         if (p.udpTransform?.mode === 'auto-detect') {
@@ -112,6 +121,19 @@ export class NodeAlarms {
     this.watch.observe('ha-split-brain', node, { active, detail });
   }
 
+  /** A shared link (`node/device`) of a router pair's node went down (active) or came back. */
+  haLinkDown(source: string, active: boolean, detail: string): void {
+    this.watch.observe('ha-link-down', source, { active, detail });
+  }
+
+  /** A router pair's node stopped (`true`) or started (`false`) forwarding: while it does not, its paths and peers
+   *  are down by design and raise no `peer-path-down` / `peer-unreachable` (those raised are cleared, saying why). */
+  haStandby(on: boolean): void {
+    if (this.standby === on) return;
+    this.standby = on;
+    this.observe();
+  }
+
   /** The session records thread ended (running false) or runs again after it was started again. */
   recordsThread(node: string, running: boolean, detail = ''): void {
     this.watch.observe('records-thread-restarted', node, { active: !running, detail });
@@ -130,7 +152,7 @@ export class NodeAlarms {
       // one path or peer changed: observe that one alone (a whole observation per event is O(paths) each, and a hub
       // whose 2,000 paths come up at once would spend minutes on them; the periodic observation sees the rest)
       case 'path.up': case 'path.down':
-        this.observeOne('peer-path-down', e.path, e.type === 'path.up', `BFD ${e.reason}`);
+        if (!this.partners(e.path)) this.observeOne('peer-path-down', e.path, e.type === 'path.up' || e.reason === 'peer-standby', e.reason === 'peer-standby' ? 'standby' : `BFD ${e.reason}`);
         this.peersPending.delete(e.peer);
         this.observePeer(e.peer);
         break;
@@ -161,6 +183,13 @@ export class NodeAlarms {
     this.watch.stop();
   }
 
+  /** The path is one of the pair partner's own (never up on this node). */
+  private partners(pathName: string): boolean {
+    if (this.o.haNode === undefined) return false;
+    const node = this.router.tables.paths.find((p) => p.name === pathName)?.localNode;
+    return node !== undefined && node !== this.o.haNode;
+  }
+
   /** A peer's reachability observed at once: reachable while one of its paths is usable. */
   private observePeer(name: string): void {
     const paths = this.router.tables.peers.find((p) => p.name === name)?.paths ?? [];
@@ -176,6 +205,12 @@ export class NodeAlarms {
   /** A condition alarm that is active while `ok` is false, once its source was up or the grace is over. */
   private condition(watched: Set<string>, name: 'peer-path-down' | 'peer-unreachable', source: string, ok: boolean, late: boolean, detail: string): void {
     const key = `${name}:${source}`;
+    if (this.standby) {
+      watched.add(key);
+      this.registry.clear(key, `${source}: this node is its pair's standby (devices down, paths down by design)`);
+      this.watch.observe(name, source, { active: false });
+      return;
+    }
     if (ok) this.seenUp.add(key);
     if (!ok && !late && !this.seenUp.has(key)) return;
     watched.add(key);

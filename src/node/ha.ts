@@ -9,12 +9,19 @@
  * each is logged with the time it took; split brain raises the `ha-split-brain` alarm. Sessions (ha-sessions.ts):
  * the active sends its changed rows at each flush; a node taking over installs the partner's before its devices
  * come up and empties its replica (it is rebuilt by the partner's full collection when this node is standby again).
+ * Link state: the devices of the shared addresses are watched (io/link-state.ts, a 50 ms poll); a change goes
+ * into the machine at once (`ha.links`: the election prefers more links up, an active node with fewer than its
+ * standby hands over), is logged (`ha.link`) and raises/clears `ha-link-down`. Split brain that moves the
+ * role: the node becoming active while the partner (alive on the probe link) still says it holds the shared
+ * addresses waits for its heartbeat saying it released them (at most the dead time, counted), so the two
+ * never hold them at once; a node that released them says so in a heartbeat at once.
  */
 import { createHash } from 'node:crypto';
 import { SvrError } from '../errors.js';
-import type { Router as RouterConfig } from '../model/config.js';
+import type { Interface, Router as RouterConfig } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
+import { LinkWatch, type LinkState } from '../io/link-state.js';
 import { configureInterfaces } from './host-setup.js';
 import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeCommands } from './ha-addresses.js';
 import type { NodeAlarms } from './alarms.js';
@@ -22,7 +29,7 @@ import type { HaSessions, HaSessionStats } from './ha-sessions.js';
 
 export interface NodeHa {
   readonly pair: PairNode;
-  status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined; sessions: HaSessionStats };
+  status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined; sessions: HaSessionStats; links: { device: string; state: LinkState; up: boolean }[] };
   switchover(): { switching: boolean; role: string };
   /** Leaves the pair (the partner takes over) and releases the shared addresses. */
   stop(): Promise<void>;
@@ -40,6 +47,15 @@ export function haNodeOf(me: RouterConfig, haNode: string | undefined): string |
   if (r === undefined) throw new SvrError('SVR_ERR_CLI_OPTION', `--ha-node ${haNode}: router ${me.name} has no \`redundancy\` block (it is one node); drop --ha-node or add the block`);
   if (!r.nodes.some((n) => n.name === haNode)) throw new SvrError('SVR_ERR_CLI_OPTION', `--ha-node ${haNode}: not a node of router ${me.name} (redundancy.nodes: ${r.nodes.map((n) => n.name).join(', ')})`);
   return haNode;
+}
+
+/**
+ * Whether an interface's device is this node's to bring up: shared ones (no `node`) and its own per-node ones;
+ * the partner's own interfaces stay down here (their TUN devices exist so that the data path's interfaces are
+ * the same on both nodes, but nothing is routed into them and their paths never come up on this node).
+ */
+export function onThisNode(iface: Pick<Interface, 'node'>, haNode: string | undefined): boolean {
+  return iface.node === undefined || haNode === undefined || iface.node === haNode;
 }
 
 /**
@@ -64,13 +80,35 @@ export function pairRouterOptions(me: RouterConfig, haNode: string): { bfd: { di
   return { bfd: { discriminator: pairDiscriminator(me.name) }, replaySenderBase: index * PAIR_SENDER_STRIDE };
 }
 
-export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, resumePaths: () => void): Promise<NodeHa> {
+/** What a pair's role changes in its router's paths (control/router.ts). */
+export interface PairPaths {
+  /** taking over: continue the partner's BFD sessions (and send again after `quiet`) */
+  resume(): void;
+  /** standby or fenced with every path on devices that follow the role: send nothing into the downed devices */
+  quiet(): void;
+  /** standby: the peers keep this node's own paths Up but carry no session on them */
+  setStandby(standby: boolean): void;
+}
+
+export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms: () => NodeAlarms | undefined, sessions: HaSessions, paths: PairPaths): Promise<NodeHa> {
   /** what the host does now (undefined before the first role: the devices are up from the start, `init` takes them down) */
   let forwarding: boolean | undefined;
   let applying = Promise.resolve();
   let roleChanges = 0;
   let lastRoleAppliedMs: number | undefined;
+  /** the shared addresses may be on this host (true from the start: a crashed predecessor may have left them) */
+  let holding = true;
   const shared = me.redundancy!.sharedAddresses;
+  const links = new LinkWatch(shared.map((a) => a.device), (c) => {
+    log('ha.link', { node: haNode, device: c.device, up: c.up, state: c.state, linksUp: c.linksUp, of: links.list().length });
+    alarms()?.haLinkDown(`${haNode}/${c.device}`, !c.up, `${c.state}; ${c.linksUp} of ${links.list().length} shared links up on ${haNode}`);
+    pair.linksChanged();
+  });
+  // the shared interfaces follow the role; this node's own (per-node wan) stay up in every role, so that its
+  // paths are up (BFD) before it takes over; the partner's own stay down (onThisNode)
+  const followRole = me.interfaces.filter((i) => i.node === undefined);
+  /** this node has its own paths: its BFD tells the peers whether it is standby (Diag pairStandby) */
+  const perNode = me.interfaces.some((i) => i.node === haNode);
   const announceFailed = (e: unknown): void => log('ha.announce-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) });
   learnDevices(shared, announceFailed);
   const install = (): Promise<unknown> => sessions.install(pair.replica)
@@ -80,17 +118,32 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
     applying = applying.then(async () => {
       if (p.forwarding !== forwarding) {
         if (p.forwarding) {
+          if (p.role === 'active' && pair.partnerHolds()) {
+            // split brain moved the role: the loser releases first (its heartbeat says so), or the dead time runs out
+            const released = await pair.waitPartnerReleased(pair.deadTimeMs);
+            log('ha.partner-released', { node: haNode, released, waitedMs: pair.status().releaseWaits.lastMs ?? 0 });
+          }
           await install();
-          resumePaths(); // before the devices are up: no BFD Down reaches the peer
-        }
+          // no longer standby first, so that no BFD packet of a resumed session says standby (own paths: the
+          // peers may send new sessions here from now on, tens of ms before the shared devices are up)
+          if (perNode) paths.setStandby(false);
+          paths.resume(); // before the devices are up: no BFD Down reaches the peer
+        } else if (perNode) paths.setStandby(true);
         forwarding = p.forwarding;
+        alarms()?.haStandby(!p.forwarding);
         if (p.forwarding) {
           // devices up with their routes, then the shared addresses: one `ip -batch` process
-          await configureInterfaces(me.interfaces, takeCommands(shared));
+          holding = true;
+          await configureInterfaces(followRole, takeCommands(shared));
           if (shared.length > 0) await announceSharedAddresses(shared, () => forwarding === true, announceFailed);
         } else {
+          // no BFD or link test into the downed devices (the kernel would drop them: rx dropped); a node with its
+          // own paths keeps them up and marked standby instead
+          if (!perNode) paths.quiet();
           await releaseSharedAddresses(shared); // first: nobody answers for them while the devices go down
-          for (const iface of me.interfaces) await runIp(['link', 'set', 'dev', iface.device, 'down']);
+          holding = false;
+          pair.beatNow(); // a split brain's winner waits for this word
+          for (const iface of followRole) await runIp(['link', 'set', 'dev', iface.device, 'down']);
         }
         if (p.forwarding) {
           // taking over: what the partner (handing over, still forwarding) synced meanwhile goes in too
@@ -105,7 +158,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
     }).catch((e: unknown) => log('ha.role-failed', { node: haNode, role: p.role, error: e instanceof Error ? e.message : String(e) }));
   };
   const pair = new PairNode({
-    redundancy: me.redundancy!, node: haNode, linksUp: () => me.interfaces.length,
+    redundancy: me.redundancy!, node: haNode, linksUp: () => links.linksUp, released: () => !holding,
     onRole: apply,
     collect: (queue, full) => sessions.collect(queue, full),
     // the partner left the active role while this node is active (a dual-active meeting it lost, a start
@@ -121,16 +174,19 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
     },
   });
   sessions.bind(pair);
+  for (const l of links.list()) if (!l.up) alarms()?.haLinkDown(`${haNode}/${l.device}`, true, `${l.state} at start`);
   await pair.start();
+  links.start();
   return {
     pair,
-    status: () => ({ ...pair.status(), roleChanges, lastRoleAppliedMs, sessions: sessions.stats() }),
+    status: () => ({ ...pair.status(), roleChanges, lastRoleAppliedMs, sessions: sessions.stats(), links: links.list() }),
     switchover: () => {
       const switching = pair.switchover();
       if (!switching) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${haNode} is ${pair.role}, not active: ask the active node of the pair for a switchover`);
       return { switching, role: pair.role };
     },
     stop: async () => {
+      links.stop();
       pair.stop();
       forwarding = false;
       await applying;

@@ -79,13 +79,22 @@ function interfaceCommands(iface: Interface): string[][] {
   return out;
 }
 
-/** Opens (one queue each) and configures the devices; on any failure closes what it opened and rethrows. */
-export async function openInterfaces(interfaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void): Promise<OpenedInterface[]> {
+/**
+ * Opens (one queue each) and configures the devices (those `configure` accepts: a pair's node leaves its
+ * partner's own interfaces down); on any failure closes what it opened and rethrows.
+ */
+export async function openInterfaces(
+  interfaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void, configure: (iface: Interface) => boolean = () => true,
+): Promise<OpenedInterface[]> {
   const opened: OpenedInterface[] = [];
   try {
     for (const iface of interfaces) {
       const port = TunPort.open({ name: iface.device, ...tunOptions(iface) });
       opened.push({ iface, port });
+      if (!configure(iface)) {
+        log('interface.partner', { interface: iface.name, device: iface.device, node: iface.node ?? '' });
+        continue;
+      }
       await configureInterface(iface);
       log('interface.up', { interface: iface.name, device: iface.device, mtu: iface.mtu });
     }

@@ -53,7 +53,7 @@ import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
-import { haNodeOf, pairRouterOptions, startHa, type NodeHa } from './ha.js';
+import { haNodeOf, onThisNode, pairRouterOptions, startHa, type NodeHa } from './ha.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -404,7 +404,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let router: Router;
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo, observeAlarm, o.stepRepository, pairOptions);
+      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo, observeAlarm, o.stepRepository, pairOptions, haNode);
     } catch (e) {
       await closeStore();
       throw e;
@@ -412,7 +412,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   } else {
     try {
       setBusyPoll(busyPollUs);
-      opened = await openInterfaces(me.interfaces, logInfo);
+      opened = await openInterfaces(me.interfaces, logInfo, (i) => onThisNode(i, haNode));
     } catch (e) {
       await closeStore();
       throw e;
@@ -430,6 +430,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   const version = o.version ?? 'unknown';
   const visibility = startVisibility(router, {
+    ...(haNode === undefined ? {} : { haNode }),
     name: o.name, version, ports: () => opened.map((x) => ({ interface: x.iface.name, txDrops: x.port.stats.txDrops })),
   });
   alarms = visibility.alarms;
@@ -477,7 +478,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   node.registryName = registryName;
   if (haNode !== undefined) {
     try {
-      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo), () => router.resumePaths());
+      const ha = node.ha = await startHa(me, haNode, logInfo, () => alarms, new HaSessions(router.host, logInfo), { resume: () => router.resumePaths(), quiet: () => router.quietPaths(), setStandby: (s) => router.setPairStandby(s) });
       visibility.metrics.setHaSource(() => {
         const s = ha.status();
         return {
@@ -547,7 +548,7 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 async function startRouterOverWorkers(
   config: SvrConfig, configPath: string, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
   log: (e: string, f: Record<string, string | number | boolean>) => void, observeAlarm: ObserveAlarm, stepRepository: StepRepositoryClient | undefined,
-  pair: Partial<ReturnType<typeof pairRouterOptions>>,
+  pair: Partial<ReturnType<typeof pairRouterOptions>>, haNode: string | undefined,
 ): Promise<Router> {
   const host = new WorkerHost({
     workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
@@ -565,6 +566,10 @@ async function startRouterOverWorkers(
   await router.start();
   try {
     for (const iface of interfaces) {
+      if (!onThisNode(iface, haNode)) {
+        log('interface.partner', { interface: iface.name, device: iface.device, node: iface.node ?? '' });
+        continue;
+      }
       await configureInterface(iface);
       log('interface.up', { interface: iface.name, device: iface.device, mtu: iface.mtu, queues: workers });
     }

@@ -21,6 +21,8 @@ export interface VisibilityOptions {
   /** alarm observation period and start-up grace (tests shorten them) */
   alarmEveryMs?: number;
   alarmGraceMs?: number;
+  /** a router pair's node: the partner's own paths are never up here, and raise no alarm */
+  haNode?: string;
 }
 
 export function startVisibility(router: Router, o: VisibilityOptions): NodeVisibility {
@@ -30,6 +32,7 @@ export function startVisibility(router: Router, o: VisibilityOptions): NodeVisib
     sessionCapacity: capacity,
     ...(o.alarmEveryMs !== undefined ? { everyMs: o.alarmEveryMs } : {}),
     ...(o.alarmGraceMs !== undefined ? { graceMs: o.alarmGraceMs } : {}),
+    ...(o.haNode !== undefined ? { haNode: o.haNode } : {}),
   });
   const metrics = new NodeMetrics({
     router: o.name, version: o.version,

@@ -16,7 +16,7 @@ export type BfdState = 'adminDown' | 'down' | 'init' | 'up';
 /** Sta field values: AdminDown 0, Down 1, Init 2, Up 3 (RFC 5880 §4.1). */
 export const BFD_STATES: readonly BfdState[] = ['adminDown', 'down', 'init', 'up'];
 
-/** Diagnostic codes (RFC 5880 §4.1); we use 0, 1, 3 and 7. */
+/** Diagnostic codes (RFC 5880 §4.1); we use 0, 1, 3 and 7, and 31 (pairStandby, below). */
 export const BfdDiag = {
   none: 0,
   controlDetectionTimeExpired: 1,
@@ -27,6 +27,10 @@ export const BfdDiag = {
   concatenatedPathDown: 6,
   administrativelyDown: 7,
   reverseConcatenatedPathDown: 8,
+  /** svrouter's own use of a value RFC 5880 §4.1 reserves (9-31): in an Up packet, "this end is a router pair's
+   *  standby node": the peer keeps the path Up but carries no session on it (docs/high-availability.md,
+   *  "Per-node WAN interfaces"). Another BFD implementation takes it as an unknown diagnostic (informational). */
+  pairStandby: 31,
 } as const;
 
 export const BFD_VERSION = 1;

@@ -14,6 +14,9 @@
  *    min(100 ms, RequiredMinRx / 4) restarts an Up session's Detection Time when data arrived: an overloaded
  *    router that loses its own control packets in the queues it shares with data keeps its paths Up
  *    while the peer's data still gets through (docs/paths.md).
+ * 5. A router pair's node (docs/high-availability.md "Per-node WAN interfaces"): `setPairStandby(true)` marks
+ *    its Up packets with Diag 31; a peer's Up packet says whether the far end is standby (read before the fast
+ *    path, which ignores the Diag) -> the lifecycle's `path.peerStandby`: Up but not usable while it is.
  *
  * @example
  *   const paths = new PathSupervisor({ tables: () => router.tables, send: (p, b) => router.sendPathMessage(p, b), messages$: router.pathMessages$ });
@@ -25,7 +28,7 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import { bfdMachine, controlPacket, detectionWatched, discardReason, type BfdPublished } from '../machines/bfd.js';
 import type { CompiledBfd, ForwardingTables } from '../model/tables.js';
-import { BfdDiag, decodeBfdControl, encodeBfdControl, type BfdState } from '../packet/bfd.js';
+import { BFD_CONTROL_LENGTH, BFD_STATES, BfdDiag, decodeBfdControl, encodeBfdControl, type BfdControlPacket, type BfdState } from '../packet/bfd.js';
 import { BfdSchedule } from './bfd-schedule.js';
 import { GridTimers } from './grid-timers.js';
 import { LinkTester, type LinkTestSettings, type Timers } from './link-test.js';
@@ -66,7 +69,9 @@ export interface PathSupervisorOptions {
 
 export type PathChangeReason =
   | 'start' | 'bfd-init' | 'bfd-up' | 'hold-down' | 'hold-down-over'
-  | 'detection-time-expired' | 'neighbor-signaled-down' | 'admin-down' | 'bfd-down';
+  | 'detection-time-expired' | 'neighbor-signaled-down' | 'admin-down' | 'bfd-down'
+  /** the far end is a router pair's standby node (Diag pairStandby), or it took over */
+  | 'peer-standby' | 'peer-active';
 
 export interface PathStateChange {
   readonly path: number;
@@ -93,6 +98,8 @@ export interface PathSummary {
   /** RFC 5880 §4.1 diagnostic of the last state change */
   readonly diag: number;
   readonly usable: boolean;
+  /** BFD Up, but the far end is a router pair's standby node: no sessions on the path */
+  readonly peerStandby: boolean;
   /** smoothed link-test results; undefined before the first test */
   readonly latencyMs?: number;
   readonly jitterMs?: number;
@@ -118,6 +125,8 @@ interface PathRuntime {
   readonly lifecycle: Actor<typeof pathMachine>;
   /** deps.traffic at the last poll */
   traffic: number;
+  /** the far end's last Up packet said it is a pair's standby node */
+  peerStandby: boolean;
 }
 
 /** link-test echoes and deadlines run on this grid (ms): at most 10 ms late, many paths' echoes in one write */
@@ -128,6 +137,8 @@ export class PathSupervisor {
   readonly #timers: Timers;
   readonly #random: () => number;
   readonly #slowStartMs: number;
+  /** this router is a pair's standby node (setPairStandby) */
+  #pairStandby = false;
   readonly #spacingMs: number;
   readonly #paths = new Map<string, PathRuntime>();
   readonly #schedule: BfdSchedule;
@@ -146,6 +157,8 @@ export class PathSupervisor {
   #ids: { generation: number; byName: Map<string, number> } = { generation: -1, byName: new Map() };
   #subscription: Subscription | null = null;
   #trafficTimer: unknown = null;
+  /** a router pair's standby (its devices down): nothing is sent on any path until `resume` */
+  #quiet = false;
 
   /** usable/BFD changes of every path; subscribe before start() to see the initial ones */
   readonly #discriminator: ((pathName: string) => number) | undefined;
@@ -166,8 +179,9 @@ export class PathSupervisor {
     this.#schedule = new BfdSchedule(this.#timers, {
       expire: (slot) => this.#bySlot[slot]!.actor.send({ type: 'bfd.detectionTimeExpired' }),
       transmit: (slot) => {
+        if (this.#quiet) return;
         const rt = this.#bySlot[slot]!;
-        if (this.#send(rt.name, encodeBfdControl(controlPacket(rt.actor.getSnapshot().context, false)))) this.#count('bfd-tx');
+        if (this.#send(rt.name, this.#encode(controlPacket(rt.actor.getSnapshot().context, false)))) this.#count('bfd-tx');
       },
       batch: deps.batch ?? ((fn) => fn()),
     });
@@ -176,8 +190,9 @@ export class PathSupervisor {
     this.#bfdMachine = bfdMachine.provide({
       actions: {
         sendControl: ({ self }, packet) => {
+          if (this.#quiet) return;
           const name = this.#byActor.get(self);
-          if (name !== undefined && this.#send(name, encodeBfdControl(packet))) this.#count('bfd-tx');
+          if (name !== undefined && this.#send(name, this.#encode(packet))) this.#count('bfd-tx');
         },
         publishState: ({ self }, p) => {
           const name = this.#byActor.get(self);
@@ -271,7 +286,7 @@ export class PathSupervisor {
       const q = rt.history.smoothed;
       const life = rt.lifecycle.getSnapshot().context;
       const row: PathSummary = {
-        path: p.id, name: p.name, vector: p.vector, bfdState: rt.bfdState ?? 'down', diag: rt.diag, usable: usable(rt),
+        path: p.id, name: p.name, vector: p.vector, bfdState: rt.bfdState ?? 'down', diag: rt.diag, usable: usable(rt), peerStandby: rt.lifecycle.getSnapshot().value === 'standby',
         uptimeMs: uptimeMs(life, now), flaps: life.flaps, holdDownRemainingMs: holdDownRemainingMs(life, now),
       };
       return [q === undefined ? row : { ...row, latencyMs: q.latencyMs, jitterMs: q.jitterMs, lossPercent: q.lossPercent, mos: q.mos }];
@@ -286,10 +301,37 @@ export class PathSupervisor {
   /** A router pair's node took over: every path that is not Up continues the peer's session if it is Up (machines/bfd.ts
    *  `bfd.resume`), usable at once, without a hold-down for the time it was down as a standby (machines/path.ts `path.resume`). */
   resume(): void {
+    this.#quiet = false;
     for (const rt of this.#paths.values()) {
       rt.lifecycle.send({ type: 'path.resume' });
       rt.actor.send({ type: 'bfd.resume' });
     }
+  }
+
+  /** A router pair's node is standby or fenced (its devices are down): send nothing on any path (BFD, link tests,
+   *  echo replies) until `resume`. Its sessions go Down after a Detection Time, as they would without the sends. */
+  quiet(): void {
+    this.#quiet = true;
+  }
+
+  get quieted(): boolean {
+    return this.#quiet;
+  }
+
+  /**
+   * A router pair's node: standby (its Up packets carry Diag `pairStandby`, so the peers keep the paths Up
+   * but carry no session on them) or forwarding. A change is sent at once on every Up path (one packet each,
+   * outside the transmit interval, like a Final): the peers move to the new active's paths without waiting
+   * for the next transmit time.
+   */
+  setPairStandby(standby: boolean): void {
+    if (this.#pairStandby === standby) return;
+    this.#pairStandby = standby;
+    (this.#deps.batch ?? ((fn: () => void) => fn()))(() => {
+      for (const rt of this.#paths.values()) {
+        if (rt.bfdState === 'up' && this.#send(rt.name, this.#encode(controlPacket(rt.actor.getSnapshot().context, false)))) this.#count('bfd-tx');
+      }
+    });
   }
 
   stop(): void {
@@ -328,7 +370,7 @@ export class PathSupervisor {
     });
     const lifecycle = createActor(this.#pathMachine, { clock, input: { holdDownMs: settings.holdDownMs } });
     const slot = this.#schedule.add(jitterSeed);
-    const rt: PathRuntime = { name, slot, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0 };
+    const rt: PathRuntime = { name, slot, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0, peerStandby: false };
     this.#paths.set(name, rt);
     this.#bySlot[slot] = rt;
     this.#byActor.set(actor, name);
@@ -370,7 +412,8 @@ export class PathSupervisor {
     if (usable(rt) !== before) return; // the lifecycle announced the change (#onUsable)
     // BFD changed, usability did not: up but held down after a flap, or a state between down and up
     const life = rt.lifecycle.getSnapshot().context;
-    this.#emit(rt, p.state === 'up' && reason !== 'start' ? 'hold-down' : reason, before, life.upSinceMs);
+    const upReason = rt.lifecycle.getSnapshot().value === 'standby' ? 'peer-standby' : 'hold-down';
+    this.#emit(rt, p.state === 'up' && reason !== 'start' ? upReason : reason, before, life.upSinceMs);
   }
 
   /** The lifecycle made the path usable or unusable (a BFD change, or the end of a hold-down). */
@@ -395,6 +438,8 @@ export class PathSupervisor {
     }
     switch (pathMessageKind(payload)) {
       case 'bfd': {
+        // an Up packet says whether the far end is a pair's standby node (the Diag, which the fast path ignores)
+        if (payload.length >= BFD_CONTROL_LENGTH && BFD_STATES[payload[1]! >>> 6] === 'up') this.#peerStandby(rt, (payload[0]! & 0x1f) === BfdDiag.pairStandby);
         if (this.#schedule.steady(rt.slot, payload)) {
           this.#count('bfd-rx');
           this.#count('bfd-rx-steady');
@@ -431,7 +476,19 @@ export class PathSupervisor {
     }
   }
 
+  /** A control packet on the wire; a pair's standby node marks its Up packets (setPairStandby). */
+  #encode(packet: BfdControlPacket): Uint8Array {
+    return encodeBfdControl(this.#pairStandby && packet.state === 'up' && packet.diag === BfdDiag.none ? { ...packet, diag: BfdDiag.pairStandby } : packet);
+  }
+
+  #peerStandby(rt: PathRuntime, standby: boolean): void {
+    if (rt.peerStandby === standby) return;
+    rt.peerStandby = standby;
+    rt.lifecycle.send({ type: 'path.peerStandby', standby });
+  }
+
   #send(name: string, payload: Uint8Array): boolean {
+    if (this.#quiet) return false;
     const id = this.#idOf(name);
     return id !== undefined && this.#deps.send(id, payload);
   }

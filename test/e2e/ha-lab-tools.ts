@@ -29,6 +29,19 @@ export async function addresses(ns: string, dev: string): Promise<string[]> {
     .filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
 }
 
+/** The pair's shared addresses in the `--ha` lab: the client's gateway (on r1-c) and the WAN next hop (on r1-r2). */
+export const SHARED = { lan: '198.18.1.1/24', wan: '198.18.21.1/24' } as const;
+
+/** Which nodes of the `--ha` lab under `prefix` hold the shared addresses now: e.g. `r1a lan wan`. */
+export async function holders(prefix: string): Promise<string> {
+  const out: string[] = [];
+  for (const n of ['r1a', 'r1b'] as const) {
+    const [lan, wan] = [await addresses(`${prefix}-${n}`, 'r1-c'), await addresses(`${prefix}-${n}`, 'r1-r2')];
+    if (lan.includes(SHARED.lan) || wan.includes(SHARED.wan)) out.push(`${n}${lan.includes(SHARED.lan) ? ' lan' : ''}${wan.includes(SHARED.wan) ? ' wan' : ''}`);
+  }
+  return out.join(', ');
+}
+
 export async function mac(ns: string, dev: string): Promise<string> {
   const r = await inNs(ns, 'ip', ['-j', 'link', 'show', 'dev', dev]);
   return (JSON.parse(r.stdout) as { address: string }[])[0]!.address;
@@ -59,16 +72,16 @@ export async function streamCount(clientNs: string, server: string, id: number):
   return s;
 }
 
-/** The file's `svr lab up --ha --hold-down 1` under `prefix`: up before its tests, down after them (and on Ctrl-C). */
-export function haLab(test: Test, prefix: string, name: string): { dir: string; env: Record<string, string> } {
+/** The file's `svr lab up --ha --hold-down 1` (and `more` options) under `prefix`: up before its tests, down after them (and on Ctrl-C). */
+export function haLab(test: Test, prefix: string, name: string, more: readonly string[] = []): { dir: string; env: Record<string, string> } {
   const dir = e2eDir(test, `${prefix}-e2e-${name}`, () => {
     spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
   });
   const env = { SVR_RUN_DIR: join(dir, 'run') };
   const labArgs = ['--prefix', prefix, '--dir', dir];
   test.before(async () => {
-    const r = await svr(['lab', 'up', ...labArgs, '--ha', '--hold-down', '1'], env, 180_000);
-    if (r.code !== 0) throw new Error(`svr lab up --ha: ${show(r)}`);
+    const r = await svr(['lab', 'up', ...labArgs, '--ha', '--hold-down', '1', ...more], env, 180_000);
+    if (r.code !== 0) throw new Error(`svr lab up --ha ${more.join(' ')}: ${show(r)}`);
   });
   test.after(async () => {
     const r = await svr(['lab', 'down', ...labArgs], env);

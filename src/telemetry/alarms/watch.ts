@@ -76,6 +76,10 @@ export const ALARMS = {
     category: 'system', severity: 'critical',
     message: (s, p) => `split brain on ${s}${because(p)}`, cleared: (s, p) => `split brain over on ${s}${because(p)}`,
   },
+  'ha-link-down': {
+    category: 'system', severity: 'major',
+    message: (s, p) => `shared link ${s} is down${because(p)}`, cleared: (s, p) => `shared link ${s} is up${because(p)}`,
+  },
   'key-exchange-failing': {
     category: 'peer', severity: 'critical',
     message: (s, p) => `path ${s} has no keys: the key exchange with its peer does not complete${because(p)}`,

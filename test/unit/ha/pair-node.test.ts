@@ -192,4 +192,52 @@ test('collection follows the link: an owner with more is asked again within mill
   }
 });
 
+test('link state and the released flag: fewer links on the active hand the role over at once; the partner hears each release', async () => {
+  const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
+  const redundancy: Redundancy = {
+    // a heartbeat every second: what happens sooner is the link change's own doing, not a heartbeat's
+    nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
+    preempt: false, heartbeatInterval: 1000, heartbeatMisses: 5, syncPort: 0, sharedKey: Buffer.alloc(32, 5).toString('base64'), sharedAddresses: [],
+  };
+  let linksA = 2;
+  let heldA = true;
+  const a: PairNode = new PairNode({ redundancy, node: 'r1a', linksUp: () => linksA, released: () => !heldA, ports: { local: pa, partner: pb } });
+  const b: PairNode = new PairNode({
+    redundancy, node: 'r1b', linksUp: () => 2, ports: { local: pb, partner: pa },
+    onRole: (p) => { if (p.role === 'taking-over') setTimeout(() => b.ready(), 20); },
+  });
+  try {
+    await a.start();
+    await until('r1a active', () => a.role === 'active', 8000);
+    await b.start();
+    await until('r1b standby, r1a heard to hold the addresses', () => b.role === 'standby' && b.status().partnerReleased === false, 5000);
+    linksA = 1;
+    a.linksChanged();
+    const took = await until('r1b active', () => b.role === 'active' && a.role !== 'active', 900);
+    console.log(`  r1a's link down -> r1b active in ${took.toFixed(1)} ms (heartbeat 1000 ms)`);
+    assert.is(a.status().reason, 'partner-has-more-links');
+    assert.is(b.status().linksUp, 2);
+    assert.is(a.status().linksUp, 1);
+    linksA = 2;
+    a.linksChanged();
+    await sleep(50);
+    assert.is(a.status().linksUp, 2);
+    assert.is(b.role, 'active', 'the link back: no flap');
+
+    // the released flag: a wait that runs out is counted; a release told at once ends the wait
+    assert.is(await b.waitPartnerReleased(100), false);
+    const waiting = b.waitPartnerReleased(900);
+    await sleep(20);
+    heldA = false;
+    a.beatNow();
+    assert.is(await waiting, true);
+    const w = b.status().releaseWaits;
+    assert.equal([w.waited, w.timedOut], [2, 1]);
+    assert.ok(w.lastMs! < 300, `the release heard ${w.lastMs} ms into the wait`);
+  } finally {
+    a.stop();
+    b.stop();
+  }
+});
+
 test.run();

@@ -175,6 +175,47 @@ test('a standby with fewer links hands the role to a partner with more', () => {
   assert.is(published(a)[0]!.reason, 'partner-has-more-links');
 });
 
+test('link state: a shared link down on the active hands over at once to a standby with all links up; the count goes out at once', () => {
+  // r1a (200) active, r1b (100) standby heard with both links up
+  const active = steps(start({ ...A, priority: 200 }), hb('init'), hb('standby'));
+  assert.is(role(active), 'active');
+  const [s, a] = step(active, { type: 'ha.links', up: 1 });
+  assert.is(role(s), 'handingOver.waiting', 'no wait for the next heartbeat');
+  assert.is(published(a)[0]!.reason, 'partner-has-more-links');
+  assert.equal(params<HaHeartbeat>(a, 'sendHeartbeat').map((h) => [h.role, h.linksUp]).at(-1), ['handing-over', 1], 'the partner hears the count at once');
+  // the standby takes over (make before break), the old active drains to standby
+  const [taken] = step(s, hb('taking-over'));
+  assert.is(role(taken), 'handingOver.preparing');
+  const standby = steps(taken, hb('active'));
+  assert.is(role(standby), 'handingOver.draining');
+
+  // the link back on the old active (now standby): equal links, no preemption: the new active keeps the role
+  const b = steps(start({ ...A, node: 'r1b', partner: 'r1a' }), hb('active', { node: 'r1a', priority: 200 }), hb('handing-over', { node: 'r1a', priority: 200, linksUp: 1 }), { type: 'ha.ready' });
+  assert.is(role(b), 'active');
+  const [b2, ab2] = step(b, hb('standby', { node: 'r1a', priority: 200, linksUp: 2 }));
+  assert.is(role(b2), 'active', 'no flap: links equal, no preemption');
+  assert.equal(published(ab2), []);
+  const [oldActive, ao] = step(steps(start({ ...A, priority: 200 }), hb('active'), { type: 'ha.links', up: 1 }), { type: 'ha.links', up: 2 });
+  assert.is(role(oldActive), 'standby');
+  assert.equal(params<HaHeartbeat>(ao, 'sendHeartbeat').map((h) => [h.role, h.linksUp, h.wantActive]), [['standby', 2, false]], 'the link back is told at once; no ask for the role');
+  const preempting = steps(start({ ...A, priority: 200, preempt: true }), hb('active'), { type: 'ha.links', up: 1 });
+  const [, ap] = step(preempting, { type: 'ha.links', up: 2 });
+  assert.equal(params<HaHeartbeat>(ap, 'sendHeartbeat').map((h) => h.wantActive), [true], 'with preempt: true it asks for the role back');
+});
+
+test('link state: no handover when the standby has no more links, or is lost', () => {
+  const active = steps(start(), hb('init', { priority: 50 }), hb('standby', { priority: 50, linksUp: 1 }));
+  assert.is(role(active), 'active');
+  assert.is(role(step(active, { type: 'ha.links', up: 1 })[0]), 'active', 'equal links: the role stays');
+  const alone = steps(start(), hb('init', { priority: 50 }), hb('standby', { priority: 50 }), lost);
+  assert.is(role(step(alone, { type: 'ha.links', up: 0 })[0]), 'active', 'the standby lost: nobody to hand to');
+  const s = steps(start(), hb('active'));
+  const [s2, a2] = step(s, { type: 'ha.links', up: 0 });
+  assert.is(role(s2), 'standby');
+  assert.is(s2.context.linksUp, 0);
+  assert.equal(published(a2), []);
+});
+
 test('a heartbeat from a node that is not the partner is discarded and changes nothing', () => {
   const standby = steps(start(), hb('active'));
   const [s, a] = step(standby, hb('handing-over', { node: 'intruder' }));

@@ -95,6 +95,37 @@ test('a pair\'s node taking over (path.resume): down as a standby is no flap, th
   assert.is(holdDownRemainingMs(held.s.context, 2500), 0);
 });
 
+const standby = (on: boolean): PathEvent => ({ type: 'path.peerStandby', standby: on });
+
+test('the far end a pair\'s standby node (path.peerStandby): Up but not usable; its takeover makes the path usable at once, no hold-down', () => {
+  const r = run([standby(true), up(100)]);
+  assert.is(r.s.value, 'standby', 'BFD up with a standby far end: standby, not usable');
+  assert.equal(r.changes, [], 'never announced usable');
+  const active = run([standby(true), up(100), standby(false)]);
+  assert.is(active.s.value, 'usable');
+  assert.equal(active.changes, ['+peer-active']);
+  assert.is(uptimeMs(active.s.context, 600), 500, 'up since BFD came up, not since the takeover');
+  const back = run([up(100), standby(true), standby(true), standby(false), standby(true)]);
+  assert.equal(back.changes, ['+bfd-up', '-peer-standby', '+peer-active', '-peer-standby'], 'each change announced once; repeats change nothing');
+  assert.is(back.s.value, 'standby');
+});
+
+test('a standby far end: a flap is counted and held down as usual; the hold-down ends in standby while the far end still is', () => {
+  const r = run([standby(true), up(0), down(1000)]);
+  assert.is(r.s.value, 'down');
+  assert.is(r.s.context.flaps, 1);
+  const held = run([up(0), down(1000), standby(true), up(2000)]);
+  assert.is(held.s.value, 'holdingDown');
+  const [over, actions] = transition(pathMachine, held.s, held.timer!.event as never);
+  assert.is(over.value, 'standby', 'after the hold-down: standby, not usable');
+  assert.equal(announced(actions as Action[]), []);
+  const [usable, a2] = transition(pathMachine, over, standby(false));
+  assert.is(usable.value, 'usable');
+  assert.equal(announced(a2 as Action[]).map((a) => a.reason), ['peer-active']);
+  const resumed = run([up(0), down(1000), up(2000), standby(true), { type: 'path.resume' }]);
+  assert.is(resumed.s.value, 'standby', 'a takeover of our own (path.resume) does not make a standby far end usable');
+});
+
 test('uptime counts from BFD up; zero while down', () => {
   const r = run([up(0), down(100), up(1000)]);
   assert.is(uptimeMs(r.s.context, 3000), 2000);

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { test } from 'uvu';
 import { redactSecrets, resolveConfig, validateConfig } from '../../../src/model/validate.js';
 import { configToDocument } from '../../../src/model/serialize.js';
+import { compileRouter } from '../../../src/model/compile.js';
 import { baseAuthority, hasProblem, parseObject, problemsOfObject } from './helpers.js';
 
 type Obj = Record<string, any>; // test fixtures are edited freely
@@ -80,6 +81,43 @@ test('the shared key is redacted for display; the block survives validateConfig 
   assert.is(doc['authority']['routers'][0]['redundancy']['heartbeat-interval'], 50);
   assert.not.ok(JSON.stringify(doc).includes(KEY));
   assert.is(config.authority.routers[0]!.redundancy!.sharedKey, KEY, 'the config itself keeps its key');
+});
+
+/** r1 a pair whose nodes each have their own wan interface (docs/high-availability.md "Per-node WAN interfaces"). */
+const perNodePair = (): Obj => {
+  const a = withRedundancy(pair());
+  a['routers'][0]['interfaces'] = [
+    { name: 'lan0', kind: 'lan' },
+    { name: 'wan0', kind: 'wan', waypoint: '192.0.2.1', neighborhoods: [{ name: 'internet' }], node: 'r1a' },
+    { name: 'wan1', kind: 'wan', waypoint: '192.0.2.3', neighborhoods: [{ name: 'internet' }], node: 'r1b' },
+  ];
+  return a;
+};
+
+test('per-node wan interfaces: read and written back; r2 has one peer r1 with a path to each node, each marked with its node', () => {
+  const config = parseObject(perNodePair());
+  assert.equal(config.authority.routers[0]!.interfaces.map((i) => i.node), [undefined, 'r1a', 'r1b']);
+  assert.equal(validateConfig(config), []);
+  assert.equal(resolveConfig(config), config);
+  const t = compileRouter(config, 'r2', 1);
+  assert.equal(t.peers.map((p) => p.name), ['r1'], 'one peer');
+  assert.equal(t.peers[0]!.paths.map((p) => [t.paths[p]!.name, t.paths[p]!.remoteNode]), [['wan0->r1/wan0', 'r1a'], ['wan0->r1/wan1', 'r1b']]);
+  assert.equal(compileRouter(config, 'r1', 1).paths.map((p) => [p.name, p.remoteNode]), [['wan0->r2/wan0', undefined], ['wan1->r2/wan0', undefined]], 'r1 keeps both paths (the same indexes on both nodes)');
+});
+
+test('per-node interfaces: a node not in the pair, a router without redundancy, a lan interface are refused with the field path', () => {
+  const stranger = perNodePair();
+  stranger['routers'][0]['interfaces'][2]['node'] = 'r1c';
+  hasProblem(problemsOfObject(stranger), 'authority.routers[0].interfaces[2].node', 'not a node of this router (redundancy.nodes: r1a, r1b)');
+  const single = baseAuthority() as Obj;
+  single['routers'][1]['interfaces'][1]['node'] = 'r2a';
+  hasProblem(problemsOfObject(single), 'authority.routers[1].interfaces[1].node', 'no `redundancy` block');
+  const lan = perNodePair();
+  lan['routers'][0]['interfaces'][0]['node'] = 'r1a';
+  hasProblem(problemsOfObject(lan), 'authority.routers[0].interfaces[0].node', 'only wan interfaces are per node');
+  const bad = perNodePair();
+  bad['routers'][0]['interfaces'][1]['node'] = 'not a name';
+  hasProblem(problemsOfObject(bad), 'authority.routers[0].interfaces[1].node', 'pair');
 });
 
 test.run();

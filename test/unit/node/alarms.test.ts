@@ -58,6 +58,45 @@ test('a path that never came up is not alarmed during the grace, then is; one th
   await lab.close();
 });
 
+test('a pair\'s standby: its paths down by design raise nothing; raised ones are cleared saying why; forwarding again: alarmed again', async () => {
+  const lab = createMemoryLab({ config: await exampleConfig(), clients: [], servers: [] });
+  const a = new NodeAlarms(lab.r1, { sessionCapacity: () => 100, everyMs: 60_000, graceMs: 0 });
+  lab.r1.setPathUp(PATH, false);
+  a.observe();
+  assert.equal(ids(a), [`peer-path-down:${PATH}`, 'peer-unreachable:r2']);
+  a.haStandby(true);
+  assert.equal(ids(a), [], 'cleared at once');
+  assert.match(a.registry.events().filter((e) => e.kind === 'alarm-cleared').map((e) => e.message).join('\n'), /r2: this node is its pair's standby/);
+  a.observe();
+  a.onRouterEvent({ type: 'path.down', atMs: 0, path: PATH, peer: 'r2', reason: 'detection-time-expired' });
+  assert.equal(ids(a), [], 'nothing raised while standby');
+  a.haStandby(false);
+  assert.equal(ids(a), [`peer-path-down:${PATH}`, 'peer-unreachable:r2'], 'forwarding with the path down: alarmed');
+  a.stop();
+  await lab.close();
+});
+
+test('a router pair\'s node watches no path of its partner\'s own interface (never up here), and does watch its own', async () => {
+  const config = await exampleConfig();
+  const wan = config.authority.routers[0]!.interfaces.find((i) => i.kind === 'wan')!;
+  wan.node = 'r1b'; // r1's wan0 is r1b's own: its path is never up on r1a
+  config.authority.routers[0]!.redundancy = {
+    nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 4797, sharedKey: Buffer.alloc(32, 1).toString('base64'), sharedAddresses: [],
+  };
+  const lab = createMemoryLab({ config, clients: [], servers: [] });
+  lab.r1.setPathUp(PATH, false);
+  const onR1a = new NodeAlarms(lab.r1, { sessionCapacity: () => 100, everyMs: 60_000, graceMs: 0, haNode: 'r1a' });
+  const onR1b = new NodeAlarms(lab.r1, { sessionCapacity: () => 100, everyMs: 60_000, graceMs: 0, haNode: 'r1b' });
+  onR1a.observe();
+  onR1b.observe();
+  assert.equal(ids(onR1a), ['peer-unreachable:r2'], 'r1a: no peer-path-down for r1b\'s path');
+  assert.equal(ids(onR1b), [`peer-path-down:${PATH}`, 'peer-unreachable:r2'], 'r1b: its own path is down');
+  onR1a.stop();
+  onR1b.stop();
+  await lab.close();
+});
+
 test('session table: raised at >= 90 % of the configured capacity, kept between 80 and 90 %, cleared at <= 80 % (a reload that changes the capacity)', async () => {
   const config = withCapacity(await exampleConfig(), 10);
   const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });

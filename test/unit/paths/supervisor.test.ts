@@ -135,6 +135,38 @@ rigTest('dropping every wan packet brings the path down within the detection tim
   }
 });
 
+rigTest('a pair\'s standby node (setPairStandby): its Up packets carry Diag 31, the peer keeps the path Up but not usable; its takeover is usable at once, no hold-down', {}, async (r) => {
+  const vt = r.vt!;
+  const diags: number[] = [];
+  r.lab.wan.setFilter((p, dir) => {
+    if (dir === 'a->b' && isControl(p)) {
+      const bfd = decodeBfdControl(p.subarray(28, 28 + 24));
+      if (bfd.ok && bfd.packet.state === 'up') diags.push(bfd.packet.diag);
+    }
+    return true;
+  });
+  r.sup[0].setPairStandby(true);
+  await vt.advance(3000);
+  assert.equal(bfdStates(r), ['up', 'up'], 'BFD comes up as usual');
+  assert.ok(diags.length > 5 && diags.every((d) => d === 31), `every Up packet of the standby says so: ${diags.join(',')}`);
+  assert.equal([summary(r, 1).usable, summary(r, 1).peerStandby], [false, true], 'the peer: up, standby, not usable');
+  assert.equal([summary(r, 0).usable, summary(r, 0).peerStandby], [true, false], 'the standby itself sees its peer active');
+  assert.equal(r.events[1].filter((e) => e.usable).length, 0, 'never usable at the peer');
+  assert.is(r.events[1].at(-1)!.reason, 'peer-standby');
+  const txBefore = r.sup[0].counters()['bfd-tx'] ?? 0;
+  const at = vt.now();
+  r.sup[0].setPairStandby(false);
+  assert.is((r.sup[0].counters()['bfd-tx'] ?? 0) - txBefore, 1, 'one packet at once, not at the next transmit time');
+  await vt.advance(5);
+  const active = r.events[1].find((e) => e.at >= at)!;
+  assert.equal([active.usable, active.reason], [true, 'peer-active']);
+  assert.ok(active.at - at <= 5, `usable ${active.at - at} ms after the takeover (the link's delay)`);
+  assert.equal([summary(r, 1).usable, summary(r, 1).peerStandby, summary(r, 1).flaps], [true, false, 0], 'usable, no flap, no hold-down');
+  r.sup[0].setPairStandby(true);
+  await vt.advance(5);
+  assert.equal([summary(r, 1).usable, r.events[1].at(-1)!.reason], [false, 'peer-standby'], 'standby again: unusable at once');
+});
+
 /** IPv4 UDP to port 1280: the path control channel (BFD, link tests). */
 const isControl = (p: Uint8Array): boolean => p[9] === 17 && ((p[22]! << 8) | p[23]!) === 1280;
 const data = [0, 0];
@@ -305,6 +337,24 @@ rigTest('refresh() after a config change renegotiates timers with a poll, withou
   assert.is(advertised.at(-1), 100_000);
   assert.equal(bfdStates(r), ['up', 'up']);
   assert.equal([summary(r, 0).flaps, summary(r, 1).flaps], [0, 0]);
+});
+
+rigTest('quiet (a pair\'s standby): nothing sent on the path, no BFD and no link test; resume: sends again at once', {}, async (r) => {
+  const vt = r.vt!;
+  await vt.advance(3000);
+  assert.equal(bfdStates(r), ['up', 'up']);
+  const sent = () => r.lab.r1.counters()['path-messages-sent'] ?? 0;
+  r.sup[0].quiet();
+  assert.ok(r.sup[0].quieted);
+  const before = [sent(), r.sup[0].counters()['bfd-tx'] ?? 0, r.sup[0].counters()['link-test-replies-sent'] ?? 0];
+  await vt.advance(2000);
+  assert.equal([sent(), r.sup[0].counters()['bfd-tx'] ?? 0, r.sup[0].counters()['link-test-replies-sent'] ?? 0], before, 'nothing sent for 2 s');
+  assert.is(summary(r, 1).bfdState, 'down', 'the peer hears nothing: Down after its Detection Time');
+  r.sup[0].resume();
+  assert.ok(!r.sup[0].quieted);
+  await vt.advance(3000);
+  assert.ok(sent() > before[0]!, 'sends again');
+  assert.equal(bfdStates(r), ['up', 'up'], 'and comes up again');
 });
 
 test.run();

@@ -1,0 +1,162 @@
+/**
+ * `svr lab up --ha --ha-wan per-node` (docs/high-availability.md "Per-node WAN interfaces"): r1 is a pair whose
+ * nodes each have their own WAN interface and path (r1a wan0, waypoint 198.18.12.1; r1b wan1, 198.18.13.1); only
+ * the LAN address is shared. r2 has one peer r1 with a path to each node: r1a's usable, r1b's Up but `standby`
+ * (its BFD says so). 1. A 1,000 datagrams/s stream through a switchover r1a -> r1b and back: none lost, the
+ * session rides the new active's path each time, r2 marks the other standby. 2. A UDP stream (1,000 datagrams/s,
+ * client -> server) and a 60 MB download (8 MiB/s); SIGKILL of the active r1a 2 s after it lists both sessions. Must hold: r1b installs r1a's sessions
+ * and moves them to its own path (session migration), r2 follows them there (`peer-moved`) and uses r1b's path at
+ * once (`peer-active`); the download completes intact (sha256, no reset); the stream's longest gap is under 1 s;
+ * `svr show peers` on r2 lists one peer r1 with both nodes' paths, r1b's usable. The timeline is printed.
+ * Needs root, ip, network namespaces, curl; otherwise its tests count as skipped.
+ */
+import { createHash } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { bytesSha256 } from '../../src/lab/servers.js';
+import type { PeerSummary } from '../../src/control/peer-views.js';
+import { request } from '../../src/node/control-client.js';
+import { backgroundLines, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { labProcess } from './chaos-tools.js';
+import { haLab, haOf, logTime, sessionIds, streamCount } from './ha-lab-tools.js';
+import { requires } from '../support/prerequisites.js';
+
+const PREFIX = `${E2E_PREFIX}n`;
+const NS = { client: `${PREFIX}-client` };
+const SERVER = '198.18.3.20';
+const BYTES = 60_000_000;
+const WAYPOINT = { r1a: '198.18.12.1', r1b: '198.18.13.1' };
+
+const test = requires(import.meta.url);
+const { dir, env } = haLab(test, PREFIX, 'ha-per-node', ['--ha-wan', 'per-node']);
+
+async function peersOfR2(): Promise<PeerSummary[]> {
+  const r = await svr(['show', 'peers', '--node', 'r2', '--json'], env);
+  if (r.code !== 0) throw new Error(`svr show peers: ${show(r)}`);
+  return JSON.parse(r.stdout) as PeerSummary[];
+}
+const pathTo = (peers: PeerSummary[], node: string) => peers[0]?.paths.find((p) => p.node === node);
+/** The waypoints each session of `node` rides (its control socket, as `svr show sessions --json`). */
+async function sessionWaypoints(node: string): Promise<Map<string, string>> {
+  const list = (await request(join(dir, `${node}.sock`), { method: 'show', what: 'sessions' })) as { id: string; waypoint?: unknown }[];
+  return new Map(list.map((s) => [s.id, JSON.stringify(s.waypoint ?? null)]));
+}
+
+/** r2's view once `active` is: its path usable, the other node's Up but standby. */
+const activeIs = (active: 'r1a' | 'r1b'): Promise<PeerSummary[]> => pollUntil(`r2 sees ${active}'s path usable and the other standby`, 20_000, async () => {
+  const peers = await peersOfR2();
+  const other = active === 'r1a' ? 'r1b' : 'r1a';
+  return pathTo(peers, active)?.up === true && pathTo(peers, other)?.standby === true ? peers : undefined;
+});
+
+/** `svr node switchover --node from`, until `to` is active and `from` standby. */
+async function switchover(from: 'r1a' | 'r1b', to: 'r1a' | 'r1b'): Promise<void> {
+  const r = await svr(['node', 'switchover', '--node', from], env);
+  assert.is(r.code, 0, show(r));
+  await pollUntil(`${to} active, ${from} standby`, 15_000, async () => ((await haOf(dir, to)).role === 'active' && (await haOf(dir, from)).role === 'standby' ? true : undefined));
+}
+
+test('one peer with a path to each node, the standby\'s marked; switchover there and back during a 1,000/s stream: none lost, each time the session rides the new active\'s path', async () => {
+  const before = await activeIs('r1a');
+  assert.equal(before.map((p) => p.name), ['r1'], 'r2 has one peer: the router r1');
+  assert.equal(before[0]!.paths.map((p) => [p.node, p.up, p.bfd, p.standby === true, p.remoteWaypoint]), [['r1a', true, 'up', false, WAYPOINT.r1a], ['r1b', false, 'up', true, WAYPOINT.r1b]],
+    'both nodes\' paths, r1b\'s Up but standby (no sessions)');
+  await pollUntil('the client reaches the server through r1a', 20_000, async () => ((await inNs(NS.client, 'curl', ['-s', '-m', '3', '-o', '/dev/null', `http://${SERVER}/`])).code === 0 ? true : undefined));
+  const stream = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'send-stream', '--rate', '1000', '--duration', '6s', '--id', '4342', '--json']);
+  await stream.waitLine(/"id":4342/, 20_000);
+  await pollUntil('the stream\'s session synced to r1b', 5_000, async () => ((await haOf(dir, 'r1b')).replicaRecords >= 1 ? true : undefined));
+  await sleep(1000);
+  const rides = async (node: 'r1a' | 'r1b'): Promise<void> => {
+    await pollUntil(`the stream rides ${node}'s path`, 5_000, async () => ([...(await sessionWaypoints(node)).values()].some((w) => w.includes(WAYPOINT[node])) ? true : undefined));
+  };
+  await rides('r1a');
+  await switchover('r1a', 'r1b');
+  await activeIs('r1b');
+  await rides('r1b');
+  await sleep(1000);
+  await switchover('r1b', 'r1a');
+  await activeIs('r1a');
+  await rides('r1a');
+  await stream.exited;
+  const c = await pollUntil('the stream counted', 5_000, async () => {
+    const x = await streamCount(NS.client, SERVER, 4342);
+    return x.ended ? x : undefined;
+  });
+  console.log(`  per-node switchover there and back: ${c.received} of ${c.expected} received, ${c.lost} lost, longest gap ${Math.round(c.maxGapMs)} ms (load ${loadavg()[0]!.toFixed(1)})`);
+  assert.ok(c.expected >= 5000, `${c.expected} datagrams sent`);
+  assert.is(c.lost, 0, 'not one datagram lost across two switchovers');
+});
+
+test('SIGKILL of the active: the sessions move to r1b\'s path, r2 follows, the download completes intact, the stream\'s gap is under 1 s', async () => {
+  await activeIs('r1a');
+  // the standby's path is not down (r2), the partner's path is never up on a node and not alarmed there (r1a, r1b):
+  // checked once the nodes' start-up grace for paths (10 s, node/alarms.ts) is over
+  const started = Math.max(...['r1a', 'r1b', 'r2'].map((n) => logTime(labProcess(dir, n).log, /node\.running/, 0)?.at ?? Date.now()));
+  await sleep(Math.max(0, started + 11_000 - Date.now()));
+  const alarmIds = async (node: string): Promise<string[]> => ((await request(join(dir, `${node}.sock`), { method: 'show', what: 'alarms' })) as { id: string }[]).map((a) => a.id);
+  assert.not.ok((await alarmIds('r2')).includes('peer-path-down:wan1->r1/wan1'), 'r2: no peer-path-down for the standby\'s path');
+  assert.not.ok((await alarmIds('r1a')).includes('peer-path-down:wan1->r2/wan1'), 'r1a: no alarm for r1b\'s own path');
+  assert.not.ok((await alarmIds('r1b')).includes('peer-path-down:wan0->r2/wan0'), 'r1b: no alarm for r1a\'s own path');
+  const earlier = await sessionIds(dir, 'r1a'); // the first test's stream, the reachability checks: not compared
+
+  const file = join(dir, 'download');
+  rmSync(file, { force: true });
+  const stream = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'send-stream', '--rate', '1000', '--duration', '9s', '--id', '4343', '--json']);
+  await stream.waitLine(/"id":4343/, 20_000);
+  const download = exec('ip', ['netns', 'exec', NS.client, 'curl', '-s', '--limit-rate', '8M', '--max-time', '60', '-o', file, '-w', '%{http_code} %{size_download}', `http://${SERVER}/bytes/${BYTES}`], { timeoutMs: 70_000 });
+  const onR1a = await pollUntil('r1a carries the download and the stream', 10_000, async () => {
+    const ids = new Map([...await sessionIds(dir, 'r1a')].filter(([id]) => !earlier.has(id)));
+    const services = [...ids.values()];
+    return services.includes('web') && services.includes('stream') ? ids : undefined;
+  });
+  for (const [id, w] of await sessionWaypoints('r1a')) if (onR1a.has(id)) assert.ok(w.includes(WAYPOINT.r1a), `r1a's session ${id} rides r1a's path: ${w}`);
+  await sleep(2000);
+
+  const r1a = labProcess(dir, 'r1a');
+  const r1b = labProcess(dir, 'r1b');
+  const r2 = labProcess(dir, 'r2');
+  const killedAt = Date.now();
+  process.kill(r1a.pid, 'SIGKILL');
+  const active = await pollUntil('r1b active', 10_000, async () => {
+    await sleep(50);
+    return logTime(r1b.log, /ha\.role node=r1b role=active/, killedAt);
+  });
+  const after = await sessionIds(dir, 'r1b');
+  for (const [id, service] of onR1a) assert.ok(after.has(id), `r1b lists r1a's ${service} session ${id} (r1b: ${[...after.keys()].join(', ')})`);
+  // each moves to r1b's path with its next packet from the client (the stream's within a millisecond or so)
+  await pollUntil('r1b moves both sessions to its own path', 5_000, async () => {
+    const w = await sessionWaypoints('r1b');
+    return [...onR1a.keys()].every((id) => w.get(id)?.includes(WAYPOINT.r1b) === true) ? true : undefined;
+  });
+  const d = await download;
+  await stream.exited;
+  assert.is(d.code, 0, `curl: ${show(d)}`);
+  assert.is(d.stdout, `200 ${BYTES}`);
+  assert.is(createHash('sha256').update(readFileSync(file)).digest('hex'), await bytesSha256(BYTES), 'the download is intact');
+  const s = await streamCount(NS.client, SERVER, 4343);
+
+  const at = (log: string, re: RegExp): string => {
+    const t = logTime(log, re, killedAt);
+    return t === undefined ? 'never' : `${t.at - killedAt} ms`;
+  };
+  const installed = logTime(r1b.log, /ha\.sessions-installed/, killedAt);
+  console.log(`  per-node failover: SIGKILL -> r1b active ${active.at - killedAt} ms (${/appliedMs=\d+/.exec(active.line)?.[0] ?? ''}; sessions installed at ${installed === undefined ? '?' : installed.at - killedAt} ms: ${installed?.line.replace(/^.*ha\.sessions-installed /, '') ?? ''})`
+    + `; r1b moves the stream ${at(r1b.log, /session\.migrated .*to=wan1->r2\/wan1/)}; r2 uses r1b's path ${at(r2.log, /path\.usable path=wan1->r1\/wan1 .*peer-active/)}, follows a session ${at(r2.log, /session\.migrated .*to=wan1->r1\/wan1 reason=peer-moved/)}`
+    + `, r1a's path down ${at(r2.log, /path\.unusable path=wan0->r1\/wan0/)}; stream ${s.received}/${s.expected}, longest gap ${Math.round(s.maxGapMs)} ms`);
+  assert.ok(s.maxGapMs < 1000, `the stream's longest gap ${s.maxGapMs} ms`);
+  assert.ok((await alarmIds('r2')).includes('peer-path-down:wan0->r1/wan0'), 'r2: the dead r1a\'s path is alarmed');
+  assert.not.ok((await alarmIds('r1b')).includes('peer-path-down:wan0->r2/wan0'), 'r1b, active: no alarm for r1a\'s own path');
+  assert.ok(logTime(r2.log, /session\.migrated .*to=wan1->r1\/wan1 reason=peer-moved/, killedAt) !== undefined, 'r2 followed the sessions to r1b\'s path');
+
+  const peers = await pollUntil('r2 sees r1a\'s path down', 15_000, async () => {
+    const p = await peersOfR2();
+    return pathTo(p, 'r1a')?.up === false && pathTo(p, 'r1a')?.bfd === 'down' ? p : undefined;
+  });
+  assert.equal(peers.map((p) => p.name), ['r1'], 'still one peer r1');
+  const viaR1b = pathTo(peers, 'r1b')!;
+  assert.equal([viaR1b.up, viaR1b.standby === true, viaR1b.remoteWaypoint], [true, false, WAYPOINT.r1b], 'r1b\'s path usable, no longer standby');
+});
+
+test.run();
