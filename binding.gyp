@@ -17,7 +17,8 @@
         "native/hmac-pads.c",
         "native/hmac-lanes.c",
         "native/checksum.c",
-        "native/packet-socket.c"
+        "native/packet-socket.c",
+        "native/row-memory.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],

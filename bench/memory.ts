@@ -1,13 +1,17 @@
 /**
  * Memory per established session at several fills of the session table, in process, without TUN: two data
  * paths (r1 ingress -> r2 egress, wired directly) fed first packets of distinct UDP flows in batches of
- * `--batch`. The table grows by doubling its rows when they are full, so bytes per session depend on where
- * in that cycle it is; for a table of `--capacity` rows (a power of two times 1024) the run measures
- *   50 %: capacity/2 + 1 sessions, just after the doubling that made the table this big;
+ * `--batch`, each table limited to `--capacity` sessions (a power of two times 1024). With the native addon
+ * the rows are reserved for the limit and resident once written (row-memory.ts), and a segment whose rows
+ * are all removed gives its memory back; without it (SVR_NATIVE_ROWS=0) the rows grow by doubling. The
+ * flow and session-id indexes grow by doubling and shrink by halving. The run measures
+ *   50 %: capacity/2 + 1 sessions (just after a doubling of the rows or an index);
  *   99 %: just before the next doubling;
- *   25 %: after sessions are removed again (as idle expiry does after a peak): the table never shrinks.
- * At each: the table's own byte count (`sessions.bytes`), the bytes of every typed array it holds (a
- * cross-check) and the process RSS / heap / ArrayBuffer growth since the start, per session and router.
+ *   25 %: after sessions are removed again, lowest rows first (as idle expiry does after a peak), and the
+ *         indexes' halving finished (as the sweeps after it do).
+ * At each: the table's own byte count (`sessions.bytes`: of reserved columns their resident pages), the
+ * bytes of every typed array it holds (a cross-check) and the process RSS / heap / ArrayBuffer growth since
+ * the start, per session and router; and the longest batch while filling (growth pauses show there).
  * Run with --expose-gc:  node --expose-gc dist/bench/memory.js --capacity 1048576
  */
 import { Dataplane } from '../src/dataplane/dataplane.js';
@@ -17,17 +21,24 @@ import { parseConfig } from '../src/model/validate.js';
 import { fileURLToPath } from 'node:url';
 import { svrConfigYaml } from './svr-config.js';
 import { FLOW_PORTS, udpSlab } from './udp-slab.js';
+import { residentBytes, rowMemory } from '../src/dataplane/row-memory.js';
+
+/** The goal for RSS per established session and router at every fill (issue 19 item 5). */
+export const MEMORY_GOAL_BYTES = 250;
 
 /** The table at one fill. */
 export interface MemoryFill {
-  /** r1's active sessions / its row capacity */
+  /** r1's active sessions / its session limit */
   fill: number;
   sessions: number;
+  /** rows r1 has handed out (its high-water mark) */
   rowCapacity: number;
   /** r1's `sessions.bytes` and the typed arrays its table holds */
   tableBytes: number;
   typedArrayBytes: number;
   tableBytesPerSession: number;
+  /** r2's `sessions.bytes` per session */
+  r2TableBytesPerSession?: number;
   /** process growth since before the first packet, per session per router (r1 and r2 hold the same sessions) */
   rssPerSession: number;
   arrayBufferPerSession: number;
@@ -44,6 +55,10 @@ export interface MemoryResult {
   bytesAgree: boolean;
   /** first packets per second each data path took while filling */
   firstPacketsPerSecond: { r1: number; r2: number };
+  /** the longest batch of first packets (r1 and r2) while filling, ms: the data path's pause when a table grows */
+  longestBatchMs?: number;
+  /** the rows are reserved and give memory back (the native addon), or grow by doubling */
+  reservedRows?: boolean;
 }
 
 function arg(name: string, def: string): string {
@@ -67,7 +82,7 @@ function typedArrays(root: object, out: Map<string, number>, prefix = '', seen =
   for (const [k, v] of Object.entries(root)) {
     if (v === null || typeof v !== 'object' || seen.has(v)) continue;
     seen.add(v);
-    if (ArrayBuffer.isView(v)) out.set(prefix + k, (out.get(prefix + k) ?? 0) + v.byteLength);
+    if (ArrayBuffer.isView(v)) out.set(prefix + k, (out.get(prefix + k) ?? 0) + residentBytes(v));
     else if (depth < 2 && !(v instanceof Map)) typedArrays(v as object, out, `${prefix}${k}.`, seen, depth + 1);
   }
   return out;
@@ -84,7 +99,7 @@ function gc(): void {
 
 function main(): void {
   const capacity = Number(arg('capacity', String(1 << 20)));
-  if (!Number.isInteger(Math.log2(capacity / 1024)) || capacity < 4096) throw new Error(`--capacity ${capacity}: the table grows from 1024 rows by doubling; use 1024 times a power of two, at least 4096`);
+  if (!Number.isInteger(Math.log2(capacity / 1024)) || capacity < 4096) throw new Error(`--capacity ${capacity}: the indexes grow by doubling; use 1024 times a power of two, at least 4096`);
   const batch = Number(arg('batch', '64'));
   const config = parseConfig(svrConfigYaml({ encrypt: false }), 'bench');
   const t1 = compileRouter(config, 'r1', 1);
@@ -99,11 +114,14 @@ function main(): void {
   };
   const r1 = new Dataplane({ tables: t1, ports: t1.interfaces.map((i) => new SinkPort(`r1.${i.name}`, i.name === 'wan0' ? toR2 : undefined)) });
   const r1Lan = t1.interfaceIndex('lan0');
+  r1.sessions.setLimit(capacity);
+  r2.sessions.setLimit(capacity);
 
   // each packet gets its own source (198.18.1.1-16) and source port
   const { slab, offs, lens, stamp } = udpSlab(batch);
   let opened = 0;
   let fillNs = 0;
+  let longestNs = 0;
   /** opens sessions until r1 holds `target` */
   const openUpTo = (target: number): void => {
     const t0 = process.hrtime.bigint();
@@ -113,7 +131,9 @@ function main(): void {
         const id = opened + k;
         stamp(k, 1 + Math.floor(id / FLOW_PORTS), 2, 1024 + (id % FLOW_PORTS));
       }
+      const b0 = process.hrtime.bigint();
       r1.receive(r1Lan, slab, offs, lens, m);
+      longestNs = Math.max(longestNs, Number(process.hrtime.bigint() - b0));
       opened += m;
     }
     fillNs += Number(process.hrtime.bigint() - t0);
@@ -138,8 +158,8 @@ function main(): void {
     const n = s1.active;
     const perRouter = n + r2.sessions.active;
     fills.push({
-      fill: n / s1.capacity, sessions: n, rowCapacity: s1.capacity, tableBytes: s1.bytes, typedArrayBytes: ta,
-      tableBytesPerSession: s1.bytes / n,
+      fill: n / s1.limit, sessions: n, rowCapacity: s1.capacity, tableBytes: s1.bytes, typedArrayBytes: ta,
+      tableBytesPerSession: s1.bytes / n, r2TableBytesPerSession: r2.sessions.bytes / r2.sessions.active,
       rssPerSession: (now.rss - before.rss) / perRouter,
       arrayBufferPerSession: (now.arrayBuffers - before.arrayBuffers) / perRouter,
       heapPerSession: (now.heapUsed - before.heapUsed) / perRouter,
@@ -156,11 +176,14 @@ function main(): void {
   const totalNs = fillNs;
   removeDownTo(r1, capacity / 4);
   removeDownTo(r2, capacity / 4);
+  // the sweeps that follow (every 250 ms in a router) finish the indexes' halving (flow-table.ts)
+  while (r1.sessions.tidy() || r2.sessions.tidy()) { /* the next slots */ }
   measure(false);
   const r2s = Number(r2Ns) / 1e9;
   const res: MemoryResult = {
     capacity, fills, breakdownR1, bytesAgree,
     firstPacketsPerSecond: { r1: opened / Math.max(1e-9, totalNs / 1e9 - r2s), r2: opened / Math.max(1e-9, r2s) },
+    longestBatchMs: longestNs / 1e6, reservedRows: rowMemory !== null,
   };
   process.stdout.write(JSON.stringify(res) + '\n');
 }

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RELOAD_PAUSE_TARGET_MS, type ConfigSize } from './config-scale.js';
-import type { MemoryFill } from './memory.js';
+import { MEMORY_GOAL_BYTES, type MemoryFill } from './memory.js';
 import { renderPlot, type Series } from './plot.js';
 import type { BenchResults } from './results.js';
 import { heldRun } from './sustained-check.js';
@@ -34,9 +34,9 @@ export function benchPlots(r: BenchResults): BenchPlot[] {
   if (mem !== undefined) {
     const pts = (f: (x: MemoryFill) => number): [number, number][] => mem.fills.map((x) => [100 * x.fill, f(x)]);
     add('bench-memory.svg', {
-      title: `Memory per session by table fill (${mem.capacity.toLocaleString('en-US')} rows)`, xLabel: 'table fill, %', yLabel: 'bytes per session',
+      title: `Memory per session by table fill (limit ${mem.capacity.toLocaleString('en-US')} sessions)`, xLabel: 'table fill, %', yLabel: 'bytes per session',
       series: [{ name: "r1's table bytes per session", points: pts((x) => x.tableBytesPerSession) }, { name: 'RSS per session and router', points: pts((x) => x.rssPerSession) }],
-      target: { y: 300, label: 'goal ≤ 300 B' },
+      target: { y: MEMORY_GOAL_BYTES, label: `goal ≤ ${MEMORY_GOAL_BYTES} B` },
     });
   }
   const scaling = r.modes.find((m) => m.scaling !== undefined)?.scaling;

@@ -7,6 +7,8 @@ napi_status svr_crypto_init(napi_env env, napi_value exports);
 napi_status svr_checksum_init(napi_env env, napi_value exports);
 /* native/offload.c: test-only entry points of the TUN offload code (segmentation, coalescing). */
 napi_status svr_offload_init(napi_env env, napi_value exports);
+/* native/row-memory.c: reserved (mmap) and given-back (madvise) memory for the session table's rows. */
+napi_status svr_row_memory_init(napi_env env, napi_value exports);
 #ifndef SVR_NO_TUN
 /* native/packet-socket.c: one Ethernet frame out of a device (AF_PACKET), for address announcements. */
 napi_status svr_packet_socket_init(napi_env env, napi_value exports);
@@ -33,6 +35,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   }
   if (svr_crypto_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_crypto_init");
+    return NULL;
+  }
+  if (svr_row_memory_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_row_memory_init");
     return NULL;
   }
   return exports;

@@ -131,6 +131,8 @@ export class Dataplane {
   private readonly countersMs: number;
   private countersCursor = 0;
   private countersAt = -1;
+  /** rows the counters cursor is due to visit and has not (the fraction of a row carried to the next sweep) */
+  private countersDue = 0;
 
   constructor(opts: DataplaneOptions) {
     this.clock = opts.clock ?? monotonicMs;
@@ -519,9 +521,13 @@ export class Dataplane {
       this.countersAt = now;
       return;
     }
-    const visit = Math.min(t.capacity, Math.ceil((t.capacity * (now - this.countersAt)) / this.countersMs));
-    if (visit <= 0) return;
+    // rows used so far (the table's capacity grows with them): the fraction left over counts next time, so a
+    // small table is still walked once per period, not once per sweep
+    this.countersDue = Math.min(t.capacity, this.countersDue + (t.capacity * (now - this.countersAt)) / this.countersMs);
     this.countersAt = now;
+    const visit = Math.floor(this.countersDue);
+    if (visit <= 0) return;
+    this.countersDue -= visit;
     let n = 0;
     let data: Float64Array | null = null;
     for (let i = 0; i < visit; i++) {

@@ -13,8 +13,13 @@
  * Return keys (service-function chaining): (function return interface, 5-tuple as diverted) -> row, up to
  * RET_KEYS per row, so a packet coming back from an external function finds its session; installed on
  * the first divert, removed with the row. Their columns are allocated on first use.
- * Bounded: at most `limit` rows (alloc returns -1 beyond: the caller refuses the session and counts it);
- * the arrays grow by doubling up to it.
+ * Bounded: at most `limit` rows (alloc returns -1 beyond: the caller refuses the session and counts it).
+ * Memory: with the native addon the columns are reserved for the limit (row-memory.ts: a page is resident
+ * once written, no copy to grow), rows are handed out from the lowest segment of SEGMENT_ROWS with room,
+ * and a segment whose rows are all removed gives its pages back; without it the columns grow by doubling.
+ * The flow tables and the session-id index hold 4 bytes a slot (the keys stay in the rows) and resize
+ * incrementally (flow-table.ts). 224 B a session in r1's table at 50 % and 99 % of a 1 M limit, 265 B at
+ * 25 % (bench/memory.ts; 504, 299 and 1,184 B before).
  * Idle expiry: a timer wheel of WHEEL_SLOTS slots of WHEEL_TICK_MS. Every row sits in the slot of the
  * time it may next have expired; a sweep visits only the slots that came due and, in them, only their rows:
  * a row whose `expires` passed is expired, any other moves to the slot of its `expires` (packets move
@@ -27,10 +32,10 @@
  * (its id). Both lists live in typed arrays sized to the table: no allocation per packet.
  */
 import { totalmem } from 'node:os';
-import { UuidIndex } from './uuid-index.js';
-import { FlowTable } from './flow-table.js';
+import { FlowTable, type FlowKeys } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
 import { KEY_LAN, KEY_WAN_OURS, KEY_WAN_THEIRS, type Ownership } from './ownership.js';
+import { residentBytes, rowMemory } from './row-memory.js';
 
 export const ROLE_INGRESS = 1;
 export const ROLE_EGRESS = 2;
@@ -66,8 +71,8 @@ export const SF_TRANSFORMED = 0x0200;
 /** Return keys per row: one per packet form the chain sees (two when NAT makes the directions differ). */
 export const RET_KEYS = 2;
 
-/** Memory one session costs, rounded up: 343 B RSS at 99 % table fill and 414 B at 50 % (bench/memory.ts,
- *  docs/performance.md) plus the expiry wheel's 20 B. */
+/** Memory one session costs, rounded up: at most about 330 B RSS per session and router at 25-99 % table fill
+ *  (bench/memory.ts, docs/performance.md), with room for NAT, HA sync and IPv6 columns. */
 export const SESSION_BYTES = 512;
 /** Rows one data path's table can address (control tags a row with its worker in the bits above 24). */
 export const MAX_ROWS = (1 << 24) - 1;
@@ -90,19 +95,38 @@ export const SYNC_EXPIRY_MS = 60_000;
 const SYNC_WORDS = 4;
 
 type Column = Uint8Array | Uint16Array | Int16Array | Uint32Array | Float64Array | Int32Array;
+interface ColumnType<T extends Column> {
+  new (n: number): T;
+  new (b: ArrayBuffer): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** Rows per segment: the rows are handed out from the lowest segment with room, and a segment whose rows are
+ *  all free gives its memory back (reserved columns, row-memory.ts). 16,384 rows: whole pages in every
+ *  column (a 1-byte column's segment is 4 pages). */
+export const SEGMENT_ROWS = 1 << 14;
+const SEGMENT_SHIFT = 14;
+
+/** Columns of `cap` rows are reserved (row-memory.ts: pages resident once written) from this many rows on. */
+const reservedFrom = (cap: number): boolean => rowMemory !== null && cap >= SEGMENT_ROWS;
 
 /** A column of `cap` rows of `width` words with `old`'s contents at its start (the table grows, rows keep their index). */
-function grownColumn<T extends Column>(old: T | undefined, ctor: new (n: number) => T, cap: number, width: number): T {
-  const next = new ctor(cap * width);
+function grownColumn<T extends Column>(old: T | undefined, ctor: ColumnType<T>, cap: number, width: number): T {
+  const next = reservedFrom(cap) ? new ctor(rowMemory!.reserve(cap * width * ctor.BYTES_PER_ELEMENT)) : new ctor(cap * width);
   if (old) (next as unknown as { set(a: T): void }).set(old);
   return next;
 }
 
 /** Granularity of idle expiry (a session expires at most this much after its timeout). */
 export const WHEEL_TICK_MS = 250;
+/** Old index slots a sweep moves to a resized index (flow-table.ts migrate), about as long as expiring
+ *  SWEEP_BUDGET rows: a table of 1 M keys resizes within 128 sweeps. */
+const MIGRATE_PER_SWEEP = 8192;
 /** Wheel slots: 1024 s ahead at 250 ms; a later expiry is looked at once per turn and moved on. */
 const WHEEL_SLOTS = 4096;
 const WHEEL_MASK = WHEEL_SLOTS - 1;
+/** dueTick of a row due at no time (looked at once per turn of the wheel) */
+const DUE_NEVER = 0x7fffffff;
 
 /** Row of a flow-table value. */
 export const flowRow = (v: number): number => v >>> 2;
@@ -110,6 +134,13 @@ export const flowRow = (v: number): number => v >>> 2;
 export const flowSwapped = (v: number): number => v & 1;
 /** 1 when the value belongs to the session's alternate (second path) key. */
 export const flowAlt = (v: number): number => (v >>> 1) & 1;
+
+/** Which of its row's keys a flow-table slot is (FlowKeys): the in or out side, the alternate key, return key j
+ *  (KEY_RET + j). */
+const KEY_IN = 0;
+const KEY_OUT = 1;
+const KEY_ALT = 2;
+const KEY_RET = 3;
 
 /** The second waypoint 5-tuple of a duplicated session. */
 export interface AltPath {
@@ -139,14 +170,18 @@ export interface SideKey {
 }
 
 export class SessionTable {
-  capacity: number;
+  /** rows [0, capacity) have been handed out (the others were never written): loops over rows stop here */
+  capacity = 0;
+  /** rows the columns hold: the session limit when they are reserved (row-memory.ts), else the table grows by
+   *  doubling up to the limit */
+  private held = 0;
   active = 0;
   /** most rows this table holds (setLimit); alloc refuses beyond */
   limit = MAX_ROWS;
-  readonly v4 = new FlowTable(KW4, 4096);
-  readonly v6 = new FlowTable(KW6, 256);
+  readonly v4: FlowTable = new FlowTable(KW4, this.rowKeys(4), 4096);
+  readonly v6: FlowTable = new FlowTable(KW6, this.rowKeys(6), 256);
   /** session id -> row: finds a session when it reappears on another path */
-  readonly byUuid = new UuidIndex(() => this.uuid);
+  readonly byUuid: FlowTable = new FlowTable(4, this.uuidKeys(), 4096);
 
   flags!: Uint16Array;
   role!: Uint8Array;
@@ -196,8 +231,9 @@ export class SessionTable {
   /** the expiry wheel: next/previous row in the same slot, the slot (-1: none) and when it is due */
   dueNext!: Int32Array;
   duePrev!: Int32Array;
-  dueSlot!: Int32Array;
-  dueAt!: Float64Array;
+  dueSlot!: Int16Array;
+  /** the wheel tick (WHEEL_TICK_MS) it is due, from `tickBase` (int32: 17 years of ticks; DUE_NEVER at most) */
+  dueTick!: Int32Array;
   /** transit (multi-hop SVR): the row of the other leg of the session, -1 for none (transit.ts) */
   relay!: Int32Array;
   /** keys of the two sides, as written at insert, for removal (family in keyFamily): IPv4 keys here (KW4
@@ -232,22 +268,70 @@ export class SessionTable {
   syncTombTop = 0;
   /** alternate keys of duplicated sessions, by row */
   readonly alt = new Map<number, AltPath>();
-  private free: Int32Array;
-  private freeTop = 0;
+  /** per segment (SEGMENT_ROWS rows): rows in use; its removed rows to hand out again, a list through duePrev
+   *  (a free row is in no wheel slot; its dueNext is left as it was for a sweep that walks on from it), -1:
+   *  none; rows written since it was created or gave its memory back, from its start */
+  private segActive = new Int32Array(0);
+  private segFree = new Int32Array(0);
+  private segFresh = new Int32Array(0);
+  /** no segment below this one has a row to hand out */
+  private segHint = 0;
+  /** the highest generation handed out (a row of a segment that gave its memory back starts above it) */
+  private genTop = 0;
+  /** segments emptied during a sweep, given back when it ends (the sweep may walk on through their rows) */
+  private readonly emptied: number[] = [];
+  private sweeping = false;
   /** first row of each wheel slot (-1: empty) */
   private readonly heads = new Int32Array(WHEEL_SLOTS).fill(-1);
+  /** the tick dueTick counts from: the first one a row was due at */
+  private tickBase = NaN;
   /** the last wheel tick (ms / WHEEL_TICK_MS) swept; -1 before the first row or sweep */
   private sweptTick = -1;
 
   constructor(initialCapacity = 1024) {
-    this.capacity = 0;
-    this.free = new Int32Array(0);
     this.resize(initialCapacity);
   }
 
+  /** The flow tables' keys are the rows' own (FlowKeys): IPv4 in/out keys in inKey/outKey, IPv6 ones in
+   *  v6Keys, alternate keys in `alt`, return keys in retKey. */
+  private rowKeys(family: 4 | 6): FlowKeys {
+    const keys: FlowKeys = {
+      keyOffset: 0,
+      keyArray: (value: number, which: number): Uint32Array => {
+        const r = flowRow(value);
+        if (which >= KEY_RET) {
+          keys.keyOffset = (r * RET_KEYS + which - KEY_RET) * KW6;
+          return this.retKey;
+        }
+        keys.keyOffset = which === KEY_ALT || family === 6 ? 0 : r * KW4;
+        if (which === KEY_ALT) return this.alt.get(r)!.key;
+        if (family === 6) return this.v6Keys.get(r * 2 + which)!;
+        return which === KEY_IN ? this.inKey : this.outKey;
+      },
+    };
+    return keys;
+  }
+
+  /** The session-id index's keys: the uuid column (values are rows). */
+  private uuidKeys(): FlowKeys {
+    const keys: FlowKeys = {
+      keyOffset: 0,
+      keyArray: (row: number): Uint32Array => {
+        keys.keyOffset = row * 4;
+        return this.uuid;
+      },
+    };
+    return keys;
+  }
+
+  /** Writes row r's session id into the session-id index's key. */
+  private uuidKeyOf(r: number): void {
+    for (let w = 0; w < 4; w++) this.byUuid.key[w] = this.uuid[r * 4 + w]!;
+  }
+
   private resize(cap: number): void {
-    const grow = <T extends Column>(old: T | undefined, ctor: new (n: number) => T, width = 1): T => grownColumn(old, ctor, cap, width);
-    const old = this.capacity;
+    const grow = <T extends Column>(old: T | undefined, ctor: ColumnType<T>, width = 1): T => grownColumn(old, ctor, cap, width);
+    const old = this.held;
     this.flags = grow(this.flags, Uint16Array);
     this.role = grow(this.role, Uint8Array);
     this.family = grow(this.family, Uint8Array);
@@ -280,12 +364,10 @@ export class SessionTable {
     this.bytesRev = grow(this.bytesRev, Float64Array);
     this.signedAt = grow(this.signedAt, Float64Array);
     this.gen = grow(this.gen, Uint32Array);
-    this.gen.fill(this.genBase, old);
     this.dueNext = grow(this.dueNext, Int32Array);
     this.duePrev = grow(this.duePrev, Int32Array);
-    this.dueSlot = grow(this.dueSlot, Int32Array);
-    this.dueSlot.fill(-1, old);
-    this.dueAt = grow(this.dueAt, Float64Array);
+    this.dueSlot = grow(this.dueSlot, Int16Array);
+    this.dueTick = grow(this.dueTick, Int32Array);
     this.relay = grow(this.relay, Int32Array);
     this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
     this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
@@ -293,46 +375,44 @@ export class SessionTable {
     this.outKey = grow(this.outKey, Uint32Array, KW4);
     if (this.retFamily.length > 0) this.growReturnKeys(cap);
     if (this.syncing) this.growSync(cap, old);
-    const free = new Int32Array(cap);
-    free.set(this.free.subarray(0, this.freeTop));
-    // new rows are handed out lowest first
-    for (let r = cap - 1; r >= old; r--) free[this.freeTop++] = r;
-    this.free = free;
-    this.capacity = cap;
+    this.held = cap;
+    const segs = Math.ceil(cap / SEGMENT_ROWS);
+    const n = this.segFree.length;
+    this.segActive = grownColumn(this.segActive, Int32Array, segs, 1);
+    this.segFresh = grownColumn(this.segFresh, Int32Array, segs, 1);
+    this.segFree = grownColumn(this.segFree, Int32Array, segs, 1);
+    this.segFree.fill(-1, n);
   }
 
-  /** Bytes held by the table (rows + flow tables), for the memory benchmark. */
+  /** Bytes held by the table (rows + flow tables; of reserved columns, the resident pages), for the memory
+   *  benchmark. */
   get bytes(): number {
     let n = 0;
-    for (const v of Object.values(this)) if (ArrayBuffer.isView(v)) n += v.byteLength; // every column
+    for (const v of Object.values(this)) if (ArrayBuffer.isView(v)) n += residentBytes(v); // every column
     return n + this.v4.bytes + this.v6.bytes + this.byUuid.bytes + this.v6Keys.size * KW6 * 4;
   }
 
   /** NAT address columns exist once a session is NATed (33 bytes a session less on routers without NAT). */
   ensureNatColumns(): void {
-    if (this.natSrc.length === 0) this.allocateNat(this.capacity);
+    if (this.natSrc.length === 0) this.allocateNat(this.held);
   }
 
   private allocateNat(cap: number): void {
-    const src = new Uint32Array(cap * 4);
-    const dst = new Uint32Array(cap * 4);
-    src.set(this.natSrc);
-    dst.set(this.natDst);
-    this.natSrc = src;
-    this.natDst = dst;
+    this.natSrc = grownColumn(this.natSrc, Uint32Array, cap, 4);
+    this.natDst = grownColumn(this.natDst, Uint32Array, cap, 4);
   }
 
   /** Starts the HA sync marks (the columns, every row unmarked and unsent). */
   startSync(): void {
     if (this.syncing) return;
     this.syncing = true;
-    this.growSync(this.capacity, 0);
+    this.growSync(this.held, 0);
   }
 
   private growSync(cap: number, old: number): void {
-    const grow = <T extends Column>(a: T, ctor: new (n: number) => T, width = 1): T => grownColumn(a, ctor, cap, width);
+    const grow = <T extends Column>(a: T, ctor: ColumnType<T>, width = 1): T => grownColumn(a, ctor, cap, width);
     this.syncRows = grow(this.syncRows, Float64Array, SYNC_WORDS);
-    for (let r = old; r < cap; r++) this.syncRows[r * SYNC_WORDS] = -1;
+    for (let r = old; r < Math.min(cap, this.capacity); r++) this.syncRows[r * SYNC_WORDS] = -1; // rows never used: alloc
     this.syncSent = grow(this.syncSent, Uint8Array);
     this.syncDirty = grow(this.syncDirty, Int32Array);
     this.syncTombs = grow(this.syncTombs, Uint32Array, 4);
@@ -374,12 +454,8 @@ export class SessionTable {
   }
 
   private growReturnKeys(cap: number): void {
-    const fam = new Uint8Array(cap * RET_KEYS);
-    const key = new Uint32Array(cap * RET_KEYS * KW6);
-    fam.set(this.retFamily);
-    key.set(this.retKey);
-    this.retFamily = fam;
-    this.retKey = key;
+    this.retFamily = grownColumn(this.retFamily, Uint8Array, cap, RET_KEYS);
+    this.retKey = grownColumn(this.retKey, Uint32Array, cap, RET_KEYS * KW6);
   }
 
   /**
@@ -388,7 +464,7 @@ export class SessionTable {
    * false when another session owns the key or r has RET_KEYS return keys already.
    */
   ensureReturnKey(r: number, family: 4 | 6, fwdSwapped: number): boolean {
-    if (this.retFamily.length === 0) this.growReturnKeys(this.capacity);
+    if (this.retFamily.length === 0) this.growReturnKeys(this.held);
     const t = this.table(family);
     const kw = t.kw;
     const k = t.key;
@@ -409,9 +485,9 @@ export class SessionTable {
     const v = t.get();
     if (v >= 0) return flowRow(v) === r;
     if (!this.claim(k, family, KEY_LAN)) return false; // steering full: the divert is refused
-    t.set((r << 2) | fwdSwapped);
     this.retKey.set(k, free * KW6);
     this.retFamily[free] = family;
+    t.set((r << 2) | fwdSwapped, KEY_RET + free - r * RET_KEYS);
     return true;
   }
 
@@ -439,16 +515,32 @@ export class SessionTable {
   /** Row generations start at `base` from now on (an empty table: a worker thread that replaces one that died). */
   startGenerations(base: number): void {
     this.genBase = base >>> 0;
-    this.gen.fill(this.genBase);
+    this.gen.fill(this.genBase, 0, this.capacity);
+    this.genTop = this.genBase;
   }
 
   /** A fresh row (zeroed counters, new generation), or -1 when the table holds `limit` sessions. */
   alloc(now: number): number {
     if (this.active >= this.limit) return -1;
-    if (this.freeTop === 0) this.resize(Math.max(this.capacity + 1, Math.min(this.capacity * 2, this.limit)));
-    const r = this.free[--this.freeTop]!;
+    const s = this.segmentWithRoom();
+    let r = this.segFree[s]!;
+    if (r >= 0) {
+      this.segFree[s] = this.duePrev[r]!;
+      const g = (this.gen[r]! + 1) >>> 0;
+      this.gen[r] = g;
+      if (g > this.genTop) this.genTop = g;
+    } else { // a row not written since its segment was created or gave its memory back: its pages become resident
+      r = s * SEGMENT_ROWS + this.segFresh[s]!++;
+      this.dueSlot[r] = -1;
+      if (r >= this.capacity) { // never used
+        this.capacity = r + 1;
+        this.gen[r] = (this.genBase + 1) >>> 0;
+        if (this.syncing) this.syncRows[r * SYNC_WORDS] = -1;
+      } else this.gen[r] = (Math.max(this.genTop, this.genBase) + 1) >>> 0; // above any reference to the row before
+      if (this.gen[r]! > this.genTop) this.genTop = this.gen[r]!;
+    }
+    this.segActive[s]++;
     this.flags[r] = SF_ACTIVE;
-    this.gen[r] = (this.gen[r]! + 1) >>> 0;
     this.created[r] = now;
     this.lastSeen[r] = now;
     this.pktsFwd[r] = this.pktsRev[r] = 0;
@@ -465,13 +557,51 @@ export class SessionTable {
     this.claimFailed = false;
     this.active++;
     if (this.sweptTick < 0) this.sweptTick = Math.floor(now / WHEEL_TICK_MS) - 1;
-    this.dueAt[r] = Infinity;
+    this.dueTick[r] = DUE_NEVER;
     this.checkBy(r, now + WHEEL_TICK_MS); // its expiry is set by its first packet: look at it one tick on
     if (this.syncing) {
       this.syncSent[r] = 0;
       this.markSync(r, now);
     }
     return r;
+  }
+
+  /** The lowest segment with a row to hand out (the columns grow when every row is in use). */
+  private segmentWithRoom(): number {
+    let s = this.segHint;
+    for (;;) {
+      if (s === this.segFree.length) {
+        this.resize(reservedFrom(this.limit) ? Math.max(this.limit, this.held + 1) : Math.max(this.held + 1, Math.min(this.held * 2, this.limit)));
+        s = Math.max(0, s - 1); // the last segment may have grown
+      }
+      if (this.segFree[s]! >= 0 || this.segFresh[s]! < Math.min(SEGMENT_ROWS, this.held - s * SEGMENT_ROWS)) break;
+      s++;
+    }
+    this.segHint = s;
+    return s;
+  }
+
+  /** Gives back the memory of segment s's rows when they are all free (reserved columns only; the HA sync
+   *  state stays: it outlives a row; its rows' generations start above genTop when used again). */
+  private releaseSegment(s: number): void {
+    if (this.segActive[s] !== 0 || !reservedFrom(this.held)) return;
+    const from = s * SEGMENT_ROWS;
+    const rows = Math.min(SEGMENT_ROWS, this.held - from);
+    const columns: Column[] = [
+      this.flags, this.role, this.family, this.protocol, this.tenant, this.service, this.path, this.inIf, this.outIf,
+      this.origSrc, this.origDst, this.origSrcPort, this.origDstPort, this.wpLocalPort, this.wpPeerPort, this.uuid,
+      this.chain, this.tag, this.app, this.gen, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
+      this.created, this.lastSeen, this.expires, this.pktsFwd, this.pktsRev, this.bytesFwd, this.bytesRev,
+      this.signedAt, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relay, this.inKeyFamily,
+      this.outKeyFamily, this.inKey, this.outKey, this.retFamily, this.retKey,
+    ];
+    for (const c of columns) {
+      if (c.length === 0) continue;
+      const perRow = c.byteLength / this.held;
+      rowMemory!.release(c.buffer, c.byteOffset + from * perRow, rows * perRow);
+    }
+    this.segFree[s] = -1;
+    this.segFresh[s] = 0;
   }
 
   private claim(k: Uint32Array, family: number, kind: number): boolean {
@@ -482,10 +612,17 @@ export class SessionTable {
 
   /** Makes sure row r is looked at by `at` (ms): trackTcp calls it when a close shortens a row's expiry. */
   checkBy(r: number, at: number): void {
-    if (this.dueSlot[r]! >= 0 && this.dueAt[r]! <= at) return;
+    this.dueBy(r, Math.floor(at / WHEEL_TICK_MS));
+  }
+
+  /** Links row r into the slot of wheel tick `tick` (or the next one swept), unless it is due by then already. */
+  private dueBy(r: number, tick: number): void {
+    if (Number.isNaN(this.tickBase) && Number.isFinite(tick)) this.tickBase = tick;
+    const due = Math.min(tick - this.tickBase, DUE_NEVER);
+    if (this.dueSlot[r]! >= 0 && this.dueTick[r]! <= due) return;
     this.unlinkDue(r);
-    this.dueAt[r] = at;
-    const slot = Math.max(Math.floor(at / WHEEL_TICK_MS), this.sweptTick + 1) & WHEEL_MASK;
+    this.dueTick[r] = due;
+    const slot = Math.max(tick, this.sweptTick + 1) & WHEEL_MASK;
     const head = this.heads[slot]!;
     this.dueNext[r] = head;
     this.duePrev[r] = -1;
@@ -524,15 +661,27 @@ export class SessionTable {
   insertKey(r: number, side: 'in' | 'out', k: SideKey): boolean {
     const t = this.table(k.family);
     const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
-    const existing = t.insert((r << 2) | swapped); // one probe: a new key is stored at once
+    const existing = t.get();
     if (existing >= 0 && flowRow(existing) !== r) return false;
-    if (existing >= 0) t.set((r << 2) | swapped); // r's own key again (its alt key, say): this side's value now
-    this.claim(t.key, k.family, keyKind(this.role[r]!, side)); // a failure marks the row: its creator refuses it
-    const store = side === 'in' ? this.inKey : this.outKey;
-    if (k.family === 4) store.set(t.key, r * KW4);
-    else this.v6Keys.set(r * 2 + (side === 'in' ? 0 : 1), t.key.slice());
-    if (side === 'in') this.inKeyFamily[r] = k.family;
-    else this.outKeyFamily[r] = k.family;
+    return this.storeSideKey(r, side, k.family, t.key, swapped);
+  }
+
+  /** Puts the key in `words` (the family's table's scratch key or a copy) as side `side` of row r: the row's
+   *  key first (the flow table reads it there), a key the side had before removed. */
+  private storeSideKey(r: number, side: 'in' | 'out', family: 4 | 6, words: Uint32Array, swapped: number): boolean {
+    const t = this.table(family);
+    if ((side === 'in' ? this.inKeyFamily[r]! : this.outKeyFamily[r]!) !== 0) {
+      const save = words === t.key ? t.key.slice() : words;
+      this.removeSideKey(r, side);
+      t.key.set(save);
+    }
+    const which = side === 'in' ? KEY_IN : KEY_OUT;
+    if (family === 4) (side === 'in' ? this.inKey : this.outKey).set(t.key, r * KW4);
+    else this.v6Keys.set(r * 2 + which, t.key.slice());
+    if (side === 'in') this.inKeyFamily[r] = family;
+    else this.outKeyFamily[r] = family;
+    t.set((r << 2) | (swapped & 1), which);
+    this.claim(t.key, family, keyKind(this.role[r]!, side)); // a failure marks the row: its creator refuses it
     return true;
   }
 
@@ -561,13 +710,7 @@ export class SessionTable {
     t.key.set(words);
     const existing = t.get();
     if (existing >= 0 && flowRow(existing) !== r) return false;
-    t.set((r << 2) | (swapped & 1));
-    this.claim(t.key, family, keyKind(this.role[r]!, side));
-    if (family === 4) (side === 'in' ? this.inKey : this.outKey).set(words, r * KW4);
-    else this.v6Keys.set(r * 2 + (side === 'in' ? 0 : 1), words.slice());
-    if (side === 'in') this.inKeyFamily[r] = family;
-    else this.outKeyFamily[r] = family;
-    return true;
+    return this.storeSideKey(r, side, family, t.key, swapped);
   }
 
   /** Row currently owning the key described by `k`, or -1. */
@@ -580,7 +723,8 @@ export class SessionTable {
 
   /** Indexes row r by its session id (call once the uuid column is set). */
   indexUuid(r: number): void {
-    this.byUuid.add(r);
+    this.uuidKeyOf(r);
+    this.byUuid.set(r, 0); // an older row with the same id is replaced
   }
 
   /** Row of the session id at buf[off, off+16) (big-endian words), or -1. */
@@ -600,9 +744,9 @@ export class SessionTable {
     const t = this.table(k.family);
     const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
     if (t.get() >= 0) return false;
-    t.set((r << 2) | 2 | swapped);
-    this.claim(t.key, k.family, this.role[r] === ROLE_INGRESS ? KEY_WAN_OURS : KEY_WAN_THEIRS); // WAN keys: never recorded
     this.alt.set(r, { path, localPort, peerPort, family: k.family, key: t.key.slice(), needsMeta: true, revSignal: true });
+    t.set((r << 2) | 2 | swapped, KEY_ALT);
+    this.claim(t.key, k.family, this.role[r] === ROLE_INGRESS ? KEY_WAN_OURS : KEY_WAN_THEIRS); // WAN keys: never recorded
     return true;
   }
 
@@ -631,19 +775,18 @@ export class SessionTable {
   private deleteKey(r: number, family: number, store: Uint32Array): void {
     if (family === 0) return;
     const t = this.table(family);
+    const at = r * 2 + (store === this.inKey ? 0 : 1);
     if (family === 4) {
       for (let i = 0; i < KW4; i++) t.key[i] = store[r * KW4 + i]!;
     } else {
-      const at = r * 2 + (store === this.inKey ? 0 : 1);
       t.key.set(this.v6Keys.get(at)!);
-      this.v6Keys.delete(at);
     }
-    const slot = t.find();
-    const v = slot < 0 ? -1 : t.valueAt(slot);
+    const v = t.get();
     if (v >= 0 && flowRow(v) === r && flowAlt(v) === 0) {
-      t.deleteAt(slot); // no second probe
+      t.delete();
       this.ownership?.release(t.key, family);
     }
+    if (family === 6) this.v6Keys.delete(at); // after the delete: the flow table reads keys where the row keeps them
   }
 
   /** Removes row r and both its keys; the row returns to the free list. */
@@ -653,7 +796,8 @@ export class SessionTable {
     this.deleteKey(r, this.outKeyFamily[r]!, this.outKey);
     this.removeAltKey(r);
     this.removeReturnKeys(r);
-    this.byUuid.remove(r);
+    this.uuidKeyOf(r);
+    if (this.byUuid.get() === r) this.byUuid.delete();
     this.unlinkDue(r);
     if (this.syncing && this.syncSent[r] === 1) { // the partner has it: a tombstone (its mark, if any, is skipped when collected)
       for (let w = 0; w < 4; w++) this.syncTombs[this.syncTombTop * 4 + w] = this.uuid[r * 4 + w]!;
@@ -661,8 +805,15 @@ export class SessionTable {
       this.syncSent[r] = 0;
     }
     this.flags[r] = 0;
-    this.free[this.freeTop++] = r;
+    const s = r >>> SEGMENT_SHIFT;
+    this.duePrev[r] = this.segFree[s]!;
+    this.segFree[s] = r;
+    if (s < this.segHint) this.segHint = s;
     this.active--;
+    if (--this.segActive[s]! === 0) {
+      if (this.sweeping) this.emptied.push(s);
+      else this.releaseSegment(s);
+    }
   }
 
   isActive(r: number): boolean {
@@ -675,6 +826,25 @@ export class SessionTable {
    * Returns true when due rows are left (call again: the work follows the expiries due, see above).
    */
   sweep(now: number, budget: number, expire: (row: number) => void): boolean {
+    this.sweeping = true;
+    try {
+      const more = this.sweepDue(now, budget, expire);
+      return this.tidy() || more;
+    } finally {
+      this.sweeping = false;
+      while (this.emptied.length > 0) this.releaseSegment(this.emptied.pop()!);
+    }
+  }
+
+  /** Moves indexes being resized on (flow-table.ts; part of every sweep, between batches); true while some
+   *  are left. */
+  tidy(budget = MIGRATE_PER_SWEEP): boolean {
+    const v4 = this.v4.migrate(budget);
+    const v6 = this.v6.migrate(budget);
+    return this.byUuid.migrate(budget) || v4 || v6;
+  }
+
+  private sweepDue(now: number, budget: number, expire: (row: number) => void): boolean {
     const nowTick = Math.floor(now / WHEEL_TICK_MS);
     if (this.sweptTick < 0) this.sweptTick = nowTick - 1;
     if (nowTick - this.sweptTick > WHEEL_SLOTS) this.sweptTick = nowTick - WHEEL_SLOTS; // a clock jump: every slot once
@@ -693,7 +863,7 @@ export class SessionTable {
           while (r >= 0) {
             const after = this.dueNext[r]!;
             this.dueSlot[r] = -1;
-            this.checkBy(r, this.dueAt[r]!);
+            this.dueBy(r, this.dueTick[r]! + this.tickBase);
             r = after;
           }
           return true;

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_ROWS, SESSION_BYTES, SessionTable, WHEEL_TICK_MS, sessionLimit } from '../../../src/dataplane/session-table.js';
+import { MAX_ROWS, SEGMENT_ROWS, SESSION_BYTES, SessionTable, WHEEL_TICK_MS, sessionLimit } from '../../../src/dataplane/session-table.js';
 import { prng } from '../../support/prng.js';
 
 const T0 = 1_700_000_000_000;
@@ -110,6 +110,26 @@ test('a clock jump (or a long pause) visits every slot once, then goes on', () =
   t.expires[r] = T0 + 5000;
   sweep(T0 + 10 * 3600_000);
   assert.equal(expired, [r]);
+});
+
+
+test('segments: rows handed out lowest first; a segment emptied and used again gives newer generations and clean rows', () => {
+  const t = new SessionTable(16);
+  t.setLimit(3 * SEGMENT_ROWS);
+  const rows: number[] = [];
+  for (let i = 0; i < 2 * SEGMENT_ROWS; i++) rows.push(t.alloc(T0));
+  assert.equal(rows.slice(0, 3), [0, 1, 2]);
+  assert.is(t.capacity, 2 * SEGMENT_ROWS, 'rows written so far');
+  const before = t.gen[5]!;
+  t.tag[5] = 77;
+  for (let r = 0; r < SEGMENT_ROWS; r++) t.remove(r); // segment 0 all free: its memory goes back (with the addon)
+  const again = t.alloc(T0);
+  assert.ok(again < SEGMENT_ROWS, `the lowest segment with room (${again})`);
+  for (let i = 1; i < SEGMENT_ROWS; i++) assert.ok(t.alloc(T0) < SEGMENT_ROWS, 'segment 0 fills before segment 2');
+  assert.ok(t.gen[5]! > before, `a stale reference to row 5 (generation ${before}) no longer matches (${t.gen[5]})`);
+  assert.is(t.tag[5], 0, 'a fresh row');
+  assert.is(t.dueSlot[5]! >= 0, true, 'on the expiry wheel');
+  assert.is(t.active, 2 * SEGMENT_ROWS);
 });
 
 test.run();
