@@ -53,6 +53,58 @@ export interface PeerViewSource {
 const round = (x: number): number => Math.round(x * 100) / 100;
 const waypoint = (bytes: Uint8Array): string => formatAddress(bytes, 0, bytes.length === 16 ? 6 : 4);
 
+/** What the node's alarms watch of a peer path (node/alarms.ts), once a second: the cheap fields of `show peers`. */
+export type PathCondition = Pick<PeerSummary['paths'][number], 'name' | 'up' | 'bfd' | 'standby' | 'mtu' | 'mtuState' | 'transport' | 'udpTransform' | 'nat'>;
+
+export interface PeerCondition {
+  name: string;
+  reachable: boolean;
+  paths: PathCondition[];
+}
+
+export type PeerConditionSource = Pick<PeerViewSource, 'tables' | 'liveness' | 'reachable' | 'isPathUp' | 'nat' | 'mtu' | 'transform'> & {
+  /** the path's BFD state, undefined before its first */
+  bfdState(pathName: string): string | undefined;
+  /** the far end is a router pair's standby node (supervisor.ts `peerStandby`) */
+  peerStandby(pathName: string): boolean;
+};
+
+/**
+ * Per peer its reachability and per path liveness, BFD state, MTU discovery, UDP transform and NAT: what
+ * `peerSummaries` says of them, without quality, keys, sessions or addresses (a hub observes its 2,000 paths
+ * every second: the whole view cost ~20 % of its main thread).
+ */
+export function peerConditions(v: PeerConditionSource): PeerCondition[] {
+  const t = v.tables;
+  return t.peers.map((peer) => ({
+    name: peer.name,
+    reachable: v.reachable(peer.name),
+    paths: peer.paths.map((p): PathCondition => {
+      const path = t.paths[p]!;
+      return {
+        name: path.name, up: v.isPathUp(p), bfd: v.bfdState(path.name) ?? noBfd(v.liveness),
+        ...(v.peerStandby(path.name) ? { standby: true } : {}),
+        ...mtuFields(v, path.name, t.interfaces[path.localInterface]!.mtu),
+        // UDP transform disabled by config: plain TCP, as transportFields says of its view (not built for 2,000 paths)
+        ...(path.udpTransform.mode === 'disabled' ? { transport: 'tcp' as const } : transportFields(v.transform(path.name))), ...natFields(v, path),
+      };
+    }),
+  }));
+}
+
+const noBfd = (liveness: Liveness): string => (liveness === 'static' ? 'static' : 'down');
+
+function mtuFields(v: Pick<PeerViewSource, 'mtu'>, pathName: string, interfaceMtu: number): { mtu: number; mtuState: string } {
+  const m = v.mtu(pathName);
+  return { mtu: m?.mtu ?? interfaceMtu, mtuState: m?.state ?? 'not-probed' };
+}
+
+function natFields(v: Pick<PeerViewSource, 'nat'>, path: ForwardingTables['paths'][number]): Pick<PathCondition, 'nat'> {
+  return path.peerBehindNat || path.outboundOnly
+    ? { nat: { role: path.peerBehindNat ? 'peer-behind-nat' : 'outbound-only', addressChanges: 0, ...v.nat(path.name) } }
+    : {};
+}
+
 export function peerSummaries(v: PeerViewSource): PeerSummary[] {
   const t = v.tables;
   return t.peers.map((peer) => ({
@@ -64,18 +116,16 @@ export function peerSummaries(v: PeerViewSource): PeerSummary[] {
       return {
         name: path.name, up: v.isPathUp(p), vector: path.vector,
         localWaypoint: waypoint(path.localWaypoint), remoteWaypoint: waypoint(path.remoteWaypoint),
-        bfd: q?.bfdState ?? (v.liveness === 'static' ? 'static' : 'down'),
+        bfd: q?.bfdState ?? noBfd(v.liveness),
         ...(q?.latencyMs !== undefined ? { latencyMs: round(q.latencyMs), jitterMs: round(q.jitterMs ?? 0), lossPct: round(q.lossPercent ?? 0), mos: round(q.mos ?? 0) } : {}),
         uptimeMs: q?.uptimeMs ?? 0, flaps: q?.flaps ?? 0, holdDownMs: q?.holdDownRemainingMs ?? 0,
         sessions: v.sessionsOnPath(p),
         ...(path.remoteNode === undefined ? {} : { node: path.remoteNode }),
         ...(q?.peerStandby === true ? { standby: true } : {}),
         ...keyFields(v.keys(path.name)),
-        mtu: v.mtu(path.name)?.mtu ?? t.interfaces[path.localInterface]!.mtu, mtuState: v.mtu(path.name)?.state ?? 'not-probed',
+        ...mtuFields(v, path.name, t.interfaces[path.localInterface]!.mtu),
         ...transportFields(v.transform(path.name)),
-        ...(path.peerBehindNat || path.outboundOnly
-          ? { nat: { role: path.peerBehindNat ? 'peer-behind-nat' as const : 'outbound-only' as const, addressChanges: 0, ...v.nat(path.name) } }
-          : {}),
+        ...natFields(v, path),
       };
     }),
   }));

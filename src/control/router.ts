@@ -47,7 +47,7 @@ import type { MigrationRecord } from '../machines/migration.js';
 import { fanOutEvents, type ObserveAlarm } from './event-fanout.js';
 import type { PathEventReason, RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
-import { peerSummaries, type PeerSummary } from './peer-views.js';
+import { peerConditions, peerSummaries, type PeerCondition, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
 import type {
   ApplyConfigFileOptions, ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
@@ -585,6 +585,20 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       tables: this.tablesNow, quality: this.pathControl.pathSummaries(), liveness: this.liveness,
       reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p), sessionsOnPath: (p) => tally.perPath[p] ?? 0,
       keys: (name) => keys.get(name) ?? {},
+      nat: (name) => this.pathControl.natView(name),
+      mtu: (name) => this.pathControl.mtuView(name),
+      transform: (name) => this.pathControl.transformView(name),
+    });
+  }
+
+  /** What the node's alarms observe every second (peer-views.ts peerConditions): `peers()` without quality, keys,
+   *  sessions or addresses. */
+  peerConditions(): PeerCondition[] {
+    return peerConditions({
+      tables: this.tablesNow, liveness: this.liveness,
+      reachable: (peer) => this.peerActors.isReachable(peer), isPathUp: (p) => this.host.isPathUp(p),
+      bfdState: (name) => this.pathControl.supervisor?.bfdState(name),
+      peerStandby: (name) => this.pathControl.supervisor?.peerStandby(name) ?? false,
       nat: (name) => this.pathControl.natView(name),
       mtu: (name) => this.pathControl.mtuView(name),
       transform: (name) => this.pathControl.transformView(name),

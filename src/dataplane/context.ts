@@ -3,6 +3,7 @@
  * counters, path liveness, scratch buffers and the events queued for control in this batch.
  * Tables are swapped only between batches (`setTables`).
  */
+import { LinkEchoReplies } from './link-echo.js';
 import { monotonicMs } from './clock.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { MetadataWriter } from '../packet/svr-metadata.js';
@@ -103,6 +104,8 @@ export class DataplaneContext {
   /** (row, generation) pairs of sessions the peer opened on our control binding (we are behind NAT): their
    *  reverse probe goes out right after the batch (svr-accept, dataplane.ts); a few per second at most */
   natOpen: number[] = [];
+  /** link-test echo requests of this batch, answered right after it (link-echo.ts, wan-verify) */
+  readonly linkEchoes = new LinkEchoReplies();
   /** (path, outer protocol, local port, peer port) of WAN packets of flows we hold no session of: each gets an
    *  "enable-metadata" answer right after the batch (session-lookup, dataplane.ts; rate-limited there) */
   enableMeta: number[] = [];

@@ -47,6 +47,7 @@ import { SvrAcceptStage } from './stages/svr-accept.js';
 import { SvrInStage } from './stages/svr-in.js';
 import { SvrOutStage } from './stages/svr-out.js';
 import { CONTROL_PORT, PROBE_PORT, WanVerifyStage } from './stages/wan-verify.js';
+import { LINK_TEST_LENGTH } from '../packet/path-message.js';
 import { closeUnroutedSessions } from './route-follow.js';
 
 /** Per-interface counters, in INTERFACE_COUNTER_KINDS order per interface (`interface.<name>.<counter>`). */
@@ -120,6 +121,8 @@ export class Dataplane {
   private readonly cEnableMetaSent: number;
   private keepaliveAt = -Infinity;
   private readonly addr = new Uint8Array(16);
+  /** the link-test reply being sent (answerLinkEchoes) */
+  private readonly echoReply = new Uint8Array(LINK_TEST_LENGTH);
   private readonly allSlots = Uint16Array.from({ length: MAX_BATCH }, (_, i) => i);
   private readonly pi = new PacketInfo();
   /** counter ids per interface index: rx-packets, rx-bytes, tx-packets, tx-bytes (IF_COUNTERS apart) */
@@ -319,6 +322,7 @@ export class Dataplane {
       const rec = this.ctx.recovered;
       if (rec.count > 0) this.runBatch(rec); // packets FEC rebuilt in this batch (fec.ts): checked and forwarded like received ones
       rec.reset();
+      if (this.ctx.linkEchoes.count > 0) this.answerLinkEchoes();
       if (this.ctx.natOpen.length > 0) this.openNatBindings();
       if (this.ctx.enableMeta.length > 0) this.askForMetadata();
       this.flushEvents();
@@ -594,6 +598,18 @@ export class Dataplane {
     const sent = this.originate(path, PROTO_UDP, CONTROL_PORT, this.ctx.pathControlPort[path]!, payload, payload.length, !handshake);
     if (sent) this.ctx.counters.add(this.cPathMessages);
     return sent;
+  }
+
+  /** The link-test replies wan-verify queued for this batch (link-echo.ts): one path message each, held with the batch's others. */
+  private answerLinkEchoes(): void {
+    const q = this.ctx.linkEchoes;
+    const reply = this.echoReply;
+    for (let k = 0; k < q.count; k++) {
+      const at = k * LINK_TEST_LENGTH;
+      for (let i = 0; i < LINK_TEST_LENGTH; i++) reply[i] = q.bytes[at + i]!;
+      this.sendPathMessage(q.path[k]!, reply);
+    }
+    q.count = 0;
   }
 
   /**

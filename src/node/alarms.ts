@@ -76,7 +76,7 @@ export class NodeAlarms {
   observe(): void {
     const late = Date.now() - this.startedAt >= this.graceMs;
     const now = new Set<string>();
-    for (const peer of this.router.peers()) {
+    for (const peer of this.router.peerConditions()) {
       for (const p of peer.paths) {
         if (this.partners(p.name)) continue;
         this.condition(now, 'peer-path-down', p.name, p.up || p.standby === true, late, p.standby === true ? 'standby' : `BFD ${p.bfd}`);

@@ -41,6 +41,16 @@ export const FW_PROBE = 0xcf;
 export const FW_PROBE_ACK = 0xd0;
 export const FW_VERDICT = 0xd1;
 
+/**
+ * Whether d[off, off + len) is a well-formed link-test echo (paths/messages.ts): 16 bytes, format version 0,
+ * reserved bytes zero, a finite send time (a float64 whose exponent bits are not all ones). The first byte is
+ * not checked (request or reply).
+ */
+export function linkTestWellFormed(d: Uint8Array, off: number, len: number): boolean {
+  if (len !== LINK_TEST_LENGTH || d[off + 1] !== 0 || d[off + 2] !== 0 || d[off + 3] !== 0) return false;
+  return (d[off + 8]! & 0x7f) !== 0x7f || (d[off + 9]! & 0xf0) !== 0xf0;
+}
+
 /** Which protocol a control-channel payload belongs to, from its first byte. */
 export function pathMessageKind(payload: Uint8Array): PathMessageKind {
   if (payload.length === 0) return 'unknown';

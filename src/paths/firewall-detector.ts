@@ -85,6 +85,8 @@ interface PathRun {
   told: number;
   /** polls since it was last told */
   ticks: number;
+  /** the last view and the machine snapshot it was made of (snapshots are immutable: the same one, the same view) */
+  view?: { of: object; view: TransformView };
 }
 
 /** A probe of `kind` for `round` (the jumbo padded with zeros). */
@@ -164,13 +166,17 @@ export class FirewallDetector {
     this.#paths.clear();
   }
 
+  /** A path's UDP transform (undefined for a path it does not run); the same object until the path's state changes: read it, do not modify it. */
   view(pathName: string): TransformView | undefined {
     const r = this.#paths.get(pathName);
     if (r === undefined) return undefined;
     const s = r.actor.getSnapshot();
+    if (r.view?.of === s) return r.view.view; // the node's alarms read every path's view each second
     const state = s.value === 'off' ? 'off' : s.value === 'transforming' ? 'always' : String(s.value);
     const c = s.context;
-    return { mode: r.mode, active: c.transform || c.peerBlocked !== 0, state, reasons: reasonsOf(c.blocked), episodes: c.episodes, peerReasons: reasonsOf(c.peerBlocked) };
+    const view = { mode: r.mode, active: c.transform || c.peerBlocked !== 0, state, reasons: reasonsOf(c.blocked), episodes: c.episodes, peerReasons: reasonsOf(c.peerBlocked) };
+    r.view = { of: s, view };
+    return view;
   }
 
   /** Follows the config (an actor per path, new when its mode or interval changed) and path liveness. */

@@ -12,7 +12,7 @@
  * The reply is the request with the first byte changed to 0xc2: the peer reflects sequence and time
  * untouched, so only the sender's clock is ever used (no clock synchronisation needed).
  */
-import { LINK_TEST_LENGTH, LINK_TEST_REPLY, LINK_TEST_REQUEST } from '../packet/path-message.js';
+import { LINK_TEST_LENGTH, LINK_TEST_REPLY, LINK_TEST_REQUEST, linkTestWellFormed } from '../packet/path-message.js';
 
 /** A message received on a peer path's control channel (UDP 1280: BFD, link tests, STEP), HMAC verified. */
 export interface PathMessage {
@@ -45,11 +45,9 @@ export function encodeLinkTest(echo: LinkTestEcho, reply = false): Uint8Array {
 
 /** Reads a request or reply; undefined when the length, format version or reserved bytes are wrong. */
 export function decodeLinkTest(payload: Uint8Array): LinkTestEcho | undefined {
-  if (payload.length !== LINK_TEST_LENGTH || payload[1] !== 0 || payload[2] !== 0 || payload[3] !== 0) return undefined;
+  if (!linkTestWellFormed(payload, 0, payload.length)) return undefined;
   const v = new DataView(payload.buffer, payload.byteOffset, payload.length);
-  const sentAtMs = v.getFloat64(8);
-  if (!Number.isFinite(sentAtMs)) return undefined;
-  return { sequence: v.getUint32(4), sentAtMs };
+  return { sequence: v.getUint32(4), sentAtMs: v.getFloat64(8) };
 }
 
 /** The reply to a request: the same bytes, first byte 0xc2. */

@@ -293,6 +293,16 @@ export class PathSupervisor {
     });
   }
 
+  /** A path's BFD state (undefined before its machine's first, or for a path it does not run). */
+  bfdState(pathName: string): BfdState | undefined {
+    return this.#paths.get(pathName)?.bfdState;
+  }
+
+  /** Whether the path's far end is a router pair's standby node (its lifecycle holds it Up but not usable). */
+  peerStandby(pathName: string): boolean {
+    return this.#paths.get(pathName)?.lifecycle.getSnapshot().value === 'standby';
+  }
+
   /** Messages sent/received and drops by reason (`bfd-drop-<reason>`, `bfd-discard-<reason>`, ...). */
   counters(): Record<string, number> {
     return Object.fromEntries(this.#counters);

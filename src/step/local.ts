@@ -34,6 +34,8 @@ export class LocalView {
   private byPeer = new Map<string, { name: string; state: PathState }[]>();
   private byId = new Map<number, PathState>();
   private services: ServiceReport[] = [];
+  /** the peers array the shape was last taken from */
+  private shapeOf: readonly LocalPeer[] | null = null;
 
   constructor(
     private readonly router: string,
@@ -96,8 +98,11 @@ export class LocalView {
     return this.byId.get(pathId)?.peer ?? null;
   }
 
-  /** Adopts a new set of peers and paths (config change); paths keep their state by name. */
+  /** Adopts a new set of peers and paths (config change); paths keep their state by name. The same array as last
+   *  time is the same shape (the router's deps hand out one array per tables: 1,000 peers are not compared each poll). */
   private updateShape(peers: readonly LocalPeer[]): boolean {
+    if (peers === this.shapeOf) return false;
+    this.shapeOf = peers;
     const order = peers.map((p) => ({ name: p.name, paths: p.paths.map((x) => x.name) }));
     let changed = JSON.stringify(order) !== JSON.stringify(this.peerOrder);
     const next = new Map<string, PathState>();

@@ -30,7 +30,8 @@ export interface StepRepositoryClient {
 export interface StepDeps {
   routerName: string;
   authority: string;
-  /** peers and their paths (from config; polled, so a config change is picked up) */
+  /** peers and their paths (from config; polled, so a config change is picked up): a new array when they change,
+   *  the same (unmodified) array while they do not (the poll then skips comparing them) */
   peers(): LocalPeer[];
   /** services this router delivers itself (reachable) or knows but cannot deliver (not reachable) */
   localServices(): ServiceReport[];

@@ -7,6 +7,7 @@ import type { ForwardingTables } from '../model/tables.js';
 import type { ServiceReport } from './document.js';
 import type { StepDeps, StepRepositoryClient, StepTimers } from './options.js';
 import type { PathSample } from './smoothing.js';
+import type { LocalPeer } from './local.js';
 
 /** What STEP reads from a router: its tables, its path control channel and which paths are up. */
 export interface StepRouter {
@@ -32,12 +33,15 @@ export interface RouterStepSources {
 
 /** StepDeps for a Router. Tables are read on every poll, so a config change (applyConfig) is picked up. */
 export function stepDepsFromRouter(router: StepRouter, sources: RouterStepSources = {}): StepDeps {
+  let peersOf: { tables: ForwardingTables; peers: LocalPeer[] } | undefined;
   const deps: StepDeps = {
     routerName: router.tables.routerName,
     authority: router.tables.authority,
+    // the same array while the tables stay the same: STEP's poll then skips re-reading the peers (a hub's 1,000)
     peers: () => {
       const t = router.tables;
-      return t.peers.map((p) => ({ id: p.id, name: p.name, paths: p.paths.map((i) => ({ id: i, name: t.paths[i]!.name, vector: t.paths[i]!.vector })) }));
+      if (peersOf?.tables !== t) peersOf = { tables: t, peers: t.peers.map((p) => ({ id: p.id, name: p.name, paths: p.paths.map((i) => ({ id: i, name: t.paths[i]!.name, vector: t.paths[i]!.vector })) })) };
+      return peersOf.peers;
     },
     localServices: sources.localServices
       ?? (() => router.tables.services.map((s) => ({ name: s.name, reachable: s.routes.some((r) => r.kind === 'local') }))),

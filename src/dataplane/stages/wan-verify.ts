@@ -8,7 +8,9 @@
  * 3. UDP to 1280 from 1280 (from any port when the peer is behind NAT, which translates it) is the path
  *    control channel (BFD, link tests, STEP), and so is TCP to 1283 from 1283 (the firewall detector's
  *    probes, paths/firewall-detector.ts: whatever their flags, only their signed payload counts): after the HMAC check its payload is copied into a
- *    `path.message` event for control (with the source address and port for a NAT peer) and consumed;
+ *    `path.message` event for control (with the source address and port for a NAT peer) and consumed; a
+ *    well-formed link-test request from a peer at its configured address is answered by the data path
+ *    instead (link-echo.ts: no event), and counted in both consumed-path-messages and link-test-echoes-answered;
  *    On an `outbound-only` path a UDP packet to 1280 whose payload starts with the SVR cookie is instead a
  *    session packet the peer sent on our control binding (docs/wan.md "Sessions toward a router behind
  *    NAT"): marked PF_NAT_RELAYED and checked like any metadata packet (its session is found by id);
@@ -62,6 +64,7 @@ export class WanVerifyStage implements Stage {
   readonly nexts = ['session-lookup', 'drop'] as const;
   private cNotOurs = 0;
   private cControl = 0;
+  private cEchoes = 0;
   private cMetaDecrypt = 0;
   private cMetaEncrypted = 0;
   private cPeer = 0;
@@ -85,6 +88,7 @@ export class WanVerifyStage implements Stage {
   init(i: StageInit): void {
     this.cNotOurs = i.counter('drop-not-for-waypoint');
     this.cControl = i.counter('consumed-path-messages');
+    this.cEchoes = i.counter('link-test-echoes-answered');
     this.cMetaDecrypt = i.counter('drop-metadata-decrypt');
     this.cMetaEncrypted = i.counter('drop-metadata-encrypted');
     this.cPeer = i.counter('drop-unknown-peer');
@@ -194,6 +198,12 @@ export class WanVerifyStage implements Stage {
         b.flags[s] |= PF_AUTH;
         cipher = this.ctx.crypto.matched!.meta;
         if (!control) this.ctx.pathRx[path]!++; // authenticated data: path liveness for BFD
+      }
+      if (control && pi.protocol === PROTO_UDP && !cp.peerBehindNat && this.ctx.linkEchoes.take(path, d, pi.payload, pi.end)) {
+        c.add(this.cControl);
+        c.add(this.cEchoes); // a link-test request: answered after the batch (link-echo.ts), control sees nothing
+        rt.next[s] = N_CONSUMED;
+        continue;
       }
       if (control) {
         // control-plane rate (a few packets per second per path): one copy per message is fine

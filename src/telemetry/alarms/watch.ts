@@ -128,12 +128,20 @@ export class AlarmWatch {
       if (def.clearAfterMs !== undefined) input.clearAfterMs = def.clearAfterMs;
       const problem = alarmInputProblem(input);
       if (problem !== undefined) throw new SvrError('SVR_ERR_TELEMETRY_OPTIONS', `alarm ${name}: ${problem}`);
+      // a condition seen inactive, never active: its machine would stay clear, so none is made until it is active
+      // (a hub's 2,000 up paths held 4,000 clear machines, ~10 kB each)
+      if (o.active === false) return;
       actor = createActor(this.machine, { input });
       this.about.set(actor, { id, source, def });
       actor.start();
       this.actors.set(id, actor);
     }
     actor.send({ type: 'alarm.observe', ...o });
+  }
+
+  /** Alarm machines held: one per (alarm, source) observed raising at least once, or observed by level. */
+  get machines(): number {
+    return this.actors.size;
   }
 
   /** Stops every actor (their pending hold timers too); the registry keeps its state. */

@@ -11,6 +11,7 @@ import type { LinkDirection } from '../../../src/io/memory/link.js';
 import type { BfdSettings, SvrConfig } from '../../../src/model/config.js';
 import { BFD_DEFAULTS } from '../../../src/model/defaults.js';
 import { decodeBfdControl } from '../../../src/packet/bfd.js';
+import { decodeLinkTest, encodeLinkTest, LINK_TEST_REPLY, LINK_TEST_REQUEST } from '../../../src/paths/messages.js';
 import { meanOpinionScore, type LinkTestRound } from '../../../src/paths/quality.js';
 import type { Router } from '../../../src/control/router.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
@@ -319,6 +320,27 @@ rigTest('bad messages are counted, never thrown: short/forged BFD, malformed ech
     [1, 1, 1, 1],
     JSON.stringify(c),
   );
+});
+
+rigTest('the data path answers a well-formed link-test request itself (no message to control); a malformed one still reaches control', {}, async (r) => {
+  const vt = r.vt!;
+  const seen: number[][] = [[], []];
+  r.lab.r1.pathMessages$.subscribe((m) => seen[0]!.push(m.payload[0]!));
+  r.lab.r2.pathMessages$.subscribe((m) => seen[1]!.push(m.payload[0]!));
+  const request = encodeLinkTest({ sequence: 0xfeed0001, sentAtMs: 1234.5 });
+  const replies: Uint8Array[] = [];
+  r.lab.r1.pathMessages$.subscribe((m) => { if (m.payload[0] === LINK_TEST_REPLY) replies.push(m.payload); });
+  const before = r.lab.r2.counters()['link-test-echoes-answered'] ?? 0;
+  const malformedBefore = r.sup[1].counters()['link-test-drop-malformed'] ?? 0;
+  r.lab.r1.sendPathMessage(0, request);
+  r.lab.r1.sendPathMessage(0, Uint8Array.of(...request.subarray(0, 15))); // one byte short
+  await vt.advance(10);
+  const mine = replies.filter((x) => decodeLinkTest(x)?.sequence === 0xfeed0001);
+  assert.is(mine.length, 1, 'one reply came back');
+  assert.equal([...mine[0]!.subarray(1)], [...request.subarray(1)], 'the request reflected, first byte 0xc2');
+  assert.is((r.lab.r2.counters()['link-test-echoes-answered'] ?? 0) - before, 1, 'r2\'s data path answered it');
+  assert.is((r.sup[1].counters()['link-test-drop-malformed'] ?? 0) - malformedBefore, 1, 'the short one went to control and was counted there');
+  assert.is(seen[1]!.filter((b) => b === LINK_TEST_REQUEST).length, 1, 'of the requests only the malformed one reached r2\'s control');
 });
 
 rigTest('refresh() after a config change renegotiates timers with a poll, without a flap', {}, async (r) => {

@@ -72,6 +72,12 @@ test('auto-detect with a middlebox dropping TCP: the path switches to UDP transf
     // r2 probes on its own: its last probes would otherwise reach the middlebox during the transfer (seen under load)
     assert.ok(await until(() => transformOf(lab, 'r2').transport === 'udp-transform' && (transformOf(lab, 'r2').udpTransform?.episodes ?? 0) >= 1, MAX_ATTEMPTS * PROBE_WAIT_MS + 8000), `r2 switched: ${JSON.stringify(transformOf(lab, 'r2'))}`);
     const view = transformOf(lab, 'r1').udpTransform!;
+    // what the node's alarms observe every second is what `show peers` says of the same fields
+    const full = lab.r1.peers()[0]!;
+    const p0 = full.paths[0]!;
+    assert.equal(lab.r1.peerConditions(), [{ name: full.name, reachable: full.reachable, paths: [{ name: p0.name, up: p0.up, bfd: p0.bfd, mtu: p0.mtu, mtuState: p0.mtuState, transport: p0.transport, udpTransform: p0.udpTransform }] }]);
+    assert.is(p0.bfd, 'up');
+    assert.is(lab.r1.peerConditions()[0]!.paths[0]!.udpTransform, p0.udpTransform, 'an unchanged path\'s view is not built again');
     assert.equal(view.reasons, ['TCP SYN', 'Mid-flow', 'TCP SYN Jumbo'], 'every probe kind was dropped');
     assert.ok(box.dropped() >= 3 * MAX_ATTEMPTS, `the middlebox dropped the probes (${box.dropped()})`);
     const probesBefore = box.dropped();

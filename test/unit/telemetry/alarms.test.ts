@@ -127,4 +127,18 @@ test('watch: observations drive one machine per alarm and source into the regist
   watch.stop();
 });
 
+test('watch: a condition seen only inactive holds no machine; once active it raises at once and clears as usual', () => {
+  const reg = new AlarmRegistry();
+  const watch = new AlarmWatch(reg);
+  for (let i = 0; i < 1000; i++) watch.observe('peer-path-down', `spoke-${i}/wan0`, { active: false, detail: 'BFD up' });
+  assert.is(watch.machines, 0, 'a hub\'s up paths cost no machine');
+  assert.throws(() => watch.observe('nope', 'x', { active: false }), (e: unknown) => isSvrError(e, 'SVR_ERR_TELEMETRY_OPTIONS'), 'an unknown alarm is refused even when inactive');
+  watch.observe('peer-path-down', 'spoke-7/wan0', { active: true, detail: 'BFD down' });
+  assert.equal(reg.active().map((a) => a.message), ['peer path spoke-7/wan0 is down: BFD down']);
+  watch.observe('peer-path-down', 'spoke-7/wan0', { active: false });
+  assert.equal(reg.active(), []);
+  assert.is(watch.machines, 1);
+  watch.stop();
+});
+
 test.run();
