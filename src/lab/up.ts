@@ -22,6 +22,7 @@ import { buildPluginNetwork, wireFunction } from './plugins-profile.js';
 import { PE_ROLE, PE_SERVER, buildBgpNetwork, peFrrDir, peLaunches, peServerLaunch } from './bgp.js';
 import { branchServerLaunch, BRANCH_SERVER, buildNatNetwork, NAT_ROLE } from './nat.js';
 import { limitWanMtu } from './wan-mtu.js';
+import { waitPeersReachable } from './peers-ready.js';
 import { buildHaNetwork, HA_NODES, type HaNode } from './ha.js';
 import { buildMiddlebox, MIDDLEBOX_ROLE } from './middlebox.js';
 import { addIpv6Network, routeIpv6IntoEmulator, SERVER6 } from './ipv6.js';
@@ -33,6 +34,9 @@ import { labRunDir, writeLabIndex, writeState, type LabProcess, type LabState } 
 import { checkPrefix, downHint, prepareDir } from './options.js';
 import { DEFAULT_SHAPE, describeShape, type LabShape } from './shape.js';
 import { linkNamespaces, namespaces, nsName, pluginNamespaces, ROUTERS } from './topology.js';
+
+/** How long `up` waits for every router to reach its peers before it returns anyway (with a note). */
+const PEERS_WAIT_MS = 10_000;
 
 export interface UpOptions {
   dir: string;
@@ -260,6 +264,9 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
       await startSites(state, plan, timeoutMs, opts.progress);
     }
     writeLabIndex(state);
+    // the lab is up when it carries sessions: a first packet sent right after must not meet a path still coming up
+    const nodes = state.processes.filter((p) => p.kind === 'node' && p.socket !== undefined).map((p) => ({ name: p.name, socket: p.socket! }));
+    await waitPeersReachable(nodes, PEERS_WAIT_MS, opts.progress);
   } catch (e) {
     opts.progress('failed; tearing down what was built (logs stay in the lab dir)');
     await labDown({ dir, prefix: opts.prefix, progress: () => undefined }).catch(() => undefined);
