@@ -42,20 +42,6 @@ static napi_value reserve_memory(napi_env env, napi_callback_info info) {
   return ab;
 }
 
-/* The ArrayBuffer argument `v` (its bytes and length), or a TypeError `message` and -1. */
-static int arraybuffer_arg(napi_env env, napi_value v, const char *message, void **data, size_t *len) {
-  bool is = false;
-  if (napi_is_arraybuffer(env, v, &is) != napi_ok || !is) {
-    napi_throw_type_error(env, NULL, message);
-    return -1;
-  }
-  if (napi_get_arraybuffer_info(env, v, data, len) != napi_ok) {
-    svr_throw_last_status(env, "napi_get_arraybuffer_info");
-    return -1;
-  }
-  return 0;
-}
-
 static napi_value release_memory(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -67,7 +53,7 @@ static napi_value release_memory(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "releaseMemory(buffer, byteOffset, byteLength)");
     return NULL;
   }
-  if (arraybuffer_arg(env, argv[0], "releaseMemory: buffer must be an ArrayBuffer", &data, &len) != 0) return NULL;
+  if (svr_arg_arraybuffer(env, argv[0], "releaseMemory: buffer", &data, &len) != 0) return NULL;
   if (svr_arg_u32(env, argv[1], "byteOffset", &off) != 0 || svr_arg_u32(env, argv[2], "byteLength", &n) != 0) return NULL;
   if ((size_t)off + n > len) {
     napi_throw_range_error(env, NULL, "releaseMemory: the range passes the end of the buffer");
@@ -99,7 +85,7 @@ static napi_value resident_memory(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "residentMemory(buffer)");
     return NULL;
   }
-  if (arraybuffer_arg(env, argv[0], "residentMemory: buffer must be an ArrayBuffer", &data, &len) != 0) return NULL;
+  if (svr_arg_arraybuffer(env, argv[0], "residentMemory: buffer", &data, &len) != 0) return NULL;
   uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
   uintptr_t from = (uintptr_t)data & ~(page - 1);
   size_t pages = ((uintptr_t)data + len - from + page - 1) / page;

@@ -36,6 +36,8 @@ int svr_arg_i32(napi_env env, napi_value v, const char *what, int32_t *out);
 int svr_arg_u32(napi_env env, napi_value v, const char *what, uint32_t *out);
 /* A typed array of the given type; *len is its element count. */
 int svr_arg_typed(napi_env env, napi_value v, napi_typedarray_type type, const char *what, void **data, size_t *len);
+/* An ArrayBuffer: its bytes and byte length. */
+int svr_arg_arraybuffer(napi_env env, napi_value v, const char *what, void **data, size_t *len);
 
 #ifndef SVR_NO_TUN
 napi_status svr_tun_init(napi_env env, napi_value exports);

@@ -82,3 +82,10 @@ int svr_arg_typed(napi_env env, napi_value v, napi_typedarray_type type, const c
   if (*data == NULL && *len > 0) return type_error(env, what, "an attached typed array");
   return 0;
 }
+
+int svr_arg_arraybuffer(napi_env env, napi_value v, const char *what, void **data, size_t *len) {
+  bool is = false;
+  if (napi_is_arraybuffer(env, v, &is) != napi_ok || !is) return type_error(env, what, "an ArrayBuffer");
+  if (napi_get_arraybuffer_info(env, v, data, len) != napi_ok) return type_error(env, what, "a readable ArrayBuffer");
+  return 0;
+}
