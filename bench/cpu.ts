@@ -1,6 +1,7 @@
 /** CPU time of processes from /proc/<pid>/stat (utime + stime of all threads, or of the main thread, in seconds). */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { RECORDS_THREAD_NAME } from '../src/telemetry/records-thread.js';
 
 let clkTck = 0;
 
@@ -60,4 +61,27 @@ export function threadCpuDelta(before: Map<number, { name: string; seconds: numb
 export function machineBusySeconds(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   return f.reduce((a, b, i) => (i === 3 || i === 4 || i >= 8 ? a : a + b), 0) / ticksPerSecond();
+}
+
+/**
+ * A router's threads as the visibility case accounts them: its main thread (control and the in-thread data
+ * path), the records thread and the TUN readers and writers (named by the node: RECORDS_THREAD_NAME,
+ * native/tun.c), and the rest, which Linux cannot tell apart (all `node`: V8's garbage-collector and compiler
+ * helpers, libuv's pool that runs LevelDB's calls, LevelDB's compaction thread).
+ */
+export type ThreadGroup = 'main' | 'records' | 'tun' | 'other';
+export const THREAD_GROUPS: readonly ThreadGroup[] = ['main', 'records', 'tun', 'other'];
+
+export function threadGroupOf(pid: number, tid: number, name: string): ThreadGroup {
+  if (tid === pid) return 'main';
+  if (name === RECORDS_THREAD_NAME) return 'records';
+  if (name.startsWith('svr-tun-')) return 'tun';
+  return 'other';
+}
+
+/** CPU seconds of `pid`'s thread groups between two threadCpu() snapshots (threads that started in between count whole; one that ended in between is missing). */
+export function groupCpuDelta(pid: number, before: Map<number, { name: string; seconds: number }>, after: Map<number, { name: string; seconds: number }>): Record<ThreadGroup, number> {
+  const out: Record<ThreadGroup, number> = { main: 0, records: 0, tun: 0, other: 0 };
+  for (const [tid, t] of after) out[threadGroupOf(pid, tid, t.name)] += t.seconds - (before.get(tid)?.seconds ?? 0);
+  return out;
 }

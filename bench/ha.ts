@@ -37,7 +37,7 @@ import type { ModeContext } from './modes/mode.js';
 import { HEADLINE_NODE_ARGS, svrScript, type SvrouterMode } from './modes/svrouter.js';
 import type { Plan } from './plan.js';
 import type { SessionRate, TcpResult } from './results.js';
-import { sessionRate } from './sessions.js';
+import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
 import { NS, namePrefix } from './topology.js';
 import { createMemoryLab, type MemoryLab } from '../src/sim/memory-lab.js';
@@ -51,11 +51,6 @@ const SYNC = { r1a: '198.18.251.1', r1b: '198.18.251.2' } as const;
 export const FAILOVER_RUNS = 20;
 /** rounds of one node then the pair (the session test): the ratio is taken per round, side by side */
 export const COST_ROUNDS = 3;
-/** UDP sessions in flight in the session tests (the C client). The headline's 2,048 collapse the test on a loaded
- *  machine: once the routers make fewer than 2,048 sessions a second, a session's round trip passes the
- *  client's 1 s, every one counts as failed and is sent again (2,048/s, none answered: every loaded run of this
- *  case). 512 keeps the round trip under 1 s down to 512 sessions/s; the sustained case's ceiling uses 512 too. */
-const HA_CLIENT_WINDOW = 512;
 /** how long the routers' idle CPU rate is sampled before each session test (ms) */
 const IDLE_SAMPLE_MS = 3000;
 const FAILOVER_SESSIONS = 100;
@@ -180,7 +175,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const idle1 = cpu();
     const idleRate = idle1.map((x, i) => (x - idle0[i]!) / (idle1[0]! - idle0[0]!));
     const before = cpu();
-    await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], HA_CLIENT_WINDOW); });
+    await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
     const after = cpu();
     const d = after.map((x, i) => x - before[i]! - (i === 0 || i === 5 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
     r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[5]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
