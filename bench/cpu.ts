@@ -66,22 +66,37 @@ export function machineBusySeconds(): number {
 /**
  * A router's threads as the visibility case accounts them: its main thread (control and the in-thread data
  * path), the records thread and the TUN readers and writers (named by the node: RECORDS_THREAD_NAME,
- * native/tun.c), and the rest, which Linux cannot tell apart (all `node`: V8's garbage-collector and compiler
- * helpers, libuv's pool that runs LevelDB's calls, LevelDB's compaction thread).
+ * native/tun.c), V8's platform threads (the garbage collector's and the compiler's helpers: the first
+ * V8_PLATFORM_THREADS threads node starts after the main one, all named `node`), and the other `node` threads:
+ * libuv's pool (which runs LevelDB's reads and writes), LevelDB's compaction thread, node's own.
  */
-export type ThreadGroup = 'main' | 'records' | 'tun' | 'other';
-export const THREAD_GROUPS: readonly ThreadGroup[] = ['main', 'records', 'tun', 'other'];
+export type ThreadGroup = 'main' | 'records' | 'tun' | 'v8' | 'other';
+export const THREAD_GROUPS: readonly ThreadGroup[] = ['main', 'records', 'tun', 'v8', 'other'];
+/** node 20 starts V8's platform first: a delayed-task thread and its worker pool (--v8-pool-size, default 4) */
+export const V8_PLATFORM_THREADS = 5;
 
-export function threadGroupOf(pid: number, tid: number, name: string): ThreadGroup {
-  if (tid === pid) return 'main';
-  if (name === RECORDS_THREAD_NAME) return 'records';
-  if (name.startsWith('svr-tun-')) return 'tun';
-  return 'other';
+type Threads = Map<number, { name: string; seconds: number }>;
+
+/** The group of each thread of `pid` seen in any of the snapshots. */
+export function threadGroups(pid: number, ...snapshots: Threads[]): Map<number, ThreadGroup> {
+  const names = new Map<number, string>();
+  for (const s of snapshots) for (const [tid, t] of s) names.set(tid, t.name);
+  const out = new Map<number, ThreadGroup>();
+  let platform = 0;
+  for (const tid of [...names.keys()].sort((a, b) => a - b)) {
+    const name = names.get(tid)!;
+    if (tid === pid) out.set(tid, 'main');
+    else if (name === RECORDS_THREAD_NAME) out.set(tid, 'records');
+    else if (name.startsWith('svr-tun-')) out.set(tid, 'tun');
+    else out.set(tid, platform++ < V8_PLATFORM_THREADS ? 'v8' : 'other');
+  }
+  return out;
 }
 
 /** CPU seconds of `pid`'s thread groups between two threadCpu() snapshots (threads that started in between count whole; one that ended in between is missing). */
-export function groupCpuDelta(pid: number, before: Map<number, { name: string; seconds: number }>, after: Map<number, { name: string; seconds: number }>): Record<ThreadGroup, number> {
-  const out: Record<ThreadGroup, number> = { main: 0, records: 0, tun: 0, other: 0 };
-  for (const [tid, t] of after) out[threadGroupOf(pid, tid, t.name)] += t.seconds - (before.get(tid)?.seconds ?? 0);
+export function groupCpuDelta(pid: number, before: Threads, after: Threads): Record<ThreadGroup, number> {
+  const out: Record<ThreadGroup, number> = { main: 0, records: 0, tun: 0, v8: 0, other: 0 };
+  const groups = threadGroups(pid, before, after);
+  for (const [tid, t] of after) out[groups.get(tid)!] += t.seconds - (before.get(tid)?.seconds ?? 0);
   return out;
 }

@@ -289,7 +289,8 @@ function recordsCpuNote(v: ModeResult['visibility']): string {
   const [off, on] = [v?.off.cpu?.during, v?.on.cpu?.during];
   if (off === undefined || on === undefined) return '';
   const d = (k: string): string => `${((on[k] ?? NaN) - (off[k] ?? NaN)).toFixed(1)}`;
-  return `; CPU per session on − off during the test (µs): r1 main ${d('r1 main')}, records thread ${d('r1 records')}, other threads ${d('r1 other')}; r2 main ${d('r2 main')}, records thread ${d('r2 records')}, other threads ${d('r2 other')}; nfcapd ${d('nfcapd')} (the collectors, not the routers); the machine ${d('machine')}`;
+  const r = (x: string): string => `${x} main ${d(`${x} main`)}, records thread ${d(`${x} records`)}, V8 helpers ${d(`${x} v8`)}, libuv/LevelDB/other ${d(`${x} other`)}, TUN ${d(`${x} tun`)}`;
+  return `; CPU per session on − off during the test (µs): ${r('r1')}; ${r('r2')}; nfcapd ${d('nfcapd')} (the collectors, not the routers); the machine ${d('machine')}`;
 }
 
 /** Where the pair's session test spent CPU against one node's (ha.ts HaCpu), in µs per session created. */

@@ -9,11 +9,15 @@
  * Equal terms: the two nfcapd run through every round (idle while records are off), r1's `svr show stats` is
  * sampled every 200 ms in both runs, and both session tests keep LOADED_CLIENT_WINDOW sessions in flight. The
  * nodes run no management API (no /metrics, no Prometheus) in either run; their metrics count in both.
- * Each run: TCP (iperf3, one stream; first round), new UDP sessions/s with the drop counters that moved, and
+ * Each run: TCP (iperf3, one stream; first round), a WARM_UP_SECONDS session test (not measured: a node that
+ * has run a while has its code compiled) until its sessions ended and records were written, then new UDP
+ * sessions/s with the drop counters that moved, and
  * where the CPU went (cpu.ts ThreadGroup), in µs per session r1 created: each router's main thread, records
- * thread, TUN threads and other threads (V8's GC and compiler helpers, libuv's pool running LevelDB's calls,
- * LevelDB's compaction), both nfcapd, and the whole machine (/proc/stat: the client, the echo server, the
- * kernel, and whatever else runs on it), all above their idle rate sampled just before (IDLE_SAMPLE_MS);
+ * thread, TUN threads, V8's platform threads (GC and compiler helpers) and the other threads (libuv's pool
+ * running LevelDB's calls, LevelDB's compaction), both nfcapd, and the whole machine (/proc/stat: the client,
+ * the echo server, the kernel, and whatever else runs on it), all above their idle rate sampled just before
+ * (IDLE_SAMPLE_MS; on a loaded machine a starved thread may run less in the test than in its idle sample: a
+ * negative figure);
  * once `during` the session test (what competes with forwarding) and once `settled`: from its start until
  * every session of the test ended on both routers and, records on, every record was written (or 20 s).
  * The ratio on / off of r1's session rate is taken per round; the round of the median ratio (of those whose
@@ -41,6 +45,8 @@ export const VISIBILITY_IDLE_S = 2;
 export const VISIBILITY_ROUNDS = 3;
 /** how long the machine's and the processes' idle CPU rate is sampled before each session test (ms) */
 const IDLE_SAMPLE_MS = 2000;
+/** seconds of the session test that warms each run up (not measured) */
+const WARM_UP_SECONDS = 2;
 /** how long a run waits after its session test for the sessions to end and their records to be written */
 const SETTLE_MS = 20_000;
 const COLLECTOR = '127.0.0.1';
@@ -68,7 +74,7 @@ export interface HistoryRate {
 
 /**
  * Where a run's CPU went, µs per session r1 created, above the idle rate: `r1 main`, `r1 records`, `r1 tun`,
- * `r1 other` (cpu.ts ThreadGroup), the same for r2, `nfcapd` (both), `machine` (everything, /proc/stat) and
+ * `r1 v8`, `r1 other` (cpu.ts ThreadGroup), the same for r2, `nfcapd` (both), `machine` (everything, /proc/stat) and
  * `rest` (the machine less the routers and nfcapd: the client, the echo server, the kernel's softirqs, other work).
  */
 export type CpuAccount = Record<string, number>;
@@ -115,6 +121,12 @@ export interface VisibilityResult {
   /** sessions in flight in the session tests */
   clientWindow?: number;
   errors: string[];
+}
+
+interface Mark {
+  active: number[];
+  created: number;
+  written: number;
 }
 
 interface Stats {
@@ -218,11 +230,33 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     at: performance.now() / 1000, routers: pids.map((pid) => threadCpu(pid)),
     collectors: collectors.reduce((n, p) => n + cpuSeconds(p.pid), 0), machine: machineBusySeconds(),
   });
+  /** Each router's active sessions, and r1's created and written so far. */
+  const mark = async (): Promise<Mark> => {
+    const s = await Promise.all(ROUTERS.map((r) => svr.stats(r)));
+    return { active: s.map((x) => num(x, 'sessions-active')), created: num(s[0]!, 'sessions-created'), written: num(s[0]!, 'history-written') };
+  };
+  /** Waits (SETTLE_MS at most) until every session since `from` ended on both routers (idle timeout) and, records on, r1 wrote every record; false when the time ran out. */
+  const settled = async (from: Mark, recordsOn: boolean): Promise<boolean> => {
+    const deadline = Date.now() + SETTLE_MS;
+    while (Date.now() < deadline) {
+      await sleep(250);
+      const s = await Promise.all(ROUTERS.map((r) => svr.stats(r)));
+      const ended = s.every((x, k) => num(x, 'sessions-active') <= from.active[k]!);
+      const written = !recordsOn || (num(s[0]!, 'history-written') - from.written >= num(s[0]!, 'sessions-created') - from.created && num(s[0]!, 'history-pending') === 0);
+      if (ended && written) return true;
+    }
+    return false;
+  };
   /** The run's measurements (see the top); its history rate when records are on. */
   const runOne = async (run: VisibilityRun, label: string, tcp: boolean, recordsOn: boolean): Promise<HistoryRate | undefined> => {
     await checkConnectivity();
     const drops0 = await drops(svr);
     if (tcp) await step(`${label} tcp`, async () => { run.tcp = await measureTcp(svr, plan, progress); });
+    // warm up as a node that has run a while: the data path's code compiled, and with records on the records
+    // thread's (a cold records thread spent half its cost in V8's compiler threads, bench/records-cost.ts)
+    const warm0 = await mark();
+    await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
+    await settled(warm0, recordsOn);
     // r1's stats every 200 ms in both runs (equal terms); the history's figures from them when records are on
     const samples: Stats[] = [await sample(svr)];
     let sampling = true;
@@ -236,7 +270,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     const idle0 = snapshot(pids);
     await sleep(IDLE_SAMPLE_MS);
     const idle1 = snapshot(pids);
-    const active0 = await Promise.all(ROUTERS.map(async (r) => num(await svr.stats(r), 'sessions-active')));
+    const test0 = await mark();
     const kernel0 = await dropSnapshot();
     const load = loadAverage();
     const cpu0 = snapshot(pids);
@@ -251,20 +285,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     }
     run.kernelDrops = dropDelta(kernel0, await dropSnapshot());
     progress(`    kernel drops during the ${label} session test: ${formatDrops(run.kernelDrops)}`);
-    // settled: every session of the test ended on both routers (idle timeout) and, records on, every record written
-    const deadline = Date.now() + SETTLE_MS;
-    let settledInTime = false;
-    while (Date.now() < deadline) {
-      await sleep(250);
-      const s = await Promise.all(ROUTERS.map((r) => svr.stats(r)));
-      const ended = s.every((x, k) => num(x, 'sessions-active') <= active0[k]!);
-      const last = samples[samples.length - 1]!;
-      const written = !recordsOn || (last.written - samples[0]!.written >= last.created - samples[0]!.created && last.pending === 0);
-      if (ended && written) {
-        settledInTime = true;
-        break;
-      }
-    }
+    const settledInTime = await settled(test0, recordsOn);
     const cpu2 = snapshot(pids);
     sampling = false;
     await sampler;

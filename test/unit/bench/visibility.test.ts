@@ -9,20 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { groupCpuDelta, threadCpu, threadGroupOf } from '../../../bench/cpu.js';
+import { groupCpuDelta, threadCpu, threadGroups, V8_PLATFORM_THREADS } from '../../../bench/cpu.js';
 import { costRows, medianRound, perSession, type RunCpu } from '../../../bench/visibility.js';
 import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { historyDirOf, RECORDS_THREAD_NAME, RecordsThread } from '../../../src/telemetry/records-thread.js';
 
-test('a router\'s threads: main by its id, the records thread and the TUN threads by their names, the rest as other', () => {
-  assert.is(threadGroupOf(100, 100, 'node'), 'main');
-  assert.is(threadGroupOf(100, 101, RECORDS_THREAD_NAME), 'records');
-  assert.is(threadGroupOf(100, 102, 'svr-tun-read'), 'tun');
-  assert.is(threadGroupOf(100, 103, 'svr-tun-write'), 'tun');
-  assert.is(threadGroupOf(100, 104, 'node'), 'other');
-  const before = new Map([[100, { name: 'node', seconds: 1 }], [101, { name: RECORDS_THREAD_NAME, seconds: 2 }], [104, { name: 'node', seconds: 0.5 }]]);
-  const after = new Map([[100, { name: 'node', seconds: 1.5 }], [101, { name: RECORDS_THREAD_NAME, seconds: 2.25 }], [104, { name: 'node', seconds: 0.75 }], [105, { name: 'node', seconds: 0.125 }]]);
-  assert.equal(groupCpuDelta(100, before, after), { main: 0.5, records: 0.25, tun: 0, other: 0.375 }, 'a thread started in between counts whole');
+test('a router\'s threads: main by its id, the records thread and the TUN threads by their names, V8\'s platform as the first unnamed ones, the rest as other', () => {
+  const snap = (entries: [number, string, number][]): Map<number, { name: string; seconds: number }> => new Map(entries.map(([tid, name, seconds]) => [tid, { name, seconds }]));
+  const v8 = Array.from({ length: V8_PLATFORM_THREADS }, (_, k): [number, string, number] => [101 + k, 'node', 1]);
+  const before = snap([[100, 'node', 1], ...v8, [110, 'node', 0], [120, RECORDS_THREAD_NAME, 2], [121, 'svr-tun-read', 1], [122, 'svr-tun-write', 1]]);
+  const after = snap([[100, 'node', 1.5], ...v8.map(([t, n, s]): [number, string, number] => [t, n, s + 0.125]), [110, 'node', 0.25], [120, RECORDS_THREAD_NAME, 2.25],
+    [121, 'svr-tun-read', 1.5], [122, 'svr-tun-write', 1], [130, 'node', 0.125]]);
+  const groups = threadGroups(100, before, after);
+  assert.equal([100, 101, 105, 110, 120, 121, 122, 130].map((t) => groups.get(t)), ['main', 'v8', 'v8', 'other', 'records', 'tun', 'tun', 'other']);
+  assert.equal(groupCpuDelta(100, before, after), { main: 0.5, records: 0.25, tun: 0.5, v8: 0.125 * V8_PLATFORM_THREADS, other: 0.375 }, 'a thread started in between counts whole');
 });
 
 test('a node\'s records thread is found by its name in /proc and counts as the records group', async () => {
@@ -31,8 +31,10 @@ test('a node\'s records thread is found by its name in /proc and counts as the r
   try {
     const named = [...threadCpu(process.pid)].filter(([, t]) => t.name === RECORDS_THREAD_NAME);
     assert.is(named.length, 1, 'one thread named svr-records');
-    assert.is(threadGroupOf(process.pid, named[0]![0], named[0]![1].name), 'records');
-    assert.is(threadGroupOf(process.pid, process.pid, 'node'), 'main');
+    const groups = threadGroups(process.pid, threadCpu(process.pid));
+    assert.is(groups.get(named[0]![0]), 'records');
+    assert.is(groups.get(process.pid), 'main');
+    assert.is([...groups.values()].filter((g) => g === 'v8').length, V8_PLATFORM_THREADS);
   } finally {
     await records.close();
     rmSync(dir, { recursive: true, force: true });
