@@ -20,12 +20,14 @@ import { exampleConfig, sleep, until } from '../../support/config.js';
 const TAG = 16; // sha256-128
 const COUNTED = ['drop-bad-payload', 'drop-bad-checksum', 'drop-bad-hmac', 'replay-seen', 'drop-replay'] as const;
 
-/** The example config, every packet signed (regular), every service's payload encrypted with AES-CBC-256. */
-async function encryptingConfig(): Promise<SvrConfig> {
+type Cipher = 'aes-cbc-256' | 'aes-gcm-256';
+
+/** The example config, every packet signed (regular), every service's payload encrypted with `cipher`. */
+async function encryptingConfig(cipher: Cipher): Promise<SvrConfig> {
   const config = await exampleConfig();
   config.authority.securityPolicies.find((p) => p.name === 'internal')!.hmacMode = 'regular';
   config.authority.securityPolicies.push({
-    name: 'secret-payload', hmacMode: 'regular', hmacCipher: 'sha256-128', encrypt: true, encryptionCipher: 'aes-cbc-256',
+    name: 'secret-payload', hmacMode: 'regular', hmacCipher: 'sha256-128', encrypt: true, encryptionCipher: cipher,
     adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static', rekeyInterval: 120,
   });
   for (const s of config.authority.services) s.security = 'secret-payload';
@@ -72,8 +74,8 @@ interface Outcome {
  * After one exchange opens the session, 40 datagrams in one turn, held back on the wire; then r2 gets them in
  * one frame with a replay, a tampered ciphertext, an unknown key id and a broken checksum among them.
  */
-async function mixedFrame(on: boolean): Promise<Outcome> {
-  const config = await encryptingConfig();
+async function mixedFrame(cipher: Cipher, on: boolean): Promise<Outcome> {
+  const config = await encryptingConfig(cipher);
   const key = compileRouter(config, 'r1', 1).paths[0]!.hmac.key;
   const lab = await withBatchOpen(on, async () => createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] }));
   const sentByClient = new Map<number, string>();
@@ -105,7 +107,7 @@ async function mixedFrame(on: boolean): Promise<Outcome> {
 
   const kidAt = (p: Uint8Array): number => p.length - TAG - REPLAY_BLOCK_LENGTH - 1;
   const tampered = sent[5]!.slice();
-  tampered[kidAt(tampered) - 17]! ^= 0x40; // the last byte of the next-to-last CBC block: the padding byte flips
+  tampered[kidAt(tampered) - 17]! ^= 0x40; // CBC: the last byte of the next-to-last block, so the padding byte flips; GCM: the tag
   resign(tampered, key, true);
   const unknownKey = sent[6]!.slice();
   unknownKey[kidAt(unknownKey)] = 9; // no key version 9
@@ -122,9 +124,9 @@ async function mixedFrame(on: boolean): Promise<Outcome> {
   return { delivered, counters };
 }
 
-test('a mixed frame: the same deliveries, bytes and counters with the batch path on and off (SVR_BATCH_OPEN=0)', async () => {
-  const batched = await mixedFrame(true);
-  const single = await mixedFrame(false);
+for (const cipher of ['aes-cbc-256', 'aes-gcm-256'] as const) test(`a mixed frame (${cipher}): the same deliveries, bytes and counters with the batch path on and off (SVR_BATCH_OPEN=0)`, async () => {
+  const batched = await mixedFrame(cipher, true);
+  const single = await mixedFrame(cipher, false);
   const want = [0, 1, 2, 3, 4, ...Array.from({ length: 32 }, (_, i) => i + 8)];
   assert.equal(batched.delivered, want, 'batch on: the good ones, once, in order');
   assert.equal(single.delivered, want, 'batch off: the good ones, once, in order');
