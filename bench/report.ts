@@ -278,7 +278,7 @@ function visibilityGoals(m: ModeResult | undefined, notComparable: boolean): Goa
     out.push({
       goal, measured: `${Math.round(h.writtenPerSecond)} records/s of the history's busy time vs ${Math.round(h.createdPerSecond)} sessions/s created by r1; ${h.written} of ${h.created} written, ${h.pendingAtEnd} pending, ${h.historyDropped} dropped`,
       status: notComparable ? NOT_COMPARABLE : keptUp && h.writtenPerSecond >= h.createdPerSecond ? 'pass' : 'FAIL',
-      note: `the records arrived over ${h.writeSpanSeconds.toFixed(1)} s as the sessions idled out; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `, nfcapd counted ${h.collectorFlows} flows` : ''}`,
+      note: `the records arrived over ${h.writeSpanSeconds.toFixed(1)} s as the sessions idled out; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `, over all rounds both routers exported ${h.exportedAllRounds ?? '–'} and nfcapd counted ${h.collectorFlows} flows` : ''}`,
     });
   }
   return out;
