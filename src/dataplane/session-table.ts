@@ -18,8 +18,10 @@
  * once written, no copy to grow), rows are handed out from the lowest segment of SEGMENT_ROWS with room,
  * and a segment whose rows are all removed gives its pages back; without it the columns grow by doubling.
  * The flow tables and the session-id index hold 4 bytes a slot (the keys stay in the rows) and resize
- * incrementally (flow-table.ts). 224 B a session in r1's table at 50 % and 99 % of a 1 M limit, 265 B at
- * 25 % (bench/memory.ts; 504, 299 and 1,184 B before).
+ * incrementally (flow-table.ts). A row is 162 B for an IPv4 session without NAT, transit, plugin tags or
+ * metadata-only signing: the columns of those are made by their first use (IPv6 addresses 32 B a row more).
+ * 178 B a session in r1's table at 50 % and 99 % of a 1 M limit, 206 B at 25 % (bench/memory.ts; 218 and
+ * 247 B with 4-word address columns, 504, 299 and 1,184 B before reserved rows).
  * Idle expiry: a timer wheel of WHEEL_SLOTS slots of WHEEL_TICK_MS. Every row sits in the slot of the
  * time it may next have expired; a sweep visits only the slots that came due and, in them, only their rows:
  * a row whose `expires` passed is expired, any other moves to the slot of its `expires` (packets move
@@ -72,8 +74,9 @@ export const SF_TRANSFORMED = 0x0200;
 /** Return keys per row: one per packet form the chain sees (two when NAT makes the directions differ). */
 export const RET_KEYS = 2;
 
-/** Memory one session costs, rounded up: at most about 330 B RSS per session and router at 25-99 % table fill
- *  (bench/memory.ts, docs/performance.md), with room for NAT, HA sync and IPv6 columns. */
+/** Memory one session costs, rounded up: at most about 240 B RSS per session and router at 25-99 % table fill
+ *  (bench/memory.ts, docs/performance.md), with room for NAT, HA sync, IPv6 and the other columns made on
+ *  first use. */
 export const SESSION_BYTES = 512;
 /** Rows one data path's table can address (control tags a row with its worker in the bits above 24). */
 export const MAX_ROWS = (1 << 24) - 1;
