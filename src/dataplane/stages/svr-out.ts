@@ -437,7 +437,7 @@ export class SvrOutStage implements Stage {
     const family = pi.family === 6 ? 6 : 4;
     const before = sealed ? this.plainLen[s]! : pi.end - pi.l3;
     const quoteLen = !control && b !== ctx.dup && before + QUOTE_MARGIN > mtu ? quoteLength(d, pi.l3, family, before) : 0;
-    if (quoteLen > 0) this.quote.set(d.subarray(pi.l3, pi.l3 + quoteLen));
+    for (let i = 0; i < quoteLen; i++) this.quote[i] = d[pi.l3 + i]!; // at most 68 bytes: no view object per packet
     if (!control) this.mss.apply(d, pi, p, r, rt); // incremental: a bad checksum stays bad for the check below
     if (grows && !control && !sealed && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
