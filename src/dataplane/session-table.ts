@@ -664,9 +664,10 @@ export class SessionTable {
     this.chain[r] = 0;
     this.app[r] = 0;
     this.natRelay[r] = 0;
-    if (this.tags.length > 0) this.tags[r] = 0;
-    if (this.signed.length > 0) this.signed[r] = 0;
-    if (this.relays.length > 0) this.relays[r] = 0;
+    // (a 0 is not written: a page never written stays out of memory)
+    if (this.tags.length > 0 && this.tags[r] !== 0) this.tags[r] = 0;
+    if (this.signed.length > 0 && this.signed[r] !== 0) this.signed[r] = 0;
+    if (this.relays.length > 0 && this.relays[r] !== 0) this.relays[r] = 0;
     this.inKeyFamily[r] = 0;
     this.outKeyFamily[r] = 0;
     this.claimFailed = false;
