@@ -36,7 +36,7 @@ try {
     onCollectorStatus: (collector, status, detail) => send({ t: 'status', collector, status, detail, counters: counters() }),
   });
   // the data paths' fact rings: read every RING_POLL_MS, at once again while a read found more
-  const readers = (init.rings ?? []).map((b) => new FactReader(new FactRing(b), init.router));
+  const readers = (init.rings ?? []).map((b) => new FactReader(new FactRing(b)));
   const follow = (): void => {
     for (const r of readers) {
       if (records.recording) r.start();
