@@ -8,7 +8,7 @@
  *     -> totals, migrations change the slot -> record(slot) when an interim record is due or the session ends:
  *        the record object is made then (short-lived: it goes to the exporters and the history at once)
  * A session opened by a fact (SessionOpened: text addresses, any id) keeps its static fields as a record.
- * Ids are found by their four words (a map of a 30-bit key to the first slot, slots of equal keys chained);
+ * Ids are found by their four words (hashed to a bucket: its first slot, the slots of a bucket chained);
  * ids that are not UUIDs by their text. The id's text is made once, when the session's first record is.
  * Slots are also a doubly linked list in the order of their next interim record's due time.
  */
@@ -82,7 +82,8 @@ export class OpenSessions {
   /** after a migration: the paths, path changes and waypoint */
   private moves: (Moves | undefined)[] = [];
   private retrans: (PerDirection | undefined)[] = [];
-  private readonly byKey = new Map<number, number>();
+  /** the first slot of each bucket of ids (a bucket: a key's low bits), -1 none; 2 buckets per slot */
+  private buckets = new Int32Array(0);
   private readonly byText = new Map<string, number>();
   private readonly idBytes = new Uint8Array(16);
   private readonly idWords = new Uint32Array(4);
@@ -133,7 +134,7 @@ export class OpenSessions {
 
   /** The slot of the session whose id is the 4 words at `at`, or -1. */
   findWords(words: Uint32Array, at: number): number {
-    for (let s = this.byKey.get(keyOf(words, at)) ?? NONE; s !== NONE; s = this.chain[s]!) {
+    for (let s = this.buckets[keyOf(words, at) & (this.buckets.length - 1)] ?? NONE; s !== NONE; s = this.chain[s]!) {
       const i = s * 4;
       if (this.idw[i] === words[at] && this.idw[i + 1] === words[at + 1] && this.idw[i + 2] === words[at + 2] && this.idw[i + 3] === words[at + 3]) return s;
     }
@@ -152,12 +153,10 @@ export class OpenSessions {
     this.unlink(s);
     if (this.textId[s] === 1) this.byText.delete(this.idText[s]!);
     else {
-      const key = keyOf(this.idw, s * 4);
-      let at = this.byKey.get(key)!;
-      if (at === s) {
-        if (this.chain[s] === NONE) this.byKey.delete(key);
-        else this.byKey.set(key, this.chain[s]!);
-      } else {
+      const b = keyOf(this.idw, s * 4) & (this.buckets.length - 1);
+      let at = this.buckets[b]!;
+      if (at === s) this.buckets[b] = this.chain[s]!;
+      else {
         while (this.chain[at] !== s) at = this.chain[at]!;
         this.chain[at] = this.chain[s]!;
       }
@@ -316,9 +315,9 @@ export class OpenSessions {
 
   /** The session in `s` found by its id's words from now on. */
   private index(s: number): void {
-    const key = keyOf(this.idw, s * 4);
-    this.chain[s] = this.byKey.get(key) ?? NONE;
-    this.byKey.set(key, s);
+    const b = keyOf(this.idw, s * 4) & (this.buckets.length - 1);
+    this.chain[s] = this.buckets[b]!;
+    this.buckets[b] = s;
   }
 
   /** `id` as four words into idWords; false when it is not a UUID. */
@@ -405,6 +404,9 @@ export class OpenSessions {
       this.freeHead = s;
     }
     this.capacity = cap;
+    // the open sessions found by their words, in twice as many buckets
+    this.buckets = new Int32Array(cap * 2).fill(NONE);
+    for (let s = this.head; s !== NONE; s = this.nextSlot[s]!) if (this.textId[s] === 0) this.index(s);
   }
 }
 
@@ -414,9 +416,9 @@ interface Moves {
   waypoint: FiveTuple | undefined;
 }
 
-/** A 30-bit key of the id at `at` (a small integer: V8 keeps such map keys unboxed). */
+/** A key of the id at `at` (its buckets: the low bits). */
 function keyOf(words: Uint32Array, at: number): number {
-  return (words[at]! ^ words[at + 1]! ^ words[at + 2]! ^ words[at + 3]!) & 0x3fffffff;
+  return words[at]! ^ words[at + 1]! ^ words[at + 2]! ^ words[at + 3]!;
 }
 
 /** The same flow seen from the other end. */
