@@ -77,7 +77,8 @@ export class SessionRecords implements RowSink {
   private readonly exporters = new Map<string, IpfixExporter>();
   private settings: TelemetrySettings;
   private domain: number;
-  private readonly timer: NodeJS.Timeout;
+  /** the interim records' check, while recording */
+  private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private closed = false;
 
@@ -88,8 +89,18 @@ export class SessionRecords implements RowSink {
     this.domain = opts.observationDomainId;
     this.builder = new SessionRecordBuilder({ router: opts.router, interimIntervalS: interimOf(opts.telemetry), nowMs: this.now() });
     for (const c of opts.telemetry.ipfix.collectors) this.startExporter(c);
-    this.timer = setInterval(() => this.tick(), opts.tickMs ?? 1000);
-    this.timer.unref();
+    this.follow();
+  }
+
+  /** The interim check runs while records are made, not while there is nowhere for them to go. */
+  private follow(): void {
+    if (this.recording && this.timer === undefined) {
+      this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 1000);
+      this.timer.unref();
+    } else if (!this.recording && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   }
 
   /** Opens the history in the node's store (counting what a crash lost) unless it is off, and starts the exporters. */
@@ -160,6 +171,7 @@ export class SessionRecords implements RowSink {
       this.history = await SessionRecords.openHistory(this.opts, settings);
     }
     this.history?.setRetention(retentionOptions(settings.history));
+    this.follow();
   }
 
   /** One page of the history; SVR_ERR_HISTORY_STORE while it is off. */
