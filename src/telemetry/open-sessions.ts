@@ -103,7 +103,7 @@ export class OpenSessions {
     this.natPorts[s] = words[w + 1]!;
     this.ports[s] = words[w + 14]!;
     this.wpPorts[s] = words[w + 15]!;
-    this.addr.set(words.subarray(w + 16, w + 16 + ADDRESS_WORDS), s * ADDRESS_WORDS);
+    for (let k = 0, a = s * ADDRESS_WORDS; k < ADDRESS_WORDS; k++) this.addr[a + k] = words[w + 16 + k]!; // no view made
     this.tenant[s] = names.tenant;
     this.service[s] = names.service;
     this.app[s] = names.application;
