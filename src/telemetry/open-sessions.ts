@@ -43,7 +43,7 @@ const NONE = -1;
 /** path changes of a record without any (shared: a record's lists are replaced, never changed in place) */
 const NO_CHANGES = Object.freeze([]) as unknown as PathChange[];
 const FIRST_CAPACITY = 1024;
-/** Row words copied per session: OPENED words 0-1 and 14-31 (kind, NAT ports, ports, waypoint ports, addresses). */
+/** Address words of a session (OPENED words 16-31: source, destination, NAT source, NAT destination; 4 words each). */
 const ADDRESS_WORDS = 16;
 
 export class OpenSessions {
