@@ -213,7 +213,8 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   };
   try {
     await run('ip', ['netns', 'add', ns]);
-    await run('ip', ['link', 'add', veth.a, 'netns', NS.r1, 'type', 'veth', 'peer', 'name', veth.b, 'netns', ns]);
+    // a jumbo sync link (MTU 9000): a 32,000-byte sync datagram goes in 4 frames, not 22 (docs/high-availability.md "Sync link")
+    await run('ip', ['link', 'add', veth.a, 'netns', NS.r1, 'mtu', '9000', 'type', 'veth', 'peer', 'name', veth.b, 'netns', ns, 'mtu', '9000']);
     await ipn(NS.r1, ['addr', 'add', `${SYNC.r1a}/30`, 'dev', veth.a]);
     await ipn(ns, ['addr', 'add', `${SYNC.r1b}/30`, 'dev', veth.b]);
     for (const [n, d] of [[NS.r1, veth.a], [ns, veth.b], [ns, 'lo']] as const) await ipn(n, ['link', 'set', d, 'up']);
