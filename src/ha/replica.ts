@@ -112,6 +112,10 @@ export class SyncReplica {
     if (len > 16) return false;
     const p = this.probe;
     p[0] = (kind & 0xff) | (len << 8);
+    if (len === 16) { // a session id: its 4 words straight
+      for (let w = 0, o = at; w < 4; w++, o += 4) p[1 + w] = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+      return true;
+    }
     for (let w = 0; w < 4; w++) {
       let x = 0;
       for (let i = 0; i < 4; i++) {
