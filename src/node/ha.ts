@@ -144,6 +144,8 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
           holding = false;
           pair.beatNow(); // a split brain's winner waits for this word
           for (const iface of followRole) await runIp(['link', 'set', 'dev', iface.device, 'down']);
+          // the partner carries the sessions now: none of this node's own is left to win over its rows at the next takeover
+          sessions.standby();
         }
         if (p.forwarding) {
           // taking over: what the partner (handing over, still forwarding) synced meanwhile goes in too
