@@ -10,7 +10,9 @@
  * client -> server) and a 60 MB download (8 MiB/s); SIGKILL of the active r1a 2 s after it lists both sessions. Must hold: r1b installs r1a's sessions
  * and moves them to its own path (session migration), r2 follows them there (`peer-moved`) and uses r1b's path at
  * once (`peer-active`); the download completes intact (sha256, no reset); the stream's longest gap is under 1 s;
- * `svr show peers` on r2 lists one peer r1 with both nodes' paths, r1b's usable. The timeline is printed.
+ * `svr show peers` on r2 lists one peer r1 with both nodes' paths, r1b's usable. The timeline is printed. 3. The killed
+ * r1a's kernel kept the shared LAN address; r1a started again removes it first (its first log line), it stays gone while
+ * r1a rejoins as standby, and the client's gateway resolves to r1b.
  * Needs root, ip, network namespaces, curl; otherwise its tests count as skipped.
  */
 import { createHash } from 'node:crypto';
@@ -22,12 +24,12 @@ import { bytesSha256 } from '../../src/lab/servers.js';
 import type { PeerSummary } from '../../src/control/peer-views.js';
 import { request } from '../../src/node/control-client.js';
 import { backgroundLines, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
-import { labProcess } from './chaos-tools.js';
-import { haLab, haOf, logTime, sessionIds, streamCount } from './ha-lab-tools.js';
+import { labProcess, restartable, startAgain, type Restartable } from './chaos-tools.js';
+import { addresses, gatewayMac, haLab, haOf, logTime, mac, sessionIds, SHARED, streamCount } from './ha-lab-tools.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}n`;
-const NS = { client: `${PREFIX}-client` };
+const NS = { client: `${PREFIX}-client`, r1a: `${PREFIX}-r1a`, r1b: `${PREFIX}-r1b` };
 const SERVER = '198.18.3.20';
 const BYTES = 60_000_000;
 const WAYPOINT = { r1a: '198.18.12.1', r1b: '198.18.13.1' };
@@ -46,6 +48,9 @@ async function sessionWaypoints(node: string): Promise<Map<string, string>> {
   const list = (await request(join(dir, `${node}.sock`), { method: 'show', what: 'sessions' })) as { id: string; waypoint?: unknown }[];
   return new Map(list.map((s) => [s.id, JSON.stringify(s.waypoint ?? null)]));
 }
+
+/** r1a's command line, read before the SIGKILL (the third test starts it again) */
+let killed: Restartable | undefined;
 
 /** r2's view once `active` is: its path usable, the other node's Up but standby. */
 const activeIs = (active: 'r1a' | 'r1b'): Promise<PeerSummary[]> => pollUntil(`r2 sees ${active}'s path usable and the other standby`, 20_000, async () => {
@@ -131,6 +136,7 @@ test('SIGKILL of the active: the sessions move to r1b\'s path, r2 follows, the d
   const r1a = labProcess(dir, 'r1a');
   const r1b = labProcess(dir, 'r1b');
   const r2 = labProcess(dir, 'r2');
+  killed = restartable(dir, 'r1a');
   const killedAt = Date.now();
   process.kill(r1a.pid, 'SIGKILL');
   const active = await pollUntil('r1b active', 10_000, async () => {
@@ -171,6 +177,32 @@ test('SIGKILL of the active: the sessions move to r1b\'s path, r2 follows, the d
   assert.equal(peers.map((p) => p.name), ['r1'], 'still one peer r1');
   const viaR1b = pathTo(peers, 'r1b')!;
   assert.equal([viaR1b.up, viaR1b.standby === true, viaR1b.remoteWaypoint], [true, false, WAYPOINT.r1b], 'r1b\'s path usable, no longer standby');
+});
+
+test('the SIGKILLed r1a started again removes the shared address its kernel kept before anything else, never answers for it, rejoins as standby', async () => {
+  if (killed === undefined) throw new Error('r1a was not killed (the test before failed early)');
+  assert.ok((await addresses(NS.r1a, 'r1-c')).includes(SHARED.lan), 'the killed node\'s kernel kept the shared LAN address (SIGKILL: nothing removed it)');
+  const log = join(dir, 'r1a-again.log');
+  const startedAt = Date.now();
+  startAgain(killed, log);
+  // sampled until r1a is standby: the address must be gone before its first device opens, and stay gone
+  let goneAt: number | undefined;
+  const role = await pollUntil('r1a, started again, standby', 60_000, async () => {
+    const there = (await addresses(NS.r1a, 'r1-c')).includes(SHARED.lan);
+    if (!there) goneAt ??= Date.now();
+    else assert.is(goneAt, undefined, 'the shared address came back on r1a while it was not active');
+    const ha = await haOf(dir, 'r1a').catch(() => undefined);
+    return ha?.role === 'standby' ? ha : undefined;
+  });
+  const lines = readFileSync(log, 'utf8').split('\n').filter((l) => / r1 /.test(l));
+  console.log(`  r1a started again: the stale address removed ${goneAt === undefined ? '?' : goneAt - startedAt} ms after the start (${lines[0]?.replace(/^\S+ r1 /, '')}), standby ${Date.now() - startedAt} ms after it`);
+  assert.match(lines[0] ?? '', new RegExp(`ha\\.stale-addresses-removed node=r1a addresses=${SHARED.lan.replace(/\./g, '\\.')}@r1-c`), 'the node\'s first act: the stale address removed (logged)');
+  assert.is((await haOf(dir, 'r1b')).role, 'active', 'r1b stays active');
+  assert.equal([role.partnerRole, (await addresses(NS.r1a, 'r1-c')).includes(SHARED.lan)], ['active', false], 'r1a standby, without the address');
+  // the client resolves its gateway afresh: only r1b answers
+  await inNs(NS.client, 'ip', ['neigh', 'flush', 'to', SHARED.lan.split('/')[0]!, 'dev', 'c-r1']);
+  await inNs(NS.client, 'curl', ['-s', '-m', '3', '-o', '/dev/null', `http://${SERVER}/`]);
+  assert.is(await gatewayMac(NS.client), await mac(NS.r1b, 'r1-c'), 'the client\'s gateway resolves to r1b');
 });
 
 test.run();
