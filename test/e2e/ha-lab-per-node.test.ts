@@ -23,7 +23,7 @@ import * as assert from 'uvu/assert';
 import { bytesSha256 } from '../../src/lab/servers.js';
 import type { PeerSummary } from '../../src/control/peer-views.js';
 import { request } from '../../src/node/control-client.js';
-import { backgroundLines, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { backgroundLines, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, SVR } from './support.js';
 import { labProcess, restartable, startAgain, type Restartable } from './chaos-tools.js';
 import { addresses, gatewayMac, haLab, haOf, logTime, mac, sessionIds, SHARED, streamCount } from './ha-lab-tools.js';
 import { requires } from '../support/prerequisites.js';
@@ -35,12 +35,11 @@ const BYTES = 60_000_000;
 const WAYPOINT = { r1a: '198.18.12.1', r1b: '198.18.13.1' };
 
 const test = requires(import.meta.url);
-const { dir, env } = haLab(test, PREFIX, 'ha-per-node', ['--ha-wan', 'per-node']);
+const { dir } = haLab(test, PREFIX, 'ha-per-node', ['--ha-wan', 'per-node']);
 
+/** `svr show peers --node r2 --json`, asked over r2's control socket (an `svr` process per poll takes seconds at load 20) */
 async function peersOfR2(): Promise<PeerSummary[]> {
-  const r = await svr(['show', 'peers', '--node', 'r2', '--json'], env);
-  if (r.code !== 0) throw new Error(`svr show peers: ${show(r)}`);
-  return JSON.parse(r.stdout) as PeerSummary[];
+  return (await request(join(dir, 'r2.sock'), { method: 'show', what: 'peers' })) as PeerSummary[];
 }
 const pathTo = (peers: PeerSummary[], node: string) => peers[0]?.paths.find((p) => p.node === node);
 /** The waypoints each session of `node` rides (its control socket, as `svr show sessions --json`). */
@@ -59,10 +58,10 @@ const activeIs = (active: 'r1a' | 'r1b'): Promise<PeerSummary[]> => pollUntil(`r
   return pathTo(peers, active)?.up === true && pathTo(peers, other)?.standby === true ? peers : undefined;
 });
 
-/** `svr node switchover --node from`, until `to` is active and `from` standby. */
+/** `svr node switchover --node from` (over its control socket: e2e/ha-lab-switchover runs the command), until `to`
+ *  is active and `from` standby. */
 async function switchover(from: 'r1a' | 'r1b', to: 'r1a' | 'r1b'): Promise<void> {
-  const r = await svr(['node', 'switchover', '--node', from], env);
-  assert.is(r.code, 0, show(r));
+  await request(join(dir, `${from}.sock`), { method: 'switchover' });
   await pollUntil(`${to} active, ${from} standby`, 15_000, async () => ((await haOf(dir, to)).role === 'active' && (await haOf(dir, from)).role === 'standby' ? true : undefined));
 }
 
@@ -72,7 +71,7 @@ test('one peer with a path to each node, the standby\'s marked; switchover there
   assert.equal(before[0]!.paths.map((p) => [p.node, p.up, p.bfd, p.standby === true, p.remoteWaypoint]), [['r1a', true, 'up', false, WAYPOINT.r1a], ['r1b', false, 'up', true, WAYPOINT.r1b]],
     'both nodes\' paths, r1b\'s Up but standby (no sessions)');
   await pollUntil('the client reaches the server through r1a', 20_000, async () => ((await inNs(NS.client, 'curl', ['-s', '-m', '3', '-o', '/dev/null', `http://${SERVER}/`])).code === 0 ? true : undefined));
-  const stream = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'send-stream', '--rate', '1000', '--duration', '6s', '--id', '4342', '--json']);
+  const stream = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'send-stream', '--rate', '1000', '--duration', '10s', '--id', '4342', '--json']);
   const streamAt = Date.now();
   await stream.waitLine(/"id":4342/, 20_000);
   await pollUntil('the stream\'s session synced to r1b', 5_000, async () => ((await haOf(dir, 'r1b')).replicaRecords >= 1 ? true : undefined));
@@ -98,13 +97,13 @@ test('one peer with a path to each node, the standby\'s marked; switchover there
   const starved = ['r1a', 'r1b'].flatMap((n) => readFileSync(labProcess(dir, n).log, 'utf8').split('\n')
     .filter((l) => Date.parse(l.slice(0, 24)) >= streamAt && /ha\.role .*reason=(partner-lost|dual-active-lost)/.test(l)).map((l) => l.replace(/^.*ha\.role /, '')));
   console.log(`  per-node switchover there and back: ${c.received} of ${c.expected} received, ${c.lost} lost, longest gap ${Math.round(c.maxGapMs)} ms (load ${loadavg()[0]!.toFixed(1)})${starved.length > 0 ? `; not a switchover: ${starved.join('; ')}` : ''}`);
-  assert.ok(c.expected >= 5000, `${c.expected} datagrams sent`);
+  assert.ok(c.expected >= 9000, `${c.expected} datagrams sent`);
   if (starved.length === 0) {
     assert.is(c.lost, 0, `a planned switchover there and back loses nothing: ${c.lost} lost`);
     // nothing lost, the gap is the datagrams' delay in loaded hosts' queues (96-137 ms at load 11-23, 543 ms once at 18)
     assert.ok(c.maxGapMs < 1000, `the longest gap ${Math.round(c.maxGapMs)} ms is under 1 s`);
   } else {
-    assert.ok(c.lost <= 60, `a starved node's role flap (${starved.join('; ')}): at most 1 % lost: ${c.lost} lost`);
+    assert.ok(c.lost <= c.expected / 100, `a starved node's role flap (${starved.join('; ')}): at most 1 % lost: ${c.lost} lost`);
   }
 });
 
@@ -145,8 +144,10 @@ test('SIGKILL of the active: the sessions move to r1b\'s path, r2 follows, the d
   });
   const after = await sessionIds(dir, 'r1b');
   for (const [id, service] of onR1a) assert.ok(after.has(id), `r1b lists r1a's ${service} session ${id} (r1b: ${[...after.keys()].join(', ')})`);
-  // each moves to r1b's path with its next packet from the client (the stream's within a millisecond or so)
-  await pollUntil('r1b moves both sessions to its own path', 5_000, async () => {
+  // each moves to r1b's path with its next packet from the client (the stream's within a millisecond or so); the
+  // download's client may have nothing to acknowledge until r2 moves it itself, once r1a's path is down (BFD 3 s,
+  // then the server's retransmission: 6.1 s at load 26)
+  await pollUntil('r1b moves both sessions to its own path', 12_000, async () => {
     const w = await sessionWaypoints('r1b');
     return [...onR1a.keys()].every((id) => w.get(id)?.includes(WAYPOINT.r1b) === true) ? true : undefined;
   });
