@@ -9,8 +9,8 @@
  *           the data path to the standby's acknowledgement; p50/p99 from r1a's histogram over the test), rows
  *           waiting; afterwards the standby's replica must hold as many session rows as r1a has sessions
  *           (within 2 %).
- *   rounds  the TCP and the session tests alternate, one node then the pair, COST_ROUNDS times (one TCP run of
- *           the plan's length per side and round): each test's ratio per round, side by side; for each test the
+ *   rounds  the TCP and the session tests alternate, one node and the pair, COST_ROUNDS times (one TCP run of
+ *           the plan's length per side and round; one node first in even rounds, the pair first in odd ones): each test's ratio per round, side by side; for each test the
  *           round of its median ratio (the session test: of those that did not break down) stands for the case
  *           (TCP in the first round only gave +5 % and -14.6 % on two quiet runs: one run per side, minutes apart).
  *   cpu     during each session test, the CPU time of r1's main thread (control and, with one worker, the
@@ -224,12 +224,14 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     await ipn(NS.r1, ['addr', 'add', `${SYNC.r1a}/30`, 'dev', veth.a]);
     await ipn(ns, ['addr', 'add', `${SYNC.r1b}/30`, 'dev', veth.b]);
     for (const [n, d] of [[NS.r1, veth.a], [ns, veth.b], [ns, 'lo']] as const) await ipn(n, ['link', 'set', d, 'up']);
-    for (let round = 0; round < COST_ROUNDS; round++) {
-      const single: HaRun = {};
-      const pair: HaRun = {};
+    /** r1 one node (r1 and r2 on the headline config) */
+    const runSingle = async (single: HaRun, round: number): Promise<void> => {
       progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node`);
-      if (round > 0) await pathsUp(svr);
+      await pathsUp(svr);
       await both(single, 'single');
+    };
+    /** r1 a pair (r1, r2 and the standby on the pair's config), back to one node afterwards */
+    const runPair = async (pair: HaRun, round: number): Promise<{ standbyTcpCpu?: number; sync?: HaSync }> => {
       progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 a pair: r1a in ${NS.r1}, r1b in ${ns}, sync veth ${SYNC.r1a} - ${SYNC.r1b}`);
       // r2 too: the pair's config has its own authority secret (the path keys must agree)
       for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
@@ -257,11 +259,27 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       await step('pair sync', async () => { sync = await settle(svr, sockB, samples); });
       if (sync !== undefined) progress(`    sync under ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag p50 <= ${sync.changeLagP50Ms ?? '-'} ms, p99 <= ${sync.changeLagP99Ms ?? '-'} ms, max ${sync.changeLagMaxMs.toFixed(1)} ms (ack ${sync.ackLagMaxMs.toFixed(1)}, waited for collection ${sync.waitMaxMs.toFixed(1)}), ${sync.upserts} rows and ${sync.deletes} removals in ${sync.collections} collections, ${sync.recordsSent} records in ${sync.batchesSent} datagrams, ${sync.batchesResent} resent; settled: ${sync.activeSessions} sessions on r1a, ${sync.replicaRows} rows on r1b`);
       await pairDown(round);
+      return { ...(standbyTcpCpu === undefined ? {} : { standbyTcpCpu }), ...(sync === undefined ? {} : { sync }) };
+    };
+    for (let round = 0; round < COST_ROUNDS; round++) {
+      const single: HaRun = {};
+      const pair: HaRun = {};
+      // one node first in even rounds, the pair first in odd ones: a load that drifts during the run favours neither
+      let p: { standbyTcpCpu?: number; sync?: HaSync };
+      if (round % 2 === 0) {
+        await runSingle(single, round);
+        p = await runPair(pair, round);
+      } else {
+        p = await runPair(pair, round);
+        await runSingle(single, round);
+      }
       const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
       const tcpRatio = (pair.tcp?.gbps.median ?? NaN) / (single.tcp?.gbps.median ?? NaN);
+      const cpuPerGbit = (r: HaRun): string => r.tcp?.cpuSecondsPerGbit?.median.toFixed(3) ?? '-';
       progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
-        + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`);
-      res.rounds!.push({ single, pair, ratio, tcpRatio, ...(standbyTcpCpu === undefined ? {} : { standbyTcpCpu }), ...(sync === undefined ? {} : { sync }) });
+        + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`
+        + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`);
+      res.rounds!.push({ single, pair, ratio, tcpRatio, ...p });
     }
     // TCP: the round of the median ratio stands for the case
     const byTcp = res.rounds!.filter((r) => Number.isFinite(r.tcpRatio)).sort((x, y) => x.tcpRatio! - y.tcpRatio!);
