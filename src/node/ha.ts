@@ -9,7 +9,7 @@
  * each is logged with the time it took; split brain raises the `ha-split-brain` alarm. Sessions (ha-sessions.ts):
  * the active sends its changed rows at each flush; a node taking over installs the partner's before its devices
  * come up and empties its replica (it is rebuilt by the partner's full collection when this node is standby again).
- * Link state: the devices of the shared addresses are watched (io/link-state.ts, a 50 ms poll); a change goes
+ * Link state: the devices of the shared addresses are watched (io/link-state.ts, the kernel's link announcements); a change goes
  * into the machine at once (`ha.links`: the election prefers more links up, an active node with fewer than its
  * standby hands over), is logged (`ha.link`) and raises/clears `ha-link-down`. Split brain that moves the
  * role: the node becoming active while the partner (alive on the probe link) still says it holds the shared
