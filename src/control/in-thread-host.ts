@@ -10,6 +10,7 @@
 import { Dataplane } from '../dataplane/dataplane.js';
 import { monotonicMs } from '../dataplane/clock.js';
 import { FactRing } from '../dataplane/fact-ring.js';
+import type { ControlFastPath } from '../dataplane/control-fast-path.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
@@ -160,6 +161,11 @@ export class InThreadHost implements DataPathHost {
 
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     return this.dataplane.sendPathMessage(path, payload);
+  }
+
+  keepSteadyPathMessages(fast: ControlFastPath | null): boolean {
+    this.dataplane.ctx.controlFast = fast;
+    return true;
   }
 
   batchPathMessages(fn: () => void): void {
