@@ -47,6 +47,8 @@ export class PathCrypto {
   private servicePolicy: string[] = [];
   /** HMAC tags a batch at a time (batch-tags.ts); SVR_BATCH_HMAC=0: one call per packet, to measure or compare */
   batchTags = process.env['SVR_BATCH_HMAC'] !== '0';
+  /** payloads a frame at a time on receive (payload-open.ts); SVR_BATCH_OPEN=0: one call per packet, to measure or compare */
+  batchOpen = process.env['SVR_BATCH_OPEN'] !== '0';
   // single-packet scratch for calls into the batch API
   readonly off = new Uint32Array(1);
   readonly len = new Uint32Array(1);

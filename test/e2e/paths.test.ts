@@ -31,6 +31,8 @@ const QUICK = process.env['SVR_E2E_QUICK'] === '1';
 /** BFD interval the router tests use: detection after 3 x 100 ms. */
 const BFD_MS = 100;
 const DETECTION_MS = 3 * BFD_MS;
+/** A TCP download moves with the server's next retransmission after detection (see lab 2). */
+const DOWNLOAD_MOVE_MS = DETECTION_MS + 3000;
 const HOLD_DOWN_MS = 5000;
 const FIFTY_MB = 50 * 1024 * 1024;
 
@@ -376,9 +378,12 @@ quick('lab 2: failover: path 1 down moves a 50 MB download and a UDP stream to p
     if (onPath(b, 2) && moved['download'] === undefined) moved['download'] = Date.now() - tDown;
     return moved['stream'] !== undefined && moved['download'] !== undefined ? true : undefined;
   });
-  console.log(`    path 1 down: stream on path 2 after ${moved['stream']} ms, download after ${moved['download']} ms (limit ${DETECTION_MS + 1000} ms)`);
+  // The stream (a packet every 5 ms) moves with the router's decision. The download's session moves with its next
+  // packet, the server's retransmission, whose time the server's TCP back-off decides (RTO >= 200 ms, doubling:
+  // a retry that met the dead path before detection is followed by one ~2 RTO later): it gets two more doublings.
+  console.log(`    path 1 down: stream on path 2 after ${moved['stream']} ms (limit ${DETECTION_MS + 1000} ms), download after ${moved['download']} ms (limit ${DOWNLOAD_MOVE_MS} ms)`);
   assert.ok(moved['stream']! <= DETECTION_MS + 1000, `stream moved after ${moved['stream']} ms`);
-  assert.ok(moved['download']! <= DETECTION_MS + 1000, `download moved after ${moved['download']} ms`);
+  assert.ok(moved['download']! <= DOWNLOAD_MOVE_MS, `download moved after ${moved['download']} ms`);
   await download;
   assert.ok(dl?.e === undefined, `curl failed (exit 56: connection reset, 28: stalled until --max-time): ${dl?.e?.message}`);
   const d = dl!.d!;

@@ -9,7 +9,9 @@
  *    NEEDS_META again, so the next packets re-open the session at the peer (session.resignalled);
  * 3. metadata or the false-positive header is stripped; ICMP carried as UDP, and TCP under UDP transform,
  *    lose their UDP header (a TCP header inside that is cut off or whose data offset does not fit: dropped,
- *    'drop-bad-transformed'); an encrypted payload is decrypted (key id trailer; docs/crypto.md);
+ *    'drop-bad-transformed'); an encrypted payload is decrypted (key id trailer; docs/crypto.md): those of
+ *    established sessions' packets all at once before the per-packet pass (payload-open.ts: one native call
+ *    per cipher and frame), the rest here one at a time;
  * 4. addresses/ports -> the original 5-tuple (egress forward: client -> server; ingress reverse:
  *    server -> client); then the session's service chain and out through the LAN interface it uses;
  * 5. a session duplicated on two paths delivers each packet once: the later copy is dropped ('duplicate');
@@ -31,6 +33,7 @@ import { Control } from '../../packet/svr-metadata.js';
 import { PROTO_TCP } from '../../packet/ip.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { openPayload } from '../payload.js';
+import { OPEN_NONE, PayloadOpen } from '../payload-open.js';
 import { MssClamp } from '../mss-clamp.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
@@ -49,9 +52,12 @@ export class SvrInStage implements Stage {
   private cEnableMeta = 0;
   private readonly dedup = new Deduplicator();
   private readonly mss: MssClamp;
+  /** the frame's encrypted payloads, decrypted together before the per-packet pass */
+  private readonly opener: PayloadOpen;
 
   constructor(private readonly ctx: DataplaneContext) {
     this.mss = new MssClamp(ctx);
+    this.opener = new PayloadOpen(ctx);
   }
 
   init(i: StageInit): void {
@@ -67,6 +73,7 @@ export class SvrInStage implements Stage {
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
+    this.opener.open(b, f);
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
       rt.next[s] = this.receive(b, s, rt);
@@ -129,7 +136,8 @@ export class SvrInStage implements Stage {
     // under UDP transform the TCP header precedes the payload: whether there is one is known after it is restored
     let framed = !tcpAsUdp && (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end - pi.payload > strip;
     const shrinks = strip > 0 || transformed || framed;
-    if (shrinks && !verifyL4Checksum(d, pi)) {
+    const opened = this.opener.verdict[s] !== OPEN_NONE; // checksum verified and payload decrypted before this pass
+    if (shrinks && !opened && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
       return N_DROP;
     }
@@ -145,7 +153,7 @@ export class SvrInStage implements Stage {
       return N_DROP;
     }
     if (tcpAsUdp) framed = (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end > pi.payload;
-    if (framed && !openPayload(ctx, b, s, pi, r)) {
+    if (framed && !(opened ? this.opener.take(b, s, pi) : openPayload(ctx, b, s, pi, r))) {
       rt.counters.add(this.cBadPayload); // unknown key id or a payload that does not decrypt
       return N_DROP;
     }
