@@ -163,7 +163,9 @@ export class InThreadHost implements DataPathHost {
     return this.dataplane.sendPathMessage(path, payload);
   }
 
+  /** SVR_STEADY_PATH_MESSAGES=0: every control message goes to control as an event (to measure or compare) */
   keepSteadyPathMessages(fast: ControlFastPath | null): boolean {
+    if (process.env['SVR_STEADY_PATH_MESSAGES'] === '0') return false;
     this.dataplane.ctx.controlFast = fast;
     return true;
   }
