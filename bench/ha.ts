@@ -9,7 +9,7 @@
  *           the data path to the standby's acknowledgement; p50/p99 from r1a's histogram over the test), rows
  *           waiting; afterwards the standby's replica must hold as many session rows as r1a has sessions
  *           (within 2 %).
- *   rounds  the session test alternates, one node then the pair, COST_ROUNDS times (TCP in the first round
+ *   rounds  the session test alternates, one node then the pair, COST_ROUNDS times (SVR_BENCH_HA_ROUNDS, default 3; TCP in the first round
  *           only): the ratio per round, side by side; the round of the median ratio (of those that did not
  *           break down) stands for the case.
  *   cpu     during each session test, the CPU time of r1's main thread (control and, with one worker, the
@@ -50,7 +50,11 @@ import type { Redundancy } from '../src/model/config.js';
 const SYNC = { r1a: '198.18.251.1', r1b: '198.18.251.2' } as const;
 export const FAILOVER_RUNS = 20;
 /** rounds of one node then the pair (the session test): the ratio is taken per round, side by side */
-export const COST_ROUNDS = 3;
+export const COST_ROUNDS = Number(process.env['SVR_BENCH_HA_ROUNDS'] ?? 3);
+/** SVR_BENCH_HA_PROFILE=DIR: r1 (one node, from round 2 on), r1a and the standby r1b run under node --cpu-prof, their
+ *  profiles in DIR (r1-<round>, r1a-<round>, r1b-<round>.cpuprofile; profiling costs CPU, the ratio is then not the plain one) */
+const PROFILE_DIR = process.env['SVR_BENCH_HA_PROFILE'];
+const profiled = (name: string): string[] => PROFILE_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${name}.cpuprofile`];
 /** UDP sessions in flight in the session tests (the C client). The headline's 2,048 collapse the test on a loaded
  *  machine: once the routers make fewer than 2,048 sessions a second, a session's round trip passes the
  *  client's 1 s, every one counts as failed and is sent again (2,048/s, none answered: every loaded run of this
@@ -203,12 +207,14 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const log = svr.proc('r1')?.log;
     for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
     if (log !== undefined) copyFileSync(log, join(dir, `r1a-${round}.log`)); // the restart below writes r1's log anew
-    for (const r of ['r1', 'r2'] as const) await svr.start(r, []);
+    await svr.start('r2', []);
+    await svr.start('r1', profiled(`r1-${round + 2}`));
     onPairConfig = false;
   };
   try {
     await run('ip', ['netns', 'add', ns]);
-    await run('ip', ['link', 'add', veth.a, 'netns', NS.r1, 'type', 'veth', 'peer', 'name', veth.b, 'netns', ns]);
+    // a jumbo sync link (MTU 9000): a 32,000-byte sync datagram goes in 4 frames, not 22 (docs/high-availability.md "Sync link")
+    await run('ip', ['link', 'add', veth.a, 'netns', NS.r1, 'mtu', '9000', 'type', 'veth', 'peer', 'name', veth.b, 'netns', ns, 'mtu', '9000']);
     await ipn(NS.r1, ['addr', 'add', `${SYNC.r1a}/30`, 'dev', veth.a]);
     await ipn(ns, ['addr', 'add', `${SYNC.r1b}/30`, 'dev', veth.b]);
     for (const [n, d] of [[NS.r1, veth.a], [ns, veth.b], [ns, 'lo']] as const) await ipn(n, ['link', 'set', d, 'up']);
@@ -223,8 +229,8 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
       onPairConfig = true;
       await svr.start('r2', [], HEADLINE_NODE_ARGS, config);
-      await svr.start('r1', [], [...HEADLINE_NODE_ARGS, '--ha-node', 'r1a'], config);
-      standby = spawnIn(ns, 'svr-r1b', process.execPath, [svrScript(), 'node', 'start', ...HEADLINE_NODE_ARGS, '--config', config, '--name', 'r1', '--ha-node', 'r1b',
+      await svr.start('r1', profiled(`r1a-${round + 1}`), [...HEADLINE_NODE_ARGS, '--ha-node', 'r1a'], config);
+      standby = spawnIn(ns, 'svr-r1b', process.execPath, [...profiled(`r1b-${round + 1}`), svrScript(), 'node', 'start', ...HEADLINE_NODE_ARGS, '--config', config, '--name', 'r1', '--ha-node', 'r1b',
         '--socket', sockB, '--run-dir', join(dir, 'run'), '--data-dir', join(dir, `data-r1b-${round}`)], join(dir, `r1b-${round}.log`));
       await waitForLine(standby, /node\.running/, 20_000);
       await pairFormed(svr);

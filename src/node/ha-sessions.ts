@@ -22,8 +22,10 @@ export const SYNC_KIND_SESSION = 1;
 /** A row is collected once its change is this old (ms): a session's first packet and its answer, a TCP
  *  handshake, go as one record instead of two. */
 export const SYNC_SETTLE_MS = 10;
-/** Collections follow each other at least this far apart (ms) while rows are left marked. */
-export const COLLECT_GAP_MS = 5;
+/** Collections follow each other at least this far apart (ms) while rows are left marked: each costs a request
+ *  to the data path and at least one datagram, so fewer larger ones (20,000 sessions/s: 400 rows, two datagrams)
+ *  cost less per row; a row waits at most this much longer. */
+export const COLLECT_GAP_MS = 20;
 
 type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
 
