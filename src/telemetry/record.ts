@@ -2,19 +2,19 @@
  * Session records (issue 12 Build 1): one record per session at its end, interim records every N seconds
  * for long sessions, and a record per denied first packet (rate limited, the rest counted).
  *
- * The builder knows nothing of the data path's rows: it takes plain facts (`SessionFact`, keyed by session
- * id), or the same as calls without a fact object (start, totals, end: the records thread's ring reader,
- * fact-rows.ts, one call per row), and returns records. Flow:
- *   session.opened   / start(record)  -> an open session (its static fields: tuples, tenant, service, interfaces, path)
+ * The builder knows nothing of the data path's rows' meaning beyond ids: it takes plain facts (`SessionFact`,
+ * keyed by session id), or the same as calls without a fact object (openRow, totals, end: the records thread's
+ * ring reader, fact-rows.ts, one call per row, ids as the row's 4 words), and returns records. Flow:
+ *   session.opened   / openRow(...)   -> an open session (its static fields: tuples, tenant, service, interfaces, path)
  *   session.counters / totals(...)    -> latest totals of a live session (for interim records)
  *   session.migrated                  -> a path change {time, from, to, reason} appended to the session
  *   session.closed   / end(...)       -> the end record (totals, close reason); the session is forgotten
  *   session.denied                    -> an end record with close reason `denied` when the token bucket has a token
  *   due(now)                          -> interim records of sessions whose last record is `interimIntervalS` old
- * The open sessions' map is also the queue of interim records: its order (insertion) is the order of due
- * times, as a session is put at its end when it opens and again after each interim record; due() reads it
- * from the start while sessions are due. A session that ends leaves it at once, so the builder holds nothing
- * of ended sessions.
+ * Open sessions live in typed arrays (open-sessions.ts: no object per open session), in the order of their
+ * interim records' due times, as a session is put at the end when it opens and again after each interim
+ * record; due() reads them from the start while sessions are due. A record object is made only when it is
+ * due or the session ends. A session that ends leaves at once, so the builder holds nothing of ended sessions.
  * Counts in records are totals since the session started; `delta` is what changed since the session's
  * previous record (IPFIX octetDeltaCount/packetDeltaCount, RFC 7012 §5.10.1).
  */
@@ -24,6 +24,9 @@ import type { SessionRole } from '../dataplane/events.js';
 import type { FiveTuple } from '../packet/svr-metadata-decode.js';
 import { INTERIM_DEFAULT_S, INTERIM_MAX_S, INTERIM_MIN_S } from '../model/read-telemetry.js';
 import { TokenBucket } from '../step/smoothing.js';
+import { OpenSessions, reversed, type RowNames } from './open-sessions.js';
+
+export { reversed };
 
 /** A transport 5-tuple in one direction: addresses as text (`198.18.1.10`, `2001:db8::1`), the IP protocol number. */
 export type { FiveTuple };
@@ -179,20 +182,11 @@ export interface RecordBuilderCounters {
 }
 
 
-interface OpenSession {
-  record: SessionRecord;
-  /** totals at the previous record */
-  lastPackets: PerDirection;
-  lastBytes: PerDirection;
-  /** when the next interim record is due */
-  dueMs: number;
-}
-
 export class SessionRecordBuilder {
   private readonly router: string;
   private intervalMs: number;
   /** live sessions, in the order of their next interim record's due time (but see scanUntilMs) */
-  private readonly open = new Map<string, OpenSession>();
+  private readonly open: OpenSessions;
   /**
    * After a shorter interval, sessions opened before it are due after some opened since: until the last of
    * them has had its next record (then every due time is of the new interval, in order), due() reads them all.
@@ -203,6 +197,7 @@ export class SessionRecordBuilder {
 
   constructor(opts: RecordBuilderOptions) {
     this.router = opts.router;
+    this.open = new OpenSessions(opts.router);
     this.intervalMs = checkInterim(opts.interimIntervalS ?? INTERIM_DEFAULT_S) * 1000;
     const denied = opts.denied ?? { perSecond: 100, burst: 200 };
     if (!(denied.perSecond > 0) || !(denied.burst >= 1)) {
@@ -214,7 +209,7 @@ export class SessionRecordBuilder {
   /** Seconds between interim records (60-1800). Sessions already open keep their next due time. */
   setInterimInterval(seconds: number): void {
     const ms = checkInterim(seconds) * 1000;
-    if (ms < this.intervalMs) for (const s of this.open.values()) this.scanUntilMs = Math.max(this.scanUntilMs, s.dueMs);
+    if (ms < this.intervalMs) for (let s = this.open.first(); s !== -1; s = this.open.after(s)) this.scanUntilMs = Math.max(this.scanUntilMs, this.open.dueMs(s));
     this.intervalMs = ms;
   }
 
@@ -222,25 +217,25 @@ export class SessionRecordBuilder {
   apply(f: SessionFact): SessionRecord | undefined {
     switch (f.kind) {
       case 'session.opened':
-        this.start(this.opened(f));
+        this.open.openRecord(this.opened(f), f.atMs + this.intervalMs);
         return undefined;
       case 'session.counters': {
-        const s = this.totals(f.sessionId, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1]);
-        if (s !== undefined && f.tcpRetransmissions !== undefined) s.tcpRetransmissions = [f.tcpRetransmissions[0], f.tcpRetransmissions[1]];
+        const s = this.find(this.open.findText(f.sessionId));
+        if (s === -1) return undefined;
+        this.open.setTotals(s, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1]);
+        if (f.tcpRetransmissions !== undefined) this.open.setRetransmissions(s, f.tcpRetransmissions);
         return undefined;
       }
       case 'session.migrated': {
-        const s = this.find(f.sessionId);
-        if (s === undefined) return undefined;
-        s.record.pathChanges = [...s.record.pathChanges, { atMs: f.atMs, from: f.from, to: f.to, reason: f.reason }];
-        if (!s.record.paths.includes(f.to)) s.record.paths = [...s.record.paths, f.to];
-        if (f.waypoint !== undefined) s.record.waypoint = f.waypoint;
+        const s = this.find(this.open.findText(f.sessionId));
+        if (s !== -1) this.open.migrate(s, { atMs: f.atMs, from: f.from, to: f.to, reason: f.reason }, f.waypoint);
         return undefined;
       }
       case 'session.closed': {
-        const r = this.end(f.sessionId, f.atMs, f.reason, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1], f.application);
-        if (r !== undefined && f.tcpRetransmissions !== undefined) r.tcpRetransmissions = [f.tcpRetransmissions[0], f.tcpRetransmissions[1]];
-        return r;
+        const s = this.find(this.open.findText(f.sessionId));
+        if (s === -1) return undefined;
+        if (f.tcpRetransmissions !== undefined) this.open.setRetransmissions(s, f.tcpRetransmissions);
+        return this.finish(s, f.atMs, f.reason, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1], f.application);
       }
       case 'session.denied':
         return this.denied(f);
@@ -248,54 +243,40 @@ export class SessionRecordBuilder {
   }
 
   /**
-   * A session opened: `record` is its first record to be (kind `interim`, seq 0, totals and deltas 0, endMs
-   * its start), the builder's from now on. A session with the same id before it (replaced) is forgotten.
+   * A session opened (the fact ring's OPENED row at word `w`, its names resolved by the reader): its first
+   * record is due an interval after its start. A session with the same id before it (replaced) is forgotten.
    */
-  start(record: SessionRecord): void {
-    const s: OpenSession = { record, lastPackets: ZERO, lastBytes: ZERO, dueMs: record.startMs + this.intervalMs };
-    this.open.delete(record.sessionId); // at the end of the due order
-    this.open.set(record.sessionId, s);
+  openRow(words: Uint32Array, w: number, atMs: number, names: RowNames): void {
+    this.open.openRow(words, w, atMs, atMs + this.intervalMs, names);
   }
 
-  /** A live session's totals (forward, reverse); its record, undefined when the session is not known. */
-  totals(sessionId: string, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): SessionRecord | undefined {
-    const s = this.find(sessionId);
-    if (s === undefined) return undefined;
-    const r = s.record;
-    r.packets = [packetsFwd, packetsRev];
-    r.bytes = [bytesFwd, bytesRev];
-    return r;
+  /** A live session's totals (forward, reverse): its id the 4 words at `id`. */
+  totals(words: Uint32Array, id: number, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): void {
+    const s = this.find(this.open.findWords(words, id));
+    if (s !== -1) this.open.setTotals(s, packetsFwd, packetsRev, bytesFwd, bytesRev);
   }
 
-  /** A session ended: its end record (undefined when the session is not known); the session is forgotten. */
-  end(sessionId: string, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): SessionRecord | undefined {
-    const s = this.find(sessionId);
-    if (s === undefined) return undefined;
-    this.open.delete(sessionId);
-    const r = s.record;
-    r.packets = [packetsFwd, packetsRev];
-    r.bytes = [bytesFwd, bytesRev];
-    r.closeReason = reason;
-    if (application !== undefined && application !== '') r.application = application;
-    this.c.endRecords++;
-    return this.finish(s, atMs);
+  /** A session ended (its id the 4 words at `id`): its end record (undefined when the session is not known); the session is forgotten. */
+  end(words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): SessionRecord | undefined {
+    const s = this.find(this.open.findWords(words, id));
+    return s === -1 ? undefined : this.finish(s, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
   }
 
   /** Interim records of live sessions whose last record is at least the interval old at `nowMs`. */
   due(nowMs: number): SessionRecord[] {
     const out: SessionRecord[] = [];
-    // those put at the end meanwhile are due an interval later: the loop stops at the first of them
+    // those put at the end meanwhile are due an interval later: the loop ends with the last one there now
     const all = nowMs <= this.scanUntilMs;
-    for (const [id, s] of this.open) {
-      if (s.dueMs > nowMs) {
+    const last = this.open.last();
+    for (let s = this.open.first(), next = s; s !== -1; s = next) {
+      next = s === last ? -1 : this.open.after(s);
+      if (this.open.dueMs(s) > nowMs) {
         if (all) continue;
         break;
       }
       this.c.interimRecords++;
-      out.push(this.emit(s, 'interim', nowMs));
-      s.dueMs = nowMs + this.intervalMs;
-      this.open.delete(id);
-      this.open.set(id, s);
+      out.push(this.open.record(s, 'interim', nowMs));
+      this.open.requeue(s, nowMs + this.intervalMs);
     }
     return out;
   }
@@ -304,7 +285,7 @@ export class SessionRecordBuilder {
     return { open: this.open.size, ...this.c };
   }
 
-  /** An opened session's first record to be. */
+  /** An opened session's static fields, as its first record to be. */
   private opened(f: SessionOpened): SessionRecord {
     const record: SessionRecord = {
       kind: 'interim', sessionId: f.sessionId, seq: 0, router: this.router, role: f.role,
@@ -340,46 +321,20 @@ export class SessionRecordBuilder {
     return r;
   }
 
-  /** The ended session's record itself (nothing holds it any more), with deltas since its previous record. */
-  private finish(s: OpenSession, atMs: number): SessionRecord {
-    const r = s.record;
-    r.kind = 'end';
-    r.endMs = atMs;
-    // the session's only record: its delta is its totals (the same arrays: never changed in place)
-    r.delta = s.lastPackets === ZERO && s.lastBytes === ZERO ? { packets: r.packets, bytes: r.bytes } : {
-      packets: [r.packets[0] - s.lastPackets[0], r.packets[1] - s.lastPackets[1]],
-      bytes: [r.bytes[0] - s.lastBytes[0], r.bytes[1] - s.lastBytes[1]],
-    };
+  /** The ended session's end record (deltas since its previous record); the session is forgotten. */
+  private finish(s: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application: string | undefined): SessionRecord {
+    this.open.setTotals(s, packetsFwd, packetsRev, bytesFwd, bytesRev);
+    if (application !== undefined && application !== '') this.open.setApplication(s, application);
+    this.c.endRecords++;
+    const r = this.open.record(s, 'end', atMs, reason);
+    this.open.drop(s);
     return r;
   }
 
-  /** A snapshot of the live session as a record of `kind`, with deltas since its previous record. */
-  private emit(s: OpenSession, kind: RecordKind, atMs: number): SessionRecord {
-    const r = s.record;
-    const out: SessionRecord = {
-      ...r, kind, endMs: atMs, // paths and path changes shared: replaced, never changed in place
-      packets: [r.packets[0], r.packets[1]], bytes: [r.bytes[0], r.bytes[1]],
-      delta: {
-        packets: [r.packets[0] - s.lastPackets[0], r.packets[1] - s.lastPackets[1]],
-        bytes: [r.bytes[0] - s.lastBytes[0], r.bytes[1] - s.lastBytes[1]],
-      },
-    };
-    s.lastPackets = [r.packets[0], r.packets[1]];
-    s.lastBytes = [r.bytes[0], r.bytes[1]];
-    r.seq++;
-    return out;
-  }
-
-  private find(sessionId: string): OpenSession | undefined {
-    const s = this.open.get(sessionId);
-    if (s === undefined) this.c.unknownSession++;
+  private find(s: number): number {
+    if (s === -1) this.c.unknownSession++;
     return s;
   }
-}
-
-/** The same flow seen from the other end. */
-export function reversed(t: FiveTuple): FiveTuple {
-  return { src: t.dst, dst: t.src, srcPort: t.dstPort, dstPort: t.srcPort, protocol: t.protocol };
 }
 
 function checkInterim(seconds: number): number {

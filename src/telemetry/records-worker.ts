@@ -35,26 +35,35 @@ try {
     ...init, store,
     onCollectorStatus: (collector, status, detail) => send({ t: 'status', collector, status, detail, counters: counters() }),
   });
-  // the data paths' fact rings: read every RING_POLL_MS, at once again while a read found more
-  const readers = (init.rings ?? []).map((b) => new FactReader(new FactRing(b), init.router));
-  const follow = (): void => {
-    for (const r of readers) {
-      if (records.recording) r.start();
-      else r.stop();
-    }
-  };
+  // the data paths' fact rings: read every RING_POLL_MS, at once again while a read found more; counters sent
+  // every COUNTERS_MS. Neither timer runs while records are off (no history, no collector): nothing to do.
+  const readers = (init.rings ?? []).map((b) => new FactReader(new FactRing(b)));
   let ringTimer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
   const readRings = (): void => {
     let more = false;
     for (const r of readers) if (r.read(records) === READ_ROWS) more = true;
     ringTimer = more ? setTimeout(readRings, 0) : setTimeout(readRings, RING_POLL_MS);
   };
+  const follow = (): void => {
+    if (records.recording) {
+      for (const r of readers) r.start();
+      if (ringTimer === undefined && readers.length > 0) readRings();
+      timer ??= setInterval(() => send({ t: 'counters', counters: counters() }), COUNTERS_MS);
+      return;
+    }
+    clearTimeout(ringTimer);
+    clearInterval(timer);
+    ringTimer = timer = undefined;
+    for (const r of readers) {
+      r.read(records, Infinity); // rows written before records went off (not recorded; a later epoch would count them lost)
+      r.stop();
+    }
+  };
   follow();
-  if (readers.length > 0) readRings();
   function counters(): ThreadCounters {
     return { ...records.counters(), skipped: readers.reduce((n, r) => n + r.skipped, 0) };
   }
-  const timer = setInterval(() => send({ t: 'counters', counters: counters() }), COUNTERS_MS);
   port.on('message', (m: ToRecords) => void onMessage(m));
   send({ t: 'ready', counters: counters() });
 

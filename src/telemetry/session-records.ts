@@ -2,7 +2,7 @@
  * A node's session records, control side only: facts in, records out to every IPFIX collector and to the
  * session history.
  *
- *   fact rows (RowSink: start, totals, end; apply) or facts (apply)
+ *   fact rows (RowSink: openRow, totals, end; apply) or facts (apply)
  *     -> SessionRecordBuilder -> record -> IpfixExporter.offer (each collector: bounded queue,
  *                                          never waits; dropped records counted)
  *                                     -> SessionHistory.put (batched LevelDB writes, never waits)
@@ -22,6 +22,7 @@ import { SessionHistory, retentionOptions, type HistoryCounters, type HistoryOpt
 import type { HistoryPage, HistoryQuery } from './history/query.js';
 import { IpfixExporter, type CollectorStatus, type ExporterCounters, type ExporterOptions } from './ipfix/exporter.js';
 import type { RowSink } from './fact-rows.js';
+import type { RowNames } from './open-sessions.js';
 import { SessionRecordBuilder, type CloseReason, type RecordBuilderCounters, type SessionFact, type SessionRecord } from './record.js';
 
 export interface SessionRecordsOptions {
@@ -76,7 +77,8 @@ export class SessionRecords implements RowSink {
   private readonly exporters = new Map<string, IpfixExporter>();
   private settings: TelemetrySettings;
   private domain: number;
-  private readonly timer: NodeJS.Timeout;
+  /** the interim records' check, while recording */
+  private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private closed = false;
 
@@ -87,8 +89,18 @@ export class SessionRecords implements RowSink {
     this.domain = opts.observationDomainId;
     this.builder = new SessionRecordBuilder({ router: opts.router, interimIntervalS: interimOf(opts.telemetry), nowMs: this.now() });
     for (const c of opts.telemetry.ipfix.collectors) this.startExporter(c);
-    this.timer = setInterval(() => this.tick(), opts.tickMs ?? 1000);
-    this.timer.unref();
+    this.follow();
+  }
+
+  /** The interim check runs while records are made, not while there is nowhere for them to go. */
+  private follow(): void {
+    if (this.recording && this.timer === undefined) {
+      this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 1000);
+      this.timer.unref();
+    } else if (!this.recording && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   }
 
   /** Opens the history in the node's store (counting what a crash lost) unless it is off, and starts the exporters. */
@@ -112,19 +124,19 @@ export class SessionRecords implements RowSink {
     if (r !== undefined) this.deliver(r);
   }
 
-  /** A session opened (a fact row's record to be). */
-  start(record: SessionRecord): void {
-    if (this.recording) this.builder.start(record);
+  /** A session opened (a fact ring's OPENED row). */
+  openRow(words: Uint32Array, w: number, atMs: number, names: RowNames): void {
+    if (this.recording) this.builder.openRow(words, w, atMs, names);
   }
 
-  totals(sessionId: string, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): void {
-    if (this.recording) this.builder.totals(sessionId, packetsFwd, packetsRev, bytesFwd, bytesRev);
+  totals(words: Uint32Array, id: number, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): void {
+    if (this.recording) this.builder.totals(words, id, packetsFwd, packetsRev, bytesFwd, bytesRev);
   }
 
   /** A session ended: its end record goes out at once. */
-  end(sessionId: string, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): void {
+  end(words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): void {
     if (!this.recording) return;
-    const r = this.builder.end(sessionId, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
+    const r = this.builder.end(words, id, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
     if (r !== undefined) this.deliver(r);
   }
 
@@ -159,6 +171,7 @@ export class SessionRecords implements RowSink {
       this.history = await SessionRecords.openHistory(this.opts, settings);
     }
     this.history?.setRetention(retentionOptions(settings.history));
+    this.follow();
   }
 
   /** One page of the history; SVR_ERR_HISTORY_STORE while it is off. */

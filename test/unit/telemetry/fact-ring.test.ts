@@ -13,6 +13,8 @@ import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import type { RouterEvent } from '../../../src/control/events.js';
 import { CLOSE, DENY, FactReader, type RowSink } from '../../../src/telemetry/fact-rows.js';
 import { reversed, type SessionFact, type SessionOpened } from '../../../src/telemetry/record.js';
+import { OpenSessions } from '../../../src/telemetry/open-sessions.js';
+import { uuidString } from '../../../src/dataplane/random-pool.js';
 import { exampleConfig, until } from '../../support/config.js';
 import { dataPath } from './records.js';
 import { twoPathsConfig } from '../../support/two-paths.js';
@@ -63,7 +65,7 @@ test('a session that moves: both routers\' rings say from, to, reason and the ne
     const events: Record<string, RouterEvent[]> = { r1: [], r2: [] };
     lab.r1.events$.subscribe((e) => events['r1']!.push(e));
     lab.r2.events$.subscribe((e) => events['r2']!.push(e));
-    const readers = { r1: new FactReader(new FactRing(lab.r1.factRings()[0]!), 'r1'), r2: new FactReader(new FactRing(lab.r2.factRings()[0]!), 'r2') };
+    const readers = { r1: new FactReader(new FactRing(lab.r1.factRings()[0]!)), r2: new FactReader(new FactRing(lab.r2.factRings()[0]!)) };
     readers.r1.start();
     readers.r2.start();
     let got = 0;
@@ -75,7 +77,7 @@ test('a session that moves: both routers\' rings say from, to, reason and the ne
     lab.clients[0]!.udpSend(42000, SERVER, 5000, Buffer.from('two'));
     assert.ok(await until(() => got === 2));
     for (const r of ['r1', 'r2'] as const) {
-      const facts = readAll(readers[r]);
+      const facts = readAll(readers[r], r);
       const moved = facts.filter((f) => f.kind === 'session.migrated');
       assert.is(moved.length, 1, r);
       assert.equal(facts, events[r]!.flatMap((e) => expected(e, r)), r);
@@ -85,10 +87,14 @@ test('a session that moves: both routers\' rings say from, to, reason and the ne
   }
 });
 
-/** The reader's calls as the facts they stand for (an opened session's record to be as its session.opened fact). */
-function factsTo(out: SessionFact[]): RowSink {
+/** The reader's calls as the facts they stand for (an opened row as its session's first record, from the builder's table, as its session.opened fact). */
+function factsTo(out: SessionFact[], router = 'r1'): RowSink {
+  const table = new OpenSessions(router);
   return {
-    start: (r) => {
+    openRow: (words, w, atMs, names) => {
+      const s = table.openRow(words, w, atMs, atMs, names);
+      const r = table.record(s, 'interim', atMs);
+      table.drop(s);
       const f: SessionOpened = {
         kind: 'session.opened', atMs: r.startMs, sessionId: r.sessionId, role: r.role, tenant: r.tenant, service: r.service, application: r.application,
         ingressRouter: r.ingressRouter, egressRouter: r.egressRouter, forward: r.forward, ingressInterface: r.ingressInterface!, egressInterface: r.egressInterface!,
@@ -102,16 +108,16 @@ function factsTo(out: SessionFact[]): RowSink {
       assert.equal(r.reverse, reversed(r.nat ?? r.forward), 'the reply 5-tuple');
       out.push(f);
     },
-    totals: (sessionId, pf, pr, bf, br) => void out.push({ kind: 'session.counters', atMs: 0, sessionId, packets: [pf, pr], bytes: [bf, br] }),
-    end: (sessionId, atMs, reason, pf, pr, bf, br, application) =>
-      void out.push({ kind: 'session.closed', atMs, sessionId, reason, packets: [pf, pr], bytes: [bf, br], ...(application !== undefined ? { application } : {}) }),
+    totals: (words, id, pf, pr, bf, br) => void out.push({ kind: 'session.counters', atMs: 0, sessionId: uuidString(words, id), packets: [pf, pr], bytes: [bf, br] }),
+    end: (words, id, atMs, reason, pf, pr, bf, br, application) =>
+      void out.push({ kind: 'session.closed', atMs, sessionId: uuidString(words, id), reason, packets: [pf, pr], bytes: [bf, br], ...(application !== undefined ? { application } : {}) }),
     apply: (f) => void out.push(f),
   };
 }
 
-const readAll = (reader: FactReader): SessionFact[] => {
+const readAll = (reader: FactReader, router = 'r1'): SessionFact[] => {
   const out: SessionFact[] = [];
-  reader.read(factsTo(out), Infinity);
+  reader.read(factsTo(out, router), Infinity);
   return out;
 };
 
@@ -125,7 +131,7 @@ test('the facts two routers write into their rings are the facts of their events
     const events: Record<string, RouterEvent[]> = { r1: [], r2: [] };
     lab.r1.events$.subscribe((e) => events['r1']!.push(e));
     lab.r2.events$.subscribe((e) => events['r2']!.push(e));
-    const readers = { r1: new FactReader(new FactRing(lab.r1.factRings()[0]!), 'r1'), r2: new FactReader(new FactRing(lab.r2.factRings()[0]!), 'r2') };
+    const readers = { r1: new FactReader(new FactRing(lab.r1.factRings()[0]!)), r2: new FactReader(new FactRing(lab.r2.factRings()[0]!)) };
     readers.r1.start();
     readers.r2.start();
     let got = 0;
@@ -149,7 +155,7 @@ test('the facts two routers write into their rings are the facts of their events
       const kinds = new Set(want.map((f) => f.kind));
       assert.ok(kinds.has('session.opened') && kinds.has('session.closed') && kinds.has('session.counters'), `${r}: ${[...kinds].join()}`);
       if (r === 'r1') assert.ok(kinds.has('session.denied'));
-      assert.equal(readAll(readers[r]), want, r);
+      assert.equal(readAll(readers[r], r), want, r);
       assert.is(readers[r].ring.lost, 0);
     }
   } finally {
@@ -171,7 +177,7 @@ authority:
   const lab = await createWorkerLab(config, 2);
   const rings = lab.r1.factRings();
   assert.is(rings.length, 2);
-  const readers = rings.map((b) => new FactReader(new FactRing(b), 'r1'));
+  const readers = rings.map((b) => new FactReader(new FactRing(b)));
   for (const r of readers) r.start();
   const created: string[] = [];
   lab.r1.events$.subscribe((e) => { if (e.type === 'session.created') created.push(e.sessionId); });
@@ -186,7 +192,7 @@ authority:
   } finally {
     await lab.close();
   }
-  const per = readers.map(readAll);
+  const per = readers.map((r) => readAll(r));
   assert.ok(per.every((f) => f.length > 0), `facts from both workers: ${per.map((f) => f.length).join(', ')}`);
   const all = per.flat();
   const opened = all.filter((f) => f.kind === 'session.opened').map((f) => f.sessionId).sort();
@@ -199,7 +205,7 @@ const kinds = (facts: SessionFact[]): string => facts.map((f) => (f.kind === 'se
 
 test('a small ring wraps around: every fact arrives while the reader keeps up; a full ring counts what it drops and the data path goes on', async () => {
   const buffer = FactRing.buffer(8);
-  const reader = new FactReader(new FactRing(buffer), 'r1');
+  const reader = new FactReader(new FactRing(buffer));
   const d = await dataPath(buffer);
   d.open(5); // nothing wanted yet: no rows
   assert.is(reader.ring.available(), 0);
@@ -232,7 +238,7 @@ test('a small ring wraps around: every fact arrives while the reader keeps up; a
 
 test('a data path started again on the same ring names everything again; a new reader epoch skips and counts the old rows', async () => {
   const buffer = FactRing.buffer(64);
-  const reader = new FactReader(new FactRing(buffer), 'r1');
+  const reader = new FactReader(new FactRing(buffer));
   reader.start();
   const first = await dataPath(buffer);
   first.open(2);
@@ -245,7 +251,7 @@ test('a data path started again on the same ring names everything again; a new r
   assert.ok(facts.every((f) => f.kind === 'session.opened' && f.tenant === 'engineering' && f.ingressInterface?.name === 'lan0'), JSON.stringify(facts[0]));
   // the records thread is replaced: rows written for the old one are skipped (their names went with it), counted
   second.open(3);
-  const again = new FactReader(new FactRing(buffer), 'r1');
+  const again = new FactReader(new FactRing(buffer));
   again.start();
   second.open(1);
   const read = readAll(again);

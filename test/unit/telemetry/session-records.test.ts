@@ -101,30 +101,57 @@ test('close writes what is pending: the records are there when the store is open
   }
 });
 
-test('history off (telemetry.history.enabled false) and no collector: facts are not looked at, the history refuses queries; turned on at a reconfigure, it records', async () => {
+/** The intervals set and not cleared while `run` runs (they wake the thread up again and again). */
+async function intervalsOf(run: (live: () => number) => Promise<void>): Promise<void> {
+  const live = new Set<unknown>();
+  const set = globalThis.setInterval;
+  const clear = globalThis.clearInterval;
+  globalThis.setInterval = ((...a: Parameters<typeof setInterval>) => {
+    const t = set(...a);
+    live.add(t);
+    return t;
+  }) as typeof setInterval;
+  globalThis.clearInterval = ((t: Parameters<typeof clearInterval>[0]) => {
+    live.delete(t);
+    clear(t);
+  }) as typeof clearInterval;
+  try {
+    await run(() => live.size);
+  } finally {
+    globalThis.setInterval = set;
+    globalThis.clearInterval = clear;
+  }
+}
+
+test('history off (telemetry.history.enabled false) and no collector: no timer, facts are not looked at, the history refuses queries; turned on at a reconfigure, it records', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tm-records-'));
   const store = await Store.open(dir);
-  const records = await SessionRecords.open({ router: 'r1', store, telemetry: settings([], { enabled: false, retentionDays: 7, maxSizeMb: 1024 }), observationDomainId: 1, history: { flushMs: 20 } });
-  try {
-    for (const f of session(1)) records.apply(f);
-    assert.is(records.counters().records.endRecords, 0);
+  await intervalsOf(async (timers) => {
+    const records = await SessionRecords.open({ router: 'r1', store, telemetry: settings([], { enabled: false, retentionDays: 7, maxSizeMb: 1024 }), observationDomainId: 1, history: { flushMs: 20 } });
     try {
-      await records.query({});
-      assert.unreachable('a query while the history is off');
-    } catch (e) {
-      assert.ok(isSvrError(e, 'SVR_ERR_HISTORY_STORE'), String(e));
+      assert.is(timers(), 0, 'nothing to do: nothing wakes up');
+      for (const f of session(1)) records.apply(f);
+      assert.is(records.counters().records.endRecords, 0);
+      try {
+        await records.query({});
+        assert.unreachable('a query while the history is off');
+      } catch (e) {
+        assert.ok(isSvrError(e, 'SVR_ERR_HISTORY_STORE'), String(e));
+      }
+      await records.reconfigure(settings([]), 1);
+      for (const f of session(2)) records.apply(f);
+      assert.ok(await until(() => records.counters().history.written === 1, 3000));
+      assert.is((await records.query({})).records[0]?.forward.srcPort, 40002);
+      assert.ok(timers() >= 3, `history on: its timers and the interim check (${timers()})`);
+      await records.reconfigure(settings([], { enabled: false, retentionDays: 7, maxSizeMb: 1024 }), 1);
+      assert.is(records.counters().history.written, 0, 'off again');
+      assert.is(timers(), 0, 'off again: no timer left');
+    } finally {
+      await records.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
-    await records.reconfigure(settings([]), 1);
-    for (const f of session(2)) records.apply(f);
-    assert.ok(await until(() => records.counters().history.written === 1, 3000));
-    assert.is((await records.query({})).records[0]?.forward.srcPort, 40002);
-    await records.reconfigure(settings([], { enabled: false, retentionDays: 7, maxSizeMb: 1024 }), 1);
-    assert.is(records.counters().history.written, 0, 'off again');
-  } finally {
-    await records.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test.run();
