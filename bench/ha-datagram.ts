@@ -1,10 +1,11 @@
 /**
  * What the sync link costs per session row by the size of its datagrams (docs/performance.md "HA"):
- * `node dist/bench/ha-datagram.js [rows] [rounds] [sizes]` (root; default 40000 rows, 7 rounds, 1400,8900,16000).
- * Two sync links (ha/sync-link.ts) in this process, active and standby, over a loopback of MTU 1500 in a
+ * `node dist/bench/ha-datagram.js [rows] [rounds] [sizes] [mtu]` (root; default 40000 rows, 7 rounds, 1400,8900,32000,
+ * MTU 1500). Two sync links (ha/sync-link.ts) in this process, active and standby, over a loopback of that MTU in a
  * namespace of their own (`hd-<pid>`: a datagram larger than a frame goes fragmented, as on a 1500-byte sync
  * link; 8900 B fits a jumbo frame of 9000); the active queues session rows (147 B with their record head, as
- * ha-sessions.ts frames them) in collections of 128 and sends, the standby verifies and acknowledges. The
+ * ha-sessions.ts frames them) in collections of 400 (20,000 sessions/s collected every 20 ms: ha-sessions.ts
+ * COLLECT_GAP_MS) and sends, the standby verifies and acknowledges. The
  * process's CPU time (user + system, both sides and the kernel's UDP and IP work in their syscalls) per row;
  * sizes alternate within each round; the fastest round of each size is printed with the load average.
  */
@@ -13,14 +14,15 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SyncLink } from '../src/ha/sync-link.js';
-import { OP_UPSERT, SYNC_MAX_DATAGRAM, frameRecord } from '../src/ha/sync-wire.js';
+import { OP_UPSERT, SYNC_DATAGRAM, SYNC_MAX_DATAGRAM, frameRecord } from '../src/ha/sync-wire.js';
 import { SYNC_KIND_SESSION } from '../src/node/ha-sessions.js';
 
 const ROWS = Number(process.argv[2] ?? 40_000);
 const ROUNDS = Number(process.argv[3] ?? 7);
-const SIZES = (process.argv[4] ?? `${SYNC_MAX_DATAGRAM},8900,16000`).split(',').map(Number);
+const SIZES = (process.argv[4] ?? `${SYNC_MAX_DATAGRAM},8900,${SYNC_DATAGRAM}`).split(',').map(Number);
+const MTU = Number(process.argv[5] ?? 1500);
 const ROW = 128;
-const PER_COLLECTION = 128;
+const PER_COLLECTION = 400;
 const NS_ENV = 'SVR_HA_DATAGRAM_NS';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
     }
   }
   const load = loadavg().map((x) => x.toFixed(1)).join(' ');
-  process.stdout.write(`sync link, ${ROWS} session rows a round over a loopback of MTU 1500, fastest of ${ROUNDS} alternating rounds, load ${load}:\n`);
+  process.stdout.write(`sync link, ${ROWS} session rows a round over a loopback of MTU ${MTU}, fastest of ${ROUNDS} alternating rounds, load ${load}:\n`);
   const base = best.get(SIZES[0]!)!.us;
   for (const size of SIZES) {
     const b = best.get(size)!;
@@ -88,11 +90,11 @@ async function main(): Promise<void> {
 }
 
 if (process.env[NS_ENV] === undefined) {
-  // a namespace of our own: its loopback at MTU 1500, as a sync link of Ethernet frames
+  // a namespace of our own: its loopback at MTU 1500 (or the one asked), as a sync link of Ethernet frames
   const ns = `hd-${process.pid}`;
   execFileSync('ip', ['netns', 'add', ns]);
   try {
-    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'mtu', '1500', 'up']);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'mtu', String(MTU), 'up']);
     execFileSync('ip', ['-n', ns, 'addr', 'add', '127.0.0.2/8', 'dev', 'lo']);
     const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, [NS_ENV]: ns } });
     process.exitCode = r.status ?? 1;

@@ -131,6 +131,9 @@ export interface DataPathHost {
    *  several workers, each row in the worker whose slice holds its local waypoint port; every path's send
    *  counter is raised to the time (above the partner's, docs/security.md "replay block") */
   importSessions(rows: Uint8Array): Promise<ImportResult>;
+  /** ends every session (`session.removed` with `reason`): a pair's node that stops forwarding keeps none, its
+   *  partner's rows are the ones it installs when it takes over again */
+  removeAllSessions(reason: CloseReason): void;
   /** one page of sessions, oldest first (with its `worker` when there are several): at most `limit` summaries made */
   sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker?: number })[]>;
   /** how busy each data-path thread has been since it started (its event loop: ms active and idle) */

@@ -210,6 +210,11 @@ export class InThreadHost implements DataPathHost {
     return importRows(this.dataplane.ctx.sessions, rows, this.clock());
   }
 
+  removeAllSessions(reason: CloseReason): void {
+    this.tallied = undefined;
+    this.dataplane.removeAll(reason);
+  }
+
   async sessionPage(q: SessionPageQuery): Promise<SessionPageRow[]> {
     return pageSessions(this.dataplane.ctx, this.clock(), q);
   }

@@ -17,7 +17,7 @@ import {
 import { SF_DNAT, SF_SNAT } from './session-table.js';
 
 /** Codes of close and migration reasons in rows (index = code). */
-export const CLOSE_CODES: readonly CloseReason[] = ['idle', 'fin', 'rst', 'path-lost', 'handshake-failed', 'replaced', 'config', 'no-route', 'admin', 'shutdown'];
+export const CLOSE_CODES: readonly CloseReason[] = ['idle', 'fin', 'rst', 'path-lost', 'handshake-failed', 'replaced', 'config', 'no-route', 'admin', 'shutdown', 'standby'];
 export const MIGRATION_CODES: readonly MigrationReason[] = ['path-down', 'sla-breach', 'better-path', 'peer-moved'];
 const CLOSE_CODE = new Map(CLOSE_CODES.map((r, i) => [r, i]));
 const MIGRATION_CODE = new Map(MIGRATION_CODES.map((r, i) => [r, i]));
@@ -76,8 +76,8 @@ export class FactWriter {
     words[w + 13] = t.outIf[r]!;
     words[w + 14] = (t.origSrcPort[r]! << 16 | t.origDstPort[r]!) >>> 0;
     words[w + 15] = (t.wpLocalPort[r]! << 16 | t.wpPeerPort[r]!) >>> 0;
-    copy4(t.origSrc, r * 4, words, w + 16);
-    copy4(t.origDst, r * 4, words, w + 20);
+    copyAddress(t.srcWords(r), t.wordsAt, t.family[r]!, words, w + 16);
+    copyAddress(t.dstWords(r), t.wordsAt, t.family[r]!, words, w + 20);
     if (snat) copy4(t.natSrc, r * 4, words, w + 24);
     if (dnat) copy4(t.natDst, r * 4, words, w + 28);
     this.end();
@@ -271,6 +271,13 @@ export class FactWriter {
     this.markTable[this.marks] = table;
     this.markId[this.marks++] = id;
   }
+}
+
+/** An address's words (IPv4: one, the other three 0; IPv6: four) into 4 words at `o`. */
+function copyAddress(from: Uint32Array, at: number, family: number, to: Uint32Array, o: number): void {
+  if (family === 6) return copy4(from, at, to, o);
+  to[o] = from[at]!;
+  to[o + 1] = to[o + 2] = to[o + 3] = 0;
 }
 
 function copy4(from: Uint32Array, at: number, to: Uint32Array, o: number): void {

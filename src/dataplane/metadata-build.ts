@@ -34,8 +34,8 @@ export function writeForwardMetadata(ctx: DataplaneContext, r: number, probe: bo
   const w = ctx.writer;
   const fam = t.family[r] as 4 | 6;
   const path = tables.paths[p]!;
-  wordsToBytes(t.origSrc, r * 4, fam, srcBytes);
-  wordsToBytes(t.origDst, r * 4, fam, dstBytes);
+  wordsToBytes(t.srcWords(r), t.wordsAt, fam, srcBytes);
+  wordsToBytes(t.dstWords(r), t.wordsAt, fam, dstBytes);
   wordsToBytes(t.uuid, r * 4, 6, uuidBytes);
   w.begin().u32(Tlv.SecurityId, ctx.crypto.keys.securityId(p, path.hmac.keyVersion));
   if (probe) w.u8(Tlv.HealthCheckOrKey, HealthCheck.Request);
@@ -63,8 +63,8 @@ export function writeReverseMetadata(ctx: DataplaneContext, r: number, control: 
   const w = ctx.writer;
   const fam = t.family[r] as 4 | 6;
   const path = ctx.tables.paths[p]!;
-  wordsToBytes(t.origDst, r * 4, fam, srcBytes);
-  wordsToBytes(t.origSrc, r * 4, fam, dstBytes);
+  wordsToBytes(t.dstWords(r), t.wordsAt, fam, srcBytes);
+  wordsToBytes(t.srcWords(r), t.wordsAt, fam, dstBytes);
   w.begin().u32(Tlv.SecurityId, ctx.crypto.keys.securityId(p, path.hmac.keyVersion));
   if (control >= 0) w.u8(Tlv.ControlMessage, control);
   w.endHeader();
@@ -88,12 +88,15 @@ export function writeControlMetadata(ctx: DataplaneContext, p: number, control: 
 export function reverseContextMatches(d: Uint8Array, off: number, family: 0 | 4 | 6, t: SessionTable, r: number): boolean {
   if (family !== t.family[r]) return false;
   const a = family === 6 ? 16 : 4;
+  const origSrc = t.srcWords(r);
+  const origDst = t.dstWords(r);
+  const at = t.wordsAt;
   for (let i = 0; i < a / 4; i++) {
     const o = off + 4 * i;
     const src = ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
     const q = off + a + 4 * i;
     const dst = ((d[q]! << 24) | (d[q + 1]! << 16) | (d[q + 2]! << 8) | d[q + 3]!) >>> 0;
-    if (src !== t.origDst[r * 4 + i] || dst !== t.origSrc[r * 4 + i]) return false;
+    if (src !== origDst[at + i] || dst !== origSrc[at + i]) return false;
   }
   const p = off + 2 * a;
   return ((d[p]! << 8) | d[p + 1]!) === t.origDstPort[r] && ((d[p + 2]! << 8) | d[p + 3]!) === t.origSrcPort[r] && d[p + 4] === t.protocol[r];

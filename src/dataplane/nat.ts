@@ -13,10 +13,10 @@ import { SF_DNAT, SF_SNAT, type SessionTable, type SideKey } from './session-tab
 export function serverSideKey(t: SessionTable, r: number, ifx: number, k: SideKey): SideKey {
   const f = t.flags[r]!;
   k.family = t.family[r] as 4 | 6;
-  k.src = (f & SF_SNAT) !== 0 ? t.natSrc : t.origSrc;
-  k.srcOff = r * 4;
-  k.dst = (f & SF_DNAT) !== 0 ? t.natDst : t.origDst;
-  k.dstOff = r * 4;
+  k.src = (f & SF_SNAT) !== 0 ? t.natSrc : t.srcWords(r);
+  k.srcOff = (f & SF_SNAT) !== 0 ? r * 4 : t.wordsAt;
+  k.dst = (f & SF_DNAT) !== 0 ? t.natDst : t.dstWords(r);
+  k.dstOff = (f & SF_DNAT) !== 0 ? r * 4 : t.wordsAt;
   k.srcPort = (f & SF_SNAT) !== 0 ? t.natSrcPort[r]! : t.origSrcPort[r]!;
   k.dstPort = (f & SF_DNAT) !== 0 ? t.natDstPort[r]! : t.origDstPort[r]!;
   k.protocol = t.protocol[r]!;
@@ -37,13 +37,15 @@ export function writeServerSide(d: Uint8Array, pi: PacketInfo, t: SessionTable, 
   const snat = (f & SF_SNAT) !== 0;
   const dnat = (f & SF_DNAT) !== 0;
   if (forward) {
-    wordsToBytes(snat ? t.natSrc : t.origSrc, r * 4, fam, a);
-    wordsToBytes(dnat ? t.natDst : t.origDst, r * 4, fam, b);
+    if (snat) wordsToBytes(t.natSrc, r * 4, fam, a);
+    else wordsToBytes(t.srcWords(r), t.wordsAt, fam, a);
+    if (dnat) wordsToBytes(t.natDst, r * 4, fam, b);
+    else wordsToBytes(t.dstWords(r), t.wordsAt, fam, b);
     setAddresses(d, pi, a, 0, b, 0);
     setPorts(d, pi, snat ? t.natSrcPort[r]! : t.origSrcPort[r]!, dnat ? t.natDstPort[r]! : t.origDstPort[r]!);
   } else {
-    wordsToBytes(t.origDst, r * 4, fam, a);
-    wordsToBytes(t.origSrc, r * 4, fam, b);
+    wordsToBytes(t.dstWords(r), t.wordsAt, fam, a);
+    wordsToBytes(t.srcWords(r), t.wordsAt, fam, b);
     setAddresses(d, pi, a, 0, b, 0);
     setPorts(d, pi, t.origDstPort[r]!, t.origSrcPort[r]!);
   }

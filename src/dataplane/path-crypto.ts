@@ -36,13 +36,23 @@ export interface PolicyKey {
   retireAt: number;
 }
 
+/** A security policy's payload keys by key id, and the one to send with from `from` until `until` (ms): sendKey looks at
+ *  the keys again only when a key becomes active or reaches its retirement, or the keys changed (update), so a
+ *  packet makes no iterator (they were most of r1's garbage in an encrypted TCP run). */
+interface PolicyKeys {
+  keys: Map<number, PolicyKey>;
+  best: PolicyKey | undefined;
+  from: number;
+  until: number;
+}
+
 export class PathCrypto {
   /** key slots and replay windows of the peer paths */
   readonly keys = new PathKeys();
   readonly limits: KeyLimits = { gcmPackets: GCM_KEY_PACKETS };
   /** the rx key of the last packet verifyPacket accepted (its metadata cipher decrypts that packet) */
   matched: RxKey | null = null;
-  private readonly policies = new Map<string, Map<number, PolicyKey>>();
+  private readonly policies = new Map<string, PolicyKeys>();
   /** per service id: its payload policy name, '' when it does not encrypt */
   private servicePolicy: string[] = [];
   /** HMAC tags a batch at a time (batch-tags.ts); SVR_BATCH_HMAC=0: one call per packet, to measure or compare */
@@ -66,11 +76,13 @@ export class PathCrypto {
     for (const svc of t.services) {
       const sec = svc.payload;
       if (sec === undefined) continue;
-      let keys = this.policies.get(sec.policy);
-      if (keys === undefined) {
-        keys = new Map();
-        this.policies.set(sec.policy, keys);
+      let policy = this.policies.get(sec.policy);
+      if (policy === undefined) {
+        policy = { keys: new Map(), best: undefined, from: Infinity, until: -Infinity };
+        this.policies.set(sec.policy, policy);
       }
+      policy.until = -Infinity; // looked at again by the next sendKey
+      const keys = policy.keys;
       const kid = keyId(sec.keyVersion);
       const have = keys.get(kid);
       if (have !== undefined && have.version === sec.keyVersion) continue;
@@ -82,8 +94,10 @@ export class PathCrypto {
 
   /** Key id and cipher to send with for service `svc` at `now`: the newest active version. */
   sendKey(svc: number, now: number): PolicyKey | undefined {
-    const keys = this.policies.get(this.servicePolicy[svc] ?? '');
-    if (keys === undefined) return undefined;
+    const policy = this.policies.get(this.servicePolicy[svc] ?? '');
+    if (policy === undefined) return undefined;
+    if (now < policy.until && now >= policy.from) return policy.best;
+    const keys = policy.keys;
     let best: PolicyKey | undefined;
     for (const k of keys.values()) if (k.activeAt <= now && (best === undefined || k.version > best.version)) best = k;
     if (best !== undefined) {
@@ -95,12 +109,17 @@ export class PathCrypto {
         }
       }
     }
+    let until = Infinity; // the next activation or retirement
+    for (const k of keys.values()) until = Math.min(until, k.activeAt > now ? k.activeAt : Infinity, k.retireAt);
+    policy.best = best;
+    policy.from = now;
+    policy.until = until;
     return best;
   }
 
   /** The cipher for a received key id of service `svc`'s policy, if still accepted. */
   receiveKey(svc: number, kid: number): BatchCipher | undefined {
-    return this.policies.get(this.servicePolicy[svc] ?? '')?.get(kid)?.cipher;
+    return this.policies.get(this.servicePolicy[svc] ?? '')?.keys.get(kid)?.cipher;
   }
 
   encrypts(svc: number): boolean {

@@ -30,9 +30,9 @@ export function closeUnroutedSessions(ctx: DataplaneContext, now: number): numbe
   for (let r = 0; r < t.capacity; r++) {
     if (!t.isActive(r)) continue;
     const svc = tables.services[t.service[r]!];
-    if (svc === undefined || !followsRib(svc, t.role[r]!, t.outIf[r]!, t.relay[r]!)) continue;
+    if (svc === undefined || !followsRib(svc, t.role[r]!, t.outIf[r]!, t.relayOf(r))) continue;
     const family = t.family[r] as 4 | 6;
-    wordsToBytes(t.origDst, r * 4, family, dst);
+    wordsToBytes(t.dstWords(r), t.wordsAt, family, dst);
     const outIf = tables.routeLocal(t.tenant[r]!, dst, 0, family);
     if (outIf !== NO_INTERFACE && outIf === t.outIf[r]) continue;
     removeSession(ctx, r, 'no-route', now);

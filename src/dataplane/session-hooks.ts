@@ -111,8 +111,8 @@ export class SessionHooks {
     o.family = t.family[r] as 4 | 6;
     o.inInterface = t.inIf[r]!;
     o.outInterface = t.outIf[r]!;
-    wordsOut(t.origSrc, r * 4, o.src);
-    wordsOut(t.origDst, r * 4, o.dst);
+    wordsOut(t.srcWords(r), t.wordsAt, o.family, o.src);
+    wordsOut(t.dstWords(r), t.wordsAt, o.family, o.dst);
     o.srcPort = t.origSrcPort[r]!;
     o.dstPort = t.origDstPort[r]!;
     o.refusedBy = '';
@@ -177,9 +177,9 @@ export class SessionHooks {
   }
 }
 
-function wordsOut(w: Uint32Array, at: number, out: Uint8Array): void {
+function wordsOut(w: Uint32Array, at: number, family: 4 | 6, out: Uint8Array): void {
   for (let i = 0; i < 4; i++) {
-    const v = w[at + i]!;
+    const v = family === 6 || i === 0 ? w[at + i]! : 0;
     out[4 * i] = v >>> 24;
     out[4 * i + 1] = (v >>> 16) & 0xff;
     out[4 * i + 2] = (v >>> 8) & 0xff;

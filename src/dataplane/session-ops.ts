@@ -116,7 +116,7 @@ export function emitMigrated(ctx: DataplaneContext, r: number, from: number, han
 export function removeSession(ctx: DataplaneContext, r: number, reason: CloseReason, now: number): void {
   const t = ctx.sessions;
   if (!t.isActive(r)) return;
-  const partner = t.relay[r]!;
+  const partner = t.relayOf(r);
   ctx.events.push({
     kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason, role: roleName(t.role[r]!),
     tenant: ctx.tables.tenants[t.tenant[r]!] ?? '', service: ctx.tables.services[t.service[r]!]?.name ?? '',
@@ -126,8 +126,8 @@ export function removeSession(ctx: DataplaneContext, r: number, reason: CloseRea
   ctx.facts?.closed(ctx, r, reason, now);
   ctx.hooks.runClose(r);
   t.remove(r);
-  if (partner >= 0 && t.relay[partner] === r) {
-    t.relay[partner] = -1;
+  if (partner >= 0 && t.relayOf(partner) === r) {
+    t.setRelay(partner, -1);
     removeSession(ctx, partner, reason, now);
   }
 }

@@ -64,9 +64,11 @@ export const COLLECT_BUDGET = 5_000;
 
 const keyScratch = new Uint32Array(KW6);
 const key4 = new Uint32Array(KW4);
+/** an imported row's two original addresses, 4 words each */
+const addrScratch = new Uint32Array(8);
 
-function writeAddress(v: DataView, at: number, words: number, a: Uint32Array, r: number): number {
-  for (let w = 0; w < words; w++) v.setUint32(at + w * 4, a[r * 4 + w]!, true);
+function writeAddress(v: DataView, at: number, words: number, a: Uint32Array, from: number): number {
+  for (let w = 0; w < words; w++) v.setUint32(at + w * 4, a[from + w]!, true);
   return at + words * 4;
 }
 
@@ -88,10 +90,11 @@ function encodeRow(t: SessionTable, r: number, now: number, v: DataView, o: numb
   v.setUint16(o + 20, t.wpLocalPort[r]!, true);
   v.setUint16(o + 22, t.wpPeerPort[r]!, true);
   v.setUint16(o + 24, t.app[r]!, true);
-  v.setUint16(o + 26, t.natSrcPort[r]!, true);
-  v.setUint16(o + 28, t.natDstPort[r]!, true);
+  const natted = (t.flags[r]! & (SF_SNAT | SF_DNAT)) !== 0;
+  v.setUint16(o + 26, natted ? t.natSrcPort[r]! : 0, true);
+  v.setUint16(o + 28, natted ? t.natDstPort[r]! : 0, true);
   v.setUint32(o + 30, t.chain[r]!, true);
-  v.setUint32(o + 34, t.tag[r]!, true);
+  v.setUint32(o + 34, t.tagOf(r), true);
   v.setUint32(o + 38, t.pktsFwd[r]!, true);
   v.setUint32(o + 42, t.pktsRev[r]!, true);
   v.setFloat64(o + 46, t.bytesFwd[r]!, true);
@@ -102,11 +105,11 @@ function encodeRow(t: SessionTable, r: number, now: number, v: DataView, o: numb
   const keysAt = o + 86;
   let at = o + ROW_HEAD;
   const words = family === 4 ? 1 : 4;
-  at = writeAddress(v, at, words, t.origSrc, r);
-  at = writeAddress(v, at, words, t.origDst, r);
+  at = writeAddress(v, at, words, t.srcWords(r), t.wordsAt);
+  at = writeAddress(v, at, words, t.dstWords(r), t.wordsAt);
   if ((t.flags[r]! & (SF_SNAT | SF_DNAT)) !== 0) {
-    at = writeAddress(v, at, words, t.natSrc, r);
-    at = writeAddress(v, at, words, t.natDst, r);
+    at = writeAddress(v, at, words, t.natSrc, r * 4);
+    at = writeAddress(v, at, words, t.natDst, r * 4);
   }
   for (let side = 0; side < 2; side++) {
     const k = t.copySideKey(r, side === 0 ? 'in' : 'out', keyScratch);
@@ -151,7 +154,7 @@ export function collectChanges(t: SessionTable, now: number, full: boolean, budg
     if (marked > youngest) break; // marks are in time order: the rest are younger still
     oldest = Math.min(oldest, marked);
     t.clearSyncMark(r);
-    if (!t.isActive(r) || t.relay[r]! >= 0) continue;
+    if (!t.isActive(r) || t.relayOf(r) >= 0) continue;
     for (let w = 0; w < 4; w++) v.setUint32(o + w * 4, t.uuid[r * 4 + w]!);
     v.setUint8(o + 16, source);
     const end = encodeRow(t, r, now, v, o + PACKED_HEAD);
@@ -219,6 +222,7 @@ function installRow(t: SessionTable, b: Uint8Array, idAt: number, o: number, len
   if (!(remaining > 0)) return -1;
   const flags = v.getUint16(o + 1, true);
   const family = v.getUint8(o + 4);
+  if (family !== 4 && family !== 6) return -1;
   const words = family === 4 ? 1 : 4;
   const nat = (flags & (SF_SNAT | SF_DNAT)) !== 0;
   const inKey = v.getUint8(o + 86);
@@ -231,7 +235,6 @@ function installRow(t: SessionTable, b: Uint8Array, idAt: number, o: number, len
   if (r < 0) return -1;
   t.flags[r] = flags | SF_ACTIVE;
   t.role[r] = v.getUint8(o + 3);
-  t.family[r] = family;
   t.protocol[r] = v.getUint8(o + 5);
   t.tenant[r] = v.getInt16(o + 6, true);
   t.service[r] = v.getInt16(o + 8, true);
@@ -243,10 +246,9 @@ function installRow(t: SessionTable, b: Uint8Array, idAt: number, o: number, len
   t.wpLocalPort[r] = v.getUint16(o + 20, true);
   t.wpPeerPort[r] = v.getUint16(o + 22, true);
   t.app[r] = v.getUint16(o + 24, true);
-  t.natSrcPort[r] = v.getUint16(o + 26, true);
-  t.natDstPort[r] = v.getUint16(o + 28, true);
   t.chain[r] = v.getUint32(o + 30, true);
-  t.tag[r] = v.getUint32(o + 34, true);
+  const tag = v.getUint32(o + 34, true);
+  if (tag !== 0) t.setTag(r, tag);
   t.pktsFwd[r] = v.getUint32(o + 38, true);
   t.pktsRev[r] = v.getUint32(o + 42, true);
   t.bytesFwd[r] = v.getFloat64(o + 46, true);
@@ -255,12 +257,15 @@ function installRow(t: SessionTable, b: Uint8Array, idAt: number, o: number, len
   t.lastSeen[r] = now - v.getFloat64(o + 70, true);
   t.expires[r] = now + remaining;
   for (let w = 0; w < 4; w++) t.uuid[r * 4 + w] = v.getUint32(idAt + w * 4);
-  let at = readAddress(v, o + ROW_HEAD, words, t.origSrc, r);
-  at = readAddress(v, at, words, t.origDst, r);
+  let at = readAddress(v, o + ROW_HEAD, words, addrScratch, 0);
+  at = readAddress(v, at, words, addrScratch, 4);
+  t.setOriginWords(r, family, addrScratch, 0, addrScratch, 4);
   if (nat) {
     t.ensureNatColumns();
-    at = readAddress(v, at, words, t.natSrc, r);
-    at = readAddress(v, at, words, t.natDst, r);
+    t.natSrcPort[r] = v.getUint16(o + 26, true);
+    t.natDstPort[r] = v.getUint16(o + 28, true);
+    at = readAddress(v, at, words, t.natSrc, r * 4);
+    at = readAddress(v, at, words, t.natDst, r * 4);
   }
   for (let side = 0; side < 2; side++) {
     const k = side === 0 ? inKey : outKey;
@@ -277,9 +282,9 @@ function installRow(t: SessionTable, b: Uint8Array, idAt: number, o: number, len
   return r;
 }
 
-/** Reads an address of `words` words (1: IPv4 in word 0, the others 0) into column `a` of row r; where it ends. */
-function readAddress(v: DataView, at: number, words: number, a: Uint32Array, r: number): number {
-  for (let w = 0; w < 4; w++) a[r * 4 + w] = w < words ? v.getUint32(at + w * 4, true) : 0;
+/** Reads an address of `words` words (1: IPv4 in word 0, the others 0) into 4 words of `a` from `to`; where it ends. */
+function readAddress(v: DataView, at: number, words: number, a: Uint32Array, to: number): number {
+  for (let w = 0; w < 4; w++) a[to + w] = w < words ? v.getUint32(at + w * 4, true) : 0;
   return at + words * 4;
 }
 

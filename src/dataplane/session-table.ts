@@ -18,8 +18,10 @@
  * once written, no copy to grow), rows are handed out from the lowest segment of SEGMENT_ROWS with room,
  * and a segment whose rows are all removed gives its pages back; without it the columns grow by doubling.
  * The flow tables and the session-id index hold 4 bytes a slot (the keys stay in the rows) and resize
- * incrementally (flow-table.ts). 224 B a session in r1's table at 50 % and 99 % of a 1 M limit, 265 B at
- * 25 % (bench/memory.ts; 504, 299 and 1,184 B before).
+ * incrementally (flow-table.ts). A row is 162 B for an IPv4 session without NAT, transit, plugin tags or
+ * metadata-only signing: the columns of those are made by their first use (IPv6 addresses 32 B a row more).
+ * 178 B a session in r1's table at 50 % and 99 % of a 1 M limit, 206 B at 25 % (bench/memory.ts; 218 and
+ * 247 B with 4-word address columns, 504, 299 and 1,184 B before reserved rows).
  * Idle expiry: a timer wheel of WHEEL_SLOTS slots of WHEEL_TICK_MS. Every row sits in the slot of the
  * time it may next have expired; a sweep visits only the slots that came due and, in them, only their rows:
  * a row whose `expires` passed is expired, any other moves to the slot of its `expires` (packets move
@@ -32,6 +34,7 @@
  * (its id). Both lists live in typed arrays sized to the table: no allocation per packet.
  */
 import { totalmem } from 'node:os';
+import { readU32 } from '../packet/checksum.js';
 import { FlowTable, type FlowKeys } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
 import { KEY_LAN, KEY_WAN_OURS, KEY_WAN_THEIRS, type Ownership } from './ownership.js';
@@ -71,8 +74,9 @@ export const SF_TRANSFORMED = 0x0200;
 /** Return keys per row: one per packet form the chain sees (two when NAT makes the directions differ). */
 export const RET_KEYS = 2;
 
-/** Memory one session costs, rounded up: at most about 330 B RSS per session and router at 25-99 % table fill
- *  (bench/memory.ts, docs/performance.md), with room for NAT, HA sync and IPv6 columns. */
+/** Memory one session costs, rounded up: at most about 240 B RSS per session and router at 25-99 % table fill
+ *  (bench/memory.ts, docs/performance.md), with room for NAT, HA sync, IPv6 and the other columns made on
+ *  first use. */
 export const SESSION_BYTES = 512;
 /** Rows one data path's table can address (control tags a row with its worker in the bits above 24). */
 export const MAX_ROWS = (1 << 24) - 1;
@@ -192,9 +196,16 @@ export class SessionTable {
   path!: Int16Array;
   inIf!: Int16Array;
   outIf!: Int16Array;
-  /** original client -> server addresses, 4 words each (IPv4 in word 0) */
-  origSrc!: Uint32Array;
-  origDst!: Uint32Array;
+  /** original client -> server addresses: an IPv4 row's here, one word a row; an IPv6 row's in origSrc6/origDst6,
+   *  4 words a row, allocated with the first IPv6 session (24 bytes a session less than 4 words for every row).
+   *  Read them through srcWords/dstWords (the column of the row's family and `wordsAt`), write them through
+   *  setOrigin/setOriginWords. */
+  origSrc4!: Uint32Array;
+  origDst4!: Uint32Array;
+  origSrc6 = new Uint32Array(0);
+  origDst6 = new Uint32Array(0);
+  /** the first word of the address srcWords/dstWords last returned */
+  wordsAt = 0;
   origSrcPort!: Uint16Array;
   origDstPort!: Uint16Array;
   /** this router's waypoint port and the peer's, for the session's path */
@@ -203,18 +214,17 @@ export class SessionTable {
   uuid!: Uint32Array;
   /** service-chain bits (plugin stages this session runs through) */
   chain!: Uint32Array;
-  /** a u32 plugins may set (e.g. an application id) */
-  tag!: Uint32Array;
   /** application id (index into the context's application names; 0 = unknown) */
   app!: Uint16Array;
   /** 1: an ingress session toward a peer behind NAT whose packets ride the peer's control binding until the
    *  peer's reverse packet opens the session's own (docs/wan.md "Sessions toward a router behind NAT") */
   natRelay!: Uint8Array;
-  /** NAT of the LAN side toward the server (SF_SNAT / SF_DNAT), 4 words per address */
+  /** NAT of the LAN side toward the server (SF_SNAT / SF_DNAT), 4 words per address; made with the first NATed
+   *  session (ensureNatColumns), read only where the row's flags say so */
   natSrc = new Uint32Array(0);
   natDst = new Uint32Array(0);
-  natSrcPort!: Uint16Array;
-  natDstPort!: Uint16Array;
+  natSrcPort = new Uint16Array(0);
+  natDstPort = new Uint16Array(0);
   created!: Float64Array;
   lastSeen!: Float64Array;
   expires!: Float64Array;
@@ -222,8 +232,6 @@ export class SessionTable {
   pktsRev!: Uint32Array;
   bytesFwd!: Float64Array;
   bytesRev!: Float64Array;
-  /** when this router last sent a signed packet of the session (metadata-only paths sign one a second) */
-  signedAt!: Float64Array;
   /** incremented on every reuse of a row, so control can tell a stale reference */
   gen!: Uint32Array;
   /** where the generations of new rows start (a restarted worker: its predecessor's rows stay stale) */
@@ -234,8 +242,13 @@ export class SessionTable {
   dueSlot!: Int16Array;
   /** the wheel tick (WHEEL_TICK_MS) it is due, from `tickBase` (int32: 17 years of ticks; DUE_NEVER at most) */
   dueTick!: Int32Array;
-  /** transit (multi-hop SVR): the row of the other leg of the session, -1 for none (transit.ts) */
-  relay!: Int32Array;
+  /** Columns few sessions use, made by their first write (16 bytes a session less on routers without them;
+   *  an unwritten page reads as 0, so 0 means "none" in each): a u32 plugins may set (tagOf/setTag); when
+   *  this router last sent a signed packet of the session, on metadata-only paths (signedAtOf/setSignedAt);
+   *  transit (multi-hop SVR, transit.ts): the row of the other leg of the session + 1 (relayOf/setRelay). */
+  private tags = new Uint32Array(0);
+  private signed = new Float64Array(0);
+  private relays = new Int32Array(0);
   /** keys of the two sides, as written at insert, for removal (family in keyFamily): IPv4 keys here (KW4
    *  words a row), IPv6 keys in v6Keys (rare; 48 bytes a session less than KW6 columns) */
   inKeyFamily!: Uint8Array;
@@ -341,20 +354,18 @@ export class SessionTable {
     this.path = grow(this.path, Int16Array);
     this.inIf = grow(this.inIf, Int16Array);
     this.outIf = grow(this.outIf, Int16Array);
-    this.origSrc = grow(this.origSrc, Uint32Array, 4);
-    this.origDst = grow(this.origDst, Uint32Array, 4);
+    this.origSrc4 = grow(this.origSrc4, Uint32Array);
+    this.origDst4 = grow(this.origDst4, Uint32Array);
+    if (this.origSrc6.length > 0) this.allocateV6(cap);
     this.origSrcPort = grow(this.origSrcPort, Uint16Array);
     this.origDstPort = grow(this.origDstPort, Uint16Array);
     this.wpLocalPort = grow(this.wpLocalPort, Uint16Array);
     this.wpPeerPort = grow(this.wpPeerPort, Uint16Array);
     this.uuid = grow(this.uuid, Uint32Array, 4);
     this.chain = grow(this.chain, Uint32Array);
-    this.tag = grow(this.tag, Uint32Array);
     this.app = grow(this.app, Uint16Array);
     this.natRelay = grow(this.natRelay, Uint8Array);
     if (this.natSrc.length > 0) this.allocateNat(cap);
-    this.natSrcPort = grow(this.natSrcPort, Uint16Array);
-    this.natDstPort = grow(this.natDstPort, Uint16Array);
     this.created = grow(this.created, Float64Array);
     this.lastSeen = grow(this.lastSeen, Float64Array);
     this.expires = grow(this.expires, Float64Array);
@@ -362,13 +373,14 @@ export class SessionTable {
     this.pktsRev = grow(this.pktsRev, Uint32Array);
     this.bytesFwd = grow(this.bytesFwd, Float64Array);
     this.bytesRev = grow(this.bytesRev, Float64Array);
-    this.signedAt = grow(this.signedAt, Float64Array);
     this.gen = grow(this.gen, Uint32Array);
     this.dueNext = grow(this.dueNext, Int32Array);
     this.duePrev = grow(this.duePrev, Int32Array);
     this.dueSlot = grow(this.dueSlot, Int16Array);
     this.dueTick = grow(this.dueTick, Int32Array);
-    this.relay = grow(this.relay, Int32Array);
+    if (this.tags.length > 0) this.tags = grow(this.tags, Uint32Array);
+    if (this.signed.length > 0) this.signed = grow(this.signed, Float64Array);
+    if (this.relays.length > 0) this.relays = grow(this.relays, Int32Array);
     this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
     this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
     this.inKey = grow(this.inKey, Uint32Array, KW4);
@@ -392,7 +404,108 @@ export class SessionTable {
     return n + this.v4.bytes + this.v6.bytes + this.byUuid.bytes + this.v6Keys.size * KW6 * 4;
   }
 
-  /** NAT address columns exist once a session is NATed (33 bytes a session less on routers without NAT). */
+  /** Row r's original source address (family[r] set): the column holding it, its first word at `wordsAt`
+   *  (IPv4: one word, IPv6: four). */
+  srcWords(r: number): Uint32Array {
+    if (this.family[r] === 6) {
+      this.wordsAt = r * 4;
+      return this.origSrc6;
+    }
+    this.wordsAt = r;
+    return this.origSrc4;
+  }
+
+  /** Row r's original destination address, as srcWords. */
+  dstWords(r: number): Uint32Array {
+    if (this.family[r] === 6) {
+      this.wordsAt = r * 4;
+      return this.origDst6;
+    }
+    this.wordsAt = r;
+    return this.origDst4;
+  }
+
+  /** Sets row r's family and original addresses from packet bytes (big-endian, at srcOff of buf and dstOff of
+   *  dstBuf). */
+  setOrigin(r: number, family: 4 | 6, buf: Uint8Array, srcOff: number, dstOff: number, dstBuf = buf): void {
+    this.family[r] = family;
+    if (family === 4) {
+      this.origSrc4[r] = readU32(buf, srcOff);
+      this.origDst4[r] = readU32(dstBuf, dstOff);
+      return;
+    }
+    this.ensureV6Columns();
+    for (let w = 0; w < 4; w++) {
+      this.origSrc6[r * 4 + w] = readU32(buf, srcOff + w * 4);
+      this.origDst6[r * 4 + w] = readU32(dstBuf, dstOff + w * 4);
+    }
+  }
+
+  /** Sets row r's family and original addresses from address words (IPv4: one word, IPv6: four). */
+  setOriginWords(r: number, family: 4 | 6, src: Uint32Array, srcAt: number, dst: Uint32Array, dstAt: number): void {
+    this.family[r] = family;
+    if (family === 4) {
+      this.origSrc4[r] = src[srcAt]!;
+      this.origDst4[r] = dst[dstAt]!;
+      return;
+    }
+    this.ensureV6Columns();
+    for (let w = 0; w < 4; w++) {
+      this.origSrc6[r * 4 + w] = src[srcAt + w]!;
+      this.origDst6[r * 4 + w] = dst[dstAt + w]!;
+    }
+  }
+
+  private ensureV6Columns(): void {
+    if (this.origSrc6.length === 0) this.allocateV6(this.held);
+  }
+
+  private allocateV6(cap: number): void {
+    this.origSrc6 = grownColumn(this.origSrc6, Uint32Array, cap, 4);
+    this.origDst6 = grownColumn(this.origDst6, Uint32Array, cap, 4);
+  }
+
+  /** The u32 a plugin set on row r (0: none). */
+  tagOf(r: number): number {
+    return r < this.tags.length ? this.tags[r]! : 0;
+  }
+
+  setTag(r: number, v: number): void {
+    if (this.tags.length === 0) this.tags = grownColumn(undefined, Uint32Array, this.held, 1);
+    this.tags[r] = v >>> 0;
+  }
+
+  /** When this router last sent a signed packet of row r on a metadata-only path (-Infinity: none since the
+   *  peer last signalled; its next packet is signed). */
+  signedAtOf(r: number): number {
+    const at = r < this.signed.length ? this.signed[r]! : 0;
+    return at === 0 ? -Infinity : at;
+  }
+
+  /** Row r sent a signed packet at `now`; -Infinity: its next packet is signed. */
+  setSignedAt(r: number, now: number): void {
+    if (this.signed.length === 0) {
+      if (now === -Infinity) return; // nothing to forget
+      this.signed = grownColumn(undefined, Float64Array, this.held, 1);
+    }
+    this.signed[r] = now === -Infinity ? 0 : now;
+  }
+
+  /** Transit: the row of the other leg of row r's session, -1 for none. */
+  relayOf(r: number): number {
+    return r < this.relays.length ? this.relays[r]! - 1 : -1;
+  }
+
+  /** Links row r to `leg` (-1: unlinks it). */
+  setRelay(r: number, leg: number): void {
+    if (this.relays.length === 0) {
+      if (leg < 0) return;
+      this.relays = grownColumn(undefined, Int32Array, this.held, 1);
+    }
+    this.relays[r] = leg + 1;
+  }
+
+  /** NAT columns exist once a session is NATed (36 bytes a session less on routers without NAT). */
   ensureNatColumns(): void {
     if (this.natSrc.length === 0) this.allocateNat(this.held);
   }
@@ -400,6 +513,8 @@ export class SessionTable {
   private allocateNat(cap: number): void {
     this.natSrc = grownColumn(this.natSrc, Uint32Array, cap, 4);
     this.natDst = grownColumn(this.natDst, Uint32Array, cap, 4);
+    this.natSrcPort = grownColumn(this.natSrcPort, Uint16Array, cap, 1);
+    this.natDstPort = grownColumn(this.natDstPort, Uint16Array, cap, 1);
   }
 
   /** Starts the HA sync marks (the columns, every row unmarked and unsent). */
@@ -545,13 +660,14 @@ export class SessionTable {
     this.lastSeen[r] = now;
     this.pktsFwd[r] = this.pktsRev[r] = 0;
     this.bytesFwd[r] = this.bytesRev[r] = 0;
-    this.signedAt[r] = -Infinity;
     this.path[r] = -1;
     this.chain[r] = 0;
-    this.tag[r] = 0;
     this.app[r] = 0;
     this.natRelay[r] = 0;
-    this.relay[r] = -1;
+    // (a 0 is not written: a page never written stays out of memory)
+    if (this.tags.length > 0 && this.tags[r] !== 0) this.tags[r] = 0;
+    if (this.signed.length > 0 && this.signed[r] !== 0) this.signed[r] = 0;
+    if (this.relays.length > 0 && this.relays[r] !== 0) this.relays[r] = 0;
     this.inKeyFamily[r] = 0;
     this.outKeyFamily[r] = 0;
     this.claimFailed = false;
@@ -589,10 +705,10 @@ export class SessionTable {
     const rows = Math.min(SEGMENT_ROWS, this.held - from);
     const columns: Column[] = [
       this.flags, this.role, this.family, this.protocol, this.tenant, this.service, this.path, this.inIf, this.outIf,
-      this.origSrc, this.origDst, this.origSrcPort, this.origDstPort, this.wpLocalPort, this.wpPeerPort, this.uuid,
-      this.chain, this.tag, this.app, this.gen, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
+      this.origSrc4, this.origDst4, this.origSrc6, this.origDst6, this.origSrcPort, this.origDstPort, this.wpLocalPort, this.wpPeerPort, this.uuid,
+      this.chain, this.tags, this.app, this.gen, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
       this.created, this.lastSeen, this.expires, this.pktsFwd, this.pktsRev, this.bytesFwd, this.bytesRev,
-      this.signedAt, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relay, this.inKeyFamily,
+      this.signed, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relays, this.inKeyFamily,
       this.outKeyFamily, this.inKey, this.outKey, this.retFamily, this.retKey,
     ];
     for (const c of columns) {

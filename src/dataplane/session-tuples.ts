@@ -44,7 +44,7 @@ export function addressText(words: Uint32Array, at: number, family: 4 | 6): stri
 export function forwardTuple(ctx: DataplaneContext, r: number): FiveTuple {
   const t = ctx.sessions;
   const fam = t.family[r] as 4 | 6;
-  return { src: addressText(t.origSrc, r * 4, fam), dst: addressText(t.origDst, r * 4, fam), srcPort: t.origSrcPort[r]!, dstPort: t.origDstPort[r]!, protocol: t.protocol[r]! };
+  return { src: addressText(t.srcWords(r), t.wordsAt, fam), dst: addressText(t.dstWords(r), t.wordsAt, fam), srcPort: t.origSrcPort[r]!, dstPort: t.origDstPort[r]!, protocol: t.protocol[r]! };
 }
 
 /** The forward direction's SVR 5-tuple of row r on its path (outer protocol: ICMP travels as UDP); undefined for local sessions. */
@@ -69,7 +69,8 @@ export function natTuple(ctx: DataplaneContext, r: number): FiveTuple | undefine
   if (!snat && !dnat) return undefined;
   const fam = t.family[r] as 4 | 6;
   return {
-    src: addressText(snat ? t.natSrc : t.origSrc, r * 4, fam), dst: addressText(dnat ? t.natDst : t.origDst, r * 4, fam),
+    src: snat ? addressText(t.natSrc, r * 4, fam) : addressText(t.srcWords(r), t.wordsAt, fam),
+    dst: dnat ? addressText(t.natDst, r * 4, fam) : addressText(t.dstWords(r), t.wordsAt, fam),
     srcPort: snat ? t.natSrcPort[r]! : t.origSrcPort[r]!, dstPort: dnat ? t.natDstPort[r]! : t.origDstPort[r]!, protocol: t.protocol[r]!,
   };
 }

@@ -45,17 +45,13 @@ export function openOnwardLeg(ctx: DataplaneContext, e: number, p: number, now: 
   if (path.family !== t.family[e]) return -1;
   const r = t.alloc(now);
   t.role[r] = ROLE_INGRESS;
-  t.family[r] = t.family[e]!;
+  t.setOriginWords(r, t.family[e] as 4 | 6, t.srcWords(e), t.wordsAt, t.dstWords(e), t.wordsAt);
   t.protocol[r] = t.protocol[e]!;
   t.tenant[r] = t.tenant[e]!;
   t.service[r] = t.service[e]!;
   t.inIf[r] = t.inIf[e]!;
   t.outIf[r] = path.localInterface;
-  for (let w = 0; w < 4; w++) {
-    t.origSrc[r * 4 + w] = t.origSrc[e * 4 + w]!;
-    t.origDst[r * 4 + w] = t.origDst[e * 4 + w]!;
-    t.uuid[r * 4 + w] = t.uuid[e * 4 + w]!;
-  }
+  for (let w = 0; w < 4; w++) t.uuid[r * 4 + w] = t.uuid[e * 4 + w]!;
   t.origSrcPort[r] = t.origSrcPort[e]!;
   t.origDstPort[r] = t.origDstPort[e]!;
   t.flags[r] = SF_ACTIVE | SF_NEEDS_META | (t.flags[e]! & (SF_TRANSFORMED | SF_ENC_ON));
@@ -63,8 +59,8 @@ export function openOnwardLeg(ctx: DataplaneContext, e: number, p: number, now: 
     t.remove(r);
     return -1;
   }
-  t.relay[r] = e;
-  t.relay[e] = r;
+  t.setRelay(r, e);
+  t.setRelay(e, r);
   t.outIf[e] = path.localInterface;
   return r;
 }

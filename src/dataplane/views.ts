@@ -78,7 +78,7 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
       : (flags & SF_ENC_ON) !== 0 ? (role === 'ingress' && (flags & SF_ENC_DECIDED) === 0 ? 'pending' : 'encrypted')
       : 'skipped (already encrypted)',
     original: {
-      src: addressText(t.origSrc, r * 4, fam), dst: addressText(t.origDst, r * 4, fam),
+      src: addressText(t.srcWords(r), t.wordsAt, fam), dst: addressText(t.dstWords(r), t.wordsAt, fam),
       srcPort: t.origSrcPort[r]!, dstPort: t.origDstPort[r]!, protocol: protocolName(proto),
     },
     inInterface: tables.interfaces[t.inIf[r]!]?.name ?? '?',
@@ -99,7 +99,7 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
     s.peer = tables.peers[path.peer]?.name ?? '?';
     s.path = path.name;
   }
-  const leg = t.relay[r]!;
+  const leg = t.relayOf(r);
   if (leg >= 0 && t.path[leg]! >= 0) {
     const other = tables.paths[t.path[leg]!]!;
     s.transit = { peer: tables.peers[other.peer]?.name ?? '?', path: other.name };

@@ -1,7 +1,7 @@
 /**
  * The partner's state as synced to this node (docs/high-availability.md "Session state"): records by kind
  * and key, applied a state batch at a time straight from its framed records (sync-wire.ts), with no object
- * per record: kinds and keys (up to 16 bytes) in a Uint32Array, values in slots of VALUE_SLOT bytes (a longer
+ * per record: kinds and keys (up to 16 bytes) in a Uint32Array, values in slots of VALUE_SLOT bytes, 4,096 a page (growing adds pages, never copies values; a longer
  * value, rare: in a side map), an open-addressing index over them (linear probing, backward-shift deletion,
  * doubling when 3/4 full). A record with a longer key is refused and counted.
  */
@@ -11,6 +11,10 @@ import { OP_DELETE, OP_PURGE, OP_UPSERT, forEachRecord } from './sync-wire.js';
 const KEY_WORDS = 5;
 /** value bytes a record keeps in its slot (a session row: dataplane/session-rows.ts MAX_ROW_BYTES + 1) */
 export const VALUE_SLOT = 256;
+/** value slots a page holds (1 MB): allocSlot's capacity is a multiple of it (1024 doubled) */
+const PAGE_BITS = 12;
+const PAGE_SLOTS = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_SLOTS - 1;
 
 export class SyncReplica {
   size = 0;
@@ -20,7 +24,9 @@ export class SyncReplica {
   private keys = new Uint32Array(0);
   /** value length per slot, -1: a free slot */
   private lengths = new Int32Array(0);
-  private values = new Uint8Array(0);
+  /** value slots, PAGE_SLOTS a page: growing adds pages, it never copies the values (a standby that fills up
+   *  with the partner's sessions: doubling one array copied every row again at each step) */
+  private pages: Uint8Array[] = [];
   private readonly long = new Map<number, Uint8Array>();
   private free = new Int32Array(0);
   private freeTop = 0;
@@ -74,7 +80,7 @@ export class SyncReplica {
     this.capacity = 0;
     this.keys = new Uint32Array(0);
     this.lengths = new Int32Array(0);
-    this.values = new Uint8Array(0);
+    this.pages = [];
     this.long.clear();
     this.free = new Int32Array(0);
     this.freeTop = 0;
@@ -85,7 +91,8 @@ export class SyncReplica {
 
   private value(s: number): Uint8Array {
     const len = this.lengths[s]!;
-    return len > VALUE_SLOT ? this.long.get(s)! : this.values.subarray(s * VALUE_SLOT, s * VALUE_SLOT + len);
+    const at = (s & PAGE_MASK) * VALUE_SLOT;
+    return len > VALUE_SLOT ? this.long.get(s)! : this.pages[s >>> PAGE_BITS]!.subarray(at, at + len);
   }
 
   /** Deletes every record of `kind` whose value starts with `prefix` (a scan: rare, e.g. a worker lost). */
@@ -105,6 +112,10 @@ export class SyncReplica {
     if (len > 16) return false;
     const p = this.probe;
     p[0] = (kind & 0xff) | (len << 8);
+    if (len === 16) { // a session id: its 4 words straight
+      for (let w = 0, o = at; w < 4; w++, o += 4) p[1 + w] = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+      return true;
+    }
     for (let w = 0; w < 4; w++) {
       let x = 0;
       for (let i = 0; i < 4; i++) {
@@ -154,7 +165,7 @@ export class SyncReplica {
     }
     this.lengths[s] = len;
     if (len > VALUE_SLOT) this.long.set(s, b.slice(at, at + len));
-    else this.values.set(b.subarray(at, at + len), s * VALUE_SLOT);
+    else this.pages[s >>> PAGE_BITS]!.set(b.subarray(at, at + len), (s & PAGE_MASK) * VALUE_SLOT);
   }
 
   private remove(): void {
@@ -204,13 +215,11 @@ export class SyncReplica {
       keys.set(this.keys);
       const lengths = new Int32Array(cap).fill(-1);
       lengths.set(this.lengths);
-      const values = new Uint8Array(cap * VALUE_SLOT);
-      values.set(this.values);
+      while (this.pages.length * PAGE_SLOTS < cap) this.pages.push(new Uint8Array(PAGE_SLOTS * VALUE_SLOT));
       this.free = new Int32Array(cap);
       for (let s = cap - 1; s >= this.capacity; s--) this.free[this.freeTop++] = s;
       this.keys = keys;
       this.lengths = lengths;
-      this.values = values;
       this.capacity = cap;
     }
     return this.free[--this.freeTop]!;

@@ -9,7 +9,8 @@
  * into numbered batches of at most `maxDatagram` bytes (SYNC_MAX_DATAGRAM by default), at most a window (WINDOW_BYTES) unacknowledged at a time; an
  * acknowledgement that leaves the window at most half full calls `onRoom` (the owner collects more then:
  * collection is paced by the link). The partner applies batches in order only (a gap waits for the resend) and
- * acknowledges the last one within ACK_DELAY_MS (2 ms; at once after a quarter of the window); a batch not acknowledged within `resendMs` (or three times the last ack lag) is sent again (go-back-N,
+ * acknowledges the last one within ACK_DELAY_MS (20 ms; at once after a quarter of the window's bytes: an acknowledgement
+ * costs both nodes a datagram, its HMAC and a wake-up); a batch not acknowledged within `resendMs` (or three times the last ack lag) is sent again (go-back-N,
  * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement; the change lag,
  * for records queued with the time their change was marked, from that mark to the acknowledgement.
  * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
@@ -105,14 +106,17 @@ export function lagPercentile(counts: readonly number[], p: number): number | un
  *  default net.core.rmem_max (208 KB; SOCKET_BUFFER asks for more, the kernel caps it there) so a window's
  *  burst fits. */
 export const WINDOW_BYTES = 128 * SYNC_MAX_DATAGRAM;
-/** Batches in flight at most, for datagrams of `maxDatagram` bytes (at least 8). */
+/** Batches in flight at most, for datagrams of `maxDatagram` bytes (at least 4). */
 export function windowFor(maxDatagram: number): number {
-  return Math.max(8, Math.floor(WINDOW_BYTES / maxDatagram));
+  return Math.max(4, Math.floor(WINDOW_BYTES / maxDatagram));
 }
 /** The window of the default datagrams (1400 B): 128 batches. */
 export const WINDOW = windowFor(SYNC_MAX_DATAGRAM);
-/** A receiver acknowledges within this long (ms) of a batch, or at once after a quarter of the window. */
-export const ACK_DELAY_MS = 2;
+/** A receiver acknowledges within this long (ms) of a batch, or at once after a quarter of the window's bytes
+ *  (ACK_BYTES). The lag measured includes it; the records are applied on arrival, not when acknowledged. */
+export const ACK_DELAY_MS = 20;
+/** Bytes received after which an acknowledgement goes at once: a quarter of the window. */
+export const ACK_BYTES = WINDOW_BYTES / 4;
 /** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
 export const EPOCH_RESET_MS = 3000;
 /** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
@@ -144,8 +148,8 @@ export class SyncLink {
   private partnerSeq = -1;
   /** receiving: the partner's last batch applied here, in order (0 = none yet in this epoch) */
   private appliedBatch = 0;
-  /** batches received since the last acknowledgement, and its timer */
-  private unackedHere = 0;
+  /** bytes of batches received since the last acknowledgement, and its timer */
+  private unackedBytes = 0;
   private ackTimer: NodeJS.Timeout | undefined;
   /** sending */
   private nextBatch = 1;
@@ -169,15 +173,13 @@ export class SyncLink {
   private readonly partnerPort: number;
   private readonly resendMs: number;
   private readonly maxDatagram: number;
-  /** batches in flight at most (windowFor), and after how many received ones an acknowledgement goes at once */
+  /** batches in flight at most (windowFor) */
   readonly window: number;
-  private readonly ackEvery: number;
 
   constructor(private readonly o: SyncLinkOptions) {
     this.now = o.now ?? (() => performance.now());
     this.maxDatagram = o.maxDatagram ?? SYNC_MAX_DATAGRAM;
     this.window = windowFor(this.maxDatagram);
-    this.ackEvery = this.window / 4;
     this.partnerPort = o.partnerPort ?? o.port;
     this.resendMs = o.resendMs ?? 100;
     this.socket = createSocket(isIPv6(o.localAddress) ? 'udp6' : 'udp4');
@@ -359,27 +361,28 @@ export class SyncLink {
     const expected = this.appliedBatch === 0 ? m.batch : (this.appliedBatch + 1) >>> 0 || 1;
     if (m.batch !== expected) {
       if (m.batch > expected) this.counters.batchesOutOfSequence++;
-      this.queueAck();
+      this.queueAck(buf.length);
       return;
     }
     this.appliedBatch = m.batch;
     this.counters.batchesReceived++;
     this.counters.recordsReceived += m.count;
     this.o.onRecords(m.body, m.count);
-    this.queueAck();
+    this.queueAck(buf.length);
   }
 
-  /** One acknowledgement for the batches of ACK_DELAY_MS (or of a quarter of the window, sooner): the sender's
-   *  window holds far more, and each acknowledgement costs both nodes a datagram and its HMAC. */
-  private queueAck(): void {
-    if (++this.unackedHere >= this.ackEvery) this.ackNow();
+  /** One acknowledgement for the batches of ACK_DELAY_MS (or of ACK_BYTES, sooner): the sender's window holds
+   *  four times that, and each acknowledgement costs both nodes a datagram, its HMAC and a wake-up. */
+  private queueAck(bytes: number): void {
+    this.unackedBytes += bytes;
+    if (this.unackedBytes >= ACK_BYTES) this.ackNow();
     else this.ackTimer ??= setTimeout(() => this.ackNow(), ACK_DELAY_MS);
   }
 
   private ackNow(): void {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    this.unackedHere = 0;
+    this.unackedBytes = 0;
     this.send(encodeAck(this.o.key, this.header(), this.appliedBatch));
   }
 

@@ -10,7 +10,7 @@
  *
  * Heartbeat body (8): role (1) | priority (1) | links up (1) | flags (1: bit 0 wantActive, bit 1 released:
  *   the sender holds none of the shared addresses) | acked batch (4).
- * Ack body (4): acked batch: the number of the last state batch the sender applied, in order (sent within 2 ms
+ * Ack body (4): acked batch: the number of the last state batch the sender applied, in order (sent within 20 ms
  *   after applying; also in every heartbeat). The partner resends what is not acked and measures its lag.
  * State batch body: batch number (4: 1, 2, 3... per sender epoch, kept when resent) | record count (2), then
  *   per record: kind (1) | op (1: 1 upsert, 2 delete, 3 purge: every record of the kind whose value starts
@@ -30,11 +30,12 @@ const HEADER = 20;
 const TAG = 32;
 /** A datagram stays under a 1500-byte MTU's payload (1472 over IPv4 UDP, 1452 over IPv6). */
 export const SYNC_MAX_DATAGRAM = 1400;
-/** The state datagrams of a pair's sync link (pair-node.ts): one jumbo frame (MTU 9000) whole, or 7 frames of
- *  1500 that the kernel fragments and reassembles (a dedicated link). Each datagram costs both nodes a send or
- *  a wake-up and an HMAC: about 60 session rows a datagram instead of 8 halve the link's CPU per row
- *  (bench/ha-datagram.ts, docs/performance.md "HA"). */
-export const SYNC_DATAGRAM = 8900;
+/** The state datagrams of a pair's sync link (pair-node.ts): 4 jumbo frames (MTU 9000), or 22 frames of 1500,
+ *  that the kernel fragments and reassembles (a dedicated link). Each datagram costs both nodes a send or a
+ *  wake-up, an HMAC and a share of an acknowledgement: about 200 session rows a datagram instead of 60 (8,900 B)
+ *  or 8 (1,400 B) cut the link's CPU per row (bench/ha-datagram.ts, docs/performance.md "HA"); 5 of them are a
+ *  window (sync-link.ts WINDOW_BYTES). */
+export const SYNC_DATAGRAM = 32000;
 
 export const OP_UPSERT = 1;
 export const OP_DELETE = 2;

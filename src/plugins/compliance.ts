@@ -28,7 +28,6 @@ import { parseConfig } from '../model/validate.js';
 import { buildTcp, buildUdp } from '../packet/build.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP_ACK, parsePacket } from '../packet/ip.js';
 import { ROLE_EGRESS, ROLE_INGRESS, ROLE_LOCAL } from '../dataplane/session-table.js';
-import { loadAddress } from '../dataplane/flow-key.js';
 import type { PluginStageRuntime, RouterPlugin } from './api.js';
 import { pluginDataplaneContext, type PluginHookSet } from './host.js';
 
@@ -178,13 +177,11 @@ function checkHooks(dp: Dataplane, plugin: string, hooks: PluginHookSet, gc: () 
     const fam = i % 2 === 0 ? 4 : 6;
     t.role[r] = ROLES[i % 3]!;
     t.protocol[r] = PROTOCOLS[(i >> 1) % 3]!;
-    t.family[r] = fam;
     t.tenant[r] = 0;
     t.service[r] = 0;
     t.inIf[r] = 0;
     t.outIf[r] = 1;
-    loadAddress(src[fam === 4 ? 0 : 1]!, 0, fam, t.origSrc, r * 4);
-    loadAddress(dst[fam === 4 ? 0 : 1]!, 0, fam, t.origDst, r * 4);
+    t.setOrigin(r, fam, src[fam === 4 ? 0 : 1]!, 0, 0, dst[fam === 4 ? 0 : 1]!);
     t.origSrcPort[r] = 1024 + (i % 60000);
     t.origDstPort[r] = [80, 443, 23, 53][i % 4]!;
     ctx.hooks.runOpen(r, now);

@@ -500,8 +500,8 @@ export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: Ch
         }
       },
       application: (r) => dp.ctx.applications.name(dp.sessions.app[r]!),
-      setTag: (r, v) => void (dp.sessions.tag[r] = v >>> 0),
-      tag: (r) => dp.sessions.tag[r]!,
+      setTag: (r, v) => dp.sessions.setTag(r, v),
+      tag: (r) => dp.sessions.tagOf(r),
     },
     counter: (name) => dp.counters.id(`plugin.${plugin}.${name}`),
     count: (id, n = 1) => dp.counters.add(id, n),

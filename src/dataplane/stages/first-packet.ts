@@ -22,7 +22,7 @@ import { ROUTE_NONE, ROUTE_PEER, ROUTE_REFUSED, TSE_PASS, TSE_RESET, chooseRoute
 import { PF_NEW_SESSION, type Batch, type Frame } from '../batch.js';
 import type { DataplaneContext } from '../context.js';
 import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
-import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
+import { writeKeyFromBytes } from '../flow-key.js';
 import { accountPacket, emitCreated, outerProtocol } from '../session-ops.js';
 import { denyCode } from '../denied.js';
 import {
@@ -205,11 +205,9 @@ export class FirstPacketStage implements Stage {
     t.tenant[r] = tenant;
     t.service[r] = service;
     t.chain[r] = this.ctx.chains.maskFor(tenant, service);
-    t.family[r] = pi.family;
+    t.setOrigin(r, pi.family, b.data, pi.srcOff, pi.dstOff);
     t.protocol[r] = pi.protocol;
     t.inIf[r] = b.ifIndex[s]!;
-    loadAddress(b.data, pi.srcOff, pi.family, t.origSrc, r * 4);
-    loadAddress(b.data, pi.dstOff, pi.family, t.origDst, r * 4);
     t.origSrcPort[r] = pi.srcPort;
     t.origDstPort[r] = pi.dstPort;
     this.ctx.random.uuidWords(t.uuid, r * 4);
@@ -221,10 +219,10 @@ export class FirstPacketStage implements Stage {
     const t = this.ctx.sessions;
     const k = this.key;
     k.family = t.family[r] as 4 | 6;
-    k.src = t.origSrc;
-    k.srcOff = r * 4;
-    k.dst = t.origDst;
-    k.dstOff = r * 4;
+    k.src = t.srcWords(r);
+    k.srcOff = t.wordsAt;
+    k.dst = t.dstWords(r);
+    k.dstOff = t.wordsAt;
     k.srcPort = t.origSrcPort[r]!;
     k.dstPort = t.origDstPort[r]!;
     k.protocol = t.protocol[r]!;

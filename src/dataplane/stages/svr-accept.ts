@@ -256,7 +256,7 @@ export class SvrAcceptStage implements Stage {
       return true;
     }
     if (known >= 0 && t.role[known] === ROLE_EGRESS) {
-      if (t.relay[known]! >= 0 && tables.paths[t.path[known]!]!.peer !== tables.paths[b.path[s]!]!.peer) {
+      if (t.relayOf(known) >= 0 && tables.paths[t.path[known]!]!.peer !== tables.paths[b.path[s]!]!.peer) {
         c.add(this.cLoop); // our transit session came back from another router
         return false;
       }
@@ -273,7 +273,7 @@ export class SvrAcceptStage implements Stage {
       return false;
     }
     t.role[r] = ROLE_EGRESS;
-    t.family[r] = fam;
+    t.setOrigin(r, fam, d, ctxOff, ctxOff + a);
     t.protocol[r] = protocol;
     t.tenant[r] = tenant;
     t.service[r] = service;
@@ -281,8 +281,6 @@ export class SvrAcceptStage implements Stage {
     t.path[r] = b.path[s]!;
     t.inIf[r] = b.ifIndex[s]!;
     t.outIf[r] = outIf;
-    loadAddress(d, ctxOff, fam, t.origSrc, r * 4);
-    loadAddress(d, ctxOff + a, fam, t.origDst, r * 4);
     t.origSrcPort[r] = readU16(d, ctxOff + 2 * a);
     t.origDstPort[r] = readU16(d, ctxOff + 2 * a + 2);
     loadAddress(d, v.uuid, 6, t.uuid, r * 4);
@@ -344,15 +342,13 @@ export class SvrAcceptStage implements Stage {
     const a = fam === 6 ? 16 : 4;
     const r = t.alloc(rt.now);
     t.role[r] = ROLE_EGRESS;
-    t.family[r] = fam;
+    t.setOrigin(r, fam, d, v.forwardCtx, v.forwardCtx + a);
     t.protocol[r] = protocol;
     t.tenant[r] = tenant;
     t.service[r] = service;
     t.path[r] = b.path[s]!;
     t.inIf[r] = b.ifIndex[s]!;
     t.outIf[r] = NO_INTERFACE;
-    loadAddress(d, v.forwardCtx, fam, t.origSrc, r * 4);
-    loadAddress(d, v.forwardCtx + a, fam, t.origDst, r * 4);
     t.origSrcPort[r] = readU16(d, v.forwardCtx + 2 * a);
     t.origDstPort[r] = readU16(d, v.forwardCtx + 2 * a + 2);
     loadAddress(d, v.uuid, 6, t.uuid, r * 4);

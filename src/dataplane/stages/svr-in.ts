@@ -103,7 +103,7 @@ export class SvrInStage implements Stage {
       }
       return N_DROP; // consumed
     }
-    if (hasMeta && role === ROLE_INGRESS) t.signedAt[r] = -Infinity; // metadata-only: our next packet is signed (ends REV_SIGNAL)
+    if (hasMeta && role === ROLE_INGRESS) t.setSignedAt(r, -Infinity); // metadata-only: our next packet is signed (ends REV_SIGNAL)
     if (alt !== undefined) {
       // the second path of a duplicated session has its own handshake
       if (role === ROLE_INGRESS && hasMeta) alt.needsMeta = false;
@@ -170,7 +170,7 @@ export class SvrInStage implements Stage {
       rt.counters.add(this.cDuplicates);
       return N_DROP; // the copy from the other path arrived first
     }
-    const leg = t.relay[r]!;
+    const leg = t.relayOf(r);
     if (leg >= 0) {
       // transit: this leg's TCP state follows the packet here, the other leg's in service-chain
       if (t.protocol[r] === PROTO_TCP && auth) trackTcp(ctx, r, forward, pi.tcpFlags, rt.now);

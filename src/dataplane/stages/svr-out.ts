@@ -428,7 +428,7 @@ export class SvrOutStage implements Stage {
     const framed = !control && (t.flags[r]! & SF_PAYLOAD) !== 0 && pi.end > pi.payload;
     const h = path.hmac;
     // metadata-only: a packet that changes the peer's state is signed; the bare header says a trailer follows
-    const marked = h.mode === 'metadata-only' && !withMeta && mustSign(t.signedAt[r]!, pi, rt.now);
+    const marked = h.mode === 'metadata-only' && !withMeta && mustSign(t.signedAtOf(r), pi, rt.now);
     // what the peer reads first after the (UDP) header: the TCP header itself under UDP transform
     const first = tcpAsUdp && !control ? pi.l4 : pi.payload;
     const falsePositive = !withMeta && (marked || ((!framed || tcpAsUdp) && hasCookie(d, first, pi.end - first)));
@@ -437,7 +437,7 @@ export class SvrOutStage implements Stage {
     const family = pi.family === 6 ? 6 : 4;
     const before = sealed ? this.plainLen[s]! : pi.end - pi.l3;
     const quoteLen = !control && b !== ctx.dup && before + QUOTE_MARGIN > mtu ? quoteLength(d, pi.l3, family, before) : 0;
-    if (quoteLen > 0) this.quote.set(d.subarray(pi.l3, pi.l3 + quoteLen));
+    for (let i = 0; i < quoteLen; i++) this.quote[i] = d[pi.l3 + i]!; // at most 68 bytes: no view object per packet
     if (!control) this.mss.apply(d, pi, p, r, rt); // incremental: a bad checksum stays bad for the check below
     if (grows && !control && !sealed && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
@@ -486,7 +486,7 @@ export class SvrOutStage implements Stage {
         rt.counters.add(this.cNoPathKey); // no key on the path yet (key exchange)
         return false;
       }
-      t.signedAt[r] = rt.now;
+      if (h.mode === 'metadata-only') t.setSignedAt(r, rt.now); // only these paths read it (mustSign)
       if (later) {
         this.signedEnd[s] = end;
         this.grew[s] = grows ? 1 : 0;

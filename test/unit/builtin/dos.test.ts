@@ -21,7 +21,7 @@ function endSessionsFrom(r: Router<InThreadHost>, addr: string): number {
   const word = ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
   let n = 0;
   for (let row = 0; row < t.capacity; row++) {
-    if (t.isActive(row) && t.origSrc[row * 4] === word) {
+    if (t.isActive(row) && t.family[row] === 4 && t.origSrc4[row] === word) {
       r.host.dataplane.removeRow(row, t.gen[row]!, 'admin');
       n++;
     }

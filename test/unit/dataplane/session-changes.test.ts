@@ -15,6 +15,7 @@ function session(t: SessionTable, n: number, now: number): number {
   const r = t.alloc(now);
   t.uuid.fill(n, r * 4, r * 4 + 4);
   t.indexUuid(r);
+  t.family[r] = 4; // a row has a family: one without is refused on import
   t.expires[r] = now + 30_000;
   return r;
 }
@@ -106,7 +107,7 @@ function ipv4Session(t: SessionTable): number {
   t.indexUuid(r);
   t.flags[r] = t.flags[r]! | SF_ESTABLISHED;
   [t.role[r], t.family[r], t.protocol[r], t.tenant[r], t.service[r], t.path[r], t.inIf[r], t.outIf[r]] = [1, 4, 17, -1, 2, 1, 0, 1];
-  [t.origSrc[r * 4], t.origDst[r * 4], t.origSrcPort[r], t.origDstPort[r], t.wpLocalPort[r], t.wpPeerPort[r]] = [0xc6120a0a, 0xc6120314, 40000, 7, 16000, 16001];
+  [t.origSrc4[r], t.origDst4[r], t.origSrcPort[r], t.origDstPort[r], t.wpLocalPort[r], t.wpPeerPort[r]] = [0xc6120a0a, 0xc6120314, 40000, 7, 16000, 16001];
   [t.pktsFwd[r], t.pktsRev[r], t.bytesFwd[r], t.bytesRev[r], t.lastSeen[r], t.expires[r]] = [3, 2, 300, 200, 1500, 31500];
   const [client, server, ours, theirs] = [0xc6120a0a, 0xc6120314, 0xc612150a, 0xc6121514].map((a) => Uint32Array.of(a));
   assert.ok(t.insertKey(r, 'in', { family: 4, src: client!, srcOff: 0, dst: server!, dstOff: 0, srcPort: 40000, dstPort: 7, protocol: 17, ifIndex: 0 }));
@@ -150,12 +151,35 @@ test('malformed rows are refused one by one and counted; the others installed', 
     variant(2, (b) => { b[86] = 5; return b; }), // a key family that is not one
     variant(3, (b) => b.subarray(0, b.length - 4)), // a key cut short
     variant(4, (b) => { new DataView(b.buffer).setFloat64(78, -1, true); return b; }), // expired
+    variant(6, (b) => { b[4] = 5; return b; }), // an address family that is not one
     variant(5, (b) => b), // whole
   ]);
   const other = new SessionTable(4);
-  assert.equal(importRows(other, rows, 5000), { installed: 1, present: 0, refused: 4 });
+  assert.equal(importRows(other, rows, 5000), { installed: 1, present: 0, refused: 5 });
   assert.is(other.active, 1);
   assert.equal(importRows(other, rows.subarray(0, PACKED_HEAD + 3), 5000), { installed: 0, present: 0, refused: 1 }, 'a buffer cut in a row: refused');
+});
+
+test('an IPv6 row goes over whole: its addresses live in the IPv6 columns, made with the first IPv6 row', () => {
+  const t = new SessionTable(4);
+  collectChanges(t, 0, true);
+  const v4 = ipv4Session(t);
+  assert.is(t.origSrc6.length, 0, 'no IPv6 columns before an IPv6 row');
+  const r = t.alloc(1000);
+  t.uuid.fill(9, r * 4, r * 4 + 4);
+  t.indexUuid(r);
+  t.expires[r] = 31_000;
+  const src = Uint32Array.of(0x20010db8, 1, 0, 0x10);
+  const dst = Uint32Array.of(0x20010db8, 3, 0, 0x20);
+  t.setOriginWords(r, 6, src, 0, dst, 0);
+  assert.equal([...t.srcWords(r).subarray(t.wordsAt, t.wordsAt + 4)], [...src]);
+  assert.equal([t.srcWords(v4)[t.wordsAt], t.dstWords(v4)[t.wordsAt]], [0xc6120a0a, 0xc6120314], 'the IPv4 row keeps its words');
+  const other = new SessionTable(4);
+  assert.equal(importRows(other, collectChanges(t, 2000, false).rows, 2000), { installed: 2, present: 0, refused: 0 });
+  const r6 = other.rowByUuid(new Uint8Array(16).fill(0).map((_, i) => (i % 4 === 3 ? 9 : 0)), 0);
+  assert.is(other.family[r6], 6);
+  assert.equal([...other.dstWords(r6).subarray(other.wordsAt, other.wordsAt + 4)], [...dst]);
+  assert.equal([...other.srcWords(r6).subarray(other.wordsAt, other.wordsAt + 4)], [...src]);
 });
 
 test.run();

@@ -121,13 +121,13 @@ test('segments: rows handed out lowest first; a segment emptied and used again g
   assert.equal(rows.slice(0, 3), [0, 1, 2]);
   assert.is(t.capacity, 2 * SEGMENT_ROWS, 'rows written so far');
   const before = t.gen[5]!;
-  t.tag[5] = 77;
+  t.setTag(5, 77);
   for (let r = 0; r < SEGMENT_ROWS; r++) t.remove(r); // segment 0 all free: its memory goes back (with the addon)
   const again = t.alloc(T0);
   assert.ok(again < SEGMENT_ROWS, `the lowest segment with room (${again})`);
   for (let i = 1; i < SEGMENT_ROWS; i++) assert.ok(t.alloc(T0) < SEGMENT_ROWS, 'segment 0 fills before segment 2');
   assert.ok(t.gen[5]! > before, `a stale reference to row 5 (generation ${before}) no longer matches (${t.gen[5]})`);
-  assert.is(t.tag[5], 0, 'a fresh row');
+  assert.is(t.tagOf(5), 0, 'a fresh row');
   assert.is(t.dueSlot[5]! >= 0, true, 'on the expiry wheel');
   assert.is(t.active, 2 * SEGMENT_ROWS);
 });

@@ -2,8 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket } from 'node:dgram';
-import { LAG_BUCKETS_MS, SyncLink, WINDOW, WINDOW_BYTES, lagPercentile, windowFor } from '../../../src/ha/sync-link.js';
-import { MSG_HEARTBEAT, MSG_STATE, OP_DELETE, OP_PURGE, OP_UPSERT, SYNC_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, frameRecords, recordsOf, type SyncRecord } from '../../../src/ha/sync-wire.js';
+import { ACK_BYTES, ACK_DELAY_MS, LAG_BUCKETS_MS, SyncLink, WINDOW, WINDOW_BYTES, lagPercentile, windowFor } from '../../../src/ha/sync-link.js';
+import { MSG_ACK, MSG_HEARTBEAT, MSG_STATE, OP_DELETE, OP_PURGE, OP_UPSERT, SYNC_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, frameRecords, recordsOf, type SyncRecord } from '../../../src/ha/sync-wire.js';
 import type { HaHeartbeat } from '../../../src/machines/ha-node.js';
 
 const KEY = Buffer.alloc(32, 9);
@@ -230,7 +230,7 @@ test('a batch goes again after resendMs, or after three of the partner\'s last a
 });
 
 
-test('large datagrams (a pair\'s SYNC_DATAGRAM): ~50 records of 171 B a batch, the window counted in bytes, every record applied in order', async () => {
+test('large datagrams (a pair\'s SYNC_DATAGRAM): ~180 records of 171 B a batch, the window counted in bytes, every record applied in order', async () => {
   const probe = await bind('127.0.0.1');
   const port = probe.address().port;
   probe.close();
@@ -245,7 +245,7 @@ test('large datagrams (a pair\'s SYNC_DATAGRAM): ~50 records of 171 B a batch, t
   await active.start();
   try {
     assert.is(active.window, windowFor(SYNC_DATAGRAM));
-    assert.is(active.window, Math.floor(WINDOW_BYTES / SYNC_DATAGRAM), 'as many bytes in flight as 128 frames of 1400 B');
+    assert.is(active.window, Math.floor(WINDOW_BYTES / SYNC_DATAGRAM), 'at most as many bytes in flight as 128 frames of 1400 B');
     const n = 3000;
     active.queueFramed(frameRecords(Array.from({ length: n }, (_, i) => record(i, 150))), n);
     active.flush();
@@ -255,11 +255,48 @@ test('large datagrams (a pair\'s SYNC_DATAGRAM): ~50 records of 171 B a batch, t
     assert.ok(got.every((k, i) => k === (i & 0xff)), 'in order');
     const batches = active.counters.batchesSent;
     assert.is(batches, Math.ceil(n / Math.floor((SYNC_DATAGRAM - 60) / 171)), `${batches} datagrams of at most ${SYNC_DATAGRAM} B`);
-    assert.ok(n / batches >= 50, `${(n / batches).toFixed(1)} records a datagram (8 at SYNC_MAX_DATAGRAM)`);
+    assert.ok(n / batches >= 170, `${(n / batches).toFixed(1)} records a datagram (8 at SYNC_MAX_DATAGRAM)`);
     assert.is(active.counters.batchesResent, 0);
   } finally {
     active.close();
     standby.close();
+  }
+});
+
+test('the receiver acknowledges the batches of ACK_DELAY_MS with one datagram, and at once after a quarter of the window\'s bytes', async () => {
+  const partner = await bind('127.0.0.2');
+  const probe = await bind('127.0.0.1');
+  const port = probe.address().port;
+  probe.close();
+  const acks: { at: number; batch: number }[] = [];
+  partner.on('message', (buf) => {
+    const m = decodeSync(KEY, buf);
+    if (typeof m !== 'string' && m.type === MSG_ACK) acks.push({ at: performance.now(), batch: m.ackedBatch });
+  });
+  const link = new SyncLink({
+    node: 'r1a', partner: 'r1b', localAddress: '127.0.0.1', partnerAddress: '127.0.0.2', port, partnerPort: partner.address().port, key: KEY,
+    onHeartbeat: () => {}, onRecords: () => {},
+  });
+  await link.start();
+  let seq = 0;
+  const batch = (n: number, records: number): Buffer => encodeState(KEY, { node: 'r1b', epoch: 100, seq: ++seq }, n, frameRecords(Array.from({ length: records }, (_, i) => record(i, 150))), records);
+  try {
+    // the datagrams of one tick wait in the socket together: the link reads them in one go (up to 32), so the
+    // acknowledgements do not depend on this host's timing
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => send(partner, batch(i + 1, 2), port))); // 10 small batches
+    await settle(ACK_DELAY_MS + 100);
+    assert.equal(acks.map((a) => a.batch), [10], 'one acknowledgement for the 10 batches');
+    assert.ok(acks[0]!.at - t0 >= ACK_DELAY_MS - 1, `after the delay (${(acks[0]!.at - t0).toFixed(1)} ms)`);
+    const big = batch(11, 20);
+    const atOnce = Math.ceil(ACK_BYTES / big.length); // batches whose bytes reach a quarter of the window
+    assert.ok(atOnce < 32, `${atOnce} batches of ${big.length} B`);
+    await Promise.all(Array.from({ length: atOnce }, (_, i) => send(partner, i === 0 ? big : batch(11 + i, 20), port)));
+    await settle(ACK_DELAY_MS + 100);
+    assert.equal(acks.map((a) => a.batch), [10, 10 + atOnce], `an acknowledgement at once after ${atOnce} batches of ${big.length} B, none after`);
+  } finally {
+    link.close();
+    partner.close();
   }
 });
 

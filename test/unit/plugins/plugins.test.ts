@@ -35,7 +35,7 @@ test('the example plugin, loaded from its folder: its stage counts and tags a se
     const c = lab.r1.counters();
     assert.is(c['plugin.example.session-tagger.sessions-tagged'], 2, 'two sessions tagged');
     assert.ok(c['plugin.example.session-tagger.packets']! >= 4, 'both directions pass the stage');
-    assert.is(lab.r1.host.dataplane.sessions.tag[0], 42);
+    assert.is(lab.r1.host.dataplane.sessions.tagOf(0), 42);
     await sleep(20);
     const records: [string, unknown][] = [];
     for await (const e of store.pluginStore('example.session-tagger').entries()) records.push(e);
