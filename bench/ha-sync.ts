@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   const sessions = new HaSessions({
     collectSessionChanges: async (full, minAgeMs) => collectChanges(t, clock(), full, undefined, 0, minAgeMs),
     importSessions: async () => ({ installed: 0, present: 0, refused: 0 }),
+    removeAllSessions: () => {},
   }, () => {});
   const a = new PairNode({ redundancy, node: 'r1a', linksUp: () => 2, collect: (q, full) => sessions.collect(q, full), ports: { local: pa, partner: pb } });
   sessions.bind(a);

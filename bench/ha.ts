@@ -9,9 +9,11 @@
  *           the data path to the standby's acknowledgement; p50/p99 from r1a's histogram over the test), rows
  *           waiting; afterwards the standby's replica must hold as many session rows as r1a has sessions
  *           (within 2 %).
- *   rounds  the session test alternates, one node then the pair, COST_ROUNDS times (SVR_BENCH_HA_ROUNDS, default 3; TCP in the first round
- *           only): the ratio per round, side by side; the round of the median ratio (of those that did not
- *           break down) stands for the case.
+ *   rounds  the TCP and the session tests alternate, one node and the pair, COST_ROUNDS times (SVR_BENCH_HA_ROUNDS,
+ *           default 3; one TCP run of the plan's length per side and round; one node first in even rounds, the pair
+ *           first in odd ones): each test's ratio per round, side by side; for each test the round of its median
+ *           ratio (the session test: of those that did not break down) stands for the case (TCP in the first round
+ *           only gave +5 % and -14.6 % on two quiet runs: one run per side, minutes apart).
  *   cpu     during each session test, the CPU time of r1's main thread (control and, with one worker, the
  *           data path), of its other threads, of r2 and of the standby r1b, less their idle rate sampled for
  *           3 s just before (timers, reports, heartbeats, the sampler), and the whole machine's busy time:
@@ -127,13 +129,19 @@ export interface HaRound {
   pair: HaRun;
   /** the pair's new sessions/s over one node's */
   ratio: number;
+  /** the pair's TCP throughput over one node's, this round */
+  tcpRatio?: number;
+  /** the standby's CPU seconds during the pair's TCP run (all its threads) */
+  standbyTcpCpu?: number;
   sync?: HaSync;
 }
 
 export interface HaResult {
-  /** TCP of the first round; sessions and CPU of the round with the median ratio */
+  /** TCP of the round with the median TCP ratio; sessions and CPU of the round with the median session ratio */
   single: HaRun;
   pair: HaRun;
+  /** the median of the rounds' TCP ratios (pair over one node) */
+  tcpRatio?: number;
   rounds?: HaRound[];
   sync?: HaSync;
   failover?: FailoverResult;
@@ -167,10 +175,14 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   mkdirSync(join(dir, 'run'), { recursive: true });
   const res: HaResult = { single: {}, pair: {}, rounds: [], errors: [] };
   const step = recordingSteps(res.errors, progress);
-  /** TCP (the first round only) and the session test with its CPU (see the top) */
-  const both = async (r: HaRun, label: string, tcp: boolean, standbyPid?: number): Promise<void> => {
+  /** one TCP run and the session test with its CPU (see the top); the standby's CPU seconds during the TCP run */
+  const tcpPlan: Plan = { ...plan, tcpRuns: 1 };
+  const both = async (r: HaRun, label: string, standbyPid?: number): Promise<number | undefined> => {
     await checkConnectivity();
-    if (tcp) await step(`${label} tcp`, async () => { r.tcp = await measureTcp(svr, plan, progress); });
+    const standby0 = standbyPid === undefined ? NaN : cpuSeconds(standbyPid);
+    await step(`${label} tcp`, async () => { r.tcp = await measureTcp(svr, tcpPlan, progress); });
+    const standbyTcp = standbyPid === undefined ? undefined : cpuSeconds(standbyPid) - standby0;
+    if (standbyTcp !== undefined) progress(`    the standby r1b during the TCP run: ${standbyTcp.toFixed(2)} s of CPU`);
     const pids = [svr.proc('r1')?.pid ?? NaN, svr.proc('r2')?.pid ?? NaN, standbyPid ?? NaN];
     const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds()];
     // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the test's
@@ -187,6 +199,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const us = (x: number): string => `${((x * 1e6) / n).toFixed(1)}`;
     progress(`    cpu per session created (µs; above the idle rate, ${d[0]!.toFixed(1)} s): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)}, r2 ${us(d[3]!)}`
       + `${standbyPid === undefined ? '' : `, standby ${us(d[4]!)}`}; the machine's busy time ${us(d[5]!)} (everything on it, load ${loadAverage()})`);
+    return standbyTcp;
   };
 
   const ns = `${namePrefix()}-r1b`;
@@ -213,12 +226,14 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     await ipn(NS.r1, ['addr', 'add', `${SYNC.r1a}/30`, 'dev', veth.a]);
     await ipn(ns, ['addr', 'add', `${SYNC.r1b}/30`, 'dev', veth.b]);
     for (const [n, d] of [[NS.r1, veth.a], [ns, veth.b], [ns, 'lo']] as const) await ipn(n, ['link', 'set', d, 'up']);
-    for (let round = 0; round < COST_ROUNDS; round++) {
-      const single: HaRun = {};
-      const pair: HaRun = {};
+    /** r1 one node (r1 and r2 on the headline config) */
+    const runSingle = async (single: HaRun, round: number): Promise<void> => {
       progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node`);
-      if (round > 0) await pathsUp(svr);
-      await both(single, 'single', round === 0);
+      await pathsUp(svr);
+      await both(single, 'single');
+    };
+    /** r1 a pair (r1, r2 and the standby on the pair's config), back to one node afterwards */
+    const runPair = async (pair: HaRun, round: number): Promise<{ standbyTcpCpu?: number; sync?: HaSync }> => {
       progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 a pair: r1a in ${NS.r1}, r1b in ${ns}, sync veth ${SYNC.r1a} - ${SYNC.r1b}`);
       // r2 too: the pair's config has its own authority secret (the path keys must agree)
       for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
@@ -239,20 +254,43 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
           await sleep(1000);
         }
       })();
-      await both(pair, 'pair', round === 0, standby.pid);
+      const standbyTcpCpu = await both(pair, 'pair', standby.pid);
       sampling = false;
       await sampler;
       let sync: HaSync | undefined;
       await step('pair sync', async () => { sync = await settle(svr, sockB, samples); });
       if (sync !== undefined) progress(`    sync under ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag p50 <= ${sync.changeLagP50Ms ?? '-'} ms, p99 <= ${sync.changeLagP99Ms ?? '-'} ms, max ${sync.changeLagMaxMs.toFixed(1)} ms (ack ${sync.ackLagMaxMs.toFixed(1)}, waited for collection ${sync.waitMaxMs.toFixed(1)}), ${sync.upserts} rows and ${sync.deletes} removals in ${sync.collections} collections, ${sync.recordsSent} records in ${sync.batchesSent} datagrams, ${sync.batchesResent} resent; settled: ${sync.activeSessions} sessions on r1a, ${sync.replicaRows} rows on r1b`);
       await pairDown(round);
-      const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
-      progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`);
-      res.rounds!.push({ single, pair, ratio, ...(sync === undefined ? {} : { sync }) });
-      if (round === 0) {
-        res.single.tcp = single.tcp;
-        res.pair.tcp = pair.tcp;
+      return { ...(standbyTcpCpu === undefined ? {} : { standbyTcpCpu }), ...(sync === undefined ? {} : { sync }) };
+    };
+    for (let round = 0; round < COST_ROUNDS; round++) {
+      const single: HaRun = {};
+      const pair: HaRun = {};
+      // one node first in even rounds, the pair first in odd ones: a load that drifts during the run favours neither
+      let p: { standbyTcpCpu?: number; sync?: HaSync };
+      if (round % 2 === 0) {
+        await runSingle(single, round);
+        p = await runPair(pair, round);
+      } else {
+        p = await runPair(pair, round);
+        await runSingle(single, round);
       }
+      const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
+      const tcpRatio = (pair.tcp?.gbps.median ?? NaN) / (single.tcp?.gbps.median ?? NaN);
+      const cpuPerGbit = (r: HaRun): string => r.tcp?.cpuSecondsPerGbit?.median.toFixed(3) ?? '-';
+      progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
+        + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`
+        + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`);
+      res.rounds!.push({ single, pair, ratio, tcpRatio, ...p });
+    }
+    // TCP: the round of the median ratio stands for the case
+    const byTcp = res.rounds!.filter((r) => Number.isFinite(r.tcpRatio)).sort((x, y) => x.tcpRatio! - y.tcpRatio!);
+    const midTcp = byTcp[Math.floor((byTcp.length - 1) / 2)];
+    if (midTcp !== undefined) {
+      res.single.tcp = midTcp.single.tcp;
+      res.pair.tcp = midTcp.pair.tcp;
+      res.tcpRatio = midTcp.tcpRatio;
+      progress(`    pair / one node, TCP, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => r.tcpRatio!.toFixed(3)).join(', ')}; median of ${byTcp.length}: ${midTcp.tcpRatio!.toFixed(3)}`);
     }
     // the round of the median ratio stands for the case (its sessions, CPU and sync); a round whose test broke
     // down on either side (more than 1 % failed: the routers starved by the machine's load) only if all did

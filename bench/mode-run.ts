@@ -162,7 +162,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       });
     }
     if (svr && !svr.encrypt) {
-      await step(res, 'ha', `ha: tcp and new udp sessions with r1 one node, then a pair (active r1a, standby r1b); ${FAILOVER_RUNS} failovers in process`, async () => {
+      await step(res, 'ha', `ha: tcp and new udp sessions in alternating rounds, r1 one node then a pair (active r1a, standby r1b); ${FAILOVER_RUNS} failovers in process`, async () => {
         res.ha = await measureHa(svr, ctx, plan);
         await checkConnectivity();
       });

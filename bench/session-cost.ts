@@ -15,6 +15,7 @@ import type { BatchHandler, PacketPort } from '../src/dataplane/port.js';
 import { parseConfig } from '../src/model/validate.js';
 import { buildUdp } from '../src/packet/build.js';
 import { parseAddress } from '../src/packet/addr.js';
+import { costSummary, writeSessionDatagram } from './session-cost-client.js';
 import { svrConfigYaml, UDP_SESSION_PORTS } from './svr-config.js';
 import { SERVER } from './topology.js';
 
@@ -102,21 +103,7 @@ async function main(): Promise<void> {
   const lens = new Uint32Array(perTick).fill(tpl.length);
   let next = 0;
   const send = (): void => {
-    for (let i = 0; i < perTick; i++, next++) {
-      const at = i * tpl.length;
-      batch.set(tpl, at);
-      const src = 128 + (next & 63), sport = 20000 + ((next >>> 6) % 40000), dport = UDP_SESSION_PORTS.from + (Math.floor(next / (64 * 40000)) % 1024);
-      batch[at + 15] = src;
-      batch[at + 20] = sport >>> 8; batch[at + 21] = sport & 0xff;
-      batch[at + 22] = dport >>> 8; batch[at + 23] = dport & 0xff;
-      // header checksum: a fresh one (the source address changed); UDP checksum off (0: none, IPv4)
-      batch[at + 10] = 0; batch[at + 11] = 0; batch[at + 26] = 0; batch[at + 27] = 0;
-      let s = 0;
-      for (let k = 0; k < 20; k += 2) s += (batch[at + k]! << 8) | batch[at + k + 1]!;
-      while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-      const c = ~s & 0xffff;
-      batch[at + 10] = c >>> 8; batch[at + 11] = c & 0xff;
-    }
+    for (let i = 0; i < perTick; i++, next++) writeSessionDatagram(batch, i * tpl.length, tpl, next, UDP_SESSION_PORTS.from);
     clientEnd.transmit(batch, offs, lens, perTick);
   };
   const cpu0 = process.cpuUsage();
@@ -134,15 +121,15 @@ async function main(): Promise<void> {
     let seen = 0;
     pump();
   });
-  const busyS = (lastAnswerAt - t0) / 1000;
+  const busyMs = lastAnswerAt - t0;
   await new Promise((r) => setTimeout(r, (IDLE_S + 1.5) * 1000)); // the answers, and the sessions' expiry
   const cpu = process.cpuUsage(cpu0);
   const wall = (performance.now() - t0) / 1000;
   const c1 = r1.counters(), c2 = r2.counters();
-  const us = (cpu.user + cpu.system) / Math.max(1, answered);
+  const { usPerSession, perSecond, cpuS } = costSummary({ cpuUs: cpu.user + cpu.system, answered, busyMs });
   console.log(JSON.stringify({
-    sessions: COUNT, window: WINDOW, sent: next, perSecond: Math.round(answered / busyS), answered, created: [c1['sessions-created'], c2['sessions-created']], expired: [c1['sessions-expired'], c2['sessions-expired']],
-    drops: [c1, c2].map((c) => Object.entries(c).filter(([k, v]) => k.startsWith('drop-') && v > 0)), cpuS: +((cpu.user + cpu.system) / 1e6).toFixed(2), wallS: +wall.toFixed(1), usPerSession: +us.toFixed(2), load: loadavg()[0],
+    sessions: COUNT, window: WINDOW, sent: next, perSecond, answered, created: [c1['sessions-created'], c2['sessions-created']], expired: [c1['sessions-expired'], c2['sessions-expired']],
+    drops: [c1, c2].map((c) => Object.entries(c).filter(([k, v]) => k.startsWith('drop-') && v > 0)), cpuS, wallS: +wall.toFixed(1), usPerSession, load: loadavg()[0],
   }));
   await r1.stop();
   await r2.stop();

@@ -226,7 +226,7 @@ export const SessionRecord = Type.Object({
   deniedReason: Type.Optional(Type.String()),
 }, { ...open, $id: 'SessionRecord', description: 'One session record of the session history (what the IPFIX collectors get too)' });
 
-const CLOSE_REASON_VALUES = ['idle', 'fin-rst', 'denied', 'path-lost', 'admin', 'handshake-failed', 'replaced', 'config', 'no-route', 'shutdown'] as const;
+const CLOSE_REASON_VALUES = ['idle', 'fin-rst', 'denied', 'path-lost', 'admin', 'handshake-failed', 'replaced', 'config', 'no-route', 'shutdown', 'standby'] as const;
 const Text = Type.String({ minLength: 1, maxLength: 255 });
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 

@@ -9,6 +9,7 @@
  * row number that is unique within the host (the worker host puts the worker in the top bits).
  */
 import type { Dataplane } from '../dataplane/dataplane.js';
+import type { ControlFastPath } from '../dataplane/control-fast-path.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
@@ -108,6 +109,9 @@ export interface DataPathHost {
   sendPathMessage(path: number, payload: Uint8Array): boolean;
   /** runs `fn`; the path messages it sends leave together (one write per port in-thread, one post to a worker) */
   batchPathMessages(fn: () => void): void;
+  /** path control's arrays for steady BFD packets and link-test replies (null: detach); true when the data path
+   *  keeps them there (in this thread only: dataplane/control-fast-path.ts) */
+  keepSteadyPathMessages?(fast: ControlFastPath | null): boolean;
   /** keys from the key exchange for a path, in every data path between batches: `rx` accepted at once,
    *  `tx` sent with from `activeAt`, older rx keys kept `overlapMs` after that */
   setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void;
@@ -131,6 +135,9 @@ export interface DataPathHost {
    *  several workers, each row in the worker whose slice holds its local waypoint port; every path's send
    *  counter is raised to the time (above the partner's, docs/security.md "replay block") */
   importSessions(rows: Uint8Array): Promise<ImportResult>;
+  /** ends every session (`session.removed` with `reason`): a pair's node that stops forwarding keeps none, its
+   *  partner's rows are the ones it installs when it takes over again */
+  removeAllSessions(reason: CloseReason): void;
   /** one page of sessions, oldest first (with its `worker` when there are several): at most `limit` summaries made */
   sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker?: number })[]>;
   /** how busy each data-path thread has been since it started (its event loop: ms active and idle) */

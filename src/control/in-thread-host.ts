@@ -10,6 +10,7 @@
 import { Dataplane } from '../dataplane/dataplane.js';
 import { monotonicMs } from '../dataplane/clock.js';
 import { FactRing } from '../dataplane/fact-ring.js';
+import type { ControlFastPath } from '../dataplane/control-fast-path.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
@@ -162,6 +163,13 @@ export class InThreadHost implements DataPathHost {
     return this.dataplane.sendPathMessage(path, payload);
   }
 
+  /** SVR_STEADY_PATH_MESSAGES=0: every control message goes to control as an event (to measure or compare) */
+  keepSteadyPathMessages(fast: ControlFastPath | null): boolean {
+    if (process.env['SVR_STEADY_PATH_MESSAGES'] === '0') return false;
+    this.dataplane.ctx.controlFast = fast;
+    return true;
+  }
+
   batchPathMessages(fn: () => void): void {
     this.dataplane.holdControl(fn);
   }
@@ -208,6 +216,11 @@ export class InThreadHost implements DataPathHost {
     this.tallied = undefined;
     this.dataplane.ctx.crypto.keys.raiseCounters(this.clock());
     return importRows(this.dataplane.ctx.sessions, rows, this.clock());
+  }
+
+  removeAllSessions(reason: CloseReason): void {
+    this.tallied = undefined;
+    this.dataplane.removeAll(reason);
   }
 
   async sessionPage(q: SessionPageQuery): Promise<SessionPageRow[]> {

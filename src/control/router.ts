@@ -168,6 +168,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       batchPathMessages: (fn) => host.batchPathMessages(fn),
       isPathUp: (p) => host.isPathUp(p),
       pathTraffic: (p) => host.pathTraffic(p),
+      keepSteadyPathMessages: (f) => host.keepSteadyPathMessages?.(f) ?? false,
       pathChanged: (s: PathStateChange) => this.applyPathState(s.pathName, s.usable, s.upSinceMs, s.reason === 'start' ? 'set' : s.reason),
       pathQuality: (name: string, q: PathQuality) => this.announceQuality(name, q),
       rank: (service, r) => this.publishRouting(service, r),

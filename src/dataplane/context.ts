@@ -4,6 +4,7 @@
  * Tables are swapped only between batches (`setTables`).
  */
 import { LinkEchoReplies } from './link-echo.js';
+import type { ControlFastPath } from './control-fast-path.js';
 import { monotonicMs } from './clock.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { MetadataWriter } from '../packet/svr-metadata.js';
@@ -106,6 +107,8 @@ export class DataplaneContext {
   natOpen: number[] = [];
   /** link-test echo requests of this batch, answered right after it (link-echo.ts, wan-verify) */
   readonly linkEchoes = new LinkEchoReplies();
+  /** steady BFD packets and link-test replies kept for control's ticks (control-fast-path.ts); null: all go to control */
+  controlFast: ControlFastPath | null = null;
   /** (path, outer protocol, local port, peer port) of WAN packets of flows we hold no session of: each gets an
    *  "enable-metadata" answer right after the batch (session-lookup, dataplane.ts; rate-limited there) */
   enableMeta: number[] = [];

@@ -101,6 +101,7 @@ export const COUNTERS = {
   'consumed-path-messages': { area: 'svr', meaning: 'path control channel messages received (BFD, link tests, STEP on UDP 1280)' },
   'path-messages-sent': { area: 'svr', meaning: 'path control channel messages sent' },
   'link-test-echoes-answered': { area: 'svr', meaning: 'link-test echo requests the data path answered itself (the others go to path control)' },
+  'steady-path-messages': { area: 'svr', meaning: 'steady BFD packets and link-test replies the data path kept for path control to read at its ticks (no event each)' },
   'drop-incomplete-metadata': { area: 'svr', meaning: "metadata that cannot open or rejoin a session (no forward context, or a reverse context of no session of ours)" },
   'drop-unknown-tenant': { area: 'svr', meaning: 'metadata naming a tenant this router does not know' },
   'drop-unknown-service': { area: 'svr', meaning: 'metadata naming a service this router does not know' },

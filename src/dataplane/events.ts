@@ -16,10 +16,11 @@ export type SessionRole = 'ingress' | 'egress' | 'local';
  * handshake (of a new or moved session) got no answer to its probes; `replaced`: a new session took its
  * 5-tuple; `config`: a config change removed its service, path or interface; `no-route`: the RIB route it
  * was delivered along is gone (dataplane/route-follow.ts); `admin`: removed on request
- * (`Dataplane.removeRow`); `shutdown`: the router stopped.
+ * (`Dataplane.removeRow`); `shutdown`: the router stopped; `standby`: this node of a router pair stopped
+ * forwarding (standby or fenced): its partner carries the session (docs/high-availability.md).
  */
-export type CloseReason = 'idle' | 'fin' | 'rst' | 'path-lost' | 'handshake-failed' | 'replaced' | 'config' | 'no-route' | 'admin' | 'shutdown';
-export const CLOSE_REASONS: readonly CloseReason[] = ['idle', 'fin', 'rst', 'path-lost', 'handshake-failed', 'replaced', 'config', 'no-route', 'admin', 'shutdown'];
+export type CloseReason = 'idle' | 'fin' | 'rst' | 'path-lost' | 'handshake-failed' | 'replaced' | 'config' | 'no-route' | 'admin' | 'shutdown' | 'standby';
+export const CLOSE_REASONS: readonly CloseReason[] = ['idle', 'fin', 'rst', 'path-lost', 'handshake-failed', 'replaced', 'config', 'no-route', 'admin', 'shutdown', 'standby'];
 
 /**
  * Why a session moved to another path. `path-down`: its path stopped being usable; `sla-breach`: its path

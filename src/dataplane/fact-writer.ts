@@ -17,7 +17,7 @@ import {
 import { SF_DNAT, SF_SNAT } from './session-table.js';
 
 /** Codes of close and migration reasons in rows (index = code). */
-export const CLOSE_CODES: readonly CloseReason[] = ['idle', 'fin', 'rst', 'path-lost', 'handshake-failed', 'replaced', 'config', 'no-route', 'admin', 'shutdown'];
+export const CLOSE_CODES: readonly CloseReason[] = ['idle', 'fin', 'rst', 'path-lost', 'handshake-failed', 'replaced', 'config', 'no-route', 'admin', 'shutdown', 'standby'];
 export const MIGRATION_CODES: readonly MigrationReason[] = ['path-down', 'sla-breach', 'better-path', 'peer-moved'];
 const CLOSE_CODE = new Map(CLOSE_CODES.map((r, i) => [r, i]));
 const MIGRATION_CODE = new Map(MIGRATION_CODES.map((r, i) => [r, i]));

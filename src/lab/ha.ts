@@ -43,6 +43,8 @@ export const HA_PLAN: Readonly<Record<HaNode, HaNodePlan>> = {
 };
 const LAN_DEV = 'r1-c';
 const SYNC_DEV = 'r1-sync';
+/** a jumbo sync link: a 32,000-byte sync datagram in 4 frames, not 22 (docs/high-availability.md "Sync link") */
+const SYNC_MTU = 9000;
 const BRIDGES = { lan: 'br-lan', wan: 'br-wan' } as const;
 
 const host = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
@@ -126,8 +128,8 @@ export async function buildHaNetwork(prefix: string, progress: Progress, perNode
     for (const r of pathRoutes(own)) if (r.role === 'r1') await ip(ns, ['route', 'add', ...r.args]);
   }
   const [a, b] = [nsName(prefix, 'r1a'), nsName(prefix, 'r1b')];
-  progress(`sync veth ${a}/${SYNC_DEV} ${HA_PLAN.r1a.sync} <-> ${b}/${SYNC_DEV} ${HA_PLAN.r1b.sync}`);
-  await ip(a, ['link', 'add', SYNC_DEV, 'type', 'veth', 'peer', 'name', SYNC_DEV, 'netns', b]);
+  progress(`sync veth ${a}/${SYNC_DEV} ${HA_PLAN.r1a.sync} <-> ${b}/${SYNC_DEV} ${HA_PLAN.r1b.sync}, MTU ${SYNC_MTU}`);
+  await ip(a, ['link', 'add', SYNC_DEV, 'mtu', String(SYNC_MTU), 'type', 'veth', 'peer', 'name', SYNC_DEV, 'netns', b, 'mtu', String(SYNC_MTU)]);
   for (const n of HA_NODES) {
     await ip(nsName(prefix, n), ['addr', 'add', HA_PLAN[n].sync, 'dev', SYNC_DEV]);
     await ip(nsName(prefix, n), ['link', 'set', SYNC_DEV, 'up']);

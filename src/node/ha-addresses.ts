@@ -50,13 +50,17 @@ export async function announceSharedAddresses(list: readonly SharedAddress[], ho
   }
 }
 
-/** Removes each address from its device; one that is not there (or a device that is gone) is no error. */
-export async function releaseSharedAddresses(list: readonly SharedAddress[]): Promise<void> {
+/** Removes each address from its device; one that is not there (or a device that is gone) is no error. The
+ *  addresses that were there. */
+export async function releaseSharedAddresses(list: readonly SharedAddress[]): Promise<SharedAddress[]> {
+  const removed: SharedAddress[] = [];
   for (const a of list) {
     try {
       await runIp(['addr', 'del', a.address, 'dev', a.device]);
+      removed.push(a);
     } catch (e) {
       if (!(e instanceof Error && NOT_THERE.test(e.message))) throw e;
     }
   }
+  return removed;
 }

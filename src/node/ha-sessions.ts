@@ -9,7 +9,11 @@
  * taken over get a full collection: every row. A worker thread replaced on this node lost its sessions: the
  * partner drops its rows (a purge record, before any row of the new thread). Standby: the rows land in the
  * pair node's replica; on taking over, `install` loads them into the data path before its devices come up,
- * so packets of those sessions are forwarded as before, under the same session ids.
+ * so packets of those sessions are forwarded as before, under the same session ids. A node that stops
+ * forwarding (standby, fenced) ends its own sessions (`standby`): from then on the partner's rows are the
+ * truth, and a row of its own kept would be found "present" at its next takeover and win over the partner's
+ * newer one (a session the partner had moved to another path, sent on a waypoint 5-tuple the peer no longer
+ * holds: lost until the peer's enable-metadata round trip).
  *
  * A session record: key the session id (16), value the source (1: the worker that holds it) | the row.
  */
@@ -85,7 +89,7 @@ export class HaSessions {
     collections: 0, fullCollections: 0, upserts: 0, deletes: 0, purges: 0, lastWaitMs: undefined, maxWaitMs: 0, dirtyLeft: 0, dirtyLeftOldestMs: 0,
   };
 
-  constructor(private readonly host: Pick<DataPathHost, 'collectSessionChanges' | 'importSessions'>, private readonly log: Log) {}
+  constructor(private readonly host: Pick<DataPathHost, 'collectSessionChanges' | 'importSessions' | 'removeAllSessions'>, private readonly log: Log) {}
 
   /** Where collected changes go (the pair node); set once the pair node exists. */
   bind(sink: HaSessionSink): void {
@@ -130,6 +134,11 @@ export class HaSessions {
 
   stats(): HaSessionStats {
     return { ...this.counts };
+  }
+
+  /** Stopping forwarding (standby, fenced): ends this node's sessions; the partner carries them. */
+  standby(): void {
+    this.host.removeAllSessions('standby');
   }
 
   /** Taking over: installs the partner's session rows from the replica into the data path; the next

@@ -9,7 +9,7 @@
  * each is logged with the time it took; split brain raises the `ha-split-brain` alarm. Sessions (ha-sessions.ts):
  * the active sends its changed rows at each flush; a node taking over installs the partner's before its devices
  * come up and empties its replica (it is rebuilt by the partner's full collection when this node is standby again).
- * Link state: the devices of the shared addresses are watched (io/link-state.ts, a 50 ms poll); a change goes
+ * Link state: the devices of the shared addresses are watched (io/link-state.ts, the kernel's link announcements); a change goes
  * into the machine at once (`ha.links`: the election prefers more links up, an active node with fewer than its
  * standby hands over), is logged (`ha.link`) and raises/clears `ha-link-down`. Split brain that moves the
  * role: the node becoming active while the partner (alive on the probe link) still says it holds the shared
@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SvrError } from '../errors.js';
-import type { Interface, Router as RouterConfig } from '../model/config.js';
+import type { Interface, Router as RouterConfig, SharedAddress } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
 import { LinkWatch, type LinkState } from '../io/link-state.js';
@@ -64,6 +64,23 @@ export function onThisNode(iface: Pick<Interface, 'node'>, haNode: string | unde
  */
 export function pairDiscriminator(router: string): (pathName: string) => number {
   return (pathName) => createHash('sha256').update(`${router}/${pathName}`).digest().readUInt32BE(0) || 1;
+}
+
+/**
+ * A node of a pair that starts removes the shared addresses from its host's devices before anything else (its
+ * store, devices, router): a predecessor killed without stopping (SIGKILL, a crash) left them there, and the
+ * kernel answers ARP and neighbour solicitations for them with this host's MAC while the partner holds them.
+ * Logged when there were any (`ha.stale-addresses-removed`); an address that cannot be removed stops the start.
+ */
+export async function releaseStaleAddresses(me: RouterConfig, haNode: string, log: Log): Promise<void> {
+  const shared = me.redundancy?.sharedAddresses ?? [];
+  let removed: SharedAddress[];
+  try {
+    removed = await releaseSharedAddresses(shared);
+  } catch (e) {
+    throw new SvrError('SVR_ERR_HA_ADDRESS', `${haNode}: cannot remove the shared addresses (redundancy.shared-addresses) a previous run left on this host's devices: ${e instanceof Error ? e.message : String(e)}; remove them by hand (ip addr del ADDRESS dev DEVICE) and start again`);
+  }
+  if (removed.length > 0) log('ha.stale-addresses-removed', { node: haNode, addresses: removed.map((a) => `${a.address}@${a.device}`).join(',') });
 }
 
 /** A pair's second node signs as senders 128 + worker index (workers are at most 64). */
@@ -144,6 +161,8 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
           holding = false;
           pair.beatNow(); // a split brain's winner waits for this word
           for (const iface of followRole) await runIp(['link', 'set', 'dev', iface.device, 'down']);
+          // the partner carries the sessions now: none of this node's own is left to win over its rows at the next takeover
+          sessions.standby();
         }
         if (p.forwarding) {
           // taking over: what the partner (handing over, still forwarding) synced meanwhile goes in too

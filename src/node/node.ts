@@ -53,7 +53,7 @@ import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
-import { haNodeOf, onThisNode, pairRouterOptions, startHa, type NodeHa } from './ha.js';
+import { haNodeOf, onThisNode, pairRouterOptions, releaseStaleAddresses, startHa, type NodeHa } from './ha.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -378,6 +378,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     throw new SvrError('SVR_ERR_CONFIG_ROUTER', `${o.configPath}: no router named "${o.name}" (routers: ${names}); pass --name`);
   }
   const haNode = haNodeOf(me, o.haNode);
+  if (haNode !== undefined) await releaseStaleAddresses(me, haNode, (e, f) => log.info(e, f)); // before anything answers for them here
   const registryName = haNode ?? o.name;
   const api = prepareApi(config, o.name, o.configPath); // unreadable token or TLS files: nothing started
   const busyPollUs = checkBusyPollUs(o.busyPollUs ?? BUSY_POLL_DEFAULT_US, `busyPollUs ${String(o.busyPollUs)}`);

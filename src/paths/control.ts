@@ -20,6 +20,7 @@ import { stepDepsFromRouter, type StepRouter } from '../step/router-deps.js';
 import type { SessionResiliency } from '../model/config.js';
 import type { PathStateChange } from './supervisor.js';
 import type { PathQuality } from './quality.js';
+import type { ControlFastPath } from '../dataplane/control-fast-path.js';
 import { NatTraversal, type NatCounter, type NatView } from './nat-traversal.js';
 import { PathMtuDiscovery, type MtuView } from './path-mtu.js';
 import { FirewallDetector, type DetectorCounter, type TransformView } from './firewall-detector.js';
@@ -32,6 +33,8 @@ export interface PathControlHost extends StepRouter {
   batchPathMessages(fn: () => void): void;
   /** authenticated data packets received on a path so far (monotonic): counts as BFD liveness while Up */
   pathTraffic(path: number): number;
+  /** the data path keeps steady BFD packets and link-test replies in these arrays (PathSupervisorDeps.keepSteady) */
+  keepSteadyPathMessages?(fast: ControlFastPath | null): boolean;
   /** BFD's verdict on a path (usable or not, BFD state, why) */
   pathChanged(change: PathStateChange): void;
   /** a link test measured a path (smoothed quality) */
@@ -110,6 +113,7 @@ export class PathControl {
         messages$: router.pathMessages$,
         batch: (fn) => router.batchPathMessages(fn),
         traffic: (p: number) => router.pathTraffic(p),
+        keepSteady: (f) => router.keepSteadyPathMessages?.(f) ?? false,
         qualityChanged: (name, q) => router.pathQuality(name, q),
       }, opts.bfd)
       : null;

@@ -82,8 +82,8 @@ export class LinkTester {
     this.settings = settings;
   }
 
-  /** A reply from the peer; true when it answered an outstanding request of this round. */
-  handleReply(echo: LinkTestEcho): boolean {
+  /** A reply from the peer that arrived at `atMs`; true when it answered an outstanding request of this round. */
+  handleReply(echo: LinkTestEcho, atMs = this.deps.timers.now()): boolean {
     const round = this.#round;
     const request = round?.outstanding.get(echo.sequence);
     if (round === null || request === undefined || request.sentAtMs !== echo.sentAtMs) {
@@ -91,9 +91,8 @@ export class LinkTester {
       return false;
     }
     round.outstanding.delete(echo.sequence);
-    const now = this.deps.timers.now();
     // a reply after the deadline is a loss (the slot stays undefined)
-    if (now <= request.deadlineMs) round.rtts[request.index] = Math.max(0, now - request.sentAtMs);
+    if (atMs <= request.deadlineMs) round.rtts[request.index] = Math.max(0, atMs - request.sentAtMs);
     if (round.rtts.length === this.settings.length && round.outstanding.size === 0) this.#finish();
     return true;
   }

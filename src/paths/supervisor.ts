@@ -8,6 +8,10 @@
  *    BFD -> steady state (the schedule's fast path: no decode, no event) or decode (bad packets counted) ->
  *    the path's actor; echo request -> answered at once;
  *    echo reply -> the path's link tester.
+ *    With a data path in this thread (`keepSteady`: dataplane/control-fast-path.ts) steady BFD packets and
+ *    link-test replies do not come as messages at all: the schedule folds the former's arrival stamps in at
+ *    each tick; the replies are drained (their arrival stamped there) before the link-test timers run and at
+ *    each traffic poll.
  * 2. BFD state changes feed the path's lifecycle; BFD Up starts link tests, anything else stops them.
  * 3. `state$` emits on every BFD state or usable change (first one at start: down, unusable).
  * 4. With `traffic` (authenticated data packets per path, from the data path), a poll every
@@ -30,6 +34,7 @@ import { bfdMachine, controlPacket, detectionWatched, discardReason, type BfdPub
 import type { CompiledBfd, ForwardingTables } from '../model/tables.js';
 import { BFD_CONTROL_LENGTH, BFD_STATES, BfdDiag, decodeBfdControl, encodeBfdControl, type BfdControlPacket, type BfdState } from '../packet/bfd.js';
 import { BfdSchedule } from './bfd-schedule.js';
+import { ControlFastPath } from '../dataplane/control-fast-path.js';
 import { GridTimers } from './grid-timers.js';
 import { LinkTester, type LinkTestSettings, type Timers } from './link-test.js';
 import { decodeLinkTest, linkTestReply, pathMessageKind } from './messages.js';
@@ -47,6 +52,9 @@ export interface PathSupervisorDeps {
   batch?(fn: () => void): void;
   /** authenticated data packets received on a path so far (monotonic; router.pathTraffic) */
   traffic?(path: number): number;
+  /** hands the data path the typed arrays where it keeps steady BFD packets and link-test replies (null:
+   *  detach); false when it cannot (a worker's data path): every message comes through `messages$` */
+  keepSteady?(fast: ControlFastPath | null): boolean;
   /** after each link-test round: the path's smoothed quality */
   qualityChanged?(pathName: string, quality: PathQuality): void;
   /** ms, monotonic; default performance.now */
@@ -154,7 +162,11 @@ export class PathSupervisor {
   readonly #clock: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(h: unknown): void };
   readonly #counters = new Map<string, number>();
   readonly #changes = new Subject<PathStateChange>();
-  #ids: { generation: number; byName: Map<string, number> } = { generation: -1, byName: new Map() };
+  #ids: { generation: number; byName: Map<string, number>; byId: (PathRuntime | undefined)[] } = { generation: -1, byName: new Map(), byId: [] };
+  /** the data path's steady messages (keepSteady), or null */
+  readonly #fast: ControlFastPath | null;
+  /** path names by id in the tables the fast path is bound to (its replies name paths by those ids) */
+  #boundNames: readonly string[] = [];
   #subscription: Subscription | null = null;
   #trafficTimer: unknown = null;
   /** a router pair's standby (its devices down): nothing is sent on any path until `resume` */
@@ -176,6 +188,8 @@ export class PathSupervisor {
     this.#slowStartMs = opts.slowStartMs ?? 1000;
     this.#spacingMs = opts.linkTestSpacingMs ?? 100;
     this.#discriminator = opts.discriminator;
+    const fast = new ControlFastPath(this.#timers.now);
+    this.#fast = deps.keepSteady?.(fast) === true ? fast : null;
     this.#schedule = new BfdSchedule(this.#timers, {
       expire: (slot) => this.#bySlot[slot]!.actor.send({ type: 'bfd.detectionTimeExpired' }),
       transmit: (slot) => {
@@ -184,7 +198,11 @@ export class PathSupervisor {
         if (this.#send(rt.name, this.#encode(controlPacket(rt.actor.getSnapshot().context, false)))) this.#count('bfd-tx');
       },
       batch: deps.batch ?? ((fn) => fn()),
-    });
+      steadyInDataPath: (n) => {
+        this.#count('bfd-rx', n);
+        this.#count('bfd-rx-steady', n);
+      },
+    }, this.#fast);
     this.#clock = { setTimeout: (fn, ms) => this.#timers.setTimeout(fn, ms), clearTimeout: (h) => this.#timers.clearTimeout(h) };
     // one provided machine for all paths (a provided machine per path held ~16 kB of heap each)
     this.#bfdMachine = bfdMachine.provide({
@@ -209,14 +227,19 @@ export class PathSupervisor {
         },
       },
     });
-    this.#linkTimers = new GridTimers(this.#timers, LINK_TEST_GRAIN_MS, deps.batch ?? ((fn) => fn()));
+    const batch = deps.batch ?? ((fn: () => void) => fn());
+    // the replies the data path kept count before any loss deadline of this tick
+    this.#linkTimers = new GridTimers(this.#timers, LINK_TEST_GRAIN_MS, (fn) => batch(() => {
+      this.#drainReplies();
+      fn();
+    }));
   }
 
   start(): void {
     if (this.#subscription !== null) return;
     this.#subscription = this.#deps.messages$.subscribe((m) => this.#onMessage(m.path, m.payload));
     this.refresh();
-    if (this.#deps.traffic !== undefined) this.#scheduleTrafficPoll();
+    if (this.#deps.traffic !== undefined || this.#fast !== null) this.#scheduleTrafficPoll();
   }
 
   /**
@@ -228,7 +251,8 @@ export class PathSupervisor {
     let ms = 100;
     for (const rt of this.#paths.values()) ms = Math.min(ms, rt.settings.requiredMinRxMs / 4);
     this.#trafficTimer = this.#timers.setTimeout(() => {
-      this.#pollTraffic();
+      if (this.#deps.traffic !== undefined) this.#pollTraffic();
+      this.#drainReplies();
       this.#scheduleTrafficPoll();
     }, Math.max(5, ms));
   }
@@ -266,6 +290,7 @@ export class PathSupervisor {
       rt.tester.configure(this.#linkTestSettings(b));
       rt.settings = b;
     }
+    this.#idOf('');
   }
 
   /** Latest and smoothed link-test results of a path (by id in the current tables). */
@@ -352,6 +377,7 @@ export class PathSupervisor {
     for (const rt of this.#paths.values()) this.#stopPath(rt);
     this.#schedule.stop();
     this.#linkTimers.stop();
+    if (this.#fast !== null) this.#deps.keepSteady?.(null);
     this.#changes.complete();
   }
 
@@ -386,6 +412,11 @@ export class PathSupervisor {
     this.#byActor.set(actor, name);
     this.#byActor.set(lifecycle, name);
     this.#discriminators.add(myDiscriminator);
+    const id = this.#ids.generation === this.#deps.tables().generation ? this.#ids.byName.get(name) : undefined;
+    if (id !== undefined) {
+      this.#ids.byId[id] = rt;
+      this.#schedule.bind(slot, id);
+    }
     // the schedule follows every snapshot of the machine: its state and timers (also after its own resume window)
     actor.subscribe((snap) => this.#schedule.sync(slot, snap.context, detectionWatched(snap)));
     lifecycle.start();
@@ -394,6 +425,8 @@ export class PathSupervisor {
 
 
   #stopPath(rt: PathRuntime): void {
+    const id = this.#ids.byName.get(rt.name);
+    if (id !== undefined && this.#ids.byId[id] === rt) this.#ids.byId[id] = undefined;
     rt.actor.stop();
     rt.tester.stop();
     rt.lifecycle.stop();
@@ -494,6 +527,7 @@ export class PathSupervisor {
   #peerStandby(rt: PathRuntime, standby: boolean): void {
     if (rt.peerStandby === standby) return;
     rt.peerStandby = standby;
+    this.#schedule.setPeerStandby(rt.slot, standby);
     rt.lifecycle.send({ type: 'path.peerStandby', standby });
   }
 
@@ -504,19 +538,44 @@ export class PathSupervisor {
   }
 
   #runtime(pathId: number): PathRuntime | undefined {
-    const name = this.#deps.tables().paths[pathId]?.name;
-    return name === undefined ? undefined : this.#paths.get(name);
+    this.#idOf('');
+    return this.#ids.byId[pathId];
   }
 
   /** Path id by name in the current tables (ids may change with a new config generation). */
   #idOf(name: string): number | undefined {
     const t = this.#deps.tables();
-    if (this.#ids.generation !== t.generation) this.#ids = { generation: t.generation, byName: new Map(t.paths.map((p) => [p.name, p.id])) };
+    if (this.#ids.generation !== t.generation) this.#rebind(t);
     return this.#ids.byName.get(name);
   }
 
-  #count(name: string): void {
-    this.#counters.set(name, (this.#counters.get(name) ?? 0) + 1);
+  /**
+   * New tables: path ids by name and runtime by id; the data path's steady messages of the old ids are taken
+   * in first (`fold`, `#drainReplies`), then the fast path is bound to the new ids and every path re-armed.
+   */
+  #rebind(t: ForwardingTables): void {
+    const byName = new Map(t.paths.map((p) => [p.name, p.id]));
+    const byId = t.paths.map((p) => this.#paths.get(p.name));
+    this.#ids = { generation: t.generation, byName, byId };
+    if (this.#fast === null) return;
+    this.#schedule.fold();
+    this.#drainReplies();
+    this.#fast.bind(t.generation, t.paths.length);
+    this.#boundNames = t.paths.map((p) => p.name);
+    for (const rt of this.#paths.values()) this.#schedule.bind(rt.slot, byName.get(rt.name) ?? -1);
+  }
+
+  /** The link-test replies the data path kept: each to its path's tester, with its arrival time. */
+  #drainReplies(): void {
+    this.#fast?.drainReplies((path, sequence, sentAtMs, atMs) => {
+      const rt = this.#paths.get(this.#boundNames[path] ?? '');
+      if (rt === undefined) this.#count('path-message-unknown-path');
+      else if (!rt.tester.handleReply({ sequence, sentAtMs }, atMs)) this.#count('link-test-unmatched-replies');
+    });
+  }
+
+  #count(name: string, n = 1): void {
+    this.#counters.set(name, (this.#counters.get(name) ?? 0) + n);
   }
 }
 

@@ -36,7 +36,7 @@ export interface RowSink {
 /** The data path's close reasons as records name them (IPFIX flowEndReason 3 for both TCP endings). */
 export const CLOSE: Readonly<Record<DpCloseReason, CloseReason>> = {
   idle: 'idle', fin: 'fin-rst', rst: 'fin-rst', 'path-lost': 'path-lost', 'handshake-failed': 'handshake-failed',
-  replaced: 'replaced', config: 'config', 'no-route': 'no-route', admin: 'admin', shutdown: 'shutdown',
+  replaced: 'replaced', config: 'config', 'no-route': 'no-route', admin: 'admin', shutdown: 'shutdown', standby: 'standby',
 };
 
 export const DENY: Readonly<Record<DpDenyReason, DenyReason>> = {

@@ -41,11 +41,12 @@ export type RecordKind = 'end' | 'interim';
 
 /** Why a session ended. `fin-rst`: TCP closed (FIN both ways or RST); `admin`: removed by control or an
  *  operator; `handshake-failed`: the metadata handshake gave up; `replaced`: a new session took its 5-tuple;
- *  `config`: a config change removed it; `no-route`: the RIB route it was delivered along is gone; `shutdown`: the router stopped. */
+ *  `config`: a config change removed it; `no-route`: the RIB route it was delivered along is gone; `shutdown`: the router stopped;
+ *  `standby`: this node of a router pair stopped forwarding, its partner carries the session. */
 export type CloseReason =
-  | 'idle' | 'fin-rst' | 'denied' | 'path-lost' | 'admin' | 'handshake-failed' | 'replaced' | 'config' | 'no-route' | 'shutdown';
+  | 'idle' | 'fin-rst' | 'denied' | 'path-lost' | 'admin' | 'handshake-failed' | 'replaced' | 'config' | 'no-route' | 'shutdown' | 'standby';
 export const CLOSE_REASONS: readonly CloseReason[] = [
-  'idle', 'fin-rst', 'denied', 'path-lost', 'admin', 'handshake-failed', 'replaced', 'config', 'no-route', 'shutdown',
+  'idle', 'fin-rst', 'denied', 'path-lost', 'admin', 'handshake-failed', 'replaced', 'config', 'no-route', 'shutdown', 'standby',
 ];
 
 /** Why a first packet opened no session (the first-packet stage's drop reasons, plus plugin refusals). */

@@ -89,6 +89,8 @@ export type ToWorker =
   /** packed rows another node of the pair exported, installed between batches */
   | { t: 'importSessions'; id: number; rows: Uint8Array }
   | { t: 'sweep' }
+  /** end every session (a pair's node that stops forwarding) */
+  | { t: 'removeAll'; reason: CloseReason }
   /** test hook (WorkerInit.testHooks): end the thread with an uncaught error, or stop answering (a busy loop) */
   | { t: 'crash'; how: 'throw' | 'hang' }
   | { t: 'stop'; id: number };

@@ -470,6 +470,10 @@ export class WorkerHost implements DataPathHost {
     this.broadcast({ t: 'sweep' });
   }
 
+  removeAllSessions(reason: CloseReason): void {
+    this.broadcast({ t: 'removeAll', reason });
+  }
+
   /** Each worker loads the plugins' data-path parts (a plugin's control part runs in the router's thread). */
   readonly plugins = {
     apply: (specs: readonly PluginSpec[], chains: ServiceChains) => this.applyPlugins(specs, chains),

@@ -203,6 +203,9 @@ async function handle(m: ToWorker): Promise<void> {
     case 'sweep':
       dp.sweepAll();
       break;
+    case 'removeAll':
+      dp.removeAll(m.reason);
+      break;
     case 'stop':
       for (const t of timers) clearInterval(t);
       timers = [];

@@ -2,8 +2,8 @@
  * End to end FEC (issue 13, docs/wan.md "FEC"): the lab's link emulator drops 5 % of the packets on the
  * path at random, both ways; a one-way UDP stream (300 datagrams/s of 400 bytes for 10 s) runs through r1
  * and r2. With `svr lab up --fec 10/3` (3 parity packets per 10 data packets) the stream's delivered loss
- * is at most 0.5 % and r2 counts rebuilt packets; without FEC the same path loses about 5 % (the test
- * can fail). The loss starts once the session's packets are in FEC groups (r1 sent its first parity; 1 s
+ * is at most 1.5 % (seen 0.33-0.43 %: the groups that lost more than 3 of 13) and r2 counts rebuilt packets;
+ * without FEC the same path loses about 5 % (the test can fail). The loss starts once the session's packets are in FEC groups (r1 sent its first parity; 1 s
  * into the stream without FEC): its first packets carry metadata until reverse metadata arrives, and
  * metadata packets are in no FEC group (docs/wan.md "FEC").
  * Datagrams the server's own socket dropped (its receive buffer full: UdpRcvbufErrors in the server
@@ -21,6 +21,8 @@ import { requires } from '../support/prerequisites.js';
 const PREFIX = `${E2E_PREFIX}f`;
 const CLIENT_NS = `${PREFIX}-client`;
 const SERVER = '198.18.3.20';
+/** The stream's delivered loss with FEC 10/3 over 5 % random loss, at most (without FEC: ~5 %). */
+const FEC_MAX_LOSS_PCT = 1.5;
 
 const test = requires(import.meta.url);
 
@@ -77,12 +79,14 @@ test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('5 % random loss on the path, FEC 10/3: a UDP stream\'s delivered loss is at most 0.5 %', async () => {
+test('5 % random loss on the path, FEC 10/3: a UDP stream\'s delivered loss is at most 1.5 %', async () => {
   const { st, pathLost, socketDrops, r1, r2 } = await lossyStream('10/3', 1);
   const pct = (100 * pathLost) / st.expected;
   console.log(`[fec] FEC 10/3: ${st.received}/${st.expected} received, ${st.lost} lost (${st.lossPct} %), of which ${socketDrops} dropped by the server's socket: path loss ${pathLost} (${pct.toFixed(3)} %); r1 fec-parity-sent ${r1['fec-parity-sent']}; r2 fec-packets-recovered ${r2['fec-packets-recovered']}, fec-groups-unrecoverable ${r2['fec-groups-unrecoverable'] ?? 0}; r2 drops ${JSON.stringify(Object.fromEntries(Object.entries(r2).filter(([k, v]) => k.startsWith('drop') && v > 0)))}`);
   assert.ok(st.expected >= 2900, `the stream ran: ${st.expected}`);
-  assert.ok(pct <= 0.5, `delivered loss ${pct.toFixed(3)} % (${pathLost} of ${st.expected})`);
+  // The random loss decides how many groups lose more than their parity (seen 0.33-0.43 % delivered loss in five
+  // full runs, 0.5 % would be 15 datagrams); 1.5 % still catches FEC not rebuilding (the path's ~5 %).
+  assert.ok(pct <= FEC_MAX_LOSS_PCT, `delivered loss ${pct.toFixed(3)} % (${pathLost} of ${st.expected})`);
   assert.is(st.duplicates, 0, 'no datagram delivered twice');
   assert.ok((r2['fec-packets-recovered'] ?? 0) > st.expected * 0.02, `the path lost packets and r2 rebuilt them: ${r2['fec-packets-recovered']}`);
   assert.ok((r1['fec-parity-sent'] ?? 0) >= (st.expected / 10) * 3 * 0.8, `parity sent: ${r1['fec-parity-sent']}`);

@@ -5,11 +5,11 @@
  *   service echo in class voice (high queue, DSCP 46, its chain gets builtin.qos/police);
  * - r2's wan0 `shaping-rate: 20M` (the WAN's contracted rate: what r2 sends toward r1, the download).
  * Then:
- * 1. a single iperf3 TCP flow through iperf-limited gets 18-20.5 Mbit/s at the server (the first second of
+ * 1. a single iperf3 TCP flow through iperf-limited gets 16-20.5 Mbit/s at the server (the first second of
  *    slow start left out, -O 1): packets over the rate wait in their queue instead of being dropped;
  * 2. while an iperf3 download (service iperf, unmarked: best-effort) saturates r2's shaped wan0, the echo
- *    service's RTT (high queue) stays under 2x its idle median, and the RTT of a best-effort echo (the
- *    internet namespace's, through r2's NAT) grows past 2x: priority is what keeps the first low.
+ *    service's median RTT (high queue) stays within 10 ms of its idle median, and the RTT of a best-effort
+ *    echo (the internet namespace's, through r2's NAT) grows past 2x: priority is what keeps the first low.
  * Needs root and ip/curl/iperf3 (test/support/prerequisites.ts); otherwise its tests count as skipped.
  * Every namespace is removed by `svr lab down` in the after hook (and on SIGINT), also on failure.
  */
@@ -28,6 +28,8 @@ const SERVER = '198.18.3.20';
 const SERVICE_RATE = 20_000_000;
 const WAN_RATE = '20M';
 const WAN_BPS = 20_000_000;
+/** What the high queue's median RTT may grow by under the download: the scheduler's, not the bulk queue's (~40 ms). */
+const HIGH_QUEUE_SLACK_MS = 10;
 const say = (line: string): void => console.log(`  [shaper] ${line}`);
 
 const test = requires(import.meta.url);
@@ -97,7 +99,7 @@ test('the lab with builtin.qos shaping iperf-limited at 20 Mbit/s and r2 wan0 sh
   assert.ok(queue(r1, 'dscp-10') !== undefined);
 });
 
-test('a single TCP flow through the 20 Mbit/s service gets 18-20.5 Mbit/s (queued, not dropped)', async () => {
+test('a single TCP flow through the 20 Mbit/s service gets 16-20.5 Mbit/s (queued, not dropped)', async () => {
   if (!isUp) throw new Error('the lab is not up (see the first test)');
   const srv = background('ip', ['netns', 'exec', NS.server, 'iperf3', '-s', '-B', SERVER, '-p', String(LIMITED_PORT)]);
   try {
@@ -116,7 +118,10 @@ test('a single TCP flow through the 20 Mbit/s service gets 18-20.5 Mbit/s (queue
     say(`TCP through iperf-limited (${SERVICE_RATE / 1e6} Mbit/s): ${(bps / 1e6).toFixed(2)} Mbit/s at the server over ${end.sum_received.seconds.toFixed(1)} s; `
       + `r1 queue dscp-10 sent ${after['sent-bytes'] - before['sent-bytes']} bytes, dropped ${after.dropped - before.dropped} (limit ${after['queue-limit-bytes']} bytes), ${end.sum_sent.retransmits} retransmits`);
     assert.ok(end.sum_received.seconds >= 5, `measured over ${end.sum_received.seconds} s`);
-    assert.ok(bps >= 18e6 && bps <= 20.5e6, `TCP at the server ${bps} bit/s is not within 18-20.5 Mbit/s`);
+    // Seen 18.98-19.86 Mbit/s (the host's TCP congestion control decides how full it keeps the queue). The
+    // floor catches policing instead of queueing (a policer at the same rate gives TCP ~10-11 Mbit/s, e2e/plugins
+    // qos); the ceiling catches an unshaped or wrongly sized queue.
+    assert.ok(bps >= 16e6 && bps <= 20.5e6, `TCP at the server ${bps} bit/s is not within 16-20.5 Mbit/s`);
     assert.ok(after['sent-bytes'] - before['sent-bytes'] > 10_000_000, 'the flow went through r1\'s dscp-10 queue');
   } finally {
     await srv.stop();
@@ -154,7 +159,7 @@ const latencyRun = async (): Promise<LatencyRun> => {
   }
 };
 
-test('under a saturating download on the shaped WAN, the high queue\'s RTT stays under 2x idle; the best-effort RTT grows', async () => {
+test('under a saturating download on the shaped WAN, the high queue\'s RTT stays within 10 ms of idle; the best-effort RTT grows', async () => {
   if (!isUp) throw new Error('the lab is not up (see the first test)');
   // the claim needs a saturated WAN: a run in which the machine starved the download (under 60 % of the
   // shaped rate through r2's best-effort queue) measures the machine, not the shaper, and is run again once
@@ -171,7 +176,10 @@ test('under a saturating download on the shaped WAN, the high queue\'s RTT stays
   say(describe(r));
   assert.ok(saturated(r), `the download did not saturate the shaped WAN (${(r.bulkBps / 1e6).toFixed(1)} of ${WAN_BPS / 1e6} Mbit/s) in two runs: the machine is too busy to measure`);
   assert.ok(r.high.received >= 140 && r.low.received >= 140, 'replies came');
-  assert.ok(r.high.rttMs.median < 2 * r.idleHigh.rttMs.median, `high-priority median RTT ${r.high.rttMs.median} ms is not under 2x idle ${r.idleHigh.rttMs.median} ms`);
+  // Waiting behind the download in the best-effort queue costs ~37-50 ms (its queue); the high queue's median
+  // must stay clear of that. Not 2x idle: medians of ~0.5 ms double with the scheduler alone (docs/shaping.md
+  // measured 2.36 -> 3.81 ms at load 14), so the bound is idle + 10 ms.
+  assert.ok(r.high.rttMs.median < r.idleHigh.rttMs.median + HIGH_QUEUE_SLACK_MS, `high-priority median RTT ${r.high.rttMs.median} ms is not within ${HIGH_QUEUE_SLACK_MS} ms of idle ${r.idleHigh.rttMs.median} ms`);
   assert.ok(r.low.rttMs.median > 2 * r.idleLow.rttMs.median, `best-effort median RTT ${r.low.rttMs.median} ms did not grow past 2x idle ${r.idleLow.rttMs.median} ms`);
 });
 

@@ -11,6 +11,8 @@
  *    `path.message` event for control (with the source address and port for a NAT peer) and consumed; a
  *    well-formed link-test request from a peer at its configured address is answered by the data path
  *    instead (link-echo.ts: no event), and counted in both consumed-path-messages and link-test-echoes-answered;
+ *    a steady BFD packet or a link-test reply control armed the data path for is kept in typed arrays that
+ *    control reads at its ticks (control-fast-path.ts: no event), counted in consumed-path-messages and steady-path-messages;
  *    On an `outbound-only` path a UDP packet to 1280 whose payload starts with the SVR cookie is instead a
  *    session packet the peer sent on our control binding (docs/wan.md "Sessions toward a router behind
  *    NAT"): marked PF_NAT_RELAYED and checked like any metadata packet (its session is found by id);
@@ -65,6 +67,7 @@ export class WanVerifyStage implements Stage {
   private cNotOurs = 0;
   private cControl = 0;
   private cEchoes = 0;
+  private cSteady = 0;
   private cMetaDecrypt = 0;
   private cMetaEncrypted = 0;
   private cPeer = 0;
@@ -89,6 +92,7 @@ export class WanVerifyStage implements Stage {
     this.cNotOurs = i.counter('drop-not-for-waypoint');
     this.cControl = i.counter('consumed-path-messages');
     this.cEchoes = i.counter('link-test-echoes-answered');
+    this.cSteady = i.counter('steady-path-messages');
     this.cMetaDecrypt = i.counter('drop-metadata-decrypt');
     this.cMetaEncrypted = i.counter('drop-metadata-encrypted');
     this.cPeer = i.counter('drop-unknown-peer');
@@ -202,6 +206,13 @@ export class WanVerifyStage implements Stage {
       if (control && pi.protocol === PROTO_UDP && !cp.peerBehindNat && this.ctx.linkEchoes.take(path, d, pi.payload, pi.end)) {
         c.add(this.cControl);
         c.add(this.cEchoes); // a link-test request: answered after the batch (link-echo.ts), control sees nothing
+        rt.next[s] = N_CONSUMED;
+        continue;
+      }
+      const fast = this.ctx.controlFast;
+      if (control && fast !== null && pi.protocol === PROTO_UDP && !cp.peerBehindNat && fast.take(t.generation, path, d, pi.payload, pi.end)) {
+        c.add(this.cControl);
+        c.add(this.cSteady); // steady BFD or a link-test reply: in typed arrays control reads at its ticks
         rt.next[s] = N_CONSUMED;
         continue;
       }

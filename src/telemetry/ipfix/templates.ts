@@ -30,6 +30,7 @@ export const END_REASON: Record<CloseReason, number> = {
   'config': FLOW_END_REASON.forcedEnd,
   'no-route': FLOW_END_REASON.forcedEnd,
   'shutdown': FLOW_END_REASON.forcedEnd,
+  'standby': FLOW_END_REASON.forcedEnd,
 };
 
 /** A denied first packet's forwardingStatus: dropped, and why in the registry's terms (nfdump shows it as `fwd_status`). */

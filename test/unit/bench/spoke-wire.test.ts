@@ -44,6 +44,7 @@ test('a real router and the simulated spoke: BFD Up both ways, link tests answer
   const vt = new VirtualTime();
   const sup = new PathSupervisor({
     tables: () => lab.r1.tables, send: (p, b) => lab.r1.sendPathMessage(p, b), messages$: lab.r1.pathMessages$,
+    keepSteady: (f) => lab.r1.host.keepSteadyPathMessages(f), // steady BFD and link-test replies stay in r1's data path
     now: vt.now, setTimeout: vt.setTimeout, clearTimeout: vt.clearTimeout,
   }, { random: prng(1) });
   const downs: { reason: string; at: number }[] = [];

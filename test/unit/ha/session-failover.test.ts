@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { PairNode } from '../../../src/ha/pair-node.js';
-import { HaSessions, SYNC_KIND_SESSION } from '../../../src/node/ha-sessions.js';
+import { HaSessions, SYNC_KIND_SESSION, frameChanges } from '../../../src/node/ha-sessions.js';
+import { SyncReplica } from '../../../src/ha/replica.js';
 import { collectChanges, importRows, packRows, unpackRows } from '../../../src/dataplane/session-rows.js';
 import { SessionTable } from '../../../src/dataplane/session-table.js';
 import { removeSession } from '../../../src/dataplane/session-ops.js';
@@ -141,6 +142,35 @@ test('incremental sync: a removed session leaves the replica, idle rows are not 
   } finally {
     a.stop();
     b.stop();
+    await lab.close();
+  }
+});
+
+test('a node that stops forwarding ends its own sessions: taking over again, it installs the partner\'s newer row, not its own stale one', async () => {
+  const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  try {
+    const e = echo(lab);
+    e.send('x');
+    assert.ok(await until(() => e.replies.length === 1));
+    const sessions = new HaSessions(lab.r1.host, noLog);
+    const ids = (await lab.r1.sessions()).map((s) => s.id);
+    // the partner forwarded the session since (as a switchover there and back does): its row differs from ours
+    const own = await lab.r1.host.collectSessionChanges(true);
+    const [row] = unpackRows(own.rows);
+    new DataView(row!.row.buffer, row!.row.byteOffset).setUint32(38, 99, true); // pktsFwd
+    const replica = new SyncReplica();
+    replica.apply(frameChanges({ ...own, rows: packRows([row!]), rowCount: 1 }).records);
+    const removed: string[] = [];
+    const sub = lab.r1.events$.subscribe((ev) => { if (ev.type === 'session.removed') removed.push(`${ev.sessionId} ${ev.reason}`); });
+    sessions.standby();
+    assert.ok(await until(() => removed.length > 0), 'the session ended');
+    sub.unsubscribe();
+    assert.equal(removed, [`${ids[0]} standby`], 'the session ended here, reason standby');
+    assert.is((await lab.r1.sessions()).length, 0, 'the standby keeps no session of its own');
+    assert.equal(await sessions.install(replica), { installed: 1, present: 0, refused: 0 }, 'installed, not found present');
+    const after = await lab.r1.sessions();
+    assert.equal([after.map((s) => s.id), after[0]!.packets.forward], [ids, 99], 'the partner\'s row, under the same id');
+  } finally {
     await lab.close();
   }
 });

@@ -14,6 +14,7 @@ import { decodeBfdControl } from '../../../src/packet/bfd.js';
 import { decodeLinkTest, encodeLinkTest, LINK_TEST_REPLY, LINK_TEST_REQUEST } from '../../../src/paths/messages.js';
 import { meanOpinionScore, type LinkTestRound } from '../../../src/paths/quality.js';
 import type { Router } from '../../../src/control/router.js';
+import type { InThreadHost } from '../../../src/control/in-thread-host.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { exampleConfig, sleep } from '../../support/config.js';
 import { prng } from '../../support/prng.js';
@@ -43,17 +44,19 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(bfd: Partial<BfdSettings> = {}, opts: PathSupervisorOptions = {}, virtual = true, traffic?: [() => number, () => number]): Promise<Rig> {
+/** `steady`: the supervisors hand their routers' data paths the arrays for steady messages (as a router's own does) */
+async function rig(bfd: Partial<BfdSettings> = {}, opts: PathSupervisorOptions = {}, virtual = true, traffic?: [() => number, () => number], steady = true): Promise<Rig> {
   const lab = createMemoryLab({ config: await configWith(bfd), clients: [], servers: [] });
   const vt = virtual ? new VirtualTime() : undefined;
   const rand = prng(20);
   const loss: Rig['loss'] = { 'a->b': 0, 'b->a': 0 };
   lab.wan.setFilter((_, dir) => rand() >= loss[dir]);
-  const side = (r: Router, seed: number): PathSupervisor => new PathSupervisor({
+  const side = (r: Router<InThreadHost>, seed: number): PathSupervisor => new PathSupervisor({
     tables: () => r.tables,
     send: (p, b) => r.sendPathMessage(p, b),
     messages$: r.pathMessages$,
     ...(traffic === undefined ? {} : { traffic: traffic[seed - 1]! }),
+    ...(steady ? { keepSteady: (f) => r.host.keepSteadyPathMessages(f) } : {}),
     ...(vt === undefined ? {} : { now: vt.now, setTimeout: vt.setTimeout, clearTimeout: vt.clearTimeout }),
   }, { random: prng(seed), ...opts });
   const sup: Rig['sup'] = [side(lab.r1, 1), side(lab.r2, 2)];
@@ -71,9 +74,9 @@ async function rig(bfd: Partial<BfdSettings> = {}, opts: PathSupervisorOptions =
 }
 
 /** A test on a fresh rig that is closed even when an assertion fails (else its timers would linger). */
-function rigTest(name: string, setup: { bfd?: Partial<BfdSettings>; opts?: PathSupervisorOptions; virtual?: boolean; traffic?: [() => number, () => number] }, body: (r: Rig) => Promise<void>): void {
+function rigTest(name: string, setup: { bfd?: Partial<BfdSettings>; opts?: PathSupervisorOptions; virtual?: boolean; traffic?: [() => number, () => number]; steady?: boolean }, body: (r: Rig) => Promise<void>): void {
   test(name, async () => {
-    const r = await rig(setup.bfd, setup.opts, setup.virtual ?? true, setup.traffic);
+    const r = await rig(setup.bfd, setup.opts, setup.virtual ?? true, setup.traffic, setup.steady ?? true);
     try {
       await body(r);
     } finally {
@@ -322,7 +325,7 @@ rigTest('bad messages are counted, never thrown: short/forged BFD, malformed ech
   );
 });
 
-rigTest('the data path answers a well-formed link-test request itself (no message to control); a malformed one still reaches control', {}, async (r) => {
+rigTest('the data path answers a well-formed link-test request itself (no message to control); a malformed one still reaches control', { steady: false }, async (r) => {
   const vt = r.vt!;
   const seen: number[][] = [[], []];
   r.lab.r1.pathMessages$.subscribe((m) => seen[0]!.push(m.payload[0]!));
@@ -342,6 +345,47 @@ rigTest('the data path answers a well-formed link-test request itself (no messag
   assert.is((r.sup[1].counters()['link-test-drop-malformed'] ?? 0) - malformedBefore, 1, 'the short one went to control and was counted there');
   assert.is(seen[1]!.filter((b) => b === LINK_TEST_REQUEST).length, 1, 'of the requests only the malformed one reached r2\'s control');
 });
+
+for (const steady of [true, false]) {
+  rigTest(`steady BFD packets and link-test replies ${steady ? 'stay in the data path (counted there, none reaches control)' : 'reach control as messages without the data path\'s arrays'}; detection stays exact`, { steady }, async (r) => {
+    const vt = r.vt!;
+    const kinds: number[] = [];
+    r.lab.r2.pathMessages$.subscribe((m) => kinds.push(m.payload[0]!));
+    let last = -Infinity;
+    r.lab.wan.observe((pkt, dir) => {
+      if (dir === 'a->b' && r.loss['a->b'] < 1 && pkt[9] === 17 && pkt[28]! >> 5 === 1) last = vt.now(); // a BFD packet r2 gets
+    });
+    await vt.advance(3000);
+    const at = kinds.length;
+    const steadyBefore = r.lab.r2.counters()['steady-path-messages'] ?? 0;
+    const c0 = r.sup[1].counters();
+    await vt.advance(10_000);
+    const c1 = r.sup[1].counters();
+    const bfdRx = (c1['bfd-rx'] ?? 0) - (c0['bfd-rx'] ?? 0);
+    assert.ok(bfdRx > 150, `${bfdRx} BFD packets in 10 s at 50 ms`);
+    assert.is((c1['bfd-rx-steady'] ?? 0) - (c0['bfd-rx-steady'] ?? 0), bfdRx, 'every one steady');
+    const q = r.sup[1].quality(0)?.latest;
+    assert.ok(q !== undefined && q.lossPercent === 0 && q.latencyMs >= 0, `link tests measured: ${JSON.stringify(q)}`);
+    const toControl = kinds.slice(at).filter((k) => k >> 5 === 1 || k === LINK_TEST_REPLY).length;
+    const kept = (r.lab.r2.counters()['steady-path-messages'] ?? 0) - steadyBefore;
+    if (steady) {
+      assert.is(toControl, 0, 'no steady BFD packet or reply reached control as a message');
+      assert.ok(kept > bfdRx, `${kept} kept in the data path (BFD ${bfdRx} and replies)`);
+    } else {
+      assert.ok(toControl > bfdRx, `${toControl} messages to control`);
+      assert.is(kept, 0);
+    }
+    // the far end goes silent: declared down one Detection Time (150 ms) after the last packet r2 took
+    const cut = vt.now() + 5;
+    await vt.advance(5);
+    r.loss['a->b'] = 1;
+    await vt.advance(400);
+    const down = r.events[1].find((e) => e.at >= cut && e.bfdState === 'down')!;
+    assert.ok(down !== undefined, 'r2 declared the path down');
+    assert.is(down.reason, 'detection-time-expired');
+    assert.ok(down.at - last >= 150 && down.at - last <= 151, `down ${down.at - last} ms after r2's last BFD packet`);
+  });
+}
 
 rigTest('refresh() after a config change renegotiates timers with a poll, without a flap', {}, async (r) => {
   const vt = r.vt!;

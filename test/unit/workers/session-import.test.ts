@@ -2,7 +2,8 @@
  * Session rows across worker hosts (a router pair's node with --workers): rows exported from r1's two
  * workers are installed into another r1 with two workers (all in its first worker, which claims their keys
  * for steering); the next packet of every session is forwarded, whichever worker's queue it arrives on,
- * under the same session ids and without a new first packet.
+ * under the same session ids and without a new first packet. Ending every session (a pair's node going standby)
+ * ends those of both workers.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -41,6 +42,15 @@ test('rows exported from two workers, installed into another two-worker r1: ever
     assert.ok(await until(() => two.replies.size === PORTS.length, 5000), `every session answered after (${two.replies.size} of ${PORTS.length})`);
     assert.ok(wire.every((w) => w.meta === null), 'no first packet: no metadata on the wire');
     assert.equal((await after.r1.sessions()).map((s) => s.id).sort(), ids, 'the same session ids');
+
+    // the first r1 stops forwarding (a pair's node going standby): both workers end their sessions
+    const removed: string[] = [];
+    const sub = before.r1.events$.subscribe((e) => { if (e.type === 'session.removed') removed.push(e.reason); });
+    before.r1.host.removeAllSessions('standby');
+    assert.ok(await until(() => removed.length === PORTS.length, 5000), `every session ended (${removed.length} of ${PORTS.length})`);
+    sub.unsubscribe();
+    assert.equal([...new Set(removed)], ['standby']);
+    assert.is((await before.r1.sessions()).length, 0, 'none left in either worker');
   } finally {
     await before.close();
     await after.close();
