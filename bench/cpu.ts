@@ -1,6 +1,7 @@
 /** CPU time of processes from /proc/<pid>/stat (utime + stime of all threads, or of the main thread, in seconds). */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { RECORDS_THREAD_NAME } from '../src/telemetry/records-thread.js';
 
 let clkTck = 0;
 
@@ -60,4 +61,42 @@ export function threadCpuDelta(before: Map<number, { name: string; seconds: numb
 export function machineBusySeconds(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   return f.reduce((a, b, i) => (i === 3 || i === 4 || i >= 8 ? a : a + b), 0) / ticksPerSecond();
+}
+
+/**
+ * A router's threads as the visibility case accounts them: its main thread (control and the in-thread data
+ * path), the records thread and the TUN readers and writers (named by the node: RECORDS_THREAD_NAME,
+ * native/tun.c), V8's platform threads (the garbage collector's and the compiler's helpers: the first
+ * V8_PLATFORM_THREADS threads node starts after the main one, all named `node`), and the other `node` threads:
+ * libuv's pool (which runs LevelDB's reads and writes), LevelDB's compaction thread, node's own.
+ */
+export type ThreadGroup = 'main' | 'records' | 'tun' | 'v8' | 'other';
+export const THREAD_GROUPS: readonly ThreadGroup[] = ['main', 'records', 'tun', 'v8', 'other'];
+/** node 20 starts V8's platform first: a delayed-task thread and its worker pool (--v8-pool-size, default 4) */
+export const V8_PLATFORM_THREADS = 5;
+
+type Threads = Map<number, { name: string; seconds: number }>;
+
+/** The group of each thread of `pid` seen in any of the snapshots. */
+export function threadGroups(pid: number, ...snapshots: Threads[]): Map<number, ThreadGroup> {
+  const names = new Map<number, string>();
+  for (const s of snapshots) for (const [tid, t] of s) names.set(tid, t.name);
+  const out = new Map<number, ThreadGroup>();
+  let platform = 0;
+  for (const tid of [...names.keys()].sort((a, b) => a - b)) {
+    const name = names.get(tid)!;
+    if (tid === pid) out.set(tid, 'main');
+    else if (name === RECORDS_THREAD_NAME) out.set(tid, 'records');
+    else if (name.startsWith('svr-tun-')) out.set(tid, 'tun');
+    else out.set(tid, platform++ < V8_PLATFORM_THREADS ? 'v8' : 'other');
+  }
+  return out;
+}
+
+/** CPU seconds of `pid`'s thread groups between two threadCpu() snapshots (threads that started in between count whole; one that ended in between is missing). */
+export function groupCpuDelta(pid: number, before: Threads, after: Threads): Record<ThreadGroup, number> {
+  const out: Record<ThreadGroup, number> = { main: 0, records: 0, tun: 0, v8: 0, other: 0 };
+  const groups = threadGroups(pid, before, after);
+  for (const [tid, t] of after) out[groups.get(tid)!] += t.seconds - (before.get(tid)?.seconds ?? 0);
+  return out;
 }

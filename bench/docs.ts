@@ -11,6 +11,7 @@ import { hubSection } from './hub-report.js';
 import { figuresTable, goalsTable, ratiosTable, renderMarkdown, termsTable } from './report.js';
 import type { BenchResults } from './results.js';
 import { sustainedSection } from './sustained-report.js';
+import { costRows } from './visibility.js';
 import { fullTableSection } from './full-table-report.js';
 import { plotLink, writePlots, type BenchPlot } from './plots.js';
 import { scaleSections } from './scale-report.js';
@@ -100,12 +101,15 @@ export function generatedBlock(r: BenchResults, plots: readonly BenchPlot[] = []
     const gbps = (t: typeof v.on.tcp): string => (t === undefined ? '–' : `${t.gbps.median.toFixed(3)}${t.cpuSecondsPerGbit !== null ? ` (router CPU ${t.cpuSecondsPerGbit.median.toFixed(2)} s/Gbit)` : ''}`);
     const rate = (s: typeof v.on.sessions): string => (s === undefined ? '–' : `${Math.round(s.createdR1PerSecond ?? s.client.okPerSecond)} created/s (${Math.round(s.client.okPerSecond)} answered/s)`);
     lines.push('', `### Session records: ${m.label} with IPFIX export and session history off and on`, '',
-      `The same measurements back to back, on the bench config with a UDP idle timeout of ${v.idleTimeoutS} s (so that sessions end during the run and their records flow), without and with a \`telemetry\` block: each router exports to an nfcapd on 127.0.0.1:4739 in its namespace and writes its session history to its LevelDB store (bench/visibility.ts).`, '',
+      `The same measurements on the bench config with a UDP idle timeout of ${v.idleTimeoutS} s (so that sessions end during the run and their records flow), without and with a \`telemetry\` block: each router exports to an nfcapd on 127.0.0.1:4739 in its namespace (running, idle, in the off runs too) and writes its session history to its LevelDB store; ${v.rounds?.length ?? 1} alternating rounds of off then on, ${v.clientWindow ?? 'the headline\'s'} sessions in flight (bench/visibility.ts). Sessions: the round with the median ratio; TCP: the first round.`, '',
       '| | off | on |', '|---|---|---|',
       `| TCP 1 stream, Gbps | ${gbps(v.off.tcp)} | ${gbps(v.on.tcp)} |`,
       `| new UDP sessions/s (SVR path) | ${rate(v.off.sessions)} | ${rate(v.on.sessions)} |`);
+    if ((v.rounds?.length ?? 0) > 1) lines.push('', `On / off per round: ${v.rounds!.map((x) => x.ratio.toFixed(3)).join(', ')}.`);
+    const table = costRows(v.off.cpu, v.on.cpu);
+    if (table.length > 0) lines.push('', 'Where the CPU went in that round, µs per session r1 created, above the idle rate (cpu.ts ThreadGroup; nfcapd is the collectors\' cost, not the routers\'; "rest" is the client, the echo server, the kernel and any other work on the machine):', '', ...table);
     const h = v.history;
-    if (h !== undefined) lines.push('', `History with records on: ${h.written} of ${h.created} records written, ${Math.round(h.writtenPerSecond)} per second of the history's busy time (building and writing batches), while r1 created ${Math.round(h.createdPerSecond)} sessions/s; they arrived over ${h.writeSpanSeconds.toFixed(1)} s as the sessions idled out; ${h.pendingAtEnd} pending at the end, ${h.historyDropped} dropped. IPFIX: ${h.ipfixExported} exported, ${h.ipfixDropped} dropped${h.collectorFlows !== undefined ? `; nfcapd counted ${h.collectorFlows} flows (two per session that got a reply)` : ''}.`);
+    if (h !== undefined) lines.push('', `History with records on: ${h.written} of ${h.created} records written, ${Math.round(h.writtenPerSecond)} per second of the history's busy time (building and writing batches), while r1 created ${Math.round(h.createdPerSecond)} sessions/s; they arrived over ${h.writeSpanSeconds.toFixed(1)} s as the sessions idled out; ${h.pendingAtEnd} pending at the end, ${h.historyDropped} dropped. IPFIX: ${h.ipfixExported} exported, ${h.ipfixDropped} dropped${h.collectorFlows !== undefined ? `; over all rounds both routers exported ${h.exportedAllRounds ?? '–'} and nfcapd counted ${h.collectorFlows} flows (two per record: forward and reverse)` : ''}.`);
     if (v.errors.length > 0) lines.push('', ...v.errors.map((e) => `- error: ${e}`));
   }
   lines.push(...sustainedSection(r.modes, plots.filter((p) => p.file.startsWith('bench-sustained-')).map(plotLink)), ...fullTableSection(r.modes));

@@ -39,7 +39,7 @@ import type { ModeContext } from './modes/mode.js';
 import { HEADLINE_NODE_ARGS, svrScript, type SvrouterMode } from './modes/svrouter.js';
 import type { Plan } from './plan.js';
 import type { SessionRate, TcpResult } from './results.js';
-import { sessionRate } from './sessions.js';
+import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
 import { NS, namePrefix } from './topology.js';
 import { createMemoryLab, type MemoryLab } from '../src/sim/memory-lab.js';
@@ -57,11 +57,6 @@ export const COST_ROUNDS = Number(process.env['SVR_BENCH_HA_ROUNDS'] ?? 3);
  *  profiles in DIR (r1-<round>, r1a-<round>, r1b-<round>.cpuprofile; profiling costs CPU, the ratio is then not the plain one) */
 const PROFILE_DIR = process.env['SVR_BENCH_HA_PROFILE'];
 const profiled = (name: string): string[] => PROFILE_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${name}.cpuprofile`];
-/** UDP sessions in flight in the session tests (the C client). The headline's 2,048 collapse the test on a loaded
- *  machine: once the routers make fewer than 2,048 sessions a second, a session's round trip passes the
- *  client's 1 s, every one counts as failed and is sent again (2,048/s, none answered: every loaded run of this
- *  case). 512 keeps the round trip under 1 s down to 512 sessions/s; the sustained case's ceiling uses 512 too. */
-const HA_CLIENT_WINDOW = 512;
 /** how long the routers' idle CPU rate is sampled before each session test (ms) */
 const IDLE_SAMPLE_MS = 3000;
 const FAILOVER_SESSIONS = 100;
@@ -196,7 +191,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const idle1 = cpu();
     const idleRate = idle1.map((x, i) => (x - idle0[i]!) / (idle1[0]! - idle0[0]!));
     const before = cpu();
-    await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], HA_CLIENT_WINDOW); });
+    await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
     const after = cpu();
     const d = after.map((x, i) => x - before[i]! - (i === 0 || i === 5 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
     r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[5]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };

@@ -1,19 +1,33 @@
 /**
- * The visibility case (svrouter, HMAC only): what session records cost. The same measurements twice, back to
- * back, on the same config except its `telemetry` block:
+ * The visibility case (svrouter, HMAC only): what session records cost. The same measurements on the same
+ * config but its `telemetry` block, in VISIBILITY_ROUNDS alternating rounds (records off, then on; TCP in the
+ * first round only):
  *   off  r1 and r2 restarted on the bench config with a short UDP idle timeout (sessions end, so records flow):
  *        no collector, no history (as every other measurement of the benchmark);
  *   on   the same with IPFIX export (each router to an nfcapd on 127.0.0.1:4739 in its namespace) and the
  *        session history in the node's LevelDB store (the default of a node).
- * Each: TCP (iperf3, one stream) and new UDP sessions/s, with the drop counters that moved. With telemetry
- * on, r1's `svr show stats` is sampled every 200 ms from the start of the session test until its records
- * are written (or 20 s): what was written and dropped, and the history's write rate (records per second of
- * the time it spent building and writing batches, `history-busy-ms`) next to r1's session rate. The nodes are
- * restarted on the headline config afterwards. Metrics (Prometheus) are not part of this build's node yet.
+ * Equal terms: the two nfcapd run through every round (idle while records are off), r1's `svr show stats` is
+ * sampled every 200 ms in both runs, and both session tests keep LOADED_CLIENT_WINDOW sessions in flight. The
+ * nodes run no management API (no /metrics, no Prometheus) in either run; their metrics count in both.
+ * Each run: TCP (iperf3, one stream; first round), a WARM_UP_SECONDS session test (not measured: a node that
+ * has run a while has its code compiled) until its sessions ended and records were written, then new UDP
+ * sessions/s with the drop counters that moved, and
+ * where the CPU went (cpu.ts ThreadGroup), in µs per session r1 created: each router's main thread, records
+ * thread, TUN threads, V8's platform threads (GC and compiler helpers) and the other threads (libuv's pool
+ * running LevelDB's calls, LevelDB's compaction), both nfcapd, and the whole machine (/proc/stat: the client,
+ * the echo server, the kernel, and whatever else runs on it), all above their idle rate sampled just before
+ * (IDLE_SAMPLE_MS; on a loaded machine a starved thread may run less in the test than in its idle sample: a
+ * negative figure);
+ * once `during` the session test (what competes with forwarding) and once `settled`: from its start until
+ * every session of the test ended on both routers and, records on, every record was written (or 20 s).
+ * The ratio on / off of r1's session rate is taken per round; the round of the median ratio (of those whose
+ * tests did not break down) stands for the case. The history's write rate (records per second of the time it
+ * spent building and writing batches, `history-busy-ms`) is r1's of that round. The nodes are restarted on the
+ * headline config afterwards.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuSeconds } from './cpu.js';
+import { cpuSeconds, groupCpuDelta, machineBusySeconds, THREAD_GROUPS, threadCpu } from './cpu.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
 import { recordingSteps, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { checkConnectivity, measureTcp } from './measure.js';
@@ -21,13 +35,22 @@ import type { ModeContext } from './modes/mode.js';
 import type { SvrouterMode } from './modes/svrouter.js';
 import type { Plan } from './plan.js';
 import type { SessionRate, TcpResult } from './results.js';
-import { sessionRate } from './sessions.js';
+import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
 import { NS } from './topology.js';
 
 /** Idle timeout of the visibility runs' UDP sessions, s: records of the session test arrive within the run. */
 export const VISIBILITY_IDLE_S = 2;
+/** rounds of records off then on: the ratio is taken per round, side by side */
+export const VISIBILITY_ROUNDS = 3;
+/** how long the machine's and the processes' idle CPU rate is sampled before each session test (ms) */
+const IDLE_SAMPLE_MS = 2000;
+/** seconds of the session test that warms each run up (not measured) */
+const WARM_UP_SECONDS = 2;
+/** how long a run waits after its session test for the sessions to end and their records to be written */
+const SETTLE_MS = 20_000;
 const COLLECTOR = '127.0.0.1';
+const ROUTERS = ['r1', 'r2'] as const;
 
 export interface HistoryRate {
   /** r1's sessions-created during the UDP session test, per second of it */
@@ -43,8 +66,29 @@ export interface HistoryRate {
   historyDropped: number;
   ipfixExported: number;
   ipfixDropped: number;
-  /** records nfcapd counted (its stats line at exit), both routers */
+  /** records nfcapd counted (its stats lines at exit), both routers, over every round */
   collectorFlows?: number;
+  /** IPFIX records both routers exported over every round (to compare with collectorFlows) */
+  exportedAllRounds?: number;
+}
+
+/**
+ * Where a run's CPU went, µs per session r1 created, above the idle rate: `r1 main`, `r1 records`, `r1 tun`,
+ * `r1 v8`, `r1 other` (cpu.ts ThreadGroup), the same for r2, `nfcapd` (both), `machine` (everything, /proc/stat) and
+ * `rest` (the machine less the routers and nfcapd: the client, the echo server, the kernel's softirqs, other work).
+ */
+export type CpuAccount = Record<string, number>;
+
+export interface RunCpu {
+  during: CpuAccount;
+  settled: CpuAccount;
+  /** seconds of the session test, and from its start until settled */
+  duringSeconds: number;
+  settledSeconds: number;
+  /** the run settled (sessions ended, records written) before SETTLE_MS ran out */
+  settledInTime: boolean;
+  /** the load average when the session test started */
+  load: number;
 }
 
 export interface VisibilityRun {
@@ -56,14 +100,33 @@ export interface VisibilityRun {
   kernelDrops?: Record<string, number>;
   /** each router's CPU during the session test, µs per session it created: the whole process, its main thread */
   sessionCpuUs?: Record<string, { process: number; mainThread: number }>;
+  cpu?: RunCpu;
+}
+
+export interface VisibilityRound {
+  off: VisibilityRun;
+  on: VisibilityRun;
+  /** r1's new sessions/s, on / off */
+  ratio: number;
+  history?: HistoryRate;
 }
 
 export interface VisibilityResult {
   idleTimeoutS: number;
+  /** TCP of the first round; sessions and CPU of the round with the median ratio */
   off: VisibilityRun;
   on: VisibilityRun;
   history?: HistoryRate;
+  rounds?: VisibilityRound[];
+  /** sessions in flight in the session tests */
+  clientWindow?: number;
   errors: string[];
+}
+
+interface Mark {
+  active: number[];
+  created: number;
+  written: number;
 }
 
 interface Stats {
@@ -77,19 +140,20 @@ interface Stats {
   ipfixDropped: number;
 }
 
+const num = (s: Record<string, unknown>, k: string): number => (typeof s[k] === 'number' ? s[k] : NaN);
+
 async function sample(svr: SvrouterMode): Promise<Stats> {
   const s = await svr.stats('r1');
-  const n = (k: string): number => (typeof s[k] === 'number' ? s[k] : NaN);
   return {
-    at: Date.now(), created: n('sessions-created'), written: n('history-written'), pending: n('history-pending'), busyMs: n('history-busy-ms'),
-    historyDropped: n('history-dropped'), exported: n('ipfix-exported'), ipfixDropped: n('ipfix-dropped'),
+    at: Date.now(), created: num(s, 'sessions-created'), written: num(s, 'history-written'), pending: num(s, 'history-pending'), busyMs: num(s, 'history-busy-ms'),
+    historyDropped: num(s, 'history-dropped'), exported: num(s, 'ipfix-exported'), ipfixDropped: num(s, 'ipfix-dropped'),
   };
 }
 
 /** Drop counters of both routers, `r1 drop-...`. */
 async function drops(svr: SvrouterMode): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const r of ['r1', 'r2'] as const) {
+  for (const r of ROUTERS) {
     for (const [k, v] of Object.entries(await svr.stats(r))) if (k.startsWith('drop') && typeof v === 'number') out[`${r} ${k}`] = v;
   }
   return out;
@@ -104,74 +168,167 @@ async function startCollector(dir: string, r: 'r1' | 'r2'): Promise<Proc> {
   return p;
 }
 
+/** CPU seconds so far: each router's thread groups, the collectors, the machine; and the clock (s). */
+interface CpuSnapshot {
+  at: number;
+  routers: Map<number, { name: string; seconds: number }>[];
+  collectors: number;
+  machine: number;
+}
+
+/** The accounts of a snapshot pair, CPU seconds (see CpuAccount). */
+export function cpuAccount(pids: readonly number[], a: CpuSnapshot, b: CpuSnapshot): CpuAccount {
+  const out: CpuAccount = {};
+  let routers = 0;
+  pids.forEach((pid, k) => {
+    const g = groupCpuDelta(pid, a.routers[k]!, b.routers[k]!);
+    for (const x of THREAD_GROUPS) {
+      out[`${ROUTERS[k]} ${x}`] = g[x];
+      routers += g[x];
+    }
+  });
+  out.nfcapd = b.collectors - a.collectors;
+  out.machine = b.machine - a.machine;
+  out.rest = out.machine - routers - out.nfcapd;
+  return out;
+}
+
+/** (window - idle rate × its length) per session, µs: the accounts of a window above the idle rate. */
+export function perSession(window: CpuAccount, windowSeconds: number, idle: CpuAccount, idleSeconds: number, sessions: number): CpuAccount {
+  const out: CpuAccount = {};
+  for (const [k, v] of Object.entries(window)) out[k] = ((v - ((idle[k] ?? 0) * windowSeconds) / idleSeconds) * 1e6) / sessions;
+  return out;
+}
+
+/** The round whose ratio is the median of the clean ones (all rounds when none is clean); undefined when no ratio is finite. */
+export function medianRound<R extends { ratio: number }>(rounds: readonly R[], clean: (r: R) => boolean): R | undefined {
+  const finite = rounds.filter((r) => Number.isFinite(r.ratio));
+  const byRatio = (finite.some(clean) ? finite.filter(clean) : finite).sort((x, y) => x.ratio - y.ratio);
+  return byRatio[Math.floor((byRatio.length - 1) / 2)];
+}
+
+const loadAverage = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+
+/** One line of a CpuAccount's figures (µs per session), the groups of both routers first. */
+export function formatAccount(a: CpuAccount): string {
+  return Object.entries(a).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+}
+
 export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, plan: Plan): Promise<VisibilityResult> {
   const progress = ctx.progress;
   const dir = join(ctx.dir, 'visibility');
   mkdirSync(dir, { recursive: true });
-  const res: VisibilityResult = { idleTimeoutS: VISIBILITY_IDLE_S, off: {}, on: {}, errors: [] };
+  const res: VisibilityResult = { idleTimeoutS: VISIBILITY_IDLE_S, off: {}, on: {}, rounds: [], clientWindow: LOADED_CLIENT_WINDOW, errors: [] };
   const config = (collector: boolean): string => {
     const path = join(dir, `authority-${collector ? 'on' : 'off'}.yaml`);
     writeFileSync(path, svrConfigYaml({ encrypt: false, udpIdleTimeoutS: VISIBILITY_IDLE_S, ...(collector ? { collector: COLLECTOR } : {}) }));
     return path;
   };
   const step = recordingSteps(res.errors, progress);
-  const runBoth = async (run: VisibilityRun, label: string, sampling: boolean): Promise<void> => {
+  const collectors: Proc[] = [];
+  const snapshot = (pids: readonly number[]): CpuSnapshot => ({
+    at: performance.now() / 1000, routers: pids.map((pid) => threadCpu(pid)),
+    collectors: collectors.reduce((n, p) => n + cpuSeconds(p.pid), 0), machine: machineBusySeconds(),
+  });
+  /** Each router's active sessions, and r1's created and written so far. */
+  const mark = async (): Promise<Mark> => {
+    const s = await Promise.all(ROUTERS.map((r) => svr.stats(r)));
+    return { active: s.map((x) => num(x, 'sessions-active')), created: num(s[0]!, 'sessions-created'), written: num(s[0]!, 'history-written') };
+  };
+  /** Waits (SETTLE_MS at most) until every session since `from` ended on both routers (idle timeout) and, records on, r1 wrote every record; false when the time ran out. */
+  const settled = async (from: Mark, recordsOn: boolean): Promise<boolean> => {
+    const deadline = Date.now() + SETTLE_MS;
+    while (Date.now() < deadline) {
+      await sleep(250);
+      const s = await Promise.all(ROUTERS.map((r) => svr.stats(r)));
+      const ended = s.every((x, k) => num(x, 'sessions-active') <= from.active[k]!);
+      const written = !recordsOn || (num(s[0]!, 'history-written') - from.written >= num(s[0]!, 'sessions-created') - from.created && num(s[0]!, 'history-pending') === 0);
+      if (ended && written) return true;
+    }
+    return false;
+  };
+  /** The run's measurements (see the top); its history rate when records are on. */
+  const runOne = async (run: VisibilityRun, label: string, tcp: boolean, recordsOn: boolean): Promise<HistoryRate | undefined> => {
     await checkConnectivity();
     const drops0 = await drops(svr);
-    await step(`${label} tcp`, async () => { run.tcp = await measureTcp(svr, plan, progress); });
-    let samples: Stats[] = [];
-    let sampler: Promise<void> | undefined;
-    let sampling$ = sampling;
-    if (sampling) {
-      samples = [await sample(svr)];
-      sampler = (async () => {
-        while (sampling$) {
-          await sleep(200);
-          samples.push(await sample(svr).catch(() => samples[samples.length - 1]!));
-        }
-      })();
-    }
+    if (tcp) await step(`${label} tcp`, async () => { run.tcp = await measureTcp(svr, plan, progress); });
+    // warm up as a node that has run a while: the data path's code compiled, and with records on the records
+    // thread's (a cold records thread spent half its cost in V8's compiler threads, bench/records-cost.ts)
+    const warm0 = await mark();
+    await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
+    await settled(warm0, recordsOn);
+    // r1's stats every 200 ms in both runs (equal terms); the history's figures from them when records are on
+    const samples: Stats[] = [await sample(svr)];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        await sleep(200);
+        samples.push(await sample(svr).catch(() => samples[samples.length - 1]!));
+      }
+    })();
+    const pids = svr.routerProcs().map((p) => p.pid);
+    const idle0 = snapshot(pids);
+    await sleep(IDLE_SAMPLE_MS);
+    const idle1 = snapshot(pids);
+    const test0 = await mark();
     const kernel0 = await dropSnapshot();
-    const procs = svr.routerProcs();
-    const cpu0 = procs.map((p) => [cpuSeconds(p.pid), cpuSeconds(p.pid, true)] as const);
-    await step(`${label} udp sessions`, async () => { run.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    const load = loadAverage();
+    const cpu0 = snapshot(pids);
+    const proc0 = pids.map((pid) => [cpuSeconds(pid), cpuSeconds(pid, true)] as const);
+    await step(`${label} udp sessions`, async () => { run.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
+    const cpu1 = snapshot(pids);
     const created = run.sessions?.createdR1;
     if (created !== undefined && created > 0) {
-      run.sessionCpuUs = Object.fromEntries(procs.map((p, k) => [p.name, {
-        process: ((cpuSeconds(p.pid) - cpu0[k]![0]) * 1e6) / created, mainThread: ((cpuSeconds(p.pid, true) - cpu0[k]![1]) * 1e6) / created,
+      run.sessionCpuUs = Object.fromEntries(pids.map((pid, k) => [`svr-${ROUTERS[k]}`, {
+        process: ((cpuSeconds(pid) - proc0[k]![0]) * 1e6) / created, mainThread: ((cpuSeconds(pid, true) - proc0[k]![1]) * 1e6) / created,
       }]));
-      progress(`    router CPU per session (${label}): ${Object.entries(run.sessionCpuUs).map(([n, c]) => `${n} ${c.process.toFixed(1)} µs (main thread ${c.mainThread.toFixed(1)})`).join(', ')}`);
     }
     run.kernelDrops = dropDelta(kernel0, await dropSnapshot());
     progress(`    kernel drops during the ${label} session test: ${formatDrops(run.kernelDrops)}`);
-    if (sampler !== undefined) {
-      // records come as sessions idle out (VISIBILITY_IDLE_S after their last packet) and are written in batches
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline) {
-        await sleep(250);
-        const last = samples[samples.length - 1]!;
-        if (last.written - samples[0]!.written >= last.created - samples[0]!.created && last.pending === 0) break;
-      }
-      sampling$ = false;
-      await sampler;
-      res.history = historyRate(samples, run.sessions);
+    const settledInTime = await settled(test0, recordsOn);
+    const cpu2 = snapshot(pids);
+    sampling = false;
+    await sampler;
+    if (created !== undefined && created > 0) {
+      const idle = cpuAccount(pids, idle0, idle1);
+      const idleS = idle1.at - idle0.at;
+      run.cpu = {
+        during: perSession(cpuAccount(pids, cpu0, cpu1), cpu1.at - cpu0.at, idle, idleS, created),
+        settled: perSession(cpuAccount(pids, cpu0, cpu2), cpu2.at - cpu0.at, idle, idleS, created),
+        duringSeconds: cpu1.at - cpu0.at, settledSeconds: cpu2.at - cpu0.at, settledInTime, load,
+      };
+      progress(`    CPU µs per session r1 created (${label}, above the idle rate, load ${load}), during the test (${run.cpu.duringSeconds.toFixed(1)} s): ${formatAccount(run.cpu.during)}`);
+      progress(`      until settled (${run.cpu.settledSeconds.toFixed(1)} s${settledInTime ? '' : ', not settled'}): ${formatAccount(run.cpu.settled)}`);
     }
     const drops1 = await drops(svr);
     const moved = Object.fromEntries(Object.entries(drops1).map(([k, v]) => [k, v - (drops0[k] ?? 0)] as const).filter(([, d]) => d !== 0));
     run.drops = moved;
     if (Object.keys(moved).length > 0) progress(`    drops with records ${label}: ${Object.entries(moved).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    return recordsOn ? historyRate(samples, run.sessions) : undefined;
   };
 
-  progress(`  visibility: UDP idle timeout ${VISIBILITY_IDLE_S} s; telemetry off`);
-  await svr.restartWith(config(false));
-  await runBoth(res.off, 'off', false);
-
-  progress(`  visibility: telemetry on (IPFIX to nfcapd on ${COLLECTOR}:4739 in each router's namespace, session history in LevelDB)`);
-  const collectors: Proc[] = [];
+  let exported = 0;
   try {
-    for (const r of ['r1', 'r2'] as const) collectors.push(await startCollector(dir, r));
-    await svr.restartWith(config(true));
-    await runBoth(res.on, 'on', true);
+    progress(`  visibility: ${VISIBILITY_ROUNDS} rounds of records off then on; UDP idle timeout ${VISIBILITY_IDLE_S} s; ${LOADED_CLIENT_WINDOW} sessions in flight; nfcapd on ${COLLECTOR}:4739 in each router's namespace through every round (idle while records are off)`);
+    for (const r of ROUTERS) collectors.push(await startCollector(dir, r));
+    for (let round = 0; round < VISIBILITY_ROUNDS; round++) {
+      const off: VisibilityRun = {};
+      const on: VisibilityRun = {};
+      progress(`  visibility round ${round + 1} of ${VISIBILITY_ROUNDS}: records off`);
+      await svr.restartWith(config(false));
+      await runOne(off, 'off', round === 0, false);
+      progress(`  visibility round ${round + 1} of ${VISIBILITY_ROUNDS}: records on (IPFIX to nfcapd, session history in LevelDB)`);
+      await svr.restartWith(config(true));
+      const history = await runOne(on, 'on', round === 0, true);
+      for (const r of ROUTERS) exported += num(await svr.stats(r), 'ipfix-exported') || 0; // since the restart: this round's
+      const ratio = (on.sessions?.createdR1PerSecond ?? NaN) / (off.sessions?.createdR1PerSecond ?? NaN);
+      progress(`    round ${round + 1}: new sessions/s on / off = ${Math.round(on.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(off.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`);
+      res.rounds!.push({ off, on, ratio, ...(history === undefined ? {} : { history }) });
+      if (round === 0) {
+        res.off.tcp = off.tcp;
+        res.on.tcp = on.tcp;
+      }
+    }
   } finally {
     await svr.restartWith();
     let flows = 0;
@@ -179,13 +336,34 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       await stop(p, 5000);
       flows += collectorFlows(join(dir, `${p.name}.log`));
     }
-    if (res.history !== undefined && collectors.length > 0) res.history.collectorFlows = flows;
+    const mid = medianRound(res.rounds!, cleanRound);
+    if (mid !== undefined) {
+      // TCP stays the first round's
+      Object.assign(res.off, mid.off, { tcp: res.off.tcp });
+      Object.assign(res.on, mid.on, { tcp: res.on.tcp });
+      if (mid.history !== undefined) res.history = { ...mid.history, ...(collectors.length > 0 ? { collectorFlows: flows, exportedAllRounds: exported } : {}) };
+      progress(`    on / off, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${cleanRound(r) ? '' : ' (broke down)'}`).join(', ')}; median: ${mid.ratio.toFixed(3)}`);
+      const table = costRows(mid.off.cpu, mid.on.cpu);
+      if (table.length > 0) progress(`    where the median round's CPU went, µs per session r1 created (above the idle rate):\n${table.map((l) => `      ${l}`).join('\n')}`);
+    }
   }
   const h = res.history;
   if (h !== undefined) {
-    progress(`    history: ${h.written} records written (over ${h.writeSpanSeconds.toFixed(1)} s as sessions idled out) at ${Math.round(h.writtenPerSecond)} per second of its busy time, while r1 created ${Math.round(h.createdPerSecond)} sessions/s; pending at end ${h.pendingAtEnd}, dropped ${h.historyDropped}; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `; nfcapd counted ${h.collectorFlows} flows` : ''}`);
+    progress(`    history: ${h.written} records written (over ${h.writeSpanSeconds.toFixed(1)} s as sessions idled out) at ${Math.round(h.writtenPerSecond)} per second of its busy time, while r1 created ${Math.round(h.createdPerSecond)} sessions/s; pending at end ${h.pendingAtEnd}, dropped ${h.historyDropped}; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `; over all rounds both routers exported ${h.exportedAllRounds} and nfcapd counted ${h.collectorFlows} flows` : ''}`);
   }
   return res;
+}
+
+/** A round whose session tests both lost at most 1 % of their sessions (the routers not starved by the machine's load). */
+export const cleanRound = (r: VisibilityRound): boolean => [r.off, r.on].every((x) => x.sessions !== undefined && x.sessions.client.failed <= 0.01 * x.sessions.client.attempted);
+
+/** Two runs' CPU accounts side by side as markdown rows: off, on, on − off, during the test and until settled. */
+export function costRows(off: RunCpu | undefined, on: RunCpu | undefined): string[] {
+  if (off === undefined || on === undefined) return [];
+  const f = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(1));
+  const cells = (k: string, w: 'during' | 'settled'): string => [off[w][k], on[w][k], (on[w][k] ?? NaN) - (off[w][k] ?? NaN)].map(f).join(' | ');
+  return ['| where | off | on | on − off | until settled: off | on | on − off |', '|---|---|---|---|---|---|---|',
+    ...Object.keys(on.during).map((k) => `| ${k} | ${cells(k, 'during')} | ${cells(k, 'settled')} |`)];
 }
 
 /** The history's write rate over the samples, next to the session rate. */

@@ -378,6 +378,7 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
 
 static void *writer_main(void *arg) {
   writer *w = arg;
+  pthread_setname_np(pthread_self(), "svr-tun-write"); /* as the reader threads (tun.c) */
   wstats st = {0};
   uint64_t head = 0;
   for (;;) {

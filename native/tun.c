@@ -268,6 +268,7 @@ static int park_or_wait(reader *r, int *closing) {
 
 static void *reader_main(void *arg) {
   reader *r = arg;
+  pthread_setname_np(pthread_self(), "svr-tun-read"); /* what top -H, ps -L and the benchmark's per-thread CPU show */
   struct pollfd pfd[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->efd, .events = POLLIN}};
   int err = 0, closing = 0;
 

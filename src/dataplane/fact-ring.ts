@@ -11,7 +11,9 @@
  *         word offsets (F64 views of the same memory)
  *
  * Head and tail count rows since the ring was made (Int32, wrapping: differences are taken `| 0`). The ring
- * outlives the thread that writes it: a data-path worker started again goes on from `head`.
+ * outlives the thread that writes it: a data-path worker started again goes on from `head`. The producer keeps
+ * its own copy of `head` and of the rows it knows free: one FactRing writes a ring at a time. Per fact it reads
+ * the consumer's `tail` only when those run out, and publishes with one atomic store.
  */
 
 /** Uint32 words per row. */
@@ -85,6 +87,9 @@ export class FactRing {
   readonly capacity: number;
   private readonly mask: number;
   private readonly h: Int32Array;
+  /** producer: its copy of HEAD (it alone moves it), and rows known free (TAIL is read again only when they run out) */
+  private head: number;
+  private room = 0;
 
   /** A new ring's memory (`rows` a power of two). */
   static buffer(rows = FACT_RING_ROWS): SharedArrayBuffer {
@@ -100,6 +105,7 @@ export class FactRing {
     this.bytes = new Uint8Array(buffer, HEADER_WORDS * 4);
     this.capacity = this.words.length / ROW_WORDS;
     this.mask = this.capacity - 1;
+    this.head = Atomics.load(this.h, H_HEAD);
   }
 
   /** The consumer's epoch while it wants facts, 0 while it does not (the producer writes nothing then). */
@@ -121,19 +127,23 @@ export class FactRing {
 
   // producer
 
-  /** Rows the producer may write before it publishes. */
-  free(): number {
-    return this.capacity - ((Atomics.load(this.h, H_HEAD) - Atomics.load(this.h, H_TAIL)) | 0);
+  /** Whether `rows` rows after the published ones are free (the consumer's TAIL is read only when the rows known free are fewer). */
+  fits(rows: number): boolean {
+    if (rows <= this.room) return true;
+    this.room = this.capacity - ((this.head - Atomics.load(this.h, H_TAIL)) | 0);
+    return rows <= this.room;
   }
 
   /** Word offset of the k-th row after the published ones. */
   nextRow(k: number): number {
-    return ((Atomics.load(this.h, H_HEAD) + k) & this.mask) * ROW_WORDS;
+    return ((this.head + k) & this.mask) * ROW_WORDS;
   }
 
-  /** Makes the next `rows` rows visible to the consumer. */
+  /** Makes the next `rows` rows visible to the consumer (one atomic store; HEAD is not read back). */
   publish(rows: number): void {
-    Atomics.store(this.h, H_HEAD, (Atomics.load(this.h, H_HEAD) + rows) | 0);
+    this.head = (this.head + rows) | 0;
+    this.room -= rows;
+    Atomics.store(this.h, H_HEAD, this.head);
   }
 
   /** Counts facts the producer dropped (ring full). */

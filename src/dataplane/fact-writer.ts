@@ -209,7 +209,7 @@ export class FactWriter {
 
   /** Word offset of the next staged row, or -1 (ring full: the fact fails). */
   private row(): number {
-    if (this.failed || this.staged >= this.ring.free()) {
+    if (this.failed || !this.ring.fits(this.staged + 1)) {
       this.failed = true;
       return -1;
     }
@@ -247,7 +247,7 @@ export class FactWriter {
     if (this.announced[table]![id] !== 0 || this.failed) return;
     for (let i = 0; i < this.marks; i++) if (this.markTable[i] === table && this.markId[i] === id) return;
     const rows = 1 + Math.ceil(Math.max(0, bytes.length - (ROW_WORDS * 4 - NAME_BYTES)) / (ROW_WORDS * 4));
-    if (this.marks >= MAX_MARKS || this.staged + rows > this.ring.free()) {
+    if (this.marks >= MAX_MARKS || !this.ring.fits(this.staged + rows)) {
       this.failed = true;
       return;
     }

@@ -42,6 +42,8 @@ export const COUNTERS_MS = 100;
 /** ms before a records thread that ended is started again; doubling to RESTART_MAX_MS while starts fail. */
 export const RESTART_MS = 200;
 export const RESTART_MAX_MS = 30_000;
+/** The records thread's name on Linux (its `comm`: `top -H`, `ps -L`, the benchmark's per-thread CPU). */
+export const RECORDS_THREAD_NAME = 'svr-records';
 
 /** The history database of a node whose store is in `dataDir`. */
 export const historyDirOf = (dataDir: string): string => join(dataDir, 'history');

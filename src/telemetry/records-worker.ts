@@ -1,22 +1,32 @@
 /**
- * The records thread (records-thread.ts starts it): lowers its own priority (`nice`: records wait while
+ * The records thread (records-thread.ts starts it): names itself RECORDS_THREAD_NAME (what `top -H`, `ps -L`
+ * and the benchmark's per-thread CPU show), lowers its own priority (`nice`: records wait while
  * forwarding needs the cores), opens the history database, runs SessionRecords (record
  * builder, IPFIX exporters, history) on the rows of the data paths' fact rings, answers queries, and
  * sends its counters every COUNTERS_MS and with every answer. On `close` it sends what is queued, writes
  * what is pending, closes the database and answers; the control thread then ends it.
  */
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { FactRing } from '../dataplane/fact-ring.js';
 import { Store } from '../store/store.js';
 import { FactReader, READ_ROWS } from './fact-rows.js';
-import { COUNTERS_MS, RING_POLL_MS, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
+import { COUNTERS_MS, RECORDS_THREAD_NAME, RING_POLL_MS, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
 import { SessionRecords } from './session-records.js';
 
 const port = parentPort!;
 const init = workerData as RecordsThreadInit;
 const send = (m: FromRecords): void => port.postMessage(m);
+
+/** Names this thread (Linux: its `comm`, 15 bytes at most); nothing where the platform has no /proc. */
+function nameThread(name: string): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', name);
+  } catch {
+    // not Linux: the thread keeps its name
+  }
+}
 
 /** This thread's nice value (Linux: setpriority(2) with a thread id changes only that thread); false where it cannot. */
 function niceThread(nice: number): boolean {
@@ -29,6 +39,7 @@ function niceThread(nice: number): boolean {
 }
 
 try {
+  nameThread(RECORDS_THREAD_NAME);
   if (init.nice !== undefined && init.nice !== 0) niceThread(init.nice);
   const store = await Store.open(init.historyDir);
   const records = await SessionRecords.open({

@@ -455,7 +455,9 @@ async function modeDirect(a: Json): Promise<void> {
   const polling = await phase();
   tun!.setReaderMode('thread');
   const threaded = await phase();
-  result({ polling, threaded, received: seqs.length, outOfOrder: state.outOfOrder, distinct: new Set(seqs).size });
+  // the names native/tun.c and tun-write.c give their threads (top -H, the benchmark's per-thread CPU)
+  const threads = readdirSync('/proc/self/task').map((t) => readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim());
+  result({ polling, threaded, received: seqs.length, outOfOrder: state.outOfOrder, distinct: new Set(seqs).size, threads });
   sock.close();
   tun!.close();
 }

@@ -140,11 +140,11 @@ for (const offload of [false, true]) {
   });
 }
 
-netnsTest('direct writes: small batches go out at once while the reader polls, through the writer thread otherwise', async () => {
+netnsTest('direct writes: small batches go out at once while the reader polls, through the writer thread otherwise; the reader and writer threads carry their names', async () => {
   const rounds = 100;
   const run = await withNetns((ns) => runHelper(ns, 'direct', { rounds }));
   type Phase = { txPackets: number; txDirect: number; txWakeups: number; txDrops: number };
-  const r = run.result as { polling: Phase; threaded: Phase; received: number; outOfOrder: number; distinct: number };
+  const r = run.result as { polling: Phase; threaded: Phase; received: number; outOfOrder: number; distinct: number; threads: string[] };
   assert.is(r.polling.txDirect, 4 * rounds, `polling: every packet written directly (${JSON.stringify(r.polling)}); stderr ${run.stderr}`);
   assert.is(r.polling.txWakeups, 0, 'no writer thread wake-up while writes are direct');
   assert.is(r.threaded.txDirect, r.polling.txDirect, 'reader thread mode: nothing direct');
@@ -154,6 +154,7 @@ netnsTest('direct writes: small batches go out at once while the reader polls, t
   assert.is(r.received, 8 * rounds);
   assert.is(r.distinct, 8 * rounds);
   assert.is(r.outOfOrder, 0);
+  assert.ok(r.threads.includes('svr-tun-read') && r.threads.includes('svr-tun-write'), `the reader and writer threads are named: ${r.threads.join(', ')}`);
 });
 
 netnsTest('back-pressure: a slow handler keeps its buffers intact and the kernel counts the drops', async () => {

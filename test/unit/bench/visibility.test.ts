@@ -1,0 +1,72 @@
+/**
+ * The visibility case's accounts (bench/visibility.ts, bench/cpu.ts): a router's threads grouped as the case
+ * reports them (a real records thread names itself and is found by name in /proc), CPU seconds turned into µs
+ * per session above the idle rate, the round of the median ratio (broken rounds only when all broke), and the
+ * table of a round's accounts side by side.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { groupCpuDelta, threadCpu, threadGroups, V8_PLATFORM_THREADS } from '../../../bench/cpu.js';
+import { costRows, medianRound, perSession, type RunCpu } from '../../../bench/visibility.js';
+import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
+import { historyDirOf, RECORDS_THREAD_NAME, RecordsThread } from '../../../src/telemetry/records-thread.js';
+
+test('a router\'s threads: main by its id, the records thread and the TUN threads by their names, V8\'s platform as the first unnamed ones, the rest as other', () => {
+  const snap = (entries: [number, string, number][]): Map<number, { name: string; seconds: number }> => new Map(entries.map(([tid, name, seconds]) => [tid, { name, seconds }]));
+  const v8 = Array.from({ length: V8_PLATFORM_THREADS }, (_, k): [number, string, number] => [101 + k, 'node', 1]);
+  const before = snap([[100, 'node', 1], ...v8, [110, 'node', 0], [120, RECORDS_THREAD_NAME, 2], [121, 'svr-tun-read', 1], [122, 'svr-tun-write', 1]]);
+  const after = snap([[100, 'node', 1.5], ...v8.map(([t, n, s]): [number, string, number] => [t, n, s + 0.125]), [110, 'node', 0.25], [120, RECORDS_THREAD_NAME, 2.25],
+    [121, 'svr-tun-read', 1.5], [122, 'svr-tun-write', 1], [130, 'node', 0.125]]);
+  const groups = threadGroups(100, before, after);
+  assert.equal([100, 101, 105, 110, 120, 121, 122, 130].map((t) => groups.get(t)), ['main', 'v8', 'v8', 'other', 'records', 'tun', 'tun', 'other']);
+  assert.equal(groupCpuDelta(100, before, after), { main: 0.5, records: 0.25, tun: 0.5, v8: 0.125 * V8_PLATFORM_THREADS, other: 0.375 }, 'a thread started in between counts whole');
+});
+
+test('a node\'s records thread is found by its name in /proc and counts as the records group', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svr-vis-threads-'));
+  const records = await RecordsThread.open({ router: 'r1', observationDomainId: 1, telemetry: defaultTelemetry(), historyDir: historyDirOf(dir) });
+  try {
+    const named = [...threadCpu(process.pid)].filter(([, t]) => t.name === RECORDS_THREAD_NAME);
+    assert.is(named.length, 1, 'one thread named svr-records');
+    const groups = threadGroups(process.pid, threadCpu(process.pid));
+    assert.is(groups.get(named[0]![0]), 'records');
+    assert.is(groups.get(process.pid), 'main');
+    assert.is([...groups.values()].filter((g) => g === 'v8').length, V8_PLATFORM_THREADS);
+  } finally {
+    await records.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('µs per session above the idle rate: the idle rate times the window is taken off each account', () => {
+  // 10 s window, 2 s idle sample, 100,000 sessions: 1.5 s in the window, 0.1 s idle (0.05/s: 0.5 s of the window)
+  const out = perSession({ 'r1 main': 1.5, nfcapd: 0.2 }, 10, { 'r1 main': 0.1, nfcapd: 0 }, 2, 100_000);
+  assert.ok(Math.abs(out['r1 main']! - 10) < 1e-9, `r1 main ${out['r1 main']}`);
+  assert.ok(Math.abs(out.nfcapd! - 2) < 1e-9);
+});
+
+test('the median round: of the clean ones, or of all when none is clean; none when no ratio is finite', () => {
+  const r = (ratio: number, clean: boolean): { ratio: number; clean: boolean } => ({ ratio, clean });
+  const isClean = (x: { clean: boolean }): boolean => x.clean;
+  assert.is(medianRound([r(0.95, true), r(0.2, false), r(0.85, true), r(0.9, true)], isClean)?.ratio, 0.9, 'the middle of three clean ones');
+  assert.is(medianRound([r(0.95, true), r(0.2, false), r(0.9, true)], isClean)?.ratio, 0.9, 'two clean: the lower');
+  assert.is(medianRound([r(0.5, false), r(2.6, false), r(1.2, false)], isClean)?.ratio, 1.2, 'all broke down: the median of all');
+  assert.is(medianRound([r(NaN, true)], isClean), undefined);
+});
+
+test('a round\'s accounts side by side: off, on, on − off, during the test and until settled', () => {
+  const cpu = (main: number, records: number): RunCpu => ({
+    during: { 'r1 main': main, 'r1 records': records }, settled: { 'r1 main': main + 1, 'r1 records': records + 2 },
+    duringSeconds: 5, settledSeconds: 8, settledInTime: true, load: 1,
+  });
+  const rows = costRows(cpu(6.4, 0.1), cpu(7.1, 3.6));
+  assert.is(rows.length, 4);
+  assert.is(rows[2], '| r1 main | 6.4 | 7.1 | 0.7 | 7.4 | 8.1 | 0.7 |');
+  assert.is(rows[3], '| r1 records | 0.1 | 3.6 | 3.5 | 2.1 | 5.6 | 3.5 |');
+  assert.equal(costRows(undefined, cpu(1, 1)), []);
+});
+
+test.run();
