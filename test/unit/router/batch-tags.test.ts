@@ -16,6 +16,7 @@ import { hasCookie } from '../../../src/packet/svr-metadata.js';
 import { REPLAY_BLOCK_LENGTH } from '../../../src/packet/svr-trailer.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
+import { withSwitch } from '../../support/env.js';
 
 const TAG = 16; // sha256-128
 
@@ -25,18 +26,6 @@ async function signingConfig(mode: 'regular' | 'time-based'): Promise<SvrConfig>
   const policy = config.authority.securityPolicies.find((p) => p.name === 'internal')!;
   policy.hmacMode = mode;
   return config;
-}
-
-/** Runs fn with SVR_BATCH_HMAC set as given (read when a router's data path starts). */
-async function withBatchTags<T>(on: boolean, fn: () => Promise<T>): Promise<T> {
-  const before = process.env['SVR_BATCH_HMAC'];
-  process.env['SVR_BATCH_HMAC'] = on ? '1' : '0';
-  try {
-    return await fn();
-  } finally {
-    if (before === undefined) delete process.env['SVR_BATCH_HMAC'];
-    else process.env['SVR_BATCH_HMAC'] = before;
-  }
 }
 
 /** After one exchange, 40 datagrams in one turn (one batch at r1) after the session is up; the r1->r2 data packets r2 never got (filtered). */
@@ -63,7 +52,7 @@ async function burst(config: SvrConfig): Promise<{ lab: ReturnType<typeof create
 for (const on of [true, false]) {
   test(`golden (batch tags ${on ? 'on' : 'off'}): each signed packet carries the tag node:crypto computes for it and a checksum equal to a recompute; counters one apart`, async () => {
     const config = await signingConfig('regular');
-    const { lab, sent } = await withBatchTags(on, () => burst(config));
+    const { lab, sent } = await withSwitch('SVR_BATCH_HMAC', on, () => burst(config));
     const tables = compileRouter(config, 'r1', 1);
     const key = tables.paths[0]!.hmac.key;
     assert.is(tables.paths[0]!.hmac.mode, 'regular');
@@ -86,7 +75,7 @@ for (const on of [true, false]) {
   });
 
   test(`one frame of good, tampered and replayed packets (time-based, batch tags ${on ? 'on' : 'off'}): verdicts as one at a time`, async () => {
-    const { lab, sent, delivered } = await withBatchTags(on, async () => burst(await signingConfig('time-based')));
+    const { lab, sent, delivered } = await withSwitch('SVR_BATCH_HMAC', on, async () => burst(await signingConfig('time-based')));
     const before = delivered();
     const tampered = sent[1]!.slice();
     tampered[tampered.length - TAG - REPLAY_BLOCK_LENGTH - 3]! ^= 0x40;

@@ -16,6 +16,7 @@ import { hasCookie } from '../../../src/packet/svr-metadata.js';
 import { REPLAY_BLOCK_LENGTH } from '../../../src/packet/svr-trailer.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
+import { withSwitch } from '../../support/env.js';
 
 const TAG = 16; // sha256-128
 const COUNTED = ['drop-bad-payload', 'drop-bad-checksum', 'drop-bad-hmac', 'replay-seen', 'drop-replay'] as const;
@@ -32,18 +33,6 @@ async function encryptingConfig(cipher: Cipher): Promise<SvrConfig> {
   });
   for (const s of config.authority.services) s.security = 'secret-payload';
   return config;
-}
-
-/** Runs fn with SVR_BATCH_OPEN set as given (read when a router's data path starts). */
-async function withBatchOpen<T>(on: boolean, fn: () => Promise<T>): Promise<T> {
-  const before = process.env['SVR_BATCH_OPEN'];
-  process.env['SVR_BATCH_OPEN'] = on ? '1' : '0';
-  try {
-    return await fn();
-  } finally {
-    if (before === undefined) delete process.env['SVR_BATCH_OPEN'];
-    else process.env['SVR_BATCH_OPEN'] = before;
-  }
 }
 
 /** p with TTL and IPv4 header checksum zeroed (what a router may change on the way). */
@@ -77,7 +66,7 @@ interface Outcome {
 async function mixedFrame(cipher: Cipher, on: boolean): Promise<Outcome> {
   const config = await encryptingConfig(cipher);
   const key = compileRouter(config, 'r1', 1).paths[0]!.hmac.key;
-  const lab = await withBatchOpen(on, async () => createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] }));
+  const lab = await withSwitch('SVR_BATCH_OPEN', on, async () => createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] }));
   const sentByClient = new Map<number, string>();
   const delivered: number[] = [];
   const pi = new PacketInfo();
