@@ -10,13 +10,13 @@ import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { compileRouter } from '../../../src/model/compile.js';
-import { PacketInfo, parsePacket, PROTO_UDP } from '../../../src/packet/ip.js';
+import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { fillL4Checksum } from '../../../src/packet/rewrite.js';
-import { hasCookie } from '../../../src/packet/svr-metadata.js';
 import { REPLAY_BLOCK_LENGTH } from '../../../src/packet/svr-trailer.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
 import { withSwitch } from '../../support/env.js';
+import { heldBurst } from '../../support/held-burst.js';
 
 const TAG = 16; // sha256-128
 
@@ -37,15 +37,7 @@ async function burst(config: SvrConfig): Promise<{ lab: ReturnType<typeof create
   lab.clients[0]!.udpBind(41000, () => answered++);
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('open the session'));
   assert.ok(await until(() => answered === 1), 'the session is open both ways (no metadata on what follows)');
-  const sent: Uint8Array[] = [];
-  const pi = new PacketInfo();
-  lab.wan.observe((p, dir) => {
-    if (dir === 'a->b' && parsePacket(p, 0, p.length, pi) === 0 && pi.protocol === PROTO_UDP && !hasCookie(p, pi.payload, pi.end - pi.payload)) sent.push(p.slice());
-  });
-  lab.wan.setFilter((_, dir) => dir !== 'a->b');
-  for (let i = 0; i < 40; i++) lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.alloc(100 + 29 * i, i));
-  assert.ok(await until(() => sent.length === 40), `r1 sent ${sent.length} of 40`);
-  lab.wan.setFilter(null);
+  const sent = await heldBurst(lab);
   return { lab, sent, delivered: () => delivered };
 }
 
