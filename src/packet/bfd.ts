@@ -9,6 +9,7 @@
  * A bit set is dropped (§6.8.6: "A bit set and no authentication in use"). Decoding never throws: a
  * bad packet comes back as `{ ok: false, reason }` for the caller to count.
  */
+import { readU32 } from './checksum.js';
 
 /** Local or remote session state (RFC 5880 §4.1 Sta, §6.2). */
 export type BfdState = 'adminDown' | 'down' | 'init' | 'up';
@@ -127,7 +128,6 @@ export function decodeBfdControl(buf: Uint8Array): BfdDecodeResult {
 /** P, F, A, M (§4.1 byte 1): a packet with any of them is not steady state (C and D change nothing) */
 const NOT_STEADY_BITS = 0x20 | 0x10 | 0x04 | 0x01;
 const STA_UP = 3 << 6;
-const u32 = (b: Uint8Array, o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 
 /**
  * Whether d[off, off + len) is a steady-state control packet of a session whose machine last accepted these
@@ -139,6 +139,6 @@ export function bfdSteady(
   d: Uint8Array, off: number, len: number, detectMult: number, myDiscr: number, yourDiscr: number, desiredMinTxUs: number, requiredMinRxUs: number,
 ): boolean {
   if (len < BFD_CONTROL_LENGTH || d[off]! >>> 5 !== BFD_VERSION || (d[off + 1]! & 0xc0) !== STA_UP || (d[off + 1]! & NOT_STEADY_BITS) !== 0) return false;
-  if (d[off + 3] !== BFD_CONTROL_LENGTH || d[off + 2] !== detectMult || u32(d, off + 4) !== myDiscr || u32(d, off + 8) !== yourDiscr) return false;
-  return u32(d, off + 12) === desiredMinTxUs && u32(d, off + 16) === requiredMinRxUs;
+  if (d[off + 3] !== BFD_CONTROL_LENGTH || d[off + 2] !== detectMult || readU32(d, off + 4) !== myDiscr || readU32(d, off + 8) !== yourDiscr) return false;
+  return readU32(d, off + 12) === desiredMinTxUs && readU32(d, off + 16) === requiredMinRxUs;
 }
