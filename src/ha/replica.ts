@@ -34,7 +34,8 @@ export class SyncReplica {
   private index = new Int32Array(64).fill(-1);
   private mask = 63;
   private readonly probe = new Uint32Array(KEY_WORDS);
-  private readonly perKind = new Map<number, number>();
+  /** records per kind (a kind is one byte) */
+  private readonly perKind = new Int32Array(256);
 
   /** Applies a state batch's framed records in order: upserts, deletes, purges. */
   apply(body: Uint8Array): void {
@@ -54,7 +55,7 @@ export class SyncReplica {
 
   /** Records of `kind`. */
   count(kind: number): number {
-    return this.perKind.get(kind) ?? 0;
+    return this.perKind[kind & 0xff]!;
   }
 
   /** The value of (kind, key), a copy; undefined without one. */
@@ -86,7 +87,7 @@ export class SyncReplica {
     this.freeTop = 0;
     this.index = new Int32Array(64).fill(-1);
     this.mask = 63;
-    this.perKind.clear();
+    this.perKind.fill(0);
   }
 
   private value(s: number): Uint8Array {
@@ -160,8 +161,7 @@ export class SyncReplica {
       this.keys.set(this.probe, s * KEY_WORDS);
       this.insert(s);
       this.size++;
-      const kind = this.probe[0]! & 0xff;
-      this.perKind.set(kind, this.count(kind) + 1);
+      this.perKind[this.probe[0]! & 0xff]!++;
     }
     this.lengths[s] = len;
     if (len > VALUE_SLOT) this.long.set(s, b.slice(at, at + len));
@@ -185,8 +185,7 @@ export class SyncReplica {
     this.long.delete(s);
     this.free[this.freeTop++] = s;
     this.size--;
-    const kind = this.keys[s * KEY_WORDS]! & 0xff;
-    this.perKind.set(kind, this.count(kind) - 1);
+    this.perKind[this.keys[s * KEY_WORDS]! & 0xff]!--;
   }
 
   private insert(s: number): void {
