@@ -235,7 +235,7 @@ export class SessionTable {
   /** when the last packet counted and when the session expires, as u32 ms: the data path's clock modulo 2^32
    *  (4 B each instead of 8). Write them with the clock (`= now`, `= now + timeout`: the typed array wraps);
    *  read them through msSince/msUntil (signed distance from now: exact within 24 days, and idle timeouts are
-   *  at most 2^31 - 1 ms, config.md). */
+   *  at most 2,147,483 s, docs/configuration.md). */
   lastSeen!: Uint32Array;
   expires!: Uint32Array;
   pktsFwd!: Uint32Array;
