@@ -3,7 +3,8 @@
  * bisection with short trials between the best passing and the lowest failing rate, then confirmation
  * runs at the best passing rate. Seeded (the rate the last full run confirmed, bench/results.json): no
  * unlimited trial; the first trial at the seed, then steps of 5 % (growing while they pass: 5, 10, 20, 40 %)
- * up from it while they pass or down while they fail, until a pass and a fail lie within the tolerance, at
+ * up from it while they pass or down while they fail (a failing trial's delivered rate + 2 % bounds the
+ * bracket, so a path far below its seed is found in one step), until a pass and a fail lie within the tolerance, at
  * most maxSteps trials (2-3 when the rate moved less than 5 %, against 5-10 unseeded); the confirmations
  * as below; if their median loss is >= 1 %, the rate is lowered (7 %, or to 95 % of
  * what those runs delivered if that is lower) and confirmed again, a bounded number of times. The figure is the delivered packets/s of the confirmation runs (median, min-max).
@@ -59,10 +60,13 @@ export async function seededBracket(seed: number, plan: SearchPlan, trial: (pps:
   let hi = 0;
   let guess = seed;
   for (let step = 0, up = 0; step < plan.maxSteps; step++) {
-    if ((await trial(guess, plan.trialSeconds)).lossPct < PASS) lo = guess;
-    else hi = guess;
+    const t = await trial(guess, plan.trialSeconds);
+    // a failing trial: the path carries about what it delivered (a loaded machine can be far below the seed)
+    const carried = t.recvPps * 1.02;
+    if (t.lossPct < PASS) lo = guess;
+    else hi = carried > lo && carried < guess ? carried : guess;
     if (lo > 0 && hi > 0 && (hi - lo) / hi < plan.tolerance) break;
-    guess = lo > 0 && hi > 0 ? (lo + hi) / 2 : lo > 0 ? lo * SEED_UP[Math.min(up++, SEED_UP.length - 1)]! : hi / 1.05;
+    guess = lo > 0 && hi > 0 ? (lo + hi) / 2 : lo > 0 ? lo * SEED_UP[Math.min(up++, SEED_UP.length - 1)]! : Math.min(hi / 1.05, t.recvPps * 0.98);
   }
   return lo > 0 ? lo : hi / 1.05 ** 2;
 }

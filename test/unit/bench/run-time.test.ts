@@ -75,6 +75,9 @@ test('a seeded search brackets the rate in 2 trials when it moved less than 5 %,
   const lower = await bracket(90_000, 87_000);
   assert.ok(lower.trials.length <= 3, String(lower.trials));
   assert.ok(lower.rate <= 87_000 && lower.rate > 87_000 * 0.95, String(lower.rate));
+  const loaded = await bracket(81_400, 800); // a loaded machine that sends 1 % of the seed
+  assert.is(loaded.trials.length, 2, String(loaded.trials));
+  assert.ok(loaded.rate <= 800 && loaded.rate > 760, String(loaded.rate));
   const higher = await bracket(50_000, 90_000); // the last run was loaded: up 5, 10, 20, 40 %, then bisection
   assert.ok(higher.rate <= 90_000 && higher.rate > 50_000 * 1.5, `${higher.rate} after ${higher.trials}`);
   assert.ok(higher.trials.length <= FULL_SEARCH.maxSteps);
