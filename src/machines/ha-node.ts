@@ -50,6 +50,11 @@ export interface HaHeartbeat {
   linksUp: number;
   /** a preempting standby that outranks the active asks for the role */
   wantActive: boolean;
+  /** the sender became active because it lost its partner, and has not heard the partner standby since: it
+   *  wins a dual-active meeting against an active node that did not (a stalled node that comes back, e.g. a
+   *  host starved of CPU for longer than the dead time, yields to the node that took over: one role change, not
+   *  two); both or neither: the election rule */
+  tookOver?: boolean;
   /** host state, set by the pair node (not the machine): the sender holds none of the shared addresses
    *  (a split brain's winner takes them only once the loser says so; docs/high-availability.md "Split brain") */
   released?: boolean;
@@ -81,6 +86,8 @@ export interface HaNodeContext extends HaNodeInput {
   splitBrain: boolean;
   /** no heartbeat from the partner for the dead time (until the next one) */
   partnerLost: boolean;
+  /** active since the partner was lost, and the partner not heard standby since (HaHeartbeat.tookOver) */
+  tookOver: boolean;
 }
 
 export type HaNodeEvent =
@@ -127,12 +134,18 @@ function partnerRank(c: HaNodeContext, e?: HaNodeEvent): Rank {
   return c.heard ?? { node: c.partner, priority: 0, linksUp: c.linksUp };
 }
 const beats = (c: HaNodeContext, e?: HaNodeEvent): boolean => outranks(selfRank(c), partnerRank(c, e));
+/** Two active nodes meet: the one that took over from a lost partner wins (it announced the addresses last);
+ *  both or neither took over: the election rule. */
+function winsMeeting(partner: HaHeartbeat, c: HaNodeContext): boolean {
+  const took = partner.tookOver === true;
+  return took !== c.tookOver ? took : outranks(partner, selfRank(c));
+}
 
 export function heartbeatOf(c: HaNodeContext): HaHeartbeat {
   // preemption compares priority and name only: links decide a handover by themselves (partnerHasMoreLinks)
   const wantActive = c.role === 'standby' && c.preempt && c.heard !== undefined && c.heard.role === 'active' &&
     outranks({ ...selfRank(c), linksUp: 0 }, { ...c.heard, linksUp: 0 });
-  return { node: c.node, role: c.role, priority: c.priority, linksUp: c.linksUp, wantActive };
+  return { node: c.node, role: c.role, priority: c.priority, linksUp: c.linksUp, wantActive, tookOver: c.tookOver };
 }
 
 const FORWARDING: Record<HaRole, boolean> = { init: false, standby: false, 'taking-over': true, active: true, 'handing-over': true, fenced: false };
@@ -182,7 +195,7 @@ export const haNodeMachine = setup({
     partnerHandingOver: ({ event }) => heardRole(event) === 'handing-over',
     partnerTakingOver: ({ event }) => heardRole(event) === 'taking-over',
     partnerOwns: ({ event }) => heardRole(event) === 'active' || heardRole(event) === 'handing-over' || heardRole(event) === 'taking-over',
-    partnerActiveAndWins: ({ context, event }) => heardRole(event) === 'active' && !beats(context, event),
+    partnerActiveAndWins: ({ context, event }) => event.type === 'ha.heartbeat' && event.heartbeat.role === 'active' && winsMeeting(event.heartbeat, context),
     partnerWants: ({ event }) => event.type === 'ha.heartbeat' && event.heartbeat.wantActive,
     partnerHasMoreLinks: ({ context, event }) => event.type === 'ha.heartbeat' && event.heartbeat.role === 'standby' && event.heartbeat.linksUp > context.linksUp,
     /** a link of ours went down: the standby, heard alive, now has more up */
@@ -200,9 +213,12 @@ export const haNodeMachine = setup({
     flushSync: () => {},
     splitBrain: (_, _p: { active: boolean; message: string }) => {},
     discard: (_, _p: { from: string }) => {},
-    setRole: assign((_, p: { role: HaRole }) => ({ role: p.role })),
+    // tookOver: set by entering active from a lost partner, kept while active
+    setRole: assign(({ context }, p: { role: HaRole }) => ({ role: p.role, tookOver: p.role === 'active' && (context.tookOver || context.reason === 'partner-lost') })),
     because: assign((_, p: { reason: string }) => ({ reason: p.reason })),
-    hear: assign(({ event }) => (event.type === 'ha.heartbeat' ? { heard: event.heartbeat, partnerLost: false } : {})),
+    hear: assign(({ context, event }) => (event.type === 'ha.heartbeat'
+      ? { heard: event.heartbeat, partnerLost: false, tookOver: context.tookOver && event.heartbeat.role !== 'standby' }
+      : {})),
     markLost: assign({ partnerLost: true }),
     setLinks: assign(({ event }) => (event.type === 'ha.links' ? { linksUp: event.up } : {})),
     setProbe: assign(({ event }) => (event.type === 'ha.partnerProbe' ? { partnerProbeAlive: event.alive } : {})),
@@ -214,7 +230,7 @@ export const haNodeMachine = setup({
   type: 'parallel',
   // xstate's pure initialTransition also builds a throwaway actor without input: the defaults keep its
   // timers finite (a NaN delay would fire at once, for ever)
-  context: ({ input }) => ({ ...HA_TIMER_DEFAULTS, ...input, role: 'init', reason: 'start', partnerProbeAlive: false, splitBrain: false, partnerLost: false }),
+  context: ({ input }) => ({ ...HA_TIMER_DEFAULTS, ...input, role: 'init', reason: 'start', partnerProbeAlive: false, splitBrain: false, partnerLost: false, tookOver: false }),
   on: {
     // a link went down or up (the node watches its shared devices): the partner hears the new count at once
     'ha.links': { actions: ['setLinks', { type: 'sendHeartbeat', params: ({ context }) => heartbeatOf(context) }] },
@@ -269,7 +285,8 @@ export const haNodeMachine = setup({
           on: {
             'ha.heartbeat': [
               { guard: 'fromStranger' },
-              // both active (the sync link back after a split brain, or a start race): the rule decides
+              // both active (a node stalled for longer than the dead time, the sync link back after a split brain, a
+              // start race): the node that took over from a lost partner stays, else the rule decides
               { guard: 'partnerActiveAndWins', target: 'standby', actions: because('dual-active-lost') },
               { guard: 'partnerWants', target: 'handingOver', actions: because('preempted') },
               { guard: 'partnerHasMoreLinks', target: 'handingOver', actions: because('partner-has-more-links') },

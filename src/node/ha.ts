@@ -132,8 +132,13 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   // this process killed (SIGKILL, a crash): a tied shell removes the shared addresses from this host's devices at
   // once, so that its kernel stops answering ARP / neighbour solicitations for them beside the partner's
   const addressGuard = shared.length > 0 ? spawnTied([], { atExitIp: releaseCommands(shared) }) : undefined;
-  const install = (): Promise<unknown> => sessions.install(pair.replica)
-    .catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+  // a heartbeat first: installing many rows may hold this thread for longer than the partner's dead time (a
+  // switchover's old active waits for this node; under load that wait must not read as a lost partner)
+  const install = (): Promise<unknown> => {
+    pair.beatNow();
+    return sessions.install(pair.replica)
+      .catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+  };
   const apply = (p: HaRolePublished): void => {
     const t0 = performance.now();
     applying = applying.then(async () => {

@@ -276,6 +276,28 @@ test('two active nodes meeting again: the one that loses the rule becomes standb
   assert.is(role(step(a, hb('active', { priority: 150 }))[0]), 'standby');
 });
 
+test('a stalled active node that comes back yields to the node that took over: one role change, not two', () => {
+  // r1a took over from a lost r1b; r1b (priority 200: it would win the rule) comes back active, not having taken over
+  const [took, aTook] = step(steps(start(), hb('active', { priority: 200 })), lost);
+  assert.equal([role(took), params<HaHeartbeat>(aTook, 'sendHeartbeat').map((h) => h.tookOver)], ['active', [true]], 'says it took over');
+  const [kept, aKept] = step(took, hb('active', { priority: 200 }));
+  assert.equal([role(kept), published(aKept)], ['active', []], 'the node that took over stays');
+  assert.is(heartbeatOf(step(kept, hb('standby', { priority: 200 }))[0].context).tookOver, false, 'the partner heard standby: no longer');
+  // the other side: r1a active all along (elected), stalled; r1b took over meanwhile
+  const elected = steps(start(), hb('init', { priority: 50 }));
+  assert.equal([role(elected), heartbeatOf(elected.context).tookOver], ['active', false]);
+  const [yielded, aYielded] = step(elected, hb('active', { priority: 50, tookOver: true }));
+  assert.equal(published(aYielded), [{ role: 'standby', forwarding: false, reason: 'dual-active-lost' }], 'yields although it wins the rule');
+  assert.is(role(yielded), 'standby');
+  // both took over (each lost the other): the rule decides, as before
+  assert.is(role(step(took, hb('active', { priority: 200, tookOver: true }))[0]), 'standby');
+  assert.is(role(step(took, hb('active', { priority: 50, tookOver: true }))[0]), 'active');
+  // a failover long ago (the partner rejoined as standby since) does not count
+  const rejoined = steps(took, hb('standby', { priority: 200 }));
+  assert.is(role(step(rejoined, hb('active', { priority: 200, tookOver: true }))[0]), 'standby');
+  assert.is(role(step(rejoined, hb('active', { priority: 50 }))[0]), 'active', 'neither took over: the rule');
+});
+
 test('timers: heartbeats every 100 ms; failover 300 ms after the last heartbeat (SimulatedClock)', () => {
   const clock = new SimulatedClock();
   const sent: { at: number; role: HaRole }[] = [];
