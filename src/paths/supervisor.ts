@@ -455,7 +455,10 @@ export class PathSupervisor {
     if (p.state === 'up') rt.tester.start();
     else {
       rt.tester.stop();
-      rt.superseded = false; // what it says when it is up again counts
+      if (rt.superseded) {
+        rt.superseded = false; // what it says when it is up again counts
+        this.#steadyStandby(rt);
+      }
     }
     const reason = first ? 'start' : stateReason(p);
     const wasUp = rt.lifecycle.getSnapshot().context.upSinceMs !== undefined;
@@ -536,22 +539,36 @@ export class PathSupervisor {
   /** The far end says it is standby or not (`superseding`: its partner took over). */
   #peerStandby(rt: PathRuntime, standby: boolean, superseding = false): void {
     if (!standby && rt.superseded) return; // a superseded node's late Up packets (its drain, a stall) say nothing new
-    if (standby && !superseding) rt.superseded = false;
+    if (standby && !superseding && rt.superseded) {
+      rt.superseded = false; // its own word now: standby
+      this.#steadyStandby(rt);
+    }
     if (rt.peerStandby === standby) return;
     rt.peerStandby = standby;
-    this.#schedule.setPeerStandby(rt.slot, standby);
+    rt.superseded = superseding;
+    this.#steadyStandby(rt);
     rt.lifecycle.send({ type: 'path.peerStandby', standby });
     if (standby) {
+      if (superseding) return;
       // this node became standby: its partner's paths are the partner's word again (e.g. a dual-active meeting it lost)
-      if (!superseding) for (const other of this.#otherNode(rt)) other.superseded = false;
+      for (const other of this.#otherNode(rt)) {
+        if (!other.superseded) continue;
+        other.superseded = false;
+        this.#steadyStandby(other);
+      }
       return;
     }
-    // a pair's node took over: its partner's paths are standby from now on
-    for (const other of this.#otherNode(rt)) {
-      if (other.bfdState !== 'up') continue;
-      this.#peerStandby(other, true, true);
-      other.superseded = true;
-    }
+    // a pair's node took over: its partner's paths that said active are standby from now on
+    for (const other of this.#otherNode(rt)) if (other.bfdState === 'up' && !other.peerStandby) this.#peerStandby(other, true, true);
+  }
+
+  /**
+   * What the data path's fast path takes as steady (schedule.setPeerStandby): Up packets with Diag 31 while the far
+   * end is standby by its own word, without it otherwise; a packet that differs comes here (#peerStandby). A
+   * superseded path's steady packets are its Up packets without Diag 31 (nothing new), its Diag 31 comes here.
+   */
+  #steadyStandby(rt: PathRuntime): void {
+    this.#schedule.setPeerStandby(rt.slot, rt.peerStandby && !rt.superseded);
   }
 
   /** The paths to the other node of `rt`'s peer, when that peer is a pair with per-node interfaces. */

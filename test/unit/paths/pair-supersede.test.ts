@@ -13,6 +13,7 @@ import { Subject } from 'rxjs';
 import { compileRouter } from '../../../src/model/compile.js';
 import { decodeBfdControl, encodeBfdControl, type BfdControlPacket, type BfdState } from '../../../src/packet/bfd.js';
 import { PathSupervisor, type PathStateChange } from '../../../src/paths/supervisor.js';
+import type { ControlFastPath } from '../../../src/dataplane/control-fast-path.js';
 import { baseAuthority, parseObject } from '../model/helpers.js';
 import { prng } from '../../support/prng.js';
 import { VirtualTime } from './virtual-time.js';
@@ -46,6 +47,8 @@ function rig() {
   const messages$ = new Subject<{ path: number; payload: Uint8Array; atMs: number }>();
   /** r2's last packet per path */
   const fromR2: (BfdControlPacket | undefined)[] = [];
+  /** the data path's steady packets, as an in-thread router's: what it takes never reaches the supervisor */
+  let fast: ControlFastPath | null = null;
   const sup = new PathSupervisor({
     tables: () => t,
     send: (path, payload) => {
@@ -54,6 +57,10 @@ function rig() {
       return true;
     },
     messages$,
+    keepSteady: (f) => {
+      fast = f;
+      return true;
+    },
     now: vt.now, setTimeout: vt.setTimeout, clearTimeout: vt.clearTimeout,
   }, { random: prng(3), slowStartMs: 100 });
   const events: (PathStateChange & { at: number })[] = [];
@@ -67,11 +74,20 @@ function rig() {
       detectMult: 3, myDiscriminator: 100 + path, yourDiscriminator: r2?.myDiscriminator ?? 0,
       desiredMinTxUs: 1_000_000, requiredMinRxUs: 1_000_000, requiredMinEchoRxUs: 0,
     };
-    messages$.next({ path, payload: encodeBfdControl(packet), atMs: vt.now() });
+    const payload = encodeBfdControl(packet);
+    if (fast?.take(t.generation, path, payload, 0, payload.length) !== true) messages$.next({ path, payload, atMs: vt.now() });
   };
   const usable = (name: string): boolean => sup.summary().find((s) => s.name === name)!.usable;
   sup.start();
-  return { sup, vt, farEnd, events, usable };
+  /** both far ends speak `times`, 200 ms apart */
+  const speak = async (times: number, r1a: boolean | 'dead', r1b: boolean | 'dead'): Promise<void> => {
+    for (let i = 0; i < times; i++) {
+      if (r1a !== 'dead') farEnd(0, r1a);
+      if (r1b !== 'dead') farEnd(1, r1b);
+      await vt.advance(200);
+    }
+  };
+  return { sup, vt, farEnd, events, usable, speak, steadyTaken: () => fast?.bfdRx.reduce((a, b) => a + b, 0) ?? 0 };
 }
 
 test('r1b takes over from a dead r1a: r2\'s path to r1a is unusable at once, not after its detection time', async () => {
@@ -136,6 +152,25 @@ test('a superseded node\'s late Up packets do not make its path usable; its part
     farEnd(1, false);
     await vt.advance(1);
     assert.equal([usable(TO_R1A), usable(TO_R1B)], [false, true]);
+  } finally {
+    sup.stop();
+  }
+});
+
+test('switchovers there and back, then r1a dies: r2 follows every time (the steady packets the data path takes included)', async () => {
+  const { sup, speak, usable, steadyTaken } = rig();
+  try {
+    await speak(15, false, true);
+    assert.equal([usable(TO_R1A), usable(TO_R1B)], [true, false]);
+    assert.ok(steadyTaken() > 0, 'the data path takes steady packets');
+    for (const [r1a, r1b, want] of [[false, false, [false, true]], [true, false, [false, true]], [false, false, [true, false]], [false, true, [true, false]]] as const) {
+      // r1b takes over (make before break: both active for a moment), r1a standby; then back
+      await speak(3, r1a, r1b);
+      assert.equal([usable(TO_R1A), usable(TO_R1B)], [...want], `r1a ${r1a ? 'standby' : 'active'}, r1b ${r1b ? 'standby' : 'active'}`);
+    }
+    await speak(2, 'dead', true);
+    await speak(1, 'dead', false);
+    assert.equal([usable(TO_R1A), usable(TO_R1B)], [false, true], 'r1b took over from the dead r1a');
   } finally {
     sup.stop();
   }
