@@ -12,10 +12,12 @@
  *   fewer links up than its standby hands over)
  *   discard({from})            a heartbeat from a node that is not the configured partner (count it)
  *
- * Three parallel regions:
+ * Four parallel regions:
  *   role      init | standby | takingOver | active | handingOver (waiting, preparing, draining) | fenced
  *   partner   waiting | alive | lost: heartbeats from the partner; none for `misses` x `heartbeatMs` raises
  *             `ha.partnerLost` (default 3 x 100 ms: failover is sub-second)
+ *   meeting   none | contested: two active nodes met and the partner wins (it took over from a lost partner and
+ *             this node did not, else the election rule); still so a heartbeat interval later: `ha.yield`, standby
  *   transmit  a heartbeat every `heartbeatMs`, carrying this node's role, priority, links up and whether
  *             it wants to become active (preemption)
  *
@@ -38,7 +40,7 @@
  * forward for a moment: each signs with its own replay senders (node/ha.ts pairRouterOptions), so the
  * peer accepts both.
  */
-import { assign, raise, setup } from 'xstate';
+import { assign, not, raise, setup } from 'xstate';
 
 export type HaRole = 'init' | 'standby' | 'taking-over' | 'active' | 'handing-over' | 'fenced';
 
@@ -97,7 +99,9 @@ export type HaNodeEvent =
   | { type: 'ha.switchover' }
   /** the node's answer to `taking-over`: devices, sessions and shared addresses up and announced */
   | { type: 'ha.ready' }
-  | { type: 'ha.partnerLost' };
+  | { type: 'ha.partnerLost' }
+  /** (internal) the partner still active and winning one heartbeat interval after two active nodes met */
+  | { type: 'ha.yield' };
 
 export interface HaRolePublished {
   role: HaRole;
@@ -195,7 +199,8 @@ export const haNodeMachine = setup({
     partnerHandingOver: ({ event }) => heardRole(event) === 'handing-over',
     partnerTakingOver: ({ event }) => heardRole(event) === 'taking-over',
     partnerOwns: ({ event }) => heardRole(event) === 'active' || heardRole(event) === 'handing-over' || heardRole(event) === 'taking-over',
-    partnerActiveAndWins: ({ context, event }) => event.type === 'ha.heartbeat' && event.heartbeat.role === 'active' && winsMeeting(event.heartbeat, context),
+    /** active, and the partner says it is active and wins the meeting */
+    contested: ({ context, event }) => context.role === 'active' && event.type === 'ha.heartbeat' && event.heartbeat.role === 'active' && winsMeeting(event.heartbeat, context),
     partnerWants: ({ event }) => event.type === 'ha.heartbeat' && event.heartbeat.wantActive,
     partnerHasMoreLinks: ({ context, event }) => event.type === 'ha.heartbeat' && event.heartbeat.role === 'standby' && event.heartbeat.linksUp > context.linksUp,
     /** a link of ours went down: the standby, heard alive, now has more up */
@@ -223,6 +228,7 @@ export const haNodeMachine = setup({
     setLinks: assign(({ event }) => (event.type === 'ha.links' ? { linksUp: event.up } : {})),
     setProbe: assign(({ event }) => (event.type === 'ha.partnerProbe' ? { partnerProbeAlive: event.alive } : {})),
     raisePartnerLost: raise({ type: 'ha.partnerLost' }),
+    raiseYield: raise({ type: 'ha.yield' }),
     markSplitBrain: assign((_, p: { on: boolean }) => ({ splitBrain: p.on })),
   },
 }).createMachine({
@@ -285,13 +291,13 @@ export const haNodeMachine = setup({
           on: {
             'ha.heartbeat': [
               { guard: 'fromStranger' },
-              // both active (a node stalled for longer than the dead time, the sync link back after a split brain, a
-              // start race): the node that took over from a lost partner stays, else the rule decides
-              { guard: 'partnerActiveAndWins', target: 'standby', actions: because('dual-active-lost') },
               { guard: 'partnerWants', target: 'handingOver', actions: because('preempted') },
               { guard: 'partnerHasMoreLinks', target: 'handingOver', actions: because('partner-has-more-links') },
             ],
             'ha.switchover': { target: 'handingOver', actions: because('switchover') },
+            // both active (a node stalled for longer than the dead time, the sync link back after a split brain, a
+            // start race), and the partner still wins a heartbeat interval later (region `meeting`)
+            'ha.yield': { target: 'standby', actions: because('dual-active-lost') },
             // a shared link of ours went down while the standby has them all: hand over at once (make before break)
             'ha.links': { guard: 'heardPartnerHasMoreLinks', target: 'handingOver', actions: ['setLinks', because('partner-has-more-links')] },
             'ha.partnerLost': { guard: 'partnerProbeAlive', target: 'deciding' },
@@ -362,6 +368,22 @@ export const haNodeMachine = setup({
           { guard: 'inSplitBrain', target: '.alive', actions: ['hear', ...clearSplitBrain] },
           { target: '.alive', actions: 'hear' },
         ],
+      },
+    },
+    /**
+     * Two active nodes meet: the node that took over from a lost partner stays, else the rule decides. The loser
+     * yields once the partner still says so a heartbeat interval later: a heartbeat read late (queued while this
+     * node stalled) may be older than the partner's next, which says it backed off (fenced on a late probe, or
+     * standby again): a moment's dual-active costs no role change then.
+     */
+    meeting: {
+      initial: 'none',
+      states: {
+        none: { on: { 'ha.heartbeat': { guard: 'contested', target: 'contested' } } },
+        contested: {
+          after: { heartbeat: { target: 'none', actions: 'raiseYield' } },
+          on: { 'ha.heartbeat': { guard: not('contested'), target: 'none' } },
+        },
       },
     },
     transmit: {

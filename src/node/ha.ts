@@ -139,9 +139,17 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
     return sessions.install(pair.replica)
       .catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
   };
+  /** the newest role published: one still waiting when a newer came is skipped (a role the machine left while the
+   *  host was busy with the one before, e.g. active for a moment in a flap, changes nothing on the host) */
+  let newest: HaRolePublished | undefined;
   const apply = (p: HaRolePublished): void => {
     const t0 = performance.now();
+    newest = p;
     applying = applying.then(async () => {
+      if (p !== newest) {
+        log('ha.role-skipped', { node: haNode, role: p.role, reason: p.reason, newer: newest?.role ?? '' });
+        return;
+      }
       if (p.forwarding !== forwarding) {
         if (p.forwarding) {
           if (p.role === 'active' && pair.partnerHolds()) {
