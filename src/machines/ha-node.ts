@@ -16,8 +16,8 @@
  *   role      init | standby | takingOver | active | handingOver (waiting, preparing, draining) | fenced
  *   partner   waiting | alive | lost: heartbeats from the partner; none for `misses` x `heartbeatMs` raises
  *             `ha.partnerLost` (default 3 x 100 ms: failover is sub-second)
- *   meeting   none | contested: two active nodes met and the partner wins (it took over from a lost partner and
- *             this node did not, else the election rule); still so a heartbeat interval later: `ha.yield`, standby
+ *   meeting   none | contested: two active nodes met and the partner wins (more links up; then it took over from a
+ *             lost partner and this node did not; then the rule); still so a heartbeat interval later: `ha.yield`
  *   transmit  a heartbeat every `heartbeatMs`, carrying this node's role, priority, links up and whether
  *             it wants to become active (preemption)
  *
@@ -53,9 +53,10 @@ export interface HaHeartbeat {
   /** a preempting standby that outranks the active asks for the role */
   wantActive: boolean;
   /** the sender became active because it lost its partner, and has not heard the partner standby since: it
-   *  wins a dual-active meeting against an active node that did not (a stalled node that comes back, e.g. a
-   *  host starved of CPU for longer than the dead time, yields to the node that took over: one role change, not
-   *  two); both or neither: the election rule */
+   *  wins a dual-active meeting against an active node with as many links up that did not (a stalled node that
+   *  comes back, e.g. a host starved of CPU for longer than the dead time, yields to the node that took over: one
+   *  role change, not two); both or neither: the election rule. More links up wins first (a node with a link down
+   *  that lost its partner for a moment must not make the healthier one yield, then hand the role back) */
   tookOver?: boolean;
   /** host state, set by the pair node (not the machine): the sender holds none of the shared addresses
    *  (a split brain's winner takes them only once the loser says so; docs/high-availability.md "Split brain") */
@@ -138,11 +139,11 @@ function partnerRank(c: HaNodeContext, e?: HaNodeEvent): Rank {
   return c.heard ?? { node: c.partner, priority: 0, linksUp: c.linksUp };
 }
 const beats = (c: HaNodeContext, e?: HaNodeEvent): boolean => outranks(selfRank(c), partnerRank(c, e));
-/** Two active nodes meet: the one that took over from a lost partner wins (it announced the addresses last);
- *  both or neither took over: the election rule. */
+/** Two active nodes meet: more links up wins; then the one that took over from a lost partner (it announced the
+ *  addresses last); then the rest of the election rule. */
 function winsMeeting(partner: HaHeartbeat, c: HaNodeContext): boolean {
   const took = partner.tookOver === true;
-  return took !== c.tookOver ? took : outranks(partner, selfRank(c));
+  return partner.linksUp === c.linksUp && took !== c.tookOver ? took : outranks(partner, selfRank(c));
 }
 
 export function heartbeatOf(c: HaNodeContext): HaHeartbeat {

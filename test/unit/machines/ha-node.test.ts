@@ -309,6 +309,9 @@ test('a stalled active node that comes back yields to the node that took over: o
   // both took over (each lost the other): the rule decides, as before
   assert.is(role(steps(took, hb('active', { priority: 200, tookOver: true }), meetingOver)), 'standby');
   assert.is(role(steps(took, hb('active', { priority: 50, tookOver: true }), meetingOver)), 'active');
+  // more links up wins first: a node with a link down that took over for a moment yields to the healthier one
+  assert.is(role(steps(took, hb('active', { priority: 200, linksUp: 3 }), meetingOver)), 'standby');
+  assert.is(role(steps(elected, hb('active', { priority: 50, linksUp: 1, tookOver: true }), meetingOver)), 'active');
   // a failover long ago (the partner rejoined as standby since) does not count
   const rejoined = steps(took, hb('standby', { priority: 200 }));
   assert.is(role(steps(rejoined, hb('active', { priority: 200, tookOver: true }), meetingOver)), 'standby');
