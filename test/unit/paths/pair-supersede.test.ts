@@ -91,20 +91,13 @@ function rig() {
 }
 
 test('r1b takes over from a dead r1a: r2\'s path to r1a is unusable at once, not after its detection time', async () => {
-  const { sup, vt, farEnd, events, usable } = rig();
+  const { sup, vt, farEnd, events, usable, speak } = rig();
   try {
     // both far ends speak every 200 ms for 3 s: r1a active, r1b standby
-    for (let i = 0; i < 15; i++) {
-      farEnd(0, false);
-      farEnd(1, true);
-      await vt.advance(200);
-    }
+    await speak(15, false, true);
     assert.equal([usable(TO_R1A), usable(TO_R1B)], [true, false], 'r1a carries sessions, r1b is standby');
     // r1a dies; 400 ms later r1b takes over (no Diag 31 from now on)
-    for (let i = 0; i < 2; i++) {
-      farEnd(1, true);
-      await vt.advance(200);
-    }
+    await speak(2, 'dead', true);
     const at = vt.now();
     farEnd(1, false);
     await vt.advance(1);
@@ -113,10 +106,7 @@ test('r1b takes over from a dead r1a: r2\'s path to r1a is unusable at once, not
     assert.equal([gone.bfdState, gone.reason, gone.at - at], ['up', 'peer-standby', 0], 'r1a\'s path: BFD still up (its detection time runs), unusable now');
     assert.ok(sup.summary().find((s) => s.name === TO_R1A)!.peerStandby, 'shown as standby');
     // r1a's BFD expires later: down, no change of usability
-    for (let i = 0; i < 20; i++) {
-      farEnd(1, false);
-      await vt.advance(200);
-    }
+    await speak(20, 'dead', false);
     assert.is(sup.summary().find((s) => s.name === TO_R1A)!.bfdState, 'down');
     assert.equal([usable(TO_R1A), usable(TO_R1B)], [false, true]);
   } finally {
@@ -125,20 +115,12 @@ test('r1b takes over from a dead r1a: r2\'s path to r1a is unusable at once, not
 });
 
 test('a superseded node\'s late Up packets do not make its path usable; its partner going standby ends that', async () => {
-  const { sup, vt, farEnd, usable } = rig();
+  const { sup, vt, farEnd, usable, speak } = rig();
   try {
-    for (let i = 0; i < 15; i++) {
-      farEnd(0, false);
-      farEnd(1, true);
-      await vt.advance(200);
-    }
+    await speak(15, false, true);
     farEnd(1, false); // r1b takes over while r1a still runs (a stalled r1a, or a switchover's drain)
     await vt.advance(1);
-    for (let i = 0; i < 3; i++) {
-      farEnd(0, false);
-      farEnd(1, false);
-      await vt.advance(200);
-    }
+    await speak(3, false, false);
     assert.equal([usable(TO_R1A), usable(TO_R1B)], [false, true], 'r1a\'s Up packets without Diag 31 change nothing');
     // the dual-active meeting: r1b loses and is standby again; r1a's next Up packet makes its path usable
     farEnd(1, true);
