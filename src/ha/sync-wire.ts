@@ -124,16 +124,15 @@ export function recordsOf(body: Uint8Array): SyncRecord[] {
 }
 
 function header(buf: Buffer, type: number, h: Omit<SyncHeader, 'type'>): number {
-  const name = Buffer.from(h.node);
   buf.writeUInt32BE(SYNC_MAGIC, 0);
   buf[4] = SYNC_VERSION;
   buf[5] = type;
-  buf[6] = name.length;
   buf[7] = 0;
   buf.writeUIntBE(h.epoch, 8, 6);
   buf.writeUInt32BE(h.seq >>> 0, 16);
-  name.copy(buf, HEADER);
-  return HEADER + name.length;
+  const name = buf.write(h.node, HEADER, 'utf8');
+  buf[6] = name;
+  return HEADER + name;
 }
 
 export function encodeHeartbeat(key: Uint8Array, h: Omit<SyncHeader, 'type'>, hb: HaHeartbeat, ackedBatch: number): Buffer {
@@ -160,14 +159,22 @@ export function encodeAck(key: Uint8Array, h: Omit<SyncHeader, 'type'>, ackedBat
 /** A state batch of `count` framed records (`body`: frameRecord, frameRecords). */
 export function encodeState(key: Uint8Array, h: Omit<SyncHeader, 'type'>, batch: number, body: Uint8Array, count: number): Buffer {
   const buf = Buffer.allocUnsafe(stateBatchOverhead(h.node) + body.length);
-  let o = header(buf, MSG_STATE, h);
+  buf.set(body, stateBodyAt(h.node));
+  return sealState(key, h, batch, count, buf);
+}
+
+/** Where a state batch's records start in its datagram. */
+export function stateBodyAt(node: string): number {
+  return HEADER + Buffer.byteLength(node) + 6;
+}
+
+/** Writes the head of a state datagram (stateBatchOverhead + its records' bytes, the records in place at
+ *  stateBodyAt: the sender copies them in once) and signs it; returns it. */
+export function sealState(key: Uint8Array, h: Omit<SyncHeader, 'type'>, batch: number, count: number, buf: Buffer): Buffer {
+  const o = header(buf, MSG_STATE, h);
   buf.writeUInt32BE(batch >>> 0, o);
-  o += 4;
-  buf.writeUInt16BE(count, o);
-  o += 2;
-  buf.set(body, o);
-  o += body.length;
-  signInto('sha256', key, buf, 0, o, -1);
+  buf.writeUInt16BE(count, o + 4);
+  signInto('sha256', key, buf, 0, buf.length - TAG, -1);
   return buf;
 }
 
