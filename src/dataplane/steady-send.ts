@@ -1,0 +1,65 @@
+/**
+ * The native finish of svr-out's signed packets (native/steady-send.c; docs/performance.md "A native finish
+ * for the send side"): svr-out decides everything per packet as before (metadata, sealing, the replay block,
+ * the tag queued in batch-tags.ts); for a packet whose tag comes at the end of the stage it leaves the
+ * waypoint addresses and ports, the L4 checksum for the trailer and the IP length to one native call for
+ * the frame, after the tags, instead of setAddresses/setPorts/endSigned in JS per packet. Same bytes
+ * (test/unit/router/steady-send.test.ts). Off with SVR_NATIVE_STEADY=0, or without the addon.
+ */
+import { tryLoadAddon } from '../native/addon.js';
+import { PROTO_TCP, PROTO_UDP, type PacketInfo } from '../packet/ip.js';
+import { MAX_BATCH } from './batch.js';
+
+type SteadySendFinish = (data: Uint8Array, desc: Uint32Array, count: number, localWords: Uint32Array, remoteWords: Uint32Array) => void;
+
+/** u32 words per packet in the call's descriptor (native/steady-send.c) */
+const WORDS = 7;
+
+function load(): SteadySendFinish | null {
+  const mod = tryLoadAddon();
+  return !(mod instanceof Error) && typeof mod['steadySendFinish'] === 'function' && mod['STEADY_WORDS'] === WORDS
+    ? (mod['steadySendFinish'] as SteadySendFinish)
+    : null;
+}
+
+const finishNative: SteadySendFinish | null = load();
+
+export class SteadySend {
+  /** whether svr-out hands packets here: the addon is built and SVR_NATIVE_STEADY is not 0 (read per data path) */
+  readonly on = finishNative !== null && process.env['SVR_NATIVE_STEADY'] !== '0';
+  count = 0;
+  private readonly desc = new Uint32Array(MAX_BATCH * WORDS);
+
+  /** Whether a packet of this protocol can be finished here (the addon rewrites TCP and UDP). */
+  takes(pi: PacketInfo): boolean {
+    return this.on && (pi.protocol === PROTO_TCP || pi.protocol === PROTO_UDP);
+  }
+
+  /**
+   * Queues the packet of `pi` on path p: its ports become localPort -> peerPort, its trailer ends at `end`
+   * once its tag is written; `grew` when bytes were inserted (its L4 checksum is then recomputed).
+   * pi takes its final ports and end now (as setPorts/setIpLength would).
+   */
+  add(pi: PacketInfo, p: number, localPort: number, peerPort: number, end: number, grew: boolean): void {
+    const e = this.count++ * WORDS;
+    const d = this.desc;
+    d[e] = pi.l3;
+    d[e + 1] = pi.l4;
+    d[e + 2] = pi.end;
+    d[e + 3] = end;
+    d[e + 4] = (pi.family === 6 ? 6 : 4) | (pi.protocol << 8) | (grew ? 1 << 16 : 0) | (pi.fragment << 24);
+    d[e + 5] = p;
+    d[e + 6] = ((localPort << 16) | peerPort) >>> 0;
+    pi.srcPort = localPort;
+    pi.dstPort = peerPort;
+    pi.end = end;
+  }
+
+  /** Rewrites and finishes every queued packet (their tags are written); empties the queue. */
+  finish(data: Uint8Array, localWords: Uint32Array, remoteWords: Uint32Array): void {
+    const n = this.count;
+    if (n === 0) return;
+    this.count = 0;
+    finishNative!(data, this.desc, n, localWords, remoteWords);
+  }
+}
