@@ -182,6 +182,7 @@ export class SvrOutStage implements Stage {
       this.queueSeal(b, s, b.info[s]!, r, rt.now);
     }
     this.sealQueued(b);
+    this.steady.frame(f.n);
     // pass 2: metadata, rewrite, trailer, checksums, per packet in order
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;

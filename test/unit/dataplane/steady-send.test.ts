@@ -90,6 +90,7 @@ test('the native finish writes the same bytes as the JS steps, one packet and a 
   }
   const w = pathWords();
   const all = cases();
+  steady.frame(all.length);
   const wants: Uint8Array[] = [];
   for (const [i, c] of all.entries()) {
     const ports: [number, number] = [16000 + i, 0xfff0 - i];
@@ -124,12 +125,23 @@ test('the native finish writes the same bytes as the JS steps, one packet and a 
   assert.equal([...big], [...want], 'a frame in one call');
 });
 
+test('a frame of fewer than 3 packets stays in JS (the call costs more than it saves)', () => {
+  const steady = new SteadySend();
+  if (!steady.on) return;
+  const { pi } = place(cases()[0]!);
+  steady.frame(2);
+  assert.not.ok(steady.takes(pi));
+  steady.frame(3);
+  assert.ok(steady.takes(pi));
+});
+
 test('a packet outside the buffer is refused, nothing written past it', () => {
   const steady = new SteadySend();
   if (!steady.on) return;
   const w = pathWords();
   const c = cases()[0]!;
   const { d, pi } = place(c);
+  steady.frame(8);
   steady.add(pi, 0, 1, 2, d.length + 1, false);
   assert.throws(() => steady.finish(d, w.local, w.remote), /outside data/);
 });

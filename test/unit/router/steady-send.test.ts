@@ -26,6 +26,14 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 type Cipher = 'none' | 'aes-cbc-256' | 'aes-gcm-256';
 
+/** packets the native finish took (SteadySend.finish watched), so a run shows which path it tested */
+let finished = 0;
+const finishOriginal = SteadySend.prototype.finish;
+SteadySend.prototype.finish = function (this: SteadySend, ...args: Parameters<SteadySend['finish']>): void {
+  finished += this.count;
+  finishOriginal.apply(this, args);
+};
+
 async function config(cipher: Cipher, asUdp: boolean): Promise<SvrConfig> {
   const c = await exampleConfig();
   c.authority.securityPolicies.push({
@@ -44,6 +52,7 @@ async function run(cipher: Cipher, asUdp: boolean, on: boolean): Promise<{ r1: R
   const cfg = await config(cipher, asUdp);
   const lab = await withSwitch('SVR_NATIVE_STEADY', on, async () => createMemoryLab({ config: cfg, clients: ['198.18.1.10'], servers: ['198.18.3.20'] }));
   const wire = recordWire(lab.wan);
+  finished = 0;
   const up = randomBytes(200_000), down = randomBytes(50_000);
   let serverGot = '';
   lab.servers[0]!.tcpListen(80, (c) => void c.readAll().then((d) => { serverGot = sha(d); c.write(down); c.end(); }));
@@ -69,6 +78,8 @@ async function run(cipher: Cipher, asUdp: boolean, on: boolean): Promise<{ r1: R
     const want = createHmac('sha256', key).update(p.subarray(pi.payload, tagAt)).digest().subarray(0, TAG);
     assert.equal([...p.subarray(tagAt, pi.end)], [...want], 'the tag');
   }
+  if (on && new SteadySend().on) assert.ok(finished > sent.length / 2, `the native finish took ${finished} of ${sent.length} packets`);
+  else assert.is(finished, 0, 'SVR_NATIVE_STEADY=0: all in JS');
   const tcpSent = sent.filter((w) => w.dport !== 1280 && w.sport !== 1280).length;
   const s1 = (await lab.r1.sessions()).find((s) => s.original.protocol === 'tcp');
   assert.ok(s1 !== undefined);
