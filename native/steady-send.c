@@ -8,6 +8,8 @@
  *   3. the IP length (and the UDP length), the IPv4 header checksum recomputed.
  * Same bytes as rewrite.ts/packet-ops.ts (golden test: test/unit/router/steady-send.test.ts), down to
  * which of 0x0000/0xffff a checksum takes: each update folds as the JS one does.
+ * Before that, svr-out checks the plaintext L4 checksums of the payloads it will seal with steadyVerifyL4, one
+ * call per frame (rewrite.ts verifyL4Checksum's verdicts).
  * JS: steadySendFinish(data, desc, count, localWords, remoteWords), desc STEADY_WORDS u32 per packet:
  *   l3, l4, end before the trailer, end after it, family (4|6) | protocol << 8 | grew << 16 | fragment << 24,
  *   path, source port << 16 | destination port; localWords/remoteWords: 4 big-endian words per path.
@@ -109,10 +111,8 @@ static void tail_checksum(uint8_t *d, uint32_t l4, int v6, uint32_t proto, uint3
   wr16(d, cso, cs);
 }
 
-/* rewrite.ts fillL4Checksum over [l4, end) */
-static void full_checksum(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end) {
-  uint32_t cso = cs_offset(proto, l4);
-  if (cso == UINT32_MAX) return;
+/* rewrite.ts computeL4Checksum over [l4, end) (cso: the field's offset) */
+static uint32_t compute_l4(const uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end, uint32_t cso) {
   uint32_t len = end - l4;
   uint32_t acc = 0;
   if (proto != PROTO_ICMP) {
@@ -122,9 +122,26 @@ static void full_checksum(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t
   }
   acc += svr_ones_sum_be(d + l4, len);
   acc += 0xffff - rd16(d, cso);
-  uint32_t cs = ~fold(acc) & 0xffff;
+  return ~fold(acc) & 0xffff;
+}
+
+/* rewrite.ts fillL4Checksum over [l4, end) */
+static void full_checksum(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end) {
+  uint32_t cso = cs_offset(proto, l4);
+  if (cso == UINT32_MAX) return;
+  uint32_t cs = compute_l4(d, l3, l4, v6, proto, end, cso);
   if (proto == PROTO_UDP && cs == 0) cs = 0xffff;
   wr16(d, cso, cs);
+}
+
+/* rewrite.ts verifyL4Checksum over [l4, end) */
+static int verify_l4(const uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t frag, uint32_t end) {
+  uint32_t cso = cs_offset(proto, l4);
+  if (cso == UINT32_MAX || frag != 0) return 1;
+  uint32_t cs = rd16(d, cso);
+  if (proto == PROTO_UDP && !v6 && cs == 0) return 1;
+  uint32_t want = compute_l4(d, l3, l4, v6, proto, end, cso);
+  return cs == want || (proto == PROTO_UDP && want == 0 && cs == 0xffff);
 }
 
 /* rewrite.ts setIpLength + fillIpv4HeaderChecksum */
@@ -139,6 +156,46 @@ static void ip_length(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t pro
     wr16(d, l3 + 4, end - l3 - 40);
   }
   if (proto == PROTO_UDP && frag == 0) wr16(d, l4 + 4, end - l4);
+}
+
+/* steadyVerifyL4(data, desc, count, status): status[i] = 1 when packet i's L4 checksum verifies over [l4, end)
+ * (desc words 0, 1, 2 and 4 as for the finish), else 0; returns how many verify. svr-out checks the payloads it
+ * queues for sealing with it, one call per frame instead of one checksumSum per packet. */
+static napi_value steady_verify_l4(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data, *descv, *statusv;
+  size_t len, dlen, slen;
+  uint32_t n;
+  if (argc < 4 || svr_arg_typed(env, argv[0], napi_uint8_array, "data", &data, &len) != 0 ||
+      svr_arg_typed(env, argv[1], napi_uint32_array, "desc", &descv, &dlen) != 0 ||
+      svr_arg_u32(env, argv[2], "count", &n) != 0 ||
+      svr_arg_typed(env, argv[3], napi_uint8_array, "status", &statusv, &slen) != 0) {
+    if (argc < 4) napi_throw_type_error(env, NULL, "steadyVerifyL4(data, desc, count, status)");
+    return NULL;
+  }
+  if ((size_t)n * STEADY_WORDS > dlen || n > slen) {
+    napi_throw_range_error(env, NULL, "steadyVerifyL4: count is beyond desc or status");
+    return NULL;
+  }
+  const uint32_t *desc = descv;
+  uint8_t *status = statusv;
+  uint32_t ok = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint32_t *e = desc + (size_t)i * STEADY_WORDS;
+    uint32_t l3 = e[0], l4 = e[1], end = e[2], bits = e[4];
+    int v6 = (bits & 0xff) == 6;
+    if (end > len || l3 + (v6 ? 40u : 20u) > l4 || l4 + 8u > end) {
+      napi_throw_range_error(env, NULL, "steadyVerifyL4: a packet is outside data");
+      return NULL;
+    }
+    status[i] = (uint8_t)verify_l4(data, l3, l4, v6, (bits >> 8) & 0xff, bits >> 24, end);
+    ok += status[i];
+  }
+  napi_value r;
+  SVR_CHECK(env, napi_create_uint32(env, ok, &r));
+  return r;
 }
 
 static napi_value steady_send_finish(napi_env env, napi_callback_info info) {
@@ -187,5 +244,6 @@ static napi_value steady_send_finish(napi_env env, napi_callback_info info) {
 napi_status svr_steady_send_init(napi_env env, napi_value exports) {
   napi_status s = svr_export_fn(env, exports, "steadySendFinish", steady_send_finish, NULL);
   if (s != napi_ok) return s;
+  if ((s = svr_export_fn(env, exports, "steadyVerifyL4", steady_verify_l4, NULL)) != napi_ok) return s;
   return svr_export_u32(env, exports, "STEADY_WORDS", STEADY_WORDS);
 }

@@ -4,13 +4,16 @@
  * the tag queued in batch-tags.ts); for a packet whose tag comes at the end of the stage it leaves the
  * waypoint addresses and ports, the L4 checksum for the trailer and the IP length to one native call for
  * the frame, after the tags, instead of setAddresses/setPorts/endSigned in JS per packet. Same bytes
- * (test/unit/router/steady-send.test.ts). Off with SVR_NATIVE_STEADY=0, or without the addon.
+ * (test/unit/router/steady-send.test.ts). The payloads svr-out queues for sealing have their plaintext L4
+ * checksums checked here too, one call per frame (verifyChecks) instead of one checksumSum call per packet.
+ * Off with SVR_NATIVE_STEADY=0, or without the addon.
  */
 import { tryLoadAddon } from '../native/addon.js';
 import { PROTO_TCP, PROTO_UDP, type PacketInfo } from '../packet/ip.js';
 import { MAX_BATCH } from './batch.js';
 
 type SteadySendFinish = (data: Uint8Array, desc: Uint32Array, count: number, localWords: Uint32Array, remoteWords: Uint32Array) => void;
+type SteadyVerifyL4 = (data: Uint8Array, desc: Uint32Array, count: number, status: Uint8Array) => number;
 
 /** u32 words per packet in the call's descriptor (native/steady-send.c) */
 const WORDS = 7;
@@ -18,22 +21,26 @@ const WORDS = 7;
  *  native 120 ns in a call of 2, 80 of 4, 56 of 8, 35 of 64 (the call itself ~0.15 µs). */
 const MIN_FRAME = 3;
 
-function load(): SteadySendFinish | null {
+function load(): { finish: SteadySendFinish; verify: SteadyVerifyL4 } | null {
   const mod = tryLoadAddon();
-  return !(mod instanceof Error) && typeof mod['steadySendFinish'] === 'function' && mod['STEADY_WORDS'] === WORDS
-    ? (mod['steadySendFinish'] as SteadySendFinish)
-    : null;
+  if (mod instanceof Error || mod['STEADY_WORDS'] !== WORDS) return null;
+  const finish = mod['steadySendFinish'], verify = mod['steadyVerifyL4'];
+  return typeof finish === 'function' && typeof verify === 'function' ? { finish: finish as SteadySendFinish, verify: verify as SteadyVerifyL4 } : null;
 }
 
-const finishNative: SteadySendFinish | null = load();
+const native = load();
 
 export class SteadySend {
   /** whether svr-out hands packets here: the addon is built and SVR_NATIVE_STEADY is not 0 (read per data path) */
-  readonly on = finishNative !== null && process.env['SVR_NATIVE_STEADY'] !== '0';
+  readonly on = native !== null && process.env['SVR_NATIVE_STEADY'] !== '0';
   count = 0;
   /** whether this frame's packets come here: `on`, and the frame has MIN_FRAME packets or more */
   private active = false;
   private readonly desc = new Uint32Array(MAX_BATCH * WORDS);
+  /** plaintext L4 checksums queued for one check (svr-out's payloads to seal), and their verdicts (1 ok) */
+  checks = 0;
+  private readonly checkDesc = new Uint32Array(MAX_BATCH * WORDS);
+  readonly checked = new Uint8Array(MAX_BATCH);
 
   /** A frame of n packets starts. */
   frame(n: number): void {
@@ -70,6 +77,26 @@ export class SteadySend {
     const n = this.count;
     if (n === 0) return;
     this.count = 0;
-    finishNative!(data, this.desc, n, localWords, remoteWords);
+    native!.finish(data, this.desc, n, localWords, remoteWords);
+  }
+
+  /** Queues the L4 checksum of pi's packet for verifyChecks (call only when takes(pi)); returns its index in `checked`. */
+  check(pi: PacketInfo): number {
+    const i = this.checks++;
+    const e = i * WORDS;
+    const d = this.checkDesc;
+    d[e] = pi.l3;
+    d[e + 1] = pi.l4;
+    d[e + 2] = pi.end;
+    d[e + 4] = (pi.family === 6 ? 6 : 4) | (pi.protocol << 8) | (pi.fragment << 24);
+    return i;
+  }
+
+  /** Verifies the queued checksums (rewrite.ts verifyL4Checksum's verdicts, into `checked`); empties the queue. */
+  verifyChecks(data: Uint8Array): void {
+    const n = this.checks;
+    if (n === 0) return;
+    this.checks = 0;
+    native!.verify(data, this.checkDesc, n, this.checked);
   }
 }

@@ -129,6 +129,8 @@ export class SvrOutStage implements Stage {
   private readonly queueKey: (PolicyKey | undefined)[] = new Array<PolicyKey | undefined>(MAX_BATCH).fill(undefined);
   private readonly queueOff = new Uint32Array(MAX_BATCH);
   private readonly queueLen = new Uint32Array(MAX_BATCH);
+  /** per queued payload: its index in the frame's native checksum check, -1 when checked in JS */
+  private readonly queueCheck = new Int16Array(MAX_BATCH);
   /** per slot: its IP length before it was sealed (what it grew by decides the MTU an ICMP too big gives) */
   private readonly plainLen = new Uint16Array(MAX_BATCH);
   private readonly runOff = new Uint32Array(MAX_BATCH);
@@ -167,6 +169,7 @@ export class SvrOutStage implements Stage {
     // pass 1: steering, the adaptive decision and copies for every packet; the payloads to encrypt with
     // AES-CBC are queued and encrypted together (sealQueued: 8 CBC chains at a time in the addon)
     this.queued = 0;
+    this.steady.frame(f.n);
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
       const r = b.session[s]!;
@@ -181,8 +184,8 @@ export class SvrOutStage implements Stage {
       if (alt !== undefined) this.duplicate(b, s, r, alt.path, alt.localPort, alt.peerPort, ingress ? alt.needsMeta : alt.revSignal, rt);
       this.queueSeal(b, s, b.info[s]!, r, rt.now);
     }
+    this.dropUnverified(b);
     this.sealQueued(b);
-    this.steady.frame(f.n);
     // pass 2: metadata, rewrite, trailer, checksums, per packet in order
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
@@ -235,13 +238,39 @@ export class SvrOutStage implements Stage {
     if (pi.protocol === PROTO_TCP && (pi.tcpFlags & TCP_SYN) !== 0) return;
     if (tailroom(b, s) < PAYLOAD_GROWTH + trailerLength(ctx.tables.paths[t.path[r]!]!.hmac)) return;
     const key = sealKey(ctx, r, now);
-    if (key === undefined || key.cipher.kind === 'aes-256-gcm' || !verifyL4Checksum(b.data, pi)) return;
+    if (key === undefined || key.cipher.kind === 'aes-256-gcm') return;
+    // the checksum: in one native call for the frame (dropUnverified), else now
+    const check = this.steady.takes(pi) ? this.steady.check(pi) : -1;
+    if (check < 0 && !verifyL4Checksum(b.data, pi)) return;
     const q = this.queued++;
+    this.queueCheck[q] = check;
     this.queueSlot[q] = s;
     this.queueKey[q] = key;
     this.queueOff[q] = pi.payload;
     this.queueLen[q] = pi.end - pi.payload;
     this.plainLen[s] = pi.end - pi.l3;
+  }
+
+  /** Takes the payloads whose checksum the frame's native check failed out of the queue (emit drops and counts them). */
+  private dropUnverified(b: Batch): void {
+    const steady = this.steady;
+    if (steady.checks === 0) return;
+    steady.verifyChecks(b.data);
+    let w = 0;
+    for (let q = 0; q < this.queued; q++) {
+      const c = this.queueCheck[q]!;
+      if (c >= 0 && steady.checked[c] === 0) {
+        this.queueKey[q] = undefined;
+        continue;
+      }
+      this.queueSlot[w] = this.queueSlot[q]!;
+      this.queueKey[w] = this.queueKey[q];
+      this.queueOff[w] = this.queueOff[q]!;
+      this.queueLen[w] = this.queueLen[q]!;
+      if (w !== q) this.queueKey[q] = undefined;
+      w++;
+    }
+    this.queued = w;
   }
 
   /** Encrypts the queued payloads, one encryptBatch per run of the same key, and ends each one's framing. */

@@ -2,8 +2,8 @@
  * The native finish of svr-out's signed packets (src/dataplane/steady-send.ts, native/steady-send.c) against the
  * JS steps it replaces (setAddresses, setPorts, then the trailer's checksum and the IP length: svr-out's
  * endSigned), byte for byte: TCP and UDP, IPv4 and IPv6, odd and even payloads, grown or not, a UDP checksum
- * of 0 (none), a wrong checksum (stays wrong by as much), an L4 field that folds to 0xffff, and a frame of
- * packets on two paths in one call.
+ * of 0 (none), a wrong checksum (stays wrong by as much), and a frame of
+ * packets on two paths in one call; and the frame check of plaintext checksums against verifyL4Checksum.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,7 +16,7 @@ import { parseAddress } from '../../../src/packet/addr.js';
 import { buildTcp, buildUdp } from '../../../src/packet/build.js';
 import { writeU16 } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket, PROTO_UDP } from '../../../src/packet/ip.js';
-import { fillL4Checksum, setAddresses, setIpLength, setPorts } from '../../../src/packet/rewrite.js';
+import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../../src/packet/rewrite.js';
 
 const TRAILER = 26; // replay block 10 + sha256-128 tag
 const ROOM = 64;
@@ -123,6 +123,29 @@ test('the native finish writes the same bytes as the JS steps, one packet and a 
   }
   steady.finish(big, w.local, w.remote);
   assert.equal([...big], [...want], 'a frame in one call');
+});
+
+test('the frame check of plaintext checksums gives verifyL4Checksum\'s verdicts (good, wrong, UDP without a checksum)', () => {
+  const steady = new SteadySend();
+  if (!steady.on) return;
+  const all = cases();
+  const size = all.reduce((n, c) => n + c.pkt.length + ROOM, 0);
+  const big = new Uint8Array(size);
+  const want: boolean[] = [];
+  let at = 0;
+  steady.frame(all.length);
+  for (const c of all) {
+    big.set(c.pkt, at);
+    const pi = new PacketInfo();
+    assert.is(parsePacket(big, at, c.pkt.length, pi), 0);
+    want.push(verifyL4Checksum(big, pi));
+    assert.is(steady.check(pi), want.length - 1);
+    at += c.pkt.length + ROOM;
+  }
+  assert.ok(want.includes(false) && want.includes(true));
+  steady.verifyChecks(big);
+  assert.equal([...steady.checked.subarray(0, all.length)].map((v) => v === 1), want);
+  assert.is(steady.checks, 0, 'the queue is empty again');
 });
 
 test('a frame of fewer than 3 packets stays in JS (the call costs more than it saves)', () => {
