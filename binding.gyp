@@ -17,6 +17,7 @@
         "native/hmac-pads.c",
         "native/hmac-lanes.c",
         "native/checksum.c",
+        "native/steady-send.c",
         "native/packet-socket.c",
         "native/row-memory.c"
       ],

@@ -9,7 +9,7 @@
 #include <string.h>
 #include "svr_native.h"
 
-static uint16_t ones_sum_be(const uint8_t *p, size_t n) {
+uint16_t svr_ones_sum_be(const uint8_t *p, size_t n) {
   uint64_t s = 0;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -53,7 +53,7 @@ static napi_value checksum_sum(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value r;
-  SVR_CHECK(env, napi_create_uint32(env, ones_sum_be((const uint8_t *)data + off, n), &r));
+  SVR_CHECK(env, napi_create_uint32(env, svr_ones_sum_be((const uint8_t *)data + off, n), &r));
   return r;
 }
 

@@ -39,6 +39,9 @@ int svr_arg_typed(napi_env env, napi_value v, napi_typedarray_type type, const c
 /* An ArrayBuffer: its bytes and byte length. */
 int svr_arg_arraybuffer(napi_env env, napi_value v, const char *what, void **data, size_t *len);
 
+/* native/checksum.c: the ones-complement sum of p[0, n) as big-endian 16-bit words, folded; 0 only for all-zero bytes. */
+uint16_t svr_ones_sum_be(const uint8_t *p, size_t n);
+
 #ifndef SVR_NO_TUN
 napi_status svr_tun_init(napi_env env, napi_value exports);
 #endif

@@ -32,7 +32,9 @@
  *    second per session (keeps it from expiring): they carry the 12-byte bare header, so the receiver
  *    knows a trailer follows (docs/security.md "No unauthenticated state change");
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
- *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally.
+ *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally. For a TCP or UDP
+ *    packet whose tag comes at the end of the stage, step 3's rewrite and these checksums and lengths are
+ *    one native call for the frame after the tags (steady-send.ts; SVR_NATIVE_STEADY=0: in JS per packet).
  * After 5: a UDP packet without metadata of a session whose service has `fec` joins its FEC group and gets
  *    its 4-byte tag; a complete group's parity packets go right behind it, in free slots of the batch
  *    (fec.ts, docs/wan.md "FEC").
@@ -77,10 +79,13 @@ import { FEC_TAG_LENGTH, writeFecTag } from '../../packet/svr-fec.js';
 import { sealMetadata } from '../metadata-crypto.js';
 import { signPacket, signPacketLater, trailerLength } from '../sign.js';
 import { TagBatch } from '../batch-tags.js';
+import { SteadySend } from '../steady-send.js';
 import { CONTROL_PORT } from './wan-verify.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_TX = 0, N_DROP = 1;
+/** grew[s]: the packet's rewrite and finish are steady-send's (native) */
+const NATIVE = 2;
 
 /** metadata-only: a session sends at least one signed packet this often, so its peer refreshes it. */
 export const SIGN_INTERVAL_MS = 1000;
@@ -124,14 +129,18 @@ export class SvrOutStage implements Stage {
   private readonly queueKey: (PolicyKey | undefined)[] = new Array<PolicyKey | undefined>(MAX_BATCH).fill(undefined);
   private readonly queueOff = new Uint32Array(MAX_BATCH);
   private readonly queueLen = new Uint32Array(MAX_BATCH);
+  /** per queued payload: its index in the frame's native checksum check, -1 when checked in JS */
+  private readonly queueCheck = new Int16Array(MAX_BATCH);
   /** per slot: its IP length before it was sealed (what it grew by decides the MTU an ICMP too big gives) */
   private readonly plainLen = new Uint16Array(MAX_BATCH);
   private readonly runOff = new Uint32Array(MAX_BATCH);
   private readonly runLen = new Uint32Array(MAX_BATCH);
-  /** the packets signed in this batch whose tags come at the end of run (batch-tags.ts): per slot, its end then and whether it grew */
+  /** the packets signed in this batch whose tags come at the end of run (batch-tags.ts): per slot, its end then
+   *  and whether it grew (1), or NATIVE: steady-send finishes it */
   private readonly tags = new TagBatch();
   private readonly signedEnd = new Uint32Array(MAX_BATCH);
   private readonly grew = new Uint8Array(MAX_BATCH);
+  private readonly steady = new SteadySend();
 
   constructor(private readonly ctx: DataplaneContext) {
     this.mss = new MssClamp(ctx);
@@ -160,6 +169,7 @@ export class SvrOutStage implements Stage {
     // pass 1: steering, the adaptive decision and copies for every packet; the payloads to encrypt with
     // AES-CBC are queued and encrypted together (sealQueued: 8 CBC chains at a time in the addon)
     this.queued = 0;
+    this.steady.frame(f.n);
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
       const r = b.session[s]!;
@@ -174,6 +184,7 @@ export class SvrOutStage implements Stage {
       if (alt !== undefined) this.duplicate(b, s, r, alt.path, alt.localPort, alt.peerPort, ingress ? alt.needsMeta : alt.revSignal, rt);
       this.queueSeal(b, s, b.info[s]!, r, rt.now);
     }
+    this.dropUnverified(b);
     this.sealQueued(b);
     // pass 2: metadata, rewrite, trailer, checksums, per packet in order
     for (let k = 0; k < f.n; k++) {
@@ -206,8 +217,9 @@ export class SvrOutStage implements Stage {
     tags.sign(b.data);
     for (let q = 0; q < n; q++) {
       const s = tags.slot[q]!;
-      endSigned(b.data, b.info[s]!, this.signedEnd[s]!, this.grew[s] === 1);
+      if (this.grew[s] !== NATIVE) endSigned(b.data, b.info[s]!, this.signedEnd[s]!, this.grew[s] === 1);
     }
+    this.steady.finish(b.data, this.ctx.pathLocalWords, this.ctx.pathRemoteWords);
   }
 
   /**
@@ -226,13 +238,39 @@ export class SvrOutStage implements Stage {
     if (pi.protocol === PROTO_TCP && (pi.tcpFlags & TCP_SYN) !== 0) return;
     if (tailroom(b, s) < PAYLOAD_GROWTH + trailerLength(ctx.tables.paths[t.path[r]!]!.hmac)) return;
     const key = sealKey(ctx, r, now);
-    if (key === undefined || key.cipher.kind === 'aes-256-gcm' || !verifyL4Checksum(b.data, pi)) return;
+    if (key === undefined || key.cipher.kind === 'aes-256-gcm') return;
+    // the checksum: in one native call for the frame (dropUnverified), else now
+    const check = this.steady.takes(pi) ? this.steady.check(pi) : -1;
+    if (check < 0 && !verifyL4Checksum(b.data, pi)) return;
     const q = this.queued++;
+    this.queueCheck[q] = check;
     this.queueSlot[q] = s;
     this.queueKey[q] = key;
     this.queueOff[q] = pi.payload;
     this.queueLen[q] = pi.end - pi.payload;
     this.plainLen[s] = pi.end - pi.l3;
+  }
+
+  /** Takes the payloads whose checksum the frame's native check failed out of the queue (emit drops and counts them). */
+  private dropUnverified(b: Batch): void {
+    const steady = this.steady;
+    if (steady.checks === 0) return;
+    steady.verifyChecks(b.data);
+    let w = 0;
+    for (let q = 0; q < this.queued; q++) {
+      const c = this.queueCheck[q]!;
+      if (c >= 0 && steady.checked[c] === 0) {
+        this.queueKey[q] = undefined;
+        continue;
+      }
+      this.queueSlot[w] = this.queueSlot[q]!;
+      this.queueKey[w] = this.queueKey[q];
+      this.queueOff[w] = this.queueOff[q]!;
+      this.queueLen[w] = this.queueLen[q]!;
+      if (w !== q) this.queueKey[q] = undefined;
+      w++;
+    }
+    this.queued = w;
   }
 
   /** Encrypts the queued payloads, one encryptBatch per run of the same key, and ends each one's framing. */
@@ -469,18 +507,23 @@ export class SvrOutStage implements Stage {
       d.set(FALSE_POSITIVE_HEADER, openAtPayload(b, s, pi, 12));
       rt.counters.add(marked ? this.cSignHeaders : this.cFp);
     }
-    wordsToBytes(ctx.pathLocalWords, p * 4, path.family, this.localWp);
-    wordsToBytes(ctx.pathRemoteWords, p * 4, path.family, this.peerWp);
-    setAddresses(d, pi, this.localWp, 0, this.peerWp, 0);
-    setPorts(d, pi, localPort, peerPort);
-    if (h.mode !== 'disabled' && (withMeta || falsePositive || h.mode === 'regular' || h.mode === 'time-based')) {
+    const signs = h.mode !== 'disabled' && (withMeta || falsePositive || h.mode === 'regular' || h.mode === 'time-based');
+    // the tag at the end of the stage, with the batch's others (batch-tags.ts), when nothing after this
+    // reads the packet's bytes: not a copy (dup batch), no FEC, no fragments or ICMP too big
+    const later = signs && ctx.crypto.batchTags && b !== ctx.dup && !ctx.fec.any && pi.end + tail - pi.l3 <= mtu;
+    // such a packet's addresses, ports, checksum and length are written there too, natively (steady-send.ts)
+    const native = later && this.steady.takes(pi);
+    if (!native) {
+      wordsToBytes(ctx.pathLocalWords, p * 4, path.family, this.localWp);
+      wordsToBytes(ctx.pathRemoteWords, p * 4, path.family, this.peerWp);
+      setAddresses(d, pi, this.localWp, 0, this.peerWp, 0);
+      setPorts(d, pi, localPort, peerPort);
+    }
+    if (signs) {
       if (tailroom(b, s) < tail) {
         rt.counters.add(this.cNoRoom);
         return false;
       }
-      // the tag at the end of the stage, with the batch's others (batch-tags.ts), when nothing after this
-      // reads the packet's bytes: not a copy (dup batch), no FEC, no fragments or ICMP too big
-      const later = ctx.crypto.batchTags && b !== ctx.dup && !ctx.fec.any && pi.end + tail - pi.l3 <= mtu;
       const end = later ? signPacketLater(ctx, d, pi.payload, pi.end, p, rt.now, this.tags, s) : signPacket(ctx, d, pi.payload, pi.end, p, rt.now);
       if (end < 0) {
         rt.counters.add(this.cNoPathKey); // no key on the path yet (key exchange)
@@ -488,8 +531,9 @@ export class SvrOutStage implements Stage {
       }
       if (h.mode === 'metadata-only') t.setSignedAt(r, rt.now); // only these paths read it (mustSign)
       if (later) {
-        this.signedEnd[s] = end;
-        this.grew[s] = grows ? 1 : 0;
+        this.grew[s] = native ? NATIVE : grows ? 1 : 0;
+        if (native) this.steady.add(pi, p, localPort, peerPort, end, grows);
+        else this.signedEnd[s] = end;
         b.len[s] = end - pi.l3;
         b.ifIndex[s] = path.localInterface;
         b.flags[s] &= ~PF_REVERSE;
