@@ -262,10 +262,11 @@ export class IpfixExporter {
         if (err !== null && err !== undefined) {
           this.c.dropped += m.records;
           this.sendError(err);
-          return;
+        } else {
+          this.count(m);
+          this.sendOk();
         }
-        this.count(m);
-        this.sendOk();
+        this.writer.release(m); // sent: its buffer takes the next message
       });
     }
   }

@@ -219,4 +219,34 @@ test('golden: the flows of varied records (IPv4/IPv6, NAT, waypoint or neither, 
   assert.is(checked, 60 * variants.length);
 });
 
+test('golden, many records at once: flows moved to the next message and buffers reused (release) give the reference bytes', () => {
+  const w = new IpfixMessageWriter({ observationDomainId: 3, maxMessageBytes: 1472 });
+  const V6 = { forward: { src: '2001:db8::10', dst: '2001:db8:3::20', srcPort: 5, dstPort: 53, protocol: 17 }, reverse: { src: '2001:db8:3::20', dst: '2001:db8::10', srcPort: 53, dstPort: 5, protocol: 17 } };
+  const records = Array.from({ length: 90 }, (_, i): SessionRecord => {
+    const base = makeRecord(i);
+    const r: SessionRecord = { ...base, reverse: reversed(base.forward), ...(i % 4 === 1 ? V6 : {}), ...(i % 5 === 2 ? { packets: [3, 0] as [number, number] } : {}) };
+    if (i % 3 === 0) delete r.waypoint;
+    return r;
+  });
+  const expected = records.flatMap((r) => referenceFlows(r).map((f) => f.hex)).join('');
+  const bodies = (messages: { bytes: Uint8Array }[]): string => {
+    let all = '';
+    for (const m of messages) {
+      const dv = new DataView(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+      assert.ok(m.bytes.length <= 1472, `${m.bytes.length} bytes`);
+      assert.is(dv.getUint16(2), m.bytes.length);
+      for (let at = 16; at < m.bytes.length; at += dv.getUint16(at + 2)) all += hex(m.bytes.subarray(at + 4, at + dv.getUint16(at + 2)));
+    }
+    return all;
+  };
+  const first = w.encode(records, 1);
+  assert.ok(first.length > 10, `${first.length} messages`);
+  const firstHex = first.map((m) => hex(m.bytes));
+  assert.is(bodies(first), expected, 'the data records, in order, are the reference flows');
+  for (const m of first) w.release(m);
+  const again = w.encode(records, 1);
+  assert.is(bodies(again), expected, 'the same from reused buffers');
+  assert.equal(again.map((m) => hex(m.bytes).slice(32)), firstHex.map((h) => h.slice(32)), 'the same sets (the headers differ by their sequence numbers)');
+});
+
 test.run();
