@@ -67,6 +67,13 @@ export class IpfixMessageWriter {
   /** a message buffer's size: the message and one flow past it */
   private readonly bufferBytes: number;
   private readonly free: Buffered[] = [];
+  /** the message being filled: its buffer, end, open set (start, template) and counts */
+  private open: Buffered | undefined;
+  private at = HEADER_BYTES;
+  private setStart = -1;
+  private setId = -1;
+  private inMessage = 0;
+  private recordsEnded = 0;
   /** the buffer encodeFlow writes to */
   private b: Uint8Array;
   private v: DataView;
@@ -110,39 +117,30 @@ export class IpfixMessageWriter {
    * Packs the records' flows into messages; the template set leads the first message when `withTemplates`.
    * Each flow is written in place, at the end of its message (one past the size limit moves to the next);
    * the messages' bytes are views of buffers the writer reuses once given back with release().
+   * `keepOpen`: the last message, unless full, stays open for the next call's flows (fewer, fuller messages);
+   * a call without it (or flushOpen) closes it.
    */
-  encode(records: readonly SessionRecord[], exportTimeS: number, withTemplates = false): EncodedMessage[] {
+  encode(records: readonly SessionRecord[], exportTimeS: number, withTemplates = false, keepOpen = false): EncodedMessage[] {
     const out: EncodedMessage[] = [];
     const max = this.maxMessageBytes;
-    let buf = this.take();
-    let at = HEADER_BYTES;
-    let setStart = -1;
-    let setId = -1;
-    let inMessage = 0;
-    let recordsEnded = 0;
+    let buf = (this.open ??= this.take());
     if (withTemplates) {
-      buf.bytes.set(this.templateBytes, at);
-      at += this.templateBytes.length;
-    }
-    const finish = (): void => {
-      if (setStart >= 0) closeSet(buf.bytes, setStart, at);
-      if (at > HEADER_BYTES) {
-        writeHeader(buf.view, at, exportTimeS, this.sequence, this.observationDomainId);
-        out.push({ bytes: buf.bytes.subarray(0, at), dataRecords: inMessage, records: recordsEnded });
-        this.sequence = (this.sequence + inMessage) >>> 0;
-        buf = this.take();
+      // the template set leads the message: the open message's sets move up behind it (no room: it goes first)
+      const t = this.templateBytes.length;
+      if (this.at + t > max) buf = this.finish(out, exportTimeS);
+      if (this.at > HEADER_BYTES) {
+        buf.bytes.copyWithin(HEADER_BYTES + t, HEADER_BYTES, this.at);
+        if (this.setStart >= 0) this.setStart += t;
+        if (this.tailIn === buf.bytes) this.tailAt += t;
       }
-      at = HEADER_BYTES;
-      setStart = -1;
-      setId = -1;
-      inMessage = 0;
-      recordsEnded = 0;
-    };
+      buf.bytes.set(this.templateBytes, HEADER_BYTES);
+      this.at += t;
+    }
     for (const r of records) {
       // the forward flow; the reverse one when the reverse direction ever carried a packet
       for (let dir = 0, flows = r.packets[1] === 0 ? 1 : 2; dir < flows; dir++) {
         const id = templateOf(r, dir as 0 | 1);
-        let flowAt = at + (setId === id ? 0 : SET_HEADER_BYTES);
+        let flowAt = this.at + (this.setId === id ? 0 : SET_HEADER_BYTES);
         this.b = buf.bytes;
         this.v = buf.view;
         const len = this.encodeFlow(flowAt, r, dir as 0 | 1, id) - flowAt;
@@ -150,7 +148,7 @@ export class IpfixMessageWriter {
           // past the limit: the message goes as it is, the flow moves to the next one
           const full = buf.bytes;
           const from = flowAt;
-          finish();
+          buf = this.finish(out, exportTimeS);
           if (HEADER_BYTES + SET_HEADER_BYTES + len > max) {
             this.oversize++;
             this.tailOf = undefined;
@@ -163,21 +161,50 @@ export class IpfixMessageWriter {
             this.tailAt += flowAt - from;
           }
         }
-        if (setId !== id) {
-          if (setStart >= 0) closeSet(buf.bytes, setStart, at);
-          setStart = at;
-          setId = id;
-          buf.bytes[at] = id >> 8;
-          buf.bytes[at + 1] = id & 0xff;
+        if (this.setId !== id) {
+          if (this.setStart >= 0) closeSet(buf.bytes, this.setStart, this.at);
+          this.setStart = this.at;
+          this.setId = id;
+          buf.bytes[this.at] = id >> 8;
+          buf.bytes[this.at + 1] = id & 0xff;
         }
-        at = flowAt + len;
-        inMessage++;
+        this.at = flowAt + len;
+        this.inMessage++;
       }
-      recordsEnded++;
+      this.recordsEnded++;
     }
-    finish();
-    this.free.push(buf); // the one taken after the last message
+    if (!keepOpen) this.finish(out, exportTimeS);
     return out;
+  }
+
+  /** Session records in the open message (encode with `keepOpen`), not yet in a message returned. */
+  get openRecords(): number {
+    return this.recordsEnded;
+  }
+
+  /** The open message, closed (none when it holds nothing). */
+  flushOpen(exportTimeS: number): EncodedMessage[] {
+    const out: EncodedMessage[] = [];
+    if (this.open !== undefined) this.finish(out, exportTimeS);
+    return out;
+  }
+
+  /** The open message into `out` when it holds anything; the next one begun (returned). */
+  private finish(out: EncodedMessage[], exportTimeS: number): Buffered {
+    let buf = (this.open ??= this.take());
+    if (this.setStart >= 0) closeSet(buf.bytes, this.setStart, this.at);
+    if (this.at > HEADER_BYTES) {
+      writeHeader(buf.view, this.at, exportTimeS, this.sequence, this.observationDomainId);
+      out.push({ bytes: buf.bytes.subarray(0, this.at), dataRecords: this.inMessage, records: this.recordsEnded });
+      this.sequence = (this.sequence + this.inMessage) >>> 0;
+      this.open = buf = this.take();
+    }
+    this.at = HEADER_BYTES;
+    this.setStart = -1;
+    this.setId = -1;
+    this.inMessage = 0;
+    this.recordsEnded = 0;
+    return buf;
   }
 
   /** A message's buffer is free again (its bytes sent): encode() reuses it. */
