@@ -150,9 +150,10 @@ export class IpfixExporter {
     }
     this.queue.push(r);
     this.c.queued++;
-    // a burst (the records thread applying a backlog of facts in one turn) is sent as it comes, never left to fill the queue
-    if (this.queue.length >= SEND_NOW) this.flush();
-    else if (this.queue.length === 64) setImmediate(() => this.flush());
+    // a burst (the records thread applying a backlog of facts in one turn) is sent as it comes, never left to fill the
+    // queue: in full messages (the last one, not full, waits for more flows or the timer)
+    if (this.queue.length >= SEND_NOW) this.flush(false);
+    else if (this.queue.length === 64) setImmediate(() => this.flush(false));
     return true;
   }
 
@@ -181,7 +182,7 @@ export class IpfixExporter {
   }
 
   counters(): ExporterCounters {
-    return { ...this.c, queueDepth: this.queue.length };
+    return { ...this.c, queueDepth: this.queue.length + this.writer.openRecords };
   }
 
   /** Sends what is queued (if the transport can take it now), then closes. */
@@ -190,7 +191,7 @@ export class IpfixExporter {
     this.closed = true;
     clearInterval(this.timer);
     clearTimeout(this.reconnectTimer);
-    this.c.dropped += this.queue.length;
+    this.c.dropped += this.queue.length + this.writer.openRecords;
     this.queue = [];
     const udp = this.udp;
     const tcp = this.tcp;
@@ -205,10 +206,10 @@ export class IpfixExporter {
     }
   }
 
-  /** Encodes and sends the queue, if the transport is ready. */
-  flush(): void {
+  /** Encodes and sends the queue, if the transport is ready; `all` false: UDP messages only when full (see offer). */
+  flush(all = true): void {
     if (this.closed) return;
-    if (this.collector.transport === 'udp') this.flushUdp();
+    if (this.collector.transport === 'udp') this.flushUdp(all);
     else this.flushTcp();
   }
 
@@ -228,7 +229,7 @@ export class IpfixExporter {
     });
   }
 
-  private flushUdp(): void {
+  private flushUdp(all: boolean): void {
     const sock = this.udp;
     if (sock === undefined || !this.udpReady) return;
     const now = Date.now();
@@ -245,10 +246,10 @@ export class IpfixExporter {
     }
     const refresh = now - this.lastTemplateMs >= (this.opts.templateRefreshS ?? 60) * 1000 ||
       this.messagesSinceTemplate >= (this.opts.templateRefreshMessages ?? 1000);
-    if (this.queue.length === 0 && !refresh) return;
+    if (this.queue.length === 0 && !refresh && (!all || this.writer.openRecords === 0)) return;
     const batch = this.queue;
     this.queue = [];
-    const messages = this.writer.encode(batch, Math.floor(now / 1000), refresh);
+    const messages = this.writer.encode(batch, Math.floor(now / 1000), refresh, !all);
     if (refresh) {
       this.lastTemplateMs = now;
       this.messagesSinceTemplate = 0;
@@ -262,10 +263,11 @@ export class IpfixExporter {
         if (err !== null && err !== undefined) {
           this.c.dropped += m.records;
           this.sendError(err);
-          return;
+        } else {
+          this.count(m);
+          this.sendOk();
         }
-        this.count(m);
-        this.sendOk();
+        this.writer.release(m); // sent: its buffer takes the next message
       });
     }
   }

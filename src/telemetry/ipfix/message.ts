@@ -9,6 +9,9 @@
  * character boundary so that a flow always fits a UDP message.
  * A flow is written field by field in its template's order (templates.ts), straight from the record: no
  * object per flow, no call per field (~1 µs a session record where a value function per field took ~2).
+ * Flows are written in place at the end of their message, in buffers reused once a message is sent
+ * (release): no 64 kB buffer made and copied per encode() (that and the copy of each flow from a scratch
+ * buffer were a third of the encoding's time).
  */
 import { SvrError } from '../../errors.js';
 import { parseAddress, type ParsedAddress } from '../../packet/addr.js';
@@ -39,7 +42,19 @@ export interface EncodedMessage {
   records: number;
 }
 
+/** A message buffer: the message's room plus room for one flow written past it (moved to the next message). */
+interface Buffered {
+  bytes: Uint8Array;
+  view: DataView;
+}
+
 const utf8 = new TextEncoder();
+/** Message buffers kept for reuse (release()): a UDP exporter has a few in flight at once. */
+const POOL = 16;
+/** A flow's set header and fixed fields, bytes at most (IPv6 addresses): a flow is this plus its strings. */
+const FIXED_FLOW_BYTES = 192;
+/** Strings in a flow (interfaceName and the SSR names, recordType to egressRouterName). */
+const FLOW_STRINGS = 12;
 
 export class IpfixMessageWriter {
   /** RFC 7011 §3.1: data records sent before the next message, modulo 2^32 */
@@ -49,11 +64,28 @@ export class IpfixMessageWriter {
   readonly observationDomainId: number;
   readonly maxMessageBytes: number;
   private readonly maxStringBytes: number;
-  private readonly scratch = new Uint8Array(MAX_MESSAGE_BYTES);
-  private readonly scratchView = new DataView(this.scratch.buffer);
+  /** a message buffer's size: the message and one flow past it */
+  private readonly bufferBytes: number;
+  private readonly free: Buffered[] = [];
+  /** the message being filled: its buffer, end, open set (start, template) and counts */
+  private open: Buffered | undefined;
+  private at = HEADER_BYTES;
+  private setStart = -1;
+  private setId = -1;
+  private inMessage = 0;
+  private recordsEnded = 0;
+  /** the buffer encodeFlow writes to */
+  private b: Uint8Array;
+  private v: DataView;
   private readonly templateBytes: Uint8Array;
-  /** the template of the flow encodeFlow wrote last */
-  private flowTemplate = TEMPLATE_ID_BASE;
+  /** address texts last written per field and direction, and their bytes (the same waypoint and server, flow after flow) */
+  private readonly lastText: (string | undefined)[] = new Array<string | undefined>(8).fill(undefined);
+  private readonly lastBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(8).fill(undefined);
+  /** the forward flow's strings from serviceName on (the reverse flow's are the same bytes): its record, buffer, offset, length */
+  private tailOf: SessionRecord | undefined;
+  private tailIn: Uint8Array | undefined;
+  private tailAt = 0;
+  private tailLen = 0;
 
   constructor(opts: MessageWriterOptions) {
     if (!Number.isInteger(opts.observationDomainId) || opts.observationDomainId < 0 || opts.observationDomainId > 0xffffffff) {
@@ -62,84 +94,139 @@ export class IpfixMessageWriter {
     this.observationDomainId = opts.observationDomainId;
     this.maxMessageBytes = Math.min(MAX_MESSAGE_BYTES, opts.maxMessageBytes);
     this.maxStringBytes = opts.maxStringBytes ?? 96;
+    this.bufferBytes = this.maxMessageBytes + FIXED_FLOW_BYTES + FLOW_STRINGS * (this.maxStringBytes + 7);
     this.templateBytes = encodeTemplateSet(TEMPLATES);
     if (HEADER_BYTES + this.templateBytes.length > this.maxMessageBytes) {
       throw new SvrError('SVR_ERR_TELEMETRY_OPTIONS', `IPFIX messages of ${this.maxMessageBytes} bytes cannot hold the template set (${this.templateBytes.length} bytes): raise the path MTU toward the collector (at least ${HEADER_BYTES + this.templateBytes.length + 48})`);
     }
+    const first = this.take();
+    this.b = first.bytes;
+    this.v = first.view;
+    this.free.push(first);
   }
 
   /** A message with the template set only (TCP: at connect; UDP: on the refresh schedule). */
   templates(exportTimeS: number): Uint8Array {
     const m = new Uint8Array(HEADER_BYTES + this.templateBytes.length);
     m.set(this.templateBytes, HEADER_BYTES);
-    writeHeader(m, m.length, exportTimeS, this.sequence, this.observationDomainId);
+    writeHeader(new DataView(m.buffer), m.length, exportTimeS, this.sequence, this.observationDomainId);
     return m;
   }
 
-  /** Packs the records' flows into messages; the template set leads the first message when `withTemplates`. */
-  encode(records: readonly SessionRecord[], exportTimeS: number, withTemplates = false): EncodedMessage[] {
+  /**
+   * Packs the records' flows into messages; the template set leads the first message when `withTemplates`.
+   * Each flow is written in place, at the end of its message (one past the size limit moves to the next);
+   * the messages' bytes are views of buffers the writer reuses once given back with release().
+   * `keepOpen`: the last message, unless full, stays open for the next call's flows (fewer, fuller messages);
+   * a call without it (or flushOpen) closes it.
+   */
+  encode(records: readonly SessionRecord[], exportTimeS: number, withTemplates = false, keepOpen = false): EncodedMessage[] {
     const out: EncodedMessage[] = [];
-    const msg = new Uint8Array(this.maxMessageBytes);
-    let at = HEADER_BYTES;
-    let setStart = -1;
-    let setId = -1;
-    let inMessage = 0;
-    let recordsEnded = 0;
+    const max = this.maxMessageBytes;
+    let buf = (this.open ??= this.take());
     if (withTemplates) {
-      msg.set(this.templateBytes, at);
-      at += this.templateBytes.length;
-    }
-    const finish = (): void => {
-      if (setStart >= 0) closeSet(msg, setStart, at);
-      if (at > HEADER_BYTES) {
-        const m = msg.slice(0, at);
-        writeHeader(m, at, exportTimeS, this.sequence, this.observationDomainId);
-        out.push({ bytes: m, dataRecords: inMessage, records: recordsEnded });
-        this.sequence = (this.sequence + inMessage) >>> 0;
+      // the template set leads the message: the open message's sets move up behind it (no room: it goes first)
+      const t = this.templateBytes.length;
+      if (this.at + t > max) buf = this.finish(out, exportTimeS);
+      if (this.at > HEADER_BYTES) {
+        buf.bytes.copyWithin(HEADER_BYTES + t, HEADER_BYTES, this.at);
+        if (this.setStart >= 0) this.setStart += t;
+        if (this.tailIn === buf.bytes) this.tailAt += t;
       }
-      at = HEADER_BYTES;
-      setStart = -1;
-      setId = -1;
-      inMessage = 0;
-      recordsEnded = 0;
-    };
+      buf.bytes.set(this.templateBytes, HEADER_BYTES);
+      this.at += t;
+    }
     for (const r of records) {
       // the forward flow; the reverse one when the reverse direction ever carried a packet
       for (let dir = 0, flows = r.packets[1] === 0 ? 1 : 2; dir < flows; dir++) {
-        const len = this.encodeFlow(r, dir as 0 | 1);
-        const id = this.flowTemplate;
-        const need = len + (setId === id ? 0 : SET_HEADER_BYTES);
-        if (at + need > this.maxMessageBytes) {
-          finish();
-          if (HEADER_BYTES + SET_HEADER_BYTES + len > this.maxMessageBytes) {
+        const id = templateOf(r, dir as 0 | 1);
+        let flowAt = this.at + (this.setId === id ? 0 : SET_HEADER_BYTES);
+        this.b = buf.bytes;
+        this.v = buf.view;
+        const len = this.encodeFlow(flowAt, r, dir as 0 | 1, id) - flowAt;
+        if (flowAt + len > max) {
+          // past the limit: the message goes as it is, the flow moves to the next one
+          const full = buf.bytes;
+          const from = flowAt;
+          buf = this.finish(out, exportTimeS);
+          if (HEADER_BYTES + SET_HEADER_BYTES + len > max) {
             this.oversize++;
+            this.tailOf = undefined;
             continue;
           }
+          flowAt = HEADER_BYTES + SET_HEADER_BYTES;
+          buf.bytes.set(full.subarray(from, from + len), flowAt);
+          if (dir === 0) {
+            this.tailIn = buf.bytes;
+            this.tailAt += flowAt - from;
+          }
         }
-        if (setId !== id) {
-          if (setStart >= 0) closeSet(msg, setStart, at);
-          setStart = at;
-          setId = id;
-          msg[at] = id >> 8;
-          msg[at + 1] = id & 0xff;
-          at += SET_HEADER_BYTES;
+        if (this.setId !== id) {
+          if (this.setStart >= 0) closeSet(buf.bytes, this.setStart, this.at);
+          this.setStart = this.at;
+          this.setId = id;
+          buf.bytes[this.at] = id >> 8;
+          buf.bytes[this.at + 1] = id & 0xff;
         }
-        msg.set(this.scratch.subarray(0, len), at);
-        at += len;
-        inMessage++;
+        this.at = flowAt + len;
+        this.inMessage++;
       }
-      recordsEnded++;
+      this.recordsEnded++;
     }
-    finish();
+    if (!keepOpen) this.finish(out, exportTimeS);
     return out;
   }
 
+  /** Session records in the open message (encode with `keepOpen`), not yet in a message returned. */
+  get openRecords(): number {
+    return this.recordsEnded;
+  }
+
+  /** The open message, closed (none when it holds nothing). */
+  flushOpen(exportTimeS: number): EncodedMessage[] {
+    const out: EncodedMessage[] = [];
+    if (this.open !== undefined) this.finish(out, exportTimeS);
+    return out;
+  }
+
+  /** The open message into `out` when it holds anything; the next one begun (returned). */
+  private finish(out: EncodedMessage[], exportTimeS: number): Buffered {
+    let buf = (this.open ??= this.take());
+    if (this.setStart >= 0) closeSet(buf.bytes, this.setStart, this.at);
+    if (this.at > HEADER_BYTES) {
+      writeHeader(buf.view, this.at, exportTimeS, this.sequence, this.observationDomainId);
+      out.push({ bytes: buf.bytes.subarray(0, this.at), dataRecords: this.inMessage, records: this.recordsEnded });
+      this.sequence = (this.sequence + this.inMessage) >>> 0;
+      this.open = buf = this.take();
+    }
+    this.at = HEADER_BYTES;
+    this.setStart = -1;
+    this.setId = -1;
+    this.inMessage = 0;
+    this.recordsEnded = 0;
+    return buf;
+  }
+
+  /** A message's buffer is free again (its bytes sent): encode() reuses it. */
+  release(m: EncodedMessage): void {
+    const buffer = m.bytes.buffer;
+    if (m.bytes.byteOffset !== 0 || buffer.byteLength !== this.bufferBytes || this.free.length >= POOL) return;
+    this.free.push({ bytes: new Uint8Array(buffer), view: new DataView(buffer) });
+  }
+
+  private take(): Buffered {
+    const b = this.free.pop();
+    if (b !== undefined) return b;
+    const bytes = new Uint8Array(this.bufferBytes);
+    return { bytes, view: new DataView(bytes.buffer) };
+  }
+
   /**
-   * Encodes direction `dir` (0 forward, 1 reverse) of a record into the scratch buffer as a data record of
-   * its template (`flowTemplate`); returns its length. The 5-tuple is the one that direction's sender used;
+   * Writes direction `dir` (0 forward, 1 reverse) of a record at `at` of the current buffer as a data record
+   * of `template` (templateOf: the families of its addresses); returns where it ends. The 5-tuple is the one that direction's sender used;
    * post-NAT: the same direction's 5-tuple on this router's other side (the NAT, else the waypoint; zero without).
    */
-  private encodeFlow(r: SessionRecord, dir: 0 | 1): number {
+  private encodeFlow(start: number, r: SessionRecord, dir: 0 | 1, template: number): number {
     const fwd = dir === 0;
     const tuple = fwd ? r.forward : r.reverse;
     // forward: the NAT 5-tuple, else the waypoint's; reverse: swapped, the client's (NAT) or the waypoint's
@@ -148,16 +235,16 @@ export class IpfixMessageWriter {
     const postDst = post === undefined ? undefined : fwd ? post.dst : post.src;
     const postSrcPort = post === undefined ? 0 : fwd ? post.srcPort : post.dstPort;
     const postDstPort = post === undefined ? 0 : fwd ? post.dstPort : post.srcPort;
-    const v6 = isV6(tuple.src);
-    const postV6 = postSrc !== undefined ? isV6(postSrc) : v6;
-    this.flowTemplate = TEMPLATE_ID_BASE + (v6 ? 1 : 0) + (postV6 ? 2 : 0);
+    const v6 = ((template - TEMPLATE_ID_BASE) & 1) !== 0;
+    const postV6 = ((template - TEMPLATE_ID_BASE) & 2) !== 0;
     const inIf = fwd ? r.ingressInterface : r.egressInterface;
     const outIf = fwd ? r.egressInterface : r.ingressInterface;
     const end = r.kind === 'interim' ? FLOW_END_REASON.activeTimeout : END_REASON[r.closeReason ?? 'admin'];
     const status = r.closeReason === 'denied' ? DENIED_STATUS[r.deniedReason ?? 'no-route'] ?? FORWARDING_STATUS.droppedUnknown : FORWARDING_STATUS.forwarded;
-    const b = this.scratch;
-    let at = this.address(0, tuple.src, v6);
-    at = this.address(at, tuple.dst, v6);
+    const b = this.b;
+    const slot = dir * 4;
+    let at = this.address(start, tuple.src, v6, slot);
+    at = this.address(at, tuple.dst, v6, slot + 1);
     at = this.u16(at, tuple.srcPort);
     at = this.u16(at, tuple.dstPort);
     b[at++] = tuple.protocol & 0xff;
@@ -168,8 +255,8 @@ export class IpfixMessageWriter {
     b[at++] = end;
     b[at++] = status;
     b[at++] = fwd ? BIFLOW_DIRECTION.initiator : BIFLOW_DIRECTION.reverseInitiator;
-    at = this.address(at, postSrc, postV6);
-    at = this.address(at, postDst, postV6);
+    at = this.address(at, postSrc, postV6, slot + 2);
+    at = this.address(at, postDst, postV6, slot + 3);
     at = this.u16(at, postSrcPort);
     at = this.u16(at, postDstPort);
     at = this.u32(at, inIf?.index ?? 0);
@@ -181,6 +268,12 @@ export class IpfixMessageWriter {
     at = this.u64(at, r.bytes[dir]);
     at = this.u64(at, r.packets[dir]);
     at = this.u64(at, r.tcpRetransmissions?.[dir] ?? 0);
+    if (!fwd && this.tailOf === r && this.tailIn === b && this.tailAt + this.tailLen <= start) {
+      // the reverse flow's strings are the forward flow's, just written: copied
+      b.copyWithin(at, this.tailAt, this.tailAt + this.tailLen);
+      return at + this.tailLen;
+    }
+    const tailAt = at;
     at = this.writeString(at, r.service);
     at = this.writeString(at, r.sessionId);
     at = this.writeString(at, r.tenant);
@@ -191,35 +284,46 @@ export class IpfixMessageWriter {
     at = this.writeString(at, r.closeReason ?? '');
     at = this.writeString(at, r.deniedReason ?? '');
     at = this.writeString(at, r.ingressRouter);
-    return this.writeString(at, r.egressRouter);
+    at = this.writeString(at, r.egressRouter);
+    if (fwd) {
+      this.tailOf = r;
+      this.tailIn = b;
+      this.tailAt = tailAt;
+      this.tailLen = at - tailAt;
+    }
+    return at;
   }
 
-  // numbers: negative ones as 0 (unsigned types), the low bits of those too large
+// numbers: negative ones as 0 (unsigned types), the low bits of those too large
 
   private u16(at: number, v: number): number {
-    this.scratchView.setUint16(at, Math.max(0, v) & 0xffff);
+    this.v.setUint16(at, Math.max(0, v) & 0xffff);
     return at + 2;
   }
 
   private u32(at: number, v: number): number {
-    this.scratchView.setUint32(at, Math.max(0, v) >>> 0);
+    this.v.setUint32(at, Math.max(0, v) >>> 0);
     return at + 4;
   }
 
   private u64(at: number, v: number): number {
     const n = Math.max(0, v);
-    this.scratchView.setUint32(at, Math.floor(n / 0x1_0000_0000) >>> 0);
-    this.scratchView.setUint32(at + 4, n >>> 0);
+    this.v.setUint32(at, Math.floor(n / 0x1_0000_0000) >>> 0);
+    this.v.setUint32(at + 4, n >>> 0);
     return at + 8;
   }
 
-  /** An address of the template's family (zero when absent or not of it). */
-  private address(at: number, text: string | undefined, v6: boolean): number {
+  /** An address of the template's family (zero when absent or not of it); `slot`: its field and direction (the last one's bytes kept). */
+  private address(at: number, text: string | undefined, v6: boolean, slot: number): number {
     const size = v6 ? 16 : 4;
-    const parsed = text !== undefined ? addressBytes(text) : undefined;
-    const b = this.scratch;
-    if (parsed !== undefined && parsed.bytes.length === size) {
-      const bytes = parsed.bytes;
+    let bytes = this.lastBytes[slot];
+    if (text !== this.lastText[slot]) {
+      bytes = text !== undefined ? addressBytes(text)?.bytes : undefined;
+      this.lastText[slot] = text;
+      this.lastBytes[slot] = bytes;
+    }
+    const b = this.b;
+    if (bytes !== undefined && bytes.length === size) {
       for (let i = 0; i < size; i++) b[at + i] = bytes[i]!; // byte by byte: set() costs more for 4 or 16 bytes
     } else b.fill(0, at, at + size);
     return at + size;
@@ -229,7 +333,7 @@ export class IpfixMessageWriter {
     const room = this.maxStringBytes;
     // ASCII that fits (names, session ids, reasons: nearly every string) byte by byte: no view, no encoder call
     if (s.length <= room && s.length < 255) {
-      const b = this.scratch;
+      const b = this.b;
       let i = 0;
       for (; i < s.length; i++) {
         const c = s.charCodeAt(i);
@@ -242,19 +346,19 @@ export class IpfixMessageWriter {
       }
     }
     // encode after the longest length prefix, then move down if the short form fits
-    const body = this.scratch.subarray(at + 3, at + 3 + room + 4);
+    const body = this.b.subarray(at + 3, at + 3 + room + 4);
     let len = utf8.encodeInto(s, body).written;
     if (len > room) {
       len = room;
       while (len > 0 && (body[len]! & 0xc0) === 0x80) len--; // never cut inside a UTF-8 character
     }
     if (len < 255) {
-      this.scratch[at] = len;
-      this.scratch.copyWithin(at + 1, at + 3, at + 3 + len);
+      this.b[at] = len;
+      this.b.copyWithin(at + 1, at + 3, at + 3 + len);
       return at + 1 + len;
     }
-    this.scratch[at] = 255;
-    this.scratchView.setUint16(at + 1, len);
+    this.b[at] = 255;
+    this.v.setUint16(at + 1, len);
     return at + 3 + len;
   }
 }
@@ -271,9 +375,17 @@ function addressBytes(text: string): ParsedAddress | undefined {
   return a;
 }
 
+/** The template of direction `dir` of a record (encodeFlow's families: the 5-tuple's, the post-NAT one's). */
+function templateOf(r: SessionRecord, dir: 0 | 1): number {
+  const fwd = dir === 0;
+  const v6 = isV6(fwd ? r.forward.src : r.reverse.src);
+  const post = r.nat !== undefined ? (fwd ? r.nat : r.forward) : r.waypoint;
+  const postV6 = post !== undefined ? isV6(fwd ? post.src : post.dst) : v6;
+  return TEMPLATE_ID_BASE + (v6 ? 1 : 0) + (postV6 ? 2 : 0);
+}
+
 /** RFC 7011 §3.1 message header. */
-function writeHeader(m: Uint8Array, length: number, exportTimeS: number, sequence: number, domain: number): void {
-  const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
+function writeHeader(dv: DataView, length: number, exportTimeS: number, sequence: number, domain: number): void {
   dv.setUint16(0, IPFIX_VERSION);
   dv.setUint16(2, length);
   dv.setUint32(4, exportTimeS >>> 0);

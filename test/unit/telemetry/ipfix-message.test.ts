@@ -219,4 +219,79 @@ test('golden: the flows of varied records (IPv4/IPv6, NAT, waypoint or neither, 
   assert.is(checked, 60 * variants.length);
 });
 
+/** The data sets' contents of messages of at most 1472 bytes, in order (template sets left out), as hex. */
+function bodies(messages: { bytes: Uint8Array }[]): string {
+  let all = '';
+  for (const m of messages) {
+    const dv = new DataView(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+    assert.ok(m.bytes.length <= 1472, `${m.bytes.length} bytes`);
+    assert.is(dv.getUint16(2), m.bytes.length);
+    for (let at = 16; at < m.bytes.length; at += dv.getUint16(at + 2)) if (dv.getUint16(at) !== 2) all += hex(m.bytes.subarray(at + 4, at + dv.getUint16(at + 2)));
+  }
+  return all;
+}
+
+/** 90 varied records: IPv4 and IPv6, one or two flows, with and without a waypoint. */
+function manyRecords(): SessionRecord[] {
+  const V6 = { forward: { src: '2001:db8::10', dst: '2001:db8:3::20', srcPort: 5, dstPort: 53, protocol: 17 }, reverse: { src: '2001:db8:3::20', dst: '2001:db8::10', srcPort: 53, dstPort: 5, protocol: 17 } };
+  return Array.from({ length: 90 }, (_, i): SessionRecord => {
+    const base = makeRecord(i);
+    const r: SessionRecord = { ...base, reverse: reversed(base.forward), ...(i % 4 === 1 ? V6 : {}), ...(i % 5 === 2 ? { packets: [3, 0] as [number, number] } : {}) };
+    if (i % 3 === 0) delete r.waypoint;
+    return r;
+  });
+}
+
+test('golden, many records at once: flows moved to the next message and buffers reused (release) give the reference bytes', () => {
+  const w = new IpfixMessageWriter({ observationDomainId: 3, maxMessageBytes: 1472 });
+  const records = manyRecords();
+  const expected = records.flatMap((r) => referenceFlows(r).map((f) => f.hex)).join('');
+  const first = w.encode(records, 1);
+  assert.ok(first.length > 10, `${first.length} messages`);
+  const firstHex = first.map((m) => hex(m.bytes));
+  assert.is(bodies(first), expected, 'the data records, in order, are the reference flows');
+  for (const m of first) w.release(m);
+  const again = w.encode(records, 1);
+  assert.is(bodies(again), expected, 'the same from reused buffers');
+  assert.equal(again.map((m) => hex(m.bytes).slice(32)), firstHex.map((h) => h.slice(32)), 'the same sets (the headers differ by their sequence numbers)');
+});
+
+test('golden, kept open across calls: full messages only until closed, then the rest; a template set put in front of an open message', () => {
+  const w = new IpfixMessageWriter({ observationDomainId: 3, maxMessageBytes: 1472 });
+  const records = manyRecords();
+  const out = [];
+  for (let i = 0; i < records.length; i += 7) {
+    const messages = w.encode(records.slice(i, i + 7), 1, false, true);
+    for (const m of messages) assert.ok(m.bytes.length > 1472 - 400, `a message sent while kept open is full (${m.bytes.length} bytes)`);
+    out.push(...messages);
+    assert.ok(w.openRecords > 0 || messages.length > 0);
+  }
+  const sent = out.reduce((n, m) => n + m.records, 0);
+  assert.is(sent + w.openRecords, records.length, 'every record is in a message or the open one');
+  assert.ok(w.openRecords > 0, 'a message is open');
+  const next = out.length;
+  out.push(...w.encode(records.slice(0, 2), 1, true, true)); // templates asked for while a message is open
+  out.push(...w.flushOpen(1));
+  assert.is(w.openRecords, 0);
+  assert.is(bodies(out), [...records, ...records.slice(0, 2)].flatMap((r) => referenceFlows(r).map((f) => f.hex)).join(''));
+  const firstSets = out.map((m) => new DataView(m.bytes.buffer).getUint16(16));
+  assert.ok(firstSets.indexOf(2) >= next && firstSets.indexOf(2) <= next + 1, 'a template set leads the open message or, no room in it, the next');
+  let seq = 0;
+  for (const m of out) {
+    assert.is(new DataView(m.bytes.buffer, m.bytes.byteOffset).getUint32(8), seq, 'sequence numbers in order');
+    seq += m.dataRecords;
+  }
+  assert.is(w.flushOpen(1).length, 0, 'nothing open: no message');
+});
+
+test('a template set asked for while a message is open moves its sets up: the bytes of templates and data encoded at once', () => {
+  const r = record({ packets: [3, 2], bytes: [300, 200] });
+  const open = new IpfixMessageWriter({ observationDomainId: 5, maxMessageBytes: 1472 });
+  assert.is(open.encode([r], 9, false, true).length, 0);
+  const [m, ...rest] = open.encode([], 9, true);
+  assert.is(rest.length, 0);
+  const [expected] = new IpfixMessageWriter({ observationDomainId: 5, maxMessageBytes: 1472 }).encode([r], 9, true);
+  assert.is(hex(m!.bytes), hex(expected!.bytes));
+});
+
 test.run();
