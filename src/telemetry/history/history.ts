@@ -11,17 +11,19 @@
  * open): get(id) decodes only the blocks that may hold the id, newest first.
  * A session keeps one record: its interim record is replaced by the next one (interim or end); readers
  * skip the old one (a later row or block holds its id).
- * A history of format 3 (its blocks in the index database) is read as it is: blocks from meta `blocksFrom` on
- * are in the blocks' database. One of format 2 (an id key per record) is converted at open: a filter per
- * block, the id keys removed. One of format 1 (a key and a JSON value per record, before 2026-12-05) is not read: at open its
- * keys are removed and its records counted as lost at open (lostAtOpen, lostTotal).
+ * A history of format 3 is read as it is: its blocks stay in the index database, new ones (from meta
+ * `blocksFrom` on) go to the blocks' database. One of format 2 (an id key per record) is converted at open:
+ * a filter per block, the id keys removed. One of format 1 (a key and a JSON value per record, before
+ * 2026-12-05) is not read: at open its keys are removed and its records counted as lost at open (lostAtOpen,
+ * lostTotal).
  * Crash accounting: `m/accepted` (records put) is written ahead every `markerMs` and with each batch,
  * `m/written` with each batch; at the next open, accepted - written is the loss of the crash, counted
  * (lostAtOpen, lostTotal). A SIGKILL loses what was pending (at most flushMs plus one write); records
  * put in the last `markerMs` before it are lost without being counted.
- * Retention: every `retentionMs` the oldest batches go, each in one LevelDB batch, while they are older
- * than `maxAgeMs` or the history is larger than `maxBytes` (keys and values as written; on disk LevelDB
- * compresses them); at most `retentionBatchesPerStep` per step, the next step sooner while over.
+ * Retention: every `retentionMs` the oldest blocks go, each in one batch of the index and then a delete in
+ * the blocks' database, while they are older than `maxAgeMs` or the history is larger than `maxBytes` (keys
+ * and values as written; on disk LevelDB compresses them); at most `retentionBatchesPerStep` per step, the
+ * next step sooner while over.
  */
 import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError } from '../../errors.js';
@@ -163,6 +165,10 @@ export class SessionHistory {
       }
     } catch (e) {
       throw new SvrError('SVR_ERR_HISTORY_STORE', `cannot read the session history in ${store.dir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (meta.format > HISTORY_FORMAT) {
+      throw new SvrError('SVR_ERR_HISTORY_STORE', `the session history in ${store.dir} has format ${meta.format}, newer than this node's (${HISTORY_FORMAT}): ` +
+        'run the svrouter that wrote it, or move the directory away to start an empty history');
     }
     // a format-3 history's blocks are all in the index database until upgrade() says from where they are not
     const blocks = await BlockStore.open(store.dir, (key) => db.get(key), meta.format === HISTORY_FORMAT ? meta.blocksFrom : meta.seq + 1);

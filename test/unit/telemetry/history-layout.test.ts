@@ -1,7 +1,7 @@
 /**
  * The history's layout (format 4: blocks in a database of their own): every filter answers what a scan of all
  * records answers, over blocks of several writes; histories of format 3 (blocks in the index database) and 2
- * (an id key per record) read and written on; blocks no manifest names removed at open.
+ * (an id key per record) read and written on; blocks no manifest names removed at open; a newer format refused.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,6 +15,7 @@ import type { HistoryQuery } from '../../../src/telemetry/history/query.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
 import { blockKey, filterKey } from '../../../src/telemetry/history/keys.js';
 import { parsePrefix, prefixContains } from '../../../src/packet/addr.js';
+import { isSvrError } from '../../../src/errors.js';
 import { T0, makeRecord } from './records.js';
 
 const index = (store: Store) => store.db.sublevel<string, Uint8Array>('history', { keyEncoding: 'utf8', valueEncoding: 'view' });
@@ -206,6 +207,28 @@ test('blocks no manifest names (a crash between the writes) are removed at open;
     h = await SessionHistory.open(store, OPTS);
     assert.equal(brief(await all(h, {})), brief(scan(put.filter((r) => r.endMs >= T0 + 7000), {})), 'block 1 (the 7 records that ended first) gone');
     await h.close();
+    await store.close();
+  });
+});
+
+test('a history of a newer format is refused, named, and left as it is', async () => {
+  await withDir(async (dir) => {
+    const store = await Store.open(dir);
+    const h = await SessionHistory.open(store, OPTS);
+    await write(h, records(20), 20);
+    await h.close();
+    await index(store).put('m/format', Uint8Array.of(9));
+    for (const readOnly of [false, true]) {
+      let err: unknown;
+      try {
+        await SessionHistory.open(store, { ...OPTS, readOnly });
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(isSvrError(err, 'SVR_ERR_HISTORY_STORE'), String(err));
+      assert.match((err as Error).message, /format 9, newer than this node's \(4\)/);
+    }
+    assert.ok((await keysOf(index(store))).includes(filterKey(1)), 'nothing removed');
     await store.close();
   });
 });
