@@ -7,8 +7,9 @@
  * other threads (libuv's pool, which runs LevelDB's writes, and LevelDB's compaction thread), the size on
  * disk, and LevelDB's compaction table of the history's database. Compaction needs a history of some size:
  * the default 1,000,000 records (~100 MB as written).
- * The history's code is warmed up first (`--warm` records, not measured).
- *   node dist/bench/history-write.js [N=1000000] [--rate 40000] [--settle 4000] [--warm 50000] [--src DIR]
+ * The history's code is warmed up first (`--warm` records, not measured). `--max-mb` limits its size (a full
+ * history: the oldest blocks deleted as new ones come).
+ *   node dist/bench/history-write.js [N=1000000] [--rate 40000] [--settle 4000] [--warm 50000] [--max-mb M] [--src DIR]
  *     --src: another build's dist/src (e.g. a snapshot of main) to compare with; default this build's
  */
 import { execFileSync } from 'node:child_process';
@@ -29,6 +30,8 @@ const n = Number(args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.starts
 const rate = Number(arg('--rate') ?? 40_000);
 const settleMs = Number(arg('--settle') ?? 4000);
 const warm = Number(arg('--warm') ?? 50_000);
+/** retention by size (MiB as written): a full history, the oldest blocks deleted as new ones come */
+const maxMb = arg('--max-mb');
 const src = arg('--src') ?? '../src';
 
 const { Store } = (await import(`${src}/store/store.js`)) as { Store: typeof StoreClass };
@@ -59,7 +62,7 @@ function record(i: number, endMs: number): SessionRecord {
 
 const dir = mkdtempSync(join(tmpdir(), 'svr-history-write-'));
 const store = await Store.open(dir);
-const history = await SessionHistory.open(store, { flushRecords: write, blockRecords: block });
+const history = await SessionHistory.open(store, { flushRecords: write, blockRecords: block, ...(maxMb !== undefined ? { maxBytes: Number(maxMb) * 1_048_576 } : {}) });
 let next = 0;
 /** Puts `count` records at `rate` a second (every 10 ms those due), then writes what waits; returns the seconds it took. */
 async function putAll(count: number): Promise<number> {
@@ -83,7 +86,7 @@ const putSeconds = await putAll(n);
 await new Promise<void>((r) => setTimeout(r, settleMs));
 const cpu = groupCpuDelta(process.pid, cpu0, threadCpu(process.pid));
 const after = history.counters();
-const c = { written: after.written - before.written, bytes: after.bytes - before.bytes, dropped: after.droppedFull - before.droppedFull };
+const c = { written: after.written - before.written, bytes: after.bytes - before.bytes, dropped: after.droppedFull - before.droppedFull, retired: after.retiredRecords - before.retiredRecords };
 /** classic-level's (the `level` package's type leaves it out) */
 const stats = (store.db as unknown as { getProperty(p: string): string }).getProperty('leveldb.stats');
 await history.close();
@@ -91,8 +94,8 @@ await store.close();
 const kb = execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0];
 rmSync(dir, { recursive: true, force: true });
 const us = (s: number): string => ((s * 1e6) / n).toFixed(2);
-process.stdout.write(`${n} records at ${Math.round(n / putSeconds)}/s after ${warm} to warm up (blocks of ${block}, writes of ${write}; ${src}): ${c.written} written, ${c.dropped} dropped, `
-  + `${Math.round(c.bytes / n)} bytes a record as written, ${kb} kB on disk\n`
+process.stdout.write(`${n} records at ${Math.round(n / putSeconds)}/s after ${warm} to warm up (blocks of ${block}, writes of ${write}; ${src}): ${c.written} written, ${c.dropped} dropped, ${c.retired} retired, `
+  + `${c.retired > 0 ? `${after.bytes} bytes kept as written` : `${Math.round(c.bytes / n)} bytes a record as written`}, ${kb} kB on disk\n`
   + (c.dropped > 0 ? `  NOT COMPARABLE: the history dropped records (it took fewer than --rate a second on this machine now); try a lower --rate\n` : '')
   + `  CPU µs per record: main ${us(cpu.main)}, V8 platform ${us(cpu.v8)}, other (libuv pool, LevelDB) ${us(cpu.other)}\n`
   + `  LevelDB of the history's database (the index; the blocks' database is not shown):\n${stats}\n`);
