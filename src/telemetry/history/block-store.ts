@@ -12,25 +12,18 @@
  * (newer than the index's seq, or older than its oldest manifest): prune() removes them at open.
  */
 import { join } from 'node:path';
-import { Level } from 'level';
-import { SvrError } from '../../errors.js';
+import { openBytesDb, type BytesDb } from '../../store/store.js';
 import { blockKey, seqOfKey } from './keys.js';
 
 /** The index database's get (the history sublevel). */
 export type LegacyGet = (key: string) => Promise<Uint8Array | undefined>;
 
 export class BlockStore {
-  private constructor(private readonly db: Level<string, Uint8Array>, private readonly legacy: LegacyGet, private from: number) {}
+  private constructor(private readonly db: BytesDb, private readonly legacy: LegacyGet, private from: number) {}
 
-  /** Opens (creates) `<historyDir>/blocks`; blocks below `from` are read through `legacy`. */
+  /** Opens (creates) `<historyDir>/blocks` (SVR_ERR_STORE_OPEN when it cannot); blocks below `from` are read through `legacy`. */
   static async open(historyDir: string, legacy: LegacyGet, from: number): Promise<BlockStore> {
-    const db = new Level<string, Uint8Array>(join(historyDir, 'blocks'), { keyEncoding: 'utf8', valueEncoding: 'view' });
-    try {
-      await db.open();
-    } catch (e) {
-      throw new SvrError('SVR_ERR_HISTORY_STORE', `cannot open the session history's blocks in ${historyDir}/blocks: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    return new BlockStore(db, legacy, from);
+    return new BlockStore(await openBytesDb(join(historyDir, 'blocks')), legacy, from);
   }
 
   /** Whether block `seq` is in the index database (a format-3 history's). */
