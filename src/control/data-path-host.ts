@@ -22,7 +22,7 @@ import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 
 export type { ImportResult, SessionChanges };
 /** packed session rows (dataplane/session-rows.ts), for the pair's sync above control */
-export { PACKED_HEAD, forEachPackedRow } from '../dataplane/session-rows.js';
+export { PACKED_HEAD, PACKED_KIND, packedHead } from '../dataplane/session-rows.js';
 
 /** A data-path plugin stage: its full name and whether an error disabled it. */
 export interface StageView {

@@ -6,8 +6,10 @@
  * `importRows` installs packed rows into another table (the node that takes over), between batches. Never
  * per packet: control asks for them when the sync link has room.
  *
- * Packed rows, one after the other: session id (16, the uuid column's big-endian words) | source (1: the
- * worker that holds the row) | row length (u16 LE) | row.
+ * Packed rows, one after the other, each framed as the sync link's record of a session upsert (ha/sync-wire.ts
+ * frameRecord; control queues them as they are, no work per row on its thread): kind 1 (a session) | op 1
+ * (upsert) | key length 16 | value length (u16 BE: 1 + the row's) | session id (16, the uuid column's
+ * big-endian words) | source (1: the worker that holds the row) | row.
  * A row (version 2, little-endian), a fixed head of ROW_HEAD bytes:
  *   0 version | 1 flags u16 | 3 role | 4 family | 5 protocol | 6 tenant, service, path, inIf, outIf (i16 each)
  *   16 origSrcPort, origDstPort, wpLocalPort, wpPeerPort, app, natSrcPort, natDstPort (u16 each)
@@ -23,12 +25,15 @@
  * switch and an array per row, 3.4 µs; side by side in process at load 20).
  */
 import { KW4, KW6 } from './flow-key.js';
-import { SF_ACTIVE, SF_DNAT, SF_SNAT, type SessionTable } from './session-table.js';
+import { msSince, msUntil, SF_ACTIVE, SF_DNAT, SF_SNAT, type SessionTable } from './session-table.js';
 
 const VERSION = 2;
 export const ROW_HEAD = 88;
-/** session id | source | row length */
-export const PACKED_HEAD = 19;
+/** record head (5) | session id | source */
+export const PACKED_HEAD = 22;
+/** the sync record's kind and op of a packed row (node/ha-sessions.ts SYNC_KIND_SESSION, ha/sync-wire.ts OP_UPSERT) */
+export const PACKED_KIND = 1;
+const PACKED_OP = 1;
 const WP_LOCAL_AT = 20;
 /** The largest row: IPv6 addresses, NAT, IPv6 keys on both sides. */
 export const MAX_ROW_BYTES = ROW_HEAD + 4 * 16 + 2 * KW6 * 4;
@@ -62,6 +67,8 @@ export interface ImportResult {
  *  load 26; version 1 rows: 5-6 ms and 1.3 s), so 5,000 rows hold the data path about 1 ms. */
 export const COLLECT_BUDGET = 5_000;
 
+/** where collectChanges encodes (grown, never shrunk); its answer is a copy of the part used (transferred by a worker) */
+let encodeScratch = new Uint8Array(0);
 const keyScratch = new Uint32Array(KW6);
 const key4 = new Uint32Array(KW4);
 /** an imported row's two original addresses, 4 words each */
@@ -100,8 +107,8 @@ function encodeRow(t: SessionTable, r: number, now: number, v: DataView, o: numb
   v.setFloat64(o + 46, t.bytesFwd[r]!, true);
   v.setFloat64(o + 54, t.bytesRev[r]!, true);
   v.setFloat64(o + 62, now - t.created[r]!, true);
-  v.setFloat64(o + 70, now - t.lastSeen[r]!, true);
-  v.setFloat64(o + 78, t.expires[r]! - now, true);
+  v.setFloat64(o + 70, msSince(now, t.lastSeen[r]!), true);
+  v.setFloat64(o + 78, msUntil(now, t.expires[r]!), true);
   const keysAt = o + 86;
   let at = o + ROW_HEAD;
   const words = family === 4 ? 1 : 4;
@@ -140,8 +147,9 @@ export function collectChanges(t: SessionTable, now: number, full: boolean, budg
     }
     minAgeMs = 0;
   }
-  const room = Math.min(budget, t.syncDirtyTop);
-  const out = new Uint8Array(room * (PACKED_HEAD + MAX_ROW_BYTES));
+  const room = Math.min(budget, t.syncDirtyTop) * (PACKED_HEAD + MAX_ROW_BYTES);
+  if (encodeScratch.length < room) encodeScratch = new Uint8Array(Math.max(room, 2 * encodeScratch.length));
+  const out = encodeScratch;
   const v = new DataView(out.buffer);
   let o = 0;
   let rowCount = 0;
@@ -155,10 +163,10 @@ export function collectChanges(t: SessionTable, now: number, full: boolean, budg
     oldest = Math.min(oldest, marked);
     t.clearSyncMark(r);
     if (!t.isActive(r) || t.relayOf(r) >= 0) continue;
-    for (let w = 0; w < 4; w++) v.setUint32(o + w * 4, t.uuid[r * 4 + w]!);
-    v.setUint8(o + 16, source);
+    for (let w = 0; w < 4; w++) v.setUint32(o + 5 + w * 4, t.uuid[r * 4 + w]!);
+    out[o + 21] = source;
     const end = encodeRow(t, r, now, v, o + PACKED_HEAD);
-    v.setUint16(o + 17, end - o - PACKED_HEAD, true);
+    packedHead(out, o, end - o - PACKED_HEAD);
     o = end;
     rowCount++;
     t.syncedRow(r);
@@ -177,17 +185,28 @@ export function collectChanges(t: SessionTable, now: number, full: boolean, budg
 }
 
 /** Calls `row(at, source, rowAt, rowLength)` for each packed row (`at`: its session id's 16 bytes); false
- *  when the buffer is cut short (the rows before are visited). */
+ *  when the buffer is cut short or holds another record (the rows before are visited). */
 export function forEachPackedRow(packed: Uint8Array, row: (at: number, source: number, rowAt: number, rowLength: number) => void): boolean {
   let o = 0;
   while (o < packed.length) {
-    if (packed.length - o < PACKED_HEAD) return false;
-    const len = packed[o + 17]! | (packed[o + 18]! << 8);
-    if (packed.length - o - PACKED_HEAD < len) return false;
-    row(o, packed[o + 16]!, o + PACKED_HEAD, len);
+    if (packed.length - o < PACKED_HEAD || packed[o] !== PACKED_KIND || packed[o + 1] !== PACKED_OP || packed[o + 2] !== 16) return false;
+    const len = ((packed[o + 3]! << 8) | packed[o + 4]!) - 1;
+    if (len < 0 || packed.length - o - PACKED_HEAD < len) return false;
+    row(o + 5, packed[o + 21]!, o + PACKED_HEAD, len);
     o += PACKED_HEAD + len;
   }
   return true;
+}
+
+/** Writes a packed row's head at `o` of `out` (its session id, source and `rowLength` bytes of row follow:
+ *  the caller writes them at `o + 5`, `o + 21`, `o + PACKED_HEAD`); returns where the id goes. */
+export function packedHead(out: Uint8Array, o: number, rowLength: number): number {
+  out[o] = PACKED_KIND;
+  out[o + 1] = PACKED_OP;
+  out[o + 2] = 16;
+  out[o + 3] = (rowLength + 1) >> 8;
+  out[o + 4] = (rowLength + 1) & 0xff;
+  return o + 5;
 }
 
 /** Packs rows (tests, tools): the inverse of unpackRows. */
@@ -195,10 +214,8 @@ export function packRows(rows: readonly { id: Uint8Array; source: number; row: U
   const out = new Uint8Array(rows.reduce((n, r) => n + PACKED_HEAD + r.row.length, 0));
   let o = 0;
   for (const r of rows) {
-    out.set(r.id.subarray(0, 16), o);
-    out[o + 16] = r.source;
-    out[o + 17] = r.row.length & 0xff;
-    out[o + 18] = r.row.length >> 8;
+    out.set(r.id.subarray(0, 16), packedHead(out, o, r.row.length));
+    out[o + 21] = r.source;
     out.set(r.row, o + PACKED_HEAD);
     o += PACKED_HEAD + r.row.length;
   }

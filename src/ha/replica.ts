@@ -3,7 +3,9 @@
  * and key, applied a state batch at a time straight from its framed records (sync-wire.ts), with no object
  * per record: kinds and keys (up to 16 bytes) in a Uint32Array, values in slots of VALUE_SLOT bytes, 4,096 a page (growing adds pages, never copies values; a longer
  * value, rare: in a side map), an open-addressing index over them (linear probing, backward-shift deletion,
- * doubling when 3/4 full). A record with a longer key is refused and counted.
+ * doubling when half full; each position holds its slot and its key's hash, so a probe passes other keys and
+ * the index moves without reading their keys: a synced session's upsert and removal each look a key up, and
+ * the keys are random, so every read of `keys` is a cache miss). A record with a longer key is refused and counted.
  */
 import { OP_DELETE, OP_PURGE, OP_UPSERT, forEachRecord } from './sync-wire.js';
 
@@ -30,11 +32,15 @@ export class SyncReplica {
   private readonly long = new Map<number, Uint8Array>();
   private free = new Int32Array(0);
   private freeTop = 0;
-  /** slot per index position, -1: empty */
-  private index = new Int32Array(64).fill(-1);
+  /** per index position its slot (-1: empty) and its key's hash (hashOf) */
+  private index = new Int32Array(2 * 64).fill(-1);
+  /** index positions - 1 */
   private mask = 63;
+  /** the probe's hash (find) */
+  private probeHash = 0;
   private readonly probe = new Uint32Array(KEY_WORDS);
-  private readonly perKind = new Map<number, number>();
+  /** records per kind (a kind is one byte) */
+  private readonly perKind = new Int32Array(256);
 
   /** Applies a state batch's framed records in order: upserts, deletes, purges. */
   apply(body: Uint8Array): void {
@@ -54,14 +60,14 @@ export class SyncReplica {
 
   /** Records of `kind`. */
   count(kind: number): number {
-    return this.perKind.get(kind) ?? 0;
+    return this.perKind[kind & 0xff]!;
   }
 
   /** The value of (kind, key), a copy; undefined without one. */
   get(kind: number, key: Uint8Array): Uint8Array | undefined {
     if (!this.setProbe(kind, key, 0, key.length)) return undefined;
     const pos = this.find();
-    return pos < 0 ? undefined : this.value(this.index[pos]!).slice();
+    return pos < 0 ? undefined : this.value(this.index[2 * pos]!).slice();
   }
 
   /** Calls `record(key, value)` for every record of `kind` (views: copy what you keep). */
@@ -84,9 +90,9 @@ export class SyncReplica {
     this.long.clear();
     this.free = new Int32Array(0);
     this.freeTop = 0;
-    this.index = new Int32Array(64).fill(-1);
+    this.index = new Int32Array(2 * 64).fill(-1);
     this.mask = 63;
-    this.perKind.clear();
+    this.perKind.fill(0);
   }
 
   private value(s: number): Uint8Array {
@@ -127,22 +133,27 @@ export class SyncReplica {
     return true;
   }
 
-  private homeOf(words: Uint32Array, o: number): number {
+  /** The hash of the key at `o` of `words` (an int32; its low bits are the key's home position). */
+  private hashOf(words: Uint32Array, o: number): number {
     let h = words[o]!;
     for (let w = 1; w < KEY_WORDS; w++) {
       h = Math.imul(h ^ words[o + w]!, 0x9e3779b1);
       h ^= h >>> 15;
     }
     h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
-    return (h ^ (h >>> 16)) & this.mask;
+    return (h ^ (h >>> 16)) | 0;
   }
 
-  /** The index position of the probe's record, -1 when absent. */
+  /** The index position of the probe's record, -1 when absent (`probeHash` set either way). */
   private find(): number {
     const p = this.probe;
-    for (let i = this.homeOf(p, 0); ; i = (i + 1) & this.mask) {
-      const s = this.index[i]!;
+    const h = this.hashOf(p, 0);
+    this.probeHash = h;
+    const x = this.index;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const s = x[2 * i]!;
       if (s < 0) return -1;
+      if (x[2 * i + 1] !== h) continue;
       const o = s * KEY_WORDS;
       const k = this.keys;
       if (k[o] === p[0] && k[o + 1] === p[1] && k[o + 2] === p[2] && k[o + 3] === p[3] && k[o + 4] === p[4]) return i;
@@ -153,15 +164,14 @@ export class SyncReplica {
     let s: number;
     const pos = this.find();
     if (pos >= 0) {
-      s = this.index[pos]!;
+      s = this.index[2 * pos]!;
       this.long.delete(s);
     } else {
       s = this.allocSlot();
       this.keys.set(this.probe, s * KEY_WORDS);
-      this.insert(s);
+      this.insert(s, this.probeHash);
       this.size++;
-      const kind = this.probe[0]! & 0xff;
-      this.perKind.set(kind, this.count(kind) + 1);
+      this.perKind[this.probe[0]! & 0xff]!++;
     }
     this.lengths[s] = len;
     if (len > VALUE_SLOT) this.long.set(s, b.slice(at, at + len));
@@ -171,41 +181,44 @@ export class SyncReplica {
   private remove(): void {
     let i = this.find();
     if (i < 0) return;
-    const s = this.index[i]!;
+    const x = this.index;
+    const s = x[2 * i]!;
     // backward-shift deletion: move up every later record of the run that may sit at i
-    for (let j = (i + 1) & this.mask; this.index[j]! >= 0; j = (j + 1) & this.mask) {
-      const home = this.homeOf(this.keys, this.index[j]! * KEY_WORDS);
+    for (let j = (i + 1) & this.mask; x[2 * j]! >= 0; j = (j + 1) & this.mask) {
+      const home = x[2 * j + 1]! & this.mask;
       if (((j - home) & this.mask) >= ((j - i) & this.mask)) {
-        this.index[i] = this.index[j]!;
+        x[2 * i] = x[2 * j]!;
+        x[2 * i + 1] = x[2 * j + 1]!;
         i = j;
       }
     }
-    this.index[i] = -1;
+    x[2 * i] = -1;
     this.lengths[s] = -1;
     this.long.delete(s);
     this.free[this.freeTop++] = s;
     this.size--;
-    const kind = this.keys[s * KEY_WORDS]! & 0xff;
-    this.perKind.set(kind, this.count(kind) - 1);
+    this.perKind[this.keys[s * KEY_WORDS]! & 0xff]!--;
   }
 
-  private insert(s: number): void {
-    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.growIndex();
-    let i = this.homeOf(this.keys, s * KEY_WORDS);
-    while (this.index[i]! >= 0) i = (i + 1) & this.mask;
-    this.index[i] = s;
+  /** Indexes slot s, its key's hash `h`. */
+  private insert(s: number, h: number): void {
+    if ((this.size + 1) * 2 > this.mask + 1) this.growIndex();
+    this.place(this.index, s, h);
   }
 
+  private place(x: Int32Array, s: number, h: number): void {
+    let i = h & this.mask;
+    while (x[2 * i]! >= 0) i = (i + 1) & this.mask;
+    x[2 * i] = s;
+    x[2 * i + 1] = h;
+  }
+
+  /** Twice the positions; the slots move by their hashes (their keys are not read). */
   private growIndex(): void {
     const old = this.index;
     this.index = new Int32Array(old.length * 2).fill(-1);
-    this.mask = this.index.length - 1;
-    for (const s of old) {
-      if (s < 0) continue;
-      let i = this.homeOf(this.keys, s * KEY_WORDS);
-      while (this.index[i]! >= 0) i = (i + 1) & this.mask;
-      this.index[i] = s;
-    }
+    this.mask = this.index.length / 2 - 1;
+    for (let i = 0; i < old.length; i += 2) if (old[i]! >= 0) this.place(this.index, old[i]!, old[i + 1]!);
   }
 
   private allocSlot(): number {

@@ -19,7 +19,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { HaHeartbeat } from '../machines/ha-node.js';
-import { MSG_ACK, MSG_HEARTBEAT, SYNC_MAX_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, frameRecords, framedSize, stateBatchOverhead, type SyncDrop, type SyncRecord } from './sync-wire.js';
+import { MSG_ACK, MSG_HEARTBEAT, SYNC_MAX_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, frameRecords, framedSize, sealState, stateBatchOverhead, stateBodyAt, type SyncDrop, type SyncRecord } from './sync-wire.js';
 
 export interface SyncLinkOptions {
   node: string;
@@ -124,8 +124,13 @@ const SOCKET_BUFFER = 4 << 20;
 
 interface Batch {
   n: number;
-  /** `count` framed records */
+  /** `count` framed records, in place in `datagram` */
   body: Uint8Array;
+  /** the datagram built around `body` (a view of `backing`), sealed when first sent; a resend encodes a copy */
+  datagram: Buffer;
+  sealed: boolean;
+  /** the buffer under `datagram`: a spare one of `maxDatagram` bytes goes back to the spares once acknowledged */
+  backing: Buffer;
   count: number;
   /** the oldest change mark of its records (Infinity: none) */
   markedAt: number;
@@ -163,6 +168,9 @@ export class SyncLink {
   private waiting: Batch[] = [];
   private waitingHead = 0;
   private readonly inFlight: Batch[] = [];
+  /** datagram buffers of acknowledged batches, reused (a session rate would otherwise allocate a window's bytes
+   *  every round trip: external memory that drives V8's garbage collections) */
+  private readonly spares: Buffer[] = [];
   private lastLag: number | undefined;
   private maxLag = 0;
   private lastChange: number | undefined;
@@ -241,8 +249,13 @@ export class SyncLink {
     let count = 0;
     let mark = 0;
     let markedAt = Number.POSITIVE_INFINITY;
+    const bodyAt = stateBodyAt(this.o.node);
     const close = (): void => {
-      this.waiting.push({ n: this.nextBatch, body: p.slice(start, o), count, markedAt, firstSentAt: 0, sentAt: 0 });
+      const size = stateBatchOverhead(this.o.node) + o - start;
+      const backing = size <= this.maxDatagram ? this.spares.pop() ?? Buffer.allocUnsafe(this.maxDatagram) : Buffer.allocUnsafe(size);
+      const datagram = backing.subarray(0, size);
+      datagram.set(p.subarray(start, o), bodyAt);
+      this.waiting.push({ n: this.nextBatch, body: datagram.subarray(bodyAt, bodyAt + o - start), datagram, sealed: false, backing, count, markedAt, firstSentAt: 0, sentAt: 0 });
       this.nextBatch = (this.nextBatch + 1) >>> 0 || 1;
       start = o;
       count = 0;
@@ -312,7 +325,9 @@ export class SyncLink {
 
   private transmit(b: Batch): void {
     b.sentAt = this.now();
-    this.send(encodeState(this.o.key, this.header(), b.n, b.body, b.count));
+    // the first send seals the datagram built by flush; a resend encodes a copy (the first may still be queued)
+    this.send(b.sealed ? encodeState(this.o.key, this.header(), b.n, b.body, b.count) : sealState(this.o.key, this.header(), b.n, b.count, b.datagram));
+    b.sealed = true;
   }
 
   private send(buf: Buffer): void {
@@ -391,8 +406,10 @@ export class SyncLink {
     let newest: Batch | undefined;
     let markedAt = Number.POSITIVE_INFINITY;
     while (this.inFlight.length > 0 && this.inFlight[0]!.n <= n) {
-      newest = this.inFlight.shift();
-      markedAt = Math.min(markedAt, newest!.markedAt);
+      newest = this.inFlight.shift()!;
+      markedAt = Math.min(markedAt, newest.markedAt);
+      // the partner has it: its first send left long ago, a resend went from a copy
+      if (newest.backing.length === this.maxDatagram && this.spares.length < this.window) this.spares.push(newest.backing);
     }
     if (newest === undefined) return;
     this.lastLag = this.now() - newest.firstSentAt;

@@ -17,12 +17,13 @@
  *
  * A session record: key the session id (16), value the source (1: the worker that holds it) | the row.
  */
-import { PACKED_HEAD, forEachPackedRow, type DataPathHost, type SessionChanges } from '../control/data-path-host.js';
+import { PACKED_HEAD, PACKED_KIND, packedHead, type DataPathHost, type SessionChanges } from '../control/data-path-host.js';
 import type { SyncReplica } from '../ha/replica.js';
-import { OP_DELETE, OP_PURGE, OP_UPSERT, RECORD_HEAD, frameRecord } from '../ha/sync-wire.js';
+import { OP_DELETE, OP_PURGE, RECORD_HEAD, frameRecord } from '../ha/sync-wire.js';
 
-/** The sync record kind of a session row (key: the session id, value: its source and the row's bytes). */
-export const SYNC_KIND_SESSION = 1;
+/** The sync record kind of a session row (key: the session id, value: its source and the row's bytes); the
+ *  data path packs rows as these records. */
+export const SYNC_KIND_SESSION = PACKED_KIND;
 /** A row is collected once its change is this old (ms): a session's first packet and its answer, a TCP
  *  handshake, go as one record instead of two. */
 export const SYNC_SETTLE_MS = 10;
@@ -55,30 +56,25 @@ export interface HaSessionStats {
   dirtyLeftOldestMs: number;
 }
 
-/** Frames a collection's rows, tombstones and purges as sync records (one buffer); the records' count. */
+/** Frames a collection's purges, rows and tombstones as sync records (one buffer); the records' count. The
+ *  packed rows are session upserts already (dataplane/session-rows.ts): copied as they are, no work per row. */
 export function frameChanges(c: SessionChanges): { records: Uint8Array; count: number } {
   const removed = c.removed.length / 16;
-  // per row: the record's head, the id, the source and the row (the packed head holds id, source and length)
-  const out = new Uint8Array(c.rows.length + c.rowCount * (RECORD_HEAD - 2) + removed * (RECORD_HEAD + 16) + c.lost.length * (RECORD_HEAD + 1));
+  if (removed === 0 && c.lost.length === 0) return { records: c.rows, count: c.rowCount }; // a session rate's usual collection
+  const out = new Uint8Array(c.lost.length * (RECORD_HEAD + 1) + c.rows.length + removed * (RECORD_HEAD + 16));
   let o = 0;
   for (const source of c.lost) {
     o = frameRecord(out, o, SYNC_KIND_SESSION, OP_PURGE, 1, 0);
     out[o++] = source;
   }
-  const rows = c.rows;
-  forEachPackedRow(rows, (at, source, rowAt, len) => {
-    o = frameRecord(out, o, SYNC_KIND_SESSION, OP_UPSERT, 16, 1 + len);
-    out.set(rows.subarray(at, at + 16), o);
-    out[o + 16] = source;
-    out.set(rows.subarray(rowAt, rowAt + len), o + 17);
-    o += 17 + len;
-  });
-  for (let k = 0; k < removed; k++) {
-    o = frameRecord(out, o, SYNC_KIND_SESSION, OP_DELETE, 16, 0);
-    out.set(c.removed.subarray(k * 16, k * 16 + 16), o);
-    o += 16;
+  out.set(c.rows, o);
+  o += c.rows.length;
+  const ids = c.removed;
+  for (let k = 0; k < removed * 16; k++) {
+    if ((k & 15) === 0) o = frameRecord(out, o, SYNC_KIND_SESSION, OP_DELETE, 16, 0);
+    out[o++] = ids[k]!;
   }
-  return { records: out.subarray(0, o), count: c.lost.length + c.rowCount + removed };
+  return { records: out, count: c.lost.length + c.rowCount + removed };
 }
 
 export class HaSessions {
@@ -150,11 +146,8 @@ export class HaSessions {
     let o = 0;
     replica.forEach(SYNC_KIND_SESSION, (key, value) => {
       if (key.length !== 16 || value.length < 1) return;
-      packed.set(key, o);
-      packed[o + 16] = value[0]!;
-      packed[o + 17] = (value.length - 1) & 0xff;
-      packed[o + 18] = (value.length - 1) >> 8;
-      packed.set(value.subarray(1), o + PACKED_HEAD);
+      packed.set(key, packedHead(packed, o, value.length - 1));
+      packed.set(value, o + PACKED_HEAD - 1); // the source, then the row
       o += PACKED_HEAD + value.length - 1;
     });
     const t0 = performance.now();

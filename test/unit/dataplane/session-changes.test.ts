@@ -115,14 +115,15 @@ function ipv4Session(t: SessionTable): number {
   return r;
 }
 
-test('a packed row, byte for byte (version 2: fixed head, IPv4 addresses in one word, both keys)', () => {
+test('a packed row, byte for byte (a sync record; row version 2: fixed head, IPv4 addresses in one word, both keys)', () => {
   const t = new SessionTable(4);
   collectChanges(t, 0, true);
   ipv4Session(t);
   const c = collectChanges(t, 2000, false, 10, 3);
   assert.is(c.rowCount, 1);
   const golden = [
-    '0102030405060708090a0b0c0d0e0f10', '03', '8000', // id, source 3, 128 bytes
+    '01', '01', '10', '0081', // the sync record's head: kind session, op upsert, key 16 bytes, value 129 (source and row)
+    '0102030405060708090a0b0c0d0e0f10', '03', // id, source 3; the row's 128 bytes:
     '02', '4100', '01', '04', '11', 'ffff', '0200', '0100', '0000', '0100', // version, flags, role, family, protocol, tenant, service, path, inIf, outIf
     '409c', '0700', '803e', '813e', '0000', '0000', '0000', // ports 40000 -> 7, waypoint 16000/16001, app, NAT ports
     '00000000', '00000000', '03000000', '02000000', // chain, tag, packets
