@@ -121,12 +121,18 @@ async function write(h: SessionHistory, rs: readonly SessionRecord[], perWrite: 
 /** records of T0 (2023) kept: the clock at T0 */
 const OPTS: HistoryOptions = { retentionMs: 3_600_000, blockRecords: 7, flushRecords: 40, now: () => T0 + 500_000 };
 
+/** A store in `dir` and a history holding records(n), put 33 at a time. */
+async function filled(dir: string, n: number): Promise<{ store: Store; h: SessionHistory; put: SessionRecord[] }> {
+  const store = await Store.open(dir);
+  const h = await SessionHistory.open(store, OPTS);
+  const put = records(n);
+  await write(h, put, 33);
+  return { store, h, put };
+}
+
 test('every filter answers what a scan of all records answers: blocks of 7 records, several per write, interim records replaced', async () => {
   await withDir(async (dir) => {
-    const store = await Store.open(dir);
-    const h = await SessionHistory.open(store, OPTS);
-    const put = records(300);
-    await write(h, put, 33);
+    const { store, h, put } = await filled(dir, 300);
     assert.ok(h.counters().batches > 40, `${h.counters().batches} blocks`);
     await checkAll(h, put, 'format 4');
     const keys = await keysOf(index(store));
@@ -188,10 +194,9 @@ for (const format of [3, 2] as const) {
 
 test('blocks no manifest names (a crash between the writes) are removed at open; the history reads on', async () => {
   await withDir(async (dir) => {
-    const store = await Store.open(dir);
-    let h = await SessionHistory.open(store, OPTS);
-    const put = records(100);
-    await write(h, put, 33);
+    const filledWith = await filled(dir, 100);
+    const { store, put } = filledWith;
+    let h = filledWith.h;
     const last = h.counters().batches;
     h.setRetention({ maxBytes: h.counters().bytes - 1 });
     assert.is(await h.retire(), 1, 'block 1 retired');
