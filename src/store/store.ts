@@ -1,9 +1,10 @@
 /**
  * The node's state on disk: one LevelDB database (`level`), written by control only, with sublevels
  * per concern: `counters` (periodic snapshots), `config`, and one per plugin (`plugin:<name>`). The session
- * history is a database of its own in `<dir>/history`, which the node's records thread opens
- * (telemetry/records-thread.ts). LevelDB allows one opener, so while a node runs, tools ask it
- * over the control socket; when it is down they open the directory directly.
+ * history is a database of its own in `<dir>/history` (its blocks in a third, `<dir>/history/blocks`:
+ * openBytesDb), which the node's records thread opens (telemetry/records-thread.ts). LevelDB allows one
+ * opener, so while a node runs, tools ask it over the control socket; when it is down they open the
+ * directory directly.
  */
 import { Level } from 'level';
 import { SvrError } from '../errors.js';
@@ -19,6 +20,26 @@ export interface KeyValueStore {
   entries(opts?: { gte?: string; lt?: string; limit?: number }): AsyncIterable<[string, unknown]>;
 }
 
+/** A LevelDB database of binary values under text keys, on its own (the session history's blocks). */
+export type BytesDb = Level<string, Uint8Array>;
+
+/** Opens (creates) a BytesDb in `dir`; SVR_ERR_STORE_OPEN when it cannot. */
+export async function openBytesDb(dir: string): Promise<BytesDb> {
+  const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  try {
+    await db.open();
+  } catch (e) {
+    throw openError(dir, e);
+  }
+  return db;
+}
+
+function openError(dir: string, e: unknown): SvrError {
+  const why = e instanceof Error && 'cause' in e && e.cause instanceof Error ? e.cause.message : String(e);
+  return new SvrError('SVR_ERR_STORE_OPEN', `cannot open the state database ${dir}: ${why}` +
+    (why.includes('lock') ? ' (another process has it open: LevelDB allows one opener; ask the running node instead)' : ''));
+}
+
 export class Store {
   private constructor(readonly dir: string, readonly db: Level<string, unknown>) {}
 
@@ -27,9 +48,7 @@ export class Store {
     try {
       await db.open();
     } catch (e) {
-      const why = e instanceof Error && 'cause' in e && e.cause instanceof Error ? e.cause.message : String(e);
-      throw new SvrError('SVR_ERR_STORE_OPEN', `cannot open the state database ${dir}: ${why}` +
-        (why.includes('lock') ? ' (another process has it open: LevelDB allows one opener; ask the running node instead)' : ''));
+      throw openError(dir, e);
     }
     return new Store(dir, db);
   }

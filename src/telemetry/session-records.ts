@@ -11,8 +11,8 @@
  * reconfigure(settings) follows the authority's `telemetry` block at a config change: collectors that are
  * new or changed are (re)started, those gone are stopped, the history is opened or closed (`enabled`), the
  * interim interval and retention follow. With neither collectors nor history, facts are not even looked at.
- * History batches hold at most HISTORY_BATCH records: building one (about 20 µs a record) never holds the
- * event loop, which an in-thread data path shares, for more than ~10 ms.
+ * The history writes HISTORY_WRITE records at a time (or what waits every 250 ms) as blocks of HISTORY_BLOCK:
+ * building a write's blocks (about 1 µs a record) holds the records thread's event loop for a few ms.
  */
 import { SvrError } from '../errors.js';
 import type { CollectorConfig, TelemetrySettings } from '../model/config.js';
@@ -62,8 +62,9 @@ export interface SessionRecordsCounters {
   waiting?: { facts: number; dropped: number; lost: number; restarts: number };
 }
 
-/** Records per history batch (see above). */
-export const HISTORY_BATCH = 512;
+/** Records per history block, and per write (see above). */
+export const HISTORY_BLOCK = 512;
+export const HISTORY_WRITE = 4096;
 
 const NO_HISTORY: HistoryCounters = {
   accepted: 0, written: 0, markedAccepted: 0, pending: 0, droppedFull: 0, lostAtOpen: 0, lostTotal: 0, batches: 0, busyMs: 0,
@@ -109,7 +110,7 @@ export class SessionRecords implements RowSink {
   }
 
   private static openHistory(opts: SessionRecordsOptions, t: TelemetrySettings): Promise<SessionHistory> {
-    return SessionHistory.open(opts.store, { flushRecords: HISTORY_BATCH, ...opts.history, ...retentionOptions(t.history) });
+    return SessionHistory.open(opts.store, { blockRecords: HISTORY_BLOCK, flushRecords: HISTORY_WRITE, ...opts.history, ...retentionOptions(t.history) });
   }
 
   /** False while there is nowhere for records to go (no history, no collector, or closed): facts are not needed. */

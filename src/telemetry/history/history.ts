@@ -1,23 +1,29 @@
 /**
- * Session history in LevelDB (sublevel `history` of the records thread's database, key layout in keys.ts).
+ * Session history in LevelDB (sublevel `history` of the records thread's database, key layout in keys.ts;
+ * the blocks in a database of their own, block-store.ts).
  *
  * put(record) -> pending (bounded; full: dropped and counted) -> every `flushMs` or `flushRecords` one
- * LevelDB batch: the records as one block (block.ts), the block's id filter (id-index.ts), one posting per
- * (field, value, minute), the block's manifest and the meta counters, atomically: no key per record.
+ * write: the records as blocks of at most `blockRecords` (block.ts) into the blocks' database, then one
+ * LevelDB batch of the index: each block's id filter (id-index.ts), one posting per (field, value, minute),
+ * its manifest, and the meta counters, atomically: no key per record. Fewer, larger writes: LevelDB's
+ * threads cost less per record (a node writes 4,096 records as 8 blocks of 512 at a time).
  * Writes go one at a time (one promise chain). The id filters of all blocks are kept in memory (loaded at
  * open): get(id) decodes only the blocks that may hold the id, newest first.
  * A session keeps one record: its interim record is replaced by the next one (interim or end); readers
  * skip the old one (a later row or block holds its id).
- * A history of format 2 (an id key per record) is converted at open: a filter per block, the id keys
- * removed. One of format 1 (a key and a JSON value per record, before 2026-12-05) is not read: at open its
- * keys are removed and its records counted as lost at open (lostAtOpen, lostTotal).
+ * A history of format 3 is read as it is: its blocks stay in the index database, new ones (from meta
+ * `blocksFrom` on) go to the blocks' database. One of format 2 (an id key per record) is converted at open:
+ * a filter per block, the id keys removed. One of format 1 (a key and a JSON value per record, before
+ * 2026-12-05) is not read: at open its keys are removed and its records counted as lost at open (lostAtOpen,
+ * lostTotal).
  * Crash accounting: `m/accepted` (records put) is written ahead every `markerMs` and with each batch,
  * `m/written` with each batch; at the next open, accepted - written is the loss of the crash, counted
  * (lostAtOpen, lostTotal). A SIGKILL loses what was pending (at most flushMs plus one write); records
  * put in the last `markerMs` before it are lost without being counted.
- * Retention: every `retentionMs` the oldest batches go, each in one LevelDB batch, while they are older
- * than `maxAgeMs` or the history is larger than `maxBytes` (keys and values as written; on disk LevelDB
- * compresses them); at most `retentionBatchesPerStep` per step, the next step sooner while over.
+ * Retention: every `retentionMs` the oldest blocks go, each in one batch of the index and then a delete in
+ * the blocks' database, while they are older than `maxAgeMs` or the history is larger than `maxBytes` (keys
+ * and values as written; on disk LevelDB compresses them); at most `retentionBatchesPerStep` per step, the
+ * next step sooner while over.
  */
 import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError } from '../../errors.js';
@@ -25,6 +31,7 @@ import type { Store } from '../../store/store.js';
 import type { HistorySettings } from '../../model/config.js';
 import type { SessionRecord } from '../record.js';
 import { Block, BlockWriter } from './block.js';
+import { BlockStore } from './block-store.js';
 import { IdIndex, buildFilter } from './id-index.js';
 import { batchKey, blockKey, encodeRows, filterKey, indexEntries, seqOfKey, metaKey, minuteOf, postingPrefix, postingSuffix, type IndexSink, type IndexedField } from './keys.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
@@ -36,8 +43,10 @@ export interface HistoryOptions {
   maxBytes?: number;
   /** default 250 */
   flushMs?: number;
-  /** a batch is written at once when this many records wait; default 5000 */
+  /** a write starts at once when this many records wait, and takes at most this many; default 5000 */
   flushRecords?: number;
+  /** records per block; default flushRecords */
+  blockRecords?: number;
   /** records waiting at most; default 200000 */
   maxPending?: number;
   /** default 50 */
@@ -66,7 +75,7 @@ export interface HistoryCounters {
   lostAtOpen: number;
   /** records all crashes lost */
   lostTotal: number;
-  /** write batches */
+  /** blocks written */
   batches: number;
   /** ms spent building and writing batches (written / busyMs is what the history can take per ms) */
   busyMs: number;
@@ -88,11 +97,13 @@ export function retentionOptions(r: Pick<HistorySettings, 'retentionDays' | 'max
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 const pack = (v: unknown): Uint8Array => new Uint8Array(packr.pack(v)); // a copy: msgpackr reuses its buffer
-const META = ['accepted', 'written', 'seq', 'bytes', 'lostTotal', 'lostAtOpen', 'format'] as const;
+const META = ['accepted', 'written', 'seq', 'bytes', 'lostTotal', 'lostAtOpen', 'format', 'blocksFrom'] as const;
 type Meta = Record<(typeof META)[number], number>;
-/** The key layout this code writes and reads (keys.ts). */
-export const HISTORY_FORMAT = 3;
-/** The layout before: an id key per record (i/<id>), converted at open. */
+/** The key layout this code writes and reads (keys.ts): the blocks in a database of their own (block-store.ts). */
+export const HISTORY_FORMAT = 4;
+/** The layout before: blocks in the index database; read as it is (blocks below `blocksFrom`). */
+const FORMAT_BLOCKS_IN_INDEX = 3;
+/** Before that: an id key per record (i/<id>), converted at open. */
 const FORMAT_ID_KEYS = 2;
 
 /** A block's manifest (`b/<S>`). */
@@ -117,7 +128,7 @@ export class SessionHistory {
   private chain: Promise<void> = Promise.resolve();
   /** batches are written one after the other */
   private flushing: Promise<void> = Promise.resolve();
-  private readonly blocks = new BlockWriter();
+  private readonly writer = new BlockWriter();
   private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, busyMs: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
   private timers: NodeJS.Timeout[] = [];
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -131,14 +142,14 @@ export class SessionHistory {
   /** every block's id filter */
   private readonly ids = new IdIndex();
 
-  private constructor(private readonly db: HistoryDb, private readonly meta: Meta, private readonly opts: HistoryOptions) {
+  private constructor(private readonly db: HistoryDb, private readonly blocks: BlockStore, private readonly meta: Meta, private readonly opts: HistoryOptions) {
     this.maxAgeMs = opts.maxAgeMs ?? 7 * 86_400_000;
     this.maxBytes = opts.maxBytes ?? 1024 * 1_048_576;
     this.now = opts.now ?? Date.now;
     this.c.markedAccepted = meta.accepted;
     this.reader = {
       iterate: (range) => db.iterator(range),
-      get: (key) => db.get(key),
+      block: (seq) => blocks.get(seq),
       replaced: (id, seq, row) => this.replaced(id, seq, row),
     };
   }
@@ -155,12 +166,26 @@ export class SessionHistory {
     } catch (e) {
       throw new SvrError('SVR_ERR_HISTORY_STORE', `cannot read the session history in ${store.dir}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const h = new SessionHistory(db, meta, opts);
-    if (opts.readOnly !== true) await h.upgrade();
-    if (h.meta.format === HISTORY_FORMAT) await h.loadFilters();
-    if (opts.readOnly !== true) {
-      await h.countLoss();
-      h.startTimers();
+    if (meta.format > HISTORY_FORMAT) {
+      throw new SvrError('SVR_ERR_HISTORY_STORE', `the session history in ${store.dir} has format ${meta.format}, newer than this node's (${HISTORY_FORMAT}): ` +
+        'run the svrouter that wrote it, or move the directory away to start an empty history');
+    }
+    // a format-3 history's blocks are all in the index database until upgrade() says from where they are not
+    const blocks = await BlockStore.open(store.dir, (key) => db.get(key), meta.format === HISTORY_FORMAT ? meta.blocksFrom : meta.seq + 1);
+    const h = new SessionHistory(db, blocks, meta, opts);
+    try {
+      if (opts.readOnly !== true) {
+        await h.upgrade();
+        await h.prune();
+      }
+      if (h.readable()) await h.loadFilters();
+      if (opts.readOnly !== true) {
+        await h.countLoss();
+        h.startTimers();
+      }
+    } catch (e) {
+      await blocks.close();
+      throw e;
     }
     return h;
   }
@@ -201,16 +226,16 @@ export class SessionHistory {
   /** One page of records matching the query. Throws SVR_ERR_HISTORY_QUERY naming a bad parameter. */
   async query(q: HistoryQuery): Promise<HistoryPage> {
     const checked = checkQuery(q);
-    // a stopped node's history of format 1, opened read-only, is not read
-    if (this.meta.format !== HISTORY_FORMAT) return { records: [], scanned: 0 };
+    // a stopped node's history of format 1 or 2, opened read-only, is not read
+    if (!this.readable()) return { records: [], scanned: 0 };
     return runQuery(this.reader, checked);
   }
 
   /** The latest stored record of a session (its whole story: path changes, totals), if any. */
   async get(sessionId: string): Promise<SessionRecord | undefined> {
-    if (this.meta.format !== HISTORY_FORMAT) return undefined;
+    if (!this.readable()) return undefined;
     for (const seq of this.ids.candidates(sessionId)) {
-      const bytes = await this.db.get(blockKey(seq));
+      const bytes = await this.blocks.get(seq);
       if (bytes === undefined) continue; // retired meanwhile
       const block = new Block(bytes);
       for (let row = block.rows - 1; row >= 0; row--) if (block.id(row) === sessionId) return block.row(row);
@@ -221,12 +246,17 @@ export class SessionHistory {
   /** Whether a later record of the session than row `row` of block `seq` is stored. */
   private async replaced(sessionId: string, seq: number, row: number): Promise<boolean> {
     for (const s of this.ids.candidates(sessionId, seq - 1)) {
-      const bytes = await this.db.get(blockKey(s));
+      const bytes = await this.blocks.get(s);
       if (bytes === undefined) continue;
       const block = new Block(bytes);
       for (let r = s === seq ? row + 1 : 0; r < block.rows; r++) if (block.id(r) === sessionId) return true;
     }
     return false;
+  }
+
+  /** Whether the layout is one this code reads (format 1 and 2 are converted at open unless read-only). */
+  private readable(): boolean {
+    return this.meta.format === HISTORY_FORMAT || this.meta.format === FORMAT_BLOCKS_IN_INDEX;
   }
 
   /** The id filters of every block, into memory. */
@@ -257,7 +287,9 @@ export class SessionHistory {
       const seq = parseInt(key.slice(2), 16);
       const ops: Op[] = [];
       for (const p of m.postings) ops.push({ type: 'del', key: p });
-      ops.push({ type: 'del', key: blockKey(seq) }, { type: 'del', key: filterKey(seq) }, { type: 'del', key });
+      ops.push({ type: 'del', key: filterKey(seq) }, { type: 'del', key });
+      const legacy = this.blocks.legacyHolds(seq);
+      if (legacy) ops.push({ type: 'del', key: blockKey(seq) });
       // sizes change when the write is queued (writes apply in that order), back if it fails
       const freed = Math.min(this.meta.bytes, m.bytes);
       this.meta.bytes -= freed;
@@ -269,6 +301,8 @@ export class SessionHistory {
         throw e;
       }
       this.ids.remove(seq);
+      // after the index keys that named it (a crash in between: pruned at the next open)
+      if (!legacy) await this.chained(() => this.blocks.del([seq]));
       if (old) this.c.retiredByAge++;
       else this.c.retiredBySize++;
       this.c.retiredRecords += m.rows;
@@ -288,15 +322,24 @@ export class SessionHistory {
     }
     this.closed = true;
     await this.chain;
+    await this.blocks.close();
   }
 
   /**
-   * A history of format 1 (before blocks): its keys are removed, in batches, and its records counted as lost
-   * at open (format 1 is not read). A new history is marked format 2.
+   * A history of format 3 keeps its blocks where they are: new blocks go to the blocks' database (from the
+   * next seq on). Format 2 is converted to 3 first. One of format 1 (before blocks): its keys are removed, in
+   * batches, and its records counted as lost at open (format 1 is not read). A new history starts as format 4.
    */
   private async upgrade(): Promise<void> {
     if (this.meta.format === HISTORY_FORMAT) return;
-    if (this.meta.format === FORMAT_ID_KEYS) return this.dropIdKeys();
+    if (this.meta.format === FORMAT_ID_KEYS) await this.dropIdKeys();
+    if (this.meta.format === FORMAT_BLOCKS_IN_INDEX) {
+      this.meta.format = HISTORY_FORMAT;
+      this.meta.blocksFrom = this.meta.seq + 1;
+      this.blocks.setFrom(this.meta.blocksFrom);
+      await this.write((['format', 'blocksFrom'] as const).map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k]) })));
+      return;
+    }
     let records = 0;
     let ops: Op[] = [];
     for await (const k of this.db.keys({ gte: 'a', lt: 'z' })) {
@@ -311,10 +354,19 @@ export class SessionHistory {
     this.meta.format = HISTORY_FORMAT;
     this.meta.seq = 0;
     this.meta.bytes = 0;
+    this.meta.blocksFrom = 1;
+    this.blocks.setFrom(1);
     this.meta.lostTotal += records;
-    ops.push(...(['format', 'seq', 'bytes', 'lostTotal'] as const).map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k]) })));
+    ops.push(...(['format', 'seq', 'bytes', 'lostTotal', 'blocksFrom'] as const).map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k]) })));
     await this.write(ops);
     this.formatLost = records;
+  }
+
+  /** Removes the blocks no manifest names (a crash between a block's write and its index's, or its retirement's). */
+  private async prune(): Promise<void> {
+    let first = this.meta.seq + 1;
+    for await (const k of this.db.keys({ gte: 'b/', lt: 'b0', limit: 1 })) first = seqOfKey(k);
+    await this.blocks.prune(first, this.meta.seq);
   }
 
   /** Format 2 to 3: a filter for each block (from its rows' ids), the id keys removed. */
@@ -335,8 +387,8 @@ export class SessionHistory {
       ops.push({ type: 'del', key: k });
       if (ops.length >= 10_000) await flush();
     }
-    this.meta.format = HISTORY_FORMAT;
-    ops.push({ type: 'put', key: metaKey('format'), value: pack(HISTORY_FORMAT) });
+    this.meta.format = FORMAT_BLOCKS_IN_INDEX;
+    ops.push({ type: 'put', key: metaKey('format'), value: pack(FORMAT_BLOCKS_IN_INDEX) });
     await flush();
   }
 
@@ -383,31 +435,79 @@ export class SessionHistory {
   }
 
   /** All writes go through one chain, in order. */
-  private write(ops: Op[]): Promise<void> {
-    const next = this.chain.then(() => this.db.batch(ops));
+  private chained(fn: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(fn);
     this.chain = next.catch(() => {});
     return next;
   }
 
+  /** One batch of the index database, in the chain. */
+  private write(ops: Op[]): Promise<void> {
+    return this.chained(() => this.db.batch(ops));
+  }
+
+  /** Writes `records` as blocks of at most blockRecords: the blocks in one write, then their index in one batch. */
   private async writeBatch(records: SessionRecord[]): Promise<void> {
     const t0 = performance.now();
     records.sort((a, b) => a.endMs - b.endMs);
-    const seq = this.meta.seq + 1;
+    const per = this.opts.blockRecords ?? this.opts.flushRecords ?? 5000;
     const ops: Op[] = [];
+    const blocks: { seq: number; bytes: Uint8Array }[] = [];
+    const filters: Uint8Array[] = [];
+    let added = 0;
+    for (let lo = 0; lo < records.length; lo += per) {
+      const seq = this.meta.seq + 1 + blocks.length;
+      const b = this.buildBlock(records, lo, Math.min(records.length, lo + per), seq, ops);
+      blocks.push({ seq, bytes: b.block });
+      filters.push(b.filter);
+      added += b.bytes;
+    }
+    const first = this.meta.seq + 1;
+    const written = this.meta.written + records.length;
+    const accepted = this.meta.accepted;
+    this.meta.seq += blocks.length;
+    this.meta.bytes += added; // when queued, as retire() does
+    for (const k of ['seq', 'bytes'] as const) ops.push({ type: 'put', key: metaKey(k), value: pack(this.meta[k]) });
+    ops.push({ type: 'put', key: metaKey('written'), value: pack(written) }, { type: 'put', key: metaKey('accepted'), value: pack(accepted) });
+    try {
+      await this.chained(async () => {
+        await this.blocks.put(blocks);
+        try {
+          await this.db.batch(ops);
+        } catch (e) {
+          await this.blocks.del(blocks.map((b) => b.seq)).catch(() => {});
+          throw e;
+        }
+      });
+    } catch {
+      this.meta.bytes -= added;
+      this.c.writeErrors++; // these records count as lost at the next open (accepted, never written)
+      return;
+    }
+    this.meta.written = written;
+    for (let i = 0; i < blocks.length; i++) this.ids.add(first + i, filters[i]!);
+    this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
+    this.c.batches += blocks.length;
+    this.c.busyMs += performance.now() - t0;
+  }
+
+  /** Block `seq` of records[lo..hi) (sorted by end time); its filter, postings and manifest into `ops`. */
+  private buildBlock(records: readonly SessionRecord[], lo: number, hi: number, seq: number, ops: Op[]): { block: Uint8Array; filter: Uint8Array; bytes: number } {
     const postings = new BatchPostings();
-    let bytes = 0;
-    const put = (key: string, value: Uint8Array): void => {
-      ops.push({ type: 'put', key, value });
-      bytes += key.length + value.length;
-    };
     const ids: string[] = [];
-    for (const r of records) {
-      const row = this.blocks.add(r);
+    for (let i = lo; i < hi; i++) {
+      const r = records[i]!;
+      const row = this.writer.add(r);
       ids.push(r.sessionId);
       postings.record(minuteOf(r.endMs), row);
       indexEntries(r, postings);
     }
-    put(blockKey(seq), this.blocks.finish());
+    const block = this.writer.finish();
+    let bytes = blockKey(seq).length + block.length;
+    const put = (key: string, value: Uint8Array): void => {
+      ops.push({ type: 'put', key, value });
+      bytes += key.length + value.length;
+    };
     const filter = buildFilter(ids);
     put(filterKey(seq), filter);
     const postingKeys: string[] = [];
@@ -415,31 +515,10 @@ export class SessionHistory {
       postingKeys.push(k);
       put(k, encodeRows(rows));
     });
-    const manifest: Manifest = {
-      minEnd: records[0]!.endMs, maxEnd: records[records.length - 1]!.endMs, rows: records.length, postings: postingKeys, bytes: 0,
-    };
+    const manifest: Manifest = { minEnd: records[lo]!.endMs, maxEnd: records[hi - 1]!.endMs, rows: hi - lo, postings: postingKeys, bytes: 0 };
     manifest.bytes = bytes + pack(manifest).length + 16;
-    put(batchKey(seq), pack(manifest));
-    const written = this.meta.written + records.length;
-    const accepted = this.meta.accepted;
-    this.meta.seq = seq;
-    this.meta.bytes += manifest.bytes; // when queued, as retire() does
-    put(metaKey('written'), pack(written));
-    put(metaKey('accepted'), pack(accepted));
-    put(metaKey('seq'), pack(seq));
-    put(metaKey('bytes'), pack(this.meta.bytes));
-    try {
-      await this.write(ops);
-    } catch {
-      this.meta.bytes -= manifest.bytes;
-      this.c.writeErrors++; // these records count as lost at the next open (accepted, never written)
-      return;
-    }
-    this.meta.written = written;
-    this.ids.add(seq, filter);
-    this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
-    this.c.batches++;
-    this.c.busyMs += performance.now() - t0;
+    ops.push({ type: 'put', key: batchKey(seq), value: pack(manifest) });
+    return { block, filter, bytes: manifest.bytes };
   }
 }
 

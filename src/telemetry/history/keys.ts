@@ -1,20 +1,22 @@
 /**
- * Key layout of the session history (its own LevelDB database, sublevel `history`), format 3:
+ * Key layout of the session history (its own LevelDB database, sublevel `history`), format 4:
  *
- *   k/<S>                            -> block S: the records of write batch S (block.ts), one value
+ *   k/<S>                            -> block S: a batch's records (block.ts), one value, in the blocks'
+ *                                       own database (block-store.ts; a format-3 history's older blocks here)
  *   b/<S>                            -> block S's manifest: end-time range, rows, postings, bytes (retention,
  *                                       and the time-ordered reading of blocks)
  *   f/<S>                            -> block S's id filter (id-index.ts): which ids it may hold
  *   p/<field>\0<value>\0<M><S>       -> rows (encodeRows)                  postings: the rows of block S
  *                                                                          whose <field> is <value> and whose
  *                                                                          end time is in minute M (8 hex each)
- *   m/<name>                         -> meta counters (accepted, written, seq, bytes, lost..., format)
+ *   m/<name>                         -> meta counters (accepted, written, seq, bytes, lost..., format,
+ *                                       blocksFrom: the first block in the blocks' database)
  *
- * A batch costs one key per distinct (field, value, minute) and four more (block, filter, manifest, meta),
- * none per record: format 2 had an id key per record (i/<id>), format 1 three keys and a JSON value per
- * record (r/<T>/<id>, i/<id>/<T>). A record replaced by a later one of its session (an interim record)
- * stays in its block; readers skip it when a later block or row holds its id. Values never contain NUL
- * (names and addresses).
+ * A block costs one key per distinct (field, value, minute) and three more (block, filter, manifest), a
+ * write four meta keys, none per record: format 3 kept the blocks in this database, format 2 had an id key
+ * per record (i/<id>), format 1 three keys and a JSON value per record (r/<T>/<id>, i/<id>/<T>). A record
+ * replaced by a later one of its session (an interim record) stays in its block; readers skip it when a
+ * later block or row holds its id. Values never contain NUL (names and addresses).
  */
 import { formatAddress, parseAddress } from '../../packet/addr.js';
 import type { SessionRecord } from '../record.js';

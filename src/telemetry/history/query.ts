@@ -18,7 +18,7 @@ import { parsePrefix, prefixContains, type ParsedPrefix } from '../../packet/add
 import { SvrError } from '../../errors.js';
 import { CLOSE_REASONS, type CloseReason, type RecordKind, type SessionRecord } from '../record.js';
 import { Block } from './block.js';
-import { blockKey, canonicalAddress, decodeRows, minuteOf, hex, postingPrefix, seqOfKey, type IndexedField } from './keys.js';
+import { canonicalAddress, decodeRows, minuteOf, hex, postingPrefix, seqOfKey, type IndexedField } from './keys.js';
 
 export interface HistoryQuery {
   /** end time >= from (ms since the epoch) */
@@ -62,10 +62,11 @@ export const PAGE_DEFAULT = 100;
 export const PAGE_MAX = 1000;
 export const SCAN_BUDGET = 20_000;
 
-/** What a query reads from the store (a LevelDB sublevel, keys as in keys.ts). */
+/** What a query reads from the store (the index: a LevelDB sublevel, keys as in keys.ts; and the blocks). */
 export interface HistoryReader {
   iterate(range: { gte?: string; lte?: string; gt?: string; lt?: string; reverse: boolean }): AsyncIterable<[string, Uint8Array]>;
-  get(key: string): Promise<Uint8Array | undefined>;
+  /** block `seq` (undefined when retired) */
+  block(seq: number): Promise<Uint8Array | undefined>;
   /** whether a later record of the session (a later row of block `seq`, or a later block) replaced this one */
   replaced(sessionId: string, seq: number, row: number): Promise<boolean>;
 }
@@ -195,7 +196,7 @@ class Blocks {
 
   async get(seq: number): Promise<Block | undefined> {
     if (seq !== this.seq) {
-      const bytes = await this.db.get(blockKey(seq));
+      const bytes = await this.db.block(seq);
       this.seq = seq;
       this.block = bytes === undefined ? undefined : new Block(bytes);
     }
