@@ -9,7 +9,8 @@
  *     SYN-ACK crossed the WAN without an MSS option or with one that leaves no room for svrouter's own bytes;
  *   - a UDP search whose last confirmation still lost >= 1 % (no steady state below 1 % loss was found);
  *   - a session-rate test in which more than 1 % of the sessions failed (an overload, not a rate), the
- *     visibility case's too;
+ *     visibility case's too; a closed-loop UDP test first backs off from 2,048 to 512, then 128 sessions in flight
+ *     (sessions.ts heldSessionRate), and only the test it backed off to counts;
  *   - the sustained case: a protocol whose rate was not held or whose tables, sweep or RSS did not reach a
  *     steady state and stay flat (sustained-check.ts);
  *   - the full-table case: a fill not reached, sessions that left the table while measured, a failed step;

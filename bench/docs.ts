@@ -92,7 +92,8 @@ export function generatedBlock(r: BenchResults, plots: readonly BenchPlot[] = []
         if (s === undefined) continue;
         const counted = s.createdR1 !== undefined ? `; r1 sessions-created +${s.createdR1}${s.createdR2 !== undefined ? `, r2 +${s.createdR2}` : ''}`
           : m.id === 'kernel' ? ' (no router process: this is what the client itself manages)' : ' (no session state: new 5-tuples forwarded)';
-        lines.push(`- ${m.label}, ${name}: ${s.client.attempted} attempted, ${s.client.ok} answered, ${s.client.failed} failed in ${s.client.seconds.toFixed(1)} s${counted}`);
+        const backedOff = s.overloaded?.map((o) => `; before it ${o.failed} of ${o.attempted} failed with ${o.window} in flight (an overload), this test ${s.window} in flight`).join('') ?? '';
+        lines.push(`- ${m.label}, ${name}: ${s.client.attempted} attempted, ${s.client.ok} answered, ${s.client.failed} failed in ${s.client.seconds.toFixed(1)} s${counted}${backedOff}`);
       }
     }
   }

@@ -15,6 +15,7 @@
  */
 import { loadavg } from 'node:os';
 import { withCpusAwake } from './awake.js';
+import { EXPECT, totals, type StepTime } from './budget.js';
 import { checkTcpPayload, checkUdpPayload } from './capture.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
 import { measureHops } from './hops.js';
@@ -27,7 +28,7 @@ import { formatProfile } from './profile.js';
 import { profileSvrouter } from './profiling.js';
 import type { ModeResult } from './results.js';
 import { measureScaling, SCALING_STREAMS } from './scaling.js';
-import { sessionRate } from './sessions.js';
+import { heldSessionRate, sessionRate } from './sessions.js';
 import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
@@ -41,32 +42,66 @@ export interface ModeRunOptions {
   profile: boolean;
   /** run only the steps with these keys (`--case`); default all */
   cases?: readonly string[];
+  /** list the steps with their expected seconds in `res.steps` and run nothing (`--plan`) */
+  dry?: boolean;
+  /** the modes of this run (MEASURED_ELSEWHERE: a step another mode of the run measures is not repeated) */
+  modes?: readonly string[];
 }
 
-/** Runs one step; a failure is recorded as "<key>: <what>: <message>" (key: the measurement it spoils). */
-async function runStep(res: ModeResult, key: string, what: string, f: () => Promise<void>, progress: (l: string) => void): Promise<void> {
+/**
+ * Steps a mode leaves to another mode of the same run that measures the same thing (once suffices), unless
+ * --case names them: svrouter-enc-udp carries TCP sessions as UDP and UDP unchanged, so its UDP figures are
+ * svrouter-enc's; svrouter-enc-hs has svrouter-enc's data path with keys from the key exchange, so it measures
+ * the figures of its goal (TCP, UDP 1400/64 B, new UDP sessions) and leaves RTT, new TCP sessions, busy
+ * polling and profiles to svrouter-enc. 'profile-udp': the profile during new UDP sessions.
+ */
+export const MEASURED_ELSEWHERE: Readonly<Record<string, { by: string; keys: readonly string[]; why: string }>> = {
+  'svrouter-enc-udp': { by: 'svrouter-enc', keys: ['rtt', 'hops', 'rttAwake', 'udpLarge', 'udp64', 'sessions-udp', 'rttBusyPoll', 'profile-udp'], why: 'udp-transform carries TCP sessions as UDP and leaves UDP as it is' },
+  'svrouter-enc-hs': { by: 'svrouter-enc', keys: ['rtt', 'hops', 'rttAwake', 'sessions-tcp', 'rttBusyPoll', 'profile', 'profile-udp'], why: 'the same data path, only the path keys come from the key exchange' },
+};
+
+/** Runs one step and times it (res.steps); a failure is recorded as "<key>: <what>: <message>" (key: the
+ *  measurement it spoils). Dry: only listed. */
+async function runStep(res: ModeResult, key: string, what: string, expectS: number, f: () => Promise<void>, progress: (l: string) => void, dry: boolean): Promise<void> {
+  const time: StepTime = { key, what, expectedS: Math.round(expectS) };
+  (res.steps ??= []).push(time);
+  if (dry) return;
   progress(`  ${what}`);
+  const t0 = Date.now();
   try {
     await f();
   } catch (e) {
     const msg = `${key}: ${what}: ${(e as Error).message.split('\n')[0]}`;
     res.errors.push(msg);
     progress(`  ! ${msg}`);
+  } finally {
+    time.tookS = Math.round((Date.now() - t0) / 1000);
+    progress(`    (${key}: ${time.tookS} s; expected ${time.expectedS} s)`);
   }
 }
 
 export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: ModeRunOptions): Promise<ModeResult> {
   const progress = ctx.progress;
-  const step = (res: ModeResult, key: string, what: string, f: () => Promise<void>): Promise<void> =>
-    (o.cases === undefined || o.cases.includes(key) ? runStep(res, key, what, f, progress) : Promise.resolve());
+  const dry = o.dry === true;
+  const same = MEASURED_ELSEWHERE[mode.id];
+  const elsewhere = same !== undefined && o.cases === undefined && (o.modes ?? []).includes(same.by) ? same.keys : [];
+  const step = (res: ModeResult, key: string, what: string, expectS: number, f: () => Promise<void>): Promise<void> =>
+    ((o.cases === undefined || o.cases.includes(key)) && !elsewhere.includes(key) ? runStep(res, key, what, expectS, f, progress, dry) : Promise.resolve());
   const res: ModeResult = { id: mode.id, label: mode.label, status: 'ok', notes: mode.notes, loadAvgAtStart: loadavg().map((x) => +x.toFixed(2)), udpLargeLen: mode.udpLarge, errors: [] };
-  progress(`== ${mode.label}: setting up`);
+  const setupTime: StepTime = { key: 'setup', what: `${mode.label}: set up, connectivity checked`, expectedS: EXPECT.setup(mode.id) };
+  res.steps = [setupTime];
+  if (!dry) progress(`== ${mode.label}: setting up`);
+  const t0 = Date.now();
   try {
-    await flushRouteCaches();
-    await mode.setup(ctx);
-    await checkConnectivity();
-    res.wanMtu = await wanMtu();
+    if (!dry) {
+      await flushRouteCaches();
+      await mode.setup(ctx);
+      await checkConnectivity();
+      res.wanMtu = await wanMtu();
+      setupTime.tookS = Math.round((Date.now() - t0) / 1000);
+    }
     if (mode.terms !== undefined) res.terms = mode.terms;
+    if (elsewhere.length > 0 && !dry) res.notes.push(`${elsewhere.filter((k) => k !== 'profile-udp').join(', ')}: measured once, by ${same!.by} in this run (${same!.why})`);
   } catch (e) {
     res.status = e instanceof ModeSkipped ? 'skipped' : 'failed';
     res.reason = (e as Error).message;
@@ -78,7 +113,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     const svr = mode instanceof SvrouterMode ? mode : undefined;
     const wanCase = async (): Promise<void> => {
       if (!svr || svr.encrypt) return;
-      await step(res, 'wan', `wan: tcp through a ${NARROW_MTU} B path (ICMP dropped) next to the full MTU; udp with ${LOSS_PCT} % loss, without and with FEC`, async () => {
+      await step(res, 'wan', `wan: tcp through a ${NARROW_MTU} B path (ICMP dropped) next to the full MTU; udp with ${LOSS_PCT} % loss, without and with FEC`, EXPECT.wan(plan), async () => {
         res.wan = await measureWan(svr, ctx, plan);
         await checkConnectivity();
       });
@@ -86,50 +121,50 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     if (svr) {
       res.wire = { expectClear: !svr.encrypt };
       const expect = svr.encrypt ? 'must not be' : 'must be';
-      await step(res, 'wire', `payload on the wire, UDP (capture on r1-r2; the marker ${expect} in clear)`, async () => {
+      await step(res, 'wire', `payload on the wire, UDP (capture on r1-r2; the marker ${expect} in clear)`, EXPECT.wire(), async () => {
         const c = res.wire!.udp = await checkUdpPayload(ctx.dir, mode.id);
         progress(`    ${c.packetsCaptured} packets captured; marker ${c.payloadSeenInClear ? 'seen in clear' : 'not seen in clear'}`);
       });
-      await step(res, 'tcp', `payload on the wire, TCP: a 64 kB marked stream (the marker ${expect} in clear; the SYNs' MSS must fit)`, async () => {
+      await step(res, 'tcp', `payload on the wire, TCP: a 64 kB marked stream (the marker ${expect} in clear; the SYNs' MSS must fit)`, EXPECT.wire(), async () => {
         const c = res.wire!.tcp = await checkTcpPayload(ctx.dir, mode.id);
         progress(`    ${c.packetsCaptured} packets captured; marker ${c.payloadSeenInClear ? 'seen in clear' : 'not seen in clear'}; ${c.deliveredBytes} of ${c.streamBytes} bytes delivered; MSS on the WAN: SYN ${c.synMss}, SYN-ACK ${c.synAckMss}; largest packet ${c.largestPacket} B`);
       });
       const enc = [res.wire.udp, res.wire.tcp].filter((c) => c !== undefined).map((c) => `${c!.protocol} ${c!.payloadSeenInClear ? 'in clear' : 'not in clear'}`).join(', ');
       res.notes.push(`payload on the WAN (marker captured on r1-r2): ${enc}${svr.encrypt ? ' (encrypted service)' : ' (HMAC only)'}`);
     }
-    const counters0 = svr ? await Promise.all([svr.stats('r1'), svr.stats('r2')]).catch(() => undefined) : undefined;
+    const counters0 = svr && !dry ? await Promise.all([svr.stats('r1'), svr.stats('r2')]).catch(() => undefined) : undefined;
     const rttWhat = `${plan.pingRuns} × ${plan.pingCount} sequential 64 B round trips after ${plan.pingWarmup} warm-up`;
-    await step(res, 'rtt', `rtt: ${rttWhat}`, async () => { res.rtt = await measureRtt(plan, progress, ctx.udpLoad); });
-    if (res.rtt !== undefined) {
-      await step(res, 'hops', 'latency per router pass (captures on r1-c, r1-r2, r2-s during 300 pings)', async () => {
+    await step(res, 'rtt', `rtt: ${rttWhat}`, EXPECT.rtt(plan), async () => { res.rtt = await measureRtt(plan, progress, ctx.udpLoad); });
+    if (dry || res.rtt !== undefined) {
+      await step(res, 'hops', 'latency per router pass (captures on r1-c, r1-r2, r2-s during 300 pings)', EXPECT.hops(), async () => {
         const h = await measureHops(ctx.dir, mode.id);
         res.rtt!.hops = h;
         progress(h === undefined ? '    captures did not line up one to one; skipped'
           : `    medians: r1 fwd ${h.r1FwdUs.toFixed(1)} µs, r2 fwd ${h.r2FwdUs.toFixed(1)} µs, server ${h.serverUs.toFixed(1)} µs, r2 rev ${h.r2RevUs.toFixed(1)} µs, r1 rev ${h.r1RevUs.toFixed(1)} µs`);
       });
     }
-    await step(res, 'rttAwake', `rtt with every vCPU kept awake (a SCHED_IDLE spinner per vCPU): ${rttWhat}`, async () => {
+    await step(res, 'rttAwake', `rtt with every vCPU kept awake (a SCHED_IDLE spinner per vCPU): ${rttWhat}`, EXPECT.rtt(plan), async () => {
       res.rttAwake = await withCpusAwake(ctx.dir, () => measureRtt(plan, progress, ctx.udpLoad));
     });
-    await step(res, 'tcp', `tcp: ${plan.tcpRuns} × ${plan.tcpSeconds} s, 1 stream`, async () => { res.tcp = await measureTcp(mode, plan, progress); });
-    const search = async (len: number): Promise<SearchResult> => {
+    await step(res, 'tcp', `tcp: ${plan.tcpRuns} × ${plan.tcpSeconds} s, 1 stream`, EXPECT.tcp(plan), async () => { res.tcp = await measureTcp(mode, plan, progress); });
+    const search = async (len: number, seed: number | undefined): Promise<SearchResult> => {
       const before = await dropSnapshot();
-      const r = await searchUdp(len, plan.search, progress);
+      const r = await searchUdp(len, plan.search, progress, seed);
       r.drops = dropDelta(before, await dropSnapshot());
       progress(`    drops during the search: ${formatDrops(r.drops)}`);
       return r;
     };
-    await step(res, 'udpLarge', `udp ${mode.udpLarge} B: search for < 1 % loss`, async () => { res.udpLarge = await search(mode.udpLarge); });
-    await step(res, 'udp64', 'udp 64 B: search for < 1 % loss', async () => { res.udp64 = await search(64); });
+    await step(res, 'udpLarge', `udp ${mode.udpLarge} B: search for < 1 % loss`, EXPECT.search(plan, plan.seeds?.[mode.id]?.udpLarge !== undefined), async () => { res.udpLarge = await search(mode.udpLarge, plan.seeds?.[mode.id]?.udpLarge); });
+    await step(res, 'udp64', 'udp 64 B: search for < 1 % loss', EXPECT.search(plan, plan.seeds?.[mode.id]?.udp64 !== undefined), async () => { res.udp64 = await search(64, plan.seeds?.[mode.id]?.udp64); });
     // every mode: new UDP 5-tuples (the tunnels forward them without session state: what the same packets cost
     // a userspace forwarder here); TCP for svrouter and the kernel only
     res.sessions = {};
-    await step(res, 'sessions-udp', `new udp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.udp = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad); });
+    await step(res, 'sessions-udp', `new udp sessions for ${plan.sessionSeconds} s`, EXPECT.sessions(plan), async () => { res.sessions!.udp = await heldSessionRate((w) => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, undefined, w), ctx.udpLoad, progress); });
     if (svr || mode.id === 'kernel') {
-      await step(res, 'sessions-tcp', `new tcp sessions for ${plan.sessionSeconds} s`, async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
+      await step(res, 'sessions-tcp', `new tcp sessions for ${plan.sessionSeconds} s`, EXPECT.sessions(plan), async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
     }
     if (svr) {
-      await step(res, 'counters', 'router counters and path events over the measurements', async () => {
+      await step(res, 'counters', 'router counters and path events over the measurements', 1, async () => {
         const after = await Promise.all([svr.stats('r1'), svr.stats('r2')]);
         if (counters0 !== undefined) res.routerCounters = { r1: counterDelta(counters0[0], after[0]), r2: counterDelta(counters0[1], after[1]) };
         res.pathDownEvents = { r1: svr.logLines('r1', /path\.unusable/), r2: svr.logLines('r2', /path\.unusable/) };
@@ -137,12 +172,14 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         progress(`    drops counted by the nodes: ${drops.length > 0 ? drops.join(', ') : 'none'}; path.unusable events: r1 ${res.pathDownEvents.r1!.length}, r2 ${res.pathDownEvents.r2!.length}`);
       });
     }
-    if (svr && !svr.encrypt) {
-      await step(res, 'r1alone', `new udp sessions for ${plan.sessionSeconds} s through r1 alone (local next hop; r2 forwards in the kernel)`, async () => {
+    // r1 alone's new UDP sessions are the scaling case's with 1 worker (the node's default): measured once, there
+    const scalingRuns = o.cases === undefined || o.cases.includes('scaling');
+    if (svr && !svr.encrypt && !scalingRuns) {
+      await step(res, 'r1alone', `new udp sessions for ${plan.sessionSeconds} s through r1 alone (local next hop; r2 forwards in the kernel)`, EXPECT.r1alone(plan), async () => {
         await svr.aloneR1(true);
         try {
           await checkConnectivity();
-          res.sessions!.udpR1Alone = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1']);
+          res.sessions!.udpR1Alone = await heldSessionRate((w) => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1'], w), ctx.udpLoad, progress);
         } finally {
           await svr.aloneR1(false);
         }
@@ -150,39 +187,46 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       });
     }
     if (svr && !svr.encrypt) {
-      await step(res, 'scaling', `per-core scaling: r1 alone with --workers 1 and 2 (tcp and udp with ${SCALING_STREAMS} flows, new udp and tcp sessions)`, async () => {
+      await step(res, 'scaling', `per-core scaling: r1 alone with --workers 1 and 2 (tcp and udp with ${SCALING_STREAMS} flows, new udp and tcp sessions)`, EXPECT.scaling(plan), async () => {
         res.scaling = await measureScaling(svr, ctx, plan);
+        const one = res.scaling.runs.filter((x) => x.workers === 1 && x.sessionsUdp !== undefined).map((x) => x.sessionsUdp!)
+          .sort((a, b) => (a.createdR1PerSecond ?? 0) - (b.createdR1PerSecond ?? 0));
+        if (one.length > 0) {
+          const { cores: _cores, ...rate } = one[Math.floor((one.length - 1) / 2)]!;
+          res.sessions!.udpR1Alone = rate;
+          res.notes.push(`new UDP sessions through r1 alone: the scaling case's with 1 worker (the node's default), the lower median of its ${one.length} round(s)`);
+        }
         await checkConnectivity();
       });
     }
     if (svr && !svr.encrypt) {
-      await step(res, 'visibility', `visibility: tcp and new udp sessions with session records off, then on (IPFIX export and history, UDP idle timeout ${VISIBILITY_IDLE_S} s)`, async () => {
+      await step(res, 'visibility', `visibility: tcp and new udp sessions with session records off, then on (IPFIX export and history, UDP idle timeout ${VISIBILITY_IDLE_S} s)`, EXPECT.visibility(plan), async () => {
         res.visibility = await measureVisibility(svr, ctx, plan);
         await checkConnectivity();
       });
     }
     if (svr && !svr.encrypt) {
-      await step(res, 'ha', `ha: tcp and new udp sessions in alternating rounds, r1 one node then a pair (active r1a, standby r1b); ${FAILOVER_RUNS} failovers in process`, async () => {
+      await step(res, 'ha', `ha: tcp and new udp sessions in alternating rounds, r1 one node then a pair (active r1a, standby r1b); ${FAILOVER_RUNS} failovers in process`, EXPECT.ha(plan), async () => {
         res.ha = await measureHa(svr, ctx, plan);
         await checkConnectivity();
       });
     }
     await wanCase();
     if (svr && !svr.encrypt) {
-      await step(res, 'sustained', `sustained: new udp, then tcp sessions at the highest rate with < 1 % failures, held ${12 * plan.sessionSeconds} s (UDP idle timeout ${SUSTAINED_IDLE_S} s), tables and RSS sampled every second`, async () => {
+      await step(res, 'sustained', `sustained: new udp, then tcp sessions at the highest rate with < 1 % failures, held ${12 * plan.sessionSeconds} s (UDP idle timeout ${SUSTAINED_IDLE_S} s), tables and RSS sampled every second`, EXPECT.sustained(plan, plan.seeds?.[mode.id]?.sustainedUdp !== undefined), async () => {
         res.sustained = await measureSustained(svr, ctx, plan);
         await checkConnectivity();
       });
-      await step(res, 'tables', `full tables: tcp and rtt with ${[0, ...fillTargets(plan)].map((n) => n.toLocaleString('en-US')).join(', ')} and again 0 sessions in the tables; first packet with 10 and 100,000 routes`, async () => {
+      await step(res, 'tables', `full tables: tcp and rtt with ${[0, ...fillTargets(plan)].map((n) => n.toLocaleString('en-US')).join(', ')} and again 0 sessions in the tables; first packet with 10 and 100,000 routes`, EXPECT.tables(plan), async () => {
         res.fullTable = await measureFullTable(svr, ctx, plan);
         await checkConnectivity();
       });
-      await step(res, 'hub', `hub: one hub node, ${HUB_SPOKES} simulated spokes (2 paths each) at default timers: CPU, memory per peer, detection time, ${FAIL_SPOKES} paths failing at once`, async () => {
+      await step(res, 'hub', `hub: one hub node, ${HUB_SPOKES} simulated spokes (2 paths each) at default timers: CPU, memory per peer, detection time, ${FAIL_SPOKES} paths failing at once`, EXPECT.hub(), async () => {
         res.hub = await measureHub(ctx.dir, progress);
       });
     }
-    if (svr && res.rtt !== undefined) {
-      await step(res, 'rttBusyPoll', `rtt with r1 and r2 restarted with ${BUSY_POLL_NODE_ARGS.join(' ')} (the busy-polling option)`, async () => {
+    if (svr && (dry || res.rtt !== undefined)) {
+      await step(res, 'rttBusyPoll', `rtt with r1 and r2 restarted with ${BUSY_POLL_NODE_ARGS.join(' ')} (the busy-polling option)`, EXPECT.busyPoll(plan), async () => {
         await svr.restartRouters(BUSY_POLL_NODE_ARGS);
         await checkConnectivity();
         res.rttBusyPoll = await measureRtt(plan, progress, ctx.udpLoad);
@@ -192,13 +236,15 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     }
     if (svr && o.profile && (o.cases === undefined || o.cases.includes('profile'))) {
       res.profiles = [];
-      await step(res, 'profile', `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, async () => {
+      await step(res, 'profile', `profile r1/r2 (node --cpu-prof) during a ${plan.tcpSeconds} s tcp run`, EXPECT.profile(plan.tcpSeconds), async () => {
         res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'tcp', plan.tcpSeconds, progress));
       });
-      await step(res, 'profile', `profile r1/r2 during ${plan.sessionSeconds} s of new udp sessions`, async () => {
-        res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'udp-sessions', plan.sessionSeconds, progress, ctx.udpLoad));
-      });
-      for (const p of res.profiles) process.stdout.write(formatProfile({ ...p, top: p.top.slice(0, 8), byFile: p.byFile.slice(0, 5) }) + '\n');
+      if (!elsewhere.includes('profile-udp')) {
+        await step(res, 'profile', `profile r1/r2 during ${plan.sessionSeconds} s of new udp sessions`, EXPECT.profile(plan.sessionSeconds), async () => {
+          res.profiles!.push(...await profileSvrouter(svr, ctx.dir, 'udp-sessions', plan.sessionSeconds, progress, ctx.udpLoad));
+        });
+      }
+      if (!dry) for (const p of res.profiles) process.stdout.write(formatProfile({ ...p, top: p.top.slice(0, 8), byFile: p.byFile.slice(0, 5) }) + '\n');
     }
   } finally {
     const failures = connectFailures.splice(0);
@@ -206,8 +252,16 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       res.notes.push(`${failures.length} iperf3 run(s) could not connect to the server within 3 s and were retried (first: ${failures[0]})`);
       progress(`  ${failures.length} iperf3 connect failure(s), retried`);
     }
-    progress(`== ${mode.label}: tearing down`);
-    await mode.teardown(ctx).catch((e: Error) => progress(`  teardown: ${e.message}`));
+    const down: StepTime = { key: 'teardown', what: `${mode.label}: torn down`, expectedS: EXPECT.teardown() };
+    res.steps.push(down);
+    if (!dry) {
+      progress(`== ${mode.label}: tearing down`);
+      const t1 = Date.now();
+      await mode.teardown(ctx).catch((e: Error) => progress(`  teardown: ${e.message}`));
+      down.tookS = Math.round((Date.now() - t1) / 1000);
+      const t = totals(res.steps);
+      progress(`== ${mode.label}: took ${t.tookS} s (expected ${t.expectedS} s on a quiet machine)`);
+    }
   }
   return res;
 }

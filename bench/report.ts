@@ -141,6 +141,7 @@ export function ratiosTable(r: BenchResults): Table {
   const rows: Table = [['svrouter ÷', ...others.map((o) => o.label)]];
   for (const s of svr) {
     for (const row of RATIO_ROWS) {
+      if (row.mine.value(s) === undefined && !spoiled(r.notComparable, s.id, row.mine.key)) continue; // not measured by this variant (mode-run.ts MEASURED_ELSEWHERE)
       rows.push([`${s.label}: ${row.label}`, ...others.map((o) => {
         if (spoiled(r.notComparable, s.id, row.mine.key) || spoiled(r.notComparable, o.id, row.theirs.key)) return NOT_COMPARABLE;
         return ratio(row.mine.value(s), row.theirs.value(o));

@@ -16,6 +16,7 @@ import type { FullTableResult } from './full-table.js';
 import type { HubResult } from './hub.js';
 import type { ScalingResult } from './scaling.js';
 import type { ConfigScaleResult } from './config-scale.js';
+import type { StepTime } from './budget.js';
 
 export interface TcpResult {
   gbps: Spread;
@@ -44,6 +45,10 @@ export interface SessionRate {
   createdR1PerSecond?: number;
   createdR1?: number;
   createdR2?: number;
+  /** UDP with the C client: the sessions in flight of this figure (heldSessionRate backs off from C_CLIENT_WINDOW) */
+  window?: number;
+  /** the tests before it that lost more than 1 % of their sessions (an overload at that window), in order */
+  overloaded?: { window: number; attempted: number; failed: number; okPerSecond: number }[];
 }
 
 /** One pass of marked traffic through the path, captured on the r1-r2 veth (capture.ts). */
@@ -77,6 +82,8 @@ export interface ModeResult {
   notes: string[];
   loadAvgAtStart: number[];
   udpLargeLen: number;
+  /** each step's expected and taken seconds, setup to teardown (budget.ts) */
+  steps?: StepTime[];
   /** MTU of the r1-r2 veth while the mode ran (the same for every mode, or the run is not comparable) */
   wanMtu?: number;
   /** devices, offloads, buffers, polling, as read after setup */
@@ -148,6 +155,8 @@ export interface BenchResults {
   quick: boolean;
   machine: MachineInfo;
   durationSeconds: number;
+  /** the run's own steps outside the modes (topology, in-process benchmarks): expected and taken seconds */
+  steps?: StepTime[];
   loadAvg: { start: number[]; end: number[] };
   /** namespace prefix of the run */
   prefix: string;

@@ -15,7 +15,7 @@
  *   node dist/bench/run.js --render bench/results.json      (tables and docs from a saved run, no root)
  * The current wireguard-go: SVR_BENCH_WIREGUARD_GO, else ../shared/bin/wireguard-go-2025 beside the project.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,8 @@ import { OpenvpnMode } from './modes/openvpn.js';
 import { SvrouterMode, useSvrScript } from './modes/svrouter.js';
 import { snapshotBuild } from './snapshot.js';
 import { currentWireguardGo, debianWireguardGo, WireguardMode } from './modes/wireguard.js';
-import { FULL, QUICK } from './plan.js';
+import { FULL, QUICK, seedsFrom, type Plan } from './plan.js';
+import { EXPECT, formatTimes, type StepTime } from './budget.js';
 import { figuresTable, goalsTable, ratiosTable, renderText, termsTable } from './report.js';
 import type { BenchResults, HandshakeResult, ModeResult } from './results.js';
 import { buildUdpLoad } from './udp-load.js';
@@ -46,6 +47,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ALL_MODES = ['kernel', 'svrouter', 'svrouter-enc', 'svrouter-enc-hs', 'svrouter-enc-udp', 'wireguard-go', 'wireguard-go-2022', 'openvpn', 'openvpn-tuned'] as const;
 /** what runs without --only (all of them; openvpn-tuned is OpenVPN with svrouter-sized queues and 4 MB buffers) */
 const DEFAULT_MODES = [...ALL_MODES];
+/** the handshake benchmark does ~1 s of CPU work: 300 s is a hang even at load 30 on 2 cores */
+const HANDSHAKE_TIMEOUT_MS = 300_000;
 /** exit status of a run that measured but is not comparable */
 const EXIT_NOT_COMPARABLE = 3;
 
@@ -66,12 +69,19 @@ interface Options {
   results?: string;
   /** the sustained case holds these rates without its search (Plan.sustainedRates) */
   sustainedRates?: { udp: number; tcp: number };
+  /** print the steps and their expected seconds, measure nothing (no root) */
+  planOnly: boolean;
+  /** where the rate searches start (a saved run; default bench/results.json); null: full searches */
+  seeds: string | null;
 }
 
 const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(',')}] [--prefix svb] [--no-profile] [--no-memory] [--no-docs] [--memory-capacity N] [--cipher aes-cbc-128|aes-cbc-256|aes-gcm-256] [--results FILE]
        node dist/bench/run.js --only svrouter --case wan [--quick] [--prefix P] [--results FILE]   (only the WAN case; docs untouched)
        node dist/bench/run.js --only svrouter --case hub [--prefix P]   (only the hub case: one hub node, 1,000 simulated spokes; docs untouched)
        node dist/bench/run.js --render bench/results.json [--no-docs]   (tables and docs from a saved run)
+       node dist/bench/run.js --plan [--quick] [--only M,...] [--case K,...]   (each step and its expected seconds on a quiet machine; measures nothing, no root)
+  --seeds F   the UDP searches and the sustained search start from the rates this saved run confirmed (default bench/results.json, the last full run); --no-seeds: full searches from an unlimited trial
+  --plan   each step with its expected seconds on a quiet machine, and the total; measures nothing
   --sustained-rates U,T   the sustained case holds U new UDP and T new TCP sessions/s once, without its search (two builds side by side at one rate)
   --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility, scaling: r1 alone with 1 and 2 workers, sustained,tables: sustained session rates and full tables, or tcp,profile); results.json in the run's folder, docs untouched
   a full run also measures the config at scale in process (dist/bench/config-scale.js) and draws the curves into docs/img/bench-*.svg (also --render)
@@ -84,10 +94,13 @@ const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(
 `;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, only: [...DEFAULT_MODES], prefix: process.env['SVR_BENCH_PREFIX'] || 'svb', profile: true, memory: true, docs: true };
+  const o: Options = { quick: false, only: [...DEFAULT_MODES], prefix: process.env['SVR_BENCH_PREFIX'] || 'svb', profile: true, memory: true, docs: true, planOnly: false, seeds: join(ROOT, 'bench', 'results.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') o.quick = true;
+    else if (a === '--plan') o.planOnly = true;
+    else if (a === '--seeds') o.seeds = argv[++i] ?? '';
+    else if (a === '--no-seeds') o.seeds = null;
     else if (a === '--only') o.only = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
     else if (a === '--prefix') o.prefix = argv[++i] ?? '';
     else if (a === '--no-profile') o.profile = false;
@@ -159,11 +172,50 @@ function configScaleBench(snap: string, quick: boolean): ConfigScaleResult {
 
 function handshakeBench(snap: string): HandshakeResult {
   progress('== handshakes: whole key exchanges and the responder\'s part on one core, in process (node dist/bench/handshake.js --json)');
-  const r = spawnSync(process.execPath, [join(snap, 'dist', 'bench', 'handshake.js'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`handshake benchmark failed${r.signal !== null ? ` (${r.signal}: no answer within 120 s)` : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  // a fixed number of messages (~1 s of CPU): the timeout only catches a hang, which gets one more try
+  const once = (): SpawnSyncReturns<string> => spawnSync(process.execPath, [join(snap, 'dist', 'bench', 'handshake.js'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 20, timeout: HANDSHAKE_TIMEOUT_MS });
+  let r = once();
+  if (r.signal !== null) {
+    progress(`  ! handshake benchmark: no answer within ${HANDSHAKE_TIMEOUT_MS / 1000} s (${r.signal}); once more`);
+    r = once();
+  }
+  if (r.status !== 0) throw new Error(`handshake benchmark failed${r.signal !== null ? ` (${r.signal}: no answer within ${HANDSHAKE_TIMEOUT_MS / 1000} s, twice)` : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   const h = JSON.parse(r.stdout) as HandshakeResult;
   progress(`  ${Math.round(h.wholePerSecond)} whole handshakes/s (both routers' work), responder ${Math.round(h.responderPerSecond)}/s`);
   return h;
+}
+
+/** The run's own steps around the modes, in order (expected seconds; budget.ts). */
+function runSteps(o: Options, plan: Plan): StepTime[] {
+  const inProcess = o.memory && o.cases === undefined && o.only.some((m) => m.startsWith('svrouter'));
+  return [
+    { key: 'topology', what: 'namespaces, C tools, echo and servers', expectedS: EXPECT.topology() },
+    ...(inProcess ? [{ key: 'memory', what: 'memory per session, in process', expectedS: EXPECT.memory({ ...plan, memoryCapacity: o.memoryCapacity ?? plan.memoryCapacity }) },
+      { key: 'config-scale', what: 'config at scale and a reload with the table full, in process', expectedS: EXPECT.configScale(o.quick) }] : []),
+    ...(o.only.includes('svrouter-enc-hs') ? [{ key: 'handshakes', what: 'key exchanges on one core, in process', expectedS: EXPECT.handshakes() }] : []),
+  ];
+}
+
+/** Runs f as the run-level step `key` of `steps` and records its seconds. */
+async function timed<T>(steps: StepTime[], key: string, f: () => T | Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await f();
+  } finally {
+    const s = steps.find((x) => x.key === key);
+    if (s !== undefined) s.tookS = Math.round((Date.now() - t0) / 1000);
+  }
+}
+
+/** --plan: each mode's steps as measureMode would run them, and the run's own, with expected seconds. */
+async function printPlan(o: Options, plan: Plan): Promise<void> {
+  const ctx: ModeContext = { dir: tmpdir(), progress: () => undefined };
+  const groups: { label: string; steps: StepTime[] }[] = [{ label: 'run (outside the modes)', steps: runSteps(o, plan) }];
+  for (const id of ALL_MODES.filter((m) => o.only.includes(m))) {
+    const m = await measureMode(makeMode(id, o), ctx, plan, { profile: o.profile, ...(o.cases ? { cases: o.cases } : {}), dry: true, modes: o.only });
+    groups.push({ label: m.label, steps: m.steps ?? [] });
+  }
+  process.stdout.write(`plan${o.quick ? ' (--quick)' : ''}: expected seconds of each step on a quiet 2-vCPU machine (bench/budget.ts)\n${formatTimes(groups, true).join('\n')}\n`);
 }
 
 let cleaning: Promise<void> | null = null;
@@ -198,12 +250,17 @@ async function main(): Promise<void> {
     if (saved.notComparable.length > 0) process.exitCode = EXIT_NOT_COMPARABLE;
     return;
   }
+  const seeds = o.seeds === null ? {} : seedsFrom(o.seeds);
+  const plan: Plan = { ...(o.quick ? QUICK : FULL), ...(o.sustainedRates ? { sustainedRates: o.sustainedRates } : {}), ...(Object.keys(seeds).length > 0 ? { seeds } : {}) };
+  if (o.planOnly) {
+    await printPlan(o, plan);
+    return;
+  }
   if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark creates network namespaces, veths and TUN devices');
   for (const problem of installMissing(progress)) progress(problem);
   for (const t of ['ip', 'iperf3']) {
     if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) throw new Error(`${t} is missing (apt-get install iproute2 iperf3)`);
   }
-  const plan = { ...(o.quick ? QUICK : FULL), ...(o.sustainedRates ? { sustainedRates: o.sustainedRates } : {}) };
   const command = `node dist/bench/run.js${process.argv.slice(2).length > 0 ? ' ' + process.argv.slice(2).join(' ') : ''}`;
   const dir = mkdtempSync(join(tmpdir(), `${namePrefix()}-`));
   const ctx: ModeContext = { dir, progress };
@@ -212,6 +269,7 @@ async function main(): Promise<void> {
   const snap = snapshotBuild(ROOT, dir); // one run measures one build, whatever gets rebuilt meanwhile
   useSvrScript(join(snap, 'bin', 'svr.js'));
   progress(`svrouter benchmark${o.quick ? ' (--quick)' : ''}: modes ${o.only.join(', ')}; logs in ${dir}`);
+  progress(plan.seeds === undefined ? '  searches: full (no seeds)' : `  searches seeded from ${o.seeds} (${Object.keys(plan.seeds).join(', ')})`);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       progress(`${sig}: cleaning up`);
@@ -221,6 +279,8 @@ async function main(): Promise<void> {
   process.on('exit', killAllSync);
 
   const modes: ModeResult[] = [];
+  const steps = runSteps(o, plan);
+  const t1 = Date.now();
   try {
     await checkLeftovers(progress);
     ownTopology = true;
@@ -239,7 +299,8 @@ async function main(): Promise<void> {
       '--echo', `${SERVER}:${ECHO_PORT}`, ...(tool.path === undefined ? ['--echo-range', `${SERVER}:${UDP_SESSION_PORTS.from}-${UDP_SESSION_PORTS.to}`] : []),
       '--tcp-close', `${SERVER}:${TCP_SESSION_PORT}`, '--tcp-sink', `${SERVER}:${TCP_SINK_PORT}`], join(dir, 'servers.log'));
     await waitForLine(servers, /ready/, 20_000);
-    for (const id of ALL_MODES.filter((m) => o.only.includes(m))) modes.push(await measureMode(makeMode(id, o), ctx, plan, o));
+    steps[0]!.tookS = Math.round((Date.now() - t1) / 1000);
+    for (const id of ALL_MODES.filter((m) => o.only.includes(m))) modes.push(await measureMode(makeMode(id, o), ctx, plan, { ...o, modes: o.only }));
   } finally {
     await cleanup();
   }
@@ -247,7 +308,7 @@ async function main(): Promise<void> {
   let memoryError: string | undefined;
   if (o.memory && o.cases === undefined && o.only.some((m) => m.startsWith('svrouter'))) {
     try {
-      memory = memoryBench(o.memoryCapacity ?? plan.memoryCapacity, snap);
+      memory = await timed(steps, 'memory', () => memoryBench(o.memoryCapacity ?? plan.memoryCapacity, snap));
     } catch (e) {
       memoryError = (e as Error).message;
       progress(`  ! ${memoryError}`);
@@ -257,7 +318,7 @@ async function main(): Promise<void> {
   let configScaleError: string | undefined;
   if (o.memory && o.cases === undefined && o.only.some((m) => m.startsWith('svrouter'))) {
     try {
-      configScale = configScaleBench(snap, o.quick);
+      configScale = await timed(steps, 'config-scale', () => configScaleBench(snap, o.quick));
     } catch (e) {
       configScaleError = (e as Error).message;
       progress(`  ! ${configScaleError}`);
@@ -266,7 +327,7 @@ async function main(): Promise<void> {
   const hs = modes.find((m) => m.id === 'svrouter-enc-hs' && m.status === 'ok');
   if (hs !== undefined) {
     try {
-      hs.handshakes = handshakeBench(snap);
+      hs.handshakes = await timed(steps, 'handshakes', () => handshakeBench(snap));
     } catch (e) {
       hs.errors.push(`handshakes: ${(e as Error).message}`);
       progress(`  ! ${(e as Error).message}`);
@@ -274,7 +335,7 @@ async function main(): Promise<void> {
   }
   const results: BenchResults = {
     date: new Date().toISOString(), command, git, quick: o.quick, machine: machineInfo(currentWireguardGo(ROOT).path),
-    durationSeconds: (Date.now() - t0) / 1000, loadAvg: { start: startLoad, end: loadavg().map((x) => +x.toFixed(2)) },
+    durationSeconds: (Date.now() - t0) / 1000, steps, loadAvg: { start: startLoad, end: loadavg().map((x) => +x.toFixed(2)) },
     prefix: namePrefix(), modes, ...(memory ? { memory } : {}), ...(configScale ? { configScale } : {}),
     notComparable: findProblems({ modes, ...(configScale ? { configScale } : {}) }, memoryError, configScaleError), runDir: dir,
   };
@@ -292,6 +353,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\nNOT COMPARABLE:\n${results.notComparable.map((p) => `  ${formatProblem(p)}\n`).join('')}`);
   }
   process.stdout.write(`\nwrote ${resultsFile}${o.docs && o.cases === undefined ? ' and docs/performance.md' : ''}; logs in ${dir}; namespaces left: ${nsLeft.length === 0 ? 'none' : nsLeft.join(' ')}\n`);
+  const times = [{ label: 'run (outside the modes)', steps }, ...modes.map((m) => ({ label: m.label, steps: m.steps ?? [] }))];
+  process.stdout.write(`\ntime per mode, against the plan's expected seconds on a quiet machine (load average at the end ${results.loadAvg.end.join(' ')}):\n${formatTimes(times, false).join('\n')}\n`);
   if (results.notComparable.length > 0) process.exitCode = EXIT_NOT_COMPARABLE;
 }
 

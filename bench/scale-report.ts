@@ -45,7 +45,8 @@ function scalingSection(s: ScalingResult, plots: readonly BenchPlot[]): string[]
   }
   lines.push('', '| workers, round | TCP Gbps (cores r1 / machine) | UDP kpps delivered, loss (cores) | new UDP sessions/s, failed (cores) | new TCP sessions/s, failed (cores) | sessions per worker |', '|---|---|---|---|---|---|');
   for (const x of s.runs) {
-    const ses = (v: typeof x.sessionsUdp): string => (v === undefined ? '–' : `${Math.round(v.createdR1PerSecond ?? v.client.okPerSecond)}, ${v.client.failed} (${cores(v.cores)})`);
+    const backedOff = (v: typeof x.sessionsUdp): string => (v?.overloaded === undefined ? '' : `, ${v.window} in flight (${v.overloaded.map((o) => `${o.window}: ${o.failed} of ${o.attempted} failed`).join('; ')})`);
+    const ses = (v: typeof x.sessionsUdp): string => (v === undefined ? '–' : `${Math.round(v.createdR1PerSecond ?? v.client.okPerSecond)}, ${v.client.failed}${backedOff(v)} (${cores(v.cores)})`);
     lines.push(`| ${x.workers}, ${x.round}${x.reportedWorkers !== undefined && x.reportedWorkers !== x.workers ? ` (ran ${x.reportedWorkers})` : ''} | ${x.tcp === undefined ? '–' : `${x.tcp.gbps.toFixed(3)} (${cores(x.tcp.cores)})`} | `
       + `${x.udp === undefined ? '–' : `${x.udp.kpps.toFixed(1)}, ${x.udp.lossPct.toFixed(0)} % (${cores(x.udp.cores)})`} | ${ses(x.sessionsUdp)} | ${ses(x.sessionsTcp)} | ${x.sessionsPerWorker?.join(' / ') ?? '–'} |`);
   }

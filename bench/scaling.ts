@@ -16,7 +16,7 @@ import { HEADLINE_NODE_ARGS, type SvrouterMode } from './modes/svrouter.js';
 import type { ModeContext } from './modes/mode.js';
 import type { Plan } from './plan.js';
 import type { SessionRate } from './results.js';
-import { sessionRate } from './sessions.js';
+import { heldSessionRate, sessionRate } from './sessions.js';
 import { median } from './stats.js';
 
 /** What the cores did during one measurement: r1's process (all threads) and the machine (all processes, kernel). */
@@ -130,7 +130,9 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
           const u = await withCores(pid, cores, () => udpTrial(1400, 0, seconds, SCALING_STREAMS));
           run.udp = { kpps: u.recvPps / 1000, sentKpps: u.sentPps / 1000, lossPct: u.lossPct, cores: u.cores };
         });
-        await step('sessions-udp', async () => { run.sessionsUdp = await withCores(pid, cores, () => sessionRate('udp', seconds, svr, p, ctx.udpLoad, ['r1'])); });
+        await step('sessions-udp', async () => {
+          run.sessionsUdp = await heldSessionRate((w) => withCores(pid, cores, () => sessionRate('udp', seconds, svr, p, ctx.udpLoad, ['r1'], w)), ctx.udpLoad, p);
+        });
         await step('sessions-tcp', async () => { run.sessionsTcp = await withCores(pid, cores, () => sessionRate('tcp', seconds, svr, p, undefined, ['r1'])); });
         await step('stats', async () => {
           const per = (await svr.stats('r1'))['sessions-per-worker'];
@@ -160,7 +162,7 @@ export function scalingProblems(r: ScalingResult): string[] {
     if (x.reportedWorkers !== undefined && x.reportedWorkers !== x.workers) out.push(`${at}: r1 reported ${x.reportedWorkers} data-path worker(s), not ${x.workers}`);
     for (const [name, s] of [['UDP', x.sessionsUdp], ['TCP', x.sessionsTcp]] as const) {
       const c = s?.client;
-      if (c !== undefined && c.failed > 0.01 * c.attempted) out.push(`${at}: ${c.failed} of ${c.attempted} new ${name} sessions failed (more than 1 %): an overload, not a rate`);
+      if (c !== undefined && c.failed > 0.01 * c.attempted) out.push(`${at}: ${c.failed} of ${c.attempted} new ${name} sessions failed (more than 1 %${s?.overloaded !== undefined ? `, also with ${s.window} in flight` : ''}): an overload, not a rate`);
     }
     if (x.tcp !== undefined && !(x.tcp.gbps > 0)) out.push(`${at}: TCP delivered nothing`);
     if (x.udp !== undefined && !(x.udp.kpps > 0)) out.push(`${at}: UDP delivered nothing`);

@@ -5,7 +5,8 @@
  * expiry balance. TCP sessions end with the client's RST and linger CLOSE_LINGER_MS (2 s) in the tables.
  *   warm-up 2 s at 1,000/s until one passes (right after a restart the path may not be steady yet);
  *   search  a closed-loop trial (as fast as 512 UDP / 256 TCP sessions in flight allow; a second when it
- *           lost more than 1 %) gives the ceiling; paced trials from 95 % of it, 15 % lower after each that
+ *           lost more than 1 %) gives the ceiling (seeded: the rate the last full run held instead, no
+ *           ceiling trials, plan.seeds); paced trials from 95 % of it, 15 % lower after each that
  *           failed more than 1 % or could not keep its rate (at most 4), then 10 % higher while they pass
  *           (at most 3); the highest that passed is held;
  *   hold    after the table emptied, the rate found, while each router's sessions active, created and
@@ -165,12 +166,20 @@ export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan
           run.holds.push(await hold(svr, protocol, fixed, holdSeconds, load, progress)); // --sustained-rates: this rate once
           return;
         }
-        // the ceiling: a closed loop; once more when it lost more than 1 % (a burst that overflowed a queue)
-        const first = await trial(0);
-        const ceiling = first.passed ? first : await trial(0);
-        // down from 95 % of the ceiling until a trial passes, then up while they pass (a paced load can pass
-        // above a closed loop's rate: there every lost answer holds a window slot for its 1 s timeout)
-        let rate = roundRate(0.95 * Math.max(first.ok / first.seconds, ceiling.ok / ceiling.seconds));
+        // seeded: from the rate the last full run held (no ceiling trials); else the ceiling: a closed loop, once
+        // more when it lost more than 1 % (a burst that overflowed a queue), and down from 95 % of it until a
+        // trial passes, then up while they pass (a paced load can pass above a closed loop's rate: there every
+        // lost answer holds a window slot for its 1 s timeout)
+        const seed = plan.seeds?.[svr.id]?.[protocol === 'udp' ? 'sustainedUdp' : 'sustainedTcp'];
+        let rate: number;
+        if (seed !== undefined) {
+          progress(`    ${protocol}: seeded at ${seed}/s (the rate the last full run held)`);
+          rate = seed;
+        } else {
+          const first = await trial(0);
+          const ceiling = first.passed ? first : await trial(0);
+          rate = roundRate(0.95 * Math.max(first.ok / first.seconds, ceiling.ok / ceiling.seconds));
+        }
         let best: number | undefined;
         for (let down = 0, up = 0; down < 4 && up < 3;) {
           const passed = (await trial(rate)).passed;

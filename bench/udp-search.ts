@@ -1,7 +1,12 @@
 /**
  * The highest UDP rate with < 1 % loss, as in the anchors: a first trial at -b 0 (unlimited), then
  * bisection with short trials between the best passing and the lowest failing rate, then confirmation
- * runs at the best passing rate; if their median loss is >= 1 %, the rate is lowered (7 %, or to 95 % of
+ * runs at the best passing rate. Seeded (the rate the last full run confirmed, bench/results.json): no
+ * unlimited trial; the first trial at the seed, then steps of 5 % (growing while they pass: 5, 10, 20, 40 %)
+ * up from it while they pass or down while they fail (a failing trial's delivered rate + 2 % bounds the
+ * bracket, so a path far below its seed is found in one step), until a pass and a fail lie within the tolerance, at
+ * most maxSteps trials (2-3 when the rate moved less than 5 %, against 5-10 unseeded); the confirmations
+ * as below; if their median loss is >= 1 %, the rate is lowered (7 %, or to 95 % of
  * what those runs delivered if that is lower) and confirmed again, a bounded number of times. The figure is the delivered packets/s of the confirmation runs (median, min-max).
  */
 import { udpTrial, type UdpTrial } from './iperf.js';
@@ -38,13 +43,35 @@ export interface SearchResult {
   stalls: number;
   trials: UdpTrial[];
   confirmations: UdpTrial[];
+  /** the rate the search started from (the last full run's), when seeded */
+  seedPps?: number;
   /** drop counters that moved during the whole search (see drops.ts) */
   drops?: Record<string, number>;
 }
 
 const PASS = 1;
 
-export async function searchUdp(len: number, plan: SearchPlan, progress: (l: string) => void): Promise<SearchResult> {
+/** Steps up from a seed while trials pass: × these, in turn (then the last again). */
+const SEED_UP = [1.05, 1.1, 1.2, 1.4] as const;
+
+/** The bracket [lo, hi] from a seed: steps up while they pass, down (÷ 1.05) while they fail, then bisection. */
+export async function seededBracket(seed: number, plan: SearchPlan, trial: (pps: number, secs: number) => Promise<UdpTrial>): Promise<number> {
+  let lo = 0;
+  let hi = 0;
+  let guess = seed;
+  for (let step = 0, up = 0; step < plan.maxSteps; step++) {
+    const t = await trial(guess, plan.trialSeconds);
+    // a failing trial: the path carries about what it delivered (a loaded machine can be far below the seed)
+    const carried = t.recvPps * 1.02;
+    if (t.lossPct < PASS) lo = guess;
+    else hi = carried > lo && carried < guess ? carried : guess;
+    if (lo > 0 && hi > 0 && (hi - lo) / hi < plan.tolerance) break;
+    guess = lo > 0 && hi > 0 ? (lo + hi) / 2 : lo > 0 ? lo * SEED_UP[Math.min(up++, SEED_UP.length - 1)]! : Math.min(hi / 1.05, t.recvPps * 0.98);
+  }
+  return lo > 0 ? lo : hi / 1.05 ** 2;
+}
+
+export async function searchUdp(len: number, plan: SearchPlan, progress: (l: string) => void, seed?: number): Promise<SearchResult> {
   const trials: UdpTrial[] = [];
   let stalls = 0;
   const trial = async (pps: number, secs: number): Promise<UdpTrial> => {
@@ -61,22 +88,28 @@ export async function searchUdp(len: number, plan: SearchPlan, progress: (l: str
     progress(`    udp ${len} B ${pps === 0 ? 'unlimited' : `${(pps / 1000).toFixed(1)} kpps offered`}: sent ${(t.sentPps / 1000).toFixed(1)} kpps, delivered ${(t.recvPps / 1000).toFixed(1)} kpps, loss ${t.lossPct.toFixed(2)} %`);
     return t;
   };
-  const first = await trial(0, plan.initSeconds);
-  let senderLimited = first.lossPct < PASS;
-  let lo = 0;
-  let hi = first.sentPps;
+  let senderLimited = false;
   let rate = 0; // 0 = unlimited
-  if (!senderLimited) {
-    let guess = first.recvPps * 0.98;
-    for (let step = 0; step < plan.maxSteps; step++) {
-      const t = await trial(guess, plan.trialSeconds);
-      if (t.lossPct < PASS) lo = guess;
-      else hi = guess;
-      if (lo > 0 && (hi - lo) / hi < plan.tolerance) break;
-      guess = lo > 0 ? (lo + hi) / 2 : guess / 2;
+  if (seed !== undefined && seed > 0) {
+    progress(`    udp ${len} B: seeded at ${(seed / 1000).toFixed(1)} kpps (the last full run's confirmed rate)`);
+    rate = await seededBracket(seed, plan, trial);
+  } else {
+    const first = await trial(0, plan.initSeconds);
+    senderLimited = first.lossPct < PASS;
+    let lo = 0;
+    let hi = first.sentPps;
+    if (!senderLimited) {
+      let guess = first.recvPps * 0.98;
+      for (let step = 0; step < plan.maxSteps; step++) {
+        const t = await trial(guess, plan.trialSeconds);
+        if (t.lossPct < PASS) lo = guess;
+        else hi = guess;
+        if (lo > 0 && (hi - lo) / hi < plan.tolerance) break;
+        guess = lo > 0 ? (lo + hi) / 2 : guess / 2;
+      }
+      if (lo === 0) lo = hi / 4;
+      rate = lo;
     }
-    if (lo === 0) lo = hi / 4;
-    rate = lo;
   }
   let confirmations: UdpTrial[] = [];
   let passed = false;
@@ -101,5 +134,6 @@ export async function searchUdp(len: number, plan: SearchPlan, progress: (l: str
   return {
     len, kpps, kppsMin: Math.min(...recv), kppsMax: Math.max(...recv), gbps: (kpps * 1000 * len * 8) / 1e9,
     lossPct: confirmations.map((c) => c.lossPct), offeredPps: rate, senderLimited, passed, stalls, trials, confirmations,
+    ...(seed !== undefined && seed > 0 ? { seedPps: seed } : {}),
   };
 }

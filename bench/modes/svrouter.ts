@@ -56,6 +56,10 @@ function supportsDataDir(): Promise<boolean> {
   return dataDirOption;
 }
 
+/** How long a node may take to log node.running: ~2 s on a quiet machine; 20 s failed the svrouter mode's setup
+ *  in 2 of 5 runs at load 24-30 (2026-12-05), and the wait ends at the line, so a longer bound costs a quiet run nothing. */
+const NODE_START_MS = 60_000;
+
 export class SvrouterMode implements Mode {
   readonly id: string;
   readonly label: string;
@@ -170,7 +174,7 @@ export class SvrouterMode implements Mode {
       ...(await supportsDataDir() ? ['--data-dir', join(this.dir, `data-${r}`)] : [])];
     const p = spawnIn(NS[r], `svr-${r}`, process.execPath, args, join(this.dir, `${r}${nodeFlags.length > 0 ? '-profiled' : ''}.log`));
     this.procs[r] = p;
-    await waitForLine(p, /node\.running/, 20_000);
+    await waitForLine(p, /node\.running/, NODE_START_MS);
     if (this.keys === 'handshake' && this.procs[r === 'r1' ? 'r2' : 'r1'] !== undefined) await this.handshakeReady();
     return p;
   }
