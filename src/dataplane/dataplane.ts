@@ -36,7 +36,7 @@ import { signPacket } from './sign.js';
 import { isHandshakeMessage } from '../crypto/handshake.js';
 import type { PathKeyMaterial } from './path-keys.js';
 import { expiryReason, removeSession, sessionId, sessionOuterProtocol } from './session-ops.js';
-import { ROLE_EGRESS, ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from './session-table.js';
+import { msSince, ROLE_EGRESS, ROLE_INGRESS, SF_NEEDS_META, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from './session-table.js';
 import type { Stage } from './stage.js';
 import { DecodeStage } from './stages/decode.js';
 import { FirstPacketStage } from './stages/first-packet.js';
@@ -463,8 +463,9 @@ export class Dataplane {
       if (p === undefined || !p.outboundOnly || (role !== ROLE_INGRESS && role !== ROLE_EGRESS)) continue;
       // a session the peer opened, until the peer follows it (its next packet without metadata) and while the
       // peer still sends (an idle one had its probe): probe again
-      const opening = role === ROLE_EGRESS && (t.flags[r]! & SF_SEND_UUID) !== 0 && now - t.lastSeen[r]! < OPENING_PROBES_MS;
-      if (!opening && now - t.lastSeen[r]! < p.natKeepAliveMs) continue;
+      const idle = msSince(now, t.lastSeen[r]!);
+      const opening = role === ROLE_EGRESS && (t.flags[r]! & SF_SEND_UUID) !== 0 && idle < OPENING_PROBES_MS;
+      if (!opening && idle < p.natKeepAliveMs) continue;
       const sent = role === ROLE_INGRESS ? this.probe(r, t.gen[r]!) : this.reverseProbe(r, t.gen[r]!);
       if (sent && !opening) ctx.counters.add(this.cKeepalives);
     }

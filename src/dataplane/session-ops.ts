@@ -9,7 +9,7 @@ import type { CloseReason, MigrationReason, SessionRole } from './events.js';
 import { uuidString } from './random-pool.js';
 import { forwardTuple, natTuple, waypointTuple } from './session-tuples.js';
 import {
-  ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ESTABLISHED, SF_FIN_FWD, SF_FIN_REV, SF_SYN, SF_SYNACK, SF_TRANSFORMED, type SessionTable,
+  msSince, ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ESTABLISHED, SF_FIN_FWD, SF_FIN_REV, SF_SYN, SF_SYNACK, SF_TRANSFORMED, type SessionTable,
 } from './session-table.js';
 
 /** How long a closed TCP session lingers so the last ACKs still pass. */
@@ -55,8 +55,9 @@ export function trackTcp(ctx: DataplaneContext, r: number, forward: boolean, tcp
     if ((f & (SF_FIN_FWD | SF_FIN_REV)) === (SF_FIN_FWD | SF_FIN_REV)) f |= SF_CLOSING;
   }
   t.flags[r] = f;
-  t.expires[r] = now + timeoutMs(ctx, r, f);
-  if ((f & SF_CLOSING) !== 0) t.checkBy(r, t.expires[r]!); // a close shortens the expiry: the wheel must look sooner
+  const expires = now + timeoutMs(ctx, r, f);
+  t.expires[r] = expires;
+  if ((f & SF_CLOSING) !== 0) t.checkBy(r, expires); // a close shortens the expiry: the wheel must look sooner
   t.checkSync(r, now);
 }
 
@@ -121,7 +122,7 @@ export function removeSession(ctx: DataplaneContext, r: number, reason: CloseRea
     kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason, role: roleName(t.role[r]!),
     tenant: ctx.tables.tenants[t.tenant[r]!] ?? '', service: ctx.tables.services[t.service[r]!]?.name ?? '',
     application: ctx.applications.name(t.app[r]!), path: pathName(ctx, r), atMs: now,
-    ageMs: t.lastSeen[r]! - t.created[r]!, packets: [t.pktsFwd[r]!, t.pktsRev[r]!], bytes: [t.bytesFwd[r]!, t.bytesRev[r]!],
+    ageMs: now - msSince(now, t.lastSeen[r]!) - t.created[r]!, packets: [t.pktsFwd[r]!, t.pktsRev[r]!], bytes: [t.bytesFwd[r]!, t.bytesRev[r]!],
   });
   ctx.facts?.closed(ctx, r, reason, now);
   ctx.hooks.runClose(r);

@@ -23,7 +23,7 @@
  * switch and an array per row, 3.4 µs; side by side in process at load 20).
  */
 import { KW4, KW6 } from './flow-key.js';
-import { SF_ACTIVE, SF_DNAT, SF_SNAT, type SessionTable } from './session-table.js';
+import { msSince, msUntil, SF_ACTIVE, SF_DNAT, SF_SNAT, type SessionTable } from './session-table.js';
 
 const VERSION = 2;
 export const ROW_HEAD = 88;
@@ -100,8 +100,8 @@ function encodeRow(t: SessionTable, r: number, now: number, v: DataView, o: numb
   v.setFloat64(o + 46, t.bytesFwd[r]!, true);
   v.setFloat64(o + 54, t.bytesRev[r]!, true);
   v.setFloat64(o + 62, now - t.created[r]!, true);
-  v.setFloat64(o + 70, now - t.lastSeen[r]!, true);
-  v.setFloat64(o + 78, t.expires[r]! - now, true);
+  v.setFloat64(o + 70, msSince(now, t.lastSeen[r]!), true);
+  v.setFloat64(o + 78, msUntil(now, t.expires[r]!), true);
   const keysAt = o + 86;
   let at = o + ROW_HEAD;
   const words = family === 4 ? 1 : 4;

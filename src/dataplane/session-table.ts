@@ -18,10 +18,11 @@
  * once written, no copy to grow), rows are handed out from the lowest segment of SEGMENT_ROWS with room,
  * and a segment whose rows are all removed gives its pages back; without it the columns grow by doubling.
  * The flow tables and the session-id index hold 4 bytes a slot (the keys stay in the rows) and resize
- * incrementally (flow-table.ts). A row is 162 B for an IPv4 session without NAT, transit, plugin tags or
+ * incrementally (flow-table.ts). A row is 154 B for an IPv4 session without NAT, transit, plugin tags or
  * metadata-only signing: the columns of those are made by their first use (IPv6 addresses 32 B a row more).
- * 178 B a session in r1's table at 50 % and 99 % of a 1 M limit, 206 B at 25 % (bench/memory.ts; 218 and
- * 247 B with 4-word address columns, 504, 299 and 1,184 B before reserved rows).
+ * 170 B a session in r1's table at 50 % and 99 % of a 1 M limit, 198 B at 25 % (bench/memory.ts; 178 and
+ * 206 B with 8-byte lastSeen/expires, 218 and 247 B with 4-word address columns, 504, 299 and 1,184 B before
+ * reserved rows).
  * Idle expiry: a timer wheel of WHEEL_SLOTS slots of WHEEL_TICK_MS. Every row sits in the slot of the
  * time it may next have expired; a sweep visits only the slots that came due and, in them, only their rows:
  * a row whose `expires` passed is expired, any other moves to the slot of its `expires` (packets move
@@ -132,6 +133,11 @@ const WHEEL_MASK = WHEEL_SLOTS - 1;
 /** dueTick of a row due at no time (looked at once per turn of the wheel) */
 const DUE_NEVER = 0x7fffffff;
 
+/** ms from u32 time `at` (lastSeen, expires: the clock modulo 2^32) to `now`, signed. */
+export const msSince = (now: number, at: number): number => ((now >>> 0) - at) | 0;
+/** ms from `now` to u32 time `at`, signed: <= 0 once it passed. */
+export const msUntil = (now: number, at: number): number => (at - (now >>> 0)) | 0;
+
 /** Row of a flow-table value. */
 export const flowRow = (v: number): number => v >>> 2;
 /** 1 when the key was stored for a forward packet whose endpoints were swapped by normalization. */
@@ -226,8 +232,12 @@ export class SessionTable {
   natSrcPort = new Uint16Array(0);
   natDstPort = new Uint16Array(0);
   created!: Float64Array;
-  lastSeen!: Float64Array;
-  expires!: Float64Array;
+  /** when the last packet counted and when the session expires, as u32 ms: the data path's clock modulo 2^32
+   *  (4 B each instead of 8). Write them with the clock (`= now`, `= now + timeout`: the typed array wraps);
+   *  read them through msSince/msUntil (signed distance from now: exact within 24 days, and idle timeouts are
+   *  at most 2,147,483 s, docs/configuration.md). */
+  lastSeen!: Uint32Array;
+  expires!: Uint32Array;
   pktsFwd!: Uint32Array;
   pktsRev!: Uint32Array;
   bytesFwd!: Float64Array;
@@ -367,8 +377,8 @@ export class SessionTable {
     this.natRelay = grow(this.natRelay, Uint8Array);
     if (this.natSrc.length > 0) this.allocateNat(cap);
     this.created = grow(this.created, Float64Array);
-    this.lastSeen = grow(this.lastSeen, Float64Array);
-    this.expires = grow(this.expires, Float64Array);
+    this.lastSeen = grow(this.lastSeen, Uint32Array);
+    this.expires = grow(this.expires, Uint32Array);
     this.pktsFwd = grow(this.pktsFwd, Uint32Array);
     this.pktsRev = grow(this.pktsRev, Uint32Array);
     this.bytesFwd = grow(this.bytesFwd, Float64Array);
@@ -556,7 +566,7 @@ export class SessionTable {
     const at = r * SYNC_WORDS;
     const s = this.syncRows;
     if (s[at]! >= 0) return;
-    if (this.flags[r] !== s[at + 2] || Math.abs(this.expires[r]! - s[at + 1]!) >= SYNC_EXPIRY_MS) this.markSync(r, now);
+    if (this.flags[r] !== s[at + 2] || Math.abs((this.expires[r]! - s[at + 1]!) | 0) >= SYNC_EXPIRY_MS) this.markSync(r, now);
   }
 
   /** Row r was collected for the partner: what it has now, unmarked (session-rows.ts collectChanges). */
@@ -658,6 +668,7 @@ export class SessionTable {
     this.flags[r] = SF_ACTIVE;
     this.created[r] = now;
     this.lastSeen[r] = now;
+    this.expires[r] = now; // due until its first packet sets it (a stale u32 could read as far ahead)
     this.pktsFwd[r] = this.pktsRev[r] = 0;
     this.bytesFwd[r] = this.bytesRev[r] = 0;
     this.path[r] = -1;
@@ -986,8 +997,9 @@ export class SessionTable {
         }
         visited++;
         if ((this.flags[r]! & SF_ACTIVE) !== 0) {
-          if (this.expires[r]! <= now) expire(r);
-          else this.checkBy(r, this.expires[r]!);
+          const left = msUntil(now, this.expires[r]!);
+          if (left <= 0) expire(r);
+          else this.checkBy(r, now + left);
         }
         r = next;
       }

@@ -9,7 +9,7 @@ import { addressText, waypointTuple } from './session-tuples.js';
 import { roleName, sessionId } from './session-ops.js';
 import type { SessionRole } from './events.js';
 import {
-  SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_ESTABLISHED, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SYN, SF_SYNACK, SF_TRANSFORMED,
+  msSince, msUntil, SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_ESTABLISHED, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SYN, SF_SYNACK, SF_TRANSFORMED,
 } from './session-table.js';
 
 export interface TupleSummary {
@@ -87,8 +87,8 @@ export function summarizeSession(ctx: DataplaneContext, r: number, now: number):
       : (flags & (role === 'ingress' ? SF_NEEDS_META : SF_REV_SIGNAL)) !== 0 ? 'signalling' : 'complete',
     state: proto === PROTO_TCP ? tcpState(flags) : 'open',
     ageMs: now - t.created[r]!,
-    idleMs: now - t.lastSeen[r]!,
-    expiresInMs: Math.max(0, t.expires[r]! - now),
+    idleMs: msSince(now, t.lastSeen[r]!),
+    expiresInMs: Math.max(0, msUntil(now, t.expires[r]!)),
     packets: { forward: t.pktsFwd[r]!, reverse: t.pktsRev[r]! },
     bytes: { forward: t.bytesFwd[r]!, reverse: t.bytesRev[r]! },
   };

@@ -274,7 +274,7 @@ export class PairNode {
     };
   }
 
-  /** Every heartbeat also flushes the state collected since the last (batches at the heartbeat rate). */
+  /** Every heartbeat also flushes the state collected since the last (batches at the heartbeat rate), after it. */
   private beat(machineHb: HaHeartbeat): void {
     this.linksChanged();
     const hb: HaHeartbeat = { ...machineHb, released: this.o.released?.() ?? !FORWARDING.has(machineHb.role) };
@@ -290,8 +290,9 @@ export class PairNode {
       }
       this.probe.sendHeartbeat(hb);
     }
-    if (SYNCING.has(hb.role)) this.flush();
+    // the heartbeat first: the state's collection and batches (HMAC, sends) must not delay it on a busy node
     this.link.sendHeartbeat(hb);
+    if (SYNCING.has(hb.role)) this.flush();
   }
 
   /** Collects and sends; while a window's worth of batches still waits (a slow or busy partner), the owner is

@@ -9,7 +9,7 @@
  *  20  node name (utf-8) | body | HMAC-SHA256 of everything before it (32)
  *
  * Heartbeat body (8): role (1) | priority (1) | links up (1) | flags (1: bit 0 wantActive, bit 1 released:
- *   the sender holds none of the shared addresses) | acked batch (4).
+ *   the sender holds none of the shared addresses, bit 2 tookOver: active since it lost its partner) | acked batch (4).
  * Ack body (4): acked batch: the number of the last state batch the sender applied, in order (sent within 20 ms
  *   after applying; also in every heartbeat). The partner resends what is not acked and measures its lag.
  * State batch body: batch number (4: 1, 2, 3... per sender epoch, kept when resent) | record count (2), then
@@ -142,7 +142,7 @@ export function encodeHeartbeat(key: Uint8Array, h: Omit<SyncHeader, 'type'>, hb
   buf[o++] = ROLES.indexOf(hb.role);
   buf[o++] = hb.priority;
   buf[o++] = Math.min(255, hb.linksUp);
-  buf[o++] = (hb.wantActive ? 1 : 0) | (hb.released === true ? 2 : 0);
+  buf[o++] = (hb.wantActive ? 1 : 0) | (hb.released === true ? 2 : 0) | (hb.tookOver === true ? 4 : 0);
   buf.writeUInt32BE(ackedBatch >>> 0, o);
   o += 4;
   signInto('sha256', key, buf, 0, o, -1);
@@ -184,7 +184,7 @@ export function decodeSync(key: Uint8Array, buf: Buffer): SyncMessage | SyncDrop
     if (end - o !== 8) return 'malformed';
     const role = ROLES[buf[o]!];
     if (role === undefined) return 'malformed';
-    const heartbeat: HaHeartbeat = { node: h.node, role, priority: buf[o + 1]!, linksUp: buf[o + 2]!, wantActive: (buf[o + 3]! & 1) === 1, released: (buf[o + 3]! & 2) === 2 };
+    const heartbeat: HaHeartbeat = { node: h.node, role, priority: buf[o + 1]!, linksUp: buf[o + 2]!, wantActive: (buf[o + 3]! & 1) === 1, released: (buf[o + 3]! & 2) === 2, tookOver: (buf[o + 3]! & 4) === 4 };
     return { ...h, type: MSG_HEARTBEAT, heartbeat, ackedBatch: buf.readUInt32BE(o + 4) };
   }
   if (h.type === MSG_ACK) return end - o === 4 ? { ...h, type: MSG_ACK, ackedBatch: buf.readUInt32BE(o) } : 'malformed';

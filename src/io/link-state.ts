@@ -1,7 +1,8 @@
 /**
  * Link state of a few host devices: /sys/class/net/<dev>/carrier read, in the process's network namespace
  * (`ip netns exec` mounts that namespace's sysfs), whenever the kernel announces a link change (RTM_NEWLINK /
- * RTM_DELLINK on the rtnetlink link group, through an `ip -o monitor link` child: Node has no netlink socket),
+ * RTM_DELLINK on the rtnetlink link group, through an `ip -o monitor link` child: Node has no netlink socket; tied to
+ * this process by io/tied-child.ts, so that it ends with it, SIGKILL included),
  * and every `everyMs` as well (on a loaded host the monitor is one more process to be scheduled: whichever comes
  * first; seen 267 ms after the cable once at load 35, where the poll alone took 74 ms). A change is reported at
  * once with the device and its new state. Cost: one small sysfs read per
@@ -12,9 +13,8 @@
  * `admin-down` (`ip link set DEV down` here: the kernel refuses to read its carrier, EINVAL), `missing`
  * (no such device in this namespace). Only `up` is up.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { spawnTied, type Tied } from './tied-child.js';
 
 export type LinkState = 'up' | 'no-carrier' | 'admin-down' | 'missing';
 
@@ -43,7 +43,7 @@ export const LINK_POLL_MS = 50;
 export class LinkWatch {
   private readonly states = new Map<string, LinkState>();
   private timer: NodeJS.Timeout | undefined;
-  private monitor: ChildProcess | undefined;
+  private monitor: Tied | undefined;
   private pollQueued = false;
   private stopped = false;
 
@@ -67,23 +67,21 @@ export class LinkWatch {
   start(): void {
     if (this.timer !== undefined || this.states.size === 0) return;
     this.stopped = false;
-    const m = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const m = spawnTied(['ip', '-o', 'monitor', 'link'], { stdout: 'pipe' }); // as the timers: keeps no process alive
     this.monitor = m;
     m.stdout?.on('data', () => this.pollSoon());
-    m.unref(); // as the timers: the watch keeps no process alive
-    (m.stdout as Socket | null)?.unref();
     const lost = (): void => {
       if (this.monitor === m) this.monitor = undefined; // no announcements: the poll alone
     };
-    m.on('error', lost);
-    m.on('exit', lost);
+    m.shell.on('error', lost);
+    m.shell.on('exit', lost);
     this.timer = setInterval(() => this.poll(), this.everyMs);
     this.timer.unref();
   }
 
   /** Whether the kernel's link announcements drive the polls (the `ip monitor` child runs). */
   get announced(): boolean {
-    return this.monitor !== undefined && this.monitor.exitCode === null && this.monitor.pid !== undefined;
+    return this.monitor !== undefined && this.monitor.shell.exitCode === null && this.monitor.shell.pid !== undefined;
   }
 
   stop(): void {
@@ -92,7 +90,7 @@ export class LinkWatch {
     this.timer = undefined;
     const m = this.monitor;
     this.monitor = undefined;
-    if (m?.pid !== undefined && m.exitCode === null) m.kill();
+    m?.end();
   }
 
   /** Announcements come in bursts (a device's flags, then its addresses' links): one poll after them. */

@@ -12,10 +12,12 @@
  *   fewer links up than its standby hands over)
  *   discard({from})            a heartbeat from a node that is not the configured partner (count it)
  *
- * Three parallel regions:
+ * Four parallel regions:
  *   role      init | standby | takingOver | active | handingOver (waiting, preparing, draining) | fenced
  *   partner   waiting | alive | lost: heartbeats from the partner; none for `misses` x `heartbeatMs` raises
  *             `ha.partnerLost` (default 3 x 100 ms: failover is sub-second)
+ *   meeting   none | contested: two active nodes met and the partner wins (more links up; then it took over from a
+ *             lost partner and this node did not; then the rule); still so a heartbeat interval later: `ha.yield`
  *   transmit  a heartbeat every `heartbeatMs`, carrying this node's role, priority, links up and whether
  *             it wants to become active (preemption)
  *
@@ -38,7 +40,7 @@
  * forward for a moment: each signs with its own replay senders (node/ha.ts pairRouterOptions), so the
  * peer accepts both.
  */
-import { assign, raise, setup } from 'xstate';
+import { assign, not, raise, setup } from 'xstate';
 
 export type HaRole = 'init' | 'standby' | 'taking-over' | 'active' | 'handing-over' | 'fenced';
 
@@ -50,6 +52,12 @@ export interface HaHeartbeat {
   linksUp: number;
   /** a preempting standby that outranks the active asks for the role */
   wantActive: boolean;
+  /** the sender became active because it lost its partner, and has not heard the partner standby since: it
+   *  wins a dual-active meeting against an active node with as many links up that did not (a stalled node that
+   *  comes back, e.g. a host starved of CPU for longer than the dead time, yields to the node that took over: one
+   *  role change, not two); both or neither: the election rule. More links up wins first (a node with a link down
+   *  that lost its partner for a moment must not make the healthier one yield, then hand the role back) */
+  tookOver?: boolean;
   /** host state, set by the pair node (not the machine): the sender holds none of the shared addresses
    *  (a split brain's winner takes them only once the loser says so; docs/high-availability.md "Split brain") */
   released?: boolean;
@@ -81,6 +89,8 @@ export interface HaNodeContext extends HaNodeInput {
   splitBrain: boolean;
   /** no heartbeat from the partner for the dead time (until the next one) */
   partnerLost: boolean;
+  /** active since the partner was lost, and the partner not heard standby since (HaHeartbeat.tookOver) */
+  tookOver: boolean;
 }
 
 export type HaNodeEvent =
@@ -90,7 +100,9 @@ export type HaNodeEvent =
   | { type: 'ha.switchover' }
   /** the node's answer to `taking-over`: devices, sessions and shared addresses up and announced */
   | { type: 'ha.ready' }
-  | { type: 'ha.partnerLost' };
+  | { type: 'ha.partnerLost' }
+  /** (internal) the partner still active and winning one heartbeat interval after two active nodes met */
+  | { type: 'ha.yield' };
 
 export interface HaRolePublished {
   role: HaRole;
@@ -127,12 +139,18 @@ function partnerRank(c: HaNodeContext, e?: HaNodeEvent): Rank {
   return c.heard ?? { node: c.partner, priority: 0, linksUp: c.linksUp };
 }
 const beats = (c: HaNodeContext, e?: HaNodeEvent): boolean => outranks(selfRank(c), partnerRank(c, e));
+/** Two active nodes meet: more links up wins; then the one that took over from a lost partner (it announced the
+ *  addresses last); then the rest of the election rule. */
+function winsMeeting(partner: HaHeartbeat, c: HaNodeContext): boolean {
+  const took = partner.tookOver === true;
+  return partner.linksUp === c.linksUp && took !== c.tookOver ? took : outranks(partner, selfRank(c));
+}
 
 export function heartbeatOf(c: HaNodeContext): HaHeartbeat {
   // preemption compares priority and name only: links decide a handover by themselves (partnerHasMoreLinks)
   const wantActive = c.role === 'standby' && c.preempt && c.heard !== undefined && c.heard.role === 'active' &&
     outranks({ ...selfRank(c), linksUp: 0 }, { ...c.heard, linksUp: 0 });
-  return { node: c.node, role: c.role, priority: c.priority, linksUp: c.linksUp, wantActive };
+  return { node: c.node, role: c.role, priority: c.priority, linksUp: c.linksUp, wantActive, tookOver: c.tookOver };
 }
 
 const FORWARDING: Record<HaRole, boolean> = { init: false, standby: false, 'taking-over': true, active: true, 'handing-over': true, fenced: false };
@@ -182,7 +200,8 @@ export const haNodeMachine = setup({
     partnerHandingOver: ({ event }) => heardRole(event) === 'handing-over',
     partnerTakingOver: ({ event }) => heardRole(event) === 'taking-over',
     partnerOwns: ({ event }) => heardRole(event) === 'active' || heardRole(event) === 'handing-over' || heardRole(event) === 'taking-over',
-    partnerActiveAndWins: ({ context, event }) => heardRole(event) === 'active' && !beats(context, event),
+    /** active, and the partner says it is active and wins the meeting */
+    contested: ({ context, event }) => context.role === 'active' && event.type === 'ha.heartbeat' && event.heartbeat.role === 'active' && winsMeeting(event.heartbeat, context),
     partnerWants: ({ event }) => event.type === 'ha.heartbeat' && event.heartbeat.wantActive,
     partnerHasMoreLinks: ({ context, event }) => event.type === 'ha.heartbeat' && event.heartbeat.role === 'standby' && event.heartbeat.linksUp > context.linksUp,
     /** a link of ours went down: the standby, heard alive, now has more up */
@@ -200,13 +219,17 @@ export const haNodeMachine = setup({
     flushSync: () => {},
     splitBrain: (_, _p: { active: boolean; message: string }) => {},
     discard: (_, _p: { from: string }) => {},
-    setRole: assign((_, p: { role: HaRole }) => ({ role: p.role })),
+    // tookOver: set by entering active from a lost partner, kept while active
+    setRole: assign(({ context }, p: { role: HaRole }) => ({ role: p.role, tookOver: p.role === 'active' && (context.tookOver || context.reason === 'partner-lost') })),
     because: assign((_, p: { reason: string }) => ({ reason: p.reason })),
-    hear: assign(({ event }) => (event.type === 'ha.heartbeat' ? { heard: event.heartbeat, partnerLost: false } : {})),
+    hear: assign(({ context, event }) => (event.type === 'ha.heartbeat'
+      ? { heard: event.heartbeat, partnerLost: false, tookOver: context.tookOver && event.heartbeat.role !== 'standby' }
+      : {})),
     markLost: assign({ partnerLost: true }),
     setLinks: assign(({ event }) => (event.type === 'ha.links' ? { linksUp: event.up } : {})),
     setProbe: assign(({ event }) => (event.type === 'ha.partnerProbe' ? { partnerProbeAlive: event.alive } : {})),
     raisePartnerLost: raise({ type: 'ha.partnerLost' }),
+    raiseYield: raise({ type: 'ha.yield' }),
     markSplitBrain: assign((_, p: { on: boolean }) => ({ splitBrain: p.on })),
   },
 }).createMachine({
@@ -214,7 +237,7 @@ export const haNodeMachine = setup({
   type: 'parallel',
   // xstate's pure initialTransition also builds a throwaway actor without input: the defaults keep its
   // timers finite (a NaN delay would fire at once, for ever)
-  context: ({ input }) => ({ ...HA_TIMER_DEFAULTS, ...input, role: 'init', reason: 'start', partnerProbeAlive: false, splitBrain: false, partnerLost: false }),
+  context: ({ input }) => ({ ...HA_TIMER_DEFAULTS, ...input, role: 'init', reason: 'start', partnerProbeAlive: false, splitBrain: false, partnerLost: false, tookOver: false }),
   on: {
     // a link went down or up (the node watches its shared devices): the partner hears the new count at once
     'ha.links': { actions: ['setLinks', { type: 'sendHeartbeat', params: ({ context }) => heartbeatOf(context) }] },
@@ -269,12 +292,13 @@ export const haNodeMachine = setup({
           on: {
             'ha.heartbeat': [
               { guard: 'fromStranger' },
-              // both active (the sync link back after a split brain, or a start race): the rule decides
-              { guard: 'partnerActiveAndWins', target: 'standby', actions: because('dual-active-lost') },
               { guard: 'partnerWants', target: 'handingOver', actions: because('preempted') },
               { guard: 'partnerHasMoreLinks', target: 'handingOver', actions: because('partner-has-more-links') },
             ],
             'ha.switchover': { target: 'handingOver', actions: because('switchover') },
+            // both active (a node stalled for longer than the dead time, the sync link back after a split brain, a
+            // start race), and the partner still wins a heartbeat interval later (region `meeting`)
+            'ha.yield': { target: 'standby', actions: because('dual-active-lost') },
             // a shared link of ours went down while the standby has them all: hand over at once (make before break)
             'ha.links': { guard: 'heardPartnerHasMoreLinks', target: 'handingOver', actions: ['setLinks', because('partner-has-more-links')] },
             'ha.partnerLost': { guard: 'partnerProbeAlive', target: 'deciding' },
@@ -345,6 +369,22 @@ export const haNodeMachine = setup({
           { guard: 'inSplitBrain', target: '.alive', actions: ['hear', ...clearSplitBrain] },
           { target: '.alive', actions: 'hear' },
         ],
+      },
+    },
+    /**
+     * Two active nodes meet: the node that took over from a lost partner stays, else the rule decides. The loser
+     * yields once the partner still says so a heartbeat interval later: a heartbeat read late (queued while this
+     * node stalled) may be older than the partner's next, which says it backed off (fenced on a late probe, or
+     * standby again): a moment's dual-active costs no role change then.
+     */
+    meeting: {
+      initial: 'none',
+      states: {
+        none: { on: { 'ha.heartbeat': { guard: 'contested', target: 'contested' } } },
+        contested: {
+          after: { heartbeat: { target: 'none', actions: 'raiseYield' } },
+          on: { 'ha.heartbeat': { guard: not('contested'), target: 'none' } },
+        },
       },
     },
     transmit: {

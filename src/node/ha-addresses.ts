@@ -20,6 +20,13 @@ export function takeCommands(list: readonly SharedAddress[]): string[][] {
   return list.map((a) => ['addr', 'replace', a.address, 'dev', a.device, ...(a.address.includes(':') ? ['nodad'] : [])]);
 }
 
+const delCommand = (a: SharedAddress): string[] => ['addr', 'del', a.address, 'dev', a.device];
+
+/** The `ip` commands that remove each address (run by a shell tied to the node when it dies: io/tied-child.ts). */
+export function releaseCommands(list: readonly SharedAddress[]): string[][] {
+  return list.map(delCommand);
+}
+
 /** The devices' MACs, read once (an `ip` command less on the way to forwarding); a device that fails is read again next time. */
 const macs = new Map<string, Promise<Uint8Array>>();
 function macOf(dev: string): Promise<Uint8Array> {
@@ -56,7 +63,7 @@ export async function releaseSharedAddresses(list: readonly SharedAddress[]): Pr
   const removed: SharedAddress[] = [];
   for (const a of list) {
     try {
-      await runIp(['addr', 'del', a.address, 'dev', a.device]);
+      await runIp(delCommand(a));
       removed.push(a);
     } catch (e) {
       if (!(e instanceof Error && NOT_THERE.test(e.message))) throw e;

@@ -22,8 +22,9 @@ import type { Interface, Router as RouterConfig, SharedAddress } from '../model/
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
 import { runIp } from '../io/tun/link.js';
 import { LinkWatch, type LinkState } from '../io/link-state.js';
+import { spawnTied } from '../io/tied-child.js';
 import { configureInterfaces } from './host-setup.js';
-import { announceSharedAddresses, learnDevices, releaseSharedAddresses, takeCommands } from './ha-addresses.js';
+import { announceSharedAddresses, learnDevices, releaseCommands, releaseSharedAddresses, takeCommands } from './ha-addresses.js';
 import type { NodeAlarms } from './alarms.js';
 import type { HaSessions, HaSessionStats } from './ha-sessions.js';
 
@@ -128,11 +129,27 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   const perNode = me.interfaces.some((i) => i.node === haNode);
   const announceFailed = (e: unknown): void => log('ha.announce-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) });
   learnDevices(shared, announceFailed);
-  const install = (): Promise<unknown> => sessions.install(pair.replica)
-    .catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+  // this process killed (SIGKILL, a crash): a tied shell removes the shared addresses from this host's devices at
+  // once, so that its kernel stops answering ARP / neighbour solicitations for them beside the partner's
+  const addressGuard = shared.length > 0 ? spawnTied([], { atExitIp: releaseCommands(shared) }) : undefined;
+  // a heartbeat first: installing many rows may hold this thread for longer than the partner's dead time (a
+  // switchover's old active waits for this node; under load that wait must not read as a lost partner)
+  const install = (): Promise<unknown> => {
+    pair.beatNow();
+    return sessions.install(pair.replica)
+      .catch((e: unknown) => log('ha.sessions-install-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+  };
+  /** the newest role published: one still waiting when a newer came is skipped (a role the machine left while the
+   *  host was busy with the one before, e.g. active for a moment in a flap, changes nothing on the host) */
+  let newest: HaRolePublished | undefined;
   const apply = (p: HaRolePublished): void => {
     const t0 = performance.now();
+    newest = p;
     applying = applying.then(async () => {
+      if (p !== newest) {
+        log('ha.role-skipped', { node: haNode, role: p.role, reason: p.reason, newer: newest?.role ?? '' });
+        return;
+      }
       if (p.forwarding !== forwarding) {
         if (p.forwarding) {
           if (p.role === 'active' && pair.partnerHolds()) {
@@ -210,6 +227,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
       forwarding = false;
       await applying;
       await releaseSharedAddresses(shared).catch((e: unknown) => log('ha.release-failed', { node: haNode, error: e instanceof Error ? e.message : String(e) }));
+      addressGuard?.end();
     },
   };
 }

@@ -21,6 +21,10 @@
  * 5. A router pair's node (docs/high-availability.md "Per-node WAN interfaces"): `setPairStandby(true)` marks
  *    its Up packets with Diag 31; a peer's Up packet says whether the far end is standby (read before the fast
  *    path, which ignores the Diag) -> the lifecycle's `path.peerStandby`: Up but not usable while it is.
+ *    A node of the peer that stops saying standby has taken over: the paths to the peer's other node are
+ *    `superseded` at once (standby here), not after their detection time (a dead node sends nothing), so the
+ *    sessions on them move to the new active's paths with their next packet (a download to a silent client
+ *    included); only that node's own Diag 31 (it is standby) or its BFD going down ends it.
  *
  * @example
  *   const paths = new PathSupervisor({ tables: () => router.tables, send: (p, b) => router.sendPathMessage(p, b), messages$: router.pathMessages$ });
@@ -134,8 +138,10 @@ interface PathRuntime {
   readonly lifecycle: Actor<typeof pathMachine>;
   /** deps.traffic at the last poll */
   traffic: number;
-  /** the far end's last Up packet said it is a pair's standby node */
+  /** the far end's last Up packet said it is a pair's standby node, or its partner took over (superseded) */
   peerStandby: boolean;
+  /** the far end's partner took over: its Up packets without Diag 31 do not make the path usable again */
+  superseded: boolean;
 }
 
 /** link-test echoes and deadlines run on this grid (ms): at most 10 ms late, many paths' echoes in one write */
@@ -409,7 +415,7 @@ export class PathSupervisor {
     });
     const lifecycle = createActor(this.#pathMachine, { clock, input: { holdDownMs: settings.holdDownMs } });
     const slot = this.#schedule.add(jitterSeed);
-    const rt: PathRuntime = { name, slot, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0, peerStandby: false };
+    const rt: PathRuntime = { name, slot, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0, peerStandby: false, superseded: false };
     this.#paths.set(name, rt);
     this.#bySlot[slot] = rt;
     this.#byActor.set(actor, name);
@@ -450,7 +456,13 @@ export class PathSupervisor {
     rt.bfdState = p.state;
     rt.diag = p.diag;
     if (p.state === 'up') rt.tester.start();
-    else rt.tester.stop();
+    else {
+      rt.tester.stop();
+      if (rt.superseded) {
+        rt.superseded = false; // what it says when it is up again counts
+        this.#steadyStandby(rt);
+      }
+    }
     const reason = first ? 'start' : stateReason(p);
     const wasUp = rt.lifecycle.getSnapshot().context.upSinceMs !== undefined;
     const before = usable(rt);
@@ -527,11 +539,52 @@ export class PathSupervisor {
     return encodeBfdControl(this.#pairStandby && packet.state === 'up' && packet.diag === BfdDiag.none ? { ...packet, diag: BfdDiag.pairStandby } : packet, this.#bfdOut);
   }
 
-  #peerStandby(rt: PathRuntime, standby: boolean): void {
+  /** The far end says it is standby or not (`superseding`: its partner took over). */
+  #peerStandby(rt: PathRuntime, standby: boolean, superseding = false): void {
+    if (!standby && rt.superseded) return; // a superseded node's late Up packets (its drain, a stall) say nothing new
+    if (standby && !superseding && rt.superseded) {
+      rt.superseded = false; // its own word now: standby
+      this.#steadyStandby(rt);
+    }
     if (rt.peerStandby === standby) return;
     rt.peerStandby = standby;
-    this.#schedule.setPeerStandby(rt.slot, standby);
+    rt.superseded = superseding;
+    this.#steadyStandby(rt);
     rt.lifecycle.send({ type: 'path.peerStandby', standby });
+    if (standby) {
+      if (superseding) return;
+      // this node became standby: its partner's paths are the partner's word again (e.g. a dual-active meeting it lost)
+      for (const other of this.#otherNode(rt)) {
+        if (!other.superseded) continue;
+        other.superseded = false;
+        this.#steadyStandby(other);
+      }
+      return;
+    }
+    // a pair's node took over: its partner's paths that said active are standby from now on
+    for (const other of this.#otherNode(rt)) if (other.bfdState === 'up' && !other.peerStandby) this.#peerStandby(other, true, true);
+  }
+
+  /**
+   * What the data path's fast path takes as steady (schedule.setPeerStandby): Up packets with Diag 31 while the far
+   * end is standby by its own word, without it otherwise; a packet that differs comes here (#peerStandby). A
+   * superseded path's steady packets are its Up packets without Diag 31 (nothing new), its Diag 31 comes here.
+   */
+  #steadyStandby(rt: PathRuntime): void {
+    this.#schedule.setPeerStandby(rt.slot, rt.peerStandby && !rt.superseded);
+  }
+
+  /** The paths to the other node of `rt`'s peer, when that peer is a pair with per-node interfaces. */
+  #otherNode(rt: PathRuntime): PathRuntime[] {
+    const t = this.#deps.tables();
+    const of = t.paths.find((p) => p.name === rt.name);
+    if (of?.remoteNode === undefined) return [];
+    const out: PathRuntime[] = [];
+    for (const p of t.paths) {
+      const other = p.peer === of.peer && p.remoteNode !== undefined && p.remoteNode !== of.remoteNode ? this.#paths.get(p.name) : undefined;
+      if (other !== undefined) out.push(other);
+    }
+    return out;
   }
 
   #send(name: string, payload: Uint8Array): boolean {

@@ -1,5 +1,5 @@
 /** What the `svr lab up --ha` e2e tests read of the pair: addresses, MACs, sessions, roles and log times. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'uvu';
@@ -88,4 +88,45 @@ export function haLab(test: Test, prefix: string, name: string, more: readonly s
     if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
   });
   return { dir, env };
+}
+
+export interface SilentCount { received: number; expected: number; maxGapMs: number }
+
+/**
+ * A download to a silent client: the client sends a UDP datagram to `server`:`port` (until the first answer: it
+ * opens the session), then only receives; the server answers with `rate` datagrams/s for `seconds` (a sender bound
+ * to `server` in `serverNs`). Resolves once the server is listening; `done` with what the client counted.
+ */
+export async function silentDownload(clientNs: string, serverNs: string, server: string, port: number, rate: number, seconds: number): Promise<{ done: Promise<SilentCount> }> {
+  const total = rate * seconds;
+  const send = `const s = require('dgram').createSocket('udp4');
+    s.bind(${port}, '${server}', () => console.log('READY'));
+    s.once('message', (_, r) => {
+      const buf = Buffer.alloc(200), t0 = Date.now();
+      let n = 0;
+      const tick = setInterval(() => {
+        const due = Math.min(${total}, Math.floor((Date.now() - t0) * ${rate} / 1000));
+        while (n < due) { buf.writeUInt32BE(n++, 0); s.send(buf, r.port, r.address); }
+        if (n >= ${total}) { clearInterval(tick); setTimeout(() => process.exit(0), 300); }
+      }, 5);
+    });`;
+  const receive = `const s = require('dgram').createSocket('udp4');
+    let got = 0, last, maxGap = 0;
+    s.on('message', () => { const t = performance.now(); if (last !== undefined) maxGap = Math.max(maxGap, t - last); last = t; got++; });
+    s.bind(0, () => {
+      const open = setInterval(() => { if (got > 0) clearInterval(open); else s.send(Buffer.from('open'), ${port}, '${server}'); }, 200);
+      s.send(Buffer.from('open'), ${port}, '${server}');
+    });
+    setTimeout(() => { console.log(JSON.stringify({ received: got, maxGapMs: Math.round(maxGap) })); process.exit(0); }, ${(seconds + 4) * 1000});`;
+  const sender = spawn('ip', ['netns', 'exec', serverNs, process.execPath, '-e', send], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    sender.stdout.on('data', (d: Buffer) => { if (d.toString().includes('READY')) resolve(); });
+    sender.on('exit', (code) => reject(new Error(`the silent download's sender ended (${code})`)));
+  });
+  const done = inNs(clientNs, process.execPath, ['-e', receive]).then((r) => {
+    if (sender.exitCode === null) sender.kill();
+    const c = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { received?: number; maxGapMs?: number };
+    return { received: c.received ?? 0, expected: total, maxGapMs: c.maxGapMs ?? Number.POSITIVE_INFINITY };
+  });
+  return { done };
 }

@@ -56,6 +56,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/announce.test': ['root', 'ip', 'netns'],
   'unit/io/link-state.test': ['root', 'ip', 'netns'],
   'unit/io/ip-batch.test': ['root', 'ip', 'netns'],
+  'unit/io/tied-child.test': ['root', 'ip', 'netns'],
   'unit/io/tun.test': ['root', 'ip', 'netns', 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': ['root', 'ip', 'netns', 'sysctl'],
   'unit/io/tun-uso.test': ['root', 'ip', 'netns', 'sysctl', 'tcpdump', 'ethtool'],

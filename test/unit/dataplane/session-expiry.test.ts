@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_ROWS, SEGMENT_ROWS, SESSION_BYTES, SessionTable, WHEEL_TICK_MS, sessionLimit } from '../../../src/dataplane/session-table.js';
+import { MAX_ROWS, msSince, msUntil, SEGMENT_ROWS, SESSION_BYTES, SessionTable, WHEEL_TICK_MS, sessionLimit } from '../../../src/dataplane/session-table.js';
 import { prng } from '../../support/prng.js';
 
 const T0 = 1_700_000_000_000;
@@ -53,13 +53,15 @@ test('the expiry wheel against a model: 20,000 random steps (new rows, packets, 
     if (x < 0.3 && live.size < 2000) {
       const r = t.alloc(now);
       t.flags[r] = 1; // SF_ACTIVE (alloc set it)
-      t.expires[r] = now + Math.floor(rnd() * 20_000);
-      live.set(r, t.expires[r]!);
+      const at = now + Math.floor(rnd() * 20_000);
+      t.expires[r] = at; // u32: the clock modulo 2^32
+      live.set(r, at);
     } else if (x < 0.5 && live.size > 0) {
       const r = [...live.keys()][Math.floor(rnd() * live.size)]!;
-      t.expires[r] = now + Math.floor(rnd() * 20_000); // a packet: later (or, for a close, sooner)
-      if (t.expires[r]! < live.get(r)!) t.checkBy(r, t.expires[r]!);
-      live.set(r, t.expires[r]!);
+      const at = now + Math.floor(rnd() * 20_000); // a packet: later (or, for a close, sooner)
+      t.expires[r] = at;
+      if (at < live.get(r)!) t.checkBy(r, at);
+      live.set(r, at);
     } else if (x < 0.55 && live.size > 0) {
       const r = [...live.keys()][Math.floor(rnd() * live.size)]!;
       t.remove(r);
@@ -110,6 +112,26 @@ test('a clock jump (or a long pause) visits every slot once, then goes on', () =
   t.expires[r] = T0 + 5000;
   sweep(T0 + 10 * 3600_000);
   assert.equal(expired, [r]);
+});
+
+test('lastSeen and expires are u32 ms (the clock modulo 2^32): a row due across the wrap expires on time', () => {
+  const wrap = 2 ** 32 * 400; // the clock's low 32 bits roll over here (about 2024-05-23)
+  assert.is(msUntil(wrap - 1000, wrap + 4000), 5000);
+  assert.is(msSince(wrap + 250, wrap - 750), 1000);
+  assert.is(msUntil(wrap + 10, wrap - 10), -20, 'passed: negative');
+  assert.is(msSince(wrap, wrap - 2_147_483_000), 2_147_483_000, 'the longest idle timeout (config.md) reads right');
+  const { t, expired, sweep } = table();
+  const r = t.alloc(wrap - 1000);
+  t.expires[r] = wrap + 4000;
+  for (let now = wrap - 1000; now <= wrap + 3750; now += WHEEL_TICK_MS) sweep(now);
+  assert.equal(expired, [], 'not before');
+  sweep(wrap + 4000 + WHEEL_TICK_MS);
+  assert.equal(expired, [r], 'within a tick after');
+  const later = wrap + 2 ** 31 + 10_000; // row r's old expiry would read as 24 days ahead
+  const idle = t.alloc(later);
+  assert.is(idle, r, 'row r again');
+  sweep(later + 2 * WHEEL_TICK_MS);
+  assert.equal(expired, [r, idle], 'a row no packet gave an expiry is due from its creation, whatever it held');
 });
 
 

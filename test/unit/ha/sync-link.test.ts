@@ -8,7 +8,7 @@ import type { HaHeartbeat } from '../../../src/machines/ha-node.js';
 
 const KEY = Buffer.alloc(32, 9);
 const OTHER_KEY = Buffer.alloc(32, 8);
-const HB: HaHeartbeat = { node: 'r1b', role: 'standby', priority: 100, linksUp: 2, wantActive: true, released: true };
+const HB: HaHeartbeat = { node: 'r1b', role: 'standby', priority: 100, linksUp: 2, wantActive: true, released: true, tookOver: true };
 const record = (i: number, value = 40): SyncRecord => ({ kind: 1, op: OP_UPSERT, key: Buffer.alloc(16, i & 0xff), value: Buffer.alloc(value, i & 0xff) });
 
 test('heartbeats and state batches read back as written; a changed byte or another key fails authentication', () => {
@@ -17,8 +17,8 @@ test('heartbeats and state batches read back as written; a changed byte or anoth
   assert.ok(typeof m !== 'string' && m.type === MSG_HEARTBEAT);
   if (typeof m === 'string' || m.type !== MSG_HEARTBEAT) return;
   assert.equal(m.heartbeat, HB);
-  const held = decodeSync(KEY, encodeHeartbeat(KEY, { node: 'r1b', epoch: 7, seq: 4 }, { ...HB, wantActive: false, released: false }, 41));
-  assert.ok(typeof held !== 'string' && held.type === MSG_HEARTBEAT && held.heartbeat.released === false && !held.heartbeat.wantActive, 'the flags apart');
+  const held = decodeSync(KEY, encodeHeartbeat(KEY, { node: 'r1b', epoch: 7, seq: 4 }, { ...HB, wantActive: false, released: false, tookOver: false }, 41));
+  assert.ok(typeof held !== 'string' && held.type === MSG_HEARTBEAT && held.heartbeat.released === false && !held.heartbeat.wantActive && held.heartbeat.tookOver === false, 'the flags apart');
   assert.equal([m.node, m.epoch, m.seq, m.ackedBatch], ['r1b', 7, 3, 41]);
   const records = [record(1), { kind: 2, op: OP_DELETE, key: Buffer.from([1, 2, 3]), value: new Uint8Array(0) } as SyncRecord];
   const st = decodeSync(KEY, encodeState(KEY, { node: 'r1a', epoch: 1, seq: 9 }, 5, frameRecords(records), 2));

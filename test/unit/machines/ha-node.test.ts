@@ -270,10 +270,52 @@ test('the probe\'s word late: a node that took over hears the partner alive on t
   assert.is(role(step(steps(start(), lost, hb('standby')), { type: 'ha.partnerProbe', alive: true })[0]), 'active');
 });
 
-test('two active nodes meeting again: the one that loses the rule becomes standby, the other stays', () => {
+/** The meeting region's timer firing (a heartbeat interval after two active nodes met). */
+const meetingOver: HaNodeEvent = { type: 'xstate.after.heartbeat.haNode.meeting.contested' } as unknown as HaNodeEvent;
+const meeting = (s: Snapshot): string => (s.value as { meeting: string }).meeting;
+
+test('two active nodes meeting again: the one that loses the rule becomes standby a heartbeat interval later, the other stays', () => {
   const a = steps(start(), lost); // r1a active, priority 100
-  assert.is(role(step(a, hb('active', { priority: 50 }))[0]), 'active');
-  assert.is(role(step(a, hb('active', { priority: 150 }))[0]), 'standby');
+  assert.equal([role(step(a, hb('active', { priority: 50 }))[0]), meeting(step(a, hb('active', { priority: 50 }))[0])], ['active', 'none']);
+  const [met, aMet] = step(a, hb('active', { priority: 150 }));
+  assert.equal([role(met), meeting(met), published(aMet)], ['active', 'contested', []], 'still active: the partner\'s word may be old');
+  const [gone, aGone] = step(met, meetingOver);
+  assert.equal([role(gone), published(aGone)], ['standby', [{ role: 'standby', forwarding: false, reason: 'dual-active-lost' }]]);
+  assert.is(role(step(steps(met, hb('active', { priority: 150 })), meetingOver)[0]), 'standby', 'still winning: yields');
+});
+
+test('a dual-active meeting the partner backs off from (fenced on a late probe, standby) costs no role change', () => {
+  const a = steps(start(), lost);
+  for (const back of ['fenced', 'standby', 'init'] as const) {
+    const s = steps(a, hb('active', { priority: 150, tookOver: true }), hb(back, { priority: 150 }));
+    assert.equal([role(s), meeting(s)], ['active', 'none'], back);
+    assert.is(role(step(s, meetingOver)[0]), 'active', `${back}: the old timer changes nothing`);
+  }
+});
+
+test('a stalled active node that comes back yields to the node that took over: one role change, not two', () => {
+  // r1a took over from a lost r1b; r1b (priority 200: it would win the rule) comes back active, not having taken over
+  const [took, aTook] = step(steps(start(), hb('active', { priority: 200 })), lost);
+  assert.equal([role(took), params<HaHeartbeat>(aTook, 'sendHeartbeat').map((h) => h.tookOver)], ['active', [true]], 'says it took over');
+  const [kept, aKept] = step(took, hb('active', { priority: 200 }));
+  assert.equal([role(kept), published(aKept)], ['active', []], 'the node that took over stays');
+  assert.is(heartbeatOf(step(kept, hb('standby', { priority: 200 }))[0].context).tookOver, false, 'the partner heard standby: no longer');
+  // the other side: r1a active all along (elected), stalled; r1b took over meanwhile
+  const elected = steps(start(), hb('init', { priority: 50 }));
+  assert.equal([role(elected), heartbeatOf(elected.context).tookOver], ['active', false]);
+  const [yielded, aYielded] = step(steps(elected, hb('active', { priority: 50, tookOver: true })), meetingOver);
+  assert.equal(published(aYielded), [{ role: 'standby', forwarding: false, reason: 'dual-active-lost' }], 'yields although it wins the rule');
+  assert.is(role(yielded), 'standby');
+  // both took over (each lost the other): the rule decides, as before
+  assert.is(role(steps(took, hb('active', { priority: 200, tookOver: true }), meetingOver)), 'standby');
+  assert.is(role(steps(took, hb('active', { priority: 50, tookOver: true }), meetingOver)), 'active');
+  // more links up wins first: a node with a link down that took over for a moment yields to the healthier one
+  assert.is(role(steps(took, hb('active', { priority: 200, linksUp: 3 }), meetingOver)), 'standby');
+  assert.is(role(steps(elected, hb('active', { priority: 50, linksUp: 1, tookOver: true }), meetingOver)), 'active');
+  // a failover long ago (the partner rejoined as standby since) does not count
+  const rejoined = steps(took, hb('standby', { priority: 200 }));
+  assert.is(role(steps(rejoined, hb('active', { priority: 200, tookOver: true }), meetingOver)), 'standby');
+  assert.is(role(steps(rejoined, hb('active', { priority: 50 }), meetingOver)), 'active', 'neither took over: the rule');
 });
 
 test('timers: heartbeats every 100 ms; failover 300 ms after the last heartbeat (SimulatedClock)', () => {
