@@ -105,7 +105,8 @@ export interface DataPathHost {
   sendPathProbe(path: number, tcpFlags: number, payload: Uint8Array): boolean;
   /** the NAT in front of us rebound: every ingress session on the path sends its metadata again (docs/wan.md) */
   resignalPath(path: number): void;
-  /** a message on the path control channel (UDP 1280 between the waypoints) */
+  /** a message on the path control channel (UDP 1280 between the waypoints); `payload` is read before it returns
+   *  (senders reuse their buffers) */
   sendPathMessage(path: number, payload: Uint8Array): boolean;
   /** runs `fn`; the path messages it sends leave together (one write per port in-thread, one post to a worker) */
   batchPathMessages(fn: () => void): void;

@@ -47,6 +47,16 @@ export interface NodeAlarmsOptions {
 /** Alarms the router raises itself (the node observes the others here). */
 const ROUTER_ALARMS: ReadonlySet<string> = new Set(['security-function-failed', 'worker-restarted', 'key-exchange-failing']);
 
+const bfdText = (state: string): string => `BFD ${state}`;
+const mtuText = (mtu: number): string => `MTU ${mtu} assumed`;
+
+/** `make(k)` once per k: the same string each time (no new string per path and second). */
+function memo<K>(cache: Map<K, string>, k: K, make: (k: K) => string): string {
+  let t = cache.get(k);
+  if (t === undefined) cache.set(k, (t = make(k)));
+  return t;
+}
+
 /** The name of the session table as an alarm source. */
 const TABLE = 'session table';
 
@@ -62,6 +72,10 @@ export class NodeAlarms {
   /** peers whose reachability changed, observed with the path event that follows (onRouterEvent) */
   private readonly peersPending = new Set<string>();
   private readonly graceMs: number;
+  /** condition keys by alarm name and source (`key`); the paths' detail texts by BFD state and by MTU */
+  private readonly keys = new Map<string, Map<string, string>>();
+  private readonly bfdTexts = new Map<string, string>();
+  private readonly mtuTexts = new Map<number, string>();
   /** a router pair's standby or fenced node: its paths are down by design (devices down, nothing sent) */
   private standby = false;
 
@@ -79,9 +93,9 @@ export class NodeAlarms {
     for (const peer of this.router.peerConditions()) {
       for (const p of peer.paths) {
         if (this.partners(p.name)) continue;
-        this.condition(now, 'peer-path-down', p.name, p.up || p.standby === true, late, p.standby === true ? 'standby' : `BFD ${p.bfd}`);
-        now.add(`path-mtu-unresolvable:${p.name}`);
-        this.watch.observe('path-mtu-unresolvable', p.name, { active: p.mtuState === 'unresolvable', detail: `MTU ${p.mtu} assumed` });
+        this.condition(now, 'peer-path-down', p.name, p.up || p.standby === true, late, p.standby === true ? 'standby' : memo(this.bfdTexts, p.bfd, bfdText));
+        now.add(this.key('path-mtu-unresolvable', p.name));
+        this.watch.observe('path-mtu-unresolvable', p.name, { active: p.mtuState === 'unresolvable', detail: memo(this.mtuTexts, p.mtu, mtuText) });
         if (p.udpTransform?.mode === 'auto-detect') {
           now.add(`udp-transform-active:${p.name}`);
           this.watch.observe('udp-transform-active', p.name, { active: p.udpTransform.active, detail: `dropped: ${[...p.udpTransform.reasons, ...(p.udpTransform.peerReasons ?? []).map((r) => `peer: ${r}`)].join('; ')}` });
@@ -183,6 +197,18 @@ export class NodeAlarms {
     this.watch.stop();
   }
 
+  /**
+   * `name:source`, the same string each time (a hub's 2,000 paths are observed every second: no new key string
+   * to build and hash per path and second). Kept while the node runs, like `seenUp`.
+   */
+  private key(name: string, source: string): string {
+    let bySource = this.keys.get(name);
+    if (bySource === undefined) this.keys.set(name, (bySource = new Map()));
+    let k = bySource.get(source);
+    if (k === undefined) bySource.set(source, (k = `${name}:${source}`));
+    return k;
+  }
+
   /** The path is one of the pair partner's own (never up on this node). */
   private partners(pathName: string): boolean {
     if (this.o.haNode === undefined) return false;
@@ -204,7 +230,7 @@ export class NodeAlarms {
 
   /** A condition alarm that is active while `ok` is false, once its source was up or the grace is over. */
   private condition(watched: Set<string>, name: 'peer-path-down' | 'peer-unreachable', source: string, ok: boolean, late: boolean, detail: string): void {
-    const key = `${name}:${source}`;
+    const key = this.key(name, source);
     if (this.standby) {
       watched.add(key);
       this.registry.clear(key, `${source}: this node is its pair's standby (devices down, paths down by design)`);

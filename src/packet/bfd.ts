@@ -9,7 +9,7 @@
  * A bit set is dropped (§6.8.6: "A bit set and no authentication in use"). Decoding never throws: a
  * bad packet comes back as `{ ok: false, reason }` for the caller to count.
  */
-import { readU32 } from './checksum.js';
+import { readU32, writeU32 } from './checksum.js';
 
 /** Local or remote session state (RFC 5880 §4.1 Sta, §6.2). */
 export type BfdState = 'adminDown' | 'down' | 'init' | 'up';
@@ -71,20 +71,22 @@ export type BfdDropReason =
 
 export type BfdDecodeResult = { ok: true; packet: BfdControlPacket } | { ok: false; reason: BfdDropReason };
 
-/** Writes `p` into `out` (at least 24 bytes, default a new array) and returns the 24 bytes written. */
+/**
+ * Writes `p` into `out` (at least 24 bytes, default a new array) and returns the 24 bytes written: `out`
+ * itself when it is 24 bytes long (a sender's reused buffer: no object per packet).
+ */
 export function encodeBfdControl(p: BfdControlPacket, out = new Uint8Array(BFD_CONTROL_LENGTH)): Uint8Array {
-  const v = new DataView(out.buffer, out.byteOffset, BFD_CONTROL_LENGTH);
-  v.setUint8(0, (BFD_VERSION << 5) | (p.diag & 0x1f));
+  out[0] = (BFD_VERSION << 5) | (p.diag & 0x1f);
   const flags = (p.poll ? 0x20 : 0) | (p.final ? 0x10 : 0) | (p.controlPlaneIndependent ? 0x08 : 0) | (p.demand ? 0x02 : 0);
-  v.setUint8(1, (BFD_STATES.indexOf(p.state) << 6) | flags);
-  v.setUint8(2, p.detectMult & 0xff);
-  v.setUint8(3, BFD_CONTROL_LENGTH);
-  v.setUint32(4, p.myDiscriminator >>> 0);
-  v.setUint32(8, p.yourDiscriminator >>> 0);
-  v.setUint32(12, p.desiredMinTxUs >>> 0);
-  v.setUint32(16, p.requiredMinRxUs >>> 0);
-  v.setUint32(20, p.requiredMinEchoRxUs >>> 0);
-  return out.subarray(0, BFD_CONTROL_LENGTH);
+  out[1] = (BFD_STATES.indexOf(p.state) << 6) | flags;
+  out[2] = p.detectMult & 0xff;
+  out[3] = BFD_CONTROL_LENGTH;
+  writeU32(out, 4, p.myDiscriminator);
+  writeU32(out, 8, p.yourDiscriminator);
+  writeU32(out, 12, p.desiredMinTxUs);
+  writeU32(out, 16, p.requiredMinRxUs);
+  writeU32(out, 20, p.requiredMinEchoRxUs);
+  return out.length === BFD_CONTROL_LENGTH ? out : out.subarray(0, BFD_CONTROL_LENGTH);
 }
 
 /** Reads a control packet with the session-independent checks of RFC 5880 §6.8.6 (first seven bullets). */

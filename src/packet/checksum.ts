@@ -88,3 +88,19 @@ export function writeU32(buf: Uint8Array, off: number, v: number): void {
   buf[off + 2] = (v >>> 8) & 0xff;
   buf[off + 3] = v & 0xff;
 }
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** A big-endian float64 at buf[off], without a DataView per call. */
+export function readF64(buf: Uint8Array, off: number): number {
+  for (let i = 0; i < 8; i++) f64Bytes[littleEndian ? 7 - i : i] = buf[off + i]!;
+  return f64[0]!;
+}
+
+/** Writes `v` as a big-endian float64 at buf[off], without a DataView per call. */
+export function writeF64(buf: Uint8Array, off: number, v: number): void {
+  f64[0] = v;
+  for (let i = 0; i < 8; i++) buf[off + i] = f64Bytes[littleEndian ? 7 - i : i]!;
+}

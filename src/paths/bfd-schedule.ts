@@ -71,6 +71,8 @@ export class BfdSchedule {
   #handle: unknown = null;
   #armedAt = Infinity;
   #ticking = false;
+  /** the earliest deadline `#arm` was asked for while ticking */
+  #wantedAt = Infinity;
 
   constructor(timers: Timers, hooks: BfdScheduleHooks, fast: ControlFastPath | null = null) {
     this.#timers = timers;
@@ -259,41 +261,47 @@ export class BfdSchedule {
   }
 
   #arm(at: number): void {
-    if (this.#ticking || !(at < this.#armedAt)) return;
+    if (this.#ticking) {
+      this.#wantedAt = Math.min(this.#wantedAt, at); // a slot the tick already passed changed: armed after it
+      return;
+    }
+    if (!(at < this.#armedAt)) return;
     if (this.#handle !== null) this.#timers.clearTimeout(this.#handle);
     this.#armedAt = at;
     this.#handle = this.#timers.setTimeout(() => this.#tick(), Math.max(0, at - this.#timers.now()));
   }
 
-  /** Every expired detection and due transmission, the packets in one batch; then the timer for the next. */
+  /**
+   * Every expired detection and due transmission, the packets in one batch; then the timer for the next, from
+   * the same pass over the slots (and what the hooks changed meanwhile: `#wantedAt`). ~100 ticks a second
+   * with 2,000 paths at default timers.
+   */
   #tick(): void {
     this.#handle = null;
     this.#armedAt = Infinity;
     this.#ticking = true;
+    this.#wantedAt = Infinity;
     this.fold();
     const now = this.#timers.now();
+    let next = Infinity;
     try {
       this.#hooks.batch(() => {
         for (let s = 0; s < this.#used; s++) {
-          const f = this.#flags[s]!;
-          if ((f & USED) === 0) continue;
-          if ((f & WATCHING) !== 0 && this.#lastRx[s]! + this.#detectMs[s]! <= now) this.#hooks.expire(s);
+          if ((this.#flags[s]! & USED) === 0) continue;
+          if ((this.#flags[s]! & WATCHING) !== 0 && this.#lastRx[s]! + this.#detectMs[s]! <= now) this.#hooks.expire(s);
           if (this.#nextTx[s]! <= now && (this.#flags[s]! & USED) !== 0) {
             if ((this.#flags[s]! & MAY_TX) !== 0) this.#hooks.transmit(s);
             this.#nextTx[s] = this.#due(s, now);
           }
+          const f = this.#flags[s]!;
+          if ((f & USED) === 0) continue;
+          if ((f & WATCHING) !== 0) next = Math.min(next, this.#lastRx[s]! + this.#detectMs[s]!);
+          next = Math.min(next, this.#nextTx[s]!);
         }
       });
     } finally {
       this.#ticking = false;
     }
-    let next = Infinity;
-    for (let s = 0; s < this.#used; s++) {
-      const f = this.#flags[s]!;
-      if ((f & USED) === 0) continue;
-      if ((f & WATCHING) !== 0) next = Math.min(next, this.#lastRx[s]! + this.#detectMs[s]!);
-      next = Math.min(next, this.#nextTx[s]!);
-    }
-    this.#arm(next);
+    this.#arm(Math.min(next, this.#wantedAt));
   }
 }

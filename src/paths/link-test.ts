@@ -9,7 +9,7 @@
  * 3. handleReply(): an outstanding sequence number with the time we sent -> RTT sample
  * 4. stop(): timers cancelled, an unfinished round forgotten
  */
-import { encodeLinkTest, type LinkTestEcho } from './messages.js';
+import { encodeLinkTest, LINK_TEST_LENGTH, type LinkTestEcho } from './messages.js';
 import { roundQuality, type LinkTestRound, type PathQuality } from './quality.js';
 
 /** Time and timers, injectable so tests can run on virtual time. */
@@ -28,12 +28,16 @@ export interface LinkTestSettings {
 
 export interface LinkTesterDeps {
   readonly timers: Timers;
-  /** sends one request on the path; false when it could not be sent (counted as lost) */
+  /** sends one request on the path; false when it could not be sent (counted as lost); reads `payload` before it
+   *  returns (one buffer serves every tester) */
   send(payload: Uint8Array): boolean;
   onRound(round: LinkTestRound): void;
   /** the latest smoothed quality, for the loss timeout (3 x RTT) and for rounds with no answer */
   quality(): PathQuality | undefined;
 }
+
+/** Every request is written here and sent at once (LinkTesterDeps.send reads it before returning). */
+const requestOut = new Uint8Array(LINK_TEST_LENGTH);
 
 /** A request is lost after max(1 s, 3 x current RTT). */
 export const MIN_LOSS_TIMEOUT_MS = 1000;
@@ -114,7 +118,7 @@ export class LinkTester {
     round.lastDeadlineMs = deadlineMs;
     round.outstanding.set(sequence, { index, sentAtMs: now, deadlineMs });
     // a request that cannot be sent is lost right away
-    if (!this.deps.send(encodeLinkTest({ sequence, sentAtMs: now }))) round.outstanding.delete(sequence);
+    if (!this.deps.send(encodeLinkTest({ sequence, sentAtMs: now }, false, requestOut))) round.outstanding.delete(sequence);
     if (round.rtts.length < this.settings.length) {
       this.#schedule(this.settings.spacingMs, () => this.#sendNext());
     } else if (round.outstanding.size === 0) {

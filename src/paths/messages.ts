@@ -12,6 +12,7 @@
  * The reply is the request with the first byte changed to 0xc2: the peer reflects sequence and time
  * untouched, so only the sender's clock is ever used (no clock synchronisation needed).
  */
+import { readF64, readU32, writeF64, writeU32 } from '../packet/checksum.js';
 import { LINK_TEST_LENGTH, LINK_TEST_REPLY, LINK_TEST_REQUEST, linkTestWellFormed } from '../packet/path-message.js';
 
 /** A message received on a peer path's control channel (UDP 1280: BFD, link tests, STEP), HMAC verified. */
@@ -33,21 +34,19 @@ export interface LinkTestEcho {
   readonly sentAtMs: number;
 }
 
-/** A link-test echo request (or, with `reply`, the reply to one). */
-export function encodeLinkTest(echo: LinkTestEcho, reply = false): Uint8Array {
-  const out = new Uint8Array(LINK_TEST_LENGTH);
-  const v = new DataView(out.buffer);
-  v.setUint8(0, reply ? LINK_TEST_REPLY : LINK_TEST_REQUEST);
-  v.setUint32(4, echo.sequence >>> 0);
-  v.setFloat64(8, echo.sentAtMs);
+/** A link-test echo request (or, with `reply`, the reply to one), in `out` (16 bytes; default a new array). */
+export function encodeLinkTest(echo: LinkTestEcho, reply = false, out = new Uint8Array(LINK_TEST_LENGTH)): Uint8Array {
+  out.fill(0);
+  out[0] = reply ? LINK_TEST_REPLY : LINK_TEST_REQUEST;
+  writeU32(out, 4, echo.sequence);
+  writeF64(out, 8, echo.sentAtMs);
   return out;
 }
 
 /** Reads a request or reply; undefined when the length, format version or reserved bytes are wrong. */
 export function decodeLinkTest(payload: Uint8Array): LinkTestEcho | undefined {
   if (!linkTestWellFormed(payload, 0, payload.length)) return undefined;
-  const v = new DataView(payload.buffer, payload.byteOffset, payload.length);
-  return { sequence: v.getUint32(4), sentAtMs: v.getFloat64(8) };
+  return { sequence: readU32(payload, 4), sentAtMs: readF64(payload, 8) };
 }
 
 /** The reply to a request: the same bytes, first byte 0xc2. */

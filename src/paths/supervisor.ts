@@ -48,7 +48,8 @@ import { QualityHistory, type LinkTestRound, type PathQuality } from './quality.
 export interface PathSupervisorDeps {
   /** the router's current forwarding tables */
   tables(): ForwardingTables;
-  /** sends a control-channel payload on a path (router.sendPathMessage) */
+  /** sends a control-channel payload on a path (router.sendPathMessage); reads `payload` before it returns (the
+   *  supervisor reuses one buffer for its BFD packets and one for its link-test requests) */
   send(path: number, payload: Uint8Array): boolean;
   /** control-channel messages from peers (router.pathMessages$) */
   messages$: Observable<{ path: number; payload: Uint8Array; atMs: number }>;
@@ -153,6 +154,8 @@ export class PathSupervisor {
   readonly #slowStartMs: number;
   /** this router is a pair's standby node (setPairStandby) */
   #pairStandby = false;
+  /** every BFD packet is written here and sent at once (deps.send reads it before returning) */
+  readonly #bfdOut = new Uint8Array(BFD_CONTROL_LENGTH);
   readonly #spacingMs: number;
   readonly #paths = new Map<string, PathRuntime>();
   readonly #schedule: BfdSchedule;
@@ -533,7 +536,7 @@ export class PathSupervisor {
 
   /** A control packet on the wire; a pair's standby node marks its Up packets (setPairStandby). */
   #encode(packet: BfdControlPacket): Uint8Array {
-    return encodeBfdControl(this.#pairStandby && packet.state === 'up' && packet.diag === BfdDiag.none ? { ...packet, diag: BfdDiag.pairStandby } : packet);
+    return encodeBfdControl(this.#pairStandby && packet.state === 'up' && packet.diag === BfdDiag.none ? { ...packet, diag: BfdDiag.pairStandby } : packet, this.#bfdOut);
   }
 
   /** The far end says it is standby or not (`superseding`: its partner took over). */

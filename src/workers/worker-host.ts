@@ -428,7 +428,7 @@ export class WorkerHost implements DataPathHost {
 
   sendPathMessage(path: number, payload: Uint8Array): boolean {
     if (this.tables === null || path < 0 || path >= this.tables.paths.length) return false;
-    if (this.heldPathMessages !== null) this.heldPathMessages.push({ path, payload });
+    if (this.heldPathMessages !== null) this.heldPathMessages.push({ path, payload: payload.slice() }); // the sender may reuse its buffer
     else this.post(this.pathMessageWorker(), { t: 'pathMessages', messages: [{ path, payload }] });
     return true;
   }

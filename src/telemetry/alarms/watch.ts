@@ -88,6 +88,8 @@ export const ALARMS = {
 } as const satisfies Record<string, AlarmDefinition>;
 
 
+interface Observation { value: number | undefined; active: boolean | undefined; detail: string | undefined }
+
 export class AlarmWatch {
   private readonly actors = new Map<string, Actor<typeof alarmMachine>>();
   /** what each actor is about: the machine is provided once for all alarms (one per actor held ~16 kB of heap) */
@@ -105,18 +107,26 @@ export class AlarmWatch {
     },
   });
   /** the last observation per alarm and source: the same one again changes nothing in the machine (only
-   *  `remember` runs for it, in every state), so it is not sent (a hub observes 5,000 of them a second) */
-  private readonly last = new Map<string, string>();
+   *  `remember` runs for it, in every state), so it is not sent (a hub observes 5,000 of them a second). By
+   *  name, then source: no key string is built for an observation that changes nothing. */
+  private readonly last = new Map<string, Map<string, Observation>>();
 
   constructor(private readonly registry: AlarmRegistry, private readonly definitions: Record<string, AlarmDefinition> = ALARMS) {}
 
   /** A level (`value`) or condition (`active`) of alarm `name` about `source`. Throws SVR_ERR_TELEMETRY_OPTIONS
    *  when the alarm's definition has a bad threshold or hold time. */
   observe(name: string, source: string, o: { value?: number; active?: boolean; detail?: string }): void {
+    let bySource = this.last.get(name);
+    if (bySource === undefined) this.last.set(name, (bySource = new Map()));
+    const seen = bySource.get(source);
+    if (seen === undefined) bySource.set(source, { value: o.value, active: o.active, detail: o.detail });
+    else if (seen.value === o.value && seen.active === o.active && seen.detail === o.detail) return;
+    else {
+      seen.value = o.value;
+      seen.active = o.active;
+      seen.detail = o.detail;
+    }
     const id = `${name}:${source}`;
-    const seen = `${o.value}|${o.active}|${o.detail}`;
-    if (this.last.get(id) === seen) return;
-    this.last.set(id, seen);
     let actor = this.actors.get(id);
     if (actor === undefined) {
       const def = this.definitions[name];

@@ -27,7 +27,8 @@ function rig(settings: LinkTestSettings, rttFor: (i: number) => number | undefin
       sentAt.push(vt.now());
       if (!sendOk()) return false;
       const rtt = rttFor(i);
-      if (rtt !== undefined) vt.setTimeout(() => tester.handleReply(decodeLinkTest(linkTestReply(payload))!), rtt);
+      const reply = linkTestReply(payload); // now: the tester reuses its buffer for the next request
+      if (rtt !== undefined) vt.setTimeout(() => tester.handleReply(decodeLinkTest(reply)!), rtt);
       return true;
     },
     onRound: (r) => {
