@@ -1,18 +1,20 @@
 /*
- * tun-uring.c: n TUN writes in one system call (io_uring, raw syscalls). On this PVM guest a system call's entry
- * and exit cost more than a TUN write's own work: one writev per 1,440 B packet into a TUN that forwards it took
- * 3.1-3.6 µs of CPU, 32 linked writes per io_uring_enter 0.9-1.4 µs each (docs/tun-io.md, "Batched writes").
+ * tun-uring.c: n TUN writes, or reads, in one system call (io_uring, raw syscalls). On this PVM guest a system
+ * call's entry and exit cost more than a TUN write's own work: one writev per 1,440 B packet into a TUN that
+ * forwards it took 3.1-3.6 µs of CPU, 32 linked writes per io_uring_enter 0.9-1.4 µs each (docs/tun-io.md,
+ * "Batched system calls").
  *
- * Flow (svr_uring_writev): fill n SQEs (IORING_OP_WRITEV, IOSQE_IO_LINK on all but the last: they run in order, a
- * failure cancels the rest) -> publish the SQ tail -> io_uring_enter(n, 0): the kernel issues them inline (a TUN
- * fd is O_NONBLOCK: no worker thread) -> read the CQEs; if some are not posted yet, io_uring_enter(0, rest,
- * GETEVENTS) waits for them.
+ * Flow: fill n SQEs (IORING_OP_WRITEV or READ; IOSQE_IO_LINK on all but the last: they run in order, a failure
+ * cancels the rest; RWF_NOWAIT: EAGAIN is returned as from writev/read, never waited for in the kernel) -> publish
+ * the SQ tail -> io_uring_enter(n, 0): the kernel issues them inline -> read the CQEs; if some are not posted
+ * yet, io_uring_enter(0, rest, GETEVENTS) waits for them.
  */
 #include "tun-uring.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/fs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -83,20 +85,9 @@ static uint32_t reap(svr_uring *u, int32_t *res) {
   return got;
 }
 
-int svr_uring_writev(svr_uring *u, int fd, struct iovec *const *iov, const uint32_t *niov, uint32_t n, int32_t *res) {
+/* Submits the n SQEs filled from the SQ tail on, waits for them; see svr_uring_writev. */
+static int run(svr_uring *u, uint32_t n, int32_t *res) {
   unsigned tail = *u->sq_tail;
-  for (uint32_t k = 0; k < n; k++) {
-    unsigned idx = (tail + k) & *u->sq_mask;
-    struct io_uring_sqe *e = &u->sqes[idx];
-    memset(e, 0, sizeof *e);
-    e->opcode = IORING_OP_WRITEV;
-    e->fd = fd;
-    e->addr = (uint64_t)(uintptr_t)iov[k];
-    e->len = niov[k];
-    e->flags = k + 1 < n ? IOSQE_IO_LINK : 0;
-    e->user_data = k;
-    u->sq_array[idx] = idx;
-  }
   __atomic_store_n(u->sq_tail, tail + n, __ATOMIC_RELEASE);
   int sub;
   do sub = sys_enter(u->fd, n, 0, 0);
@@ -114,4 +105,37 @@ int svr_uring_writev(svr_uring *u, int fd, struct iovec *const *iov, const uint3
     got += reap(u, res);
   }
   return sub;
+}
+
+/* SQE k of a linked batch of n (RWF_NOWAIT: EAGAIN is returned, as from write/read on the O_NONBLOCK fd, never a
+ * wait in the kernel). */
+static struct io_uring_sqe *sqe(svr_uring *u, uint32_t k, uint32_t n, uint8_t op, int fd) {
+  unsigned idx = (*u->sq_tail + k) & *u->sq_mask;
+  struct io_uring_sqe *e = &u->sqes[idx];
+  memset(e, 0, sizeof *e);
+  e->opcode = op;
+  e->fd = fd;
+  e->rw_flags = RWF_NOWAIT;
+  e->flags = k + 1 < n ? IOSQE_IO_LINK : 0;
+  e->user_data = k;
+  u->sq_array[idx] = idx;
+  return e;
+}
+
+int svr_uring_writev(svr_uring *u, int fd, struct iovec *const *iov, const uint32_t *niov, uint32_t n, int32_t *res) {
+  for (uint32_t k = 0; k < n; k++) {
+    struct io_uring_sqe *e = sqe(u, k, n, IORING_OP_WRITEV, fd);
+    e->addr = (uint64_t)(uintptr_t)iov[k];
+    e->len = niov[k];
+  }
+  return run(u, n, res);
+}
+
+int svr_uring_read(svr_uring *u, int fd, uint8_t *base, uint32_t stride, uint32_t n, int32_t *res) {
+  for (uint32_t k = 0; k < n; k++) {
+    struct io_uring_sqe *e = sqe(u, k, n, IORING_OP_READ, fd);
+    e->addr = (uint64_t)(uintptr_t)(base + (size_t)k * stride);
+    e->len = stride;
+  }
+  return run(u, n, res);
 }

@@ -1,6 +1,6 @@
 /*
- * tun-uring.h: a minimal io_uring (raw system calls, no liburing) for the TUN writer thread: n writes handed to
- * the kernel in one io_uring_enter instead of n writev calls. Not part of the addon's interface.
+ * tun-uring.h: a minimal io_uring (raw system calls, no liburing) for the TUN writer and reader threads: n
+ * writes (or reads) handed to the kernel in one io_uring_enter instead of n system calls. Not part of the addon's interface.
  */
 #ifndef SVR_TUN_URING_H
 #define SVR_TUN_URING_H
@@ -34,5 +34,9 @@ void svr_uring_close(svr_uring *u);
  * -errno when io_uring_enter took none.
  */
 int svr_uring_writev(svr_uring *u, int fd, struct iovec *const *iov, const uint32_t *niov, uint32_t n, int32_t *res);
+
+/* The same for n reads of up to `stride` bytes into base + k * stride: they stop at the first EAGAIN (res[k]
+ * -EAGAIN, the rest -ECANCELED), so a batch takes what the queue holds, in order. */
+int svr_uring_read(svr_uring *u, int fd, uint8_t *base, uint32_t stride, uint32_t n, int32_t *res);
 
 #endif

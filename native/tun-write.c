@@ -136,6 +136,7 @@ struct writer {
   uint32_t direct_max;    /* calls of at most this many packets are written by tunWriterPush when the ring is empty */
   svr_uring ur;           /* batched writes (tun-uring.c); ur.fd < 0: one writev per write */
   wplan *plans;           /* SVR_URING_BATCH planned writes (with ur) */
+  uint32_t ur_plain;      /* writes left to do one writev each after a failed one (a down link fails them all) */
 
   /* JS thread only */
   uint64_t wpos;          /* bytes used by the producer (monotonic) */
@@ -388,9 +389,16 @@ static uint32_t write_slots_uring(writer *w, uint32_t i, uint32_t stop_at, wstat
   uint32_t done = 0;
   for (uint32_t k = 0; k < (uint32_t)sub; k++) {
     if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
-    if (res[k] >= 0) count_written(st, covered[k]);
-    else count_failed(w, st, -res[k], covered[k]);
     done += covered[k];
+    if (res[k] >= 0) {
+      count_written(st, covered[k]);
+      continue;
+    }
+    /* A failure cancels the rest of the batch: while writes keep failing (EIO on a down link), a batch per
+     * packet would cost more than writev, so the next ones go one writev each. */
+    count_failed(w, st, -res[k], covered[k]);
+    w->ur_plain = 2 * SVR_URING_BATCH;
+    break;
   }
   return done;
 }
@@ -404,7 +412,8 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
   struct iovec iov[SVR_COALESCE_MAX_SEGS + 1];
   uint32_t stop_at = i + n;
   while (i < stop_at) {
-    uint32_t done = w->ur.fd >= 0 ? write_slots_uring(w, i, stop_at, st) : 0;
+    uint32_t done = w->ur.fd >= 0 && w->ur_plain == 0 ? write_slots_uring(w, i, stop_at, st) : 0;
+    if (w->ur_plain > 0) w->ur_plain--;
     if (done > 0) {
       i += done;
       *head += done;
