@@ -107,16 +107,16 @@ static int run(svr_uring *u, uint32_t n, int32_t *res) {
   return sub;
 }
 
-/* SQE k of a linked batch of n (RWF_NOWAIT: EAGAIN is returned, as from write/read on the O_NONBLOCK fd, never a
+/* SQE k of a batch of n, linked or not (RWF_NOWAIT: EAGAIN is returned, as from write/read on the O_NONBLOCK fd, never a
  * wait in the kernel). */
-static struct io_uring_sqe *sqe(svr_uring *u, uint32_t k, uint32_t n, uint8_t op, int fd) {
+static struct io_uring_sqe *sqe(svr_uring *u, uint32_t k, uint32_t n, uint8_t op, int fd, int link) {
   unsigned idx = (*u->sq_tail + k) & *u->sq_mask;
   struct io_uring_sqe *e = &u->sqes[idx];
   memset(e, 0, sizeof *e);
   e->opcode = op;
   e->fd = fd;
   e->rw_flags = RWF_NOWAIT;
-  e->flags = k + 1 < n ? IOSQE_IO_LINK : 0;
+  e->flags = link && k + 1 < n ? IOSQE_IO_LINK : 0;
   e->user_data = k;
   u->sq_array[idx] = idx;
   return e;
@@ -124,7 +124,7 @@ static struct io_uring_sqe *sqe(svr_uring *u, uint32_t k, uint32_t n, uint8_t op
 
 int svr_uring_writev(svr_uring *u, int fd, struct iovec *const *iov, const uint32_t *niov, uint32_t n, int32_t *res) {
   for (uint32_t k = 0; k < n; k++) {
-    struct io_uring_sqe *e = sqe(u, k, n, IORING_OP_WRITEV, fd);
+    struct io_uring_sqe *e = sqe(u, k, n, IORING_OP_WRITEV, fd, 1);
     e->addr = (uint64_t)(uintptr_t)iov[k];
     e->len = niov[k];
   }
@@ -133,7 +133,7 @@ int svr_uring_writev(svr_uring *u, int fd, struct iovec *const *iov, const uint3
 
 int svr_uring_read(svr_uring *u, int fd, uint8_t *base, uint32_t stride, uint32_t n, int32_t *res) {
   for (uint32_t k = 0; k < n; k++) {
-    struct io_uring_sqe *e = sqe(u, k, n, IORING_OP_READ, fd);
+    struct io_uring_sqe *e = sqe(u, k, n, IORING_OP_READ, fd, 0);
     e->addr = (uint64_t)(uintptr_t)(base + (size_t)k * stride);
     e->len = stride;
   }

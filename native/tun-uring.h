@@ -35,8 +35,9 @@ void svr_uring_close(svr_uring *u);
  */
 int svr_uring_writev(svr_uring *u, int fd, struct iovec *const *iov, const uint32_t *niov, uint32_t n, int32_t *res);
 
-/* The same for n reads of up to `stride` bytes into base + k * stride: they stop at the first EAGAIN (res[k]
- * -EAGAIN, the rest -ECANCELED), so a batch takes what the queue holds, in order. */
+/* n reads of up to `stride` bytes into base + k * stride, not linked (a link would post the reads after the first
+ * through task work, often one more io_uring_enter): the kernel issues them one after the other, so the ones that
+ * got a packet (res >= 0; the others -EAGAIN) hold the queue's packets in the order of k. */
 int svr_uring_read(svr_uring *u, int fd, uint8_t *base, uint32_t stride, uint32_t n, int32_t *res);
 
 #endif

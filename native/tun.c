@@ -18,8 +18,10 @@
  *                         flags & SVR_READER_OFFLOAD (a vnet_hdr queue with TUNSETOFFLOAD): each read goes to a
  *                         scratch buffer and native/offload.c cuts it into plain IP packets <= S (GSO segmented,
  *                         partial checksums completed); a super-packet that does not fit the rest of a batch
- *                         continues in the next one. cb then also gets (superPackets, segments, offloadErrors),
- *                         running totals, as arguments 6..8 (argument 5 is the error message, else undefined).
+ *                         continues in the next one. The thread reads up to 16 packets per io_uring_enter
+ *                         (native/tun-uring.c; as many as the last batch found, +1; SVR_TUN_URING=0: read()).
+ *                         cb then also gets (superPackets, segments, offloadErrors), running totals, as
+ *                         arguments 6..8 (argument 5 is the error message, else undefined).
  *                         flags & SVR_READER_POLL: start in poll mode (below).
  *   tunReaderMode(handle, poll) poll mode: the thread parks and the JS thread reads instead, from a uv_poll
  *                         watcher on its own event loop: readable -> the same reads into the next buffer ->
@@ -117,8 +119,10 @@ struct reader {
    * uscratch; reads [uq_next, uq_count) are done and not cut yet (either mode cuts them first, in order) */
   svr_uring ur;
   uint8_t *uscratch;
-  int32_t ures[SVR_URING_BATCH];
+  int32_t ures[SVR_URING_READS];  /* queued read q: ures[q] bytes in uscratch buffer uq_idx[q] */
+  uint8_t uq_idx[SVR_URING_READS];
   uint32_t uq_next, uq_count;
+  uint32_t ur_want;               /* reads in the next batch: doubles while all find a packet, else found + 1 */
 
   /* JS thread only */
   int stopped;
@@ -198,21 +202,32 @@ static uint32_t take_read(reader *r, uint8_t *buf, size_t len, uint8_t *base, ui
   return svr_seg_emit(&r->seg, base, r->snap, lens, n, r->batch);
 }
 
-/* The thread, with io_uring: up to `want` reads in one io_uring_enter, queued in uq. Returns the reads queued;
- * 0 with errno set when the first read failed (EAGAIN: nothing there); -1 when io_uring failed (then it is off
- * for this reader and the caller reads as before). */
+/* The thread, with io_uring: up to `want` reads in one io_uring_enter (fewer when the last batch found fewer
+ * packets: reads that meet EAGAIN are work too), queued in uq in order. Returns the reads queued; 0 with errno set
+ * when none got a packet (EAGAIN: nothing there); -1 when io_uring failed (then it is off for this reader and the
+ * caller reads as before). */
 static int read_batch(reader *r, uint32_t want) {
-  uint32_t m = want < SVR_URING_READS ? want : SVR_URING_READS;
-  int sub = svr_uring_read(&r->ur, r->fd, r->uscratch, SVR_OFFLOAD_SCRATCH, m, r->ures);
+  uint32_t m = want < r->ur_want ? want : r->ur_want;
+  int32_t res[SVR_URING_READS];
+  int sub = svr_uring_read(&r->ur, r->fd, r->uscratch, SVR_OFFLOAD_SCRATCH, m, res);
   if (sub <= 0) {
     svr_uring_close(&r->ur);
     return -1;
   }
   uint32_t ok = 0;
-  while (ok < (uint32_t)sub && r->ures[ok] >= 0) ok++; /* a later failure: the next read meets it again */
+  int err = EAGAIN;
+  for (uint32_t k = 0; k < (uint32_t)sub; k++) {
+    if (res[k] >= 0) {
+      r->uq_idx[ok] = (uint8_t)k;
+      r->ures[ok++] = res[k];
+    } else if (res[k] != -EAGAIN && err == EAGAIN) {
+      err = -res[k]; /* with packets queued, the next read meets it again */
+    }
+  }
+  r->ur_want = ok == (uint32_t)sub ? (m * 2 < SVR_URING_READS ? m * 2 : SVR_URING_READS) : (ok + 1 > 2 ? ok + 1 : 2);
   r->uq_next = 0;
   r->uq_count = ok;
-  if (ok == 0) errno = -r->ures[0];
+  if (ok == 0) errno = err;
   return (int)ok;
 }
 
@@ -231,7 +246,7 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
   while (n < r->batch) {
     if (r->uq_next < r->uq_count) {
       uint32_t q = r->uq_next++;
-      n = take_read(r, r->uscratch + (size_t)q * SVR_OFFLOAD_SCRATCH, (size_t)r->ures[q], base, lens, n);
+      n = take_read(r, r->uscratch + (size_t)r->uq_idx[q] * SVR_OFFLOAD_SCRATCH, (size_t)r->ures[q], base, lens, n);
       continue;
     }
     if (n == 0 && pfd != NULL) {
@@ -711,6 +726,7 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->loop_ref = 1;
   r->want_poll = r->park = (rflags & SVR_READER_POLL) != 0; /* the thread starts parked */
   r->ur.fd = -1;
+  r->ur_want = 2;
   if (r->offload && (r->scratch = malloc(SVR_OFFLOAD_SCRATCH)) == NULL) {
     free(r);
     svr_throw_errno(env, ENOMEM, "malloc");
