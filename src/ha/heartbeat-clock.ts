@@ -5,6 +5,8 @@
  *   heard()             a heartbeat from the partner: one number written, no timer touched
  *   dead time passed    lost(): once, when the dead time (heartbeatMs x misses) has passed since the last
  *                       heartbeat heard (or the start); heard() after that arms the watch again
+ *   a beat that late    stalled(lateMs): this node's own beat fired a dead time or more after it was due (its
+ *                       event loop was blocked or starved of CPU that long): the partner may have taken over
  *
  * The dead-time timer is lazy: it fires at (last heard + dead time) as known when it was armed, and if a heartbeat
  * came meanwhile it re-arms for what is left. A steady pair costs one timer a heartbeat interval (the beat) and one
@@ -23,6 +25,7 @@ export interface HeartbeatClockOptions {
   deadMs: number;
   beat: () => void;
   lost: () => void;
+  stalled?: (lateMs: number) => void;
   timers: HeartbeatTimers;
 }
 
@@ -30,6 +33,7 @@ export class HeartbeatClock {
   private heardAt = 0;
   private watching = false;
   private beatTimer: unknown;
+  private beatDue = 0;
   private deadTimer: unknown;
   private running = false;
 
@@ -64,10 +68,13 @@ export class HeartbeatClock {
   }
 
   private scheduleBeat(): void {
+    this.beatDue = this.o.timers.now() + this.o.heartbeatMs;
     this.beatTimer = this.o.timers.setTimeout(() => {
       if (!this.running) return;
+      const late = this.o.timers.now() - this.beatDue;
       this.scheduleBeat();
       this.o.beat();
+      if (late >= this.o.deadMs) this.o.stalled?.(late);
     }, this.o.heartbeatMs);
   }
 

@@ -50,6 +50,9 @@ export interface PairNodeOptions {
   released?: () => boolean;
   onRole?: (p: HaRolePublished) => void;
   onSplitBrain?: (p: { active: boolean; message: string }) => void;
+  /** this node's own heartbeat went out `lateMs` late, a dead time or more (its event loop blocked or starved of
+   *  CPU): the partner may have counted it lost and taken over */
+  onStall?: (lateMs: number) => void;
   /** the partner's heartbeats name another role than before (e.g. it stopped being active) */
   onPartnerRole?: (role: HaRole) => void;
   /** called before each flush: queue the state changed since the last one, or all of it when `full` (a
@@ -173,6 +176,7 @@ export class PairNode {
       heartbeatMs: o.redundancy.heartbeatInterval, deadMs: o.redundancy.heartbeatInterval * o.redundancy.heartbeatMisses,
       beat: () => this.beat(heartbeatOf(this.actor.getSnapshot().context)),
       lost: () => this.actor.send({ type: 'ha.partnerLost' }),
+      stalled: (lateMs) => o.onStall?.(lateMs),
       timers: { now: () => performance.now(), setTimeout: IO_FIRST_CLOCK.setTimeout, clearTimeout: IO_FIRST_CLOCK.clearTimeout },
     });
   }

@@ -8,15 +8,16 @@ import { HeartbeatClock } from '../../../src/ha/heartbeat-clock.js';
 /** SimulatedClock.increment(n) fires what is due with the clock already n later: step 1 ms at a time */
 const advance = (clock: SimulatedClock, ms: number): void => { for (let i = 0; i < ms; i++) clock.increment(1); };
 
-function make(): { clock: SimulatedClock; hc: HeartbeatClock; beats: number[]; lost: number[] } {
+function make(): { clock: SimulatedClock; hc: HeartbeatClock; beats: number[]; lost: number[]; stalls: number[] } {
   const clock = new SimulatedClock();
   const beats: number[] = [];
   const lost: number[] = [];
+  const stalls: number[] = [];
   const hc = new HeartbeatClock({
-    heartbeatMs: 100, deadMs: 300, beat: () => beats.push(clock.now()), lost: () => lost.push(clock.now()),
+    heartbeatMs: 100, deadMs: 300, beat: () => beats.push(clock.now()), lost: () => lost.push(clock.now()), stalled: (ms) => stalls.push(ms),
     timers: { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (h) => clock.clearTimeout(h as never) },
   });
-  return { clock, hc, beats, lost };
+  return { clock, hc, beats, lost, stalls };
 }
 
 test('a beat every 100 ms; nothing heard within the dead time after the start: lost once', () => {
@@ -53,6 +54,18 @@ test('heartbeats keep the partner alive; lost 300 ms after the last one; heard a
   const back = clock.now();
   advance(clock, 300);
   assert.equal(lost, [last + 300, back + 300]);
+  hc.stop();
+});
+
+test('a beat a dead time late (the event loop blocked): stalled, with how late', () => {
+  const { clock, hc, stalls } = make();
+  hc.start();
+  advance(clock, 1000);
+  assert.equal(stalls, [], 'on time');
+  clock.increment(250); // the loop blocked: the beat due at 1100 fires at 1250
+  assert.equal(stalls, [], '150 ms late: less than the dead time');
+  clock.increment(500); // due at 1350, fires at 1750
+  assert.equal(stalls, [400]);
   hc.stop();
 });
 
