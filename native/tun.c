@@ -26,6 +26,7 @@
  *                         the same cb, called directly (napi_make_callback). One wake-up per batch instead of
  *                         two (reader thread, then JS), which is most of a router pass at low rates; the thread
  *                         mode overlaps reads with JS work at high rates. TypeScript decides (tun-device.ts).
+ *                         After a quiet spell the JS thread delivers its first read alone (one_read below).
  *                         thread -> poll: park flag + eventfd; the thread, once it waits, sends a PARKED call
  *                         through the threadsafe queue (so after every batch it handed over) and that call
  *                         starts the watcher. poll -> thread: stop the watcher, wake the thread. Both modes
