@@ -47,3 +47,14 @@ export function formatSpread(xs: readonly number[], digits = 3): string {
   if (s.length === 0) return '–';
   return `${median(s).toFixed(digits)} (${s[0]!.toFixed(digits)}–${s[s.length - 1]!.toFixed(digits)})`;
 }
+
+/** The clean rounds' ratios against a floor (0.90: at most 10 % lower): their mean and its standard error, and
+ *  the verdict: `pass` when the mean is 2 standard errors or more above the floor, `FAIL` when as far below,
+ *  else `not settled` (one round, or rounds that spread across the floor). */
+export function ratioVerdict(ratios: readonly number[], floor: number): { mean: number; se: number; verdict: 'pass' | 'FAIL' | 'not settled' } {
+  const xs = ratios.filter(Number.isFinite);
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const se = xs.length < 2 ? NaN : Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1) / xs.length);
+  const verdict = !Number.isFinite(se) ? 'not settled' : mean - 2 * se >= floor ? 'pass' : mean + 2 * se < floor ? 'FAIL' : 'not settled';
+  return { mean, se, verdict };
+}

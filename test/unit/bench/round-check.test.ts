@@ -7,8 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findProblems } from '../../../bench/comparable.js';
 import { pacedDisturbed, pacedRate, type PacedCost } from '../../../bench/paced-cost.js';
-import type { ModeResult, SessionRate } from '../../../bench/results.js';
-import { formatSpread, pacedCostRatio, roundProblems } from '../../../bench/round-check.js';
+import type { BenchResults, ModeResult, SessionRate } from '../../../bench/results.js';
+import { goals } from '../../../bench/report.js';
+import { formatSpread, pacedCostRatio, ratioVerdict, roundProblems } from '../../../bench/round-check.js';
 import type { VisibilityRound } from '../../../bench/visibility.js';
 
 const closed = (attempted: number, failed: number, window = 512): SessionRate => ({
@@ -61,6 +62,32 @@ test('comparable.ts names every disturbed round of the visibility and HA cases',
   } as unknown as ModeResult;
   const text = findProblems({ modes: [m] }).map((p) => `${p.measurement}: ${p.reason}`);
   assert.equal(text, ['visibility: round 2 disturbed: 3000 of 90000 sessions failed with records on', 'ha: round 1 disturbed: paced at 10000/s with r1 one node, 9000/s with r1 a pair']);
+});
+
+test('a ratio goal is settled only when the clean rounds\' mean is 2 standard errors clear of the floor', () => {
+  const q = ratioVerdict([0.914, 0.700, 0.960], 0.9); // the quiet run of 2026-12-05 20:05: median 0.914
+  assert.is(q.verdict, 'not settled');
+  assert.ok(Math.abs(q.mean - 0.858) < 0.001 && Math.abs(q.se - 0.080) < 0.001, `${q.mean} ± ${q.se}`);
+  assert.is(ratioVerdict([0.95, 0.96, 0.94, 0.95], 0.9).verdict, 'pass');
+  assert.is(ratioVerdict([0.70, 0.72, 0.71], 0.9).verdict, 'FAIL');
+  assert.is(ratioVerdict([0.99], 0.9).verdict, 'not settled', 'one round has no error');
+});
+
+test('the visibility case\'s session-rate goal says "not settled" when its rounds spread across 0.90; a tight spread keeps pass', () => {
+  const rate = (perSecond: number): SessionRate => ({ ...closed(perSecond * 5, 0), createdR1PerSecond: perSecond });
+  const round = (off: number, on: number): VisibilityRound => ({ off: { sessions: rate(off) }, on: { sessions: rate(on) }, ratio: on / off, problems: [] });
+  const goal = (rounds: VisibilityRound[], mid: VisibilityRound): string => {
+    const m = {
+      id: 'svrouter', label: 'svrouter', status: 'ok', notes: [], loadAvgAtStart: [], udpLargeLen: 1400, errors: [],
+      visibility: { idleTimeoutS: 2, off: mid.off, on: mid.on, rounds, errors: [] },
+    } as unknown as ModeResult;
+    const r = { modes: [m], notComparable: [] } as unknown as BenchResults;
+    return goals(r).find((g) => g.goal.startsWith('session records (IPFIX + history) cost ≤ 10 %'))!.status;
+  };
+  const spread = [round(30_000, 27_420), round(30_000, 21_000), round(30_000, 28_800)];
+  assert.is(goal(spread, spread[0]!), 'not settled');
+  const tight = [round(30_000, 28_500), round(30_000, 28_800), round(30_000, 28_200)];
+  assert.is(goal(tight, tight[0]!), 'pass');
 });
 
 test.run();
