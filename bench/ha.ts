@@ -41,7 +41,7 @@ import type { Plan } from './plan.js';
 import type { SessionRate, TcpResult } from './results.js';
 import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
-import { NS, namePrefix } from './topology.js';
+import { NS, namePrefix, standbyNamespace } from './topology.js';
 import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
 import { formatSpread, pacedCostRatio, pacedProcessUs, roundProblems } from './round-check.js';
 import { caseAddresses } from './session-load.js';
@@ -226,7 +226,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     return standbyTcp;
   };
 
-  const ns = `${namePrefix()}-r1b`;
+  const ns = standbyNamespace();
   const veth = { a: `${namePrefix()}-hsa`, b: `${namePrefix()}-hsb` };
   const config = join(dir, 'authority-pair.yaml');
   writeFileSync(config, svrConfigYaml({ encrypt: false, pair: { ...SYNC, key: randomBytes(32).toString('base64') } }));
