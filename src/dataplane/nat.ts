@@ -24,31 +24,35 @@ export function serverSideKey(t: SessionTable, r: number, ifx: number, k: SideKe
   return k;
 }
 
+/**
+ * The server-side view of row r, into k: toward the server (forward) the translated source/destination and
+ * ports; from the server (reverse) the original ones. What writeServerSide writes, for svr-in's native finish.
+ */
+export function serverSideView(t: SessionTable, r: number, forward: boolean, k: SideKey): SideKey {
+  if (forward) return serverSideKey(t, r, -1, k);
+  k.family = t.family[r] as 4 | 6;
+  k.src = t.dstWords(r);
+  k.srcOff = t.wordsAt;
+  k.dst = t.srcWords(r);
+  k.dstOff = t.wordsAt;
+  k.srcPort = t.origDstPort[r]!;
+  k.dstPort = t.origSrcPort[r]!;
+  k.protocol = t.protocol[r]!;
+  k.ifIndex = -1;
+  return k;
+}
+
 const a = new Uint8Array(16);
 const b = new Uint8Array(16);
+const side: SideKey = { family: 4, src: new Uint32Array(0), srcOff: 0, dst: new Uint32Array(0), dstOff: 0, srcPort: 0, dstPort: 0, protocol: 0, ifIndex: -1 };
 
-/**
- * Writes the server-side view of row r into a packet: toward the server (forward) the translated
- * source/destination; from the server (reverse) the original ones. Incremental checksums.
- */
+/** Writes the server-side view of row r (serverSideView) into a packet. Incremental checksums. */
 export function writeServerSide(d: Uint8Array, pi: PacketInfo, t: SessionTable, r: number, forward: boolean): void {
-  const f = t.flags[r]!;
-  const fam = t.family[r] as 4 | 6;
-  const snat = (f & SF_SNAT) !== 0;
-  const dnat = (f & SF_DNAT) !== 0;
-  if (forward) {
-    if (snat) wordsToBytes(t.natSrc, r * 4, fam, a);
-    else wordsToBytes(t.srcWords(r), t.wordsAt, fam, a);
-    if (dnat) wordsToBytes(t.natDst, r * 4, fam, b);
-    else wordsToBytes(t.dstWords(r), t.wordsAt, fam, b);
-    setAddresses(d, pi, a, 0, b, 0);
-    setPorts(d, pi, snat ? t.natSrcPort[r]! : t.origSrcPort[r]!, dnat ? t.natDstPort[r]! : t.origDstPort[r]!);
-  } else {
-    wordsToBytes(t.dstWords(r), t.wordsAt, fam, a);
-    wordsToBytes(t.srcWords(r), t.wordsAt, fam, b);
-    setAddresses(d, pi, a, 0, b, 0);
-    setPorts(d, pi, t.origDstPort[r]!, t.origSrcPort[r]!);
-  }
+  const k = serverSideView(t, r, forward, side);
+  wordsToBytes(k.src, k.srcOff, k.family, a);
+  wordsToBytes(k.dst, k.dstOff, k.family, b);
+  setAddresses(d, pi, a, 0, b, 0);
+  setPorts(d, pi, k.srcPort, k.dstPort);
 }
 
 export function hasNat(t: SessionTable, r: number): boolean {

@@ -13,6 +13,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import { SteadySend } from '../../../src/dataplane/steady-send.js';
+import { SteadyReceive } from '../../../src/dataplane/steady-receive.js';
 import { finish, sumBytes } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
@@ -30,8 +31,19 @@ type Cipher = 'none' | 'aes-cbc-256' | 'aes-gcm-256';
 let finished = 0;
 const finishOriginal = SteadySend.prototype.finish;
 SteadySend.prototype.finish = function (this: SteadySend, ...args: Parameters<SteadySend['finish']>): void {
-  finished += this.count;
+  if (!receiving) finished += this.count;
   finishOriginal.apply(this, args);
+};
+/** svr-in's finish (steady-receive.ts) goes through the same call: not counted here */
+let receiving = false;
+const receiveOriginal = SteadyReceive.prototype.finish;
+SteadyReceive.prototype.finish = function (this: SteadyReceive, data: Uint8Array): void {
+  receiving = true;
+  try {
+    receiveOriginal.call(this, data);
+  } finally {
+    receiving = false;
+  }
 };
 
 async function config(cipher: Cipher, asUdp: boolean): Promise<SvrConfig> {
