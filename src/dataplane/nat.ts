@@ -24,21 +24,35 @@ export function serverSideKey(t: SessionTable, r: number, ifx: number, k: SideKe
   return k;
 }
 
+/** The flow key of row r's original 5-tuple (client -> server, before any NAT) on interface ifx. */
+export function originalKey(t: SessionTable, r: number, ifx: number, k: SideKey): SideKey {
+  k.family = t.family[r] as 4 | 6;
+  k.src = t.srcWords(r);
+  k.srcOff = t.wordsAt;
+  k.dst = t.dstWords(r);
+  k.dstOff = t.wordsAt;
+  k.srcPort = t.origSrcPort[r]!;
+  k.dstPort = t.origDstPort[r]!;
+  k.protocol = t.protocol[r]!;
+  k.ifIndex = ifx;
+  return k;
+}
+
 /**
  * The server-side view of row r, into k: toward the server (forward) the translated source/destination and
- * ports; from the server (reverse) the original ones. What writeServerSide writes, for svr-in's native finish.
+ * ports; from the server (reverse) the original ones, server -> client. What writeServerSide writes, and
+ * what svr-in's native finish writes (steady-receive.ts).
  */
 export function serverSideView(t: SessionTable, r: number, forward: boolean, k: SideKey): SideKey {
   if (forward) return serverSideKey(t, r, -1, k);
-  k.family = t.family[r] as 4 | 6;
-  k.src = t.dstWords(r);
-  k.srcOff = t.wordsAt;
-  k.dst = t.srcWords(r);
-  k.dstOff = t.wordsAt;
-  k.srcPort = t.origDstPort[r]!;
-  k.dstPort = t.origSrcPort[r]!;
-  k.protocol = t.protocol[r]!;
-  k.ifIndex = -1;
+  originalKey(t, r, -1, k);
+  const src = k.src, srcOff = k.srcOff, srcPort = k.srcPort;
+  k.src = k.dst;
+  k.srcOff = k.dstOff;
+  k.srcPort = k.dstPort;
+  k.dst = src;
+  k.dstOff = srcOff;
+  k.dstPort = srcPort;
   return k;
 }
 
