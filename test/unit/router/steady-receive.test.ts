@@ -15,14 +15,12 @@ import { SteadyReceive } from '../../../src/dataplane/steady-receive.js';
 import { finish, sumBytes } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
-import type { SvrConfig } from '../../../src/model/config.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { until } from '../../support/config.js';
 import { withSwitch } from '../../support/env.js';
+import { steadyConfig, steadyCounters, type SteadyCipher } from '../../support/steady.js';
 
 const CLIENT = '198.18.1.10', SERVER = '198.18.3.20';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-type Cipher = 'none' | 'aes-cbc-256' | 'aes-gcm-256';
 
 /** packets the native finish took (SteadyReceive.finish watched), so a run shows which path it tested */
 let finished = 0;
@@ -31,19 +29,6 @@ SteadyReceive.prototype.finish = function (this: SteadyReceive, data: Uint8Array
   finished += this.steady.count;
   finishOriginal.call(this, data);
 };
-
-async function config(cipher: Cipher, asUdp: boolean): Promise<SvrConfig> {
-  const c = await exampleConfig();
-  c.authority.securityPolicies.push({
-    name: 'steady', hmacMode: 'regular', hmacCipher: 'sha256-128', encrypt: cipher !== 'none', encryptionCipher: cipher === 'none' ? 'aes-cbc-256' : cipher,
-    adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static', rekeyInterval: 120,
-  });
-  for (const s of c.authority.services) s.security = 'steady';
-  c.authority.securityPolicies.find((p) => p.name === 'internal')!.hmacMode = 'regular';
-  for (const r of c.authority.routers) r.interfaces.find((i) => i.kind === 'wan')!.mtu = 1500;
-  if (asUdp) for (const r of c.authority.routers) for (const i of r.interfaces) for (const n of i.neighborhoods) n.udpTransform = { mode: 'always-transform', detectInterval: 300 };
-  return c;
-}
 
 /** The TCP packets from `src` seen on a LAN segment (not SYNs), in order, with TTL and IPv4 header checksum zeroed (checked first). */
 function record(lan: MemorySegment, src: string, out: string[]): void {
@@ -63,8 +48,8 @@ function record(lan: MemorySegment, src: string, out: string[]): void {
   });
 }
 
-async function run(cipher: Cipher, asUdp: boolean, on: boolean): Promise<{ r1: Record<string, number>; r2: Record<string, number> }> {
-  const cfg = await config(cipher, asUdp);
+async function run(cipher: SteadyCipher, asUdp: boolean, on: boolean): Promise<{ r1: Record<string, number>; r2: Record<string, number> }> {
+  const cfg = await steadyConfig(cipher, asUdp);
   const lab = await withSwitch('SVR_NATIVE_RECEIVE', on, async () => createMemoryLab({ config: cfg, clients: [CLIENT], servers: [SERVER] }));
   const sentUp: string[] = [], gotUp: string[] = [], sentDown: string[] = [], gotDown: string[] = [];
   // the client's packets as it sent them and as r2 delivered them; the server's, as r1 delivered them
@@ -90,8 +75,7 @@ async function run(cipher: Cipher, asUdp: boolean, on: boolean): Promise<{ r1: R
   // HMAC only, TCP as TCP: an established packet loses nothing but its trailer (wan-verify's), so svr-in's rewrite stays incremental in JS
   if (on && new SteadyReceive().steady.on && (cipher !== 'none' || asUdp)) assert.ok(finished > (gotUp.length + gotDown.length) / 4, `the native finish took ${finished} packets`);
   else if (!on) assert.is(finished, 0, 'SVR_NATIVE_RECEIVE=0: all in JS');
-  const pick = (c: Record<string, number>) => Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith('drop-') || k.startsWith('sessions-') || k.includes('sealed') || k.includes('transformed')));
-  const out = { r1: pick(lab.r1.counters()), r2: pick(lab.r2.counters()) };
+  const out = { r1: steadyCounters(lab.r1.counters()), r2: steadyCounters(lab.r2.counters()) };
   await lab.close();
   return out;
 }
