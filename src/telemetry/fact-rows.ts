@@ -18,7 +18,7 @@ import { CLOSE_CODES, MIGRATION_CODES } from '../dataplane/fact-writer.js';
 import { uuidString } from '../dataplane/random-pool.js';
 import { outerProtocol, roleName } from '../dataplane/session-ops.js';
 import { addressText } from '../dataplane/session-tuples.js';
-import { waypoint, type PathNames, type RowNames } from './open-sessions.js';
+import { pathNames, waypoint, type PathNames, type RowNames } from './open-sessions.js';
 import type { CloseReason, DenyReason, InterfaceRef, SessionFact } from './record.js';
 
 /** Where a ring's rows go (SessionRecordBuilder's openRow, totals and end; its apply for the other facts). */
@@ -206,7 +206,7 @@ export class FactReader {
       case NAME_APP: this.apps[id] = text; break;
       case NAME_PATH: {
         const [name = '', peer = '', local = '', remote = ''] = text.split('\0');
-        this.paths[id] = { name, peer, local, remote };
+        this.paths[id] = pathNames(name, peer, local, remote);
       }
     }
   }
