@@ -56,6 +56,22 @@ function canonicalCached(text: string): string {
   return c;
 }
 
+/** canonicalCached with the last address of one field kept (the server's repeats record after record: no lookup) */
+class LastCanonical {
+  private text = '';
+  private canon = '';
+
+  of(text: string): string {
+    if (text !== this.text) {
+      this.canon = canonicalCached(text);
+      this.text = text;
+    }
+    return this.canon;
+  }
+}
+const lastSource = new LastCanonical();
+const lastDestination = new LastCanonical();
+
 /** The indexed fields by number (IndexSink's `field`), in indexEntries' order. */
 export const INDEXED_FIELDS: readonly IndexedField[] = ['tenant', 'service', 'application', 'router', 'path', 'reason', 'source', 'destination', 'port'];
 const [TENANT, SERVICE, APPLICATION, ROUTER, PATH, REASON, SOURCE, DESTINATION, PORT] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
@@ -81,8 +97,8 @@ export function indexEntries(r: SessionRecord, sink: IndexSink): void {
     if (p !== '' && r.paths.indexOf(p) === i) sink.add(PATH, p);
   }
   if (r.closeReason !== undefined) sink.add(REASON, r.closeReason);
-  sink.add(SOURCE, canonicalCached(r.forward.src));
-  sink.add(DESTINATION, canonicalCached(r.forward.dst));
+  sink.add(SOURCE, lastSource.of(r.forward.src));
+  sink.add(DESTINATION, lastDestination.of(r.forward.dst));
   sink.add(PORT, portText(r.forward.dstPort));
 }
 
