@@ -44,8 +44,9 @@ export const MIN_LOSS_TIMEOUT_MS = 1000;
 
 /**
  * One tester's state, no allocation per request or reply (a hub sends and matches ~2,000 of each a second):
- * the round's requests are `firstSequence + index`, their send times, deadlines and outstanding flags in
- * typed arrays sized for `length`, the RTTs in one array reused by every round, the timer callbacks bound once.
+ * the round's requests are `firstSequence + index`, their send times, deadlines, outstanding flags and RTTs in
+ * arrays every round reuses (plain arrays: an ArrayBuffer per tester costs the garbage collector more than it
+ * saves), the timer callbacks bound once.
  */
 export class LinkTester {
   #timer: unknown = null;
@@ -60,9 +61,10 @@ export class LinkTester {
   /** requests in this round (settings.length when it started) */
   #length = 0;
   #lastDeadlineMs = 0;
-  #sentAtMs = new Float64Array(0);
-  #deadlineMs = new Float64Array(0);
-  #pending = new Uint8Array(0);
+  readonly #sentAtMs: number[] = [];
+  readonly #deadlineMs: number[] = [];
+  /** 1 while request `index` waits for its reply */
+  readonly #pending: number[] = [];
   readonly #rtts: (number | undefined)[] = [];
   readonly #onSendNext = (): void => {
     this.#timer = null;
@@ -123,13 +125,7 @@ export class LinkTester {
   }
 
   #startRound(): void {
-    const n = (this.#length = this.settings.length);
-    if (this.#pending.length < n) {
-      this.#sentAtMs = new Float64Array(n);
-      this.#deadlineMs = new Float64Array(n);
-      this.#pending = new Uint8Array(n);
-    }
-    this.#pending.fill(0);
+    this.#length = this.settings.length;
     this.#rtts.length = 0;
     this.#inRound = true;
     this.#startedAtMs = this.deps.timers.now();
@@ -152,10 +148,9 @@ export class LinkTester {
     this.#sentAtMs[index] = now;
     this.#deadlineMs[index] = deadlineMs;
     // a request that cannot be sent is lost right away
-    if (this.deps.send(encodeLinkTestInto(requestOut, sequence, now))) {
-      this.#pending[index] = 1;
-      this.#outstanding++;
-    }
+    const sent = this.deps.send(encodeLinkTestInto(requestOut, sequence, now));
+    this.#pending[index] = sent ? 1 : 0;
+    if (sent) this.#outstanding++;
     if (this.#sent < this.#length) {
       this.#schedule(this.settings.spacingMs, this.#onSendNext);
     } else if (this.#outstanding === 0) {
