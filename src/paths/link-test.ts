@@ -147,10 +147,13 @@ export class LinkTester {
     this.#lastDeadlineMs = deadlineMs;
     this.#sentAtMs[index] = now;
     this.#deadlineMs[index] = deadlineMs;
+    this.#pending[index] = 1;
+    this.#outstanding++;
     // a request that cannot be sent is lost right away
-    const sent = this.deps.send(encodeLinkTestInto(requestOut, sequence, now));
-    this.#pending[index] = sent ? 1 : 0;
-    if (sent) this.#outstanding++;
+    if (!this.deps.send(encodeLinkTestInto(requestOut, sequence, now)) && this.#pending[index] === 1) {
+      this.#pending[index] = 0;
+      this.#outstanding--;
+    }
     if (this.#sent < this.#length) {
       this.#schedule(this.settings.spacingMs, this.#onSendNext);
     } else if (this.#outstanding === 0) {
