@@ -20,6 +20,8 @@
  *     its new sessions failed, a figure missing on either side of the ratio;
  *   - config at scale (config-scale.ts): the benchmark failed, the packet feed was not steady before the reload,
  *     or the reload removed sessions it should have kept;
+ *   - the visibility and HA cases: a disturbed round (round-check.ts: a side's sessions failed, the two sides ran
+ *     different windows, a paced test failed or fell behind its rate);
  *   - the hub case: not every path came up (its step fails), a path went down while the hub's CPU was measured,
  *     or not every silenced path was declared down (hub.ts).
  */
@@ -85,6 +87,9 @@ function modeProblems(m: ModeResult): Problem[] {
   }
   for (const e of m.hub?.problems ?? []) add('hub', e);
   if (m.scaling !== undefined) for (const e of scalingProblems(m.scaling)) add('scaling', e);
+  for (const [key, rounds] of [['visibility', m.visibility?.rounds], ['ha', m.ha?.rounds]] as const) {
+    (rounds ?? []).forEach((r, k) => { if ((r.problems ?? []).length > 0) add(key, `round ${k + 1} disturbed: ${r.problems!.join('; ')}`); });
+  }
   for (const [label, run] of [['off', m.visibility?.off], ['on', m.visibility?.on]] as const) {
     const c = run?.sessions?.client;
     if (c !== undefined && c.failed > 0.01 * c.attempted) add('visibility', `${c.failed} of ${c.attempted} new UDP sessions failed with session records ${label} (more than 1 %)`);

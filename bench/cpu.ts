@@ -5,7 +5,7 @@ import { RECORDS_THREAD_NAME } from '../src/telemetry/records-thread.js';
 
 let clkTck = 0;
 
-function ticksPerSecond(): number {
+export function ticksPerSecond(): number {
   if (clkTck === 0) {
     try {
       clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

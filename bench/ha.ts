@@ -41,7 +41,11 @@ import type { Plan } from './plan.js';
 import type { SessionRate, TcpResult } from './results.js';
 import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
-import { NS, namePrefix } from './topology.js';
+import { NS, namePrefix, standbyNamespace } from './topology.js';
+import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
+import { formatSpread, pacedCostRatio, pacedProcessUs, roundProblems } from './round-check.js';
+import { caseAddresses } from './session-load.js';
+import { buildCTool } from './udp-load.js';
 import { createMemoryLab, type MemoryLab } from '../src/sim/memory-lab.js';
 import { loadConfig } from '../src/model/validate.js';
 import { PairNode } from '../src/ha/pair-node.js';
@@ -59,6 +63,8 @@ const PROFILE_DIR = process.env['SVR_BENCH_HA_PROFILE'];
 const profiled = (name: string): string[] => PROFILE_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${name}.cpuprofile`];
 /** how long the routers' idle CPU rate is sampled before each session test (ms) */
 const IDLE_SAMPLE_MS = 3000;
+/** seconds of the session test that warms each run up (not measured) */
+const WARM_UP_SECONDS = 2;
 const FAILOVER_SESSIONS = 100;
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/configs/two-routers.yaml', import.meta.url));
 
@@ -79,6 +85,8 @@ export interface HaRun {
   tcp?: TcpResult;
   sessions?: SessionRate;
   cpu?: HaCpu;
+  /** CPU per session at the case's fixed offered rate (paced-cost.ts), after the session test */
+  paced?: PacedCost;
 }
 
 /** r1a's sync during the pair's session test (from `svr show ha`, sampled every second). */
@@ -131,6 +139,10 @@ export interface HaRound {
   ratio: number;
   /** the pair's TCP throughput over one node's, this round */
   tcpRatio?: number;
+  /** the routers' CPU per session at the fixed rate (the standby's too), pair / one node */
+  costRatio?: number;
+  /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
+  problems?: string[];
   /** the standby's CPU seconds during the pair's TCP run (all its threads) */
   standbyTcpCpu?: number;
   sync?: HaSync;
@@ -143,6 +155,8 @@ export interface HaResult {
   /** the median of the rounds' TCP ratios (pair over one node) */
   tcpRatio?: number;
   rounds?: HaRound[];
+  /** the paced tests' rate (new sessions/s) */
+  pacedRate?: number;
   sync?: HaSync;
   failover?: FailoverResult;
   errors: string[];
@@ -177,12 +191,18 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   const step = recordingSteps(res.errors, progress);
   /** one TCP run and the session test with its CPU (see the top); the standby's CPU seconds during the TCP run */
   const tcpPlan: Plan = { ...plan, tcpRuns: 1 };
+  const rate = pacedRate();
+  const tool = rate === undefined ? undefined : buildCTool(ctx.dir, 'session-load');
+  const paced = tool?.path;
+  if (tool !== undefined && paced === undefined) res.errors.push(`paced: bench/c/session-load.c: ${tool.reason}`);
   const both = async (r: HaRun, label: string, standbyPid?: number): Promise<number | undefined> => {
     await checkConnectivity();
     const standby0 = standbyPid === undefined ? NaN : cpuSeconds(standbyPid);
     await step(`${label} tcp`, async () => { r.tcp = await measureTcp(svr, tcpPlan, progress); });
     const standbyTcp = standbyPid === undefined ? undefined : cpuSeconds(standbyPid) - standby0;
     if (standbyTcp !== undefined) progress(`    the standby r1b during the TCP run: ${standbyTcp.toFixed(2)} s of CPU`);
+    // warm up as a node that has run a while (the session path's code compiled), both sides alike
+    await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
     const pids = [svr.proc('r1')?.pid ?? NaN, svr.proc('r2')?.pid ?? NaN, standbyPid ?? NaN];
     const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds()];
     // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the test's
@@ -199,10 +219,14 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const us = (x: number): string => `${((x * 1e6) / n).toFixed(1)}`;
     progress(`    cpu per session created (µs; above the idle rate, ${d[0]!.toFixed(1)} s): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)}, r2 ${us(d[3]!)}`
       + `${standbyPid === undefined ? '' : `, standby ${us(d[4]!)}`}; the machine's busy time ${us(d[5]!)} (everything on it, load ${loadAverage()})`);
+    if (paced !== undefined) {
+      const procs = [{ name: 'svr-r1', pid: pids[0]! }, { name: 'svr-r2', pid: pids[1]! }, ...(standbyPid === undefined ? [] : [{ name: 'svr-r1b', pid: standbyPid }])];
+      await step(`${label} paced`, async () => { r.paced = await pacedCost(paced, svr, rate!, plan.sessionSeconds, procs, () => sleep(1000), progress); });
+    }
     return standbyTcp;
   };
 
-  const ns = `${namePrefix()}-r1b`;
+  const ns = standbyNamespace();
   const veth = { a: `${namePrefix()}-hsa`, b: `${namePrefix()}-hsb` };
   const config = join(dir, 'authority-pair.yaml');
   writeFileSync(config, svrConfigYaml({ encrypt: false, pair: { ...SYNC, key: randomBytes(32).toString('base64') } }));
@@ -220,6 +244,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     onPairConfig = false;
   };
   try {
+    if (paced !== undefined) await caseAddresses(true);
     await run('ip', ['netns', 'add', ns]);
     // a jumbo sync link (MTU 9000): a 32,000-byte sync datagram goes in 4 frames, not 22 (docs/high-availability.md "Sync link")
     await run('ip', ['link', 'add', veth.a, 'netns', NS.r1, 'mtu', '9000', 'type', 'veth', 'peer', 'name', veth.b, 'netns', ns, 'mtu', '9000']);
@@ -228,7 +253,8 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     for (const [n, d] of [[NS.r1, veth.a], [ns, veth.b], [ns, 'lo']] as const) await ipn(n, ['link', 'set', d, 'up']);
     /** r1 one node (r1 and r2 on the headline config) */
     const runSingle = async (single: HaRun, round: number): Promise<void> => {
-      progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node`);
+      progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node (restarted: empty tables, as the pair's nodes start)`);
+      await svr.restartWith();
       await pathsUp(svr);
       await both(single, 'single');
     };
@@ -276,12 +302,16 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
         await runSingle(single, round);
       }
       const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
+      const costRatio = pacedCostRatio(single, pair);
+      const problems = roundProblems(single, pair, ['with r1 one node', 'with r1 a pair']);
       const tcpRatio = (pair.tcp?.gbps.median ?? NaN) / (single.tcp?.gbps.median ?? NaN);
       const cpuPerGbit = (r: HaRun): string => r.tcp?.cpuSecondsPerGbit?.median.toFixed(3) ?? '-';
       progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
         + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`
-        + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`);
-      res.rounds!.push({ single, pair, ratio, tcpRatio, ...p });
+        + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`
+        + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s pair / one node = ${pacedProcessUs(pair.paced).toFixed(1)} / ${pacedProcessUs(single.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
+        + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
+      res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, problems, ...p });
     }
     // TCP: the round of the median ratio stands for the case
     const byTcp = res.rounds!.filter((r) => Number.isFinite(r.tcpRatio)).sort((x, y) => x.tcpRatio! - y.tcpRatio!);
@@ -292,22 +322,25 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       res.tcpRatio = midTcp.tcpRatio;
       progress(`    pair / one node, TCP, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => r.tcpRatio!.toFixed(3)).join(', ')}; median of ${byTcp.length}: ${midTcp.tcpRatio!.toFixed(3)}`);
     }
-    // the round of the median ratio stands for the case (its sessions, CPU and sync); a round whose test broke
-    // down on either side (more than 1 % failed: the routers starved by the machine's load) only if all did
-    const clean = (r: HaRound): boolean => [r.single, r.pair].every((x) => x.sessions !== undefined && x.sessions.client.failed <= 0.01 * x.sessions.client.attempted);
+    // the round of the median ratio stands for the case (its sessions, CPU and sync); a disturbed round
+    // (round-check.ts: failed sessions, different windows, a paced test that did not hold) only if all were
+    const clean = (r: HaRound): boolean => (r.problems ?? []).length === 0;
     const finite = res.rounds!.filter((r) => Number.isFinite(r.ratio));
     const byRatio = (finite.some(clean) ? finite.filter(clean) : finite).sort((x, y) => x.ratio - y.ratio);
     const mid = byRatio[Math.floor((byRatio.length - 1) / 2)];
     if (mid !== undefined) {
-      Object.assign(res.single, { sessions: mid.single.sessions, cpu: mid.single.cpu });
-      Object.assign(res.pair, { sessions: mid.pair.sessions, cpu: mid.pair.cpu });
+      Object.assign(res.single, { sessions: mid.single.sessions, cpu: mid.single.cpu, paced: mid.single.paced });
+      Object.assign(res.pair, { sessions: mid.pair.sessions, cpu: mid.pair.cpu, paced: mid.pair.paced });
       res.sync = mid.sync;
-      progress(`    pair / one node, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${clean(r) ? '' : ' (broke down)'}`).join(', ')}; median of ${byRatio.length}: ${mid.ratio.toFixed(3)}`);
+      progress(`    pair / one node, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${clean(r) ? '' : ' (disturbed)'}`).join(', ')}; median of ${byRatio.length}: ${mid.ratio.toFixed(3)}`
+        + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, pair / one node: ${formatSpread(res.rounds!.filter(clean).map((r) => r.costRatio ?? NaN))}`}`);
     }
   } catch (e) {
     res.errors.push(`pair: ${(e as Error).message.split('\n')[0]}`);
     progress(`    ! pair: ${(e as Error).message}`);
   } finally {
+    if (rate !== undefined) res.pacedRate = rate;
+    if (paced !== undefined) await caseAddresses(false);
     if (onPairConfig) await pairDown(res.rounds!.length);
     await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
   }

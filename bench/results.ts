@@ -3,6 +3,7 @@ import type { SearchResult } from './udp-search.js';
 import type { Spread } from './stats.js';
 import type { PingResult } from './uping.js';
 import type { SessionsResult } from './sessions-client.js';
+import type { MachineWindow } from './machine-stat.js';
 import type { MemoryResult } from './memory.js';
 import type { ProfileSummary } from './profile.js';
 import type { HopLatency } from './hops.js';
@@ -49,6 +50,8 @@ export interface SessionRate {
   window?: number;
   /** the tests before it that lost more than 1 % of their sessions (an overload at that window), in order */
   overloaded?: { window: number; attempted: number; failed: number; okPerSecond: number }[];
+  /** the machine over the test (/proc/stat): cores busy by kind, context switches per session r1 created (machine-stat.ts) */
+  machine?: MachineWindow;
 }
 
 /** One pass of marked traffic through the path, captured on the r1-r2 veth (capture.ts). */

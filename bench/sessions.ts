@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { runIn } from './exec.js';
+import { formatWindow, machineStat, machineWindow } from './machine-stat.js';
 import type { RouterName, SvrouterMode } from './modes/svrouter.js';
 import type { SessionRate } from './results.js';
 import type { SessionsResult } from './sessions-client.js';
@@ -59,6 +60,7 @@ export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr:
   routers: readonly RouterName[] = ['r1', 'r2'], window = C_CLIENT_WINDOW): Promise<SessionRate> {
   const counts = (): Promise<Record<string, unknown>[]> => Promise.all(routers.map((r) => svr!.stats(r)));
   const before = svr ? await counts() : undefined;
+  const stat0 = machineStat();
   let stdout: string;
   if (protocol === 'udp' && tool !== undefined) {
     ({ stdout } = await runIn(NS.client, tool, ['client', SERVER, String(UDP_SESSION_PORTS.from), String(UDP_SESSION_PORTS.to),
@@ -70,17 +72,19 @@ export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr:
     ({ stdout } = await runIn(NS.client, process.execPath, [CLIENT_JS, '--protocol', protocol, '--server', SERVER,
       '--sources', CLIENT_EXTRA.join(','), '--seconds', String(seconds), ...args], (seconds + 30) * 1000));
   }
+  const stat1 = machineStat();
   const client = JSON.parse(stdout) as SessionsResult;
   client.client ??= 'node';
-  const out: SessionRate = { client };
+  const out: SessionRate = { client, ...(protocol === 'udp' && tool !== undefined ? { window } : {}) };
   if (svr && before) {
     const after = await counts();
     out.createdR1 = created(after[0]!) - created(before[0]!);
     if (routers.length > 1) out.createdR2 = created(after[1]!) - created(before[1]!);
     out.createdR1PerSecond = out.createdR1 / client.seconds;
+    out.machine = machineWindow(stat0, stat1, out.createdR1);
   }
   progress(`    ${protocol} sessions (${client.client} client): ${client.attempted} attempted, ${client.ok} answered, ${client.failed} failed in ${client.seconds.toFixed(1)} s `
     + `= ${client.okPerSecond.toFixed(0)}/s answered${out.createdR1 !== undefined ? `; r1 sessions-created +${out.createdR1} (${out.createdR1PerSecond!.toFixed(0)}/s)` : ''}`
-    + `${out.createdR2 !== undefined ? `, r2 +${out.createdR2}` : ''}`);
+    + `${out.createdR2 !== undefined ? `, r2 +${out.createdR2}` : ''}${out.machine !== undefined ? `; the machine: ${formatWindow(out.machine)}` : ''}`);
   return out;
 }

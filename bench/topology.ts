@@ -119,11 +119,15 @@ export async function flushRouteCaches(): Promise<void> {
   for (const ns of allNamespaces()) await ipn(ns, ['route', 'flush', 'cache']);
 }
 
-/** Deletes our four namespaces by exact name (veths and TUN devices go with them). Never throws. */
+/** The HA case's namespace of the standby r1b (ha.ts), which a run stopped midway can leave behind. */
+export const standbyNamespace = (): string => `${namePrefix()}-r1b`;
+
+/** Deletes our four namespaces, and the HA case's standby's when there, by exact name (veths and TUN devices go with them). Never throws. */
 export async function deleteTopology(progress: (l: string) => void): Promise<void> {
+  const ours = [...allNamespaces(), standbyNamespace()];
   let existing: string[] = [];
   try {
-    existing = (await listNamespaces()).filter((n) => allNamespaces().includes(n));
+    existing = (await listNamespaces()).filter((n) => ours.includes(n));
   } catch {
     existing = allNamespaces();
   }

@@ -38,11 +38,15 @@ import type { SessionRate, TcpResult } from './results.js';
 import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
 import { NS } from './topology.js';
+import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
+import { formatSpread, pacedCostRatio, pacedProcessUs, roundProblems } from './round-check.js';
+import { caseAddresses } from './session-load.js';
+import { buildCTool } from './udp-load.js';
 
 /** Idle timeout of the visibility runs' UDP sessions, s: records of the session test arrive within the run. */
 export const VISIBILITY_IDLE_S = 2;
-/** rounds of records off then on: the ratio is taken per round, side by side */
-export const VISIBILITY_ROUNDS = 3;
+/** rounds of records off then on (SVR_BENCH_VIS_ROUNDS, default 3): the ratio is taken per round, side by side */
+export const VISIBILITY_ROUNDS = Number(process.env['SVR_BENCH_VIS_ROUNDS'] ?? 3);
 /** how long the machine's and the processes' idle CPU rate is sampled before each session test (ms) */
 const IDLE_SAMPLE_MS = 2000;
 /** seconds of the session test that warms each run up (not measured) */
@@ -101,6 +105,10 @@ export interface VisibilityRun {
   /** each router's CPU during the session test, µs per session it created: the whole process, its main thread */
   sessionCpuUs?: Record<string, { process: number; mainThread: number }>;
   cpu?: RunCpu;
+  /** r1's new sessions per second through the session test, over spans of about a second (from the 200 ms samples) */
+  r1PerSecond?: number[];
+  /** CPU per session at the case's fixed offered rate (paced-cost.ts), after the session test settled */
+  paced?: PacedCost;
 }
 
 export interface VisibilityRound {
@@ -108,6 +116,10 @@ export interface VisibilityRound {
   on: VisibilityRun;
   /** r1's new sessions/s, on / off */
   ratio: number;
+  /** the routers' and collectors' CPU per session at the fixed rate, on / off (1.10: records cost 10 % more) */
+  costRatio?: number;
+  /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
+  problems?: string[];
   history?: HistoryRate;
 }
 
@@ -120,6 +132,8 @@ export interface VisibilityResult {
   rounds?: VisibilityRound[];
   /** sessions in flight in the session tests */
   clientWindow?: number;
+  /** the paced tests' rate (new sessions/s) */
+  pacedRate?: number;
   errors: string[];
 }
 
@@ -275,8 +289,11 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     const load = loadAverage();
     const cpu0 = snapshot(pids);
     const proc0 = pids.map((pid) => [cpuSeconds(pid), cpuSeconds(pid, true)] as const);
+    const from = Date.now();
     await step(`${label} udp sessions`, async () => { run.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
     const cpu1 = snapshot(pids);
+    run.r1PerSecond = perSecond(samples, from, from + (run.sessions?.client.seconds ?? 0) * 1000 + 200);
+    progress(`    r1's new sessions per second through the ${label} test: ${run.r1PerSecond.join(', ')}`);
     const created = run.sessions?.createdR1;
     if (created !== undefined && created > 0) {
       run.sessionCpuUs = Object.fromEntries(pids.map((pid, k) => [`svr-${ROUTERS[k]}`, {
@@ -287,6 +304,11 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     progress(`    kernel drops during the ${label} session test: ${formatDrops(run.kernelDrops)}`);
     const settledInTime = await settled(test0, recordsOn);
     const cpu2 = snapshot(pids);
+    if (paced !== undefined) {
+      const procs = [...pids.map((pid, k) => ({ name: `svr-${ROUTERS[k]}`, pid })), ...collectors.map((p) => ({ name: p.name, pid: p.pid }))];
+      const from = await mark();
+      await step(`${label} paced`, async () => { run.paced = await pacedCost(paced, svr, rate!, plan.sessionSeconds, procs, () => settled(from, recordsOn), progress); });
+    }
     sampling = false;
     await sampler;
     if (created !== undefined && created > 0) {
@@ -308,7 +330,12 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   };
 
   let exported = 0;
+  const rate = pacedRate();
+  const tool = rate === undefined ? undefined : buildCTool(ctx.dir, 'session-load');
+  const paced = tool?.path;
+  if (tool !== undefined && paced === undefined) res.errors.push(`paced: bench/c/session-load.c: ${tool.reason}`);
   try {
+    if (paced !== undefined) await caseAddresses(true);
     progress(`  visibility: ${VISIBILITY_ROUNDS} rounds of records off then on; UDP idle timeout ${VISIBILITY_IDLE_S} s; ${LOADED_CLIENT_WINDOW} sessions in flight; nfcapd on ${COLLECTOR}:4739 in each router's namespace through every round (idle while records are off)`);
     for (const r of ROUTERS) collectors.push(await startCollector(dir, r));
     for (let round = 0; round < VISIBILITY_ROUNDS; round++) {
@@ -322,14 +349,20 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       const history = await runOne(on, 'on', round === 0, true);
       for (const r of ROUTERS) exported += num(await svr.stats(r), 'ipfix-exported') || 0; // since the restart: this round's
       const ratio = (on.sessions?.createdR1PerSecond ?? NaN) / (off.sessions?.createdR1PerSecond ?? NaN);
-      progress(`    round ${round + 1}: new sessions/s on / off = ${Math.round(on.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(off.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`);
-      res.rounds!.push({ off, on, ratio, ...(history === undefined ? {} : { history }) });
+      const costRatio = pacedCostRatio(off, on);
+      const problems = roundProblems(off, on, ['with records off', 'with records on']);
+      progress(`    round ${round + 1}: new sessions/s on / off = ${Math.round(on.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(off.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
+        + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s on / off = ${pacedProcessUs(on.paced).toFixed(1)} / ${pacedProcessUs(off.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
+        + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
+      res.rounds!.push({ off, on, ratio, costRatio, problems, ...(history === undefined ? {} : { history }) });
       if (round === 0) {
         res.off.tcp = off.tcp;
         res.on.tcp = on.tcp;
       }
     }
   } finally {
+    if (paced !== undefined) await caseAddresses(false);
+    if (rate !== undefined) res.pacedRate = rate;
     await svr.restartWith();
     let flows = 0;
     for (const p of collectors) {
@@ -342,7 +375,8 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       Object.assign(res.off, mid.off, { tcp: res.off.tcp });
       Object.assign(res.on, mid.on, { tcp: res.on.tcp });
       if (mid.history !== undefined) res.history = { ...mid.history, ...(collectors.length > 0 ? { collectorFlows: flows, exportedAllRounds: exported } : {}) };
-      progress(`    on / off, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${cleanRound(r) ? '' : ' (broke down)'}`).join(', ')}; median: ${mid.ratio.toFixed(3)}`);
+      progress(`    on / off, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${cleanRound(r) ? '' : ' (disturbed)'}`).join(', ')}; median: ${mid.ratio.toFixed(3)}`
+        + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, on / off: ${formatSpread(res.rounds!.filter(cleanRound).map((r) => r.costRatio ?? NaN))}`}`);
       const table = costRows(mid.off.cpu, mid.on.cpu);
       if (table.length > 0) progress(`    where the median round's CPU went, µs per session r1 created (above the idle rate):\n${table.map((l) => `      ${l}`).join('\n')}`);
     }
@@ -354,8 +388,8 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   return res;
 }
 
-/** A round whose session tests both lost at most 1 % of their sessions (the routers not starved by the machine's load). */
-export const cleanRound = (r: VisibilityRound): boolean => [r.off, r.on].every((x) => x.sessions !== undefined && x.sessions.client.failed <= 0.01 * x.sessions.client.attempted);
+/** A round nothing disturbed (round-check.ts: failed sessions, different windows, a paced test that did not hold). */
+export const cleanRound = (r: VisibilityRound): boolean => roundProblems(r.off, r.on, ['off', 'on']).length === 0;
 
 /** Two runs' CPU accounts side by side as markdown rows: off, on, on − off, during the test and until settled. */
 export function costRows(off: RunCpu | undefined, on: RunCpu | undefined): string[] {
@@ -391,6 +425,20 @@ function historyRate(samples: readonly Stats[], sessions: SessionRate | undefine
     ipfixExported: last.exported - first.exported,
     ipfixDropped: last.ipfixDropped - first.ipfixDropped,
   };
+}
+
+/** r1's new sessions per second over the successive spans of at least 1 s between the samples from `from` to `to` (ms; a node slow to answer makes a span longer). */
+export function perSecond(samples: readonly { at: number; created: number }[], from: number, to: number): number[] {
+  const inside = samples.filter((s) => s.at >= from && s.at <= to);
+  const out: number[] = [];
+  let prev = inside[0];
+  for (const s of inside) {
+    if (prev !== undefined && s.at - prev.at >= 1000) {
+      out.push(Math.round(((s.created - prev.created) * 1000) / (s.at - prev.at)));
+      prev = s;
+    }
+  }
+  return out;
 }
 
 /** nfcapd's stats lines, one per file it closed: `Ident: 'none' Flows: N, ...`, summed. */

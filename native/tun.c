@@ -26,6 +26,7 @@
  *                         the same cb, called directly (napi_make_callback). One wake-up per batch instead of
  *                         two (reader thread, then JS), which is most of a router pass at low rates; the thread
  *                         mode overlaps reads with JS work at high rates. TypeScript decides (tun-device.ts).
+ *                         After a quiet spell the JS thread delivers its first read alone (one_read below).
  *                         thread -> poll: park flag + eventfd; the thread, once it waits, sends a PARKED call
  *                         through the threadsafe queue (so after every batch it handed over) and that call
  *                         starts the watcher. poll -> thread: stop the watcher, wake the thread. Both modes
@@ -120,6 +121,7 @@ struct reader {
   int loop_ref;            /* tunReaderRef */
   struct reader_poll *poll;
   napi_ref cb_ref;         /* the callback, for poll mode */
+  uint64_t poll_last_ns;   /* when poll mode last read (one_read below) */
   napi_async_context actx;
 };
 
@@ -173,12 +175,12 @@ static int hand_over(reader *r, uint32_t k, uint32_t n) {
  * full. With pfd (the thread), blocks in poll() while the batch is still empty and sets *intr when the eventfd
  * fired (stop or park); without (poll mode), never blocks. Returns the packet count; sets *err on a read error.
  */
-static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err, int *intr) {
+static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err, int *intr, int once) {
   uint8_t *base = r->data + (size_t)k * r->batch * r->snap;
   uint32_t *lens = r->lens + (size_t)k * r->batch;
   uint32_t n = 0;
   if (svr_seg_pending(&r->seg)) n = svr_seg_emit(&r->seg, base, r->snap, lens, 0, r->batch);
-  while (n < r->batch) {
+  while (n < r->batch && !(once && n > 0)) {
     if (n == 0 && pfd != NULL) {
       if (poll(pfd, 2, -1) < 0) {
         if (errno == EINTR) continue;
@@ -220,12 +222,13 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
   return n;
 }
 
-/* Plain mode: reads into batch buffer k without blocking until EAGAIN or the batch is full. */
-static uint32_t fill_plain(reader *r, uint32_t k, int *err) {
+/* Plain mode: reads into batch buffer k without blocking until EAGAIN or the batch is full (once: or the
+ * first packet). */
+static uint32_t fill_plain(reader *r, uint32_t k, int *err, int once) {
   uint8_t *base = r->data + (size_t)k * r->batch * r->snap;
   uint32_t *lens = r->lens + (size_t)k * r->batch;
   uint32_t n = 0;
-  while (n < r->batch) {
+  while (n < r->batch && !(once && n > 0)) {
     ssize_t len = read(r->fd, base + (size_t)n * r->snap, r->snap);
     if (len < 0) {
       if (errno == EINTR) continue;
@@ -284,7 +287,7 @@ static void *reader_main(void *arg) {
     uint32_t n;
     int intr = 0;
     if (r->offload) {
-      n = fill_offload(r, k, pfd, &err, &intr);
+      n = fill_offload(r, k, pfd, &err, &intr, 0);
     } else {
       if (poll(pfd, 2, -1) < 0) {
         if (errno == EINTR) continue;
@@ -292,7 +295,7 @@ static void *reader_main(void *arg) {
         break;
       }
       intr = pfd[1].revents != 0;
-      n = intr ? 0 : fill_plain(r, k, &err);
+      n = intr ? 0 : fill_plain(r, k, &err, 0);
       if (n == 0 && err == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))) err = EIO;
     }
     if (intr) { /* tunReaderStop or tunReaderMode: the loop head looks at the flags */
@@ -439,12 +442,29 @@ static void busy_poll(tun_env *te) {
   te->busy = 0;
 }
 
+/* One read after a quiet spell (SVR_TUN_ONE_READ, default on): a queue not read for ONE_READ_GAP_NS most
+ * likely holds one packet, so poll mode delivers what the first read gave without the read that would only
+ * return EAGAIN (a system call, ~1.3 us of CPU on the benchmark VM, before the packet's write). The
+ * watcher is level-triggered: whatever else is queued is read as a batch on the next loop turn. */
+#define ONE_READ_GAP_NS 50000u
+static int one_read_on = -1;
+
+static int one_read(reader *r) {
+  if (one_read_on < 0) {
+    const char *v = getenv("SVR_TUN_ONE_READ");
+    one_read_on = v == NULL || strcmp(v, "0") != 0;
+  }
+  uint64_t now = mono_ns(), last = r->poll_last_ns;
+  r->poll_last_ns = now;
+  return one_read_on && now - last >= ONE_READ_GAP_NS;
+}
+
 /* Reads one batch on the JS thread and delivers it; returns the packet count. */
 static int poll_read_deliver(reader *r, int status) {
   if (r->stopped || !r->polling) return 0;
   uint32_t k = r->next_k; /* the thread is parked: every buffer is free */
-  int err = 0;
-  uint32_t n = r->offload ? fill_offload(r, k, NULL, &err, NULL) : fill_plain(r, k, &err);
+  int err = 0, once = one_read(r);
+  uint32_t n = r->offload ? fill_offload(r, k, NULL, &err, NULL, once) : fill_plain(r, k, &err, once);
   if (n == 0 && err == 0 && status < 0) err = EIO;
   if (n > 0) {
     r->count[k] = n;

@@ -12,9 +12,10 @@
  * only a cut sync link with the partner alive turns into split brain. A fenced node counts the partner
  * gone only after FENCED_DEAD_TIMES dead times without a probe heartbeat.
  */
-import { createActor, type Actor } from 'xstate';
-import { deadTimeMs, haNodeMachine, heartbeatOf, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
+import { createActor, type Actor, type SnapshotFrom } from 'xstate';
+import { deadTimeMs, haNodeMachine, heartbeatOf, sameHeartbeat, type HaHeartbeat, type HaRole, type HaRolePublished } from '../machines/ha-node.js';
 import type { Redundancy } from '../model/config.js';
+import { HeartbeatClock } from './heartbeat-clock.js';
 import { SyncReplica } from './replica.js';
 import { SyncLink, type SyncLag, type SyncLinkCounters } from './sync-link.js';
 import { SYNC_DATAGRAM, type SyncRecord } from './sync-wire.js';
@@ -22,7 +23,7 @@ import { SYNC_DATAGRAM, type SyncRecord } from './sync-wire.js';
 export type { HaRolePublished } from '../machines/ha-node.js';
 
 /**
- * The machine's timers (dead time, heartbeat interval) fire only after the I/O that is already waiting: a
+ * The timers (the heartbeat clock's beat and dead time, the machine's own) fire only after the I/O that is already waiting: a
  * timer's callback runs from setImmediate, after the event loop's poll phase. A node whose event loop was
  * blocked for longer than the dead time (a loaded host) then reads the heartbeats queued in its socket
  * before it decides that the partner is lost, instead of failing over on heartbeats it holds.
@@ -49,6 +50,9 @@ export interface PairNodeOptions {
   released?: () => boolean;
   onRole?: (p: HaRolePublished) => void;
   onSplitBrain?: (p: { active: boolean; message: string }) => void;
+  /** this node's own heartbeat went out `lateMs` late, a dead time or more (its event loop blocked or starved of
+   *  CPU): the partner may have counted it lost and taken over */
+  onStall?: (lateMs: number) => void;
   /** the partner's heartbeats name another role than before (e.g. it stopped being active) */
   onPartnerRole?: (role: HaRole) => void;
   /** called before each flush: queue the state changed since the last one, or all of it when `full` (a
@@ -88,6 +92,13 @@ export interface PairNodeStatus {
 export const FENCED_DEAD_TIMES = 3;
 
 const FORWARDING = new Set<HaRole>(['taking-over', 'active', 'handing-over']);
+type HaSnapshot = SnapshotFrom<typeof haNodeMachine>;
+/** A heartbeat moved the machine (its state, or its context beyond the record of the heartbeat itself). */
+function moved(before: HaSnapshot, after: HaSnapshot): boolean {
+  const a = before.context as unknown as Record<string, unknown>;
+  const b = after.context as unknown as Record<string, unknown>;
+  return Object.keys(b).some((k) => k !== 'heard' && a[k] !== b[k]) || JSON.stringify(before.value) !== JSON.stringify(after.value);
+}
 /** the roles whose node sends its state to the partner (a node taking over still receives the partner's) */
 const SYNCING = new Set<HaRole>(['active', 'handing-over']);
 
@@ -103,6 +114,10 @@ export class PairNode {
   private moreTimer: NodeJS.Timeout | undefined;
   private wantRoom = false;
   private readonly actor: Actor<typeof haNodeMachine>;
+  private readonly clock: HeartbeatClock;
+  /** the machine's snapshot after a heartbeat that moved nothing: the same heartbeat again on it is not passed on */
+  private steady: HaSnapshot | undefined;
+  private passed = 0;
   private heardAt: number | undefined;
   private lastLinks: number;
   private stopped = false;
@@ -157,6 +172,13 @@ export class PairNode {
         heartbeatMs: o.redundancy.heartbeatInterval, misses: o.redundancy.heartbeatMisses, linksUp: this.lastLinks,
       },
     });
+    this.clock = new HeartbeatClock({
+      heartbeatMs: o.redundancy.heartbeatInterval, deadMs: o.redundancy.heartbeatInterval * o.redundancy.heartbeatMisses,
+      beat: () => this.beat(heartbeatOf(this.actor.getSnapshot().context)),
+      lost: () => this.actor.send({ type: 'ha.partnerLost' }),
+      stalled: (lateMs) => o.onStall?.(lateMs),
+      timers: { now: () => performance.now(), setTimeout: IO_FIRST_CLOCK.setTimeout, clearTimeout: IO_FIRST_CLOCK.clearTimeout },
+    });
   }
 
   async start(): Promise<void> {
@@ -168,6 +190,7 @@ export class PairNode {
       throw e;
     }
     this.actor.start();
+    this.clock.start();
   }
 
   /** Stops heartbeats and closes the link; the partner takes over after its dead time. Idempotent. */
@@ -176,6 +199,7 @@ export class PairNode {
     this.stopped = true;
     clearTimeout(this.moreTimer);
     for (const w of this.releaseWaiters.splice(0)) w();
+    this.clock.stop();
     this.actor.stop();
     this.link.close();
     this.probe?.close();
@@ -260,6 +284,11 @@ export class PairNode {
     return deadTimeMs(this.actor.getSnapshot().context);
   }
 
+  /** Heartbeats the role machine took (the partner's others repeated one that had changed nothing). */
+  get heartbeatsPassed(): number {
+    return this.passed;
+  }
+
   get role(): HaRole {
     return this.actor.getSnapshot().context.role;
   }
@@ -312,11 +341,19 @@ export class PairNode {
     if (this.partnerReleased) for (const w of this.releaseWaiters.splice(0)) w();
   }
 
+  /** A partner's heartbeat: the clock notes it; the machine takes it only if it can change something (a steady pair's
+   *  heartbeats repeat one that moved nothing, on a machine that has not moved since). */
   private heard(hb: HaHeartbeat): void {
     this.heardAt = performance.now();
+    this.clock.heard();
     this.heardReleased(hb);
-    const before = this.actor.getSnapshot().context.heard?.role;
+    const s = this.actor.getSnapshot();
+    if (s === this.steady && s.context.heard !== undefined && sameHeartbeat(hb, s.context.heard)) return;
+    const before = s.context.heard?.role;
+    this.passed++;
     this.actor.send({ type: 'ha.heartbeat', heartbeat: hb });
+    const after = this.actor.getSnapshot();
+    this.steady = moved(s, after) ? undefined : after;
     // a partner that forwarded (it took over: its replica was emptied) and is standby again starts from nothing
     if (before !== undefined && FORWARDING.has(before) && hb.role === 'standby') this.resync = true;
     if (hb.role !== before) this.o.onPartnerRole?.(hb.role);

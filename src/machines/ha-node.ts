@@ -3,7 +3,7 @@
  * §1.13): a pure XState machine. It decides whether this node forwards and owns the shared addresses; it
  * does no I/O. Its requests are named actions the actor provides:
  *
- *   sendHeartbeat(hb)          send one heartbeat to the partner over the sync link
+ *   sendHeartbeat(hb)          send one heartbeat now (a role entered, the links changed; the clock sends the rest)
  *   publishRole({role, forwarding, reason})  the role changed: take or release the shared addresses
  *   flushSync()                send every pending state batch now (a planned switchover begins)
  *   (the node answers `taking-over` with `ha.ready` once its devices, sessions and addresses are up and announced)
@@ -12,14 +12,16 @@
  *   fewer links up than its standby hands over)
  *   discard({from})            a heartbeat from a node that is not the configured partner (count it)
  *
- * Four parallel regions:
+ * Three parallel regions:
  *   role      init | standby | takingOver | active | handingOver (waiting, preparing, draining) | fenced
- *   partner   waiting | alive | lost: heartbeats from the partner; none for `misses` x `heartbeatMs` raises
- *             `ha.partnerLost` (default 3 x 100 ms: failover is sub-second)
+ *   partner   waiting | alive | lost: the partner's heartbeats, and `ha.partnerLost` when none came for `misses` x
+ *             `heartbeatMs` (default 3 x 100 ms: failover is sub-second)
  *   meeting   none | contested: two active nodes met and the partner wins (more links up; then it took over from a
  *             lost partner and this node did not; then the rule); still so a heartbeat interval later: `ha.yield`
- *   transmit  a heartbeat every `heartbeatMs`, carrying this node's role, priority, links up and whether
- *             it wants to become active (preemption)
+ * The machine sees edges only: the heartbeat clock (src/ha/heartbeat-clock.ts, outside the machine) sends a
+ * heartbeat (`heartbeatOf`) every `heartbeatMs` and says `ha.partnerLost` once the dead time passed since the last
+ * heartbeat heard; the pair node passes on a heartbeat only when it differs from the last one passed on, or the
+ * machine moved since (a steady pair: no transition, no snapshot per heartbeat; ha15 measured the cost).
  *
  * The election rule (`outranks`, the same on both nodes, so they agree): more shared links up wins, then
  * the higher priority, then the lower node name. It decides a start where both nodes come up together,
@@ -100,6 +102,7 @@ export type HaNodeEvent =
   | { type: 'ha.switchover' }
   /** the node's answer to `taking-over`: devices, sessions and shared addresses up and announced */
   | { type: 'ha.ready' }
+  /** the heartbeat clock: no heartbeat from the partner for the dead time */
   | { type: 'ha.partnerLost' }
   /** (internal) the partner still active and winning one heartbeat interval after two active nodes met */
   | { type: 'ha.yield' };
@@ -151,6 +154,12 @@ export function heartbeatOf(c: HaNodeContext): HaHeartbeat {
   const wantActive = c.role === 'standby' && c.preempt && c.heard !== undefined && c.heard.role === 'active' &&
     outranks({ ...selfRank(c), linksUp: 0 }, { ...c.heard, linksUp: 0 });
   return { node: c.node, role: c.role, priority: c.priority, linksUp: c.linksUp, wantActive, tookOver: c.tookOver };
+}
+
+/** Two heartbeats say the same to the machine (`released` is the host's word, not the machine's). */
+export function sameHeartbeat(a: HaHeartbeat, b: HaHeartbeat): boolean {
+  return a.node === b.node && a.role === b.role && a.priority === b.priority && a.linksUp === b.linksUp && a.wantActive === b.wantActive
+    && (a.tookOver === true) === (b.tookOver === true);
 }
 
 const FORWARDING: Record<HaRole, boolean> = { init: false, standby: false, 'taking-over': true, active: true, 'handing-over': true, fenced: false };
@@ -228,7 +237,6 @@ export const haNodeMachine = setup({
     markLost: assign({ partnerLost: true }),
     setLinks: assign(({ event }) => (event.type === 'ha.links' ? { linksUp: event.up } : {})),
     setProbe: assign(({ event }) => (event.type === 'ha.partnerProbe' ? { partnerProbeAlive: event.alive } : {})),
-    raisePartnerLost: raise({ type: 'ha.partnerLost' }),
     raiseYield: raise({ type: 'ha.yield' }),
     markSplitBrain: assign((_, p: { on: boolean }) => ({ splitBrain: p.on })),
   },
@@ -354,16 +362,16 @@ export const haNodeMachine = setup({
         },
       },
     },
-    /** the partner's heartbeats: their bookkeeping, the dead timer, the split-brain alarm's end */
+    /** the partner's heartbeats: their bookkeeping, its loss (the heartbeat clock's dead time), the split-brain alarm's end */
     partner: {
       initial: 'waiting',
       states: {
-        waiting: { after: { deadTime: 'lost' } },
-        alive: { after: { deadTime: 'lost' } },
-        lost: { entry: 'raisePartnerLost' },
+        waiting: {},
+        alive: {},
+        lost: {},
       },
       on: {
-        'ha.partnerLost': { actions: 'markLost' },
+        'ha.partnerLost': { target: '.lost', actions: 'markLost' },
         'ha.heartbeat': [
           { guard: 'fromStranger', actions: { type: 'discard', params: ({ event }) => ({ from: event.type === 'ha.heartbeat' ? event.heartbeat.node : '' }) } },
           { guard: 'inSplitBrain', target: '.alive', actions: ['hear', ...clearSplitBrain] },
@@ -384,14 +392,6 @@ export const haNodeMachine = setup({
         contested: {
           after: { heartbeat: { target: 'none', actions: 'raiseYield' } },
           on: { 'ha.heartbeat': { guard: not('contested'), target: 'none' } },
-        },
-      },
-    },
-    transmit: {
-      initial: 'waiting',
-      states: {
-        waiting: {
-          after: { heartbeat: { target: 'waiting', reenter: true, actions: { type: 'sendHeartbeat', params: ({ context }) => heartbeatOf(context) } } },
         },
       },
     },

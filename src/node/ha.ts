@@ -204,6 +204,8 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
         announceSharedAddresses(shared, () => forwarding === true, announceFailed).catch(announceFailed);
       }
     },
+    // a heartbeat a dead time late: the partner may have taken over (a node starved of CPU; docs/high-availability.md)
+    onStall: (lateMs) => log('ha.stalled', { node: haNode, lateMs: Math.round(lateMs), deadMs: pair.deadTimeMs, role: pair.role }),
     onSplitBrain: (s) => {
       log(s.active ? 'ha.split-brain' : 'ha.split-brain-over', { node: haNode, message: s.message });
       alarms()?.haSplitBrain(haNode, s.active, s.message);

@@ -81,6 +81,13 @@ test('a pair: the first node alone becomes active; the second joins as standby a
     const b = await p.restartB();
     await until('r1b standby', () => b.role === 'standby');
     assert.is(p.a.role, 'active');
+    // a steady pair: heartbeats keep coming, the role machines take none (each repeats one that changed nothing)
+    // (each takes its partner's first heartbeats, the one that moved it and the same once more, which moved nothing)
+    await until('both past their partner\'s first heartbeats', () => p.a.heartbeatsPassed >= 2 && b.heartbeatsPassed >= 2 && p.a.status().partnerRole === 'standby');
+    const passed = [p.a.heartbeatsPassed, b.heartbeatsPassed];
+    const received = [p.a.status().counters.heartbeatsReceived, b.status().counters.heartbeatsReceived];
+    await until('5 more heartbeats each way', () => p.a.status().counters.heartbeatsReceived >= received[0]! + 5 && b.status().counters.heartbeatsReceived >= received[1]! + 5);
+    assert.equal([p.a.heartbeatsPassed, b.heartbeatsPassed], passed, 'no heartbeat went to a role machine');
 
     // the active's session state goes over in batches with its heartbeats
     for (let i = 0; i < 1500; i++) changed.push({ kind: 1, op: OP_UPSERT, key: Buffer.from(i.toString(16).padStart(32, '0'), 'hex'), value: Buffer.alloc(60, i & 0xff) });
