@@ -24,31 +24,49 @@ export function serverSideKey(t: SessionTable, r: number, ifx: number, k: SideKe
   return k;
 }
 
-const a = new Uint8Array(16);
-const b = new Uint8Array(16);
+/** The flow key of row r's original 5-tuple (client -> server, before any NAT) on interface ifx. */
+export function originalKey(t: SessionTable, r: number, ifx: number, k: SideKey): SideKey {
+  k.family = t.family[r] as 4 | 6;
+  k.src = t.srcWords(r);
+  k.srcOff = t.wordsAt;
+  k.dst = t.dstWords(r);
+  k.dstOff = t.wordsAt;
+  k.srcPort = t.origSrcPort[r]!;
+  k.dstPort = t.origDstPort[r]!;
+  k.protocol = t.protocol[r]!;
+  k.ifIndex = ifx;
+  return k;
+}
 
 /**
- * Writes the server-side view of row r into a packet: toward the server (forward) the translated
- * source/destination; from the server (reverse) the original ones. Incremental checksums.
+ * The server-side view of row r, into k: toward the server (forward) the translated source/destination and
+ * ports; from the server (reverse) the original ones, server -> client. What writeServerSide writes, and
+ * what svr-in's native finish writes (steady-receive.ts).
  */
+export function serverSideView(t: SessionTable, r: number, forward: boolean, k: SideKey): SideKey {
+  if (forward) return serverSideKey(t, r, -1, k);
+  originalKey(t, r, -1, k);
+  const src = k.src, srcOff = k.srcOff, srcPort = k.srcPort;
+  k.src = k.dst;
+  k.srcOff = k.dstOff;
+  k.srcPort = k.dstPort;
+  k.dst = src;
+  k.dstOff = srcOff;
+  k.dstPort = srcPort;
+  return k;
+}
+
+const a = new Uint8Array(16);
+const b = new Uint8Array(16);
+const side: SideKey = { family: 4, src: new Uint32Array(0), srcOff: 0, dst: new Uint32Array(0), dstOff: 0, srcPort: 0, dstPort: 0, protocol: 0, ifIndex: -1 };
+
+/** Writes the server-side view of row r (serverSideView) into a packet. Incremental checksums. */
 export function writeServerSide(d: Uint8Array, pi: PacketInfo, t: SessionTable, r: number, forward: boolean): void {
-  const f = t.flags[r]!;
-  const fam = t.family[r] as 4 | 6;
-  const snat = (f & SF_SNAT) !== 0;
-  const dnat = (f & SF_DNAT) !== 0;
-  if (forward) {
-    if (snat) wordsToBytes(t.natSrc, r * 4, fam, a);
-    else wordsToBytes(t.srcWords(r), t.wordsAt, fam, a);
-    if (dnat) wordsToBytes(t.natDst, r * 4, fam, b);
-    else wordsToBytes(t.dstWords(r), t.wordsAt, fam, b);
-    setAddresses(d, pi, a, 0, b, 0);
-    setPorts(d, pi, snat ? t.natSrcPort[r]! : t.origSrcPort[r]!, dnat ? t.natDstPort[r]! : t.origDstPort[r]!);
-  } else {
-    wordsToBytes(t.dstWords(r), t.wordsAt, fam, a);
-    wordsToBytes(t.srcWords(r), t.wordsAt, fam, b);
-    setAddresses(d, pi, a, 0, b, 0);
-    setPorts(d, pi, t.origDstPort[r]!, t.origSrcPort[r]!);
-  }
+  const k = serverSideView(t, r, forward, side);
+  wordsToBytes(k.src, k.srcOff, k.family, a);
+  wordsToBytes(k.dst, k.dstOff, k.family, b);
+  setAddresses(d, pi, a, 0, b, 0);
+  setPorts(d, pi, k.srcPort, k.dstPort);
 }
 
 export function hasNat(t: SessionTable, r: number): boolean {

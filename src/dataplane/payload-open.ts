@@ -9,6 +9,8 @@
  * decryption changes them). Anything else is left to svr-in, which decrypts, or drops and counts, one
  * packet at a time as before. Only what svr-in's pass never changes is read (b.flags' metadata bits, the
  * session's SF_PAYLOAD, SF_TRANSFORMED, protocol and service), so each verdict is the one svr-in would reach.
+ * The checksums of the frame's candidates are checked in one native call (steady-receive.ts) when the frame is
+ * long enough for it, else one at a time.
  * Per slot: OPEN_NONE (not taken), OPEN_OK (the plaintext starts where the ciphertext did, plainLength bytes),
  * OPEN_BAD (does not decrypt; the region is zeroed as openPayload leaves it: svr-in drops it 'drop-bad-payload').
  * Off with SVR_BATCH_OPEN=0 (ctx.crypto.batchOpen): every payload one call at a time, to compare.
@@ -20,6 +22,7 @@ import { DECRYPT_OK } from '../crypto/batch-common.js';
 import { MAX_BATCH, PF_FALSE_POSITIVE, PF_HAS_META, type Batch, type Frame } from './batch.js';
 import type { DataplaneContext } from './context.js';
 import { SF_PAYLOAD, SF_TRANSFORMED } from './session-table.js';
+import type { SteadySend } from './steady-send.js';
 
 export const OPEN_NONE = 0, OPEN_OK = 1, OPEN_BAD = 2;
 
@@ -35,8 +38,11 @@ export class PayloadOpen {
   private readonly runOff = new Uint32Array(MAX_BATCH);
   private readonly runLen = new Uint32Array(MAX_BATCH);
   private readonly runStatus = new Uint8Array(MAX_BATCH);
+  /** per queued payload: its index in the frame's checksum call, or -1 (checked already) */
+  private readonly queueCheck = new Int16Array(MAX_BATCH);
 
-  constructor(private readonly ctx: DataplaneContext) {}
+  /** `checks`: the frame's checksum call (svr-in's SteadyReceive; its frame() already called for this frame) */
+  constructor(private readonly ctx: DataplaneContext, private readonly checks: SteadySend) {}
 
   /** Decrypts the payloads of frame f that qualify (all verdicts OPEN_NONE when batchOpen is off). */
   open(b: Batch, f: Frame): void {
@@ -47,6 +53,7 @@ export class PayloadOpen {
       this.verdict[s] = OPEN_NONE;
       if (on) this.queue(b, s);
     }
+    if (this.checks.checks > 0) this.dropBadChecksums(b);
     if (this.queued > 0) this.decryptQueued(b);
   }
 
@@ -81,12 +88,33 @@ export class PayloadOpen {
     const kid = d[pi.end - 1]!;
     if (kid === 0) return; // plain marker: svr-in strips it
     const cipher = ctx.crypto.receiveKey(t.service[r]!, kid);
-    if (cipher === undefined || !verifyL4Checksum(d, pi)) return;
+    if (cipher === undefined) return;
+    const check = this.checks.takes(pi) ? this.checks.check(pi) : -1;
+    if (check < 0 && !verifyL4Checksum(d, pi)) return;
     const q = this.queued++;
+    this.queueCheck[q] = check;
     this.queueSlot[q] = s;
     this.queueCipher[q] = cipher;
     this.queueOff[q] = start;
     this.queueLen[q] = pi.end - 1 - start;
+  }
+
+  /** Checks the queued checksums in one call; a payload whose checksum fails leaves the queue (svr-in drops it). */
+  private dropBadChecksums(b: Batch): void {
+    this.checks.verifyChecks(b.data);
+    const ok = this.checks.checked;
+    let kept = 0;
+    for (let q = 0; q < this.queued; q++) {
+      const c = this.queueCheck[q]!;
+      if (c >= 0 && ok[c] !== 1) continue;
+      this.queueSlot[kept] = this.queueSlot[q]!;
+      this.queueCipher[kept] = this.queueCipher[q];
+      this.queueOff[kept] = this.queueOff[q]!;
+      this.queueLen[kept] = this.queueLen[q]!;
+      kept++;
+    }
+    for (let q = kept; q < this.queued; q++) this.queueCipher[q] = undefined;
+    this.queued = kept;
   }
 
   /** One decryptBatch per run of queued payloads with the same cipher. */

@@ -7,6 +7,7 @@
  * (test/unit/router/steady-send.test.ts). The payloads svr-out queues for sealing have their plaintext L4
  * checksums checked here too, one call per frame (verifyChecks) instead of one checksumSum call per packet.
  * Off with SVR_NATIVE_STEADY=0, or without the addon.
+ * svr-in finishes its established packets with the same call (steady-receive.ts; its own switch).
  */
 import { tryLoadAddon } from '../native/addon.js';
 import { PROTO_TCP, PROTO_UDP, type PacketInfo } from '../packet/ip.js';
@@ -31,8 +32,9 @@ function load(): { finish: SteadySendFinish; verify: SteadyVerifyL4 } | null {
 const native = load();
 
 export class SteadySend {
-  /** whether svr-out hands packets here: the addon is built and SVR_NATIVE_STEADY is not 0 (read per data path) */
-  readonly on = native !== null && process.env['SVR_NATIVE_STEADY'] !== '0';
+  /** whether packets are handed here: the addon is built and the switch (SVR_NATIVE_STEADY for svr-out) is not 0
+   *  (read per data path) */
+  readonly on: boolean;
   count = 0;
   /** whether this frame's packets come here: `on`, and the frame has MIN_FRAME packets or more */
   private active = false;
@@ -41,6 +43,10 @@ export class SteadySend {
   checks = 0;
   private readonly checkDesc = new Uint32Array(MAX_BATCH * WORDS);
   readonly checked = new Uint8Array(MAX_BATCH);
+
+  constructor(envSwitch = 'SVR_NATIVE_STEADY') {
+    this.on = native !== null && process.env[envSwitch] !== '0';
+  }
 
   /** A frame of n packets starts. */
   frame(n: number): void {

@@ -76,16 +76,25 @@ export type BfdDecodeResult = { ok: true; packet: BfdControlPacket } | { ok: fal
  * itself when it is 24 bytes long (a sender's reused buffer: no object per packet).
  */
 export function encodeBfdControl(p: BfdControlPacket, out = new Uint8Array(BFD_CONTROL_LENGTH)): Uint8Array {
-  out[0] = (BFD_VERSION << 5) | (p.diag & 0x1f);
   const flags = (p.poll ? 0x20 : 0) | (p.final ? 0x10 : 0) | (p.controlPlaneIndependent ? 0x08 : 0) | (p.demand ? 0x02 : 0);
-  out[1] = (BFD_STATES.indexOf(p.state) << 6) | flags;
-  out[2] = p.detectMult & 0xff;
+  return writeBfdControl(out, p.diag, p.state, flags, p.detectMult, p.myDiscriminator, p.yourDiscriminator, p.desiredMinTxUs, p.requiredMinRxUs, p.requiredMinEchoRxUs);
+}
+
+/**
+ * encodeBfdControl from the fields, without a packet object (a hub's supervisor sends ~2,000 a second from its
+ * sessions' contexts): `flags` is the P/F/C/D bits of byte 1 (0x20 poll, 0x10 final, 0x08 C, 0x02 demand).
+ */
+export function writeBfdControl(out: Uint8Array, diag: number, state: BfdState, flags: number, detectMult: number, myDiscriminator: number,
+  yourDiscriminator: number, desiredMinTxUs: number, requiredMinRxUs: number, requiredMinEchoRxUs = 0): Uint8Array {
+  out[0] = (BFD_VERSION << 5) | (diag & 0x1f);
+  out[1] = (BFD_STATES.indexOf(state) << 6) | flags;
+  out[2] = detectMult & 0xff;
   out[3] = BFD_CONTROL_LENGTH;
-  writeU32(out, 4, p.myDiscriminator);
-  writeU32(out, 8, p.yourDiscriminator);
-  writeU32(out, 12, p.desiredMinTxUs);
-  writeU32(out, 16, p.requiredMinRxUs);
-  writeU32(out, 20, p.requiredMinEchoRxUs);
+  writeU32(out, 4, myDiscriminator);
+  writeU32(out, 8, yourDiscriminator);
+  writeU32(out, 12, desiredMinTxUs);
+  writeU32(out, 16, requiredMinRxUs);
+  writeU32(out, 20, requiredMinEchoRxUs);
   return out.length === BFD_CONTROL_LENGTH ? out : out.subarray(0, BFD_CONTROL_LENGTH);
 }
 

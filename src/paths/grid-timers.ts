@@ -9,19 +9,28 @@
  */
 import type { Timers } from './link-test.js';
 
+/** The callbacks of one grid point, in the order set; `live` of them not cleared. */
+interface Bucket {
+  readonly ids: number[];
+  readonly fns: (() => void)[];
+  live: number;
+}
+
 export class GridTimers implements Timers {
   readonly #base: Timers;
   readonly #grainMs: number;
   readonly #batch: (fn: () => void) => void;
-  /** grid index -> (timer id -> callback) */
-  readonly #due = new Map<number, Map<number, () => void>>();
-  /** timer id -> grid index */
+  /** grid index -> its callbacks (arrays: no Map entry per timer; a cleared one is skipped by its id) */
+  readonly #due = new Map<number, Bucket>();
+  /** timer id -> grid index, while it is set */
   readonly #where = new Map<number, number>();
   #seq = 1;
   #handle: unknown = null;
   #armedIndex = Infinity;
   /** while a tick runs: the last grid index it runs (a timer set meanwhile goes after it) */
   #running = -Infinity;
+  readonly #ready: number[] = [];
+  readonly #onTick = (): void => this.#tick();
 
   constructor(base: Timers, grainMs: number, batch: (fn: () => void) => void) {
     this.#base = base;
@@ -35,8 +44,10 @@ export class GridTimers implements Timers {
     const index = Math.max(Math.ceil((this.#base.now() + Math.max(0, ms)) / this.#grainMs), this.#running + 1);
     const id = this.#seq++;
     let bucket = this.#due.get(index);
-    if (bucket === undefined) this.#due.set(index, (bucket = new Map()));
-    bucket.set(id, fn);
+    if (bucket === undefined) this.#due.set(index, (bucket = { ids: [], fns: [], live: 0 }));
+    bucket.ids.push(id);
+    bucket.fns.push(fn);
+    bucket.live++;
     this.#where.set(id, index);
     this.#arm(index);
     return id;
@@ -48,8 +59,9 @@ export class GridTimers implements Timers {
     if (index === undefined) return;
     this.#where.delete(id);
     const bucket = this.#due.get(index);
-    bucket?.delete(id); // a bucket being run stays until its tick ends; the cleared callback is skipped
-    if (bucket?.size === 0 && index > this.#running) this.#due.delete(index);
+    if (bucket === undefined) return;
+    // a bucket being run stays until its tick ends; the cleared callback is skipped
+    if (--bucket.live === 0 && index > this.#running) this.#due.delete(index);
   };
 
   /** Drops every timer (the owner stopped). */
@@ -65,32 +77,39 @@ export class GridTimers implements Timers {
     if (index >= this.#armedIndex || index === Infinity) return;
     if (this.#handle !== null) this.#base.clearTimeout(this.#handle);
     this.#armedIndex = index;
-    this.#handle = this.#base.setTimeout(() => this.#tick(), Math.max(0, index * this.#grainMs - this.#base.now()));
+    this.#handle = this.#base.setTimeout(this.#onTick, Math.max(0, index * this.#grainMs - this.#base.now()));
   }
 
   #tick(): void {
     this.#handle = null;
     this.#armedIndex = Infinity;
     const now = this.#base.now();
-    const ready = [...this.#due.keys()].filter((i) => i * this.#grainMs <= now).sort((a, b) => a - b);
+    const ready = this.#ready;
+    ready.length = 0;
+    for (const index of this.#due.keys()) if (index * this.#grainMs <= now) ready.push(index);
     if (ready.length === 0) return this.#arm(this.#first());
+    ready.sort((a, b) => a - b);
     this.#running = ready[ready.length - 1]!;
     try {
-      this.#batch(() => {
-        for (const index of ready) {
-          for (const [id, fn] of this.#due.get(index)!) {
-            if (!this.#where.has(id)) continue;
-            this.#where.delete(id);
-            fn();
-          }
-        }
-      });
+      this.#batch(this.#runReady);
     } finally {
       for (const index of ready) this.#due.delete(index);
       this.#running = -Infinity;
     }
     this.#arm(this.#first());
   }
+
+  readonly #runReady = (): void => {
+    for (const index of this.#ready) {
+      const bucket = this.#due.get(index)!;
+      // callbacks set meanwhile for a later point go to another bucket: this one's length is final
+      for (let k = 0; k < bucket.ids.length; k++) {
+        const id = bucket.ids[k]!;
+        if (!this.#where.delete(id)) continue;
+        bucket.fns[k]!();
+      }
+    }
+  };
 
   #first(): number {
     let next = Infinity;

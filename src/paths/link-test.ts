@@ -9,7 +9,7 @@
  * 3. handleReply(): an outstanding sequence number with the time we sent -> RTT sample
  * 4. stop(): timers cancelled, an unfinished round forgotten
  */
-import { encodeLinkTest, LINK_TEST_LENGTH, type LinkTestEcho } from './messages.js';
+import { encodeLinkTestInto, LINK_TEST_LENGTH, type LinkTestEcho } from './messages.js';
 import { roundQuality, type LinkTestRound, type PathQuality } from './quality.js';
 
 /** Time and timers, injectable so tests can run on virtual time. */
@@ -42,24 +42,42 @@ const requestOut = new Uint8Array(LINK_TEST_LENGTH);
 /** A request is lost after max(1 s, 3 x current RTT). */
 export const MIN_LOSS_TIMEOUT_MS = 1000;
 
-interface Outstanding {
-  readonly index: number;
-  readonly sentAtMs: number;
-  readonly deadlineMs: number;
-}
-
-interface Round {
-  readonly startedAtMs: number;
-  readonly rtts: (number | undefined)[];
-  readonly outstanding: Map<number, Outstanding>;
-  lastDeadlineMs: number;
-}
-
+/**
+ * One tester's state, no allocation per request or reply (a hub sends and matches ~2,000 of each a second):
+ * the round's requests are `firstSequence + index`, their send times, deadlines, outstanding flags and RTTs in
+ * arrays every round reuses (plain arrays: an ArrayBuffer per tester costs the garbage collector more than it
+ * saves), the timer callbacks bound once.
+ */
 export class LinkTester {
-  #round: Round | null = null;
   #timer: unknown = null;
   #sequence = 0;
   #running = false;
+  /** a round is under way: its start, first sequence number, requests sent and still outstanding */
+  #inRound = false;
+  #startedAtMs = 0;
+  #firstSequence = 0;
+  #sent = 0;
+  #outstanding = 0;
+  /** requests in this round (settings.length when it started) */
+  #length = 0;
+  #lastDeadlineMs = 0;
+  readonly #sentAtMs: number[] = [];
+  readonly #deadlineMs: number[] = [];
+  /** 1 while request `index` waits for its reply */
+  readonly #pending: number[] = [];
+  readonly #rtts: (number | undefined)[] = [];
+  readonly #onSendNext = (): void => {
+    this.#timer = null;
+    this.#sendNext();
+  };
+  readonly #onFinish = (): void => {
+    this.#timer = null;
+    this.#finish();
+  };
+  readonly #onStartRound = (): void => {
+    this.#timer = null;
+    this.#startRound();
+  };
   /** replies that matched no outstanding request (late, duplicated or unknown) */
   unmatchedReplies = 0;
 
@@ -77,7 +95,7 @@ export class LinkTester {
 
   stop(): void {
     this.#running = false;
-    this.#round = null;
+    this.#inRound = false;
     this.#clearTimer();
   }
 
@@ -88,43 +106,60 @@ export class LinkTester {
 
   /** A reply from the peer that arrived at `atMs`; true when it answered an outstanding request of this round. */
   handleReply(echo: LinkTestEcho, atMs = this.deps.timers.now()): boolean {
-    const round = this.#round;
-    const request = round?.outstanding.get(echo.sequence);
-    if (round === null || request === undefined || request.sentAtMs !== echo.sentAtMs) {
+    return this.reply(echo.sequence, echo.sentAtMs, atMs);
+  }
+
+  /** handleReply without the echo object (the data path's kept replies: ControlFastPath.drainReplies). */
+  reply(sequence: number, sentAtMs: number, atMs: number): boolean {
+    const index = (sequence - this.#firstSequence) >>> 0;
+    if (!this.#inRound || index >= this.#sent || this.#pending[index] === 0 || this.#sentAtMs[index] !== sentAtMs) {
       this.unmatchedReplies++;
       return false;
     }
-    round.outstanding.delete(echo.sequence);
+    this.#pending[index] = 0;
+    this.#outstanding--;
     // a reply after the deadline is a loss (the slot stays undefined)
-    if (atMs <= request.deadlineMs) round.rtts[request.index] = Math.max(0, atMs - request.sentAtMs);
-    if (round.rtts.length === this.settings.length && round.outstanding.size === 0) this.#finish();
+    if (atMs <= this.#deadlineMs[index]!) this.#rtts[index] = Math.max(0, atMs - sentAtMs);
+    if (this.#sent === this.#length && this.#outstanding === 0) this.#finish();
     return true;
   }
 
   #startRound(): void {
-    this.#round = { startedAtMs: this.deps.timers.now(), rtts: [], outstanding: new Map(), lastDeadlineMs: 0 };
+    this.#length = this.settings.length;
+    this.#rtts.length = 0;
+    this.#inRound = true;
+    this.#startedAtMs = this.deps.timers.now();
+    this.#firstSequence = this.#sequence;
+    this.#sent = 0;
+    this.#outstanding = 0;
+    this.#lastDeadlineMs = 0;
     this.#sendNext();
   }
 
   #sendNext(): void {
-    const round = this.#round;
-    if (round === null) return;
+    if (!this.#inRound) return;
     const now = this.deps.timers.now();
-    const index = round.rtts.length;
+    const index = this.#sent++;
     const sequence = this.#sequence;
     this.#sequence = (this.#sequence + 1) >>> 0;
-    round.rtts.push(undefined);
+    this.#rtts.push(undefined);
     const deadlineMs = now + this.#lossTimeoutMs();
-    round.lastDeadlineMs = deadlineMs;
-    round.outstanding.set(sequence, { index, sentAtMs: now, deadlineMs });
+    this.#lastDeadlineMs = deadlineMs;
+    this.#sentAtMs[index] = now;
+    this.#deadlineMs[index] = deadlineMs;
+    this.#pending[index] = 1;
+    this.#outstanding++;
     // a request that cannot be sent is lost right away
-    if (!this.deps.send(encodeLinkTest({ sequence, sentAtMs: now }, false, requestOut))) round.outstanding.delete(sequence);
-    if (round.rtts.length < this.settings.length) {
-      this.#schedule(this.settings.spacingMs, () => this.#sendNext());
-    } else if (round.outstanding.size === 0) {
+    if (!this.deps.send(encodeLinkTestInto(requestOut, sequence, now)) && this.#pending[index] === 1) {
+      this.#pending[index] = 0;
+      this.#outstanding--;
+    }
+    if (this.#sent < this.#length) {
+      this.#schedule(this.settings.spacingMs, this.#onSendNext);
+    } else if (this.#outstanding === 0) {
       this.#finish();
     } else {
-      this.#schedule(Math.max(0, round.lastDeadlineMs - now), () => this.#finish());
+      this.#schedule(Math.max(0, this.#lastDeadlineMs - now), this.#onFinish);
     }
   }
 
@@ -134,23 +169,18 @@ export class LinkTester {
   }
 
   #finish(): void {
-    const round = this.#round;
-    if (round === null) return;
-    this.#round = null;
+    if (!this.#inRound) return;
+    this.#inRound = false;
     this.#clearTimer();
     const now = this.deps.timers.now();
-    this.deps.onRound(roundQuality(round.rtts, now, this.deps.quality()));
+    this.deps.onRound(roundQuality(this.#rtts, now, this.deps.quality()));
     if (!this.#running) return;
-    const wait = Math.max(0, round.startedAtMs + this.settings.intervalMs - now);
-    this.#schedule(wait, () => this.#startRound());
+    this.#schedule(Math.max(0, this.#startedAtMs + this.settings.intervalMs - now), this.#onStartRound);
   }
 
   #schedule(ms: number, fn: () => void): void {
     this.#clearTimer();
-    this.#timer = this.deps.timers.setTimeout(() => {
-      this.#timer = null;
-      fn();
-    }, ms);
+    this.#timer = this.deps.timers.setTimeout(fn, ms);
   }
 
   #clearTimer(): void {

@@ -36,10 +36,15 @@ export interface LinkTestEcho {
 
 /** A link-test echo request (or, with `reply`, the reply to one), in `out` (16 bytes; default a new array). */
 export function encodeLinkTest(echo: LinkTestEcho, reply = false, out = new Uint8Array(LINK_TEST_LENGTH)): Uint8Array {
+  return encodeLinkTestInto(out, echo.sequence, echo.sentAtMs, reply);
+}
+
+/** encodeLinkTest without the echo object (the link testers' requests: no allocation per request). */
+export function encodeLinkTestInto(out: Uint8Array, sequence: number, sentAtMs: number, reply = false): Uint8Array {
   out.fill(0);
   out[0] = reply ? LINK_TEST_REPLY : LINK_TEST_REQUEST;
-  writeU32(out, 4, echo.sequence);
-  writeF64(out, 8, echo.sentAtMs);
+  writeU32(out, 4, sequence);
+  writeF64(out, 8, sentAtMs);
   return out;
 }
 

@@ -67,15 +67,18 @@ export function roundQuality(rtts: readonly (number | undefined)[], atMs: number
   return { sent, received: samples.length, atMs, latencyMs, jitterMs, lossPercent, mos: meanOpinionScore(latencyMs, jitterMs, lossPercent) };
 }
 
-/** Keeps the latest round and a weighted moving average over the last `window` rounds. */
+/** Keeps the latest round and a weighted moving average over the last `window` rounds (computed once per round:
+ *  a link tester reads it for every request's loss timeout). */
 export class QualityHistory {
   #rounds: LinkTestRound[] = [];
+  #smoothed: PathQuality | undefined;
 
   constructor(private readonly window = 3) {}
 
   add(round: LinkTestRound): void {
     this.#rounds.push(round);
     if (this.#rounds.length > this.window) this.#rounds.shift();
+    this.#smoothed = this.#average();
   }
 
   get latest(): LinkTestRound | undefined {
@@ -84,6 +87,10 @@ export class QualityHistory {
 
   /** Weights 1..n, oldest to newest; undefined before the first round. */
   get smoothed(): PathQuality | undefined {
+    return this.#smoothed;
+  }
+
+  #average(): PathQuality | undefined {
     const n = this.#rounds.length;
     if (n === 0) return undefined;
     const total = (n * (n + 1)) / 2;

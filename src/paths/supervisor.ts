@@ -34,9 +34,9 @@
 import { randomInt } from 'node:crypto';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
-import { bfdMachine, controlPacket, detectionWatched, discardReason, type BfdPublished } from '../machines/bfd.js';
+import { bfdMachine, detectionWatched, discardReason, type BfdContext, type BfdPublished } from '../machines/bfd.js';
 import type { CompiledBfd, ForwardingTables } from '../model/tables.js';
-import { BFD_CONTROL_LENGTH, BFD_STATES, BfdDiag, decodeBfdControl, encodeBfdControl, type BfdControlPacket, type BfdState } from '../packet/bfd.js';
+import { BFD_CONTROL_LENGTH, BFD_STATES, BfdDiag, decodeBfdControl, encodeBfdControl, writeBfdControl, type BfdControlPacket, type BfdState } from '../packet/bfd.js';
 import { BfdSchedule } from './bfd-schedule.js';
 import { ControlFastPath } from '../dataplane/control-fast-path.js';
 import { GridTimers } from './grid-timers.js';
@@ -204,7 +204,7 @@ export class PathSupervisor {
       transmit: (slot) => {
         if (this.#quiet) return;
         const rt = this.#bySlot[slot]!;
-        if (this.#send(rt.name, this.#encode(controlPacket(rt.actor.getSnapshot().context, false)))) this.#count('bfd-tx');
+        if (this.#send(rt.name, this.#encodePeriodic(rt.actor.getSnapshot().context))) this.#count('bfd-tx');
       },
       batch: deps.batch ?? ((fn) => fn()),
       steadyInDataPath: (n) => {
@@ -373,7 +373,7 @@ export class PathSupervisor {
     this.#pairStandby = standby;
     (this.#deps.batch ?? ((fn: () => void) => fn()))(() => {
       for (const rt of this.#paths.values()) {
-        if (rt.bfdState === 'up' && this.#send(rt.name, this.#encode(controlPacket(rt.actor.getSnapshot().context, false)))) this.#count('bfd-tx');
+        if (rt.bfdState === 'up' && this.#send(rt.name, this.#encodePeriodic(rt.actor.getSnapshot().context))) this.#count('bfd-tx');
       }
     });
   }
@@ -539,6 +539,12 @@ export class PathSupervisor {
     return encodeBfdControl(this.#pairStandby && packet.state === 'up' && packet.diag === BfdDiag.none ? { ...packet, diag: BfdDiag.pairStandby } : packet, this.#bfdOut);
   }
 
+  /** #encode(controlPacket(c, false)) without the packet object: the periodic packets of every path. */
+  #encodePeriodic(c: BfdContext): Uint8Array {
+    const diag = this.#pairStandby && c.state === 'up' && c.diag === BfdDiag.none ? BfdDiag.pairStandby : c.diag;
+    return writeBfdControl(this.#bfdOut, diag, c.state, c.polling ? 0x20 : 0, c.multiplier, c.myDiscr, c.remoteDiscr, c.desiredMinTxUs, c.requiredMinRxUs);
+  }
+
   /** The far end says it is standby or not (`superseding`: its partner took over). */
   #peerStandby(rt: PathRuntime, standby: boolean, superseding = false): void {
     if (!standby && rt.superseded) return; // a superseded node's late Up packets (its drain, a stall) say nothing new
@@ -626,7 +632,7 @@ export class PathSupervisor {
     this.#fast?.drainReplies((path, sequence, sentAtMs, atMs) => {
       const rt = this.#paths.get(this.#boundNames[path] ?? '');
       if (rt === undefined) this.#count('path-message-unknown-path');
-      else if (!rt.tester.handleReply({ sequence, sentAtMs }, atMs)) this.#count('link-test-unmatched-replies');
+      else if (!rt.tester.reply(sequence, sentAtMs, atMs)) this.#count('link-test-unmatched-replies');
     });
   }
 

@@ -18,7 +18,7 @@ import { CLOSE_CODES, MIGRATION_CODES } from '../dataplane/fact-writer.js';
 import { uuidString } from '../dataplane/random-pool.js';
 import { outerProtocol, roleName } from '../dataplane/session-ops.js';
 import { addressText } from '../dataplane/session-tuples.js';
-import { waypoint, type PathNames, type RowNames } from './open-sessions.js';
+import { pathNames, waypoint, type PathNames, type RowNames } from './open-sessions.js';
 import type { CloseReason, DenyReason, InterfaceRef, SessionFact } from './record.js';
 
 /** Where a ring's rows go (SessionRecordBuilder's openRow, totals and end; its apply for the other facts). */
@@ -44,6 +44,9 @@ export const DENY: Readonly<Record<DpDenyReason, DenyReason>> = {
   'no-route': 'no-route', 'no-path-meets-sla': 'no-path-meets-sla', 'waypoint-ports-exhausted': 'waypoint-ports-exhausted',
   'nat-collision': 'nat-collision', 'refused-by-plugin': 'plugin-refused',
 };
+
+/** CLOSE by the data path's close code (CLOSE_CODES' index): no lookup by name per row */
+const CLOSE_BY_CODE: readonly CloseReason[] = CLOSE_CODES.map((c) => CLOSE[c]);
 
 /** Rows read per call at most (the records thread reads every ring each turn). */
 export const READ_ROWS = 4096;
@@ -132,7 +135,7 @@ export class FactReader {
       case FACT_CLOSED: {
         const app = words[w + 1]!;
         return sink.end(
-          words, w + 4, atMs, CLOSE[CLOSE_CODES[(words[w]! >>> 8) & 0xff] ?? 'idle'],
+          words, w + 4, atMs, CLOSE_BY_CODE[(words[w]! >>> 8) & 0xff] ?? 'idle',
           f64[(w + 8) / 2]!, f64[(w + 10) / 2]!, f64[(w + 12) / 2]!, f64[(w + 14) / 2]!, app !== 0 ? this.apps[app] ?? '' : undefined,
         );
       }
@@ -206,7 +209,7 @@ export class FactReader {
       case NAME_APP: this.apps[id] = text; break;
       case NAME_PATH: {
         const [name = '', peer = '', local = '', remote = ''] = text.split('\0');
-        this.paths[id] = { name, peer, local, remote };
+        this.paths[id] = pathNames(name, peer, local, remote);
       }
     }
   }

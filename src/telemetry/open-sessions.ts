@@ -26,6 +26,16 @@ export interface PathNames {
   peer: string;
   local: string;
   remote: string;
+  /** `[name]`, frozen: the paths of every record of a session that used this path alone (no array per record) */
+  only: string[];
+}
+
+/** the paths of a local session's records (frozen, shared) */
+const NO_PATHS = Object.freeze([]) as unknown as string[];
+
+/** A path's names as the fact rows name it (PathNames with its shared one-path list). */
+export function pathNames(name: string, peer: string, local: string, remote: string): PathNames {
+  return { name, peer, local, remote, only: Object.freeze([name]) as unknown as string[] };
 }
 
 /** The names of an OPENED row, resolved by the ring's reader (one object it reuses row after row). */
@@ -195,7 +205,7 @@ export class OpenSessions {
     let m = this.moves[s];
     if (m === undefined) {
       const r = this.base[s];
-      m = this.moves[s] = { paths: r !== undefined ? [...r.paths] : this.rowPaths(s), changes: [...(r?.pathChanges ?? [])], waypoint: r !== undefined ? r.waypoint : this.rowWaypoint(s) };
+      m = this.moves[s] = { paths: [...(r !== undefined ? r.paths : this.rowPaths(s))], changes: [...(r?.pathChanges ?? [])], waypoint: r !== undefined ? r.waypoint : this.rowWaypoint(s) };
     }
     m.changes.push(change);
     if (!m.paths.includes(change.to)) m.paths.push(change.to);
@@ -300,10 +310,10 @@ export class OpenSessions {
     return roleName((this.w0[s]! >>> 8) & 0xff);
   }
 
-  /** A row session's paths: its first path, unless it is local. */
+  /** A row session's paths: its first path, unless it is local (shared frozen lists: a record's lists are replaced, never changed in place). */
   private rowPaths(s: number): string[] {
     const path = this.path[s];
-    return path !== undefined && this.role(s) !== 'local' ? [path.name] : [];
+    return path !== undefined && this.role(s) !== 'local' ? path.only : NO_PATHS;
   }
 
   private rowWaypoint(s: number): FiveTuple | undefined {
@@ -341,7 +351,9 @@ export class OpenSessions {
     this.chain[s] = NONE;
     this.times[s * 2] = atMs;
     this.times[s * 2 + 1] = dueMs;
-    this.counts.fill(0, s * 8, s * 8 + 8);
+    const c = this.counts;
+    const k = s * 8;
+    c[k] = c[k + 1] = c[k + 2] = c[k + 3] = c[k + 4] = c[k + 5] = c[k + 6] = c[k + 7] = 0; // no builtin call
     this.seqs[s] = 0;
     this.w0[s] = 0;
     this.count++;

@@ -3,7 +3,7 @@
  * IPFIX and writing the history never take the control thread (which an in-thread data path shares).
  *
  *   the data paths' fact rings (`rings`, router.factRings(): dataplane/fact-ring.ts) -> read by the records
- *   thread every RING_POLL_MS -> SessionRecords (builder, IPFIX exporters, history). A node's facts come
+ *   thread every RING_POLL_MS (up to RING_IDLE_POLL_MS while they stay empty) -> SessionRecords (builder, IPFIX exporters, history). A node's facts come
  *   this way only: nothing per session crosses this thread.
  *
  * The history lives in its own LevelDB database, `<node data dir>/history` (historyDirOf), which the records
@@ -37,6 +37,9 @@ import type { SessionRecordsCounters, SessionRecordsOptions } from './session-re
 export const RECORDS_NICE = 10;
 /** ms between the records thread's reads of the data paths' fact rings (dataplane/fact-ring.ts). */
 export const RING_POLL_MS = 10;
+/** The longest wait between reads while the rings stay empty (each empty read doubles the wait from RING_POLL_MS):
+ *  a router without sessions, such as a hub of spokes' control traffic, wakes this thread ~12 times a second, not 100. */
+export const RING_IDLE_POLL_MS = 80;
 /** ms between the records thread's counter snapshots. */
 export const COUNTERS_MS = 100;
 /** ms before a records thread that ended is started again; doubling to RESTART_MAX_MS while starts fail. */

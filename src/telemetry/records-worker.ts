@@ -12,7 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { FactRing } from '../dataplane/fact-ring.js';
 import { Store } from '../store/store.js';
 import { FactReader, READ_ROWS } from './fact-rows.js';
-import { COUNTERS_MS, RECORDS_THREAD_NAME, RING_POLL_MS, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
+import { COUNTERS_MS, RECORDS_THREAD_NAME, RING_IDLE_POLL_MS, RING_POLL_MS, toWire, type FromRecords, type RecordsThreadInit, type ThreadCounters, type ToRecords } from './records-thread.js';
 import { SessionRecords } from './session-records.js';
 
 const port = parentPort!;
@@ -46,15 +46,23 @@ try {
     ...init, store,
     onCollectorStatus: (collector, status, detail) => send({ t: 'status', collector, status, detail, counters: counters() }),
   });
-  // the data paths' fact rings: read every RING_POLL_MS, at once again while a read found more; counters sent
+  // the data paths' fact rings: read every RING_POLL_MS (RING_IDLE_POLL_MS while idle), at once again while a read found more; counters sent
   // every COUNTERS_MS. Neither timer runs while records are off (no history, no collector): nothing to do.
   const readers = (init.rings ?? []).map((b) => new FactReader(new FactRing(b)));
   let ringTimer: NodeJS.Timeout | undefined;
   let timer: NodeJS.Timeout | undefined;
+  // idle rings (a hub with no sessions): the wait doubles up to RING_IDLE_POLL_MS, back to RING_POLL_MS on a row
+  let idleMs = RING_POLL_MS;
   const readRings = (): void => {
     let more = false;
-    for (const r of readers) if (r.read(records) === READ_ROWS) more = true;
-    ringTimer = more ? setTimeout(readRings, 0) : setTimeout(readRings, RING_POLL_MS);
+    let rows = 0;
+    for (const r of readers) {
+      const n = r.read(records);
+      rows += n;
+      if (n === READ_ROWS) more = true;
+    }
+    idleMs = rows > 0 ? RING_POLL_MS : Math.min(2 * idleMs, RING_IDLE_POLL_MS);
+    ringTimer = setTimeout(readRings, more ? 0 : idleMs);
   };
   const follow = (): void => {
     if (records.recording) {

@@ -76,6 +76,8 @@ export class SessionRecords implements RowSink {
   /** undefined while `telemetry.history.enabled` is false */
   private history: SessionHistory | undefined;
   private readonly exporters = new Map<string, IpfixExporter>();
+  /** the exporters' values, for deliver() (no Map iterator per record) */
+  private offerTo: IpfixExporter[] = [];
   private settings: TelemetrySettings;
   private domain: number;
   /** the interim records' check, while recording */
@@ -159,6 +161,7 @@ export class SessionRecords implements RowSink {
       const c = next.get(name);
       if (c === undefined || domainChanged || templateChanged || JSON.stringify(c) !== JSON.stringify(exporter.collector)) {
         this.exporters.delete(name);
+        this.offerTo = [...this.exporters.values()];
         void exporter.close();
       }
     }
@@ -206,11 +209,13 @@ export class SessionRecords implements RowSink {
     clearInterval(this.timer);
     await Promise.all([...this.exporters.values()].map((e) => e.close()));
     this.exporters.clear();
+    this.offerTo = [];
     await this.history?.close();
   }
 
   private deliver(r: SessionRecord): void {
-    for (const e of this.exporters.values()) e.offer(r);
+    const to = this.offerTo;
+    for (let i = 0; i < to.length; i++) to[i]!.offer(r);
     this.history?.put(r);
   }
 
@@ -220,6 +225,7 @@ export class SessionRecords implements RowSink {
       onStatus: (status, detail) => this.opts.onCollectorStatus?.(c.name, status, detail),
     });
     this.exporters.set(c.name, e);
+    this.offerTo = [...this.exporters.values()];
     e.start();
   }
 }

@@ -5,13 +5,14 @@
 import type { PreparedTables } from '../model/compile.js';
 import type { SvrConfig } from '../model/config.js';
 import type { LearnedRoute } from '../model/rib.js';
-import type { DpEvent, CloseReason } from '../dataplane/events.js';
+import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import type { ReplayFloor } from '../dataplane/replay-marks.js';
 import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SteeringShared } from '../dataplane/steering.js';
+import type { WireEvents } from './event-wire.js';
 
 /** How a worker gets its packets. */
 export type WorkerIo =
@@ -97,7 +98,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { t: 'ready'; id: number; index: number; error?: string }
-  | { t: 'events'; index: number; events: DpEvent[] }
+  /** one batch's events, flattened (event-wire.ts) */
+  | { t: 'events'; index: number; events: WireEvents }
   | { t: 'counterNames'; index: number; names: string[] }
   /** every second: session tallies and the keys of each path (tables order) */
   | ({ t: 'stats'; index: number; keys: (PathKeyStatus | null)[] } & SessionTally)

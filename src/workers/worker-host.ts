@@ -25,7 +25,7 @@
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { DataPathHost, DataPathInit, ServiceChains, StageView, ThreadLoad } from '../control/data-path-host.js';
-import type { DpEvent, CloseReason } from '../dataplane/events.js';
+import type { CloseReason } from '../dataplane/events.js';
 import { FactRing, ringRowsOf } from '../dataplane/fact-ring.js';
 import { RX_SLOTS, type PathKeyMaterial, type PathKeyStatus } from '../dataplane/path-keys.js';
 import { createReplayMarks, mergeFloors, ReplayMarks, type ReplayFloor } from '../dataplane/replay-marks.js';
@@ -41,6 +41,7 @@ import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 import type { ChannelBatch } from './channel-port.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerIo } from './protocol.js';
 import { WorkerRequests } from './requests.js';
+import { EventUnpacker } from './event-wire.js';
 
 const MAX_PATHS = 4096;
 const MAX_COUNTERS = 1024;
@@ -88,6 +89,8 @@ interface WorkerState {
   heardAt: number;
   /** it reached running (its keys were all installed) */
   ran: boolean;
+  /** rebuilds its event batches (the names this thread numbered) */
+  events: EventUnpacker;
 }
 
 type PluginsRequest = Omit<Extract<ToWorker, { t: 'plugins' }>, 'id'>;
@@ -204,6 +207,7 @@ export class WorkerHost implements DataPathHost {
       index, worker, restarts, state: 'starting', names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
       replayMarks: new ReplayMarks(replayMarks), replayFloors,
       stats: { active: 0, limit: 0, perPath: [], perService: [], perTenant: [] }, keys: [], heardAt: Date.now(), ran: false,
+      events: new EventUnpacker(index, ROW_BITS),
     };
     worker.on('message', (m: FromWorker) => {
       w.heardAt = Date.now();
@@ -249,7 +253,7 @@ export class WorkerHost implements DataPathHost {
 
   private onWorker(w: WorkerState, m: FromWorker): void {
     switch (m.t) {
-      case 'events': this.onEvents(m.events.map((e) => tagRow(e, m.index)), m.index); break;
+      case 'events': this.onEvents(w.events.unpack(m.events), m.index); break;
       case 'counterNames': w.names = m.names; break;
       case 'stats': w.stats = m; w.keys = m.keys; break;
       case 'sessions': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;
@@ -619,9 +623,4 @@ export class WorkerHost implements DataPathHost {
 /** The buffers of a channel batch, handed over with it. */
 function transferOf(b: ChannelBatch): ArrayBuffer[] {
   return [b.data.buffer as ArrayBuffer, b.offsets.buffer as ArrayBuffer, b.lengths.buffer as ArrayBuffer];
-}
-
-/** A worker's row numbers are tagged with the worker in the top bits, so control can address the owner. */
-function tagRow(e: DpEvent, worker: number): DpEvent {
-  return 'row' in e ? { ...e, row: (worker << ROW_BITS) | e.row } : e;
 }

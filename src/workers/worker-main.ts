@@ -20,6 +20,7 @@ import { Rib, type LearnedRoute } from '../model/rib.js';
 import { PluginHost, chainStages } from '../plugins/host.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { ChannelPort, packBatch } from './channel-port.js';
+import { EventPacker } from './event-wire.js';
 
 const init = workerData as WorkerInit;
 const parent = parentPort!;
@@ -37,12 +38,13 @@ function compile(next: SvrConfig, generation: number, learned: readonly LearnedR
 let tables = compile(init.config, init.generation, init.learned, init.prepared);
 const peers = new Map<number, MessagePort>();
 const ports: (PacketPort | null)[] = tables.interfaces.map(() => null);
+const packer = new EventPacker();
 
 const dp = new Dataplane({
   tables,
   ports,
   shared: { counters: init.counters, pathUp: init.pathUp, pathRx: init.pathRx, facts: init.facts, replay: { marks: init.replayMarks, floors: init.replayFloors } },
-  onEvents: (events: DpEvent[]) => post({ t: 'events', index: init.index, events }),
+  onEvents: (events: DpEvent[]) => post({ t: 'events', index: init.index, events: packer.pack(events) }),
   ...(init.sessionCountersMs !== undefined ? { sessionCountersMs: init.sessionCountersMs } : {}),
   replaySenderBase: init.replaySenderBase,
   ownership: {

@@ -31,7 +31,7 @@ import {
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 import { makeTcpReset } from '../tcp-reset.js';
 import { makeIcmpUnreachable } from '../icmp-unreachable.js';
-import { serverSideKey } from '../nat.js';
+import { originalKey, serverSideKey } from '../nat.js';
 import { payloadFlags } from '../payload.js';
 import { verifyL4Checksum } from '../../packet/rewrite.js';
 
@@ -216,18 +216,7 @@ export class FirstPacketStage implements Stage {
   }
 
   private lanKey(r: number, ifIndex: number): SideKey {
-    const t = this.ctx.sessions;
-    const k = this.key;
-    k.family = t.family[r] as 4 | 6;
-    k.src = t.srcWords(r);
-    k.srcOff = t.wordsAt;
-    k.dst = t.dstWords(r);
-    k.dstOff = t.wordsAt;
-    k.srcPort = t.origSrcPort[r]!;
-    k.dstPort = t.origDstPort[r]!;
-    k.protocol = t.protocol[r]!;
-    k.ifIndex = ifIndex;
-    return k;
+    return originalKey(this.ctx.sessions, r, ifIndex, this.key);
   }
 
   private openIngress(b: Batch, s: number, pi: PacketInfo, p: number, tenant: number, service: number, rt: StageRuntime): number {

@@ -19,6 +19,8 @@
  * 7. a transit session (multi-hop SVR, transit.ts) continues on its other leg: the packet, now in its
  *    original form, becomes that leg's packet and goes through service-chain to svr-out.
  * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
+ * 4's rewrite with its length and checksum, for established TCP/UDP packets that shrank, is one native call
+ * for the frame after the per-packet pass (steady-receive.ts; SVR_NATIVE_RECEIVE=0: in JS per packet).
  */
 import { fillL4Checksum, setIpLength, verifyL4Checksum } from '../../packet/rewrite.js';
 import { PF_ALT_PATH, PF_CONTROL, PF_FALSE_POSITIVE, PF_HAS_META, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
@@ -26,12 +28,13 @@ import { Deduplicator } from '../dedup.js';
 import { RES_DUPLICATE } from '../path-choice.js';
 import type { DataplaneContext } from '../context.js';
 import { reverseContextMatches } from '../metadata-build.js';
-import { writeServerSide } from '../nat.js';
+import { serverSideView, writeServerSide } from '../nat.js';
 import { closeAtPayload, removeUdpHeader } from '../packet-ops.js';
 import { accountPacket, sessionId, trackTcp } from '../session-ops.js';
 import { Control } from '../../packet/svr-metadata.js';
 import { PROTO_TCP } from '../../packet/ip.js';
-import { ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
+import { ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED, type SideKey } from '../session-table.js';
+import { SteadyReceive } from '../steady-receive.js';
 import { openPayload } from '../payload.js';
 import { OPEN_NONE, PayloadOpen } from '../payload-open.js';
 import { MssClamp } from '../mss-clamp.js';
@@ -54,10 +57,13 @@ export class SvrInStage implements Stage {
   private readonly mss: MssClamp;
   /** the frame's encrypted payloads, decrypted together before the per-packet pass */
   private readonly opener: PayloadOpen;
+  /** step 4 for the frame's established packets, after the pass */
+  private readonly finisher = new SteadyReceive();
+  private readonly side: SideKey = { family: 4, src: new Uint32Array(0), srcOff: 0, dst: new Uint32Array(0), dstOff: 0, srcPort: 0, dstPort: 0, protocol: 0, ifIndex: -1 };
 
   constructor(private readonly ctx: DataplaneContext) {
     this.mss = new MssClamp(ctx);
-    this.opener = new PayloadOpen(ctx);
+    this.opener = new PayloadOpen(ctx, this.finisher.steady);
   }
 
   init(i: StageInit): void {
@@ -73,11 +79,13 @@ export class SvrInStage implements Stage {
   }
 
   run(b: Batch, f: Frame, rt: StageRuntime): void {
+    this.finisher.frame(f.n);
     this.opener.open(b, f);
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
       rt.next[s] = this.receive(b, s, rt);
     }
+    this.finisher.finish(b.data);
   }
 
   private receive(b: Batch, s: number, rt: StageRuntime): number {
@@ -158,7 +166,11 @@ export class SvrInStage implements Stage {
       return N_DROP;
     }
     const forward = role === ROLE_EGRESS;
-    if (shrinks) {
+    const duplicated = ctx.servicePaths.resiliency[t.service[r]!] === RES_DUPLICATE;
+    const leg = t.relayOf(r);
+    if (shrinks && !duplicated && leg < 0 && this.finisher.takes(pi)) {
+      this.finisher.add(pi, serverSideView(t, r, forward, this.side)); // written after the pass: nothing below reads the bytes
+    } else if (shrinks) {
       writeServerSide(d, pi, t, r, forward);
       setIpLength(d, pi, pi.end);
       fillL4Checksum(d, pi);
@@ -166,11 +178,10 @@ export class SvrInStage implements Stage {
       writeServerSide(d, pi, t, r, forward);
     }
     b.len[s] = pi.end - pi.l3;
-    if (ctx.servicePaths.resiliency[t.service[r]!] === RES_DUPLICATE && this.dedup.seen(r, t.gen[r]!, d, pi, rt.now)) {
+    if (duplicated && this.dedup.seen(r, t.gen[r]!, d, pi, rt.now)) {
       rt.counters.add(this.cDuplicates);
       return N_DROP; // the copy from the other path arrived first
     }
-    const leg = t.relayOf(r);
     if (leg >= 0) {
       // transit: this leg's TCP state follows the packet here, the other leg's in service-chain
       if (t.protocol[r] === PROTO_TCP && auth) trackTcp(ctx, r, forward, pi.tcpFlags, rt.now);

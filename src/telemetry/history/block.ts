@@ -28,6 +28,23 @@ const F_RETRANS = 32;
 const F_CLOSE = 64;
 const F_DENIED = 128;
 const ROLES: readonly SessionRole[] = ['ingress', 'egress', 'local'];
+/** BlockWriter's string fields (its last string per field); a tuple's src at S_x, its dst at S_x + 1 */
+const S_ROUTER = 0;
+const S_TENANT = 1;
+const S_SERVICE = 2;
+const S_APPLICATION = 3;
+const S_INGRESS_ROUTER = 4;
+const S_EGRESS_ROUTER = 5;
+const S_FORWARD = 6;
+const S_REVERSE = 8;
+const S_WAYPOINT = 10;
+const S_NAT = 12;
+const S_INGRESS_IF = 14;
+const S_EGRESS_IF = 15;
+const S_PATH = 16;
+const S_REASON = 17;
+const S_OTHER = 18;
+const SLOTS = 19;
 
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder();
@@ -39,6 +56,9 @@ export class BlockWriter {
   private readonly offsets: number[] = [];
   private readonly strings = new Map<string, number>();
   private readonly list: string[] = [];
+  /** per field (S_*): the last string and its ref in this block */
+  private readonly lastStr: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
+  private readonly lastRef = new Int32Array(SLOTS);
 
   /** Appends a record; returns its row number. */
   add(r: SessionRecord): number {
@@ -50,7 +70,7 @@ export class BlockWriter {
       this.at += 17;
     } else {
       this.buf[this.at++] = STRING_TAG;
-      this.str(r.sessionId);
+      this.str(r.sessionId, S_OTHER);
     }
     const flags = (r.kind === 'end' ? F_END : 0) | (r.waypoint !== undefined ? F_WAYPOINT : 0) | (r.nat !== undefined ? F_NAT : 0) |
       (r.ingressInterface !== undefined ? F_INGRESS_IF : 0) | (r.egressInterface !== undefined ? F_EGRESS_IF : 0) |
@@ -59,27 +79,27 @@ export class BlockWriter {
     this.buf[this.at++] = flags >> 8;
     this.num(r.seq);
     this.num(ROLES.indexOf(r.role));
-    this.str(r.router);
-    this.str(r.tenant);
-    this.str(r.service);
-    this.str(r.application);
-    this.str(r.ingressRouter);
-    this.str(r.egressRouter);
-    this.tuple(r.forward);
-    this.tuple(r.reverse);
-    if (r.waypoint !== undefined) this.tuple(r.waypoint);
-    if (r.nat !== undefined) this.tuple(r.nat);
-    if (r.ingressInterface !== undefined) this.iface(r.ingressInterface);
-    if (r.egressInterface !== undefined) this.iface(r.egressInterface);
+    this.str(r.router, S_ROUTER);
+    this.str(r.tenant, S_TENANT);
+    this.str(r.service, S_SERVICE);
+    this.str(r.application, S_APPLICATION);
+    this.str(r.ingressRouter, S_INGRESS_ROUTER);
+    this.str(r.egressRouter, S_EGRESS_ROUTER);
+    this.tuple(r.forward, S_FORWARD);
+    this.tuple(r.reverse, S_REVERSE);
+    if (r.waypoint !== undefined) this.tuple(r.waypoint, S_WAYPOINT);
+    if (r.nat !== undefined) this.tuple(r.nat, S_NAT);
+    if (r.ingressInterface !== undefined) this.iface(r.ingressInterface, S_INGRESS_IF);
+    if (r.egressInterface !== undefined) this.iface(r.egressInterface, S_EGRESS_IF);
     this.num(r.paths.length);
-    for (const p of r.paths) this.str(p);
+    for (const p of r.paths) this.str(p, S_PATH);
     this.num(r.pathChanges.length);
     for (const c of r.pathChanges) {
       this.ensure(64);
       this.num(c.atMs);
-      this.str(c.from);
-      this.str(c.to);
-      this.str(c.reason);
+      this.str(c.from, S_OTHER);
+      this.str(c.to, S_OTHER);
+      this.str(c.reason, S_OTHER);
     }
     this.ensure(128);
     this.pair(r.packets);
@@ -89,8 +109,8 @@ export class BlockWriter {
     if (r.tcpRetransmissions !== undefined) this.pair(r.tcpRetransmissions);
     this.num(r.startMs);
     this.num(r.endMs);
-    if (r.closeReason !== undefined) this.str(r.closeReason);
-    if (r.deniedReason !== undefined) this.str(r.deniedReason);
+    if (r.closeReason !== undefined) this.str(r.closeReason, S_REASON);
+    if (r.deniedReason !== undefined) this.str(r.deniedReason, S_OTHER);
     return row;
   }
 
@@ -102,10 +122,9 @@ export class BlockWriter {
   finish(): Uint8Array {
     const rows = this.offsets.length;
     const tableAt = 9 + rows * 4 + this.at;
-    // the string table
-    const parts: Uint8Array[] = this.list.map((s) => utf8.encode(s));
+    // the string table: room for each string as UTF-8 at its longest (3 bytes a UTF-16 unit) and its length
     let tableBytes = 10;
-    for (const p of parts) tableBytes += p.length + 5;
+    for (const s of this.list) tableBytes += s.length * 3 + 5;
     const out = new Uint8Array(tableAt + tableBytes);
     const view = new DataView(out.buffer);
     out[0] = BLOCK_VERSION;
@@ -115,15 +134,12 @@ export class BlockWriter {
     for (let i = 0; i < rows; i++) view.setUint32(9 + i * 4, base + this.offsets[i]!);
     out.set(this.buf.subarray(0, this.at), base);
     let at = writeVarint(out, tableAt, this.list.length);
-    for (const p of parts) {
-      at = writeVarint(out, at, p.length);
-      out.set(p, at);
-      at += p.length;
-    }
+    for (const s of this.list) at = writeUtf8(out, at, s);
     this.at = 0;
     this.offsets.length = 0;
     this.strings.clear();
     this.list.length = 0;
+    this.lastStr.fill(undefined);
     return out.subarray(0, at);
   }
 
@@ -136,32 +152,55 @@ export class BlockWriter {
 
   /** whole numbers (times in ms are rounded to the ms) */
   private num(n: number): void {
-    this.at = writeVarint(this.buf, this.at, zigzag(Math.round(n)));
+    if ((n & 0x3fffffff) === n) {
+      // 0 to 2^30 - 1 (all but times): zig-zag and varint in 32-bit operations
+      let z = n << 1;
+      const buf = this.buf;
+      let at = this.at;
+      while (z >= 0x80) {
+        buf[at++] = (z & 0x7f) | 0x80;
+        z >>>= 7;
+      }
+      buf[at++] = z;
+      this.at = at;
+    } else this.at = writeVarint(this.buf, this.at, zigzag(Math.round(n)));
   }
 
-  private str(s: string): void {
-    let ref = this.strings.get(s);
-    if (ref === undefined) {
-      ref = this.list.length;
-      this.strings.set(s, ref);
-      this.list.push(s);
+  /**
+   * A string's ref into the table; `slot` (the field) remembers the last string and its ref: most fields
+   * repeat record after record (router, destination, waypoint, interfaces, path, reason), and comparing the
+   * same string object costs less than a map lookup.
+   */
+  private str(s: string, slot: number): void {
+    let ref: number;
+    if (s === this.lastStr[slot]) ref = this.lastRef[slot]!;
+    else {
+      const known = this.strings.get(s);
+      if (known === undefined) {
+        ref = this.list.length;
+        this.strings.set(s, ref);
+        this.list.push(s);
+      } else ref = known;
+      this.lastStr[slot] = s;
+      this.lastRef[slot] = ref;
     }
     this.ensure(8);
     this.at = writeVarint(this.buf, this.at, ref);
   }
 
-  private tuple(t: FiveTuple): void {
+  /** a 5-tuple; its addresses in `slot` and `slot + 1` */
+  private tuple(t: FiveTuple, slot: number): void {
     this.ensure(64);
-    this.str(t.src);
-    this.str(t.dst);
+    this.str(t.src, slot);
+    this.str(t.dst, slot + 1);
     this.num(t.srcPort);
     this.num(t.dstPort);
     this.num(t.protocol);
   }
 
-  private iface(i: InterfaceRef): void {
+  private iface(i: InterfaceRef, slot: number): void {
     this.ensure(32);
-    this.str(i.name);
+    this.str(i.name, slot);
     this.num(i.index);
   }
 
@@ -287,6 +326,27 @@ export class Block {
 
 /** Whole numbers, negative ones too, as unsigned (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...). */
 const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
+
+/** `s` as length varint and UTF-8 at `at` (room for 3 bytes a UTF-16 unit and 5 of length); returns the end. ASCII byte by byte. */
+function writeUtf8(out: Uint8Array, at: number, s: string): number {
+  const n = s.length;
+  if (n < 0x80) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[at + 1 + i] = c;
+    }
+    if (i === n) {
+      out[at] = n;
+      return at + 1 + n;
+    }
+  }
+  const bytes = utf8.encode(s);
+  at = writeVarint(out, at, bytes.length);
+  out.set(bytes, at);
+  return at + bytes.length;
+}
 
 function writeVarint(buf: Uint8Array, at: number, n: number): number {
   while (n >= 0x80) {

@@ -33,7 +33,7 @@ import type { SessionRecord } from '../record.js';
 import { Block, BlockWriter } from './block.js';
 import { BlockStore } from './block-store.js';
 import { IdIndex, buildFilter } from './id-index.js';
-import { batchKey, blockKey, encodeRows, filterKey, indexEntries, seqOfKey, metaKey, minuteOf, postingPrefix, postingSuffix, type IndexSink, type IndexedField } from './keys.js';
+import { INDEXED_FIELDS, batchKey, blockKey, encodeRows, filterKey, indexEntries, seqOfKey, metaKey, minuteOf, postingPrefix, postingSuffix, type IndexSink } from './keys.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
 
 export interface HistoryOptions {
@@ -117,6 +117,18 @@ export interface Manifest {
 export const decodeManifest = (v: Uint8Array): Manifest => unpackr.unpack(v) as Manifest;
 
 type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+/**
+ * pack(v) of a map whose last field was 0 when `packed` was made, with `n` in that field instead: the
+ * same bytes without packing the map (a manifest's posting keys) again. 0 packs as one byte (a fixint).
+ */
+function withLastNumber(packed: Uint8Array, n: number): Uint8Array {
+  const tail = packr.pack(n);
+  const out = new Uint8Array(packed.length - 1 + tail.length);
+  out.set(packed.subarray(0, packed.length - 1));
+  out.set(tail, packed.length - 1);
+  return out;
+}
 
 type HistoryDb = ReturnType<typeof historyDb>;
 function historyDb(store: Store) {
@@ -516,21 +528,27 @@ export class SessionHistory {
       put(k, encodeRows(rows));
     });
     const manifest: Manifest = { minEnd: records[lo]!.endMs, maxEnd: records[hi - 1]!.endMs, rows: hi - lo, postings: postingKeys, bytes: 0 };
-    manifest.bytes = bytes + pack(manifest).length + 16;
-    ops.push({ type: 'put', key: batchKey(seq), value: pack(manifest) });
+    const withZero = pack(manifest);
+    manifest.bytes = bytes + withZero.length + 16;
+    ops.push({ type: 'put', key: batchKey(seq), value: withLastNumber(withZero, manifest.bytes) });
     return { block, filter, bytes: manifest.bytes };
   }
 }
 
 /**
- * The postings of one batch: minute -> field -> value -> rows. Nested maps of the records' own strings (their
- * hashes cached by V8); the keys are made once per posting in each().
+ * The postings of one batch: minute -> field (INDEXED_FIELDS' index) -> value -> rows. Maps of the records'
+ * own strings (their hashes cached by V8), and each field's last value and its rows: most fields repeat
+ * record after record, and comparing the same string object costs less than a map lookup. The keys are
+ * made once per posting in each().
  */
 class BatchPostings implements IndexSink {
-  private readonly minutes = new Map<number, Map<IndexedField, Map<string, number[]>>>();
-  private fields: Map<IndexedField, Map<string, number[]>> | undefined;
+  /** per minute: each field's values, and the fields in the order they first got a value (the keys' order in each()) */
+  private readonly minutes = new Map<number, { values: Map<string, number[]>[]; order: number[] }>();
+  private fields: { values: Map<string, number[]>[]; order: number[] } | undefined;
   private minute = -1;
   private row = 0;
+  private readonly lastValue: (string | undefined)[] = new Array<string | undefined>(INDEXED_FIELDS.length).fill(undefined);
+  private readonly lastRows: number[][] = new Array<number[]>(INDEXED_FIELDS.length).fill([]);
 
   /** The next entries are of row `row`, which ended in `minute`. */
   record(minute: number, row: number): void {
@@ -538,24 +556,32 @@ class BatchPostings implements IndexSink {
     if (minute === this.minute && this.fields !== undefined) return;
     this.minute = minute;
     let fields = this.minutes.get(minute);
-    if (fields === undefined) this.minutes.set(minute, (fields = new Map()));
+    if (fields === undefined) this.minutes.set(minute, (fields = { values: INDEXED_FIELDS.map(() => new Map<string, number[]>()), order: [] }));
     this.fields = fields;
+    this.lastValue.fill(undefined);
   }
 
-  add(field: IndexedField, value: string): void {
+  add(field: number, value: string): void {
+    if (value === this.lastValue[field]) {
+      this.lastRows[field]!.push(this.row);
+      return;
+    }
     const fields = this.fields!;
-    let values = fields.get(field);
-    if (values === undefined) fields.set(field, (values = new Map()));
-    const list = values.get(value);
-    if (list === undefined) values.set(value, [this.row]);
-    else list.push(this.row);
+    const values = fields.values[field]!;
+    let rows = values.get(value);
+    if (rows === undefined) {
+      if (values.size === 0) fields.order.push(field);
+      values.set(value, (rows = [this.row]));
+    } else rows.push(this.row);
+    this.lastValue[field] = value;
+    this.lastRows[field] = rows;
   }
 
   /** Every posting's key (batch `seq`) and rows (ascending). */
   each(seq: number, fn: (key: string, rows: number[]) => void): void {
     for (const [minute, fields] of this.minutes) {
       const suffix = postingSuffix(minute, seq);
-      for (const [field, values] of fields) for (const [value, list] of values) fn(postingPrefix(field, value) + suffix, list);
+      for (const f of fields.order) for (const [value, list] of fields.values[f]!) fn(postingPrefix(INDEXED_FIELDS[f]!, value) + suffix, list);
     }
   }
 }

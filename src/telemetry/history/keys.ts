@@ -56,9 +56,29 @@ function canonicalCached(text: string): string {
   return c;
 }
 
-/** Receives a record's index entries (a class, not a closure: nothing is allocated per record). */
+/** canonicalCached with the last address of one field kept (the server's repeats record after record: no lookup) */
+class LastCanonical {
+  private text = '';
+  private canon = '';
+
+  of(text: string): string {
+    if (text !== this.text) {
+      this.canon = canonicalCached(text);
+      this.text = text;
+    }
+    return this.canon;
+  }
+}
+const lastSource = new LastCanonical();
+const lastDestination = new LastCanonical();
+
+/** The indexed fields by number (IndexSink's `field`), in indexEntries' order. */
+export const INDEXED_FIELDS: readonly IndexedField[] = ['tenant', 'service', 'application', 'router', 'path', 'reason', 'source', 'destination', 'port'];
+const [TENANT, SERVICE, APPLICATION, ROUTER, PATH, REASON, SOURCE, DESTINATION, PORT] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
+
+/** Receives a record's index entries (a class, not a closure: nothing is allocated per record); `field`: INDEXED_FIELDS' index. */
 export interface IndexSink {
-  add(field: IndexedField, value: string): void;
+  add(field: number, value: string): void;
 }
 
 /** Port numbers as text, made once each. */
@@ -67,41 +87,37 @@ const portText = (port: number): string => (PORT_TEXT[port] ??= String(port));
 
 /** The (field, value) pairs a record is found by (empty values are not indexed), into `sink`. */
 export function indexEntries(r: SessionRecord, sink: IndexSink): void {
-  if (r.tenant !== '') sink.add('tenant', r.tenant);
-  if (r.service !== '') sink.add('service', r.service);
-  if (r.application !== '') sink.add('application', r.application);
-  if (r.ingressRouter !== '') sink.add('router', r.ingressRouter);
-  if (r.egressRouter !== '' && r.egressRouter !== r.ingressRouter) sink.add('router', r.egressRouter);
+  if (r.tenant !== '') sink.add(TENANT, r.tenant);
+  if (r.service !== '') sink.add(SERVICE, r.service);
+  if (r.application !== '') sink.add(APPLICATION, r.application);
+  if (r.ingressRouter !== '') sink.add(ROUTER, r.ingressRouter);
+  if (r.egressRouter !== '' && r.egressRouter !== r.ingressRouter) sink.add(ROUTER, r.egressRouter);
   for (let i = 0; i < r.paths.length; i++) {
     const p = r.paths[i]!;
-    if (p !== '' && r.paths.indexOf(p) === i) sink.add('path', p);
+    if (p !== '' && r.paths.indexOf(p) === i) sink.add(PATH, p);
   }
-  if (r.closeReason !== undefined) sink.add('reason', r.closeReason);
-  sink.add('source', canonicalCached(r.forward.src));
-  sink.add('destination', canonicalCached(r.forward.dst));
-  sink.add('port', portText(r.forward.dstPort));
+  if (r.closeReason !== undefined) sink.add(REASON, r.closeReason);
+  sink.add(SOURCE, lastSource.of(r.forward.src));
+  sink.add(DESTINATION, lastDestination.of(r.forward.dst));
+  sink.add(PORT, portText(r.forward.dstPort));
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-function nibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
+/** a lower-case hex digit's value by character code, -1 for any other character */
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let c = 0; c < 16; c++) NIBBLE['0123456789abcdef'.charCodeAt(c)] = c;
+const nibble = (c: number): number => (c < 128 ? NIBBLE[c]! : -1);
 
 /** The 16 bytes of a lower-case UUID into `out` at `at`; false (nothing written that counts) when `id` is not one. */
 export function uuidBytes(id: string, out: Uint8Array, at: number): boolean {
-  if (id.length !== 36) return false;
+  if (id.length !== 36 || id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(18) !== 45 || id.charCodeAt(23) !== 45) return false;
   let j = at;
-  for (let i = 0; i < 36; i++) {
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (id.charCodeAt(i) !== 45) return false;
-      continue;
-    }
+  for (let i = 0; i < 36; i += 2) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) i++;
     const hi = nibble(id.charCodeAt(i));
-    const lo = nibble(id.charCodeAt(++i));
-    if (hi < 0 || lo < 0) return false;
+    const lo = nibble(id.charCodeAt(i + 1));
+    if ((hi | lo) < 0) return false;
     out[j++] = (hi << 4) | lo;
   }
   return true;
@@ -119,9 +135,16 @@ export function uuidText(b: Uint8Array, at: number): string {
 
 /** A posting's rows (ascending) as varints of the gaps between them. */
 export function encodeRows(rows: readonly number[]): Uint8Array {
-  const out = new Uint8Array(rows.length * 5);
-  let at = 0;
+  let size = 0;
   let last = 0;
+  for (const r of rows) {
+    const n = r - last;
+    last = r;
+    size += n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  last = 0;
   for (const r of rows) {
     let n = r - last;
     last = r;
@@ -131,7 +154,7 @@ export function encodeRows(rows: readonly number[]): Uint8Array {
     }
     out[at++] = n;
   }
-  return out.slice(0, at);
+  return out;
 }
 
 export function decodeRows(b: Uint8Array): number[] {

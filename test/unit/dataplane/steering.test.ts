@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
 import { KW4, writeKeyFromBytes } from '../../../src/dataplane/flow-key.js';
-import { SteeringTable, createSteering, defaultOwner } from '../../../src/dataplane/steering.js';
+import { INITIAL_SLOTS, SteeringTable, clearSteering, createSteering, defaultOwner } from '../../../src/dataplane/steering.js';
 
 const addrs = new Uint8Array([198, 18, 1, 10, 198, 18, 3, 20]);
 
@@ -75,6 +75,31 @@ test('steering table: full refuses (and changes nothing); under churn no deleted
   for (let p = 0; p < 100_000; p++) b.has(keyFor(p, 9), KW4);
   const ns = ((performance.now() - start) * 1e6) / 100_000;
   assert.ok(ns < 2000, `absent-key lookup ${ns.toFixed(0)} ns`);
+});
+
+test('steering table: grows with its entries (doubling at half load) up to its capacity; a cleared table starts small again', () => {
+  const shared = createSteering(2, 8192); // at most 16,384 slots
+  const t = new SteeringTable(shared.tables[0]!, shared.capacity);
+  const reader = new SteeringTable(shared.tables[0]!, shared.capacity); // another worker's view
+  assert.is(t.slots, INITIAL_SLOTS);
+  for (let p = 0; p < 6000; p++) assert.ok(t.insert(keyFor(p & 0xffff, 7 + (p >> 16)), KW4), `insert ${p}`);
+  assert.is(t.slots, 16_384, 'doubled while more than half full');
+  for (let p = 0; p < 6000; p++) assert.ok(reader.has(keyFor(p, 7), KW4), `${p} found after the growth`);
+  for (let p = 0; p < 6000; p += 2) t.remove(keyFor(p, 7), KW4);
+  for (let p = 0; p < 6000; p++) assert.is(reader.has(keyFor(p, 7), KW4), p % 2 === 1, `${p}`);
+  assert.is(t.size, 3000);
+  // at the capacity it fills up to one empty slot and refuses the rest
+  let stored = t.size;
+  for (let p = 10_000; p < 30_000; p++) if (t.insert(keyFor(p, 7), KW4)) stored++;
+  assert.is(stored, 16_383);
+  clearSteering(shared, 0);
+  const again = new SteeringTable(shared.tables[0]!, shared.capacity);
+  assert.is(again.slots, INITIAL_SLOTS);
+  assert.not.ok(reader.has(keyFor(1, 7), KW4), 'nothing left after the clear');
+  for (let p = 0; p < 2000; p++) assert.ok(again.insert(keyFor(40_000 + p, 9), KW4));
+  assert.is(again.slots, 4096);
+  for (let p = 0; p < 2000; p++) assert.ok(reader.has(keyFor(40_000 + p, 9), KW4), 'the grown parts hold no leftovers');
+  assert.not.ok(reader.has(keyFor(11_000, 7), KW4), 'an old key is not found in a regrown part');
 });
 
 test('steering: an entry written in one thread is read in another', async () => {
