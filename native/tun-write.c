@@ -21,10 +21,12 @@
  *                             writer said it is going to sleep (not per packet, not per call while it is busy).
  *                             A packet that does not fit (ring full) is dropped with the rest of the call and
  *                             counted (counters[W_RING_DROPS]); the JS thread never waits for the writer.
- *                           writer thread: while head != tail: plan one write (flags SVR_WRITER_COALESCE /
+ *                           writer thread: while head != tail: plan up to 32 writes (flags SVR_WRITER_COALESCE /
  *                             SVR_WRITER_COALESCE_UDP: a run of TCP segments / UDP datagrams merged by
- *                             native/offload.c, over the published packets, else one
- *                             packet), write()/writev() it, count it, release its ring space (head, rpos);
+ *                             native/offload.c, over the published packets, else one packet each), hand them
+ *                             to the kernel in one io_uring_enter (native/tun-uring.c, linked: in order; one
+ *                             writev each when there is one, after EAGAIN, or without io_uring / with
+ *                             SVR_TUN_URING=0), count them, release their ring space (head, rpos);
  *                             when empty: announce sleeping, re-check tail, poll(eventfd).
  *                             EAGAIN: poll(fd POLLOUT, eventfd) then retry (no spinning, no drop); ENOBUFS: drop;
  *                             other errors (EIO link down, EINVAL not IP, EBADFD device gone): the packets of that
@@ -49,6 +51,7 @@
  */
 #include "tun-internal.h"
 #include "offload.h"
+#include "tun-uring.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -99,6 +102,13 @@ typedef struct wstats {
 } wstats;
 
 
+/* One planned write of the writer thread: a run merged behind a vnet header, or a packet alone. */
+typedef struct wplan {
+  uint8_t hdr[SVR_COALESCE_HDR_MAX];
+  svr_span spans[SVR_COALESCE_MAX_SEGS + 1];
+  struct iovec iov[SVR_COALESCE_MAX_SEGS + 1];
+} wplan;
+
 struct writer {
   writer *next;
   tun_env *te;
@@ -124,6 +134,9 @@ struct writer {
   int space_efd;
   uint32_t wait_us;       /* how long tunWriterPush may wait for space per call (0: drop at once) */
   uint32_t direct_max;    /* calls of at most this many packets are written by tunWriterPush when the ring is empty */
+  svr_uring ur;           /* batched writes (tun-uring.c); ur.fd < 0: one writev per write */
+  wplan *plans;           /* SVR_URING_BATCH planned writes (with ur) */
+  uint32_t ur_plain;      /* writes left to do one writev each after a failed one (a down link fails them all) */
 
   /* JS thread only */
   uint64_t wpos;          /* bytes used by the producer (monotonic) */
@@ -330,14 +343,83 @@ static void count_written(wstats *st, uint32_t covered) {
   }
 }
 
-/* Writes the packets of slots [i, i + n) (contiguous in the slot arrays), one write at a time, releasing ring
- * space after each. *head is the absolute packet count done. Returns 1 when stop came during an EAGAIN wait. */
+/* After packets [.., i) of the slots were written or dropped: releases their ring space and publishes. */
+static void release_slots(writer *w, uint32_t i, uint64_t head, const wstats *st) {
+  atomic_store_explicit(&w->rpos, w->end[i - 1], memory_order_release);
+  atomic_store(&w->head, head); /* seq_cst: Dekker with wait_space (pwaiting) */
+  if (atomic_load(&w->pwaiting) && atomic_exchange(&w->pwaiting, 0)) {
+    uint64_t one = 1;
+    if (write(w->space_efd, &one, sizeof one) < 0) { /* cannot fail on an eventfd below its maximum */
+    }
+  }
+  wstats_publish(w, st, 0);
+}
+
+/* A write of `covered` packets failed with e (not EAGAIN): dropped and counted. */
+static void count_failed(writer *w, wstats *st, int e, uint32_t covered) {
+  if (e != ENOBUFS) {
+    st->errors++;
+    ctr_set(w->ctr, W_LAST_ERRNO, (uint64_t)e);
+  }
+  st->drops += covered;
+}
+
+/*
+ * With io_uring (w->ur): plans up to SVR_URING_BATCH writes from slot i on and hands them to the kernel in one
+ * io_uring_enter, linked (in order; a failure cancels the rest). Returns the packets done (written or dropped),
+ * 0 when the caller should write the next one itself (a single write, EAGAIN, or io_uring failed: then it is
+ * turned off for this writer).
+ */
+static uint32_t write_slots_uring(writer *w, uint32_t i, uint32_t stop_at, wstats *st) {
+  struct iovec *iovs[SVR_URING_BATCH];
+  uint32_t niov[SVR_URING_BATCH], covered[SVR_URING_BATCH], m = 0;
+  int32_t res[SVR_URING_BATCH];
+  for (uint32_t j = i; m < SVR_URING_BATCH && j < stop_at; m++) {
+    wplan *p = &w->plans[m];
+    covered[m] = plan_write(w->coalesce, w->ring, w->off, w->len, j, stop_at, p->hdr, p->spans, p->iov, &niov[m]);
+    iovs[m] = p->iov;
+    j += covered[m];
+  }
+  if (m < 2) return 0;
+  int sub = svr_uring_writev(&w->ur, w->fd, iovs, niov, m, res);
+  if (sub <= 0) {
+    svr_uring_close(&w->ur);
+    return 0;
+  }
+  uint32_t done = 0;
+  for (uint32_t k = 0; k < (uint32_t)sub; k++) {
+    if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
+    done += covered[k];
+    if (res[k] >= 0) {
+      count_written(st, covered[k]);
+      continue;
+    }
+    /* A failure cancels the rest of the batch: while writes keep failing (EIO on a down link), a batch per
+     * packet would cost more than writev, so the next ones go one writev each. */
+    count_failed(w, st, -res[k], covered[k]);
+    w->ur_plain = 2 * SVR_URING_BATCH;
+    break;
+  }
+  return done;
+}
+
+/* Writes the packets of slots [i, i + n) (contiguous in the slot arrays), a batch of writes per io_uring_enter
+ * when it is set up, else one writev at a time, releasing ring space after each. *head is the absolute packet
+ * count done. Returns 1 when stop came during an EAGAIN wait. */
 static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats *st) {
   uint8_t hdr[SVR_COALESCE_HDR_MAX];
   svr_span spans[SVR_COALESCE_MAX_SEGS + 1];
   struct iovec iov[SVR_COALESCE_MAX_SEGS + 1];
   uint32_t stop_at = i + n;
   while (i < stop_at) {
+    uint32_t done = w->ur.fd >= 0 && w->ur_plain == 0 ? write_slots_uring(w, i, stop_at, st) : 0;
+    if (w->ur_plain > 0) w->ur_plain--;
+    if (done > 0) {
+      i += done;
+      *head += done;
+      release_slots(w, i, *head, st);
+      continue;
+    }
     uint32_t ns;
     uint32_t covered = plan_write(w->coalesce, w->ring, w->off, w->len, i, stop_at, hdr, spans, iov, &ns);
     for (;;) {
@@ -355,23 +437,12 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
         if (wr == 1) return 1; /* the caller discards what is left */
         e = werr;
       }
-      if (e != ENOBUFS) {
-        st->errors++;
-        ctr_set(w->ctr, W_LAST_ERRNO, (uint64_t)e);
-      }
-      st->drops += covered;
+      count_failed(w, st, e, covered);
       break;
     }
     i += covered;
     *head += covered;
-    atomic_store_explicit(&w->rpos, w->end[i - 1], memory_order_release);
-    atomic_store(&w->head, *head); /* seq_cst: Dekker with wait_space (pwaiting) */
-    if (atomic_load(&w->pwaiting) && atomic_exchange(&w->pwaiting, 0)) {
-      uint64_t one = 1;
-      if (write(w->space_efd, &one, sizeof one) < 0) { /* cannot fail on an eventfd below its maximum */
-      }
-    }
-    wstats_publish(w, st, 0);
+    release_slots(w, i, *head, st);
   }
   return 0;
 }
@@ -433,6 +504,9 @@ static void writer_stop(writer *w, int from_hook) {
   close(w->space_efd);
   w->space_efd = -1;
   /* The ring is not needed any more (tunWriterPush refuses a stopped writer): give it back now, not at GC. */
+  svr_uring_close(&w->ur);
+  free(w->plans);
+  w->plans = NULL;
   free(w->ring);
   free(w->off);
   free(w->len);
@@ -456,6 +530,8 @@ static void writer_stop(writer *w, int from_hook) {
 static void writer_cleanup_hook(void *arg) { writer_stop(arg, 1); }
 
 static void writer_free(writer *w) {
+  svr_uring_close(&w->ur);
+  free(w->plans);
   free(w->ring);
   free(w->off);
   free(w->len);
@@ -527,6 +603,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
     svr_throw_errno(env, ENOMEM, "calloc");
     return NULL;
   }
+  w->ur.fd = -1;
   w->te = te;
   w->env = env;
   w->fd = fd;
@@ -548,6 +625,13 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   for (int i = 0; i < W_NCOUNTERS; i++) ctr_set(w->ctr, i, 0);
+  /* Batched writes unless SVR_TUN_URING=0; without io_uring (old kernel, seccomp, io_uring_disabled) one writev
+   * per write as before. */
+  const char *ue = getenv("SVR_TUN_URING");
+  if ((ue == NULL || strcmp(ue, "0") != 0) && svr_uring_init(&w->ur) == 0) {
+    w->plans = malloc(SVR_URING_BATCH * sizeof *w->plans);
+    if (w->plans == NULL) svr_uring_close(&w->ur);
+  }
   w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   w->space_efd = w->efd < 0 ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (w->efd < 0 || w->space_efd < 0) {

@@ -18,8 +18,10 @@
  *                         flags & SVR_READER_OFFLOAD (a vnet_hdr queue with TUNSETOFFLOAD): each read goes to a
  *                         scratch buffer and native/offload.c cuts it into plain IP packets <= S (GSO segmented,
  *                         partial checksums completed); a super-packet that does not fit the rest of a batch
- *                         continues in the next one. cb then also gets (superPackets, segments, offloadErrors),
- *                         running totals, as arguments 6..8 (argument 5 is the error message, else undefined).
+ *                         continues in the next one. The thread reads up to 16 packets per io_uring_enter
+ *                         (native/tun-uring.c; as many as the last batch found, +1; SVR_TUN_URING=0: read()).
+ *                         cb then also gets (superPackets, segments, offloadErrors), running totals, as
+ *                         arguments 6..8 (argument 5 is the error message, else undefined).
  *                         flags & SVR_READER_POLL: start in poll mode (below).
  *   tunReaderMode(handle, poll) poll mode: the thread parks and the JS thread reads instead, from a uv_poll
  *                         watcher on its own event loop: readable -> the same reads into the next buffer ->
@@ -48,6 +50,7 @@
  */
 #include "tun-internal.h"
 #include "offload.h"
+#include "tun-uring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +79,8 @@
 #define PARKED_TAG ((uintptr_t)1 << 40)
 
 #define MAX_BUFFERS 64
+/* Reads per io_uring_enter (each into its own 64 KB scratch: 1 MiB per offload queue). */
+#define SVR_URING_READS 16
 #define MIN_SNAP 64
 #define MAX_SNAP (1u << 20)
 
@@ -111,6 +116,14 @@ struct reader {
   _Atomic uint64_t super_packets;   /* GSO packets read */
   _Atomic uint64_t segments;        /* segments made from them */
   _Atomic uint64_t offload_errors;  /* malformed vnet headers / GSO packets, dropped */
+  /* offload mode, the thread: up to SVR_URING_READS reads per io_uring_enter (tun-uring.c; ur.fd < 0: read()) into
+   * uscratch; reads [uq_next, uq_count) are done and not cut yet (either mode cuts them first, in order) */
+  svr_uring ur;
+  uint8_t *uscratch;
+  int32_t ures[SVR_URING_READS];  /* queued read q: ures[q] bytes in uscratch buffer uq_idx[q] */
+  uint8_t uq_idx[SVR_URING_READS];
+  uint32_t uq_next, uq_count;
+  uint32_t ur_want;               /* reads in the next batch: doubles while all find a packet, else found + 1 */
 
   /* JS thread only */
   int stopped;
@@ -169,11 +182,64 @@ static int hand_over(reader *r, uint32_t k, uint32_t n) {
   return napi_call_threadsafe_function(r->tsfn, (void *)(uintptr_t)(k + 1), napi_tsfn_nonblocking) != napi_ok;
 }
 
+/* Offload mode: cuts one read (len bytes at buf) into the batch from slot n on; returns the new count. */
+static uint32_t take_read(reader *r, uint8_t *buf, size_t len, uint8_t *base, uint32_t *lens, uint32_t n) {
+  if (len > SVR_OFFLOAD_SCRATCH) { /* cannot happen with a 64 KB GSO limit; counted like a cut packet */
+    atomic_fetch_add(&r->truncated, 1);
+    return n;
+  }
+  int rc = svr_seg_prepare(&r->seg, buf, (uint32_t)len, r->snap);
+  if (rc == SVR_SEG_TOO_BIG) {
+    atomic_fetch_add(&r->truncated, 1);
+    return n;
+  }
+  if (rc != SVR_SEG_OK) {
+    atomic_fetch_add(&r->offload_errors, 1);
+    return n;
+  }
+  if (buf[1] != SVR_VNET_GSO_NONE) {
+    atomic_fetch_add(&r->super_packets, 1);
+    atomic_fetch_add(&r->segments, r->seg.nseg);
+  }
+  return svr_seg_emit(&r->seg, base, r->snap, lens, n, r->batch);
+}
+
+/* The thread, with io_uring: up to `want` reads in one io_uring_enter (fewer when the last batch found fewer
+ * packets: reads that meet EAGAIN are work too), queued in uq in order. Returns the reads queued; 0 with errno set
+ * when none got a packet (EAGAIN: nothing there); -1 when io_uring failed (then it is off for this reader and the
+ * caller reads as before). */
+static int read_batch(reader *r, uint32_t want) {
+  uint32_t m = want < r->ur_want ? want : r->ur_want;
+  int32_t res[SVR_URING_READS];
+  int sub = svr_uring_read(&r->ur, r->fd, r->uscratch, SVR_OFFLOAD_SCRATCH, m, res);
+  if (sub <= 0) {
+    svr_uring_close(&r->ur);
+    return -1;
+  }
+  uint32_t ok = 0;
+  int err = EAGAIN;
+  for (uint32_t k = 0; k < (uint32_t)sub; k++) {
+    if (res[k] >= 0) {
+      r->uq_idx[ok] = (uint8_t)k;
+      r->ures[ok++] = res[k];
+    } else if (res[k] != -EAGAIN && err == EAGAIN) {
+      err = -res[k]; /* with packets queued, the next read meets it again */
+    }
+  }
+  r->ur_want = ok == (uint32_t)sub ? (m * 2 < SVR_URING_READS ? m * 2 : SVR_URING_READS) : (ok + 1 > 2 ? ok + 1 : 2);
+  r->uq_next = 0;
+  r->uq_count = ok;
+  if (ok == 0) errno = err;
+  return (int)ok;
+}
+
 /*
  * Offload mode: fills batch buffer k with plain IP packets. First the rest of a super-packet that did not fit
- * the previous batch, then reads (into scratch, segmented by native/offload.c) until EAGAIN or the batch is
- * full. With pfd (the thread), blocks in poll() while the batch is still empty and sets *intr when the eventfd
- * fired (stop or park); without (poll mode), never blocks. Returns the packet count; sets *err on a read error.
+ * the previous batch and the reads queued by read_batch, then reads (into scratch, segmented by native/offload.c)
+ * until EAGAIN or the batch is full. With pfd (the thread), blocks in poll() while the batch is still empty and
+ * sets *intr when the eventfd fired (stop or park), and reads through io_uring when it is set up; without (poll
+ * mode), never blocks (once: stops after the first read that gave packets). Returns the packet count; sets *err
+ * on a read error.
  */
 static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err, int *intr, int once) {
   uint8_t *base = r->data + (size_t)k * r->batch * r->snap;
@@ -181,6 +247,11 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
   uint32_t n = 0;
   if (svr_seg_pending(&r->seg)) n = svr_seg_emit(&r->seg, base, r->snap, lens, 0, r->batch);
   while (n < r->batch && !(once && n > 0)) {
+    if (r->uq_next < r->uq_count) {
+      uint32_t q = r->uq_next++;
+      n = take_read(r, r->uscratch + (size_t)r->uq_idx[q] * SVR_OFFLOAD_SCRATCH, (size_t)r->ures[q], base, lens, n);
+      continue;
+    }
     if (n == 0 && pfd != NULL) {
       if (poll(pfd, 2, -1) < 0) {
         if (errno == EINTR) continue;
@@ -192,7 +263,10 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
         break;
       }
     }
-    ssize_t len = read(r->fd, r->scratch, SVR_OFFLOAD_SCRATCH);
+    ssize_t len;
+    int queued = pfd != NULL && r->ur.fd >= 0 && r->batch - n >= 2 ? read_batch(r, r->batch - n) : -1;
+    if (queued > 0) continue;
+    len = queued == 0 ? -1 : read(r->fd, r->scratch, SVR_OFFLOAD_SCRATCH);
     if (len < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) *err = errno;
@@ -200,24 +274,7 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
       if (n == 0 && !*err && pfd != NULL) continue; /* spurious wake-up: poll again */
       break;
     }
-    if ((size_t)len > SVR_OFFLOAD_SCRATCH) { /* cannot happen with a 64 KB GSO limit; counted like a cut packet */
-      atomic_fetch_add(&r->truncated, 1);
-      continue;
-    }
-    int rc = svr_seg_prepare(&r->seg, r->scratch, (uint32_t)len, r->snap);
-    if (rc == SVR_SEG_TOO_BIG) {
-      atomic_fetch_add(&r->truncated, 1);
-      continue;
-    }
-    if (rc != SVR_SEG_OK) {
-      atomic_fetch_add(&r->offload_errors, 1);
-      continue;
-    }
-    if (r->scratch[1] != SVR_VNET_GSO_NONE) {
-      atomic_fetch_add(&r->super_packets, 1);
-      atomic_fetch_add(&r->segments, r->seg.nseg);
-    }
-    n = svr_seg_emit(&r->seg, base, r->snap, lens, n, r->batch);
+    n = take_read(r, r->scratch, (size_t)len, base, lens, n);
   }
   return n;
 }
@@ -324,6 +381,8 @@ static void *reader_main(void *arg) {
 
 static void reader_unref(reader *r) {
   if (--r->refs > 0) return;
+  svr_uring_close(&r->ur);
+  free(r->uscratch);
   free(r->scratch);
   pthread_mutex_destroy(&r->mu);
   pthread_cond_destroy(&r->cv);
@@ -687,11 +746,19 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->offload = (rflags & SVR_READER_OFFLOAD) != 0;
   r->loop_ref = 1;
   r->want_poll = r->park = (rflags & SVR_READER_POLL) != 0; /* the thread starts parked */
+  r->ur.fd = -1;
+  r->ur_want = 2;
   if (r->offload && (r->scratch = malloc(SVR_OFFLOAD_SCRATCH)) == NULL) {
     free(r);
     svr_throw_errno(env, ENOMEM, "malloc");
     return NULL;
   }
+  /* Batched reads unless SVR_TUN_URING=0; without io_uring (old kernel, seccomp, io_uring_disabled) read() as
+   * before. */
+  const char *ue = getenv("SVR_TUN_URING");
+  if (r->offload && (ue == NULL || strcmp(ue, "0") != 0) && svr_uring_init(&r->ur) == 0 &&
+      (r->uscratch = malloc((size_t)SVR_URING_READS * SVR_OFFLOAD_SCRATCH)) == NULL)
+    svr_uring_close(&r->ur);
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
   r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -28,6 +28,11 @@ export interface TunPortStats extends PortStats {
   txCoalesced: number;
   /** Packets written by the JS thread itself (small batches while the reader polls), included in txPackets. */
   txDirect: number;
+  /** Batches (frames) read: rxPackets / rxBatches is the frame size the router works on. */
+  rxBatches: number;
+  /** write()/writev() calls that succeeded, and the writer thread's wake-ups (eventfd writes by the JS thread). */
+  txWrites: number;
+  txWakeups: number;
   /** Where reads run now, and how often that changed. */
   readerMode: ReaderMode;
   readerModeSwitches: number;
@@ -45,6 +50,9 @@ export class TunPort implements PacketPort {
     txSuperPackets: 0,
     txCoalesced: 0,
     txDirect: 0,
+    rxBatches: 0,
+    txWrites: 0,
+    txWakeups: 0,
     readerMode: 'poll',
     readerModeSwitches: 0,
   };
@@ -67,6 +75,9 @@ export class TunPort implements PacketPort {
     s.txCoalesced = d.txCoalesced;
     s.rxSuperPackets = d.rxSuperPackets;
     s.rxSegments = d.rxSegments;
+    s.rxBatches = d.rxBatches;
+    s.txWrites = d.txWrites;
+    s.txWakeups = d.txWakeups;
     s.readerMode = this.device.readerMode;
     s.readerModeSwitches = d.rxModeSwitches;
     return s;

@@ -348,14 +348,16 @@ netnsTest("writer 'thread': write errors are recorded by the thread (txErrors, l
   assert.is(r.stats.txErrors, 2);
 });
 
-for (const [writer, offload] of [
-  ['thread', false],
-  ['thread', true],
-  ['sync', false],
+// The writer thread hands up to 32 writes to one io_uring_enter (native/tun-uring.c); SVR_TUN_URING=0: one writev each.
+for (const [writer, offload, uring] of [
+  ['thread', false, true],
+  ['thread', true, true],
+  ['thread', false, false],
+  ['sync', false, true],
 ] as const) {
-  netnsTest(`writer '${writer}'${offload ? ' (offload)' : ''}: a burst of 100k datagrams reaches the socket in order`, async () => {
+  netnsTest(`writer '${writer}'${offload ? ' (offload)' : ''}${uring ? '' : ', SVR_TUN_URING=0'}: a burst of 100k datagrams reaches the socket in order`, async () => {
     const count = 100_000;
-    const run = await withNetns((ns) => runHelper(ns, 'order', { count, writer, offload }));
+    const run = await withNetns((ns) => runHelper(ns, 'order', { count, writer, offload }, uring ? [] : ['env', 'SVR_TUN_URING=0']));
     const r = run.result as {
       complete: boolean;
       queued: number;
@@ -378,7 +380,7 @@ for (const [writer, offload] of [
     assert.ok(r.received > 0);
     if (writer === 'thread') assert.ok(r.stats.txWakeups < count / 10, `woken per batch at most, not per packet: ${r.stats.txWakeups}`);
     console.log(
-      `  note: ${writer}${offload ? ' offload' : ''}: ${count} queued in ${r.pushMs.toFixed(0)} ms, ${r.received} received in order, ${r.rcvbufErrors} dropped by the socket buffer` +
+      `  note: ${writer}${offload ? ' offload' : ''}${uring ? '' : ' (no io_uring)'}: ${count} queued in ${r.pushMs.toFixed(0)} ms, ${r.received} received in order, ${r.rcvbufErrors} dropped by the socket buffer` +
         (writer === 'thread' ? `, ${r.stats.txWakeups} wake-ups, max ${r.maxPending} pending` : ''),
     );
   });
