@@ -501,9 +501,9 @@ static void busy_poll(tun_env *te) {
   te->busy = 0;
 }
 
-/* One read after a quiet spell (SVR_TUN_ONE_READ=1; off by default: with it on, a Linux function namespace
- * dropped 8-25 of ~550 chained packets in test/unit/plugins/external-function-netns, cause not found): a queue not read for ONE_READ_GAP_NS most
- * likely holds one packet, so poll mode delivers what the first read gave without the read that would only
+/* One read after a quiet spell (SVR_TUN_ONE_READ=1; off by default: with it on, the Linux function of
+ * test/unit/plugins/external-function-netns dropped 8-25 of ~550 chained packets, cause not found): a queue not
+ * read for ONE_READ_GAP_NS most likely holds one packet, so poll mode delivers what the first read gave without the read that would only
  * return EAGAIN (a system call, ~1.3 us of CPU on the benchmark VM, before the packet's write). The
  * watcher is level-triggered: whatever else is queued is read as a batch on the next loop turn. */
 #define ONE_READ_GAP_NS 50000u
@@ -519,24 +519,35 @@ static int one_read(reader *r) {
   return one_read_on && now - last >= ONE_READ_GAP_NS;
 }
 
-/* Reads one batch on the JS thread and delivers it; returns the packet count. */
+/* Packets already taken from the fd and not delivered: the rest of a super-packet cut at a full batch, reads the
+ * thread queued through io_uring before it parked. The watcher only fires for the fd, so poll mode drains them. */
+static int holds_read(const reader *r) {
+  return r->offload && (svr_seg_pending(&r->seg) || r->uq_next < r->uq_count);
+}
+
+/* Reads one batch on the JS thread and delivers it, then the batches of what it still holds (holds_read);
+ * returns the packet count. */
 static int poll_read_deliver(reader *r, int status) {
-  if (r->stopped || !r->polling) return 0;
-  uint32_t k = r->next_k; /* the thread is parked: every buffer is free */
-  int err = 0, once = one_read(r);
-  uint32_t n = r->offload ? fill_offload(r, k, NULL, &err, NULL, once) : fill_plain(r, k, &err, once);
-  if (n == 0 && err == 0 && status < 0) err = EIO;
-  if (n > 0) {
-    r->count[k] = n;
-    r->next_k = (k + 1) % r->nbuf;
-    poll_deliver(r, (int32_t)k);
-  }
-  if (err && !r->stopped && r->polling) { /* like the thread: a read error ends reading */
-    stop_polling(r);
-    r->err = err;
-    poll_deliver(r, -1);
-  }
-  return (int)n;
+  uint32_t total = 0, n;
+  do {
+    if (r->stopped || !r->polling) break;
+    uint32_t k = r->next_k; /* the thread is parked: every buffer is free */
+    int err = 0, once = one_read(r);
+    n = r->offload ? fill_offload(r, k, NULL, &err, NULL, once) : fill_plain(r, k, &err, once);
+    if (n == 0 && err == 0 && status < 0) err = EIO;
+    if (n > 0) {
+      r->count[k] = n;
+      r->next_k = (k + 1) % r->nbuf;
+      total += n;
+      poll_deliver(r, (int32_t)k);
+    }
+    if (err && !r->stopped && r->polling) { /* like the thread: a read error ends reading */
+      stop_polling(r);
+      r->err = err;
+      poll_deliver(r, -1);
+    }
+  } while (n > 0 && holds_read(r));
+  return (int)total;
 }
 
 /* Starts the watcher (created on first use). Returns 0, or an errno. */
@@ -640,6 +651,7 @@ static void reader_call_js(napi_env env, napi_value cb, void *context, void *dat
     pthread_mutex_unlock(&r->mu);
     if (env != NULL && !r->stopped && r->want_poll && current) {
       int e = start_polling(r);
+      if (e == 0 && holds_read(r)) poll_read_deliver(r, 0);
       if (e != 0) { /* cannot poll: keep reading on the thread */
         r->want_poll = 0;
         pthread_mutex_lock(&r->mu);

@@ -76,7 +76,12 @@ async function modeSend(a: Json): Promise<void> {
 
 async function modeRecv(a: Json): Promise<void> {
   const count = Number(a.count);
-  const port = TunPort.open({ name: String(a.name), offload: true });
+  const port = TunPort.open({
+    name: String(a.name),
+    offload: true,
+    ...(a.reader === 'poll' ? { reader: 'poll' as const } : {}),
+    ...(a.batchSize !== undefined ? { batchSize: Number(a.batchSize) } : {}),
+  });
   await up(port.name);
   await runIp(['route', 'replace', String(a.route), 'dev', port.name]);
   const hash = createHash('sha256');

@@ -85,9 +85,9 @@ async function captureSettled(pcap: string): Promise<void> {
 }
 
 /** Runs recv in B, tcpdump on ub, send in A; returns both results and the capture's path. */
-async function exchange(a: string, b: string, dir: string): Promise<{ sent: Sent; got: Received; pcap: string }> {
+async function exchange(a: string, b: string, dir: string, reader: object = {}): Promise<{ sent: Sent; got: Received; pcap: string }> {
   const pcap = join(dir, 'ub.pcap');
-  const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: '198.18.253.128/25', count: COUNT, ms: 20_000 });
+  const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: '198.18.253.128/25', count: COUNT, ms: 20_000, ...reader });
   await until('route into svrtu-in', () => spawnSync('ip', ['-n', b, 'route', 'show', '198.18.253.128/25'], { encoding: 'utf8' }).stdout.includes('svrtu-in'), 10_000);
   const log = join(dir, 'tcpdump.log');
   const dump = spawn('sh', ['-c', `exec ip netns exec ${b} tcpdump -ni ub -U -B 16384 -s 0 -w ${pcap} udp port 9 2>${log}`], { stdio: 'ignore' });
@@ -169,6 +169,23 @@ test('default veth offloads: super-packets cross whole and the receiving offload
       assert.ok(records < COUNT && largest > 1500, `the capture holds super-packets (${records} records, largest ${largest} B)`);
       assertReceived(got, sent, 'cut by the reader');
       assert.ok(got.stats.rxSuperPackets > 0 && got.stats.rxSegments >= COUNT * 0.9, `B read super-packets: ${JSON.stringify(got.stats)}`);
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('poll mode, batches of 5: the rest of the last super-packet is delivered without waiting for another packet', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
+  try {
+    await inNetns('uso', (a) => inNetns('uso', async (b) => {
+      link(a, b, false);
+      // 2,000 datagrams in super-packets of up to 64: the last one's cut ends in a short batch after which
+      // nothing makes the TUN readable again
+      const { sent, got } = await exchange(a, b, dir, { reader: 'poll', batchSize: 5 });
+      assertSent(sent);
+      assertReceived(got, sent, 'cut by the polling reader');
+      assert.ok(got.stats.rxSuperPackets > 0, `B read super-packets: ${JSON.stringify(got.stats)}`);
     }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
