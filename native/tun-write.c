@@ -369,27 +369,39 @@ static void count_failed(writer *w, wstats *st, int e, uint32_t covered) {
 }
 
 /*
- * With io_uring (w->ur): plans up to SVR_URING_BATCH writes from slot i on and hands them to the kernel in one
- * io_uring_enter, linked (in order; a failure cancels the rest). Returns the packets done (written or dropped),
- * 0 when the caller should write the next one itself (a single write, EAGAIN, or io_uring failed: then it is
- * turned off for this writer).
+ * Plans up to SVR_URING_BATCH writes of packets [i, stop) of data/off/len into `plans` and hands them to the kernel
+ * in one io_uring_enter of u, linked (in order; a failure cancels the rest). Returns the writes submitted, with the
+ * packets each covers (covered[k]) and its result (res[k]); 0 when there is a single write (the caller writes it)
+ * or io_uring failed (then u is closed: one writev each from now on).
  */
-static uint32_t write_slots_uring(writer *w, uint32_t i, uint32_t stop_at, wstats *st) {
+static int uring_writes(svr_uring *u, wplan *plans, int fd, uint32_t coalesce, const uint8_t *data, const uint32_t *off,
+                        const uint32_t *len, uint32_t i, uint32_t stop, uint32_t *covered, int32_t *res) {
   struct iovec *iovs[SVR_URING_BATCH];
-  uint32_t niov[SVR_URING_BATCH], covered[SVR_URING_BATCH], m = 0;
-  int32_t res[SVR_URING_BATCH];
-  for (uint32_t j = i; m < SVR_URING_BATCH && j < stop_at; m++) {
-    wplan *p = &w->plans[m];
-    covered[m] = plan_write(w->coalesce, w->ring, w->off, w->len, j, stop_at, p->hdr, p->spans, p->iov, &niov[m]);
+  uint32_t niov[SVR_URING_BATCH], m = 0;
+  for (uint32_t j = i; m < SVR_URING_BATCH && j < stop; m++) {
+    wplan *p = &plans[m];
+    covered[m] = plan_write(coalesce, data, off, len, j, stop, p->hdr, p->spans, p->iov, &niov[m]);
     iovs[m] = p->iov;
     j += covered[m];
   }
   if (m < 2) return 0;
-  int sub = svr_uring_writev(&w->ur, w->fd, iovs, niov, m, res);
+  int sub = svr_uring_writev(u, fd, iovs, niov, m, res);
   if (sub <= 0) {
-    svr_uring_close(&w->ur);
+    svr_uring_close(u);
     return 0;
   }
+  return sub;
+}
+
+/*
+ * With io_uring (w->ur): up to SVR_URING_BATCH writes from slot i on in one io_uring_enter (uring_writes). Returns
+ * the packets done (written or dropped), 0 when the caller should write the next one itself (a single write,
+ * EAGAIN, or io_uring failed: then it is turned off for this writer).
+ */
+static uint32_t write_slots_uring(writer *w, uint32_t i, uint32_t stop_at, wstats *st) {
+  uint32_t covered[SVR_URING_BATCH];
+  int32_t res[SVR_URING_BATCH];
+  int sub = uring_writes(&w->ur, w->plans, w->fd, w->coalesce, w->ring, w->off, w->len, i, stop_at, covered, res);
   uint32_t done = 0;
   for (uint32_t k = 0; k < (uint32_t)sub; k++) {
     if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
@@ -749,26 +761,14 @@ static int direct_uring(writer *w) {
   return w->dur.fd >= 0;
 }
 
-/* Direct writes of packets [i, count), up to SVR_URING_BATCH writes in one io_uring_enter (linked: in order).
- * Returns the packets done (written or dropped); 0 when the caller should write the next one itself (a single
- * write, EAGAIN first, or io_uring failed: then it is off for this writer). */
+/* Direct writes of packets [i, count), up to SVR_URING_BATCH writes in one io_uring_enter of the JS thread's ring
+ * (uring_writes). Returns the packets done (written or dropped); 0 when the caller should write the next one
+ * itself (a single write, EAGAIN first, or io_uring failed: then it is off for this writer). */
 static uint32_t write_direct_uring(writer *w, const uint8_t *buf, const uint32_t *off, const uint32_t *lens, uint32_t i,
                                    uint32_t count, wstats *st) {
-  struct iovec *iovs[SVR_URING_BATCH];
-  uint32_t niov[SVR_URING_BATCH], covered[SVR_URING_BATCH], m = 0;
+  uint32_t covered[SVR_URING_BATCH];
   int32_t res[SVR_URING_BATCH];
-  for (uint32_t j = i; m < SVR_URING_BATCH && j < count; m++) {
-    wplan *p = &w->dplans[m];
-    covered[m] = plan_write(w->coalesce, buf, off, lens, j, count, p->hdr, p->spans, p->iov, &niov[m]);
-    iovs[m] = p->iov;
-    j += covered[m];
-  }
-  if (m < 2) return 0;
-  int sub = svr_uring_writev(&w->dur, w->fd, iovs, niov, m, res);
-  if (sub <= 0) {
-    svr_uring_close(&w->dur);
-    return 0;
-  }
+  int sub = uring_writes(&w->dur, w->dplans, w->fd, w->coalesce, buf, off, lens, i, count, covered, res);
   uint32_t done = 0;
   for (uint32_t k = 0; k < (uint32_t)sub; k++) {
     if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
