@@ -27,6 +27,8 @@ export interface CoresUsed {
   machine: number;
   /** packets one worker handed to another (consumed-handed-off) per packet r1's interfaces received */
   handedPerRx?: number;
+  /** packets r1's interfaces received per batch its data path took from them (rx-packets / rx-batches) */
+  packetsPerBatch?: number;
 }
 
 export interface ScalingRun {
@@ -65,12 +67,13 @@ function machineJiffies(): { busy: number; total: number } {
   return { busy: total - f[3]! - f[4]!, total };
 }
 
-/** Hand-offs and packets received so far (svr show stats counters); zeros when r1 does not answer. */
-async function handoffs(svr: SvrouterMode): Promise<{ handed: number; rx: number }> {
+/** Hand-offs, packets and batches received so far (svr show stats counters); zeros when r1 does not answer. */
+async function handoffs(svr: SvrouterMode): Promise<{ handed: number; rx: number; batches: number }> {
   const c = await svr.stats('r1').catch(() => ({} as Record<string, unknown>));
+  const n = (k: string): number => (typeof c[k] === 'number' ? c[k] : 0);
   let rx = 0;
   for (const [k, v] of Object.entries(c)) if (/^interface\..*\.rx-packets$/.test(k) && typeof v === 'number') rx += v;
-  return { handed: typeof c['consumed-handed-off'] === 'number' ? c['consumed-handed-off'] : 0, rx };
+  return { handed: n('consumed-handed-off'), rx, batches: n('rx-batches') };
 }
 
 /** Runs `f` and measures what r1 (pid) and the whole machine used meanwhile, in cores, and r1's hand-offs. */
@@ -84,8 +87,10 @@ async function withCores<T>(svr: SvrouterMode, pid: number, cores: number, f: ()
   const m1 = machineJiffies();
   const c1 = cpuSeconds(pid);
   const h1 = await handoffs(svr);
-  const handedPerRx = h1.rx > h0.rx ? (h1.handed - h0.handed) / (h1.rx - h0.rx) : undefined;
-  return { ...r, cores: { r1: (c1 - c0) / s, machine: (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total), ...(handedPerRx !== undefined ? { handedPerRx } : {}) } };
+  const rx = h1.rx - h0.rx;
+  const batches = h1.batches - h0.batches;
+  const more = { ...(rx > 0 ? { handedPerRx: (h1.handed - h0.handed) / rx } : {}), ...(rx > 0 && batches > 0 ? { packetsPerBatch: rx / batches } : {}) };
+  return { ...r, cores: { r1: (c1 - c0) / s, machine: (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total), ...more } };
 }
 
 /** The ratio of a figure with 2 workers to 1 worker: medians over the rounds; undefined when either is missing. */
@@ -153,7 +158,8 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
           if (Array.isArray(per)) run.sessionsPerWorker = per.map(Number);
         });
         const c = (x: { cores: CoresUsed } | undefined): string => (x === undefined ? '' : ` (r1 ${x.cores.r1.toFixed(2)}, machine ${x.cores.machine.toFixed(2)} cores`
-          + `${x.cores.handedPerRx !== undefined ? `, ${x.cores.handedPerRx.toFixed(3)} handed over per packet in` : ''})`);
+          + `${x.cores.handedPerRx !== undefined ? `, ${x.cores.handedPerRx.toFixed(3)} handed over per packet in` : ''}`
+          + `${x.cores.packetsPerBatch !== undefined ? `, ${x.cores.packetsPerBatch.toFixed(1)} packets per batch` : ''})`);
         p(`    ${workers} worker(s), round ${round}: tcp ${run.tcp?.gbps.toFixed(3) ?? '–'} Gbps${c(run.tcp)}; udp ${run.udp?.kpps.toFixed(1) ?? '–'} kpps${c(run.udp)}; `
           + `new udp ${Math.round(run.sessionsUdp?.createdR1PerSecond ?? NaN)}/s${c(run.sessionsUdp)}; new tcp ${Math.round(run.sessionsTcp?.createdR1PerSecond ?? NaN)}/s${c(run.sessionsTcp)}`);
       }
