@@ -171,7 +171,7 @@ export class SessionLookupStage implements Stage {
 
   /** Whether the packet has the 5-tuple and interface of the last hit in memo entry e. */
   private sameAsMemo(d: Uint8Array, pi: PacketInfo, ifx: number, e: number): boolean {
-    if (ifx !== this.memoIf[e] || pi.family !== this.memoFamily[e] || pi.protocol !== this.memoProto[e]
+    if (ifx < 0 || ifx !== this.memoIf[e] || pi.family !== this.memoFamily[e] || pi.protocol !== this.memoProto[e]
       || ((pi.srcPort << 16) | pi.dstPort) >>> 0 !== this.memoPorts[e]) return false;
     const words = pi.family === 4 ? 1 : 4;
     for (let w = 0; w < words; w++) {
