@@ -306,7 +306,13 @@ export class Dataplane {
 
   private process(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number): void {
     // control's answers to this input (BFD Finals, link-test replies, STEP acks) leave in one write per port
-    this.holdControl(() => this.processHeld(ifIndex, data, offsets, lengths, count, flags));
+    // (holdControl's steps, without a closure per frame)
+    this.controlHeld++;
+    try {
+      this.processHeld(ifIndex, data, offsets, lengths, count, flags);
+    } finally {
+      if (--this.controlHeld === 0) this.flushControl();
+    }
   }
 
   private processHeld(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number): void {
