@@ -19,6 +19,7 @@
         "native/hmac-lanes.c",
         "native/checksum.c",
         "native/steady-send.c",
+        "native/frame-copy.c",
         "native/packet-socket.c",
         "native/row-memory.c"
       ],
