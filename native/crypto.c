@@ -775,6 +775,46 @@ static napi_value crypto_openssl_version(napi_env env, napi_callback_info info) 
   return v;
 }
 
+/* ---- one packet, for native/fwd.c (the JS thread, as every call here) ---- */
+
+void *svr_crypto_handle(napi_env env, napi_value v, int hmac) {
+  return get_handle(env, v, hmac ? MAGIC_HMAC : MAGIC_CIPHER, 0);
+}
+
+int svr_crypto_live(const void *handle) { return !((const handle_head *)handle)->destroyed; }
+
+int svr_crypto_cbc(const void *handle) { return ((const cipher_handle *)handle)->kind == KIND_CBC; }
+
+uint32_t svr_crypto_tag_max(const void *handle) { return ((const hmac_handle *)handle)->mac_size; }
+
+int svr_crypto_seal_one(void *handle, uint8_t *p, uint32_t len, uint32_t *out_len) {
+  cipher_handle *c = handle;
+  if (c->kind != KIND_CBC) return -1;
+  if (c->ivs_cap - c->ivs_pos < CBC_IV) { /* take_ivs without an env: the same pool, refilled the same way */
+    if (c->ivs_cap < IV_POOL) {
+      uint8_t *grown = realloc(c->ivs, IV_POOL);
+      if (grown == NULL) return -1;
+      c->ivs = grown;
+      c->ivs_cap = IV_POOL;
+    }
+    c->ivs_pos = c->ivs_cap;
+    if (RAND_bytes(c->ivs, (int)c->ivs_cap) != 1) return -1;
+    c->ivs_pos = 0;
+  }
+  const uint8_t *iv = c->ivs + c->ivs_pos;
+  c->ivs_pos += CBC_IV;
+  return cbc_encrypt(c->enc, p, len, iv, out_len);
+}
+
+void svr_crypto_sign_one(const void *handle, uint8_t *p, uint32_t len, uint32_t tag_len) {
+  const hmac_handle *h = handle;
+  uint8_t md[EVP_MAX_MD_SIZE];
+  svr_hmac_running run;
+  svr_hmac_pads_begin(&h->pads, &run, p, len);
+  svr_hmac_pads_end(&h->pads, &run, -1, md);
+  memcpy(p + len, md, tag_len);
+}
+
 napi_status svr_crypto_init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
