@@ -64,9 +64,23 @@ typedef struct {
   napi_ref ref;
 } nf_cipher;
 
+/* A packet admitted: where it is and what it becomes. */
+typedef struct {
+  uint32_t o, len, payload, end, signed_end, framed, proto;
+  nf_entry *e;
+} nf_pkt;
+
+/* Per call: the packets admitted, and the regions of the crypto passes. */
+typedef struct {
+  nf_pkt p[NF_BATCH];
+  uint32_t roff[NF_BATCH], rlen[NF_BATCH], ridx[NF_BATCH];
+  uint8_t done[NF_BATCH];
+} nf_work;
+
 typedef struct {
   napi_env env;
   nf_entry *e;
+  nf_work *work;
   uint32_t mask, count;
   nf_key keys[NF_SLOTS];
   nf_cipher ciphers[NF_SLOTS];
@@ -113,6 +127,7 @@ static void table_finalize(napi_env env, void *data, void *hint) {
     unref(env, &t->ciphers[i].ref);
   }
   for (int i = 0; i < NF_COLS; i++) unref(env, &t->col_ref[i]);
+  free(t->work);
   free(t->e);
   free(t);
 }
@@ -141,14 +156,20 @@ static napi_value nf_create(napi_env env, napi_callback_info info) {
   }
   nf_table *t = calloc(1, sizeof *t);
   if (t != NULL) t->e = calloc(cap, sizeof *t->e);
-  if (t == NULL || t->e == NULL) {
-    if (t != NULL) free(t);
+  if (t != NULL) t->work = malloc(sizeof *t->work);
+  if (t == NULL || t->e == NULL || t->work == NULL) {
+    if (t != NULL) {
+      free(t->e);
+      free(t->work);
+      free(t);
+    }
     svr_throw_errno(env, 12 /* ENOMEM */, "calloc");
     return NULL;
   }
   t->env = env;
   t->mask = cap - 1;
   if (napi_create_external(env, t, table_finalize, NULL, &ext) != napi_ok) {
+    free(t->work);
     free(t->e);
     free(t);
     svr_throw_last_status(env, "napi_create_external");
@@ -289,9 +310,9 @@ static napi_value nf_cipher_set(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* One packet d[0, len) with `room` bytes from d; 1 when forwarded (*out_len set), 0: to JS unchanged. */
-static int forward_one(nf_table *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t ifx, double now, uint32_t *out_len,
-                       uint32_t *out_ifx) {
+/* Phase 1, one packet d[0, len) with `room` bytes from d: checks everything first (any no: 0, to JS unchanged, and the
+ * flow loses its mark), then TTL - 1 and the plain marker. Fills *p. */
+static int admit(nf_table *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t ifx, double now, nf_pkt *p) {
   if (len < 28 || d[0] != 0x45 || rd16(d, 2) != len || (rd16(d, 6) & 0x3fff) != 0 || d[8] <= 1) return 0;
   uint32_t proto = d[9];
   if (proto != 6 && proto != 17) return 0;
@@ -312,63 +333,77 @@ static int forward_one(nf_table *t, uint8_t *d, uint32_t len, uint32_t room, uin
   if (svr_ones_sum_be(d, 20) != 0xffff) goto fallback; /* decode drops it, counted */
   nf_key *k = &t->keys[e->key];
   nf_cipher *c = &t->ciphers[e->cipher];
-  if (k->h == NULL || !svr_crypto_live(k->h) || (e->seal == SEAL_CBC && (c->h == NULL || !svr_crypto_live(c->h)))) {
-      goto fallback;
-  }
+  if (k->h == NULL || !svr_crypto_live(k->h) || (e->seal == SEAL_CBC && (c->h == NULL || !svr_crypto_live(c->h))))
+    goto fallback;
   uint32_t plen = len - payload, framed = e->seal != SEAL_NONE && plen > 0;
   uint32_t end = !framed ? len : e->seal == SEAL_PLAIN ? len + 1 : payload + 16 + (plen / 16 + 1) * 16 + 1;
   uint32_t signed_end = end + REPLAY + k->tag_len;
   if (signed_end > room || signed_end > e->mtu) goto fallback;
   if (!framed && plen >= BASE_HEADER && memcmp(d + payload, COOKIE, COOKIE_LEN) == 0) goto fallback;
   if (framed && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
-  /* decode: TTL - 1 (the IPv4 header checksum is recomputed by the finish below) */
-  d[8]--;
-  if (framed && e->seal == SEAL_PLAIN) {
-    d[len] = 0;
-  } else if (framed) {
-    uint32_t sealed;
-    if (svr_crypto_seal_one(c->h, d + payload, plen, &sealed) != 0 || payload + sealed + 1 != end) {
-      d[8]++; /* cannot happen (RAND_bytes failed): back to JS as it came, minus nothing */
-      goto fallback;
-    }
-    d[end - 1] = (uint8_t)e->kid;
-  }
-  /* sign.ts replayBlock + TxKey.advance, then the tag over [payload, end + REPLAY) */
-  d[end] = (uint8_t)k->key_id;
-  d[end + 1] = (uint8_t)k->sender;
-  wr32(d, end + 2, k->ctr[0]);
-  wr32(d, end + 6, k->ctr[1]);
-  if (++k->ctr[1] == 0) k->ctr[0]++;
-  k->ctr[2]++; /* TxKey.sent's native part */
-  svr_crypto_sign_one(k->h, d + payload, end + REPLAY - payload, k->tag_len);
-  svr_steady_finish_one(d, 0, 20, 0, proto, end, signed_end, framed, e->wp_src, e->wp_dst, e->wp_ports);
-  /* session-ops.ts accountPacket */
-  uint32_t r = e->row;
-  if (r < t->col_len[0] && r < t->col_len[1] && r < t->col_len[2] && r < t->col_len[3] && r < t->col_len[4] &&
-      r < t->col_len[5]) {
-    ((uint32_t *)t->col[e->forward ? 0 : 2])[r]++;
-    ((double *)t->col[e->forward ? 1 : 3])[r] += len;
-    ((uint32_t *)t->col[4])[r] = (uint32_t)(uint64_t)now;
-    ((uint32_t *)t->col[5])[r] = (uint32_t)(uint64_t)(now + e->timeout);
-  }
-  *out_len = signed_end;
-  *out_ifx = e->out_ifx;
+  d[8]--; /* decode: TTL - 1 (the IPv4 header checksum is recomputed by the finish) */
+  if (framed && e->seal == SEAL_PLAIN) d[len] = 0;
+  *p = (nf_pkt){.o = 0, .len = len, .payload = payload, .end = end, .signed_end = signed_end, .framed = framed,
+                .proto = proto, .e = e};
   return 1;
 fallback:
   e->until = 0; /* the flow's later packets follow this one to JS; svr-out marks it again */
   return 0;
 }
 
+/* Phase 2: the AES-CBC payloads, one call per cipher (8 chains at a time). A packet whose seal failed (RAND_bytes:
+ * cannot happen in practice) is dropped: done[i] = 2. */
+static void seal_all(nf_table *t, nf_work *w, uint8_t *data, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) w->done[i] = !(w->p[i].framed && w->p[i].e->seal == SEAL_CBC);
+  for (uint32_t i = 0; i < n; i++) {
+    if (w->done[i]) continue;
+    void *h = t->ciphers[w->p[i].e->cipher].h;
+    uint32_t m = 0;
+    for (uint32_t j = i; j < n; j++) {
+      nf_pkt *p = &w->p[j];
+      if (w->done[j] || t->ciphers[p->e->cipher].h != h) continue;
+      w->roff[m] = p->o + p->payload;
+      w->rlen[m] = p->len - p->payload;
+      w->ridx[m++] = j;
+      w->done[j] = 1;
+    }
+    int ok = svr_crypto_seal_many(h, data, w->roff, w->rlen, m) == 0;
+    for (uint32_t q = 0; q < m; q++) {
+      nf_pkt *p = &w->p[w->ridx[q]];
+      if (!ok || p->payload + w->rlen[q] + 1 != p->end) w->done[w->ridx[q]] = 2;
+      else data[p->o + p->end - 1] = (uint8_t)p->e->kid;
+    }
+  }
+}
+
+/* Phase 4: the tags, one call per key (16 at a time when that pays). */
+static void sign_all(nf_table *t, nf_work *w, uint8_t *data, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) w->done[i] = w->done[i] == 2 ? 2 : 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (w->done[i]) continue;
+    nf_key *k = &t->keys[w->p[i].e->key];
+    uint32_t m = 0;
+    for (uint32_t j = i; j < n; j++) {
+      nf_pkt *p = &w->p[j];
+      if (w->done[j] || t->keys[p->e->key].h != k->h) continue;
+      w->roff[m] = p->o + p->payload;
+      w->rlen[m++] = p->end + REPLAY - p->payload;
+      w->done[j] = 1;
+    }
+    svr_crypto_sign_many(k->h, data, w->roff, w->rlen, m, k->tag_len);
+  }
+}
+
 static napi_value nf_forward(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9], result;
   nf_table *t = get_table(env, info, &argc, argv);
-  void *data, *offv, *lenv, *resv;
+  void *datav, *offv, *lenv, *resv;
   size_t dlen, on, ln, rn;
   uint32_t count, room, ifx;
   double now;
   if (t == NULL) return NULL;
-  if (argc < 9 || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &data, &dlen) != 0 ||
+  if (argc < 9 || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &datav, &dlen) != 0 ||
       svr_arg_typed(env, argv[2], napi_uint32_array, "offsets", &offv, &on) != 0 ||
       svr_arg_typed(env, argv[3], napi_uint32_array, "lengths", &lenv, &ln) != 0 ||
       svr_arg_u32(env, argv[4], "count", &count) != 0 || svr_arg_u32(env, argv[5], "room", &room) != 0 ||
@@ -379,23 +414,54 @@ static napi_value nf_forward(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "nfForward: count beyond offsets, lengths or NF_BATCH, or res too short");
     return NULL;
   }
+  uint8_t *data = datav;
   uint32_t *res = resv, *nat_off = res + 2, *nat_len = nat_off + NF_BATCH, *nat_if = nat_len + NF_BATCH;
   uint32_t *rest_off = nat_if + NF_BATCH, *rest_len = rest_off + NF_BATCH;
   const uint32_t *off = offv, *lens = lenv;
-  uint32_t nat = 0, rest = 0;
+  nf_work *w = t->work;
+  uint32_t n = 0, rest = 0;
   for (uint32_t i = 0; i < count; i++) {
-    uint32_t o = off[i], l = lens[i], out_len, out_ifx;
-    uint32_t r = room;
+    uint32_t o = off[i], l = lens[i], r = room;
     if ((size_t)o + l > dlen) r = 0;
     else if ((size_t)o + r > dlen) r = (uint32_t)(dlen - o);
-    if (t->count > 0 && r >= l && forward_one(t, (uint8_t *)data + o, l, r, ifx, now, &out_len, &out_ifx)) {
-      nat_off[nat] = o;
-      nat_len[nat] = out_len;
-      nat_if[nat++] = out_ifx;
+    if (t->count > 0 && r >= l && admit(t, data + o, l, r, ifx, now, &w->p[n])) {
+      w->p[n++].o = o;
     } else {
       rest_off[rest] = o;
       rest_len[rest++] = l;
     }
+  }
+  seal_all(t, w, data, n);
+  for (uint32_t i = 0; i < n; i++) { /* phase 3, in packet order: sign.ts replayBlock + TxKey.advance */
+    nf_pkt *p = &w->p[i];
+    nf_key *k = &t->keys[p->e->key];
+    uint8_t *d = data + p->o;
+    if (w->done[i] == 2) continue;
+    d[p->end] = (uint8_t)k->key_id;
+    d[p->end + 1] = (uint8_t)k->sender;
+    wr32(d, p->end + 2, k->ctr[0]);
+    wr32(d, p->end + 6, k->ctr[1]);
+    if (++k->ctr[1] == 0) k->ctr[0]++;
+    k->ctr[2]++; /* TxKey.sent's native part */
+  }
+  sign_all(t, w, data, n);
+  uint32_t nat = 0;
+  for (uint32_t i = 0; i < n; i++) { /* phase 5: the rewrite and checksums (steady-send.c), session-ops.ts accountPacket */
+    nf_pkt *p = &w->p[i];
+    nf_entry *e = p->e;
+    if (w->done[i] == 2) continue;
+    svr_steady_finish_one(data + p->o, 0, 20, 0, p->proto, p->end, p->signed_end, p->framed, e->wp_src, e->wp_dst, e->wp_ports);
+    uint32_t r = e->row;
+    if (r < t->col_len[0] && r < t->col_len[1] && r < t->col_len[2] && r < t->col_len[3] && r < t->col_len[4] &&
+        r < t->col_len[5]) {
+      ((uint32_t *)t->col[e->forward ? 0 : 2])[r]++;
+      ((double *)t->col[e->forward ? 1 : 3])[r] += p->len;
+      ((uint32_t *)t->col[4])[r] = (uint32_t)(uint64_t)now;
+      ((uint32_t *)t->col[5])[r] = (uint32_t)(uint64_t)(now + e->timeout);
+    }
+    nat_off[nat] = p->o;
+    nat_len[nat] = p->signed_end;
+    nat_if[nat++] = e->out_ifx;
   }
   res[0] = nat;
   res[1] = rest;
