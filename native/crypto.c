@@ -821,9 +821,10 @@ int svr_crypto_seal_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *l
   return 0;
 }
 
-void svr_crypto_sign_many(const void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint32_t tag_len) {
+void svr_crypto_sign_many(const void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint32_t tag_len,
+                          int64_t slot) {
   batch b = {.data = data, .data_len = 0, .off = off, .len = len, .count = n};
-  sign_regions(handle, &b, tag_len, -1);
+  sign_regions(handle, &b, tag_len, slot);
 }
 
 napi_status svr_crypto_init(napi_env env, napi_value exports) {

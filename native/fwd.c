@@ -18,15 +18,16 @@
  *   nfCreate(capacityPow2) -> handle; nfClear(h); nfMark(h, desc, until); nfColumns(h, pktsFwd, bytesFwd,
  *   pktsRev, bytesRev, lastSeen, expires); nfKey(h, slot, hmac, tagLength, keyId, sender, counter: Uint32Array(3)
  *   [hi, lo, signed here]); nfCipher(h, slot, cipher); nfForward(h, data, offsets, lengths, count, room, ifIndex, now,
- *   res) -> native
- *   count (ifIndex: the interface they came in on); res: [native, rest, natOff x B, natLen x B, natIf x B, restOff x B, restLen x B] (B = NF_BATCH).
+ *   res, slot) -> native
+ *   count (ifIndex: the interface they came in on; slot: the time slot
+ *   of time-based tags, crypto/hmac.ts timeSlot of the batch's wall clock); res: [native, rest, natOff x B, natLen x B, natIf x B, restOff x B, restLen x B] (B = NF_BATCH).
  */
 #include <stdlib.h>
 #include <string.h>
 #include "svr_native.h"
 
 #define NF_BATCH 256
-#define NF_DESC 17
+#define NF_DESC 18
 #define NF_SLOTS 1024
 #define NF_COLS 6
 #define COOKIE_LEN 8
@@ -48,7 +49,7 @@ typedef struct {
   uint32_t row;
   uint8_t wp_src[4], wp_dst[4];
   uint32_t wp_ports; /* local << 16 | peer */
-  uint32_t out_ifx, mtu, key, seal, cipher, kid, timeout;
+  uint32_t out_ifx, mtu, key, seal, cipher, kid, timeout, timed;
   double until;
 } nf_entry;
 
@@ -190,7 +191,7 @@ static napi_value nf_clear(napi_env env, napi_callback_info info) {
 
 /* desc: ifx, proto, src, dst, ports (the packet's words as JS reads them little-endian from the bytes: see
  * native-forward.ts), row, forward, wpSrc, wpDst (big-endian words), wpPorts, outIf, mtu, key slot, seal,
- * cipher slot, key id byte, timeout ms */
+ * cipher slot, key id byte, timeout ms, time-based HMAC (1: the tag covers the call's time slot too) */
 static napi_value nf_mark(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -233,6 +234,7 @@ static napi_value nf_mark(napi_env env, napi_callback_info info) {
   e->cipher = d[14];
   e->kid = d[15];
   e->timeout = d[16];
+  e->timed = d[17] != 0;
   e->until = until;
   return NULL;
 }
@@ -377,38 +379,39 @@ static void seal_all(nf_table *t, nf_work *w, uint8_t *data, uint32_t n) {
 }
 
 /* Phase 4: the tags, one call per key (16 at a time when that pays). */
-static void sign_all(nf_table *t, nf_work *w, uint8_t *data, uint32_t n) {
+static void sign_all(nf_table *t, nf_work *w, uint8_t *data, uint32_t n, int64_t slot) {
   for (uint32_t i = 0; i < n; i++) w->done[i] = w->done[i] == 2 ? 2 : 0;
   for (uint32_t i = 0; i < n; i++) {
     if (w->done[i]) continue;
     nf_key *k = &t->keys[w->p[i].e->key];
-    uint32_t m = 0;
+    uint32_t m = 0, timed = w->p[i].e->timed;
     for (uint32_t j = i; j < n; j++) {
       nf_pkt *p = &w->p[j];
-      if (w->done[j] || t->keys[p->e->key].h != k->h) continue;
+      if (w->done[j] || t->keys[p->e->key].h != k->h || p->e->timed != timed) continue;
       w->roff[m] = p->o + p->payload;
       w->rlen[m++] = p->end + REPLAY - p->payload;
       w->done[j] = 1;
     }
-    svr_crypto_sign_many(k->h, data, w->roff, w->rlen, m, k->tag_len);
+    svr_crypto_sign_many(k->h, data, w->roff, w->rlen, m, k->tag_len, timed ? slot : -1);
   }
 }
 
 static napi_value nf_forward(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9], result;
+  size_t argc = 10;
+  napi_value argv[10], result;
   nf_table *t = get_table(env, info, &argc, argv);
   void *datav, *offv, *lenv, *resv;
   size_t dlen, on, ln, rn;
   uint32_t count, room, ifx;
-  double now;
+  double now, slotv;
   if (t == NULL) return NULL;
-  if (argc < 9 || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &datav, &dlen) != 0 ||
+  if (argc < 10 || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &datav, &dlen) != 0 ||
       svr_arg_typed(env, argv[2], napi_uint32_array, "offsets", &offv, &on) != 0 ||
       svr_arg_typed(env, argv[3], napi_uint32_array, "lengths", &lenv, &ln) != 0 ||
       svr_arg_u32(env, argv[4], "count", &count) != 0 || svr_arg_u32(env, argv[5], "room", &room) != 0 ||
       svr_arg_u32(env, argv[6], "ifIndex", &ifx) != 0 || napi_get_value_double(env, argv[7], &now) != napi_ok ||
-      svr_arg_typed(env, argv[8], napi_uint32_array, "res", &resv, &rn) != 0)
+      svr_arg_typed(env, argv[8], napi_uint32_array, "res", &resv, &rn) != 0 ||
+      napi_get_value_double(env, argv[9], &slotv) != napi_ok)
     return NULL;
   if (count > on || count > ln || count > NF_BATCH || rn < 2 + 5 * NF_BATCH) {
     napi_throw_range_error(env, NULL, "nfForward: count beyond offsets, lengths or NF_BATCH, or res too short");
@@ -444,7 +447,7 @@ static napi_value nf_forward(napi_env env, napi_callback_info info) {
     if (++k->ctr[1] == 0) k->ctr[0]++;
     k->ctr[2]++; /* TxKey.sent's native part */
   }
-  sign_all(t, w, data, n);
+  sign_all(t, w, data, n, slotv >= 0 && slotv <= 4294967295.0 ? (int64_t)slotv : -1);
   uint32_t nat = 0;
   for (uint32_t i = 0; i < n; i++) { /* phase 5: the rewrite and checksums (steady-send.c), session-ops.ts accountPacket */
     nf_pkt *p = &w->p[i];

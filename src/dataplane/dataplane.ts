@@ -12,6 +12,7 @@
  * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
  */
 import { monotonicMs } from './clock.js';
+import { timeSlot } from '../crypto/hmac.js';
 import { INTERFACE_COUNTER_KINDS } from './counter-names.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PacketPort } from './port.js';
@@ -315,7 +316,7 @@ export class Dataplane {
     for (let i = 0; i < count; i += nf.batch) {
       const n = Math.min(nf.batch, count - i);
       const o = i === 0 ? offsets : offsets.subarray(i), l = i === 0 ? lengths : lengths.subarray(i);
-      const done = nf.forward(data, o, l, n, room, ifIndex, this.clock());
+      const done = nf.forward(data, o, l, n, room, ifIndex, this.clock(), timeSlot(true, this.wallClock()));
       if (done === 0) {
         this.process(ifIndex, data, o, l, n, 0);
         continue;

@@ -2,7 +2,7 @@
  * The native steady path of svr-out (native/fwd.c; docs/performance.md "A native steady path", issue 19 item 5,
  * first slice). Opt-in: SVR_NATIVE_FORWARD=1 (with the addon). Every decision stays in TypeScript:
  * 1. svr-out marks a flow (its packet's 5-tuple and input interface) when a packet of it went out steady — IPv4
- *    TCP/UDP, no metadata owed, no false-positive header, regular HMAC, no transform, NAT relay, duplicate path,
+ *    TCP/UDP, no metadata owed, no false-positive header, regular or time-based HMAC, no transform, NAT relay, duplicate path,
  *    service chain, FEC, HA sync, fragment or ICMP too big; payload none, plain or AES-CBC — with what the
  *    packet used: path, tx key, payload key, waypoint rewrite, timeout. A mark lasts LEASE_MS (then one packet goes
  *    through JS and marks again: key switches, steering and the metadata-only refresh are decided there).
@@ -17,7 +17,7 @@ import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
 
 /** How long a mark lasts (ms): at most this late a key switch (the peer keeps old keys for seconds) or a steering decision. */
 export const LEASE_MS = 250;
-const DESC = 17;
+const DESC = 18;
 /** native/fwd.c's payload framings */
 export const SEAL_NONE = 0, SEAL_PLAIN = 1, SEAL_CBC = 2;
 
@@ -29,7 +29,7 @@ interface Addon {
   nfColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array, expires: Uint32Array): void;
   nfKey(h: Handle, slot: number, hmac: unknown, tagLength: number, keyId: number, sender: number, counter: Uint32Array): void;
   nfCipher(h: Handle, slot: number, cipher: unknown): void;
-  nfForward(h: Handle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room: number, ifIndex: number, now: number, res: Uint32Array): number;
+  nfForward(h: Handle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room: number, ifIndex: number, now: number, res: Uint32Array, slot: number): number;
   NF_BATCH: number;
 }
 
@@ -45,6 +45,8 @@ export interface NativeMark {
   ifIndex: number; protocol: number; src: number; dst: number; ports: number;
   row: number; forward: boolean; wpSrc: number; wpDst: number; localPort: number; peerPort: number;
   outIf: number; mtu: number; path: number; seal: number; service: number; keyIdByte: number; timeoutMs: number;
+  /** the path's HMAC is time-based: the tag covers the batch's time slot */
+  timed: boolean;
 }
 
 export class NativeForward {
@@ -126,6 +128,7 @@ export class NativeForward {
     d[9] = ((m.localPort << 16) | m.peerPort) >>> 0;
     d[10] = m.outIf; d[11] = m.mtu; d[12] = m.path; d[13] = m.seal; d[14] = m.service; d[15] = m.keyIdByte;
     d[16] = m.timeoutMs;
+    d[17] = m.timed ? 1 : 0;
     n.nfMark(h, d, now + LEASE_MS);
     this.marks++;
     return true;
@@ -133,10 +136,11 @@ export class NativeForward {
 
   /**
    * Forwards the marked packets of a batch from `ifIndex` (at most `batch`): returns how many (natOff/natLen/natIf);
-   * the others are in restOff/restLen (res[1] of them), in their order. `room`: bytes each packet may use from its offset.
+   * the others are in restOff/restLen (res[1] of them), in their order. `room`: bytes each packet may use from its offset;
+   * `slot`: the time slot of time-based tags (timeSlot of the batch's wall clock).
    */
-  forward(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room: number, ifIndex: number, now: number): number {
-    const n = native!.nfForward(this.h!, data, offsets, lengths, count, room, ifIndex, now, this.res);
+  forward(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room: number, ifIndex: number, now: number, slot: number): number {
+    const n = native!.nfForward(this.h!, data, offsets, lengths, count, room, ifIndex, now, this.res, slot);
     this.forwarded += n;
     return n;
   }

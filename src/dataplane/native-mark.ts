@@ -25,7 +25,7 @@ export class NativeMarks {
   private gen = new Uint32Array(1024);
   private readonly m: NativeMark = {
     ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, forward: true, wpSrc: 0, wpDst: 0, localPort: 0, peerPort: 0,
-    outIf: 0, mtu: 0, path: 0, seal: 0, service: 0, keyIdByte: 0, timeoutMs: 0,
+    outIf: 0, mtu: 0, path: 0, seal: 0, service: 0, keyIdByte: 0, timeoutMs: 0, timed: false,
   };
 
   constructor(private readonly ctx: DataplaneContext) {}
@@ -54,7 +54,7 @@ export class NativeMarks {
     const path = ctx.tables.paths[p]!;
     if (pi.family !== 4 || pi.l4 - pi.l3 !== 20 || pi.fragment !== 0 || (pi.protocol !== PROTO_TCP && pi.protocol !== PROTO_UDP)) return;
     if (pi.protocol === PROTO_TCP && (pi.tcpFlags & STATE_FLAGS) !== 0) return;
-    if ((b.flags[s]! & (PF_HANDED | PF_REASSEMBLED)) !== 0 || path.hmac.mode !== 'regular' || path.family !== 4) return;
+    if ((b.flags[s]! & (PF_HANDED | PF_REASSEMBLED)) !== 0 || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4) return;
     if ((f & (SF_NEEDS_META | SF_REV_SIGNAL | SF_TRANSFORMED | SF_CLOSING)) !== 0 || t.natRelay[r] === 1) return;
     if (t.alt.get(r) !== undefined || t.chain[r] !== 0 || t.syncing) return;
     let seal = SEAL_NONE;
@@ -80,6 +80,7 @@ export class NativeMarks {
     m.localPort = localPort; m.peerPort = peerPort;
     m.outIf = path.localInterface; m.mtu = ctx.pathMtu[p]!; m.path = p;
     m.seal = seal; m.service = t.service[r]!; m.keyIdByte = kid; m.timeoutMs = timeoutMs(ctx, r, f);
+    m.timed = path.hmac.mode === 'time-based';
     nf.columnsFrom(t);
     if (!nf.mark(m, k.hmac, k.keyId, ctx.crypto.keys.sender, k.counter, cipher, now)) return;
     this.at[r] = now;

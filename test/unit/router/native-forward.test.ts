@@ -1,10 +1,9 @@
 /**
  * The native steady path of svr-out (SVR_NATIVE_FORWARD=1; src/dataplane/native-forward.ts, native/fwd.c) in a
  * router pair: a TCP transfer each way through r1 -> r2, HMAC only and with AES-CBC and AES-GCM payloads (GCM is
- * never marked: all JS), on and off. Golden, for every packet r1 sends: the IPv4 header checksum, the L4
- * checksum, the tag node:crypto computes, replay counters strictly increasing per key (JS and native share
- * them); and the bytes of each TCP packet without its trailer and payload equal between the runs' streams is
- * not expected (timing differs), so instead r2 must accept every packet (no drops) and the transfer is intact.
+ * never marked: all JS), regular HMAC and AES-CBC with time-based HMAC (the default), on and off. Golden, for every packet r1 sends: the IPv4 header checksum, the L4
+ * checksum, the tag node:crypto computes (time-based: of this slot or the one before), replay counters strictly
+ * increasing per key (JS and native share them); r2 accepts every packet (no drops) and the transfer is intact.
  * r1 accounts every packet it sent in the session's columns, and the routers' counters do not depend on the switch.
  */
 import { test } from 'uvu';
@@ -16,6 +15,7 @@ import { NativeForward } from '../../../src/dataplane/native-forward.js';
 import { finish, readU32, sumBytes } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
+import { timeSlot } from '../../../src/crypto/hmac.js';
 import { until } from '../../support/config.js';
 import { withSwitch } from '../../support/env.js';
 import { steadyConfig, steadyCounters, type SteadyCipher } from '../../support/steady.js';
@@ -36,8 +36,9 @@ function withSwitchSync<T>(fn: () => T): T {
   }
 }
 
-async function run(cipher: SteadyCipher, on: boolean): Promise<{ r1: Record<string, number>; r2: Record<string, number>; native: number }> {
+async function run(cipher: SteadyCipher, on: boolean, timed: boolean): Promise<{ r1: Record<string, number>; r2: Record<string, number>; native: number }> {
   const cfg = await steadyConfig(cipher, false);
+  if (timed) cfg.authority.securityPolicies.find((p) => p.name === 'internal')!.hmacMode = 'time-based'; // the default: tags cover the time slot
   const lab = await withSwitch('SVR_NATIVE_FORWARD', on, async () => createMemoryLab({ config: cfg, clients: ['198.18.1.10'], servers: ['198.18.3.20'] }));
   const wire = recordWire(lab.wan);
   const up = randomBytes(300_000), down = randomBytes(100_000);
@@ -60,8 +61,14 @@ async function run(cipher: SteadyCipher, on: boolean): Promise<{ r1: Record<stri
     assert.is(finish(sumBytes(p, pi.l3, pi.l4 - pi.l3, 0)), 0, 'the IPv4 header checksum');
     assert.ok(verifyL4Checksum(p, pi), 'the L4 checksum');
     const tagAt = pi.end - TAG;
-    const want = createHmac('sha256', key).update(p.subarray(pi.payload, tagAt)).digest().subarray(0, TAG);
-    assert.equal([...p.subarray(tagAt, pi.end)], [...want], 'the tag');
+    const tag = [...p.subarray(tagAt, pi.end)];
+    const slot = timeSlot(true, Date.now());
+    const tags = (timed ? [slot, slot - 1] : [-1]).map((s) => {
+      const h = createHmac('sha256', key).update(p.subarray(pi.payload, tagAt));
+      if (s >= 0) h.update(Uint8Array.of(s >>> 24, (s >>> 16) & 0xff, (s >>> 8) & 0xff, s & 0xff));
+      return [...h.digest().subarray(0, TAG)];
+    });
+    assert.ok(tags.some((t) => t.join() === tag.join()), 'the tag');
     const block = tagAt - 10;
     const id = p[block]! << 8 | p[block + 1]!;
     const ctr = (BigInt(readU32(p, block + 2)) << 32n) | BigInt(readU32(p, block + 6));
@@ -78,11 +85,11 @@ async function run(cipher: SteadyCipher, on: boolean): Promise<{ r1: Record<stri
   return out;
 }
 
-for (const cipher of ['none', 'aes-cbc-256', 'aes-gcm-256'] as const) {
-  test(`${cipher === 'none' ? 'HMAC only' : cipher}: valid checksums, tags and counters, the same router counters with SVR_NATIVE_FORWARD on and off`, async () => {
+for (const [cipher, timed] of [['none', false], ['aes-cbc-256', false], ['aes-gcm-256', false], ['aes-cbc-256', true]] as const) {
+  test(`${cipher === 'none' ? 'HMAC only' : cipher}${timed ? ', time-based HMAC' : ''}: valid checksums, tags and counters, the same router counters with SVR_NATIVE_FORWARD on and off`, async () => {
     if (!available) console.log('note: native forwarding is unavailable here (no addon): both runs are the JS path');
-    const on = await run(cipher, true);
-    const off = await run(cipher, false);
+    const on = await run(cipher, true, timed);
+    const off = await run(cipher, false, timed);
     assert.is(off.native, 0, 'off: nothing native');
     if (available && cipher !== 'aes-gcm-256') assert.ok(on.native > 50, `on: ${on.native} packets native`);
     if (cipher === 'aes-gcm-256') assert.is(on.native, 0, 'GCM payloads are not in this slice');
