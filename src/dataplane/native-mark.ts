@@ -61,7 +61,7 @@ export class NativeMarks {
     let cipher = null;
     let kid = 0;
     if ((f & SF_PAYLOAD) !== 0) {
-      if ((f & SF_ENC_DECIDED) === 0) return;
+      if (t.role[r] === ROLE_INGRESS && (f & SF_ENC_DECIDED) === 0) return; // decideAdaptive has not looked yet
       seal = SEAL_PLAIN;
       if ((f & SF_ENC_ON) !== 0) {
         const key = sealKey(ctx, r, now);
