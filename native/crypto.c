@@ -393,18 +393,15 @@ static void cbc_encrypt_lanes(cipher_handle *c, batch *b, const uint8_t *ivs) {
   }
 }
 
-/* `need` fresh random bytes from the handle's pool; at most one RAND_bytes call. NULL after a throw. */
-static const uint8_t *take_ivs(napi_env env, cipher_handle *c, size_t need) {
-  if (need > MAX_REGION) {
-    throw_range(env, "encryptBatch: too many packets in one batch for the IV pool (more than 1 GiB of IVs)");
-    return NULL;
-  }
+/* `need` fresh random bytes from the handle's pool; at most one RAND_bytes call. NULL when out of memory or RAND_bytes
+ * failed (*what says which). */
+static const uint8_t *pool_take(cipher_handle *c, size_t need, const char **what) {
   if (c->ivs_cap - c->ivs_pos < need) {
     size_t cap = need > IV_POOL ? need : IV_POOL;
     if (c->ivs_cap < cap) {
       uint8_t *grown = realloc(c->ivs, cap);
       if (grown == NULL) {
-        throw_coded(env, "SVR_CRYPTO_OPENSSL", "out of memory (IV pool)");
+        *what = "out of memory (IV pool)";
         return NULL;
       }
       c->ivs = grown;
@@ -412,13 +409,26 @@ static const uint8_t *take_ivs(napi_env env, cipher_handle *c, size_t need) {
     }
     c->ivs_pos = c->ivs_cap; /* nothing usable until the refill succeeds */
     if (RAND_bytes(c->ivs, (int)c->ivs_cap) != 1) {
-      throw_openssl(env, "RAND_bytes");
+      *what = "RAND_bytes";
       return NULL;
     }
     c->ivs_pos = 0;
   }
   const uint8_t *p = c->ivs + c->ivs_pos;
   c->ivs_pos += need;
+  return p;
+}
+
+/* pool_take for a JS call: throws. */
+static const uint8_t *take_ivs(napi_env env, cipher_handle *c, size_t need) {
+  if (need > MAX_REGION) {
+    throw_range(env, "encryptBatch: too many packets in one batch for the IV pool (more than 1 GiB of IVs)");
+    return NULL;
+  }
+  const char *what = NULL;
+  const uint8_t *p = pool_take(c, need, &what);
+  if (p == NULL && strcmp(what, "RAND_bytes") == 0) throw_openssl(env, what);
+  else if (p == NULL) throw_coded(env, "SVR_CRYPTO_OPENSSL", what);
   return p;
 }
 
@@ -797,20 +807,9 @@ int svr_crypto_seal_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *l
   cipher_handle *c = handle;
   size_t need = (size_t)n * CBC_IV;
   if (c->kind != KIND_CBC || n == 0) return n == 0 ? 0 : -1;
-  if (c->ivs_cap - c->ivs_pos < need) { /* take_ivs without an env: the same pool, refilled the same way */
-    size_t cap = need > IV_POOL ? need : IV_POOL;
-    if (c->ivs_cap < cap) {
-      uint8_t *grown = realloc(c->ivs, cap);
-      if (grown == NULL) return -1;
-      c->ivs = grown;
-      c->ivs_cap = cap;
-    }
-    c->ivs_pos = c->ivs_cap;
-    if (RAND_bytes(c->ivs, (int)c->ivs_cap) != 1) return -1;
-    c->ivs_pos = 0;
-  }
-  const uint8_t *ivs = c->ivs + c->ivs_pos;
-  c->ivs_pos += need;
+  const char *what;
+  const uint8_t *ivs = pool_take(c, need, &what); /* the same pool as encryptBatch: same thread */
+  if (ivs == NULL) return -1;
   batch b = {.data = data, .data_len = 0, .off = off, .len = len, .count = n};
   if (c->lanes_ok && n >= 2) {
     cbc_encrypt_lanes(c, &b, ivs);

@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import { NativeForward } from '../../../src/dataplane/native-forward.js';
@@ -16,13 +16,11 @@ import { finish, readU32, sumBytes } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
 import { timeSlot } from '../../../src/crypto/hmac.js';
-import { until } from '../../support/config.js';
 import { withSwitch } from '../../support/env.js';
-import { steadyConfig, steadyCounters, type SteadyCipher } from '../../support/steady.js';
+import { steadyConfig, steadyCounters, steadyTransfer, type SteadyCipher } from '../../support/steady.js';
 import { recordWire } from '../../support/wire.js';
 
 const TAG = 16; // sha256-128
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const available = withSwitchSync(() => new NativeForward().on);
 
 function withSwitchSync<T>(fn: () => T): T {
@@ -41,15 +39,7 @@ async function run(cipher: SteadyCipher, on: boolean, timed: boolean): Promise<{
   if (timed) cfg.authority.securityPolicies.find((p) => p.name === 'internal')!.hmacMode = 'time-based'; // the default: tags cover the time slot
   const lab = await withSwitch('SVR_NATIVE_FORWARD', on, async () => createMemoryLab({ config: cfg, clients: ['198.18.1.10'], servers: ['198.18.3.20'] }));
   const wire = recordWire(lab.wan);
-  const up = randomBytes(300_000), down = randomBytes(100_000);
-  let serverGot = '';
-  lab.servers[0]!.tcpListen(80, (c) => void c.readAll().then((d) => { serverGot = sha(d); c.write(down); c.end(); }));
-  const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
-  conn.write(up);
-  conn.end();
-  assert.is(sha(await conn.readAll()), sha(down), 'the download');
-  assert.ok(await until(() => serverGot !== ''));
-  assert.is(serverGot, sha(up), 'the upload');
+  await steadyTransfer(lab, 300_000, 100_000);
   const key = compileRouter(cfg, 'r1', 1).paths[0]!.hmac.key;
   const pi = new PacketInfo();
   const sent = wire.filter((w) => w.dir === 'a->b');
