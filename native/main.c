@@ -49,6 +49,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     svr_throw_last_status(env, "svr_crypto_init");
     return NULL;
   }
+  if (svr_fwd_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_fwd_init");
+    return NULL;
+  }
   if (svr_row_memory_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_row_memory_init");
     return NULL;
