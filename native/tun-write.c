@@ -35,10 +35,11 @@
  *                         counters: a BigUint64Array(W_NCOUNTERS) on a SharedArrayBuffer; each entry has one writer
  *                         (the writer thread, or the JS thread for W_RING_DROPS/W_WAKEUPS) that stores it with
  *                         __atomic_store_n; JS reads them with Atomics.load.
- *   tunWriterPush(handle, data, offsets, lengths, count) -> packets taken (the others: ring full, counted).
- *                         A call of at most directMax packets (tunWriterStart's 7th argument, default 0) that
- *                         finds the ring empty is written right here, on the JS thread (no wake-up of the
- *                         writer thread; counted in W_DIRECT_*); what meets EAGAIN is queued as usual.
+ *   tunWriterPush(handle, data, offsets, lengths, count[, directMax]) -> packets taken (the others: ring full,
+ *                         counted). A call of at most directMax packets (this call's 6th argument, else
+ *                         tunWriterStart's 7th, default 0) that finds the ring empty is written right here, on the
+ *                         JS thread (no wake-up of the writer thread; counted in W_DIRECT_*; two writes or more in
+ *                         one io_uring_enter of the JS thread's own ring); what meets EAGAIN is queued as usual.
  *   tunWriterDirect(handle, directMax)  changes that threshold (0: always the ring).
  *   tunWriterStop(handle) stop flag + eventfd, join. The thread first writes what is queued (flush; bounded:
  *                         the fd is non-blocking and the ring is finite); only what still waits behind EAGAIN
@@ -142,6 +143,9 @@ struct writer {
   uint64_t wpos;          /* bytes used by the producer (monotonic) */
   uint64_t ring_drops, wakeups, full_waits;
   wstats direct;          /* W_DIRECT_* */
+  svr_uring dur;          /* direct writes batched (set up at the first batch; dur.fd < 0: one writev each) */
+  wplan *dplans;          /* SVR_URING_BATCH planned direct writes (with dur) */
+  int dur_tried;
   int stopped;
 };
 
@@ -365,27 +369,39 @@ static void count_failed(writer *w, wstats *st, int e, uint32_t covered) {
 }
 
 /*
- * With io_uring (w->ur): plans up to SVR_URING_BATCH writes from slot i on and hands them to the kernel in one
- * io_uring_enter, linked (in order; a failure cancels the rest). Returns the packets done (written or dropped),
- * 0 when the caller should write the next one itself (a single write, EAGAIN, or io_uring failed: then it is
- * turned off for this writer).
+ * Plans up to SVR_URING_BATCH writes of packets [i, stop) of data/off/len into `plans` and hands them to the kernel
+ * in one io_uring_enter of u, linked (in order; a failure cancels the rest). Returns the writes submitted, with the
+ * packets each covers (covered[k]) and its result (res[k]); 0 when there is a single write (the caller writes it)
+ * or io_uring failed (then u is closed: one writev each from now on).
  */
-static uint32_t write_slots_uring(writer *w, uint32_t i, uint32_t stop_at, wstats *st) {
+static int uring_writes(svr_uring *u, wplan *plans, int fd, uint32_t coalesce, const uint8_t *data, const uint32_t *off,
+                        const uint32_t *len, uint32_t i, uint32_t stop, uint32_t *covered, int32_t *res) {
   struct iovec *iovs[SVR_URING_BATCH];
-  uint32_t niov[SVR_URING_BATCH], covered[SVR_URING_BATCH], m = 0;
-  int32_t res[SVR_URING_BATCH];
-  for (uint32_t j = i; m < SVR_URING_BATCH && j < stop_at; m++) {
-    wplan *p = &w->plans[m];
-    covered[m] = plan_write(w->coalesce, w->ring, w->off, w->len, j, stop_at, p->hdr, p->spans, p->iov, &niov[m]);
+  uint32_t niov[SVR_URING_BATCH], m = 0;
+  for (uint32_t j = i; m < SVR_URING_BATCH && j < stop; m++) {
+    wplan *p = &plans[m];
+    covered[m] = plan_write(coalesce, data, off, len, j, stop, p->hdr, p->spans, p->iov, &niov[m]);
     iovs[m] = p->iov;
     j += covered[m];
   }
   if (m < 2) return 0;
-  int sub = svr_uring_writev(&w->ur, w->fd, iovs, niov, m, res);
+  int sub = svr_uring_writev(u, fd, iovs, niov, m, res);
   if (sub <= 0) {
-    svr_uring_close(&w->ur);
+    svr_uring_close(u);
     return 0;
   }
+  return sub;
+}
+
+/*
+ * With io_uring (w->ur): up to SVR_URING_BATCH writes from slot i on in one io_uring_enter (uring_writes). Returns
+ * the packets done (written or dropped), 0 when the caller should write the next one itself (a single write,
+ * EAGAIN, or io_uring failed: then it is turned off for this writer).
+ */
+static uint32_t write_slots_uring(writer *w, uint32_t i, uint32_t stop_at, wstats *st) {
+  uint32_t covered[SVR_URING_BATCH];
+  int32_t res[SVR_URING_BATCH];
+  int sub = uring_writes(&w->ur, w->plans, w->fd, w->coalesce, w->ring, w->off, w->len, i, stop_at, covered, res);
   uint32_t done = 0;
   for (uint32_t k = 0; k < (uint32_t)sub; k++) {
     if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
@@ -531,7 +547,9 @@ static void writer_cleanup_hook(void *arg) { writer_stop(arg, 1); }
 
 static void writer_free(writer *w) {
   svr_uring_close(&w->ur);
+  svr_uring_close(&w->dur);
   free(w->plans);
+  free(w->dplans);
   free(w->ring);
   free(w->off);
   free(w->len);
@@ -604,6 +622,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   w->ur.fd = -1;
+  w->dur.fd = -1;
   w->te = te;
   w->env = env;
   w->fd = fd;
@@ -719,11 +738,56 @@ static int wait_space(writer *w, uint64_t tail, struct timespec *deadline) {
   return 1;
 }
 
+/* A direct write of `covered` packets failed with e (not EAGAIN): dropped and counted. */
+static void count_failed_direct(writer *w, wstats *st, int e, uint32_t covered) {
+  if (e != ENOBUFS) {
+    st->errors++;
+    ctr_set(w->ctr, W_DIRECT_LAST_ERRNO, (uint64_t)e);
+  }
+  st->drops += covered;
+}
+
+/* The JS thread's own io_uring for direct writes (not the writer thread's: a ring has one submitter), set up at
+ * the first call that has two writes or more; SVR_TUN_URING=0 or no io_uring: none (one writev each). */
+static int direct_uring(writer *w) {
+  if (!w->dur_tried) {
+    w->dur_tried = 1;
+    const char *ue = getenv("SVR_TUN_URING");
+    if ((ue == NULL || strcmp(ue, "0") != 0) && svr_uring_init(&w->dur) == 0) {
+      w->dplans = malloc(SVR_URING_BATCH * sizeof *w->dplans);
+      if (w->dplans == NULL) svr_uring_close(&w->dur);
+    }
+  }
+  return w->dur.fd >= 0;
+}
+
+/* Direct writes of packets [i, count), up to SVR_URING_BATCH writes in one io_uring_enter of the JS thread's ring
+ * (uring_writes). Returns the packets done (written or dropped); 0 when the caller should write the next one
+ * itself (a single write, EAGAIN first, or io_uring failed: then it is off for this writer). */
+static uint32_t write_direct_uring(writer *w, const uint8_t *buf, const uint32_t *off, const uint32_t *lens, uint32_t i,
+                                   uint32_t count, wstats *st) {
+  uint32_t covered[SVR_URING_BATCH];
+  int32_t res[SVR_URING_BATCH];
+  int sub = uring_writes(&w->dur, w->dplans, w->fd, w->coalesce, buf, off, lens, i, count, covered, res);
+  uint32_t done = 0;
+  for (uint32_t k = 0; k < (uint32_t)sub; k++) {
+    if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
+    done += covered[k];
+    if (res[k] < 0) {
+      count_failed_direct(w, st, -res[k], covered[k]);
+      break;
+    }
+    count_written(st, covered[k]);
+  }
+  return done;
+}
+
 /*
  * JS thread, ring empty (nothing queued or in flight, so order is kept): writes packets [0, count) of a small
  * call here instead of waking the writer thread. At low rates that saves a thread wake-up per batch (a
- * cross-CPU wake costs tens of µs on these VMs: docs/performance.md). Stops at EAGAIN and returns the
- * packets done (written or dropped); the caller queues the rest, and the writer thread waits for POLLOUT.
+ * cross-CPU wake costs tens of µs on these VMs: docs/performance.md). Two writes or more go to the kernel in one
+ * io_uring_enter (a hub's control packets of one tick or one received batch: docs/tun-io.md). Stops at EAGAIN and
+ * returns the packets done (written or dropped); the caller queues the rest, and the writer thread waits for POLLOUT.
  */
 static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off, const uint32_t *lens, uint32_t count) {
   uint8_t hdr[SVR_COALESCE_HDR_MAX];
@@ -732,6 +796,11 @@ static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off,
   wstats *st = &w->direct;
   uint32_t i = 0;
   while (i < count) {
+    uint32_t done = count - i > 1 && direct_uring(w) ? write_direct_uring(w, buf, off, lens, i, count, st) : 0;
+    if (done > 0) {
+      i += done;
+      continue;
+    }
     uint32_t ns;
     uint32_t covered = plan_write(w->coalesce, buf, off, lens, i, count, hdr, spans, iov, &ns);
     ssize_t r;
@@ -739,26 +808,20 @@ static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off,
       r = writev(w->fd, iov, (int)ns);
     } while (r < 0 && errno == EINTR);
     if (r < 0 && errno == EAGAIN) break;
-    if (r >= 0) {
-      count_written(st, covered);
-    } else {
-      if (errno != ENOBUFS) {
-        st->errors++;
-        ctr_set(w->ctr, W_DIRECT_LAST_ERRNO, (uint64_t)errno);
-      }
-      st->drops += covered;
-    }
+    if (r >= 0) count_written(st, covered);
+    else count_failed_direct(w, st, errno, covered);
     i += covered;
   }
   wstats_publish(w, st, 1);
   return i;
 }
 
-/* tunWriterPush(handle, data, offsets, lengths, count) -> packets taken (written here, queued, or dropped by a
- * direct write and counted); the others: ring full, counted in W_RING_DROPS */
+/* tunWriterPush(handle, data, offsets, lengths, count[, directMax]) -> packets taken (written here, queued, or dropped
+ * by a direct write and counted); the others: ring full, counted in W_RING_DROPS. directMax: this call's threshold
+ * for a direct write instead of tunWriterStart's / tunWriterDirect's (a router's own control packets: tun-device.ts). */
 static napi_value tun_writer_push(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5], result;
+  size_t argc = 6;
+  napi_value argv[6], result;
   uint32_t count;
   const uint8_t *buf;
   const uint32_t *off, *lens;
@@ -770,6 +833,8 @@ static napi_value tun_writer_push(napi_env env, napi_callback_info info) {
   }
   writer *w = get_writer(env, argv[0]);
   if (w == NULL || batch_args(env, argv + 1, &buf, &off, &lens, &count)) return NULL;
+  uint32_t direct_max = w->direct_max;
+  if (argc >= 6 && svr_arg_u32(env, argv[5], "directMax", &direct_max)) return NULL;
   if (w->stopped) {
     svr_throw_errno(env, EBADF, "write");
     return NULL;
@@ -777,7 +842,7 @@ static napi_value tun_writer_push(napi_env env, napi_callback_info info) {
   uint64_t tail = atomic_load_explicit(&w->tail, memory_order_relaxed); /* only this thread stores it */
   uint64_t head = atomic_load_explicit(&w->head, memory_order_acquire);
   uint32_t queued = 0, i = 0, direct = 0;
-  if (count > 0 && count <= w->direct_max && head == tail) direct = i = write_direct(w, buf, off, lens, count);
+  if (count > 0 && count <= direct_max && head == tail) direct = i = write_direct(w, buf, off, lens, count);
   uint64_t rpos = atomic_load_explicit(&w->rpos, memory_order_acquire);
   uint64_t wpos = w->wpos;
   int refreshed = 0;

@@ -409,8 +409,8 @@ export class Dataplane {
     dup.reset();
   }
 
-  /** Groups `count` slots of the batch by interface: one port call per interface. */
-  private transmit(b: Batch, slots: Uint16Array, count: number): void {
+  /** Groups `count` slots of the batch by interface: one port call per interface; `control`: PacketPort.transmit. */
+  private transmit(b: Batch, slots: Uint16Array, count: number, control = false): void {
     const c = this.ctx.counters;
     if (count === 0) return;
     if (b !== this.ctx.dup) this.fragmentForLans(b, slots, count);
@@ -427,7 +427,7 @@ export class Dataplane {
       if (n === 0) continue;
       const port = this.ports[ifx];
       if (port) {
-        port.transmit(b.data, this.txOff, this.txLen, n);
+        port.transmit(b.data, this.txOff, this.txLen, n, control);
         c.add(this.cTx, n);
         this.countInterface(ifx, IF_TX, n, this.txLen, n);
       } else {
@@ -789,7 +789,7 @@ export class Dataplane {
   private flushControl(): void {
     const c = this.control;
     if (c.count === 0) return;
-    this.transmit(c, this.allSlots, c.count);
+    this.transmit(c, this.allSlots, c.count, true);
     c.reset();
   }
 
@@ -863,7 +863,7 @@ export class Dataplane {
     }
     this.txOff[0] = at;
     this.txLen[0] = end - at;
-    port.transmit(d, this.txOff, this.txLen, 1);
+    port.transmit(d, this.txOff, this.txLen, 1, true);
     ctx.counters.add(this.cTx);
     this.countInterface(path.localInterface, IF_TX, 1, this.txLen, 1);
     return true;

@@ -13,8 +13,12 @@ export interface PacketPort {
   readonly name: string;
   /** Starts delivering received packets to `deliver`, in batches. */
   start(deliver: BatchHandler): void;
-  /** Sends `count` packets (same layout as BatchHandler). The port copies or writes them before returning. */
-  transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void;
+  /**
+   * Sends `count` packets (same layout as BatchHandler). The port copies or writes them before returning.
+   * `control`: the router's own control packets (Dataplane.holdControl), few and not a data stream: a TUN port
+   * writes them on the calling thread when nothing else waits (docs/tun-io.md); other ports ignore it.
+   */
+  transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, control?: boolean): void;
   /** Stops delivery and releases the port. Safe to call twice. */
   close(): void;
 }

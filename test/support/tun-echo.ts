@@ -24,8 +24,8 @@
  *   order {count, offload?, writer?}  writeBatch `count` UDP datagrams (seq in the payload) to a local socket in
  *                            batches of 256, as fast as the ring takes them; report the order the socket saw them
  *   direct {rounds}          reader started; `rounds` writeBatch calls of 4 datagrams while it polls, then as many
- *                            after setReaderMode('thread'): report txDirect and wake-ups after each phase, and
- *                            the order the socket saw
+ *                            after setReaderMode('thread'), then as many of 40 marked `control` (still 'thread'):
+ *                            report txDirect and wake-ups after each phase, and the order the socket saw
  *   ring-full {count, queue}  one writeBatch of `count` datagrams into a ring of `queue` packets: report what was
  *                            queued, dropped and written
  *   close-pending {}         queue 2048 datagrams and close() at once; then 100 open/write/close cycles: report
@@ -438,14 +438,14 @@ async function modeDirect(a: Json): Promise<void> {
   const [tun] = await openConfigured({ reader: 'poll' });
   tun!.start(() => undefined);
   const { sock, seqs, state } = await seqSocket();
-  const data = new Uint8Array(4 * 128);
-  const offsets = Uint32Array.of(0, 128, 256, 384);
-  const lengths = new Uint32Array(4).fill(DGRAM_LEN);
+  const data = new Uint8Array(40 * 128);
+  const offsets = Uint32Array.from({ length: 40 }, (_, i) => i * 128);
+  const lengths = new Uint32Array(40).fill(DGRAM_LEN);
   let next = 0;
-  const phase = async (): Promise<Json> => {
+  const phase = async (n = 4, control = false): Promise<Json> => {
     for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < 4; i++) fillDatagram(data, offsets[i]!, next++);
-      tun!.writeBatch(data, offsets, lengths, 4);
+      for (let i = 0; i < n; i++) fillDatagram(data, offsets[i]!, next++);
+      tun!.writeBatch(data, offsets, lengths, n, control);
       await yieldNow();
     }
     await waitFor(() => seqs.length >= next, 5000);
@@ -455,9 +455,10 @@ async function modeDirect(a: Json): Promise<void> {
   const polling = await phase();
   tun!.setReaderMode('thread');
   const threaded = await phase();
+  const control = await phase(40, true); // more than one io_uring_enter's 32 writes per call
   // the names native/tun.c and tun-write.c give their threads (top -H, the benchmark's per-thread CPU)
   const threads = readdirSync('/proc/self/task').map((t) => readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim());
-  result({ polling, threaded, received: seqs.length, outOfOrder: state.outOfOrder, distinct: new Set(seqs).size, threads });
+  result({ polling, threaded, control, received: seqs.length, outOfOrder: state.outOfOrder, distinct: new Set(seqs).size, threads });
   sock.close();
   tun!.close();
 }

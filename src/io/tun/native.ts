@@ -142,7 +142,8 @@ export interface SvrNativeTun {
    * Copies the packets into the ring and wakes the thread (or writes a small call directly, see directMax);
    * returns how many it took (the rest: ring full, counted).
    */
-  tunWriterPush(handle: TunWriterHandle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** `directMax`: this call's threshold for a direct write instead of the writer's (tunWriterStart, tunWriterDirect). */
+  tunWriterPush(handle: TunWriterHandle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, directMax?: number): number;
   /** Changes tunWriterStart's directMax. */
   tunWriterDirect(handle: TunWriterHandle, directMax: number): void;
   /** Writes what is queued, then joins the thread. Idempotent. */

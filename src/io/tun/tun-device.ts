@@ -193,6 +193,13 @@ export const DEFAULT_WRITE_QUEUE_PACKETS = 2048;
 export const DEFAULT_WRITE_QUEUE_BYTES = 4 << 20;
 export const DEFAULT_WRITE_QUEUE_WAIT_US = 0;
 export const DEFAULT_WRITE_DIRECT_MAX = 8;
+/**
+ * writeBatch(.., control): the most control packets written on the calling thread when the writer's ring is empty,
+ * whatever the reader mode. A hub's ticks and its answers to a received batch (2,000 paths: ~1,600 calls a second)
+ * then wake no writer thread: each wake-up cost the hub's main and writer threads more than the write
+ * (docs/performance.md, hub). SVR_TUN_CONTROL_DIRECT=0: 0, control packets take the ring like the others (A/B).
+ */
+const CONTROL_DIRECT_MAX = process.env['SVR_TUN_CONTROL_DIRECT'] === '0' ? 0 : 256;
 
 const E = osConstants.errno;
 /** Linux EBADFD ("File descriptor in bad state"): a TUN queue whose device is gone. Not in os.constants. */
@@ -607,12 +614,15 @@ export class TunDevice {
    * With `offload`, runs of TCP segments of one flow (and with `coalesceUdp`, runs of UDP datagrams of one
    * 5-tuple) go out as one GSO super-packet (stats.txSuperPackets, stats.txCoalesced); counts are still in
    * packets given.
+   *
+   * `control` (writer 'thread'): the router's own control packets (BFD, link tests and their answers): written
+   * here, up to 32 writes per io_uring_enter, when the ring is empty, in either reader mode (CONTROL_DIRECT_MAX).
    */
-  writeBatch(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
+  writeBatch(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, control = false): number {
     this.#assertOpen('writeBatch');
     if (this.writer === 'thread') {
       const h = this.#writerHandle ?? this.#startWriter();
-      return this.#native.tunWriterPush(h, data, offsets, lengths, count);
+      return control ? this.#native.tunWriterPush(h, data, offsets, lengths, count, CONTROL_DIRECT_MAX) : this.#native.tunWriterPush(h, data, offsets, lengths, count);
     }
     let written: number;
     try {

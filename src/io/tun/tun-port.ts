@@ -120,12 +120,12 @@ export class TunPort implements PacketPort {
     });
   }
 
-  transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+  transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, control = false): void {
     const s = this.#stats;
     if (this.device.writer === 'thread') {
       // the device counts what its writer thread writes or drops; see the stats getter
       try {
-        this.device.writeBatch(data, offsets, lengths, count);
+        this.device.writeBatch(data, offsets, lengths, count, control);
       } catch (e) {
         this.#thrownDrops += count;
         this.#lastError = e instanceof Error ? e.message : String(e);

@@ -157,19 +157,24 @@ netnsTest('poll mode after a quiet spell with SVR_TUN_ONE_READ=1: the first read
   }
 });
 
-netnsTest('direct writes: small batches go out at once while the reader polls, through the writer thread otherwise; the reader and writer threads carry their names', async () => {
+netnsTest('direct writes: small batches go out at once while the reader polls, through the writer thread otherwise, control batches at once in either mode; the reader and writer threads carry their names', async () => {
   const rounds = 100;
   const run = await withNetns((ns) => runHelper(ns, 'direct', { rounds }));
   type Phase = { txPackets: number; txDirect: number; txWakeups: number; txDrops: number };
-  const r = run.result as { polling: Phase; threaded: Phase; received: number; outOfOrder: number; distinct: number; threads: string[] };
+  const r = run.result as { polling: Phase; threaded: Phase; control: Phase; received: number; outOfOrder: number; distinct: number; threads: string[] };
   assert.is(r.polling.txDirect, 4 * rounds, `polling: every packet written directly (${JSON.stringify(r.polling)}); stderr ${run.stderr}`);
   assert.is(r.polling.txWakeups, 0, 'no writer thread wake-up while writes are direct');
   assert.is(r.threaded.txDirect, r.polling.txDirect, 'reader thread mode: nothing direct');
   assert.ok(r.threaded.txWakeups > 0, 'the writer thread did the writes');
   assert.is(r.threaded.txPackets, 8 * rounds);
   assert.is(r.threaded.txDrops, 0);
-  assert.is(r.received, 8 * rounds);
-  assert.is(r.distinct, 8 * rounds);
+  // control batches of 40 (two io_uring_enter each) while the reader thread reads: written directly, no wake-up
+  assert.is(r.control.txDirect - r.threaded.txDirect, 40 * rounds, `control: every packet written directly (${JSON.stringify(r.control)})`);
+  assert.is(r.control.txWakeups, r.threaded.txWakeups, 'control: no writer thread wake-up');
+  assert.is(r.control.txPackets, 48 * rounds);
+  assert.is(r.control.txDrops, 0);
+  assert.is(r.received, 48 * rounds);
+  assert.is(r.distinct, 48 * rounds);
   assert.is(r.outOfOrder, 0);
   assert.ok(r.threads.includes('svr-tun-read') && r.threads.includes('svr-tun-write'), `the reader and writer threads are named: ${r.threads.join(', ')}`);
 });
