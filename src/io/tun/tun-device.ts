@@ -575,13 +575,12 @@ export class TunDevice {
       packets = stats.rxPackets;
       batches = stats.rxBatches;
       this.#modeTimer = setInterval(() => {
-        const quiet = stats.rxBatches === batches;
         const mode = policy.tick(stats.rxPackets - packets, stats.rxBatches - batches);
         packets = stats.rxPackets;
         batches = stats.rxBatches;
         if (this.#closed) return;
         this.#switchReader(mode);
-        if (quiet && mode === 'poll') {
+        if (policy.idle) {
           clearInterval(this.#modeTimer);
           this.#modeTimer = undefined;
           this.#modeWake = arm;
