@@ -563,7 +563,7 @@ export class TunDevice {
    * reader 'adaptive': every tick, AdaptiveReaderMode looks at the batches delivered (reader-mode.ts). A tick
    * without a batch in poll mode changes nothing until a batch comes, so the timer stops there and the next batch
    * arms it again (one compare per batch): an idle queue (an idle node, a pair's standby with its devices down) costs
-   * no wake-up every tick (the standby's main thread woke 110-125 times a second, 20 of them these ticks).
+   * no wake-up every tick (a standby's two queues: 20 of the 110-125 its main thread had a second).
    */
   #adaptReaderMode(): void {
     const policy = new AdaptiveReaderMode();
