@@ -19,8 +19,10 @@
         "native/hmac-lanes.c",
         "native/checksum.c",
         "native/steady-send.c",
+        "native/frame-copy.c",
         "native/packet-socket.c",
-        "native/row-memory.c"
+        "native/row-memory.c",
+        "native/fwd.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],

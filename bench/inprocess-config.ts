@@ -2,7 +2,7 @@
 import type { PacketPort } from '../src/dataplane/port.js';
 
 /**
- * The two-router config of the in-process benches: one UDP service
+ * The two-router config of the in-process benches: one UDP and TCP service
  * from r1 to r2. HMAC mode 'regular' (every packet signed, no time slot). `encrypt`: payload encryption
  * on the service. `handshake`: the routers' public keys, and the path policy `key-exchange: handshake` (its keys
  * then come from a handshake, installed by the bench).
@@ -18,7 +18,7 @@ authority:
     - { name: sealed, encrypt: ${encrypt}, hmac-mode: regular }
   tenants: [{ name: t, members: [198.18.1.0/24] }]
   services:
-    - { name: s, addresses: [198.18.3.0/24], transport: [{ protocol: udp }], access-policy: [{ source: t }], security: sealed }
+    - { name: s, addresses: [198.18.3.0/24], transport: [{ protocol: udp }, { protocol: tcp }], access-policy: [{ source: t }], security: sealed }
   routers:
     - name: r1${identity(handshake?.r1)}
       interfaces: [{ name: lan0, kind: lan }, { name: wan0, kind: wan, waypoint: 198.18.12.1, neighborhoods: [{ name: n }] }]
@@ -29,7 +29,7 @@ authority:
 `;
 }
 
-/** Counts what is transmitted; `keep` copies the last batch (to feed r2 during setup). */
+/** Counts what is transmitted; `keep` copies the last batch, packed (to feed r2), into a buffer it reuses. */
 export class Sink implements PacketPort {
   readonly name = 'sink';
   packets = 0;
@@ -42,9 +42,17 @@ export class Sink implements PacketPort {
   transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
     this.packets += count;
     if (!this.keep) return;
-    this.data = data.slice();
-    this.off = offsets.slice(0, count);
-    this.len = lengths.slice(0, count);
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += lengths[i]!;
+    if (this.data.length < bytes) this.data = new Uint8Array(bytes * 2);
+    if (this.off.length < count) { this.off = new Uint32Array(count); this.len = new Uint32Array(count); }
+    for (let i = 0, at = 0; i < count; i++) {
+      const o = offsets[i]!, n = lengths[i]!;
+      this.data.set(data.subarray(o, o + n), at);
+      this.off[i] = at;
+      this.len[i] = n;
+      at += n;
+    }
     this.count = count;
   }
   close(): void {}

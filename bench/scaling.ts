@@ -25,6 +25,10 @@ export interface CoresUsed {
   r1: number;
   /** the machine's busy CPU seconds per second (out of `cores`) */
   machine: number;
+  /** packets one worker handed to another (consumed-handed-off) per packet r1's interfaces received */
+  handedPerRx?: number;
+  /** packets r1's interfaces received per batch its data path took from them (rx-packets / rx-batches) */
+  packetsPerBatch?: number;
 }
 
 export interface ScalingRun {
@@ -63,15 +67,30 @@ function machineJiffies(): { busy: number; total: number } {
   return { busy: total - f[3]! - f[4]!, total };
 }
 
-/** Runs `f` and measures what r1 (pid) and the whole machine used meanwhile, in cores. */
-async function withCores<T>(pid: number, cores: number, f: () => Promise<T>): Promise<T & { cores: CoresUsed }> {
+/** Hand-offs, packets and batches received so far (svr show stats counters); zeros when r1 does not answer. */
+async function handoffs(svr: SvrouterMode): Promise<{ handed: number; rx: number; batches: number }> {
+  const c = await svr.stats('r1').catch(() => ({} as Record<string, unknown>));
+  const n = (k: string): number => (typeof c[k] === 'number' ? c[k] : 0);
+  let rx = 0;
+  for (const [k, v] of Object.entries(c)) if (/^interface\..*\.rx-packets$/.test(k) && typeof v === 'number') rx += v;
+  return { handed: n('consumed-handed-off'), rx, batches: n('rx-batches') };
+}
+
+/** Runs `f` and measures what r1 (pid) and the whole machine used meanwhile, in cores, and r1's hand-offs. */
+async function withCores<T>(svr: SvrouterMode, pid: number, cores: number, f: () => Promise<T>): Promise<T & { cores: CoresUsed }> {
+  const h0 = await handoffs(svr);
   const t0 = process.hrtime.bigint();
   const c0 = cpuSeconds(pid);
   const m0 = machineJiffies();
   const r = await f();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const m1 = machineJiffies();
-  return { ...r, cores: { r1: (cpuSeconds(pid) - c0) / s, machine: (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total) } };
+  const c1 = cpuSeconds(pid);
+  const h1 = await handoffs(svr);
+  const rx = h1.rx - h0.rx;
+  const batches = h1.batches - h0.batches;
+  const more = { ...(rx > 0 ? { handedPerRx: (h1.handed - h0.handed) / rx } : {}), ...(rx > 0 && batches > 0 ? { packetsPerBatch: rx / batches } : {}) };
+  return { ...r, cores: { r1: (c1 - c0) / s, machine: (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total), ...more } };
 }
 
 /** The ratio of a figure with 2 workers to 1 worker: medians over the rounds; undefined when either is missing. */
@@ -123,22 +142,24 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
         const pid = svr.proc('r1')?.pid;
         if (pid === undefined) continue;
         await step('tcp', async () => {
-          const t = await withCores(pid, cores, () => tcpRun(seconds, SCALING_STREAMS));
+          const t = await withCores(svr, pid, cores, () => tcpRun(seconds, SCALING_STREAMS));
           run.tcp = { gbps: t.gbps, cores: t.cores };
         });
         await step('udp', async () => {
-          const u = await withCores(pid, cores, () => udpTrial(1400, 0, seconds, SCALING_STREAMS));
+          const u = await withCores(svr, pid, cores, () => udpTrial(1400, 0, seconds, SCALING_STREAMS));
           run.udp = { kpps: u.recvPps / 1000, sentKpps: u.sentPps / 1000, lossPct: u.lossPct, cores: u.cores };
         });
         await step('sessions-udp', async () => {
-          run.sessionsUdp = await heldSessionRate((w) => withCores(pid, cores, () => sessionRate('udp', seconds, svr, p, ctx.udpLoad, ['r1'], w)), ctx.udpLoad, p);
+          run.sessionsUdp = await heldSessionRate((w) => withCores(svr, pid, cores, () => sessionRate('udp', seconds, svr, p, ctx.udpLoad, ['r1'], w)), ctx.udpLoad, p);
         });
-        await step('sessions-tcp', async () => { run.sessionsTcp = await withCores(pid, cores, () => sessionRate('tcp', seconds, svr, p, undefined, ['r1'])); });
+        await step('sessions-tcp', async () => { run.sessionsTcp = await withCores(svr, pid, cores, () => sessionRate('tcp', seconds, svr, p, undefined, ['r1'])); });
         await step('stats', async () => {
           const per = (await svr.stats('r1'))['sessions-per-worker'];
           if (Array.isArray(per)) run.sessionsPerWorker = per.map(Number);
         });
-        const c = (x: { cores: CoresUsed } | undefined): string => (x === undefined ? '' : ` (r1 ${x.cores.r1.toFixed(2)}, machine ${x.cores.machine.toFixed(2)} cores)`);
+        const c = (x: { cores: CoresUsed } | undefined): string => (x === undefined ? '' : ` (r1 ${x.cores.r1.toFixed(2)}, machine ${x.cores.machine.toFixed(2)} cores`
+          + `${x.cores.handedPerRx !== undefined ? `, ${x.cores.handedPerRx.toFixed(3)} handed over per packet in` : ''}`
+          + `${x.cores.packetsPerBatch !== undefined ? `, ${x.cores.packetsPerBatch.toFixed(1)} packets per batch` : ''})`);
         p(`    ${workers} worker(s), round ${round}: tcp ${run.tcp?.gbps.toFixed(3) ?? '–'} Gbps${c(run.tcp)}; udp ${run.udp?.kpps.toFixed(1) ?? '–'} kpps${c(run.udp)}; `
           + `new udp ${Math.round(run.sessionsUdp?.createdR1PerSecond ?? NaN)}/s${c(run.sessionsUdp)}; new tcp ${Math.round(run.sessionsTcp?.createdR1PerSecond ?? NaN)}/s${c(run.sessionsTcp)}`);
       }

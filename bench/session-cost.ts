@@ -6,8 +6,9 @@
  * slows the run instead of starving the handshakes) and a server port that echoes each datagram. Wires
  * deliver one batch per event-loop turn, as a TUN reader hands one over. Prints the sessions answered,
  * created and expired, and the process CPU per answered session (both routers, the client and the echo;
- * with --cpu-prof, by function).
- * Run: node dist/bench/session-cost.js [--sessions 100000] [--window 512]
+ * with --cpu-prof, by function). With --tcp, short TCP sessions instead (bench/session-cost-tcp.ts: seven
+ * segments each, closed by the client's RST, as the sustained case's TCP load makes them).
+ * Run: node dist/bench/session-cost.js [--sessions 100000] [--window 512] [--tcp]
  */
 import { loadavg } from 'node:os';
 import { createRouter } from '../src/control/router.js';
@@ -16,7 +17,8 @@ import { parseConfig } from '../src/model/validate.js';
 import { buildUdp } from '../src/packet/build.js';
 import { parseAddress } from '../src/packet/addr.js';
 import { costSummary, writeSessionDatagram } from './session-cost-client.js';
-import { svrConfigYaml, UDP_SESSION_PORTS } from './svr-config.js';
+import { AnswerBatch, clientAnswers, serverAnswers, TCP_SEGMENT, writeSessionSyn } from './session-cost-tcp.js';
+import { svrConfigYaml, TCP_SESSION_PORT, UDP_SESSION_PORTS } from './svr-config.js';
 import { SERVER } from './topology.js';
 
 const arg = (name: string, def: number): number => {
@@ -25,6 +27,7 @@ const arg = (name: string, def: number): number => {
 };
 const COUNT = arg('sessions', 100_000);
 const WINDOW = arg('window', 512);
+const TCP = process.argv.includes('--tcp');
 const IDLE_S = 2;
 /** new sessions in one client batch */
 const PER_SEND = 64;
@@ -82,28 +85,47 @@ async function main(): Promise<void> {
   const r1 = createRouter(config, { lan0: r1Lan, wan0: r1Wan }, { name: 'r1', liveness: 'static' });
   const r2 = createRouter(config, { lan0: r2Lan, wan0: r2Wan }, { name: 'r2', liveness: 'static' });
   let answered = 0;
-  clientEnd.start((_d, _o, _l, n) => { answered += n; });
-  serverEnd.start((d, o, l, n) => {
-    for (let i = 0; i < n; i++) {
-      // the echo: swap addresses and ports (IPv4, UDP), checksums unchanged by a swap
-      const p = d.slice(o[i]!, o[i]! + l[i]!);
-      for (let k = 0; k < 4; k++) { const x = p[12 + k]!; p[12 + k] = p[16 + k]!; p[16 + k] = x; }
-      for (let k = 0; k < 2; k++) { const x = p[20 + k]!; p[20 + k] = p[22 + k]!; p[22 + k] = x; }
-      serverEnd.transmit(p, Uint32Array.of(0), Uint32Array.of(p.length), 1);
-    }
-  });
+  if (TCP) {
+    const toServer = new AnswerBatch(), toClient = new AnswerBatch();
+    clientEnd.start((d, o, l, n) => {
+      toServer.reset();
+      for (let i = 0; i < n; i++) answered += clientAnswers(toServer, d, o[i]!, l[i]!);
+      if (toServer.count > 0) clientEnd.transmit(toServer.data, toServer.offsets, toServer.lengths, toServer.count);
+    });
+    serverEnd.start((d, o, l, n) => {
+      toClient.reset();
+      for (let i = 0; i < n; i++) serverAnswers(toClient, d, o[i]!, l[i]!);
+      if (toClient.count > 0) serverEnd.transmit(toClient.data, toClient.offsets, toClient.lengths, toClient.count);
+    });
+  } else {
+    clientEnd.start((_d, _o, _l, n) => { answered += n; });
+    serverEnd.start((d, o, l, n) => {
+      for (let i = 0; i < n; i++) {
+        // the echo: swap addresses and ports (IPv4, UDP), checksums unchanged by a swap
+        const p = d.slice(o[i]!, o[i]! + l[i]!);
+        for (let k = 0; k < 4; k++) { const x = p[12 + k]!; p[12 + k] = p[16 + k]!; p[16 + k] = x; }
+        for (let k = 0; k < 2; k++) { const x = p[20 + k]!; p[20 + k] = p[22 + k]!; p[22 + k] = x; }
+        serverEnd.transmit(p, Uint32Array.of(0), Uint32Array.of(p.length), 1);
+      }
+    });
+  }
   await r1.start();
   await r2.start();
   await Promise.all([r1.whenPathsUp(), r2.whenPathsUp()]);
-  // one template datagram; each session patches its source address and ports
-  const tpl = buildUdp({ src: parseAddress('198.18.1.128')!.bytes, dst: parseAddress(SERVER)!.bytes, srcPort: 20000, dstPort: UDP_SESSION_PORTS.from, payload: new Uint8Array(11) });
+  // one template datagram (or SYN); each session patches its source address and ports
+  const src = parseAddress('198.18.1.128')!.bytes, dst = parseAddress(SERVER)!.bytes;
+  const tpl = buildUdp({ src, dst, srcPort: 20000, dstPort: UDP_SESSION_PORTS.from, payload: new Uint8Array(11) });
   const perTick = PER_SEND;
-  const batch = new Uint8Array(tpl.length * perTick);
-  const offs = new Uint32Array(perTick).map((_, i) => i * tpl.length);
-  const lens = new Uint32Array(perTick).fill(tpl.length);
+  const size = TCP ? TCP_SEGMENT : tpl.length;
+  const batch = new Uint8Array(size * perTick);
+  const offs = new Uint32Array(perTick).map((_, i) => i * size);
+  const lens = new Uint32Array(perTick).fill(size);
   let next = 0;
   const send = (): void => {
-    for (let i = 0; i < perTick; i++, next++) writeSessionDatagram(batch, i * tpl.length, tpl, next, UDP_SESSION_PORTS.from);
+    for (let i = 0; i < perTick; i++, next++) {
+      if (TCP) writeSessionSyn(batch, i * size, src, dst, next, TCP_SESSION_PORT);
+      else writeSessionDatagram(batch, i * size, tpl, next, UDP_SESSION_PORTS.from);
+    }
     clientEnd.transmit(batch, offs, lens, perTick);
   };
   const cpu0 = process.cpuUsage();
@@ -128,7 +150,7 @@ async function main(): Promise<void> {
   const c1 = r1.counters(), c2 = r2.counters();
   const { usPerSession, perSecond, cpuS } = costSummary({ cpuUs: cpu.user + cpu.system, answered, busyMs });
   console.log(JSON.stringify({
-    sessions: COUNT, window: WINDOW, sent: next, perSecond, answered, created: [c1['sessions-created'], c2['sessions-created']], expired: [c1['sessions-expired'], c2['sessions-expired']],
+    protocol: TCP ? 'tcp' : 'udp', sessions: COUNT, window: WINDOW, sent: next, perSecond, answered, created: [c1['sessions-created'], c2['sessions-created']], expired: [c1['sessions-expired'], c2['sessions-expired']],
     drops: [c1, c2].map((c) => Object.entries(c).filter(([k, v]) => k.startsWith('drop-') && v > 0)), cpuS, wallS: +wall.toFixed(1), usPerSession, load: loadavg()[0],
   }));
   await r1.stop();

@@ -393,18 +393,15 @@ static void cbc_encrypt_lanes(cipher_handle *c, batch *b, const uint8_t *ivs) {
   }
 }
 
-/* `need` fresh random bytes from the handle's pool; at most one RAND_bytes call. NULL after a throw. */
-static const uint8_t *take_ivs(napi_env env, cipher_handle *c, size_t need) {
-  if (need > MAX_REGION) {
-    throw_range(env, "encryptBatch: too many packets in one batch for the IV pool (more than 1 GiB of IVs)");
-    return NULL;
-  }
+/* `need` fresh random bytes from the handle's pool; at most one RAND_bytes call. NULL when out of memory or RAND_bytes
+ * failed (*what says which). */
+static const uint8_t *pool_take(cipher_handle *c, size_t need, const char **what) {
   if (c->ivs_cap - c->ivs_pos < need) {
     size_t cap = need > IV_POOL ? need : IV_POOL;
     if (c->ivs_cap < cap) {
       uint8_t *grown = realloc(c->ivs, cap);
       if (grown == NULL) {
-        throw_coded(env, "SVR_CRYPTO_OPENSSL", "out of memory (IV pool)");
+        *what = "out of memory (IV pool)";
         return NULL;
       }
       c->ivs = grown;
@@ -412,13 +409,26 @@ static const uint8_t *take_ivs(napi_env env, cipher_handle *c, size_t need) {
     }
     c->ivs_pos = c->ivs_cap; /* nothing usable until the refill succeeds */
     if (RAND_bytes(c->ivs, (int)c->ivs_cap) != 1) {
-      throw_openssl(env, "RAND_bytes");
+      *what = "RAND_bytes";
       return NULL;
     }
     c->ivs_pos = 0;
   }
   const uint8_t *p = c->ivs + c->ivs_pos;
   c->ivs_pos += need;
+  return p;
+}
+
+/* pool_take for a JS call: throws. */
+static const uint8_t *take_ivs(napi_env env, cipher_handle *c, size_t need) {
+  if (need > MAX_REGION) {
+    throw_range(env, "encryptBatch: too many packets in one batch for the IV pool (more than 1 GiB of IVs)");
+    return NULL;
+  }
+  const char *what = NULL;
+  const uint8_t *p = pool_take(c, need, &what);
+  if (p == NULL && strcmp(what, "RAND_bytes") == 0) throw_openssl(env, what);
+  else if (p == NULL) throw_coded(env, "SVR_CRYPTO_OPENSSL", what);
   return p;
 }
 
@@ -645,20 +655,9 @@ static uint32_t check_lanes(const hmac_handle *h, const batch *b, uint32_t from,
   return n;
 }
 
-static napi_value hmac_sign_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) {
-    napi_throw_type_error(env, NULL, "hmacSignBatch(handle, data, offsets, lengths, count, tagLength, slot)");
-    return NULL;
-  }
-  batch b;
-  uint32_t tag_len;
-  int64_t slot;
-  hmac_handle *h = hmac_args(env, argv, &b, &tag_len, &slot);
-  if (h == NULL) return NULL;
-  if (check_regions(env, &b, 0, tag_len, "hmacSignBatch") != 0) return NULL;
+/* Appends the tag of every region of b (checked) and adds tag_len to its length: 16 at a time in lanes when that pays. */
+static void sign_regions(const hmac_handle *h, batch *bp, uint32_t tag_len, int64_t slot) {
+  batch b = *bp;
   uint8_t md[EVP_MAX_MD_SIZE];
   svr_hmac_running run;
   for (uint32_t i = 0; i < b.count;) {
@@ -682,6 +681,23 @@ static napi_value hmac_sign_batch(napi_env env, napi_callback_info info) {
     b.len[i] += tag_len;
     i++;
   }
+}
+
+static napi_value hmac_sign_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) {
+    napi_throw_type_error(env, NULL, "hmacSignBatch(handle, data, offsets, lengths, count, tagLength, slot)");
+    return NULL;
+  }
+  batch b;
+  uint32_t tag_len;
+  int64_t slot;
+  hmac_handle *h = hmac_args(env, argv, &b, &tag_len, &slot);
+  if (h == NULL) return NULL;
+  if (check_regions(env, &b, 0, tag_len, "hmacSignBatch") != 0) return NULL;
+  sign_regions(h, &b, tag_len, slot);
   return NULL;
 }
 
@@ -773,6 +789,41 @@ static napi_value crypto_openssl_version(napi_env env, napi_callback_info info) 
   napi_value v;
   SVR_CHECK(env, napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION_STRING), NAPI_AUTO_LENGTH, &v));
   return v;
+}
+
+/* ---- one packet, for native/fwd.c (the JS thread, as every call here) ---- */
+
+void *svr_crypto_handle(napi_env env, napi_value v, int hmac) {
+  return get_handle(env, v, hmac ? MAGIC_HMAC : MAGIC_CIPHER, 0);
+}
+
+int svr_crypto_live(const void *handle) { return !((const handle_head *)handle)->destroyed; }
+
+int svr_crypto_cbc(const void *handle) { return ((const cipher_handle *)handle)->kind == KIND_CBC; }
+
+uint32_t svr_crypto_tag_max(const void *handle) { return ((const hmac_handle *)handle)->mac_size; }
+
+int svr_crypto_seal_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n) {
+  cipher_handle *c = handle;
+  size_t need = (size_t)n * CBC_IV;
+  if (c->kind != KIND_CBC || n == 0) return n == 0 ? 0 : -1;
+  const char *what;
+  const uint8_t *ivs = pool_take(c, need, &what); /* the same pool as encryptBatch: same thread */
+  if (ivs == NULL) return -1;
+  batch b = {.data = data, .data_len = 0, .off = off, .len = len, .count = n};
+  if (c->lanes_ok && n >= 2) {
+    cbc_encrypt_lanes(c, &b, ivs);
+    return 0;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (cbc_encrypt(c->enc, data + off[i], len[i], ivs + (size_t)i * CBC_IV, &len[i]) != 0) return -1;
+  return 0;
+}
+
+void svr_crypto_sign_many(const void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint32_t tag_len,
+                          int64_t slot) {
+  batch b = {.data = data, .data_len = 0, .off = off, .len = len, .count = n};
+  sign_regions(handle, &b, tag_len, slot);
 }
 
 napi_status svr_crypto_init(napi_env env, napi_value exports) {

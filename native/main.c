@@ -7,6 +7,8 @@ napi_status svr_crypto_init(napi_env env, napi_value exports);
 napi_status svr_checksum_init(napi_env env, napi_value exports);
 /* native/steady-send.c: svr-out's address, port, checksum and length finish of a frame's signed packets. */
 napi_status svr_steady_send_init(napi_env env, napi_value exports);
+/* native/frame-copy.c: a received frame copied into the batch slab in one call. */
+napi_status svr_frame_copy_init(napi_env env, napi_value exports);
 /* native/offload.c: test-only entry points of the TUN offload code (segmentation, coalescing). */
 napi_status svr_offload_init(napi_env env, napi_value exports);
 /* native/row-memory.c: reserved (mmap) and given-back (madvise) memory for the session table's rows. */
@@ -39,8 +41,16 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     svr_throw_last_status(env, "svr_steady_send_init");
     return NULL;
   }
+  if (svr_frame_copy_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_frame_copy_init");
+    return NULL;
+  }
   if (svr_crypto_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_crypto_init");
+    return NULL;
+  }
+  if (svr_fwd_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_fwd_init");
     return NULL;
   }
   if (svr_row_memory_init(env, exports) != napi_ok) {

@@ -241,6 +241,18 @@ static napi_value steady_send_finish(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+void svr_steady_finish_one(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end, uint32_t signed_end,
+                           int grew, const uint8_t *src, const uint8_t *dst, uint32_t ports) {
+  rewrite(d, l3, l4, v6, proto, 0, src, dst, ports);
+  if (!grew) tail_checksum(d, l4, v6, proto, end, signed_end);
+  ip_length(d, l3, l4, v6, proto, 0, signed_end);
+  if (grew) full_checksum(d, l3, l4, v6, proto, signed_end);
+}
+
+int svr_steady_verify_l4(const uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end) {
+  return verify_l4(d, l3, l4, v6, proto, 0, end);
+}
+
 napi_status svr_steady_send_init(napi_env env, napi_value exports) {
   napi_status s = svr_export_fn(env, exports, "steadySendFinish", steady_send_finish, NULL);
   if (s != napi_ok) return s;

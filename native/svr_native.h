@@ -42,6 +42,24 @@ int svr_arg_arraybuffer(napi_env env, napi_value v, const char *what, void **dat
 /* native/checksum.c: the ones-complement sum of p[0, n) as big-endian 16-bit words, folded; 0 only for all-zero bytes. */
 uint16_t svr_ones_sum_be(const uint8_t *p, size_t n);
 
+/* native/crypto.c, for native/fwd.c: the handle behind a cipherCreate (hmac 0) / hmacCreate (1) value (NULL after a
+ * throw); whether it is not destroyed; CBC or not; the HMAC's digest size; CBC seals of n regions data[off[i],
+ * + len[i]) in place, 8 chains at a time (IVs from the handle's pool; 32 bytes of tailroom each; len[i] updated; -1 on
+ * failure); the tags (slot -1: no time slot) of n regions, 16 at a time when that pays, appended (len[i] += tag_len). */
+void *svr_crypto_handle(napi_env env, napi_value v, int hmac);
+int svr_crypto_live(const void *handle);
+int svr_crypto_cbc(const void *handle);
+uint32_t svr_crypto_tag_max(const void *handle);
+int svr_crypto_seal_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n);
+void svr_crypto_sign_many(const void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint32_t tag_len,
+                          int64_t slot);
+/* native/steady-send.c: steadySendFinish for one IPv4/IPv6 TCP or UDP packet (see its desc words). */
+void svr_steady_finish_one(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end, uint32_t signed_end,
+                           int grew, const uint8_t *src, const uint8_t *dst, uint32_t ports);
+/* native/steady-send.c: rewrite.ts verifyL4Checksum of an unfragmented packet. */
+int svr_steady_verify_l4(const uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end);
+napi_status svr_fwd_init(napi_env env, napi_value exports);
+
 #ifndef SVR_NO_TUN
 napi_status svr_tun_init(napi_env env, napi_value exports);
 #endif

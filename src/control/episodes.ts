@@ -70,8 +70,10 @@ export class EpisodeSupervisor {
         // has nothing to confirm, and probing it would tear the session down
         if (e.kind === 'session.migrated' && !e.handshake) continue;
         this.stopActor(e.row); // a new handshake (new path, new session in the row) supersedes the previous one
-        const move = e.kind === 'session.migrated' ? { service: e.service, path: e.toPath } : undefined;
-        this.pending.set(e.row, { gen: e.gen, sessionId: e.sessionId, since: this.clock(), ...(move ? { move } : {}) });
+        // one object per handshake (a spread of an optional field made a second)
+        this.pending.set(e.row, e.kind === 'session.migrated'
+          ? { gen: e.gen, sessionId: e.sessionId, since: this.clock(), move: { service: e.service, path: e.toPath } }
+          : { gen: e.gen, sessionId: e.sessionId, since: this.clock() });
         this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(5, this.firstRetryMs / 4)).unref();
       } else {
         const outcome = e.kind === 'session.reverseSeen' ? 'confirmed' : 'gone';

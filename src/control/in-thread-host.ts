@@ -92,7 +92,7 @@ export class InThreadHost implements DataPathHost {
   start(): void {
     const dp = this.dataplane;
     for (const iface of dp.tables.interfaces) {
-      this.io[iface.name]!.start((data, offsets, lengths, count) => dp.receive(iface.index, data, offsets, lengths, count));
+      this.io[iface.name]!.start((data, offsets, lengths, count, room) => dp.receive(iface.index, data, offsets, lengths, count, room));
     }
     if (this.sweepIntervalMs > 0) {
       const sweep = (): void => {

@@ -62,7 +62,7 @@ function callNative<T>(fn: () => T): T {
 }
 
 class NativeCipher implements CipherBackend {
-  constructor(private readonly n: SvrNativeCrypto, private readonly h: NativeCryptoHandle) {}
+  constructor(private readonly n: SvrNativeCrypto, readonly h: NativeCryptoHandle) {}
   encrypt(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, ivs?: Uint8Array): void {
     if (ivs === undefined) this.n.encryptBatch(this.h, data, offsets, lengths, count);
     else this.n.encryptBatch(this.h, data, offsets, lengths, count, ivs);
@@ -76,7 +76,7 @@ class NativeCipher implements CipherBackend {
 }
 
 class NativeHmac implements HmacBackend {
-  constructor(private readonly n: SvrNativeCrypto, private readonly h: NativeCryptoHandle, private readonly tagLen: number) {}
+  constructor(private readonly n: SvrNativeCrypto, readonly h: NativeCryptoHandle, private readonly tagLen: number) {}
   sign(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, slot: number): void {
     this.n.hmacSignBatch(this.h, data, offsets, lengths, count, this.tagLen, slot);
   }
@@ -109,6 +109,11 @@ export class BatchCipher {
     this.ivLength = ivLength(kind);
     this.maxGrowth = kind === 'aes-256-gcm' ? GCM_GROWTH : CBC_MAX_GROWTH;
     this.#backend = backend;
+  }
+
+  /** The addon's handle (native/fwd.c seals with it), or null: the JS implementation, or destroyed. */
+  get nativeHandle(): NativeCryptoHandle | null {
+    return this.#backend instanceof NativeCipher ? this.#backend.h : null;
   }
 
   /** Throws SvrError SVR_ERR_CONFIG_INVALID for an unknown kind or a wrong key length. */
@@ -177,6 +182,11 @@ export class BatchHmac {
     this.impl = impl;
     this.tagLength = tagLength(cipher);
     this.#backend = backend;
+  }
+
+  /** The addon's handle (native/fwd.c signs with it), or null: the JS implementation, or destroyed. */
+  get nativeHandle(): NativeCryptoHandle | null {
+    return this.#backend instanceof NativeHmac ? this.#backend.h : null;
   }
 
   /** Throws SvrError SVR_ERR_CONFIG_INVALID for an unknown cipher or an empty key. */

@@ -47,7 +47,8 @@ export function routeChoice(): RouteChoice {
 
 /** Does the service follow the RIB (a `use-learned-routes` service-route)? The caller then looks the destination up (`routeLocal`). */
 export function usesRib(svc: CompiledService): boolean {
-  for (const route of svc.routes) if (route.kind === 'learned') return true;
+  const routes = svc.routes;
+  for (let i = 0; i < routes.length; i++) if (routes[i]!.kind === 'learned') return true; // indexed: no iterator per first packet
   return false;
 }
 
@@ -62,7 +63,9 @@ export function chooseRoute(svc: CompiledService, service: number, paths: Servic
   let peerPath = -1;
   let localIf = -1;
   let peerRoutes = false;
-  for (const route of svc.routes) {
+  const routes = svc.routes;
+  for (let i = 0; i < routes.length; i++) {
+    const route = routes[i]!;
     if (route.kind === 'local') {
       localIf = route.interface;
       break;

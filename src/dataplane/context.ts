@@ -3,6 +3,7 @@
  * counters, path liveness, scratch buffers and the events queued for control in this batch.
  * Tables are swapped only between batches (`setTables`).
  */
+import { NativeForward } from './native-forward.js';
 import { LinkEchoReplies } from './link-echo.js';
 import type { ControlFastPath } from './control-fast-path.js';
 import { monotonicMs } from './clock.js';
@@ -63,6 +64,8 @@ export class DataplaneContext {
   readonly hooks: SessionHooks;
   /** key slots and replay windows per path, payload ciphers per security policy */
   readonly crypto = new PathCrypto();
+  /** marked steady flows svr-out hands to native/fwd.c (SVR_NATIVE_FORWARD=1; native-forward.ts) */
+  readonly nativeForward = new NativeForward();
   /** set when this is one of several data-path workers */
   ownership: Ownership | null = null;
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */

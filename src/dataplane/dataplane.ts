@@ -12,6 +12,7 @@
  * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
  */
 import { monotonicMs } from './clock.js';
+import { timeSlot } from '../crypto/hmac.js';
 import { INTERFACE_COUNTER_KINDS } from './counter-names.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PacketPort } from './port.js';
@@ -102,8 +103,12 @@ export class Dataplane {
   private txOff = new Uint32Array(MAX_BATCH);
   private txLen = new Uint32Array(MAX_BATCH);
   private readonly cTx: number;
+  private readonly cRx: number;
+  /** packets native/fwd.c forwarded (SVR_NATIVE_FORWARD=1) */
+  private readonly cNative: number;
   private readonly cNoPort: number;
   private readonly cOversize: number;
+  private readonly cRxBatches: number;
   private readonly cExpired: number;
   private readonly cNoRoute: number;
   private readonly cProbes: number;
@@ -154,8 +159,11 @@ export class Dataplane {
     this.graph = this.buildGraph([]);
     const c = ctx.counters;
     this.cTx = c.id('tx-packets');
+    this.cRx = c.id('rx-packets');
+    this.cNative = c.id('native-forwarded');
     this.cNoPort = c.id('drop-no-port');
     this.cOversize = c.id('drop-oversize');
+    this.cRxBatches = c.id('rx-batches');
     this.cExpired = c.id('sessions-expired');
     this.cNoRoute = c.id('sessions-no-route');
     this.cProbes = c.id('health-checks-sent');
@@ -193,6 +201,7 @@ export class Dataplane {
   }
 
   setPorts(ports: readonly (PacketPort | null)[]): void {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     this.ports = ports;
   }
 
@@ -206,6 +215,7 @@ export class Dataplane {
    * one walk of ~10 ms).
    */
   setTables(t: ForwardingTables): void {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const old = this.ctx.tables;
     const s = this.ctx.sessions;
     const ids = <T extends { name: string }>(from: readonly T[], find: (name: string) => number) => from.map((x) => find(x.name));
@@ -243,15 +253,18 @@ export class Dataplane {
    * `activeAt`, the rx keys before kept `overlapMs` after that (docs/security.md "Key slots").
    */
   setPathKeys(path: number, keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }, activeAt: number, overlapMs: number): void {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     this.ctx.crypto.keys.install(path, keys, this.clock(), activeAt, overlapMs);
   }
 
   /** Drops every key of a path (they expired): it sends and accepts nothing until new keys come. */
   dropPathKeys(path: number): void {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     this.ctx.crypto.keys.dropKeys(path);
   }
 
   setPathUp(path: number, up: boolean): void {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     if (path >= 0 && path < this.ctx.pathUp.length) this.ctx.pathUp[path] = up ? 1 : 0;
   }
 
@@ -274,6 +287,7 @@ export class Dataplane {
    * stage names so a reload does not send them through the wrong stage.
    */
   setPluginStages(ordered: ChainStageEntry[], tenantChains: readonly (readonly string[])[], serviceChains: readonly (readonly string[])[]): void {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const chains = this.ctx.chains;
     const oldNames = chains.stages.map((e) => e.fullName);
     chains.setStages(ordered);
@@ -291,9 +305,54 @@ export class Dataplane {
     }
   }
 
-  /** Processes packets received on interface `ifIndex`, in batches of at most MAX_BATCH. */
-  receive(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
-    this.process(ifIndex, data, offsets, lengths, count, 0);
+  /**
+   * Processes packets received on interface `ifIndex`, in batches of at most MAX_BATCH. `room`: the bytes each
+   * packet may use from its offset (its slot), which lets marked steady flows be finished in place (native-forward.ts).
+   */
+  receive(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room = 0): void {
+    this.ctx.counters.add(this.cRxBatches, 1);
+    const nf = this.ctx.nativeForward;
+    if (!nf.active || room === 0) {
+      this.process(ifIndex, data, offsets, lengths, count, 0);
+      return;
+    }
+    for (let i = 0; i < count; i += nf.batch) {
+      const n = Math.min(nf.batch, count - i);
+      const o = i === 0 ? offsets : offsets.subarray(i), l = i === 0 ? lengths : lengths.subarray(i);
+      const done = nf.forward(data, o, l, n, room, ifIndex, this.clock(), timeSlot(true, this.wallClock()));
+      if (done === 0) {
+        this.process(ifIndex, data, o, l, n, 0);
+        continue;
+      }
+      this.countInterface(ifIndex, IF_RX, n, l, n);
+      this.transmitNative(data, done, nf.natOff, nf.natLen, nf.natIf);
+      if (done < n) this.process(ifIndex, data, nf.restOff, nf.restLen, n - done, 0, true);
+    }
+  }
+
+  /** Sends the packets native/fwd.c finished (one port call per run of the same egress) and counts them. */
+  private transmitNative(data: Uint8Array, done: number, off: Uint32Array, len: Uint32Array, outIf: Uint32Array): void {
+    const c = this.ctx.counters;
+    c.add(this.cRx, done);
+    c.add(this.cNative, done);
+    for (let k = 0; k < done;) {
+      const ifx = outIf[k]!;
+      let j = k;
+      while (j < done && outIf[j] === ifx) {
+        this.txOff[j - k] = off[j]!;
+        this.txLen[j - k] = len[j]!;
+        j++;
+      }
+      const port = this.ports[ifx];
+      if (port) {
+        port.transmit(data, this.txOff, this.txLen, j - k);
+        c.add(this.cTx, j - k);
+        this.countInterface(ifx, IF_TX, j - k, this.txLen, j - k);
+      } else {
+        c.add(this.cNoPort, j - k);
+      }
+      k = j;
+    }
   }
 
   /** Processes packets another worker handed over (they belong to sessions this worker owns); `flags`: PF_REASSEMBLED or 0. */
@@ -301,12 +360,19 @@ export class Dataplane {
     this.process(ifIndex, data, offsets, lengths, count, PF_HANDED | (flags & PF_REASSEMBLED));
   }
 
-  private process(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number): void {
+  /** `counted`: the interface's rx counters have these packets already (receive). */
+  private process(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number, counted = false): void {
     // control's answers to this input (BFD Finals, link-test replies, STEP acks) leave in one write per port
-    this.holdControl(() => this.processHeld(ifIndex, data, offsets, lengths, count, flags));
+    // (holdControl's steps, without a closure per frame)
+    this.controlHeld++;
+    try {
+      this.processHeld(ifIndex, data, offsets, lengths, count, flags, counted);
+    } finally {
+      if (--this.controlHeld === 0) this.flushControl();
+    }
   }
 
-  private processHeld(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number): void {
+  private processHeld(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, flags: number, counted: boolean): void {
     const b = this.batch;
     let i = 0;
     while (i < count) {
@@ -314,7 +380,7 @@ export class Dataplane {
       const n = Math.min(this.ctx.fec.batchFill, count - i); // with FEC, room for the parity packets (fec.ts)
       const taken = b.fill(ifIndex, data, offsets, lengths, i, n);
       if (taken < n) this.ctx.counters.add(this.cOversize, n - taken);
-      if (flags === 0 && taken > 0) this.countInterface(ifIndex, IF_RX, taken, b.len, b.count);
+      if (flags === 0 && !counted && taken > 0) this.countInterface(ifIndex, IF_RX, taken, b.len, b.count);
       if (flags !== 0) for (let s = 0; s < b.count; s++) b.flags[s] = flags;
       i += n;
       this.ctx.wallMs = this.wallClock();
@@ -551,6 +617,7 @@ export class Dataplane {
 
   /** Removes a session on control's request (row + generation guard against reuse). */
   removeRow(row: number, gen: number, reason: CloseReason): boolean {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const t = this.ctx.sessions;
     if (!t.isActive(row) || t.gen[row] !== gen) return false;
     removeSession(this.ctx, row, reason, this.clock());
@@ -560,6 +627,7 @@ export class Dataplane {
 
   /** Removes every session (reason `shutdown` when the router stops); their facts go out in one delivery. */
   removeAll(reason: CloseReason): void {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const t = this.ctx.sessions;
     const now = this.clock();
     for (let r = 0; r < t.capacity; r++) if (t.isActive(r)) removeSession(this.ctx, r, reason, now);
@@ -618,6 +686,7 @@ export class Dataplane {
    * or null for its configured waypoint. Between batches; kept across config changes.
    */
   setPathPeer(path: number, address: Uint8Array | null, controlPort: number): void {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     this.ctx.setPathPeer(path, address, controlPort);
   }
 
@@ -629,6 +698,7 @@ export class Dataplane {
    * change. Sessions already transformed stay so when it is turned off. Returns the sessions moved.
    */
   setPathTransform(path: number, on: boolean): number {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const ctx = this.ctx;
     const was = ctx.pathTransform[path] === 1;
     ctx.setPathTransform(path, on);
@@ -662,6 +732,7 @@ export class Dataplane {
 
   /** The MTU path MTU discovery found for a path (0: the wan interface's `mtu` again). Between batches. */
   setPathMtu(path: number, mtu: number): void {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     this.ctx.setPathMtu(path, mtu);
   }
 
@@ -676,6 +747,7 @@ export class Dataplane {
    * once per NAT change. Returns the sessions re-signalled.
    */
   resignalPath(path: number): number {
+    this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const ctx = this.ctx;
     const t = ctx.sessions;
     let n = 0;

@@ -54,6 +54,8 @@ export class FlowTable {
   private moved = 0;
   private readonly minCapacity: number;
   size = 0;
+  /** sets and deletes so far: a lookup remembered at one count still holds while it has not moved */
+  changes = 0;
 
   constructor(readonly kw: number, private readonly keys: FlowKeys, initialCapacity = 1024) {
     let cap = 16;
@@ -126,6 +128,7 @@ export class FlowTable {
   /** Stores `value` (0 <= value < 2^26) for `key` (key `which` of the value's row in FlowKeys), replacing
    *  an existing value. */
   set(value: number, which: number): void {
+    this.changes++;
     if (this.old.length > 0) this.migrate(MOVE_PER_WRITE);
     if ((this.size + 1) * 4 > this.capacity * 3) { // (while halving only after many inserts: the rest moves first)
       if (this.old.length > 0) this.migrate(this.old.length);
@@ -157,6 +160,7 @@ export class FlowTable {
 
   /** Removes `key`; returns its value or -1. */
   delete(): number {
+    this.changes++;
     const h = this.hash(this.key, 0);
     const s = this.find(this.slots, this.mask, h);
     let removed = -1;

@@ -46,11 +46,26 @@ export interface PathKeyMaterial {
 }
 
 export class TxKey {
-  /** counter of the next packet, u64 as two words */
-  hi: number;
-  lo: number;
-  /** packets signed with this key */
-  sent = 0;
+  /** counter of the next packet, u64 as two words [hi, lo], then the packets native/fwd.c signed, in memory of its
+   *  own: native/fwd.c advances it too (same thread; native-forward.ts) */
+  readonly counter = new Uint32Array(new ArrayBuffer(12));
+  get hi(): number {
+    return this.counter[0]!;
+  }
+  set hi(v: number) {
+    this.counter[0] = v;
+  }
+  get lo(): number {
+    return this.counter[1]!;
+  }
+  set lo(v: number) {
+    this.counter[1] = v;
+  }
+  /** packets signed with this key in JS (`sent` adds native/fwd.c's) */
+  private jsSent = 0;
+  get sent(): number {
+    return this.jsSent + this.counter[2]!;
+  }
   constructor(
     readonly keyId: number,
     readonly securityId: number,
@@ -83,7 +98,7 @@ export class TxKey {
   advance(): void {
     this.lo = (this.lo + 1) >>> 0;
     if (this.lo === 0) this.hi = (this.hi + 1) >>> 0;
-    this.sent++;
+    this.jsSent++;
   }
 
   destroy(): void {

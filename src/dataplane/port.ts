@@ -6,7 +6,8 @@
 
 /** Receives a batch: packet i is data[offsets[i], offsets[i] + lengths[i]). The arrays are only valid during
  *  the call: copy what you keep. */
-export type BatchHandler = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number) => void;
+/** `room`: bytes each packet may use from its offset (its slot; 0 or absent: only its own), for finishing in place. */
+export type BatchHandler = (data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room?: number) => void;
 
 export interface PacketPort {
   readonly name: string;

@@ -61,7 +61,7 @@ export function trackTcp(ctx: DataplaneContext, r: number, forward: boolean, tcp
   t.checkSync(r, now);
 }
 
-function timeoutMs(ctx: DataplaneContext, r: number, flags: number): number {
+export function timeoutMs(ctx: DataplaneContext, r: number, flags: number): number {
   const svc = ctx.tables.services[ctx.sessions.service[r]!];
   const proto = ctx.sessions.protocol[r]!;
   if (svc === undefined) return 180_000;
@@ -117,6 +117,7 @@ export function emitMigrated(ctx: DataplaneContext, r: number, from: number, han
 export function removeSession(ctx: DataplaneContext, r: number, reason: CloseReason, now: number): void {
   const t = ctx.sessions;
   if (!t.isActive(r)) return;
+  ctx.nativeForward.clear(); // its flows' marks (native-forward.ts)
   const partner = t.relayOf(r);
   ctx.events.push({
     kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason, role: roleName(t.role[r]!),

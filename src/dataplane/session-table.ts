@@ -778,6 +778,11 @@ export class SessionTable {
     return this.table(family).get();
   }
 
+  /** Flow keys set or deleted so far (both families): a lookup's result holds while this has not moved. */
+  get keyChanges(): number {
+    return this.v4.changes + this.v6.changes;
+  }
+
   /** The scratch key array for lookups of `family`. */
   keyScratch(family: 4 | 6): Uint32Array {
     return this.table(family).key;

@@ -3,14 +3,14 @@
  *
  * Default owner: a hash of the packet's normalized 5-tuple (both directions agree), modulo the worker
  * count; WAN packets to one of our even waypoint ports belong to the worker whose port slice holds that
- * port. Exceptions (a key whose default owner is not the session's worker: the LAN key of a session the
- * kernel's queue choice put elsewhere, the NATed server side of a session) are entries in one
- * SharedArrayBuffer hash table per worker: written only by that worker (its own keys), read by all.
+ * port. The LAN keys of sessions (all of them when a new flow is owned where its first packet landed;
+ * with SVR_OWN_WHERE_LANDED=0 those whose default owner is not the session's worker: the NATed server side
+ * of a session) are entries in one SharedArrayBuffer hash table per worker: written only by that worker (its own keys), read by all.
  *   word 0: version (a seqlock: odd while the writer changes the table)
  *   word 1: slots in use now (a power of two, `cap`)
  *   the table of `cap` slots: slots [cap, 2 cap), slot i at HEADER + i * SLOT_WORDS: [key words used (0: empty)][key words (KW6)]
  * The table grows with its entries: it starts at INITIAL_SLOTS and doubles once half full, up to the
- * capacity (two slots per session of the worker's share). The writer builds the doubled table in its own,
+ * capacity (four slots per session of the worker's share). The writer builds the doubled table in its own,
  * untouched part of the buffer while readers go on with the current one, then publishes it (word 1) under
  * the seqlock. A table of the full capacity from the start is not "touched as used": random keys touch
  * every page of it within a few sessions per page (r1 with 2 workers: 1.3-3.4 page faults per new session

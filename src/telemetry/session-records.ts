@@ -11,8 +11,8 @@
  * reconfigure(settings) follows the authority's `telemetry` block at a config change: collectors that are
  * new or changed are (re)started, those gone are stopped, the history is opened or closed (`enabled`), the
  * interim interval and retention follow. With neither collectors nor history, facts are not even looked at.
- * The history writes HISTORY_WRITE records at a time (or what waits every 250 ms) as blocks of HISTORY_BLOCK:
- * building a write's blocks (about 1 µs a record) holds the records thread's event loop for a few ms.
+ * The history writes HISTORY_WRITE records at a time (or what waits every 250 ms) as blocks of HISTORY_BLOCK;
+ * a record's row is built when it is put (about 1 µs), so a record object lives only while it is delivered.
  */
 import { SvrError } from '../errors.js';
 import type { CollectorConfig, TelemetrySettings } from '../model/config.js';

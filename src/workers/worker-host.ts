@@ -160,8 +160,8 @@ export class WorkerHost implements DataPathHost {
     this.alarm = init.alarm;
     this.pathUpView = new Uint8Array(this.pathUp);
     this.pathUpView.fill(init.pathsUp ? 1 : 0);
-    // room for as many keys as each worker holds sessions (most need none: their default owner is right)
-    this.steering = createSteering(this.workers, sessionLimit(init.tables.sessionCapacity, this.workers));
+    // room for two keys per session a worker holds (both LAN sides of a session recorded: ownership.ts)
+    this.steering = createSteering(this.workers, 2 * sessionLimit(init.tables.sessionCapacity, this.workers));
     this.config = init.config;
     if (this.io.kind === 'channel') {
       for (let w = 0; w < this.workers; w++) {

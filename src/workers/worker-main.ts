@@ -85,7 +85,7 @@ function start(): void {
       const ifx = tables.interfaceIndex(d.interface);
       const port = TunPort.open({ name: d.device, multiQueue: true, ...d.options });
       ports[ifx] = port;
-      port.start((data, offsets, lengths, count) => dp.receive(ifx, data, offsets, lengths, count));
+      port.start((data, offsets, lengths, count, room) => dp.receive(ifx, data, offsets, lengths, count, room));
     }
   }
   dp.setPorts(ports);

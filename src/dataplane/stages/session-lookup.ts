@@ -18,11 +18,12 @@
  *    a health-check probe or the control answer to one (metadata and nothing else) is counted and seen
  *    but refreshes no expiry either: NAT keep-alives (docs/wan.md) must not keep an idle session alive.
  * Cost: ~0.2 µs per packet (key build + one probe); a packet of the same 5-tuple and interface as the last one
- * found in the frame (a TCP stream's frame is mostly one session) reuses that lookup: 2-8 word compares.
+ * found on its interface (a TCP stream's frame is mostly one session, and so is that interface's next frame,
+ * often of one ACK) reuses that lookup while no flow key was set or deleted since: 2-8 word compares.
  */
 import { writeKeyFromBytes } from '../flow-key.js';
 import { PF_ALT_PATH, PF_HAS_META, PF_NAT_RELAYED, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
-import { flowAlt, flowRow, flowSwapped, ROLE_EGRESS, SF_CLOSING } from '../session-table.js';
+import { flowAlt, flowRow, flowSwapped, ROLE_EGRESS, SF_CLOSING, type SessionTable } from '../session-table.js';
 import type { DataplaneContext } from '../context.js';
 import { DISPATCH_NEXTS, dispatchIndex } from '../dispatch.js';
 import { accountPacket, countPacket, removeSession } from '../session-ops.js';
@@ -36,6 +37,9 @@ const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
 /** "enable-metadata" answers to packets of unknown flows: per second, and the burst (one data path). */
 export const ENABLE_METADATA_RATE = 100;
 const ENABLE_METADATA_BURST = 20;
+
+/** session-lookup's remembered hits: one per interface, up to this many interfaces (a power of two) */
+const MEMOS = 4;
 
 const N_FIRST = 3, N_ACCEPT = 4, N_DROP = 5, N_FN_RETURN = 6;
 
@@ -51,15 +55,20 @@ export class SessionLookupStage implements Stage {
   /** enable-metadata answers left (token bucket) and when it was last refilled */
   private tokens = ENABLE_METADATA_BURST;
   private tokensAt = 0;
-  /** the last hit of this frame: interface, family, protocol, ports, addresses -> flow value and direction */
-  private memoIf = -1;
-  private memoFamily = 0;
-  private memoProto = 0;
-  private memoPorts = 0;
-  private readonly memoSrc = new Uint32Array(4);
-  private readonly memoDst = new Uint32Array(4);
-  private memoValue = -1;
-  private memoSwapped = 0;
+  /** the last hit per interface (MEMOS entries, by ifIndex & (MEMOS - 1); kept across frames while no flow key
+   *  was set or deleted: the session table's keyChanges): interface, family, protocol, ports, addresses -> flow
+   *  value and direction. A router interleaves frames of its LAN and its WAN (a stream's data one way, its ACKs
+   *  the other), each mostly one session. */
+  private memoTable: SessionTable | null = null;
+  private memoChanges = -1;
+  private readonly memoIf = new Int32Array(MEMOS).fill(-1);
+  private readonly memoFamily = new Uint8Array(MEMOS);
+  private readonly memoProto = new Uint8Array(MEMOS);
+  private readonly memoPorts = new Uint32Array(MEMOS);
+  private readonly memoSrc = new Uint32Array(MEMOS * 4);
+  private readonly memoDst = new Uint32Array(MEMOS * 4);
+  private readonly memoValue = new Int32Array(MEMOS);
+  private readonly memoSwapped = new Uint8Array(MEMOS);
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -77,7 +86,7 @@ export class SessionLookupStage implements Stage {
     const t = ctx.sessions;
     const d = b.data;
     const fns = ctx.functions;
-    this.memoIf = -1; // sessions may have gone since the last frame
+    if (t !== this.memoTable || t.keyChanges !== this.memoChanges) this.memoIf.fill(-1); // sessions came or went since
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
       const pi = b.info[s]!;
@@ -87,13 +96,14 @@ export class SessionLookupStage implements Stage {
         continue;
       }
       let v: number, swapped: number;
-      if (this.sameAsMemo(d, pi, b.ifIndex[s]!)) {
-        v = this.memoValue;
-        swapped = this.memoSwapped;
+      const e = b.ifIndex[s]! & (MEMOS - 1);
+      if (this.sameAsMemo(d, pi, b.ifIndex[s]!, e)) {
+        v = this.memoValue[e]!;
+        swapped = this.memoSwapped[e]!;
       } else {
         swapped = writeKeyFromBytes(t.keyScratch(pi.family), pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, b.ifIndex[s]!);
         v = t.lookup(pi.family);
-        if (v >= 0) this.remember(d, pi, b.ifIndex[s]!, v, swapped);
+        if (v >= 0) this.remember(d, pi, b.ifIndex[s]!, e, v, swapped);
       }
       if (v >= 0) {
         const r = flowRow(v);
@@ -101,7 +111,7 @@ export class SessionLookupStage implements Stage {
         if (wan && (b.flags[s]! & PF_HAS_META) !== 0 && meta.forwardCtx >= 0 && meta.uuid >= 0 && !sameUuid(d, meta.uuid, t.uuid, r * 4)) {
           rt.counters.add(this.cReplaced);
           removeSession(ctx, r, 'replaced', rt.now);
-          this.memoIf = -1;
+          this.memoIf.fill(-1);
           rt.next[s] = N_ACCEPT;
           continue;
         }
@@ -117,7 +127,7 @@ export class SessionLookupStage implements Stage {
           // a new connection reusing a closing session's 5-tuple: a new session (plugins decide again)
           rt.counters.add(this.cReplaced);
           removeSession(ctx, r, 'replaced', rt.now);
-          this.memoIf = -1;
+          this.memoIf.fill(-1);
           rt.next[s] = N_FIRST;
           continue;
         }
@@ -159,29 +169,31 @@ export class SessionLookupStage implements Stage {
     }
   }
 
-  /** Whether the packet has the 5-tuple and interface of the frame's last hit. */
-  private sameAsMemo(d: Uint8Array, pi: PacketInfo, ifx: number): boolean {
-    if (ifx !== this.memoIf || pi.family !== this.memoFamily || pi.protocol !== this.memoProto
-      || ((pi.srcPort << 16) | pi.dstPort) >>> 0 !== this.memoPorts) return false;
+  /** Whether the packet has the 5-tuple and interface of the last hit in memo entry e. */
+  private sameAsMemo(d: Uint8Array, pi: PacketInfo, ifx: number, e: number): boolean {
+    if (ifx < 0 || ifx !== this.memoIf[e] || pi.family !== this.memoFamily[e] || pi.protocol !== this.memoProto[e]
+      || ((pi.srcPort << 16) | pi.dstPort) >>> 0 !== this.memoPorts[e]) return false;
     const words = pi.family === 4 ? 1 : 4;
     for (let w = 0; w < words; w++) {
-      if (readU32(d, pi.srcOff + 4 * w) !== this.memoSrc[w] || readU32(d, pi.dstOff + 4 * w) !== this.memoDst[w]) return false;
+      if (readU32(d, pi.srcOff + 4 * w) !== this.memoSrc[e * 4 + w] || readU32(d, pi.dstOff + 4 * w) !== this.memoDst[e * 4 + w]) return false;
     }
     return true;
   }
 
-  private remember(d: Uint8Array, pi: PacketInfo, ifx: number, v: number, swapped: number): void {
-    this.memoIf = ifx;
-    this.memoFamily = pi.family;
-    this.memoProto = pi.protocol;
-    this.memoPorts = ((pi.srcPort << 16) | pi.dstPort) >>> 0;
+  private remember(d: Uint8Array, pi: PacketInfo, ifx: number, e: number, v: number, swapped: number): void {
+    this.memoIf[e] = ifx;
+    this.memoFamily[e] = pi.family;
+    this.memoProto[e] = pi.protocol;
+    this.memoPorts[e] = ((pi.srcPort << 16) | pi.dstPort) >>> 0;
     const words = pi.family === 4 ? 1 : 4;
     for (let w = 0; w < words; w++) {
-      this.memoSrc[w] = readU32(d, pi.srcOff + 4 * w);
-      this.memoDst[w] = readU32(d, pi.dstOff + 4 * w);
+      this.memoSrc[e * 4 + w] = readU32(d, pi.srcOff + 4 * w);
+      this.memoDst[e * 4 + w] = readU32(d, pi.dstOff + 4 * w);
     }
-    this.memoValue = v;
-    this.memoSwapped = swapped;
+    this.memoValue[e] = v;
+    this.memoSwapped[e] = swapped;
+    this.memoTable = this.ctx.sessions;
+    this.memoChanges = this.ctx.sessions.keyChanges;
   }
 
   /**

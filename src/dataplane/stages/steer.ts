@@ -1,7 +1,8 @@
 /**
  * steer: with several data-path workers, sends each packet to the worker that owns its session
- * (ownership.ts): the steering table entry for its key, else its default owner (hash of the normalized
- * 5-tuple; for WAN packets, the destination port's slice). Path control packets go to worker 0 (one
+ * (ownership.ts): the steering table entry for its key, else (a new flow) this worker for a LAN packet
+ * (SVR_OWN_WHERE_LANDED=0: the hash of the normalized 5-tuple) and the destination port's slice for a WAN
+ * packet. Path control packets go to worker 0 (one
  * replay window sees them all); packets already handed over stay here. With one worker it only routes by
  * interface kind (WAN packets to fec-in, then wan-verify).
  * Cost: ~0.2 µs per packet with workers (key build + one table probe), ~20 ns without.

@@ -231,7 +231,9 @@ export class SvrAcceptStage implements Stage {
       return false;
     }
     let outIf = NO_INTERFACE;
-    for (const route of tables.services[service]!.routes) {
+    const routes = tables.services[service]!.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
       if (route.kind === 'local') {
         outIf = route.interface;
         break;

@@ -31,6 +31,8 @@
  *    the first forward packet after reverse metadata (ends the peer's REV_SIGNAL), and one packet a
  *    second per session (keeps it from expiring): they carry the 12-byte bare header, so the receiver
  *    knows a trailer follows (docs/security.md "No unauthenticated state change");
+ * 4b. SVR_NATIVE_FORWARD=1: such a packet's flow, when steady, is marked for native/fwd.c, which then finishes its
+ *    next packets before this graph (native-mark.ts, native-forward.ts);
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally. For a TCP or UDP
  *    packet whose tag comes at the end of the stage, step 3's rewrite and these checksums and lengths are
@@ -80,6 +82,7 @@ import { sealMetadata } from '../metadata-crypto.js';
 import { signPacket, signPacketLater, trailerLength } from '../sign.js';
 import { TagBatch } from '../batch-tags.js';
 import { SteadySend } from '../steady-send.js';
+import { NativeMarks } from '../native-mark.js';
 import { CONTROL_PORT } from './wan-verify.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
@@ -141,9 +144,12 @@ export class SvrOutStage implements Stage {
   private readonly signedEnd = new Uint32Array(MAX_BATCH);
   private readonly grew = new Uint8Array(MAX_BATCH);
   private readonly steady = new SteadySend();
+  /** SVR_NATIVE_FORWARD=1: steady flows marked for native/fwd.c (native-mark.ts) */
+  private readonly marks: NativeMarks;
 
   constructor(private readonly ctx: DataplaneContext) {
     this.mss = new MssClamp(ctx);
+    this.marks = new NativeMarks(ctx);
   }
 
   init(i: StageInit): void {
@@ -476,6 +482,8 @@ export class SvrOutStage implements Stage {
     const before = sealed ? this.plainLen[s]! : pi.end - pi.l3;
     const quoteLen = !control && b !== ctx.dup && before + QUOTE_MARGIN > mtu ? quoteLength(d, pi.l3, family, before) : 0;
     for (let i = 0; i < quoteLen; i++) this.quote[i] = d[pi.l3 + i]!; // at most 68 bytes: no view object per packet
+    const marking = this.marks.on && !control && !withMeta && !falsePositive && !transformed && b !== ctx.dup;
+    if (marking) this.marks.capture(b, s, pi);
     if (!control) this.mss.apply(d, pi, p, r, rt); // incremental: a bad checksum stays bad for the check below
     if (grows && !control && !sealed && !verifyL4Checksum(d, pi)) {
       rt.counters.add(this.cChecksum);
@@ -537,6 +545,7 @@ export class SvrOutStage implements Stage {
         b.len[s] = end - pi.l3;
         b.ifIndex[s] = path.localInterface;
         b.flags[s] &= ~PF_REVERSE;
+        if (marking) this.marks.after(b, s, pi, r, p, localPort, peerPort, rt.now);
         return true;
       }
       endSigned(d, pi, end, grows);

@@ -16,6 +16,24 @@ export type LinkObserver = (packet: Uint8Array, direction: LinkDirection, timeMs
 export type LinkFilter = (packet: Uint8Array, direction: LinkDirection) => boolean;
 
 const MAX_QUEUE = 65536;
+/** Bytes behind each delivered packet that the receiver may use (a TUN slot has more: its snap length). */
+const ROOM = 128;
+
+/** A batch of packets in equal slots (the longest one's length + ROOM), as a TUN reader delivers them; `slot`: their room. */
+export function slotted(q: readonly Uint8Array[]): { data: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; slot: number } {
+  let slot = 0;
+  for (const p of q) slot = Math.max(slot, p.length);
+  slot += ROOM;
+  const data = new Uint8Array(slot * q.length);
+  const offsets = new Uint32Array(q.length);
+  const lengths = new Uint32Array(q.length);
+  for (let i = 0; i < q.length; i++) {
+    data.set(q[i]!, i * slot);
+    offsets[i] = i * slot;
+    lengths[i] = q[i]!.length;
+  }
+  return { data, offsets, lengths, slot };
+}
 
 class MemoryPort implements PacketPort {
   readonly stats: PortStats = { rxPackets: 0, txPackets: 0, txDrops: 0 };
@@ -75,20 +93,9 @@ class MemoryPort implements PacketPort {
     if (handler === null || this.closed) return;
     const q = this.queue;
     this.queue = [];
-    let total = 0;
-    for (const p of q) total += p.length;
-    const data = new Uint8Array(total);
-    const offsets = new Uint32Array(q.length);
-    const lengths = new Uint32Array(q.length);
-    let at = 0;
-    for (let i = 0; i < q.length; i++) {
-      data.set(q[i]!, at);
-      offsets[i] = at;
-      lengths[i] = q[i]!.length;
-      at += q[i]!.length;
-    }
+    const { data, offsets, lengths, slot } = slotted(q);
     this.stats.rxPackets += q.length;
-    handler(data, offsets, lengths, q.length);
+    handler(data, offsets, lengths, q.length, slot);
   }
 
   close(): void {

@@ -5,6 +5,7 @@
  */
 import { formatAddress } from '../../packet/addr.js';
 import type { BatchHandler, PacketPort } from '../../dataplane/port.js';
+import { slotted } from './link.js';
 
 class SegmentPort implements PacketPort {
   handler: BatchHandler | null = null;
@@ -39,19 +40,8 @@ class SegmentPort implements PacketPort {
       if (h === null || this.closed) return;
       const q = this.queue;
       this.queue = [];
-      let total = 0;
-      for (const p of q) total += p.length;
-      const data = new Uint8Array(total);
-      const off = new Uint32Array(q.length);
-      const len = new Uint32Array(q.length);
-      let at = 0;
-      q.forEach((p, i) => {
-        data.set(p, at);
-        off[i] = at;
-        len[i] = p.length;
-        at += p.length;
-      });
-      h(data, off, len, q.length);
+      const { data, offsets, lengths, slot } = slotted(q);
+      h(data, offsets, lengths, q.length, slot);
     });
   }
 

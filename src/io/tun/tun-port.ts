@@ -116,7 +116,7 @@ export class TunPort implements PacketPort {
     // the stats getter copies the device's counters: nothing per batch here but the count
     device.start((data, offsets, lengths, count) => {
       s.rxPackets += count;
-      deliver(data, offsets, lengths, count);
+      deliver(data, offsets, lengths, count, device.snapLength);
     });
   }
 

@@ -118,8 +118,8 @@ export class BlockWriter {
     return this.offsets.length;
   }
 
-  /** The block (a new buffer), and the writer empty again. */
-  finish(): Uint8Array {
+  /** The block (a new buffer), its rows in `order` (row numbers as added; default: as added), and the writer empty again. */
+  finish(order?: readonly number[]): Uint8Array {
     const rows = this.offsets.length;
     const tableAt = 9 + rows * 4 + this.at;
     // the string table: room for each string as UTF-8 at its longest (3 bytes a UTF-16 unit) and its length
@@ -131,7 +131,7 @@ export class BlockWriter {
     view.setUint32(1, rows);
     view.setUint32(5, tableAt);
     const base = 9 + rows * 4;
-    for (let i = 0; i < rows; i++) view.setUint32(9 + i * 4, base + this.offsets[i]!);
+    for (let i = 0; i < rows; i++) view.setUint32(9 + i * 4, base + this.offsets[order === undefined ? i : order[i]!]!);
     out.set(this.buf.subarray(0, this.at), base);
     let at = writeVarint(out, tableAt, this.list.length);
     for (const s of this.list) at = writeUtf8(out, at, s);

@@ -2,8 +2,9 @@
  * Session history in LevelDB (sublevel `history` of the records thread's database, key layout in keys.ts;
  * the blocks in a database of their own, block-store.ts).
  *
- * put(record) -> pending (bounded; full: dropped and counted) -> every `flushMs` or `flushRecords` one
- * write: the records as blocks of at most `blockRecords` (block.ts) into the blocks' database, then one
+ * put(record) -> its row in the open block at once (open-block.ts: no record object waits; a block closes at
+ * `blockRecords` rows, sorted by end time within itself) -> pending (bounded; full: dropped and counted) ->
+ * every `flushMs` or `flushRecords` one write: the blocks (block.ts) into the blocks' database, then one
  * LevelDB batch of the index: each block's id filter (id-index.ts), one posting per (field, value, minute),
  * its manifest, and the meta counters, atomically: no key per record. Fewer, larger writes: LevelDB's
  * threads cost less per record (a node writes 4,096 records as 8 blocks of 512 at a time).
@@ -30,10 +31,11 @@ import { SvrError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { HistorySettings } from '../../model/config.js';
 import type { SessionRecord } from '../record.js';
-import { Block, BlockWriter } from './block.js';
+import { Block } from './block.js';
 import { BlockStore } from './block-store.js';
 import { IdIndex, buildFilter } from './id-index.js';
-import { INDEXED_FIELDS, batchKey, blockKey, encodeRows, filterKey, indexEntries, seqOfKey, metaKey, minuteOf, postingPrefix, postingSuffix, type IndexSink } from './keys.js';
+import { batchKey, blockKey, encodeRows, filterKey, seqOfKey, metaKey } from './keys.js';
+import { OpenBlock, type ClosedBlock } from './open-block.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
 
 export interface HistoryOptions {
@@ -136,11 +138,13 @@ function historyDb(store: Store) {
 }
 
 export class SessionHistory {
-  private pending: SessionRecord[] = [];
+  /** the block being filled (a record's row written at put), the blocks filled since the last write, and their rows */
+  private readonly open = new OpenBlock();
+  private filled: ClosedBlock[] = [];
+  private pendingRows = 0;
   private chain: Promise<void> = Promise.resolve();
   /** batches are written one after the other */
   private flushing: Promise<void> = Promise.resolve();
-  private readonly writer = new BlockWriter();
   private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, busyMs: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
   private timers: NodeJS.Timeout[] = [];
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -210,25 +214,35 @@ export class SessionHistory {
 
   /** Queues a record for the next batch; never waits. False when refused (read-only, closed or full). */
   put(r: SessionRecord): boolean {
-    if (this.opts.readOnly === true || this.closed || this.pending.length >= (this.opts.maxPending ?? 200_000)) {
+    if (this.opts.readOnly === true || this.closed || this.pendingRows >= (this.opts.maxPending ?? 200_000)) {
       this.c.droppedFull++;
       return false;
     }
-    this.pending.push(r);
+    const t0 = performance.now();
+    this.open.add(r);
+    if (this.open.rows >= (this.opts.blockRecords ?? this.opts.flushRecords ?? 5000)) this.filled.push(this.open.close());
+    this.c.busyMs += performance.now() - t0;
+    this.pendingRows++;
     this.meta.accepted++;
-    if (this.pending.length === (this.opts.flushRecords ?? 5000)) void this.flush();
+    if (this.pendingRows === (this.opts.flushRecords ?? 5000)) void this.flush();
     return true;
   }
 
   /** Writes what is pending (one batch after the ones already going); resolves when it is on disk. */
   flush(): Promise<void> {
     const step = async (): Promise<void> => {
-      // what is pending now, in batches of at most flushRecords
+      // what is pending now, in writes of at most flushRecords rows (at least a block)
+      if (this.open.rows > 0) this.filled.push(this.open.close());
+      const blocks = this.filled;
+      this.filled = [];
       const max = this.opts.flushRecords ?? 5000;
-      for (let left = this.pending.length; left > 0 && this.pending.length > 0;) {
-        const batch = this.pending.splice(0, Math.min(max, left));
-        left -= batch.length;
-        await this.writeBatch(batch);
+      for (let lo = 0; lo < blocks.length;) {
+        let hi = lo + 1;
+        let rows = blocks[lo]!.rows;
+        while (hi < blocks.length && rows + blocks[hi]!.rows <= max) rows += blocks[hi++]!.rows;
+        this.pendingRows -= rows;
+        await this.writeBatch(blocks.slice(lo, hi), rows);
+        lo = hi;
       }
     };
     this.flushing = this.flushing.then(step);
@@ -278,7 +292,7 @@ export class SessionHistory {
 
   counters(): HistoryCounters {
     return {
-      accepted: this.meta.accepted, written: this.meta.written, pending: this.pending.length, bytes: this.meta.bytes,
+      accepted: this.meta.accepted, written: this.meta.written, pending: this.pendingRows, bytes: this.meta.bytes,
       lostAtOpen: this.meta.lostAtOpen, lostTotal: this.meta.lostTotal, ...this.c,
     };
   }
@@ -458,24 +472,19 @@ export class SessionHistory {
     return this.chained(() => this.db.batch(ops));
   }
 
-  /** Writes `records` as blocks of at most blockRecords: the blocks in one write, then their index in one batch. */
-  private async writeBatch(records: SessionRecord[]): Promise<void> {
+  /** Writes `closed` (`rows` records): the blocks in one write, then their index in one batch. */
+  private async writeBatch(closed: readonly ClosedBlock[], rows: number): Promise<void> {
     const t0 = performance.now();
-    records.sort((a, b) => a.endMs - b.endMs);
-    const per = this.opts.blockRecords ?? this.opts.flushRecords ?? 5000;
     const ops: Op[] = [];
     const blocks: { seq: number; bytes: Uint8Array }[] = [];
-    const filters: Uint8Array[] = [];
     let added = 0;
-    for (let lo = 0; lo < records.length; lo += per) {
+    for (const b of closed) {
       const seq = this.meta.seq + 1 + blocks.length;
-      const b = this.buildBlock(records, lo, Math.min(records.length, lo + per), seq, ops);
+      added += this.indexBlock(b, seq, ops);
       blocks.push({ seq, bytes: b.block });
-      filters.push(b.filter);
-      added += b.bytes;
     }
     const first = this.meta.seq + 1;
-    const written = this.meta.written + records.length;
+    const written = this.meta.written + rows;
     const accepted = this.meta.accepted;
     this.meta.seq += blocks.length;
     this.meta.bytes += added; // when queued, as retire() does
@@ -497,91 +506,29 @@ export class SessionHistory {
       return;
     }
     this.meta.written = written;
-    for (let i = 0; i < blocks.length; i++) this.ids.add(first + i, filters[i]!);
+    for (let i = 0; i < blocks.length; i++) this.ids.add(first + i, closed[i]!.filter);
     this.c.markedAccepted = Math.max(this.c.markedAccepted, accepted);
     this.c.batches += blocks.length;
     this.c.busyMs += performance.now() - t0;
   }
 
-  /** Block `seq` of records[lo..hi) (sorted by end time); its filter, postings and manifest into `ops`. */
-  private buildBlock(records: readonly SessionRecord[], lo: number, hi: number, seq: number, ops: Op[]): { block: Uint8Array; filter: Uint8Array; bytes: number } {
-    const postings = new BatchPostings();
-    const ids: string[] = [];
-    for (let i = lo; i < hi; i++) {
-      const r = records[i]!;
-      const row = this.writer.add(r);
-      ids.push(r.sessionId);
-      postings.record(minuteOf(r.endMs), row);
-      indexEntries(r, postings);
-    }
-    const block = this.writer.finish();
-    let bytes = blockKey(seq).length + block.length;
+  /** Block `b` as block `seq`: its filter, postings and manifest into `ops`; returns its bytes as written. */
+  private indexBlock(b: ClosedBlock, seq: number, ops: Op[]): number {
+    let bytes = blockKey(seq).length + b.block.length;
     const put = (key: string, value: Uint8Array): void => {
       ops.push({ type: 'put', key, value });
       bytes += key.length + value.length;
     };
-    const filter = buildFilter(ids);
-    put(filterKey(seq), filter);
+    put(filterKey(seq), b.filter);
     const postingKeys: string[] = [];
-    postings.each(seq, (k, rows) => {
+    b.postings.each(seq, (k, rows) => {
       postingKeys.push(k);
       put(k, encodeRows(rows));
     });
-    const manifest: Manifest = { minEnd: records[lo]!.endMs, maxEnd: records[hi - 1]!.endMs, rows: hi - lo, postings: postingKeys, bytes: 0 };
+    const manifest: Manifest = { minEnd: b.minEnd, maxEnd: b.maxEnd, rows: b.rows, postings: postingKeys, bytes: 0 };
     const withZero = pack(manifest);
     manifest.bytes = bytes + withZero.length + 16;
     ops.push({ type: 'put', key: batchKey(seq), value: withLastNumber(withZero, manifest.bytes) });
-    return { block, filter, bytes: manifest.bytes };
-  }
-}
-
-/**
- * The postings of one batch: minute -> field (INDEXED_FIELDS' index) -> value -> rows. Maps of the records'
- * own strings (their hashes cached by V8), and each field's last value and its rows: most fields repeat
- * record after record, and comparing the same string object costs less than a map lookup. The keys are
- * made once per posting in each().
- */
-class BatchPostings implements IndexSink {
-  /** per minute: each field's values, and the fields in the order they first got a value (the keys' order in each()) */
-  private readonly minutes = new Map<number, { values: Map<string, number[]>[]; order: number[] }>();
-  private fields: { values: Map<string, number[]>[]; order: number[] } | undefined;
-  private minute = -1;
-  private row = 0;
-  private readonly lastValue: (string | undefined)[] = new Array<string | undefined>(INDEXED_FIELDS.length).fill(undefined);
-  private readonly lastRows: number[][] = new Array<number[]>(INDEXED_FIELDS.length).fill([]);
-
-  /** The next entries are of row `row`, which ended in `minute`. */
-  record(minute: number, row: number): void {
-    this.row = row;
-    if (minute === this.minute && this.fields !== undefined) return;
-    this.minute = minute;
-    let fields = this.minutes.get(minute);
-    if (fields === undefined) this.minutes.set(minute, (fields = { values: INDEXED_FIELDS.map(() => new Map<string, number[]>()), order: [] }));
-    this.fields = fields;
-    this.lastValue.fill(undefined);
-  }
-
-  add(field: number, value: string): void {
-    if (value === this.lastValue[field]) {
-      this.lastRows[field]!.push(this.row);
-      return;
-    }
-    const fields = this.fields!;
-    const values = fields.values[field]!;
-    let rows = values.get(value);
-    if (rows === undefined) {
-      if (values.size === 0) fields.order.push(field);
-      values.set(value, (rows = [this.row]));
-    } else rows.push(this.row);
-    this.lastValue[field] = value;
-    this.lastRows[field] = rows;
-  }
-
-  /** Every posting's key (batch `seq`) and rows (ascending). */
-  each(seq: number, fn: (key: string, rows: number[]) => void): void {
-    for (const [minute, fields] of this.minutes) {
-      const suffix = postingSuffix(minute, seq);
-      for (const f of fields.order) for (const [value, list] of fields.values[f]!) fn(postingPrefix(INDEXED_FIELDS[f]!, value) + suffix, list);
-    }
+    return manifest.bytes;
   }
 }

@@ -9,29 +9,37 @@
 export const BITS_PER_ID = 10;
 export const PROBES = 7;
 
-/** Two 32-bit hashes of an id (FNV-1a, and FNV-1a of the reversed string), for double hashing. */
-function hashes(id: string, out: Uint32Array): void {
+/** Two 32-bit hashes of an id (FNV-1a, and FNV-1a of the reversed string), for double hashing: into `out` at `at`. */
+export function idHashes(id: string, out: Uint32Array, at: number): void {
   let a = 0x811c9dc5;
   let b = 0x811c9dc5;
   for (let i = 0, j = id.length - 1; i < id.length; i++, j--) {
     a = Math.imul(a ^ id.charCodeAt(i), 0x01000193);
     b = Math.imul(b ^ id.charCodeAt(j), 0x01000193);
   }
-  out[0] = a;
-  out[1] = b | 1;
+  out[at] = a;
+  out[at + 1] = b | 1;
 }
 
 const h = new Uint32Array(2);
 
 /** A block's filter over its rows' ids. */
 export function buildFilter(ids: readonly string[]): Uint8Array {
-  const bits = Math.max(64, ids.length * BITS_PER_ID);
+  const all = new Uint32Array(ids.length * 2);
+  for (let i = 0; i < ids.length; i++) idHashes(ids[i]!, all, i * 2);
+  return filterOf(all, ids.length);
+}
+
+/** A block's filter over `n` ids, their idHashes pairs in `hashes` (the same bytes as buildFilter of the ids). */
+export function filterOf(hashes: Uint32Array, n: number): Uint8Array {
+  const bits = Math.max(64, n * BITS_PER_ID);
   const out = new Uint8Array(Math.ceil(bits / 8));
   const m = out.length * 8;
-  for (const id of ids) {
-    hashes(id, h);
+  for (let i = 0; i < n; i++) {
+    const h0 = hashes[i * 2]!;
+    const h1 = hashes[i * 2 + 1]!;
     for (let k = 0; k < PROBES; k++) {
-      const bit = ((h[0]! + Math.imul(k, h[1]!)) >>> 0) % m;
+      const bit = ((h0 + Math.imul(k, h1)) >>> 0) % m;
       out[bit >>> 3]! |= 1 << (bit & 7);
     }
   }
@@ -40,7 +48,7 @@ export function buildFilter(ids: readonly string[]): Uint8Array {
 
 /** False when `id` is surely not in the filter's block. */
 export function mayHold(filter: Uint8Array, id: string): boolean {
-  hashes(id, h);
+  idHashes(id, h, 0);
   const m = filter.length * 8;
   for (let k = 0; k < PROBES; k++) {
     const bit = ((h[0]! + Math.imul(k, h[1]!)) >>> 0) % m;

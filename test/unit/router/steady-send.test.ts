@@ -9,7 +9,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import { SteadySend } from '../../../src/dataplane/steady-send.js';
@@ -19,11 +19,10 @@ import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
 import { until } from '../../support/config.js';
 import { withSwitch } from '../../support/env.js';
-import { steadyConfig, steadyCounters, type SteadyCipher } from '../../support/steady.js';
+import { steadyConfig, steadyCounters, steadyTransfer, type SteadyCipher } from '../../support/steady.js';
 import { recordWire } from '../../support/wire.js';
 
 const TAG = 16; // sha256-128
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** packets the native finish took (SteadySend.finish watched), so a run shows which path it tested */
 let finished = 0;
@@ -50,15 +49,7 @@ async function run(cipher: SteadyCipher, asUdp: boolean, on: boolean): Promise<{
   const lab = await withSwitch('SVR_NATIVE_STEADY', on, async () => createMemoryLab({ config: cfg, clients: ['198.18.1.10'], servers: ['198.18.3.20'] }));
   const wire = recordWire(lab.wan);
   finished = 0;
-  const up = randomBytes(200_000), down = randomBytes(50_000);
-  let serverGot = '';
-  lab.servers[0]!.tcpListen(80, (c) => void c.readAll().then((d) => { serverGot = sha(d); c.write(down); c.end(); }));
-  const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
-  conn.write(up);
-  conn.end();
-  assert.is(sha(await conn.readAll()), sha(down), 'the download');
-  assert.ok(await until(() => serverGot !== ''));
-  assert.is(serverGot, sha(up), 'the upload');
+  await steadyTransfer(lab, 200_000, 50_000);
   // a datagram longer than the path MTU with its trailer: ICMP too big back to the client, finished in JS
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.alloc(1500 - 28, 1));
   assert.ok(await until(() => (lab.r1.counters()['drop-exceeds-path-mtu'] ?? 0) + (lab.r1.counters()['packets-fragmented'] ?? 0) >= 1), 'the oversized datagram took the JS path');

@@ -142,6 +142,21 @@ test('every filter answers what a scan of all records answers: blocks of 7 recor
   });
 });
 
+test('records put out of end-time order within a block: its rows sorted by end time, its postings mapped to them', async () => {
+  await withDir(async (dir) => {
+    const store = await Store.open(dir);
+    const h = await SessionHistory.open(store, OPTS);
+    const put = records(140);
+    // each block's 7 records put newest first (writes of 35: every block is one group of 7)
+    const reversed: SessionRecord[] = [];
+    for (let i = 0; i < put.length; i += 7) reversed.push(...put.slice(i, i + 7).reverse());
+    await write(h, reversed, 35);
+    await checkAll(h, put, 'put out of order');
+    await h.close();
+    await store.close();
+  });
+});
+
 /** Turns the closed history in `dir` into the layout of format 3 (blocks in the index database) or 2 (no filters, an id key per record). */
 async function asFormat(dir: string, store: Store, format: 2 | 3, put: readonly SessionRecord[]): Promise<void> {
   const blocks = blocksDb(dir);

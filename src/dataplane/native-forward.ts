@@ -1,0 +1,152 @@
+/**
+ * The native steady path of svr-out (native/fwd.c; docs/performance.md "A native steady path", issue 19 item 5,
+ * first slice). Opt-in: SVR_NATIVE_FORWARD=1 (with the addon). Every decision stays in TypeScript:
+ * 1. svr-out marks a flow (its packet's 5-tuple and input interface) when a packet of it went out steady — IPv4
+ *    TCP/UDP, no metadata owed, no false-positive header, regular or time-based HMAC, no transform, NAT relay, duplicate path,
+ *    service chain, FEC, HA sync, fragment or ICMP too big; payload none, plain or AES-CBC — with what the
+ *    packet used: path, tx key, payload key, waypoint rewrite, timeout. A mark lasts LEASE_MS (then one packet goes
+ *    through JS and marks again: key switches, steering and the metadata-only refresh are decided there).
+ * 2. Dataplane.receive runs each batch through forward() first: marked packets come back finished for
+ *    their egress; the rest go to the stages as before. native/fwd.c updates the session's columns and the tx key's
+ *    counter words itself (same thread, so no generation numbers are needed: a change in JS lands between batches).
+ * 3. clear() drops every mark; the dataplane calls it on each control change (keys, paths, tables, chains, a
+ *    session removed): marks are cheap to make again, and a stale one must never be used.
+ */
+import { tryLoadAddon } from '../native/addon.js';
+import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
+
+/** How long a mark lasts (ms): at most this late a key switch (the peer keeps old keys for seconds) or a steering decision. */
+export const LEASE_MS = 250;
+const DESC = 18;
+/** native/fwd.c's payload framings */
+export const SEAL_NONE = 0, SEAL_PLAIN = 1, SEAL_CBC = 2;
+
+type Handle = object;
+interface Addon {
+  nfCreate(capacity: number): Handle;
+  nfClear(h: Handle): void;
+  nfMark(h: Handle, desc: Uint32Array, until: number): void;
+  nfColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array, expires: Uint32Array): void;
+  nfKey(h: Handle, slot: number, hmac: unknown, tagLength: number, keyId: number, sender: number, counter: Uint32Array): void;
+  nfCipher(h: Handle, slot: number, cipher: unknown): void;
+  nfForward(h: Handle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room: number, ifIndex: number, now: number, res: Uint32Array, slot: number): number;
+  NF_BATCH: number;
+}
+
+function load(): Addon | null {
+  const mod = tryLoadAddon();
+  return mod instanceof Error || typeof mod['nfForward'] !== 'function' ? null : (mod as unknown as Addon);
+}
+
+const native = load();
+
+/** What a mark says about a flow (svr-out fills it). */
+export interface NativeMark {
+  ifIndex: number; protocol: number; src: number; dst: number; ports: number;
+  row: number; forward: boolean; wpSrc: number; wpDst: number; localPort: number; peerPort: number;
+  outIf: number; mtu: number; path: number; seal: number; service: number; keyIdByte: number; timeoutMs: number;
+  /** the path's HMAC is time-based: the tag covers the batch's time slot */
+  timed: boolean;
+}
+
+export class NativeForward {
+  readonly on: boolean;
+  /** NF_BATCH */
+  readonly batch: number;
+  private readonly h: Handle | null;
+  private readonly desc = new Uint32Array(DESC);
+  readonly res: Uint32Array;
+  readonly natOff: Uint32Array;
+  readonly natLen: Uint32Array;
+  readonly natIf: Uint32Array;
+  readonly restOff: Uint32Array;
+  readonly restLen: Uint32Array;
+  private marks = 0;
+  /** how many times clear() dropped marks (svr-out's NativeMarks forgets when it marked rows) */
+  generation = 1;
+  /** what each key / cipher slot holds now (path index / service index) */
+  private readonly hmacs = new Map<number, { hmac: BatchHmac; counter: Uint32Array }>();
+  private readonly ciphers = new Map<number, BatchCipher>();
+  private columns: readonly unknown[] = [];
+  /** packets forwarded natively (counter 'native-forwarded') */
+  forwarded = 0;
+
+  constructor() {
+    this.on = native !== null && process.env['SVR_NATIVE_FORWARD'] === '1'; // read per data path
+    this.batch = this.on ? native!.NF_BATCH : 0;
+    this.h = this.on ? native!.nfCreate(4096) : null;
+    const b = this.batch;
+    this.res = new Uint32Array(2 + 5 * b);
+    this.natOff = this.res.subarray(2, 2 + b);
+    this.natLen = this.res.subarray(2 + b, 2 + 2 * b);
+    this.natIf = this.res.subarray(2 + 2 * b, 2 + 3 * b);
+    this.restOff = this.res.subarray(2 + 3 * b, 2 + 4 * b);
+    this.restLen = this.res.subarray(2 + 4 * b, 2 + 5 * b);
+  }
+
+  /** Drops every mark (a control change). */
+  clear(): void {
+    if (this.marks === 0) return;
+    this.generation = (this.generation + 1) >>> 0;
+    native!.nfClear(this.h!);
+    this.marks = 0;
+    this.hmacs.clear();
+    this.ciphers.clear();
+  }
+
+  /** The session table's columns native/fwd.c accounts packets in (passed again when they were replaced). */
+  columnsFrom(t: { pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array }): void {
+    const c = this.columns;
+    if (c[0] === t.pktsFwd && c[1] === t.bytesFwd && c[2] === t.pktsRev && c[3] === t.bytesRev && c[4] === t.lastSeen && c[5] === t.expires) return;
+    native!.nfColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires);
+    this.columns = [t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires];
+  }
+
+  /**
+   * Marks a flow until now + LEASE_MS, signed with `hmac` (tx key `keyId` of `sender`, counter words `counter`),
+   * sealed with `cipher` when m.seal is SEAL_CBC. False when a key has no native handle (not marked).
+   */
+  mark(m: NativeMark, hmac: BatchHmac, keyId: number, sender: number, counter: Uint32Array, cipher: BatchCipher | null, now: number): boolean {
+    const n = native!;
+    const h = this.h!;
+    const have = this.hmacs.get(m.path);
+    if (have === undefined || have.hmac !== hmac || have.counter !== counter) {
+      const handle = hmac.nativeHandle;
+      if (handle === null || m.path >= 1024) return false;
+      n.nfKey(h, m.path, handle, hmac.tagLength, keyId, sender, counter);
+      this.hmacs.set(m.path, { hmac, counter });
+    }
+    if (m.seal === SEAL_CBC && this.ciphers.get(m.service) !== cipher) {
+      const handle = cipher?.nativeHandle ?? null;
+      if (handle === null || m.service >= 1024) return false;
+      n.nfCipher(h, m.service, handle);
+      this.ciphers.set(m.service, cipher!);
+    }
+    const d = this.desc;
+    d[0] = m.ifIndex; d[1] = m.protocol; d[2] = m.src; d[3] = m.dst; d[4] = m.ports;
+    d[5] = m.row; d[6] = m.forward ? 1 : 0; d[7] = m.wpSrc; d[8] = m.wpDst;
+    d[9] = ((m.localPort << 16) | m.peerPort) >>> 0;
+    d[10] = m.outIf; d[11] = m.mtu; d[12] = m.path; d[13] = m.seal; d[14] = m.service; d[15] = m.keyIdByte;
+    d[16] = m.timeoutMs;
+    d[17] = m.timed ? 1 : 0;
+    n.nfMark(h, d, now + LEASE_MS);
+    this.marks++;
+    return true;
+  }
+
+  /**
+   * Forwards the marked packets of a batch from `ifIndex` (at most `batch`): returns how many (natOff/natLen/natIf);
+   * the others are in restOff/restLen (res[1] of them), in their order. `room`: bytes each packet may use from its offset;
+   * `slot`: the time slot of time-based tags (timeSlot of the batch's wall clock).
+   */
+  forward(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room: number, ifIndex: number, now: number, slot: number): number {
+    const n = native!.nfForward(this.h!, data, offsets, lengths, count, room, ifIndex, now, this.res, slot);
+    this.forwarded += n;
+    return n;
+  }
+
+  /** Whether any flow may be marked now (receive skips the call otherwise). */
+  get active(): boolean {
+    return this.marks > 0;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * svr-out's side of the native steady path (native-forward.ts): whether the packet it just sent makes its flow
+ * native-eligible, and the mark. Called only with SVR_NATIVE_FORWARD=1, for a packet whose tag was queued at the
+ * end of the stage (signed, not a copy, no FEC, within the path MTU), once per flow per half lease.
+ */
+import { PROTO_TCP, PROTO_UDP, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../packet/ip.js';
+import { PF_HANDED, PF_REASSEMBLED, type Batch } from './batch.js';
+import type { DataplaneContext } from './context.js';
+import { LEASE_MS, SEAL_CBC, SEAL_NONE, SEAL_PLAIN, type NativeMark } from './native-forward.js';
+import { sealKey } from './payload.js';
+import { keyId } from './path-keys.js';
+import { timeoutMs } from './session-ops.js';
+import { ROLE_INGRESS, SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_TRANSFORMED } from './session-table.js';
+
+const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
+
+export class NativeMarks {
+  /** the packet's key words before emit rewrote it (capture) */
+  private src = 0;
+  private dst = 0;
+  private ports = 0;
+  private inIf = 0;
+  /** per row: when it was last marked (ms), and the NativeForward generation then */
+  private at = new Float64Array(1024);
+  private gen = new Uint32Array(1024);
+  private readonly m: NativeMark = {
+    ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, forward: true, wpSrc: 0, wpDst: 0, localPort: 0, peerPort: 0,
+    outIf: 0, mtu: 0, path: 0, seal: 0, service: 0, keyIdByte: 0, timeoutMs: 0, timed: false,
+  };
+
+  constructor(private readonly ctx: DataplaneContext) {}
+
+  get on(): boolean {
+    return this.ctx.nativeForward.on;
+  }
+
+  /** Before emit rewrites slot s: its 5-tuple words and input interface. */
+  capture(b: Batch, s: number, pi: PacketInfo): void {
+    const d = b.data;
+    this.src = wordAt(d, pi.l3 + 12);
+    this.dst = wordAt(d, pi.l3 + 16);
+    this.ports = wordAt(d, pi.l4);
+    this.inIf = b.ifIndex[s]!;
+  }
+
+  /** After emit queued slot s's tag on path p with ports localPort -> peerPort (no metadata, no false-positive header). */
+  after(b: Batch, s: number, pi: PacketInfo, r: number, p: number, localPort: number, peerPort: number, now: number): void {
+    const ctx = this.ctx;
+    const t = ctx.sessions;
+    if (r >= this.at.length) this.grow(r);
+    const nf = ctx.nativeForward;
+    if (this.gen[r] === nf.generation && now - this.at[r]! < LEASE_MS / 2) return;
+    const f = t.flags[r]!;
+    const path = ctx.tables.paths[p]!;
+    if (pi.family !== 4 || pi.l4 - pi.l3 !== 20 || pi.fragment !== 0 || (pi.protocol !== PROTO_TCP && pi.protocol !== PROTO_UDP)) return;
+    if (pi.protocol === PROTO_TCP && (pi.tcpFlags & STATE_FLAGS) !== 0) return;
+    if ((b.flags[s]! & (PF_HANDED | PF_REASSEMBLED)) !== 0 || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4) return;
+    if ((f & (SF_NEEDS_META | SF_REV_SIGNAL | SF_TRANSFORMED | SF_CLOSING)) !== 0 || t.natRelay[r] === 1) return;
+    if (t.alt.get(r) !== undefined || t.chain[r] !== 0 || t.syncing) return;
+    let seal = SEAL_NONE;
+    let cipher = null;
+    let kid = 0;
+    if ((f & SF_PAYLOAD) !== 0) {
+      if (t.role[r] === ROLE_INGRESS && (f & SF_ENC_DECIDED) === 0) return; // decideAdaptive has not looked yet
+      seal = SEAL_PLAIN;
+      if ((f & SF_ENC_ON) !== 0) {
+        const key = sealKey(ctx, r, now);
+        if (key === undefined || key.cipher.kind === 'aes-256-gcm') return;
+        seal = SEAL_CBC;
+        cipher = key.cipher;
+        kid = keyId(key.version);
+      }
+    }
+    const k = ctx.crypto.keys.tx(p, now);
+    if (k === null) return;
+    const m = this.m;
+    m.ifIndex = this.inIf; m.protocol = pi.protocol; m.src = this.src; m.dst = this.dst; m.ports = this.ports;
+    m.row = r; m.forward = t.role[r] === ROLE_INGRESS;
+    m.wpSrc = ctx.pathLocalWords[p * 4]!; m.wpDst = ctx.pathRemoteWords[p * 4]!;
+    m.localPort = localPort; m.peerPort = peerPort;
+    m.outIf = path.localInterface; m.mtu = ctx.pathMtu[p]!; m.path = p;
+    m.seal = seal; m.service = t.service[r]!; m.keyIdByte = kid; m.timeoutMs = timeoutMs(ctx, r, f);
+    m.timed = path.hmac.mode === 'time-based';
+    nf.columnsFrom(t);
+    if (!nf.mark(m, k.hmac, k.keyId, ctx.crypto.keys.sender, k.counter, cipher, now)) return;
+    this.at[r] = now;
+    this.gen[r] = nf.generation;
+  }
+
+  private grow(r: number): void {
+    let n = this.at.length;
+    while (n <= r) n *= 2;
+    const a = new Float64Array(n), g = new Uint32Array(n);
+    a.set(this.at);
+    g.set(this.gen);
+    this.at = a;
+    this.gen = g;
+  }
+}
+
+/** The u32 native/fwd.c reads at d[o] (memcpy on little-endian x86-64). */
+function wordAt(d: Uint8Array, o: number): number {
+  return (d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24)) >>> 0;
+}
