@@ -13,7 +13,10 @@
  *           default 3; one TCP run of the plan's length per side and round; one node first in even rounds, the pair
  *           first in odd ones): each test's ratio per round, side by side; for each test the round of its median
  *           ratio (the session test: of those that did not break down) stands for the case (TCP in the first round
- *           only gave +5 % and -14.6 % on two quiet runs: one run per side, minutes apart).
+ *           only gave +5 % and -14.6 % on two quiet runs: one run per side, minutes apart). A round in which the
+ *           standby took over (r1a applied a role change after the pair formed, or r1b is not standby at the end:
+ *           a starved active, ha15) measured a failover: it is disturbed and left out of both medians. TCP also
+ *           prints each router's CPU per Gbit (HA work on r1a would raise r1's, not r2's).
  *   cpu     during each session test, the CPU time of r1's main thread (control and, with one worker, the
  *           data path), of its other threads, of r2 and of the standby r1b, less their idle rate sampled for
  *           3 s just before (timers, reports, heartbeats, the sampler), and the whole machine's busy time:
@@ -146,6 +149,9 @@ export interface HaRound {
   /** the standby's CPU seconds during the pair's TCP run (all its threads) */
   standbyTcpCpu?: number;
   sync?: HaSync;
+  /** what showed that the standby took over during the pair's tests (the round then measured a failover, not the
+   *  pair's cost: left out of both medians) */
+  tookOver?: string;
 }
 
 export interface HaResult {
@@ -165,6 +171,8 @@ export interface HaResult {
 interface HaShow {
   role: string;
   partnerRole?: string;
+  /** role changes the node has applied since it started (a takeover or a yield adds to them) */
+  roleChanges: number;
   replicaRecords: number;
   lag: { lastMs?: number; maxMs: number; pending: number; changeMs?: number; changeMaxMs: number; changeLagMs: number[] };
   sessions: { upserts: number; deletes: number; collections: number; maxWaitMs: number; dirtyLeft: number };
@@ -195,12 +203,13 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   const tool = rate === undefined ? undefined : buildCTool(ctx.dir, 'session-load');
   const paced = tool?.path;
   if (tool !== undefined && paced === undefined) res.errors.push(`paced: bench/c/session-load.c: ${tool.reason}`);
-  const both = async (r: HaRun, label: string, standbyPid?: number): Promise<number | undefined> => {
+  const both = async (r: HaRun, label: string, standbyPid?: number, afterTcp?: () => void): Promise<number | undefined> => {
     await checkConnectivity();
     const standby0 = standbyPid === undefined ? NaN : cpuSeconds(standbyPid);
     await step(`${label} tcp`, async () => { r.tcp = await measureTcp(svr, tcpPlan, progress); });
     const standbyTcp = standbyPid === undefined ? undefined : cpuSeconds(standbyPid) - standby0;
     if (standbyTcp !== undefined) progress(`    the standby r1b during the TCP run: ${standbyTcp.toFixed(2)} s of CPU`);
+    afterTcp?.();
     // warm up as a node that has run a while (the session path's code compiled), both sides alike
     await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
     const pids = [svr.proc('r1')?.pid ?? NaN, svr.proc('r2')?.pid ?? NaN, standbyPid ?? NaN];
@@ -259,7 +268,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       await both(single, 'single');
     };
     /** r1 a pair (r1, r2 and the standby on the pair's config), back to one node afterwards */
-    const runPair = async (pair: HaRun, round: number): Promise<{ standbyTcpCpu?: number; sync?: HaSync }> => {
+    const runPair = async (pair: HaRun, round: number): Promise<{ standbyTcpCpu?: number; sync?: HaSync; tookOver?: string }> => {
       progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 a pair: r1a in ${NS.r1}, r1b in ${ns}, sync veth ${SYNC.r1a} - ${SYNC.r1b}`);
       // r2 too: the pair's config has its own authority secret (the path keys must agree)
       for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
@@ -269,31 +278,37 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       standby = spawnIn(ns, 'svr-r1b', process.execPath, [...profiled(`r1b-${round + 1}`), svrScript(), 'node', 'start', ...HEADLINE_NODE_ARGS, '--config', config, '--name', 'r1', '--ha-node', 'r1b',
         '--socket', sockB, '--run-dir', join(dir, 'run'), '--data-dir', join(dir, `data-r1b-${round}`)], join(dir, `r1b-${round}.log`));
       await waitForLine(standby, /node\.running/, 20_000);
-      await pairFormed(svr);
+      const formed = await pairFormed(svr);
       await pathsUp(svr);
+      // r1a's `show ha` every second from the session test's warm-up on (not during TCP: the one node's run has no sampler)
       let sampling = true;
       const samples: HaShow[] = [];
-      const sampler = (async () => {
-        while (sampling) {
-          const s = await showHa(svr.socket('r1')).catch(() => undefined);
-          if (s !== undefined) samples.push(s);
-          await sleep(1000);
-        }
-      })();
-      const standbyTcpCpu = await both(pair, 'pair', standby.pid);
+      let sampler: Promise<void> | undefined;
+      const startSampler = (): void => {
+        sampler = (async () => {
+          while (sampling) {
+            const s = await showHa(svr.socket('r1')).catch(() => undefined);
+            if (s !== undefined) samples.push(s);
+            await sleep(1000);
+          }
+        })();
+      };
+      const standbyTcpCpu = await both(pair, 'pair', standby.pid, startSampler);
       sampling = false;
       await sampler;
+      const tookOver = await tookOverSince(svr, sockB, formed);
+      if (tookOver !== undefined) progress(`    ! the standby took over during the pair's tests (${tookOver}): this round measured a failover, not the pair's cost`);
       let sync: HaSync | undefined;
       await step('pair sync', async () => { sync = await settle(svr, sockB, samples); });
       if (sync !== undefined) progress(`    sync under ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag p50 <= ${sync.changeLagP50Ms ?? '-'} ms, p99 <= ${sync.changeLagP99Ms ?? '-'} ms, max ${sync.changeLagMaxMs.toFixed(1)} ms (ack ${sync.ackLagMaxMs.toFixed(1)}, waited for collection ${sync.waitMaxMs.toFixed(1)}), ${sync.upserts} rows and ${sync.deletes} removals in ${sync.collections} collections, ${sync.recordsSent} records in ${sync.batchesSent} datagrams, ${sync.batchesResent} resent; settled: ${sync.activeSessions} sessions on r1a, ${sync.replicaRows} rows on r1b`);
       await pairDown(round);
-      return { ...(standbyTcpCpu === undefined ? {} : { standbyTcpCpu }), ...(sync === undefined ? {} : { sync }) };
+      return { ...(standbyTcpCpu === undefined ? {} : { standbyTcpCpu }), ...(sync === undefined ? {} : { sync }), ...(tookOver === undefined ? {} : { tookOver }) };
     };
     for (let round = 0; round < COST_ROUNDS; round++) {
       const single: HaRun = {};
       const pair: HaRun = {};
       // one node first in even rounds, the pair first in odd ones: a load that drifts during the run favours neither
-      let p: { standbyTcpCpu?: number; sync?: HaSync };
+      let p: { standbyTcpCpu?: number; sync?: HaSync; tookOver?: string };
       if (round % 2 === 0) {
         await runSingle(single, round);
         p = await runPair(pair, round);
@@ -304,8 +319,10 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
       const costRatio = pacedCostRatio(single, pair);
       const problems = roundProblems(single, pair, ['with r1 one node', 'with r1 a pair']);
+      if (p.tookOver !== undefined) problems.push(`the standby took over during the pair's tests (${p.tookOver})`);
       const tcpRatio = (pair.tcp?.gbps.median ?? NaN) / (single.tcp?.gbps.median ?? NaN);
-      const cpuPerGbit = (r: HaRun): string => r.tcp?.cpuSecondsPerGbit?.median.toFixed(3) ?? '-';
+      // each router's CPU per Gbit too: HA work on r1a would raise r1's share, not r2's (r2 runs no HA code)
+      const cpuPerGbit = (r: HaRun): string => `${r.tcp?.cpuSecondsPerGbit?.median.toFixed(3) ?? '-'} (r1 ${routerPerGbit(r, 'svr-r1', tcpPlan.tcpSeconds)}, r2 ${routerPerGbit(r, 'svr-r2', tcpPlan.tcpSeconds)})`;
       progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
         + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`
         + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`
@@ -313,14 +330,15 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
       res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, problems, ...p });
     }
-    // TCP: the round of the median ratio stands for the case
-    const byTcp = res.rounds!.filter((r) => Number.isFinite(r.tcpRatio)).sort((x, y) => x.tcpRatio! - y.tcpRatio!);
+    // TCP: the round of the median ratio stands for the case (a round in which the standby took over only if all did)
+    const tcpRounds = res.rounds!.filter((r) => Number.isFinite(r.tcpRatio));
+    const byTcp = (tcpRounds.some((r) => r.tookOver === undefined) ? tcpRounds.filter((r) => r.tookOver === undefined) : tcpRounds).sort((x, y) => x.tcpRatio! - y.tcpRatio!);
     const midTcp = byTcp[Math.floor((byTcp.length - 1) / 2)];
     if (midTcp !== undefined) {
       res.single.tcp = midTcp.single.tcp;
       res.pair.tcp = midTcp.pair.tcp;
       res.tcpRatio = midTcp.tcpRatio;
-      progress(`    pair / one node, TCP, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => r.tcpRatio!.toFixed(3)).join(', ')}; median of ${byTcp.length}: ${midTcp.tcpRatio!.toFixed(3)}`);
+      progress(`    pair / one node, TCP, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.tcpRatio!.toFixed(3)}${r.tookOver === undefined ? '' : ' (standby took over)'}`).join(', ')}; median of ${byTcp.length}: ${midTcp.tcpRatio!.toFixed(3)}`);
     }
     // the round of the median ratio stands for the case (its sessions, CPU and sync); a disturbed round
     // (round-check.ts: failed sessions, different windows, a paced test that did not hold) only if all were
@@ -350,16 +368,35 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   return res;
 }
 
-/** Waits (10 s at most) until r1a is active and hears its partner standby. */
-async function pairFormed(svr: SvrouterMode): Promise<void> {
+/** Waits (10 s at most) until r1a is active and hears its partner standby; r1a's role changes then. */
+async function pairFormed(svr: SvrouterMode): Promise<number> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     let why = '';
     const s = await showHa(svr.socket('r1')).catch((e: Error) => { why = e.message.split('\n')[0]!; return undefined; });
-    if (s?.role === 'active' && s.partnerRole === 'standby') return;
+    if (s?.role === 'active' && s.partnerRole === 'standby') return s.roleChanges;
     if (Date.now() > deadline) throw new Error(`the pair did not form within 10 s: r1a ${s?.role ?? why}, its partner ${s?.partnerRole ?? 'not heard'}`);
     await sleep(100);
   }
+}
+
+/** Whether the standby took over since the pair formed (r1a had applied `formedChanges` role changes then): r1a
+ *  applied another role since (it yielded), or is no longer active, or r1b is not standby. What showed it, or undefined.
+ *  ha15: a loaded host starves r1a for the dead time, r1b takes over, and the rest of the round is a failover's. */
+async function tookOverSince(svr: SvrouterMode, sockB: string, formedChanges: number): Promise<string | undefined> {
+  const a = await showHa(svr.socket('r1')).catch(() => undefined);
+  const b = await showHa(sockB).catch(() => undefined);
+  if (a === undefined || b === undefined) return `\`show ha\` did not answer on ${a === undefined ? 'r1a' : 'r1b'}`;
+  if (a.role !== 'active' || b.role !== 'standby') return `r1a ${a.role}, r1b ${b.role}`;
+  if (a.roleChanges !== formedChanges) return `r1a applied ${a.roleChanges - formedChanges} role change(s) after the pair formed`;
+  return undefined;
+}
+
+/** A router's CPU seconds per Gbit in a TCP result (its run's CPU over the run's throughput and length), or '-'. */
+function routerPerGbit(r: HaRun, proc: string, seconds: number): string {
+  const cpu = r.tcp?.cpuByProcess?.[proc]?.[0];
+  const gbps = r.tcp?.gbps.runs[0];
+  return cpu === undefined || gbps === undefined || gbps <= 0 ? '-' : (cpu / (gbps * seconds)).toFixed(3);
 }
 
 const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;

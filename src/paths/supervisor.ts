@@ -262,7 +262,9 @@ export class PathSupervisor {
     this.#trafficTimer = this.#timers.setTimeout(() => {
       if (this.#deps.traffic !== undefined) this.#pollTraffic();
       this.#drainReplies();
-      this.#scheduleTrafficPoll();
+      // quiet (a pair's standby, devices down): no data to see and no replies to drain; `resume` polls again
+      if (this.#quiet) this.#trafficTimer = null;
+      else this.#scheduleTrafficPoll();
     }, Math.max(5, ms));
   }
 
@@ -346,6 +348,7 @@ export class PathSupervisor {
    *  `bfd.resume`), usable at once, without a hold-down for the time it was down as a standby (machines/path.ts `path.resume`). */
   resume(): void {
     this.#quiet = false;
+    if (this.#trafficTimer === null && this.#subscription !== null && (this.#deps.traffic !== undefined || this.#fast !== null)) this.#scheduleTrafficPoll();
     for (const rt of this.#paths.values()) {
       rt.lifecycle.send({ type: 'path.resume' });
       rt.actor.send({ type: 'bfd.resume' });

@@ -6,6 +6,8 @@
  * The JS thread falling behind shows as batches that fill up (packets queue in the kernel between two
  * polls, or behind busy buffers), so: poll -> thread when a tick's batches averaged >= toThread packets;
  * thread -> poll after `calmTicks` ticks in a row averaging < toPoll (hysteresis: no flapping).
+ * A tick without a batch in poll mode leaves the policy `idle`: until a batch comes, no tick can change anything,
+ * so the caller may stop ticking and start again at the next batch (tun-device.ts: an idle queue wakes nobody).
  */
 export type ReaderMode = 'poll' | 'thread';
 
@@ -23,6 +25,7 @@ export const READER_MODE_TICK_MS = 100;
 export class AdaptiveReaderMode {
   #mode: ReaderMode = 'poll';
   #calm = 0;
+  #idle = false;
   readonly toThread: number;
   readonly toPoll: number;
   readonly calmTicks: number;
@@ -37,8 +40,14 @@ export class AdaptiveReaderMode {
     return this.#mode;
   }
 
+  /** The last tick delivered no batch in poll mode: ticks change nothing until the next batch. */
+  get idle(): boolean {
+    return this.#idle;
+  }
+
   /** One tick: the packets and batches delivered since the last one. Returns the mode for the next tick. */
   tick(packets: number, batches: number): ReaderMode {
+    this.#idle = false;
     const avg = batches === 0 ? 0 : packets / batches;
     if (this.#mode === 'poll') {
       if (avg >= this.toThread) this.#mode = 'thread';
@@ -49,6 +58,7 @@ export class AdaptiveReaderMode {
       this.#mode = 'poll';
       this.#calm = 0;
     }
+    this.#idle = batches === 0 && this.#mode === 'poll';
     return this.#mode;
   }
 }

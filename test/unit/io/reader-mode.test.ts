@@ -28,6 +28,21 @@ test('thread -> poll only after calmTicks calm ticks in a row', () => {
   assert.is(p.tick(150, 100), 'poll');
 });
 
+test('idle: a tick without a batch in poll mode (the caller may stop ticking until the next batch), not in thread mode', () => {
+  const p = new AdaptiveReaderMode({ toThread: 8, toPoll: 2, calmTicks: 2 });
+  assert.is(p.idle, false, 'before any tick');
+  p.tick(0, 0);
+  assert.ok(p.idle, 'poll, no batch');
+  p.tick(3, 3);
+  assert.is(p.idle, false, 'poll with batches');
+  p.tick(800, 100);
+  assert.is(p.mode, 'thread');
+  p.tick(0, 0);
+  assert.is(p.idle, false, 'thread, no batch: one calm tick, the mode may still change');
+  assert.is(p.tick(0, 0), 'poll', 'second calm tick');
+  assert.ok(p.idle, 'back in poll with no batch');
+});
+
 test('in between (toPoll <= average < toThread) the mode holds either way', () => {
   const polling = new AdaptiveReaderMode();
   const threaded = new AdaptiveReaderMode();
