@@ -41,11 +41,22 @@ for (const line of preflight()) console.log(line);
 
 const child = spawn(process.execPath, [UVU, TEST_ROOT, process.argv[2] ?? '\\.test\\.js$'], { stdio: ['inherit', 'pipe', 'inherit'] });
 const chunks: Buffer[] = [];
+/** uvu exits when the event loop is empty: a test that failed before its cleanup leaves timers that keep it alive */
+const EXIT_GRACE_MS = 15_000;
+let lingered = false;
 child.stdout.on('data', (d: Buffer) => {
   process.stdout.write(d);
   chunks.push(d);
+  if (/Duration:/.test(d.toString('utf8'))) {
+    setTimeout(() => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      lingered = true;
+      child.kill('SIGKILL');
+    }, EXIT_GRACE_MS).unref();
+  }
 });
 child.on('close', (code) => {
+  if (lingered) console.error(`npm test: uvu printed its summary but had not exited ${EXIT_GRACE_MS / 1000} s later (a test left a timer or handle alive, often after a failed assertion skipped its cleanup); stopped it`);
   const output = Buffer.concat(chunks).toString('utf8');
   const problems = summaryProblems(parseUvuSummary(output), ci);
   // repeated at the end: a CI log is often read from its tail only

@@ -5,9 +5,12 @@ import type { EnforcedMss, SvrConfig } from '../../../src/model/config.js';
 import { PacketInfo, parsePacket, TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
 import { readTcpMss } from '../../../src/packet/tcp-mss.js';
 import { fillIpv4HeaderChecksum } from '../../../src/packet/rewrite.js';
-import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { exampleConfig, sleep, until } from '../../support/config.js';
 import { recordWire, type WirePacket } from '../../support/wire.js';
+
+/** A lone UDP first packet is not retried: under load the lab's paths may not be up yet when a test starts. */
+const pathUp = (lab: MemoryLab) => until(() => lab.r1.peers().some((p) => p.paths.some((q) => q.up)), 10_000);
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** The simulated hosts offer MSS 1400 (src/sim/tcp-types.ts). */
@@ -120,8 +123,9 @@ test('UDP longer than the path MTU after svrouter bytes: dropped at r1 and count
   lab.servers[0]!.udpBind(7, (data, from) => { got.push(data.length); lab.servers[0]!.udpSend(7, from.address, from.port, Uint8Array.of(1)); });
   const client = lab.clients[0]!;
   client.udpBind(40000, () => undefined);
+  assert.ok(await pathUp(lab), 'r1 has a usable path before the one UDP packet that opens the session');
   client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(10)); // the session's first packet carries metadata
-  assert.ok(await until(() => got.length === 1));
+  assert.ok(await until(() => got.length === 1, 10_000));
   // 28 B of IPv4/UDP headers + 26 B of trailer (replay block 10 + HMAC 16): 1446 B of payload make a 1500 B packet on the wan
   client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1446));
   client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1447));
@@ -144,8 +148,9 @@ test('UDP that does not fit: the client gets ICMP fragmentation needed (type 3 c
   const client = lab.clients[0]!;
   let replies = 0;
   client.udpBind(40000, () => void replies++);
+  assert.ok(await pathUp(lab), 'r1 has a usable path before the one UDP packet that opens the session');
   client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(10));
-  assert.ok(await until(() => replies === 1), 'the handshake is done: no more metadata on this session');
+  assert.ok(await until(() => replies === 1, 10_000), 'the handshake is done: no more metadata on this session');
   client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1447));
   assert.ok(await until(() => icmp.length === 1));
   const e = icmp[0]!;
@@ -170,8 +175,9 @@ test('an encrypted UDP packet that does not fit: the MTU in the ICMP counts its 
   const client = lab.clients[0]!;
   let replies = 0;
   client.udpBind(40000, () => void replies++);
+  assert.ok(await pathUp(lab), 'r1 has a usable path before the one UDP packet that opens the session');
   client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(10));
-  assert.ok(await until(() => replies === 1), 'the handshake is done: no more metadata on this session');
+  assert.ok(await until(() => replies === 1, 10_000), 'the handshake is done: no more metadata on this session');
   // 1460 B of payload (a 1488 B packet) seal into IV 16 + 1472 B of CBC + key id 1, then the trailer 26: 1543 B
   client.udpSend(40000, '198.18.3.20', 7, new Uint8Array(1460));
   assert.ok(await until(() => icmp.length === 1));
