@@ -402,18 +402,23 @@ static void cbc_encrypt_lanes(cipher_handle *c, batch *b, const uint8_t *ivs) {
   }
 }
 
+/* The pool holds at least `cap` bytes; -1 (*what says why) when out of memory. */
+static int pool_grow(cipher_handle *c, size_t cap, const char **what) {
+  if (c->ivs_cap >= cap) return 0;
+  uint8_t *grown = realloc(c->ivs, cap);
+  if (grown == NULL) {
+    *what = "out of memory (IV pool)";
+    return -1;
+  }
+  c->ivs = grown;
+  c->ivs_cap = cap;
+  return 0;
+}
+
 /* Tests only: `need` bytes of the handle's own splitmix64 stream, so two handles created with the same seed give the
  * same IVs in the same order however their callers split them into calls (the JS and the native path of svr-out). */
 static const uint8_t *test_ivs(cipher_handle *c, size_t need, const char **what) {
-  if (c->ivs_cap < need) {
-    uint8_t *grown = realloc(c->ivs, need);
-    if (grown == NULL) {
-      *what = "out of memory (IV pool)";
-      return NULL;
-    }
-    c->ivs = grown;
-    c->ivs_cap = need;
-  }
+  if (pool_grow(c, need, what) != 0) return NULL;
   c->ivs_pos = c->ivs_cap; /* a later switch back to RAND_bytes refills first */
   for (size_t i = 0; i < need; i += 8) {
     uint64_t z = (c->iv_state += 0x9e3779b97f4a7c15ull);
@@ -430,16 +435,7 @@ static const uint8_t *test_ivs(cipher_handle *c, size_t need, const char **what)
 static const uint8_t *pool_take(cipher_handle *c, size_t need, const char **what) {
   if (c->iv_seeded) return test_ivs(c, need, what);
   if (c->ivs_cap - c->ivs_pos < need) {
-    size_t cap = need > IV_POOL ? need : IV_POOL;
-    if (c->ivs_cap < cap) {
-      uint8_t *grown = realloc(c->ivs, cap);
-      if (grown == NULL) {
-        *what = "out of memory (IV pool)";
-        return NULL;
-      }
-      c->ivs = grown;
-      c->ivs_cap = cap;
-    }
+    if (pool_grow(c, need > IV_POOL ? need : IV_POOL, what) != 0) return NULL;
     c->ivs_pos = c->ivs_cap; /* nothing usable until the refill succeeds */
     if (RAND_bytes(c->ivs, (int)c->ivs_cap) != 1) {
       *what = "RAND_bytes";
