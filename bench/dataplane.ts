@@ -7,7 +7,7 @@
  * of opening a session and of denying a first packet. Established TCP both ways: frames of 64 data segments
  * r1 -> r2 and, the other way, frames of 32 pure ACKs r2 -> r1 (the tcp case's two directions). Each line gives
  * the mean and the best (least disturbed) batch, ingress / egress. Run: node dist/bench/dataplane.js [--tcp]
- * With SVR_NATIVE_FORWARD=1 r1 gets its batch in slots with room (as from a TUN reader), so the marked session's
+ * Unless SVR_NATIVE_FORWARD=0, r1 gets its batch in slots with room (as from a TUN reader), so the marked session's
  * packets are finished natively in place (native/fwd.c); the batch is restored between rounds, outside the timing.
  */
 import { parseAddress } from '../src/packet/addr.js';
@@ -50,7 +50,7 @@ function run(label: string, encrypt: boolean, size: number, keys: 'static' | 'ha
   if (pairs !== undefined) exchangeKeys(r1, r2, pairs[0], pairs[1], t1.paths[0]!.hmac.key);
   const pkt = buildUdp({ src: parseAddress('198.18.1.10')!.bytes, dst: parseAddress('198.18.3.20')!.bytes, srcPort: 40000, dstPort: 5000, payload: new Uint8Array(size) });
   const n = MAX_BATCH;
-  const room = process.env['SVR_NATIVE_FORWARD'] === '1' ? pkt.length + 128 : 0;
+  const room = process.env['SVR_NATIVE_FORWARD'] !== '0' ? pkt.length + 128 : 0;
   const slot = Math.max(room, pkt.length);
   const data = new Uint8Array(slot * n);
   const off = new Uint32Array(n), len = new Uint32Array(n);

@@ -47,6 +47,8 @@
  *   cryptoDestroy(h)   frees the contexts now (OpenSSL cleanses key material); twice is a no-op.
  *                      The handle's memory is freed by its finalizer.
  *   cryptoOpensslVersion() -> "3.0.19": the OpenSSL the addon's calls really reach.
+ *   cryptoTestIvs(seed)   tests only: ciphers created while seed != 0 take their IVs from a seeded stream of their
+ *                      own instead of RAND_bytes (one branch per call that takes IVs, none per packet).
  *
  * Errors are thrown with a `code`: SVR_CRYPTO_KIND (unknown kind or alg), SVR_CRYPTO_KEY (bad key
  * length), SVR_CRYPTO_RANGE (RangeError: a region, count, array or argument out of range),
@@ -97,7 +99,12 @@ typedef struct {
   int lanes_ok;
   uint8_t *ivs; /* random IV pool: ivs[ivs_pos, ivs_cap) not used yet */
   size_t ivs_cap, ivs_pos;
+  int iv_seeded;    /* tests only (cryptoTestIvs): IVs from iv_state's splitmix64 stream, not RAND_bytes */
+  uint64_t iv_state;
 } cipher_handle;
+
+/* cryptoTestIvs: 0, or the seed of every cipher created from now on (tests only; the JS thread sets it) */
+static uint64_t test_iv_seed;
 
 typedef struct {
   handle_head head;
@@ -339,6 +346,8 @@ static napi_value cipher_create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   c->lanes_ok = k == KIND_CBC && svr_aes_lanes_expand(&c->lanes, key, (uint32_t)key_len) == 0;
+  c->iv_seeded = test_iv_seed != 0;
+  c->iv_state = test_iv_seed;
   return wrap_handle(env, &c->head);
 }
 
@@ -393,20 +402,40 @@ static void cbc_encrypt_lanes(cipher_handle *c, batch *b, const uint8_t *ivs) {
   }
 }
 
+/* The pool holds at least `cap` bytes; -1 (*what says why) when out of memory. */
+static int pool_grow(cipher_handle *c, size_t cap, const char **what) {
+  if (c->ivs_cap >= cap) return 0;
+  uint8_t *grown = realloc(c->ivs, cap);
+  if (grown == NULL) {
+    *what = "out of memory (IV pool)";
+    return -1;
+  }
+  c->ivs = grown;
+  c->ivs_cap = cap;
+  return 0;
+}
+
+/* Tests only: `need` bytes of the handle's own splitmix64 stream, so two handles created with the same seed give the
+ * same IVs in the same order however their callers split them into calls (the JS and the native path of svr-out). */
+static const uint8_t *test_ivs(cipher_handle *c, size_t need, const char **what) {
+  if (pool_grow(c, need, what) != 0) return NULL;
+  c->ivs_pos = c->ivs_cap; /* a later switch back to RAND_bytes refills first */
+  for (size_t i = 0; i < need; i += 8) {
+    uint64_t z = (c->iv_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    for (size_t j = 0; j < 8 && i + j < need; j++) c->ivs[i + j] = (uint8_t)(z >> (8 * j));
+  }
+  return c->ivs;
+}
+
 /* `need` fresh random bytes from the handle's pool; at most one RAND_bytes call. NULL when out of memory or RAND_bytes
  * failed (*what says which). */
 static const uint8_t *pool_take(cipher_handle *c, size_t need, const char **what) {
+  if (c->iv_seeded) return test_ivs(c, need, what);
   if (c->ivs_cap - c->ivs_pos < need) {
-    size_t cap = need > IV_POOL ? need : IV_POOL;
-    if (c->ivs_cap < cap) {
-      uint8_t *grown = realloc(c->ivs, cap);
-      if (grown == NULL) {
-        *what = "out of memory (IV pool)";
-        return NULL;
-      }
-      c->ivs = grown;
-      c->ivs_cap = cap;
-    }
+    if (pool_grow(c, need > IV_POOL ? need : IV_POOL, what) != 0) return NULL;
     c->ivs_pos = c->ivs_cap; /* nothing usable until the refill succeeds */
     if (RAND_bytes(c->ivs, (int)c->ivs_cap) != 1) {
       *what = "RAND_bytes";
@@ -778,6 +807,18 @@ static napi_value crypto_destroy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* cryptoTestIvs(seed) -> undefined: tests only. seed 1..2^32-1: every cipher created from now on draws its IVs from its
+ * own stream of that seed (the same IVs for two ciphers created alike); 0: from RAND_bytes again (new ciphers). */
+static napi_value crypto_test_ivs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t seed;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || svr_arg_u32(env, argv[0], "seed", &seed) != 0) return NULL;
+  test_iv_seed = seed;
+  return NULL;
+}
+
 /* cryptoHmacLanes() -> whether SHA-256 tags of a batch go 16 at a time here (AVX-512; hmac-lanes.c). */
 static napi_value crypto_hmac_lanes(napi_env env, napi_callback_info info) {
   napi_value result;
@@ -835,7 +876,7 @@ napi_status svr_crypto_init(napi_env env, napi_value exports) {
       {"decryptBatch", decrypt_batch},       {"hmacCreate", hmac_create},
       {"hmacSignBatch", hmac_sign_batch},    {"hmacVerifyBatch", hmac_verify_batch},
       {"cryptoDestroy", crypto_destroy},     {"cryptoOpensslVersion", crypto_openssl_version},
-      {"cryptoHmacLanes", crypto_hmac_lanes},
+      {"cryptoHmacLanes", crypto_hmac_lanes},  {"cryptoTestIvs", crypto_test_ivs},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_status s = svr_export_fn(env, exports, fns[i].name, fns[i].fn, NULL);

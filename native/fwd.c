@@ -11,12 +11,13 @@
  *   addresses/ports, L4 checksum and IP length (steady-send.c); the session's packets, bytes, last-seen and
  *   expiry columns. Any other packet, or one that does not fit (room, path MTU, a bad checksum, a payload that
  *   starts with the metadata cookie), goes to JS unchanged; a flow that falls back loses its mark, so its later
- *   packets in the batch follow it to JS (order within a flow is kept). Same bytes as svr-out
- *   (test/unit/dataplane/native-forward.test.ts).
+ *   packets in the batch follow it to JS (order within a flow is kept). Same bytes as svr-out, checked byte for
+ *   byte against it (test/unit/dataplane/native-forward-bytes.test.ts).
  * Everything runs on the dataplane's JS thread, in the same call order as JS would: no locks, no atomics.
  * JS:
  *   nfCreate(capacityPow2) -> handle; nfClear(h); nfMark(h, desc, until); nfColumns(h, pktsFwd, bytesFwd,
- *   pktsRev, bytesRev, lastSeen, expires); nfKey(h, slot, hmac, tagLength, keyId, sender, counter: Uint32Array(3)
+ *   pktsRev, bytesRev, lastSeen, expires); nfPaths(h, pathUp: Uint8Array, by path index: a packet of a marked flow
+ *   whose path is down goes to JS); nfKey(h, slot, hmac, tagLength, keyId, sender, counter: Uint32Array(3)
  *   [hi, lo, signed here]); nfCipher(h, slot, cipher); nfForward(h, data, offsets, lengths, count, room, ifIndex, now,
  *   res, slot) -> native
  *   count (ifIndex: the interface they came in on; slot: the time slot
@@ -88,6 +89,9 @@ typedef struct {
   napi_ref col_ref[NF_COLS];
   void *col[NF_COLS];
   size_t col_len[NF_COLS];
+  napi_ref up_ref; /* the data path's pathUp (a worker's lives in a SharedArrayBuffer control writes without a call) */
+  const uint8_t *up;
+  size_t up_len;
 } nf_table;
 
 static uint32_t rd16(const uint8_t *d, uint32_t o) { return ((uint32_t)d[o] << 8) | d[o + 1]; }
@@ -128,6 +132,7 @@ static void table_finalize(napi_env env, void *data, void *hint) {
     unref(env, &t->ciphers[i].ref);
   }
   for (int i = 0; i < NF_COLS; i++) unref(env, &t->col_ref[i]);
+  unref(env, &t->up_ref);
   free(t->work);
   free(t->e);
   free(t);
@@ -262,6 +267,20 @@ static napi_value nf_columns(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value nf_paths(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  nf_table *t = get_table(env, info, &argc, argv);
+  void *p;
+  size_t n;
+  if (t == NULL || argc < 2 || svr_arg_typed(env, argv[1], napi_uint8_array, "pathUp", &p, &n) != 0) return NULL;
+  unref(env, &t->up_ref);
+  SVR_CHECK(env, napi_create_reference(env, argv[1], 1, &t->up_ref));
+  t->up = p;
+  t->up_len = n;
+  return NULL;
+}
+
 static napi_value nf_key_set(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
@@ -333,6 +352,7 @@ static int admit(nf_table *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t 
     if (rd16(d, 24) != len - 20) goto fallback;
   }
   if (svr_ones_sum_be(d, 20) != 0xffff) goto fallback; /* decode drops it, counted */
+  if (e->key >= t->up_len || t->up[e->key] == 0) goto fallback; /* the path went down: JS moves the flow */
   nf_key *k = &t->keys[e->key];
   nf_cipher *c = &t->ciphers[e->cipher];
   if (k->h == NULL || !svr_crypto_live(k->h) || (e->seal == SEAL_CBC && (c->h == NULL || !svr_crypto_live(c->h))))
@@ -478,6 +498,7 @@ napi_status svr_fwd_init(napi_env env, napi_value exports) {
   if ((s = svr_export_fn(env, exports, "nfClear", nf_clear, NULL)) != napi_ok) return s;
   if ((s = svr_export_fn(env, exports, "nfMark", nf_mark, NULL)) != napi_ok) return s;
   if ((s = svr_export_fn(env, exports, "nfColumns", nf_columns, NULL)) != napi_ok) return s;
+  if ((s = svr_export_fn(env, exports, "nfPaths", nf_paths, NULL)) != napi_ok) return s;
   if ((s = svr_export_fn(env, exports, "nfKey", nf_key_set, NULL)) != napi_ok) return s;
   if ((s = svr_export_fn(env, exports, "nfCipher", nf_cipher_set, NULL)) != napi_ok) return s;
   if ((s = svr_export_fn(env, exports, "nfForward", nf_forward, NULL)) != napi_ok) return s;

@@ -44,6 +44,8 @@ export interface SvrNativeCrypto {
   cryptoOpensslVersion(): string;
   /** whether SHA-256 tags of a batch are computed 16 at a time on this CPU (AVX-512; native/hmac-lanes.c) */
   cryptoHmacLanes(): boolean;
+  /** Tests only: ciphers created from now on draw their IVs from a stream of `seed` (0: RAND_bytes again). */
+  cryptoTestIvs(seed: number): void;
 }
 
 /** An error thrown by the addon's crypto functions. */
@@ -91,4 +93,15 @@ export function loadNativeCrypto(root?: string): SvrNativeCrypto {
 
 export function nativeCryptoAvailable(root?: string): boolean {
   return !(tryLoadNativeCrypto(root) instanceof SvrError);
+}
+
+/**
+ * Tests only: ciphers created from now on take their IVs from a stream of `seed` of their own (1..2^32-1), the same
+ * for two ciphers created alike, so two runs seal the same bytes; 0: random again. False without the addon.
+ */
+export function seedTestIvs(seed: number): boolean {
+  const n = tryLoadNativeCrypto();
+  if (n instanceof SvrError) return false;
+  n.cryptoTestIvs(seed);
+  return true;
 }

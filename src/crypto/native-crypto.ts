@@ -33,7 +33,7 @@ import { tagLength } from './hmac.js';
 import { loadNativeCrypto, mapNativeCryptoError, tryLoadNativeCrypto, type NativeCryptoHandle, type SvrNativeCrypto } from './native-binding.js';
 
 export * from './batch-common.js';
-export { nativeCryptoAvailable } from './native-binding.js';
+export { nativeCryptoAvailable, seedTestIvs } from './native-binding.js';
 
 export interface BatchCryptoOptions {
   /** 'auto' (default): the addon when it loads, else node:crypto. 'native' throws SVR_ERR_NATIVE_MISSING without it. */

@@ -64,7 +64,7 @@ export class DataplaneContext {
   readonly hooks: SessionHooks;
   /** key slots and replay windows per path, payload ciphers per security policy */
   readonly crypto = new PathCrypto();
-  /** marked steady flows svr-out hands to native/fwd.c (SVR_NATIVE_FORWARD=1; native-forward.ts) */
+  /** marked steady flows svr-out hands to native/fwd.c (native-forward.ts; SVR_NATIVE_FORWARD=0: off) */
   readonly nativeForward = new NativeForward();
   /** set when this is one of several data-path workers */
   ownership: Ownership | null = null;
@@ -145,6 +145,7 @@ export class DataplaneContext {
     this.wanKeys = new WanKeys(this);
     this.fecTx = new FecSender(this);
     this.fecRx = new FecReceiver(this);
+    this.nativeForward.follow(this.sessions);
     this.setTables(tables);
   }
 
@@ -166,6 +167,7 @@ export class DataplaneContext {
     this.crypto.update(t, this.clock());
     this.pathUp = this.sharedPathUp !== null ? this.sharedPathUp.subarray(0, t.paths.length) : new Uint8Array(t.paths.length);
     this.pathRx = this.sharedPathRx !== null ? this.sharedPathRx.subarray(0, t.paths.length) : new Float64Array(t.paths.length);
+    this.nativeForward.paths(this.pathUp);
     this.pathLocalWords = new Uint32Array(t.paths.length * 4);
     this.pathRemoteWords = new Uint32Array(t.paths.length * 4);
     for (const p of t.paths) {

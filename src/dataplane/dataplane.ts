@@ -104,7 +104,7 @@ export class Dataplane {
   private txLen = new Uint32Array(MAX_BATCH);
   private readonly cTx: number;
   private readonly cRx: number;
-  /** packets native/fwd.c forwarded (SVR_NATIVE_FORWARD=1) */
+  /** packets native/fwd.c forwarded (native-forward.ts) */
   private readonly cNative: number;
   private readonly cNoPort: number;
   private readonly cOversize: number;

@@ -1,6 +1,7 @@
 /**
  * The native steady path of svr-out (native/fwd.c; docs/performance.md "A native steady path", issue 19 item 5,
- * first slice). Opt-in: SVR_NATIVE_FORWARD=1 (with the addon). Every decision stays in TypeScript:
+ * first slice). On with the addon; SVR_NATIVE_FORWARD=0 turns it off (read per data path). Every decision stays in
+ * TypeScript:
  * 1. svr-out marks a flow (its packet's 5-tuple and input interface) when a packet of it went out steady — IPv4
  *    TCP/UDP, no metadata owed, no false-positive header, regular or time-based HMAC, no transform, NAT relay, duplicate path,
  *    service chain, FEC, HA sync, fragment or ICMP too big; payload none, plain or AES-CBC — with what the
@@ -26,6 +27,7 @@ interface Addon {
   nfCreate(capacity: number): Handle;
   nfClear(h: Handle): void;
   nfMark(h: Handle, desc: Uint32Array, until: number): void;
+  nfPaths(h: Handle, pathUp: Uint8Array): void;
   nfColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array, expires: Uint32Array): void;
   nfKey(h: Handle, slot: number, hmac: unknown, tagLength: number, keyId: number, sender: number, counter: Uint32Array): void;
   nfCipher(h: Handle, slot: number, cipher: unknown): void;
@@ -39,6 +41,12 @@ function load(): Addon | null {
 }
 
 const native = load();
+
+/** The session table's columns native/fwd.c accounts in, and its hook for when it replaces them. */
+interface SessionColumns {
+  pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array;
+  onColumns: (() => void) | null;
+}
 
 /** What a mark says about a flow (svr-out fills it). */
 export interface NativeMark {
@@ -67,12 +75,11 @@ export class NativeForward {
   /** what each key / cipher slot holds now (path index / service index) */
   private readonly hmacs = new Map<number, { hmac: BatchHmac; counter: Uint32Array }>();
   private readonly ciphers = new Map<number, BatchCipher>();
-  private columns: readonly unknown[] = [];
   /** packets forwarded natively (counter 'native-forwarded') */
   forwarded = 0;
 
   constructor() {
-    this.on = native !== null && process.env['SVR_NATIVE_FORWARD'] === '1'; // read per data path
+    this.on = native !== null && process.env['SVR_NATIVE_FORWARD'] !== '0'; // read per data path
     this.batch = this.on ? native!.NF_BATCH : 0;
     this.h = this.on ? native!.nfCreate(4096) : null;
     const b = this.batch;
@@ -94,12 +101,17 @@ export class NativeForward {
     this.ciphers.clear();
   }
 
-  /** The session table's columns native/fwd.c accounts packets in (passed again when they were replaced). */
-  columnsFrom(t: { pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array }): void {
-    const c = this.columns;
-    if (c[0] === t.pktsFwd && c[1] === t.bytesFwd && c[2] === t.pktsRev && c[3] === t.bytesRev && c[4] === t.lastSeen && c[5] === t.expires) return;
-    native!.nfColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires);
-    this.columns = [t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires];
+  /** Accounts native packets in `t`'s columns: passed now and again each time the table replaces them (it grew). */
+  follow(t: SessionColumns): void {
+    if (!this.on) return;
+    const push = (): void => native!.nfColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires);
+    t.onColumns = push;
+    push();
+  }
+
+  /** The data path's pathUp (read per packet: a worker's is written by control without a call, docs/architecture.md). */
+  paths(pathUp: Uint8Array): void {
+    if (this.on) native!.nfPaths(this.h!, pathUp);
   }
 
   /**

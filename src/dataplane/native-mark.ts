@@ -1,6 +1,6 @@
 /**
  * svr-out's side of the native steady path (native-forward.ts): whether the packet it just sent makes its flow
- * native-eligible, and the mark. Called only with SVR_NATIVE_FORWARD=1, for a packet whose tag was queued at the
+ * native-eligible, and the mark. Called only when native forwarding is on (the addon; not SVR_NATIVE_FORWARD=0), for a packet whose tag was queued at the
  * end of the stage (signed, not a copy, no FEC, within the path MTU), once per flow per half lease.
  */
 import { PROTO_TCP, PROTO_UDP, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../packet/ip.js';
@@ -81,7 +81,6 @@ export class NativeMarks {
     m.outIf = path.localInterface; m.mtu = ctx.pathMtu[p]!; m.path = p;
     m.seal = seal; m.service = t.service[r]!; m.keyIdByte = kid; m.timeoutMs = timeoutMs(ctx, r, f);
     m.timed = path.hmac.mode === 'time-based';
-    nf.columnsFrom(t);
     if (!nf.mark(m, k.hmac, k.keyId, ctx.crypto.keys.sender, k.counter, cipher, now)) return;
     this.at[r] = now;
     this.gen[r] = nf.generation;

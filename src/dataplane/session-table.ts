@@ -291,6 +291,8 @@ export class SessionTable {
   syncTombTop = 0;
   /** alternate keys of duplicated sessions, by row */
   readonly alt = new Map<number, AltPath>();
+  /** called after resize replaced the columns (native-forward.ts follows them: native/fwd.c accounts in them) */
+  onColumns: (() => void) | null = null;
   /** per segment (SEGMENT_ROWS rows): rows in use; its removed rows to hand out again, a list through duePrev
    *  (a free row is in no wheel slot; its dueNext is left as it was for a sweep that walks on from it), -1:
    *  none; rows written since it was created or gave its memory back, from its start */
@@ -404,6 +406,7 @@ export class SessionTable {
     this.segFresh = grownColumn(this.segFresh, Int32Array, segs, 1);
     this.segFree = grownColumn(this.segFree, Int32Array, segs, 1);
     this.segFree.fill(-1, n);
+    this.onColumns?.();
   }
 
   /** Bytes held by the table (rows + flow tables; of reserved columns, the resident pages), for the memory

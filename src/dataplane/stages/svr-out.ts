@@ -31,7 +31,7 @@
  *    the first forward packet after reverse metadata (ends the peer's REV_SIGNAL), and one packet a
  *    second per session (keeps it from expiring): they carry the 12-byte bare header, so the receiver
  *    knows a trailer follows (docs/security.md "No unauthenticated state change");
- * 4b. SVR_NATIVE_FORWARD=1: such a packet's flow, when steady, is marked for native/fwd.c, which then finishes its
+ * 4b. with the addon (SVR_NATIVE_FORWARD=0: never): such a packet's flow, when steady, is marked for native/fwd.c, which then finishes its
  *    next packets before this graph (native-mark.ts, native-forward.ts);
  * 5. checksums: when bytes were inserted, the original checksum is verified first and then recomputed
  *    (a corrupted packet is dropped, never "repaired"); otherwise updated incrementally. For a TCP or UDP
@@ -144,7 +144,7 @@ export class SvrOutStage implements Stage {
   private readonly signedEnd = new Uint32Array(MAX_BATCH);
   private readonly grew = new Uint8Array(MAX_BATCH);
   private readonly steady = new SteadySend();
-  /** SVR_NATIVE_FORWARD=1: steady flows marked for native/fwd.c (native-mark.ts) */
+  /** steady flows marked for native/fwd.c (native-mark.ts; SVR_NATIVE_FORWARD=0: none) */
   private readonly marks: NativeMarks;
 
   constructor(private readonly ctx: DataplaneContext) {

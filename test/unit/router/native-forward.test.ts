@@ -16,23 +16,12 @@ import { finish, readU32, sumBytes } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
 import { timeSlot } from '../../../src/crypto/hmac.js';
-import { withSwitch } from '../../support/env.js';
+import { withSwitch, withSwitchSync } from '../../support/env.js';
 import { steadyConfig, steadyCounters, steadyTransfer, type SteadyCipher } from '../../support/steady.js';
 import { recordWire } from '../../support/wire.js';
 
 const TAG = 16; // sha256-128
-const available = withSwitchSync(() => new NativeForward().on);
-
-function withSwitchSync<T>(fn: () => T): T {
-  const old = process.env['SVR_NATIVE_FORWARD'];
-  process.env['SVR_NATIVE_FORWARD'] = '1';
-  try {
-    return fn();
-  } finally {
-    if (old === undefined) delete process.env['SVR_NATIVE_FORWARD'];
-    else process.env['SVR_NATIVE_FORWARD'] = old;
-  }
-}
+const available = withSwitchSync('SVR_NATIVE_FORWARD', true, () => new NativeForward().on);
 
 async function run(cipher: SteadyCipher, on: boolean, timed: boolean): Promise<{ r1: Record<string, number>; r2: Record<string, number>; native: number }> {
   const cfg = await steadyConfig(cipher, false);
