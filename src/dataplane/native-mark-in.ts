@@ -30,9 +30,8 @@ export class NativeMarksIn {
   private keyId = 0;
   private sender = 0;
   private payloadKeyId = -1;
-  /** per row: when it was last marked (ms), and the NativeReceive generation then */
-  private at = new Float64Array(1024);
-  private gen = new Uint32Array(1024);
+  /** per row, two numbers: when it was last marked (ms), and the NativeReceive generation then */
+  private marked = new Float64Array(2048);
   private readonly side: SideKey = { family: 4, src: new Uint32Array(0), srcOff: 0, dst: new Uint32Array(0), dstOff: 0, srcPort: 0, dstPort: 0, protocol: 0, ifIndex: -1 };
   private readonly m: ReceiveMark = {
     ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, flags: 0, forward: true, path: 0, timeoutMs: 0,
@@ -63,10 +62,14 @@ export class NativeMarksIn {
     const ctx = this.ctx;
     const t = ctx.sessions;
     const nr = ctx.nativeReceive;
-    if (r >= this.at.length) this.grow(r);
+    if (2 * r + 1 >= this.marked.length) {
+      const a = new Float64Array(Math.max(2 * r + 2, 2 * this.marked.length));
+      a.set(this.marked);
+      this.marked = a;
+    }
     const f = t.flags[r]!;
     const framed = (f & SF_PAYLOAD) !== 0;
-    if (this.gen[r] === nr.generation && now - this.at[r]! < LEASE_MS / 2) return;
+    if (this.marked[2 * r + 1] === nr.generation && now - this.marked[2 * r]! < LEASE_MS / 2) return;
     if ((b.flags[s]! & UNUSUAL) !== 0 || (b.flags[s]! & PF_AUTH) === 0) return;
     if (pi.family !== 4 || pi.l4 - pi.l3 !== 20 || pi.fragment !== 0 || (pi.protocol !== PROTO_TCP && pi.protocol !== PROTO_UDP)) return;
     if (pi.protocol === PROTO_TCP && ((pi.tcpFlags & STATE_FLAGS) !== 0 || (f & SF_ESTABLISHED) === 0)) return;
@@ -98,18 +101,8 @@ export class NativeMarksIn {
     if (!nr.mark(m, k.hmac, cipher, Math.min(now + LEASE_MS, k.retireAt))) return;
     // a framed session marked from a packet without payload learns its payload key from the next data packet
     if (framed && this.payloadKeyId < 0) return;
-    this.at[r] = now;
-    this.gen[r] = nr.generation;
-  }
-
-  private grow(r: number): void {
-    let n = this.at.length;
-    while (n <= r) n *= 2;
-    const a = new Float64Array(n), g = new Uint32Array(n);
-    a.set(this.at);
-    g.set(this.gen);
-    this.at = a;
-    this.gen = g;
+    this.marked[2 * r] = now;
+    this.marked[2 * r + 1] = nr.generation;
   }
 }
 

@@ -93,12 +93,9 @@ export class NativeReceive {
     this.batch = this.on ? native!.NI_BATCH : 0;
     this.h = this.on ? native!.niCreate(4096) : null;
     const b = this.batch;
-    this.res = new Uint32Array(3 + 5 * b);
-    this.natOff = this.res.subarray(3, 3 + b);
-    this.natLen = this.res.subarray(3 + b, 3 + 2 * b);
-    this.natIf = this.res.subarray(3 + 2 * b, 3 + 3 * b);
-    this.restOff = this.res.subarray(3 + 3 * b, 3 + 4 * b);
-    this.restLen = this.res.subarray(3 + 4 * b, 3 + 5 * b);
+    this.res = new Uint32Array(3 + 5 * b); // native, rest, dropped, then five lists of b (native/fwd-in.c)
+    [this.natOff, this.natLen, this.natIf, this.restOff, this.restLen] = [0, 1, 2, 3, 4].map((k) => this.res.subarray(3 + k * b, 3 + (k + 1) * b)) as
+      [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   }
 
   /** Drops every mark. */
