@@ -22,7 +22,8 @@
         "native/frame-copy.c",
         "native/packet-socket.c",
         "native/row-memory.c",
-        "native/fwd.c"
+        "native/fwd.c",
+        "native/fwd-in.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],

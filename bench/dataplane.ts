@@ -9,6 +9,8 @@
  * the mean and the best (least disturbed) batch, ingress / egress. Run: node dist/bench/dataplane.js [--tcp]
  * Unless SVR_NATIVE_FORWARD=0, r1 gets its batch in slots with room (as from a TUN reader), so the marked session's
  * packets are finished natively in place (native/fwd.c); the batch is restored between rounds, outside the timing.
+ * With SVR_NATIVE_IN=1 the WAN side's batches are handed over as writable in place (room), so svr-in's marked flows
+ * are finished natively (native/fwd-in.c): each round's WAN batch is the one the other router has just sent.
  */
 import { parseAddress } from '../src/packet/addr.js';
 import { parseConfig } from '../src/model/validate.js';
@@ -22,6 +24,9 @@ import { consumeInitiation, consumeResponse, createInitiation, createResponse, i
 import { generateKeyPair, type KeyPair } from '../src/crypto/noise.js';
 import { OVERLAP_MS } from '../src/dataplane/path-keys.js';
 import { pathKeyMaterial } from '../src/paths/key-exchange.js';
+
+/** `room` of WAN batches: with SVR_NATIVE_IN=1 they may be written in place (svr-in only shrinks packets). */
+const wanRoom = process.env['SVR_NATIVE_IN'] === '1' ? 1 : 0;
 
 /** One handshake between r1 (initiator) and r2 over path 0; its keys installed in both data paths. */
 function exchangeKeys(r1: Dataplane, r2: Dataplane, k1: KeyPair, k2: KeyPair, psk: Uint8Array): void {
@@ -73,7 +78,7 @@ function run(label: string, encrypt: boolean, size: number, keys: 'static' | 'ha
     const t0 = process.hrtime.bigint();
     r1.receive(0, data, off, len, n, room);
     const t1 = process.hrtime.bigint();
-    r2.receive(1, wan1.data, wan1.off, wan1.len, wan1.count);
+    r2.receive(1, wan1.data, wan1.off, wan1.len, wan1.count, wanRoom);
     if (i < 0) continue;
     const t2 = process.hrtime.bigint();
     ingress += t1 - t0;
@@ -85,7 +90,7 @@ function run(label: string, encrypt: boolean, size: number, keys: 'static' | 'ha
   const ingressNs = Number(ingress) / (rounds * n);
   const egressNs = Number(egress) / received;
   const c2 = r2.counters.snapshot();
-  console.log(`${label.padEnd(40)} ingress ${(ingressNs / 1000).toFixed(2)} µs/pkt   egress ${(egressNs / 1000).toFixed(2)} µs/pkt   best batch ${(bestIngress / 1000).toFixed(2)} / ${(bestEgress / 1000).toFixed(2)}   (egress tx ${c2['tx-packets']}, drops ${Object.entries(c2).filter(([k, v]) => k.startsWith('drop-') && v > 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'})`);
+  console.log(`${label.padEnd(40)} ingress ${(ingressNs / 1000).toFixed(2)} µs/pkt   egress ${(egressNs / 1000).toFixed(2)} µs/pkt   best batch ${(bestIngress / 1000).toFixed(2)} / ${(bestEgress / 1000).toFixed(2)}   (egress tx ${c2['tx-packets']}, native ${c2['native-received'] ?? 0}, drops ${Object.entries(c2).filter(([k, v]) => k.startsWith('drop-') && v > 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'})`);
 }
 
 /**
@@ -160,16 +165,16 @@ function runTcp(label: string, encrypt: boolean, dataN = 64, ackN = 32): void {
   for (let i = -100; i < 1500; i++) {
     time(0, () => r1.receive(0, data.data, data.off, data.len, data.n), data.n);
     const in2 = onWire(wan1);
-    time(1, () => r2.receive(1, in2, wan1.off, wan1.len, wan1.count), Math.max(1, wan1.count));
+    time(1, () => r2.receive(1, in2, wan1.off, wan1.len, wan1.count, wanRoom), Math.max(1, wan1.count));
     time(2, () => r2.receive(0, acks.data, acks.off, acks.len, acks.n), acks.n);
     const in1 = onWire(wan2);
-    time(3, () => r1.receive(1, in1, wan2.off, wan2.len, wan2.count), Math.max(1, wan2.count));
+    time(3, () => r1.receive(1, in1, wan2.off, wan2.len, wan2.count, wanRoom), Math.max(1, wan2.count));
     if (i === -1) best.fill(Infinity);
   }
   const us = (v: number) => (v / 1000).toFixed(2);
   const c1 = r1.counters.snapshot(), c2 = r2.counters.snapshot();
   const drops = (c: Record<string, number>) => Object.entries(c).filter(([k, v]) => k.startsWith('drop-') && v > 0).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
-  console.log(`${label.padEnd(40)} data r1 / r2 ${us(best[0]!)} / ${us(best[1]!)} µs/pkt   ACK r2 / r1 ${us(best[2]!)} / ${us(best[3]!)}   (delivered ${lan2.packets} / ${lan1.packets}; drops r1 ${drops(c1)}, r2 ${drops(c2)})`);
+  console.log(`${label.padEnd(40)} data r1 / r2 ${us(best[0]!)} / ${us(best[1]!)} µs/pkt   ACK r2 / r1 ${us(best[2]!)} / ${us(best[3]!)}   (delivered ${lan2.packets} / ${lan1.packets}, native ${c2['native-received'] ?? 0} / ${c1['native-received'] ?? 0}; drops r1 ${drops(c1)}, r2 ${drops(c2)})`);
 }
 
 if (process.argv.includes('--tcp')) {

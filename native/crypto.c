@@ -562,6 +562,23 @@ static int gcm_decrypt(EVP_CIPHER_CTX *ctx, uint8_t *p, uint32_t len, uint32_t *
   return 0;
 }
 
+/* decryptBatch's pass over b (regions checked): status[i] per region; the packets ok, -1 on an OpenSSL failure. */
+static int64_t open_regions(cipher_handle *c, batch *b, uint8_t *status) {
+  int64_t ok = 0;
+  for (uint32_t i = 0; i < b->count; i++) {
+    uint8_t *p = b->data + b->off[i];
+    uint32_t out_len = b->len[i];
+    int r = c->kind == KIND_CBC ? cbc_decrypt(c->dec, p, b->len[i], &out_len) : gcm_decrypt(c->dec, p, b->len[i], &out_len);
+    if (r < 0) return -1;
+    status[i] = (uint8_t)r;
+    if (r == 0) {
+      b->len[i] = out_len;
+      ok++;
+    }
+  }
+  return ok;
+}
+
 static napi_value decrypt_batch(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -576,24 +593,13 @@ static napi_value decrypt_batch(napi_env env, napi_callback_info info) {
   uint8_t *status;
   if (arg_batch(env, argv + 1, &b) != 0 || arg_status(env, argv[5], b.count, &status) != 0) return NULL;
   if (check_regions(env, &b, 0, 0, "decryptBatch") != 0) return NULL;
-
-  uint32_t ok = 0;
-  for (uint32_t i = 0; i < b.count; i++) {
-    uint8_t *p = b.data + b.off[i];
-    uint32_t out_len = b.len[i];
-    int r = c->kind == KIND_CBC ? cbc_decrypt(c->dec, p, b.len[i], &out_len) : gcm_decrypt(c->dec, p, b.len[i], &out_len);
-    if (r < 0) {
-      throw_openssl(env, "decryptBatch");
-      return NULL;
-    }
-    status[i] = (uint8_t)r;
-    if (r == 0) {
-      b.len[i] = out_len;
-      ok++;
-    }
+  int64_t ok = open_regions(c, &b, status);
+  if (ok < 0) {
+    throw_openssl(env, "decryptBatch");
+    return NULL;
   }
   napi_value result;
-  SVR_CHECK(env, napi_create_uint32(env, ok, &result));
+  SVR_CHECK(env, napi_create_uint32(env, (uint32_t)ok, &result));
   return result;
 }
 
@@ -737,6 +743,44 @@ static int mac_matches(hmac_handle *h, const svr_hmac_running *run, int64_t slot
   return CRYPTO_memcmp(md, tag, tag_len) == 0;
 }
 
+/* hmacVerifyBatch's pass over b (regions checked): status[i] 0 (tag stripped from len[i]) or 1; the packets ok. */
+static uint32_t verify_regions(hmac_handle *h, batch *b, uint32_t tag_len, int64_t slot, uint8_t *status) {
+  uint32_t ok = 0;
+  svr_hmac_running run;
+  /* lanes: the next up to 16 regions long enough for a tag are checked against `slot` together first */
+  uint32_t lane_at = 0, lanes = 0, lane_region[SVR_HMAC_LANES];
+  uint8_t lane_match[SVR_HMAC_LANES];
+  for (uint32_t i = 0; i < b->count; i++) {
+    uint32_t len = b->len[i];
+    status[i] = 1;
+    if (len < tag_len) continue;
+    const uint8_t *p = b->data + b->off[i];
+    uint32_t n = len - tag_len;
+    if (lane_at == lanes) {
+      lane_at = 0;
+      lanes = check_lanes(h, b, i, tag_len, slot, lane_region, lane_match);
+    }
+    int m = -1; /* not checked in lanes */
+    if (lane_at < lanes && lane_region[lane_at] == i) m = lane_match[lane_at++];
+    if (m == 1) {
+      status[i] = 0;
+      b->len[i] = n;
+      ok++;
+      continue;
+    }
+    svr_hmac_pads_begin(&h->pads, &run, p, n); /* the packet is hashed once for all three slots */
+    if (m < 0) m = mac_matches(h, &run, slot, p + n, tag_len);
+    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot - 1u) & 0xffffffffu), p + n, tag_len);
+    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), p + n, tag_len);
+    if (m == 1) {
+      status[i] = 0;
+      b->len[i] = n;
+      ok++;
+    }
+  }
+  return ok;
+}
+
 static napi_value hmac_verify_batch(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -753,42 +797,8 @@ static napi_value hmac_verify_batch(napi_env env, napi_callback_info info) {
   hmac_handle *h = hmac_args(env, argv, &b, &tag_len, &slot);
   if (h == NULL || arg_status(env, argv[7], b.count, &status) != 0) return NULL;
   if (check_regions(env, &b, 0, 0, "hmacVerifyBatch") != 0) return NULL;
-
-  uint32_t ok = 0;
-  svr_hmac_running run;
-  /* lanes: the next up to 16 regions long enough for a tag are checked against `slot` together first */
-  uint32_t lane_at = 0, lanes = 0, lane_region[SVR_HMAC_LANES];
-  uint8_t lane_match[SVR_HMAC_LANES];
-  for (uint32_t i = 0; i < b.count; i++) {
-    uint32_t len = b.len[i];
-    status[i] = 1;
-    if (len < tag_len) continue;
-    const uint8_t *p = b.data + b.off[i];
-    uint32_t n = len - tag_len;
-    if (lane_at == lanes) {
-      lane_at = 0;
-      lanes = check_lanes(h, &b, i, tag_len, slot, lane_region, lane_match);
-    }
-    int m = -1; /* not checked in lanes */
-    if (lane_at < lanes && lane_region[lane_at] == i) m = lane_match[lane_at++];
-    if (m == 1) {
-      status[i] = 0;
-      b.len[i] = n;
-      ok++;
-      continue;
-    }
-    svr_hmac_pads_begin(&h->pads, &run, p, n); /* the packet is hashed once for all three slots */
-    if (m < 0) m = mac_matches(h, &run, slot, p + n, tag_len);
-    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot - 1u) & 0xffffffffu), p + n, tag_len);
-    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), p + n, tag_len);
-    if (m == 1) {
-      status[i] = 0;
-      b.len[i] = n;
-      ok++;
-    }
-  }
   napi_value result;
-  SVR_CHECK(env, napi_create_uint32(env, ok, &result));
+  SVR_CHECK(env, napi_create_uint32(env, verify_regions(h, &b, tag_len, slot, status), &result));
   return result;
 }
 
@@ -832,7 +842,7 @@ static napi_value crypto_openssl_version(napi_env env, napi_callback_info info) 
   return v;
 }
 
-/* ---- one packet, for native/fwd.c (the JS thread, as every call here) ---- */
+/* ---- for native/fwd.c and native/fwd-in.c (the JS thread, as every call here) ---- */
 
 void *svr_crypto_handle(napi_env env, napi_value v, int hmac) {
   return get_handle(env, v, hmac ? MAGIC_HMAC : MAGIC_CIPHER, 0);
@@ -865,6 +875,17 @@ void svr_crypto_sign_many(const void *handle, uint8_t *data, uint32_t *off, uint
                           int64_t slot) {
   batch b = {.data = data, .data_len = 0, .off = off, .len = len, .count = n};
   sign_regions(handle, &b, tag_len, slot);
+}
+
+uint32_t svr_crypto_verify_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint32_t tag_len,
+                                int64_t slot, uint8_t *status) {
+  batch b = {.data = data, .data_len = 0, .off = off, .len = len, .count = n};
+  return verify_regions(handle, &b, tag_len, slot, status);
+}
+
+int64_t svr_crypto_open_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint8_t *status) {
+  batch b = {.data = data, .data_len = 0, .off = off, .len = len, .count = n};
+  return open_regions(handle, &b, status);
 }
 
 napi_status svr_crypto_init(napi_env env, napi_value exports) {

@@ -13,6 +13,8 @@ napi_status svr_frame_copy_init(napi_env env, napi_value exports);
 napi_status svr_offload_init(napi_env env, napi_value exports);
 /* native/row-memory.c: reserved (mmap) and given-back (madvise) memory for the session table's rows. */
 napi_status svr_row_memory_init(napi_env env, napi_value exports);
+/* native/fwd-in.c: svr-in's native steady path (marked flows finished before the JS stages). */
+napi_status svr_fwd_in_init(napi_env env, napi_value exports);
 #ifndef SVR_NO_TUN
 /* native/packet-socket.c: one Ethernet frame out of a device (AF_PACKET), for address announcements. */
 napi_status svr_packet_socket_init(napi_env env, napi_value exports);
@@ -55,6 +57,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   }
   if (svr_row_memory_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_row_memory_init");
+    return NULL;
+  }
+  if (svr_fwd_in_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_fwd_in_init");
     return NULL;
   }
   return exports;

@@ -10,6 +10,8 @@
  * which of 0x0000/0xffff a checksum takes: each update folds as the JS one does.
  * Before that, svr-out checks the plaintext L4 checksums of the payloads it will seal with steadyVerifyL4, one
  * call per frame (rewrite.ts verifyL4Checksum's verdicts).
+ * native/fwd.c and fwd-in.c (the native steady paths) call the same steps per packet (svr_steady_*: svr_native.h);
+ * fwd-in.c also takes a trailer off (the removing form of step 2).
  * JS: steadySendFinish(data, desc, count, localWords, remoteWords), desc STEADY_WORDS u32 per packet:
  *   l3, l4, end before the trailer, end after it, family (4|6) | protocol << 8 | grew << 16 | fragment << 24,
  *   path, source port << 16 | destination port; localWords/remoteWords: 4 big-endian words per path.
@@ -95,16 +97,17 @@ static void rewrite(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto
   wr16(d, l4 + 2, ports & 0xffff);
 }
 
-/* packet-ops.ts adjustChecksumForTail(d, pi, end, signed - end, adding) */
-static void tail_checksum(uint8_t *d, uint32_t l4, int v6, uint32_t proto, uint32_t end, uint32_t signed_end) {
+/* packet-ops.ts adjustChecksumForTail(d, pi, end, signed - end, adding): the bytes [end, signed_end) added (or, not
+ * adding, taken off a packet that ended at signed_end) */
+static void tail_checksum(uint8_t *d, uint32_t l4, int v6, uint32_t proto, uint32_t end, uint32_t signed_end, int adding) {
   uint32_t cso = cs_offset(proto, l4);
   if (cso == UINT32_MAX || proto == PROTO_ICMP) return;
   uint32_t cs = rd16(d, cso);
   if (proto == PROTO_UDP && !v6 && cs == 0) return;
   uint32_t t = svr_ones_sum_be(d + end, signed_end - end);
   if (((end - l4) & 1) == 1) t = ((t & 0xff) << 8) | (t >> 8);
-  uint32_t old_len = end - l4, new_len = signed_end - l4;
-  cs = ~fold((~cs & 0xffff) + t) & 0xffff;
+  uint32_t old_len = adding ? end - l4 : signed_end - l4, new_len = adding ? signed_end - l4 : end - l4;
+  cs = ~fold((~cs & 0xffff) + (adding ? t : ~t & 0xffff)) & 0xffff;
   cs = update_word(cs, old_len & 0xffff, new_len & 0xffff);
   if (proto == PROTO_UDP) cs = update_word(cs, old_len & 0xffff, new_len & 0xffff);
   if (proto == PROTO_UDP && cs == 0) cs = 0xffff;
@@ -234,7 +237,7 @@ static napi_value steady_send_finish(napi_env env, napi_callback_info info) {
     words_to_bytes((const uint32_t *)lw + p * 4, v6 ? 4 : 1, src);
     words_to_bytes((const uint32_t *)rw + p * 4, v6 ? 4 : 1, dst);
     rewrite(d, l3, l4, v6, proto, frag, src, dst, e[6]);
-    if (!grew) tail_checksum(d, l4, v6, proto, end, signed_end);
+    if (!grew) tail_checksum(d, l4, v6, proto, end, signed_end, 1);
     ip_length(d, l3, l4, v6, proto, frag, signed_end);
     if (grew && frag == 0) full_checksum(d, l3, l4, v6, proto, signed_end);
   }
@@ -244,10 +247,20 @@ static napi_value steady_send_finish(napi_env env, napi_callback_info info) {
 void svr_steady_finish_one(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end, uint32_t signed_end,
                            int grew, const uint8_t *src, const uint8_t *dst, uint32_t ports) {
   rewrite(d, l3, l4, v6, proto, 0, src, dst, ports);
-  if (!grew) tail_checksum(d, l4, v6, proto, end, signed_end);
+  if (!grew) tail_checksum(d, l4, v6, proto, end, signed_end, 1);
   ip_length(d, l3, l4, v6, proto, 0, signed_end);
   if (grew) full_checksum(d, l3, l4, v6, proto, signed_end);
 }
+
+void svr_steady_untail(uint8_t *d, uint32_t l4, uint32_t proto, uint32_t end, uint32_t full_end) {
+  tail_checksum(d, l4, 0, proto, end, full_end, 0);
+}
+
+void svr_steady_rewrite4(uint8_t *d, uint32_t proto, const uint8_t *src, const uint8_t *dst, uint32_t ports) {
+  rewrite(d, 0, 20, 0, proto, 0, src, dst, ports);
+}
+
+void svr_steady_ip_length4(uint8_t *d, uint32_t proto, uint32_t end) { ip_length(d, 0, 20, 0, proto, 0, end); }
 
 int svr_steady_verify_l4(const uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end) {
   return verify_l4(d, l3, l4, v6, proto, 0, end);

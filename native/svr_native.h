@@ -59,6 +59,17 @@ void svr_steady_finish_one(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_
 /* native/steady-send.c: rewrite.ts verifyL4Checksum of an unfragmented packet. */
 int svr_steady_verify_l4(const uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end);
 napi_status svr_fwd_init(napi_env env, napi_value exports);
+/* native/crypto.c, for native/fwd-in.c: hmacVerifyBatch's verdicts (status[i] 0: the tag matched, len[i] -= tag_len)
+ * and decryptBatch's (status[i] 0: len[i] is the plaintext's, at off[i]; -1 on an OpenSSL failure) over regions the
+ * caller checked. native/steady-send.c: the L4 checksum for bytes [end, full_end) taken off the tail
+ * (packet-ops.ts adjustChecksumForTail, removing); and rewrite.ts setAddresses + setPorts of an IPv4 TCP/UDP
+ * packet (the IPv4 header checksum is left to the caller). */
+uint32_t svr_crypto_verify_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint32_t tag_len,
+                                int64_t slot, uint8_t *status);
+int64_t svr_crypto_open_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint8_t *status);
+void svr_steady_untail(uint8_t *d, uint32_t l4, uint32_t proto, uint32_t end, uint32_t full_end);
+void svr_steady_rewrite4(uint8_t *d, uint32_t proto, const uint8_t *src, const uint8_t *dst, uint32_t ports);
+void svr_steady_ip_length4(uint8_t *d, uint32_t proto, uint32_t end);
 
 #ifndef SVR_NO_TUN
 napi_status svr_tun_init(napi_env env, napi_value exports);

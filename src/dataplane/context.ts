@@ -4,6 +4,7 @@
  * Tables are swapped only between batches (`setTables`).
  */
 import { NativeForward } from './native-forward.js';
+import { NativeReceive } from './native-receive.js';
 import { LinkEchoReplies } from './link-echo.js';
 import type { ControlFastPath } from './control-fast-path.js';
 import { monotonicMs } from './clock.js';
@@ -66,6 +67,8 @@ export class DataplaneContext {
   readonly crypto = new PathCrypto();
   /** marked steady flows svr-out hands to native/fwd.c (native-forward.ts; SVR_NATIVE_FORWARD=0: off) */
   readonly nativeForward = new NativeForward();
+  /** marked steady flows svr-in hands to native/fwd-in.c (SVR_NATIVE_IN=1; native-receive.ts) */
+  readonly nativeReceive = new NativeReceive();
   /** set when this is one of several data-path workers */
   ownership: Ownership | null = null;
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */

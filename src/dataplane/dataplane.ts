@@ -106,6 +106,8 @@ export class Dataplane {
   private readonly cRx: number;
   /** packets native/fwd.c forwarded (native-forward.ts) */
   private readonly cNative: number;
+  private readonly cNativeIn: number;
+  private readonly cBadPayload: number;
   private readonly cNoPort: number;
   private readonly cOversize: number;
   private readonly cRxBatches: number;
@@ -161,6 +163,8 @@ export class Dataplane {
     this.cTx = c.id('tx-packets');
     this.cRx = c.id('rx-packets');
     this.cNative = c.id('native-forwarded');
+    this.cNativeIn = c.id('native-received');
+    this.cBadPayload = c.id('drop-bad-payload');
     this.cNoPort = c.id('drop-no-port');
     this.cOversize = c.id('drop-oversize');
     this.cRxBatches = c.id('rx-batches');
@@ -307,10 +311,15 @@ export class Dataplane {
 
   /**
    * Processes packets received on interface `ifIndex`, in batches of at most MAX_BATCH. `room`: the bytes each
-   * packet may use from its offset (its slot), which lets marked steady flows be finished in place (native-forward.ts).
+   * packet may use from its offset (its slot), which lets marked steady flows be finished in place (native-forward.ts,
+   * native-receive.ts).
    */
   receive(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room = 0): void {
     this.ctx.counters.add(this.cRxBatches, 1);
+    if (room !== 0 && this.ctx.nativeReceive.on && this.ctx.tables.interfaces[ifIndex]?.kind === 'wan') {
+      this.receiveIn(ifIndex, data, offsets, lengths, count);
+      return;
+    }
     const nf = this.ctx.nativeForward;
     if (!nf.active || room === 0) {
       this.process(ifIndex, data, offsets, lengths, count, 0);
@@ -325,16 +334,41 @@ export class Dataplane {
         continue;
       }
       this.countInterface(ifIndex, IF_RX, n, l, n);
-      this.transmitNative(data, done, nf.natOff, nf.natLen, nf.natIf);
+      this.transmitNative(data, done, nf.natOff, nf.natLen, nf.natIf, this.cNative);
       if (done < n) this.process(ifIndex, data, nf.restOff, nf.restLen, n - done, 0, true);
     }
   }
 
-  /** Sends the packets native/fwd.c finished (one port call per run of the same egress) and counts them. */
-  private transmitNative(data: Uint8Array, done: number, off: Uint32Array, len: Uint32Array, outIf: Uint32Array): void {
+  /** A batch from a WAN interface (its packets may be written in place): marked steady flows through native/fwd-in.c
+   *  first (native-receive.ts), the rest, in their order, through the stages. */
+  private receiveIn(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): void {
+    const ctx = this.ctx;
+    const ni = ctx.nativeReceive;
+    for (let i = 0; i < count; i += ni.batch) {
+      const n = Math.min(ni.batch, count - i);
+      const o = i === 0 ? offsets : offsets.subarray(i), l = i === 0 ? lengths : lengths.subarray(i);
+      // per chunk: the stages may have cleared marks or replaced the columns since the last one
+      const ran = ni.prepare(ctx.nativeForward.generation, ctx.crypto.keys.changes, ctx.sessions, ctx.pathRx, ctx.crypto.keys.windows);
+      const done = ran ? ni.receive(data, o, l, n, ifIndex, this.clock(), timeSlot(true, this.wallClock())) : 0;
+      const dropped = ran ? ni.dropped : 0;
+      if (done === 0 && dropped === 0) {
+        this.process(ifIndex, data, o, l, n, 0);
+        continue;
+      }
+      this.countInterface(ifIndex, IF_RX, n, l, n);
+      ctx.counters.add(this.cRx, dropped);
+      ctx.counters.add(this.cBadPayload, dropped); // as svr-in counts a payload that does not decrypt
+      this.transmitNative(data, done, ni.natOff, ni.natLen, ni.natIf, this.cNativeIn);
+      if (ni.rest > 0) this.process(ifIndex, data, ni.restOff, ni.restLen, ni.rest, 0, true);
+    }
+  }
+
+  /** Sends the packets native/fwd.c or fwd-in.c finished (one port call per run of the same egress) and counts them
+   *  (rx-packets and `counter`). */
+  private transmitNative(data: Uint8Array, done: number, off: Uint32Array, len: Uint32Array, outIf: Uint32Array, counter: number): void {
     const c = this.ctx.counters;
     c.add(this.cRx, done);
-    c.add(this.cNative, done);
+    c.add(counter, done);
     for (let k = 0; k < done;) {
       const ifx = outIf[k]!;
       let j = k;

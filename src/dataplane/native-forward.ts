@@ -70,7 +70,7 @@ export class NativeForward {
   readonly restOff: Uint32Array;
   readonly restLen: Uint32Array;
   private marks = 0;
-  /** how many times clear() dropped marks (svr-out's NativeMarks forgets when it marked rows) */
+  /** how many times clear() was called (svr-out's NativeMarks forgets when it marked rows) */
   generation = 1;
   /** what each key / cipher slot holds now (path index / service index) */
   private readonly hmacs = new Map<number, { hmac: BatchHmac; counter: Uint32Array }>();
@@ -91,10 +91,10 @@ export class NativeForward {
     this.restLen = this.res.subarray(2 + 4 * b, 2 + 5 * b);
   }
 
-  /** Drops every mark (a control change). */
+  /** Drops every mark (a control change; svr-in's native marks follow the generation: native-receive.ts). */
   clear(): void {
-    if (this.marks === 0) return;
     this.generation = (this.generation + 1) >>> 0;
+    if (this.marks === 0) return;
     native!.nfClear(this.h!);
     this.marks = 0;
     this.hmacs.clear();

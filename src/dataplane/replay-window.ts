@@ -21,11 +21,13 @@ export const REPLAY_SEEN = 1;
 export const REPLAY_TOO_OLD = 2;
 
 export class ReplayWindows {
-  private bits = new Uint32Array(16 * WINDOW_WORDS);
-  private topHi = new Uint32Array(16);
-  private topLo = new Uint32Array(16);
+  /** the pool: WINDOW_WORDS bit words, the top (hi, lo) and whether it is fresh, per window; replaced when it grows.
+   *  native/fwd-in.c checks and moves the windows of marked flows in these same arrays (native-receive.ts). */
+  bits = new Uint32Array(16 * WINDOW_WORDS);
+  topHi = new Uint32Array(16);
+  topLo = new Uint32Array(16);
   /** 1 until the window's first counter */
-  private fresh = new Uint8Array(16);
+  fresh = new Uint8Array(16);
   private used = 0;
   private readonly free: number[] = [];
   /** where each window's top is also written (a worker's windows; null in one thread) */

@@ -21,6 +21,8 @@
  * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
  * 4's rewrite with its length and checksum, for established TCP/UDP packets that shrank, is one native call
  * for the frame after the per-packet pass (steady-receive.ts; SVR_NATIVE_RECEIVE=0: in JS per packet).
+ * SVR_NATIVE_IN=1: a steady packet's flow is marked for native/fwd-in.c, which then takes its next packets from
+ * the WAN to the LAN before this graph (native-mark-in.ts, native-receive.ts).
  */
 import { fillL4Checksum, setIpLength, verifyL4Checksum } from '../../packet/rewrite.js';
 import { PF_ALT_PATH, PF_CONTROL, PF_FALSE_POSITIVE, PF_HAS_META, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
@@ -38,6 +40,7 @@ import { SteadyReceive } from '../steady-receive.js';
 import { openPayload } from '../payload.js';
 import { OPEN_NONE, PayloadOpen } from '../payload-open.js';
 import { MssClamp } from '../mss-clamp.js';
+import { NativeMarksIn } from '../native-mark-in.js';
 import type { Stage, StageInit, StageRuntime } from '../stage.js';
 
 const N_CHAIN = 0, N_SVR_OUT = 1, N_DROP = 2;
@@ -60,10 +63,13 @@ export class SvrInStage implements Stage {
   /** step 4 for the frame's established packets, after the pass */
   private readonly finisher = new SteadyReceive();
   private readonly side: SideKey = { family: 4, src: new Uint32Array(0), srcOff: 0, dst: new Uint32Array(0), dstOff: 0, srcPort: 0, dstPort: 0, protocol: 0, ifIndex: -1 };
+  /** SVR_NATIVE_IN=1: steady flows marked for native/fwd-in.c (native-mark-in.ts) */
+  private readonly marks: NativeMarksIn;
 
   constructor(private readonly ctx: DataplaneContext) {
     this.mss = new MssClamp(ctx);
     this.opener = new PayloadOpen(ctx, this.finisher.steady);
+    this.marks = new NativeMarksIn(ctx);
   }
 
   init(i: StageInit): void {
@@ -95,6 +101,7 @@ export class SvrInStage implements Stage {
     const pi = b.info[s]!;
     const r = b.session[s]!;
     const role = t.role[r]!;
+    if (this.marks.on) this.marks.capture(b, s, pi);
     const hasMeta = (b.flags[s]! & PF_HAS_META) !== 0;
     const v = b.meta[s]!;
     const strip = hasMeta ? v.total : (b.flags[s]! & PF_FALSE_POSITIVE) !== 0 ? 12 : 0;
@@ -191,6 +198,7 @@ export class SvrInStage implements Stage {
     }
     this.mss.apply(d, pi, alt !== undefined ? alt.path : t.path[r]!, r, rt);
     b.ifIndex[s] = forward ? t.outIf[r]! : t.inIf[r]!;
+    if (this.marks.on && !duplicated) this.marks.after(b, s, pi, r, rt.now);
     return N_CHAIN;
   }
 }

@@ -1,0 +1,537 @@
+/*
+ * fwd-in.c: the native steady path of svr-in (issue 19 item 5, second slice; docs/performance.md "A native steady
+ * path for svr-in"). TypeScript decides everything: svr-in marks a flow here once a packet of it was delivered steady
+ * (its WAN 5-tuple and interface, the rx key and replay window that packet used, the payload key, the LAN rewrite,
+ * the egress interface, the session row, flags and timeout), for a short lease; every control change clears all marks
+ * (src/dataplane/native-receive.ts). Per batch from a WAN interface, before the JS stages, for each packet of a
+ * marked flow, in the order the JS stages take the same steps:
+ *   1. admit (nothing written): IPv4 without options or fragment, TTL > 1, header checksum (decode); TCP without
+ *      SYN/FIN/RST or UDP (length agrees); no metadata cookie (wan-verify); the replay block's key id and sender
+ *      are the mark's; the session's flags are the mark's; a framed payload's key id is 0 (plain) or the mark's
+ *      cipher, and its L4 checksum verifies (svr-in verifies before bytes are removed);
+ *   2. the tags, one call per key (16 lanes; sign.ts verifyPacket, time-based: the slot and its neighbours);
+ *   3. in packet order: the replay window (replay-window.ts, RFC 6479) checked, then moved (the JS pool's own
+ *      arrays, and its worker marks); the session's packets, bytes, last-seen, expiry and the path's rx count
+ *      (session-lookup accountPacket, wan-verify pathRx);
+ *   4. the AES-CBC payloads, one call per cipher (payload.ts openPayload); one that does not decrypt is dropped here
+ *      and counted by the caller ('drop-bad-payload', as svr-in does after the session counted it);
+ *   5. TTL - 1, the trailer off, the LAN 5-tuple, IP length and checksums: incremental when nothing else shrank
+ *      (wan-verify adjustChecksumForTail, svr-in writeServerSide), the L4 checksum in full after a framed payload
+ *      (svr-in's finish: steady-send.c).
+ * Anything unusual (bad tag, replay, metadata, another key, a bad checksum) goes to JS unchanged and its flow loses
+ * its mark, so its later packets follow it (order within a flow holds) and JS decides and counts. Same bytes,
+ * windows and counters as the JS path (test/unit/router/native-receive.test.ts). One thread: the dataplane's.
+ * JS:
+ *   niCreate(capacityPow2) -> handle; niClear(h); niMark(h, desc, until); niColumns(h, pktsFwd, bytesFwd, pktsRev,
+ *   bytesRev, lastSeen, expires, flags, pathRx); niWindows(h, bits, topHi, topLo, fresh, marks); niKey(h, slot, hmac);
+ *   niCipher(h, slot, cipher); niReceive(h, data, offsets, lengths, count, ifIndex, now, res, slot) -> native count;
+ *   res: [native, rest, dropped, natOff x B, natLen x B, natIf x B, restOff x B, restLen x B] (B = NI_BATCH).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "svr_native.h"
+
+#define NI_BATCH 256
+#define NI_DESC 23
+#define NI_SLOTS 1024
+#define NI_COLS 8
+#define REPLAY 10
+#define COOKIE_LEN 8
+#define BASE_HEADER 12 /* svr-metadata.ts hasCookie: shorter payloads never carry metadata */
+#define TCP_STATE 0x07 /* FIN | SYN | RST */
+#define WINDOW_WORDS 64
+#define WINDOW_SIZE ((WINDOW_WORDS - 1) * 32)
+#define MARK_WORDS 6 /* replay-marks.ts: state, path, key, sender, top hi, top lo */
+#define HAS_TOP 2
+#define V_REST 0
+#define V_NATIVE 1
+#define V_DROP 2
+
+enum { C_PKTS_FWD, C_BYTES_FWD, C_PKTS_REV, C_BYTES_REV, C_LAST_SEEN, C_EXPIRES, C_FLAGS, C_PATH_RX };
+enum { W_BITS, W_TOP_HI, W_TOP_LO, W_FRESH, W_MARKS, W_COUNT };
+
+static const uint8_t COOKIE[COOKIE_LEN] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf6, 0x67, 0x0c};
+
+/* a flow: its WAN address and port words (big-endian), and interface << 8 | protocol */
+typedef struct {
+  uint32_t w[4];
+} ni_flow;
+
+typedef struct {
+  ni_flow flow;
+  uint32_t used, row, flags, forward, path, timeout;
+  uint32_t key, kid, sender, window, tag_len, timed;
+  uint32_t framed, cipher, pkid; /* SF_PAYLOAD; cipher slot and its key id byte (0: plain only) */
+  uint8_t lan_src[4], lan_dst[4];
+  uint32_t lan_ports, out_ifx;
+  double until;
+} ni_entry;
+
+typedef struct {
+  ni_entry *e;
+  uint32_t o, len, payload, at, end, framed, proto;
+  uint8_t verdict;
+} ni_pkt;
+
+typedef struct {
+  ni_pkt p[NI_BATCH];
+  uint32_t adm[NI_BATCH]; /* input packet -> admitted index, or NI_BATCH */
+  uint32_t roff[NI_BATCH], rlen[NI_BATCH], ridx[NI_BATCH];
+  uint8_t st[NI_BATCH], ok[NI_BATCH], done[NI_BATCH];
+} ni_work;
+
+typedef struct {
+  void *h;
+  napi_ref ref;
+} ni_handle;
+
+typedef struct {
+  ni_entry *e;
+  ni_work *work;
+  uint32_t mask, count;
+  ni_handle keys[NI_SLOTS], ciphers[NI_SLOTS];
+  napi_ref col_ref[NI_COLS], win_ref[W_COUNT];
+  void *col[NI_COLS], *win[W_COUNT];
+  size_t col_len[NI_COLS], win_len[W_COUNT];
+} ni_table;
+
+static uint32_t rd16(const uint8_t *d, uint32_t o) { return ((uint32_t)d[o] << 8) | d[o + 1]; }
+
+static uint32_t rd32(const uint8_t *d, uint32_t o) {
+  return ((uint32_t)d[o] << 24) | ((uint32_t)d[o + 1] << 16) | ((uint32_t)d[o + 2] << 8) | d[o + 3];
+}
+
+static void be_bytes(uint32_t v, uint8_t *out) {
+  out[0] = (uint8_t)(v >> 24);
+  out[1] = (uint8_t)(v >> 16);
+  out[2] = (uint8_t)(v >> 8);
+  out[3] = (uint8_t)v;
+}
+
+static uint32_t flow_slot(const ni_flow *f, uint32_t mask) {
+  uint64_t h = 0x243f6a8885a308d3ull;
+  for (int i = 0; i < 4; i++) h = (h ^ f->w[i]) * 0x100000001b3ull;
+  return (uint32_t)(h ^ (h >> 29)) & mask;
+}
+
+/* The entry of flow f, or (insert) the free slot it goes in; NULL when absent (or the table is full). */
+static ni_entry *lookup(ni_table *t, const ni_flow *f, int insert) {
+  uint32_t i = flow_slot(f, t->mask);
+  for (uint32_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+    ni_entry *e = &t->e[i];
+    if (!e->used) return insert ? e : NULL;
+    if (memcmp(&e->flow, f, sizeof *f) == 0) return e;
+  }
+  return NULL;
+}
+
+static void drop_ref(napi_env env, napi_ref *r) {
+  if (*r != NULL) napi_delete_reference(env, *r);
+  *r = NULL;
+}
+
+static void ni_finalize(napi_env env, void *data, void *hint) {
+  ni_table *t = data;
+  for (int i = 0; i < NI_SLOTS; i++) {
+    drop_ref(env, &t->keys[i].ref);
+    drop_ref(env, &t->ciphers[i].ref);
+  }
+  for (int i = 0; i < NI_COLS; i++) drop_ref(env, &t->col_ref[i]);
+  for (int i = 0; i < W_COUNT; i++) drop_ref(env, &t->win_ref[i]);
+  free(t->work);
+  free(t->e);
+  free(t);
+}
+
+static ni_table *table_arg(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  void *p = NULL;
+  napi_valuetype ty;
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (*argc < 1 || napi_typeof(env, argv[0], &ty) != napi_ok || ty != napi_external ||
+      napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, "SVR_ERR_NATIVE_FWD_IN_HANDLE", "not a native receive table (niCreate)");
+    return NULL;
+  }
+  return p;
+}
+
+static napi_value ni_create(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ext;
+  uint32_t cap;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || svr_arg_u32(env, argv[0], "capacity", &cap) != 0) return NULL;
+  if (cap < 16 || cap > (1u << 24) || (cap & (cap - 1)) != 0) {
+    napi_throw_range_error(env, NULL, "niCreate: capacity must be a power of two from 16 to 2^24");
+    return NULL;
+  }
+  ni_table *t = calloc(1, sizeof *t);
+  if (t != NULL) {
+    t->e = calloc(cap, sizeof *t->e);
+    t->work = malloc(sizeof *t->work);
+  }
+  if (t == NULL || t->e == NULL || t->work == NULL || napi_create_external(env, t, ni_finalize, NULL, &ext) != napi_ok) {
+    if (t != NULL) {
+      free(t->e);
+      free(t->work);
+    }
+    free(t);
+    svr_throw_errno(env, 12 /* ENOMEM */, "niCreate");
+    return NULL;
+  }
+  t->mask = cap - 1;
+  return ext;
+}
+
+static void forget_all(ni_table *t) {
+  if (t->count > 0) memset(t->e, 0, (size_t)(t->mask + 1) * sizeof *t->e);
+  t->count = 0;
+}
+
+static napi_value ni_clear(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  ni_table *t = table_arg(env, info, &argc, argv);
+  if (t != NULL) forget_all(t);
+  return NULL;
+}
+
+/* desc (u32): ifIndex, protocol, src, dst, ports (the packet's big-endian words), row,
+ * flags, forward, path, timeout ms, key slot, key id, sender, window, tag length, time-based, framed, cipher slot,
+ * payload key id, LAN source, LAN destination (big-endian words), LAN source port << 16 | destination port, egress
+ * interface (native-receive.ts) */
+static napi_value ni_mark(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  ni_table *t = table_arg(env, info, &argc, argv);
+  void *dv;
+  size_t dl;
+  double until;
+  if (t == NULL || argc < 3 || svr_arg_typed(env, argv[1], napi_uint32_array, "desc", &dv, &dl) != 0) return NULL;
+  const uint32_t *d = dv;
+  if (dl < NI_DESC || napi_get_value_double(env, argv[2], &until) != napi_ok || d[10] >= NI_SLOTS || d[17] >= NI_SLOTS) {
+    napi_throw_range_error(env, NULL, "niMark(h, desc, until): desc too short or a slot out of range");
+    return NULL;
+  }
+  if (t->count >= (t->mask + 1) / 2) forget_all(t); /* half full: start over (marks come back with their flows) */
+  ni_flow f = {{d[2], d[3], d[4], (d[0] & 0xffff) << 8 | (d[1] & 0xff)}};
+  ni_entry *e = lookup(t, &f, 1);
+  if (e == NULL) return NULL;
+  if (!e->used) t->count++;
+  *e = (ni_entry){.flow = f, .used = 1, .row = d[5], .flags = d[6], .forward = d[7] != 0, .path = d[8], .timeout = d[9],
+                  .key = d[10], .kid = d[11] & 0xff, .sender = d[12] & 0xff, .window = d[13], .tag_len = d[14],
+                  .timed = d[15] != 0, .framed = d[16] != 0, .cipher = d[17], .pkid = d[18] & 0xff,
+                  .lan_ports = d[21], .out_ifx = d[22], .until = until};
+  be_bytes(d[19], e->lan_src);
+  be_bytes(d[20], e->lan_dst);
+  return NULL;
+}
+
+static napi_value ni_columns(napi_env env, napi_callback_info info) {
+  static const napi_typedarray_type types[NI_COLS] = {napi_uint32_array, napi_float64_array, napi_uint32_array,
+                                                      napi_float64_array, napi_uint32_array, napi_uint32_array,
+                                                      napi_uint16_array, napi_float64_array};
+  size_t argc = 1 + NI_COLS;
+  napi_value argv[1 + NI_COLS];
+  ni_table *t = table_arg(env, info, &argc, argv);
+  if (t == NULL) return NULL;
+  if (argc < 1 + NI_COLS) {
+    napi_throw_type_error(env, NULL, "niColumns(h, pktsFwd, bytesFwd, pktsRev, bytesRev, lastSeen, expires, flags, pathRx)");
+    return NULL;
+  }
+  for (int i = 0; i < NI_COLS; i++) {
+    void *p;
+    size_t n;
+    if (svr_arg_typed(env, argv[1 + i], types[i], "column", &p, &n) != 0) return NULL;
+    drop_ref(env, &t->col_ref[i]);
+    SVR_CHECK(env, napi_create_reference(env, argv[1 + i], 1, &t->col_ref[i]));
+    t->col[i] = p;
+    t->col_len[i] = n;
+  }
+  return NULL;
+}
+
+static napi_value ni_windows(napi_env env, napi_callback_info info) {
+  static const napi_typedarray_type types[W_COUNT] = {napi_uint32_array, napi_uint32_array, napi_uint32_array,
+                                                      napi_uint8_array, napi_uint32_array};
+  size_t argc = 1 + W_COUNT;
+  napi_value argv[1 + W_COUNT];
+  ni_table *t = table_arg(env, info, &argc, argv);
+  if (t == NULL) return NULL;
+  if (argc < 1 + W_COUNT) {
+    napi_throw_type_error(env, NULL, "niWindows(h, bits, topHi, topLo, fresh, marks)");
+    return NULL;
+  }
+  for (int i = 0; i < W_COUNT; i++) {
+    void *p;
+    size_t n;
+    if (svr_arg_typed(env, argv[1 + i], types[i], "window array", &p, &n) != 0) return NULL;
+    drop_ref(env, &t->win_ref[i]);
+    SVR_CHECK(env, napi_create_reference(env, argv[1 + i], 1, &t->win_ref[i]));
+    t->win[i] = p;
+    t->win_len[i] = n;
+  }
+  return NULL;
+}
+
+/* niKey(h, slot, hmac) / niCipher(h, slot, cipher): the handle a mark's slot names (an AES-CBC cipher only). */
+static napi_value set_handle(napi_env env, napi_callback_info info, int hmac) {
+  size_t argc = 3;
+  napi_value argv[3];
+  ni_table *t = table_arg(env, info, &argc, argv);
+  uint32_t slot;
+  if (t == NULL || argc < 3 || svr_arg_u32(env, argv[1], "slot", &slot) != 0) return NULL;
+  void *h = svr_crypto_handle(env, argv[2], hmac);
+  if (h == NULL) return NULL;
+  if (slot >= NI_SLOTS || (!hmac && !svr_crypto_cbc(h))) {
+    napi_throw_range_error(env, NULL, "niKey/niCipher: slot out of range, or not an AES-CBC cipher");
+    return NULL;
+  }
+  ni_handle *x = hmac ? &t->keys[slot] : &t->ciphers[slot];
+  drop_ref(env, &x->ref);
+  SVR_CHECK(env, napi_create_reference(env, argv[2], 1, &x->ref));
+  x->h = h;
+  return NULL;
+}
+
+static napi_value ni_key(napi_env env, napi_callback_info info) { return set_handle(env, info, 1); }
+
+static napi_value ni_cipher(napi_env env, napi_callback_info info) { return set_handle(env, info, 0); }
+
+/* replay-window.ts check, split: whether (hi, lo) would be accepted by window w (0), and recording it (commit). */
+static uint64_t words_ahead(uint32_t th, uint32_t tl, uint32_t hi, uint32_t lo) {
+  uint64_t from = tl >> 5;
+  if (hi == th) return (lo >> 5) - from;
+  return hi - th > 1 ? WINDOW_WORDS : (uint64_t)(lo >> 5) + 0x8000000u - from;
+}
+
+static int window_new(const ni_table *t, uint32_t w, uint32_t hi, uint32_t lo) {
+  const uint32_t *bits = (const uint32_t *)t->win[W_BITS] + (size_t)w * WINDOW_WORDS;
+  uint32_t th = ((const uint32_t *)t->win[W_TOP_HI])[w], tl = ((const uint32_t *)t->win[W_TOP_LO])[w];
+  uint32_t word = bits[(lo >> 5) & (WINDOW_WORDS - 1)], bit = 1u << (lo & 31);
+  if (hi > th || (hi == th && lo > tl)) return words_ahead(th, tl, hi, lo) > 0 || (word & bit) == 0; /* moved past: cleared */
+  uint64_t behind = hi == th ? (uint64_t)(tl - lo) : th - hi > 1 ? WINDOW_SIZE : (uint64_t)tl + 0x100000000ull - lo;
+  return behind < WINDOW_SIZE && (word & bit) == 0;
+}
+
+static void window_record(ni_table *t, uint32_t w, uint32_t hi, uint32_t lo) {
+  uint32_t *bits = (uint32_t *)t->win[W_BITS] + (size_t)w * WINDOW_WORDS;
+  uint32_t *top_hi = t->win[W_TOP_HI], *top_lo = t->win[W_TOP_LO];
+  uint32_t th = top_hi[w], tl = top_lo[w];
+  if (hi > th || (hi == th && lo > tl)) { /* RFC 6479 §2: slide forward, clearing the words the top moves past */
+    uint64_t ahead = words_ahead(th, tl, hi, lo), from = tl >> 5;
+    if (ahead >= WINDOW_WORDS) memset(bits, 0, WINDOW_WORDS * sizeof *bits);
+    else
+      for (uint64_t i = 1; i <= ahead; i++) bits[(from + i) & (WINDOW_WORDS - 1)] = 0;
+    top_hi[w] = hi;
+    top_lo[w] = lo;
+    if (((size_t)w + 1) * MARK_WORDS <= t->win_len[W_MARKS]) { /* replay-marks.ts top: the worker host's floor */
+      uint32_t *m = (uint32_t *)t->win[W_MARKS] + (size_t)w * MARK_WORDS;
+      m[4] = hi;
+      m[5] = lo;
+      m[0] = HAS_TOP;
+    }
+  }
+  bits[(lo >> 5) & (WINDOW_WORDS - 1)] |= 1u << (lo & 31);
+}
+
+static int row_ok(const ni_table *t, uint32_t r, uint32_t path) {
+  for (int i = 0; i < C_PATH_RX; i++)
+    if (r >= t->col_len[i]) return 0;
+  return path < t->col_len[C_PATH_RX];
+}
+
+static int window_ok(const ni_table *t, uint32_t w) {
+  return ((size_t)w + 1) * WINDOW_WORDS <= t->win_len[W_BITS] && w < t->win_len[W_TOP_HI] && w < t->win_len[W_TOP_LO] &&
+         w < t->win_len[W_FRESH] && ((const uint8_t *)t->win[W_FRESH])[w] == 0;
+}
+
+/* Step 1 for one packet d[0, len): everything checked, nothing written. 0: not admitted (an admitted flow's mark is
+ * dropped: its later packets follow this one to JS). */
+static int admit(ni_table *t, const uint8_t *d, uint32_t len, uint32_t ifx, double now, ni_pkt *p) {
+  if (len < 28 || (d[9] != 6 && d[9] != 17)) return 0;
+  uint32_t proto = d[9];
+  ni_flow f = {{rd32(d, 12), rd32(d, 16), rd32(d, 20), (ifx & 0xffff) << 8 | proto}};
+  ni_entry *e = lookup(t, &f, 0);
+  if (e == NULL || !(e->until > now)) return 0;
+  if (d[0] != 0x45 || rd16(d, 2) != len || (rd16(d, 6) & 0x3fff) != 0 || d[8] <= 1) goto fallback;
+  uint32_t payload = 28;
+  if (proto == 6 && (len < 40 || (payload = 20 + (uint32_t)(d[32] >> 4) * 4) < 40 || payload > len || (d[33] & TCP_STATE) != 0))
+    goto fallback;
+  if (proto == 17 && rd16(d, 24) != len - 20) goto fallback;
+  if (svr_ones_sum_be(d, 20) != 0xffff) goto fallback; /* decode drops it, counted */
+  if (len - payload >= BASE_HEADER && memcmp(d + payload, COOKIE, COOKIE_LEN) == 0) goto fallback;
+  if (len - payload < REPLAY + e->tag_len) goto fallback;
+  uint32_t at = len - REPLAY - e->tag_len;
+  if (d[at] != e->kid || d[at + 1] != e->sender) goto fallback;
+  if (!row_ok(t, e->row, e->path) || ((const uint16_t *)t->col[C_FLAGS])[e->row] != e->flags || !window_ok(t, e->window))
+    goto fallback;
+  void *k = t->keys[e->key].h, *c = t->ciphers[e->cipher].h;
+  if (k == NULL || !svr_crypto_live(k)) goto fallback;
+  uint32_t framed = e->framed && at > payload;
+  if (framed && d[at - 1] != 0 && (d[at - 1] != e->pkid || e->pkid == 0 || c == NULL || !svr_crypto_live(c))) goto fallback;
+  if (framed && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
+  *p = (ni_pkt){.e = e, .len = len, .payload = payload, .at = at, .end = at, .framed = framed, .proto = proto};
+  return 1;
+fallback:
+  e->until = 0;
+  return 0;
+}
+
+/* Step 2: ok[i] = 1 when packet i's tag matches, one call per key and slot kind. */
+static void verify_all(ni_table *t, ni_work *w, uint8_t *data, uint32_t n, int64_t slot) {
+  memset(w->done, 0, n);
+  for (uint32_t i = 0; i < n; i++) {
+    if (w->done[i]) continue;
+    void *h = t->keys[w->p[i].e->key].h;
+    uint32_t m = 0, timed = w->p[i].e->timed, tag_len = w->p[i].e->tag_len;
+    for (uint32_t j = i; j < n; j++) {
+      ni_pkt *p = &w->p[j];
+      if (w->done[j] || t->keys[p->e->key].h != h || p->e->timed != timed || p->e->tag_len != tag_len) continue;
+      w->roff[m] = p->o + p->payload;
+      w->rlen[m] = p->len - p->payload;
+      w->ridx[m++] = j;
+      w->done[j] = 1;
+    }
+    svr_crypto_verify_many(h, data, w->roff, w->rlen, m, tag_len, timed ? slot : -1, w->st);
+    for (uint32_t q = 0; q < m; q++) w->ok[w->ridx[q]] = w->st[q] == 0;
+  }
+}
+
+/* Step 3, in packet order: the flow still marked, the tag, the replay window; then the window and the accounting. */
+static void accept_all(ni_table *t, ni_work *w, const uint8_t *data, uint32_t n, double now) {
+  for (uint32_t i = 0; i < n; i++) {
+    ni_pkt *p = &w->p[i];
+    ni_entry *e = p->e;
+    const uint8_t *b = data + p->o + p->at + 2;
+    uint32_t hi = rd32(b, 0), lo = rd32(b, 4);
+    p->verdict = V_REST;
+    if (!(e->until > now) || !w->ok[i] || !window_new(t, e->window, hi, lo)) {
+      e->until = 0;
+      continue;
+    }
+    window_record(t, e->window, hi, lo);
+    uint32_t r = e->row;
+    ((uint32_t *)t->col[e->forward ? C_PKTS_FWD : C_PKTS_REV])[r]++;
+    ((double *)t->col[e->forward ? C_BYTES_FWD : C_BYTES_REV])[r] += p->at;
+    ((uint32_t *)t->col[C_LAST_SEEN])[r] = (uint32_t)(uint64_t)now;
+    ((uint32_t *)t->col[C_EXPIRES])[r] = (uint32_t)(uint64_t)(now + e->timeout);
+    ((double *)t->col[C_PATH_RX])[e->path] += 1;
+    p->verdict = V_NATIVE;
+  }
+}
+
+/* Step 4: the AES-CBC payloads [payload, at - 1), one call per cipher; p->end where the plaintext ends. */
+static void open_all(ni_table *t, ni_work *w, uint8_t *data, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    ni_pkt *p = &w->p[i];
+    int sealed = p->verdict == V_NATIVE && p->framed && data[p->o + p->at - 1] != 0;
+    w->done[i] = !sealed;
+    if (p->verdict == V_NATIVE && p->framed && !sealed) p->end = p->at - 1; /* the plain marker */
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    if (w->done[i]) continue;
+    void *h = t->ciphers[w->p[i].e->cipher].h;
+    uint32_t m = 0;
+    for (uint32_t j = i; j < n; j++) {
+      ni_pkt *p = &w->p[j];
+      if (w->done[j] || t->ciphers[p->e->cipher].h != h) continue;
+      w->roff[m] = p->o + p->payload;
+      w->rlen[m] = p->at - 1 - p->payload;
+      w->ridx[m++] = j;
+      w->done[j] = 1;
+    }
+    int64_t ok = svr_crypto_open_many(h, data, w->roff, w->rlen, m, w->st);
+    for (uint32_t q = 0; q < m; q++) {
+      ni_pkt *p = &w->p[w->ridx[q]];
+      if (ok >= 0 && w->st[q] == 0) p->end = p->payload + w->rlen[q];
+      else p->verdict = V_DROP;
+    }
+  }
+}
+
+/* Step 5 for an accepted packet: TTL, trailer, LAN 5-tuple, lengths and checksums. */
+static void finish(uint8_t *d, const ni_pkt *p) {
+  const ni_entry *e = p->e;
+  d[8]--; /* decode: TTL - 1 (the IPv4 header checksum is recomputed below) */
+  if (p->framed) {
+    svr_steady_finish_one(d, 0, 20, 0, p->proto, p->end, p->end, 1, e->lan_src, e->lan_dst, e->lan_ports);
+    return;
+  }
+  svr_steady_untail(d, 20, p->proto, p->at, p->len);
+  svr_steady_rewrite4(d, p->proto, e->lan_src, e->lan_dst, e->lan_ports);
+  svr_steady_ip_length4(d, p->proto, p->at);
+}
+
+static napi_value ni_receive(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9], result;
+  ni_table *t = table_arg(env, info, &argc, argv);
+  void *datav, *offv, *lenv, *resv;
+  size_t dlen, on, ln, rn;
+  uint32_t count, ifx;
+  double now, slotv;
+  if (t == NULL) return NULL;
+  if (argc < 9 || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &datav, &dlen) != 0 ||
+      svr_arg_typed(env, argv[2], napi_uint32_array, "offsets", &offv, &on) != 0 ||
+      svr_arg_typed(env, argv[3], napi_uint32_array, "lengths", &lenv, &ln) != 0 ||
+      svr_arg_u32(env, argv[4], "count", &count) != 0 || svr_arg_u32(env, argv[5], "ifIndex", &ifx) != 0 ||
+      napi_get_value_double(env, argv[6], &now) != napi_ok ||
+      svr_arg_typed(env, argv[7], napi_uint32_array, "res", &resv, &rn) != 0 ||
+      napi_get_value_double(env, argv[8], &slotv) != napi_ok)
+    return NULL;
+  if (count > on || count > ln || count > NI_BATCH || rn < 3 + 5 * NI_BATCH) {
+    napi_throw_range_error(env, NULL, "niReceive: count beyond offsets, lengths or NI_BATCH, or res too short");
+    return NULL;
+  }
+  uint8_t *data = datav;
+  const uint32_t *off = offv, *lens = lenv;
+  uint32_t *res = resv, *nat_off = res + 3, *nat_len = nat_off + NI_BATCH, *nat_if = nat_len + NI_BATCH;
+  uint32_t *rest_off = nat_if + NI_BATCH, *rest_len = rest_off + NI_BATCH;
+  ni_work *w = t->work;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    w->adm[i] = NI_BATCH;
+    if (t->count > 0 && (size_t)off[i] + lens[i] <= dlen && admit(t, data + off[i], lens[i], ifx, now, &w->p[n])) {
+      w->p[n].o = off[i];
+      w->adm[i] = n++;
+    }
+  }
+  verify_all(t, w, data, n, slotv >= 0 && slotv <= 4294967295.0 ? (int64_t)slotv : -1);
+  accept_all(t, w, data, n, now);
+  open_all(t, w, data, n);
+  uint32_t nat = 0, rest = 0, dropped = 0;
+  for (uint32_t i = 0; i < count; i++) { /* the packets in their order: finished, dropped, or to JS unchanged */
+    ni_pkt *p = w->adm[i] < NI_BATCH ? &w->p[w->adm[i]] : NULL;
+    if (p != NULL && p->verdict == V_NATIVE) {
+      finish(data + p->o, p);
+      nat_off[nat] = p->o;
+      nat_len[nat] = p->end;
+      nat_if[nat++] = p->e->out_ifx;
+    } else if (p != NULL && p->verdict == V_DROP) {
+      p->e->until = 0;
+      dropped++;
+    } else {
+      rest_off[rest] = off[i];
+      rest_len[rest++] = lens[i];
+    }
+  }
+  res[0] = nat;
+  res[1] = rest;
+  res[2] = dropped;
+  SVR_CHECK(env, napi_create_uint32(env, nat, &result));
+  return result;
+}
+
+napi_status svr_fwd_in_init(napi_env env, napi_value exports) {
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {{"niCreate", ni_create}, {"niClear", ni_clear}, {"niMark", ni_mark}, {"niColumns", ni_columns},
+             {"niWindows", ni_windows}, {"niKey", ni_key}, {"niCipher", ni_cipher}, {"niReceive", ni_receive}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_status s = svr_export_fn(env, exports, fns[i].name, fns[i].fn, NULL);
+    if (s != napi_ok) return s;
+  }
+  return svr_export_u32(env, exports, "NI_BATCH", NI_BATCH);
+}

@@ -1,0 +1,182 @@
+/**
+ * The native steady path of svr-in (native/fwd-in.c; docs/performance.md "A native steady path for svr-in", issue 19
+ * item 5, second slice). Opt-in: SVR_NATIVE_IN=1 (with the addon). Every decision stays in TypeScript:
+ * 1. svr-in marks a flow (its WAN 5-tuple and interface) when a packet of it was delivered steady (native-mark-in.ts),
+ *    with what that packet used: rx key and replay window, payload key, LAN rewrite, egress, session flags, timeout.
+ *    A mark lasts LEASE_MS (native-forward.ts), and no longer than its rx key is accepted.
+ * 2. Dataplane.receive runs each batch of a WAN interface through receive() first: marked packets come back finished
+ *    for their LAN egress (or dropped: a payload that does not decrypt, counted by the caller); the rest go to the
+ *    stages unchanged, in their order. native/fwd-in.c moves the replay windows in the pool's own arrays (and its
+ *    worker marks) and accounts the session's columns itself: one thread, so a change in JS lands between batches.
+ * 3. Marks follow control: prepare() drops them all when svr-out's marks were cleared since (NativeForward's
+ *    generation: the dataplane's clearing hooks), when the path keys changed (installed, retired, a newer key used),
+ *    or while HA sync marks are on (they are per packet, in JS).
+ */
+import { tryLoadAddon } from '../native/addon.js';
+import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
+import type { ReplayWindows } from './replay-window.js';
+
+const DESC = 23;
+const SLOTS = 1024;
+
+type Handle = object;
+interface Addon {
+  niCreate(capacity: number): Handle;
+  niClear(h: Handle): void;
+  niMark(h: Handle, desc: Uint32Array, until: number): void;
+  niColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array,
+    expires: Uint32Array, flags: Uint16Array, pathRx: Float64Array): void;
+  niWindows(h: Handle, bits: Uint32Array, topHi: Uint32Array, topLo: Uint32Array, fresh: Uint8Array, marks: Uint32Array): void;
+  niKey(h: Handle, slot: number, hmac: unknown): void;
+  niCipher(h: Handle, slot: number, cipher: unknown): void;
+  niReceive(h: Handle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, ifIndex: number, now: number, res: Uint32Array, slot: number): number;
+  NI_BATCH: number;
+}
+
+function load(): Addon | null {
+  const mod = tryLoadAddon();
+  return mod instanceof Error || typeof mod['niReceive'] !== 'function' ? null : (mod as unknown as Addon);
+}
+
+const native = load();
+
+/** What a mark says about a flow (svr-in fills it). */
+export interface ReceiveMark {
+  /** the WAN packet's interface, protocol, and its address and port words (big-endian) */
+  ifIndex: number; protocol: number; src: number; dst: number; ports: number;
+  row: number; flags: number; forward: boolean; path: number; timeoutMs: number;
+  /** the replay block's key id and sender, the window they name, the path's tag length; time-based: tags cover the slot */
+  keyId: number; sender: number; window: number; tagLength: number; timed: boolean;
+  /** the session frames payloads (SF_PAYLOAD); the AES-CBC key id the peer seals with (0: plain marker only) */
+  framed: boolean; payloadKeyId: number;
+  /** the LAN 5-tuple (big-endian address words, source port << 16 | destination port) and its interface */
+  lanSrc: number; lanDst: number; lanPorts: number; outIf: number;
+}
+
+/** What prepare() reads of the session table: the columns native/fwd-in.c accounts in, whether HA sync marks are
+ *  on, and how many flow keys were set or deleted. */
+export interface ReceiveTable {
+  pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array; flags: Uint16Array;
+  readonly syncing: boolean;
+  readonly keyChanges: number;
+}
+
+const NO_MARKS = new Uint32Array(0);
+
+export class NativeReceive {
+  readonly on: boolean;
+  /** NI_BATCH */
+  readonly batch: number;
+  private readonly h: Handle | null;
+  private readonly desc = new Uint32Array(DESC);
+  readonly res: Uint32Array;
+  readonly natOff: Uint32Array;
+  readonly natLen: Uint32Array;
+  readonly natIf: Uint32Array;
+  readonly restOff: Uint32Array;
+  readonly restLen: Uint32Array;
+  private marks = 0;
+  /** bumped by every clear (svr-in's NativeMarksIn forgets when it marked rows) */
+  generation = 1;
+  /** the state the marks were made under: svr-out's clearing generation, the path keys' and the flow keys' changes */
+  private fwdGen = -1;
+  private keyChanges = -1;
+  private flowChanges = -1;
+  /** handle slots: which HMAC / cipher each holds (reset by clear) */
+  private readonly hmacs = new Map<BatchHmac, number>();
+  private readonly ciphers = new Map<BatchCipher, number>();
+  /** the arrays native/fwd-in.c holds now (prepare) */
+  private readonly passed: unknown[] = [];
+
+  constructor() {
+    this.on = native !== null && process.env['SVR_NATIVE_IN'] === '1'; // read per data path
+    this.batch = this.on ? native!.NI_BATCH : 0;
+    this.h = this.on ? native!.niCreate(4096) : null;
+    const b = this.batch;
+    this.res = new Uint32Array(3 + 5 * b); // native, rest, dropped, then five lists of b (native/fwd-in.c)
+    [this.natOff, this.natLen, this.natIf, this.restOff, this.restLen] = [0, 1, 2, 3, 4].map((k) => this.res.subarray(3 + k * b, 3 + (k + 1) * b)) as
+      [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  }
+
+  /** Drops every mark. */
+  clear(): void {
+    this.generation = (this.generation + 1) >>> 0;
+    if (this.marks === 0) return;
+    native!.niClear(this.h!);
+    this.marks = 0;
+    this.hmacs.clear();
+    this.ciphers.clear();
+  }
+
+  /**
+   * Before each native call and each mark: drops the marks made under another state (svr-out's marks cleared, path
+   * keys changed, a flow key set or deleted: a session came, went or moved; HA sync marks on), hands native/fwd-in.c
+   * the session columns and replay window arrays when they were replaced. True when some flow may be marked.
+   */
+  prepare(fwdGeneration: number, keyChanges: number, t: ReceiveTable, pathRx: Float64Array, w: ReplayWindows): boolean {
+    if (fwdGeneration !== this.fwdGen || keyChanges !== this.keyChanges || t.keyChanges !== this.flowChanges || t.syncing) {
+      this.clear();
+      this.fwdGen = fwdGeneration;
+      this.keyChanges = keyChanges;
+      this.flowChanges = t.keyChanges;
+    }
+    if (t.syncing) return false;
+    const p = this.passed;
+    if (p[0] !== t.pktsFwd || p[1] !== t.bytesFwd || p[2] !== t.pktsRev || p[3] !== t.bytesRev || p[4] !== t.lastSeen || p[5] !== t.expires || p[6] !== t.flags || p[7] !== pathRx) {
+      native!.niColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires, t.flags, pathRx);
+      p.splice(0, 8, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires, t.flags, pathRx);
+    }
+    const m = w.marks?.words ?? NO_MARKS;
+    if (p[8] !== w.bits || p[9] !== w.topHi || p[10] !== w.topLo || p[11] !== w.fresh || p[12] !== m) {
+      native!.niWindows(this.h!, w.bits, w.topHi, w.topLo, w.fresh, m);
+      p.splice(8, 5, w.bits, w.topHi, w.topLo, w.fresh, m);
+    }
+    return this.marks > 0;
+  }
+
+  /** Marks a flow until `until` (prepare() called since the last batch), its tags checked with `hmac`, its payloads
+   *  opened with `cipher` (AES-CBC) when m.payloadKeyId is not 0. False when a handle is missing (not marked). */
+  mark(m: ReceiveMark, hmac: BatchHmac, cipher: BatchCipher | null, until: number): boolean {
+    const n = native!;
+    const key = this.slot(this.hmacs, hmac, hmac.nativeHandle, (s, x) => n.niKey(this.h!, s, x));
+    const cs = cipher === null ? 0 : this.slot(this.ciphers, cipher, cipher.nativeHandle, (s, x) => n.niCipher(this.h!, s, x));
+    if (key < 0 || cs < 0) return false;
+    const d = this.desc;
+    d[0] = m.ifIndex; d[1] = m.protocol; d[2] = m.src; d[3] = m.dst; d[4] = m.ports;
+    d[5] = m.row; d[6] = m.flags; d[7] = m.forward ? 1 : 0; d[8] = m.path; d[9] = m.timeoutMs;
+    d[10] = key; d[11] = m.keyId; d[12] = m.sender; d[13] = m.window; d[14] = m.tagLength; d[15] = m.timed ? 1 : 0;
+    d[16] = m.framed ? 1 : 0; d[17] = cs; d[18] = cipher === null ? 0 : m.payloadKeyId;
+    d[19] = m.lanSrc; d[20] = m.lanDst; d[21] = m.lanPorts; d[22] = m.outIf;
+    n.niMark(this.h!, d, until);
+    this.marks++;
+    return true;
+  }
+
+  /** The slot of a crypto object's native handle (given to native/fwd-in.c on first use), -1 when there is none. */
+  private slot<T>(slots: Map<T, number>, x: T, handle: unknown, give: (slot: number, handle: unknown) => void): number {
+    let s = slots.get(x);
+    if (s !== undefined) return s;
+    if (handle === null || slots.size >= SLOTS) return -1;
+    s = slots.size;
+    give(s, handle);
+    slots.set(x, s);
+    return s;
+  }
+
+  /**
+   * Finishes the marked packets of a batch from WAN interface `ifIndex` (at most `batch`) in place: returns how many
+   * (natOff/natLen/natIf); `dropped` did not decrypt; the others are in restOff/restLen (`rest`), in their order.
+   * `slot`: the time slot of time-based tags (timeSlot of the batch's wall clock).
+   */
+  receive(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, ifIndex: number, now: number, slot: number): number {
+    return native!.niReceive(this.h!, data, offsets, lengths, count, ifIndex, now, this.res, slot);
+  }
+
+  get rest(): number {
+    return this.res[1]!;
+  }
+
+  get dropped(): number {
+    return this.res[2]!;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * svr-in's native steady path (SVR_NATIVE_IN=1; src/dataplane/native-receive.ts, native/fwd-in.c), golden against the
+ * JS path. Two copies of each router built alike on one simulated clock, one with the switch off and one on, take the
+ * same batches: the client's and server's packets on their LANs, and on the WAN what the off copy of the other router
+ * sent, in slots that may be written in place (as a TUN reader hands them over). Established TCP (segments of varied,
+ * odd and even sizes) and UDP (empty payloads too) both ways, HMAC only and AES-CBC: every batch each copy delivers on
+ * its LAN is byte for byte the same, and so are the replay windows, the session columns and every counter but
+ * native-received. Then, in one native batch: a payload that does not decrypt (re-signed: native/fwd-in.c drops and
+ * counts it), a replayed packet and a tampered tag (to JS, dropped and counted there), as the JS copy does. A lab
+ * transfer with the switch on and off: intact, the same drop/session counters, and most packets native.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHmac, randomBytes } from 'node:crypto';
+import { parseAddress } from '../../../src/packet/addr.js';
+import { parseConfig } from '../../../src/model/validate.js';
+import { compileRouter } from '../../../src/model/compile.js';
+import { Dataplane } from '../../../src/dataplane/dataplane.js';
+import type { PacketPort } from '../../../src/dataplane/port.js';
+import { NativeReceive } from '../../../src/dataplane/native-receive.js';
+import { buildTcp, buildUdp } from '../../../src/packet/build.js';
+import { PacketInfo, parsePacket, TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
+import { fillL4Checksum } from '../../../src/packet/rewrite.js';
+import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import { inProcessConfig } from '../../../bench/inprocess-config.js';
+import { withSwitch } from '../../support/env.js';
+import { steadyConfig, steadyCounters, steadyTransfer } from '../../support/steady.js';
+
+const SWITCH = 'SVR_NATIVE_IN';
+const available = await withSwitch(SWITCH, true, async () => new NativeReceive().on); // read per data path
+const SLOT = 2048;
+const C = parseAddress('198.18.1.10')!.bytes, S = parseAddress('198.18.3.20')!.bytes;
+
+/** A port that keeps every packet it is given, in order. */
+class Collect implements PacketPort {
+  readonly name = 'collect';
+  private got: Uint8Array[] = [];
+  start(): void {}
+  close(): void {}
+  transmit(data: Uint8Array, off: Uint32Array, len: Uint32Array, n: number): void {
+    for (let i = 0; i < n; i++) this.got.push(data.slice(off[i]!, off[i]! + len[i]!));
+  }
+  take(): Uint8Array[] {
+    const g = this.got;
+    this.got = [];
+    return g;
+  }
+}
+
+interface Node { dp: Dataplane; lan: Collect; wan: Collect }
+interface Pair { off: Node; on: Node }
+
+let now = 1_000_000;
+
+async function pair(config: ReturnType<typeof parseConfig>, name: 'r1' | 'r2'): Promise<Pair> {
+  const node = (on: boolean) => withSwitch(SWITCH, on, async () => {
+    const lan = new Collect(), wan = new Collect();
+    return { dp: new Dataplane({ tables: compileRouter(config, name, 1), ports: [lan, wan], clock: () => now, wallClock: () => 1.7e12 }), lan, wan };
+  });
+  return { off: await node(false), on: await node(true) };
+}
+
+/** Both copies take `pkts` on interface ifx, in SLOT-byte slots (room to write in place). */
+function feed(p: Pair, ifx: number, pkts: readonly Uint8Array[]): void {
+  for (const n of [p.off, p.on]) {
+    const data = new Uint8Array(new SharedArrayBuffer(SLOT * Math.max(1, pkts.length)));
+    const off = new Uint32Array(pkts.length), len = new Uint32Array(pkts.length);
+    pkts.forEach((k, i) => { data.set(k, i * SLOT); off[i] = i * SLOT; len[i] = k.length; });
+    n.dp.receive(ifx, data, off, len, pkts.length, SLOT);
+  }
+  now += 10; // past a lease (250 ms) every 25 batches: marks expire and are made again
+}
+
+const hex = (list: Uint8Array[]) => list.map((b) => Buffer.from(b).toString('hex'));
+
+/** `from`'s LAN takes pkts; what its off copy sends on the WAN goes to `to`; both copies of `to` deliver the same. */
+function through(from: Pair, to: Pair, pkts: readonly Uint8Array[], alter?: (wan: Uint8Array[]) => Uint8Array[]): Uint8Array[] {
+  feed(from, 0, pkts);
+  let wan = from.off.wan.take();
+  from.on.wan.take();
+  if (alter !== undefined) wan = alter(wan);
+  feed(to, 1, wan);
+  const off = to.off.lan.take(), on = to.on.lan.take();
+  assert.equal(hex(on), hex(off), 'the same packets, byte for byte, in the same order');
+  return off;
+}
+
+const tcp = (up: boolean, flags: number, seq: number, size = 0) => buildTcp({
+  src: up ? C : S, dst: up ? S : C, srcPort: up ? 40000 : 5001, dstPort: up ? 5001 : 40000, seq, ack: 7, flags, payload: randomBytes(size),
+});
+const udp = (up: boolean, size: number) => buildUdp({ src: up ? C : S, dst: up ? S : C, srcPort: up ? 40001 : 5002, dstPort: up ? 5002 : 40001, payload: randomBytes(size) });
+
+/** The state the switch must not change: replay windows, session columns, counters (native-received aside). */
+function state(n: Node): unknown {
+  const w = n.dp.ctx.crypto.keys.windows;
+  const t = n.dp.sessions;
+  const rows: number[] = [];
+  for (let r = 0; r < t.capacity; r++) {
+    if (t.isActive(r)) rows.push(r, t.pktsFwd[r]!, t.pktsRev[r]!, t.bytesFwd[r]!, t.bytesRev[r]!, t.lastSeen[r]!, t.expires[r]!, t.flags[r]!);
+  }
+  const counters = n.dp.counters.snapshot();
+  delete counters['native-received'];
+  return { windows: [[...w.bits], [...w.topHi], [...w.topLo], [...w.fresh]], rows, counters, pathRx: [...n.dp.ctx.pathRx] };
+}
+
+/** A copy of r1's AES-CBC segment (plaintext `plain` bytes) whose padding does not check, re-signed, its checksum right. */
+function badPadding(p: Uint8Array, plain: number, key: Uint8Array, tagLength: number): Uint8Array {
+  const q = p.slice();
+  const pi = new PacketInfo();
+  assert.is(parsePacket(q, 0, q.length, pi), 0);
+  const block = pi.end - tagLength - 10; // the replay block; the payload's key id byte before it
+  const at = block - 1 - 16 - 1; // the byte over the last padding byte, in the block before: padding 0
+  q[at] = q[at]! ^ (16 - (plain % 16));
+  q.set(createHmac('sha256', key).update(q.subarray(pi.payload, block + 10)).digest().subarray(0, tagLength), block + 10);
+  fillL4Checksum(q, pi);
+  return q;
+}
+
+/** A copy with its last tag byte changed, its checksum right. */
+function badTag(p: Uint8Array): Uint8Array {
+  const q = p.slice();
+  const pi = new PacketInfo();
+  assert.is(parsePacket(q, 0, q.length, pi), 0);
+  q[pi.end - 1] = q[pi.end - 1]! ^ 1;
+  fillL4Checksum(q, pi);
+  return q;
+}
+
+for (const encrypt of [false, true]) {
+  test(`golden, ${encrypt ? 'HMAC + AES-256-CBC' : 'HMAC only'}: the same deliveries, windows, columns and counters with ${SWITCH} off and on`, async () => {
+    if (!available) console.log(`note: ${SWITCH} is unavailable here (no addon): both copies run the JS path`);
+    const config = parseConfig(inProcessConfig(encrypt));
+    const r1 = await pair(config, 'r1'), r2 = await pair(config, 'r2');
+    through(r1, r2, [tcp(true, TCP_SYN, 100)]);
+    through(r2, r1, [tcp(false, TCP_SYN | TCP_ACK, 900)]);
+    through(r1, r2, [tcp(true, TCP_ACK, 101)]);
+    through(r1, r2, [udp(true, 100)]);
+    through(r2, r1, [udp(false, 50)]);
+    const sizes = [1400, 1399, 1, 2, 15, 16, 17, 1024, 777];
+    for (let round = 0; round < 12; round++) {
+      const up = Array.from({ length: 64 }, (_, i) => (i % 9 === 4 ? udp(true, sizes[(i + round) % sizes.length]! % 1200) : tcp(true, TCP_ACK, 200 + i, sizes[(i + round) % sizes.length]!)));
+      up.push(udp(true, 0));
+      assert.is(through(r1, r2, up).length, up.length, 'r2 delivers every packet');
+      const down = Array.from({ length: 32 }, (_, i) => (i % 8 === 3 ? udp(false, sizes[i % sizes.length]!) : tcp(false, TCP_ACK, 901 + i)));
+      assert.is(through(r2, r1, down).length, down.length, 'r1 delivers every packet');
+    }
+    const native = (n: Node) => n.dp.counters.snapshot()['native-received'] ?? 0;
+    if (available) {
+      assert.ok(native(r2.on) > 400, `r2 (egress): ${native(r2.on)} packets native`);
+      assert.ok(native(r1.on) > 150, `r1 (ingress): ${native(r1.on)} packets native`);
+    }
+    assert.is(native(r2.off) + native(r1.off), 0, 'off: nothing native');
+    for (const p of [r1, r2]) assert.equal(state(p.on), state(p.off), 'windows, session columns and counters');
+
+    // one batch the marked flow's packets start: a payload that does not decrypt, then a replay and a tampered tag
+    const key = compileRouter(config, 'r1', 1).paths[0]!.hmac;
+    const seg = () => Array.from({ length: 16 }, (_, i) => tcp(true, TCP_ACK, 400 + i, 1400));
+    now += 1000; // every mark past its lease: this batch goes through JS and marks the flow again
+    through(r1, r2, seg());
+    const before = native(r2.on);
+    const got = through(r1, r2, seg(), (w) => {
+      assert.is(w.length, 16, 'r1 sent the 16 segments');
+      return [w[0]!, encrypt ? badPadding(w[1]!, 1400, key.key, key.tagLength) : w[1]!, w[2]!, w[3]!, w[2]!, w[4]!, badTag(w[5]!), ...w.slice(6)];
+    });
+    assert.is(got.length, 16 - 1 - (encrypt ? 1 : 0), 'the replay, the tampered tag and the bad payload are not delivered');
+    const c = r2.off.dp.counters.snapshot();
+    assert.is(c['drop-replay'], 1);
+    assert.is(c['drop-bad-hmac'], 1);
+    assert.is(c['drop-bad-payload'] ?? 0, encrypt ? 1 : 0);
+    if (available) assert.is(native(r2.on) - before, encrypt ? 3 : 4, 'the packets before the replay were native; the bad payload dropped in C');
+    assert.equal(state(r2.on), state(r2.off), 'windows, session columns and counters after the drops');
+  });
+}
+
+test(`a lab transfer each way with ${SWITCH} on and off: intact, the same drop and session counters, most packets native`, async () => {
+  const run = async (on: boolean) => {
+    const cfg = await steadyConfig('aes-cbc-256', false);
+    const lab = await withSwitch(SWITCH, on, async () => createMemoryLab({ config: cfg, clients: ['198.18.1.10'], servers: ['198.18.3.20'] }));
+    await steadyTransfer(lab, 300_000, 300_000);
+    const out = { r1: steadyCounters(lab.r1.counters()), r2: steadyCounters(lab.r2.counters()), native: (lab.r1.counters()['native-received'] ?? 0) + (lab.r2.counters()['native-received'] ?? 0) };
+    await lab.close();
+    return out;
+  };
+  const on = await run(true), off = await run(false);
+  assert.is(off.native, 0);
+  if (available) assert.ok(on.native > 100, `on: ${on.native} packets native`);
+  assert.equal(on.r1, off.r1, 'r1 counters');
+  assert.equal(on.r2, off.r2, 'r2 counters');
+});
+
+test.run();
