@@ -71,6 +71,7 @@ export class FactReader {
   /** Facts wanted from now on (a new epoch: the data path names everything again). */
   start(): void {
     if (this.epoch !== 0 && this.ring.epoch === this.epoch) return;
+    this.ring.touch();
     this.epoch = this.ring.start();
     this.synced = false;
   }

@@ -343,7 +343,8 @@ export class IpfixExporter {
   private flushTcp(): void {
     if (this.tcp === undefined) return;
     if (!this.tcpWritable) {
-      if (Date.now() - this.blockedSinceMs >= STALL_MS) this.setStatus('down', `${this.collector.address}:${this.collector.port}/tcp: the collector has not read for ${STALL_MS / 1000} s`);
+      // still connecting: CONNECT_TIMEOUT_MS decides (a stall counts from a write the socket did not take)
+      if (!this.tcp.connecting && Date.now() - this.blockedSinceMs >= STALL_MS) this.setStatus('down', `${this.collector.address}:${this.collector.port}/tcp: the collector has not read for ${STALL_MS / 1000} s`);
       return;
     }
     while (this.tcpWritable && this.queue.length > 0) {

@@ -265,3 +265,14 @@ test('a data path started again on the same ring names everything again; a new r
 });
 
 test.run();
+
+test('a ring\'s pages are written once, before its first epoch: rows written since are never overwritten (a records thread started again)', () => {
+  const ring = new FactRing(FactRing.buffer(2048));
+  ring.touch();
+  ring.start();
+  ring.words[ring.nextRow(0)] = 0xabc;
+  ring.publish(1);
+  ring.touch();
+  assert.is(ring.words[ring.row(0)], 0xabc);
+  assert.is(ring.available(), 1);
+});

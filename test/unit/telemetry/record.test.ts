@@ -136,3 +136,27 @@ test('facts about sessions the builder never saw are counted, not recorded', () 
 });
 
 test.run();
+
+test('thousands of open sessions: the table grows with sessions open, ids (UUIDs and texts) found after it, freed slots reused, due order kept', () => {
+  const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 60 });
+  const uuid = (i: number): string => `0f0e0d0c-0b0a-4908-8706-${i.toString(16).padStart(12, '0')}`;
+  const ids = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `text-${i}` : uuid(i)));
+  ids.forEach((id, i) => b.apply(opened({ sessionId: id, atMs: T0 + i, forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: 1024 + i, dstPort: 80, protocol: 17 } })));
+  assert.is(b.counters().open, 3000, 'grown past its first 1,024 slots with every session open');
+  // every other session ends: found by its id after the growth, its own tuple and totals in its record
+  for (let i = 0; i < 3000; i += 2) {
+    const r = b.apply({ kind: 'session.closed', atMs: T0 + 5000 + i, sessionId: ids[i]!, reason: 'idle', packets: [i, 1], bytes: [60 * i, 60] });
+    assert.is(r?.sessionId, ids[i]);
+    assert.is(r?.forward.srcPort, 1024 + i);
+    assert.equal(r?.packets, [i, 1]);
+    assert.is(r?.startMs, T0 + i);
+  }
+  assert.is(b.counters().open, 1500);
+  // new sessions take the freed slots; the ones still open are due first, in the order they opened
+  for (let i = 3000; i < 3500; i++) b.apply(opened({ sessionId: uuid(i), atMs: T0 + 10_000 + i }));
+  assert.is(b.counters().open, 2000);
+  const due = b.due(T0 + 60_000 + 3000).map((r) => r.sessionId);
+  assert.equal(due, ids.filter((_, i) => i % 2 === 1), 'the older sessions, in their order');
+  assert.equal(b.due(T0 + 70_000 + 3500).map((r) => r.sessionId), Array.from({ length: 500 }, (_, k) => uuid(3000 + k)));
+  assert.is(b.counters().unknownSession, 0);
+});
