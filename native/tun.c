@@ -511,9 +511,9 @@ static void busy_poll(tun_env *te) {
  * the read that would only return EAGAIN (a system call, ~1.3 us of CPU on the benchmark VM, before the packet's
  * write). Seen empty: the last pass read to EAGAIN, a busy poll found nothing, or the event loop slept since
  * (its idle time grew: it blocks only when no watcher is ready, and this one is level-triggered). Otherwise the
- * queue may still hold a burst whose first packet went alone: read it to EAGAIN, however long the pass took (a
- * gap from the last read alone made every pass of a burst a single read while each took over 50 us: ~45 % more
- * callbacks and, in test/unit/plugins/external-function-netns, fewer packets back than the function forwarded). */
+ * queue may still hold a burst whose first packet went alone: read it to EAGAIN, however long the pass took (the
+ * 50 us gap alone made every pass of a burst a single read while passes took longer: a backlog read one packet per
+ * loop turn, which test/unit/plugins/external-function-netns saw as packets missing on the function's way back). */
 #define ONE_READ_GAP_NS 50000u
 static int one_read_on = -1;
 
