@@ -28,6 +28,28 @@ export function cpuSeconds(pid: number, mainThread = false): number {
   }
 }
 
+/**
+ * CPU time of every thread of `pid` in ns (each /proc/<pid>/task/<tid>/schedstat, the scheduler's own clock: no 10 ms
+ * ticks), or NaN when the process is gone. A thread that ended since an earlier call is missing from the sum.
+ */
+export function processCpuNs(pid: number): number {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return NaN;
+  }
+  let ns = 0;
+  for (const tid of tids) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return ns;
+}
+
 /** CPU seconds of each thread of `pid` by thread id, with its name (/proc/<pid>/task/<tid>/comm). */
 export function threadCpu(pid: number): Map<number, { name: string; seconds: number }> {
   const out = new Map<number, { name: string; seconds: number }>();

@@ -1,7 +1,7 @@
 /** Per-mode measurements: RTT (UDP ping), single-stream TCP with router CPU, UDP searches. */
 import { fileURLToPath } from 'node:url';
-import { runIn, sleep } from './exec.js';
-import { cpuSeconds } from './cpu.js';
+import { runIn, sleep, type Proc } from './exec.js';
+import { cpuSeconds, processCpuNs } from './cpu.js';
 import { tcpRun } from './iperf.js';
 import type { Mode } from './modes/mode.js';
 import type { Plan } from './plan.js';
@@ -34,15 +34,27 @@ async function cPing(tool: string, count: number, warmup: number): Promise<PingR
   return JSON.parse(stdout) as PingResult;
 }
 
-/** Sequential 64 B round trips: the C ping and echo when the run built them (as the anchors), else Node's. */
-export async function measureRtt(plan: Plan, progress: (l: string) => void, tool?: string): Promise<RttResult> {
+/**
+ * Sequential 64 B round trips: the C ping and echo when the run built them (as the anchors), else Node's. With
+ * `procs` (the mode's router processes), also their CPU per round trip (all threads, warm-up included): a figure
+ * the machine's load moves far less than the latency.
+ */
+export async function measureRtt(plan: Plan, progress: (l: string) => void, tool?: string, procs: readonly Proc[] = []): Promise<RttResult> {
   const runs: PingResult[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < plan.pingRuns; i++) {
+    const before = procs.map((p) => processCpuNs(p.pid));
     const r = tool !== undefined ? await cPing(tool, plan.pingCount, plan.pingWarmup) : await ping(plan.pingCount, plan.pingWarmup);
-    progress(`    rtt run ${i + 1}: p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, lost ${r.lost}/${r.sent}`);
+    const usedNs = procs.reduce((a, p, k) => a + processCpuNs(p.pid) - before[k]!, 0);
+    const perRtt = procs.length > 0 && Number.isFinite(usedNs) ? usedNs / 1000 / (plan.pingCount + plan.pingWarmup) : undefined;
+    if (perRtt !== undefined) cpu.push(perRtt);
+    progress(`    rtt run ${i + 1}: p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, lost ${r.lost}/${r.sent}${perRtt !== undefined ? `, router CPU ${perRtt.toFixed(1)} µs per round trip` : ''}`);
     runs.push(r);
   }
-  return { p50Us: spread(runs.map((r) => r.p50Us)), p99Us: spread(runs.map((r) => r.p99Us)), runs, pinger: tool !== undefined ? 'c' : 'node' };
+  return {
+    p50Us: spread(runs.map((r) => r.p50Us)), p99Us: spread(runs.map((r) => r.p99Us)), runs, pinger: tool !== undefined ? 'c' : 'node',
+    ...(cpu.length > 0 ? { routerCpuUsPerRtt: spread(cpu) } : {}),
+  };
 }
 
 /**

@@ -134,7 +134,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     }
     const counters0 = svr && !dry ? await Promise.all([svr.stats('r1'), svr.stats('r2')]).catch(() => undefined) : undefined;
     const rttWhat = `${plan.pingRuns} × ${plan.pingCount} sequential 64 B round trips after ${plan.pingWarmup} warm-up`;
-    await step(res, 'rtt', `rtt: ${rttWhat}`, EXPECT.rtt(plan), async () => { res.rtt = await measureRtt(plan, progress, ctx.udpLoad); });
+    await step(res, 'rtt', `rtt: ${rttWhat}`, EXPECT.rtt(plan), async () => { res.rtt = await measureRtt(plan, progress, ctx.udpLoad, mode.routerProcs()); });
     if (dry || res.rtt !== undefined) {
       await step(res, 'hops', 'latency per router pass (captures on r1-c, r1-r2, r2-s during 300 pings)', EXPECT.hops(), async () => {
         const h = await measureHops(ctx.dir, mode.id);
@@ -144,7 +144,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       });
     }
     await step(res, 'rttAwake', `rtt with every vCPU kept awake (a SCHED_IDLE spinner per vCPU): ${rttWhat}`, EXPECT.rtt(plan), async () => {
-      res.rttAwake = await withCpusAwake(ctx.dir, () => measureRtt(plan, progress, ctx.udpLoad));
+      res.rttAwake = await withCpusAwake(ctx.dir, () => measureRtt(plan, progress, ctx.udpLoad, mode.routerProcs()));
     });
     await step(res, 'tcp', `tcp: ${plan.tcpRuns} × ${plan.tcpSeconds} s, 1 stream`, EXPECT.tcp(plan), async () => { res.tcp = await measureTcp(mode, plan, progress); });
     const search = async (len: number, seed: number | undefined): Promise<SearchResult> => {
@@ -229,7 +229,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
       await step(res, 'rttBusyPoll', `rtt with r1 and r2 restarted with ${BUSY_POLL_NODE_ARGS.join(' ')} (the busy-polling option)`, EXPECT.busyPoll(plan), async () => {
         await svr.restartRouters(BUSY_POLL_NODE_ARGS);
         await checkConnectivity();
-        res.rttBusyPoll = await measureRtt(plan, progress, ctx.udpLoad);
+        res.rttBusyPoll = await measureRtt(plan, progress, ctx.udpLoad, mode.routerProcs());
         await svr.restartRouters();
         await checkConnectivity();
       });

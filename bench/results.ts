@@ -38,6 +38,8 @@ export interface RttResult {
   pinger?: 'c' | 'node';
   /** per-pass latency from captures on r1-c, r1-r2 and r2-s (medians, µs) */
   hops?: HopLatency;
+  /** CPU µs of the mode's router processes (both, every thread: schedstat) per round trip, warm-up included */
+  routerCpuUsPerRtt?: Spread;
 }
 
 export interface SessionRate {

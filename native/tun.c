@@ -134,7 +134,9 @@ struct reader {
   int loop_ref;            /* tunReaderRef */
   struct reader_poll *poll;
   napi_ref cb_ref;         /* the callback, for poll mode */
-  uint64_t poll_last_ns;   /* when poll mode last read (one_read below) */
+  uint64_t poll_last_ns;   /* poll mode (one_read below): when the last read pass began, */
+  uint64_t poll_idle_ns;   /* the event loop's idle time then (uv_metrics_idle_time), */
+  int poll_drained;        /* and whether the queue was seen empty since (a read or a busy poll) */
   napi_async_context actx;
 };
 
@@ -485,7 +487,10 @@ static void busy_poll(tun_env *te) {
       counted = 1;
       te->busy_runs++;
     }
-    int i = poll(pfd, (nfds_t)n, 0) > 0 ? 0 : n;
+    int ready = poll(pfd, (nfds_t)n, 0);
+    if (ready == 0)
+      for (int q = 0; q < n; q++) rs[q]->poll_drained = 1; /* all empty: the next packet may be read alone */
+    int i = ready > 0 ? 0 : n;
     while (i < n && pfd[i].revents == 0) i++;
     uint64_t now = mono_ns();
     if (i < n && (pfd[i].revents & POLLIN)) {
@@ -501,22 +506,28 @@ static void busy_poll(tun_env *te) {
   te->busy = 0;
 }
 
-/* One read after a quiet spell (SVR_TUN_ONE_READ=1; off by default: with it on, the Linux function of
- * test/unit/plugins/external-function-netns dropped 8-25 of ~550 chained packets, cause not found): a queue not
- * read for ONE_READ_GAP_NS most likely holds one packet, so poll mode delivers what the first read gave without the read that would only
- * return EAGAIN (a system call, ~1.3 us of CPU on the benchmark VM, before the packet's write). The
- * watcher is level-triggered: whatever else is queued is read as a batch on the next loop turn. */
+/* One read after a quiet spell (SVR_TUN_ONE_READ=0 turns it off): a queue not read for ONE_READ_GAP_NS and seen
+ * empty since its last read most likely holds one packet, so poll mode delivers what the first read gave without
+ * the read that would only return EAGAIN (a system call, ~1.3 us of CPU on the benchmark VM, before the packet's
+ * write). Seen empty: the last pass read to EAGAIN, a busy poll found nothing, or the event loop slept since
+ * (its idle time grew: it blocks only when no watcher is ready, and this one is level-triggered). Otherwise the
+ * queue may still hold a burst whose first packet went alone: read it to EAGAIN, however long the pass took (the
+ * 50 us gap alone made every pass of a burst a single read while passes took longer: a backlog read one packet per
+ * loop turn, which test/unit/plugins/external-function-netns saw as packets missing on the function's way back). */
 #define ONE_READ_GAP_NS 50000u
 static int one_read_on = -1;
 
 static int one_read(reader *r) {
   if (one_read_on < 0) {
     const char *v = getenv("SVR_TUN_ONE_READ");
-    one_read_on = v != NULL && strcmp(v, "1") == 0;
+    one_read_on = v == NULL || strcmp(v, "0") != 0;
   }
   uint64_t now = mono_ns(), last = r->poll_last_ns;
+  uint64_t idle = uv_metrics_idle_time(r->poll->h.loop), idle_last = r->poll_idle_ns;
+  int empty = r->poll_drained || idle != idle_last;
   r->poll_last_ns = now;
-  return one_read_on && now - last >= ONE_READ_GAP_NS;
+  r->poll_idle_ns = idle;
+  return one_read_on && empty && now - last >= ONE_READ_GAP_NS;
 }
 
 /* Packets already taken from the fd and not delivered: the rest of a super-packet cut at a full batch, reads the
@@ -534,6 +545,7 @@ static int poll_read_deliver(reader *r, int status) {
     uint32_t k = r->next_k; /* the thread is parked: every buffer is free */
     int err = 0, once = one_read(r);
     n = r->offload ? fill_offload(r, k, NULL, &err, NULL, once) : fill_plain(r, k, &err, once);
+    r->poll_drained = !(once && n > 0) && n < r->batch; /* ended on EAGAIN (or an error) */
     if (n == 0 && err == 0 && status < 0) err = EIO;
     if (n > 0) {
       r->count[k] = n;
@@ -759,6 +771,7 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->offload = (rflags & SVR_READER_OFFLOAD) != 0;
   r->loop_ref = 1;
   r->want_poll = r->park = (rflags & SVR_READER_POLL) != 0; /* the thread starts parked */
+  r->poll_drained = 1; /* empty so far: poll mode's first read may go alone */
   r->ur.fd = -1;
   r->ur_want = 2;
   if (r->offload && (r->scratch = malloc(SVR_OFFLOAD_SCRATCH)) == NULL) {

@@ -8,8 +8,8 @@
  * 198.18.251.0/24 is routed into it. Traffic goes from 198.18.250.1:SRC_PORT to 198.18.251.2:DST_PORT.
  *
  * Modes:
- *   rx    {count, vnetHdr?, offload?, reader?}  send a burst of `count` UDP datagrams, report every packet the
- *                            TUN got
+ *   rx    {count, vnetHdr?, offload?, reader?, holdUs?}  send a burst of `count` UDP datagrams, report every packet
+ *                            the TUN got (holdUs: the handler spins that long per batch, like a router's pass)
  *   switch {count, offload?} send `count` datagrams in rounds of 20 while setReaderMode flips poll/thread every
  *                            round; report the sequence numbers seen, and the batches delivered in each mode
  *   slow  {count, holdMs}   reader 'thread', 2 buffers of 16, a handler that holds each batch holdMs: report whether a buffer
@@ -122,8 +122,10 @@ async function modeRx(a: Json): Promise<void> {
   if (vnetHdr && !offload) tun!.setOffload(TUN_F_CSUM);
   const batches: number[] = [];
   const packets: string[] = [];
+  const holdNs = BigInt(Math.round(Number(a.holdUs ?? 0) * 1000));
   tun!.start((data, offsets, lengths, n) => {
     batches.push(n);
+    for (const t = process.hrtime.bigint(); process.hrtime.bigint() - t < holdNs;);
     for (let i = 0; i < n; i++) {
       packets.push(Buffer.from(data.subarray(offsets[i]!, offsets[i]! + lengths[i]!)).toString('base64'));
     }
