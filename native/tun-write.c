@@ -74,7 +74,7 @@
 #define MIN_WRITER_BYTES 65536u
 #define MAX_WRITER_BYTES (1u << 30)
 /* The writer thread's gather window (tun-gather.h; SVR_TUN_WRITE_GATHER_US) and the most packets it lets gather. */
-#define WRITE_GATHER_US 0u
+#define WRITE_GATHER_US 300u
 #define WRITE_GATHER_MAX 256u
 
 /* Writer counters (indices into the BigUint64Array); the same layout is in src/io/tun/native.ts. */

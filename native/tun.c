@@ -86,7 +86,7 @@
 #define MIN_SNAP 64
 #define MAX_SNAP (1u << 20)
 /* The reader thread's gather window (tun-gather.h; SVR_TUN_READ_GATHER_US). */
-#define READ_GATHER_US 0u
+#define READ_GATHER_US 300u
 
 struct reader {
   reader *next;

@@ -738,13 +738,15 @@ async function modeGather(a: Json): Promise<void> {
     batches.push(n);
     for (let i = 0; i < n; i++) if (lengths[i]! >= 36) seqs.push(Buffer.from(data.buffer, data.byteOffset + offsets[i]! + 28, 8).readUInt32BE(4));
   });
+  const t0 = performance.now();
   const w = new Worker(new URL(import.meta.url), { workerData: { mode: 'busy-sender', count, gapUs: Number(a.gapUs) } });
   const exit = await new Promise<number>((resolve, reject) => {
     w.once('error', reject);
     w.once('exit', resolve);
   });
+  const ms = performance.now() - t0;
   const complete = await waitFor(() => seqs.length + kernelTxDropped() >= count, 5000);
-  result({ exit, complete, seqs, batches, kernelTxDropped: kernelTxDropped() });
+  result({ exit, complete, seqs, batches, kernelTxDropped: kernelTxDropped(), ms });
   tun!.close();
 }
 
