@@ -52,6 +52,7 @@
  */
 #include "tun-internal.h"
 #include "offload.h"
+#include "tun-gather.h"
 #include "tun-uring.h"
 
 #include <poll.h>
@@ -72,6 +73,9 @@
 #define MAX_WRITER_SLOTS (1u << 20)
 #define MIN_WRITER_BYTES 65536u
 #define MAX_WRITER_BYTES (1u << 30)
+/* The writer thread's gather window (tun-gather.h; SVR_TUN_WRITE_GATHER_US) and the most packets it lets gather. */
+#define WRITE_GATHER_US 300u
+#define WRITE_GATHER_MAX 256u
 
 /* Writer counters (indices into the BigUint64Array); the same layout is in src/io/tun/native.ts. */
 enum {
@@ -138,6 +142,7 @@ struct writer {
   svr_uring ur;           /* batched writes (tun-uring.c); ur.fd < 0: one writev per write */
   wplan *plans;           /* SVR_URING_BATCH planned writes (with ur) */
   uint32_t ur_plain;      /* writes left to do one writev each after a failed one (a down link fails them all) */
+  svr_gather gather;      /* a bounded wait for more packets on a busy queue before the next pass (tun-gather.h) */
 
   /* JS thread only */
   uint64_t wpos;          /* bytes used by the producer (monotonic) */
@@ -466,12 +471,18 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
 static void *writer_main(void *arg) {
   writer *w = arg;
   pthread_setname_np(pthread_self(), "svr-tun-write"); /* as the reader threads (tun.c) */
+  svr_gather_thread(&w->gather);
   wstats st = {0};
-  uint64_t head = 0;
+  uint64_t head = 0, pass_from = 0; /* pass_from: head when the current pass began */
   for (;;) {
     uint64_t tail = atomic_load_explicit(&w->tail, memory_order_acquire);
     if (head == tail) {
       if (atomic_load(&w->stop)) break; /* flushed */
+      if (head != pass_from) { /* a pass ended: on a busy queue, let more gather before sleeping (not announced) */
+        svr_gather_pass(&w->gather, (uint32_t)(head - pass_from < UINT32_MAX ? head - pass_from : UINT32_MAX));
+        pass_from = head;
+        if (svr_gather_wait(&w->gather)) continue;
+      }
       /* Dekker with tunWriterPush: it stores tail then reads sleeping; we store sleeping then read tail (both
        * seq_cst), so either it sees sleeping and writes efd, or we see its tail. */
       atomic_store(&w->sleeping, 1);
@@ -630,6 +641,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   w->space_efd = -1;
   w->wait_us = wait_us;
   w->direct_max = direct_max;
+  svr_gather_init(&w->gather, "SVR_TUN_WRITE_GATHER_US", WRITE_GATHER_US, 2 * WRITE_GATHER_MAX);
   w->coalesce = wflags;
   w->nslots = slots;
   w->nbytes = bytes;

@@ -8,7 +8,8 @@
  *   tunReaderStart(fd, data, lens, K, B, S, cb[, flags]) -> handle
  *                         JS owns K batch buffers: buffer k is data[k*B*S, (k+1)*B*S) and holds packet i at
  *                         offset i*S; its lengths are lens[k*B + i]. One reader thread per queue:
- *                           wait until buffer k is free -> poll(fd, eventfd) -> read() without blocking
+ *                           wait until buffer k is free -> on a busy queue, sleep until the gather window after
+ *                           the last batch (tun-gather.h) -> poll(fd, eventfd) -> read() without blocking
  *                           until EAGAIN or B packets -> one threadsafe call cb(k, count, truncated, stalls).
  *                         Buffer k stays busy until that JS call has returned (the JS handler copies what it
  *                         keeps). When the next buffer is busy the thread waits (back-pressure): packets then
@@ -50,6 +51,7 @@
  */
 #include "tun-internal.h"
 #include "offload.h"
+#include "tun-gather.h"
 #include "tun-uring.h"
 
 #include <errno.h>
@@ -83,6 +85,8 @@
 #define SVR_URING_READS 16
 #define MIN_SNAP 64
 #define MAX_SNAP (1u << 20)
+/* The reader thread's gather window (tun-gather.h; SVR_TUN_READ_GATHER_US). */
+#define READ_GATHER_US 300u
 
 struct reader {
   reader *next;
@@ -124,6 +128,7 @@ struct reader {
   uint8_t uq_idx[SVR_URING_READS];
   uint32_t uq_next, uq_count;
   uint32_t ur_want;               /* reads in the next batch: doubles while all find a packet, else found + 1 */
+  svr_gather gather;              /* the thread: a bounded wait for a fuller batch on a busy queue (tun-gather.h) */
 
   /* JS thread only */
   int stopped;
@@ -331,6 +336,7 @@ static int park_or_wait(reader *r, int *closing) {
 static void *reader_main(void *arg) {
   reader *r = arg;
   pthread_setname_np(pthread_self(), "svr-tun-read"); /* what top -H, ps -L and the benchmark's per-thread CPU show */
+  svr_gather_thread(&r->gather);
   struct pollfd pfd[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->efd, .events = POLLIN}};
   int err = 0, closing = 0;
 
@@ -342,6 +348,7 @@ static void *reader_main(void *arg) {
     pthread_mutex_unlock(&r->mu);
     if (stop) break;
     if (park) continue;
+    svr_gather_wait(&r->gather); /* a busy queue: let the batch fill for up to the window */
 
     uint32_t n;
     int intr = 0;
@@ -362,6 +369,7 @@ static void *reader_main(void *arg) {
       continue;
     }
     if (n > 0) {
+      svr_gather_pass(&r->gather, n);
       if (hand_over(r, k, n) != 0) {
         closing = 1;
         break;
@@ -774,6 +782,7 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->poll_drained = 1; /* empty so far: poll mode's first read may go alone */
   r->ur.fd = -1;
   r->ur_want = 2;
+  svr_gather_init(&r->gather, "SVR_TUN_READ_GATHER_US", READ_GATHER_US, batch);
   if (r->offload && (r->scratch = malloc(SVR_OFFLOAD_SCRATCH)) == NULL) {
     free(r);
     svr_throw_errno(env, ENOMEM, "malloc");

@@ -40,6 +40,8 @@
  *                            datagrams `gapUs` apart (plus a second TUN read by its thread if threadQueue): report
  *                            the sequence numbers seen, busyPollStats() differences and the longest gap between
  *                            the ticks of a 2 ms interval timer
+ *   gather {count, gapUs, offload?}  reader 'thread'; a worker sends `count` datagrams `gapUs` apart: report the
+ *                            sequence numbers seen and the batch sizes (SVR_TUN_READ_GATHER_US comes from the env)
  *   busy-reflect {windowUs, ms}  reader 'poll' with busy polling; each packet read is written back and the kernel
  *                            forwards it straight back in, for `ms`: report packets, cuts at 1 ms, longest timer gap
  */
@@ -728,6 +730,28 @@ async function modeBusyPoll(a: Json): Promise<void> {
   other?.close();
 }
 
+/** A steady stream read by the reader thread: with a gather window, fewer and fuller batches, in order. */
+async function modeGather(a: Json): Promise<void> {
+  const count = Number(a.count);
+  const [tun] = await openConfigured({ reader: 'thread', offload: a.offload === true });
+  const seqs: number[] = [];
+  const batches: number[] = [];
+  tun!.start((data, offsets, lengths, n) => {
+    batches.push(n);
+    for (let i = 0; i < n; i++) if (lengths[i]! >= 36) seqs.push(Buffer.from(data.buffer, data.byteOffset + offsets[i]! + 28, 8).readUInt32BE(4));
+  });
+  const t0 = performance.now();
+  const w = new Worker(new URL(import.meta.url), { workerData: { mode: 'busy-sender', count, gapUs: Number(a.gapUs) } });
+  const exit = await new Promise<number>((resolve, reject) => {
+    w.once('error', reject);
+    w.once('exit', resolve);
+  });
+  const ms = performance.now() - t0;
+  const complete = await waitFor(() => seqs.length + kernelTxDropped() >= count, 5000);
+  result({ exit, complete, seqs, batches, kernelTxDropped: kernelTxDropped(), ms });
+  tun!.close();
+}
+
 /**
  * Packets that never stop: each one read is written back, from and to addresses routed into the TUN, and the
  * kernel (forwarding on) sends it straight back in. Every poll finds a packet; busy polling must still let the
@@ -781,6 +805,7 @@ const modes: Record<string, (a: Json) => Promise<void>> = {
   'busy-poll': modeBusyPoll,
   'busy-sender': busySender,
   'busy-reflect': modeBusyReflect,
+  gather: modeGather,
 };
 
 const mode = isMainThread ? (process.argv[2] ?? '') : String((workerData as { mode: string }).mode);

@@ -355,15 +355,18 @@ netnsTest("writer 'thread': write errors are recorded by the thread (txErrors, l
 });
 
 // The writer thread hands up to 32 writes to one io_uring_enter (native/tun-uring.c); SVR_TUN_URING=0: one writev each.
-for (const [writer, offload, uring] of [
-  ['thread', false, true],
-  ['thread', true, true],
-  ['thread', false, false],
-  ['sync', false, true],
+// SVR_TUN_WRITE_GATHER_US: the writer thread of a busy queue sleeps before its next pass (native/tun-gather.h).
+for (const [writer, offload, env] of [
+  ['thread', false, ''],
+  ['thread', true, ''],
+  ['thread', false, 'SVR_TUN_URING=0'],
+  ['thread', true, 'SVR_TUN_WRITE_GATHER_US=1000'],
+  ['sync', false, ''],
 ] as const) {
-  netnsTest(`writer '${writer}'${offload ? ' (offload)' : ''}${uring ? '' : ', SVR_TUN_URING=0'}: a burst of 100k datagrams reaches the socket in order`, async () => {
+  netnsTest(`writer '${writer}'${offload ? ' (offload)' : ''}${env === '' ? '' : `, ${env}`}: a burst of 100k datagrams reaches the socket in order`, async () => {
     const count = 100_000;
-    const run = await withNetns((ns) => runHelper(ns, 'order', { count, writer, offload }, uring ? [] : ['env', 'SVR_TUN_URING=0']));
+    const uring = env !== 'SVR_TUN_URING=0';
+    const run = await withNetns((ns) => runHelper(ns, 'order', { count, writer, offload }, env === '' ? [] : ['env', env]));
     const r = run.result as {
       complete: boolean;
       queued: number;
@@ -389,6 +392,21 @@ for (const [writer, offload, uring] of [
       `  note: ${writer}${offload ? ' offload' : ''}${uring ? '' : ' (no io_uring)'}: ${count} queued in ${r.pushMs.toFixed(0)} ms, ${r.received} received in order, ${r.rcvbufErrors} dropped by the socket buffer` +
         (writer === 'thread' ? `, ${r.stats.txWakeups} wake-ups, max ${r.maxPending} pending` : ''),
     );
+  });
+}
+
+// SVR_TUN_READ_GATHER_US: the reader thread of a busy queue sleeps until the window after its last batch.
+for (const offload of [false, true]) {
+  netnsTest(`reader 'thread', SVR_TUN_READ_GATHER_US=1000${offload ? ' (offload)' : ''}: a steady stream arrives in order, in fuller batches`, async () => {
+    const count = 1500;
+    const run = await withNetns((ns) => runHelper(ns, 'gather', { count, gapUs: 0, offload }, ['env', 'SVR_TUN_READ_GATHER_US=1000']));
+    const r = run.result as { exit: number; complete: boolean; seqs: number[]; batches: number[]; kernelTxDropped: number; ms: number };
+    assert.is(r.exit, 0, `sender exit; stderr ${run.stderr}`);
+    assert.ok(r.complete, `received ${r.seqs.length} + dropped ${r.kernelTxDropped} of ${count}; stderr ${run.stderr}`);
+    assert.ok(r.seqs.every((x, i) => i === 0 || x > r.seqs[i - 1]!), 'in order, none twice');
+    assert.ok(r.seqs.length > count / 2, `most arrived: ${r.seqs.length} (the kernel dropped ${r.kernelTxDropped})`);
+    assert.ok(r.batches.length <= r.seqs.length / 4, `fuller batches: ${r.batches.length} for ${r.seqs.length} packets`);
+    console.log(`  note: ${r.seqs.length} packets in ${r.batches.length} batches (${(r.seqs.length / r.batches.length).toFixed(1)}/batch), sent in ${r.ms.toFixed(0)} ms`);
   });
 }
 
