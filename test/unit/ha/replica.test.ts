@@ -1,12 +1,12 @@
 /**
  * The standby's replica (ha/replica.ts): records applied from framed state batches, by kind and key, in typed
  * arrays: upserts replace, deletes remove (the index stays right through thousands of random operations
- * against a Map), a purge drops the records of a kind whose value starts with its key, longer values are
- * kept whole, a key over 16 bytes is refused and counted.
+ * against a Map), a purge drops the records of a kind whose value starts with its key, short (IPv4 row) and
+ * long (IPv6 row) values in their cells, longer values kept whole, a key over 16 bytes refused and counted.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SyncReplica, VALUE_SLOT } from '../../../src/ha/replica.js';
+import { SHORT_CELL, SyncReplica, VALUE_SLOT } from '../../../src/ha/replica.js';
 import { OP_DELETE, OP_PURGE, OP_UPSERT, frameRecords, type SyncRecord } from '../../../src/ha/sync-wire.js';
 import { MAX_ROW_BYTES } from '../../../src/dataplane/session-rows.js';
 
@@ -36,6 +36,18 @@ test('upserts replace, deletes remove, per kind; a purge drops the values that s
   assert.equal(seen, [`0707:${VALUE_SLOT + 40}`]);
   r.clear();
   assert.equal([r.size, r.count(2)], [0, 0]);
+});
+
+test('a value up to SHORT_CELL bytes (an IPv4 session row) and a longer one (IPv6) each keep their bytes, also when an upsert changes its length', () => {
+  const r = new SyncReplica();
+  const bytes = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
+  const sizes = [1, 129, SHORT_CELL, SHORT_CELL + 1, 201, VALUE_SLOT];
+  r.apply(frameRecords(sizes.map((n, k) => up(1, [k], bytes(n, k)))));
+  sizes.forEach((n, k) => assert.equal([...r.get(1, Uint8Array.of(k))!], bytes(n, k), `${n} bytes`));
+  r.apply(frameRecords([up(1, [1], bytes(201, 9)), up(1, [4], bytes(129, 8))])); // short to long, long to short
+  assert.equal([...r.get(1, Uint8Array.of(1))!], bytes(201, 9));
+  assert.equal([...r.get(1, Uint8Array.of(4))!], bytes(129, 8));
+  assert.equal([...r.get(1, Uint8Array.of(5))!], bytes(VALUE_SLOT, 5), 'its neighbours untouched');
 });
 
 test('thousands of random upserts and deletes over 16-byte keys: the replica agrees with a Map', () => {
