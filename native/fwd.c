@@ -16,7 +16,7 @@
  * Everything runs on the dataplane's JS thread, in the same call order as JS would: no locks, no atomics.
  * JS:
  *   nfCreate(capacityPow2) -> handle; nfClear(h); nfMark(h, desc, until); nfColumns(h, pktsFwd, bytesFwd,
- *   pktsRev, bytesRev, lastSeen, expires); nfPaths(h, pathUp: Uint8Array, by path index: a packet of a marked flow
+ *   pktsRev, bytesRev, lastSeen, expires, flags); nfPaths(h, pathUp: Uint8Array, by path index: a packet of a marked flow
  *   whose path is down goes to JS); nfKey(h, slot, hmac, tagLength, keyId, sender, counter: Uint32Array(3)
  *   [hi, lo, signed here]); nfCipher(h, slot, cipher); nfForward(h, data, offsets, lengths, count, room, ifIndex, now,
  *   res, slot) -> native
@@ -28,9 +28,9 @@
 #include "svr_native.h"
 
 #define NF_BATCH 256
-#define NF_DESC 18
+#define NF_DESC 19
 #define NF_SLOTS 1024
-#define NF_COLS 6
+#define NF_COLS 7
 #define COOKIE_LEN 8
 #define REPLAY 10
 #define SEAL_NONE 0
@@ -50,7 +50,7 @@ typedef struct {
   uint32_t row;
   uint8_t wp_src[4], wp_dst[4];
   uint32_t wp_ports; /* local << 16 | peer */
-  uint32_t out_ifx, mtu, key, seal, cipher, kid, timeout, timed;
+  uint32_t out_ifx, mtu, key, seal, cipher, kid, timeout, timed, flags;
   double until;
 } nf_entry;
 
@@ -240,19 +240,20 @@ static napi_value nf_mark(napi_env env, napi_callback_info info) {
   e->kid = d[15];
   e->timeout = d[16];
   e->timed = d[17] != 0;
+  e->flags = d[18];
   e->until = until;
   return NULL;
 }
 
 static napi_value nf_columns(napi_env env, napi_callback_info info) {
   static const napi_typedarray_type types[NF_COLS] = {napi_uint32_array, napi_float64_array, napi_uint32_array,
-                                                      napi_float64_array, napi_uint32_array, napi_uint32_array};
+                                                      napi_float64_array, napi_uint32_array, napi_uint32_array, napi_uint16_array};
   size_t argc = 1 + NF_COLS;
   napi_value argv[1 + NF_COLS];
   nf_table *t = get_table(env, info, &argc, argv);
   if (t == NULL) return NULL;
   if (argc < 1 + NF_COLS) {
-    napi_throw_type_error(env, NULL, "nfColumns(h, pktsFwd, bytesFwd, pktsRev, bytesRev, lastSeen, expires)");
+    napi_throw_type_error(env, NULL, "nfColumns(h, pktsFwd, bytesFwd, pktsRev, bytesRev, lastSeen, expires, flags)");
     return NULL;
   }
   for (int i = 0; i < NF_COLS; i++) {
@@ -343,6 +344,8 @@ static int admit(nf_table *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t 
   memcpy(&ports, d + 20, 4);
   nf_entry *e = find(t, src, dst, ports, ifx, proto, 0);
   if (e == NULL || !(e->until > now)) return 0;
+  /* the session's flags changed since the mark (a re-signal asked by the peer, a closing): JS decides again */
+  if (e->row >= t->col_len[6] || ((const uint16_t *)t->col[6])[e->row] != e->flags) goto fallback;
   uint32_t payload;
   if (proto == 6) {
     payload = 20 + (uint32_t)(d[32] >> 4) * 4;

@@ -18,7 +18,7 @@ import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
 
 /** How long a mark lasts (ms): at most this late a key switch (the peer keeps old keys for seconds) or a steering decision. */
 export const LEASE_MS = 250;
-const DESC = 18;
+const DESC = 19;
 /** native/fwd.c's payload framings */
 export const SEAL_NONE = 0, SEAL_PLAIN = 1, SEAL_CBC = 2;
 
@@ -28,7 +28,7 @@ interface Addon {
   nfClear(h: Handle): void;
   nfMark(h: Handle, desc: Uint32Array, until: number): void;
   nfPaths(h: Handle, pathUp: Uint8Array): void;
-  nfColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array, expires: Uint32Array): void;
+  nfColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array, expires: Uint32Array, flags: Uint16Array): void;
   nfKey(h: Handle, slot: number, hmac: unknown, tagLength: number, keyId: number, sender: number, counter: Uint32Array): void;
   nfCipher(h: Handle, slot: number, cipher: unknown): void;
   nfForward(h: Handle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room: number, ifIndex: number, now: number, res: Uint32Array, slot: number): number;
@@ -44,7 +44,7 @@ const native = load();
 
 /** The session table's columns native/fwd.c accounts in, and its hook for when it replaces them. */
 interface SessionColumns {
-  pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array;
+  pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array; flags: Uint16Array;
   onColumns: (() => void) | null;
 }
 
@@ -55,6 +55,8 @@ export interface NativeMark {
   outIf: number; mtu: number; path: number; seal: number; service: number; keyIdByte: number; timeoutMs: number;
   /** the path's HMAC is time-based: the tag covers the batch's time slot */
   timed: boolean;
+  /** the session's flags when marked: a packet whose session's flags differ goes to JS (a re-signal, a close) */
+  flags: number;
 }
 
 export class NativeForward {
@@ -104,7 +106,7 @@ export class NativeForward {
   /** Accounts native packets in `t`'s columns: passed now and again each time the table replaces them (it grew). */
   follow(t: SessionColumns): void {
     if (!this.on) return;
-    const push = (): void => native!.nfColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires);
+    const push = (): void => native!.nfColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires, t.flags);
     t.onColumns = push;
     push();
   }
@@ -141,6 +143,7 @@ export class NativeForward {
     d[10] = m.outIf; d[11] = m.mtu; d[12] = m.path; d[13] = m.seal; d[14] = m.service; d[15] = m.keyIdByte;
     d[16] = m.timeoutMs;
     d[17] = m.timed ? 1 : 0;
+    d[18] = m.flags;
     n.nfMark(h, d, now + LEASE_MS);
     this.marks++;
     return true;

@@ -25,7 +25,7 @@ export class NativeMarks {
   private gen = new Uint32Array(1024);
   private readonly m: NativeMark = {
     ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, forward: true, wpSrc: 0, wpDst: 0, localPort: 0, peerPort: 0,
-    outIf: 0, mtu: 0, path: 0, seal: 0, service: 0, keyIdByte: 0, timeoutMs: 0, timed: false,
+    outIf: 0, mtu: 0, path: 0, seal: 0, service: 0, keyIdByte: 0, timeoutMs: 0, timed: false, flags: 0,
   };
 
   constructor(private readonly ctx: DataplaneContext) {}
@@ -81,6 +81,7 @@ export class NativeMarks {
     m.outIf = path.localInterface; m.mtu = ctx.pathMtu[p]!; m.path = p;
     m.seal = seal; m.service = t.service[r]!; m.keyIdByte = kid; m.timeoutMs = timeoutMs(ctx, r, f);
     m.timed = path.hmac.mode === 'time-based';
+    m.flags = f;
     if (!nf.mark(m, k.hmac, k.keyId, ctx.crypto.keys.sender, k.counter, cipher, now)) return;
     this.at[r] = now;
     this.gen[r] = nf.generation;
