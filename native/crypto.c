@@ -44,6 +44,7 @@
  *       The trailer is the region's last tagLength bytes. With slot >= 0 the slots slot, slot-1 and
  *       slot+1 (mod 2^32) are accepted (as verifyTrailer). Constant-time compare. status[i] 0: ok and
  *       the trailer stripped (lengths[i] -= tagLength); 1: too short or no match, region untouched.
+ *   hmacSignMany / hmacVerifyMany: the same for regions of many keys in one call (native/hmac-many.c).
  *   cryptoDestroy(h)   frees the contexts now (OpenSSL cleanses key material); twice is a no-op.
  *                      The handle's memory is freed by its finalizer.
  *   cryptoOpensslVersion() -> "3.0.19": the OpenSSL the addon's calls really reach.
@@ -803,6 +804,12 @@ int svr_crypto_cbc(const void *handle) { return ((const cipher_handle *)handle)-
 
 uint32_t svr_crypto_tag_max(const void *handle) { return ((const hmac_handle *)handle)->mac_size; }
 
+const void *svr_crypto_pads(const void *handle, int *lanes) {
+  const hmac_handle *h = handle;
+  *lanes = !h->pads.sha1 && h->lanes;
+  return &h->pads;
+}
+
 int svr_crypto_seal_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n) {
   cipher_handle *c = handle;
   size_t need = (size_t)n * CBC_IV;
@@ -841,5 +848,5 @@ napi_status svr_crypto_init(napi_env env, napi_value exports) {
     napi_status s = svr_export_fn(env, exports, fns[i].name, fns[i].fn, NULL);
     if (s != napi_ok) return s;
   }
-  return napi_ok;
+  return svr_hmac_many_init(env, exports);
 }
