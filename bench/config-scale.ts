@@ -5,8 +5,8 @@
  * smaller sizes gives the curve. Then r1's session table is filled (first packets of distinct UDP flows, the
  * largest fill asked for) and the config reloaded with one service changed, as `svr node reload` does it with
  * the data path in the node's main thread (read and validate the file and build r1's access table and service
- * FIB in a worker thread; rebuild the config from its slices, compile the rest and swap the tables in separate
- * turns of the data path's thread), while a 1 ms timer feeds established packets through the data path: the
+ * FIB in a worker thread; rebuild the config from its slices, compile the rest in slices and swap the tables in
+ * separate turns of the data path's thread), while a 1 ms timer feeds established packets through the data path: the
  * longest gap between two batches is the forwarding pause.
  *   node --expose-gc dist/bench/config-scale.js [--services 10000] [--tenants 100] [--sources 10] [--sessions 1000000] [--json]
  */
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Dataplane } from '../src/dataplane/dataplane.js';
-import { compileRouter } from '../src/model/compile.js';
+import { compileRouter, compileRouterInTurns } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
 import { prepareConfigInThread } from '../src/node/config-thread.js';
 import { Sink } from './inprocess-config.js';
@@ -42,8 +42,8 @@ export interface ReloadUnderLoad {
   sessions: number;
   fillSeconds: number;
   /** the reload's steps as the node runs them, ms: read, validate and build the access table and FIB in a worker
-   *  thread, the config rebuilt here in slices (the feed goes on meanwhile; wall time), then compile and (in the
-   *  next turn) swap in the data path's thread */
+   *  thread, the config rebuilt here in slices (the feed goes on meanwhile; wall time), then compile in slices
+   *  (wall time, batches between them) and (in the next turn) swap in the data path's thread */
   loadMs: number;
   compileMs: number;
   swapMs: number;
@@ -175,9 +175,10 @@ async function reloadUnderLoad(dp: Dataplane, changedYaml: string, fillSeconds: 
     const { config, prepared } = await prepareConfigInThread(file, 'r1');
     const loadMs = ms(t);
     t = performance.now();
-    const tables = compileRouter(config, 'r1', 2, [], prepared);
+    // compiled in slices with batches between them, then swapped in the next turn, as Router.applyConfigFile
+    const tables = await compileRouterInTurns(config, 'r1', 2, [], prepared, () => new Promise((r) => setImmediate(r)));
     const compileMs = ms(t);
-    await new Promise((r) => setImmediate(r)); // batches between the compile and the swap, as Router.applyConfigFile
+    await new Promise((r) => setImmediate(r));
     t = performance.now();
     dp.setTables(tables);
     const swapMs = ms(t);

@@ -173,6 +173,8 @@ interface HaShow {
   partnerRole?: string;
   /** role changes the node has applied since it started (a takeover or a yield adds to them) */
   roleChanges: number;
+  /** the last role whose apply finished (`role` changes at the decision, ~60 ms before) */
+  appliedRole?: string;
   replicaRecords: number;
   lag: { lastMs?: number; maxMs: number; pending: number; changeMs?: number; changeMaxMs: number; changeLagMs: number[] };
   sessions: { upserts: number; deletes: number; collections: number; maxWaitMs: number; dirtyLeft: number };
@@ -368,13 +370,14 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   return res;
 }
 
-/** Waits (10 s at most) until r1a is active and hears its partner standby; r1a's role changes then. */
+/** Waits (10 s at most) until r1a is active, its active role applied, and hears its partner standby; r1a's role
+ *  changes then (read before the apply finished, the count rose by one later: a takeover that never was). */
 async function pairFormed(svr: SvrouterMode): Promise<number> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     let why = '';
     const s = await showHa(svr.socket('r1')).catch((e: Error) => { why = e.message.split('\n')[0]!; return undefined; });
-    if (s?.role === 'active' && s.partnerRole === 'standby') return s.roleChanges;
+    if (s?.role === 'active' && s.appliedRole === 'active' && s.partnerRole === 'standby') return s.roleChanges;
     if (Date.now() > deadline) throw new Error(`the pair did not form within 10 s: r1a ${s?.role ?? why}, its partner ${s?.partnerRole ?? 'not heard'}`);
     await sleep(100);
   }

@@ -260,7 +260,7 @@ function haTable(s: NodeHaStatus): string {
     ['sessions sent', `${s.sessions.upserts} rows, ${s.sessions.deletes} removals, ${s.sessions.purges} workers' rows purged in ${s.sessions.collections} collections (${s.sessions.fullCollections} full); ${s.sessions.dirtyLeft} rows waiting${s.sessions.dirtyLeft > 0 ? ` (oldest ${ms(s.sessions.dirtyLeftOldestMs)})` : ''}`],
     ['sent', `${c.heartbeatsSent} heartbeats, ${c.batchesSent} batches (${c.recordsSent} records), ${c.batchesResent} resent`],
     ['received', `${c.heartbeatsReceived} heartbeats, ${c.batchesReceived} batches (${c.recordsReceived} records), ${s.replicaRecords} in the replica`],
-    ['dropped', drops], ['role changes', `${s.roleChanges}${s.lastRoleAppliedMs === undefined ? '' : `, the last applied in ${s.lastRoleAppliedMs} ms`}`],
+    ['dropped', drops], ['role changes', `${s.roleChanges}${s.lastRoleAppliedMs === undefined ? '' : `, the last (${s.appliedRole ?? '-'}) applied in ${s.lastRoleAppliedMs} ms`}`],
   ]);
 }
 

@@ -22,7 +22,7 @@ import { COUNTER_NAMES, type CounterName, type RouterCounters, type StepCounterN
 import { ServicePaths, resiliencyCode } from '../dataplane/path-choice.js';
 import { listServices, listTenants, type SessionCursor, type SessionSummary, type TenantView } from '../dataplane/views.js';
 import { ConfigError, SvrError, isSvrError } from '../errors.js';
-import { compileRouter, routerConfig, type LoadedConfig, type PreparedTables } from '../model/compile.js';
+import { compileRouter, compileRouterInTurns, routerConfig, type LoadedConfig, type PreparedTables } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { Rib, type LearnedRoute } from '../model/rib.js';
@@ -302,15 +302,16 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   /**
    * Reads, validates and applies a config file (YAML or JSON), as `applyConfig`; resolves with the running config.
-   * The tables are compiled in one turn of the event loop and swapped in the next, so that with the data path in
-   * this thread batches go on between the two (docs/performance.md "Config at scale").
+   * The tables are compiled in slices, a turn of the event loop after each, and swapped in the next turn, so that
+   * with the data path in this thread batches go on meanwhile (docs/performance.md "Config at scale").
    */
   async applyConfigFile(path: string, opts: ApplyConfigFileOptions = {}): Promise<SvrConfig> {
     try {
       const { config: next, prepared }: LoadedConfig = await (opts.load ?? (async (p: string) => ({ config: await loadConfig(p) })))(path, this.name);
       opts.check?.(next);
       const generation = this.generation;
-      const compiled = this.compile(next, true, prepared);
+      const rib = this.nextRib(next, true);
+      const compiled = { rib, tables: await compileRouterInTurns(next, this.name, generation + 1, rib, prepared, turn) };
       await turn();
       // a RIB or config change in between made these tables stale: applyValid compiles again
       this.applyValid(next, path, true, undefined, this.generation === generation ? compiled : undefined);
@@ -342,9 +343,13 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   /** The next generation's RIB and tables for `next` (`prepared`: its biggest tables, built in another thread). */
   private compile(next: SvrConfig, configChanged: boolean, prepared?: PreparedTables): { rib: Rib; tables: ForwardingTables } {
-    // a new config gets a new RIB (its static routes, interfaces), learned routes carried over
-    const rib = configChanged ? new Rib(routerConfig(next, this.name), this.rib.learnedRoutes()) : this.rib;
+    const rib = this.nextRib(next, configChanged);
     return { rib, tables: compileRouter(next, this.name, this.generation + 1, rib, prepared) };
+  }
+
+  /** A new config gets a new RIB (its static routes, interfaces), learned routes carried over. */
+  private nextRib(next: SvrConfig, configChanged: boolean): Rib {
+    return configChanged ? new Rib(routerConfig(next, this.name), this.rib.learnedRoutes()) : this.rib;
   }
 
   /** `ribChange`: only the RIB changed, by these routes (the data path applies just them); `compiled`: this.compile(next) of this generation */

@@ -22,15 +22,31 @@ import { removeSession } from './session-ops.js';
 
 const dst = new Uint8Array(16);
 
-/** Removes the RIB-following sessions whose route (in their tenant's VRF) is gone (reason no-route); returns how many. */
+/** per service: it has learned routes (its local sessions may follow the RIB) */
+const LEARNED = 1;
+/** per service: it has a local next-hop route (its egress sessions do not follow the RIB) */
+const LOCAL = 2;
+
+/** Removes the RIB-following sessions whose route (in their tenant's VRF) is gone (reason no-route); returns how many.
+ *  Each service's routes are read once (a flag per service), so a row costs its role and a flag unless it may
+ *  follow the RIB: 1,000,000 ingress rows no longer cost a call and a route list each at a reload. */
 export function closeUnroutedSessions(ctx: DataplaneContext, now: number): number {
   const t = ctx.sessions;
   const tables = ctx.tables;
+  const kinds = new Uint8Array(tables.services.length);
+  let anyFollows = false;
+  tables.services.forEach((svc, id) => {
+    for (const route of svc.routes) kinds[id]! |= route.kind === 'learned' ? LEARNED : route.kind === 'local' ? LOCAL : 0;
+    anyFollows ||= (kinds[id]! & LEARNED) !== 0 || (kinds[id]! & LOCAL) === 0;
+  });
+  if (!anyFollows) return 0;
   let closed = 0;
   for (let r = 0; r < t.capacity; r++) {
-    if (!t.isActive(r)) continue;
-    const svc = tables.services[t.service[r]!];
-    if (svc === undefined || !followsRib(svc, t.role[r]!, t.outIf[r]!, t.relayOf(r))) continue;
+    const role = t.role[r]!;
+    if ((role !== ROLE_LOCAL && role !== ROLE_EGRESS) || !t.isActive(r)) continue;
+    const id = t.service[r]!;
+    const svc = tables.services[id];
+    if (svc === undefined || !followsRib(svc, kinds[id]!, role, t.outIf[r]!, t.relayOf(r))) continue;
     const family = t.family[r] as 4 | 6;
     wordsToBytes(t.dstWords(r), t.wordsAt, family, dst);
     const outIf = tables.routeLocal(t.tenant[r]!, dst, 0, family);
@@ -42,16 +58,11 @@ export function closeUnroutedSessions(ctx: DataplaneContext, now: number): numbe
 }
 
 /** Was this session delivered along the RIB (not by a local next-hop route, not a peer path or transit leg)? */
-function followsRib(svc: CompiledService, role: number, outIf: number, relay: number): boolean {
+function followsRib(svc: CompiledService, kind: number, role: number, outIf: number, relay: number): boolean {
   if (role === ROLE_LOCAL) {
-    let learned = false;
-    for (const route of svc.routes) {
-      if (route.kind === 'local' && route.interface === outIf) return false;
-      if (route.kind === 'learned') learned = true;
-    }
-    return learned;
+    if ((kind & LEARNED) === 0) return false;
+    for (const route of svc.routes) if (route.kind === 'local' && route.interface === outIf) return false;
+    return true;
   }
-  if (role !== ROLE_EGRESS || relay >= 0) return false;
-  for (const route of svc.routes) if (route.kind === 'local') return false;
-  return true;
+  return role === ROLE_EGRESS && relay < 0 && (kind & LOCAL) === 0;
 }

@@ -30,7 +30,7 @@ import type { HaSessions, HaSessionStats } from './ha-sessions.js';
 
 export interface NodeHa {
   readonly pair: PairNode;
-  status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined; sessions: HaSessionStats; links: { device: string; state: LinkState; up: boolean }[] };
+  status(): PairNodeStatus & { roleChanges: number; lastRoleAppliedMs: number | undefined; appliedRole: string | undefined; sessions: HaSessionStats; links: { device: string; state: LinkState; up: boolean }[] };
   switchover(): { switching: boolean; role: string };
   /** Leaves the pair (the partner takes over) and releases the shared addresses. */
   stop(): Promise<void>;
@@ -114,6 +114,8 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   let applying = Promise.resolve();
   let roleChanges = 0;
   let lastRoleAppliedMs: number | undefined;
+  /** the last role whose devices, addresses and sessions are in place (`role` changes at the decision, this after) */
+  let appliedRole: string | undefined;
   /** the shared addresses may be on this host (true from the start: a crashed predecessor may have left them) */
   let holding = true;
   const shared = me.redundancy!.sharedAddresses;
@@ -189,6 +191,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
       }
       if (p.role === 'taking-over') pair.ready(); // made: the partner may break its side now
       roleChanges++;
+      appliedRole = p.role;
       lastRoleAppliedMs = Math.round(performance.now() - t0);
       log('ha.role', { node: haNode, role: p.role, reason: p.reason, forwarding: p.forwarding, appliedMs: lastRoleAppliedMs });
     }).catch((e: unknown) => log('ha.role-failed', { node: haNode, role: p.role, error: e instanceof Error ? e.message : String(e) }));
@@ -217,7 +220,7 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   links.start();
   return {
     pair,
-    status: () => ({ ...pair.status(), roleChanges, lastRoleAppliedMs, sessions: sessions.stats(), links: links.list() }),
+    status: () => ({ ...pair.status(), roleChanges, lastRoleAppliedMs, appliedRole, sessions: sessions.stats(), links: links.list() }),
     switchover: () => {
       const switching = pair.switchover();
       if (!switching) throw new SvrError('SVR_ERR_CONTROL_REQUEST', `${haNode} is ${pair.role}, not active: ask the active node of the pair for a switchover`);

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compileRouter, prepareTables } from '../../../src/model/compile.js';
+import { compileRouter, compileRouterInTurns, prepareTables } from '../../../src/model/compile.js';
 import type { ForwardingTables } from '../../../src/model/tables.js';
 import { ICMP, TCP, UDP, baseAuthority, packet, parseObject, serviceFor } from './helpers.js';
 
@@ -55,6 +55,14 @@ test('tables from prepared parts (after a structured clone) answer every lookup 
   assert.equal(answers(there), expected);
   // the grid sees every kind of answer (a comparison of only "none" would prove nothing)
   for (const kind of ['child', 'hole', 'lab', 'web', 'denied', 'none']) assert.ok(expected.some((a) => a.includes(`: ${kind} `)), `no lookup answered ${kind}`);
+});
+
+test('tables compiled in turns (a reload with the data path in this thread) answer as those compiled in one', async () => {
+  let turns = 0;
+  const sliced = await compileRouterInTurns(config, 'r1', 1, [], structuredClone(prepareTables(config, 'r1')), async () => { turns++; });
+  assert.equal(answers(sliced), answers(compileRouter(config, 'r1', 1)));
+  assert.equal(sliced.services.map((s) => s.name), ['same', 'child', 'hole', 'lab', 'web']);
+  assert.ok(turns >= 2, `compiled in ${turns + 1} slices: the name tables and the lookup tables each end one`);
 });
 
 test('parts prepared for another router or another config are not used', () => {
