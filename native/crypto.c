@@ -702,13 +702,6 @@ static napi_value hmac_sign_batch(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* 1 when the tag over what `run` absorbed with this slot equals tag[0, tag_len). */
-static int mac_matches(hmac_handle *h, const svr_hmac_running *run, int64_t slot, const uint8_t *tag, uint32_t tag_len) {
-  uint8_t md[EVP_MAX_MD_SIZE];
-  svr_hmac_pads_end(&h->pads, run, slot, md);
-  return CRYPTO_memcmp(md, tag, tag_len) == 0;
-}
-
 static napi_value hmac_verify_batch(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -750,9 +743,7 @@ static napi_value hmac_verify_batch(napi_env env, napi_callback_info info) {
       continue;
     }
     svr_hmac_pads_begin(&h->pads, &run, p, n); /* the packet is hashed once for all three slots */
-    if (m < 0) m = mac_matches(h, &run, slot, p + n, tag_len);
-    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot - 1u) & 0xffffffffu), p + n, tag_len);
-    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), p + n, tag_len);
+    m = svr_hmac_pads_check(&h->pads, &run, slot, p + n, tag_len, m == 0);
     if (m == 1) {
       status[i] = 0;
       b.len[i] = n;

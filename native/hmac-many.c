@@ -154,13 +154,6 @@ static napi_value hmac_sign_many(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* 1 when the tag over what `run` absorbed with this slot equals tag[0, tag_len). */
-static int matches(const svr_hmac_pads *h, const svr_hmac_running *run, int64_t slot, const uint8_t *tag, uint32_t tag_len) {
-  uint8_t md[32];
-  svr_hmac_pads_end(h, run, slot, md);
-  return CRYPTO_memcmp(md, tag, tag_len) == 0;
-}
-
 static napi_value hmac_verify_many(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -195,9 +188,7 @@ static napi_value hmac_verify_many(napi_env env, napi_callback_info info) {
       if (done < n && region[done] == i) m = CRYPTO_memcmp(md[done++], p + m_len, t) == 0;
       if (m != 1) {
         svr_hmac_pads_begin(a.pads[i], &run, p, m_len); /* hashed once for the neighbouring slots */
-        if (m < 0) m = matches(a.pads[i], &run, slot, p + m_len, t);
-        if (m == 0 && slot >= 0) m = matches(a.pads[i], &run, (int64_t)(((uint32_t)slot - 1u) & 0xffffffffu), p + m_len, t);
-        if (m == 0 && slot >= 0) m = matches(a.pads[i], &run, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), p + m_len, t);
+        m = svr_hmac_pads_check(a.pads[i], &run, slot, p + m_len, t, m == 0);
       }
       if (m == 1) {
         status[i] = 0;
