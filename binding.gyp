@@ -17,6 +17,7 @@
         "native/aes-cbc-lanes.c",
         "native/hmac-pads.c",
         "native/hmac-lanes.c",
+        "native/hmac-many.c",
         "native/checksum.c",
         "native/steady-send.c",
         "native/frame-copy.c",

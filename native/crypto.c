@@ -44,6 +44,7 @@
  *       The trailer is the region's last tagLength bytes. With slot >= 0 the slots slot, slot-1 and
  *       slot+1 (mod 2^32) are accepted (as verifyTrailer). Constant-time compare. status[i] 0: ok and
  *       the trailer stripped (lengths[i] -= tagLength); 1: too short or no match, region untouched.
+ *   hmacSignMany / hmacVerifyMany: the same for regions of many keys in one call (native/hmac-many.c).
  *   cryptoDestroy(h)   frees the contexts now (OpenSSL cleanses key material); twice is a no-op.
  *                      The handle's memory is freed by its finalizer.
  *   cryptoOpensslVersion() -> "3.0.19": the OpenSSL the addon's calls really reach.
@@ -736,13 +737,6 @@ static napi_value hmac_sign_batch(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* 1 when the tag over what `run` absorbed with this slot equals tag[0, tag_len). */
-static int mac_matches(hmac_handle *h, const svr_hmac_running *run, int64_t slot, const uint8_t *tag, uint32_t tag_len) {
-  uint8_t md[EVP_MAX_MD_SIZE];
-  svr_hmac_pads_end(&h->pads, run, slot, md);
-  return CRYPTO_memcmp(md, tag, tag_len) == 0;
-}
-
 /* hmacVerifyBatch's pass over b (regions checked): status[i] 0 (tag stripped from len[i]) or 1; the packets ok. */
 static uint32_t verify_regions(hmac_handle *h, batch *b, uint32_t tag_len, int64_t slot, uint8_t *status) {
   uint32_t ok = 0;
@@ -769,9 +763,7 @@ static uint32_t verify_regions(hmac_handle *h, batch *b, uint32_t tag_len, int64
       continue;
     }
     svr_hmac_pads_begin(&h->pads, &run, p, n); /* the packet is hashed once for all three slots */
-    if (m < 0) m = mac_matches(h, &run, slot, p + n, tag_len);
-    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot - 1u) & 0xffffffffu), p + n, tag_len);
-    if (m == 0 && slot >= 0) m = mac_matches(h, &run, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), p + n, tag_len);
+    m = svr_hmac_pads_check(&h->pads, &run, slot, p + n, tag_len, m == 0);
     if (m == 1) {
       status[i] = 0;
       b->len[i] = n;
@@ -854,6 +846,12 @@ int svr_crypto_cbc(const void *handle) { return ((const cipher_handle *)handle)-
 
 uint32_t svr_crypto_tag_max(const void *handle) { return ((const hmac_handle *)handle)->mac_size; }
 
+const void *svr_crypto_pads(const void *handle, int *lanes) {
+  const hmac_handle *h = handle;
+  *lanes = !h->pads.sha1 && h->lanes;
+  return &h->pads;
+}
+
 int svr_crypto_seal_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n) {
   cipher_handle *c = handle;
   size_t need = (size_t)n * CBC_IV;
@@ -903,5 +901,5 @@ napi_status svr_crypto_init(napi_env env, napi_value exports) {
     napi_status s = svr_export_fn(env, exports, fns[i].name, fns[i].fn, NULL);
     if (s != napi_ok) return s;
   }
-  return napi_ok;
+  return svr_hmac_many_init(env, exports);
 }

@@ -112,19 +112,25 @@ LANES_TARGET static void load_words(const uint8_t *const row[16], __m512i w[16])
   }
 }
 
-/* The state words of a keyed SHA-256 context, broadcast to all lanes. */
-LANES_TARGET static void broadcast(__m512i s[8], const SHA256_CTX *c) {
-  for (int k = 0; k < 8; k++) s[k] = _mm512_set1_epi32((int)c->h[k]);
+/* The state words of lane i's keyed SHA-256 context (inner or outer), lane i < n; the lanes past n repeat lane 0's. */
+LANES_TARGET static void gather(__m512i s[8], const svr_hmac_pads *const *h, uint32_t n, int outer) {
+  uint32_t v[8][SVR_HMAC_LANES];
+  for (uint32_t i = 0; i < SVR_HMAC_LANES; i++) {
+    const SHA256_CTX *c = outer ? &h[i < n ? i : 0]->outer.s256 : &h[i < n ? i : 0]->inner.s256;
+    for (int k = 0; k < 8; k++) v[k][i] = c->h[k];
+  }
+  for (int k = 0; k < 8; k++) s[k] = _mm512_loadu_si512(v[k]);
 }
 
-LANES_TARGET void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
-                                        int64_t slot, uint8_t (*md)[32]) {
+LANES_TARGET void svr_hmac_sha256_lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len,
+                                             uint32_t n, const int64_t *slot, uint8_t (*md)[32]) {
   static const uint8_t zero_block[64];
   uint8_t tail[SVR_HMAC_LANES][128]; /* each message's last bytes, the slot, 0x80 and its length (1 or 2 blocks) */
   uint32_t full[SVR_HMAC_LANES], total[SVR_HMAC_LANES], most = 0;
-  uint32_t extra = slot >= 0 ? 4u : 0u;
-  uint8_t be[4] = {(uint8_t)((uint64_t)slot >> 24), (uint8_t)((uint64_t)slot >> 16), (uint8_t)((uint64_t)slot >> 8), (uint8_t)slot};
   for (uint32_t i = 0; i < n; i++) {
+    uint32_t extra = slot[i] >= 0 ? 4u : 0u;
+    uint64_t sl = (uint64_t)slot[i];
+    uint8_t be[4] = {(uint8_t)(sl >> 24), (uint8_t)(sl >> 16), (uint8_t)(sl >> 8), (uint8_t)sl};
     full[i] = len[i] / 64u;
     uint32_t rest = len[i] - full[i] * 64u, used = rest + extra;
     uint32_t blocks = used + 9u <= 64u ? 1u : 2u;
@@ -138,7 +144,7 @@ LANES_TARGET void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *c
     if (total[i] > most) most = total[i];
   }
   __m512i s[8], w[16];
-  broadcast(s, &h->inner.s256);
+  gather(s, h, n, 0);
   const uint8_t *row[16];
   for (uint32_t j = 0; j < most; j++) {
     __mmask16 live = 0;
@@ -158,7 +164,7 @@ LANES_TARGET void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *c
   w[8] = _mm512_set1_epi32((int)0x80000000u);
   for (int k = 9; k < 15; k++) w[k] = _mm512_setzero_si512();
   w[15] = _mm512_set1_epi32((64 + 32) * 8);
-  broadcast(s, &h->outer.s256);
+  gather(s, h, n, 1);
   compress(s, w, (__mmask16)0xffffu);
   uint32_t out[8][SVR_HMAC_LANES];
   for (int k = 0; k < 8; k++) _mm512_storeu_si512(out[k], s[k]);
@@ -173,6 +179,17 @@ LANES_TARGET void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *c
   }
 }
 
+void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
+                           int64_t slot, uint8_t (*md)[32]) {
+  const svr_hmac_pads *keys[SVR_HMAC_LANES];
+  int64_t slots[SVR_HMAC_LANES];
+  for (uint32_t i = 0; i < n; i++) {
+    keys[i] = h;
+    slots[i] = slot;
+  }
+  svr_hmac_sha256_lanes_keys(keys, msg, len, n, slots, md);
+}
+
 #else
 
 int svr_hmac_lanes_available(void) {
@@ -181,6 +198,11 @@ int svr_hmac_lanes_available(void) {
 
 void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
                            int64_t slot, uint8_t (*md)[32]) {
+  (void)h; (void)msg; (void)len; (void)n; (void)slot; (void)md;
+}
+
+void svr_hmac_sha256_lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
+                                const int64_t *slot, uint8_t (*md)[32]) {
   (void)h; (void)msg; (void)len; (void)n; (void)slot; (void)md;
 }
 

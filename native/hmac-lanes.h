@@ -26,4 +26,9 @@ int svr_hmac_lanes_pays(const uint32_t *len, uint32_t n, int64_t slot);
 void svr_hmac_sha256_lanes(const svr_hmac_pads *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
                            int64_t slot, uint8_t (*md)[32]);
 
+/* The same with a key and a slot per message: md[i] := HMAC-SHA256 under h[i] of msg[i], then be32(slot[i]) when
+ * slot[i] >= 0 (hmac-many.c: one frame's tags of many paths' keys together). */
+void svr_hmac_sha256_lanes_keys(const svr_hmac_pads *const *h, const uint8_t *const *msg, const uint32_t *len, uint32_t n,
+                                const int64_t *slot, uint8_t (*md)[32]);
+
 #endif

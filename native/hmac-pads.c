@@ -60,6 +60,20 @@ void svr_hmac_pads_end(const svr_hmac_pads *h, const svr_hmac_running *run, int6
   }
 }
 
+static int pads_matches(const svr_hmac_pads *h, const svr_hmac_running *run, int64_t slot, const uint8_t *tag, uint32_t tag_len) {
+  uint8_t md[SHA256_DIGEST_LENGTH];
+  svr_hmac_pads_end(h, run, slot, md);
+  return CRYPTO_memcmp(md, tag, tag_len) == 0;
+}
+
+int svr_hmac_pads_check(const svr_hmac_pads *h, const svr_hmac_running *run, int64_t slot, const uint8_t *tag,
+                        uint32_t tag_len, int exact_checked) {
+  if (!exact_checked && pads_matches(h, run, slot, tag, tag_len)) return 1;
+  if (slot < 0) return 0;
+  return pads_matches(h, run, (int64_t)(((uint32_t)slot - 1u) & 0xffffffffu), tag, tag_len) ||
+         pads_matches(h, run, (int64_t)(((uint32_t)slot + 1u) & 0xffffffffu), tag, tag_len);
+}
+
 void svr_hmac_pads_wipe(svr_hmac_pads *h) {
   OPENSSL_cleanse(h, sizeof *h);
 }

@@ -33,6 +33,11 @@ void svr_hmac_pads_begin(const svr_hmac_pads *h, svr_hmac_running *run, const ui
 /* out (32 or 20 bytes) := HMAC over what `run` absorbed, then be32(slot) when slot >= 0. `run` is not changed. */
 void svr_hmac_pads_end(const svr_hmac_pads *h, const svr_hmac_running *run, int64_t slot, uint8_t *out);
 
+/* 1 when tag[0, tag_len) is the tag over what `run` absorbed with `slot`, or (slot >= 0) with slot-1 or slot+1 (mod
+ * 2^32): the time-based check (constant-time compares). `exact_checked`: the slot itself was checked already (no match). */
+int svr_hmac_pads_check(const svr_hmac_pads *h, const svr_hmac_running *run, int64_t slot, const uint8_t *tag,
+                        uint32_t tag_len, int exact_checked);
+
 /* Zeroes the keyed states. */
 void svr_hmac_pads_wipe(svr_hmac_pads *h);
 

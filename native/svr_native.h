@@ -53,6 +53,10 @@ uint32_t svr_crypto_tag_max(const void *handle);
 int svr_crypto_seal_many(void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n);
 void svr_crypto_sign_many(const void *handle, uint8_t *data, uint32_t *off, uint32_t *len, uint32_t n, uint32_t tag_len,
                           int64_t slot);
+/* native/crypto.c, for native/hmac-many.c: the svr_hmac_pads of an HMAC handle; *lanes: SHA-256 tags may go in lanes. */
+const void *svr_crypto_pads(const void *handle, int *lanes);
+/* native/hmac-many.c: hmacSignMany and hmacVerifyMany (registered by svr_crypto_init). */
+napi_status svr_hmac_many_init(napi_env env, napi_value exports);
 /* native/steady-send.c: steadySendFinish for one IPv4/IPv6 TCP or UDP packet (see its desc words). */
 void svr_steady_finish_one(uint8_t *d, uint32_t l3, uint32_t l4, int v6, uint32_t proto, uint32_t end, uint32_t signed_end,
                            int grew, const uint8_t *src, const uint8_t *dst, uint32_t ports);

@@ -38,6 +38,27 @@ export interface SvrNativeCrypto {
     slot: number,
     status: Uint8Array,
   ): number;
+  /** hmacSignBatch for regions of many keys (region i under handles[i]) in one call (native/hmac-many.c). */
+  hmacSignMany?(
+    handles: readonly NativeCryptoHandle[],
+    data: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    tagLengths: Uint8Array,
+    slots: Float64Array,
+  ): void;
+  /** hmacVerifyBatch for regions of many keys in one call (native/hmac-many.c). */
+  hmacVerifyMany?(
+    handles: readonly NativeCryptoHandle[],
+    data: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    tagLengths: Uint8Array,
+    slots: Float64Array,
+    status: Uint8Array,
+  ): number;
   /** Frees the contexts now; twice is a no-op. */
   cryptoDestroy(h: NativeCryptoHandle): void;
   /** The version of the OpenSSL the addon calls (Node's own), e.g. "3.0.19". */

@@ -235,3 +235,18 @@ export class BatchHmac {
     b?.destroy();
   }
 }
+
+/** Tags of regions under many keys in one native call (native/hmac-many.c): region i under handles[i]. */
+export interface HmacMany {
+  sign(handles: readonly NativeCryptoHandle[], data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, tagLengths: Uint8Array, slots: Float64Array): void;
+  verify(handles: readonly NativeCryptoHandle[], data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, tagLengths: Uint8Array, slots: Float64Array, status: Uint8Array): number;
+}
+
+/** The addon's many-key HMAC calls, or null (no addon or an older one, or SVR_HMAC_MANY=0: one call per key as before). */
+export function hmacMany(): HmacMany | null {
+  if (process.env['SVR_HMAC_MANY'] === '0') return null;
+  const n = pickNative(undefined);
+  const sign = n?.hmacSignMany, verify = n?.hmacVerifyMany;
+  if (n === null || sign === undefined || verify === undefined) return null;
+  return { sign: sign.bind(n), verify: verify.bind(n) };
+}

@@ -6,9 +6,13 @@
  * more tags of a key in a call, native/hmac-lanes.c hashes them 16 at a time. Measured per tag, one call per
  * packet -> one per 64 (load 15-20): 64 bytes 0.27 -> 0.07 µs, 1424 bytes 0.89 -> 0.35 µs.
  * Off with SVR_BATCH_HMAC=0 (or ctx.crypto.batchTags = false): every tag one call at a time, as before.
+ * A queue of several keys (a hub's control packets: each path its own key, one or two packets per path in a frame
+ * or a BFD tick) goes in one call for all keys (native/hmac-many.c, lanes across keys) instead of one per key;
+ * SVR_HMAC_MANY=0: one call per key as before.
  */
 import { VERIFY_OK as TAG_OK } from '../crypto/batch-common.js';
-import type { BatchHmac } from '../crypto/native-crypto.js';
+import { hmacMany, type BatchHmac } from '../crypto/native-crypto.js';
+import type { NativeCryptoHandle } from '../crypto/native-binding.js';
 import { MAX_BATCH } from './batch.js';
 
 export class TagBatch {
@@ -25,6 +29,11 @@ export class TagBatch {
   private readonly runOff = new Uint32Array(MAX_BATCH);
   private readonly runLen = new Uint32Array(MAX_BATCH);
   private readonly runStatus = new Uint8Array(MAX_BATCH);
+  /** the queue's native handles and tag lengths, for one call of many keys (manyKeys) */
+  private readonly handles: NativeCryptoHandle[] = [];
+  private readonly tagLen = new Uint8Array(MAX_BATCH);
+  /** the addon's many-key calls (SVR_HMAC_MANY read here, as the data path's other switches at its start) */
+  private readonly many = hmacMany();
 
   /** Queues region d[off, off + len) of slot s under hmac (time slot ts). */
   add(s: number, hmac: BatchHmac, ts: number, off: number, len: number): void {
@@ -39,6 +48,12 @@ export class TagBatch {
   /** Appends the tag of every queued region (one signBatch per run of the same key and time slot); empties the queue. */
   sign(d: Uint8Array): void {
     const n = this.count;
+    if (this.manyKeys(n)) {
+      this.many!.sign(this.handles, d, this.off, this.len, n, this.tagLen, this.timeSlot);
+      this.hmac.fill(undefined, 0, n);
+      this.count = 0;
+      return;
+    }
     for (let i = 0; i < n;) {
       const j = this.run(i, n);
       this.hmac[i]!.signBatch(d, this.runOff, this.runLen, j - i, this.timeSlot[i]!);
@@ -51,6 +66,17 @@ export class TagBatch {
   /** Checks the tag of every queued region (one verifyBatch per run); remembers each slot's verdict for checked(); empties the queue. */
   verify(d: Uint8Array): void {
     const n = this.count;
+    if (this.manyKeys(n)) {
+      this.many!.verify(this.handles, d, this.off, this.len, n, this.tagLen, this.timeSlot, this.runStatus);
+      for (let q = 0; q < n; q++) {
+        const s = this.slot[q]!;
+        this.checkedWith[s] = this.hmac[q];
+        this.checkedOk[s] = this.runStatus[q] === TAG_OK ? 1 : 0;
+        this.hmac[q] = undefined;
+      }
+      this.count = 0;
+      return;
+    }
     for (let i = 0; i < n;) {
       const j = this.run(i, n);
       this.hmac[i]!.verifyBatch(d, this.runOff, this.runLen, j - i, this.timeSlot[i]!, this.runStatus);
@@ -75,6 +101,26 @@ export class TagBatch {
   /** Forgets the verdict of slot s (a packet verify() checked that the per-packet pass did not ask about). */
   forget(s: number): void {
     this.checkedWith[s] = undefined;
+  }
+
+  /**
+   * Whether the n queued regions go in one call of many keys: the addon has it, there is more than one run (key
+   * or time slot), and every key is native; then `handles` and `tagLen` hold the queue's.
+   */
+  private manyKeys(n: number): boolean {
+    if (this.many === null || n < 2) return false;
+    const h0 = this.hmac[0], ts0 = this.timeSlot[0];
+    let q = 1;
+    while (q < n && this.hmac[q] === h0 && this.timeSlot[q] === ts0) q++;
+    if (q === n) return false; // one run: one call per key is one call
+    for (q = 0; q < n; q++) {
+      const hm = this.hmac[q]!;
+      const h = hm.nativeHandle;
+      if (h === null) return false;
+      this.handles[q] = h;
+      this.tagLen[q] = hm.tagLength;
+    }
+    return true;
   }
 
   /** Copies the regions of the run starting at i (same key and time slot) into the run arrays; returns its end. */

@@ -17,7 +17,7 @@ import { INTERFACE_COUNTER_KINDS } from './counter-names.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PacketPort } from './port.js';
 import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK } from '../packet/ip.js';
-import { fillIpv4HeaderChecksum, fillL4Checksum, setIpLength } from '../packet/rewrite.js';
+import { fillL4Checksum, setIpLength } from '../packet/rewrite.js';
 import { writeU16, writeU32 } from '../packet/checksum.js';
 import { Batch, HEADROOM, MAX_BATCH, PF_HANDED, PF_REASSEMBLED, SLOT } from './batch.js';
 import { lanFragments, writeFirstFragment, writeFragmentSlot } from './fragment-out.js';
@@ -33,7 +33,8 @@ import { ServiceChainStage } from './stages/service-chain.js';
 import { wordsToBytes, writeControlMetadata, writeForwardMetadata, writeReverseMetadata } from './metadata-build.js';
 import { Control } from '../packet/svr-metadata.js';
 import { sealMetadata } from './metadata-crypto.js';
-import { signPacket } from './sign.js';
+import { signPacket, signPacketLater } from './sign.js';
+import { TagBatch } from './batch-tags.js';
 import { isHandshakeMessage } from '../crypto/handshake.js';
 import type { PathKeyMaterial } from './path-keys.js';
 import { expiryReason, removeSession, sessionId, sessionOuterProtocol } from './session-ops.js';
@@ -96,6 +97,10 @@ export class Dataplane {
   private readonly control = new Batch();
   /** holdControl depth; while > 0, originated packets wait in `control` and go out in one transmit per port */
   private controlHeld = 0;
+  /** the held packets' tags, signed in one call at the flush (batch-tags.ts: one call for a hub tick's many keys);
+   *  their L4 checksums wait for it (controlUnsummed) */
+  private readonly controlTags = new TagBatch();
+  private readonly controlUnsummed = new Uint8Array(MAX_BATCH);
   private ports: readonly (PacketPort | null)[];
   private readonly clock: () => number;
   private readonly wallClock: () => number;
@@ -823,6 +828,14 @@ export class Dataplane {
   private flushControl(): void {
     const c = this.control;
     if (c.count === 0) return;
+    if (this.controlTags.count > 0) {
+      this.controlTags.sign(c.data);
+      const u = this.controlUnsummed;
+      for (let k = 0; k < c.count; k++) if (u[k] === 1) {
+        u[k] = 0;
+        fillL4Checksum(c.data, c.info[k]!);
+      }
+    }
     this.transmit(c, this.allSlots, c.count, true);
     c.reset();
   }
@@ -871,12 +884,14 @@ export class Dataplane {
     if (bodyLen === body.length) d.set(body, payload);
     else for (let i = 0; i < bodyLen; i++) d[payload + i] = body[i]!;
     let end = payload + bodyLen;
+    // held: the tag at the flush, with the other held packets' (one call for many paths' keys)
+    const later = held && sign && path.hmac.mode !== 'disabled' && ctx.crypto.batchTags;
     if (sign && path.hmac.mode !== 'disabled') {
       ctx.wallMs = this.wallClock();
-      end = signPacket(ctx, d, payload, end, p, this.clock());
+      end = later ? signPacketLater(ctx, d, payload, end, p, this.clock(), this.controlTags, c.count) : signPacket(ctx, d, payload, end, p, this.clock());
       if (end < 0) return false; // no key on the path yet
     }
-    const pi = this.pi;
+    const pi = held ? c.info[c.count]! : this.pi;
     pi.family = fam;
     pi.l3 = at;
     pi.l4 = l4;
@@ -885,9 +900,9 @@ export class Dataplane {
     pi.dstOff = dstOff;
     pi.protocol = proto;
     pi.fragment = 0;
-    setIpLength(d, pi, end);
-    if (fam === 4) fillIpv4HeaderChecksum(d, at);
-    fillL4Checksum(d, pi);
+    setIpLength(d, pi, end); // and the IPv4 header checksum
+    if (later) this.controlUnsummed[c.count] = 1;
+    else fillL4Checksum(d, pi);
     if (held) {
       const k = c.count++;
       c.off[k] = at;

@@ -4,6 +4,10 @@ import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import type { PathMessage } from '../../../src/control/router.js';
 import { exampleConfig, until } from '../../support/config.js';
 import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
+import { twoPathsConfig } from '../../support/two-paths.js';
+import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
+import { fillL4Checksum } from '../../../src/packet/rewrite.js';
+import { withSwitch } from '../../support/env.js';
 
 test('path control channel: UDP 1280 between the waypoints, signed (replay block + HMAC), delivered to the peer as a message', async () => {
   const lab = createMemoryLab({ config: await exampleConfig(), clients: [], servers: [] });
@@ -54,5 +58,31 @@ test('batchPathMessages: the messages sent inside leave in one transmit of the w
   assert.equal(transmits, [256, 44, 1], 'outside a hold: at once');
   await lab.close();
 });
+
+for (const many of [true, false]) {
+  test(`held messages on two paths (two keys, SVR_HMAC_MANY ${many ? 'on' : 'off'}): tagged together at the flush, each verified by the peer, checksums right`, async () => {
+    const lab = await withSwitch('SVR_HMAC_MANY', many, async () => createMemoryLab({ config: twoPathsConfig(), clients: [], servers: [], paths: 2 }));
+    const got: string[] = [];
+    lab.r2.pathMessages$.subscribe((m) => got.push(`${m.pathName} ${Buffer.from(m.payload).toString()}`));
+    const wires = [recordWire(lab.wans[0]!), recordWire(lab.wans[1]!)];
+    const sent: string[] = [];
+    lab.r1.batchPathMessages(() => {
+      for (let i = 0; i < 40; i++) assert.ok(lab.r1.sendPathMessage(i % 2, Buffer.from(`message ${i}`)));
+    });
+    assert.ok(await until(() => got.length === 40), `${got.length} of 40 arrived`);
+    for (let i = 0; i < 40; i++) sent.push(`message ${i}`);
+    assert.equal(got.map((g) => g.split(' ').slice(1).join(' ')).sort(), [...sent].sort(), 'every message arrived once');
+    assert.equal(new Set(got.map((g) => g.split(' ')[0])).size, 2, 'on both paths');
+    assert.is(lab.r2.counters()['drop-bad-hmac'] ?? 0, 0);
+    const pi = new PacketInfo();
+    for (const w of wires.flat().filter((x) => x.dir === 'a->b' && x.dport === 1280)) {
+      assert.is(parsePacket(w.bytes, 0, w.bytes.length, pi), 0);
+      const again = w.bytes.slice();
+      fillL4Checksum(again, pi);
+      assert.equal([...again.subarray(pi.l4 + 6, pi.l4 + 8)], [...w.bytes.subarray(pi.l4 + 6, pi.l4 + 8)], 'the UDP checksum');
+    }
+    await lab.close();
+  });
+}
 
 test.run();
