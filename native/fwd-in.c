@@ -125,46 +125,27 @@ static ni_entry *lookup(ni_table *t, const ni_flow *f, int insert) {
   return NULL;
 }
 
-static void drop_ref(napi_env env, napi_ref *r) {
-  if (*r != NULL) napi_delete_reference(env, *r);
-  *r = NULL;
-}
-
 static void ni_finalize(napi_env env, void *data, void *hint) {
   ni_table *t = data;
   for (int i = 0; i < NI_SLOTS; i++) {
-    drop_ref(env, &t->keys[i].ref);
-    drop_ref(env, &t->ciphers[i].ref);
+    svr_unref(env, &t->keys[i].ref);
+    svr_unref(env, &t->ciphers[i].ref);
   }
-  for (int i = 0; i < NI_COLS; i++) drop_ref(env, &t->col_ref[i]);
-  for (int i = 0; i < W_COUNT; i++) drop_ref(env, &t->win_ref[i]);
+  for (int i = 0; i < NI_COLS; i++) svr_unref(env, &t->col_ref[i]);
+  for (int i = 0; i < W_COUNT; i++) svr_unref(env, &t->win_ref[i]);
   free(t->work);
   free(t->e);
   free(t);
 }
 
 static ni_table *table_arg(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
-  void *p = NULL;
-  napi_valuetype ty;
-  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (*argc < 1 || napi_typeof(env, argv[0], &ty) != napi_ok || ty != napi_external ||
-      napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, "SVR_ERR_NATIVE_FWD_IN_HANDLE", "not a native receive table (niCreate)");
-    return NULL;
-  }
-  return p;
+  return svr_arg_handle(env, info, argc, argv, "SVR_ERR_NATIVE_FWD_IN_HANDLE", "not a native receive table (niCreate)");
 }
 
 static napi_value ni_create(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], ext;
+  napi_value ext;
   uint32_t cap;
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || svr_arg_u32(env, argv[0], "capacity", &cap) != 0) return NULL;
-  if (cap < 16 || cap > (1u << 24) || (cap & (cap - 1)) != 0) {
-    napi_throw_range_error(env, NULL, "niCreate: capacity must be a power of two from 16 to 2^24");
-    return NULL;
-  }
+  if (svr_arg_capacity(env, info, "niCreate", &cap) != 0) return NULL;
   ni_table *t = calloc(1, sizeof *t);
   if (t != NULL) {
     t->e = calloc(cap, sizeof *t->e);
@@ -243,7 +224,7 @@ static napi_value ni_columns(napi_env env, napi_callback_info info) {
     void *p;
     size_t n;
     if (svr_arg_typed(env, argv[1 + i], types[i], "column", &p, &n) != 0) return NULL;
-    drop_ref(env, &t->col_ref[i]);
+    svr_unref(env, &t->col_ref[i]);
     SVR_CHECK(env, napi_create_reference(env, argv[1 + i], 1, &t->col_ref[i]));
     t->col[i] = p;
     t->col_len[i] = n;
@@ -266,7 +247,7 @@ static napi_value ni_windows(napi_env env, napi_callback_info info) {
     void *p;
     size_t n;
     if (svr_arg_typed(env, argv[1 + i], types[i], "window array", &p, &n) != 0) return NULL;
-    drop_ref(env, &t->win_ref[i]);
+    svr_unref(env, &t->win_ref[i]);
     SVR_CHECK(env, napi_create_reference(env, argv[1 + i], 1, &t->win_ref[i]));
     t->win[i] = p;
     t->win_len[i] = n;
@@ -288,7 +269,7 @@ static napi_value set_handle(napi_env env, napi_callback_info info, int hmac) {
     return NULL;
   }
   ni_handle *x = hmac ? &t->keys[slot] : &t->ciphers[slot];
-  drop_ref(env, &x->ref);
+  svr_unref(env, &x->ref);
   SVR_CHECK(env, napi_create_reference(env, argv[2], 1, &x->ref));
   x->h = h;
   return NULL;

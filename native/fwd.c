@@ -119,47 +119,28 @@ static nf_entry *find(nf_table *t, uint32_t src, uint32_t dst, uint32_t ports, u
   return NULL;
 }
 
-static void unref(napi_env env, napi_ref *r) {
-  if (*r != NULL) napi_delete_reference(env, *r);
-  *r = NULL;
-}
-
 static void table_finalize(napi_env env, void *data, void *hint) {
   nf_table *t = data;
   for (int i = 0; i < NF_SLOTS; i++) {
-    unref(env, &t->keys[i].ref);
-    unref(env, &t->keys[i].ctr_ref);
-    unref(env, &t->ciphers[i].ref);
+    svr_unref(env, &t->keys[i].ref);
+    svr_unref(env, &t->keys[i].ctr_ref);
+    svr_unref(env, &t->ciphers[i].ref);
   }
-  for (int i = 0; i < NF_COLS; i++) unref(env, &t->col_ref[i]);
-  unref(env, &t->up_ref);
+  for (int i = 0; i < NF_COLS; i++) svr_unref(env, &t->col_ref[i]);
+  svr_unref(env, &t->up_ref);
   free(t->work);
   free(t->e);
   free(t);
 }
 
 static nf_table *get_table(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
-  void *p = NULL;
-  napi_valuetype ty;
-  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (*argc < 1 || napi_typeof(env, argv[0], &ty) != napi_ok || ty != napi_external ||
-      napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
-    napi_throw_type_error(env, "SVR_ERR_NATIVE_FWD_HANDLE", "not a native forward table (nfCreate)");
-    return NULL;
-  }
-  return p;
+  return svr_arg_handle(env, info, argc, argv, "SVR_ERR_NATIVE_FWD_HANDLE", "not a native forward table (nfCreate)");
 }
 
 static napi_value nf_create(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], ext;
+  napi_value ext;
   uint32_t cap;
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || svr_arg_u32(env, argv[0], "capacity", &cap) != 0) return NULL;
-  if (cap < 16 || cap > (1u << 24) || (cap & (cap - 1)) != 0) {
-    napi_throw_range_error(env, NULL, "nfCreate: capacity must be a power of two from 16 to 2^24");
-    return NULL;
-  }
+  if (svr_arg_capacity(env, info, "nfCreate", &cap) != 0) return NULL;
   nf_table *t = calloc(1, sizeof *t);
   if (t != NULL) t->e = calloc(cap, sizeof *t->e);
   if (t != NULL) t->work = malloc(sizeof *t->work);
@@ -260,7 +241,7 @@ static napi_value nf_columns(napi_env env, napi_callback_info info) {
     void *p;
     size_t n;
     if (svr_arg_typed(env, argv[1 + i], types[i], "column", &p, &n) != 0) return NULL;
-    unref(env, &t->col_ref[i]);
+    svr_unref(env, &t->col_ref[i]);
     SVR_CHECK(env, napi_create_reference(env, argv[1 + i], 1, &t->col_ref[i]));
     t->col[i] = p;
     t->col_len[i] = n;
@@ -275,7 +256,7 @@ static napi_value nf_paths(napi_env env, napi_callback_info info) {
   void *p;
   size_t n;
   if (t == NULL || argc < 2 || svr_arg_typed(env, argv[1], napi_uint8_array, "pathUp", &p, &n) != 0) return NULL;
-  unref(env, &t->up_ref);
+  svr_unref(env, &t->up_ref);
   SVR_CHECK(env, napi_create_reference(env, argv[1], 1, &t->up_ref));
   t->up = p;
   t->up_len = n;
@@ -301,8 +282,8 @@ static napi_value nf_key_set(napi_env env, napi_callback_info info) {
     return NULL;
   }
   nf_key *k = &t->keys[slot];
-  unref(env, &k->ref);
-  unref(env, &k->ctr_ref);
+  svr_unref(env, &k->ref);
+  svr_unref(env, &k->ctr_ref);
   SVR_CHECK(env, napi_create_reference(env, argv[2], 1, &k->ref));
   SVR_CHECK(env, napi_create_reference(env, argv[6], 1, &k->ctr_ref));
   k->h = h;
@@ -326,7 +307,7 @@ static napi_value nf_cipher_set(napi_env env, napi_callback_info info) {
     return NULL;
   }
   nf_cipher *c = &t->ciphers[slot];
-  unref(env, &c->ref);
+  svr_unref(env, &c->ref);
   SVR_CHECK(env, napi_create_reference(env, argv[2], 1, &c->ref));
   c->h = h;
   return NULL;

@@ -38,6 +38,12 @@ int svr_arg_u32(napi_env env, napi_value v, const char *what, uint32_t *out);
 int svr_arg_typed(napi_env env, napi_value v, napi_typedarray_type type, const char *what, void **data, size_t *len);
 /* An ArrayBuffer: its bytes and byte length. */
 int svr_arg_arraybuffer(napi_env env, napi_value v, const char *what, void **data, size_t *len);
+/* Deletes *r when set and clears it. */
+void svr_unref(napi_env env, napi_ref *r);
+/* The native table a call's first argument holds (fills argc/argv); NULL after throwing `code`/`msg` when it holds none. */
+void *svr_arg_handle(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, const char *code, const char *msg);
+/* A create call's one argument: a table capacity, a power of two from 16 to 2^24; -1 after throwing (named `fn`). */
+int svr_arg_capacity(napi_env env, napi_callback_info info, const char *fn, uint32_t *cap);
 
 /* native/checksum.c: the ones-complement sum of p[0, n) as big-endian 16-bit words, folded; 0 only for all-zero bytes. */
 uint16_t svr_ones_sum_be(const uint8_t *p, size_t n);

@@ -89,3 +89,34 @@ int svr_arg_arraybuffer(napi_env env, napi_value v, const char *what, void **dat
   if (napi_get_arraybuffer_info(env, v, data, len) != napi_ok) return type_error(env, what, "a readable ArrayBuffer");
   return 0;
 }
+
+void svr_unref(napi_env env, napi_ref *r) {
+  if (*r != NULL) napi_delete_reference(env, *r);
+  *r = NULL;
+}
+
+void *svr_arg_handle(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, const char *code, const char *msg) {
+  void *p = NULL;
+  napi_valuetype ty;
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (*argc < 1 || napi_typeof(env, argv[0], &ty) != napi_ok || ty != napi_external ||
+      napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, code, msg);
+    return NULL;
+  }
+  return p;
+}
+
+int svr_arg_capacity(napi_env env, napi_callback_info info, const char *fn, uint32_t *cap) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
+  if (argc < 1 || svr_arg_u32(env, argv[0], "capacity", cap) != 0) return -1;
+  if (*cap < 16 || *cap > (1u << 24) || (*cap & (*cap - 1)) != 0) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: capacity must be a power of two from 16 to 2^24", fn);
+    napi_throw_range_error(env, NULL, msg);
+    return -1;
+  }
+  return 0;
+}
