@@ -6,11 +6,13 @@
  * Collectors going up or down are logged; so is a records thread that ended and was started again.
  */
 import type { Router } from '../control/router.js';
+import { sessionLimit } from '../dataplane/session-table.js';
 import type { SvrConfig } from '../model/config.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
 import type { Store } from '../store/store.js';
 import type { CollectorStatus } from '../telemetry/ipfix/exporter.js';
 import { historyDirOf, RecordsThread, type RecordsService } from '../telemetry/records-thread.js';
+import { OPEN_SESSIONS_AT_START } from '../telemetry/session-records.js';
 
 export interface NodeRecords {
   readonly sessions: RecordsService;
@@ -45,6 +47,12 @@ export async function removeOldHistory(store: Store, log: Log): Promise<number> 
   return records;
 }
 
+/** The open sessions a router's records make room for at start: its session capacity (`session-capacity`, else
+ *  sized from memory: sessionLimit), at most OPEN_SESSIONS_AT_START. */
+export function openSessionsAtStart(sessionCapacity: number | undefined): number {
+  return Math.min(OPEN_SESSIONS_AT_START, sessionLimit(sessionCapacity ?? 0, 1));
+}
+
 /** What the node's alarms hear of its records. */
 export interface RecordsAlarms {
   /** each collector going up or down (the node's ipfix-collector-unreachable alarm) */
@@ -60,6 +68,7 @@ export interface RecordsAlarms {
 export async function startRecords(router: Router, store: Store, config: SvrConfig, name: string, log: Log, alarms?: RecordsAlarms): Promise<NodeRecords> {
   const sessions = await RecordsThread.open({
     router: name, historyDir: historyDirOf(store.dir), rings: router.factRings(), telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
+    openSessions: openSessionsAtStart(config.authority.routers.find((r) => r.name === name)?.sessionCapacity),
   }, {
     onCollectorStatus: (collector, status, detail) => {
       log(`ipfix.collector-${status}`, { collector, detail });
