@@ -48,7 +48,7 @@ import { buildCTool } from './udp-load.js';
 
 /** Idle timeout of the visibility runs' UDP sessions, s: records of the session test arrive within the run. */
 export const VISIBILITY_IDLE_S = 2;
-/** rounds of records off then on (SVR_BENCH_VIS_ROUNDS, default 3): the ratio is taken per round, side by side */
+/** rounds of records off and on (SVR_BENCH_VIS_ROUNDS, default 3): the ratios are taken per round, side by side */
 export const VISIBILITY_ROUNDS = Number(process.env['SVR_BENCH_VIS_ROUNDS'] ?? 3);
 /** how long the machine's and the processes' idle CPU rate is sampled before each session test (ms) */
 const IDLE_SAMPLE_MS = 2000;
@@ -361,7 +361,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   if (tool !== undefined && paced === undefined) res.errors.push(`paced: bench/c/session-load.c: ${tool.reason}`);
   try {
     if (paced !== undefined) await caseAddresses(true);
-    progress(`  visibility: ${VISIBILITY_ROUNDS} rounds of records off then on; UDP idle timeout ${VISIBILITY_IDLE_S} s; ${LOADED_CLIENT_WINDOW} sessions in flight; nfcapd on ${COLLECTOR}:4739 in each router's namespace through every round (idle while records are off)`);
+    progress(`  visibility: ${VISIBILITY_ROUNDS} rounds of records off and on (off first in odd rounds, on first in even ones); UDP idle timeout ${VISIBILITY_IDLE_S} s; ${LOADED_CLIENT_WINDOW} sessions in flight; nfcapd on ${COLLECTOR}:4739 in each router's namespace through every round (idle while records are off)`);
     for (const r of ROUTERS) collectors.push(await startCollector(dir, r));
     for (let round = 0; round < VISIBILITY_ROUNDS; round++) {
       const off: VisibilityRun = {};
