@@ -13,7 +13,7 @@
  * measures from its start. --live=K keeps about K sessions open (they end by idle expiry on the data path's
  * clock, which moves one UDP idle timeout per K sessions): records of sessions that live as long as a lab's
  * (some 2 s at 40,000 new sessions a second: --live=80000) outlive the records thread's young generation.
- * The records thread sizes its open sessions at start as a node's does (node/records.ts openSessionsAtStart);
+ * The records thread sizes its open sessions at start as a node's does (telemetry/session-records.ts openSessionsAtStart);
  * --grow: from 1,024 slots, doubling as sessions come (as before 2026-12-06: the doubling's page faults then
  * fall inside the measurement, as they fell inside a lab's session test).
  *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--cold] [--live=K] [--grow]   (--cpu-prof for a profile)
@@ -28,8 +28,8 @@ import type { PacketPort } from '../src/dataplane/port.js';
 import { compileRouter } from '../src/model/compile.js';
 import { defaultTelemetry } from '../src/model/read-telemetry.js';
 import { parseConfig } from '../src/model/validate.js';
-import { openSessionsAtStart } from '../src/node/records.js';
 import { historyDirOf, RecordsThread } from '../src/telemetry/records-thread.js';
+import { openSessionsAtStart } from '../src/telemetry/session-records.js';
 import { cpuSeconds, threadCpu, threadCpuDelta } from './cpu.js';
 import { svrConfigYaml } from './svr-config.js';
 import { FLOW_PORTS, udpSlab } from './udp-slab.js';

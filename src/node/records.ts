@@ -6,13 +6,12 @@
  * Collectors going up or down are logged; so is a records thread that ended and was started again.
  */
 import type { Router } from '../control/router.js';
-import { sessionLimit } from '../dataplane/session-table.js';
 import type { SvrConfig } from '../model/config.js';
 import { observationDomainOf } from '../model/read-telemetry.js';
 import type { Store } from '../store/store.js';
 import type { CollectorStatus } from '../telemetry/ipfix/exporter.js';
 import { historyDirOf, RecordsThread, type RecordsService } from '../telemetry/records-thread.js';
-import { OPEN_SESSIONS_AT_START } from '../telemetry/session-records.js';
+import { openSessionsAtStart } from '../telemetry/session-records.js';
 
 export interface NodeRecords {
   readonly sessions: RecordsService;
@@ -45,12 +44,6 @@ export async function removeOldHistory(store: Store, log: Log): Promise<number> 
     if (store.db.status === 'open') log('history.old-store-unreadable', { error: e instanceof Error ? e.message : String(e) });
   }
   return records;
-}
-
-/** The open sessions a router's records make room for at start: its session capacity (`session-capacity`, else
- *  sized from memory: sessionLimit), at most OPEN_SESSIONS_AT_START. */
-export function openSessionsAtStart(sessionCapacity: number | undefined): number {
-  return Math.min(OPEN_SESSIONS_AT_START, sessionLimit(sessionCapacity ?? 0, 1));
 }
 
 /** What the node's alarms hear of its records. */

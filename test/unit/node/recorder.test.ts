@@ -9,8 +9,7 @@ import { promisify } from 'node:util';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { Store } from '../../../src/store/store.js';
 import { StateRecorder } from '../../../src/node/recorder.js';
-import { openSessionsAtStart, removeOldHistory, startRecords } from '../../../src/node/records.js';
-import { OPEN_SESSIONS_AT_START } from '../../../src/telemetry/session-records.js';
+import { removeOldHistory, startRecords } from '../../../src/node/records.js';
 import type { HistoryPage } from '../../../src/telemetry/history/query.js';
 import { isSvrError } from '../../../src/errors.js';
 import { exampleConfig, until } from '../../support/config.js';
@@ -133,9 +132,3 @@ test('a session history of format 1 in the node store (before <data dir>/history
 });
 
 test.run();
-
-test('the records make room at start for the router\'s session capacity, at most OPEN_SESSIONS_AT_START', () => {
-  assert.is(openSessionsAtStart(10_000), 10_000);
-  assert.is(openSessionsAtStart(4_000_000), OPEN_SESSIONS_AT_START);
-  assert.is(openSessionsAtStart(undefined), OPEN_SESSIONS_AT_START, 'sized from memory: at least 65,536, so the cap');
-});

@@ -135,7 +135,6 @@ test('facts about sessions the builder never saw are counted, not recorded', () 
   assert.is(b.counters().unknownSession, 2);
 });
 
-test.run();
 
 test('thousands of open sessions: the table grows with sessions open, ids (UUIDs and texts) found after it, freed slots reused, due order kept', () => {
   const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 60 });
@@ -176,3 +175,5 @@ test('room made for open sessions at once (records starting): sessions already o
   assert.equal(due, Array.from({ length: 6000 }, (_, i) => i).filter((i) => i !== 10 && i !== 5999), 'every other session due, in the order they opened');
   assert.is(b.counters().unknownSession, 0);
 });
+
+test.run();
