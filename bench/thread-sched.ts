@@ -5,7 +5,8 @@
  * (svr-tun-read, svr-tun-write, the records thread) and `v8` (the other threads of Node: V8's GC and compiler tasks,
  * libuv's pool).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { threadCpu } from './cpu.js';
 
 /** CPU ns and sleeps of one group of threads. */
 export interface ThreadUse {
@@ -16,19 +17,12 @@ export interface ThreadUse {
 /** Every thread of `pid` by group (see above); empty when the process is gone. */
 export function threadUse(pid: number): Map<string, ThreadUse> {
   const out = new Map<string, ThreadUse>();
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
+  for (const [tid, { name }] of threadCpu(pid)) {
     try {
       const dir = `/proc/${pid}/task/${tid}`;
-      const name = readFileSync(`${dir}/comm`, 'utf8').trim();
       const ns = Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]);
       const sleeps = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`${dir}/status`, 'utf8'))?.[1] ?? 0);
-      const group = Number(tid) === pid ? 'main' : name.startsWith('svr-') ? name : 'v8';
+      const group = tid === pid ? 'main' : name.startsWith('svr-') ? name : 'v8';
       const g = out.get(group) ?? { ns: 0, sleeps: 0 };
       g.ns += ns;
       g.sleeps += sleeps;
