@@ -50,26 +50,6 @@ export function processCpuNs(pid: number): number {
   return ns;
 }
 
-/** CPU time of each thread of `pid` in ns by thread id (schedstat, as processCpuNs), with its name; empty when the process is gone. */
-export function threadCpuNs(pid: number): Map<number, { name: string; ns: number }> {
-  const out = new Map<number, { name: string; ns: number }>();
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      out.set(Number(tid), { name, ns: Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) });
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
-
 /** CPU seconds of each thread of `pid` by thread id, with its name (/proc/<pid>/task/<tid>/comm). */
 export function threadCpu(pid: number): Map<number, { name: string; seconds: number }> {
   const out = new Map<number, { name: string; seconds: number }>();

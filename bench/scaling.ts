@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { cpuSeconds, threadCpuNs } from './cpu.js';
+import { cpuSeconds } from './cpu.js';
 import { tcpRun, udpTrial } from './iperf.js';
 import { checkConnectivity } from './measure.js';
 import { HEADLINE_NODE_ARGS, type SvrouterMode } from './modes/svrouter.js';
@@ -18,6 +18,7 @@ import type { Plan } from './plan.js';
 import type { SessionRate } from './results.js';
 import { heldSessionRate, sessionRate } from './sessions.js';
 import { median } from './stats.js';
+import { threadUse, type ThreadUse } from './thread-sched.js';
 
 /** What the cores did during one measurement: r1's process (all threads) and the machine (all processes, kernel). */
 export interface CoresUsed {
@@ -36,18 +37,19 @@ export interface CoresUsed {
 export type R1Thread = 'main' | 'workers' | 'read' | 'write' | 'other';
 export const R1_THREADS: readonly R1Thread[] = ['main', 'workers', 'read', 'write', 'other'];
 
-function r1Thread(pid: number, tid: number, name: string): R1Thread {
-  if (tid === pid) return 'main';
-  if (name.startsWith('svr-worker-')) return 'workers';
-  if (name === 'svr-tun-read') return 'read';
-  if (name === 'svr-tun-write') return 'write';
+/** Which of ours a threadUse() group is (its groups: main, the node's named threads, v8). */
+function r1Thread(group: string): R1Thread {
+  if (group === 'main') return 'main';
+  if (group.startsWith('svr-worker-')) return 'workers';
+  if (group === 'svr-tun-read') return 'read';
+  if (group === 'svr-tun-write') return 'write';
   return 'other';
 }
 
-/** r1's cores by thread group between two threadCpuNs() snapshots `s` seconds apart (a thread that ended in between is missing). */
-function threadCores(pid: number, before: Map<number, { name: string; ns: number }>, after: Map<number, { name: string; ns: number }>, s: number): Record<R1Thread, number> {
+/** r1's cores by thread group between two threadUse() snapshots `s` seconds apart (a thread that ended in between is missing). */
+function threadCores(before: Map<string, ThreadUse>, after: Map<string, ThreadUse>, s: number): Record<R1Thread, number> {
   const out: Record<R1Thread, number> = { main: 0, workers: 0, read: 0, write: 0, other: 0 };
-  for (const [tid, t] of after) out[r1Thread(pid, tid, t.name)] += (t.ns - (before.get(tid)?.ns ?? 0)) / 1e9 / s;
+  for (const [g, t] of after) out[r1Thread(g)] += (t.ns - (before.get(g)?.ns ?? 0)) / 1e9 / s;
   return out;
 }
 
@@ -101,18 +103,18 @@ async function withCores<T>(svr: SvrouterMode, pid: number, cores: number, f: ()
   const h0 = await handoffs(svr);
   const t0 = process.hrtime.bigint();
   const c0 = cpuSeconds(pid);
-  const th0 = threadCpuNs(pid);
+  const th0 = threadUse(pid);
   const m0 = machineJiffies();
   const r = await f();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const m1 = machineJiffies();
-  const th1 = threadCpuNs(pid);
+  const th1 = threadUse(pid);
   const c1 = cpuSeconds(pid);
   const h1 = await handoffs(svr);
   const rx = h1.rx - h0.rx;
   const batches = h1.batches - h0.batches;
   const more = { ...(rx > 0 ? { handedPerRx: (h1.handed - h0.handed) / rx } : {}), ...(rx > 0 && batches > 0 ? { packetsPerBatch: rx / batches } : {}) };
-  return { ...r, cores: { r1: (c1 - c0) / s, machine: (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total), ...more, threads: threadCores(pid, th0, th1, s) } };
+  return { ...r, cores: { r1: (c1 - c0) / s, machine: (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total), ...more, threads: threadCores(th0, th1, s) } };
 }
 
 /** The ratio of a figure with 2 workers to 1 worker: medians over the rounds; undefined when either is missing. */
