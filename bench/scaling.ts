@@ -18,6 +18,7 @@ import type { Plan } from './plan.js';
 import type { SessionRate } from './results.js';
 import { heldSessionRate, sessionRate } from './sessions.js';
 import { median } from './stats.js';
+import { threadUse, type ThreadUse } from './thread-sched.js';
 
 /** What the cores did during one measurement: r1's process (all threads) and the machine (all processes, kernel). */
 export interface CoresUsed {
@@ -29,6 +30,27 @@ export interface CoresUsed {
   handedPerRx?: number;
   /** packets r1's interfaces received per batch its data path took from them (rx-packets / rx-batches) */
   packetsPerBatch?: number;
+  /** r1's cores by thread: its main thread, the data-path workers (svr-worker-N), the TUN reader and writer threads, the rest (V8's helpers, libuv, records) */
+  threads?: Record<R1Thread, number>;
+}
+
+export type R1Thread = 'main' | 'workers' | 'read' | 'write' | 'other';
+export const R1_THREADS: readonly R1Thread[] = ['main', 'workers', 'read', 'write', 'other'];
+
+/** Which of ours a threadUse() group is (its groups: main, the node's named threads, v8). */
+function r1Thread(group: string): R1Thread {
+  if (group === 'main') return 'main';
+  if (group.startsWith('svr-worker-')) return 'workers';
+  if (group === 'svr-tun-read') return 'read';
+  if (group === 'svr-tun-write') return 'write';
+  return 'other';
+}
+
+/** r1's cores by thread group between two threadUse() snapshots `s` seconds apart (a thread that ended in between is missing). */
+function threadCores(before: Map<string, ThreadUse>, after: Map<string, ThreadUse>, s: number): Record<R1Thread, number> {
+  const out: Record<R1Thread, number> = { main: 0, workers: 0, read: 0, write: 0, other: 0 };
+  for (const [g, t] of after) out[r1Thread(g)] += (t.ns - (before.get(g)?.ns ?? 0)) / 1e9 / s;
+  return out;
 }
 
 export interface ScalingRun {
@@ -81,16 +103,18 @@ async function withCores<T>(svr: SvrouterMode, pid: number, cores: number, f: ()
   const h0 = await handoffs(svr);
   const t0 = process.hrtime.bigint();
   const c0 = cpuSeconds(pid);
+  const th0 = threadUse(pid);
   const m0 = machineJiffies();
   const r = await f();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const m1 = machineJiffies();
+  const th1 = threadUse(pid);
   const c1 = cpuSeconds(pid);
   const h1 = await handoffs(svr);
   const rx = h1.rx - h0.rx;
   const batches = h1.batches - h0.batches;
   const more = { ...(rx > 0 ? { handedPerRx: (h1.handed - h0.handed) / rx } : {}), ...(rx > 0 && batches > 0 ? { packetsPerBatch: rx / batches } : {}) };
-  return { ...r, cores: { r1: (c1 - c0) / s, machine: (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total), ...more } };
+  return { ...r, cores: { r1: (c1 - c0) / s, machine: (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total), ...more, threads: threadCores(th0, th1, s) } };
 }
 
 /** The ratio of a figure with 2 workers to 1 worker: medians over the rounds; undefined when either is missing. */
@@ -162,6 +186,13 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
           + `${x.cores.packetsPerBatch !== undefined ? `, ${x.cores.packetsPerBatch.toFixed(1)} packets per batch` : ''})`);
         p(`    ${workers} worker(s), round ${round}: tcp ${run.tcp?.gbps.toFixed(3) ?? '–'} Gbps${c(run.tcp)}; udp ${run.udp?.kpps.toFixed(1) ?? '–'} kpps${c(run.udp)}; `
           + `new udp ${Math.round(run.sessionsUdp?.createdR1PerSecond ?? NaN)}/s${c(run.sessionsUdp)}; new tcp ${Math.round(run.sessionsTcp?.createdR1PerSecond ?? NaN)}/s${c(run.sessionsTcp)}`);
+        const per = (what: string, x: { cores: CoresUsed } | undefined, units: number | undefined, unit: string): string => {
+          const t = x?.cores.threads;
+          if (t === undefined || units === undefined || !(units > 0)) return '';
+          return `${what} ${(1e6 * x!.cores.r1 / units).toFixed(1)} µs/${unit} (${R1_THREADS.map((g) => `${g} ${(1e6 * t[g] / units).toFixed(1)}`).join(', ')})`;
+        };
+        p(`      r1 CPU per unit by thread: ${[per('tcp', run.tcp, run.tcp?.gbps, 'Gbit'), per('udp', run.udp, run.udp === undefined ? undefined : run.udp.kpps * 1000, 'packet'),
+          per('new udp', run.sessionsUdp, run.sessionsUdp?.createdR1PerSecond, 'session'), per('new tcp', run.sessionsTcp, run.sessionsTcp?.createdR1PerSecond, 'session')].filter((x) => x !== '').join('; ')}`);
       }
     }
   } finally {

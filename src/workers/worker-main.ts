@@ -6,6 +6,7 @@
  * Flow: packets in (TUN queue / channel / hand-off from a peer worker) -> Dataplane -> packets out (TUN
  * queue / channel), other workers' packets -> their hand-off port, events -> main.
  */
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { listSessions, pageSessions, tallySessions } from '../dataplane/views.js';
@@ -24,6 +25,11 @@ import { EventPacker } from './event-wire.js';
 
 const init = workerData as WorkerInit;
 const parent = parentPort!;
+try {
+  writeFileSync('/proc/thread-self/comm', `svr-worker-${init.index}`); // what top -H, ps -L and the scaling case's per-thread CPU show
+} catch {
+  // not Linux: the thread keeps its name
+}
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => parent.postMessage(m, transfer);
 
 /** The running config and its RIB (a RIB change updates it route by route: model/rib.ts). */
