@@ -56,7 +56,7 @@ export interface TableFill {
 export interface FirstPacketCost {
   smallRoutes: number;
   fullRoutes: number;
-  /** best ns per first packet of each */
+  /** best CPU ns per first packet of each */
   smallNs: number;
   fullNs: number;
   /** median over interleaved pairs of full ÷ small */
@@ -156,7 +156,7 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
   return res;
 }
 
-/** bench/routing.ts --first-packet-json, in process (no TUN): ns per first packet with a small and a full RIB. */
+/** bench/routing.ts --first-packet-json, in process (no TUN): CPU ns per first packet with a small and a full RIB. */
 function firstPacketCost(snap: string, plan: Plan): FirstPacketCost {
   const args = ['--expose-gc', join(snap, 'dist', 'bench', 'routing.js'), '--first-packet-json', ...(plan.tcpRuns > 1 ? [] : ['--quick'])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 300_000 });

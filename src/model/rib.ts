@@ -94,7 +94,7 @@ class VrfRib {
   constructor(readonly name: string, routes: readonly Route[], ifIndex: ReadonlyMap<string, number>, via: string | undefined, learned: readonly LearnedRoute[]) {
     this.#ifIndex = ifIndex;
     this.#via = via;
-    this.#trie = new PrefixTrie((routes.length + learned.length) * 8);
+    this.#trie = new PrefixTrie(Math.ceil((routes.length + learned.length) / 4));
     for (const r of routes) {
       const p = parsePrefix(r.prefix);
       if (p === undefined) continue;
@@ -152,7 +152,7 @@ class VrfRib {
     this.#entries = undefined;
     const live = this.#static.size + this.#learned.size;
     if (this.#removed > Math.max(live, MIN_REBUILD)) {
-      this.#trie = new PrefixTrie(live * 8);
+      this.#trie = new PrefixTrie(Math.ceil(live / 4));
       this.#removed = 0;
       for (const prefix of this.#static.keys()) this.#select(prefix);
       for (const prefix of this.#learned.keys()) this.#select(prefix);

@@ -120,4 +120,47 @@ test('agrees with a brute-force scan on many random prefixes (v4 and v6)', () =>
   }
 });
 
+test('agrees with a brute-force scan after random inserts, replacements and removals (v4 and v6)', () => {
+  let seed = 11;
+  const rand = (n: number): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n);
+  for (const family of [4, 6] as const) {
+    const size = family === 4 ? 4 : 16;
+    const live = new Map<string, { bytes: Uint8Array; length: number; value: number }>();
+    const trie = new PrefixTrie(2);
+    const randomAddress = (): Uint8Array => {
+      const b = new Uint8Array(size);
+      for (let j = 0; j < size; j++) b[j] = j < 3 ? rand(4) * 17 : rand(256);
+      return b;
+    };
+    const out = new Int32Array(129);
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 50; i++) {
+        const b = randomAddress();
+        const length = rand(4) === 0 ? rand(size * 8 + 1) : rand(33);
+        const p = { bytes: b, length, family };
+        const key = `${[...b].map((x, j) => (j * 8 < length ? x >> Math.max(0, (j + 1) * 8 - length) : 0)).join('.')}/${length}`;
+        if (rand(3) === 0 && live.size > 0) {
+          const [k, gone] = [...live][rand(live.size)]!;
+          assert.is(trie.remove(gone.bytes, gone.length), gone.value);
+          live.delete(k);
+          assert.is(trie.remove(gone.bytes, gone.length), -1, 'removed twice');
+          continue;
+        }
+        const value = rand(5) === 0 ? 0x7fffffff : rand(1000);
+        assert.is(trie.insert(p.bytes, length, value), live.get(key)?.value ?? -1);
+        live.set(key, { bytes: b, length, value });
+      }
+      assert.is(trie.size, live.size);
+      for (let i = 0; i < 100; i++) {
+        const a = randomAddress();
+        const containing = [...live.values()].filter((p) => prefixContains({ ...p, family }, a, 0, family)).sort((x, y) => y.length - x.length);
+        assert.is(trie.lookup(a, 0, family), containing[0]?.value ?? -1);
+        const n = trie.matches(a, 0, family, out);
+        assert.equal([...out.subarray(0, n)], containing.map((c) => c.value));
+      }
+      for (const p of live.values()) assert.is(trie.get(p.bytes, p.length), p.value);
+    }
+  }
+});
+
 test.run();
