@@ -199,6 +199,14 @@ svr_ft *svr_ft_batch_args(napi_env env, napi_callback_info info, const svr_ft_ki
   return t;
 }
 
+napi_value svr_ft_done(napi_env env, const svr_ft_batch *b, uint32_t native, uint32_t rest) {
+  napi_value result;
+  b->res[0] = native;
+  b->res[1] = rest;
+  SVR_CHECK(env, napi_create_uint32(env, native, &result));
+  return result;
+}
+
 static napi_status export_named(napi_env env, napi_value exports, const char *prefix, const char *suffix,
                                 napi_callback fn, const void *data) {
   char name[32];

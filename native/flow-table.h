@@ -73,6 +73,31 @@ typedef struct {
   uint32_t *list[SVR_FT_LISTS]; /* res after its `head` words: natOff, natLen, natIf, restOff, restLen */
 } svr_ft_batch;
 
+/* The session table's columns both directions account in (session-table.ts): arr[0, SVR_FT_COLS). */
+enum { SVR_FT_PKTS_FWD, SVR_FT_BYTES_FWD, SVR_FT_PKTS_REV, SVR_FT_BYTES_REV, SVR_FT_LAST_SEEN, SVR_FT_EXPIRES, SVR_FT_FLAGS, SVR_FT_COLS };
+#define SVR_FT_COLUMN_NAMES "pktsFwd, bytesFwd, pktsRev, bytesRev, lastSeen, expires, flags"
+#define SVR_FT_COLUMN_TYPES                                                                                       \
+  napi_uint32_array, napi_float64_array, napi_uint32_array, napi_float64_array, napi_uint32_array, napi_uint32_array, \
+      napi_uint16_array
+
+/* Whether session row r is within every column JS handed over. */
+static inline int svr_ft_row_ok(const svr_ft *t, uint32_t r) {
+  for (int i = 0; i < SVR_FT_COLS; i++)
+    if (r >= t->len[i]) return 0;
+  return 1;
+}
+
+/* session-ops.ts accountPacket for a row within the columns: its packets, bytes, last seen and expiry. */
+static inline void svr_ft_account(svr_ft *t, uint32_t r, int forward, double bytes, double now, uint32_t timeout) {
+  ((uint32_t *)t->arr[forward ? SVR_FT_PKTS_FWD : SVR_FT_PKTS_REV])[r]++;
+  ((double *)t->arr[forward ? SVR_FT_BYTES_FWD : SVR_FT_BYTES_REV])[r] += bytes;
+  ((uint32_t *)t->arr[SVR_FT_LAST_SEEN])[r] = (uint32_t)(uint64_t)now;
+  ((uint32_t *)t->arr[SVR_FT_EXPIRES])[r] = (uint32_t)(uint64_t)(now + timeout);
+}
+
+/* The session's flags column at row r (within the columns). */
+static inline uint16_t svr_ft_flags(const svr_ft *t, uint32_t r) { return ((const uint16_t *)t->arr[SVR_FT_FLAGS])[r]; }
+
 static inline uint32_t svr_ft_hash(const svr_ft_flow *f) {
   uint32_t h = f->w[0] * 0x9e3779b1u ^ f->w[1];
   h = (h ^ (h >> 15)) * 0x85ebca77u ^ f->w[2];
@@ -103,6 +128,8 @@ svr_ft_key *svr_ft_set_handle(napi_env env, svr_ft *t, napi_value slotv, napi_va
 /* A batch call's arguments (with `room` or not), res of `head` words and SVR_FT_LISTS lists; NULL after throwing. */
 svr_ft *svr_ft_batch_args(napi_env env, napi_callback_info info, const svr_ft_kind *kind, int room, uint32_t head,
                           svr_ft_batch *b);
+/* A batch call's end: res[0] native, res[1] rest; returns native (NULL after throwing). */
+napi_value svr_ft_done(napi_env env, const svr_ft_batch *b, uint32_t native, uint32_t rest);
 /* Registers <prefix>Create, Clear, Cipher and Key (without key words: fwd-in.c), the array setters, `fns` (with data
  * = kind) and <PREFIX>_BATCH. */
 typedef struct {

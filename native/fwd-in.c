@@ -45,9 +45,9 @@
 #define V_NATIVE 1
 #define V_DROP 2
 
-/* the arrays JS hands over: niColumns' (session columns, the paths' rx counts) and niWindows' (the replay pool's) */
-enum { C_PKTS_FWD, C_BYTES_FWD, C_PKTS_REV, C_BYTES_REV, C_LAST_SEEN, C_EXPIRES, C_FLAGS, C_PATH_RX,
-       W_BITS, W_TOP_HI, W_TOP_LO, W_FRESH, W_MARKS };
+/* the arrays JS hands over: niColumns' (the session columns, flow-table.h, and the paths' rx counts) and
+ * niWindows' (the replay pool's) */
+enum { C_PATH_RX = SVR_FT_COLS, W_BITS, W_TOP_HI, W_TOP_LO, W_FRESH, W_MARKS };
 
 static const uint8_t COOKIE[COOKIE_LEN] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf6, 0x67, 0x0c};
 
@@ -151,12 +151,6 @@ static void window_record(svr_ft *t, uint32_t w, uint32_t hi, uint32_t lo) {
   bits[(lo >> 5) & (WINDOW_WORDS - 1)] |= 1u << (lo & 31);
 }
 
-static int row_ok(const svr_ft *t, uint32_t r, uint32_t path) {
-  for (int i = 0; i < C_PATH_RX; i++)
-    if (r >= t->len[i]) return 0;
-  return path < t->len[C_PATH_RX];
-}
-
 static int window_ok(const svr_ft *t, uint32_t w) {
   return ((size_t)w + 1) * WINDOW_WORDS <= t->len[W_BITS] && w < t->len[W_TOP_HI] && w < t->len[W_TOP_LO] &&
          w < t->len[W_FRESH] && ((const uint8_t *)t->arr[W_FRESH])[w] == 0;
@@ -180,7 +174,7 @@ static int admit(svr_ft *t, const uint8_t *d, uint32_t len, uint32_t ifx, double
   if (len - payload < REPLAY + e->tag_len) goto fallback;
   uint32_t at = len - REPLAY - e->tag_len;
   if (d[at] != e->kid || d[at + 1] != e->sender) goto fallback;
-  if (!row_ok(t, e->row, e->path) || ((const uint16_t *)t->arr[C_FLAGS])[e->row] != e->flags || !window_ok(t, e->window))
+  if (!svr_ft_row_ok(t, e->row) || e->path >= t->len[C_PATH_RX] || svr_ft_flags(t, e->row) != e->flags || !window_ok(t, e->window))
     goto fallback;
   void *k = t->keys[e->key].h, *c = t->ciphers[e->cipher].h;
   if (k == NULL || !svr_crypto_live(k)) goto fallback;
@@ -227,11 +221,7 @@ static void accept_all(svr_ft *t, ni_work *w, const uint8_t *data, uint32_t n, d
       continue;
     }
     window_record(t, e->window, hi, lo);
-    uint32_t r = e->row;
-    ((uint32_t *)t->arr[e->forward ? C_PKTS_FWD : C_PKTS_REV])[r]++;
-    ((double *)t->arr[e->forward ? C_BYTES_FWD : C_BYTES_REV])[r] += p->at;
-    ((uint32_t *)t->arr[C_LAST_SEEN])[r] = (uint32_t)(uint64_t)now;
-    ((uint32_t *)t->arr[C_EXPIRES])[r] = (uint32_t)(uint64_t)(now + e->timeout);
+    svr_ft_account(t, e->row, e->forward, p->at, now, e->timeout);
     ((double *)t->arr[C_PATH_RX])[e->path] += 1;
     p->verdict = V_NATIVE;
   }
@@ -280,7 +270,6 @@ static void finish(uint8_t *d, const ni_pkt *p) {
 }
 
 static napi_value ni_receive(napi_env env, napi_callback_info info) {
-  napi_value result;
   svr_ft_batch b;
   svr_ft *t = svr_ft_batch_args(env, info, &NI, 0, 3, &b);
   if (t == NULL) return NULL;
@@ -315,17 +304,12 @@ static napi_value ni_receive(napi_env env, napi_callback_info info) {
       rest_len[rest++] = lens[i];
     }
   }
-  b.res[0] = nat;
-  b.res[1] = rest;
   b.res[2] = dropped;
-  SVR_CHECK(env, napi_create_uint32(env, nat, &result));
-  return result;
+  return svr_ft_done(env, &b, nat, rest);
 }
 
-static const svr_ft_arrays NI_COLUMNS = {
-    &NI, "niColumns", "niColumns(h, pktsFwd, bytesFwd, pktsRev, bytesRev, lastSeen, expires, flags, pathRx)", C_PKTS_FWD, 8,
-    {napi_uint32_array, napi_float64_array, napi_uint32_array, napi_float64_array, napi_uint32_array, napi_uint32_array,
-     napi_uint16_array, napi_float64_array}};
+static const svr_ft_arrays NI_COLUMNS = {&NI, "niColumns", "niColumns(h, " SVR_FT_COLUMN_NAMES ", pathRx)", 0,
+                                         SVR_FT_COLS + 1, {SVR_FT_COLUMN_TYPES, napi_float64_array}};
 static const svr_ft_arrays NI_WINDOWS = {&NI, "niWindows", "niWindows(h, bits, topHi, topLo, fresh, marks)", W_BITS, 5,
                                          {napi_uint32_array, napi_uint32_array, napi_uint32_array, napi_uint8_array,
                                           napi_uint32_array}};

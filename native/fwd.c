@@ -40,8 +40,8 @@ static const uint8_t COOKIE[COOKIE_LEN] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf6, 0
 /* metadata base header length (svr-metadata.ts BASE_HEADER_LENGTH): shorter payloads never carry the cookie */
 #define BASE_HEADER 12
 
-/* the arrays JS hands over: nfColumns' (session columns) and nfPaths' */
-enum { C_PKTS_FWD, C_BYTES_FWD, C_PKTS_REV, C_BYTES_REV, C_LAST_SEEN, C_EXPIRES, C_FLAGS, A_PATH_UP, A_COUNT };
+/* the arrays JS hands over: nfColumns' (the session columns, flow-table.h) and nfPaths' */
+#define A_PATH_UP SVR_FT_COLS
 
 typedef struct {
   svr_ft_head head; /* flow: src, dst, ports as read from the packet (memcpy), ifIndex << 8 | protocol */
@@ -136,7 +136,7 @@ static int admit(svr_ft *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t if
   nf_entry *e = svr_ft_find(t, &f, 0, sizeof(nf_entry));
   if (e == NULL || !(e->head.until > now)) return 0;
   /* the session's flags changed since the mark (a re-signal asked by the peer, a closing): JS decides again */
-  if (e->row >= t->len[C_FLAGS] || ((const uint16_t *)t->arr[C_FLAGS])[e->row] != e->flags) goto fallback;
+  if (!svr_ft_row_ok(t, e->row) || svr_ft_flags(t, e->row) != e->flags) goto fallback;
   uint32_t payload;
   if (proto == 6) {
     payload = 20 + (uint32_t)(d[32] >> 4) * 4;
@@ -210,7 +210,6 @@ static void sign_all(svr_ft *t, nf_work *w, uint8_t *data, uint32_t n, int64_t s
 }
 
 static napi_value nf_forward(napi_env env, napi_callback_info info) {
-  napi_value result;
   svr_ft_batch b;
   svr_ft *t = svr_ft_batch_args(env, info, &NF, 1, 2, &b);
   if (t == NULL) return NULL;
@@ -249,28 +248,16 @@ static napi_value nf_forward(napi_env env, napi_callback_info info) {
     nf_entry *e = p->e;
     if (w->done[i] == 2) continue;
     svr_steady_finish_one(data + p->o, 0, 20, 0, p->proto, p->end, p->signed_end, p->framed, e->wp_src, e->wp_dst, e->wp_ports);
-    uint32_t r = e->row;
-    if (r < t->len[C_PKTS_FWD] && r < t->len[C_BYTES_FWD] && r < t->len[C_PKTS_REV] && r < t->len[C_BYTES_REV] &&
-        r < t->len[C_LAST_SEEN] && r < t->len[C_EXPIRES]) {
-      ((uint32_t *)t->arr[e->forward ? C_PKTS_FWD : C_PKTS_REV])[r]++;
-      ((double *)t->arr[e->forward ? C_BYTES_FWD : C_BYTES_REV])[r] += p->len;
-      ((uint32_t *)t->arr[C_LAST_SEEN])[r] = (uint32_t)(uint64_t)b.now;
-      ((uint32_t *)t->arr[C_EXPIRES])[r] = (uint32_t)(uint64_t)(b.now + e->timeout);
-    }
+    if (svr_ft_row_ok(t, e->row)) svr_ft_account(t, e->row, e->forward, p->len, b.now, e->timeout);
     nat_off[nat] = p->o;
     nat_len[nat] = p->signed_end;
     nat_if[nat++] = e->out_ifx;
   }
-  b.res[0] = nat;
-  b.res[1] = rest;
-  SVR_CHECK(env, napi_create_uint32(env, nat, &result));
-  return result;
+  return svr_ft_done(env, &b, nat, rest);
 }
 
-static const svr_ft_arrays NF_COLUMNS = {
-    &NF, "nfColumns", "nfColumns(h, pktsFwd, bytesFwd, pktsRev, bytesRev, lastSeen, expires, flags)", C_PKTS_FWD, 7,
-    {napi_uint32_array, napi_float64_array, napi_uint32_array, napi_float64_array, napi_uint32_array, napi_uint32_array,
-     napi_uint16_array}};
+static const svr_ft_arrays NF_COLUMNS = {&NF, "nfColumns", "nfColumns(h, " SVR_FT_COLUMN_NAMES ")", 0, SVR_FT_COLS,
+                                         {SVR_FT_COLUMN_TYPES}};
 static const svr_ft_arrays NF_PATHS = {&NF, "nfPaths", "nfPaths(h, pathUp)", A_PATH_UP, 1, {napi_uint8_array}};
 
 napi_status svr_fwd_init(napi_env env, napi_value exports) {
