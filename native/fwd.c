@@ -44,7 +44,7 @@ static const uint8_t COOKIE[COOKIE_LEN] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf6, 0
 #define A_PATH_UP SVR_FT_COLS
 
 typedef struct {
-  svr_ft_head head; /* flow: src, dst, ports as read from the packet (memcpy), ifIndex << 8 | protocol */
+  svr_ft_head head; /* flow: src, dst, ports (big-endian words), ifIndex << 8 | protocol */
   uint32_t row, forward;
   uint8_t wp_src[4], wp_dst[4];
   uint32_t wp_ports; /* local << 16 | peer */
@@ -69,6 +69,8 @@ static const svr_ft_kind NF = {"nf", "SVR_ERR_NATIVE_FWD_HANDLE", "not a native 
 
 static uint32_t rd16(const uint8_t *d, uint32_t o) { return ((uint32_t)d[o] << 8) | d[o + 1]; }
 
+static uint32_t rd32(const uint8_t *d, uint32_t o) { return rd16(d, o) << 16 | rd16(d, o + 2); }
+
 static void wr32(uint8_t *d, uint32_t o, uint32_t v) {
   d[o] = (uint8_t)(v >> 24);
   d[o + 1] = (uint8_t)(v >> 16);
@@ -76,8 +78,7 @@ static void wr32(uint8_t *d, uint32_t o, uint32_t v) {
   d[o + 3] = (uint8_t)v;
 }
 
-/* desc: ifx, proto, src, dst, ports (the packet's words as JS reads them little-endian from the bytes: see
- * native-forward.ts), row, forward, wpSrc, wpDst (big-endian words), wpPorts, outIf, mtu, key slot, seal,
+/* desc: ifx, proto, src, dst, ports (the packet's big-endian words), row, forward, wpSrc, wpDst (big-endian words), wpPorts, outIf, mtu, key slot, seal,
  * cipher slot, key id byte, timeout ms, time-based HMAC (1: the tag covers the call's time slot too), flags */
 static napi_value nf_mark(napi_env env, napi_callback_info info) {
   const uint32_t *d;
@@ -131,8 +132,7 @@ static int admit(svr_ft *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t if
   if (len < 28 || d[0] != 0x45 || rd16(d, 2) != len || (rd16(d, 6) & 0x3fff) != 0 || d[8] <= 1) return 0;
   uint32_t proto = d[9];
   if (proto != 6 && proto != 17) return 0;
-  svr_ft_flow f = {{0, 0, 0, (ifx & 0xffff) << 8 | proto}};
-  memcpy(f.w, d + 12, 12); /* src, dst, ports */
+  svr_ft_flow f = {{rd32(d, 12), rd32(d, 16), rd32(d, 20), (ifx & 0xffff) << 8 | proto}};
   nf_entry *e = svr_ft_find(t, &f, 0, sizeof(nf_entry));
   if (e == NULL || !(e->head.until > now)) return 0;
   /* the session's flags changed since the mark (a re-signal asked by the peer, a closing): JS decides again */

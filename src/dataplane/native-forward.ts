@@ -14,7 +14,7 @@
  *    session removed): marks are cheap to make again, and a stale one must never be used.
  */
 import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
-import { loadTableAddon, NativeTable, type Handle } from './native-table.js';
+import { loadTableAddon, NativeTable, type FlowKey, type Handle } from './native-table.js';
 
 /** How long a mark lasts (ms): at most this late a key switch (the peer keeps old keys for seconds) or a steering decision. */
 export const LEASE_MS = 250;
@@ -43,8 +43,7 @@ interface SessionColumns {
 }
 
 /** What a mark says about a flow (svr-out fills it). */
-export interface NativeMark {
-  ifIndex: number; protocol: number; src: number; dst: number; ports: number;
+export interface NativeMark extends FlowKey {
   row: number; forward: boolean; wpSrc: number; wpDst: number; localPort: number; peerPort: number;
   outIf: number; mtu: number; path: number; seal: number; service: number; keyIdByte: number; timeoutMs: number;
   /** the path's HMAC is time-based: the tag covers the batch's time slot */

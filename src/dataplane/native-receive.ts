@@ -13,7 +13,7 @@
  *    or while HA sync marks are on (they are per packet, in JS).
  */
 import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
-import { loadTableAddon, NativeTable, type Handle } from './native-table.js';
+import { loadTableAddon, NativeTable, type FlowKey, type Handle } from './native-table.js';
 import type { ReplayWindows } from './replay-window.js';
 
 const DESC = 23;
@@ -35,9 +35,7 @@ interface Addon {
 const native = loadTableAddon<Addon>('niReceive');
 
 /** What a mark says about a flow (svr-in fills it). */
-export interface ReceiveMark {
-  /** the WAN packet's interface, protocol, and its address and port words (big-endian) */
-  ifIndex: number; protocol: number; src: number; dst: number; ports: number;
+export interface ReceiveMark extends FlowKey {
   row: number; flags: number; forward: boolean; path: number; timeoutMs: number;
   /** the replay block's key id and sender, the window they name, the path's tag length; time-based: tags cover the slot */
   keyId: number; sender: number; window: number; tagLength: number; timed: boolean;

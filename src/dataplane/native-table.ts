@@ -4,6 +4,9 @@
  * batch call, and clear() with its generation (the marking side forgets when it marked rows).
  */
 import { tryLoadAddon } from '../native/addon.js';
+import { readU32 } from '../packet/checksum.js';
+import type { PacketInfo } from '../packet/ip.js';
+import type { Batch } from './batch.js';
 
 export type Handle = object;
 
@@ -19,6 +22,33 @@ export interface TableCalls {
 export function loadTableAddon<T>(probe: string): T | null {
   const mod = tryLoadAddon();
   return mod instanceof Error || typeof mod[probe] !== 'function' ? null : (mod as unknown as T);
+}
+
+/** A mark's flow key (native/flow-table.h): the input interface, protocol, and address and port words (big-endian). */
+export interface FlowKey {
+  ifIndex: number; protocol: number; src: number; dst: number; ports: number;
+}
+
+/** The flow key of a packet, read before anything rewrites it (the marking stage's capture). */
+export class FlowWords {
+  private readonly k: FlowKey = { ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0 };
+
+  read(b: Batch, s: number, pi: PacketInfo): void {
+    const k = this.k, d = b.data;
+    k.ifIndex = b.ifIndex[s]!; k.protocol = pi.protocol;
+    k.src = readU32(d, pi.l3 + 12); k.dst = readU32(d, pi.l3 + 16); k.ports = readU32(d, pi.l4);
+  }
+
+  /** source port << 16 | destination port */
+  get ports(): number {
+    return this.k.ports;
+  }
+
+  /** Copies the key into a mark. */
+  into(m: FlowKey): void {
+    const k = this.k;
+    m.ifIndex = k.ifIndex; m.protocol = k.protocol; m.src = k.src; m.dst = k.dst; m.ports = k.ports;
+  }
 }
 
 const CAPACITY = 4096;
