@@ -1,6 +1,6 @@
 /**
  * svr-in's side of the native steady path (native-receive.ts): whether the packet it just delivered makes its flow
- * native-eligible, and the mark. Called only with SVR_NATIVE_IN=1: capture() at the start of svr-in's pass for a
+ * native-eligible, and the mark. Called only when native receive is on (the addon; not SVR_NATIVE_IN=0): capture() at the start of svr-in's pass for a
  * packet (its WAN words and trailer, before any rewrite), after() when the packet leaves svr-in for the LAN; at most
  * once per flow per half lease.
  */

@@ -1,6 +1,7 @@
 /**
  * The native steady path of svr-in (native/fwd-in.c; docs/performance.md "A native steady path for svr-in", issue 19
- * item 5, second slice). Opt-in: SVR_NATIVE_IN=1 (with the addon). Every decision stays in TypeScript:
+ * item 5, second slice). On with the addon; SVR_NATIVE_IN=0 turns it off (read per data path). Every decision stays in
+ * TypeScript:
  * 1. svr-in marks a flow (its WAN 5-tuple and interface) when a packet of it was delivered steady (native-mark-in.ts),
  *    with what that packet used: rx key and replay window, payload key, LAN rewrite, egress, session flags, timeout.
  *    A mark lasts LEASE_MS (native-forward.ts), and no longer than its rx key is accepted.
@@ -68,7 +69,7 @@ export class NativeReceive extends NativeTable {
   private readonly passed: unknown[] = [];
 
   constructor() {
-    const on = native !== null && process.env['SVR_NATIVE_IN'] === '1'; // read per data path
+    const on = native !== null && process.env['SVR_NATIVE_IN'] !== '0'; // read per data path
     super(on ? { create: native!.niCreate, clear: native!.niClear, batch: native!.NI_BATCH } : null, 3); // res: native, rest, dropped
   }
 
