@@ -6,8 +6,9 @@
  * largest fill asked for) and the config reloaded with one service changed, as `svr node reload` does it with
  * the data path in the node's main thread (read and validate the file and build r1's access table and service
  * FIB in a worker thread; rebuild the config from its slices, compile the rest in slices and swap the tables in
- * separate turns of the data path's thread), while a 1 ms timer feeds established packets through the data path: the
- * longest gap between two batches is the forwarding pause.
+ * separate turns of the data path's thread, then the route check over the sessions in slices), while a 1 ms timer
+ * feeds established packets through the data path: the longest gap between two batches is the forwarding pause,
+ * also given per step (the gaps that end in it).
  *   node --expose-gc dist/bench/config-scale.js [--services 10000] [--tenants 100] [--sources 10] [--sessions 1000000] [--json]
  */
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -47,12 +48,16 @@ export interface ReloadUnderLoad {
   loadMs: number;
   compileMs: number;
   swapMs: number;
+  /** the route check's slices after the swap (wall time, batches between them) */
+  routeCheckMs: number;
   /** established packets fed every `feedIntervalMs` (one batch) */
   feedIntervalMs: number;
   batch: number;
   /** the longest gap between two batches: during the reload, and in the same time before it */
   maxGapMs: number;
   maxGapBeforeMs: number;
+  /** the longest gap that ended in each step: receiving the validated config, the compile, the swap and route check */
+  maxGapByStep: { load: number; compile: number; swap: number };
   /** the gaps during the reload window (ms since its start, gap ms), for the plot: the largest per 10 ms */
   gaps: [number, number][];
   /** sessions still active after the reload (a service changed, none removed) */
@@ -168,20 +173,31 @@ async function reloadUnderLoad(dp: Dataplane, changedYaml: string, fillSeconds: 
     for (let i = 1; i < stamps.length; i++) if (stamps[i]! > from && stamps[i - 1]! < to) g = Math.max(g, stamps[i]! - stamps[i - 1]!);
     return g;
   };
+  /** the longest gap that ended in (from, to] */
+  const maxGapEnding = (from: number, to: number): number => {
+    let g = 0;
+    for (let i = 1; i < stamps.length; i++) if (stamps[i]! > from && stamps[i]! <= to) g = Math.max(g, stamps[i]! - stamps[i - 1]!);
+    return g;
+  };
   try {
     await new Promise((r) => setTimeout(r, 300)); // steady feed first
     const start = performance.now();
     let t = start;
     const { config, prepared } = await prepareConfigInThread(file, 'r1');
     const loadMs = ms(t);
-    t = performance.now();
+    const loaded = performance.now();
+    t = loaded;
     // compiled in slices with batches between them, then swapped in the next turn, as Router.applyConfigFile
     const tables = await compileRouterInTurns(config, 'r1', 2, [], prepared, () => new Promise((r) => setImmediate(r)));
     const compileMs = ms(t);
+    const compiled = performance.now();
     await new Promise((r) => setImmediate(r));
     t = performance.now();
     dp.setTables(tables);
     const swapMs = ms(t);
+    t = performance.now();
+    while (dp.routeCheckPending > 0) await new Promise((r) => setImmediate(r));
+    const routeCheckMs = ms(t);
     const end = performance.now();
     await new Promise((r) => setTimeout(r, 100)); // the first batch after the reload closes the last gap
     const window = end - start;
@@ -193,8 +209,9 @@ async function reloadUnderLoad(dp: Dataplane, changedYaml: string, fillSeconds: 
       gaps.set(bucket, Math.max(gaps.get(bucket) ?? 0, stamps[i]! - stamps[i - 1]!));
     }
     return {
-      sessions: 0, fillSeconds, loadMs, compileMs, swapMs, feedIntervalMs, batch,
+      sessions: 0, fillSeconds, loadMs, compileMs, swapMs, routeCheckMs, feedIntervalMs, batch,
       maxGapMs: maxGap(start, end + 50), maxGapBeforeMs: maxGap(start - Math.min(window, 250), start),
+      maxGapByStep: { load: maxGapEnding(start, loaded), compile: maxGapEnding(loaded, compiled), swap: maxGapEnding(compiled, end + 50) },
       gaps: [...gaps.entries()].map(([a, g]) => [+(a / 1000).toFixed(3), +g.toFixed(2)] as [number, number]),
       sessionsAfter: dp.sessions.active,
     };
@@ -231,8 +248,10 @@ async function main(): Promise<void> {
     const active = last.sessions.active;
     say(`filled r1's table: ${active} sessions in ${fillSeconds.toFixed(1)} s`);
     reload = { ...await reloadUnderLoad(last, scaleConfigYaml(services, tenants, sources, true), fillSeconds), sessions: active };
-    say(`reload with ${active} sessions: read and validate in a thread ${reload.loadMs.toFixed(0)} ms, compile ${reload.compileMs.toFixed(0)} ms, swap ${reload.swapMs.toFixed(0)} ms; `
-      + `longest gap between batches ${reload.maxGapMs.toFixed(1)} ms (before the reload ${reload.maxGapBeforeMs.toFixed(1)} ms; target ≤ ${RELOAD_PAUSE_TARGET_MS} ms); ${reload.sessionsAfter} sessions after`);
+    const by = reload.maxGapByStep;
+    say(`reload with ${active} sessions: read and validate in a thread ${reload.loadMs.toFixed(0)} ms, compile ${reload.compileMs.toFixed(0)} ms, swap ${reload.swapMs.toFixed(0)} ms, `
+      + `route check ${reload.routeCheckMs.toFixed(0)} ms; longest gap between batches ${reload.maxGapMs.toFixed(1)} ms (before the reload ${reload.maxGapBeforeMs.toFixed(1)} ms; target ≤ ${RELOAD_PAUSE_TARGET_MS} ms; `
+      + `by step: receive ${by.load.toFixed(1)}, compile ${by.compile.toFixed(1)}, swap and route check ${by.swap.toFixed(1)} ms); ${reload.sessionsAfter} sessions after`);
   }
   const res: ConfigScaleResult = {
     date: new Date().toISOString(), loadAvg: (await import('node:os')).loadavg().map((x) => +x.toFixed(2)),

@@ -102,11 +102,13 @@ export function generatedBlock(r: BenchResults, plots: readonly BenchPlot[] = []
     const gbps = (t: typeof v.on.tcp): string => (t === undefined ? '–' : `${t.gbps.median.toFixed(3)}${t.cpuSecondsPerGbit !== null ? ` (router CPU ${t.cpuSecondsPerGbit.median.toFixed(2)} s/Gbit)` : ''}`);
     const rate = (s: typeof v.on.sessions): string => (s === undefined ? '–' : `${Math.round(s.createdR1PerSecond ?? s.client.okPerSecond)} created/s (${Math.round(s.client.okPerSecond)} answered/s)`);
     lines.push('', `### Session records: ${m.label} with IPFIX export and session history off and on`, '',
-      `The same measurements on the bench config with a UDP idle timeout of ${v.idleTimeoutS} s (so that sessions end during the run and their records flow), without and with a \`telemetry\` block: each router exports to an nfcapd on 127.0.0.1:4739 in its namespace (running, idle, in the off runs too) and writes its session history to its LevelDB store; ${v.rounds?.length ?? 1} alternating rounds of off then on, ${v.clientWindow ?? 'the headline\'s'} sessions in flight (bench/visibility.ts). Sessions: the round with the median ratio; TCP: the first round.`, '',
+      `The same measurements on the bench config with a UDP idle timeout of ${v.idleTimeoutS} s (so that sessions end during the run and their records flow), without and with a \`telemetry\` block: each router exports to an nfcapd on 127.0.0.1:4739 in its namespace (running, idle, in the off runs too) and writes its session history to its LevelDB store; ${v.rounds?.length ?? 1} rounds of both runs (alternating which goes first), ${v.clientWindow ?? 'the headline\'s'} sessions in flight (bench/visibility.ts). Sessions: the round with the median ratio; TCP: ${v.tcpRatio !== undefined ? 'the round with the median TCP ratio (one run per side and round)' : 'the first round'}.`, '',
       '| | off | on |', '|---|---|---|',
       `| TCP 1 stream, Gbps | ${gbps(v.off.tcp)} | ${gbps(v.on.tcp)} |`,
       `| new UDP sessions/s (SVR path) | ${rate(v.off.sessions)} | ${rate(v.on.sessions)} |`);
-    if ((v.rounds?.length ?? 0) > 1) lines.push('', `On / off per round: ${v.rounds!.map((x) => x.ratio.toFixed(3)).join(', ')}.`);
+    if ((v.rounds?.length ?? 0) > 1) {
+      lines.push('', `On / off per round, new sessions/s: ${v.rounds!.map((x) => x.ratio.toFixed(3)).join(', ')}${v.tcpRatio !== undefined ? `; TCP: ${v.rounds!.map((x) => (x.tcpRatio ?? NaN).toFixed(3)).join(', ')}; the routers' CPU per Gbit: ${v.rounds!.map((x) => (x.tcpCpuRatio ?? NaN).toFixed(3)).join(', ')}` : ''}.`);
+    }
     const table = costRows(v.off.cpu, v.on.cpu);
     if (table.length > 0) lines.push('', 'Where the CPU went in that round, µs per session r1 created, above the idle rate (cpu.ts ThreadGroup; nfcapd is the collectors\' cost, not the routers\'; "rest" is the client, the echo server, the kernel and any other work on the machine):', '', ...table);
     const h = v.history;

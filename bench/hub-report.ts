@@ -5,6 +5,13 @@ import { NOT_COMPARABLE, type Goal } from './report.js';
 const ms = (x: number): string => `${Math.round(x)} ms`;
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Where the spokes' kernel receive ran: not in the hub's CPU unless in its writes (hub.ts threadSpokeRx). */
+function spokeRx(h: HubResult): string {
+  const pct = h.cpu?.spokeRxPct;
+  if (h.spokeRxThreaded !== true) return "the spokes' socket delivery inside the hub's TUN writes (SVR_BENCH_HUB_NAPI=0)";
+  return `the spokes' receive in a kernel thread of its own${pct === undefined ? '' : ` (${pct.toFixed(1)} % of a core, not counted)`}`;
+}
+
 /** Issue 19 item 3: control CPU, detection time against one peer, a failure of many paths at once. */
 export function hubGoals(h: HubResult | undefined, notComparable: boolean): Goal[] {
   const cpuGoal = `hub with 1,000 spokes (2,000 paths): control CPU ≤ ${CPU_TARGET_PCT} % of a core at default timers`;
@@ -20,7 +27,7 @@ export function hubGoals(h: HubResult | undefined, notComparable: boolean): Goal
     out.push({
       goal: cpuGoal, measured: `${c.pctOfCore.toFixed(1)} % (user ${c.userPct.toFixed(1)}, sys ${c.sysPct.toFixed(1)}; main thread ${c.mainThreadPct.toFixed(1)})`,
       status: status(c.pctOfCore <= CPU_TARGET_PCT),
-      note: `the whole node process over ${c.windowS.toFixed(0)} s from /proc, ${h.hubFlags.join(' ')}; spokes ${h.spokeStep === 'publish' ? 'publish STEP documents (flooded by the hub)' : 'acknowledge STEP, publish none'}; load average ${c.loadAvg.join(' ')}; RSS per peer ${h.rss === undefined ? '?' : `${(h.rss.perPeerBytes / 1024).toFixed(0)} kB`}`,
+      note: `the whole node process over ${c.windowS.toFixed(0)} s from /proc, ${h.hubFlags.join(' ')}; spokes ${h.spokeStep === 'publish' ? 'publish STEP documents (flooded by the hub)' : 'acknowledge STEP, publish none'}; load average ${c.loadAvg.join(' ')}; ${spokeRx(h)}; RSS per peer ${h.rss === undefined ? '?' : `${(h.rss.perPeerBytes / 1024).toFixed(0)} kB`}`,
     });
   }
   const one = h.onePeerDetectionMs;
@@ -51,7 +58,7 @@ export function hubSection(h: HubResult): string[] {
   const rows: [string, string][] = [
     ['spokes / paths', `${h.spokes} / ${h.paths}`],
     ['all paths usable on the hub after', h.allUpAfterMs === undefined ? '–' : `${(h.allUpAfterMs / 1000).toFixed(1)} s`],
-    ['hub CPU (% of a core)', h.cpu === undefined ? '–' : `${h.cpu.pctOfCore.toFixed(1)} (user ${h.cpu.userPct.toFixed(1)}, sys ${h.cpu.sysPct.toFixed(1)}; main thread ${h.cpu.mainThreadPct.toFixed(1)}) over ${h.cpu.windowS.toFixed(0)} s, load ${h.cpu.loadAvg.join(' ')}`],
+    ['hub CPU (% of a core)', h.cpu === undefined ? '–' : `${h.cpu.pctOfCore.toFixed(1)} (user ${h.cpu.userPct.toFixed(1)}, sys ${h.cpu.sysPct.toFixed(1)}; main thread ${h.cpu.mainThreadPct.toFixed(1)}) over ${h.cpu.windowS.toFixed(0)} s, load ${h.cpu.loadAvg.join(' ')}; ${spokeRx(h)}`],
     ['simulator counter events per second', h.messagesPerSecond === undefined ? '–' : String(Math.round(h.messagesPerSecond))],
     ['path downs while CPU was measured', h.downsDuringCpu === undefined ? '–' : String(h.downsDuringCpu)],
     ['hub RSS: 1 spoke / all / per peer', h.rss === undefined ? '–' : `${mb(h.rss.oneSpokeBytes)} / ${mb(h.rss.hubBytes)} / ${(h.rss.perPeerBytes / 1024).toFixed(1)} kB`],

@@ -12,13 +12,14 @@
  *      within one detection time of the silence, none of the others may go down, and each one's detection time
  *      (last BFD packet -> down) is compared with the single spoke's.
  * The hub runs with the benchmark's headline flags (--busy-poll 0). Namespaces `<prefix>-hub` and `<prefix>-spk`,
- * made and deleted here; processes stopped by pid.
+ * made and deleted here; processes stopped by pid. The spokes' veth end receives in a kernel thread of its own
+ * (threaded NAPI, `threadSpokeRx`): the simulator's socket delivery is not charged to the hub's writes.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ipn, logText, run, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
+import { ipn, logText, run, runIn, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { HUB_NAME, HUB_WAYPOINTS, hubConfigYaml, SPOKE_NET, spokeWaypoint } from './hub-config.js';
 import { HEADLINE_NODE_ARGS, svrScript } from './modes/svrouter.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
@@ -45,7 +46,13 @@ export interface HubResult {
   loadAvgAtStart: number[];
   /** from the simulator's start to the last path usable on the hub */
   allUpAfterMs?: number;
-  cpu?: { windowS: number; pctOfCore: number; userPct: number; sysPct: number; mainThreadPct: number; loadAvg: number[] };
+  cpu?: {
+    windowS: number; pctOfCore: number; userPct: number; sysPct: number; mainThreadPct: number; loadAvg: number[];
+    /** the spokes' receive thread (threaded NAPI on their veth end): the simulator's kernel work, not the hub's */
+    spokeRxPct?: number;
+  };
+  /** the spokes' veth end received in a kernel thread of its own (false: SVR_BENCH_HUB_NAPI=0, the hub's writes delivered into the simulator's sockets) */
+  spokeRxThreaded?: boolean;
   /** path downs on the hub while the CPU was measured (must be 0) */
   downsDuringCpu?: number;
   /** control messages the simulator exchanged per second during the CPU window (both ways) */
@@ -104,7 +111,39 @@ function rssBytes(pid: number): number {
 const load = (): number[] => loadavg().map((x) => +x.toFixed(2));
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-interface Lab { hubNs: string; spokesNs: string; dir: string }
+interface Lab { hubNs: string; spokesNs: string; dir: string; spokeRxTid?: number }
+
+/** kernel threads of threaded NAPI on a device named `dev` (any namespace): `napi/<dev>-<id>` */
+function napiThreads(dev: string): Set<number> {
+  const out = new Set<number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith(`napi/${dev}-`)) out.add(Number(d));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/**
+ * The spokes' veth end receives in a kernel thread of its own (GRO on makes veth use NAPI; threaded NAPI runs its
+ * poll in `napi/spk0-<id>`), as a real hub's NIC ends its transmit at the wire. Without it every control packet
+ * the hub writes to its TUN is also delivered into the simulator's socket within the hub's system call (early
+ * demux, a local route among 2,000 addresses, the socket's wake-up: about half of the write's kernel time,
+ * docs/performance.md "Hub control CPU per event"). SVR_BENCH_HUB_NAPI=0: the old way. Returns the thread's id.
+ */
+async function threadSpokeRx(lab: Lab): Promise<number | undefined> {
+  if (process.env['SVR_BENCH_HUB_NAPI'] === '0') return undefined;
+  const before = napiThreads('spk0');
+  // veth takes its NAPI way only for packets from a sender without TSO (or from a local socket: forwarded ones are not)
+  await runIn(lab.hubNs, 'ethtool', ['-K', 'hub0', 'tso', 'off']);
+  await runIn(lab.spokesNs, 'ethtool', ['-K', 'spk0', 'gro', 'on']);
+  await runIn(lab.spokesNs, process.execPath, ['-e', "require('node:fs').writeFileSync('/sys/class/net/spk0/threaded', '1')"]);
+  const tid = [...napiThreads('spk0')].find((t) => !before.has(t));
+  if (tid === undefined) throw new Error('no NAPI thread for spk0 after `threaded` (SVR_BENCH_HUB_NAPI=0 runs without)');
+  await run('renice', ['-n', '-10', '-p', String(tid)]); // as the hub and the simulator run (docs/performance.md)
+  return tid;
+}
 
 async function createLab(dir: string, spokes: number): Promise<Lab> {
   const lab: Lab = { hubNs: `${namePrefix()}-hub`, spokesNs: `${namePrefix()}-spk`, dir };
@@ -120,6 +159,8 @@ async function createLab(dir: string, spokes: number): Promise<Lab> {
   await ipn(lab.spokesNs, ['addr', 'add', `${HUB_LINK.spokes}/30`, 'dev', 'spk0']);
   await ipn(lab.hubNs, ['link', 'set', 'hub0', 'up']);
   await ipn(lab.spokesNs, ['link', 'set', 'spk0', 'up']);
+  const spokeRxTid = await threadSpokeRx(lab);
+  if (spokeRxTid !== undefined) lab.spokeRxTid = spokeRxTid;
   await ipn(lab.hubNs, ['route', 'add', SPOKE_NET, 'via', HUB_LINK.spokes]);
   for (const w of HUB_WAYPOINTS) await ipn(lab.spokesNs, ['route', 'add', `${w}/32`, 'via', HUB_LINK.hub]);
   const batch = join(dir, 'spoke-addresses.batch');
@@ -223,6 +264,7 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
     loadAvgAtStart: load(), problems: [], errors: [],
   };
   const lab = await createLab(dir, spokes);
+  res.spokeRxThreaded = lab.spokeRxTid !== undefined;
   try {
     // 1. one spoke: RSS, detection time
     let r = await startPair(lab, 'one', 1, o.publish === true, 1);
@@ -264,6 +306,8 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
       };
       const c0 = cpuTicks(pid);
       const m0 = cpuTicks(pid, pid);
+      const rxTid = lab.spokeRxTid;
+      const k0 = rxTid === undefined ? undefined : cpuTicks(rxTid);
       const msg0 = counters();
       const w0 = Date.now();
       windowStart = w0;
@@ -277,11 +321,15 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
         windowS, pctOfCore: pct(c1.user + c1.sys - c0.user - c0.sys), userPct: pct(c1.user - c0.user), sysPct: pct(c1.sys - c0.sys),
         mainThreadPct: pct(m1.user + m1.sys - m0.user - m0.sys), loadAvg: load(),
       };
+      if (k0 !== undefined) {
+        const k1 = cpuTicks(rxTid!);
+        res.cpu.spokeRxPct = pct(k1.user + k1.sys - k0.user - k0.sys);
+      }
       res.messagesPerSecond = (msg1 - msg0) / windowS;
       res.downsDuringCpu = pathEvents(logText(r.hub)).filter((e) => !e.usable && e.atMs >= w0).length;
       const hubRss = rssBytes(pid);
       res.rss = { oneSpokeBytes: res.rss!.oneSpokeBytes, hubBytes: hubRss, perPeerBytes: (hubRss - res.rss!.oneSpokeBytes) / Math.max(1, spokes - 1) };
-      progress(`    hub CPU ${res.cpu.pctOfCore.toFixed(1)} % of a core over ${windowS.toFixed(0)} s (user ${res.cpu.userPct.toFixed(1)}, sys ${res.cpu.sysPct.toFixed(1)}, main thread ${res.cpu.mainThreadPct.toFixed(1)}); load ${res.cpu.loadAvg.join(' ')}; ~${Math.round(res.messagesPerSecond)} simulator counter events/s; ${res.downsDuringCpu} path downs; RSS ${(hubRss / 1e6).toFixed(1)} MB, ${(res.rss.perPeerBytes / 1024).toFixed(1)} kB per peer`);
+      progress(`    hub CPU ${res.cpu.pctOfCore.toFixed(1)} % of a core over ${windowS.toFixed(0)} s (user ${res.cpu.userPct.toFixed(1)}, sys ${res.cpu.sysPct.toFixed(1)}, main thread ${res.cpu.mainThreadPct.toFixed(1)}); ${res.cpu.spokeRxPct === undefined ? 'spokes received in the hub\'s writes' : `spokes' receive thread ${res.cpu.spokeRxPct.toFixed(1)} %`}; load ${res.cpu.loadAvg.join(' ')}; ~${Math.round(res.messagesPerSecond)} simulator counter events/s; ${res.downsDuringCpu} path downs; RSS ${(hubRss / 1e6).toFixed(1)} MB, ${(res.rss.perPeerBytes / 1024).toFixed(1)} kB per peer`);
       if (res.downsDuringCpu > 0) res.problems.push(`${res.downsDuringCpu} path(s) went down on the hub while its CPU was measured (the hub or the machine is overloaded)`);
       // 3. path 1 of FAIL_SPOKES spokes fails at once
       const s = await silence(r);

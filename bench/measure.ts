@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { runIn, sleep, type Proc } from './exec.js';
 import { cpuSeconds, processCpuNs } from './cpu.js';
+import { formatThreadUse, threadUse, threadUsePer } from './thread-sched.js';
 import { tcpRun } from './iperf.js';
 import type { Mode } from './modes/mode.js';
 import type { Plan } from './plan.js';
@@ -42,18 +43,25 @@ async function cPing(tool: string, count: number, warmup: number): Promise<PingR
 export async function measureRtt(plan: Plan, progress: (l: string) => void, tool?: string, procs: readonly Proc[] = []): Promise<RttResult> {
   const runs: PingResult[] = [];
   const cpu: number[] = [];
+  const threads: Record<string, { cpuUs: number; sleeps: number }>[] = [];
   for (let i = 0; i < plan.pingRuns; i++) {
     const before = procs.map((p) => processCpuNs(p.pid));
+    const usesBefore = procs.map((p) => threadUse(p.pid));
     const r = tool !== undefined ? await cPing(tool, plan.pingCount, plan.pingWarmup) : await ping(plan.pingCount, plan.pingWarmup);
     const usedNs = procs.reduce((a, p, k) => a + processCpuNs(p.pid) - before[k]!, 0);
-    const perRtt = procs.length > 0 && Number.isFinite(usedNs) ? usedNs / 1000 / (plan.pingCount + plan.pingWarmup) : undefined;
+    const n = plan.pingCount + plan.pingWarmup;
+    const perRtt = procs.length > 0 && Number.isFinite(usedNs) ? usedNs / 1000 / n : undefined;
     if (perRtt !== undefined) cpu.push(perRtt);
-    progress(`    rtt run ${i + 1}: p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, lost ${r.lost}/${r.sent}${perRtt !== undefined ? `, router CPU ${perRtt.toFixed(1)} µs per round trip` : ''}`);
+    const t = procs.length > 0 ? threadUsePer(usesBefore, procs.map((p) => threadUse(p.pid)), n) : {};
+    if (procs.length > 0) threads.push(t);
+    progress(`    rtt run ${i + 1}: p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, lost ${r.lost}/${r.sent}${perRtt !== undefined ? `, router CPU ${perRtt.toFixed(1)} µs per round trip (${formatThreadUse(t)})` : ''}`);
     runs.push(r);
   }
+  const groups = [...new Set(threads.flatMap((t) => Object.keys(t)))];
   return {
     p50Us: spread(runs.map((r) => r.p50Us)), p99Us: spread(runs.map((r) => r.p99Us)), runs, pinger: tool !== undefined ? 'c' : 'node',
     ...(cpu.length > 0 ? { routerCpuUsPerRtt: spread(cpu) } : {}),
+    ...(threads.length > 0 ? { routerThreads: Object.fromEntries(groups.map((g) => [g, { cpuUs: spread(threads.map((t) => t[g]?.cpuUs ?? 0)), sleeps: spread(threads.map((t) => t[g]?.sleeps ?? 0)) }])) } : {}),
   };
 }
 

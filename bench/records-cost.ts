@@ -13,7 +13,10 @@
  * measures from its start. --live=K keeps about K sessions open (they end by idle expiry on the data path's
  * clock, which moves one UDP idle timeout per K sessions): records of sessions that live as long as a lab's
  * (some 2 s at 40,000 new sessions a second: --live=80000) outlive the records thread's young generation.
- *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--cold] [--live=K]   (--cpu-prof for a profile)
+ * The records thread sizes its open sessions at start as a node's does (telemetry/session-records.ts openSessionsAtStart);
+ * --grow: from 1,024 slots, doubling as sessions come (as before 2026-12-06: the doubling's page faults then
+ * fall inside the measurement, as they fell inside a lab's session test).
+ *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--cold] [--live=K] [--grow]   (--cpu-prof for a profile)
  */
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,12 +29,14 @@ import { compileRouter } from '../src/model/compile.js';
 import { defaultTelemetry } from '../src/model/read-telemetry.js';
 import { parseConfig } from '../src/model/validate.js';
 import { historyDirOf, RecordsThread } from '../src/telemetry/records-thread.js';
+import { openSessionsAtStart } from '../src/telemetry/session-records.js';
 import { cpuSeconds, threadCpu, threadCpuDelta } from './cpu.js';
 import { svrConfigYaml } from './svr-config.js';
 import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 
 const args = process.argv.slice(2);
 const cold = args.includes('--cold');
+const grow = args.includes('--grow');
 const live = Number(args.find((a) => a.startsWith('--live='))?.slice(7) ?? 0);
 /** sessions with records on before the measurement (the records thread's JIT warm-up) */
 const WARM = 20_000;
@@ -39,7 +44,7 @@ const [nArg, modeArg] = args.filter((a) => !a.startsWith('--'));
 const n = Number(nArg ?? 50_000);
 const mode = modeArg ?? 'both';
 if (!Number.isInteger(n) || n < 1 || !['history', 'ipfix', 'both'].includes(mode) || !Number.isInteger(live) || live < 0) {
-  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--cold] [--live=K]\n');
+  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--cold] [--live=K] [--grow]\n');
   process.exit(2);
 }
 const sink = createSocket('udp4');
@@ -123,7 +128,9 @@ const perThread = (c: Cpu): string => [...c.threads].filter(([, s]) => s > 0.05)
 
 await sessions(5000); // warm the data path up
 const off = await measure(() => sessions(n));
-const records = await RecordsThread.open({ router: 'r1', observationDomainId: 1, exporter: { queueLimit: n }, telemetry, historyDir: historyDirOf(dir), rings: [ring] });
+const records = await RecordsThread.open({
+  router: 'r1', observationDomainId: 1, exporter: { queueLimit: n }, telemetry, historyDir: historyDirOf(dir), rings: [ring], ...(grow ? {} : { openSessions: openSessionsAtStart(undefined) }),
+});
 const written = (): number => records.counters().history.written;
 const offered = (): number => records.counters().collectors.reduce((k, c) => k + c.exported + c.queueDepth + c.dropped, 0);
 /** Runs `count` sessions with records on, until all were offered and written (counters every 100 ms), or nothing moved for 10 s. */
@@ -149,7 +156,7 @@ await records.close();
 const h = { written: after.history.written - before.history.written, batches: after.history.batches - before.history.batches };
 const c0 = before.collectors[0];
 const c = { ...after, collectors: after.collectors.map((k) => ({ ...k, exported: k.exported - (c0?.exported ?? 0), dropped: k.dropped - (c0?.dropped ?? 0) })) };
-process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)` : ''} (${cold ? 'records thread cold' : `after ${WARM} to warm the records thread up`}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
+process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)` : ''} (${cold ? 'records thread cold' : `after ${WARM} to warm the records thread up`}${grow ? '; open sessions grown as they came' : ''}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
   + ` (main thread ${us(off.main)} -> ${us(on.main)}); ${(on.wallMs / 1000).toFixed(2)} s until all were sent and written`
   + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (on.wallMs / 1000))} records/s)` : '')
   + (mode !== 'history' ? `; IPFIX ${c.collectors[0]!.exported + c.collectors[0]!.queueDepth} records offered, ${c.collectors[0]!.dropped} dropped, ${messages} messages received` : '')

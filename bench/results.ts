@@ -40,6 +40,9 @@ export interface RttResult {
   hops?: HopLatency;
   /** CPU µs of the mode's router processes (both, every thread: schedstat) per round trip, warm-up included */
   routerCpuUsPerRtt?: Spread;
+  /** the same per group of threads (bench/thread-sched.ts: main, svr-tun-read, svr-tun-write, the records thread, v8), both
+   *  routers summed: CPU µs and sleeps (voluntary context switches, each ended by a wake-up) per round trip */
+  routerThreads?: Record<string, { cpuUs: Spread; sleeps: Spread }>;
 }
 
 export interface SessionRate {

@@ -31,7 +31,7 @@ export function configScaleGoals(cs: ConfigScaleResult | undefined, notComparabl
   return [{
     goal, measured: `longest gap ${rl.maxGapMs.toFixed(1)} ms with ${rl.sessions.toLocaleString('en-US')} sessions (${big.services.toLocaleString('en-US')} services × ${big.tenants} tenants)`,
     status: notComparable ? NOT_COMPARABLE : rl.maxGapMs <= RELOAD_PAUSE_TARGET_MS ? 'pass' : 'FAIL',
-    note: `in process, as svr node start --workers 1 reloads: read and validate in a worker thread ${rl.loadMs.toFixed(0)} ms, then in the data path's thread compile ${rl.compileMs.toFixed(0)} ms, swap ${rl.swapMs.toFixed(0)} ms`,
+    note: `in process, as svr node start --workers 1 reloads: read and validate in a worker thread ${rl.loadMs.toFixed(0)} ms, then in the data path's thread compile ${rl.compileMs.toFixed(0)} ms, swap ${rl.swapMs.toFixed(0)} ms, route check ${rl.routeCheckMs.toFixed(0)} ms in slices; longest gap ending in each: ${rl.maxGapByStep.load.toFixed(1)}, ${rl.maxGapByStep.compile.toFixed(1)}, ${rl.maxGapByStep.swap.toFixed(1)} ms`,
   }];
 }
 
@@ -65,7 +65,7 @@ function configSection(cs: ConfigScaleResult, plots: readonly BenchPlot[]): stri
   if (p !== undefined) lines.push('', plotLink(p));
   const rl = cs.reload;
   if (rl !== undefined) {
-    lines.push('', `**Reload with ${rl.sessions.toLocaleString('en-US')} sessions in r1's table** (filled in ${rl.fillSeconds.toFixed(1)} s): the largest config again with one service changed, as \`svr node reload\` runs it with the data path in the node's main thread (read, validate and build the access table and service FIB in a worker thread, the config rebuilt in slices between batches; then compile the rest and, in the next turn, swap the tables), while a timer feeds ${rl.batch} established packets every ${rl.feedIntervalMs} ms: read and validate ${rl.loadMs.toFixed(0)} ms (forwarding goes on), compile ${rl.compileMs.toFixed(0)} ms, swap ${rl.swapMs.toFixed(0)} ms. **Longest gap between two batches: ${rl.maxGapMs.toFixed(1)} ms** (target ≤ ${RELOAD_PAUSE_TARGET_MS} ms; ${rl.maxGapBeforeMs.toFixed(1)} ms in the same time before the reload); ${rl.sessionsAfter.toLocaleString('en-US')} sessions after it.`);
+    lines.push('', `**Reload with ${rl.sessions.toLocaleString('en-US')} sessions in r1's table** (filled in ${rl.fillSeconds.toFixed(1)} s): the largest config again with one service changed, as \`svr node reload\` runs it with the data path in the node's main thread (read, validate and build the access table and service FIB in a worker thread, the config rebuilt in slices between batches; then compile the rest in slices, in the next turn swap the tables, then check the sessions' routes in slices), while a timer feeds ${rl.batch} established packets every ${rl.feedIntervalMs} ms: read and validate ${rl.loadMs.toFixed(0)} ms (forwarding goes on), compile ${rl.compileMs.toFixed(0)} ms, swap ${rl.swapMs.toFixed(0)} ms, route check ${rl.routeCheckMs.toFixed(0)} ms. **Longest gap between two batches: ${rl.maxGapMs.toFixed(1)} ms** (target ≤ ${RELOAD_PAUSE_TARGET_MS} ms; ${rl.maxGapBeforeMs.toFixed(1)} ms in the same time before the reload); ${rl.sessionsAfter.toLocaleString('en-US')} sessions after it.`);
     const g = plots.find((x) => x.file === 'bench-reload-pause.svg');
     if (g !== undefined) lines.push('', plotLink(g));
   }

@@ -1,7 +1,7 @@
 /**
  * The visibility case (svrouter, HMAC only): what session records cost. The same measurements on the same
- * config but its `telemetry` block, in VISIBILITY_ROUNDS alternating rounds (records off, then on; TCP in the
- * first round only):
+ * config but its `telemetry` block, in VISIBILITY_ROUNDS rounds of both runs (records off first in odd rounds, on
+ * first in even ones, so that a load drifting during the case favours neither):
  *   off  r1 and r2 restarted on the bench config with a short UDP idle timeout (sessions end, so records flow):
  *        no collector, no history (as every other measurement of the benchmark);
  *   on   the same with IPFIX export (each router to an nfcapd on 127.0.0.1:4739 in its namespace) and the
@@ -9,9 +9,10 @@
  * Equal terms: the two nfcapd run through every round (idle while records are off), r1's `svr show stats` is
  * sampled every 200 ms in both runs, and both session tests keep LOADED_CLIENT_WINDOW sessions in flight. The
  * nodes run no management API (no /metrics, no Prometheus) in either run; their metrics count in both.
- * Each run: TCP (iperf3, one stream; first round), a WARM_UP_SECONDS session test (not measured: a node that
- * has run a while has its code compiled) until its sessions ended and records were written, then new UDP
- * sessions/s with the drop counters that moved, and
+ * Each run: a WARM_UP_SECONDS session test (not measured: a node that has run a while has its code compiled)
+ * until its sessions ended and records were written, one TCP run (iperf3, one stream, the plan's length: the
+ * first run after a restart was the slowest of three, records on or off) with each router's CPU by thread
+ * group, then new UDP sessions/s with the drop counters that moved, and
  * where the CPU went (cpu.ts ThreadGroup), in µs per session r1 created: each router's main thread, records
  * thread, TUN threads, V8's platform threads (GC and compiler helpers) and the other threads (libuv's pool
  * running LevelDB's calls, LevelDB's compaction), both nfcapd, and the whole machine (/proc/stat: the client,
@@ -20,8 +21,10 @@
  * negative figure);
  * once `during` the session test (what competes with forwarding) and once `settled`: from its start until
  * every session of the test ended on both routers and, records on, every record was written (or 20 s).
- * The ratio on / off of r1's session rate is taken per round; the round of the median ratio (of those whose
- * tests did not break down) stands for the case. The history's write rate (records per second of the time it
+ * The ratios on / off of r1's session rate and of TCP are taken per round; the round of each median ratio (of
+ * those whose tests did not break down) stands for the case (TCP was one round's, 0.79-0.96x in quiet runs: a
+ * single run per side, which the load moves by a third between runs; the routers' CPU per Gbit is its second
+ * figure). The history's write rate (records per second of the time it
  * spent building and writing batches, `history-busy-ms`) is r1's of that round. The nodes are restarted on the
  * headline config afterwards.
  */
@@ -45,7 +48,7 @@ import { buildCTool } from './udp-load.js';
 
 /** Idle timeout of the visibility runs' UDP sessions, s: records of the session test arrive within the run. */
 export const VISIBILITY_IDLE_S = 2;
-/** rounds of records off then on (SVR_BENCH_VIS_ROUNDS, default 3): the ratio is taken per round, side by side */
+/** rounds of records off and on (SVR_BENCH_VIS_ROUNDS, default 3): the ratios are taken per round, side by side */
 export const VISIBILITY_ROUNDS = Number(process.env['SVR_BENCH_VIS_ROUNDS'] ?? 3);
 /** how long the machine's and the processes' idle CPU rate is sampled before each session test (ms) */
 const IDLE_SAMPLE_MS = 2000;
@@ -97,6 +100,8 @@ export interface RunCpu {
 
 export interface VisibilityRun {
   tcp?: TcpResult;
+  /** each router's CPU during the TCP run by thread group (and nfcapd, the machine), CPU seconds per Gbit moved */
+  tcpCpu?: CpuAccount;
   sessions?: SessionRate;
   /** drop counters of r1 and r2 that moved during the run */
   drops?: Record<string, number>;
@@ -116,6 +121,9 @@ export interface VisibilityRound {
   on: VisibilityRun;
   /** r1's new sessions/s, on / off */
   ratio: number;
+  /** TCP throughput on / off, and the routers' CPU seconds per Gbit on / off (1.10: 10 % more CPU per bit) */
+  tcpRatio?: number;
+  tcpCpuRatio?: number;
   /** the routers' and collectors' CPU per session at the fixed rate, on / off (1.10: records cost 10 % more) */
   costRatio?: number;
   /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
@@ -125,9 +133,11 @@ export interface VisibilityRound {
 
 export interface VisibilityResult {
   idleTimeoutS: number;
-  /** TCP of the first round; sessions and CPU of the round with the median ratio */
+  /** TCP of the round with the median TCP ratio; sessions and CPU of the round with the median session ratio */
   off: VisibilityRun;
   on: VisibilityRun;
+  /** the median round's TCP ratio, on / off */
+  tcpRatio?: number;
   history?: HistoryRate;
   rounds?: VisibilityRound[];
   /** sessions in flight in the session tests */
@@ -214,18 +224,24 @@ export function perSession(window: CpuAccount, windowSeconds: number, idle: CpuA
   return out;
 }
 
-/** The round whose ratio is the median of the clean ones (all rounds when none is clean); undefined when no ratio is finite. */
-export function medianRound<R extends { ratio: number }>(rounds: readonly R[], clean: (r: R) => boolean): R | undefined {
-  const finite = rounds.filter((r) => Number.isFinite(r.ratio));
-  const byRatio = (finite.some(clean) ? finite.filter(clean) : finite).sort((x, y) => x.ratio - y.ratio);
+/** The round whose ratio (`of`, default its `ratio`) is the median of the clean ones (all rounds when none is clean); undefined when no ratio is finite. */
+export function medianRound<R extends { ratio: number }>(rounds: readonly R[], clean: (r: R) => boolean, of: (r: R) => number = (r) => r.ratio): R | undefined {
+  const finite = rounds.filter((r) => Number.isFinite(of(r)));
+  const byRatio = (finite.some(clean) ? finite.filter(clean) : finite).sort((x, y) => of(x) - of(y));
   return byRatio[Math.floor((byRatio.length - 1) / 2)];
 }
 
 const loadAverage = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
-/** One line of a CpuAccount's figures (µs per session), the groups of both routers first. */
-export function formatAccount(a: CpuAccount): string {
-  return Object.entries(a).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+/** One line of a CpuAccount's figures (µs per session, or CPU seconds per Gbit), the groups of both routers first. */
+export function formatAccount(a: CpuAccount, digits = 1): string {
+  return Object.entries(a).map(([k, v]) => `${k} ${v.toFixed(digits)}`).join(', ');
+}
+
+/** Both routers' CPU in an account (every thread group of r1 and r2: not nfcapd, the machine or the rest); NaN without one. */
+export function routersCpu(a: CpuAccount | undefined): number {
+  if (a === undefined) return NaN;
+  return Object.entries(a).reduce((n, [k, v]) => (ROUTERS.some((r) => k.startsWith(`${r} `)) ? n + v : n), 0);
 }
 
 export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, plan: Plan): Promise<VisibilityResult> {
@@ -262,15 +278,23 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     return false;
   };
   /** The run's measurements (see the top); its history rate when records are on. */
-  const runOne = async (run: VisibilityRun, label: string, tcp: boolean, recordsOn: boolean): Promise<HistoryRate | undefined> => {
+  const runOne = async (run: VisibilityRun, label: string, recordsOn: boolean): Promise<HistoryRate | undefined> => {
     await checkConnectivity();
     const drops0 = await drops(svr);
-    if (tcp) await step(`${label} tcp`, async () => { run.tcp = await measureTcp(svr, plan, progress); });
     // warm up as a node that has run a while: the data path's code compiled, and with records on the records
     // thread's (a cold records thread spent half its cost in V8's compiler threads, bench/records-cost.ts)
     const warm0 = await mark();
     await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
     await settled(warm0, recordsOn);
+    await step(`${label} tcp`, async () => {
+      const pids = svr.routerProcs().map((p) => p.pid);
+      const a = snapshot(pids);
+      run.tcp = await measureTcp(svr, tcpPlan, progress);
+      const gbit = run.tcp.gbps.median * plan.tcpSeconds;
+      if (!(gbit > 0)) return;
+      run.tcpCpu = Object.fromEntries(Object.entries(cpuAccount(pids, a, snapshot(pids))).map(([k, v]) => [k, v / gbit]));
+      progress(`    CPU s per Gbit (${label}): ${formatAccount(run.tcpCpu, 3)}`);
+    });
     // r1's stats every 200 ms in both runs (equal terms); the history's figures from them when records are on
     const samples: Stats[] = [await sample(svr)];
     let sampling = true;
@@ -330,35 +354,39 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   };
 
   let exported = 0;
+  const tcpPlan: Plan = { ...plan, tcpRuns: 1 };
   const rate = pacedRate();
   const tool = rate === undefined ? undefined : buildCTool(ctx.dir, 'session-load');
   const paced = tool?.path;
   if (tool !== undefined && paced === undefined) res.errors.push(`paced: bench/c/session-load.c: ${tool.reason}`);
   try {
     if (paced !== undefined) await caseAddresses(true);
-    progress(`  visibility: ${VISIBILITY_ROUNDS} rounds of records off then on; UDP idle timeout ${VISIBILITY_IDLE_S} s; ${LOADED_CLIENT_WINDOW} sessions in flight; nfcapd on ${COLLECTOR}:4739 in each router's namespace through every round (idle while records are off)`);
+    progress(`  visibility: ${VISIBILITY_ROUNDS} rounds of records off and on (off first in odd rounds, on first in even ones); UDP idle timeout ${VISIBILITY_IDLE_S} s; ${LOADED_CLIENT_WINDOW} sessions in flight; nfcapd on ${COLLECTOR}:4739 in each router's namespace through every round (idle while records are off)`);
     for (const r of ROUTERS) collectors.push(await startCollector(dir, r));
     for (let round = 0; round < VISIBILITY_ROUNDS; round++) {
       const off: VisibilityRun = {};
       const on: VisibilityRun = {};
-      progress(`  visibility round ${round + 1} of ${VISIBILITY_ROUNDS}: records off`);
-      await svr.restartWith(config(false));
-      await runOne(off, 'off', round === 0, false);
-      progress(`  visibility round ${round + 1} of ${VISIBILITY_ROUNDS}: records on (IPFIX to nfcapd, session history in LevelDB)`);
-      await svr.restartWith(config(true));
-      const history = await runOne(on, 'on', round === 0, true);
-      for (const r of ROUTERS) exported += num(await svr.stats(r), 'ipfix-exported') || 0; // since the restart: this round's
+      let history: HistoryRate | undefined;
+      // records off first in odd rounds (1, 3, ...), on first in even ones
+      for (const recordsOn of round % 2 === 0 ? [false, true] : [true, false]) {
+        progress(`  visibility round ${round + 1} of ${VISIBILITY_ROUNDS}: records ${recordsOn ? 'on (IPFIX to nfcapd, session history in LevelDB)' : 'off'}`);
+        await svr.restartWith(config(recordsOn));
+        if (!recordsOn) await runOne(off, 'off', false);
+        else {
+          history = await runOne(on, 'on', true);
+          for (const r of ROUTERS) exported += num(await svr.stats(r), 'ipfix-exported') || 0; // since the restart: this round's
+        }
+      }
       const ratio = (on.sessions?.createdR1PerSecond ?? NaN) / (off.sessions?.createdR1PerSecond ?? NaN);
+      const tcpRatio = (on.tcp?.gbps.median ?? NaN) / (off.tcp?.gbps.median ?? NaN);
+      const tcpCpuRatio = routersCpu(on.tcpCpu) / routersCpu(off.tcpCpu);
       const costRatio = pacedCostRatio(off, on);
       const problems = roundProblems(off, on, ['with records off', 'with records on']);
-      progress(`    round ${round + 1}: new sessions/s on / off = ${Math.round(on.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(off.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
+      progress(`    round ${round + 1}: TCP on / off = ${(on.tcp?.gbps.median ?? 0).toFixed(3)} / ${(off.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)} (the routers' CPU per Gbit on / off ${tcpCpuRatio.toFixed(3)})`
+        + `; new sessions/s on / off = ${Math.round(on.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(off.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s on / off = ${pacedProcessUs(on.paced).toFixed(1)} / ${pacedProcessUs(off.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
-      res.rounds!.push({ off, on, ratio, costRatio, problems, ...(history === undefined ? {} : { history }) });
-      if (round === 0) {
-        res.off.tcp = off.tcp;
-        res.on.tcp = on.tcp;
-      }
+      res.rounds!.push({ off, on, ratio, tcpRatio, tcpCpuRatio, costRatio, problems, ...(history === undefined ? {} : { history }) });
     }
   } finally {
     if (paced !== undefined) await caseAddresses(false);
@@ -369,11 +397,15 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       await stop(p, 5000);
       flows += collectorFlows(join(dir, `${p.name}.log`));
     }
+    const midTcp = medianRound(res.rounds!, () => true, (r) => r.tcpRatio ?? NaN);
+    if (midTcp !== undefined) {
+      res.tcpRatio = midTcp.tcpRatio;
+      progress(`    on / off, TCP, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => (r.tcpRatio ?? NaN).toFixed(3)).join(', ')}; median ${res.tcpRatio!.toFixed(3)}; the routers' CPU per Gbit on / off: ${formatSpread(res.rounds!.map((r) => r.tcpCpuRatio ?? NaN))}`);
+    }
     const mid = medianRound(res.rounds!, cleanRound);
+    // TCP is the median TCP round's, the rest the median session round's
+    for (const side of ['off', 'on'] as const) Object.assign(res[side], mid?.[side] ?? {}, { tcp: midTcp?.[side].tcp, tcpCpu: midTcp?.[side].tcpCpu });
     if (mid !== undefined) {
-      // TCP stays the first round's
-      Object.assign(res.off, mid.off, { tcp: res.off.tcp });
-      Object.assign(res.on, mid.on, { tcp: res.on.tcp });
       if (mid.history !== undefined) res.history = { ...mid.history, ...(collectors.length > 0 ? { collectorFlows: flows, exportedAllRounds: exported } : {}) };
       progress(`    on / off, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${cleanRound(r) ? '' : ' (disturbed)'}`).join(', ')}; median: ${mid.ratio.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, on / off: ${formatSpread(res.rounds!.filter(cleanRound).map((r) => r.costRatio ?? NaN))}`}`);

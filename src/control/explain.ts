@@ -284,7 +284,7 @@ function accessWhy(d: ExplainDeps, tenant: number, service: number, buf: Uint8Ar
 function candidates(d: ExplainDeps, service: number, chosen: number): PathCandidateView[] {
   const t = d.tables;
   const svc = t.services[service]!;
-  const order = [...(d.servicePaths.ranked[service] ?? [])];
+  const order = d.servicePaths.list(service);
   const configured = svc.routes.flatMap((r) => (r.kind === 'peer' ? t.peers[r.peer]!.paths : []));
   const ids = [...new Set([...configured, ...order])];
   const policy = svc.policy;

@@ -80,7 +80,7 @@ export function chooseRoute(svc: CompiledService, service: number, paths: Servic
     if (peerPath >= 0) break;
   }
   if (svc.routes.length === 0) {
-    peerRoutes = paths.ranked[service]!.length > 0 || paths.refused[service] === 1;
+    peerRoutes = paths.count(service) > 0 || paths.refused[service] === 1;
     peerPath = paths.best(service, pathUp);
   }
   out.path = peerPath;

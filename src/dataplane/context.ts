@@ -165,7 +165,7 @@ export class DataplaneContext {
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
     this.tables = t;
     this.servicePaths.reset(t);
-    this.fec.reset(t.services);
+    this.fec.reset(t.serviceArrays);
     this.functions.resolve(t, this.chains);
     this.crypto.update(t, this.clock());
     this.pathUp = this.sharedPathUp !== null ? this.sharedPathUp.subarray(0, t.paths.length) : new Uint8Array(t.paths.length);

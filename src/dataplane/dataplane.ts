@@ -50,7 +50,7 @@ import { SvrInStage } from './stages/svr-in.js';
 import { SvrOutStage } from './stages/svr-out.js';
 import { CONTROL_PORT, PROBE_PORT, WanVerifyStage } from './stages/wan-verify.js';
 import { LINK_TEST_LENGTH } from '../packet/path-message.js';
-import { closeUnroutedSessions } from './route-follow.js';
+import { RouteCheck } from './route-follow.js';
 
 /** Per-interface counters, in INTERFACE_COUNTER_KINDS order per interface (`interface.<name>.<counter>`). */
 const IF_COUNTERS = INTERFACE_COUNTER_KINDS.length;
@@ -76,6 +76,8 @@ export interface DataplaneOptions {
   /** first sender id of this node's replay blocks (sender = base + worker index); a router pair's second
    *  node signs with its own senders, so the peer keeps a replay window per node (docs/high-availability.md) */
   replaySenderBase?: number;
+  /** rows per slice of the route check after a swap (route-follow.ts); default ROUTE_CHECK_ROWS */
+  routeCheckRows?: number;
 }
 
 /** How often the NAT keep-alive looks for idle sessions (ms). */
@@ -86,6 +88,15 @@ const OPENING_PROBES_MS = 5000;
 
 /** Default period of session.counters reports (the shortest interim record interval, 60 s). */
 export const SESSION_COUNTERS_MS = 60_000;
+
+/** Old id -> new id by name (-1: gone); null when every name kept its id (no lookups: ~4-10 ms for 10,000 services). */
+function idMap<T>(from: readonly T[], to: readonly T[], name: (x: T) => string, find: (name: string) => number): Int32Array | null {
+  let same = from.length === to.length;
+  for (let i = 0; same && i < from.length; i++) same = name(from[i]!) === name(to[i]!);
+  if (same) return null;
+  const map = Int32Array.from(from, (x) => find(name(x)));
+  return map.every((id, i) => id === i) ? null : map;
+}
 
 /** Rows a sweep looks at, at most (~50-100 ns each, ~1-2 µs for one that expires). */
 export const SWEEP_BUDGET = 16_384;
@@ -145,6 +156,8 @@ export class Dataplane {
   private countersAt = -1;
   /** rows the counters cursor is due to visit and has not (the fraction of a row carried to the next sweep) */
   private countersDue = 0;
+  /** the route check after a swap, in slices (route-follow.ts) */
+  private readonly routeCheck: RouteCheck;
 
   constructor(opts: DataplaneOptions) {
     this.clock = opts.clock ?? monotonicMs;
@@ -187,6 +200,10 @@ export class Dataplane {
     this.cReverseProbes = c.id('nat-reverse-probes-sent');
     this.cEnableMetaSent = c.id('enable-metadata-sent');
     this.resolveInterfaceCounters(opts.tables);
+    this.routeCheck = new RouteCheck(ctx, (n) => {
+      ctx.counters.add(this.cNoRoute, n);
+      this.flushEvents();
+    }, opts.routeCheckRows);
   }
 
   /** Counter ids of each interface's packets and bytes (by name, so a reload keeps their values). */
@@ -218,43 +235,45 @@ export class Dataplane {
    * Swaps the forwarding tables between batches. Live sessions keep going: their tenant, service, path
    * ids are mapped to the new tables by name; a session whose service or path no longer exists, or whose
    * interfaces moved (flow keys hold interface indexes), is removed (reason 'config'); one delivered along
-   * the RIB whose route is gone, reason 'no-route' (route-follow.ts). Walks over the table: one for the
-   * routes, one more to remove when some name is gone or an interface moved, one more to renumber when some
-   * id changed (a config that only changes services' addresses or rules needs neither: 1,000,000 sessions,
-   * one walk of ~10 ms).
+   * the RIB whose route is gone, reason 'no-route' (route-follow.ts: in slices, the first one here). Walks
+   * over the table here: one more to remove when some name is gone or an interface moved, one more to
+   * renumber when some id changed (a config that only changes services' addresses or rules needs neither).
+   * The per-service arrays come built with the tables (model/service-arrays.ts): this swap only assigns them.
    */
   setTables(t: ForwardingTables): void {
     this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const old = this.ctx.tables;
     const s = this.ctx.sessions;
-    const ids = <T extends { name: string }>(from: readonly T[], find: (name: string) => number) => from.map((x) => find(x.name));
-    const tenantMap = old.tenants.map((n) => t.tenantId(n));
-    const serviceMap = ids(old.services, (n) => t.serviceId(n));
-    const ifMap = ids(old.interfaces, (n) => t.interfaceIndex(n));
-    const pathMap = old.paths.map((p) => t.paths.findIndex((q) => q.name === p.name));
-    const same = (map: readonly number[]): boolean => map.every((to, from) => to === from);
+    const tenantMap = idMap(old.tenants, t.tenants, (n) => n, (n) => t.tenantId(n));
+    const serviceMap = idMap(old.services, t.services, (x) => x.name, (n) => t.serviceId(n));
+    const ifMap = idMap(old.interfaces, t.interfaces, (x) => x.name, (n) => t.interfaceIndex(n));
+    const pathMap = idMap(old.paths, t.paths, (x) => x.name, (n) => t.paths.findIndex((q) => q.name === n));
     const now = this.clock();
     // sessions that cannot go on end first, while their names are still those of the old tables
-    if (serviceMap.includes(-1) || !same(ifMap) || pathMap.includes(-1)) {
+    if (serviceMap?.includes(-1) === true || ifMap !== null || pathMap?.includes(-1) === true) {
+      const to = (map: Int32Array | null, id: number): number => (map === null ? id : map[id] ?? -1);
       for (let r = 0; r < s.capacity; r++) {
         if (!s.isActive(r)) continue;
-        const svc = serviceMap[s.service[r]!] ?? -1;
-        const path = s.path[r]! >= 0 ? pathMap[s.path[r]!] ?? -1 : -1;
-        if (svc < 0 || (ifMap[s.inIf[r]!] ?? -1) !== s.inIf[r] || (ifMap[s.outIf[r]!] ?? -1) !== s.outIf[r] || (s.path[r]! >= 0 && path < 0)) removeSession(this.ctx, r, 'config', now);
+        const path = s.path[r]!;
+        if (to(serviceMap, s.service[r]!) < 0 || to(ifMap, s.inIf[r]!) !== s.inIf[r] || to(ifMap, s.outIf[r]!) !== s.outIf[r] || (path >= 0 && to(pathMap, path) < 0)) removeSession(this.ctx, r, 'config', now);
       }
     }
     this.ctx.setTables(t);
     this.resolveInterfaceCounters(t);
-    if (!same(serviceMap) || !same(tenantMap) || !same(pathMap)) {
+    if (serviceMap !== null || tenantMap !== null || pathMap !== null) {
       for (let r = 0; r < s.capacity; r++) {
         if (!s.isActive(r)) continue;
-        s.service[r] = serviceMap[s.service[r]!]!;
-        s.tenant[r] = tenantMap[s.tenant[r]!] ?? -1;
-        if (s.path[r]! >= 0) s.path[r] = pathMap[s.path[r]!]!;
+        if (serviceMap !== null) s.service[r] = serviceMap[s.service[r]!]!;
+        if (tenantMap !== null) s.tenant[r] = tenantMap[s.tenant[r]!] ?? -1;
+        if (pathMap !== null && s.path[r]! >= 0) s.path[r] = pathMap[s.path[r]!]!;
       }
     }
-    this.ctx.counters.add(this.cNoRoute, closeUnroutedSessions(this.ctx, now)); // sessions follow their route
-    this.flushEvents();
+    this.routeCheck.start(); // sessions follow their route
+  }
+
+  /** Rows the route check of the last swap has still to visit (route-follow.ts RouteCheck; 0: done). */
+  get routeCheckPending(): number {
+    return this.routeCheck.pending;
   }
 
   /**

@@ -29,6 +29,7 @@ import {
 } from '../packet/svr-fec.js';
 import { GF_MUL, gfInvert, gfPow } from '../packet/gf256.js';
 import { HEADROOM, MAX_BATCH, PF_FEC_RECOVERED, PF_HANDED, SLOT, type Batch } from './batch.js';
+import type { ServiceArrays } from '../model/service-arrays.js';
 import type { DataplaneContext } from './context.js';
 import type { SessionTable } from './session-table.js';
 import { signPacket, trailerLength } from './sign.js';
@@ -56,26 +57,21 @@ function mulAdd(acc: Uint8Array, at: number, c: number, src: Uint8Array, off: nu
   for (let k = 0; k < n; k++) acc[at + k] ^= GF_MUL[row | src[off + k]!]!;
 }
 
-/** Per service id, from the tables: group size (0 = no FEC), parity rows, flush deadline. */
+/** Per service id, from the tables (read-only, the compile's arrays): group size (0 = no FEC), parity rows, flush deadline. */
 export class FecPolicies {
-  groupSize = new Uint8Array(0);
-  parity = new Uint8Array(0);
-  flushMs = new Uint16Array(0);
+  groupSize: Readonly<Uint8Array> = new Uint8Array(0);
+  parity: Readonly<Uint8Array> = new Uint8Array(0);
+  flushMs: Readonly<Uint16Array> = new Uint16Array(0);
   any = false;
   /** packets per batch the data path takes in, leaving a slot for each parity packet (svr-out writes them inline) */
   batchFill = MAX_BATCH;
 
-  reset(services: readonly { readonly policy: { readonly fec: { readonly groupSize: number; readonly parity: number; readonly flushMs: number } } }[]): void {
-    this.groupSize = Uint8Array.from(services, (s) => s.policy.fec.groupSize);
-    this.parity = Uint8Array.from(services, (s) => s.policy.fec.parity);
-    this.flushMs = Uint16Array.from(services, (s) => s.policy.fec.flushMs);
-    this.any = this.groupSize.some((n) => n > 0);
-    let share = 1;
-    services.forEach((s) => {
-      const f = s.policy.fec;
-      if (f.groupSize > 0) share = Math.min(share, f.groupSize / (f.groupSize + f.parity));
-    });
-    this.batchFill = Math.max(1, Math.floor(MAX_BATCH * share));
+  reset(a: ServiceArrays): void {
+    this.groupSize = a.fecGroupSize;
+    this.parity = a.fecParity;
+    this.flushMs = a.fecFlushMs;
+    this.any = a.fecAny;
+    this.batchFill = Math.max(1, Math.floor(MAX_BATCH * a.fecShare));
   }
 }
 

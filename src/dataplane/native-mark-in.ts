@@ -11,7 +11,7 @@ import { LEASE_MS } from './native-forward.js';
 import type { ReceiveMark } from './native-receive.js';
 import { FlowWords } from './native-table.js';
 import { serverSideView } from './nat.js';
-import { RES_DUPLICATE } from './path-choice.js';
+import { RES_DUPLICATE } from '../model/service-arrays.js';
 import { timeoutMs } from './session-ops.js';
 import { SF_CLOSING, SF_ESTABLISHED, SF_PAYLOAD, SF_TRANSFORMED, type SideKey } from './session-table.js';
 import { CONTROL_PORT, PROBE_PORT } from './stages/wan-verify.js';

@@ -23,12 +23,13 @@ import { ROLE_INGRESS, SF_ACTIVE, SF_ENC_ON, SF_NEEDS_META, SF_TRANSFORMED } fro
  * router it came from. -1 when the service has no such path here.
  */
 export function transitPath(ctx: DataplaneContext, service: number, inPath: number): number {
-  const list = ctx.servicePaths.ranked[service];
-  if (list === undefined || inPath < 0) return -1;
+  const sp = ctx.servicePaths;
+  const n = sp.count(service);
+  if (inPath < 0) return -1;
   const paths = ctx.tables.paths;
   const from = paths[inPath]!.peer;
-  for (let i = 0; i < list.length; i++) {
-    const p = list[i]!;
+  for (let i = 0; i < n; i++) {
+    const p = sp.at(service, i);
     if (ctx.pathUp[p] === 1 && paths[p]!.peer !== from) return p;
   }
   return -1;

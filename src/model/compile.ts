@@ -19,6 +19,7 @@ import { MetadataCipher, PathHmac, PayloadSecurity, deriveMetadataKey, derivePat
 import { NameTable } from './name-table.js';
 import { PrefixTrie } from './prefix-trie.js';
 import { RouterTables } from './router-tables.js';
+import { buildServiceArrays } from './service-arrays.js';
 import { ServiceFib, type FibEntry, type ServiceFibParts } from './service-fib.js';
 import { Rib, type LearnedRoute } from './rib.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
@@ -141,6 +142,8 @@ function* compileSteps(config: SvrConfig, routerName: string, generation: number
     compiledServices[id] = compileService(authority, router, services[id]!, id, serviceNames, peerNames, ifIndex, routesOf.get(services[id]!.name) ?? [], policies);
     if ((id + 1) % SERVICES_PER_SLICE === 0) yield;
   }
+  const serviceArrays = buildServiceArrays(compiledServices, peers);
+  yield;
   return new RouterTables({
     generation,
     sessionCapacity: router.sessionCapacity ?? 0,
@@ -154,6 +157,7 @@ function* compileSteps(config: SvrConfig, routerName: string, generation: number
     peers,
     peerNames,
     paths,
+    serviceArrays,
     members: memberTrie(authority),
     routes: rib.tries,
     vrfOfTenant: Int32Array.from(tenants.names, (name) => rib.vrfIndex(name)),

@@ -12,6 +12,7 @@ import type { AccessDecision, AccessTable } from './access-table.js';
 import type { FibEntry, ServiceFib } from './service-fib.js';
 import type { LearnedRoute, Rib, RibEntry } from './rib.js';
 import type { PreparedTables } from './compile.js';
+import type { ServiceArrays } from './service-arrays.js';
 
 export interface RouterTablesParts {
   readonly generation: number;
@@ -26,6 +27,7 @@ export interface RouterTablesParts {
   readonly peers: readonly CompiledPeer[];
   readonly peerNames: NameTable;
   readonly paths: readonly CompiledPath[];
+  readonly serviceArrays: ServiceArrays;
   /** source prefix -> tenant id */
   readonly members: PrefixTrie;
   /** per VRF index (0: default): destination prefix -> LAN interface index */
@@ -55,6 +57,7 @@ export class RouterTables implements ForwardingTables {
   readonly interfaces: readonly CompiledInterface[];
   readonly peers: readonly CompiledPeer[];
   readonly paths: readonly CompiledPath[];
+  readonly serviceArrays: ServiceArrays;
 
   readonly #tenants: NameTable;
   readonly #services: NameTable;
@@ -83,6 +86,7 @@ export class RouterTables implements ForwardingTables {
     this.interfaces = parts.interfaces;
     this.peers = parts.peers;
     this.paths = parts.paths;
+    this.serviceArrays = parts.serviceArrays;
     this.#rib = parts.rib;
     this.#tenants = parts.tenants;
     this.#services = parts.serviceNames;

@@ -5,6 +5,7 @@
  */
 import type { AccessDecision } from './access-table.js';
 import type { PreparedTables } from './compile.js';
+import type { ServiceArrays } from './service-arrays.js';
 import type { FibEntry } from './service-fib.js';
 import type { LearnedRoute, RibEntry } from './rib.js';
 import type { BestPathCriteria, HmacCipher, HmacMode, KeyExchange, SessionResiliency, UdpTransformMode, VectorCost } from './config.js';
@@ -202,6 +203,8 @@ export interface ForwardingTables {
   readonly interfaces: readonly CompiledInterface[];
   readonly peers: readonly CompiledPeer[];
   readonly paths: readonly CompiledPath[];
+  /** Per-service arrays the data path takes at a swap (rankings, resiliency, FEC, route kinds; service-arrays.ts). */
+  readonly serviceArrays: ServiceArrays;
   /** The access table and service FIB as typed arrays (data-path workers wrap them: compileRouter's `prepared`). */
   readonly prepared: PreparedTables;
   /** The RIB now (static + learned, selected marked): `svr show rib|fib`. Tables of one config generation

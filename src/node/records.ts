@@ -11,6 +11,7 @@ import { observationDomainOf } from '../model/read-telemetry.js';
 import type { Store } from '../store/store.js';
 import type { CollectorStatus } from '../telemetry/ipfix/exporter.js';
 import { historyDirOf, RecordsThread, type RecordsService } from '../telemetry/records-thread.js';
+import { openSessionsAtStart } from '../telemetry/session-records.js';
 
 export interface NodeRecords {
   readonly sessions: RecordsService;
@@ -60,6 +61,7 @@ export interface RecordsAlarms {
 export async function startRecords(router: Router, store: Store, config: SvrConfig, name: string, log: Log, alarms?: RecordsAlarms): Promise<NodeRecords> {
   const sessions = await RecordsThread.open({
     router: name, historyDir: historyDirOf(store.dir), rings: router.factRings(), telemetry: config.authority.telemetry, observationDomainId: observationDomainOf(config.authority.routers, name),
+    openSessions: openSessionsAtStart(config.authority.routers.find((r) => r.name === name)?.sessionCapacity),
   }, {
     onCollectorStatus: (collector, status, detail) => {
       log(`ipfix.collector-${status}`, { collector, detail });

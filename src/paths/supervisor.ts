@@ -268,11 +268,14 @@ export class PathSupervisor {
     }, Math.max(5, ms));
   }
 
+  /** By path id (no name lookup per path: a hub polls 2,000 paths 10 times a second). */
   #pollTraffic(): void {
     const traffic = this.#deps.traffic!;
-    for (const rt of this.#paths.values()) {
-      const id = this.#idOf(rt.name);
-      if (id === undefined) continue;
+    this.#idOf(''); // the ids of the current tables
+    const byId = this.#ids.byId;
+    for (let id = 0; id < byId.length; id++) {
+      const rt = byId[id];
+      if (rt === undefined) continue;
       const n = traffic(id);
       if (n === rt.traffic) continue;
       rt.traffic = n;

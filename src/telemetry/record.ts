@@ -207,6 +207,11 @@ export class SessionRecordBuilder {
     this.deniedBucket = new TokenBucket(Math.floor(denied.burst), 1000 / denied.perSecond, opts.nowMs ?? 0);
   }
 
+  /** Room for `sessions` open sessions at once, made now (OpenSessions.reserve). */
+  reserve(sessions: number): void {
+    this.open.reserve(sessions);
+  }
+
   /** Seconds between interim records (60-1800). Sessions already open keep their next due time. */
   setInterimInterval(seconds: number): void {
     const ms = checkInterim(seconds) * 1000;

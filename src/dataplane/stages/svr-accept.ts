@@ -30,7 +30,7 @@ import type { MetadataView } from '../../packet/svr-metadata.js';
 import { PF_ALT_PATH, PF_NAT_RELAYED, PF_NEW_SESSION, PF_REVERSE, type Batch, type Frame } from '../batch.js';
 import { reverseContextMatches } from '../metadata-build.js';
 import { serverSideKey } from '../nat.js';
-import { RES_DUPLICATE } from '../path-choice.js';
+import { RES_DUPLICATE } from '../../model/service-arrays.js';
 import type { DataplaneContext } from '../context.js';
 import { loadAddress, writeKeyFromBytes } from '../flow-key.js';
 import { accountPacket, emitCreated, emitMigrated, removeSession } from '../session-ops.js';

@@ -27,7 +27,7 @@
 import { fillL4Checksum, setIpLength, verifyL4Checksum } from '../../packet/rewrite.js';
 import { PF_ALT_PATH, PF_CONTROL, PF_FALSE_POSITIVE, PF_HAS_META, PF_REVERSE, unauthenticated, type Batch, type Frame } from '../batch.js';
 import { Deduplicator } from '../dedup.js';
-import { RES_DUPLICATE } from '../path-choice.js';
+import { RES_DUPLICATE } from '../../model/service-arrays.js';
 import type { DataplaneContext } from '../context.js';
 import { reverseContextMatches } from '../metadata-build.js';
 import { serverSideView, writeServerSide } from '../nat.js';

@@ -62,7 +62,7 @@ import type { DataplaneContext } from '../context.js';
 import { writeForwardMetadata, writeReverseMetadata, wordsToBytes } from '../metadata-build.js';
 import { adjustChecksumForTail, headroom, insertUdpHeader, openAtPayload, tailroom } from '../packet-ops.js';
 import { IPV6_FRAGMENT_HEADER } from '../../packet/ipv6-fragment.js';
-import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../path-choice.js';
+import { RES_DUPLICATE, RES_FAILOVER, RES_NONE, RES_REVERTIBLE } from '../../model/service-arrays.js';
 import { emitMigrated, sessionOuterProtocol } from '../session-ops.js';
 import { ROLE_INGRESS, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_SEND_UUID, SF_TRANSFORMED } from '../session-table.js';
 import { PAYLOAD_GROWTH, decideAdaptive, endSealed, sealKey, sealPayload } from '../payload.js';

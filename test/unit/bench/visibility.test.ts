@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { groupCpuDelta, threadCpu, threadGroups, V8_PLATFORM_THREADS } from '../../../bench/cpu.js';
-import { costRows, medianRound, perSession, type RunCpu } from '../../../bench/visibility.js';
+import { costRows, medianRound, perSession, routersCpu, type RunCpu } from '../../../bench/visibility.js';
 import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { historyDirOf, RECORDS_THREAD_NAME, RecordsThread } from '../../../src/telemetry/records-thread.js';
 
@@ -55,6 +55,15 @@ test('the median round: of the clean ones, or of all when none is clean; none wh
   assert.is(medianRound([r(0.95, true), r(0.2, false), r(0.9, true)], isClean)?.ratio, 0.9, 'two clean: the lower');
   assert.is(medianRound([r(0.5, false), r(2.6, false), r(1.2, false)], isClean)?.ratio, 1.2, 'all broke down: the median of all');
   assert.is(medianRound([r(NaN, true)], isClean), undefined);
+});
+
+test('the median TCP round by its own ratio, every round counting; the routers\' CPU of an account without nfcapd, the machine or the rest', () => {
+  const rounds = [{ ratio: 0.9, tcpRatio: 1.02 }, { ratio: 1.1, tcpRatio: 0.8 }, { ratio: 0.95, tcpRatio: NaN }, { ratio: 1.0, tcpRatio: 0.97 }];
+  assert.is(medianRound(rounds, () => true, (x) => x.tcpRatio)?.tcpRatio, 0.97, 'a round without TCP left out; of three, the middle');
+  assert.is(medianRound(rounds, () => true)?.ratio, 0.95, 'by the session ratio by default');
+  const gbit = { 'r1 main': 0.25, 'r1 tun': 0.5, 'r2 main': 0.125, 'r2 records': 0.0625, nfcapd: 1, machine: 4, rest: 2 };
+  assert.is(routersCpu(gbit), 0.9375);
+  assert.ok(Number.isNaN(routersCpu(undefined)));
 });
 
 test('a round\'s accounts side by side: off, on, on − off, during the test and until settled', () => {

@@ -264,7 +264,6 @@ test('a data path started again on the same ring names everything again; a new r
   assert.is(again.ring.available(), 0);
 });
 
-test.run();
 
 test('a ring\'s pages are written once, before its first epoch: rows written since are never overwritten (a records thread started again)', () => {
   const ring = new FactRing(FactRing.buffer(2048));
@@ -276,3 +275,5 @@ test('a ring\'s pages are written once, before its first epoch: rows written sin
   assert.is(ring.words[ring.row(0)], 0xabc);
   assert.is(ring.available(), 1);
 });
+
+test.run();

@@ -135,7 +135,6 @@ test('facts about sessions the builder never saw are counted, not recorded', () 
   assert.is(b.counters().unknownSession, 2);
 });
 
-test.run();
 
 test('thousands of open sessions: the table grows with sessions open, ids (UUIDs and texts) found after it, freed slots reused, due order kept', () => {
   const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 60 });
@@ -160,3 +159,21 @@ test('thousands of open sessions: the table grows with sessions open, ids (UUIDs
   assert.equal(b.due(T0 + 70_000 + 3500).map((r) => r.sessionId), Array.from({ length: 500 }, (_, k) => uuid(3000 + k)));
   assert.is(b.counters().unknownSession, 0);
 });
+
+test('room made for open sessions at once (records starting): sessions already open are found and due in order after it, new ones fill it', () => {
+  const b = new SessionRecordBuilder({ router: 'r1', interimIntervalS: 60 });
+  const uuid = (i: number): string => `0f0e0d0c-0b0a-4908-8706-${i.toString(16).padStart(12, '0')}`;
+  for (let i = 0; i < 1500; i++) b.apply(opened({ sessionId: i % 5 === 0 ? `text-${i}` : uuid(i), atMs: T0 + i }));
+  b.reserve(5000);
+  b.reserve(100); // smaller than the table: nothing changes
+  for (let i = 1500; i < 6000; i++) b.apply(opened({ sessionId: uuid(i), atMs: T0 + i, forward: { src: '198.18.1.10', dst: '198.18.3.20', srcPort: i, dstPort: 80, protocol: 17 } }));
+  assert.is(b.counters().open, 6000);
+  const r = b.apply({ kind: 'session.closed', atMs: T0 + 9000, sessionId: 'text-10', reason: 'idle', packets: [1, 1], bytes: [60, 60] });
+  assert.is(r?.startMs, T0 + 10, 'a text id opened before the table was sized');
+  assert.is(b.apply({ kind: 'session.closed', atMs: T0 + 9000, sessionId: uuid(5999), reason: 'idle', packets: [1, 1], bytes: [60, 60] })?.forward.srcPort, 5999);
+  const due = b.due(T0 + 60_000 + 6000).map((x) => x.startMs - T0);
+  assert.equal(due, Array.from({ length: 6000 }, (_, i) => i).filter((i) => i !== 10 && i !== 5999), 'every other session due, in the order they opened');
+  assert.is(b.counters().unknownSession, 0);
+});
+
+test.run();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { CollectorConfig, TelemetrySettings } from '../../../src/model/config.js';
 import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { Store } from '../../../src/store/store.js';
-import { SessionRecords } from '../../../src/telemetry/session-records.js';
+import { OPEN_SESSIONS_AT_START, openSessionsAtStart, SessionRecords } from '../../../src/telemetry/session-records.js';
 import type { SessionFact } from '../../../src/telemetry/record.js';
 import { sessionFacts } from './records.js';
 import { isSvrError } from '../../../src/errors.js';
@@ -152,6 +152,13 @@ test('history off (telemetry.history.enabled false) and no collector: no timer, 
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+
+test('a node\'s records make room at start for its router\'s session capacity, at most OPEN_SESSIONS_AT_START', () => {
+  assert.is(openSessionsAtStart(10_000), 10_000);
+  assert.is(openSessionsAtStart(4_000_000), OPEN_SESSIONS_AT_START);
+  assert.is(openSessionsAtStart(undefined), OPEN_SESSIONS_AT_START, 'the capacity sized from memory');
 });
 
 test.run();
