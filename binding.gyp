@@ -23,6 +23,7 @@
         "native/frame-copy.c",
         "native/packet-socket.c",
         "native/row-memory.c",
+        "native/flow-table.c",
         "native/fwd.c",
         "native/fwd-in.c"
       ],

@@ -9,7 +9,7 @@
  * the mean and the best (least disturbed) batch, ingress / egress. Run: node dist/bench/dataplane.js [--tcp]
  * Unless SVR_NATIVE_FORWARD=0, r1 gets its batch in slots with room (as from a TUN reader), so the marked session's
  * packets are finished natively in place (native/fwd.c); the batch is restored between rounds, outside the timing.
- * With SVR_NATIVE_IN=1 the WAN side's batches are handed over as writable in place (room), so svr-in's marked flows
+ * Unless SVR_NATIVE_IN=0, the WAN side's batches are handed over as writable in place (room), so svr-in's marked flows
  * are finished natively (native/fwd-in.c): each round's WAN batch is the one the other router has just sent.
  */
 import { parseAddress } from '../src/packet/addr.js';
@@ -25,8 +25,8 @@ import { generateKeyPair, type KeyPair } from '../src/crypto/noise.js';
 import { OVERLAP_MS } from '../src/dataplane/path-keys.js';
 import { pathKeyMaterial } from '../src/paths/key-exchange.js';
 
-/** `room` of WAN batches: with SVR_NATIVE_IN=1 they may be written in place (svr-in only shrinks packets). */
-const wanRoom = process.env['SVR_NATIVE_IN'] === '1' ? 1 : 0;
+/** `room` of WAN batches: unless SVR_NATIVE_IN=0 they may be written in place (svr-in only shrinks packets). */
+const wanRoom = process.env['SVR_NATIVE_IN'] !== '0' ? 1 : 0;
 
 /** One handshake between r1 (initiator) and r2 over path 0; its keys installed in both data paths. */
 function exchangeKeys(r1: Dataplane, r2: Dataplane, k1: KeyPair, k2: KeyPair, psk: Uint8Array): void {

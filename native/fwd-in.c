@@ -20,21 +20,19 @@
  *      (svr-in's finish: steady-send.c).
  * Anything unusual (bad tag, replay, metadata, another key, a bad checksum) goes to JS unchanged and its flow loses
  * its mark, so its later packets follow it (order within a flow holds) and JS decides and counts. Same bytes,
- * windows and counters as the JS path (test/unit/router/native-receive.test.ts). One thread: the dataplane's.
+ * windows and counters as the JS path (test/unit/router/native-receive.test.ts). One thread: the dataplane's. The
+ * table (marks, key and cipher slots, the arrays JS hands over) is flow-table.c's, shared with fwd.c.
  * JS:
  *   niCreate(capacityPow2) -> handle; niClear(h); niMark(h, desc, until); niColumns(h, pktsFwd, bytesFwd, pktsRev,
  *   bytesRev, lastSeen, expires, flags, pathRx); niWindows(h, bits, topHi, topLo, fresh, marks); niKey(h, slot, hmac);
  *   niCipher(h, slot, cipher); niReceive(h, data, offsets, lengths, count, ifIndex, now, res, slot) -> native count;
  *   res: [native, rest, dropped, natOff x B, natLen x B, natIf x B, restOff x B, restLen x B] (B = NI_BATCH).
  */
-#include <stdlib.h>
 #include <string.h>
-#include "svr_native.h"
+#include "flow-table.h"
 
 #define NI_BATCH 256
 #define NI_DESC 23
-#define NI_SLOTS 1024
-#define NI_COLS 8
 #define REPLAY 10
 #define COOKIE_LEN 8
 #define BASE_HEADER 12 /* svr-metadata.ts hasCookie: shorter payloads never carry metadata */
@@ -47,24 +45,19 @@
 #define V_NATIVE 1
 #define V_DROP 2
 
-enum { C_PKTS_FWD, C_BYTES_FWD, C_PKTS_REV, C_BYTES_REV, C_LAST_SEEN, C_EXPIRES, C_FLAGS, C_PATH_RX };
-enum { W_BITS, W_TOP_HI, W_TOP_LO, W_FRESH, W_MARKS, W_COUNT };
+/* the arrays JS hands over: niColumns' (the session columns, flow-table.h, and the paths' rx counts) and
+ * niWindows' (the replay pool's) */
+enum { C_PATH_RX = SVR_FT_COLS, W_BITS, W_TOP_HI, W_TOP_LO, W_FRESH, W_MARKS };
 
 static const uint8_t COOKIE[COOKIE_LEN] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf6, 0x67, 0x0c};
 
-/* a flow: its WAN address and port words (big-endian), and interface << 8 | protocol */
 typedef struct {
-  uint32_t w[4];
-} ni_flow;
-
-typedef struct {
-  ni_flow flow;
-  uint32_t used, row, flags, forward, path, timeout;
+  svr_ft_head head; /* flow: the WAN address and port words (big-endian), interface << 8 | protocol */
+  uint32_t row, flags, forward, path, timeout;
   uint32_t key, kid, sender, window, tag_len, timed;
   uint32_t framed, cipher, pkid; /* SF_PAYLOAD; cipher slot and its key id byte (0: plain only) */
   uint8_t lan_src[4], lan_dst[4];
   uint32_t lan_ports, out_ifx;
-  double until;
 } ni_entry;
 
 typedef struct {
@@ -80,20 +73,8 @@ typedef struct {
   uint8_t st[NI_BATCH], ok[NI_BATCH], done[NI_BATCH];
 } ni_work;
 
-typedef struct {
-  void *h;
-  napi_ref ref;
-} ni_handle;
-
-typedef struct {
-  ni_entry *e;
-  ni_work *work;
-  uint32_t mask, count;
-  ni_handle keys[NI_SLOTS], ciphers[NI_SLOTS];
-  napi_ref col_ref[NI_COLS], win_ref[W_COUNT];
-  void *col[NI_COLS], *win[W_COUNT];
-  size_t col_len[NI_COLS], win_len[W_COUNT];
-} ni_table;
+static const svr_ft_kind NI = {"ni", "SVR_ERR_NATIVE_FWD_IN_HANDLE", "not a native receive table (niCreate)",
+                               sizeof(ni_entry), sizeof(ni_work), NI_BATCH};
 
 static uint32_t rd16(const uint8_t *d, uint32_t o) { return ((uint32_t)d[o] << 8) | d[o + 1]; }
 
@@ -108,176 +89,30 @@ static void be_bytes(uint32_t v, uint8_t *out) {
   out[3] = (uint8_t)v;
 }
 
-static uint32_t flow_slot(const ni_flow *f, uint32_t mask) {
-  uint64_t h = 0x243f6a8885a308d3ull;
-  for (int i = 0; i < 4; i++) h = (h ^ f->w[i]) * 0x100000001b3ull;
-  return (uint32_t)(h ^ (h >> 29)) & mask;
-}
-
-/* The entry of flow f, or (insert) the free slot it goes in; NULL when absent (or the table is full). */
-static ni_entry *lookup(ni_table *t, const ni_flow *f, int insert) {
-  uint32_t i = flow_slot(f, t->mask);
-  for (uint32_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
-    ni_entry *e = &t->e[i];
-    if (!e->used) return insert ? e : NULL;
-    if (memcmp(&e->flow, f, sizeof *f) == 0) return e;
-  }
-  return NULL;
-}
-
-static void ni_finalize(napi_env env, void *data, void *hint) {
-  ni_table *t = data;
-  for (int i = 0; i < NI_SLOTS; i++) {
-    svr_unref(env, &t->keys[i].ref);
-    svr_unref(env, &t->ciphers[i].ref);
-  }
-  for (int i = 0; i < NI_COLS; i++) svr_unref(env, &t->col_ref[i]);
-  for (int i = 0; i < W_COUNT; i++) svr_unref(env, &t->win_ref[i]);
-  free(t->work);
-  free(t->e);
-  free(t);
-}
-
-static ni_table *table_arg(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
-  return svr_arg_handle(env, info, argc, argv, "SVR_ERR_NATIVE_FWD_IN_HANDLE", "not a native receive table (niCreate)");
-}
-
-static napi_value ni_create(napi_env env, napi_callback_info info) {
-  napi_value ext;
-  uint32_t cap;
-  if (svr_arg_capacity(env, info, "niCreate", &cap) != 0) return NULL;
-  ni_table *t = calloc(1, sizeof *t);
-  if (t != NULL) {
-    t->e = calloc(cap, sizeof *t->e);
-    t->work = malloc(sizeof *t->work);
-  }
-  if (t == NULL || t->e == NULL || t->work == NULL || napi_create_external(env, t, ni_finalize, NULL, &ext) != napi_ok) {
-    if (t != NULL) {
-      free(t->e);
-      free(t->work);
-    }
-    free(t);
-    svr_throw_errno(env, 12 /* ENOMEM */, "niCreate");
-    return NULL;
-  }
-  t->mask = cap - 1;
-  return ext;
-}
-
-static void forget_all(ni_table *t) {
-  if (t->count > 0) memset(t->e, 0, (size_t)(t->mask + 1) * sizeof *t->e);
-  t->count = 0;
-}
-
-static napi_value ni_clear(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  ni_table *t = table_arg(env, info, &argc, argv);
-  if (t != NULL) forget_all(t);
-  return NULL;
-}
-
 /* desc (u32): ifIndex, protocol, src, dst, ports (the packet's big-endian words), row,
  * flags, forward, path, timeout ms, key slot, key id, sender, window, tag length, time-based, framed, cipher slot,
  * payload key id, LAN source, LAN destination (big-endian words), LAN source port << 16 | destination port, egress
  * interface (native-receive.ts) */
 static napi_value ni_mark(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  ni_table *t = table_arg(env, info, &argc, argv);
-  void *dv;
-  size_t dl;
+  const uint32_t *d;
   double until;
-  if (t == NULL || argc < 3 || svr_arg_typed(env, argv[1], napi_uint32_array, "desc", &dv, &dl) != 0) return NULL;
-  const uint32_t *d = dv;
-  if (dl < NI_DESC || napi_get_value_double(env, argv[2], &until) != napi_ok || d[10] >= NI_SLOTS || d[17] >= NI_SLOTS) {
-    napi_throw_range_error(env, NULL, "niMark(h, desc, until): desc too short or a slot out of range");
+  svr_ft *t = svr_ft_mark_args(env, info, &NI, NI_DESC, &d, &until);
+  if (t == NULL) return NULL;
+  if (d[10] >= SVR_FT_SLOTS || d[17] >= SVR_FT_SLOTS) {
+    napi_throw_range_error(env, NULL, "niMark: a slot is out of range");
     return NULL;
   }
-  if (t->count >= (t->mask + 1) / 2) forget_all(t); /* half full: start over (marks come back with their flows) */
-  ni_flow f = {{d[2], d[3], d[4], (d[0] & 0xffff) << 8 | (d[1] & 0xff)}};
-  ni_entry *e = lookup(t, &f, 1);
+  svr_ft_flow f = {{d[2], d[3], d[4], (d[0] & 0xffff) << 8 | (d[1] & 0xff)}};
+  ni_entry *e = svr_ft_insert(t, &f);
   if (e == NULL) return NULL;
-  if (!e->used) t->count++;
-  *e = (ni_entry){.flow = f, .used = 1, .row = d[5], .flags = d[6], .forward = d[7] != 0, .path = d[8], .timeout = d[9],
-                  .key = d[10], .kid = d[11] & 0xff, .sender = d[12] & 0xff, .window = d[13], .tag_len = d[14],
-                  .timed = d[15] != 0, .framed = d[16] != 0, .cipher = d[17], .pkid = d[18] & 0xff,
-                  .lan_ports = d[21], .out_ifx = d[22], .until = until};
+  *e = (ni_entry){.head = {.flow = f, .used = 1, .until = until}, .row = d[5], .flags = d[6], .forward = d[7] != 0,
+                  .path = d[8], .timeout = d[9], .key = d[10], .kid = d[11] & 0xff, .sender = d[12] & 0xff,
+                  .window = d[13], .tag_len = d[14], .timed = d[15] != 0, .framed = d[16] != 0, .cipher = d[17],
+                  .pkid = d[18] & 0xff, .lan_ports = d[21], .out_ifx = d[22]};
   be_bytes(d[19], e->lan_src);
   be_bytes(d[20], e->lan_dst);
   return NULL;
 }
-
-static napi_value ni_columns(napi_env env, napi_callback_info info) {
-  static const napi_typedarray_type types[NI_COLS] = {napi_uint32_array, napi_float64_array, napi_uint32_array,
-                                                      napi_float64_array, napi_uint32_array, napi_uint32_array,
-                                                      napi_uint16_array, napi_float64_array};
-  size_t argc = 1 + NI_COLS;
-  napi_value argv[1 + NI_COLS];
-  ni_table *t = table_arg(env, info, &argc, argv);
-  if (t == NULL) return NULL;
-  if (argc < 1 + NI_COLS) {
-    napi_throw_type_error(env, NULL, "niColumns(h, pktsFwd, bytesFwd, pktsRev, bytesRev, lastSeen, expires, flags, pathRx)");
-    return NULL;
-  }
-  for (int i = 0; i < NI_COLS; i++) {
-    void *p;
-    size_t n;
-    if (svr_arg_typed(env, argv[1 + i], types[i], "column", &p, &n) != 0) return NULL;
-    svr_unref(env, &t->col_ref[i]);
-    SVR_CHECK(env, napi_create_reference(env, argv[1 + i], 1, &t->col_ref[i]));
-    t->col[i] = p;
-    t->col_len[i] = n;
-  }
-  return NULL;
-}
-
-static napi_value ni_windows(napi_env env, napi_callback_info info) {
-  static const napi_typedarray_type types[W_COUNT] = {napi_uint32_array, napi_uint32_array, napi_uint32_array,
-                                                      napi_uint8_array, napi_uint32_array};
-  size_t argc = 1 + W_COUNT;
-  napi_value argv[1 + W_COUNT];
-  ni_table *t = table_arg(env, info, &argc, argv);
-  if (t == NULL) return NULL;
-  if (argc < 1 + W_COUNT) {
-    napi_throw_type_error(env, NULL, "niWindows(h, bits, topHi, topLo, fresh, marks)");
-    return NULL;
-  }
-  for (int i = 0; i < W_COUNT; i++) {
-    void *p;
-    size_t n;
-    if (svr_arg_typed(env, argv[1 + i], types[i], "window array", &p, &n) != 0) return NULL;
-    svr_unref(env, &t->win_ref[i]);
-    SVR_CHECK(env, napi_create_reference(env, argv[1 + i], 1, &t->win_ref[i]));
-    t->win[i] = p;
-    t->win_len[i] = n;
-  }
-  return NULL;
-}
-
-/* niKey(h, slot, hmac) / niCipher(h, slot, cipher): the handle a mark's slot names (an AES-CBC cipher only). */
-static napi_value set_handle(napi_env env, napi_callback_info info, int hmac) {
-  size_t argc = 3;
-  napi_value argv[3];
-  ni_table *t = table_arg(env, info, &argc, argv);
-  uint32_t slot;
-  if (t == NULL || argc < 3 || svr_arg_u32(env, argv[1], "slot", &slot) != 0) return NULL;
-  void *h = svr_crypto_handle(env, argv[2], hmac);
-  if (h == NULL) return NULL;
-  if (slot >= NI_SLOTS || (!hmac && !svr_crypto_cbc(h))) {
-    napi_throw_range_error(env, NULL, "niKey/niCipher: slot out of range, or not an AES-CBC cipher");
-    return NULL;
-  }
-  ni_handle *x = hmac ? &t->keys[slot] : &t->ciphers[slot];
-  svr_unref(env, &x->ref);
-  SVR_CHECK(env, napi_create_reference(env, argv[2], 1, &x->ref));
-  x->h = h;
-  return NULL;
-}
-
-static napi_value ni_key(napi_env env, napi_callback_info info) { return set_handle(env, info, 1); }
-
-static napi_value ni_cipher(napi_env env, napi_callback_info info) { return set_handle(env, info, 0); }
 
 /* replay-window.ts check, split: whether (hi, lo) would be accepted by window w (0), and recording it (commit). */
 static uint64_t words_ahead(uint32_t th, uint32_t tl, uint32_t hi, uint32_t lo) {
@@ -286,18 +121,18 @@ static uint64_t words_ahead(uint32_t th, uint32_t tl, uint32_t hi, uint32_t lo) 
   return hi - th > 1 ? WINDOW_WORDS : (uint64_t)(lo >> 5) + 0x8000000u - from;
 }
 
-static int window_new(const ni_table *t, uint32_t w, uint32_t hi, uint32_t lo) {
-  const uint32_t *bits = (const uint32_t *)t->win[W_BITS] + (size_t)w * WINDOW_WORDS;
-  uint32_t th = ((const uint32_t *)t->win[W_TOP_HI])[w], tl = ((const uint32_t *)t->win[W_TOP_LO])[w];
+static int window_new(const svr_ft *t, uint32_t w, uint32_t hi, uint32_t lo) {
+  const uint32_t *bits = (const uint32_t *)t->arr[W_BITS] + (size_t)w * WINDOW_WORDS;
+  uint32_t th = ((const uint32_t *)t->arr[W_TOP_HI])[w], tl = ((const uint32_t *)t->arr[W_TOP_LO])[w];
   uint32_t word = bits[(lo >> 5) & (WINDOW_WORDS - 1)], bit = 1u << (lo & 31);
   if (hi > th || (hi == th && lo > tl)) return words_ahead(th, tl, hi, lo) > 0 || (word & bit) == 0; /* moved past: cleared */
   uint64_t behind = hi == th ? (uint64_t)(tl - lo) : th - hi > 1 ? WINDOW_SIZE : (uint64_t)tl + 0x100000000ull - lo;
   return behind < WINDOW_SIZE && (word & bit) == 0;
 }
 
-static void window_record(ni_table *t, uint32_t w, uint32_t hi, uint32_t lo) {
-  uint32_t *bits = (uint32_t *)t->win[W_BITS] + (size_t)w * WINDOW_WORDS;
-  uint32_t *top_hi = t->win[W_TOP_HI], *top_lo = t->win[W_TOP_LO];
+static void window_record(svr_ft *t, uint32_t w, uint32_t hi, uint32_t lo) {
+  uint32_t *bits = (uint32_t *)t->arr[W_BITS] + (size_t)w * WINDOW_WORDS;
+  uint32_t *top_hi = t->arr[W_TOP_HI], *top_lo = t->arr[W_TOP_LO];
   uint32_t th = top_hi[w], tl = top_lo[w];
   if (hi > th || (hi == th && lo > tl)) { /* RFC 6479 §2: slide forward, clearing the words the top moves past */
     uint64_t ahead = words_ahead(th, tl, hi, lo), from = tl >> 5;
@@ -306,8 +141,8 @@ static void window_record(ni_table *t, uint32_t w, uint32_t hi, uint32_t lo) {
       for (uint64_t i = 1; i <= ahead; i++) bits[(from + i) & (WINDOW_WORDS - 1)] = 0;
     top_hi[w] = hi;
     top_lo[w] = lo;
-    if (((size_t)w + 1) * MARK_WORDS <= t->win_len[W_MARKS]) { /* replay-marks.ts top: the worker host's floor */
-      uint32_t *m = (uint32_t *)t->win[W_MARKS] + (size_t)w * MARK_WORDS;
+    if (((size_t)w + 1) * MARK_WORDS <= t->len[W_MARKS]) { /* replay-marks.ts top: the worker host's floor */
+      uint32_t *m = (uint32_t *)t->arr[W_MARKS] + (size_t)w * MARK_WORDS;
       m[4] = hi;
       m[5] = lo;
       m[0] = HAS_TOP;
@@ -316,25 +151,19 @@ static void window_record(ni_table *t, uint32_t w, uint32_t hi, uint32_t lo) {
   bits[(lo >> 5) & (WINDOW_WORDS - 1)] |= 1u << (lo & 31);
 }
 
-static int row_ok(const ni_table *t, uint32_t r, uint32_t path) {
-  for (int i = 0; i < C_PATH_RX; i++)
-    if (r >= t->col_len[i]) return 0;
-  return path < t->col_len[C_PATH_RX];
-}
-
-static int window_ok(const ni_table *t, uint32_t w) {
-  return ((size_t)w + 1) * WINDOW_WORDS <= t->win_len[W_BITS] && w < t->win_len[W_TOP_HI] && w < t->win_len[W_TOP_LO] &&
-         w < t->win_len[W_FRESH] && ((const uint8_t *)t->win[W_FRESH])[w] == 0;
+static int window_ok(const svr_ft *t, uint32_t w) {
+  return ((size_t)w + 1) * WINDOW_WORDS <= t->len[W_BITS] && w < t->len[W_TOP_HI] && w < t->len[W_TOP_LO] &&
+         w < t->len[W_FRESH] && ((const uint8_t *)t->arr[W_FRESH])[w] == 0;
 }
 
 /* Step 1 for one packet d[0, len): everything checked, nothing written. 0: not admitted (an admitted flow's mark is
  * dropped: its later packets follow this one to JS). */
-static int admit(ni_table *t, const uint8_t *d, uint32_t len, uint32_t ifx, double now, ni_pkt *p) {
+static int admit(svr_ft *t, const uint8_t *d, uint32_t len, uint32_t ifx, double now, ni_pkt *p) {
   if (len < 28 || (d[9] != 6 && d[9] != 17)) return 0;
   uint32_t proto = d[9];
-  ni_flow f = {{rd32(d, 12), rd32(d, 16), rd32(d, 20), (ifx & 0xffff) << 8 | proto}};
-  ni_entry *e = lookup(t, &f, 0);
-  if (e == NULL || !(e->until > now)) return 0;
+  svr_ft_flow f = {{rd32(d, 12), rd32(d, 16), rd32(d, 20), (ifx & 0xffff) << 8 | proto}};
+  ni_entry *e = svr_ft_find(t, &f, 0, sizeof(ni_entry));
+  if (e == NULL || !(e->head.until > now)) return 0;
   if (d[0] != 0x45 || rd16(d, 2) != len || (rd16(d, 6) & 0x3fff) != 0 || d[8] <= 1) goto fallback;
   uint32_t payload = 28;
   if (proto == 6 && (len < 40 || (payload = 20 + (uint32_t)(d[32] >> 4) * 4) < 40 || payload > len || (d[33] & TCP_STATE) != 0))
@@ -345,7 +174,7 @@ static int admit(ni_table *t, const uint8_t *d, uint32_t len, uint32_t ifx, doub
   if (len - payload < REPLAY + e->tag_len) goto fallback;
   uint32_t at = len - REPLAY - e->tag_len;
   if (d[at] != e->kid || d[at + 1] != e->sender) goto fallback;
-  if (!row_ok(t, e->row, e->path) || ((const uint16_t *)t->col[C_FLAGS])[e->row] != e->flags || !window_ok(t, e->window))
+  if (!svr_ft_row_ok(t, e->row) || e->path >= t->len[C_PATH_RX] || svr_ft_flags(t, e->row) != e->flags || !window_ok(t, e->window))
     goto fallback;
   void *k = t->keys[e->key].h, *c = t->ciphers[e->cipher].h;
   if (k == NULL || !svr_crypto_live(k)) goto fallback;
@@ -355,12 +184,12 @@ static int admit(ni_table *t, const uint8_t *d, uint32_t len, uint32_t ifx, doub
   *p = (ni_pkt){.e = e, .len = len, .payload = payload, .at = at, .end = at, .framed = framed, .proto = proto};
   return 1;
 fallback:
-  e->until = 0;
+  e->head.until = 0;
   return 0;
 }
 
 /* Step 2: ok[i] = 1 when packet i's tag matches, one call per key and slot kind. */
-static void verify_all(ni_table *t, ni_work *w, uint8_t *data, uint32_t n, int64_t slot) {
+static void verify_all(svr_ft *t, ni_work *w, uint8_t *data, uint32_t n, int64_t slot) {
   memset(w->done, 0, n);
   for (uint32_t i = 0; i < n; i++) {
     if (w->done[i]) continue;
@@ -380,30 +209,26 @@ static void verify_all(ni_table *t, ni_work *w, uint8_t *data, uint32_t n, int64
 }
 
 /* Step 3, in packet order: the flow still marked, the tag, the replay window; then the window and the accounting. */
-static void accept_all(ni_table *t, ni_work *w, const uint8_t *data, uint32_t n, double now) {
+static void accept_all(svr_ft *t, ni_work *w, const uint8_t *data, uint32_t n, double now) {
   for (uint32_t i = 0; i < n; i++) {
     ni_pkt *p = &w->p[i];
     ni_entry *e = p->e;
     const uint8_t *b = data + p->o + p->at + 2;
     uint32_t hi = rd32(b, 0), lo = rd32(b, 4);
     p->verdict = V_REST;
-    if (!(e->until > now) || !w->ok[i] || !window_new(t, e->window, hi, lo)) {
-      e->until = 0;
+    if (!(e->head.until > now) || !w->ok[i] || !window_new(t, e->window, hi, lo)) {
+      e->head.until = 0;
       continue;
     }
     window_record(t, e->window, hi, lo);
-    uint32_t r = e->row;
-    ((uint32_t *)t->col[e->forward ? C_PKTS_FWD : C_PKTS_REV])[r]++;
-    ((double *)t->col[e->forward ? C_BYTES_FWD : C_BYTES_REV])[r] += p->at;
-    ((uint32_t *)t->col[C_LAST_SEEN])[r] = (uint32_t)(uint64_t)now;
-    ((uint32_t *)t->col[C_EXPIRES])[r] = (uint32_t)(uint64_t)(now + e->timeout);
-    ((double *)t->col[C_PATH_RX])[e->path] += 1;
+    svr_ft_account(t, e->row, e->forward, p->at, now, e->timeout);
+    ((double *)t->arr[C_PATH_RX])[e->path] += 1;
     p->verdict = V_NATIVE;
   }
 }
 
 /* Step 4: the AES-CBC payloads [payload, at - 1), one call per cipher; p->end where the plaintext ends. */
-static void open_all(ni_table *t, ni_work *w, uint8_t *data, uint32_t n) {
+static void open_all(svr_ft *t, ni_work *w, uint8_t *data, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     ni_pkt *p = &w->p[i];
     int sealed = p->verdict == V_NATIVE && p->framed && data[p->o + p->at - 1] != 0;
@@ -445,44 +270,26 @@ static void finish(uint8_t *d, const ni_pkt *p) {
 }
 
 static napi_value ni_receive(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9], result;
-  ni_table *t = table_arg(env, info, &argc, argv);
-  void *datav, *offv, *lenv, *resv;
-  size_t dlen, on, ln, rn;
-  uint32_t count, ifx;
-  double now, slotv;
+  svr_ft_batch b;
+  svr_ft *t = svr_ft_batch_args(env, info, &NI, 0, 3, &b);
   if (t == NULL) return NULL;
-  if (argc < 9 || svr_arg_typed(env, argv[1], napi_uint8_array, "data", &datav, &dlen) != 0 ||
-      svr_arg_typed(env, argv[2], napi_uint32_array, "offsets", &offv, &on) != 0 ||
-      svr_arg_typed(env, argv[3], napi_uint32_array, "lengths", &lenv, &ln) != 0 ||
-      svr_arg_u32(env, argv[4], "count", &count) != 0 || svr_arg_u32(env, argv[5], "ifIndex", &ifx) != 0 ||
-      napi_get_value_double(env, argv[6], &now) != napi_ok ||
-      svr_arg_typed(env, argv[7], napi_uint32_array, "res", &resv, &rn) != 0 ||
-      napi_get_value_double(env, argv[8], &slotv) != napi_ok)
-    return NULL;
-  if (count > on || count > ln || count > NI_BATCH || rn < 3 + 5 * NI_BATCH) {
-    napi_throw_range_error(env, NULL, "niReceive: count beyond offsets, lengths or NI_BATCH, or res too short");
-    return NULL;
-  }
-  uint8_t *data = datav;
-  const uint32_t *off = offv, *lens = lenv;
-  uint32_t *res = resv, *nat_off = res + 3, *nat_len = nat_off + NI_BATCH, *nat_if = nat_len + NI_BATCH;
-  uint32_t *rest_off = nat_if + NI_BATCH, *rest_len = rest_off + NI_BATCH;
+  uint8_t *data = b.data;
+  const uint32_t *off = b.off, *lens = b.len;
+  uint32_t *nat_off = b.list[0], *nat_len = b.list[1], *nat_if = b.list[2], *rest_off = b.list[3], *rest_len = b.list[4];
   ni_work *w = t->work;
   uint32_t n = 0;
-  for (uint32_t i = 0; i < count; i++) {
+  for (uint32_t i = 0; i < b.count; i++) {
     w->adm[i] = NI_BATCH;
-    if (t->count > 0 && (size_t)off[i] + lens[i] <= dlen && admit(t, data + off[i], lens[i], ifx, now, &w->p[n])) {
+    if (t->count > 0 && (size_t)off[i] + lens[i] <= b.dlen && admit(t, data + off[i], lens[i], b.ifx, b.now, &w->p[n])) {
       w->p[n].o = off[i];
       w->adm[i] = n++;
     }
   }
-  verify_all(t, w, data, n, slotv >= 0 && slotv <= 4294967295.0 ? (int64_t)slotv : -1);
-  accept_all(t, w, data, n, now);
+  verify_all(t, w, data, n, b.slot);
+  accept_all(t, w, data, n, b.now);
   open_all(t, w, data, n);
   uint32_t nat = 0, rest = 0, dropped = 0;
-  for (uint32_t i = 0; i < count; i++) { /* the packets in their order: finished, dropped, or to JS unchanged */
+  for (uint32_t i = 0; i < b.count; i++) { /* the packets in their order: finished, dropped, or to JS unchanged */
     ni_pkt *p = w->adm[i] < NI_BATCH ? &w->p[w->adm[i]] : NULL;
     if (p != NULL && p->verdict == V_NATIVE) {
       finish(data + p->o, p);
@@ -490,29 +297,25 @@ static napi_value ni_receive(napi_env env, napi_callback_info info) {
       nat_len[nat] = p->end;
       nat_if[nat++] = p->e->out_ifx;
     } else if (p != NULL && p->verdict == V_DROP) {
-      p->e->until = 0;
+      p->e->head.until = 0;
       dropped++;
     } else {
       rest_off[rest] = off[i];
       rest_len[rest++] = lens[i];
     }
   }
-  res[0] = nat;
-  res[1] = rest;
-  res[2] = dropped;
-  SVR_CHECK(env, napi_create_uint32(env, nat, &result));
-  return result;
+  b.res[2] = dropped;
+  return svr_ft_done(env, &b, nat, rest);
 }
 
+static const svr_ft_arrays NI_COLUMNS = {&NI, "niColumns", "niColumns(h, " SVR_FT_COLUMN_NAMES ", pathRx)", 0,
+                                         SVR_FT_COLS + 1, {SVR_FT_COLUMN_TYPES, napi_float64_array}};
+static const svr_ft_arrays NI_WINDOWS = {&NI, "niWindows", "niWindows(h, bits, topHi, topLo, fresh, marks)", W_BITS, 5,
+                                         {napi_uint32_array, napi_uint32_array, napi_uint32_array, napi_uint8_array,
+                                          napi_uint32_array}};
+
 napi_status svr_fwd_in_init(napi_env env, napi_value exports) {
-  static const struct {
-    const char *name;
-    napi_callback fn;
-  } fns[] = {{"niCreate", ni_create}, {"niClear", ni_clear}, {"niMark", ni_mark}, {"niColumns", ni_columns},
-             {"niWindows", ni_windows}, {"niKey", ni_key}, {"niCipher", ni_cipher}, {"niReceive", ni_receive}};
-  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-    napi_status s = svr_export_fn(env, exports, fns[i].name, fns[i].fn, NULL);
-    if (s != napi_ok) return s;
-  }
-  return svr_export_u32(env, exports, "NI_BATCH", NI_BATCH);
+  static const svr_ft_arrays *const sets[] = {&NI_COLUMNS, &NI_WINDOWS};
+  static const svr_ft_fn fns[] = {{"niMark", ni_mark}, {"niReceive", ni_receive}};
+  return svr_ft_export(env, exports, &NI, 1, sets, 2, fns, 2);
 }

@@ -67,7 +67,7 @@ export class DataplaneContext {
   readonly crypto = new PathCrypto();
   /** marked steady flows svr-out hands to native/fwd.c (native-forward.ts; SVR_NATIVE_FORWARD=0: off) */
   readonly nativeForward = new NativeForward();
-  /** marked steady flows svr-in hands to native/fwd-in.c (SVR_NATIVE_IN=1; native-receive.ts) */
+  /** marked steady flows svr-in hands to native/fwd-in.c (native-receive.ts; SVR_NATIVE_IN=0: off) */
   readonly nativeReceive = new NativeReceive();
   /** set when this is one of several data-path workers */
   ownership: Ownership | null = null;

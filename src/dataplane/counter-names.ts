@@ -48,7 +48,7 @@ export const COUNTERS = {
   'tx-packets': { area: 'packets', meaning: 'packets transmitted on any interface' },
   'rx-batches': { area: 'packets', meaning: 'batches of received packets the data path took from its ports (rx-packets / rx-batches: packets per batch; not counting hand-offs between workers)' },
   'native-forwarded': { area: 'packets', meaning: 'packets of marked steady flows svr-out finished natively (docs/performance.md "A native steady path"; SVR_NATIVE_FORWARD=0: none)' },
-  'native-received': { area: 'packets', meaning: 'packets of marked steady flows svr-in finished natively, WAN to LAN (SVR_NATIVE_IN=1; docs/performance.md "A native steady path for svr-in")' },
+  'native-received': { area: 'packets', meaning: 'packets of marked steady flows svr-in finished natively, WAN to LAN (docs/performance.md "A native steady path for svr-in"; SVR_NATIVE_IN=0: none)' },
   'drop-oversize': { area: 'packets', meaning: 'packets longer than a batch slot that found no room in the batch\'s big area (dropped before decoding)' },
   'lan-packets-fragmented': { area: 'packets', meaning: 'datagrams this router reassembled that left a LAN interface as fragments (longer than its mtu; docs/wan.md "Fragmentation")' },
   'lan-fragments-sent': { area: 'packets', meaning: 'fragments sent for lan-packets-fragmented' },

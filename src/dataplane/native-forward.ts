@@ -13,8 +13,8 @@
  * 3. clear() drops every mark; the dataplane calls it on each control change (keys, paths, tables, chains, a
  *    session removed): marks are cheap to make again, and a stale one must never be used.
  */
-import { tryLoadAddon } from '../native/addon.js';
 import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
+import { loadTableAddon, NativeTable, type FlowKey, type Handle } from './native-table.js';
 
 /** How long a mark lasts (ms): at most this late a key switch (the peer keeps old keys for seconds) or a steering decision. */
 export const LEASE_MS = 250;
@@ -22,7 +22,6 @@ const DESC = 19;
 /** native/fwd.c's payload framings */
 export const SEAL_NONE = 0, SEAL_PLAIN = 1, SEAL_CBC = 2;
 
-type Handle = object;
 interface Addon {
   nfCreate(capacity: number): Handle;
   nfClear(h: Handle): void;
@@ -35,12 +34,7 @@ interface Addon {
   NF_BATCH: number;
 }
 
-function load(): Addon | null {
-  const mod = tryLoadAddon();
-  return mod instanceof Error || typeof mod['nfForward'] !== 'function' ? null : (mod as unknown as Addon);
-}
-
-const native = load();
+const native = loadTableAddon<Addon>('nfForward');
 
 /** The session table's columns native/fwd.c accounts in, and its hook for when it replaces them. */
 interface SessionColumns {
@@ -49,8 +43,7 @@ interface SessionColumns {
 }
 
 /** What a mark says about a flow (svr-out fills it). */
-export interface NativeMark {
-  ifIndex: number; protocol: number; src: number; dst: number; ports: number;
+export interface NativeMark extends FlowKey {
   row: number; forward: boolean; wpSrc: number; wpDst: number; localPort: number; peerPort: number;
   outIf: number; mtu: number; path: number; seal: number; service: number; keyIdByte: number; timeoutMs: number;
   /** the path's HMAC is time-based: the tag covers the batch's time slot */
@@ -59,21 +52,8 @@ export interface NativeMark {
   flags: number;
 }
 
-export class NativeForward {
-  readonly on: boolean;
-  /** NF_BATCH */
-  readonly batch: number;
-  private readonly h: Handle | null;
+export class NativeForward extends NativeTable {
   private readonly desc = new Uint32Array(DESC);
-  readonly res: Uint32Array;
-  readonly natOff: Uint32Array;
-  readonly natLen: Uint32Array;
-  readonly natIf: Uint32Array;
-  readonly restOff: Uint32Array;
-  readonly restLen: Uint32Array;
-  private marks = 0;
-  /** how many times clear() was called (svr-out's NativeMarks forgets when it marked rows) */
-  generation = 1;
   /** what each key / cipher slot holds now (path index / service index) */
   private readonly hmacs = new Map<number, { hmac: BatchHmac; counter: Uint32Array }>();
   private readonly ciphers = new Map<number, BatchCipher>();
@@ -81,24 +61,12 @@ export class NativeForward {
   forwarded = 0;
 
   constructor() {
-    this.on = native !== null && process.env['SVR_NATIVE_FORWARD'] !== '0'; // read per data path
-    this.batch = this.on ? native!.NF_BATCH : 0;
-    this.h = this.on ? native!.nfCreate(4096) : null;
-    const b = this.batch;
-    this.res = new Uint32Array(2 + 5 * b);
-    this.natOff = this.res.subarray(2, 2 + b);
-    this.natLen = this.res.subarray(2 + b, 2 + 2 * b);
-    this.natIf = this.res.subarray(2 + 2 * b, 2 + 3 * b);
-    this.restOff = this.res.subarray(2 + 3 * b, 2 + 4 * b);
-    this.restLen = this.res.subarray(2 + 4 * b, 2 + 5 * b);
+    const on = native !== null && process.env['SVR_NATIVE_FORWARD'] !== '0'; // read per data path
+    super(on ? { create: native!.nfCreate, clear: native!.nfClear, batch: native!.NF_BATCH } : null, 2); // res: native, rest
   }
 
-  /** Drops every mark (a control change; svr-in's native marks follow the generation: native-receive.ts). */
-  clear(): void {
-    this.generation = (this.generation + 1) >>> 0;
-    if (this.marks === 0) return;
-    native!.nfClear(this.h!);
-    this.marks = 0;
+  /** clear(): drops every mark (a control change; svr-in's native marks follow its generation: native-receive.ts). */
+  protected override forget(): void {
     this.hmacs.clear();
     this.ciphers.clear();
   }

@@ -1,15 +1,15 @@
 /**
  * svr-in's side of the native steady path (native-receive.ts): whether the packet it just delivered makes its flow
- * native-eligible, and the mark. Called only with SVR_NATIVE_IN=1: capture() at the start of svr-in's pass for a
+ * native-eligible, and the mark. Called only when native receive is on (the addon; not SVR_NATIVE_IN=0): capture() at the start of svr-in's pass for a
  * packet (its WAN words and trailer, before any rewrite), after() when the packet leaves svr-in for the LAN; at most
  * once per flow per half lease.
  */
-import { readU32 } from '../packet/checksum.js';
 import { PROTO_TCP, PROTO_UDP, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../packet/ip.js';
 import { PF_ALT_PATH, PF_AUTH, PF_CONTROL, PF_FALSE_POSITIVE, PF_FEC_RECOVERED, PF_HANDED, PF_HAS_META, PF_NAT_RELAYED, PF_REASSEMBLED, PF_REVERSE, type Batch } from './batch.js';
 import type { DataplaneContext } from './context.js';
 import { LEASE_MS } from './native-forward.js';
 import type { ReceiveMark } from './native-receive.js';
+import { FlowWords } from './native-table.js';
 import { serverSideView } from './nat.js';
 import { RES_DUPLICATE } from '../model/service-arrays.js';
 import { timeoutMs } from './session-ops.js';
@@ -21,12 +21,8 @@ const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
 const UNUSUAL = PF_HANDED | PF_REASSEMBLED | PF_HAS_META | PF_FALSE_POSITIVE | PF_NAT_RELAYED | PF_ALT_PATH | PF_CONTROL | PF_FEC_RECOVERED;
 
 export class NativeMarksIn {
-  /** the captured packet: its WAN words and interface, replay block key id and sender, payload key id (-1: none) */
-  private src = 0;
-  private dst = 0;
-  private ports = 0;
-  private wanPorts = 0;
-  private inIf = 0;
+  /** the captured packet: its WAN flow key, replay block key id and sender, payload key id (-1: none) */
+  private readonly flow = new FlowWords();
   private keyId = 0;
   private sender = 0;
   private payloadKeyId = -1;
@@ -47,11 +43,7 @@ export class NativeMarksIn {
   /** Slot s at svr-in's start (wan-verify stripped its trailer: the replay block starts at pi.end, bytes untouched). */
   capture(b: Batch, s: number, pi: PacketInfo): void {
     const d = b.data;
-    this.src = readU32(d, pi.l3 + 12);
-    this.dst = readU32(d, pi.l3 + 16);
-    this.ports = readU32(d, pi.l4);
-    this.wanPorts = ((pi.srcPort << 16) | pi.dstPort) >>> 0;
-    this.inIf = b.ifIndex[s]!;
+    this.flow.read(b, s, pi);
     this.keyId = d[pi.end]!;
     this.sender = d[pi.end + 1]!;
     this.payloadKeyId = pi.end > pi.payload ? d[pi.end - 1]! : -1;
@@ -76,7 +68,7 @@ export class NativeMarksIn {
     const p = b.path[s]!;
     const path = ctx.tables.paths[p];
     if (path === undefined || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4 || path.peerBehindNat || path.outboundOnly) return;
-    if (isControlPort(this.wanPorts >>> 16) || isControlPort(this.wanPorts & 0xffff)) return;
+    if (isControlPort(this.flow.ports >>> 16) || isControlPort(this.flow.ports & 0xffff)) return;
     const svc = t.service[r]!;
     if ((f & (SF_TRANSFORMED | SF_CLOSING)) !== 0 || t.natRelay[r] === 1 || t.alt.get(r) !== undefined || t.chain[r] !== 0) return;
     if (ctx.chains.incomplete(t.tenant[r]!, svc) || ctx.servicePaths.resiliency[svc] === RES_DUPLICATE || (ctx.fec.groupSize[svc] ?? 0) !== 0 || t.syncing) return;
@@ -92,7 +84,7 @@ export class NativeMarksIn {
     const forward = (b.flags[s]! & PF_REVERSE) === 0;
     const v = serverSideView(t, r, forward, this.side);
     const m = this.m;
-    m.ifIndex = this.inIf; m.protocol = pi.protocol; m.src = this.src; m.dst = this.dst; m.ports = this.ports;
+    this.flow.into(m);
     m.row = r; m.flags = f; m.forward = forward; m.path = p; m.timeoutMs = timeoutMs(ctx, r, f);
     m.keyId = this.keyId; m.sender = this.sender; m.window = w; m.tagLength = path.hmac.tagLength; m.timed = path.hmac.mode === 'time-based';
     m.framed = framed; m.payloadKeyId = cipher === null ? 0 : this.payloadKeyId;

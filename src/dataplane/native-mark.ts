@@ -7,6 +7,7 @@ import { PROTO_TCP, PROTO_UDP, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from
 import { PF_HANDED, PF_REASSEMBLED, type Batch } from './batch.js';
 import type { DataplaneContext } from './context.js';
 import { LEASE_MS, SEAL_CBC, SEAL_NONE, SEAL_PLAIN, type NativeMark } from './native-forward.js';
+import { FlowWords } from './native-table.js';
 import { sealKey } from './payload.js';
 import { keyId } from './path-keys.js';
 import { timeoutMs } from './session-ops.js';
@@ -15,11 +16,8 @@ import { ROLE_INGRESS, SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_NEEDS_META, SF_
 const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
 
 export class NativeMarks {
-  /** the packet's key words before emit rewrote it (capture) */
-  private src = 0;
-  private dst = 0;
-  private ports = 0;
-  private inIf = 0;
+  /** the packet's flow key before emit rewrote it (capture) */
+  private readonly flow = new FlowWords();
   /** per row: when it was last marked (ms), and the NativeForward generation then */
   private at = new Float64Array(1024);
   private gen = new Uint32Array(1024);
@@ -34,13 +32,9 @@ export class NativeMarks {
     return this.ctx.nativeForward.on;
   }
 
-  /** Before emit rewrites slot s: its 5-tuple words and input interface. */
+  /** Before emit rewrites slot s: its flow key. */
   capture(b: Batch, s: number, pi: PacketInfo): void {
-    const d = b.data;
-    this.src = wordAt(d, pi.l3 + 12);
-    this.dst = wordAt(d, pi.l3 + 16);
-    this.ports = wordAt(d, pi.l4);
-    this.inIf = b.ifIndex[s]!;
+    this.flow.read(b, s, pi);
   }
 
   /** After emit queued slot s's tag on path p with ports localPort -> peerPort (no metadata, no false-positive header). */
@@ -74,7 +68,7 @@ export class NativeMarks {
     const k = ctx.crypto.keys.tx(p, now);
     if (k === null) return;
     const m = this.m;
-    m.ifIndex = this.inIf; m.protocol = pi.protocol; m.src = this.src; m.dst = this.dst; m.ports = this.ports;
+    this.flow.into(m);
     m.row = r; m.forward = t.role[r] === ROLE_INGRESS;
     m.wpSrc = ctx.pathLocalWords[p * 4]!; m.wpDst = ctx.pathRemoteWords[p * 4]!;
     m.localPort = localPort; m.peerPort = peerPort;
@@ -96,9 +90,4 @@ export class NativeMarks {
     this.at = a;
     this.gen = g;
   }
-}
-
-/** The u32 native/fwd.c reads at d[o] (memcpy on little-endian x86-64). */
-function wordAt(d: Uint8Array, o: number): number {
-  return (d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24)) >>> 0;
 }

@@ -1,6 +1,7 @@
 /**
  * The native steady path of svr-in (native/fwd-in.c; docs/performance.md "A native steady path for svr-in", issue 19
- * item 5, second slice). Opt-in: SVR_NATIVE_IN=1 (with the addon). Every decision stays in TypeScript:
+ * item 5, second slice). On with the addon; SVR_NATIVE_IN=0 turns it off (read per data path). Every decision stays in
+ * TypeScript:
  * 1. svr-in marks a flow (its WAN 5-tuple and interface) when a packet of it was delivered steady (native-mark-in.ts),
  *    with what that packet used: rx key and replay window, payload key, LAN rewrite, egress, session flags, timeout.
  *    A mark lasts LEASE_MS (native-forward.ts), and no longer than its rx key is accepted.
@@ -12,14 +13,13 @@
  *    generation: the dataplane's clearing hooks), when the path keys changed (installed, retired, a newer key used),
  *    or while HA sync marks are on (they are per packet, in JS).
  */
-import { tryLoadAddon } from '../native/addon.js';
 import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
+import { loadTableAddon, NativeTable, type FlowKey, type Handle } from './native-table.js';
 import type { ReplayWindows } from './replay-window.js';
 
 const DESC = 23;
 const SLOTS = 1024;
 
-type Handle = object;
 interface Addon {
   niCreate(capacity: number): Handle;
   niClear(h: Handle): void;
@@ -33,17 +33,10 @@ interface Addon {
   NI_BATCH: number;
 }
 
-function load(): Addon | null {
-  const mod = tryLoadAddon();
-  return mod instanceof Error || typeof mod['niReceive'] !== 'function' ? null : (mod as unknown as Addon);
-}
-
-const native = load();
+const native = loadTableAddon<Addon>('niReceive');
 
 /** What a mark says about a flow (svr-in fills it). */
-export interface ReceiveMark {
-  /** the WAN packet's interface, protocol, and its address and port words (big-endian) */
-  ifIndex: number; protocol: number; src: number; dst: number; ports: number;
+export interface ReceiveMark extends FlowKey {
   row: number; flags: number; forward: boolean; path: number; timeoutMs: number;
   /** the replay block's key id and sender, the window they name, the path's tag length; time-based: tags cover the slot */
   keyId: number; sender: number; window: number; tagLength: number; timed: boolean;
@@ -63,21 +56,8 @@ export interface ReceiveTable {
 
 const NO_MARKS = new Uint32Array(0);
 
-export class NativeReceive {
-  readonly on: boolean;
-  /** NI_BATCH */
-  readonly batch: number;
-  private readonly h: Handle | null;
+export class NativeReceive extends NativeTable {
   private readonly desc = new Uint32Array(DESC);
-  readonly res: Uint32Array;
-  readonly natOff: Uint32Array;
-  readonly natLen: Uint32Array;
-  readonly natIf: Uint32Array;
-  readonly restOff: Uint32Array;
-  readonly restLen: Uint32Array;
-  private marks = 0;
-  /** bumped by every clear (svr-in's NativeMarksIn forgets when it marked rows) */
-  generation = 1;
   /** the state the marks were made under: svr-out's clearing generation, the path keys' and the flow keys' changes */
   private fwdGen = -1;
   private keyChanges = -1;
@@ -89,21 +69,11 @@ export class NativeReceive {
   private readonly passed: unknown[] = [];
 
   constructor() {
-    this.on = native !== null && process.env['SVR_NATIVE_IN'] === '1'; // read per data path
-    this.batch = this.on ? native!.NI_BATCH : 0;
-    this.h = this.on ? native!.niCreate(4096) : null;
-    const b = this.batch;
-    this.res = new Uint32Array(3 + 5 * b); // native, rest, dropped, then five lists of b (native/fwd-in.c)
-    [this.natOff, this.natLen, this.natIf, this.restOff, this.restLen] = [0, 1, 2, 3, 4].map((k) => this.res.subarray(3 + k * b, 3 + (k + 1) * b)) as
-      [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+    const on = native !== null && process.env['SVR_NATIVE_IN'] !== '0'; // read per data path
+    super(on ? { create: native!.niCreate, clear: native!.niClear, batch: native!.NI_BATCH } : null, 3); // res: native, rest, dropped
   }
 
-  /** Drops every mark. */
-  clear(): void {
-    this.generation = (this.generation + 1) >>> 0;
-    if (this.marks === 0) return;
-    native!.niClear(this.h!);
-    this.marks = 0;
+  protected override forget(): void {
     this.hmacs.clear();
     this.ciphers.clear();
   }

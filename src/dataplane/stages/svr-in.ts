@@ -21,7 +21,7 @@
  * Checksums: verified before bytes are removed, recomputed after; incremental when nothing was removed.
  * 4's rewrite with its length and checksum, for established TCP/UDP packets that shrank, is one native call
  * for the frame after the per-packet pass (steady-receive.ts; SVR_NATIVE_RECEIVE=0: in JS per packet).
- * SVR_NATIVE_IN=1: a steady packet's flow is marked for native/fwd-in.c, which then takes its next packets from
+ * With the addon (SVR_NATIVE_IN=0: never): a steady packet's flow is marked for native/fwd-in.c, which then takes its next packets from
  * the WAN to the LAN before this graph (native-mark-in.ts, native-receive.ts).
  */
 import { fillL4Checksum, setIpLength, verifyL4Checksum } from '../../packet/rewrite.js';
