@@ -2,8 +2,8 @@
  * Where a router's round trip goes, per thread (docs/performance.md "Accounting a round trip"): CPU (schedstat, the
  * scheduler's clock) and sleeps (voluntary context switches: each ends in a wake-up) of every thread of the router
  * processes, grouped by role: `main` (the event loop: control and the in-thread data path), the node's named threads
- * (svr-tun-read, svr-tun-write, the records thread) and `v8` (the other threads of Node: V8's GC and compiler tasks,
- * libuv's pool).
+ * (svr-tun-read, svr-tun-write, the records thread), `v8` (the other threads of Node, all named `node`: V8's GC and
+ * compiler tasks, libuv's pool) and `other` (another program's other threads, e.g. wireguard-go's Go threads).
  */
 import { readFileSync } from 'node:fs';
 import { threadCpu } from './cpu.js';
@@ -22,7 +22,7 @@ export function threadUse(pid: number): Map<string, ThreadUse> {
       const dir = `/proc/${pid}/task/${tid}`;
       const ns = Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]);
       const sleeps = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`${dir}/status`, 'utf8'))?.[1] ?? 0);
-      const group = tid === pid ? 'main' : name.startsWith('svr-') ? name : 'v8';
+      const group = tid === pid ? 'main' : name.startsWith('svr-') ? name : name === 'node' ? 'v8' : 'other';
       const g = out.get(group) ?? { ns: 0, sleeps: 0 };
       g.ns += ns;
       g.sleeps += sleeps;
