@@ -6,4 +6,7 @@
  * - the wall clock (Date.now, read once per batch): time-based HMAC slots only, since they must agree with
  *   the peer's (routers keep their clocks in sync, as SSR's do).
  */
-export const monotonicMs = (): number => performance.timeOrigin + performance.now();
+/** `performance.timeOrigin` of this thread, read once: the getter calls into C++ and allocates a number each time
+ *  (a heap profile of a router during pings: ~0.8 KB per 1,000 batches). */
+const TIME_ORIGIN = performance.timeOrigin;
+export const monotonicMs = (): number => TIME_ORIGIN + performance.now();
