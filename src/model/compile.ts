@@ -22,6 +22,7 @@ import { RouterTables } from './router-tables.js';
 import { buildServiceArrays } from './service-arrays.js';
 import { ServiceFib, type FibEntry, type ServiceFibParts } from './service-fib.js';
 import { Rib, type LearnedRoute } from './rib.js';
+import type { SlicedValue } from '../util/sliced-clone.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
 import { FRAGMENT_ALWAYS, FRAGMENT_NEVER, FRAGMENT_UNLESS_DF, MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
 
@@ -41,6 +42,9 @@ export interface PreparedTables {
   readonly router: string;
   readonly access: AccessTableParts;
   readonly fib: ServiceFibParts;
+  /** the config these tables were made from, in slices over SharedArrayBuffers (util/sliced-clone.ts): each
+   *  data-path worker rebuilds it in turns (worker-main.ts), and the node's thread serializes nothing for them */
+  readonly config?: SlicedValue;
 }
 
 /** A validated config, with the tables prepareTables made for a router in the thread that read it (when it did). */
@@ -166,6 +170,7 @@ function* compileSteps(config: SvrConfig, routerName: string, generation: number
     fib,
     access,
     rib,
+    ...(prepared?.config !== undefined ? { configSlices: prepared.config } : {}),
   });
 }
 
