@@ -30,6 +30,8 @@ const FRAGMENTATION_CODES: Readonly<Record<Fragmentation, number>> = { 'unless-d
 import { endpointName, peerLinks, type PeerLink } from './topology.js';
 import { servicesOf } from './applies-to.js';
 
+export type { SlicedValue } from '../util/sliced-clone.js';
+
 /** IP protocol numbers of the transport protocols a service can name. */
 export const IP_PROTOCOL: Readonly<Record<TransportProtocol, number>> = Object.freeze({ icmp: 1, tcp: 6, udp: 17, icmpv6: 58 });
 
