@@ -88,8 +88,12 @@ export async function reloadWithWorkers(yaml: string, changedYaml: string, worke
     for (let k = 0; k < FEED; k++) stamp(k, 1, 2, 1024 + k);
     feeding = true;
     let fed = out;
+    let held = 0;
     timer = setInterval(() => {
-      if (fed - out > 2 * FEED * workers) return;
+      // held back at most 3 ticks: a packet a worker dropped never comes out, and must not stop the feed
+      if (fed - out > 2 * FEED * workers && ++held <= 3) return;
+      if (held > 3) fed = out;
+      held = 0;
       for (const port of lan) post(port, slab, offs, lens, FEED);
       fed += FEED * workers;
     }, 1);
