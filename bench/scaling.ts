@@ -220,7 +220,7 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
           const t = x?.cores.threads;
           if (t === undefined || units === undefined || !(units > 0)) return '';
           const b = x!.cores.batchesPerSecond;
-          const batches = b === undefined ? '' : `; ${(b / units).toFixed(2)} batches/${unit}, ${(1e6 * x!.cores.r1 / b).toFixed(1)} µs/batch`;
+          const batches = b === undefined ? '' : `; ${(b / units).toPrecision(3)} batches/${unit}, ${(1e6 * x!.cores.r1 / b).toFixed(1)} µs/batch`;
           return `${what} ${(1e6 * x!.cores.r1 / units).toFixed(1)} µs/${unit} (${R1_THREADS.map((g) => `${g} ${(1e6 * t[g] / units).toFixed(1)}`).join(', ')}${batches})`;
         };
         p(`      r1 CPU per unit by thread: ${[per('tcp', run.tcp, run.tcp?.gbps, 'Gbit'), per('udp', run.udp, run.udp === undefined ? undefined : run.udp.kpps * 1000, 'packet'),
