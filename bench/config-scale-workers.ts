@@ -19,7 +19,7 @@ import { parseConfig } from '../src/model/validate.js';
 import { prepareConfigInThread } from '../src/node/config-thread.js';
 import { packBatch, type ChannelBatch } from '../src/workers/channel-port.js';
 import { WorkerHost } from '../src/workers/worker-host.js';
-import { FLOW_PORTS, udpSlab } from './udp-slab.js';
+import { stampFlows, udpSlab } from './udp-slab.js';
 
 export interface WorkersReload {
   workers: number;
@@ -71,10 +71,7 @@ export async function reloadWithWorkers(yaml: string, changedYaml: string, worke
     const t0 = performance.now();
     for (let sent = 0; sent < sessions;) {
       const m = Math.min(BATCH, sessions - sent);
-      for (let k = 0; k < m; k++) {
-        const id = sent + k;
-        stamp(k, 1 + (Math.floor(id / FLOW_PORTS) % 16), 2 + Math.floor(id / (FLOW_PORTS * 16)), 1024 + (id % FLOW_PORTS));
-      }
+      stampFlows(stamp, sent, m);
       post(lan[(sent / BATCH) % workers]!, slab, offs, lens, m);
       sent += m;
       while (sent - out > 64 * BATCH) await new Promise((r) => setTimeout(r, 1));

@@ -22,7 +22,7 @@ import { compileRouter, compileRouterInTurns } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
 import { prepareConfigInThread } from '../src/node/config-thread.js';
 import { Sink } from './inprocess-config.js';
-import { FLOW_PORTS, udpSlab } from './udp-slab.js';
+import { stampFlows, udpSlab } from './udp-slab.js';
 import { reloadWithWorkers, type WorkersReload } from './config-scale-workers.js';
 
 export interface ConfigSize {
@@ -148,10 +148,7 @@ export function fill(dp: Dataplane, n: number, batch: number): number {
   const t0 = performance.now();
   for (let opened = 0; opened < n;) {
     const m = Math.min(batch, n - opened);
-    for (let k = 0; k < m; k++) {
-      const id = opened + k;
-      stamp(k, 1 + (Math.floor(id / FLOW_PORTS) % 16), 2 + Math.floor(id / (FLOW_PORTS * 16)), 1024 + (id % FLOW_PORTS));
-    }
+    stampFlows(stamp, opened, m);
     dp.receive(lan, slab, offs, lens, m);
     opened += m;
   }
