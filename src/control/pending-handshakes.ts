@@ -48,6 +48,7 @@ export class PendingHandshakes {
   /** Starts row's handshake (one of the row already waiting is superseded). */
   add(row: number, gen: number, sessionId: string, since: number, move: EpisodeMove | undefined): void {
     this.resolve(row);
+    while (this.head < this.tail && this.rows[this.head & this.mask] === EMPTY) this.head++; // resolved ones at the head
     if (this.tail - this.head > this.mask) this.grow();
     const s = this.tail & this.mask;
     this.tail++;
@@ -135,10 +136,10 @@ export class PendingHandshakes {
     this.index[hole] = 0;
   }
 
-  /** Twice the slots, the live entries moved to the start in their order. */
+  /** The live entries moved to the start in their order, in twice the slots when they fill half. */
   private grow(): void {
     const old = { rows: this.rows, gens: this.gens, since: this.since, ids: this.ids, moves: this.moves, mask: this.mask, head: this.head, tail: this.tail };
-    const slots = (this.mask + 1) * 2;
+    const slots = (this.mask + 1) * (this.size * 2 > this.mask ? 2 : 1);
     this.mask = slots - 1;
     this.rows = new Int32Array(slots);
     this.gens = new Uint32Array(slots);
