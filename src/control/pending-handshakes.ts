@@ -21,20 +21,25 @@ const EMPTY = -1;
 export class PendingHandshakes {
   /** live entries */
   size = 0;
-  private mask: number;
-  private rows: Int32Array;
-  private gens: Uint32Array;
-  private since: Float64Array;
-  private ids: (string | undefined)[];
-  private moves: (EpisodeMove | undefined)[];
+  private mask = 0;
+  private rows!: Int32Array;
+  private gens!: Uint32Array;
+  private since!: Float64Array;
+  private ids!: (string | undefined)[];
+  private moves!: (EpisodeMove | undefined)[];
   /** ring positions (slot = position & mask): [head, tail) holds live and resolved (row EMPTY) entries */
   private head = 0;
   private tail = 0;
   /** row -> slot + 1 (0: empty), twice the ring's slots */
-  private index: Int32Array;
-  private shift: number;
+  private index!: Int32Array;
+  private shift = 0;
 
   constructor(slots = 1024) {
+    this.make(slots);
+  }
+
+  /** Empty columns of `slots` slots (a power of 2). */
+  private make(slots: number): void {
     this.mask = slots - 1;
     this.rows = new Int32Array(slots);
     this.gens = new Uint32Array(slots);
@@ -43,6 +48,7 @@ export class PendingHandshakes {
     this.moves = new Array<EpisodeMove | undefined>(slots).fill(undefined);
     this.index = new Int32Array(slots * 2);
     this.shift = 32 - Math.log2(slots * 2);
+    this.head = this.tail = this.size = 0;
   }
 
   /** Starts row's handshake (one of the row already waiting is superseded). */
@@ -139,16 +145,7 @@ export class PendingHandshakes {
   /** The live entries moved to the start in their order, in twice the slots when they fill half. */
   private grow(): void {
     const old = { rows: this.rows, gens: this.gens, since: this.since, ids: this.ids, moves: this.moves, mask: this.mask, head: this.head, tail: this.tail };
-    const slots = (this.mask + 1) * (this.size * 2 > this.mask ? 2 : 1);
-    this.mask = slots - 1;
-    this.rows = new Int32Array(slots);
-    this.gens = new Uint32Array(slots);
-    this.since = new Float64Array(slots);
-    this.ids = new Array<string | undefined>(slots).fill(undefined);
-    this.moves = new Array<EpisodeMove | undefined>(slots).fill(undefined);
-    this.index = new Int32Array(slots * 2);
-    this.shift = 32 - Math.log2(slots * 2);
-    this.head = this.tail = this.size = 0;
+    this.make((this.mask + 1) * (this.size * 2 > this.mask ? 2 : 1));
     for (let p = old.head; p < old.tail; p++) {
       const s = p & old.mask;
       if (old.rows[s] !== EMPTY) this.add(old.rows[s]!, old.gens[s]!, old.ids[s]!, old.since[s]!, old.moves[s]);
