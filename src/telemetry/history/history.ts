@@ -17,10 +17,12 @@
  * a filter per block, the id keys removed. One of format 1 (a key and a JSON value per record, before
  * 2026-12-05) is not read: at open its keys are removed and its records counted as lost at open (lostAtOpen,
  * lostTotal).
- * Crash accounting: `m/accepted` (records put) is written ahead every `markerMs` and with each batch,
+ * Crash accounting: `m/accepted` (records put) is written ahead within `markerMs` of a put and with each batch,
  * `m/written` with each batch; at the next open, accepted - written is the loss of the crash, counted
  * (lostAtOpen, lostTotal). A SIGKILL loses what was pending (at most flushMs plus one write); records
- * put in the last `markerMs` before it are lost without being counted.
+ * put in the last `markerMs` before it are lost without being counted. Both timers are armed by a put, not
+ * periodic: a history nothing is put into never wakes its thread for them (the records thread during a long
+ * TCP transfer, vis15).
  * Retention: every `retentionMs` the oldest blocks go, each in one batch of the index and then a delete in
  * the blocks' database, while they are older than `maxAgeMs` or the history is larger than `maxBytes` (keys
  * and values as written; on disk LevelDB compresses them); at most `retentionBatchesPerStep` per step, the
@@ -148,7 +150,9 @@ export class SessionHistory {
   /** batches are written one after the other */
   private flushing: Promise<void> = Promise.resolve();
   private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, busyMs: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
-  private timers: NodeJS.Timeout[] = [];
+  /** the pending write's and the marker's one-shot timers, armed by put() */
+  private flushTimer: NodeJS.Timeout | undefined;
+  private markerTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** records of a format-1 history removed at open */
@@ -199,7 +203,7 @@ export class SessionHistory {
       if (h.readable()) await h.loadFilters();
       if (opts.readOnly !== true) {
         await h.countLoss();
-        h.startTimers();
+        h.startRetention();
       }
     } catch (e) {
       await blocks.close();
@@ -233,7 +237,23 @@ export class SessionHistory {
     this.pendingRows++;
     this.meta.accepted++;
     if (this.pendingRows === (this.opts.flushRecords ?? 5000)) void this.flush();
+    this.flushTimer ??= this.oneShot(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, this.opts.flushMs ?? 250);
+    this.markerTimer ??= this.oneShot(() => {
+      this.markerTimer = undefined;
+      void this.marker();
+    }, this.opts.markerMs ?? 50);
     return true;
+  }
+
+  private oneShot(fn: () => void, ms: number): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      if (!this.closed) fn();
+    }, ms);
+    t.unref();
+    return t;
   }
 
   /** Writes what is pending (one batch after the ones already going); resolves when it is on disk. */
@@ -348,7 +368,8 @@ export class SessionHistory {
   /** Writes what is pending, stops the timers. The Store stays open (it is the node's). */
   async close(): Promise<void> {
     if (this.closed) return;
-    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.markerTimer);
     clearTimeout(this.retentionTimer);
     if (this.opts.readOnly !== true) {
       await this.flush();
@@ -435,11 +456,7 @@ export class SessionHistory {
     await this.write(['lostAtOpen', 'lostTotal', 'accepted'].map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k as keyof Meta]) })));
   }
 
-  private startTimers(): void {
-    const flush = setInterval(() => void this.flush(), this.opts.flushMs ?? 250);
-    const marker = setInterval(() => void this.marker(), this.opts.markerMs ?? 50);
-    this.timers = [flush, marker];
-    for (const t of this.timers) t.unref();
+  private startRetention(): void {
     const retention = async (): Promise<void> => {
       let again = false;
       try {
