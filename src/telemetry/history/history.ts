@@ -26,7 +26,8 @@
  * Retention: every `retentionMs` the oldest blocks go, each in one batch of the index and then a delete in
  * the blocks' database, while they are older than `maxAgeMs` or the history is larger than `maxBytes` (keys
  * and values as written; on disk LevelDB compresses them); at most `retentionBatchesPerStep` per step, the
- * next step sooner while over.
+ * next step sooner while over. A step that removed nothing notes until when the oldest block stays (its
+ * newest record's end plus maxAgeMs); the steps before then read nothing while the size is within maxBytes.
  */
 import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError } from '../../errors.js';
@@ -159,6 +160,11 @@ export class SessionHistory {
   private formatLost = 0;
   private maxAgeMs: number;
   private maxBytes: number;
+  /** after a retention step that retired nothing: the oldest block stays until then (by age) while the size is within
+   *  maxBytes, so steps before it read nothing (a LevelDB iterator a second was most of an idle records thread's CPU) */
+  private keepUntilMs = 0;
+  /** the step found no block: the next looks again once blocks were written (meta.seq past this) */
+  private emptyAtSeq = -1;
   private readonly now: () => number;
   private readonly reader: HistoryReader;
   /** every block's id filter */
@@ -216,6 +222,8 @@ export class SessionHistory {
   setRetention(r: Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'>): void {
     if (r.maxAgeMs !== undefined) this.maxAgeMs = r.maxAgeMs;
     if (r.maxBytes !== undefined) this.maxBytes = r.maxBytes;
+    this.keepUntilMs = 0;
+    this.emptyAtSeq = -1;
   }
 
   /** Queues a record for the next batch; never waits. False when refused (read-only, closed or full). */
@@ -332,6 +340,7 @@ export class SessionHistory {
   async retire(): Promise<number> {
     const limit = this.opts.retentionBatchesPerStep ?? 8;
     let n = 0;
+    if (this.meta.bytes <= this.maxBytes && (this.now() < this.keepUntilMs || this.emptyAtSeq === this.meta.seq)) return 0;
     const oldest: [string, Manifest][] = [];
     for await (const [k, v] of this.db.iterator({ gte: 'b/', lt: 'b0', limit })) oldest.push([k, decodeManifest(v)]);
     for (const [key, m] of oldest) {
@@ -362,6 +371,9 @@ export class SessionHistory {
       this.c.retiredRecords += m.rows;
       n++;
     }
+    // blocks go oldest first: while the first stays (nothing went), none goes by age before it would
+    this.emptyAtSeq = oldest.length === 0 ? this.meta.seq : -1;
+    this.keepUntilMs = n === 0 && oldest.length > 0 ? oldest[0]![1].maxEnd + this.maxAgeMs + 1 : 0;
     return n;
   }
 
