@@ -11,7 +11,8 @@
  *    worker marks) and accounts the session's columns itself: one thread, so a change in JS lands between batches.
  * 3. Marks follow control: prepare() drops them all when svr-out's marks were cleared since (NativeForward's
  *    generation: the dataplane's clearing hooks), or when the path keys changed (installed, retired, a newer key used).
- *    A router pair's active node marks rows for HA sync per packet: native/fwd-in.c does it in the table's sync arrays.
+ *    A router pair's active node marks rows for HA sync per packet: native/fwd-in.c does it in the table's sync arrays
+ *    (SVR_NATIVE_SYNC=0, A/B: no marks while the table syncs).
  */
 import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
 import { loadTableAddon, NativeTable, type FlowKey, type Handle } from './native-table.js';
@@ -51,6 +52,7 @@ export interface ReceiveMark extends FlowKey {
 export interface ReceiveTable {
   pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array; flags: Uint16Array;
   syncRows: Float64Array; syncDirty: Int32Array; readonly syncTop: Int32Array;
+  readonly syncing: boolean;
   readonly keyChanges: number;
 }
 
@@ -84,12 +86,14 @@ export class NativeReceive extends NativeTable {
    * HA sync arrays and replay window arrays when they were replaced. True when some flow may be marked.
    */
   prepare(fwdGeneration: number, keyChanges: number, t: ReceiveTable, pathRx: Float64Array, w: ReplayWindows): boolean {
-    if (fwdGeneration !== this.fwdGen || keyChanges !== this.keyChanges || t.keyChanges !== this.flowChanges) {
+    const off = t.syncing && !this.syncAware; // SVR_NATIVE_SYNC=0
+    if (fwdGeneration !== this.fwdGen || keyChanges !== this.keyChanges || t.keyChanges !== this.flowChanges || off) {
       this.clear();
       this.fwdGen = fwdGeneration;
       this.keyChanges = keyChanges;
       this.flowChanges = t.keyChanges;
     }
+    if (off) return false;
     const p = this.passed;
     if (p[0] !== t.pktsFwd || p[1] !== t.bytesFwd || p[2] !== t.pktsRev || p[3] !== t.bytesRev || p[4] !== t.lastSeen || p[5] !== t.expires || p[6] !== t.flags ||
       p[7] !== t.syncRows || p[8] !== t.syncDirty || p[9] !== t.syncTop || p[10] !== pathRx) {
