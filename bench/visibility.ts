@@ -12,7 +12,8 @@
  * Each run: a WARM_UP_SECONDS session test (not measured: a node that has run a while has its code compiled)
  * until its sessions ended and records were written, one TCP run (iperf3, one stream, the plan's length: the
  * first run after a restart was the slowest of three, records on or off) with each router's CPU by thread
- * group, then new UDP sessions/s with the drop counters that moved, and
+ * group (and by thread-sched.ts group: CPU ms per Gbit on the scheduler's clock, wake-ups per second; their
+ * medians over the rounds, off and on, printed as a table), then new UDP sessions/s with the drop counters that moved, and
  * where the CPU went (cpu.ts ThreadGroup), in µs per session r1 created: each router's main thread, records
  * thread, TUN threads, V8's platform threads (GC and compiler helpers) and the other threads (libuv's pool
  * running LevelDB's calls, LevelDB's compaction), both nfcapd, and the whole machine (/proc/stat: the client,
@@ -40,6 +41,8 @@ import type { Plan } from './plan.js';
 import type { SessionRate, TcpResult } from './results.js';
 import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
+import { median } from './stats.js';
+import { threadUse, type ThreadUse } from './thread-sched.js';
 import { NS } from './topology.js';
 import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
 import { formatSpread, pacedCostRatio, pacedProcessUs, roundProblems } from './round-check.js';
@@ -102,6 +105,8 @@ export interface VisibilityRun {
   tcp?: TcpResult;
   /** each router's CPU during the TCP run by thread group (and nfcapd, the machine), CPU seconds per Gbit moved */
   tcpCpu?: CpuAccount;
+  /** each router's threads during the TCP run (thread-sched.ts groups, `r1 svr-records`...): CPU ms per Gbit (the scheduler's clock) and wake-ups per second */
+  tcpThreads?: Record<string, { msPerGbit: number; wakeupsPerS: number }>;
   sessions?: SessionRate;
   /** drop counters of r1 and r2 that moved during the run */
   drops?: Record<string, number>;
@@ -289,11 +294,15 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     await step(`${label} tcp`, async () => {
       const pids = svr.routerProcs().map((p) => p.pid);
       const a = snapshot(pids);
+      const uses = pids.map((pid) => threadUse(pid));
+      const t0 = performance.now();
       run.tcp = await measureTcp(svr, tcpPlan, progress);
       const gbit = run.tcp.gbps.median * plan.tcpSeconds;
       if (!(gbit > 0)) return;
       run.tcpCpu = Object.fromEntries(Object.entries(cpuAccount(pids, a, snapshot(pids))).map(([k, v]) => [k, v / gbit]));
+      run.tcpThreads = threadsPerGbit(uses, pids.map((pid) => threadUse(pid)), gbit, (performance.now() - t0) / 1000);
       progress(`    CPU s per Gbit (${label}): ${formatAccount(run.tcpCpu, 3)}`);
+      progress(`    threads (${label}), CPU ms per Gbit and wake-ups/s: ${formatThreads(run.tcpThreads)}`);
     });
     // r1's stats every 200 ms in both runs (equal terms); the history's figures from them when records are on
     const samples: Stats[] = [await sample(svr)];
@@ -401,6 +410,8 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     if (midTcp !== undefined) {
       res.tcpRatio = midTcp.tcpRatio;
       progress(`    on / off, TCP, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => (r.tcpRatio ?? NaN).toFixed(3)).join(', ')}; median ${res.tcpRatio!.toFixed(3)}; the routers' CPU per Gbit on / off: ${formatSpread(res.rounds!.map((r) => r.tcpCpuRatio ?? NaN))}`);
+      const table = threadRows(res.rounds!);
+      if (table.length > 0) progress(`    the routers' threads during TCP, medians of the rounds:\n${table.map((l) => `      ${l}`).join('\n')}`);
     }
     const mid = medianRound(res.rounds!, cleanRound);
     // TCP is the median TCP round's, the rest the median session round's
@@ -418,6 +429,33 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     progress(`    history: ${h.written} records written (over ${h.writeSpanSeconds.toFixed(1)} s as sessions idled out) at ${Math.round(h.writtenPerSecond)} per second of its busy time, while r1 created ${Math.round(h.createdPerSecond)} sessions/s; pending at end ${h.pendingAtEnd}, dropped ${h.historyDropped}; IPFIX exported ${h.ipfixExported}, dropped ${h.ipfixDropped}${h.collectorFlows !== undefined ? `; over all rounds both routers exported ${h.exportedAllRounds} and nfcapd counted ${h.collectorFlows} flows` : ''}`);
   }
   return res;
+}
+
+/** The routers' thread groups between two threadUse() snapshots (one per router, ROUTERS' order): CPU ms per Gbit and wake-ups per second. */
+export function threadsPerGbit(before: readonly Map<string, ThreadUse>[], after: readonly Map<string, ThreadUse>[], gbit: number, seconds: number): Record<string, { msPerGbit: number; wakeupsPerS: number }> {
+  const out: Record<string, { msPerGbit: number; wakeupsPerS: number }> = {};
+  after.forEach((a, k) => {
+    for (const [group, u] of a) {
+      const b = before[k]?.get(group) ?? { ns: 0, sleeps: 0 };
+      out[`${ROUTERS[k]} ${group}`] = { msPerGbit: (u.ns - b.ns) / 1e6 / gbit, wakeupsPerS: (u.sleeps - b.sleeps) / seconds };
+    }
+  });
+  return out;
+}
+
+const formatThreads = (t: Record<string, { msPerGbit: number; wakeupsPerS: number }>): string =>
+  Object.entries(t).map(([g, u]) => `${g} ${u.msPerGbit.toFixed(1)} ms ${Math.round(u.wakeupsPerS)}/s`).join(', ');
+
+/** Markdown rows: each router thread group's CPU ms per Gbit and wake-ups per second during TCP, off and on, medians of the rounds. */
+export function threadRows(rounds: readonly VisibilityRound[]): string[] {
+  const groups = [...new Set(rounds.flatMap((r) => [...Object.keys(r.off.tcpThreads ?? {}), ...Object.keys(r.on.tcpThreads ?? {})]))].sort();
+  if (groups.length === 0) return [];
+  const cell = (side: 'off' | 'on', g: string, f: 'msPerGbit' | 'wakeupsPerS'): string => {
+    const m = median(rounds.filter((r) => r[side].tcpThreads !== undefined).map((r) => r[side].tcpThreads![g]?.[f] ?? 0));
+    return Number.isFinite(m) ? m.toFixed(f === 'msPerGbit' ? 1 : 0) : '–';
+  };
+  return ['| thread group | CPU ms per Gbit: off | on | wake-ups/s: off | on |', '|---|---|---|---|---|',
+    ...groups.map((g) => `| ${g} | ${cell('off', g, 'msPerGbit')} | ${cell('on', g, 'msPerGbit')} | ${cell('off', g, 'wakeupsPerS')} | ${cell('on', g, 'wakeupsPerS')} |`)];
 }
 
 /** A round nothing disturbed (round-check.ts: failed sessions, different windows, a paced test that did not hold). */

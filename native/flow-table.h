@@ -73,12 +73,20 @@ typedef struct {
   uint32_t *list[SVR_FT_LISTS]; /* res after its `head` words: natOff, natLen, natIf, restOff, restLen */
 } svr_ft_batch;
 
-/* The session table's columns both directions account in (session-table.ts): arr[0, SVR_FT_COLS). */
-enum { SVR_FT_PKTS_FWD, SVR_FT_BYTES_FWD, SVR_FT_PKTS_REV, SVR_FT_BYTES_REV, SVR_FT_LAST_SEEN, SVR_FT_EXPIRES, SVR_FT_FLAGS, SVR_FT_COLS };
-#define SVR_FT_COLUMN_NAMES "pktsFwd, bytesFwd, pktsRev, bytesRev, lastSeen, expires, flags"
+/* The session table's columns both directions account in (session-table.ts): arr[0, SVR_FT_COLS); then its HA sync
+ * arrays (syncRows, syncDirty, syncTop: empty until control first collects), arr[SVR_FT_COLS, SVR_FT_SHARED). A
+ * direction's own arrays start at SVR_FT_SHARED. */
+enum {
+  SVR_FT_PKTS_FWD, SVR_FT_BYTES_FWD, SVR_FT_PKTS_REV, SVR_FT_BYTES_REV, SVR_FT_LAST_SEEN, SVR_FT_EXPIRES, SVR_FT_FLAGS, SVR_FT_COLS,
+  SVR_FT_SYNC_ROWS = SVR_FT_COLS, SVR_FT_SYNC_DIRTY, SVR_FT_SYNC_TOP, SVR_FT_SHARED
+};
+#define SVR_FT_COLUMN_NAMES "pktsFwd, bytesFwd, pktsRev, bytesRev, lastSeen, expires, flags, syncRows, syncDirty, syncTop"
 #define SVR_FT_COLUMN_TYPES                                                                                       \
   napi_uint32_array, napi_float64_array, napi_uint32_array, napi_float64_array, napi_uint32_array, napi_uint32_array, \
-      napi_uint16_array
+      napi_uint16_array, napi_float64_array, napi_int32_array, napi_int32_array
+/* session-table.ts: SYNC_WORDS (a row's sync state: mark, expiry and flags the partner has, padding), SYNC_EXPIRY_MS */
+#define SVR_FT_SYNC_WORDS 4
+#define SVR_FT_SYNC_EXPIRY_MS 60000
 
 /* Whether session row r is within every column JS handed over. */
 static inline int svr_ft_row_ok(const svr_ft *t, uint32_t r) {
@@ -87,16 +95,33 @@ static inline int svr_ft_row_ok(const svr_ft *t, uint32_t r) {
   return 1;
 }
 
-/* session-ops.ts accountPacket for a row within the columns: its packets, bytes, last seen and expiry. */
+/* The session's flags column at row r (within the columns). */
+static inline uint16_t svr_ft_flags(const svr_ft *t, uint32_t r) { return ((const uint16_t *)t->arr[SVR_FT_FLAGS])[r]; }
+
+/* session-table.ts checkSync (a router pair's active node; syncRows empty: not syncing): row r not marked is marked
+ * (at `now`, appended to syncDirty, syncTop[0] its length, shared with JS) when its flags differ from the partner's
+ * or its expiry moved SYNC_EXPIRY_MS from the one sent. Two compares per packet, as in JS. */
+static inline void svr_ft_check_sync(svr_ft *t, uint32_t r, double now) {
+  if ((size_t)(r + 1) * SVR_FT_SYNC_WORDS > t->len[SVR_FT_SYNC_ROWS] || t->len[SVR_FT_SYNC_TOP] == 0) return;
+  double *s = (double *)t->arr[SVR_FT_SYNC_ROWS] + (size_t)r * SVR_FT_SYNC_WORDS;
+  if (s[0] >= 0) return;
+  int32_t moved = (int32_t)(((const uint32_t *)t->arr[SVR_FT_EXPIRES])[r] - (uint32_t)(int64_t)s[1]);
+  if ((double)svr_ft_flags(t, r) == s[2] && moved < SVR_FT_SYNC_EXPIRY_MS && moved > -SVR_FT_SYNC_EXPIRY_MS) return;
+  int32_t *top = t->arr[SVR_FT_SYNC_TOP];
+  if (top[0] < 0 || (size_t)top[0] >= t->len[SVR_FT_SYNC_DIRTY]) return; /* cannot happen: a row is listed once */
+  s[0] = now;
+  ((int32_t *)t->arr[SVR_FT_SYNC_DIRTY])[top[0]++] = (int32_t)r;
+}
+
+/* session-ops.ts accountPacket for a row within the columns: its packets, bytes, last seen and expiry, and the HA
+ * sync check. */
 static inline void svr_ft_account(svr_ft *t, uint32_t r, int forward, double bytes, double now, uint32_t timeout) {
   ((uint32_t *)t->arr[forward ? SVR_FT_PKTS_FWD : SVR_FT_PKTS_REV])[r]++;
   ((double *)t->arr[forward ? SVR_FT_BYTES_FWD : SVR_FT_BYTES_REV])[r] += bytes;
   ((uint32_t *)t->arr[SVR_FT_LAST_SEEN])[r] = (uint32_t)(uint64_t)now;
   ((uint32_t *)t->arr[SVR_FT_EXPIRES])[r] = (uint32_t)(uint64_t)(now + timeout);
+  svr_ft_check_sync(t, r, now);
 }
-
-/* The session's flags column at row r (within the columns). */
-static inline uint16_t svr_ft_flags(const svr_ft *t, uint32_t r) { return ((const uint16_t *)t->arr[SVR_FT_FLAGS])[r]; }
 
 static inline uint32_t svr_ft_hash(const svr_ft_flow *f) {
   uint32_t h = f->w[0] * 0x9e3779b1u ^ f->w[1];

@@ -11,8 +11,8 @@
  *      cipher, and its L4 checksum verifies (svr-in verifies before bytes are removed);
  *   2. the tags, one call per key (16 lanes; sign.ts verifyPacket, time-based: the slot and its neighbours);
  *   3. in packet order: the replay window (replay-window.ts, RFC 6479) checked, then moved (the JS pool's own
- *      arrays, and its worker marks); the session's packets, bytes, last-seen, expiry and the path's rx count
- *      (session-lookup accountPacket, wan-verify pathRx);
+ *      arrays, and its worker marks); the session's packets, bytes, last-seen, expiry, HA sync mark and the path's rx
+ *      count (session-lookup accountPacket, wan-verify pathRx);
  *   4. the AES-CBC payloads, one call per cipher (payload.ts openPayload); one that does not decrypt is dropped here
  *      and counted by the caller ('drop-bad-payload', as svr-in does after the session counted it);
  *   5. TTL - 1, the trailer off, the LAN 5-tuple, IP length and checksums: incremental when nothing else shrank
@@ -24,7 +24,7 @@
  * table (marks, key and cipher slots, the arrays JS hands over) is flow-table.c's, shared with fwd.c.
  * JS:
  *   niCreate(capacityPow2) -> handle; niClear(h); niMark(h, desc, until); niColumns(h, pktsFwd, bytesFwd, pktsRev,
- *   bytesRev, lastSeen, expires, flags, pathRx); niWindows(h, bits, topHi, topLo, fresh, marks); niKey(h, slot, hmac);
+ *   bytesRev, lastSeen, expires, flags, syncRows, syncDirty, syncTop, pathRx); niWindows(h, bits, topHi, topLo, fresh, marks); niKey(h, slot, hmac);
  *   niCipher(h, slot, cipher); niReceive(h, data, offsets, lengths, count, ifIndex, now, res, slot) -> native count;
  *   res: [native, rest, dropped, natOff x B, natLen x B, natIf x B, restOff x B, restLen x B] (B = NI_BATCH).
  */
@@ -45,9 +45,10 @@
 #define V_NATIVE 1
 #define V_DROP 2
 
-/* the arrays JS hands over: niColumns' (the session columns, flow-table.h, and the paths' rx counts) and
- * niWindows' (the replay pool's) */
-enum { C_PATH_RX = SVR_FT_COLS, W_BITS, W_TOP_HI, W_TOP_LO, W_FRESH, W_MARKS };
+/* the arrays JS hands over: niColumns' (the session columns and HA sync arrays, flow-table.h, and the paths' rx
+ * counts) and niWindows' (the replay pool's) */
+enum { C_PATH_RX = SVR_FT_SHARED, W_BITS, W_TOP_HI, W_TOP_LO, W_FRESH, W_MARKS, W_END };
+_Static_assert(W_END <= SVR_FT_ARRAYS, "fwd-in.c's arrays fit the table's");
 
 static const uint8_t COOKIE[COOKIE_LEN] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf6, 0x67, 0x0c};
 
@@ -309,7 +310,7 @@ static napi_value ni_receive(napi_env env, napi_callback_info info) {
 }
 
 static const svr_ft_arrays NI_COLUMNS = {&NI, "niColumns", "niColumns(h, " SVR_FT_COLUMN_NAMES ", pathRx)", 0,
-                                         SVR_FT_COLS + 1, {SVR_FT_COLUMN_TYPES, napi_float64_array}};
+                                         SVR_FT_SHARED + 1, {SVR_FT_COLUMN_TYPES, napi_float64_array}};
 static const svr_ft_arrays NI_WINDOWS = {&NI, "niWindows", "niWindows(h, bits, topHi, topLo, fresh, marks)", W_BITS, 5,
                                          {napi_uint32_array, napi_uint32_array, napi_uint32_array, napi_uint8_array,
                                           napi_uint32_array}};

@@ -9,7 +9,7 @@
  *   plaintext L4 checksum verified first; replay block with the path key's next counter (the TxKey's own
  *   counter words: JS and this file advance the same memory, one thread); the HMAC tag; the waypoint
  *   addresses/ports, L4 checksum and IP length (steady-send.c); the session's packets, bytes, last-seen and
- *   expiry columns. Any other packet, or one that does not fit (room, path MTU, a bad checksum, a payload that
+ *   expiry columns, and its HA sync mark (a pair's active node, flow-table.h). Any other packet, or one that does not fit (room, path MTU, a bad checksum, a payload that
  *   starts with the metadata cookie), goes to JS unchanged; a flow that falls back loses its mark, so its later
  *   packets in the batch follow it to JS (order within a flow is kept). Same bytes as svr-out, checked byte for
  *   byte against it (test/unit/dataplane/native-forward-bytes.test.ts).
@@ -17,7 +17,7 @@
  * (marks, key and cipher slots, the arrays JS hands over) is flow-table.c's, shared with fwd-in.c.
  * JS:
  *   nfCreate(capacityPow2) -> handle; nfClear(h); nfMark(h, desc, until); nfColumns(h, pktsFwd, bytesFwd, pktsRev,
- *   bytesRev, lastSeen, expires, flags); nfPaths(h, pathUp: Uint8Array by path index: a packet of a marked flow whose
+ *   bytesRev, lastSeen, expires, flags, syncRows, syncDirty, syncTop); nfPaths(h, pathUp: Uint8Array by path index: a packet of a marked flow whose
  *   path is down goes to JS); nfKey(h, slot, hmac, tagLength, keyId, sender, counter: Uint32Array(3) [hi, lo, signed
  *   here]); nfCipher(h, slot, cipher); nfForward(h, data, offsets, lengths, count, room, ifIndex, now, res, slot) ->
  *   native count (ifIndex: the interface they came in on; slot: the time slot of time-based tags, crypto/hmac.ts
@@ -40,8 +40,8 @@ static const uint8_t COOKIE[COOKIE_LEN] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf6, 0
 /* metadata base header length (svr-metadata.ts BASE_HEADER_LENGTH): shorter payloads never carry the cookie */
 #define BASE_HEADER 12
 
-/* the arrays JS hands over: nfColumns' (the session columns, flow-table.h) and nfPaths' */
-#define A_PATH_UP SVR_FT_COLS
+/* the arrays JS hands over: nfColumns' (the session columns and HA sync arrays, flow-table.h) and nfPaths' */
+#define A_PATH_UP SVR_FT_SHARED
 
 typedef struct {
   svr_ft_head head; /* flow: src, dst, ports (big-endian words), ifIndex << 8 | protocol */
@@ -256,7 +256,7 @@ static napi_value nf_forward(napi_env env, napi_callback_info info) {
   return svr_ft_done(env, &b, nat, rest);
 }
 
-static const svr_ft_arrays NF_COLUMNS = {&NF, "nfColumns", "nfColumns(h, " SVR_FT_COLUMN_NAMES ")", 0, SVR_FT_COLS,
+static const svr_ft_arrays NF_COLUMNS = {&NF, "nfColumns", "nfColumns(h, " SVR_FT_COLUMN_NAMES ")", 0, SVR_FT_SHARED,
                                          {SVR_FT_COLUMN_TYPES}};
 static const svr_ft_arrays NF_PATHS = {&NF, "nfPaths", "nfPaths(h, pathUp)", A_PATH_UP, 1, {napi_uint8_array}};
 

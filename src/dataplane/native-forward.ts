@@ -4,12 +4,12 @@
  * TypeScript:
  * 1. svr-out marks a flow (its packet's 5-tuple and input interface) when a packet of it went out steady — IPv4
  *    TCP/UDP, no metadata owed, no false-positive header, regular or time-based HMAC, no transform, NAT relay, duplicate path,
- *    service chain, FEC, HA sync, fragment or ICMP too big; payload none, plain or AES-CBC — with what the
+ *    service chain, FEC, fragment or ICMP too big; payload none, plain or AES-CBC — with what the
  *    packet used: path, tx key, payload key, waypoint rewrite, timeout. A mark lasts LEASE_MS (then one packet goes
  *    through JS and marks again: key switches, steering and the metadata-only refresh are decided there).
  * 2. Dataplane.receive runs each batch through forward() first: marked packets come back finished for
- *    their egress; the rest go to the stages as before. native/fwd.c updates the session's columns and the tx key's
- *    counter words itself (same thread, so no generation numbers are needed: a change in JS lands between batches).
+ *    their egress; the rest go to the stages as before. native/fwd.c updates the session's columns (with its HA sync
+ *    mark, as checkSync does) and the tx key's counter words itself (same thread, so no generation numbers are needed: a change in JS lands between batches).
  * 3. clear() drops every mark; the dataplane calls it on each control change (keys, paths, tables, chains, a
  *    session removed): marks are cheap to make again, and a stale one must never be used.
  */
@@ -27,7 +27,8 @@ interface Addon {
   nfClear(h: Handle): void;
   nfMark(h: Handle, desc: Uint32Array, until: number): void;
   nfPaths(h: Handle, pathUp: Uint8Array): void;
-  nfColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array, expires: Uint32Array, flags: Uint16Array): void;
+  nfColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array, expires: Uint32Array, flags: Uint16Array,
+    syncRows: Float64Array, syncDirty: Int32Array, syncTop: Int32Array): void;
   nfKey(h: Handle, slot: number, hmac: unknown, tagLength: number, keyId: number, sender: number, counter: Uint32Array): void;
   nfCipher(h: Handle, slot: number, cipher: unknown): void;
   nfForward(h: Handle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room: number, ifIndex: number, now: number, res: Uint32Array, slot: number): number;
@@ -36,9 +37,11 @@ interface Addon {
 
 const native = loadTableAddon<Addon>('nfForward');
 
-/** The session table's columns native/fwd.c accounts in, and its hook for when it replaces them. */
+/** The session table's columns native/fwd.c accounts in, its HA sync arrays (rows marked changed), and its hook for
+ *  when it replaces them. */
 interface SessionColumns {
   pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array; flags: Uint16Array;
+  syncRows: Float64Array; syncDirty: Int32Array; readonly syncTop: Int32Array;
   onColumns: (() => void) | null;
 }
 
@@ -71,10 +74,11 @@ export class NativeForward extends NativeTable {
     this.ciphers.clear();
   }
 
-  /** Accounts native packets in `t`'s columns: passed now and again each time the table replaces them (it grew). */
+  /** Accounts native packets (and marks their rows for HA sync) in `t`'s columns: passed now and again each time the
+   *  table replaces them (it grew, or started syncing). */
   follow(t: SessionColumns): void {
     if (!this.on) return;
-    const push = (): void => native!.nfColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires, t.flags);
+    const push = (): void => native!.nfColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires, t.flags, t.syncRows, t.syncDirty, t.syncTop);
     t.onColumns = push;
     push();
   }

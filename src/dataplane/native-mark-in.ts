@@ -71,7 +71,7 @@ export class NativeMarksIn {
     if (isControlPort(this.flow.ports >>> 16) || isControlPort(this.flow.ports & 0xffff)) return;
     const svc = t.service[r]!;
     if ((f & (SF_TRANSFORMED | SF_CLOSING)) !== 0 || t.natRelay[r] === 1 || t.alt.get(r) !== undefined || t.chain[r] !== 0) return;
-    if (ctx.chains.incomplete(t.tenant[r]!, svc) || ctx.servicePaths.resiliency[svc] === RES_DUPLICATE || (ctx.fec.groupSize[svc] ?? 0) !== 0 || t.syncing) return;
+    if (ctx.chains.incomplete(t.tenant[r]!, svc) || ctx.servicePaths.resiliency[svc] === RES_DUPLICATE || (ctx.fec.groupSize[svc] ?? 0) !== 0 || (t.syncing && !nr.syncAware)) return;
     const k = ctx.crypto.keys.rx(p, this.keyId, now);
     const w = k === null ? -1 : k.windows[this.sender]!;
     if (k === null || w < 0) return;

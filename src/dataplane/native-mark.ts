@@ -50,7 +50,7 @@ export class NativeMarks {
     if (pi.protocol === PROTO_TCP && (pi.tcpFlags & STATE_FLAGS) !== 0) return;
     if ((b.flags[s]! & (PF_HANDED | PF_REASSEMBLED)) !== 0 || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4) return;
     if ((f & (SF_NEEDS_META | SF_REV_SIGNAL | SF_TRANSFORMED | SF_CLOSING)) !== 0 || t.natRelay[r] === 1) return;
-    if (t.alt.get(r) !== undefined || t.chain[r] !== 0 || t.syncing) return;
+    if (t.alt.get(r) !== undefined || t.chain[r] !== 0 || (t.syncing && !nf.syncAware)) return;
     let seal = SEAL_NONE;
     let cipher = null;
     let kid = 0;

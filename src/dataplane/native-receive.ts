@@ -10,8 +10,9 @@
  *    stages unchanged, in their order. native/fwd-in.c moves the replay windows in the pool's own arrays (and its
  *    worker marks) and accounts the session's columns itself: one thread, so a change in JS lands between batches.
  * 3. Marks follow control: prepare() drops them all when svr-out's marks were cleared since (NativeForward's
- *    generation: the dataplane's clearing hooks), when the path keys changed (installed, retired, a newer key used),
- *    or while HA sync marks are on (they are per packet, in JS).
+ *    generation: the dataplane's clearing hooks), or when the path keys changed (installed, retired, a newer key used).
+ *    A router pair's active node marks rows for HA sync per packet: native/fwd-in.c does it in the table's sync arrays
+ *    (SVR_NATIVE_SYNC=0, A/B: no marks while the table syncs).
  */
 import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
 import { loadTableAddon, NativeTable, type FlowKey, type Handle } from './native-table.js';
@@ -25,7 +26,7 @@ interface Addon {
   niClear(h: Handle): void;
   niMark(h: Handle, desc: Uint32Array, until: number): void;
   niColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array,
-    expires: Uint32Array, flags: Uint16Array, pathRx: Float64Array): void;
+    expires: Uint32Array, flags: Uint16Array, syncRows: Float64Array, syncDirty: Int32Array, syncTop: Int32Array, pathRx: Float64Array): void;
   niWindows(h: Handle, bits: Uint32Array, topHi: Uint32Array, topLo: Uint32Array, fresh: Uint8Array, marks: Uint32Array): void;
   niKey(h: Handle, slot: number, hmac: unknown): void;
   niCipher(h: Handle, slot: number, cipher: unknown): void;
@@ -46,10 +47,11 @@ export interface ReceiveMark extends FlowKey {
   lanSrc: number; lanDst: number; lanPorts: number; outIf: number;
 }
 
-/** What prepare() reads of the session table: the columns native/fwd-in.c accounts in, whether HA sync marks are
- *  on, and how many flow keys were set or deleted. */
+/** What prepare() reads of the session table: the columns and HA sync arrays native/fwd-in.c accounts and marks in,
+ *  and how many flow keys were set or deleted. */
 export interface ReceiveTable {
   pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array; flags: Uint16Array;
+  syncRows: Float64Array; syncDirty: Int32Array; readonly syncTop: Int32Array;
   readonly syncing: boolean;
   readonly keyChanges: number;
 }
@@ -80,26 +82,28 @@ export class NativeReceive extends NativeTable {
 
   /**
    * Before each native call and each mark: drops the marks made under another state (svr-out's marks cleared, path
-   * keys changed, a flow key set or deleted: a session came, went or moved; HA sync marks on), hands native/fwd-in.c
-   * the session columns and replay window arrays when they were replaced. True when some flow may be marked.
+   * keys changed, a flow key set or deleted: a session came, went or moved), hands native/fwd-in.c the session columns,
+   * HA sync arrays and replay window arrays when they were replaced. True when some flow may be marked.
    */
   prepare(fwdGeneration: number, keyChanges: number, t: ReceiveTable, pathRx: Float64Array, w: ReplayWindows): boolean {
-    if (fwdGeneration !== this.fwdGen || keyChanges !== this.keyChanges || t.keyChanges !== this.flowChanges || t.syncing) {
+    const off = t.syncing && !this.syncAware; // SVR_NATIVE_SYNC=0
+    if (fwdGeneration !== this.fwdGen || keyChanges !== this.keyChanges || t.keyChanges !== this.flowChanges || off) {
       this.clear();
       this.fwdGen = fwdGeneration;
       this.keyChanges = keyChanges;
       this.flowChanges = t.keyChanges;
     }
-    if (t.syncing) return false;
+    if (off) return false;
     const p = this.passed;
-    if (p[0] !== t.pktsFwd || p[1] !== t.bytesFwd || p[2] !== t.pktsRev || p[3] !== t.bytesRev || p[4] !== t.lastSeen || p[5] !== t.expires || p[6] !== t.flags || p[7] !== pathRx) {
-      native!.niColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires, t.flags, pathRx);
-      p.splice(0, 8, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires, t.flags, pathRx);
+    if (p[0] !== t.pktsFwd || p[1] !== t.bytesFwd || p[2] !== t.pktsRev || p[3] !== t.bytesRev || p[4] !== t.lastSeen || p[5] !== t.expires || p[6] !== t.flags ||
+      p[7] !== t.syncRows || p[8] !== t.syncDirty || p[9] !== t.syncTop || p[10] !== pathRx) {
+      native!.niColumns(this.h!, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires, t.flags, t.syncRows, t.syncDirty, t.syncTop, pathRx);
+      p.splice(0, 11, t.pktsFwd, t.bytesFwd, t.pktsRev, t.bytesRev, t.lastSeen, t.expires, t.flags, t.syncRows, t.syncDirty, t.syncTop, pathRx);
     }
     const m = w.marks?.words ?? NO_MARKS;
-    if (p[8] !== w.bits || p[9] !== w.topHi || p[10] !== w.topLo || p[11] !== w.fresh || p[12] !== m) {
+    if (p[11] !== w.bits || p[12] !== w.topHi || p[13] !== w.topLo || p[14] !== w.fresh || p[15] !== m) {
       native!.niWindows(this.h!, w.bits, w.topHi, w.topLo, w.fresh, m);
-      p.splice(8, 5, w.bits, w.topHi, w.topLo, w.fresh, m);
+      p.splice(11, 5, w.bits, w.topHi, w.topLo, w.fresh, m);
     }
     return this.marks > 0;
   }

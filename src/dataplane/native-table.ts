@@ -69,6 +69,9 @@ export class NativeTable {
   protected marks = 0;
   /** bumped by every clear (the marking side forgets when it marked rows) */
   generation = 1;
+  /** the native pass marks rows for HA sync itself (native/flow-table.h); SVR_NATIVE_SYNC=0 (A/B, read per data path):
+   *  no flow is marked while the session table syncs, as before wave 14 (the pair's active node runs both directions in JS) */
+  readonly syncAware = process.env['SVR_NATIVE_SYNC'] !== '0';
 
   /** `calls` null: off (no addon, or its switch). */
   constructor(private readonly calls: TableCalls | null, head: number) {

@@ -31,7 +31,8 @@
  * HA sync marks (a router pair's active node, docs/high-availability.md "Session state"): off until control
  * first collects (session-rows.ts collectChanges); then a row is marked changed when it is created, when it moves
  * to another path (emitMigrated), when its flags differ from what the partner has or its idle expiry moved
- * SYNC_EXPIRY_MS from the one sent (checkSync, per packet: two compares); a removed row that was sent leaves a tombstone
+ * SYNC_EXPIRY_MS from the one sent (checkSync, per packet: two compares; the native steady paths' own accounting does
+ * the same in these arrays, native/flow-table.h); a removed row that was sent leaves a tombstone
  * (its id). Both lists live in typed arrays sized to the table: no allocation per packet.
  */
 import { totalmem } from 'node:os';
@@ -91,12 +92,13 @@ export function sessionLimit(configured: number, workers: number, memory = total
   return Math.min(MAX_ROWS, Math.max(1, Math.ceil(router / Math.max(1, workers))));
 }
 
-/** A synced row's idle expiry moved this far from the one the partner has: sent again. The row carries its
+/** A synced row's idle expiry moved this far from the one the partner has: sent again (native/flow-table.h too). The row carries its
  *  expiry relative to the export, so the partner's copy never runs out; this only keeps its times and
  *  counters roughly current (100,000 busy sessions: about 1,700 records a second). */
 export const SYNC_EXPIRY_MS = 60_000;
 
-/** Float64 words of a row's sync state (syncRows): mark, expiry, flags, padding (32 B: never across two cache lines). */
+/** Float64 words of a row's sync state (syncRows): mark, expiry, flags, padding (32 B: never across two cache lines;
+ *  native/flow-table.h reads the same layout). */
 const SYNC_WORDS = 4;
 
 type Column = Uint8Array | Uint16Array | Int16Array | Uint32Array | Float64Array | Int32Array;
@@ -285,13 +287,15 @@ export class SessionTable {
   syncSent = new Uint8Array(0);
   /** rows marked changed, in the order marked (each at most once: its mark says so) */
   syncDirty = new Int32Array(0);
-  syncDirtyTop = 0;
+  /** [0]: syncDirty's length in use (an array: native/flow-table.h marks rows in these arrays too, same thread) */
+  readonly syncTop = new Int32Array(1);
   /** session ids (4 words each) of removed rows the partner has, not yet collected */
   syncTombs = new Uint32Array(0);
   syncTombTop = 0;
   /** alternate keys of duplicated sessions, by row */
   readonly alt = new Map<number, AltPath>();
-  /** called after resize replaced the columns (native-forward.ts follows them: native/fwd.c accounts in them) */
+  /** called after resize replaced the columns or the HA sync arrays (native-forward.ts follows them: native/fwd.c
+   *  accounts and marks in them) */
   onColumns: (() => void) | null = null;
   /** per segment (SEGMENT_ROWS rows): rows in use; its removed rows to hand out again, a list through duePrev
    *  (a free row is in no wheel slot; its dueNext is left as it was for a sweep that walks on from it), -1:
@@ -535,6 +539,15 @@ export class SessionTable {
     if (this.syncing) return;
     this.syncing = true;
     this.growSync(this.held, 0);
+    this.onColumns?.();
+  }
+
+  get syncDirtyTop(): number {
+    return this.syncTop[0]!;
+  }
+
+  set syncDirtyTop(n: number) {
+    this.syncTop[0] = n;
   }
 
   private growSync(cap: number, old: number): void {
@@ -550,7 +563,7 @@ export class SessionTable {
   markSync(r: number, now: number): void {
     if (!this.syncing || this.syncRows[r * SYNC_WORDS]! >= 0) return;
     this.syncRows[r * SYNC_WORDS] = now;
-    this.syncDirty[this.syncDirtyTop++] = r;
+    this.syncDirty[this.syncTop[0]!++] = r;
   }
 
   /** When row r was marked changed (ms), -1 when it is not. */
@@ -916,11 +929,8 @@ export class SessionTable {
     } else {
       t.key.set(this.v6Keys.get(at)!);
     }
-    const v = t.get();
-    if (v >= 0 && flowRow(v) === r && flowAlt(v) === 0) {
-      t.delete();
-      this.ownership?.release(t.key, family);
-    }
+    // deleted only while it is this row's own side key (row r, not the alternate: r << 2 | swapped), one probe
+    if (t.deleteIf(r << 2, ~1) >= 0) this.ownership?.release(t.key, family);
     if (family === 6) this.v6Keys.delete(at); // after the delete: the flow table reads keys where the row keeps them
   }
 
@@ -932,7 +942,7 @@ export class SessionTable {
     this.removeAltKey(r);
     this.removeReturnKeys(r);
     this.uuidKeyOf(r);
-    if (this.byUuid.get() === r) this.byUuid.delete();
+    this.byUuid.deleteIf(r, -1); // unless a newer row holds the id
     this.unlinkDue(r);
     if (this.syncing && this.syncSent[r] === 1) { // the partner has it: a tombstone (its mark, if any, is skipped when collected)
       for (let w = 0; w < 4; w++) this.syncTombs[this.syncTombTop * 4 + w] = this.uuid[r * 4 + w]!;

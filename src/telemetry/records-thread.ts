@@ -8,7 +8,7 @@
  *
  * The history lives in its own LevelDB database, `<node data dir>/history` (historyDirOf), which the records
  * thread opens: LevelDB allows one opener, and this one is the records thread's. Queries and reconfiguration
- * are requests answered by that thread; counters() is the latest snapshot it sent (every COUNTERS_MS, and
+ * are requests answered by that thread; counters() is the latest snapshot it sent (when changed, at most every COUNTERS_MS, and
  * with each answer or collector status). Facts waiting for the records thread are bounded by the rings: a
  * full ring drops the fact and counts it, so a stalled records thread never grows memory and never slows
  * forwarding.
@@ -38,9 +38,10 @@ export const RECORDS_NICE = 10;
 /** ms between the records thread's reads of the data paths' fact rings (dataplane/fact-ring.ts). */
 export const RING_POLL_MS = 10;
 /** The longest wait between reads while the rings stay empty (each empty read doubles the wait from RING_POLL_MS):
- *  a router without sessions, such as a hub of spokes' control traffic, wakes this thread ~12 times a second, not 100. */
-export const RING_IDLE_POLL_MS = 80;
-/** ms between the records thread's counter snapshots. */
+ *  a router without new sessions (a hub of spokes' control traffic, one long TCP transfer) wakes this thread ~4 times a
+ *  second for it, not 100. The first rows after a quiet spell wait as long (the rings hold seconds of them). */
+export const RING_IDLE_POLL_MS = 250;
+/** ms at least between the records thread's counter snapshots (sent with a ring read, when they changed). */
 export const COUNTERS_MS = 100;
 /** ms before a records thread that ended is started again; doubling to RESTART_MAX_MS while starts fail. */
 export const RESTART_MS = 200;

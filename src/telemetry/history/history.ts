@@ -17,14 +17,17 @@
  * a filter per block, the id keys removed. One of format 1 (a key and a JSON value per record, before
  * 2026-12-05) is not read: at open its keys are removed and its records counted as lost at open (lostAtOpen,
  * lostTotal).
- * Crash accounting: `m/accepted` (records put) is written ahead every `markerMs` and with each batch,
+ * Crash accounting: `m/accepted` (records put) is written ahead within `markerMs` of a put and with each batch,
  * `m/written` with each batch; at the next open, accepted - written is the loss of the crash, counted
  * (lostAtOpen, lostTotal). A SIGKILL loses what was pending (at most flushMs plus one write); records
- * put in the last `markerMs` before it are lost without being counted.
+ * put in the last `markerMs` before it are lost without being counted. Both timers are armed by a put, not
+ * periodic: a history nothing is put into never wakes its thread for them (the records thread during a long
+ * TCP transfer, vis15).
  * Retention: every `retentionMs` the oldest blocks go, each in one batch of the index and then a delete in
  * the blocks' database, while they are older than `maxAgeMs` or the history is larger than `maxBytes` (keys
  * and values as written; on disk LevelDB compresses them); at most `retentionBatchesPerStep` per step, the
- * next step sooner while over.
+ * next step sooner while over. A step that removed nothing notes until when the oldest block stays (its
+ * newest record's end plus maxAgeMs); the steps before then read nothing while the size is within maxBytes.
  */
 import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError } from '../../errors.js';
@@ -148,13 +151,20 @@ export class SessionHistory {
   /** batches are written one after the other */
   private flushing: Promise<void> = Promise.resolve();
   private readonly c = { markedAccepted: 0, droppedFull: 0, batches: 0, busyMs: 0, retiredByAge: 0, retiredBySize: 0, retiredRecords: 0, writeErrors: 0 };
-  private timers: NodeJS.Timeout[] = [];
+  /** the pending write's and the marker's one-shot timers, armed by put() */
+  private flushTimer: NodeJS.Timeout | undefined;
+  private markerTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** records of a format-1 history removed at open */
   private formatLost = 0;
   private maxAgeMs: number;
   private maxBytes: number;
+  /** after a retention step that retired nothing: the oldest block stays until then (by age) while the size is within
+   *  maxBytes, so steps before it read nothing (a LevelDB iterator a second was most of an idle records thread's CPU) */
+  private keepUntilMs = 0;
+  /** the step found no block: the next looks again once blocks were written (meta.seq past this) */
+  private emptyAtSeq = -1;
   private readonly now: () => number;
   private readonly reader: HistoryReader;
   /** every block's id filter */
@@ -199,7 +209,7 @@ export class SessionHistory {
       if (h.readable()) await h.loadFilters();
       if (opts.readOnly !== true) {
         await h.countLoss();
-        h.startTimers();
+        h.startRetention();
       }
     } catch (e) {
       await blocks.close();
@@ -212,6 +222,8 @@ export class SessionHistory {
   setRetention(r: Pick<HistoryOptions, 'maxAgeMs' | 'maxBytes'>): void {
     if (r.maxAgeMs !== undefined) this.maxAgeMs = r.maxAgeMs;
     if (r.maxBytes !== undefined) this.maxBytes = r.maxBytes;
+    this.keepUntilMs = 0;
+    this.emptyAtSeq = -1;
   }
 
   /** Queues a record for the next batch; never waits. False when refused (read-only, closed or full). */
@@ -233,7 +245,23 @@ export class SessionHistory {
     this.pendingRows++;
     this.meta.accepted++;
     if (this.pendingRows === (this.opts.flushRecords ?? 5000)) void this.flush();
+    this.flushTimer ??= this.oneShot(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, this.opts.flushMs ?? 250);
+    this.markerTimer ??= this.oneShot(() => {
+      this.markerTimer = undefined;
+      void this.marker();
+    }, this.opts.markerMs ?? 50);
     return true;
+  }
+
+  private oneShot(fn: () => void, ms: number): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      if (!this.closed) fn();
+    }, ms);
+    t.unref();
+    return t;
   }
 
   /** Writes what is pending (one batch after the ones already going); resolves when it is on disk. */
@@ -312,6 +340,7 @@ export class SessionHistory {
   async retire(): Promise<number> {
     const limit = this.opts.retentionBatchesPerStep ?? 8;
     let n = 0;
+    if (this.meta.bytes <= this.maxBytes && (this.now() < this.keepUntilMs || this.emptyAtSeq === this.meta.seq)) return 0;
     const oldest: [string, Manifest][] = [];
     for await (const [k, v] of this.db.iterator({ gte: 'b/', lt: 'b0', limit })) oldest.push([k, decodeManifest(v)]);
     for (const [key, m] of oldest) {
@@ -342,13 +371,17 @@ export class SessionHistory {
       this.c.retiredRecords += m.rows;
       n++;
     }
+    // blocks go oldest first: while the first stays (nothing went), none goes by age before it would
+    this.emptyAtSeq = oldest.length === 0 ? this.meta.seq : -1;
+    this.keepUntilMs = n === 0 && oldest.length > 0 ? oldest[0]![1].maxEnd + this.maxAgeMs + 1 : 0;
     return n;
   }
 
   /** Writes what is pending, stops the timers. The Store stays open (it is the node's). */
   async close(): Promise<void> {
     if (this.closed) return;
-    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.markerTimer);
     clearTimeout(this.retentionTimer);
     if (this.opts.readOnly !== true) {
       await this.flush();
@@ -435,11 +468,7 @@ export class SessionHistory {
     await this.write(['lostAtOpen', 'lostTotal', 'accepted'].map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k as keyof Meta]) })));
   }
 
-  private startTimers(): void {
-    const flush = setInterval(() => void this.flush(), this.opts.flushMs ?? 250);
-    const marker = setInterval(() => void this.marker(), this.opts.markerMs ?? 50);
-    this.timers = [flush, marker];
-    for (const t of this.timers) t.unref();
+  private startRetention(): void {
     const retention = async (): Promise<void> => {
       let again = false;
       try {

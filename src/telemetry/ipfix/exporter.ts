@@ -91,7 +91,11 @@ export class IpfixExporter {
   private readonly lastInterim = new Map<string, { endMs: number; packets: PerDirection; bytes: PerDirection }>();
   private readonly c = { queued: 0, exported: 0, dropped: 0, filtered: 0, dataRecords: 0, messages: 0, bytes: 0, templateSends: 0, errors: 0, connects: 0 };
   private statusNow: CollectorStatus = 'unknown';
+  /** the next flush: flushMs while anything waits (records, a probe of a down collector, a blocked TCP socket), else at the
+   *  next UDP template refresh (§8.4), else none (an idle collector never wakes the records thread) */
   private timer: NodeJS.Timeout | undefined;
+  /** the armed timer is the flushMs one */
+  private timerSoon = false;
   private closed = false;
   // UDP
   private udp: UdpSocket | undefined;
@@ -124,8 +128,38 @@ export class IpfixExporter {
   start(): void {
     if (this.collector.transport === 'udp') this.openUdp();
     else this.openTcp();
-    this.timer = setInterval(() => this.flush(), this.flushMs);
+    this.soon();
+  }
+
+  /** Flushes within flushMs (an armed later timer is brought forward). */
+  private soon(): void {
+    if (this.timerSoon || this.closed) return;
+    clearTimeout(this.timer);
+    this.arm(this.flushMs, true);
+  }
+
+  private arm(ms: number, soon: boolean): void {
+    this.timerSoon = soon;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerSoon = false;
+      this.flush();
+      this.rearm();
+    }, ms);
     this.timer.unref();
+  }
+
+  /** After a timed flush: the next timer, if anything will need one (see `timer`). */
+  private rearm(): void {
+    if (this.closed || this.timer !== undefined) return;
+    const waiting = this.queue.length > 0 || this.writer.openRecords > 0 || this.statusNow === 'down' || this.statusNow === 'unknown';
+    if (this.collector.transport === 'udp') {
+      if (waiting || !this.udpReady) return this.arm(this.flushMs, true);
+      const refreshAt = this.lastTemplateMs + (this.opts.templateRefreshS ?? 60) * 1000;
+      this.arm(Math.max(this.flushMs, refreshAt - Date.now()), false);
+    } else if (waiting || (this.tcp !== undefined && !this.tcpWritable)) {
+      this.arm(this.flushMs, true);
+    }
   }
 
   /**
@@ -150,6 +184,7 @@ export class IpfixExporter {
     }
     this.queue.push(r);
     this.c.queued++;
+    this.soon();
     // a burst (the records thread applying a backlog of facts in one turn) is sent as it comes, never left to fill the
     // queue: in full messages (the last one, not full, waits for more flows or the timer)
     if (this.queue.length >= SEND_NOW) this.flush(false);
@@ -189,7 +224,7 @@ export class IpfixExporter {
   async close(): Promise<void> {
     this.flush();
     this.closed = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     clearTimeout(this.reconnectTimer);
     this.c.dropped += this.queue.length + this.writer.openRecords;
     this.queue = [];
@@ -216,6 +251,7 @@ export class IpfixExporter {
   private setStatus(s: CollectorStatus, detail: string): void {
     if (s === this.statusNow) return;
     this.statusNow = s;
+    if (s === 'down') this.soon(); // probes (UDP), the reconnect's outcome (TCP)
     this.opts.onStatus?.(s, detail);
   }
 

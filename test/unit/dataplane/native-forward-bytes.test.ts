@@ -8,6 +8,8 @@
  * Some batches carry a packet the native path leaves to JS mid-flow: a bad IPv4 header checksum, a payload that
  * starts with the metadata cookie, TTL 1; one batch is longer than NF_BATCH; 1100 sessions more grow the session
  * table's columns under the marked flow; at the end the path goes down mid-lease (pathUp written, no call).
+ * With HA sync on (a pair's active node: collected every 10 steps), the same rows are marked in the same order at the
+ * same times; a clock step puts the flow's expiry 60 s (SYNC_EXPIRY_MS) past the synced one in a native batch.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,6 +17,8 @@ import { inProcessConfig } from '../../../bench/inprocess-config.js';
 import { seedTestIvs } from '../../../src/crypto/native-crypto.js';
 import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { NativeForward } from '../../../src/dataplane/native-forward.js';
+import { collectChanges } from '../../../src/dataplane/session-rows.js';
+import type { SessionTable } from '../../../src/dataplane/session-table.js';
 import type { PacketPort } from '../../../src/dataplane/port.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import { parseConfig } from '../../../src/model/validate.js';
@@ -33,7 +37,7 @@ const LAN = 0, WAN = 1;
 const CLIENT = parseAddress('198.18.1.10')!.bytes, SERVER = parseAddress('198.18.3.20')!.bytes;
 const SIZES = [0, 1, 15, 16, 17, 31, 32, 33, 100, 511, 1000, 1399, 1400];
 
-interface Case { protocol: 'tcp' | 'udp'; encrypt: boolean; timed: boolean }
+interface Case { protocol: 'tcp' | 'udp'; encrypt: boolean; timed: boolean; sync: boolean }
 
 /** Keeps a copy of every packet sent; take() hands over those since the last take. */
 class Wire implements PacketPort {
@@ -63,7 +67,18 @@ function slots(pkts: readonly Uint8Array[]): { data: Uint8Array; off: Uint32Arra
   return { data, off, len, n };
 }
 
-interface Outcome { r1Wan: Uint8Array[]; r2Wan: Uint8Array[]; r1Lan: Uint8Array[]; r2Lan: Uint8Array[]; columns: number[][]; counters: Record<string, number>[]; native: number }
+interface Outcome {
+  r1Wan: Uint8Array[]; r2Wan: Uint8Array[]; r1Lan: Uint8Array[]; r2Lan: Uint8Array[]; columns: number[][]; counters: Record<string, number>[]; native: number;
+  /** HA sync: per collection and router, the rows marked (in order) with their marks, then what was collected */
+  sync: number[][]; nativeAtStep: number; markedAtStep: number[];
+}
+
+/** Table t's marked rows and their mark times, then a collection's row count, bytes and rows left. */
+function collect(t: SessionTable, now: number, full: boolean): number[] {
+  const rows = [...t.syncDirty.subarray(0, t.syncDirtyTop)];
+  const got = collectChanges(t, now, full);
+  return [...rows, ...rows.map((r) => t.syncMarkedAt(r)), -1, got.rowCount, got.rows.length, got.left];
+}
 
 /** The whole exchange of case c through a fresh pair with the switch on or off. */
 function run(c: Case, on: boolean): Outcome {
@@ -111,8 +126,16 @@ function run(c: Case, on: boolean): Outcome {
       send(true, [packet(true, 100)]);
     }
     const setup = [wan1.all.length, wan2.all.length];
+    const sync: number[][] = [];
+    let synced = now, nativeAtStep = 0, markedAtStep: number[] = [];
+    const forwarded = (): number => r1.ctx.nativeForward.forwarded + r2.ctx.nativeForward.forwarded;
+    if (c.sync) for (const r of [r1, r2]) sync.push(collect(r.ctx.sessions, now, true));
     for (let step = 0; step < 150; step++) {
       now += 37; // a lease (250 ms) runs out every 7 steps, a time slot (2 s) turns every 54
+      // HA sync: the flow's expiry 59.95 s past the synced one (JS marks the flow again), then 60.05 s (native, c.sync)
+      if (c.sync && step === 120) now = synced + 59_950;
+      if (c.sync && step === 121) now = synced + 60_050;
+      const before = forwarded();
       if (step === 146) for (const r of [r1, r2]) r.ctx.pathUp[0] = 0; // as a worker's control does: no call, mid-lease
       const n = step === 60 ? 300 : 1 + Math.floor(rnd() * 48);
       const sizes = Array.from({ length: n }, () => (rnd() < 0.5 ? SIZES[Math.floor(rnd() * SIZES.length)]! : Math.floor(rnd() * 1401)));
@@ -126,6 +149,14 @@ function run(c: Case, on: boolean): Outcome {
         for (let k = 0; k < 1100; k += 220) send(true, Array.from({ length: 220 }, (_, i) => buildUdp({ src: CLIENT, dst: SERVER, srcPort: 20000 + k + i, dstPort: 6000, payload: new Uint8Array(40) })));
       }
       if (step % 3 === 0) send(false, Array.from({ length: 1 + Math.floor(rnd() * 16) }, () => packet(false, rnd() < 0.5 ? 0 : Math.floor(rnd() * 1401))));
+      if (step === 121) {
+        nativeAtStep = forwarded() - before;
+        markedAtStep = [r1, r2].map((r) => r.ctx.sessions.syncDirtyTop);
+      }
+      if (c.sync && (step % 10 === 9 || step === 121)) {
+        for (const r of [r1, r2]) sync.push(collect(r.ctx.sessions, now, step === 119)); // 119: every row synced (the step below)
+        synced = now;
+      }
     }
     const columns = [r1, r2].map((r) => {
       const t = r.ctx.sessions, out: number[] = [];
@@ -137,7 +168,7 @@ function run(c: Case, on: boolean): Outcome {
     for (const k of counters) delete k['native-forwarded'];
     // the flow's packets on the wire (the other sessions' first packets carry random session ids)
     const flow = (pkts: Uint8Array[]) => pkts.filter((p) => p[20] === pkts[0]![20] && p[21] === pkts[0]![21] && p[22] === pkts[0]![22] && p[23] === pkts[0]![23]);
-    return { r1Wan: flow(wan1.all.slice(setup[0])), r2Wan: flow(wan2.all.slice(setup[1])), r1Lan: lan1.all, r2Lan: lan2.all, columns, counters, native };
+    return { r1Wan: flow(wan1.all.slice(setup[0])), r2Wan: flow(wan2.all.slice(setup[1])), r1Lan: lan1.all, r2Lan: lan2.all, columns, counters, native, sync, nativeAtStep, markedAtStep };
   } finally {
     seedTestIvs(0);
   }
@@ -154,27 +185,33 @@ function sameBytes(js: Uint8Array[], nat: Uint8Array[], what: string): void {
   assert.is(nat.length, js.length, `${what}: packets`);
 }
 
+const cases: Case[] = [];
 for (const protocol of ['udp', 'tcp'] as const) {
-  for (const encrypt of [false, true]) {
-    for (const timed of [false, true]) {
-      const c: Case = { protocol, encrypt, timed };
-      test(`${protocol.toUpperCase()}, ${encrypt ? 'HMAC + AES-CBC' : 'HMAC only'}, ${timed ? 'time-based' : 'regular'} HMAC: the native path sends the JS path's bytes`, () => {
-        if (!available) {
-          console.log('skipped: native forwarding is unavailable here (no addon)');
-          return;
-        }
-        const js = run(c, false), nat = run(c, true);
-        assert.is(js.native, 0, 'off: nothing native');
-        assert.ok(nat.native > js.r1Wan.length / 2, `on: ${nat.native} packets native of ${js.r1Wan.length + js.r2Wan.length}`);
-        sameBytes(js.r1Wan, nat.r1Wan, 'r1 -> r2 on the wire');
-        sameBytes(js.r2Wan, nat.r2Wan, 'r2 -> r1 on the wire');
-        sameBytes(js.r2Lan, nat.r2Lan, 'delivered by r2');
-        sameBytes(js.r1Lan, nat.r1Lan, 'delivered by r1');
-        assert.equal(nat.columns, js.columns, 'session rows: packets, bytes, last seen, expiry');
-        assert.equal(nat.counters, js.counters, 'counters');
-      });
+  for (const encrypt of [false, true]) for (const timed of [false, true]) cases.push({ protocol, encrypt, timed, sync: false });
+  cases.push({ protocol, encrypt: protocol === 'tcp', timed: protocol === 'tcp', sync: true });
+}
+for (const c of cases) {
+  const { protocol, encrypt, timed } = c;
+  test(`${protocol.toUpperCase()}, ${encrypt ? 'HMAC + AES-CBC' : 'HMAC only'}, ${timed ? 'time-based' : 'regular'} HMAC${c.sync ? ', HA sync on' : ''}: the native path sends the JS path's bytes`, () => {
+    if (!available) {
+      console.log('skipped: native forwarding is unavailable here (no addon)');
+      return;
     }
-  }
+    const js = run(c, false), nat = run(c, true);
+    assert.is(js.native, 0, 'off: nothing native');
+    assert.ok(nat.native > js.r1Wan.length / 2, `on: ${nat.native} packets native of ${js.r1Wan.length + js.r2Wan.length}`);
+    sameBytes(js.r1Wan, nat.r1Wan, 'r1 -> r2 on the wire');
+    sameBytes(js.r2Wan, nat.r2Wan, 'r2 -> r1 on the wire');
+    sameBytes(js.r2Lan, nat.r2Lan, 'delivered by r2');
+    sameBytes(js.r1Lan, nat.r1Lan, 'delivered by r1');
+    assert.equal(nat.columns, js.columns, 'session rows: packets, bytes, last seen, expiry');
+    assert.equal(nat.counters, js.counters, 'counters');
+    assert.equal(nat.sync, js.sync, 'HA sync: the rows marked, their marks, the collections');
+    if (c.sync) {
+      assert.ok(nat.nativeAtStep > 0, 'the step past SYNC_EXPIRY_MS went native');
+      assert.equal(nat.markedAtStep, [1, 1], 'that step marked the flow on both routers');
+    }
+  });
 }
 
 test.run();

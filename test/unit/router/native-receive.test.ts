@@ -6,8 +6,10 @@
  * odd and even sizes) and UDP (empty payloads too) both ways, HMAC only and AES-CBC: every batch each copy delivers on
  * its LAN is byte for byte the same, and so are the replay windows, the session columns and every counter but
  * native-received. Then, in one native batch: a payload that does not decrypt (re-signed: native/fwd-in.c drops and
- * counts it), a replayed packet and a tampered tag (to JS, dropped and counted there), as the JS copy does. A lab
- * transfer with the switch on and off: intact, the same drop/session counters, and most packets native.
+ * counts it), a replayed packet and a tampered tag (to JS, dropped and counted there), as the JS copy does. With HA
+ * sync on (a pair's active node, collected after every round) both copies mark the same rows at the same times, and a
+ * clock step puts the flow's expiry 60 s (SYNC_EXPIRY_MS) past the synced one in a native batch. A lab transfer with
+ * the switch on and off: intact, the same drop/session counters, and most packets native.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,6 +20,7 @@ import { compileRouter } from '../../../src/model/compile.js';
 import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import type { PacketPort } from '../../../src/dataplane/port.js';
 import { NativeReceive } from '../../../src/dataplane/native-receive.js';
+import { collectChanges } from '../../../src/dataplane/session-rows.js';
 import { buildTcp, buildUdp } from '../../../src/packet/build.js';
 import { PacketInfo, parsePacket, TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
 import { fillL4Checksum } from '../../../src/packet/rewrite.js';
@@ -103,6 +106,19 @@ function state(n: Node): unknown {
   return { windows: [[...w.bits], [...w.topHi], [...w.topLo], [...w.fresh]], rows, counters, pathRx: [...n.dp.ctx.pathRx] };
 }
 
+/** HA sync: the rows n's table marked (in order) and their marks, then what a collection took. */
+function collect(n: Node, full = false): number[] {
+  const t = n.dp.sessions;
+  const rows = [...t.syncDirty.subarray(0, t.syncDirtyTop)];
+  const got = collectChanges(t, now, full);
+  return [...rows, ...rows.map((r) => t.syncMarkedAt(r)), -1, got.rowCount, got.rows.length, got.left];
+}
+
+/** Both copies of each pair marked the same rows; collected. */
+function sameMarks(pairs: readonly Pair[], full = false): void {
+  for (const p of pairs) assert.equal(collect(p.on, full), collect(p.off, full), 'HA sync: the rows marked, their marks, the collection');
+}
+
 /** A copy of r1's AES-CBC segment (plaintext `plain` bytes) whose padding does not check, re-signed, its checksum right. */
 function badPadding(p: Uint8Array, plain: number, key: Uint8Array, tagLength: number): Uint8Array {
   const q = p.slice();
@@ -126,8 +142,8 @@ function badTag(p: Uint8Array): Uint8Array {
   return q;
 }
 
-for (const encrypt of [false, true]) {
-  test(`golden, ${encrypt ? 'HMAC + AES-256-CBC' : 'HMAC only'}: the same deliveries, windows, columns and counters with ${SWITCH} off and on`, async () => {
+for (const [encrypt, sync] of [[false, false], [true, false], [true, true]]) {
+  test(`golden, ${encrypt ? 'HMAC + AES-256-CBC' : 'HMAC only'}${sync ? ', HA sync on' : ''}: the same deliveries, windows, columns and counters with ${SWITCH} off and on`, async () => {
     if (!available) console.log(`note: ${SWITCH} is unavailable here (no addon): both copies run the JS path`);
     const config = parseConfig(inProcessConfig(encrypt));
     const r1 = await pair(config, 'r1'), r2 = await pair(config, 'r2');
@@ -136,6 +152,7 @@ for (const encrypt of [false, true]) {
     through(r1, r2, [tcp(true, TCP_ACK, 101)]);
     through(r1, r2, [udp(true, 100)]);
     through(r2, r1, [udp(false, 50)]);
+    if (sync) sameMarks([r1, r2], true);
     const sizes = [1400, 1399, 1, 2, 15, 16, 17, 1024, 777];
     for (let round = 0; round < 12; round++) {
       const up = Array.from({ length: 64 }, (_, i) => (i % 9 === 4 ? udp(true, sizes[(i + round) % sizes.length]! % 1200) : tcp(true, TCP_ACK, 200 + i, sizes[(i + round) % sizes.length]!)));
@@ -143,6 +160,7 @@ for (const encrypt of [false, true]) {
       assert.is(through(r1, r2, up).length, up.length, 'r2 delivers every packet');
       const down = Array.from({ length: 32 }, (_, i) => (i % 8 === 3 ? udp(false, sizes[i % sizes.length]!) : tcp(false, TCP_ACK, 901 + i)));
       assert.is(through(r2, r1, down).length, down.length, 'r1 delivers every packet');
+      if (sync) sameMarks([r1, r2]);
     }
     const native = (n: Node) => n.dp.counters.snapshot()['native-received'] ?? 0;
     if (available) {
@@ -151,6 +169,15 @@ for (const encrypt of [false, true]) {
     }
     assert.is(native(r2.off) + native(r1.off), 0, 'off: nothing native');
     for (const p of [r1, r2]) assert.equal(state(p.on), state(p.off), 'windows, session columns and counters');
+    if (sync) { // r2's flow 59.83 s past its synced expiry (JS marks the flow again, no sync mark), then on past 60 s natively
+      sameMarks([r1, r2], true); // every row synced now: its expiry is the one sent
+      now += 59_800;
+      const before = native(r2.on);
+      for (let i = 0; i < 12; i++) through(r1, r2, [tcp(true, TCP_ACK, 300 + i, 100)]);
+      if (available) assert.ok(native(r2.on) - before >= 10, `r2: ${native(r2.on) - before} of 12 native`);
+      assert.is(r2.on.dp.sessions.syncDirtyTop, 1, 'the flow marked');
+      sameMarks([r1, r2]);
+    }
 
     // one batch the marked flow's packets start: a payload that does not decrypt, then a replay and a tampered tag
     const key = compileRouter(config, 'r1', 1).paths[0]!.hmac;
