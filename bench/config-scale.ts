@@ -8,8 +8,9 @@
  * FIB in a worker thread; rebuild the config from its slices, compile the rest in slices and swap the tables in
  * separate turns of the data path's thread, then the route check over the sessions in slices), while a 1 ms timer
  * feeds established packets through the data path: the longest gap between two batches is the forwarding pause,
- * also given per step (the gaps that end in it).
- *   node --expose-gc dist/bench/config-scale.js [--services 10000] [--tenants 100] [--sources 10] [--sessions 1000000] [--json]
+ * also given per step (the gaps that end in it; receive: while the thread works, and after its answer).
+ * `--workers N`: the reload with r1's data path in N worker threads instead (bench/config-scale-workers.ts).
+ *   node --expose-gc dist/bench/config-scale.js [--services 10000] [--tenants 100] [--sources 10] [--sessions 1000000] [--workers N] [--json]
  */
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,8 @@ import { compileRouter, compileRouterInTurns } from '../src/model/compile.js';
 import { parseConfig } from '../src/model/validate.js';
 import { prepareConfigInThread } from '../src/node/config-thread.js';
 import { Sink } from './inprocess-config.js';
-import { FLOW_PORTS, udpSlab } from './udp-slab.js';
+import { stampFlows, udpSlab } from './udp-slab.js';
+import { reloadWithWorkers, type WorkersReload } from './config-scale-workers.js';
 
 export interface ConfigSize {
   services: number;
@@ -56,8 +58,10 @@ export interface ReloadUnderLoad {
   /** the longest gap between two batches: during the reload, and in the same time before it */
   maxGapMs: number;
   maxGapBeforeMs: number;
-  /** the longest gap that ended in each step: receiving the validated config, the compile, the swap and route check */
-  maxGapByStep: { load: number; compile: number; swap: number };
+  /** the longest gap that ended in each step: receiving the validated config (`thread`: while the config thread
+   *  worked, nothing of the reload on this thread; `load`: that and the rebuild from its slices), the compile, the
+   *  swap and route check */
+  maxGapByStep: { thread: number; load: number; compile: number; swap: number };
   /** the gaps during the reload window (ms since its start, gap ms), for the plot: the largest per 10 ms */
   gaps: [number, number][];
   /** sessions still active after the reload (a service changed, none removed) */
@@ -70,6 +74,8 @@ export interface ConfigScaleResult {
   command: string;
   sizes: ConfigSize[];
   reload?: ReloadUnderLoad;
+  /** `--workers N`: the reload with the data path in N worker threads */
+  workersReload?: WorkersReload;
 }
 
 /** The target: no forwarding pause longer than this during a reload (issue 19). */
@@ -142,10 +148,7 @@ export function fill(dp: Dataplane, n: number, batch: number): number {
   const t0 = performance.now();
   for (let opened = 0; opened < n;) {
     const m = Math.min(batch, n - opened);
-    for (let k = 0; k < m; k++) {
-      const id = opened + k;
-      stamp(k, 1 + (Math.floor(id / FLOW_PORTS) % 16), 2 + Math.floor(id / (FLOW_PORTS * 16)), 1024 + (id % FLOW_PORTS));
-    }
+    stampFlows(stamp, opened, m);
     dp.receive(lan, slab, offs, lens, m);
     opened += m;
   }
@@ -183,7 +186,8 @@ async function reloadUnderLoad(dp: Dataplane, changedYaml: string, fillSeconds: 
     await new Promise((r) => setTimeout(r, 300)); // steady feed first
     const start = performance.now();
     let t = start;
-    const { config, prepared } = await prepareConfigInThread(file, 'r1');
+    let answered = start;
+    const { config, prepared } = await prepareConfigInThread(file, 'r1', () => { answered = performance.now(); });
     const loadMs = ms(t);
     const loaded = performance.now();
     t = loaded;
@@ -211,7 +215,7 @@ async function reloadUnderLoad(dp: Dataplane, changedYaml: string, fillSeconds: 
     return {
       sessions: 0, fillSeconds, loadMs, compileMs, swapMs, routeCheckMs, feedIntervalMs, batch,
       maxGapMs: maxGap(start, end + 50), maxGapBeforeMs: maxGap(start - Math.min(window, 250), start),
-      maxGapByStep: { load: maxGapEnding(start, loaded), compile: maxGapEnding(loaded, compiled), swap: maxGapEnding(compiled, end + 50) },
+      maxGapByStep: { thread: maxGapEnding(start, answered), load: maxGapEnding(start, loaded), compile: maxGapEnding(loaded, compiled), swap: maxGapEnding(compiled, end + 50) },
       gaps: [...gaps.entries()].map(([a, g]) => [+(a / 1000).toFixed(3), +g.toFixed(2)] as [number, number]),
       sessionsAfter: dp.sessions.active,
     };
@@ -233,10 +237,11 @@ async function main(): Promise<void> {
   const sessions = arg('sessions', 1_000_000);
   const json = process.argv.includes('--json');
   const say = (l: string): void => { if (!json) process.stdout.write(`${l}\n`); };
+  const workers = arg('workers', 0);
   const steps = [1000, 2500, 5000].filter((n) => n < services);
   const sizes: ConfigSize[] = [];
   let last: Dataplane | undefined;
-  for (const n of [...steps, services]) {
+  for (const n of workers > 0 ? [] : [...steps, services]) { // --workers: the reload alone
     const { size, dp } = measureSize(n, tenants, sources);
     sizes.push(size);
     last = dp;
@@ -251,11 +256,20 @@ async function main(): Promise<void> {
     const by = reload.maxGapByStep;
     say(`reload with ${active} sessions: read and validate in a thread ${reload.loadMs.toFixed(0)} ms, compile ${reload.compileMs.toFixed(0)} ms, swap ${reload.swapMs.toFixed(0)} ms, `
       + `route check ${reload.routeCheckMs.toFixed(0)} ms; longest gap between batches ${reload.maxGapMs.toFixed(1)} ms (before the reload ${reload.maxGapBeforeMs.toFixed(1)} ms; target ≤ ${RELOAD_PAUSE_TARGET_MS} ms; `
-      + `by step: receive ${by.load.toFixed(1)}, compile ${by.compile.toFixed(1)}, swap and route check ${by.swap.toFixed(1)} ms); ${reload.sessionsAfter} sessions after`);
+      + `by step: receive ${by.load.toFixed(1)} (of it while the thread worked ${by.thread.toFixed(1)}), compile ${by.compile.toFixed(1)}, swap and route check ${by.swap.toFixed(1)} ms); ${reload.sessionsAfter} sessions after`);
+  }
+  let workersReload: WorkersReload | undefined;
+  if (workers > 0) {
+    gc();
+    workersReload = await reloadWithWorkers(scaleConfigYaml(services, tenants, sources), scaleConfigYaml(services, tenants, sources, true), workers, sessions);
+    const w = workersReload;
+    say(`reload with ${workers} workers, ${w.sessions} sessions (filled in ${w.fillSeconds.toFixed(1)} s): ${w.reloadMs.toFixed(0)} ms until the node's swap; longest gap out of a worker ${w.maxGapMs.toFixed(1)} ms `
+      + `(before ${w.maxGapBeforeMs.toFixed(1)} ms; by step: config thread ${w.maxGapByStep.thread.toFixed(1)}, node ${w.maxGapByStep.node.toFixed(1)}, workers' rebuild, compile and swap ${w.maxGapByStep.workers.toFixed(1)} ms)`);
   }
   const res: ConfigScaleResult = {
     date: new Date().toISOString(), loadAvg: (await import('node:os')).loadavg().map((x) => +x.toFixed(2)),
     command: `node --expose-gc dist/bench/config-scale.js ${process.argv.slice(2).join(' ')}`.trim(), sizes, ...(reload !== undefined ? { reload } : {}),
+    ...(workersReload !== undefined ? { workersReload } : {}),
   };
   if (json) process.stdout.write(JSON.stringify(res) + '\n');
 }

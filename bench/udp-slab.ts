@@ -37,3 +37,11 @@ export function udpSlab(batch: number): UdpSlab {
   };
   return { slab, offs, lens, stamp };
 }
+
+/** Stamps slots 0..m-1 with flows first..first+m-1: sources 198.18.1.1-16 × FLOW_PORTS ports, then the next server. */
+export function stampFlows(stamp: UdpSlab['stamp'], first: number, m: number): void {
+  for (let k = 0; k < m; k++) {
+    const id = first + k;
+    stamp(k, 1 + (Math.floor(id / FLOW_PORTS) % 16), 2 + Math.floor(id / (FLOW_PORTS * 16)), 1024 + (id % FLOW_PORTS));
+  }
+}

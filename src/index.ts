@@ -42,7 +42,7 @@ export type * from './model/config-input.js';
 /** The validated config's types (every default filled; what loadConfig returns): `Config.Service`, `Config.Router`, ... */
 export type * as Config from './model/config.js';
 export type { SvrConfig } from './model/config.js';
-export type { LoadedConfig, PreparedTables } from './model/compile.js';
+export type { LoadedConfig, PreparedTables, SlicedValue } from './model/compile.js';
 export type { AccessTableParts } from './model/access-table.js';
 export type { ServiceFibParts } from './model/service-fib.js';
 export type { PrefixTrieParts } from './model/prefix-trie.js';

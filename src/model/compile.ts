@@ -22,12 +22,15 @@ import { RouterTables } from './router-tables.js';
 import { buildServiceArrays } from './service-arrays.js';
 import { ServiceFib, type FibEntry, type ServiceFibParts } from './service-fib.js';
 import { Rib, type LearnedRoute } from './rib.js';
+import type { SlicedValue } from '../util/sliced-clone.js';
 import type { CompiledBfd, CompiledInterface, CompiledPath, CompiledPeer, CompiledService, CompiledServicePolicy, CompiledServiceRoute, ForwardingTables } from './tables.js';
 import { FRAGMENT_ALWAYS, FRAGMENT_NEVER, FRAGMENT_UNLESS_DF, MSS_CLAMP_AUTOMATIC, MSS_CLAMP_DISABLED, NO_TENANT, VECTOR_NEVER } from './tables.js';
 
 const FRAGMENTATION_CODES: Readonly<Record<Fragmentation, number>> = { 'unless-df': FRAGMENT_UNLESS_DF, always: FRAGMENT_ALWAYS, never: FRAGMENT_NEVER };
 import { endpointName, peerLinks, type PeerLink } from './topology.js';
 import { servicesOf } from './applies-to.js';
+
+export type { SlicedValue } from '../util/sliced-clone.js';
 
 /** IP protocol numbers of the transport protocols a service can name. */
 export const IP_PROTOCOL: Readonly<Record<TransportProtocol, number>> = Object.freeze({ icmp: 1, tcp: 6, udp: 17, icmpv6: 58 });
@@ -41,6 +44,9 @@ export interface PreparedTables {
   readonly router: string;
   readonly access: AccessTableParts;
   readonly fib: ServiceFibParts;
+  /** the config these tables were made from, in slices over SharedArrayBuffers (util/sliced-clone.ts): each
+   *  data-path worker rebuilds it in turns (worker-main.ts), and the node's thread serializes nothing for them */
+  readonly config?: SlicedValue;
 }
 
 /** A validated config, with the tables prepareTables made for a router in the thread that read it (when it did). */
@@ -166,6 +172,7 @@ function* compileSteps(config: SvrConfig, routerName: string, generation: number
     fib,
     access,
     rib,
+    ...(prepared?.config !== undefined ? { configSlices: prepared.config } : {}),
   });
 }
 

@@ -5,9 +5,10 @@
  * scale"). Given a router name, the thread also builds that router's biggest lookup tables (access table and
  * service FIB: prepareTables), which come back as typed arrays over SharedArrayBuffers for compileRouter (and
  * the data-path workers: shared, not copied). The validated
- * config comes back in slices (util/sliced-clone.ts) that this thread rebuilds one per turn of its event loop,
- * so that batches go on between them; a ConfigError comes back with its code, message and problems and is
- * thrown again here, so callers see what loadConfig would have thrown.
+ * config comes back in slices over SharedArrayBuffers (util/sliced-clone.ts) that this thread rebuilds one per
+ * turn of its event loop, so that batches go on between them; the same slices ride in `prepared.config` to the
+ * data-path workers (--workers N), which rebuild it the same way. A ConfigError comes back with its code,
+ * message and problems and is thrown again here, so callers see what loadConfig would have thrown.
  *
  *   main: loadConfigInThread(path, router) -> Worker(this file, { path, router }) -> loadConfig(path),
  *         prepareTables(config, router) -> { config slices, prepared } | { error } -> unslice between batches
@@ -28,13 +29,18 @@ export async function loadConfigInThread(path: string): Promise<SvrConfig> {
   return (await prepareConfigInThread(path)).config;
 }
 
-/** loadConfig(path) in a worker thread, and for `router` its access table and service FIB (prepareTables). */
-export function prepareConfigInThread(path: string, router?: string): Promise<LoadedConfig> {
+/**
+ * loadConfig(path) in a worker thread, and for `router` its access table and service FIB (prepareTables).
+ * `answered`: called when the thread's answer arrives, before the config is rebuilt here (bench/config-scale.ts
+ * tells the gaps of the thread's work from those of the rebuild).
+ */
+export function prepareConfigInThread(path: string, router?: string, answered?: () => void): Promise<LoadedConfig> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL(import.meta.url), { workerData: { svrLoadConfig: path, router } });
-    let answered = false;
+    let done = false;
     worker.once('message', (a: Answer) => {
-      answered = true;
+      done = true;
+      answered?.();
       void worker.terminate();
       if ('config' in a) {
         const prepared = a.prepared;
@@ -45,7 +51,7 @@ export function prepareConfigInThread(path: string, router?: string): Promise<Lo
     });
     worker.once('error', (e) => reject(new SvrError('SVR_ERR_CONFIG_READ', `cannot read configuration ${path}: the thread reading it failed: ${e.message}`)));
     worker.once('exit', (code) => {
-      if (!answered) reject(new SvrError('SVR_ERR_CONFIG_READ', `cannot read configuration ${path}: the thread reading it exited (${code}) without an answer`));
+      if (!done) reject(new SvrError('SVR_ERR_CONFIG_READ', `cannot read configuration ${path}: the thread reading it exited (${code}) without an answer`));
     });
   });
 }
@@ -85,8 +91,8 @@ if (!isMainThread && parentPort !== null && typeof (workerData as { svrLoadConfi
   loadConfig(path).then(
     (config) => {
       const prepared = prepare(config, router);
-      const { sliced, transfer } = sliceValue(config);
-      port.postMessage({ config: sliced, ...(prepared !== undefined ? { prepared } : {}) } satisfies Answer, transfer);
+      const { sliced } = sliceValue(config, 100, true);
+      port.postMessage({ config: sliced, ...(prepared !== undefined ? { prepared: { ...prepared, config: sliced } } : {}) } satisfies Answer);
     },
     (e: unknown) => port.postMessage({
       error: e instanceof ConfigError ? { config: true, code: e.code, message: e.message, data: e.data } : { config: false, message: e instanceof Error ? e.message : String(e) },

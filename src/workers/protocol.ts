@@ -4,6 +4,7 @@
  */
 import type { PreparedTables } from '../model/compile.js';
 import type { SvrConfig } from '../model/config.js';
+import type { SlicedValue } from '../util/sliced-clone.js';
 import type { LearnedRoute } from '../model/rib.js';
 import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
@@ -75,7 +76,8 @@ export type ToWorker =
   /** keys from the key exchange (one message per install; applied between batches) */
   | { t: 'pathKeys'; path: number; keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }; activeAt: number; overlapMs: number }
   | { t: 'dropPathKeys'; path: number }
-  | { t: 'config'; config: SvrConfig; prepared: PreparedTables; generation: number; learned: LearnedRoute[] }
+  /** a new config, in shared slices the worker rebuilds in turns (util/sliced-clone.ts), then compiles in turns */
+  | { t: 'config'; config: SlicedValue; prepared: PreparedTables; generation: number; learned: LearnedRoute[] }
   /** the RIB changed (the config did not): the learned routes new or changed, the prefixes withdrawn */
   | { t: 'rib'; generation: number; set: LearnedRoute[]; removed: string[] }
   | { t: 'pathPeer'; path: number; address: Uint8Array | null; controlPort: number }

@@ -34,6 +34,7 @@ import { sessionLimit } from '../dataplane/session-table.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
+import { sliceValue } from '../util/sliced-clone.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { LearnedRoute } from '../model/rib.js';
@@ -373,7 +374,10 @@ export class WorkerHost implements DataPathHost {
   setTables(tables: ForwardingTables, config: SvrConfig): void {
     this.tables = tables;
     this.config = config;
-    this.broadcast({ t: 'config', config, prepared: tables.prepared, generation: tables.generation, learned: tables.learnedRoutes() });
+    const prepared = tables.prepared;
+    // the config thread's slices (a reload of a file) are shared as they are; a config from elsewhere is sliced here
+    const sliced = prepared.config ?? sliceValue(config, 100, true).sliced;
+    this.broadcast({ t: 'config', config: sliced, prepared, generation: tables.generation, learned: tables.learnedRoutes() });
   }
 
   updateRib(tables: ForwardingTables, set: readonly LearnedRoute[], removed: readonly string[]): void {

@@ -42,7 +42,7 @@ const configScale = (gapBefore = 4, gap = 900): ConfigScaleResult => ({
   sizes: [1000, 5000, 10000].map((n) => ({ services: n, tenants: 100, sources: 10, yamlBytes: 400 * n, parseMs: 0.7 * n, compileMs: 0.1 * n, applyMs: 10, rssMB: n / 40, heapMB: n / 250 })),
   reload: {
     sessions: 1_000_000, fillSeconds: 5, loadMs: 700, compileMs: 150, swapMs: 40, routeCheckMs: 5, feedIntervalMs: 1, batch: 64,
-    maxGapMs: gap, maxGapBeforeMs: gapBefore, maxGapByStep: { load: 2, compile: gap, swap: 3 }, gaps: [[0, 1.1], [0.01, gap], [0.9, 1.2]], sessionsAfter: 1_000_000,
+    maxGapMs: gap, maxGapBeforeMs: gapBefore, maxGapByStep: { thread: 1, load: 2, compile: gap, swap: 3 }, gaps: [[0, 1.1], [0.01, gap], [0.9, 1.2]], sessionsAfter: 1_000_000,
   },
 });
 

@@ -24,6 +24,16 @@ test('the value comes back equal; each long array in slices of maxItems, one per
   assert.is(value.list.length, 1001, 'the value itself is not changed');
 });
 
+test('shared: the slices are SharedArrayBuffers (nothing to transfer) that several receivers rebuild alike', async () => {
+  const { sliced, transfer } = sliceValue(value, 250, true);
+  assert.is(transfer.length, 0);
+  assert.ok(sliced.head instanceof SharedArrayBuffer && sliced.arrays.every((a) => a.slices.every((b) => b instanceof SharedArrayBuffer)));
+  const copy = structuredClone(sliced);
+  assert.ok(copy.head instanceof SharedArrayBuffer, 'a posted copy shares the bytes');
+  assert.equal(await unsliceValue(copy, async () => {}), value);
+  assert.equal(await unsliceValue(sliced, async () => {}), value, 'and so does the sender, again');
+});
+
 test('short arrays and plain values travel in the head alone', async () => {
   const small = { a: [1, 2, 3], b: 'x' };
   const { sliced } = sliceValue(small, 250);
