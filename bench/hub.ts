@@ -23,6 +23,7 @@ import { ipn, logText, run, runIn, sleep, spawnIn, stop, waitForLine, type Proc 
 import { HUB_NAME, HUB_WAYPOINTS, hubConfigYaml, SPOKE_NET, spokeWaypoint } from './hub-config.js';
 import { HEADLINE_NODE_ARGS, svrScript } from './modes/svrouter.js';
 import { summarizeProfile, type ProfileSummary } from './profile.js';
+import { formatThreadUse, threadUse, threadUsePer } from './thread-sched.js';
 import { listNamespaces, namePrefix, sysctl } from './topology.js';
 
 export const HUB_SPOKES = 1000;
@@ -50,6 +51,8 @@ export interface HubResult {
     windowS: number; pctOfCore: number; userPct: number; sysPct: number; mainThreadPct: number; loadAvg: number[];
     /** the spokes' receive thread (threaded NAPI on their veth end): the simulator's kernel work, not the hub's */
     spokeRxPct?: number;
+    /** the hub's threads by group (thread-sched.ts: main, svr-tun-read, v8, ...): CPU µs and sleeps per simulator event */
+    perEvent?: Record<string, { cpuUs: number; sleeps: number }>;
   };
   /** the spokes' veth end received in a kernel thread of its own (false: SVR_BENCH_HUB_NAPI=0, the hub's writes delivered into the simulator's sockets) */
   spokeRxThreaded?: boolean;
@@ -309,12 +312,14 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
       const rxTid = lab.spokeRxTid;
       const k0 = rxTid === undefined ? undefined : cpuTicks(rxTid);
       const msg0 = counters();
+      const t0Use = threadUse(pid);
       const w0 = Date.now();
       windowStart = w0;
       await sleep(CPU_WINDOW_MS);
       const c1 = cpuTicks(pid);
       const m1 = cpuTicks(pid, pid);
       const msg1 = counters();
+      const t1Use = threadUse(pid);
       const windowS = (Date.now() - w0) / 1000;
       const pct = (ticks: number): number => (100 * ticks) / CLK_TCK / windowS;
       res.cpu = {
@@ -326,10 +331,11 @@ export async function measureHub(dir0: string, progress: (l: string) => void, o:
         res.cpu.spokeRxPct = pct(k1.user + k1.sys - k0.user - k0.sys);
       }
       res.messagesPerSecond = (msg1 - msg0) / windowS;
+      res.cpu.perEvent = threadUsePer([t0Use], [t1Use], Math.max(1, msg1 - msg0));
       res.downsDuringCpu = pathEvents(logText(r.hub)).filter((e) => !e.usable && e.atMs >= w0).length;
       const hubRss = rssBytes(pid);
       res.rss = { oneSpokeBytes: res.rss!.oneSpokeBytes, hubBytes: hubRss, perPeerBytes: (hubRss - res.rss!.oneSpokeBytes) / Math.max(1, spokes - 1) };
-      progress(`    hub CPU ${res.cpu.pctOfCore.toFixed(1)} % of a core over ${windowS.toFixed(0)} s (user ${res.cpu.userPct.toFixed(1)}, sys ${res.cpu.sysPct.toFixed(1)}, main thread ${res.cpu.mainThreadPct.toFixed(1)}); ${res.cpu.spokeRxPct === undefined ? 'spokes received in the hub\'s writes' : `spokes' receive thread ${res.cpu.spokeRxPct.toFixed(1)} %`}; load ${res.cpu.loadAvg.join(' ')}; ~${Math.round(res.messagesPerSecond)} simulator counter events/s; ${res.downsDuringCpu} path downs; RSS ${(hubRss / 1e6).toFixed(1)} MB, ${(res.rss.perPeerBytes / 1024).toFixed(1)} kB per peer`);
+      progress(`    hub CPU ${res.cpu.pctOfCore.toFixed(1)} % of a core over ${windowS.toFixed(0)} s (user ${res.cpu.userPct.toFixed(1)}, sys ${res.cpu.sysPct.toFixed(1)}, main thread ${res.cpu.mainThreadPct.toFixed(1)}); ${res.cpu.spokeRxPct === undefined ? 'spokes received in the hub\'s writes' : `spokes' receive thread ${res.cpu.spokeRxPct.toFixed(1)} %`}; load ${res.cpu.loadAvg.join(' ')}; ~${Math.round(res.messagesPerSecond)} simulator counter events/s; ${res.downsDuringCpu} path downs; per event: ${formatThreadUse(res.cpu.perEvent)}; RSS ${(hubRss / 1e6).toFixed(1)} MB, ${(res.rss.perPeerBytes / 1024).toFixed(1)} kB per peer`);
       if (res.downsDuringCpu > 0) res.problems.push(`${res.downsDuringCpu} path(s) went down on the hub while its CPU was measured (the hub or the machine is overloaded)`);
       // 3. path 1 of FAIL_SPOKES spokes fails at once
       const s = await silence(r);

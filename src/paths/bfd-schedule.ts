@@ -13,10 +13,15 @@
  *   transmit  every `transmitIntervalMs(context)`, 0-25 % earlier (§6.8.7): `hooks.transmit(slot)` while
  *             `mayTransmit(context)`. Due times are rounded up to a hundredth of the interval, so paths with
  *             the same timers fall due together: one tick sends them in one batch (`hooks.batch`: one TUN write).
- *   one timer armed at the earliest due time (detection exact; a tick scans all slots, ~2 µs per 1,000 paths).
+ *   one timer armed at the earliest due time (detection exact). A tick takes the due transmissions from a heap
+ *             of next transmit times (deadline-heap.ts) and scans the slots for expired Detection Times only once
+ *             the earliest deadline seen by the last scan has come: arrivals only move deadlines later, so that
+ *             deadline is a lower bound (a `sync` that shortens one lowers it). A steady hub scans every ~2 s
+ *             instead of at each of its ~100 ticks a second.
  *   data path with a ControlFastPath (dataplane/control-fast-path.ts, same thread): each `bind`ed slot's
- *             steady state is armed there too, so its steady packets never reach control; a tick first folds
- *             their arrival stamps into the Detection Time (`hooks.steadyInDataPath`: how many), then decides.
+ *             steady state is armed there too, so its steady packets never reach control; a detection scan first
+ *             folds their arrival stamps into the Detection Times (`hooks.steadyInDataPath`: how many), then
+ *             decides (the caller also `fold`s before it reads its counters).
  *
  * Measured (bench/bfd-paths.ts, 2,000 paths at default timers, in process): 3.8 µs of CPU per control message
  * against 38.6 µs with a timer and an XState event per packet; a tick sends ~20 packets in one write
@@ -26,6 +31,7 @@ import { detectionTimeMs, mayTransmit, transmitIntervalMs, type BfdContext } fro
 import type { Timers } from './link-test.js';
 import type { ControlFastPath } from '../dataplane/control-fast-path.js';
 import { bfdSteady } from '../packet/bfd.js';
+import { DeadlineHeap } from './deadline-heap.js';
 
 export interface BfdScheduleHooks {
   /** the path's Detection Time passed: send its machine `bfd.detectionTimeExpired` (then `sync`) */
@@ -59,6 +65,10 @@ export class BfdSchedule {
   #detectMs = new Float64Array(0);
   #intervalMs = new Float64Array(0);
   #nextTx = new Float64Array(0);
+  /** the used slots by next transmit time */
+  readonly #txHeap = new DeadlineHeap(() => this.#nextTx);
+  /** no watching slot's Detection Time ends before this (a lower bound: see the header) */
+  #detectAt = Infinity;
   /** mulberry32 state per slot, for the transmit jitter */
   #rng = new Uint32Array(0);
   /** path id in the data path's ControlFastPath (-1: not bound), its steady packets counted so far, standby far end */
@@ -90,11 +100,13 @@ export class BfdSchedule {
     this.#rng[slot] = jitterSeed >>> 0;
     this.#pathOf[slot] = -1;
     this.#standby[slot] = 0;
+    this.#txHeap.insert(slot);
     return slot;
   }
 
   remove(slot: number): void {
     this.#flags[slot] = 0;
+    this.#txHeap.delete(slot);
     this.#disarm(slot);
     this.#pathOf[slot] = -1;
     this.#free.push(slot);
@@ -162,8 +174,13 @@ export class BfdSchedule {
       // a new interval applies from now (as a restarted transmit timer would)
       this.#intervalMs[slot] = interval;
       this.#nextTx[slot] = this.#due(slot, this.#timers.now());
+      this.#txHeap.fix(slot);
     }
-    if (watching) this.#arm(this.#lastRx[slot]! + this.#detectMs[slot]!);
+    if (watching) {
+      const at = this.#lastRx[slot]! + this.#detectMs[slot]!;
+      if (at < this.#detectAt) this.#detectAt = at;
+      this.#arm(at);
+    }
     this.#arm(this.#nextTx[slot]!);
   }
 
@@ -221,6 +238,7 @@ export class BfdSchedule {
     this.#pathOf = grow(this.#pathOf, (k) => new Int32Array(k));
     this.#seenRx = grow(this.#seenRx, (k) => new Uint32Array(k));
     this.#standby = grow(this.#standby, (k) => new Uint8Array(k));
+    this.#txHeap.grow(cap);
     for (let s = cap - 1; s > n; s--) this.#free.push(s);
     this.#used = cap;
     return n;
@@ -272,36 +290,43 @@ export class BfdSchedule {
   }
 
   /**
-   * Every expired detection and due transmission, the packets in one batch; then the timer for the next, from
-   * the same pass over the slots (and what the hooks changed meanwhile: `#wantedAt`). ~100 ticks a second
-   * with 2,000 paths at default timers.
+   * Every expired detection (when the lower bound says one may be) and due transmission, the packets in one
+   * batch; then the timer for the next (and what the hooks changed meanwhile: `#wantedAt`). ~100 ticks a second
+   * with 2,000 paths at default timers, ~20 transmissions each.
    */
   #tick(): void {
     this.#handle = null;
     this.#armedAt = Infinity;
     this.#ticking = true;
     this.#wantedAt = Infinity;
-    this.fold();
     const now = this.#timers.now();
-    let next = Infinity;
+    const heap = this.#txHeap;
     try {
       this.#hooks.batch(() => {
-        for (let s = 0; s < this.#used; s++) {
-          if ((this.#flags[s]! & USED) === 0) continue;
-          if ((this.#flags[s]! & WATCHING) !== 0 && this.#lastRx[s]! + this.#detectMs[s]! <= now) this.#hooks.expire(s);
-          if (this.#nextTx[s]! <= now && (this.#flags[s]! & USED) !== 0) {
-            if ((this.#flags[s]! & MAY_TX) !== 0) this.#hooks.transmit(s);
-            this.#nextTx[s] = this.#due(s, now);
-          }
-          const f = this.#flags[s]!;
-          if ((f & USED) === 0) continue;
-          if ((f & WATCHING) !== 0) next = Math.min(next, this.#lastRx[s]! + this.#detectMs[s]!);
-          next = Math.min(next, this.#nextTx[s]!);
+        if (this.#detectAt <= now) this.#detect(now);
+        for (let s = heap.top(); s >= 0 && this.#nextTx[s]! <= now; s = heap.top()) {
+          if ((this.#flags[s]! & MAY_TX) !== 0) this.#hooks.transmit(s);
+          this.#nextTx[s] = this.#due(s, now);
+          heap.fix(s);
         }
       });
     } finally {
       this.#ticking = false;
     }
-    this.#arm(Math.min(next, this.#wantedAt));
+    this.#arm(Math.min(heap.earliest(), this.#detectAt, this.#wantedAt));
+  }
+
+  /** The arrivals folded in, every passed Detection Time expired, and the next lower bound from the same pass. */
+  #detect(now: number): void {
+    this.fold();
+    this.#detectAt = Infinity; // the expiries' `sync`s may lower it meanwhile
+    let next = Infinity;
+    for (let s = 0; s < this.#used; s++) {
+      if ((this.#flags[s]! & (USED | WATCHING)) !== (USED | WATCHING)) continue;
+      const at = this.#lastRx[s]! + this.#detectMs[s]!;
+      if (at <= now) this.#hooks.expire(s);
+      else if (at < next) next = at;
+    }
+    if (next < this.#detectAt) this.#detectAt = next;
   }
 }

@@ -344,6 +344,7 @@ export class PathSupervisor {
 
   /** Messages sent/received and drops by reason (`bfd-drop-<reason>`, `bfd-discard-<reason>`, ...). */
   counters(): Record<string, number> {
+    this.#schedule.fold(); // the steady packets the data path took since the last detection scan
     return Object.fromEntries(this.#counters);
   }
 

@@ -308,6 +308,26 @@ test('the full three-way handshake between two sessions over the fast path, then
   assert.equal([r.state(0), r.state(1)], ['down', 'down'], 'both detect within 3 x 50 ms (+ a tx gap)');
 });
 
+test('§6.8.4 a Detection Time the remote shortens ends exactly, though the last scan saw a later deadline', () => {
+  const r = new Rig();
+  r.add();
+  r.rx(0, packet('init'));
+  r.rx(0, packet('up', { final: true }));
+  for (let i = 0; i < 4; i++) {
+    r.advance(100);
+    r.rx(0, packet('up'));
+  }
+  // the scans so far saw deadlines 300 ms after the packets; now the remote sends every 20 ms: 3 x max(our 40 ms, 20 ms)
+  r.advance(50);
+  r.rx(0, packet('up', { desiredMinTxUs: 20_000 }));
+  const last = r.vt.now();
+  r.advance(119.9);
+  assert.is(r.state(0), 'up', 'still up just before the new 120 ms');
+  r.advance(0.1);
+  assert.is(r.state(0), 'down');
+  assert.equal(r.states[0]!.at(-1), { at: last + 120, state: 'down', diag: 1 }, 'at the new Detection Time exactly, not the old bound');
+});
+
 test('one tick sends every path due then in one batch; paths with the same timers fall due together', () => {
   const r = new Rig();
   for (let i = 0; i < 200; i++) r.add({ ...INPUT, myDiscriminator: 0x100 + i }, 0x100 + i);
