@@ -6,7 +6,7 @@ import { RELOAD_PAUSE_TARGET_MS, type ConfigScaleResult } from './config-scale.j
 import { plotLink, type BenchPlot } from './plots.js';
 import type { Goal } from './report.js';
 import type { BenchResults, ModeResult } from './results.js';
-import { SCALING_FIGURES, SCALING_TARGET, scalingRatio, type CoresUsed, type ScalingResult } from './scaling.js';
+import { SCALING_FIGURES, SCALING_TARGET, scalingRatio, scalingRoom, type CoresUsed, type ScalingResult } from './scaling.js';
 
 const NOT_COMPARABLE = 'not comparable';
 
@@ -37,11 +37,12 @@ export function configScaleGoals(cs: ConfigScaleResult | undefined, notComparabl
 
 function scalingSection(s: ScalingResult, plots: readonly BenchPlot[]): string[] {
   const lines = ['', '### Per-core scaling: r1 alone with 1 and 2 data-path workers', '',
-    `${s.date !== undefined ? `Measured ${s.date}, load average ${s.loadAvg?.start.join(' ') ?? '?'} at the start and ${s.loadAvg?.end.join(' ') ?? '?'} at the end (1, 5, 15 min). ` : ''}r1 alone (the service on a local next hop, r2 forwarding in the kernel), restarted with \`--workers 1\` and \`--workers 2\`, rounds interleaved, ${s.seconds} s per figure; TCP with ${s.streams} parallel connections and UDP 1400 B with ${s.streams} parallel flows at full speed (what arrives; one flow stays on one TUN queue, so one worker), new sessions with the session clients. CPU in cores: r1's process / the whole machine (out of the vCPUs; the load generators and the kernel's forwarding are the rest).`,
-    '', '| figure | 1 worker | 2 workers | 2 ÷ 1 |', '|---|---|---|---|'];
+    `${s.date !== undefined ? `Measured ${s.date}, load average ${s.loadAvg?.start.join(' ') ?? '?'} at the start and ${s.loadAvg?.end.join(' ') ?? '?'} at the end (1, 5, 15 min). ` : ''}r1 alone (the service on a local next hop, r2 forwarding in the kernel), restarted with \`--workers 1\` and \`--workers 2\`, rounds interleaved, ${s.seconds} s per figure; TCP with ${s.streams} parallel connections and UDP 1400 B with ${s.streams} parallel flows at full speed (what arrives; one flow stays on one TUN queue, so one worker), new sessions with the session clients. CPU in cores: r1's process / the whole machine (out of the vCPUs; the load generators and the kernel's forwarding are the rest). Equal terms: the cores left to r1 with 1 worker (all cores minus what the rest used) bound what a second worker can add at the same CPU per unit without taking the load generators' CPU.`,
+    '', '| figure | 1 worker | 2 workers | 2 ÷ 1 | r1 with 1 worker: cores used of those left to it (at most) |', '|---|---|---|---|---|'];
   for (const f of SCALING_FIGURES) {
     const r = scalingRatio(s, f.value);
-    lines.push(`| ${f.name}, ${f.unit} | ${fmt(r.one, 1)} | ${fmt(r.two, 1)} | ${r.ratio === undefined ? '–' : `×${r.ratio.toFixed(2)}`} |`);
+    const room = scalingRoom(s, f);
+    lines.push(`| ${f.name}, ${f.unit} | ${fmt(r.one, 1)} | ${fmt(r.two, 1)} | ${r.ratio === undefined ? '–' : `×${r.ratio.toFixed(2)}`} | ${room.room === undefined ? '–' : `${room.used!.toFixed(2)} of ${room.left!.toFixed(2)} (×${room.room.toFixed(2)})`} |`);
   }
   lines.push('', '| workers, round | TCP Gbps (cores r1 / machine) | UDP kpps delivered, loss (cores) | new UDP sessions/s, failed (cores) | new TCP sessions/s, failed (cores) | sessions per worker |', '|---|---|---|---|---|---|');
   for (const x of s.runs) {

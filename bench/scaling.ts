@@ -5,7 +5,8 @@
  * one TUN queue, so one worker), UDP 1400 B with parallel flows at full speed (the delivered rate), and new
  * UDP and TCP sessions/s. For each figure the CPU of r1's process and of the whole machine (/proc/stat):
  * on 2 vCPUs the load generators, the kernel's forwarding and r1 share the cores, which is stated with the
- * figures rather than hidden.
+ * figures rather than hidden: the cores left for r1 (what the rest did not take) bound what a second worker
+ * can add (scalingRoom), and r1's CPU per batch shows what smaller batches cost.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -26,6 +27,10 @@ export interface CoresUsed {
   r1: number;
   /** the machine's busy CPU seconds per second (out of `cores`) */
   machine: number;
+  /** cores r1 could have used without taking CPU from anything else: all cores minus what the rest used (load generators, kernel, other work) */
+  leftForR1?: number;
+  /** batches r1's data path took from its interfaces per second (rx-batches) */
+  batchesPerSecond?: number;
   /** packets one worker handed to another (consumed-handed-off) per packet r1's interfaces received */
   handedPerRx?: number;
   /** packets r1's interfaces received per batch its data path took from them (rx-packets / rx-batches) */
@@ -113,8 +118,13 @@ async function withCores<T>(svr: SvrouterMode, pid: number, cores: number, f: ()
   const h1 = await handoffs(svr);
   const rx = h1.rx - h0.rx;
   const batches = h1.batches - h0.batches;
-  const more = { ...(rx > 0 ? { handedPerRx: (h1.handed - h0.handed) / rx } : {}), ...(rx > 0 && batches > 0 ? { packetsPerBatch: rx / batches } : {}) };
-  return { ...r, cores: { r1: (c1 - c0) / s, machine: (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total), ...more, threads: threadCores(th0, th1, s) } };
+  const more = {
+    ...(rx > 0 ? { handedPerRx: (h1.handed - h0.handed) / rx } : {}),
+    ...(rx > 0 && batches > 0 ? { packetsPerBatch: rx / batches, batchesPerSecond: batches / s } : {}),
+  };
+  const r1 = (c1 - c0) / s;
+  const machine = (cores * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total);
+  return { ...r, cores: { r1, machine, leftForR1: Math.max(r1, cores - (machine - r1)), ...more, threads: threadCores(th0, th1, s) } };
 }
 
 /** The ratio of a figure with 2 workers to 1 worker: medians over the rounds; undefined when either is missing. */
@@ -128,13 +138,33 @@ export function scalingRatio(r: ScalingResult, figure: (run: ScalingRun) => numb
   return { ...(one !== undefined ? { one } : {}), ...(two !== undefined ? { two } : {}), ...(one !== undefined && two !== undefined && one > 0 ? { ratio: two / one } : {}) };
 }
 
-/** The figures compared, by name, with how to read each from a run. */
-export const SCALING_FIGURES: readonly { name: string; unit: string; value: (x: ScalingRun) => number | undefined }[] = [
-  { name: `TCP, ${SCALING_STREAMS} streams`, unit: 'Gbps', value: (x) => x.tcp?.gbps },
-  { name: `UDP 1400 B, ${SCALING_STREAMS} flows`, unit: 'kpps delivered', value: (x) => x.udp?.kpps },
-  { name: 'new UDP sessions', unit: 'created/s', value: (x) => x.sessionsUdp?.createdR1PerSecond },
-  { name: 'new TCP sessions', unit: 'created/s', value: (x) => x.sessionsTcp?.createdR1PerSecond },
+export interface ScalingFigure {
+  name: string;
+  unit: string;
+  value: (x: ScalingRun) => number | undefined;
+  cores: (x: ScalingRun) => CoresUsed | undefined;
+}
+
+/** The figures compared, by name, with how to read each (and the cores it used) from a run. */
+export const SCALING_FIGURES: readonly ScalingFigure[] = [
+  { name: `TCP, ${SCALING_STREAMS} streams`, unit: 'Gbps', value: (x) => x.tcp?.gbps, cores: (x) => x.tcp?.cores },
+  { name: `UDP 1400 B, ${SCALING_STREAMS} flows`, unit: 'kpps delivered', value: (x) => x.udp?.kpps, cores: (x) => x.udp?.cores },
+  { name: 'new UDP sessions', unit: 'created/s', value: (x) => x.sessionsUdp?.createdR1PerSecond, cores: (x) => x.sessionsUdp?.cores },
+  { name: 'new TCP sessions', unit: 'created/s', value: (x) => x.sessionsTcp?.createdR1PerSecond, cores: (x) => x.sessionsTcp?.cores },
 ];
+
+/**
+ * Whether a figure was measured on equal terms: with 1 worker, r1's cores and the cores left for it (medians over
+ * the rounds). At the same CPU per unit a second worker can raise the figure at most by left ÷ used without taking
+ * CPU from the load generators (which a higher rate needs more of, too): ×1.0 when the machine was already full.
+ */
+export function scalingRoom(r: ScalingResult, f: ScalingFigure): { used?: number; left?: number; room?: number } {
+  const xs = r.runs.filter((x) => x.workers === 1).map(f.cores).filter((c): c is CoresUsed & { leftForR1: number } => c?.leftForR1 !== undefined);
+  if (xs.length === 0) return {};
+  const used = median(xs.map((c) => c.r1));
+  const left = median(xs.map((c) => c.leftForR1));
+  return { used, left, ...(used > 0 ? { room: left / used } : {}) };
+}
 
 export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: Plan): Promise<ScalingResult> {
   const cores = availableParallelism();
@@ -181,7 +211,7 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
           const per = (await svr.stats('r1'))['sessions-per-worker'];
           if (Array.isArray(per)) run.sessionsPerWorker = per.map(Number);
         });
-        const c = (x: { cores: CoresUsed } | undefined): string => (x === undefined ? '' : ` (r1 ${x.cores.r1.toFixed(2)}, machine ${x.cores.machine.toFixed(2)} cores`
+        const c = (x: { cores: CoresUsed } | undefined): string => (x === undefined ? '' : ` (r1 ${x.cores.r1.toFixed(2)} of ${x.cores.leftForR1?.toFixed(2) ?? '?'} left to it, machine ${x.cores.machine.toFixed(2)} cores`
           + `${x.cores.handedPerRx !== undefined ? `, ${x.cores.handedPerRx.toFixed(3)} handed over per packet in` : ''}`
           + `${x.cores.packetsPerBatch !== undefined ? `, ${x.cores.packetsPerBatch.toFixed(1)} packets per batch` : ''})`);
         p(`    ${workers} worker(s), round ${round}: tcp ${run.tcp?.gbps.toFixed(3) ?? '–'} Gbps${c(run.tcp)}; udp ${run.udp?.kpps.toFixed(1) ?? '–'} kpps${c(run.udp)}; `
@@ -189,7 +219,9 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
         const per = (what: string, x: { cores: CoresUsed } | undefined, units: number | undefined, unit: string): string => {
           const t = x?.cores.threads;
           if (t === undefined || units === undefined || !(units > 0)) return '';
-          return `${what} ${(1e6 * x!.cores.r1 / units).toFixed(1)} µs/${unit} (${R1_THREADS.map((g) => `${g} ${(1e6 * t[g] / units).toFixed(1)}`).join(', ')})`;
+          const b = x!.cores.batchesPerSecond;
+          const batches = b === undefined ? '' : `; ${(b / units).toPrecision(3)} batches/${unit}, ${(1e6 * x!.cores.r1 / b).toFixed(1)} µs/batch`;
+          return `${what} ${(1e6 * x!.cores.r1 / units).toFixed(1)} µs/${unit} (${R1_THREADS.map((g) => `${g} ${(1e6 * t[g] / units).toFixed(1)}`).join(', ')}${batches})`;
         };
         p(`      r1 CPU per unit by thread: ${[per('tcp', run.tcp, run.tcp?.gbps, 'Gbit'), per('udp', run.udp, run.udp === undefined ? undefined : run.udp.kpps * 1000, 'packet'),
           per('new udp', run.sessionsUdp, run.sessionsUdp?.createdR1PerSecond, 'session'), per('new tcp', run.sessionsTcp, run.sessionsTcp?.createdR1PerSecond, 'session')].filter((x) => x !== '').join('; ')}`);
@@ -201,7 +233,9 @@ export async function measureScaling(svr: SvrouterMode, ctx: ModeContext, plan: 
   }
   for (const f of SCALING_FIGURES) {
     const r = scalingRatio(out, f.value);
-    p(`    ${f.name}: 1 worker ${r.one?.toFixed(1) ?? '–'}, 2 workers ${r.two?.toFixed(1) ?? '–'} ${f.unit}: ×${r.ratio?.toFixed(2) ?? '–'}`);
+    const room = scalingRoom(out, f);
+    p(`    ${f.name}: 1 worker ${r.one?.toFixed(1) ?? '–'}, 2 workers ${r.two?.toFixed(1) ?? '–'} ${f.unit}: ×${r.ratio?.toFixed(2) ?? '–'}`
+      + `${room.room === undefined ? '' : `; with 1 worker r1 used ${room.used!.toFixed(2)} of the ${room.left!.toFixed(2)} cores left to it: at most ×${room.room.toFixed(2)} without taking the load generators' CPU`}`);
   }
   return out;
 }

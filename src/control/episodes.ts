@@ -3,20 +3,18 @@
  * ends confirmed (reverse metadata seen), gone (session removed) or failed (probes unanswered: teardown).
  *
  * Nearly every handshake completes within the first retry interval (200 ms), so that interval is watched
- * without an actor: a pending entry per session and one sweep timer. Only a handshake still waiting at its
- * first retry gets a sessionEpisode actor, spawned with the time it already waited (the machine sends the
- * first probe at once and owns the rest). Measured: spawning an actor per new session cost ~40 % of r1's
- * main thread at 8k sessions/s (docs/performance.md); a pending entry costs a Map insert and delete.
+ * without an actor: a pending entry per session (control/pending-handshakes.ts: typed columns, nothing
+ * allocated per handshake) and one sweep timer. Only a handshake still waiting at its first retry gets a
+ * sessionEpisode actor, spawned with the time it already waited (the machine sends the first probe at once
+ * and owns the rest). Measured: spawning an actor per new session cost ~40 % of r1's main thread at 8k
+ * sessions/s (docs/performance.md).
  */
 import { createActor, type Actor } from 'xstate';
 import { sessionEpisode } from '../machines/session-episode.js';
 import type { DpEvent } from '../dataplane/events.js';
+import { PendingHandshakes, type EpisodeMove, type TakeDue } from './pending-handshakes.js';
 
-/** The move a handshake confirms: a session of `service` the ingress moved to `path`. */
-export interface EpisodeMove {
-  service: string;
-  path: number;
-}
+export type { EpisodeMove };
 
 export interface EpisodeCommands {
   probe(row: number, gen: number): void;
@@ -30,20 +28,19 @@ export interface EpisodeOptions {
   baseDelayMs?: number;
 }
 
-interface Pending {
-  gen: number;
-  sessionId: string;
-  since: number;
-  move?: EpisodeMove;
-}
-
 export class EpisodeSupervisor {
   /** by session row (rows are unique per router; a new generation supersedes the old entry) */
   private readonly live = new Map<number, { gen: number; actor: Actor<typeof sessionEpisode>; move?: EpisodeMove }>();
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingHandshakes();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly machine;
   private readonly firstRetryMs: number;
+  /** when the sweep running now started (spawnActor's waited time) */
+  private sweptAt = 0;
+  /** what a resolved pending handshake reports (made once: no closure per event) */
+  private readonly confirmed: TakeDue = (_row, _gen, id, _since, move) => this.commands.outcome(id, 'confirmed', 0, move);
+  private readonly gone: TakeDue = (_row, _gen, id, _since, move) => this.commands.outcome(id, 'gone', 0, move);
+  private readonly spawn: TakeDue = (row, gen, sessionId, since, move) => this.spawnActor(row, gen, sessionId, since, move);
 
   constructor(private readonly commands: EpisodeCommands, private readonly opts: EpisodeOptions = {}, private readonly clock: () => number = () => performance.now()) {
     this.firstRetryMs = opts.baseDelayMs ?? 200;
@@ -62,6 +59,7 @@ export class EpisodeSupervisor {
   }
 
   handle(events: readonly DpEvent[]): void {
+    let now = -1; // read once per call: the events of one batch arrived together
     for (const e of events) {
       if (e.kind !== 'session.created' && e.kind !== 'session.migrated' && e.kind !== 'session.resignalled' && e.kind !== 'session.reverseSeen' && e.kind !== 'session.removed') continue;
       if (e.kind === 'session.created' || e.kind === 'session.migrated' || e.kind === 'session.resignalled') {
@@ -70,17 +68,13 @@ export class EpisodeSupervisor {
         // has nothing to confirm, and probing it would tear the session down
         if (e.kind === 'session.migrated' && !e.handshake) continue;
         this.stopActor(e.row); // a new handshake (new path, new session in the row) supersedes the previous one
-        // one object per handshake (a spread of an optional field made a second)
-        this.pending.set(e.row, e.kind === 'session.migrated'
-          ? { gen: e.gen, sessionId: e.sessionId, since: this.clock(), move: { service: e.service, path: e.toPath } }
-          : { gen: e.gen, sessionId: e.sessionId, since: this.clock() });
+        if (now < 0) now = this.clock();
+        this.pending.add(e.row, e.gen, e.sessionId, now, e.kind === 'session.migrated' ? { service: e.service, path: e.toPath } : undefined);
         this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(5, this.firstRetryMs / 4)).unref();
       } else {
         const outcome = e.kind === 'session.reverseSeen' ? 'confirmed' : 'gone';
-        const p = this.pending.get(e.row);
-        if (p !== undefined && p.gen === e.gen) {
-          this.pending.delete(e.row);
-          this.commands.outcome(p.sessionId, outcome, 0, p.move);
+        if (this.pending.genOf(e.row) === e.gen) {
+          this.pending.resolve(e.row, outcome === 'confirmed' ? this.confirmed : this.gone);
           continue;
         }
         const l = this.live.get(e.row);
@@ -92,22 +86,21 @@ export class EpisodeSupervisor {
 
   /** Spawns an episode actor for each handshake still waiting at its first retry. */
   private sweep(): void {
-    const now = this.clock();
-    for (const [row, p] of this.pending) {
-      const waitedMs = now - p.since;
-      if (waitedMs < this.firstRetryMs) continue;
-      this.pending.delete(row);
-      const actor = createActor(this.machine, { input: { row, gen: p.gen, sessionId: p.sessionId, ...this.opts, waitedMs } });
-      actor.subscribe({ complete: () => {
-        if (this.live.get(row)?.actor === actor) this.live.delete(row);
-      } });
-      this.live.set(row, { gen: p.gen, actor, ...(p.move ? { move: p.move } : {}) });
-      actor.start();
-    }
+    this.sweptAt = this.clock();
+    this.pending.takeDue(this.sweptAt - this.firstRetryMs, this.spawn);
     if (this.pending.size === 0 && this.sweepTimer !== null) {
       clearInterval(this.sweepTimer);
       this.sweepTimer = null;
     }
+  }
+
+  private spawnActor(row: number, gen: number, sessionId: string, since: number, move: EpisodeMove | undefined): void {
+    const actor = createActor(this.machine, { input: { row, gen, sessionId, ...this.opts, waitedMs: this.sweptAt - since } });
+    actor.subscribe({ complete: () => {
+      if (this.live.get(row)?.actor === actor) this.live.delete(row);
+    } });
+    this.live.set(row, { gen, actor, ...(move ? { move } : {}) });
+    actor.start();
   }
 
   private stopActor(row: number): void {

@@ -160,17 +160,25 @@ export class FlowTable {
 
   /** Removes `key`; returns its value or -1. */
   delete(): number {
+    return this.deleteIf(0, 0);
+  }
+
+  /** Removes `key` when its value v has (v & mask) === value, in one probe (a get then a delete took two):
+   *  returns v, or -1 when the key is absent or its value does not match (then kept). */
+  deleteIf(value: number, mask: number): number {
     this.changes++;
     const h = this.hash(this.key, 0);
     const s = this.find(this.slots, this.mask, h);
     let removed = -1;
     if (s >= 0) {
       removed = this.slots[s]! & VALUE_MASK;
+      if ((removed & mask) !== value) return -1;
       this.shiftBack(s);
     } else if (this.old.length > 0) {
       const j = this.find(this.old, this.oldMask, h);
       if (j < 0) return -1;
       removed = this.old[j]! & VALUE_MASK;
+      if ((removed & mask) !== value) return -1;
       this.old[j] = TOMB;
     } else return -1;
     this.size--;

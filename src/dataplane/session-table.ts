@@ -916,11 +916,8 @@ export class SessionTable {
     } else {
       t.key.set(this.v6Keys.get(at)!);
     }
-    const v = t.get();
-    if (v >= 0 && flowRow(v) === r && flowAlt(v) === 0) {
-      t.delete();
-      this.ownership?.release(t.key, family);
-    }
+    // deleted only while it is this row's own side key (row r, not the alternate: r << 2 | swapped), one probe
+    if (t.deleteIf(r << 2, ~1) >= 0) this.ownership?.release(t.key, family);
     if (family === 6) this.v6Keys.delete(at); // after the delete: the flow table reads keys where the row keeps them
   }
 
@@ -932,7 +929,7 @@ export class SessionTable {
     this.removeAltKey(r);
     this.removeReturnKeys(r);
     this.uuidKeyOf(r);
-    if (this.byUuid.get() === r) this.byUuid.delete();
+    this.byUuid.deleteIf(r, -1); // unless a newer row holds the id
     this.unlinkDue(r);
     if (this.syncing && this.syncSent[r] === 1) { // the partner has it: a tombstone (its mark, if any, is skipped when collected)
       for (let w = 0; w < 4; w++) this.syncTombs[this.syncTombTop * 4 + w] = this.uuid[r * 4 + w]!;

@@ -17,7 +17,8 @@ import { niceTicks, renderPlot, tickLabel } from '../../../bench/plot.js';
 import { benchPlots } from '../../../bench/plots.js';
 import { goals, NOT_COMPARABLE } from '../../../bench/report.js';
 import type { BenchResults, ModeResult } from '../../../bench/results.js';
-import type { ScalingResult, ScalingRun } from '../../../bench/scaling.js';
+import { SCALING_FIGURES, scalingRoom, type ScalingResult, type ScalingRun } from '../../../bench/scaling.js';
+import { scaleSections } from '../../../bench/scale-report.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import { parseConfig } from '../../../src/model/validate.js';
 
@@ -148,6 +149,22 @@ test('scaling: the goal compares 2 workers with 1, and a run that could not meas
   const missing = results({ ...scaling(1.9), runs: [scalingRun(1, 1, 1)], errors: ['2 worker(s), round 1, start: node.running not seen'] });
   assert.ok(missing.notComparable.some((p) => /TCP, 8 streams with 2 worker\(s\) was not measured/.test(p.reason)));
   assert.is(goal(missing).status, NOT_COMPARABLE);
+});
+
+test('scaling: equal terms: the cores left to r1 with 1 worker bound what a second worker can add, in the printed table', () => {
+  const full = { r1: 0.5, machine: 2, leftForR1: 0.5 };
+  const room = (left: number) => ({ r1: 0.5, machine: 2.5 - left, leftForR1: left });
+  const s = scaling(1.3);
+  s.runs = [
+    scalingRun(1, 1, 1, { tcp: { gbps: 2, cores: full } }), scalingRun(1, 2, 1, { tcp: { gbps: 2, cores: room(1.5) } }),
+    scalingRun(1, 3, 1, { tcp: { gbps: 2, cores: room(1.1) } }), scalingRun(2, 1, 1.3),
+  ];
+  const tcp = SCALING_FIGURES[0]!;
+  assert.equal(scalingRoom(s, tcp), { used: 0.5, left: 1.1, room: 2.2 }); // medians of the 1-worker rounds
+  assert.equal(scalingRoom(s, SCALING_FIGURES[1]!), {}, 'not measured (older results): no bound');
+  const md = scaleSections(results(s), []).join('\n');
+  assert.match(md, /\| TCP, 8 streams, Gbps \| 2\.0 \| 2\.6 \| ×1\.30 \| 0\.50 of 1\.10 \(×2\.20\) \|/);
+  assert.match(md, /\| UDP 1400 B, 8 flows, kpps delivered \| 100\.0 \| 130\.0 \| ×1\.30 \| – \|/);
 });
 
 test('config at scale: a reload pause over 50 ms fails; a feed that was not steady before the reload is not comparable', () => {

@@ -71,9 +71,14 @@ test('steering table: full refuses (and changes nothing); under churn no deleted
     }
   }
   assert.is(b.size, 1000);
-  const start = performance.now();
-  for (let p = 0; p < 100_000; p++) b.has(keyFor(p, 9), KW4);
-  const ns = ((performance.now() - start) * 1e6) / 100_000;
+  // CPU time, the best of 10 rounds: time the thread waits for a core on a loaded machine does not count
+  let ns = Infinity;
+  for (let round = 0; round < 10; round++) {
+    const start = process.cpuUsage();
+    for (let p = 0; p < 10_000; p++) b.has(keyFor(p, 9), KW4);
+    const used = process.cpuUsage(start);
+    ns = Math.min(ns, ((used.user + used.system) * 1e3) / 10_000);
+  }
   assert.ok(ns < 2000, `absent-key lookup ${ns.toFixed(0)} ns`);
 });
 
