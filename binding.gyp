@@ -11,6 +11,7 @@
         "native/util.c",
         "native/tun.c",
         "native/tun-write.c",
+        "native/tun-pass.c",
         "native/tun-uring.c",
         "native/offload.c",
         "native/crypto.c",
@@ -30,7 +31,7 @@
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
-        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/tun-uring.c", "native/packet-socket.c"], "defines": ["SVR_NO_TUN"] }]
+        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/tun-pass.c", "native/tun-uring.c", "native/packet-socket.c"], "defines": ["SVR_NO_TUN"] }]
       ]
     }
   ]

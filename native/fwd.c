@@ -25,9 +25,9 @@
  *   restLen x B] (B = NF_BATCH).
  */
 #include <string.h>
-#include "flow-table.h"
+#include "fwd-pass.h"
 
-#define NF_BATCH 256
+#define NF_BATCH SVR_NF_BATCH
 #define NF_DESC 19
 #define COOKIE_LEN 8
 #define REPLAY 10
@@ -209,10 +209,9 @@ static void sign_all(svr_ft *t, nf_work *w, uint8_t *data, uint32_t n, int64_t s
   }
 }
 
-static napi_value nf_forward(napi_env env, napi_callback_info info) {
-  svr_ft_batch b;
-  svr_ft *t = svr_ft_batch_args(env, info, &NF, 1, 2, &b);
-  if (t == NULL) return NULL;
+/* One batch (nfForward, or native/tun-pass.c's pass): fills b->res and its lists; returns the native count. */
+uint32_t svr_nf_forward_batch(svr_ft *t, svr_ft_batch *bp) {
+  svr_ft_batch b = *bp;
   uint8_t *data = b.data;
   uint32_t *nat_off = b.list[0], *nat_len = b.list[1], *nat_if = b.list[2], *rest_off = b.list[3], *rest_len = b.list[4];
   nf_work *w = t->work;
@@ -253,7 +252,28 @@ static napi_value nf_forward(napi_env env, napi_callback_info info) {
     nat_len[nat] = p->signed_end;
     nat_if[nat++] = e->out_ifx;
   }
-  return svr_ft_done(env, &b, nat, rest);
+  b.res[0] = nat;
+  b.res[1] = rest;
+  return nat;
+}
+
+svr_ft *svr_nf_table(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype ty;
+  if (napi_typeof(env, v, &ty) != napi_ok || ty != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
+      p == NULL || ((svr_ft *)p)->kind != &NF) {
+    napi_throw_type_error(env, NF.code, NF.what);
+    return NULL;
+  }
+  return p;
+}
+
+static napi_value nf_forward(napi_env env, napi_callback_info info) {
+  svr_ft_batch b;
+  svr_ft *t = svr_ft_batch_args(env, info, &NF, 1, 2, &b);
+  if (t == NULL) return NULL;
+  uint32_t nat = svr_nf_forward_batch(t, &b);
+  return svr_ft_done(env, &b, nat, b.res[1]);
 }
 
 static const svr_ft_arrays NF_COLUMNS = {&NF, "nfColumns", "nfColumns(h, " SVR_FT_COLUMN_NAMES ")", 0, SVR_FT_SHARED,

@@ -39,5 +39,11 @@ static inline void drain_efd(int efd) {
 napi_status svr_tun_write_init(napi_env env, napi_value exports, tun_env *te);
 /* Stops (flush, join) the writer threads of fd, or all of them when fd < 0. */
 void svr_tun_writers_stop(tun_env *te, int fd);
+/* A writer handle's writer (NULL after throwing); what tunWriterPush does, without N-API (w not stopped); the
+ * writer's direct-write threshold, UINT32_MAX once it is stopped. For native/tun-pass.c. */
+writer *svr_tun_writer_of(napi_env env, napi_value v);
+uint32_t svr_tun_writer_push(writer *w, const uint8_t *buf, const uint32_t *off, const uint32_t *lens, uint32_t count,
+                             uint32_t direct_max);
+uint32_t svr_tun_writer_direct_max(const writer *w);
 
 #endif

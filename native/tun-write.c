@@ -828,29 +828,11 @@ static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off,
   return i;
 }
 
-/* tunWriterPush(handle, data, offsets, lengths, count[, directMax]) -> packets taken (written here, queued, or dropped
- * by a direct write and counted); the others: ring full, counted in W_RING_DROPS. directMax: this call's threshold
- * for a direct write instead of tunWriterStart's / tunWriterDirect's (a router's own control packets: tun-device.ts). */
-static napi_value tun_writer_push(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6], result;
-  uint32_t count;
-  const uint8_t *buf;
-  const uint32_t *off, *lens;
-
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, NULL, "tunWriterPush needs (handle, data, offsets, lengths, count)");
-    return NULL;
-  }
-  writer *w = get_writer(env, argv[0]);
-  if (w == NULL || batch_args(env, argv + 1, &buf, &off, &lens, &count)) return NULL;
-  uint32_t direct_max = w->direct_max;
-  if (argc >= 6 && svr_arg_u32(env, argv[5], "directMax", &direct_max)) return NULL;
-  if (w->stopped) {
-    svr_throw_errno(env, EBADF, "write");
-    return NULL;
-  }
+/* The packets `w` takes of a batch (written here when it is at most direct_max and the ring is empty, queued, or
+ * dropped by a direct write and counted); the others: ring full, counted in W_RING_DROPS. w is not stopped. Also
+ * native/tun-pass.c's way out (tun-internal.h). */
+uint32_t svr_tun_writer_push(writer *w, const uint8_t *buf, const uint32_t *off, const uint32_t *lens, uint32_t count,
+                             uint32_t direct_max) {
   uint64_t tail = atomic_load_explicit(&w->tail, memory_order_relaxed); /* only this thread stores it */
   uint64_t head = atomic_load_explicit(&w->head, memory_order_acquire);
   uint32_t queued = 0, i = 0, direct = 0;
@@ -893,7 +875,37 @@ static napi_value tun_writer_push(napi_env env, napi_callback_info info) {
   if (i < count) w->ring_drops += count - i;
   ctr_set(w->ctr, W_RING_DROPS, w->ring_drops);
   if (queued > 0) publish(w, tail);
-  SVR_CHECK(env, napi_create_uint32(env, direct + queued, &result));
+  return direct + queued;
+}
+
+uint32_t svr_tun_writer_direct_max(const writer *w) { return w->stopped ? UINT32_MAX : w->direct_max; }
+
+writer *svr_tun_writer_of(napi_env env, napi_value v) { return get_writer(env, v); }
+
+/* tunWriterPush(handle, data, offsets, lengths, count[, directMax]) -> packets taken (svr_tun_writer_push). directMax:
+ * this call's threshold for a direct write instead of tunWriterStart's / tunWriterDirect's (a router's own control
+ * packets: tun-device.ts). */
+static napi_value tun_writer_push(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], result;
+  uint32_t count;
+  const uint8_t *buf;
+  const uint32_t *off, *lens;
+
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "tunWriterPush needs (handle, data, offsets, lengths, count)");
+    return NULL;
+  }
+  writer *w = get_writer(env, argv[0]);
+  if (w == NULL || batch_args(env, argv + 1, &buf, &off, &lens, &count)) return NULL;
+  uint32_t direct_max = w->direct_max;
+  if (argc >= 6 && svr_arg_u32(env, argv[5], "directMax", &direct_max)) return NULL;
+  if (w->stopped) {
+    svr_throw_errno(env, EBADF, "write");
+    return NULL;
+  }
+  SVR_CHECK(env, napi_create_uint32(env, svr_tun_writer_push(w, buf, off, lens, count, direct_max), &result));
   return result;
 }
 

@@ -52,6 +52,7 @@
 #include "tun-internal.h"
 #include "offload.h"
 #include "tun-gather.h"
+#include "tun-pass.h"
 #include "tun-uring.h"
 
 #include <errno.h>
@@ -143,6 +144,7 @@ struct reader {
   uint64_t poll_idle_ns;   /* the event loop's idle time then (uv_metrics_idle_time), */
   int poll_drained;        /* and whether the queue was seen empty since (a read or a busy poll) */
   napi_async_context actx;
+  svr_tun_pass *pass;      /* tunReaderPass: poll mode's steady pass (tun-pass.c), or NULL */
 };
 
 /* The uv_poll watcher of a reader in poll mode; freed by its close callback (after the reader may be gone). */
@@ -556,10 +558,16 @@ static int poll_read_deliver(reader *r, int status) {
     r->poll_drained = !(once && n > 0) && n < r->batch; /* ended on EAGAIN (or an error) */
     if (n == 0 && err == 0 && status < 0) err = EIO;
     if (n > 0) {
-      r->count[k] = n;
-      r->next_k = (k + 1) % r->nbuf;
+      int call = 1;
+      uint32_t left = r->pass == NULL ? n
+                                      : svr_tun_pass_run(r->pass, r->data + (size_t)k * r->batch * r->snap,
+                                                         r->lens + (size_t)k * r->batch, n, r->batch, r->snap, &call);
       total += n;
-      poll_deliver(r, (int32_t)k);
+      if (call) {
+        r->count[k] = left;
+        r->next_k = (k + 1) % r->nbuf;
+        poll_deliver(r, (int32_t)k);
+      }
     }
     if (err && !r->stopped && r->polling) { /* like the thread: a read error ends reading */
       stop_polling(r);
@@ -612,6 +620,8 @@ static void reader_stop(reader *r, int from_hook) {
   r->cb_ref = NULL;
   if (r->actx) napi_async_destroy(r->env, r->actx);
   r->actx = NULL;
+  svr_tun_pass_free(r->pass);
+  r->pass = NULL;
   pthread_mutex_lock(&r->mu);
   r->stop = 1;
   pthread_cond_broadcast(&r->cv);
@@ -928,6 +938,29 @@ static napi_value tun_reader_mode(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* tunReaderPass(handle, table|null, ifIndex, writers, counters, idx, tally, clockOffsetMs, slotMs): poll mode's
+ * steady pass (tun-pass.c); a null table turns it off. Replaces the one before. */
+static napi_value tun_reader_pass(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  int off = 0;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader *r = argc >= 2 ? get_reader(env, argv[0]) : NULL;
+  if (argc < 2 && r == NULL) napi_throw_type_error(env, NULL, "tunReaderPass needs (handle, table, ...)");
+  if (r == NULL) return NULL;
+  if (argc < 9) {
+    napi_value u;
+    SVR_CHECK(env, napi_get_undefined(env, &u));
+    for (size_t i = argc; i < 9; i++) argv[i] = u;
+  }
+  svr_tun_pass *p = svr_tun_pass_args(env, argv + 1, &off);
+  if (p == NULL && !off) return NULL;
+  svr_tun_pass_free(r->pass);
+  r->pass = r->stopped ? NULL : p;
+  if (r->stopped) svr_tun_pass_free(p);
+  return NULL;
+}
+
 /* ---- open, offload, write, close ---- */
 
 /* tunOpen(name, flags) -> { fd, name } */
@@ -1096,6 +1129,7 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
       (s = svr_export_fn(env, exports, "tunReaderStop", tun_reader_stop, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderRef", tun_reader_ref, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderMode", tun_reader_mode, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunReaderPass", tun_reader_pass, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunClose", tun_close, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunStrerror", tun_strerror, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunBusyPoll", tun_busy_poll, te)) != napi_ok ||

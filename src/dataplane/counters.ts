@@ -33,10 +33,14 @@ export class Counters {
         const grown = new Float64Array(this.values.length * 2);
         grown.set(this.values);
         this.values = grown;
+        this.onGrow?.();
       }
     }
     return i;
   }
+
+  /** Called when `values` was replaced (a port's steady pass holds it: steady-pass.ts). */
+  onGrow: (() => void) | null = null;
 
   add(i: number, n = 1): void {
     this.values[i]! += n;

@@ -16,6 +16,7 @@ import { timeSlot } from '../crypto/hmac.js';
 import { INTERFACE_COUNTER_KINDS } from './counter-names.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { PacketPort } from './port.js';
+import { SteadyPassArming } from './steady-pass.js';
 import { PROTO_TCP, PROTO_UDP, PacketInfo, TCP_ACK } from '../packet/ip.js';
 import { fillL4Checksum, setIpLength } from '../packet/rewrite.js';
 import { writeU16, writeU32 } from '../packet/checksum.js';
@@ -158,11 +159,14 @@ export class Dataplane {
   private countersDue = 0;
   /** the route check after a swap, in slices (route-follow.ts) */
   private readonly routeCheck: RouteCheck;
+  /** the ports' steady pass: marked steady flows of a poll-mode TUN batch without JS (steady-pass.ts) */
+  private readonly pass: SteadyPassArming;
 
   constructor(opts: DataplaneOptions) {
     this.clock = opts.clock ?? monotonicMs;
     this.wallClock = opts.wallClock ?? opts.clock ?? Date.now;
     this.ctx = new DataplaneContext(opts.tables, opts.shared, this.clock);
+    this.pass = new SteadyPassArming(this.clock === monotonicMs && this.wallClock === Date.now);
     if (opts.ownership !== undefined && opts.ownership.count > 1) {
       const own = new Ownership(opts.ownership);
       this.ctx.ownership = own;
@@ -200,6 +204,7 @@ export class Dataplane {
     this.cReverseProbes = c.id('nat-reverse-probes-sent');
     this.cEnableMetaSent = c.id('enable-metadata-sent');
     this.resolveInterfaceCounters(opts.tables);
+    c.onGrow = () => this.rearmPasses();
     this.routeCheck = new RouteCheck(ctx, (n) => {
       ctx.counters.add(this.cNoRoute, n);
       this.flushEvents();
@@ -212,6 +217,24 @@ export class Dataplane {
     const ids = new Int32Array(t.interfaces.length * IF_COUNTERS);
     t.interfaces.forEach((i, x) => INTERFACE_COUNTER_KINDS.forEach((n, k) => { ids[x * IF_COUNTERS + k] = c.id(`interface.${i.name}.${n}`); }));
     this.ifCounters = ids;
+    this.rearmPasses();
+  }
+
+  /** Something the steady passes hold changed: the ports holding one arm again now, the others at their next JS batch. */
+  private rearmPasses(): void {
+    if (!this.pass.on) return;
+    this.pass.invalidate();
+    for (let x = 0; x < this.ports.length; x++) if (this.pass.taking(x)) this.armPass(x);
+  }
+
+  /** The steady pass of the port of `ifIndex`: svr-out's marks (not on a WAN interface svr-in's native path takes). */
+  private armPass(ifIndex: number): void {
+    const ctx = this.ctx;
+    const nf = ctx.nativeForward;
+    const wan = ctx.nativeReceive.on && ctx.tables.interfaces[ifIndex]?.kind === 'wan';
+    this.pass.arm(ifIndex, this.ports, nf.on && !wan ? nf.handle : null, ctx.counters.values, {
+      rxBatches: this.cRxBatches, rx: this.cRx, native: this.cNative, tx: this.cTx, noPort: this.cNoPort, ifIds: this.ifCounters, stride: IF_COUNTERS,
+    });
   }
 
   get counters() {
@@ -229,6 +252,7 @@ export class Dataplane {
   setPorts(ports: readonly (PacketPort | null)[]): void {
     this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     this.ports = ports;
+    this.rearmPasses();
   }
 
   /**
@@ -340,6 +364,7 @@ export class Dataplane {
    */
   receive(ifIndex: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, room = 0): void {
     this.ctx.counters.add(this.cRxBatches, 1);
+    if (this.pass.due(ifIndex)) this.armPass(ifIndex);
     if (room !== 0 && this.ctx.nativeReceive.on && this.ctx.tables.interfaces[ifIndex]?.kind === 'wan') {
       this.receiveIn(ifIndex, data, offsets, lengths, count);
       return;

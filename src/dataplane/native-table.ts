@@ -59,6 +59,10 @@ export class NativeTable {
   /** packets per batch call */
   readonly batch: number;
   protected readonly h: Handle | null;
+  /** the table's native handle (null: off), for a port's steady pass (steady-pass.ts) */
+  get handle(): Handle | null {
+    return this.h;
+  }
   /** a batch call's result: `head` counts, then natOff, natLen, natIf, restOff, restLen (batch each) */
   readonly res: Uint32Array;
   readonly natOff: Uint32Array;

@@ -132,6 +132,14 @@ test('the nodes busy poll by default: svr show stats counts the packets read whi
   assert.match(text.stdout, /busy poll: 200 µs window; \d+ packets read while polling/);
 });
 
+test('the steady pass: after the download, r1 finished packets of steady flows without JS and counted them as native-forwarded', async () => {
+  needUp();
+  const st = await stats() as unknown as Record<string, number> & { interfaces: { interface: string; rxPackets: number; rxSteady?: number }[] };
+  const steady = st.interfaces.reduce((a, i) => a + (i.rxSteady ?? 0), 0);
+  assert.ok(steady > 0, `rxSteady per interface: ${JSON.stringify(st.interfaces.map((i) => [i.interface, i.rxSteady, i.rxPackets]))}`);
+  assert.ok(st['native-forwarded']! >= steady, `native-forwarded ${st['native-forwarded']} counts the steady pass's ${steady} packets too`);
+});
+
 test('a UDP exchange with the echo server', async () => {
   needUp();
   const r = await inNs(NS.client, process.execPath, [SVR, 'lab', 'udp-probe', SERVER, '7', 'hello e2e', '--count', '2']);

@@ -124,6 +124,12 @@ export interface SvrNativeTun {
    * delivered what it read.
    */
   tunReaderMode(handle: TunReaderHandle, poll: boolean): void;
+  /**
+   * Poll mode's steady pass (native/tun-pass.c): native/fwd.c's table runs on each batch read in poll mode, its packets
+   * go to `writers` (by interface index) and the counters at `idx`, the callback gets only the rest. null: off.
+   */
+  tunReaderPass(handle: TunReaderHandle, table: unknown, ifIndex?: number, writers?: (TunWriterHandle | null)[], counters?: Float64Array,
+    idx?: Uint32Array, tally?: Float64Array, clockOffsetMs?: number, slotMs?: number): void;
   tunWriteBatch(fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   /**
    * vnet_hdr queues: coalesces TCP runs (and with `what` & TUN_WRITER_COALESCE_UDP, UDP runs; default

@@ -319,6 +319,10 @@ export class TunDevice {
   /** reader 'adaptive', quiet in poll mode: the tick's timer is stopped and the next batch arms it again */
   #modeWake: (() => void) | undefined;
   readonly #txStats = new Uint32Array(2);
+  /** poll mode's steady pass (native/tun-pass.c): packets and batches it finished without JS, and [2] = 1: call JS
+   *  with the next batch (#modeWake); #passSeen: what stats took of them */
+  readonly #pass = new Float64Array(3);
+  readonly #passSeen = new Float64Array(2);
 
   private constructor(native: SvrNative, fd: number, name: string, o: Required<Omit<TunOptions, 'name'>>, offloadFlags: number) {
     this.writer = o.writer;
@@ -422,6 +426,10 @@ export class TunDevice {
   get stats(): TunStats {
     const c = this.#wc;
     const s = this.#stats;
+    const p = this.#pass, seen = this.#passSeen;
+    s.rxPackets += p[0]! - seen[0]!;
+    s.rxBatches += p[1]! - seen[1]!;
+    seen.set(p.subarray(0, 2));
     if (c !== undefined) {
       const at = (i: number): number => Number(Atomics.load(c, i));
       s.txDirect = at(W_DIRECT_TX);
@@ -517,6 +525,7 @@ export class TunDevice {
       }
       if (k >= 0) {
         if (this.#modeWake !== undefined) this.#modeWake();
+        if (n === 0) return; // the steady pass took the whole batch (a call for #modeWake)
         stats.rxPackets += n;
         stats.rxBatches++;
         try {
@@ -574,14 +583,16 @@ export class TunDevice {
    */
   #adaptReaderMode(): void {
     const policy = new AdaptiveReaderMode();
-    const stats = this.#stats;
     let packets = 0;
     let batches = 0;
     const arm = (): void => {
       this.#modeWake = undefined;
+      this.#pass[2] = 0;
+      const stats = this.stats; // the getter: with what the steady pass took
       packets = stats.rxPackets;
       batches = stats.rxBatches;
       this.#modeTimer = setInterval(() => {
+        const stats = this.stats;
         const mode = policy.tick(stats.rxPackets - packets, stats.rxBatches - batches);
         packets = stats.rxPackets;
         batches = stats.rxBatches;
@@ -591,10 +602,36 @@ export class TunDevice {
           clearInterval(this.#modeTimer);
           this.#modeTimer = undefined;
           this.#modeWake = arm;
+          this.#pass[2] = 1; // the steady pass calls JS with the next batch, which arms the timer again
         }
       }, READER_MODE_TICK_MS).unref();
     };
     arm();
+  }
+
+  /**
+   * Poll mode's steady pass (native/tun-pass.c, docs/tun-io.md): `table` (native/fwd.c's) runs on each batch this
+   * thread reads, its packets go to `writers` (passWriter() of each egress, by interface index) and count at
+   * `idx` in `counters`; the handler gets only what is left, and is not called when nothing is. null: off. False: not
+   * started (or closed), nothing armed.
+   */
+  steadyPass(table: unknown, ifIndex = 0, writers: (TunWriterHandle | null)[] = [], counters: Float64Array = new Float64Array(0), idx: Uint32Array = new Uint32Array(0),
+    clockOffsetMs = 0, slotMs = 0): boolean {
+    if (this.#reader === undefined || this.#closed) return false;
+    if (table === null) this.#native.tunReaderPass(this.#reader, null);
+    else this.#native.tunReaderPass(this.#reader, table, ifIndex, writers, counters, idx, this.#pass, clockOffsetMs, slotMs);
+    return true;
+  }
+
+  /** Packets the steady pass finished without JS (included in stats.rxPackets). */
+  get steadyPackets(): number {
+    return this.#pass[0]!;
+  }
+
+  /** The writer thread's handle for a steady pass (started now if need be); undefined: writer 'sync' or closed. */
+  passWriter(): TunWriterHandle | undefined {
+    if (this.writer !== 'thread' || this.#closed) return undefined;
+    return this.#writerHandle ?? this.#startWriter();
   }
 
   /** Direct writes while the reader polls (low load) or when there is no reader. */

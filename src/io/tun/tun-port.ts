@@ -15,8 +15,10 @@
  * written or dropped, and a write error the writer thread met shows in lastError. `readerMode` says where reads
  * run now (TunOptions.reader: poll at low load, the reader thread when batches fill up).
  */
-import type { BatchHandler, PacketPort, PortStats } from '../../dataplane/port.js';
+import type { BatchHandler, PortStats } from '../../dataplane/port.js';
+import type { SteadyPass, SteadyPassPort } from '../../dataplane/steady-pass.js';
 import type { ReaderMode } from './reader-mode.js';
+import type { TunWriterHandle } from './native.js';
 import { TunDevice, type TunOptions } from './tun-device.js';
 
 export interface TunPortStats extends PortStats {
@@ -30,6 +32,8 @@ export interface TunPortStats extends PortStats {
   txDirect: number;
   /** Batches (frames) read: rxPackets / rxBatches is the frame size the router works on. */
   rxBatches: number;
+  /** Packets the steady pass finished without JS (poll mode; included in rxPackets): docs/tun-io.md. */
+  rxSteady: number;
   /** write()/writev() calls that succeeded, and the writer thread's wake-ups (eventfd writes by the JS thread). */
   txWrites: number;
   txWakeups: number;
@@ -40,7 +44,7 @@ export interface TunPortStats extends PortStats {
 
 export type TunPortOptions = TunOptions;
 
-export class TunPort implements PacketPort {
+export class TunPort implements SteadyPassPort {
   readonly #stats: TunPortStats = {
     rxPackets: 0,
     txPackets: 0,
@@ -51,6 +55,7 @@ export class TunPort implements PacketPort {
     txCoalesced: 0,
     txDirect: 0,
     rxBatches: 0,
+    rxSteady: 0,
     txWrites: 0,
     txWakeups: 0,
     readerMode: 'poll',
@@ -71,11 +76,13 @@ export class TunPort implements PacketPort {
       s.txDrops = d.txDrops + this.#thrownDrops;
       s.txDirect = d.txDirect;
     }
+    s.rxPackets = d.rxPackets; // with what the steady pass took (tun-device.ts)
     s.txSuperPackets = d.txSuperPackets;
     s.txCoalesced = d.txCoalesced;
     s.rxSuperPackets = d.rxSuperPackets;
     s.rxSegments = d.rxSegments;
     s.rxBatches = d.rxBatches;
+    s.rxSteady = this.device.steadyPackets;
     s.txWrites = d.txWrites;
     s.txWakeups = d.txWakeups;
     s.readerMode = this.device.readerMode;
@@ -112,12 +119,25 @@ export class TunPort implements PacketPort {
 
   start(deliver: BatchHandler): void {
     const device = this.device;
-    const s = this.#stats;
-    // the stats getter copies the device's counters: nothing per batch here but the count
-    device.start((data, offsets, lengths, count) => {
-      s.rxPackets += count;
-      deliver(data, offsets, lengths, count, device.snapLength);
-    });
+    // the stats getter copies the device's counters: nothing per batch here
+    device.start((data, offsets, lengths, count) => deliver(data, offsets, lengths, count, device.snapLength));
+  }
+
+  /** Runs `p` natively on batches read in poll mode (tun-device.ts steadyPass); false when an egress is not a TUN port
+   *  with a writer thread, this one has none, or it is not started. */
+  steadyPass(p: SteadyPass | null): boolean {
+    if (p === null) {
+      this.device.steadyPass(null);
+      return true;
+    }
+    const writers: (TunWriterHandle | null)[] = [];
+    for (const port of p.ports) {
+      const w = port === null ? null : port instanceof TunPort ? port.device.passWriter() : undefined;
+      if (w === undefined) return false;
+      writers.push(w);
+    }
+    if (this.device.passWriter() === undefined) return false;
+    return this.device.steadyPass(p.table, p.ifIndex, writers, p.counters, p.idx, p.clockOffsetMs, p.slotMs);
   }
 
   transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, control = false): void {

@@ -1,0 +1,181 @@
+/*
+ * tun-pass.c: the steady pass of a poll-mode TUN queue (issue 19 item 5; docs/tun-io.md "A steady pass without JS").
+ * TypeScript arms it per queue (tunReaderPass, src/io/tun/steady-pass.ts) with what Dataplane.receive would use for a
+ * LAN batch: native/fwd.c's table, the egress writers by interface index, the counters and their indices, the clock.
+ * Flow, per batch the JS thread read in poll mode (tun.c poll_read_deliver), in chunks of SVR_NF_BATCH:
+ *   svr_nf_forward_batch (the marked steady flows finished in place, as nfForward does) -> the native packets written
+ *   to their egress (svr_tun_writer_push: the writer ring, or a direct write when small, as TunPort.transmit does) ->
+ *   the counters Dataplane.receive/transmitNative would add -> what is left moved to the batch's first slots, in order.
+ * tun.c calls JS only with that rest, and only when there is one (or JS asked to hear of the next batch: T_WAKE).
+ * Same thread as the JS pass, between JS calls: nothing races the session table or the tx key's counter words.
+ *   tunReaderPass(reader, table|null, ifIndex, writers[], counters: Float64Array, idx: Uint32Array,
+ *                 tally: Float64Array(T_N), clockOffsetMs, slotMs)   (null: off)
+ *   idx: P_IDX words (below), then per egress interface x its tx packets / bytes counter at P_IDX + 2x, P_IDX + 2x + 1
+ *   (a counter index beyond counters is not counted: Dataplane.countInterface's bound).
+ */
+#include "tun-pass.h"
+#include "fwd-pass.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#define PASS_MAX_IF 64
+/* idx words: the Dataplane's counter indices */
+enum { P_RX_BATCHES, P_RX, P_NATIVE, P_TX, P_NO_PORT, P_IF_RX_PKTS, P_IF_RX_BYTES, P_IDX };
+/* tally words (JS reads them; T_WAKE is JS's: 1 = call JS with the next batch even when nothing is left) */
+enum { T_PACKETS, T_BATCHES, T_WAKE, T_N };
+
+struct svr_tun_pass {
+  napi_env env;
+  svr_ft *t;
+  uint32_t ifx, nout;
+  writer *out[PASS_MAX_IF];
+  double *ctr;
+  size_t nctr;
+  const uint32_t *idx;
+  size_t nidx;
+  double *tally;
+  double clock_off, slot_ms;
+  napi_ref refs[PASS_MAX_IF + 4];
+  uint32_t nrefs;
+  uint32_t off[SVR_NF_BATCH];
+  uint32_t res[2 + SVR_FT_LISTS * SVR_NF_BATCH];
+};
+
+void svr_tun_pass_free(svr_tun_pass *p) {
+  if (p == NULL) return;
+  for (uint32_t i = 0; i < p->nrefs; i++) napi_delete_reference(p->env, p->refs[i]);
+  free(p);
+}
+
+static void count(svr_tun_pass *p, uint32_t word, double v) {
+  if (word >= p->nidx) return;
+  uint32_t i = p->idx[word];
+  if (i < p->nctr) p->ctr[i] += v;
+}
+
+/* Dataplane.transmitNative: one push per run of the same egress, counted. */
+static void transmit(svr_tun_pass *p, uint8_t *data, uint32_t nat) {
+  const uint32_t *off = p->res + 2, *len = off + SVR_NF_BATCH, *oif = len + SVR_NF_BATCH;
+  count(p, P_RX, nat);
+  count(p, P_NATIVE, nat);
+  for (uint32_t k = 0; k < nat;) {
+    uint32_t ifx = oif[k], j = k;
+    double bytes = 0;
+    while (j < nat && oif[j] == ifx) bytes += len[j++];
+    writer *w = ifx < p->nout ? p->out[ifx] : NULL;
+    if (w == NULL) {
+      count(p, P_NO_PORT, j - k);
+    } else {
+      if (svr_tun_writer_direct_max(w) != UINT32_MAX) /* stopped: TunPort counts a closed port's packets as drops */
+        svr_tun_writer_push(w, data, off + k, len + k, j - k, svr_tun_writer_direct_max(w));
+      count(p, P_TX, j - k);
+      count(p, P_IDX + 2 * ifx, j - k);
+      count(p, P_IDX + 2 * ifx + 1, bytes);
+    }
+    k = j;
+  }
+}
+
+uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32_t n, uint32_t batch, uint32_t snap,
+                          int *call) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  double wall = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000); /* Date.now() */
+  svr_ft_batch b = {.data = data, .dlen = (size_t)batch * snap, .len = lens, .room = snap, .ifx = p->ifx,
+                    .now = (double)uv_hrtime() / 1e6 + p->clock_off, .res = p->res};
+  double slot = p->slot_ms > 0 ? (double)(uint64_t)(wall / p->slot_ms) : -1;
+  b.slot = slot >= 0 && slot <= 4294967295.0 ? (int64_t)slot : -1;
+  for (int i = 0; i < SVR_FT_LISTS; i++) b.list[i] = p->res + 2 + (size_t)i * SVR_NF_BATCH;
+  uint32_t left = 0, nat_all = 0;
+  for (uint32_t i = 0; i < n; i += SVR_NF_BATCH) {
+    uint32_t m = n - i < SVR_NF_BATCH ? n - i : SVR_NF_BATCH;
+    for (uint32_t j = 0; j < m; j++) p->off[j] = (i + j) * snap;
+    b.off = p->off;
+    b.len = lens + i;
+    b.count = m;
+    uint32_t nat = svr_nf_forward_batch(p->t, &b);
+    const uint32_t *nat_off = b.list[0], *rest_off = b.list[3], *rest_len = b.list[4];
+    if (nat > 0) {
+      double bytes = 0; /* the rx bytes: the packets as they came in (lens is not written by the pass) */
+      for (uint32_t j = 0; j < nat; j++) bytes += lens[nat_off[j] / snap];
+      count(p, P_IF_RX_PKTS, nat);
+      count(p, P_IF_RX_BYTES, bytes);
+      transmit(p, data, nat);
+      nat_all += nat;
+    }
+    for (uint32_t j = 0; j < p->res[1]; j++, left++) { /* the rest, in order, to the first free slots */
+      uint32_t s = rest_off[j] / snap;
+      if (s != left) memmove(data + (size_t)left * snap, data + rest_off[j], rest_len[j]);
+      lens[left] = rest_len[j];
+    }
+  }
+  p->tally[T_PACKETS] += nat_all;
+  *call = left > 0 || p->tally[T_WAKE] != 0;
+  if (!*call) { /* the batch Dataplane.receive would have counted */
+    p->tally[T_BATCHES] += 1;
+    count(p, P_RX_BATCHES, 1);
+  }
+  return left;
+}
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  napi_typedarray_type ty;
+  napi_value ab;
+  size_t off;
+  return napi_get_typedarray_info(env, v, &ty, len, data, &ab, &off) != napi_ok || ty != want;
+}
+
+svr_tun_pass *svr_tun_pass_args(napi_env env, napi_value *a, int *off) {
+  napi_valuetype ty;
+  *off = 0;
+  if (napi_typeof(env, a[0], &ty) != napi_ok) return NULL;
+  if (ty == napi_null || ty == napi_undefined) {
+    *off = 1;
+    return NULL;
+  }
+  svr_ft *t = svr_nf_table(env, a[0]);
+  if (t == NULL) return NULL;
+  svr_tun_pass *p = calloc(1, sizeof *p);
+  uint32_t nw = 0;
+  bool isarr = false;
+  void *ctr, *idx, *tally;
+  size_t tlen;
+  if (p == NULL) {
+    svr_throw_errno(env, 12 /* ENOMEM */, "calloc");
+    return NULL;
+  }
+  p->env = env;
+  p->t = t;
+  if (svr_arg_u32(env, a[1], "ifIndex", &p->ifx) || napi_is_array(env, a[2], &isarr) != napi_ok || !isarr ||
+      napi_get_array_length(env, a[2], &nw) != napi_ok || nw > PASS_MAX_IF ||
+      typed(env, a[3], napi_float64_array, &ctr, &p->nctr) || typed(env, a[4], napi_uint32_array, &idx, &p->nidx) ||
+      typed(env, a[5], napi_float64_array, &tally, &tlen) || tlen < T_N ||
+      napi_get_value_double(env, a[6], &p->clock_off) != napi_ok || napi_get_value_double(env, a[7], &p->slot_ms) != napi_ok) {
+    free(p);
+    napi_throw_type_error(env, "SVR_ERR_IO_TUN_PASS",
+                          "tunReaderPass(reader, table, ifIndex, writers[<=64], counters: Float64Array, idx: Uint32Array, "
+                          "tally: Float64Array(3), clockOffsetMs, slotMs)");
+    return NULL;
+  }
+  p->ctr = ctr;
+  p->idx = idx;
+  p->tally = tally;
+  p->nout = nw;
+  napi_value keep[4] = {a[0], a[3], a[4], a[5]};
+  for (int i = 0; i < 4; i++)
+    if (napi_create_reference(env, keep[i], 1, &p->refs[p->nrefs]) == napi_ok) p->nrefs++;
+  for (uint32_t i = 0; i < nw; i++) {
+    napi_value v;
+    if (napi_get_element(env, a[2], i, &v) != napi_ok || napi_typeof(env, v, &ty) != napi_ok) continue;
+    if (ty == napi_null || ty == napi_undefined) continue;
+    if ((p->out[i] = svr_tun_writer_of(env, v)) == NULL) {
+      svr_tun_pass_free(p);
+      return NULL;
+    }
+    if (napi_create_reference(env, v, 1, &p->refs[p->nrefs]) == napi_ok) p->nrefs++;
+  }
+  return p;
+}
