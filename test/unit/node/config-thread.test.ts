@@ -11,6 +11,7 @@ import { scaleConfigYaml } from '../../../bench/config-scale.js';
 import { ConfigError } from '../../../src/errors.js';
 import { loadConfigInThread, prepareConfigInThread } from '../../../src/node/config-thread.js';
 import { prepareTables } from '../../../src/model/compile.js';
+import { unsliceValue } from '../../../src/util/sliced-clone.js';
 import { loadConfig } from '../../../src/model/validate.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'svrt-config-thread-'));
@@ -30,7 +31,10 @@ test('with a router: its access table and service FIB come along, as prepareTabl
   const here = await loadConfig(path);
   const there = await prepareConfigInThread(path, 'r1');
   assert.equal(there.config, here);
-  assert.equal(there.prepared, prepareTables(here, 'r1'));
+  const { config: slices, ...tables } = there.prepared ?? { config: undefined };
+  assert.equal(tables, prepareTables(here, 'r1'));
+  assert.ok(slices !== undefined, 'the config rides along in shared slices, for the data-path workers');
+  assert.equal(await unsliceValue(slices, () => Promise.resolve()), here, 'the slices rebuild to the same config');
   assert.is((await prepareConfigInThread(path, 'r9')).prepared, undefined, 'a router the config does not name: none');
   assert.is((await prepareConfigInThread(path)).prepared, undefined);
 });
