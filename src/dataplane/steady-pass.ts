@@ -51,7 +51,7 @@ export class SteadyPassArming {
   readonly on: boolean;
   private epoch = 1;
   private armed = new Int32Array(0);
-  /** interfaces whose port took a pass at their last arming (re-armed at once by rearmed()) */
+  /** interfaces whose port took a pass at their last arming (armed again at once by Dataplane.rearmPasses) */
   private taken = new Uint8Array(0);
 
   constructor(on: boolean) {
