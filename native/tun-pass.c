@@ -1,6 +1,6 @@
 /*
  * tun-pass.c: the steady pass of a poll-mode TUN queue (issue 19 item 5; docs/tun-io.md "A steady pass without JS").
- * TypeScript arms it per queue (tunReaderPass, src/io/tun/steady-pass.ts) with what Dataplane.receive would use for a
+ * TypeScript arms it per queue (tunReaderPass, src/dataplane/steady-pass.ts) with what Dataplane.receive would use for a
  * LAN batch: native/fwd.c's table, the egress writers by interface index, the counters and their indices, the clock.
  * Flow, per batch the JS thread read in poll mode (tun.c poll_read_deliver), in chunks of SVR_NF_BATCH:
  *   svr_nf_forward_batch (the marked steady flows finished in place, as nfForward does) -> the native packets written
