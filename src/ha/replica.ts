@@ -10,8 +10,7 @@
  * Sized once (the constructor's `rows`: the partner's session capacity): the slot arrays are reserved, not written (zero means
  * empty: the kernel gives their pages as rows first reach them), slots are handed out in order (a freed one
  * first), so a standby filling up with the partner's new sessions neither copies its keys at each doubling nor
- * touches pages ahead of its rows (a page touched first costs 17-18 µs on the benchmark's PVM guest,
- * docs/performance.md "HA").
+ * touches pages ahead of its rows.
  */
 import { OP_DELETE, OP_PURGE, OP_UPSERT, forEachRecord } from './sync-wire.js';
 
@@ -21,8 +20,8 @@ const KEY_WORDS = 5;
 export const VALUE_SLOT = 256;
 /** a value this long or shorter goes into a short cell (an IPv4 session row, 129 bytes, 137 with NAT): the pages
  *  a replica of IPv4 sessions touches are 144 bytes a row, not 256. A standby that fills up with the partner's
- *  new sessions takes a page fault per 4 KB it touches first, 17-18 µs each on the benchmark's PVM guest
- *  (docs/performance.md "HA"): 1.1 µs a row in 256-byte cells, 0.6 in these. */
+ *  new sessions takes a page fault per 4 KB it touches first (1.5 µs each on the benchmark's VM, docs/performance.md
+ *  "HA", ha19; ha17 took them for 17-18 µs). */
 export const SHORT_CELL = 144;
 /** value cells a page holds (576 KB of short ones, 1 MB of long ones; slot s is in page s >> PAGE_BITS) */
 const PAGE_BITS = 12;
