@@ -63,8 +63,6 @@ export interface PairNodeOptions {
   ports?: { local: number; partner: number };
   /** the largest state datagram on the sync link (SyncLinkOptions.maxDatagram); default SYNC_DATAGRAM */
   maxDatagram?: number;
-  /** the records the replica holds without growing (the partner's session capacity; replica.ts) */
-  replicaRows?: number;
 }
 
 export interface PairNodeStatus {
@@ -111,7 +109,7 @@ export class PairNode {
   private probeHeardAt = Number.NEGATIVE_INFINITY;
   private probeAlive = false;
   /** the partner's state as synced here */
-  readonly replica: SyncReplica;
+  readonly replica = new SyncReplica();
   /** the owner has more to send: collect when the timer fires and the link has room */
   private moreTimer: NodeJS.Timeout | undefined;
   private wantRoom = false;
@@ -135,7 +133,6 @@ export class PairNode {
     const partner = o.redundancy.nodes.find((n) => n.name !== o.node);
     if (self === undefined || partner === undefined) throw new Error(`node "${o.node}" is not one of the pair's nodes (${o.redundancy.nodes.map((n) => n.name).join(', ')})`);
     this.lastLinks = o.linksUp?.() ?? 0;
-    this.replica = new SyncReplica(o.replicaRows);
     this.link = new SyncLink({
       node: self.name, partner: partner.name, localAddress: self.syncAddress, partnerAddress: partner.syncAddress,
       port: o.ports?.local ?? o.redundancy.syncPort, partnerPort: o.ports?.partner ?? o.redundancy.syncPort,

@@ -7,10 +7,9 @@
  * doubling when half full; each position holds its slot and its key's hash, so a probe passes other keys and
  * the index moves without reading their keys: a synced session's upsert and removal each look a key up, and
  * the keys are random, so every read of `keys` is a cache miss). A record with a longer key is refused and counted.
- * Sized once (the constructor's `rows`: the partner's session capacity): the slot arrays are reserved, not written (zero means
- * empty: the kernel gives their pages as rows first reach them), slots are handed out in order (a freed one
- * first), so a standby filling up with the partner's new sessions neither copies its keys at each doubling nor
- * touches pages ahead of its rows.
+ * Zero means empty in the slot and index arrays (nothing filled ahead: the kernel gives their pages as rows first
+ * reach them), slots are handed out in order (a freed one first), and a value is copied a word at a time (no object
+ * per record).
  */
 import { OP_DELETE, OP_PURGE, OP_UPSERT, forEachRecord } from './sync-wire.js';
 
@@ -38,14 +37,14 @@ function copyBytes(from: DataView, at: number, to: DataView, o: number, len: num
   for (; k < len; k++) to.setUint8(o + k, from.getUint8(at + k));
 }
 
-/** slots reserved at least (a standby's replica of a small partner) */
+/** slots at first (doubled as the replica fills) */
 const MIN_SLOTS = 1024;
 
 export class SyncReplica {
   size = 0;
   /** records refused: a key longer than 16 bytes */
   refused = 0;
-  /** slots reserved */
+  /** slots the arrays have room for */
   private capacity = 0;
   /** slots handed out so far (those from here to `capacity` were never used: their pages untouched) */
   private top = 0;
@@ -72,10 +71,8 @@ export class SyncReplica {
   /** records per kind (a kind is one byte) */
   private readonly perKind = new Int32Array(256);
 
-  /** `rows`: the records this replica should hold without growing (the partner's session capacity).
-   *  Reserves the slot arrays; nothing is written into them until records arrive. */
-  constructor(rows = 0) {
-    this.grow(Math.max(MIN_SLOTS, rows));
+  constructor() {
+    this.grow(MIN_SLOTS);
   }
 
   /** Applies a state batch's framed records in order: upserts, deletes, purges. */
@@ -118,7 +115,7 @@ export class SyncReplica {
     }
   }
 
-  /** Empties the replica; its reservation stays (the slots used are zeroed, the value pages dropped). */
+  /** Empties the replica; its slot arrays stay (the slots used are zeroed, the value pages dropped). */
   clear(): void {
     this.size = 0;
     this.keys.fill(0, 0, this.top * KEY_WORDS);
@@ -275,8 +272,7 @@ export class SyncReplica {
     for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.place(this.index, old[i]!, old[i + 1]!);
   }
 
-  /** A freed slot, else the next never used; past the reservation (a partner larger than reserved) the slot
-   *  arrays double. */
+  /** A freed slot, else the next never used; the slot arrays double when all were used. */
   private allocSlot(): number {
     if (this.freeTop > 0) return this.free[--this.freeTop]!;
     if (this.top === this.capacity) this.grow(this.capacity * 2);

@@ -20,7 +20,6 @@ import { createHash } from 'node:crypto';
 import { SvrError } from '../errors.js';
 import type { Interface, Router as RouterConfig, SharedAddress } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
-import { sessionLimit } from '../dataplane/session-table.js';
 import { runIp } from '../io/tun/link.js';
 import { LinkWatch, type LinkState } from '../io/link-state.js';
 import { spawnTied } from '../io/tied-child.js';
@@ -38,10 +37,6 @@ export interface NodeHa {
 }
 
 type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
-
-/** The replica's reservation at most (rows): 28 bytes a row of address space, no memory until rows arrive; a
- *  partner with more sessions than this (a session-capacity above it) grows the replica past it by doubling. */
-const REPLICA_RESERVE_MAX = 1 << 21;
 
 /** Checks `--ha-node` against the router's `redundancy` block (no pair, or a name not in it: refused). */
 export function haNodeOf(me: RouterConfig, haNode: string | undefined): string | undefined {
@@ -203,8 +198,6 @@ export async function startHa(me: RouterConfig, haNode: string, log: Log, alarms
   };
   const pair = new PairNode({
     redundancy: me.redundancy!, node: haNode, linksUp: () => links.linksUp, released: () => !holding,
-    // the partner's sessions (the same router: its session-capacity, or sized from memory) reserved once, their pages touched as rows arrive
-    replicaRows: Math.min(REPLICA_RESERVE_MAX, sessionLimit(me.sessionCapacity ?? 0, 1)),
     onRole: apply,
     collect: (queue, full) => sessions.collect(queue, full),
     // the partner left the active role while this node is active (a dual-active meeting it lost, a start
