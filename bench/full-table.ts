@@ -139,7 +139,7 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
         opened += r.ok;
         const after = await Promise.all(ROUTERS.map((x) => active(svr, x)));
         (f.rounds ??= []).push({ attempted: r.attempted, ok: r.ok, failed: r.failed, seconds: r.seconds, active: Object.fromEntries(ROUTERS.map((x, k) => [x, after[k]!.active])) });
-        progress(`    fill round ${round + 1}: ${r.ok} answered, ${r.failed} failed of ${r.attempted} in ${r.seconds.toFixed(1)} s; sessions active ${ROUTERS.map((x, k) => `${x} ${after[k]!.active}`).join(', ')}`);
+        progress(`    fill pass ${round + 1}: ${r.ok} answered, ${r.failed} failed of ${r.attempted} in ${r.seconds.toFixed(1)} s; sessions active ${ROUTERS.map((x, k) => `${x} ${after[k]!.active}`).join(', ')}`);
       }
       const now = await Promise.all(ROUTERS.map((r) => active(svr, r)));
       f.drops = Object.fromEntries(ROUTERS.map((r, k) => [r, now[k]!.drops]));

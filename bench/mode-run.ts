@@ -271,6 +271,12 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
   return res;
 }
 
+/** Expected seconds of one round of measureRound: set up, one run of each of `keys` (rtt, tcp), torn down. */
+export function roundExpectS(modeId: string, plan: Plan, keys: readonly string[]): number {
+  const once: Plan = { ...plan, tcpRuns: 1, pingRuns: 1 };
+  return EXPECT.setup(modeId) + EXPECT.teardown() + (keys.includes('rtt') ? EXPECT.rtt(once) : 0) + (keys.includes('tcp') ? EXPECT.tcp(once) : 0);
+}
+
 /**
  * Round `round` of RTT and TCP for a mode measured before (run.ts interleaves the modes round by round, so a
  * host that drifts lands on every mode): set up afresh, one RTT run if the mode measured RTT, one TCP run if
@@ -280,7 +286,7 @@ export async function measureRound(mode: Mode, ctx: ModeContext, plan: Plan, res
   const once: Plan = { ...plan, tcpRuns: 1, pingRuns: 1 };
   const keys = [...(res.rtt !== undefined ? ['rtt'] : []), ...(res.tcp !== undefined ? ['tcp'] : [])];
   if (keys.length === 0) return;
-  const time: StepTime = { key: 'rounds', what: `round ${round}: set up, ${keys.join(' and ')}, torn down`, expectedS: EXPECT.setup(mode.id) + EXPECT.teardown() + (res.rtt !== undefined ? EXPECT.rtt(once) : 0) + (res.tcp !== undefined ? EXPECT.tcp(once) : 0) };
+  const time: StepTime = { key: 'rounds', what: `round ${round}: set up, ${keys.join(' and ')}, torn down`, expectedS: roundExpectS(mode.id, plan, keys) };
   (res.steps ??= []).push(time);
   ctx.progress(`== ${mode.label}: round ${round} of ${keys.join(' and ')}`);
   const t0 = Date.now();
