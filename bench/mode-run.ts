@@ -286,7 +286,7 @@ export async function measureRound(mode: Mode, ctx: ModeContext, plan: Plan, res
   const once: Plan = { ...plan, tcpRuns: 1, pingRuns: 1 };
   const keys = [...(res.rtt !== undefined ? ['rtt'] : []), ...(res.tcp !== undefined ? ['tcp'] : [])];
   if (keys.length === 0) return;
-  const time: StepTime = { key: 'rounds', what: `round ${round}: set up, ${keys.join(' and ')}, torn down`, expectedS: roundExpectS(mode.id, plan, keys) };
+  const time: StepTime = { key: 'rounds', what: `round ${round}: set up, ${keys.join(' and ')}, torn down`, expectedS: Math.round(roundExpectS(mode.id, plan, keys)) };
   (res.steps ??= []).push(time);
   ctx.progress(`== ${mode.label}: round ${round} of ${keys.join(' and ')}`);
   const t0 = Date.now();

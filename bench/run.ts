@@ -224,8 +224,8 @@ async function printPlan(o: Options, plan: Plan): Promise<void> {
   const rounds = interleavedRounds(o, plan);
   for (const id of ALL_MODES.filter((m) => o.only.includes(m))) {
     const m = await measureMode(makeMode(id, o), ctx, plan, { profile: o.profile, ...(o.cases ? { cases: o.cases } : {}), dry: true, modes: o.only, rounds });
-    const keys = (m.steps ?? []).map((s) => s.key).filter((k) => k === 'rtt' || k === 'tcp');
-    if (rounds > 1 && keys.length > 0) m.steps!.push({ key: 'rounds', what: `rounds 2–${rounds}: set up, ${[...new Set(keys)].join(' and ')}, torn down`, expectedS: (rounds - 1) * roundExpectS(id, plan, keys) });
+    const keys = ['rtt', 'tcp'].filter((k) => (m.steps ?? []).some((s) => s.key === k));
+    if (rounds > 1 && keys.length > 0) m.steps!.push({ key: 'rounds', what: `rounds 2–${rounds}: set up, ${keys.join(' and ')}, torn down`, expectedS: Math.round((rounds - 1) * roundExpectS(id, plan, keys)) });
     groups.push({ label: m.label, steps: m.steps ?? [] });
   }
   process.stdout.write(`plan${o.quick ? ' (--quick)' : ''}: expected seconds of each step on a quiet 2-vCPU machine (bench/budget.ts)\n${formatTimes(groups, true).join('\n')}\n`);
