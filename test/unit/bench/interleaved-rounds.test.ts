@@ -6,11 +6,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findProblems } from '../../../bench/comparable.js';
 import { mergeRtt, mergeTcp } from '../../../bench/measure.js';
 import { goals, ratiosTable } from '../../../bench/report.js';
 import type { BenchResults, ModeResult, RttResult, TcpResult } from '../../../bench/results.js';
 import { spread } from '../../../bench/stats.js';
+import { benchResults } from '../../support/bench-results.js';
 
 const tcp = (gbps: number[], cpu: number[] | null): TcpResult => ({ gbps: spread(gbps), retransmits: gbps.map(() => 0), cpuSecondsPerGbit: cpu === null ? null : spread(cpu), cpuByProcess: cpu === null ? {} : { 'svr-r1': cpu } });
 const rtt = (p50: number[]): RttResult => ({ p50Us: spread(p50), p99Us: spread(p50.map((x) => 2 * x)), runs: [], pinger: 'c' });
@@ -19,15 +19,7 @@ function mode(id: string, gbps: number[], p50: number[], rounds: number | undefi
   return { id, label: id, status: 'ok', notes: [], loadAvgAtStart: [0], udpLargeLen: 1400, errors: [], wanMtu: 1500, tcp: tcp(gbps, gbps.map(() => 1)), rtt: rtt(p50), ...(rounds !== undefined ? { rounds } : {}) };
 }
 
-function results(modes: ModeResult[]): BenchResults {
-  const r: BenchResults = {
-    date: '2026-12-06T00:00:00.000Z', command: 'test', git: { commit: 'test', dirtyFiles: 0 }, quick: false,
-    machine: { cpuModel: 'test', cores: 2, kernel: 'test', node: 'test', memGiB: 1, tools: {} },
-    durationSeconds: 1, loadAvg: { start: [0], end: [0] }, prefix: 'st', modes, notComparable: [], runDir: '/tmp',
-  };
-  r.notComparable = findProblems(r);
-  return r;
-}
+const results = (modes: ModeResult[]): BenchResults => benchResults(modes, false);
 
 test('rounds appended in order: run k of each figure is round k', () => {
   const t = mergeTcp(tcp([2.0], [0.8]), tcp([1.5], [0.9]));
