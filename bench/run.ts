@@ -30,7 +30,7 @@ import type { MemoryResult } from './memory.js';
 import type { ConfigScaleResult } from './config-scale.js';
 import { KernelMode } from './modes/kernel.js';
 import type { Mode, ModeContext } from './modes/mode.js';
-import { measureMode, measureRound, roundExpectS } from './mode-run.js';
+import { measureMode, measureRound, passIsFirstRound, roundExpectS } from './mode-run.js';
 import { OpenvpnMode } from './modes/openvpn.js';
 import { SvrouterMode, useSvrScript } from './modes/svrouter.js';
 import { snapshotBuild } from './snapshot.js';
@@ -188,7 +188,8 @@ function handshakeBench(snap: string): HandshakeResult {
 /**
  * RTT and TCP in rounds that interleave the modes (each mode one run per round, set up afresh), so that a
  * host that drifts lands on every mode alike, when two or more modes measure them; else each mode's runs
- * back to back. The plan's TCP runs are the rounds.
+ * back to back. The plan's TCP runs are the rounds (mode-run.ts passIsFirstRound: whether a mode's pass is
+ * the first).
  */
 function interleavedRounds(o: Options, plan: Plan): number {
   const measures = o.cases === undefined || o.cases.includes('tcp') || o.cases.includes('rtt');
@@ -225,7 +226,8 @@ async function printPlan(o: Options, plan: Plan): Promise<void> {
   for (const id of ALL_MODES.filter((m) => o.only.includes(m))) {
     const m = await measureMode(makeMode(id, o), ctx, plan, { profile: o.profile, ...(o.cases ? { cases: o.cases } : {}), dry: true, modes: o.only, rounds });
     const keys = ['rtt', 'tcp'].filter((k) => (m.steps ?? []).some((s) => s.key === k));
-    if (rounds > 1 && keys.length > 0) m.steps!.push({ key: 'rounds', what: `rounds 2–${rounds}: set up, ${keys.join(' and ')}, torn down`, expectedS: Math.round((rounds - 1) * roundExpectS(id, plan, keys)) });
+    const firstRound = passIsFirstRound(o.cases) ? 2 : 1;
+    if (rounds > 1 && keys.length > 0) m.steps!.push({ key: 'rounds', what: `rounds ${firstRound}–${rounds}: set up, ${keys.join(' and ')}, torn down`, expectedS: Math.round((rounds - firstRound + 1) * roundExpectS(id, plan, keys)) });
     groups.push({ label: m.label, steps: m.steps ?? [] });
   }
   process.stdout.write(`plan${o.quick ? ' (--quick)' : ''}: expected seconds of each step on a quiet 2-vCPU machine (bench/budget.ts)\n${formatTimes(groups, true).join('\n')}\n`);
@@ -315,8 +317,9 @@ async function main(): Promise<void> {
     steps[0]!.tookS = Math.round((Date.now() - t1) / 1000);
     const rounds = interleavedRounds(o, plan);
     for (const id of ALL_MODES.filter((m) => o.only.includes(m))) modes.push(await measureMode(makeMode(id, o), ctx, plan, { ...o, modes: o.only, rounds }));
-    for (let round = 2; round <= rounds; round++) {
-      for (const m of modes.filter((x) => x.status === 'ok')) await measureRound(makeMode(m.id, o), ctx, plan, m, round);
+    const firstRound = passIsFirstRound(o.cases) ? 2 : 1;
+    for (let round = firstRound; round <= rounds && rounds > 1; round++) {
+      for (const m of modes.filter((x) => x.status === 'ok')) await measureRound(makeMode(m.id, o), ctx, plan, m, round, round === 1);
     }
     for (const m of modes) if (rounds > 1 && m.status === 'ok' && (m.tcp !== undefined || m.rtt !== undefined)) m.rounds = rounds;
   } finally {
