@@ -101,9 +101,9 @@ export function fillTargets(plan: Plan): number[] {
   return plan.tcpRuns > 1 ? [100_000, 1_000_000] : [100_000];
 }
 
-/** Rounds of empty table and fills (one TCP and one RTT run at each point): the plan's TCP runs. */
+/** Rounds of empty table and fills (one TCP and one RTT run at each point): SVR_BENCH_TABLE_ROUNDS, else the plan's TCP runs. */
 export function tableRounds(plan: Plan): number {
-  return plan.tcpRuns;
+  return Number(process.env['SVR_BENCH_TABLE_ROUNDS'] ?? plan.tcpRuns);
 }
 
 /** Processes of bench/routing.ts --first-packet-json. */

@@ -278,10 +278,11 @@ export function roundExpectS(modeId: string, plan: Plan, keys: readonly string[]
 }
 
 /**
- * With --case a mode's pass is round 1 of RTT and TCP (it measures little else); a full run's pass spreads over
- * the mode's other cases (svrouter hmac only: 20 minutes), so there every round comes after all the passes.
+ * With `--case tcp,rtt` a mode's pass is round 1 of RTT and TCP (it measures nothing else); a full run's pass, or
+ * one with other cases, spreads over them (svrouter hmac only: 20 minutes), so there every round comes after all
+ * the passes.
  */
-export const passIsFirstRound = (cases: readonly string[] | undefined): boolean => cases !== undefined;
+export const passIsFirstRound = (cases: readonly string[] | undefined): boolean => cases !== undefined && cases.every((c) => c === 'tcp' || c === 'rtt');
 
 /**
  * Round `round` of RTT and TCP for a mode measured before (run.ts interleaves the modes round by round, so a

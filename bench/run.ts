@@ -188,12 +188,12 @@ function handshakeBench(snap: string): HandshakeResult {
 /**
  * RTT and TCP in rounds that interleave the modes (each mode one run per round, set up afresh), so that a
  * host that drifts lands on every mode alike, when two or more modes measure them; else each mode's runs
- * back to back. The plan's TCP runs are the rounds (mode-run.ts passIsFirstRound: whether a mode's pass is
- * the first).
+ * back to back. SVR_BENCH_ROUNDS rounds, else the plan's TCP runs (mode-run.ts passIsFirstRound: whether a
+ * mode's pass is the first).
  */
 function interleavedRounds(o: Options, plan: Plan): number {
   const measures = o.cases === undefined || o.cases.includes('tcp') || o.cases.includes('rtt');
-  return measures && o.only.length > 1 ? plan.tcpRuns : 1;
+  return measures && o.only.length > 1 ? Number(process.env['SVR_BENCH_ROUNDS'] ?? plan.tcpRuns) : 1;
 }
 
 /** The run's own steps around the modes, in order (expected seconds; budget.ts). */
