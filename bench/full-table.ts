@@ -8,7 +8,7 @@
  * spread, and "not settled" when the rounds straddle the goal). Then the first-packet cost with 10 and
  * 100,000 RIB routes in process, in several processes (bench/routing.ts --first-packet-json).
  *   fill  the C client (bench/c/session-load.c) opens answered UDP sessions on new 5-tuples (512 in flight)
- *         until both routers hold the target (at most 4 rounds; sessions active from the control socket);
+ *         until both routers hold the target (at most 4 passes; sessions active from the control socket);
  *         the bench config with a UDP idle timeout of an hour;
  *   at each point  a 1 s TCP warm-up (not counted: a restarted node and a node just past a fill start equal),
  *         one TCP run (iperf3), one RTT run (the C ping), each router's RSS and sessions active.
@@ -53,7 +53,7 @@ export interface TableFill {
   /** seconds the fill took, and the sessions/s it opened (answered) */
   fillSeconds?: number;
   fillPerSecond?: number;
-  /** each round of the fill: the client's counts and the sessions active on each router after it */
+  /** each pass of the fill: the client's counts and the sessions active on each router after it */
   rounds?: { attempted: number; ok: number; failed: number; seconds: number; active: Record<string, number> }[];
   /** each router's drop counters (since its start) once the fill was done */
   drops?: Record<string, Record<string, number>>;
@@ -128,7 +128,7 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
     await step(`${label}: fill to ${target}`, async () => {
       const t0 = Date.now();
       let opened = 0;
-      for (let round = 0; round < 4; round++) {
+      for (let pass = 0; pass < 4; pass++) {
         const now = await Promise.all(ROUTERS.map((r) => active(svr, r)));
         if (now.some((x) => x.limit < target)) throw new Error(`the session table's limit is ${Math.min(...now.map((x) => x.limit))}, below ${target}`);
         const need = target - Math.min(...now.map((x) => x.active));
@@ -139,7 +139,7 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
         opened += r.ok;
         const after = await Promise.all(ROUTERS.map((x) => active(svr, x)));
         (f.rounds ??= []).push({ attempted: r.attempted, ok: r.ok, failed: r.failed, seconds: r.seconds, active: Object.fromEntries(ROUTERS.map((x, k) => [x, after[k]!.active])) });
-        progress(`    fill pass ${round + 1}: ${r.ok} answered, ${r.failed} failed of ${r.attempted} in ${r.seconds.toFixed(1)} s; sessions active ${ROUTERS.map((x, k) => `${x} ${after[k]!.active}`).join(', ')}`);
+        progress(`    fill pass ${pass + 1}: ${r.ok} answered, ${r.failed} failed of ${r.attempted} in ${r.seconds.toFixed(1)} s; sessions active ${ROUTERS.map((x, k) => `${x} ${after[k]!.active}`).join(', ')}`);
       }
       const now = await Promise.all(ROUTERS.map((r) => active(svr, r)));
       f.drops = Object.fromEntries(ROUTERS.map((r, k) => [r, now[k]!.drops]));
