@@ -36,6 +36,9 @@ export interface InThreadHostOptions {
   sessionCountersMs?: number;
   /** first replay-block sender id (DataplaneOptions.replaySenderBase); default 0 */
   replaySenderBase?: number;
+  /** wan packets a second from which queues of path control only gather longer (wan-gather.ts); default
+   *  CONTROL_ONLY_MIN_PACKETS, a hub's rate */
+  controlOnlyMinPackets?: number;
 }
 
 export class InThreadHost implements DataPathHost {
@@ -48,6 +51,7 @@ export class InThreadHost implements DataPathHost {
   private readonly sweepIntervalMs: number;
   private readonly sessionCountersMs: number | undefined;
   private readonly replaySenderBase: number;
+  private readonly controlOnlyMinPackets: number | undefined;
   private sweepTimer: NodeJS.Timeout | null = null;
   /** once a second: wan queues of path control only gather longer (wan-gather.ts) */
   private gatherTimer: NodeJS.Timeout | null = null;
@@ -60,6 +64,7 @@ export class InThreadHost implements DataPathHost {
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
     this.sessionCountersMs = opts.sessionCountersMs;
     this.replaySenderBase = opts.replaySenderBase ?? 0;
+    this.controlOnlyMinPackets = opts.controlOnlyMinPackets;
   }
 
   /** The data path (for tests and benchmarks that look inside; the router needs nothing but this interface). */
@@ -105,7 +110,7 @@ export class InThreadHost implements DataPathHost {
       this.sweepTimer = setInterval(sweep, this.sweepIntervalMs);
       this.sweepTimer.unref();
     }
-    const gather = new WanGather(dp, this.io);
+    const gather = new WanGather(dp, this.io, undefined, this.controlOnlyMinPackets);
     this.gatherTimer = setInterval(() => gather.tick(), 1000);
     this.gatherTimer.unref();
   }

@@ -8,6 +8,8 @@
  * path's counters: while at most 5 % of the packets the wan interfaces received were not path control, their
  * reader threads may gather up to CONTROL_GATHER_US; above 10 % they return to their default (hysteresis).
  * Link-test answers may then read up to that much later: a path's measured latency can rise by up to 1 ms.
+ * Only at a hub's rate (CONTROL_ONLY_MIN_PACKETS a second or more): an idle or small router's wan queues, also
+ * control only, keep their default, so the first data packets after a quiet spell are not held.
  * SVR_TUN_CONTROL_GATHER_US sets the window (0: off).
  *
  * Flow: tick() -> the counters since the last tick -> controlOnly() -> on a change, port.readGather(us | undefined).
@@ -18,10 +20,13 @@ import type { PacketPort } from '../dataplane/port.js';
 /** µs a control-only wan queue may gather (the native cap). */
 export const CONTROL_GATHER_US = 1000;
 
+/** The wan packets a second below which the queues never count as control only (a hub of ~200 paths and more). */
+export const CONTROL_ONLY_MIN_PACKETS = 500;
+
 /** Whether the wan queues count as control-only after a second in which they received `wan` packets, `control` of
- *  them path control (consumed by the data path), given whether they did before. */
-export function controlOnly(was: boolean, wan: number, control: number): boolean {
-  if (wan <= 0) return was;
+ *  them path control (consumed by the data path), given whether they did before; never below `minPackets`. */
+export function controlOnly(was: boolean, wan: number, control: number, minPackets = CONTROL_ONLY_MIN_PACKETS): boolean {
+  if (wan < minPackets || wan <= 0) return false;
   const data = Math.max(0, wan - control);
   return was ? data <= 0.1 * wan : data <= 0.05 * wan;
 }
@@ -40,12 +45,13 @@ export class WanGather {
   /** the ports told to gather longer (told back at the next change) */
   #told: PacketPort[] = [];
 
-  constructor(private readonly dp: Dataplane, private readonly ports: Readonly<Record<string, PacketPort>>, private readonly us: number = controlGatherUs()) {}
+  constructor(private readonly dp: Dataplane, private readonly ports: Readonly<Record<string, PacketPort>>, private readonly us: number = controlGatherUs(),
+    private readonly minPackets = CONTROL_ONLY_MIN_PACKETS) {}
 
   /** Once a second: the counters since the last tick decide. */
   tick(): void {
     const { wan, control } = this.#totals();
-    const on = this.us > 0 && controlOnly(this.#on, wan - this.#wan, control - this.#control);
+    const on = this.us > 0 && controlOnly(this.#on, wan - this.#wan, control - this.#control, this.minPackets);
     this.#wan = wan;
     this.#control = control;
     if (on === this.#on) return;

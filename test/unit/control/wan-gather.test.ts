@@ -1,7 +1,7 @@
 /** Wan queues that carry path control only gather longer (src/control/wan-gather.ts). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { controlGatherUs, controlOnly } from '../../../src/control/wan-gather.js';
+import { CONTROL_ONLY_MIN_PACKETS, controlGatherUs, controlOnly } from '../../../src/control/wan-gather.js';
 import { Router } from '../../../src/control/router.js';
 import { InThreadHost } from '../../../src/control/in-thread-host.js';
 import type { PacketPort } from '../../../src/dataplane/port.js';
@@ -11,14 +11,17 @@ import { parseAddress } from '../../../src/packet/addr.js';
 import { buildUdp } from '../../../src/packet/build.js';
 import { exampleConfig, until } from '../../support/config.js';
 
-test('controlOnly: on at <= 5 % other packets, off above 10 % (hysteresis), unchanged without packets', () => {
+test('controlOnly: on at <= 5 % other packets, off above 10 % (hysteresis), never below a hub\'s rate', () => {
   assert.is(controlOnly(false, 1000, 950), true);
   assert.is(controlOnly(false, 1000, 949), false);
   assert.is(controlOnly(true, 1000, 900), true);
   assert.is(controlOnly(true, 1000, 899), false);
-  assert.is(controlOnly(true, 0, 0), true);
+  assert.is(controlOnly(true, 0, 0), false, 'an idle second: off, so the first data packets after it are not held');
   assert.is(controlOnly(false, 0, 0), false);
-  assert.is(controlOnly(false, 100, 120), true, 'more control than wan packets in a second (counted across a tick) is control only');
+  assert.is(controlOnly(false, CONTROL_ONLY_MIN_PACKETS - 1, CONTROL_ONLY_MIN_PACKETS - 1), false, 'a small router\'s BFD alone: its default window');
+  assert.is(controlOnly(true, CONTROL_ONLY_MIN_PACKETS - 1, CONTROL_ONLY_MIN_PACKETS - 1), false);
+  assert.is(controlOnly(false, CONTROL_ONLY_MIN_PACKETS, CONTROL_ONLY_MIN_PACKETS), true);
+  assert.is(controlOnly(false, 100, 120, 1), true, 'more control than wan packets in a second (counted across a tick) is control only');
 });
 
 test('controlGatherUs: SVR_TUN_CONTROL_GATHER_US, at most 1000 µs; 0 turns it off; anything else the default', () => {
@@ -43,7 +46,7 @@ function telling(port: PacketPort): PacketPort & { told: (number | undefined)[] 
   };
 }
 
-test('an in-thread router: its wan port gathers 1000 µs while BFD alone arrives, its default again once other packets do', async () => {
+test('an in-thread router (at a hub\'s rate, here from 1 packet a second): its wan port gathers 1000 µs while BFD alone arrives, its default again once other packets do', async () => {
   const config = await exampleConfig();
   for (const r of config.authority.routers) for (const i of r.interfaces) for (const n of i.neighborhoods) {
     n.bfd = { desiredTxInterval: 50, requiredMinRxInterval: 50, multiplier: 3, holdDownTime: 1, linkTestInterval: 1, linkTestLength: 3 };
@@ -53,8 +56,8 @@ test('an in-thread router: its wan port gathers 1000 µs while BFD alone arrives
   const lan2 = new MemorySegment('lan2');
   const wan1 = telling(wan.a);
   const bfd = { slowStartMs: 50, linkTestSpacingMs: 10 };
-  const r1 = new Router(config, new InThreadHost({ lan0: lan1.gatewayPort(), wan0: wan1 }), { name: 'r1', liveness: 'bfd', bfd });
-  const r2 = new Router(config, new InThreadHost({ lan0: lan2.gatewayPort(), wan0: wan.b }), { name: 'r2', liveness: 'bfd', bfd });
+  const r1 = new Router(config, new InThreadHost({ lan0: lan1.gatewayPort(), wan0: wan1 }, { controlOnlyMinPackets: 1 }), { name: 'r1', liveness: 'bfd', bfd });
+  const r2 = new Router(config, new InThreadHost({ lan0: lan2.gatewayPort(), wan0: wan.b }, { controlOnlyMinPackets: 1 }), { name: 'r2', liveness: 'bfd', bfd });
   let junk: NodeJS.Timeout | undefined;
   try {
     await r1.start();
@@ -68,6 +71,35 @@ test('an in-thread router: its wan port gathers 1000 µs while BFD alone arrives
     assert.equal(wan1.told, [1000, undefined]);
   } finally {
     clearInterval(junk);
+    await r1.stop();
+    await r2.stop();
+    wan.close();
+    lan1.close();
+    lan2.close();
+  }
+});
+
+test('an in-thread router with a few paths (below a hub\'s rate): its wan port keeps its default window', async () => {
+  const config = await exampleConfig();
+  for (const r of config.authority.routers) for (const i of r.interfaces) for (const n of i.neighborhoods) {
+    n.bfd = { desiredTxInterval: 50, requiredMinRxInterval: 50, multiplier: 3, holdDownTime: 1, linkTestInterval: 1, linkTestLength: 3 };
+  }
+  const wan = new MemoryLink('wan');
+  const lan1 = new MemorySegment('lan1');
+  const lan2 = new MemorySegment('lan2');
+  const wan1 = telling(wan.a);
+  const bfd = { slowStartMs: 50, linkTestSpacingMs: 10 };
+  const host1 = new InThreadHost({ lan0: lan1.gatewayPort(), wan0: wan1 });
+  const r1 = new Router(config, host1, { name: 'r1', liveness: 'bfd', bfd });
+  const r2 = new Router(config, new InThreadHost({ lan0: lan2.gatewayPort(), wan0: wan.b }), { name: 'r2', liveness: 'bfd', bfd });
+  try {
+    await r1.start();
+    await r2.start();
+    const consumed = host1.dataplane.counters;
+    assert.ok(await until(() => consumed.values[consumed.id('consumed-path-messages')]! > 20, 5000), 'BFD arrives');
+    await new Promise((r) => setTimeout(r, 2500)); // two ticks of BFD alone
+    assert.equal(wan1.told, []);
+  } finally {
     await r1.stop();
     await r2.stop();
     wan.close();
