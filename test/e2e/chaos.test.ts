@@ -6,7 +6,8 @@
  *
  * 1. Malformed and truncated frames into every TUN of both routers (straight into the TUN reader, past the
  *    kernel's checks) and out of every veth toward a router (IP-valid, so the kernel forwards them: bad
- *    TCP/UDP headers on the LAN, non-SVR UDP to the waypoints on the WAN), while iperf3 runs. Holds: no node
+ *    TCP/UDP headers on both LANs, the client's toward r1 and the server's toward r2; non-SVR UDP to the
+ *    waypoints on the WAN), while iperf3 runs. Holds: no node
  *    restarts; every frame is counted, by kind: each drop-* / malformed-* counter rose by exactly what the
  *    injector sent of that kind (less only what the kernel dropped at a TUN, which its tx dropped count
  *    says); iperf3 completes.
@@ -29,14 +30,14 @@ import { requires } from '../support/prerequisites.js';
 import { spawnSync } from 'node:child_process';
 
 const FULL = process.env['SVR_CHAOS'] === 'full';
-/** frames per TUN injector (four) and per veth injector (three) */
+/** frames per TUN injector (four) and per veth injector (four): 1,000,000 in all (`npm run chaos`), 60,000 short */
 const TUN_FRAMES = FULL ? 175_000 : 12_000;
-const VETH_FRAMES = FULL ? 100_000 : 4_000;
+const VETH_FRAMES = FULL ? 75_000 : 3_000;
 const RATE = 10_000;
 const IPERF_S = FULL ? 28 : 3;
 
 const PREFIX = E2E_PREFIX;
-const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1`, r2: `${PREFIX}-r2`, link1: `${PREFIX}-link1` };
+const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1`, r2: `${PREFIX}-r2`, link1: `${PREFIX}-link1`, server: `${PREFIX}-server` };
 const CLIENT = '198.18.1.10';
 const NO_TENANT = '198.18.5.10';
 const SERVER = '198.18.3.20';
@@ -105,6 +106,7 @@ test('malformed frames into every TUN and veth while iperf3 runs: no crash, ever
     r1c: (await device(NS.r1, 'r1-c')).mac,
     r1wan: (await device(NS.r1, 'r1-r2')).mac,
     r2wan: (await device(NS.r2, 'r2-r1')).mac,
+    r2s: (await device(NS.r2, 'r2-s')).mac,
   };
   // the session must exist before the frames start, so that iperf3 measures the routers under the burst
   assert.ok(await pollUntil('a download through the lab', 20_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
@@ -119,6 +121,7 @@ test('malformed frames into every TUN and veth while iperf3 runs: no crash, ever
       { ns: NS.r2, dev: 'svr-lan0', count: TUN_FRAMES, rate: RATE, seed: 21, kinds: LAN_KINDS },
       { ns: NS.r2, dev: 'svr-wan0', count: TUN_FRAMES, rate: RATE, seed: 22, kinds: WAN_KINDS },
       { ns: NS.link1, dev: 'lk-r2', count: VETH_FRAMES, rate: RATE, seed: 23, kinds: ['svr-garbage'], eth: { dstMac: mac.r2wan, src: WAYPOINT.r1, dst: WAYPOINT.r2 } },
+      { ns: NS.server, dev: 's-r2', count: VETH_FRAMES, rate: RATE, seed: 24, kinds: ['malformed-truncated-l4', 'malformed-bad-l4-length'], eth: { dstMac: mac.r2s, src: SERVER, dst: CLIENT } },
     ],
   };
   const tunDropped = async (): Promise<number> =>
@@ -135,7 +138,7 @@ test('malformed frames into every TUN and veth while iperf3 runs: no crash, ever
   const after = { r1: await counters(socket.r1, env), r2: await counters(socket.r2, env), tun: await tunDropped() };
   const kernelDropped = after.tun - before.tun;
   const total = [...r1Results, ...r2Results].reduce((s, r) => s + r.sent, 0);
-  assert.is(total, 4 * TUN_FRAMES + 3 * VETH_FRAMES);
+  assert.is(total, 4 * TUN_FRAMES + 4 * VETH_FRAMES);
   assert.ok(isAlive(pids.r1) && isAlive(pids.r2), 'both nodes still run (no crash)');
   assert.is(labProcess(dir, 'r1').pid, pids.r1);
 
