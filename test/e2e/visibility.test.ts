@@ -140,7 +140,7 @@ const udpSessions = async (from: number, count = SESSIONS): Promise<{ resent: Re
 
 test.before(shown(async () => {
   await svr(['lab', 'down', ...labArgs], env);
-  const r = await svr(['lab', 'up', ...labArgs, '--paths', '2', '--collector', '--collector-rotate', '2', '--bfd-interval', '100', '--hold-down', '1', '--link-test-interval', '1'], env, 180_000); // at load 20-25 the lab's start takes 90 s and more
+  const r = await svr(['lab', 'up', ...labArgs, '--paths', '2', '--collector', '--collector-rotate', '2', '--bfd-interval', '300', '--hold-down', '1', '--link-test-interval', '1'], env, 180_000); // at load 20-25 the lab's start takes 90 s and more
   if (r.code !== 0) failed = true;
   assert.is(r.code, 0, show(r));
   capture = await startCapture(NS.collector, 'col-r1', join(base, 'export-r1.pcap'));
@@ -216,7 +216,7 @@ test(`iperf3 and ${SESSIONS} UDP sessions: nfdump lists each with its original a
   // r1's records (r1 exports from its veth toward the collector): forward flows whose post-NAT 5-tuple is
   // the SVR 5-tuple, r1's waypoint toward r2's (r2's records of the same sessions carry the same)
   const fromR1 = (f: NfdumpFlow): boolean => f.ip4_router === R1_EXPORTER && f.src4_addr === CLIENT && f.src4_xlt_ip === WAYPOINT.r1 && f.dst4_xlt_ip === WAYPOINT.r2;
-  const flows = await collected(`r1's records of the ${SESSIONS} UDP sessions`, (fs) => fs.filter((f) => fromR1(f) && f.dst_port === 7 && f.src_port >= 30000 && f.src_port < 30000 + SESSIONS).length === SESSIONS, 30_000);
+  const flows = await collected(`r1's records of the ${SESSIONS} UDP sessions`, (fs) => fs.filter((f) => fromR1(f) && f.dst_port === 7 && f.src_port >= 30000 && f.src_port < 30000 + SESSIONS).length === SESSIONS, 90_000);
   const udpFlows = flows.filter((f) => fromR1(f) && f.dst_port === 7 && f.src_port >= 30000 && f.src_port < 30000 + SESSIONS);
   assert.is(new Set(udpFlows.map((f) => f.src_port)).size, SESSIONS, 'each session once');
   for (const f of udpFlows) {
@@ -375,7 +375,8 @@ test('SIGKILL of r1 while it writes records: svr inspect sessions reads its stor
   };
   const stored = await all(['--data-dir', join(dir, 'data', 'r1')]);
   assert.ok(stored.length >= written, `${stored.length} records read from the store, ${written} written before the kill`);
-  const firstTest = stored.filter((r) => r.forward.dstPort === 7 && r.forward.srcPort >= 30000 && r.forward.srcPort < 30000 + SESSIONS);
+  // sessions, not denied first packets (a path flap under load denies some first packets no-route; their resends open the sessions)
+  const firstTest = stored.filter((r) => r.closeReason !== 'denied' && r.forward.dstPort === 7 && r.forward.srcPort >= 30000 && r.forward.srcPort < 30000 + SESSIONS);
   assert.is(firstTest.length, SESSIONS, 'the UDP sessions of the first test');
   const cut = stored.filter((r) => r.forward.dstPort === 7 && r.forward.srcPort >= 32000 && r.forward.srcPort < 32000 + SESSIONS).length;
   // restart r1 as the lab started it
