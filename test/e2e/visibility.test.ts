@@ -292,7 +292,8 @@ test('svr explain: allowed, denied (no tenant) and unroutable flows, each what t
 test('path 1 down during a stream: the session\'s history shows the move (time, from, to, reason); peer-path-down raised, and cleared when the path is back; svr explain --session tells it', body(async () => {
   const stream = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'send-stream', '--json', '--rate', '100', '--duration', '6s', '--id', '4242']);
   background.push(stream);
-  const start = JSON.parse(await stream.waitLine(/"event":"start"/, 10_000)) as { local: string };
+  // the stream's CLI starting (a node process) at load 20: over 10 s seen
+  const start = JSON.parse(await stream.waitLine(/"event":"start"/, 30_000)) as { local: string };
   const port = Number(start.local.split(':')[1]);
   const s = await pollUntil('the stream session on path 1', 5000, async () => (await sessions()).find((x) => x.service === 'stream' && x.original.srcPort === port && x.path === 'wan0->r2/wan0'));
   const t0 = Date.now();
