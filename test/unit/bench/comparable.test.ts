@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findProblems, spoiled } from '../../../bench/comparable.js';
+import { spoiled } from '../../../bench/comparable.js';
 import { goals, NOT_COMPARABLE, ratiosTable } from '../../../bench/report.js';
 import type { BenchResults, ModeResult, PayloadCheck } from '../../../bench/results.js';
 import { spread } from '../../../bench/stats.js';
 import type { SearchResult } from '../../../bench/udp-search.js';
+import { benchResults } from '../../support/bench-results.js';
 
 const RUN_JS = fileURLToPath(new URL('../../../bench/run.js', import.meta.url));
 
@@ -38,15 +39,7 @@ function mode(id: string, gbps: number, over: Partial<ModeResult> = {}): ModeRes
   };
 }
 
-function results(modes: ModeResult[]): BenchResults {
-  const r: BenchResults = {
-    date: '2026-12-05T00:00:00.000Z', command: 'test', git: { commit: 'test', dirtyFiles: 0 }, quick: true,
-    machine: { cpuModel: 'test', cores: 2, kernel: 'test', node: 'test', memGiB: 1, tools: {} },
-    durationSeconds: 1, loadAvg: { start: [0], end: [0] }, prefix: 'svb', modes, notComparable: [], runDir: '/tmp',
-  };
-  r.notComparable = findProblems(r);
-  return r;
-}
+const results = (modes: ModeResult[]): BenchResults => benchResults(modes);
 
 const fair = () => [mode('svrouter', 1.2), mode('svrouter-enc', 0.9), mode('wireguard-go', 1.8), mode('openvpn', 0.4)];
 
