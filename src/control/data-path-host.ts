@@ -17,6 +17,7 @@ import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } f
 import type { SvrConfig } from '../model/config.js';
 import type { LearnedRoute } from '../model/rib.js';
 import type { ForwardingTables } from '../model/tables.js';
+import type { SlicedValue } from '../util/sliced-clone.js';
 
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 
@@ -82,7 +83,7 @@ export interface DataPathHost {
   start(): Promise<void> | void;
   stop(): Promise<void>;
   /** a new config generation; throws, changing nothing, when it cannot run here (an interface without a port) */
-  setTables(tables: ForwardingTables, config: SvrConfig): void;
+  setTables(tables: ForwardingTables, config: SvrConfig, slices?: SlicedValue): void;
   /** the RIB changed, the config did not: `tables` are the running config's around the RIB after this change
    *  (`set`: learned routes new or changed, `removed`: keys (`learnedKey`) withdrawn); a worker applies just the change */
   updateRib(tables: ForwardingTables, set: readonly LearnedRoute[], removed: readonly string[]): void;

@@ -34,7 +34,7 @@ import { sessionLimit } from '../dataplane/session-table.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
-import { sliceValue } from '../util/sliced-clone.js';
+import { sliceValue, type SlicedValue } from '../util/sliced-clone.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { LearnedRoute } from '../model/rib.js';
@@ -373,12 +373,12 @@ export class WorkerHost implements DataPathHost {
     }
   }
 
-  setTables(tables: ForwardingTables, config: SvrConfig): void {
+  setTables(tables: ForwardingTables, config: SvrConfig, slices?: SlicedValue): void {
     this.tables = tables;
     this.config = config;
     const prepared = tables.prepared;
     // the config thread's slices (a reload of a file) are shared as they are; a config from elsewhere is sliced here
-    const sliced = prepared.config ?? sliceValue(config, 100, true).sliced;
+    const sliced = slices ?? sliceValue(config, 100, true).sliced;
     const pathUp = this.pathUps.renumber(tables); // a worker reads verdicts by the ids of the tables it runs
     this.broadcast({ t: 'config', config: sliced, prepared, generation: tables.generation, learned: tables.learnedRoutes(), ...(pathUp !== undefined ? { pathUp } : {}) });
   }
