@@ -26,7 +26,6 @@ import { ConfigError, SvrError, isSvrError } from '../errors.js';
 import { compileRouter, compileRouterInTurns, routerConfig, type LoadedConfig, type PreparedTables } from '../model/compile.js';
 import type { SessionResiliency, SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
-import type { SlicedValue } from '../util/sliced-clone.js';
 import { Rib, type LearnedRoute } from '../model/rib.js';
 import type { ConfigInput } from '../model/config-input.js';
 import { loadConfig, resolveConfig } from '../model/validate.js';
@@ -358,7 +357,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    * `ribChange`: only the RIB changed, by these routes (the data path applies just them); `compiled`: this.compile(next)
    * of this generation, with the config thread's slices of `next` (for data-path workers) when it made them
    */
-  private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }, compiled?: { rib: Rib; tables: ForwardingTables; slices?: SlicedValue | undefined }): void {
+  private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }, compiled?: { rib: Rib; tables: ForwardingTables; slices?: PreparedTables['config'] }): void {
     const { rib, tables } = compiled ?? this.compile(next, configChanged);
     this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
     if (ribChange !== undefined) this.host.updateRib(tables, ribChange.set, ribChange.removed);
