@@ -32,13 +32,12 @@ test('what the fast read would read otherwise, or not at all, is left to the pos
   ]) assert.is(readPlainYaml(text), undefined, JSON.stringify(text));
 });
 
-test('4,000 services: a bad field is still reported with its path and line; a valid config of that size reads fast', () => {
+test('4,000 services: a bad field is still reported with its path and line; the fast read takes a valid config of that size', () => {
   const lines = ['authority:', '  name: scale', '  tenants:', '    - { name: t0, members: [10.0.0.0/24] }', '  services:'];
   const first = lines.length + 1;
   const services = (bad: number): string[] => Array.from({ length: 4_000 }, (_, i) =>
     `    - { name: s${i}, addresses: [${i === bad ? '100.64.300.1/32' : `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`}], access-policy: [{ source: t0 }] }`);
   const text = (bad: number): string => [...lines, ...services(bad), '  routers:', '    - name: r1', '      interfaces: [{ name: lan0, kind: lan }]', ''].join('\n');
-  let t = process.cpuUsage();
   try {
     parseConfig(text(3_321), 'scale.yaml');
     assert.unreachable('a bad address passed');
@@ -50,14 +49,10 @@ test('4,000 services: a bad field is still reported with its path and line; a va
     assert.is(problems[0]!.line, first + 3_321);
     assert.match((e as ConfigError).message, new RegExp(`authority\\.services\\[3321\\]\\.addresses\\[0\\]: .*\\(line ${first + 3_321}, column \\d+\\)`));
   }
-  const badMs = process.cpuUsage(t).user / 1000;
-  t = process.cpuUsage();
+  // the valid one is read without positions (its cost: docs/performance.md "Config at scale", never timed here)
+  assert.ok(readPlainYaml(text(-1)) !== undefined, 'the fast read takes the valid config');
   const config = parseConfig(text(-1), 'scale.yaml');
-  const goodMs = process.cpuUsage(t).user / 1000;
   assert.is(config.authority.services.length, 4_000);
-  // the invalid one is read twice, the second time with positions (several times the fast read); without the
-  // fast read both cost about the same. Wide margin: the machine is shared.
-  assert.ok(2 * goodMs < badMs, `valid ${goodMs.toFixed(0)} ms of CPU, invalid ${badMs.toFixed(0)} ms`);
 });
 
 test.run();
