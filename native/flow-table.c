@@ -27,15 +27,19 @@ static const void *call_args(napi_env env, napi_callback_info info, size_t *argc
   return napi_get_cb_info(env, info, argc, argv, NULL, &data) == napi_ok ? data : NULL;
 }
 
-static svr_ft *table_of(napi_env env, size_t argc, napi_value *argv, const svr_ft_kind *kind) {
+svr_ft *svr_ft_of(napi_env env, napi_value v, const svr_ft_kind *kind) {
   void *p = NULL;
   napi_valuetype ty;
-  if (argc < 1 || napi_typeof(env, argv[0], &ty) != napi_ok || ty != napi_external ||
-      napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL || ((svr_ft *)p)->kind != kind) {
-    napi_throw_type_error(env, kind->code, kind->what);
+  if (napi_typeof(env, v, &ty) != napi_ok || ty != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
+      p == NULL || ((svr_ft *)p)->kind != kind)
     return NULL;
-  }
   return p;
+}
+
+static svr_ft *table_of(napi_env env, size_t argc, napi_value *argv, const svr_ft_kind *kind) {
+  svr_ft *t = argc < 1 ? NULL : svr_ft_of(env, argv[0], kind);
+  if (t == NULL) napi_throw_type_error(env, kind->code, kind->what);
+  return t;
 }
 
 svr_ft *svr_ft_arg(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, const svr_ft_kind *kind) {

@@ -12,7 +12,7 @@
 #include "svr_native.h"
 
 #define SVR_FT_SLOTS 1024
-#define SVR_FT_ARRAYS 16
+#define SVR_FT_ARRAYS 24
 #define SVR_FT_LISTS 5 /* a batch result's lists: natOff, natLen, natIf, restOff, restLen */
 
 /* A flow: its address and port words as the direction reads them, and interface << 8 | protocol. */
@@ -140,6 +140,8 @@ static inline void *svr_ft_find(const svr_ft *t, const svr_ft_flow *f, int inser
   return NULL;
 }
 
+/* The table v holds when it is one of `kind`, else NULL (nothing thrown). */
+svr_ft *svr_ft_of(napi_env env, napi_value v, const svr_ft_kind *kind);
 /* The table a call's first argument holds (fills argc/argv), of `kind`; NULL after throwing. */
 svr_ft *svr_ft_arg(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, const svr_ft_kind *kind);
 /* <prefix>Mark(h, desc, until)'s arguments: the table, desc (at least `words` u32), until; NULL after throwing. */

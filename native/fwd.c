@@ -257,16 +257,7 @@ uint32_t svr_nf_forward_batch(svr_ft *t, svr_ft_batch *bp) {
   return nat;
 }
 
-svr_ft *svr_nf_table(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype ty;
-  if (napi_typeof(env, v, &ty) != napi_ok || ty != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
-      p == NULL || ((svr_ft *)p)->kind != &NF) {
-    napi_throw_type_error(env, NF.code, NF.what);
-    return NULL;
-  }
-  return p;
-}
+svr_ft *svr_nf_table(napi_env env, napi_value v) { return svr_ft_of(env, v, &NF); }
 
 static napi_value nf_forward(napi_env env, napi_callback_info info) {
   svr_ft_batch b;

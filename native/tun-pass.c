@@ -1,15 +1,21 @@
 /*
  * tun-pass.c: the steady pass of a poll-mode TUN queue (issue 19 item 5; docs/tun-io.md "A steady pass without JS").
- * TypeScript arms it per queue (tunReaderPass, src/dataplane/steady-pass.ts) with what Dataplane.receive would use for a
- * LAN batch: native/fwd.c's table, the egress writers by interface index, the counters and their indices, the clock.
- * Flow, per batch the JS thread read in poll mode (tun.c poll_read_deliver), in chunks of SVR_NF_BATCH:
- *   svr_nf_forward_batch (the marked steady flows finished in place, as nfForward does) -> the native packets written
+ * TypeScript arms it per queue (tunReaderPass, src/dataplane/steady-pass.ts) with what Dataplane.receive would use for
+ * the batch: native/fwd.c's table on a LAN queue (svr-out), native/fwd-in.c's on a WAN queue (svr-in), the egress
+ * writers by interface index, the counters and their indices, the clock.
+ * Flow, per batch the JS thread read in poll mode (tun.c poll_read_deliver):
+ *   svr-in: the marks still hold (svr_ni_current: the words prepare() saw have not moved), else all of it to JS;
+ *   in chunks of SVR_NF_BATCH: svr_nf_forward_batch / svr_ni_receive_batch (the marked steady flows finished in
+ *   place, as nfForward / niReceive do; svr-in may drop a payload that does not decrypt) -> the native packets written
  *   to their egress (svr_tun_writer_push: the writer ring, or a direct write when small, as TunPort.transmit does) ->
- *   the counters Dataplane.receive/transmitNative would add -> what is left moved to the batch's first slots, in order.
+ *   the counters Dataplane.receive/receiveIn/transmitNative would add -> what is left moved to the batch's first
+ *   slots, in order.
  * tun.c calls JS only with that rest, and only when there is one (or JS asked to hear of the next batch: T_WAKE).
- * Same thread as the JS pass, between JS calls: nothing races the session table or the tx key's counter words.
+ * Same thread as the JS pass, between JS calls: nothing races the session table, the replay windows or the tx key's
+ * counter words.
  *   tunReaderPass(reader, table|null, ifIndex, writers[], counters: Float64Array, idx: Uint32Array,
  *                 tally: Float64Array(T_N), clockOffsetMs, slotMs)   (null: off)
+ *   table: an nfCreate (svr-out) or niCreate (svr-in) handle
  *   idx: P_IDX words (below), then per egress interface x its tx packets / bytes counter at P_IDX + 2x, P_IDX + 2x + 1
  *   (a counter index beyond counters is not counted: Dataplane.countInterface's bound).
  */
@@ -22,14 +28,17 @@
 #include <uv.h>
 
 #define PASS_MAX_IF 64
-/* idx words: the Dataplane's counter indices */
-enum { P_RX_BATCHES, P_RX, P_NATIVE, P_TX, P_NO_PORT, P_IF_RX_PKTS, P_IF_RX_BYTES, P_IDX };
+/* idx words: the Dataplane's counter indices (P_NATIVE: native-forwarded or native-received) */
+enum { P_RX_BATCHES, P_RX, P_NATIVE, P_TX, P_NO_PORT, P_IF_RX_PKTS, P_IF_RX_BYTES, P_BAD_PAYLOAD, P_IDX };
+_Static_assert(SVR_NF_BATCH == SVR_NI_BATCH, "one chunk size for both directions");
+#define RES_HEAD 3 /* res words before the lists: native, rest (and svr-in's dropped) */
 /* tally words (JS reads them; T_WAKE is JS's: 1 = call JS with the next batch even when nothing is left) */
 enum { T_PACKETS, T_BATCHES, T_WAKE, T_N };
 
 struct svr_tun_pass {
   napi_env env;
   svr_ft *t;
+  int in; /* svr-in (fwd-in.c's table) */
   uint32_t ifx, nout;
   writer *out[PASS_MAX_IF];
   double *ctr;
@@ -41,7 +50,7 @@ struct svr_tun_pass {
   napi_ref refs[PASS_MAX_IF + 4];
   uint32_t nrefs;
   uint32_t off[SVR_NF_BATCH];
-  uint32_t res[2 + SVR_FT_LISTS * SVR_NF_BATCH];
+  uint32_t res[RES_HEAD + SVR_FT_LISTS * SVR_NF_BATCH];
 };
 
 void svr_tun_pass_free(svr_tun_pass *p) {
@@ -58,7 +67,7 @@ static void count(svr_tun_pass *p, uint32_t word, double v) {
 
 /* Dataplane.transmitNative: one push per run of the same egress, counted. */
 static void transmit(svr_tun_pass *p, uint8_t *data, uint32_t nat) {
-  const uint32_t *off = p->res + 2, *len = off + SVR_NF_BATCH, *oif = len + SVR_NF_BATCH;
+  const uint32_t *off = p->res + RES_HEAD, *len = off + SVR_NF_BATCH, *oif = len + SVR_NF_BATCH;
   count(p, P_RX, nat);
   count(p, P_NATIVE, nat);
   for (uint32_t k = 0; k < nat;) {
@@ -81,6 +90,10 @@ static void transmit(svr_tun_pass *p, uint8_t *data, uint32_t nat) {
 
 uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32_t n, uint32_t batch, uint32_t snap,
                           int *call) {
+  if (p->in && !svr_ni_current(p->t)) { /* JS prepares the marks again (native-receive.ts prepare) */
+    *call = 1;
+    return n;
+  }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   double wall = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000); /* Date.now() */
@@ -88,23 +101,28 @@ uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32
                     .now = (double)uv_hrtime() / 1e6 + p->clock_off, .res = p->res};
   double slot = p->slot_ms > 0 ? (double)(uint64_t)(wall / p->slot_ms) : -1;
   b.slot = slot >= 0 && slot <= 4294967295.0 ? (int64_t)slot : -1;
-  for (int i = 0; i < SVR_FT_LISTS; i++) b.list[i] = p->res + 2 + (size_t)i * SVR_NF_BATCH;
-  uint32_t left = 0, nat_all = 0;
+  for (int i = 0; i < SVR_FT_LISTS; i++) b.list[i] = p->res + RES_HEAD + (size_t)i * SVR_NF_BATCH;
+  uint32_t left = 0, took = 0;
   for (uint32_t i = 0; i < n; i += SVR_NF_BATCH) {
     uint32_t m = n - i < SVR_NF_BATCH ? n - i : SVR_NF_BATCH;
     for (uint32_t j = 0; j < m; j++) p->off[j] = (i + j) * snap;
     b.off = p->off;
     b.len = lens + i;
     b.count = m;
-    uint32_t nat = svr_nf_forward_batch(p->t, &b);
-    const uint32_t *nat_off = b.list[0], *rest_off = b.list[3], *rest_len = b.list[4];
-    if (nat > 0) {
-      double bytes = 0; /* the rx bytes: the packets as they came in (lens is not written by the pass) */
-      for (uint32_t j = 0; j < nat; j++) bytes += lens[nat_off[j] / snap];
-      count(p, P_IF_RX_PKTS, nat);
+    p->res[2] = 0;
+    uint32_t nat = p->in ? svr_ni_receive_batch(p->t, &b) : svr_nf_forward_batch(p->t, &b);
+    uint32_t dropped = p->res[2], taken = m - p->res[1];
+    const uint32_t *rest_off = b.list[3], *rest_len = b.list[4];
+    if (taken > 0) {
+      double bytes = 0; /* the rx bytes of what the pass took: as they came in (lens is not written by the pass) */
+      for (uint32_t j = 0; j < m; j++) bytes += lens[i + j];
+      for (uint32_t j = 0; j < p->res[1]; j++) bytes -= rest_len[j];
+      count(p, P_IF_RX_PKTS, taken);
       count(p, P_IF_RX_BYTES, bytes);
+      count(p, P_RX, dropped); /* receiveIn: a payload that does not decrypt, counted as svr-in counts it */
+      count(p, P_BAD_PAYLOAD, dropped);
       transmit(p, data, nat);
-      nat_all += nat;
+      took += taken;
     }
     for (uint32_t j = 0; j < p->res[1]; j++, left++) { /* the rest, in order, to the first free slots */
       uint32_t s = rest_off[j] / snap;
@@ -112,7 +130,7 @@ uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32
       lens[left] = rest_len[j];
     }
   }
-  p->tally[T_PACKETS] += nat_all;
+  p->tally[T_PACKETS] += took;
   *call = left > 0 || p->tally[T_WAKE] != 0;
   if (!*call) { /* the batch Dataplane.receive would have counted */
     p->tally[T_BATCHES] += 1;
@@ -136,8 +154,11 @@ svr_tun_pass *svr_tun_pass_args(napi_env env, napi_value *a, int *off) {
     *off = 1;
     return NULL;
   }
-  svr_ft *t = svr_nf_table(env, a[0]);
-  if (t == NULL) return NULL;
+  svr_ft *t = svr_nf_table(env, a[0]), *in = t == NULL ? svr_ni_table(env, a[0]) : NULL;
+  if (t == NULL && in == NULL) {
+    napi_throw_type_error(env, "SVR_ERR_IO_TUN_PASS", "tunReaderPass: the table is not an nfCreate or niCreate handle");
+    return NULL;
+  }
   svr_tun_pass *p = calloc(1, sizeof *p);
   uint32_t nw = 0;
   bool isarr = false;
@@ -148,7 +169,8 @@ svr_tun_pass *svr_tun_pass_args(napi_env env, napi_value *a, int *off) {
     return NULL;
   }
   p->env = env;
-  p->t = t;
+  p->t = t != NULL ? t : in;
+  p->in = in != NULL;
   if (svr_arg_u32(env, a[1], "ifIndex", &p->ifx) || napi_is_array(env, a[2], &isarr) != napi_ok || !isarr ||
       napi_get_array_length(env, a[2], &nw) != napi_ok || nw > PASS_MAX_IF ||
       typed(env, a[3], napi_float64_array, &ctr, &p->nctr) || typed(env, a[4], napi_uint32_array, &idx, &p->nidx) ||
