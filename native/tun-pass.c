@@ -47,6 +47,12 @@ struct svr_tun_pass {
   size_t nidx;
   double *tally;
   double clock_off, slot_ms;
+  /* tunPassProbe (tests only): a fixed clock, and the egress packets copied to cap instead of written */
+  int probe;
+  double probe_now;
+  uint8_t *cap;
+  size_t cap_size, cap_at;
+  uint32_t *cap_len, *cap_if, cap_n, cap_max;
   napi_ref refs[PASS_MAX_IF + 4];
   uint32_t nrefs;
   uint32_t off[SVR_NF_BATCH];
@@ -65,6 +71,17 @@ static void count(svr_tun_pass *p, uint32_t word, double v) {
   if (i < p->nctr) p->ctr[i] += v;
 }
 
+/* tunPassProbe: packets [k, j) of the native lists copied out in order (what the writers would have been given). */
+static void capture(svr_tun_pass *p, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t k, uint32_t j,
+                    uint32_t ifx) {
+  for (uint32_t q = k; q < j && p->cap_n < p->cap_max && p->cap_at + len[q] <= p->cap_size; q++) {
+    memcpy(p->cap + p->cap_at, data + off[q], len[q]);
+    p->cap_at += len[q];
+    p->cap_len[p->cap_n] = len[q];
+    p->cap_if[p->cap_n++] = ifx;
+  }
+}
+
 /* Dataplane.transmitNative: one push per run of the same egress, counted. */
 static void transmit(svr_tun_pass *p, uint8_t *data, uint32_t nat) {
   const uint32_t *off = p->res + RES_HEAD, *len = off + SVR_NF_BATCH, *oif = len + SVR_NF_BATCH;
@@ -75,10 +92,12 @@ static void transmit(svr_tun_pass *p, uint8_t *data, uint32_t nat) {
     double bytes = 0;
     while (j < nat && oif[j] == ifx) bytes += len[j++];
     writer *w = ifx < p->nout ? p->out[ifx] : NULL;
-    if (w == NULL) {
+    if (w == NULL && !p->probe) {
       count(p, P_NO_PORT, j - k);
     } else {
-      if (svr_tun_writer_direct_max(w) != UINT32_MAX) /* stopped: TunPort counts a closed port's packets as drops */
+      if (p->probe)
+        capture(p, data, off, len, k, j, ifx);
+      else if (svr_tun_writer_direct_max(w) != UINT32_MAX) /* stopped: TunPort counts a closed port's packets as drops */
         svr_tun_writer_push(w, data, off + k, len + k, j - k, svr_tun_writer_direct_max(w));
       count(p, P_TX, j - k);
       count(p, P_IDX + 2 * ifx, j - k);
@@ -98,7 +117,7 @@ uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32
   clock_gettime(CLOCK_REALTIME, &ts);
   double wall = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000); /* Date.now() */
   svr_ft_batch b = {.data = data, .dlen = (size_t)batch * snap, .len = lens, .room = snap, .ifx = p->ifx,
-                    .now = (double)uv_hrtime() / 1e6 + p->clock_off, .res = p->res};
+                    .now = p->probe ? p->probe_now : (double)uv_hrtime() / 1e6 + p->clock_off, .res = p->res};
   double slot = p->slot_ms > 0 ? (double)(uint64_t)(wall / p->slot_ms) : -1;
   b.slot = slot >= 0 && slot <= 4294967295.0 ? (int64_t)slot : -1;
   for (int i = 0; i < SVR_FT_LISTS; i++) b.list[i] = p->res + RES_HEAD + (size_t)i * SVR_NF_BATCH;
@@ -200,4 +219,47 @@ svr_tun_pass *svr_tun_pass_args(napi_env env, napi_value *a, int *off) {
     if (napi_create_reference(env, v, 1, &p->refs[p->nrefs]) == napi_ok) p->nrefs++;
   }
   return p;
+}
+
+/* tunPassProbe(table, ifIndex, counters, idx, tally, now, data: Uint8Array, lens: Uint32Array, count, snap,
+ *              out: Uint8Array, outLens: Uint32Array, outIf: Uint32Array) -> left (tests only: test/unit/router/wan-pass):
+ * the pass on a caller's batch (slot i at data + i * snap), at a fixed clock (no time slot), its egress packets copied to
+ * out (outLens / outIf filled, [count] in tally[T_N]) instead of written; what is left moved to slots 0.. as for JS. */
+napi_value svr_tun_pass_probe(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13], a[8], empty, result;
+  void *data, *lens, *out, *olen, *oif, *tally;
+  size_t dlen, nlens, osize, nolen, noif, tlen;
+  uint32_t n, snap;
+  double now;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  SVR_CHECK(env, napi_create_array(env, &empty));
+  if (argc < 13 || napi_get_value_double(env, argv[5], &now) != napi_ok || typed(env, argv[6], napi_uint8_array, &data, &dlen) ||
+      typed(env, argv[7], napi_uint32_array, &lens, &nlens) || svr_arg_u32(env, argv[8], "count", &n) ||
+      svr_arg_u32(env, argv[9], "snap", &snap) || typed(env, argv[10], napi_uint8_array, &out, &osize) ||
+      typed(env, argv[11], napi_uint32_array, &olen, &nolen) || typed(env, argv[12], napi_uint32_array, &oif, &noif) ||
+      typed(env, argv[4], napi_float64_array, &tally, &tlen) || tlen <= T_N || snap == 0 || n > nlens ||
+      (size_t)n * snap > dlen) {
+    napi_throw_type_error(env, "SVR_ERR_IO_TUN_PASS", "tunPassProbe(table, ifIndex, counters, idx, tally, now, data, lens, "
+                                                      "count, snap, out, outLens, outIf)");
+    return NULL;
+  }
+  napi_value zero;
+  SVR_CHECK(env, napi_create_double(env, 0, &zero));
+  a[0] = argv[0], a[1] = argv[1], a[2] = empty, a[3] = argv[2], a[4] = argv[3], a[5] = argv[4], a[6] = zero, a[7] = zero;
+  int off = 0, call = 0;
+  svr_tun_pass *p = svr_tun_pass_args(env, a, &off);
+  if (p == NULL) return NULL;
+  p->probe = 1;
+  p->probe_now = now;
+  p->cap = out;
+  p->cap_size = osize;
+  p->cap_len = olen;
+  p->cap_if = oif;
+  p->cap_max = (uint32_t)(nolen < noif ? nolen : noif);
+  uint32_t left = svr_tun_pass_run(p, data, lens, n, n, snap, &call);
+  p->tally[T_N] = p->cap_n;
+  svr_tun_pass_free(p);
+  SVR_CHECK(env, napi_create_uint32(env, left, &result));
+  return result;
 }

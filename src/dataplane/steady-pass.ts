@@ -49,6 +49,21 @@ export interface PassCounters {
   ifIds: Int32Array; stride: number;
 }
 
+/** The idx words of a pass on interface `ifIndex` (native/tun-pass.c P_*), `interfaces` egress interfaces. */
+export function passIndices(ifIndex: number, interfaces: number, c: PassCounters): Uint32Array {
+  const idx = new Uint32Array(HEAD + 2 * interfaces).fill(0xffffffff); // beyond the counters: not counted
+  idx.set([c.rxBatches, c.rx, c.native, c.tx, c.noPort]);
+  const at = (x: number, k: number): number => c.ifIds[x * c.stride + k] ?? 0xffffffff;
+  idx[5] = at(ifIndex, 0);
+  idx[6] = at(ifIndex, 1);
+  idx[7] = c.badPayload;
+  for (let x = 0; x < interfaces; x++) {
+    idx[HEAD + 2 * x] = at(x, 2);
+    idx[HEAD + 2 * x + 1] = at(x, 3);
+  }
+  return idx;
+}
+
 export class SteadyPassArming {
   readonly on: boolean;
   /** the WAN queues too (svr-in) */
@@ -97,16 +112,7 @@ export class SteadyPassArming {
       port.steadyPass(null);
       return;
     }
-    const idx = new Uint32Array(HEAD + 2 * ports.length).fill(0xffffffff); // beyond the counters: not counted
-    idx.set([c.rxBatches, c.rx, c.native, c.tx, c.noPort]);
-    const at = (x: number, k: number): number => c.ifIds[x * c.stride + k] ?? 0xffffffff;
-    idx[5] = at(ifIndex, 0);
-    idx[6] = at(ifIndex, 1);
-    idx[7] = c.badPayload;
-    for (let x = 0; x < ports.length; x++) {
-      idx[HEAD + 2 * x] = at(x, 2);
-      idx[HEAD + 2 * x + 1] = at(x, 3);
-    }
+    const idx = passIndices(ifIndex, ports.length, c);
     const clockOffsetMs = monotonicMs() - Number(process.hrtime.bigint()) / 1e6; // both read uv_hrtime: a constant
     const p: SteadyPass = { table, ifIndex, ports, counters: values, idx, clockOffsetMs, slotMs: TIME_SLOT_MS };
     if (port.steadyPass(p)) this.taken[ifIndex] = 1;
