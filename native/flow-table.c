@@ -203,12 +203,21 @@ svr_ft *svr_ft_batch_args(napi_env env, napi_callback_info info, const svr_ft_ki
   return t;
 }
 
-napi_value svr_ft_done(napi_env env, const svr_ft_batch *b, uint32_t native, uint32_t rest) {
+static napi_value svr_ft_done(napi_env env, const svr_ft_batch *b, uint32_t native, uint32_t rest) {
   napi_value result;
   b->res[0] = native;
   b->res[1] = rest;
   SVR_CHECK(env, napi_create_uint32(env, native, &result));
   return result;
+}
+
+napi_value svr_ft_batch_call(napi_env env, napi_callback_info info, const svr_ft_kind *kind, int room, uint32_t head,
+                             uint32_t (*run)(svr_ft *t, svr_ft_batch *b)) {
+  svr_ft_batch b;
+  svr_ft *t = svr_ft_batch_args(env, info, kind, room, head, &b);
+  if (t == NULL) return NULL;
+  uint32_t nat = run(t, &b);
+  return svr_ft_done(env, &b, nat, b.res[1]);
 }
 
 static napi_status export_named(napi_env env, napi_value exports, const char *prefix, const char *suffix,

@@ -324,11 +324,7 @@ int svr_ni_current(const svr_ft *t) {
 svr_ft *svr_ni_table(napi_env env, napi_value v) { return svr_ft_of(env, v, &NI); }
 
 static napi_value ni_receive(napi_env env, napi_callback_info info) {
-  svr_ft_batch b;
-  svr_ft *t = svr_ft_batch_args(env, info, &NI, 0, 3, &b);
-  if (t == NULL) return NULL;
-  uint32_t nat = svr_ni_receive_batch(t, &b);
-  return svr_ft_done(env, &b, nat, b.res[1]);
+  return svr_ft_batch_call(env, info, &NI, 0, 3, svr_ni_receive_batch);
 }
 
 static const svr_ft_arrays NI_COLUMNS = {&NI, "niColumns", "niColumns(h, " SVR_FT_COLUMN_NAMES ", pathRx)", 0,

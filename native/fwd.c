@@ -260,11 +260,7 @@ uint32_t svr_nf_forward_batch(svr_ft *t, svr_ft_batch *bp) {
 svr_ft *svr_nf_table(napi_env env, napi_value v) { return svr_ft_of(env, v, &NF); }
 
 static napi_value nf_forward(napi_env env, napi_callback_info info) {
-  svr_ft_batch b;
-  svr_ft *t = svr_ft_batch_args(env, info, &NF, 1, 2, &b);
-  if (t == NULL) return NULL;
-  uint32_t nat = svr_nf_forward_batch(t, &b);
-  return svr_ft_done(env, &b, nat, b.res[1]);
+  return svr_ft_batch_call(env, info, &NF, 1, 2, svr_nf_forward_batch);
 }
 
 static const svr_ft_arrays NF_COLUMNS = {&NF, "nfColumns", "nfColumns(h, " SVR_FT_COLUMN_NAMES ")", 0, SVR_FT_SHARED,
