@@ -149,6 +149,7 @@ export class DataplaneContext {
     this.fecTx = new FecSender(this);
     this.fecRx = new FecReceiver(this);
     this.nativeForward.follow(this.sessions);
+    this.nativeReceive.follow(this.nativeForward, this.crypto.keys, this.sessions);
     this.setTables(tables);
   }
 
