@@ -1,7 +1,7 @@
 /**
  * The flow table (flow-table.ts) against a Map: random sets, replacements, deletes and lookups through its
- * growth and halving, a cluster longer than a distance byte holds (DIST_FAR), and the keys a delete reads:
- * only its own (the following entries' homes come from their distance bytes, not from their rows).
+ * growth and halving, a cluster longer than a distance byte holds (DIST_FAR), and the keys a lookup and a
+ * delete read: only their own (the following entries' homes come from their distance bytes, not their rows).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -94,7 +94,7 @@ test('a cluster past 255 slots: entries beyond the distance bytes are found, shi
   check('after the halving');
 });
 
-test('a delete reads only its own key: the entries after it find their homes without their rows', () => {
+test('a lookup and a delete read only their own key: the entries after it find their homes without their rows', () => {
   const rnd = prng(5);
   const rows = 20_000;
   const { t, keyWords, reads } = table(rows, 32_768);
@@ -104,6 +104,14 @@ test('a delete reads only its own key: the entries after it find their homes wit
     t.set(r, 0);
   }
   assert.is(t.capacity, 32_768, 'no resize: 61 % full');
+  // a key not in the table (a new session's first lookup): a slot whose hash bits match but which sits at
+  // another distance from its home than this one from the key's is not the key, and its row is not read
+  reads.n = 0;
+  for (let n = 0; n < 20_000; n++) {
+    for (let i = 0; i < KW; i++) t.key[i] = Math.floor(rnd() * 2 ** 32);
+    assert.is(t.get(), -1);
+  }
+  assert.ok(reads.n / 20_000 < 0.1, `rows read per lookup that misses: ${(reads.n / 20_000).toFixed(3)}`);
   let deletes = 0;
   let matches = 0;
   reads.n = 0;
