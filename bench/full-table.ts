@@ -1,13 +1,17 @@
 /**
  * The full-table case (issue 19, item 2; svrouter HMAC only): TCP throughput and RTT with 0, 100,000 and
- * 1,000,000 established sessions in both routers' tables (0 and 100,000 with --quick), against the empty
- * table measured before and again after (the routers restarted with empty tables), so that a load that drifts
- * during the case shows instead of passing for the table's cost. Then the first-packet cost with 10 and
- * 100,000 RIB routes in process (bench/routing.ts --first-packet-json).
- *   fill  r1 and r2 restarted on the bench config with a UDP idle timeout of an hour; the C client
- *         (bench/c/session-load.c) opens answered UDP sessions on new 5-tuples (512 in flight) until both
- *         routers hold the target (at most 4 rounds; sessions active from the control socket);
- *   at each fill  TCP (iperf3, the plan's runs), RTT (the C ping), each router's RSS and sessions active.
+ * 1,000,000 established sessions in both routers' tables (0 and 100,000 with --quick), in interleaved rounds:
+ *   empty, 100 k, 1 M | empty, 100 k, 1 M | empty, 100 k, 1 M | empty
+ * each round starting from both routers restarted with empty tables, so every fill is measured between two
+ * empty tables and a host that drifts during the case lands on both sides of each ratio (full-table-report.ts:
+ * a fill's ratio per round against the mean of the empty tables around it; the median of the rounds, their
+ * spread, and "not settled" when the rounds straddle the goal). Then the first-packet cost with 10 and
+ * 100,000 RIB routes in process, in several processes (bench/routing.ts --first-packet-json).
+ *   fill  the C client (bench/c/session-load.c) opens answered UDP sessions on new 5-tuples (512 in flight)
+ *         until both routers hold the target (at most 4 passes; sessions active from the control socket);
+ *         the bench config with a UDP idle timeout of an hour;
+ *   at each point  a 1 s TCP warm-up (not counted: a restarted node and a node just past a fill start equal),
+ *         one TCP run (iperf3), one RTT run (the C ping), each router's RSS and sessions active.
  * A fill that is not reached, or sessions that leave the table while measured, make the case not comparable.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,6 +19,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../src/node/control-client.js';
 import { recordingSteps } from './exec.js';
+import { tcpRun } from './iperf.js';
 import { checkConnectivity, measureRtt, measureTcp } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
 import type { RouterName, SvrouterMode } from './modes/svrouter.js';
@@ -22,6 +27,7 @@ import type { Plan } from './plan.js';
 import type { RttResult, TcpResult } from './results.js';
 import { caseAddresses, udpSessions, UDP_TUPLES } from './session-load.js';
 import { snapshotDir } from './snapshot.js';
+import { median } from './stats.js';
 import { svrConfigYaml } from './svr-config.js';
 import { buildCTool } from './udp-load.js';
 
@@ -37,15 +43,17 @@ const REACHED = 0.99;
 export interface TableFill {
   /** sessions asked for in each table; 0 = empty */
   target: number;
-  /** 'before' or 'after' for the two empty tables */
+  /** what and which round: 'empty, round 2', '100,000 sessions, round 2', 'empty, after' */
   label: string;
+  /** the round (1-based); the empty table after the last round has the last round's number + 1 */
+  round?: number;
   /** sessions active before and after the measurements, per router */
   active: Record<string, [number, number]>;
   rssBytes: Record<string, number>;
   /** seconds the fill took, and the sessions/s it opened (answered) */
   fillSeconds?: number;
   fillPerSecond?: number;
-  /** each round of the fill: the client's counts and the sessions active on each router after it */
+  /** each pass of the fill: the client's counts and the sessions active on each router after it */
   rounds?: { attempted: number; ok: number; failed: number; seconds: number; active: Record<string, number> }[];
   /** each router's drop counters (since its start) once the fill was done */
   drops?: Record<string, Record<string, number>>;
@@ -59,9 +67,12 @@ export interface FirstPacketCost {
   /** best CPU ns per first packet of each */
   smallNs: number;
   fullNs: number;
-  /** median over interleaved pairs of full ÷ small */
+  /** the median of the processes' medians over interleaved pairs of full ÷ small */
   medianRatio: number;
+  /** interleaved pairs per process */
   pairs: number;
+  /** each process's median ratio (a process can land on a slower or faster layout as a whole) */
+  processRatios?: number[];
 }
 
 export interface FullTableResult {
@@ -85,9 +96,19 @@ function rss(svr: SvrouterMode, r: RouterName): number {
   }
 }
 
-/** The fills of a run: the empty table, then the targets, then empty again. */
+/** The fills of each round, after its empty table. */
 export function fillTargets(plan: Plan): number[] {
   return plan.tcpRuns > 1 ? [100_000, 1_000_000] : [100_000];
+}
+
+/** Rounds of empty table and fills (one TCP and one RTT run at each point): SVR_BENCH_TABLE_ROUNDS, else the plan's TCP runs. */
+export function tableRounds(plan: Plan): number {
+  return Number(process.env['SVR_BENCH_TABLE_ROUNDS'] ?? plan.tcpRuns);
+}
+
+/** Processes of bench/routing.ts --first-packet-json. */
+export function firstPacketProcesses(plan: Plan): number {
+  return plan.tcpRuns > 1 ? 3 : 1;
 }
 
 export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan: Plan): Promise<FullTableResult> {
@@ -99,14 +120,15 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
   const bin = tool.path;
   const config = join(ctx.dir, 'authority-full-table.yaml');
   writeFileSync(config, svrConfigYaml({ encrypt: false, udpIdleTimeoutS: FULL_TABLE_IDLE_S }));
+  const once: Plan = { ...plan, tcpRuns: 1, pingRuns: 1 };
   let nextTuple = 0;
-  const measureAt = async (target: number, label: string): Promise<void> => {
-    const f: TableFill = { target, label, active: {}, rssBytes: {} };
+  const measureAt = async (target: number, round: number, label: string): Promise<void> => {
+    const f: TableFill = { target, label, round, active: {}, rssBytes: {} };
     res.fills.push(f);
     await step(`${label}: fill to ${target}`, async () => {
       const t0 = Date.now();
       let opened = 0;
-      for (let round = 0; round < 4; round++) {
+      for (let pass = 0; pass < 4; pass++) {
         const now = await Promise.all(ROUTERS.map((r) => active(svr, r)));
         if (now.some((x) => x.limit < target)) throw new Error(`the session table's limit is ${Math.min(...now.map((x) => x.limit))}, below ${target}`);
         const need = target - Math.min(...now.map((x) => x.active));
@@ -117,7 +139,7 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
         opened += r.ok;
         const after = await Promise.all(ROUTERS.map((x) => active(svr, x)));
         (f.rounds ??= []).push({ attempted: r.attempted, ok: r.ok, failed: r.failed, seconds: r.seconds, active: Object.fromEntries(ROUTERS.map((x, k) => [x, after[k]!.active])) });
-        progress(`    fill round ${round + 1}: ${r.ok} answered, ${r.failed} failed of ${r.attempted} in ${r.seconds.toFixed(1)} s; sessions active ${ROUTERS.map((x, k) => `${x} ${after[k]!.active}`).join(', ')}`);
+        progress(`    fill pass ${pass + 1}: ${r.ok} answered, ${r.failed} failed of ${r.attempted} in ${r.seconds.toFixed(1)} s; sessions active ${ROUTERS.map((x, k) => `${x} ${after[k]!.active}`).join(', ')}`);
       }
       const now = await Promise.all(ROUTERS.map((r) => active(svr, r)));
       f.drops = Object.fromEntries(ROUTERS.map((r, k) => [r, now[k]!.drops]));
@@ -130,8 +152,11 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
     const before = await Promise.all(ROUTERS.map((r) => active(svr, r)));
     ROUTERS.forEach((r) => (f.rssBytes[r] = rss(svr, r)));
     progress(`    ${label}: ${ROUTERS.map((r, k) => `${r} ${before[k]!.active} sessions, RSS ${(f.rssBytes[r]! / 2 ** 20).toFixed(0)} MiB`).join('; ')}`);
-    await step(`${label}: tcp`, async () => { f.tcp = await measureTcp(svr, plan, progress); });
-    await step(`${label}: rtt`, async () => { f.rtt = await measureRtt(plan, progress, ctx.udpLoad); });
+    await step(`${label}: tcp`, async () => {
+      await tcpRun(1);
+      f.tcp = await measureTcp(svr, once, progress);
+    });
+    await step(`${label}: rtt`, async () => { f.rtt = await measureRtt(once, progress, ctx.udpLoad); });
     const after = await Promise.all(ROUTERS.map((r) => active(svr, r)));
     ROUTERS.forEach((r, k) => (f.active[r] = [before[k]!.active, after[k]!.active]));
     if (target > 0 && after.some((x) => x.active < REACHED * target)) {
@@ -140,19 +165,27 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
   };
   await caseAddresses(true);
   try {
-    await svr.restartWith(config);
-    await checkConnectivity();
-    await measureAt(0, 'empty, before');
-    for (const target of fillTargets(plan)) await measureAt(target, `${target.toLocaleString('en-US')} sessions`);
-    await svr.restartWith(config);
-    await checkConnectivity();
-    await measureAt(0, 'empty, after');
+    const rounds = tableRounds(plan);
+    for (let round = 1; round <= rounds + 1; round++) {
+      // empty tables again: the 5-tuples of the rounds before are new to the restarted routers
+      await svr.restartWith(config);
+      await checkConnectivity();
+      nextTuple = 0;
+      await measureAt(0, round, round > rounds ? 'empty, after' : `empty, round ${round}`);
+      if (round > rounds) break;
+      for (const target of fillTargets(plan)) await measureAt(target, round, `${target.toLocaleString('en-US')} sessions, round ${round}`);
+    }
   } finally {
     await caseAddresses(false);
   }
   // back on the headline config; a node that does not start in time is this case's error, its figures stay
   await step('restart on the bench config', () => svr.restartWith());
-  await step('first packet with 10 and 100,000 routes', async () => { res.firstPacket = firstPacketCost(snapshotDir(ctx.dir), plan); });
+  await step('first packet with 10 and 100,000 routes', async () => {
+    const runs = Array.from({ length: firstPacketProcesses(plan) }, () => firstPacketCost(snapshotDir(ctx.dir), plan));
+    const ratios = runs.map((r) => r.medianRatio);
+    res.firstPacket = { ...runs[0]!, smallNs: Math.min(...runs.map((r) => r.smallNs)), fullNs: Math.min(...runs.map((r) => r.fullNs)), medianRatio: median(ratios), processRatios: ratios };
+    progress(`    first packet, 100,000 routes ÷ 10, each process's median of ${runs[0]!.pairs} pairs: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
+  });
   return res;
 }
 

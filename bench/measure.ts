@@ -8,7 +8,7 @@ import type { Mode } from './modes/mode.js';
 import type { Plan } from './plan.js';
 import type { RttResult, TcpResult } from './results.js';
 import { ECHO_PORT, IPERF_PORT, UDP_SESSION_PORTS } from './svr-config.js';
-import { spread } from './stats.js';
+import { spread, type Spread } from './stats.js';
 import { NS, SERVER } from './topology.js';
 import type { PingResult } from './uping.js';
 
@@ -103,4 +103,34 @@ export async function measureTcp(mode: Mode, plan: Plan, progress: (l: string) =
     progress(`    tcp run ${i + 1}: ${r.gbps.toFixed(3)} Gbps, ${r.retransmits} retransmits, segment size ${seg ?? '?'} B${procs.length > 0 ? `, router CPU ${cpu.toFixed(2)} s (${procs.map((p, k) => `${p.name} ${used[k]!.toFixed(2)}`).join(', ')})` : ''}`);
   }
   return { gbps: spread(gbps), retransmits: retr, cpuSecondsPerGbit: perGbit.length > 0 ? spread(perGbit) : null, cpuByProcess: byProc, ...(mss !== undefined ? { mss } : {}) };
+}
+
+/** Concatenated runs of two spreads (a's first). */
+const joined = (a: Spread, b: Spread): Spread => spread([...a.runs, ...b.runs]);
+
+/** The TCP result of `a`'s runs followed by `b`'s (rounds measured apart, run.ts): run k of each figure is round k. */
+export function mergeTcp(a: TcpResult, b: TcpResult): TcpResult {
+  const procs = [...new Set([...Object.keys(a.cpuByProcess), ...Object.keys(b.cpuByProcess)])];
+  const mss = a.mss ?? b.mss;
+  return {
+    gbps: joined(a.gbps, b.gbps), retransmits: [...a.retransmits, ...b.retransmits],
+    cpuSecondsPerGbit: a.cpuSecondsPerGbit === null || b.cpuSecondsPerGbit === null ? a.cpuSecondsPerGbit ?? b.cpuSecondsPerGbit : joined(a.cpuSecondsPerGbit, b.cpuSecondsPerGbit),
+    cpuByProcess: Object.fromEntries(procs.map((p) => [p, [...(a.cpuByProcess[p] ?? []), ...(b.cpuByProcess[p] ?? [])]])),
+    ...(mss !== undefined ? { mss } : {}),
+  };
+}
+
+/** The RTT result of `a`'s runs followed by `b`'s; the per-pass latency stays `a`'s (measured once). */
+export function mergeRtt(a: RttResult, b: RttResult): RttResult {
+  const cpu = a.routerCpuUsPerRtt !== undefined && b.routerCpuUsPerRtt !== undefined ? joined(a.routerCpuUsPerRtt, b.routerCpuUsPerRtt) : a.routerCpuUsPerRtt;
+  const groups = [...new Set([...Object.keys(a.routerThreads ?? {}), ...Object.keys(b.routerThreads ?? {})])];
+  const none = spread([]);
+  return {
+    ...a, p50Us: joined(a.p50Us, b.p50Us), p99Us: joined(a.p99Us, b.p99Us), runs: [...a.runs, ...b.runs],
+    ...(cpu !== undefined ? { routerCpuUsPerRtt: cpu } : {}),
+    ...(groups.length > 0 ? { routerThreads: Object.fromEntries(groups.map((g) => {
+      const [x, y] = [a.routerThreads?.[g], b.routerThreads?.[g]];
+      return [g, { cpuUs: joined(x?.cpuUs ?? none, y?.cpuUs ?? none), sleeps: joined(x?.sleeps ?? none, y?.sleeps ?? none) }];
+    })) } : {}),
+  };
 }

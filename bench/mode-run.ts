@@ -20,7 +20,7 @@ import { checkTcpPayload, checkUdpPayload } from './capture.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
 import { measureHops } from './hops.js';
 import { connectFailures } from './iperf.js';
-import { checkConnectivity, measureRtt, measureTcp } from './measure.js';
+import { checkConnectivity, measureRtt, measureTcp, mergeRtt, mergeTcp } from './measure.js';
 import { ModeSkipped, type Mode, type ModeContext } from './modes/mode.js';
 import { BUSY_POLL_NODE_ARGS, SvrouterMode } from './modes/svrouter.js';
 import type { Plan } from './plan.js';
@@ -33,7 +33,7 @@ import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
 import { measureSustained, SUSTAINED_IDLE_S } from './sustained.js';
-import { fillTargets, measureFullTable } from './full-table.js';
+import { fillTargets, measureFullTable, tableRounds } from './full-table.js';
 import { FAILOVER_RUNS, measureHa } from './ha.js';
 import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
 import { FAIL_SPOKES, HUB_SPOKES, measureHub } from './hub.js';
@@ -46,6 +46,9 @@ export interface ModeRunOptions {
   dry?: boolean;
   /** the modes of this run (MEASURED_ELSEWHERE: a step another mode of the run measures is not repeated) */
   modes?: readonly string[];
+  /** > 1: RTT and TCP in rounds that interleave the modes (run.ts): here one run each, the first round;
+   *  measureRound the others */
+  rounds?: number;
 }
 
 /**
@@ -134,7 +137,9 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     }
     const counters0 = svr && !dry ? await Promise.all([svr.stats('r1'), svr.stats('r2')]).catch(() => undefined) : undefined;
     const rttWhat = `${plan.pingRuns} × ${plan.pingCount} sequential 64 B round trips after ${plan.pingWarmup} warm-up`;
-    await step(res, 'rtt', `rtt: ${rttWhat}`, EXPECT.rtt(plan), async () => { res.rtt = await measureRtt(plan, progress, ctx.udpLoad, mode.routerProcs()); });
+    const first = (o.rounds ?? 1) > 1 ? { ...plan, tcpRuns: 1, pingRuns: 1 } : plan;
+    const ofRounds = first === plan ? '' : passIsFirstRound(o.cases) ? ` (round 1 of ${o.rounds}, interleaved with the other modes)` : ` (replaced by ${o.rounds} rounds interleaved with the other modes after every mode's pass)`;
+    await step(res, 'rtt', `rtt: ${first.pingRuns} × ${plan.pingCount} sequential 64 B round trips after ${plan.pingWarmup} warm-up${ofRounds}`, EXPECT.rtt(first), async () => { res.rtt = await measureRtt(first, progress, ctx.udpLoad, mode.routerProcs()); });
     if (dry || res.rtt !== undefined) {
       await step(res, 'hops', 'latency per router pass (captures on r1-c, r1-r2, r2-s during 300 pings)', EXPECT.hops(), async () => {
         const h = await measureHops(ctx.dir, mode.id);
@@ -146,7 +151,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     await step(res, 'rttAwake', `rtt with every vCPU kept awake (a SCHED_IDLE spinner per vCPU): ${rttWhat}`, EXPECT.rtt(plan), async () => {
       res.rttAwake = await withCpusAwake(ctx.dir, () => measureRtt(plan, progress, ctx.udpLoad, mode.routerProcs()));
     });
-    await step(res, 'tcp', `tcp: ${plan.tcpRuns} × ${plan.tcpSeconds} s, 1 stream`, EXPECT.tcp(plan), async () => { res.tcp = await measureTcp(mode, plan, progress); });
+    await step(res, 'tcp', `tcp: ${first.tcpRuns} × ${plan.tcpSeconds} s, 1 stream${ofRounds}`, EXPECT.tcp(first), async () => { res.tcp = await measureTcp(mode, first, progress); });
     const search = async (len: number, seed: number | undefined): Promise<SearchResult> => {
       const before = await dropSnapshot();
       const r = await searchUdp(len, plan.search, progress, seed);
@@ -217,7 +222,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         res.sustained = await measureSustained(svr, ctx, plan);
         await checkConnectivity();
       });
-      await step(res, 'tables', `full tables: tcp and rtt with ${[0, ...fillTargets(plan)].map((n) => n.toLocaleString('en-US')).join(', ')} and again 0 sessions in the tables; first packet with 10 and 100,000 routes`, EXPECT.tables(plan), async () => {
+      await step(res, 'tables', `full tables: ${tableRounds(plan)} round(s) of tcp and rtt with ${[0, ...fillTargets(plan)].map((n) => n.toLocaleString('en-US')).join(', ')} sessions in the tables, then 0 again; first packet with 10 and 100,000 routes`, EXPECT.tables(plan), async () => {
         res.fullTable = await measureFullTable(svr, ctx, plan);
         await checkConnectivity();
       });
@@ -264,6 +269,54 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     }
   }
   return res;
+}
+
+/** Expected seconds of one round of measureRound: set up, one run of each of `keys` (rtt, tcp), torn down. */
+export function roundExpectS(modeId: string, plan: Plan, keys: readonly string[]): number {
+  const once: Plan = { ...plan, tcpRuns: 1, pingRuns: 1 };
+  return EXPECT.setup(modeId) + EXPECT.teardown() + (keys.includes('rtt') ? EXPECT.rtt(once) : 0) + (keys.includes('tcp') ? EXPECT.tcp(once) : 0);
+}
+
+/**
+ * With `--case tcp,rtt` a mode's pass is round 1 of RTT and TCP (it measures nothing else); a full run's pass, or
+ * one with other cases, spreads over them (svrouter hmac only: 20 minutes), so there every round comes after all
+ * the passes.
+ */
+export const passIsFirstRound = (cases: readonly string[] | undefined): boolean => cases !== undefined && cases.every((c) => c === 'tcp' || c === 'rtt');
+
+/**
+ * Round `round` of RTT and TCP for a mode measured before (run.ts interleaves the modes round by round, so a
+ * host that drifts lands on every mode): set up afresh, one RTT run if the mode measured RTT, one TCP run if
+ * TCP, torn down; the runs are appended to `res` (run k: round k), or with `replace` take the place of the
+ * pass's run (the per-pass latency stays). A failure spoils both figures.
+ */
+export async function measureRound(mode: Mode, ctx: ModeContext, plan: Plan, res: ModeResult, round: number, replace: boolean): Promise<void> {
+  const once: Plan = { ...plan, tcpRuns: 1, pingRuns: 1 };
+  const keys = [...(res.rtt !== undefined ? ['rtt'] : []), ...(res.tcp !== undefined ? ['tcp'] : [])];
+  if (keys.length === 0) return;
+  const time: StepTime = { key: 'rounds', what: `round ${round}: set up, ${keys.join(' and ')}, torn down`, expectedS: Math.round(roundExpectS(mode.id, plan, keys)) };
+  (res.steps ??= []).push(time);
+  ctx.progress(`== ${mode.label}: round ${round} of ${keys.join(' and ')}`);
+  const t0 = Date.now();
+  try {
+    await flushRouteCaches();
+    await mode.setup(ctx);
+    await checkConnectivity();
+    if (res.rtt !== undefined) {
+      const r = await measureRtt(once, ctx.progress, ctx.udpLoad, mode.routerProcs());
+      res.rtt = replace ? { ...r, ...(res.rtt.hops !== undefined ? { hops: res.rtt.hops } : {}) } : mergeRtt(res.rtt, r);
+    }
+    if (res.tcp !== undefined) {
+      const t = await measureTcp(mode, once, ctx.progress);
+      res.tcp = replace ? t : mergeTcp(res.tcp, t);
+    }
+  } catch (e) {
+    for (const k of keys) res.errors.push(`${k}: round ${round}: ${(e as Error).message.split('\n')[0]}`);
+    ctx.progress(`  ! round ${round}: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    await mode.teardown(ctx).catch((e: Error) => ctx.progress(`  teardown: ${e.message}`));
+    time.tookS = Math.round((Date.now() - t0) / 1000);
+  }
 }
 
 /** Numeric top-level fields of two `svr show stats --json` answers that changed (after - before). */

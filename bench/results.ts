@@ -103,6 +103,9 @@ export interface ModeResult {
   /** svrouter: the RTT with the node's busy polling (the option; compare with rttAwake of the others) */
   rttBusyPoll?: RttResult;
   tcp?: TcpResult;
+  /** RTT and TCP measured in this many rounds interleaved with the other modes (run.ts): run k of rtt and tcp
+   *  is round k; the ratios are the median of the rounds' ratios (report.ts) */
+  rounds?: number;
   udpLarge?: SearchResult;
   udp64?: SearchResult;
   /** udp: new UDP sessions through the mode (svrouter: the SVR path r1 -> r2, the headline); udpR1Alone

@@ -58,3 +58,11 @@ export function ratioVerdict(ratios: readonly number[], floor: number): { mean: 
   const verdict = !Number.isFinite(se) ? 'not settled' : mean - 2 * se >= floor ? 'pass' : mean + 2 * se < floor ? 'FAIL' : 'not settled';
   return { mean, se, verdict };
 }
+
+/** Ratios of interleaved rounds against a goal (`higherIsBetter`: at least `limit`, else at most): `pass` when
+ *  every round meets it, `FAIL` when none does, `not settled` when the rounds straddle it; undefined without one. */
+export function spreadVerdict(ratios: readonly number[], limit: number, higherIsBetter: boolean): 'pass' | 'FAIL' | 'not settled' | undefined {
+  const met = ratios.filter(Number.isFinite).map((r) => (higherIsBetter ? r >= limit : r <= limit));
+  if (met.length === 0) return undefined;
+  return met.every(Boolean) ? 'pass' : met.some(Boolean) ? 'not settled' : 'FAIL';
+}

@@ -17,6 +17,7 @@ import { compileRouter } from '../src/model/compile.js';
 import { Rib, type LearnedRoute } from '../src/model/rib.js';
 import type { SvrConfig } from '../src/model/config.js';
 import { Sink } from './inprocess-config.js';
+import { median } from './stats.js';
 
 const QUICK = process.argv.includes('--quick');
 const SERVICES = 100;
@@ -174,23 +175,31 @@ function ribLookup(cfg: SvrConfig, n: number): number {
 }
 
 /**
- * Interleaved pairs (small, full, small, full, ...), each run a fresh data path, the first two JIT warm-up:
- * the median of the pairs' ratios is the figure (a shared machine slows both of a pair alike), best of each beside it.
+ * Interleaved pairs (small, full, then full, small, ...: which goes first alternates), each run a fresh data
+ * path, the first two JIT warm-up: the median of the pairs' ratios is the figure (a shared machine slows both of
+ * a pair alike), best of each beside it.
  */
 function interleaved(smallRun: () => number, fullRun: () => number, pairs: number): { ratios: number[]; small: number; full: number; medianRatio: number } {
   const ratios: number[] = [];
   let small = Infinity;
   let full = Infinity;
   for (let i = 0; i < pairs + 2; i++) {
-    const a = smallRun();
-    const b = fullRun();
+    let a: number;
+    let b: number;
+    if (i % 2 === 0) {
+      a = smallRun();
+      b = fullRun();
+    } else {
+      b = fullRun();
+      a = smallRun();
+    }
     if (i < 2) continue;
     ratios.push(b / a);
     small = Math.min(small, a);
     full = Math.min(full, b);
   }
   ratios.sort((x, y) => x - y);
-  return { ratios, small, full, medianRatio: ratios[ratios.length >> 1]! };
+  return { ratios, small, full, medianRatio: median(ratios) };
 }
 
 const cfg = config();

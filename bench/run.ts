@@ -30,7 +30,7 @@ import type { MemoryResult } from './memory.js';
 import type { ConfigScaleResult } from './config-scale.js';
 import { KernelMode } from './modes/kernel.js';
 import type { Mode, ModeContext } from './modes/mode.js';
-import { measureMode } from './mode-run.js';
+import { measureMode, measureRound, passIsFirstRound, roundExpectS } from './mode-run.js';
 import { OpenvpnMode } from './modes/openvpn.js';
 import { SvrouterMode, useSvrScript } from './modes/svrouter.js';
 import { snapshotBuild } from './snapshot.js';
@@ -185,6 +185,17 @@ function handshakeBench(snap: string): HandshakeResult {
   return h;
 }
 
+/**
+ * RTT and TCP in rounds that interleave the modes (each mode one run per round, set up afresh), so that a
+ * host that drifts lands on every mode alike, when two or more modes measure them; else each mode's runs
+ * back to back. SVR_BENCH_ROUNDS rounds, else the plan's TCP runs (mode-run.ts passIsFirstRound: whether a
+ * mode's pass is the first).
+ */
+function interleavedRounds(o: Options, plan: Plan): number {
+  const measures = o.cases === undefined || o.cases.includes('tcp') || o.cases.includes('rtt');
+  return measures && o.only.length > 1 ? Number(process.env['SVR_BENCH_ROUNDS'] ?? plan.tcpRuns) : 1;
+}
+
 /** The run's own steps around the modes, in order (expected seconds; budget.ts). */
 function runSteps(o: Options, plan: Plan): StepTime[] {
   const inProcess = o.memory && o.cases === undefined && o.only.some((m) => m.startsWith('svrouter'));
@@ -211,8 +222,12 @@ async function timed<T>(steps: StepTime[], key: string, f: () => T | Promise<T>)
 async function printPlan(o: Options, plan: Plan): Promise<void> {
   const ctx: ModeContext = { dir: tmpdir(), progress: () => undefined };
   const groups: { label: string; steps: StepTime[] }[] = [{ label: 'run (outside the modes)', steps: runSteps(o, plan) }];
+  const rounds = interleavedRounds(o, plan);
   for (const id of ALL_MODES.filter((m) => o.only.includes(m))) {
-    const m = await measureMode(makeMode(id, o), ctx, plan, { profile: o.profile, ...(o.cases ? { cases: o.cases } : {}), dry: true, modes: o.only });
+    const m = await measureMode(makeMode(id, o), ctx, plan, { profile: o.profile, ...(o.cases ? { cases: o.cases } : {}), dry: true, modes: o.only, rounds });
+    const keys = ['rtt', 'tcp'].filter((k) => (m.steps ?? []).some((s) => s.key === k));
+    const firstRound = passIsFirstRound(o.cases) ? 2 : 1;
+    if (rounds > 1 && keys.length > 0) m.steps!.push({ key: 'rounds', what: `rounds ${firstRound}–${rounds}: set up, ${keys.join(' and ')}, torn down`, expectedS: Math.round((rounds - firstRound + 1) * roundExpectS(id, plan, keys)) });
     groups.push({ label: m.label, steps: m.steps ?? [] });
   }
   process.stdout.write(`plan${o.quick ? ' (--quick)' : ''}: expected seconds of each step on a quiet 2-vCPU machine (bench/budget.ts)\n${formatTimes(groups, true).join('\n')}\n`);
@@ -300,7 +315,13 @@ async function main(): Promise<void> {
       '--tcp-close', `${SERVER}:${TCP_SESSION_PORT}`, '--tcp-sink', `${SERVER}:${TCP_SINK_PORT}`], join(dir, 'servers.log'));
     await waitForLine(servers, /ready/, 20_000);
     steps[0]!.tookS = Math.round((Date.now() - t1) / 1000);
-    for (const id of ALL_MODES.filter((m) => o.only.includes(m))) modes.push(await measureMode(makeMode(id, o), ctx, plan, { ...o, modes: o.only }));
+    const rounds = interleavedRounds(o, plan);
+    for (const id of ALL_MODES.filter((m) => o.only.includes(m))) modes.push(await measureMode(makeMode(id, o), ctx, plan, { ...o, modes: o.only, rounds }));
+    const firstRound = passIsFirstRound(o.cases) ? 2 : 1;
+    for (let round = firstRound; round <= rounds && rounds > 1; round++) {
+      for (const m of modes.filter((x) => x.status === 'ok')) await measureRound(makeMode(m.id, o), ctx, plan, m, round, round === 1);
+    }
+    for (const m of modes) if (rounds > 1 && m.status === 'ok' && (m.tcp !== undefined || m.rtt !== undefined)) m.rounds = rounds;
   } finally {
     await cleanup();
   }
@@ -348,7 +369,11 @@ async function main(): Promise<void> {
   else if (o.cases.includes('sustained') || o.cases.includes('tables')) {
     process.stdout.write(`\n${renderText(goalsTable(results).filter((g, i) => i === 0 || /sessions\/s held|in the tables|first packet with/.test(g[0]!)))}\n`);
   }
-  else process.stdout.write(`\n${JSON.stringify(results.modes.map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => o.cases!.includes(k) || k === 'errors'))), null, 2)}\n`);
+  else {
+    process.stdout.write(`\n${JSON.stringify(results.modes.map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => o.cases!.includes(k) || k === 'errors'))), null, 2)}\n`);
+    // the modes side by side: with interleaved rounds, each ratio the median of the rounds' ratios (min–max)
+    if (results.modes.length > 1) process.stdout.write(`\n${renderText(ratiosTable(results))}\n`);
+  }
   if (o.cases !== undefined && results.notComparable.length > 0) {
     process.stdout.write(`\nNOT COMPARABLE:\n${results.notComparable.map((p) => `  ${formatProblem(p)}\n`).join('')}`);
   }
