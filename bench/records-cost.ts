@@ -16,7 +16,9 @@
  * The records thread sizes its open sessions at start as a node's does (telemetry/session-records.ts openSessionsAtStart);
  * --grow: from 1,024 slots, doubling as sessions come (as before 2026-12-06: the doubling's page faults then
  * fall inside the measurement, as they fell inside a lab's session test).
- *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--cold] [--live=K] [--grow]   (--cpu-prof for a profile)
+ * --mtu=M: IPFIX messages sized to a path MTU of M (default: loopback's, 65535, some 1,000 flows a message; a lab's collector
+ * behind a veth gets messages of 1500, some 37 flows: 35 times the sends).
+ *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--cold] [--live=K] [--grow] [--mtu=M]   (--cpu-prof for a profile)
  */
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,13 +40,14 @@ const args = process.argv.slice(2);
 const cold = args.includes('--cold');
 const grow = args.includes('--grow');
 const live = Number(args.find((a) => a.startsWith('--live='))?.slice(7) ?? 0);
+const mtu = args.find((a) => a.startsWith('--mtu='))?.slice(6);
 /** sessions with records on before the measurement (the records thread's JIT warm-up) */
 const WARM = 20_000;
 const [nArg, modeArg] = args.filter((a) => !a.startsWith('--'));
 const n = Number(nArg ?? 50_000);
 const mode = modeArg ?? 'both';
-if (!Number.isInteger(n) || n < 1 || !['history', 'ipfix', 'both'].includes(mode) || !Number.isInteger(live) || live < 0) {
-  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--cold] [--live=K] [--grow]\n');
+if (!Number.isInteger(n) || n < 1 || !['history', 'ipfix', 'both'].includes(mode) || !Number.isInteger(live) || live < 0 || (mtu !== undefined && !(Number(mtu) >= 576 && Number(mtu) <= 65535))) {
+  process.stderr.write('usage: node dist/bench/records-cost.js [N] [history|ipfix|both] [--cold] [--live=K] [--grow] [--mtu=576..65535]\n');
   process.exit(2);
 }
 const sink = createSocket('udp4');
@@ -129,7 +132,7 @@ const perThread = (c: Cpu): string => [...c.threads].filter(([, s]) => s > 0.05)
 await sessions(5000); // warm the data path up
 const off = await measure(() => sessions(n));
 const records = await RecordsThread.open({
-  router: 'r1', observationDomainId: 1, exporter: { queueLimit: n }, telemetry, historyDir: historyDirOf(dir), rings: [ring], ...(grow ? {} : { openSessions: openSessionsAtStart(undefined) }),
+  router: 'r1', observationDomainId: 1, exporter: { queueLimit: n, ...(mtu !== undefined ? { pathMtu: Number(mtu) } : {}) }, telemetry, historyDir: historyDirOf(dir), rings: [ring], ...(grow ? {} : { openSessions: openSessionsAtStart(undefined) }),
 });
 const written = (): number => records.counters().history.written;
 const offered = (): number => records.counters().collectors.reduce((k, c) => k + c.exported + c.queueDepth + c.dropped, 0);
@@ -156,7 +159,7 @@ await records.close();
 const h = { written: after.history.written - before.history.written, batches: after.history.batches - before.history.batches };
 const c0 = before.collectors[0];
 const c = { ...after, collectors: after.collectors.map((k) => ({ ...k, exported: k.exported - (c0?.exported ?? 0), dropped: k.dropped - (c0?.dropped ?? 0) })) };
-process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)` : ''} (${cold ? 'records thread cold' : `after ${WARM} to warm the records thread up`}${grow ? '; open sessions grown as they came' : ''}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
+process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)` : ''}${mtu !== undefined ? `, IPFIX path MTU ${mtu}` : ''} (${cold ? 'records thread cold' : `after ${WARM} to warm the records thread up`}${grow ? '; open sessions grown as they came' : ''}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
   + ` (main thread ${us(off.main)} -> ${us(on.main)}); ${(on.wallMs / 1000).toFixed(2)} s until all were sent and written`
   + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (on.wallMs / 1000))} records/s)` : '')
   + (mode !== 'history' ? `; IPFIX ${c.collectors[0]!.exported + c.collectors[0]!.queueDepth} records offered, ${c.collectors[0]!.dropped} dropped, ${messages} messages received` : '')

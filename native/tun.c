@@ -36,6 +36,9 @@
  *                         share the buffer index and the offload segmenter state; only one of them reads.
  *   tunReaderStop(handle) stop flag + eventfd write, join. Idempotent; also runs at env teardown.
  *   tunReaderRef(handle, bool)  whether a running reader keeps the event loop alive (default: yes).
+ *   tunReaderGather(handle, us) the thread's gather window from its next pass: us (0..1000) or, when negative,
+ *                         SVR_TUN_READ_GATHER_US's again (a queue of path control only waits longer:
+ *                         src/control/wan-gather.ts).
  *   tunWriteBatch, tunWriteBatchOffload, tunWriterStart/Push/Direct/Stop: native/tun-write.c.
  *   tunBusyPoll(us)       after a poll-mode batch, keep polling this thread's poll-mode queues until none has
  *                         had a packet for `us` (busy_poll below); 0 = off. tunBusyPollStats() -> its totals.
@@ -130,6 +133,8 @@ struct reader {
   uint32_t uq_next, uq_count;
   uint32_t ur_want;               /* reads in the next batch: doubles while all find a packet, else found + 1 */
   svr_gather gather;              /* the thread: a bounded wait for a fuller batch on a busy queue (tun-gather.h) */
+  uint64_t gather_default_ns;     /* its window from SVR_TUN_READ_GATHER_US */
+  _Atomic uint64_t gather_want_ns; /* tunReaderGather: the window the thread takes at its next pass */
 
   /* JS thread only */
   int stopped;
@@ -350,6 +355,7 @@ static void *reader_main(void *arg) {
     pthread_mutex_unlock(&r->mu);
     if (stop) break;
     if (park) continue;
+    r->gather.window_ns = atomic_load_explicit(&r->gather_want_ns, memory_order_relaxed);
     svr_gather_wait(&r->gather); /* a busy queue: let the batch fill for up to the window */
 
     uint32_t n;
@@ -793,6 +799,8 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->ur.fd = -1;
   r->ur_want = 2;
   svr_gather_init(&r->gather, "SVR_TUN_READ_GATHER_US", READ_GATHER_US, batch);
+  r->gather_default_ns = r->gather.window_ns;
+  atomic_init(&r->gather_want_ns, r->gather.window_ns);
   if (r->offload && (r->scratch = malloc(SVR_OFFLOAD_SCRATCH)) == NULL) {
     free(r);
     svr_throw_errno(env, ENOMEM, "malloc");
@@ -908,6 +916,24 @@ static napi_value tun_reader_ref(napi_env env, napi_callback_info info) {
       else uv_unref((uv_handle_t *)&r->poll->h);
     }
   }
+  return NULL;
+}
+
+/* tunReaderGather(handle, us: number): see the header. */
+static napi_value tun_reader_gather(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader *r = argc >= 2 ? get_reader(env, argv[0]) : NULL;
+  if (argc < 2) napi_throw_type_error(env, NULL, "needs (handle, us)");
+  if (r == NULL) return NULL;
+  int32_t us;
+  if (napi_get_value_int32(env, argv[1], &us) != napi_ok) {
+    napi_throw_type_error(env, NULL, "the second argument must be a number (us)");
+    return NULL;
+  }
+  uint64_t ns = us < 0 ? r->gather_default_ns : (uint64_t)(us < (int32_t)SVR_GATHER_MAX_US ? us : (int32_t)SVR_GATHER_MAX_US) * 1000u;
+  atomic_store_explicit(&r->gather_want_ns, ns, memory_order_relaxed);
   return NULL;
 }
 
@@ -1129,6 +1155,7 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
       (s = svr_export_fn(env, exports, "tunReaderStop", tun_reader_stop, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderRef", tun_reader_ref, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderMode", tun_reader_mode, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunReaderGather", tun_reader_gather, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderPass", tun_reader_pass, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunClose", tun_close, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunStrerror", tun_strerror, te)) != napi_ok ||

@@ -309,7 +309,7 @@ const RibRoute = Type.Object({
   prefix: Type.String(), protocol: Type.String({ description: 'static, connected, kernel, bgp, ospf, ...' }), distance: Type.Integer(), metric: Type.Integer(),
   interface: Type.String(), gateway: Type.Optional(Type.String()), selected: Type.Boolean({ description: 'the route the FIB follows for this prefix' }),
 }, open);
-export const VrfQuery = Type.Object({ vrf: Type.Optional(Type.String({ description: 'only this VRF (default, or a routing.vrfs name)' })) });
+export const VrfQuery = Type.Object({ vrf: Type.Optional(Type.String({ description: 'only this VRF (default, or a routing.vrfs name)' })) }, { additionalProperties: false });
 const Vrfs = Type.Array(Type.String(), { description: "the router's VRFs, default first" });
 export const Rib = Type.Object({ vrfs: Vrfs, routes: Type.Array(RibRoute), counts: Type.Record(Type.String(), Type.Integer(), { description: 'selected routes by protocol' }) }, { ...open, $id: 'Rib' });
 export type RibReply = Static<typeof Rib>;

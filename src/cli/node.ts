@@ -9,6 +9,9 @@ import { startManagedNode } from '../node/managed.js';
 import { selectNodeSocket, type NodeSelector } from './node-select.js';
 import { packageVersion } from './version.js';
 
+/** How long `svr node reload` waits for the node's answer (the control socket's default is 5 s). */
+const RELOAD_TIMEOUT_MS = 30_000;
+
 interface StartOptions {
   config?: string;
   name?: string;
@@ -142,7 +145,8 @@ export function registerNode(program: Command): void {
   selectorOptions(node.command('reload').description('re-read the config file of a running node (bad files are refused)'))
     .action(async (o: NodeSelector) => {
       try {
-        await request(selectNodeSocket(o), { method: 'reload' });
+        // a reload parses, checks and compiles the file and applies it to every worker: at load average 20-25 that took over 5 s
+        await request(selectNodeSocket(o), { method: 'reload' }, RELOAD_TIMEOUT_MS);
         process.stdout.write('config applied\n');
       } catch (e) {
         fail('node reload', e);

@@ -1,6 +1,7 @@
 /**
  * The data path in this thread: one Dataplane over the packet ports an embedder passes (in-memory links,
- * TUN devices, pcap), with the plugins' data-path parts and an idle sweep on a timer.
+ * TUN devices, pcap), with the plugins' data-path parts, an idle sweep on a timer, and longer read gathering
+ * on wan ports while they receive path control only (wan-gather.ts).
  *
  * @example
  *   const host = new InThreadHost({ lan0: lanPort, wan0: wanPort });
@@ -21,6 +22,7 @@ import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
 import { performance } from 'node:perf_hooks';
 import type { DataPathHost, DataPathInit, ThreadLoad } from './data-path-host.js';
+import { WanGather } from './wan-gather.js';
 
 /** Packet ports by interface name (every interface of the router needs one). */
 export type RouterIo = Readonly<Record<string, PacketPort>>;
@@ -34,6 +36,9 @@ export interface InThreadHostOptions {
   sessionCountersMs?: number;
   /** first replay-block sender id (DataplaneOptions.replaySenderBase); default 0 */
   replaySenderBase?: number;
+  /** wan packets a second from which queues of path control only gather longer (wan-gather.ts); default
+   *  CONTROL_ONLY_MIN_PACKETS, a hub's rate */
+  controlOnlyMinPackets?: number;
 }
 
 export class InThreadHost implements DataPathHost {
@@ -46,7 +51,10 @@ export class InThreadHost implements DataPathHost {
   private readonly sweepIntervalMs: number;
   private readonly sessionCountersMs: number | undefined;
   private readonly replaySenderBase: number;
+  private readonly controlOnlyMinPackets: number | undefined;
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** once a second: wan queues of path control only gather longer (wan-gather.ts) */
+  private gatherTimer: NodeJS.Timeout | null = null;
 
   readonly factRings: readonly SharedArrayBuffer[] = [FactRing.buffer()];
 
@@ -56,6 +64,7 @@ export class InThreadHost implements DataPathHost {
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 250;
     this.sessionCountersMs = opts.sessionCountersMs;
     this.replaySenderBase = opts.replaySenderBase ?? 0;
+    this.controlOnlyMinPackets = opts.controlOnlyMinPackets;
   }
 
   /** The data path (for tests and benchmarks that look inside; the router needs nothing but this interface). */
@@ -101,11 +110,16 @@ export class InThreadHost implements DataPathHost {
       this.sweepTimer = setInterval(sweep, this.sweepIntervalMs);
       this.sweepTimer.unref();
     }
+    const gather = new WanGather(dp, this.io, undefined, this.controlOnlyMinPackets);
+    this.gatherTimer = setInterval(() => gather.tick(), 1000);
+    this.gatherTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    if (this.gatherTimer) clearInterval(this.gatherTimer);
+    this.gatherTimer = null;
     this.dp?.removeAll('shutdown');
     for (const port of Object.values(this.io)) port.close();
   }

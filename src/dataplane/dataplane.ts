@@ -263,8 +263,10 @@ export class Dataplane {
    * over the table here: one more to remove when some name is gone or an interface moved, one more to
    * renumber when some id changed (a config that only changes services' addresses or rules needs neither).
    * The per-service arrays come built with the tables (model/service-arrays.ts): this swap only assigns them.
+   * `pathUp`: control's board of path verdicts in the new tables' numbering (a worker's reload that renumbers
+   * paths: workers/path-up-boards.ts).
    */
-  setTables(t: ForwardingTables): void {
+  setTables(t: ForwardingTables, pathUp?: SharedArrayBuffer): void {
     this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const old = this.ctx.tables;
     const s = this.ctx.sessions;
@@ -282,7 +284,7 @@ export class Dataplane {
         if (to(serviceMap, s.service[r]!) < 0 || to(ifMap, s.inIf[r]!) !== s.inIf[r] || to(ifMap, s.outIf[r]!) !== s.outIf[r] || (path >= 0 && to(pathMap, path) < 0)) removeSession(this.ctx, r, 'config', now);
       }
     }
-    this.ctx.setTables(t);
+    this.ctx.setTables(t, pathUp);
     this.resolveInterfaceCounters(t);
     if (serviceMap !== null || tenantMap !== null || pathMap !== null) {
       for (let r = 0; r < s.capacity; r++) {

@@ -19,6 +19,11 @@ export interface PacketPort {
    * writes them on the calling thread when nothing else waits (docs/tun-io.md); other ports ignore it.
    */
   transmit(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, control?: boolean): void;
+  /**
+   * How long a busy queue's reads may wait to gather a fuller batch, in µs (undefined: the port's default); a
+   * TUN port's reader thread (native/tun-gather.h). Ports without one need not implement it.
+   */
+  readGather?(us: number | undefined): void;
   /** Stops delivery and releases the port. Safe to call twice. */
   close(): void;
 }

@@ -42,7 +42,7 @@ export interface UpOptions {
   dir: string;
   prefix: string;
   progress: Progress;
-  /** Per process start (default 20 000 ms). */
+  /** Per process start (default 60 000 ms: at load average 20-25 a node printed nothing for 20 s). */
   startTimeoutMs?: number;
   /** Paths, resiliency, SLA, timers (default DEFAULT_SHAPE: one path). */
   shape?: LabShape;
@@ -202,7 +202,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   const shape = opts.shape ?? DEFAULT_SHAPE;
   readyLabHost(['ip', 'iperf3', ...(shape.etcd !== undefined ? ['etcd' as const] : []), ...(shape.collector === true ? ['nfcapd' as const] : []), ...(shape.bgp === true ? ['vtysh' as const] : []), ...(shape.nat === true ? ['nft' as const, 'conntrack' as const] : []), ...((shape.wanMtu !== undefined || shape.middlebox === true) && shape.nat !== true ? ['nft' as const] : [])], opts.progress);
   const dir = resolve(opts.dir);
-  const timeoutMs = opts.startTimeoutMs ?? 20_000;
+  const timeoutMs = opts.startTimeoutMs ?? 60_000;
   const seed = opts.seed ?? 1;
   const existing = (await listNamespaces()).filter((n) => labNamespaces(opts.prefix).includes(n));
   if (existing.length > 0) {

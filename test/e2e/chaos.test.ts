@@ -6,12 +6,13 @@
  *
  * 1. Malformed and truncated frames into every TUN of both routers (straight into the TUN reader, past the
  *    kernel's checks) and out of every veth toward a router (IP-valid, so the kernel forwards them: bad
- *    TCP/UDP headers on the LAN, non-SVR UDP to the waypoints on the WAN), while iperf3 runs. Holds: no node
+ *    TCP/UDP headers on both LANs, the client's toward r1 and the server's toward r2; non-SVR UDP to the
+ *    waypoints on the WAN), while iperf3 runs. Holds: no node
  *    restarts; every frame is counted, by kind: each drop-* / malformed-* counter rose by exactly what the
  *    injector sent of that kind (less only what the kernel dropped at a TUN, which its tx dropped count
  *    says); iperf3 completes.
- * 2. SIGKILL of r1 during heavy session setup (about 1,500 new UDP sessions/s), right after a config reload
- *    it acknowledged. Holds: the store opens, `svr inspect config|counters|sessions` work on it, the newest
+ * 2. SIGKILL of r1 during heavy session setup (about 1,500 new UDP sessions/s offered; r1 has set up 500 of
+ *    them), right after a config reload it acknowledged. Holds: the store opens, `svr inspect config|counters|sessions` work on it, the newest
  *    recorded config is the reloaded one; started again, r1 forwards (a download through it is intact).
  */
 import { createHash } from 'node:crypto';
@@ -20,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { isAlive } from '../../src/lab/processes.js';
+import { request } from '../../src/node/control-client.js';
 import { bytesSha256 } from '../../src/lab/servers.js';
 import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR, type Result } from './support.js';
 import {
@@ -29,14 +31,14 @@ import { requires } from '../support/prerequisites.js';
 import { spawnSync } from 'node:child_process';
 
 const FULL = process.env['SVR_CHAOS'] === 'full';
-/** frames per TUN injector (four) and per veth injector (three) */
+/** frames per TUN injector (four) and per veth injector (four): 1,000,000 in all (`npm run chaos`), 60,000 short */
 const TUN_FRAMES = FULL ? 175_000 : 12_000;
-const VETH_FRAMES = FULL ? 100_000 : 4_000;
+const VETH_FRAMES = FULL ? 75_000 : 3_000;
 const RATE = 10_000;
 const IPERF_S = FULL ? 28 : 3;
 
 const PREFIX = E2E_PREFIX;
-const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1`, r2: `${PREFIX}-r2`, link1: `${PREFIX}-link1` };
+const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1`, r2: `${PREFIX}-r2`, link1: `${PREFIX}-link1`, server: `${PREFIX}-server` };
 const CLIENT = '198.18.1.10';
 const NO_TENANT = '198.18.5.10';
 const SERVER = '198.18.3.20';
@@ -105,6 +107,7 @@ test('malformed frames into every TUN and veth while iperf3 runs: no crash, ever
     r1c: (await device(NS.r1, 'r1-c')).mac,
     r1wan: (await device(NS.r1, 'r1-r2')).mac,
     r2wan: (await device(NS.r2, 'r2-r1')).mac,
+    r2s: (await device(NS.r2, 'r2-s')).mac,
   };
   // the session must exist before the frames start, so that iperf3 measures the routers under the burst
   assert.ok(await pollUntil('a download through the lab', 20_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
@@ -119,6 +122,7 @@ test('malformed frames into every TUN and veth while iperf3 runs: no crash, ever
       { ns: NS.r2, dev: 'svr-lan0', count: TUN_FRAMES, rate: RATE, seed: 21, kinds: LAN_KINDS },
       { ns: NS.r2, dev: 'svr-wan0', count: TUN_FRAMES, rate: RATE, seed: 22, kinds: WAN_KINDS },
       { ns: NS.link1, dev: 'lk-r2', count: VETH_FRAMES, rate: RATE, seed: 23, kinds: ['svr-garbage'], eth: { dstMac: mac.r2wan, src: WAYPOINT.r1, dst: WAYPOINT.r2 } },
+      { ns: NS.server, dev: 's-r2', count: VETH_FRAMES, rate: RATE, seed: 24, kinds: ['malformed-truncated-l4', 'malformed-bad-l4-length'], eth: { dstMac: mac.r2s, src: SERVER, dst: CLIENT } },
     ],
   };
   const tunDropped = async (): Promise<number> =>
@@ -135,7 +139,7 @@ test('malformed frames into every TUN and veth while iperf3 runs: no crash, ever
   const after = { r1: await counters(socket.r1, env), r2: await counters(socket.r2, env), tun: await tunDropped() };
   const kernelDropped = after.tun - before.tun;
   const total = [...r1Results, ...r2Results].reduce((s, r) => s + r.sent, 0);
-  assert.is(total, 4 * TUN_FRAMES + 3 * VETH_FRAMES);
+  assert.is(total, 4 * TUN_FRAMES + 4 * VETH_FRAMES);
   assert.ok(isAlive(pids.r1) && isAlive(pids.r2), 'both nodes still run (no crash)');
   assert.is(labProcess(dir, 'r1').pid, pids.r1);
 
@@ -163,6 +167,12 @@ test('malformed frames into every TUN and veth while iperf3 runs: no crash, ever
   assert.ok(await intactDownload(1_000_000), 'a download after the burst is intact');
 });
 
+/** r1's sessions-created over its control socket, a busy node given 15 s to answer (`svr show stats` waits 5 s). */
+async function created(): Promise<number | undefined> {
+  const stats = await request(socket.r1, { method: 'show', what: 'stats' }, 15_000).catch(() => undefined);
+  return (stats as Record<string, number> | undefined)?.['sessions-created'];
+}
+
 /** r1's command line and its current pid (it is started again by the tests below). */
 let r1: Restartable & { pid: number } | undefined;
 const r1Now = (): Restartable & { pid: number } => (r1 ??= { ...restartable(dir, 'r1'), pid: labProcess(dir, 'r1').pid });
@@ -179,45 +189,50 @@ async function killAndRestartR1(tag: string): Promise<string> {
 }
 
 test('SIGKILL of r1 during heavy session setup right after a reload: the store opens, svr inspect works, the config is the reloaded one; r1 restarts and forwards', async () => {
-  const { pid } = r1Now();
-  const load = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SESSIONS_SCRIPT, SERVER, '7', '3', '1500']);
-  await sleep(1500);
+  const r = r1Now();
+  const created0 = (await created()) ?? 0;
+  const load = backgroundLines('ip', ['netns', 'exec', NS.client, process.execPath, SESSIONS_SCRIPT, SERVER, '7', '10', '1500']);
+  // heavy setup under way, counted by r1 (not a fixed wait: at load 26 the generator reached 175 sessions/s, and
+  // the 3 s it ran then were over before 500 sessions were set up)
+  await pollUntil('r1 setting up the load\'s sessions', 20_000, async () => (((await created()) ?? created0) - created0 >= 500 ? true : undefined))
+    .catch(async (e: unknown) => { await load.stop(); throw e; });
   // a change to commit: the echo service's UDP idle timeout
   const configFile = join(dir, 'authority.yaml');
   const yaml = readFileSync(configFile, 'utf8');
   const marked = yaml.replace(/^( {4}- name: echo\b.*\n)/m, '$1      timeouts: { udp: 47 }\n');
   assert.is.not(marked, yaml, 'the echo service is in the lab config');
   writeFileSync(configFile, marked);
-  const reload = await svr(['node', 'reload', '--socket', socket.r1], env);
-  assert.is(reload.code, 0, show(reload));
-  process.kill(pid, 'SIGKILL');
-  await pollUntil('r1 gone', 5000, async () => (isAlive(pid) ? undefined : true));
-  const sessions = await load.exited;
-  const made = JSON.parse(load.lines.at(-1) ?? '{}') as { attempted?: number; answered?: number };
-  assert.is(sessions, 0);
-  assert.ok((made.answered ?? 0) > 500, `sessions were being set up: ${JSON.stringify(made)}`);
-
-  const data = join(dir, 'data', 'r1');
-  const config = await svr(['inspect', 'config', '--data-dir', data, '--limit', '1', '--json'], env);
-  assert.is(config.code, 0, `the store opens after SIGKILL: ${show(config)}`);
-  const newest = JSON.parse(config.stdout) as { key: string; value: { authority: { services: { name: string; timeouts?: { udp?: number } }[] } } }[];
-  const echo = newest[0]?.value.authority.services.find((s) => s.name === 'echo');
-  assert.is(echo?.timeouts?.udp, 47, `the newest recorded config is the reloaded one: ${config.stdout.slice(0, 400)}`);
-  const recorded = await svr(['inspect', 'counters', '--data-dir', data, '--json'], env);
-  assert.is(recorded.code, 0, show(recorded));
-  const history = await svr(['inspect', 'sessions', '--data-dir', data, '--limit', '5', '--json'], env);
-  assert.is(history.code, 0, show(history));
-
-  const r = r1Now();
+  // what `svr node reload` asks, with 30 s for the answer: the CLI's 5 s ran out once under this load (load 15-17)
+  await request(socket.r1, { method: 'reload' }, 30_000).catch(async (e: unknown) => { await load.stop(); throw e; });
+  process.kill(r.pid, 'SIGKILL');
+  await pollUntil('r1 gone', 5000, async () => (isAlive(r.pid) ? undefined : true));
   const log = join(dir, 'r1-again.log');
-  r.pid = startAgain(r, log);
-  await pollUntil('r1 running again', 20_000, async () => (logHas(log, /node\.running/) ? true : undefined));
-  const shown = await svr(['show', 'config', '--socket', socket.r1], env);
-  assert.is(shown.code, 0, show(shown));
-  assert.match(shown.stdout, /udp: 47/);
-  assert.ok(await pollUntil('an intact download through the restarted r1', 30_000, async () => ((await intactDownload(1_000_000)) ? true : undefined)));
-  const ping = await exec('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'udp-probe', SERVER, '7', 'after']);
-  assert.is(ping.code, 0, show(ping));
+  let started = false;
+  try {
+    assert.is(await load.exited, 0, 'the session load ran to its end');
+    const data = join(dir, 'data', 'r1');
+    const config = await svr(['inspect', 'config', '--data-dir', data, '--limit', '1', '--json'], env);
+    assert.is(config.code, 0, `the store opens after SIGKILL: ${show(config)}`);
+    const newest = JSON.parse(config.stdout) as { key: string; value: { authority: { services: { name: string; timeouts?: { udp?: number } }[] } } }[];
+    const echo = newest[0]?.value.authority.services.find((s) => s.name === 'echo');
+    assert.is(echo?.timeouts?.udp, 47, `the newest recorded config is the reloaded one: ${config.stdout.slice(0, 400)}`);
+    const recorded = await svr(['inspect', 'counters', '--data-dir', data, '--json'], env);
+    assert.is(recorded.code, 0, show(recorded));
+    const history = await svr(['inspect', 'sessions', '--data-dir', data, '--limit', '5', '--json'], env);
+    assert.is(history.code, 0, show(history));
+
+    r.pid = startAgain(r, log);
+    started = true;
+    await pollUntil('r1 running again', 20_000, async () => (logHas(log, /node\.running/) ? true : undefined));
+    const shown = await svr(['show', 'config', '--socket', socket.r1], env);
+    assert.is(shown.code, 0, show(shown));
+    assert.match(shown.stdout, /udp: 47/);
+    assert.ok(await pollUntil('an intact download through the restarted r1', 30_000, async () => ((await intactDownload(1_000_000)) ? true : undefined)));
+    const ping = await exec('ip', ['netns', 'exec', NS.client, process.execPath, SVR, 'lab', 'udp-probe', SERVER, '7', 'after']);
+    assert.is(ping.code, 0, show(ping));
+  } finally {
+    if (!started) r.pid = startAgain(r, log); // a check failed: r1 runs again for the cases after this one
+  }
 });
 
 interface IperfJson {
@@ -233,12 +248,15 @@ function upload(port: number, seconds: number): Promise<Result> {
 
 test('SIGKILL of r1 mid-upload, started again: with transport-state-enforcement reset (the default) the new r1 resets the connection', async () => {
   assert.ok(await pollUntil('both paths usable again', 30_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
-  const up = upload(5201, 8);
+  // 14 s: TCP's retransmissions come 0.2, 0.6, 1.4, 3.0 and 6.2 s after the loss; at load 20-25 the new r1 (2.5-4 s
+  // to run, its path then up) meets the one at 6.2 s, after an upload of 8 s had ended without hearing the reset
+  const up = upload(5201, 14);
   await sleep(3000);
   await killAndRestartR1('reset');
   const r = await up;
   const report = JSON.parse(r.stdout) as IperfJson;
-  assert.match(report.error ?? '', /reset/i, `iperf3 fails with a reset: ${show(r)}`);
+  // "Connection reset by peer", or, when iperf3 next writes to its reset control connection, "Broken pipe"
+  assert.match(report.error ?? '', /reset|broken pipe/i, `iperf3 fails with a reset: ${show(r)}`);
   assert.ok((await counters(socket.r1, env))['tcp-resets-sent']! > 0, 'the new r1 sent the reset (tcp-resets-sent)');
 });
 
@@ -259,7 +277,7 @@ test('SIGKILL of r1 mid-upload, started again: with transport-state-enforcement 
   try {
     await server.waitLine(/listening/i, 10_000);
     assert.ok(await pollUntil('both paths usable again', 30_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
-    const up = upload(5202, 12);
+    const up = upload(5202, 20); // 20 s: the flow carried again by the retransmission at 6.2 s leaves the last 2 s at rate
     await sleep(3000);
     const killedAt = Date.now();
     const log = await killAndRestartR1('allow');
@@ -302,9 +320,12 @@ test('the store\'s disk full: r1 keeps forwarding and counts the refused writes;
   await pollUntil('r1 running on the small disk', 20_000, async () => (logHas(log, /node\.running/) ? true : undefined));
   await exec('dd', ['if=/dev/zero', `of=${join(small, 'filler')}`, 'bs=64k']); // until the disk is full (dd fails then)
   assert.ok(await pollUntil('paths usable again', 30_000, async () => ((await intactDownload(10_000)) ? true : undefined)));
+  const before0 = (await created()) ?? 0;
   const load = await inNs(NS.client, process.execPath, [SESSIONS_SCRIPT, SERVER, '7', '3', '1000'], 30_000);
   const made = JSON.parse(load.stdout) as { attempted: number; answered: number };
-  assert.ok(made.answered > 1000, `sessions while the disk is full: ${load.stdout}`);
+  const opened = ((await created()) ?? 0) - before0;
+  // counted by r1 (at load 20 the client's 3 s made 1,960 of 3,000 and had 785 answered: the host, not the disk)
+  assert.ok(opened >= 500 && made.answered > 0, `sessions while the disk is full: r1 set up ${opened}; ${load.stdout}`);
   // a reload applies, though the store cannot record the config (the counter snapshots fail the same way: unit test)
   const reload = await svr(['node', 'reload', '--socket', socket.r1], env);
   assert.is(reload.code, 0, show(reload));

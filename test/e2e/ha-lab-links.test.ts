@@ -47,9 +47,18 @@ async function streamDone(id: number) {
   });
 }
 
-/** `ip -ts monitor address` in a node's namespace: when it took and released a shared address. */
-function addressMonitor(node: 'r1a' | 'r1b'): LineProcess {
-  return backgroundLines('ip', ['-n', NS[node], '-ts', 'monitor', 'address']);
+/** `ip -ts monitor address` in a node's namespace: when it took and released a shared address. Resolves once it
+ *  listens: it printed a probe address added and removed on the namespace's `lo` (a fixed wait of 300 ms was too
+ *  short at load 20: r1a's monitor missed r1a taking the addresses). */
+async function addressMonitor(node: 'r1a' | 'r1b'): Promise<LineProcess> {
+  const mon = backgroundLines('ip', ['-n', NS[node], '-ts', 'monitor', 'address']);
+  await pollUntil(`${node}'s address monitor listening`, 10_000, async () => {
+    await ip(NS[node], 'addr', 'add', '127.0.0.99/32', 'dev', 'lo');
+    await ip(NS[node], 'addr', 'del', '127.0.0.99/32', 'dev', 'lo');
+    await sleep(50);
+    return mon.lines.some((l) => l.includes('127.0.0.99')) ? true : undefined;
+  });
+  return mon;
 }
 
 /** The intervals (ms, wall clock) a node held any shared address, from its monitor's lines; `heldAtStart` opens one at 0. */
@@ -120,8 +129,7 @@ test('split brain moving the role (r1b active): r1a takes the addresses only aft
   const s = stream(4402, 5);
   await s.waitLine(/"id":4402/, 20_000);
   await sleep(1000);
-  const [monA, monB] = [addressMonitor('r1a'), addressMonitor('r1b')];
-  await sleep(300); // the monitors listen
+  const [monA, monB] = [await addressMonitor('r1a'), await addressMonitor('r1b')];
   const cutAt = Date.now();
   try {
     await ip(NS.r1a, 'link', 'set', 'r1-sync', 'down');

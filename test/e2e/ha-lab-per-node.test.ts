@@ -205,6 +205,10 @@ test('the SIGKILLed r1a left no shared address on its host (its tied guard remov
   if (killed === undefined) throw new Error('r1a was not killed (the test before failed early)');
   // before the guard (io/tied-child.ts) the killed node's kernel kept the address and answered ARP for it until restarted
   assert.not.ok((await addresses(NS.r1a, 'r1-c')).includes(SHARED.lan), 'the killed node\'s guard removed the shared LAN address');
+  // the sessions r1b carries before r1a is back (test 2's UDP stream and silent download: 180 s idle timeout): the
+  // rejoining standby must get them all (a standby that applies nothing fails below: 0 rows against 3)
+  const carried = await sessionIds(dir, 'r1b');
+  assert.ok([...carried.values()].filter((s) => s === 'stream').length >= 2, `r1b carries test 2's UDP sessions: ${[...carried.values()].join(', ')}`);
   const log = join(dir, 'r1a-again.log');
   const startedAt = Date.now();
   startAgain(killed, log);
@@ -222,6 +226,12 @@ test('the SIGKILLed r1a left no shared address on its host (its tied guard remov
   assert.not.ok(lines.some((l) => /ha\.stale-addresses-removed/.test(l)), 'nothing stale to remove');
   assert.is((await haOf(dir, 'r1b')).role, 'active', 'r1b stays active');
   assert.equal([role.partnerRole, (await addresses(NS.r1a, 'r1-c')).includes(SHARED.lan)], ['active', false], 'r1a standby, without the address');
+  // resynced: r1a's replica holds a row for each session r1b carries (r1b's own list, polled: sessions may end meanwhile)
+  const synced = await pollUntil('r1a resynced from r1b', 15_000, async () => {
+    const [now, replica] = [await sessionIds(dir, 'r1b'), (await haOf(dir, 'r1a')).replicaRecords];
+    return replica === now.size && now.size >= 2 ? replica : undefined;
+  }).catch(async (e: Error) => { throw new Error(`${e.message}: r1a's replica ${(await haOf(dir, 'r1a')).replicaRecords} rows, r1b ${(await sessionIds(dir, 'r1b')).size} sessions (before the restart ${carried.size})`); });
+  console.log(`  r1a rejoined: ${synced} rows in its replica, r1b's ${synced} sessions`);
   // the client resolves its gateway afresh: only r1b answers
   await inNs(NS.client, 'ip', ['neigh', 'flush', 'to', SHARED.lan.split('/')[0]!, 'dev', 'c-r1']);
   await inNs(NS.client, 'curl', ['-s', '-m', '3', '-o', '/dev/null', `http://${SERVER}/`]);

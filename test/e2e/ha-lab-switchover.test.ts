@@ -4,6 +4,7 @@
  *    2.5 s in, `svr node switchover --node r1b` 6.5 s in (there and back): must hold: the server received
  *    every datagram (counted by sequence number: none lost, none twice), the addresses and the client's
  *    gateway MAC followed each switchover. The switchovers' timelines (the nodes' logs) are printed.
+ *    Before the first, `svr show ha` on r1a shows its sync lag (ack and change lag measured, under 5 s).
  * 2. Split brain: the sync veth cut while a stream runs through r1a: exactly one node forwards and holds the
  *    shared addresses (sampled every 100 ms for 2 s: r1a active with its devices up, r1b fenced, its data
  *    path sends nothing), the stream loses nothing, `ha-split-brain` is raised on both; the link back: r1b
@@ -62,6 +63,20 @@ async function switchover(from: 'r1a' | 'r1b', to: 'r1a' | 'r1b'): Promise<void>
   assert.ok(active!.at <= standby!.at, 'the old active left only after the new one was active');
 }
 
+/** Issue 15: the sync lag is measured and shown. `svr show ha` on the active r1a, its session synced: the ack and
+ *  change lags are numbers (a lag never measured shows `-`), bounded by 5 s (a wide margin at load 25). */
+async function syncLagShown(): Promise<void> {
+  const text = await svr(['show', 'ha', '--node', 'r1a'], env);
+  assert.is(text.code, 0, show(text));
+  const row = (name: string): string => new RegExp(`^${name}\\s+(.*)$`, 'm').exec(text.stdout)?.[1] ?? `no ${name} row`;
+  assert.match(row('sync lag'), /^\d+\.\d ms \(max \d+\.\d ms\)/, `the ack lag measured and shown: ${row('sync lag')}`);
+  assert.match(row('change lag'), /^\d+\.\d ms \(p50 <= \d+ ms, p99 <= \d+ ms, max \d+\.\d ms\)/, `the change lag measured and shown: ${row('change lag')}`);
+  const json = await svr(['show', 'ha', '--node', 'r1a', '--json'], env);
+  const lag = (JSON.parse(json.stdout) as { lag: { maxMs: number; changeMaxMs: number } }).lag;
+  console.log(`  r1a's sync lag: ${row('sync lag')}; change lag: ${row('change lag').replace(/ from a session.*/, '')}`);
+  assert.ok(lag.maxMs < 5000 && lag.changeMaxMs < 5000, `the lag is bounded: ack max ${lag.maxMs} ms, change max ${lag.changeMaxMs} ms`);
+}
+
 test('planned switchover there and back during a 1,000 datagrams/s stream: not one datagram lost, the addresses follow', async () => {
   const [r1aMac, r1bMac] = [await mac(NS.r1a, 'r1-c'), await mac(NS.r1b, 'r1-c')];
   await pollUntil('the client reaches the server through r1a', 20_000, async () => ((await inNs(NS.client, 'curl', ['-s', '-m', '3', '-o', '/dev/null', `http://${SERVER}/`])).code === 0 ? true : undefined));
@@ -70,6 +85,7 @@ test('planned switchover there and back during a 1,000 datagrams/s stream: not o
   await s.waitLine(/"id":4301/, 20_000);
   await pollUntil('the stream\'s session synced to r1b', 5_000, async () => ((await haOf(dir, 'r1b')).replicaRecords >= 1 ? true : undefined));
   await sleep(2000);
+  await syncLagShown();
   await switchover('r1a', 'r1b');
   const mid = await streamCount(NS.client, SERVER, 4301);
   console.log(`  after the first: ${mid.received} received of ${mid.expected} sent so far, longest gap ${Math.round(mid.maxGapMs)} ms`);

@@ -16,6 +16,7 @@
  * Needs root, ip, curl, iperf3 and FRR (vtysh; test/support/prerequisites.ts), otherwise skipped.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { curlIn } from '../../src/lab/fetch.js';
@@ -24,7 +25,7 @@ import { request } from '../../src/node/control-client.js';
 import type { RibView, FibView } from '../../src/routing/views.js';
 import type { BgpView } from '../../src/routing/bgp-view.js';
 import type { RoutingStatus } from '../../src/routing/node-routing.js';
-import { background, e2eDir, E2E_PREFIX, pollUntil, show, svr, SVR } from './support.js';
+import { background, e2eDir, E2E_PREFIX, inNs, pollUntil, show, shown, svr, SVR } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -47,12 +48,12 @@ const counter = async (name: string): Promise<number> => Number(((await request(
 const peHas = async (prefix: string): Promise<boolean> => (JSON.parse(await peVtysh(dir, PREFIX, [`show ip bgp ${prefix} json`])) as { prefix?: string }).prefix === prefix;
 const get = (timeoutSec = 3) => curlIn(CLIENT_NS, `http://${PE_SERVER}/`, { timeoutSec }).then((d) => d, (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
 
-test.before(async () => {
+test.before(shown(async () => {
   const t0 = Date.now();
   const r = await svr(['lab', 'up', ...labArgs, '--bgp', '--bfd-interval', String(BFD_MS), '--hold-down', '1'], env, 90_000);
   assert.is(r.code, 0, show(r));
   console.log(`    svr lab up --bgp in ${((Date.now() - t0) / 1000).toFixed(1)} s (dir ${dir})`);
-});
+}));
 
 test.after(async () => {
   const r = await svr(['lab', 'down', ...labArgs], env);
@@ -64,6 +65,12 @@ test('the PE announces its server prefix: r1 learns it over FPM and bgp-web forw
   const n = (await bgp()).neighbors.find((x) => x.address === '198.18.61.1');
   assert.is(n?.state, 'Established');
   assert.is(n?.bfd, 'up');
+  // the same over the node's REST API (GET /api/v1/bgp: its 200 needs FRR, so it is checked here; test/unit/api/routes.test.ts has the rest)
+  const token = readFileSync(join(dir, 'api-read.token'), 'utf8').trim();
+  const rest = await inNs(`${PREFIX}-r1`, 'curl', ['-sS', '--max-time', '10', '-w', '\n%{http_code}', '-H', `Authorization: Bearer ${token}`, 'http://127.0.0.1:8443/api/v1/bgp']);
+  assert.match(rest.stdout, /\n200$/, show(rest));
+  const viaApi = JSON.parse(rest.stdout.slice(0, rest.stdout.lastIndexOf('\n'))) as BgpView;
+  assert.is(viaApi.neighbors.find((x) => x.address === '198.18.61.1')?.state, 'Established', rest.stdout);
   const d = await get();
   assert.ok('status' in d && d.status === 200, `GET http://${PE_SERVER}/ through r1: ${JSON.stringify(d)}`);
   const sessions = (await request(sock('r1'), { method: 'show', what: 'sessions' })) as { service: string }[];

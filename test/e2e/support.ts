@@ -62,6 +62,21 @@ export function inNs(ns: string, cmd: string, args: readonly string[], timeoutMs
   return exec('ip', ['netns', 'exec', ns, cmd, ...args], { timeoutMs });
 }
 
+/**
+ * A test.before hook whose failure is printed: uvu's runner returns from its `finally`, which swallows what a
+ * before hook throws (the file then shows only "(0 / N)" and no reason).
+ */
+export function shown(hook: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await hook();
+    } catch (e) {
+      console.error(`    test.before failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    }
+  };
+}
+
 /** A failed Result as text for assertion messages. */
 export function show(r: Result): string {
   return `exit ${r.code}\nstdout: ${r.stdout.slice(-3000)}\nstderr: ${r.stderr.slice(-3000)}`;

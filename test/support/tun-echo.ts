@@ -40,8 +40,9 @@
  *                            datagrams `gapUs` apart (plus a second TUN read by its thread if threadQueue): report
  *                            the sequence numbers seen, busyPollStats() differences and the longest gap between
  *                            the ticks of a 2 ms interval timer
- *   gather {count, gapUs, offload?}  reader 'thread'; a worker sends `count` datagrams `gapUs` apart: report the
- *                            sequence numbers seen and the batch sizes (SVR_TUN_READ_GATHER_US comes from the env)
+ *   gather {count, gapUs, offload?, gatherUs?, gatherBack?}  reader 'thread'; a worker sends `count` datagrams `gapUs` apart: report
+ *                            the sequence numbers seen and the batch sizes (SVR_TUN_READ_GATHER_US comes from the env;
+ *                            gatherUs: setReadGather once the reader runs; gatherBack: then setReadGather(undefined))
  *   busy-reflect {windowUs, ms}  reader 'poll' with busy polling; each packet read is written back and the kernel
  *                            forwards it straight back in, for `ms`: report packets, cuts at 1 ms, longest timer gap
  */
@@ -740,6 +741,8 @@ async function modeGather(a: Json): Promise<void> {
     batches.push(n);
     for (let i = 0; i < n; i++) if (lengths[i]! >= 36) seqs.push(Buffer.from(data.buffer, data.byteOffset + offsets[i]! + 28, 8).readUInt32BE(4));
   });
+  if (a.gatherUs !== undefined) tun!.setReadGather(Number(a.gatherUs));
+  if (a.gatherBack === true) tun!.setReadGather(undefined);
   const t0 = performance.now();
   const w = new Worker(new URL(import.meta.url), { workerData: { mode: 'busy-sender', count, gapUs: Number(a.gapUs) } });
   const exit = await new Promise<number>((resolve, reject) => {

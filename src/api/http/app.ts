@@ -20,7 +20,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { SvrError, type ErrorCode } from '../../errors.js';
 import { addBearerAuth, type Access, type Authenticator } from './auth.js';
-import { addErrorMapping, ErrorBody } from './errors.js';
+import { addErrorMapping, ErrorBody, MAX_PARAM_LENGTH, routerError } from './errors.js';
 
 export interface ApiAppOptions {
   /** OpenAPI info */
@@ -63,7 +63,10 @@ export async function createApiApp(o: ApiAppOptions): Promise<ApiApp> {
     connectionTimeout: timeout,
     requestTimeout: timeout,
     keepAliveTimeout: 5_000,
-    routerOptions: { maxParamLength: 200 },
+    // longer than every path parameter's schema allows (255), so that the schema names it; longer still, or a bad
+    // %-escape: a coded 400 from the router (frameworkErrors), not fastify's own body
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: routerError,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
   }) as unknown as FastifyInstance;

@@ -55,6 +55,15 @@ function validationBody(e: FastifyError): ErrorBody {
   return { code: 'SVR_ERR_API_REQUEST', message: `${PLACES[where] ?? where} "${parameter}" ${what}`, data: { parameter, in: where } };
 }
 
+/** The router's bound on a path parameter (fastify's maxParamLength): above every parameter schema's maxLength. */
+export const MAX_PARAM_LENGTH = 256;
+
+/** fastify's router errors (a path parameter over MAX_PARAM_LENGTH, a bad %-escape in the path) as coded 400s. */
+export function routerError(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const what = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `has a path parameter longer than ${MAX_PARAM_LENGTH} characters` : 'is not a valid URL path (a bad %-escape)';
+  void reply.status(400).send({ code: 'SVR_ERR_API_REQUEST', message: `the request's path ${what}; the routes are listed in /api/v1/openapi.json`, data: { in: 'params', fastify: error.code } });
+}
+
 /** Installs the coded error handler and the 404 handler on `app`. */
 export function addErrorMapping(app: FastifyInstance, statusOf: Partial<Record<ErrorCode, number>>, log: (event: string, fields: Record<string, string | number | boolean>) => void): void {
   const status = { ...BASE_STATUS, ...statusOf };

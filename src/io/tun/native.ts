@@ -124,6 +124,9 @@ export interface SvrNativeTun {
    * delivered what it read.
    */
   tunReaderMode(handle: TunReaderHandle, poll: boolean): void;
+  /** The reader thread's gather window from its next pass (native/tun-gather.h): `us` (at most 1000), or when
+   *  negative SVR_TUN_READ_GATHER_US's again. */
+  tunReaderGather(handle: TunReaderHandle, us: number): void;
   /**
    * Poll mode's steady pass (native/tun-pass.c): native/fwd.c's table runs on each batch read in poll mode, its packets
    * go to `writers` (by interface index) and the counters at `idx`, the callback gets only the rest. null: off.

@@ -316,6 +316,8 @@ export class TunDevice {
   #refed = true;
   #readerMode: ReaderMode;
   #modeTimer: NodeJS.Timeout | undefined;
+  /** setReadGather: µs, or -1 for the thread's default */
+  #readGatherUs = -1;
   /** reader 'adaptive', quiet in poll mode: the tick's timer is stopped and the next batch arms it again */
   #modeWake: (() => void) | undefined;
   readonly #txStats = new Uint32Array(2);
@@ -545,6 +547,7 @@ export class TunDevice {
     };
     const flags = (this.offload ? TUN_READER_OFFLOAD : 0) | (this.#readerMode === 'poll' ? TUN_READER_POLL : 0);
     this.#reader = this.#native.tunReaderStart(this.fd, data, lens, K, B, S, onNative, flags);
+    if (this.#readGatherUs >= 0) this.#native.tunReaderGather(this.#reader, this.#readGatherUs);
     if (!this.#refed) this.#native.tunReaderRef(this.#reader, false);
     if (this.reader === 'adaptive') this.#adaptReaderMode();
     this.#applyWriteDirect();
@@ -565,6 +568,17 @@ export class TunDevice {
     this.#modeTimer = undefined;
     this.#modeWake = undefined;
     this.#switchReader(mode);
+  }
+
+  /**
+   * How long the reader thread lets a busy queue gather before its next read (interrupt moderation,
+   * native/tun-gather.h), in µs, at most 1000; undefined: SVR_TUN_READ_GATHER_US's (300 by default). A queue the
+   * JS thread polls reads as packets come either way.
+   */
+  setReadGather(us: number | undefined): void {
+    this.#assertOpen('setReadGather');
+    this.#readGatherUs = us === undefined ? -1 : Math.max(0, Math.min(1000, Math.round(us)));
+    if (this.#reader !== undefined) this.#native.tunReaderGather(this.#reader, this.#readGatherUs);
   }
 
   #switchReader(mode: ReaderMode): void {

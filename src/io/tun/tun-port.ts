@@ -123,6 +123,10 @@ export class TunPort implements SteadyPassPort {
     device.start((data, offsets, lengths, count) => deliver(data, offsets, lengths, count, device.snapLength));
   }
 
+  readGather(us: number | undefined): void {
+    this.device.setReadGather(us);
+  }
+
   /** Runs `p` natively on batches read in poll mode (tun-device.ts steadyPass); false when an egress is not a TUN port
    *  with a writer thread, this one has none, or it is not started. */
   steadyPass(p: SteadyPass | null): boolean {

@@ -90,9 +90,14 @@ export interface Reply {
   headers: Record<string, unknown>;
 }
 
+/** Each app's replies so far, `METHOD /path STATUS` (the path without its query). */
+const replies = new WeakMap<ApiApp, Set<string>>();
+
 /** One request through fastify's inject (no socket); `token` as a bearer token. */
 export async function call(app: ApiApp, method: 'GET' | 'POST' | 'DELETE', url: string, token?: string): Promise<Reply> {
   const r = await app.inject({ method, url, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+  if (!replies.has(app)) replies.set(app, new Set());
+  replies.get(app)!.add(`${method} ${url.split('?')[0]} ${r.statusCode}`);
   let body: unknown;
   try {
     body = JSON.parse(r.body);
@@ -100,4 +105,29 @@ export async function call(app: ApiApp, method: 'GET' | 'POST' | 'DELETE', url: 
     body = undefined;
   }
   return { status: r.statusCode, body, text: r.body, headers: r.headers };
+}
+
+/**
+ * The replies the OpenAPI document lists for the routes `owned` picks (`METHOD /path/{param} STATUS`) that no
+ * request through `call(app, ...)` to one of `apps` got: each route's success and failure codes, checked against what was sent.
+ */
+export async function repliesNotSeen(apps: readonly ApiApp[], owned: (route: string) => boolean): Promise<string[]> {
+  const doc = (await apps[0]!.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+  const seen = apps.flatMap((app) => [...(replies.get(app) ?? [])]);
+  const missing: string[] = [];
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    const pattern = new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    for (const [method, op] of Object.entries(methods)) {
+      const route = `${method.toUpperCase()} ${path}`;
+      if (!owned(route)) continue;
+      for (const status of Object.keys(op.responses)) {
+        const got = seen.some((r) => {
+          const [m, p, code] = r.split(' ');
+          return m === method.toUpperCase() && code === status && pattern.test(p!);
+        });
+        if (!got) missing.push(`${route} ${status}`);
+      }
+    }
+  }
+  return missing;
 }

@@ -9,10 +9,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { until } from '../../support/config.js';
-import { ADMIN, READER, apiFixture, call, type ApiFixture } from './fixture.js';
+import { ADMIN, READER, apiFixture, call, repliesNotSeen, type ApiFixture } from './fixture.js';
 
 let f: ApiFixture;
 let tcpId = '';
+/** the node without history of the 503 test */
+let withoutHistory: ApiFixture | undefined;
 
 test.before(async () => {
   f = await apiFixture({ clients: ['198.18.1.10', '198.18.9.10'] });
@@ -173,6 +175,7 @@ test('GET /api/v1/explain/session/{id}: the recorded session then and now; 404; 
 
 test('a node without session history (telemetry.history.enabled false): 503 naming the setting; explain of a flow still answers', async () => {
   const g = await apiFixture({ history: false });
+  withoutHistory = g;
   try {
     for (const url of ['/api/v1/sessions/history', `/api/v1/sessions/history/${tcpId}`, `/api/v1/explain/session/${tcpId}`]) {
       const r = await call(g.app, 'GET', url, READER);
@@ -184,6 +187,11 @@ test('a node without session history (telemetry.history.enabled false): 503 nami
   } finally {
     await g.close();
   }
+});
+
+test('every reply the OpenAPI document lists for the history and explain routes was seen above', async () => {
+  const missing = await repliesNotSeen([f.app, withoutHistory!.app], (route) => /^GET \/api\/v1\/(sessions\/history|explain)/.test(route));
+  assert.equal(missing, []);
 });
 
 test.run();
