@@ -18,7 +18,7 @@ export type ObserveAlarm = (name: string, source: string, o: { active?: boolean;
 
 export interface EventSinks {
   tables: ForwardingTables;
-  events: Subject<RouterEvent>;
+  events: { next(e: RouterEvent): void };
   pathMessages: Subject<PathMessage>;
   plugins: PluginHost;
   /** the router's clock, ms */

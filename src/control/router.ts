@@ -46,6 +46,7 @@ import { explainFirstPacket, type ExplainQuery, type Explanation } from './expla
 import { MigrationActors } from './migration.js';
 import type { MigrationRecord } from '../machines/migration.js';
 import { fanOutEvents, type ObserveAlarm } from './event-fanout.js';
+import { EventStream } from './event-stream.js';
 import type { PathEventReason, RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
 import { peerConditions, peerSummaries, type PeerCondition, type PeerSummary } from './peer-views.js';
@@ -95,9 +96,9 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   readonly name: string;
   /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
   readonly host: H;
-  private readonly subject = new Subject<RouterEvent>();
+  private readonly subject = new EventStream<RouterEvent>();
   /** everything that happens to the router's sessions, paths, peers, config and plugins (control/events.ts) */
-  readonly events$: Observable<RouterEvent> = this.subject.asObservable();
+  readonly events$: Observable<RouterEvent> = this.subject.observable;
   private readonly pathSubject = new Subject<PathMessage>();
   /** messages from peers on the path control channel (HMAC already verified): BFD, link tests, STEP */
   readonly pathMessages$: Observable<PathMessage> = this.pathSubject.asObservable();

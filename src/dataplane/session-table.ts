@@ -17,7 +17,7 @@
  * Memory: with the native addon the columns are reserved for the limit (row-memory.ts: a page is resident
  * once written, no copy to grow), rows are handed out from the lowest segment of SEGMENT_ROWS with room,
  * and a segment whose rows are all removed gives its pages back; without it the columns grow by doubling.
- * The flow tables and the session-id index hold 4 bytes a slot (the keys stay in the rows) and resize
+ * The flow tables and the session-id index hold 5 bytes a slot (the keys stay in the rows) and resize
  * incrementally (flow-table.ts). A row is 154 B for an IPv4 session without NAT, transit, plugin tags or
  * metadata-only signing: the columns of those are made by their first use (IPv6 addresses 32 B a row more).
  * 170 B a session in r1's table at 50 % and 99 % of a 1 M limit, 198 B at 25 % (bench/memory.ts; 178 and

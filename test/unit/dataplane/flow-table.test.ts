@@ -1,0 +1,130 @@
+/**
+ * The flow table (flow-table.ts) against a Map: random sets, replacements, deletes and lookups through its
+ * growth and halving, a cluster longer than a distance byte holds (DIST_FAR), and the keys a lookup and a
+ * delete read: only their own (the following entries' homes come from their distance bytes, not their rows).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FlowTable, flowHash, type FlowKeys } from '../../../src/dataplane/flow-table.js';
+import { prng } from '../../support/prng.js';
+
+const KW = 4;
+
+/** A table whose values name rows of `rows` (value % rows: key words at row * KW), counting the key reads. */
+function table(rows: number, initial = 16): { t: FlowTable; keyWords: Uint32Array; reads: { n: number } } {
+  const keyWords = new Uint32Array(rows * KW);
+  const reads = { n: 0 };
+  const keys: FlowKeys = {
+    keyOffset: 0,
+    keyArray: (value: number): Uint32Array => {
+      reads.n++;
+      keys.keyOffset = (value % rows) * KW;
+      return keyWords;
+    },
+  };
+  return { t: new FlowTable(KW, keys, initial), keyWords, reads };
+}
+
+function load(t: FlowTable, keyWords: Uint32Array, row: number): void {
+  for (let i = 0; i < KW; i++) t.key[i] = keyWords[row * KW + i]!;
+}
+
+test('random sets, deletes and lookups agree with a Map through growth and halving', () => {
+  const rnd = prng(19);
+  const rows = 6000;
+  const { t, keyWords } = table(rows);
+  const model = new Map<number, number>(); // row -> value stored for the row's key
+  const check = (row: number): void => {
+    load(t, keyWords, row);
+    assert.is(t.get(), model.get(row) ?? -1, `row ${row}`);
+  };
+  for (let r = 0; r < rows; r++) for (let i = 0; i < KW; i++) keyWords[r * KW + i] = Math.floor(rnd() * 2 ** 32);
+  for (let round = 0; round < 4; round++) {
+    const target = round % 2 === 0 ? rows * 0.7 : 40; // fill (the table doubles), then drain (it halves)
+    for (let step = 0; step < 30_000; step++) {
+      const r = Math.floor(rnd() * rows);
+      load(t, keyWords, r);
+      const grow = model.size < target ? 0.7 : 0.3;
+      const op = rnd();
+      if (op < grow) {
+        const v = Math.floor(rnd() * 1024) * rows + r; // replaced when present
+        t.set(v, 0);
+        model.set(r, v);
+      } else if (op < 0.95) {
+        assert.is(t.delete(), model.get(r) ?? -1, `delete ${r}`);
+        model.delete(r);
+      } else t.migrate(Math.floor(rnd() * 64));
+      if (step % 997 === 0) for (let k = 0; k < rows; k += 7) check(k);
+    }
+    assert.is(t.size, model.size, `round ${round}: one entry per key`);
+  }
+  for (let r = 0; r < rows; r++) check(r);
+});
+
+test('a cluster past 255 slots: entries beyond the distance bytes are found, shifted back and moved by a halving', () => {
+  const { t, keyWords } = table(1024);
+  // 400 keys with one home slot in every size up to 1,024 slots (the table grows to 1,024: 3/4 of 512 is 384)
+  const k = new Uint32Array(KW);
+  let n = 0;
+  for (let x = 1; n < 400; x++) {
+    k[0] = x;
+    k[1] = 0x5e55;
+    if ((flowHash(k, 0, KW) & 1023) !== 77) continue;
+    keyWords.set(k, n * KW);
+    load(t, keyWords, n);
+    t.set(n, 0);
+    n++;
+  }
+  while (t.migrate(1 << 20)) { /* the growth's rest */ }
+  assert.is(t.capacity, 1024);
+  const check = (what: string): void => {
+    for (let r = 0; r < n; r++) {
+      load(t, keyWords, r);
+      assert.is(t.get(), r % 3 === 2 ? r : -1, `${what}: row ${r}`);
+    }
+  };
+  for (let r = 0; r < n; r++) { // two of three from the front: every later entry shifts back
+    if (r % 3 === 2) continue;
+    load(t, keyWords, r);
+    assert.is(t.delete(), r);
+  }
+  check('after the deletes');
+  while (t.migrate(1 << 20)) { /* the halving's rest */ }
+  assert.is(t.capacity, 512, 'halved: 133 entries, below 3/16 of 1,024');
+  check('after the halving');
+});
+
+test('a lookup and a delete read only their own key: the entries after it find their homes without their rows', () => {
+  const rnd = prng(5);
+  const rows = 20_000;
+  const { t, keyWords, reads } = table(rows, 32_768);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < KW; i++) keyWords[r * KW + i] = Math.floor(rnd() * 2 ** 32);
+    load(t, keyWords, r);
+    t.set(r, 0);
+  }
+  assert.is(t.capacity, 32_768, 'no resize: 61 % full');
+  // a key not in the table (a new session's first lookup): a slot whose hash bits match but which sits at
+  // another distance from its home than this one from the key's is not the key, and its row is not read
+  reads.n = 0;
+  for (let n = 0; n < 20_000; n++) {
+    for (let i = 0; i < KW; i++) t.key[i] = Math.floor(rnd() * 2 ** 32);
+    assert.is(t.get(), -1);
+  }
+  assert.ok(reads.n / 20_000 < 0.1, `rows read per lookup that misses: ${(reads.n / 20_000).toFixed(3)}`);
+  let deletes = 0;
+  let matches = 0;
+  reads.n = 0;
+  for (let r = 0; r < rows; r += 2) {
+    load(t, keyWords, r);
+    const before = reads.n;
+    assert.is(t.get(), r);
+    matches += reads.n - before; // the lookup's compares: the key itself and the 3-bit tag's false matches
+    assert.is(t.delete(), r);
+    deletes++;
+  }
+  const perDelete = (reads.n - 2 * matches) / deletes;
+  assert.ok(perDelete < 0.05, `rows read per delete beyond its own compares: ${perDelete.toFixed(2)}`);
+});
+
+test.run();
