@@ -1,18 +1,20 @@
 /**
  * What session sync costs per row, in process, over a real UDP sync link on loopback (docs/performance.md
- * "HA"): `node dist/bench/ha-sync.js [rows/s] [seconds]`.
+ * "HA"): `node dist/bench/ha-sync.js [rows/s] [seconds] [lifetime-ms]`.
  * The active's thread creates IPv4 sessions in a session table at a steady rate (batches every 5 ms, as the
- * data path would) and runs a pair node that syncs them (dataplane/session-rows.ts collectChanges,
+ * data path would; each living `lifetime-ms`, default 1,000; the case's sessions outlive its test: a lifetime
+ * longer than the run makes the standby's replica grow as it does there) and runs a pair node that syncs them (dataplane/session-rows.ts collectChanges,
  * node/ha-sessions.ts, ha/pair-node.ts); the standby is a pair node in a worker thread of its own. Each
  * round runs the same creation loop twice, alone (one node) and with the pair; the difference of the main
  * thread's CPU time per row is what the sync costs the active's thread, the worker's is the standby's.
- * Rounds alternate; the smallest of each is printed with the load average. The rows are created straight into
+ * Rounds alternate; the smallest of each is printed with the load average, and the minor page faults of both
+ * threads per session (a page touched first costs 17-18 µs on the benchmark's PVM guest). The rows are created straight into
  * the table (no packets), so the figures are the sync's alone.
  */
 import { Worker } from 'node:worker_threads';
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { threadCpu } from './ha-sync-cpu.js';
+import { threadCpu, threadFaults } from './ha-sync-cpu.js';
 import { createSocket } from 'node:dgram';
 import { SessionTable } from '../src/dataplane/session-table.js';
 import { collectChanges } from '../src/dataplane/session-rows.js';
@@ -23,6 +25,7 @@ import type { Redundancy } from '../src/model/config.js';
 
 const RATE = Number(process.argv[2] ?? 20_000);
 const SECONDS = Number(process.argv[3] ?? 3);
+const LIFETIME_MS = Number(process.argv[4] ?? 1000);
 const ROUNDS = 3;
 const TICK_MS = 5;
 
@@ -33,9 +36,11 @@ const freePort = (address: string): Promise<number> => new Promise((resolve) => 
   s.bind(0, address, () => { const p = s.address().port; s.close(() => resolve(p)); });
 });
 
-/** Creates RATE sessions a second for SECONDS, each living 1 s; returns the main thread's CPU seconds. */
-async function createLoad(t: SessionTable, clock: () => number): Promise<{ cpu: number; rows: number }> {
+/** Creates RATE sessions a second for SECONDS, each living LIFETIME_MS (or until `end`); returns the main thread's
+ *  CPU seconds and minor page faults, the sessions still live and `end`, which removes them. */
+async function createLoad(t: SessionTable, clock: () => number): Promise<{ cpu: number; faults: number; rows: number; live: number; end: () => void }> {
   const cpu0 = threadCpu();
+  const faults0 = threadFaults();
   const start = clock();
   let made = 0;
   const live: number[] = [];
@@ -54,11 +59,14 @@ async function createLoad(t: SessionTable, clock: () => number): Promise<{ cpu: 
       t.insertKey(r, 'in', { family: 4, src: ip, srcOff: 0, dst: ip, dstOff: 1, srcPort: 1024 + (made >>> 16), dstPort: 7, protocol: 17, ifIndex: 0 });
       live.push(r, now);
     }
-    while (live.length > 0 && now - live[1]! > 1000) { t.remove(live[0]!); live.splice(0, 2); }
+    let ended = 0;
+    while (ended < live.length && now - live[ended + 1]! > LIFETIME_MS) t.remove(live[(ended += 2) - 2]!);
+    live.splice(0, ended);
     await sleep(TICK_MS);
   }
-  for (let i = 0; i < live.length; i += 2) t.remove(live[i]!);
-  return { cpu: threadCpu() - cpu0, rows: made };
+  const cpu = threadCpu() - cpu0;
+  const faults = threadFaults() - faults0;
+  return { cpu, faults, rows: made, live: live.length / 2, end: () => { for (let i = 0; i < live.length; i += 2) t.remove(live[i]!); } };
 }
 
 const words = new Uint32Array(4);
@@ -75,7 +83,8 @@ async function main(): Promise<void> {
     preempt: false, heartbeatInterval: 100, heartbeatMisses: 50, syncPort: 0, sharedKey: randomBytes(32).toString('base64'), sharedAddresses: [],
   };
   const clock = (): number => performance.now();
-  const t = new SessionTable(65_536);
+  const capacity = Math.max(65_536, 2 ** Math.ceil(Math.log2(1.5 * RATE * Math.min(SECONDS, LIFETIME_MS / 1000 + 0.5))));
+  const t = new SessionTable(capacity);
   const sessions = new HaSessions({
     collectSessionChanges: async (full, minAgeMs) => collectChanges(t, clock(), full, undefined, 0, minAgeMs),
     importSessions: async () => ({ installed: 0, present: 0, refused: 0 }),
@@ -86,27 +95,39 @@ async function main(): Promise<void> {
   await a.start();
   while (a.role !== 'active') await sleep(10);
   const standby = new Worker(new URL('./ha-sync-standby.js', import.meta.url), { workerData: { redundancy, ports: { local: pb, partner: pa } } });
-  const ask = (m: string): Promise<{ cpu: number; replica: number }> => new Promise((resolve) => { standby.once('message', resolve); standby.postMessage(m); });
+  const ask = (m: string): Promise<{ cpu: number; faults: number; replica: number }> => new Promise((resolve) => { standby.once('message', resolve); standby.postMessage(m); });
   await ask('started');
-  const best = { one: Infinity, pair: Infinity, standby: Infinity };
+  const lone = new SessionTable(capacity); // the same load, not synced
+  const best = { one: Infinity, pair: Infinity, standby: Infinity, faultsOne: Infinity, faultsPair: Infinity, faultsStandby: Infinity };
   let lags: number[] = [];
   let rows = 0;
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const alone = await createLoad(new SessionTable(65_536), clock); // the same load, not synced
+      const alone = await createLoad(lone, clock);
+      alone.end();
+      await ask('clear'); // a fresh replica each round, as a standby that starts with the pair
       const before = await ask('cpu');
       const lag0 = a.status().lag.changeLagMs;
       const paired = await createLoad(t, clock);
       let after = await ask('cpu');
-      for (let i = 0; i < 100 && after.replica > 0; i++) { // the last removals go out with the next collection
+      for (let i = 0; i < 100 && after.replica < paired.live; i++) { // the last rows go out with the next collection
         await sleep(30);
         after = await ask('cpu');
+      }
+      paired.end();
+      for (let i = 0, left = after.replica; i < 100 && left > 0; i++) { // the removals (not counted)
+        await sleep(30);
+        left = (await ask('cpu')).replica;
+        if (left === 0) after.replica = 0;
       }
       lags = a.status().lag.changeLagMs.map((n, i) => n - lag0[i]!);
       rows = paired.rows;
       best.one = Math.min(best.one, (alone.cpu * 1e6) / alone.rows);
       best.pair = Math.min(best.pair, (paired.cpu * 1e6) / paired.rows);
       best.standby = Math.min(best.standby, ((after.cpu - before.cpu) * 1e6) / paired.rows);
+      best.faultsOne = Math.min(best.faultsOne, alone.faults / alone.rows);
+      best.faultsPair = Math.min(best.faultsPair, paired.faults / paired.rows);
+      best.faultsStandby = Math.min(best.faultsStandby, (after.faults - before.faults) / paired.rows);
       if (after.replica > 0) throw new Error(`the standby's replica holds ${after.replica} rows after every session ended`);
     }
   } finally {
@@ -114,9 +135,10 @@ async function main(): Promise<void> {
     await standby.terminate();
   }
   const load = loadavg().map((x) => x.toFixed(1)).join(' ');
-  process.stdout.write(`session sync in process, ${RATE} sessions/s for ${SECONDS} s (${rows} rows), fastest of ${ROUNDS} rounds, load ${load}:\n`);
+  process.stdout.write(`session sync in process, ${RATE} sessions/s for ${SECONDS} s (${rows} rows, each living ${LIFETIME_MS} ms), fastest of ${ROUNDS} rounds, load ${load}:\n`);
   process.stdout.write(`  active's thread per session: one node ${best.one.toFixed(1)} µs, pair ${best.pair.toFixed(1)} µs: the sync ${(best.pair - best.one).toFixed(1)} µs\n`);
-  process.stdout.write(`  standby's thread per session: ${best.standby.toFixed(1)} µs (the row and its removal)\n`);
+  process.stdout.write(`  standby's thread per session: ${best.standby.toFixed(1)} µs (the row, and its removal if it ended)\n`);
+  process.stdout.write(`  minor page faults per 1,000 sessions: active's thread one node ${(best.faultsOne * 1000).toFixed(1)}, pair ${(best.faultsPair * 1000).toFixed(1)}; standby's thread ${(best.faultsStandby * 1000).toFixed(1)}\n`);
   const st = sessions.stats();
   const c = a.status().counters;
   process.stdout.write(`  all rounds: ${st.upserts} rows and ${st.deletes} removals in ${st.collections} collections (the longest wait for one ${st.maxWaitMs.toFixed(0)} ms), ${c.batchesSent} batches, ${c.batchesResent} resent, acknowledged within ${a.status().lag.maxMs.toFixed(0)} ms\n`);

@@ -7,6 +7,9 @@
  * doubling when half full; each position holds its slot and its key's hash, so a probe passes other keys and
  * the index moves without reading their keys: a synced session's upsert and removal each look a key up, and
  * the keys are random, so every read of `keys` is a cache miss). A record with a longer key is refused and counted.
+ * Zero means empty in the slot and index arrays (nothing filled ahead: the kernel gives their pages as rows first
+ * reach them), slots are handed out in order (a freed one first), and a value is copied a word at a time (no object
+ * per record).
  */
 import { OP_DELETE, OP_PURGE, OP_UPSERT, forEachRecord } from './sync-wire.js';
 
@@ -16,35 +19,50 @@ const KEY_WORDS = 5;
 export const VALUE_SLOT = 256;
 /** a value this long or shorter goes into a short cell (an IPv4 session row, 129 bytes, 137 with NAT): the pages
  *  a replica of IPv4 sessions touches are 144 bytes a row, not 256. A standby that fills up with the partner's
- *  new sessions takes a page fault per 4 KB it touches first, 17-18 µs each on the benchmark's PVM guest
- *  (docs/performance.md "HA"): 1.1 µs a row in 256-byte cells, 0.6 in these. */
+ *  new sessions takes a page fault per 4 KB it touches first (1.5 µs each on the benchmark's VM, docs/performance.md
+ *  "HA", ha19; ha17 took them for 17-18 µs). */
 export const SHORT_CELL = 144;
-/** value cells a page holds (576 KB of short ones, 1 MB of long ones): allocSlot's capacity is a multiple of it (1024 doubled) */
+/** value cells a page holds (576 KB of short ones, 1 MB of long ones; slot s is in page s >> PAGE_BITS) */
 const PAGE_BITS = 12;
 const PAGE_SLOTS = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE_SLOTS - 1;
 /** a page not made yet */
-const EMPTY = new Uint8Array(0);
+const EMPTY = new DataView(new ArrayBuffer(0));
+
+/** Copies `len` bytes from `at` of `from` to `o` of `to` a word at a time: a view per record (`subarray`) was the
+ *  standby's one allocation per synced row. */
+function copyBytes(from: DataView, at: number, to: DataView, o: number, len: number): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) to.setUint32(o + k, from.getUint32(at + k));
+  for (; k < len; k++) to.setUint8(o + k, from.getUint8(at + k));
+}
+
+/** slots at first (doubled as the replica fills) */
+const MIN_SLOTS = 1024;
 
 export class SyncReplica {
   size = 0;
   /** records refused: a key longer than 16 bytes */
   refused = 0;
+  /** slots the arrays have room for */
   private capacity = 0;
+  /** slots handed out so far (those from here to `capacity` were never used: their pages untouched) */
+  private top = 0;
   private keys = new Uint32Array(0);
-  /** value length per slot, -1: a free slot */
+  /** value length + 1 per slot, 0: a free slot */
   private lengths = new Int32Array(0);
   /** value cells, PAGE_SLOTS a page, short (SHORT_CELL) and long (VALUE_SLOT) ones: growing adds pages, it never
    *  copies the values (a standby that fills up with the partner's sessions: doubling one array copied every row
    *  again at each step); a page is made when a value is first written into it (a replica of IPv4 sessions has
    *  no long ones) */
-  private shortPages: Uint8Array[] = [];
-  private longPages: Uint8Array[] = [];
+  private shortPages: DataView[] = [];
+  private longPages: DataView[] = [];
   private readonly long = new Map<number, Uint8Array>();
+  /** slots freed, reused first */
   private free = new Int32Array(0);
   private freeTop = 0;
-  /** per index position its slot (-1: empty) and its key's hash (hashOf) */
-  private index = new Int32Array(2 * 64).fill(-1);
+  /** per index position its slot + 1 (0: empty) and its key's hash (hashOf) */
+  private index = new Int32Array(2 * 64);
   /** index positions - 1 */
   private mask = 63;
   /** the probe's hash (find) */
@@ -53,8 +71,13 @@ export class SyncReplica {
   /** records per kind (a kind is one byte) */
   private readonly perKind = new Int32Array(256);
 
+  constructor() {
+    this.grow(MIN_SLOTS);
+  }
+
   /** Applies a state batch's framed records in order: upserts, deletes, purges. */
   apply(body: Uint8Array): void {
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     forEachRecord(body, (kind, op, keyAt, keyLength, valueAt, valueLength) => {
       if (op === OP_PURGE) {
         this.purge(kind, body.subarray(keyAt, keyAt + keyLength));
@@ -64,7 +87,7 @@ export class SyncReplica {
         this.refused++;
         return;
       }
-      if (op === OP_UPSERT) this.upsert(body, valueAt, valueLength);
+      if (op === OP_UPSERT) this.upsert(body, view, valueAt, valueLength);
       else if (op === OP_DELETE) this.remove();
     });
   }
@@ -78,56 +101,57 @@ export class SyncReplica {
   get(kind: number, key: Uint8Array): Uint8Array | undefined {
     if (!this.setProbe(kind, key, 0, key.length)) return undefined;
     const pos = this.find();
-    return pos < 0 ? undefined : this.value(this.index[2 * pos]!).slice();
+    return pos < 0 ? undefined : this.value(this.index[2 * pos]! - 1).slice();
   }
 
   /** Calls `record(key, value)` for every record of `kind` (views: copy what you keep). */
   forEach(kind: number, record: (key: Uint8Array, value: Uint8Array) => void): void {
     const key = new Uint8Array(16);
     const kv = new DataView(key.buffer);
-    for (let s = 0; s < this.capacity; s++) {
-      if (this.lengths[s]! < 0 || (this.keys[s * KEY_WORDS]! & 0xff) !== kind) continue;
+    for (let s = 0; s < this.top; s++) {
+      if (this.lengths[s] === 0 || (this.keys[s * KEY_WORDS]! & 0xff) !== kind) continue;
       for (let w = 0; w < 4; w++) kv.setUint32(w * 4, this.keys[s * KEY_WORDS + 1 + w]!);
       record(key.subarray(0, this.keys[s * KEY_WORDS]! >>> 8), this.value(s));
     }
   }
 
+  /** Empties the replica; its slot arrays stay (the slots used are zeroed, the value pages dropped). */
   clear(): void {
     this.size = 0;
-    this.capacity = 0;
-    this.keys = new Uint32Array(0);
-    this.lengths = new Int32Array(0);
+    this.keys.fill(0, 0, this.top * KEY_WORDS);
+    this.lengths.fill(0, 0, this.top);
+    this.top = 0;
     this.shortPages = [];
     this.longPages = [];
     this.long.clear();
-    this.free = new Int32Array(0);
     this.freeTop = 0;
-    this.index = new Int32Array(2 * 64).fill(-1);
+    this.index = new Int32Array(2 * 64);
     this.mask = 63;
     this.perKind.fill(0);
   }
 
   private value(s: number): Uint8Array {
-    const len = this.lengths[s]!;
+    const len = this.lengths[s]! - 1;
     if (len > VALUE_SLOT) return this.long.get(s)!;
     const cell = len > SHORT_CELL ? VALUE_SLOT : SHORT_CELL;
     const at = (s & PAGE_MASK) * cell;
-    return this.page(s, cell).subarray(at, at + len);
+    const page = this.page(s, cell);
+    return new Uint8Array(page.buffer, at, len);
   }
 
   /** The page of slot s's cells of size `cell` (made when first asked for). */
-  private page(s: number, cell: number): Uint8Array {
+  private page(s: number, cell: number): DataView {
     const pages = cell === SHORT_CELL ? this.shortPages : this.longPages;
     const p = s >>> PAGE_BITS;
     while (pages.length <= p) pages.push(EMPTY);
-    if (pages[p] === EMPTY) pages[p] = new Uint8Array(PAGE_SLOTS * cell);
+    if (pages[p] === EMPTY) pages[p] = new DataView(new ArrayBuffer(PAGE_SLOTS * cell));
     return pages[p]!;
   }
 
   /** Deletes every record of `kind` whose value starts with `prefix` (a scan: rare, e.g. a worker lost). */
   private purge(kind: number, prefix: Uint8Array): void {
-    for (let s = 0; s < this.capacity; s++) {
-      if (this.lengths[s]! < prefix.length || (this.keys[s * KEY_WORDS]! & 0xff) !== kind) continue;
+    for (let s = 0; s < this.top; s++) {
+      if (this.lengths[s]! - 1 < prefix.length || (this.keys[s * KEY_WORDS]! & 0xff) !== kind) continue;
       const v = this.value(s);
       let i = 0;
       while (i < prefix.length && v[i] === prefix[i]) i++;
@@ -175,19 +199,19 @@ export class SyncReplica {
     const x = this.index;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const s = x[2 * i]!;
-      if (s < 0) return -1;
+      if (s === 0) return -1;
       if (x[2 * i + 1] !== h) continue;
-      const o = s * KEY_WORDS;
+      const o = (s - 1) * KEY_WORDS;
       const k = this.keys;
       if (k[o] === p[0] && k[o + 1] === p[1] && k[o + 2] === p[2] && k[o + 3] === p[3] && k[o + 4] === p[4]) return i;
     }
   }
 
-  private upsert(b: Uint8Array, at: number, len: number): void {
+  private upsert(b: Uint8Array, view: DataView, at: number, len: number): void {
     let s: number;
     const pos = this.find();
     if (pos >= 0) {
-      s = this.index[2 * pos]!;
+      s = this.index[2 * pos]! - 1;
       this.long.delete(s);
     } else {
       s = this.allocSlot();
@@ -196,11 +220,11 @@ export class SyncReplica {
       this.size++;
       this.perKind[this.probe[0]! & 0xff]!++;
     }
-    this.lengths[s] = len;
+    this.lengths[s] = len + 1;
     if (len > VALUE_SLOT) this.long.set(s, b.slice(at, at + len));
     else {
       const cell = len > SHORT_CELL ? VALUE_SLOT : SHORT_CELL;
-      this.page(s, cell).set(b.subarray(at, at + len), (s & PAGE_MASK) * cell);
+      copyBytes(view, at, this.page(s, cell), (s & PAGE_MASK) * cell, len);
     }
   }
 
@@ -208,9 +232,9 @@ export class SyncReplica {
     let i = this.find();
     if (i < 0) return;
     const x = this.index;
-    const s = x[2 * i]!;
+    const s = x[2 * i]! - 1;
     // backward-shift deletion: move up every later record of the run that may sit at i
-    for (let j = (i + 1) & this.mask; x[2 * j]! >= 0; j = (j + 1) & this.mask) {
+    for (let j = (i + 1) & this.mask; x[2 * j] !== 0; j = (j + 1) & this.mask) {
       const home = x[2 * j + 1]! & this.mask;
       if (((j - home) & this.mask) >= ((j - i) & this.mask)) {
         x[2 * i] = x[2 * j]!;
@@ -218,8 +242,8 @@ export class SyncReplica {
         i = j;
       }
     }
-    x[2 * i] = -1;
-    this.lengths[s] = -1;
+    x[2 * i] = 0;
+    this.lengths[s] = 0;
     this.long.delete(s);
     this.free[this.freeTop++] = s;
     this.size--;
@@ -229,37 +253,43 @@ export class SyncReplica {
   /** Indexes slot s, its key's hash `h`. */
   private insert(s: number, h: number): void {
     if ((this.size + 1) * 2 > this.mask + 1) this.growIndex();
-    this.place(this.index, s, h);
+    this.place(this.index, s + 1, h);
   }
 
-  private place(x: Int32Array, s: number, h: number): void {
+  /** Puts slot + 1 `s1` with its hash `h` at the first empty position of its run. */
+  private place(x: Int32Array, s1: number, h: number): void {
     let i = h & this.mask;
-    while (x[2 * i]! >= 0) i = (i + 1) & this.mask;
-    x[2 * i] = s;
+    while (x[2 * i] !== 0) i = (i + 1) & this.mask;
+    x[2 * i] = s1;
     x[2 * i + 1] = h;
   }
 
   /** Twice the positions; the slots move by their hashes (their keys are not read). */
   private growIndex(): void {
     const old = this.index;
-    this.index = new Int32Array(old.length * 2).fill(-1);
+    this.index = new Int32Array(old.length * 2);
     this.mask = this.index.length / 2 - 1;
-    for (let i = 0; i < old.length; i += 2) if (old[i]! >= 0) this.place(this.index, old[i]!, old[i + 1]!);
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.place(this.index, old[i]!, old[i + 1]!);
   }
 
+  /** A freed slot, else the next never used; the slot arrays double when all were used. */
   private allocSlot(): number {
-    if (this.freeTop === 0) {
-      const cap = Math.max(1024, this.capacity * 2);
-      const keys = new Uint32Array(cap * KEY_WORDS);
-      keys.set(this.keys);
-      const lengths = new Int32Array(cap).fill(-1);
-      lengths.set(this.lengths);
-      this.free = new Int32Array(cap);
-      for (let s = cap - 1; s >= this.capacity; s--) this.free[this.freeTop++] = s;
-      this.keys = keys;
-      this.lengths = lengths;
-      this.capacity = cap;
-    }
-    return this.free[--this.freeTop]!;
+    if (this.freeTop > 0) return this.free[--this.freeTop]!;
+    if (this.top === this.capacity) this.grow(this.capacity * 2);
+    return this.top++;
+  }
+
+  /** Slot arrays for `cap` slots, the used ones copied (zeroed memory: the kernel's pages until written). */
+  private grow(cap: number): void {
+    const keys = new Uint32Array(cap * KEY_WORDS);
+    keys.set(this.keys.subarray(0, this.top * KEY_WORDS));
+    const lengths = new Int32Array(cap);
+    lengths.set(this.lengths.subarray(0, this.top));
+    const free = new Int32Array(cap);
+    free.set(this.free.subarray(0, this.freeTop));
+    this.keys = keys;
+    this.lengths = lengths;
+    this.free = free;
+    this.capacity = cap;
   }
 }

@@ -2,7 +2,9 @@
  * The standby's replica (ha/replica.ts): records applied from framed state batches, by kind and key, in typed
  * arrays: upserts replace, deletes remove (the index stays right through thousands of random operations
  * against a Map), a purge drops the records of a kind whose value starts with its key, short (IPv4 row) and
- * long (IPv6 row) values in their cells, longer values kept whole, a key over 16 bytes refused and counted.
+ * long (IPv6 row) values in their cells, longer values kept whole, a key over 16 bytes refused and counted; a
+ * replica grows keeping every record, hands freed slots out again, and starts from nothing after `clear`; values
+ * of every length up to a cell's are copied whole.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -76,6 +78,37 @@ test('thousands of random upserts and deletes over 16-byte keys: the replica agr
   let n = 0;
   r.forEach(1, (k, v) => { n++; assert.is(model.get(hex(k)), hex(v)); });
   assert.is(n, model.size);
+});
+
+test('grown, after deletes and after clear: every record kept, freed slots reused, values of every length whole', () => {
+  const r = new SyncReplica(); // 1024 slots at first: 3000 records make it grow twice
+  const key = (id: number): number[] => Array.from({ length: 16 }, (_, b) => (b < 12 ? 0xaa : (id >>> ((15 - b) * 8)) & 0xff));
+  const value = (id: number): number[] => Array.from({ length: 1 + (id % SHORT_CELL) }, (_, i) => (id * 31 + i) & 0xff);
+  const model = new Map<number, number[]>();
+  const put = (ids: number[]): void => {
+    r.apply(frameRecords(ids.map((id) => up(1, key(id), value(id)))));
+    for (const id of ids) model.set(id, value(id));
+  };
+  const check = (what: string): void => {
+    assert.is(r.size, model.size, what);
+    for (const [id, v] of model) assert.equal([...r.get(1, Uint8Array.from(key(id)))!], v, `${what}: record ${id}`);
+    let n = 0;
+    r.forEach(1, (k, v) => { n++; assert.equal([...v], model.get((k[12]! << 24 | k[13]! << 16 | k[14]! << 8 | k[15]!) >>> 0), what); });
+    assert.is(n, model.size, `${what}: forEach visits each record once`);
+  };
+  for (let b = 0; b < 15; b++) put(Array.from({ length: 200 }, (_, i) => b * 200 + i));
+  check('grown twice');
+  const gone = Array.from({ length: 1000 }, (_, i) => i * 3);
+  r.apply(frameRecords(gone.map((id) => del(1, key(id)))));
+  for (const id of gone) model.delete(id);
+  put(Array.from({ length: 1000 }, (_, i) => 10_000 + i)); // into the freed slots
+  check('freed slots used again');
+  r.clear();
+  model.clear();
+  assert.is(r.get(1, Uint8Array.from(key(1))), undefined, 'nothing after clear');
+  put([5, 6, 7]);
+  r.forEach(1, () => {});
+  check('after clear');
 });
 
 test.run();
