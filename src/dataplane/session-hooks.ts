@@ -173,14 +173,7 @@ export class SessionHooks {
   }
 
   runClose(r: number): void {
-    for (const h of this.close) {
-      if (h.disabled) continue;
-      try {
-        h.fn(r);
-      } catch (e) {
-        this.fail(h, 'session-close', e);
-      }
-    }
+    this.runEach(this.close, r, 'session-close');
   }
 
   /** Runs the installed hooks for row r, a row imported from the HA partner (between batches). */
@@ -195,12 +188,17 @@ export class SessionHooks {
     const snat = (t.flags[r]! & SF_SNAT) !== 0;
     if (snat) wordsOut(t.natSrc, r * 4, s.family, s.natSource);
     s.natSourcePort = snat ? t.natSrcPort[r]! : -1;
-    for (const h of this.installed) {
+    this.runEach(this.installed, s, 'session-installed');
+  }
+
+  /** Calls each enabled hook with `a`; one that throws is counted, reported and disabled. */
+  private runEach<A>(hooks: readonly HookEntry<(a: A) => void>[], a: A, which: string): void {
+    for (const h of hooks) {
       if (h.disabled) continue;
       try {
-        h.fn(s);
+        h.fn(a);
       } catch (e) {
-        this.fail(h, 'session-installed', e);
+        this.fail(h, which, e);
       }
     }
   }
