@@ -27,15 +27,19 @@ static const void *call_args(napi_env env, napi_callback_info info, size_t *argc
   return napi_get_cb_info(env, info, argc, argv, NULL, &data) == napi_ok ? data : NULL;
 }
 
-static svr_ft *table_of(napi_env env, size_t argc, napi_value *argv, const svr_ft_kind *kind) {
+svr_ft *svr_ft_of(napi_env env, napi_value v, const svr_ft_kind *kind) {
   void *p = NULL;
   napi_valuetype ty;
-  if (argc < 1 || napi_typeof(env, argv[0], &ty) != napi_ok || ty != napi_external ||
-      napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL || ((svr_ft *)p)->kind != kind) {
-    napi_throw_type_error(env, kind->code, kind->what);
+  if (napi_typeof(env, v, &ty) != napi_ok || ty != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
+      p == NULL || ((svr_ft *)p)->kind != kind)
     return NULL;
-  }
   return p;
+}
+
+static svr_ft *table_of(napi_env env, size_t argc, napi_value *argv, const svr_ft_kind *kind) {
+  svr_ft *t = argc < 1 ? NULL : svr_ft_of(env, argv[0], kind);
+  if (t == NULL) napi_throw_type_error(env, kind->code, kind->what);
+  return t;
 }
 
 svr_ft *svr_ft_arg(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, const svr_ft_kind *kind) {
@@ -199,12 +203,21 @@ svr_ft *svr_ft_batch_args(napi_env env, napi_callback_info info, const svr_ft_ki
   return t;
 }
 
-napi_value svr_ft_done(napi_env env, const svr_ft_batch *b, uint32_t native, uint32_t rest) {
+static napi_value svr_ft_done(napi_env env, const svr_ft_batch *b, uint32_t native, uint32_t rest) {
   napi_value result;
   b->res[0] = native;
   b->res[1] = rest;
   SVR_CHECK(env, napi_create_uint32(env, native, &result));
   return result;
+}
+
+napi_value svr_ft_batch_call(napi_env env, napi_callback_info info, const svr_ft_kind *kind, int room, uint32_t head,
+                             uint32_t (*run)(svr_ft *t, svr_ft_batch *b)) {
+  svr_ft_batch b;
+  svr_ft *t = svr_ft_batch_args(env, info, kind, room, head, &b);
+  if (t == NULL) return NULL;
+  uint32_t nat = run(t, &b);
+  return svr_ft_done(env, &b, nat, b.res[1]);
 }
 
 static napi_status export_named(napi_env env, napi_value exports, const char *prefix, const char *suffix,

@@ -12,7 +12,7 @@
 #include "svr_native.h"
 
 #define SVR_FT_SLOTS 1024
-#define SVR_FT_ARRAYS 16
+#define SVR_FT_ARRAYS 24
 #define SVR_FT_LISTS 5 /* a batch result's lists: natOff, natLen, natIf, restOff, restLen */
 
 /* A flow: its address and port words as the direction reads them, and interface << 8 | protocol. */
@@ -140,6 +140,8 @@ static inline void *svr_ft_find(const svr_ft *t, const svr_ft_flow *f, int inser
   return NULL;
 }
 
+/* The table v holds when it is one of `kind`, else NULL (nothing thrown). */
+svr_ft *svr_ft_of(napi_env env, napi_value v, const svr_ft_kind *kind);
 /* The table a call's first argument holds (fills argc/argv), of `kind`; NULL after throwing. */
 svr_ft *svr_ft_arg(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, const svr_ft_kind *kind);
 /* <prefix>Mark(h, desc, until)'s arguments: the table, desc (at least `words` u32), until; NULL after throwing. */
@@ -153,8 +155,10 @@ svr_ft_key *svr_ft_set_handle(napi_env env, svr_ft *t, napi_value slotv, napi_va
 /* A batch call's arguments (with `room` or not), res of `head` words and SVR_FT_LISTS lists; NULL after throwing. */
 svr_ft *svr_ft_batch_args(napi_env env, napi_callback_info info, const svr_ft_kind *kind, int room, uint32_t head,
                           svr_ft_batch *b);
-/* A batch call's end: res[0] native, res[1] rest; returns native (NULL after throwing). */
-napi_value svr_ft_done(napi_env env, const svr_ft_batch *b, uint32_t native, uint32_t rest);
+/* A direction's batch call (nfForward, niReceive): its arguments (svr_ft_batch_args), `run` on them (which fills res[0]
+ * and res[1]), the native count returned to JS. */
+napi_value svr_ft_batch_call(napi_env env, napi_callback_info info, const svr_ft_kind *kind, int room, uint32_t head,
+                             uint32_t (*run)(svr_ft *t, svr_ft_batch *b));
 /* Registers <prefix>Create, Clear, Cipher and Key (without key words: fwd-in.c), the array setters, `fns` (with data
  * = kind) and <PREFIX>_BATCH. */
 typedef struct {

@@ -26,12 +26,13 @@
  *   niCreate(capacityPow2) -> handle; niClear(h); niMark(h, desc, until); niColumns(h, pktsFwd, bytesFwd, pktsRev,
  *   bytesRev, lastSeen, expires, flags, syncRows, syncDirty, syncTop, pathRx); niWindows(h, bits, topHi, topLo, fresh, marks); niKey(h, slot, hmac);
  *   niCipher(h, slot, cipher); niReceive(h, data, offsets, lengths, count, ifIndex, now, res, slot) -> native count;
- *   res: [native, rest, dropped, natOff x B, natLen x B, natIf x B, restOff x B, restLen x B] (B = NI_BATCH).
+ *   res: [native, rest, dropped, natOff x B, natLen x B, natIf x B, restOff x B, restLen x B] (B = NI_BATCH);
+ *   niWatch(h, seen, w0..w5): the words the marks' validity follows, for native/tun-pass.c (svr_ni_current).
  */
 #include <string.h>
-#include "flow-table.h"
+#include "fwd-pass.h"
 
-#define NI_BATCH 256
+#define NI_BATCH SVR_NI_BATCH
 #define NI_DESC 23
 #define REPLAY 10
 #define COOKIE_LEN 8
@@ -44,10 +45,11 @@
 #define V_REST 0
 #define V_NATIVE 1
 #define V_DROP 2
+#define NI_WATCH 6 /* niWatch's words (native-receive.ts WATCH) */
 
 /* the arrays JS hands over: niColumns' (the session columns and HA sync arrays, flow-table.h, and the paths' rx
- * counts) and niWindows' (the replay pool's) */
-enum { C_PATH_RX = SVR_FT_SHARED, W_BITS, W_TOP_HI, W_TOP_LO, W_FRESH, W_MARKS, W_END };
+ * counts), niWindows' (the replay pool's) and niWatch's (seen, then the NI_WATCH words it was copied from) */
+enum { C_PATH_RX = SVR_FT_SHARED, W_BITS, W_TOP_HI, W_TOP_LO, W_FRESH, W_MARKS, W_SEEN, W_END = W_SEEN + 1 + NI_WATCH };
 _Static_assert(W_END <= SVR_FT_ARRAYS, "fwd-in.c's arrays fit the table's");
 
 static const uint8_t COOKIE[COOKIE_LEN] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf6, 0x67, 0x0c};
@@ -270,10 +272,10 @@ static void finish(uint8_t *d, const ni_pkt *p) {
   svr_steady_ip_length4(d, p->proto, p->at);
 }
 
-static napi_value ni_receive(napi_env env, napi_callback_info info) {
-  svr_ft_batch b;
-  svr_ft *t = svr_ft_batch_args(env, info, &NI, 0, 3, &b);
-  if (t == NULL) return NULL;
+/* One batch (niReceive, or native/tun-pass.c's pass): fills b->res (native, rest, dropped) and its lists; returns the
+ * native count. */
+uint32_t svr_ni_receive_batch(svr_ft *t, svr_ft_batch *bp) {
+  svr_ft_batch b = *bp;
   uint8_t *data = b.data;
   const uint32_t *off = b.off, *lens = b.len;
   uint32_t *nat_off = b.list[0], *nat_len = b.list[1], *nat_if = b.list[2], *rest_off = b.list[3], *rest_len = b.list[4];
@@ -305,8 +307,24 @@ static napi_value ni_receive(napi_env env, napi_callback_info info) {
       rest_len[rest++] = lens[i];
     }
   }
+  b.res[0] = nat;
+  b.res[1] = rest;
   b.res[2] = dropped;
-  return svr_ft_done(env, &b, nat, rest);
+  return nat;
+}
+
+int svr_ni_current(const svr_ft *t) {
+  const uint32_t *seen = t->arr[W_SEEN];
+  if (t->len[W_SEEN] < NI_WATCH) return 0;
+  for (int k = 0; k < NI_WATCH; k++)
+    if (t->len[W_SEEN + 1 + k] == 0 || ((const uint32_t *)t->arr[W_SEEN + 1 + k])[0] != seen[k]) return 0;
+  return 1;
+}
+
+svr_ft *svr_ni_table(napi_env env, napi_value v) { return svr_ft_of(env, v, &NI); }
+
+static napi_value ni_receive(napi_env env, napi_callback_info info) {
+  return svr_ft_batch_call(env, info, &NI, 0, 3, svr_ni_receive_batch);
 }
 
 static const svr_ft_arrays NI_COLUMNS = {&NI, "niColumns", "niColumns(h, " SVR_FT_COLUMN_NAMES ", pathRx)", 0,
@@ -314,9 +332,13 @@ static const svr_ft_arrays NI_COLUMNS = {&NI, "niColumns", "niColumns(h, " SVR_F
 static const svr_ft_arrays NI_WINDOWS = {&NI, "niWindows", "niWindows(h, bits, topHi, topLo, fresh, marks)", W_BITS, 5,
                                          {napi_uint32_array, napi_uint32_array, napi_uint32_array, napi_uint8_array,
                                           napi_uint32_array}};
+static const svr_ft_arrays NI_WATCH_SET = {&NI, "niWatch", "niWatch(h, seen, ...6 words: Uint32Array)", W_SEEN,
+                                           1 + NI_WATCH,
+                                           {napi_uint32_array, napi_uint32_array, napi_uint32_array, napi_uint32_array,
+                                            napi_uint32_array, napi_uint32_array, napi_uint32_array}};
 
 napi_status svr_fwd_in_init(napi_env env, napi_value exports) {
-  static const svr_ft_arrays *const sets[] = {&NI_COLUMNS, &NI_WINDOWS};
+  static const svr_ft_arrays *const sets[] = {&NI_COLUMNS, &NI_WINDOWS, &NI_WATCH_SET};
   static const svr_ft_fn fns[] = {{"niMark", ni_mark}, {"niReceive", ni_receive}};
-  return svr_ft_export(env, exports, &NI, 1, sets, 2, fns, 2);
+  return svr_ft_export(env, exports, &NI, 1, sets, 3, fns, 2);
 }

@@ -257,23 +257,10 @@ uint32_t svr_nf_forward_batch(svr_ft *t, svr_ft_batch *bp) {
   return nat;
 }
 
-svr_ft *svr_nf_table(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype ty;
-  if (napi_typeof(env, v, &ty) != napi_ok || ty != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
-      p == NULL || ((svr_ft *)p)->kind != &NF) {
-    napi_throw_type_error(env, NF.code, NF.what);
-    return NULL;
-  }
-  return p;
-}
+svr_ft *svr_nf_table(napi_env env, napi_value v) { return svr_ft_of(env, v, &NF); }
 
 static napi_value nf_forward(napi_env env, napi_callback_info info) {
-  svr_ft_batch b;
-  svr_ft *t = svr_ft_batch_args(env, info, &NF, 1, 2, &b);
-  if (t == NULL) return NULL;
-  uint32_t nat = svr_nf_forward_batch(t, &b);
-  return svr_ft_done(env, &b, nat, b.res[1]);
+  return svr_ft_batch_call(env, info, &NF, 1, 2, svr_nf_forward_batch);
 }
 
 static const svr_ft_arrays NF_COLUMNS = {&NF, "nfColumns", "nfColumns(h, " SVR_FT_COLUMN_NAMES ")", 0, SVR_FT_SHARED,

@@ -16,5 +16,7 @@ svr_tun_pass *svr_tun_pass_args(napi_env env, napi_value *a, int *off);
 uint32_t svr_tun_pass_run(svr_tun_pass *p, uint8_t *data, uint32_t *lens, uint32_t n, uint32_t batch, uint32_t snap,
                           int *call);
 void svr_tun_pass_free(svr_tun_pass *p);
+/* tunPassProbe (tests only): the pass on a caller's batch, egress copied out (tun-pass.c). */
+napi_value svr_tun_pass_probe(napi_env env, napi_callback_info info);
 
 #endif

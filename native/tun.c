@@ -1157,6 +1157,7 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
       (s = svr_export_fn(env, exports, "tunReaderMode", tun_reader_mode, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderGather", tun_reader_gather, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderPass", tun_reader_pass, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunPassProbe", svr_tun_pass_probe, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunClose", tun_close, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunStrerror", tun_strerror, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunBusyPoll", tun_busy_poll, te)) != napi_ok ||

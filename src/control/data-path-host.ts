@@ -16,6 +16,7 @@ import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js'
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { SvrConfig } from '../model/config.js';
 import type { LearnedRoute } from '../model/rib.js';
+import type { PreparedTables } from '../model/compile.js';
 import type { ForwardingTables } from '../model/tables.js';
 
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
@@ -81,8 +82,11 @@ export interface DataPathHost {
   /** starts taking packets; rejects (SVR_ERR_WORKER_START) when a thread cannot start */
   start(): Promise<void> | void;
   stop(): Promise<void>;
-  /** a new config generation; throws, changing nothing, when it cannot run here (an interface without a port) */
-  setTables(tables: ForwardingTables, config: SvrConfig): void;
+  /**
+   * a new config generation; throws, changing nothing, when it cannot run here (an interface without a port).
+   * `slices`: the config in shared slices when the config thread made them (data-path workers rebuild it from them)
+   */
+  setTables(tables: ForwardingTables, config: SvrConfig, slices?: PreparedTables['config']): void;
   /** the RIB changed, the config did not: `tables` are the running config's around the RIB after this change
    *  (`set`: learned routes new or changed, `removed`: keys (`learnedKey`) withdrawn); a worker applies just the change */
   updateRib(tables: ForwardingTables, set: readonly LearnedRoute[], removed: readonly string[]): void;

@@ -312,7 +312,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       opts.check?.(next);
       const generation = this.generation;
       const rib = this.nextRib(next, true);
-      const compiled = { rib, tables: await compileRouterInTurns(next, this.name, generation + 1, rib, prepared, turn) };
+      const compiled = { rib, tables: await compileRouterInTurns(next, this.name, generation + 1, rib, prepared, turn), slices: prepared?.config };
       await turn();
       // a RIB or config change in between made these tables stale: applyValid compiles again
       this.applyValid(next, path, true, undefined, this.generation === generation ? compiled : undefined);
@@ -353,12 +353,15 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     return configChanged ? new Rib(routerConfig(next, this.name), this.rib.learnedRoutes()) : this.rib;
   }
 
-  /** `ribChange`: only the RIB changed, by these routes (the data path applies just them); `compiled`: this.compile(next) of this generation */
-  private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }, compiled?: { rib: Rib; tables: ForwardingTables }): void {
+  /**
+   * `ribChange`: only the RIB changed, by these routes (the data path applies just them); `compiled`: this.compile(next)
+   * of this generation, with the config thread's slices of `next` (for data-path workers) when it made them
+   */
+  private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }, compiled?: { rib: Rib; tables: ForwardingTables; slices?: PreparedTables['config'] }): void {
     const { rib, tables } = compiled ?? this.compile(next, configChanged);
     this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
     if (ribChange !== undefined) this.host.updateRib(tables, ribChange.set, ribChange.removed);
-    else this.host.setTables(tables, next); // throws before anything changes when the data path cannot take it
+    else this.host.setTables(tables, next, compiled?.slices); // throws before anything changes when the data path cannot take it
     this.published.reset(tables);
     this.generation++;
     this.config = next;

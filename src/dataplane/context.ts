@@ -126,7 +126,7 @@ export class DataplaneContext {
   pathText: { local: string; remote: string }[] = [];
 
   /** pathUp shared with control (SharedArrayBuffer): control publishes liveness, workers read it */
-  private readonly sharedPathUp: Uint8Array | null;
+  private sharedPathUp: Uint8Array | null;
   /** pathRx shared with control (workers) */
   private readonly sharedPathRx: Float64Array | null;
 
@@ -149,6 +149,7 @@ export class DataplaneContext {
     this.fecTx = new FecSender(this);
     this.fecRx = new FecReceiver(this);
     this.nativeForward.follow(this.sessions);
+    this.nativeReceive.follow(this.nativeForward, this.crypto.keys, this.sessions);
     this.setTables(tables);
   }
 
@@ -158,7 +159,9 @@ export class DataplaneContext {
     this.sessions.setLimit(sessionLimit(this.tables.sessionCapacity, n));
   }
 
-  setTables(t: ForwardingTables): void {
+  /** `pathUp`: a new shared board for these tables' path ids (only with a shared one already) */
+  setTables(t: ForwardingTables, pathUp?: SharedArrayBuffer): void {
+    if (pathUp !== undefined && this.sharedPathUp !== null) this.sharedPathUp = new Uint8Array(pathUp);
     const oldUp = this.pathUp;
     this.sessions.setLimit(sessionLimit(t.sessionCapacity, this.workers));
     if (t.reassemblyMemory !== this.reassembly.poolBytes) this.reassembly.configure(t.reassemblyMemory);

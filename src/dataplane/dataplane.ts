@@ -227,13 +227,16 @@ export class Dataplane {
     for (let x = 0; x < this.ports.length; x++) if (this.pass.taking(x)) this.armPass(x);
   }
 
-  /** The steady pass of the port of `ifIndex`: svr-out's marks (not on a WAN interface svr-in's native path takes). */
+  /** The steady pass of the port of `ifIndex`: svr-out's marks, or svr-in's on a WAN interface svr-in's native path
+   *  takes (receiveIn; SVR_TUN_PASS_IN=0: none there). */
   private armPass(ifIndex: number): void {
     const ctx = this.ctx;
     const nf = ctx.nativeForward;
     const wan = ctx.nativeReceive.on && ctx.tables.interfaces[ifIndex]?.kind === 'wan';
-    this.pass.arm(ifIndex, this.ports, nf.on && !wan ? nf.handle : null, ctx.counters.values, {
-      rxBatches: this.cRxBatches, rx: this.cRx, native: this.cNative, tx: this.cTx, noPort: this.cNoPort, ifIds: this.ifCounters, stride: IF_COUNTERS,
+    const table = wan ? (this.pass.onIn ? ctx.nativeReceive.handle : null) : nf.on ? nf.handle : null;
+    this.pass.arm(ifIndex, this.ports, table, ctx.counters.values, {
+      rxBatches: this.cRxBatches, rx: this.cRx, native: wan ? this.cNativeIn : this.cNative, tx: this.cTx, noPort: this.cNoPort,
+      badPayload: this.cBadPayload, ifIds: this.ifCounters, stride: IF_COUNTERS,
     });
   }
 
@@ -263,8 +266,10 @@ export class Dataplane {
    * over the table here: one more to remove when some name is gone or an interface moved, one more to
    * renumber when some id changed (a config that only changes services' addresses or rules needs neither).
    * The per-service arrays come built with the tables (model/service-arrays.ts): this swap only assigns them.
+   * `pathUp`: control's board of path verdicts in the new tables' numbering (a worker's reload that renumbers
+   * paths: workers/path-up-boards.ts).
    */
-  setTables(t: ForwardingTables): void {
+  setTables(t: ForwardingTables, pathUp?: SharedArrayBuffer): void {
     this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const old = this.ctx.tables;
     const s = this.ctx.sessions;
@@ -282,7 +287,7 @@ export class Dataplane {
         if (to(serviceMap, s.service[r]!) < 0 || to(ifMap, s.inIf[r]!) !== s.inIf[r] || to(ifMap, s.outIf[r]!) !== s.outIf[r] || (path >= 0 && to(pathMap, path) < 0)) removeSession(this.ctx, r, 'config', now);
       }
     }
-    this.ctx.setTables(t);
+    this.ctx.setTables(t, pathUp);
     this.resolveInterfaceCounters(t);
     if (serviceMap !== null || tenantMap !== null || pathMap !== null) {
       for (let r = 0; r < s.capacity; r++) {
@@ -397,7 +402,7 @@ export class Dataplane {
       const n = Math.min(ni.batch, count - i);
       const o = i === 0 ? offsets : offsets.subarray(i), l = i === 0 ? lengths : lengths.subarray(i);
       // per chunk: the stages may have cleared marks or replaced the columns since the last one
-      const ran = ni.prepare(ctx.nativeForward.generation, ctx.crypto.keys.changes, ctx.sessions, ctx.pathRx, ctx.crypto.keys.windows);
+      const ran = ni.prepare(ctx.sessions, ctx.pathRx, ctx.crypto.keys.windows);
       const done = ran ? ni.receive(data, o, l, n, ifIndex, this.clock(), timeSlot(true, this.wallClock())) : 0;
       const dropped = ran ? ni.dropped : 0;
       if (done === 0 && dropped === 0) {

@@ -54,8 +54,12 @@ export class FlowTable {
   private moved = 0;
   private readonly minCapacity: number;
   size = 0;
-  /** sets and deletes so far: a lookup remembered at one count still holds while it has not moved */
-  changes = 0;
+  /** [0]: sets and deletes so far: a lookup remembered at one count still holds while it has not moved (a word
+   *  native/tun-pass.c reads: native-receive.ts) */
+  readonly changeWord = new Uint32Array(1);
+  get changes(): number {
+    return this.changeWord[0]!;
+  }
 
   constructor(readonly kw: number, private readonly keys: FlowKeys, initialCapacity = 1024) {
     let cap = 16;
@@ -128,7 +132,7 @@ export class FlowTable {
   /** Stores `value` (0 <= value < 2^26) for `key` (key `which` of the value's row in FlowKeys), replacing
    *  an existing value. */
   set(value: number, which: number): void {
-    this.changes++;
+    this.changeWord[0]++;
     if (this.old.length > 0) this.migrate(MOVE_PER_WRITE);
     if ((this.size + 1) * 4 > this.capacity * 3) { // (while halving only after many inserts: the rest moves first)
       if (this.old.length > 0) this.migrate(this.old.length);
@@ -166,7 +170,7 @@ export class FlowTable {
   /** Removes `key` when its value v has (v & mask) === value, in one probe (a get then a delete took two):
    *  returns v, or -1 when the key is absent or its value does not match (then kept). */
   deleteIf(value: number, mask: number): number {
-    this.changes++;
+    this.changeWord[0]++;
     const h = this.hash(this.key, 0);
     const s = this.find(this.slots, this.mask, h);
     let removed = -1;

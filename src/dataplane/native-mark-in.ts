@@ -80,7 +80,7 @@ export class NativeMarksIn {
       cipher = ctx.crypto.receiveKey(svc, this.payloadKeyId) ?? null;
       if (cipher === null || cipher.kind === 'aes-256-gcm') return; // GCM: a later slice
     }
-    nr.prepare(ctx.nativeForward.generation, ctx.crypto.keys.changes, t, ctx.pathRx, ctx.crypto.keys.windows);
+    nr.prepare(t, ctx.pathRx, ctx.crypto.keys.windows);
     const forward = (b.flags[s]! & PF_REVERSE) === 0;
     const v = serverSideView(t, r, forward, this.side);
     const m = this.m;

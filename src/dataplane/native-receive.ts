@@ -10,7 +10,10 @@
  *    stages unchanged, in their order. native/fwd-in.c moves the replay windows in the pool's own arrays (and its
  *    worker marks) and accounts the session's columns itself: one thread, so a change in JS lands between batches.
  * 3. Marks follow control: prepare() drops them all when svr-out's marks were cleared since (NativeForward's
- *    generation: the dataplane's clearing hooks), or when the path keys changed (installed, retired, a newer key used).
+ *    generation: the dataplane's clearing hooks), or when the path keys changed (installed, retired, a newer key used),
+ *    or a flow key was set or deleted. What it compares are words (WATCH) it copies into `seen` (niWatch), so a
+ *    poll-mode WAN queue's steady pass (native/tun-pass.c, steady-pass.ts) can tell by itself whether the marks still
+ *    hold: when one word moved, or the columns or windows were replaced, the whole batch goes to JS, which prepares.
  *    A router pair's active node marks rows for HA sync per packet: native/fwd-in.c does it in the table's sync arrays
  *    (SVR_NATIVE_SYNC=0, A/B: no marks while the table syncs).
  */
@@ -28,6 +31,7 @@ interface Addon {
   niColumns(h: Handle, pktsFwd: Uint32Array, bytesFwd: Float64Array, pktsRev: Uint32Array, bytesRev: Float64Array, lastSeen: Uint32Array,
     expires: Uint32Array, flags: Uint16Array, syncRows: Float64Array, syncDirty: Int32Array, syncTop: Int32Array, pathRx: Float64Array): void;
   niWindows(h: Handle, bits: Uint32Array, topHi: Uint32Array, topLo: Uint32Array, fresh: Uint8Array, marks: Uint32Array): void;
+  niWatch(h: Handle, seen: Uint32Array, ...words: Uint32Array[]): void;
   niKey(h: Handle, slot: number, hmac: unknown): void;
   niCipher(h: Handle, slot: number, cipher: unknown): void;
   niReceive(h: Handle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, ifIndex: number, now: number, res: Uint32Array, slot: number): number;
@@ -48,22 +52,30 @@ export interface ReceiveMark extends FlowKey {
 }
 
 /** What prepare() reads of the session table: the columns and HA sync arrays native/fwd-in.c accounts and marks in,
- *  and how many flow keys were set or deleted. */
+ *  and (follow) the words counting the flow keys set or deleted, and its hook for when it replaces the columns. */
 export interface ReceiveTable {
   pktsFwd: Uint32Array; bytesFwd: Float64Array; pktsRev: Uint32Array; bytesRev: Float64Array; lastSeen: Uint32Array; expires: Uint32Array; flags: Uint16Array;
   syncRows: Float64Array; syncDirty: Int32Array; readonly syncTop: Int32Array;
   readonly syncing: boolean;
-  readonly keyChanges: number;
+  readonly v4: { readonly changeWord: Uint32Array };
+  readonly v6: { readonly changeWord: Uint32Array };
+  onColumns: (() => void) | null;
 }
 
+/** The words the marks follow (each [0]): svr-out's clearing generation, the path keys' changes, the flow keys' changes
+ *  (v4, v6): a move drops every mark; the replay pool's and the session columns' replacements: handed over again. */
+const WATCH = 6;
+const CLEARING = 4;
 const NO_MARKS = new Uint32Array(0);
 
 export class NativeReceive extends NativeTable {
   private readonly desc = new Uint32Array(DESC);
-  /** the state the marks were made under: svr-out's clearing generation, the path keys' and the flow keys' changes */
-  private fwdGen = -1;
-  private keyChanges = -1;
-  private flowChanges = -1;
+  /** the words the marks follow (WATCH; follow()), and their values when prepare() last ran (native/tun-pass.c
+   *  compares them before a WAN batch: svr_ni_current) */
+  private watched: Uint32Array[] = [];
+  private readonly seen = new Uint32Array(WATCH);
+  /** [0]: bumped when the session table replaced its columns or HA sync arrays */
+  private readonly columnsReplaced = new Uint32Array(1);
   /** handle slots: which HMAC / cipher each holds (reset by clear) */
   private readonly hmacs = new Map<BatchHmac, number>();
   private readonly ciphers = new Map<BatchCipher, number>();
@@ -80,19 +92,31 @@ export class NativeReceive extends NativeTable {
     this.ciphers.clear();
   }
 
+  /** Once, before the first prepare(): the words the marks follow (WATCH), handed to native/fwd-in.c with `seen`. */
+  follow(fwd: NativeTable, keys: { readonly changeWord: Uint32Array; readonly windows: ReplayWindows }, t: ReceiveTable): void {
+    if (!this.on) return;
+    this.watched = [fwd.generationWord, keys.changeWord, t.v4.changeWord, t.v6.changeWord, keys.windows.replaced, this.columnsReplaced];
+    this.seen.fill(0xffffffff); // nothing prepared yet
+    const before = t.onColumns;
+    t.onColumns = () => {
+      before?.();
+      this.columnsReplaced[0]++;
+    };
+    native!.niWatch(this.h!, this.seen, ...this.watched);
+  }
+
   /**
    * Before each native call and each mark: drops the marks made under another state (svr-out's marks cleared, path
    * keys changed, a flow key set or deleted: a session came, went or moved), hands native/fwd-in.c the session columns,
    * HA sync arrays and replay window arrays when they were replaced. True when some flow may be marked.
    */
-  prepare(fwdGeneration: number, keyChanges: number, t: ReceiveTable, pathRx: Float64Array, w: ReplayWindows): boolean {
+  prepare(t: ReceiveTable, pathRx: Float64Array, w: ReplayWindows): boolean {
     const off = t.syncing && !this.syncAware; // SVR_NATIVE_SYNC=0
-    if (fwdGeneration !== this.fwdGen || keyChanges !== this.keyChanges || t.keyChanges !== this.flowChanges || off) {
-      this.clear();
-      this.fwdGen = fwdGeneration;
-      this.keyChanges = keyChanges;
-      this.flowChanges = t.keyChanges;
-    }
+    const x = this.watched, s = this.seen;
+    let moved = off;
+    for (let k = 0; k < CLEARING; k++) moved ||= x[k]![0] !== s[k];
+    if (moved) this.clear();
+    for (let k = 0; k < WATCH; k++) s[k] = x[k]![0]!;
     if (off) return false;
     const p = this.passed;
     if (p[0] !== t.pktsFwd || p[1] !== t.bytesFwd || p[2] !== t.pktsRev || p[3] !== t.bytesRev || p[4] !== t.lastSeen || p[5] !== t.expires || p[6] !== t.flags ||

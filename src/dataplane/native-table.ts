@@ -71,8 +71,12 @@ export class NativeTable {
   readonly restOff: Uint32Array;
   readonly restLen: Uint32Array;
   protected marks = 0;
-  /** bumped by every clear (the marking side forgets when it marked rows) */
-  generation = 1;
+  /** [0]: bumped by every clear (the marking side forgets when it marked rows); a word native/tun-pass.c reads
+   *  (svr-in's marks follow svr-out's: native-receive.ts) */
+  readonly generationWord = Uint32Array.of(1);
+  get generation(): number {
+    return this.generationWord[0]!;
+  }
   /** the native pass marks rows for HA sync itself (native/flow-table.h); SVR_NATIVE_SYNC=0 (A/B, read per data path):
    *  no flow is marked while the session table syncs, as before wave 14 (the pair's active node runs both directions in JS) */
   readonly syncAware = process.env['SVR_NATIVE_SYNC'] !== '0';
@@ -90,7 +94,7 @@ export class NativeTable {
 
   /** Drops every mark (a control change). */
   clear(): void {
-    this.generation = (this.generation + 1) >>> 0;
+    this.generationWord[0]++;
     if (this.marks === 0) return;
     this.calls!.clear(this.h!);
     this.marks = 0;

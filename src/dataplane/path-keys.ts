@@ -181,9 +181,12 @@ export class PathKeys {
   /** marks of the windows' tops for the worker host, and the floors a dead predecessor left (replay-marks.ts) */
   private marks: ReplayMarks | null = null;
   private floors: ReplayFloor[] = [];
-  /** bumped when the accepted keys change (installed, retired, a retirement brought forward): svr-in's native
-   *  marks name an rx key and its window (native-receive.ts) */
-  changes = 0;
+  /** [0]: bumped when the accepted keys change (installed, retired, a retirement brought forward): svr-in's native
+   *  marks name an rx key and its window (native-receive.ts; native/tun-pass.c reads the word) */
+  readonly changeWord = new Uint32Array(1);
+  get changes(): number {
+    return this.changeWord[0]!;
+  }
 
   /**
    * A worker thread: every window's top is marked in `marks`; a key installed with a window in `floors`
@@ -255,7 +258,7 @@ export class PathKeys {
         const k = new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp, now, s.name);
         this.startFromFloors(k);
         s.rx.push(k);
-        this.changes++;
+        this.changeWord[0]++;
         while (s.rx.length > RX_SLOTS) this.retire(s, s.rx[0]!);
       }
     }
@@ -274,7 +277,7 @@ export class PathKeys {
   }
 
   private retire(s: PathSlots, k: RxKey): void {
-    this.changes++;
+    this.changeWord[0]++;
     for (const w of k.windows) if (w >= 0) this.windows.release(w);
     k.hmac.destroy();
     k.meta?.destroy();
@@ -329,7 +332,7 @@ export class PathKeys {
   used(p: number, k: RxKey, now: number): void {
     if (k.used) return;
     k.used = true;
-    this.changes++;
+    this.changeWord[0]++;
     const s = this.paths[p]!;
     for (const old of s.rx) {
       if (old === k) break;

@@ -30,8 +30,19 @@ export class ReplayWindows {
   fresh = new Uint8Array(16);
   private used = 0;
   private readonly free: number[] = [];
+  #marks: ReplayMarks | null = null;
+  /** [0]: bumped when the pool's arrays or marks are replaced (native/tun-pass.c reads it: native-receive.ts) */
+  readonly replaced = new Uint32Array(1);
+
   /** where each window's top is also written (a worker's windows; null in one thread) */
-  marks: ReplayMarks | null = null;
+  get marks(): ReplayMarks | null {
+    return this.#marks;
+  }
+
+  set marks(m: ReplayMarks | null) {
+    this.#marks = m;
+    this.replaced[0]++;
+  }
 
   /** A new, empty window. */
   alloc(): number {
@@ -84,6 +95,7 @@ export class ReplayWindows {
     const f = new Uint8Array(n);
     f.set(this.fresh);
     this.fresh = f;
+    this.replaced[0]++;
   }
 
   /** Checks counter (hi, lo) against window w and records it when new: REPLAY_OK, _SEEN or _TOO_OLD. */

@@ -1,8 +1,9 @@
 /**
  * Arms the ports' steady pass (PacketPort.steadyPass; a TUN port runs it in native/tun-pass.c: docs/tun-io.md "A
- * steady pass without JS"): what Dataplane.receive does for a batch's marked steady flows (nfForward, the egress
- * writes, the counters), run by the port itself on the batches it reads in poll mode, so that JS sees only the rest
- * and is not called when nothing is left. SVR_TUN_PASS=0 turns it off (read per data path).
+ * steady pass without JS"): what Dataplane.receive does for a batch's marked steady flows (nfForward on a LAN queue,
+ * niReceive on a WAN queue, the egress writes, the counters), run by the port itself on the batches it reads in poll
+ * mode, so that JS sees only the rest and is not called when nothing is left. SVR_TUN_PASS=0 turns it off,
+ * SVR_TUN_PASS_IN=0 only on the WAN queues (svr-in; both read per data path).
  * A receiving interface is armed at its first JS batch, and again after anything the pass holds changed (the ports,
  * the tables' interface counters, the counters' array when it grew): the epoch moves and the next batch arms again.
  * Only with the data path's own clocks (monotonicMs, Date.now: the pass reads the same ones natively).
@@ -12,17 +13,18 @@ import { monotonicMs } from './clock.js';
 import type { PacketPort } from './port.js';
 
 /** idx words before each interface's tx packets / bytes (native/tun-pass.c P_IDX) */
-const HEAD = 7;
+const HEAD = 8;
 
 /** What Dataplane.receive does with a batch's marked steady flows (native-forward.ts), for a port to run natively. */
 export interface SteadyPass {
-  /** native/fwd.c's table (NativeForward.handle) */
+  /** native/fwd.c's table (NativeForward.handle) or native/fwd-in.c's (NativeReceive.handle) */
   readonly table: unknown;
   readonly ifIndex: number;
   /** the egress ports by interface index */
   readonly ports: readonly (PacketPort | null)[];
-  /** Counters.values, and the indices the pass adds to: rx-batches, rx-packets, native-forwarded, tx-packets,
-   *  drop-no-port, this interface's rx packets / bytes, then each interface's tx packets / bytes */
+  /** Counters.values, and the indices the pass adds to: rx-batches, rx-packets, native-forwarded (native-received),
+   *  tx-packets, drop-no-port, this interface's rx packets / bytes, drop-bad-payload, then each interface's tx packets /
+   *  bytes */
   readonly counters: Float64Array;
   readonly idx: Uint32Array;
   /** monotonicMs() - process.hrtime in ms (the data path's clock, dataplane/clock.ts); the time slot width of
@@ -42,13 +44,30 @@ const canPass = (port: PacketPort | null | undefined): port is SteadyPassPort =>
 
 /** The counter ids the pass adds to (Dataplane's). */
 export interface PassCounters {
-  rxBatches: number; rx: number; native: number; tx: number; noPort: number;
+  rxBatches: number; rx: number; native: number; tx: number; noPort: number; badPayload: number;
   /** per interface index: rx-packets, rx-bytes, tx-packets, tx-bytes ids, `stride` apart */
   ifIds: Int32Array; stride: number;
 }
 
+/** The idx words of a pass on interface `ifIndex` (native/tun-pass.c P_*), `interfaces` egress interfaces. */
+export function passIndices(ifIndex: number, interfaces: number, c: PassCounters): Uint32Array {
+  const idx = new Uint32Array(HEAD + 2 * interfaces).fill(0xffffffff); // beyond the counters: not counted
+  idx.set([c.rxBatches, c.rx, c.native, c.tx, c.noPort]);
+  const at = (x: number, k: number): number => c.ifIds[x * c.stride + k] ?? 0xffffffff;
+  idx[5] = at(ifIndex, 0);
+  idx[6] = at(ifIndex, 1);
+  idx[7] = c.badPayload;
+  for (let x = 0; x < interfaces; x++) {
+    idx[HEAD + 2 * x] = at(x, 2);
+    idx[HEAD + 2 * x + 1] = at(x, 3);
+  }
+  return idx;
+}
+
 export class SteadyPassArming {
   readonly on: boolean;
+  /** the WAN queues too (svr-in) */
+  readonly onIn: boolean;
   private epoch = 1;
   private armed = new Int32Array(0);
   /** interfaces whose port took a pass at their last arming (armed again at once by Dataplane.rearmPasses) */
@@ -56,6 +75,7 @@ export class SteadyPassArming {
 
   constructor(on: boolean) {
     this.on = on && process.env['SVR_TUN_PASS'] !== '0';
+    this.onIn = this.on && process.env['SVR_TUN_PASS_IN'] !== '0';
   }
 
   /** Something the armed passes hold changed: each interface arms again at its next JS batch. */
@@ -92,15 +112,7 @@ export class SteadyPassArming {
       port.steadyPass(null);
       return;
     }
-    const idx = new Uint32Array(HEAD + 2 * ports.length).fill(0xffffffff); // beyond the counters: not counted
-    idx.set([c.rxBatches, c.rx, c.native, c.tx, c.noPort]);
-    const at = (x: number, k: number): number => c.ifIds[x * c.stride + k] ?? 0xffffffff;
-    idx[5] = at(ifIndex, 0);
-    idx[6] = at(ifIndex, 1);
-    for (let x = 0; x < ports.length; x++) {
-      idx[HEAD + 2 * x] = at(x, 2);
-      idx[HEAD + 2 * x + 1] = at(x, 3);
-    }
+    const idx = passIndices(ifIndex, ports.length, c);
     const clockOffsetMs = monotonicMs() - Number(process.hrtime.bigint()) / 1e6; // both read uv_hrtime: a constant
     const p: SteadyPass = { table, ifIndex, ports, counters: values, idx, clockOffsetMs, slotMs: TIME_SLOT_MS };
     if (port.steadyPass(p)) this.taken[ifIndex] = 1;

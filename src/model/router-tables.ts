@@ -13,7 +13,6 @@ import type { FibEntry, ServiceFib } from './service-fib.js';
 import type { LearnedRoute, Rib, RibEntry } from './rib.js';
 import type { PreparedTables } from './compile.js';
 import type { ServiceArrays } from './service-arrays.js';
-import type { SlicedValue } from '../util/sliced-clone.js';
 
 export interface RouterTablesParts {
   readonly generation: number;
@@ -43,8 +42,6 @@ export interface RouterTablesParts {
   readonly access: AccessTable;
   /** the RIB (shared with the tables compiled after it until the config changes) */
   readonly rib: Rib;
-  /** the config compiled, in shared slices (PreparedTables.config), passed on to data-path workers */
-  readonly configSlices?: SlicedValue;
 }
 
 export class RouterTables implements ForwardingTables {
@@ -75,7 +72,6 @@ export class RouterTables implements ForwardingTables {
   readonly #fib: ServiceFib;
   readonly #access: AccessTable;
   readonly #rib: Rib;
-  readonly #configSlices: SlicedValue | undefined;
 
   constructor(parts: RouterTablesParts) {
     this.generation = parts.generation;
@@ -104,7 +100,6 @@ export class RouterTables implements ForwardingTables {
     this.#pathsByRemote = parts.pathsByRemote;
     this.#fib = parts.fib;
     this.#access = parts.access;
-    this.#configSlices = parts.configSlices;
   }
 
   interfaceIndex(name: string): number {
@@ -148,8 +143,7 @@ export class RouterTables implements ForwardingTables {
   }
 
   get prepared(): PreparedTables {
-    const prepared = { router: this.routerName, access: this.#access.parts, fib: this.#fib.parts };
-    return this.#configSlices === undefined ? prepared : { ...prepared, config: this.#configSlices };
+    return { router: this.routerName, access: this.#access.parts, fib: this.#fib.parts };
   }
 
   lookupService(tenant: number, buf: Uint8Array, srcOff: number, dstOff: number, family: Family, protocol: number, port: number): number {

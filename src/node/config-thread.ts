@@ -1,8 +1,8 @@
 /**
  * Reads and validates a config file in a short-lived worker thread, so that a reload does not stop the node's
  * main thread (which runs the data path with `--workers 1`): YAML parsing and validation of a big authority take
- * seconds (10,000 services × 100 tenants: ~3 s on this project's machine, docs/performance.md "Config at
- * scale"). Given a router name, the thread also builds that router's biggest lookup tables (access table and
+ * most of a second when valid, seconds with problems (10,000 services × 100 tenants: ~0.6-0.9 s of CPU, ~6 s
+ * with the positional parse; docs/performance.md "Config at scale"). Given a router name, the thread also builds that router's biggest lookup tables (access table and
  * service FIB: prepareTables), which come back as typed arrays over SharedArrayBuffers for compileRouter (and
  * the data-path workers: shared, not copied). The validated
  * config comes back in slices over SharedArrayBuffers (util/sliced-clone.ts) that this thread rebuilds one per

@@ -64,6 +64,12 @@ export interface WorkerPluginSpec {
   failOpen?: boolean;
 }
 
+/** A board of path verdicts for tables that number paths otherwise than the last (path-up-boards.ts). */
+export interface PathUpBoard {
+  buffer: SharedArrayBuffer;
+  epoch: number;
+}
+
 export type ToWorker =
   | { t: 'peers'; ports: { index: number; port: MessagePort }[] }
   | { t: 'channels'; ports: { interface: string; port: MessagePort }[] }
@@ -77,7 +83,7 @@ export type ToWorker =
   | { t: 'pathKeys'; path: number; keys: { tx?: PathKeyMaterial; rx?: PathKeyMaterial }; activeAt: number; overlapMs: number }
   | { t: 'dropPathKeys'; path: number }
   /** a new config, in shared slices the worker rebuilds in turns (util/sliced-clone.ts), then compiles in turns */
-  | { t: 'config'; config: SlicedValue; prepared: PreparedTables; generation: number; learned: LearnedRoute[] }
+  | { t: 'config'; config: SlicedValue; prepared: PreparedTables; generation: number; learned: LearnedRoute[]; pathUp?: PathUpBoard }
   /** the RIB changed (the config did not): the learned routes new or changed, the prefixes withdrawn */
   | { t: 'rib'; generation: number; set: LearnedRoute[]; removed: string[] }
   | { t: 'pathPeer'; path: number; address: Uint8Array | null; controlPort: number }
@@ -111,4 +117,6 @@ export type FromWorker =
   | { t: 'sessionChanges'; id: number; index: number; changes: SessionChanges }
   | { t: 'importSessions'; id: number; index: number; result: ImportResult }
   | { t: 'stopped'; id: number; index: number }
+  /** the worker swapped to tables that read path verdicts from board `epoch` (path-up-boards.ts) */
+  | { t: 'pathUpTaken'; index: number; epoch: number }
   | { t: 'error'; index: number; message: string };

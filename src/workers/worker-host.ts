@@ -34,13 +34,14 @@ import { sessionLimit } from '../dataplane/session-table.js';
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
-import { sliceValue } from '../util/sliced-clone.js';
+import { sliceValue, type SlicedValue } from '../util/sliced-clone.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
 import type { LearnedRoute } from '../model/rib.js';
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 import type { ChannelBatch } from './channel-port.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerIo } from './protocol.js';
+import { PathUpBoards } from './path-up-boards.js';
 import { WorkerRequests } from './requests.js';
 import { EventUnpacker } from './event-wire.js';
 
@@ -110,8 +111,7 @@ export class WorkerHost implements DataPathHost {
   private readonly testHooks: boolean;
   private readonly threads: WorkerState[] = [];
   private readonly requests = new WorkerRequests();
-  private pathUp = new SharedArrayBuffer(MAX_PATHS);
-  private pathUpView: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  private readonly pathUps = new PathUpBoards(MAX_PATHS);
   private steering: SteeringShared | null = null;
   private tables: ForwardingTables | null = null;
   private routerName = '';
@@ -159,8 +159,7 @@ export class WorkerHost implements DataPathHost {
     this.onEvents = init.onEvents;
     this.log = init.log;
     this.alarm = init.alarm;
-    this.pathUpView = new Uint8Array(this.pathUp);
-    this.pathUpView.fill(init.pathsUp ? 1 : 0);
+    this.pathUps.open(init.tables, init.pathsUp);
     // room for two keys per session a worker holds (both LAN sides of a session recorded: ownership.ts)
     this.steering = createSteering(this.workers, 2 * sessionLimit(init.tables.sessionCapacity, this.workers));
     this.config = init.config;
@@ -201,9 +200,10 @@ export class WorkerHost implements DataPathHost {
     const replayMarks = createReplayMarks(Math.max(MIN_REPLAY_MARKS, 2 * this.tables!.paths.length * RX_SLOTS * this.workers));
     const data: WorkerInit = {
       index, count: this.workers, routerName: this.routerName, config: this.config!, prepared: this.tables!.prepared, generation: this.tables!.generation, learned: this.tables!.learnedRoutes(), steering: this.steering!,
-      pathUp: this.pathUp, pathRx, counters, facts: this.factRings[index]!, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, replaySenderBase: this.replaySenderBase, restarts, testHooks: this.testHooks,
+      pathUp: this.pathUps.newest.buffer, pathRx, counters, facts: this.factRings[index]!, replayMarks, replayFloors, io: this.io, sessionCountersMs: this.sessionCountersMs, replaySenderBase: this.replaySenderBase, restarts, testHooks: this.testHooks,
     };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
+    this.pathUps.taken(index, this.pathUps.newest.epoch);
     const w: WorkerState = {
       index, worker, restarts, state: 'starting', names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
       replayMarks: new ReplayMarks(replayMarks), replayFloors,
@@ -265,6 +265,7 @@ export class WorkerHost implements DataPathHost {
       case 'stopped': this.requests.answer(m.id, m.index, m); break;
       case 'ready': this.requests.answer(m.id, m.index, m); break;
       case 'error': this.log('worker.error', { worker: m.index, error: m.message }); break;
+      case 'pathUpTaken': this.pathUps.taken(m.index, m.epoch); break;
     }
   }
 
@@ -273,6 +274,7 @@ export class WorkerHost implements DataPathHost {
     if (this.threads[w.index] !== w || w.state === 'ended') return;
     w.state = 'ended';
     this.requests.lose(w.index);
+    this.pathUps.ended(w.index);
     w.names.forEach((n, i) => { this.retired[n] = (this.retired[n] ?? 0) + w.counters[i]!; });
     for (let p = 0; p < (this.tables?.paths.length ?? 0); p++) this.retiredRx[p]! += w.pathRx[p]!;
     if (this.stopping || !this.started) return;
@@ -371,13 +373,14 @@ export class WorkerHost implements DataPathHost {
     }
   }
 
-  setTables(tables: ForwardingTables, config: SvrConfig): void {
+  setTables(tables: ForwardingTables, config: SvrConfig, slices?: SlicedValue): void {
     this.tables = tables;
     this.config = config;
     const prepared = tables.prepared;
     // the config thread's slices (a reload of a file) are shared as they are; a config from elsewhere is sliced here
-    const sliced = prepared.config ?? sliceValue(config, 100, true).sliced;
-    this.broadcast({ t: 'config', config: sliced, prepared, generation: tables.generation, learned: tables.learnedRoutes() });
+    const sliced = slices ?? sliceValue(config, 100, true).sliced;
+    const pathUp = this.pathUps.renumber(tables); // a worker reads verdicts by the ids of the tables it runs
+    this.broadcast({ t: 'config', config: sliced, prepared, generation: tables.generation, learned: tables.learnedRoutes(), ...(pathUp !== undefined ? { pathUp } : {}) });
   }
 
   updateRib(tables: ForwardingTables, set: readonly LearnedRoute[], removed: readonly string[]): void {
@@ -386,11 +389,11 @@ export class WorkerHost implements DataPathHost {
   }
 
   setPathUp(path: number, up: boolean): void {
-    if (path >= 0 && path < MAX_PATHS) Atomics.store(this.pathUpView, path, up ? 1 : 0);
+    this.pathUps.set(path, up);
   }
 
   isPathUp(path: number): boolean {
-    return this.pathUpView[path] === 1;
+    return this.pathUps.isUp(path);
   }
 
   pathTraffic(path: number): number {

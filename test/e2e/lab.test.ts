@@ -135,9 +135,19 @@ test('the nodes busy poll by default: svr show stats counts the packets read whi
 test('the steady pass: after the download, r1 finished packets of steady flows without JS and counted them as native-forwarded', async () => {
   needUp();
   const st = await stats() as unknown as Record<string, number> & { interfaces: { interface: string; rxPackets: number; rxSteady?: number }[] };
-  const steady = st.interfaces.reduce((a, i) => a + (i.rxSteady ?? 0), 0);
+  const steady = st.interfaces.reduce((a, i) => a + (i.interface.startsWith('wan') ? 0 : i.rxSteady ?? 0), 0); // the LAN's (svr-out)
   assert.ok(steady > 0, `rxSteady per interface: ${JSON.stringify(st.interfaces.map((i) => [i.interface, i.rxSteady, i.rxPackets]))}`);
   assert.ok(st['native-forwarded']! >= steady, `native-forwarded ${st['native-forwarded']} counts the steady pass's ${steady} packets too`);
+});
+
+test('the steady pass on the WAN: after the download, r1 finished the data segments it received without JS (native-received)', async () => {
+  needUp();
+  const st = await stats() as unknown as Record<string, number> & { interfaces: { interface: string; rxSteady?: number }[] };
+  const wan = st.interfaces.filter((i) => i.interface.startsWith('wan'));
+  const steady = wan.reduce((a, i) => a + (i.rxSteady ?? 0), 0);
+  assert.ok(steady > 0, `rxSteady per WAN interface: ${JSON.stringify(wan.map((i) => [i.interface, i.rxSteady]))}`);
+  const took = st['native-received']! + (st['drop-bad-payload'] ?? 0);
+  assert.ok(took >= steady, `native-received ${st['native-received']} counts the WAN pass's ${steady} packets too`);
 });
 
 test('a UDP exchange with the echo server', async () => {

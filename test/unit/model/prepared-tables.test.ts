@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileRouter, compileRouterInTurns, prepareTables } from '../../../src/model/compile.js';
 import type { ForwardingTables } from '../../../src/model/tables.js';
+import { sliceValue } from '../../../src/util/sliced-clone.js';
 import { ICMP, TCP, UDP, baseAuthority, packet, parseObject, serviceFor } from './helpers.js';
 
 type Obj = Record<string, unknown>;
@@ -70,6 +71,13 @@ test('parts prepared for another router or another config are not used', () => {
   const other = parseObject({ ...base, routers: (base['routers'] as Obj[]).map((r) => ({ ...r, 'service-routes': [] })) });
   assert.equal(answers(compileRouter(config, 'r1', 1, [], prepareTables(config, 'r2'))), here, 'prepared for r2');
   assert.equal(answers(compileRouter(config, 'r1', 1, [], prepareTables(other, 'r1'))), here, 'another config: other sizes');
+});
+
+test('the config\'s shared slices that ride with prepared parts are not kept by the tables (~8 MB at 10,000 services)', () => {
+  const { sliced } = sliceValue(config, 100, true);
+  const tables = compileRouter(config, 'r1', 1, [], { ...prepareTables(config, 'r1'), config: sliced });
+  assert.is(tables.prepared.config, undefined);
+  assert.equal(Object.keys(tables.prepared).sort(), ['access', 'fib', 'router']);
 });
 
 test.run();
