@@ -229,7 +229,8 @@ export class InThreadHost implements DataPathHost {
   async importSessions(rows: Uint8Array): Promise<ImportResult> {
     this.tallied = undefined;
     this.dataplane.ctx.crypto.keys.raiseCounters(this.clock());
-    return importRows(this.dataplane.ctx.sessions, rows, this.clock());
+    const ctx = this.dataplane.ctx;
+    return importRows(ctx.sessions, rows, this.clock(), undefined, (r) => ctx.hooks.runInstalled(r));
   }
 
   removeAllSessions(reason: CloseReason): void {

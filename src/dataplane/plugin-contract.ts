@@ -98,3 +98,22 @@ export type RefuseReply = 'drop' | 'reset' | 'unreachable';
 export type SessionOpenHook = (s: OpeningSession) => void;
 /** called with the session row when a session is removed (idle, closed, torn down) */
 export type SessionCloseHook = (row: number) => void;
+
+/**
+ * A session installed without opening here (API 1.4): a row from the HA partner, installed when this node
+ * takes over. Its open hooks ran on the partner; a plugin that holds shared state for its sessions (NAT
+ * ports) takes the row's share here, and releases it in the close hook as for its own. Valid only during
+ * the hook call (the object is reused).
+ */
+export interface InstalledSession {
+  readonly row: number;
+  readonly role: 'ingress' | 'egress' | 'local';
+  readonly protocol: number;
+  readonly family: 4 | 6;
+  /** the row's source NAT address (first 4 bytes for IPv4); meaningful when natSourcePort >= 0 */
+  readonly natSource: Uint8Array;
+  /** the row's source NAT port (ICMP echo: the identifier), -1 when the row has no source NAT */
+  readonly natSourcePort: number;
+}
+
+export type SessionInstalledHook = (s: InstalledSession) => void;

@@ -1,14 +1,15 @@
 /**
  * Session-open and session-close hooks: synchronous calls into plugins when a session is about to be
  * installed (the plugin may refuse it, or choose a source/destination NAT for its LAN side) and when it
- * is removed (to free NAT ports, rate state, ...). The core does the translation on every packet; the
+ * is removed (to free NAT ports, rate state, ...), and when a row is installed from the HA partner (to take
+ * its NAT port). The core does the translation on every packet; the
  * plugin only decides. One reusable OpeningSession object: no allocation per session here.
  * A hook that throws is counted ('plugin-hook-errors') and reported, like a stage. A security function's
  * open hook (fail closed) then fails: the session is refused, and so is every new session while it is
  * failed ('drop-function-failed'; the plugin decides who may open sessions and what they are translated
  * to, and cannot now). Any other hook (or one configured `fail-open: true`) is disabled and skipped.
  */
-import type { OpeningSession, RefuseReply, SessionCloseHook, SessionOpenHook } from './plugin-contract.js';
+import type { InstalledSession, OpeningSession, RefuseReply, SessionCloseHook, SessionInstalledHook, SessionOpenHook } from './plugin-contract.js';
 import type { DataplaneContext } from './context.js';
 import { loadAddress } from './flow-key.js';
 import { ROLE_EGRESS, ROLE_INGRESS, SF_DNAT, SF_SNAT } from './session-table.js';
@@ -19,6 +20,15 @@ export interface HookEntry<F> {
   disabled: boolean;
   /** a security function's hook: when it throws, sessions are refused instead of opened without it */
   failClosed?: boolean;
+}
+
+class Installed implements InstalledSession {
+  row = -1;
+  role: 'ingress' | 'egress' | 'local' = 'local';
+  protocol = 0;
+  family: 4 | 6 = 4;
+  readonly natSource = new Uint8Array(16);
+  natSourcePort = -1;
 }
 
 class Opening implements OpeningSession {
@@ -71,7 +81,9 @@ class Opening implements OpeningSession {
 export class SessionHooks {
   open: HookEntry<SessionOpenHook>[] = [];
   close: HookEntry<SessionCloseHook>[] = [];
+  installed: HookEntry<SessionInstalledHook>[] = [];
   private readonly o = new Opening();
+  private readonly i = new Installed();
   private cRefused = 0;
   private cErrors = 0;
   private cFailed = 0;
@@ -84,9 +96,10 @@ export class SessionHooks {
     this.cFailed = ctx.counters.id('drop-function-failed');
   }
 
-  set(open: HookEntry<SessionOpenHook>[], close: HookEntry<SessionCloseHook>[]): void {
+  set(open: HookEntry<SessionOpenHook>[], close: HookEntry<SessionCloseHook>[], installed: HookEntry<SessionInstalledHook>[] = []): void {
     this.open = open;
     this.close = close;
+    this.installed = installed;
     this.failed = false;
   }
 
@@ -104,7 +117,7 @@ export class SessionHooks {
     const o = this.o;
     o.row = r;
     o.now = now;
-    o.role = t.role[r] === ROLE_INGRESS ? 'ingress' : t.role[r] === ROLE_EGRESS ? 'egress' : 'local';
+    o.role = roleOf(t.role[r]!);
     o.tenant = t.tenant[r]!;
     o.service = t.service[r]!;
     o.protocol = t.protocol[r]!;
@@ -160,12 +173,32 @@ export class SessionHooks {
   }
 
   runClose(r: number): void {
-    for (const h of this.close) {
+    this.runEach(this.close, r, 'session-close');
+  }
+
+  /** Runs the installed hooks for row r, a row imported from the HA partner (between batches). */
+  runInstalled(r: number): void {
+    if (this.installed.length === 0) return;
+    const t = this.ctx.sessions;
+    const s = this.i;
+    s.row = r;
+    s.role = roleOf(t.role[r]!);
+    s.protocol = t.protocol[r]!;
+    s.family = t.family[r] as 4 | 6;
+    const snat = (t.flags[r]! & SF_SNAT) !== 0;
+    if (snat) wordsOut(t.natSrc, r * 4, s.family, s.natSource);
+    s.natSourcePort = snat ? t.natSrcPort[r]! : -1;
+    this.runEach(this.installed, s, 'session-installed');
+  }
+
+  /** Calls each enabled hook with `a`; one that throws is counted, reported and disabled. */
+  private runEach<A>(hooks: readonly HookEntry<(a: A) => void>[], a: A, which: string): void {
+    for (const h of hooks) {
       if (h.disabled) continue;
       try {
-        h.fn(r);
+        h.fn(a);
       } catch (e) {
-        this.fail(h, 'session-close', e);
+        this.fail(h, which, e);
       }
     }
   }
@@ -175,6 +208,10 @@ export class SessionHooks {
     this.ctx.counters.add(this.cErrors);
     this.ctx.events.push({ kind: 'plugin.error', plugin: h.plugin, stage: which, message: `threw: ${e instanceof Error ? e.message : String(e)}`, failClosed: h.failClosed === true && which === 'session-open' });
   }
+}
+
+function roleOf(role: number): 'ingress' | 'egress' | 'local' {
+  return role === ROLE_INGRESS ? 'ingress' : role === ROLE_EGRESS ? 'egress' : 'local';
 }
 
 function wordsOut(w: Uint32Array, at: number, family: 4 | 6, out: Uint8Array): void {

@@ -314,14 +314,18 @@ export function rowWaypointPort(b: Uint8Array, o: number, len: number): number {
  * Installs packed rows exported by another table (the partner's), each refused on its own when it does not
  * fit (a buffer cut short: its last row refused). `mine(port)`: with several workers, only the rows whose
  * local waypoint port is in this worker's slice (steering sends their WAN packets here; 0 for a local
- * session); the others are left to their worker.
+ * session); the others are left to their worker. `installed(row)` after each row installed (the plugins'
+ * installed hooks: a NAT plugin takes the row's port).
  */
-export function importRows(t: SessionTable, packed: Uint8Array, now: number, mine: (wpLocalPort: number) => boolean = () => true): ImportResult {
+export function importRows(t: SessionTable, packed: Uint8Array, now: number, mine: (wpLocalPort: number) => boolean = () => true, installed: (row: number) => void = () => {}): ImportResult {
   const res: ImportResult = { installed: 0, present: 0, refused: 0 };
   const whole = forEachPackedRow(packed, (idAt, _source, o, len) => {
     if (!mine(Math.max(0, rowWaypointPort(packed, o, len)))) return; // a cut row: the local sessions' worker refuses it
     const r = installRow(t, packed, idAt, o, len, now);
-    if (r >= 0) res.installed++;
+    if (r >= 0) {
+      res.installed++;
+      installed(r);
+    }
     else if (r === -2) res.present++;
     else res.refused++;
   });

@@ -12,16 +12,17 @@
  */
 import type { CloseReason } from '../dataplane/events.js';
 import type { PluginRecordWriter } from '../dataplane/plugin-channels.js';
-import type { PacketBatch, PluginStage, SessionCloseHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
+import type { PacketBatch, PluginStage, SessionCloseHook, SessionInstalledHook, SessionOpenHook } from '../dataplane/plugin-contract.js';
 import type { KeyValueStore } from '../store/store.js';
 
 /**
  * The version of this contract. Plugins declare the range they support in `api` (e.g. '^1').
  * 1.1: external functions. 1.2: record channels (ctx.channel / hooks.onRecords), counter() on the control
  * context, refuse(reply) answering a refused session with a TCP reset or ICMP unreachable. 1.3: shapeEgress on
- * the control context (the node's kernel egress shaper, docs/shaping.md).
+ * the control context (the node's kernel egress shaper, docs/shaping.md). 1.4: onSessionInstalled (rows the node
+ * installs from its HA partner when it takes over, docs/high-availability.md).
  */
-export const PLUGIN_API_VERSION = '1.3.0';
+export const PLUGIN_API_VERSION = '1.4.0';
 
 /** A DSCP the node's egress shaper gives its own queue on every WAN interface (API 1.3): released at `rate`. */
 export interface EgressRate {
@@ -60,6 +61,12 @@ export interface PluginDataplaneContext {
   onSessionOpen(fn: SessionOpenHook): void;
   /** synchronous hook when a session is removed */
   onSessionClose(fn: SessionCloseHook): void;
+  /**
+   * Synchronous hook when a session is installed without opening here (API 1.4): the HA partner's rows when
+   * this node takes over (their open hooks ran on the partner). Take what the row holds of your shared state
+   * (a NAT plugin: its source port); the close hook runs for it as for any session.
+   */
+  onSessionInstalled(fn: SessionInstalledHook): void;
   /** the router's names by id (tenants, services, interfaces); a new object after each config change (ids may move) */
   tables(): PluginTables;
   /** session row access for stages */
@@ -216,7 +223,8 @@ export class PluginOptionsError extends Error {
 export { PF_REVERSE } from '../dataplane/batch.js';
 export { DROP, PASS } from '../dataplane/plugin-contract.js';
 export type {
-  OpeningSession, PacketBatch, PacketFrame, PluginStage, PluginStageRuntime, RefuseReply, SessionCloseHook, SessionOpenHook,
+  InstalledSession, OpeningSession, PacketBatch, PacketFrame, PluginStage, PluginStageRuntime, RefuseReply, SessionCloseHook,
+  SessionInstalledHook, SessionOpenHook,
 } from '../dataplane/plugin-contract.js';
 export type { PacketInfo } from '../packet/ip.js';
 export type { CloseReason, PluginRecordWriter };

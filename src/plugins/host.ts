@@ -26,7 +26,7 @@ import { ROLE_INGRESS, SF_NEEDS_META } from '../dataplane/session-table.js';
 import { sessionId } from '../dataplane/session-ops.js';
 import {
   DROP, PASS, PLUGIN_API_VERSION, PluginOptionsError, type PluginControlContext, type PluginDataplaneContext, type PluginHooks,
-  type EgressRate, type PluginRecord, type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionOpenHook,
+  type EgressRate, type PluginRecord, type PluginStage, type PluginStore, type RouterPlugin, type SessionCloseHook, type SessionInfo, type SessionInstalledHook, type SessionOpenHook,
 } from './api.js';
 import type { HookEntry } from '../dataplane/session-hooks.js';
 import { Counters } from '../dataplane/counters.js';
@@ -87,6 +87,8 @@ interface Loaded {
 export interface PluginHookSet {
   open: HookEntry<SessionOpenHook>[];
   close: HookEntry<SessionCloseHook>[];
+  /** its hooks for rows installed from the HA partner (API 1.4) */
+  installed?: HookEntry<SessionInstalledHook>[];
   /** ids of the service functions the plugin registered */
   functions?: number[];
   /** its record channels to the control part */
@@ -212,7 +214,7 @@ export class PluginHost {
       throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', e instanceof Error ? e.message : String(e));
     }
     dp.setPluginStages(ordered, chains.tenants, chains.services);
-    dp.ctx.hooks.set(this.loaded.flatMap((l) => l.hooks.open), this.loaded.flatMap((l) => l.hooks.close));
+    dp.ctx.hooks.set(this.loaded.flatMap((l) => l.hooks.open), this.loaded.flatMap((l) => l.hooks.close), this.loaded.flatMap((l) => l.hooks.installed ?? []));
     dp.ctx.channels.list = this.loaded.flatMap((l) => l.hooks.channels ?? []);
     const fns = dp.ctx.functions;
     fns.retain(new Set(this.loaded.flatMap((l) => l.hooks.functions ?? [])));
@@ -471,6 +473,7 @@ export function pluginDataplaneContext(dp: Dataplane, plugin: string, stages: Ch
       return ch;
     },
     onSessionClose: (fn) => void hooks.close.push({ plugin, fn, disabled: false }),
+    onSessionInstalled: (fn) => void (hooks.installed ??= []).push({ plugin, fn, disabled: false }),
     addStage: (stage: PluginStage) => {
       if (typeof stage?.name !== 'string' || typeof stage.run !== 'function') {
         throw new SvrError('SVR_ERR_PLUGIN_CONTRACT', `plugin ${plugin}: addStage needs { name, run(batch, frame, rt) }`);

@@ -219,7 +219,7 @@ async function handle(m: ToWorker): Promise<void> {
     }
     case 'importSessions':
       dp.ctx.crypto.keys.raiseCounters(dp.ctx.clock());
-      post({ t: 'importSessions', id: m.id, index: init.index, result: importRows(dp.ctx.sessions, m.rows, dp.ctx.clock(), (port) => port === 0 ? init.index === 0 : dp.ctx.sessions.ownership?.ownsPort(port) ?? true) });
+      post({ t: 'importSessions', id: m.id, index: init.index, result: importRows(dp.ctx.sessions, m.rows, dp.ctx.clock(), (port) => port === 0 ? init.index === 0 : dp.ctx.sessions.ownership?.ownsPort(port) ?? true, (r) => dp.ctx.hooks.runInstalled(r)) });
       break;
     case 'sweep':
       dp.sweepAll();

@@ -205,7 +205,7 @@ test('options are validated with field paths; a bad field fails the load with it
   }
 });
 
-test('port map: 49,151 ports per address by default, rotating reuse of freed ports, full words skipped', () => {
+test('port map: 49,151 ports per address by default, rotating reuse of freed ports, full words skipped, a given port taken', () => {
   const a = new AddressPorts(16384, 65534);
   const taken = new Set<number>();
   for (let i = 0; i < 49151; i++) taken.add(a.take());
@@ -226,6 +226,12 @@ test('port map: 49,151 ports per address by default, rotating reuse of freed por
   assert.not.ok(b.takeIdentifier(77));
   b.releaseIdentifier(77);
   assert.ok(b.takeIdentifier(77));
+  // a port bound elsewhere (a row from the HA partner): taken as such, and the cursor passes over it
+  assert.ok(b.takePort(104));
+  assert.not.ok(b.takePort(104), 'held already');
+  assert.not.ok(b.takePort(110), 'out of range');
+  assert.is(b.inUse, 4);
+  assert.is(b.take(), 105, 'the cursor skips the taken port');
 });
 
 test('compliance: builtin.nat works in session hooks only (no stage to check)', async () => {

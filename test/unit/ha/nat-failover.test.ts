@@ -2,10 +2,9 @@
  * NAT bindings across a failover (issue 15: "session state (table rows, waypoints, NAT bindings ...) is
  * synchronised"): r2, the egress router, source-NATs to a pool (builtin.nat). Its session rows go to a fresh r2
  * with the same config and plugin, as the standby of a pair installs them when it takes over
- * (`importSessions`). The existing session keeps its binding (the server sees the same pool address and port).
- * Not checked, as it does not hold (docs/high-availability.md "Not done"): builtin.nat's port map on the new node
- * does not know the installed rows' ports, so a session opened after the takeover can get an installed session's
- * binding, and the data path then replaces the installed session as stale.
+ * (`importSessions`). The existing session keeps its binding (the server sees the same pool address and port), and
+ * builtin.nat on the new node takes the installed rows' ports (`onSessionInstalled`): a session opened after the
+ * takeover gets another port, and the installed session is not replaced as stale.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,7 +22,7 @@ function echo(lab: MemoryLab, seen: Map<string, string>): void {
   });
 }
 
-test('a NATed session installed on the node that takes over keeps its binding: the server sees the same pool address and port', async () => {
+test('a NATed session installed on the node that takes over keeps its binding (the server sees the same pool address and port); a new session gets another port and does not replace it', async () => {
   const before = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
   const after = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
   try {
@@ -47,6 +46,21 @@ test('a NATed session installed on the node that takes over keeps its binding: t
     assert.ok(await until(() => replies.length === 2), 'the installed session answered on the new node');
     assert.is(seen.get('a2'), bound, 'the installed session keeps its NAT binding');
     assert.equal(replies, ['a1', 'a2']);
+
+    // a new session after the takeover: another pool port (one pool address, so the port alone tells them apart)
+    const fresh: string[] = [];
+    after.clients[0]!.udpBind(30001, (d) => fresh.push(Buffer.from(d).toString()));
+    after.clients[0]!.udpSend(30001, '198.18.3.20', 7, Buffer.from('b1'));
+    assert.ok(await until(() => fresh.length === 1), 'the new session answered');
+    assert.match(seen.get('b1')!, /^198\.18\.3\.1:200\d\d$/, 'the new session is source-NATed too');
+    assert.is.not(seen.get('b1'), bound, 'the new session does not get the installed session\'s pool port');
+    after.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a3'));
+    assert.ok(await until(() => replies.length === 3), 'the installed session still answers');
+    assert.is(seen.get('a3'), bound);
+    assert.is(after.r2.counters()['sessions-replaced'] ?? 0, 0, 'no session replaced as stale');
+    assert.is(after.r2.counters()['plugin.builtin.nat.ports-in-use'], 2, 'both ports counted in use');
+    after.r2.host.removeAllSessions('admin');
+    assert.is(after.r2.counters()['plugin.builtin.nat.ports-in-use'], 0, 'the close hook frees the installed session\'s port too');
   } finally {
     await before.close();
     await after.close();

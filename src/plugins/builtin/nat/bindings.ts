@@ -7,10 +7,11 @@
  *      of ports -> refused (`exhausted`). ICMP echo keeps its identifier (the core keys ICMP by it);
  *   3. destination NAT: the service's target address (and port, if given).
  * The binding lives in per-row columns and is released by the close hook, or when the row is reopened
- * (a session refused by a later hook is removed without a close call).
+ * (a session refused by a later hook is removed without a close call). A row installed from the HA partner
+ * (the installed hook) takes its port here too, so a later session cannot get it and replace it as stale.
  */
 import { fmix32 } from '../../../dataplane/hash.js';
-import type { OpeningSession, PluginDataplaneContext } from '../../api.js';
+import type { InstalledSession, OpeningSession, PluginDataplaneContext } from '../../api.js';
 import { HookCounter } from '../shared/counter.js';
 import type { Endpoint } from '../shared/options.js';
 import { bytesOf, u32 } from '../shared/options.js';
@@ -37,6 +38,8 @@ interface View {
 export class NatBindings {
   /** every pool address once (pools may share one), its bytes and its lazily made port map */
   private readonly addrBytes: Uint8Array[] = [];
+  /** u32 address -> index into the address arrays */
+  private readonly addrIndex = new Map<number, number>();
   private readonly ports: (AddressPorts | null)[] = [];
   /** per pool: indexes into the address arrays */
   private readonly poolAddrs: Int32Array[];
@@ -52,7 +55,7 @@ export class NatBindings {
   private readonly cRefusedTenant: HookCounter;
 
   constructor(ctx: PluginDataplaneContext, private readonly opts: NatOptions) {
-    const index = new Map<number, number>();
+    const index = this.addrIndex;
     this.poolAddrs = opts.pools.map((p) => Int32Array.from(p.addresses, (a) => {
       let i = index.get(a);
       if (i === undefined) {
@@ -105,6 +108,25 @@ export class NatBindings {
       if (s.natDestination(target.addr, port)) translated = true;
     }
     if (translated) this.cTranslations.add();
+  }
+
+  /** A row from the HA partner: its source binding, when on one of our pool addresses, is taken here. */
+  installed(s: InstalledSession): void {
+    const r = s.row;
+    this.ensure(r);
+    this.release(r);
+    if (s.natSourcePort < 0 || s.family !== 4) return;
+    const proto = s.protocol;
+    if (proto !== TCP && proto !== UDP && proto !== ICMP) return;
+    const ai = this.addrIndex.get(u32(s.natSource));
+    if (ai === undefined) return;
+    const ap = this.portsOf(ai);
+    const kind = proto === ICMP ? BOUND_ICMP_ID : BOUND_PORT;
+    if (kind === BOUND_ICMP_ID ? !ap.takeIdentifier(s.natSourcePort) : !ap.takePort(s.natSourcePort)) return; // held already: not ours to free
+    this.rowAddr[r] = ai + 1;
+    this.rowPort[r] = s.natSourcePort;
+    this.rowKind[r] = kind;
+    if (kind === BOUND_PORT) this.cPorts.add(1);
   }
 
   close(r: number): void {

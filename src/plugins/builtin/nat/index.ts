@@ -13,14 +13,15 @@ export type { NatOptions, PoolOptions } from './options.js';
 
 export default definePlugin<NatOptions>({
   name: 'builtin.nat',
-  version: '1.0.0',
-  api: '^1',
+  version: '1.1.0',
+  api: '^1.4', // onSessionInstalled
   security: true, // fails closed (docs/security.md)
   options: natOptions,
   dataplane(ctx, opts) {
     const nat = new NatBindings(ctx, opts);
     ctx.onSessionOpen((s) => nat.open(s, ctx.tables()));
     ctx.onSessionClose((row) => nat.close(row));
+    ctx.onSessionInstalled((s) => nat.installed(s));
   },
 });
 

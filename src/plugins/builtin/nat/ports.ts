@@ -44,6 +44,18 @@ export class AddressPorts {
     return -1;
   }
 
+  /** Takes `port` itself (a binding made elsewhere: a row from the HA partner); false when out of range or taken. */
+  takePort(port: number): boolean {
+    const i = port - this.first;
+    if (i < 0 || i >= this.size) return false;
+    const w = i >>> 5;
+    const m = 1 << (i & 31);
+    if ((this.bits[w]! & m) !== 0) return false;
+    this.bits[w] = this.bits[w]! | m;
+    this.inUse++;
+    return true;
+  }
+
   release(port: number): void {
     const i = port - this.first;
     if (i < 0 || i >= this.size) return;
