@@ -67,4 +67,36 @@ test('a NATed session installed on the node that takes over keeps its binding (t
   }
 });
 
+test('an installed session whose pool port a session opened on the new node holds already: installed, still answering, and counted (install-collisions)', async () => {
+  const before = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const after = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  try {
+    for (const lab of [before, after]) assert.equal(await lab.r2.applyPlugins([NAT]), []);
+    const seen = new Map<string, string>();
+    echo(before, seen);
+    echo(after, seen);
+    const replies: string[] = [];
+    for (const lab of [before, after]) lab.clients[0]!.udpBind(30000, (d) => replies.push(Buffer.from(d).toString()));
+    before.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a1'));
+    assert.ok(await until(() => replies.length === 1), 'the first session answered');
+    const install = async (r: 'r1' | 'r2'): Promise<void> => {
+      const rows = await before[r].host.collectSessionChanges(true);
+      assert.equal((await after[r].host.importSessions(rows.rows)).installed, 1, `${r}'s row installed`);
+    };
+    await install('r1'); // first: r1's sessions below take other waypoint ports
+    // sessions opened on the new r2 first (to the discard service, so their keys differ) hold all 10 pool ports
+    for (let i = 0; i < 10; i++) after.clients[0]!.udpSend(31000 + i, '198.18.3.20', 9, Buffer.from(`d${i}`));
+    assert.ok(await until(() => after.r2.counters()['plugin.builtin.nat.ports-in-use'] === 10), 'every pool port held');
+    await install('r2');
+    assert.is(after.r2.counters()['plugin.builtin.nat.install-collisions'], 1, 'the collision counted');
+    assert.is(after.r2.counters()['plugin.builtin.nat.ports-in-use'], 10, 'the port stays the other session\'s');
+    after.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a2'));
+    assert.ok(await until(() => replies.length === 2), 'the installed session answers on the new node');
+    assert.is(seen.get('a2'), seen.get('a1'), 'with its binding');
+  } finally {
+    await before.close();
+    await after.close();
+  }
+});
+
 test.run();
