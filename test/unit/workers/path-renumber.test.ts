@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import type { ForwardingTables } from '../../../src/model/tables.js';
 import { parseConfig } from '../../../src/model/validate.js';
@@ -143,6 +144,14 @@ test('packets per path (BFD\'s sign of life) follow each path by name across a r
   } finally {
     await lab.close();
   }
+});
+
+test('in one thread, packets per path are carried by name at a reload that renumbers (not dropped to 0, which BFD reads as traffic)', () => {
+  const dp = new Dataplane({ tables: compileRouter(config(['r2', 'r3']), 'r1', 1), ports: [null, null] });
+  dp.ctx.pathRx[0] = 5; // r2's
+  dp.ctx.pathRx[1] = 7; // r3's
+  dp.setTables(compileRouter(config(['r3', 'r2']), 'r1', 2));
+  assert.equal([...dp.ctx.pathRx], [7, 5]);
 });
 
 test.run();
