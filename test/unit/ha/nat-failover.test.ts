@@ -22,18 +22,27 @@ function echo(lab: MemoryLab, seen: Map<string, string>): void {
   });
 }
 
-test('a NATed session installed on the node that takes over keeps its binding (the server sees the same pool address and port); a new session gets another port and does not replace it', async () => {
+/**
+ * The old pair (`before`) and the fresh one (`after`), builtin.nat on both r2s, the server's echo on both; a first
+ * session (client port 30000, payload a1) answered through `before`. `replies`: what the client got on port 30000.
+ */
+async function takeoverLabs(): Promise<{ before: MemoryLab; after: MemoryLab; seen: Map<string, string>; replies: string[] }> {
   const before = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
   const after = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  for (const lab of [before, after]) assert.equal(await lab.r2.applyPlugins([NAT]), []);
+  const seen = new Map<string, string>();
+  echo(before, seen);
+  echo(after, seen);
+  const replies: string[] = [];
+  for (const lab of [before, after]) lab.clients[0]!.udpBind(30000, (d) => replies.push(Buffer.from(d).toString()));
+  before.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a1'));
+  assert.ok(await until(() => replies.length === 1), 'the first session answered');
+  return { before, after, seen, replies };
+}
+
+test('a NATed session installed on the node that takes over keeps its binding (the server sees the same pool address and port); a new session gets another port and does not replace it', async () => {
+  const { before, after, seen, replies } = await takeoverLabs();
   try {
-    for (const lab of [before, after]) assert.equal(await lab.r2.applyPlugins([NAT]), []);
-    const seen = new Map<string, string>();
-    echo(before, seen);
-    echo(after, seen);
-    const replies: string[] = [];
-    for (const lab of [before, after]) lab.clients[0]!.udpBind(30000, (d) => replies.push(Buffer.from(d).toString()));
-    before.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a1'));
-    assert.ok(await until(() => replies.length === 1), 'the first session answered');
     const bound = seen.get('a1')!;
     assert.match(bound, /^198\.18\.3\.1:200\d\d$/, 'source NAT to the pool');
 
@@ -68,17 +77,8 @@ test('a NATed session installed on the node that takes over keeps its binding (t
 });
 
 test('an installed session whose pool port a session opened on the new node holds already: installed, still answering, and counted (install-collisions)', async () => {
-  const before = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
-  const after = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  const { before, after, seen, replies } = await takeoverLabs();
   try {
-    for (const lab of [before, after]) assert.equal(await lab.r2.applyPlugins([NAT]), []);
-    const seen = new Map<string, string>();
-    echo(before, seen);
-    echo(after, seen);
-    const replies: string[] = [];
-    for (const lab of [before, after]) lab.clients[0]!.udpBind(30000, (d) => replies.push(Buffer.from(d).toString()));
-    before.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a1'));
-    assert.ok(await until(() => replies.length === 1), 'the first session answered');
     const install = async (r: 'r1' | 'r2'): Promise<void> => {
       const rows = await before[r].host.collectSessionChanges(true);
       assert.equal((await after[r].host.importSessions(rows.rows)).installed, 1, `${r}'s row installed`);
