@@ -128,7 +128,7 @@ export class DataplaneContext {
   /** pathUp shared with control (SharedArrayBuffer): control publishes liveness, workers read it */
   private sharedPathUp: Uint8Array | null;
   /** pathRx shared with control (workers) */
-  private readonly sharedPathRx: Float64Array | null;
+  private sharedPathRx: Float64Array | null;
 
   /** data paths of the router (worker threads), for the session limit */
   private workers = 1;
@@ -159,10 +159,15 @@ export class DataplaneContext {
     this.sessions.setLimit(sessionLimit(this.tables.sessionCapacity, n));
   }
 
-  /** `pathUp`: a new shared board for these tables' path ids (only with a shared one already) */
-  setTables(t: ForwardingTables, pathUp?: SharedArrayBuffer): void {
+  /**
+   * `pathUp`, `pathRx`: a new shared board and packet counts for these tables' path ids (only with shared ones
+   * already; control folds the old counts in by name). Unshared counts follow each path by name.
+   */
+  setTables(t: ForwardingTables, pathUp?: SharedArrayBuffer, pathRx?: SharedArrayBuffer): void {
     if (pathUp !== undefined && this.sharedPathUp !== null) this.sharedPathUp = new Uint8Array(pathUp);
+    if (pathRx !== undefined && this.sharedPathRx !== null) this.sharedPathRx = new Float64Array(pathRx);
     const oldUp = this.pathUp;
+    const oldRx = this.pathRx;
     this.sessions.setLimit(sessionLimit(t.sessionCapacity, this.workers));
     if (t.reassemblyMemory !== this.reassembly.poolBytes) this.reassembly.configure(t.reassemblyMemory);
     const oldNames = this.tables?.paths.map((p) => p.name) ?? [];
@@ -180,6 +185,7 @@ export class DataplaneContext {
       const before = oldNames.indexOf(p.name);
       // a shared pathUp is control's alone (it sets it first, and republishes after a config change)
       if (this.sharedPathUp === null) this.pathUp[p.id] = before >= 0 ? oldUp[before]! : 1;
+      if (this.sharedPathRx === null && before >= 0) this.pathRx[p.id] = oldRx[before]!; // BFD reads a change as traffic
       loadAddress(p.localWaypoint, 0, p.family, this.pathLocalWords, p.id * 4);
       loadAddress(p.remoteWaypoint, 0, p.family, this.pathRemoteWords, p.id * 4);
     }

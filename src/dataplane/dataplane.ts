@@ -267,9 +267,10 @@ export class Dataplane {
    * renumber when some id changed (a config that only changes services' addresses or rules needs neither).
    * The per-service arrays come built with the tables (model/service-arrays.ts): this swap only assigns them.
    * `pathUp`: control's board of path verdicts in the new tables' numbering (a worker's reload that renumbers
-   * paths: workers/path-up-boards.ts).
+   * paths: workers/path-up-boards.ts), with `pathRx`, a fresh buffer to count each path's packets in by the new
+   * ids (workers/path-rx.ts).
    */
-  setTables(t: ForwardingTables, pathUp?: SharedArrayBuffer): void {
+  setTables(t: ForwardingTables, pathUp?: SharedArrayBuffer, pathRx?: SharedArrayBuffer): void {
     this.ctx.nativeForward.clear(); // marks follow control changes (native-forward.ts)
     const old = this.ctx.tables;
     const s = this.ctx.sessions;
@@ -287,7 +288,7 @@ export class Dataplane {
         if (to(serviceMap, s.service[r]!) < 0 || to(ifMap, s.inIf[r]!) !== s.inIf[r] || to(ifMap, s.outIf[r]!) !== s.outIf[r] || (path >= 0 && to(pathMap, path) < 0)) removeSession(this.ctx, r, 'config', now);
       }
     }
-    this.ctx.setTables(t, pathUp);
+    this.ctx.setTables(t, pathUp, pathRx);
     this.resolveInterfaceCounters(t);
     if (serviceMap !== null || tenantMap !== null || pathMap !== null) {
       for (let r = 0; r < s.capacity; r++) {

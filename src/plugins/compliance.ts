@@ -5,10 +5,11 @@
  *   1. handle an empty frame without touching anything;
  *   2. give every slot of its frame an outcome (PASS or DROP) and touch no slot outside it;
  *   3. allocate nothing per packet: the heap grows by less than `maxHeapGrowthBytes` over 100,000 packets;
- * and the session hooks (onSessionOpen / onSessionClose) must
+ * and the session hooks (onSessionOpen / onSessionClose / onSessionInstalled) must
  *   4. not throw, for every role (ingress, egress, local), family and protocol (TCP, UDP, ICMP);
- *   5. release on close what they took on open: after 100,000 sessions opened and closed (refused or
- *      not) and a garbage collection, the heap holds less than `maxHeapGrowthBytes` more.
+ *   5. release on close what they took on open or install: after 100,000 sessions opened and closed
+ *      (refused or not; every fourth also installed again, as a row from the HA partner carrying what its
+ *      open decided, then closed) and a garbage collection, the heap holds less than `maxHeapGrowthBytes` more.
  * Its router has LAN interfaces lan0, lan1 and function interfaces sfc-out, sfc-in (for stages that divert).
  * `report.checked` says what was checked (nothing, for a plugin with only a control part).
  *
@@ -155,7 +156,7 @@ export async function checkPluginCompliance<O>(plugin: RouterPlugin<O>, rawOptio
     }
   }
   const checked = entries.map((e) => e.fullName);
-  if (hooks.open.length + hooks.close.length > 0) {
+  if (hooks.open.length + hooks.close.length + (hooks.installed?.length ?? 0) > 0) {
     checked.push(`${plugin.name}/session-hooks`);
     checkHooks(dp, plugin.name, hooks, gc, maxHeapGrowthBytes, failures, heapGrowthBytes);
   }
@@ -169,7 +170,7 @@ const PROTOCOLS = [PROTO_TCP, PROTO_UDP, PROTO_ICMP] as const;
 function checkHooks(dp: Dataplane, plugin: string, hooks: PluginHookSet, gc: () => void, maxHeapGrowthBytes: number, failures: string[], heap: Record<string, number>): void {
   const ctx = dp.ctx;
   const t = ctx.sessions;
-  ctx.hooks.set(hooks.open, hooks.close);
+  ctx.hooks.set(hooks.open, hooks.close, hooks.installed);
   const src = [parseAddress('198.18.1.10')!.bytes, parseAddress('2001:db8:1::10')!.bytes];
   const dst = [parseAddress('198.18.3.20')!.bytes, parseAddress('2001:db8:3::20')!.bytes];
   const open = (i: number, now: number): void => {
@@ -186,6 +187,10 @@ function checkHooks(dp: Dataplane, plugin: string, hooks: PluginHookSet, gc: () 
     t.origDstPort[r] = [80, 443, 23, 53][i % 4]!;
     ctx.hooks.runOpen(r, now);
     ctx.hooks.runClose(r);
+    if (i % 4 === 3) {
+      ctx.hooks.runInstalled(r); // the row again, as the partner's at a takeover (its NAT decisions kept)
+      ctx.hooks.runClose(r);
+    }
     t.remove(r);
     if (i % 256 === 255) {
       ctx.channels.flush(ctx.events, now); // what a batch end does with records the hooks sent
@@ -207,6 +212,6 @@ function checkHooks(dp: Dataplane, plugin: string, hooks: PluginHookSet, gc: () 
   gc();
   const h1 = heapWithoutCode();
   heap[name] = Math.max(0, h1 - h0);
-  if (h1 - h0 > maxHeapGrowthBytes) failures.push(`${name}: the heap kept ${h1 - h0} bytes after 100,000 sessions opened and closed (does onSessionClose release what onSessionOpen took?)`);
+  if (h1 - h0 > maxHeapGrowthBytes) failures.push(`${name}: the heap kept ${h1 - h0} bytes after 100,000 sessions opened and closed (does onSessionClose release what onSessionOpen and onSessionInstalled took?)`);
   if (dp.counters.get('plugin-hook-errors') > 0) failures.push(`${name}: a hook threw`);
 }

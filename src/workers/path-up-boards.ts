@@ -9,14 +9,13 @@
  *   set(id, up) -> newest board at id, older live boards at that path's id in their numbering
  */
 import type { ForwardingTables } from '../model/tables.js';
+import type { PathNumbering } from './path-rx.js';
 
-interface Board {
+/** `names`, `ids`: path names by id, and ids by name, in this board's numbering */
+interface Board extends PathNumbering {
   readonly epoch: number;
   readonly buffer: SharedArrayBuffer;
   readonly view: Uint8Array;
-  /** path names by id, and ids by name, in this board's numbering */
-  readonly names: readonly string[];
-  readonly ids: ReadonlyMap<string, number>;
 }
 
 export class PathUpBoards {
@@ -66,6 +65,11 @@ export class PathUpBoards {
       const id = b.ids.get(name);
       if (id !== undefined) Atomics.store(b.view, id, v);
     }
+  }
+
+  /** The board of `epoch` while a worker may run it. */
+  at(epoch: number): Board | undefined {
+    return this.boards.find((b) => b.epoch === epoch);
   }
 
   isUp(path: number): boolean {

@@ -117,6 +117,6 @@ export type FromWorker =
   | { t: 'sessionChanges'; id: number; index: number; changes: SessionChanges }
   | { t: 'importSessions'; id: number; index: number; result: ImportResult }
   | { t: 'stopped'; id: number; index: number }
-  /** the worker swapped to tables that read path verdicts from board `epoch` (path-up-boards.ts) */
-  | { t: 'pathUpTaken'; index: number; epoch: number }
+  /** the worker swapped to tables that read path verdicts from board `epoch` (path-up-boards.ts) and count each path's packets in `pathRx` by their ids (path-rx.ts) */
+  | { t: 'pathUpTaken'; index: number; epoch: number; pathRx: SharedArrayBuffer }
   | { t: 'error'; index: number; message: string };

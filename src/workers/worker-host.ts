@@ -41,6 +41,7 @@ import type { LearnedRoute } from '../model/rib.js';
 import type { PluginFailure, PluginSpec } from '../plugins/host.js';
 import type { ChannelBatch } from './channel-port.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerIo } from './protocol.js';
+import { PathRxTotals } from './path-rx.js';
 import { PathUpBoards } from './path-up-boards.js';
 import { WorkerRequests } from './requests.js';
 import { EventUnpacker } from './event-wire.js';
@@ -80,7 +81,6 @@ interface WorkerState {
   state: 'starting' | 'running' | 'ended';
   names: string[];
   counters: Float64Array;
-  pathRx: Float64Array;
   /** its replay windows' tops, and the floors it was started with */
   replayMarks: ReplayMarks;
   replayFloors: ReplayFloor[];
@@ -122,7 +122,7 @@ export class WorkerHost implements DataPathHost {
   private plugins_: PluginsRequest | null = null;
   /** counters and verified packets per path of threads that ended (totals never go back) */
   private readonly retired: Record<string, number> = {};
-  private readonly retiredRx = new Float64Array(MAX_PATHS);
+  private readonly pathRx = new PathRxTotals();
   private readonly restartTimes: number[][] = [];
   /** per worker, its `restarts` when the last session collection reported it (collectSessionChanges `lost`) */
   private readonly restartsReported: number[] = [];
@@ -204,8 +204,9 @@ export class WorkerHost implements DataPathHost {
     };
     const worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: data });
     this.pathUps.taken(index, this.pathUps.newest.epoch);
+    this.pathRx.use(index, pathRx, this.pathUps.newest);
     const w: WorkerState = {
-      index, worker, restarts, state: 'starting', names: [], counters: new Float64Array(counters), pathRx: new Float64Array(pathRx),
+      index, worker, restarts, state: 'starting', names: [], counters: new Float64Array(counters),
       replayMarks: new ReplayMarks(replayMarks), replayFloors,
       stats: { active: 0, limit: 0, perPath: [], perService: [], perTenant: [] }, keys: [], heardAt: Date.now(), ran: false,
       events: new EventUnpacker(index, ROW_BITS),
@@ -265,7 +266,12 @@ export class WorkerHost implements DataPathHost {
       case 'stopped': this.requests.answer(m.id, m.index, m); break;
       case 'ready': this.requests.answer(m.id, m.index, m); break;
       case 'error': this.log('worker.error', { worker: m.index, error: m.message }); break;
-      case 'pathUpTaken': this.pathUps.taken(m.index, m.epoch); break;
+      case 'pathUpTaken': {
+        const numbering = this.pathUps.at(m.epoch);
+        if (numbering !== undefined && w.state !== 'ended') this.pathRx.use(m.index, m.pathRx, numbering);
+        this.pathUps.taken(m.index, m.epoch);
+        break;
+      }
     }
   }
 
@@ -276,7 +282,7 @@ export class WorkerHost implements DataPathHost {
     this.requests.lose(w.index);
     this.pathUps.ended(w.index);
     w.names.forEach((n, i) => { this.retired[n] = (this.retired[n] ?? 0) + w.counters[i]!; });
-    for (let p = 0; p < (this.tables?.paths.length ?? 0); p++) this.retiredRx[p]! += w.pathRx[p]!;
+    this.pathRx.ended(w.index);
     if (this.stopping || !this.started) return;
     this.log('worker.exited', { worker: w.index, code });
     this.alarm('worker-restarted', `worker ${w.index}`, { active: true, detail: `its thread ended (exit code ${code})` });
@@ -397,7 +403,7 @@ export class WorkerHost implements DataPathHost {
   }
 
   pathTraffic(path: number): number {
-    return this.threads.reduce((n, w) => n + (w.state === 'ended' ? 0 : w.pathRx[path] ?? 0), this.retiredRx[path] ?? 0);
+    return this.pathRx.total(path, this.pathUps.newest);
   }
 
   setServiceRouting(service: number, paths: readonly number[], refused: boolean, resiliency: number): void {

@@ -43,15 +43,17 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
  * A reload: the config rebuilt from its shared slices and compiled in slices, a turn of the event loop after each
  * (batches in between: 10,000 services in one turn stopped this worker's forwarding ~150-300 ms), then swapped.
  * The message queue below holds later messages (routing by the new service ids, ...) until the swap; path
- * verdicts, which control writes into shared memory, come on a board of the new numbering when it changed.
+ * verdicts, which control writes into shared memory, come on a board of the new numbering when it changed (and
+ * packets per path are counted from then into a new buffer, so no count is read against another path's id).
  */
 async function reload(m: Extract<ToWorker, { t: 'config' }>): Promise<void> {
   const next = (await unsliceValue(m.config, turn)) as SvrConfig;
   const nextRib = new Rib(routerConfig(next, init.routerName), m.learned);
   const nextTables = await compileRouterInTurns(next, init.routerName, m.generation, nextRib, m.prepared, turn);
   await turn();
-  dp.setTables(nextTables, m.pathUp?.buffer);
-  if (m.pathUp !== undefined) post({ t: 'pathUpTaken', index: init.index, epoch: m.pathUp.epoch });
+  const pathRx = m.pathUp !== undefined ? new SharedArrayBuffer(init.pathRx.byteLength) : undefined; // counts by the new ids
+  dp.setTables(nextTables, m.pathUp?.buffer, pathRx);
+  if (m.pathUp !== undefined) post({ t: 'pathUpTaken', index: init.index, epoch: m.pathUp.epoch, pathRx: pathRx! });
   config = next;
   rib = nextRib;
   tables = nextTables;

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CONTROL_ONLY_MIN_PACKETS, controlGatherUs, controlOnly } from '../../../src/control/wan-gather.js';
 import { Router } from '../../../src/control/router.js';
-import { InThreadHost } from '../../../src/control/in-thread-host.js';
+import { InThreadHost, type InThreadHostOptions } from '../../../src/control/in-thread-host.js';
 import type { PacketPort } from '../../../src/dataplane/port.js';
 import { MemoryLink } from '../../../src/io/memory/link.js';
 import { MemorySegment } from '../../../src/io/memory/segment.js';
@@ -46,7 +46,8 @@ function telling(port: PacketPort): PacketPort & { told: (number | undefined)[] 
   };
 }
 
-test('an in-thread router (at a hub\'s rate, here from 1 packet a second): its wan port gathers 1000 µs while BFD alone arrives, its default again once other packets do', async () => {
+/** Two in-thread routers over a memory wan, BFD every 50 ms; r1's wan port records the windows it is told. */
+async function bfdPair(opts: InThreadHostOptions) {
   const config = await exampleConfig();
   for (const r of config.authority.routers) for (const i of r.interfaces) for (const n of i.neighborhoods) {
     n.bfd = { desiredTxInterval: 50, requiredMinRxInterval: 50, multiplier: 3, holdDownTime: 1, linkTestInterval: 1, linkTestLength: 3 };
@@ -56,12 +57,25 @@ test('an in-thread router (at a hub\'s rate, here from 1 packet a second): its w
   const lan2 = new MemorySegment('lan2');
   const wan1 = telling(wan.a);
   const bfd = { slowStartMs: 50, linkTestSpacingMs: 10 };
-  const r1 = new Router(config, new InThreadHost({ lan0: lan1.gatewayPort(), wan0: wan1 }, { controlOnlyMinPackets: 1 }), { name: 'r1', liveness: 'bfd', bfd });
-  const r2 = new Router(config, new InThreadHost({ lan0: lan2.gatewayPort(), wan0: wan.b }, { controlOnlyMinPackets: 1 }), { name: 'r2', liveness: 'bfd', bfd });
+  const host1 = new InThreadHost({ lan0: lan1.gatewayPort(), wan0: wan1 }, opts);
+  const r1 = new Router(config, host1, { name: 'r1', liveness: 'bfd', bfd });
+  const r2 = new Router(config, new InThreadHost({ lan0: lan2.gatewayPort(), wan0: wan.b }, opts), { name: 'r2', liveness: 'bfd', bfd });
+  await r1.start();
+  await r2.start();
+  const stop = async (): Promise<void> => {
+    await r1.stop();
+    await r2.stop();
+    wan.close();
+    lan1.close();
+    lan2.close();
+  };
+  return { wan, wan1, host1, stop };
+}
+
+test('an in-thread router (at a hub\'s rate, here from 1 packet a second): its wan port gathers 1000 µs while BFD alone arrives, its default again once other packets do', async () => {
+  const { wan, wan1, stop } = await bfdPair({ controlOnlyMinPackets: 1 });
   let junk: NodeJS.Timeout | undefined;
   try {
-    await r1.start();
-    await r2.start();
     assert.ok(await until(() => wan1.told.length > 0, 5000), 'told to gather once a second of BFD had arrived');
     assert.equal(wan1.told, [1000]);
     // UDP to r1's waypoint that is not path control (dropped there, but received on the wan): 100 a second
@@ -71,40 +85,19 @@ test('an in-thread router (at a hub\'s rate, here from 1 packet a second): its w
     assert.equal(wan1.told, [1000, undefined]);
   } finally {
     clearInterval(junk);
-    await r1.stop();
-    await r2.stop();
-    wan.close();
-    lan1.close();
-    lan2.close();
+    await stop();
   }
 });
 
 test('an in-thread router with a few paths (below a hub\'s rate): its wan port keeps its default window', async () => {
-  const config = await exampleConfig();
-  for (const r of config.authority.routers) for (const i of r.interfaces) for (const n of i.neighborhoods) {
-    n.bfd = { desiredTxInterval: 50, requiredMinRxInterval: 50, multiplier: 3, holdDownTime: 1, linkTestInterval: 1, linkTestLength: 3 };
-  }
-  const wan = new MemoryLink('wan');
-  const lan1 = new MemorySegment('lan1');
-  const lan2 = new MemorySegment('lan2');
-  const wan1 = telling(wan.a);
-  const bfd = { slowStartMs: 50, linkTestSpacingMs: 10 };
-  const host1 = new InThreadHost({ lan0: lan1.gatewayPort(), wan0: wan1 });
-  const r1 = new Router(config, host1, { name: 'r1', liveness: 'bfd', bfd });
-  const r2 = new Router(config, new InThreadHost({ lan0: lan2.gatewayPort(), wan0: wan.b }), { name: 'r2', liveness: 'bfd', bfd });
+  const { wan1, host1, stop } = await bfdPair({});
   try {
-    await r1.start();
-    await r2.start();
     const consumed = host1.dataplane.counters;
     assert.ok(await until(() => consumed.values[consumed.id('consumed-path-messages')]! > 20, 5000), 'BFD arrives');
     await new Promise((r) => setTimeout(r, 2500)); // two ticks of BFD alone
     assert.equal(wan1.told, []);
   } finally {
-    await r1.stop();
-    await r2.stop();
-    wan.close();
-    lan1.close();
-    lan2.close();
+    await stop();
   }
 });
 

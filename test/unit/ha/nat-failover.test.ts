@@ -22,18 +22,27 @@ function echo(lab: MemoryLab, seen: Map<string, string>): void {
   });
 }
 
-test('a NATed session installed on the node that takes over keeps its binding (the server sees the same pool address and port); a new session gets another port and does not replace it', async () => {
+/**
+ * The old pair (`before`) and the fresh one (`after`), builtin.nat on both r2s, the server's echo on both; a first
+ * session (client port 30000, payload a1) answered through `before`. `replies`: what the client got on port 30000.
+ */
+async function takeoverLabs(): Promise<{ before: MemoryLab; after: MemoryLab; seen: Map<string, string>; replies: string[] }> {
   const before = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
   const after = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  for (const lab of [before, after]) assert.equal(await lab.r2.applyPlugins([NAT]), []);
+  const seen = new Map<string, string>();
+  echo(before, seen);
+  echo(after, seen);
+  const replies: string[] = [];
+  for (const lab of [before, after]) lab.clients[0]!.udpBind(30000, (d) => replies.push(Buffer.from(d).toString()));
+  before.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a1'));
+  assert.ok(await until(() => replies.length === 1), 'the first session answered');
+  return { before, after, seen, replies };
+}
+
+test('a NATed session installed on the node that takes over keeps its binding (the server sees the same pool address and port); a new session gets another port and does not replace it', async () => {
+  const { before, after, seen, replies } = await takeoverLabs();
   try {
-    for (const lab of [before, after]) assert.equal(await lab.r2.applyPlugins([NAT]), []);
-    const seen = new Map<string, string>();
-    echo(before, seen);
-    echo(after, seen);
-    const replies: string[] = [];
-    for (const lab of [before, after]) lab.clients[0]!.udpBind(30000, (d) => replies.push(Buffer.from(d).toString()));
-    before.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a1'));
-    assert.ok(await until(() => replies.length === 1), 'the first session answered');
     const bound = seen.get('a1')!;
     assert.match(bound, /^198\.18\.3\.1:200\d\d$/, 'source NAT to the pool');
 
@@ -61,6 +70,29 @@ test('a NATed session installed on the node that takes over keeps its binding (t
     assert.is(after.r2.counters()['plugin.builtin.nat.ports-in-use'], 2, 'both ports counted in use');
     after.r2.host.removeAllSessions('admin');
     assert.is(after.r2.counters()['plugin.builtin.nat.ports-in-use'], 0, 'the close hook frees the installed session\'s port too');
+  } finally {
+    await before.close();
+    await after.close();
+  }
+});
+
+test('an installed session whose pool port a session opened on the new node holds already: installed, still answering, and counted (install-collisions)', async () => {
+  const { before, after, seen, replies } = await takeoverLabs();
+  try {
+    const install = async (r: 'r1' | 'r2'): Promise<void> => {
+      const rows = await before[r].host.collectSessionChanges(true);
+      assert.equal((await after[r].host.importSessions(rows.rows)).installed, 1, `${r}'s row installed`);
+    };
+    await install('r1'); // first: r1's sessions below take other waypoint ports
+    // sessions opened on the new r2 first (to the discard service, so their keys differ) hold all 10 pool ports
+    for (let i = 0; i < 10; i++) after.clients[0]!.udpSend(31000 + i, '198.18.3.20', 9, Buffer.from(`d${i}`));
+    assert.ok(await until(() => after.r2.counters()['plugin.builtin.nat.ports-in-use'] === 10), 'every pool port held');
+    await install('r2');
+    assert.is(after.r2.counters()['plugin.builtin.nat.install-collisions'], 1, 'the collision counted');
+    assert.is(after.r2.counters()['plugin.builtin.nat.ports-in-use'], 10, 'the port stays the other session\'s');
+    after.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a2'));
+    assert.ok(await until(() => replies.length === 2), 'the installed session answers on the new node');
+    assert.is(seen.get('a2'), seen.get('a1'), 'with its binding');
   } finally {
     await before.close();
     await after.close();

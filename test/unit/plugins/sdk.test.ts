@@ -161,6 +161,10 @@ test('compliance: meaningful for hook-only plugins (the example passes; a hook t
   const r1 = await checkPluginCompliance(thrower);
   assert.not.ok(r1.ok);
   assert.match(r1.failures.join('\n'), /test\.thrower\/session-open: threw: boom/);
+  const installThrower = definePlugin({ name: 'test.install-thrower', version: '1.0.0', api: '^1.4', dataplane(ctx) { ctx.onSessionInstalled(() => { throw new Error('bang'); }); } });
+  const r4 = await checkPluginCompliance(installThrower);
+  assert.equal(r4.checked, ['test.install-thrower/session-hooks'], 'an installed hook alone is checked');
+  assert.match(r4.failures.join('\n'), /test\.install-thrower\/session-installed: threw: bang/);
   const keep = new Map<number, Uint8Array>();
   const leaky = definePlugin({ name: 'test.leaky', version: '1.0.0', api: '^1', dataplane(ctx) { ctx.onSessionOpen((s) => void keep.set(keep.size, new Uint8Array(64).fill(s.dstPort))); } });
   const r2 = await checkPluginCompliance(leaky);

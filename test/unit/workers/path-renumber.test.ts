@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import type { ForwardingTables } from '../../../src/model/tables.js';
 import { parseConfig } from '../../../src/model/validate.js';
@@ -8,7 +9,9 @@ import { buildUdp } from '../../../src/packet/build.js';
 import { packBatch, type ChannelBatch } from '../../../src/workers/channel-port.js';
 import { PathUpBoards } from '../../../src/workers/path-up-boards.js';
 import { WorkerHost } from '../../../src/workers/worker-host.js';
-import { until } from '../../support/config.js';
+import { readFileSync } from 'node:fs';
+import { EXAMPLE_CONFIG, exampleConfig, until } from '../../support/config.js';
+import { createWorkerLab } from '../../support/worker-lab.js';
 
 /**
  * r1 with a path to r2 and one to r3 (ids in router order), the service echo routed over both; `order` lists
@@ -108,6 +111,47 @@ test('path-up boards: a verdict lands on every board a worker still runs, at the
   boards.set(1, true);
   assert.equal([[...old.subarray(0, 2)], [...now.subarray(0, 2)]], [[0, 0], [0, 1]], 'the old board is no longer written once no worker runs it');
   assert.ok(boards.isUp(1) && !boards.isUp(0));
+});
+
+test('packets per path (BFD\'s sign of life) follow each path by name across a reload that renumbers paths: none read against the other path', async () => {
+  // r0, listed before r2, takes path id 0 from r2's path (wan0->r2/wan0 becomes 1)
+  const text = readFileSync(EXAMPLE_CONFIG, 'utf8').replace('    - name: r2\n', [
+    '    - name: r0', '      interfaces:', '        - { name: wan0, kind: wan, waypoint: 198.18.12.9, neighborhoods: [{ name: internet }] }', '    - name: r2', '',
+  ].join('\n'));
+  const lab = await createWorkerLab(await exampleConfig(), 2);
+  const id = (peer: string): number => lab.r1.tables.paths.find((p) => p.name === `wan0->${peer}/wan0`)!.id;
+  try {
+    let replies = 0;
+    lab.server.udpBind(7, (d, f) => lab.server.udpSend(7, f.address, f.port, d));
+    lab.client.udpBind(41000, () => replies++);
+    const echo = async (n: number): Promise<void> => {
+      const want = replies + n;
+      for (let i = 0; i < n; i++) lab.client.udpSend(41000, '198.18.3.20', 7, Buffer.from(`echo ${i}`));
+      assert.ok(await until(() => replies === want, 5000), `${n} echoes answered`);
+    };
+    await echo(3);
+    assert.is(id('r2'), 0);
+    const before = lab.r1.host.pathTraffic(0);
+    assert.ok(before >= 3, 'r2\'s answers counted on its path');
+    lab.r1.applyConfig(parseConfig(text, 'renumbered.yaml'));
+    assert.equal([id('r0'), id('r2')], [0, 1], 'the reload renumbers');
+    await lab.r1.host.sessions(); // answered after every worker's swap
+    assert.is(lab.r1.host.pathTraffic(id('r2')), before, 'r2\'s count, by its new id');
+    assert.is(lab.r1.host.pathTraffic(id('r0')), 0, 'nothing for r0, which sent nothing (before the fix: r2\'s count)');
+    await echo(2);
+    assert.ok(await until(() => lab.r1.host.pathTraffic(id('r2')) >= before + 2), 'later answers add to r2\'s');
+    assert.is(lab.r1.host.pathTraffic(id('r0')), 0);
+  } finally {
+    await lab.close();
+  }
+});
+
+test('in one thread, packets per path are carried by name at a reload that renumbers (not dropped to 0, which BFD reads as traffic)', () => {
+  const dp = new Dataplane({ tables: compileRouter(config(['r2', 'r3']), 'r1', 1), ports: [null, null] });
+  dp.ctx.pathRx[0] = 5; // r2's
+  dp.ctx.pathRx[1] = 7; // r3's
+  dp.setTables(compileRouter(config(['r3', 'r2']), 'r1', 2));
+  assert.equal([...dp.ctx.pathRx], [7, 5]);
 });
 
 test.run();

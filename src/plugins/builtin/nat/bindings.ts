@@ -53,6 +53,7 @@ export class NatBindings {
   private readonly cExhausted: HookCounter;
   private readonly cSpilled: HookCounter;
   private readonly cRefusedTenant: HookCounter;
+  private readonly cInstallCollisions: HookCounter;
 
   constructor(ctx: PluginDataplaneContext, private readonly opts: NatOptions) {
     const index = this.addrIndex;
@@ -73,6 +74,7 @@ export class NatBindings {
     this.cExhausted = new HookCounter(ctx, 'exhausted');
     this.cSpilled = new HookCounter(ctx, 'spilled');
     this.cRefusedTenant = new HookCounter(ctx, 'refused-tenant');
+    this.cInstallCollisions = new HookCounter(ctx, 'install-collisions');
   }
 
   open(s: OpeningSession, tables: Tables): void {
@@ -122,7 +124,10 @@ export class NatBindings {
     if (ai === undefined) return;
     const ap = this.portsOf(ai);
     const kind = proto === ICMP ? BOUND_ICMP_ID : BOUND_PORT;
-    if (kind === BOUND_ICMP_ID ? !ap.takeIdentifier(s.natSourcePort) : !ap.takePort(s.natSourcePort)) return; // held already: not ours to free
+    if (kind === BOUND_ICMP_ID ? !ap.takeIdentifier(s.natSourcePort) : !ap.takePort(s.natSourcePort)) {
+      this.cInstallCollisions.add(); // a session opened here holds it: it stays that session's to free
+      return;
+    }
     this.rowAddr[r] = ai + 1;
     this.rowPort[r] = s.natSourcePort;
     this.rowKind[r] = kind;
