@@ -261,10 +261,11 @@ export class SessionTable {
   private tags = new Uint32Array(0);
   private signed = new Float64Array(0);
   private relays = new Int32Array(0);
-  /** keys of the two sides, as written at insert, for removal (family in keyFamily): IPv4 keys here (KW4
+  /** keys of the two sides, as written at insert, for removal: per side its family (0: none) | the key's swapped
+   *  bit << 3 (what copySideKey returns: HA export reads it here, not in the flow table); IPv4 keys here (KW4
    *  words a row), IPv6 keys in v6Keys (rare; 48 bytes a session less than KW6 columns) */
-  inKeyFamily!: Uint8Array;
-  outKeyFamily!: Uint8Array;
+  inKeyInfo!: Uint8Array;
+  outKeyInfo!: Uint8Array;
   inKey!: Uint32Array;
   outKey!: Uint32Array;
   private readonly v6Keys = new Map<number, Uint32Array>();
@@ -397,8 +398,8 @@ export class SessionTable {
     if (this.tags.length > 0) this.tags = grow(this.tags, Uint32Array);
     if (this.signed.length > 0) this.signed = grow(this.signed, Float64Array);
     if (this.relays.length > 0) this.relays = grow(this.relays, Int32Array);
-    this.inKeyFamily = grow(this.inKeyFamily, Uint8Array);
-    this.outKeyFamily = grow(this.outKeyFamily, Uint8Array);
+    this.inKeyInfo = grow(this.inKeyInfo, Uint8Array);
+    this.outKeyInfo = grow(this.outKeyInfo, Uint8Array);
     this.inKey = grow(this.inKey, Uint32Array, KW4);
     this.outKey = grow(this.outKey, Uint32Array, KW4);
     if (this.retFamily.length > 0) this.growReturnKeys(cap);
@@ -695,8 +696,8 @@ export class SessionTable {
     if (this.tags.length > 0 && this.tags[r] !== 0) this.tags[r] = 0;
     if (this.signed.length > 0 && this.signed[r] !== 0) this.signed[r] = 0;
     if (this.relays.length > 0 && this.relays[r] !== 0) this.relays[r] = 0;
-    this.inKeyFamily[r] = 0;
-    this.outKeyFamily[r] = 0;
+    this.inKeyInfo[r] = 0;
+    this.outKeyInfo[r] = 0;
     this.claimFailed = false;
     this.active++;
     if (this.sweptTick < 0) this.sweptTick = Math.floor(now / WHEEL_TICK_MS) - 1;
@@ -735,8 +736,8 @@ export class SessionTable {
       this.origSrc4, this.origDst4, this.origSrc6, this.origDst6, this.origSrcPort, this.origDstPort, this.wpLocalPort, this.wpPeerPort, this.uuid,
       this.chain, this.tags, this.app, this.gen, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
       this.created, this.lastSeen, this.expires, this.pktsFwd, this.pktsRev, this.bytesFwd, this.bytesRev,
-      this.signed, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relays, this.inKeyFamily,
-      this.outKeyFamily, this.inKey, this.outKey, this.retFamily, this.retKey,
+      this.signed, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relays, this.inKeyInfo,
+      this.outKeyInfo, this.inKey, this.outKey, this.retFamily, this.retKey,
     ];
     for (const c of columns) {
       if (c.length === 0) continue;
@@ -818,7 +819,7 @@ export class SessionTable {
    *  key first (the flow table reads it there), a key the side had before removed. */
   private storeSideKey(r: number, side: 'in' | 'out', family: 4 | 6, words: Uint32Array, swapped: number): boolean {
     const t = this.table(family);
-    if ((side === 'in' ? this.inKeyFamily[r]! : this.outKeyFamily[r]!) !== 0) {
+    if ((side === 'in' ? this.inKeyInfo[r]! : this.outKeyInfo[r]!) !== 0) {
       const save = words === t.key ? t.key.slice() : words;
       this.removeSideKey(r, side);
       t.key.set(save);
@@ -826,29 +827,25 @@ export class SessionTable {
     const which = side === 'in' ? KEY_IN : KEY_OUT;
     if (family === 4) (side === 'in' ? this.inKey : this.outKey).set(t.key, r * KW4);
     else this.v6Keys.set(r * 2 + which, t.key.slice());
-    if (side === 'in') this.inKeyFamily[r] = family;
-    else this.outKeyFamily[r] = family;
+    const info = family | ((swapped & 1) << 3);
+    if (side === 'in') this.inKeyInfo[r] = info;
+    else this.outKeyInfo[r] = info;
     t.set((r << 2) | (swapped & 1), which);
     this.claim(t.key, family, keyKind(this.role[r]!, side)); // a failure marks the row: its creator refuses it
     return true;
   }
 
   /** Copies the stored flow key of one side of row r into `out` (room for KW6 words; HA export, no
-   *  allocation); returns its family (0: the side has no key) | its swapped bit << 3. */
+   *  allocation, no flow-table probe); returns its family (0: the side has no key) | its swapped bit << 3. */
   copySideKey(r: number, side: 'in' | 'out', out: Uint32Array): number {
-    const family = side === 'in' ? this.inKeyFamily[r]! : this.outKeyFamily[r]!;
-    if (family !== 4 && family !== 6) return 0;
-    const t = this.table(family);
+    const info = side === 'in' ? this.inKeyInfo[r]! : this.outKeyInfo[r]!;
+    const family = info & 7;
     if (family === 4) {
       const store = side === 'in' ? this.inKey : this.outKey;
-      for (let i = 0; i < KW4; i++) out[i] = t.key[i] = store[r * KW4 + i]!;
-    } else {
-      const words = this.v6Keys.get(r * 2 + (side === 'in' ? 0 : 1))!;
-      out.set(words);
-      t.key.set(words);
-    }
-    const v = t.get();
-    return family | ((v >= 0 && flowRow(v) === r ? flowSwapped(v) : 0) << 3);
+      for (let i = 0; i < KW4; i++) out[i] = store[r * KW4 + i]!;
+    } else if (family === 6) out.set(this.v6Keys.get(r * 2 + (side === 'in' ? 0 : 1))!);
+    else return 0;
+    return info;
   }
 
   /** Installs a side key as copySideKey gave it (HA import, between batches); false when another row owns it. */
@@ -912,11 +909,11 @@ export class SessionTable {
   /** Removes one side's key of row r (migration moves a session's waypoint key to another path). */
   removeSideKey(r: number, side: 'in' | 'out'): void {
     if (side === 'in') {
-      this.deleteKey(r, this.inKeyFamily[r]!, this.inKey);
-      this.inKeyFamily[r] = 0;
+      this.deleteKey(r, this.inKeyInfo[r]! & 7, this.inKey);
+      this.inKeyInfo[r] = 0;
     } else {
-      this.deleteKey(r, this.outKeyFamily[r]!, this.outKey);
-      this.outKeyFamily[r] = 0;
+      this.deleteKey(r, this.outKeyInfo[r]! & 7, this.outKey);
+      this.outKeyInfo[r] = 0;
     }
   }
 
@@ -937,8 +934,8 @@ export class SessionTable {
   /** Removes row r and both its keys; the row returns to the free list. */
   remove(r: number): void {
     if ((this.flags[r]! & SF_ACTIVE) === 0) return;
-    this.deleteKey(r, this.inKeyFamily[r]!, this.inKey);
-    this.deleteKey(r, this.outKeyFamily[r]!, this.outKey);
+    this.deleteKey(r, this.inKeyInfo[r]! & 7, this.inKey);
+    this.deleteKey(r, this.outKeyInfo[r]! & 7, this.outKey);
     this.removeAltKey(r);
     this.removeReturnKeys(r);
     this.uuidKeyOf(r);

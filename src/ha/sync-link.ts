@@ -9,7 +9,7 @@
  * into numbered batches of at most `maxDatagram` bytes (SYNC_MAX_DATAGRAM by default), at most a window (WINDOW_BYTES) unacknowledged at a time; an
  * acknowledgement that leaves the window at most half full calls `onRoom` (the owner collects more then:
  * collection is paced by the link). The partner applies batches in order only (a gap waits for the resend) and
- * acknowledges the last one within ACK_DELAY_MS (20 ms; at once after a quarter of the window's bytes: an acknowledgement
+ * acknowledges the last one within ACK_DELAY_MS (20 ms; at once after half the window's bytes: an acknowledgement
  * costs both nodes a datagram, its HMAC and a wake-up); a batch not acknowledged within `resendMs` (or three times the last ack lag) is sent again (go-back-N,
  * on each heartbeat). The lag is the time from a batch's first send to its acknowledgement; the change lag,
  * for records queued with the time their change was marked, from that mark to the acknowledgement.
@@ -112,11 +112,12 @@ export function windowFor(maxDatagram: number): number {
 }
 /** The window of the default datagrams (1400 B): 128 batches. */
 export const WINDOW = windowFor(SYNC_MAX_DATAGRAM);
-/** A receiver acknowledges within this long (ms) of a batch, or at once after a quarter of the window's bytes
+/** A receiver acknowledges within this long (ms) of a batch, or at once after half the window's bytes
  *  (ACK_BYTES). The lag measured includes it; the records are applied on arrival, not when acknowledged. */
 export const ACK_DELAY_MS = 20;
-/** Bytes received after which an acknowledgement goes at once: a quarter of the window. */
-export const ACK_BYTES = WINDOW_BYTES / 4;
+/** Bytes received after which an acknowledgement goes at once: half the window (an acknowledgement that
+ *  frees half the window calls the sender's onRoom; of the pair's 32,000-byte datagrams one per three, not two). */
+export const ACK_BYTES = WINDOW_BYTES / 2;
 /** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
 export const EPOCH_RESET_MS = 3000;
 /** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
@@ -387,7 +388,7 @@ export class SyncLink {
   }
 
   /** One acknowledgement for the batches of ACK_DELAY_MS (or of ACK_BYTES, sooner): the sender's window holds
-   *  four times that, and each acknowledgement costs both nodes a datagram, its HMAC and a wake-up. */
+   *  twice that, and each acknowledgement costs both nodes a datagram, its HMAC and a wake-up. */
   private queueAck(bytes: number): void {
     this.unackedBytes += bytes;
     if (this.unackedBytes >= ACK_BYTES) this.ackNow();

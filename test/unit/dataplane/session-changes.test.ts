@@ -137,6 +137,23 @@ test('a packed row, byte for byte (a sync record; row version 2: fixed head, IPv
   assert.is(Buffer.from(c.rows).toString('hex'), golden);
 });
 
+test('collecting rows probes no flow table: each side key\'s swapped bit is the row\'s; the standby keeps it', () => {
+  const t = new SessionTable(4);
+  collectChanges(t, 0, true);
+  ipv4Session(t);
+  let probes = 0;
+  const get = t.v4.get.bind(t.v4);
+  t.v4.get = () => { probes++; return get(); };
+  const c = collectChanges(t, 2000, false);
+  t.v4.get = get;
+  assert.is(c.rowCount, 1);
+  assert.is(probes, 0, 'the swapped bits come from the row');
+  const other = new SessionTable(4);
+  assert.equal(importRows(other, c.rows, 2000), { installed: 1, present: 0, refused: 0 });
+  const [again] = unpackRows(collectChanges(other, 2000, true).rows);
+  assert.equal([again!.row[86], again!.row[87]], [0x0c, 0x04], 'in key swapped, out key not: as the active had them');
+});
+
 test('malformed rows are refused one by one and counted; the others installed', () => {
   const t = new SessionTable(4);
   collectChanges(t, 0, true);

@@ -264,7 +264,7 @@ test('large datagrams (a pair\'s SYNC_DATAGRAM): ~180 records of 171 B a batch, 
   }
 });
 
-test('the receiver acknowledges the batches of ACK_DELAY_MS with one datagram, and at once after a quarter of the window\'s bytes', async () => {
+test('the receiver acknowledges the batches of ACK_DELAY_MS with one datagram, and at once after half the window\'s bytes', async () => {
   const partner = await bind('127.0.0.2');
   const probe = await bind('127.0.0.1');
   const port = probe.address().port;
@@ -290,11 +290,19 @@ test('the receiver acknowledges the batches of ACK_DELAY_MS with one datagram, a
     assert.equal(acks.map((a) => a.batch), [10], 'one acknowledgement for the 10 batches');
     assert.ok(acks[0]!.at - t0 >= ACK_DELAY_MS - 1, `after the delay (${(acks[0]!.at - t0).toFixed(1)} ms)`);
     const big = batch(11, 20);
-    const atOnce = Math.ceil(ACK_BYTES / big.length); // batches whose bytes reach a quarter of the window
+    const atOnce = Math.ceil(ACK_BYTES / big.length); // batches whose bytes reach half the window
     assert.ok(atOnce < 32, `${atOnce} batches of ${big.length} B`);
     await Promise.all(Array.from({ length: atOnce }, (_, i) => send(partner, i === 0 ? big : batch(11 + i, 20), port)));
     await settle(ACK_DELAY_MS + 100);
     assert.equal(acks.map((a) => a.batch), [10, 10 + atOnce], `an acknowledgement at once after ${atOnce} batches of ${big.length} B, none after`);
+    // the pair's datagrams: a window of 5 acknowledged at once after the third, the rest after the delay
+    const from = 11 + atOnce;
+    const full = (n: number): Buffer => encodeState(KEY, { node: 'r1b', epoch: 100, seq: ++seq }, n, frameRecords(Array.from({ length: 30 }, (_, i) => record(i, 1000))), 30);
+    assert.ok(full(0).length <= SYNC_DATAGRAM && 3 * full(0).length >= ACK_BYTES, `${full(0).length} B`);
+    acks.length = 0;
+    await Promise.all(Array.from({ length: windowFor(SYNC_DATAGRAM) }, (_, i) => send(partner, full(from + i), port)));
+    await settle(ACK_DELAY_MS + 100);
+    assert.equal(acks.map((a) => a.batch - from + 1), [3, 5], 'two acknowledgements for a window of 5 datagrams');
   } finally {
     link.close();
     partner.close();
