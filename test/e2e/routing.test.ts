@@ -62,7 +62,10 @@ test.after(async () => {
 
 test('the PE announces its server prefix: r1 learns it over FPM and bgp-web forwards along it', async () => {
   await pollUntil(`r1's RIB selecting ${PE_PREFIX} from BGP`, 20_000, async () => ((await selected(PE_PREFIX)) ? true : undefined));
-  const n = (await bgp()).neighbors.find((x) => x.address === '198.18.61.1');
+  // bfdd's session may come up a moment after BGP's (seen down once with the route already selected): wait for both
+  const peer = async () => (await bgp()).neighbors.find((x) => x.address === '198.18.61.1');
+  await pollUntil('the PE established with BFD up', 10_000, async () => { const x = await peer(); return x?.state === 'Established' && x.bfd === 'up' ? true : undefined; }).catch(() => undefined);
+  const n = await peer();
   assert.is(n?.state, 'Established');
   assert.is(n?.bfd, 'up');
   // the same over the node's REST API (GET /api/v1/bgp: its 200 needs FRR, so it is checked here; test/unit/api/routes.test.ts has the rest)

@@ -216,7 +216,10 @@ test(`iperf3 and ${SESSIONS} UDP sessions: nfdump lists each with its original a
   // r1's records (r1 exports from its veth toward the collector): forward flows whose post-NAT 5-tuple is
   // the SVR 5-tuple, r1's waypoint toward r2's (r2's records of the same sessions carry the same)
   const fromR1 = (f: NfdumpFlow): boolean => f.ip4_router === R1_EXPORTER && f.src4_addr === CLIENT && f.src4_xlt_ip === WAYPOINT.r1 && f.dst4_xlt_ip === WAYPOINT.r2;
-  const flows = await collected(`r1's records of the ${SESSIONS} UDP sessions`, (fs) => fs.filter((f) => fromR1(f) && f.dst_port === 7 && f.src_port >= 30000 && f.src_port < 30000 + SESSIONS).length === SESSIONS, 90_000);
+  const isBack = (f: NfdumpFlow): boolean => f.ip4_router === R1_EXPORTER && f.src4_addr === SERVER && f.src_port === 7 && f.dst_port >= 30000 && f.dst_port < 30000 + SESSIONS && f.dst4_xlt_ip === WAYPOINT.r1;
+  // both directions: a session's reverse flow may reach a later collector file than its forward one
+  const flows = await collected(`r1's records of the ${SESSIONS} UDP sessions, both ways`, (fs) => fs.filter((f) => fromR1(f) && f.dst_port === 7 && f.src_port >= 30000 && f.src_port < 30000 + SESSIONS).length === SESSIONS
+    && fs.filter(isBack).length >= SESSIONS, 90_000);
   const udpFlows = flows.filter((f) => fromR1(f) && f.dst_port === 7 && f.src_port >= 30000 && f.src_port < 30000 + SESSIONS);
   assert.is(new Set(udpFlows.map((f) => f.src_port)).size, SESSIONS, 'each session once');
   for (const f of udpFlows) {
@@ -227,7 +230,7 @@ test(`iperf3 and ${SESSIONS} UDP sessions: nfdump lists each with its original a
     assert.ok(Number(f.src_xlt_port) % 2 === 0 && Number(f.dst_xlt_port) % 2 === 1, `waypoint ports even here, odd at the peer: ${JSON.stringify(f)}`);
   }
   assert.is(new Set(udpFlows.map((f) => `${f.src_xlt_port}>${f.dst_xlt_port}`)).size, SESSIONS, 'a waypoint 5-tuple per session');
-  const back = flows.filter((f) => f.ip4_router === R1_EXPORTER && f.src4_addr === SERVER && f.src_port === 7 && f.dst_port >= 30000 && f.dst_port < 30000 + SESSIONS && f.dst4_xlt_ip === WAYPOINT.r1);
+  const back = flows.filter(isBack);
   assert.is(back.length, SESSIONS, 'the reverse flow of each: the reply, with the waypoint 5-tuple reversed');
 
   const tcp = flows.find((f) => fromR1(f) && f.src_port === dataPort && f.dst_port === 5201);
