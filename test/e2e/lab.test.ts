@@ -268,7 +268,11 @@ test('svr show sessions --json lists a live transfer with both 5-tuples, peer, a
     assert.ok(s.ageMs > 0, `ageMs ${s.ageMs}`);
     assert.ok(s.packets.forward > 0 && s.packets.reverse > 100, `packets ${JSON.stringify(s.packets)}`);
     assert.ok(s.bytes.forward > 0 && s.bytes.reverse > 1_000_000, `bytes ${JSON.stringify(s.bytes)}`);
-    const later = (await sessions(r1Socket)).find((x) => x.id === s.id);
+    // curl's --limit-rate reads in bursts: two looks a few ms apart may fall between them
+    const later = await pollUntil('the session\'s bytes to grow', 5_000, async () => {
+      const x = (await sessions(r1Socket)).find((y) => y.id === s.id);
+      return x !== undefined && x.bytes.reverse > s.bytes.reverse ? x : undefined;
+    }).catch(() => undefined);
     assert.ok(later !== undefined && later.bytes.reverse > s.bytes.reverse, 'bytes grow during the transfer');
     const egress = (await sessions(r2Socket)).find((x) => x.id === s.id);
     assert.ok(egress !== undefined, 'r2 has the same session id');
