@@ -47,9 +47,8 @@ static inline uint64_t svr_gather_now(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The window from environment variable `name` (us; default def_us; at most SVR_GATHER_MAX_US); batch: packets a
- * pass can take at most. */
-static inline void svr_gather_init(svr_gather *g, const char *name, uint32_t def_us, uint32_t batch) {
+/* A window in ns from environment variable `name` (us; default def_us; at most SVR_GATHER_MAX_US; 0 = off). */
+static inline uint64_t svr_gather_env_ns(const char *name, uint32_t def_us) {
   const char *v = getenv(name);
   unsigned long us = def_us;
   char *end;
@@ -57,24 +56,18 @@ static inline void svr_gather_init(svr_gather *g, const char *name, uint32_t def
     unsigned long x = strtoul(v, &end, 10);
     if (*end == 0) us = x;
   }
-  g->window_ns = (uint64_t)(us < SVR_GATHER_MAX_US ? us : SVR_GATHER_MAX_US) * 1000u;
+  return (uint64_t)(us < SVR_GATHER_MAX_US ? us : SVR_GATHER_MAX_US) * 1000u;
+}
+
+/* The window from environment variable `name` (default def_us); batch: packets a pass can take at most. No bulk
+ * window (reader threads set bulk_ns from SVR_TUN_READ_GATHER_BULK_US). */
+static inline void svr_gather_init(svr_gather *g, const char *name, uint32_t def_us, uint32_t batch) {
+  g->window_ns = svr_gather_env_ns(name, def_us);
   g->bulk_ns = 0;
   g->last_ns = 0;
   g->pkt_ns = SVR_GATHER_IDLE_NS;
   g->half = batch / 2 > 0 ? batch / 2 : 1;
   g->last_n = 0;
-}
-
-/* The bulk window from environment variable `name` (us; default def_us; at most SVR_GATHER_MAX_US; 0 = none). */
-static inline void svr_gather_bulk_init(svr_gather *g, const char *name, uint32_t def_us) {
-  const char *v = getenv(name);
-  unsigned long us = def_us;
-  char *end;
-  if (v != NULL && *v != 0) {
-    unsigned long x = strtoul(v, &end, 10);
-    if (*end == 0) us = x;
-  }
-  g->bulk_ns = (uint64_t)(us < SVR_GATHER_MAX_US ? us : SVR_GATHER_MAX_US) * 1000u;
 }
 
 /* On the thread itself: a timer slack of 1/8 of the window (Linux's default is 50 us), so a sleep ends near its

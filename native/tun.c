@@ -800,7 +800,7 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->ur.fd = -1;
   r->ur_want = 2;
   svr_gather_init(&r->gather, "SVR_TUN_READ_GATHER_US", READ_GATHER_US, batch);
-  svr_gather_bulk_init(&r->gather, "SVR_TUN_READ_GATHER_BULK_US", READ_GATHER_BULK_US);
+  r->gather.bulk_ns = svr_gather_env_ns("SVR_TUN_READ_GATHER_BULK_US", READ_GATHER_BULK_US);
   r->gather_default_ns = r->gather.window_ns;
   atomic_init(&r->gather_want_ns, r->gather.window_ns);
   if (r->offload && (r->scratch = malloc(SVR_OFFLOAD_SCRATCH)) == NULL) {
