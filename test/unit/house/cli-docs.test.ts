@@ -1,0 +1,57 @@
+/**
+ * The docs and `svr --help` agree, from the parser's own option list: every `svr ...` command line in README.md
+ * and docs/*.md uses only options its command accepts, and docs/cli.md is every command's help (so every option
+ * the parser has is documented). SVR_UPDATE_DOCS=1 rewrites docs/cli.md.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { buildProgram } from '../../../src/cli/main.js';
+import { findPackageRoot } from '../../../src/native/addon.js';
+import { allCommands, checkCommandLine, cliReference, cliTree, svrCommandLines, type CliCommand } from './cli-docs.js';
+
+const root = findPackageRoot();
+const docFiles = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md') && f !== 'api-report.md' && f !== 'cli.md').map((f) => `docs/${f}`)];
+const program = await buildProgram();
+const tree = cliTree(program);
+const unknownOptions = (t: CliCommand, line: string): string[] => checkCommandLine(t, line).unknown;
+const docLines = docFiles.flatMap((f) => svrCommandLines(f, readFileSync(join(root, f), 'utf8')));
+
+test('the checker finds an option its command lacks, through alternatives, continued lines and inline code', () => {
+  const planted = new Command('svr');
+  const show = planted.command('show');
+  show.command('sessions').option('--json').option('--limit <n>');
+  show.command('peers').option('--json');
+  planted.command('decode').argument('<file>').option('--pretty');
+  const t = cliTree(planted);
+  assert.equal(unknownOptions(t, 'svr show sessions|peers [--json] --limit 5'), ['svr show peers has no --limit']);
+  assert.equal(unknownOptions(t, 'svr decode capture.pcap --pretty --summary'), ['svr decode has no --summary']);
+  assert.equal(unknownOptions(t, 'svr show sessions --help'), []);
+  const md = 'Run `svr show peers --limit 3` or:\n\n```sh\nsvr decode x.pcap \\\n  --pretty --sumary   # typo\nls --all\n```\n';
+  const lines = svrCommandLines('x.md', md);
+  assert.equal(lines.map((l) => [l.line, l.text]), [[1, 'svr show peers --limit 3'], [4, 'svr decode x.pcap --pretty --sumary']]);
+  assert.equal(lines.flatMap((l) => unknownOptions(t, l.text)), ['svr show peers has no --limit', 'svr decode has no --sumary']);
+});
+
+test('every svr command line in README.md and docs/ uses options its command accepts', () => {
+  assert.ok(docLines.length > 100, `${docLines.length} command lines found`);
+  const bad = docLines.flatMap((l) => unknownOptions(tree, l.text).map((b) => `${l.file}:${l.line}: ${b} (${l.text})`));
+  assert.equal(bad, []);
+});
+
+test('every command the parser has is shown in a command line of README.md or docs/ (besides docs/cli.md)', () => {
+  const shown = new Set(docLines.flatMap((l) => checkCommandLine(tree, l.text).commands));
+  assert.equal(allCommands(tree).filter((c) => c.subcommands.size === 0 && !shown.has(c.path)).map((c) => c.path), []);
+});
+
+test('docs/cli.md is every command\'s --help', () => {
+  const file = join(root, 'docs', 'cli.md');
+  const want = cliReference(program);
+  const committed = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  if (committed !== want && process.env['SVR_UPDATE_DOCS'] === '1') writeFileSync(file, want);
+  else assert.fixture(committed, want, "the command line changed: regenerate with SVR_UPDATE_DOCS=1 node dist/test/support/run-tests.js 'unit/house/cli-docs\\.test\\.js$' and review the diff");
+});
+
+test.run();
