@@ -1,0 +1,54 @@
+/**
+ * Every relative link in the package's markdown (README.md, docs/, examples/, the built-in plugins' READMEs)
+ * resolves: the file exists and the `#anchor` is a heading of it. Links out of the package (`../shared/...`,
+ * the web) are not followed.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { findPackageRoot } from '../../../src/native/addon.js';
+import { anchors, brokenLinks, links, slug } from './doc-links.js';
+
+const root = findPackageRoot();
+const SKIP = new Set(['node_modules', 'dist', 'build', '.git']);
+
+function markdownFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (SKIP.has(e.name)) return [];
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return markdownFiles(p);
+    return e.name.endsWith('.md') ? [p] : [];
+  });
+}
+
+const readDisk = (p: string): string | undefined => (existsSync(p) && statSync(p).isFile() ? readFileSync(p, 'utf8') : undefined);
+
+test('slugs, anchors and links as GitHub makes and reads them', () => {
+  assert.is(slug('Quiet partial runs after the merges of 2026-12-06 wave 15 (15:06–15:23, load ≤ 4)'), 'quiet-partial-runs-after-the-merges-of-2026-12-06-wave-15-15061523-load--4');
+  assert.is(slug('More routers: `--routers N`, `--topology T`'), 'more-routers---routers-n---topology-t');
+  assert.equal([...anchors('# A\n## A\n```\n# not a heading\n```\n<a id="x"></a>\n')], ['a', 'a-1', 'x']);
+  assert.equal(links('[a](b.md#c) `[d](e.md)`\n```\n[f](g.md)\n```\n![i](img/j.svg) [w](https://x.org/)'), [{ line: 1, target: 'b.md#c' }, { line: 5, target: 'img/j.svg' }, { line: 5, target: 'https://x.org/' }]);
+});
+
+test('the check finds a missing file, a missing anchor and a bad in-page anchor; it leaves the web and ../shared alone', () => {
+  const files: Record<string, string> = {
+    '/p/README.md': '[ok](docs/a.md#two) [gone](docs/nope.md) [typo](docs/a.md#tow) [web](https://x.org/#y) [shared](../shared/z.md#q)\n',
+    '/p/docs/a.md': '# One\n[self](#one) [bad](#three) [img](img/x.svg)\n## Two\n',
+    '/p/docs/img/x.svg': '<svg/>',
+  };
+  const bad = brokenLinks('/p', ['/p/README.md', '/p/docs/a.md'], (p) => files[p], (p) => p in files);
+  assert.equal(bad, [
+    'README.md:1: docs/nope.md (no such file)',
+    'README.md:1: docs/a.md#tow (no heading with that anchor)',
+    'docs/a.md:2: #three (no heading with that anchor)',
+  ]);
+});
+
+test('every relative link in the markdown resolves to a file and a heading', () => {
+  const files = markdownFiles(root);
+  assert.ok(files.length > 20, `${files.length} markdown files`);
+  assert.equal(brokenLinks(root, files, readDisk, existsSync), []);
+});
+
+test.run();
