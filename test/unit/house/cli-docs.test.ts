@@ -46,6 +46,20 @@ test('every command the parser has is shown in a command line of README.md or do
   assert.equal(allCommands(tree).filter((c) => c.subcommands.size === 0 && !shown.has(c.path)).map((c) => c.path), []);
 });
 
+/** The guides' option tables: each lists every option of its command (the flags of the first table whose rows start with one). */
+const OPTION_TABLES: ReadonlyArray<readonly [string, string]> = [['docs/lab.md', 'svr lab up'], ['docs/decode.md', 'svr decode']];
+
+test('the option tables of the guides list every option of their command, and only those', () => {
+  for (const [file, command] of OPTION_TABLES) {
+    const lines = readFileSync(join(root, file), 'utf8').split('\n');
+    const start = lines.findIndex((l) => l.startsWith('| `--'));
+    const rows = lines.slice(start, start + lines.slice(start).findIndex((l) => !l.startsWith('| `--')));
+    const documented = rows.map((r) => /^\| `(--[a-z0-9-]+)/.exec(r)![1]!).sort();
+    const c = allCommands(tree).find((x) => x.path === command)!;
+    assert.equal(documented, [...c.options].filter((o) => o !== '--help').sort(), `${file}: the table of ${command}'s options`);
+  }
+});
+
 test('docs/cli.md is every command\'s --help', () => {
   const file = join(root, 'docs', 'cli.md');
   const want = cliReference(program);
