@@ -29,6 +29,7 @@ test('the checker finds an option its command lacks, through alternatives, conti
   assert.equal(unknownOptions(t, 'svr show sessions|peers [--json] --limit 5'), ['svr show peers has no --limit']);
   assert.equal(unknownOptions(t, 'svr decode capture.pcap --pretty --summary'), ['svr decode has no --summary']);
   assert.equal(unknownOptions(t, 'svr show sessions --help'), []);
+  assert.equal(svrCommandLines('t.md', '| `svr show sessions\\|peers --json` |').map((l) => l.text), ['svr show sessions|peers --json']);
   const md = 'Run `svr show peers --limit 3` or:\n\n```sh\nsvr decode x.pcap \\\n  --pretty --sumary   # typo\nls --all\n```\n';
   const lines = svrCommandLines('x.md', md);
   assert.equal(lines.map((l) => [l.line, l.text]), [[1, 'svr show peers --limit 3'], [4, 'svr decode x.pcap --pretty --sumary']]);

@@ -40,7 +40,8 @@ export function svrCommandLines(file: string, markdown: string): DocCommandLine[
   const out: DocCommandLine[] = [];
   const lines = markdown.split('\n');
   let fenced = false;
-  const take = (text: string, line: number): void => {
+  const take = (raw: string, line: number): void => {
+    const text = raw.replace(/\\\|/g, '|'); // `rib\|fib` in a table cell
     for (const m of text.matchAll(/(?:^|[\s(`'"])c?svr\s+(?=[a-z-])/g)) { // csvr: conductor.md's alias
       const rest = text.slice(m.index + m[0].length);
       const cut = rest.split(/\s#|\s\|\s|&&|;|\|\||`|\s>\s/)[0]!;
