@@ -1,14 +1,15 @@
 /**
  * Every relative link in the package's markdown (README.md, docs/, examples/, the built-in plugins' READMEs)
  * resolves: the file exists and the `#anchor` is a heading of it. Links out of the package (`../shared/...`,
- * the web) are not followed.
+ * the web) are not followed. Every path into the package README.md and docs/ name in prose (`src/...`,
+ * `native/...`, `bench/x.js` built from bench/x.ts) exists.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findPackageRoot } from '../../../src/native/addon.js';
-import { anchors, brokenLinks, links, slug } from './doc-links.js';
+import { anchors, brokenLinks, links, repoPaths, slug } from './doc-links.js';
 
 const root = findPackageRoot();
 const SKIP = new Set(['node_modules', 'dist', 'build', '.git']);
@@ -49,6 +50,18 @@ test('every relative link in the markdown resolves to a file and a heading', () 
   const files = markdownFiles(root);
   assert.ok(files.length > 20, `${files.length} markdown files`);
   assert.equal(brokenLinks(root, files, readDisk, existsSync), []);
+});
+
+test('repository paths in prose: found with their lines, globs and placeholders and outside paths left out', () => {
+  const md = 'see src/io/tun/native.ts and `native/tun.c`;\nnot ../shared/docs/x.md, src/plugins/builtin/*/index.ts or docs/<name>.md; bench/run.js.';
+  assert.equal(repoPaths(md), [{ line: 1, target: 'src/io/tun/native.ts' }, { line: 1, target: 'native/tun.c' }, { line: 2, target: 'bench/run.js' }]);
+});
+
+test('every path into the package that README.md and docs/ name exists', () => {
+  const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md') && f !== 'api-report.md').map((f) => `docs/${f}`)];
+  const exists = (p: string): boolean => existsSync(join(root, p)) || (/^(bench|test|examples)\/.*\.js$/.test(p) && existsSync(join(root, p.replace(/\.js$/, '.ts'))));
+  const missing = docs.flatMap((f) => repoPaths(readFileSync(join(root, f), 'utf8')).filter((p) => !exists(p.target)).map((p) => `${f}:${p.line}: ${p.target}`));
+  assert.equal(missing, []);
 });
 
 test.run();

@@ -86,3 +86,14 @@ export function brokenLinks(root: string, files: readonly string[], read: ReadFi
   }
   return bad;
 }
+
+/** Paths into the package a markdown text names (`src/...`, `native/...`, `bench/...`, ...), with their lines; globs and placeholders left out. */
+export function repoPaths(markdown: string): DocLink[] {
+  const out: DocLink[] = [];
+  markdown.split('\n').forEach((l, i) => {
+    for (const m of l.matchAll(/(?<![\w./-])((?:src|native|bench|test|examples|docs|bin|ui|\.ci)\/[\w./*<>-]*\w)/g)) {
+      if (!/[*<>]/.test(m[1]!)) out.push({ line: i + 1, target: m[1]! });
+    }
+  });
+  return out;
+}
