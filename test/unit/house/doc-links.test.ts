@@ -2,14 +2,15 @@
  * Every relative link in the package's markdown (README.md, docs/, examples/, the built-in plugins' READMEs)
  * resolves: the file exists and the `#anchor` is a heading of it. Links out of the package (`../shared/...`,
  * the web) are not followed. Every path into the package README.md and docs/ name in prose (`src/...`,
- * `native/...`, `bench/x.js` built from bench/x.ts) exists.
+ * `native/...`, `bench/x.js` built from bench/x.ts) exists, and each section the code and docs cite by name
+ * (`docs/paths.md "Hold-down"`) is a heading or a bold paragraph lead of that doc.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findPackageRoot } from '../../../src/native/addon.js';
-import { anchors, brokenLinks, links, repoPaths, slug } from './doc-links.js';
+import { anchors, brokenLinks, links, namesSection, repoPaths, sectionRefs, sectionTitles, slug } from './doc-links.js';
 
 const root = findPackageRoot();
 const SKIP = new Set(['node_modules', 'dist', 'build', '.git']);
@@ -62,6 +63,37 @@ test('every path into the package that README.md and docs/ name exists', () => {
   const exists = (p: string): boolean => existsSync(join(root, p)) || (/^(bench|test|examples)\/.*\.js$/.test(p) && existsSync(join(root, p.replace(/\.js$/, '.ts'))));
   const missing = docs.flatMap((f) => repoPaths(readFileSync(join(root, f), 'utf8')).filter((p) => !exists(p.target)).map((p) => `${f}:${p.line}: ${p.target}`));
   assert.equal(missing, []);
+});
+
+test('section references by name: found across comment lines, matched to headings and bold leads', () => {
+  const refs = sectionRefs(' * see docs/paths.md "Steady packets stay in\n * the data path" and docs/x.md, "Hold-down".');
+  assert.equal(refs, [{ line: 1, target: 'docs/paths.md', title: 'steady packets stay in the data path' }, { line: 2, target: 'docs/x.md', title: 'hold-down' }]);
+  const titles = sectionTitles('# Paths\n## Hold-down\n- **Steady packets stay in the data path.** When ...\n');
+  assert.ok(namesSection(titles, 'steady packets stay in the data path'));
+  assert.ok(namesSection(titles, 'hold-down'));
+  assert.not.ok(namesSection(titles, 'steady control messages stay in the data path'));
+});
+
+/** Source and doc files that may cite docs by section name. */
+function citingFiles(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return p === join('test', 'unit', 'house') ? [] : citingFiles(p);
+    return /\.(ts|tsx|c|h|md)$/.test(e.name) ? [p] : [];
+  });
+}
+
+test('every section the code and docs cite by name is a heading or bold lead of that doc', () => {
+  const titles = new Map<string, string[]>();
+  const titlesOf = (doc: string): string[] | undefined => {
+    if (!titles.has(doc)) titles.set(doc, existsSync(join(root, doc)) ? sectionTitles(readFileSync(join(root, doc), 'utf8')) : []);
+    return titles.get(doc);
+  };
+  const files = ['README.md', ...['docs', 'src', 'native', 'bench', 'test', 'ui'].flatMap(citingFiles)];
+  const refs = files.flatMap((f) => sectionRefs(readFileSync(join(root, f), 'utf8')).map((r) => ({ ...r, file: f })));
+  assert.ok(refs.length > 50, `${refs.length} references`);
+  const bad = refs.filter((r) => !namesSection(titlesOf(r.target)!, r.title)).map((r) => `${r.file}:${r.line}: ${r.target} "${r.title}"`);
+  assert.equal(bad, []);
 });
 
 test.run();

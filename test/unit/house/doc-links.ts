@@ -97,3 +97,23 @@ export function repoPaths(markdown: string): DocLink[] {
   });
   return out;
 }
+
+/** Lower case, without backticks, asterisks, comment leaders and line breaks: headings and references compare so. */
+const flat = (s: string): string => s.replace(/\s*\n\s*(?:\*|\/\/)?\s*/g, ' ').replace(/[`*]/g, '').trim().toLowerCase();
+
+/** What a reference by name can point at in a markdown text: its headings and its bold paragraph leads (`**Title.**`). */
+export function sectionTitles(markdown: string): string[] {
+  const heads = withoutFences(markdown).flatMap((l) => (/^#{1,6}\s/.test(l) ? [l.replace(/^#+\s*/, '')] : []));
+  const leads = [...markdown.matchAll(/\*\*([^*\n]{3,120})\*\*/g)].map((m) => m[1]!);
+  return [...heads, ...leads].map(flat);
+}
+
+/** References to a doc's section by name in a text: `docs/x.md "Title"` (also `docs/x.md, "Title"`), with their lines. */
+export function sectionRefs(text: string): Array<DocLink & { title: string }> {
+  return [...text.matchAll(/(?<![\w./])(docs\/[\w.-]+\.md),? ?"([^"]{3,120})"/g)].map((m) => ({
+    line: text.slice(0, m.index).split('\n').length, target: m[1]!, title: flat(m[2]!),
+  }));
+}
+
+/** Whether `title` names one of `titles`: the start of one, or inside one. */
+export const namesSection = (titles: readonly string[], title: string): boolean => titles.some((t) => t.startsWith(title) || t.includes(title));
