@@ -34,7 +34,7 @@ export interface DocCommandLine {
 
 /**
  * The `svr ...` command lines of one markdown text: in fenced blocks (lines joined at a trailing backslash) and
- * inline code spans, each cut at a shell comment, pipe, `&&` or `;`.
+ * inline code spans, each cut at a shell comment, pipe, `&&`, `;`, an opening parenthesis or the next `svr`.
  */
 export function svrCommandLines(file: string, markdown: string): DocCommandLine[] {
   const out: DocCommandLine[] = [];
@@ -44,7 +44,7 @@ export function svrCommandLines(file: string, markdown: string): DocCommandLine[
     const text = raw.replace(/\\\|/g, '|'); // `rib\|fib` in a table cell
     for (const m of text.matchAll(/(?:^|[\s(`'"])c?svr\s+(?=[a-z-])/g)) { // csvr: conductor.md's alias
       const rest = text.slice(m.index + m[0].length);
-      const cut = rest.split(/\s#|\s\|\s|&&|;|\|\||`|\s>\s/)[0]!;
+      const cut = rest.split(/\s#|\s\|\s|&&|;|\|\||`|\s>\s|\s\(|\s(?=c?svr\s)/)[0]!; // a comment, pipe, list, prose in parentheses, the next command
       out.push({ file, line, text: `svr ${cut.trim().replace(/\s+/g, ' ')}` });
     }
   };
@@ -103,12 +103,14 @@ export function checkCommandLine(root: CliCommand, commandLine: string): Command
 
 const leaves = (c: CliCommand): CliCommand[] => (c.subcommands.size === 0 ? [c] : [...c.subcommands.values()].flatMap(leaves));
 
-/** docs/cli.md: each command's help, parent first. */
+/** docs/cli.md: each command's help as `--help` prints it, parent first. */
 export function cliReference(program: Command): string {
   const sections: string[] = [];
   const visit = (c: Command, path: string): void => {
-    c.configureHelp({ helpWidth: 110 });
-    sections.push(`## ${path}\n\n\`\`\`text\n${c.helpInformation().trimEnd()}\n\`\`\`\n`);
+    let help = '';
+    c.configureHelp({ helpWidth: 110 }).configureOutput({ writeOut: (s) => (help += s) });
+    c.outputHelp(); // with the text commands add before and after the options (helpInformation() has none)
+    sections.push(`## ${path}\n\n\`\`\`text\n${help.trimEnd()}\n\`\`\`\n`);
     for (const s of c.commands) visit(s, `${path} ${s.name()}`);
   };
   visit(program, program.name());
