@@ -1,8 +1,9 @@
 /**
  * What README.md states about the host and the scripts is what the code has: its table of programs is the lab's
  * list (src/lab/host-tools.ts, what `svr setup` installs) with the same packages; every `npm run X` in README.md
- * and docs/ is a script of package.json; the quick start's commands are those .ci/run runs; and no prose states
- * a test count (it changes with every merge: the summary's shape stays true).
+ * and docs/ is a script of package.json; every benchmark command line there uses options and modes bench/run.ts
+ * parses; the quick start's commands are those .ci/run runs; and no prose states a test count (it changes with
+ * every merge: the summary's shape stays true).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -59,6 +60,28 @@ test("the quick start's commands are the ones .ci/run runs", () => {
 test('no prose states a test count (Total: 1386 ...)', () => {
   const counts = [['README.md', readme] as const, ...docs].flatMap(([f, text]) => [...text.matchAll(/Total:\s+\d+|\b\d[\d,]* (?:unit |e2e |end-to-end )?tests? (?:pass|ran)/g)].map((m) => `${f}: ${m[0]}`));
   assert.equal(counts, []);
+});
+
+/** The benchmark command lines of a markdown text: what follows `bench/run.js` or `npm run bench --`, to a comment, quote or pipe. */
+function benchLines(markdown: string): string[] {
+  return [...markdown.matchAll(/(?:dist\/bench\/run\.js|npm run bench --)((?:[ \t]+[^\s`'#|)]+)*)/g)].map((m) => m[1]!.trim());
+}
+
+test('the benchmark command lines of the docs use the options and modes bench/run.ts parses', () => {
+  assert.equal(benchLines('`node dist/bench/run.js --only kernel,svrouter --no-docs` and\nnpm run bench -- --case tcp   # x'), ['--only kernel,svrouter --no-docs', '--case tcp']);
+  const run = readFileSync(join(root, 'bench', 'run.ts'), 'utf8');
+  const options = new Set([...run.matchAll(/a === '(--[a-z-]+)'/g)].map((m) => m[1]!));
+  const modes = [.../const ALL_MODES = \[([^\]]*)\]/.exec(run)![1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!);
+  assert.ok(options.has('--only') && modes.includes('svrouter'));
+  const bad = [['README.md', readme] as const, ...docs].flatMap(([f, text]) => benchLines(text).flatMap((line) => {
+    const words = line.split(/\s+/);
+    return words.flatMap((w, i) => {
+      if (w.startsWith('--') && !options.has(w)) return [`${f}: ${w} (${line})`];
+      if (w === '--only') return (words[i + 1] ?? '').split(',').filter((m) => !/^$|^[A-Z.]+$|[<…]/.test(m) && !modes.includes(m)) // placeholders (M, <mode>) and line ends pass.map((m) => `${f}: mode ${m} (${line})`);
+      return [];
+    });
+  }));
+  assert.equal(bad, []);
 });
 
 test.run();
