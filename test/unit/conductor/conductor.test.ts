@@ -7,6 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -248,8 +249,11 @@ function conductorDocRoutes(markdown: string): string[] {
     let pending: string[] = [];
     for (const [, item] of row.split(' | ')[0]!.matchAll(/`([^`]+)`/g)) {
       const m = /^(GET|POST|PUT|PATCH|DELETE)(?: (\S+))?$/.exec(item!);
-      if (m !== null && m[2] === undefined) { pending.push(m[1]!); continue; }
-      if (m !== null) { methods = [...pending, m[1]!]; pending = []; }
+      if (m !== null && m[2] === undefined) {
+        pending.push(m[1]!);
+        continue;
+      }
+      if (m !== null) [methods, pending] = [[...pending, m[1]!], []];
       const raw = m !== null ? m[2]! : `/api/v1${item!}`;
       const [path, query] = raw.split('?') as [string, string | undefined];
       const names = query === undefined ? '' : `?${[...query.matchAll(/([A-Za-z]+)=/g)].map((q) => q[1]).join(',')}`;
@@ -265,7 +269,7 @@ test('docs/conductor.md lists every route of the OpenAPI document, with the quer
     'GET /api/v1/a', 'GET /api/v1/b?x,y', 'GET /api/v1/graphql', 'GET /api/v1/v', 'GET /api/v1/v/{}', 'POST /api/v1/graphql',
   ]);
   const doc = await t.api<{ paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> }>('GET', '/api/v1/openapi.json');
-  const documented = conductorDocRoutes(readFileSync(`${findPackageRoot()}/docs/conductor.md`, 'utf8'));
+  const documented = conductorDocRoutes(readFileSync(join(findPackageRoot(), 'docs', 'conductor.md'), 'utf8'));
   const routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{\w+\}/g, '{}')}`));
   assert.equal(documented.map((r) => r.split('?')[0]).sort(), routes.sort(), 'the same routes');
   for (const r of documented.filter((x) => x.includes('?'))) {
