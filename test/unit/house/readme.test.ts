@@ -2,7 +2,7 @@
  * What README.md states about the host and the scripts is what the code has: its table of programs is the lab's
  * list (src/lab/host-tools.ts, what `svr setup` installs) with the same packages; every `npm run X` in README.md
  * and docs/ is a script of package.json; every benchmark command line there uses options and modes bench/run.ts
- * parses; the quick start's commands are those .ci/run runs; and no prose states a test count (it changes with
+ * parses, and performance.md's "Running it" names each option; the quick start's commands are those .ci/run runs; and no prose states a test count (it changes with
  * every merge: the summary's shape stays true).
  */
 import { test } from 'uvu';
@@ -82,6 +82,9 @@ test('the benchmark command lines of the docs use the options and modes bench/ru
     });
   }));
   assert.equal(bad, []);
+  const perf = readFileSync(join(root, 'docs', 'performance.md'), 'utf8');
+  const running = perf.slice(perf.indexOf('## Running it'), perf.indexOf('\n## ', perf.indexOf('## Running it') + 1));
+  assert.equal([...options].filter((o) => o !== '--help' && !running.includes(o)), [], 'each option in docs/performance.md "Running it"');
 });
 
 test.run();
