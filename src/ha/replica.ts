@@ -1,16 +1,17 @@
 /**
  * The partner's state as synced to this node (docs/high-availability.md "Session state"): records by kind
  * and key, applied a state batch at a time straight from its framed records (sync-wire.ts), with no object
- * per record: its kind, key (up to 16 bytes) and value length in 6 words of a slot page, its value in a cell of SHORT_CELL bytes (an IPv4
- * session row) or, longer, VALUE_SLOT bytes (an IPv6 one), each slot having one of each, 4,096 a page, a page made
- * when first written (growing adds pages, never copies slots or values: a standby filling up with the partner's new
- * sessions copied its key and length arrays at each doubling, garbage that drove its mark-compacts; a longer value, rare: in a side map), an open-addressing index over them (linear probing, backward-shift deletion,
- * doubling when half full; each position holds its slot and its key's hash, so a probe passes other keys and
- * the index moves without reading their keys: a synced session's upsert and removal each look a key up, and
- * the keys are random, so every read of a slot is a cache miss: its key and length share it). A record with a longer key is refused and counted.
- * Zero means empty in the slot and index arrays (nothing filled ahead: the kernel gives their pages as rows first
- * reach them), slots are handed out in order (a freed one first), and a value is copied a word at a time (no object
- * per record).
+ * per record: its kind, key (up to 16 bytes) and value length in 6 words of a slot page, its value in a cell of
+ * SHORT_CELL bytes (an IPv4 session row) or, longer, VALUE_SLOT bytes (an IPv6 one), 4,096 slots and cells a page,
+ * a page made when first written: growing adds pages and never copies slots or values (doubled key and length
+ * arrays left the old ones as garbage, new ArrayBuffer bytes that count toward the standby's next mark-compact);
+ * a longer value, rare: in a side map. An open-addressing index over them (linear probing, backward-shift
+ * deletion, doubling when half full; each position holds its slot and its key's hash, so a probe passes other
+ * keys and the index moves without reading their keys: a synced session's upsert and removal each look a key
+ * up, and the keys are random, so every read of a slot is a cache miss: its key and length share it). A record
+ * with a longer key is refused and counted. Zero means empty in the slot pages and the index (nothing filled
+ * ahead: the kernel gives their pages as rows first reach them), slots are handed out in order (a freed one
+ * first), and a value is copied a word at a time (no object per record).
  */
 import { OP_DELETE, OP_PURGE, OP_UPSERT, forEachRecord } from './sync-wire.js';
 
