@@ -136,6 +136,10 @@ export function reasonsOf(mask: number): string[] {
 
 export class FirewallDetector {
   readonly #paths = new Map<string, PathRun>();
+  /** the tables the actors follow, and their runs in path order (a hub polls 2,000 paths a second: the config
+   *  is followed only when the tables change) */
+  #tables: ForwardingTables | null = null;
+  #runs: PathRun[] = [];
   readonly #runner = new PolledRunner<PathMessage>();
   /** path name and run by actor: the machine is provided once for all paths (one per path held ~16 kB of heap) */
   readonly #byActor = new WeakMap<object, { name: string; run: PathRun }>();
@@ -164,6 +168,8 @@ export class FirewallDetector {
     this.#runner.stop();
     for (const r of this.#paths.values()) r.actor.stop();
     this.#paths.clear();
+    this.#tables = null;
+    this.#runs = [];
   }
 
   /** A path's UDP transform (undefined for a path it does not run); the same object until the path's state changes: read it, do not modify it. */
@@ -182,6 +188,21 @@ export class FirewallDetector {
   /** Follows the config (an actor per path, new when its mode or interval changed) and path liveness. */
   poll(): void {
     const t = this.deps.tables();
+    if (t !== this.#tables) this.#follow(t);
+    for (const run of this.#runs) {
+      const up = this.deps.isPathUp(run.id);
+      if (up !== run.up) {
+        run.up = up;
+        run.actor.send({ type: up ? 'path.up' : 'path.down' });
+      }
+      if (run.told >= 0 && up && ++run.ticks >= VERDICT_REPEAT_TICKS) this.#tell(run, run.told);
+    }
+  }
+
+  /** New tables: an actor per path (new when its mode or interval changed), stopped for a path that left. */
+  #follow(t: ForwardingTables): void {
+    this.#tables = t;
+    this.#runs = [];
     const names = new Set<string>();
     for (const path of t.paths) {
       names.add(path.name);
@@ -198,12 +219,7 @@ export class FirewallDetector {
         this.#paths.set(path.name, run);
       }
       run.id = path.id;
-      const up = this.deps.isPathUp(path.id);
-      if (up !== run.up) {
-        run.up = up;
-        run.actor.send({ type: up ? 'path.up' : 'path.down' });
-      }
-      if (run.told >= 0 && up && ++run.ticks >= VERDICT_REPEAT_TICKS) this.#tell(run, run.told);
+      this.#runs.push(run);
     }
     for (const [name, run] of this.#paths) {
       if (names.has(name)) continue;

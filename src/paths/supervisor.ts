@@ -126,6 +126,8 @@ export interface PathSummary {
 
 interface PathRuntime {
   readonly name: string;
+  /** its id in the current tables (-1: not in them), set with them (#rebind): no name lookup per packet sent */
+  id: number;
   /** in the BFD schedule */
   readonly slot: number;
   settings: CompiledBfd;
@@ -170,6 +172,8 @@ export class PathSupervisor {
   readonly #pathMachine;
   readonly #clock: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(h: unknown): void };
   readonly #counters = new Map<string, number>();
+  /** counter bfd-tx (~2,000 a second on a hub: a field, not a name lookup each) */
+  #bfdTx = 0;
   readonly #changes = new Subject<PathStateChange>();
   #ids: { generation: number; byName: Map<string, number>; byId: (PathRuntime | undefined)[] } = { generation: -1, byName: new Map(), byId: [] };
   /** the data path's steady messages (keepSteady), or null */
@@ -204,7 +208,7 @@ export class PathSupervisor {
       transmit: (slot) => {
         if (this.#quiet) return;
         const rt = this.#bySlot[slot]!;
-        if (this.#send(rt.name, this.#encodePeriodic(rt.actor.getSnapshot().context))) this.#count('bfd-tx');
+        if (this.#sendOn(rt, this.#encodePeriodic(rt.actor.getSnapshot().context))) this.#bfdTx++;
       },
       batch: deps.batch ?? ((fn) => fn()),
       steadyInDataPath: (n) => {
@@ -219,7 +223,7 @@ export class PathSupervisor {
         sendControl: ({ self }, packet) => {
           if (this.#quiet) return;
           const name = this.#byActor.get(self);
-          if (name !== undefined && this.#send(name, this.#encode(packet))) this.#count('bfd-tx');
+          if (name !== undefined && this.#send(name, this.#encode(packet))) this.#bfdTx++;
         },
         publishState: ({ self }, p) => {
           const name = this.#byActor.get(self);
@@ -271,7 +275,7 @@ export class PathSupervisor {
   /** By path id (no name lookup per path: a hub polls 2,000 paths 10 times a second). */
   #pollTraffic(): void {
     const traffic = this.#deps.traffic!;
-    this.#idOf(''); // the ids of the current tables
+    this.#current();
     const byId = this.#ids.byId;
     for (let id = 0; id < byId.length; id++) {
       const rt = byId[id];
@@ -304,7 +308,7 @@ export class PathSupervisor {
       rt.tester.configure(this.#linkTestSettings(b));
       rt.settings = b;
     }
-    this.#idOf('');
+    this.#current();
   }
 
   /** Latest and smoothed link-test results of a path (by id in the current tables). */
@@ -345,7 +349,9 @@ export class PathSupervisor {
   /** Messages sent/received and drops by reason (`bfd-drop-<reason>`, `bfd-discard-<reason>`, ...). */
   counters(): Record<string, number> {
     this.#schedule.fold(); // the steady packets the data path took since the last detection scan
-    return Object.fromEntries(this.#counters);
+    const out = Object.fromEntries(this.#counters);
+    if (this.#bfdTx > 0) out['bfd-tx'] = this.#bfdTx;
+    return out;
   }
 
   /** A router pair's node took over: every path that is not Up continues the peer's session if it is Up (machines/bfd.ts
@@ -380,7 +386,7 @@ export class PathSupervisor {
     this.#pairStandby = standby;
     (this.#deps.batch ?? ((fn: () => void) => fn()))(() => {
       for (const rt of this.#paths.values()) {
-        if (rt.bfdState === 'up' && this.#send(rt.name, this.#encodePeriodic(rt.actor.getSnapshot().context))) this.#count('bfd-tx');
+        if (rt.bfdState === 'up' && this.#sendOn(rt, this.#encodePeriodic(rt.actor.getSnapshot().context))) this.#bfdTx++;
       }
     });
   }
@@ -398,12 +404,13 @@ export class PathSupervisor {
   }
 
   #startPath(name: string, settings: CompiledBfd): void {
+    let rt: PathRuntime; // the tester's sends find it (set below, before the tester runs)
     let myDiscriminator = this.#discriminator?.(name) ?? 0;
     while (myDiscriminator === 0 || this.#discriminators.has(myDiscriminator)) myDiscriminator = Math.floor(this.#random() * 0x100000000) >>> 0;
     const history = new QualityHistory();
     const tester = new LinkTester(this.#linkTestSettings(settings), {
       timers: this.#linkTimers,
-      send: (payload) => this.#send(name, payload),
+      send: (payload) => this.#sendOn(rt, payload),
       onRound: (round) => {
         history.add(round);
         const q = history.smoothed;
@@ -422,7 +429,7 @@ export class PathSupervisor {
     });
     const lifecycle = createActor(this.#pathMachine, { clock, input: { holdDownMs: settings.holdDownMs } });
     const slot = this.#schedule.add(jitterSeed);
-    const rt: PathRuntime = { name, slot, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0, peerStandby: false, superseded: false };
+    rt = { name, id: -1, slot, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0, peerStandby: false, superseded: false };
     this.#paths.set(name, rt);
     this.#bySlot[slot] = rt;
     this.#byActor.set(actor, name);
@@ -430,6 +437,7 @@ export class PathSupervisor {
     this.#discriminators.add(myDiscriminator);
     const id = this.#ids.generation === this.#deps.tables().generation ? this.#ids.byName.get(name) : undefined;
     if (id !== undefined) {
+      rt.id = id;
       this.#ids.byId[id] = rt;
       this.#schedule.bind(slot, id);
     }
@@ -443,6 +451,7 @@ export class PathSupervisor {
   #stopPath(rt: PathRuntime): void {
     const id = this.#ids.byName.get(rt.name);
     if (id !== undefined && this.#ids.byId[id] === rt) this.#ids.byId[id] = undefined;
+    rt.id = -1;
     rt.actor.stop();
     rt.tester.stop();
     rt.lifecycle.stop();
@@ -523,7 +532,7 @@ export class PathSupervisor {
       }
       case 'link-test-request':
         if (decodeLinkTest(payload) === undefined) this.#count('link-test-drop-malformed');
-        else if (this.#send(rt.name, linkTestReply(payload))) this.#count('link-test-replies-sent');
+        else if (this.#sendOn(rt, linkTestReply(payload))) this.#count('link-test-replies-sent');
         return;
       case 'link-test-reply': {
         const echo = decodeLinkTest(payload);
@@ -606,16 +615,28 @@ export class PathSupervisor {
     return id !== undefined && this.#deps.send(id, payload);
   }
 
+  /** Sends on rt's path by its id in the current tables. */
+  #sendOn(rt: PathRuntime, payload: Uint8Array): boolean {
+    if (this.#quiet) return false;
+    this.#current();
+    return rt.id >= 0 && this.#deps.send(rt.id, payload);
+  }
+
   #runtime(pathId: number): PathRuntime | undefined {
-    this.#idOf('');
+    this.#current();
     return this.#ids.byId[pathId];
   }
 
   /** Path id by name in the current tables (ids may change with a new config generation). */
   #idOf(name: string): number | undefined {
+    this.#current();
+    return this.#ids.byName.get(name);
+  }
+
+  /** The ids follow the current tables. */
+  #current(): void {
     const t = this.#deps.tables();
     if (this.#ids.generation !== t.generation) this.#rebind(t);
-    return this.#ids.byName.get(name);
   }
 
   /**
@@ -626,6 +647,7 @@ export class PathSupervisor {
     const byName = new Map(t.paths.map((p) => [p.name, p.id]));
     const byId = t.paths.map((p) => this.#paths.get(p.name));
     this.#ids = { generation: t.generation, byName, byId };
+    for (const rt of this.#paths.values()) rt.id = byName.get(rt.name) ?? -1;
     if (this.#fast === null) return;
     this.#schedule.fold();
     this.#drainReplies();

@@ -180,4 +180,34 @@ test("the router's own alarms reach the registry (a worker replaced, a security 
   }
 });
 
+test('the periodic observation looks again only at paths whose conditions changed (a hub: 2,000 paths a second), at an event\'s path, and at all of them after a reload', async () => {
+  const config = await exampleConfig();
+  const lab = createMemoryLab({ config, clients: [], servers: [] });
+  const a = new NodeAlarms(lab.r1, { sessionCapacity: () => 100, everyMs: 60_000, graceMs: 60_000 });
+  try {
+    a.observe();
+    assert.equal(a.changedPaths, 1, 'the first observation looks at every path');
+    a.observe();
+    assert.equal(a.changedPaths, 0, 'nothing changed: no path looked at');
+    lab.r1.setPathUp(PATH, false);
+    a.observe();
+    assert.equal([a.changedPaths, ids(a)], [1, [`peer-path-down:${PATH}`, 'peer-unreachable:r2']]);
+    lab.r1.setPathUp(PATH, true);
+    a.observe();
+    assert.equal([a.changedPaths, ids(a)], [1, []]);
+    // an event that says more than the router's state (a path.down the periodic view does not show): the next
+    // periodic observation looks at that path again and clears what the event raised
+    a.onRouterEvent({ type: 'path.down', atMs: 0, path: PATH, peer: 'r2', reason: 'detection-time-expired' });
+    assert.equal(ids(a), [`peer-path-down:${PATH}`]);
+    a.observe();
+    assert.equal([a.changedPaths, ids(a)], [1, []]);
+    lab.r1.applyConfig(config); // new tables: every path again
+    a.observe();
+    assert.equal(a.changedPaths, 1);
+  } finally {
+    a.stop();
+    await lab.close();
+  }
+});
+
 test.run();

@@ -1,7 +1,9 @@
-/** Firewall-detector probe and answer bytes (docs/wan.md "UDP transform"). */
+/** Firewall-detector probe and answer bytes (docs/wan.md "UDP transform"); how its poll follows tables and liveness. */
+import { Subject } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeFirewallAnswer, decodeFirewallVerdict, encodeFirewallProbe, encodeFirewallVerdict, firewallProbeAnswer, JUMBO_BYTES, reasonsOf } from '../../../src/paths/firewall-detector.js';
+import type { ForwardingTables } from '../../../src/model/tables.js';
+import { decodeFirewallAnswer, decodeFirewallVerdict, encodeFirewallProbe, encodeFirewallVerdict, firewallProbeAnswer, FirewallDetector, JUMBO_BYTES, reasonsOf } from '../../../src/paths/firewall-detector.js';
 import { pathMessageKind } from '../../../src/packet/path-message.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -52,6 +54,34 @@ test('reasons by SSR name', () => {
   assert.equal(reasonsOf(0b011), ['TCP SYN', 'Mid-flow']);
   assert.equal(reasonsOf(0b100), ['TCP SYN Jumbo']);
   assert.equal(reasonsOf(0), []);
+});
+
+test('the poll follows the config only when the tables change (a hub polls 2,000 paths a second), and path liveness every time', () => {
+  let reads = 0;
+  const pathOf = (id: number, name: string, mode: 'auto-detect' | 'disabled') => ({
+    id, name,
+    get udpTransform() {
+      reads++;
+      return { mode, detectIntervalMs: 60_000 };
+    },
+  });
+  let tables = { generation: 1, paths: [pathOf(0, 'a', 'auto-detect'), pathOf(1, 'b', 'auto-detect')] } as unknown as ForwardingTables;
+  let up = false;
+  const probes: number[] = [];
+  const fd = new FirewallDetector({
+    tables: () => tables, messages$: new Subject(), send: () => true, isPathUp: () => up,
+    sendProbe: (path) => probes.push(path) > 0, setPathTransform: () => {}, log: () => {}, count: () => {},
+  });
+  fd.poll();
+  assert.equal([reads, fd.view('a')?.state, fd.view('b')?.state], [2, 'down', 'down']);
+  up = true;
+  fd.poll();
+  assert.equal(reads, 2, 'the same tables: no path\'s config read again');
+  assert.equal([fd.view('a')?.state, fd.view('b')?.state, [...new Set(probes)]], ['probing', 'probing', [0, 1]], 'both paths up: probing');
+  tables = { generation: 2, paths: [pathOf(0, 'b', 'disabled')] } as unknown as ForwardingTables;
+  fd.poll();
+  assert.equal([reads, fd.view('a'), fd.view('b')?.state], [3, undefined, 'off'], 'new tables: a left, b disabled');
+  fd.stop();
 });
 
 test.run();
