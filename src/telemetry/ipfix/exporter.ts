@@ -348,13 +348,13 @@ export class IpfixExporter {
   private send(messages: readonly EncodedMessage[]): void {
     const n = this.native;
     if (n?.handle === undefined) return this.sendDgram(messages);
+    // the list is reused (entries past `count` are stale, never read): no array per flush
     const list = this.sendList;
-    list.length = 0;
-    for (const m of messages) list.push(m.bytes);
-    if (this.sendStatus.length <= list.length) this.sendStatus = new Int32Array(list.length + 1);
+    const count = messages.length;
+    for (let i = 0; i < count; i++) list[i] = messages[i]!.bytes;
+    if (this.sendStatus.length <= count) this.sendStatus = new Int32Array(count + 1);
     const status = this.sendStatus;
-    const tried = n.fns.udpSendMany(n.handle, list, list.length, status);
-    list.length = 0;
+    const tried = n.fns.udpSendMany(n.handle, list, count, status);
     let failed = 0;
     for (let i = 0; i < tried; i++) {
       const m = messages[i]!;
@@ -372,7 +372,7 @@ export class IpfixExporter {
     this.sentUnchecked = true;
     const where = `${this.collector.address}:${this.collector.port}`;
     if (failed !== 0) this.sendError(udpError(failed, where));
-    if (status[messages.length] !== 0) this.sendError(udpError(status[messages.length]!, where));
+    if (status[count] !== 0) this.sendError(udpError(status[count]!, where));
     this.soon();
   }
 
