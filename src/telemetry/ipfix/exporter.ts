@@ -269,7 +269,8 @@ export class IpfixExporter {
 
   private openUdp(): void {
     const fns = nativeUdp();
-    if (fns !== undefined) {
+    // a scoped IPv6 address (fe80::1%eth0) goes through dgram, which resolves the zone
+    if (fns !== undefined && !this.collector.address.includes('%')) {
       this.native = { fns, handle: undefined };
       // ready on the next turn, as dgram's connect: no status callback while the owner is still starting us
       setImmediate(() => {
