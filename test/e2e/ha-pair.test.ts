@@ -191,7 +191,8 @@ test('a pair of svr nodes: election, standby devices down, switchover, SIGKILL o
   const activeAt = Date.parse(taken.time);
   console.log(`  failover: SIGKILL -> r1a active ${activeAt - killedAt} ms (devices up ${taken.appliedMs} ms after the decision), reason ${taken.reason}`);
   assert.is(taken.reason, 'partner-lost');
-  assert.ok(activeAt - killedAt < 3000, `failover took ${activeAt - killedAt} ms`);
+  // the dead time is 3 missed heartbeats of 100 ms; 256-292 ms measured under the full suite's load
+  assert.ok(activeAt - killedAt < 1000, `failover took ${activeAt - killedAt} ms, the title says under a second`);
   assert.equal(await devicesUp('r1a'), [true, true]);
   const st = await haStatus('r1a');
   assert.equal([st.role, st.forwarding], ['active', true]);
