@@ -162,23 +162,24 @@ static napi_value udp_send_many(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value udp_pending_error(napi_env env, napi_callback_info info) {
+/* The one argument of udpPendingError and udpClose: the socket (NULL after throwing). */
+static udp_sock *only_handle(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  udp_sock *s = svr_arg_handle(env, info, &argc, argv, NULL, BAD);
-  if (s == NULL) return NULL;
-  napi_value out;
-  SVR_CHECK(env, napi_create_int32(env, s->fd < 0 ? 0 : pending_error(s->fd), &out));
+  return svr_arg_handle(env, info, &argc, argv, NULL, BAD);
+}
+
+static napi_value udp_pending_error(napi_env env, napi_callback_info info) {
+  udp_sock *s = only_handle(env, info);
+  napi_value out = NULL;
+  if (s != NULL && napi_create_int32(env, s->fd < 0 ? 0 : pending_error(s->fd), &out) != napi_ok) svr_throw_last_status(env, "udpPendingError");
   return out;
 }
 
 static napi_value udp_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  udp_sock *s = svr_arg_handle(env, info, &argc, argv, NULL, BAD);
-  if (s == NULL) return NULL;
-  if (s->fd >= 0) close(s->fd);
-  s->fd = -1;
+  udp_sock *s = only_handle(env, info);
+  if (s != NULL && s->fd >= 0) close(s->fd);
+  if (s != NULL) s->fd = -1;
   return NULL;
 }
 
