@@ -21,7 +21,9 @@
  * (IDLE_SAMPLE_MS; on a loaded machine a starved thread may run less in the test than in its idle sample: a
  * negative figure);
  * once `during` the session test (what competes with forwarding) and once `settled`: from its start until
- * every session of the test ended on both routers and, records on, every record was written (or 20 s).
+ * every session of the test ended on both routers and, records on, every record was written (or 20 s); the same
+ * groups and nfcapd on the scheduler's clock until settled, with their sleeps (sessionThreads: medians of the rounds,
+ * off, on and on − off, and nfcapd's share of on − off, printed as a table).
  * The ratios on / off of r1's session rate and of TCP are taken per round; the round of each median ratio (of
  * those whose tests did not break down) stands for the case (TCP was one round's, 0.79-0.96x in quiet runs: a
  * single run per side, which the load moves by a third between runs; the routers' CPU per Gbit is its second
