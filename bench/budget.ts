@@ -49,12 +49,13 @@ export const EXPECT = {
   /** per protocol: warm-up, the ceiling (unless seeded), ~3 paced trials (2 seeded), the hold (12 × session
    *  seconds) between waits for the table to empty and drain */
   sustained: (p: Plan, seeded: boolean): number => 2 * (3 + (seeded ? 2 : 4) * sessS(p) + 10 + 12 * p.sessionSeconds + 10) + 2 * RESTART_S,
-  /** rounds (the plan's TCP runs) of empty, 100 k and 1 M, then empty: at each point a 1 s warm-up, one TCP and
-   *  one RTT run; a restart per round and the fills (60 s); first packet in process (15 s per process) */
+  /** rounds (the plan's TCP runs) of empty, 100 k and 1 M, then empty: at each point a 1 s warm-up, one TCP run,
+   *  the wait for poll mode (~1 s) and the plan's RTT runs; a restart per round and the fills (60 s); first packet
+   *  in process (15 s per process) */
   tables: (p: Plan): number => {
     const rounds = tableRounds(p);
-    const once = { ...p, tcpRuns: 1, pingRuns: 1 };
-    return (rounds * (1 + fillTargets(p).length) + 1) * (1 + TOOL_S + tcpS(once) + rttS(once)) + (rounds + 1) * RESTART_S + rounds * 60 + firstPacketProcesses(p) * 15;
+    const once = { ...p, tcpRuns: 1 };
+    return (rounds * (1 + fillTargets(p).length) + 1) * (2 + TOOL_S + tcpS(once) + rttS(p)) + (rounds + 1) * RESTART_S + rounds * 60 + firstPacketProcesses(p) * 15;
   },
   /** one spoke's detection times, 1,000 spokes up, settle 15 s, CPU 30 s, 100 paths failing */
   hub: (): number => 110,

@@ -50,9 +50,9 @@ export function processCpuNs(pid: number): number {
   return ns;
 }
 
-/** CPU seconds of each thread of `pid` by thread id, with its name (/proc/<pid>/task/<tid>/comm). */
-export function threadCpu(pid: number): Map<number, { name: string; seconds: number }> {
-  const out = new Map<number, { name: string; seconds: number }>();
+/** CPU seconds of each thread of `pid` by thread id, with its name (/proc/<pid>/task/<tid>/comm), and of them in the kernel. */
+export function threadCpu(pid: number): Map<number, { name: string; seconds: number; system: number }> {
+  const out = new Map<number, { name: string; seconds: number; system: number }>();
   let tids: string[] = [];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
@@ -64,7 +64,7 @@ export function threadCpu(pid: number): Map<number, { name: string; seconds: num
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), { name, seconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond() });
+      out.set(Number(tid), { name, seconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond(), system: Number(fields[12]) / ticksPerSecond() });
     } catch {
       // the thread ended
     }
@@ -97,7 +97,7 @@ export const THREAD_GROUPS: readonly ThreadGroup[] = ['main', 'records', 'tun', 
 /** node 20 starts V8's platform first: a delayed-task thread and its worker pool (--v8-pool-size, default 4) */
 export const V8_PLATFORM_THREADS = 5;
 
-type Threads = Map<number, { name: string; seconds: number }>;
+type Threads = Map<number, { name: string; seconds: number; system?: number }>;
 
 /** The group of each thread of `pid` seen in any of the snapshots. */
 export function threadGroups(pid: number, ...snapshots: Threads[]): Map<number, ThreadGroup> {
@@ -121,4 +121,26 @@ export function groupCpuDelta(pid: number, before: Threads, after: Threads): Rec
   const groups = threadGroups(pid, before, after);
   for (const [tid, t] of after) out[groups.get(tid)!] += t.seconds - (before.get(tid)?.seconds ?? 0);
   return out;
+}
+
+/**
+ * µs of user and of kernel time per unit (`n` units) of `pid`'s threads between two threadCpu() snapshots, by thread
+ * name (`main` for the main thread; a TUN reader's and writer's native names; V8's and libuv's threads as `node`).
+ */
+export function userSystemPer(pid: number, before: Threads, after: Threads, n: number): Record<string, { user: number; system: number }> {
+  const out: Record<string, { user: number; system: number }> = {};
+  for (const [tid, t] of after) {
+    const b = before.get(tid) ?? { seconds: 0, system: 0 };
+    const g = (out[tid === pid ? 'main' : t.name] ??= { user: 0, system: 0 });
+    const system = (t.system ?? 0) - (b.system ?? 0);
+    g.system += (system * 1e6) / n;
+    g.user += ((t.seconds - b.seconds - system) * 1e6) / n;
+  }
+  return out;
+}
+
+/** "main 12.1 + 3.0 sys, svr-tun-write 0.4 + 6.2 sys, ..." (µs, groups under 0.5 µs left out). */
+export function formatUserSystem(t: Record<string, { user: number; system: number }>): string {
+  return Object.entries(t).filter(([, u]) => u.user + u.system >= 0.5).sort((x, y) => y[1].user + y[1].system - x[1].user - x[1].system)
+    .map(([g, u]) => `${g} ${u.user.toFixed(1)} + ${u.system.toFixed(1)} sys`).join(', ');
 }

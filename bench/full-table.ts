@@ -11,7 +11,11 @@
  *         until both routers hold the target (at most 4 passes; sessions active from the control socket);
  *         the bench config with a UDP idle timeout of an hour;
  *   at each point  a 1 s TCP warm-up (not counted: a restarted node and a node just past a fill start equal),
- *         one TCP run (iperf3), one RTT run (the C ping), each router's RSS and sessions active.
+ *         one TCP run (iperf3), then, once every TUN queue of both routers reads in poll mode again, the RTT runs
+ *         (the C ping; the routers' CPU per round trip by thread), each router's RSS and sessions active.
+ *         Right after a transfer its queues still read in thread mode for 0.5 s or more (src/io/tun/reader-mode.ts:
+ *         five calm ticks), where a round trip waits for the reader thread and its gather window: a ping run
+ *         started there measured that tail (how much of it each point caught), not the table.
  * A fill that is not reached, or sessions that leave the table while measured, make the case not comparable.
  */
 import { spawnSync } from 'node:child_process';
@@ -39,6 +43,8 @@ const ROUTERS: readonly RouterName[] = ['r1', 'r2'];
 const FILL_WINDOW = 512;
 /** a fill counts as reached at this share of its target, on both routers */
 const REACHED = 0.99;
+/** longest wait for the routers' TUN queues to read in poll mode again before the RTT runs */
+const POLL_WAIT_MS = 5_000;
 
 export interface TableFill {
   /** sessions asked for in each table; 0 = empty */
@@ -59,6 +65,10 @@ export interface TableFill {
   drops?: Record<string, Record<string, number>>;
   tcp?: TcpResult;
   rtt?: RttResult;
+  /** ms from the end of the TCP run until every TUN queue of both routers read in poll mode (the RTT starts then) */
+  pollWaitMs?: number;
+  /** reader mode switches of each router's TUN queues during the RTT runs (0: every round trip in poll mode) */
+  rttReaderSwitches?: Record<string, number>;
 }
 
 export interface FirstPacketCost {
@@ -81,10 +91,30 @@ export interface FullTableResult {
   errors: string[];
 }
 
+const stats = async (svr: SvrouterMode, r: RouterName): Promise<Record<string, unknown>> =>
+  await request(svr.socket(r), { method: 'show', what: 'stats' }, 10_000) as Record<string, unknown>;
+
 async function active(svr: SvrouterMode, r: RouterName): Promise<{ active: number; limit: number; drops: Record<string, number> }> {
-  const s = await request(svr.socket(r), { method: 'show', what: 'stats' }, 10_000) as Record<string, unknown>;
+  const s = await stats(svr, r);
   const drops = Object.fromEntries(Object.entries(s).filter((e): e is [string, number] => e[0].startsWith('drop') && typeof e[1] === 'number' && e[1] > 0));
   return { active: Number(s['sessions-active']), limit: Number(s['sessions-limit']), drops };
+}
+
+/** The TUN queues of a router's `show stats` (its `interfaces`): whether each reads in poll mode, and their reader
+ *  mode switches so far. */
+export function readerModes(s: Record<string, unknown>): { polling: boolean; switches: number } {
+  const ifs = Array.isArray(s['interfaces']) ? s['interfaces'] as Record<string, unknown>[] : [];
+  return { polling: ifs.every((i) => i['readerMode'] !== 'thread'), switches: ifs.reduce((a, i) => a + Number(i['readerModeSwitches'] ?? 0), 0) };
+}
+
+/** Waits until both routers read every TUN queue in poll mode (at most POLL_WAIT_MS); ms waited and the switches so far. */
+async function untilPolling(svr: SvrouterMode): Promise<{ waitedMs: number; switches: number[] }> {
+  const t0 = Date.now();
+  for (;;) {
+    const modes = (await Promise.all(ROUTERS.map((r) => stats(svr, r)))).map(readerModes);
+    if (modes.every((m) => m.polling) || Date.now() - t0 > POLL_WAIT_MS) return { waitedMs: Date.now() - t0, switches: modes.map((m) => m.switches) };
+    await new Promise((res) => setTimeout(res, 50));
+  }
 }
 
 function rss(svr: SvrouterMode, r: RouterName): number {
@@ -120,7 +150,7 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
   const bin = tool.path;
   const config = join(ctx.dir, 'authority-full-table.yaml');
   writeFileSync(config, svrConfigYaml({ encrypt: false, udpIdleTimeoutS: FULL_TABLE_IDLE_S }));
-  const once: Plan = { ...plan, tcpRuns: 1, pingRuns: 1 };
+  const once: Plan = { ...plan, tcpRuns: 1 };
   let nextTuple = 0;
   const measureAt = async (target: number, round: number, label: string): Promise<void> => {
     const f: TableFill = { target, label, round, active: {}, rssBytes: {} };
@@ -156,7 +186,14 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
       await tcpRun(1);
       f.tcp = await measureTcp(svr, once, progress);
     });
-    await step(`${label}: rtt`, async () => { f.rtt = await measureRtt(once, progress, ctx.udpLoad); });
+    await step(`${label}: rtt`, async () => {
+      const polling = await untilPolling(svr);
+      f.pollWaitMs = polling.waitedMs;
+      f.rtt = await measureRtt(plan, progress, ctx.udpLoad, svr.routerProcs());
+      const after = (await Promise.all(ROUTERS.map((r) => stats(svr, r)))).map(readerModes);
+      f.rttReaderSwitches = Object.fromEntries(ROUTERS.map((r, k) => [r, after[k]!.switches - polling.switches[k]!]));
+      progress(`    ${label}: the TUN queues read in poll mode ${f.pollWaitMs} ms after the TCP run; reader mode switches during the RTT runs: ${ROUTERS.map((r) => `${r} ${f.rttReaderSwitches![r]}`).join(', ')}`);
+    });
     const after = await Promise.all(ROUTERS.map((r) => active(svr, r)));
     ROUTERS.forEach((r, k) => (f.active[r] = [before[k]!.active, after[k]!.active]));
     if (target > 0 && after.some((x) => x.active < REACHED * target)) {

@@ -20,7 +20,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from '../src/node/control-client.js';
-import { cpuSeconds } from './cpu.js';
+import { cpuSeconds, formatUserSystem, threadCpu, userSystemPer } from './cpu.js';
 import { recordingSteps, sleep, spawnIn, stop, waitForLine } from './exec.js';
 import { checkConnectivity } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
@@ -64,6 +64,8 @@ export interface SustainedHold {
   verdict: SteadyVerdict;
   /** CPU of each router process over the hold, µs per session it created */
   cpuUsPerSession: Record<string, number>;
+  /** ... by thread name, user and kernel (cpu.ts userSystemPer) */
+  threadUsPerSession?: Record<string, Record<string, { user: number; system: number }>>;
   /** BFD path-down events (detection time expired) the routers logged during the hold and its drain */
   pathDowns: number;
 }
@@ -216,12 +218,14 @@ async function hold(svr: SvrouterMode, protocol: 'udp' | 'tcp', rate: number, se
   await sleep(2000);
   const procs = svr.routerProcs();
   const cpu0 = procs.map((p) => cpuSeconds(p.pid));
+  const threads0 = procs.map((p) => threadCpu(p.pid));
   const downs = (): number => ROUTERS.reduce((k, r) => k + svr.logLines(r, /path\.unusable.*detection-time-expired/).length, 0);
   const downs0 = downs();
   const created0 = await Promise.all(ROUTERS.map((r) => routerSample(svr, r).then((s) => s.created)));
   start = Date.now();
   const { perSecond, ...client } = await load(protocol, seconds, rate);
   const cpu1 = procs.map((p) => cpuSeconds(p.pid));
+  const threads1 = procs.map((p) => threadCpu(p.pid));
   const created1 = await Promise.all(ROUTERS.map((r) => routerSample(svr, r).then((s) => s.created)));
   await sleep((SUSTAINED_IDLE_S + 3) * 1000); // the drain: the table should empty as the sessions idle out
   await sampling.stop();
@@ -229,11 +233,13 @@ async function hold(svr: SvrouterMode, protocol: 'udp' | 'tcp', rate: number, se
   const pathDowns = downs() - downs0;
   if (pathDowns > 0) verdict.reasons.push(`BFD declared the r1-r2 path down ${pathDowns} time(s) during the hold (detection time expired)`);
   const cpuUsPerSession = Object.fromEntries(procs.map((p, k) => [p.name, ((cpu1[k]! - cpu0[k]!) * 1e6) / Math.max(1, created1[k]! - created0[k]!)]));
-  const h: SustainedHold = { rate, client, perSecond, samples: sampling.samples, verdict, cpuUsPerSession, pathDowns };
+  const threadUsPerSession = Object.fromEntries(procs.map((p, k) => [p.name, userSystemPer(p.pid, threads0[k]!, threads1[k]!, Math.max(1, created1[k]! - created0[k]!))]));
+  const h: SustainedHold = { rate, client, perSecond, samples: sampling.samples, verdict, cpuUsPerSession, threadUsPerSession, pathDowns };
   progress(`    ${protocol} hold at ${rate}/s: ${client.ok} answered, ${client.failed} failed of ${client.attempted} in ${client.seconds.toFixed(1)} s (${Math.round(client.ok / client.seconds)}/s)`);
   for (const [r, s] of Object.entries(verdict.routers)) {
     progress(`      ${r}: ${Math.round(s.activeFirst)} -> ${Math.round(s.activeSecond)} sessions active, ${Math.round(s.createdPerSecond)} created/s, ${Math.round(s.expiredPerSecond)} expired/s, RSS ${(s.rssFirstBytes / 2 ** 20).toFixed(0)} -> ${(s.rssSecondBytes / 2 ** 20).toFixed(0)} MiB, CPU ${cpuUsPerSession[`svr-${r}`]?.toFixed(1)} µs per session`);
   }
+  for (const [name, t] of Object.entries(threadUsPerSession)) progress(`      ${name} µs per session by thread, user + kernel: ${formatUserSystem(t)}`);
   progress(verdict.reasons.length === 0 ? `      steady state from ${verdict.window[0]} s to ${verdict.window[1]} s: reached and flat`
     : `      ! not steady: ${verdict.reasons.join('; ')}`);
   return h;

@@ -3,7 +3,7 @@
  * svr-in; issue 19 item 5). One table per data path and direction, made by <prefix>Create(capacityPow2): marks in
  * open addressing keyed by a flow's four words, the HMAC and cipher handles marks name by slot, and the typed arrays
  * JS hands over (session columns, replay windows, path liveness), each held by a reference until it is replaced or
- * the table is collected. native/flow-table.c registers the calls both directions share (<prefix>Create, Clear,
+ * the table is collected. native/flow-table.c registers the calls both directions share (<prefix>Create, Clear, Marked,
  * Cipher and the array setters); a direction adds its mark, key and batch calls. One thread: the data path's.
  */
 #ifndef SVR_FLOW_TABLE_H
@@ -47,6 +47,7 @@ typedef struct {
   void *e;    /* mask + 1 entries of kind->entry_size */
   void *work; /* kind->work_size: the direction's per-call scratch */
   uint32_t mask, count;
+  uint32_t *at; /* the entries in use: count of them (at most half the table), so a clear zeroes only those */
   svr_ft_key keys[SVR_FT_SLOTS], ciphers[SVR_FT_SLOTS];
   napi_ref ref[SVR_FT_ARRAYS];
   void *arr[SVR_FT_ARRAYS];

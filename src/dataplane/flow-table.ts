@@ -155,6 +155,16 @@ export class FlowTable {
   /** Stores `value` (0 <= value < 2^26) for `key` (key `which` of the value's row in FlowKeys), replacing
    *  an existing value. */
   set(value: number, which: number): void {
+    this.put(value, which, true);
+  }
+
+  /** Stores `value` for `key` when the key is absent, in one probe (get then set took two): -1, or the value
+   *  the key has (then it keeps it). */
+  add(value: number, which: number): number {
+    return this.put(value, which, false);
+  }
+
+  private put(value: number, which: number, replace: boolean): number {
     this.changeWord[0]++;
     if (this.old.length > 0) this.migrate(MOVE_PER_WRITE);
     if ((this.size + 1) * 4 > this.capacity * 3) { // (while halving only after many inserts: the rest moves first)
@@ -165,18 +175,21 @@ export class FlowTable {
     const slot = ((tagOf(h) << TAG_SHIFT) | (which << WHICH_SHIFT) | value) >>> 0;
     const found = this.find(this.slots, this.dist, this.mask, h);
     if (found >= 0) {
-      this.slots[found] = slot;
-      return;
+      const had = this.slots[found]! & VALUE_MASK;
+      if (replace) this.slots[found] = slot;
+      return had;
     }
     if (this.old.length > 0) { // not moved yet: it moves now
       const j = this.find(this.old, this.oldDist, this.oldMask, h);
       if (j >= 0) {
+        if (!replace) return this.old[j]! & VALUE_MASK;
         this.old[j] = TOMB;
         this.size--;
       }
     }
     this.place(slot, h & this.mask);
     this.size++;
+    return -1;
   }
 
   /** Puts `slot` in the first empty slot from `home`. */

@@ -810,9 +810,32 @@ export class SessionTable {
   insertKey(r: number, side: 'in' | 'out', k: SideKey): boolean {
     const t = this.table(k.family);
     const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
+    if ((side === 'in' ? this.inKeyInfo[r]! : this.outKeyInfo[r]!) === 0 && k.family === 4) return this.addSideKey(r, side, swapped);
     const existing = t.get();
     if (existing >= 0 && flowRow(existing) !== r) return false;
     return this.storeSideKey(r, side, k.family, t.key, swapped);
+  }
+
+  /** A new session's side key (the side has none yet; IPv4): placed in one probe, or refused when another row owns
+   *  it; the row's key column written after the probe (nothing reads the new slot before). */
+  private addSideKey(r: number, side: 'in' | 'out', swapped: number): boolean {
+    const t = this.v4;
+    const which = side === 'in' ? KEY_IN : KEY_OUT;
+    const value = (r << 2) | (swapped & 1);
+    const existing = t.add(value, which);
+    if (existing >= 0 && flowRow(existing) !== r) return false;
+    (side === 'in' ? this.inKey : this.outKey).set(t.key, r * KW4);
+    if (existing >= 0) t.set(value, which); // r's other side has the same key: this side takes it, as storeSideKey does
+    this.keyed(r, side, 4, swapped);
+    return true;
+  }
+
+  /** Side `side` of row r has the key in its family's scratch key now: its info, and the steering claim. */
+  private keyed(r: number, side: 'in' | 'out', family: 4 | 6, swapped: number): void {
+    const info = family | ((swapped & 1) << 3);
+    if (side === 'in') this.inKeyInfo[r] = info;
+    else this.outKeyInfo[r] = info;
+    this.claim(this.table(family).key, family, keyKind(this.role[r]!, side)); // a failure marks the row: its creator refuses it
   }
 
   /** Puts the key in `words` (the family's table's scratch key or a copy) as side `side` of row r: the row's
@@ -827,11 +850,8 @@ export class SessionTable {
     const which = side === 'in' ? KEY_IN : KEY_OUT;
     if (family === 4) (side === 'in' ? this.inKey : this.outKey).set(t.key, r * KW4);
     else this.v6Keys.set(r * 2 + which, t.key.slice());
-    const info = family | ((swapped & 1) << 3);
-    if (side === 'in') this.inKeyInfo[r] = info;
-    else this.outKeyInfo[r] = info;
     t.set((r << 2) | (swapped & 1), which);
-    this.claim(t.key, family, keyKind(this.role[r]!, side)); // a failure marks the row: its creator refuses it
+    this.keyed(r, side, family, swapped);
     return true;
   }
 

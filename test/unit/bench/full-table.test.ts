@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findProblems } from '../../../bench/comparable.js';
-import type { FullTableResult, TableFill } from '../../../bench/full-table.js';
+import { readerModes, type FullTableResult, type TableFill } from '../../../bench/full-table.js';
 import { fillRatios, fullTableGoals, fullTableSection } from '../../../bench/full-table-report.js';
 import type { ModeResult } from '../../../bench/results.js';
 import { spread } from '../../../bench/stats.js';
@@ -78,6 +78,16 @@ test('the first packet: the median of the processes, not settled when they strad
   assert.is(fullTableGoals(mode(fp([0.87, 1.0, 1.14])), false)[2]!.status, 'not settled');
   assert.is(fullTableGoals(mode(fp([0.87, 1.0, 1.05])), false)[2]!.status, 'pass');
   assert.is(fullTableGoals(mode(fp([1.12, 1.2, 1.3])), false)[2]!.status, 'FAIL');
+});
+
+test('the RTT waits for poll mode: a queue still reading in its thread after the TCP run is seen, switches summed', () => {
+  // `show stats` of r1 right after an iperf3 run (the LAN queue carried the data) and half a second later
+  const afterTcp = { interfaces: [{ interface: 'lan0', readerMode: 'thread', readerModeSwitches: 1 }, { interface: 'wan0', readerMode: 'poll', readerModeSwitches: 0 }] };
+  const calm = { interfaces: [{ interface: 'lan0', readerMode: 'poll', readerModeSwitches: 2 }, { interface: 'wan0', readerMode: 'poll', readerModeSwitches: 0 }] };
+  assert.equal(readerModes(afterTcp), { polling: false, switches: 1 });
+  assert.equal(readerModes(calm), { polling: true, switches: 2 });
+  // worker threads: no reader mode shown ('-' in svr show stats), nothing to wait for
+  assert.equal(readerModes({ interfaces: [{ interface: 'lan0' }] }), { polling: true, switches: 0 });
 });
 
 test.run();

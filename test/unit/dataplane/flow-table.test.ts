@@ -1,5 +1,5 @@
 /**
- * The flow table (flow-table.ts) against a Map: random sets, replacements, deletes and lookups through its
+ * The flow table (flow-table.ts) against a Map: random sets, replacements, adds (kept when present), deletes and lookups through its
  * growth and halving, a cluster longer than a distance byte holds (DIST_FAR), and the keys a lookup and a
  * delete read: only their own (the following entries' homes come from their distance bytes, not their rows).
  */
@@ -29,7 +29,7 @@ function load(t: FlowTable, keyWords: Uint32Array, row: number): void {
   for (let i = 0; i < KW; i++) t.key[i] = keyWords[row * KW + i]!;
 }
 
-test('random sets, deletes and lookups agree with a Map through growth and halving', () => {
+test('random sets, adds, deletes and lookups agree with a Map through growth and halving', () => {
   const rnd = prng(19);
   const rows = 6000;
   const { t, keyWords } = table(rows);
@@ -47,9 +47,14 @@ test('random sets, deletes and lookups agree with a Map through growth and halvi
       const grow = model.size < target ? 0.7 : 0.3;
       const op = rnd();
       if (op < grow) {
-        const v = Math.floor(rnd() * 1024) * rows + r; // replaced when present
-        t.set(v, 0);
-        model.set(r, v);
+        const v = Math.floor(rnd() * 1024) * rows + r;
+        if (rnd() < 0.5) { // replaced when present
+          t.set(v, 0);
+          model.set(r, v);
+        } else { // kept when present (also while it waits in the old slots of a resize)
+          assert.is(t.add(v, 0), model.get(r) ?? -1, `add ${r}`);
+          if (!model.has(r)) model.set(r, v);
+        }
       } else if (op < 0.95) {
         assert.is(t.delete(), model.get(r) ?? -1, `delete ${r}`);
         model.delete(r);
