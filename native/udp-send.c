@@ -5,7 +5,8 @@
  *   udpOpen(family 4|6, address, port) -> handle: a non-blocking socket connected to the collector (closed by
  *     udpClose or when the handle is collected)
  *   udpSendMany(handle, messages: Uint8Array[], count, status: Int32Array(count + 1)) -> messages tried: in order,
- *     status[i] 0 (sent) or the errno of message i (it is not sent; the next ones are tried); fewer than count when
+ *     status[i] 0 (sent) or the errno of message i (it is not sent; the next ones are tried; -1: refused by an error
+ *     sendmmsg consumed without returning it, an ICMP unreachable for an earlier message); fewer than count when
  *     the socket's buffer is full (EAGAIN: the rest are left for the caller to retry); status[count] the error the
  *     socket reported meanwhile (an ICMP unreachable for an earlier message: SO_ERROR), 0 none
  *   udpPendingError(handle) -> that error (SO_ERROR, which clears it), 0 none
@@ -19,8 +20,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <poll.h>
 #include <unistd.h>
 
+/* status of a message refused by an error the kernel consumed (udp-send.ts UDP_ERROR_CONSUMED) */
+#define SVR_UDP_ERROR_CONSUMED -1
 /* messages per sendmmsg call (a flush of a burst at MTU 1500 is some 8-40) */
 #define BATCH 64
 
@@ -148,6 +152,14 @@ static napi_value udp_send_many(napi_env env, napi_callback_info info) {
     if (r > 0) {
       for (int i = 0; i < r; i++) status[done + i] = 0;
       done += (uint32_t)r;
+      /* Stopped early: the buffer is full (EAGAIN), or message `done` met an error (an ICMP unreachable for an earlier
+       * one) that sendmmsg consumed and did not return (it returns an error only when nothing was sent). Writable:
+       * the error; that message is not sent (as one send per message would have failed it). */
+      struct pollfd p = {.fd = s->fd, .events = POLLOUT};
+      if ((uint32_t)r < n && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
+        int e = pending_error(s->fd);
+        status[done++] = e != 0 ? e : SVR_UDP_ERROR_CONSUMED;
+      }
     } else if (errno == EINTR) {
       continue;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -14,7 +14,7 @@ export interface UdpHandle {
 
 export interface NativeUdp {
   udpOpen(family: 4 | 6, address: string, port: number): UdpHandle;
-  /** messages tried, in order (fewer than count: the socket's buffer is full); status[i] 0 or message i's errno, status[count] an error reported meanwhile */
+  /** messages tried, in order (fewer than count: the socket's buffer is full); status[i] 0, message i's errno or UDP_ERROR_CONSUMED, status[count] an error reported meanwhile */
   udpSendMany(h: UdpHandle, messages: readonly Uint8Array[], count: number, status: Int32Array): number;
   /** an error the socket reported since (ICMP unreachable for an earlier message), cleared; 0 none */
   udpPendingError(h: UdpHandle): number;
@@ -34,8 +34,12 @@ export function nativeUdp(): NativeUdp | undefined {
 
 const names = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
+/** A message's status when sendmmsg consumed its error without returning it (an ICMP unreachable for an earlier message). */
+export const UDP_ERROR_CONSUMED = -1;
+
 /** An Error as node's dgram makes for a failed send: `send ECONNREFUSED 127.0.0.1:4739`, with `code` and `errno`. */
 export function udpError(errno: number, where: string): Error {
+  if (errno === UDP_ERROR_CONSUMED) return Object.assign(new Error(`send ${where}: refused (an ICMP unreachable for an earlier message)`), { code: 'EREFUSED', syscall: 'send' });
   const code = names.get(errno) ?? `errno ${errno}`;
   return Object.assign(new Error(`send ${code} ${where}`), { code, errno: -errno, syscall: 'send' });
 }
