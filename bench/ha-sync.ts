@@ -115,7 +115,7 @@ async function main(): Promise<void> {
         after = await ask('cpu');
       }
       paired.end();
-      for (let i = 0, left = after.replica; i < 100 && left > 0; i++) { // the removals (not counted)
+      for (let waited = 0, left = after.replica; waited < 20_000 && left > 0; waited += 30) { // the removals (not counted; a loaded host takes seconds)
         await sleep(30);
         left = (await ask('cpu')).replica;
         if (left === 0) after.replica = 0;

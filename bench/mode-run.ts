@@ -38,6 +38,10 @@ import { FAILOVER_RUNS, measureHa } from './ha.js';
 import { LOSS_PCT, measureWan, NARROW_MTU } from './wan.js';
 import { FAIL_SPOKES, HUB_SPOKES, measureHub } from './hub.js';
 
+/** The steps `--case` can name: every key `measureMode` runs a step under (typed, so the two cannot drift). */
+export const CASES = ['tcp', 'rtt', 'rttAwake', 'rttBusyPoll', 'udpLarge', 'udp64', 'r1alone', 'wire', 'hops', 'counters', 'profile', 'sessions-udp', 'sessions-tcp', 'visibility', 'ha', 'hub', 'scaling', 'sustained', 'tables', 'wan'] as const;
+export type CaseKey = (typeof CASES)[number];
+
 export interface ModeRunOptions {
   profile: boolean;
   /** run only the steps with these keys (`--case`); default all */
@@ -88,7 +92,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
   const dry = o.dry === true;
   const same = MEASURED_ELSEWHERE[mode.id];
   const elsewhere = same !== undefined && o.cases === undefined && (o.modes ?? []).includes(same.by) ? same.keys : [];
-  const step = (res: ModeResult, key: string, what: string, expectS: number, f: () => Promise<void>): Promise<void> =>
+  const step = (res: ModeResult, key: CaseKey, what: string, expectS: number, f: () => Promise<void>): Promise<void> =>
     ((o.cases === undefined || o.cases.includes(key)) && !elsewhere.includes(key) ? runStep(res, key, what, expectS, f, progress, dry) : Promise.resolve());
   const res: ModeResult = { id: mode.id, label: mode.label, status: 'ok', notes: mode.notes, loadAvgAtStart: loadavg().map((x) => +x.toFixed(2)), udpLargeLen: mode.udpLarge, errors: [] };
   const setupTime: StepTime = { key: 'setup', what: `${mode.label}: set up, connectivity checked`, expectedS: EXPECT.setup(mode.id) };

@@ -30,7 +30,7 @@ import type { MemoryResult } from './memory.js';
 import type { ConfigScaleResult } from './config-scale.js';
 import { KernelMode } from './modes/kernel.js';
 import type { Mode, ModeContext } from './modes/mode.js';
-import { measureMode, measureRound, passIsFirstRound, roundExpectS } from './mode-run.js';
+import { CASES, measureMode, measureRound, passIsFirstRound, roundExpectS } from './mode-run.js';
 import { OpenvpnMode } from './modes/openvpn.js';
 import { SvrouterMode, useSvrScript } from './modes/svrouter.js';
 import { snapshotBuild } from './snapshot.js';
@@ -122,6 +122,9 @@ function parseArgs(argv: string[]): Options {
   }
   const bad = o.only.filter((m) => !(ALL_MODES as readonly string[]).includes(m));
   if (bad.length > 0) throw new Error(`--only: unknown mode ${bad.join(', ')} (modes: ${ALL_MODES.join(', ')})`);
+  const badCases = (o.cases ?? []).filter((c) => !(CASES as readonly string[]).includes(c));
+  if (badCases.length > 0) throw new Error(`--case: unknown case ${badCases.join(', ')} (cases: ${CASES.join(', ')})`);
+  if (o.cases !== undefined && o.cases.length === 0) throw new Error(`--case: name at least one case (cases: ${CASES.join(', ')})`);
   usePrefix(o.prefix);
   return o;
 }

@@ -1,5 +1,5 @@
 /**
- * The benchmark's network: four namespaces in a line, as in docs/performance-anchors.md.
+ * The benchmark's network: four namespaces in a line, as in ../shared/docs/performance-anchors.md.
  *
  *   svb-client 198.18.1.2 ─ c-r1 ═ r1-c 198.18.1.1  svb-r1  198.18.2.1 r1-r2 ═ r2-r1 198.18.2.2  svb-r2  198.18.3.1 r2-s ═ s-r2 198.18.3.2 svb-server
  *

@@ -89,8 +89,9 @@
 #define SVR_URING_READS 16
 #define MIN_SNAP 64
 #define MAX_SNAP (1u << 20)
-/* The reader thread's gather window (tun-gather.h; SVR_TUN_READ_GATHER_US). */
+/* The reader thread's gather window and its bulk window (tun-gather.h; SVR_TUN_READ_GATHER_US, _BULK_US). */
 #define READ_GATHER_US 300u
+#define READ_GATHER_BULK_US 1000u
 
 struct reader {
   reader *next;
@@ -799,6 +800,7 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->ur.fd = -1;
   r->ur_want = 2;
   svr_gather_init(&r->gather, "SVR_TUN_READ_GATHER_US", READ_GATHER_US, batch);
+  r->gather.bulk_ns = svr_gather_env_ns("SVR_TUN_READ_GATHER_BULK_US", READ_GATHER_BULK_US);
   r->gather_default_ns = r->gather.window_ns;
   atomic_init(&r->gather_want_ns, r->gather.window_ns);
   if (r->offload && (r->scratch = malloc(SVR_OFFLOAD_SCRATCH)) == NULL) {
@@ -935,6 +937,29 @@ static napi_value tun_reader_gather(napi_env env, napi_callback_info info) {
   uint64_t ns = us < 0 ? r->gather_default_ns : (uint64_t)(us < (int32_t)SVR_GATHER_MAX_US ? us : (int32_t)SVR_GATHER_MAX_US) * 1000u;
   atomic_store_explicit(&r->gather_want_ns, ns, memory_order_relaxed);
   return NULL;
+}
+
+/* tunGatherGapForTest(windowUs, bulkUs, batch, pktNs, lastN, sinceNs) -> ns a reader thread in that state would
+ * sleep before its next pass (tun-gather.h's rule; test/unit/io/tun-gather.test.ts). */
+static napi_value tun_gather_gap_for_test(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double v[6];
+  for (size_t i = 0; i < 6; i++) {
+    if (i >= argc || napi_get_value_double(env, argv[i], &v[i]) != napi_ok || !(v[i] >= 0)) {
+      napi_throw_type_error(env, NULL, "tunGatherGapForTest needs (windowUs, bulkUs, batch, pktNs, lastN, sinceNs), all >= 0");
+      return NULL;
+    }
+  }
+  svr_gather g;
+  svr_gather_init(&g, "", (uint32_t)v[0], (uint32_t)v[2]);
+  g.bulk_ns = (uint64_t)(v[1] < SVR_GATHER_MAX_US ? v[1] : SVR_GATHER_MAX_US) * 1000u;
+  g.pkt_ns = (uint64_t)v[3];
+  g.last_n = (uint32_t)v[4];
+  napi_value out;
+  SVR_CHECK(env, napi_create_double(env, (double)svr_gather_gap(&g, (uint64_t)v[5]), &out));
+  return out;
 }
 
 /* tunReaderMode(handle, poll: boolean): poll mode reads on this thread's event loop; thread mode on the reader
@@ -1156,6 +1181,7 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
       (s = svr_export_fn(env, exports, "tunReaderRef", tun_reader_ref, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderMode", tun_reader_mode, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderGather", tun_reader_gather, te)) != napi_ok ||
+      (s = svr_export_fn(env, exports, "tunGatherGapForTest", tun_gather_gap_for_test, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunReaderPass", tun_reader_pass, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunPassProbe", svr_tun_pass_probe, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunClose", tun_close, te)) != napi_ok ||

@@ -97,15 +97,15 @@ ${renderTable(['SUBSCRIBER', 'SERVICES', 'SENT DOCUMENTS OF'], v.subscriptions.m
   return `${docs}${subs}`;
 }
 
-const SHOW: Record<string, { path: string; render: (r: never) => string }> = {
-  step: { path: '/api/v1/step', render: stepTables },
-  routers: { path: '/api/v1/routers', render: routersTable },
-  assets: { path: '/api/v1/assets', render: assetsTable },
-  peers: { path: '/api/v1/peers', render: peersTable },
-  alarms: { path: '/api/v1/alarms', render: alarmsTable },
-  audit: { path: '/api/v1/audit', render: auditTable },
-  tokens: { path: '/api/v1/tokens', render: tokensTable },
-  status: { path: '/api/v1/status', render: (s: { role: string; leader: string | null; url: string; version: number; store: string }) => `${s.url}: ${s.role} (leader ${s.leader ?? 'unknown'}), version ${s.version}, store ${s.store}` },
+const SHOW: Record<string, { path: string; help: string; render: (r: never) => string }> = {
+  step: { path: '/api/v1/step', help: 'the STEP repository: each router\'s document (what it delivers, its peers) and the subscriptions', render: stepTables },
+  routers: { path: '/api/v1/routers', help: 'each router: asset, status, config version, last seen, health, sessions, peers up, alarms', render: routersTable },
+  assets: { path: '/api/v1/assets', help: 'each enrolled asset: its router, status, connected or not, address', render: assetsTable },
+  peers: { path: '/api/v1/peers', help: 'each router\'s peers and paths as the routers report them: up, latency, jitter, loss, MOS', render: peersTable },
+  alarms: { path: '/api/v1/alarms', help: 'the active alarms of the fabric', render: alarmsTable },
+  audit: { path: '/api/v1/audit', help: 'the audit log: who did what, when, with what result', render: auditTable },
+  tokens: { path: '/api/v1/tokens', help: 'the enrolment tokens: asset, creator, expiry, when used', render: tokensTable },
+  status: { path: '/api/v1/status', help: 'this conductor: its URL, role (leader or standby), the leader, config version, store', render: (s: { role: string; leader: string | null; url: string; version: number; store: string }) => `${s.url}: ${s.role} (leader ${s.leader ?? 'unknown'}), version ${s.version}, store ${s.store}` },
 };
 
 const START_HELP = `
@@ -199,7 +199,7 @@ export function registerConductor(program: Command): void {
   const show = cond.command('show').description('show the fabric as the conductor sees it');
   for (const [what, spec] of Object.entries(SHOW)) {
     show.command(what)
-      .description(`show ${what}`)
+      .description(spec.help)
       .option('--json', 'print JSON instead of a table')
       .action(async (o: { json?: boolean }) => {
         try {

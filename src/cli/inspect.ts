@@ -16,7 +16,7 @@ import { Store } from '../store/store.js';
 import { SessionHistory } from '../telemetry/history/history.js';
 import { historyDirOf } from '../telemetry/records-thread.js';
 import type { HistoryPage, HistoryQuery } from '../telemetry/history/query.js';
-import type { CloseReason, FiveTuple, SessionRecord } from '../telemetry/record.js';
+import { CLOSE_REASONS, type CloseReason, type FiveTuple, type SessionRecord } from '../telemetry/record.js';
 import { registerInspectPlugin } from './inspect-plugin.js';
 import { humanBytes, humanDuration, renderTable } from '../util/text-table.js';
 import { selectNodeSocket } from './node-select.js';
@@ -222,7 +222,7 @@ export function registerInspect(program: Command): void {
     .option('--source-port <n>', 'client port')
     .option('--router <name>', 'entered or left the fabric at this router')
     .option('--path <name>', 'used this peer path')
-    .option('--reason <reason>', 'closed for this reason: idle, fin-rst, denied, path-lost, admin, handshake-failed, replaced, config, shutdown')
+    .option('--reason <reason>', `closed for this reason: ${CLOSE_REASONS.join(', ')}`)
     .option('--denied', 'denied first packets only (--reason denied)')
     .option('--live', 'sessions still open (their latest interim record)')
     .option('--limit <n>', 'records per page, 1-1000', '50')

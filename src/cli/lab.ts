@@ -206,8 +206,8 @@ function labOptions(c: Command): Command {
 export function registerLab(program: Command): void {
   const lab = program
     .command('lab')
-    .summary('a two-router lab in network namespaces: up, status, impair, demo, down')
-    .description('Two svrouter nodes, a client and a server in network namespaces on this host, with SVR packets on one or more WAN paths between the routers, each through a link emulator (delay, jitter, loss, down) in its own namespace.')
+    .summary('the namespace lab: routers, a client and a server on this host: up, status, impair, nat-rebind, demo, down')
+    .description('svrouter nodes (two by default, --routers N, --ha a router pair), a client and a server in network namespaces on this host, with SVR packets between the routers; in the two-router lab on one or more WAN paths, each through a link emulator (delay, jitter, loss, down) in its own namespace (docs/lab.md).')
     .addHelpText('after', GROUP_HELP);
 
   labOptions(lab.command('up').description('build the lab and start the link emulators, nodes and servers').addHelpText('after', UP_HELP))

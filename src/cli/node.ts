@@ -78,7 +78,7 @@ function fail(cmd: string, e: unknown): void {
 }
 
 export function registerNode(program: Command): void {
-  const node = program.command('node').summary('run a router (svr node start) or stop/reload one').description('Run one SVR router on this host, or control a running one.');
+  const node = program.command('node').summary('run a router (svr node start), or stop, reload or switch over a running one').description('Run one SVR router on this host, or control a running one.');
   node
     .command('start')
     .description('run one router in the foreground')

@@ -1,6 +1,6 @@
 /**
- * Steady control messages the data path takes itself (docs/paths.md "Steady control messages stay in the data
- * path"): what would reach path control only to restart a timer or to add an RTT sample is kept here, in typed
+ * Steady control messages the data path takes itself (docs/paths.md "Steady packets stay in the data path"):
+ * what would reach path control only to restart a timer or to add an RTT sample is kept here, in typed
  * arrays that control reads at its own ticks. No event, copy or subscriber call per message.
  *
  *   BFD      control (paths/bfd-schedule.ts) writes per path id what the session's machine last accepted

@@ -5,7 +5,7 @@
  * worker is handed to its owner in a batch (one message per owner and interface per batch).
  * WAN packets are owned by their destination port's slice whatever its parity (the egress side's odd
  * ports too), and path control packets by worker 0: the same packet always meets the same replay window,
- * whichever queue the kernel picks (docs/security.md "Replay windows and workers").
+ * whichever queue the kernel picks (docs/security.md "Replay windows").
  * LAN keys: the worker whose queue the kernel put a new flow's first packet on owns its session (no
  * hand-off), so every LAN key of a session is recorded in its owner's steering table and a LAN packet whose
  * key no table holds belongs to the worker that got it. `SVR_OWN_WHERE_LANDED=0` (A/B): a LAN key's default

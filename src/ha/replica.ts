@@ -1,20 +1,24 @@
 /**
  * The partner's state as synced to this node (docs/high-availability.md "Session state"): records by kind
  * and key, applied a state batch at a time straight from its framed records (sync-wire.ts), with no object
- * per record: kinds and keys (up to 16 bytes) in a Uint32Array, values in cells of SHORT_CELL bytes (an IPv4
- * session row) or, longer, VALUE_SLOT bytes (an IPv6 one), each slot having one of each, 4,096 a page, a page made
- * when first written (growing adds pages, never copies values; a longer value, rare: in a side map), an open-addressing index over them (linear probing, backward-shift deletion,
- * doubling when half full; each position holds its slot and its key's hash, so a probe passes other keys and
- * the index moves without reading their keys: a synced session's upsert and removal each look a key up, and
- * the keys are random, so every read of `keys` is a cache miss). A record with a longer key is refused and counted.
- * Zero means empty in the slot and index arrays (nothing filled ahead: the kernel gives their pages as rows first
- * reach them), slots are handed out in order (a freed one first), and a value is copied a word at a time (no object
- * per record).
+ * per record: its kind, key (up to 16 bytes) and value length in 6 words of a slot page, its value in a cell of
+ * SHORT_CELL bytes (an IPv4 session row) or, longer, VALUE_SLOT bytes (an IPv6 one), 4,096 slots and cells a page,
+ * a page made when first written: growing adds pages and never copies slots or values (doubled key and length
+ * arrays left the old ones as garbage, new ArrayBuffer bytes that count toward the standby's next mark-compact);
+ * a longer value, rare: in a side map. An open-addressing index over them (linear probing, backward-shift
+ * deletion, doubling when half full; each position holds its slot and its key's hash, so a probe passes other
+ * keys and the index moves without reading their keys: a synced session's upsert and removal each look a key
+ * up, and the keys are random, so every read of a slot is a cache miss: its key and length share it). A record
+ * with a longer key is refused and counted. Zero means empty in the slot pages and the index (nothing filled
+ * ahead: the kernel gives their pages as rows first reach them), slots are handed out in order (a freed one
+ * first), and a value is copied a word at a time (no object per record).
  */
 import { OP_DELETE, OP_PURGE, OP_UPSERT, forEachRecord } from './sync-wire.js';
 
 /** per record: kind | key length << 8, then the key's bytes in 4 words (zero padded) */
 const KEY_WORDS = 5;
+/** per slot in its page: the key's words, then the value's length + 1 (0: a free slot) */
+const SLOT_WORDS = KEY_WORDS + 1;
 /** value bytes a record keeps in its slot (a session row: dataplane/session-rows.ts MAX_ROW_BYTES + 1) */
 export const VALUE_SLOT = 256;
 /** a value this long or shorter goes into a short cell (an IPv4 session row, 129 bytes, 137 with NAT): the pages
@@ -37,20 +41,14 @@ function copyBytes(from: DataView, at: number, to: DataView, o: number, len: num
   for (; k < len; k++) to.setUint8(o + k, from.getUint8(at + k));
 }
 
-/** slots at first (doubled as the replica fills) */
-const MIN_SLOTS = 1024;
-
 export class SyncReplica {
   size = 0;
   /** records refused: a key longer than 16 bytes */
   refused = 0;
-  /** slots the arrays have room for */
-  private capacity = 0;
-  /** slots handed out so far (those from here to `capacity` were never used: their pages untouched) */
+  /** slots handed out so far (a page of slots is made when its first is handed out) */
   private top = 0;
-  private keys = new Uint32Array(0);
-  /** value length + 1 per slot, 0: a free slot */
-  private lengths = new Int32Array(0);
+  /** SLOT_WORDS per slot, PAGE_SLOTS a page (slot s in page s >> PAGE_BITS) */
+  private slots: Uint32Array[] = [];
   /** value cells, PAGE_SLOTS a page, short (SHORT_CELL) and long (VALUE_SLOT) ones: growing adds pages, it never
    *  copies the values (a standby that fills up with the partner's sessions: doubling one array copied every row
    *  again at each step); a page is made when a value is first written into it (a replica of IPv4 sessions has
@@ -58,8 +56,8 @@ export class SyncReplica {
   private shortPages: DataView[] = [];
   private longPages: DataView[] = [];
   private readonly long = new Map<number, Uint8Array>();
-  /** slots freed, reused first */
-  private free = new Int32Array(0);
+  /** slots freed, reused first (doubled as removals need) */
+  private free = new Int32Array(1024);
   private freeTop = 0;
   /** per index position its slot + 1 (0: empty) and its key's hash (hashOf) */
   private index = new Int32Array(2 * 64);
@@ -70,10 +68,6 @@ export class SyncReplica {
   private readonly probe = new Uint32Array(KEY_WORDS);
   /** records per kind (a kind is one byte) */
   private readonly perKind = new Int32Array(256);
-
-  constructor() {
-    this.grow(MIN_SLOTS);
-  }
 
   /** Applies a state batch's framed records in order: upserts, deletes, purges. */
   apply(body: Uint8Array): void {
@@ -109,18 +103,19 @@ export class SyncReplica {
     const key = new Uint8Array(16);
     const kv = new DataView(key.buffer);
     for (let s = 0; s < this.top; s++) {
-      if (this.lengths[s] === 0 || (this.keys[s * KEY_WORDS]! & 0xff) !== kind) continue;
-      for (let w = 0; w < 4; w++) kv.setUint32(w * 4, this.keys[s * KEY_WORDS + 1 + w]!);
-      record(key.subarray(0, this.keys[s * KEY_WORDS]! >>> 8), this.value(s));
+      const page = this.slots[s >>> PAGE_BITS]!;
+      const o = (s & PAGE_MASK) * SLOT_WORDS;
+      if (page[o + KEY_WORDS] === 0 || (page[o]! & 0xff) !== kind) continue;
+      for (let w = 0; w < 4; w++) kv.setUint32(w * 4, page[o + 1 + w]!);
+      record(key.subarray(0, page[o]! >>> 8), this.value(s));
     }
   }
 
-  /** Empties the replica; its slot arrays stay (the slots used are zeroed, the value pages dropped). */
+  /** Empties the replica; its pages are dropped. */
   clear(): void {
     this.size = 0;
-    this.keys.fill(0, 0, this.top * KEY_WORDS);
-    this.lengths.fill(0, 0, this.top);
     this.top = 0;
+    this.slots = [];
     this.shortPages = [];
     this.longPages = [];
     this.long.clear();
@@ -131,7 +126,7 @@ export class SyncReplica {
   }
 
   private value(s: number): Uint8Array {
-    const len = this.lengths[s]! - 1;
+    const len = this.slots[s >>> PAGE_BITS]![(s & PAGE_MASK) * SLOT_WORDS + KEY_WORDS]! - 1;
     if (len > VALUE_SLOT) return this.long.get(s)!;
     const cell = len > SHORT_CELL ? VALUE_SLOT : SHORT_CELL;
     const at = (s & PAGE_MASK) * cell;
@@ -151,12 +146,14 @@ export class SyncReplica {
   /** Deletes every record of `kind` whose value starts with `prefix` (a scan: rare, e.g. a worker lost). */
   private purge(kind: number, prefix: Uint8Array): void {
     for (let s = 0; s < this.top; s++) {
-      if (this.lengths[s]! - 1 < prefix.length || (this.keys[s * KEY_WORDS]! & 0xff) !== kind) continue;
+      const page = this.slots[s >>> PAGE_BITS]!;
+      const o = (s & PAGE_MASK) * SLOT_WORDS;
+      if (page[o + KEY_WORDS]! - 1 < prefix.length || (page[o]! & 0xff) !== kind) continue;
       const v = this.value(s);
       let i = 0;
       while (i < prefix.length && v[i] === prefix[i]) i++;
       if (i < prefix.length) continue;
-      this.probe.set(this.keys.subarray(s * KEY_WORDS, s * KEY_WORDS + KEY_WORDS));
+      this.probe.set(page.subarray(o, o + KEY_WORDS));
       this.remove();
     }
   }
@@ -201,8 +198,8 @@ export class SyncReplica {
       const s = x[2 * i]!;
       if (s === 0) return -1;
       if (x[2 * i + 1] !== h) continue;
-      const o = (s - 1) * KEY_WORDS;
-      const k = this.keys;
+      const k = this.slots[(s - 1) >>> PAGE_BITS]!;
+      const o = ((s - 1) & PAGE_MASK) * SLOT_WORDS;
       if (k[o] === p[0] && k[o + 1] === p[1] && k[o + 2] === p[2] && k[o + 3] === p[3] && k[o + 4] === p[4]) return i;
     }
   }
@@ -215,12 +212,12 @@ export class SyncReplica {
       this.long.delete(s);
     } else {
       s = this.allocSlot();
-      this.keys.set(this.probe, s * KEY_WORDS);
+      this.slots[s >>> PAGE_BITS]!.set(this.probe, (s & PAGE_MASK) * SLOT_WORDS);
       this.insert(s, this.probeHash);
       this.size++;
       this.perKind[this.probe[0]! & 0xff]!++;
     }
-    this.lengths[s] = len + 1;
+    this.slots[s >>> PAGE_BITS]![(s & PAGE_MASK) * SLOT_WORDS + KEY_WORDS] = len + 1;
     if (len > VALUE_SLOT) this.long.set(s, b.slice(at, at + len));
     else {
       const cell = len > SHORT_CELL ? VALUE_SLOT : SHORT_CELL;
@@ -243,11 +240,18 @@ export class SyncReplica {
       }
     }
     x[2 * i] = 0;
-    this.lengths[s] = 0;
+    const page = this.slots[s >>> PAGE_BITS]!;
+    const o = (s & PAGE_MASK) * SLOT_WORDS;
+    page[o + KEY_WORDS] = 0;
     this.long.delete(s);
+    if (this.freeTop === this.free.length) {
+      const free = new Int32Array(this.free.length * 2);
+      free.set(this.free);
+      this.free = free;
+    }
     this.free[this.freeTop++] = s;
     this.size--;
-    this.perKind[this.keys[s * KEY_WORDS]! & 0xff]!--;
+    this.perKind[page[o]! & 0xff]!--;
   }
 
   /** Indexes slot s, its key's hash `h`. */
@@ -272,24 +276,10 @@ export class SyncReplica {
     for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.place(this.index, old[i]!, old[i + 1]!);
   }
 
-  /** A freed slot, else the next never used; the slot arrays double when all were used. */
+  /** A freed slot, else the next never used (a page of them made when its first is). */
   private allocSlot(): number {
     if (this.freeTop > 0) return this.free[--this.freeTop]!;
-    if (this.top === this.capacity) this.grow(this.capacity * 2);
+    if ((this.top & PAGE_MASK) === 0) this.slots.push(new Uint32Array(PAGE_SLOTS * SLOT_WORDS));
     return this.top++;
-  }
-
-  /** Slot arrays for `cap` slots, the used ones copied (zeroed memory: the kernel's pages until written). */
-  private grow(cap: number): void {
-    const keys = new Uint32Array(cap * KEY_WORDS);
-    keys.set(this.keys.subarray(0, this.top * KEY_WORDS));
-    const lengths = new Int32Array(cap);
-    lengths.set(this.lengths.subarray(0, this.top));
-    const free = new Int32Array(cap);
-    free.set(this.free.subarray(0, this.freeTop));
-    this.keys = keys;
-    this.lengths = lengths;
-    this.free = free;
-    this.capacity = cap;
   }
 }

@@ -71,7 +71,7 @@ export const BFD_DEFAULTS: Readonly<BfdSettings> = Object.freeze({
   linkTestLength: 10,
 });
 
-/** The management API (`management` of a router): loopback, port 8443, a session capacity of a million. */
+/** The management API (`management` of a router): loopback, port 8443, `/metrics` behind a token (its session-capacity: the router's). */
 export const MANAGEMENT_DEFAULTS = Object.freeze({ address: '127.0.0.1', port: 8443, metricsAuth: 'token' as const });
 /** A router pair (`redundancy`): heartbeats every 100 ms, partner lost after 3 missed (failover within about 300 ms). */
 export const REDUNDANCY_DEFAULTS = Object.freeze({ preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 4797, priority: 100 });

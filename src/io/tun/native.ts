@@ -178,7 +178,7 @@ export interface SvrNativeTun {
   readonly TUN_READER_POLL: number;
 }
 
-/** Test-only entry points of native/offload.c (no system calls). */
+/** Test-only entry points of native/offload.c and native/tun-gather.h (no system calls). */
 export interface SvrNativeOffloadTest {
   /**
    * Segments one TUN read (vnet header + packet) into `out` slots of `snap` bytes, `perBatch` slots per
@@ -199,6 +199,11 @@ export interface SvrNativeOffloadTest {
     outInfo: Uint32Array,
     what?: number,
   ): number;
+  /**
+   * native/tun-gather.h's rule: the ns a reader thread with these windows (µs), batch size, packet spacing (EWMA,
+   * ns) and last pass (packets) sleeps `sinceNs` after that pass ended before its next one; 0: not at all.
+   */
+  tunGatherGapForTest(windowUs: number, bulkUs: number, batch: number, pktNs: number, lastN: number, sinceNs: number): number;
 }
 
 export type SvrNative = SvrNativeTun & SvrNativeOffloadTest;

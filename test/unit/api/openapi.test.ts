@@ -1,11 +1,14 @@
 /**
  * The node API's OpenAPI document: valid OpenAPI 3.1 by a real validator (@seriousme/openapi-schema-validator,
  * the specification's JSON schemas), every route in it with its role and error replies, and the shared
- * schemas referenced by name.
+ * schemas referenced by name; docs/visibility.md's route table is the document's routes with their query parameters.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findPackageRoot } from '../../../src/native/addon.js';
 import { ADMIN, apiFixture, call, type ApiFixture } from './fixture.js';
 
 let f: ApiFixture;
@@ -63,6 +66,33 @@ test('a route added by a module shows up in the document (the same schemas build
   const r = await call(f.app, 'GET', '/documentation/json', ADMIN);
   assert.is(r.status, 200);
   assert.equal(Object.keys(r.body.paths).sort(), Object.keys(doc.paths).sort());
+});
+
+/**
+ * The routes of docs/visibility.md's table as `METHOD /path?query&...`: each first cell's backticked routes
+ * (`GET /api/v1/peers`, `/peers/{name}`: a bare path is under /api/v1); the API's description and the UI left out.
+ */
+function documentedRoutes(markdown: string): string[] {
+  const out: string[] = [];
+  for (const row of markdown.split('\n').filter((l) => /^\| `(GET|POST) \//.test(l))) {
+    const items = [...row.split(' | ')[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+    const method = items[0]!.split(' ')[0]!;
+    for (const item of items) {
+      const path = item.startsWith(method) ? item.slice(method.length + 1) : `/api/v1${item}`;
+      if (!/openapi\.json|\/documentation|^\/$|^\/api\/v1\/$/.test(path.split('?')[0]!)) out.push(`${method} ${path}`);
+    }
+  }
+  return out.sort();
+}
+
+test('docs/visibility.md lists every route of the document with its query parameters, and no other', () => {
+  const md = readFileSync(join(findPackageRoot(), 'docs', 'visibility.md'), 'utf8');
+  assert.equal(documentedRoutes('| `GET /api/v1/peers`, `/peers/{name}` | r |\n| `GET /api/v1/events?since&limit` | r |\n| `GET /` | none |'), ['GET /api/v1/events?since&limit', 'GET /api/v1/peers', 'GET /api/v1/peers/{name}']);
+  const routes = Object.entries(doc.paths as Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>).flatMap(([path, methods]) => Object.entries(methods).map(([m, op]) => {
+    const query = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+    return `${m.toUpperCase()} ${path}${query.length === 0 ? '' : `?${query.join('&')}`}`;
+  }));
+  assert.equal(documentedRoutes(md), routes.sort());
 });
 
 test.run();

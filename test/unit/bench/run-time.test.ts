@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatTimes, totals } from '../../../bench/budget.js';
-import { measureMode } from '../../../bench/mode-run.js';
+import { CASES, measureMode } from '../../../bench/mode-run.js';
 import { KernelMode } from '../../../bench/modes/kernel.js';
 import { SvrouterMode } from '../../../bench/modes/svrouter.js';
 import { FULL, seedsFrom } from '../../../bench/plan.js';
@@ -31,6 +31,15 @@ test('--plan lists each mode\'s steps with expected seconds and a total, measuri
   assert.is(r.status, 0, r.stderr);
   for (const line of ['kernel forwarding', 'svrouter encrypted', 'the whole run', 'udpLarge', 'rttBusyPoll']) assert.ok(r.stdout.includes(line), line);
   assert.match(r.stdout, /the whole run\s+expected\s+\d+:\d\d/);
+});
+
+test('--case: an unknown case is refused with the list (it measured nothing and exited 0 before); every step a mode lists is a case', async () => {
+  const r = spawnSync(process.execPath, [RUN_JS, '--plan', '--only', 'svrouter', '--case', 'tcp,bogus', '--no-seeds'], { encoding: 'utf8' });
+  assert.is(r.status, 1, r.stdout);
+  assert.match(r.stdout + r.stderr, /--case: unknown case bogus \(cases: tcp, rtt, /);
+  const listed = new Set([...(await keys(new KernelMode(), ['kernel'])), ...(await keys(new SvrouterMode(false), ['svrouter'])), ...(await keys(new SvrouterMode(true), ['svrouter-enc']))]);
+  for (const k of listed) if (k !== 'setup' && k !== 'teardown') assert.ok((CASES as readonly string[]).includes(k), k);
+  for (const c of CASES) assert.is(spawnSync(process.execPath, [RUN_JS, '--plan', '--only', 'svrouter', '--case', c, '--no-seeds'], { encoding: 'utf8' }).status, 0, c);
 });
 
 test('a dry mode run lists the steps it would run; the hmac mode takes r1 alone from the scaling case', async () => {

@@ -1,15 +1,19 @@
 /**
  * A real conductor (HTTPS API, WebSocket channel on mutual TLS, LevelDB) with managed routers enrolled by
  * ZTP over loopback: login and roles, commits that reach both routers, refusals, out-of-sync routers,
- * bad tokens and certificates, configs not signed by the conductor, the audit log.
+ * bad tokens and certificates, configs not signed by the conductor, the audit log; docs/conductor.md's route table
+ * against the OpenAPI document.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { stringify } from 'yaml';
 import { isSvrError } from '../../../src/errors.js';
+import { findPackageRoot } from '../../../src/native/addon.js';
 import { ConductorAgent } from '../../../src/conductor/agent/agent.js';
 import { enrolRouter } from '../../../src/conductor/agent/enrol.js';
 import { ConductorApiError } from '../../../src/conductor/agent/https.js';
@@ -230,6 +234,50 @@ test('a config pushed by anyone but its conductor is refused (a TLS server the r
   await victim.stop();
   wss.close();
   await new Promise<void>((r) => server.close(() => r()));
+});
+
+/**
+ * The routes of docs/conductor.md's API table as `METHOD /path?query,...` (path parameters `{}`, queries only where
+ * the table gives them): `POST`/`GET /x` is both methods, a bare `/x` after a route is under /api/v1, `[/:n]` an
+ * optional parameter.
+ */
+function conductorDocRoutes(markdown: string): string[] {
+  const table = markdown.slice(markdown.indexOf('## API'));
+  const out: string[] = [];
+  for (const row of table.split('\n').filter((l) => /^\| `(GET|POST|PUT|PATCH|DELETE)/.test(l))) {
+    let methods: string[] = [];
+    let pending: string[] = [];
+    for (const [, item] of row.split(' | ')[0]!.matchAll(/`([^`]+)`/g)) {
+      const m = /^(GET|POST|PUT|PATCH|DELETE)(?: (\S+))?$/.exec(item!);
+      if (m !== null && m[2] === undefined) {
+        pending.push(m[1]!);
+        continue;
+      }
+      if (m !== null) [methods, pending] = [[...pending, m[1]!], []];
+      const raw = m !== null ? m[2]! : `/api/v1${item!}`;
+      const [path, query] = raw.split('?') as [string, string | undefined];
+      const names = query === undefined ? '' : `?${[...query.matchAll(/([A-Za-z]+)=/g)].map((q) => q[1]).join(',')}`;
+      const paths = path.includes('[/:') ? [path.replace(/\[\/:\w+\]/, ''), path.replace(/\[\/:\w+\]/, '/{}')] : [path.replace(/:\w+/g, '{}')];
+      for (const method of methods) for (const p of paths) if (p !== '/' && p !== '/api/v1/routers/channel') out.push(`${method} ${p}${names}`);
+    }
+  }
+  return out.sort();
+}
+
+test('docs/conductor.md lists every route of the OpenAPI document, with the query parameters it gives', async () => {
+  assert.equal(conductorDocRoutes('## API\n| `POST`/`GET /api/v1/graphql` | r |\n| `GET /api/v1/a`, `/b?x=&y=` | r |\n| `GET /api/v1/v[/:n]` | r |'), [
+    'GET /api/v1/a', 'GET /api/v1/b?x,y', 'GET /api/v1/graphql', 'GET /api/v1/v', 'GET /api/v1/v/{}', 'POST /api/v1/graphql',
+  ]);
+  const doc = await t.api<{ paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> }>('GET', '/api/v1/openapi.json');
+  const documented = conductorDocRoutes(readFileSync(join(findPackageRoot(), 'docs', 'conductor.md'), 'utf8'));
+  const routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{\w+\}/g, '{}')}`));
+  assert.equal(documented.map((r) => r.split('?')[0]).sort(), routes.sort(), 'the same routes');
+  for (const r of documented.filter((x) => x.includes('?'))) {
+    const [route, query] = r.split('?') as [string, string];
+    const [method, path] = route.split(' ') as [string, string];
+    const op = Object.entries(doc.paths).find(([p]) => p.replace(/\{\w+\}/g, '{}') === path)![1][method.toLowerCase()]!;
+    assert.equal(query.split(','), (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name), `${route}: its query parameters`);
+  }
 });
 
 test.run();

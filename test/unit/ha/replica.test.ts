@@ -4,7 +4,8 @@
  * against a Map), a purge drops the records of a kind whose value starts with its key, short (IPv4 row) and
  * long (IPv6 row) values in their cells, longer values kept whole, a key over 16 bytes refused and counted; a
  * replica grows keeping every record, hands freed slots out again, and starts from nothing after `clear`; values
- * of every length up to a cell's are copied whole.
+ * of every length up to a cell's are copied whole; growing makes a page of slots when its first is handed out and
+ * never copies the slots made before.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -81,7 +82,7 @@ test('thousands of random upserts and deletes over 16-byte keys: the replica agr
 });
 
 test('grown, after deletes and after clear: every record kept, freed slots reused, values of every length whole', () => {
-  const r = new SyncReplica(); // 1024 slots at first: 3000 records make it grow twice
+  const r = new SyncReplica(); // 4,096 slots a page: 9,000 records on three pages
   const key = (id: number): number[] => Array.from({ length: 16 }, (_, b) => (b < 12 ? 0xaa : (id >>> ((15 - b) * 8)) & 0xff));
   const value = (id: number): number[] => Array.from({ length: 1 + (id % SHORT_CELL) }, (_, i) => (id * 31 + i) & 0xff);
   const model = new Map<number, number[]>();
@@ -96,8 +97,8 @@ test('grown, after deletes and after clear: every record kept, freed slots reuse
     r.forEach(1, (k, v) => { n++; assert.equal([...v], model.get((k[12]! << 24 | k[13]! << 16 | k[14]! << 8 | k[15]!) >>> 0), what); });
     assert.is(n, model.size, `${what}: forEach visits each record once`);
   };
-  for (let b = 0; b < 15; b++) put(Array.from({ length: 200 }, (_, i) => b * 200 + i));
-  check('grown twice');
+  for (let b = 0; b < 45; b++) put(Array.from({ length: 200 }, (_, i) => b * 200 + i));
+  check('grown to three pages');
   const gone = Array.from({ length: 1000 }, (_, i) => i * 3);
   r.apply(frameRecords(gone.map((id) => del(1, key(id)))));
   for (const id of gone) model.delete(id);
@@ -109,6 +110,27 @@ test('grown, after deletes and after clear: every record kept, freed slots reuse
   put([5, 6, 7]);
   r.forEach(1, () => {});
   check('after clear');
+});
+
+test('growing to 50,000 records makes one page of slots per 4,096 and copies none of them', () => {
+  const made: number[] = []; // the length of every Uint32Array made while the replica grows
+  const Real = globalThis.Uint32Array;
+  const rows = Array.from({ length: 250 }, (_, b) => frameRecords(Array.from({ length: 200 }, (_, i) => {
+    const id = b * 200 + i;
+    return up(1, Array.from({ length: 16 }, (_, k) => (k < 12 ? 0x11 : (id >>> ((15 - k) * 8)) & 0xff)), [id & 0xff, 1, 2]);
+  })));
+  const r = new SyncReplica();
+  globalThis.Uint32Array = new Proxy(Real, { construct: (target, args: [number]) => { made.push(args[0]); return new target(...args); } });
+  try {
+    for (const batch of rows) r.apply(batch);
+  } finally {
+    globalThis.Uint32Array = Real;
+  }
+  assert.is(r.size, 50_000);
+  const pages = Math.ceil(50_000 / 4096);
+  assert.is(made.length, pages, 'a page of slots per 4,096 records, nothing else');
+  assert.ok(made.every((n) => n === made[0]), `pages of one size: ${made.join(', ')}`);
+  assert.is(hex(r.get(1, Uint8Array.from([...Array(12).fill(0x11), 0, 0, 0xc3, 0x4f]))!), '4f0102', 'record 49,999 found');
 });
 
 test.run();

@@ -100,7 +100,8 @@ test('incremental sync: a removed session leaves the replica, idle rows are not 
   const [pa, pb] = [await freePort('127.0.0.1'), await freePort('127.0.0.2')];
   const redundancy: Redundancy = {
     nodes: [{ name: 'r1a', priority: 200, syncAddress: '127.0.0.1' }, { name: 'r1b', priority: 100, syncAddress: '127.0.0.2' }],
-    preempt: false, heartbeatInterval: 100, heartbeatMisses: 3, syncPort: 0, sharedKey: Buffer.alloc(32, 7).toString('base64'), sharedAddresses: [],
+    // 10 misses (1 s): under a loaded machine 3 (300 ms) lost the partner once and the rejoin's full collection resent every row
+    preempt: false, heartbeatInterval: 100, heartbeatMisses: 10, syncPort: 0, sharedKey: Buffer.alloc(32, 7).toString('base64'), sharedAddresses: [],
   };
   const sessionsA = new HaSessions(lab.r1.host, noLog);
   const a = new PairNode({ redundancy, node: 'r1a', linksUp: () => 2, collect: (q, full) => sessionsA.collect(q, full), ports: { local: pa, partner: pb } });
@@ -123,7 +124,9 @@ test('incremental sync: a removed session leaves the replica, idle rows are not 
     const c0 = sessionsA.stats().collections;
     assert.ok(await until(() => sessionsA.stats().collections >= c0 + 2 && a.status().lag.unacked === 0, 3000));
     const sent = a.status().counters.recordsSent;
+    const full = sessionsA.stats().fullCollections;
     await new Promise((r) => setTimeout(r, 500));
+    assert.is(sessionsA.stats().fullCollections, full, 'the standby stayed (no rejoin, no full collection)');
     assert.is(a.status().counters.recordsSent, sent, 'five heartbeats, nothing changed: no record sent');
 
     const ctx = lab.r1.host.dataplane.ctx;
