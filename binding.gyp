@@ -26,7 +26,8 @@
         "native/row-memory.c",
         "native/flow-table.c",
         "native/fwd.c",
-        "native/fwd-in.c"
+        "native/fwd-in.c",
+        "native/udp-send.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],

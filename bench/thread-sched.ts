@@ -6,7 +6,7 @@
  * compiler tasks, libuv's pool) and `other` (another program's other threads, e.g. wireguard-go's Go threads).
  */
 import { readFileSync } from 'node:fs';
-import { threadCpu } from './cpu.js';
+import { threadCpu, threadGroups } from './cpu.js';
 
 /** CPU ns and sleeps of one group of threads. */
 export interface ThreadUse {
@@ -17,20 +17,36 @@ export interface ThreadUse {
 /** Every thread of `pid` by group (see above); empty when the process is gone. */
 export function threadUse(pid: number): Map<string, ThreadUse> {
   const out = new Map<string, ThreadUse>();
-  for (const [tid, { name }] of threadCpu(pid)) {
-    try {
-      const dir = `/proc/${pid}/task/${tid}`;
-      const ns = Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]);
-      const sleeps = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`${dir}/status`, 'utf8'))?.[1] ?? 0);
-      const group = tid === pid ? 'main' : name.startsWith('svr-') ? name : name === 'node' ? 'v8' : 'other';
-      const g = out.get(group) ?? { ns: 0, sleeps: 0 };
-      g.ns += ns;
-      g.sleeps += sleeps;
-      out.set(group, g);
-    } catch {
-      // the thread ended
-    }
+  for (const [tid, { name }] of threadCpu(pid)) addUse(out, pid, tid, tid === pid ? 'main' : name.startsWith('svr-') ? name : name === 'node' ? 'v8' : 'other');
+  return out;
+}
+
+/** Adds thread `tid`'s CPU ns (schedstat) and sleeps (voluntary switches) to `group` of `out`; nothing when it ended. */
+function addUse(out: Map<string, ThreadUse>, pid: number, tid: number, group: string): void {
+  try {
+    const dir = `/proc/${pid}/task/${tid}`;
+    const ns = Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]);
+    const sleeps = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`${dir}/status`, 'utf8'))?.[1] ?? 0);
+    const g = out.get(group) ?? { ns: 0, sleeps: 0 };
+    g.ns += ns;
+    g.sleeps += sleeps;
+    out.set(group, g);
+  } catch {
+    // the thread ended
   }
+}
+
+/**
+ * Every thread of `pid` by the visibility case's groups (cpu.ts ThreadGroup: main, records, tun, v8 as V8's platform
+ * threads, other as libuv's pool running LevelDB's calls and LevelDB's own threads) on the scheduler's clock, with
+ * their sleeps; empty when the process is gone. `seen` keeps the groups of threads seen before (a group is fixed by
+ * the order of thread ids, so a thread keeps its group when others end).
+ */
+export function threadGroupUse(pid: number, seen: Map<number, string> = new Map()): Map<string, ThreadUse> {
+  const threads = threadCpu(pid);
+  for (const [tid, g] of threadGroups(pid, threads)) if (!seen.has(tid)) seen.set(tid, g);
+  const out = new Map<string, ThreadUse>();
+  for (const tid of threads.keys()) addUse(out, pid, tid, seen.get(tid)!);
   return out;
 }
 

@@ -21,7 +21,9 @@
  * (IDLE_SAMPLE_MS; on a loaded machine a starved thread may run less in the test than in its idle sample: a
  * negative figure);
  * once `during` the session test (what competes with forwarding) and once `settled`: from its start until
- * every session of the test ended on both routers and, records on, every record was written (or 20 s).
+ * every session of the test ended on both routers and, records on, every record was written (or 20 s); the same
+ * groups and nfcapd on the scheduler's clock until settled, with their sleeps (sessionThreads: medians of the rounds,
+ * off, on and on − off, and nfcapd's share of on − off, printed as a table).
  * The ratios on / off of r1's session rate and of TCP are taken per round; the round of each median ratio (of
  * those whose tests did not break down) stands for the case (TCP was one round's, 0.79-0.96x in quiet runs: a
  * single run per side, which the load moves by a third between runs; the routers' CPU per Gbit is its second
@@ -42,7 +44,7 @@ import type { SessionRate, TcpResult } from './results.js';
 import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
 import { median } from './stats.js';
-import { threadUse, type ThreadUse } from './thread-sched.js';
+import { threadGroupUse, threadUse, type ThreadUse } from './thread-sched.js';
 import { NS } from './topology.js';
 import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
 import { formatSpread, pacedCostRatio, pacedProcessUs, roundProblems } from './round-check.js';
@@ -115,6 +117,12 @@ export interface VisibilityRun {
   /** each router's CPU during the session test, µs per session it created: the whole process, its main thread */
   sessionCpuUs?: Record<string, { process: number; mainThread: number }>;
   cpu?: RunCpu;
+  /**
+   * Each router's thread groups (`r1 main`, `r1 records`, `r1 tun`, `r1 v8`, `r1 other`: cpu.ts ThreadGroup) and both nfcapd
+   * (`nfcapd`, the collectors) on the scheduler's clock, from the session test's start until settled, above the idle
+   * rate: CPU µs and sleeps (each ends in a wake-up) per session r1 created
+   */
+  sessionThreads?: PerSessionUse;
   /** r1's new sessions per second through the session test, over spans of about a second (from the 200 ms samples) */
   r1PerSecond?: number[];
   /** CPU per session at the case's fixed offered rate (paced-cost.ts), after the session test settled */
@@ -197,6 +205,60 @@ async function startCollector(dir: string, r: 'r1' | 'r2'): Promise<Proc> {
   return p;
 }
 
+/** µs of CPU and sleeps per session, by `r1 main`... and `nfcapd` (see VisibilityRun.sessionThreads). */
+export type PerSessionUse = Record<string, { cpuUs: number; sleeps: number }>;
+
+/** threadGroupUse() of each router (`r1 main`...) and of the collectors (`nfcapd`, summed) at `at` (s). */
+export interface SchedSnapshot {
+  at: number;
+  uses: Map<string, ThreadUse>;
+}
+
+/** (window - idle rate × its length) per session for each group of the snapshots: CPU µs and sleeps. */
+export function usePerSession(idle0: SchedSnapshot, idle1: SchedSnapshot, from: SchedSnapshot, to: SchedSnapshot, sessions: number): PerSessionUse {
+  const out: PerSessionUse = {};
+  const scale = (to.at - from.at) / (idle1.at - idle0.at);
+  const delta = (a: SchedSnapshot, b: SchedSnapshot, k: string): ThreadUse => {
+    const x = a.uses.get(k) ?? { ns: 0, sleeps: 0 };
+    const y = b.uses.get(k) ?? { ns: 0, sleeps: 0 };
+    return { ns: y.ns - x.ns, sleeps: y.sleeps - x.sleeps };
+  };
+  for (const k of to.uses.keys()) {
+    const w = delta(from, to, k);
+    const i = delta(idle0, idle1, k);
+    out[k] = { cpuUs: (w.ns - i.ns * scale) / 1000 / sessions, sleeps: (w.sleeps - i.sleeps * scale) / sessions };
+  }
+  return out;
+}
+
+/**
+ * Markdown rows: each group's CPU µs and sleeps per session from the session test's start until settled (usePerSession),
+ * off, on and on − off, medians of the rounds given; then the routers' sum and the collectors' share of on − off.
+ */
+export function sessionThreadRows(rounds: readonly { off: VisibilityRun; on: VisibilityRun }[]): string[] {
+  const both = rounds.filter((r) => r.off.sessionThreads !== undefined && r.on.sessionThreads !== undefined);
+  if (both.length === 0) return [];
+  const groups = [...new Set(both.flatMap((r) => Object.keys(r.on.sessionThreads!)))].sort((a, b) => (a === 'nfcapd' ? 1 : b === 'nfcapd' ? -1 : a.localeCompare(b)));
+  const routers = (t: PerSessionUse): number => Object.entries(t).reduce((n, [k, u]) => (k === 'nfcapd' ? n : n + u.cpuUs), 0);
+  const val = (side: 'off' | 'on', r: (typeof both)[number], g: string, f: 'cpuUs' | 'sleeps'): number =>
+    g === 'routers' ? (f === 'cpuUs' ? routers(r[side].sessionThreads!) : NaN) : r[side].sessionThreads![g]?.[f] ?? 0;
+  const cells = (g: string): string => {
+    const m = (f: (r: (typeof both)[number]) => number, d: number): string => {
+      const x = median(both.map(f));
+      return Number.isFinite(x) ? x.toFixed(d) : '–';
+    };
+    return [m((r) => val('off', r, g, 'cpuUs'), 1), m((r) => val('on', r, g, 'cpuUs'), 1), m((r) => val('on', r, g, 'cpuUs') - val('off', r, g, 'cpuUs'), 1),
+      m((r) => val('off', r, g, 'sleeps'), 2), m((r) => val('on', r, g, 'sleeps'), 2)].join(' | ');
+  };
+  const share = median(both.map((r) => {
+    const d = (r.on.sessionThreads!['nfcapd']?.cpuUs ?? 0) - (r.off.sessionThreads!['nfcapd']?.cpuUs ?? 0);
+    return d / (d + routers(r.on.sessionThreads!) - routers(r.off.sessionThreads!));
+  }));
+  return ['| thread group | µs per session: off | on | on − off | sleeps per session: off | on |', '|---|---|---|---|---|---|',
+    ...[...groups.filter((g) => g !== 'nfcapd'), 'routers', ...groups.filter((g) => g === 'nfcapd')].map((g) => `| ${g === 'nfcapd' ? 'nfcapd (both: the collectors, not the routers)' : g} | ${cells(g)} |`),
+    `nfcapd's share of what records cost the routers and collectors together (on − off): ${Number.isFinite(share) ? `${(share * 100).toFixed(0)} %` : '–'} (median of the rounds; the goal is the routers', the rate counts both)`];
+}
+
 /** CPU seconds so far: each router's thread groups, the collectors, the machine; and the clock (s). */
 interface CpuSnapshot {
   at: number;
@@ -261,6 +323,18 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   };
   const step = recordingSteps(res.errors, progress);
   const collectors: Proc[] = [];
+  /** each router's threads' groups as first seen (threadGroupUse), reset with the processes at each restart */
+  let seen: Map<number, string>[] = [];
+  const schedSnapshot = (pids: readonly number[]): SchedSnapshot => {
+    const uses = new Map<string, ThreadUse>();
+    pids.forEach((pid, k) => {
+      for (const [g, u] of threadGroupUse(pid, (seen[k] ??= new Map()))) uses.set(`${ROUTERS[k]} ${g}`, u);
+    });
+    const nf = { ns: 0, sleeps: 0 };
+    for (const p of collectors) for (const u of threadUse(p.pid).values()) { nf.ns += u.ns; nf.sleeps += u.sleeps; }
+    uses.set('nfcapd', nf);
+    return { at: performance.now() / 1000, uses };
+  };
   const snapshot = (pids: readonly number[]): CpuSnapshot => ({
     at: performance.now() / 1000, routers: pids.map((pid) => threadCpu(pid)),
     collectors: collectors.reduce((n, p) => n + cpuSeconds(p.pid), 0), machine: machineBusySeconds(),
@@ -314,13 +388,17 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       }
     })();
     const pids = svr.routerProcs().map((p) => p.pid);
+    seen = [];
+    const sched0 = schedSnapshot(pids);
     const idle0 = snapshot(pids);
     await sleep(IDLE_SAMPLE_MS);
     const idle1 = snapshot(pids);
+    const sched1 = schedSnapshot(pids);
     const test0 = await mark();
     const kernel0 = await dropSnapshot();
     const load = loadAverage();
     const cpu0 = snapshot(pids);
+    const sched2 = schedSnapshot(pids);
     const proc0 = pids.map((pid) => [cpuSeconds(pid), cpuSeconds(pid, true)] as const);
     const from = Date.now();
     await step(`${label} udp sessions`, async () => { run.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
@@ -337,6 +415,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     progress(`    kernel drops during the ${label} session test: ${formatDrops(run.kernelDrops)}`);
     const settledInTime = await settled(test0, recordsOn);
     const cpu2 = snapshot(pids);
+    const sched3 = schedSnapshot(pids);
     if (paced !== undefined) {
       const procs = [...pids.map((pid, k) => ({ name: `svr-${ROUTERS[k]}`, pid })), ...collectors.map((p) => ({ name: p.name, pid: p.pid }))];
       const from = await mark();
@@ -354,6 +433,8 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       };
       progress(`    CPU µs per session r1 created (${label}, above the idle rate, load ${load}), during the test (${run.cpu.duringSeconds.toFixed(1)} s): ${formatAccount(run.cpu.during)}`);
       progress(`      until settled (${run.cpu.settledSeconds.toFixed(1)} s${settledInTime ? '' : ', not settled'}): ${formatAccount(run.cpu.settled)}`);
+      run.sessionThreads = usePerSession(sched0, sched1, sched2, sched3, created);
+      progress(`      by thread on the scheduler's clock until settled, µs and sleeps per session: ${Object.entries(run.sessionThreads).map(([k, u]) => `${k} ${u.cpuUs.toFixed(1)} µs ${u.sleeps.toFixed(2)}`).join(', ')}`);
     }
     const drops1 = await drops(svr);
     const moved = Object.fromEntries(Object.entries(drops1).map(([k, v]) => [k, v - (drops0[k] ?? 0)] as const).filter(([, d]) => d !== 0));
@@ -420,6 +501,8 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       if (mid.history !== undefined) res.history = { ...mid.history, ...(collectors.length > 0 ? { collectorFlows: flows, exportedAllRounds: exported } : {}) };
       progress(`    on / off, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${cleanRound(r) ? '' : ' (disturbed)'}`).join(', ')}; median: ${mid.ratio.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, on / off: ${formatSpread(res.rounds!.filter(cleanRound).map((r) => r.costRatio ?? NaN))}`}`);
+      const threads = sessionThreadRows(res.rounds!.some(cleanRound) ? res.rounds!.filter(cleanRound) : res.rounds!);
+      if (threads.length > 0) progress(`    the session test by thread (scheduler's clock, from its start until settled, above the idle rate), medians of the rounds:\n${threads.map((l) => `      ${l}`).join('\n')}`);
       const table = costRows(mid.off.cpu, mid.on.cpu);
       if (table.length > 0) progress(`    where the median round's CPU went, µs per session r1 created (above the idle rate):\n${table.map((l) => `      ${l}`).join('\n')}`);
     }

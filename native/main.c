@@ -15,6 +15,8 @@ napi_status svr_offload_init(napi_env env, napi_value exports);
 napi_status svr_row_memory_init(napi_env env, napi_value exports);
 /* native/fwd-in.c: svr-in's native steady path (marked flows finished before the JS stages). */
 napi_status svr_fwd_in_init(napi_env env, napi_value exports);
+/* native/udp-send.c: the IPFIX exporter's UDP socket, a flush's messages in one sendmmsg. */
+napi_status svr_udp_send_init(napi_env env, napi_value exports);
 #ifndef SVR_NO_TUN
 /* native/packet-socket.c: one Ethernet frame out of a device (AF_PACKET), for address announcements. */
 napi_status svr_packet_socket_init(napi_env env, napi_value exports);
@@ -61,6 +63,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   }
   if (svr_fwd_in_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_fwd_in_init");
+    return NULL;
+  }
+  if (svr_udp_send_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_udp_send_init");
     return NULL;
   }
   return exports;

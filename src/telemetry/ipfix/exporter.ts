@@ -4,11 +4,12 @@
  * offer(record) -> tenant filter -> bounded queue (full: the record is dropped and counted; offer never
  * waits) -> every `flushMs` (or at once when a message's worth is queued) the queue is encoded into
  * messages of at most the path MTU and sent.
- * UDP (§10.3): a connected socket; the template set is resent every `templateRefreshS` seconds or every
+ * UDP (§10.3): a connected socket (native/udp-send.c: a flush's messages in one sendmmsg; node's dgram without the
+ * addon); the template set is resent every `templateRefreshS` seconds or every
  * `templateRefreshMessages` messages (§8.4, whichever comes first). An ICMP port/host unreachable comes
  * back as a socket error: the collector is `down` (what the failing message carried is lost; a send that
  * fails at once counts its records dropped). While down, records wait in the queue and only template
- * messages go out as probes; `upAfterMs` after the last error with a probe sent since, it is `up` again
+ * messages go out as probes (the native socket reports an error at its next send or flush: udpPendingError); `upAfterMs` after the last error with a probe sent since, it is `up` again
  * and the templates are sent first. A collector host that drops silently cannot be told from a working one.
  * TCP (§10.4): templates once at each connect; while the socket cannot take more (write() false) the queue
  * waits for 'drain'; a refused or broken connection is `down` and retried with backoff.
@@ -17,6 +18,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv4, isIPv6, type Socket as TcpSocket } from 'node:net';
 import type { PerDirection, SessionRecord } from '../record.js';
 import { IpfixMessageWriter, type EncodedMessage } from './message.js';
+import { nativeUdp, udpError, type NativeUdp, type UdpHandle } from './udp-send.js';
 import type { CollectorConfig } from '../../model/config.js';
 
 export type CollectorStatus = 'unknown' | 'up' | 'down';
@@ -99,6 +101,14 @@ export class IpfixExporter {
   private closed = false;
   // UDP
   private udp: UdpSocket | undefined;
+  /** the native socket (nativeUdp), when the addon has it: then `udp` stays undefined */
+  private native: { fns: NativeUdp; handle: UdpHandle | undefined } | undefined;
+  /** messages the native socket could not take yet (its buffer full): sent first at the next flush */
+  private unsent: EncodedMessage[] = [];
+  /** messages sent since the native socket's errors were last read (an ICMP answer may come after the send) */
+  private sentUnchecked = false;
+  private sendStatus = new Int32Array(65);
+  private readonly sendList: Uint8Array[] = [];
   private udpReady = false;
   private lastTemplateMs = -Infinity;
   private messagesSinceTemplate = 0;
@@ -152,7 +162,7 @@ export class IpfixExporter {
   /** After a timed flush: the next timer, if anything will need one (see `timer`). */
   private rearm(): void {
     if (this.closed || this.timer !== undefined) return;
-    const waiting = this.queue.length > 0 || this.writer.openRecords > 0 || this.statusNow === 'down' || this.statusNow === 'unknown';
+    const waiting = this.queue.length > 0 || this.writer.openRecords > 0 || this.unsent.length > 0 || this.sentUnchecked || this.statusNow === 'down' || this.statusNow === 'unknown';
     if (this.collector.transport === 'udp') {
       if (waiting || !this.udpReady) return this.arm(this.flushMs, true);
       const refreshAt = this.lastTemplateMs + (this.opts.templateRefreshS ?? 60) * 1000;
@@ -217,7 +227,7 @@ export class IpfixExporter {
   }
 
   counters(): ExporterCounters {
-    return { ...this.c, queueDepth: this.queue.length + this.writer.openRecords };
+    return { ...this.c, queueDepth: this.queue.length + this.writer.openRecords + this.unsent.reduce((n, m) => n + m.records, 0) };
   }
 
   /** Sends what is queued (if the transport can take it now), then closes. */
@@ -226,8 +236,10 @@ export class IpfixExporter {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.reconnectTimer);
-    this.c.dropped += this.queue.length + this.writer.openRecords;
+    this.c.dropped += this.queue.length + this.writer.openRecords + this.unsent.reduce((n, m) => n + m.records, 0);
     this.queue = [];
+    this.unsent = [];
+    if (this.native?.handle !== undefined) this.native.fns.udpClose(this.native.handle);
     const udp = this.udp;
     const tcp = this.tcp;
     if (udp !== undefined) {
@@ -256,6 +268,17 @@ export class IpfixExporter {
   }
 
   private openUdp(): void {
+    const fns = nativeUdp();
+    // a scoped IPv6 address (fe80::1%eth0) goes through dgram, which resolves the zone
+    if (fns !== undefined && !this.collector.address.includes('%')) {
+      this.native = { fns, handle: undefined };
+      // ready on the next turn, as dgram's connect: no status callback while the owner is still starting us
+      setImmediate(() => {
+        this.udpReady = true;
+        this.flush();
+      });
+      return;
+    }
     const sock = createSocket(isIPv6(this.collector.address) ? 'udp6' : 'udp4');
     this.udp = sock;
     sock.on('error', (e) => this.sendError(e));
@@ -266,8 +289,7 @@ export class IpfixExporter {
   }
 
   private flushUdp(all: boolean): void {
-    const sock = this.udp;
-    if (sock === undefined || !this.udpReady) return;
+    if (!this.udpReady || !this.nativeReady()) return;
     const now = Date.now();
     if (this.statusNow === 'down') {
       // a refusing collector gets only template messages as probes; records wait in the queue
@@ -276,12 +298,18 @@ export class IpfixExporter {
         this.setStatus('up', `${this.collector.address}:${this.collector.port}/udp: no error for ${upAfterMs} ms`);
         this.lastTemplateMs = -Infinity; // it may have restarted without our templates
       } else {
-        if (now - this.lastProbeMs >= Math.min(1000, upAfterMs / 2)) this.probe(sock, now);
+        if (now - this.lastProbeMs >= Math.min(1000, upAfterMs / 2)) this.probe(now);
         return;
       }
     }
     const refresh = now - this.lastTemplateMs >= (this.opts.templateRefreshS ?? 60) * 1000 ||
       this.messagesSinceTemplate >= (this.opts.templateRefreshMessages ?? 1000);
+    if (this.unsent.length > 0) {
+      const waiting = this.unsent;
+      this.unsent = [];
+      this.send(waiting);
+      if (this.unsent.length > 0) return;
+    }
     if (this.queue.length === 0 && !refresh && (!all || this.writer.openRecords === 0)) return;
     const batch = this.queue;
     this.queue = [];
@@ -291,8 +319,67 @@ export class IpfixExporter {
       this.messagesSinceTemplate = 0;
       this.c.templateSends++;
     }
+    this.messagesSinceTemplate += messages.length;
+    this.send(messages);
+  }
+
+  /**
+   * The native socket, opened if it is not (a failed open is an error of the collector, tried again at the next
+   * flush), with the errors it reported since the last look; false when it cannot send. True for dgram.
+   */
+  private nativeReady(): boolean {
+    const n = this.native;
+    if (n === undefined) return this.udp !== undefined;
+    const where = `${this.collector.address}:${this.collector.port}`;
+    if (n.handle === undefined) {
+      try {
+        n.handle = n.fns.udpOpen(isIPv6(this.collector.address) ? 6 : 4, this.collector.address, this.collector.port);
+      } catch (e) {
+        this.sendError(e instanceof Error ? e : new Error(String(e)));
+        return false;
+      }
+    }
+    this.sentUnchecked = false;
+    const err = n.fns.udpPendingError(n.handle);
+    if (err !== 0) this.sendError(udpError(err, where));
+    return true;
+  }
+
+  /** Sends messages in order: each counted when sent, or its records dropped and the collector down; its buffer given back. */
+  private send(messages: readonly EncodedMessage[]): void {
+    const n = this.native;
+    if (n?.handle === undefined) return this.sendDgram(messages);
+    // the list is reused (entries past `count` are stale, never read): no array per flush
+    const list = this.sendList;
+    const count = messages.length;
+    for (let i = 0; i < count; i++) list[i] = messages[i]!.bytes;
+    if (this.sendStatus.length <= count) this.sendStatus = new Int32Array(count + 1);
+    const status = this.sendStatus;
+    const tried = n.fns.udpSendMany(n.handle, list, count, status);
+    let failed = 0;
+    for (let i = 0; i < tried; i++) {
+      const m = messages[i]!;
+      if (status[i] === 0) {
+        this.count(m);
+        this.sendOk();
+      } else {
+        this.c.dropped += m.records;
+        failed = status[i]!;
+      }
+      this.writer.release(m);
+    }
+    // the socket's buffer is full: the rest wait for the next flush (soon)
+    for (let i = tried; i < messages.length; i++) this.unsent.push(messages[i]!);
+    this.sentUnchecked = true;
+    const where = `${this.collector.address}:${this.collector.port}`;
+    if (failed !== 0) this.sendError(udpError(failed, where));
+    if (status[count] !== 0) this.sendError(udpError(status[count]!, where));
+    this.soon();
+  }
+
+  private sendDgram(messages: readonly EncodedMessage[]): void {
+    const sock = this.udp!;
     for (const m of messages) {
-      this.messagesSinceTemplate++;
       this.inFlight++;
       sock.send(m.bytes, (err) => {
         this.inFlight--;
@@ -315,14 +402,10 @@ export class IpfixExporter {
     this.c.bytes += m.bytes.length;
   }
 
-  private probe(sock: UdpSocket, now: number): void {
+  private probe(now: number): void {
     this.lastProbeMs = now;
-    const m: EncodedMessage = { bytes: this.writer.templates(Math.floor(now / 1000)), dataRecords: 0, records: 0 };
     this.c.templateSends++;
-    sock.send(m.bytes, (err) => {
-      if (err !== null && err !== undefined) this.sendError(err);
-      else this.count(m);
-    });
+    this.send([{ bytes: this.writer.templates(Math.floor(now / 1000)), dataRecords: 0, records: 0 }]);
   }
 
   private sendOk(): void {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { groupCpuDelta, threadCpu, threadGroups, V8_PLATFORM_THREADS } from '../../../bench/cpu.js';
-import { costRows, medianRound, perSession, routersCpu, type RunCpu } from '../../../bench/visibility.js';
+import { costRows, medianRound, perSession, routersCpu, sessionThreadRows, usePerSession, type RunCpu, type SchedSnapshot } from '../../../bench/visibility.js';
 import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { historyDirOf, RECORDS_THREAD_NAME, RecordsThread } from '../../../src/telemetry/records-thread.js';
 
@@ -46,6 +46,22 @@ test('µs per session above the idle rate: the idle rate times the window is tak
   const out = perSession({ 'r1 main': 1.5, nfcapd: 0.2 }, 10, { 'r1 main': 0.1, nfcapd: 0 }, 2, 100_000);
   assert.ok(Math.abs(out['r1 main']! - 10) < 1e-9, `r1 main ${out['r1 main']}`);
   assert.ok(Math.abs(out.nfcapd! - 2) < 1e-9);
+});
+
+test('the session test by thread: µs and sleeps per session above the idle rate; the rounds\' medians with the routers\' sum and nfcapd\'s share', () => {
+  const snap = (at: number, main: number, records: number, nfcapd: number): SchedSnapshot =>
+    ({ at, uses: new Map([['r1 main', { ns: main, sleeps: main / 1e6 }], ['r1 records', { ns: records, sleeps: 0 }], ['nfcapd', { ns: nfcapd, sleeps: 0 }]]) });
+  // idle: 2 s with 1 ms of main (0.5 ms/s); window 10 s with 105 ms of main: 100 ms above idle over 10,000 sessions = 10 µs
+  const t = usePerSession(snap(0, 0, 0, 0), snap(2, 1e6, 0, 0), snap(5, 2e6, 0, 0), snap(15, 107e6, 30e6, 10e6), 10_000);
+  assert.ok(Math.abs(t['r1 main']!.cpuUs - 10) < 1e-9, `r1 main ${t['r1 main']!.cpuUs}`);
+  assert.ok(Math.abs(t['r1 main']!.sleeps - 0.01) < 1e-9, `sleeps ${t['r1 main']!.sleeps}`);
+  assert.ok(Math.abs(t['r1 records']!.cpuUs - 3) < 1e-9);
+  const run = (main: number, records: number, nfcapd: number) => ({ sessionThreads: { 'r1 main': { cpuUs: main, sleeps: 0.5 }, 'r1 records': { cpuUs: records, sleeps: 0.1 }, nfcapd: { cpuUs: nfcapd, sleeps: 0 } } });
+  const rows = sessionThreadRows([{ off: run(10, 0, 0), on: run(11, 4, 1) }, { off: run(12, 0, 0), on: run(12, 5, 2) }, { off: run(9, 0, 0), on: run(10, 6, 3) }]);
+  assert.is(rows.find((l) => l.startsWith('| r1 records |')), '| r1 records | 0.0 | 5.0 | 5.0 | 0.10 | 0.10 |');
+  assert.is(rows.find((l) => l.startsWith('| routers |')), '| routers | 10.0 | 16.0 | 5.0 | – | – |', 'the routers without nfcapd; on − off the median of the rounds\' differences');
+  assert.ok(rows.some((l) => l.startsWith('| nfcapd (both: the collectors')), rows.join('\n'));
+  assert.match(rows[rows.length - 1]!, /share .*: 29 %/, 'median of 1/6, 2/7, 3/10');
 });
 
 test('the median round: of the clean ones, or of all when none is clean; none when no ratio is finite', () => {

@@ -1,0 +1,97 @@
+/**
+ * The IPFIX exporter's native UDP sends (native/udp-send.c, src/telemetry/ipfix/udp-send.ts): a flush's messages in
+ * one sendmmsg, in order, each with its status; an ICMP port unreachable for an earlier message refuses the next one,
+ * also when sendmmsg consumed the error without returning it; and the exporter's burst at a path MTU of 1500 sent and counted within the turn that flushes it
+ * (with one libuv send per message, they were counted in callbacks on later turns).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSocket, type Socket } from 'node:dgram';
+import { IpfixExporter } from '../../../src/telemetry/ipfix/exporter.js';
+import { nativeUdp, udpError, UDP_ERROR_CONSUMED } from '../../../src/telemetry/ipfix/udp-send.js';
+import { makeRecord } from './records.js';
+import { until } from '../../support/config.js';
+
+async function sink(): Promise<{ sock: Socket; got: Buffer[] }> {
+  const sock = createSocket('udp4');
+  const got: Buffer[] = [];
+  sock.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  sock.setRecvBufferSize(4 << 20); // a burst sent within one turn of this process waits in it (as nfcapd -B, in the bench)
+  return { sock, got };
+}
+
+test('udpSendMany: 100 messages in order in one call, each sent; to a port nobody listens on, the messages after a refused one are refused (the error sendmmsg consumes too)', async () => {
+  const n = nativeUdp();
+  assert.ok(n !== undefined, 'the addon has udpSendMany (npm run build:native)');
+  const s = await sink();
+  const h = n.udpOpen(4, '127.0.0.1', s.sock.address().port);
+  try {
+    const messages = Array.from({ length: 100 }, (_, i) => new Uint8Array([i, 1, 2, 3]));
+    const status = new Int32Array(101).fill(-1);
+    assert.is(n.udpSendMany(h, messages, 100, status), 100);
+    assert.equal([...status], new Array(101).fill(0));
+    assert.ok(await until(() => s.got.length === 100, 5000), `${s.got.length} of 100 arrived`);
+    assert.equal(s.got.map((m) => m[0]), messages.map((m) => m[0]), 'in order');
+  } finally {
+    n.udpClose(h);
+  }
+  const port = s.sock.address().port;
+  s.sock.close();
+  await new Promise((r) => setTimeout(r, 20));
+  const gone = n.udpOpen(4, '127.0.0.1', port);
+  try {
+    // on loopback the ICMP port unreachable for a message comes back inside the send (no rate limit on lo): the next
+    // message meets it, and sendmmsg consumes that error without returning it; that message is refused, not sent
+    const status = new Int32Array(11);
+    const refused: number[] = [];
+    for (let k = 0; k < 5 && refused.length === 0; k++) {
+      assert.is(n.udpSendMany(gone, Array.from({ length: 10 }, () => new Uint8Array(8)), 10, status), 10);
+      refused.push(...[...status.subarray(0, 10)].filter((e) => e !== 0));
+      if (refused.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(refused.length > 0, 'some of the messages are refused, not counted as sent');
+    assert.ok(refused.every((e) => e === 111 || e === UDP_ERROR_CONSUMED), `ECONNREFUSED (111) or consumed: ${refused.join(', ')}`);
+    assert.match(udpError(UDP_ERROR_CONSUMED, '127.0.0.1:9').message, /refused/);
+    assert.match(udpError(111, '127.0.0.1:9').message, /^send ECONNREFUSED 127\.0\.0\.1:9$/);
+  } finally {
+    n.udpClose(gone);
+  }
+  assert.throws(() => n.udpSendMany(gone, [new Uint8Array(8)], 1, new Int32Array(2)), (e: unknown) => (e as { errno?: number }).errno === 9, 'closed: EBADF');
+});
+
+test('a burst at a path MTU of 1500: 2,000 records\' messages sent and counted within the turn, in order, all arriving', async () => {
+  const s = await sink();
+  const e = new IpfixExporter({
+    collector: { name: 'c', address: '127.0.0.1', port: s.sock.address().port, transport: 'udp', interimInterval: 60, tenants: [] },
+    observationDomainId: 1, pathMtu: 1500, queueLimit: 10_000,
+  });
+  e.start();
+  try {
+    assert.ok(e.offer(makeRecord(0)));
+    assert.ok(await until(() => e.status === 'up', 5000), 'the first message went out');
+    const before = e.counters().exported;
+    for (let i = 1; i < 2000; i++) e.offer(makeRecord(i));
+    const c = e.counters();
+    assert.is(c.dropped, 0);
+    // what is not counted yet is in the open message (flushed on the timer) or the queue: under 256 records
+    assert.ok(c.exported - before > 2000 - 1 - 256, `${c.exported - before} of 1,999 counted in the turn: ${JSON.stringify(c)}`);
+    assert.ok(await until(() => e.counters().exported === 2000, 5000), JSON.stringify(e.counters()));
+    const messages = e.counters().messages;
+    assert.ok(messages > 100, `${messages} messages of at most 1,472 bytes`);
+    assert.ok(await until(() => s.got.length === messages, 5000), `${s.got.length} of ${messages} arrived`);
+    assert.ok(s.got.every((m) => m.length <= 1472), 'each within the MTU');
+    // IPFIX sequence numbers (RFC 7011 §3.1): data records before the message; in order, none missing
+    let seq = s.got[0]!.readUInt32BE(8);
+    for (const m of s.got.slice(1)) {
+      const next = m.readUInt32BE(8);
+      assert.ok(next > seq, `sequence ${next} after ${seq}`);
+      seq = next;
+    }
+  } finally {
+    await e.close();
+    s.sock.close();
+  }
+});
+
+test.run();
