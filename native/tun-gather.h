@@ -16,7 +16,7 @@
  * Bulk (reader threads): while SVR_GATHER_BULK_PKTS packets or more arrive within the bulk window
  * (SVR_TUN_READ_GATHER_BULK_US, default 1000 us, 0 = off), the thread waits up to that instead. TCP carried as TCP
  * reaches the peer's wan reader one SVR packet per read (no GRO: docs/tun-io.md), so a pass costs a wake-up and a JS
- * batch per ~35-50 packets at 300 us; 1000 us: router CPU per Gbit -10 % (docs/performance.md, wave 16).
+ * batch per ~35-50 packets at 300 us; 1000 us: router CPU per Gbit -6 %, r2 -14 % (docs/performance.md, wave 16).
  */
 #ifndef SVR_TUN_GATHER_H
 #define SVR_TUN_GATHER_H
@@ -28,9 +28,9 @@
 #include <time.h>
 
 #define SVR_GATHER_MAX_US 1000u
-#define SVR_GATHER_IDLE_NS 1000000000u
+#define SVR_GATHER_IDLE_NS 1000000000u /* spacing assumed after a pause (and the cap of one sample) */
 /* The bulk window applies while this many packets or more are expected within it (32,000/s at 1000 us). */
-#define SVR_GATHER_BULK_PKTS 32u /* spacing assumed after a pause (and the cap of one sample) */
+#define SVR_GATHER_BULK_PKTS 32u
 
 typedef struct svr_gather {
   uint64_t window_ns; /* 0: off */

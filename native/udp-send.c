@@ -1,5 +1,5 @@
 /*
- * udp-send.c: the IPFIX exporter's UDP socket (src/telemetry/ipfix/udp-socket.ts): a flush's messages in one
+ * udp-send.c: the IPFIX exporter's UDP socket (src/telemetry/ipfix/udp-send.ts): a flush's messages in one
  * sendmmsg(2) instead of one libuv send per message (a system call, a request object and a callback each; dgram
  * sends were 8 % of the records thread, docs/performance.md "Visibility: what a session record costs").
  *   udpOpen(family 4|6, address, port) -> handle: a non-blocking socket connected to the collector (closed by

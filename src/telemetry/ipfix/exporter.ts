@@ -227,7 +227,12 @@ export class IpfixExporter {
   }
 
   counters(): ExporterCounters {
-    return { ...this.c, queueDepth: this.queue.length + this.writer.openRecords + this.unsent.reduce((n, m) => n + m.records, 0) };
+    return { ...this.c, queueDepth: this.waitingRecords() };
+  }
+
+  /** Records queued, in an open message, or in messages the native socket could not take yet. */
+  private waitingRecords(): number {
+    return this.queue.length + this.writer.openRecords + this.unsent.reduce((n, m) => n + m.records, 0);
   }
 
   /** Sends what is queued (if the transport can take it now), then closes. */
@@ -236,7 +241,7 @@ export class IpfixExporter {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.reconnectTimer);
-    this.c.dropped += this.queue.length + this.writer.openRecords + this.unsent.reduce((n, m) => n + m.records, 0);
+    this.c.dropped += this.waitingRecords();
     this.queue = [];
     this.unsent = [];
     if (this.native?.handle !== undefined) this.native.fns.udpClose(this.native.handle);
