@@ -21,11 +21,10 @@ const addon = mod instanceof Error ? null : (mod as unknown as Record<string, (.
 const kinds: [string, number][] = [['nf', 19], ['ni', 23]];
 
 for (const [prefix, words] of kinds) {
-  test(`${prefix}: marks, re-marks and clears agree with a Set, through the half-full drop`, () => {
-    if (addon === null || typeof addon[`${prefix}Marked`] !== 'function') {
-      console.log(`note: the addon (${prefix}Marked) is unavailable here`);
-      return;
-    }
+  // without the addon (not built) the test is counted as skipped in the runner's summary, not passed
+  const available = addon !== null && typeof addon[`${prefix}Marked`] === 'function';
+  (available ? test : test.skip)(`${prefix}: marks, re-marks and clears agree with a Set, through the half-full drop`, () => {
+    if (addon === null) return;
     const c = {
       create: addon[`${prefix}Create`], mark: addon[`${prefix}Mark`], clear: addon[`${prefix}Clear`], marked: addon[`${prefix}Marked`],
     } as unknown as Calls;
