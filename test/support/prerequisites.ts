@@ -73,7 +73,6 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/api/management.test': ['openssl'],
   'unit/conductor/store-etcd.test': ['etcd'],
   'unit/conductor/ha.test': ['etcd'],
-  'support/e2e-dir-fixture': [], // run by unit/support/e2e-dir.test
   // the addon's own functions, or the native path against the JS one (without the addon both would be JS)
   'unit/io/offload.test': ['addon'],
   'unit/io/tun-gather.test': ['addon'],
@@ -92,6 +91,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/router/steady-send.test': ['addon'],
   'unit/router/steady-receive.test': ['addon'],
   'unit/router/wan-pass.test': ['addon'],
+  'support/e2e-dir-fixture': [], // run by unit/support/e2e-dir.test
 };
 
 export const TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
