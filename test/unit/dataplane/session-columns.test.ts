@@ -1,7 +1,7 @@
 /**
  * The session row's columns few sessions use (session-table.ts): IPv6 original addresses, NAT, plugin tags,
- * metadata-only signing times, transit links and native marks cost nothing until the first session uses them, read as
- * "none" before, and a reused row starts without them.
+ * metadata-only signing times, transit links and native marks cost nothing until the first session uses
+ * them, read as "none" before, and a reused row starts without them.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
