@@ -21,9 +21,9 @@
  * incrementally (flow-table.ts). A row is 154 B for an IPv4 session without NAT, transit, plugin tags or
  * metadata-only signing: the columns of those are made by their first use (IPv6 addresses 32 B a row more;
  * 8 B for each native steady path that marks a row: markedWithin/setMarked).
- * 170 B a session in r1's table at 50 % and 99 % of a 1 M limit, 198 B at 25 % (bench/memory.ts; 178 and
- * 206 B with 8-byte lastSeen/expires, 218 and 247 B with 4-word address columns, 504, 299 and 1,184 B before
- * reserved rows).
+ * 176 B a session in r1's table at 50 % and 99 % of a 1 M limit, 209.5 B at 25 % (bench/memory.ts, with the
+ * flow tables' distance bytes; 170 and 198 B without them, 178 and 206 B with 8-byte lastSeen/expires, 218 and
+ * 247 B with 4-word address columns, 504, 299 and 1,184 B before reserved rows).
  * Idle expiry: a timer wheel of WHEEL_SLOTS slots of WHEEL_TICK_MS. Every row sits in the slot of the
  * time it may next have expired; a sweep visits only the slots that came due and, in them, only their rows:
  * a row whose `expires` passed is expired, any other moves to the slot of its `expires` (packets move
