@@ -26,10 +26,6 @@ typedef struct tun_env {
   uint32_t busy_us; /* the window: 0 = off */
   int busy;         /* inside busy_poll (no nesting) */
   uint64_t busy_runs, busy_packets, busy_idle_ns, busy_capped;
-  /* holding the loop (tun.c hold_loop), JS thread only: runs, packets read in it, time asleep in its ppoll */
-  uint64_t hold_runs, hold_packets, hold_sleep_ns;
-  int hold_epfd; /* its epoll set (-1: none yet): the loop's epoll fd and hold_fds poll-mode queues */
-  int hold_fds;
 } tun_env;
 
 /* Empties the eventfd (non-blocking); EAGAIN means it was already empty. */

@@ -69,7 +69,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -150,7 +149,6 @@ struct reader {
   uint64_t poll_last_ns;   /* poll mode (one_read below): when the last read pass began, */
   uint64_t poll_idle_ns;   /* the event loop's idle time then (uv_metrics_idle_time), */
   int poll_drained;        /* and whether the queue was seen empty since (a read or a busy poll) */
-  int hold_ready;          /* hold_loop: reported readable by its last epoll_wait */
   napi_async_context actx;
   svr_tun_pass *pass;      /* tunReaderPass: poll mode's steady pass (tun-pass.c), or NULL */
 };
@@ -449,28 +447,20 @@ static void poll_deliver(reader *r, int32_t k) {
   napi_close_handle_scope(env, hs);
 }
 
-static void hold_watch(reader *r, int on);
-
 static void stop_polling(reader *r) {
   if (!r->polling) return;
   r->polling = 0;
-  hold_watch(r, 0);
   uv_poll_stop(&r->poll->h);
 }
 
 static void busy_poll(tun_env *te);
-static int hold_on(void);
-static void hold_loop(tun_env *te, uv_loop_t *loop);
 static int poll_read_deliver(reader *r, int status);
 
 static void reader_poll_cb(uv_poll_t *h, int status, int events) {
   reader *r = ((reader_poll *)h)->r;
   if (r == NULL || r->stopped || !r->polling) return;
   tun_env *te = r->te;
-  if (poll_read_deliver(r, status) > 0 && !te->busy) {
-    if (te->busy_us > 0) busy_poll(te);
-    else if (hold_on()) hold_loop(te, h->loop);
-  }
+  if (poll_read_deliver(r, status) > 0 && te->busy_us > 0 && !te->busy) busy_poll(te);
 }
 
 static uint64_t mono_ns(void) {
@@ -530,90 +520,6 @@ static void busy_poll(tun_env *te) {
     sched_yield();
   }
   te->busy_idle_ns += mono_ns() - idle_from;
-  te->busy = 0;
-}
-
-/* Holding the loop (SVR_TUN_HOLD=0 turns it off; only without busy polling): after a poll-mode batch, the JS thread
- * sleeps in epoll_wait on an epoll set of its own (its poll-mode queues and the event loop's epoll fd), with the
- * timeout the loop would take (uv_backend_timeout: its next timer), and runs the next batch of a queue right there,
- * up to HOLD_MAX_PASSES batches. Anything else the loop watches (sockets, async wake-ups, signals) makes its epoll
- * fd readable, and then, when none of these queues is ready, the hold returns at once: the loop waits for nothing
- * longer than it would have, and an idle router sleeps as often as before. What it saves per pass is the loop's
- * turn between two batches: libuv's timers, check and prepare handles and its two epoll_pwait calls (the first with
- * timeout 0, for its idle-time metrics). A queue not reported ready was seen empty (one_read). Its sleeps are not
- * the loop's idle time; they are counted (holdSleepUs). */
-#define HOLD_MAX_PASSES 64
-static int hold_on_env = -1;
-
-static int hold_on(void) {
-  if (hold_on_env < 0) {
-    const char *v = getenv("SVR_TUN_HOLD");
-    hold_on_env = v == NULL || strcmp(v, "0") != 0;
-  }
-  return hold_on_env;
-}
-
-/* Keeps the hold's epoll set equal to the queues whose uv_poll watcher runs (created with the first one). */
-static void hold_watch(reader *r, int on) {
-  tun_env *te = r->te;
-  if (!hold_on() || r->poll == NULL) return;
-  if (te->hold_epfd < 0) {
-    if (!on) return;
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL}; /* NULL: the loop's own epoll fd */
-    if (ep < 0) return;
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, uv_backend_fd(r->poll->h.loop), &ev) != 0) {
-      close(ep);
-      return;
-    }
-    te->hold_epfd = ep;
-  }
-  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = r};
-  if (epoll_ctl(te->hold_epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, r->fd, &ev) == 0) te->hold_fds += on ? 1 : -1;
-}
-
-static void hold_loop(tun_env *te, uv_loop_t *loop) {
-  const int timeout_ms = uv_backend_timeout(loop);
-  if (timeout_ms == 0 || te->hold_epfd < 0) return;
-  const uint64_t end = timeout_ms < 0 ? UINT64_MAX : (uv_now(loop) + (uint64_t)timeout_ms) * 1000000u;
-  te->busy = 1;
-  te->hold_runs++;
-  for (int passes = 0; passes < HOLD_MAX_PASSES;) {
-    int threaded = 0, polled = 0;
-    for (reader *r = te->readers; r != NULL; r = r->next)
-      if (!r->stopped) {
-        if (r->polling) polled++;
-        else threaded = 1;
-      }
-    const uint64_t now = uv_hrtime();
-    if (polled == 0 || polled != te->hold_fds || threaded || now >= end) break;
-    struct epoll_event ev[BUSY_MAX_FDS + 1];
-    int ms = end == UINT64_MAX ? -1 : (int)((end - now + 999999u) / 1000000u);
-    int ready = epoll_wait(te->hold_epfd, ev, BUSY_MAX_FDS + 1, ms);
-    te->hold_sleep_ns += uv_hrtime() - now;
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) { /* the loop's timer is due (every queue empty), or an error: back to the loop */
-      if (ready == 0)
-        for (reader *r = te->readers; r != NULL; r = r->next) r->poll_drained = 1;
-      break;
-    }
-    reader *next = NULL;
-    int other = 0;
-    for (reader *r = te->readers; r != NULL; r = r->next) r->hold_ready = 0;
-    for (int i = 0; i < ready; i++)
-      if (ev[i].data.ptr != NULL) {
-        reader *r = ev[i].data.ptr;
-        if (!(ev[i].events & EPOLLIN)) other = 1; /* an error or hang-up, which the uv_poll watcher reports */
-        r->hold_ready = 1;
-        if (next == NULL) next = r;
-      }
-    if (other || next == NULL) break; /* next == NULL: the loop's epoll fd alone, something else to run */
-    for (reader *r = te->readers; r != NULL; r = r->next)
-      if (!r->hold_ready) r->poll_drained = 1;
-    /* one batch, then the list again (its callback may stop readers); the others are reported again */
-    te->hold_packets += (uint64_t)poll_read_deliver(next, 0);
-    passes++;
-  }
   te->busy = 0;
 }
 
@@ -706,7 +612,6 @@ static int start_polling(reader *r) {
   int rc = uv_poll_start(&r->poll->h, UV_READABLE, reader_poll_cb);
   if (rc != 0) return -rc;
   r->polling = 1;
-  hold_watch(r, 1);
   return 0;
 }
 
@@ -714,7 +619,6 @@ static void reader_stop(reader *r, int from_hook) {
   if (r->stopped) return;
   r->stopped = 1;
   if (r->poll != NULL) {
-    if (r->polling) hold_watch(r, 0);
     r->polling = 0;
     poll_close(r->poll);
     r->poll = NULL;
@@ -1222,9 +1126,7 @@ static napi_value tun_busy_poll_stats(napi_env env, napi_callback_info info) {
   SVR_CHECK(env, napi_create_object(env, &o));
   const struct { const char *k; double v; } f[] = {
       {"windowUs", te->busy_us}, {"runs", (double)te->busy_runs}, {"packets", (double)te->busy_packets},
-      {"idleUs", (double)(te->busy_idle_ns / 1000u)}, {"capped", (double)te->busy_capped},
-      {"holdRuns", (double)te->hold_runs}, {"holdPackets", (double)te->hold_packets},
-      {"holdSleepUs", (double)(te->hold_sleep_ns / 1000u)}};
+      {"idleUs", (double)(te->busy_idle_ns / 1000u)}, {"capped", (double)te->busy_capped}};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
     SVR_CHECK(env, napi_create_double(env, f[i].v, &v));
     SVR_CHECK(env, napi_set_named_property(env, o, f[i].k, v));
@@ -1259,7 +1161,6 @@ static void tun_env_cleanup(void *arg) {
   tun_env *te = arg;
   while (te->readers) reader_stop(te->readers, 0);
   svr_tun_writers_stop(te, -1);
-  if (te->hold_epfd >= 0) close(te->hold_epfd);
   for (size_t i = 0; i < te->nfds; i++) close(te->fds[i]);
   free(te->fds);
   free(te);
@@ -1269,7 +1170,6 @@ napi_status svr_tun_init(napi_env env, napi_value exports) {
   napi_status s;
   tun_env *te = calloc(1, sizeof *te);
   if (te == NULL) return napi_generic_failure;
-  te->hold_epfd = -1;
   if ((s = napi_add_env_cleanup_hook(env, tun_env_cleanup, te)) != napi_ok) {
     free(te);
     return s;
