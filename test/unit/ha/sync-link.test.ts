@@ -1,6 +1,7 @@
 /** The sync link: wire format, authentication, replay/reorder and stranger drops over real UDP on loopback. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createHmac } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { ACK_BYTES, ACK_DELAY_MS, LAG_BUCKETS_MS, SyncLink, WINDOW, WINDOW_BYTES, lagPercentile, windowFor } from '../../../src/ha/sync-link.js';
 import { nativeSyncSocket } from '../../../src/ha/sync-socket.js';
@@ -28,6 +29,8 @@ test('heartbeats and state batches read back as written; a changed byte or anoth
   assert.is(st.batch, 5);
   assert.is(st.count, 2);
   assert.equal(recordsOf(st.body).map((r) => [r.kind, r.op, Buffer.from(r.key).toString('hex'), r.value.length]), [[1, OP_UPSERT, '01'.repeat(16), 40], [2, OP_DELETE, '010203', 0]]);
+  // the tag is HMAC-SHA256 of the bytes before it (the addon's or node's: nodes of two builds talk to each other)
+  assert.equal(hb.subarray(hb.length - 32), createHmac('sha256', KEY).update(hb.subarray(0, hb.length - 32)).digest());
   assert.is(decodeSync(OTHER_KEY, hb), 'bad-auth');
   const flipped = Buffer.from(hb);
   flipped[20] ^= 1;
