@@ -84,6 +84,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/crypto/hmac-many.test': ['addon'],
   'unit/telemetry/udp-send.test': ['addon'],
   'unit/dataplane/native-marks.test': ['addon'],
+  'unit/ha/sync-socket.test': ['addon'],
   'unit/dataplane/native-forward-bytes.test': ['addon'],
   'unit/dataplane/steady-send.test': ['addon'],
   'unit/router/native-forward.test': ['addon'],
