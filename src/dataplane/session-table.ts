@@ -866,6 +866,19 @@ export class SessionTable {
     return true;
   }
 
+  /** Installs side `side` of row r (which has no key on that side yet) only when no session holds the key,
+   *  the own row included: one probe for IPv4 (an owner check then an insert took two); false when it is
+   *  held (nothing changes). A new session's waypoint key: WanKeys tries port pairs with it. */
+  placeFreeKey(r: number, side: 'in' | 'out', k: SideKey): boolean {
+    const t = this.table(k.family);
+    const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
+    if (k.family === 6) return t.get() < 0 && this.storeSideKey(r, side, 6, t.key, swapped);
+    if (t.add((r << 2) | (swapped & 1), side === 'in' ? KEY_IN : KEY_OUT) >= 0) return false;
+    (side === 'in' ? this.inKey : this.outKey).set(t.key, r * KW4);
+    this.keyed(r, side, 4, swapped);
+    return true;
+  }
+
   /** Side `side` of row r has the key in its family's scratch key now: its info, and the steering claim. */
   private keyed(r: number, side: 'in' | 'out', family: 4 | 6, swapped: number): void {
     const info = family | ((swapped & 1) << 3);
