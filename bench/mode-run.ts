@@ -3,7 +3,8 @@
  * MSS on the r1-r2 veth), RTT and per-pass latency, RTT with the CPUs kept awake, TCP with router CPU, the two
  * UDP searches with drop counters, new UDP sessions (every mode) and TCP sessions (svrouter and kernel), router
  * counters and path events (svrouter), UDP sessions through r1 alone (svrouter hmac only), per-core scaling of r1
- * alone with 1 and 2 data-path workers (svrouter hmac only, scaling.ts), the visibility case
+ * alone with 1 and 2 data-path workers (svrouter hmac only, scaling.ts; these two after every mode and round in
+ * run.ts: measureAloneLast), the visibility case
  * (svrouter hmac only: TCP and new sessions with session records off and on, visibility.ts), the HA case
  * (svrouter hmac only: the same with r1 one node and a pair, failover time; ha.ts), the WAN case
  * (svrouter hmac only: TCP through a 1400 B path, UDP with 5 % loss and FEC, wan.ts), the sustained case
@@ -53,6 +54,8 @@ export interface ModeRunOptions {
   /** > 1: RTT and TCP in rounds that interleave the modes (run.ts): here one run each, the first round;
    *  measureRound the others */
   rounds?: number;
+  /** the r1-alone steps (aloneSteps) are left to measureAloneLast, after every mode and round (run.ts, a full run) */
+  aloneLast?: boolean;
 }
 
 /**
@@ -181,33 +184,7 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
         progress(`    drops counted by the nodes: ${drops.length > 0 ? drops.join(', ') : 'none'}; path.unusable events: r1 ${res.pathDownEvents.r1!.length}, r2 ${res.pathDownEvents.r2!.length}`);
       });
     }
-    // r1 alone's new UDP sessions are the scaling case's with 1 worker (the node's default): measured once, there
-    const scalingRuns = o.cases === undefined || o.cases.includes('scaling');
-    if (svr && !svr.encrypt && !scalingRuns) {
-      await step(res, 'r1alone', `new udp sessions for ${plan.sessionSeconds} s through r1 alone (local next hop; r2 forwards in the kernel)`, EXPECT.r1alone(plan), async () => {
-        await svr.aloneR1(true);
-        try {
-          await checkConnectivity();
-          res.sessions!.udpR1Alone = await heldSessionRate((w) => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1'], w), ctx.udpLoad, progress);
-        } finally {
-          await svr.aloneR1(false);
-        }
-        await checkConnectivity();
-      });
-    }
-    if (svr && !svr.encrypt) {
-      await step(res, 'scaling', `per-core scaling: r1 alone with --workers 1 and 2 (tcp and udp with ${SCALING_STREAMS} flows, new udp and tcp sessions)`, EXPECT.scaling(plan), async () => {
-        res.scaling = await measureScaling(svr, ctx, plan);
-        const one = res.scaling.runs.filter((x) => x.workers === 1 && x.sessionsUdp !== undefined).map((x) => x.sessionsUdp!)
-          .sort((a, b) => (a.createdR1PerSecond ?? 0) - (b.createdR1PerSecond ?? 0));
-        if (one.length > 0) {
-          const { cores: _cores, ...rate } = one[Math.floor((one.length - 1) / 2)]!;
-          res.sessions!.udpR1Alone = rate;
-          res.notes.push(`new UDP sessions through r1 alone: the scaling case's with 1 worker (the node's default), the lower median of its ${one.length} round(s)`);
-        }
-        await checkConnectivity();
-      });
-    }
+    if (svr && !svr.encrypt && o.aloneLast !== true) await aloneSteps(svr, res, step, ctx, plan, o);
     if (svr && !svr.encrypt) {
       await step(res, 'visibility', `visibility: tcp and new udp sessions with session records off, then on (IPFIX export and history, UDP idle timeout ${VISIBILITY_IDLE_S} s)`, EXPECT.visibility(plan), async () => {
         res.visibility = await measureVisibility(svr, ctx, plan);
@@ -273,6 +250,68 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     }
   }
   return res;
+}
+
+
+type StepFn = (res: ModeResult, key: CaseKey, what: string, expectS: number, f: () => Promise<void>) => Promise<void>;
+
+/**
+ * The steps with r1 alone (svrouter hmac only): new UDP sessions through r1 with a local next hop, and per-core
+ * scaling. They steer r1's LAN with `ip rule`, and a namespace walks its rules and validates sources in full on
+ * every route lookup from its first rule until the namespace goes (the kernel never clears that), so a full run
+ * measures them after every other mode and round (measureAloneLast), not in the pass.
+ */
+async function aloneSteps(svr: SvrouterMode, res: ModeResult, step: StepFn, ctx: ModeContext, plan: Plan, o: ModeRunOptions): Promise<void> {
+  const progress = ctx.progress;
+  res.sessions ??= {};
+  // r1 alone's new UDP sessions are the scaling case's with 1 worker (the node's default): measured once, there
+  const scalingRuns = o.cases === undefined || o.cases.includes('scaling');
+  if (!scalingRuns) {
+    await step(res, 'r1alone', `new udp sessions for ${plan.sessionSeconds} s through r1 alone (local next hop; r2 forwards in the kernel)`, EXPECT.r1alone(plan), async () => {
+      await svr.aloneR1(true);
+      try {
+        await checkConnectivity();
+        res.sessions!.udpR1Alone = await heldSessionRate((w) => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1'], w), ctx.udpLoad, progress);
+      } finally {
+        await svr.aloneR1(false);
+      }
+      await checkConnectivity();
+    });
+  }
+  await step(res, 'scaling', `per-core scaling: r1 alone with --workers 1 and 2 (tcp and udp with ${SCALING_STREAMS} flows, new udp and tcp sessions)`, EXPECT.scaling(plan), async () => {
+    res.scaling = await measureScaling(svr, ctx, plan);
+    const one = res.scaling.runs.filter((x) => x.workers === 1 && x.sessionsUdp !== undefined).map((x) => x.sessionsUdp!)
+      .sort((a, b) => (a.createdR1PerSecond ?? 0) - (b.createdR1PerSecond ?? 0));
+    if (one.length > 0) {
+      const { cores: _cores, ...rate } = one[Math.floor((one.length - 1) / 2)]!;
+      res.sessions!.udpR1Alone = rate;
+      res.notes.push(`new UDP sessions through r1 alone: the scaling case's with 1 worker (the node's default), the lower median of its ${one.length} round(s)`);
+    }
+    await checkConnectivity();
+  });
+}
+
+/**
+ * A full run's r1-alone steps (aloneSteps), after every mode's pass and round: `res` is the svrouter mode's result
+ * of its pass; the mode is set up afresh, measured and torn down.
+ */
+export async function measureAloneLast(mode: SvrouterMode, ctx: ModeContext, plan: Plan, o: ModeRunOptions, res: ModeResult): Promise<void> {
+  const dry = o.dry === true;
+  const step: StepFn = (r, key, what, expectS, f) => ((o.cases === undefined || o.cases.includes(key)) ? runStep(r, key, what, expectS, f, ctx.progress, dry) : Promise.resolve());
+  if (dry) return aloneSteps(mode, res, step, ctx, plan, o);
+  ctx.progress(`== ${mode.label}: r1 alone, after every other measurement (its ip rules stay in r1's namespace)`);
+  try {
+    await flushRouteCaches();
+    await mode.setup(ctx);
+    await checkConnectivity();
+    await aloneSteps(mode, res, step, ctx, plan, o);
+  } catch (e) {
+    const msg = `r1alone: set up: ${(e as Error).message.split('\n')[0]}`;
+    res.errors.push(msg);
+    ctx.progress(`  ! ${msg}`);
+  } finally {
+    await mode.teardown().catch((e: Error) => ctx.progress(`  teardown: ${e.message}`));
+  }
 }
 
 /** Expected seconds of one round of measureRound: set up, one run of each of `keys` (rtt, tcp), torn down. */

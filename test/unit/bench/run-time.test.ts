@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatTimes, totals } from '../../../bench/budget.js';
-import { CASES, measureMode } from '../../../bench/mode-run.js';
+import { CASES, measureAloneLast, measureMode } from '../../../bench/mode-run.js';
 import { KernelMode } from '../../../bench/modes/kernel.js';
 import { SvrouterMode } from '../../../bench/modes/svrouter.js';
 import { FULL, seedsFrom } from '../../../bench/plan.js';
@@ -47,6 +47,17 @@ test('a dry mode run lists the steps it would run; the hmac mode takes r1 alone 
   const hmac = await keys(new SvrouterMode(false), ['svrouter']);
   assert.ok(hmac.includes('scaling') && !hmac.includes('r1alone'), 'r1 alone measured once, by the scaling case');
   assert.ok((await keys(new SvrouterMode(false), ['svrouter'], ['r1alone'])).includes('r1alone'), 'unless --case asks for it alone');
+});
+
+test('a full run leaves r1 alone (its ip rules stay in r1) to the end: the pass lists neither of its steps, measureAloneLast both', async () => {
+  const o = { profile: true, dry: true, modes: ['svrouter', 'svrouter-enc'] };
+  const pass = await measureMode(new SvrouterMode(false), ctx, FULL, { ...o, aloneLast: true });
+  const keysOf = (): string[] => (pass.steps ?? []).map((s) => s.key);
+  assert.ok(!keysOf().includes('scaling') && !keysOf().includes('r1alone'), keysOf().join(' '));
+  await measureAloneLast(new SvrouterMode(false), ctx, FULL, o, pass);
+  assert.equal(keysOf().slice(-1), ['scaling']);
+  await measureAloneLast(new SvrouterMode(false), ctx, FULL, { ...o, cases: ['r1alone'] }, pass);
+  assert.equal(keysOf().slice(-1), ['r1alone']);
 });
 
 test('TCP as UDP and handshake keys leave what svrouter-enc measures in the same run to it, not when it is absent', async () => {
