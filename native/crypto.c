@@ -45,6 +45,7 @@
  *       slot+1 (mod 2^32) are accepted (as verifyTrailer). Constant-time compare. status[i] 0: ok and
  *       the trailer stripped (lengths[i] -= tagLength); 1: too short or no match, region untouched.
  *   hmacSignMany / hmacVerifyMany: the same for regions of many keys in one call (native/hmac-many.c).
+ *   hmacKeyId(h) -> id >= 1   the key's id for the many-key calls (given once; returned when h is destroyed).
  *   cryptoDestroy(h)   frees the contexts now (OpenSSL cleanses key material); twice is a no-op.
  *                      The handle's memory is freed by its finalizer.
  *   cryptoOpensslVersion() -> "3.0.19": the OpenSSL the addon's calls really reach.
@@ -59,6 +60,7 @@
 #include "svr_native.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +114,66 @@ typedef struct {
   svr_hmac_pads pads;
   uint32_t mac_size;
   int lanes; /* SHA-256 tags of a batch 16 at a time (hmac-lanes.c); SVR_HMAC_LANES=0 at create: never */
+  uint32_t id; /* hmacKeyId's, 0: none yet */
 } hmac_handle;
+
+/*
+ * HMAC keys by id (hmacKeyId): the many-key calls (hmac-many.c) take a Uint32Array of ids instead of an Array of
+ * handles, whose napi_get_element + napi_typeof + napi_get_value_external per region were ~5 % of a 1,000-spoke
+ * hub's main thread (perf, docs/performance.md "Hub scale", hub13). Chunks never move once published, so a lookup
+ * takes no lock; ids are given and returned under key_mu (every thread's keys share the table). A key's id is
+ * returned when it is destroyed or finalized: a stale id then finds NULL (or, reused, another live key of the same
+ * process: callers keep the key alive while they use its id, as TagBatch does).
+ */
+#define KEY_CHUNK 4096u
+#define KEY_CHUNKS 256u
+static hmac_handle **key_chunk[KEY_CHUNKS];
+static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t key_next = 1;
+static uint32_t *key_free;
+static uint32_t key_free_n, key_free_cap;
+
+static hmac_handle **key_entry(uint32_t id) {
+  hmac_handle **c = id / KEY_CHUNK < KEY_CHUNKS ? __atomic_load_n(&key_chunk[id / KEY_CHUNK], __ATOMIC_ACQUIRE) : NULL;
+  return c == NULL ? NULL : &c[id % KEY_CHUNK];
+}
+
+/* h's id, given now if it has none; 0 when the table is full or out of memory. */
+static uint32_t key_register(hmac_handle *h) {
+  if (h->id != 0) return h->id;
+  pthread_mutex_lock(&key_mu);
+  uint32_t id = key_free_n > 0 ? key_free[--key_free_n] : key_next;
+  hmac_handle **e = key_entry(id);
+  if (e == NULL && id / KEY_CHUNK < KEY_CHUNKS) {
+    hmac_handle **c = calloc(KEY_CHUNK, sizeof *c);
+    if (c != NULL) __atomic_store_n(&key_chunk[id / KEY_CHUNK], c, __ATOMIC_RELEASE);
+    e = key_entry(id);
+  }
+  if (e != NULL) {
+    __atomic_store_n(e, h, __ATOMIC_RELEASE);
+    h->id = id;
+    if (id == key_next) key_next++;
+  } else if (id != key_next) key_free_n++; /* not used: back on the free list */
+  pthread_mutex_unlock(&key_mu);
+  return h->id;
+}
+
+static void key_unregister(hmac_handle *h) {
+  if (h->id == 0) return;
+  pthread_mutex_lock(&key_mu);
+  __atomic_store_n(key_entry(h->id), NULL, __ATOMIC_RELEASE);
+  if (key_free_n == key_free_cap) {
+    uint32_t cap = key_free_cap == 0 ? 256 : key_free_cap * 2;
+    uint32_t *f = realloc(key_free, cap * sizeof *f);
+    if (f != NULL) {
+      key_free = f;
+      key_free_cap = cap;
+    }
+  }
+  if (key_free_n < key_free_cap) key_free[key_free_n++] = h->id; /* else the id is never given again */
+  pthread_mutex_unlock(&key_mu);
+  h->id = 0;
+}
 
 /* ---- errors ---- */
 
@@ -154,6 +215,7 @@ static void free_cipher_contexts(handle_head *head) {
 
 static void free_hmac_context(handle_head *head) {
   hmac_handle *h = (hmac_handle *)head;
+  key_unregister(h);
   svr_hmac_pads_wipe(&h->pads);
 }
 
@@ -840,6 +902,30 @@ void *svr_crypto_handle(napi_env env, napi_value v, int hmac) {
   return get_handle(env, v, hmac ? MAGIC_HMAC : MAGIC_CIPHER, 0);
 }
 
+const void *svr_crypto_hmac_by_id(uint32_t id) {
+  hmac_handle **e = key_entry(id);
+  hmac_handle *h = e == NULL ? NULL : __atomic_load_n(e, __ATOMIC_ACQUIRE);
+  return h == NULL || h->head.destroyed ? NULL : h;
+}
+
+static napi_value hmac_key_id(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  hmac_handle *h = argc < 1 ? NULL : (hmac_handle *)get_handle(env, argv[0], MAGIC_HMAC, 0);
+  if (h == NULL) {
+    if (argc < 1) throw_coded(env, "SVR_CRYPTO_HANDLE", "hmacKeyId(handle)");
+    return NULL;
+  }
+  if (key_register(h) == 0) {
+    throw_coded(env, "SVR_CRYPTO_OPENSSL", "hmacKeyId: out of key ids or memory");
+    return NULL;
+  }
+  napi_value result;
+  SVR_CHECK(env, napi_create_uint32(env, h->id, &result));
+  return result;
+}
+
 int svr_crypto_live(const void *handle) { return !((const handle_head *)handle)->destroyed; }
 
 int svr_crypto_cbc(const void *handle) { return ((const cipher_handle *)handle)->kind == KIND_CBC; }
@@ -896,6 +982,7 @@ napi_status svr_crypto_init(napi_env env, napi_value exports) {
       {"hmacSignBatch", hmac_sign_batch},    {"hmacVerifyBatch", hmac_verify_batch},
       {"cryptoDestroy", crypto_destroy},     {"cryptoOpensslVersion", crypto_openssl_version},
       {"cryptoHmacLanes", crypto_hmac_lanes},  {"cryptoTestIvs", crypto_test_ivs},
+      {"hmacKeyId", hmac_key_id},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_status s = svr_export_fn(env, exports, fns[i].name, fns[i].fn, NULL);

@@ -4,9 +4,10 @@
  * per-key calls of hmacSignBatch/hmacVerifyBatch were one call per packet; here a frame's or a tick's regions go
  * in one call, SHA-256 ones 16 at a time across keys in the lanes of hmac-lanes.c when that pays. Same tags and
  * verdicts as the per-key calls (test/unit/crypto/batch-hmac.test.ts).
- *   hmacSignMany(handles, data, offsets, lengths, count, tagLengths, slots) -> undefined
- *   hmacVerifyMany(handles, data, offsets, lengths, count, tagLengths, slots, status) -> regions ok
- * handles: an Array of hmacCreate handles (region i under handles[i]); tagLengths: Uint8Array, slots: Float64Array
+ *   hmacSignMany(keys, data, offsets, lengths, count, tagLengths, slots) -> undefined
+ *   hmacVerifyMany(keys, data, offsets, lengths, count, tagLengths, slots, status) -> regions ok
+ * keys: an Array of hmacCreate handles, or a Uint32Array of their hmacKeyId ids (region i under keys[i]; ids cost
+ * no N-API call per region); tagLengths: Uint8Array, slots: Float64Array
  * (-1: none; time-based: slot, slot-1 and slot+1 accepted on verify), status as hmacVerifyBatch (0 ok, trailer
  * stripped; 1 too short or no match). Every argument and region is checked before any byte is touched.
  */
@@ -43,7 +44,7 @@ static void throw_range(napi_env env, const char *msg) {
 
 static int64_t slot_of(const many_args *a, uint32_t i) { return (int64_t)a->slot[i]; }
 
-/* argv: handles, data, offsets, lengths, count, tagLengths, slots. `grow`: whether each region needs its tag's tailroom. */
+/* argv: keys, data, offsets, lengths, count, tagLengths, slots. `grow`: whether each region needs its tag's tailroom. */
 static int parse(napi_env env, napi_value *argv, many_args *a, int grow) {
   void *d, *o, *l, *t, *s;
   size_t dn, on, ln, tn, sn;
@@ -55,13 +56,20 @@ static int parse(napi_env env, napi_value *argv, many_args *a, int grow) {
       svr_arg_typed(env, argv[5], napi_uint8_array, "tagLengths", &t, &tn) != 0 ||
       svr_arg_typed(env, argv[6], napi_float64_array, "slots", &s, &sn) != 0)
     return -1;
-  if (napi_get_array_length(env, argv[0], &hn) != napi_ok) {
-    napi_throw_type_error(env, NULL, "handles must be an Array of HMAC handles");
+  bool by_id = false;
+  void *idv = NULL;
+  size_t idn = 0;
+  if (napi_is_typedarray(env, argv[0], &by_id) != napi_ok) return -1;
+  if (by_id) {
+    if (svr_arg_typed(env, argv[0], napi_uint32_array, "keys", &idv, &idn) != 0) return -1;
+    hn = idn > UINT32_MAX ? UINT32_MAX : (uint32_t)idn;
+  } else if (napi_get_array_length(env, argv[0], &hn) != napi_ok) {
+    napi_throw_type_error(env, NULL, "keys must be an Array of HMAC handles or a Uint32Array of their hmacKeyId ids");
     return -1;
   }
   uint32_t n = a->count;
   if (n > MANY_MAX || n > on || n > ln || n > tn || n > sn || n > hn) {
-    throw_range(env, "count exceeds 256 or one of handles, offsets, lengths, tagLengths, slots");
+    throw_range(env, "count exceeds 256 or one of keys, offsets, lengths, tagLengths, slots");
     return -1;
   }
   a->data = d;
@@ -70,13 +78,26 @@ static int parse(napi_env env, napi_value *argv, many_args *a, int grow) {
   a->tag_len = t;
   a->slot = s;
   for (uint32_t i = 0; i < n; i++) {
-    napi_value hv;
-    if (napi_get_element(env, argv[0], i, &hv) != napi_ok) {
-      svr_throw_last_status(env, "napi_get_element");
-      return -1;
+    const void *h;
+    if (by_id) {
+      h = svr_crypto_hmac_by_id(((const uint32_t *)idv)[i]);
+      if (h == NULL) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "region %u: key id %u is no live HMAC key (hmacKeyId; destroyed?)", i, ((const uint32_t *)idv)[i]);
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (!pending) napi_throw_error(env, "SVR_CRYPTO_HANDLE", msg);
+        return -1;
+      }
+    } else {
+      napi_value hv;
+      if (napi_get_element(env, argv[0], i, &hv) != napi_ok) {
+        svr_throw_last_status(env, "napi_get_element");
+        return -1;
+      }
+      h = svr_crypto_handle(env, hv, 1);
+      if (h == NULL) return -1;
     }
-    const void *h = svr_crypto_handle(env, hv, 1);
-    if (h == NULL) return -1;
     int lanes;
     a->pads[i] = svr_crypto_pads(h, &lanes);
     a->lanes[i] = (uint8_t)lanes;
@@ -126,7 +147,7 @@ static napi_value hmac_sign_many(napi_env env, napi_callback_info info) {
   many_args a;
   SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 7) {
-    napi_throw_type_error(env, NULL, "hmacSignMany(handles, data, offsets, lengths, count, tagLengths, slots)");
+    napi_throw_type_error(env, NULL, "hmacSignMany(keys, data, offsets, lengths, count, tagLengths, slots)");
     return NULL;
   }
   if (parse(env, argv, &a, 1) != 0) return NULL;
@@ -160,7 +181,7 @@ static napi_value hmac_verify_many(napi_env env, napi_callback_info info) {
   many_args a;
   SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 8) {
-    napi_throw_type_error(env, NULL, "hmacVerifyMany(handles, data, offsets, lengths, count, tagLengths, slots, status)");
+    napi_throw_type_error(env, NULL, "hmacVerifyMany(keys, data, offsets, lengths, count, tagLengths, slots, status)");
     return NULL;
   }
   void *st;

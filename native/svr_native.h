@@ -53,6 +53,8 @@ uint16_t svr_ones_sum_be(const uint8_t *p, size_t n);
  * + len[i]) in place, 8 chains at a time (IVs from the handle's pool; 32 bytes of tailroom each; len[i] updated; -1 on
  * failure); the tags (slot -1: no time slot) of n regions, 16 at a time when that pays, appended (len[i] += tag_len). */
 void *svr_crypto_handle(napi_env env, napi_value v, int hmac);
+/* The live HMAC key of hmacKeyId's id, or NULL (no such id, or destroyed). */
+const void *svr_crypto_hmac_by_id(uint32_t id);
 int svr_crypto_live(const void *handle);
 int svr_crypto_cbc(const void *handle);
 uint32_t svr_crypto_tag_max(const void *handle);

@@ -38,9 +38,9 @@ export interface SvrNativeCrypto {
     slot: number,
     status: Uint8Array,
   ): number;
-  /** hmacSignBatch for regions of many keys (region i under handles[i]) in one call (native/hmac-many.c). */
+  /** hmacSignBatch for regions of many keys (region i under keys[i]: handles, or their hmacKeyId ids) in one call (native/hmac-many.c). */
   hmacSignMany?(
-    handles: readonly NativeCryptoHandle[],
+    keys: readonly NativeCryptoHandle[] | Uint32Array,
     data: Uint8Array,
     offsets: Uint32Array,
     lengths: Uint32Array,
@@ -50,7 +50,7 @@ export interface SvrNativeCrypto {
   ): void;
   /** hmacVerifyBatch for regions of many keys in one call (native/hmac-many.c). */
   hmacVerifyMany?(
-    handles: readonly NativeCryptoHandle[],
+    keys: readonly NativeCryptoHandle[] | Uint32Array,
     data: Uint8Array,
     offsets: Uint32Array,
     lengths: Uint32Array,
@@ -59,6 +59,8 @@ export interface SvrNativeCrypto {
     slots: Float64Array,
     status: Uint8Array,
   ): number;
+  /** An HMAC key's id for the many-key calls (>= 1; given once, returned when the key is destroyed). */
+  hmacKeyId?(h: NativeCryptoHandle): number;
   /** Frees the contexts now; twice is a no-op. */
   cryptoDestroy(h: NativeCryptoHandle): void;
   /** The version of the OpenSSL the addon calls (Node's own), e.g. "3.0.19". */

@@ -76,7 +76,13 @@ class NativeCipher implements CipherBackend {
 }
 
 class NativeHmac implements HmacBackend {
+  #id = 0;
   constructor(private readonly n: SvrNativeCrypto, readonly h: NativeCryptoHandle, private readonly tagLen: number) {}
+  /** hmacKeyId's id (asked once), or -1 with an addon without it */
+  get id(): number {
+    if (this.#id === 0) this.#id = this.n.hmacKeyId === undefined ? -1 : this.n.hmacKeyId(this.h);
+    return this.#id;
+  }
   sign(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, slot: number): void {
     this.n.hmacSignBatch(this.h, data, offsets, lengths, count, this.tagLen, slot);
   }
@@ -189,6 +195,11 @@ export class BatchHmac {
     return this.#backend instanceof NativeHmac ? this.#backend.h : null;
   }
 
+  /** The addon's id of this key for the many-key calls (HmacMany with ids), or -1: JS, destroyed, or an addon without ids. */
+  get nativeId(): number {
+    return this.#backend instanceof NativeHmac ? this.#backend.id : -1;
+  }
+
   /** Throws SvrError SVR_ERR_CONFIG_INVALID for an unknown cipher or an empty key. */
   static create(cipher: HmacCipher, key: Uint8Array, options?: BatchCryptoOptions): BatchHmac {
     if (!HMAC_CIPHERS.includes(cipher)) {
@@ -236,10 +247,11 @@ export class BatchHmac {
   }
 }
 
-/** Tags of regions under many keys in one native call (native/hmac-many.c): region i under handles[i]. */
+/** Tags of regions under many keys in one native call (native/hmac-many.c): region i under keys[i], a handle or its
+ *  BatchHmac.nativeId (ids: no N-API call per region). */
 export interface HmacMany {
-  sign(handles: readonly NativeCryptoHandle[], data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, tagLengths: Uint8Array, slots: Float64Array): void;
-  verify(handles: readonly NativeCryptoHandle[], data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, tagLengths: Uint8Array, slots: Float64Array, status: Uint8Array): number;
+  sign(keys: readonly NativeCryptoHandle[] | Uint32Array, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, tagLengths: Uint8Array, slots: Float64Array): void;
+  verify(keys: readonly NativeCryptoHandle[] | Uint32Array, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, tagLengths: Uint8Array, slots: Float64Array, status: Uint8Array): number;
 }
 
 /** The addon's many-key HMAC calls, or null (no addon or an older one, or SVR_HMAC_MANY=0: one call per key as before). */

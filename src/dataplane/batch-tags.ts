@@ -12,7 +12,6 @@
  */
 import { VERIFY_OK as TAG_OK } from '../crypto/batch-common.js';
 import { hmacMany, type BatchHmac } from '../crypto/native-crypto.js';
-import type { NativeCryptoHandle } from '../crypto/native-binding.js';
 import { MAX_BATCH } from './batch.js';
 
 export class TagBatch {
@@ -29,8 +28,8 @@ export class TagBatch {
   private readonly runOff = new Uint32Array(MAX_BATCH);
   private readonly runLen = new Uint32Array(MAX_BATCH);
   private readonly runStatus = new Uint8Array(MAX_BATCH);
-  /** the queue's native handles and tag lengths, for one call of many keys (manyKeys) */
-  private readonly handles: NativeCryptoHandle[] = [];
+  /** the queue's native key ids and tag lengths, for one call of many keys (manyKeys) */
+  private readonly ids = new Uint32Array(MAX_BATCH);
   private readonly tagLen = new Uint8Array(MAX_BATCH);
   /** the addon's many-key calls (SVR_HMAC_MANY read here, as the data path's other switches at its start) */
   private readonly many = hmacMany();
@@ -49,7 +48,7 @@ export class TagBatch {
   sign(d: Uint8Array): void {
     const n = this.count;
     if (this.manyKeys(n)) {
-      this.many!.sign(this.handles, d, this.off, this.len, n, this.tagLen, this.timeSlot);
+      this.many!.sign(this.ids, d, this.off, this.len, n, this.tagLen, this.timeSlot);
       this.hmac.fill(undefined, 0, n);
       this.count = 0;
       return;
@@ -67,7 +66,7 @@ export class TagBatch {
   verify(d: Uint8Array): void {
     const n = this.count;
     if (this.manyKeys(n)) {
-      this.many!.verify(this.handles, d, this.off, this.len, n, this.tagLen, this.timeSlot, this.runStatus);
+      this.many!.verify(this.ids, d, this.off, this.len, n, this.tagLen, this.timeSlot, this.runStatus);
       for (let q = 0; q < n; q++) {
         const s = this.slot[q]!;
         this.checkedWith[s] = this.hmac[q];
@@ -105,7 +104,8 @@ export class TagBatch {
 
   /**
    * Whether the n queued regions go in one call of many keys: the addon has it, there is more than one run (key
-   * or time slot), and every key is native; then `handles` and `tagLen` hold the queue's.
+   * or time slot), and every key is native; then `ids` and `tagLen` hold the queue's (key ids, not handles: the
+   * addon's N-API calls per handle were ~5 % of a 1,000-spoke hub's main thread, docs/performance.md hub13).
    */
   private manyKeys(n: number): boolean {
     if (this.many === null || n < 2) return false;
@@ -115,9 +115,9 @@ export class TagBatch {
     if (q === n) return false; // one run: one call per key is one call
     for (q = 0; q < n; q++) {
       const hm = this.hmac[q]!;
-      const h = hm.nativeHandle;
-      if (h === null) return false;
-      this.handles[q] = h;
+      const id = hm.nativeId;
+      if (id < 0) return false;
+      this.ids[q] = id;
       this.tagLen[q] = hm.tagLength;
     }
     return true;

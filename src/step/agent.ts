@@ -73,6 +73,8 @@ export class StepAgent {
   private table = new Map<string, ServiceRoute>();
   private routeKey = '';
   private usable = new Set<string>();
+  /** the LocalView.usablePeers() array `usable` was made from */
+  private usableFrom: readonly string[] | null = null;
   private lastAnswered = new Map<string, number>();
   private sub: Subscription | null = null;
   private pollTimer: unknown = null;
@@ -128,9 +130,15 @@ export class StepAgent {
   refresh(): void {
     if (this.sub === null) return;
     const { changed, topology } = this.local.poll(this.deps.peers(), this.deps.localServices(), (id) => this.deps.pathStatus(id));
-    const nowUsable = new Set(this.local.usablePeers());
-    const fresh = [...nowUsable].filter((p) => !this.usable.has(p));
-    this.usable = nowUsable;
+    // the same array as last time: no peer became usable (LocalView keeps it until a usability changes)
+    const usable = this.local.usablePeers();
+    let fresh: readonly string[] = [];
+    if (usable !== this.usableFrom) {
+      const nowUsable = new Set(usable);
+      fresh = usable.filter((p) => !this.usable.has(p));
+      this.usable = nowUsable;
+      this.usableFrom = usable;
+    }
     if (changed) {
       this.dirty = true;
       this.recompute();

@@ -28,10 +28,10 @@ export const DEFAULT_THRESHOLDS: SignificanceThresholds = { latencyMs: 5, jitter
 export function weightedMovingAverage(samples: readonly number[]): number {
   let sum = 0;
   let weights = 0;
-  samples.forEach((s, i) => {
-    sum += s * (i + 1);
+  for (let i = 0; i < samples.length; i++) {
+    sum += samples[i]! * (i + 1);
     weights += i + 1;
-  });
+  }
   return weights === 0 ? 0 : sum / weights;
 }
 

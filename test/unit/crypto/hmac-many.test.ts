@@ -3,6 +3,7 @@
  * Golden: node:crypto's tag for every region (sha256-128, sha256 and sha1 keys mixed, time slots and none, lengths
  * around the padding edges, counts below and above what the lanes take); verification accepts exactly the good
  * tags (the slot's neighbours too, a tampered or short region not); a range error leaves the batch unchanged.
+ * Keys given as handles or as their ids (BatchHmac.nativeId) give the same tags; an id of a destroyed key throws.
  * TagBatch gives the same bytes and verdicts with the many-key call on and off (SVR_HMAC_MANY=0).
  * Counted as skipped without the addon (test/support/prerequisites.ts).
  */
@@ -56,6 +57,8 @@ function reference(c: Case, i: number, slot = c.slots[i]!): Uint8Array {
 }
 
 const handles = (c: Case): NativeCryptoHandle[] => c.keyOf.map((k) => c.keys[k]!.h.nativeHandle!);
+const ids = (c: Case): Uint32Array => Uint32Array.from(c.keyOf.map((k) => c.keys[k]!.h.nativeId));
+const KEY_FORMS = { handles, ids } as const;
 const tagLengths = (c: Case): Uint8Array => Uint8Array.from(c.keyOf.map((k) => c.keys[k]!.h.tagLength));
 
 if (many === null) {
@@ -63,10 +66,11 @@ if (many === null) {
     assert.unreachable('the addon has no hmacSignMany: npm run build:native');
   });
 } else {
-  for (const [count, nKeys, timed] of [[1, 1, false], [5, 5, true], [16, 16, false], [16, 3, true], [40, 37, true], [256, 200, false]] as const) {
-    test(`sign then verify ${count} regions under ${nKeys} keys (${timed ? 'time slots' : 'no slot'}): node:crypto's tags, every one accepted`, () => {
+  for (const [count, nKeys, timed] of [[1, 1, false], [5, 5, true], [16, 16, false], [16, 3, true], [40, 37, true], [256, 200, false]] as const) for (const form of ['handles', 'ids'] as const) {
+    test(`sign then verify ${count} regions under ${nKeys} keys given as ${form} (${timed ? 'time slots' : 'no slot'}): node:crypto's tags, every one accepted`, () => {
       const c = makeCase(count, nKeys, timed);
-      many.sign(handles(c), c.data, c.offsets, c.lengths, count, tagLengths(c), c.slots);
+      const keys = KEY_FORMS[form];
+      many.sign(keys(c), c.data, c.offsets, c.lengths, count, tagLengths(c), c.slots);
       for (let i = 0; i < count; i++) {
         const t = c.keys[c.keyOf[i]!]!.h.tagLength;
         assert.is(c.lengths[i], c.lens[i]! + t, `region ${i} grew by its tag`);
@@ -74,7 +78,7 @@ if (many === null) {
         assert.is(c.data[i * STRIDE + c.lens[i]! + t], 0xee, `region ${i}: nothing written past the tag`);
       }
       const status = new Uint8Array(count).fill(9);
-      assert.is(many.verify(handles(c), c.data, c.offsets, c.lengths, count, tagLengths(c), c.slots, status), count);
+      assert.is(many.verify(keys(c), c.data, c.offsets, c.lengths, count, tagLengths(c), c.slots, status), count);
       assert.equal([...status], new Array<number>(count).fill(0));
       assert.equal([...c.lengths], c.lens, 'the trailers stripped');
     });
@@ -112,6 +116,28 @@ if (many === null) {
     const h = handles(c);
     c.keys[c.keyOf[2]!]!.h.destroy();
     assert.throws(() => many.sign(h, c.data, c.offsets, c.lengths, 4, tl, c.slots));
+    assert.equal([...c.data], [...before]);
+    assert.equal([...c.lengths], c.lens);
+  });
+
+  test('key ids: one per key, asked once; a destroyed key\'s id throws SVR_CRYPTO_HANDLE and leaves the batch unchanged', () => {
+    const c = makeCase(6, 3, false);
+    const first = c.keys.map((k) => k.h.nativeId);
+    assert.ok(first.every((id) => Number.isInteger(id) && id >= 1), `ids ${first}`);
+    assert.is(new Set(first).size, 3, 'distinct keys, distinct ids');
+    assert.equal(c.keys.map((k) => k.h.nativeId), first, 'the same id when asked again');
+    const before = c.data.slice();
+    const keyIds = ids(c);
+    c.keys[c.keyOf[4]!]!.h.destroy();
+    assert.is(c.keys[c.keyOf[4]!]!.h.nativeId, -1, 'a destroyed key has no id');
+    try {
+      many.sign(keyIds, c.data, c.offsets, c.lengths, 6, tagLengths(c), c.slots);
+      assert.unreachable('signed under a destroyed key');
+    } catch (e) {
+      assert.is((e as { code?: string }).code, 'SVR_CRYPTO_HANDLE');
+    }
+    assert.throws(() => many.sign(Uint32Array.of(0, 0, 0, 0, 0, 0), c.data, c.offsets, c.lengths, 6, tagLengths(c), c.slots), /no live HMAC key/, 'id 0 is no key');
+    assert.throws(() => many.sign(keyIds.subarray(0, 5), c.data, c.offsets, c.lengths, 6, tagLengths(c), c.slots), /count exceeds/);
     assert.equal([...c.data], [...before]);
     assert.equal([...c.lengths], c.lens);
   });

@@ -27,4 +27,26 @@ test('a new array with a changed vector is a topology change; an equal new array
   assert.is(v.content().peers[0]!.paths.length, 1);
 });
 
+test('usablePeers: the same array while usability stays; a new one when a peer\'s last path goes down or comes up, or the peers change', () => {
+  const v = new LocalView('r1', 'lab');
+  const p: LocalPeer[] = [...peers('blue'), { id: 1, name: 'r3', paths: [{ id: 2, name: 'wan0->r3/wan0', vector: 'blue' }] }];
+  let r3Up = true;
+  const status = (id: number) => (id === 2 && !r3Up ? { usable: false } : { usable: true, latencyMs: 20 + id });
+  v.poll(p, [], status);
+  const first = v.usablePeers();
+  assert.equal([...first], ['r2', 'r3']);
+  v.poll(p, [], status);
+  assert.ok(v.usablePeers() === first, 'nothing changed: the same array (the agent compares it by identity)');
+  r3Up = false;
+  v.poll(p, [], status);
+  assert.equal([...v.usablePeers()], ['r2'], 'r3 went');
+  const second = v.usablePeers();
+  r3Up = true;
+  v.poll(p, [], status);
+  assert.equal([...v.usablePeers()], ['r2', 'r3'], 'r3 is back');
+  assert.ok(v.usablePeers() !== second);
+  v.poll(peers('blue'), [], status);
+  assert.equal([...v.usablePeers()], ['r2'], 'r3 left the config');
+});
+
 test.run();
