@@ -303,6 +303,8 @@ export class OpenSessions {
       tenant: this.tenant[s]!, service: this.service[s]!, application: this.app[s]!,
       ingressRouter: role === 'egress' ? peer : this.router, egressRouter: role === 'ingress' ? peer : this.router,
       forward, reverse: forward, paths: this.rowPaths(s), pathChanges: NO_CHANGES, packets, bytes, delta, startMs: this.times[s * 2]!, endMs,
+      // in the literal (a row session always has both): properties added later cost a map transition each
+      ingressInterface: this.inIf[s]!, egressInterface: this.outIf[s]!,
     };
     const waypoint = this.rowWaypoint(s);
     if (waypoint !== undefined) r.waypoint = waypoint;
@@ -317,8 +319,6 @@ export class OpenSessions {
       r.nat = nat;
       r.reverse = reversed(nat);
     } else r.reverse = reversed(forward);
-    r.ingressInterface = this.inIf[s]!;
-    r.egressInterface = this.outIf[s]!;
     return r;
   }
 
