@@ -65,7 +65,7 @@ export interface SessionRecordsCounters {
 }
 
 /** Records per history block, and per write (see above). */
-/** The most open sessions a node's records make room for at start: 131,072 slots, about 31 MB (a lab router at
+/** The most open sessions a node's records make room for at start: 131,072 slots, about 39 MB (a lab router at
  *  30,000 new sessions/s with a 2 s idle timeout holds some 90,000); beyond, the table doubles as they come. */
 export const OPEN_SESSIONS_AT_START = 131_072;
 
