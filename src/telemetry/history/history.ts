@@ -226,8 +226,10 @@ export class SessionHistory {
     this.emptyAtSeq = -1;
   }
 
-  /** Queues a record for the next batch; never waits. False when refused (read-only, closed or full). */
-  /** `idWords` at `idAt`: the session id's 4 words, when the caller has them (a fact ring's row; not parsed again from r.sessionId) */
+  /**
+   * Queues a record for the next batch; never waits. False when refused (read-only, closed or full). `idWords` at
+   * `idAt`: the session id's 4 words, when the caller has them (a fact ring's row; not parsed again from r.sessionId).
+   */
   put(r: SessionRecord, idWords?: Uint32Array, idAt = 0): boolean {
     if (this.opts.readOnly === true || this.closed || this.pendingRows >= (this.opts.maxPending ?? 200_000)) {
       this.c.droppedFull++;
