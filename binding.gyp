@@ -13,6 +13,7 @@
         "native/tun-write.c",
         "native/tun-pass.c",
         "native/tun-uring.c",
+        "native/wan-raw.c",
         "native/offload.c",
         "native/crypto.c",
         "native/aes-cbc-lanes.c",
@@ -27,12 +28,13 @@
         "native/flow-table.c",
         "native/fwd.c",
         "native/fwd-in.c",
-        "native/udp-send.c"
+        "native/udp-send.c",
+        "native/sync-socket.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
-        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/tun-pass.c", "native/tun-uring.c", "native/packet-socket.c"], "defines": ["SVR_NO_TUN"] }]
+        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/tun-pass.c", "native/tun-uring.c", "native/wan-raw.c", "native/packet-socket.c", "native/sync-socket.c"], "defines": ["SVR_NO_TUN"] }]
       ]
     }
   ]

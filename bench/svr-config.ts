@@ -48,10 +48,17 @@ export interface SvrConfigOptions {
   pair?: { r1a: string; r1b: string; key: string };
 }
 
-function lan(): string {
+/**
+ * r1's and r2's lan0, and what the kernel routes into its TUN: the other side's LAN, in the main table, as the
+ * tunnel modes route it into their devices (no `ip rule`: a namespace with a rule walks the rules and checks the
+ * source in full on every packet it routes, the SVR packets too). `viaTable`: a default route in table LAN_TABLE
+ * instead, which `ip rule iif <lan veth> lookup 100` steers the LAN into ("r1 alone": the kernel then also
+ * routes the server LAN via r2 in the main table).
+ */
+function lan(prefix: string, viaTable: boolean): string {
   return `        - name: lan0
           kind: lan
-          kernel-routes: [{ prefix: default, table: ${LAN_TABLE} }]
+          kernel-routes: [{ prefix: ${viaTable ? `default, table: ${LAN_TABLE}` : prefix} }]
 `;
 }
 
@@ -102,7 +109,7 @@ ${o.encrypt ? '      security: payload\n' : ''}${o.fec !== undefined ? '      se
 `}  routers:
     - name: r1
 ${identity('r1')}      interfaces:
-${lan()}${wan(WAYPOINT_R1, o.udpTransform)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]
+${lan(SERVER_NET, o.r1Local === true)}${wan(WAYPOINT_R1, o.udpTransform)}      routes: [{ prefix: ${CLIENT_NET}, interface: lan0 }]
       service-routes: [${o.r1Local === true ? '{ name: bench-local, service: bench, next-hop: { interface: lan0 } }' : '{ name: bench-via-r2, service: bench, peer: r2 }'}]
 ${o.pair !== undefined ? `      redundancy:
         nodes: [{ name: r1a, priority: 200, sync-address: ${o.pair.r1a} }, { name: r1b, priority: 100, sync-address: ${o.pair.r1b} }]
@@ -110,7 +117,7 @@ ${o.pair !== undefined ? `      redundancy:
         heartbeat-misses: 50
 ` : ''}    - name: r2
 ${identity('r2')}      interfaces:
-${lan()}${wan(WAYPOINT_R2, o.udpTransform)}      routes: [{ prefix: ${SERVER_NET}, interface: lan0 }]
+${lan(CLIENT_NET, false)}${wan(WAYPOINT_R2, o.udpTransform)}      routes: [{ prefix: ${SERVER_NET}, interface: lan0 }]
       service-routes: [{ name: bench-local, service: bench, next-hop: { interface: lan0 } }]
 `;
 }

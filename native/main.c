@@ -20,6 +20,8 @@ napi_status svr_udp_send_init(napi_env env, napi_value exports);
 #ifndef SVR_NO_TUN
 /* native/packet-socket.c: one Ethernet frame out of a device (AF_PACKET), for address announcements. */
 napi_status svr_packet_socket_init(napi_env env, napi_value exports);
+/* native/sync-socket.c: a router pair's sync link socket, datagrams read with recvmmsg into reused slots. */
+napi_status svr_sync_socket_init(napi_env env, napi_value exports);
 #endif
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
@@ -30,6 +32,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   }
   if (svr_packet_socket_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_packet_socket_init");
+    return NULL;
+  }
+  if (svr_sync_socket_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_sync_socket_init");
     return NULL;
   }
 #endif

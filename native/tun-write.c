@@ -27,6 +27,8 @@
  *                             to the kernel in one io_uring_enter (native/tun-uring.c, linked: in order; one
  *                             writev each when there is one, after EAGAIN, or without io_uring / with
  *                             SVR_TUN_URING=0), count them, release their ring space (head, rpos);
+ *                             with SVR_WRITER_RAW (WAN queues) single IPv4 packets go first through a raw IP
+ *                             socket, up to 64 per sendmmsg (native/wan-raw.c; direct writes too);
  *                             when empty: announce sleeping, re-check tail, poll(eventfd).
  *                             EAGAIN: poll(fd POLLOUT, eventfd) then retry (no spinning, no drop); ENOBUFS: drop;
  *                             other errors (EIO link down, EINVAL not IP, EBADFD device gone): the packets of that
@@ -54,6 +56,7 @@
 #include "offload.h"
 #include "tun-gather.h"
 #include "tun-uring.h"
+#include "wan-raw.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -68,6 +71,8 @@
 /* Flags of tunWriterStart (what svr_coalesce_plan merges); the same values are in src/io/tun/native.ts. */
 #define SVR_WRITER_COALESCE SVR_COALESCE_TCP
 #define SVR_WRITER_COALESCE_UDP SVR_COALESCE_UDP
+/* single IPv4 packets through a raw IP socket instead of the TUN fd (native/wan-raw.c; WAN queues) */
+#define SVR_WRITER_RAW 4u
 /* Ring limits of tunWriterStart. */
 #define MIN_WRITER_SLOTS 16u
 #define MAX_WRITER_SLOTS (1u << 20)
@@ -98,12 +103,14 @@ enum {
   W_DIRECT_LAST_ERRNO, /* errno of the last of them */
   W_DIRECT_SUPER,      /* super-packets written */
   W_DIRECT_COALESCED,  /* packets merged into them */
-  W_NCOUNTERS = 18
+  W_RAW_TX,            /* packets sent through the raw socket (writer thread; included in W_TX_PACKETS) */
+  W_DIRECT_RAW_TX,     /* the same, direct writes (JS thread; included in W_DIRECT_TX) */
+  W_NCOUNTERS = 20
 };
 
 /* What a writer counts: the writer thread (W_TX_PACKETS..) or tunWriterPush's direct writes (W_DIRECT_*). */
 typedef struct wstats {
-  uint64_t tx, drops, super, coalesced, errors, writes, waits;
+  uint64_t tx, drops, super, coalesced, errors, writes, waits, raw;
 } wstats;
 
 
@@ -143,12 +150,15 @@ struct writer {
   wplan *plans;           /* SVR_URING_BATCH planned writes (with ur) */
   uint32_t ur_plain;      /* writes left to do one writev each after a failed one (a down link fails them all) */
   svr_gather gather;      /* a bounded wait for more packets on a busy queue before the next pass (tun-gather.h) */
+  int raw;                /* SVR_WRITER_RAW: the raw IP socket (wan-raw.c), else -1 */
+  svr_raw_batch *rb;      /* the writer thread's sendmmsg messages */
 
   /* JS thread only */
   uint64_t wpos;          /* bytes used by the producer (monotonic) */
   uint64_t ring_drops, wakeups, full_waits;
   wstats direct;          /* W_DIRECT_* */
   svr_uring dur;          /* direct writes batched (set up at the first batch; dur.fd < 0: one writev each) */
+  svr_raw_batch *drb;     /* direct raw sends' messages */
   wplan *dplans;          /* SVR_URING_BATCH planned direct writes (with dur) */
   int dur_tried;
   int stopped;
@@ -298,13 +308,14 @@ static void wstats_publish(writer *w, const wstats *st, int direct) {
   ctr_set(w->ctr, direct ? W_DIRECT_COALESCED : W_COALESCED, st->coalesced);
   ctr_set(w->ctr, direct ? W_DIRECT_ERRORS : W_ERRORS, st->errors);
   ctr_set(w->ctr, direct ? W_DIRECT_WRITES : W_WRITES, st->writes);
+  ctr_set(w->ctr, direct ? W_DIRECT_RAW_TX : W_RAW_TX, st->raw);
   if (!direct) ctr_set(w->ctr, W_WAITS, st->waits);
 }
 
 /* After EAGAIN: waits until fd is writable or the eventfd fires. Returns 0 to retry the write, 1 when stop was
  * requested, -1 with *err set when the fd reports an error (POLLERR/POLLHUP/POLLNVAL) or poll fails. */
-static int wait_writable(writer *w, int *err) {
-  struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLOUT}, {.fd = w->efd, .events = POLLIN}};
+static int wait_writable(writer *w, int fd, int *err) {
+  struct pollfd pfd[2] = {{.fd = fd, .events = POLLOUT}, {.fd = w->efd, .events = POLLIN}};
   for (;;) {
     if (poll(pfd, 2, -1) < 0) {
       if (errno == EINTR) continue;
@@ -379,13 +390,16 @@ static void count_failed(writer *w, wstats *st, int e, uint32_t covered) {
  * packets each covers (covered[k]) and its result (res[k]); 0 when there is a single write (the caller writes it)
  * or io_uring failed (then u is closed: one writev each from now on).
  */
-static int uring_writes(svr_uring *u, wplan *plans, int fd, uint32_t coalesce, const uint8_t *data, const uint32_t *off,
-                        const uint32_t *len, uint32_t i, uint32_t stop, uint32_t *covered, int32_t *res) {
+static int uring_writes(svr_uring *u, wplan *plans, int fd, uint32_t coalesce, int raw, const uint8_t *data,
+                        const uint32_t *off, const uint32_t *len, uint32_t i, uint32_t stop, uint32_t *covered,
+                        int32_t *res) {
   struct iovec *iovs[SVR_URING_BATCH];
   uint32_t niov[SVR_URING_BATCH], m = 0;
   for (uint32_t j = i; m < SVR_URING_BATCH && j < stop; m++) {
     wplan *p = &plans[m];
     covered[m] = plan_write(coalesce, data, off, len, j, stop, p->hdr, p->spans, p->iov, &niov[m]);
+    /* with raw sends, the batch ends before the next packet they take (the first write is the one they did not) */
+    if (raw && m > 0 && covered[m] == 1 && svr_raw_eligible(data + off[j], len[j])) break;
     iovs[m] = p->iov;
     j += covered[m];
   }
@@ -406,7 +420,7 @@ static int uring_writes(svr_uring *u, wplan *plans, int fd, uint32_t coalesce, c
 static uint32_t write_slots_uring(writer *w, uint32_t i, uint32_t stop_at, wstats *st) {
   uint32_t covered[SVR_URING_BATCH];
   int32_t res[SVR_URING_BATCH];
-  int sub = uring_writes(&w->ur, w->plans, w->fd, w->coalesce, w->ring, w->off, w->len, i, stop_at, covered, res);
+  int sub = uring_writes(&w->ur, w->plans, w->fd, w->coalesce, w->raw >= 0, w->ring, w->off, w->len, i, stop_at, covered, res);
   uint32_t done = 0;
   for (uint32_t k = 0; k < (uint32_t)sub; k++) {
     if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
@@ -424,6 +438,33 @@ static uint32_t write_slots_uring(writer *w, uint32_t i, uint32_t stop_at, wstat
   return done;
 }
 
+/* With a raw socket: the packets from i on (at most SVR_RAW_BATCH) that go out through it, eligible ones that
+ * would be written alone (a run the coalesce plan merges stays one TUN write). */
+static uint32_t raw_run(uint32_t coalesce, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i,
+                        uint32_t stop) {
+  uint8_t hdr[SVR_COALESCE_HDR_MAX];
+  svr_span spans[SVR_COALESCE_MAX_SEGS + 1];
+  uint32_t j = i, ns;
+  while (j < stop && j - i < SVR_RAW_BATCH && svr_raw_eligible(data + off[j], len[j]) &&
+         (!coalesce || svr_coalesce_plan(data, off, len, j, stop, coalesce, hdr, spans, &ns) == 1))
+    j++;
+  return j - i;
+}
+
+/* Raw sends of packets [i, stop) while they qualify (raw_run); counted as written in st. Returns the packets sent;
+ * *err as svr_raw_send (0 also when the next packet does not qualify): on any error but EAGAIN the next packet
+ * takes the TUN write, where the kernel answers for it as before (an ICMP error, fragments). */
+static uint32_t raw_sends(int fd, svr_raw_batch *b, uint32_t coalesce, const uint8_t *data, const uint32_t *off,
+                          const uint32_t *len, uint32_t i, uint32_t stop, wstats *st, int *err) {
+  uint32_t n = raw_run(coalesce, data, off, len, i, stop);
+  *err = 0;
+  if (n == 0) return 0;
+  uint32_t sent = svr_raw_send(fd, b, data, off, len, i, n, err);
+  st->tx += sent;
+  st->raw += sent;
+  return sent;
+}
+
 /* Writes the packets of slots [i, i + n) (contiguous in the slot arrays), a batch of writes per io_uring_enter
  * when it is set up, else one writev at a time, releasing ring space after each. *head is the absolute packet
  * count done. Returns 1 when stop came during an EAGAIN wait. */
@@ -432,8 +473,28 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
   svr_span spans[SVR_COALESCE_MAX_SEGS + 1];
   struct iovec iov[SVR_COALESCE_MAX_SEGS + 1];
   uint32_t stop_at = i + n;
+  int tun_next = 0; /* the raw send of packet i failed: it takes the TUN write */
   while (i < stop_at) {
+    if (w->raw >= 0 && !tun_next) {
+      int err;
+      uint32_t sent = raw_sends(w->raw, w->rb, w->coalesce, w->ring, w->off, w->len, i, stop_at, st, &err);
+      if (sent > 0) {
+        i += sent;
+        *head += sent;
+        release_slots(w, i, *head, st);
+      }
+      if (err == EAGAIN) {
+        st->waits++;
+        int werr = 0, wr = wait_writable(w, w->raw, &werr);
+        if (wr == 1) return 1;
+        if (wr < 0) tun_next = 1;
+        continue;
+      }
+      if (err != 0) tun_next = 1;
+      else if (sent > 0) continue;
+    }
     uint32_t done = w->ur.fd >= 0 && w->ur_plain == 0 ? write_slots_uring(w, i, stop_at, st) : 0;
+    tun_next = 0;
     if (w->ur_plain > 0) w->ur_plain--;
     if (done > 0) {
       i += done;
@@ -453,7 +514,7 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
       if (e == EINTR) continue;
       if (e == EAGAIN) {
         st->waits++;
-        int werr = 0, wr = wait_writable(w, &werr);
+        int werr = 0, wr = wait_writable(w, w->fd, &werr);
         if (wr == 0) continue;
         if (wr == 1) return 1; /* the caller discards what is left */
         e = werr;
@@ -557,6 +618,9 @@ static void writer_stop(writer *w, int from_hook) {
 static void writer_cleanup_hook(void *arg) { writer_stop(arg, 1); }
 
 static void writer_free(writer *w) {
+  if (w->raw >= 0) close(w->raw);
+  free(w->rb);
+  free(w->drb);
   svr_uring_close(&w->ur);
   svr_uring_close(&w->dur);
   free(w->plans);
@@ -586,7 +650,7 @@ static writer *get_writer(napi_env env, napi_value v) {
   return p;
 }
 
-/* tunWriterStart(fd, counters: BigUint64Array(18) on a SharedArrayBuffer, slots, bytes, flags[, waitUs, directMax]) -> handle */
+/* tunWriterStart(fd, counters: BigUint64Array(20) on a SharedArrayBuffer, slots, bytes, flags[, waitUs, directMax]) -> handle */
 static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   size_t argc = 7, nctr;
   napi_value argv[7], handle;
@@ -614,10 +678,10 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (nctr < W_NCOUNTERS) {
-    napi_throw_range_error(env, NULL, "counters must have 18 entries");
+    napi_throw_range_error(env, NULL, "counters must have 20 entries");
     return NULL;
   }
-  if (wflags & ~(SVR_WRITER_COALESCE | SVR_WRITER_COALESCE_UDP)) {
+  if (wflags & ~(SVR_WRITER_COALESCE | SVR_WRITER_COALESCE_UDP | SVR_WRITER_RAW)) {
     napi_throw_range_error(env, NULL, "unknown tunWriterStart flags");
     return NULL;
   }
@@ -634,6 +698,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   }
   w->ur.fd = -1;
   w->dur.fd = -1;
+  w->raw = -1;
   w->te = te;
   w->env = env;
   w->fd = fd;
@@ -642,7 +707,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   w->wait_us = wait_us;
   w->direct_max = direct_max;
   svr_gather_init(&w->gather, "SVR_TUN_WRITE_GATHER_US", WRITE_GATHER_US, 2 * WRITE_GATHER_MAX);
-  w->coalesce = wflags;
+  w->coalesce = wflags & (SVR_WRITER_COALESCE | SVR_WRITER_COALESCE_UDP);
   w->nslots = slots;
   w->nbytes = bytes;
   w->ctr = ctr;
@@ -656,6 +721,12 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   for (int i = 0; i < W_NCOUNTERS; i++) ctr_set(w->ctr, i, 0);
+  /* Raw sends when asked for and possible (CAP_NET_RAW); else every packet through the TUN fd, as without it. */
+  if (wflags & SVR_WRITER_RAW) {
+    w->rb = malloc(sizeof *w->rb);
+    w->drb = malloc(sizeof *w->drb);
+    if (w->rb != NULL && w->drb != NULL) w->raw = svr_raw_open();
+  }
   /* Batched writes unless SVR_TUN_URING=0; without io_uring (old kernel, seccomp, io_uring_disabled) one writev
    * per write as before. */
   const char *ue = getenv("SVR_TUN_URING");
@@ -780,7 +851,7 @@ static uint32_t write_direct_uring(writer *w, const uint8_t *buf, const uint32_t
                                    uint32_t count, wstats *st) {
   uint32_t covered[SVR_URING_BATCH];
   int32_t res[SVR_URING_BATCH];
-  int sub = uring_writes(&w->dur, w->dplans, w->fd, w->coalesce, buf, off, lens, i, count, covered, res);
+  int sub = uring_writes(&w->dur, w->dplans, w->fd, w->coalesce, w->raw >= 0, buf, off, lens, i, count, covered, res);
   uint32_t done = 0;
   for (uint32_t k = 0; k < (uint32_t)sub; k++) {
     if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
@@ -807,8 +878,18 @@ static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off,
   struct iovec iov[SVR_COALESCE_MAX_SEGS + 1];
   wstats *st = &w->direct;
   uint32_t i = 0;
+  int tun_next = 0; /* as in write_slots */
   while (i < count) {
+    if (w->raw >= 0 && !tun_next) {
+      int err;
+      uint32_t sent = raw_sends(w->raw, w->drb, w->coalesce, buf, off, lens, i, count, st, &err);
+      i += sent;
+      if (err == EAGAIN) break; /* the rest is queued: the writer thread waits for room */
+      if (err != 0) tun_next = 1;
+      else if (sent > 0) continue;
+    }
     uint32_t done = count - i > 1 && direct_uring(w) ? write_direct_uring(w, buf, off, lens, i, count, st) : 0;
+    tun_next = 0;
     if (done > 0) {
       i += done;
       continue;
@@ -952,7 +1033,8 @@ napi_status svr_tun_write_init(napi_env env, napi_value exports, tun_env *te) {
       (s = svr_export_fn(env, exports, "tunWriterStop", tun_writer_stop, te)) != napi_ok ||
       (s = svr_export_fn(env, exports, "tunWriterDirect", tun_writer_direct, te)) != napi_ok ||
       (s = svr_export_u32(env, exports, "TUN_WRITER_COALESCE", SVR_WRITER_COALESCE)) != napi_ok ||
-      (s = svr_export_u32(env, exports, "TUN_WRITER_COALESCE_UDP", SVR_WRITER_COALESCE_UDP)) != napi_ok)
+      (s = svr_export_u32(env, exports, "TUN_WRITER_COALESCE_UDP", SVR_WRITER_COALESCE_UDP)) != napi_ok ||
+      (s = svr_export_u32(env, exports, "TUN_WRITER_RAW", SVR_WRITER_RAW)) != napi_ok)
     return s;
   return napi_ok;
 }

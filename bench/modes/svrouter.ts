@@ -1,12 +1,12 @@
 /**
  * svrouter: `node bin/svr.js node start` in r1 and r2 (docs/real-hosts.md): the wan veth and the wan interface
  * at MTU 1500 like every mode (TCP fits through MSS clamping, `enforced-mss: automatic`), the peer's waypoint
- * routed over the veth, `ip rule iif <lan veth> lookup 100` and the node's `kernel-routes: [{ prefix: default,
- * table: 100 }]`. Nodes run with `--busy-poll 0` (the headline); `withBusyPoll` restarts them with the node's
- * default busy polling for the RTT row that shows the option. Variants: HMAC only (default policy),
- * `encrypt: true` on the service, and the latter with the path keys from the key exchange (`key-exchange:
- * handshake`, fresh identities per run): a node that starts waits for the handshake (keys on both routers) and
- * its path up before it counts as started; and `encrypt: true` with `udp-transform: always-transform` on the
+ * routed over the veth, and the other side's LAN routed into the node's lan TUN in the main table (`kernel-routes`,
+ * as the tunnel modes route it into their devices; no `ip rule`, bench/svr-config.ts). Nodes run with
+ * `--busy-poll 0` (the headline); `withBusyPoll` restarts them with the node's default busy polling for the RTT
+ * row that shows the option. Variants: HMAC only (default policy), `encrypt: true` on the service, and the latter
+ * with the path keys from the key exchange (`key-exchange: handshake`, fresh identities per run): a node that
+ * starts waits for the handshake (keys on both routers) and its path up before it counts as started; and `encrypt: true` with `udp-transform: always-transform` on the
  * wan neighborhood (svrouter-enc-udp): TCP sessions travel as UDP between the routers, as a tunnel carries them,
  * so that full-size segments of a stream are equal-length datagrams of one 5-tuple that the wan TUN writes as
  * UDP GSO super-packets (docs/tun-io.md).
@@ -94,8 +94,6 @@ export class SvrouterMode implements Mode {
     writeFileSync(this.configPath, svrConfigYaml({ encrypt: this.encrypt, secret, ...(this.cipher !== undefined ? { cipher: this.cipher } : {}), ...handshake, ...transform }));
     this.aloneConfigPath = join(this.dir, 'authority-r1-alone.yaml');
     writeFileSync(this.aloneConfigPath, svrConfigYaml({ encrypt: this.encrypt, secret, r1Local: true, ...transform })); // for aloneR1
-    await ipn(NS.r1, ['rule', 'add', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
-    await ipn(NS.r2, ['rule', 'add', 'iif', DEV.r2Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
     await ipn(NS.r1, ['route', 'add', `${WAYPOINT_R2}/32`, 'via', R2_WAN, 'dev', DEV.r1Wan]);
     await ipn(NS.r2, ['route', 'add', `${WAYPOINT_R1}/32`, 'via', R1_WAN, 'dev', DEV.r2Wan]);
     try {
@@ -203,6 +201,9 @@ export class SvrouterMode implements Mode {
     for (const r of ['r1', 'r2'] as const) await this.stopRouter(r);
     await ipn(NS.r2, ['route', op, CLIENT_NET, 'via', R1_WAN]);
     await ipn(NS.r1, ['route', op, SERVER_NET, 'via', R2_WAN]);
+    // r1's LAN and what comes back from r2 steered into lan0 (its config routes default in table 100); the rules
+    // stay in the namespace's state (the kernel walks rules from the first one added until the namespace goes)
+    await ipn(NS.r1, ['rule', op, 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']);
     await ipn(NS.r1, ['rule', op, 'iif', DEV.r1Wan, 'lookup', String(LAN_TABLE), 'pref', '101']);
     if (on) {
       await this.start('r1', [], HEADLINE_NODE_ARGS, this.aloneConfigPath);
@@ -227,13 +228,12 @@ export class SvrouterMode implements Mode {
   async teardown(): Promise<void> {
     await this.stopRouter('r1');
     await this.stopRouter('r2');
-    await ipn(NS.r1, ['rule', 'del', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']).catch(() => undefined);
-    await ipn(NS.r2, ['rule', 'del', 'iif', DEV.r2Lan, 'lookup', String(LAN_TABLE), 'pref', '100']).catch(() => undefined);
     await ipn(NS.r1, ['route', 'del', `${WAYPOINT_R2}/32`]).catch(() => undefined);
     await ipn(NS.r2, ['route', 'del', `${WAYPOINT_R1}/32`]).catch(() => undefined);
     // what aloneR1(true) adds, if a failed step left it
     await ipn(NS.r2, ['route', 'del', CLIENT_NET, 'via', R1_WAN]).catch(() => undefined);
     await ipn(NS.r1, ['route', 'del', SERVER_NET, 'via', R2_WAN]).catch(() => undefined);
+    await ipn(NS.r1, ['rule', 'del', 'iif', DEV.r1Lan, 'lookup', String(LAN_TABLE), 'pref', '100']).catch(() => undefined);
     await ipn(NS.r1, ['rule', 'del', 'iif', DEV.r1Wan, 'lookup', String(LAN_TABLE), 'pref', '101']).catch(() => undefined);
   }
 

@@ -13,7 +13,7 @@ import { FlowWords } from './native-table.js';
 import { serverSideView } from './nat.js';
 import { RES_DUPLICATE } from '../model/service-arrays.js';
 import { timeoutMs } from './session-ops.js';
-import { SF_CLOSING, SF_ESTABLISHED, SF_PAYLOAD, SF_TRANSFORMED, type SideKey } from './session-table.js';
+import { MARK_IN, SF_CLOSING, SF_ESTABLISHED, SF_PAYLOAD, SF_TRANSFORMED, type SideKey } from './session-table.js';
 import { CONTROL_PORT, PROBE_PORT } from './stages/wan-verify.js';
 
 const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
@@ -26,8 +26,6 @@ export class NativeMarksIn {
   private keyId = 0;
   private sender = 0;
   private payloadKeyId = -1;
-  /** per row, two numbers: when it was last marked (ms), and the NativeReceive generation then */
-  private marked = new Float64Array(2048);
   private readonly side: SideKey = { family: 4, src: new Uint32Array(0), srcOff: 0, dst: new Uint32Array(0), dstOff: 0, srcPort: 0, dstPort: 0, protocol: 0, ifIndex: -1 };
   private readonly m: ReceiveMark = {
     ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, flags: 0, forward: true, path: 0, timeoutMs: 0,
@@ -54,14 +52,9 @@ export class NativeMarksIn {
     const ctx = this.ctx;
     const t = ctx.sessions;
     const nr = ctx.nativeReceive;
-    if (2 * r + 1 >= this.marked.length) {
-      const a = new Float64Array(Math.max(2 * r + 2, 2 * this.marked.length));
-      a.set(this.marked);
-      this.marked = a;
-    }
     const f = t.flags[r]!;
     const framed = (f & SF_PAYLOAD) !== 0;
-    if (this.marked[2 * r + 1] === nr.generation && now - this.marked[2 * r]! < LEASE_MS / 2) return;
+    if (t.markedWithin(MARK_IN, r, nr.generation, now, LEASE_MS / 2)) return;
     if ((b.flags[s]! & UNUSUAL) !== 0 || (b.flags[s]! & PF_AUTH) === 0) return;
     if (pi.family !== 4 || pi.l4 - pi.l3 !== 20 || pi.fragment !== 0 || (pi.protocol !== PROTO_TCP && pi.protocol !== PROTO_UDP)) return;
     if (pi.protocol === PROTO_TCP && ((pi.tcpFlags & STATE_FLAGS) !== 0 || (f & SF_ESTABLISHED) === 0)) return;
@@ -93,8 +86,7 @@ export class NativeMarksIn {
     if (!nr.mark(m, k.hmac, cipher, Math.min(now + LEASE_MS, k.retireAt))) return;
     // a framed session marked from a packet without payload learns its payload key from the next data packet
     if (framed && this.payloadKeyId < 0) return;
-    this.marked[2 * r] = now;
-    this.marked[2 * r + 1] = nr.generation;
+    t.setMarked(MARK_IN, r, nr.generation, now);
   }
 }
 

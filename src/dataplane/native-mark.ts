@@ -11,16 +11,13 @@ import { FlowWords } from './native-table.js';
 import { sealKey } from './payload.js';
 import { keyId } from './path-keys.js';
 import { timeoutMs } from './session-ops.js';
-import { ROLE_INGRESS, SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_TRANSFORMED } from './session-table.js';
+import { MARK_OUT, ROLE_INGRESS, SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_TRANSFORMED } from './session-table.js';
 
 const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
 
 export class NativeMarks {
   /** the packet's flow key before emit rewrote it (capture) */
   private readonly flow = new FlowWords();
-  /** per row: when it was last marked (ms), and the NativeForward generation then */
-  private at = new Float64Array(1024);
-  private gen = new Uint32Array(1024);
   private readonly m: NativeMark = {
     ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, forward: true, wpSrc: 0, wpDst: 0, localPort: 0, peerPort: 0,
     outIf: 0, mtu: 0, path: 0, seal: 0, service: 0, keyIdByte: 0, timeoutMs: 0, timed: false, flags: 0,
@@ -41,9 +38,8 @@ export class NativeMarks {
   after(b: Batch, s: number, pi: PacketInfo, r: number, p: number, localPort: number, peerPort: number, now: number): void {
     const ctx = this.ctx;
     const t = ctx.sessions;
-    if (r >= this.at.length) this.grow(r);
     const nf = ctx.nativeForward;
-    if (this.gen[r] === nf.generation && now - this.at[r]! < LEASE_MS / 2) return;
+    if (t.markedWithin(MARK_OUT, r, nf.generation, now, LEASE_MS / 2)) return;
     const f = t.flags[r]!;
     const path = ctx.tables.paths[p]!;
     if (pi.family !== 4 || pi.l4 - pi.l3 !== 20 || pi.fragment !== 0 || (pi.protocol !== PROTO_TCP && pi.protocol !== PROTO_UDP)) return;
@@ -77,17 +73,6 @@ export class NativeMarks {
     m.timed = path.hmac.mode === 'time-based';
     m.flags = f;
     if (!nf.mark(m, k.hmac, k.keyId, ctx.crypto.keys.sender, k.counter, cipher, now)) return;
-    this.at[r] = now;
-    this.gen[r] = nf.generation;
-  }
-
-  private grow(r: number): void {
-    let n = this.at.length;
-    while (n <= r) n *= 2;
-    const a = new Float64Array(n), g = new Uint32Array(n);
-    a.set(this.at);
-    g.set(this.gen);
-    this.at = a;
-    this.gen = g;
+    t.setMarked(MARK_OUT, r, nf.generation, now);
   }
 }

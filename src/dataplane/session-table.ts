@@ -19,10 +19,11 @@
  * and a segment whose rows are all removed gives its pages back; without it the columns grow by doubling.
  * The flow tables and the session-id index hold 5 bytes a slot (the keys stay in the rows) and resize
  * incrementally (flow-table.ts). A row is 154 B for an IPv4 session without NAT, transit, plugin tags or
- * metadata-only signing: the columns of those are made by their first use (IPv6 addresses 32 B a row more).
- * 170 B a session in r1's table at 50 % and 99 % of a 1 M limit, 198 B at 25 % (bench/memory.ts; 178 and
- * 206 B with 8-byte lastSeen/expires, 218 and 247 B with 4-word address columns, 504, 299 and 1,184 B before
- * reserved rows).
+ * metadata-only signing: the columns of those are made by their first use (IPv6 addresses 32 B a row more;
+ * 8 B for each native steady path that marks a row: markedWithin/setMarked).
+ * 176 B a session in r1's table at 50 % and 99 % of a 1 M limit, 209.5 B at 25 % (bench/memory.ts, with the
+ * flow tables' distance bytes; 170 and 198 B without them, 178 and 206 B with 8-byte lastSeen/expires, 218 and
+ * 247 B with 4-word address columns, 504, 299 and 1,184 B before reserved rows).
  * Idle expiry: a timer wheel of WHEEL_SLOTS slots of WHEEL_TICK_MS. Every row sits in the slot of the
  * time it may next have expired; a sweep visits only the slots that came due and, in them, only their rows:
  * a row whose `expires` passed is expired, any other moves to the slot of its `expires` (packets move
@@ -72,6 +73,10 @@ export const SF_FIN_FWD = 0x0080;
 export const SF_FIN_REV = 0x0100;
 /** the session's protocol has no ports (ICMP): carried as UDP between routers, metadata on every packet */
 export const SF_TRANSFORMED = 0x0200;
+
+/** The native steady paths that mark rows (SessionTable.markedWithin/setMarked): svr-out's and svr-in's. */
+export const MARK_OUT = 0;
+export const MARK_IN = 1;
 
 /** Return keys per row: one per packet form the chain sees (two when NAT makes the directions differ). */
 export const RET_KEYS = 2;
@@ -261,6 +266,12 @@ export class SessionTable {
   private tags = new Uint32Array(0);
   private signed = new Float64Array(0);
   private relays = new Int32Array(0);
+  /** per row, 2 words for each native steady path that marks rows (markedWithin/setMarked; MARK_OUT: svr-out's,
+   *  native-mark.ts, MARK_IN: svr-in's, native-mark-in.ts): when it last marked the row (u32 ms, the clock modulo
+   *  2^32) and its table's generation then (from 1; 0: never). Made by the first mark; reserved and given back with
+   *  the rows (arrays of their own grew to the highest row used and kept it: 12 + 16 B a row at any fill). */
+  private marksOut = new Uint32Array(0);
+  private marksIn = new Uint32Array(0);
   /** keys of the two sides, as written at insert, for removal: per side its family (0: none) | the key's swapped
    *  bit << 3 (what copySideKey returns: HA export reads it here, not in the flow table); IPv4 keys here (KW4
    *  words a row), IPv6 keys in v6Keys (rare; 48 bytes a session less than KW6 columns) */
@@ -398,6 +409,8 @@ export class SessionTable {
     if (this.tags.length > 0) this.tags = grow(this.tags, Uint32Array);
     if (this.signed.length > 0) this.signed = grow(this.signed, Float64Array);
     if (this.relays.length > 0) this.relays = grow(this.relays, Int32Array);
+    if (this.marksOut.length > 0) this.marksOut = grow(this.marksOut, Uint32Array, 2);
+    if (this.marksIn.length > 0) this.marksIn = grow(this.marksIn, Uint32Array, 2);
     this.inKeyInfo = grow(this.inKeyInfo, Uint8Array);
     this.outKeyInfo = grow(this.outKeyInfo, Uint8Array);
     this.inKey = grow(this.inKey, Uint32Array, KW4);
@@ -521,6 +534,27 @@ export class SessionTable {
       this.relays = grownColumn(undefined, Int32Array, this.held, 1);
     }
     this.relays[r] = leg + 1;
+  }
+
+  /** Whether native steady path `side` (MARK_OUT, MARK_IN) marked row r in its table's generation `gen` less
+   *  than `ms` before `now`. */
+  markedWithin(side: number, r: number, gen: number, now: number, ms: number): boolean {
+    const m = side === MARK_OUT ? this.marksOut : this.marksIn;
+    if (r * 2 >= m.length || m[r * 2 + 1] !== gen) return false;
+    const d = msSince(now, m[r * 2]!);
+    return d >= 0 && d < ms;
+  }
+
+  /** Native steady path `side` marked row r at `now` in its table's generation `gen`. */
+  setMarked(side: number, r: number, gen: number, now: number): void {
+    let m = side === MARK_OUT ? this.marksOut : this.marksIn;
+    if (m.length === 0) {
+      m = grownColumn(undefined, Uint32Array, this.held, 2);
+      if (side === MARK_OUT) this.marksOut = m;
+      else this.marksIn = m;
+    }
+    m[r * 2] = now;
+    m[r * 2 + 1] = gen;
   }
 
   /** NAT columns exist once a session is NATed (36 bytes a session less on routers without NAT). */
@@ -696,6 +730,8 @@ export class SessionTable {
     if (this.tags.length > 0 && this.tags[r] !== 0) this.tags[r] = 0;
     if (this.signed.length > 0 && this.signed[r] !== 0) this.signed[r] = 0;
     if (this.relays.length > 0 && this.relays[r] !== 0) this.relays[r] = 0;
+    if (this.marksOut.length > 0 && this.marksOut[r * 2 + 1] !== 0) this.marksOut[r * 2 + 1] = 0; // unmarked
+    if (this.marksIn.length > 0 && this.marksIn[r * 2 + 1] !== 0) this.marksIn[r * 2 + 1] = 0;
     this.inKeyInfo[r] = 0;
     this.outKeyInfo[r] = 0;
     this.claimFailed = false;
@@ -736,8 +772,8 @@ export class SessionTable {
       this.origSrc4, this.origDst4, this.origSrc6, this.origDst6, this.origSrcPort, this.origDstPort, this.wpLocalPort, this.wpPeerPort, this.uuid,
       this.chain, this.tags, this.app, this.gen, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
       this.created, this.lastSeen, this.expires, this.pktsFwd, this.pktsRev, this.bytesFwd, this.bytesRev,
-      this.signed, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relays, this.inKeyInfo,
-      this.outKeyInfo, this.inKey, this.outKey, this.retFamily, this.retKey,
+      this.signed, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relays, this.marksOut, this.marksIn,
+      this.inKeyInfo, this.outKeyInfo, this.inKey, this.outKey, this.retFamily, this.retKey,
     ];
     for (const c of columns) {
       if (c.length === 0) continue;
@@ -826,6 +862,19 @@ export class SessionTable {
     if (existing >= 0 && flowRow(existing) !== r) return false;
     (side === 'in' ? this.inKey : this.outKey).set(t.key, r * KW4);
     if (existing >= 0) t.set(value, which); // r's other side has the same key: this side takes it, as storeSideKey does
+    this.keyed(r, side, 4, swapped);
+    return true;
+  }
+
+  /** Installs side `side` of row r (which has no key on that side yet) only when no session holds the key,
+   *  the own row included: one probe for IPv4 (an owner check then an insert took two); false when it is
+   *  held (nothing changes). A new session's waypoint key: WanKeys tries port pairs with it. */
+  placeFreeKey(r: number, side: 'in' | 'out', k: SideKey): boolean {
+    const t = this.table(k.family);
+    const swapped = writeKey(t.key, k.family, k.src, k.srcOff, k.dst, k.dstOff, k.srcPort, k.dstPort, k.protocol, k.ifIndex);
+    if (k.family === 6) return t.get() < 0 && this.storeSideKey(r, side, 6, t.key, swapped);
+    if (t.add((r << 2) | (swapped & 1), side === 'in' ? KEY_IN : KEY_OUT) >= 0) return false;
+    (side === 'in' ? this.inKey : this.outKey).set(t.key, r * KW4);
     this.keyed(r, side, 4, swapped);
     return true;
   }

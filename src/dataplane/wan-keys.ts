@@ -13,12 +13,15 @@ export class WanKeys {
     srcPort: 0, dstPort: 0, protocol: 0, ifIndex: 0,
   };
   private readonly isFree: (local: number, peer: number) => boolean;
+  /** the new ingress row whose out key a free pair becomes as it is found (one probe a pair), or -1 */
+  private placing = -1;
 
   constructor(private readonly ctx: DataplaneContext) {
     this.isFree = (local, peer) => {
       this.key.srcPort = local;
       this.key.dstPort = peer;
-      return this.ctx.sessions.ownerOf(this.key) < 0;
+      const t = this.ctx.sessions;
+      return this.placing >= 0 ? t.placeFreeKey(this.placing, 'out', this.key) : t.ownerOf(this.key) < 0;
     };
   }
 
@@ -47,8 +50,13 @@ export class WanKeys {
    * rides the peer's control binding until the peer opens the session's own (natRelay, docs/wan.md).
    */
   assignPrimary(r: number, p: number, outer: number): boolean {
-    if (!this.pick(p, outer)) return false;
     const t = this.ctx.sessions;
+    // a new ingress session: the free pair is its out key already (a migration keeps its key until one is found)
+    const fresh = t.role[r] === ROLE_INGRESS && t.outKeyInfo[r] === 0;
+    this.placing = fresh ? r : -1;
+    const picked = this.pick(p, outer);
+    this.placing = -1;
+    if (!picked) return false;
     const k = this.key;
     const local = k.srcPort;
     const peer = k.dstPort;
@@ -58,8 +66,9 @@ export class WanKeys {
     t.wpPeerPort[r] = peer;
     if (t.role[r] === ROLE_INGRESS) {
       t.natRelay[r] = this.ctx.tables.paths[p]!.peerBehindNat && outer === PROTO_UDP ? 1 : 0;
-      t.removeSideKey(r, 'out');
       t.outIf[r] = ifx;
+      if (fresh) return true;
+      t.removeSideKey(r, 'out');
       return t.insertKey(r, 'out', k);
     }
     t.removeSideKey(r, 'in');

@@ -16,9 +16,8 @@
  * A partner heard with a new epoch (for the first time, or restarted) gets `onPartnerEpoch`: its owner
  * queues the full state for it.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import type { HaHeartbeat } from '../machines/ha-node.js';
+import { openSyncSocket, type SyncSocket } from './sync-socket.js';
 import { MSG_ACK, MSG_HEARTBEAT, SYNC_MAX_DATAGRAM, decodeSync, encodeAck, encodeHeartbeat, encodeState, frameRecords, framedSize, sealState, stateBatchOverhead, stateBodyAt, type SyncDrop, type SyncRecord } from './sync-wire.js';
 
 export interface SyncLinkOptions {
@@ -32,7 +31,8 @@ export interface SyncLinkOptions {
   /** the pair's shared key (32 bytes) */
   key: Uint8Array;
   onHeartbeat: (hb: HaHeartbeat) => void;
-  /** a state batch applied in order: `count` framed records (sync-wire.ts forEachRecord) */
+  /** a state batch applied in order: `count` framed records (sync-wire.ts forEachRecord); `body` is a view of the
+   *  socket's receive ring (sync-socket.ts), valid during the call only */
   onRecords: (body: Uint8Array, count: number) => void;
   /** an acknowledgement left the window at most half full with nothing waiting: room for more */
   onRoom?: () => void;
@@ -45,6 +45,8 @@ export interface SyncLinkOptions {
   resendMs?: number;
   /** ms clock; default performance.now */
   now?: () => number;
+  /** node's dgram socket even with the addon (sync-socket.ts; tests of the fallback) */
+  dgram?: boolean;
 }
 
 export interface SyncLinkCounters {
@@ -103,7 +105,7 @@ export function lagPercentile(counts: readonly number[], p: number): number | un
 }
 
 /** Bytes of state in flight at most: 128 x 1400 B (179 KB) per round trip, under a receive buffer of Linux's
- *  default net.core.rmem_max (208 KB; SOCKET_BUFFER asks for more, the kernel caps it there) so a window's
+ *  default net.core.rmem_max (208 KB; sync-socket.ts asks for more, the kernel caps it there) so a window's
  *  burst fits. */
 export const WINDOW_BYTES = 128 * SYNC_MAX_DATAGRAM;
 /** Batches in flight at most, for datagrams of `maxDatagram` bytes (at least 4). */
@@ -120,8 +122,6 @@ export const ACK_DELAY_MS = 20;
 export const ACK_BYTES = WINDOW_BYTES / 2;
 /** Silence after which a partner's older epoch is accepted (its clock stepped back across a restart). */
 export const EPOCH_RESET_MS = 3000;
-/** Socket buffers for a window's burst (the kernel caps them at net.core.[rw]mem_max). */
-const SOCKET_BUFFER = 4 << 20;
 
 interface Batch {
   n: number;
@@ -145,7 +145,7 @@ export class SyncLink {
     sendErrors: 0, batchesOutOfSequence: 0,
     dropped: { malformed: 0, 'bad-auth': 0, 'not-partner': 0, 'out-of-order': 0 },
   };
-  private readonly socket: Socket;
+  private readonly socket: SyncSocket;
   private readonly epoch = Date.now();
   /** when a message of the partner was last accepted (ms, `now`) */
   private acceptedAt = Number.NEGATIVE_INFINITY;
@@ -191,21 +191,25 @@ export class SyncLink {
     this.window = windowFor(this.maxDatagram);
     this.partnerPort = o.partnerPort ?? o.port;
     this.resendMs = o.resendMs ?? 100;
-    this.socket = createSocket(isIPv6(o.localAddress) ? 'udp6' : 'udp4');
-    this.socket.on('message', (buf, from) => this.receive(buf, from.address, from.port));
-    this.socket.on('error', () => { this.counters.sendErrors++; });
+    const d = this.counters.dropped;
+    this.socket = openSyncSocket(
+      { localAddress: o.localAddress, port: o.port, partnerAddress: o.partnerAddress, partnerPort: this.partnerPort, dgram: o.dgram },
+      {
+        onDatagram: (buf) => this.receive(buf),
+        onNotPartner: () => { d['not-partner']++; },
+        onTooLong: () => { d.malformed++; },
+        onSendError: () => { this.counters.sendErrors++; },
+      },
+    );
+  }
+
+  /** 'native' (datagrams read into a reused ring) or 'dgram' (sync-socket.ts) */
+  get socketKind(): 'native' | 'dgram' {
+    return this.socket.kind;
   }
 
   start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.once('error', reject);
-      this.socket.bind(this.o.port, this.o.localAddress, () => {
-        this.socket.off('error', reject);
-        this.socket.setRecvBufferSize(SOCKET_BUFFER);
-        this.socket.setSendBufferSize(SOCKET_BUFFER);
-        resolve();
-      });
-    });
+    return this.socket.start();
   }
 
   close(): void {
@@ -332,15 +336,12 @@ export class SyncLink {
   }
 
   private send(buf: Buffer): void {
-    this.socket.send(buf, this.partnerPort, this.o.partnerAddress, (err) => { if (err) this.counters.sendErrors++; });
+    this.socket.send(buf);
   }
 
-  private receive(buf: Buffer, address: string, port: number): void {
+  /** A datagram from the partner's address and port (a view of the socket's ring: used before returning). */
+  private receive(buf: Buffer): void {
     const d = this.counters.dropped;
-    if (address !== this.o.partnerAddress || port !== this.partnerPort) {
-      d['not-partner']++;
-      return;
-    }
     const m = decodeSync(this.o.key, buf);
     if (typeof m === 'string') {
       d[m]++;

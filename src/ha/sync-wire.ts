@@ -1,7 +1,7 @@
 /**
  * The sync link's messages between the two nodes of a router pair (docs/high-availability.md "Sync link"):
- * one UDP datagram each, authenticated with HMAC-SHA256 under the pair's `shared-key` (the same trailer
- * code as SVR packets, crypto/hmac.ts, untimed: the sequence number guards against replay instead).
+ * one UDP datagram each, authenticated with HMAC-SHA256 under the pair's `shared-key` (the trailer of SVR packets,
+ * crypto/hmac.ts, untimed: the sequence number guards against replay instead; computed by the addon's BatchHmac).
  *
  *   0  'SVRH' magic (4) | version 1 (1) | type (1) | node name length (1) | reserved (1)
  *   8  epoch (6): the sender's start, ms since 1970; a restarted sender has a larger one | reserved (2)
@@ -18,7 +18,7 @@
  *   The records are opaque here (their owners encode them). Owners queue records already framed this way
  *   (`frameRecord`), and a batch carries them as they are: no object per record on either side.
  */
-import { signInto, verifyTrailer } from '../crypto/hmac.js';
+import { BatchHmac } from '../crypto/native-crypto.js';
 import type { HaHeartbeat, HaRole } from '../machines/ha-node.js';
 
 export const SYNC_MAGIC = 0x53565248; // 'SVRH'
@@ -66,6 +66,31 @@ export type SyncMessage =
 
 /** Why a datagram was dropped: the counter it raises. */
 export type SyncDrop = 'malformed' | 'bad-auth' | 'not-partner' | 'out-of-order';
+
+/** Per shared key (by identity: a link keeps its own) its HMAC-SHA256: the addon's, one call a message (node's
+ *  createHmac made a key object and an Hmac a message); without the addon node's crypto. */
+const hmacs = new WeakMap<Uint8Array, BatchHmac>();
+const region = { offsets: new Uint32Array(1), lengths: new Uint32Array(1), status: new Uint8Array(1) };
+
+function hmacOf(key: Uint8Array): BatchHmac {
+  let h = hmacs.get(key);
+  if (h === undefined) hmacs.set(key, (h = BatchHmac.create('sha256', key)));
+  return h;
+}
+
+/** Writes the tag of buf[0, end) at buf[end, end + TAG). */
+function sign(key: Uint8Array, buf: Uint8Array, end: number): void {
+  region.offsets[0] = 0;
+  region.lengths[0] = end;
+  hmacOf(key).signBatch(buf, region.offsets, region.lengths, 1, -1);
+}
+
+/** Whether the last TAG bytes of buf are the tag of those before them. */
+function verify(key: Uint8Array, buf: Uint8Array): boolean {
+  region.offsets[0] = 0;
+  region.lengths[0] = buf.length;
+  return hmacOf(key).verifyBatch(buf, region.offsets, region.lengths, 1, -1, region.status) === 1;
+}
 
 const ROLES: readonly HaRole[] = ['init', 'standby', 'active', 'handing-over', 'fenced', 'taking-over'];
 
@@ -144,7 +169,7 @@ export function encodeHeartbeat(key: Uint8Array, h: Omit<SyncHeader, 'type'>, hb
   buf[o++] = (hb.wantActive ? 1 : 0) | (hb.released === true ? 2 : 0) | (hb.tookOver === true ? 4 : 0);
   buf.writeUInt32BE(ackedBatch >>> 0, o);
   o += 4;
-  signInto('sha256', key, buf, 0, o, -1);
+  sign(key, buf, o);
   return buf;
 }
 
@@ -152,7 +177,7 @@ export function encodeAck(key: Uint8Array, h: Omit<SyncHeader, 'type'>, ackedBat
   const buf = Buffer.alloc(HEADER + Buffer.byteLength(h.node) + 4 + TAG);
   const o = header(buf, MSG_ACK, h);
   buf.writeUInt32BE(ackedBatch >>> 0, o);
-  signInto('sha256', key, buf, 0, o + 4, -1);
+  sign(key, buf, o + 4);
   return buf;
 }
 
@@ -174,7 +199,7 @@ export function sealState(key: Uint8Array, h: Omit<SyncHeader, 'type'>, batch: n
   const o = header(buf, MSG_STATE, h);
   buf.writeUInt32BE(batch >>> 0, o);
   buf.writeUInt16BE(count, o + 4);
-  signInto('sha256', key, buf, 0, buf.length - TAG, -1);
+  sign(key, buf, buf.length - TAG);
   return buf;
 }
 
@@ -184,7 +209,7 @@ export function decodeSync(key: Uint8Array, buf: Buffer): SyncMessage | SyncDrop
   const nameLen = buf[6]!;
   const end = buf.length - TAG;
   if (HEADER + nameLen > end) return 'malformed';
-  if (!verifyTrailer('sha256', key, buf, 0, buf.length, -1)) return 'bad-auth';
+  if (!verify(key, buf)) return 'bad-auth';
   const h: SyncHeader = { type: buf[5]!, node: buf.toString('utf8', HEADER, HEADER + nameLen), epoch: buf.readUIntBE(8, 6), seq: buf.readUInt32BE(16) };
   let o = HEADER + nameLen;
   if (h.type === MSG_HEARTBEAT) {

@@ -34,12 +34,15 @@ function usesIpv6(iface: Interface): boolean {
  * WAN: UDP GSO super-packets forwarded to the node are cut into SVR packets, and runs of equal-length SVR
  * packets of one waypoint 5-tuple go out as one UDP GSO super-packet (coalesceUdp): one write and one kernel
  * forwarding pass for up to 64 packets of a UDP session, or of a TCP session carried as UDP, instead of one each
- * (TCP on the wire stays one write per packet: its sequence numbers rule out GSO; docs/tun-io.md). Function
- * interfaces: plain packets.
+ * (TCP on the wire stays one write per packet: its sequence numbers rule out GSO; docs/tun-io.md); the WAN's
+ * single IPv4 packets go out through a raw IP socket, 64 per sendmmsg, instead of a TUN write the kernel forwards
+ * (`rawSend`; SVR_WAN_RAW_SEND=0: through the TUN; docs/tun-io.md "Raw sends on the WAN"). Function interfaces:
+ * plain packets.
  */
-export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; coalesceUdp?: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
+export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; coalesceUdp?: boolean; rawSend?: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
   if (iface.kind === 'function') return { offload: false };
-  return { offload: true, coalesceUdp: iface.kind === 'wan', writeQueuePackets: 8192, writeQueueBytes: 16 << 20 };
+  const wan = iface.kind === 'wan';
+  return { offload: true, coalesceUdp: wan, rawSend: wan && process.env['SVR_WAN_RAW_SEND'] !== '0', writeQueuePackets: 8192, writeQueueBytes: 16 << 20 };
 }
 
 /**

@@ -165,8 +165,8 @@ export class PathSupervisor {
   readonly #linkTimers: GridTimers;
   /** runtime by schedule slot */
   readonly #bySlot: (PathRuntime | undefined)[] = [];
-  /** path name by actor (BFD and lifecycle): the machines are provided once for all paths, their actions find the path by `self` */
-  readonly #byActor = new WeakMap<object, string>();
+  /** path by actor (BFD and lifecycle): the machines are provided once for all paths, their actions find the path by `self` */
+  readonly #byActor = new WeakMap<object, PathRuntime>();
   readonly #discriminators = new Set<number>();
   readonly #bfdMachine;
   readonly #pathMachine;
@@ -222,12 +222,12 @@ export class PathSupervisor {
       actions: {
         sendControl: ({ self }, packet) => {
           if (this.#quiet) return;
-          const name = this.#byActor.get(self);
-          if (name !== undefined && this.#send(name, this.#encode(packet))) this.#bfdTx++;
+          const rt = this.#byActor.get(self);
+          if (rt !== undefined && this.#sendOn(rt, this.#encode(packet))) this.#bfdTx++;
         },
         publishState: ({ self }, p) => {
-          const name = this.#byActor.get(self);
-          if (name !== undefined) this.#onBfdState(name, p);
+          const rt = this.#byActor.get(self);
+          if (rt !== undefined) this.#onBfdState(rt, p);
         },
         discard: (_, p) => this.#count(`bfd-discard-${p.reason}`),
       },
@@ -235,8 +235,8 @@ export class PathSupervisor {
     this.#pathMachine = pathMachine.provide({
       actions: {
         announce: ({ self }, p) => {
-          const name = this.#byActor.get(self);
-          if (name !== undefined) this.#onUsable(name, p);
+          const rt = this.#byActor.get(self);
+          if (rt !== undefined) this.#onUsable(rt, p);
         },
       },
     });
@@ -432,8 +432,8 @@ export class PathSupervisor {
     rt = { name, id: -1, slot, settings, actor, tester, history, bfdState: undefined, diag: 0, lifecycle, traffic: 0, peerStandby: false, superseded: false };
     this.#paths.set(name, rt);
     this.#bySlot[slot] = rt;
-    this.#byActor.set(actor, name);
-    this.#byActor.set(lifecycle, name);
+    this.#byActor.set(actor, rt);
+    this.#byActor.set(lifecycle, rt);
     this.#discriminators.add(myDiscriminator);
     const id = this.#ids.generation === this.#deps.tables().generation ? this.#ids.byName.get(name) : undefined;
     if (id !== undefined) {
@@ -465,9 +465,7 @@ export class PathSupervisor {
     return { intervalMs: b.linkTestIntervalMs, length: b.linkTestLength, spacingMs: this.#spacingMs };
   }
 
-  #onBfdState(name: string, p: BfdPublished): void {
-    const rt = this.#paths.get(name);
-    if (rt === undefined) return;
+  #onBfdState(rt: PathRuntime, p: BfdPublished): void {
     const first = rt.bfdState === undefined;
     rt.bfdState = p.state;
     rt.diag = p.diag;
@@ -491,9 +489,8 @@ export class PathSupervisor {
   }
 
   /** The lifecycle made the path usable or unusable (a BFD change, or the end of a hold-down). */
-  #onUsable(name: string, a: PathAnnouncement): void {
-    const rt = this.#paths.get(name);
-    if (rt === undefined || rt.bfdState === undefined) return;
+  #onUsable(rt: PathRuntime, a: PathAnnouncement): void {
+    if (rt.bfdState === undefined) return;
     const reason = a.reason === 'bfd-down' ? stateReason({ state: rt.bfdState, diag: rt.diag }) : a.reason;
     this.#emit(rt, reason, a.usable, a.upSinceMs);
   }
@@ -607,12 +604,6 @@ export class PathSupervisor {
       if (other !== undefined) out.push(other);
     }
     return out;
-  }
-
-  #send(name: string, payload: Uint8Array): boolean {
-    if (this.#quiet) return false;
-    const id = this.#idOf(name);
-    return id !== undefined && this.#deps.send(id, payload);
   }
 
   /** Sends on rt's path by its id in the current tables. */

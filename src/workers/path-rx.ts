@@ -4,7 +4,8 @@
  * runs; its swap to tables that renumber paths brings a fresh buffer (the old one is final from then), so a
  * count is never read against another path's id, and each path's total carries across the swap.
  *
- *   worker swaps (fresh buffer) -> pathUpTaken -> use(index, buffer, numbering): the old buffer folded in by name
+ *   worker swaps (fresh buffer) -> pathUpTaken -> use(index, buffer, numbering): the old buffer folded in by name,
+ *     the names `numbering` lacks forgotten (a removed path added again starts at 0, as in one data path)
  *   total(path) = folded[name] + each live worker's buffer at that name's id in its numbering
  */
 
@@ -16,13 +17,14 @@ export interface PathNumbering {
 
 export class PathRxTotals {
   private readonly live = new Map<number, { view: Float64Array; numbering: PathNumbering }>();
-  /** counts of buffers no worker writes any more, by path name (totals never go back) */
+  /** counts of buffers no worker writes any more, by path name (a path's total never goes back while it exists) */
   private readonly folded = new Map<string, number>();
 
   /** Worker `index` counts into `buffer` by `numbering`'s ids from now on; its previous buffer is folded in. */
   use(index: number, buffer: SharedArrayBuffer, numbering: PathNumbering): void {
     this.ended(index);
     this.live.set(index, { view: new Float64Array(buffer), numbering });
+    for (const name of this.folded.keys()) if (!numbering.ids.has(name)) this.folded.delete(name);
   }
 
   /** Worker `index` ended: its counts stay in the totals. */

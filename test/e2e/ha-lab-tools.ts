@@ -2,7 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Test } from 'uvu';
+import type { FileTest } from '../support/prerequisites.js';
 import { e2eDir, inNs, show, svr, SVR } from './support.js';
 import { request } from '../../src/node/control-client.js';
 
@@ -73,7 +73,7 @@ export async function streamCount(clientNs: string, server: string, id: number):
 }
 
 /** The file's `svr lab up --ha --hold-down 1` (and `more` options) under `prefix`: up before its tests, down after them (and on Ctrl-C). */
-export function haLab(test: Test, prefix: string, name: string, more: readonly string[] = []): { dir: string; env: Record<string, string> } {
+export function haLab(test: FileTest, prefix: string, name: string, more: readonly string[] = []): { dir: string; env: Record<string, string> } {
   const dir = e2eDir(test, `${prefix}-e2e-${name}`, () => {
     spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
   });

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Test } from 'uvu';
+import type { FileTest } from '../support/prerequisites.js';
 
 /**
  * Namespace prefix of the e2e labs: svrt, or $SVR_E2E_PREFIX (so that two runs on one host, e.g. two
@@ -27,9 +27,10 @@ export interface Result {
 /**
  * The working directory of one e2e file, tmpdir/<name>-<pid>, made afresh by a `test.before` hook that also
  * makes SIGINT run `onInterrupt` (tear the lab down) and exit; so nothing happens when the file's tests are
- * skipped (test/support/prerequisites.ts drops its hooks).
+ * skipped (test/support/prerequisites.ts drops its hooks). Removed after the file's after hooks (its lab down)
+ * when every test passed; kept, its path printed, when one did not (the pid in the name keeps runs apart).
  */
-export function e2eDir(test: Test, name: string, onInterrupt: () => void): string {
+export function e2eDir(test: FileTest, name: string, onInterrupt: () => void): string {
   const dir = join(tmpdir(), `${name}-${process.pid}`);
   test.before(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -38,6 +39,10 @@ export function e2eDir(test: Test, name: string, onInterrupt: () => void): strin
       onInterrupt();
       process.exit(130);
     });
+  });
+  test.whenDone((allPassed) => {
+    if (allPassed) rmSync(dir, { recursive: true, force: true });
+    else console.log(`  kept ${dir} (a test of this file did not pass)`);
   });
   return dir;
 }

@@ -2,10 +2,12 @@
  * Helpers for test/unit/io/tun-uso.test.ts, each run inside a namespace the test created
  * (`ip netns exec NS node dist/test/support/tun-uso.js MODE JSON`):
  *
- *   send {name, count, size, batch}  opens TUN `name` as a WAN queue (offload + coalesceUdp), brings it up and
- *        writes `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9 of `size` payload bytes (payload i is
- *        deterministic, IPv4 id i, DF) in writeBatch calls of `batch`; closes (the writer thread flushes) and
- *        prints `RESULT <json>`: the device's tx counters and the sha256 of the payloads in order.
+ *   send {name, count, size, batch[, rawSend, alternate]}  opens TUN `name` as a WAN queue (offload + coalesceUdp,
+ *        and rawSend when given), brings it up and writes `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9
+ *        of `size` payload bytes (payload i is deterministic, IPv4 id i, DF; with `alternate` from port 4000 + i % 2,
+ *        so that no two in a row merge and each is written alone, as TCP on the wire is) in writeBatch calls of
+ *        `batch`; closes (the writer thread flushes) and prints `RESULT <json>`: the device's tx counters and the
+ *        sha256 of the payloads in order.
  *   recv {name, route, count, ms}    opens TUN `name` with offload (as a WAN queue reads), routes `route` into it
  *        (the test waits for that route), then reads until `count` datagrams (or `ms` passed) and prints
  *        `RESULT <json>`: how many,
@@ -52,7 +54,7 @@ async function modeSend(a: Json): Promise<void> {
   const count = Number(a.count);
   const size = Number(a.size);
   const batch = Number(a.batch);
-  const port = TunPort.open({ name: String(a.name), offload: true, coalesceUdp: true });
+  const port = TunPort.open({ name: String(a.name), offload: true, coalesceUdp: true, rawSend: a.rawSend === true });
   await up(port.name);
   const hash = createHash('sha256');
   const data = new Uint8Array(batch * 2048);
@@ -63,7 +65,7 @@ async function modeSend(a: Json): Promise<void> {
     for (; n < batch && i < count; n++, i++) {
       const payload = usoPayload(i, size);
       hash.update(payload);
-      const p = buildUdp({ src: USO_SRC, dst: USO_DST, srcPort: 4000, dstPort: 9, id: i & 0xffff, payload });
+      const p = buildUdp({ src: USO_SRC, dst: USO_DST, srcPort: a.alternate === true ? 4000 + (i % 2) : 4000, dstPort: 9, id: i & 0xffff, payload });
       offsets[n] = n * 2048;
       lengths[n] = p.length;
       data.set(p, n * 2048);

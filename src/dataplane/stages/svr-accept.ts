@@ -307,14 +307,14 @@ export class SvrAcceptStage implements Stage {
     }
     const k = this.loadWaypointKey(b, s, false);
     if (!relayed) t.insertKey(r, 'in', k);
-    // out: the original 5-tuple (NAT applied) on the LAN side; a stale session there is replaced
+    // out: the original 5-tuple (NAT applied) on the LAN side; a stale session there is replaced (insert
+    // first: the one probe of a free key, where an owner check before took two)
     serverSideKey(t, r, outIf, k);
-    const stale = t.ownerOf(k);
-    if (stale >= 0 && stale !== r) {
+    if (!t.insertKey(r, 'out', k)) {
       c.add(this.cReplaced);
-      removeSession(ctx, stale, 'replaced', rt.now);
+      removeSession(ctx, t.ownerOf(k), 'replaced', rt.now);
+      t.insertKey(r, 'out', k);
     }
-    t.insertKey(r, 'out', k);
     if (t.claimFailed) {
       // a key of it could not be recorded for steering (the table is full): other workers would not find it
       ctx.hooks.runClose(r);

@@ -21,6 +21,8 @@ export const TUN_WRITER_COALESCE = 1;
  * offloadCoalesceForTest: merge runs of equal-length UDP datagrams of one 5-tuple into UDP_L4 super-packets (USO).
  */
 export const TUN_WRITER_COALESCE_UDP = 2;
+/** Flag of `tunWriterStart` (SVR_WRITER_RAW): single IPv4 packets through a raw IP socket (native/wan-raw.c). */
+export const TUN_WRITER_RAW = 4;
 
 /** Indices of the writer's counters (a BigUint64Array of WRITER_COUNTERS on a SharedArrayBuffer; W_* in tun-write.c). */
 export const W_TX_PACKETS = 0;
@@ -42,7 +44,10 @@ export const W_DIRECT_ERRORS = 14;
 export const W_DIRECT_LAST_ERRNO = 15;
 export const W_DIRECT_SUPER = 16;
 export const W_DIRECT_COALESCED = 17;
-export const WRITER_COUNTERS = 18;
+/** Packets sent through the raw socket (TUN_WRITER_RAW): the writer thread's, and direct writes'. */
+export const W_RAW_TX = 18;
+export const W_DIRECT_RAW_TX = 19;
+export const WRITER_COUNTERS = 20;
 
 declare const writerHandleBrand: unique symbol;
 /** Opaque handle of a native writer thread. */

@@ -36,6 +36,7 @@ import {
   TUN_READER_POLL,
   TUN_WRITER_COALESCE,
   TUN_WRITER_COALESCE_UDP,
+  TUN_WRITER_RAW,
   W_COALESCED,
   W_DIRECT_COALESCED,
   W_DIRECT_DROPS,
@@ -43,6 +44,8 @@ import {
   W_DIRECT_LAST_ERRNO,
   W_DIRECT_SUPER,
   W_DIRECT_TX,
+  W_DIRECT_RAW_TX,
+  W_RAW_TX,
   W_DIRECT_WRITES,
   W_DROPS,
   W_ERRORS,
@@ -82,6 +85,14 @@ export interface TunOptions {
    * them whole). For WAN interfaces, whose SVR packets of one TCP stream are such runs. Default false.
    */
   coalesceUdp?: boolean;
+  /**
+   * writer 'thread': single IPv4 packets (not merged into a super-packet) go out through a raw IP socket, up to 64
+   * per sendmmsg, instead of a TUN write that the kernel routes in and forwards: the same bytes on the wire (the
+   * TTL lowered as forwarding would), past the input route, source check and forward. For WAN interfaces. Without
+   * CAP_NET_RAW, for an IP id of 0, a TTL of 1 or a send error (no route, too big): the TUN write, as without it.
+   * Routing then is the host's output route (policy rules on `iif <this device>` no longer apply). Default false.
+   */
+  rawSend?: boolean;
   /** Packets per batch, 1..1024 (default 64; 256 with offload: a 64 KB super-packet becomes ~45 segments). */
   batchSize?: number;
   /** Batch buffers, 1..64 (default 4). */
@@ -162,6 +173,8 @@ export interface TunStats {
   rxOffloadErrors: number;
   /** writer 'thread': packets written directly by writeBatch (writeDirectMax), included in txPackets. */
   txDirect: number;
+  /** rawSend: packets sent through the raw socket (writer thread and direct), included in txPackets. */
+  txRaw: number;
   /** Times the reader moved between poll and thread mode (reader 'adaptive'). */
   rxModeSwitches: number;
   /** offload: super-packets written, and the packets (counted in txPackets) merged into them. */
@@ -269,6 +282,8 @@ export class TunDevice {
   readonly offload: boolean;
   /** offload: UDP runs are merged into UDP_L4 super-packets too (TunOptions.coalesceUdp). */
   readonly coalesceUdp: boolean;
+  /** single IPv4 packets through a raw IP socket (TunOptions.rawSend). */
+  readonly rawSend: boolean;
   /** The TUN_F_* flags TUNSETOFFLOAD accepted when opened with `offload` (0 otherwise). */
   readonly offloadFlags: number;
   readonly batchSize: number;
@@ -296,6 +311,7 @@ export class TunDevice {
     txWakeups: 0,
     txFullWaits: 0,
     txDirect: 0,
+    txRaw: 0,
     rxModeSwitches: 0,
     rxSuperPackets: 0,
     rxSegments: 0,
@@ -341,6 +357,7 @@ export class TunDevice {
     this.vnetHdr = o.vnetHdr;
     this.offload = o.offload;
     this.coalesceUdp = o.coalesceUdp;
+    this.rawSend = o.rawSend;
     this.offloadFlags = offloadFlags;
     this.batchSize = o.batchSize;
     this.buffers = o.buffers;
@@ -387,6 +404,7 @@ export class TunDevice {
       vnetHdr,
       offload,
       coalesceUdp,
+      rawSend: opts.rawSend === true,
       batchSize: optInt(opts.batchSize, offload ? DEFAULT_OFFLOAD_BATCH_SIZE : DEFAULT_BATCH_SIZE, 1, 1024, 'batchSize', name),
       buffers: optInt(opts.buffers, DEFAULT_BUFFERS, 1, 64, 'buffers', name),
       snapLength: optInt(opts.snapLength, rawVnet ? DEFAULT_VNET_SNAP_LENGTH : DEFAULT_SNAP_LENGTH, minSnap, 1 << 20, 'snapLength', name),
@@ -435,6 +453,7 @@ export class TunDevice {
     if (c !== undefined) {
       const at = (i: number): number => Number(Atomics.load(c, i));
       s.txDirect = at(W_DIRECT_TX);
+      s.txRaw = at(W_RAW_TX) + at(W_DIRECT_RAW_TX);
       s.txPackets = at(W_TX_PACKETS) + s.txDirect;
       s.txQueueDrops = at(W_RING_DROPS);
       s.txDrops = at(W_DROPS) + at(W_DIRECT_DROPS) + s.txQueueDrops;
@@ -738,7 +757,7 @@ export class TunDevice {
       wc,
       this.writeQueuePackets,
       this.writeQueueBytes,
-      this.#coalesceFlags(),
+      this.#coalesceFlags() | (this.rawSend ? TUN_WRITER_RAW : 0),
       this.writeQueueWaitUs,
       this.#directMax(),
     );

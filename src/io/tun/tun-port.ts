@@ -30,6 +30,8 @@ export interface TunPortStats extends PortStats {
   txCoalesced: number;
   /** Packets written by the JS thread itself (small batches while the reader polls), included in txPackets. */
   txDirect: number;
+  /** Packets sent through the raw IP socket instead of the TUN (TunOptions.rawSend), included in txPackets. */
+  txRaw: number;
   /** Batches (frames) read: rxPackets / rxBatches is the frame size the router works on. */
   rxBatches: number;
   /** Packets the steady pass finished without JS (poll mode; included in rxPackets): docs/tun-io.md. */
@@ -54,6 +56,7 @@ export class TunPort implements SteadyPassPort {
     txSuperPackets: 0,
     txCoalesced: 0,
     txDirect: 0,
+    txRaw: 0,
     rxBatches: 0,
     rxSteady: 0,
     txWrites: 0,
@@ -75,6 +78,7 @@ export class TunPort implements SteadyPassPort {
       s.txPackets = d.txPackets;
       s.txDrops = d.txDrops + this.#thrownDrops;
       s.txDirect = d.txDirect;
+      s.txRaw = d.txRaw;
     }
     s.rxPackets = d.rxPackets; // with what the steady pass took (tun-device.ts)
     s.txSuperPackets = d.txSuperPackets;

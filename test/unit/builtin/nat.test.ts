@@ -230,6 +230,7 @@ test('port map: 49,151 ports per address by default, rotating reuse of freed por
   assert.ok(b.takePort(104));
   assert.not.ok(b.takePort(104), 'held already');
   assert.not.ok(b.takePort(110), 'out of range');
+  assert.equal([b.covers(99), b.covers(100), b.covers(109), b.covers(110)], [false, true, true, false]);
   assert.is(b.inUse, 4);
   assert.is(b.take(), 105, 'the cursor skips the taken port');
 });

@@ -3,7 +3,7 @@
  * IVs, the formats are the documented ones (checked against plain createDecipheriv), bad packets get a
  * status and never throw, and misuse throws before any byte changes.
  */
-import { test } from 'uvu';
+import { test as anyHost } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { isSvrError } from '../../../src/errors.js';
@@ -20,7 +20,10 @@ import {
   nativeCryptoAvailable,
   type CipherKind,
 } from '../../../src/crypto/native-crypto.js';
+import { requires } from '../../support/prerequisites.js';
 import { IMPLS, Rng, cloneBatch, edgeLengths, hex, makeBatch, region, sameBytes } from './support.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it); anyHost: the tests without it
 
 const rng = new Rng(0x5eed);
 const keys = new Map<CipherKind, Uint8Array>(CIPHER_KINDS.map((k) => [k, rng.bytes(keyLength(k))]));
@@ -390,7 +393,7 @@ test('bad kinds and key lengths are SvrError SVR_ERR_CONFIG_INVALID, without key
   }
 });
 
-test('without the addon: auto falls back to node:crypto, native is SVR_ERR_NATIVE_MISSING', () => {
+anyHost('without the addon: auto falls back to node:crypto, native is SVR_ERR_NATIVE_MISSING', () => {
   const root = '/nonexistent-svrouter-root';
   const c = BatchCipher.create('aes-256-cbc', key('aes-256-cbc'), { root });
   assert.is(c.impl, 'js');

@@ -2,7 +2,6 @@
  * BatchHmac: tags are byte for byte those of src/crypto/hmac.ts (signInto), verification accepts exactly
  * what verifyTrailer accepts (time slot and its two neighbours, mod 2^32), failures never throw.
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isSvrError } from '../../../src/errors.js';
 import { signInto, tagLength, timeSlot, verifyTrailer, TIME_SLOT_MS } from '../../../src/crypto/hmac.js';
@@ -10,7 +9,10 @@ import { inspect } from 'node:util';
 import { BatchCipher, BatchHmac, VERIFY_FAILED, VERIFY_OK } from '../../../src/crypto/native-crypto.js';
 import { JsCipher, JsHmac } from '../../../src/crypto/batch-js.js';
 import type { HmacCipher } from '../../../src/model/config.js';
+import { requires } from '../../support/prerequisites.js';
 import { IMPLS, Rng, cloneBatch, edgeLengths, makeBatch, region, sameBytes } from './support.js';
+
+const test = requires(import.meta.url); // the addon against node:crypto (skipped without it)
 
 const rng = new Rng(0xacc01ade);
 const CIPHERS: readonly HmacCipher[] = ['sha256-128', 'sha256', 'sha1'];

@@ -2,15 +2,18 @@
  * native/hmac-lanes.c: HMAC-SHA256 of a batch 16 messages at a time (AVX-512). Golden: RFC 4231's vectors
  * in every lane, and node:crypto's tags for batches the cost rule sends to the lanes (equal lengths, mixed
  * lengths, every padding edge, a time slot); verification in lanes accepts exactly the good tags (a tampered
- * region among good ones, the slot's neighbours). Skipped (reported) where the CPU has no AVX-512.
+ * region among good ones, the slot's neighbours). Skipped (reported) where the CPU has no AVX-512, and without the
+ * addon (test/support/prerequisites.ts).
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
 import { BatchHmac, VERIFY_FAILED, VERIFY_OK } from '../../../src/crypto/native-crypto.js';
 import { tryLoadNativeCrypto } from '../../../src/crypto/native-binding.js';
 import { SvrError } from '../../../src/errors.js';
+import { requires } from '../../support/prerequisites.js';
 import { Rng } from './support.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it)
 
 const native = tryLoadNativeCrypto();
 const lanes = !(native instanceof SvrError) && native.cryptoHmacLanes();
@@ -45,7 +48,7 @@ function check(name: string, lens: readonly number[], slot: number, key = rng.by
 }
 
 if (!lanes) {
-  test.skip('HMAC-SHA256 lanes (this CPU has no AVX-512, or the addon is not built): tags one at a time only');
+  test.skip('HMAC-SHA256 lanes (this CPU has no AVX-512): tags one at a time only');
 } else {
   test('RFC 4231 test cases 1-4, 6, 7 (HMAC-SHA-256) in all 16 lanes', () => {
     const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');

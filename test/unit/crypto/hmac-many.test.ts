@@ -4,9 +4,8 @@
  * around the padding edges, counts below and above what the lanes take); verification accepts exactly the good
  * tags (the slot's neighbours too, a tampered or short region not); a range error leaves the batch unchanged.
  * TagBatch gives the same bytes and verdicts with the many-key call on and off (SVR_HMAC_MANY=0).
- * Skipped (reported) without the addon.
+ * Counted as skipped without the addon (test/support/prerequisites.ts).
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
 import { BatchHmac, hmacMany } from '../../../src/crypto/native-crypto.js';
@@ -14,7 +13,10 @@ import type { NativeCryptoHandle } from '../../../src/crypto/native-binding.js';
 import type { HmacCipher } from '../../../src/model/config.js';
 import { TagBatch } from '../../../src/dataplane/batch-tags.js';
 import { withSwitch } from '../../support/env.js';
+import { requires } from '../../support/prerequisites.js';
 import { Rng } from './support.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it)
 
 const many = hmacMany();
 const rng = new Rng(0x3a1f7);
@@ -57,8 +59,8 @@ const handles = (c: Case): NativeCryptoHandle[] => c.keyOf.map((k) => c.keys[k]!
 const tagLengths = (c: Case): Uint8Array => Uint8Array.from(c.keyOf.map((k) => c.keys[k]!.h.tagLength));
 
 if (many === null) {
-  test('hmac-many: skipped, the native addon is not built (npm run build:native)', () => {
-    console.log('  skipped: no native addon with hmacSignMany');
+  test('hmac-many: the addon has hmacSignMany', () => {
+    assert.unreachable('the addon has no hmacSignMany: npm run build:native');
   });
 } else {
   for (const [count, nKeys, timed] of [[1, 1, false], [5, 5, true], [16, 16, false], [16, 3, true], [40, 37, true], [256, 200, false]] as const) {

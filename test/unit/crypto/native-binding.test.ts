@@ -3,12 +3,16 @@
  * bad kinds, keys, handles and arguments, and their handles survive destroy twice and garbage collection.
  */
 import { spawnSync } from 'node:child_process';
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isSvrError } from '../../../src/errors.js';
-import { isNativeCryptoError, loadNativeCrypto, mapNativeCryptoError } from '../../../src/crypto/native-binding.js';
+import { isNativeCryptoError, loadNativeCrypto, mapNativeCryptoError, type SvrNativeCrypto } from '../../../src/crypto/native-binding.js';
+import { requires } from '../../support/prerequisites.js';
 
-const n = loadNativeCrypto();
+const test = requires(import.meta.url); // the addon (skipped without it, hooks dropped)
+let n: SvrNativeCrypto;
+test.before(() => {
+  n = loadNativeCrypto();
+});
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

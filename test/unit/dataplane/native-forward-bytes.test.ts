@@ -11,7 +11,6 @@
  * With HA sync on (a pair's active node: collected every 10 steps), the same rows are marked in the same order at the
  * same times; a clock step puts the flow's expiry 60 s (SYNC_EXPIRY_MS) past the synced one in a native batch.
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inProcessConfig } from '../../../bench/inprocess-config.js';
 import { seedTestIvs } from '../../../src/crypto/native-crypto.js';
@@ -28,6 +27,9 @@ import { TCP_ACK, TCP_PSH, TCP_SYN } from '../../../src/packet/ip.js';
 import { COOKIE } from '../../../src/packet/svr-metadata.js';
 import { prng } from '../../../src/util/prng.js';
 import { withSwitchSync } from '../../support/env.js';
+import { requires } from '../../support/prerequisites.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it)
 
 const SWITCH = 'SVR_NATIVE_FORWARD';
 const available = withSwitchSync(SWITCH, true, () => new NativeForward().on);
@@ -193,10 +195,7 @@ for (const protocol of ['udp', 'tcp'] as const) {
 for (const c of cases) {
   const { protocol, encrypt, timed } = c;
   test(`${protocol.toUpperCase()}, ${encrypt ? 'HMAC + AES-CBC' : 'HMAC only'}, ${timed ? 'time-based' : 'regular'} HMAC${c.sync ? ', HA sync on' : ''}: the native path sends the JS path's bytes`, () => {
-    if (!available) {
-      console.log('skipped: native forwarding is unavailable here (no addon)');
-      return;
-    }
+    assert.ok(available, `${SWITCH}=1 turns native forwarding on (the addon has native/fwd.c: npm run build:native)`);
     const js = run(c, false), nat = run(c, true);
     assert.is(js.native, 0, 'off: nothing native');
     assert.ok(nat.native > js.r1Wan.length / 2, `on: ${nat.native} packets native of ${js.r1Wan.length + js.r2Wan.length}`);

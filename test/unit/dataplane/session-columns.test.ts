@@ -1,11 +1,11 @@
 /**
  * The session row's columns few sessions use (session-table.ts): IPv6 original addresses, NAT, plugin tags,
- * metadata-only signing times and transit links cost nothing until the first session uses them, read as
- * "none" before, and a reused row starts without them.
+ * metadata-only signing times, transit links and native marks cost nothing until the first session uses
+ * them, read as "none" before, and a reused row starts without them.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SessionTable } from '../../../src/dataplane/session-table.js';
+import { MARK_IN, MARK_OUT, SessionTable } from '../../../src/dataplane/session-table.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -60,6 +60,27 @@ test('the columns grow with the table', () => {
   t.setTag(last, 9);
   t.setRelay(last, first);
   assert.equal([t.tagOf(first), t.tagOf(last), t.relayOf(first), t.relayOf(last)], [7, 9, 1, first]);
+});
+
+test('native marks: a column per side made by its first mark (8 bytes a row), within the time and generation given, a reused row unmarked', () => {
+  const t = new SessionTable(64);
+  const a = t.alloc(T0);
+  const before = t.bytes;
+  assert.not.ok(t.markedWithin(MARK_OUT, a, 1, T0, 125), 'never marked');
+  assert.is(t.bytes, before, 'reading makes no column');
+  t.setMarked(MARK_OUT, a, 3, T0);
+  assert.is(t.bytes - before, 64 * 8, "svr-out's column: 8 bytes a row");
+  assert.ok(t.markedWithin(MARK_OUT, a, 3, T0 + 124, 125));
+  assert.not.ok(t.markedWithin(MARK_OUT, a, 3, T0 + 125, 125), 'half a lease later');
+  assert.not.ok(t.markedWithin(MARK_OUT, a, 4, T0 + 1, 125), 'another generation');
+  assert.not.ok(t.markedWithin(MARK_OUT, a, 3, T0 - 1, 125), 'a time before the mark (the clock modulo 2^32 wrapped)');
+  assert.not.ok(t.markedWithin(MARK_IN, a, 3, T0, 125), "svr-in's side is its own");
+  t.setMarked(MARK_IN, a, 3, T0);
+  assert.is(t.bytes - before, 64 * 16, "svr-in's column too");
+  t.remove(a);
+  const again = t.alloc(T0 + 10);
+  assert.is(again, a, 'the row is reused');
+  assert.not.ok(t.markedWithin(MARK_OUT, again, 3, T0 + 10, 125) || t.markedWithin(MARK_IN, again, 3, T0 + 10, 125), 'a fresh row is unmarked');
 });
 
 test.run();

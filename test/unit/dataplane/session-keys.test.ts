@@ -126,4 +126,45 @@ test('a key owned by another row is refused and left to it', () => {
   assert.is(find(t, 1), -1);
 });
 
+test('placeFreeKey: a new row\'s out key placed only where no row holds it (its own in key included), against a Map', () => {
+  const t = new SessionTable(16);
+  const rnd = prng(11);
+  const want = new Map<number, number>(); // flow number * 2 + (IPv6 ? 1 : 0) -> row
+  const live: number[] = [];
+  const at = (n: number, fam: 4 | 6): number => n * 2 + (fam === 6 ? 1 : 0);
+  for (let step = 0; step < 20_000; step++) {
+    if (rnd() < 0.3 && live.length > 0) {
+      const i = Math.floor(rnd() * live.length);
+      const r = live[i]!;
+      live.splice(i, 1);
+      for (const [f, row] of want) if (row === r) want.delete(f);
+      t.remove(r);
+      continue;
+    }
+    const fam: 4 | 6 = rnd() < 0.15 ? 6 : 4;
+    const r = t.alloc(1000);
+    const a = Math.floor(rnd() * 3000); // a small key space: many keys are held already
+    if (!want.has(at(a, fam))) {
+      assert.ok(t.insertKey(r, 'in', key(a, fam)));
+      want.set(at(a, fam), r);
+    }
+    for (let tries = 0; tries < 64; tries++) { // as WanKeys tries port pairs
+      const b = rnd() < 0.1 ? a : Math.floor(rnd() * 3000);
+      const held = want.has(at(b, fam));
+      assert.is(t.placeFreeKey(r, 'out', key(b, fam)), !held, `flow ${b} IPv${fam} ${held ? 'held' : 'free'}`);
+      if (!held) {
+        want.set(at(b, fam), r);
+        break;
+      }
+    }
+    live.push(r);
+  }
+  assert.is(t.v4.size + t.v6.size, want.size, 'one flow entry per key, none left behind');
+  for (let n = 0; n < 3000; n++) {
+    for (const fam of [4, 6] as const) assert.is(find(t, n, fam), want.get(at(n, fam)) ?? -1, `flow ${n} IPv${fam}`);
+  }
+  for (const r of live) t.remove(r);
+  assert.is(t.v4.size + t.v6.size, 0, 'a removal takes the placed keys too');
+});
+
 test.run();

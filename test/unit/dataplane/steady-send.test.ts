@@ -5,7 +5,6 @@
  * of 0 (none), a wrong checksum (stays wrong by as much), and a frame of
  * packets on two paths in one call; and the frame check of plaintext checksums against verifyL4Checksum.
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { SteadySend } from '../../../src/dataplane/steady-send.js';
@@ -17,6 +16,17 @@ import { buildTcp, buildUdp } from '../../../src/packet/build.js';
 import { writeU16 } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket, PROTO_UDP } from '../../../src/packet/ip.js';
 import { fillL4Checksum, setAddresses, setIpLength, setPorts, verifyL4Checksum } from '../../../src/packet/rewrite.js';
+import { withSwitchSync } from '../../support/env.js';
+import { requires } from '../../support/prerequisites.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it)
+
+/** The native finish, its switch on: the addon must have native/steady-send.c. */
+function nativeSteady(): SteadySend {
+  const steady = withSwitchSync('SVR_NATIVE_STEADY', true, () => new SteadySend());
+  assert.ok(steady.on, 'the addon has native/steady-send.c (npm run build:native)');
+  return steady;
+}
 
 const TRAILER = 26; // replay block 10 + sha256-128 tag
 const ROOM = 64;
@@ -83,11 +93,7 @@ function inJs(c: Case, w: { local: Uint32Array; remote: Uint32Array }, ports: [n
 }
 
 test('the native finish writes the same bytes as the JS steps, one packet and a whole frame per call', () => {
-  const steady = new SteadySend();
-  if (!steady.on) {
-    console.log('skipped: the addon is not built (or SVR_NATIVE_STEADY=0)');
-    return;
-  }
+  const steady = nativeSteady();
   const w = pathWords();
   const all = cases();
   steady.frame(all.length);
@@ -126,8 +132,7 @@ test('the native finish writes the same bytes as the JS steps, one packet and a 
 });
 
 test('the frame check of plaintext checksums gives verifyL4Checksum\'s verdicts (good, wrong, UDP without a checksum)', () => {
-  const steady = new SteadySend();
-  if (!steady.on) return;
+  const steady = nativeSteady();
   const all = cases();
   const size = all.reduce((n, c) => n + c.pkt.length + ROOM, 0);
   const big = new Uint8Array(size);
@@ -149,8 +154,7 @@ test('the frame check of plaintext checksums gives verifyL4Checksum\'s verdicts 
 });
 
 test('a frame of fewer than 3 packets stays in JS (the call costs more than it saves)', () => {
-  const steady = new SteadySend();
-  if (!steady.on) return;
+  const steady = nativeSteady();
   const { pi } = place(cases()[0]!);
   steady.frame(2);
   assert.not.ok(steady.takes(pi));
@@ -159,8 +163,7 @@ test('a frame of fewer than 3 packets stays in JS (the call costs more than it s
 });
 
 test('a packet outside the buffer is refused, nothing written past it', () => {
-  const steady = new SteadySend();
-  if (!steady.on) return;
+  const steady = nativeSteady();
   const w = pathWords();
   const c = cases()[0]!;
   const { d, pi } = place(c);

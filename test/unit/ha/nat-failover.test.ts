@@ -12,7 +12,8 @@ import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js'
 import { until } from '../../support/config.js';
 import { builtin, labConfig } from '../builtin/services-lab.js';
 
-const NAT = builtin('nat', { pools: [{ name: 'public', addresses: ['198.18.3.1'], type: 'dynamic' }], 'port-range': '20000-20009' });
+const natRange = (range: string) => builtin('nat', { pools: [{ name: 'public', addresses: ['198.18.3.1'], type: 'dynamic' }], 'port-range': range });
+const NAT = natRange('20000-20009');
 
 /** the server's echo on UDP 7, noting the source it saw per payload */
 function echo(lab: MemoryLab, seen: Map<string, string>): void {
@@ -25,11 +26,13 @@ function echo(lab: MemoryLab, seen: Map<string, string>): void {
 /**
  * The old pair (`before`) and the fresh one (`after`), builtin.nat on both r2s, the server's echo on both; a first
  * session (client port 30000, payload a1) answered through `before`. `replies`: what the client got on port 30000.
+ * `afterNat`: the fresh r2's builtin.nat (another port range: a partner configured otherwise).
  */
-async function takeoverLabs(): Promise<{ before: MemoryLab; after: MemoryLab; seen: Map<string, string>; replies: string[] }> {
+async function takeoverLabs(afterNat = NAT): Promise<{ before: MemoryLab; after: MemoryLab; seen: Map<string, string>; replies: string[] }> {
   const before = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
   const after = createMemoryLab({ config: labConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
-  for (const lab of [before, after]) assert.equal(await lab.r2.applyPlugins([NAT]), []);
+  assert.equal(await before.r2.applyPlugins([NAT]), []);
+  assert.equal(await after.r2.applyPlugins([afterNat]), []);
   const seen = new Map<string, string>();
   echo(before, seen);
   echo(after, seen);
@@ -40,6 +43,19 @@ async function takeoverLabs(): Promise<{ before: MemoryLab; after: MemoryLab; se
   return { before, after, seen, replies };
 }
 
+/** `before`'s row of router `r` installed into `after`'s (as the standby of a pair installs it at a takeover). */
+async function install(before: MemoryLab, after: MemoryLab, r: 'r1' | 'r2'): Promise<void> {
+  const rows = await before[r].host.collectSessionChanges(true);
+  assert.equal((await after[r].host.importSessions(rows.rows)).installed, 1, `${r}'s row installed`);
+}
+
+/** The installed session (client port 30000) answers on the new node, with its binding (payload a2). */
+async function answersWithBinding(after: MemoryLab, seen: Map<string, string>, replies: string[]): Promise<void> {
+  after.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a2'));
+  assert.ok(await until(() => replies.length === 2), 'the installed session answers on the new node');
+  assert.is(seen.get('a2'), seen.get('a1'), 'with its binding');
+}
+
 test('a NATed session installed on the node that takes over keeps its binding (the server sees the same pool address and port); a new session gets another port and does not replace it', async () => {
   const { before, after, seen, replies } = await takeoverLabs();
   try {
@@ -47,10 +63,7 @@ test('a NATed session installed on the node that takes over keeps its binding (t
     assert.match(bound, /^198\.18\.3\.1:200\d\d$/, 'source NAT to the pool');
 
     // the takeover: both routers' rows installed into the fresh pair of routers
-    for (const r of ['r1', 'r2'] as const) {
-      const rows = await before[r].host.collectSessionChanges(true);
-      assert.equal((await after[r].host.importSessions(rows.rows)).installed, 1, `${r}'s row installed`);
-    }
+    for (const r of ['r1', 'r2'] as const) await install(before, after, r);
     after.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a2'));
     assert.ok(await until(() => replies.length === 2), 'the installed session answered on the new node');
     assert.is(seen.get('a2'), bound, 'the installed session keeps its NAT binding');
@@ -79,20 +92,27 @@ test('a NATed session installed on the node that takes over keeps its binding (t
 test('an installed session whose pool port a session opened on the new node holds already: installed, still answering, and counted (install-collisions)', async () => {
   const { before, after, seen, replies } = await takeoverLabs();
   try {
-    const install = async (r: 'r1' | 'r2'): Promise<void> => {
-      const rows = await before[r].host.collectSessionChanges(true);
-      assert.equal((await after[r].host.importSessions(rows.rows)).installed, 1, `${r}'s row installed`);
-    };
-    await install('r1'); // first: r1's sessions below take other waypoint ports
+    await install(before, after, 'r1'); // first: r1's sessions below take other waypoint ports
     // sessions opened on the new r2 first (to the discard service, so their keys differ) hold all 10 pool ports
     for (let i = 0; i < 10; i++) after.clients[0]!.udpSend(31000 + i, '198.18.3.20', 9, Buffer.from(`d${i}`));
     assert.ok(await until(() => after.r2.counters()['plugin.builtin.nat.ports-in-use'] === 10), 'every pool port held');
-    await install('r2');
+    await install(before, after, 'r2');
     assert.is(after.r2.counters()['plugin.builtin.nat.install-collisions'], 1, 'the collision counted');
     assert.is(after.r2.counters()['plugin.builtin.nat.ports-in-use'], 10, 'the port stays the other session\'s');
-    after.clients[0]!.udpSend(30000, '198.18.3.20', 7, Buffer.from('a2'));
-    assert.ok(await until(() => replies.length === 2), 'the installed session answers on the new node');
-    assert.is(seen.get('a2'), seen.get('a1'), 'with its binding');
+    await answersWithBinding(after, seen, replies);
+  } finally {
+    await before.close();
+    await after.close();
+  }
+});
+
+test('an installed session whose pool port is outside this node\'s port range: installed and answering, not a collision, not a port in use', async () => {
+  const { before, after, seen, replies } = await takeoverLabs(natRange('21000-21009'));
+  try {
+    for (const r of ['r1', 'r2'] as const) await install(before, after, r);
+    assert.is(after.r2.counters()['plugin.builtin.nat.install-collisions'] ?? 0, 0, 'no session here holds a port outside the range');
+    assert.is(after.r2.counters()['plugin.builtin.nat.ports-in-use'] ?? 0, 0, 'nothing of this node\'s range taken');
+    await answersWithBinding(after, seen, replies);
   } finally {
     await before.close();
     await after.close();

@@ -2,11 +2,15 @@
 // test entry point tunGatherGapForTest (no TUN, no clock). The bulk window (SVR_TUN_READ_GATHER_BULK_US, 1000 µs)
 // applies while 32 packets or more are expected within it: TCP carried as TCP reaches the peer's wan reader one
 // SVR packet per read (docs/performance.md, wave 16).
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadNative } from '../../../src/io/tun/native.js';
+import { loadNative, type SvrNative } from '../../../src/io/tun/native.js';
+import { requires } from '../../support/prerequisites.js';
 
-const native = loadNative();
+const test = requires(import.meta.url); // the addon (skipped without it, hooks dropped)
+let native: SvrNative;
+test.before(() => {
+  native = loadNative();
+});
 const US = 1000;
 /** The sleep of a reader with the defaults (300 µs window, 1000 µs bulk window, batch 256) `since` after its pass. */
 const gap = (pktNs: number, lastN = 40, since = 0, windowUs = 300, bulkUs = 1000): number =>

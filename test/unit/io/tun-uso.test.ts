@@ -60,7 +60,7 @@ async function until(what: string, ok: () => boolean, ms: number): Promise<void>
 
 interface Sent {
   sha256: string;
-  stats: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number };
+  stats: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number; txRaw: number };
   lastError: string;
 }
 interface Received {
@@ -85,8 +85,8 @@ async function captureSettled(pcap: string): Promise<void> {
 }
 
 /** Runs recv in B, tcpdump on ub, send in A; returns both results and the capture's path. */
-async function exchange(a: string, b: string, dir: string, reader: object = {}): Promise<{ sent: Sent; got: Received; pcap: string }> {
-  const pcap = join(dir, 'ub.pcap');
+async function exchange(a: string, b: string, dir: string, reader: object = {}, send: object = {}): Promise<{ sent: Sent; got: Received; pcap: string }> {
+  const pcap = join(dir, `ub-${Date.now()}.pcap`);
   const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: '198.18.253.128/25', count: COUNT, ms: 20_000, ...reader });
   await until('route into svrtu-in', () => spawnSync('ip', ['-n', b, 'route', 'show', '198.18.253.128/25'], { encoding: 'utf8' }).stdout.includes('svrtu-in'), 10_000);
   const log = join(dir, 'tcpdump.log');
@@ -94,7 +94,7 @@ async function exchange(a: string, b: string, dir: string, reader: object = {}):
   try {
     await until('tcpdump listening', () => existsSync(log) && readFileSync(log, 'utf8').includes('listening on'), 10_000);
     await new Promise((r) => setTimeout(r, 300));
-    const sent = (await runNodeHelper(HELPER, a, 'send', { name: 'svrtu-out', count: COUNT, size: SIZE, batch: 64 })).result as unknown as Sent;
+    const sent = (await runNodeHelper(HELPER, a, 'send', { name: 'svrtu-out', count: COUNT, size: SIZE, batch: 64, ...send })).result as unknown as Sent;
     const got = (await recv).result as unknown as Received;
     await captureSettled(pcap);
     return { sent, got, pcap };
@@ -186,6 +186,34 @@ test('poll mode, batches of 5: the rest of the last super-packet is delivered wi
       assertSent(sent);
       assertReceived(got, sent, 'cut by the polling reader');
       assert.ok(got.stats.rxSuperPackets > 0, `B read super-packets: ${JSON.stringify(got.stats)}`);
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('raw sends on the WAN (rawSend): datagrams written alone reach the wire with the bytes of the forwarded TUN write, in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
+  try {
+    await inNetns('uso', (a) => inNetns('uso', async (b) => {
+      link(a, b, false);
+      const wire = async (rawSend: boolean): Promise<{ sent: Sent; packets: Buffer[] }> => {
+        const { sent, got, pcap } = await exchange(a, b, dir, {}, { rawSend, alternate: true });
+        assertReceived(got, sent, rawSend ? 'raw sends' : 'TUN writes');
+        assert.is(sent.stats.txPackets, COUNT, `every datagram written (${sent.lastError})`);
+        return { sent, packets: [...readCapture(pcap)].map((r) => Buffer.from(r.ip!)) };
+      };
+      const tun = await wire(false);
+      const raw = await wire(true);
+      assert.is(tun.sent.stats.txRaw, 0, 'without rawSend: all TUN writes');
+      // datagram 0 has IPv4 id 0, which a raw socket would replace: it takes the TUN write, in its place
+      assert.is(raw.sent.stats.txRaw, COUNT - 1, `raw sends: ${JSON.stringify(raw.sent.stats)}`);
+      assert.is(raw.packets.length, COUNT, 'datagrams on the wire');
+      assert.is(tun.packets.length, COUNT);
+      for (let i = 0; i < COUNT; i++) {
+        assert.is(raw.packets[i]![8], 63, `datagram ${i}: the TTL lowered once, as forwarding does`);
+        assert.ok(raw.packets[i]!.equals(tun.packets[i]!), `datagram ${i}: the same bytes as the forwarded TUN write`);
+      }
     }));
   } finally {
     rmSync(dir, { recursive: true, force: true });

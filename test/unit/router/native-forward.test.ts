@@ -6,7 +6,6 @@
  * increasing per key (JS and native share them); r2 accepts every packet (no drops) and the transfer is intact.
  * r1 accounts every packet it sent in the session's columns, and the routers' counters do not depend on the switch.
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHmac } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
@@ -19,6 +18,9 @@ import { timeSlot } from '../../../src/crypto/hmac.js';
 import { withSwitch, withSwitchSync } from '../../support/env.js';
 import { steadyConfig, steadyCounters, steadyTransfer, type SteadyCipher } from '../../support/steady.js';
 import { recordWire } from '../../support/wire.js';
+import { requires } from '../../support/prerequisites.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it)
 
 const TAG = 16; // sha256-128
 const available = withSwitchSync('SVR_NATIVE_FORWARD', true, () => new NativeForward().on);
@@ -66,11 +68,11 @@ async function run(cipher: SteadyCipher, on: boolean, timed: boolean): Promise<{
 
 for (const [cipher, timed] of [['none', false], ['aes-cbc-256', false], ['aes-gcm-256', false], ['aes-cbc-256', true]] as const) {
   test(`${cipher === 'none' ? 'HMAC only' : cipher}${timed ? ', time-based HMAC' : ''}: valid checksums, tags and counters, the same router counters with SVR_NATIVE_FORWARD on and off`, async () => {
-    if (!available) console.log('note: native forwarding is unavailable here (no addon): both runs are the JS path');
+    assert.ok(available, 'SVR_NATIVE_FORWARD=1 turns native forwarding on (the addon has native/fwd.c: npm run build:native)');
     const on = await run(cipher, true, timed);
     const off = await run(cipher, false, timed);
     assert.is(off.native, 0, 'off: nothing native');
-    if (available && cipher !== 'aes-gcm-256') assert.ok(on.native > 50, `on: ${on.native} packets native`);
+    if (cipher !== 'aes-gcm-256') assert.ok(on.native > 50, `on: ${on.native} packets native`);
     if (cipher === 'aes-gcm-256') assert.is(on.native, 0, 'GCM payloads are not in this slice');
     assert.equal(on.r1, off.r1, 'r1 counters');
     assert.equal(on.r2, off.r2, 'r2 counters');

@@ -11,7 +11,6 @@
  * clock step puts the flow's expiry 60 s (SYNC_EXPIRY_MS) past the synced one in a native batch. A lab transfer with
  * the switch on and off: intact, the same drop/session counters, and most packets native.
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../../src/model/validate.js';
 import { compileRouter } from '../../../src/model/compile.js';
@@ -22,7 +21,10 @@ import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { inProcessConfig } from '../../../bench/inprocess-config.js';
 import { withSwitch } from '../../support/env.js';
 import { badPadding, badTag, Collect, downBatch, hex, receiveState, syncState, tcp, udp, upBatch } from '../../support/wan-batches.js';
+import { requires } from '../../support/prerequisites.js';
 import { steadyConfig, steadyCounters, steadyTransfer } from '../../support/steady.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it)
 
 const SWITCH = 'SVR_NATIVE_IN';
 const available = await withSwitch(SWITCH, true, async () => new NativeReceive().on); // read per data path
@@ -75,7 +77,7 @@ function sameMarks(pairs: readonly Pair[], full = false): void {
 
 for (const [encrypt, sync] of [[false, false], [true, false], [true, true]]) {
   test(`golden, ${encrypt ? 'HMAC + AES-256-CBC' : 'HMAC only'}${sync ? ', HA sync on' : ''}: the same deliveries, windows, columns and counters with ${SWITCH} off and on`, async () => {
-    if (!available) console.log(`note: ${SWITCH} is unavailable here (no addon): both copies run the JS path`);
+    assert.ok(available, `${SWITCH}=1 turns the native path on (the addon has native/fwd-in.c: npm run build:native)`);
     const config = parseConfig(inProcessConfig(encrypt));
     const r1 = await pair(config, 'r1'), r2 = await pair(config, 'r2');
     through(r1, r2, [tcp(true, TCP_SYN, 100)]);
@@ -90,10 +92,8 @@ for (const [encrypt, sync] of [[false, false], [true, false], [true, true]]) {
       if (sync) sameMarks([r1, r2]);
     }
     const native = (n: Node) => n.dp.counters.snapshot()['native-received'] ?? 0;
-    if (available) {
-      assert.ok(native(r2.on) > 400, `r2 (egress): ${native(r2.on)} packets native`);
-      assert.ok(native(r1.on) > 150, `r1 (ingress): ${native(r1.on)} packets native`);
-    }
+    assert.ok(native(r2.on) > 400, `r2 (egress): ${native(r2.on)} packets native`);
+    assert.ok(native(r1.on) > 150, `r1 (ingress): ${native(r1.on)} packets native`);
     assert.is(native(r2.off) + native(r1.off), 0, 'off: nothing native');
     for (const p of [r1, r2]) assert.equal(state(p.on), state(p.off), 'windows, session columns and counters');
     if (sync) { // r2's flow 59.83 s past its synced expiry (JS marks the flow again, no sync mark), then on past 60 s natively
@@ -101,7 +101,7 @@ for (const [encrypt, sync] of [[false, false], [true, false], [true, true]]) {
       now += 59_800;
       const before = native(r2.on);
       for (let i = 0; i < 12; i++) through(r1, r2, [tcp(true, TCP_ACK, 300 + i, 100)]);
-      if (available) assert.ok(native(r2.on) - before >= 10, `r2: ${native(r2.on) - before} of 12 native`);
+      assert.ok(native(r2.on) - before >= 10, `r2: ${native(r2.on) - before} of 12 native`);
       assert.is(r2.on.dp.sessions.syncDirtyTop, 1, 'the flow marked');
       sameMarks([r1, r2]);
     }
@@ -121,7 +121,7 @@ for (const [encrypt, sync] of [[false, false], [true, false], [true, true]]) {
     assert.is(c['drop-replay'], 1);
     assert.is(c['drop-bad-hmac'], 1);
     assert.is(c['drop-bad-payload'] ?? 0, encrypt ? 1 : 0);
-    if (available) assert.is(native(r2.on) - before, encrypt ? 3 : 4, 'the packets before the replay were native; the bad payload dropped in C');
+    assert.is(native(r2.on) - before, encrypt ? 3 : 4, 'the packets before the replay were native; the bad payload dropped in C');
     assert.equal(state(r2.on), state(r2.off), 'windows, session columns and counters after the drops');
   });
 }
@@ -137,7 +137,8 @@ test(`a lab transfer each way with ${SWITCH} on and off: intact, the same drop a
   };
   const on = await run(true), off = await run(false);
   assert.is(off.native, 0);
-  if (available) assert.ok(on.native > 100, `on: ${on.native} packets native`);
+  assert.ok(available, `${SWITCH}=1 turns the native path on`);
+  assert.ok(on.native > 100, `on: ${on.native} packets native`);
   assert.equal(on.r1, off.r1, 'r1 counters');
   assert.equal(on.r2, off.r2, 'r2 counters');
 });

@@ -6,7 +6,6 @@
  * checksum and equals, TTL and IP checksum aside, the one its host sent (in order); the transfer is intact, and
  * the routers' counters do not depend on the switch.
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
@@ -16,8 +15,12 @@ import { finish, sumBytes } from '../../../src/packet/checksum.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { verifyL4Checksum } from '../../../src/packet/rewrite.js';
 import { until } from '../../support/config.js';
-import { withSwitch } from '../../support/env.js';
+import { withSwitch, withSwitchSync } from '../../support/env.js';
+import { requires } from '../../support/prerequisites.js';
 import { steadyConfig, steadyCounters, type SteadyCipher } from '../../support/steady.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it)
+const available = withSwitchSync('SVR_NATIVE_RECEIVE', true, () => new SteadyReceive().steady.on);
 
 const CLIENT = '198.18.1.10', SERVER = '198.18.3.20';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -73,7 +76,7 @@ async function run(cipher: SteadyCipher, asUdp: boolean, on: boolean): Promise<{
     for (let i = 0; i < got.length; i++) if (got[i] !== sent[i]) assert.unreachable(`${way}: delivered packet ${i} of ${got.length} differs from the one sent:\n${got[i]}\n${sent[i]}`);
   }
   // HMAC only, TCP as TCP: an established packet loses nothing but its trailer (wan-verify's), so svr-in's rewrite stays incremental in JS
-  if (on && new SteadyReceive().steady.on && (cipher !== 'none' || asUdp)) assert.ok(finished > (gotUp.length + gotDown.length) / 4, `the native finish took ${finished} packets`);
+  if (on && (cipher !== 'none' || asUdp)) assert.ok(finished > (gotUp.length + gotDown.length) / 4, `the native finish took ${finished} packets`);
   else if (!on) assert.is(finished, 0, 'SVR_NATIVE_RECEIVE=0: all in JS');
   const out = { r1: steadyCounters(lab.r1.counters()), r2: steadyCounters(lab.r2.counters()) };
   await lab.close();
@@ -83,7 +86,7 @@ async function run(cipher: SteadyCipher, asUdp: boolean, on: boolean): Promise<{
 for (const asUdp of [false, true]) {
   for (const cipher of ['none', 'aes-cbc-256', 'aes-gcm-256'] as const) {
     test(`TCP as ${asUdp ? 'UDP' : 'TCP'}, ${cipher === 'none' ? 'HMAC only' : cipher}: delivered packets equal the sent ones, the same counters with the native finish on and off`, async () => {
-      if (!new SteadyReceive().steady.on) console.log('note: the native finish is off here (no addon or SVR_NATIVE_RECEIVE=0): both runs are the JS path');
+      assert.ok(available, 'SVR_NATIVE_RECEIVE=1 turns the native finish on (the addon has native/steady-send.c: npm run build:native)');
       const on = await run(cipher, asUdp, true);
       const off = await run(cipher, asUdp, false);
       assert.equal(on.r1, off.r1, 'r1 counters');

@@ -11,7 +11,6 @@
  * (a path set up), a session opened, or the HA sync arrays started, the next batch is left to JS whole (the words
  * native-receive.ts prepare() saw moved: svr_ni_current), and the batch after it runs in the pass again.
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../../src/model/validate.js';
 import { compileRouter } from '../../../src/model/compile.js';
@@ -23,7 +22,10 @@ import { loadNative, type SvrNative } from '../../../src/io/tun/native.js';
 import { TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
 import { inProcessConfig } from '../../../bench/inprocess-config.js';
 import { withSwitch } from '../../support/env.js';
+import { requires } from '../../support/prerequisites.js';
 import { badPadding, badTag, Collect, downBatch, hex, receiveState, syncState, tcp, udp, upBatch } from '../../support/wan-batches.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it)
 
 const available = await withSwitch('SVR_NATIVE_IN', true, async () => new NativeReceive().on);
 const addon: SvrNative | null = (() => {
@@ -124,10 +126,7 @@ const taken = (n: Node) => n.tally[0]!;
 
 for (const encrypt of [false, true]) {
   test(`golden, ${encrypt ? 'HMAC + AES-256-CBC' : 'HMAC only'}: the pass delivers, drops and counts as JS does`, async () => {
-    if (addon === null || !available) {
-      console.log('note: no addon with tunPassProbe and fwd-in.c here: nothing to compare');
-      return;
-    }
+    assert.ok(addon !== null && available, 'the addon has tunPassProbe and native/fwd-in.c (npm run build:native)');
     const { r1, r2, config } = await pairs(encrypt);
     open(r1, r2);
     for (let round = 0; round < 12; round++) {
@@ -156,7 +155,7 @@ for (const encrypt of [false, true]) {
 }
 
 test('a key installed, svr-out\'s marks cleared, a session opened, HA sync started: the next WAN batch is left to JS whole', async () => {
-  if (addon === null || !available) return;
+  assert.ok(addon !== null && available, 'the addon has tunPassProbe and native/fwd-in.c (npm run build:native)');
   const { r1, r2 } = await pairs(false);
   open(r1, r2);
   const batch = () => Array.from({ length: 8 }, (_, i) => tcp(true, TCP_ACK, 500 + i, 200));

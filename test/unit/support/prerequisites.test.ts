@@ -1,31 +1,38 @@
 /**
  * The prerequisite mechanism itself (test/support/prerequisites.ts, run-tests.ts, uvu-summary.ts): a file
- * whose tool is missing (hidden with SVR_HIDE_TOOLS) is announced by `npm test`, its tests are counted as
- * skipped, and under SVR_CI=1 the run fails naming the tool; uvu's summary is read back correctly.
+ * whose tool or the native addon is missing (hidden with SVR_HIDE_TOOLS) is announced by `npm test`, its tests
+ * are counted as skipped, and under SVR_CI=1 the run fails naming it; uvu's summary is read back correctly.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SvrError } from '../../../src/errors.js';
+import { tryLoadAddon } from '../../../src/native/addon.js';
 import { fixFor, missingOf, TEST_NEEDS } from '../../support/prerequisites.js';
 import { failedSections, parseUvuSummary, summaryProblems } from '../../support/uvu-summary.js';
 
 const RUN_TESTS = fileURLToPath(new URL('../../support/run-tests.js', import.meta.url));
 const plain = (s: string): string => s.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
 
-/** `node run-tests.js <the C-endpoint tests>` with `env`; its output without colours. */
-function runUdpLoadTests(env: Record<string, string>): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, [RUN_TESTS, 'unit/bench/udp-load\\.test\\.js$'], {
+/** `node run-tests.js <pattern>` with `env`; its output without colours. */
+function runTests(pattern: string, env: Record<string, string>): { code: number | null; out: string } {
+  const r = spawnSync(process.execPath, [RUN_TESTS, pattern], {
     encoding: 'utf8', timeout: 60_000, env: { ...process.env, SVR_CI: '', ...env },
   });
   return { code: r.status, out: plain(`${r.stdout}${r.stderr}`) };
 }
 
+/** the C-endpoint tests (they need cc) */
+const runUdpLoadTests = (env: Record<string, string>) => runTests('unit/bench/udp-load\\.test\\.js$', env);
+/** the native checksum's tests (they need the addon) */
+const runChecksumTests = (env: Record<string, string>) => runTests('unit/packet/native-checksum\\.test\\.js$', env);
+
 test('a hidden tool: npm test says so first, the file\'s tests count as skipped with the reason, the run passes', () => {
   const r = runUdpLoadTests({ SVR_HIDE_TOOLS: 'cc' });
   assert.is(r.code, 0, r.out);
-  assert.match(r.out, /^npm test: `cc` is not installed \(package gcc\)/m);
+  assert.match(r.out, /^npm test: .*`cc` is not installed \(package gcc\)/m);
   assert.match(r.out, /These test files will be counted as skipped: .*unit\/bench\/udp-load\.test \(cc\)/);
   assert.match(r.out, /To run them: (sudo )?npx svr setup \(installs [^)]*gcc/);
   assert.match(r.out, /SKIPPED 3 tests of unit\/bench\/udp-load\.test: `cc` is not installed/);
@@ -39,6 +46,31 @@ test('the same under CI (SVR_CI=1): a failing test names the tool and the run fa
   assert.match(r.out, /unit\/bench\/udp-load\.test cannot run under CI: `cc` is not installed \(package gcc\)/);
   assert.match(r.out, /npm test: 3 tests were skipped; under CI \(SVR_CI=1\) every test must run/);
   assert.match(r.out, /npm test: the test files that did not pass:\n\s+unit\/bench\/udp-load\.test\.js\n/);
+});
+
+test('a hidden addon: npm test says so first and runs; the tests of a file that needs it count as skipped, none passes with a note', () => {
+  const r = runChecksumTests({ SVR_HIDE_TOOLS: 'addon' });
+  assert.is(r.code, 0, r.out);
+  assert.match(r.out, /^npm test: .*the native addon is hidden \(SVR_HIDE_TOOLS names addon\)/m);
+  assert.match(r.out, /These test files will be counted as skipped: .*unit\/packet\/native-checksum\.test \(addon\)/);
+  assert.match(r.out, /To run them: (sudo )?npx svr setup \([^)]*builds the native addon\)/);
+  assert.match(r.out, /SKIPPED 3 tests of unit\/packet\/native-checksum\.test: the native addon is hidden/);
+  assert.equal(parseUvuSummary(r.out), { total: 0, passed: 0, skipped: 3 });
+});
+
+test('a hidden addon under CI (SVR_CI=1): a failing test names it and the run fails', () => {
+  const r = runChecksumTests({ SVR_HIDE_TOOLS: 'addon', SVR_CI: '1' });
+  assert.is(r.code, 1, r.out);
+  assert.match(r.out, /unit\/packet\/native-checksum\.test cannot run under CI: the native addon is hidden/);
+  assert.match(r.out, /npm test: 3 tests were skipped; under CI \(SVR_CI=1\) every test must run/);
+});
+
+test('missingOf: the addon is missing when it does not load or is hidden; fixFor builds it', () => {
+  assert.is(missingOf(['addon'], { ...process.env, SVR_HIDE_TOOLS: '' }).length, tryLoadAddon() instanceof SvrError ? 1 : 0);
+  const m = missingOf(['addon', 'tcpdump'], { ...process.env, SVR_HIDE_TOOLS: 'addon tcpdump' });
+  assert.equal(m.map((x) => x.what), ['addon', 'tcpdump']);
+  assert.is(fixFor(m), 'npx svr setup (installs tcpdump; builds the native addon)');
+  assert.is(fixFor([{ what: 'root', why: 'not root' }, m[0]!]), 'sudo npx svr setup (builds the native addon), then run the tests as root');
 });
 
 test('missingOf and fixFor: tools by package, root first, the one command', () => {

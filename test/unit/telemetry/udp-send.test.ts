@@ -4,13 +4,15 @@
  * also when sendmmsg consumed the error without returning it; and the exporter's burst at a path MTU of 1500 sent and counted within the turn that flushes it
  * (with one libuv send per message, they were counted in callbacks on later turns).
  */
-import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket } from 'node:dgram';
 import { IpfixExporter } from '../../../src/telemetry/ipfix/exporter.js';
 import { nativeUdp, udpError, UDP_ERROR_CONSUMED } from '../../../src/telemetry/ipfix/udp-send.js';
 import { makeRecord } from './records.js';
 import { until } from '../../support/config.js';
+import { requires } from '../../support/prerequisites.js';
+
+const test = requires(import.meta.url); // the addon (skipped without it)
 
 async function sink(): Promise<{ sock: Socket; got: Buffer[] }> {
   const sock = createSocket('udp4');

@@ -124,6 +124,8 @@ export class NatBindings {
     if (ai === undefined) return;
     const ap = this.portsOf(ai);
     const kind = proto === ICMP ? BOUND_ICMP_ID : BOUND_PORT;
+    // a port outside our range (the partner's range differs): no session here takes it, nothing to hold or free
+    if (kind === BOUND_PORT && !ap.covers(s.natSourcePort)) return;
     if (kind === BOUND_ICMP_ID ? !ap.takeIdentifier(s.natSourcePort) : !ap.takePort(s.natSourcePort)) {
       this.cInstallCollisions.add(); // a session opened here holds it: it stays that session's to free
       return;

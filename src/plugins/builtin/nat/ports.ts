@@ -31,12 +31,9 @@ export class AddressPorts {
         i = i + 32 === this.size ? 0 : i + 32;
         continue;
       }
-      const m = 1 << (i & 31);
-      if ((bits[w]! & m) === 0) {
-        bits[w] = bits[w]! | m;
-        this.inUse++;
+      if ((bits[w]! & (1 << (i & 31))) === 0) {
         this.cursor = i + 1 === this.size ? 0 : i + 1;
-        return this.first + i;
+        return this.mark(i);
       }
       n++;
       i = i + 1 === this.size ? 0 : i + 1;
@@ -44,21 +41,31 @@ export class AddressPorts {
     return -1;
   }
 
+  /** Whether `port` is in [first, last]. */
+  covers(port: number): boolean {
+    const i = port - this.first;
+    return i >= 0 && i < this.size;
+  }
+
   /** Takes `port` itself (a binding made elsewhere: a row from the HA partner); false when out of range or taken. */
   takePort(port: number): boolean {
+    if (!this.covers(port)) return false;
     const i = port - this.first;
-    if (i < 0 || i >= this.size) return false;
-    const w = i >>> 5;
-    const m = 1 << (i & 31);
-    if ((this.bits[w]! & m) !== 0) return false;
-    this.bits[w] = this.bits[w]! | m;
-    this.inUse++;
+    if ((this.bits[i >>> 5]! & (1 << (i & 31))) !== 0) return false;
+    this.mark(i);
     return true;
   }
 
+  /** Port `first + i` (free) taken: the one place a bit is set. */
+  private mark(i: number): number {
+    this.bits[i >>> 5] = this.bits[i >>> 5]! | (1 << (i & 31));
+    this.inUse++;
+    return this.first + i;
+  }
+
   release(port: number): void {
+    if (!this.covers(port)) return;
     const i = port - this.first;
-    if (i < 0 || i >= this.size) return;
     const w = i >>> 5;
     const m = 1 << (i & 31);
     if ((this.bits[w]! & m) === 0) return;

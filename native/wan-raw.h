@@ -1,0 +1,36 @@
+/*
+ * wan-raw.h: a WAN queue's single IPv4 packets sent through a raw IP socket (sendmmsg) instead of a TUN write that
+ * the kernel forwards (native/wan-raw.c; the writer of native/tun-write.c uses it with SVR_WRITER_RAW).
+ */
+#ifndef SVR_WAN_RAW_H
+#define SVR_WAN_RAW_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* Packets per sendmmsg. */
+#define SVR_RAW_BATCH 64
+
+/* One sendmmsg's messages: each packet's IP header copied (its TTL lowered), the rest of it in place. */
+typedef struct svr_raw_batch {
+  struct mmsghdr msg[SVR_RAW_BATCH];
+  struct iovec iov[2 * SVR_RAW_BATCH];
+  struct sockaddr_in to[SVR_RAW_BATCH];
+  uint8_t hdr[SVR_RAW_BATCH][60];
+} svr_raw_batch;
+
+/* A non-blocking IPPROTO_RAW socket (IP_HDRINCL, send only) with a deep send buffer, or -1 with errno set. */
+int svr_raw_open(void);
+
+/* Whether the raw socket puts packet p (n bytes) on the wire with the bytes the kernel's forwarding of a TUN write
+ * would: IPv4, its header complete, total length n, an IP id the kernel keeps (not 0), a TTL it may lower (> 1). */
+int svr_raw_eligible(const uint8_t *p, uint32_t n);
+
+/* Sends packets [i, i + n) of data/off/len (each eligible) in order, as the kernel would forward them (TTL - 1).
+ * Returns the packets sent; *err is 0 when all were, else the errno of the next one (EAGAIN: the socket is full). */
+uint32_t svr_raw_send(int fd, svr_raw_batch *b, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i,
+                      uint32_t n, int *err);
+
+#endif
