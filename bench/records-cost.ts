@@ -6,7 +6,7 @@
  * records thread reads it, as a node does. The same sessions run first with records off (no reader: the data
  * path writes no rows), so the figures are side by side: process CPU per session off and on, and the
  * difference, the cost of a record.
- * Prints CPU µs per session of the process and per thread, and, for the history, its write rate at
+ * Prints CPU µs per session of the process and per thread (the records thread also on the scheduler's clock, to the ns), and, for the history, its write rate at
  * saturation (records written per second from the first session until all are on disk).
  * The records thread runs WARM sessions before it is measured: its code is compiled first (V8's compiler
  * threads took ~2-4 µs per session of a cold 30,000-session run), as in a node that has run a while; --cold
@@ -33,6 +33,7 @@ import { parseConfig } from '../src/model/validate.js';
 import { historyDirOf, RecordsThread } from '../src/telemetry/records-thread.js';
 import { openSessionsAtStart } from '../src/telemetry/session-records.js';
 import { cpuSeconds, threadCpu, threadCpuDelta } from './cpu.js';
+import { threadUse, threadUsePer } from './thread-sched.js';
 import { svrConfigYaml } from './svr-config.js';
 import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 
@@ -109,12 +110,15 @@ interface Cpu {
   process: number;
   main: number;
   threads: Map<string, number>;
+  /** per group on the scheduler's clock (ns resolution: /proc's ticks are 0.1 µs per session at 100,000): CPU µs and sleeps per session */
+  sched: Record<string, { cpuUs: number; sleeps: number }>;
   wallMs: number;
 }
 
 async function measure(run: () => Promise<void>): Promise<Cpu> {
   const cpu0 = process.cpuUsage();
   const threads0 = threadCpu(process.pid);
+  const sched0 = threadUse(process.pid);
   const main0 = cpuSeconds(process.pid, true);
   const wall0 = performance.now();
   await run();
@@ -122,6 +126,7 @@ async function measure(run: () => Promise<void>): Promise<Cpu> {
   return {
     process: (cpu.user + cpu.system) / n, main: ((cpuSeconds(process.pid, true) - main0) * 1e6) / n,
     threads: new Map([...threadCpuDelta(threads0, threadCpu(process.pid))].map(([name, s]) => [name === `node/${process.pid}` ? 'main' : name, (s * 1e6) / n])),
+    sched: threadUsePer([sched0], [threadUse(process.pid)], n),
     wallMs: performance.now() - wall0,
   };
 }
@@ -164,6 +169,7 @@ process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)`
   + (mode !== 'ipfix' ? `; history ${h.written} written in ${h.batches} batches (${Math.round(h.written / (on.wallMs / 1000))} records/s)` : '')
   + (mode !== 'history' ? `; IPFIX ${c.collectors[0]!.exported + c.collectors[0]!.queueDepth} records offered, ${c.collectors[0]!.dropped} dropped, ${messages} messages received` : '')
   + `; waiting dropped ${c.waiting?.dropped ?? 0}\n`
-  + `  per thread, µs per session: off ${perThread(off)}\n                             on  ${perThread(on)}\n`);
+  + `  per thread, µs per session: off ${perThread(off)}\n                             on  ${perThread(on)}\n`
+  + `  the records thread on the scheduler's clock: ${(on.sched['svr-records']?.cpuUs ?? 0).toFixed(2)} µs and ${(on.sched['svr-records']?.sleeps ?? 0).toFixed(4)} sleeps per session\n`);
 sink.close();
 rmSync(dir, { recursive: true, force: true });

@@ -54,8 +54,48 @@ const NONE = -1;
 /** path changes of a record without any (shared: a record's lists are replaced, never changed in place) */
 const NO_CHANGES = Object.freeze([]) as unknown as PathChange[];
 const FIRST_CAPACITY = 1024;
-/** Address words of a session (OPENED words 16-31: source, destination, NAT source, NAT destination; 4 words each). */
+/**
+ * A slot's numbers, in one buffer: SLOT_WORDS 32-bit words (208 bytes, at most four cache lines) per slot. A session's
+ * open and end touch its own lines (and its bucket's, and its due-order neighbours' first line), not one line in
+ * each of 20 arrays: with tens of thousands open, each of those was a cache miss (vis18).
+ *   words 0-3 id, 4 chain (next slot of the bucket, or of the free list), 5 prev, 6 next (due order),
+ *   7 OPENED word 0 (kind, role, family, flags, protocol), 8 NAT ports, 9 ports, 10 waypoint ports, 11 seq,
+ *   12 text id (1: the id is not a UUID, found by its text), 16-31 addresses (OPENED words 16-31: source,
+ *   destination, NAT source, NAT destination; 4 words each), 32-51 ten doubles: start, due, totals (packets
+ *   fwd/rev, bytes fwd/rev), then those at the previous record.
+ */
+const SLOT_WORDS = 52;
+const CHAIN = 4;
+const PREV = 5;
+const NEXT = 6;
+const W0 = 7;
+const NAT_PORTS = 8;
+const PORTS = 9;
+const WP_PORTS = 10;
+const SEQ = 11;
+const TEXT_ID = 12;
+const ADDR = 16;
+/** Address words of a session (4 addresses of 4 words). */
 const ADDRESS_WORDS = 16;
+/** a slot's doubles (Float64Array index s * SLOT_DOUBLES + F_...) */
+const SLOT_DOUBLES = SLOT_WORDS / 2;
+const F_START = 16;
+const F_DUE = 17;
+const F_COUNTS = 18;
+/** A slot's references, REF_COUNT in a row of one array: tenant, service, application (shared names), path,
+ *  interfaces, the id's text, and the rare per-session extras (a session opened by a fact: its static fields;
+ *  after a migration: paths, path changes, waypoint; TCP retransmissions). */
+const REF_COUNT = 10;
+const R_TENANT = 0;
+const R_SERVICE = 1;
+const R_APP = 2;
+const R_PATH = 3;
+const R_IN_IF = 4;
+const R_OUT_IF = 5;
+const R_ID_TEXT = 6;
+const R_BASE = 7;
+const R_MOVES = 8;
+const R_RETRANS = 9;
 
 export class OpenSessions {
   private capacity = 0;
@@ -63,36 +103,12 @@ export class OpenSessions {
   private freeHead = NONE;
   private head = NONE;
   private tail = NONE;
-  // per slot, numbers
-  private idw = new Uint32Array(0);
-  private chain = new Int32Array(0);
-  private prev = new Int32Array(0);
-  private nextSlot = new Int32Array(0);
-  /** OPENED word 0 (kind, role, family, flags, protocol), 1 (NAT ports), 14 (ports), 15 (waypoint ports) */
-  private w0 = new Uint32Array(0);
-  private natPorts = new Uint32Array(0);
-  private ports = new Uint32Array(0);
-  private wpPorts = new Uint32Array(0);
-  private addr = new Uint32Array(0);
-  private times = new Float64Array(0);
-  /** totals (packets fwd/rev, bytes fwd/rev), then those at the previous record */
-  private counts = new Float64Array(0);
-  private seqs = new Uint32Array(0);
-  /** 1: the id is not a UUID (found by its text) */
-  private textId = new Uint8Array(0);
-  // per slot, references (shared names; the rare per-session extras)
-  private tenant: string[] = [];
-  private service: string[] = [];
-  private app: string[] = [];
-  private path: (PathNames | undefined)[] = [];
-  private inIf: (InterfaceRef | undefined)[] = [];
-  private outIf: (InterfaceRef | undefined)[] = [];
-  private idText: (string | undefined)[] = [];
-  /** a session opened by a fact: its static fields */
-  private base: (SessionRecord | undefined)[] = [];
-  /** after a migration: the paths, path changes and waypoint */
-  private moves: (Moves | undefined)[] = [];
-  private retrans: (PerDirection | undefined)[] = [];
+  /** the slots' numbers (SLOT_WORDS a slot): three views of one buffer */
+  private u32 = new Uint32Array(0);
+  private i32 = new Int32Array(0);
+  private f64 = new Float64Array(0);
+  /** the slots' references (REF_COUNT a slot) */
+  private refs: unknown[] = [];
   /** the first slot of each bucket of ids (a bucket: a key's low bits), -1 none; 2 buckets per slot */
   private buckets = new Int32Array(0);
   private readonly byText = new Map<string, number>();
@@ -107,7 +123,7 @@ export class OpenSessions {
 
   /**
    * At least `slots` slots (the next power of two) in one step, every page of the arrays written once: their
-   * page faults (about 240 bytes a slot, ~15 µs a 4 KiB page on a PVM guest) now, not in traffic. No-op when
+   * page faults (about 300 bytes a slot, ~15 µs a 4 KiB page on a PVM guest) now, not in traffic. No-op when
    * the table is that large already.
    */
   reserve(slots: number): void {
@@ -115,9 +131,7 @@ export class OpenSessions {
     let cap = Math.max(FIRST_CAPACITY, this.capacity);
     while (cap < slots) cap *= 2;
     this.grow(cap);
-    for (const a of [this.idw, this.prev, this.nextSlot, this.w0, this.natPorts, this.ports, this.wpPorts, this.addr, this.times, this.counts, this.seqs, this.textId]) {
-      for (let i = 0, step = 4096 / a.BYTES_PER_ELEMENT; i < a.length; i += step) a[i] = a[i]!; // its page written: no fault later
-    }
+    for (let i = 0; i < this.u32.length; i += 1024) this.u32[i] = this.u32[i]!; // its page written: no fault later
   }
 
   /** A session of an OPENED row (at word `w` of `words`); its interim record due at `dueMs`. */
@@ -125,17 +139,21 @@ export class OpenSessions {
     this.drop(this.findWords(words, w + 4));
     const s = this.take(words, w + 4, atMs, dueMs);
     this.index(s);
-    this.w0[s] = words[w]!;
-    this.natPorts[s] = words[w + 1]!;
-    this.ports[s] = words[w + 14]!;
-    this.wpPorts[s] = words[w + 15]!;
-    for (let k = 0, a = s * ADDRESS_WORDS; k < ADDRESS_WORDS; k++) this.addr[a + k] = words[w + 16 + k]!; // no view made
-    this.tenant[s] = names.tenant;
-    this.service[s] = names.service;
-    this.app[s] = names.application;
-    this.path[s] = names.path;
-    this.inIf[s] = names.ingressInterface;
-    this.outIf[s] = names.egressInterface;
+    const u = this.u32;
+    const o = s * SLOT_WORDS;
+    u[o + W0] = words[w]!;
+    u[o + NAT_PORTS] = words[w + 1]!;
+    u[o + PORTS] = words[w + 14]!;
+    u[o + WP_PORTS] = words[w + 15]!;
+    for (let k = 0; k < ADDRESS_WORDS; k++) u[o + ADDR + k] = words[w + 16 + k]!; // no view made
+    const refs = this.refs;
+    const r = s * REF_COUNT;
+    refs[r + R_TENANT] = names.tenant;
+    refs[r + R_SERVICE] = names.service;
+    refs[r + R_APP] = names.application;
+    refs[r + R_PATH] = names.path;
+    refs[r + R_IN_IF] = names.ingressInterface;
+    refs[r + R_OUT_IF] = names.egressInterface;
     this.link(s);
     return s;
   }
@@ -146,12 +164,13 @@ export class OpenSessions {
     this.drop(this.findText(id));
     const uuid = this.parse(id);
     const s = this.take(this.idWords, 0, record.startMs, dueMs);
-    this.base[s] = record;
-    this.app[s] = record.application;
-    this.idText[s] = id;
+    const r = s * REF_COUNT;
+    this.refs[r + R_BASE] = record;
+    this.refs[r + R_APP] = record.application;
+    this.refs[r + R_ID_TEXT] = id;
     if (uuid) this.index(s);
     else {
-      this.textId[s] = 1;
+      this.u32[s * SLOT_WORDS + TEXT_ID] = 1;
       this.byText.set(id, s);
     }
     this.link(s);
@@ -160,9 +179,10 @@ export class OpenSessions {
 
   /** The slot of the session whose id is the 4 words at `at`, or -1. */
   findWords(words: Uint32Array, at: number): number {
-    for (let s = this.buckets[keyOf(words, at) & (this.buckets.length - 1)] ?? NONE; s !== NONE; s = this.chain[s]!) {
-      const i = s * 4;
-      if (this.idw[i] === words[at] && this.idw[i + 1] === words[at + 1] && this.idw[i + 2] === words[at + 2] && this.idw[i + 3] === words[at + 3]) return s;
+    const u = this.u32;
+    for (let s = this.buckets[keyOf(words, at) & (this.buckets.length - 1)] ?? NONE; s !== NONE; s = this.i32[s * SLOT_WORDS + CHAIN]!) {
+      const i = s * SLOT_WORDS;
+      if (u[i] === words[at] && u[i + 1] === words[at + 1] && u[i + 2] === words[at + 2] && u[i + 3] === words[at + 3]) return s;
     }
     return NONE;
   }
@@ -177,31 +197,31 @@ export class OpenSessions {
   drop(s: number): void {
     if (s === NONE) return;
     this.unlink(s);
-    if (this.textId[s] === 1) this.byText.delete(this.idText[s]!);
+    const o = s * SLOT_WORDS;
+    const r = s * REF_COUNT;
+    const refs = this.refs;
+    const i32 = this.i32;
+    if (this.u32[o + TEXT_ID] === 1) this.byText.delete(refs[r + R_ID_TEXT] as string);
     else {
-      const b = keyOf(this.idw, s * 4) & (this.buckets.length - 1);
+      const b = keyOf(this.u32, o) & (this.buckets.length - 1);
       let at = this.buckets[b]!;
-      if (at === s) this.buckets[b] = this.chain[s]!;
+      if (at === s) this.buckets[b] = i32[o + CHAIN]!;
       else {
-        while (this.chain[at] !== s) at = this.chain[at]!;
-        this.chain[at] = this.chain[s]!;
+        while (i32[at * SLOT_WORDS + CHAIN] !== s) at = i32[at * SLOT_WORDS + CHAIN]!;
+        i32[at * SLOT_WORDS + CHAIN] = i32[o + CHAIN]!;
       }
     }
-    this.tenant[s] = this.service[s] = this.app[s] = '';
-    this.path[s] = this.inIf[s] = this.outIf[s] = undefined;
-    this.idText[s] = undefined;
-    this.base[s] = undefined;
-    this.moves[s] = undefined;
-    this.retrans[s] = undefined;
-    this.textId[s] = 0;
-    this.chain[s] = this.freeHead;
+    refs[r + R_TENANT] = refs[r + R_SERVICE] = refs[r + R_APP] = '';
+    refs[r + R_PATH] = refs[r + R_IN_IF] = refs[r + R_OUT_IF] = refs[r + R_ID_TEXT] = refs[r + R_BASE] = refs[r + R_MOVES] = refs[r + R_RETRANS] = undefined;
+    this.u32[o + TEXT_ID] = 0;
+    i32[o + CHAIN] = this.freeHead;
     this.freeHead = s;
     this.count--;
   }
 
   setTotals(s: number, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): void {
-    const c = this.counts;
-    const i = s * 8;
+    const c = this.f64;
+    const i = s * SLOT_DOUBLES + F_COUNTS;
     c[i] = packetsFwd;
     c[i + 1] = packetsRev;
     c[i + 2] = bytesFwd;
@@ -209,19 +229,21 @@ export class OpenSessions {
   }
 
   setRetransmissions(s: number, r: PerDirection): void {
-    this.retrans[s] = [r[0], r[1]];
+    this.refs[s * REF_COUNT + R_RETRANS] = [r[0], r[1]];
   }
 
   setApplication(s: number, name: string): void {
-    this.app[s] = name;
+    this.refs[s * REF_COUNT + R_APP] = name;
   }
 
   /** A path change (appended; the path to the paths used, once; the waypoint replaced when given). */
   migrate(s: number, change: PathChange, waypoint: FiveTuple | undefined): void {
-    let m = this.moves[s];
+    const at = s * REF_COUNT + R_MOVES;
+    let m = this.refs[at] as Moves | undefined;
     if (m === undefined) {
-      const r = this.base[s];
-      m = this.moves[s] = { paths: [...(r !== undefined ? r.paths : this.rowPaths(s))], changes: [...(r?.pathChanges ?? [])], waypoint: r !== undefined ? r.waypoint : this.rowWaypoint(s) };
+      const r = this.base(s);
+      m = { paths: [...(r !== undefined ? r.paths : this.rowPaths(s))], changes: [...(r?.pathChanges ?? [])], waypoint: r !== undefined ? r.waypoint : this.rowWaypoint(s) };
+      this.refs[at] = m;
     }
     m.changes.push(change);
     if (!m.paths.includes(change.to)) m.paths.push(change.to);
@@ -239,16 +261,16 @@ export class OpenSessions {
   }
 
   after(s: number): number {
-    return this.nextSlot[s]!;
+    return this.i32[s * SLOT_WORDS + NEXT]!;
   }
 
   dueMs(s: number): number {
-    return this.times[s * 2 + 1]!;
+    return this.f64[s * SLOT_DOUBLES + F_DUE]!;
   }
 
   /** The session's next interim record is due at `dueMs`: to the end of the due order. */
   requeue(s: number, dueMs: number): void {
-    this.times[s * 2 + 1] = dueMs;
+    this.f64[s * SLOT_DOUBLES + F_DUE] = dueMs;
     this.unlink(s);
     this.link(s);
   }
@@ -258,91 +280,104 @@ export class OpenSessions {
    * interim record is the next record's start (its totals kept, seq + 1); an end record is the last.
    */
   record(s: number, kind: RecordKind, atMs: number, closeReason?: SessionRecord['closeReason']): SessionRecord {
-    const c = this.counts;
-    const i = s * 8;
+    const c = this.f64;
+    const i = s * SLOT_DOUBLES + F_COUNTS;
     const packets: PerDirection = [c[i]!, c[i + 1]!];
     const bytes: PerDirection = [c[i + 2]!, c[i + 3]!];
-    const seq = this.seqs[s]!;
+    const seq = this.u32[s * SLOT_WORDS + SEQ]!;
     // the session's first record: its delta is its totals (the same arrays: never changed in place)
     const delta = seq === 0 ? { packets, bytes } : {
       packets: [c[i]! - c[i + 4]!, c[i + 1]! - c[i + 5]!] as PerDirection,
       bytes: [c[i + 2]! - c[i + 6]!, c[i + 3]! - c[i + 7]!] as PerDirection,
     };
-    const r: SessionRecord = this.base[s] !== undefined
-      ? { ...this.base[s]!, kind, seq, application: this.app[s]!, paths: [...this.base[s]!.paths], packets, bytes, delta, startMs: this.times[s * 2]!, endMs: atMs }
+    const base = this.base(s);
+    const startMs = c[s * SLOT_DOUBLES + F_START]!;
+    const r: SessionRecord = base !== undefined
+      ? { ...base, kind, seq, application: this.refs[s * REF_COUNT + R_APP] as string, paths: [...base.paths], packets, bytes, delta, startMs, endMs: atMs }
       : this.fromRow(s, kind, seq, packets, bytes, delta, atMs);
-    const m = this.moves[s];
+    const m = this.refs[s * REF_COUNT + R_MOVES] as Moves | undefined;
     if (m !== undefined) {
       r.paths = [...m.paths];
       r.pathChanges = [...m.changes];
       if (m.waypoint !== undefined) r.waypoint = m.waypoint;
     }
-    const t = this.retrans[s];
+    const t = this.refs[s * REF_COUNT + R_RETRANS] as PerDirection | undefined;
     if (t !== undefined) r.tcpRetransmissions = [t[0], t[1]];
     if (closeReason !== undefined) r.closeReason = closeReason;
     if (kind === 'interim') {
       c.copyWithin(i + 4, i, i + 4);
-      this.seqs[s] = seq + 1;
+      this.u32[s * SLOT_WORDS + SEQ] = seq + 1;
     }
     return r;
   }
 
+  private base(s: number): SessionRecord | undefined {
+    return this.refs[s * REF_COUNT + R_BASE] as SessionRecord | undefined;
+  }
+
   private fromRow(s: number, kind: RecordKind, seq: number, packets: PerDirection, bytes: PerDirection, delta: SessionRecord['delta'], endMs: number): SessionRecord {
-    const w0 = this.w0[s]!;
+    const u = this.u32;
+    const o = s * SLOT_WORDS;
+    const refs = this.refs;
+    const ro = s * REF_COUNT;
+    const w0 = u[o + W0]!;
     const role = roleName((w0 >>> 8) & 0xff);
     const family = ((w0 >>> 16) & 0xf) as 4 | 6;
     const flags = (w0 >>> 20) & 0xf;
     const protocol = w0 >>> 24;
-    const a = s * ADDRESS_WORDS;
-    const ports = this.ports[s]!;
-    const forward: FiveTuple = { src: addressText(this.addr, a, family), dst: addressText(this.addr, a + 4, family), srcPort: ports >>> 16, dstPort: ports & 0xffff, protocol };
-    const path = this.path[s];
+    const a = o + ADDR;
+    const ports = u[o + PORTS]!;
+    const forward: FiveTuple = { src: addressText(u, a, family), dst: addressText(u, a + 4, family), srcPort: ports >>> 16, dstPort: ports & 0xffff, protocol };
+    const path = refs[ro + R_PATH] as PathNames | undefined;
     const peer = path?.peer ?? '';
+    let idText = refs[ro + R_ID_TEXT] as string | undefined;
+    if (idText === undefined) refs[ro + R_ID_TEXT] = idText = uuidString(u, o);
     const r: SessionRecord = {
-      kind, sessionId: (this.idText[s] ??= uuidString(this.idw, s * 4)), seq, router: this.router, role,
-      tenant: this.tenant[s]!, service: this.service[s]!, application: this.app[s]!,
+      kind, sessionId: idText, seq, router: this.router, role,
+      tenant: refs[ro + R_TENANT] as string, service: refs[ro + R_SERVICE] as string, application: refs[ro + R_APP] as string,
       ingressRouter: role === 'egress' ? peer : this.router, egressRouter: role === 'ingress' ? peer : this.router,
-      forward, reverse: forward, paths: this.rowPaths(s), pathChanges: NO_CHANGES, packets, bytes, delta, startMs: this.times[s * 2]!, endMs,
+      forward, reverse: forward, paths: this.rowPaths(s), pathChanges: NO_CHANGES, packets, bytes, delta, startMs: this.f64[s * SLOT_DOUBLES + F_START]!, endMs,
+      // in the literal (a row session always has both): properties added later cost a map transition each
+      ingressInterface: refs[ro + R_IN_IF] as InterfaceRef, egressInterface: refs[ro + R_OUT_IF] as InterfaceRef,
     };
     const waypoint = this.rowWaypoint(s);
     if (waypoint !== undefined) r.waypoint = waypoint;
     if ((flags & (OPENED_SNAT | OPENED_DNAT)) !== 0) {
       // the server answers the translated 5-tuple
-      const natPorts = this.natPorts[s]!;
+      const natPorts = u[o + NAT_PORTS]!;
       const nat: FiveTuple = {
-        src: (flags & OPENED_SNAT) !== 0 ? addressText(this.addr, a + 8, family) : forward.src,
-        dst: (flags & OPENED_DNAT) !== 0 ? addressText(this.addr, a + 12, family) : forward.dst,
+        src: (flags & OPENED_SNAT) !== 0 ? addressText(u, a + 8, family) : forward.src,
+        dst: (flags & OPENED_DNAT) !== 0 ? addressText(u, a + 12, family) : forward.dst,
         srcPort: natPorts >>> 16, dstPort: natPorts & 0xffff, protocol,
       };
       r.nat = nat;
       r.reverse = reversed(nat);
     } else r.reverse = reversed(forward);
-    r.ingressInterface = this.inIf[s]!;
-    r.egressInterface = this.outIf[s]!;
     return r;
   }
 
   private role(s: number): SessionRole {
-    return roleName((this.w0[s]! >>> 8) & 0xff);
+    return roleName((this.u32[s * SLOT_WORDS + W0]! >>> 8) & 0xff);
   }
 
   /** A row session's paths: its first path, unless it is local (shared frozen lists: a record's lists are replaced, never changed in place). */
   private rowPaths(s: number): string[] {
-    const path = this.path[s];
+    const path = this.refs[s * REF_COUNT + R_PATH] as PathNames | undefined;
     return path !== undefined && this.role(s) !== 'local' ? path.only : NO_PATHS;
   }
 
   private rowWaypoint(s: number): FiveTuple | undefined {
-    const path = this.path[s];
+    const path = this.refs[s * REF_COUNT + R_PATH] as PathNames | undefined;
     const role = this.role(s);
     if (path === undefined || role === 'local') return undefined;
-    return waypoint(path, role === 'ingress', this.wpPorts[s]!, outerProtocol(this.w0[s]! >>> 24));
+    const o = s * SLOT_WORDS;
+    return waypoint(path, role === 'ingress', this.u32[o + WP_PORTS]!, outerProtocol(this.u32[o + W0]! >>> 24));
   }
 
   /** The session in `s` found by its id's words from now on. */
   private index(s: number): void {
-    const b = keyOf(this.idw, s * 4) & (this.buckets.length - 1);
-    this.chain[s] = this.buckets[b]!;
+    const b = keyOf(this.u32, s * SLOT_WORDS) & (this.buckets.length - 1);
+    this.i32[s * SLOT_WORDS + CHAIN] = this.buckets[b]!;
     this.buckets[b] = s;
   }
 
@@ -358,78 +393,69 @@ export class OpenSessions {
   private take(words: Uint32Array, at: number, atMs: number, dueMs: number): number {
     if (this.freeHead === NONE) this.grow();
     const s = this.freeHead;
-    this.freeHead = this.chain[s]!;
-    const i = s * 4;
-    this.idw[i] = words[at]!;
-    this.idw[i + 1] = words[at + 1]!;
-    this.idw[i + 2] = words[at + 2]!;
-    this.idw[i + 3] = words[at + 3]!;
-    this.chain[s] = NONE;
-    this.times[s * 2] = atMs;
-    this.times[s * 2 + 1] = dueMs;
-    const c = this.counts;
-    const k = s * 8;
+    const o = s * SLOT_WORDS;
+    const u = this.u32;
+    this.freeHead = this.i32[o + CHAIN]!;
+    u[o] = words[at]!;
+    u[o + 1] = words[at + 1]!;
+    u[o + 2] = words[at + 2]!;
+    u[o + 3] = words[at + 3]!;
+    this.i32[o + CHAIN] = NONE;
+    u[o + SEQ] = 0;
+    u[o + W0] = 0;
+    const c = this.f64;
+    const f = s * SLOT_DOUBLES;
+    c[f + F_START] = atMs;
+    c[f + F_DUE] = dueMs;
+    const k = f + F_COUNTS;
     c[k] = c[k + 1] = c[k + 2] = c[k + 3] = c[k + 4] = c[k + 5] = c[k + 6] = c[k + 7] = 0; // no builtin call
-    this.seqs[s] = 0;
-    this.w0[s] = 0;
     this.count++;
     return s;
   }
 
   private link(s: number): void {
-    this.prev[s] = this.tail;
-    this.nextSlot[s] = NONE;
+    const i32 = this.i32;
+    const o = s * SLOT_WORDS;
+    i32[o + PREV] = this.tail;
+    i32[o + NEXT] = NONE;
     if (this.tail === NONE) this.head = s;
-    else this.nextSlot[this.tail] = s;
+    else i32[this.tail * SLOT_WORDS + NEXT] = s;
     this.tail = s;
   }
 
   private unlink(s: number): void {
-    const p = this.prev[s]!;
-    const n = this.nextSlot[s]!;
+    const i32 = this.i32;
+    const o = s * SLOT_WORDS;
+    const p = i32[o + PREV]!;
+    const n = i32[o + NEXT]!;
     if (p === NONE) this.head = n;
-    else this.nextSlot[p] = n;
+    else i32[p * SLOT_WORDS + NEXT] = n;
     if (n === NONE) this.tail = p;
-    else this.prev[n] = p;
+    else i32[n * SLOT_WORDS + PREV] = p;
   }
 
   private grow(cap = Math.max(FIRST_CAPACITY, this.capacity * 2)): void {
     const old = this.capacity;
-    const more = <T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(a: T, per: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap * per);
-      b.set(a);
-      return b;
-    };
-    this.idw = more(this.idw, 4);
-    this.chain = more(this.chain, 1);
-    this.prev = more(this.prev, 1);
-    this.nextSlot = more(this.nextSlot, 1);
-    this.w0 = more(this.w0, 1);
-    this.natPorts = more(this.natPorts, 1);
-    this.ports = more(this.ports, 1);
-    this.wpPorts = more(this.wpPorts, 1);
-    this.addr = more(this.addr, ADDRESS_WORDS);
-    this.times = more(this.times, 2);
-    this.counts = more(this.counts, 8);
-    this.seqs = more(this.seqs, 1);
-    this.textId = more(this.textId, 1);
-    // filled by the builtin, not a loop of pushes (growing to 262,144 slots: 0.62-0.67 → 0.43-0.47 s of CPU at load 20;
-    // the rest is the typed arrays' first touch)
-    for (const a of [this.tenant, this.service, this.app]) a.length = cap;
-    for (const a of [this.tenant, this.service, this.app]) a.fill('', old, cap);
-    for (const a of [this.path, this.inIf, this.outIf, this.idText, this.base, this.moves, this.retrans] as unknown[][]) {
-      a.length = cap;
-      a.fill(undefined, old, cap);
-    }
+    const numbers = new ArrayBuffer(cap * SLOT_WORDS * 4);
+    const u32 = new Uint32Array(numbers);
+    u32.set(this.u32);
+    this.u32 = u32;
+    this.i32 = new Int32Array(numbers);
+    this.f64 = new Float64Array(numbers);
+    // filled by the builtin, not a loop of pushes (growing to 262,144 slots: 0.62-0.67 → 0.43-0.47 s of CPU at load 20)
+    const refs = this.refs;
+    refs.length = cap * REF_COUNT;
+    refs.fill(undefined, old * REF_COUNT);
+    for (let s = old; s < cap; s++) refs[s * REF_COUNT + R_TENANT] = refs[s * REF_COUNT + R_SERVICE] = refs[s * REF_COUNT + R_APP] = '';
     // the new slots, first to last, on the free list
     for (let s = cap - 1; s >= old; s--) {
-      this.chain[s] = this.freeHead;
+      this.i32[s * SLOT_WORDS + CHAIN] = this.freeHead;
       this.freeHead = s;
     }
     this.capacity = cap;
     // the open sessions found by their words, in twice as many buckets
     this.buckets = new Int32Array(cap * 2).fill(NONE);
-    for (let s = this.head; s !== NONE; s = this.nextSlot[s]!) if (this.textId[s] === 0) this.index(s);
+    for (let s = this.head; s !== NONE; s = this.i32[s * SLOT_WORDS + NEXT]!) if (this.u32[s * SLOT_WORDS + TEXT_ID] === 0) this.index(s);
   }
 }
 

@@ -65,7 +65,7 @@ export interface SessionRecordsCounters {
 }
 
 /** Records per history block, and per write (see above). */
-/** The most open sessions a node's records make room for at start: 131,072 slots, about 31 MB (a lab router at
+/** The most open sessions a node's records make room for at start: 131,072 slots, about 39 MB (a lab router at
  *  30,000 new sessions/s with a 2 s idle timeout holds some 90,000); beyond, the table doubles as they come. */
 export const OPEN_SESSIONS_AT_START = 131_072;
 
@@ -153,7 +153,7 @@ export class SessionRecords implements RowSink {
   end(words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): void {
     if (!this.recording) return;
     const r = this.builder.end(words, id, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
-    if (r !== undefined) this.deliver(r);
+    if (r !== undefined) this.deliver(r, words, id);
   }
 
   /** Interim records that are due. */
@@ -226,10 +226,11 @@ export class SessionRecords implements RowSink {
     await this.history?.close();
   }
 
-  private deliver(r: SessionRecord): void {
+  /** `idWords` at `idAt`: the record's session id as 4 words, when it came from a fact row (the history takes them as they are) */
+  private deliver(r: SessionRecord, idWords?: Uint32Array, idAt = 0): void {
     const to = this.offerTo;
     for (let i = 0; i < to.length; i++) to[i]!.offer(r);
-    this.history?.put(r);
+    this.history?.put(r, idWords, idAt);
   }
 
   private startExporter(c: CollectorConfig): void {

@@ -226,8 +226,11 @@ export class SessionHistory {
     this.emptyAtSeq = -1;
   }
 
-  /** Queues a record for the next batch; never waits. False when refused (read-only, closed or full). */
-  put(r: SessionRecord): boolean {
+  /**
+   * Queues a record for the next batch; never waits. False when refused (read-only, closed or full). `idWords` at
+   * `idAt`: the session id's 4 words, when the caller has them (a fact ring's row; not parsed again from r.sessionId).
+   */
+  put(r: SessionRecord, idWords?: Uint32Array, idAt = 0): boolean {
     if (this.opts.readOnly === true || this.closed || this.pendingRows >= (this.opts.maxPending ?? 200_000)) {
       this.c.droppedFull++;
       return false;
@@ -235,7 +238,7 @@ export class SessionHistory {
     // busy time: one put in PUT_SAMPLE timed and counted for all of them (a clock read is ~0.09 µs here, a put ~1 µs), a block's close each time
     const timed = (this.meta.accepted & (PUT_SAMPLE - 1)) === 0;
     const t0 = timed ? performance.now() : 0;
-    this.open.add(r);
+    this.open.add(r, idWords, idAt);
     if (timed) this.c.busyMs += (performance.now() - t0) * PUT_SAMPLE;
     if (this.open.rows >= (this.opts.blockRecords ?? this.opts.flushRecords ?? 5000)) {
       const t1 = performance.now();

@@ -35,8 +35,9 @@ export class OpenBlock {
     return this.ends.length;
   }
 
-  add(r: SessionRecord): void {
-    const row = this.writer.add(r);
+  /** `idWords` at `idAt`: the id's 4 words, when known (BlockWriter.add) */
+  add(r: SessionRecord, idWords?: Uint32Array, idAt = 0): void {
+    const row = this.writer.add(r, idWords, idAt);
     this.ends.push(r.endMs);
     if (this.hashes.length < row * 2 + 2) {
       const more = new Uint32Array(this.hashes.length * 2);

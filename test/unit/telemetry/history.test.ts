@@ -235,6 +235,41 @@ test('a block gives back every field of its records: optional ones, ids that are
   assert.equal(new Block(next.finish()).row(0), plain, 'a writer starts empty after finish()');
 });
 
+test('a row\'s session id from a fact row\'s 4 words: the bytes of its text, the words as given; whole numbers past 2^28 as LEB128 byte by byte', () => {
+  const words = new Uint32Array([7, 0x00000000, 0x00004000, 0x80000000, 0x0000002a]);
+  const r = makeRecord(42); // its id: 00000000-0000-4000-8000-00000000002a, the words at 1
+  const byText = new BlockWriter();
+  byText.add(r);
+  const byWords = new BlockWriter();
+  byWords.add(r, words, 1);
+  assert.equal(byWords.finish(), byText.finish(), 'the same block');
+  // the words are what is written (the caller's: a ring row's id), not the text parsed again
+  const other = new BlockWriter();
+  other.add(r, new Uint32Array([0x01234567, 0x89abcdef, 0x01234567, 0x89abcdef]), 0);
+  assert.is(new Block(other.finish()).id(0), '01234567-89ab-cdef-0123-456789abcdef');
+  // times and big counters: the zig-zag LEB128 bytes of the per-byte form (7 bits a byte, low first), read back
+  const numbers = [0, 1, 2 ** 28 - 1, 2 ** 28, 2 ** 29 - 1, 2 ** 30, 2 ** 35 + 3, T0, T0 + 999, 2 ** 52 - 1, 2 ** 52];
+  const w = new BlockWriter();
+  for (const n of numbers) w.add(makeRecord(1, { bytes: [n, 0], startMs: n, endMs: n }));
+  const block = new Block(w.finish());
+  numbers.forEach((n, i) => {
+    const back = block.row(i);
+    assert.equal([back.bytes[0], back.startMs, back.endMs], [n, n, n], String(n));
+  });
+  const leb = (z: number): number[] => {
+    const out: number[] = [];
+    for (; z >= 0x80; z = Math.floor(z / 128)) out.push((z % 128) | 0x80);
+    return [...out, z];
+  };
+  const one = new BlockWriter();
+  one.add(makeRecord(1, { startMs: T0, endMs: 2 ** 52 }));
+  const bytes = one.finish();
+  const at = (needle: number[]): number => bytes.findIndex((_, i) => needle.every((b, k) => bytes[i + k] === b));
+  const start = leb(2 * T0);
+  const end = leb(2 ** 53);
+  assert.ok(at([...start, ...end]) > 0, 'start and end, zig-zagged, in the per-byte form');
+});
+
 test('a history of format 1 (a key per record) is removed at open, its records counted as lost', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tm-history-'));
   const sub = (store: Store) => store.db.sublevel<string, Uint8Array>('history', { keyEncoding: 'utf8', valueEncoding: 'view' });

@@ -3,6 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SessionRecordBuilder, type SessionFact, type SessionOpened } from '../../../src/telemetry/record.js';
 import { isSvrError } from '../../../src/errors.js';
+import { FACT_OPENED, OPENED_SNAT } from '../../../src/dataplane/fact-ring.js';
+import { OpenSessions, pathNames, type RowNames } from '../../../src/telemetry/open-sessions.js';
 
 const ID = '0f0e0d0c-0b0a-4908-8706-050403020100';
 const T0 = 1_700_000_000_000;
@@ -174,6 +176,48 @@ test('room made for open sessions at once (records starting): sessions already o
   const due = b.due(T0 + 60_000 + 6000).map((x) => x.startMs - T0);
   assert.equal(due, Array.from({ length: 6000 }, (_, i) => i).filter((i) => i !== 10 && i !== 5999), 'every other session due, in the order they opened');
   assert.is(b.counters().unknownSession, 0);
+});
+
+test('rows of thousands of sessions side by side: each session\'s own id, addresses, ports, NAT, start and totals in its record, through growth and freed slots', () => {
+  const table = new OpenSessions('r1');
+  const names: RowNames = { tenant: 'blue', service: 'web', application: '', path: pathNames('p1', 'r2', '198.18.12.1', '198.18.12.2'), ingressInterface: { name: 'lan0', index: 0 }, egressInterface: { name: 'wan0', index: 1 } };
+  const row = new Uint32Array(32);
+  const open = (i: number): void => {
+    row.fill(0);
+    const nat = i % 3 === 0;
+    row[0] = (FACT_OPENED | (1 << 8) | (4 << 16) | ((nat ? OPENED_SNAT : 0) << 20) | (17 << 24)) >>> 0; // ingress, IPv4, UDP
+    row[1] = nat ? ((20000 + i) << 16) | 7 : 0;
+    row.set([0x5e550000 + i, i, ~i >>> 0, i * 7], 4);
+    row[14] = ((1024 + (i % 60000)) << 16) | 7;
+    row[15] = ((16000 + (i % 1000)) << 16) | 16001;
+    row[16] = (0xc6120000 | i) >>> 0; // 198.18.x.y: the session's own source
+    row[20] = 0xc6120314; // 198.18.3.20
+    if (nat) row[24] = (0x0a000000 | i) >>> 0;
+    table.openRow(row, 0, T0 + i, T0 + i + 60_000, names);
+  };
+  const ip = (w: number): string => [w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255].join('.');
+  const end = (i: number): void => {
+    const s = table.findWords(new Uint32Array([0x5e550000 + i, i, ~i >>> 0, i * 7]), 0);
+    assert.ok(s >= 0, `session ${i} found`);
+    table.setTotals(s, i, 1, 60 * i, 60);
+    const r = table.record(s, 'end', T0 + 100_000, 'idle');
+    table.drop(s);
+    const id = [0x5e550000 + i, i, ~i >>> 0, i * 7].map((w) => (w >>> 0).toString(16).padStart(8, '0')).join('');
+    assert.is(r.sessionId, `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`);
+    assert.equal(r.forward, { src: ip((0xc6120000 | i) >>> 0), dst: '198.18.3.20', srcPort: 1024 + (i % 60000), dstPort: 7, protocol: 17 });
+    assert.equal(r.waypoint, { src: '198.18.12.1', dst: '198.18.12.2', srcPort: 16000 + (i % 1000), dstPort: 16001, protocol: 17 });
+    if (i % 3 === 0) assert.equal(r.nat, { src: ip((0x0a000000 | i) >>> 0), dst: '198.18.3.20', srcPort: 20000 + i, dstPort: 7, protocol: 17 });
+    else assert.is(r.nat, undefined);
+    assert.equal([r.startMs, r.packets, r.bytes, r.delta.bytes], [T0 + i, [i, 1], [60 * i, 60], [60 * i, 60]]);
+  };
+  for (let i = 0; i < 5000; i++) open(i);
+  assert.is(table.size, 5000, 'grown from 1,024 slots with every session open');
+  for (let i = 0; i < 5000; i += 2) end(i);
+  for (let i = 5000; i < 6000; i++) open(i); // into freed slots, next to sessions still open
+  for (let i = 1; i < 5000; i += 2) end(i);
+  for (let i = 5999; i >= 5000; i--) end(i);
+  assert.is(table.size, 0);
+  assert.is(table.first(), -1, 'the due order empty');
 });
 
 test.run();
