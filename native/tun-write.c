@@ -13,7 +13,7 @@
  *                         super-packets (native/offload.c), one writev(2) per super-packet or packet (with a
  *                         vnet header). `written` and the error properties count input packets; stats (a
  *                         Uint32Array of 2) gets [super-packets written, packets merged into them] for this call.
- *   tunWriterStart(fd, counters, slots, bytes, flags[, waitUs, directMax]) -> handle
+ *   tunWriterStart(fd, counters, slots, bytes, flags[, waitUs, directMax, rawGate]) -> handle
  *                         one writer thread per queue, fed through a preallocated single-producer/single-consumer
  *                         ring (slots packet descriptors, a byte ring of `bytes`; malloc'ed here, once):
  *                           JS thread (tunWriterPush): check bounds -> memcpy each packet into the byte ring ->
@@ -151,6 +151,8 @@ struct writer {
   uint32_t ur_plain;      /* writes left to do one writev each after a failed one (a down link fails them all) */
   svr_gather gather;      /* a bounded wait for more packets on a busy queue before the next pass (tun-gather.h) */
   int raw;                /* SVR_WRITER_RAW: the raw IP socket (wan-raw.c), else -1 */
+  const int32_t *gate;    /* tunWriterStart's rawGate (a SharedArrayBuffer word, gate_ref keeps it): non-zero: no raw sends */
+  napi_ref gate_ref;
   svr_raw_batch *rb;      /* the writer thread's sendmmsg messages */
 
   /* JS thread only */
@@ -412,15 +414,19 @@ static int uring_writes(svr_uring *u, wplan *plans, int fd, uint32_t coalesce, i
   return sub;
 }
 
+/* Raw sends for this batch: a raw socket, and the gate open (the egress shaper closes it on an interface it shapes:
+ * its queues sit on the TUN's ingress, which raw sends pass by; src/node/egress-shaper.ts). */
+static int raw_on(const writer *w) { return w->raw >= 0 && (w->gate == NULL || __atomic_load_n(w->gate, __ATOMIC_RELAXED) == 0); }
+
 /*
  * With io_uring (w->ur): up to SVR_URING_BATCH writes from slot i on in one io_uring_enter (uring_writes). Returns
  * the packets done (written or dropped), 0 when the caller should write the next one itself (a single write,
  * EAGAIN, or io_uring failed: then it is turned off for this writer).
  */
-static uint32_t write_slots_uring(writer *w, uint32_t i, uint32_t stop_at, wstats *st) {
+static uint32_t write_slots_uring(writer *w, int raw, uint32_t i, uint32_t stop_at, wstats *st) {
   uint32_t covered[SVR_URING_BATCH];
   int32_t res[SVR_URING_BATCH];
-  int sub = uring_writes(&w->ur, w->plans, w->fd, w->coalesce, w->raw >= 0, w->ring, w->off, w->len, i, stop_at, covered, res);
+  int sub = uring_writes(&w->ur, w->plans, w->fd, w->coalesce, raw, w->ring, w->off, w->len, i, stop_at, covered, res);
   uint32_t done = 0;
   for (uint32_t k = 0; k < (uint32_t)sub; k++) {
     if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
@@ -474,8 +480,9 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
   struct iovec iov[SVR_COALESCE_MAX_SEGS + 1];
   uint32_t stop_at = i + n;
   int tun_next = 0; /* the raw send of packet i failed: it takes the TUN write */
+  const int raw = raw_on(w);
   while (i < stop_at) {
-    if (w->raw >= 0 && !tun_next) {
+    if (raw && !tun_next) {
       int err;
       uint32_t sent = raw_sends(w->raw, w->rb, w->coalesce, w->ring, w->off, w->len, i, stop_at, st, &err);
       if (sent > 0) {
@@ -493,7 +500,7 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
       if (err != 0) tun_next = 1;
       else if (sent > 0) continue;
     }
-    uint32_t done = w->ur.fd >= 0 && w->ur_plain == 0 ? write_slots_uring(w, i, stop_at, st) : 0;
+    uint32_t done = w->ur.fd >= 0 && w->ur_plain == 0 ? write_slots_uring(w, raw, i, stop_at, st) : 0;
     tun_next = 0;
     if (w->ur_plain > 0) w->ur_plain--;
     if (done > 0) {
@@ -612,6 +619,8 @@ static void writer_stop(writer *w, int from_hook) {
     napi_remove_env_cleanup_hook(w->env, writer_cleanup_hook, w);
     napi_delete_reference(w->env, w->ctr_ref);
     w->ctr_ref = NULL;
+    if (w->gate_ref) napi_delete_reference(w->env, w->gate_ref);
+    w->gate_ref = NULL;
   }
 }
 
@@ -636,6 +645,7 @@ static void writer_handle_finalize(napi_env env, void *data, void *hint) {
   writer *w = data;
   writer_stop(w, 0);
   if (w->ctr_ref) napi_delete_reference(env, w->ctr_ref);
+  if (w->gate_ref) napi_delete_reference(env, w->gate_ref);
   writer_free(w);
 }
 
@@ -650,10 +660,13 @@ static writer *get_writer(napi_env env, napi_value v) {
   return p;
 }
 
-/* tunWriterStart(fd, counters: BigUint64Array(20) on a SharedArrayBuffer, slots, bytes, flags[, waitUs, directMax]) -> handle */
+/* tunWriterStart(fd, counters: BigUint64Array(20) on a SharedArrayBuffer, slots, bytes, flags[, waitUs, directMax,
+ * rawGate: Int32Array on a SharedArrayBuffer: while its first word is non-zero, no raw sends]) -> handle */
 static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
-  size_t argc = 7, nctr;
-  napi_value argv[7], handle;
+  size_t argc = 8, nctr, ngate = 0;
+  napi_value argv[8], handle;
+  napi_valuetype gate_type = napi_undefined;
+  void *gate = NULL;
   tun_env *te;
   int32_t fd;
   uint32_t slots, bytes, wflags, wait_us = 0, direct_max = 0;
@@ -667,8 +680,14 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   if (svr_arg_i32(env, argv[0], "fd", &fd) || svr_arg_typed(env, argv[1], napi_biguint64_array, "counters", &ctr, &nctr) ||
       svr_arg_u32(env, argv[2], "slots", &slots) || svr_arg_u32(env, argv[3], "bytes", &bytes) ||
       svr_arg_u32(env, argv[4], "flags", &wflags) || (argc >= 6 && svr_arg_u32(env, argv[5], "waitUs", &wait_us)) ||
-      (argc >= 7 && svr_arg_u32(env, argv[6], "directMax", &direct_max)))
+      (argc >= 7 && svr_arg_u32(env, argv[6], "directMax", &direct_max)) ||
+      (argc >= 8 && napi_typeof(env, argv[7], &gate_type) != napi_ok) ||
+      (gate_type != napi_undefined && svr_arg_typed(env, argv[7], napi_int32_array, "rawGate", &gate, &ngate)))
     return NULL;
+  if (gate_type != napi_undefined && ngate < 1) {
+    napi_throw_range_error(env, NULL, "rawGate must have at least 1 entry");
+    return NULL;
+  }
   if (direct_max > MAX_BATCH) {
     napi_throw_range_error(env, NULL, "directMax must be at most 1024");
     return NULL;
@@ -699,6 +718,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   w->ur.fd = -1;
   w->dur.fd = -1;
   w->raw = -1;
+  w->gate = gate;
   w->te = te;
   w->env = env;
   w->fd = fd;
@@ -743,8 +763,10 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
     svr_throw_errno(env, e, "eventfd");
     return NULL;
   }
-  if (napi_create_reference(env, argv[1], 1, &w->ctr_ref) != napi_ok) {
+  if (napi_create_reference(env, argv[1], 1, &w->ctr_ref) != napi_ok ||
+      (gate != NULL && napi_create_reference(env, argv[7], 1, &w->gate_ref) != napi_ok)) {
     svr_throw_last_status(env, "tunWriterStart");
+    if (w->ctr_ref) napi_delete_reference(env, w->ctr_ref);
     close(w->efd);
     close(w->space_efd);
     writer_free(w);
@@ -758,6 +780,7 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (e != 0) {
     napi_delete_reference(env, w->ctr_ref);
+    if (w->gate_ref) napi_delete_reference(env, w->gate_ref);
     close(w->efd);
     close(w->space_efd);
     writer_free(w);
@@ -847,11 +870,11 @@ static int direct_uring(writer *w) {
 /* Direct writes of packets [i, count), up to SVR_URING_BATCH writes in one io_uring_enter of the JS thread's ring
  * (uring_writes). Returns the packets done (written or dropped); 0 when the caller should write the next one
  * itself (a single write, EAGAIN first, or io_uring failed: then it is off for this writer). */
-static uint32_t write_direct_uring(writer *w, const uint8_t *buf, const uint32_t *off, const uint32_t *lens, uint32_t i,
+static uint32_t write_direct_uring(writer *w, int raw, const uint8_t *buf, const uint32_t *off, const uint32_t *lens, uint32_t i,
                                    uint32_t count, wstats *st) {
   uint32_t covered[SVR_URING_BATCH];
   int32_t res[SVR_URING_BATCH];
-  int sub = uring_writes(&w->dur, w->dplans, w->fd, w->coalesce, w->raw >= 0, buf, off, lens, i, count, covered, res);
+  int sub = uring_writes(&w->dur, w->dplans, w->fd, w->coalesce, raw, buf, off, lens, i, count, covered, res);
   uint32_t done = 0;
   for (uint32_t k = 0; k < (uint32_t)sub; k++) {
     if (res[k] == -ECANCELED || res[k] == -EAGAIN) break; /* not written: the caller goes on from here */
@@ -879,8 +902,9 @@ static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off,
   wstats *st = &w->direct;
   uint32_t i = 0;
   int tun_next = 0; /* as in write_slots */
+  const int raw = raw_on(w);
   while (i < count) {
-    if (w->raw >= 0 && !tun_next) {
+    if (raw && !tun_next) {
       int err;
       uint32_t sent = raw_sends(w->raw, w->drb, w->coalesce, buf, off, lens, i, count, st, &err);
       i += sent;
@@ -888,7 +912,7 @@ static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off,
       if (err != 0) tun_next = 1;
       else if (sent > 0) continue;
     }
-    uint32_t done = count - i > 1 && direct_uring(w) ? write_direct_uring(w, buf, off, lens, i, count, st) : 0;
+    uint32_t done = count - i > 1 && direct_uring(w) ? write_direct_uring(w, raw, buf, off, lens, i, count, st) : 0;
     tun_next = 0;
     if (done > 0) {
       i += done;

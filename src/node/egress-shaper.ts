@@ -19,6 +19,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { SvrError } from '../errors.js';
 import { runIp } from '../io/tun/link.js';
+import type { RawSendGates } from '../io/tun/raw-send-gates.js';
 import type { Interface } from '../model/config.js';
 import { DEFAULT_SHAPING_SHARES, SHAPING_QUEUES } from '../model/defaults.js';
 import type { EgressRate } from '../control/router.js';
@@ -156,7 +157,8 @@ export class EgressShaper {
   private snapshot: ShapedInterfaceStats[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly log: (event: string, fields: Record<string, string | number | boolean>) => void) {}
+  /** `gates`: the WAN devices' raw-send gates (host-setup.ts): a shaped device's raw sends would pass its queues by */
+  constructor(private readonly log: (event: string, fields: Record<string, string | number | boolean>) => void, private readonly gates?: RawSendGates) {}
 
   /**
    * (Re)builds the trees: interfaces with `shaping-rate`, and every WAN interface when plugins asked for
@@ -167,6 +169,7 @@ export class EgressShaper {
     for (const iface of interfaces) {
       if (iface.shapingRate === undefined && (iface.kind !== 'wan' || rates.length === 0)) continue;
       const ifb = ifbName(iface.device);
+      this.gates?.close(iface.device); // what the router sends out of it from now on goes through the TUN's ingress
       await runIp(['link', 'del', ifb]).catch(() => undefined);
       await runIp(['link', 'add', ifb, 'type', 'ifb']);
       await runIp(['link', 'set', 'dev', ifb, 'up']);
@@ -177,6 +180,7 @@ export class EgressShaper {
         await tcBatch(lines, iface.device);
       } catch (e) {
         await runIp(['link', 'del', ifb]).catch(() => undefined);
+        this.gates?.open(iface.device);
         throw e;
       }
       this.shaped.push({ iface, ifb, rate, leaves });
@@ -228,6 +232,7 @@ export class EgressShaper {
     for (const s of this.shaped) {
       await tcBatch([`qdisc del dev ${s.iface.device} handle ffff: ingress`], s.iface.device).catch(() => undefined);
       await runIp(['link', 'del', s.ifb]).catch(() => undefined);
+      this.gates?.open(s.iface.device);
     }
     this.shaped = [];
   }

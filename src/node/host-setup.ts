@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import type { Interface } from '../model/config.js';
 import { parseAddress, parsePrefix } from '../packet/addr.js';
 import { runIpBatch } from '../io/tun/link.js';
+import type { RawSendGates } from '../io/tun/raw-send-gates.js';
 import { TunPort } from '../io/tun/tun-port.js';
 
 export interface OpenedInterface {
@@ -36,13 +37,15 @@ function usesIpv6(iface: Interface): boolean {
  * forwarding pass for up to 64 packets of a UDP session, or of a TCP session carried as UDP, instead of one each
  * (TCP on the wire stays one write per packet: its sequence numbers rule out GSO; docs/tun-io.md); the WAN's
  * single IPv4 packets go out through a raw IP socket, 64 per sendmmsg, instead of a TUN write the kernel forwards
- * (`rawSend`; SVR_WAN_RAW_SEND=0: through the TUN; docs/tun-io.md "Raw sends on the WAN"). Function interfaces:
+ * (`rawSend`; SVR_WAN_RAW_SEND=0: through the TUN; docs/tun-io.md "Raw sends on the WAN"), except while the egress
+ * shaper shapes the device (`gates`: its queues sit on the TUN's ingress, which raw sends pass by). Function interfaces:
  * plain packets.
  */
-export function tunOptions(iface: Pick<Interface, 'kind'>): { offload: boolean; coalesceUdp?: boolean; rawSend?: boolean; writeQueuePackets?: number; writeQueueBytes?: number } {
+export function tunOptions(iface: Pick<Interface, 'kind' | 'device'>, gates?: RawSendGates): { offload: boolean; coalesceUdp?: boolean; rawSend?: boolean; rawSendGate?: Int32Array; writeQueuePackets?: number; writeQueueBytes?: number } {
   if (iface.kind === 'function') return { offload: false };
   const wan = iface.kind === 'wan';
-  return { offload: true, coalesceUdp: wan, rawSend: wan && process.env['SVR_WAN_RAW_SEND'] !== '0', writeQueuePackets: 8192, writeQueueBytes: 16 << 20 };
+  const rawSend = wan && process.env['SVR_WAN_RAW_SEND'] !== '0';
+  return { offload: true, coalesceUdp: wan, rawSend, ...(rawSend && gates !== undefined ? { rawSendGate: gates.of(iface.device) } : {}), writeQueuePackets: 8192, writeQueueBytes: 16 << 20 };
 }
 
 /**
@@ -88,11 +91,12 @@ function interfaceCommands(iface: Interface): string[][] {
  */
 export async function openInterfaces(
   interfaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void, configure: (iface: Interface) => boolean = () => true,
+  gates?: RawSendGates,
 ): Promise<OpenedInterface[]> {
   const opened: OpenedInterface[] = [];
   try {
     for (const iface of interfaces) {
-      const port = TunPort.open({ name: iface.device, ...tunOptions(iface) });
+      const port = TunPort.open({ name: iface.device, ...tunOptions(iface, gates) });
       opened.push({ iface, port });
       if (!configure(iface)) {
         log('interface.partner', { interface: iface.name, device: iface.device, node: iface.node ?? '' });

@@ -31,6 +31,7 @@ import { SHOW_WHAT, type ControlRequest, type SessionsShown } from './control-pr
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
 import { EgressShaper } from './egress-shaper.js';
+import { RawSendGates } from '../io/tun/raw-send-gates.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
 import { WorkerHost } from '../workers/worker-host.js';
@@ -403,9 +404,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let opened: OpenedInterface[] = [];
   /** a data-path worker thread that ends while the node runs: the node stops, exit status 1 (set once the node exists) */
   let router: Router;
+  const gates = new RawSendGates(); // the WAN devices' raw sends, off while the shaper shapes them
   if (workers > 1) {
     try {
-      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo, observeAlarm, o.stepRepository, pairOptions, haNode);
+      router = await startRouterOverWorkers(config, o.configPath, me.interfaces, o.name, workers, busyPollUs, store, logInfo, observeAlarm, o.stepRepository, pairOptions, haNode, gates);
     } catch (e) {
       await closeStore();
       throw e;
@@ -413,7 +415,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   } else {
     try {
       setBusyPoll(busyPollUs);
-      opened = await openInterfaces(me.interfaces, logInfo, (i) => onThisNode(i, haNode));
+      opened = await openInterfaces(me.interfaces, logInfo, (i) => onThisNode(i, haNode), gates);
     } catch (e) {
       await closeStore();
       throw e;
@@ -460,7 +462,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     }
     await router.start();
   }
-  const shaper = new EgressShaper(logInfo);
+  const shaper = new EgressShaper(logInfo, gates);
   try {
     await shaper.apply(me.interfaces, router.egressRates()); // the devices are up, the plugins said what to shape
   } catch (e) {
@@ -550,10 +552,10 @@ function logEvent(log: NodeLog, e: RouterEvent): void {
 async function startRouterOverWorkers(
   config: SvrConfig, configPath: string, interfaces: readonly Interface[], name: string, workers: number, busyPollUs: number, store: Store,
   log: (e: string, f: Record<string, string | number | boolean>) => void, observeAlarm: ObserveAlarm, stepRepository: StepRepositoryClient | undefined,
-  pair: Partial<ReturnType<typeof pairRouterOptions>>, haNode: string | undefined,
+  pair: Partial<ReturnType<typeof pairRouterOptions>>, haNode: string | undefined, gates: RawSendGates,
 ): Promise<Router> {
   const host = new WorkerHost({
-    workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i) })) },
+    workers, io: { kind: 'tun', busyPollUs, devices: interfaces.map((i) => ({ interface: i.name, device: i.device, options: tunOptions(i, gates) })) },
     ...(pair.replaySenderBase === undefined ? {} : { replaySenderBase: pair.replaySenderBase }),
   });
   const router = new Router(config, host, {

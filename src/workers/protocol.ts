@@ -18,7 +18,7 @@ import type { WireEvents } from './event-wire.js';
 /** How a worker gets its packets. */
 export type WorkerIo =
   /** a queue of each TUN device (IFF_MULTI_QUEUE); the kernel spreads flows over the queues */
-  | { kind: 'tun'; busyPollUs?: number; devices: { interface: string; device: string; options: { offload: boolean; coalesceUdp?: boolean; rawSend?: boolean; writeQueuePackets?: number; writeQueueBytes?: number } }[] }
+  | { kind: 'tun'; busyPollUs?: number; devices: { interface: string; device: string; options: { offload: boolean; coalesceUdp?: boolean; rawSend?: boolean; rawSendGate?: Int32Array; writeQueuePackets?: number; writeQueueBytes?: number } }[] }
   /** message ports per interface (tests and synthetic loads): {data, offsets, lengths, count} both ways */
   | { kind: 'channel' };
 

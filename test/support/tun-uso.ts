@@ -2,8 +2,8 @@
  * Helpers for test/unit/io/tun-uso.test.ts, each run inside a namespace the test created
  * (`ip netns exec NS node dist/test/support/tun-uso.js MODE JSON`):
  *
- *   send {name, count, size, batch[, rawSend, alternate]}  opens TUN `name` as a WAN queue (offload + coalesceUdp,
- *        and rawSend when given), brings it up and writes `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9
+ *   send {name, count, size, batch[, rawSend, gateClosed, alternate]}  opens TUN `name` as a WAN queue (offload +
+ *        coalesceUdp, and rawSend when given, with its raw-send gate closed with gateClosed), brings it up and writes `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9
  *        of `size` payload bytes (payload i is deterministic, IPv4 id i, DF; with `alternate` from port 4000 + i % 2,
  *        so that no two in a row merge and each is written alone, as TCP on the wire is) in writeBatch calls of
  *        `batch`; closes (the writer thread flushes) and prints `RESULT <json>`: the device's tx counters and the
@@ -19,6 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runIp } from '../../src/io/tun/link.js';
 import { TunPort } from '../../src/io/tun/tun-port.js';
+import { RawSendGates } from '../../src/io/tun/raw-send-gates.js';
 import { fold, readU16, sumBytes } from '../../src/packet/checksum.js';
 import { buildUdp } from '../../src/packet/build.js';
 import { PacketInfo, parsePacket, PROTO_UDP } from '../../src/packet/ip.js';
@@ -54,7 +55,9 @@ async function modeSend(a: Json): Promise<void> {
   const count = Number(a.count);
   const size = Number(a.size);
   const batch = Number(a.batch);
-  const port = TunPort.open({ name: String(a.name), offload: true, coalesceUdp: true, rawSend: a.rawSend === true });
+  const gates = new RawSendGates();
+  if (a.gateClosed === true) gates.close(String(a.name));
+  const port = TunPort.open({ name: String(a.name), offload: true, coalesceUdp: true, rawSend: a.rawSend === true, rawSendGate: gates.of(String(a.name)) });
   await up(port.name);
   const hash = createHash('sha256');
   const data = new Uint8Array(batch * 2048);

@@ -156,7 +156,8 @@ export interface SvrNativeTun {
    * tunWriterPush waits up to `waitUs` µs per call for space (default 0: drops at once). A call of at most
    * `directMax` packets (default 0) that finds the ring empty is written by tunWriterPush itself (W_DIRECT_*).
    */
-  tunWriterStart(fd: number, counters: BigUint64Array, slots: number, bytes: number, flags: number, waitUs?: number, directMax?: number): TunWriterHandle;
+  /** `rawGate`: a word on a SharedArrayBuffer; while it is non-zero, no raw sends (TUN_WRITER_RAW) */
+  tunWriterStart(fd: number, counters: BigUint64Array, slots: number, bytes: number, flags: number, waitUs?: number, directMax?: number, rawGate?: Int32Array): TunWriterHandle;
   /**
    * Copies the packets into the ring and wakes the thread (or writes a small call directly, see directMax);
    * returns how many it took (the rest: ring full, counted).

@@ -93,6 +93,11 @@ export interface TunOptions {
    * Routing then is the host's output route (policy rules on `iif <this device>` no longer apply). Default false.
    */
   rawSend?: boolean;
+  /**
+   * With rawSend: a word on a SharedArrayBuffer (any thread may hold it) that turns raw sends off while it is
+   * non-zero, e.g. while the device's ingress is shaped (src/node/egress-shaper.ts), which raw sends would pass by.
+   */
+  rawSendGate?: Int32Array;
   /** Packets per batch, 1..1024 (default 64; 256 with offload: a 64 KB super-packet becomes ~45 segments). */
   batchSize?: number;
   /** Batch buffers, 1..64 (default 4). */
@@ -284,6 +289,7 @@ export class TunDevice {
   readonly coalesceUdp: boolean;
   /** single IPv4 packets through a raw IP socket (TunOptions.rawSend). */
   readonly rawSend: boolean;
+  readonly #rawSendGate: Int32Array | undefined;
   /** The TUN_F_* flags TUNSETOFFLOAD accepted when opened with `offload` (0 otherwise). */
   readonly offloadFlags: number;
   readonly batchSize: number;
@@ -342,7 +348,7 @@ export class TunDevice {
   readonly #pass = new Float64Array(3);
   readonly #passSeen = new Float64Array(2);
 
-  private constructor(native: SvrNative, fd: number, name: string, o: Required<Omit<TunOptions, 'name'>>, offloadFlags: number) {
+  private constructor(native: SvrNative, fd: number, name: string, o: Required<Omit<TunOptions, 'name' | 'rawSendGate'>> & Pick<TunOptions, 'rawSendGate'>, offloadFlags: number) {
     this.writer = o.writer;
     this.writeQueuePackets = o.writeQueuePackets;
     this.writeQueueBytes = o.writeQueueBytes;
@@ -358,6 +364,7 @@ export class TunDevice {
     this.offload = o.offload;
     this.coalesceUdp = o.coalesceUdp;
     this.rawSend = o.rawSend;
+    this.#rawSendGate = o.rawSendGate;
     this.offloadFlags = offloadFlags;
     this.batchSize = o.batchSize;
     this.buffers = o.buffers;
@@ -405,6 +412,7 @@ export class TunDevice {
       offload,
       coalesceUdp,
       rawSend: opts.rawSend === true,
+      rawSendGate: opts.rawSendGate,
       batchSize: optInt(opts.batchSize, offload ? DEFAULT_OFFLOAD_BATCH_SIZE : DEFAULT_BATCH_SIZE, 1, 1024, 'batchSize', name),
       buffers: optInt(opts.buffers, DEFAULT_BUFFERS, 1, 64, 'buffers', name),
       snapLength: optInt(opts.snapLength, rawVnet ? DEFAULT_VNET_SNAP_LENGTH : DEFAULT_SNAP_LENGTH, minSnap, 1 << 20, 'snapLength', name),
@@ -760,6 +768,7 @@ export class TunDevice {
       this.#coalesceFlags() | (this.rawSend ? TUN_WRITER_RAW : 0),
       this.writeQueueWaitUs,
       this.#directMax(),
+      this.#rawSendGate,
     );
     this.#writerHandle = h;
     this.#wc = wc;

@@ -192,13 +192,13 @@ test('poll mode, batches of 5: the rest of the last super-packet is delivered wi
   }
 });
 
-test('raw sends on the WAN (rawSend): datagrams written alone reach the wire with the bytes of the forwarded TUN write, in order', async () => {
+test('raw sends on the WAN (rawSend): datagrams written alone reach the wire with the bytes of the forwarded TUN write, in order; none while the gate is closed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
   try {
     await inNetns('uso', (a) => inNetns('uso', async (b) => {
       link(a, b, false);
-      const wire = async (rawSend: boolean): Promise<{ sent: Sent; packets: Buffer[] }> => {
-        const { sent, got, pcap } = await exchange(a, b, dir, {}, { rawSend, alternate: true });
+      const wire = async (rawSend: boolean, gateClosed = false): Promise<{ sent: Sent; packets: Buffer[] }> => {
+        const { sent, got, pcap } = await exchange(a, b, dir, {}, { rawSend, gateClosed, alternate: true });
         assertReceived(got, sent, rawSend ? 'raw sends' : 'TUN writes');
         assert.is(sent.stats.txPackets, COUNT, `every datagram written (${sent.lastError})`);
         return { sent, packets: [...readCapture(pcap)].map((r) => Buffer.from(r.ip!)) };
@@ -209,6 +209,9 @@ test('raw sends on the WAN (rawSend): datagrams written alone reach the wire wit
       // datagram 0 has IPv4 id 0, which a raw socket would replace: it takes the TUN write, in its place
       assert.is(raw.sent.stats.txRaw, COUNT - 1, `raw sends: ${JSON.stringify(raw.sent.stats)}`);
       assert.is(raw.packets.length, COUNT, 'datagrams on the wire');
+      // the egress shaper closes a shaped device's gate: its queues sit on the TUN's ingress, which raw sends pass by
+      const gated = await wire(true, true);
+      assert.is(gated.sent.stats.txRaw, 0, `rawSend with its gate closed: all TUN writes (${JSON.stringify(gated.sent.stats)})`);
       assert.is(tun.packets.length, COUNT);
       for (let i = 0; i < COUNT; i++) {
         assert.is(raw.packets[i]![8], 63, `datagram ${i}: the TTL lowered once, as forwarding does`);
