@@ -113,7 +113,7 @@ export class SvrouterMode implements Mode {
       build: `svrouter (node ${process.version}), wan interface mtu ${WAN_INTERFACE_MTU}, enforced-mss automatic`,
       devices: await deviceTerms(NS.r1, tuns),
       offloads: await offloadTerms(NS.r1, [...tuns, DEV.r1Wan]),
-      socketBuffers: 'n/a (TUN devices on both sides; the kernel forwards the wan TUN\'s packets onto the veth)',
+      socketBuffers: 'n/a (TUN devices on both sides; the wan TUN\'s single packets go out through a raw IP socket onto the veth, UDP GSO runs through the TUN, which the kernel forwards)',
       polling: `${HEADLINE_NODE_ARGS.join(' ')} (busy-polling rows: ${BUSY_POLL_NODE_ARGS.join(' ')})`,
     };
   }
