@@ -77,7 +77,7 @@ test('after rekeys, a capture cannot be verified or decrypted with the config, t
     else if (dport(pkt) !== CONTROL && d === 'a->b') data.push(pkt.slice());
   });
   try {
-    assert.ok(await until(() => lab.r1.security().paths[0]!.tx !== undefined && lab.r2.security().paths[0]!.tx !== undefined, 3000), 'keys agreed');
+    assert.ok(await until(() => lab.r1.security().paths[0]!.tx !== undefined && lab.r2.security().paths[0]!.tx !== undefined), 'keys agreed');
     let got = 0;
     lab.servers[0]!.udpBind(7, () => got++);
     let sent = 0;
