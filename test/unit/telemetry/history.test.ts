@@ -10,7 +10,7 @@ import type { HistoryQuery } from '../../../src/telemetry/history/query.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
 import { isSvrError } from '../../../src/errors.js';
 import { Block, BlockWriter } from '../../../src/telemetry/history/block.js';
-import { buildFilter, mayHold } from '../../../src/telemetry/history/id-index.js';
+import { buildFilter, filterOf, mayHold } from '../../../src/telemetry/history/id-index.js';
 import { T0, makeRecord } from './records.js';
 
 async function withHistory(opts: HistoryOptions, fn: (h: SessionHistory, store: Store, dir: string) => Promise<void>): Promise<void> {
@@ -303,10 +303,17 @@ test('a history of format 1 (a key per record) is removed at open, its records c
 
 test('one session found among 200 blocks with no key per record: its latest record, after a reopen too; a filter has no false negatives and few false positives', async () => {
   const uuids = Array.from({ length: 5000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
-  const filter = buildFilter(uuids.slice(0, 512));
-  assert.ok(uuids.slice(0, 512).every((id) => mayHold(filter, id)), 'every id of the block');
-  const wrong = uuids.slice(512).filter((id) => mayHold(filter, id)).length;
-  assert.ok(wrong < 4488 * 0.03, `${wrong} of 4488 other ids pass (about 1 % expected)`);
+  // format 5: a block's filter of its rows' id bytes (a UUID's 16 bytes, another id's text); before it, of the ids' text
+  const writer = new BlockWriter();
+  for (const id of [...uuids.slice(0, 511), 'not-a-uuid']) writer.add({ ...makeRecord(1), sessionId: id });
+  const hashes = new Uint32Array(1024);
+  writer.idHashes(hashes);
+  const ids = [...uuids.slice(0, 511), 'not-a-uuid'];
+  for (const [filter, textHashed] of [[filterOf(hashes, 512), false], [buildFilter(ids), true]] as const) {
+    assert.ok(ids.every((id) => mayHold(filter, id, textHashed)), `every id of the block (${textHashed ? 'text' : 'bytes'})`);
+    const wrong = uuids.slice(512).filter((id) => mayHold(filter, id, textHashed)).length;
+    assert.ok(wrong < 4488 * 0.03, `${wrong} of 4488 other ids pass (about 1 % expected; ${textHashed ? 'text' : 'bytes'})`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tm-history-'));
   try {
     let store = await Store.open(dir);
