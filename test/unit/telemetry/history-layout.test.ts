@@ -125,9 +125,9 @@ async function write(h: SessionHistory, rs: readonly SessionRecord[], perWrite: 
 const OPTS: HistoryOptions = { retentionMs: 3_600_000, blockRecords: 7, flushRecords: 40, now: () => T0 + 500_000 };
 
 /** A store in `dir` and a history holding records(n), put 33 at a time. */
-async function filled(dir: string, n: number): Promise<{ store: Store; h: SessionHistory; put: SessionRecord[] }> {
+async function filled(dir: string, n: number, opts: HistoryOptions = OPTS): Promise<{ store: Store; h: SessionHistory; put: SessionRecord[] }> {
   const store = await Store.open(dir);
-  const h = await SessionHistory.open(store, OPTS);
+  const h = await SessionHistory.open(store, opts);
   const put = records(n);
   await write(h, put, 33);
   return { store, h, put };
@@ -252,7 +252,7 @@ for (const format of [4, 3, 2] as const) {
 
 test('blocks no manifest names (a crash between the writes) are removed at open; the history reads on', async () => {
   await withDir(async (dir) => {
-    const filledWith = await filled(dir, 100);
+    const filledWith = await filled(dir, 100, { ...OPTS, retentionBatchesPerStep: 1 });
     const { store, put } = filledWith;
     let h = filledWith.h;
     const last = h.counters().batches;
