@@ -127,7 +127,7 @@ export class IdIndex {
     const text = new Uint32Array(2);
     hashesV5(id);
     v5.set(h);
-    idHashes(id, text, 0);
+    if (this.seqs.length > 0 && this.seqs[0]! < this.indexFrom) idHashes(id, text, 0); // blocks of format 4 held
     for (let i = this.seqs.length - 1; i >= 0 && this.seqs[i]! > afterSeq; i--) {
       const seq = this.seqs[i]!;
       h.set(seq >= this.indexFrom ? v5 : text);
