@@ -55,9 +55,11 @@ export function rxScript(iface: Pick<Interface, 'device' | 'waypoint'>, devices:
   return `${lines.join('\n')}\n`;
 }
 
-function runNft(script: string): Promise<void> {
+/** `nft -f -` with the script on stdin (in namespace `netns`: tests). */
+function runNft(script: string, netns?: string): Promise<void> {
+  const [cmd, args] = netns === undefined ? ['nft', ['-f', '-']] : ['ip', ['netns', 'exec', netns, 'nft', '-f', '-']];
   return new Promise((resolve, reject) => {
-    const child = execFile('nft', ['-f', '-'], { timeout: 10_000, encoding: 'utf8' }, (err, _out, stderr) => {
+    const child = execFile(cmd, args, { timeout: 10_000, encoding: 'utf8' }, (err, _out, stderr) => {
       if (err) reject(new Error(`nft -f failed: ${stderr.trim() || err.message}`));
       else resolve();
     });
@@ -67,34 +69,35 @@ function runNft(script: string): Promise<void> {
 
 /** The tables a node installed; `stop()` deletes them (twice is fine). */
 export class WanPacketRx {
-  private constructor(private readonly devices: string[]) {}
+  private constructor(private readonly devices: string[], private readonly netns?: string) {}
 
   /**
    * Installs the ingress rules of the node's WAN interfaces (those with a waypoint, on this node). Never throws:
-   * without nftables' netdev family (or `nft`), the node logs why and the kernel forwards as before.
+   * without nftables' netdev family (or `nft`), the node logs why and the kernel forwards as before. `netns`: in
+   * that namespace instead of the process's own (tests).
    */
-  static async start(ifaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void): Promise<WanPacketRx> {
+  static async start(ifaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void, netns?: string): Promise<WanPacketRx> {
     const wans = ifaces.filter((i) => i.kind === 'wan' && i.waypoint !== undefined);
     const done: string[] = [];
-    if (wans.length === 0) return new WanPacketRx(done);
+    if (wans.length === 0) return new WanPacketRx(done, netns);
     try {
-      const devices = ingressDevices(JSON.parse(await runIp(['-j', '-d', 'link', 'show'])) as LinkRow[]);
+      const devices = ingressDevices(JSON.parse(await runIp(['-j', '-d', 'link', 'show'], netns === undefined ? {} : { netns })) as LinkRow[]);
       for (const w of wans) {
-        await runNft(rxScript(w, devices));
+        await runNft(rxScript(w, devices), netns);
         done.push(w.device);
         log('wan-rx.on', { interface: w.name, device: w.device, ingress: devices.join(',') });
       }
     } catch (e) {
       log('wan-rx.off', { reason: e instanceof Error ? e.message : String(e) });
     }
-    return new WanPacketRx(done);
+    return new WanPacketRx(done, netns);
   }
 
   async stop(): Promise<void> {
     const devices = this.devices.splice(0);
     for (const device of devices) {
       try {
-        await runNft(rxScript({ device, waypoint: undefined }, []));
+        await runNft(rxScript({ device, waypoint: undefined }, []), this.netns);
       } catch {
         // nft gone since start: the table goes with the namespace, and its rules name a TUN that is gone
       }

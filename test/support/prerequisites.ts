@@ -66,6 +66,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/tun.test': [...TUN, 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': [...TUN, 'sysctl'],
   'unit/io/tun-uso.test': [...TUN, 'sysctl', 'tcpdump', 'ethtool'],
+  'unit/node/wan-packet-rx.test': [...TUN, 'sysctl', 'nft'],
   'unit/io/busy-poll.test': TUN,
   'unit/plugins/external-function-netns.test': [...TUN, 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],
