@@ -3,7 +3,7 @@
  * transmit queue (`SVR_WAN_PACKET_RX=1`; docs/tun-io.md "The WAN receive without the kernel's forwarding").
  *
  * Flow: a packet for a waypoint arrives on an Ethernet device -> nftables netdev ingress chain of that device
- * (`ip daddr <waypoint> ip ttl > 1`) -> `fwd ip to <waypoint> device <wan TUN>`: TTL - 1 as the forwarding does
+ * (`ip daddr <waypoint> ip ttl > 1`, counted) -> `fwd ip to <waypoint> device <wan TUN>`: TTL - 1 as the forwarding does
  * (nft_fwd_neigh, RFC 1812 §5.3.1) and the TUN's queue, which the node's reader reads as before. Skipped: ip_rcv,
  * the input route with its rules and source check, the FORWARD hook and the output route. One nftables table per
  * WAN TUN device (`svr_rx_<device>`), replaced whole at start (a node killed with SIGKILL left its old one, whose
@@ -49,7 +49,7 @@ export function rxScript(iface: Pick<Interface, 'device' | 'waypoint'>, devices:
   lines.push(`table netdev ${t} {`);
   devices.forEach((d, i) => {
     lines.push(`  chain in${i} {`, `    type filter hook ingress device "${d}" priority 0; policy accept;`);
-    lines.push(`    ${fam} daddr ${iface.waypoint} ${ttl} > 1 fwd ${fam} to ${iface.waypoint} device "${iface.device}"`, '  }');
+    lines.push(`    ${fam} daddr ${iface.waypoint} ${ttl} > 1 counter fwd ${fam} to ${iface.waypoint} device "${iface.device}"`, '  }');
   });
   lines.push('}');
   return `${lines.join('\n')}\n`;

@@ -35,6 +35,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/plugins.test': [...LAB, 'tcpdump', 'openssl'],
   'e2e/shaper.test': LAB,
   'e2e/workers.test': LAB,
+  'e2e/wan-packet-rx.test': [...LAB, 'nft'],
   'e2e/bounded-state.test': [...LAB, 'cc'],
   'e2e/fail-closed.test': [...LAB, 'tcpdump'],
   'e2e/key-exchange.test': LAB,

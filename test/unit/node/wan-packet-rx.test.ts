@@ -85,7 +85,7 @@ test('the ingress devices are the Ethernet links, not IFBs or TUNs; the script r
   assert.is(tableName('svr-wan0'), 'svr_rx_svr_wan0');
   const s = rxScript({ device: 'svr-wan0', waypoint: '2001:db8::1' }, ['eth0']);
   assert.ok(s.startsWith('table netdev svr_rx_svr_wan0 {}\ndelete table netdev svr_rx_svr_wan0\n'), s);
-  assert.match(s, 'ip6 daddr 2001:db8::1 ip6 hoplimit > 1 fwd ip6 to 2001:db8::1 device "svr-wan0"');
+  assert.match(s, 'ip6 daddr 2001:db8::1 ip6 hoplimit > 1 counter fwd ip6 to 2001:db8::1 device "svr-wan0"');
 });
 
 test('forwarding off: nothing reaches the TUN without the ingress rule', async () => {
