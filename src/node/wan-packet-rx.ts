@@ -82,6 +82,7 @@ export class WanPacketRx {
     if (wans.length === 0) return new WanPacketRx(done, netns);
     try {
       const devices = ingressDevices(JSON.parse(await runIp(['-j', '-d', 'link', 'show'], netns === undefined ? {} : { netns })) as LinkRow[]);
+      if (devices.length === 0) throw new Error('no Ethernet device to take SVR packets from');
       for (const w of wans) {
         await runNft(rxScript(w, devices), netns);
         done.push(w.device);
