@@ -6,7 +6,10 @@
  *   forwarding of the TUN write would do, RFC 1812 §5.3.1) -> one sendmmsg(2) for up to 64 packets -> the kernel's
  *   output route and the device, skipping the TUN write's input route, source check and forward (wave 16's
  *   profile: ~30 % of r1's wan writer thread). IP_HDRINCL keeps every byte but the header checksum, which the
- *   kernel recomputes over the same header; it would replace an id of 0, so such packets stay with the TUN.
+ *   kernel recomputes over the same header. An id of 0 it keeps only with DF set (raw_send_hdrinc ->
+ *   ip_select_ident with no socket: a DF datagram's id stays 0, RFC 6864 §4.1 atomic datagrams), else it would
+ *   draw a fresh one, so those stay with the TUN. The router's own control packets (BFD, link tests, STEP:
+ *   Dataplane.originate) are DF with id 0: through here, no input route and forward per packet (hub14).
  */
 #include "wan-raw.h"
 
@@ -28,7 +31,7 @@ int svr_raw_eligible(const uint8_t *p, uint32_t n) {
   uint32_t ihl = (uint32_t)(p[0] & 15) * 4;
   if (ihl < 20 || ihl > n) return 0;
   if (((uint32_t)p[2] << 8 | p[3]) != n) return 0;
-  if (p[4] == 0 && p[5] == 0) return 0;
+  if (p[4] == 0 && p[5] == 0 && (p[6] & 0x40) == 0) return 0; /* id 0 without DF: the kernel would replace it */
   return p[8] > 1;
 }
 

@@ -16,6 +16,7 @@ import { PathSupervisor, type PathSummary, type PathSupervisorOptions } from './
 import { StepAgent, type StepServiceView } from '../step/agent.js';
 import { rankPaths } from './select.js';
 import type { StepOptions, StepRepositoryClient } from '../step/options.js';
+import type { PathSample } from '../step/smoothing.js';
 import { stepDepsFromRouter, type StepRouter } from '../step/router-deps.js';
 import type { SessionResiliency } from '../model/config.js';
 import type { PathStateChange } from './supervisor.js';
@@ -104,6 +105,9 @@ export class PathControl {
   private timer: NodeJS.Timeout | null = null;
   private published = '';
   private routing: ServiceRouting[] = [];
+  /** per path id: the status last handed to STEP (pathStatus) and the smoothed quality it was made from */
+  private readonly statusOf: (PathSample | undefined)[] = [];
+  private readonly statusQuality: (PathQuality | undefined)[] = [];
 
   constructor(private readonly router: PathControlHost, private readonly opts: PathControlOptions) {
     this.supervisor = opts.liveness === 'bfd'
@@ -201,10 +205,17 @@ export class PathControl {
     this.step?.stop();
   }
 
-  private pathStatus(id: number): { usable: boolean; latencyMs?: number; jitterMs?: number; lossPct?: number; mos?: number } {
+  /** A path's status for STEP: the same object while its usability and smoothed quality stay (STEP's poll skips a
+   *  path whose status it has seen unchanged long enough: step/local.ts). */
+  private pathStatus(id: number): PathSample {
     const up = this.router.isPathUp(id);
-    const q = this.supervisor?.quality(id)?.smoothed;
-    return q === undefined ? { usable: up } : { usable: up, latencyMs: q.latencyMs, jitterMs: q.jitterMs, lossPct: q.lossPercent, mos: q.mos };
+    const q = this.supervisor?.smoothedQuality(id);
+    const last = this.statusOf[id];
+    if (last !== undefined && last.usable === up && this.statusQuality[id] === q) return last;
+    const status = q === undefined ? { usable: up } : { usable: up, latencyMs: q.latencyMs, jitterMs: q.jitterMs, lossPct: q.lossPercent, mos: q.mos };
+    this.statusOf[id] = status;
+    this.statusQuality[id] = q;
+    return status;
   }
 
   /** Ranks every service's candidate paths by its policy and hands the rankings to the router. */
@@ -217,7 +228,7 @@ export class PathControl {
       const fromStep = svc.routes.length === 0 ? learned?.get(svc.name) ?? [] : [];
       const candidates = configured.length > 0 ? configured : fromStep.flatMap((c) => t.peers[t.peerId(c.peer)]?.paths ?? []);
       const ranked = rankPaths(svc.policy, candidates.map((id) => {
-        const q = this.supervisor?.quality(id)?.smoothed;
+        const q = this.supervisor?.smoothedQuality(id);
         return { id, vector: t.paths[id]!.vector, usable: this.router.isPathUp(id), ...(q ? { quality: q } : {}) };
       }));
       routing.push({ service: svc.name, paths: ranked.ordered.map((id) => t.paths[id]!.name), refused: ranked.refused, resiliency: svc.policy.sessionResiliency });

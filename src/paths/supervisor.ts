@@ -321,6 +321,12 @@ export class PathSupervisor {
     return view;
   }
 
+  /** The smoothed link-test quality of a path (by id in the current tables): the same object until the path's next
+   *  round (every 10 s by default), so a reader may compare it by identity; no view object (STEP asks every second). */
+  smoothedQuality(pathId: number): PathQuality | undefined {
+    return this.#runtime(pathId)?.history.smoothed;
+  }
+
   summary(): PathSummary[] {
     const now = this.#timers.now();
     return this.#deps.tables().paths.flatMap((p): PathSummary[] => {

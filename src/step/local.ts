@@ -25,6 +25,9 @@ interface PathState {
   smoother: MetricSmoother;
   /** last significant (reported) value */
   reported: PathSample;
+  /** the status object last sampled, and how many polls in a row gave that same object */
+  sample: PathSample | null;
+  repeats: number;
 }
 
 export class LocalView {
@@ -55,7 +58,18 @@ export class LocalView {
     let topology = this.updateShape(peers);
     let changed = topology;
     for (const state of this.paths.values()) {
-      const smoothed = state.smoother.add(status(state.id));
+      const sample = status(state.id);
+      // The same status object `sampleSize` polls in a row filled every window with its values: adding it again
+      // gives the same smoothed values, which were reported or not significant (pathStatus keeps the object while
+      // nothing changed; a hub's 2,000 paths sit here most seconds).
+      if (sample === state.sample) {
+        if (state.repeats >= this.sampleSize) continue;
+        state.repeats++;
+      } else {
+        state.sample = sample;
+        state.repeats = 1;
+      }
+      const smoothed = state.smoother.add(sample);
       if (!isSignificant(state.reported, smoothed, this.thresholds)) continue;
       if (state.reported.usable !== smoothed.usable) {
         topology = true;
@@ -118,7 +132,7 @@ export class LocalView {
         const old = this.paths.get(path.name);
         if (old !== undefined && old.vector !== path.vector) changed = true;
         next.set(path.name, old === undefined
-          ? { id: path.id, peer: peer.name, vector: path.vector, smoother: new MetricSmoother(this.sampleSize), reported: { usable: false } }
+          ? { id: path.id, peer: peer.name, vector: path.vector, smoother: new MetricSmoother(this.sampleSize), reported: { usable: false }, sample: null, repeats: 0 }
           : { ...old, id: path.id, peer: peer.name, vector: path.vector });
       }
     }

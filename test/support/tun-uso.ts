@@ -2,17 +2,19 @@
  * Helpers for test/unit/io/tun-uso.test.ts, each run inside a namespace the test created
  * (`ip netns exec NS node dist/test/support/tun-uso.js MODE JSON`):
  *
- *   send {name, count, size, batch[, rawSend, gateClosed, alternate]}  opens TUN `name` as a WAN queue (offload +
+ *   send {name, count, size, batch[, rawSend, gateClosed, alternate, firstNoDf]}  opens TUN `name` as a WAN queue (offload +
  *        coalesceUdp, and rawSend when given, with its raw-send gate closed with gateClosed), brings it up and writes `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9
  *        of `size` payload bytes (payload i is deterministic, IPv4 id i, DF; with `alternate` from port 4000 + i % 2,
- *        so that no two in a row merge and each is written alone, as TCP on the wire is) in writeBatch calls of
+ *        so that no two in a row merge and each is written alone, as TCP on the wire is; with `firstNoDf` datagram 0,
+ *        id 0, without DF) in writeBatch calls of
  *        `batch`; closes (the writer thread flushes) and prints `RESULT <json>`: the device's tx counters and the
  *        sha256 of the payloads in order.
  *   recv {name, route, count, ms}    opens TUN `name` with offload (as a WAN queue reads), routes `route` into it
  *        (the test waits for that route), then reads until `count` datagrams (or `ms` passed) and prints
  *        `RESULT <json>`: how many,
  *        the sha256 of their UDP payloads in order, the largest, how many had a bad IPv4 or UDP checksum or an
- *        IPv4 id other than their index, and the device's rx counters (super-packets read, segments made).
+ *        IPv4 id other than their index, the lowest and highest TTL, and the device's rx counters (super-packets read,
+ *        segments made).
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ import { RawSendGates } from '../../src/io/tun/raw-send-gates.js';
 import { fold, readU16, sumBytes } from '../../src/packet/checksum.js';
 import { buildUdp } from '../../src/packet/build.js';
 import { PacketInfo, parsePacket, PROTO_UDP } from '../../src/packet/ip.js';
-import { verifyL4Checksum } from '../../src/packet/rewrite.js';
+import { fillIpv4HeaderChecksum, verifyL4Checksum } from '../../src/packet/rewrite.js';
 
 type Json = Record<string, unknown>;
 
@@ -69,6 +71,10 @@ async function modeSend(a: Json): Promise<void> {
       const payload = usoPayload(i, size);
       hash.update(payload);
       const p = buildUdp({ src: USO_SRC, dst: USO_DST, srcPort: a.alternate === true ? 4000 + (i % 2) : 4000, dstPort: 9, id: i & 0xffff, payload });
+      if (i === 0 && a.firstNoDf === true) {
+        p[6] = 0;
+        fillIpv4HeaderChecksum(p, 0);
+      }
       offsets[n] = n * 2048;
       lengths[n] = p.length;
       data.set(p, n * 2048);
@@ -91,7 +97,7 @@ async function modeRecv(a: Json): Promise<void> {
   await runIp(['route', 'replace', String(a.route), 'dev', port.name]);
   const hash = createHash('sha256');
   const pi = new PacketInfo();
-  const got = { datagrams: 0, maxLen: 0, badIpChecksum: 0, badUdpChecksum: 0, idNotIndex: 0, other: 0 };
+  const got = { datagrams: 0, maxLen: 0, badIpChecksum: 0, badUdpChecksum: 0, idNotIndex: 0, other: 0, ttlMin: 255, ttlMax: 0 };
   let done = false;
   const finish = (): void => {
     if (done) return;
@@ -112,6 +118,8 @@ async function modeRecv(a: Json): Promise<void> {
       if (!verifyL4Checksum(data, pi)) got.badUdpChecksum++;
       if (readU16(data, off + 4) !== (got.datagrams & 0xffff)) got.idNotIndex++;
       if (len > got.maxLen) got.maxLen = len;
+      got.ttlMin = Math.min(got.ttlMin, data[off + 8]!);
+      got.ttlMax = Math.max(got.ttlMax, data[off + 8]!);
       hash.update(data.subarray(pi.payload, pi.end));
       if (++got.datagrams === count) finish();
     }

@@ -197,8 +197,8 @@ test('raw sends on the WAN (rawSend): datagrams written alone reach the wire wit
   try {
     await inNetns('uso', (a) => inNetns('uso', async (b) => {
       link(a, b, false);
-      const wire = async (rawSend: boolean, gateClosed = false): Promise<{ sent: Sent; packets: Buffer[] }> => {
-        const { sent, got, pcap } = await exchange(a, b, dir, {}, { rawSend, gateClosed, alternate: true });
+      const wire = async (rawSend: boolean, gateClosed = false, firstNoDf = false): Promise<{ sent: Sent; packets: Buffer[] }> => {
+        const { sent, got, pcap } = await exchange(a, b, dir, {}, { rawSend, gateClosed, alternate: true, firstNoDf });
         assertReceived(got, sent, rawSend ? 'raw sends' : 'TUN writes');
         assert.is(sent.stats.txPackets, COUNT, `every datagram written (${sent.lastError})`);
         return { sent, packets: [...readCapture(pcap)].map((r) => Buffer.from(r.ip!)) };
@@ -206,9 +206,14 @@ test('raw sends on the WAN (rawSend): datagrams written alone reach the wire wit
       const tun = await wire(false);
       const raw = await wire(true);
       assert.is(tun.sent.stats.txRaw, 0, 'without rawSend: all TUN writes');
-      // datagram 0 has IPv4 id 0, which a raw socket would replace: it takes the TUN write, in its place
-      assert.is(raw.sent.stats.txRaw, COUNT - 1, `raw sends: ${JSON.stringify(raw.sent.stats)}`);
+      // datagram 0 has IPv4 id 0 and DF, which the kernel keeps (the router's own control packets are such)
+      assert.is(raw.sent.stats.txRaw, COUNT, `raw sends: ${JSON.stringify(raw.sent.stats)}`);
       assert.is(raw.packets.length, COUNT, 'datagrams on the wire');
+      // id 0 without DF the kernel would replace: that datagram takes the TUN write, in its place
+      const noDf = await wire(true, false, true);
+      assert.is(noDf.sent.stats.txRaw, COUNT - 1, `raw sends, datagram 0 without DF: ${JSON.stringify(noDf.sent.stats)}`);
+      assert.is(noDf.packets[0]![6], 0, 'datagram 0 without DF on the wire');
+      assert.is(readU16(noDf.packets[0]!, 4), 0, 'datagram 0: IPv4 id 0 as written');
       // the egress shaper closes a shaped device's gate: its queues sit on the TUN's ingress, which raw sends pass by
       const gated = await wire(true, true);
       assert.is(gated.sent.stats.txRaw, 0, `rawSend with its gate closed: all TUN writes (${JSON.stringify(gated.sent.stats)})`);

@@ -262,6 +262,7 @@ rigTest('link tests: 20 % of r1 -> r2 packets dropped -> measured loss about 20 
   const all = requests.filter((x) => x.dropped).length / requests.length;
   assert.ok(Math.abs(all - 0.2) < 0.06, `wire dropped ${all}`);
   assert.ok(q.smoothed!.lossPercent > 10 && q.smoothed!.lossPercent < 30, `smoothed ${q.smoothed!.lossPercent}`);
+  assert.ok(r.sup[0].smoothedQuality(0) === q.smoothed, 'smoothedQuality: the same object until the next round');
   assert.ok(q.smoothed!.mos < 4, 'MOS suffers from the loss');
   const back = r.sup[1].quality(0)!.latest!.lossPercent;
   assert.ok(back >= 10 && back <= 30, `r2 loses its replies on the same direction: ${back} %`);

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LocalView, type LocalPeer } from '../../../src/step/local.js';
+import { MetricSmoother, type PathSample } from '../../../src/step/smoothing.js';
 
 const peers = (vector: string): LocalPeer[] => [
   { id: 0, name: 'r2', paths: [{ id: 0, name: 'wan0->r2/wan0', vector }, { id: 1, name: 'wan1->r2/wan1', vector: 'gold' }] },
@@ -47,6 +48,41 @@ test('usablePeers: the same array while usability stays; a new one when a peer\'
   assert.ok(v.usablePeers() !== second);
   v.poll(peers('blue'), [], status);
   assert.equal([...v.usablePeers()], ['r2'], 'r3 left the config');
+});
+
+test('a status object unchanged for three polls is not smoothed again; the view reports as if it were', () => {
+  // two views over one sequence of statuses: `kept` gets the same object while a path's values stay (as
+  // paths/control.ts pathStatus hands them out), `fresh` a new object each poll (as main's pathStatus did)
+  const rounds: PathSample[][] = [];
+  const values = (r: number, id: number): PathSample => (r >= 12 && r < 15 && id === 1 ? { usable: false } : { usable: true, latencyMs: r < 8 ? 20 : 40, lossPct: id === 0 && r >= 10 ? 1 : 0 });
+  for (let r = 0; r < 20; r++) rounds.push([0, 1].map((id) => {
+    const v = values(r, id);
+    const prev = rounds[r - 1]?.[id];
+    return prev !== undefined && JSON.stringify(prev) === JSON.stringify(v) ? prev : v;
+  }));
+  const kept = new LocalView('r1', 'lab');
+  const fresh = new LocalView('r1', 'lab');
+  const p = peers('blue');
+  const add = MetricSmoother.prototype.add;
+  let adds = 0;
+  MetricSmoother.prototype.add = function (this: MetricSmoother, s: PathSample): PathSample {
+    adds++;
+    return add.call(this, s);
+  };
+  try {
+    for (let r = 0; r < 20; r++) {
+      const before = adds;
+      const a = kept.poll(p, [], (id) => rounds[r]![id]!);
+      const keptAdds = adds - before;
+      const b = fresh.poll(p, [], (id) => ({ ...rounds[r]![id]! }));
+      assert.equal(a, b, `round ${r}: the same verdict`);
+      assert.equal(kept.content(), fresh.content(), `round ${r}: the same document content`);
+      assert.is(kept.sendPath('r2'), fresh.sendPath('r2'), `round ${r}`);
+      if (r === 6 || r === 18) assert.is(keptAdds, 0, `round ${r}: both statuses unchanged for three polls: nothing smoothed`);
+    }
+  } finally {
+    MetricSmoother.prototype.add = add;
+  }
 });
 
 test.run();
