@@ -67,6 +67,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/tun.test': [...TUN, 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': [...TUN, 'sysctl'],
   'unit/io/tun-uso.test': [...TUN, 'sysctl', 'tcpdump', 'ethtool'],
+  'unit/io/tun-pass-thread.test': TUN,
   'unit/node/wan-packet-rx.test': [...TUN, 'sysctl', 'nft'],
   'unit/io/busy-poll.test': TUN,
   'unit/plugins/external-function-netns.test': [...TUN, 'sysctl'],
