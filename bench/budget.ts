@@ -46,9 +46,9 @@ export const EXPECT = {
   ha: (p: Plan): number => 6 * (RESTART_S + 3 + p.tcpSeconds + TOOL_S + 2 + 2 * TOOL_S + 3 + sessS(p)) + 30,
   /** TCP at full MTU and through 1400 B (restarts), UDP with loss without and with FEC (restarts) */
   wan: (p: Plan): number => 2 * tcpS(p) + 4 * RESTART_S + 2 * 12,
-  /** per protocol: warm-up, the ceiling (unless seeded), ~3 paced trials (2 seeded), the hold (12 × session
-   *  seconds) between waits for the table to empty and drain */
-  sustained: (p: Plan, seeded: boolean): number => 2 * (3 + (seeded ? 2 : 4) * sessS(p) + 10 + 12 * p.sessionSeconds + 10) + 2 * RESTART_S,
+  /** per protocol: warm-up, the ceiling (unless seeded), ~6 paced trials (rate-search.ts: up to the first failure,
+   *  then halving toward it), the hold (12 × session seconds) between waits for the table to empty and drain */
+  sustained: (p: Plan, seeded: boolean): number => 2 * (3 + (seeded ? 6 : 8) * sessS(p) + 10 + 12 * p.sessionSeconds + 10) + 2 * RESTART_S,
   /** rounds (the plan's TCP runs) of empty, 100 k and 1 M, then empty: at each point a 1 s warm-up, one TCP run,
    *  the wait for poll mode (~1 s) and the plan's RTT runs; a restart per round and the fills (60 s); first packet
    *  in process (15 s per process) */

@@ -21,7 +21,7 @@
  *   node dist/bench/records-cost.js [N=50000] [history|ipfix|both] [--cold] [--live=K] [--grow] [--mtu=M]   (--cpu-prof for a profile)
  */
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dataplane } from '../src/dataplane/dataplane.js';
@@ -33,7 +33,7 @@ import { parseConfig } from '../src/model/validate.js';
 import { historyDirOf, RecordsThread } from '../src/telemetry/records-thread.js';
 import { openSessionsAtStart } from '../src/telemetry/session-records.js';
 import { cpuSeconds, threadCpu, threadCpuDelta } from './cpu.js';
-import { threadUse, threadUsePer } from './thread-sched.js';
+import { threadGroupUse, threadUse, threadUsePer } from './thread-sched.js';
 import { svrConfigYaml } from './svr-config.js';
 import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 
@@ -112,21 +112,46 @@ interface Cpu {
   threads: Map<string, number>;
   /** per group on the scheduler's clock (ns resolution: /proc's ticks are 0.1 µs per session at 100,000): CPU µs and sleeps per session */
   sched: Record<string, { cpuUs: number; sleeps: number }>;
+  /** the same by the visibility case's groups (records, v8, other: libuv's pool running LevelDB's calls and LevelDB's own thread) */
+  groups: Record<string, { cpuUs: number; sleeps: number }>;
+  /** bytes per session handed to write(2) (wchar) and sent to the disk (write_bytes), /proc/self/io */
+  wchar: number;
+  disk: number;
   wallMs: number;
 }
+
+/** wchar and write_bytes of this process (/proc/self/io: every thread's writes) */
+function io(): { wchar: number; disk: number } {
+  const t = readFileSync('/proc/self/io', 'utf8');
+  return { wchar: Number(/^wchar: (\d+)/m.exec(t)?.[1] ?? 0), disk: Number(/^write_bytes: (\d+)/m.exec(t)?.[1] ?? 0) };
+}
+
+/** bytes of the files under `d` */
+function duBytes(d: string): number {
+  let sum = 0;
+  for (const e of readdirSync(d, { withFileTypes: true })) sum += e.isDirectory() ? duBytes(join(d, e.name)) : statSync(join(d, e.name)).size;
+  return sum;
+}
+/** threads by group, kept from the first snapshot on (threadGroupUse) */
+const seen = new Map<number, string>();
 
 async function measure(run: () => Promise<void>): Promise<Cpu> {
   const cpu0 = process.cpuUsage();
   const threads0 = threadCpu(process.pid);
   const sched0 = threadUse(process.pid);
+  const groups0 = threadGroupUse(process.pid, seen);
+  const io0 = io();
   const main0 = cpuSeconds(process.pid, true);
   const wall0 = performance.now();
   await run();
   const cpu = process.cpuUsage(cpu0);
+  const io1 = io();
   return {
     process: (cpu.user + cpu.system) / n, main: ((cpuSeconds(process.pid, true) - main0) * 1e6) / n,
     threads: new Map([...threadCpuDelta(threads0, threadCpu(process.pid))].map(([name, s]) => [name === `node/${process.pid}` ? 'main' : name, (s * 1e6) / n])),
     sched: threadUsePer([sched0], [threadUse(process.pid)], n),
+    groups: threadUsePer([groups0], [threadGroupUse(process.pid, seen)], n),
+    wchar: (io1.wchar - io0.wchar) / n, disk: (io1.disk - io0.disk) / n,
     wallMs: performance.now() - wall0,
   };
 }
@@ -162,6 +187,7 @@ const on = await measure(() => recorded(n));
 const after = records.counters();
 await records.close();
 const h = { written: after.history.written - before.history.written, batches: after.history.batches - before.history.batches };
+const onDisk = mode === 'ipfix' ? 0 : duBytes(historyDirOf(dir));
 const c0 = before.collectors[0];
 const c = { ...after, collectors: after.collectors.map((k) => ({ ...k, exported: k.exported - (c0?.exported ?? 0), dropped: k.dropped - (c0?.dropped ?? 0) })) };
 process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)` : ''}${mtu !== undefined ? `, IPFIX path MTU ${mtu}` : ''} (${cold ? 'records thread cold' : `after ${WARM} to warm the records thread up`}${grow ? '; open sessions grown as they came' : ''}): process ${us(off.process)} µs CPU per session with records off, ${us(on.process)} on: a record costs ${us(on.process - off.process)} µs`
@@ -170,6 +196,9 @@ process.stdout.write(`${mode}, ${n} sessions${live > 0 ? ` (about ${live} open)`
   + (mode !== 'history' ? `; IPFIX ${c.collectors[0]!.exported + c.collectors[0]!.queueDepth} records offered, ${c.collectors[0]!.dropped} dropped, ${messages} messages received` : '')
   + `; waiting dropped ${c.waiting?.dropped ?? 0}\n`
   + `  per thread, µs per session: off ${perThread(off)}\n                             on  ${perThread(on)}\n`
-  + `  the records thread on the scheduler's clock: ${(on.sched['svr-records']?.cpuUs ?? 0).toFixed(2)} µs and ${(on.sched['svr-records']?.sleeps ?? 0).toFixed(4)} sleeps per session\n`);
+  + `  the records thread on the scheduler's clock: ${(on.sched['svr-records']?.cpuUs ?? 0).toFixed(2)} µs and ${(on.sched['svr-records']?.sleeps ?? 0).toFixed(4)} sleeps per session\n`
+  + `  by group on the scheduler's clock, µs per session on (off): ${['records', 'v8', 'other'].map((g) => `${g} ${(on.groups[g]?.cpuUs ?? 0).toFixed(2)} (${(off.groups[g]?.cpuUs ?? 0).toFixed(2)})`).join(', ')}\n`
+  + `  bytes per session: written ${on.wchar.toFixed(0)} (wchar; off ${off.wchar.toFixed(0)}), to the disk ${on.disk.toFixed(0)} (write_bytes)`
+  + (mode !== 'ipfix' ? `, the history on disk after closing ${(onDisk / 1e6).toFixed(1)} MB (${(onDisk / (n + (cold ? 0 : WARM))).toFixed(0)} a record)` : '') + '\n');
 sink.close();
 rmSync(dir, { recursive: true, force: true });

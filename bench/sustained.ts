@@ -7,8 +7,9 @@
  *   search  a closed-loop trial (as fast as 512 UDP / 256 TCP sessions in flight allow; a second when it
  *           lost more than 1 %) gives the ceiling (seeded: the rate the last full run held instead, no
  *           ceiling trials, plan.seeds); paced trials from 95 % of it, 15 % lower after each that
- *           failed more than 1 % or could not keep its rate (at most 4), then 10 % higher while they pass
- *           (at most 3); the highest that passed is held;
+ *           failed more than 1 % or could not keep its rate (at most 4), then 20 % higher while they pass
+ *           (at most 8), then halfway to the failure above while > 5 % apart (rate-search.ts); the highest
+ *           that passed is held;
  *   hold    after the table emptied, the rate found, while each router's sessions active, created and
  *           expired (control socket) and RSS (/proc) are sampled every second, through the hold and the
  *           drain after it; steady-state.ts says whether the table, the sweep and RSS reached a steady state
@@ -26,6 +27,7 @@ import { checkConnectivity } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
 import type { RouterName, SvrouterMode } from './modes/svrouter.js';
 import type { Plan } from './plan.js';
+import { roundRate, searchRate } from './rate-search.js';
 import { caseAddresses, CASE_SERVER, tcpSessions, udpSessions, type PacedResult } from './session-load.js';
 import { C_CLIENT_WINDOW } from './sessions.js';
 import { steadyState, HELD_SHARE, MAX_FAILED, type RouterSample, type Sample, type SteadyVerdict } from './steady-state.js';
@@ -123,7 +125,6 @@ function trialOf(rate: number, r: PacedResult): RateTrial {
   return { rate, seconds: r.seconds, attempted: r.attempted, ok: r.ok, failed: r.failed, behind: r.behind, passed };
 }
 
-const roundRate = (x: number): number => Math.max(500, Math.floor(x / 500) * 500);
 
 export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan: Plan): Promise<SustainedResult> {
   const progress = ctx.progress;
@@ -182,16 +183,8 @@ export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan
           const ceiling = first.passed ? first : await trial(0);
           rate = roundRate(0.95 * Math.max(first.ok / first.seconds, ceiling.ok / ceiling.seconds));
         }
-        let best: number | undefined;
-        for (let down = 0, up = 0; down < 4 && up < 3;) {
-          const passed = (await trial(rate)).passed;
-          if (passed) best = rate;
-          if (passed || best !== undefined) up++;
-          else down++;
-          if (!passed && best !== undefined) break;
-          rate = passed ? Math.max(roundRate(1.1 * rate), rate + 500) : roundRate(0.85 * rate);
-        }
-        rate = best ?? rate;
+        const found = await searchRate(rate, async (r) => (await trial(r)).passed);
+        rate = found.best ?? found.lowest;
         for (let attempt = 0; attempt < 3; attempt++) {
           const h = await hold(svr, protocol, rate, holdSeconds, load, progress);
           run.holds.push(h);

@@ -5,8 +5,9 @@
  * clears every mark on any control change (keys, paths, tables, chains, a session removed). Per batch,
  * before the JS stages (src/dataplane/native-forward.ts), for each packet of a marked flow:
  *   parse IPv4 (no options, no fragment, TTL > 1, header checksum) + TCP/UDP, TCP without SYN/FIN/RST;
- *   TTL - 1; payload framing: none, plain marker 0x00, or AES-CBC sealed + key id (docs/crypto.md), the
- *   plaintext L4 checksum verified first; replay block with the path key's next counter (the TxKey's own
+ *   TTL - 1; TCP under the UDP transform (docs/wan.md): the UDP header inserted before the TCP header, whose bytes
+ *   then open the signed region (packet-ops.ts insertUdpHeader); payload framing: none, plain marker 0x00, or AES-CBC
+ *   sealed + key id (docs/crypto.md), the plaintext L4 checksum verified first; replay block with the path key's next counter (the TxKey's own
  *   counter words: JS and this file advance the same memory, one thread); the HMAC tag; the waypoint
  *   addresses/ports, L4 checksum and IP length (steady-send.c); the session's packets, bytes, last-seen and
  *   expiry columns, and its HA sync mark (a pair's active node, flow-table.h). Any other packet, or one that does not fit (room, path MTU, a bad checksum, a payload that
@@ -28,9 +29,10 @@
 #include "fwd-pass.h"
 
 #define NF_BATCH SVR_NF_BATCH
-#define NF_DESC 19
+#define NF_DESC 20
 #define COOKIE_LEN 8
 #define REPLAY 10
+#define UDP_HDR 8
 #define SEAL_NONE 0
 #define SEAL_PLAIN 1
 #define SEAL_CBC 2
@@ -48,12 +50,13 @@ typedef struct {
   uint32_t row, forward;
   uint8_t wp_src[4], wp_dst[4];
   uint32_t wp_ports; /* local << 16 | peer */
-  uint32_t out_ifx, mtu, key, seal, cipher, kid, timeout, timed, flags;
+  uint32_t out_ifx, mtu, key, seal, cipher, kid, timeout, timed, flags, transform;
 } nf_entry;
 
 /* A packet admitted: where it is and what it becomes. */
 typedef struct {
   uint32_t o, len, payload, end, signed_end, framed, proto;
+  uint32_t sign, host_len; /* where the tag's region starts; the packet's length as it came in (accounting) */
   nf_entry *e;
 } nf_pkt;
 
@@ -79,7 +82,8 @@ static void wr32(uint8_t *d, uint32_t o, uint32_t v) {
 }
 
 /* desc: ifx, proto, src, dst, ports (the packet's big-endian words), row, forward, wpSrc, wpDst (big-endian words), wpPorts, outIf, mtu, key slot, seal,
- * cipher slot, key id byte, timeout ms, time-based HMAC (1: the tag covers the call's time slot too), flags */
+ * cipher slot, key id byte, timeout ms, time-based HMAC (1: the tag covers the call's time slot too), flags, transform (1: TCP
+ * carried as UDP) */
 static napi_value nf_mark(napi_env env, napi_callback_info info) {
   const uint32_t *d;
   double until;
@@ -94,7 +98,7 @@ static napi_value nf_mark(napi_env env, napi_callback_info info) {
   if (e == NULL) return NULL;
   *e = (nf_entry){.head = {.flow = f, .used = 1, .until = until}, .row = d[5], .forward = d[6] != 0, .wp_ports = d[9],
                   .out_ifx = d[10], .mtu = d[11], .key = d[12], .seal = d[13], .cipher = d[14], .kid = d[15],
-                  .timeout = d[16], .timed = d[17] != 0, .flags = d[18]};
+                  .timeout = d[16], .timed = d[17] != 0, .flags = d[18], .transform = d[19] != 0 && d[1] == 6};
   wr32(e->wp_src, 0, d[7]);
   wr32(e->wp_dst, 0, d[8]);
   return NULL;
@@ -150,16 +154,27 @@ static int admit(svr_ft *t, uint8_t *d, uint32_t len, uint32_t room, uint32_t if
   svr_ft_key *k = &t->keys[e->key], *c = &t->ciphers[e->cipher];
   if (k->h == NULL || !svr_crypto_live(k->h) || (e->seal == SEAL_CBC && (c->h == NULL || !svr_crypto_live(c->h))))
     goto fallback;
-  uint32_t plen = len - payload, framed = e->seal != SEAL_NONE && plen > 0;
-  uint32_t end = !framed ? len : e->seal == SEAL_PLAIN ? len + 1 : payload + 16 + (plen / 16 + 1) * 16 + 1;
+  uint32_t plen = len - payload, framed = e->seal != SEAL_NONE && plen > 0, udp = e->transform ? UDP_HDR : 0;
+  uint32_t end = udp + (!framed ? len : e->seal == SEAL_PLAIN ? len + 1 : payload + 16 + (plen / 16 + 1) * 16 + 1);
   uint32_t signed_end = end + REPLAY + k->tag_len;
   if (signed_end > room || signed_end > e->mtu) goto fallback;
-  if (!framed && plen >= BASE_HEADER && memcmp(d + payload, COOKIE, COOKIE_LEN) == 0) goto fallback;
-  if (framed && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
+  /* the peer reads the bytes after the UDP header first: under the transform the TCP header (svr-out.ts emit) */
+  uint32_t first = udp ? 20 : payload;
+  if ((!framed || udp) && len - first >= BASE_HEADER && memcmp(d + first, COOKIE, COOKIE_LEN) == 0) goto fallback;
+  if ((framed || udp) && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
   d[8]--; /* decode: TTL - 1 (the IPv4 header checksum is recomputed by the finish) */
-  if (framed && e->seal == SEAL_PLAIN) d[len] = 0;
-  *p = (nf_pkt){.o = 0, .len = len, .payload = payload, .end = end, .signed_end = signed_end, .framed = framed,
-                .proto = proto, .e = e};
+  if (udp) { /* packet-ops.ts insertUdpHeader: UDP between the routers, the TCP segment its payload (docs/wan.md) */
+    memmove(d + 20 + UDP_HDR, d + 20, len - 20);
+    d[9] = 17;
+    d[20] = (uint8_t)(e->wp_ports >> 24), d[21] = (uint8_t)(e->wp_ports >> 16);
+    d[22] = (uint8_t)(e->wp_ports >> 8), d[23] = (uint8_t)e->wp_ports;
+    d[24] = (uint8_t)((end - 20) >> 8), d[25] = (uint8_t)(end - 20);
+    d[26] = d[27] = 0;
+  }
+  if (framed && e->seal == SEAL_PLAIN) d[len + udp] = 0;
+  *p = (nf_pkt){.o = 0, .len = len + udp, .payload = payload + udp, .end = end, .signed_end = signed_end,
+                .framed = framed, .proto = udp ? 17 : proto, .sign = udp ? 20 + UDP_HDR : payload + udp,
+                .host_len = len, .e = e};
   return 1;
 fallback:
   e->head.until = 0; /* the flow's later packets follow this one to JS; svr-out marks it again */
@@ -201,8 +216,8 @@ static void sign_all(svr_ft *t, nf_work *w, uint8_t *data, uint32_t n, int64_t s
     for (uint32_t j = i; j < n; j++) {
       nf_pkt *p = &w->p[j];
       if (w->done[j] || t->keys[p->e->key].h != k->h || p->e->timed != timed) continue;
-      w->roff[m] = p->o + p->payload;
-      w->rlen[m++] = p->end + REPLAY - p->payload;
+      w->roff[m] = p->o + p->sign;
+      w->rlen[m++] = p->end + REPLAY - p->sign;
       w->done[j] = 1;
     }
     svr_crypto_sign_many(k->h, data, w->roff, w->rlen, m, k->tag_len, timed ? slot : -1);
@@ -246,8 +261,9 @@ uint32_t svr_nf_forward_batch(svr_ft *t, svr_ft_batch *bp) {
     nf_pkt *p = &w->p[i];
     nf_entry *e = p->e;
     if (w->done[i] == 2) continue;
-    svr_steady_finish_one(data + p->o, 0, 20, 0, p->proto, p->end, p->signed_end, p->framed, e->wp_src, e->wp_dst, e->wp_ports);
-    if (svr_ft_row_ok(t, e->row)) svr_ft_account(t, e->row, e->forward, p->len, b.now, e->timeout);
+    svr_steady_finish_one(data + p->o, 0, 20, 0, p->proto, p->end, p->signed_end, p->framed || e->transform, e->wp_src, e->wp_dst,
+                          e->wp_ports);
+    if (svr_ft_row_ok(t, e->row)) svr_ft_account(t, e->row, e->forward, p->host_len, b.now, e->timeout);
     nat_off[nat] = p->o;
     nat_len[nat] = p->signed_end;
     nat_if[nat++] = e->out_ifx;

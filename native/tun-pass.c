@@ -3,7 +3,8 @@
  * TypeScript arms it per queue (tunReaderPass, src/dataplane/steady-pass.ts) with what Dataplane.receive would use for
  * the batch: native/fwd.c's table on a LAN queue (svr-out), native/fwd-in.c's on a WAN queue (svr-in), the egress
  * writers by interface index, the counters and their indices, the clock.
- * Flow, per batch the JS thread read in poll mode (tun.c poll_read_deliver):
+ * Flow, per batch the JS thread read in poll mode (tun.c poll_read_deliver), or the reader thread read and handed over
+ * (tun.c reader_call_js, on the JS thread, before JS):
  *   svr-in: the marks still hold (svr_ni_current: the words prepare() saw have not moved), else all of it to JS;
  *   in chunks of SVR_NF_BATCH: svr_nf_forward_batch / svr_ni_receive_batch (the marked steady flows finished in
  *   place, as nfForward / niReceive do; svr-in may drop a payload that does not decrypt) -> the native packets written

@@ -676,6 +676,17 @@ static napi_status reader_args(napi_env env, reader *r, int32_t k, napi_value *a
   return napi_ok;
 }
 
+/* Thread mode's batches take the steady pass too (SVR_TUN_PASS_THREAD=0: only poll mode's): on the JS thread, in
+ * the threadsafe call, before JS, so the reads and cuts stay on the reader thread and JS sees only the rest. */
+static int thread_pass_on = -1;
+static int thread_pass(void) {
+  if (thread_pass_on < 0) {
+    const char *v = getenv("SVR_TUN_PASS_THREAD");
+    thread_pass_on = v == NULL || strcmp(v, "0") != 0;
+  }
+  return thread_pass_on;
+}
+
 /* Runs on the JS thread once per hand-off; env is NULL when the function is being torn down. */
 static void reader_call_js(napi_env env, napi_value cb, void *context, void *data) {
   reader *r = context;
@@ -706,7 +717,11 @@ static void reader_call_js(napi_env env, napi_value cb, void *context, void *dat
     return;
   }
   uint32_t k = (uint32_t)(v - 1);
-  if (env != NULL && !r->stopped && napi_get_undefined(env, &undef) == napi_ok &&
+  int call = 1;
+  if (env != NULL && !r->stopped && r->pass != NULL && thread_pass()) /* the steady pass, as poll mode runs it */
+    r->count[k] = svr_tun_pass_run(r->pass, r->data + (size_t)k * r->batch * r->snap, r->lens + (size_t)k * r->batch,
+                                   r->count[k], r->batch, r->snap, &call);
+  if (call && env != NULL && !r->stopped && napi_get_undefined(env, &undef) == napi_ok &&
       reader_args(env, r, (int32_t)k, argv, &argc) == napi_ok)
     napi_call_function(env, undef, cb, argc, argv, NULL); /* cb catches the handler's exceptions */
   pthread_mutex_lock(&r->mu);

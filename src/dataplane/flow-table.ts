@@ -19,6 +19,10 @@
  * Slot and distance arrays of 64 Ki slots and more are reserved memory (row-memory.ts): the old one's pages are given
  * back as soon as its entries have moved (not left in the allocator's heap, nor waiting for a collection).
  * The caller writes the key into `key` (a scratch Uint32Array of KW words) and calls get/set/delete.
+ * A miss is kept (the empty slot that ended its probe, the hash, the key): a set/add of the same key right
+ * after places it there without a second probe, and `get(memo)` answers a key kept in memo entry `memo`
+ * without a probe. A kept miss holds while no entry was deleted or moved (`shape`) and its empty slot is still
+ * empty: an insert fills only empty slots, and the same key's insert would have filled that one.
  */
 import { rowMemory } from './row-memory.js';
 
@@ -51,6 +55,9 @@ const TOMB = 0xffffffff;
 const DIST_FAR = 255;
 /** old slots moved per set or delete while resizing: done long before the next resize is due */
 const MOVE_PER_WRITE = 8;
+
+/** Misses kept for get(memo): a caller's own numbering (a batch slot), taken modulo this */
+export const MISS_MEMOS = 256;
 
 /** Hash bits kept in a slot, from the top byte (the slot index uses the low bits): 1..7, never 0, so a
  *  used slot is never 0. */
@@ -86,12 +93,25 @@ export class FlowTable {
   get changes(): number {
     return this.changeWord[0]!;
   }
+  /** deletes and resizes so far: a kept miss holds while this has not moved */
+  private shape = 0;
+  /** the last miss (get): its empty slot (-1: none), hash, shape and key */
+  private missSlot = -1;
+  private missHash = 0;
+  private missShape = 0;
+  private readonly missKey: Uint32Array;
+  /** misses kept by get(memo), MISS_MEMOS entries: slot (-1: none), hash, shape, key */
+  private memoSlot: Int32Array | null = null;
+  private memoHash: Uint32Array | null = null;
+  private memoShape: Uint32Array | null = null;
+  private memoKey: Uint32Array | null = null;
 
   constructor(readonly kw: number, private readonly keys: FlowKeys, initialCapacity = 1024) {
     let cap = 16;
     while (cap < initialCapacity) cap *= 2;
     this.minCapacity = cap;
     this.key = new Uint32Array(kw);
+    this.missKey = new Uint32Array(kw);
     this.slots = slotArray(cap);
     this.dist = distArray(cap);
     this.mask = cap - 1;
@@ -128,28 +148,74 @@ export class FlowTable {
     return true;
   }
 
-  /** Slot of `key` in `slots` (distances `dist`, mask `mask`), or -1 (h: its hash). A slot's key is read only
-   *  when its hash bits match and it sits as far from its home as this slot from the key's (fewer of the tag's
-   *  false matches: 1 in 7 of the slots probed read a row's key otherwise). */
+  /** Slot of `key` in `slots` (distances `dist`, mask `mask`), or ~e (negative) where e is the empty slot that
+   *  ended the probe (h: its hash). A slot's key is read only when its hash bits match and it sits as far from
+   *  its home as this slot from the key's (fewer of the tag's false matches: 1 in 7 of the slots probed read a
+   *  row's key otherwise). */
   private find(slots: Uint32Array, dist: Uint8Array, mask: number, h: number): number {
     const tag = tagOf(h);
     let i = h & mask;
     for (let d = 0; ; d++) {
       const s = slots[i]!;
-      if (s === 0) return -1;
+      if (s === 0) return ~i;
       if (s !== TOMB && s >>> TAG_SHIFT === tag && dist[i] === Math.min(d, DIST_FAR) && this.keyMatches(s)) return i;
       i = (i + 1) & mask;
     }
   }
 
-  /** Value stored for `key`, or -1. */
-  get(): number {
+  /** Value stored for `key`, or -1. `memo` (>= 0): the miss is kept in memo entry memo % MISS_MEMOS, and a
+   *  miss kept there for this key that still holds answers without a probe (the second look of a packet that
+   *  missed one stage earlier). */
+  get(memo = -1): number {
+    if (memo >= 0 && this.memoSlot !== null && this.recall(memo & (MISS_MEMOS - 1))) return -1;
     const h = this.hash(this.key, 0);
     const i = this.find(this.slots, this.dist, this.mask, h);
     if (i >= 0) return this.slots[i]! & VALUE_MASK;
-    if (this.old.length === 0) return -1;
+    if (this.old.length === 0) {
+      this.keepMiss(~i, h);
+      if (memo >= 0) this.memoize(memo & (MISS_MEMOS - 1));
+      return -1;
+    }
     const j = this.find(this.old, this.oldDist, this.oldMask, h);
     return j < 0 ? -1 : this.old[j]! & VALUE_MASK;
+  }
+
+  private keepMiss(slot: number, h: number): void {
+    this.missSlot = slot;
+    this.missHash = h;
+    this.missShape = this.shape;
+    this.missKey.set(this.key);
+  }
+
+  /** Whether the last miss still holds for `key`: then it is where the key goes. */
+  private missHolds(): boolean {
+    if (this.missSlot < 0 || this.missShape !== this.shape || this.slots[this.missSlot] !== 0) return false;
+    for (let w = 0; w < this.kw; w++) if (this.missKey[w] !== this.key[w]) return false;
+    return true;
+  }
+
+  /** Keeps the last miss in memo entry m. */
+  private memoize(m: number): void {
+    if (this.memoSlot === null) {
+      this.memoSlot = new Int32Array(MISS_MEMOS).fill(-1);
+      this.memoHash = new Uint32Array(MISS_MEMOS);
+      this.memoShape = new Uint32Array(MISS_MEMOS);
+      this.memoKey = new Uint32Array(MISS_MEMOS * this.kw);
+    }
+    this.memoSlot[m] = this.missSlot;
+    this.memoHash![m] = this.missHash;
+    this.memoShape![m] = this.missShape;
+    this.memoKey!.set(this.key, m * this.kw);
+  }
+
+  /** Whether memo entry m kept a miss of `key` that still holds (then it is the last miss again). */
+  private recall(m: number): boolean {
+    const slot = this.memoSlot![m]!;
+    if (slot < 0 || this.memoShape![m] !== this.shape || this.old.length > 0 || this.slots[slot] !== 0) return false;
+    const at = m * this.kw;
+    for (let w = 0; w < this.kw; w++) if (this.memoKey![at + w] !== this.key[w]) return false;
+    this.keepMiss(slot, this.memoHash![m]!);
+    return true;
   }
 
   /** Stores `value` (0 <= value < 2^26) for `key` (key `which` of the value's row in FlowKeys), replacing
@@ -170,6 +236,15 @@ export class FlowTable {
     if ((this.size + 1) * 4 > this.capacity * 3) { // (while halving only after many inserts: the rest moves first)
       if (this.old.length > 0) this.migrate(this.old.length);
       this.startResize(this.capacity * 2);
+    }
+    if (this.missHolds()) { // the key's probe just missed: its empty slot is where it goes
+      const h = this.missHash;
+      const i = this.missSlot;
+      this.missSlot = -1;
+      this.slots[i] = ((tagOf(h) << TAG_SHIFT) | (which << WHICH_SHIFT) | value) >>> 0;
+      this.dist[i] = Math.min(DIST_FAR, (i - (h & this.mask)) & this.mask);
+      this.size++;
+      return -1;
     }
     const h = this.hash(this.key, 0);
     const slot = ((tagOf(h) << TAG_SHIFT) | (which << WHICH_SHIFT) | value) >>> 0;
@@ -223,6 +298,7 @@ export class FlowTable {
       if ((removed & mask) !== value) return -1;
       this.old[j] = TOMB;
     } else return -1;
+    this.shape++; // an empty slot may open inside a kept miss's probe
     this.size--;
     if (this.old.length > 0) this.migrate(MOVE_PER_WRITE);
     else if (this.capacity > this.minCapacity && this.size * 16 < this.capacity * 3) this.startResize(this.capacity / 2);
@@ -253,6 +329,7 @@ export class FlowTable {
   }
 
   private startResize(cap: number): void {
+    this.shape++;
     this.old = this.slots;
     this.oldDist = this.dist;
     this.oldMask = this.mask;

@@ -3,7 +3,7 @@
  * first slice). On with the addon; SVR_NATIVE_FORWARD=0 turns it off (read per data path). Every decision stays in
  * TypeScript:
  * 1. svr-out marks a flow (its packet's 5-tuple and input interface) when a packet of it went out steady — IPv4
- *    TCP/UDP, no metadata owed, no false-positive header, regular or time-based HMAC, no transform, NAT relay, duplicate path,
+ *    TCP/UDP (TCP under the UDP transform too), no metadata owed, no false-positive header, regular or time-based HMAC, no NAT relay, duplicate path,
  *    service chain, FEC, fragment or ICMP too big; payload none, plain or AES-CBC — with what the
  *    packet used: path, tx key, payload key, waypoint rewrite, timeout. A mark lasts LEASE_MS (then one packet goes
  *    through JS and marks again: key switches, steering and the metadata-only refresh are decided there).
@@ -18,7 +18,7 @@ import { loadTableAddon, NativeTable, type FlowKey, type Handle } from './native
 
 /** How long a mark lasts (ms): at most this late a key switch (the peer keeps old keys for seconds) or a steering decision. */
 export const LEASE_MS = 250;
-const DESC = 19;
+const DESC = 20;
 /** native/fwd.c's payload framings */
 export const SEAL_NONE = 0, SEAL_PLAIN = 1, SEAL_CBC = 2;
 
@@ -53,6 +53,8 @@ export interface NativeMark extends FlowKey {
   timed: boolean;
   /** the session's flags when marked: a packet whose session's flags differ goes to JS (a re-signal, a close) */
   flags: number;
+  /** TCP carried as UDP (the UDP transform): native/fwd.c inserts the UDP header before the TCP header */
+  transform: boolean;
 }
 
 export class NativeForward extends NativeTable {
@@ -116,6 +118,7 @@ export class NativeForward extends NativeTable {
     d[16] = m.timeoutMs;
     d[17] = m.timed ? 1 : 0;
     d[18] = m.flags;
+    d[19] = m.transform ? 1 : 0;
     n.nfMark(h, d, now + LEASE_MS);
     this.marks++;
     return true;

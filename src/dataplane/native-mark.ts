@@ -20,8 +20,10 @@ export class NativeMarks {
   private readonly flow = new FlowWords();
   private readonly m: NativeMark = {
     ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, forward: true, wpSrc: 0, wpDst: 0, localPort: 0, peerPort: 0,
-    outIf: 0, mtu: 0, path: 0, seal: 0, service: 0, keyIdByte: 0, timeoutMs: 0, timed: false, flags: 0,
+    outIf: 0, mtu: 0, path: 0, seal: 0, service: 0, keyIdByte: 0, timeoutMs: 0, timed: false, flags: 0, transform: false,
   };
+  /** TCP under the UDP transform too (SVR_NATIVE_TRANSFORM=0: those stay in JS; read per data path) */
+  private readonly transform = process.env['SVR_NATIVE_TRANSFORM'] !== '0';
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -43,9 +45,12 @@ export class NativeMarks {
     const f = t.flags[r]!;
     const path = ctx.tables.paths[p]!;
     if (pi.family !== 4 || pi.l4 - pi.l3 !== 20 || pi.fragment !== 0 || (pi.protocol !== PROTO_TCP && pi.protocol !== PROTO_UDP)) return;
-    if (pi.protocol === PROTO_TCP && (pi.tcpFlags & STATE_FLAGS) !== 0) return;
+    // TCP under the UDP transform: emit made it UDP (pi.protocol); its TCP flags are the segment's
+    const transform = (f & SF_TRANSFORMED) !== 0;
+    if (transform && (!this.transform || t.protocol[r] !== PROTO_TCP)) return;
+    if ((pi.protocol === PROTO_TCP || transform) && (pi.tcpFlags & STATE_FLAGS) !== 0) return;
     if ((b.flags[s]! & (PF_HANDED | PF_REASSEMBLED)) !== 0 || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4) return;
-    if ((f & (SF_NEEDS_META | SF_REV_SIGNAL | SF_TRANSFORMED | SF_CLOSING)) !== 0 || t.natRelay[r] === 1) return;
+    if ((f & (SF_NEEDS_META | SF_REV_SIGNAL | SF_CLOSING)) !== 0 || t.natRelay[r] === 1) return;
     if (t.alt.get(r) !== undefined || t.chain[r] !== 0 || (t.syncing && !nf.syncAware)) return;
     let seal = SEAL_NONE;
     let cipher = null;
@@ -72,6 +77,7 @@ export class NativeMarks {
     m.seal = seal; m.service = t.service[r]!; m.keyIdByte = kid; m.timeoutMs = timeoutMs(ctx, r, f);
     m.timed = path.hmac.mode === 'time-based';
     m.flags = f;
+    m.transform = transform;
     if (!nf.mark(m, k.hmac, k.keyId, ctx.crypto.keys.sender, k.counter, cipher, now)) return;
     t.setMarked(MARK_OUT, r, nf.generation, now);
   }

@@ -826,9 +826,11 @@ export class SessionTable {
     return family === 6 ? this.v6 : this.v4;
   }
 
-  /** Looks up a key already written into `keyScratch(family)`; returns the flow value (flowRow/flowSwapped/flowAlt) or -1. */
-  lookup(family: 4 | 6): number {
-    return this.table(family).get();
+  /** Looks up a key already written into `keyScratch(family)`; returns the flow value (flowRow/flowSwapped/flowAlt) or -1.
+   *  `memo` (a batch slot): a miss is kept under it, and the same key's next look under it is answered without a
+   *  probe while that miss holds (FlowTable.get); the insert right after a miss takes its empty slot. */
+  lookup(family: 4 | 6, memo = -1): number {
+    return this.table(family).get(memo);
   }
 
   /** Flow keys set or deleted so far (both families): a lookup's result holds while this has not moved. */

@@ -2,7 +2,7 @@
  * Arms the ports' steady pass (PacketPort.steadyPass; a TUN port runs it in native/tun-pass.c: docs/tun-io.md "A
  * steady pass without JS"): what Dataplane.receive does for a batch's marked steady flows (nfForward on a LAN queue,
  * niReceive on a WAN queue, the egress writes, the counters), run by the port itself on the batches it reads in poll
- * mode, so that JS sees only the rest and is not called when nothing is left. SVR_TUN_PASS=0 turns it off,
+ * mode, or its reader thread hands over in thread mode, so that JS sees only the rest and is not called when nothing is left. SVR_TUN_PASS=0 turns it off,
  * SVR_TUN_PASS_IN=0 only on the WAN queues (svr-in; both read per data path).
  * A receiving interface is armed at its first JS batch, and again after anything the pass holds changed (the ports,
  * the tables' interface counters, the counters' array when it grew): the epoch moves and the next batch arms again.

@@ -31,6 +31,7 @@ import { SHOW_WHAT, type ControlRequest, type SessionsShown } from './control-pr
 import { listenControl } from './control-server.js';
 import type { JsonLineServer } from '../util/json-lines.js';
 import { EgressShaper } from './egress-shaper.js';
+import { WanPacketRx, wanPacketRxEnabled } from './wan-packet-rx.js';
 import { RawSendGates } from '../io/tun/raw-send-gates.js';
 import { configureInterface, openInterfaces, tunOptions, type OpenedInterface } from './host-setup.js';
 import { BUSY_POLL_DEFAULT_US, busyPollStats, checkBusyPollUs, setBusyPoll } from '../io/tun/busy-poll.js';
@@ -118,6 +119,7 @@ export class RunningNode {
     private readonly ownsStore = true,
     private readonly conductor?: string,
     private readonly shaper?: EgressShaper,
+    private readonly wanRx?: WanPacketRx,
   ) {
     this.registryName = name;
   }
@@ -353,6 +355,7 @@ export class RunningNode {
       await this.control?.close();
       this.control = null;
       await this.routing?.stop(); // FRR's daemons go first: zebra takes its kernel routes with it
+      await this.wanRx?.stop(); // before the TUNs close: the WAN receive goes back to the kernel's forwarding
       await this.router.stop(); // closes the TUN ports: devices and their routes vanish
       await this.shaper?.stop(); // the IFB devices of the shaped interfaces
       await this.records.close();
@@ -474,10 +477,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     throw e;
   }
   visibility.metrics.setShapingSource(() => shaper.stats());
+  const wanRx = wanPacketRxEnabled() ? await WanPacketRx.start(me.interfaces.filter((i) => onThisNode(i, haNode)), logInfo) : undefined;
   const recorder = new StateRecorder(store, router, { log: logInfo });
   await recorder.recordConfig(configToDocument(redactSecrets(config)));
   visibility.alarms.configApplied(o.configPath, 'at start');
-  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor, shaper);
+  const node = new RunningNode(o.name, router, socket, dir, opened, null, log, o.configPath, store, recorder, records, visibility, o.store === undefined, o.conductor, shaper, wanRx);
   node.registryName = registryName;
   if (haNode !== undefined) {
     try {

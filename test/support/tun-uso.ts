@@ -13,7 +13,8 @@
  *        (the test waits for that route), then reads until `count` datagrams (or `ms` passed) and prints
  *        `RESULT <json>`: how many,
  *        the sha256 of their UDP payloads in order, the largest, how many had a bad IPv4 or UDP checksum or an
- *        IPv4 id other than their index, and the device's rx counters (super-packets read, segments made).
+ *        IPv4 id other than their index, the lowest and highest TTL, and the device's rx counters (super-packets read,
+ *        segments made).
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -96,7 +97,7 @@ async function modeRecv(a: Json): Promise<void> {
   await runIp(['route', 'replace', String(a.route), 'dev', port.name]);
   const hash = createHash('sha256');
   const pi = new PacketInfo();
-  const got = { datagrams: 0, maxLen: 0, badIpChecksum: 0, badUdpChecksum: 0, idNotIndex: 0, other: 0 };
+  const got = { datagrams: 0, maxLen: 0, badIpChecksum: 0, badUdpChecksum: 0, idNotIndex: 0, other: 0, ttlMin: 255, ttlMax: 0 };
   let done = false;
   const finish = (): void => {
     if (done) return;
@@ -117,6 +118,8 @@ async function modeRecv(a: Json): Promise<void> {
       if (!verifyL4Checksum(data, pi)) got.badUdpChecksum++;
       if (readU16(data, off + 4) !== (got.datagrams & 0xffff)) got.idNotIndex++;
       if (len > got.maxLen) got.maxLen = len;
+      got.ttlMin = Math.min(got.ttlMin, data[off + 8]!);
+      got.ttlMax = Math.max(got.ttlMax, data[off + 8]!);
       hash.update(data.subarray(pi.payload, pi.end));
       if (++got.datagrams === count) finish();
     }

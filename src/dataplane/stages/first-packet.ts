@@ -112,7 +112,7 @@ export class FirstPacketStage implements Stage {
     const ifx = b.ifIndex[s]!;
     // an earlier packet of this batch may have opened the session already
     const swapped = writeKeyFromBytes(t.keyScratch(pi.family), pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, ifx);
-    const existing = t.lookup(pi.family);
+    const existing = t.lookup(pi.family, s); // session-lookup's miss, while it holds: no probe
     if (existing >= 0) {
       const r = flowRow(existing);
       const forward = flowSwapped(existing) === swapped;

@@ -102,7 +102,7 @@ export class SessionLookupStage implements Stage {
         swapped = this.memoSwapped[e]!;
       } else {
         swapped = writeKeyFromBytes(t.keyScratch(pi.family), pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, b.ifIndex[s]!);
-        v = t.lookup(pi.family);
+        v = t.lookup(pi.family, s); // a miss kept for first-packet's / svr-accept's look under s
         if (v >= 0) this.remember(d, pi, b.ifIndex[s]!, e, v, swapped);
       }
       if (v >= 0) {

@@ -196,7 +196,7 @@ export class SvrAcceptStage implements Stage {
     const pi = b.info[s]!;
     // a packet earlier in this batch may have created the session already
     const swapped = writeKeyFromBytes(t.keyScratch(pi.family), pi.family, d, pi.srcOff, pi.dstOff, pi.srcPort, pi.dstPort, pi.protocol, b.ifIndex[s]!);
-    const existing = t.lookup(pi.family);
+    const existing = t.lookup(pi.family, s); // session-lookup's miss, while it holds: no probe
     if (existing >= 0) {
       if (flowSwapped(existing) !== swapped) {
         c.add(this.cCollision); // our own session holds this waypoint 5-tuple in the other direction

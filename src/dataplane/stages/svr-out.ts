@@ -482,7 +482,7 @@ export class SvrOutStage implements Stage {
     const before = sealed ? this.plainLen[s]! : pi.end - pi.l3;
     const quoteLen = !control && b !== ctx.dup && before + QUOTE_MARGIN > mtu ? quoteLength(d, pi.l3, family, before) : 0;
     for (let i = 0; i < quoteLen; i++) this.quote[i] = d[pi.l3 + i]!; // at most 68 bytes: no view object per packet
-    const marking = this.marks.on && !control && !withMeta && !falsePositive && !transformed && b !== ctx.dup;
+    const marking = this.marks.on && !control && !withMeta && !falsePositive && (!transformed || tcpAsUdp) && b !== ctx.dup;
     if (marking) this.marks.capture(b, s, pi);
     if (!control) this.mss.apply(d, pi, p, r, rt); // incremental: a bad checksum stays bad for the check below
     if (grows && !control && !sealed && !verifyL4Checksum(d, pi)) {

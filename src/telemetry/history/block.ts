@@ -13,6 +13,7 @@
 import type { CloseReason, DenyReason, FiveTuple, InterfaceRef, MigrationReason, PathChange, PerDirection, SessionRecord } from '../record.js';
 import type { SessionRole } from '../../dataplane/events.js';
 import { SvrError } from '../../errors.js';
+import { idHashes, uuidHashes } from './id-index.js';
 import { uuidBytes, uuidText } from './keys.js';
 
 export const BLOCK_VERSION = 1;
@@ -131,6 +132,23 @@ export class BlockWriter {
 
   get rows(): number {
     return this.offsets.length;
+  }
+
+  /** Each row's id hashes as a filter of format 5 takes them (id-index.ts), row r's at 2r of `out`: a UUID's from its 16 bytes here. */
+  idHashes(out: Uint32Array): void {
+    const b = this.buf;
+    for (let row = 0; row < this.offsets.length; row++) {
+      const at = this.offsets[row]!;
+      if (b[at] === UUID_TAG) uuidHashes(b, at + 1, out, row * 2);
+      else {
+        let ref = 0;
+        for (let i = at + 1, shift = 0; ; i++, shift += 7) {
+          ref |= (b[i]! & 0x7f) << shift;
+          if (b[i]! < 0x80) break;
+        }
+        idHashes(this.list[ref]!, out, row * 2);
+      }
+    }
   }
 
   /** The block (a new buffer), its rows in `order` (row numbers as added; default: as added), and the writer empty again. */

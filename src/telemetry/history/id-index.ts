@@ -4,7 +4,11 @@
  * positives), all of them in memory (some 1.3 bytes per record: 1 GiB of history at ~150 bytes a record is
  * ~9 MB), loaded at open. `svr inspect session <id>` tests the filters newest first and decodes only the
  * blocks that may hold the id; a query asks whether a later record replaced an interim one the same way.
+ * Format 5 hashes a UUID's 16 bytes as the block holds them (uuidHashes: four words mixed, at the block's close,
+ * with no id text), other ids their text; the blocks before the history's `indexFrom` were hashed by their text
+ * (idHashes: 72 multiplies a UUID).
  */
+import { uuidBytes } from './keys.js';
 
 export const BITS_PER_ID = 10;
 export const PROBES = 7;
@@ -21,9 +25,37 @@ export function idHashes(id: string, out: Uint32Array, at: number): void {
   out[at + 1] = b | 1;
 }
 
-const h = new Uint32Array(2);
+/** murmur3's finalizer: every bit of `h` moves every bit of the result */
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
 
-/** A block's filter over its rows' ids. */
+/** Two 32-bit hashes of a UUID's 16 bytes at `at` of `b` (format 5), for double hashing: into `out` at `outAt`. */
+export function uuidHashes(b: Uint8Array, at: number, out: Uint32Array, outAt: number): void {
+  let x = 0x9747b28c;
+  let y = 0x2545f491;
+  for (let i = at; i < at + 16; i += 4) {
+    const w = (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+    x = Math.imul(x ^ w, 0xcc9e2d51);
+    x = (x << 13) | (x >>> 19);
+    y = Math.imul(y + w, 0x1b873593) ^ (y >>> 15);
+  }
+  out[outAt] = fmix(x);
+  out[outAt + 1] = fmix(y) | 1;
+}
+
+const h = new Uint32Array(2);
+const uuid = new Uint8Array(16);
+
+/** An id's hashes as a block of format 5 puts them in its filter (uuidHashes of a UUID, idHashes of another id): into `h`. */
+function hashesV5(id: string): void {
+  if (uuidBytes(id, uuid, 0)) uuidHashes(uuid, 0, h, 0);
+  else idHashes(id, h, 0);
+}
+
+/** A block's filter over its rows' ids, hashed by their text (before format 5: a format-2 history's blocks converted). */
 export function buildFilter(ids: readonly string[]): Uint8Array {
   const all = new Uint32Array(ids.length * 2);
   for (let i = 0; i < ids.length; i++) idHashes(ids[i]!, all, i * 2);
@@ -46,9 +78,15 @@ export function filterOf(hashes: Uint32Array, n: number): Uint8Array {
   return out;
 }
 
-/** False when `id` is surely not in the filter's block. */
-export function mayHold(filter: Uint8Array, id: string): boolean {
-  idHashes(id, h, 0);
+/** False when `id` is surely not in the filter's block; `textHashed`: a block before format 5 (idHashes of the text). */
+export function mayHold(filter: Uint8Array, id: string, textHashed = false): boolean {
+  if (textHashed) idHashes(id, h, 0);
+  else hashesV5(id);
+  return probe(filter);
+}
+
+/** Whether every bit of the hashes in `h` is set in `filter`. */
+function probe(filter: Uint8Array): boolean {
   const m = filter.length * 8;
   for (let k = 0; k < PROBES; k++) {
     const bit = ((h[0]! + Math.imul(k, h[1]!)) >>> 0) % m;
@@ -57,10 +95,17 @@ export function mayHold(filter: Uint8Array, id: string): boolean {
   return true;
 }
 
-/** The filters of the history's blocks by batch seq (ascending: batches are written in order). */
+/** The filters of the history's blocks by batch seq (ascending: batches are written in order); those below `indexFrom` hashed by text. */
 export class IdIndex {
   private seqs: number[] = [];
   private readonly filters = new Map<number, Uint8Array>();
+
+  constructor(private indexFrom: number) {}
+
+  /** From `seq` on, filters of format 5 (a history converted). */
+  setIndexFrom(seq: number): void {
+    this.indexFrom = seq;
+  }
 
   add(seq: number, filter: Uint8Array): void {
     if (this.seqs.length > 0 && seq <= this.seqs[this.seqs.length - 1]!) {
@@ -78,9 +123,15 @@ export class IdIndex {
 
   /** Blocks that may hold `id`, newest first, those after `afterSeq` only. */
   *candidates(id: string, afterSeq = -1): Generator<number> {
+    const v5 = new Uint32Array(2);
+    const text = new Uint32Array(2);
+    hashesV5(id);
+    v5.set(h);
+    if (this.seqs.length > 0 && this.seqs[0]! < this.indexFrom) idHashes(id, text, 0); // blocks of format 4 held
     for (let i = this.seqs.length - 1; i >= 0 && this.seqs[i]! > afterSeq; i--) {
       const seq = this.seqs[i]!;
-      if (mayHold(this.filters.get(seq)!, id)) yield seq;
+      h.set(seq >= this.indexFrom ? v5 : text);
+      if (probe(this.filters.get(seq)!)) yield seq;
     }
   }
 

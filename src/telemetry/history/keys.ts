@@ -1,19 +1,22 @@
 /**
- * Key layout of the session history (its own LevelDB database, sublevel `history`), format 4:
+ * Key layout of the session history (its own LevelDB database, sublevel `history`), format 5:
  *
  *   k/<S>                            -> block S: a batch's records (block.ts), one value, in the blocks'
  *                                       own database (block-store.ts; a format-3 history's older blocks here)
  *   b/<S>                            -> block S's manifest: end-time range, rows, postings, bytes (retention,
  *                                       and the time-ordered reading of blocks)
  *   f/<S>                            -> block S's id filter (id-index.ts): which ids it may hold
- *   p/<field>\0<value>\0<M><S>       -> rows (encodeRows)                  postings: the rows of block S
+ *   p/<field>\0<value>\0<M><S>       -> rows (encodeRuns)                  postings: the rows of block S
  *                                                                          whose <field> is <value> and whose
  *                                                                          end time is in minute M (8 hex each)
  *   m/<name>                         -> meta counters (accepted, written, seq, bytes, lost..., format,
- *                                       blocksFrom: the first block in the blocks' database)
+ *                                       blocksFrom: the first block in the blocks' database, indexFrom: the
+ *                                       first block indexed as format 5: filters of the id's 16 bytes, postings
+ *                                       as runs; before it, filters of the id's text, postings as row gaps)
  *
  * A block costs one key per distinct (field, value, minute) and three more (block, filter, manifest), a
- * write four meta keys, none per record: format 3 kept the blocks in this database, format 2 had an id key
+ * write four meta keys, none per record: format 4 hashed the id's text into filters and wrote a posting's rows
+ * one by one (about 10 bytes a record in all), format 3 kept the blocks in this database, format 2 had an id key
  * per record (i/<id>), format 1 three keys and a JSON value per record (r/<T>/<id>, i/<id>/<T>). A record
  * replaced by a later one of its session (an interim record) stays in its block; readers skip it when a
  * later block or row holds its id. Values never contain NUL (names and addresses).
@@ -133,30 +136,60 @@ export function uuidText(b: Uint8Array, at: number): string {
   return id;
 }
 
-/** A posting's rows (ascending) as varints of the gaps between them. */
-export function encodeRows(rows: readonly number[]): Uint8Array {
-  let size = 0;
-  let last = 0;
-  for (const r of rows) {
-    const n = r - last;
-    last = r;
-    size += n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-  }
-  const out = new Uint8Array(size);
+/**
+ * A posting's rows (format 5) as runs of consecutive rows: `runs` holds [first, last, first, last ...] ascending;
+ * each run as two varints, its first row less the row after the run before (0 at the start), and last - first.
+ * A field that repeats row after row (tenant, service, router, destination, port, path: most of a block) is one
+ * run of two bytes or so, not a byte per row (before: ~10 bytes a record of postings, rewritten by the index
+ * database's compaction level after level).
+ */
+export function encodeRuns(runs: readonly number[]): Uint8Array {
+  const out = new Uint8Array(runs.length * 5);
   let at = 0;
-  last = 0;
-  for (const r of rows) {
-    let n = r - last;
-    last = r;
-    while (n >= 0x80) {
-      out[at++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    out[at++] = n;
+  let next = 0;
+  for (let i = 0; i < runs.length; i += 2) {
+    at = varint(out, at, runs[i]! - next);
+    at = varint(out, at, runs[i + 1]! - runs[i]!);
+    next = runs[i + 1]! + 1;
+  }
+  return out.slice(0, at);
+}
+
+function varint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  out[at++] = n;
+  return at;
+}
+
+/** more rows than any block holds */
+const MAX_ROW = 1 << 20;
+
+/** The rows of a posting of format 5 (encodeRuns), ascending. */
+export function decodeRuns(b: Uint8Array): number[] {
+  const out: number[] = [];
+  const at = { i: 0 };
+  for (let next = 0; at.i < b.length;) {
+    const first = next + readVarint(b, at);
+    const last = Math.min(first + readVarint(b, at), MAX_ROW); // a bad value: no run past any block's rows
+    for (let r = first; r <= last; r++) out.push(r);
+    next = last + 1;
   }
   return out;
 }
 
+function readVarint(b: Uint8Array, at: { i: number }): number {
+  let n = 0;
+  for (let shift = 0; ; shift += 7) {
+    const x = b[at.i++] ?? 0;
+    n |= (x & 0x7f) << shift;
+    if (x < 0x80) return n >>> 0;
+  }
+}
+
+/** The rows of a posting before format 5: varints of the gaps between them (the first's from 0). */
 export function decodeRows(b: Uint8Array): number[] {
   const out: number[] = [];
   let last = 0;

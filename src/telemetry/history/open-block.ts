@@ -4,15 +4,16 @@
  * list: records die young (in the records thread the objects that outlived the young generation were the
  * pending records, copied and promoted: the GC's work).
  *
- *   put(record) -> its row (BlockWriter), its postings (field, value, minute -> rows), its id's filter hashes
+ *   put(record) -> its row (BlockWriter), its postings (field, value, minute -> runs of rows)
  *   close()     -> the block: rows sorted by end time (the row offsets reordered, the postings' rows mapped;
- *                  records from several rings come nearly in order), its filter, end-time range, postings
+ *                  records from several rings come nearly in order), its filter (of the ids' bytes in the
+ *                  block's rows, format 5), end-time range, postings
  * A block holds the records of one block's worth of puts: sorted within itself (before: a write's records
  * were sorted as one, then cut into blocks).
  */
 import type { SessionRecord } from '../record.js';
 import { BlockWriter } from './block.js';
-import { filterOf, idHashes } from './id-index.js';
+import { filterOf } from './id-index.js';
 import { INDEXED_FIELDS, indexEntries, minuteOf, postingPrefix, postingSuffix, type IndexSink } from './keys.js';
 
 export interface ClosedBlock {
@@ -27,8 +28,9 @@ export interface ClosedBlock {
 export class OpenBlock {
   private readonly writer = new BlockWriter();
   private postings = new BlockPostings();
-  /** per row as added: end time, the id's two filter hashes */
+  /** per row as added: end time */
   private readonly ends: number[] = [];
+  /** the rows' id hashes, made at close */
   private hashes = new Uint32Array(1024);
 
   get rows(): number {
@@ -39,12 +41,6 @@ export class OpenBlock {
   add(r: SessionRecord, idWords?: Uint32Array, idAt = 0): void {
     const row = this.writer.add(r, idWords, idAt);
     this.ends.push(r.endMs);
-    if (this.hashes.length < row * 2 + 2) {
-      const more = new Uint32Array(this.hashes.length * 2);
-      more.set(this.hashes);
-      this.hashes = more;
-    }
-    idHashes(r.sessionId, this.hashes, row * 2);
     this.postings.record(minuteOf(r.endMs), row);
     indexEntries(r, this.postings);
   }
@@ -53,6 +49,8 @@ export class OpenBlock {
   close(): ClosedBlock {
     const ends = this.ends;
     const n = ends.length;
+    if (this.hashes.length < n * 2) this.hashes = new Uint32Array(n * 2);
+    this.writer.idHashes(this.hashes);
     let sorted = true;
     for (let i = 1; i < n && sorted; i++) sorted = ends[i]! >= ends[i - 1]!;
     let order: number[] | undefined;
@@ -73,10 +71,11 @@ export class OpenBlock {
 }
 
 /**
- * The postings of one block: minute -> field (INDEXED_FIELDS' index) -> value -> rows. Maps of the records'
- * own strings (their hashes cached by V8), and each field's last value and its rows: most fields repeat
- * record after record, and comparing the same string object costs less than a map lookup. The keys are
- * made once per posting in each().
+ * The postings of one block: minute -> field (INDEXED_FIELDS' index) -> value -> runs of rows ([first, last, ...]).
+ * Maps of the records' own strings (their hashes cached by V8), and each field's last value and its runs: most
+ * fields repeat record after record, and comparing the same string object costs less than a map lookup; a row
+ * next to the run before it moves the run's end (no push per row and posting). The keys are made once per
+ * posting in each().
  */
 export class BlockPostings implements IndexSink {
   /** per minute: each field's values, and the fields in the order they first got a value (the keys' order in each()) */
@@ -85,7 +84,7 @@ export class BlockPostings implements IndexSink {
   private minute = -1;
   private row = 0;
   private readonly lastValue: (string | undefined)[] = new Array<string | undefined>(INDEXED_FIELDS.length).fill(undefined);
-  private readonly lastRows: number[][] = new Array<number[]>(INDEXED_FIELDS.length).fill([]);
+  private readonly lastRuns: number[][] = new Array<number[]>(INDEXED_FIELDS.length).fill([]);
 
   /** The next entries are of row `row`, which ended in `minute`. */
   record(minute: number, row: number): void {
@@ -100,37 +99,49 @@ export class BlockPostings implements IndexSink {
 
   add(field: number, value: string): void {
     if (value === this.lastValue[field]) {
-      this.lastRows[field]!.push(this.row);
+      extend(this.lastRuns[field]!, this.row);
       return;
     }
     const fields = this.fields!;
     const values = fields.values[field]!;
-    let rows = values.get(value);
-    if (rows === undefined) {
+    let runs = values.get(value);
+    if (runs === undefined) {
       if (values.size === 0) fields.order.push(field);
-      values.set(value, (rows = [this.row]));
-    } else rows.push(this.row);
+      values.set(value, (runs = [this.row, this.row]));
+    } else extend(runs, this.row);
     this.lastValue[field] = value;
-    this.lastRows[field] = rows;
+    this.lastRuns[field] = runs;
   }
 
-  /** Row r is row rank[r] from now on (the block's rows sorted): every posting's rows mapped, ascending again. */
+  /** Row r is row rank[r] from now on (the block's rows sorted): every posting's rows mapped, as runs again. */
   renumber(rank: readonly number[]): void {
     for (const { values } of this.minutes.values()) {
       for (const byValue of values) {
-        for (const rows of byValue.values()) {
-          for (let i = 0; i < rows.length; i++) rows[i] = rank[rows[i]!]!;
+        for (const [value, runs] of byValue) {
+          const rows: number[] = [];
+          for (let i = 0; i < runs.length; i += 2) for (let r = runs[i]!; r <= runs[i + 1]!; r++) rows.push(rank[r]!);
           rows.sort((a, b) => a - b);
+          const mapped = [rows[0]!, rows[0]!];
+          for (let i = 1; i < rows.length; i++) extend(mapped, rows[i]!);
+          byValue.set(value, mapped);
         }
       }
     }
   }
 
-  /** Every posting's key (block `seq`) and rows (ascending). */
-  each(seq: number, fn: (key: string, rows: number[]) => void): void {
+  /** Every posting's key (block `seq`) and runs of rows (ascending). */
+  each(seq: number, fn: (key: string, runs: number[]) => void): void {
     for (const [minute, fields] of this.minutes) {
       const suffix = postingSuffix(minute, seq);
       for (const f of fields.order) for (const [value, list] of fields.values[f]!) fn(postingPrefix(INDEXED_FIELDS[f]!, value) + suffix, list);
     }
   }
+}
+
+/** `row` (not before the last run's end) into `runs`: the last run's end moved when next to it, else a run of its own. */
+function extend(runs: number[], row: number): void {
+  const end = runs.length - 1;
+  const last = runs[end]!;
+  if (row === last + 1) runs[end] = row;
+  else if (row > last) runs.push(row, row);
 }

@@ -18,7 +18,7 @@ import { parsePrefix, prefixContains, type ParsedPrefix } from '../../packet/add
 import { SvrError } from '../../errors.js';
 import { CLOSE_REASONS, type CloseReason, type RecordKind, type SessionRecord } from '../record.js';
 import { Block } from './block.js';
-import { canonicalAddress, decodeRows, minuteOf, hex, postingPrefix, seqOfKey, type IndexedField } from './keys.js';
+import { canonicalAddress, minuteOf, hex, postingPrefix, seqOfKey, type IndexedField } from './keys.js';
 
 export interface HistoryQuery {
   /** end time >= from (ms since the epoch) */
@@ -67,6 +67,8 @@ export interface HistoryReader {
   iterate(range: { gte?: string; lte?: string; gt?: string; lt?: string; reverse: boolean }): AsyncIterable<[string, Uint8Array]>;
   /** block `seq` (undefined when retired) */
   block(seq: number): Promise<Uint8Array | undefined>;
+  /** the rows (ascending) of a posting of block `seq` (its encoding is the format the block was indexed in) */
+  rows(seq: number, posting: Uint8Array): number[];
   /** whether a later record of the session (a later row of block `seq`, or a later block) replaced this one */
   replaced(sessionId: string, seq: number, row: number): Promise<boolean>;
 }
@@ -269,7 +271,7 @@ async function byPostings(db: HistoryReader, c: Checked, [field, value]: [Indexe
     const seq = seqOfKey(key);
     const block = await blocks.get(seq);
     if (block === undefined) continue; // retired while this page read
-    const rows = decodeRows(rowsBytes);
+    const rows = db.rows(seq, rowsBytes);
     if (c.newest) rows.reverse();
     const start = at !== undefined && key === at.k ? at.i ?? 0 : 0;
     const cursor = await readRows(db, c, page, block, seq, rows, start, (i) => encodeCursor({ d: tag, k: key, i }));

@@ -132,4 +132,88 @@ test('a lookup and a delete read only their own key: the entries after it find t
   assert.ok(perDelete < 0.05, `rows read per delete beyond its own compares: ${perDelete.toFixed(2)}`);
 });
 
+test('kept misses: a second look and an insert after a miss agree with a Map while other keys come and go', () => {
+  const rnd = prng(23);
+  const rows = 3000;
+  const { t, keyWords } = table(rows);
+  const model = new Map<number, number>();
+  for (let r = 0; r < rows; r++) for (let i = 0; i < KW; i++) keyWords[r * KW + i] = Math.floor(rnd() * 2 ** 32);
+  const looked = new Int32Array(8).fill(-1); // memo entry -> the row last looked up under it
+  for (let step = 0; step < 200_000; step++) {
+    const op = rnd();
+    const m = Math.floor(rnd() * 8);
+    // mostly a key looked up under m before (a packet's second look, or its insert), else any
+    const r = looked[m]! >= 0 && rnd() < 0.7 ? looked[m]! : Math.floor(rnd() * rows);
+    load(t, keyWords, r);
+    if (op < 0.35) {
+      assert.is(t.get(m), model.get(r) ?? -1, `look ${r} under ${m}`);
+      looked[m] = r;
+    } else if (op < 0.45) {
+      assert.is(t.get(m + 8), model.get(r) ?? -1, `look ${r} under ${m + 8} (another entry, or a memo of another key)`);
+    } else if (op < 0.75 && model.size < rows * 0.7) {
+      const v = Math.floor(rnd() * 1024) * rows + r;
+      if (rnd() < 0.5) {
+        assert.is(t.add(v, 0), model.get(r) ?? -1, `add ${r}`);
+        if (!model.has(r)) model.set(r, v);
+      } else {
+        t.set(v, 0);
+        model.set(r, v);
+      }
+    } else if (op < 0.98) {
+      assert.is(t.delete(), model.get(r) ?? -1, `delete ${r}`);
+      model.delete(r);
+    } else t.migrate(Math.floor(rnd() * 64));
+  }
+  assert.is(t.size, model.size);
+  for (let r = 0; r < rows; r++) {
+    load(t, keyWords, r);
+    assert.is(t.get(), model.get(r) ?? -1, `row ${r} at the end`);
+  }
+});
+
+test('a kept miss spares the second probe: no row read by the second look and the insert in a long cluster', () => {
+  const { t, keyWords, reads } = table(64, 1024);
+  // 41 keys with one home and one tag: a probe for a missing one reads every row of the cluster
+  const k = new Uint32Array(KW);
+  let n = 0;
+  let tag = -1;
+  for (let x = 1; n < 41; x++) {
+    k[0] = x;
+    k[1] = 0xbee;
+    const h = flowHash(k, 0, KW);
+    const hashBits = 1 + (((h >>> 24) * 7) >>> 8); // the 3 bits a slot keeps (flow-table.ts tagOf)
+    if ((h & 1023) !== 5 || (tag >= 0 && hashBits !== tag)) continue;
+    tag = hashBits;
+    keyWords.set(k, n * KW);
+    n++;
+  }
+  for (let r = 0; r < 40; r++) {
+    load(t, keyWords, r);
+    t.set(r, 0);
+  }
+  load(t, keyWords, 40);
+  reads.n = 0;
+  assert.is(t.get(3), -1);
+  const probe = reads.n;
+  assert.ok(probe >= 20, `the first look reads the cluster's rows: ${probe}`);
+  load(t, keyWords, 40);
+  assert.is(t.get(3), -1, 'the second look under the same memo');
+  assert.is(t.add(40, 0), -1, 'the insert after it');
+  assert.is(reads.n, probe, 'no row read after the first look');
+  load(t, keyWords, 40);
+  assert.is(t.get(), 40, 'placed where a probe finds it');
+  load(t, keyWords, 39); // a delete in the cluster: a kept miss there no longer holds
+  t.delete();
+  load(t, keyWords, 39);
+  assert.is(t.get(7), -1);
+  load(t, keyWords, 0);
+  t.delete();
+  load(t, keyWords, 39);
+  const before = reads.n;
+  assert.is(t.add(39, 0), -1);
+  assert.ok(reads.n > before, 'probed again after a delete');
+  load(t, keyWords, 39);
+  assert.is(t.get(), 39);
+});
+
 test.run();

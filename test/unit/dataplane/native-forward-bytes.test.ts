@@ -39,7 +39,8 @@ const LAN = 0, WAN = 1;
 const CLIENT = parseAddress('198.18.1.10')!.bytes, SERVER = parseAddress('198.18.3.20')!.bytes;
 const SIZES = [0, 1, 15, 16, 17, 31, 32, 33, 100, 511, 1000, 1399, 1400];
 
-interface Case { protocol: 'tcp' | 'udp'; encrypt: boolean; timed: boolean; sync: boolean }
+/** transform: TCP carried as UDP between the routers (the path's UDP transform on in both) */
+interface Case { protocol: 'tcp' | 'udp'; encrypt: boolean; timed: boolean; sync: boolean; transform?: boolean }
 
 /** Keeps a copy of every packet sent; take() hands over those since the last take. */
 class Wire implements PacketPort {
@@ -96,6 +97,7 @@ function run(c: Case, on: boolean): Outcome {
       new Dataplane({ tables: compileRouter(config, 'r1', 1), ports: [lan1, wan1], clock, wallClock }),
       new Dataplane({ tables: compileRouter(config, 'r2', 1), ports: [lan2, wan2], clock, wallClock }),
     ]);
+    if (c.transform === true) for (const r of [r1, r2]) r.setPathTransform(0, true); // as the firewall detector's actor (always-transform)
     const rnd = prng(c.protocol === 'tcp' ? 11 : 7);
     let upSeq = 1000, downSeq = 5000;
     /** the next packet up (client -> server) or down; `cookie`: its payload starts with the metadata cookie */
@@ -192,13 +194,15 @@ for (const protocol of ['udp', 'tcp'] as const) {
   for (const encrypt of [false, true]) for (const timed of [false, true]) cases.push({ protocol, encrypt, timed, sync: false });
   cases.push({ protocol, encrypt: protocol === 'tcp', timed: protocol === 'tcp', sync: true });
 }
+for (const encrypt of [false, true]) cases.push({ protocol: 'tcp', encrypt, timed: encrypt, sync: false, transform: true });
 for (const c of cases) {
   const { protocol, encrypt, timed } = c;
-  test(`${protocol.toUpperCase()}, ${encrypt ? 'HMAC + AES-CBC' : 'HMAC only'}, ${timed ? 'time-based' : 'regular'} HMAC${c.sync ? ', HA sync on' : ''}: the native path sends the JS path's bytes`, () => {
+  test(`${protocol.toUpperCase()}, ${encrypt ? 'HMAC + AES-CBC' : 'HMAC only'}, ${timed ? 'time-based' : 'regular'} HMAC${c.sync ? ', HA sync on' : ''}${c.transform === true ? ', carried as UDP' : ''}: the native path sends the JS path's bytes`, () => {
     assert.ok(available, `${SWITCH}=1 turns native forwarding on (the addon has native/fwd.c: npm run build:native)`);
     const js = run(c, false), nat = run(c, true);
     assert.is(js.native, 0, 'off: nothing native');
     assert.ok(nat.native > js.r1Wan.length / 2, `on: ${nat.native} packets native of ${js.r1Wan.length + js.r2Wan.length}`);
+    if (c.transform === true) assert.equal([...new Set([...js.r1Wan, ...js.r2Wan].map((p) => p[9]))], [17], "TCP carried as UDP between the routers");
     sameBytes(js.r1Wan, nat.r1Wan, 'r1 -> r2 on the wire');
     sameBytes(js.r2Wan, nat.r2Wan, 'r2 -> r1 on the wire');
     sameBytes(js.r2Lan, nat.r2Lan, 'delivered by r2');

@@ -1,7 +1,8 @@
 /**
- * The history's layout (format 4: blocks in a database of their own): every filter answers what a scan of all
- * records answers, over blocks of several writes; histories of format 3 (blocks in the index database) and 2
- * (an id key per record) read and written on; blocks no manifest names removed at open; a newer format refused.
+ * The history's layout (format 5: blocks in a database of their own, filters of the ids' bytes, postings as runs):
+ * every filter answers what a scan of all records answers, over blocks of several writes; histories of format 4
+ * (filters of the ids' text, postings row by row), 3 (and blocks in the index database) and 2 (an id key per
+ * record) read and written on; blocks no manifest names removed at open; a newer format refused.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,7 +14,9 @@ import { Store } from '../../../src/store/store.js';
 import { SessionHistory, type HistoryOptions } from '../../../src/telemetry/history/history.js';
 import type { HistoryQuery } from '../../../src/telemetry/history/query.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
-import { blockKey, filterKey } from '../../../src/telemetry/history/keys.js';
+import { blockKey, decodeRuns, encodeRuns, filterKey, seqOfKey } from '../../../src/telemetry/history/keys.js';
+import { Block } from '../../../src/telemetry/history/block.js';
+import { buildFilter } from '../../../src/telemetry/history/id-index.js';
 import { parsePrefix, prefixContains } from '../../../src/packet/addr.js';
 import { isSvrError } from '../../../src/errors.js';
 import { T0, makeRecord } from './records.js';
@@ -122,9 +125,9 @@ async function write(h: SessionHistory, rs: readonly SessionRecord[], perWrite: 
 const OPTS: HistoryOptions = { retentionMs: 3_600_000, blockRecords: 7, flushRecords: 40, now: () => T0 + 500_000 };
 
 /** A store in `dir` and a history holding records(n), put 33 at a time. */
-async function filled(dir: string, n: number): Promise<{ store: Store; h: SessionHistory; put: SessionRecord[] }> {
+async function filled(dir: string, n: number, opts: HistoryOptions = OPTS): Promise<{ store: Store; h: SessionHistory; put: SessionRecord[] }> {
   const store = await Store.open(dir);
-  const h = await SessionHistory.open(store, OPTS);
+  const h = await SessionHistory.open(store, opts);
   const put = records(n);
   await write(h, put, 33);
   return { store, h, put };
@@ -134,9 +137,27 @@ test('every filter answers what a scan of all records answers: blocks of 7 recor
   await withDir(async (dir) => {
     const { store, h, put } = await filled(dir, 300);
     assert.ok(h.counters().batches > 40, `${h.counters().batches} blocks`);
-    await checkAll(h, put, 'format 4');
+    await checkAll(h, put, 'format 5');
     const keys = await keysOf(index(store));
     assert.ok(!keys.some((k) => k.startsWith('k/')), 'no block in the index database');
+    await h.close();
+    await store.close();
+  });
+});
+
+test('postings as runs of rows: a value on every row of a block is one run of a few bytes, not a byte a row; runs read back as rows', async () => {
+  assert.equal(decodeRuns(encodeRuns([0, 511])), Array.from({ length: 512 }, (_, i) => i));
+  assert.equal(decodeRuns(encodeRuns([3, 3, 5, 300, 302, 302])), [3, ...Array.from({ length: 296 }, (_, i) => 5 + i), 302]);
+  await withDir(async (dir) => {
+    const store = await Store.open(dir);
+    const h = await SessionHistory.open(store, { ...OPTS, blockRecords: 512, flushRecords: 1024 });
+    // 1024 records of one tenant, destination and port within one minute: two blocks
+    const put = Array.from({ length: 1024 }, (_, i) => makeRecord(i * 3, { endMs: T0 + i, tenant: 'blue' }));
+    await write(h, put, 1024);
+    const sizes: number[] = [];
+    for await (const [, v] of index(store).iterator({ gte: 'p/tenant\0blue\0', lt: 'p/tenant\0blue\x01' })) sizes.push(v.length);
+    assert.equal(sizes, [3, 3], 'the tenant\'s posting of each block: one run (0, 511)');
+    assert.is((await all(h, { tenant: 'blue', order: 'oldest' })).length, 1024);
     await h.close();
     await store.close();
   });
@@ -157,14 +178,36 @@ test('records put out of end-time order within a block: its rows sorted by end t
   });
 });
 
-/** Turns the closed history in `dir` into the layout of format 3 (blocks in the index database) or 2 (no filters, an id key per record). */
-async function asFormat(dir: string, store: Store, format: 2 | 3, put: readonly SessionRecord[]): Promise<void> {
+/** A posting's rows as format 4 wrote them: varints of the gaps between them. */
+function rowGaps(rows: readonly number[]): Uint8Array {
+  const out: number[] = [];
+  let last = 0;
+  for (const r of rows) {
+    let n = r - last;
+    last = r;
+    for (; n >= 0x80; n >>>= 7) out.push((n & 0x7f) | 0x80);
+    out.push(n);
+  }
+  return Uint8Array.from(out);
+}
+
+/**
+ * Turns the closed history in `dir` into the layout of format 4 (filters of the ids' text, postings row by row), 3 (that,
+ * and the blocks in the index database) or 2 (no filters, an id key per record).
+ */
+async function asFormat(dir: string, store: Store, format: 2 | 3 | 4, put: readonly SessionRecord[]): Promise<void> {
   const blocks = blocksDb(dir);
   const ops: ({ type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string })[] = [];
-  for await (const [key, value] of blocks.iterator()) ops.push({ type: 'put', key, value });
+  for await (const [key, value] of blocks.iterator()) {
+    if (format !== 4) ops.push({ type: 'put', key, value });
+    const block = new Block(value);
+    ops.push({ type: 'put', key: filterKey(seqOfKey(key)), value: buildFilter(Array.from({ length: block.rows }, (_, i) => block.id(i))) });
+  }
   await blocks.close();
-  rmSync(join(dir, 'blocks'), { recursive: true });
-  ops.push({ type: 'del', key: 'm/blocksFrom' }, { type: 'put', key: 'm/format', value: Uint8Array.of(format) });
+  if (format !== 4) rmSync(join(dir, 'blocks'), { recursive: true });
+  for await (const [key, value] of index(store).iterator({ gte: 'p/', lt: 'p0' })) ops.push({ type: 'put', key, value: rowGaps(decodeRuns(value)) });
+  ops.push({ type: 'del', key: 'm/indexFrom' }, { type: 'put', key: 'm/format', value: Uint8Array.of(format) });
+  if (format !== 4) ops.push({ type: 'del', key: 'm/blocksFrom' });
   if (format === 2) {
     for (const k of await keysOf(index(store))) if (k.startsWith('f/')) ops.push({ type: 'del', key: k });
     for (const r of put) ops.push({ type: 'put', key: `i/${r.sessionId}`, value: new Uint8Array(8) });
@@ -172,8 +215,8 @@ async function asFormat(dir: string, store: Store, format: 2 | 3, put: readonly 
   await index(store).batch(ops);
 }
 
-for (const format of [3, 2] as const) {
-  test(`a history of format ${format} is read (blocks where they were), written on, and retired`, async () => {
+for (const format of [4, 3, 2] as const) {
+  test(`a history of format ${format} is read (blocks and index as they were), written on, and retired`, async () => {
     await withDir(async (dir) => {
       const store = await Store.open(dir);
       let h = await SessionHistory.open(store, OPTS);
@@ -182,18 +225,18 @@ for (const format of [3, 2] as const) {
       const oldBlocks = h.counters().batches;
       await h.close();
       await asFormat(dir, store, format, old);
-      if (format === 3) {
+      if (format !== 2) {
         h = await SessionHistory.open(store, { readOnly: true }); // svr inspect of a stopped node of before
-        await checkAll(h, old, 'format 3, read-only');
+        await checkAll(h, old, `format ${format}, read-only`);
         await h.close();
       }
       h = await SessionHistory.open(store, OPTS);
       assert.equal([h.counters().lostAtOpen, h.counters().written], [0, old.length]);
       const put = [...old, ...records(120, 120)];
       await write(h, put.slice(old.length), 33);
-      await checkAll(h, put, `format ${format}, then 4`);
+      await checkAll(h, put, `format ${format}, then 5`);
       const keys = await keysOf(index(store));
-      assert.is(keys.filter((k) => k.startsWith('k/')).length, oldBlocks, 'the old blocks stay in the index database');
+      assert.is(keys.filter((k) => k.startsWith('k/')).length, format === 4 ? 0 : oldBlocks, 'a format-3 history\'s old blocks stay in the index database');
       assert.ok(!keys.some((k) => k.startsWith('i/')) && keys.includes(filterKey(1)), 'format 2: filters made, id keys gone');
       // retention takes the old blocks from the index database and the new ones from theirs
       h.setRetention({ maxBytes: 1 });
@@ -209,7 +252,7 @@ for (const format of [3, 2] as const) {
 
 test('blocks no manifest names (a crash between the writes) are removed at open; the history reads on', async () => {
   await withDir(async (dir) => {
-    const filledWith = await filled(dir, 100);
+    const filledWith = await filled(dir, 100, { ...OPTS, retentionBatchesPerStep: 1 });
     const { store, put } = filledWith;
     let h = filledWith.h;
     const last = h.counters().batches;
@@ -246,7 +289,7 @@ test('a history of a newer format is refused, named, and left as it is', async (
         err = e;
       }
       assert.ok(isSvrError(err, 'SVR_ERR_HISTORY_STORE'), String(err));
-      assert.match((err as Error).message, /format 9, newer than this node's \(4\)/);
+      assert.match((err as Error).message, /format 9, newer than this node's \(5\)/);
     }
     assert.ok((await keysOf(index(store))).includes(filterKey(1)), 'nothing removed');
     await store.close();

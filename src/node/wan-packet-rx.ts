@@ -1,0 +1,107 @@
+/**
+ * SVR packets taken off the host's Ethernet devices at their ingress hook and put straight on the WAN TUN's
+ * transmit queue (`SVR_WAN_PACKET_RX=1`; docs/tun-io.md "The WAN receive without the kernel's forwarding").
+ *
+ * Flow: a packet for a waypoint arrives on an Ethernet device -> nftables netdev ingress chain of that device
+ * (`ip daddr <waypoint> ip ttl > 1`, counted) -> `fwd ip to <waypoint> device <wan TUN>`: TTL - 1 as the forwarding does
+ * (nft_fwd_neigh, RFC 1812 §5.3.1) and the TUN's queue, which the node's reader reads as before. Skipped: ip_rcv,
+ * the input route with its rules and source check, the FORWARD hook and the output route. One nftables table per
+ * WAN TUN device (`svr_rx_<device>`), replaced whole at start (a node killed with SIGKILL left its old one, whose
+ * `fwd` names a TUN that is gone: the waypoint then has no route either) and deleted at stop.
+ */
+import { execFile } from 'node:child_process';
+import type { Interface } from '../model/config.js';
+import { parseAddress } from '../packet/addr.js';
+import { runIp } from '../io/tun/link.js';
+
+/** Whether the node takes its WAN receive off the Ethernet devices' ingress (default off; docs/environment.md). */
+export function wanPacketRxEnabled(): boolean {
+  return process.env['SVR_WAN_PACKET_RX'] === '1';
+}
+
+interface LinkRow {
+  ifname: string;
+  link_type?: string;
+  linkinfo?: { info_kind?: string };
+}
+
+/** The devices SVR packets can arrive on: Ethernet-like links, not the shaper's IFBs (the node's TUNs have no link layer). */
+export function ingressDevices(links: readonly LinkRow[]): string[] {
+  return links.filter((l) => l.link_type === 'ether' && l.linkinfo?.info_kind !== 'ifb').map((l) => l.ifname);
+}
+
+/** The nftables table name of a WAN TUN device (nft identifiers: letters, digits, `_`). */
+export function tableName(device: string): string {
+  return `svr_rx_${device.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+/**
+ * The `nft -f` script that replaces the table of one WAN interface: an ingress chain on each device with the rule
+ * for its waypoint. The first two lines make the delete succeed whether or not an old table is there; the whole
+ * script is one transaction.
+ */
+export function rxScript(iface: Pick<Interface, 'device' | 'waypoint'>, devices: readonly string[]): string {
+  const t = tableName(iface.device);
+  const lines = [`table netdev ${t} {}`, `delete table netdev ${t}`];
+  const wp = iface.waypoint === undefined ? undefined : parseAddress(iface.waypoint);
+  if (wp === undefined || devices.length === 0) return `${lines.join('\n')}\n`;
+  const [fam, ttl] = wp.family === 6 ? ['ip6', 'ip6 hoplimit'] : ['ip', 'ip ttl'];
+  lines.push(`table netdev ${t} {`);
+  devices.forEach((d, i) => {
+    lines.push(`  chain in${i} {`, `    type filter hook ingress device "${d}" priority 0; policy accept;`);
+    lines.push(`    ${fam} daddr ${iface.waypoint} ${ttl} > 1 counter fwd ${fam} to ${iface.waypoint} device "${iface.device}"`, '  }');
+  });
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+/** `nft -f -` with the script on stdin (in namespace `netns`: tests). */
+function runNft(script: string, netns?: string): Promise<void> {
+  const [cmd, args] = netns === undefined ? ['nft', ['-f', '-']] : ['ip', ['netns', 'exec', netns, 'nft', '-f', '-']];
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { timeout: 10_000, encoding: 'utf8' }, (err, _out, stderr) => {
+      if (err) reject(new Error(`nft -f failed: ${stderr.trim() || err.message}`));
+      else resolve();
+    });
+    child.stdin?.end(script);
+  });
+}
+
+/** The tables a node installed; `stop()` deletes them (twice is fine). */
+export class WanPacketRx {
+  private constructor(private readonly devices: string[], private readonly netns?: string) {}
+
+  /**
+   * Installs the ingress rules of the node's WAN interfaces (those with a waypoint, on this node). Never throws:
+   * without nftables' netdev family (or `nft`), the node logs why and the kernel forwards as before. `netns`: in
+   * that namespace instead of the process's own (tests).
+   */
+  static async start(ifaces: readonly Interface[], log: (event: string, fields: Record<string, string | number>) => void, netns?: string): Promise<WanPacketRx> {
+    const wans = ifaces.filter((i) => i.kind === 'wan' && i.waypoint !== undefined);
+    const done: string[] = [];
+    if (wans.length === 0) return new WanPacketRx(done, netns);
+    try {
+      const devices = ingressDevices(JSON.parse(await runIp(['-j', '-d', 'link', 'show'], netns === undefined ? {} : { netns })) as LinkRow[]);
+      if (devices.length === 0) throw new Error('no Ethernet device to take SVR packets from');
+      for (const w of wans) {
+        await runNft(rxScript(w, devices), netns);
+        done.push(w.device);
+        log('wan-rx.on', { interface: w.name, device: w.device, ingress: devices.join(',') });
+      }
+    } catch (e) {
+      log('wan-rx.off', { reason: e instanceof Error ? e.message : String(e) });
+    }
+    return new WanPacketRx(done, netns);
+  }
+
+  async stop(): Promise<void> {
+    const devices = this.devices.splice(0);
+    for (const device of devices) {
+      try {
+        await runNft(rxScript({ device, waypoint: undefined }, []), this.netns);
+      } catch {
+        // nft gone since start: the table goes with the namespace, and its rules name a TUN that is gone
+      }
+    }
+  }
+}
