@@ -1,7 +1,7 @@
 /**
  * Garbage per new session on the SVR path, in process (no TUN, no control plane): r1's data path (ingress)
  * takes first packets of `--sessions` distinct flows (UDP datagrams, or TCP SYNs with --tcp) in batches of
- * 64; what it sends on its WAN is queued and then fed to r2's (egress); then every session is removed on
+ * 64; what it sends on its WAN is queued and fed to r2's (egress) every 4,096; then every session is removed on
  * both (idle expiry's path, `removeRow`). Each phase's JS heap bytes allocated are summed from V8's GC
  * statistics (`allocatedBytes`: the used heap's growth plus what every GC freed meanwhile), per session.
  * With --sites, a sampling heap profile (objects later collected included) names where, by function.
@@ -37,11 +37,14 @@ export interface GarbageResult {
   sessions: number;
   /** sessions each data path created */
   created: { r1: number; r2: number };
-  /** JS heap bytes allocated per session: each router's first packets, and each router's removals */
+  /** JS heap bytes allocated per session each router created: its first packets, and its removals */
   bytesPerSession: { r1Open: number; r2Open: number; r1Remove: number; r2Remove: number };
   /** with --sites: sampled bytes per session by allocating function (file:line), largest first */
   sites?: { site: string; bytesPerSession: number }[];
 }
+
+/** sessions r1 opens before r2 takes their first packets */
+const CHUNK = 4096;
 
 class SinkPort implements PacketPort {
   constructor(readonly name: string, private readonly onBatch?: PacketPort['transmit']) {}
@@ -150,15 +153,18 @@ export function measureGarbage(sessions: number, tcp: boolean, sites: boolean): 
     inspector.connect();
     post(inspector, 'HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
-  const r1Open = allocatedBytes(() => open(0, sessions));
-  const created = { r1: r1.sessions.active, r2: 0 };
-  const r2Open = allocatedBytes(feedR2);
-  created.r2 = r2.sessions.active;
+  // r2 takes r1's packets a chunk at a time: signed packets older than the HMAC's time window would be dropped
+  let r1Open = 0, r2Open = 0;
+  for (let at = 0; at < sessions; at += CHUNK) {
+    r1Open += allocatedBytes(() => open(at, Math.min(CHUNK, sessions - at)));
+    r2Open += allocatedBytes(feedR2);
+  }
+  const created = { r1: r1.sessions.active, r2: r2.sessions.active };
   const r1Remove = allocatedBytes(() => removeAll(r1));
   const r2Remove = allocatedBytes(() => removeAll(r2));
   const res: GarbageResult = {
     protocol: tcp ? 'tcp' : 'udp', sessions, created,
-    bytesPerSession: { r1Open: r1Open / sessions, r2Open: r2Open / sessions, r1Remove: r1Remove / sessions, r2Remove: r2Remove / sessions },
+    bytesPerSession: { r1Open: r1Open / created.r1, r2Open: r2Open / created.r2, r1Remove: r1Remove / created.r1, r2Remove: r2Remove / created.r2 },
   };
   if (inspector !== null) {
     const { profile } = post<{ profile: { head: Sampled } }>(inspector, 'HeapProfiler.stopSampling');
