@@ -11,7 +11,8 @@
  *         indexes' halving finished (as the sweeps after it do).
  * At each: the table's own byte count (`sessions.bytes`: of reserved columns their resident pages), the
  * bytes of every typed array it holds (a cross-check) and the process RSS / heap / ArrayBuffer growth since
- * the start, per session and router; and the longest batch while filling (growth pauses show there).
+ * the start, per session and router, and V8's young generation; the longest batch while filling (growth pauses
+ * show there); and the JS heap bytes allocated per session and router while filling and while removing.
  * Run with --expose-gc:  node --expose-gc dist/bench/memory.js --capacity 1048576
  */
 import { Dataplane } from '../src/dataplane/dataplane.js';
@@ -22,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { svrConfigYaml } from './svr-config.js';
 import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 import { residentBytes, rowMemory } from '../src/dataplane/row-memory.js';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { allocatedBytes } from './garbage.js';
 
 /** The goal for RSS per established session and router at every fill (issue 19 item 5). */
 export const MEMORY_GOAL_BYTES = 250;
@@ -43,6 +46,8 @@ export interface MemoryFill {
   rssPerSession: number;
   arrayBufferPerSession: number;
   heapPerSession: number;
+  /** V8's young generation (new space) reserved now, bytes: 16 MB unless the data path's garbage grew it */
+  youngGenerationBytes?: number;
 }
 
 export interface MemoryResult {
@@ -59,6 +64,8 @@ export interface MemoryResult {
   longestBatchMs?: number;
   /** the rows are reserved and give memory back (the native addon), or grow by doubling */
   reservedRows?: boolean;
+  /** JS heap bytes allocated per session and router while filling to 99 % and removing down to 25 % (garbage.ts allocatedBytes) */
+  allocatedPerSession?: { fill: number; remove: number };
 }
 
 function arg(name: string, def: string): string {
@@ -163,27 +170,32 @@ function main(): void {
       rssPerSession: (now.rss - before.rss) / perRouter,
       arrayBufferPerSession: (now.arrayBuffers - before.arrayBuffers) / perRouter,
       heapPerSession: (now.heapUsed - before.heapUsed) / perRouter,
+      youngGenerationBytes: getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0,
     });
     if (withBreakdown) {
       breakdownR1 = [...parts.entries()].sort((a, b) => b[1] - a[1]).map(([field, b]) => ({ field, bytesPerSession: +(b / n).toFixed(2) }));
       bytesAgree = Math.abs(s1.bytes - ta) <= ta * 0.001;
     }
   };
-  openUpTo(capacity / 2 + 1);
+  let fillAllocated = allocatedBytes(() => openUpTo(capacity / 2 + 1));
   measure(false);
-  openUpTo(Math.floor(capacity * 0.99));
+  fillAllocated += allocatedBytes(() => openUpTo(Math.floor(capacity * 0.99)));
   measure(true);
   const totalNs = fillNs;
-  removeDownTo(r1, capacity / 4);
-  removeDownTo(r2, capacity / 4);
-  // the sweeps that follow (every 250 ms in a router) finish the indexes' halving (flow-table.ts)
-  while (r1.sessions.tidy() || r2.sessions.tidy()) { /* the next slots */ }
+  const removed = opened - capacity / 4;
+  const removeAllocated = allocatedBytes(() => {
+    removeDownTo(r1, capacity / 4);
+    removeDownTo(r2, capacity / 4);
+    // the sweeps that follow (every 250 ms in a router) finish the indexes' halving (flow-table.ts)
+    while (r1.sessions.tidy() || r2.sessions.tidy()) { /* the next slots */ }
+  });
   measure(false);
   const r2s = Number(r2Ns) / 1e9;
   const res: MemoryResult = {
     capacity, fills, breakdownR1, bytesAgree,
     firstPacketsPerSecond: { r1: opened / Math.max(1e-9, totalNs / 1e9 - r2s), r2: opened / Math.max(1e-9, r2s) },
     longestBatchMs: longestNs / 1e6, reservedRows: rowMemory !== null,
+    allocatedPerSession: { fill: fillAllocated / (2 * opened), remove: removeAllocated / (2 * removed) },
   };
   process.stdout.write(JSON.stringify(res) + '\n');
 }
