@@ -56,7 +56,7 @@ const ROW_MASK = (1 << ROW_BITS) - 1;
 /** Deadlines of requests to workers, ms: `svr show sessions` answers within 2 s, whatever a worker does. */
 export const WORKER_TIMEOUTS = { sessions: 1500, plugins: 15_000, start: 15_000, stop: 5_000 } as const;
 /** A running worker that sent nothing for this long is ended and restarted (it reports every second). */
-const UNRESPONSIVE_MS = 5_000;
+export const UNRESPONSIVE_MS = 5_000;
 const RESTART_FIRST_MS = 100;
 const RESTART_MAX_MS = 5_000;
 

@@ -12,8 +12,12 @@ export function exampleConfig(): Promise<SvrConfig> {
 /** Resolves after `ms` (real time). */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Polls `cond` every 5 ms until true or `ms` passed. */
-export async function until(cond: () => boolean | Promise<boolean>, ms = 2000): Promise<boolean> {
+/**
+ * Polls `cond` every 5 ms until true or `ms` passed. The default is a wait for something to happen at all (it
+ * ends when it did): at load 25-30 packets through in-memory labs with worker threads, and key exchanges, took
+ * over the 2 s it was (unit/router vrf, fragmentation). A bound on how soon the router decides passes its own `ms`.
+ */
+export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await cond()) return true;

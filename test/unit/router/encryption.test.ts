@@ -128,7 +128,9 @@ test('key rotation in the middle of a transfer loses nothing: a new key version 
   lab.r2.applyConfig(next); // ... r2 a moment later, both within rekey-delay (1 s)
   await sleep(2000); // past the delay: r1 now sends with key version 2
   clearInterval(timer);
-  await sleep(50);
+  // the last datagrams cross five event-loop turns (links deliver on the next one): wait for them, not 50 ms (at
+  // load 25 without the addon the thread was stopped longer than that within a turn: the last two were missing)
+  await until(() => seen.size === seq);
   const missing = [...Array(seq).keys()].filter((n) => !seen.has(n));
   assert.equal(missing, [], 'every datagram arrived');
   assert.is(lab.r2.counters()['drop-bad-payload'] ?? 0, 0);

@@ -43,8 +43,10 @@ test('full TCP connection through r1 and r2: handshake, 1 MB each way, FIN', asy
   assert.is(fwd[0]!.meta!.service, 'web');
   assert.is(rev[0]!.tcpFlags & (TCP_SYN | TCP_ACK), TCP_SYN | TCP_ACK);
   assert.ok(rev[0]!.meta?.disableForwardMetadata, 'the SYN/ACK carries reverse metadata with TLV 18');
+  // a loaded machine may make the client's sim TCP resend its SYN (RTO 200 ms) and the server its SYN/ACK: each
+  // carries metadata again (4 packets once, at load 25 without the addon), a data segment never does
   const withMeta = wire.filter((w) => w.meta !== null);
-  assert.is(withMeta.length, 2, 'metadata only on the SYN and the SYN/ACK');
+  assert.ok(withMeta.length >= 2 && withMeta.every((w) => (w.tcpFlags & TCP_SYN) !== 0), `metadata only on the SYN and the SYN/ACK (${withMeta.map((w) => w.tcpFlags).join(',')})`);
   for (const w of wire) {
     assert.ok(w.src.startsWith('198.18.12.') && w.dst.startsWith('198.18.12.'), 'waypoint addresses only');
   }
