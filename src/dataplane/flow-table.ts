@@ -57,7 +57,7 @@ const DIST_FAR = 255;
 const MOVE_PER_WRITE = 8;
 
 /** Misses kept for get(memo): a caller's own numbering (a batch slot), taken modulo this */
-export const MISS_MEMOS = 256;
+const MISS_MEMOS = 256;
 
 /** Hash bits kept in a slot, from the top byte (the slot index uses the low bits): 1..7, never 0, so a
  *  used slot is never 0. */

@@ -187,7 +187,7 @@ export class SessionHistory {
     this.now = opts.now ?? Date.now;
     this.c.markedAccepted = meta.accepted;
     // a history before format 5: every block it holds was indexed as format 4 until upgrade() says from where not
-    this.ids = new IdIndex(meta.format === HISTORY_FORMAT ? meta.indexFrom : meta.seq + 1);
+    this.ids = new IdIndex(this.indexFrom());
     this.reader = {
       iterate: (range) => db.iterator(range),
       block: (seq) => blocks.get(seq),
