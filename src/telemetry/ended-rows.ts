@@ -30,6 +30,8 @@ export const ROW_DOUBLES = ROW_WORDS / 2;
 export const D_START = 16;
 export const D_END = 17;
 export const D_COUNTS = 18;
+/** the words past a row's totals (a slot's totals at its previous record) are not copied */
+const COPY_END = 2 * (D_COUNTS + 4);
 /** References a row: tenant, service, application, path, ingress and egress interface (a slot's first six), close reason. */
 export const ROW_REFS = 7;
 export const R_REASON = 6;
@@ -65,19 +67,24 @@ export class EndedRows {
 
   /** Row `i` of `from` appended; its index. */
   copy(from: EndedRows, i: number): number {
+    return this.append(from.u32, i * ROW_WORDS, from.refs, i * ROW_REFS);
+  }
+
+  /** A row of ROW_WORDS words at `o` of `words` and ROW_REFS references at `r` of `refs` (a row's, or a slot's) appended; its index. */
+  append(words: Uint32Array, o: number, refs: readonly unknown[], r: number): number {
     const k = this.push();
-    const src = from.u32;
     const dst = this.u32;
-    const o = i * ROW_WORDS;
     const t = k * ROW_WORDS;
-    for (let w = 0; w < ROW_WORDS; w++) dst[t + w] = src[o + w]!;
-    for (let r = 0; r < ROW_REFS; r++) this.refs[k * ROW_REFS + r] = from.refs[i * ROW_REFS + r];
+    // the words read (id, OPENED word 0 and ports, addresses, start, end and totals): not the slot's links, due order or saved totals
+    for (let w = 0; w < 4; w++) dst[t + w] = words[o + w]!;
+    for (let w = W0; w <= WP_PORTS; w++) dst[t + w] = words[o + w]!;
+    for (let w = ADDR; w < COPY_END; w++) dst[t + w] = words[o + w]!;
+    for (let j = 0; j < ROW_REFS; j++) this.refs[k * ROW_REFS + j] = refs[r + j];
     return k;
   }
 
-  /** No rows (their references let go). */
+  /** No rows (their references stay until overwritten: names and interfaces, shared and long-lived). */
   clear(): void {
-    this.refs.fill(undefined, 0, this.length * ROW_REFS);
     this.length = 0;
   }
 

@@ -318,16 +318,9 @@ export class OpenSessions {
 
   /** A plain session's end (plain()) appended to `rows`: its slot's words, end time and close reason, names. */
   endRow(s: number, atMs: number, reason: CloseReason, rows: EndedRows): void {
-    const k = rows.push();
-    const src = this.u32;
-    const dst = rows.u32;
-    const o = s * SLOT_WORDS;
-    const t = k * ROW_WORDS;
-    for (let w = 0; w < ROW_WORDS; w++) dst[t + w] = src[o + w]!;
+    // the slot's words and first references (R_TENANT .. R_OUT_IF); where its due time and id text were, the end and reason
+    const k = rows.append(this.u32, s * SLOT_WORDS, this.refs, s * REF_COUNT);
     rows.f64[k * ROW_DOUBLES + D_END] = atMs;
-    const refs = this.refs;
-    const r = s * REF_COUNT;
-    for (let j = 0; j < R_REASON; j++) rows.refs[k * ROW_REFS + j] = refs[r + j];
     rows.refs[k * ROW_REFS + R_REASON] = reason;
   }
 

@@ -71,19 +71,8 @@ export class BlockWriter {
     const row = this.offsets.length;
     this.offsets.push(this.at);
     this.ensure(64);
-    if (idWords !== undefined) {
-      const b = this.buf;
-      let at = this.at;
-      b[at++] = UUID_TAG;
-      for (let k = 0; k < 4; k++) {
-        const w = idWords[idAt + k]!;
-        b[at++] = w >>> 24;
-        b[at++] = (w >>> 16) & 0xff;
-        b[at++] = (w >>> 8) & 0xff;
-        b[at++] = w & 0xff;
-      }
-      this.at = at;
-    } else if (uuidBytes(r.sessionId, this.buf, this.at + 1)) {
+    if (idWords !== undefined) this.uuid(idWords, idAt);
+    else if (uuidBytes(r.sessionId, this.buf, this.at + 1)) {
       this.buf[this.at] = UUID_TAG;
       this.at += 17;
     } else {
@@ -140,24 +129,13 @@ export class BlockWriter {
     const row = this.offsets.length;
     this.offsets.push(this.at);
     this.ensure(64);
-    const b = this.buf;
-    const u = rows.u32;
-    let at = this.at;
-    b[at++] = UUID_TAG;
-    for (let k = 0, o = i * ROW_WORDS; k < 4; k++) {
-      const w = u[o + k]!;
-      b[at++] = w >>> 24;
-      b[at++] = (w >>> 16) & 0xff;
-      b[at++] = (w >>> 8) & 0xff;
-      b[at++] = w & 0xff;
-    }
-    this.at = at;
+    this.uuid(rows.u32, i * ROW_WORDS);
     const role = rows.role(i);
     const path = rows.path(i);
     const nat = rows.nat(i);
     const flags = F_END | (path !== undefined ? F_WAYPOINT : 0) | (nat !== 0 ? F_NAT : 0) | F_INGRESS_IF | F_EGRESS_IF | F_CLOSE;
-    b[this.at++] = flags;
-    b[this.at++] = 0;
+    this.buf[this.at++] = flags;
+    this.buf[this.at++] = 0;
     this.num(0);
     this.num(ROLES.indexOf(role));
     this.str(rows.router, S_ROUTER);
@@ -200,6 +178,21 @@ export class BlockWriter {
     this.num(rows.endMs(i));
     this.str(rows.reason(i), S_REASON);
     return row;
+  }
+
+  /** a UUID session id of 4 words (at `at` of `words`): its tag and 16 bytes */
+  private uuid(words: Uint32Array, at: number): void {
+    const b = this.buf;
+    let o = this.at;
+    b[o++] = UUID_TAG;
+    for (let k = 0; k < 4; k++) {
+      const w = words[at + k]!;
+      b[o++] = w >>> 24;
+      b[o++] = (w >>> 16) & 0xff;
+      b[o++] = (w >>> 8) & 0xff;
+      b[o++] = w & 0xff;
+    }
+    this.at = o;
   }
 
   /** the waypoint 5-tuple of a row's session on `path` (open-sessions.ts waypoint()) */

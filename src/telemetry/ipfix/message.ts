@@ -272,11 +272,7 @@ export class IpfixMessageWriter {
     at = this.u64(at, r.bytes[dir]);
     at = this.u64(at, r.packets[dir]);
     at = this.u64(at, r.tcpRetransmissions?.[dir] ?? 0);
-    if (!fwd && this.tailOf === r && this.tailIn === b && this.tailAt + this.tailLen <= start) {
-      // the reverse flow's strings are the forward flow's, just written: copied
-      b.copyWithin(at, this.tailAt, this.tailAt + this.tailLen);
-      return at + this.tailLen;
-    }
+    if (!fwd && this.tailOf === r && this.tailIn === b && this.tailAt + this.tailLen <= start) return this.copyTail(at);
     const tailAt = at;
     at = this.writeString(at, r.service);
     at = this.writeString(at, r.sessionId);
@@ -289,12 +285,7 @@ export class IpfixMessageWriter {
     at = this.writeString(at, r.deniedReason ?? '');
     at = this.writeString(at, r.ingressRouter);
     at = this.writeString(at, r.egressRouter);
-    if (fwd) {
-      this.tailOf = r;
-      this.tailIn = b;
-      this.tailAt = tailAt;
-      this.tailLen = at - tailAt;
-    }
+    if (fwd) this.keepTail(r, b, tailAt, at);
     return at;
   }
 
@@ -362,11 +353,7 @@ export class IpfixMessageWriter {
     at = this.u64(at, rows.bytes(i, dir));
     at = this.u64(at, rows.packets(i, dir));
     at = this.u64(at, 0);
-    if (!fwd && this.tailOf === i && this.tailIn === b && this.tailAt + this.tailLen <= start) {
-      // the reverse flow's strings are the forward flow's, just written: copied
-      b.copyWithin(at, this.tailAt, this.tailAt + this.tailLen);
-      return at + this.tailLen;
-    }
+    if (!fwd && this.tailOf === i && this.tailIn === b && this.tailAt + this.tailLen <= start) return this.copyTail(at);
     const tailAt = at;
     at = this.writeString(at, rows.service(i));
     if (this.maxStringBytes >= 36) {
@@ -383,13 +370,22 @@ export class IpfixMessageWriter {
     at = this.writeString(at, '');
     at = this.writeString(at, rows.ingressRouter(i));
     at = this.writeString(at, rows.egressRouter(i));
-    if (fwd) {
-      this.tailOf = i;
-      this.tailIn = b;
-      this.tailAt = tailAt;
-      this.tailLen = at - tailAt;
-    }
+    if (fwd) this.keepTail(i, b, tailAt, at);
     return at;
+  }
+
+  /** The reverse flow's strings at `at`: the forward flow's, just written (keepTail), copied. */
+  private copyTail(at: number): number {
+    this.b.copyWithin(at, this.tailAt, this.tailAt + this.tailLen);
+    return at + this.tailLen;
+  }
+
+  /** The forward flow of `of` has its strings at `from`..`to` of `b` (its reverse flow copies them). */
+  private keepTail(of: SessionRecord | number, b: Uint8Array, from: number, to: number): void {
+    this.tailOf = of;
+    this.tailIn = b;
+    this.tailAt = from;
+    this.tailLen = to - from;
   }
 
   /** An address of the template's family from its words at `w` (big-endian: IPv4 one word, IPv6 four) */
