@@ -54,14 +54,3 @@ export function uuidString(words: Uint32Array, at: number): string {
   }
   return String.fromCharCode.apply(null, uuidCodes);
 }
-
-/** uuidString's 36 characters as ASCII bytes into `out` at `outAt` (an IPFIX sessionId written without the text). */
-export function uuidAscii(words: Uint32Array, at: number, out: Uint8Array, outAt: number): void {
-  out[outAt + 8] = out[outAt + 13] = out[outAt + 18] = out[outAt + 23] = 0x2d;
-  for (let k = 0; k < 16; k++) {
-    const v = (words[at + (k >> 2)]! >>> (24 - 8 * (k & 3))) & 0xff;
-    const p = outAt + UUID_POS[k]!;
-    out[p] = HEX_CODES[2 * v]!;
-    out[p + 1] = HEX_CODES[2 * v + 1]!;
-  }
-}

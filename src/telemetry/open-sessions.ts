@@ -19,8 +19,7 @@ import { uuidString } from '../dataplane/random-pool.js';
 import { outerProtocol, roleName } from '../dataplane/session-ops.js';
 import { addressText } from '../dataplane/session-tuples.js';
 import { uuidBytes } from './history/keys.js';
-import { ADDR, D_COUNTS, D_END, D_START, NAT_PORTS, PORTS, R_REASON, ROW_DOUBLES, ROW_REFS, ROW_WORDS, W0, WP_PORTS, type EndedRows } from './ended-rows.js';
-import type { CloseReason, FiveTuple, InterfaceRef, PathChange, PerDirection, RecordKind, SessionRecord } from './record.js';
+import type { FiveTuple, InterfaceRef, PathChange, PerDirection, RecordKind, SessionRecord } from './record.js';
 
 /** A peer path as records name it (a NAME row of the fact ring). */
 export interface PathNames {
@@ -65,19 +64,24 @@ const FIRST_CAPACITY = 1024;
  *   destination, NAT source, NAT destination; 4 words each), 32-51 ten doubles: start, due, totals (packets
  *   fwd/rev, bytes fwd/rev), then those at the previous record.
  */
-const SLOT_WORDS = ROW_WORDS;
+const SLOT_WORDS = 52;
 const CHAIN = 4;
 const PREV = 5;
 const NEXT = 6;
+const W0 = 7;
+const NAT_PORTS = 8;
+const PORTS = 9;
+const WP_PORTS = 10;
 const SEQ = 11;
 const TEXT_ID = 12;
+const ADDR = 16;
 /** Address words of a session (4 addresses of 4 words). */
 const ADDRESS_WORDS = 16;
-/** a slot's doubles (Float64Array index s * SLOT_DOUBLES + F_...); an ended row's end time is where the due time was */
-const SLOT_DOUBLES = ROW_DOUBLES;
-const F_START = D_START;
-const F_DUE = D_END;
-const F_COUNTS = D_COUNTS;
+/** a slot's doubles (Float64Array index s * SLOT_DOUBLES + F_...) */
+const SLOT_DOUBLES = SLOT_WORDS / 2;
+const F_START = 16;
+const F_DUE = 17;
+const F_COUNTS = 18;
 /** A slot's references, REF_COUNT in a row of one array: tenant, service, application (shared names), path,
  *  interfaces, the id's text, and the rare per-session extras (a session opened by a fact: its static fields;
  *  after a migration: paths, path changes, waypoint; TCP retransmissions). */
@@ -305,23 +309,6 @@ export class OpenSessions {
       this.u32[s * SLOT_WORDS + SEQ] = seq + 1;
     }
     return r;
-  }
-
-  /**
-   * Whether the session's end record is a plain row (EndedRows): opened by a fact row, no record before it (seq 0), no
-   * migration, no retransmission count.
-   */
-  plain(s: number): boolean {
-    const r = s * REF_COUNT;
-    return this.u32[s * SLOT_WORDS + SEQ] === 0 && this.refs[r + R_BASE] === undefined && this.refs[r + R_MOVES] === undefined && this.refs[r + R_RETRANS] === undefined;
-  }
-
-  /** A plain session's end (plain()) appended to `rows`: its slot's words, end time and close reason, names. */
-  endRow(s: number, atMs: number, reason: CloseReason, rows: EndedRows): void {
-    // the slot's words and first references (R_TENANT .. R_OUT_IF); where its due time and id text were, the end and reason
-    const k = rows.append(this.u32, s * SLOT_WORDS, this.refs, s * REF_COUNT);
-    rows.f64[k * ROW_DOUBLES + D_END] = atMs;
-    rows.refs[k * ROW_REFS + R_REASON] = reason;
   }
 
   private base(s: number): SessionRecord | undefined {

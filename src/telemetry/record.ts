@@ -24,7 +24,6 @@ import type { SessionRole } from '../dataplane/events.js';
 import type { FiveTuple } from '../packet/svr-metadata-decode.js';
 import { INTERIM_DEFAULT_S, INTERIM_MAX_S, INTERIM_MIN_S } from '../model/read-telemetry.js';
 import { TokenBucket } from '../step/smoothing.js';
-import type { EndedRows } from './ended-rows.js';
 import { OpenSessions, reversed, type RowNames } from './open-sessions.js';
 
 export { reversed };
@@ -242,8 +241,7 @@ export class SessionRecordBuilder {
         const s = this.find(this.open.findText(f.sessionId));
         if (s === -1) return undefined;
         if (f.tcpRetransmissions !== undefined) this.open.setRetransmissions(s, f.tcpRetransmissions);
-        this.ending(s, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1], f.application);
-        return this.finish(s, f.atMs, f.reason);
+        return this.finish(s, f.atMs, f.reason, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1], f.application);
       }
       case 'session.denied':
         return this.denied(f);
@@ -264,27 +262,10 @@ export class SessionRecordBuilder {
     if (s !== -1) this.open.setTotals(s, packetsFwd, packetsRev, bytesFwd, bytesRev);
   }
 
-  /**
-   * A session ended (its id the 4 words at `id`): its end record (undefined when the session is not known); the session
-   * is forgotten. With `rows`, a plain session's end (no record before it, no migration: OpenSessions.plain) is appended
-   * to them instead, no record made, and `rows` returned.
-   */
-  end(words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): SessionRecord | undefined;
-  end(
-    words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number,
-    application: string | undefined, rows: EndedRows,
-  ): SessionRecord | EndedRows | undefined;
-  end(
-    words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number,
-    application?: string, rows?: EndedRows,
-  ): SessionRecord | EndedRows | undefined {
+  /** A session ended (its id the 4 words at `id`): its end record (undefined when the session is not known); the session is forgotten. */
+  end(words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): SessionRecord | undefined {
     const s = this.find(this.open.findWords(words, id));
-    if (s === -1) return undefined;
-    this.ending(s, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
-    if (rows === undefined || !this.open.plain(s)) return this.finish(s, atMs, reason);
-    this.open.endRow(s, atMs, reason, rows);
-    this.open.drop(s);
-    return rows;
+    return s === -1 ? undefined : this.finish(s, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
   }
 
   /** Interim records of live sessions whose last record is at least the interval old at `nowMs`. */
@@ -346,15 +327,11 @@ export class SessionRecordBuilder {
     return r;
   }
 
-  /** An ending session's last totals and application. */
-  private ending(s: number, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application: string | undefined): void {
+  /** The ended session's end record (deltas since its previous record); the session is forgotten. */
+  private finish(s: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application: string | undefined): SessionRecord {
     this.open.setTotals(s, packetsFwd, packetsRev, bytesFwd, bytesRev);
     if (application !== undefined && application !== '') this.open.setApplication(s, application);
     this.c.endRecords++;
-  }
-
-  /** The ended session's end record (deltas since its previous record); the session is forgotten. */
-  private finish(s: number, atMs: number, reason: CloseReason): SessionRecord {
     const r = this.open.record(s, 'end', atMs, reason);
     this.open.drop(s);
     return r;

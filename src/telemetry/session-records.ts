@@ -6,7 +6,6 @@
  *     -> SessionRecordBuilder -> record -> IpfixExporter.offer (each collector: bounded queue,
  *                                          never waits; dropped records counted)
  *                                     -> SessionHistory.put (batched LevelDB writes, never waits)
- *                             or a plain session's end as a row, no record (ended-rows.ts): offerRow, putRow
  *   every second: the builder's interim records of live sessions, the same way.
  *
  * reconfigure(settings) follows the authority's `telemetry` block at a config change: collectors that are
@@ -22,7 +21,6 @@ import { INTERIM_DEFAULT_S } from '../model/read-telemetry.js';
 import { SessionHistory, retentionOptions, type HistoryCounters, type HistoryOptions } from './history/history.js';
 import type { HistoryPage, HistoryQuery } from './history/query.js';
 import { IpfixExporter, type CollectorStatus, type ExporterCounters, type ExporterOptions } from './ipfix/exporter.js';
-import { EndedRows } from './ended-rows.js';
 import type { RowSink } from './fact-rows.js';
 import type { RowNames } from './open-sessions.js';
 import { SessionRecordBuilder, type CloseReason, type RecordBuilderCounters, type SessionFact, type SessionRecord } from './record.js';
@@ -87,8 +85,6 @@ const NO_HISTORY: HistoryCounters = {
 
 export class SessionRecords implements RowSink {
   private readonly builder: SessionRecordBuilder;
-  /** a plain session's end, as a row (ended-rows.ts): filled and delivered in end() */
-  private readonly ended: EndedRows;
   /** undefined while `telemetry.history.enabled` is false */
   private history: SessionHistory | undefined;
   private readonly exporters = new Map<string, IpfixExporter>();
@@ -106,7 +102,6 @@ export class SessionRecords implements RowSink {
     this.now = opts.now ?? Date.now;
     this.settings = opts.telemetry;
     this.domain = opts.observationDomainId;
-    this.ended = new EndedRows(opts.router);
     this.builder = new SessionRecordBuilder({ router: opts.router, interimIntervalS: interimOf(opts.telemetry), nowMs: this.now() });
     for (const c of opts.telemetry.ipfix.collectors) this.startExporter(c);
     this.follow();
@@ -157,15 +152,8 @@ export class SessionRecords implements RowSink {
   /** A session ended: its end record goes out at once. */
   end(words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): void {
     if (!this.recording) return;
-    const ended = this.ended;
-    const r = this.builder.end(words, id, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application, ended);
-    if (r instanceof EndedRows) {
-      // a plain session's end: a row, no record (ended-rows.ts)
-      const to = this.offerTo;
-      for (let i = 0; i < to.length; i++) to[i]!.offerRow(ended, 0);
-      this.history?.putRow(ended, 0);
-      ended.clear();
-    } else if (r !== undefined) this.deliver(r, words, id);
+    const r = this.builder.end(words, id, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
+    if (r !== undefined) this.deliver(r, words, id);
   }
 
   /** Interim records that are due. */

@@ -15,8 +15,6 @@ import type { SessionRole } from '../../dataplane/events.js';
 import { SvrError } from '../../errors.js';
 import { idHashes, uuidHashes } from './id-index.js';
 import { uuidBytes, uuidText } from './keys.js';
-import { ROW_WORDS, type EndedRows } from '../ended-rows.js';
-import type { PathNames } from '../open-sessions.js';
 
 export const BLOCK_VERSION = 1;
 const UUID_TAG = 0xff;
@@ -71,8 +69,19 @@ export class BlockWriter {
     const row = this.offsets.length;
     this.offsets.push(this.at);
     this.ensure(64);
-    if (idWords !== undefined) this.uuid(idWords, idAt);
-    else if (uuidBytes(r.sessionId, this.buf, this.at + 1)) {
+    if (idWords !== undefined) {
+      const b = this.buf;
+      let at = this.at;
+      b[at++] = UUID_TAG;
+      for (let k = 0; k < 4; k++) {
+        const w = idWords[idAt + k]!;
+        b[at++] = w >>> 24;
+        b[at++] = (w >>> 16) & 0xff;
+        b[at++] = (w >>> 8) & 0xff;
+        b[at++] = w & 0xff;
+      }
+      this.at = at;
+    } else if (uuidBytes(r.sessionId, this.buf, this.at + 1)) {
       this.buf[this.at] = UUID_TAG;
       this.at += 17;
     } else {
@@ -119,90 +128,6 @@ export class BlockWriter {
     if (r.closeReason !== undefined) this.str(r.closeReason, S_REASON);
     if (r.deniedReason !== undefined) this.str(r.deniedReason, S_OTHER);
     return row;
-  }
-
-  /**
-   * Appends row `i` of `rows` (a plain session's end, ended-rows.ts) as add() appends the same session's record: the
-   * same bytes, no record object. Returns its row number.
-   */
-  addRow(rows: EndedRows, i: number): number {
-    const row = this.offsets.length;
-    this.offsets.push(this.at);
-    this.ensure(64);
-    this.uuid(rows.u32, i * ROW_WORDS);
-    const role = rows.role(i);
-    const path = rows.path(i);
-    const nat = rows.nat(i);
-    const flags = F_END | (path !== undefined ? F_WAYPOINT : 0) | (nat !== 0 ? F_NAT : 0) | F_INGRESS_IF | F_EGRESS_IF | F_CLOSE;
-    this.buf[this.at++] = flags;
-    this.buf[this.at++] = 0;
-    this.num(0);
-    this.num(ROLES.indexOf(role));
-    this.str(rows.router, S_ROUTER);
-    this.str(rows.tenant(i), S_TENANT);
-    this.str(rows.service(i), S_SERVICE);
-    this.str(rows.application(i), S_APPLICATION);
-    this.str(rows.ingressRouter(i), S_INGRESS_ROUTER);
-    this.str(rows.egressRouter(i), S_EGRESS_ROUTER);
-    const protocol = rows.protocol(i);
-    const ports = rows.ports(i, false);
-    const src = rows.address(i, 0);
-    const dst = rows.address(i, 1);
-    this.tupleOf(src, dst, ports >>> 16, ports & 0xffff, protocol, S_FORWARD);
-    // the server answers the translated 5-tuple
-    if (nat !== 0) {
-      const natPorts = rows.ports(i, true);
-      const natSrc = rows.address(i, 2);
-      const natDst = rows.address(i, 3);
-      this.tupleOf(natDst, natSrc, natPorts & 0xffff, natPorts >>> 16, protocol, S_REVERSE);
-      if (path !== undefined) this.waypointOf(rows, i, path);
-      this.tupleOf(natSrc, natDst, natPorts >>> 16, natPorts & 0xffff, protocol, S_NAT);
-    } else {
-      this.tupleOf(dst, src, ports & 0xffff, ports >>> 16, protocol, S_REVERSE);
-      if (path !== undefined) this.waypointOf(rows, i, path);
-    }
-    this.iface(rows.ingressInterface(i), S_INGRESS_IF);
-    this.iface(rows.egressInterface(i), S_EGRESS_IF);
-    this.num(path !== undefined ? 1 : 0);
-    if (path !== undefined) this.str(path.name, S_PATH);
-    this.num(0);
-    this.ensure(128);
-    for (let twice = 0; twice < 2; twice++) {
-      // totals, then the deltas: a session's first record's are its totals
-      this.num(rows.packets(i, 0));
-      this.num(rows.packets(i, 1));
-      this.num(rows.bytes(i, 0));
-      this.num(rows.bytes(i, 1));
-    }
-    this.num(rows.startMs(i));
-    this.num(rows.endMs(i));
-    this.str(rows.reason(i), S_REASON);
-    return row;
-  }
-
-  /** a UUID session id of 4 words (at `at` of `words`): its tag and 16 bytes */
-  private uuid(words: Uint32Array, at: number): void {
-    const b = this.buf;
-    let o = this.at;
-    b[o++] = UUID_TAG;
-    for (let k = 0; k < 4; k++) {
-      const w = words[at + k]!;
-      b[o++] = w >>> 24;
-      b[o++] = (w >>> 16) & 0xff;
-      b[o++] = (w >>> 8) & 0xff;
-      b[o++] = w & 0xff;
-    }
-    this.at = o;
-  }
-
-  /** the waypoint 5-tuple of a row's session on `path` (open-sessions.ts waypoint()) */
-  private waypointOf(rows: EndedRows, i: number, path: PathNames): void {
-    const ports = rows.waypointPorts(i);
-    const local = ports >>> 16;
-    const peer = ports & 0xffff;
-    const protocol = rows.outerProtocol(i);
-    if (rows.role(i) === 'ingress') this.tupleOf(path.local, path.remote, local, peer, protocol, S_WAYPOINT);
-    else this.tupleOf(path.remote, path.local, peer, local, protocol, S_WAYPOINT);
   }
 
   get rows(): number {
@@ -298,16 +223,12 @@ export class BlockWriter {
 
   /** a 5-tuple; its addresses in `slot` and `slot + 1` */
   private tuple(t: FiveTuple, slot: number): void {
-    this.tupleOf(t.src, t.dst, t.srcPort, t.dstPort, t.protocol, slot);
-  }
-
-  private tupleOf(src: string, dst: string, srcPort: number, dstPort: number, protocol: number, slot: number): void {
     this.ensure(64);
-    this.str(src, slot);
-    this.str(dst, slot + 1);
-    this.num(srcPort);
-    this.num(dstPort);
-    this.num(protocol);
+    this.str(t.src, slot);
+    this.str(t.dst, slot + 1);
+    this.num(t.srcPort);
+    this.num(t.dstPort);
+    this.num(t.protocol);
   }
 
   private iface(i: InterfaceRef, slot: number): void {

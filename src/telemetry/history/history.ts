@@ -35,7 +35,6 @@ import { Packr, Unpackr } from 'msgpackr/pack';
 import { SvrError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { HistorySettings } from '../../model/config.js';
-import type { EndedRows } from '../ended-rows.js';
 import type { SessionRecord } from '../record.js';
 import { Block } from './block.js';
 import { BlockStore } from './block-store.js';
@@ -246,37 +245,15 @@ export class SessionHistory {
    * `idAt`: the session id's 4 words, when the caller has them (a fact ring's row; not parsed again from r.sessionId).
    */
   put(r: SessionRecord, idWords?: Uint32Array, idAt = 0): boolean {
-    if (!this.admits()) return false;
-    const t0 = this.timed() ? performance.now() : 0;
+    if (this.opts.readOnly === true || this.closed || this.pendingRows >= (this.opts.maxPending ?? 200_000)) {
+      this.c.droppedFull++;
+      return false;
+    }
+    // busy time: one put in PUT_SAMPLE timed and counted for all of them (a clock read is ~0.09 µs here, a put ~1 µs), a block's close each time
+    const timed = (this.meta.accepted & (PUT_SAMPLE - 1)) === 0;
+    const t0 = timed ? performance.now() : 0;
     this.open.add(r, idWords, idAt);
-    this.added(t0);
-    return true;
-  }
-
-  /** Row `i` of `rows` (a plain session's end, ended-rows.ts) queued as put() queues its record (the same row bytes). */
-  putRow(rows: EndedRows, i: number): boolean {
-    if (!this.admits()) return false;
-    const t0 = this.timed() ? performance.now() : 0;
-    this.open.addRow(rows, i);
-    this.added(t0);
-    return true;
-  }
-
-  /** False (counted) when a put is refused: read-only, closed or full. */
-  private admits(): boolean {
-    if (this.opts.readOnly !== true && !this.closed && this.pendingRows < (this.opts.maxPending ?? 200_000)) return true;
-    this.c.droppedFull++;
-    return false;
-  }
-
-  /** busy time: one put in PUT_SAMPLE timed and counted for all of them (a clock read is ~0.09 µs here, a put ~1 µs), a block's close each time */
-  private timed(): boolean {
-    return (this.meta.accepted & (PUT_SAMPLE - 1)) === 0;
-  }
-
-  /** A put's row is in the open block (timed from `t0` when not 0): the block closed when full, the write and marker timers armed. */
-  private added(t0: number): void {
-    if (t0 !== 0) this.c.busyMs += (performance.now() - t0) * PUT_SAMPLE;
+    if (timed) this.c.busyMs += (performance.now() - t0) * PUT_SAMPLE;
     if (this.open.rows >= (this.opts.blockRecords ?? this.opts.flushRecords ?? 5000)) {
       const t1 = performance.now();
       this.filled.push(this.open.close());
@@ -293,6 +270,7 @@ export class SessionHistory {
       this.markerTimer = undefined;
       void this.marker();
     }, this.opts.markerMs ?? 50);
+    return true;
   }
 
   private oneShot(fn: () => void, ms: number): NodeJS.Timeout {

@@ -90,27 +90,19 @@ const portText = (port: number): string => (PORT_TEXT[port] ??= String(port));
 
 /** The (field, value) pairs a record is found by (empty values are not indexed), into `sink`. */
 export function indexEntries(r: SessionRecord, sink: IndexSink): void {
-  indexValues(r.tenant, r.service, r.application, r.ingressRouter, r.egressRouter, r.paths, r.closeReason, r.forward.src, r.forward.dst, r.forward.dstPort, sink);
-}
-
-/** indexEntries of a record's values (an ended row's: ended-rows.ts): tenant to close reason, the client's destination and port. */
-export function indexValues(
-  tenant: string, service: string, application: string, ingressRouter: string, egressRouter: string, paths: readonly string[],
-  closeReason: string | undefined, src: string, dst: string, dstPort: number, sink: IndexSink,
-): void {
-  if (tenant !== '') sink.add(TENANT, tenant);
-  if (service !== '') sink.add(SERVICE, service);
-  if (application !== '') sink.add(APPLICATION, application);
-  if (ingressRouter !== '') sink.add(ROUTER, ingressRouter);
-  if (egressRouter !== '' && egressRouter !== ingressRouter) sink.add(ROUTER, egressRouter);
-  for (let i = 0; i < paths.length; i++) {
-    const p = paths[i]!;
-    if (p !== '' && paths.indexOf(p) === i) sink.add(PATH, p);
+  if (r.tenant !== '') sink.add(TENANT, r.tenant);
+  if (r.service !== '') sink.add(SERVICE, r.service);
+  if (r.application !== '') sink.add(APPLICATION, r.application);
+  if (r.ingressRouter !== '') sink.add(ROUTER, r.ingressRouter);
+  if (r.egressRouter !== '' && r.egressRouter !== r.ingressRouter) sink.add(ROUTER, r.egressRouter);
+  for (let i = 0; i < r.paths.length; i++) {
+    const p = r.paths[i]!;
+    if (p !== '' && r.paths.indexOf(p) === i) sink.add(PATH, p);
   }
-  if (closeReason !== undefined) sink.add(REASON, closeReason);
-  sink.add(SOURCE, lastSource.of(src));
-  sink.add(DESTINATION, lastDestination.of(dst));
-  sink.add(PORT, portText(dstPort));
+  if (r.closeReason !== undefined) sink.add(REASON, r.closeReason);
+  sink.add(SOURCE, lastSource.of(r.forward.src));
+  sink.add(DESTINATION, lastDestination.of(r.forward.dst));
+  sink.add(PORT, portText(r.forward.dstPort));
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

@@ -11,11 +11,10 @@
  * A block holds the records of one block's worth of puts: sorted within itself (before: a write's records
  * were sorted as one, then cut into blocks).
  */
-import type { EndedRows } from '../ended-rows.js';
 import type { SessionRecord } from '../record.js';
 import { BlockWriter } from './block.js';
 import { filterOf } from './id-index.js';
-import { INDEXED_FIELDS, indexEntries, indexValues, minuteOf, postingPrefix, postingSuffix, type IndexSink } from './keys.js';
+import { INDEXED_FIELDS, indexEntries, minuteOf, postingPrefix, postingSuffix, type IndexSink } from './keys.js';
 
 export interface ClosedBlock {
   block: Uint8Array;
@@ -44,19 +43,6 @@ export class OpenBlock {
     this.ends.push(r.endMs);
     this.postings.record(minuteOf(r.endMs), row);
     indexEntries(r, this.postings);
-  }
-
-  /** Row `i` of `rows` (a plain session's end): add() of its record, without one. */
-  addRow(rows: EndedRows, i: number): void {
-    const row = this.writer.addRow(rows, i);
-    const end = rows.endMs(i);
-    this.ends.push(end);
-    this.postings.record(minuteOf(end), row);
-    const ports = rows.ports(i, false);
-    indexValues(
-      rows.tenant(i), rows.service(i), rows.application(i), rows.ingressRouter(i), rows.egressRouter(i), rows.paths(i), rows.reason(i),
-      rows.address(i, 0), rows.address(i, 1), ports & 0xffff, this.postings,
-    );
   }
 
   /** The block of the rows added (at least one), and this one empty again. */

@@ -17,7 +17,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv4, isIPv6, type Socket as TcpSocket } from 'node:net';
 import type { PerDirection, SessionRecord } from '../record.js';
-import { EndedRows } from '../ended-rows.js';
 import { IpfixMessageWriter, type EncodedMessage } from './message.js';
 import { nativeUdp, udpError, type NativeUdp, type UdpHandle } from './udp-send.js';
 import type { CollectorConfig } from '../../model/config.js';
@@ -89,10 +88,7 @@ export class IpfixExporter {
   private readonly queueLimit: number;
   private readonly flushMs: number;
   private readonly tenants: ReadonlySet<string>;
-  /** records, or (a number) rows of `rows`: plain sessions' ends (offerRow) */
-  private queue: (SessionRecord | number)[] = [];
-  /** the queue's plain sessions' ends (copied at offerRow; cleared when the queue is empty) */
-  private rows: EndedRows | undefined;
+  private queue: SessionRecord[] = [];
   /** live sessions: the last interim record this collector got of each (time and totals) */
   private readonly lastInterim = new Map<string, { endMs: number; packets: PerDirection; bytes: PerDirection }>();
   private readonly c = { queued: 0, exported: 0, dropped: 0, filtered: 0, dataRecords: 0, messages: 0, bytes: 0, templateSends: 0, errors: 0, connects: 0 };
@@ -197,25 +193,6 @@ export class IpfixExporter {
       return false;
     }
     this.queue.push(r);
-    return this.queued();
-  }
-
-  /** Row `i` of `rows` (a plain session's end) queued as offer() queues its record: copied, encoded at flush. */
-  offerRow(from: EndedRows, i: number): boolean {
-    if (this.tenants.size > 0 && !this.tenants.has(from.tenant(i))) {
-      this.c.filtered++;
-      return false;
-    }
-    if (this.closed || this.queue.length >= this.queueLimit) {
-      this.c.dropped++;
-      return false;
-    }
-    this.queue.push((this.rows ??= new EndedRows(from.router, SEND_NOW)).copy(from, i));
-    return this.queued();
-  }
-
-  /** A record or row was queued: sent soon, or at once as part of a burst. */
-  private queued(): boolean {
     this.c.queued++;
     this.soon();
     // a burst (the records thread applying a backlog of facts in one turn) is sent as it comes, never left to fill the
@@ -223,11 +200,6 @@ export class IpfixExporter {
     if (this.queue.length >= SEND_NOW) this.flush(false);
     else if (this.queue.length === 64) setImmediate(() => this.flush(false));
     return true;
-  }
-
-  /** The queue's rows are encoded (none waits): their store empty again. */
-  private rowsTaken(): void {
-    if (this.queue.length === 0) this.rows?.clear();
   }
 
   /**
@@ -271,7 +243,6 @@ export class IpfixExporter {
     clearTimeout(this.reconnectTimer);
     this.c.dropped += this.waitingRecords();
     this.queue = [];
-    this.rowsTaken();
     this.unsent = [];
     if (this.native?.handle !== undefined) this.native.fns.udpClose(this.native.handle);
     const udp = this.udp;
@@ -347,8 +318,7 @@ export class IpfixExporter {
     if (this.queue.length === 0 && !refresh && (!all || this.writer.openRecords === 0)) return;
     const batch = this.queue;
     this.queue = [];
-    const messages = this.writer.encode(batch, Math.floor(now / 1000), refresh, !all, this.rows);
-    this.rowsTaken();
+    const messages = this.writer.encode(batch, Math.floor(now / 1000), refresh, !all);
     if (refresh) {
       this.lastTemplateMs = now;
       this.messagesSinceTemplate = 0;
@@ -503,9 +473,8 @@ export class IpfixExporter {
     }
     while (this.tcpWritable && this.queue.length > 0) {
       const batch = this.queue.splice(0, TCP_CHUNK);
-      for (const m of this.writer.encode(batch, Math.floor(Date.now() / 1000), false, false, this.rows)) this.writeTcp(m);
+      for (const m of this.writer.encode(batch, Math.floor(Date.now() / 1000))) this.writeTcp(m);
     }
-    this.rowsTaken();
   }
 
   private writeTcp(m: EncodedMessage): void {

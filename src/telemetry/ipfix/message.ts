@@ -14,9 +14,7 @@
  * buffer were a third of the encoding's time).
  */
 import { SvrError } from '../../errors.js';
-import { uuidAscii, uuidString } from '../../dataplane/random-pool.js';
 import { parseAddress, type ParsedAddress } from '../../packet/addr.js';
-import { ROW_WORDS, type EndedRows } from '../ended-rows.js';
 import type { FiveTuple, SessionRecord } from '../record.js';
 import { BIFLOW_DIRECTION, FLOW_END_REASON, FORWARDING_STATUS, RECORD_TYPE, VARIABLE_LENGTH, fieldLength } from './elements.js';
 import { DENIED_STATUS, END_REASON, TEMPLATES, TEMPLATE_ID_BASE, isV6, type Template } from './templates.js';
@@ -84,7 +82,7 @@ export class IpfixMessageWriter {
   private readonly lastText: (string | undefined)[] = new Array<string | undefined>(8).fill(undefined);
   private readonly lastBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(8).fill(undefined);
   /** the forward flow's strings from serviceName on (the reverse flow's are the same bytes): its record, buffer, offset, length */
-  private tailOf: SessionRecord | number | undefined;
+  private tailOf: SessionRecord | undefined;
   private tailIn: Uint8Array | undefined;
   private tailAt = 0;
   private tailLen = 0;
@@ -122,7 +120,7 @@ export class IpfixMessageWriter {
    * `keepOpen`: the last message, unless full, stays open for the next call's flows (fewer, fuller messages);
    * a call without it (or flushOpen) closes it.
    */
-  encode(records: readonly (SessionRecord | number)[], exportTimeS: number, withTemplates = false, keepOpen = false, rows?: EndedRows): EncodedMessage[] {
+  encode(records: readonly SessionRecord[], exportTimeS: number, withTemplates = false, keepOpen = false): EncodedMessage[] {
     const out: EncodedMessage[] = [];
     const max = this.maxMessageBytes;
     let buf = (this.open ??= this.take());
@@ -139,15 +137,13 @@ export class IpfixMessageWriter {
       this.at += t;
     }
     for (const r of records) {
-      // a number: row r of `rows` (a plain session's end), encoded as its record would be
-      const row = typeof r === 'number';
       // the forward flow; the reverse one when the reverse direction ever carried a packet
-      for (let dir = 0, flows = (row ? rows!.packets(r, 1) : r.packets[1]) === 0 ? 1 : 2; dir < flows; dir++) {
-        const id = row ? rowTemplateOf(rows!, r, dir as 0 | 1) : templateOf(r, dir as 0 | 1);
+      for (let dir = 0, flows = r.packets[1] === 0 ? 1 : 2; dir < flows; dir++) {
+        const id = templateOf(r, dir as 0 | 1);
         let flowAt = this.at + (this.setId === id ? 0 : SET_HEADER_BYTES);
         this.b = buf.bytes;
         this.v = buf.view;
-        const len = (row ? this.encodeRowFlow(flowAt, rows!, r, dir as 0 | 1, id) : this.encodeFlow(flowAt, r, dir as 0 | 1, id)) - flowAt;
+        const len = this.encodeFlow(flowAt, r, dir as 0 | 1, id) - flowAt;
         if (flowAt + len > max) {
           // past the limit: the message goes as it is, the flow moves to the next one
           const full = buf.bytes;
@@ -272,7 +268,11 @@ export class IpfixMessageWriter {
     at = this.u64(at, r.bytes[dir]);
     at = this.u64(at, r.packets[dir]);
     at = this.u64(at, r.tcpRetransmissions?.[dir] ?? 0);
-    if (!fwd && this.tailOf === r && this.tailIn === b && this.tailAt + this.tailLen <= start) return this.copyTail(at);
+    if (!fwd && this.tailOf === r && this.tailIn === b && this.tailAt + this.tailLen <= start) {
+      // the reverse flow's strings are the forward flow's, just written: copied
+      b.copyWithin(at, this.tailAt, this.tailAt + this.tailLen);
+      return at + this.tailLen;
+    }
     const tailAt = at;
     at = this.writeString(at, r.service);
     at = this.writeString(at, r.sessionId);
@@ -285,118 +285,11 @@ export class IpfixMessageWriter {
     at = this.writeString(at, r.deniedReason ?? '');
     at = this.writeString(at, r.ingressRouter);
     at = this.writeString(at, r.egressRouter);
-    if (fwd) this.keepTail(r, b, tailAt, at);
-    return at;
-  }
-
-  /**
-   * encodeFlow of row `i` of `rows` (a plain session's end: ended-rows.ts): the bytes its record's flow would be,
-   * addresses from the row's words, the session id's text written from its 4 words, no object.
-   */
-  private encodeRowFlow(start: number, rows: EndedRows, i: number, dir: 0 | 1, template: number): number {
-    const fwd = dir === 0;
-    const nat = rows.nat(i) !== 0;
-    const path = rows.path(i);
-    const ingress = rows.role(i) === 'ingress';
-    const v6 = ((template - TEMPLATE_ID_BASE) & 1) !== 0;
-    const postV6 = ((template - TEMPLATE_ID_BASE) & 2) !== 0;
-    const ports = rows.ports(i, false);
-    const natPorts = rows.ports(i, true);
-    const u = rows.u32;
-    const b = this.b;
-    // the 5-tuple: forward the client's; reverse the server's reply to the translated one (or to the client's)
-    let at = fwd ? this.wordAddress(start, u, rows.addressAt(i, 0), v6) : this.wordAddress(start, u, rows.addressAt(i, nat ? 3 : 1), v6);
-    at = fwd ? this.wordAddress(at, u, rows.addressAt(i, 1), v6) : this.wordAddress(at, u, rows.addressAt(i, nat ? 2 : 0), v6);
-    const tuplePorts = fwd ? ports : nat ? natPorts : ports;
-    at = this.u16(at, fwd ? tuplePorts >>> 16 : tuplePorts & 0xffff);
-    at = this.u16(at, fwd ? tuplePorts & 0xffff : tuplePorts >>> 16);
-    b[at++] = rows.protocol(i) & 0xff;
-    const startMs = rows.startMs(i);
-    const endMs = rows.endMs(i);
-    at = this.u64(at, rows.bytes(i, dir));
-    at = this.u64(at, rows.packets(i, dir));
-    at = this.u64(at, startMs);
-    at = this.u64(at, endMs);
-    const reason = rows.reason(i);
-    b[at++] = END_REASON[reason];
-    b[at++] = FORWARDING_STATUS.forwarded;
-    b[at++] = fwd ? BIFLOW_DIRECTION.initiator : BIFLOW_DIRECTION.reverseInitiator;
-    // post-NAT: forward the translated 5-tuple, reverse the client's swapped; else the waypoint's; else zero
-    if (nat) {
-      at = this.wordAddress(at, u, rows.addressAt(i, fwd ? 2 : 1), postV6);
-      at = this.wordAddress(at, u, rows.addressAt(i, fwd ? 3 : 0), postV6);
-      const p = fwd ? natPorts : ports;
-      at = this.u16(at, fwd ? p >>> 16 : p & 0xffff);
-      at = this.u16(at, fwd ? p & 0xffff : p >>> 16);
-    } else if (path !== undefined) {
-      // the waypoint (open-sessions.ts waypoint()): ingress local -> remote, egress remote -> local; reverse swapped
-      const wp = rows.waypointPorts(i);
-      const fromLocal = ingress === fwd;
-      const slot = dir * 4;
-      at = this.address(at, fromLocal ? path.local : path.remote, postV6, slot + 2);
-      at = this.address(at, fromLocal ? path.remote : path.local, postV6, slot + 3);
-      at = this.u16(at, fromLocal ? wp >>> 16 : wp & 0xffff);
-      at = this.u16(at, fromLocal ? wp & 0xffff : wp >>> 16);
-    } else {
-      const size = postV6 ? 16 : 4;
-      b.fill(0, at, at + 2 * size + 4);
-      at += 2 * size + 4;
-    }
-    const inIf = fwd ? rows.ingressInterface(i) : rows.egressInterface(i);
-    const outIf = fwd ? rows.egressInterface(i) : rows.ingressInterface(i);
-    at = this.u32(at, inIf.index);
-    at = this.u32(at, outIf.index);
-    at = this.writeString(at, inIf.name);
-    b[at++] = RECORD_TYPE.end;
-    at = this.u64(at, startMs);
-    at = this.u64(at, endMs);
-    at = this.u64(at, rows.bytes(i, dir));
-    at = this.u64(at, rows.packets(i, dir));
-    at = this.u64(at, 0);
-    if (!fwd && this.tailOf === i && this.tailIn === b && this.tailAt + this.tailLen <= start) return this.copyTail(at);
-    const tailAt = at;
-    at = this.writeString(at, rows.service(i));
-    if (this.maxStringBytes >= 36) {
-      b[at] = 36;
-      uuidAscii(u, i * ROW_WORDS, b, at + 1);
-      at += 37;
-    } else at = this.writeString(at, uuidString(u, i * ROW_WORDS));
-    at = this.writeString(at, rows.tenant(i));
-    at = this.writeString(at, rows.router);
-    at = this.writeString(at, rows.application(i));
-    at = this.writeString(at, path?.name ?? '');
-    at = this.u16(at, 0);
-    at = this.writeString(at, reason);
-    at = this.writeString(at, '');
-    at = this.writeString(at, rows.ingressRouter(i));
-    at = this.writeString(at, rows.egressRouter(i));
-    if (fwd) this.keepTail(i, b, tailAt, at);
-    return at;
-  }
-
-  /** The reverse flow's strings at `at`: the forward flow's, just written (keepTail), copied. */
-  private copyTail(at: number): number {
-    this.b.copyWithin(at, this.tailAt, this.tailAt + this.tailLen);
-    return at + this.tailLen;
-  }
-
-  /** The forward flow of `of` has its strings at `from`..`to` of `b` (its reverse flow copies them). */
-  private keepTail(of: SessionRecord | number, b: Uint8Array, from: number, to: number): void {
-    this.tailOf = of;
-    this.tailIn = b;
-    this.tailAt = from;
-    this.tailLen = to - from;
-  }
-
-  /** An address of the template's family from its words at `w` (big-endian: IPv4 one word, IPv6 four) */
-  private wordAddress(at: number, u: Uint32Array, w: number, v6: boolean): number {
-    const b = this.b;
-    for (let k = 0, n = v6 ? 4 : 1; k < n; k++) {
-      const x = u[w + k]!;
-      b[at++] = x >>> 24;
-      b[at++] = (x >>> 16) & 0xff;
-      b[at++] = (x >>> 8) & 0xff;
-      b[at++] = x & 0xff;
+    if (fwd) {
+      this.tailOf = r;
+      this.tailIn = b;
+      this.tailAt = tailAt;
+      this.tailLen = at - tailAt;
     }
     return at;
   }
@@ -488,14 +381,6 @@ function templateOf(r: SessionRecord, dir: 0 | 1): number {
   const v6 = isV6(fwd ? r.forward.src : r.reverse.src);
   const post = r.nat !== undefined ? (fwd ? r.nat : r.forward) : r.waypoint;
   const postV6 = post !== undefined ? isV6(fwd ? post.src : post.dst) : v6;
-  return TEMPLATE_ID_BASE + (v6 ? 1 : 0) + (postV6 ? 2 : 0);
-}
-
-/** templateOf of row `i` of `rows`: post-NAT the translated 5-tuple (its family), else the waypoint's (its address texts). */
-function rowTemplateOf(rows: EndedRows, i: number, dir: 0 | 1): number {
-  const v6 = rows.family(i) === 6;
-  const path = rows.path(i);
-  const postV6 = rows.nat(i) === 0 && path !== undefined ? isV6((rows.role(i) === 'ingress') === (dir === 0) ? path.local : path.remote) : v6;
   return TEMPLATE_ID_BASE + (v6 ? 1 : 0) + (postV6 ? 2 : 0);
 }
 

@@ -183,37 +183,3 @@ export function writeEndings(ring: FactRing): void {
   r.denied(T + 4_001, 'no-tenant', 0, { protocol: UDP, inIf: 0, tenant: -1, service: -1, ports: (40101 << 16) | 53, src: v4(198, 18, 9, 1), dst: v4(198, 18, 3, 23) });
   r.publish();
 }
-
-/**
- * Sessions that end plainly (no interim record, no move: ended-rows.ts) beyond phase 1's: source NAT only, destination
- * NAT only on egress, IPv6 with both, ICMP over a path (its waypoint as UDP), an application named at the end, a
- * session with no reply; opened and closed (after writeOpenings, without interim records).
- */
-export function writePlainEndings(ring: FactRing): void {
-  const r = new Rows(ring);
-  const T = GOLDEN_T0;
-  const lanToWan = { inIf: 0, outIf: 1 };
-  r.opened({
-    k: 6, atMs: T + 7, role: ROLE_INGRESS, family: 4, protocol: UDP, snat: true, natPorts: (62000 << 16) | 53,
-    tenant: 0, service: 0, app: 0, path: 0, ...lanToWan, ports: (40006 << 16) | 53, wpPorts: (16412 << 16) | 16413,
-    src: v4(198, 18, 1, 15), dst: v4(198, 18, 3, 24), natSrc: v4(198, 18, 2, 2),
-  });
-  r.opened({
-    k: 7, atMs: T + 8, role: ROLE_EGRESS, family: 4, protocol: TCP, dnat: true, natPorts: (40007 << 16) | 8443,
-    tenant: 1, service: 1, app: 0, path: 1, inIf: 2, outIf: 0, ports: (40007 << 16) | 443, wpPorts: (16414 << 16) | 16415,
-    src: v4(198, 18, 1, 16), dst: v4(198, 18, 3, 25), natDst: v4(198, 18, 4, 10),
-  });
-  r.opened({
-    k: 8, atMs: T + 9, role: ROLE_INGRESS, family: 6, protocol: TCP, snat: true, dnat: true, natPorts: (63000 << 16) | 80,
-    tenant: 1, service: 1, app: 1, path: 0, ...lanToWan, ports: (40008 << 16) | 80, wpPorts: (16416 << 16) | 16417,
-    src: v6(0x11), dst: v6(0x21), natSrc: v6(0x31), natDst: v6(0x41),
-  });
-  r.opened({ k: 9, atMs: T + 10, role: ROLE_INGRESS, family: 4, protocol: 1, tenant: 0, service: 0, app: 0, path: 1, inIf: 0, outIf: 2, ports: 0x0800_1234, wpPorts: (16418 << 16) | 16419, src: v4(198, 18, 1, 17), dst: v4(198, 18, 3, 26) });
-  r.opened({ k: 10, atMs: T + 11, role: ROLE_INGRESS, family: 4, protocol: TCP, tenant: 1, service: 1, app: 0, path: 0, ...lanToWan, ports: (40010 << 16) | 80, wpPorts: (16420 << 16) | 16421, src: v4(198, 18, 1, 18), dst: v4(198, 18, 3, 27) });
-  r.closed(6, T + 1_600, 'idle', 0, [4, 4, 400, 420]);
-  r.closed(7, T + 1_700, 'fin', 0, [10, 12, 1_000, 9_000]);
-  r.closed(8, T + 1_800, 'rst', 0, [3, 1, 300, 60]);
-  r.closed(9, T + 1_900, 'idle', 0, [1, 1, 84, 84]);
-  r.closed(10, T + 2_100, 'handshake-failed', 1, [2, 0, 120, 0]);
-  r.publish();
-}
