@@ -10,7 +10,7 @@
  * sync on (a pair's active node, collected after every round) both copies mark the same rows at the same times, and a
  * clock step puts the flow's expiry 60 s (SYNC_EXPIRY_MS) past the synced one in a native batch. TCP carried as UDP
  * (the path's UDP transform on in every copy: the TCP segments cross the WAN after a UDP header) the same way, and with
- * SVR_NATIVE_TRANSFORM_IN=0 only its UDP flows go native. A lab transfer with the switch on and off: intact, the same
+ * SVR_NATIVE_TRANSFORM_IN=0 only its UDP flows go native; an inner TCP header cut off goes to JS, which drops it. A lab transfer with the switch on and off: intact, the same
  * drop/session counters, and most packets native.
  */
 import * as assert from 'uvu/assert';
@@ -22,7 +22,7 @@ import { TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { inProcessConfig } from '../../../bench/inprocess-config.js';
 import { withSwitch } from '../../support/env.js';
-import { badPadding, badTag, Collect, downBatch, hex, receiveState, syncState, tcp, udp, upBatch } from '../../support/wan-batches.js';
+import { badPadding, badTag, Collect, cutInnerHeader, downBatch, hex, receiveState, syncState, tcp, udp, upBatch } from '../../support/wan-batches.js';
 import { requires } from '../../support/prerequisites.js';
 import { steadyConfig, steadyCounters, steadyTransfer } from '../../support/steady.js';
 
@@ -136,6 +136,30 @@ for (const [encrypt, sync, transform] of [[false, false, false], [true, false, f
     assert.equal(state(r2.on), state(r2.off), 'windows, session columns and counters after the drops');
   });
 }
+
+test('TCP carried as UDP, an inner TCP header cut off (re-signed): to JS, dropped and counted there as the JS copy does', async () => {
+  assert.ok(available, `${SWITCH}=1 turns the native path on`);
+  const config = parseConfig(inProcessConfig(false));
+  const r1 = await pair(config, 'r1', true), r2 = await pair(config, 'r2', true);
+  through(r1, r2, [tcp(true, TCP_SYN, 100)]);
+  through(r2, r1, [tcp(false, TCP_SYN | TCP_ACK, 900)]);
+  const acks = () => Array.from({ length: 8 }, (_, i) => tcp(true, TCP_ACK, 101 + i));
+  for (let k = 0; k < 3; k++) through(r1, r2, acks()); // REV_SIGNAL cleared, then marked: the third native
+  const native = () => r2.on.dp.counters.snapshot()['native-received'] ?? 0;
+  const key = compileRouter(config, 'r1', 1).paths[0]!.hmac;
+  const before = native();
+  assert.ok(before >= 8, `the flow native before: ${before}`);
+  const got = through(r1, r2, acks(), (w) => [w[0]!, cutInnerHeader(w[1]!, key.key, key.tagLength), ...w.slice(2)]);
+  assert.is(got.length, 7, 'the cut one is not delivered');
+  assert.is(r2.off.dp.counters.snapshot()['drop-bad-transformed'], 1);
+  assert.is(r2.on.dp.counters.snapshot()['drop-bad-transformed'], 1);
+  assert.is(native(), before, 'the flow lost its mark: the batch went to JS whole');
+  now += 200; // past half a lease since the flow was last marked (native-mark-in.ts): JS marks it again
+  through(r1, r2, acks());
+  through(r1, r2, acks());
+  assert.is(native() - before, 8, 'then native again');
+  assert.equal(state(r2.on), state(r2.off), 'windows, session columns and counters');
+});
 
 test(`${TRANSFORM_SWITCH}=0: TCP carried as UDP stays in JS, its UDP flows go native, the same deliveries`, async () => {
   assert.ok(available, `${SWITCH}=1 turns the native path on`);
