@@ -46,7 +46,8 @@ import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
 import { NS, namePrefix, standbyNamespace } from './topology.js';
 import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
-import { formatSpread, pacedCostRatio, pacedProcessUs, roundProblems } from './round-check.js';
+import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioVerdict, roundProblems } from './round-check.js';
+import { INJECTED_SHARE, injectedCost } from './injected-cost.js';
 import { caseAddresses } from './session-load.js';
 import { buildCTool } from './udp-load.js';
 import { createMemoryLab, type MemoryLab } from '../src/sim/memory-lab.js';
@@ -144,6 +145,9 @@ export interface HaRound {
   tcpRatio?: number;
   /** the routers' CPU per session at the fixed rate (the standby's too), pair / one node */
   costRatio?: number;
+  /** the machine's CPU per session r1 created during the session test, one node's over the pair's: the rate ratio
+   *  a saturated machine would give, the verdict's witness */
+  witness?: number;
   /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
   problems?: string[];
   /** the standby's CPU seconds during the pair's TCP run (all its threads) */
@@ -205,6 +209,8 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   const tool = rate === undefined ? undefined : buildCTool(ctx.dir, 'session-load');
   const paced = tool?.path;
   if (tool !== undefined && paced === undefined) res.errors.push(`paced: bench/c/session-load.c: ${tool.reason}`);
+  const inject = injectedCost();
+  if (inject !== undefined) progress(`  ha: INJECTED: ${INJECTED_SHARE} of the machine's CPU during the pair's session tests`);
   const both = async (r: HaRun, label: string, standbyPid?: number, afterTcp?: () => void): Promise<number | undefined> => {
     await checkConnectivity();
     const standby0 = standbyPid === undefined ? NaN : cpuSeconds(standbyPid);
@@ -222,7 +228,8 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const idle1 = cpu();
     const idleRate = idle1.map((x, i) => (x - idle0[i]!) / (idle1[0]! - idle0[0]!));
     const before = cpu();
-    await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
+    const test = (): Promise<SessionRate> => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW);
+    await step(`${label} udp sessions`, async () => { r.sessions = await (standbyPid !== undefined && inject !== undefined ? inject.during(test) : test()); });
     const after = cpu();
     const d = after.map((x, i) => x - before[i]! - (i === 0 || i === 5 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
     r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[5]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
@@ -320,6 +327,8 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       }
       const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
       const costRatio = pacedCostRatio(single, pair);
+      const machineUs = (r: HaRun): number => (r.cpu?.machine ?? NaN) / (r.sessions?.createdR1 ?? NaN);
+      const witness = machineUs(single) / machineUs(pair);
       const problems = roundProblems(single, pair, ['with r1 one node', 'with r1 a pair']);
       if (p.tookOver !== undefined) problems.push(`the standby took over during the pair's tests (${p.tookOver})`);
       const tcpRatio = (pair.tcp?.gbps.median ?? NaN) / (single.tcp?.gbps.median ?? NaN);
@@ -328,9 +337,10 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
         + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`
         + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`
+        + `; the machine's CPU µs per session one node / pair = ${(machineUs(single) * 1e6).toFixed(1)} / ${(machineUs(pair) * 1e6).toFixed(1)} = ${witness.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s pair / one node = ${pacedProcessUs(pair.paced).toFixed(1)} / ${pacedProcessUs(single.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
-      res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, problems, ...p });
+      res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, witness, problems, ...p });
     }
     // TCP: the round of the median ratio stands for the case (a round in which the standby took over only if all did)
     const tcpRounds = res.rounds!.filter((r) => Number.isFinite(r.tcpRatio));
@@ -352,13 +362,16 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       Object.assign(res.single, { sessions: mid.single.sessions, cpu: mid.single.cpu, paced: mid.single.paced });
       Object.assign(res.pair, { sessions: mid.pair.sessions, cpu: mid.pair.cpu, paced: mid.pair.paced });
       res.sync = mid.sync;
+      const v = ratioVerdict(res.rounds!.filter(clean).map((r) => r.ratio), 0.9, res.rounds!.filter(clean).map((r) => r.witness ?? NaN));
       progress(`    pair / one node, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${clean(r) ? '' : ' (disturbed)'}`).join(', ')}; median of ${byRatio.length}: ${mid.ratio.toFixed(3)}`
+        + `; the clean pairs ${formatInterval(v.rate)}, their CPU witness ${formatInterval(v.witness)}: ${v.verdict} against 0.90`
         + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, pair / one node: ${formatSpread(res.rounds!.filter(clean).map((r) => r.costRatio ?? NaN))}`}`);
     }
   } catch (e) {
     res.errors.push(`pair: ${(e as Error).message.split('\n')[0]}`);
     progress(`    ! pair: ${(e as Error).message}`);
   } finally {
+    await inject?.close();
     if (rate !== undefined) res.pacedRate = rate;
     if (paced !== undefined) await caseAddresses(false);
     if (onPairConfig) await pairDown(res.rounds!.length);

@@ -251,6 +251,11 @@ export class SvrouterMode implements Mode {
     return await request(this.socket(r), { method: 'show', what: 'stats' }, 30_000) as Record<string, unknown>;
   }
 
+  /** Router `r` re-reads its config file (`svr reload`, over the control socket); throws when it refused it. */
+  async reload(r: RouterName): Promise<void> {
+    await request(this.socket(r), { method: 'reload' }, 30_000);
+  }
+
   /** What `svr show <what> --json --socket <r>.sock` prints (over the control socket, as `stats`). */
   async show(r: RouterName, what: ShowWhat): Promise<unknown> {
     return await request(this.socket(r), { method: 'show', what }, 30_000);
