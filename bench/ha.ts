@@ -46,7 +46,7 @@ import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
 import { NS, namePrefix, standbyNamespace } from './topology.js';
 import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
-import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioVerdict, roundProblems } from './round-check.js';
+import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioVerdict, roundProblems, witnessRatio } from './round-check.js';
 import { INJECTED_SHARE, injectedCost } from './injected-cost.js';
 import { caseAddresses } from './session-load.js';
 import { buildCTool } from './udp-load.js';
@@ -83,6 +83,8 @@ export interface HaCpu {
   standby?: number;
   /** the machine's busy time, all cores (everything on it, other work included) */
   machine?: number;
+  /** the bench process itself (its samplers; SVR_BENCH_INJECT's threads), above its idle rate */
+  bench?: number;
 }
 
 export interface HaRun {
@@ -145,8 +147,8 @@ export interface HaRound {
   tcpRatio?: number;
   /** the routers' CPU per session at the fixed rate (the standby's too), pair / one node */
   costRatio?: number;
-  /** the machine's CPU per session r1 created during the session test, one node's over the pair's: the rate ratio
-   *  a saturated machine would give, the verdict's witness */
+  /** the rate ratio the CPU per session alone would give (round-check.ts witnessRatio): the machine's busy µs per
+   *  session with one node, and what r1, r2, the standby and the bench spent more per session with the pair; the verdict's witness */
   witness?: number;
   /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
   problems?: string[];
@@ -221,7 +223,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     // warm up as a node that has run a while (the session path's code compiled), both sides alike
     await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
     const pids = [svr.proc('r1')?.pid ?? NaN, svr.proc('r2')?.pid ?? NaN, standbyPid ?? NaN];
-    const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds()];
+    const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds(), cpuSeconds(process.pid)];
     // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the test's
     const idle0 = cpu();
     await sleep(IDLE_SAMPLE_MS);
@@ -232,7 +234,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     await step(`${label} udp sessions`, async () => { r.sessions = await (standbyPid !== undefined && inject !== undefined ? inject.during(test) : test()); });
     const after = cpu();
     const d = after.map((x, i) => x - before[i]! - (i === 0 || i === 5 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
-    r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[5]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
+    r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[5]!, bench: d[6]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
     const n = r.sessions?.createdR1 ?? NaN;
     const us = (x: number): string => `${((x * 1e6) / n).toFixed(1)}`;
     progress(`    cpu per session created (µs; above the idle rate, ${d[0]!.toFixed(1)} s): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)}, r2 ${us(d[3]!)}`
@@ -273,7 +275,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const runSingle = async (single: HaRun, round: number): Promise<void> => {
       progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node (restarted: empty tables, as the pair's nodes start)`);
       await svr.restartWith();
-      await pathsUp(svr);
+      await svr.pathsUp();
       await both(single, 'single');
     };
     /** r1 a pair (r1, r2 and the standby on the pair's config), back to one node afterwards */
@@ -288,7 +290,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
         '--socket', sockB, '--run-dir', join(dir, 'run'), '--data-dir', join(dir, `data-r1b-${round}`)], join(dir, `r1b-${round}.log`));
       await waitForLine(standby, /node\.running/, 20_000);
       const formed = await pairFormed(svr);
-      await pathsUp(svr);
+      await svr.pathsUp('r1a\'s path to r2 did not come up within 20 s of the pair forming');
       // r1a's `show ha` every second from the session test's warm-up on (not during TCP: the one node's run has no sampler)
       let sampling = true;
       const samples: HaShow[] = [];
@@ -327,8 +329,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       }
       const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
       const costRatio = pacedCostRatio(single, pair);
-      const machineUs = (r: HaRun): number => (r.cpu?.machine ?? NaN) / (r.sessions?.createdR1 ?? NaN);
-      const witness = machineUs(single) / machineUs(pair);
+      const witness = haWitness(single, pair);
       const problems = roundProblems(single, pair, ['with r1 one node', 'with r1 a pair']);
       if (p.tookOver !== undefined) problems.push(`the standby took over during the pair's tests (${p.tookOver})`);
       const tcpRatio = (pair.tcp?.gbps.median ?? NaN) / (single.tcp?.gbps.median ?? NaN);
@@ -337,7 +338,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
         + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`
         + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`
-        + `; the machine's CPU µs per session one node / pair = ${(machineUs(single) * 1e6).toFixed(1)} / ${(machineUs(pair) * 1e6).toFixed(1)} = ${witness.toFixed(3)}`
+        + `; the witness (the routers', the standby's and the bench's CPU per session pair − one node ${(ownedUs(pair) - ownedUs(single)).toFixed(1)} µs against the machine's ${perSessionUs(single, single.cpu?.machine).toFixed(1)} µs one node) ${witness.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s pair / one node = ${pacedProcessUs(pair.paced).toFixed(1)} / ${pacedProcessUs(single.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
       res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, witness, problems, ...p });
@@ -415,18 +416,18 @@ function routerPerGbit(r: HaRun, proc: string, seconds: number): string {
   return cpu === undefined || gbps === undefined || gbps <= 0 ? '-' : (cpu / (gbps * seconds)).toFixed(3);
 }
 
-const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
+/** µs per session r1 created of `seconds` of a run's session test. */
+const perSessionUs = (r: HaRun, seconds: number | undefined): number => ((seconds ?? NaN) * 1e6) / (r.sessions?.createdR1 ?? NaN);
 
-/** Waits (20 s at most) until r1a's paths to r2 are up again (its devices came up when it was elected). */
-async function pathsUp(svr: SvrouterMode): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const peers = await svr.show('r1', 'peers').catch(() => []) as { paths: { up: boolean }[] }[];
-    if (peers.length > 0 && peers.every((p) => p.paths.every((x) => x.up))) return;
-    if (Date.now() > deadline) throw new Error('r1a\'s path to r2 did not come up within 20 s of the pair forming');
-    await sleep(250);
-  }
+/** What a run's accounted processes spent per session (µs, above their idle rates): r1, r2, the standby, the bench. */
+const ownedUs = (r: HaRun): number => perSessionUs(r, r.cpu === undefined ? undefined : r.cpu.r1Main + r.cpu.r1Other + r.cpu.r2 + (r.cpu.standby ?? 0) + (r.cpu.bench ?? 0));
+
+/** A round's witness (round-check.ts witnessRatio): one node's machine µs per session against what the pair spent more. */
+export function haWitness(single: HaRun, pair: HaRun): number {
+  return witnessRatio(perSessionUs(single, single.cpu?.machine), ownedUs(pair) - ownedUs(single));
 }
+
+const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
 
 /** After the session test: waits (10 s at most) until r1a has nothing waiting and the standby's replica holds its sessions. */
 async function settle(svr: SvrouterMode, sockB: string, samples: readonly HaShow[]): Promise<HaSync> {

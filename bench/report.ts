@@ -327,7 +327,8 @@ function visibilityGoals(m: ModeResult | undefined, notComparable: boolean): Goa
 function settledGoal(g: Goal, ratios: readonly number[], floor: number, witness: readonly number[] = []): Goal {
   if (g.status !== 'pass' && g.status !== 'FAIL') return g;
   const v = ratioVerdict(ratios, floor, witness);
-  const note = `${g.note}; the clean pairs' ratio ${formatInterval(v.rate)}${v.witness === undefined ? '' : `, their CPU per unit (the other side's over this one's) ${formatInterval(v.witness)}`}`;
+  const note = `${g.note}; the clean pairs' ratio ${formatInterval(v.rate)}${v.witness === undefined ? '' : `, the rate their CPU per unit alone gives (the witness) ${formatInterval(v.witness)}`}`
+    + `${v.by === 'witness' ? '; decided by the witness (the rates straddle the floor)' : ''}`;
   return { ...g, measured: `${g.measured}; pairs ${formatInterval(v.rate)}`, status: v.verdict, note };
 }
 

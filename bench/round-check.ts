@@ -76,18 +76,30 @@ const side = (i: RatioInterval, floor: number): 'pass' | 'FAIL' | 'not settled' 
 
 /**
  * The clean pairs' rate ratios (each pair measured back to back) against a floor (0.90: at most 10 % lower):
- * `pass` when their 95 % interval lies at or above the floor, `FAIL` when below it, else `not settled`. The
- * witness: the same pairs' CPU per session, the cheaper side's over the other's (the rate a saturated machine
- * would give): when its interval settles the other way, the verdict is `not settled` too (the rate moved for
- * another reason than the cost).
+ * `pass` when their 95 % interval lies at or above the floor, `FAIL` when below it. The witness: the same pairs'
+ * rate ratio from CPU per session alone (witnessRatio), free of the scheduler's share that moves a loaded machine's
+ * rate by ±30 % within seconds: when the rate's interval spans the floor, the witness's decides (`by` says which);
+ * when the two settle opposite ways, `not settled` (the rate moved for another reason than the cost).
  */
-export function ratioVerdict(ratios: readonly number[], floor: number, witness: readonly number[] = []): { rate: RatioInterval; witness?: RatioInterval; verdict: 'pass' | 'FAIL' | 'not settled' } {
+export function ratioVerdict(ratios: readonly number[], floor: number, witness: readonly number[] = []): { rate: RatioInterval; witness?: RatioInterval; verdict: 'pass' | 'FAIL' | 'not settled'; by?: 'rate' | 'witness' } {
   const rate = ratioInterval(ratios);
   const w = witness.some(Number.isFinite) ? ratioInterval(witness) : undefined;
   const v = side(rate, floor);
-  const wv = w === undefined ? undefined : side(w, floor);
-  const clash = (v === 'pass' && wv === 'FAIL') || (v === 'FAIL' && wv === 'pass');
-  return { rate, ...(w === undefined ? {} : { witness: w }), verdict: clash ? 'not settled' : v };
+  const wv = w === undefined ? 'not settled' : side(w, floor);
+  const both = { rate, ...(w === undefined ? {} : { witness: w }) };
+  if (v !== 'not settled' && wv !== 'not settled' && v !== wv) return { ...both, verdict: 'not settled' };
+  if (v !== 'not settled') return { ...both, verdict: v, by: 'rate' };
+  return wv === 'not settled' ? { ...both, verdict: wv } : { ...both, verdict: wv, by: 'witness' };
+}
+
+/**
+ * A pair's witness: the rate ratio a saturated machine would give from CPU alone, M / (M + Δ): M the machine's busy
+ * µs per session in the cheaper side's test (its cores over its rate: on a shared machine the others' work too),
+ * Δ how many µs per session more the accounted processes spent on the other side (the routers, the collectors or
+ * the standby, and the bench's own threads, where SVR_BENCH_INJECT's cost runs).
+ */
+export function witnessRatio(machineUs: number, deltaUs: number): number {
+  return machineUs / (machineUs + deltaUs);
 }
 
 /** `0.912 (0.871–0.955, 95 %, 8 pairs)`, or '–'. */

@@ -28,8 +28,7 @@
  * groups and nfcapd on the scheduler's clock until settled, with their sleeps (sessionThreads: medians of the rounds,
  * off, on and on − off, and nfcapd's share of on − off, printed as a table).
  * The ratios on / off of r1's session rate and of TCP are taken per round (a pair), and with them the witness: the
- * machine's CPU per session until settled, off over on (what the rate would be on a saturated machine), and the
- * routers' CPU per Gbit, off over on; the goals' verdicts are the pairs' 95 % intervals (round-check.ts
+ * rate ratio the CPU per session alone would give (recordsWitness), and the routers' CPU per Gbit, off over on; the goals' verdicts are the pairs' 95 % intervals (round-check.ts
  * ratioVerdict). SVR_BENCH_INJECT=F adds F of the machine's CPU to the on side's session tests (injected-cost.ts:
  * the check that the verdict FAILs when a cost is real). The round of each median ratio (of
  * those whose tests did not break down) stands for the case (TCP was one round's, 0.79-0.96x in quiet runs: a
@@ -38,7 +37,8 @@
  * spent building and writing batches, `history-busy-ms`) is r1's of that round. The nodes are restarted on the
  * headline config afterwards.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, groupCpuDelta, machineBusySeconds, THREAD_GROUPS, threadCpu } from './cpu.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
@@ -54,7 +54,7 @@ import { median } from './stats.js';
 import { threadGroupUse, threadUse, type ThreadUse } from './thread-sched.js';
 import { NS } from './topology.js';
 import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
-import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioVerdict, roundProblems } from './round-check.js';
+import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioVerdict, roundProblems, witnessRatio } from './round-check.js';
 import { INJECTED_SHARE, injectedCost } from './injected-cost.js';
 import { caseAddresses } from './session-load.js';
 import { buildCTool } from './udp-load.js';
@@ -95,7 +95,8 @@ export interface HistoryRate {
 /**
  * Where a run's CPU went, µs per session r1 created, above the idle rate: `r1 main`, `r1 records`, `r1 tun`,
  * `r1 v8`, `r1 other` (cpu.ts ThreadGroup), the same for r2, `nfcapd` (both), `machine` (everything, /proc/stat) and
- * `rest` (the machine less the routers and nfcapd: the client, the echo server, the kernel's softirqs, other work).
+ * `bench` (the bench process: its samplers, SVR_BENCH_INJECT's threads) and `rest` (the machine less all those: the
+ * client, the echo server, the kernel's softirqs, other work).
  */
 export type CpuAccount = Record<string, number>;
 
@@ -147,8 +148,8 @@ export interface VisibilityRound {
   tcpCpuRatio?: number;
   /** the routers' and collectors' CPU per session at the fixed rate, on / off (1.10: records cost 10 % more) */
   costRatio?: number;
-  /** the machine's CPU µs per session r1 created until settled, off over on: the rate ratio a saturated machine
-   *  would give (0.90: records cost 11 % more CPU per session), the verdict's witness */
+  /** the rate ratio the CPU per session alone would give (round-check.ts witnessRatio): the machine's busy µs per
+   *  session off, and what the routers, nfcapd and the bench spent more per session on until settled; the verdict's witness */
   witness?: number;
   /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
   problems?: string[];
@@ -168,6 +169,8 @@ export interface VisibilityResult {
   clientWindow?: number;
   /** the paced tests' rate (new sessions/s) */
   pacedRate?: number;
+  /** records toggled by a reload on the same running nodes (since wave 19), not a restart per run */
+  toggled?: boolean;
   errors: string[];
 }
 
@@ -275,6 +278,8 @@ interface CpuSnapshot {
   at: number;
   routers: Map<number, { name: string; seconds: number }>[];
   collectors: number;
+  /** the bench process itself (its samplers; SVR_BENCH_INJECT's threads) */
+  bench: number;
   machine: number;
 }
 
@@ -290,8 +295,9 @@ export function cpuAccount(pids: readonly number[], a: CpuSnapshot, b: CpuSnapsh
     }
   });
   out.nfcapd = b.collectors - a.collectors;
+  out.bench = b.bench - a.bench;
   out.machine = b.machine - a.machine;
-  out.rest = out.machine - routers - out.nfcapd;
+  out.rest = out.machine - routers - out.nfcapd - out.bench;
   return out;
 }
 
@@ -316,6 +322,20 @@ export function formatAccount(a: CpuAccount, digits = 1): string {
   return Object.entries(a).map(([k, v]) => `${k} ${v.toFixed(digits)}`).join(', ');
 }
 
+/** The processes a records pair accounts: both routers, the collectors, the bench (µs per session); NaN without an account. */
+const owned = (a: CpuAccount | undefined): number => routersCpu(a) + (a?.['nfcapd'] ?? NaN) + (a?.['bench'] ?? 0);
+
+/** The machine's busy µs per session r1 created in a run's session test (its cores over its rate). */
+const busyUs = (run: VisibilityRun): number => {
+  const m = run.sessions?.machine;
+  return m === undefined ? NaN : (m.busyCores * m.seconds * 1e6) / (run.sessions?.createdR1 ?? NaN);
+};
+
+/** A records pair's witness (round-check.ts witnessRatio): off's machine µs per session against what on spent more until settled. */
+export function recordsWitness(off: VisibilityRun, on: VisibilityRun): number {
+  return witnessRatio(busyUs(off), owned(on.cpu?.settled) - owned(off.cpu?.settled));
+}
+
 /** Both routers' CPU in an account (every thread group of r1 and r2: not nfcapd, the machine or the rest); NaN without one. */
 export function routersCpu(a: CpuAccount | undefined): number {
   if (a === undefined) return NaN;
@@ -326,16 +346,22 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   const progress = ctx.progress;
   const dir = join(ctx.dir, 'visibility');
   mkdirSync(dir, { recursive: true });
-  const res: VisibilityResult = { idleTimeoutS: VISIBILITY_IDLE_S, off: {}, on: {}, rounds: [], clientWindow: LOADED_CLIENT_WINDOW, errors: [] };
+  const res: VisibilityResult = { idleTimeoutS: VISIBILITY_IDLE_S, off: {}, on: {}, rounds: [], clientWindow: LOADED_CLIENT_WINDOW, toggled: true, errors: [] };
   // the routers' config file: rewritten with records on or off, then reloaded (toggle)
   const live = join(dir, 'authority.yaml');
+  // one authority secret for both sides: a reload that changed it left the r1-r2 path down for good (wave 19)
+  const secret = randomBytes(32).toString('hex');
   const config = (collector: boolean): string => {
-    writeFileSync(live, svrConfigYaml({ encrypt: false, udpIdleTimeoutS: VISIBILITY_IDLE_S, ...(collector ? { collector: COLLECTOR } : {}) }));
+    writeFileSync(live, svrConfigYaml({ encrypt: false, secret, udpIdleTimeoutS: VISIBILITY_IDLE_S, ...(collector ? { collector: COLLECTOR } : {}) }));
     return live;
   };
+  let current = false;
   const toggle = async (recordsOn: boolean): Promise<void> => {
+    if (recordsOn === current) return;
     config(recordsOn);
     for (const r of ROUTERS) await svr.reload(r);
+    current = recordsOn;
+    await svr.pathsUp();
   };
   /** the sides that ran their warm-up (once each: the nodes keep running) */
   const warm = new Set<boolean>();
@@ -356,7 +382,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   };
   const snapshot = (pids: readonly number[]): CpuSnapshot => ({
     at: performance.now() / 1000, routers: pids.map((pid) => threadCpu(pid)),
-    collectors: collectors.reduce((n, p) => n + cpuSeconds(p.pid), 0), machine: machineBusySeconds(),
+    collectors: collectors.reduce((n, p) => n + cpuSeconds(p.pid), 0), bench: cpuSeconds(process.pid), machine: machineBusySeconds(),
   });
   /** Each router's active sessions, and r1's created and written so far. */
   const mark = async (): Promise<Mark> => {
@@ -484,6 +510,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       + `${inject === undefined ? '' : `; INJECTED: ${INJECTED_SHARE} of the machine's CPU during the on side's session tests`}`);
     for (const r of ROUTERS) collectors.push(await startCollector(dir, r));
     await svr.restartWith(config(false));
+    await svr.pathsUp();
     for (let round = 0; round < VISIBILITY_ROUNDS; round++) {
       const off: VisibilityRun = {};
       const on: VisibilityRun = {};
@@ -503,11 +530,11 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       const tcpRatio = (on.tcp?.gbps.median ?? NaN) / (off.tcp?.gbps.median ?? NaN);
       const tcpCpuRatio = routersCpu(on.tcpCpu) / routersCpu(off.tcpCpu);
       const costRatio = pacedCostRatio(off, on);
-      const witness = (off.cpu?.settled['machine'] ?? NaN) / (on.cpu?.settled['machine'] ?? NaN);
+      const witness = recordsWitness(off, on);
       const problems = roundProblems(off, on, ['with records off', 'with records on']);
       progress(`    round ${round + 1}: TCP on / off = ${(on.tcp?.gbps.median ?? 0).toFixed(3)} / ${(off.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)} (the routers' CPU per Gbit on / off ${tcpCpuRatio.toFixed(3)})`
         + `; new sessions/s on / off = ${Math.round(on.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(off.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
-        + `; the machine's CPU µs per session until settled off / on = ${(off.cpu?.settled['machine'] ?? NaN).toFixed(1)} / ${(on.cpu?.settled['machine'] ?? NaN).toFixed(1)} = ${witness.toFixed(3)}`
+        + `; the witness (CPU per session until settled: the routers', nfcapd's, the bench's on − off ${(owned(on.cpu?.settled) - owned(off.cpu?.settled)).toFixed(1)} µs against the machine's ${busyUs(off).toFixed(1)} µs off) ${witness.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s on / off = ${pacedProcessUs(on.paced).toFixed(1)} / ${pacedProcessUs(off.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
       res.rounds!.push({ off, on, ratio, tcpRatio, tcpCpuRatio, costRatio, witness, problems, ...(history === undefined ? {} : { history }) });
@@ -516,6 +543,8 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     await inject?.close();
     if (paced !== undefined) await caseAddresses(false);
     if (rate !== undefined) res.pacedRate = rate;
+    // the nodes' logs of the case (the restart below writes them anew)
+    for (const r of ROUTERS) { const log = svr.proc(r)?.log; if (log !== undefined) copyFileSync(log, join(dir, `${r}.log`)); }
     await svr.restartWith();
     let flows = 0;
     for (const p of collectors) {

@@ -84,6 +84,12 @@ test('the CPU witness: a rate verdict the CPU per session contradicts is not set
   assert.is(v.verdict, 'not settled', 'the rate passes while the CPU per session says 20 % more');
   assert.is(ratioVerdict(rates, 0.9, [0.93, 0.95, 0.94, 0.92]).verdict, 'pass');
   assert.is(ratioVerdict(rates, 0.9, [0.80, 1.05, 0.92]).verdict, 'pass', 'a witness that settles nothing does not overturn the rate');
+  // the loaded run of 01:27 (wave 19): rates 0.30–1.64 settle nothing; the CPU witness decides when it settles
+  const loaded = [1.642, 0.548, 1.033, 1.625, 1.070, 0.299];
+  assert.is(ratioVerdict(loaded, 0.9, [0.974, 0.897, 0.928, 0.940, 0.877, 0.793]).verdict, 'not settled');
+  const injected = ratioVerdict(loaded, 0.9, [0.80, 0.76, 0.82, 0.79, 0.74, 0.78]);
+  assert.equal([injected.verdict, injected.by], ['FAIL', 'witness']);
+  assert.equal([ratioVerdict(loaded, 0.9, [0.95, 0.97, 0.96, 0.94]).verdict, ratioVerdict(rates, 0.9, [0.95, 0.97, 0.96]).by], ['pass', 'rate']);
   assert.is(formatInterval(v.witness), '0.807 (0.792–0.823, 95 %, 4 pairs)');
   assert.is(formatInterval(ratioInterval([0.9])), '0.900 (1 pair)');
 });
