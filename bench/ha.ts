@@ -147,9 +147,11 @@ export interface HaRound {
   tcpRatio?: number;
   /** the routers' CPU per session at the fixed rate (the standby's too), pair / one node */
   costRatio?: number;
-  /** the rate ratio the CPU per session alone would give (round-check.ts witnessRatio): the machine's busy µs per
-   *  session with one node, and what r1, r2, the standby and the bench spent more per session with the pair; the verdict's witness */
+  /** the rate ratio the CPU per session alone would give (round-check.ts witnessRatio): what r1, r2, the standby and
+   *  the bench spent more per session with the pair, against one node's machine busy µs per session (`witness`) or
+   *  their own (`witnessLow`); the verdict's witness, two bounds */
   witness?: number;
+  witnessLow?: number;
   /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
   problems?: string[];
   /** the standby's CPU seconds during the pair's TCP run (all its threads) */
@@ -329,7 +331,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       }
       const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
       const costRatio = pacedCostRatio(single, pair);
-      const witness = haWitness(single, pair);
+      const { high: witness, low: witnessLow } = haWitness(single, pair);
       const problems = roundProblems(single, pair, ['with r1 one node', 'with r1 a pair']);
       if (p.tookOver !== undefined) problems.push(`the standby took over during the pair's tests (${p.tookOver})`);
       const tcpRatio = (pair.tcp?.gbps.median ?? NaN) / (single.tcp?.gbps.median ?? NaN);
@@ -338,10 +340,10 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
         + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`
         + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`
-        + `; the witness (the routers', the standby's and the bench's CPU per session pair − one node ${(ownedUs(pair) - ownedUs(single)).toFixed(1)} µs against the machine's ${perSessionUs(single, single.cpu?.machine).toFixed(1)} µs one node) ${witness.toFixed(3)}`
+        + `; the witness (the routers', the standby's and the bench's CPU per session pair − one node ${(ownedUs(pair) - ownedUs(single)).toFixed(1)} µs against the machine's ${perSessionUs(single, single.cpu?.machine).toFixed(1)} µs and their own ${ownedUs(single).toFixed(1)} µs one node) ${witnessLow.toFixed(3)}–${witness.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s pair / one node = ${pacedProcessUs(pair.paced).toFixed(1)} / ${pacedProcessUs(single.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
-      res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, witness, problems, ...p });
+      res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, witness, witnessLow, problems, ...p });
     }
     // TCP: the round of the median ratio stands for the case (a round in which the standby took over only if all did)
     const tcpRounds = res.rounds!.filter((r) => Number.isFinite(r.tcpRatio));
@@ -363,9 +365,10 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       Object.assign(res.single, { sessions: mid.single.sessions, cpu: mid.single.cpu, paced: mid.single.paced });
       Object.assign(res.pair, { sessions: mid.pair.sessions, cpu: mid.pair.cpu, paced: mid.pair.paced });
       res.sync = mid.sync;
-      const v = ratioVerdict(res.rounds!.filter(clean).map((r) => r.ratio), 0.9, res.rounds!.filter(clean).map((r) => r.witness ?? NaN));
+      const cleanRounds = res.rounds!.filter(clean);
+      const v = ratioVerdict(cleanRounds.map((r) => r.ratio), 0.9, cleanRounds.map((r) => r.witness ?? NaN), cleanRounds.map((r) => r.witnessLow ?? NaN));
       progress(`    pair / one node, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${clean(r) ? '' : ' (disturbed)'}`).join(', ')}; median of ${byRatio.length}: ${mid.ratio.toFixed(3)}`
-        + `; the clean pairs ${formatInterval(v.rate)}, their CPU witness ${formatInterval(v.witness)}: ${v.verdict} against 0.90`
+        + `; the clean pairs ${formatInterval(v.rate)}, their CPU witness ${formatInterval(v.witnessLow)} to ${formatInterval(v.witness)}: ${v.verdict} against 0.90${v.by === 'witness' ? ' (by the witness)' : ''}`
         + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, pair / one node: ${formatSpread(res.rounds!.filter(clean).map((r) => r.costRatio ?? NaN))}`}`);
     }
   } catch (e) {
@@ -422,9 +425,10 @@ const perSessionUs = (r: HaRun, seconds: number | undefined): number => ((second
 /** What a run's accounted processes spent per session (µs, above their idle rates): r1, r2, the standby, the bench. */
 const ownedUs = (r: HaRun): number => perSessionUs(r, r.cpu === undefined ? undefined : r.cpu.r1Main + r.cpu.r1Other + r.cpu.r2 + (r.cpu.standby ?? 0) + (r.cpu.bench ?? 0));
 
-/** A round's witness (round-check.ts witnessRatio): one node's machine µs per session against what the pair spent more. */
-export function haWitness(single: HaRun, pair: HaRun): number {
-  return witnessRatio(perSessionUs(single, single.cpu?.machine), ownedUs(pair) - ownedUs(single));
+/** A round's witness (round-check.ts witnessRatio), its two bounds: what the pair spent more against one node's machine µs per session (high) or its own (low). */
+export function haWitness(single: HaRun, pair: HaRun): { high: number; low: number } {
+  const delta = ownedUs(pair) - ownedUs(single);
+  return { high: witnessRatio(perSessionUs(single, single.cpu?.machine), delta), low: witnessRatio(ownedUs(single), delta) };
 }
 
 const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;

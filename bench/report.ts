@@ -306,7 +306,7 @@ function visibilityGoals(m: ModeResult | undefined, notComparable: boolean): Goa
       : costGoal('session records (IPFIX + history) cost ≤ 5 % of TCP throughput', v?.off.tcp?.gbps.median, v?.on.tcp?.gbps.median, 0.05, 'Gbps', 3, '; the first round'),
     settledGoal(costGoal('session records (IPFIX + history) cost ≤ 10 % of the new-session rate', v?.off.sessions?.createdR1PerSecond, v?.on.sessions?.createdR1PerSecond, 0.10, 'sessions/s', 0,
       (rounds.length > 1 ? `; on / off per round ${rounds.map((r) => `${r.ratio.toFixed(3)}${(r.problems ?? []).length > 0 ? ' (disturbed)' : ''}`).join(', ')}, the median round's figures` : '') + recordsCpuNote(v)),
-    clean.map((r) => r.ratio), 0.9, clean.map((r) => r.witness ?? NaN)),
+    clean.map((r) => r.ratio), 0.9, clean.map((r) => r.witness ?? NaN), clean.map((r) => r.witnessLow ?? NaN)),
   ];
   const h = v?.history;
   const goal = 'history write rate ≥ the router\'s session rate';
@@ -324,10 +324,10 @@ function visibilityGoals(m: ModeResult | undefined, notComparable: boolean): Goa
 
 /** A goal of at most 10 % (floor 0.90) or 5 % (0.95) lower judged on the clean pairs' ratios and their CPU witness
  *  (round-check.ts ratioVerdict): the verdict is the 95 % interval's, not the median round's. */
-function settledGoal(g: Goal, ratios: readonly number[], floor: number, witness: readonly number[] = []): Goal {
+function settledGoal(g: Goal, ratios: readonly number[], floor: number, witness: readonly number[] = [], witnessLow: readonly number[] = witness): Goal {
   if (g.status !== 'pass' && g.status !== 'FAIL') return g;
-  const v = ratioVerdict(ratios, floor, witness);
-  const note = `${g.note}; the clean pairs' ratio ${formatInterval(v.rate)}${v.witness === undefined ? '' : `, the rate their CPU per unit alone gives (the witness) ${formatInterval(v.witness)}`}`
+  const v = ratioVerdict(ratios, floor, witness, witnessLow);
+  const note = `${g.note}; the clean pairs' ratio ${formatInterval(v.rate)}${v.witness === undefined ? '' : `, the rate their CPU per unit alone gives (the witness) ${v.witnessLow === undefined ? '' : `${formatInterval(v.witnessLow)} to `}${formatInterval(v.witness)}`}`
     + `${v.by === 'witness' ? '; decided by the witness (the rates straddle the floor)' : ''}`;
   return { ...g, measured: `${g.measured}; pairs ${formatInterval(v.rate)}`, status: v.verdict, note };
 }
@@ -368,7 +368,7 @@ function haGoals(m: ModeResult | undefined, notComparable: boolean): Goal[] {
   const out = [
     costGoal('HA pair (session sync to a standby) costs ≤ 10 % of TCP throughput', h?.single.tcp?.gbps.median, h?.pair.tcp?.gbps.median, 'Gbps', 3),
     settledGoal(costGoal('HA pair costs ≤ 10 % of the new-session rate', h?.single.sessions?.createdR1PerSecond, h?.pair.sessions?.createdR1PerSecond, 'sessions/s', 0),
-      clean.map((r) => r.ratio), 0.9, clean.map((r) => r.witness ?? NaN)),
+      clean.map((r) => r.ratio), 0.9, clean.map((r) => r.witness ?? NaN), clean.map((r) => r.witnessLow ?? NaN)),
   ];
   const s = h?.sync;
   const lagGoal = 'HA sync lag under the session rate ≤ 1 s (a change to the standby\'s acknowledgement)';

@@ -78,24 +78,29 @@ const side = (i: RatioInterval, floor: number): 'pass' | 'FAIL' | 'not settled' 
  * The clean pairs' rate ratios (each pair measured back to back) against a floor (0.90: at most 10 % lower):
  * `pass` when their 95 % interval lies at or above the floor, `FAIL` when below it. The witness: the same pairs'
  * rate ratio from CPU per session alone (witnessRatio), free of the scheduler's share that moves a loaded machine's
- * rate by ±30 % within seconds: when the rate's interval spans the floor, the witness's decides (`by` says which);
- * when the two settle opposite ways, `not settled` (the rate moved for another reason than the cost).
+ * rate by ±30 % within seconds, in two bounds: `high` with M the machine's busy µs per session (on a shared machine
+ * the others' work too: too kind), `low` with M the accounted processes' own µs (without the client and the kernel:
+ * too harsh). When the rate's interval spans the floor, the witness decides (`by`): FAIL when even `high`'s interval
+ * lies below the floor, pass when even `low`'s lies at or above it; when the rate and the witness settle opposite
+ * ways, `not settled` (the rate moved for another reason than the cost).
  */
-export function ratioVerdict(ratios: readonly number[], floor: number, witness: readonly number[] = []): { rate: RatioInterval; witness?: RatioInterval; verdict: 'pass' | 'FAIL' | 'not settled'; by?: 'rate' | 'witness' } {
+export function ratioVerdict(ratios: readonly number[], floor: number, high: readonly number[] = [], low: readonly number[] = high):
+  { rate: RatioInterval; witness?: RatioInterval; witnessLow?: RatioInterval; verdict: 'pass' | 'FAIL' | 'not settled'; by?: 'rate' | 'witness' } {
   const rate = ratioInterval(ratios);
-  const w = witness.some(Number.isFinite) ? ratioInterval(witness) : undefined;
+  const w = high.some(Number.isFinite) ? ratioInterval(high) : undefined;
+  const wl = low.some(Number.isFinite) ? ratioInterval(low) : undefined;
   const v = side(rate, floor);
-  const wv = w === undefined ? 'not settled' : side(w, floor);
-  const both = { rate, ...(w === undefined ? {} : { witness: w }) };
-  if (v !== 'not settled' && wv !== 'not settled' && v !== wv) return { ...both, verdict: 'not settled' };
-  if (v !== 'not settled') return { ...both, verdict: v, by: 'rate' };
-  return wv === 'not settled' ? { ...both, verdict: wv } : { ...both, verdict: wv, by: 'witness' };
+  const wv = w !== undefined && side(w, floor) === 'FAIL' ? 'FAIL' : wl !== undefined && side(wl, floor) === 'pass' ? 'pass' : 'not settled';
+  const all = { rate, ...(w === undefined ? {} : { witness: w }), ...(wl === undefined || low === high ? {} : { witnessLow: wl }) };
+  if (v !== 'not settled' && wv !== 'not settled' && v !== wv) return { ...all, verdict: 'not settled' };
+  if (v !== 'not settled') return { ...all, verdict: v, by: 'rate' };
+  return wv === 'not settled' ? { ...all, verdict: wv } : { ...all, verdict: wv, by: 'witness' };
 }
 
 /**
- * A pair's witness: the rate ratio a saturated machine would give from CPU alone, M / (M + Δ): M the machine's busy
- * µs per session in the cheaper side's test (its cores over its rate: on a shared machine the others' work too),
- * Δ how many µs per session more the accounted processes spent on the other side (the routers, the collectors or
+ * A pair's witness: the rate ratio a saturated machine would give from CPU alone, M / (M + Δ): M µs per session of
+ * the cheaper side's test (the machine's busy time, or the accounted processes' own: ratioVerdict's two bounds), Δ
+ * how many µs per session more the accounted processes spent on the other side (the routers, the collectors or
  * the standby, and the bench's own threads, where SVR_BENCH_INJECT's cost runs).
  */
 export function witnessRatio(machineUs: number, deltaUs: number): number {

@@ -148,9 +148,11 @@ export interface VisibilityRound {
   tcpCpuRatio?: number;
   /** the routers' and collectors' CPU per session at the fixed rate, on / off (1.10: records cost 10 % more) */
   costRatio?: number;
-  /** the rate ratio the CPU per session alone would give (round-check.ts witnessRatio): the machine's busy µs per
-   *  session off, and what the routers, nfcapd and the bench spent more per session on until settled; the verdict's witness */
+  /** the rate ratio the CPU per session alone would give (round-check.ts witnessRatio): what the routers, nfcapd and
+   *  the bench spent more per session on until settled, against off's machine busy µs per session (`witness`) or
+   *  their own (`witnessLow`); the verdict's witness, two bounds */
   witness?: number;
+  witnessLow?: number;
   /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
   problems?: string[];
   history?: HistoryRate;
@@ -331,9 +333,10 @@ const busyUs = (run: VisibilityRun): number => {
   return m === undefined ? NaN : (m.busyCores * m.seconds * 1e6) / (run.sessions?.createdR1 ?? NaN);
 };
 
-/** A records pair's witness (round-check.ts witnessRatio): off's machine µs per session against what on spent more until settled. */
-export function recordsWitness(off: VisibilityRun, on: VisibilityRun): number {
-  return witnessRatio(busyUs(off), owned(on.cpu?.settled) - owned(off.cpu?.settled));
+/** A records pair's witness (round-check.ts witnessRatio), its two bounds: what on spent more until settled against off's machine µs per session (high) or its own (low). */
+export function recordsWitness(off: VisibilityRun, on: VisibilityRun): { high: number; low: number } {
+  const delta = owned(on.cpu?.settled) - owned(off.cpu?.settled);
+  return { high: witnessRatio(busyUs(off), delta), low: witnessRatio(owned(off.cpu?.settled), delta) };
 }
 
 /** Both routers' CPU in an account (every thread group of r1 and r2: not nfcapd, the machine or the rest); NaN without one. */
@@ -530,14 +533,14 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       const tcpRatio = (on.tcp?.gbps.median ?? NaN) / (off.tcp?.gbps.median ?? NaN);
       const tcpCpuRatio = routersCpu(on.tcpCpu) / routersCpu(off.tcpCpu);
       const costRatio = pacedCostRatio(off, on);
-      const witness = recordsWitness(off, on);
+      const { high: witness, low: witnessLow } = recordsWitness(off, on);
       const problems = roundProblems(off, on, ['with records off', 'with records on']);
       progress(`    round ${round + 1}: TCP on / off = ${(on.tcp?.gbps.median ?? 0).toFixed(3)} / ${(off.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)} (the routers' CPU per Gbit on / off ${tcpCpuRatio.toFixed(3)})`
         + `; new sessions/s on / off = ${Math.round(on.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(off.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
-        + `; the witness (CPU per session until settled: the routers', nfcapd's, the bench's on − off ${(owned(on.cpu?.settled) - owned(off.cpu?.settled)).toFixed(1)} µs against the machine's ${busyUs(off).toFixed(1)} µs off) ${witness.toFixed(3)}`
+        + `; the witness (CPU per session until settled: the routers', nfcapd's, the bench's on − off ${(owned(on.cpu?.settled) - owned(off.cpu?.settled)).toFixed(1)} µs against the machine's ${busyUs(off).toFixed(1)} µs and their own ${owned(off.cpu?.settled).toFixed(1)} µs off) ${witnessLow.toFixed(3)}–${witness.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s on / off = ${pacedProcessUs(on.paced).toFixed(1)} / ${pacedProcessUs(off.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
-      res.rounds!.push({ off, on, ratio, tcpRatio, tcpCpuRatio, costRatio, witness, problems, ...(history === undefined ? {} : { history }) });
+      res.rounds!.push({ off, on, ratio, tcpRatio, tcpCpuRatio, costRatio, witness, witnessLow, problems, ...(history === undefined ? {} : { history }) });
     }
   } finally {
     await inject?.close();
@@ -564,9 +567,9 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     if (mid !== undefined) {
       if (mid.history !== undefined) res.history = { ...mid.history, ...(collectors.length > 0 ? { collectorFlows: flows, exportedAllRounds: exported } : {}) };
       const clean = res.rounds!.filter(cleanRound);
-      const v = ratioVerdict(clean.map((r) => r.ratio), 0.9, clean.map((r) => r.witness ?? NaN));
+      const v = ratioVerdict(clean.map((r) => r.ratio), 0.9, clean.map((r) => r.witness ?? NaN), clean.map((r) => r.witnessLow ?? NaN));
       progress(`    on / off, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${cleanRound(r) ? '' : ' (disturbed)'}`).join(', ')}; median: ${mid.ratio.toFixed(3)}`
-        + `; the clean pairs ${formatInterval(v.rate)}, their CPU witness ${formatInterval(v.witness)}: ${v.verdict} against 0.90`
+        + `; the clean pairs ${formatInterval(v.rate)}, their CPU witness ${formatInterval(v.witnessLow)} to ${formatInterval(v.witness)}: ${v.verdict} against 0.90${v.by === 'witness' ? ' (by the witness)' : ''}`
         + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, on / off: ${formatSpread(res.rounds!.filter(cleanRound).map((r) => r.costRatio ?? NaN))}`}`);
       const threads = sessionThreadRows(res.rounds!.some(cleanRound) ? res.rounds!.filter(cleanRound) : res.rounds!);
       if (threads.length > 0) progress(`    the session test by thread (scheduler's clock, from its start until settled, above the idle rate), medians of the rounds:\n${threads.map((l) => `      ${l}`).join('\n')}`);

@@ -87,9 +87,14 @@ test('the CPU witness: a rate verdict the CPU per session contradicts is not set
   // the loaded run of 01:27 (wave 19): rates 0.30–1.64 settle nothing; the CPU witness decides when it settles
   const loaded = [1.642, 0.548, 1.033, 1.625, 1.070, 0.299];
   assert.is(ratioVerdict(loaded, 0.9, [0.974, 0.897, 0.928, 0.940, 0.877, 0.793]).verdict, 'not settled');
-  const injected = ratioVerdict(loaded, 0.9, [0.80, 0.76, 0.82, 0.79, 0.74, 0.78]);
+  const injected = ratioVerdict(loaded, 0.9, [0.80, 0.76, 0.82, 0.79, 0.74, 0.78], [0.70, 0.66, 0.72, 0.69, 0.64, 0.68]);
   assert.equal([injected.verdict, injected.by], ['FAIL', 'witness']);
   assert.equal([ratioVerdict(loaded, 0.9, [0.95, 0.97, 0.96, 0.94]).verdict, ratioVerdict(rates, 0.9, [0.95, 0.97, 0.96]).by], ['pass', 'rate']);
+  // the witness's two bounds: a pass needs the harsh one (M without the client and kernel) clear of the floor, a FAIL the kind one (M with the others' work)
+  const high = [0.96, 0.95, 0.96, 0.95];
+  assert.is(ratioVerdict(loaded, 0.9, high, [0.88, 0.86, 0.89, 0.87]).verdict, 'not settled', 'the kind bound alone passes nothing');
+  assert.is(ratioVerdict(loaded, 0.9, high, [0.93, 0.92, 0.94, 0.93]).verdict, 'pass');
+  assert.is(ratioVerdict(loaded, 0.9, [0.88, 0.86, 0.89, 0.87], [0.70, 0.71, 0.69, 0.70]).verdict, 'FAIL');
   assert.is(formatInterval(v.witness), '0.807 (0.792–0.823, 95 %, 4 pairs)');
   assert.is(formatInterval(ratioInterval([0.9])), '0.900 (1 pair)');
 });
