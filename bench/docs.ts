@@ -108,7 +108,7 @@ export function generatedBlock(r: BenchResults, plots: readonly BenchPlot[] = []
       `| new UDP sessions/s (SVR path) | ${rate(v.off.sessions)} | ${rate(v.on.sessions)} |`);
     if ((v.rounds?.length ?? 0) > 1) {
       lines.push('', `On / off per round, new sessions/s: ${v.rounds!.map((x) => x.ratio.toFixed(3)).join(', ')}${v.tcpRatio !== undefined ? `; TCP: ${v.rounds!.map((x) => (x.tcpRatio ?? NaN).toFixed(3)).join(', ')}; the routers' CPU per Gbit: ${v.rounds!.map((x) => (x.tcpCpuRatio ?? NaN).toFixed(3)).join(', ')}` : ''}`
-        + `${v.rounds!.some((x) => x.witness !== undefined) ? `; the machine's CPU per session until settled, off / on: ${v.rounds!.map((x) => (x.witness ?? NaN).toFixed(3)).join(', ')}` : ''}.`);
+        + `${v.rounds!.some((x) => x.witness !== undefined) ? `; the rate CPU per session alone gives (the witness, its harsh and kind bounds): ${v.rounds!.map((x) => `${(x.witnessLow ?? NaN).toFixed(3)}–${(x.witness ?? NaN).toFixed(3)}`).join(', ')}` : ''}.`);
     }
     const table = costRows(v.off.cpu, v.on.cpu);
     if (table.length > 0) lines.push('', 'Where the CPU went in that round, µs per session r1 created, above the idle rate (cpu.ts ThreadGroup; nfcapd is the collectors\' cost, not the routers\'; "rest" is the client, the echo server, the kernel and any other work on the machine):', '', ...table);

@@ -28,9 +28,9 @@
  * groups and nfcapd on the scheduler's clock until settled, with their sleeps (sessionThreads: medians of the rounds,
  * off, on and on − off, and nfcapd's share of on − off, printed as a table).
  * The ratios on / off of r1's session rate and of TCP are taken per round (a pair), and with them the witness: the
- * rate ratio the CPU per session alone would give (recordsWitness), and the routers' CPU per Gbit, off over on; the goals' verdicts are the pairs' 95 % intervals (round-check.ts
- * ratioVerdict). SVR_BENCH_INJECT=F adds F of the machine's CPU to the on side's session tests (injected-cost.ts:
- * the check that the verdict FAILs when a cost is real). The round of each median ratio (of
+ * rate ratio the CPU per session alone would give (recordsWitness), and the routers' CPU per Gbit, off over on; the
+ * goals' verdicts are the pairs' 95 % intervals (round-check.ts ratioVerdict). SVR_BENCH_INJECT=F adds F of the
+ * machine's CPU to the on side's session tests (injected-cost.ts: a verdict FAILs when a cost is real). The round of each median ratio (of
  * those whose tests did not break down) stands for the case (TCP was one round's, 0.79-0.96x in quiet runs: a
  * single run per side, which the load moves by a third between runs; the routers' CPU per Gbit is its second
  * figure). The history's write rate (records per second of the time it
