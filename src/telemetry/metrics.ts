@@ -130,7 +130,7 @@ const HA_ROLES = ['init', 'standby', 'taking-over', 'active', 'handing-over', 'f
  * 10 ms it was ~100 of an idle node's ~115 main-thread wake-ups a second (rtt9). At 100 ms a stall of 100 ms or more
  * still shows in the max; shorter ones only when a sample falls inside them.
  */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 /** `reset()` then `set`/`inc` from the snapshot: prom-client's collect() runs once per scrape. */
 type Fill<M> = (m: M, s: Snapshot) => void;
