@@ -18,6 +18,8 @@ export interface Episode<T> {
   result: T | undefined;
   /** each clock's CPU seconds from the test's start until settled, above its idle rate (WALL: the episode's length) */
   delta: number[];
+  /** the same over the test alone (what the account missed before settle3) */
+  testDelta: number[];
   /** seconds of the test itself, and from its end until settled */
   testSeconds: number;
   settleSeconds: number;
@@ -33,10 +35,9 @@ export function idleRates(a: CpuSample, b: CpuSample): number[] {
 export async function accountEpisode<T>(sample: () => CpuSample, idle: readonly number[], test: () => Promise<T>, settled: () => Promise<void>): Promise<Episode<T>> {
   const before = sample();
   const result = await test();
-  const end = sample()[WALL]!;
+  const end = sample();
   await settled();
   const after = sample();
-  const seconds = after[WALL]! - before[WALL]!;
-  const delta = after.map((x, i) => x - before[i]! - (i === WALL || i === MACHINE ? 0 : idle[i]! * seconds));
-  return { result, delta, testSeconds: end - before[WALL]!, settleSeconds: after[WALL]! - end };
+  const above = (s: CpuSample): number[] => s.map((x, i) => x - before[i]! - (i === WALL || i === MACHINE ? 0 : idle[i]! * (s[WALL]! - before[WALL]!)));
+  return { result, delta: above(after), testDelta: above(end), testSeconds: end[WALL]! - before[WALL]!, settleSeconds: after[WALL]! - end[WALL]! };
 }

@@ -243,7 +243,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const n = r.sessions?.createdR1 ?? NaN;
     const us = (x: number): string => `${((x * 1e6) / n).toFixed(1)}`;
     progress(`    cpu per session created (µs; above the idle rate, the test ${e.testSeconds.toFixed(1)} s and until settled ${e.settleSeconds.toFixed(1)} s more): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)}, r2 ${us(d[3]!)}`
-      + `${standbyPid === undefined ? '' : `, standby ${us(d[4]!)}`}, the bench ${us(d[6]!)}; the machine's busy time ${us(d[MACHINE]!)} (everything on it, load ${loadAverage()})`);
+      + `${standbyPid === undefined ? '' : `, standby ${us(d[4]!)} (${us(e.testDelta[4]!)} of it during the test)`}, the bench ${us(d[6]!)}; the machine's busy time ${us(d[MACHINE]!)} (everything on it, load ${loadAverage()})`);
     if (paced !== undefined) {
       const procs = [{ name: 'svr-r1', pid: pids[0]! }, { name: 'svr-r2', pid: pids[1]! }, ...(standbyPid === undefined ? [] : [{ name: 'svr-r1b', pid: standbyPid }])];
       await step(`${label} paced`, async () => { r.paced = await pacedCost(paced, svr, rate!, plan.sessionSeconds, procs, () => sleep(1000), progress); });

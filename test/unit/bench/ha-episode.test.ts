@@ -28,6 +28,7 @@ test('the pair: the standby\'s applying after the test counts, the idle rate is 
   assert.is(e.delta[WALL], 7);
   // the standby: 0.5 + 1.5 s, less 7 s of its idle 0.01 s/s; over the test alone it was 0.45
   assert.ok(Math.abs(e.delta[4]! - (2 - 0.07)) < 1e-9, `standby ${e.delta[4]}`);
+  assert.ok(Math.abs(e.testDelta[4]! - (0.5 - 0.05)) < 1e-9, `standby during the test ${e.testDelta[4]}`);
   assert.ok(Math.abs(e.delta[1]! - (2.1 - 0.07)) < 1e-9);
   assert.ok(Math.abs(e.delta[2]! - (3.2 - 0.14)) < 1e-9);
   // the machine's busy time is everything on it: nothing subtracted
