@@ -70,43 +70,41 @@ function fanOutRecord(recs: SessionRecords, i: number, s: EventSinks): void {
 function fanOutEvent(e: DpEvent, s: EventSinks, logFields: Record<string, number>): void {
   const t = s.tables;
   const hooks = s.plugins.listensToSessions;
-  {
-    switch (e.kind) {
-      case 'session.created':
-        if (s.events.sessionsWanted !== false) s.events.next(createdEvent(t, e));
-        if (hooks) s.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
-        s.sessions?.event(e);
-        break;
-      case 'session.removed':
-        if (s.events.sessionsWanted !== false) s.events.next(removedEvent(e));
-        if (hooks) s.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
-        s.sessions?.event(e);
-        break;
-      case 'session.migrated':
-        s.events.next({ type: 'session.migrated', atMs: e.atMs, sessionId: e.sessionId, service: e.service, from: e.from, to: e.to, reason: e.reason, waypoint: e.waypoint });
-        break;
-      case 'session.denied':
-        for (const d of deniedEvents(t, e)) s.events.next(d);
-        break;
-      case 'session.counters':
-        s.events.next(countersEvent(e));
-        break;
-      case 'path.message':
-        s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs, ...(e.from !== undefined ? { from: e.from } : {}) });
-        break;
-      case 'plugin.records':
-        s.plugins.records(e);
-        break;
-      case 'plugin.error':
-        // fail closed: a security function failed and its traffic is dropped from now on; else disabled, traffic goes on
-        s.log(e.failClosed ? 'plugin.failed-closed' : 'plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message, ...logFields });
-        s.alarm(e.failClosed ? 'security-function-failed' : 'plugin-disabled', `${e.plugin} ${e.stage}`, { active: true, detail: e.message });
-        if (s.disabled(e.plugin, e.stage)) s.events.next({ type: 'plugin.disabled', atMs: s.now(), plugin: e.plugin, stage: e.stage, message: e.message, failClosed: e.failClosed });
-        break;
-      case 'session.reverseSeen':
-      case 'session.resignalled':
-        break; // handshake episodes (control/episodes.ts)
-    }
+  switch (e.kind) {
+    case 'session.created':
+      if (s.events.sessionsWanted !== false) s.events.next(createdEvent(t, e));
+      if (hooks) s.plugins.sessionCreated({ id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service });
+      s.sessions?.event(e);
+      break;
+    case 'session.removed':
+      if (s.events.sessionsWanted !== false) s.events.next(removedEvent(e));
+      if (hooks) s.plugins.sessionClosed({ id: e.sessionId, reason: e.reason });
+      s.sessions?.event(e);
+      break;
+    case 'session.migrated':
+      s.events.next({ type: 'session.migrated', atMs: e.atMs, sessionId: e.sessionId, service: e.service, from: e.from, to: e.to, reason: e.reason, waypoint: e.waypoint });
+      break;
+    case 'session.denied':
+      for (const d of deniedEvents(t, e)) s.events.next(d);
+      break;
+    case 'session.counters':
+      s.events.next(countersEvent(e));
+      break;
+    case 'path.message':
+      s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs, ...(e.from !== undefined ? { from: e.from } : {}) });
+      break;
+    case 'plugin.records':
+      s.plugins.records(e);
+      break;
+    case 'plugin.error':
+      // fail closed: a security function failed and its traffic is dropped from now on; else disabled, traffic goes on
+      s.log(e.failClosed ? 'plugin.failed-closed' : 'plugin.stage-disabled', { plugin: e.plugin, stage: e.stage, error: e.message, ...logFields });
+      s.alarm(e.failClosed ? 'security-function-failed' : 'plugin-disabled', `${e.plugin} ${e.stage}`, { active: true, detail: e.message });
+      if (s.disabled(e.plugin, e.stage)) s.events.next({ type: 'plugin.disabled', atMs: s.now(), plugin: e.plugin, stage: e.stage, message: e.message, failClosed: e.failClosed });
+      break;
+    case 'session.reverseSeen':
+    case 'session.resignalled':
+      break; // handshake episodes (control/episodes.ts)
   }
 }
 

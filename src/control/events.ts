@@ -221,9 +221,3 @@ export const ROUTER_EVENT_TYPES = [
 
 /** The event of one type: `EventOf<'path.down'>`. */
 export type EventOf<T extends RouterEvent['type']> = Extract<RouterEvent, { type: T }>;
-
-/** The events a session always has, one each per session (created, confirmed, removed): what `events$`
- *  subscribers that do not take them skip (control/event-stream.ts). */
-export function isPerSession(e: RouterEvent): boolean {
-  return e.type === 'session.created' || e.type === 'session.confirmed' || e.type === 'session.removed';
-}

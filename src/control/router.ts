@@ -46,8 +46,7 @@ import { explainFirstPacket, type ExplainQuery, type Explanation } from './expla
 import { MigrationActors } from './migration.js';
 import type { MigrationRecord } from '../machines/migration.js';
 import { fanOutEvents, fanOutFacts, type EventSinks, type ObserveAlarm } from './event-fanout.js';
-import { isPerSession } from './events.js';
-import { SessionFactListeners, type SessionFactListener } from './session-facts.js';
+import { isPerSession, SessionFactListeners, type SessionFactListener } from './session-facts.js';
 import type { SessionRecords } from '../dataplane/session-records.js';
 import { EventStream } from './event-stream.js';
 import type { PathEventReason, RouterEvent } from './events.js';

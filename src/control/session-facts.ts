@@ -7,6 +7,7 @@
  */
 import type { CloseReason, DpEvent, FiveTuple, SessionRole } from '../dataplane/events.js';
 import { REC_CREATED, REC_REMOVED, type SessionRecords } from '../dataplane/session-records.js';
+import type { RouterEvent } from './events.js';
 
 export interface SessionFact {
   readonly kind: 'session.created' | 'session.removed';
@@ -89,4 +90,10 @@ export class SessionFactListeners {
     const l = this.list;
     for (let j = 0; j < l.length; j++) l[j]!(f);
   }
+}
+
+/** The events a session always has, one each per session (created, confirmed, removed): what `events$`
+ *  subscribers that do not take them skip (control/event-stream.ts). */
+export function isPerSession(e: RouterEvent): boolean {
+  return e.type === 'session.created' || e.type === 'session.confirmed' || e.type === 'session.removed';
 }
