@@ -69,6 +69,8 @@ export interface MemoryResult {
   reservedRows?: boolean;
   /** JS heap bytes allocated per session and router while filling to 99 % and removing down to 25 % (garbage.ts allocatedBytes) */
   allocatedPerSession?: { fill: number; remove: number };
+  /** V8's young generation before the first packet, bytes (what it grew to while the benchmark set up) */
+  youngGenerationAtStart?: number;
   /** what listened to the data paths' facts (node-listener.ts) */
   listener?: ListenerKind;
 }
@@ -101,6 +103,11 @@ function typedArrays(root: object, out: Map<string, number>, prefix = '', seen =
 }
 
 const sum = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** V8's young generation (new space) reserved now, bytes. */
+function youngGeneration(): number {
+  return getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
+}
 
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;
@@ -159,6 +166,7 @@ function main(): void {
 
   gc();
   const before = process.memoryUsage();
+  const youngAtStart = youngGeneration();
   const fills: MemoryFill[] = [];
   let breakdownR1: MemoryResult['breakdownR1'] = [];
   let bytesAgree = false;
@@ -176,7 +184,7 @@ function main(): void {
       rssPerSession: (now.rss - before.rss) / perRouter,
       arrayBufferPerSession: (now.arrayBuffers - before.arrayBuffers) / perRouter,
       heapPerSession: (now.heapUsed - before.heapUsed) / perRouter,
-      youngGenerationBytes: getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0,
+      youngGenerationBytes: youngGeneration(),
     });
     if (withBreakdown) {
       breakdownR1 = [...parts.entries()].sort((a, b) => b[1] - a[1]).map(([field, b]) => ({ field, bytesPerSession: +(b / n).toFixed(2) }));
@@ -201,7 +209,7 @@ function main(): void {
     capacity, fills, breakdownR1, bytesAgree,
     firstPacketsPerSecond: { r1: opened / Math.max(1e-9, totalNs / 1e9 - r2s), r2: opened / Math.max(1e-9, r2s) },
     longestBatchMs: longestNs / 1e6, reservedRows: rowMemory !== null,
-    allocatedPerSession: { fill: fillAllocated / (2 * opened), remove: removeAllocated / (2 * removed) }, listener,
+    allocatedPerSession: { fill: fillAllocated / (2 * opened), remove: removeAllocated / (2 * removed) }, listener, youngGenerationAtStart: youngAtStart,
   };
   process.stdout.write(JSON.stringify(res) + '\n');
 }
