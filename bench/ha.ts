@@ -46,7 +46,8 @@ import { LOADED_CLIENT_WINDOW, sessionRate } from './sessions.js';
 import { svrConfigYaml } from './svr-config.js';
 import { NS, namePrefix, standbyNamespace } from './topology.js';
 import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
-import { formatSpread, pacedCostRatio, pacedProcessUs, roundProblems } from './round-check.js';
+import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioVerdict, roundProblems, witnessRatio } from './round-check.js';
+import { INJECTED_SHARE, injectedCost } from './injected-cost.js';
 import { caseAddresses } from './session-load.js';
 import { buildCTool } from './udp-load.js';
 import { createMemoryLab, type MemoryLab } from '../src/sim/memory-lab.js';
@@ -82,6 +83,8 @@ export interface HaCpu {
   standby?: number;
   /** the machine's busy time, all cores (everything on it, other work included) */
   machine?: number;
+  /** the bench process itself (its samplers; SVR_BENCH_INJECT's threads), above its idle rate */
+  bench?: number;
 }
 
 export interface HaRun {
@@ -144,6 +147,11 @@ export interface HaRound {
   tcpRatio?: number;
   /** the routers' CPU per session at the fixed rate (the standby's too), pair / one node */
   costRatio?: number;
+  /** the rate ratio the CPU per session alone would give (round-check.ts witnessRatio): what r1, r2, the standby and
+   *  the bench spent more per session with the pair, against one node's machine busy µs per session (`witness`) or
+   *  their own (`witnessLow`); the verdict's witness, two bounds */
+  witness?: number;
+  witnessLow?: number;
   /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
   problems?: string[];
   /** the standby's CPU seconds during the pair's TCP run (all its threads) */
@@ -205,6 +213,8 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   const tool = rate === undefined ? undefined : buildCTool(ctx.dir, 'session-load');
   const paced = tool?.path;
   if (tool !== undefined && paced === undefined) res.errors.push(`paced: bench/c/session-load.c: ${tool.reason}`);
+  const inject = injectedCost();
+  if (inject !== undefined) progress(`  ha: INJECTED: ${INJECTED_SHARE} of the machine's CPU during the pair's session tests`);
   const both = async (r: HaRun, label: string, standbyPid?: number, afterTcp?: () => void): Promise<number | undefined> => {
     await checkConnectivity();
     const standby0 = standbyPid === undefined ? NaN : cpuSeconds(standbyPid);
@@ -215,17 +225,18 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     // warm up as a node that has run a while (the session path's code compiled), both sides alike
     await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
     const pids = [svr.proc('r1')?.pid ?? NaN, svr.proc('r2')?.pid ?? NaN, standbyPid ?? NaN];
-    const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds()];
+    const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds(), cpuSeconds(process.pid)];
     // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the test's
     const idle0 = cpu();
     await sleep(IDLE_SAMPLE_MS);
     const idle1 = cpu();
     const idleRate = idle1.map((x, i) => (x - idle0[i]!) / (idle1[0]! - idle0[0]!));
     const before = cpu();
-    await step(`${label} udp sessions`, async () => { r.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
+    const test = (): Promise<SessionRate> => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW);
+    await step(`${label} udp sessions`, async () => { r.sessions = await (standbyPid !== undefined && inject !== undefined ? inject.during(test) : test()); });
     const after = cpu();
     const d = after.map((x, i) => x - before[i]! - (i === 0 || i === 5 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
-    r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[5]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
+    r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[5]!, bench: d[6]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
     const n = r.sessions?.createdR1 ?? NaN;
     const us = (x: number): string => `${((x * 1e6) / n).toFixed(1)}`;
     progress(`    cpu per session created (µs; above the idle rate, ${d[0]!.toFixed(1)} s): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)}, r2 ${us(d[3]!)}`
@@ -266,7 +277,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     const runSingle = async (single: HaRun, round: number): Promise<void> => {
       progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node (restarted: empty tables, as the pair's nodes start)`);
       await svr.restartWith();
-      await pathsUp(svr);
+      await svr.pathsUp();
       await both(single, 'single');
     };
     /** r1 a pair (r1, r2 and the standby on the pair's config), back to one node afterwards */
@@ -281,7 +292,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
         '--socket', sockB, '--run-dir', join(dir, 'run'), '--data-dir', join(dir, `data-r1b-${round}`)], join(dir, `r1b-${round}.log`));
       await waitForLine(standby, /node\.running/, 20_000);
       const formed = await pairFormed(svr);
-      await pathsUp(svr);
+      await svr.pathsUp('r1a\'s path to r2 did not come up within 20 s of the pair forming');
       // r1a's `show ha` every second from the session test's warm-up on (not during TCP: the one node's run has no sampler)
       let sampling = true;
       const samples: HaShow[] = [];
@@ -320,6 +331,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       }
       const ratio = (pair.sessions?.createdR1PerSecond ?? NaN) / (single.sessions?.createdR1PerSecond ?? NaN);
       const costRatio = pacedCostRatio(single, pair);
+      const { high: witness, low: witnessLow } = haWitness(single, pair);
       const problems = roundProblems(single, pair, ['with r1 one node', 'with r1 a pair']);
       if (p.tookOver !== undefined) problems.push(`the standby took over during the pair's tests (${p.tookOver})`);
       const tcpRatio = (pair.tcp?.gbps.median ?? NaN) / (single.tcp?.gbps.median ?? NaN);
@@ -328,9 +340,10 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
         + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`
         + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`
+        + `; the witness (the routers', the standby's and the bench's CPU per session pair − one node ${(ownedUs(pair) - ownedUs(single)).toFixed(1)} µs against the machine's ${perSessionUs(single, single.cpu?.machine).toFixed(1)} µs and their own ${ownedUs(single).toFixed(1)} µs one node) ${witnessLow.toFixed(3)}–${witness.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s pair / one node = ${pacedProcessUs(pair.paced).toFixed(1)} / ${pacedProcessUs(single.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
-      res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, problems, ...p });
+      res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, witness, witnessLow, problems, ...p });
     }
     // TCP: the round of the median ratio stands for the case (a round in which the standby took over only if all did)
     const tcpRounds = res.rounds!.filter((r) => Number.isFinite(r.tcpRatio));
@@ -352,13 +365,17 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       Object.assign(res.single, { sessions: mid.single.sessions, cpu: mid.single.cpu, paced: mid.single.paced });
       Object.assign(res.pair, { sessions: mid.pair.sessions, cpu: mid.pair.cpu, paced: mid.pair.paced });
       res.sync = mid.sync;
+      const cleanRounds = res.rounds!.filter(clean);
+      const v = ratioVerdict(cleanRounds.map((r) => r.ratio), 0.9, cleanRounds.map((r) => r.witness ?? NaN), cleanRounds.map((r) => r.witnessLow ?? NaN));
       progress(`    pair / one node, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${clean(r) ? '' : ' (disturbed)'}`).join(', ')}; median of ${byRatio.length}: ${mid.ratio.toFixed(3)}`
+        + `; the clean pairs ${formatInterval(v.rate)}, their CPU witness ${formatInterval(v.witnessLow)} to ${formatInterval(v.witness)}: ${v.verdict} against 0.90${v.by === 'witness' ? ' (by the witness)' : ''}`
         + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, pair / one node: ${formatSpread(res.rounds!.filter(clean).map((r) => r.costRatio ?? NaN))}`}`);
     }
   } catch (e) {
     res.errors.push(`pair: ${(e as Error).message.split('\n')[0]}`);
     progress(`    ! pair: ${(e as Error).message}`);
   } finally {
+    await inject?.close();
     if (rate !== undefined) res.pacedRate = rate;
     if (paced !== undefined) await caseAddresses(false);
     if (onPairConfig) await pairDown(res.rounds!.length);
@@ -402,18 +419,19 @@ function routerPerGbit(r: HaRun, proc: string, seconds: number): string {
   return cpu === undefined || gbps === undefined || gbps <= 0 ? '-' : (cpu / (gbps * seconds)).toFixed(3);
 }
 
-const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
+/** µs per session r1 created of `seconds` of a run's session test. */
+const perSessionUs = (r: HaRun, seconds: number | undefined): number => ((seconds ?? NaN) * 1e6) / (r.sessions?.createdR1 ?? NaN);
 
-/** Waits (20 s at most) until r1a's paths to r2 are up again (its devices came up when it was elected). */
-async function pathsUp(svr: SvrouterMode): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const peers = await svr.show('r1', 'peers').catch(() => []) as { paths: { up: boolean }[] }[];
-    if (peers.length > 0 && peers.every((p) => p.paths.every((x) => x.up))) return;
-    if (Date.now() > deadline) throw new Error('r1a\'s path to r2 did not come up within 20 s of the pair forming');
-    await sleep(250);
-  }
+/** What a run's accounted processes spent per session (µs, above their idle rates): r1, r2, the standby, the bench. */
+const ownedUs = (r: HaRun): number => perSessionUs(r, r.cpu === undefined ? undefined : r.cpu.r1Main + r.cpu.r1Other + r.cpu.r2 + (r.cpu.standby ?? 0) + (r.cpu.bench ?? 0));
+
+/** A round's witness (round-check.ts witnessRatio), its two bounds: what the pair spent more against one node's machine µs per session (high) or its own (low). */
+export function haWitness(single: HaRun, pair: HaRun): { high: number; low: number } {
+  const delta = ownedUs(pair) - ownedUs(single);
+  return { high: witnessRatio(perSessionUs(single, single.cpu?.machine), delta), low: witnessRatio(ownedUs(single), delta) };
 }
+
+const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
 
 /** After the session test: waits (10 s at most) until r1a has nothing waiting and the standby's replica holds its sessions. */
 async function settle(svr: SvrouterMode, sockB: string, samples: readonly HaShow[]): Promise<HaSync> {

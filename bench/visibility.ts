@@ -1,16 +1,19 @@
 /**
  * The visibility case (svrouter, HMAC only): what session records cost. The same measurements on the same
- * config but its `telemetry` block, in VISIBILITY_ROUNDS rounds of both runs (records off first in odd rounds, on
- * first in even ones, so that a load drifting during the case favours neither):
- *   off  r1 and r2 restarted on the bench config with a short UDP idle timeout (sessions end, so records flow):
- *        no collector, no history (as every other measurement of the benchmark);
+ * config but its `telemetry` block, in VISIBILITY_ROUNDS pairs of both runs (records off first in odd rounds, on
+ * first in even ones, so that a load drifting during the case favours neither), on the same running nodes: r1 and
+ * r2 start once, and each run rewrites their config file and reloads it (`svr reload`: the records thread follows
+ * the `telemetry` block live), so a pair is two runs back to back on warm processes with tables already touched
+ * (a restart per run made every run a first one: page faults, JIT, an empty table; wave 19, settle2):
+ *   off  the bench config with a short UDP idle timeout (sessions end, so records flow): no collector, no history
+ *        (as every other measurement of the benchmark);
  *   on   the same with IPFIX export (each router to an nfcapd on 127.0.0.1:4739 in its namespace) and the
  *        session history in the node's LevelDB store (the default of a node).
  * Equal terms: the two nfcapd run through every round (idle while records are off), r1's `svr show stats` is
  * sampled every 200 ms in both runs, and both session tests keep LOADED_CLIENT_WINDOW sessions in flight. The
  * nodes run no management API (no /metrics, no Prometheus) in either run; their metrics count in both.
- * Each run: a WARM_UP_SECONDS session test (not measured: a node that has run a while has its code compiled)
- * until its sessions ended and records were written, one TCP run (iperf3, one stream, the plan's length: the
+ * Each run: the first of each side a WARM_UP_SECONDS session test (not measured: a node that has run a while has its
+ * code compiled) until its sessions ended and records were written; one TCP run (iperf3, one stream, the plan's length: the
  * first run after a restart was the slowest of three, records on or off) with each router's CPU by thread
  * group (and by thread-sched.ts group: CPU ms per Gbit on the scheduler's clock, wake-ups per second; their
  * medians over the rounds, off and on, printed as a table), then new UDP sessions/s with the drop counters that moved, and
@@ -24,14 +27,18 @@
  * every session of the test ended on both routers and, records on, every record was written (or 20 s); the same
  * groups and nfcapd on the scheduler's clock until settled, with their sleeps (sessionThreads: medians of the rounds,
  * off, on and on − off, and nfcapd's share of on − off, printed as a table).
- * The ratios on / off of r1's session rate and of TCP are taken per round; the round of each median ratio (of
+ * The ratios on / off of r1's session rate and of TCP are taken per round (a pair), and with them the witness: the
+ * rate ratio the CPU per session alone would give (recordsWitness), and the routers' CPU per Gbit, off over on; the
+ * goals' verdicts are the pairs' 95 % intervals (round-check.ts ratioVerdict). SVR_BENCH_INJECT=F adds F of the
+ * machine's CPU to the on side's session tests (injected-cost.ts: a verdict FAILs when a cost is real). The round of each median ratio (of
  * those whose tests did not break down) stands for the case (TCP was one round's, 0.79-0.96x in quiet runs: a
  * single run per side, which the load moves by a third between runs; the routers' CPU per Gbit is its second
  * figure). The history's write rate (records per second of the time it
  * spent building and writing batches, `history-busy-ms`) is r1's of that round. The nodes are restarted on the
  * headline config afterwards.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, groupCpuDelta, machineBusySeconds, THREAD_GROUPS, threadCpu } from './cpu.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
@@ -47,7 +54,8 @@ import { median } from './stats.js';
 import { threadGroupUse, threadUse, type ThreadUse } from './thread-sched.js';
 import { NS } from './topology.js';
 import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
-import { formatSpread, pacedCostRatio, pacedProcessUs, roundProblems } from './round-check.js';
+import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioVerdict, roundProblems, witnessRatio } from './round-check.js';
+import { INJECTED_SHARE, injectedCost } from './injected-cost.js';
 import { caseAddresses } from './session-load.js';
 import { buildCTool } from './udp-load.js';
 
@@ -87,7 +95,8 @@ export interface HistoryRate {
 /**
  * Where a run's CPU went, µs per session r1 created, above the idle rate: `r1 main`, `r1 records`, `r1 tun`,
  * `r1 v8`, `r1 other` (cpu.ts ThreadGroup), the same for r2, `nfcapd` (both), `machine` (everything, /proc/stat) and
- * `rest` (the machine less the routers and nfcapd: the client, the echo server, the kernel's softirqs, other work).
+ * `bench` (the bench process: its samplers, SVR_BENCH_INJECT's threads) and `rest` (the machine less all those: the
+ * client, the echo server, the kernel's softirqs, other work).
  */
 export type CpuAccount = Record<string, number>;
 
@@ -139,6 +148,11 @@ export interface VisibilityRound {
   tcpCpuRatio?: number;
   /** the routers' and collectors' CPU per session at the fixed rate, on / off (1.10: records cost 10 % more) */
   costRatio?: number;
+  /** the rate ratio the CPU per session alone would give (round-check.ts witnessRatio): what the routers, nfcapd and
+   *  the bench spent more per session on until settled, against off's machine busy µs per session (`witness`) or
+   *  their own (`witnessLow`); the verdict's witness, two bounds */
+  witness?: number;
+  witnessLow?: number;
   /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
   problems?: string[];
   history?: HistoryRate;
@@ -157,6 +171,8 @@ export interface VisibilityResult {
   clientWindow?: number;
   /** the paced tests' rate (new sessions/s) */
   pacedRate?: number;
+  /** records toggled by a reload on the same running nodes (since wave 19), not a restart per run */
+  toggled?: boolean;
   errors: string[];
 }
 
@@ -264,6 +280,8 @@ interface CpuSnapshot {
   at: number;
   routers: Map<number, { name: string; seconds: number }>[];
   collectors: number;
+  /** the bench process itself (its samplers; SVR_BENCH_INJECT's threads) */
+  bench: number;
   machine: number;
 }
 
@@ -279,8 +297,9 @@ export function cpuAccount(pids: readonly number[], a: CpuSnapshot, b: CpuSnapsh
     }
   });
   out.nfcapd = b.collectors - a.collectors;
+  out.bench = b.bench - a.bench;
   out.machine = b.machine - a.machine;
-  out.rest = out.machine - routers - out.nfcapd;
+  out.rest = out.machine - routers - out.nfcapd - out.bench;
   return out;
 }
 
@@ -305,6 +324,21 @@ export function formatAccount(a: CpuAccount, digits = 1): string {
   return Object.entries(a).map(([k, v]) => `${k} ${v.toFixed(digits)}`).join(', ');
 }
 
+/** The processes a records pair accounts: both routers, the collectors, the bench (µs per session); NaN without an account. */
+const owned = (a: CpuAccount | undefined): number => routersCpu(a) + (a?.['nfcapd'] ?? NaN) + (a?.['bench'] ?? 0);
+
+/** The machine's busy µs per session r1 created in a run's session test (its cores over its rate). */
+const busyUs = (run: VisibilityRun): number => {
+  const m = run.sessions?.machine;
+  return m === undefined ? NaN : (m.busyCores * m.seconds * 1e6) / (run.sessions?.createdR1 ?? NaN);
+};
+
+/** A records pair's witness (round-check.ts witnessRatio), its two bounds: what on spent more until settled against off's machine µs per session (high) or its own (low). */
+export function recordsWitness(off: VisibilityRun, on: VisibilityRun): { high: number; low: number } {
+  const delta = owned(on.cpu?.settled) - owned(off.cpu?.settled);
+  return { high: witnessRatio(busyUs(off), delta), low: witnessRatio(owned(off.cpu?.settled), delta) };
+}
+
 /** Both routers' CPU in an account (every thread group of r1 and r2: not nfcapd, the machine or the rest); NaN without one. */
 export function routersCpu(a: CpuAccount | undefined): number {
   if (a === undefined) return NaN;
@@ -315,12 +349,26 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   const progress = ctx.progress;
   const dir = join(ctx.dir, 'visibility');
   mkdirSync(dir, { recursive: true });
-  const res: VisibilityResult = { idleTimeoutS: VISIBILITY_IDLE_S, off: {}, on: {}, rounds: [], clientWindow: LOADED_CLIENT_WINDOW, errors: [] };
+  const res: VisibilityResult = { idleTimeoutS: VISIBILITY_IDLE_S, off: {}, on: {}, rounds: [], clientWindow: LOADED_CLIENT_WINDOW, toggled: true, errors: [] };
+  // the routers' config file: rewritten with records on or off, then reloaded (toggle)
+  const live = join(dir, 'authority.yaml');
+  // one authority secret for both sides: a reload that changed it left the r1-r2 path down for good (wave 19)
+  const secret = randomBytes(32).toString('hex');
   const config = (collector: boolean): string => {
-    const path = join(dir, `authority-${collector ? 'on' : 'off'}.yaml`);
-    writeFileSync(path, svrConfigYaml({ encrypt: false, udpIdleTimeoutS: VISIBILITY_IDLE_S, ...(collector ? { collector: COLLECTOR } : {}) }));
-    return path;
+    writeFileSync(live, svrConfigYaml({ encrypt: false, secret, udpIdleTimeoutS: VISIBILITY_IDLE_S, ...(collector ? { collector: COLLECTOR } : {}) }));
+    return live;
   };
+  let current = false;
+  const toggle = async (recordsOn: boolean): Promise<void> => {
+    if (recordsOn === current) return;
+    config(recordsOn);
+    for (const r of ROUTERS) await svr.reload(r);
+    current = recordsOn;
+    await svr.pathsUp();
+  };
+  /** the sides that ran their warm-up (once each: the nodes keep running) */
+  const warm = new Set<boolean>();
+  const inject = injectedCost();
   const step = recordingSteps(res.errors, progress);
   const collectors: Proc[] = [];
   /** each router's threads' groups as first seen (threadGroupUse), reset with the processes at each restart */
@@ -337,7 +385,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   };
   const snapshot = (pids: readonly number[]): CpuSnapshot => ({
     at: performance.now() / 1000, routers: pids.map((pid) => threadCpu(pid)),
-    collectors: collectors.reduce((n, p) => n + cpuSeconds(p.pid), 0), machine: machineBusySeconds(),
+    collectors: collectors.reduce((n, p) => n + cpuSeconds(p.pid), 0), bench: cpuSeconds(process.pid), machine: machineBusySeconds(),
   });
   /** Each router's active sessions, and r1's created and written so far. */
   const mark = async (): Promise<Mark> => {
@@ -362,9 +410,12 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     const drops0 = await drops(svr);
     // warm up as a node that has run a while: the data path's code compiled, and with records on the records
     // thread's (a cold records thread spent half its cost in V8's compiler threads, bench/records-cost.ts)
-    const warm0 = await mark();
-    await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
-    await settled(warm0, recordsOn);
+    if (!warm.has(recordsOn)) {
+      warm.add(recordsOn);
+      const warm0 = await mark();
+      await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
+      await settled(warm0, recordsOn);
+    }
     await step(`${label} tcp`, async () => {
       const pids = svr.routerProcs().map((p) => p.pid);
       const a = snapshot(pids);
@@ -401,7 +452,8 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     const sched2 = schedSnapshot(pids);
     const proc0 = pids.map((pid) => [cpuSeconds(pid), cpuSeconds(pid, true)] as const);
     const from = Date.now();
-    await step(`${label} udp sessions`, async () => { run.sessions = await sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW); });
+    const test = (): Promise<SessionRate> => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ROUTERS, LOADED_CLIENT_WINDOW);
+    await step(`${label} udp sessions`, async () => { run.sessions = await (recordsOn && inject !== undefined ? inject.during(test) : test()); });
     const cpu1 = snapshot(pids);
     run.r1PerSecond = perSecond(samples, from, from + (run.sessions?.client.seconds ?? 0) * 1000 + 200);
     progress(`    r1's new sessions per second through the ${label} test: ${run.r1PerSecond.join(', ')}`);
@@ -444,6 +496,12 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   };
 
   let exported = 0;
+  const exportedNow = async (): Promise<number> => {
+    let n = 0;
+    for (const r of ROUTERS) n += num(await svr.stats(r), 'ipfix-exported') || 0;
+    return n;
+  };
+  const sideName = (recordsOn: boolean): string => (recordsOn ? 'on' : 'off');
   const tcpPlan: Plan = { ...plan, tcpRuns: 1 };
   const rate = pacedRate();
   const tool = rate === undefined ? undefined : buildCTool(ctx.dir, 'session-load');
@@ -451,8 +509,11 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   if (tool !== undefined && paced === undefined) res.errors.push(`paced: bench/c/session-load.c: ${tool.reason}`);
   try {
     if (paced !== undefined) await caseAddresses(true);
-    progress(`  visibility: ${VISIBILITY_ROUNDS} rounds of records off and on (off first in odd rounds, on first in even ones); UDP idle timeout ${VISIBILITY_IDLE_S} s; ${LOADED_CLIENT_WINDOW} sessions in flight; nfcapd on ${COLLECTOR}:4739 in each router's namespace through every round (idle while records are off)`);
+    progress(`  visibility: ${VISIBILITY_ROUNDS} rounds of records off and on (off first in odd rounds, on first in even ones) on the same nodes, records toggled by a reload; UDP idle timeout ${VISIBILITY_IDLE_S} s; ${LOADED_CLIENT_WINDOW} sessions in flight; nfcapd on ${COLLECTOR}:4739 in each router's namespace through every round (idle while records are off)`
+      + `${inject === undefined ? '' : `; INJECTED: ${INJECTED_SHARE} of the machine's CPU during the on side's session tests`}`);
     for (const r of ROUTERS) collectors.push(await startCollector(dir, r));
+    await svr.restartWith(config(false));
+    await svr.pathsUp();
     for (let round = 0; round < VISIBILITY_ROUNDS; round++) {
       const off: VisibilityRun = {};
       const on: VisibilityRun = {};
@@ -460,27 +521,33 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       // records off first in odd rounds (1, 3, ...), on first in even ones
       for (const recordsOn of round % 2 === 0 ? [false, true] : [true, false]) {
         progress(`  visibility round ${round + 1} of ${VISIBILITY_ROUNDS}: records ${recordsOn ? 'on (IPFIX to nfcapd, session history in LevelDB)' : 'off'}`);
-        await svr.restartWith(config(recordsOn));
+        await step(`${sideName(recordsOn)} reload`, () => toggle(recordsOn));
         if (!recordsOn) await runOne(off, 'off', false);
         else {
+          const before = await exportedNow();
           history = await runOne(on, 'on', true);
-          for (const r of ROUTERS) exported += num(await svr.stats(r), 'ipfix-exported') || 0; // since the restart: this round's
+          exported += (await exportedNow()) - before;
         }
       }
       const ratio = (on.sessions?.createdR1PerSecond ?? NaN) / (off.sessions?.createdR1PerSecond ?? NaN);
       const tcpRatio = (on.tcp?.gbps.median ?? NaN) / (off.tcp?.gbps.median ?? NaN);
       const tcpCpuRatio = routersCpu(on.tcpCpu) / routersCpu(off.tcpCpu);
       const costRatio = pacedCostRatio(off, on);
+      const { high: witness, low: witnessLow } = recordsWitness(off, on);
       const problems = roundProblems(off, on, ['with records off', 'with records on']);
       progress(`    round ${round + 1}: TCP on / off = ${(on.tcp?.gbps.median ?? 0).toFixed(3)} / ${(off.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)} (the routers' CPU per Gbit on / off ${tcpCpuRatio.toFixed(3)})`
         + `; new sessions/s on / off = ${Math.round(on.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(off.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
+        + `; the witness (CPU per session until settled: the routers', nfcapd's, the bench's on − off ${(owned(on.cpu?.settled) - owned(off.cpu?.settled)).toFixed(1)} µs against the machine's ${busyUs(off).toFixed(1)} µs and their own ${owned(off.cpu?.settled).toFixed(1)} µs off) ${witnessLow.toFixed(3)}–${witness.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s on / off = ${pacedProcessUs(on.paced).toFixed(1)} / ${pacedProcessUs(off.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
-      res.rounds!.push({ off, on, ratio, tcpRatio, tcpCpuRatio, costRatio, problems, ...(history === undefined ? {} : { history }) });
+      res.rounds!.push({ off, on, ratio, tcpRatio, tcpCpuRatio, costRatio, witness, witnessLow, problems, ...(history === undefined ? {} : { history }) });
     }
   } finally {
+    await inject?.close();
     if (paced !== undefined) await caseAddresses(false);
     if (rate !== undefined) res.pacedRate = rate;
+    // the nodes' logs of the case (the restart below writes them anew)
+    for (const r of ROUTERS) { const log = svr.proc(r)?.log; if (log !== undefined) copyFileSync(log, join(dir, `${r}.log`)); }
     await svr.restartWith();
     let flows = 0;
     for (const p of collectors) {
@@ -499,7 +566,10 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
     for (const side of ['off', 'on'] as const) Object.assign(res[side], mid?.[side] ?? {}, { tcp: midTcp?.[side].tcp, tcpCpu: midTcp?.[side].tcpCpu });
     if (mid !== undefined) {
       if (mid.history !== undefined) res.history = { ...mid.history, ...(collectors.length > 0 ? { collectorFlows: flows, exportedAllRounds: exported } : {}) };
+      const clean = res.rounds!.filter(cleanRound);
+      const v = ratioVerdict(clean.map((r) => r.ratio), 0.9, clean.map((r) => r.witness ?? NaN), clean.map((r) => r.witnessLow ?? NaN));
       progress(`    on / off, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${cleanRound(r) ? '' : ' (disturbed)'}`).join(', ')}; median: ${mid.ratio.toFixed(3)}`
+        + `; the clean pairs ${formatInterval(v.rate)}, their CPU witness ${formatInterval(v.witnessLow)} to ${formatInterval(v.witness)}: ${v.verdict} against 0.90${v.by === 'witness' ? ' (by the witness)' : ''}`
         + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, on / off: ${formatSpread(res.rounds!.filter(cleanRound).map((r) => r.costRatio ?? NaN))}`}`);
       const threads = sessionThreadRows(res.rounds!.some(cleanRound) ? res.rounds!.filter(cleanRound) : res.rounds!);
       if (threads.length > 0) progress(`    the session test by thread (scheduler's clock, from its start until settled, above the idle rate), medians of the rounds:\n${threads.map((l) => `      ${l}`).join('\n')}`);

@@ -8,7 +8,9 @@
  *   1. admit (nothing written): IPv4 without options or fragment, TTL > 1, header checksum (decode); TCP without
  *      SYN/FIN/RST or UDP (length agrees); no metadata cookie (wan-verify); the replay block's key id and sender
  *      are the mark's; the session's flags are the mark's; a framed payload's key id is 0 (plain) or the mark's
- *      cipher, and its L4 checksum verifies (svr-in verifies before bytes are removed);
+ *      cipher, and its L4 checksum verifies (svr-in verifies before bytes are removed); TCP carried as UDP (the
+ *      UDP transform, docs/wan.md): the TCP segment after the UDP header whole and without SYN/FIN/RST (packet-ops.ts
+ *      removeUdpHeader), the UDP checksum verifies, a framed payload starts after the inner TCP header;
  *   2. the tags, one call per key (16 lanes; sign.ts verifyPacket, time-based: the slot and its neighbours);
  *   3. in packet order: the replay window (replay-window.ts, RFC 6479) checked, then moved (the JS pool's own
  *      arrays, and its worker marks); the session's packets, bytes, last-seen, expiry, HA sync mark and the path's rx
@@ -17,7 +19,8 @@
  *      and counted by the caller ('drop-bad-payload', as svr-in does after the session counted it);
  *   5. TTL - 1, the trailer off, the LAN 5-tuple, IP length and checksums: incremental when nothing else shrank
  *      (wan-verify adjustChecksumForTail, svr-in writeServerSide), the L4 checksum in full after a framed payload
- *      (svr-in's finish: steady-send.c).
+ *      or the UDP header taken out (svr-in's finish: steady-send.c); the IPv4 header moves 8 bytes up onto the TCP
+ *      segment, as removeUdpHeader moves it (20 bytes moved, not the segment), so such a packet starts 8 bytes on.
  * Anything unusual (bad tag, replay, metadata, another key, a bad checksum) goes to JS unchanged and its flow loses
  * its mark, so its later packets follow it (order within a flow holds) and JS decides and counts. Same bytes,
  * windows and counters as the JS path (test/unit/router/native-receive.test.ts). One thread: the dataplane's. The
@@ -33,7 +36,8 @@
 #include "fwd-pass.h"
 
 #define NI_BATCH SVR_NI_BATCH
-#define NI_DESC 23
+#define NI_DESC 24
+#define UDP_HDR 8
 #define REPLAY 10
 #define COOKIE_LEN 8
 #define BASE_HEADER 12 /* svr-metadata.ts hasCookie: shorter payloads never carry metadata */
@@ -61,11 +65,13 @@ typedef struct {
   uint32_t framed, cipher, pkid; /* SF_PAYLOAD; cipher slot and its key id byte (0: plain only) */
   uint8_t lan_src[4], lan_dst[4];
   uint32_t lan_ports, out_ifx;
+  uint32_t transform; /* TCP carried as UDP: the flow is UDP on the WAN, its TCP segment after the UDP header */
 } ni_entry;
 
 typedef struct {
   ni_entry *e;
   uint32_t o, len, payload, at, end, framed, proto;
+  uint32_t body; /* where a framed payload starts: payload, or after the inner TCP header (transform) */
   uint8_t verdict;
 } ni_pkt;
 
@@ -95,7 +101,7 @@ static void be_bytes(uint32_t v, uint8_t *out) {
 /* desc (u32): ifIndex, protocol, src, dst, ports (the packet's big-endian words), row,
  * flags, forward, path, timeout ms, key slot, key id, sender, window, tag length, time-based, framed, cipher slot,
  * payload key id, LAN source, LAN destination (big-endian words), LAN source port << 16 | destination port, egress
- * interface (native-receive.ts) */
+ * interface, transform (1: TCP carried as UDP; only for a UDP flow) (native-receive.ts) */
 static napi_value ni_mark(napi_env env, napi_callback_info info) {
   const uint32_t *d;
   double until;
@@ -111,7 +117,7 @@ static napi_value ni_mark(napi_env env, napi_callback_info info) {
   *e = (ni_entry){.head = {.flow = f, .used = 1, .until = until}, .row = d[5], .flags = d[6], .forward = d[7] != 0,
                   .path = d[8], .timeout = d[9], .key = d[10], .kid = d[11] & 0xff, .sender = d[12] & 0xff,
                   .window = d[13], .tag_len = d[14], .timed = d[15] != 0, .framed = d[16] != 0, .cipher = d[17],
-                  .pkid = d[18] & 0xff, .lan_ports = d[21], .out_ifx = d[22]};
+                  .pkid = d[18] & 0xff, .lan_ports = d[21], .out_ifx = d[22], .transform = d[23] != 0 && d[1] == 17};
   be_bytes(d[19], e->lan_src);
   be_bytes(d[20], e->lan_dst);
   return NULL;
@@ -177,14 +183,19 @@ static int admit(svr_ft *t, const uint8_t *d, uint32_t len, uint32_t ifx, double
   if (len - payload < REPLAY + e->tag_len) goto fallback;
   uint32_t at = len - REPLAY - e->tag_len;
   if (d[at] != e->kid || d[at + 1] != e->sender) goto fallback;
+  uint32_t body = payload;
+  if (e->transform) { /* removeUdpHeader: the inner TCP header whole (else 'drop-bad-transformed'); SYN/FIN/RST: JS's */
+    body = at < 48 ? 0 : 28 + (uint32_t)(d[40] >> 4) * 4;
+    if (body < 48 || body > at || (d[41] & TCP_STATE) != 0) goto fallback;
+  }
   if (!svr_ft_row_ok(t, e->row) || e->path >= t->len[C_PATH_RX] || svr_ft_flags(t, e->row) != e->flags || !window_ok(t, e->window))
     goto fallback;
   void *k = t->keys[e->key].h, *c = t->ciphers[e->cipher].h;
   if (k == NULL || !svr_crypto_live(k)) goto fallback;
-  uint32_t framed = e->framed && at > payload;
+  uint32_t framed = e->framed && at > body;
   if (framed && d[at - 1] != 0 && (d[at - 1] != e->pkid || e->pkid == 0 || c == NULL || !svr_crypto_live(c))) goto fallback;
-  if (framed && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
-  *p = (ni_pkt){.e = e, .len = len, .payload = payload, .at = at, .end = at, .framed = framed, .proto = proto};
+  if ((framed || e->transform) && !svr_steady_verify_l4(d, 0, 20, 0, proto, len)) goto fallback;
+  *p = (ni_pkt){.e = e, .len = len, .payload = payload, .at = at, .end = at, .framed = framed, .proto = proto, .body = body};
   return 1;
 fallback:
   e->head.until = 0;
@@ -230,7 +241,7 @@ static void accept_all(svr_ft *t, ni_work *w, const uint8_t *data, uint32_t n, d
   }
 }
 
-/* Step 4: the AES-CBC payloads [payload, at - 1), one call per cipher; p->end where the plaintext ends. */
+/* Step 4: the AES-CBC payloads [body, at - 1), one call per cipher; p->end where the plaintext ends. */
 static void open_all(svr_ft *t, ni_work *w, uint8_t *data, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     ni_pkt *p = &w->p[i];
@@ -245,31 +256,39 @@ static void open_all(svr_ft *t, ni_work *w, uint8_t *data, uint32_t n) {
     for (uint32_t j = i; j < n; j++) {
       ni_pkt *p = &w->p[j];
       if (w->done[j] || t->ciphers[p->e->cipher].h != h) continue;
-      w->roff[m] = p->o + p->payload;
-      w->rlen[m] = p->at - 1 - p->payload;
+      w->roff[m] = p->o + p->body;
+      w->rlen[m] = p->at - 1 - p->body;
       w->ridx[m++] = j;
       w->done[j] = 1;
     }
     int64_t ok = svr_crypto_open_many(h, data, w->roff, w->rlen, m, w->st);
     for (uint32_t q = 0; q < m; q++) {
       ni_pkt *p = &w->p[w->ridx[q]];
-      if (ok >= 0 && w->st[q] == 0) p->end = p->payload + w->rlen[q];
+      if (ok >= 0 && w->st[q] == 0) p->end = p->body + w->rlen[q];
       else p->verdict = V_DROP;
     }
   }
 }
 
-/* Step 5 for an accepted packet: TTL, trailer, LAN 5-tuple, lengths and checksums. */
-static void finish(uint8_t *d, const ni_pkt *p) {
+/* Step 5 for an accepted packet: TTL, trailer, LAN 5-tuple, lengths and checksums. Returns how far on the packet
+ * now starts (UDP_HDR when its UDP header went). */
+static uint32_t finish(uint8_t *d, const ni_pkt *p) {
   const ni_entry *e = p->e;
   d[8]--; /* decode: TTL - 1 (the IPv4 header checksum is recomputed below) */
+  if (e->transform) { /* removeUdpHeader, then svr-in's finish: the TCP checksum in full */
+    memmove(d + UDP_HDR, d, 20);
+    d[UDP_HDR + 9] = 6;
+    svr_steady_finish_one(d + UDP_HDR, 0, 20, 0, 6, p->end - UDP_HDR, p->end - UDP_HDR, 1, e->lan_src, e->lan_dst, e->lan_ports);
+    return UDP_HDR;
+  }
   if (p->framed) {
     svr_steady_finish_one(d, 0, 20, 0, p->proto, p->end, p->end, 1, e->lan_src, e->lan_dst, e->lan_ports);
-    return;
+    return 0;
   }
   svr_steady_untail(d, 20, p->proto, p->at, p->len);
   svr_steady_rewrite4(d, p->proto, e->lan_src, e->lan_dst, e->lan_ports);
   svr_steady_ip_length4(d, p->proto, p->at);
+  return 0;
 }
 
 /* One batch (niReceive, or native/tun-pass.c's pass): fills b->res (native, rest, dropped) and its lists; returns the
@@ -295,9 +314,9 @@ uint32_t svr_ni_receive_batch(svr_ft *t, svr_ft_batch *bp) {
   for (uint32_t i = 0; i < b.count; i++) { /* the packets in their order: finished, dropped, or to JS unchanged */
     ni_pkt *p = w->adm[i] < NI_BATCH ? &w->p[w->adm[i]] : NULL;
     if (p != NULL && p->verdict == V_NATIVE) {
-      finish(data + p->o, p);
-      nat_off[nat] = p->o;
-      nat_len[nat] = p->end;
+      uint32_t moved = finish(data + p->o, p);
+      nat_off[nat] = p->o + moved;
+      nat_len[nat] = p->end - moved;
       nat_if[nat++] = p->e->out_ifx;
     } else if (p != NULL && p->verdict == V_DROP) {
       p->e->head.until = 0;

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ipn, logTail, logText, run, spawnIn, stop, waitForLine, type Proc } from '../exec.js';
+import { ipn, logTail, logText, run, sleep, spawnIn, stop, waitForLine, type Proc } from '../exec.js';
 import { CLIENT_NET, DEV, NS, R1_WAN, R2_WAN, SERVER_NET } from '../topology.js';
 import { deviceTerms, offloadTerms, type ModeTerms } from '../terms.js';
 import { LAN_TABLE, svrConfigYaml, WAN_INTERFACE_MTU, WAYPOINT_R1, WAYPOINT_R2 } from '../svr-config.js';
@@ -249,6 +249,22 @@ export class SvrouterMode implements Mode {
    *  `svr` process costs a Node start, 0.7-1 s of CPU at load 25, on the 2 vCPUs the routers share). */
   async stats(r: RouterName): Promise<Record<string, unknown>> {
     return await request(this.socket(r), { method: 'show', what: 'stats' }, 30_000) as Record<string, unknown>;
+  }
+
+  /** Waits (20 s at most) until r1's paths to r2 are up; throws `why` when they are not. */
+  async pathsUp(why = 'r1\'s path to r2 did not come up within 20 s'): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const peers = await this.show('r1', 'peers').catch(() => []) as { paths: { up: boolean }[] }[];
+      if (peers.length > 0 && peers.every((p) => p.paths.every((x) => x.up))) return;
+      if (Date.now() > deadline) throw new Error(why);
+      await sleep(250);
+    }
+  }
+
+  /** Router `r` re-reads its config file (`svr reload`, over the control socket); throws when it refused it. */
+  async reload(r: RouterName): Promise<void> {
+    await request(this.socket(r), { method: 'reload' }, 30_000);
   }
 
   /** What `svr show <what> --json --socket <r>.sock` prints (over the control socket, as `stats`). */

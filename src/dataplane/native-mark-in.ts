@@ -2,7 +2,7 @@
  * svr-in's side of the native steady path (native-receive.ts): whether the packet it just delivered makes its flow
  * native-eligible, and the mark. Called only when native receive is on (the addon; not SVR_NATIVE_IN=0): capture() at the start of svr-in's pass for a
  * packet (its WAN words and trailer, before any rewrite), after() when the packet leaves svr-in for the LAN; at most
- * once per flow per half lease.
+ * once per flow per half lease. TCP carried as UDP (the UDP transform) too; SVR_NATIVE_TRANSFORM_IN=0 leaves it to JS.
  */
 import { PROTO_TCP, PROTO_UDP, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../packet/ip.js';
 import { PF_ALT_PATH, PF_AUTH, PF_CONTROL, PF_FALSE_POSITIVE, PF_FEC_RECOVERED, PF_HANDED, PF_HAS_META, PF_NAT_RELAYED, PF_REASSEMBLED, PF_REVERSE, type Batch } from './batch.js';
@@ -30,7 +30,10 @@ export class NativeMarksIn {
   private readonly m: ReceiveMark = {
     ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, flags: 0, forward: true, path: 0, timeoutMs: 0,
     keyId: 0, sender: 0, window: 0, tagLength: 0, timed: false, framed: false, payloadKeyId: 0, lanSrc: 0, lanDst: 0, lanPorts: 0, outIf: 0,
+    transform: false,
   };
+  /** TCP under the UDP transform too (SVR_NATIVE_TRANSFORM_IN=0: those stay in JS; read per data path) */
+  private readonly transform = process.env['SVR_NATIVE_TRANSFORM_IN'] !== '0';
 
   constructor(private readonly ctx: DataplaneContext) {}
 
@@ -44,7 +47,10 @@ export class NativeMarksIn {
     this.flow.read(b, s, pi);
     this.keyId = d[pi.end]!;
     this.sender = d[pi.end + 1]!;
-    this.payloadKeyId = pi.end > pi.payload ? d[pi.end - 1]! : -1;
+    // TCP carried as UDP: a framed payload follows the inner TCP header (after() sees none cut off)
+    const r = b.session[s]!, t = this.ctx.sessions;
+    const payload = (t.flags[r]! & SF_TRANSFORMED) !== 0 && pi.end - pi.payload >= 20 ? pi.payload + (d[pi.payload + 12]! >> 4) * 4 : pi.payload;
+    this.payloadKeyId = pi.end > payload ? d[pi.end - 1]! : -1;
   }
 
   /** Slot s (captured) leaves svr-in toward the LAN for row r, not transit, not duplicated. */
@@ -63,7 +69,8 @@ export class NativeMarksIn {
     if (path === undefined || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4 || path.peerBehindNat || path.outboundOnly) return;
     if (isControlPort(this.flow.ports >>> 16) || isControlPort(this.flow.ports & 0xffff)) return;
     const svc = t.service[r]!;
-    if ((f & (SF_TRANSFORMED | SF_CLOSING)) !== 0 || t.natRelay[r] === 1 || t.alt.get(r) !== undefined || t.chain[r] !== 0) return;
+    const transform = (f & SF_TRANSFORMED) !== 0; // removeUdpHeader left the TCP segment (pi)
+    if ((transform && (!this.transform || t.protocol[r] !== PROTO_TCP)) || (f & SF_CLOSING) !== 0 || t.natRelay[r] === 1 || t.alt.get(r) !== undefined || t.chain[r] !== 0) return;
     if (ctx.chains.incomplete(t.tenant[r]!, svc) || ctx.servicePaths.resiliency[svc] === RES_DUPLICATE || (ctx.fec.groupSize[svc] ?? 0) !== 0 || (t.syncing && !nr.syncAware)) return;
     const k = ctx.crypto.keys.rx(p, this.keyId, now);
     const w = k === null ? -1 : k.windows[this.sender]!;
@@ -83,6 +90,7 @@ export class NativeMarksIn {
     m.framed = framed; m.payloadKeyId = cipher === null ? 0 : this.payloadKeyId;
     m.lanSrc = v.src[v.srcOff]!; m.lanDst = v.dst[v.dstOff]!; m.lanPorts = ((v.srcPort << 16) | v.dstPort) >>> 0;
     m.outIf = forward ? t.outIf[r]! : t.inIf[r]!;
+    m.transform = transform;
     if (!nr.mark(m, k.hmac, cipher, Math.min(now + LEASE_MS, k.retireAt))) return;
     // a framed session marked from a packet without payload learns its payload key from the next data packet
     if (framed && this.payloadKeyId < 0) return;

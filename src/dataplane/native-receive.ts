@@ -21,7 +21,7 @@ import type { BatchCipher, BatchHmac } from '../crypto/native-crypto.js';
 import { loadTableAddon, NativeTable, type FlowKey, type Handle } from './native-table.js';
 import type { ReplayWindows } from './replay-window.js';
 
-const DESC = 23;
+const DESC = 24;
 const SLOTS = 1024;
 
 interface Addon {
@@ -49,6 +49,8 @@ export interface ReceiveMark extends FlowKey {
   framed: boolean; payloadKeyId: number;
   /** the LAN 5-tuple (big-endian address words, source port << 16 | destination port) and its interface */
   lanSrc: number; lanDst: number; lanPorts: number; outIf: number;
+  /** TCP carried as UDP (the UDP transform): native/fwd-in.c takes the UDP header out before the TCP header */
+  transform: boolean;
 }
 
 /** What prepare() reads of the session table: the columns and HA sync arrays native/fwd-in.c accounts and marks in,
@@ -144,7 +146,7 @@ export class NativeReceive extends NativeTable {
     d[5] = m.row; d[6] = m.flags; d[7] = m.forward ? 1 : 0; d[8] = m.path; d[9] = m.timeoutMs;
     d[10] = key; d[11] = m.keyId; d[12] = m.sender; d[13] = m.window; d[14] = m.tagLength; d[15] = m.timed ? 1 : 0;
     d[16] = m.framed ? 1 : 0; d[17] = cs; d[18] = cipher === null ? 0 : m.payloadKeyId;
-    d[19] = m.lanSrc; d[20] = m.lanDst; d[21] = m.lanPorts; d[22] = m.outIf;
+    d[19] = m.lanSrc; d[20] = m.lanDst; d[21] = m.lanPorts; d[22] = m.outIf; d[23] = m.transform ? 1 : 0;
     n.niMark(this.h!, d, until);
     this.marks++;
     return true;

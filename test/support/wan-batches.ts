@@ -1,7 +1,7 @@
 /**
  * What the svr-in golden tests share (test/unit/router/native-receive, wan-pass): a port that keeps what it is given,
  * the client's and server's TCP and UDP packets, WAN packets spoiled on purpose (a payload whose padding does not
- * check, re-signed; a tampered tag), their checksums right, and the state two copies of a router must end with alike.
+ * check, re-signed; an inner TCP header cut off, re-signed; a tampered tag), their checksums right, and the state two copies of a router must end with alike.
  */
 import * as assert from 'uvu/assert';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -52,6 +52,20 @@ export function badPadding(p: Uint8Array, plain: number, key: Uint8Array, tagLen
   const block = pi.end - tagLength - 10; // the replay block; the payload's key id byte before it
   const at = block - 1 - 16 - 1; // the byte over the last padding byte, in the block before: padding 0
   q[at] = q[at]! ^ (16 - (plain % 16));
+  q.set(createHmac('sha256', key).update(q.subarray(pi.payload, block + 10)).digest().subarray(0, tagLength), block + 10);
+  fillL4Checksum(q, pi);
+  return q;
+}
+
+/** A copy of r1's TCP segment carried as UDP (a pure ACK) whose inner TCP header claims 24 bytes (cut off), re-signed,
+ *  its checksum right. */
+export function cutInnerHeader(p: Uint8Array, key: Uint8Array, tagLength: number): Uint8Array {
+  const q = p.slice();
+  const pi = new PacketInfo();
+  assert.is(parsePacket(q, 0, q.length, pi), 0);
+  const block = pi.end - tagLength - 10;
+  assert.is(block - pi.payload, 20, 'a pure ACK after the UDP header');
+  q[pi.payload + 12] = (6 << 4) | (q[pi.payload + 12]! & 0x0f);
   q.set(createHmac('sha256', key).update(q.subarray(pi.payload, block + 10)).digest().subarray(0, tagLength), block + 10);
   fillL4Checksum(q, pi);
   return q;

@@ -9,7 +9,7 @@ import { findProblems } from '../../../bench/comparable.js';
 import { pacedDisturbed, pacedRate, type PacedCost } from '../../../bench/paced-cost.js';
 import type { BenchResults, ModeResult, SessionRate } from '../../../bench/results.js';
 import { goals } from '../../../bench/report.js';
-import { formatSpread, pacedCostRatio, ratioVerdict, roundProblems } from '../../../bench/round-check.js';
+import { formatInterval, formatSpread, MIN_PAIRS, pacedCostRatio, ratioInterval, ratioVerdict, roundProblems } from '../../../bench/round-check.js';
 import type { VisibilityRound } from '../../../bench/visibility.js';
 
 const closed = (attempted: number, failed: number, window = 512): SessionRate => ({
@@ -64,13 +64,39 @@ test('comparable.ts names every disturbed round of the visibility and HA cases',
   assert.equal(text, ['visibility: round 2 disturbed: 3000 of 90000 sessions failed with records on', 'ha: round 1 disturbed: paced at 10000/s with r1 one node, 9000/s with r1 a pair']);
 });
 
-test('a ratio goal is settled only when the clean rounds\' mean is 2 standard errors clear of the floor', () => {
+test('a ratio goal is settled only when the pairs\' 95 % interval (t on the log ratios) lies clear of the floor', () => {
   const q = ratioVerdict([0.914, 0.700, 0.960], 0.9); // the quiet run of 2026-12-05 20:05: median 0.914
   assert.is(q.verdict, 'not settled');
-  assert.ok(Math.abs(q.mean - 0.858) < 0.001 && Math.abs(q.se - 0.080) < 0.001, `${q.mean} ± ${q.se}`);
+  assert.ok(Math.abs(q.rate.ratio - 0.850) < 0.001 && Math.abs(q.rate.low - 0.557) < 0.002 && Math.abs(q.rate.high - 1.297) < 0.003, JSON.stringify(q.rate));
   assert.is(ratioVerdict([0.95, 0.96, 0.94, 0.95], 0.9).verdict, 'pass');
   assert.is(ratioVerdict([0.70, 0.72, 0.71], 0.9).verdict, 'FAIL');
-  assert.is(ratioVerdict([0.99], 0.9).verdict, 'not settled', 'one round has no error');
+  assert.is(ratioVerdict([0.99], 0.9).verdict, 'not settled', 'one pair has no error');
+  assert.is(ratioVerdict([0.99, 0.98], 0.9).verdict, 'not settled', `fewer than ${MIN_PAIRS} pairs settle nothing`);
+  // the records rounds of the full run of 23:48 (7, restarted per run): their spread straddles 0.90
+  assert.is(ratioVerdict([1.003, 0.810, 0.922, 0.902, 0.948, 0.918, 0.808], 0.9).verdict, 'not settled');
+  // pairs that cost 15 % (the injected cost's size) at the spread of back-to-back pairs: FAIL, not "not settled"
+  assert.is(ratioVerdict([0.86, 0.83, 0.88, 0.84, 0.87, 0.85, 0.82, 0.86], 0.9).verdict, 'FAIL');
+});
+
+test('the CPU witness: a rate verdict the CPU per session contradicts is not settled; one it agrees with stands', () => {
+  const rates = [0.95, 0.96, 0.94, 0.95];
+  const v = ratioVerdict(rates, 0.9, [0.80, 0.82, 0.81, 0.80]);
+  assert.is(v.verdict, 'not settled', 'the rate passes while the CPU per session says 20 % more');
+  assert.is(ratioVerdict(rates, 0.9, [0.93, 0.95, 0.94, 0.92]).verdict, 'pass');
+  assert.is(ratioVerdict(rates, 0.9, [0.80, 1.05, 0.92]).verdict, 'pass', 'a witness that settles nothing does not overturn the rate');
+  // the loaded run of 01:27 (wave 19): rates 0.30–1.64 settle nothing; the CPU witness decides when it settles
+  const loaded = [1.642, 0.548, 1.033, 1.625, 1.070, 0.299];
+  assert.is(ratioVerdict(loaded, 0.9, [0.974, 0.897, 0.928, 0.940, 0.877, 0.793]).verdict, 'not settled');
+  const injected = ratioVerdict(loaded, 0.9, [0.80, 0.76, 0.82, 0.79, 0.74, 0.78], [0.70, 0.66, 0.72, 0.69, 0.64, 0.68]);
+  assert.equal([injected.verdict, injected.by], ['FAIL', 'witness']);
+  assert.equal([ratioVerdict(loaded, 0.9, [0.95, 0.97, 0.96, 0.94]).verdict, ratioVerdict(rates, 0.9, [0.95, 0.97, 0.96]).by], ['pass', 'rate']);
+  // the witness's two bounds: a pass needs the harsh one (M without the client and kernel) clear of the floor, a FAIL the kind one (M with the others' work)
+  const high = [0.96, 0.95, 0.96, 0.95];
+  assert.is(ratioVerdict(loaded, 0.9, high, [0.88, 0.86, 0.89, 0.87]).verdict, 'not settled', 'the kind bound alone passes nothing');
+  assert.is(ratioVerdict(loaded, 0.9, high, [0.93, 0.92, 0.94, 0.93]).verdict, 'pass');
+  assert.is(ratioVerdict(loaded, 0.9, [0.88, 0.86, 0.89, 0.87], [0.70, 0.71, 0.69, 0.70]).verdict, 'FAIL');
+  assert.is(formatInterval(v.witness), '0.807 (0.792–0.823, 95 %, 4 pairs)');
+  assert.is(formatInterval(ratioInterval([0.9])), '0.900 (1 pair)');
 });
 
 test('the visibility case\'s session-rate goal says "not settled" when its rounds spread across 0.90; a tight spread keeps pass', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { groupCpuDelta, threadCpu, threadGroups, V8_PLATFORM_THREADS } from '../../../bench/cpu.js';
-import { costRows, medianRound, perSession, routersCpu, sessionThreadRows, usePerSession, type RunCpu, type SchedSnapshot } from '../../../bench/visibility.js';
+import { costRows, medianRound, perSession, recordsWitness, routersCpu, sessionThreadRows, usePerSession, type RunCpu, type SchedSnapshot, type VisibilityRun } from '../../../bench/visibility.js';
 import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { historyDirOf, RECORDS_THREAD_NAME, RecordsThread } from '../../../src/telemetry/records-thread.js';
 
@@ -92,6 +92,18 @@ test('a round\'s accounts side by side: off, on, on − off, during the test and
   assert.is(rows[2], '| r1 main | 6.4 | 7.1 | 0.7 | 7.4 | 8.1 | 0.7 |');
   assert.is(rows[3], '| r1 records | 0.1 | 3.6 | 3.5 | 2.1 | 5.6 | 3.5 |');
   assert.equal(costRows(undefined, cpu(1, 1)), []);
+});
+
+test('a records pair\'s witness: what the routers, nfcapd and the bench spent more on against the machine\'s µs per session off, or their own', () => {
+  // off: 30,000 sessions in 5 s on 2 busy cores = 333.3 µs of the machine per session; the routers 30 µs off, 36 + nfcapd 1 + the bench 3 on
+  const run = (routers: number, nfcapd: number, bench: number): VisibilityRun => ({
+    sessions: { client: { client: 'c', attempted: 30_000, ok: 30_000, failed: 0, seconds: 5, okPerSecond: 6000 }, createdR1: 30_000,
+      machine: { seconds: 5, busyCores: 2, userCores: 1, systemCores: 1, softirqCores: 0, stealCores: 0, ctxtPerSession: 1 } },
+    cpu: { during: {}, settled: { 'r1 main': routers / 2, 'r2 main': routers / 2, nfcapd, bench, machine: 0, rest: 0 }, duringSeconds: 5, settledSeconds: 7, settledInTime: true, load: 1 },
+  } as unknown as VisibilityRun);
+  const w = recordsWitness(run(30, 0, 0), run(36, 1, 3));
+  assert.ok(Math.abs(w.high - 333.333 / (333.333 + 10)) < 1e-6 && Math.abs(w.low - 30 / 40) < 1e-9, JSON.stringify(w));
+  assert.ok(Number.isNaN(recordsWitness({}, run(36, 1, 3)).high), 'no figure without the off side');
 });
 
 test.run();

@@ -8,8 +8,10 @@
  * native-received. Then, in one native batch: a payload that does not decrypt (re-signed: native/fwd-in.c drops and
  * counts it), a replayed packet and a tampered tag (to JS, dropped and counted there), as the JS copy does. With HA
  * sync on (a pair's active node, collected after every round) both copies mark the same rows at the same times, and a
- * clock step puts the flow's expiry 60 s (SYNC_EXPIRY_MS) past the synced one in a native batch. A lab transfer with
- * the switch on and off: intact, the same drop/session counters, and most packets native.
+ * clock step puts the flow's expiry 60 s (SYNC_EXPIRY_MS) past the synced one in a native batch. TCP carried as UDP
+ * (the path's UDP transform on in every copy: the TCP segments cross the WAN after a UDP header) the same way, and with
+ * SVR_NATIVE_TRANSFORM_IN=0 only its UDP flows go native; an inner TCP header cut off goes to JS, which drops it. A lab transfer with the switch on and off: intact, the same
+ * drop/session counters, and most packets native.
  */
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../../src/model/validate.js';
@@ -20,13 +22,14 @@ import { TCP_ACK, TCP_SYN } from '../../../src/packet/ip.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { inProcessConfig } from '../../../bench/inprocess-config.js';
 import { withSwitch } from '../../support/env.js';
-import { badPadding, badTag, Collect, downBatch, hex, receiveState, syncState, tcp, udp, upBatch } from '../../support/wan-batches.js';
+import { badPadding, badTag, Collect, cutInnerHeader, downBatch, hex, receiveState, syncState, tcp, udp, upBatch } from '../../support/wan-batches.js';
 import { requires } from '../../support/prerequisites.js';
 import { steadyConfig, steadyCounters, steadyTransfer } from '../../support/steady.js';
 
 const test = requires(import.meta.url); // the addon (skipped without it)
 
 const SWITCH = 'SVR_NATIVE_IN';
+const TRANSFORM_SWITCH = 'SVR_NATIVE_TRANSFORM_IN';
 const available = await withSwitch(SWITCH, true, async () => new NativeReceive().on); // read per data path
 const SLOT = 2048;
 
@@ -35,11 +38,14 @@ interface Pair { off: Node; on: Node }
 
 let now = 1_000_000;
 
-async function pair(config: ReturnType<typeof parseConfig>, name: 'r1' | 'r2'): Promise<Pair> {
-  const node = (on: boolean) => withSwitch(SWITCH, on, async () => {
+/** transform: the path's UDP transform on (TCP carried as UDP); transformIn: SVR_NATIVE_TRANSFORM_IN's value */
+async function pair(config: ReturnType<typeof parseConfig>, name: 'r1' | 'r2', transform = false, transformIn = true): Promise<Pair> {
+  const node = (on: boolean) => withSwitch(SWITCH, on, () => withSwitch(TRANSFORM_SWITCH, transformIn, async () => {
     const lan = new Collect(), wan = new Collect();
-    return { dp: new Dataplane({ tables: compileRouter(config, name, 1), ports: [lan, wan], clock: () => now, wallClock: () => 1.7e12 }), lan, wan };
-  });
+    const dp = new Dataplane({ tables: compileRouter(config, name, 1), ports: [lan, wan], clock: () => now, wallClock: () => 1.7e12 });
+    if (transform) dp.setPathTransform(0, true); // as the firewall detector's actor (always-transform)
+    return { dp, lan, wan };
+  }));
   return { off: await node(false), on: await node(true) };
 }
 
@@ -59,6 +65,7 @@ function through(from: Pair, to: Pair, pkts: readonly Uint8Array[], alter?: (wan
   feed(from, 0, pkts);
   let wan = from.off.wan.take();
   from.on.wan.take();
+  wire.push(...wan);
   if (alter !== undefined) wan = alter(wan);
   feed(to, 1, wan);
   const off = to.off.lan.take(), on = to.on.lan.take();
@@ -69,17 +76,20 @@ function through(from: Pair, to: Pair, pkts: readonly Uint8Array[], alter?: (wan
 /** The state the switch must not change: replay windows, session columns, counters (native-received aside). */
 const state = (n: Node) => receiveState(n.dp, ['native-received']);
 const collect = (n: Node, full = false) => syncState(n.dp, now, full);
+/** every WAN packet `through` handed on (a case checks what crossed the WAN) */
+let wire: Uint8Array[] = [];
 
 /** Both copies of each pair marked the same rows; collected. */
 function sameMarks(pairs: readonly Pair[], full = false): void {
   for (const p of pairs) assert.equal(collect(p.on, full), collect(p.off, full), 'HA sync: the rows marked, their marks, the collection');
 }
 
-for (const [encrypt, sync] of [[false, false], [true, false], [true, true]]) {
-  test(`golden, ${encrypt ? 'HMAC + AES-256-CBC' : 'HMAC only'}${sync ? ', HA sync on' : ''}: the same deliveries, windows, columns and counters with ${SWITCH} off and on`, async () => {
+for (const [encrypt, sync, transform] of [[false, false, false], [true, false, false], [true, true, false], [false, false, true], [true, false, true]]) {
+  test(`golden, ${encrypt ? 'HMAC + AES-256-CBC' : 'HMAC only'}${sync ? ', HA sync on' : ''}${transform ? ', TCP carried as UDP' : ''}: the same deliveries, windows, columns and counters with ${SWITCH} off and on`, async () => {
     assert.ok(available, `${SWITCH}=1 turns the native path on (the addon has native/fwd-in.c: npm run build:native)`);
     const config = parseConfig(inProcessConfig(encrypt));
-    const r1 = await pair(config, 'r1'), r2 = await pair(config, 'r2');
+    const r1 = await pair(config, 'r1', transform), r2 = await pair(config, 'r2', transform);
+    wire = [];
     through(r1, r2, [tcp(true, TCP_SYN, 100)]);
     through(r2, r1, [tcp(false, TCP_SYN | TCP_ACK, 900)]);
     through(r1, r2, [tcp(true, TCP_ACK, 101)]);
@@ -96,6 +106,7 @@ for (const [encrypt, sync] of [[false, false], [true, false], [true, true]]) {
     assert.ok(native(r1.on) > 150, `r1 (ingress): ${native(r1.on)} packets native`);
     assert.is(native(r2.off) + native(r1.off), 0, 'off: nothing native');
     for (const p of [r1, r2]) assert.equal(state(p.on), state(p.off), 'windows, session columns and counters');
+    if (transform) assert.equal(new Set(wire.filter((w) => w.length >= 1000).map((w) => w[9])), new Set([17]), 'the TCP segments crossed the WAN as UDP');
     if (sync) { // r2's flow 59.83 s past its synced expiry (JS marks the flow again, no sync mark), then on past 60 s natively
       sameMarks([r1, r2], true); // every row synced now: its expiry is the one sent
       now += 59_800;
@@ -125,6 +136,48 @@ for (const [encrypt, sync] of [[false, false], [true, false], [true, true]]) {
     assert.equal(state(r2.on), state(r2.off), 'windows, session columns and counters after the drops');
   });
 }
+
+test('TCP carried as UDP, an inner TCP header cut off (re-signed): to JS, dropped and counted there as the JS copy does', async () => {
+  assert.ok(available, `${SWITCH}=1 turns the native path on`);
+  const config = parseConfig(inProcessConfig(false));
+  const r1 = await pair(config, 'r1', true), r2 = await pair(config, 'r2', true);
+  through(r1, r2, [tcp(true, TCP_SYN, 100)]);
+  through(r2, r1, [tcp(false, TCP_SYN | TCP_ACK, 900)]);
+  const acks = () => Array.from({ length: 8 }, (_, i) => tcp(true, TCP_ACK, 101 + i));
+  for (let k = 0; k < 3; k++) through(r1, r2, acks()); // REV_SIGNAL cleared, then marked: the third native
+  const native = () => r2.on.dp.counters.snapshot()['native-received'] ?? 0;
+  const key = compileRouter(config, 'r1', 1).paths[0]!.hmac;
+  const before = native();
+  assert.ok(before >= 8, `the flow native before: ${before}`);
+  const got = through(r1, r2, acks(), (w) => [w[0]!, cutInnerHeader(w[1]!, key.key, key.tagLength), ...w.slice(2)]);
+  assert.is(got.length, 7, 'the cut one is not delivered');
+  assert.is(r2.off.dp.counters.snapshot()['drop-bad-transformed'], 1);
+  assert.is(r2.on.dp.counters.snapshot()['drop-bad-transformed'], 1);
+  assert.is(native(), before, 'the flow lost its mark: the batch went to JS whole');
+  now += 200; // past half a lease since the flow was last marked (native-mark-in.ts): JS marks it again
+  through(r1, r2, acks());
+  through(r1, r2, acks());
+  assert.is(native() - before, 8, 'then native again');
+  assert.equal(state(r2.on), state(r2.off), 'windows, session columns and counters');
+});
+
+test(`${TRANSFORM_SWITCH}=0: TCP carried as UDP stays in JS, its UDP flows go native, the same deliveries`, async () => {
+  assert.ok(available, `${SWITCH}=1 turns the native path on`);
+  const config = parseConfig(inProcessConfig(true));
+  const r1 = await pair(config, 'r1', true, false), r2 = await pair(config, 'r2', true, false);
+  through(r1, r2, [tcp(true, TCP_SYN, 100)]);
+  through(r2, r1, [tcp(false, TCP_SYN | TCP_ACK, 900)]);
+  through(r1, r2, [tcp(true, TCP_ACK, 101)]);
+  through(r1, r2, [udp(true, 100)]);
+  through(r2, r1, [udp(false, 50)]);
+  for (let round = 0; round < 4; round++) {
+    through(r1, r2, Array.from({ length: 8 }, (_, i) => tcp(true, TCP_ACK, 200 + i, 1000)));
+    through(r1, r2, [udp(true, 100)]);
+  }
+  const native = r2.on.dp.counters.snapshot()['native-received'] ?? 0;
+  assert.ok(native >= 1 && native <= 4, `r2: ${native} packets native (of the 4 UDP datagrams; 32 TCP segments in JS)`);
+  assert.equal(state(r2.on), state(r2.off), 'windows, session columns and counters');
+});
 
 test(`a lab transfer each way with ${SWITCH} on and off: intact, the same drop and session counters, most packets native`, async () => {
   const run = async (on: boolean) => {

@@ -7,7 +7,8 @@
  * as tun.c hands it to JS. What each copy delivers on its LAN is byte for byte the same, in the same order, and so are
  * the replay windows, the session columns, the paths' rx counts, every counter (native-received too) and the HA sync
  * marks. In one pass batch a payload that does not decrypt is dropped and counted by the pass, a replay and a tampered
- * tag go to JS and are dropped and counted there, as the JS copy does. After a key installed, svr-out's marks cleared
+ * tag go to JS and are dropped and counted there, as the JS copy does. TCP carried as UDP (the path's UDP transform on)
+ * the same way: the pass sends the segments it took 8 bytes on in their slots, the UDP header gone. After a key installed, svr-out's marks cleared
  * (a path set up), a session opened, or the HA sync arrays started, the next batch is left to JS whole (the words
  * native-receive.ts prepare() saw moved: svr_ni_current), and the batch after it runs in the pass again.
  */
@@ -44,9 +45,10 @@ interface Pair { js: Node; pass: Node }
 
 let now = 1_000_000;
 
-function node(config: ReturnType<typeof parseConfig>, name: 'r1' | 'r2', pass: boolean): Node {
+function node(config: ReturnType<typeof parseConfig>, name: 'r1' | 'r2', pass: boolean, transform: boolean): Node {
   const lan = new Collect(), wan = new Collect();
   const dp = new Dataplane({ tables: compileRouter(config, name, 1), ports: [lan, wan], clock: () => now, wallClock: () => 1.7e12 });
+  if (transform) dp.setPathTransform(0, true); // TCP carried as UDP (as the firewall detector's actor: always-transform)
   return { dp, lan, wan, pass, tally: new Float64Array(4), lastLeft: -1 };
 }
 
@@ -105,12 +107,12 @@ function through(from: Pair, to: Pair, pkts: readonly Uint8Array[], alter?: (wan
 const state = (n: Node) => receiveState(n.dp);
 const collect = (n: Node) => syncState(n.dp, now);
 
-async function pairs(encrypt: boolean): Promise<{ r1: Pair; r2: Pair; config: ReturnType<typeof parseConfig> }> {
+async function pairs(encrypt: boolean, transform = false): Promise<{ r1: Pair; r2: Pair; config: ReturnType<typeof parseConfig> }> {
   const config = parseConfig(inProcessConfig(encrypt));
   return withSwitch('SVR_NATIVE_IN', true, async () => ({
     config,
-    r1: { js: node(config, 'r1', false), pass: node(config, 'r1', true) },
-    r2: { js: node(config, 'r2', false), pass: node(config, 'r2', true) },
+    r1: { js: node(config, 'r1', false, transform), pass: node(config, 'r1', true, transform) },
+    r2: { js: node(config, 'r2', false, transform), pass: node(config, 'r2', true, transform) },
   }));
 }
 
@@ -124,10 +126,10 @@ function open(r1: Pair, r2: Pair): void {
 
 const taken = (n: Node) => n.tally[0]!;
 
-for (const encrypt of [false, true]) {
-  test(`golden, ${encrypt ? 'HMAC + AES-256-CBC' : 'HMAC only'}: the pass delivers, drops and counts as JS does`, async () => {
+for (const [encrypt, transform] of [[false, false], [true, false], [true, true]]) {
+  test(`golden, ${encrypt ? 'HMAC + AES-256-CBC' : 'HMAC only'}${transform ? ', TCP carried as UDP' : ''}: the pass delivers, drops and counts as JS does`, async () => {
     assert.ok(addon !== null && available, 'the addon has tunPassProbe and native/fwd-in.c (npm run build:native)');
-    const { r1, r2, config } = await pairs(encrypt);
+    const { r1, r2, config } = await pairs(encrypt, transform);
     open(r1, r2);
     for (let round = 0; round < 12; round++) {
       assert.is(through(r1, r2, upBatch(round)).length, 65, 'r2 delivers every packet');

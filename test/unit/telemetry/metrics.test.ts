@@ -3,8 +3,10 @@
  * collector) and the collector-unreachable alarm through the node's records wiring, with a real collector
  * that refuses (a closed UDP port on loopback answers ICMP port unreachable, a closed TCP port RST) and
  * then comes back,
- * session counters by tenant, service and reason, and bounded label sets.
+ * session counters by tenant, service and reason, and bounded label sets; an idle node's metrics do not wake its
+ * event loop 100 times a second.
  */
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startRecords } from '../../../src/node/records.js';
 import { Store } from '../../../src/store/store.js';
 import { startVisibility } from '../../../src/node/visibility.js';
@@ -165,6 +168,15 @@ test('a router pair\'s node: its role, sync lag, pending records and dropped syn
     v.stop();
     await lab.close();
   }
+});
+
+test('an idle node\'s metrics wake its main thread about 10 times a second, not 100 (the event-loop lag sampled every 100 ms)', () => {
+  const child = fileURLToPath(new URL('./metrics-idle-child.js', import.meta.url));
+  const r = spawnSync(process.execPath, [child, '2000'], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, r.stderr);
+  const { sleeps } = JSON.parse(r.stdout) as { sleeps: number };
+  // 2 s at EVENT_LOOP_SAMPLE_MS (100 ms): ~20; at prom-client's default 10 ms: ~200 (fewer only if the machine delays each by ms)
+  assert.ok(sleeps <= 60, `${sleeps} wake-ups of the main thread in 2 s idle`);
 });
 
 test.run();
