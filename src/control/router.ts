@@ -51,7 +51,7 @@ import type { SessionRecords } from '../dataplane/session-records.js';
 import { EventStream } from './event-stream.js';
 import type { PathEventReason, RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
-import { peerConditions, peerSummaries, type PeerCondition, type PeerSummary } from './peer-views.js';
+import { KeptConditions, peerConditions, peerSummaries, type PeerCondition, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
 import type {
   ApplyConfigFileOptions, ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
@@ -124,6 +124,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   private readonly migrations: MigrationActors;
   /** per service: the ranking's refusal and resiliency, and the order the data path follows */
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
+  /** what peerConditions() returned last (its objects again while unchanged) */
+  private readonly keptConditions = new KeptConditions();
   /** control's own counters (next to the data path's) */
   private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0],
     ['nat-peer-address-changes', 0], ['nat-rebinds', 0], ['nat-rebinds-damped', 0], ['nat-address-malformed', 0],
@@ -610,7 +612,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   }
 
   /** What the node's alarms observe every second (peer-views.ts peerConditions): `peers()` without quality, keys,
-   *  sessions or addresses. */
+   *  sessions or addresses; a path's or peer's object (and the list) is the last call's while it did not change. */
   peerConditions(): PeerCondition[] {
     return peerConditions({
       tables: this.tablesNow, liveness: this.liveness,
@@ -620,7 +622,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       nat: (name) => this.pathControl.natView(name),
       mtu: (name) => this.pathControl.mtuView(name),
       transform: (name) => this.pathControl.transformView(name),
-    });
+    }, this.keptConditions);
   }
 
   /** Per service: reachability, configured routes, ranked paths and (learned from STEP) routes. */
