@@ -1,0 +1,41 @@
+/**
+ * Rotating the authority secret (docs/security.md "Rotating the authority secret"): two routers over a memory
+ * link with BFD; both reload a new secret (same key-version), one after the other. While only one end has it the
+ * path is down; once both have it the path is up again within one detection time, not after rekey-delay.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import { exampleConfig, until } from '../../support/config.js';
+
+test('a new authority secret on both routers: the path is down while they differ, up again within a detection time of the second reload', async () => {
+  const config = await exampleConfig();
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { liveness: 'bfd' } });
+  try {
+    const up = (r: typeof lab.r1) => r.peers().some((p) => p.paths.some((q) => q.up));
+    assert.ok(await until(() => up(lab.r1) && up(lab.r2), 5000), 'the path comes up');
+    let echoed = 0;
+    lab.servers[0]!.udpBind(7, (d, from) => lab.servers[0]!.udpSend(7, from.address, from.port, d));
+    lab.clients[0]!.udpBind(41000, () => void echoed++);
+    const echo = async (): Promise<boolean> => {
+      const before = echoed;
+      lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('ping'));
+      return until(() => echoed > before, 300);
+    };
+    assert.ok(await echo(), 'a session before the rotation');
+    const next = structuredClone(lab.r1.runningConfig) as typeof config;
+    next.authority.secret = randomBytes(32).toString('hex');
+    lab.r1.applyConfig(next);
+    assert.ok(await until(() => !up(lab.r1) || !up(lab.r2), 5000), 'only r1 has the new secret: the path goes down');
+    lab.r2.applyConfig(next);
+    // BFD up within a detection time (3 s), then the path's hold-down (5 s); rekey-delay (30 s) is not waited for
+    assert.ok(await until(() => up(lab.r1) && up(lab.r2), 15_000), 'both have it: the path is up again');
+    assert.ok(await until(echo, 3000), 'the session made before the rotation forwards again');
+    assert.is((await lab.r1.sessions()).length, 1, 'the same session, not a new one');
+  } finally {
+    await lab.close();
+  }
+});
+
+test.run();
