@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import { NodeAlarms } from '../../../src/node/alarms.js';
 import { exampleConfig, until } from '../../support/config.js';
 
 test('a new authority secret on both routers: the path is down while they differ, up again within a detection time of the second reload', async () => {
@@ -24,13 +25,22 @@ test('a new authority secret on both routers: the path is down while they differ
       return until(() => echoed > before, 300);
     };
     assert.ok(await echo(), 'a session before the rotation');
+    const alarms = new NodeAlarms(lab.r1, { sessionCapacity: () => 100, everyMs: 60_000, graceMs: 0 });
+    const pathDown = (): boolean => {
+      alarms.observe();
+      return alarms.registry.active().some((a) => a.id.startsWith('peer-path-down:'));
+    };
+    assert.not.ok(pathDown(), 'no alarm before');
     const next = structuredClone(lab.r1.runningConfig) as typeof config;
     next.authority.secret = randomBytes(32).toString('hex');
     lab.r1.applyConfig(next);
     assert.ok(await until(() => !up(lab.r1) || !up(lab.r2), 5000), 'only r1 has the new secret: the path goes down');
+    assert.ok(await until(pathDown, 5000), 'r1 raises peer-path-down while the secrets differ');
     lab.r2.applyConfig(next);
     // BFD up within a detection time (3 s), then the path's hold-down (5 s); rekey-delay (30 s) is not waited for
     assert.ok(await until(() => up(lab.r1) && up(lab.r2), 15_000), 'both have it: the path is up again');
+    assert.not.ok(pathDown(), 'the alarm cleared');
+    alarms.stop();
     assert.ok(await until(echo, 3000), 'the session made before the rotation forwards again');
     assert.is((await lab.r1.sessions()).length, 1, 'the same session, not a new one');
   } finally {
