@@ -48,4 +48,38 @@ test('a new authority secret on both routers: the path is down while they differ
   }
 });
 
+test('payload keys follow the secret too: while only r1 has it r2 cannot open its payloads (counted); once both have it the session carries again', async () => {
+  const config = await exampleConfig();
+  // the path's own key: the path stays up, only the end-to-end payload key derives from the secret
+  Object.assign(config.authority.securityPolicies.find((p) => p.name === 'internal')!, { key: 'ab'.repeat(32) });
+  config.authority.securityPolicies.push({
+    name: 'payload', hmacMode: 'time-based', hmacCipher: 'sha256-128', encrypt: true, encryptionCipher: 'aes-cbc-256',
+    adaptiveEncryption: false, keyVersion: 1, rekeyDelay: 30, keyExchange: 'static', rekeyInterval: 120,
+  });
+  for (const s of config.authority.services) s.security = 'payload';
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
+  try {
+    let echoed = 0;
+    lab.servers[0]!.udpBind(7, (d, from) => lab.servers[0]!.udpSend(7, from.address, from.port, d));
+    lab.clients[0]!.udpBind(41000, () => void echoed++);
+    const echo = async (): Promise<boolean> => {
+      const before = echoed;
+      lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('ping'));
+      return until(() => echoed > before, 300);
+    };
+    assert.ok(await until(echo, 5000), 'an encrypted session');
+    const next = structuredClone(lab.r1.runningConfig) as typeof config;
+    next.authority.secret = randomBytes(32).toString('hex');
+    lab.r1.applyConfig(next);
+    const bad = (): number => lab.r2.counters()['drop-bad-payload'] ?? 0;
+    assert.not.ok(await echo(), 'r1 seals with the new payload key: r2 cannot open it');
+    assert.ok(bad() > 0, 'dropped and counted');
+    lab.r2.applyConfig(next);
+    assert.ok(await until(echo, 3000), 'both have it: the same session carries again');
+    assert.is((await lab.r1.sessions()).length, 1);
+  } finally {
+    await lab.close();
+  }
+});
+
 test.run();
