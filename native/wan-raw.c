@@ -32,6 +32,9 @@ int svr_raw_eligible(const uint8_t *p, uint32_t n) {
   if (ihl < 20 || ihl > n) return 0;
   if (((uint32_t)p[2] << 8 | p[3]) != n) return 0;
   if (p[4] == 0 && p[5] == 0 && (p[6] & 0x40) == 0) return 0; /* id 0 without DF: the kernel would replace it */
+  /* multicast: a TUN write's input route delivers it locally and forwards it only with a multicast router; a raw
+   * send would route it out as the host's own (a LAN queue's end hosts get such packets too) */
+  if ((p[16] & 0xf0) == 0xe0) return 0;
   return p[8] > 1;
 }
 

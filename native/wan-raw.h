@@ -25,7 +25,8 @@ typedef struct svr_raw_batch {
 int svr_raw_open(void);
 
 /* Whether the raw socket puts packet p (n bytes) on the wire with the bytes the kernel's forwarding of a TUN write
- * would: IPv4, its header complete, total length n, an IP id the kernel keeps (not 0, or 0 with DF set), a TTL it may lower (> 1). */
+ * would: IPv4, its header complete, total length n, an IP id the kernel keeps (not 0, or 0 with DF set), a TTL it may lower (> 1),
+ * not multicast. */
 int svr_raw_eligible(const uint8_t *p, uint32_t n);
 
 /* Sends packets [i, i + n) of data/off/len (each eligible) in order, as the kernel would forward them (TTL - 1).

@@ -35,16 +35,16 @@ function usesIpv6(iface: Interface): boolean {
  * WAN: UDP GSO super-packets forwarded to the node are cut into SVR packets, and runs of equal-length SVR
  * packets of one waypoint 5-tuple go out as one UDP GSO super-packet (coalesceUdp): one write and one kernel
  * forwarding pass for up to 64 packets of a UDP session, or of a TCP session carried as UDP, instead of one each
- * (TCP on the wire stays one write per packet: its sequence numbers rule out GSO; docs/tun-io.md); the WAN's
- * single IPv4 packets go out through a raw IP socket, 64 per sendmmsg, instead of a TUN write the kernel forwards
- * (`rawSend`; SVR_WAN_RAW_SEND=0: through the TUN; docs/tun-io.md "Raw sends on the WAN"), except while the egress
- * shaper shapes the device (`gates`: its queues sit on the TUN's ingress, which raw sends pass by). Function interfaces:
- * plain packets.
+ * (TCP on the wire stays one write per packet: its sequence numbers rule out GSO; docs/tun-io.md). Single IPv4
+ * packets, WAN and LAN, go out through a raw IP socket, 64 per sendmmsg, instead of a TUN write the kernel forwards
+ * (`rawSend`; SVR_WAN_RAW_SEND=0 / SVR_LAN_RAW_SEND=0: through the TUN; docs/tun-io.md "Raw sends on the WAN"): on
+ * the LAN those are a new session's packets to the end hosts. Not while the egress shaper shapes the device (`gates`:
+ * its queues sit on the TUN's ingress, which raw sends pass by). Function interfaces: plain packets.
  */
 export function tunOptions(iface: Pick<Interface, 'kind' | 'device'>, gates?: RawSendGates): { offload: boolean; coalesceUdp?: boolean; rawSend?: boolean; rawSendGate?: Int32Array; writeQueuePackets?: number; writeQueueBytes?: number } {
   if (iface.kind === 'function') return { offload: false };
   const wan = iface.kind === 'wan';
-  const rawSend = wan && process.env['SVR_WAN_RAW_SEND'] !== '0';
+  const rawSend = process.env[wan ? 'SVR_WAN_RAW_SEND' : 'SVR_LAN_RAW_SEND'] !== '0';
   return { offload: true, coalesceUdp: wan, rawSend, ...(rawSend && gates !== undefined ? { rawSendGate: gates.of(iface.device) } : {}), writeQueuePackets: 8192, writeQueueBytes: 16 << 20 };
 }
 

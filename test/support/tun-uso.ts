@@ -2,8 +2,10 @@
  * Helpers for test/unit/io/tun-uso.test.ts, each run inside a namespace the test created
  * (`ip netns exec NS node dist/test/support/tun-uso.js MODE JSON`):
  *
- *   send {name, count, size, batch[, rawSend, gateClosed, alternate, firstNoDf]}  opens TUN `name` as a WAN queue (offload +
- *        coalesceUdp, and rawSend when given, with its raw-send gate closed with gateClosed), brings it up and writes `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9
+ *   send {name, count, size, batch[, rawSend, gateClosed, alternate, firstNoDf, lan]}  opens TUN `name` as a WAN queue (offload +
+ *        coalesceUdp, and rawSend when given, with its raw-send gate closed with gateClosed; with `lan` ('1' or '0', the
+ *        SVR_LAN_RAW_SEND it sets) as a node opens a LAN queue: host-setup.ts's tunOptions), brings it up and writes
+ *        `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9 (with `multicastFirst` one to 239.1.2.3:9 before them)
  *        of `size` payload bytes (payload i is deterministic, IPv4 id i, DF; with `alternate` from port 4000 + i % 2,
  *        so that no two in a row merge and each is written alone, as TCP on the wire is; with `firstNoDf` datagram 0,
  *        id 0, without DF) in writeBatch calls of
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { runIp } from '../../src/io/tun/link.js';
 import { TunPort } from '../../src/io/tun/tun-port.js';
 import { RawSendGates } from '../../src/io/tun/raw-send-gates.js';
+import { tunOptions } from '../../src/node/host-setup.js';
 import { fold, readU16, sumBytes } from '../../src/packet/checksum.js';
 import { buildUdp } from '../../src/packet/build.js';
 import { PacketInfo, parsePacket, PROTO_UDP } from '../../src/packet/ip.js';
@@ -59,12 +62,19 @@ async function modeSend(a: Json): Promise<void> {
   const batch = Number(a.batch);
   const gates = new RawSendGates();
   if (a.gateClosed === true) gates.close(String(a.name));
-  const port = TunPort.open({ name: String(a.name), offload: true, coalesceUdp: true, rawSend: a.rawSend === true, rawSendGate: gates.of(String(a.name)) });
+  if (typeof a.lan === 'string') process.env['SVR_LAN_RAW_SEND'] = a.lan;
+  const port = TunPort.open(typeof a.lan === 'string'
+    ? { name: String(a.name), ...tunOptions({ kind: 'lan', device: String(a.name) }, gates) }
+    : { name: String(a.name), offload: true, coalesceUdp: true, rawSend: a.rawSend === true, rawSendGate: gates.of(String(a.name)) });
   await up(port.name);
   const hash = createHash('sha256');
   const data = new Uint8Array(batch * 2048);
   const offsets = new Uint32Array(batch);
   const lengths = new Uint32Array(batch);
+  if (a.multicastFirst === true) { // not counted nor hashed: the receiver must not see it
+    const p = buildUdp({ src: USO_SRC, dst: Uint8Array.of(239, 1, 2, 3), srcPort: 4000, dstPort: 9, id: 0xffff, payload: new Uint8Array(size) });
+    port.transmit(p, Uint32Array.of(0), Uint32Array.of(p.length), 1);
+  }
   for (let i = 0; i < count; ) {
     let n = 0;
     for (; n < batch && i < count; n++, i++) {

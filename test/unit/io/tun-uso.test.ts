@@ -228,4 +228,33 @@ test('raw sends on the WAN (rawSend): datagrams written alone reach the wire wit
   }
 });
 
+test('raw sends on the LAN (a LAN queue as a node opens it): packets written alone reach the end host wire with the bytes of the forwarded TUN write; SVR_LAN_RAW_SEND=0 writes them to the TUN', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
+  try {
+    await inNetns('uso', (a) => inNetns('uso', async (b) => {
+      link(a, b, false);
+      // a default route toward B: a multicast datagram sent raw would leave through ua, where the TUN write's
+      // input route only delivers it locally (no multicast router): it must stay a TUN write
+      run('ip', '-n', a, 'route', 'add', 'default', 'via', '198.18.252.2');
+      const wire = async (lan: '0' | '1'): Promise<{ sent: Sent; packets: Buffer[] }> => {
+        // one 5-tuple: a LAN queue merges no UDP (no coalesceUdp), so each datagram is written alone
+        const { sent, got, pcap } = await exchange(a, b, dir, {}, { lan, multicastFirst: true });
+        assertReceived(got, sent, `LAN queue, SVR_LAN_RAW_SEND=${lan}`);
+        assert.is(sent.stats.txPackets, COUNT + 1, `every datagram written, the multicast one first (${sent.lastError})`);
+        assert.is(sent.stats.txSuperPackets, 0, 'a LAN queue merges no UDP');
+        return { sent, packets: [...readCapture(pcap)].map((r) => Buffer.from(r.ip!)) };
+      };
+      const raw = await wire('1');
+      const tun = await wire('0');
+      assert.is(raw.sent.stats.txRaw, COUNT, `a LAN queue sends raw: ${JSON.stringify(raw.sent.stats)}`);
+      assert.is(tun.sent.stats.txRaw, 0, `SVR_LAN_RAW_SEND=0: all TUN writes (${JSON.stringify(tun.sent.stats)})`);
+      assert.is(raw.packets.length, COUNT, 'on the wire: the unicast datagrams, not the multicast one');
+      assert.is(tun.packets.length, COUNT);
+      for (let i = 0; i < COUNT; i++) assert.ok(raw.packets[i]!.equals(tun.packets[i]!), `datagram ${i}: the same bytes as the forwarded TUN write`);
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
