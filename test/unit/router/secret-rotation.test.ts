@@ -6,9 +6,21 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { createMemoryLab } from '../../../src/sim/memory-lab.js';
+import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { NodeAlarms } from '../../../src/node/alarms.js';
 import { exampleConfig, until } from '../../support/config.js';
+
+/** The server echoes UDP port 7; `echo()` is true when a datagram from the client came back within 300 ms (one session: one source port). */
+function udpEcho(lab: MemoryLab): () => Promise<boolean> {
+  let echoed = 0;
+  lab.servers[0]!.udpBind(7, (d, from) => lab.servers[0]!.udpSend(7, from.address, from.port, d));
+  lab.clients[0]!.udpBind(41000, () => void echoed++);
+  return async () => {
+    const before = echoed;
+    lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('ping'));
+    return until(() => echoed > before, 300);
+  };
+}
 
 test('a new authority secret on both routers: the path is down while they differ, up again within a detection time of the second reload', async () => {
   const config = await exampleConfig();
@@ -16,14 +28,7 @@ test('a new authority secret on both routers: the path is down while they differ
   try {
     const up = (r: typeof lab.r1) => r.peers().some((p) => p.paths.some((q) => q.up));
     assert.ok(await until(() => up(lab.r1) && up(lab.r2), 5000), 'the path comes up');
-    let echoed = 0;
-    lab.servers[0]!.udpBind(7, (d, from) => lab.servers[0]!.udpSend(7, from.address, from.port, d));
-    lab.clients[0]!.udpBind(41000, () => void echoed++);
-    const echo = async (): Promise<boolean> => {
-      const before = echoed;
-      lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('ping'));
-      return until(() => echoed > before, 300);
-    };
+    const echo = udpEcho(lab);
     assert.ok(await echo(), 'a session before the rotation');
     const alarms = new NodeAlarms(lab.r1, { sessionCapacity: () => 100, everyMs: 60_000, graceMs: 0 });
     const pathDown = (): boolean => {
@@ -59,14 +64,7 @@ test('payload keys follow the secret too: while only r1 has it r2 cannot open it
   for (const s of config.authority.services) s.security = 'payload';
   const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
   try {
-    let echoed = 0;
-    lab.servers[0]!.udpBind(7, (d, from) => lab.servers[0]!.udpSend(7, from.address, from.port, d));
-    lab.clients[0]!.udpBind(41000, () => void echoed++);
-    const echo = async (): Promise<boolean> => {
-      const before = echoed;
-      lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('ping'));
-      return until(() => echoed > before, 300);
-    };
+    const echo = udpEcho(lab);
     assert.ok(await until(echo, 5000), 'an encrypted session');
     const next = structuredClone(lab.r1.runningConfig) as typeof config;
     next.authority.secret = randomBytes(32).toString('hex');
