@@ -5,7 +5,8 @@
  * both (idle expiry's path, `removeRow`). Each phase's JS heap bytes allocated are summed from V8's GC
  * statistics (`allocatedBytes`: the used heap's growth plus what every GC freed meanwhile), per session.
  * With --sites, a sampling heap profile (objects later collected included) names where, by function.
- * Run: node dist/bench/garbage.js [--sessions 65536] [--tcp] [--sites]
+ * Each data path has the listener a node gives it, handshake episodes included (node-listener.ts; `--listener none|objects|node`).
+ * Run: node dist/bench/garbage.js [--sessions 65536] [--tcp] [--sites] [--listener node]
  */
 import { Session } from 'node:inspector';
 import { GCProfiler } from 'node:v8';
@@ -19,6 +20,7 @@ import { writeSessionSyn, TCP_SEGMENT } from './session-cost-tcp.js';
 import { svrConfigYaml, TCP_SESSION_PORT } from './svr-config.js';
 import { SERVER } from './topology.js';
 import { stampFlows, udpSlab } from './udp-slab.js';
+import { listenerArg, nodeListener, type ListenerKind } from './node-listener.js';
 
 /** JS heap bytes `fn` allocated: the used heap's growth plus what each GC meanwhile freed. */
 export function allocatedBytes(fn: () => void): number {
@@ -41,6 +43,7 @@ export interface GarbageResult {
   bytesPerSession: { r1Open: number; r2Open: number; r1Remove: number; r2Remove: number };
   /** with --sites: sampled bytes per session by allocating function (file:line), largest first */
   sites?: { site: string; bytesPerSession: number }[];
+  listener: ListenerKind;
 }
 
 /** sessions r1 opens before r2 takes their first packets */
@@ -106,13 +109,13 @@ function sitesOf(root: Sampled, per: number): GarbageResult['sites'] {
   return [...by].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([site, b]) => ({ site, bytesPerSession: +(b / per).toFixed(1) }));
 }
 
-export function measureGarbage(sessions: number, tcp: boolean, sites: boolean): GarbageResult {
+export function measureGarbage(sessions: number, tcp: boolean, sites: boolean, listener: ListenerKind = 'node'): GarbageResult {
   const config = parseConfig(svrConfigYaml({ encrypt: false }), 'bench');
   const t1 = compileRouter(config, 'r1', 1);
   const t2 = compileRouter(config, 'r2', 1);
   const wan = new Queue();
-  const r2 = new Dataplane({ tables: t2, ports: t2.interfaces.map((i) => new SinkPort(`r2.${i.name}`)) });
-  const r1 = new Dataplane({ tables: t1, ports: t1.interfaces.map((i) => new SinkPort(`r1.${i.name}`, i.name === 'wan0' ? (d, o, l, n) => wan.push(d, o, l, n) : undefined)) });
+  const r2 = new Dataplane({ tables: t2, ports: t2.interfaces.map((i) => new SinkPort(`r2.${i.name}`)), ...nodeListener(t2, listener, true) });
+  const r1 = new Dataplane({ tables: t1, ports: t1.interfaces.map((i) => new SinkPort(`r1.${i.name}`, i.name === 'wan0' ? (d, o, l, n) => wan.push(d, o, l, n) : undefined)), ...nodeListener(t1, listener, true) });
   const r1Lan = t1.interfaceIndex('lan0'), r2Wan = t2.interfaceIndex('wan0');
   r1.sessions.setLimit(Math.max(4096, 2 ** Math.ceil(Math.log2(sessions * 2))));
   r2.sessions.setLimit(r1.sessions.limit);
@@ -163,7 +166,7 @@ export function measureGarbage(sessions: number, tcp: boolean, sites: boolean): 
   const r1Remove = allocatedBytes(() => removeAll(r1));
   const r2Remove = allocatedBytes(() => removeAll(r2));
   const res: GarbageResult = {
-    protocol: tcp ? 'tcp' : 'udp', sessions, created,
+    protocol: tcp ? 'tcp' : 'udp', sessions, created, listener,
     bytesPerSession: { r1Open: r1Open / created.r1, r2Open: r2Open / created.r2, r1Remove: r1Remove / created.r1, r2Remove: r2Remove / created.r2 },
   };
   if (inspector !== null) {
@@ -177,5 +180,5 @@ export function measureGarbage(sessions: number, tcp: boolean, sites: boolean): 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const i = process.argv.indexOf('--sessions');
   const n = i >= 0 ? Number(process.argv[i + 1]) : 65_536;
-  process.stdout.write(JSON.stringify(measureGarbage(n, process.argv.includes('--tcp'), process.argv.includes('--sites'))) + '\n');
+  process.stdout.write(JSON.stringify(measureGarbage(n, process.argv.includes('--tcp'), process.argv.includes('--sites'), listenerArg(process.argv))) + '\n');
 }

@@ -20,13 +20,14 @@ export async function ping(count: number, warmup: number, extra: string[] = [], 
   return JSON.parse(stdout) as PingResult;
 }
 
-/** Throws unless a few pings come back (the mode forwards at all). */
-export async function checkConnectivity(): Promise<void> {
+/** Throws unless a few pings come back (the mode forwards at all); the message has `mode`'s diagnosis. */
+export async function checkConnectivity(mode?: Mode): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const r = await ping(5, 0, [], 1000);
     if (r.received >= 3) return;
   }
-  throw new Error(`no UDP echo from ${SERVER}:${ECHO_PORT} through this mode`);
+  const why = await mode?.diagnose?.().catch((e: Error) => `no diagnosis: ${e.message}`);
+  throw new Error(`no UDP echo from ${SERVER}:${ECHO_PORT} through this mode${why !== undefined ? ` (${why})` : ''}`);
 }
 
 /** The C ping (udp-load.c) to the C echo on the first session port: one socket, so one session. */

@@ -13,7 +13,9 @@
  * bytes of every typed array it holds (a cross-check) and the process RSS / heap / ArrayBuffer growth since
  * the start, per session and router, and V8's young generation; the longest batch while filling (growth pauses
  * show there); and the JS heap bytes allocated per session and router while filling and while removing.
- * Run with --expose-gc:  node --expose-gc dist/bench/memory.js --capacity 1048576
+ * Each data path has the listener a node gives it (node-listener.ts; `--listener none|objects|node`, no handshake watch:
+ * no reverse packet answers them here).
+ * Run with --expose-gc:  node --expose-gc dist/bench/memory.js --capacity 1048576 [--listener node]
  */
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import type { PacketPort } from '../src/dataplane/port.js';
@@ -25,6 +27,7 @@ import { FLOW_PORTS, udpSlab } from './udp-slab.js';
 import { residentBytes, rowMemory } from '../src/dataplane/row-memory.js';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { allocatedBytes } from './garbage.js';
+import { listenerArg, nodeListener, type ListenerKind } from './node-listener.js';
 
 /** The goal for RSS per established session and router at every fill (issue 19 item 5). */
 export const MEMORY_GOAL_BYTES = 250;
@@ -66,6 +69,10 @@ export interface MemoryResult {
   reservedRows?: boolean;
   /** JS heap bytes allocated per session and router while filling to 99 % and removing down to 25 % (garbage.ts allocatedBytes) */
   allocatedPerSession?: { fill: number; remove: number };
+  /** V8's young generation before the first packet, bytes (what it grew to while the benchmark set up) */
+  youngGenerationAtStart?: number;
+  /** what listened to the data paths' facts (node-listener.ts) */
+  listener?: ListenerKind;
 }
 
 function arg(name: string, def: string): string {
@@ -97,6 +104,11 @@ function typedArrays(root: object, out: Map<string, number>, prefix = '', seen =
 
 const sum = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
 
+/** V8's young generation (new space) reserved now, bytes. */
+function youngGeneration(): number {
+  return getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
+}
+
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;
   if (g === undefined) throw new Error('run with node --expose-gc');
@@ -112,14 +124,15 @@ function main(): void {
   const t1 = compileRouter(config, 'r1', 1);
   const t2 = compileRouter(config, 'r2', 1);
   let r2Ns = 0n;
-  const r2 = new Dataplane({ tables: t2, ports: t2.interfaces.map((i) => new SinkPort(`r2.${i.name}`)) });
+  const listener = listenerArg(process.argv);
+  const r2 = new Dataplane({ tables: t2, ports: t2.interfaces.map((i) => new SinkPort(`r2.${i.name}`)), ...nodeListener(t2, listener, false) });
   const r2Wan = t2.interfaceIndex('wan0');
   const toR2: PacketPort['transmit'] = (data, offs, lens, count) => {
     const t = process.hrtime.bigint();
     r2.receive(r2Wan, data, offs, lens, count);
     r2Ns += process.hrtime.bigint() - t;
   };
-  const r1 = new Dataplane({ tables: t1, ports: t1.interfaces.map((i) => new SinkPort(`r1.${i.name}`, i.name === 'wan0' ? toR2 : undefined)) });
+  const r1 = new Dataplane({ tables: t1, ports: t1.interfaces.map((i) => new SinkPort(`r1.${i.name}`, i.name === 'wan0' ? toR2 : undefined)), ...nodeListener(t1, listener, false) });
   const r1Lan = t1.interfaceIndex('lan0');
   r1.sessions.setLimit(capacity);
   r2.sessions.setLimit(capacity);
@@ -153,6 +166,7 @@ function main(): void {
 
   gc();
   const before = process.memoryUsage();
+  const youngAtStart = youngGeneration();
   const fills: MemoryFill[] = [];
   let breakdownR1: MemoryResult['breakdownR1'] = [];
   let bytesAgree = false;
@@ -170,7 +184,7 @@ function main(): void {
       rssPerSession: (now.rss - before.rss) / perRouter,
       arrayBufferPerSession: (now.arrayBuffers - before.arrayBuffers) / perRouter,
       heapPerSession: (now.heapUsed - before.heapUsed) / perRouter,
-      youngGenerationBytes: getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0,
+      youngGenerationBytes: youngGeneration(),
     });
     if (withBreakdown) {
       breakdownR1 = [...parts.entries()].sort((a, b) => b[1] - a[1]).map(([field, b]) => ({ field, bytesPerSession: +(b / n).toFixed(2) }));
@@ -195,7 +209,7 @@ function main(): void {
     capacity, fills, breakdownR1, bytesAgree,
     firstPacketsPerSecond: { r1: opened / Math.max(1e-9, totalNs / 1e9 - r2s), r2: opened / Math.max(1e-9, r2s) },
     longestBatchMs: longestNs / 1e6, reservedRows: rowMemory !== null,
-    allocatedPerSession: { fill: fillAllocated / (2 * opened), remove: removeAllocated / (2 * removed) },
+    allocatedPerSession: { fill: fillAllocated / (2 * opened), remove: removeAllocated / (2 * removed) }, listener, youngGenerationAtStart: youngAtStart,
   };
   process.stdout.write(JSON.stringify(res) + '\n');
 }

@@ -2,10 +2,10 @@
  * What a new SVR session costs the routers' code, in process (no TUN, no kernel): r1 and r2 as the node runs
  * them (createRouter: data path, control, handshake episodes, event fan-out) on the sustained case's config
  * (UDP idle timeout 2 s here, so the sessions expire within the run), a client port that opens `--sessions`
- * new UDP sessions (each a new 5-tuple, at most `--window` unanswered: a closed loop, so a loaded machine
- * slows the run instead of starving the handshakes) and a server port that echoes each datagram. Wires
- * deliver one batch per event-loop turn, as a TUN reader hands one over. Prints the sessions answered,
- * created and expired, and the process CPU per answered session (both routers, the client and the echo;
+ * new UDP sessions (each a new 5-tuple, at most `--window` in flight: a closed loop, so a loaded machine
+ * slows the run instead of starving the handshakes; a session unanswered for 5 s is counted lost and leaves the
+ * window) and a server port that echoes each datagram. Wires deliver one batch per event-loop turn, as a TUN
+ * reader hands one over. Prints the sessions answered, lost, created and expired, and the process CPU per answered session (both routers, the client and the echo;
  * with --cpu-prof, by function). With --tcp, short TCP sessions instead (bench/session-cost-tcp.ts: seven
  * segments each, closed by the client's RST, as the sustained case's TCP load makes them).
  * Run: node dist/bench/session-cost.js [--sessions 100000] [--window 512] [--tcp]
@@ -16,7 +16,7 @@ import type { BatchHandler, PacketPort } from '../src/dataplane/port.js';
 import { parseConfig } from '../src/model/validate.js';
 import { buildUdp } from '../src/packet/build.js';
 import { parseAddress } from '../src/packet/addr.js';
-import { costSummary, writeSessionDatagram } from './session-cost-client.js';
+import { costSummary, sessionIndex, SessionWindow, writeSessionDatagram } from './session-cost-client.js';
 import { AnswerBatch, clientAnswers, serverAnswers, TCP_SEGMENT, writeSessionSyn } from './session-cost-tcp.js';
 import { svrConfigYaml, TCP_SESSION_PORT, UDP_SESSION_PORTS } from './svr-config.js';
 import { SERVER } from './topology.js';
@@ -31,6 +31,8 @@ const TCP = process.argv.includes('--tcp');
 const IDLE_S = 2;
 /** new sessions in one client batch */
 const PER_SEND = 64;
+/** a session unanswered this long is lost: past every timer of the routers' that could still answer it (SessionWindow) */
+const LOST_MS = 5000;
 
 /** One end of a wire: transmit copies into the other end's queue, delivered as one batch on the next turn. */
 class WireEnd implements PacketPort {
@@ -84,12 +86,15 @@ async function main(): Promise<void> {
   const [r2Lan, serverEnd] = wire('r2-lan', 'server');
   const r1 = createRouter(config, { lan0: r1Lan, wan0: r1Wan }, { name: 'r1', liveness: 'static' });
   const r2 = createRouter(config, { lan0: r2Lan, wan0: r2Wan }, { name: 'r2', liveness: 'static' });
-  let answered = 0;
+  const win = new SessionWindow(COUNT, WINDOW, PER_SEND, LOST_MS);
+  // the session an answer ends: from the client's address and port it comes to (IPv4, 20-byte header)
+  const answerOf = (d: Uint8Array, off: number, firstDstPort: number): void =>
+    win.answer(sessionIndex(d[off + 19]!, (d[off + 22]! << 8) | d[off + 23]!, (d[off + 20]! << 8) | d[off + 21]!, firstDstPort));
   if (TCP) {
     const toServer = new AnswerBatch(), toClient = new AnswerBatch();
     clientEnd.start((d, o, l, n) => {
       toServer.reset();
-      for (let i = 0; i < n; i++) answered += clientAnswers(toServer, d, o[i]!, l[i]!);
+      for (let i = 0; i < n; i++) if (clientAnswers(toServer, d, o[i]!, l[i]!) === 1) answerOf(d, o[i]!, TCP_SESSION_PORT);
       if (toServer.count > 0) clientEnd.transmit(toServer.data, toServer.offsets, toServer.lengths, toServer.count);
     });
     serverEnd.start((d, o, l, n) => {
@@ -98,7 +103,7 @@ async function main(): Promise<void> {
       if (toClient.count > 0) serverEnd.transmit(toClient.data, toClient.offsets, toClient.lengths, toClient.count);
     });
   } else {
-    clientEnd.start((_d, _o, _l, n) => { answered += n; });
+    clientEnd.start((d, o, _l, n) => { for (let i = 0; i < n; i++) answerOf(d, o[i]!, UDP_SESSION_PORTS.from); });
     serverEnd.start((d, o, l, n) => {
       for (let i = 0; i < n; i++) {
         // the echo: swap addresses and ports (IPv4, UDP), checksums unchanged by a swap
@@ -120,9 +125,9 @@ async function main(): Promise<void> {
   const batch = new Uint8Array(size * perTick);
   const offs = new Uint32Array(perTick).map((_, i) => i * size);
   const lens = new Uint32Array(perTick).fill(size);
-  let next = 0;
   const send = (): void => {
-    for (let i = 0; i < perTick; i++, next++) {
+    const first = win.sendChunk(performance.now());
+    for (let i = 0, next = first; i < perTick; i++, next++) {
       if (TCP) writeSessionSyn(batch, i * size, src, dst, next, TCP_SESSION_PORT);
       else writeSessionDatagram(batch, i * size, tpl, next, UDP_SESSION_PORTS.from);
     }
@@ -130,14 +135,15 @@ async function main(): Promise<void> {
   };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  // closed loop: at most WINDOW sessions unanswered (a loaded machine then slows the run, not the handshakes)
+  // closed loop: at most WINDOW sessions in flight (a loaded machine then slows the run, not the handshakes)
   let lastAnswerAt = t0;
   await new Promise<void>((done) => {
     const pump = (): void => {
-      while (next < COUNT && next - answered < WINDOW) send();
-      if (answered > seen) { seen = answered; lastAnswerAt = performance.now(); }
-      if (answered >= next && next >= COUNT) done();
-      else if (performance.now() - lastAnswerAt > 3000) done(); // answers stopped: the rest are lost
+      const now = performance.now();
+      win.sweep(now);
+      while (win.canSend()) send();
+      if (win.answered > seen) { seen = win.answered; lastAnswerAt = now; }
+      if (win.finished()) done();
       else setImmediate(pump);
     };
     let seen = 0;
@@ -148,9 +154,10 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const wall = (performance.now() - t0) / 1000;
   const c1 = r1.counters(), c2 = r2.counters();
+  const { answered, lost, sent } = win;
   const { usPerSession, perSecond, cpuS } = costSummary({ cpuUs: cpu.user + cpu.system, answered, busyMs });
   console.log(JSON.stringify({
-    protocol: TCP ? 'tcp' : 'udp', sessions: COUNT, window: WINDOW, sent: next, perSecond, answered, created: [c1['sessions-created'], c2['sessions-created']], expired: [c1['sessions-expired'], c2['sessions-expired']],
+    protocol: TCP ? 'tcp' : 'udp', sessions: COUNT, window: WINDOW, sent, perSecond, answered, lost, created: [c1['sessions-created'], c2['sessions-created']], expired: [c1['sessions-expired'], c2['sessions-expired']],
     drops: [c1, c2].map((c) => Object.entries(c).filter(([k, v]) => k.startsWith('drop-') && v > 0)), cpuS, wallS: +wall.toFixed(1), usPerSession, load: loadavg()[0],
   }));
   await r1.stop();

@@ -24,6 +24,8 @@ export interface Mode {
   teardown(ctx: ModeContext): Promise<void>;
   /** the router processes whose CPU is charged to the mode ([] for kernel forwarding) */
   routerProcs(): Proc[];
+  /** what the mode's own tools say when no echo came back (a tunnel's handshake and transfer) */
+  diagnose?(): Promise<string>;
 }
 
 /** Thrown by setup when a mode cannot run here (its result records the reason instead of figures). */

@@ -7,9 +7,9 @@
  * get (4096); everything else is wireguard-go's own default.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ipn, runIn, sleep, spawnIn, stop, type Proc } from '../exec.js';
+import { ipn, logTail, runIn, sleep, spawnIn, stop, type Proc } from '../exec.js';
 import { deviceTerms, offloadTerms, socketTerms } from '../terms.js';
 import { CLIENT_NET, DEV, namePrefix, NS, R1_WAN, R2_WAN, SERVER_NET } from '../topology.js';
 import { ModeSkipped, type Mode, type ModeContext } from './mode.js';
@@ -68,15 +68,17 @@ export class WireguardMode implements Mode {
     ];
     for (const x of plan) {
       const dev = devs[x.r];
-      rmSync(`/var/run/wireguard/${dev}.sock`, { force: true });
-      const p = spawnIn(NS[x.r], `${this.id}-${x.r}`, this.binary, ['-f', dev], join(ctx.dir, `${this.id}-${x.r}.log`));
+      rmSync(uapiSocket(dev), { force: true });
+      // verbose: its log says whether and when the handshake went (a round that loses its echo can be read)
+      const p = spawnIn(NS[x.r], `${this.id}-${x.r}`, 'env', ['LOG_LEVEL=verbose', this.binary, '-f', dev], join(ctx.dir, `${this.id}-${x.r}.log`));
       this.procs.push(p);
       const deadline = Date.now() + 10_000;
-      for (;;) {
-        const ok = await runIn(NS[x.r], 'wg', ['show', dev]).then(() => true, () => false);
-        if (ok) break;
-        if (p.exited || Date.now() > deadline) throw new Error(`${this.binary} did not create ${dev} in ${NS[x.r]}`);
-        await sleep(100);
+      // `wg` only once the UAPI socket listens: wg unlinks a socket that refuses its connection (wireguard-tools,
+      // "the process is gone"), and between wireguard-go's bind and listen it does; wireguard-go then exits
+      // ("Failed to listen on uapi socket: no such file or directory", seen once in 23 set-ups at load 25)
+      while (!uapiListening(p.pid, dev)) {
+        if (p.exited || Date.now() > deadline) throw new Error(`${this.binary} did not create ${dev} in ${NS[x.r]}:\n${logTail(p)}`);
+        await sleep(50);
       }
       await runIn(NS[x.r], 'wg', ['set', dev, 'private-key', k[x.r].file, 'listen-port', String(PORT),
         'peer', k[x.peer].pub, 'endpoint', `${x.endpoint}:${PORT}`, 'allowed-ips', x.allowed]);
@@ -96,11 +98,36 @@ export class WireguardMode implements Mode {
   async teardown(): Promise<void> {
     for (const p of this.procs) await stop(p);
     this.procs = [];
-    for (const r of ['wg1', 'wg2']) rmSync(`/var/run/wireguard/${namePrefix()}-${r}.sock`, { force: true });
+    for (const r of ['wg1', 'wg2']) rmSync(uapiSocket(`${namePrefix()}-${r}`), { force: true });
+  }
+
+  /** Each side's handshake and transfer (`wg show`), for an echo that did not come back. */
+  async diagnose(): Promise<string> {
+    const side = async (r: 'r1' | 'r2', dev: string): Promise<string> => {
+      const p = this.procs.find((x) => x.name === `${this.id}-${r}`);
+      if (p === undefined || p.exited) return `${r}: wireguard-go not running`;
+      const shown = await runIn(NS[r], 'wg', ['show', dev, 'dump']).then((x) => x.stdout, (e: Error) => e.message);
+      const peer = shown.trim().split('\n')[1]?.split('\t');
+      return peer === undefined ? `${r}: ${shown.trim().split('\n')[0]}` : `${r}: last handshake ${peer[4] === '0' ? 'never' : `at ${peer[4]}`}, rx ${peer[5]} B, tx ${peer[6]} B`;
+    };
+    return (await Promise.all([side('r1', `${namePrefix()}-wg1`), side('r2', `${namePrefix()}-wg2`)])).join('; ');
   }
 
   routerProcs(): Proc[] {
     return this.procs;
+  }
+}
+
+/** wireguard-go's UAPI socket of device `dev`. */
+const uapiSocket = (dev: string): string => `/var/run/wireguard/${dev}.sock`;
+
+/** Whether process `pid` (its network namespace's /proc/net/unix) has `dev`'s UAPI socket listening (flags __SO_ACCEPTCON). */
+function uapiListening(pid: number, dev: string): boolean {
+  try {
+    const path = uapiSocket(dev);
+    return readFileSync(`/proc/${pid}/net/unix`, 'utf8').split('\n').some((l) => l.endsWith(` ${path}`) && l.split(/\s+/)[3] === '00010000');
+  } catch {
+    return false;
   }
 }
 

@@ -8,6 +8,7 @@
  * commands, plugins' data-path parts. Facts come back as one call per batch. Sessions are named by a
  * row number that is unique within the host (the worker host puts the worker in the top bits).
  */
+import type { SessionRecords } from '../dataplane/session-records.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { ControlFastPath } from '../dataplane/control-fast-path.js';
 import type { DpEvent, CloseReason } from '../dataplane/events.js';
@@ -65,6 +66,9 @@ export interface DataPathInit {
   pathsUp: boolean;
   /** facts of one batch (or sweep, or command); `worker` is the data-path thread they come from */
   onEvents(events: readonly DpEvent[], worker: number): void;
+  /** a host whose data path runs in this thread may give the session facts as records read in place instead
+   *  (dataplane/session-records.ts); worker threads' arrive through onEvents */
+  onRecords?(events: readonly DpEvent[], sessions: SessionRecords, worker: number): void;
   /** one line per event that matters (a worker thread's error) */
   log(event: string, fields: Record<string, string | number | boolean>): void;
   /** an alarm condition of the data path became active or cleared (worker-restarted) */

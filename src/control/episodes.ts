@@ -12,6 +12,7 @@
 import { createActor, type Actor } from 'xstate';
 import { sessionEpisode } from '../machines/session-episode.js';
 import type { DpEvent } from '../dataplane/events.js';
+import { REC_CREATED, REC_REVERSE, type SessionRecords } from '../dataplane/session-records.js';
 import { PendingHandshakes, type EpisodeMove, type TakeDue } from './pending-handshakes.js';
 
 export type { EpisodeMove };
@@ -59,29 +60,47 @@ export class EpisodeSupervisor {
   }
 
   handle(events: readonly DpEvent[]): void {
-    let now = -1; // read once per call: the events of one batch arrived together
-    for (const e of events) {
-      if (e.kind !== 'session.created' && e.kind !== 'session.migrated' && e.kind !== 'session.resignalled' && e.kind !== 'session.reverseSeen' && e.kind !== 'session.removed') continue;
-      if (e.kind === 'session.created' || e.kind === 'session.migrated' || e.kind === 'session.resignalled') {
-        if (e.kind === 'session.created' && e.role !== 'ingress') continue;
-        // only a move the ingress made waits for reverse metadata; a move the egress made (or followed)
-        // has nothing to confirm, and probing it would tear the session down
-        if (e.kind === 'session.migrated' && !e.handshake) continue;
-        this.stopActor(e.row); // a new handshake (new path, new session in the row) supersedes the previous one
-        if (now < 0) now = this.clock();
-        this.pending.add(e.row, e.gen, e.sessionId, now, e.kind === 'session.migrated' ? { service: e.service, path: e.toPath } : undefined);
-        this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(5, this.firstRetryMs / 4)).unref();
-      } else {
-        const outcome = e.kind === 'session.reverseSeen' ? 'confirmed' : 'gone';
-        if (this.pending.genOf(e.row) === e.gen) {
-          this.pending.resolve(e.row, outcome === 'confirmed' ? this.confirmed : this.gone);
-          continue;
-        }
-        const l = this.live.get(e.row);
-        if (l === undefined || l.gen !== e.gen) continue;
-        l.actor.send({ type: outcome === 'confirmed' ? 'session.reverseSeen' : 'session.removed' });
-      }
+    for (const e of events) this.event(e);
+  }
+
+  /** A batch's object events and session records (dataplane/session-records.ts), in order. */
+  handleFacts(events: readonly DpEvent[], recs: SessionRecords): void {
+    let k = 0;
+    for (let i = 0; i < recs.count; i++) {
+      for (const before = recs.before(i); k < before && k < events.length; k++) this.event(events[k]!);
+      const kind = recs.kind(i);
+      if (kind === REC_CREATED) {
+        if (recs.role(i) === 'ingress') this.begin(recs.row(i), recs.gen(i), recs.sessionId(i), undefined);
+      } else this.end(recs.row(i), recs.gen(i), kind === REC_REVERSE);
     }
+    for (; k < events.length; k++) this.event(events[k]!);
+  }
+
+  private event(e: DpEvent): void {
+    if (e.kind === 'session.created' || e.kind === 'session.migrated' || e.kind === 'session.resignalled') {
+      if (e.kind === 'session.created' && e.role !== 'ingress') return;
+      // only a move the ingress made waits for reverse metadata; a move the egress made (or followed)
+      // has nothing to confirm, and probing it would tear the session down
+      if (e.kind === 'session.migrated' && !e.handshake) return;
+      this.begin(e.row, e.gen, e.sessionId, e.kind === 'session.migrated' ? { service: e.service, path: e.toPath } : undefined);
+    } else if (e.kind === 'session.reverseSeen' || e.kind === 'session.removed') this.end(e.row, e.gen, e.kind === 'session.reverseSeen');
+  }
+
+  private begin(row: number, gen: number, sessionId: string, move: EpisodeMove | undefined): void {
+    this.stopActor(row); // a new handshake (new path, new session in the row) supersedes the previous one
+    this.pending.add(row, gen, sessionId, this.clock(), move);
+    this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(5, this.firstRetryMs / 4)).unref();
+  }
+
+  /** Reverse metadata seen (`confirmed`) or the session removed. */
+  private end(row: number, gen: number, confirmed: boolean): void {
+    if (this.pending.genOf(row) === gen) {
+      this.pending.resolve(row, confirmed ? this.confirmed : this.gone);
+      return;
+    }
+    const l = this.live.get(row);
+    if (l === undefined || l.gen !== gen) return;
+    l.actor.send({ type: confirmed ? 'session.reverseSeen' : 'session.removed' });
   }
 
   /** Spawns an episode actor for each handshake still waiting at its first retry. */

@@ -76,7 +76,8 @@ export class InThreadHost implements DataPathHost {
   open(init: DataPathInit): void {
     if (this.dp !== null) throw new SvrError('SVR_ERR_ROUTER_STATE', `this in-thread host already runs the data path of router ${init.routerName}`);
     const dp = new Dataplane({
-      tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, wallClock: this.wallClock, onEvents: (events) => init.onEvents(events, 0),
+      tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, wallClock: this.wallClock, 
+      ...(init.onRecords !== undefined ? { onRecords: (events, s) => init.onRecords!(events, s, 0) } : { onEvents: (events) => init.onEvents(events, 0) }),
       shared: { facts: this.factRings[0]! },
       ...(this.sessionCountersMs !== undefined ? { sessionCountersMs: this.sessionCountersMs } : {}), replaySenderBase: this.replaySenderBase,
     });

@@ -70,26 +70,73 @@ export type PeerConditionSource = Pick<PeerViewSource, 'tables' | 'liveness' | '
 };
 
 /**
- * Per peer its reachability and per path liveness, BFD state, MTU discovery, UDP transform and NAT: what
- * `peerSummaries` says of them, without quality, keys, sessions or addresses (a hub observes its 2,000 paths
- * every second: the whole view cost ~20 % of its main thread).
+ * What `peerConditions` returned last, kept while the tables stay: per path id its condition object and per peer
+ * index its peer object, the same objects again while nothing in them changed.
  */
-export function peerConditions(v: PeerConditionSource): PeerCondition[] {
+export class KeptConditions {
+  tables: ForwardingTables | null = null;
+  paths: (PathCondition | undefined)[] = [];
+  peers: (PeerCondition | undefined)[] = [];
+  list: PeerCondition[] = [];
+}
+
+/**
+ * Per peer its reachability and per path liveness, BFD state, MTU discovery, UDP transform and NAT: what
+ * `peerSummaries` says of them, without quality, keys, sessions or addresses. A hub observes its 2,000 paths
+ * every second: with `kept` a path's object (and its peer's, and the list) is built only when one of its
+ * conditions changed (building them all cost ~7 % of a hub's main thread, hub15).
+ */
+export function peerConditions(v: PeerConditionSource, kept = new KeptConditions()): PeerCondition[] {
   const t = v.tables;
-  return t.peers.map((peer) => ({
-    name: peer.name,
-    reachable: v.reachable(peer.name),
-    paths: peer.paths.map((p): PathCondition => {
-      const path = t.paths[p]!;
-      return {
-        name: path.name, up: v.isPathUp(p), bfd: v.bfdState(path.name) ?? noBfd(v.liveness),
-        ...(v.peerStandby(path.name) ? { standby: true } : {}),
-        ...mtuFields(v, path.name, t.interfaces[path.localInterface]!.mtu),
-        // UDP transform disabled by config: plain TCP, as transportFields says of its view (not built for 2,000 paths)
-        ...(path.udpTransform.mode === 'disabled' ? { transport: 'tcp' as const } : transportFields(v.transform(path.name))), ...natFields(v, path),
-      };
-    }),
-  }));
+  if (kept.tables !== t) {
+    kept.tables = t;
+    kept.paths = [];
+    kept.peers = [];
+    kept.list = [];
+  }
+  let listChanged = kept.list.length !== t.peers.length;
+  for (let i = 0; i < t.peers.length; i++) {
+    const peer = t.peers[i]!;
+    const reachable = v.reachable(peer.name);
+    const last = kept.peers[i];
+    let changed = last === undefined || last.reachable !== reachable;
+    for (const p of peer.paths) {
+      const before = kept.paths[p];
+      const now = pathCondition(v, t, p, before);
+      if (now !== before) {
+        kept.paths[p] = now;
+        changed = true;
+      }
+    }
+    if (!changed) continue;
+    kept.peers[i] = { name: peer.name, reachable, paths: peer.paths.map((p) => kept.paths[p]!) };
+    listChanged = true;
+  }
+  if (listChanged) kept.list = kept.peers.slice(0, t.peers.length) as PeerCondition[];
+  return kept.list;
+}
+
+/** Path p's condition: `last` itself when none of its fields would differ. */
+function pathCondition(v: PeerConditionSource, t: ForwardingTables, p: number, last: PathCondition | undefined): PathCondition {
+  const path = t.paths[p]!;
+  const up = v.isPathUp(p);
+  const bfd = v.bfdState(path.name) ?? noBfd(v.liveness);
+  const standby = v.peerStandby(path.name);
+  const m = v.mtu(path.name);
+  const mtu = m?.mtu ?? t.interfaces[path.localInterface]!.mtu;
+  const mtuState = m?.state ?? 'not-probed';
+  // UDP transform disabled by config: plain TCP, as transportFields says of its view (not built for 2,000 paths)
+  const x = path.udpTransform.mode === 'disabled' ? undefined : v.transform(path.name);
+  const nat = natOf(v, path);
+  // a transform view is the same object until it changes (transport follows from it)
+  if (last !== undefined && last.up === up && last.bfd === bfd && (last.standby === true) === standby && last.mtu === mtu && last.mtuState === mtuState
+    && last.udpTransform === (x?.mode === 'disabled' ? undefined : x) && sameNat(last.nat, nat)) return last;
+  return { name: path.name, up, bfd, ...(standby ? { standby: true } : {}), mtu, mtuState, ...transportFields(x), ...(nat === undefined ? {} : { nat }) };
+}
+
+function sameNat(a: PathCondition['nat'], b: PathCondition['nat']): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.role === b.role && a.learned === b.learned && a.seenAs === b.seenAs && a.addressChanges === b.addressChanges && a.damped === b.damped && a.suppressed === b.suppressed;
 }
 
 const noBfd = (liveness: Liveness): string => (liveness === 'static' ? 'static' : 'down');
@@ -99,10 +146,15 @@ function mtuFields(v: Pick<PeerViewSource, 'mtu'>, pathName: string, interfaceMt
   return { mtu: m?.mtu ?? interfaceMtu, mtuState: m?.state ?? 'not-probed' };
 }
 
-function natFields(v: Pick<PeerViewSource, 'nat'>, path: ForwardingTables['paths'][number]): Pick<PathCondition, 'nat'> {
+function natOf(v: Pick<PeerViewSource, 'nat'>, path: ForwardingTables['paths'][number]): PathCondition['nat'] {
   return path.peerBehindNat || path.outboundOnly
-    ? { nat: { role: path.peerBehindNat ? 'peer-behind-nat' : 'outbound-only', addressChanges: 0, ...v.nat(path.name) } }
-    : {};
+    ? { role: path.peerBehindNat ? 'peer-behind-nat' : 'outbound-only', addressChanges: 0, ...v.nat(path.name) }
+    : undefined;
+}
+
+function natFields(v: Pick<PeerViewSource, 'nat'>, path: ForwardingTables['paths'][number]): Pick<PathCondition, 'nat'> {
+  const nat = natOf(v, path);
+  return nat === undefined ? {} : { nat };
 }
 
 export function peerSummaries(v: PeerViewSource): PeerSummary[] {

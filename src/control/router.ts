@@ -45,11 +45,13 @@ import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
 import { explainFirstPacket, type ExplainQuery, type Explanation } from './explain.js';
 import { MigrationActors } from './migration.js';
 import type { MigrationRecord } from '../machines/migration.js';
-import { fanOutEvents, type ObserveAlarm } from './event-fanout.js';
+import { fanOutEvents, fanOutFacts, type EventSinks, type ObserveAlarm } from './event-fanout.js';
+import { isPerSession, SessionFactListeners, type SessionFactListener } from './session-facts.js';
+import type { SessionRecords } from '../dataplane/session-records.js';
 import { EventStream } from './event-stream.js';
 import type { PathEventReason, RouterEvent } from './events.js';
 import { InThreadHost, type InThreadHostOptions, type RouterIo } from './in-thread-host.js';
-import { peerConditions, peerSummaries, type PeerCondition, type PeerSummary } from './peer-views.js';
+import { KeptConditions, peerConditions, peerSummaries, type PeerCondition, type PeerSummary } from './peer-views.js';
 import { PeerActors } from './peers.js';
 import type {
   ApplyConfigFileOptions, ApplyConfigOptions, LoadPluginsOptions, PluginProblem, Router as PublicRouter, RouterStatus, ServiceSummary, SessionRow,
@@ -96,9 +98,13 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   readonly name: string;
   /** the data path this router drives (InThreadHost: `.dataplane` for white-box tests and benchmarks) */
   readonly host: H;
-  private readonly subject = new EventStream<RouterEvent>();
+  private readonly subject = new EventStream<RouterEvent>(isPerSession);
   /** everything that happens to the router's sessions, paths, peers, config and plugins (control/events.ts) */
   readonly events$: Observable<RouterEvent> = this.subject.observable;
+  /** events$ less session.created, confirmed and removed: a subscriber here makes no object per session
+   *  (read those with onSessionFacts) */
+  readonly eventsWithoutSessions$: Observable<RouterEvent> = this.subject.without;
+  private readonly sessionFacts = new SessionFactListeners();
   private readonly pathSubject = new Subject<PathMessage>();
   /** messages from peers on the path control channel (HMAC already verified): BFD, link tests, STEP */
   readonly pathMessages$: Observable<PathMessage> = this.pathSubject.asObservable();
@@ -118,6 +124,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   private readonly migrations: MigrationActors;
   /** per service: the ranking's refusal and resiliency, and the order the data path follows */
   private readonly routing = new Map<string, { refused: boolean; resiliency: SessionResiliency; order: readonly number[] }>();
+  /** what peerConditions() returned last (its objects again while unchanged) */
+  private readonly keptConditions = new KeptConditions();
   /** control's own counters (next to the data path's) */
   private readonly controlCounters = new Map<CounterName, number>([['handshakes-failed', 0], ['service-moves', 0], ['paths-suppressed', 0],
     ['nat-peer-address-changes', 0], ['nat-rebinds', 0], ['nat-rebinds-damped', 0], ['nat-address-malformed', 0],
@@ -154,7 +162,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.tablesNow = compileRouter(this.config, opts.name, this.generation, this.rib);
     host.open({
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
-      onEvents: (events, worker) => this.onDataPathEvents(events, worker), log: this.log, alarm: (n, src, o) => this.alarm(n, src, o),
+      onEvents: (events, worker) => this.onDataPathEvents(events, worker),
+      onRecords: (events, sessions, worker) => this.onDataPathRecords(events, sessions, worker), log: this.log, alarm: (n, src, o) => this.alarm(n, src, o),
     });
     this.published.reset(this.tablesNow);
     // every path starts down; static liveness brings each up at start() (path.up)
@@ -203,7 +212,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       probe: (row, gen) => host.probe(row, gen),
       teardown: (row, gen) => host.removeRow(row, gen, 'handshake-failed'),
       outcome: (sessionId, outcome, tries, move) => {
-        if (outcome === 'confirmed') this.emit({ type: 'session.confirmed', atMs: this.clock(), sessionId, probes: tries });
+        if (outcome === 'confirmed' && this.subject.sessionsWanted) this.emit({ type: 'session.confirmed', atMs: this.clock(), sessionId, probes: tries });
         if (outcome === 'failed') this.count('handshakes-failed'); // the teardown reports session.removed (handshake-failed)
         if (move !== undefined && outcome !== 'gone') this.migrations.moveOutcome(move.service, move.path, outcome === 'confirmed');
       },
@@ -603,7 +612,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   }
 
   /** What the node's alarms observe every second (peer-views.ts peerConditions): `peers()` without quality, keys,
-   *  sessions or addresses. */
+   *  sessions or addresses; a path's or peer's object (and the list) is the last call's while it did not change. */
   peerConditions(): PeerCondition[] {
     return peerConditions({
       tables: this.tablesNow, liveness: this.liveness,
@@ -613,7 +622,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       nat: (name) => this.pathControl.natView(name),
       mtu: (name) => this.pathControl.mtuView(name),
       transform: (name) => this.pathControl.transformView(name),
-    });
+    }, this.keptConditions);
   }
 
   /** Per service: reachability, configured routes, ranked paths and (learned from STEP) routes. */
@@ -730,17 +739,38 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.subject.next(e);
   }
 
-  private onDataPathEvents(events: readonly DpEvent[], worker: number): void {
-    this.episodes.handle(events);
-    fanOutEvents(events, {
-      tables: this.tablesNow, events: this.subject, pathMessages: this.pathSubject, plugins: this.pluginHost, log: this.log, alarm: this.alarm, now: this.clock,
+  /**
+   * session.created and session.removed read in place, one reused reader per call (control/session-facts.ts):
+   * valid only during the call. Returns the removal.
+   */
+  onSessionFacts(listener: SessionFactListener): () => void {
+    return this.sessionFacts.add(listener);
+  }
+
+  /** where the data path's facts go (made once: no object per batch) */
+  private sinksMade: EventSinks | null = null;
+  private get sinks(): EventSinks {
+    const tables = (): ForwardingTables => this.tablesNow;
+    return this.sinksMade ??= {
+      get tables() { return tables(); }, events: this.subject, sessions: this.sessionFacts, pathMessages: this.pathSubject,
+      plugins: this.pluginHost, log: this.log, alarm: this.alarm, now: this.clock,
       disabled: (plugin, stage) => {
         const key = `${plugin}\n${stage}`;
         if (this.disabledStages.has(key)) return false;
         this.disabledStages.add(key);
         return true;
       },
-    }, this.host.workers > 1 ? { worker } : {});
+    };
+  }
+
+  private onDataPathEvents(events: readonly DpEvent[], worker: number): void {
+    this.episodes.handle(events);
+    fanOutEvents(events, this.sinks, this.host.workers > 1 ? { worker } : {});
+  }
+
+  private onDataPathRecords(events: readonly DpEvent[], sessions: SessionRecords, worker: number): void {
+    this.episodes.handleFacts(events, sessions);
+    fanOutFacts(events, sessions, this.sinks, this.host.workers > 1 ? { worker } : {});
   }
 }
 

@@ -3,6 +3,7 @@
  * counters, path liveness, scratch buffers and the events queued for control in this batch.
  * Tables are swapped only between batches (`setTables`).
  */
+import { SessionRecords } from './session-records.js';
 import { NativeForward } from './native-forward.js';
 import { NativeReceive } from './native-receive.js';
 import { LinkEchoReplies } from './link-echo.js';
@@ -74,6 +75,8 @@ export class DataplaneContext {
   /** waypoint 5-tuple allocation for ingress sessions (new and migrated) */
   readonly wanKeys: WanKeys;
   events: DpEvent[] = [];
+  /** session.created / removed / reverseSeen of this batch, typed (session-records.ts) */
+  readonly records = new SessionRecords();
   /** session facts for the records thread (a ring shared with it), when one is given */
   readonly facts: FactWriter | null;
   /** denied first packets of this batch (session.denied, flushed with the batch's events) */

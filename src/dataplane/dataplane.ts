@@ -27,6 +27,7 @@ import { HandoffStage, SteerStage } from './stages/steer.js';
 import { FecInStage } from './stages/fec-in.js';
 import { DataplaneContext, type DataplaneShared } from './context.js';
 import { COUNTER_WORDS, type CloseReason, type DpEvent } from './events.js';
+import { factEvents, type SessionRecords } from './session-records.js';
 import { StageGraph } from './graph.js';
 import type { ChainStageEntry } from './chain.js';
 import { PluginStageAdapter } from './stages/plugin-stage.js';
@@ -70,8 +71,11 @@ export interface DataplaneOptions {
   ownership?: OwnershipOptions;
   /** counters, path liveness and replay marks in SharedArrayBuffers (workers) */
   shared?: DataplaneShared;
-  /** receives the events of each batch (and of sweeps/commands) */
+  /** receives the events of each batch (and of sweeps/commands) as objects, the session records built into them */
   onEvents?: (events: DpEvent[]) => void;
+  /** instead of onEvents: the objects of the other events and the session records to read in place during the
+   *  call (session-records.ts; no object per session fact) */
+  onRecords?: (events: DpEvent[], sessions: SessionRecords) => void;
   /** how often each live session's packet/byte totals are reported (session.counters), ms; default 60 000, 0: never */
   sessionCountersMs?: number;
   /** first sender id of this node's replay blocks (sender = base + worker index); a router pair's second
@@ -116,7 +120,7 @@ export class Dataplane {
   private ports: readonly (PacketPort | null)[];
   private readonly clock: () => number;
   private readonly wallClock: () => number;
-  private readonly onEvents: (events: DpEvent[]) => void;
+  private readonly onRecords: ((events: DpEvent[], sessions: SessionRecords) => void) | null;
   private txOff = new Uint32Array(MAX_BATCH);
   private txLen = new Uint32Array(MAX_BATCH);
   private readonly cTx: number;
@@ -177,7 +181,8 @@ export class Dataplane {
     }
     this.ctx.crypto.keys.sender += opts.replaySenderBase ?? 0;
     this.ports = opts.ports;
-    this.onEvents = opts.onEvents ?? (() => {});
+    const onEvents = opts.onEvents;
+    this.onRecords = opts.onRecords ?? (onEvents !== undefined ? (ev, s) => onEvents(factEvents(ev, s)) : null);
     this.countersMs = opts.sessionCountersMs ?? SESSION_COUNTERS_MS;
     const ctx = this.ctx;
     this.graph = this.buildGraph([]);
@@ -288,6 +293,7 @@ export class Dataplane {
         if (to(serviceMap, s.service[r]!) < 0 || to(ifMap, s.inIf[r]!) !== s.inIf[r] || to(ifMap, s.outIf[r]!) !== s.outIf[r] || (path >= 0 && to(pathMap, path) < 0)) removeSession(this.ctx, r, 'config', now);
       }
     }
+    this.flushEvents(); // the removals name the old tables' services (session-records.ts)
     this.ctx.setTables(t, pathUp, pathRx);
     this.resolveInterfaceCounters(t);
     if (serviceMap !== null || tenantMap !== null || pathMap !== null) {
@@ -564,9 +570,15 @@ export class Dataplane {
     }
     if (ctx.channels.list.length > 0) ctx.channels.flush(ctx.events, this.clock());
     const ev = ctx.events;
-    if (ev.length === 0) return;
-    ctx.events = [];
-    this.onEvents(ev);
+    const s = ctx.records;
+    if (ev.length === 0 && s.count === 0) return;
+    if (ev.length > 0) ctx.events = [];
+    s.deliver(ctx.tables, ctx.applications, ctx.pathText);
+    try {
+      this.onRecords?.(ev, s);
+    } finally {
+      s.clear();
+    }
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
  * Facts the data path reports to control, at most one delivery per batch (architecture §5.3).
  * Rows are addressed by (row, gen): a row is reused after its session ends, and gen tells them apart.
- * Per session (created, removed, migrated) a fact is one object; per packet nothing is allocated: denied
+ * The facts every session has (created, removed, reverseSeen) are typed records control reads in place
+ * (session-records.ts; these shapes are what a record builds for a reader that wants an object); a migration is
+ * one object; per packet nothing is allocated: denied
  * first packets and periodic session counters travel as one typed-array copy per batch or sweep
  * (`DENIED_WORDS` / `COUNTER_WORDS` per entry), which control decodes (control/data-path-events.ts).
  */

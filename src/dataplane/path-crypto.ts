@@ -29,6 +29,8 @@ export function exhausted(c: BatchCipher, limits: KeyLimits): boolean {
 
 export interface PolicyKey {
   version: number;
+  /** the key bytes it was made from (a reload with other bytes under the same version replaces it) */
+  key: Uint8Array;
   cipher: BatchCipher;
   /** when this router starts sending with it */
   activeAt: number;
@@ -85,10 +87,12 @@ export class PathCrypto {
       const keys = policy.keys;
       const kid = keyId(sec.keyVersion);
       const have = keys.get(kid);
-      if (have !== undefined && have.version === sec.keyVersion) continue;
+      const sameVersion = have !== undefined && have.version === sec.keyVersion;
+      if (sameVersion && Buffer.compare(have.key, sec.key) === 0) continue;
       have?.cipher.destroy();
-      const first = keys.size === 0;
-      keys.set(kid, { version: sec.keyVersion, cipher: BatchCipher.create(CIPHER_KIND[sec.cipher], sec.key), activeAt: first ? now : now + sec.rekeyDelayMs, retireAt: Infinity });
+      // new material under the same version (a new authority secret) replaces the key of its id: sent with at once
+      const at = keys.size === 0 || sameVersion ? now : now + sec.rekeyDelayMs;
+      keys.set(kid, { version: sec.keyVersion, key: sec.key, cipher: BatchCipher.create(CIPHER_KIND[sec.cipher], sec.key), activeAt: at, retireAt: Infinity });
     }
   }
 

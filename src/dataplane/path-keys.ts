@@ -173,6 +173,12 @@ export function configKeys(p: CompiledPath): PathKeyMaterial | null {
   return m;
 }
 
+/** The config's keys keep the key id of the installed tx key but are other keys (the secret changed, not the key-version). */
+function sameIdNewKey(s: PathSlots, m: PathKeyMaterial): boolean {
+  const current = s.pending ?? s.tx;
+  return current !== null && current.keyId === m.keyId && current.fingerprint !== fingerprint(m);
+}
+
 export class PathKeys {
   readonly windows = new ReplayWindows();
   /** this data path's sender id in replay blocks (its worker index) */
@@ -224,9 +230,11 @@ export class PathKeys {
       s ??= { name: p.name, hmacCipher: p.hmac.cipher, metaKind, exchanged, tx: null, pending: null, activeAt: 0, rx: [], overlapMs: OVERLAP_MS };
       if (exchanged) return s;
       const m = configKeys(p);
-      // a new key version: accepted at once, signed with after the policy's rekey-delay (the peer reloads too)
+      // a new key version: accepted at once, signed with after the policy's rekey-delay (the peer reloads too);
+      // new material under the same key id (a new authority secret or policy key) replaces the rx key at once,
+      // so the old tx key is worth nothing to the peer either: signed with at once
       if (m === null) this.drop(s);
-      else this.installSlots(s, m, m, now, s.tx === null ? now : now + p.hmac.rekeyDelayMs);
+      else this.installSlots(s, m, m, now, s.tx === null || sameIdNewKey(s, m) ? now : now + p.hmac.rekeyDelayMs);
       return s;
     });
     for (const s of old.values()) this.drop(s);

@@ -7,7 +7,7 @@ import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_R
 import type { DataplaneContext } from './context.js';
 import type { CloseReason, MigrationReason, SessionRole } from './events.js';
 import { uuidString } from './random-pool.js';
-import { forwardTuple, natTuple, waypointTuple } from './session-tuples.js';
+import { waypointTuple } from './session-tuples.js';
 import {
   msSince, ROLE_EGRESS, ROLE_INGRESS, SF_CLOSING, SF_ESTABLISHED, SF_FIN_FWD, SF_FIN_REV, SF_SYN, SF_SYNACK, SF_TRANSFORMED, type SessionTable,
 } from './session-table.js';
@@ -79,24 +79,9 @@ export function sessionId(t: SessionTable, r: number): string {
   return uuidString(t.uuid, r * 4);
 }
 
-/** The name of row r's path, '' when it has none (local sessions). */
-function pathName(ctx: DataplaneContext, r: number): string {
-  return ctx.tables.paths[ctx.sessions.path[r]!]?.name ?? '';
-}
-
-/** Queues `session.created` for control: the session's tuples, interfaces and path (once per session). */
+/** Queues `session.created` for control, a typed record (session-records.ts; once per session). */
 export function emitCreated(ctx: DataplaneContext, r: number): void {
-  const t = ctx.sessions;
-  const tables = ctx.tables;
-  const path = tables.paths[t.path[r]!];
-  ctx.events.push({
-    kind: 'session.created', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), role: roleName(t.role[r]!),
-    service: tables.services[t.service[r]!]?.name ?? '', tenant: tables.tenants[t.tenant[r]!] ?? '',
-    atMs: t.created[r]!, application: ctx.applications.name(t.app[r]!), forward: forwardTuple(ctx, r),
-    waypoint: waypointTuple(ctx, r), nat: natTuple(ctx, r),
-    inIf: t.inIf[r]!, inInterface: tables.interfaces[t.inIf[r]!]?.name ?? '', outIf: t.outIf[r]!, outInterface: tables.interfaces[t.outIf[r]!]?.name ?? '',
-    path: path?.name ?? '', peer: path !== undefined ? tables.peers[path.peer]?.name ?? '' : '',
-  });
+  ctx.records.created(ctx.sessions, r, ctx.events.length);
   ctx.facts?.opened(ctx, r);
 }
 
@@ -113,18 +98,13 @@ export function emitMigrated(ctx: DataplaneContext, r: number, from: number, han
   ctx.facts?.migrated(ctx, r, from, reason, now);
 }
 
-/** Removes row r and queues `session.removed` (at `now`, the data path's clock); the other leg of a transit session goes with it. */
+/** Removes row r and queues `session.removed` (a typed record, at `now`, the data path's clock); the other leg of a transit session goes with it. */
 export function removeSession(ctx: DataplaneContext, r: number, reason: CloseReason, now: number): void {
   const t = ctx.sessions;
   if (!t.isActive(r)) return;
   ctx.nativeForward.clear(); // its flows' marks (native-forward.ts)
   const partner = t.relayOf(r);
-  ctx.events.push({
-    kind: 'session.removed', row: r, gen: t.gen[r]!, sessionId: sessionId(t, r), reason, role: roleName(t.role[r]!),
-    tenant: ctx.tables.tenants[t.tenant[r]!] ?? '', service: ctx.tables.services[t.service[r]!]?.name ?? '',
-    application: ctx.applications.name(t.app[r]!), path: pathName(ctx, r), atMs: now,
-    ageMs: now - msSince(now, t.lastSeen[r]!) - t.created[r]!, packets: [t.pktsFwd[r]!, t.pktsRev[r]!], bytes: [t.bytesFwd[r]!, t.bytesRev[r]!],
-  });
+  ctx.records.removed(t, r, reason, now, now - msSince(now, t.lastSeen[r]!) - t.created[r]!, ctx.events.length);
   ctx.facts?.closed(ctx, r, reason, now);
   ctx.hooks.runClose(r);
   t.remove(r);

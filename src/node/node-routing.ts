@@ -23,7 +23,7 @@ export async function startRouting(router: Router, me: RouterConfig | undefined,
     await routing.stop(); // what did start (the listener, daemons) stops again
     throw e;
   }
-  router.events$.subscribe((e) => {
+  router.eventsWithoutSessions$.subscribe((e) => {
     if (e.type === 'path.up' || e.type === 'path.down' || e.type === 'config.applied') routing.servicesChanged();
   });
   return routing;

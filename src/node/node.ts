@@ -26,6 +26,7 @@ import type { Interface, Router as RouterConfig, SvrConfig } from '../model/conf
 import { loadConfig, redactSecrets } from '../model/validate.js';
 import { configToDocument } from '../model/serialize.js';
 import { createRouter, Router, type ObserveAlarm } from '../control/router.js';
+import type { SessionFact } from '../control/session-facts.js';
 import type { FiveTuple, RouterEvent } from '../control/events.js';
 import { SHOW_WHAT, type ControlRequest, type SessionsShown } from './control-protocol.js';
 import { listenControl } from './control-server.js';
@@ -453,7 +454,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     throw e;
   }
   visibility.metrics.setRecordsSource(() => records.sessions.counters());
-  router.events$.subscribe((e) => logEvent(log, e));
+  router.eventsWithoutSessions$.subscribe((e) => logEvent(log, e));
+  router.onSessionFacts((f) => logSessionFact(log, f));
   if (workers <= 1) {
     try {
       await loadPlugins(router, o.configPath, o.name, logInfo); // before the first packet
@@ -539,12 +541,18 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
 }
 
 /** The log line of a router event: session events rate-limited, peers and config once each (paths and plugins log their own lines). */
+const tuple = (t: FiveTuple): string => `${t.src}:${t.srcPort}->${t.dst}:${t.dstPort}/${t.protocol}`;
+
+/** session.created / removed lines, their fields read only when the rate limit lets a line through. */
+export function logSessionFact(log: NodeLog, f: SessionFact): void {
+  if (!log.sessionLine()) return;
+  if (f.kind === 'session.created') log.info(f.kind, { id: f.sessionId, role: f.role, tenant: f.tenant, service: f.service, flow: tuple(f.forward), path: f.path });
+  else log.info(f.kind, { id: f.sessionId, reason: f.reason });
+}
+
 function logEvent(log: NodeLog, e: RouterEvent): void {
-  const tuple = (t: FiveTuple) => `${t.src}:${t.srcPort}->${t.dst}:${t.dstPort}/${t.protocol}`;
   // a session line's fields are built only when the rate limit lets it through
   switch (e.type) {
-    case 'session.created': if (log.sessionLine()) log.info(e.type, { id: e.sessionId, role: e.role, tenant: e.tenant, service: e.service, flow: tuple(e.forward), path: e.path }); break;
-    case 'session.removed': if (log.sessionLine()) log.info(e.type, { id: e.sessionId, reason: e.reason }); break;
     case 'session.migrated': if (log.sessionLine()) log.info(e.type, { id: e.sessionId, from: e.from, to: e.to, reason: e.reason }); break;
     case 'session.denied': if (log.sessionLine()) log.info(e.type, { reason: e.reason, flow: tuple(e.forward), interface: e.ingressInterface.name, suppressed: e.suppressed }); break;
     case 'peer.reachable': case 'peer.unreachable': log.info(e.type, { peer: e.peer }); break;

@@ -40,10 +40,13 @@ export function startVisibility(router: Router, o: VisibilityOptions): NodeVisib
     counters: () => router.counters(), threadLoad: () => router.threadLoad(), plugins: () => router.plugins(), ports: o.ports,
     alarms: alarms.registry,
   });
-  const sub = router.events$.subscribe((e) => {
+  // created / removed read in place (control/session-facts.ts): no object per session for the tallies
+  const offFacts = router.onSessionFacts((f) => {
+    if (f.kind === 'session.created') metrics.sessionCreated(f);
+    else metrics.sessionClosed(f);
+  });
+  const sub = router.eventsWithoutSessions$.subscribe((e) => {
     switch (e.type) {
-      case 'session.created': metrics.sessionCreated(e); break;
-      case 'session.removed': metrics.sessionClosed(e); break;
       case 'session.denied':
         metrics.sessionDenied({ tenant: e.tenant ?? '', service: e.service ?? '', reason: e.reason });
         // denials of the same batch the data path did not report one by one: their reasons are not known
@@ -56,6 +59,7 @@ export function startVisibility(router: Router, o: VisibilityOptions): NodeVisib
     alarms, metrics,
     stop() {
       sub.unsubscribe();
+      offFacts();
       alarms.stop();
     },
   };

@@ -10,8 +10,9 @@
  *             else returns false: the caller decodes it; `accepted` when the machine will accept it (§6.8.6), the event, then `sync`.
  *   detection while the machine is in a `watching` state: last accepted packet (or data, `traffic`) +
  *             `detectionTimeMs(context)` passed -> `hooks.expire(slot)` (the caller sends bfd.detectionTimeExpired)
- *   transmit  every `transmitIntervalMs(context)`, 0-25 % earlier (§6.8.7): `hooks.transmit(slot)` while
- *             `mayTransmit(context)`. Due times are rounded up to a hundredth of the interval, so paths with
+ *   transmit  every `transmitIntervalMs(context)`, 0-25 % earlier (§6.8.7): `hooks.transmit(slot, packet)` while
+ *             `mayTransmit(context)`; the periodic packet's 24 bytes were written at the last `sync` (slot by slot in
+ *             one array: a hub's 2,000 transmissions a second read no machine snapshot). Due times are rounded up to a hundredth of the interval, so paths with
  *             the same timers fall due together: one tick sends them in one batch (`hooks.batch`: one TUN write).
  *   one timer armed at the earliest due time (detection exact). A tick takes the due transmissions from a heap
  *             of next transmit times (deadline-heap.ts) and scans the slots for expired Detection Times only once
@@ -30,14 +31,18 @@
 import { detectionTimeMs, mayTransmit, transmitIntervalMs, type BfdContext } from '../machines/bfd.js';
 import type { Timers } from './link-test.js';
 import type { ControlFastPath } from '../dataplane/control-fast-path.js';
-import { bfdSteady } from '../packet/bfd.js';
+import { BFD_CONTROL_LENGTH, bfdSteady, writeBfdControl } from '../packet/bfd.js';
 import { DeadlineHeap } from './deadline-heap.js';
 
 export interface BfdScheduleHooks {
   /** the path's Detection Time passed: send its machine `bfd.detectionTimeExpired` (then `sync`) */
   expire(slot: number): void;
-  /** the path's periodic control packet is due (sent only while the machine may transmit) */
-  transmit(slot: number): void;
+  /**
+   * the path's periodic control packet is due (sent only while the machine may transmit): `packet` holds what
+   * the machine's context at the last `sync` says (machines/bfd.ts controlPacket(context, false), the Diag as the
+   * machine has it); read it before returning (one buffer serves every slot)
+   */
+  transmit(slot: number, packet: Uint8Array): void;
   /** runs `fn`; the packets sent inside leave together (router.batchPathMessages) */
   batch(fn: () => void): void;
   /** `n` steady packets the data path took since the last tick (with a ControlFastPath) */
@@ -65,6 +70,10 @@ export class BfdSchedule {
   #detectMs = new Float64Array(0);
   #intervalMs = new Float64Array(0);
   #nextTx = new Float64Array(0);
+  /** per slot the periodic packet (BFD_CONTROL_LENGTH bytes at slot * BFD_CONTROL_LENGTH), written at `sync` */
+  #packets = new Uint8Array(0);
+  readonly #out = new Uint8Array(BFD_CONTROL_LENGTH);
+  readonly #written = new Uint8Array(BFD_CONTROL_LENGTH);
   /** the used slots by next transmit time */
   readonly #txHeap = new DeadlineHeap(() => this.#nextTx);
   /** no watching slot's Detection Time ends before this (a lower bound: see the header) */
@@ -168,6 +177,8 @@ export class BfdSchedule {
     this.#remoteTxUs[slot] = c.remoteDesiredMinTxUs;
     this.#remoteRxUs[slot] = c.remoteMinRxUs;
     this.#detectMs[slot] = detectionTimeMs(c);
+    writeBfdControl(this.#written, c.diag, c.state, c.polling ? 0x20 : 0, c.multiplier, c.myDiscr, c.remoteDiscr, c.desiredMinTxUs, c.requiredMinRxUs);
+    this.#packets.set(this.#written, slot * BFD_CONTROL_LENGTH);
     this.#publish(slot);
     const interval = transmitIntervalMs(c);
     if (interval !== this.#intervalMs[slot]) {
@@ -234,6 +245,9 @@ export class BfdSchedule {
     this.#detectMs = grow(this.#detectMs, (k) => new Float64Array(k));
     this.#intervalMs = grow(this.#intervalMs, (k) => new Float64Array(k));
     this.#nextTx = grow(this.#nextTx, (k) => new Float64Array(k));
+    const packets = new Uint8Array(cap * BFD_CONTROL_LENGTH);
+    packets.set(this.#packets);
+    this.#packets = packets;
     this.#rng = grow(this.#rng, (k) => new Uint32Array(k));
     this.#pathOf = grow(this.#pathOf, (k) => new Int32Array(k));
     this.#seenRx = grow(this.#seenRx, (k) => new Uint32Array(k));
@@ -305,7 +319,7 @@ export class BfdSchedule {
       this.#hooks.batch(() => {
         if (this.#detectAt <= now) this.#detect(now);
         for (let s = heap.top(); s >= 0 && this.#nextTx[s]! <= now; s = heap.top()) {
-          if ((this.#flags[s]! & MAY_TX) !== 0) this.#hooks.transmit(s);
+          if ((this.#flags[s]! & MAY_TX) !== 0) this.#transmit(s);
           this.#nextTx[s] = this.#due(s, now);
           heap.fix(s);
         }
@@ -314,6 +328,14 @@ export class BfdSchedule {
       this.#ticking = false;
     }
     this.#arm(Math.min(heap.earliest(), this.#detectAt, this.#wantedAt));
+  }
+
+  #transmit(slot: number): void {
+    const out = this.#out;
+    const packets = this.#packets;
+    const at = slot * BFD_CONTROL_LENGTH;
+    for (let i = 0; i < BFD_CONTROL_LENGTH; i++) out[i] = packets[at + i]!;
+    this.#hooks.transmit(slot, out);
   }
 
   /** The arrivals folded in, every passed Detection Time expired, and the next lower bound from the same pass. */

@@ -74,6 +74,8 @@ interface PathRun {
   probesSent: number;
   search: Search | null;
   wasUp: boolean;
+  /** the last view given out: the same object while mtu, state and probes sent stay */
+  view?: MtuView;
 }
 
 /** A probe padded to `size` bytes of outer IP packet on a path with this IP header and trailer. */
@@ -120,9 +122,13 @@ export class PathMtuDiscovery {
     for (const p of this.#paths.values()) if (p.search !== null) this.#clearTimeout(p.search.timer);
   }
 
+  /** The path's MTU discovery: the same object while its mtu, state and probes sent stay. */
   view(pathName: string): MtuView | undefined {
     const p = this.#paths.get(pathName);
-    return p === undefined ? undefined : { mtu: p.mtu, state: p.state, probesSent: p.probesSent };
+    if (p === undefined) return undefined;
+    const v = p.view;
+    if (v !== undefined && v.mtu === p.mtu && v.state === p.state && v.probesSent === p.probesSent) return v;
+    return (p.view = { mtu: p.mtu, state: p.state, probesSent: p.probesSent });
   }
 
   /** Starts the searches that are due on usable paths (every tick, and after a path comes up). */

@@ -205,10 +205,11 @@ export class PathSupervisor {
     this.#fast = deps.keepSteady?.(fast) === true ? fast : null;
     this.#schedule = new BfdSchedule(this.#timers, {
       expire: (slot) => this.#bySlot[slot]!.actor.send({ type: 'bfd.detectionTimeExpired' }),
-      transmit: (slot) => {
+      transmit: (slot, packet) => {
         if (this.#quiet) return;
-        const rt = this.#bySlot[slot]!;
-        if (this.#sendOn(rt, this.#encodePeriodic(rt.actor.getSnapshot().context))) this.#bfdTx++;
+        // #encodePeriodic's Diag: a pair's standby node marks its Up packets
+        if (this.#pairStandby && BFD_STATES[packet[1]! >>> 6] === 'up' && (packet[0]! & 0x1f) === BfdDiag.none) packet[0] = (packet[0]! & 0xe0) | BfdDiag.pairStandby;
+        if (this.#sendOn(this.#bySlot[slot]!, packet)) this.#bfdTx++;
       },
       batch: deps.batch ?? ((fn) => fn()),
       steadyInDataPath: (n) => {

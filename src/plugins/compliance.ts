@@ -4,7 +4,8 @@
  * every stage, built-in or third-party, must
  *   1. handle an empty frame without touching anything;
  *   2. give every slot of its frame an outcome (PASS or DROP) and touch no slot outside it;
- *   3. allocate nothing per packet: the heap grows by less than `maxHeapGrowthBytes` over 100,000 packets;
+ *   3. allocate nothing per packet: the heap grows by less than `maxHeapGrowthBytes` over 100,000 packets (in
+ *      one of up to 10 runs, once the stage's code is optimized);
  * and the session hooks (onSessionOpen / onSessionClose / onSessionInstalled) must
  *   4. not throw, for every role (ingress, egress, local), family and protocol (TCP, UDP, ICMP);
  *   5. release on close what they took on open or install: after 100,000 sessions opened and closed
@@ -55,6 +56,13 @@ authority:
       interfaces: [{ name: lan0, kind: lan }, { name: lan1, kind: lan }, { name: sfc-out, kind: function }, { name: sfc-in, kind: function }]
       service-routes: [{ name: s, service: s, next-hop: { interface: lan1 } }]
 `;
+
+/**
+ * Runs of 100,000 packets the allocation check may take: the stage passes when one of them stays within the
+ * budget. Until the compiler's thread has installed the stage's optimized code (seconds at load 20), its
+ * unoptimized code boxes numbers (12-16 bytes a packet); a stage that allocates per packet does so in every run.
+ */
+const ALLOC_WINDOWS = 10;
 
 /** Heap in use, without the code space: JIT-compiled code is not allocation by the stage. */
 function heapWithoutCode(): number {
@@ -145,12 +153,16 @@ export async function checkPluginCompliance<O>(plugin: RouterPlugin<O>, rawOptio
       for (let i = 0; i < 200; i++) e.stage.run(b, f, rt);
       gc();
       for (let i = 0; i < 20; i++) e.stage.run(b, f, rt); // settle after the collection
-      const h0 = heapWithoutCode();
       const rounds = Math.ceil(100_000 / f.n);
-      for (let i = 0; i < rounds; i++) e.stage.run(b, f, rt);
-      const h1 = heapWithoutCode();
-      heapGrowthBytes[name] = Math.max(0, h1 - h0);
-      if (h1 - h0 > maxHeapGrowthBytes) failures.push(`${name}: heap grew ${h1 - h0} bytes over 100,000 packets (allocates per packet?)`);
+      let grew = Infinity;
+      for (let w = 0; w < ALLOC_WINDOWS && grew > maxHeapGrowthBytes; w++) {
+        if (w > 0) await new Promise((r) => setTimeout(r, 100)); // the compiler's thread finishes the stage's optimized code
+        const h0 = heapWithoutCode();
+        for (let i = 0; i < rounds; i++) e.stage.run(b, f, rt);
+        grew = Math.min(grew, heapWithoutCode() - h0);
+      }
+      heapGrowthBytes[name] = Math.max(0, grew);
+      if (grew > maxHeapGrowthBytes) failures.push(`${name}: heap grew ${grew} bytes over 100,000 packets, in each of ${ALLOC_WINDOWS} runs (allocates per packet?)`);
     } catch (err) {
       failures.push(`${name}: threw ${err instanceof Error ? err.message : String(err)}`);
     }

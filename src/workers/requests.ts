@@ -18,7 +18,7 @@ interface Pending {
   waiting: Set<number>;
   answers: Map<number, unknown>;
   lost: number[];
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
   resolve: (a: Answers<unknown>) => void;
 }
 
@@ -26,13 +26,24 @@ export class WorkerRequests {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  /** Sends request `send(id)` to `workers` (the caller posts it) and resolves within `timeoutMs`. */
-  ask<T>(workers: readonly number[], timeoutMs: number, send: (id: number) => void): Promise<Answers<T>> {
+  /**
+   * Sends request `send(id)` to `workers` (the caller posts it) and resolves within `timeoutMs`, counted on
+   * `elapsed` (ms since the call; default wall time: runnable-time.ts counts only the time the process could run).
+   */
+  ask<T>(workers: readonly number[], timeoutMs: number, send: (id: number) => void, elapsed?: () => number): Promise<Answers<T>> {
     const id = this.nextId++;
     const done = new Promise<Answers<T>>((resolve) => {
-      const timer = setTimeout(() => this.finish(id), timeoutMs);
-      timer.unref();
-      this.pending.set(id, { waiting: new Set(workers), answers: new Map(), lost: [], timer, resolve: resolve as (a: Answers<unknown>) => void });
+      const p: Pending = { waiting: new Set(workers), answers: new Map(), lost: [], timer: undefined, resolve: resolve as (a: Answers<unknown>) => void };
+      const arm = (ms: number): void => {
+        p.timer = setTimeout(() => {
+          const left = elapsed === undefined ? 0 : timeoutMs - elapsed();
+          if (left > 0) arm(left);
+          else this.finish(id);
+        }, ms);
+        p.timer.unref();
+      };
+      arm(timeoutMs);
+      this.pending.set(id, p);
     });
     if (workers.length === 0) this.finish(id);
     else send(id);

@@ -44,6 +44,7 @@ import type { FromWorker, ToWorker, WorkerInit, WorkerIo } from './protocol.js';
 import { PathRxTotals } from './path-rx.js';
 import { PathUpBoards } from './path-up-boards.js';
 import { WorkerRequests } from './requests.js';
+import { runnableSince } from './runnable-time.js';
 import { EventUnpacker } from './event-wire.js';
 
 const MAX_PATHS = 4096;
@@ -53,7 +54,8 @@ const MIN_REPLAY_MARKS = 16_384;
 const ROW_BITS = 24;
 const ROW_MASK = (1 << ROW_BITS) - 1;
 
-/** Deadlines of requests to workers, ms: `svr show sessions` answers within 2 s, whatever a worker does. */
+/** Deadlines of requests to workers, ms: `svr show sessions` answers within 2 s, whatever a worker does; a
+ *  start and plugin loading count only the time the process could run (runnable-time.ts: not the machine's load). */
 export const WORKER_TIMEOUTS = { sessions: 1500, plugins: 15_000, start: 15_000, stop: 5_000 } as const;
 /** A running worker that sent nothing for this long is ended and restarted (it reports every second). */
 export const UNRESPONSIVE_MS = 5_000;
@@ -302,7 +304,7 @@ export class WorkerHost implements DataPathHost {
     try {
       if (this.plugins_ !== null) {
         const req = this.plugins_;
-        const a = await this.requests.ask<PluginsReply>([index], WORKER_TIMEOUTS.plugins, (id) => this.post(index, { ...req, id }));
+        const a = await this.requests.ask<PluginsReply>([index], WORKER_TIMEOUTS.plugins, (id) => this.post(index, { ...req, id }), runnableSince());
         const reply = a.answers.get(index);
         if (reply === undefined) throw new Error(`loading plugins did not finish within ${WORKER_TIMEOUTS.plugins} ms`);
         const closed = reply.failures.filter((f) => f.failClosed);
@@ -310,7 +312,7 @@ export class WorkerHost implements DataPathHost {
       }
       for (const m of this.routing.values()) this.post(index, m);
       for (const list of this.keyInstalls.values()) for (const m of list) this.post(index, m);
-      const a = await this.requests.ask<Extract<FromWorker, { t: 'ready' }>>([index], WORKER_TIMEOUTS.start, (id) => this.post(index, { t: 'start', id }));
+      const a = await this.requests.ask<Extract<FromWorker, { t: 'ready' }>>([index], WORKER_TIMEOUTS.start, (id) => this.post(index, { t: 'start', id }), runnableSince());
       const ready = a.answers.get(index);
       if (ready === undefined) throw new Error(`it did not start within ${WORKER_TIMEOUTS.start} ms`);
       if (ready.error !== undefined) throw new Error(ready.error);
@@ -349,7 +351,7 @@ export class WorkerHost implements DataPathHost {
 
   async start(): Promise<void> {
     const all = this.threads.map((w) => w.index);
-    const a = await this.requests.ask<Extract<FromWorker, { t: 'ready' }>>(all, WORKER_TIMEOUTS.start, (id) => this.broadcast({ t: 'start', id }));
+    const a = await this.requests.ask<Extract<FromWorker, { t: 'ready' }>>(all, WORKER_TIMEOUTS.start, (id) => this.broadcast({ t: 'start', id }), runnableSince());
     const failed = [
       ...[...a.answers.values()].filter((r) => r.error !== undefined).map((r) => `worker ${r.index}: ${r.error}`),
       ...a.lost.map((w) => `worker ${w}: its thread ended`),
@@ -505,7 +507,7 @@ export class WorkerHost implements DataPathHost {
     };
     this.plugins_ = req; // a replacement worker loads these before it takes packets
     const asked = this.threads.filter((w) => w.state !== 'ended').map((w) => w.index);
-    const a = await this.requests.ask<PluginsReply>(asked, WORKER_TIMEOUTS.plugins, (id) => { for (const w of asked) this.post(w, { ...req, id }); });
+    const a = await this.requests.ask<PluginsReply>(asked, WORKER_TIMEOUTS.plugins, (id) => { for (const w of asked) this.post(w, { ...req, id }); }, runnableSince());
     const replies = [...a.answers.values()];
     this.stages = replies[0]?.stages ?? this.stages;
     const failures: PluginFailure[] = [];

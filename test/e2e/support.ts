@@ -2,7 +2,7 @@
  * Helpers for the end-to-end lab tests: a working directory, running `svr` and commands inside namespaces
  * (never a shell), a tcpdump capture, polling.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,28 @@ export function e2eDir(test: FileTest, name: string, onInterrupt: () => void): s
     else console.log(`  kept ${dir} (a test of this file did not pass)`);
   });
   return dir;
+}
+
+export interface LabFixture {
+  /** the lab's directory (e2eDir: removed when every test of the file passed) */
+  dir: string;
+  /** the nodes' environment: SVR_RUN_DIR in the lab's directory, and `extraEnv` */
+  env: Record<string, string>;
+  /** `--prefix <prefix> --dir <dir>` for `svr lab up` / `down` */
+  labArgs: string[];
+  /** `svr lab down`, synchronously (the after hook, an interrupt) */
+  downSync(): void;
+}
+
+/** The `svr lab` of a test file: prefix `prefix`, directory `<prefix>-e2e-<name>`, taken down on an interrupt. */
+export function labFixture(test: FileTest, prefix: string, name: string, extraEnv: Record<string, string> = {}): LabFixture {
+  const dir = e2eDir(test, `${prefix}-e2e-${name}`, () => downSync());
+  const env = { SVR_RUN_DIR: join(dir, 'run'), ...extraEnv };
+  const labArgs = ['--prefix', prefix, '--dir', dir];
+  const downSync = (): void => {
+    spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  };
+  return { dir, env, labArgs, downSync };
 }
 
 /** Runs a command to completion; never rejects for a non-zero exit. */

@@ -5,12 +5,10 @@
  * counter), so they reached r1's WAN TUN without the kernel's forwarding. Needs root and ip/curl/iperf3/nft
  * (test/support/prerequisites.ts); otherwise its tests count as skipped. `svr lab down` runs in the after hook.
  */
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { bytesSha256 } from '../../src/lab/servers.js';
-import { e2eDir, E2E_PREFIX, exec, inNs, show, svr, SVR } from './support.js';
+import { labFixture, E2E_PREFIX, exec, inNs, show, svr, SVR } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}x`;
@@ -20,12 +18,7 @@ const SIZE = 8 * 1024 * 1024;
 
 const test = requires(import.meta.url);
 
-const dir = e2eDir(test, `${PREFIX}-e2e-wanrx`, () => downSync());
-const env = { SVR_RUN_DIR: join(dir, 'run'), SVR_WAN_PACKET_RX: '1' };
-const labArgs = ['--prefix', PREFIX, '--dir', dir];
-const downSync = (): void => {
-  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-};
+const { dir, env, labArgs, downSync } = labFixture(test, PREFIX, 'wanrx', { SVR_WAN_PACKET_RX: '1' });
 
 test.after(() => {
   downSync();

@@ -5,12 +5,11 @@
  * Needs root and ip/curl/iperf3 (test/support/prerequisites.ts); otherwise its tests count as skipped.
  * `svr lab down` runs in the after hook.
  */
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { bytesSha256 } from '../../src/lab/servers.js';
-import { e2eDir, E2E_PREFIX, exec, inNs, show, svr, SVR } from './support.js';
+import { labFixture, E2E_PREFIX, exec, inNs, show, svr, SVR } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}w`;
@@ -20,13 +19,8 @@ const SIZE = 8 * 1024 * 1024;
 
 const test = requires(import.meta.url);
 
-const dir = e2eDir(test, `${PREFIX}-e2e-workers`, () => downSync());
-const env = { SVR_RUN_DIR: join(dir, 'run') };
-const labArgs = ['--prefix', PREFIX, '--dir', dir];
+const { dir, env, labArgs, downSync } = labFixture(test, PREFIX, 'workers');
 const r1Socket = join(dir, 'r1.sock');
-const downSync = (): void => {
-  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-};
 
 test.after(() => {
   downSync();

@@ -39,6 +39,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/bounded-state.test': [...LAB, 'cc'],
   'e2e/fail-closed.test': [...LAB, 'tcpdump'],
   'e2e/key-exchange.test': LAB,
+  'e2e/secret-rotation.test': LAB,
   'e2e/worker-supervision.test': LAB,
   'e2e/plugin-sdk.test': LAB,
   'e2e/replay.test': [...LAB, 'tcpdump', 'python3'],

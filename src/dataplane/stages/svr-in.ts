@@ -132,7 +132,7 @@ export class SvrInStage implements Stage {
       t.natRelay[r] = 0; // a peer behind NAT reached us on the session's own 5-tuple: its binding is open
       if ((t.flags[r]! & SF_NEEDS_META) !== 0) {
         t.flags[r] = t.flags[r]! & ~SF_NEEDS_META;
-        ctx.events.push({ kind: 'session.reverseSeen', row: r, gen: t.gen[r]! }); // control knows the id from session.created
+        ctx.records.reverseSeen(t, r, ctx.events.length); // control knows the id from session.created
       }
       if (v.controlCode >= 0 && emptyAfterMeta) {
         rt.counters.add(this.cControl);

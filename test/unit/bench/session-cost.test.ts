@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { costSummary, DESTINATION_PORTS, SOURCE_PORTS, SOURCES, sessionTuple, writeSessionDatagram } from '../../../bench/session-cost-client.js';
+import { costSummary, DESTINATION_PORTS, sessionIndex, SessionWindow, SOURCE_PORTS, SOURCES, sessionTuple, writeSessionDatagram } from '../../../bench/session-cost-client.js';
 import { parseAddress } from '../../../src/packet/addr.js';
 import { buildUdp } from '../../../src/packet/build.js';
 import { PacketInfo, parsePacket, ParseError, PROTO_UDP } from '../../../src/packet/ip.js';
@@ -59,6 +59,44 @@ test('the figures: CPU per answered session, answered per busy second, CPU secon
   assert.equal(costSummary({ cpuUs: 1_987_654, answered: 90_000, busyMs: 4_500 }), { usPerSession: 22.09, perSecond: 20_000, cpuS: 1.99 });
   // nothing answered: the whole CPU for one session, no division by zero
   assert.equal(costSummary({ cpuUs: 300_000, answered: 0, busyMs: 0 }), { usPerSession: 300_000, perSecond: 0, cpuS: 0.3 });
+});
+
+test('an answer names its session: sessionIndex inverts sessionTuple', () => {
+  for (const n of [0, 63, 64, 4_242_437, SOURCES * SOURCE_PORTS + 7]) {
+    const s = sessionTuple(n, FIRST_DST);
+    assert.is(sessionIndex(s.srcLastByte, s.srcPort, s.dstPort, FIRST_DST), n);
+  }
+});
+
+test('the window: sessions the routers never answer are lost after lostMs and free the window; the run finishes; a late answer counts as answered', () => {
+  const w = new SessionWindow(1024, 256, 64, 5000);
+  let now = 0;
+  while (w.canSend()) w.sendChunk(now);
+  assert.is(w.sent, 256);
+  // the first 256 sessions are never answered (a cold start stalled past the routers' timers)
+  now = 4999;
+  w.sweep(now);
+  assert.is(w.lost, 0);
+  assert.not.ok(w.canSend(), 'in flight until lostMs');
+  now = 5000;
+  w.sweep(now);
+  assert.is(w.lost, 256);
+  assert.ok(w.canSend(), 'the lost sessions left the window');
+  while (w.canSend()) w.sendChunk(now);
+  assert.is(w.sent, 512);
+  for (let n = 256; n < 512; n++) w.answer(n);
+  w.answer(300); // a duplicate answer changes nothing
+  w.answer(5000); // nor one for a session never sent
+  assert.equal([w.answered, w.lost], [256, 256]);
+  w.answer(10); // a lost session's answer after all
+  assert.equal([w.answered, w.lost], [257, 255]);
+  assert.not.ok(w.finished());
+  while (w.canSend()) {
+    const first = w.sendChunk(now);
+    for (let n = first; n < first + 64; n++) w.answer(n);
+  }
+  assert.equal([w.sent, w.answered, w.lost], [1024, 769, 255]);
+  assert.ok(w.finished(), 'every session answered or lost');
 });
 
 test.run();

@@ -253,6 +253,24 @@ test('CBC with AES-NI: a batch (8 chains interleaved in the addon) gives the byt
   }
 });
 
+test('CBC: single packets of two keys interleaved each get their own key and IV (no chain carried across handles)', () => {
+  // One packet per call takes the OpenSSL context that runs on from the handle's previous packet (cbc_encrypt).
+  for (const kind of ['aes-128-cbc', 'aes-256-cbc'] as const) {
+    const keyB = rng.bytes(keyLength(kind));
+    const handles = [BatchCipher.create(kind, key(kind), { impl: 'native' }), BatchCipher.create(kind, keyB, { impl: 'native' })];
+    for (let i = 0; i < 40; i++) {
+      const which = i % 3 === 2 ? 0 : i & 1; // A B A, A B A, ...: runs of one key and switches
+      const b = makeBatch(rng, [i % 4 === 0 ? rng.int(16) : 1300 + rng.int(100)]);
+      const iv = rng.bytes(16);
+      handles[which]!.encryptBatchWithIvs(b.data, b.offsets, b.lengths, 1, iv);
+      const e = createCipheriv(kind, which === 0 ? key(kind) : keyB, iv);
+      const want = Buffer.concat([iv, e.update(b.plain[0]!), e.final()]);
+      sameBytes(region(b, 0), want, `${kind}, packet ${i} (key ${'AB'[which]})`);
+    }
+    for (const h of handles) h.destroy();
+  }
+});
+
 test('CBC: bad PKCS#7 padding gives status 2 and a zeroed region; the rest of the batch decrypts', () => {
   const kind = 'aes-256-cbc';
   const iv = rng.bytes(16);

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor } from 'xstate';
 import { bfdMachine, controlPacket, detectionWatched, discardReason, type BfdEvent, type BfdInput } from '../../../src/machines/bfd.js';
-import { encodeBfdControl, type BfdControlPacket, type BfdState } from '../../../src/packet/bfd.js';
+import { decodeBfdControl, encodeBfdControl, type BfdControlPacket, type BfdState } from '../../../src/packet/bfd.js';
 import { BfdSchedule } from '../../../src/paths/bfd-schedule.js';
 import { VirtualTime } from './virtual-time.js';
 
@@ -41,7 +41,14 @@ class Rig {
   wire: ((from: number, p: BfdControlPacket) => void) | null = null;
   readonly schedule = new BfdSchedule(this.vt, {
     expire: (slot) => this.send(this.slots.indexOf(slot), { type: 'bfd.detectionTimeExpired' }),
-    transmit: (slot) => this.sent(this.slots.indexOf(slot), controlPacket(this.actors[this.slots.indexOf(slot)]!.getSnapshot().context, false)),
+    // the schedule's bytes are what the session's machine would send now (same bytes on the wire)
+    transmit: (slot, bytes) => {
+      const i = this.slots.indexOf(slot);
+      const p = decodeBfdControl(bytes);
+      assert.ok(p.ok, 'the schedule\'s periodic packet decodes');
+      assert.equal([...bytes], [...encodeBfdControl(controlPacket(this.actors[i]!.getSnapshot().context, false))], 'the schedule\'s bytes are the machine\'s periodic packet');
+      this.sent(i, p.packet);
+    },
     batch: (fn) => {
       this.batches.push(0);
       fn();
