@@ -17,8 +17,9 @@
  *           standby took over (r1a applied a role change after the pair formed, or r1b is not standby at the end:
  *           a starved active, ha15) measured a failover: it is disturbed and left out of both medians. TCP also
  *           prints each router's CPU per Gbit (HA work on r1a would raise r1's, not r2's).
- *   cpu     during each session test, the CPU time of r1's main thread (control and, with one worker, the
- *           data path), of its other threads, of r2 and of the standby r1b, less their idle rate sampled for
+ *   cpu     from each session test's start until it settled (the pair: the standby holds every session r1a
+ *           sent; ha-episode.ts), the CPU time of r1's main thread (control and, with one worker, the data path),
+ *           of its other threads, of r2, of the standby r1b and of the bench, less their idle rate sampled for
  *           3 s just before (timers, reports, heartbeats, the sampler), and the whole machine's busy time:
  *           where a synced session's cost goes, per session created.
  *   failover  in one process (no TUN: the devices' part is measured by e2e/ha-pair, 20-90 ms): two pair
@@ -49,6 +50,7 @@ import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
 import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioVerdict, roundProblems, witnessRatio } from './round-check.js';
 import { INJECTED_SHARE, injectedCost } from './injected-cost.js';
 import { caseAddresses } from './session-load.js';
+import { accountEpisode, idleRates, MACHINE, WALL } from './ha-episode.js';
 import { buildCTool } from './udp-load.js';
 import { createMemoryLab, type MemoryLab } from '../src/sim/memory-lab.js';
 import { loadConfig } from '../src/model/validate.js';
@@ -72,9 +74,12 @@ const WARM_UP_SECONDS = 2;
 const FAILOVER_SESSIONS = 100;
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/configs/two-routers.yaml', import.meta.url));
 
-/** CPU seconds spent during a session test, above each process's idle rate (sampled just before). */
+/** CPU seconds spent from a session test's start until it settled (ha-episode.ts), above each process's idle rate
+ *  (sampled just before). */
 export interface HaCpu {
+  /** from the test's start until settled, and of the test alone */
   seconds: number;
+  testSeconds?: number;
   /** r1 (r1a in the pair): its main thread and its other threads (workers, libuv, V8) */
   r1Main: number;
   r1Other: number;
@@ -215,7 +220,8 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   if (tool !== undefined && paced === undefined) res.errors.push(`paced: bench/c/session-load.c: ${tool.reason}`);
   const inject = injectedCost();
   if (inject !== undefined) progress(`  ha: INJECTED: ${INJECTED_SHARE} of the machine's CPU during the pair's session tests`);
-  const both = async (r: HaRun, label: string, standbyPid?: number, afterTcp?: () => void): Promise<number | undefined> => {
+  /** `settled`: the pair's wait for the standby to hold every session (ha-episode.ts); one node's first read of its sessions */
+  const both = async (r: HaRun, label: string, settled: () => Promise<void>, standbyPid?: number, afterTcp?: () => void): Promise<number | undefined> => {
     await checkConnectivity();
     const standby0 = standbyPid === undefined ? NaN : cpuSeconds(standbyPid);
     await step(`${label} tcp`, async () => { r.tcp = await measureTcp(svr, tcpPlan, progress); });
@@ -226,21 +232,18 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     await step(`${label} warm-up`, async () => { await sessionRate('udp', WARM_UP_SECONDS, svr, () => undefined, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW); });
     const pids = [svr.proc('r1')?.pid ?? NaN, svr.proc('r2')?.pid ?? NaN, standbyPid ?? NaN];
     const cpu = (): number[] => [performance.now() / 1000, cpuSeconds(pids[0]!, true), cpuSeconds(pids[0]!), cpuSeconds(pids[1]!), cpuSeconds(pids[2]!), machineBusySeconds(), cpuSeconds(process.pid)];
-    // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the test's
+    // the idle rate first (timers, reports, heartbeats, the `svr show ha` sampler): subtracted from the episode's
     const idle0 = cpu();
     await sleep(IDLE_SAMPLE_MS);
-    const idle1 = cpu();
-    const idleRate = idle1.map((x, i) => (x - idle0[i]!) / (idle1[0]! - idle0[0]!));
-    const before = cpu();
+    const idle = idleRates(idle0, cpu());
     const test = (): Promise<SessionRate> => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, ['r1', 'r2'], LOADED_CLIENT_WINDOW);
-    await step(`${label} udp sessions`, async () => { r.sessions = await (standbyPid !== undefined && inject !== undefined ? inject.during(test) : test()); });
-    const after = cpu();
-    const d = after.map((x, i) => x - before[i]! - (i === 0 || i === 5 ? 0 : idleRate[i]! * (after[0]! - before[0]!)));
-    r.cpu = { seconds: d[0]!, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[5]!, bench: d[6]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
+    const e = await accountEpisode(cpu, idle, () => step(`${label} udp sessions`, async () => { r.sessions = await (standbyPid !== undefined && inject !== undefined ? inject.during(test) : test()); }), settled);
+    const d = e.delta;
+    r.cpu = { seconds: d[WALL]!, testSeconds: e.testSeconds, r1Main: d[1]!, r1Other: d[2]! - d[1]!, r2: d[3]!, machine: d[MACHINE]!, bench: d[6]!, ...(standbyPid === undefined ? {} : { standby: d[4]! }) };
     const n = r.sessions?.createdR1 ?? NaN;
     const us = (x: number): string => `${((x * 1e6) / n).toFixed(1)}`;
-    progress(`    cpu per session created (µs; above the idle rate, ${d[0]!.toFixed(1)} s): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)}, r2 ${us(d[3]!)}`
-      + `${standbyPid === undefined ? '' : `, standby ${us(d[4]!)}`}; the machine's busy time ${us(d[5]!)} (everything on it, load ${loadAverage()})`);
+    progress(`    cpu per session created (µs; above the idle rate, the test ${e.testSeconds.toFixed(1)} s and until settled ${e.settleSeconds.toFixed(1)} s more): r1 main ${us(d[1]!)}, r1 other threads ${us(d[2]! - d[1]!)}, r2 ${us(d[3]!)}`
+      + `${standbyPid === undefined ? '' : `, standby ${us(d[4]!)} (${us(e.testDelta[4]!)} of it during the test)`}, the bench ${us(d[6]!)}; the machine's busy time ${us(d[MACHINE]!)} (everything on it, load ${loadAverage()})`);
     if (paced !== undefined) {
       const procs = [{ name: 'svr-r1', pid: pids[0]! }, { name: 'svr-r2', pid: pids[1]! }, ...(standbyPid === undefined ? [] : [{ name: 'svr-r1b', pid: standbyPid }])];
       await step(`${label} paced`, async () => { r.paced = await pacedCost(paced, svr, rate!, plan.sessionSeconds, procs, () => sleep(1000), progress); });
@@ -278,7 +281,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node (restarted: empty tables, as the pair's nodes start)`);
       await svr.restartWith();
       await svr.pathsUp();
-      await both(single, 'single');
+      await both(single, 'single', async () => { await activeSessions(svr).catch(() => NaN); });
     };
     /** r1 a pair (r1, r2 and the standby on the pair's config), back to one node afterwards */
     const runPair = async (pair: HaRun, round: number): Promise<{ standbyTcpCpu?: number; sync?: HaSync; tookOver?: string }> => {
@@ -306,13 +309,16 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
           }
         })();
       };
-      const standbyTcpCpu = await both(pair, 'pair', standby.pid, startSampler);
-      sampling = false;
-      await sampler;
+      // the episode ends when the standby holds every session r1a sent (its applying runs on after the test)
+      let sync: HaSync | undefined;
+      const syncSettled = async (): Promise<void> => {
+        sampling = false;
+        await sampler;
+        await step('pair sync', async () => { sync = await settle(svr, sockB, samples); });
+      };
+      const standbyTcpCpu = await both(pair, 'pair', syncSettled, standby.pid, startSampler);
       const tookOver = await tookOverSince(svr, sockB, formed);
       if (tookOver !== undefined) progress(`    ! the standby took over during the pair's tests (${tookOver}): this round measured a failover, not the pair's cost`);
-      let sync: HaSync | undefined;
-      await step('pair sync', async () => { sync = await settle(svr, sockB, samples); });
       if (sync !== undefined) progress(`    sync under ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag p50 <= ${sync.changeLagP50Ms ?? '-'} ms, p99 <= ${sync.changeLagP99Ms ?? '-'} ms, max ${sync.changeLagMaxMs.toFixed(1)} ms (ack ${sync.ackLagMaxMs.toFixed(1)}, waited for collection ${sync.waitMaxMs.toFixed(1)}), ${sync.upserts} rows and ${sync.deletes} removals in ${sync.collections} collections, ${sync.recordsSent} records in ${sync.batchesSent} datagrams, ${sync.batchesResent} resent; settled: ${sync.activeSessions} sessions on r1a, ${sync.replicaRows} rows on r1b`);
       await pairDown(round);
       return { ...(standbyTcpCpu === undefined ? {} : { standbyTcpCpu }), ...(sync === undefined ? {} : { sync }), ...(tookOver === undefined ? {} : { tookOver }) };
@@ -340,7 +346,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       progress(`    round ${round + 1}: new sessions/s pair / one node = ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(single.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
         + `; TCP pair / one node = ${(pair.tcp?.gbps.median ?? 0).toFixed(3)} / ${(single.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)}`
         + ` (routers' CPU s per Gbit ${cpuPerGbit(pair)} / ${cpuPerGbit(single)})`
-        + `; the witness (the routers', the standby's and the bench's CPU per session pair − one node ${(ownedUs(pair) - ownedUs(single)).toFixed(1)} µs against the machine's ${perSessionUs(single, single.cpu?.machine).toFixed(1)} µs and their own ${ownedUs(single).toFixed(1)} µs one node) ${witnessLow.toFixed(3)}–${witness.toFixed(3)}`
+        + `; the witness (the routers', the standby's and the bench's CPU per session until settled, pair − one node ${(ownedUs(pair) - ownedUs(single)).toFixed(1)} µs against the machine's ${perSessionUs(single, single.cpu?.machine).toFixed(1)} µs and their own ${ownedUs(single).toFixed(1)} µs one node) ${witnessLow.toFixed(3)}–${witness.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s pair / one node = ${pacedProcessUs(pair.paced).toFixed(1)} / ${pacedProcessUs(single.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
       res.rounds!.push({ single, pair, ratio, tcpRatio, costRatio, witness, witnessLow, problems, ...p });

@@ -349,7 +349,7 @@ function cpuNote(h: NonNullable<ModeResult['ha']>): string {
   };
   const [one, pair] = [h.single.cpu, h.pair.cpu];
   if (one === undefined || pair === undefined) return '';
-  return `; CPU per session created: r1 main thread ${per(one.r1Main, h.single)} one node, ${per(pair.r1Main, h.pair)} pair; r1's other threads ${per(one.r1Other, h.single)}, ${per(pair.r1Other, h.pair)}; r2 ${per(one.r2, h.single)}, ${per(pair.r2, h.pair)}; standby ${per(pair.standby, h.pair)}`
+  return `; CPU per session created, from the test's start until the standby held every session: r1 main thread ${per(one.r1Main, h.single)} one node, ${per(pair.r1Main, h.pair)} pair; r1's other threads ${per(one.r1Other, h.single)}, ${per(pair.r1Other, h.pair)}; r2 ${per(one.r2, h.single)}, ${per(pair.r2, h.pair)}; standby ${per(pair.standby, h.pair)}`
     + (h.rounds !== undefined && h.rounds.length > 1 ? `; pair / one node per round: ${h.rounds.map((r) => r.ratio.toFixed(3)).join(', ')}` : '')
     + (h.rounds !== undefined && h.rounds.some((r) => r.tcpRatio !== undefined) ? `; TCP pair / one node per round: ${h.rounds.map((r) => r.tcpRatio?.toFixed(3) ?? '–').join(', ')}` : '');
 }
