@@ -44,10 +44,7 @@ export function nodeListener(tables: ForwardingTables, kind: ListenerKind, episo
     status: () => ({ sessionsActive: 0, handshakesInFlight: 0, sessionsPerWorker: [] }), counters: () => ({}), threadLoad: () => [],
     plugins: () => [], ports: () => [], alarms: new AlarmRegistry(),
   });
-  facts.add((f) => {
-    if (f.kind === 'session.created') metrics.sessionCreated(f);
-    else metrics.sessionClosed(f);
-  });
+  facts.add((f) => metrics.sessionFact(f));
   const log = new NodeLog('bench', 'text', () => {});
   facts.add((f) => logSessionFact(log, f));
   const noop = (): void => {};

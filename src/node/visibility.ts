@@ -41,10 +41,7 @@ export function startVisibility(router: Router, o: VisibilityOptions): NodeVisib
     alarms: alarms.registry,
   });
   // created / removed read in place (control/session-facts.ts): no object per session for the tallies
-  const offFacts = router.onSessionFacts((f) => {
-    if (f.kind === 'session.created') metrics.sessionCreated(f);
-    else metrics.sessionClosed(f);
-  });
+  const offFacts = router.onSessionFacts((f) => metrics.sessionFact(f));
   const sub = router.eventsWithoutSessions$.subscribe((e) => {
     switch (e.type) {
       case 'session.denied':

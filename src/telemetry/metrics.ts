@@ -332,6 +332,12 @@ export class NodeMetrics {
     this.closedTally.add(e.tenant, e.service, e.reason);
   }
 
+  /** A session created or removed, as the data path's facts give it (control/session-facts.ts). */
+  sessionFact(f: { kind: 'session.created' | 'session.removed'; tenant: string; service: string; role: string; reason: string }): void {
+    if (f.kind === 'session.created') this.sessionCreated(f);
+    else this.sessionClosed(f);
+  }
+
   sessionDenied(e: { tenant: string; service: string; reason: string }, count = 1): void {
     this.denied.inc({ tenant: e.tenant, service: e.service, reason: e.reason }, count);
   }
