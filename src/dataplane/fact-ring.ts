@@ -14,8 +14,8 @@
  * outlives the thread that writes it: a data-path worker started again goes on from `head`. The producer keeps
  * its own copy of `head` and of the rows it knows free: one FactRing writes a ring at a time. Per fact it reads
  * the consumer's `tail` only when those run out; it commits a fact's rows without a store the consumer sees and
- * publishes the committed ones with one atomic store per data-path batch (a seq-cst store per fact was a fifth of
- * the data path's fact writing: 2 of ~11 µs per 100 sessions, docs/performance.md "wave 20, recm").
+ * publishes the committed ones with one atomic store per data-path batch (a seq-cst store per fact: 14 of ~120 ns
+ * of a session's two rows, docs/performance.md "wave 20, recm").
  */
 
 /** Uint32 words per row. */
