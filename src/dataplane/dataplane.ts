@@ -12,7 +12,7 @@
  * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
  */
 import { monotonicMs } from './clock.js';
-import { DrainWatch, releaseHeap } from './heap-release.js';
+import { DrainWatch, v8Heap } from './heap-release.js';
 import { timeSlot } from '../crypto/hmac.js';
 import { INTERFACE_COUNTER_KINDS } from './counter-names.js';
 import type { ForwardingTables } from '../model/tables.js';
@@ -605,7 +605,7 @@ export class Dataplane {
       this.transmitDup();
     }
     this.flushEvents();
-    if (releaseHeap !== null && this.drain.drained(ctx.sessions.active, now, !more)) releaseHeap(); // heap-release.ts
+    if (v8Heap !== null) this.drain.afterSweep(ctx.sessions.active, now, !more, v8Heap); // heap-release.ts
     return more;
   }
 

@@ -6,30 +6,74 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { DrainWatch, RELEASE_MIN_INTERVAL_MS, RELEASE_MIN_PEAK, releaseHeap } from '../../../src/dataplane/heap-release.js';
+import { DrainWatch, RELEASE_ATTEMPTS, RELEASE_MIN_INTERVAL_MS, RELEASE_MIN_PEAK, releaseHeap, type HeapControl } from '../../../src/dataplane/heap-release.js';
+
+/** V8's side as DrainWatch sees it: the young generation's size, which a release shrinks when `shrinks`. */
+class Heap implements HeapControl {
+  releases = 0;
+  constructor(public young = 32 << 20, public shrinks = true) {}
+  youngBytes(): number {
+    return this.young;
+  }
+  release(): void {
+    this.releases++;
+    if (this.shrinks) this.young = 1 << 20;
+  }
+}
 
 test('a drain to half the peak releases once the sweep settled, then the peak starts again from there', () => {
   const w = new DrainWatch();
+  const h = new Heap();
   const t = RELEASE_MIN_INTERVAL_MS;
-  assert.is(w.drained(100_000, t, true), false, 'filling');
-  assert.is(w.drained(60_000, t, true), false, 'above half the peak');
-  assert.is(w.drained(50_000, t, false), false, 'at half, but the sweep left rows due (or indexes to move)');
-  assert.is(w.drained(50_000, t, true), true, 'at half and settled');
-  assert.is(w.drained(25_000, 2 * t, true), true, 'half of the new peak (50,000), an interval later');
-  assert.is(w.drained(0, 3 * t, true), true, 'empty: half of 25,000');
-  assert.is(w.drained(0, 4 * t, true), false, 'nothing drained since');
+  const after = (active: number, now: number, settled = true): number => {
+    w.afterSweep(active, now, settled, h);
+    return h.releases;
+  };
+  assert.is(after(100_000, t), 0, 'filling');
+  assert.is(after(60_000, t), 0, 'above half the peak');
+  assert.is(after(50_000, t, false), 0, 'at half, but the sweep left rows due (or indexes to move)');
+  assert.is(after(50_000, t), 1, 'at half and settled');
+  assert.is(after(50_000, t + 250), 1, 'the young generation shrank: no second request');
+  assert.is(after(25_000, 2 * t), 2, 'half of the new peak (50,000), an interval later');
+  assert.is(after(0, 3 * t), 3, 'empty: half of 25,000');
+  assert.is(after(0, 4 * t), 3, 'nothing drained since');
 });
 
-test('a small table and a table oscillating around half its peak do not collect again and again', () => {
+test('a small table, a table oscillating around half its peak: no collection again and again', () => {
   const small = new DrainWatch();
-  assert.is(small.drained(RELEASE_MIN_PEAK - 1, 0, true), false);
-  assert.is(small.drained(0, RELEASE_MIN_INTERVAL_MS, true), false, 'a peak below RELEASE_MIN_PEAK');
+  const h = new Heap();
+  small.afterSweep(RELEASE_MIN_PEAK - 1, 0, true, h);
+  small.afterSweep(0, RELEASE_MIN_INTERVAL_MS, true, h);
+  assert.is(h.releases, 0, 'a peak below RELEASE_MIN_PEAK');
   const w = new DrainWatch();
-  w.drained(100_000, 0, true);
-  assert.is(w.drained(40_000, RELEASE_MIN_INTERVAL_MS, true), true);
-  w.drained(100_000, RELEASE_MIN_INTERVAL_MS + 1000, true);
-  assert.is(w.drained(40_000, RELEASE_MIN_INTERVAL_MS + 2000, true), false, 'within the interval');
-  assert.is(w.drained(40_000, 2 * RELEASE_MIN_INTERVAL_MS, true), true, 'an interval after the last release');
+  w.afterSweep(100_000, 0, true, h);
+  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS, true, h);
+  assert.is(h.releases, 1);
+  w.afterSweep(100_000, RELEASE_MIN_INTERVAL_MS + 1000, true, h);
+  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + 2000, true, h);
+  assert.is(h.releases, 1, 'within the interval');
+  w.afterSweep(40_000, 2 * RELEASE_MIN_INTERVAL_MS, true, h);
+  assert.is(h.releases, 2, 'an interval after the last release');
+});
+
+test('a release V8 ignored (its own collection was marking) is asked again until the young generation shrank', () => {
+  const w = new DrainWatch();
+  const h = new Heap(32 << 20, false);
+  w.afterSweep(100_000, 0, true, h);
+  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS, true, h);
+  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + 250, false, h);
+  assert.is(h.releases, 1, 'asked again only after settled sweeps');
+  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + 500, true, h);
+  assert.is(h.releases, 2);
+  h.shrinks = true;
+  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + 750, true, h);
+  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + 1000, true, h);
+  assert.is(h.releases, 3, 'shrunk: no more requests');
+  const never = new Heap(32 << 20, false);
+  const v = new DrainWatch();
+  v.afterSweep(100_000, 0, true, never);
+  for (let i = 0; i < 20; i++) v.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + i * 250, true, never);
+  assert.is(never.releases, RELEASE_ATTEMPTS, 'at most RELEASE_ATTEMPTS for one drain');
 });
 
 // without the addon (not built): counted as skipped in the runner's summary
