@@ -571,6 +571,7 @@ export class Dataplane {
       ctx.facts?.denied(ctx, d.words, d.count, d.suppressed, this.clock());
       ctx.events.push({ kind: 'session.denied', atMs: this.clock(), ...d.take() });
     }
+    ctx.facts?.publish(); // the batch's fact rows, with its facts for control
     if (ctx.channels.list.length > 0) ctx.channels.flush(ctx.events, this.clock());
     const ev = ctx.events;
     const s = ctx.records;
