@@ -267,7 +267,7 @@ export class BlockWriter {
     return (this.lastNames = names.length - 1);
   }
 
-  /** A names entry into nameBuf: role, strings as refs, an optional one as 0 or ref + 1. */
+  /** A names entry into nameBuf: role, strings as refs, an optional one as 0 or ref + 1, numbers zig-zag (a local session's egress interface is -1). */
   private encodeNames(n: Names): void {
     const need = this.nameAt + 5 * (24 + n.paths.length);
     if (need > this.nameBuf.length) {
@@ -278,21 +278,21 @@ export class BlockWriter {
     const put = (v: number): void => {
       this.nameAt = writeVarint(this.nameBuf, this.nameAt, v);
     };
-    put(ROLES.indexOf(n.role));
+    put(zigzag(ROLES.indexOf(n.role)));
     for (const s of [n.router, n.tenant, n.service, n.application, n.ingressRouter, n.egressRouter, n.dst]) put(this.ref(s));
-    put(n.dstPort);
-    put(n.protocol);
+    put(zigzag(n.dstPort));
+    put(zigzag(n.protocol));
     put(n.paths.length);
     for (const p of n.paths) put(this.ref(p));
     put(n.closeReason === undefined ? 0 : this.ref(n.closeReason) + 1);
     for (const i of [n.ingressInterface, n.egressInterface]) {
       put(i === undefined ? 0 : this.ref(i.name) + 1);
-      if (i !== undefined) put(i.index);
+      if (i !== undefined) put(zigzag(i.index));
     }
     put(n.waypoint === undefined ? 0 : this.ref(n.waypoint.src) + 1);
     if (n.waypoint !== undefined) {
       put(this.ref(n.waypoint.dst));
-      put(n.waypoint.protocol);
+      put(zigzag(n.waypoint.protocol));
     }
   }
 
@@ -461,22 +461,22 @@ export class Block {
 
   /** A names entry (BlockWriter.encodeNames). */
   private namesEntry(): NamesRead {
-    const role = ROLES[this.varint()] ?? 'ingress';
+    const role = ROLES[this.num()] ?? 'ingress';
     const [router, tenant, service, application, ingressRouter, egressRouter, dst] = [this.str(), this.str(), this.str(), this.str(), this.str(), this.str(), this.str()];
-    const dstPort = this.varint();
-    const protocol = this.varint();
+    const dstPort = this.num();
+    const protocol = this.num();
     const paths: string[] = [];
     for (let k = this.varint(); k > 0; k--) paths.push(this.str());
     const reason = this.varint();
     const closeReason = reason === 0 ? undefined : (this.strings[reason - 1] as CloseReason | undefined);
     const iface = (): InterfaceRef | undefined => {
       const name = this.varint();
-      return name === 0 ? undefined : { name: this.strings[name - 1] ?? '', index: this.varint() };
+      return name === 0 ? undefined : { name: this.strings[name - 1] ?? '', index: this.num() };
     };
     const ingressInterface = iface();
     const egressInterface = iface();
     const wp = this.varint();
-    const waypoint = wp === 0 ? undefined : { src: this.strings[wp - 1] ?? '', dst: this.str(), protocol: this.varint() };
+    const waypoint = wp === 0 ? undefined : { src: this.strings[wp - 1] ?? '', dst: this.str(), protocol: this.num() };
     return { role, router, tenant, service, application, ingressRouter, egressRouter, dst, dstPort, protocol, paths, closeReason, ingressInterface, egressInterface, waypoint };
   }
 
@@ -537,7 +537,8 @@ export class Block {
     let n = 0;
     let scale = 1;
     for (;;) {
-      const b = this.bytes[this.at++]!;
+      const b = this.bytes[this.at++];
+      if (b === undefined) throw new SvrError('SVR_ERR_HISTORY_STORE', 'a session history block ends inside a number: the block is damaged');
       n += (b & 0x7f) * scale;
       if (b < 0x80) return n;
       scale *= 128;

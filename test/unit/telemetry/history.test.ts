@@ -306,6 +306,7 @@ test('a block of version 1 (a history of format 5 or before) reads back as it wa
   const bad = v2.slice();
   bad[0] = 3;
   assert.throws(() => new Block(bad), /version 3 \(this node reads 1 and 2\)/);
+  assert.throws(() => new Block(v2.subarray(0, v2.length - 2)), /ends inside a number: the block is damaged/, 'a block cut short: an error, not a read past its end');
 });
 
 test('a history of format 1 (a key per record) is removed at open, its records counted as lost', async () => {
