@@ -59,7 +59,7 @@ const SLOTS = 7;
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder();
 
-/** A names entry as written: the strings and numbers a row does not repeat, compared with the next row's. */
+/** A names entry: the strings and numbers a row does not repeat (the writer compares the next row's with them). */
 interface Names {
   role: SessionRole;
   router: string;
@@ -75,7 +75,8 @@ interface Names {
   closeReason: CloseReason | undefined;
   ingressInterface: InterfaceRef | undefined;
   egressInterface: InterfaceRef | undefined;
-  waypoint: FiveTuple | undefined;
+  /** the waypoint's addresses and protocol (its ports are the row's) */
+  waypoint: Pick<FiveTuple, 'src' | 'dst' | 'protocol'> | undefined;
 }
 
 /** the entries a writer compares a row with before making a new one: the last used and this many before it */
@@ -362,26 +363,6 @@ export class BlockWriter {
   }
 }
 
-/** What a names entry holds, read back. */
-interface NamesRead {
-  role: SessionRole;
-  router: string;
-  tenant: string;
-  service: string;
-  application: string;
-  ingressRouter: string;
-  egressRouter: string;
-  dst: string;
-  dstPort: number;
-  protocol: number;
-  paths: string[];
-  closeReason: CloseReason | undefined;
-  ingressInterface: InterfaceRef | undefined;
-  egressInterface: InterfaceRef | undefined;
-  /** the waypoint's addresses and protocol (its ports are the row's) */
-  waypoint: { src: string; dst: string; protocol: number } | undefined;
-}
-
 /** A block read back (version 2, or 1 as it was written): rows decoded on demand. */
 export class Block {
   readonly rows: number;
@@ -389,7 +370,7 @@ export class Block {
   private readonly head: number;
   private readonly baseMs: number;
   private readonly strings: string[] = [];
-  private readonly names: NamesRead[] = [];
+  private readonly names: Names[] = [];
   private readonly view: DataView;
   private at = 0;
 
@@ -460,7 +441,7 @@ export class Block {
   }
 
   /** A names entry (BlockWriter.encodeNames). */
-  private namesEntry(): NamesRead {
+  private namesEntry(): Names {
     const role = ROLES[this.num()] ?? 'ingress';
     const [router, tenant, service, application, ingressRouter, egressRouter, dst] = [this.str(), this.str(), this.str(), this.str(), this.str(), this.str(), this.str()];
     const dstPort = this.num();
