@@ -35,7 +35,6 @@ import { FactWriter } from './fact-writer.js';
 import { PluginChannels } from './plugin-channels.js';
 import type { DpEvent } from './events.js';
 import { loadAddress } from './flow-key.js';
-import { pathAuthBits } from './path-auth.js';
 import { RandomPool } from './random-pool.js';
 import { SessionTable, sessionLimit } from './session-table.js';
 import { WaypointPorts } from './waypoint-ports.js';
@@ -106,13 +105,6 @@ export class DataplaneContext {
   pathMtu = new Uint16Array(0);
   /** per path id: 1 = new TCP sessions on it are carried as UDP (UDP transform; paths/firewall-detector.ts) */
   pathTransform = new Uint8Array(0);
-  /**
-   * per path id: what each signed packet needs of its path (PA_* bits, the HMAC tag length), read per packet instead
-   * of the path's and its HMAC settings' objects: with 2,000 paths those were cache misses on every control packet
-   * (wan-verify's `checkTags`, `originate`; docs/performance.md "wave 20, hub16")
-   */
-  pathAuth = new Uint8Array(0);
-  pathTagLength = new Uint8Array(0);
   /** paths whose TCP is transformed, by name (kept across config changes) */
   private readonly transformed = new Set<string>();
   /** discovered path MTUs by path name (kept across config changes) */
@@ -208,12 +200,6 @@ export class DataplaneContext {
     }
     this.pathTransform = new Uint8Array(t.paths.length);
     for (const p of t.paths) this.pathTransform[p.id] = this.transformed.has(p.name) ? 1 : 0;
-    this.pathAuth = new Uint8Array(t.paths.length);
-    this.pathTagLength = new Uint8Array(t.paths.length);
-    for (const p of t.paths) {
-      this.pathAuth[p.id] = pathAuthBits(p);
-      this.pathTagLength[p.id] = p.hmac.tagLength;
-    }
     this.natPaths = t.interfaces.map((i) => t.paths.filter((p) => p.peerBehindNat && p.localInterface === i.index).map((p) => p.id));
     for (const [name, l] of [...this.learned]) {
       const p = t.paths.find((q) => q.name === name);

@@ -53,7 +53,6 @@ import { SvrOutStage } from './stages/svr-out.js';
 import { CONTROL_PORT, PROBE_PORT, WanVerifyStage } from './stages/wan-verify.js';
 import { LINK_TEST_LENGTH } from '../packet/path-message.js';
 import { RouteCheck } from './route-follow.js';
-import { PA_SIGNED } from './path-auth.js';
 
 /** Per-interface counters, in INTERFACE_COUNTER_KINDS order per interface (`interface.<name>.<counter>`). */
 const IF_COUNTERS = INTERFACE_COUNTER_KINDS.length;
@@ -948,9 +947,8 @@ export class Dataplane {
     else for (let i = 0; i < bodyLen; i++) d[payload + i] = body[i]!;
     let end = payload + bodyLen;
     // held: the tag at the flush, with the other held packets' (one call for many paths' keys)
-    const signed = sign && (ctx.pathAuth[p]! & PA_SIGNED) !== 0;
-    const later = held && signed && ctx.crypto.batchTags;
-    if (signed) {
+    const later = held && sign && path.hmac.mode !== 'disabled' && ctx.crypto.batchTags;
+    if (sign && path.hmac.mode !== 'disabled') {
       ctx.wallMs = this.wallClock();
       end = later ? signPacketLater(ctx, d, payload, end, p, this.clock(), this.controlTags, c.count) : signPacket(ctx, d, payload, end, p, this.clock());
       if (end < 0) return false; // no key on the path yet

@@ -15,7 +15,6 @@ import type { DataplaneContext } from './context.js';
 import type { TagBatch } from './batch-tags.js';
 import type { TxKey } from './path-keys.js';
 import { REPLAY_OK, REPLAY_SEEN } from './replay-window.js';
-import { PA_TIME_BASED } from './path-auth.js';
 
 /** Bytes a signed packet grows by on path with HMAC settings h (0 when it is not signed). */
 export function trailerLength(h: CompiledHmac): number {
@@ -32,7 +31,7 @@ export function signPacket(ctx: DataplaneContext, d: Uint8Array, payload: number
   if (k === null) return -1;
   cx.off[0] = payload;
   cx.len[0] = end + REPLAY_BLOCK_LENGTH - payload;
-  k.hmac.signBatch(d, cx.off, cx.len, 1, timeSlot((ctx.pathAuth[p]! & PA_TIME_BASED) !== 0, ctx.wallMs));
+  k.hmac.signBatch(d, cx.off, cx.len, 1, timeSlot(ctx.tables.paths[p]!.hmac.mode === 'time-based', ctx.wallMs));
   return payload + cx.len[0]!;
 }
 
@@ -44,7 +43,7 @@ export function signPacket(ctx: DataplaneContext, d: Uint8Array, payload: number
 export function signPacketLater(ctx: DataplaneContext, d: Uint8Array, payload: number, end: number, p: number, now: number, tags: TagBatch, s: number): number {
   const k = replayBlock(ctx, d, end, p, now);
   if (k === null) return -1;
-  tags.add(s, k.hmac, timeSlot((ctx.pathAuth[p]! & PA_TIME_BASED) !== 0, ctx.wallMs), payload, end + REPLAY_BLOCK_LENGTH - payload);
+  tags.add(s, k.hmac, timeSlot(ctx.tables.paths[p]!.hmac.mode === 'time-based', ctx.wallMs), payload, end + REPLAY_BLOCK_LENGTH - payload);
   return end + REPLAY_BLOCK_LENGTH + k.hmac.tagLength;
 }
 
@@ -74,7 +73,8 @@ export const VERIFY_TOO_OLD = 4;
  * tag verdict slot s got from TagBatch.verify under the same key is used instead of checking it again.
  */
 export function verifyPacket(ctx: DataplaneContext, d: Uint8Array, payload: number, end: number, p: number, now: number, tags?: TagBatch, s = 0): number {
-  const at = end - ctx.pathTagLength[p]! - REPLAY_BLOCK_LENGTH;
+  const h = ctx.tables.paths[p]!.hmac;
+  const at = end - h.tagLength - REPLAY_BLOCK_LENGTH;
   if (at < payload) return VERIFY_BAD_TAG;
   const keys = ctx.crypto.keys;
   const k = keys.rx(p, replayKeyId(d, at), now);
@@ -84,7 +84,7 @@ export function verifyPacket(ctx: DataplaneContext, d: Uint8Array, payload: numb
   cx.len[0] = end - payload;
   // checked with the frame's others already (TagBatch.verify, wan-verify), else now
   const checked = tags === undefined ? -1 : tags.checked(s, k.hmac);
-  if (checked === 0 || (checked < 0 && k.hmac.verifyBatch(d, cx.off, cx.len, 1, timeSlot((ctx.pathAuth[p]! & PA_TIME_BASED) !== 0, ctx.wallMs), cx.status) !== 1)) return VERIFY_BAD_TAG;
+  if (checked === 0 || (checked < 0 && k.hmac.verifyBatch(d, cx.off, cx.len, 1, timeSlot(h.mode === 'time-based', ctx.wallMs), cx.status) !== 1)) return VERIFY_BAD_TAG;
   const r = keys.windows.check(keys.window(k, replaySender(d, at)), replayCounterHi(d, at), replayCounterLo(d, at));
   if (r !== REPLAY_OK) return r === REPLAY_SEEN ? VERIFY_REPLAY : VERIFY_TOO_OLD;
   if (!k.used) keys.used(p, k, now);

@@ -44,8 +44,7 @@ import { PF_FALSE_POSITIVE, PF_HAS_META, PF_AUTH, PF_NAT_RELAYED, type Batch, ty
 import type { DataplaneContext } from '../context.js';
 import { adjustChecksumForTail } from '../packet-ops.js';
 import { openMetadata } from '../metadata-crypto.js';
-import { VERIFY_BAD_TAG, VERIFY_OK, VERIFY_REPLAY, VERIFY_UNKNOWN_KEY, verifyPacket } from '../sign.js';
-import { PA_ALL_SIGNED, PA_HANDSHAKE, PA_OUTBOUND_ONLY, PA_PEER_BEHIND_NAT, PA_SIGNED, PA_TIME_BASED } from '../path-auth.js';
+import { VERIFY_BAD_TAG, VERIFY_OK, VERIFY_REPLAY, VERIFY_UNKNOWN_KEY, trailerLength, verifyPacket } from '../sign.js';
 import { isHandshakeMessage } from '../../crypto/handshake.js';
 import { timeSlot } from '../../crypto/hmac.js';
 import { REPLAY_BLOCK_LENGTH, replayKeyId } from '../../packet/svr-trailer.js';
@@ -180,30 +179,29 @@ export class WanVerifyStage implements Stage {
         continue;
       }
       b.path[s] = path;
-      // the path's settings from its byte (path-auth.ts), not its objects
-      const auth = this.ctx.pathAuth[path]!;
-      const natPeer = (auth & PA_PEER_BEHIND_NAT) !== 0;
+      const cp = t.paths[path]!;
       // a firewall-detector probe (TCP PROBE_PORT both ends) is a control message too: signed, handed to control
-      let control = pi.protocol === PROTO_UDP ? pi.dstPort === CONTROL_PORT && (pi.srcPort === CONTROL_PORT || natPeer)
-        : pi.dstPort === PROBE_PORT && (pi.srcPort === PROBE_PORT || natPeer);
-      if (control && (auth & PA_OUTBOUND_ONLY) !== 0 && pi.protocol === PROTO_UDP && hasCookie(d, pi.payload, pi.end - pi.payload)) {
+      let control = pi.protocol === PROTO_UDP ? pi.dstPort === CONTROL_PORT && (pi.srcPort === CONTROL_PORT || cp.peerBehindNat)
+        : pi.dstPort === PROBE_PORT && (pi.srcPort === PROBE_PORT || cp.peerBehindNat);
+      if (control && cp.outboundOnly && pi.protocol === PROTO_UDP && hasCookie(d, pi.payload, pi.end - pi.payload)) {
         control = false; // a session packet of the peer's riding our control binding (we are behind NAT)
         b.flags[s] |= PF_NAT_RELAYED;
       }
       const meta = !control && hasCookie(d, pi.payload, pi.end - pi.payload);
-      if (control && (auth & PA_HANDSHAKE) !== 0 && isHandshakeMessage(d, pi.payload, pi.end - pi.payload)) {
+      const h = cp.hmac;
+      if (control && cp.keyExchange === 'handshake' && isHandshakeMessage(d, pi.payload, pi.end - pi.payload)) {
         if (!this.takeHandshakeToken(path, rt.now)) {
           c.add(this.cHandshakeRate);
           continue;
         }
         c.add(this.cHandshakeIn);
-        this.pushHandshake(b, s, path, natPeer, rt.now);
+        this.pushHandshake(b, s, path, cp.peerBehindNat, rt.now);
         rt.next[s] = N_CONSUMED;
         continue;
       }
-      const signed = (auth & PA_SIGNED) !== 0 && (meta || control || (auth & PA_ALL_SIGNED) !== 0);
+      const signed = h.mode !== 'disabled' && (meta || control || h.mode === 'regular' || h.mode === 'time-based');
       let cipher: BatchCipher | null = null;
-      if ((auth & PA_SIGNED) === 0) b.flags[s] |= PF_AUTH;
+      if (h.mode === 'disabled') b.flags[s] |= PF_AUTH;
       if (signed) {
         if (verdict < 0) verdict = verifyPacket(this.ctx, d, pi.payload, pi.end, path, rt.now, tags, s);
         if (verdict !== VERIFY_OK) {
@@ -215,7 +213,7 @@ export class WanVerifyStage implements Stage {
           }
           continue;
         }
-        const tail = this.ctx.pathTagLength[path]! + REPLAY_BLOCK_LENGTH;
+        const tail = trailerLength(h);
         const at = pi.end - tail;
         adjustChecksumForTail(d, pi, at, tail, false);
         setIpLength(d, pi, at);
@@ -224,14 +222,14 @@ export class WanVerifyStage implements Stage {
         cipher = this.ctx.crypto.matched!.meta;
         if (!control) this.ctx.pathRx[path]!++; // authenticated data: path liveness for BFD
       }
-      if (control && pi.protocol === PROTO_UDP && !natPeer && this.ctx.linkEchoes.take(path, d, pi.payload, pi.end)) {
+      if (control && pi.protocol === PROTO_UDP && !cp.peerBehindNat && this.ctx.linkEchoes.take(path, d, pi.payload, pi.end)) {
         c.add(this.cControl);
         c.add(this.cEchoes); // a link-test request: answered after the batch (link-echo.ts), control sees nothing
         rt.next[s] = N_CONSUMED;
         continue;
       }
       const fast = this.ctx.controlFast;
-      if (control && fast !== null && pi.protocol === PROTO_UDP && !natPeer && fast.take(t.generation, path, d, pi.payload, pi.end)) {
+      if (control && fast !== null && pi.protocol === PROTO_UDP && !cp.peerBehindNat && fast.take(t.generation, path, d, pi.payload, pi.end)) {
         c.add(this.cControl);
         c.add(this.cSteady); // steady BFD or a link-test reply: in typed arrays control reads at its ticks
         rt.next[s] = N_CONSUMED;
@@ -240,7 +238,7 @@ export class WanVerifyStage implements Stage {
       if (control) {
         // control-plane rate (a few packets per second per path): one copy per message is fine
         const payload = d.slice(pi.payload, pi.end);
-        this.ctx.events.push(natPeer
+        this.ctx.events.push(cp.peerBehindNat
           ? { kind: 'path.message', path, payload, atMs: rt.now, from: { address: d.slice(pi.srcOff, pi.srcOff + (pi.family === 6 ? 16 : 4)), port: pi.srcPort } }
           : { kind: 'path.message', path, payload, atMs: rt.now });
         c.add(this.cControl);
@@ -305,6 +303,7 @@ export class WanVerifyStage implements Stage {
    */
   private checkTags(b: Batch, f: Frame, now: number, tags: TagBatch): void {
     const ctx = this.ctx;
+    const t = ctx.tables;
     const d = b.data;
     for (let k = 0; k < f.n; k++) {
       const s = f.slot[k]!;
@@ -314,11 +313,11 @@ export class WanVerifyStage implements Stage {
       const path = this.pathFrom(b.ifIndex[s]!, d, pi.srcOff, pi.family);
       this.slotPath[s] = path;
       if (path === NO_PATH) continue;
-      const auth = ctx.pathAuth[path]!;
-      const at = pi.end - ctx.pathTagLength[path]! - REPLAY_BLOCK_LENGTH;
-      if ((auth & PA_SIGNED) === 0 || at < pi.payload) continue;
+      const h = t.paths[path]!.hmac;
+      const at = pi.end - h.tagLength - REPLAY_BLOCK_LENGTH;
+      if (h.mode === 'disabled' || at < pi.payload) continue;
       const key = ctx.crypto.keys.rx(path, replayKeyId(d, at), now);
-      if (key !== null) tags.add(s, key.hmac, timeSlot((auth & PA_TIME_BASED) !== 0, ctx.wallMs), pi.payload, pi.end - pi.payload);
+      if (key !== null) tags.add(s, key.hmac, timeSlot(h.mode === 'time-based', ctx.wallMs), pi.payload, pi.end - pi.payload);
     }
     tags.verify(d);
   }
