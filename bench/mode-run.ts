@@ -29,7 +29,7 @@ import { formatProfile } from './profile.js';
 import { profileSvrouter } from './profiling.js';
 import type { ModeResult } from './results.js';
 import { measureScaling, SCALING_STREAMS } from './scaling.js';
-import { heldSessionRate, sessionRate } from './sessions.js';
+import { heldSessionRate, sessionRate, warmUpSessions } from './sessions.js';
 import { flushRouteCaches, wanMtu } from './topology.js';
 import { searchUdp, type SearchResult } from './udp-search.js';
 import { measureVisibility, VISIBILITY_IDLE_S } from './visibility.js';
@@ -171,9 +171,15 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     // every mode: new UDP 5-tuples (the tunnels forward them without session state: what the same packets cost
     // a userspace forwarder here); TCP for svrouter and the kernel only
     res.sessions = {};
-    await step(res, 'sessions-udp', `new udp sessions for ${plan.sessionSeconds} s`, EXPECT.sessions(plan), async () => { res.sessions!.udp = await heldSessionRate((w) => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, undefined, w), ctx.udpLoad, progress); });
+    await step(res, 'sessions-udp', `new udp sessions for ${plan.sessionSeconds} s`, EXPECT.sessions(plan), async () => {
+      await warmUpSessions('udp', svr, progress, ctx.udpLoad);
+      res.sessions!.udp = await heldSessionRate((w) => sessionRate('udp', plan.sessionSeconds, svr, progress, ctx.udpLoad, undefined, w), ctx.udpLoad, progress);
+    });
     if (svr || mode.id === 'kernel') {
-      await step(res, 'sessions-tcp', `new tcp sessions for ${plan.sessionSeconds} s`, EXPECT.sessions(plan), async () => { res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress); });
+      await step(res, 'sessions-tcp', `new tcp sessions for ${plan.sessionSeconds} s`, EXPECT.sessions(plan), async () => {
+        await warmUpSessions('tcp', svr, progress);
+        res.sessions!.tcp = await sessionRate('tcp', plan.sessionSeconds, svr, progress);
+      });
     }
     if (svr) {
       await step(res, 'counters', 'router counters and path events over the measurements', 1, async () => {

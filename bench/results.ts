@@ -57,6 +57,10 @@ export interface SessionRate {
   overloaded?: { window: number; attempted: number; failed: number; okPerSecond: number }[];
   /** the machine over the test (/proc/stat): cores busy by kind, context switches per session r1 created (machine-stat.ts) */
   machine?: MachineWindow;
+  /** svrouter: r1's health-checks-sent over the test (probes of handshakes still waiting at their first retry) */
+  healthChecksR1?: number;
+  /** svrouter: each router's CPU µs per session it created, by thread, user and kernel (cpu.ts userSystemPer) */
+  threadUsPerSession?: Record<string, Record<string, { user: number; system: number }>>;
 }
 
 /** One pass of marked traffic through the path, captured on the r1-r2 veth (capture.ts). */

@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { runIn } from './exec.js';
+import { formatUserSystem, threadCpu, userSystemPer } from './cpu.js';
 import { formatWindow, machineStat, machineWindow } from './machine-stat.js';
 import type { RouterName, SvrouterMode } from './modes/svrouter.js';
 import type { SessionRate } from './results.js';
@@ -14,10 +15,11 @@ import { CLIENT_EXTRA, NS, SERVER } from './topology.js';
 
 const CLIENT_JS = fileURLToPath(new URL('./sessions-client.js', import.meta.url));
 
-function created(stats: Record<string, unknown>): number {
-  const v = stats['sessions-created'];
+function counter(stats: Record<string, unknown>, name: string): number {
+  const v = stats[name];
   return typeof v === 'number' ? v : NaN;
 }
+const created = (stats: Record<string, unknown>): number => counter(stats, 'sessions-created');
 
 /** UDP sessions in flight with the C client: enough to keep both routers' batches full, not so many that
  * bursts overflow the TUN queues (8192 did on this machine). */
@@ -54,12 +56,36 @@ export async function heldSessionRate<T extends SessionRate>(test: (window: numb
   }
 }
 
+/** New sessions before the sessions case's test, not counted: a router's first burst of new sessions has V8
+ *  compile its session path (TurboFan on V8's worker threads: 0.5-1.5 s of CPU a router in the first 5 s test after a
+ *  start, 0.3-0.5 s after the tcp and udp cases; the main thread ~3 µs a session slower until it is done:
+ *  docs/performance.md wave 20, sess12), which a router in service did long before. V8 optimizes a function after
+ *  enough calls, so the warm-up counts sessions: 1 s rounds until SESSION_WARMUP answered (at most 6 rounds).
+ *  Every mode gets it; SVR_BENCH_SESSION_WARMUP=0 leaves it out (the case as it ran before). */
+export const SESSION_WARMUP = process.env['SVR_BENCH_SESSION_WARMUP'] === '0' ? 0 : 50_000;
+/** the warm-up's longest time, s (budget.ts) */
+export const SESSION_WARMUP_MAX_S = 6;
+
+/** New sessions through the path until SESSION_WARMUP were answered, their figures left out (one line of progress). */
+export async function warmUpSessions(protocol: 'udp' | 'tcp', svr: SvrouterMode | undefined, progress: (l: string) => void, tool?: string): Promise<void> {
+  if (SESSION_WARMUP === 0) return;
+  let ok = 0, s = 0;
+  while (ok < SESSION_WARMUP && s < SESSION_WARMUP_MAX_S) {
+    const w = await sessionRate(protocol, 1, undefined, () => undefined, tool, undefined, LOADED_CLIENT_WINDOW);
+    ok += w.client.ok;
+    s += 1;
+  }
+  progress(`    warm-up, not counted: ${ok} ${protocol} sessions answered in ${s} s${svr ? ' (the routers compile their session path)' : ''}`);
+}
+
 /** `routers`: whose `sessions-created` to count (svrouter; default both; r1 only when r2 runs no node);
  *  `window`: UDP sessions in flight with the C client (default C_CLIENT_WINDOW). */
 export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr: SvrouterMode | undefined, progress: (l: string) => void, tool?: string,
   routers: readonly RouterName[] = ['r1', 'r2'], window = C_CLIENT_WINDOW): Promise<SessionRate> {
   const counts = (): Promise<Record<string, unknown>[]> => Promise.all(routers.map((r) => svr!.stats(r)));
   const before = svr ? await counts() : undefined;
+  const procs = svr ? routers.map((r) => svr.proc(r)).filter((p) => p !== undefined) : [];
+  const threads0 = procs.map((p) => threadCpu(p.pid));
   const stat0 = machineStat();
   let stdout: string;
   if (protocol === 'udp' && tool !== undefined) {
@@ -73,6 +99,7 @@ export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr:
       '--sources', CLIENT_EXTRA.join(','), '--seconds', String(seconds), ...args], (seconds + 30) * 1000));
   }
   const stat1 = machineStat();
+  const threads1 = procs.map((p) => threadCpu(p.pid));
   const client = JSON.parse(stdout) as SessionsResult;
   client.client ??= 'node';
   const out: SessionRate = { client, ...(protocol === 'udp' && tool !== undefined ? { window } : {}) };
@@ -82,9 +109,14 @@ export async function sessionRate(protocol: 'udp' | 'tcp', seconds: number, svr:
     if (routers.length > 1) out.createdR2 = created(after[1]!) - created(before[1]!);
     out.createdR1PerSecond = out.createdR1 / client.seconds;
     out.machine = machineWindow(stat0, stat1, out.createdR1);
+    const made = [out.createdR1, out.createdR2 ?? out.createdR1];
+    out.healthChecksR1 = counter(after[0]!, 'health-checks-sent') - counter(before[0]!, 'health-checks-sent');
+    out.threadUsPerSession = Object.fromEntries(procs.map((p, k) => [p.name, userSystemPer(p.pid, threads0[k]!, threads1[k]!, Math.max(1, made[k]!))]));
   }
   progress(`    ${protocol} sessions (${client.client} client): ${client.attempted} attempted, ${client.ok} answered, ${client.failed} failed in ${client.seconds.toFixed(1)} s `
     + `= ${client.okPerSecond.toFixed(0)}/s answered${out.createdR1 !== undefined ? `; r1 sessions-created +${out.createdR1} (${out.createdR1PerSecond!.toFixed(0)}/s)` : ''}`
     + `${out.createdR2 !== undefined ? `, r2 +${out.createdR2}` : ''}${out.machine !== undefined ? `; the machine: ${formatWindow(out.machine)}` : ''}`);
+  if (out.healthChecksR1 !== undefined) progress(`      r1 health checks sent (handshakes still waiting at their first retry): ${out.healthChecksR1}`);
+  for (const [name, t] of Object.entries(out.threadUsPerSession ?? {})) progress(`      ${name} µs per session by thread, user + kernel: ${formatUserSystem(t)}`);
   return out;
 }
