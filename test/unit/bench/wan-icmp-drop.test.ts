@@ -6,7 +6,7 @@
  * namespace (a router's LAN, its own output) passes a chain.
  */
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +17,8 @@ import { requires } from '../../support/prerequisites.js';
 const A = '198.18.251.1';
 const B = '198.18.251.2';
 
-function run(cmd: string, ...args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
+/** Runs a program; throws with its stderr when it fails. */
+const run = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** From `ns`, one UDP datagram to `to`:9 (nothing listens): 'refused' when an ICMP error came back, 'silent' when not. */
 function probe(ns: string, to: string): string {
