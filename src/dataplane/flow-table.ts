@@ -56,10 +56,6 @@ const DIST_FAR = 255;
 /** old slots moved per set or delete while resizing: done long before the next resize is due */
 const MOVE_PER_WRITE = 8;
 
-/** The last miss's hash before any: not a small integer, so the field holds a double from the start (a hash past
- *  2^31 written into a small-integer field changed its representation: V8 dropped the code that read it) */
-const NO_HASH = 0xffffffff;
-
 /** Misses kept for get(memo): a caller's own numbering (a batch slot), taken modulo this */
 const MISS_MEMOS = 256;
 
@@ -104,14 +100,14 @@ export class FlowTable {
   private shape = 0;
   /** the last miss (get): its empty slot (-1: none), hash, shape and key */
   private missSlot = -1;
-  private missHash = NO_HASH;
+  private missHash = 0;
   private missShape = 0;
   private readonly missKey: Uint32Array;
   /** misses kept by get(memo), MISS_MEMOS entries: slot (-1: none), hash, shape, key */
-  private readonly memoSlot = new Int32Array(MISS_MEMOS).fill(-1);
-  private readonly memoHash = new Uint32Array(MISS_MEMOS);
-  private readonly memoShape = new Uint32Array(MISS_MEMOS);
-  private readonly memoKey: Uint32Array;
+  private memoSlot: Int32Array | null = null;
+  private memoHash: Uint32Array | null = null;
+  private memoShape: Uint32Array | null = null;
+  private memoKey: Uint32Array | null = null;
 
   constructor(readonly kw: number, private readonly keys: FlowKeys, initialCapacity = 1024) {
     let cap = 16;
@@ -119,7 +115,6 @@ export class FlowTable {
     this.minCapacity = cap;
     this.key = new Uint32Array(kw);
     this.missKey = new Uint32Array(kw);
-    this.memoKey = new Uint32Array(MISS_MEMOS * kw);
     this.startResize(cap); // from the empty table: nothing to move
   }
 
@@ -173,7 +168,7 @@ export class FlowTable {
    *  miss kept there for this key that still holds answers without a probe (the second look of a packet that
    *  missed one stage earlier). */
   get(memo = -1): number {
-    if (memo >= 0 && this.recall(memo & (MISS_MEMOS - 1))) return -1;
+    if (memo >= 0 && this.memoSlot !== null && this.recall(memo & (MISS_MEMOS - 1))) return -1;
     const h = this.hash(this.key, 0);
     const i = this.find(this.slots, this.dist, this.mask, h);
     if (i >= 0) return this.slots[i]! & VALUE_MASK;
@@ -202,19 +197,25 @@ export class FlowTable {
 
   /** Keeps the last miss in memo entry m. */
   private memoize(m: number): void {
+    if (this.memoSlot === null) {
+      this.memoSlot = new Int32Array(MISS_MEMOS).fill(-1);
+      this.memoHash = new Uint32Array(MISS_MEMOS);
+      this.memoShape = new Uint32Array(MISS_MEMOS);
+      this.memoKey = new Uint32Array(MISS_MEMOS * this.kw);
+    }
     this.memoSlot[m] = this.missSlot;
-    this.memoHash[m] = this.missHash;
-    this.memoShape[m] = this.missShape;
-    this.memoKey.set(this.key, m * this.kw);
+    this.memoHash![m] = this.missHash;
+    this.memoShape![m] = this.missShape;
+    this.memoKey!.set(this.key, m * this.kw);
   }
 
   /** Whether memo entry m kept a miss of `key` that still holds (then it is the last miss again). */
   private recall(m: number): boolean {
-    const slot = this.memoSlot[m]!;
-    if (slot < 0 || this.memoShape[m] !== this.shape || this.old.length > 0 || this.slots[slot] !== 0) return false;
+    const slot = this.memoSlot![m]!;
+    if (slot < 0 || this.memoShape![m] !== this.shape || this.old.length > 0 || this.slots[slot] !== 0) return false;
     const at = m * this.kw;
-    for (let w = 0; w < this.kw; w++) if (this.memoKey[at + w] !== this.key[w]) return false;
-    this.keepMiss(slot, this.memoHash[m]!);
+    for (let w = 0; w < this.kw; w++) if (this.memoKey![at + w] !== this.key[w]) return false;
+    this.keepMiss(slot, this.memoHash![m]!);
     return true;
   }
 
