@@ -25,6 +25,7 @@
         "native/frame-copy.c",
         "native/packet-socket.c",
         "native/row-memory.c",
+        "native/heap-release.cc",
         "native/flow-table.c",
         "native/fwd.c",
         "native/fwd-in.c",
@@ -32,7 +33,8 @@
         "native/sync-socket.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_c": ["-std=gnu11"],
       "conditions": [
         ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/tun-pass.c", "native/tun-uring.c", "native/wan-raw.c", "native/packet-socket.c", "native/sync-socket.c"], "defines": ["SVR_NO_TUN"] }]
       ]

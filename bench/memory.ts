@@ -1,14 +1,15 @@
 /**
  * Memory per established session at several fills of the session table, in process, without TUN: two data
  * paths (r1 ingress -> r2 egress, wired directly) fed first packets of distinct UDP flows in batches of
- * `--batch`, each table limited to `--capacity` sessions (a power of two times 1024). With the native addon
+ * `--batch` (and swept every 250 ms, as a router does), each table limited to `--capacity` sessions (a power of two times 1024). With the native addon
  * the rows are reserved for the limit and resident once written (row-memory.ts), and a segment whose rows
  * are all removed gives its memory back; without it (SVR_NATIVE_ROWS=0) the rows grow by doubling. The
  * flow and session-id indexes grow by doubling and shrink by halving. The run measures
  *   50 %: capacity/2 + 1 sessions (just after a doubling of the rows or an index);
  *   99 %: just before the next doubling;
- *   25 %: after sessions are removed again, lowest rows first (as idle expiry does after a peak), and the
- *         indexes' halving finished (as the sweeps after it do).
+ *   25 %: after sessions are removed again, lowest rows first (as idle expiry does after a peak), the
+ *         indexes' halving finished and 2 s of a router's sweeps (every 250 ms) run after it (the drained
+ *         table gives V8's heap back: heap-release.ts).
  * At each: the table's own byte count (`sessions.bytes`: of reserved columns their resident pages), the
  * bytes of every typed array it holds (a cross-check) and the process RSS / heap / ArrayBuffer growth since
  * the start, per session and router, and V8's young generation; the longest batch while filling (growth pauses
@@ -75,6 +76,11 @@ export interface MemoryResult {
   listener?: ListenerKind;
 }
 
+/** After the drain: the router's sweep period and how long the bench runs it before measuring 25 %, ms. */
+const SWEEP_MS = 250;
+const SETTLE_MS = 2000;
+const SWEEP_NS = BigInt(SWEEP_MS * 1e6);
+
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : def;
@@ -116,7 +122,7 @@ function gc(): void {
   g();
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const capacity = Number(arg('capacity', String(1 << 20)));
   if (!Number.isInteger(Math.log2(capacity / 1024)) || capacity < 4096) throw new Error(`--capacity ${capacity}: the indexes grow by doubling; use 1024 times a power of two, at least 4096`);
   const batch = Number(arg('batch', '64'));
@@ -142,6 +148,7 @@ function main(): void {
   let opened = 0;
   let fillNs = 0;
   let longestNs = 0;
+  let swept = process.hrtime.bigint();
   /** opens sessions until r1 holds `target` */
   const openUpTo = (target: number): void => {
     const t0 = process.hrtime.bigint();
@@ -153,8 +160,14 @@ function main(): void {
       }
       const b0 = process.hrtime.bigint();
       r1.receive(r1Lan, slab, offs, lens, m);
-      longestNs = Math.max(longestNs, Number(process.hrtime.bigint() - b0));
+      const b1 = process.hrtime.bigint();
+      longestNs = Math.max(longestNs, Number(b1 - b0));
       opened += m;
+      if (b1 - swept >= SWEEP_NS) { // a router's sweep timer (nothing is due: the UDP idle timeout is 180 s)
+        r1.sweep();
+        r2.sweep();
+        swept = b1;
+      }
     }
     fillNs += Number(process.hrtime.bigint() - t0);
   };
@@ -200,9 +213,16 @@ function main(): void {
   const removeAllocated = allocatedBytes(() => {
     removeDownTo(r1, capacity / 4);
     removeDownTo(r2, capacity / 4);
-    // the sweeps that follow (every 250 ms in a router) finish the indexes' halving (flow-table.ts)
-    while (r1.sessions.tidy() || r2.sessions.tidy()) { /* the next slots */ }
+    // the sweeps that follow finish the indexes' halving (flow-table.ts) and, the table drained, ask V8 to
+    // give the heap back (heap-release.ts); nothing expires (the UDP idle timeout is 180 s)
+    for (let more = true; more;) more = [r1.sweep(), r2.sweep()].includes(true);
   });
+  // a router's sweep timer for 2 s: V8's incremental collection runs its steps between them
+  for (let t = 0; t < SETTLE_MS; t += SWEEP_MS) {
+    await new Promise((done) => setTimeout(done, SWEEP_MS));
+    r1.sweep();
+    r2.sweep();
+  }
   measure(false);
   const r2s = Number(r2Ns) / 1e9;
   const res: MemoryResult = {
@@ -214,4 +234,4 @@ function main(): void {
   process.stdout.write(JSON.stringify(res) + '\n');
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) main();
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await main();

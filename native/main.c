@@ -13,6 +13,7 @@ napi_status svr_frame_copy_init(napi_env env, napi_value exports);
 napi_status svr_offload_init(napi_env env, napi_value exports);
 /* native/row-memory.c: reserved (mmap) and given-back (madvise) memory for the session table's rows. */
 napi_status svr_row_memory_init(napi_env env, napi_value exports);
+napi_status svr_heap_release_init(napi_env env, napi_value exports);
 /* native/fwd-in.c: svr-in's native steady path (marked flows finished before the JS stages). */
 napi_status svr_fwd_in_init(napi_env env, napi_value exports);
 /* native/udp-send.c: the IPFIX exporter's UDP socket, a flush's messages in one sendmmsg. */
@@ -65,6 +66,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   }
   if (svr_row_memory_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_row_memory_init");
+    return NULL;
+  }
+  if (svr_heap_release_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_heap_release_init");
     return NULL;
   }
   if (svr_fwd_in_init(env, exports) != napi_ok) {

@@ -42,6 +42,7 @@ import type { StepOptions, StepRepositoryClient } from '../step/options.js';
 import type { Store } from '../store/store.js';
 import type { DataPathHost, ServiceChains, ThreadLoad } from './data-path-host.js';
 import { EpisodeSupervisor, type EpisodeOptions } from './episodes.js';
+import { refuseKeyIdReuse } from './key-versions.js';
 import { explainFirstPacket, type ExplainQuery, type Explanation } from './explain.js';
 import { MigrationActors } from './migration.js';
 import type { MigrationRecord } from '../machines/migration.js';
@@ -303,6 +304,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     const source = opts.source ?? '<config object>';
     try {
       const next = resolveConfig(config, source);
+      refuseKeyIdReuse(this.config, next, source, false);
       opts.check?.(next);
       this.applyValid(next, source);
     } catch (e) {
@@ -319,6 +321,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   async applyConfigFile(path: string, opts: ApplyConfigFileOptions = {}): Promise<SvrConfig> {
     try {
       const { config: next, prepared }: LoadedConfig = await (opts.load ?? (async (p: string) => ({ config: await loadConfig(p) })))(path, this.name);
+      refuseKeyIdReuse(this.config, next, path, true);
       opts.check?.(next);
       const generation = this.generation;
       const rib = this.nextRib(next, true);

@@ -12,6 +12,7 @@
  * Control talks to the data path only between batches (setTables, setPathUp, probe, removeRow, sweep).
  */
 import { monotonicMs } from './clock.js';
+import { DrainWatch, v8Heap } from './heap-release.js';
 import { timeSlot } from '../crypto/hmac.js';
 import { INTERFACE_COUNTER_KINDS } from './counter-names.js';
 import type { ForwardingTables } from '../model/tables.js';
@@ -119,6 +120,8 @@ export class Dataplane {
   private readonly controlUnsummed = new Uint8Array(MAX_BATCH);
   private ports: readonly (PacketPort | null)[];
   private readonly clock: () => number;
+  /** when a drain of the session table gives the heap back (heap-release.ts) */
+  private readonly drain = new DrainWatch();
   private readonly wallClock: () => number;
   private readonly onRecords: ((events: DpEvent[], sessions: SessionRecords) => void) | null;
   private txOff = new Uint32Array(MAX_BATCH);
@@ -568,6 +571,7 @@ export class Dataplane {
       ctx.facts?.denied(ctx, d.words, d.count, d.suppressed, this.clock());
       ctx.events.push({ kind: 'session.denied', atMs: this.clock(), ...d.take() });
     }
+    ctx.facts?.publish(); // the batch's fact rows, with its facts for control
     if (ctx.channels.list.length > 0) ctx.channels.flush(ctx.events, this.clock());
     const ev = ctx.events;
     const s = ctx.records;
@@ -585,7 +589,8 @@ export class Dataplane {
    * Expires idle sessions: the rows of the expiry wheel's slots due by now, at most `budget` of them
    * (session-table.ts); and reports the totals of live sessions for interim records (reportCounters).
    * Returns true when due rows are left: the caller sweeps again soon (between batches), so expiry keeps
-   * up with any rate of new sessions.
+   * up with any rate of new sessions. After a sweep that left nothing due, a drained table gives the heap
+   * back (heap-release.ts).
    */
   sweep(budget = SWEEP_BUDGET): boolean {
     const now = this.clock();
@@ -601,6 +606,7 @@ export class Dataplane {
       this.transmitDup();
     }
     this.flushEvents();
+    if (v8Heap !== null) this.drain.afterSweep(ctx.sessions.active, now, !more, v8Heap); // heap-release.ts
     return more;
   }
 

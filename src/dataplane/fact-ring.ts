@@ -13,7 +13,9 @@
  * Head and tail count rows since the ring was made (Int32, wrapping: differences are taken `| 0`). The ring
  * outlives the thread that writes it: a data-path worker started again goes on from `head`. The producer keeps
  * its own copy of `head` and of the rows it knows free: one FactRing writes a ring at a time. Per fact it reads
- * the consumer's `tail` only when those run out, and publishes with one atomic store.
+ * the consumer's `tail` only when those run out; it commits a fact's rows without a store the consumer sees and
+ * publishes the committed ones with one atomic store per data-path batch (a seq-cst store per fact: 14 of ~120 ns
+ * of a session's two rows, docs/performance.md "wave 20, recm").
  */
 
 /** Uint32 words per row. */
@@ -87,8 +89,9 @@ export class FactRing {
   readonly capacity: number;
   private readonly mask: number;
   private readonly h: Int32Array;
-  /** producer: its copy of HEAD (it alone moves it), and rows known free (TAIL is read again only when they run out) */
+  /** producer: its HEAD (committed rows; it alone moves it), the HEAD last published, and rows known free (TAIL is read again only when they run out) */
   private head: number;
+  private shown: number;
   private room = 0;
 
   /** A new ring's memory (`rows` a power of two). */
@@ -105,7 +108,7 @@ export class FactRing {
     this.bytes = new Uint8Array(buffer, HEADER_WORDS * 4);
     this.capacity = this.words.length / ROW_WORDS;
     this.mask = this.capacity - 1;
-    this.head = Atomics.load(this.h, H_HEAD);
+    this.head = this.shown = Atomics.load(this.h, H_HEAD);
   }
 
   /** The consumer's epoch while it wants facts, 0 while it does not (the producer writes nothing then). */
@@ -146,15 +149,22 @@ export class FactRing {
     return rows <= this.room;
   }
 
-  /** Word offset of the k-th row after the published ones. */
+  /** Word offset of the k-th row after the committed ones. */
   nextRow(k: number): number {
     return ((this.head + k) & this.mask) * ROW_WORDS;
   }
 
-  /** Makes the next `rows` rows visible to the consumer (one atomic store; HEAD is not read back). */
-  publish(rows: number): void {
+  /** Takes the next `rows` rows as written; the consumer sees them at the next publish(). */
+  commit(rows: number): void {
     this.head = (this.head + rows) | 0;
     this.room -= rows;
+  }
+
+  /** Commits the next `rows` rows and makes every committed row visible to the consumer (one atomic store, none when nothing is new). */
+  publish(rows = 0): void {
+    this.commit(rows);
+    if (this.head === this.shown) return;
+    this.shown = this.head;
     Atomics.store(this.h, H_HEAD, this.head);
   }
 

@@ -5,6 +5,8 @@
  * generation; application names) go as NAME rows the first time a fact needs them after a new generation
  * or a new consumer (the ring's epoch): a GEN row first, which voids the names before it.
  * A fact goes with the names it needs or not at all: without room for all its rows it is counted lost.
+ * A fact's rows are committed at its end and published with the batch's (publish(), from Dataplane.flushEvents,
+ * which delivers control's facts of the batch too: every path that writes a fact ends there).
  * Cost (bench/records-cost.ts): a few dozen word stores per fact.
  */
 import type { ForwardingTables } from '../model/tables.js';
@@ -193,7 +195,7 @@ export class FactWriter {
     return true;
   }
 
-  /** Publishes the staged rows and marks their names announced; or counts the fact (`facts`) lost. */
+  /** Commits the staged rows (published with the batch: publish()) and marks their names announced; or counts the fact (`facts`) lost. */
   private end(facts = 1): void {
     if (this.failed) {
       this.ring.lose(facts);
@@ -204,7 +206,12 @@ export class FactWriter {
       this.generation = this.newGeneration;
     }
     for (let i = 0; i < this.marks; i++) this.announced[this.markTable[i]!]![this.markId[i]!] = 1;
-    this.ring.publish(this.staged);
+    this.ring.commit(this.staged);
+  }
+
+  /** The facts written since the last call, to the consumer (the data path's batch ends: Dataplane.flushEvents). */
+  publish(): void {
+    this.ring.publish();
   }
 
   /** Word offset of the next staged row, or -1 (ring full: the fact fails). */

@@ -11,11 +11,10 @@
  * the path's loss.
  * Needs root, ip, curl (test/support/prerequisites.ts). About 45 s on a quiet machine.
  */
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { E2E_PREFIX, exec, inNs, labFixture, pollUntil, show, sleep, svr, SVR } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}f`;
@@ -26,12 +25,7 @@ const FEC_MAX_LOSS_PCT = 1.5;
 
 const test = requires(import.meta.url);
 
-const dir = e2eDir(test, `${PREFIX}-e2e-fec`, () => downSync());
-const env = { SVR_RUN_DIR: join(dir, 'run') };
-const labArgs = ['--prefix', PREFIX, '--dir', dir];
-const downSync = (): void => {
-  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-};
+const { dir, env, labArgs, downSync } = labFixture(test, PREFIX, 'fec');
 
 interface StreamStats { received: number; expected: number; lost: number; lossPct: number; duplicates: number }
 

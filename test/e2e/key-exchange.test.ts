@@ -6,12 +6,11 @@
  * shows the keys; no packet was refused for its key on either router.
  * Needs root, ip, iperf3, curl (the lab); otherwise its tests count as skipped.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
-import { e2eDir, E2E_PREFIX, inNs, pollUntil, show, svr, SVR } from './support.js';
+import { E2E_PREFIX, inNs, labFixture, pollUntil, show, svr, SVR } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}k`;
@@ -21,13 +20,8 @@ const STREAM_S = 15;
 const RATE = 200;
 
 const test = requires(import.meta.url);
-const dir = e2eDir(test, `${PREFIX}-e2e-key-exchange`, () => downSync());
-const env = { SVR_RUN_DIR: join(dir, 'run') };
-const labArgs = ['--prefix', PREFIX, '--dir', dir];
+const { dir, env, labArgs, downSync } = labFixture(test, PREFIX, 'key-exchange');
 const socket = (r: string) => join(dir, `${r}.sock`);
-const downSync = (): void => {
-  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-};
 
 test.after(() => {
   downSync();

@@ -13,12 +13,11 @@
  *   ICMP too big from r2; its kernel then fragments the others itself, and r2 reassembles those).
  * Needs root, ip/curl/iperf3 and nft (test/support/prerequisites.ts). About 30 s.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, svr, SVR } from './support.js';
+import { E2E_PREFIX, exec, inNs, labFixture, pollUntil, show, svr, SVR } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}m`;
@@ -28,13 +27,8 @@ const SIZE = 100 * 1024 * 1024;
 
 const test = requires(import.meta.url);
 
-const dir = e2eDir(test, `${PREFIX}-e2e-mtu`, () => downSync());
-const env = { SVR_RUN_DIR: join(dir, 'run') };
-const labArgs = ['--prefix', PREFIX, '--dir', dir];
+const { dir, env, labArgs, downSync } = labFixture(test, PREFIX, 'mtu');
 const sock = (r: 'r1' | 'r2'): string => join(dir, `${r}.sock`);
-const downSync = (): void => {
-  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-};
 
 interface MtuPath { up: boolean; mtu: number; mtuState: string }
 

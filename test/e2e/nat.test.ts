@@ -15,12 +15,11 @@
  *   again after a rebinding, with the rekeys going on.
  * Needs root, ip/curl/iperf3, nft and conntrack (test/support/prerequisites.ts). About 75 s.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { E2E_PREFIX, exec, inNs, labFixture, pollUntil, show, sleep, svr, SVR } from './support.js';
 import { parse, stringify } from 'yaml';
 import { requires } from '../support/prerequisites.js';
 import { labProcess, restartable, startAgain } from './chaos-tools.js';
@@ -40,13 +39,8 @@ const BRANCH_SIZE = 80 * 1024 * 1024;
 
 const test = requires(import.meta.url);
 
-const dir = e2eDir(test, `${PREFIX}-e2e-nat`, () => downSync());
-const env = { SVR_RUN_DIR: join(dir, 'run') };
-const labArgs = ['--prefix', PREFIX, '--dir', dir];
+const { dir, env, labArgs, downSync } = labFixture(test, PREFIX, 'nat');
 const sock = (r: 'r1' | 'r2'): string => join(dir, `${r}.sock`);
-const downSync = (): void => {
-  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-};
 
 interface NatPath { up: boolean; remoteWaypoint: string; nat?: { role: string; learned?: string; seenAs?: string; addressChanges: number } }
 

@@ -15,11 +15,10 @@
  *   TLV 12 (svr decode: tcpSyn).
  * Needs root, ip/curl/iperf3, nft and tcpdump (test/support/prerequisites.ts). About 60 s.
  */
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { e2eDir, E2E_PREFIX, inNs, parseNdjson, pollUntil, show, startCapture, svr, SVR, type DecodedLine } from './support.js';
+import { E2E_PREFIX, inNs, labFixture, parseNdjson, pollUntil, show, startCapture, svr, type DecodedLine } from './support.js';
 import { requires } from '../support/prerequisites.js';
 import { middleboxDrops, setMiddleboxRules } from '../../src/lab/middlebox.js';
 
@@ -31,13 +30,8 @@ const PROBE_PORT = 1283;
 
 const test = requires(import.meta.url);
 
-const dir = e2eDir(test, `${PREFIX}-e2e-udpt`, () => downSync());
-const env = { SVR_RUN_DIR: join(dir, 'run') };
-const labArgs = ['--prefix', PREFIX, '--dir', dir];
+const { dir, env, labArgs, downSync } = labFixture(test, PREFIX, 'udpt');
 const sock = (r: 'r1' | 'r2'): string => join(dir, `${r}.sock`);
-const downSync = (): void => {
-  spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-};
 
 interface PathView { up: boolean; transport: string; udpTransform?: { mode: string; active: boolean; state: string; reasons: string[]; episodes: number; peerReasons?: string[] } }
 

@@ -73,6 +73,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/busy-poll.test': TUN,
   'unit/plugins/external-function-netns.test': [...TUN, 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],
+  'unit/bench/wan-icmp-drop.test': ['root', 'ip', 'netns', 'nft', 'python3'],
   'unit/bench/session-load.test': ['cc'],
   'unit/api/management.test': ['openssl'],
   'unit/conductor/store-etcd.test': ['etcd'],

@@ -2,24 +2,39 @@
  * A history block: the records of one write batch in one binary value (one LevelDB put per batch instead of
  * two keys and a JSON value per record).
  *
- *   block = version u8 (1) | rows u32 | string table offset u32 | row offsets (u32 each) | rows | string table
- *   row   = session id (0xff + 16 bytes for a UUID, else a string ref) | flags u16 | fields in a fixed
- *           order, those of absent optional fields left out (flags say which are there)
- *   numbers are zig-zag LEB128 varints (whole numbers up to 2^53; times are kept to the ms); strings are refs (varint) into the block's
- *   string table (each distinct string once: tenants, services, routers, paths, addresses repeat)
- *   string table = count varint | (length varint, UTF-8) per string
+ *   block  = version u8 (2) | rows u32 | tables offset u32 | base ms f64 | row offsets (u32 each) | rows |
+ *            string table | names table
+ *   row    = session id (0xff + 16 bytes for a UUID, else a string ref) | flags u8 | names ref | what does not
+ *            follow from the names or the row's other fields: [seq] | client address ref, port | [waypoint
+ *            ports] | [NAT 5-tuple] | [reply 5-tuple] | [path changes] | packets, bytes | [deltas] |
+ *            [retransmissions] | end - base ms | end - start ms | [deny reason]
+ *   names  = what repeats session after session, once per block: role, router, tenant, service, application,
+ *            ingress and egress router, server address, port and protocol, paths, close reason, interfaces,
+ *            waypoint addresses and protocol; a row names its entry
+ *   left out when it follows (a flag says it is there when not): the reply 5-tuple (the NAT one, else the
+ *   forward one, reversed), the deltas (the totals: a session's first record), seq (0)
+ *   numbers are zig-zag LEB128 varints (whole numbers up to 2^53; times are kept to the ms, relative to the
+ *   block's base: the fast 30-bit form); strings are refs (varint) into the block's string table
+ *   string table = count varint | (length varint, UTF-8) per string;  names table = count varint | entries
+ * Version 1 (histories of format 3 to 5) wrote every field in every row; it is read as it is (rowV1).
  * Rows are decoded one at a time (row(i)), the session id alone without the rest (id(i)).
+ * Measured (records-cost 100,000 `history`, 2026-12-07): a version-1 row was 14 % of the records thread.
  */
-import type { CloseReason, DenyReason, FiveTuple, InterfaceRef, MigrationReason, PathChange, PerDirection, SessionRecord } from '../record.js';
+import { reversed, type CloseReason, type DenyReason, type FiveTuple, type InterfaceRef, type MigrationReason, type PathChange, type PerDirection, type SessionRecord } from '../record.js';
 import type { SessionRole } from '../../dataplane/events.js';
 import { SvrError } from '../../errors.js';
 import { idHashes, uuidHashes } from './id-index.js';
 import { uuidBytes, uuidText } from './keys.js';
 
-export const BLOCK_VERSION = 1;
+export const BLOCK_VERSION = 2;
+/** every field in every row (the blocks of histories of format 3 to 5) */
+const BLOCK_V1 = 1;
+const HEAD_V1 = 9;
+const HEAD = 17;
 const UUID_TAG = 0xff;
 const STRING_TAG = 0;
 
+/** version 1's flags (u16) */
 const F_END = 1;
 const F_WAYPOINT = 2;
 const F_NAT = 4;
@@ -28,29 +43,75 @@ const F_EGRESS_IF = 16;
 const F_RETRANS = 32;
 const F_CLOSE = 64;
 const F_DENIED = 128;
+/** version 2's flags (u8): F_END, F_NAT, F_RETRANS, F_DENIED as above, and what is there because it does not follow */
+const G_SEQ = 2;
+const G_REVERSE = 8;
+const G_DELTA = 16;
+const G_CHANGES = 64;
 const ROLES: readonly SessionRole[] = ['ingress', 'egress', 'local'];
 /** BlockWriter's string fields (its last string per field); a tuple's src at S_x, its dst at S_x + 1 */
-const S_ROUTER = 0;
-const S_TENANT = 1;
-const S_SERVICE = 2;
-const S_APPLICATION = 3;
-const S_INGRESS_ROUTER = 4;
-const S_EGRESS_ROUTER = 5;
-const S_FORWARD = 6;
-const S_REVERSE = 8;
-const S_WAYPOINT = 10;
-const S_NAT = 12;
-const S_INGRESS_IF = 14;
-const S_EGRESS_IF = 15;
-const S_PATH = 16;
-const S_REASON = 17;
-const S_OTHER = 18;
-const SLOTS = 19;
+const S_SOURCE = 0;
+const S_REVERSE = 2;
+const S_NAT = 4;
+const S_OTHER = 6;
+const SLOTS = 7;
 
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder();
 
-/** Builds one block; reused batch after batch (its buffer grows to the largest block and stays). */
+/** A names entry: the strings and numbers a row does not repeat (the writer compares the next row's with them). */
+interface Names {
+  role: SessionRole;
+  router: string;
+  tenant: string;
+  service: string;
+  application: string;
+  ingressRouter: string;
+  egressRouter: string;
+  dst: string;
+  dstPort: number;
+  protocol: number;
+  paths: readonly string[];
+  closeReason: CloseReason | undefined;
+  ingressInterface: InterfaceRef | undefined;
+  egressInterface: InterfaceRef | undefined;
+  /** the waypoint's addresses and protocol (its ports are the row's) */
+  waypoint: Pick<FiveTuple, 'src' | 'dst' | 'protocol'> | undefined;
+}
+
+/** the entries a writer compares a row with before making a new one: the last used and this many before it */
+const NAMES_LOOKBACK = 8;
+
+const sameInterface = (a: InterfaceRef | undefined, b: InterfaceRef | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.name === b.name && a.index === b.index);
+
+function samePaths(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether `r`'s repeated fields are the entry's (strings compared as the same object first: a row session's names are). */
+function named(n: Names, r: SessionRecord): boolean {
+  const w = r.waypoint;
+  const nw = n.waypoint;
+  return n.router === r.router && n.tenant === r.tenant && n.service === r.service && n.application === r.application &&
+    n.dst === r.forward.dst && n.dstPort === r.forward.dstPort && n.protocol === r.forward.protocol && n.role === r.role &&
+    n.ingressRouter === r.ingressRouter && n.egressRouter === r.egressRouter && n.closeReason === r.closeReason &&
+    sameInterface(n.ingressInterface, r.ingressInterface) && sameInterface(n.egressInterface, r.egressInterface) &&
+    (w === undefined ? nw === undefined : nw !== undefined && nw.src === w.src && nw.dst === w.dst && nw.protocol === w.protocol) &&
+    samePaths(n.paths, r.paths);
+}
+
+/** Whether `t` is `of` reversed (a reply 5-tuple that follows from the forward or NAT one). */
+const reverseOf = (t: FiveTuple, of: FiveTuple): boolean =>
+  t.src === of.dst && t.dst === of.src && t.srcPort === of.dstPort && t.dstPort === of.srcPort && t.protocol === of.protocol;
+
+const sameCounts = (d: SessionRecord['delta'], r: SessionRecord): boolean =>
+  d.packets[0] === r.packets[0] && d.packets[1] === r.packets[1] && d.bytes[0] === r.bytes[0] && d.bytes[1] === r.bytes[1];
+
+/** Builds one block; reused batch after batch (its buffers grow to the largest block and stay). */
 export class BlockWriter {
   private buf = new Uint8Array(1 << 16);
   private at = 0;
@@ -60,6 +121,13 @@ export class BlockWriter {
   /** per field (S_*): the last string and its ref in this block */
   private readonly lastStr: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
   private readonly lastRef = new Int32Array(SLOTS);
+  /** the names entries, encoded as they are made (names), and the one the last row used */
+  private readonly names: Names[] = [];
+  private nameBuf = new Uint8Array(1024);
+  private nameAt = 0;
+  private lastNames = -1;
+  /** the first row's end time: the others' are written relative to it */
+  private baseMs = 0;
 
   /**
    * Appends a record; returns its row number. `idWords` (at `idAt`): the session id's 4 words, when the caller has
@@ -67,6 +135,7 @@ export class BlockWriter {
    */
   add(r: SessionRecord, idWords?: Uint32Array, idAt = 0): number {
     const row = this.offsets.length;
+    if (row === 0) this.baseMs = Math.round(r.endMs);
     this.offsets.push(this.at);
     this.ensure(64);
     if (idWords !== undefined) {
@@ -88,44 +157,43 @@ export class BlockWriter {
       this.buf[this.at++] = STRING_TAG;
       this.str(r.sessionId, S_OTHER);
     }
-    const flags = (r.kind === 'end' ? F_END : 0) | (r.waypoint !== undefined ? F_WAYPOINT : 0) | (r.nat !== undefined ? F_NAT : 0) |
-      (r.ingressInterface !== undefined ? F_INGRESS_IF : 0) | (r.egressInterface !== undefined ? F_EGRESS_IF : 0) |
-      (r.tcpRetransmissions !== undefined ? F_RETRANS : 0) | (r.closeReason !== undefined ? F_CLOSE : 0) | (r.deniedReason !== undefined ? F_DENIED : 0);
-    this.buf[this.at++] = flags & 0xff;
-    this.buf[this.at++] = flags >> 8;
-    this.num(r.seq);
-    this.num(ROLES.indexOf(r.role));
-    this.str(r.router, S_ROUTER);
-    this.str(r.tenant, S_TENANT);
-    this.str(r.service, S_SERVICE);
-    this.str(r.application, S_APPLICATION);
-    this.str(r.ingressRouter, S_INGRESS_ROUTER);
-    this.str(r.egressRouter, S_EGRESS_ROUTER);
-    this.tuple(r.forward, S_FORWARD);
-    this.tuple(r.reverse, S_REVERSE);
-    if (r.waypoint !== undefined) this.tuple(r.waypoint, S_WAYPOINT);
+    const reverse = !reverseOf(r.reverse, r.nat ?? r.forward);
+    const delta = !sameCounts(r.delta, r);
+    const flags = (r.kind === 'end' ? F_END : 0) | (r.seq !== 0 ? G_SEQ : 0) | (r.nat !== undefined ? F_NAT : 0) | (reverse ? G_REVERSE : 0) |
+      (delta ? G_DELTA : 0) | (r.tcpRetransmissions !== undefined ? F_RETRANS : 0) | (r.pathChanges.length > 0 ? G_CHANGES : 0) |
+      (r.deniedReason !== undefined ? F_DENIED : 0);
+    this.buf[this.at++] = flags;
+    this.num(this.namesOf(r));
+    if (r.seq !== 0) this.num(r.seq);
+    this.str(r.forward.src, S_SOURCE);
+    this.num(r.forward.srcPort);
+    if (r.waypoint !== undefined) {
+      this.num(r.waypoint.srcPort);
+      this.num(r.waypoint.dstPort);
+    }
     if (r.nat !== undefined) this.tuple(r.nat, S_NAT);
-    if (r.ingressInterface !== undefined) this.iface(r.ingressInterface, S_INGRESS_IF);
-    if (r.egressInterface !== undefined) this.iface(r.egressInterface, S_EGRESS_IF);
-    this.num(r.paths.length);
-    for (const p of r.paths) this.str(p, S_PATH);
-    this.num(r.pathChanges.length);
-    for (const c of r.pathChanges) {
-      this.ensure(64);
-      this.num(c.atMs);
-      this.str(c.from, S_OTHER);
-      this.str(c.to, S_OTHER);
-      this.str(c.reason, S_OTHER);
+    if (reverse) this.tuple(r.reverse, S_REVERSE);
+    if (r.pathChanges.length > 0) {
+      this.num(r.pathChanges.length);
+      for (const c of r.pathChanges) {
+        this.ensure(64);
+        this.num(c.atMs);
+        this.str(c.from, S_OTHER);
+        this.str(c.to, S_OTHER);
+        this.str(c.reason, S_OTHER);
+      }
     }
     this.ensure(128);
     this.pair(r.packets);
     this.pair(r.bytes);
-    this.pair(r.delta.packets);
-    this.pair(r.delta.bytes);
+    if (delta) {
+      this.pair(r.delta.packets);
+      this.pair(r.delta.bytes);
+    }
     if (r.tcpRetransmissions !== undefined) this.pair(r.tcpRetransmissions);
-    this.num(r.startMs);
-    this.num(r.endMs);
-    if (r.closeReason !== undefined) this.str(r.closeReason, S_REASON);
+    const end = Math.round(r.endMs);
+    this.num(end - this.baseMs);
+    this.num(end - Math.round(r.startMs));
     if (r.deniedReason !== undefined) this.str(r.deniedReason, S_OTHER);
     return row;
   }
@@ -154,26 +222,79 @@ export class BlockWriter {
   /** The block (a new buffer), its rows in `order` (row numbers as added; default: as added), and the writer empty again. */
   finish(order?: readonly number[]): Uint8Array {
     const rows = this.offsets.length;
-    const tableAt = 9 + rows * 4 + this.at;
+    const tableAt = HEAD + rows * 4 + this.at;
     // the string table: room for each string as UTF-8 at its longest (3 bytes a UTF-16 unit) and its length
-    let tableBytes = 10;
+    let tableBytes = 10 + 5 + this.nameAt;
     for (const s of this.list) tableBytes += s.length * 3 + 5;
     const out = new Uint8Array(tableAt + tableBytes);
     const view = new DataView(out.buffer);
     out[0] = BLOCK_VERSION;
     view.setUint32(1, rows);
     view.setUint32(5, tableAt);
-    const base = 9 + rows * 4;
-    for (let i = 0; i < rows; i++) view.setUint32(9 + i * 4, base + this.offsets[order === undefined ? i : order[i]!]!);
+    view.setFloat64(9, this.baseMs);
+    const base = HEAD + rows * 4;
+    for (let i = 0; i < rows; i++) view.setUint32(HEAD + i * 4, base + this.offsets[order === undefined ? i : order[i]!]!);
     out.set(this.buf.subarray(0, this.at), base);
     let at = writeVarint(out, tableAt, this.list.length);
     for (const s of this.list) at = writeUtf8(out, at, s);
+    at = writeVarint(out, at, this.names.length);
+    out.set(this.nameBuf.subarray(0, this.nameAt), at);
+    at += this.nameAt;
     this.at = 0;
     this.offsets.length = 0;
     this.strings.clear();
     this.list.length = 0;
     this.lastStr.fill(undefined);
+    this.names.length = 0;
+    this.nameAt = 0;
+    this.lastNames = -1;
     return out.subarray(0, at);
+  }
+
+  /** The names entry of `r`: the last row's, one of the few before it, or a new one. */
+  private namesOf(r: SessionRecord): number {
+    const names = this.names;
+    if (this.lastNames >= 0 && named(names[this.lastNames]!, r)) return this.lastNames;
+    for (let i = names.length - 1; i >= 0 && i >= names.length - NAMES_LOOKBACK; i--) {
+      if (i !== this.lastNames && named(names[i]!, r)) return (this.lastNames = i);
+    }
+    const n: Names = {
+      role: r.role, router: r.router, tenant: r.tenant, service: r.service, application: r.application, ingressRouter: r.ingressRouter,
+      egressRouter: r.egressRouter, dst: r.forward.dst, dstPort: r.forward.dstPort, protocol: r.forward.protocol, paths: r.paths,
+      closeReason: r.closeReason, ingressInterface: r.ingressInterface, egressInterface: r.egressInterface, waypoint: r.waypoint,
+    };
+    names.push(n);
+    this.encodeNames(n);
+    return (this.lastNames = names.length - 1);
+  }
+
+  /** A names entry into nameBuf: role, strings as refs, an optional one as 0 or ref + 1, numbers zig-zag (a local session's egress interface is -1). */
+  private encodeNames(n: Names): void {
+    const need = this.nameAt + 5 * (24 + n.paths.length);
+    if (need > this.nameBuf.length) {
+      const bigger = new Uint8Array(need * 2);
+      bigger.set(this.nameBuf.subarray(0, this.nameAt));
+      this.nameBuf = bigger;
+    }
+    const put = (v: number): void => {
+      this.nameAt = writeVarint(this.nameBuf, this.nameAt, v);
+    };
+    put(zigzag(ROLES.indexOf(n.role)));
+    for (const s of [n.router, n.tenant, n.service, n.application, n.ingressRouter, n.egressRouter, n.dst]) put(this.ref(s));
+    put(zigzag(n.dstPort));
+    put(zigzag(n.protocol));
+    put(n.paths.length);
+    for (const p of n.paths) put(this.ref(p));
+    put(n.closeReason === undefined ? 0 : this.ref(n.closeReason) + 1);
+    for (const i of [n.ingressInterface, n.egressInterface]) {
+      put(i === undefined ? 0 : this.ref(i.name) + 1);
+      if (i !== undefined) put(zigzag(i.index));
+    }
+    put(n.waypoint === undefined ? 0 : this.ref(n.waypoint.src) + 1);
+    if (n.waypoint !== undefined) {
+      put(this.ref(n.waypoint.dst));
+      put(zigzag(n.waypoint.protocol));
+    }
   }
 
   private ensure(n: number): void {
@@ -199,21 +320,26 @@ export class BlockWriter {
     } else this.at = writeVarint(this.buf, this.at, zigzag(Math.round(n)));
   }
 
+  /** A string's ref in the table, added when new. */
+  private ref(s: string): number {
+    let ref = this.strings.get(s);
+    if (ref === undefined) {
+      ref = this.list.length;
+      this.strings.set(s, ref);
+      this.list.push(s);
+    }
+    return ref;
+  }
+
   /**
-   * A string's ref into the table; `slot` (the field) remembers the last string and its ref: most fields
-   * repeat record after record (router, destination, waypoint, interfaces, path, reason), and comparing the
-   * same string object costs less than a map lookup.
+   * A string's ref into the table; `slot` (the field) remembers the last string and its ref: the client's
+   * address repeats record after record, and comparing the same string object costs less than a map lookup.
    */
   private str(s: string, slot: number): void {
     let ref: number;
     if (s === this.lastStr[slot]) ref = this.lastRef[slot]!;
     else {
-      const known = this.strings.get(s);
-      if (known === undefined) {
-        ref = this.list.length;
-        this.strings.set(s, ref);
-        this.list.push(s);
-      } else ref = known;
+      ref = this.ref(s);
       this.lastStr[slot] = s;
       this.lastRef[slot] = ref;
     }
@@ -231,30 +357,31 @@ export class BlockWriter {
     this.num(t.protocol);
   }
 
-  private iface(i: InterfaceRef, slot: number): void {
-    this.ensure(32);
-    this.str(i.name, slot);
-    this.num(i.index);
-  }
-
   private pair(p: PerDirection): void {
     this.num(p[0]);
     this.num(p[1]);
   }
 }
 
-/** A block read back: rows decoded on demand. */
+/** A block read back (version 2, or 1 as it was written): rows decoded on demand. */
 export class Block {
   readonly rows: number;
+  private readonly version: number;
+  private readonly head: number;
+  private readonly baseMs: number;
   private readonly strings: string[] = [];
+  private readonly names: Names[] = [];
   private readonly view: DataView;
   private at = 0;
 
   constructor(private readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length < 9 || bytes[0] !== BLOCK_VERSION) {
-      throw new SvrError('SVR_ERR_HISTORY_STORE', `a session history block has version ${bytes[0]} (this node reads ${BLOCK_VERSION}): the history was written by another version`);
+    this.version = bytes[0] ?? 0;
+    if ((this.version !== BLOCK_VERSION && this.version !== BLOCK_V1) || bytes.length < (this.version === BLOCK_V1 ? HEAD_V1 : HEAD)) {
+      throw new SvrError('SVR_ERR_HISTORY_STORE', `a session history block has version ${bytes[0]} (this node reads ${BLOCK_V1} and ${BLOCK_VERSION}): the history was written by another version`);
     }
+    this.head = this.version === BLOCK_V1 ? HEAD_V1 : HEAD;
+    this.baseMs = this.version === BLOCK_V1 ? 0 : this.view.getFloat64(9);
     this.rows = this.view.getUint32(1);
     this.at = this.view.getUint32(5);
     const count = this.varint();
@@ -263,17 +390,80 @@ export class Block {
       this.strings.push(utf8Decode.decode(bytes.subarray(this.at, this.at + len)));
       this.at += len;
     }
+    if (this.version === BLOCK_VERSION) for (let n = this.varint(); n > 0; n--) this.names.push(this.namesEntry());
   }
 
   /** The session id of row `i`. */
   id(i: number): string {
-    this.at = this.view.getUint32(9 + i * 4);
+    this.at = this.view.getUint32(this.head + i * 4);
     return this.sessionId();
   }
 
   /** Row `i` as a record. */
   row(i: number): SessionRecord {
-    this.at = this.view.getUint32(9 + i * 4);
+    return this.version === BLOCK_V1 ? this.rowV1(i) : this.rowV2(i);
+  }
+
+  private rowV2(i: number): SessionRecord {
+    this.at = this.view.getUint32(this.head + i * 4);
+    const sessionId = this.sessionId();
+    const flags = this.bytes[this.at++]!;
+    const n = this.names[this.num()];
+    if (n === undefined) throw new SvrError('SVR_ERR_HISTORY_STORE', `row ${i} of a session history block names an entry the block does not hold: the block is damaged`);
+    const seq = (flags & G_SEQ) !== 0 ? this.num() : 0;
+    const forward: FiveTuple = { src: this.str(), dst: n.dst, srcPort: this.num(), dstPort: n.dstPort, protocol: n.protocol };
+    const w = n.waypoint;
+    const waypoint = w !== undefined ? { src: w.src, dst: w.dst, srcPort: this.num(), dstPort: this.num(), protocol: w.protocol } : undefined;
+    const nat = (flags & F_NAT) !== 0 ? this.tuple() : undefined;
+    const reverse = (flags & G_REVERSE) !== 0 ? this.tuple() : reversed(nat ?? forward);
+    const pathChanges: PathChange[] = [];
+    if ((flags & G_CHANGES) !== 0) {
+      for (let k = this.num(); k > 0; k--) pathChanges.push({ atMs: this.num(), from: this.str(), to: this.str(), reason: this.str() as MigrationReason });
+    }
+    const packets = this.pair();
+    const bytes = this.pair();
+    const delta = (flags & G_DELTA) !== 0 ? { packets: this.pair(), bytes: this.pair() } : { packets: [packets[0], packets[1]] as PerDirection, bytes: [bytes[0], bytes[1]] as PerDirection };
+    const r: SessionRecord = {
+      kind: (flags & F_END) !== 0 ? 'end' : 'interim', sessionId, seq, router: n.router, role: n.role, tenant: n.tenant, service: n.service,
+      application: n.application, ingressRouter: n.ingressRouter, egressRouter: n.egressRouter,
+      forward, reverse, paths: [...n.paths], pathChanges, packets, bytes, delta, startMs: 0, endMs: 0,
+    };
+    if (waypoint !== undefined) r.waypoint = waypoint;
+    if (nat !== undefined) r.nat = nat;
+    if (n.ingressInterface !== undefined) r.ingressInterface = { ...n.ingressInterface };
+    if (n.egressInterface !== undefined) r.egressInterface = { ...n.egressInterface };
+    if ((flags & F_RETRANS) !== 0) r.tcpRetransmissions = this.pair();
+    r.endMs = this.baseMs + this.num();
+    r.startMs = r.endMs - this.num();
+    if (n.closeReason !== undefined) r.closeReason = n.closeReason;
+    if ((flags & F_DENIED) !== 0) r.deniedReason = this.str() as DenyReason;
+    return r;
+  }
+
+  /** A names entry (BlockWriter.encodeNames). */
+  private namesEntry(): Names {
+    const role = ROLES[this.num()] ?? 'ingress';
+    const [router, tenant, service, application, ingressRouter, egressRouter, dst] = [this.str(), this.str(), this.str(), this.str(), this.str(), this.str(), this.str()];
+    const dstPort = this.num();
+    const protocol = this.num();
+    const paths: string[] = [];
+    for (let k = this.varint(); k > 0; k--) paths.push(this.str());
+    const reason = this.varint();
+    const closeReason = reason === 0 ? undefined : (this.strings[reason - 1] as CloseReason | undefined);
+    const iface = (): InterfaceRef | undefined => {
+      const name = this.varint();
+      return name === 0 ? undefined : { name: this.strings[name - 1] ?? '', index: this.num() };
+    };
+    const ingressInterface = iface();
+    const egressInterface = iface();
+    const wp = this.varint();
+    const waypoint = wp === 0 ? undefined : { src: this.strings[wp - 1] ?? '', dst: this.str(), protocol: this.num() };
+    return { role, router, tenant, service, application, ingressRouter, egressRouter, dst, dstPort, protocol, paths, closeReason, ingressInterface, egressInterface, waypoint };
+  }
+
+  /** Row `i` of a version-1 block: every field in the row. */
+  private rowV1(i: number): SessionRecord {
+    this.at = this.view.getUint32(HEAD_V1 + i * 4);
     const sessionId = this.sessionId();
     const flags = this.bytes[this.at]! | (this.bytes[this.at + 1]! << 8);
     this.at += 2;
@@ -328,7 +518,8 @@ export class Block {
     let n = 0;
     let scale = 1;
     for (;;) {
-      const b = this.bytes[this.at++]!;
+      const b = this.bytes[this.at++];
+      if (b === undefined) throw new SvrError('SVR_ERR_HISTORY_STORE', 'a session history block ends inside a number: the block is damaged');
       n += (b & 0x7f) * scale;
       if (b < 0x80) return n;
       scale *= 128;

@@ -12,8 +12,10 @@
  * open): get(id) decodes only the blocks that may hold the id, newest first.
  * A session keeps one record: its interim record is replaced by the next one (interim or end); readers
  * skip the old one (a later row or block holds its id).
- * A history of format 4 is read as it is: its blocks' filters (of the ids' text) and postings (row by row)
- * stay, new blocks (from meta `indexFrom` on) are indexed as format 5 (filters of the ids' bytes, postings as
+ * A history of format 5 is read as it is: its blocks (version 1: every field in every row) stay, new blocks are
+ * written as version 2 (block.ts: what follows from other fields left out, names once per block); the block's
+ * version byte says which. One of format 4 too: its blocks' filters (of the ids' text) and postings (row by row)
+ * stay, new blocks (from meta `indexFrom` on) are indexed as format 5 and 6 (filters of the ids' bytes, postings as
  * runs). One of format 3 too, and its blocks stay in the index database, new ones (from meta `blocksFrom` on)
  * go to the blocks' database. One of format 2 (an id key per record) is converted at open:
  * a filter per block, the id keys removed. One of format 1 (a key and a JSON value per record, before
@@ -112,9 +114,11 @@ const META = ['accepted', 'written', 'seq', 'bytes', 'lostTotal', 'lostAtOpen', 
 type Meta = Record<(typeof META)[number], number>;
 /**
  * The key layout this code writes and reads (keys.ts): the blocks in a database of their own (block-store.ts), id
- * filters of the ids' bytes, postings as runs of rows.
+ * filters of the ids' bytes, postings as runs of rows; new blocks of version 2 (block.ts).
  */
-export const HISTORY_FORMAT = 5;
+export const HISTORY_FORMAT = 6;
+/** The layout before: the same keys, blocks of version 1; read as it is. */
+const FORMAT_BYTES_INDEX = 5;
 /** The layout before: filters of the ids' text, postings row by row; read as it is (blocks below `indexFrom`). */
 const FORMAT_TEXT_INDEX = 4;
 /** Before that: blocks in the index database; read as they are (blocks below `blocksFrom`). */
@@ -340,7 +344,7 @@ export class SessionHistory {
 
   /** The first block indexed as format 5 (postings as runs, filters of the ids' bytes). */
   private indexFrom(): number {
-    return this.meta.format === HISTORY_FORMAT ? this.meta.indexFrom : this.meta.seq + 1;
+    return this.meta.format >= FORMAT_BYTES_INDEX ? this.meta.indexFrom : this.meta.seq + 1;
   }
 
   /** The id filters of every block, into memory. */
@@ -429,13 +433,19 @@ export class SessionHistory {
   }
 
   /**
-   * A history of format 4 keeps its index as it is: new blocks are indexed as format 5 (from the next seq on). One
+   * A history of format 5 keeps everything as it is (new blocks are of version 2, old ones are read as version 1:
+   * their first byte says which). One of format 4 keeps its index as it is: new blocks are indexed as format 5 (from the next seq on). One
    * of format 3 keeps its blocks where they are: new blocks go to the blocks' database too. Format 2 is converted
    * to 3 first. One of format 1 (before blocks): its keys are removed, in batches, and its records counted as lost
-   * at open (format 1 is not read). A new history starts as format 5.
+   * at open (format 1 is not read). A new history starts as format 6.
    */
   private async upgrade(): Promise<void> {
     if (this.meta.format === HISTORY_FORMAT) return;
+    if (this.meta.format === FORMAT_BYTES_INDEX) {
+      this.meta.format = HISTORY_FORMAT;
+      await this.write([{ type: 'put', key: metaKey('format'), value: pack(HISTORY_FORMAT) }]);
+      return;
+    }
     if (this.meta.format === FORMAT_ID_KEYS) await this.dropIdKeys();
     if (this.meta.format === FORMAT_BLOCKS_IN_INDEX || this.meta.format === FORMAT_TEXT_INDEX) {
       if (this.meta.format === FORMAT_BLOCKS_IN_INDEX) {

@@ -1,5 +1,5 @@
 /**
- * Key layout of the session history (its own LevelDB database, sublevel `history`), format 5:
+ * Key layout of the session history (its own LevelDB database, sublevel `history`), format 5 and 6 (6: blocks of version 2):
  *
  *   k/<S>                            -> block S: a batch's records (block.ts), one value, in the blocks'
  *                                       own database (block-store.ts; a format-3 history's older blocks here)

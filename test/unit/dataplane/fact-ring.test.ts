@@ -1,7 +1,7 @@
 /**
  * The fact ring's producer side (dataplane/fact-ring.ts): it keeps its own copy of HEAD and of the rows it
- * knows free, so a fact costs one atomic store to publish. What the consumer sees and frees still decides:
- * published rows become available at once, a full ring refuses until the consumer frees rows (and then fits
+ * knows free; it commits rows without a store the consumer sees and publishes what it committed with one atomic
+ * store (a data path's batch). What the consumer sees and frees still decides: published rows become available at once, a full ring refuses until the consumer frees rows (and then fits
  * again, wrapping), and a producer made again on the same ring (a data path started again) goes on from HEAD.
  */
 import { test } from 'uvu';

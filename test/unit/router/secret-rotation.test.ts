@@ -6,9 +6,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { NodeAlarms } from '../../../src/node/alarms.js';
 import { exampleConfig, until } from '../../support/config.js';
+import { handshakeConfig } from '../../support/handshake-config.js';
 
 /** The server echoes UDP port 7; `echo()` is true when a datagram from the client came back within 300 ms (one session: one source port). */
 function udpEcho(lab: MemoryLab): () => Promise<boolean> {
@@ -77,6 +81,35 @@ test('payload keys follow the secret too: while only r1 has it r2 cannot open it
     assert.is((await lab.r1.sessions()).length, 1);
   } finally {
     await lab.close();
+  }
+});
+
+test("handshake keys: the secret is the exchange's pre-shared key; while it differs no handshake completes (bad-auth), once both have it the path is up again and the session carries", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svr-rotate-hs-'));
+  const { config } = handshakeConfig(await exampleConfig(), dir);
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { liveness: 'bfd' } });
+  try {
+    const up = (r: typeof lab.r1) => r.peers().some((p) => p.paths.some((q) => q.up));
+    const path = (r: typeof lab.r1) => r.security().paths[0]!;
+    const badAuth = () => path(lab.r1).refused?.['bad-auth'] ?? 0;
+    assert.ok(await until(() => up(lab.r1) && up(lab.r2), 5000), 'exchanged keys, the path comes up');
+    const echo = udpEcho(lab);
+    assert.ok(await echo(), 'a session before the rotation');
+    const before = path(lab.r1).tx!.securityId;
+    const next = structuredClone(lab.r1.runningConfig) as typeof config;
+    next.authority.secret = randomBytes(32).toString('hex');
+    lab.r1.applyConfig(next);
+    assert.ok(await until(() => badAuth() > 0, 5000), "r2 answers r1's initiation under the old pre-shared key: r1 cannot open the response (bad-auth, counted)");
+    assert.ok(await until(() => !up(lab.r1) || !up(lab.r2), 5000), 'the path goes down while the secrets differ');
+    assert.not.ok(await echo(), 'nothing carries meanwhile');
+    lab.r2.applyConfig(next);
+    assert.ok(await until(() => up(lab.r1) && up(lab.r2), 15_000), 'both have it: a handshake completes and the path is up again');
+    assert.is.not(path(lab.r1).tx!.securityId, before, 'under keys of a new exchange');
+    assert.ok(await until(echo, 3000), 'the session made before the rotation forwards again');
+    assert.is((await lab.r1.sessions()).length, 1, 'the same session, not a new one');
+  } finally {
+    await lab.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -2,7 +2,7 @@
  * Session facts through the data path's fact ring (dataplane/fact-ring.ts, fact-writer.ts) to the records
  * thread's reader (telemetry/fact-rows.ts): the facts read from two routers' rings say what their events say
  * (opened with tuples, NAT, waypoints, names, interfaces; closed; denied; counters); a small ring wraps
- * around; a full ring counts what it drops and the data path goes on; a data path started again on the same
+ * around; a batch's rows reach the reader together at its end; a full ring counts what it drops and the data path goes on; a data path started again on the same
  * ring names everything again; a reader of a new epoch (records thread started again) skips and counts the
  * rows written for the one before.
  */
@@ -20,6 +20,10 @@ import { dataPath } from './records.js';
 import { twoPathsConfig } from '../../support/two-paths.js';
 import { createWorkerLab } from '../../support/worker-lab.js';
 import { parseConfig } from '../../../src/model/validate.js';
+import { compileRouter } from '../../../src/model/compile.js';
+import { Dataplane } from '../../../src/dataplane/dataplane.js';
+import type { PacketPort } from '../../../src/dataplane/port.js';
+import { buildUdp } from '../../../src/packet/build.js';
 
 const CLIENT = '198.18.1.10';
 const SERVER = '198.18.3.20';
@@ -234,6 +238,28 @@ test('a small ring wraps around: every fact arrives while the reader keeps up; a
   d.expire();
   assert.is(kinds(readAll(reader)), 'cccccccc');
   assert.is(reader.ring.lost, 8, 'four opened and four closed facts dropped in all');
+});
+
+test('a batch\'s fact rows reach the reader together at its end: none while its packets go out, all of them after', async () => {
+  const buffer = FactRing.buffer(64);
+  const reader = new FactReader(new FactRing(buffer));
+  reader.start();
+  const tables = compileRouter(await exampleConfig(), 'r1', 1);
+  const atSend: number[] = [];
+  const port = (name: string): PacketPort => ({ name, start: () => {}, transmit: () => void atSend.push(reader.ring.available()), close: () => {} });
+  const dp = new Dataplane({ tables, ports: tables.interfaces.map((i) => port(i.name)), shared: { facts: buffer } });
+  const packets = [0, 1, 2, 3].map((k) => buildUdp({ src: Uint8Array.of(198, 18, 1, 10), dst: Uint8Array.of(198, 18, 3, 20), srcPort: 2000 + k, dstPort: 7, payload: new Uint8Array(8) }));
+  const slab = new Uint8Array(packets.reduce((n, p) => n + p.length, 0));
+  const offsets = new Uint32Array(4);
+  const lengths = new Uint32Array(4);
+  packets.reduce((o, p, k) => (slab.set(p, o), offsets[k] = o, lengths[k] = p.length, o + p.length), 0);
+  dp.receive(tables.interfaceIndex('lan0'), slab, offsets, lengths, 4);
+  assert.is(dp.sessions.active, 4);
+  assert.ok(atSend.length > 0, 'the batch was sent');
+  assert.equal(atSend, atSend.map(() => 0), 'no row published while the batch runs');
+  const seen: SessionFact[] = [];
+  reader.read(factsTo(seen));
+  assert.is(kinds(seen), 'oooo', 'the four opened facts at the batch\'s end');
 });
 
 test('a data path started again on the same ring names everything again; a new reader epoch skips and counts the old rows', async () => {

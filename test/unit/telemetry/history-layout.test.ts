@@ -20,6 +20,7 @@ import { buildFilter } from '../../../src/telemetry/history/id-index.js';
 import { parsePrefix, prefixContains } from '../../../src/packet/addr.js';
 import { isSvrError } from '../../../src/errors.js';
 import { T0, makeRecord } from './records.js';
+import { BLOCK_V1_HEX, v1Records } from './block-v1.js';
 
 const index = (store: Store) => store.db.sublevel<string, Uint8Array>('history', { keyEncoding: 'utf8', valueEncoding: 'view' });
 const blocksDb = (dir: string) => new Level<string, Uint8Array>(join(dir, 'blocks'), { keyEncoding: 'utf8', valueEncoding: 'view' });
@@ -250,6 +251,38 @@ for (const format of [4, 3, 2] as const) {
   });
 }
 
+test('a history of format 5 (blocks of version 1) is read as it is, written on as format 6 (blocks of version 2), and retired', async () => {
+  await withDir(async (dir) => {
+    const store = await Store.open(dir);
+    let h = await SessionHistory.open(store, { ...OPTS, blockRecords: 24, flushRecords: 24 });
+    const old = v1Records();
+    await write(h, old, 24);
+    await h.close();
+    // the same rows as version 1 wrote them, in a history of format 5
+    const blocks = blocksDb(dir);
+    assert.equal(await keysOf(blocks), [blockKey(1)]);
+    assert.is((await blocks.get(blockKey(1)))![0], 2, 'written as version 2');
+    await blocks.put(blockKey(1), Buffer.from(BLOCK_V1_HEX, 'hex'));
+    await blocks.close();
+    await index(store).put('m/format', Uint8Array.of(5));
+    h = await SessionHistory.open(store, { readOnly: true });
+    await checkAll(h, old, 'format 5, read-only');
+    await h.close();
+    h = await SessionHistory.open(store, OPTS);
+    assert.is((await index(store).get('m/format'))![0], 6, 'format 6 from now on');
+    const put = [...old, ...records(120, 24)];
+    await write(h, put.slice(old.length), 33);
+    await checkAll(h, put, 'format 5, then 6');
+    assert.equal(await h.get(old[11]!.sessionId), old[11], 'a version-1 row whole');
+    h.setRetention({ maxBytes: 1 });
+    while ((await h.retire()) > 0);
+    assert.equal(await all(h, {}), []);
+    await h.close();
+    assert.equal(await blockKeys(dir), [], 'no block left');
+    await store.close();
+  });
+});
+
 test('blocks no manifest names (a crash between the writes) are removed at open; the history reads on', async () => {
   await withDir(async (dir) => {
     const filledWith = await filled(dir, 100, { ...OPTS, retentionBatchesPerStep: 1 });
@@ -289,7 +322,7 @@ test('a history of a newer format is refused, named, and left as it is', async (
         err = e;
       }
       assert.ok(isSvrError(err, 'SVR_ERR_HISTORY_STORE'), String(err));
-      assert.match((err as Error).message, /format 9, newer than this node's \(5\)/);
+      assert.match((err as Error).message, /format 9, newer than this node's \(6\)/);
     }
     assert.ok((await keysOf(index(store))).includes(filterKey(1)), 'nothing removed');
     await store.close();

@@ -10,6 +10,7 @@ import type { HistoryQuery } from '../../../src/telemetry/history/query.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
 import { isSvrError } from '../../../src/errors.js';
 import { Block, BlockWriter } from '../../../src/telemetry/history/block.js';
+import { BLOCK_V1_HEX, v1Records } from './block-v1.js';
 import { buildFilter, filterOf, mayHold } from '../../../src/telemetry/history/id-index.js';
 import { T0, makeRecord } from './records.js';
 
@@ -229,11 +230,14 @@ test('a block gives back every field of its records: optional ones, ids that are
   delete full.closeReason;
   const w = new BlockWriter();
   const plain = makeRecord(7);
-  assert.equal([w.add(full), w.add(plain)], [0, 1]);
+  // fields that follow from others in most records, here given: a reply 5-tuple of its own, deltas that are not the totals
+  const given = makeRecord(8, { reverse: { src: '198.18.3.99', dst: '198.18.1.10', srcPort: 1, dstPort: 2, protocol: 6 }, delta: { packets: [1, 0], bytes: [10, 0] }, seq: 1 });
+  assert.equal([w.add(full), w.add(plain), w.add(given)], [0, 1, 2]);
   const block = new Block(w.finish());
-  assert.is(block.rows, 2);
+  assert.is(block.rows, 3);
   assert.equal(block.row(0), full);
   assert.equal(block.row(1), plain);
+  assert.equal(block.row(2), given);
   assert.equal([block.id(1), block.id(0)], [plain.sessionId, 'not-a-uuid']);
   const next = new BlockWriter();
   next.add(plain);
@@ -267,12 +271,42 @@ test('a row\'s session id from a fact row\'s 4 words: the bytes of its text, the
     return [...out, z];
   };
   const one = new BlockWriter();
-  one.add(makeRecord(1, { startMs: T0, endMs: 2 ** 52 }));
+  one.add(makeRecord(1, { packets: [0, 0], bytes: [T0, 2 ** 52] }));
   const bytes = one.finish();
   const at = (needle: number[]): number => bytes.findIndex((_, i) => needle.every((b, k) => bytes[i + k] === b));
-  const start = leb(2 * T0);
-  const end = leb(2 ** 53);
-  assert.ok(at([...start, ...end]) > 0, 'start and end, zig-zagged, in the per-byte form');
+  assert.ok(at([0, 0, ...leb(2 * T0), ...leb(2 ** 53)]) > 0, 'the byte counts, zig-zagged, in the per-byte form');
+});
+
+test('a block of version 1 (a history of format 5 or before) reads back as it was written; version 2 rows leave out what follows from other fields', () => {
+  const records = v1Records();
+  const v1 = new Block(Buffer.from(BLOCK_V1_HEX, 'hex'));
+  assert.is(v1.rows, records.length);
+  records.forEach((r, i) => {
+    assert.equal(v1.row(i), r, `row ${i}`);
+    assert.is(v1.id(i), r.sessionId);
+  });
+  const w = new BlockWriter();
+  for (const r of records) w.add(r);
+  const v2 = w.finish();
+  const back = new Block(v2);
+  records.forEach((r, i) => assert.equal(back.row(i), r, `row ${i} of version 2`));
+  assert.is(v2[0], 2);
+  assert.ok(v2.length < BLOCK_V1_HEX.length / 2, `${v2.length} bytes against ${BLOCK_V1_HEX.length / 2}`);
+  // rows of the same names (a lab's sessions): the names once, the reply 5-tuple and deltas left out (version 1: 5,017 bytes)
+  const same = new BlockWriter();
+  for (let i = 0; i < 64; i++) {
+    const { forward, reverse } = makeRecord(i);
+    same.add(makeRecord(i, {
+      tenant: 'blue', service: 'web', application: 'http', egressRouter: 'r2', paths: ['r2/wan1'], pathChanges: [], closeReason: 'idle',
+      forward: { ...forward, dstPort: 80 }, reverse: { ...reverse, srcPort: 80 },
+    }));
+  }
+  const rows = same.finish();
+  assert.ok(rows.length < 2800, `${rows.length} bytes for 64 rows`);
+  const bad = v2.slice();
+  bad[0] = 3;
+  assert.throws(() => new Block(bad), /version 3 \(this node reads 1 and 2\)/);
+  assert.throws(() => new Block(v2.subarray(0, v2.length - 2)), /ends inside a number: the block is damaged/, 'a block cut short: an error, not a read past its end');
 });
 
 test('a history of format 1 (a key per record) is removed at open, its records counted as lost', async () => {

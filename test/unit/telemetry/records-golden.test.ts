@@ -9,11 +9,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FactRing } from '../../../src/dataplane/fact-ring.js';
 import { FactReader, type RowSink } from '../../../src/telemetry/fact-rows.js';
-import { BlockWriter } from '../../../src/telemetry/history/block.js';
+import { Block, BlockWriter } from '../../../src/telemetry/history/block.js';
 import { IpfixMessageWriter } from '../../../src/telemetry/ipfix/message.js';
 import { SessionRecordBuilder, type SessionRecord } from '../../../src/telemetry/record.js';
 import { GOLDEN_T0, writeEndings, writeOpenings } from './golden-rows.js';
-import { GOLDEN_BLOCK, GOLDEN_COUNTERS, GOLDEN_IPFIX, GOLDEN_RECORDS } from './records-golden-expected.js';
+import { GOLDEN_BLOCK, GOLDEN_BLOCK_V1, GOLDEN_COUNTERS, GOLDEN_IPFIX, GOLDEN_RECORDS } from './records-golden-expected.js';
 
 function recordsOfRows(): { records: SessionRecord[]; builder: SessionRecordBuilder } {
   const ring = new FactRing(FactRing.buffer(64));
@@ -57,6 +57,14 @@ test('records of fact rows: the same IPFIX messages and history block, byte for 
   const blocks = new BlockWriter();
   for (const r of records) blocks.add(r);
   assert.is(Buffer.from(blocks.finish()).toString('hex'), GOLDEN_BLOCK);
+});
+
+test('the golden block of each version reads back as the golden records (version 1: a history of format 5 or before)', () => {
+  for (const hex of [GOLDEN_BLOCK, GOLDEN_BLOCK_V1]) {
+    const block = new Block(Buffer.from(hex, 'hex'));
+    const rows = Array.from({ length: block.rows }, (_, i) => block.row(i));
+    assert.equal(JSON.parse(JSON.stringify(rows)), GOLDEN_RECORDS, hex === GOLDEN_BLOCK ? 'version 2' : 'version 1');
+  }
 });
 
 test.run();
