@@ -27,13 +27,25 @@ interface IperfJson {
 
 /** iperf3 runs whose control connection could not be set up (retried); the caller reports them per mode. */
 export const connectFailures: string[] = [];
+/** iperf3 runs that failed otherwise (e.g. "unable to receive control message: Connection reset by peer") and ran
+ *  once more; the caller reports them per mode. A second failure throws: the step fails, the case is flagged. */
+export const failedOnce: string[] = [];
+
+/** Where the iperf3 client runs and what it reaches: the bench's client namespace and server (a test: loopback). */
+export interface IperfPeer {
+  argv: readonly string[];
+  host: string;
+  port: number;
+}
+export const BENCH_PEER: IperfPeer = { argv: ['ip', 'netns', 'exec', NS.client, 'iperf3'], host: SERVER, port: IPERF_PORT };
 
 /** Runs iperf3 in the client namespace; retries when the server is still busy with the previous test. */
-async function iperf(args: string[], seconds: number): Promise<IperfJson> {
-  const full = ['-c', SERVER, '-p', String(IPERF_PORT), '--connect-timeout', '3000', '-J', ...args];
+async function iperf(args: string[], seconds: number, peer: IperfPeer = BENCH_PEER): Promise<IperfJson> {
+  const full = ['-c', peer.host, '-p', String(peer.port), '--connect-timeout', '3000', '-J', ...args];
+  let ranAgain = false;
   for (let attempt = 0; ; attempt++) {
     // iperf3 -J exits 1 on errors, with its JSON (and "error") on stdout
-    const r = await runAnyway('ip', ['netns', 'exec', NS.client, 'iperf3', ...full], (seconds + 25) * 1000);
+    const r = await runAnyway(peer.argv[0]!, [...peer.argv.slice(1), ...full], (seconds + 25) * 1000);
     let j: IperfJson;
     try {
       j = JSON.parse(r.stdout) as IperfJson;
@@ -49,7 +61,13 @@ async function iperf(args: string[], seconds: number): Promise<IperfJson> {
       await sleep(1000);
       continue;
     }
-    if (j.error !== undefined) throw new Error(`iperf3 ${args.join(' ')}: ${j.error}`);
+    if (j.error !== undefined && !ranAgain) {
+      ranAgain = true;
+      failedOnce.push(`${new Date().toISOString()} iperf3 ${args.join(' ')}: ${j.error}`);
+      await sleep(1000);
+      continue;
+    }
+    if (j.error !== undefined) throw new Error(`iperf3 ${args.join(' ')}: ${j.error} (ran once more, failed again)`);
     return j;
   }
 }
@@ -60,8 +78,8 @@ export interface TcpRun {
 }
 
 /** `streams` > 1: that many parallel connections (iperf3 -P), the figure is their sum. */
-export async function tcpRun(seconds: number, streams = 1): Promise<TcpRun> {
-  const j = await iperf(['-t', String(seconds), ...(streams > 1 ? ['-P', String(streams)] : [])], seconds);
+export async function tcpRun(seconds: number, streams = 1, peer: IperfPeer = BENCH_PEER): Promise<TcpRun> {
+  const j = await iperf(['-t', String(seconds), ...(streams > 1 ? ['-P', String(streams)] : [])], seconds, peer);
   return { gbps: (j.end?.sum_received?.bits_per_second ?? 0) / 1e9, retransmits: j.end?.sum_sent?.retransmits ?? 0 };
 }
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { runIn, sleep, type Proc } from './exec.js';
 import { cpuSeconds, processCpuNs } from './cpu.js';
 import { formatThreadUse, threadUse, threadUsePer } from './thread-sched.js';
-import { tcpRun } from './iperf.js';
+import { BENCH_PEER, tcpRun, type IperfPeer } from './iperf.js';
 import type { Mode } from './modes/mode.js';
 import type { Plan } from './plan.js';
 import type { RttResult, TcpResult } from './results.js';
@@ -81,7 +81,7 @@ async function dataConnectionSegment(): Promise<number | undefined> {
   return best?.mss;
 }
 
-export async function measureTcp(mode: Mode, plan: Plan, progress: (l: string) => void): Promise<TcpResult> {
+export async function measureTcp(mode: Mode, plan: Plan, progress: (l: string) => void, peer: IperfPeer = BENCH_PEER): Promise<TcpResult> {
   const gbps: number[] = [];
   const retr: number[] = [];
   const perGbit: number[] = [];
@@ -90,10 +90,9 @@ export async function measureTcp(mode: Mode, plan: Plan, progress: (l: string) =
   for (let i = 0; i < plan.tcpRuns; i++) {
     const procs = mode.routerProcs();
     const before = procs.map((p) => cpuSeconds(p.pid));
-    const running = tcpRun(plan.tcpSeconds);
-    await sleep(Math.min(1000, plan.tcpSeconds * 300));
-    const seg = await dataConnectionSegment().catch(() => undefined);
-    const r = await running;
+    // both at once: an iperf3 that fails while the segment is read must reject here, in the step, not unhandled
+    const [r, seg] = await Promise.all([tcpRun(plan.tcpSeconds, 1, peer),
+      sleep(Math.min(1000, plan.tcpSeconds * 300)).then(() => dataConnectionSegment().catch(() => undefined))]);
     const used = procs.map((p, k) => cpuSeconds(p.pid) - before[k]!);
     procs.forEach((p, k) => (byProc[p.name] ??= []).push(used[k]!));
     const cpu = used.reduce((a, b) => a + b, 0);

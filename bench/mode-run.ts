@@ -20,7 +20,7 @@ import { EXPECT, totals, type StepTime } from './budget.js';
 import { checkTcpPayload, checkUdpPayload } from './capture.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
 import { measureHops } from './hops.js';
-import { connectFailures } from './iperf.js';
+import { connectFailures, failedOnce } from './iperf.js';
 import { checkConnectivity, measureRtt, measureTcp, mergeRtt, mergeTcp } from './measure.js';
 import { ModeSkipped, type Mode, type ModeContext } from './modes/mode.js';
 import { BUSY_POLL_NODE_ARGS, SvrouterMode } from './modes/svrouter.js';
@@ -72,7 +72,7 @@ export const MEASURED_ELSEWHERE: Readonly<Record<string, { by: string; keys: rea
 
 /** Runs one step and times it (res.steps); a failure is recorded as "<key>: <what>: <message>" (key: the
  *  measurement it spoils). Dry: only listed. */
-async function runStep(res: ModeResult, key: string, what: string, expectS: number, f: () => Promise<void>, progress: (l: string) => void, dry: boolean): Promise<void> {
+export async function runStep(res: ModeResult, key: string, what: string, expectS: number, f: () => Promise<void>, progress: (l: string) => void, dry: boolean): Promise<void> {
   const time: StepTime = { key, what, expectedS: Math.round(expectS) };
   (res.steps ??= []).push(time);
   if (dry) return;
@@ -243,6 +243,11 @@ export async function measureMode(mode: Mode, ctx: ModeContext, plan: Plan, o: M
     if (failures.length > 0) {
       res.notes.push(`${failures.length} iperf3 run(s) could not connect to the server within 3 s and were retried (first: ${failures[0]})`);
       progress(`  ${failures.length} iperf3 connect failure(s), retried`);
+    }
+    const once = failedOnce.splice(0);
+    if (once.length > 0) {
+      res.notes.push(`${once.length} iperf3 run(s) failed and ran once more (first: ${once[0]})`);
+      progress(`  ${once.length} iperf3 run(s) failed and ran once more`);
     }
     const down: StepTime = { key: 'teardown', what: `${mode.label}: torn down`, expectedS: EXPECT.teardown() };
     res.steps.push(down);

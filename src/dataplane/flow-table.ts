@@ -76,15 +76,18 @@ export function flowHash(k: Uint32Array, ko: number, kw: number): number {
 
 export class FlowTable {
   readonly key: Uint32Array;
-  private slots: Uint32Array;
+  /** The fields a resize writes start as an empty table that the constructor resizes, so that each is written
+   *  twice before any code is optimized: V8 takes a field written once for a constant, and its first change
+   *  (the first resize) dropped the optimized code that relied on it (docs/performance.md wave 20, deopt). */
+  private slots: Uint32Array = new Uint32Array(0);
   /** per slot: how far its entry is from its home slot (DIST_FAR: at least that far), unset when empty */
-  private dist: Uint8Array;
-  private mask: number;
+  private dist: Uint8Array = new Uint8Array(0);
+  private mask = -1;
   /** the slots being moved from while resizing (empty otherwise), their distances, mask, and how many are moved */
   private old: Uint32Array = new Uint32Array(0);
   private oldDist: Uint8Array = new Uint8Array(0);
   private oldMask = 0;
-  private moved = 0;
+  private moved = -1;
   private readonly minCapacity: number;
   size = 0;
   /** [0]: sets and deletes so far: a lookup remembered at one count still holds while it has not moved (a word
@@ -112,9 +115,7 @@ export class FlowTable {
     this.minCapacity = cap;
     this.key = new Uint32Array(kw);
     this.missKey = new Uint32Array(kw);
-    this.slots = slotArray(cap);
-    this.dist = distArray(cap);
-    this.mask = cap - 1;
+    this.startResize(cap); // from the empty table: nothing to move
   }
 
   get capacity(): number {
