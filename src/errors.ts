@@ -35,6 +35,7 @@ export const ErrorCodes = {
   SVR_ERR_LAB_COMMAND: 'A command the lab ran failed',
   SVR_ERR_LAB_PROCESS: 'A lab process did not start or stopped unexpectedly',
   SVR_ERR_LAB_TIMEOUT: 'A lab operation timed out',
+  SVR_ERR_LAB_INTERRUPTED: 'A lab command was stopped by a signal',
   SVR_ERR_LAB_OPTION: 'A lab option is invalid',
   SVR_ERR_LAB_EMULATOR: 'A lab link emulator could not be reached or refused a command',
   SVR_ERR_STORE_OPEN: 'The state database could not be opened',

@@ -22,7 +22,7 @@ import { parseCount, parseDuration } from '../lab/units.js';
 import { labUp } from '../lab/up.js';
 import { SvrError } from '../errors.js';
 
-interface LabOptions {
+export interface LabOptions {
   dir: string;
   prefix: string;
 }
@@ -181,13 +181,25 @@ function fail(cmd: string, e: unknown): void {
   process.exitCode = 1;
 }
 
-const progress = (line: string): void => void process.stdout.write(`${line}\n`);
+/** The last progress line: where a signal stopped a long command. */
+let lastStep = '';
+const progress = (line: string): void => {
+  lastStep = line;
+  process.stdout.write(`${line}\n`);
+};
 
-/** On SIGINT/SIGTERM during a long command: tear the lab down, then exit. */
-function tearDownOnSignal(o: LabOptions): () => void {
+/**
+ * On SIGINT/SIGTERM during a long command: says so on stderr (coded, with the last step; a caller's time
+ * limit, e.g. a test's, left exit 130 and an empty stderr before), tears the lab down, then exits 130.
+ */
+export function tearDownOnSignal(o: LabOptions, cmd: string, exit: (code: number) => void = (code) => process.exit(code)): () => void {
+  const t0 = Date.now();
   const handler = (sig: NodeJS.Signals): void => {
     process.stdout.write(`\n${sig}: tearing the lab down\n`);
-    labDown({ dir: o.dir, prefix: o.prefix, progress }).finally(() => process.exit(130));
+    const where = lastStep === '' ? 'before its first step' : `after the step "${lastStep}"`;
+    process.stderr.write(`svr lab ${cmd}: interrupted by ${sig} after ${((Date.now() - t0) / 1000).toFixed(1)} s, ${where}; the lab is torn down (logs stay in ${o.dir}). `
+      + `If a time limit of the caller sent it (a test, timeout(1)), allow more: \`svr lab ${cmd}\` bounds each process's start by its progress itself [SVR_ERR_LAB_INTERRUPTED]\n`);
+    labDown({ dir: o.dir, prefix: o.prefix, progress }).finally(() => exit(130));
   };
   process.once('SIGINT', handler);
   process.once('SIGTERM', handler);
@@ -237,7 +249,7 @@ export function registerLab(program: Command): void {
     .option('--ha-wan <mode>', 'with --ha: shared (default: one WAN path, its address held by the active node) or per-node (each node its own WAN path, r1a path 1 and r1b path 2: r2 sees one peer r1 with a path to each node; docs/high-availability.md)')
     .option('--nat', 'r1 behind a NAT box (<prefix>-nat, nftables masquerade) on path 1: r1 peers outbound-only, r2 learns its address; the branch server 198.18.1.10 (service branch) lets the server side open sessions toward r1 (docs/wan.md)')
     .action(async (o: LabOptions & { bgp?: boolean; wanMtu?: string; ipv6?: boolean; nat?: boolean; middlebox?: boolean; udpTransform?: string; fec?: string; ha?: boolean; haWan?: string; paths: string; resiliency: string; sla?: string | boolean; bfdInterval: string; holdDown: string; linkTestInterval: string; seed: string; workers: string; profile: string; conductor?: boolean; etcd?: string; routers?: string; topology?: string; collector?: boolean; collectorRotate: string; plugin: string[] }) => {
-      const untrap = tearDownOnSignal(o);
+      const untrap = tearDownOnSignal(o, 'up');
       try {
         const shape = checkShape({
           paths: o.paths, resiliency: o.resiliency, sla: o.sla, bfdIntervalMs: o.bfdInterval, holdDownS: o.holdDown, linkTestIntervalS: o.linkTestInterval, workers: o.workers, profile: o.profile,
@@ -301,7 +313,7 @@ export function registerLab(program: Command): void {
     .option('--keep', 'leave the lab up at the end')
     .addHelpText('after', DEMO_HELP)
     .action(async (o: LabOptions & { keep?: boolean }) => {
-      const untrap = tearDownOnSignal(o);
+      const untrap = tearDownOnSignal(o, 'demo');
       try {
         if (!(await labDemo({ dir: o.dir, prefix: o.prefix, keep: o.keep === true, out: progress }))) process.exitCode = 1;
       } catch (e) {

@@ -62,14 +62,24 @@ export interface WaitOptions {
   line: RegExp;
   /** Also wait for this path (e.g. a control socket) to exist. */
   path?: string;
+  /** How long the process may write nothing new to its log: a process still logging is still starting. */
   timeoutMs: number;
+  /** At most this long in all (default 5 x timeoutMs). */
+  maxMs?: number;
   /** What we wait for, for messages ("node r1"). */
   what: string;
 }
 
-/** Waits until the log has a matching line (and the path exists); throws with the log tail otherwise. */
+/**
+ * Waits until the log has a matching line (and the path exists); throws with the log tail otherwise.
+ * The wait is bounded by the process's progress, not wall time: at load 25 a node took 36 s from spawn to
+ * running while logging all along, so only `timeoutMs` without a new log byte (or `maxMs` in all) fails it.
+ */
 export async function waitReady(bg: Background, opts: WaitOptions): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const t0 = Date.now();
+  const maxMs = opts.maxMs ?? 5 * opts.timeoutMs;
+  let logged = 0;
+  let lastProgress = t0;
   for (;;) {
     let text = '';
     try {
@@ -83,9 +93,16 @@ export async function waitReady(bg: Background, opts: WaitOptions): Promise<void
       const how = bg.exit.signal !== null ? `was killed by ${bg.exit.signal}` : `exited with status ${bg.exit.code}`;
       throw new SvrError('SVR_ERR_LAB_PROCESS', `${opts.what} ${how} before it was ready; log ${bg.log}:\n${logTail(bg.log)}`, { log: bg.log, exit: bg.exit });
     }
-    if (Date.now() > deadline) {
+    const now = Date.now();
+    if (text.length > logged) {
+      logged = text.length;
+      lastProgress = now;
+    }
+    if (now - lastProgress > opts.timeoutMs || now - t0 > maxMs) {
       const waited = lineOk ? `${opts.path} yet` : `line matching ${opts.line} in its log`;
-      throw new SvrError('SVR_ERR_LAB_TIMEOUT', `${opts.what} was not ready after ${opts.timeoutMs} ms (no ${waited}); log ${bg.log}:\n${logTail(bg.log)}`, { log: bg.log });
+      const why = now - t0 > maxMs ? `after ${maxMs} ms` : `after ${now - t0} ms, ${now - lastProgress} ms of them without a new line in its log`;
+      throw new SvrError('SVR_ERR_LAB_TIMEOUT', `${opts.what} was not ready ${why} (no ${waited}); log ${bg.log}:\n${logTail(bg.log)}\n`
+        + 'If the host is busy (uptime), retry when it is quieter; else the log tail says why it stalled', { log: bg.log });
     }
     await sleep(50);
   }

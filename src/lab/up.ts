@@ -42,7 +42,7 @@ export interface UpOptions {
   dir: string;
   prefix: string;
   progress: Progress;
-  /** Per process start (default 60 000 ms: at load average 20-25 a node printed nothing for 20 s). */
+  /** How long a starting process may log nothing new (default 60 000 ms: at load average 20-25 a node printed nothing for 20 s); 5x that in all. */
   startTimeoutMs?: number;
   /** Paths, resiliency, SLA, timers (default DEFAULT_SHAPE: one path). */
   shape?: LabShape;

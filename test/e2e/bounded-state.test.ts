@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { buildUdpLoad } from '../../bench/udp-load.js';
 import { request } from '../../src/node/control-client.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}b`;
@@ -78,7 +78,7 @@ async function reload(router: string): Promise<void> {
 }
 
 test(`${FLOOD_S} s of new UDP sessions at the routers' rate, 5 s idle timeout: r1's table and RSS flat; at capacity new sessions are refused, an existing stream flows`, async () => {
-  const up = await svr(['lab', 'up', ...labArgs], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   const tool = buildUdpLoad(dir);
   assert.ok(tool.path !== undefined, `bench/c/udp-load.c: ${tool.reason}`);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { isAlive } from '../../src/lab/processes.js';
 import type { StreamStats } from '../../src/lab/stream.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, inNs, pollUntil, show, sleep, svr, SVR, LAB_UP_MS } from './support.js';
 import { counters, labProcess, logHas, restartable, startAgain } from './chaos-tools.js';
 import { requires } from '../support/prerequisites.js';
 
@@ -36,7 +36,7 @@ const downSync = (): void => {
 };
 
 test.before(async () => {
-  const r = await svr(['lab', 'up', ...labArgs, '--bfd-interval', '300', '--hold-down', '1'], env, 120_000);
+  const r = await svr(['lab', 'up', ...labArgs, '--bfd-interval', '300', '--hold-down', '1'], env, LAB_UP_MS);
   if (r.code !== 0) throw new Error(`svr lab up: ${show(r)}`);
 });
 

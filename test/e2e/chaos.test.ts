@@ -23,7 +23,7 @@ import * as assert from 'uvu/assert';
 import { isAlive } from '../../src/lab/processes.js';
 import { request } from '../../src/node/control-client.js';
 import { bytesSha256 } from '../../src/lab/servers.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR, type Result } from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR, type Result, LAB_UP_MS } from './support.js';
 import {
   buildInjector, counters, delta, device, dropsIn, inject, labProcess, logHas, restartable, startAgain, type InjectResult, type Injection, type Restartable,
 } from './chaos-tools.js';
@@ -66,7 +66,7 @@ const downSync = (): void => {
 test.before(async () => {
   injector = buildInjector(dir);
   // a restarted node is back in use within about a second (BFD every 300 ms, hold-down 1 s)
-  const r = await svr(['lab', 'up', ...labArgs, '--bfd-interval', '300', '--hold-down', '1'], env, 120_000);
+  const r = await svr(['lab', 'up', ...labArgs, '--bfd-interval', '300', '--hold-down', '1'], env, LAB_UP_MS);
   if (r.code !== 0) throw new Error(`svr lab up: ${show(r)}`);
 });
 

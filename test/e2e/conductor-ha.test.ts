@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { conductorSessionPath, CONDUCTOR_PORT, STANDBY_PORT } from '../../src/lab/conductor.js';
 import type { AuditEvent, VersionSummary } from '../../src/conductor/store/authority-store.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR, type Result } from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR, type Result, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -72,7 +72,7 @@ test.after(async () => {
 
 test('svr lab up --conductor --etcd 3: three etcd members, two conductors (one leads), r1 and r2 enrolled and synchronized', async () => {
   await svr(['lab', 'down', ...labArgs], env);
-  const r = await svr(['lab', 'up', '--conductor', '--etcd', '3', ...labArgs], env, 180_000);
+  const r = await svr(['lab', 'up', '--conductor', '--etcd', '3', ...labArgs], env, LAB_UP_MS);
   assert.is(r.code, 0, show(r));
   assert.match(r.stdout, /etcd member etcd3 running/);
   assert.match(r.stdout, /conductor2 running .* store: etcd \(3 members\)/);

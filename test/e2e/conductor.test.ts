@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { conductorArgs, conductorSessionPath, conductorUrls } from '../../src/lab/conductor.js';
-import { e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR, type Result } from './support.js';
+import { e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR, type Result, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -98,7 +98,7 @@ test.after(async () => {
 
 test('svr lab up --conductor: r1 and r2 enrolled by ZTP, both synchronized on the same version; traffic flows', async () => {
   await svr(['lab', 'down', ...labArgs], env);
-  const r = await svr(['lab', 'up', '--conductor', ...labArgs], env, 120_000);
+  const r = await svr(['lab', 'up', '--conductor', ...labArgs], env, LAB_UP_MS);
   assert.is(r.code, 0, show(r));
   assert.match(r.stdout, 'one-time enrolment tokens for r1, r2');
   await bothOn(1);

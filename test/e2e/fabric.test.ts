@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { conductorSessionPath } from '../../src/lab/conductor.js';
 import type { SessionSummary } from '../../src/dataplane/views.js';
-import { e2eDir, E2E_PREFIX, exec, inNs, parseNdjson, pollUntil, show, sleep, startCapture, svr, SVR, type DecodedLine, type Result } from './support.js';
+import { e2eDir, E2E_PREFIX, exec, inNs, parseNdjson, pollUntil, show, sleep, startCapture, svr, SVR, type DecodedLine, type Result, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -61,7 +61,7 @@ test.after(async () => {
 
 test('svr lab up --conductor --routers 4 --topology hub-spoke: four routers enrolled by ZTP, all synchronized', async () => {
   await svr(['lab', 'down', ...labArgs], env);
-  const r = await svr(['lab', 'up', '--conductor', '--routers', '4', '--topology', 'hub-spoke', ...labArgs], env, 180_000);
+  const r = await svr(['lab', 'up', '--conductor', '--routers', '4', '--topology', 'hub-spoke', ...labArgs], env, LAB_UP_MS);
   assert.is(r.code, 0, show(r));
   assert.match(r.stdout, 'peers r1-r2 r1-r3 r1-r4');
   assert.match(r.stdout, 'one-time enrolment tokens for r1, r2, r3, r4');

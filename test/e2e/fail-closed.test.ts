@@ -13,7 +13,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { nodeLaunch } from '../../src/lab/launch.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, exec, parseNdjson, pollUntil, show, sleep, startCapture, svr, SVR, type DecodedLine } from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, exec, parseNdjson, pollUntil, show, sleep, startCapture, svr, SVR, type DecodedLine, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}f`;
@@ -57,7 +57,7 @@ test.after(() => {
 test('a node starting with a security plugin forwards nothing before it is loaded: under traffic, no session to the guarded port opens, the allowed one does', async () => {
   const guard = join(dir, 'slow-guard.mjs');
   writeFileSync(guard, GUARD);
-  const up = await svr(['lab', 'up', ...labArgs, '--plugin', guard], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs, '--plugin', guard], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   const stop = await svr(['node', 'stop', '--socket', r1Socket], env);
   assert.is(stop.code, 0, show(stop));

@@ -14,7 +14,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { E2E_PREFIX, exec, inNs, labFixture, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { E2E_PREFIX, exec, inNs, labFixture, pollUntil, show, sleep, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}f`;
@@ -39,7 +39,7 @@ async function serverRcvbufErrors(): Promise<number> {
 
 /** Brings the lab up (with `--fec` when given), streams through 5 % loss, takes the lab down. */
 async function lossyStream(fec: string | undefined, id: number): Promise<{ st: StreamStats; pathLost: number; socketDrops: number; r1: Record<string, number>; r2: Record<string, number> }> {
-  const up = await svr(['lab', 'up', ...labArgs, ...(fec === undefined ? [] : ['--fec', fec])], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs, ...(fec === undefined ? [] : ['--fec', fec])], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   try {
     const stream = inNs(CLIENT_NS, process.execPath, [SVR, 'lab', 'send-stream', '--rate', '300', '--size', '400', '--duration', '10s', '--id', String(id)], 30_000);

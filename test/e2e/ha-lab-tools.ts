@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileTest } from '../support/prerequisites.js';
-import { e2eDir, inNs, show, svr, SVR } from './support.js';
+import { e2eDir, inNs, LAB_UP_MS, show, svr, SVR } from './support.js';
 import { request } from '../../src/node/control-client.js';
 
 /** The node's sessions, id -> service, through its control socket (what `svr show sessions` asks; no CLI start-up). */
@@ -80,7 +80,7 @@ export function haLab(test: FileTest, prefix: string, name: string, more: readon
   const env = { SVR_RUN_DIR: join(dir, 'run') };
   const labArgs = ['--prefix', prefix, '--dir', dir];
   test.before(async () => {
-    const r = await svr(['lab', 'up', ...labArgs, '--ha', '--hold-down', '1', ...more], env, 180_000);
+    const r = await svr(['lab', 'up', ...labArgs, '--ha', '--hold-down', '1', ...more], env, LAB_UP_MS);
     if (r.code !== 0) throw new Error(`svr lab up --ha ${more.join(' ')}: ${show(r)}`);
   });
   test.after(async () => {

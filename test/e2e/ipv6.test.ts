@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { e2eDir, E2E_PREFIX, exec, inNs, parseNdjson, pollUntil, show, startCapture, svr, SVR, type DecodedLine } from './support.js';
+import { e2eDir, E2E_PREFIX, exec, inNs, parseNdjson, pollUntil, show, startCapture, svr, SVR, type DecodedLine, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}6`;
@@ -53,7 +53,7 @@ test.after(() => {
 });
 
 test('svr lab up --ipv6: an IPv6 client fetches from an IPv6 server over an IPv6 peer path; the capture decodes as SVR; 3,000-byte datagrams the hosts fragment are echoed intact, IPv4 and IPv6', async () => {
-  const up = await svr(['lab', 'up', ...labArgs, '--ipv6', '--bfd-interval', '100'], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs, '--ipv6', '--bfd-interval', '100'], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   assert.match(up.stdout, /IPv6 hosts and an IPv6 peer path/);
   await pollUntil('both peer paths up', 15_000, async () => {

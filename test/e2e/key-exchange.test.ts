@@ -10,7 +10,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
-import { E2E_PREFIX, inNs, labFixture, pollUntil, show, svr, SVR } from './support.js';
+import { E2E_PREFIX, inNs, labFixture, pollUntil, show, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}k`;
@@ -45,7 +45,7 @@ async function counters(router: string): Promise<Record<string, number>> {
 const KEY_TROUBLE = ['drop-unknown-key', 'drop-bad-hmac', 'drop-replay', 'drop-no-path-key', 'drop-metadata-decrypt'];
 
 test(`a UDP stream across rekeys every 3 s between two nodes: nothing lost, rekeys and keys in svr show security`, async () => {
-  const up = await svr(['lab', 'up', ...labArgs], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   const file = join(dir, 'authority.yaml');
   const doc = parse(readFileSync(file, 'utf8')) as { authority: { 'security-policies'?: Record<string, unknown>[]; routers: { name: string; identity?: Record<string, string> }[] } };

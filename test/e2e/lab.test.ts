@@ -11,9 +11,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { isAlive } from '../../src/lab/processes.js';
 import { bytesSha256 } from '../../src/lab/servers.js';
-import {
-  background, e2eDir, E2E_PREFIX, exec, inNs, parseNdjson, pollUntil, show, sleep, startCapture, svr, SVR, type DecodedLine,
-} from './support.js';
+import { background, e2eDir, E2E_PREFIX, exec, inNs, parseNdjson, pollUntil, show, sleep, startCapture, svr, SVR, type DecodedLine, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -79,7 +77,7 @@ test.after(async () => {
 
 test('svr lab up builds five namespaces (one link emulator) and starts both nodes', async () => {
   await svr(['lab', 'down', ...labArgs], env); // namespaces left by an aborted run (this prefix only; the dir is new)
-  const r = await svr(['lab', 'up', ...labArgs], env, 90_000);
+  const r = await svr(['lab', 'up', ...labArgs], env, LAB_UP_MS);
   assert.is(r.code, 0, show(r));
   isUp = true;
   assert.match(r.stdout, 'node r1 running');

@@ -17,7 +17,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { E2E_PREFIX, exec, inNs, labFixture, pollUntil, show, svr, SVR } from './support.js';
+import { E2E_PREFIX, exec, inNs, labFixture, pollUntil, show, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}m`;
@@ -50,7 +50,7 @@ test.after(() => {
 });
 
 test('svr lab up --wan-mtu 1280 (ICMP filtered): both routers discover 1280; 100 MB download intact; a 1472 B datagram gets ICMP too big with DF and crosses as fragments without', async () => {
-  const up = await svr(['lab', 'up', ...labArgs, '--wan-mtu', '1280', '--bfd-interval', '100'], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs, '--wan-mtu', '1280', '--bfd-interval', '100'], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   assert.match(up.stdout, /WAN path MTU 1280 with ICMP filtered/);
   for (const r of ['r1', 'r2'] as const) {

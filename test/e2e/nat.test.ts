@@ -19,7 +19,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { E2E_PREFIX, exec, inNs, labFixture, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { E2E_PREFIX, exec, inNs, labFixture, pollUntil, show, sleep, svr, SVR, LAB_UP_MS } from './support.js';
 import { parse, stringify } from 'yaml';
 import { requires } from '../support/prerequisites.js';
 import { labProcess, restartable, startAgain } from './chaos-tools.js';
@@ -81,7 +81,7 @@ test.after(() => {
 });
 
 test('svr lab up --nat: r2 learns r1 behind the masquerade; a rebinding keeps a 100 MB download and a UDP stream going', async () => {
-  const up = await svr(['lab', 'up', ...labArgs, '--nat', '--bfd-interval', '100'], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs, '--nat', '--bfd-interval', '100'], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   assert.match(up.stdout, /r1 behind NAT on path 1/);
 

@@ -21,7 +21,7 @@ import * as assert from 'uvu/assert';
 import { curlIn, type Download } from '../../src/lab/fetch.js';
 import { isAlive } from '../../src/lab/processes.js';
 import { request } from '../../src/node/control-client.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, inNs, pollUntil, show, sleep, svr, SVR, type LineProcess } from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, inNs, pollUntil, show, sleep, svr, SVR, type LineProcess, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -112,7 +112,7 @@ const up = async (args: string[]): Promise<void> => {
   await down();
   dir = join(base, `lab${++labNo}`);
   const t0 = Date.now();
-  const r = await svr(['lab', 'up', ...labArgs(), ...args], env, 90_000);
+  const r = await svr(['lab', 'up', ...labArgs(), ...args], env, LAB_UP_MS);
   if (r.code !== 0) failed = true;
   assert.is(r.code, 0, show(r));
   console.log(`    lab ${labNo}: svr lab up ${args.join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s (dir ${dir})`);

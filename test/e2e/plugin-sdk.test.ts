@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
-import { e2eDir, E2E_PREFIX, inNs, pollUntil, show, svr, SVR } from './support.js';
+import { e2eDir, E2E_PREFIX, inNs, pollUntil, show, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}g`;
@@ -60,7 +60,7 @@ test('svr lab up --workers 2 --plugin: every refused session has its record (cou
   downSync(); // left by an aborted run (this prefix only)
   mkdirSync(plugin, { recursive: true });
   for (const f of ['index.js', 'package.json']) copyFileSync(join(GUARD, f), join(plugin, f));
-  const up = await svr(['lab', 'up', ...labArgs, '--workers', '2', '--plugin', `${plugin}={"ports":[5201]}`], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs, '--workers', '2', '--plugin', `${plugin}={"ports":[5201]}`], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   assert.match(up.stdout, new RegExp(`plugin ${plugin}`));
   const seen = await connects(CONNECTS);

@@ -31,9 +31,7 @@ import {
   DOS_BURST, DOS_PER_SOURCE_RATE, FLOOD_SOURCE, FN_IN_DEV, FN_NAME, FN_OUT_DEV, GUEST_CLIENT, INTERNET_HOST, INTERNET_NAT, LB_CAPACITY, LB_VIP,
   LIMITED_PORT, LIMITED_RATE_BPS, NAT_CLIENT, SERVER_B, TLS_PORT,
 } from '../../src/lab/plugins-profile.js';
-import {
-  backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, startCapture, svr, SVR,
-} from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, startCapture, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}p`;
@@ -138,7 +136,7 @@ test.after(async () => {
 
 test('svr lab up --profile plugins: seven namespaces, the plugins loaded, the function devices moved', async () => {
   await svr(['lab', 'down', ...labArgs], env); // left by an aborted run (this prefix only)
-  const r = await svr(['lab', 'up', '--profile', 'plugins', ...labArgs], env, 90_000);
+  const r = await svr(['lab', 'up', '--profile', 'plugins', ...labArgs], env, LAB_UP_MS);
   assert.is(r.code, 0, show(r));
   isUp = true;
   const st = await svr(['lab', 'status', '--json', ...labArgs], env);

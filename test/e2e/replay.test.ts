@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { readCapture } from '../../src/io/pcap.js';
 import { request } from '../../src/node/control-client.js';
 import { requires } from '../support/prerequisites.js';
-import { E2E_PREFIX, inNs, show, sleep, startCapture, svr, SVR } from './support.js';
+import { E2E_PREFIX, inNs, show, sleep, startCapture, svr, SVR, LAB_UP_MS } from './support.js';
 
 const PREFIX = E2E_PREFIX;
 const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1`, r2: `${PREFIX}-r2` };
@@ -78,7 +78,7 @@ const test = requires(import.meta.url);
 
   test('packets captured on the WAN and replayed 0.1 s, 1 s and 10 s later are all rejected and counted by the nodes', async () => {
     await svr(['lab', 'down', ...labArgs], env); // anything left by an aborted run of this prefix
-    const up = await svr(['lab', 'up', ...labArgs], env, 90_000);
+    const up = await svr(['lab', 'up', ...labArgs], env, LAB_UP_MS);
     assert.is(up.code, 0, show(up));
     const senders = { r1: new RawSender(NS.r1), r2: new RawSender(NS.r2) };
     try {

@@ -25,7 +25,7 @@ import { request } from '../../src/node/control-client.js';
 import type { RibView, FibView } from '../../src/routing/views.js';
 import type { BgpView } from '../../src/routing/bgp-view.js';
 import type { RoutingStatus } from '../../src/routing/node-routing.js';
-import { background, e2eDir, E2E_PREFIX, inNs, pollUntil, show, shown, svr, SVR } from './support.js';
+import { background, e2eDir, E2E_PREFIX, inNs, pollUntil, show, shown, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -50,7 +50,7 @@ const get = (timeoutSec = 3) => curlIn(CLIENT_NS, `http://${PE_SERVER}/`, { time
 
 test.before(shown(async () => {
   const t0 = Date.now();
-  const r = await svr(['lab', 'up', ...labArgs, '--bgp', '--bfd-interval', String(BFD_MS), '--hold-down', '1'], env, 90_000);
+  const r = await svr(['lab', 'up', ...labArgs, '--bgp', '--bfd-interval', String(BFD_MS), '--hold-down', '1'], env, LAB_UP_MS);
   assert.is(r.code, 0, show(r));
   console.log(`    svr lab up --bgp in ${((Date.now() - t0) / 1000).toFixed(1)} s (dir ${dir})`);
 }));

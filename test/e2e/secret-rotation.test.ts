@@ -10,7 +10,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
-import { E2E_PREFIX, inNs, labFixture, pollUntil, show, svr, SVR } from './support.js';
+import { E2E_PREFIX, inNs, labFixture, pollUntil, show, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}s`;
@@ -30,7 +30,7 @@ const echoes = async (): Promise<true | undefined> =>
   ((await inNs(CLIENT_NS, process.execPath, [SVR, 'lab', 'udp-probe', SERVER, '7', '--timeout', '500'], 5000)).code === 0 ? true : undefined);
 
 test('a new authority secret reloaded on both nodes: the path carries an echo again within detection time and hold-down', async () => {
-  const up = await svr(['lab', 'up', ...labArgs], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   await pollUntil('an echo through the routers', 20_000, echoes);
   const file = join(dir, 'authority.yaml');

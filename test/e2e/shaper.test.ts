@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { INTERNET_HOST, LIMITED_PORT } from '../../src/lab/plugins-profile.js';
-import { background, e2eDir, E2E_PREFIX, inNs, show, sleep, svr, SVR } from './support.js';
+import { background, e2eDir, E2E_PREFIX, inNs, show, sleep, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}q`;
@@ -70,7 +70,7 @@ test.after(async () => {
 
 test('the lab with builtin.qos shaping iperf-limited at 20 Mbit/s and r2 wan0 shaped to 20 Mbit/s', async () => {
   await svr(['lab', 'down', ...labArgs], env); // left by an aborted run (this prefix only)
-  const up = await svr(['lab', 'up', '--profile', 'plugins', ...labArgs], env, 90_000);
+  const up = await svr(['lab', 'up', '--profile', 'plugins', ...labArgs], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   isUp = true;
   const file = join(dir, 'authority.yaml');

@@ -16,6 +16,8 @@ import type { FileTest } from '../support/prerequisites.js';
 export const E2E_PREFIX = /^[a-z][a-z0-9-]{0,19}$/.test(process.env['SVR_E2E_PREFIX'] ?? '') ? process.env['SVR_E2E_PREFIX']! : 'svrt';
 
 /** bin/svr.js (this file is dist/test/e2e/support.js). */
+/** The time limit of a test's `svr lab up`: it bounds each process's start by its progress itself (a 120 s limit killed it at load 25, mid-start); this only catches a hang. */
+export const LAB_UP_MS = 600_000;
 export const SVR = fileURLToPath(new URL('../../../bin/svr.js', import.meta.url));
 
 export interface Result {

@@ -18,7 +18,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { E2E_PREFIX, inNs, labFixture, parseNdjson, pollUntil, show, startCapture, svr, type DecodedLine } from './support.js';
+import { E2E_PREFIX, inNs, labFixture, parseNdjson, pollUntil, show, startCapture, svr, type DecodedLine, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 import { middleboxDrops, setMiddleboxRules } from '../../src/lab/middlebox.js';
 
@@ -67,7 +67,7 @@ test.after(() => {
 });
 
 test('svr lab up --middlebox: the path switches to UDP transform by itself and iperf3 TCP completes over UDP; without the firewall TCP stays TCP', async () => {
-  const up = await svr(['lab', 'up', ...labArgs, '--middlebox', '--bfd-interval', '100'], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs, '--middlebox', '--bfd-interval', '100'], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   assert.match(up.stdout, /a middlebox on path 1/);
 

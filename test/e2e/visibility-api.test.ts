@@ -19,7 +19,7 @@ import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { request } from '../../src/node/control-client.js';
-import { e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, shown, sleep, svr, SVR } from './support.js';
+import { e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, shown, sleep, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -120,7 +120,7 @@ const body = (fn: () => Promise<void>) => async (): Promise<void> => {
 test.before(shown(async () => {
   spawnSync('ip', ['netns', 'del', PROM_NS], { stdio: 'ignore' }); // left by an aborted run of this file (our own name)
   await svr(['lab', 'down', ...labArgs()], env);
-  const up = await svr(['lab', 'up', ...labArgs(), '--paths', '2', '--bfd-interval', '100', '--link-test-interval', '1'], env, 180_000); // at load 20-25 it took over 90 s
+  const up = await svr(['lab', 'up', ...labArgs(), '--paths', '2', '--bfd-interval', '100', '--link-test-interval', '1'], env, LAB_UP_MS); // at load 20-25 it took over 90 s
   if (up.code !== 0) failed = true;
   assert.is(up.code, 0, show(up));
   buildPromNetwork();

@@ -20,7 +20,7 @@ import type { HistoryPage } from '../../src/telemetry/history/query.js';
 import type { SessionRecord } from '../../src/telemetry/record.js';
 import type { Explanation } from '../../src/control/explain.js';
 import { requires } from '../support/prerequisites.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, shown, startCapture, svr, SVR, type Capture, type LineProcess } from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, shown, startCapture, svr, SVR, type Capture, type LineProcess, LAB_UP_MS } from './support.js';
 import { nfdumpFlows, tsharkIpfix, type NfdumpFlow, type TsharkIpfix } from './telemetry-tools.js';
 
 const PREFIX = E2E_PREFIX;
@@ -140,7 +140,7 @@ const udpSessions = async (from: number, count = SESSIONS): Promise<{ resent: Re
 
 test.before(shown(async () => {
   await svr(['lab', 'down', ...labArgs], env);
-  const r = await svr(['lab', 'up', ...labArgs, '--paths', '2', '--collector', '--collector-rotate', '2', '--bfd-interval', '300', '--hold-down', '1', '--link-test-interval', '1'], env, 180_000); // at load 20-25 the lab's start takes 90 s and more
+  const r = await svr(['lab', 'up', ...labArgs, '--paths', '2', '--collector', '--collector-rotate', '2', '--bfd-interval', '300', '--hold-down', '1', '--link-test-interval', '1'], env, LAB_UP_MS); // at load 20-25 the lab's start takes 90 s and more
   if (r.code !== 0) failed = true;
   assert.is(r.code, 0, show(r));
   capture = await startCapture(NS.collector, 'col-r1', join(base, 'export-r1.pcap'));

@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { bytesSha256 } from '../../src/lab/servers.js';
-import { labFixture, E2E_PREFIX, exec, inNs, show, svr, SVR } from './support.js';
+import { labFixture, E2E_PREFIX, exec, inNs, show, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}x`;
@@ -32,7 +32,7 @@ async function carried(r: string): Promise<number> {
 }
 
 test('svr lab up with SVR_WAN_PACKET_RX=1: downloads and UDP sessions intact, the WAN receive through the ingress rule', async () => {
-  const up = await svr(['lab', 'up', ...labArgs], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   const before = await carried('r1');
   const want = await bytesSha256(SIZE);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LAB_API_TOKENS } from '../../src/lab/config.js';
-import { e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR } from './support.js';
+import { e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -41,7 +41,7 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | undefined
 
 test.before(async () => {
   downSync();
-  const r = await svr(['lab', 'up', '--paths', '1', '--link-test-interval', '2', ...labArgs], env, 120_000);
+  const r = await svr(['lab', 'up', '--paths', '1', '--link-test-interval', '2', ...labArgs], env, LAB_UP_MS);
   assert.is(r.code, 0, show(r));
   const wrapper = join(dir, 'chromium-in-r1-ns');
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS.r1} /usr/bin/chromium "$@"\n`);

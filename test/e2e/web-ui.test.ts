@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import * as assert from 'uvu/assert';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { conductorArgs, conductorDataDir } from '../../src/lab/conductor.js';
-import { e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR } from './support.js';
+import { e2eDir, E2E_PREFIX, exec, pollUntil, show, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = E2E_PREFIX;
@@ -94,7 +94,7 @@ async function r1Config(): Promise<string> {
 
 test.before(async () => {
   downSync();
-  const r = await svr(['lab', 'up', '--conductor', '--paths', '2', '--link-test-interval', '2', ...labArgs], env, 120_000);
+  const r = await svr(['lab', 'up', '--conductor', '--paths', '2', '--link-test-interval', '2', ...labArgs], env, LAB_UP_MS);
   assert.is(r.code, 0, show(r));
   password = readFileSync(join(conductorDataDir(dir), 'admin-password'), 'utf8').trim();
   browser = await chromium.launch({

@@ -13,7 +13,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { request } from '../../src/node/control-client.js';
-import { backgroundLines, e2eDir, E2E_PREFIX, inNs, pollUntil, show, sleep, svr, SVR } from './support.js';
+import { backgroundLines, e2eDir, E2E_PREFIX, inNs, pollUntil, show, sleep, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}s`;
@@ -51,7 +51,7 @@ test.after(() => {
 test('a worker thread dies under traffic: replaced, alarm raised and cleared, svr show sessions within 2 s throughout, the stream goes on', async () => {
   const crasher = join(dir, 'crasher.mjs');
   writeFileSync(crasher, CRASHER);
-  const up = await svr(['lab', 'up', ...labArgs, '--workers', '2', '--plugin', crasher], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs, '--workers', '2', '--plugin', crasher], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   const stream = backgroundLines('ip', ['netns', 'exec', CLIENT_NS, process.execPath, SVR, 'lab', 'send-stream', '--rate', '200', '--duration', '14s', '--id', '5150']);
   const times: number[] = [];

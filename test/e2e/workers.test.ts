@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { bytesSha256 } from '../../src/lab/servers.js';
-import { labFixture, E2E_PREFIX, exec, inNs, show, svr, SVR } from './support.js';
+import { labFixture, E2E_PREFIX, exec, inNs, show, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
 
 const PREFIX = `${E2E_PREFIX}w`;
@@ -28,7 +28,7 @@ test.after(() => {
 });
 
 test('svr lab up --workers 2: sessions spread over both workers of r1, downloads intact, stats per worker', async () => {
-  const up = await svr(['lab', 'up', ...labArgs, '--workers', '2'], env, 120_000);
+  const up = await svr(['lab', 'up', ...labArgs, '--workers', '2'], env, LAB_UP_MS);
   assert.is(up.code, 0, show(up));
   assert.match(up.stdout, /2 data-path workers per node/);
   // 6 downloads (each its own TCP session) and 16 UDP echo sessions
