@@ -75,6 +75,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/bench/udp-load.test': ['cc'],
   'unit/bench/wan-icmp-drop.test': ['root', 'ip', 'netns', 'nft', 'python3'],
   'unit/bench/session-load.test': ['cc'],
+  'unit/bench/iperf-failure.test': ['iperf3'],
   'unit/api/management.test': ['openssl'],
   'unit/conductor/store-etcd.test': ['etcd'],
   'unit/conductor/ha.test': ['etcd'],
