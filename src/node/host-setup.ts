@@ -90,8 +90,9 @@ function interfaceCommands(iface: Interface): string[][] {
  * The devices' root qdisc set to noqueue (`tc -batch`, one process; `netns`: in that namespace). The kernel gives a TUN
  * pfifo_fast, but a TUN never pushes back (tun_net_xmit puts a packet on its own ring of txqueuelen packets or drops
  * it), so the qdisc queues nothing and costs an enqueue, a dequeue and its lock for every packet the kernel hands the
- * node: in TCP as TCP, every SVR packet r2 receives (0.80 -> 0.73 router CPU-s per Gbit, docs/performance.md wave 21
- * tcp10). The bursts stay absorbed by the TUN's ring (txqueuelen 4096). SVR_TUN_NOQUEUE=0 keeps the devices' qdisc.
+ * node: in TCP as TCP, every SVR packet r2 receives (`sch_direct_xmit`, 7.5 % of r1's WAN writer thread, which runs
+ * r2's forward; docs/performance.md wave 21 tcp10). The bursts stay absorbed by the TUN's ring (txqueuelen 4096).
+ * SVR_TUN_NOQUEUE=0 keeps the devices' qdisc.
  * Resolves with what went wrong (no tc, no permission), or undefined: the node runs either way.
  */
 export function tunNoQueue(devices: readonly string[], netns?: string): Promise<string | undefined> {
