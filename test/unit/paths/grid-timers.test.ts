@@ -1,4 +1,4 @@
-/** GridTimers (paths/grid-timers.ts) on virtual time: rounding up to the grid, one batch per grid point, clears, runDue. */
+/** GridTimers (paths/grid-timers.ts) on virtual time: rounding up to the grid, one batch per grid point, clears. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GridTimers } from '../../../src/paths/grid-timers.js';
@@ -47,45 +47,6 @@ test('stop() drops every timer and leaves none behind', () => {
   assert.is(vt.pending, 0);
   vt.runFor(100);
   assert.equal(fired, []);
-});
-
-test('runDue runs the points that have come in the caller\'s batch and moves the timer to the next point', () => {
-  const { vt, g, fired, batches } = rig();
-  assert.is(g.runDue(), false, 'nothing set');
-  // another timer at 10 ms, set before the grid's: it fires first and runs the grid's due point itself
-  let ran: boolean | undefined;
-  vt.setTimeout(() => {
-    const before = fired.length;
-    ran = g.runDue();
-    fired.push(['other ran', fired.length - before]);
-  }, 10);
-  g.setTimeout(() => fired.push(['a', vt.now()]), 5);
-  g.setTimeout(() => fired.push(['b', vt.now()]), 15);
-  assert.is(g.runDue(), false, 'nothing due at 0 ms');
-  vt.runFor(10);
-  assert.is(ran, true);
-  assert.equal(fired, [['a', 10], ['other ran', 1]]);
-  assert.equal(batches, [], 'a ran in the caller\'s batch, not the grid\'s');
-  assert.is(vt.pending, 1, 'the grid\'s timer moved to point 20');
-  vt.runFor(10);
-  assert.equal(fired.slice(2), [['b', 20]]);
-  assert.equal(batches, [1]);
-  assert.is(vt.pending, 0);
-});
-
-test('a handle of a timer that ran or was dropped clears nothing later', () => {
-  const { vt, g, fired } = rig();
-  const early = g.setTimeout(() => fired.push(['early', vt.now()]), 0);
-  vt.runFor(0);
-  g.setTimeout(() => fired.push(['late', vt.now()]), 0); // the point that ran takes no new callbacks
-  g.clearTimeout(early);
-  const dropped = g.setTimeout(() => fired.push(['dropped', vt.now()]), 30);
-  vt.runFor(10);
-  g.stop();
-  g.setTimeout(() => fired.push(['after', vt.now()]), 20); // point 30, as `dropped`'s
-  g.clearTimeout(dropped);
-  vt.runFor(100);
-  assert.equal(fired, [['early', 0], ['late', 10], ['after', 40]]);
 });
 
 test.run();
