@@ -300,7 +300,7 @@ export class BfdSchedule {
     if (!(at < this.#armedAt)) return;
     if (this.#handle !== null) this.#timers.clearTimeout(this.#handle);
     this.#armedAt = at;
-    this.#handle = this.#timers.setTimeout(this.#onTick, Math.max(0, at - this.#timers.now()));
+    this.#handle = this.#timers.setTimeout(() => this.#tick(), Math.max(0, at - this.#timers.now()));
   }
 
   /**
@@ -311,48 +311,23 @@ export class BfdSchedule {
   #tick(): void {
     this.#handle = null;
     this.#armedAt = Infinity;
-    this.#hooks.batch(this.#runTick);
-  }
-
-  readonly #onTick = (): void => this.#tick();
-  readonly #runTick = (): void => {
-    this.runDue();
-  };
-
-  /**
-   * Runs now, inside the caller's batch, what `#tick` runs when something is due (the link testers' grid tick at
-   * the same 10 ms point: its packets and these leave in one write) and arms the timer for the next; true when
-   * something was due.
-   */
-  runDue(): boolean {
-    if (this.#ticking) return false;
-    const now = this.#timers.now();
-    const heap = this.#txHeap;
-    if (this.#detectAt > now && !(heap.earliest() <= now)) {
-      if (this.#handle === null) this.#arm(Math.min(heap.earliest(), this.#detectAt)); // a tick that came early
-      return false;
-    }
     this.#ticking = true;
     this.#wantedAt = Infinity;
+    const now = this.#timers.now();
+    const heap = this.#txHeap;
     try {
-      if (this.#detectAt <= now) this.#detect(now);
-      for (let s = heap.top(); s >= 0 && this.#nextTx[s]! <= now; s = heap.top()) {
-        if ((this.#flags[s]! & MAY_TX) !== 0) this.#transmit(s);
-        this.#nextTx[s] = this.#due(s, now);
-        heap.fix(s);
-      }
+      this.#hooks.batch(() => {
+        if (this.#detectAt <= now) this.#detect(now);
+        for (let s = heap.top(); s >= 0 && this.#nextTx[s]! <= now; s = heap.top()) {
+          if ((this.#flags[s]! & MAY_TX) !== 0) this.#transmit(s);
+          this.#nextTx[s] = this.#due(s, now);
+          heap.fix(s);
+        }
+      });
     } finally {
       this.#ticking = false;
     }
-    const next = Math.min(heap.earliest(), this.#detectAt, this.#wantedAt);
-    if (next !== this.#armedAt) {
-      // armed for a point this run took (it came from another timer): armed again for the next
-      if (this.#handle !== null) this.#timers.clearTimeout(this.#handle);
-      this.#handle = null;
-      this.#armedAt = Infinity;
-      this.#arm(next);
-    }
-    return true;
+    this.#arm(Math.min(heap.earliest(), this.#detectAt, this.#wantedAt));
   }
 
   #transmit(slot: number): void {

@@ -203,9 +203,6 @@ export class PathSupervisor {
     this.#discriminator = opts.discriminator;
     const fast = new ControlFastPath(this.#timers.now);
     this.#fast = deps.keepSteady?.(fast) === true ? fast : null;
-    const batch = deps.batch ?? ((fn: () => void) => fn());
-    // BFD and link tests tick on the same 10 ms grid: whichever timer fires runs the other's due work in its
-    // batch, so one write carries both (and the other timer is moved to its next point)
     this.#schedule = new BfdSchedule(this.#timers, {
       expire: (slot) => this.#bySlot[slot]!.actor.send({ type: 'bfd.detectionTimeExpired' }),
       transmit: (slot, packet) => {
@@ -214,11 +211,7 @@ export class PathSupervisor {
         if (this.#pairStandby && BFD_STATES[packet[1]! >>> 6] === 'up' && (packet[0]! & 0x1f) === BfdDiag.none) packet[0] = (packet[0]! & 0xe0) | BfdDiag.pairStandby;
         if (this.#sendOn(this.#bySlot[slot]!, packet)) this.#bfdTx++;
       },
-      batch: (fn) => batch(() => {
-        fn();
-        this.#drainReplies();
-        this.#linkTimers.runDue();
-      }),
+      batch: deps.batch ?? ((fn) => fn()),
       steadyInDataPath: (n) => {
         this.#count('bfd-rx', n);
         this.#count('bfd-rx-steady', n);
@@ -248,11 +241,11 @@ export class PathSupervisor {
         },
       },
     });
+    const batch = deps.batch ?? ((fn: () => void) => fn());
     // the replies the data path kept count before any loss deadline of this tick
     this.#linkTimers = new GridTimers(this.#timers, LINK_TEST_GRAIN_MS, (fn) => batch(() => {
       this.#drainReplies();
       fn();
-      this.#schedule.runDue();
     }));
   }
 
