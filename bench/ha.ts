@@ -3,9 +3,7 @@
  *   single  r1 one node (the headline config): TCP (iperf3) and new UDP sessions/s;
  *   pair    r1 as the active node r1a of a pair, its standby r1b in a namespace of its own (`<prefix>-r1b`, a
  *           sync veth to r1's namespace; the standby's devices are down, it forwards nothing), the same
- *           measurements back to back. r2 starts once on the case's config and runs through every side of every
- *           round (it runs no HA code), so only r1 restarts per side (the pair's role is a start argument); r1 one node
- *           runs the same config without its redundancy (the same authority secret). During
+ *           measurements back to back (r2 restarted on the pair's config too: same authority secret). During
  *           the session test r1a's `show ha` is sampled every second over its control socket (an `svr` process
  *           a second cost the shared vCPUs a fifth of the machine): the change lag (a session change marked in
  *           the data path to the standby's acknowledgement; p50/p99 from r1a's histogram over the test), rows
@@ -65,7 +63,7 @@ const SYNC = { r1a: '198.18.251.1', r1b: '198.18.251.2' } as const;
 export const FAILOVER_RUNS = 20;
 /** rounds of one node then the pair (the session test): the ratio is taken per round, side by side */
 export const COST_ROUNDS = Number(process.env['SVR_BENCH_HA_ROUNDS'] ?? 3);
-/** SVR_BENCH_HA_PROFILE=DIR: r1 (one node), r1a and the standby r1b run under node --cpu-prof, their
+/** SVR_BENCH_HA_PROFILE=DIR: r1 (one node, from round 2 on), r1a and the standby r1b run under node --cpu-prof, their
  *  profiles in DIR (r1-<round>, r1a-<round>, r1b-<round>.cpuprofile; profiling costs CPU, the ratio is then not the plain one) */
 const PROFILE_DIR = process.env['SVR_BENCH_HA_PROFILE'];
 const profiled = (name: string): string[] => PROFILE_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${name}.cpuprofile`];
@@ -256,28 +254,19 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
   const ns = standbyNamespace();
   const veth = { a: `${namePrefix()}-hsa`, b: `${namePrefix()}-hsb` };
   const config = join(dir, 'authority-pair.yaml');
-  /** r1 one node: the pair's config without its redundancy (the same authority secret), so that r2 runs on through both sides */
-  const oneConfig = join(dir, 'authority-one.yaml');
-  const secret = randomBytes(32).toString('hex');
-  writeFileSync(config, svrConfigYaml({ encrypt: false, secret, pair: { ...SYNC, key: randomBytes(32).toString('base64') } }));
-  writeFileSync(oneConfig, svrConfigYaml({ encrypt: false, secret }));
+  writeFileSync(config, svrConfigYaml({ encrypt: false, pair: { ...SYNC, key: randomBytes(32).toString('base64') } }));
   const sockB = join(dir, 'r1b.sock');
   let standby: Proc | undefined;
-  /** r2 started once on the case's config (it runs no HA code: the pair's redundancy is r1's); r1 restarts per side */
-  let caseRouters = false;
-  /** r1's run now (r1-<round> one node, r1a-<round> in the pair): its log is kept under that name */
-  let r1Run = '';
-  /** stops the standby and r1 (its log kept: the next start writes r1's log anew) */
-  const r1Down = async (): Promise<void> => {
+  let onPairConfig = false;
+  const pairDown = async (round: number): Promise<void> => {
     if (standby !== undefined) await stop(standby, 10_000);
     standby = undefined;
     const log = svr.proc('r1')?.log;
-    await svr.stopRouter('r1');
-    if (log !== undefined && r1Run !== '') copyFileSync(log, join(dir, `${r1Run}.log`));
-  };
-  const r1Up = async (run: string, args: readonly string[], file: string): Promise<void> => {
-    r1Run = run;
-    await svr.start('r1', profiled(run), args, file);
+    for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
+    if (log !== undefined) copyFileSync(log, join(dir, `r1a-${round}.log`)); // the restart below writes r1's log anew
+    await svr.start('r2', []);
+    await svr.start('r1', profiled(`r1-${round + 2}`));
+    onPairConfig = false;
   };
   try {
     if (paced !== undefined) await caseAddresses(true);
@@ -287,19 +276,21 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     await ipn(NS.r1, ['addr', 'add', `${SYNC.r1a}/30`, 'dev', veth.a]);
     await ipn(ns, ['addr', 'add', `${SYNC.r1b}/30`, 'dev', veth.b]);
     for (const [n, d] of [[NS.r1, veth.a], [ns, veth.b], [ns, 'lo']] as const) await ipn(n, ['link', 'set', d, 'up']);
-    /** r1 one node (the case's config without its redundancy) */
+    /** r1 one node (r1 and r2 on the headline config) */
     const runSingle = async (single: HaRun, round: number): Promise<void> => {
-      progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node (r1 restarted: empty tables, as the pair's nodes start; r2 runs on)`);
-      await r1Down();
-      await r1Up(`r1-${round + 1}`, HEADLINE_NODE_ARGS, oneConfig);
+      progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 one node (restarted: empty tables, as the pair's nodes start)`);
+      await svr.restartWith();
       await svr.pathsUp();
       await both(single, 'single', async () => { await activeSessions(svr).catch(() => NaN); });
     };
-    /** r1 a pair (r1a and the standby r1b on the case's config), both stopped afterwards */
+    /** r1 a pair (r1, r2 and the standby on the pair's config), back to one node afterwards */
     const runPair = async (pair: HaRun, round: number): Promise<{ standbyTcpCpu?: number; sync?: HaSync; tookOver?: string }> => {
       progress(`  ha round ${round + 1} of ${COST_ROUNDS}: r1 a pair: r1a in ${NS.r1}, r1b in ${ns}, sync veth ${SYNC.r1a} - ${SYNC.r1b}`);
-      await r1Down();
-      await r1Up(`r1a-${round + 1}`, [...HEADLINE_NODE_ARGS, '--ha-node', 'r1a'], config);
+      // r2 too: the pair's config has its own authority secret (the path keys must agree)
+      for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
+      onPairConfig = true;
+      await svr.start('r2', [], HEADLINE_NODE_ARGS, config);
+      await svr.start('r1', profiled(`r1a-${round + 1}`), [...HEADLINE_NODE_ARGS, '--ha-node', 'r1a'], config);
       standby = spawnIn(ns, 'svr-r1b', process.execPath, [...profiled(`r1b-${round + 1}`), svrScript(), 'node', 'start', ...HEADLINE_NODE_ARGS, '--config', config, '--name', 'r1', '--ha-node', 'r1b',
         '--socket', sockB, '--run-dir', join(dir, 'run'), '--data-dir', join(dir, `data-r1b-${round}`)], join(dir, `r1b-${round}.log`));
       await waitForLine(standby, /node\.running/, 20_000);
@@ -329,13 +320,9 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
       const tookOver = await tookOverSince(svr, sockB, formed);
       if (tookOver !== undefined) progress(`    ! the standby took over during the pair's tests (${tookOver}): this round measured a failover, not the pair's cost`);
       if (sync !== undefined) progress(`    sync under ${Math.round(pair.sessions?.createdR1PerSecond ?? 0)} sessions/s: change lag p50 <= ${sync.changeLagP50Ms ?? '-'} ms, p99 <= ${sync.changeLagP99Ms ?? '-'} ms, max ${sync.changeLagMaxMs.toFixed(1)} ms (ack ${sync.ackLagMaxMs.toFixed(1)}, waited for collection ${sync.waitMaxMs.toFixed(1)}), ${sync.upserts} rows and ${sync.deletes} removals in ${sync.collections} collections, ${sync.recordsSent} records in ${sync.batchesSent} datagrams, ${sync.batchesResent} resent; settled: ${sync.activeSessions} sessions on r1a, ${sync.replicaRows} rows on r1b`);
-      await r1Down();
+      await pairDown(round);
       return { ...(standbyTcpCpu === undefined ? {} : { standbyTcpCpu }), ...(sync === undefined ? {} : { sync }), ...(tookOver === undefined ? {} : { tookOver }) };
     };
-    // r1 and r2 on the case's config (its own authority secret: the path keys must agree); r2 runs on to the end
-    for (const r of ['r1', 'r2'] as const) await svr.stopRouter(r);
-    caseRouters = true;
-    await svr.start('r2', [], HEADLINE_NODE_ARGS, config);
     for (let round = 0; round < COST_ROUNDS; round++) {
       const single: HaRun = {};
       const pair: HaRun = {};
@@ -397,11 +384,7 @@ export async function measureHa(svr: SvrouterMode, ctx: ModeContext, plan: Plan)
     await inject?.close();
     if (rate !== undefined) res.pacedRate = rate;
     if (paced !== undefined) await caseAddresses(false);
-    if (caseRouters) {
-      // back to the headline config for the steps after the case
-      await r1Down();
-      await svr.restartWith();
-    }
+    if (onPairConfig) await pairDown(res.rounds!.length);
     await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
   }
   await checkConnectivity();
