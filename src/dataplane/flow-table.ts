@@ -8,7 +8,8 @@
  * `migrate`'s samples in the sessions case, docs/performance.md wave 21, sess13). A probe reads a key from its
  * row only where the hash bits and the distance match (0.39 rows read per missing key at 61 % full with the
  * hash bits alone), and a delete's backward shift and a halving find the following entries' homes without
- * reading their keys (a cache miss each: the shift read ~2 a delete at half full; 1.7 against 1.0 µs of table work per session, bench in docs/performance.md wave 15).
+ * reading their keys (a cache miss each: the shift read ~2 a delete at half full; 1.7 against 1.0 µs of table
+ * work per session, bench in docs/performance.md wave 15).
  * 5 bytes a slot instead of 4 * (KW + 1): at 2 keys a session and a 3/8-3/4 full table, 13-27 bytes a
  * session instead of 53-107 (IPv4).
  * Store a key where FlowKeys finds it before set(), and remove it from there only after delete(). Empty
