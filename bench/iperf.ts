@@ -37,7 +37,8 @@ export interface IperfPeer {
   host: string;
   port: number;
 }
-export const BENCH_PEER: IperfPeer = { argv: ['ip', 'netns', 'exec', NS.client, 'iperf3'], host: SERVER, port: IPERF_PORT };
+/** the client namespace read when a run starts, not at import: `--prefix` renames it (topology.ts usePrefix) */
+export const BENCH_PEER: IperfPeer = { get argv() { return ['ip', 'netns', 'exec', NS.client, 'iperf3']; }, host: SERVER, port: IPERF_PORT };
 
 /** Runs iperf3 in the client namespace; retries when the server is still busy with the previous test. */
 async function iperf(args: string[], seconds: number, peer: IperfPeer = BENCH_PEER): Promise<IperfJson> {
