@@ -34,9 +34,8 @@ export const KEY_LAN = 1, KEY_WAN_OURS = 2, KEY_WAN_THEIRS = 3;
 export class Ownership {
   readonly index: number;
   readonly count: number;
-  /** every worker's steering table of IPv4 keys, and of IPv6 keys (this worker writes only its own) */
+  /** every worker's steering table (this worker writes only its own) */
   readonly tables: SteeringTable[];
-  readonly tables6: SteeringTable[];
   readonly send: HandoffSink;
   /** a new LAN flow is owned where its first packet landed (else by the hash of its 5-tuple) */
   readonly whereLanded: boolean;
@@ -46,15 +45,14 @@ export class Ownership {
   constructor(o: OwnershipOptions) {
     this.index = o.index;
     this.count = o.count;
-    this.tables = o.steering.tables.map((t) => new SteeringTable(t, o.steering.capacity, KW4));
-    this.tables6 = o.steering.tables6.map((t) => new SteeringTable(t, o.steering.capacity, KW6));
+    this.tables = o.steering.tables.map((t) => new SteeringTable(t, o.steering.capacity));
     this.send = o.send;
     this.whereLanded = o.whereLanded ?? process.env['SVR_OWN_WHERE_LANDED'] !== '0';
   }
 
-  /** This worker's own table of a family's keys. */
-  table(family: number): SteeringTable {
-    return (family === 6 ? this.tables6 : this.tables)[this.index]!;
+  /** This worker's own table. */
+  get table(): SteeringTable {
+    return this.tables[this.index]!;
   }
 
   /** True when an even local waypoint port belongs to this worker's slice. */
@@ -66,9 +64,7 @@ export class Ownership {
    *  to one of our waypoint ports. */
   ownerOf(key: Uint32Array, family: 4 | 6, wan: boolean, dstPort: number): number {
     const kw = family === 6 ? KW6 : KW4;
-    const tables = family === 6 ? this.tables6 : this.tables;
-    // its own table first: a flow's packets mostly land on its owner's queue (one probe, not one per worker before it)
-    for (let i = 0, w = this.index; i < this.count; i++, w = w + 1 === this.count ? 0 : w + 1) if (tables[w]!.has(key, kw)) return w;
+    for (let w = 0; w < this.count; w++) if (this.tables[w]!.has(key, kw)) return w;
     if (wan) return (dstPort >> 1) % this.count;
     return this.whereLanded ? this.index : defaultOwner(key, kw, this.count);
   }
@@ -80,12 +76,12 @@ export class Ownership {
     const kw = family === 6 ? KW6 : KW4;
     if (kind === KEY_WAN_OURS || kind === KEY_WAN_THEIRS) return true; // both owned by their port's slice
     if (kind === KEY_LAN && !this.whereLanded && defaultOwner(key, kw, this.count) === this.index) return true;
-    if (this.table(family).insert(key, kw)) return true;
+    if (this.table.insert(key, kw)) return true;
     this.claimFailures++;
     return false;
   }
 
   release(key: Uint32Array, family: number): void {
-    this.table(family).remove(key, family === 6 ? KW6 : KW4);
+    this.table.remove(key, family === 6 ? KW6 : KW4);
   }
 }

@@ -5,13 +5,10 @@
  * count; WAN packets to one of our even waypoint ports belong to the worker whose port slice holds that
  * port. The LAN keys of sessions (all of them when a new flow is owned where its first packet landed;
  * with SVR_OWN_WHERE_LANDED=0 those whose default owner is not the session's worker: the NATed server side
- * of a session) are entries in SharedArrayBuffer hash tables, two per worker (IPv4 keys, IPv6 keys): written
- * only by that worker (its own keys), read by all.
+ * of a session) are entries in one SharedArrayBuffer hash table per worker: written only by that worker (its own keys), read by all.
  *   word 0: version (a seqlock: odd while the writer changes the table)
  *   word 1: slots in use now (a power of two, `cap`)
- *   the table of `cap` slots: slots [cap, 2 cap), slot i at HEADER + i * (1 + kw): [key words used (0: empty)][key words (kw)]
- * An IPv4 table's slot is 20 bytes, an IPv6 table's 44 (one table of 44-byte slots for both took twice the
- * pages and cache lines per IPv4 probe).
+ *   the table of `cap` slots: slots [cap, 2 cap), slot i at HEADER + i * SLOT_WORDS: [key words used (0: empty)][key words (KW6)]
  * The table grows with its entries: it starts at INITIAL_SLOTS and doubles once half full, up to the
  * capacity (four slots per session of the worker's share). The writer builds the doubled table in its own,
  * untouched part of the buffer while readers go on with the current one, then publishes it (word 1) under
@@ -25,24 +22,23 @@
  * worker host clears the dead worker's table). A full table refuses an insert: the caller refuses the
  * session (counted).
  */
-import { KW4, KW6 } from './flow-key.js';
+import { KW6 } from './flow-key.js';
 import { fmix32 } from './hash.js';
 
+const SLOT_WORDS = 1 + KW6;
 const HEADER = 2;
 const READ_TRIES = 64;
-/** Slots of a table before it grows (20 KB of IPv4 slots, 45 KB of IPv6). */
+/** Slots of a table before it grows (45 KB). */
 export const INITIAL_SLOTS = 1024;
 
 export interface SteeringShared {
-  /** one table of IPv4 keys per worker: Int32 words, HEADER + 2 * capacity * (1 + KW4) each (address space; touched as the table grows) */
+  /** one table per worker: Int32 words, HEADER + 2 * capacity * SLOT_WORDS each (address space; touched as the table grows) */
   tables: SharedArrayBuffer[];
-  /** one table of IPv6 keys per worker (1 + KW6 words a slot) */
-  tables6: SharedArrayBuffer[];
   /** slots a table grows to at most (a power of two) */
   capacity: number;
 }
 
-/** At most this many slots per worker's table (4 M: 80 MB of IPv4 slots, 176 MB of IPv6 when full; twice that of address space with the smaller tables before it). */
+/** At most this many slots per worker's table (4 M: 176 MB when full; 352 MB of address space with the smaller tables before it). */
 export const MAX_STEERING_SLOTS = 1 << 22;
 
 const initialSlots = (capacity: number): number => Math.min(capacity, INITIAL_SLOTS);
@@ -51,23 +47,18 @@ const initialSlots = (capacity: number): number => Math.min(capacity, INITIAL_SL
 export function createSteering(workers: number, entries = 1 << 17): SteeringShared {
   let cap = 16;
   while (cap < entries * 2 && cap < MAX_STEERING_SLOTS) cap *= 2;
-  const make = (kw: number): SharedArrayBuffer[] => Array.from({ length: workers }, () => {
-    const t = new SharedArrayBuffer((HEADER + 2 * cap * (1 + kw)) * 4);
-    new Int32Array(t)[1] = initialSlots(cap);
-    return t;
-  });
-  return { tables: make(KW4), tables6: make(KW6), capacity: cap };
+  const tables = Array.from({ length: workers }, () => new SharedArrayBuffer((HEADER + 2 * cap * SLOT_WORDS) * 4));
+  for (const t of tables) new Int32Array(t)[1] = initialSlots(cap);
+  return { tables, capacity: cap };
 }
 
 /** Empties worker `index`'s table (the worker host, after that worker's thread ended: nobody writes it). */
 export function clearSteering(shared: SteeringShared, index: number): void {
+  const w = new Int32Array(shared.tables[index]!);
   const init = initialSlots(shared.capacity);
-  for (const [t, kw] of [[shared.tables[index]!, KW4], [shared.tables6[index]!, KW6]] as const) {
-    const w = new Int32Array(t);
-    w.fill(0, HEADER + init * (1 + kw), HEADER + 2 * init * (1 + kw));
-    Atomics.store(w, 1, init);
-    Atomics.store(w, 0, (Atomics.load(w, 0) | 1) + 1); // even, and not the version a reader saw before
-  }
+  w.fill(0, HEADER + init * SLOT_WORDS, HEADER + 2 * init * SLOT_WORDS);
+  Atomics.store(w, 1, init);
+  Atomics.store(w, 0, (Atomics.load(w, 0) | 1) + 1); // even, and not the version a reader saw before
 }
 
 function hashWords(k: ArrayLike<number>, at: number, kw: number): number {
@@ -81,22 +72,18 @@ function hashWords(k: ArrayLike<number>, at: number, kw: number): number {
   return fmix32(h);
 }
 
-/** One worker's table of one key width: `insert`/`remove` by its worker only, `has` by any. */
+/** One worker's table: `insert`/`remove` by its worker only, `has` by any. */
 export class SteeringTable {
   private readonly w: Int32Array;
   private readonly capacity: number;
-  /** words a slot: the used word, then `keyWords` */
-  private readonly sw: number;
   /** the writer's view of word 1 (readers load it on every probe) */
   private cap: number;
   /** entries stored now (the writer's count) */
   size = 0;
 
-  /** `keyWords`: the widest key it holds (KW4: SteeringShared.tables, KW6: tables6) */
-  constructor(table: SharedArrayBuffer, capacity: number, private readonly keyWords: number = KW4) {
+  constructor(table: SharedArrayBuffer, capacity: number) {
     this.w = new Int32Array(table);
     this.capacity = capacity;
-    this.sw = 1 + keyWords;
     this.cap = Atomics.load(this.w, 1);
   }
 
@@ -109,10 +96,9 @@ export class SteeringTable {
   private find(k: Uint32Array, kw: number, cap: number): number {
     const w = this.w;
     const mask = cap - 1;
-    const sw = this.sw;
     let s = hashWords(k, 0, kw) & mask;
     for (let probes = 0; probes <= mask; probes++) {
-      const base = HEADER + (cap + s) * sw;
+      const base = HEADER + (cap + s) * SLOT_WORDS;
       const used = w[base]!;
       if (used === 0) return -1;
       if (used === kw) {
@@ -139,7 +125,6 @@ export class SteeringTable {
 
   /** Records key k (the writer); false when the table is full (nothing changed). Recording a key twice is a no-op. */
   insert(k: Uint32Array, kw: number): boolean {
-    if (kw > this.keyWords) return false;
     if (this.find(k, kw, this.cap) >= 0) return true;
     if (this.size >= this.cap >>> 1 && this.cap < this.capacity) this.grow();
     if (this.size >= this.cap - 1) return false; // keep one slot empty: every probe ends
@@ -156,14 +141,14 @@ export class SteeringTable {
   private freeSlot(k: ArrayLike<number>, kw: number, cap: number, at = 0): number {
     const mask = cap - 1;
     let s = hashWords(k, at, kw) & mask;
-    while (this.w[HEADER + (cap + s) * this.sw] !== 0) s = (s + 1) & mask;
-    return HEADER + (cap + s) * this.sw;
+    while (this.w[HEADER + (cap + s) * SLOT_WORDS] !== 0) s = (s + 1) & mask;
+    return HEADER + (cap + s) * SLOT_WORDS;
   }
 
   /** Writes key words k[at..at+kw) into the slot at word `base`. */
   private put(base: number, k: ArrayLike<number>, at: number, kw: number): void {
     const w = this.w;
-    for (let i = 0; i < this.keyWords; i++) w[base + 1 + i] = i < kw ? k[at + i]! | 0 : 0;
+    for (let i = 0; i < KW6; i++) w[base + 1 + i] = i < kw ? k[at + i]! | 0 : 0;
     w[base] = kw;
   }
 
@@ -172,10 +157,9 @@ export class SteeringTable {
     const w = this.w;
     const old = this.cap;
     const next = old * 2;
-    const sw = this.sw;
-    w.fill(0, HEADER + next * sw, HEADER + 2 * next * sw); // a cleared table's leftovers
+    w.fill(0, HEADER + next * SLOT_WORDS, HEADER + 2 * next * SLOT_WORDS); // a cleared table's leftovers
     for (let s = 0; s < old; s++) {
-      const at = HEADER + (old + s) * sw;
+      const at = HEADER + (old + s) * SLOT_WORDS;
       const used = w[at]!;
       if (used !== 0) this.put(this.freeSlot(w, used, next, at + 1), w, at + 1, used);
     }
@@ -192,8 +176,7 @@ export class SteeringTable {
     if (hole < 0) return;
     const w = this.w;
     const mask = cap - 1;
-    const sw = this.sw;
-    const slot = (i: number): number => HEADER + (cap + i) * sw;
+    const slot = (i: number): number => HEADER + (cap + i) * SLOT_WORDS;
     Atomics.add(w, 0, 1);
     for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
       const at = slot(j);
@@ -203,7 +186,7 @@ export class SteeringTable {
       // the key at j may move to the hole unless its home lies cyclically in (hole, j]
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (stays) continue;
-      w.copyWithin(slot(hole), at, at + sw);
+      w.copyWithin(slot(hole), at, at + SLOT_WORDS);
       hole = j;
     }
     w[slot(hole)] = 0;
