@@ -507,17 +507,18 @@ async function measureFailover(progress: (l: string) => void): Promise<FailoverR
     const sb = new HaSessions(after.r1.host, () => {});
     const t: Partial<Record<'killed' | 'active' | 'installed' | 'reply', number>> = {};
     let installed = 0;
+    let installFailed: string | undefined;
     const a = new PairNode({ redundancy, node: 'r1a', linksUp: () => 2, collect: (q, full) => sa.collect(q, full), ports: { local: pa, partner: pb } });
     const b: PairNode = new PairNode({
       redundancy, node: 'r1b', linksUp: () => 2, collect: (q, full) => sb.collect(q, full), ports: { local: pb, partner: pa },
       onRole: (p) => {
         if (p.role !== 'active' || t.killed === undefined) return;
         t.active = performance.now();
-        void sb.install(b.replica).then((r) => {
+        sb.install(b.replica).then((r) => {
           installed = r.installed;
           t.installed = performance.now();
           after.clients[0]!.udpSend(42000, '198.18.3.20', 7, Buffer.from('after')); // the first packet of an existing session
-        });
+        }).catch((e: unknown) => { installFailed = e instanceof Error ? e.message : String(e); });
       },
     });
     sa.bind(a);
@@ -541,7 +542,8 @@ async function measureFailover(progress: (l: string) => void): Promise<FailoverR
       after.clients[0]!.udpBind(42000, () => { t.reply ??= performance.now(); });
       t.killed = performance.now();
       a.stop();
-      await until(() => t.reply !== undefined, 5000, `run ${i + 1}: the first reply through the new active`);
+      await until(() => t.reply !== undefined || installFailed !== undefined, 5000, `run ${i + 1}: the first reply through the new active`);
+      if (installFailed !== undefined) throw new Error(`run ${i + 1}: the new active did not install the partner's rows: ${installFailed}`);
       const ids = new Set((await before.r1.sessions()).map((s) => s.id));
       const same = (await after.r1.sessions()).filter((s) => ids.has(s.id)).length;
       if (same !== FAILOVER_SESSIONS) throw new Error(`run ${i + 1}: the new active has ${same} of the ${FAILOVER_SESSIONS} session ids`);

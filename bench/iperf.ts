@@ -37,7 +37,7 @@ export interface IperfPeer {
   host: string;
   port: number;
 }
-// argv read when a run starts: NS.client is `--prefix`'s only after usePrefix, which runs after this module loads
+/** the client namespace read when iperf3 runs: `--prefix` renames it after this module loads */
 export const BENCH_PEER: IperfPeer = { get argv() { return ['ip', 'netns', 'exec', NS.client, 'iperf3']; }, host: SERVER, port: IPERF_PORT };
 
 /** Runs iperf3 in the client namespace; retries when the server is still busy with the previous test. */

@@ -1,4 +1,5 @@
 /** Per-mode measurements: RTT (UDP ping), single-stream TCP with router CPU, UDP searches. */
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runIn, sleep, type Proc } from './exec.js';
 import { cpuSeconds, processCpuNs } from './cpu.js';
@@ -30,27 +31,67 @@ export async function checkConnectivity(mode?: Mode): Promise<void> {
   throw new Error(`no UDP echo from ${SERVER}:${ECHO_PORT} through this mode${why !== undefined ? ` (${why})` : ''}`);
 }
 
-/** The C ping (udp-load.c) to the C echo on the first session port: one socket, so one session. */
-async function cPing(tool: string, count: number, warmup: number): Promise<PingResult> {
-  const { stdout } = await runIn(NS.client, tool, ['ping', SERVER, String(UDP_SESSION_PORTS.from), String(count), String(warmup), '64', '500'], 120_000);
-  return JSON.parse(stdout) as PingResult;
+/** Where round trips go: from namespace `ns` (none: this one) to the Node echo at host:port, or the C echo at cPort. */
+export interface PingTarget {
+  ns?: string;
+  host: string;
+  port: number;
+  cPort: number;
+}
+
+const BENCH_TARGET: PingTarget = { ns: NS.client, host: SERVER, port: ECHO_PORT, cPort: UDP_SESSION_PORTS.from };
+
+/**
+ * A pinger run with its hold (uping.ts --hold, udp-load.c hold): `atWarm` runs when it says `warm` after its
+ * warm-up, then it goes on with the counted round trips; resolves with its PingResult.
+ */
+export function heldPing(target: PingTarget, cmd: string, args: readonly string[], atWarm: () => void, timeoutMs = 120_000): Promise<PingResult> {
+  const [file, argv] = target.ns === undefined ? [cmd, args] : ['ip', ['netns', 'exec', target.ns, cmd, ...args]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!/^warm$/m.test(stderr)) return;
+      stderr = stderr.replace(/^warm\n?/m, '');
+      atWarm();
+      child.stdin.end('go\n');
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve(JSON.parse(stdout) as PingResult);
+      reject(new Error(`\`${[file, ...argv].join(' ')}\` failed (exit ${code}): ${stderr.trim()}`));
+    });
+  });
 }
 
 /**
  * Sequential 64 B round trips: the C ping and echo when the run built them (as the anchors), else Node's. With
- * `procs` (the mode's router processes), also their CPU per round trip (all threads, warm-up included): a figure
- * the machine's load moves far less than the latency.
+ * `procs` (the mode's router processes), also their CPU per round trip (all threads), counted from the end of the
+ * warm-up (the first few hundred round trips on new nodes cost 67-174 µs each while V8 compiles): a figure the
+ * machine's load moves far less than the latency.
  */
-export async function measureRtt(plan: Plan, progress: (l: string) => void, tool?: string, procs: readonly Proc[] = []): Promise<RttResult> {
+export async function measureRtt(plan: Plan, progress: (l: string) => void, tool?: string, procs: readonly Proc[] = [], target = BENCH_TARGET): Promise<RttResult> {
   const runs: PingResult[] = [];
   const cpu: number[] = [];
   const threads: Record<string, { cpuUs: number; sleeps: number }>[] = [];
   for (let i = 0; i < plan.pingRuns; i++) {
-    const before = procs.map((p) => processCpuNs(p.pid));
-    const usesBefore = procs.map((p) => threadUse(p.pid));
-    const r = tool !== undefined ? await cPing(tool, plan.pingCount, plan.pingWarmup) : await ping(plan.pingCount, plan.pingWarmup);
+    let before: number[] = [];
+    let usesBefore: ReturnType<typeof threadUse>[] = [];
+    const atWarm = (): void => {
+      before = procs.map((p) => processCpuNs(p.pid));
+      usesBefore = procs.map((p) => threadUse(p.pid));
+    };
+    const [cmd, args] = tool !== undefined
+      ? [tool, ['ping', target.host, String(target.cPort), String(plan.pingCount), String(plan.pingWarmup), '64', '500', 'hold']]
+      : [process.execPath, [UPING, '--host', target.host, '--port', String(target.port), '--count', String(plan.pingCount), '--warmup', String(plan.pingWarmup), '--size', '64', '--timeout-ms', '500', '--hold']];
+    const r = await heldPing(target, cmd, args, atWarm);
     const usedNs = procs.reduce((a, p, k) => a + processCpuNs(p.pid) - before[k]!, 0);
-    const n = plan.pingCount + plan.pingWarmup;
+    const n = plan.pingCount;
     const perRtt = procs.length > 0 && Number.isFinite(usedNs) ? usedNs / 1000 / n : undefined;
     if (perRtt !== undefined) cpu.push(perRtt);
     const t = procs.length > 0 ? threadUsePer(usesBefore, procs.map((p) => threadUse(p.pid)), n) : {};

@@ -38,7 +38,7 @@ export interface RttResult {
   pinger?: 'c' | 'node';
   /** per-pass latency from captures on r1-c, r1-r2 and r2-s (medians, µs) */
   hops?: HopLatency;
-  /** CPU µs of the mode's router processes (both, every thread: schedstat) per round trip, warm-up included */
+  /** CPU µs of the mode's router processes (both, every thread: schedstat) per round trip, counted from the end of the warm-up (before wave 21: warm-up included) */
   routerCpuUsPerRtt?: Spread;
   /** the same per group of threads (bench/thread-sched.ts: main, svr-tun-read, svr-tun-write, the records thread, v8), both
    *  routers summed: CPU µs and sleeps (voluntary context switches, each ended by a wake-up) per round trip */

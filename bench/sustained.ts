@@ -16,6 +16,8 @@
  *           and stayed flat. A hold that did not is repeated 15 % lower, twice at most; then the case
  *           is not comparable (comparable.ts) and names why.
  *   --sustained-rates U,T: no search, one hold at U (UDP) and T (TCP) sessions/s: builds side by side at one rate.
+ *   SVR_BENCH_SUSTAINED_PROFILE=DIR: r1 runs under node --cpu-prof (DIR/r1-sustained.cpuprofile, written when the
+ *   case restarts it on the bench config; profiling costs CPU, its CPU per session is then not the plain one).
  * The load: bench/c/session-load.c (UDP to the run's C echo; TCP to its own C server on CASE_SERVER).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -43,6 +45,7 @@ const WINDOW = { udp: C_CLIENT_WINDOW, tcp: 1024 } as const;
  * window of 2,048 made BFD declare the path down on the loaded machine, and every session then failed) */
 const CEILING_WINDOW = { udp: 512, tcp: 256 } as const;
 const ROUTERS: readonly RouterName[] = ['r1', 'r2'];
+const PROFILE_DIR = process.env['SVR_BENCH_SUSTAINED_PROFILE'];
 /** issue 19's targets, sessions/s on the SVR path */
 export const SUSTAINED_TARGETS = { udp: 60_000, tcp: 15_000 } as const;
 
@@ -140,7 +143,7 @@ export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan
   const server = spawnIn(NS.server, 'session-load-server', bin, ['tcp-server', CASE_SERVER, String(TCP_SESSION_PORT)], join(ctx.dir, 'session-load-server.log'));
   try {
     await waitForLine(server, /ready/, 10_000);
-    await svr.restartWith(config);
+    await svr.restartWith(config, PROFILE_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', 'r1-sustained.cpuprofile']);
     await checkConnectivity(); // the path is up
     const load = (protocol: 'udp' | 'tcp', seconds: number, rate: number): Promise<PacedResult> => {
       const window = rate === 0 ? CEILING_WINDOW[protocol] : WINDOW[protocol];

@@ -1,7 +1,9 @@
 /**
  * A UDP ping: sequential round trips of `--size` bytes to a UDP echo, timed with process.hrtime.bigint().
- * Run inside the client namespace; prints one JSON object (PingResult).
- *   node dist/bench/uping.js --host 198.18.3.2 --port 7 --count 5000 --warmup 1000 [--size 64] [--marker hex]
+ * Run inside the client namespace; prints one JSON object (PingResult). With --hold it writes `warm` on stderr
+ * after the warm-up and waits for a line on stdin before the counted round trips (bench/measure.ts starts the
+ * routers' CPU window there).
+ *   node dist/bench/uping.js --host 198.18.3.2 --port 7 --count 5000 --warmup 1000 [--size 64] [--marker hex] [--hold]
  */
 import { createSocket } from 'node:dgram';
 import { percentileSorted } from './stats.js';
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
   const size = Number(arg('size', '64'));
   const timeoutMs = Number(arg('timeout-ms', '500'));
   const marker = process.argv.includes('--marker') ? Buffer.from(arg('marker'), 'hex') : undefined;
+  const hold = process.argv.includes('--hold');
   const sock = createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, () => r()));
   sock.connect(port, host);
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     w.done(true);
   });
   for (let seq = 0; seq < warmup + count; seq++) {
+    if (hold && seq === warmup) await held();
     buf.writeUInt32BE(seq, 0);
     await new Promise<boolean>((done) => {
       const timer = setTimeout(() => {
@@ -71,6 +75,13 @@ async function main(): Promise<void> {
     maxUs: got[got.length - 1] ?? NaN, meanUs: received > 0 ? sum / received : NaN,
   };
   process.stdout.write(JSON.stringify(res) + '\n');
+}
+
+/** `warm` on stderr, then the first line on stdin. */
+async function held(): Promise<void> {
+  process.stderr.write('warm\n');
+  await new Promise<void>((go) => process.stdin.once('data', () => go()));
+  process.stdin.pause();
 }
 
 main().catch((e: unknown) => {

@@ -12,10 +12,11 @@
  *       as ok when the echo answers (within 1 s, else failed and replaced). WINDOW sessions are in flight.
  *       After SECONDS, waits 1 s for late answers and prints one JSON object (bench/sessions-client.ts's
  *       SessionsResult).
- *   udp-load ping HOST PORT COUNT WARMUP SIZE TIMEOUT_MS
+ *   udp-load ping HOST PORT COUNT WARMUP SIZE TIMEOUT_MS [hold]
  *       sequential round trips of SIZE bytes (sequence number first) on one connected socket, timed with
  *       CLOCK_MONOTONIC; WARMUP first, not counted; prints bench/uping.ts's PingResult as JSON (nearest-rank
- *       percentiles, as bench/stats.ts).
+ *       percentiles, as bench/stats.ts). With hold: `warm` on stderr after the warm-up, then waits for a line
+ *       on stdin (bench/measure.ts starts the routers' CPU window there).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -203,7 +204,7 @@ static double rank(const double *v, int n, double p) {
   return v[r < 0 ? 0 : r >= n ? n - 1 : r];
 }
 
-static int ping(const char *host, int port, int count, int warmup, int size, int timeout_ms) {
+static int ping(const char *host, int port, int count, int warmup, int size, int timeout_ms, int hold) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
   struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -219,6 +220,11 @@ static int ping(const char *host, int port, int count, int warmup, int size, int
   memset(buf, 0x61, (size_t)size);
   int received = 0;
   for (int seq = 0; seq < warmup + count; seq++) {
+    if (hold && seq == warmup) { /* "warm" on stderr, then a line on stdin: the caller's CPU window starts here */
+      fputs("warm\n", stderr);
+      fflush(stderr);
+      for (int c = getchar(); c != EOF && c != '\n'; c = getchar()) {}
+    }
     buf[0] = (unsigned char)(seq >> 24), buf[1] = (unsigned char)(seq >> 16), buf[2] = (unsigned char)(seq >> 8), buf[3] = (unsigned char)seq;
     double t0 = now_s();
     if (send(fd, buf, (size_t)size, 0) < 0) continue; /* counted as lost */
@@ -251,9 +257,9 @@ int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "echo") == 0) echo(argv[2], atoi(argv[3]), atoi(argv[4]));
   if (argc == 9 && strcmp(argv[1], "client") == 0)
     return client(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5], atoi(argv[6]), atoi(argv[7]), atof(argv[8]));
-  if (argc == 8 && strcmp(argv[1], "ping") == 0)
-    return ping(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]));
+  if ((argc == 8 || (argc == 9 && strcmp(argv[8], "hold") == 0)) && strcmp(argv[1], "ping") == 0)
+    return ping(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]), argc == 9);
   fprintf(stderr, "usage: udp-load echo ADDR FROM TO | client SERVER FROM TO SOURCES PER_SOURCE WINDOW SECONDS |\n"
-                  "       ping HOST PORT COUNT WARMUP SIZE TIMEOUT_MS\n");
+                  "       ping HOST PORT COUNT WARMUP SIZE TIMEOUT_MS [hold]\n");
   return 2;
 }

@@ -177,10 +177,11 @@ export class SvrouterMode implements Mode {
     return p;
   }
 
-  /** Restarts r1 and r2 on another config file (default: the headline config again), with the headline flags. */
-  async restartWith(config = this.configPath): Promise<void> {
+  /** Restarts r1 and r2 on another config file (default: the headline config again), with the headline flags
+   *  (r1's node flags: e.g. --cpu-prof). */
+  async restartWith(config = this.configPath, r1Flags: readonly string[] = []): Promise<void> {
     for (const r of ['r1', 'r2'] as const) await this.stopRouter(r);
-    for (const r of ['r1', 'r2'] as const) await this.start(r, [], HEADLINE_NODE_ARGS, config);
+    for (const r of ['r1', 'r2'] as const) await this.start(r, r === 'r1' ? r1Flags : [], HEADLINE_NODE_ARGS, config);
   }
 
   /** Restarts r1 and r2 with `svrArgs` added to `svr node start` (default: the headline flags again). */

@@ -32,6 +32,16 @@ export class ApplicationNames {
     return this.names[id] ?? '';
   }
 
+  /** Names interned so far (id 0, the unknown application, included). */
+  get size(): number {
+    return this.names.length;
+  }
+
+  /** The names of ids `from`, `from + 1`, ... (what a worker thread has not sent yet: workers/record-wire.ts). */
+  namesFrom(from: number): string[] {
+    return this.names.slice(from);
+  }
+
   nameBytes(id: number): Uint8Array {
     return this.bytes[id] ?? this.bytes[0]!;
   }

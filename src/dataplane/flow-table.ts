@@ -3,10 +3,13 @@
  * backward-shift deletion. A slot (a u32) holds only the value, which of its row's keys it is (`which`) and
  * 3 bits of the key's hash; the key words stay where the row keeps them (FlowKeys: the session table's key
  * columns, or its session-id column). Beside each slot a byte says how far its entry sits from its home slot
- * (DIST_FAR: 255 or more). A probe reads a key from its row only where the hash bits and the distance match
- * (0.39 rows read per missing key at 61 % full with the hash bits alone), and a delete's backward shift and a
- * halving find the following entries' homes without reading their keys (a cache miss each: the shift read ~2
- * a delete at half full; 1.7 against 1.0 µs of table work per session, bench in docs/performance.md wave 15).
+ * (low 5 bits; DIST_FAR: 31 or more) and, in its top 3 bits, up to 2 hash bits above the home's (`hint`): a
+ * doubling takes the new home's bit from there, not from the key (a row read, a cache miss each: ~2/3 of
+ * `migrate`'s samples in the sessions case, docs/performance.md wave 21, sess13). A probe reads a key from its
+ * row only where the hash bits and the distance match (0.39 rows read per missing key at 61 % full with the
+ * hash bits alone), and a delete's backward shift and a halving find the following entries' homes without
+ * reading their keys (a cache miss each: the shift read ~2 a delete at half full; 1.7 against 1.0 µs of table
+ * work per session, bench in docs/performance.md wave 15).
  * 5 bytes a slot instead of 4 * (KW + 1): at 2 keys a session and a 3/8-3/4 full table, 13-27 bytes a
  * session instead of 53-107 (IPv4).
  * Store a key where FlowKeys finds it before set(), and remove it from there only after delete(). Empty
@@ -51,8 +54,13 @@ const WHICH_MASK = 7;
 const TAG_SHIFT = 29;
 /** an old slot whose entry was deleted while the table resizes (no key has which 7) */
 const TOMB = 0xffffffff;
-/** a slot's distance from its entry's home when it is this far or more (then read from its key) */
-const DIST_FAR = 255;
+/** a slot's distance from its entry's home when it is this far or more (then read from its key); the distance
+ *  byte's low bits */
+const DIST_FAR = 31;
+/** the distance byte's top 3 bits: the hint, the hash bits above the home slot's that are known, as
+ *  (1 << known) | bits (known 0..2, the lowest first); 0 or 1: none */
+const HINT_SHIFT = 5;
+const HINT_FULL = 4;
 /** old slots moved per set or delete while resizing: done long before the next resize is due */
 const MOVE_PER_WRITE = 8;
 
@@ -83,6 +91,8 @@ export class FlowTable {
   /** per slot: how far its entry is from its home slot (DIST_FAR: at least that far), unset when empty */
   private dist: Uint8Array = new Uint8Array(0);
   private mask = -1;
+  /** log2 of the capacity: the first hash bit above the home slot's */
+  private bits = 0;
   /** the slots being moved from while resizing (empty otherwise), their distances, mask, and how many are moved */
   private old: Uint32Array = new Uint32Array(0);
   private oldDist: Uint8Array = new Uint8Array(0);
@@ -159,7 +169,7 @@ export class FlowTable {
     for (let d = 0; ; d++) {
       const s = slots[i]!;
       if (s === 0) return ~i;
-      if (s !== TOMB && s >>> TAG_SHIFT === tag && dist[i] === Math.min(d, DIST_FAR) && this.keyMatches(s)) return i;
+      if (s !== TOMB && s >>> TAG_SHIFT === tag && (dist[i]! & DIST_FAR) === Math.min(d, DIST_FAR) && this.keyMatches(s)) return i;
       i = (i + 1) & mask;
     }
   }
@@ -243,7 +253,7 @@ export class FlowTable {
       const i = this.missSlot;
       this.missSlot = -1;
       this.slots[i] = ((tagOf(h) << TAG_SHIFT) | (which << WHICH_SHIFT) | value) >>> 0;
-      this.dist[i] = Math.min(DIST_FAR, (i - (h & this.mask)) & this.mask);
+      this.dist[i] = (this.hintOf(h) << HINT_SHIFT) | Math.min(DIST_FAR, (i - (h & this.mask)) & this.mask);
       this.size++;
       return -1;
     }
@@ -263,17 +273,22 @@ export class FlowTable {
         this.size--;
       }
     }
-    this.place(slot, h & this.mask);
+    this.place(slot, h & this.mask, this.hintOf(h));
     this.size++;
     return -1;
   }
 
-  /** Puts `slot` in the first empty slot from `home`. */
-  private place(slot: number, home: number): void {
+  /** The hint of hash h in the current slots: its 2 bits above the home slot's. */
+  private hintOf(h: number): number {
+    return HINT_FULL | ((h >>> this.bits) & 3);
+  }
+
+  /** Puts `slot` in the first empty slot from `home`, with its hint. */
+  private place(slot: number, home: number, hint: number): void {
     let i = home;
     while (this.slots[i] !== 0) i = (i + 1) & this.mask;
     this.slots[i] = slot;
-    this.dist[i] = Math.min(DIST_FAR, (i - home) & this.mask);
+    this.dist[i] = (hint << HINT_SHIFT) | Math.min(DIST_FAR, (i - home) & this.mask);
   }
 
   /** Removes `key`; returns its value or -1. */
@@ -316,13 +331,14 @@ export class FlowTable {
       j = (j + 1) & mask;
       const v = this.slots[j]!;
       if (v === 0) break;
-      const d = this.dist[j]!;
+      const m = this.dist[j]!;
+      const d = m & DIST_FAR;
       const home = d === DIST_FAR ? this.hashOfSlot(v) & mask : (j - d) & mask;
       // move j into the hole when its home is not in (hole, j] (cyclically)
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
         this.slots[hole] = v;
-        this.dist[hole] = Math.min(DIST_FAR, (hole - home) & mask);
+        this.dist[hole] = (m & ~DIST_FAR) | Math.min(DIST_FAR, (hole - home) & mask);
         hole = j;
       }
     }
@@ -338,20 +354,34 @@ export class FlowTable {
     this.slots = slotArray(cap);
     this.dist = distArray(cap);
     this.mask = cap - 1;
+    this.bits = 31 - Math.clz32(cap);
   }
 
   /** Moves up to `budget` old slots to the new ones (call between batches); true while some are left. */
   migrate(budget: number): boolean {
     const old = this.old;
     if (old.length === 0) return false;
-    // halving: the new home is the old one's low bits (no key read unless DIST_FAR); doubling needs a hash bit more
+    // halving: the new home is the old one's low bits, its top bit joins the hint; doubling: the hint's lowest
+    // bit is the new home's top one (no key read unless DIST_FAR or the hint is used up)
     const halving = this.mask < this.oldMask;
+    const topBit = 1 << (this.bits - (halving ? 0 : 1));
     const end = Math.min(old.length, this.moved + budget);
     for (let j = this.moved; j < end; j++) {
       const v = old[j]!;
       if (v === 0 || v === TOMB) continue;
-      const d = this.oldDist[j]!;
-      this.place(v, (halving && d !== DIST_FAR ? j - d : this.hashOfSlot(v)) & this.mask);
+      const m = this.oldDist[j]!;
+      const d = m & DIST_FAR;
+      const hint = m >>> HINT_SHIFT;
+      if (d === DIST_FAR || (!halving && hint < 2)) {
+        const h = this.hashOfSlot(v);
+        this.place(v, h & this.mask, this.hintOf(h));
+      } else {
+        const home = (j - d) & this.oldMask;
+        if (halving) {
+          const up = ((hint | 1) << 1) | (home & topBit ? 1 : 0); // one bit more known (at most 2)
+          this.place(v, home & this.mask, up >= 8 ? HINT_FULL | (up & 3) : up);
+        } else this.place(v, home | (hint & 1 ? topBit : 0), hint >>> 1);
+      }
       old[j] = TOMB; // found in the new slots from now on (a later delete there must not leave this copy)
     }
     this.moved = end;

@@ -43,6 +43,9 @@ export interface PathKeyMaterial {
   hmacKey: Uint8Array;
   /** metadata key, when the path's policy encrypts metadata */
   metaKey?: Uint8Array;
+  /** rx only: the key id of an earlier rx key that an unconfirmed response installed; this one replaces it (it is
+   *  retired now unless a packet authenticated under it), so initiations that never complete hold one slot */
+  replaces?: number;
 }
 
 export class TxKey {
@@ -263,6 +266,8 @@ export class PathKeys {
       const same = s.rx.find((k) => k.keyId === rx.keyId);
       if (same === undefined || same.fingerprint !== fp) {
         if (same !== undefined) this.retire(s, same);
+        const replaced = rx.replaces === undefined ? undefined : s.rx.find((k) => k.keyId === rx.replaces && !k.used);
+        if (replaced !== undefined) this.retire(s, replaced);
         const k = new RxKey(rx.keyId, BatchHmac.create(s.hmacCipher, rx.hmacKey), this.cipher(s, rx), fp, now, s.name);
         this.startFromFloors(k);
         s.rx.push(k);

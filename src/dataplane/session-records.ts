@@ -9,8 +9,6 @@
  * delivered before the swap, name the old tables' services.
  * Order: `before(i)` is how many of the batch's object events came before record i (`forEachFact`).
  */
-import type { ForwardingTables } from '../model/tables.js';
-import type { ApplicationNames } from './applications.js';
 import { CLOSE_REASONS, type CloseReason, type DpEvent, type FiveTuple, type SessionRole } from './events.js';
 import { uuidString } from './random-pool.js';
 import { addressText } from './session-tuples.js';
@@ -32,6 +30,19 @@ const N_AT = 0, N_AGE = 1, N_PKTS = 2, N_BYTES = 4;
 export const REC_NUMS = 6;
 const NONE = 0xffffffff;
 
+/** The names a record's ids resolve through: the data path's tables, or their names as a worker thread sent them (workers/record-wire.ts). */
+export interface RecordTables {
+  readonly tenants: readonly string[];
+  readonly services: readonly { readonly name: string }[];
+  readonly paths: readonly { readonly name: string; readonly peer: number }[];
+  readonly peers: readonly { readonly name: string }[];
+  readonly interfaces: readonly { readonly name: string }[];
+}
+/** Application names by id (dataplane/applications.ts ApplicationNames, or a worker's list of them). */
+export interface RecordApplications {
+  name(id: number): string;
+}
+
 const ROLES: readonly SessionRole[] = ['local', 'ingress', 'egress'];
 const roleIndex = (role: number): number => (role === ROLE_INGRESS ? 1 : role === ROLE_EGRESS ? 2 : 0);
 
@@ -40,8 +51,8 @@ export class SessionRecords {
   words = new Uint32Array(64 * REC_WORDS);
   nums = new Float64Array(64 * REC_NUMS);
   /** what names resolve through, set at delivery */
-  tables: ForwardingTables | null = null;
-  applications: ApplicationNames | null = null;
+  tables: RecordTables | null = null;
+  applications: RecordApplications | null = null;
   pathText: readonly { local: string; remote: string }[] = [];
 
   /** Room for one more record; its index. Doubles when full (a sweep writes up to its budget of removals). */
@@ -102,7 +113,7 @@ export class SessionRecords {
   }
 
   /** Names resolve through these until the next delivery. */
-  deliver(tables: ForwardingTables, applications: ApplicationNames, pathText: readonly { local: string; remote: string }[]): void {
+  deliver(tables: RecordTables, applications: RecordApplications, pathText: readonly { local: string; remote: string }[]): void {
     this.tables = tables;
     this.applications = applications;
     this.pathText = pathText;
@@ -200,7 +211,7 @@ export function forEachFact(events: readonly DpEvent[], s: SessionRecords, v: Fa
   while (k < events.length) v.event(events[k++]!);
 }
 
-/** The batch as objects, in order (a listener that takes objects: workers' posts, tests). */
+/** The batch as objects, in order (a listener that takes objects: a host without onRecords, tests). */
 export function factEvents(events: DpEvent[], s: SessionRecords): DpEvent[] {
   if (s.count === 0) return events;
   const out: DpEvent[] = [];

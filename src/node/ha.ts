@@ -17,6 +17,7 @@
  * never hold them at once; a node that released them says so in a heartbeat at once.
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { SvrError } from '../errors.js';
 import type { Interface, Router as RouterConfig, SharedAddress } from '../model/config.js';
 import { PairNode, type HaRolePublished, type PairNodeStatus } from '../ha/pair-node.js';
@@ -48,6 +49,12 @@ export function haNodeOf(me: RouterConfig, haNode: string | undefined): string |
   if (r === undefined) throw new SvrError('SVR_ERR_CLI_OPTION', `--ha-node ${haNode}: router ${me.name} has no \`redundancy\` block (it is one node); drop --ha-node or add the block`);
   if (!r.nodes.some((n) => n.name === haNode)) throw new SvrError('SVR_ERR_CLI_OPTION', `--ha-node ${haNode}: not a node of router ${me.name} (redundancy.nodes: ${r.nodes.map((n) => n.name).join(', ')})`);
   return haNode;
+}
+
+/** True when `next` keeps the router's `redundancy` as `running` has it: a node's pair (its role machine, sync link,
+ *  heartbeat timers, shared addresses; `--ha-node`) is set up at start from the block, so a reload cannot change it. */
+export function sameRedundancy(running: Pick<RouterConfig, 'redundancy'> | undefined, next: Pick<RouterConfig, 'redundancy'> | undefined): boolean {
+  return isDeepStrictEqual(running?.redundancy, next?.redundancy);
 }
 
 /**

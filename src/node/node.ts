@@ -56,7 +56,7 @@ import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
-import { haNodeOf, onThisNode, pairRouterOptions, releaseStaleAddresses, startHa, type NodeHa } from './ha.js';
+import { haNodeOf, onThisNode, pairRouterOptions, releaseStaleAddresses, sameRedundancy, startHa, type NodeHa } from './ha.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -275,8 +275,8 @@ export class RunningNode {
   }
 
   /**
-   * What the node checks before the router takes a config: interfaces own TUN devices and the STEP agent is
-   * built for one mode (a config that changes either is refused: restart the node for that), and the
+   * What the node checks before the router takes a config: interfaces own TUN devices, the STEP agent is
+   * built for one mode and a pair's node for its `redundancy` (a config that changes any is refused: restart the node for that), and the
    * management block's files must be readable.
    */
   private check(next: SvrConfig): PreparedManagement | undefined {
@@ -285,6 +285,10 @@ export class RunningNode {
     }
     if (!this.sameStepMode(next)) {
       throw new ConfigError('SVR_ERR_CONFIG_INVALID', `authority.step.mode changed: restart the node ${this.name} to apply that`, { source: this.configPath, problems: [{ path: 'authority.step.mode', message: 'changed: restart the node to apply it' }] });
+    }
+    const at = next.authority.routers.findIndex((x) => x.name === this.name);
+    if (!sameRedundancy(this.router.runningConfig.authority.routers.find((x) => x.name === this.name), next.authority.routers[at])) {
+      throw new ConfigError('SVR_ERR_CONFIG_INVALID', `the redundancy of ${this.name} changed: restart its nodes to apply that (a pair's roles, sync link and shared addresses are set up at start)`, { source: this.configPath, problems: [{ path: `authority.routers[${at}].redundancy`, message: 'changed: restart the node to apply it' }] });
     }
     return prepareApi(next, this.name, this.configPath);
   }

@@ -144,6 +144,7 @@ export class PathControl {
       tables: () => router.tables,
       messages$: router.pathMessages$,
       send: (p, b) => router.sendPathMessage(p, b),
+      batch: (fn) => router.batchPathMessages(fn),
       sendProbe: (p, f, b) => router.sendPathProbe(p, f, b),
       // with static liveness nothing says a path is up: no probes (as path MTU discovery); always-transform still applies
       isPathUp: (p) => this.supervisor !== null && router.isPathUp(p),

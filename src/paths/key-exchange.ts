@@ -64,6 +64,7 @@ export const EXCHANGE_COUNTERS = [
   'handshake-initiations-sent', 'handshake-responses-sent', 'handshake-cookies-sent', 'handshake-confirms-sent', 'handshake-established',
   'handshake-rekeyed', 'handshake-gave-up', 'handshake-keys-expired', 'handshake-malformed', 'handshake-bad-mac1', 'handshake-bad-auth',
   'handshake-unknown-key', 'handshake-replayed', 'handshake-rate-limited', 'handshake-unknown-index', 'handshake-cookie-needed',
+  'handshake-unconfirmed-replaced',
 ] as const;
 export type ExchangeCounter = (typeof EXCHANGE_COUNTERS)[number];
 
@@ -81,6 +82,8 @@ interface PathState {
   initiated?: SessionKeys;
   /** keys of our latest response, waiting for the confirmation */
   responder?: SessionKeys;
+  /** the key id of an earlier response's rx key that was never confirmed: the next rx key installed replaces it */
+  unconfirmed?: number;
   /** the peer's cookie for us (mac2), when it sent one */
   cookie?: { value: Uint8Array; at: number };
   tokens: number;
@@ -250,6 +253,12 @@ export class PathKeyExchange {
     clock.greatest = accepted.timestamp;
     authenticated();
     const { message, keys } = createResponse(accepted, this.nextIndex(p));
+    if (p.responder !== undefined) {
+      // our previous response was never confirmed (e.g. the initiator refused it: a one-sided secret change): its rx
+      // key gives way to this one, so initiations that keep failing hold one rx slot, not all of them
+      p.unconfirmed = p.responder.localIndex & 0xff;
+      this.count(p, 'handshake-unconfirmed-replaced');
+    }
     p.responder = keys;
     p.actor.send({ type: 'initiation.accepted', keys: exchanged(keys), response: message });
   }
@@ -291,6 +300,7 @@ export class PathKeyExchange {
     }
     authenticated();
     p.actor.send({ type: 'confirm.accepted', localIndex: p.responder.localIndex });
+    p.responder = undefined; // confirmed (also after crossed handshakes, where the machine moved on): nothing to replace
   }
 
   private initiate(path: number): void {
@@ -310,7 +320,9 @@ export class PathKeyExchange {
     const keys = ex.initiator ? p.initiated : p.responder;
     if (keys === undefined || keys.localIndex !== ex.localIndex) return;
     if (ex.initiator) p.initiated = undefined;
-    const rx = pathKeyMaterial(keys.localIndex, keys.receive, p.cfg.metaLength);
+    const replaces = ex.initiator ? undefined : p.unconfirmed;
+    if (!ex.initiator) p.unconfirmed = undefined;
+    const rx = { ...pathKeyMaterial(keys.localIndex, keys.receive, p.cfg.metaLength), ...(replaces !== undefined ? { replaces } : {}) };
     const tx = activate ? { tx: pathKeyMaterial(keys.remoteIndex, keys.send, p.cfg.metaLength) } : {};
     const now = this.driver.now();
     this.driver.setKeys(path, { ...tx, rx }, now, overlapMs);

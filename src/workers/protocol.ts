@@ -13,7 +13,7 @@ import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js'
 import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { SteeringShared } from '../dataplane/steering.js';
-import type { WireEvents } from './event-wire.js';
+import type { WireRecords } from './record-wire.js';
 
 /** How a worker gets its packets. */
 export type WorkerIo =
@@ -106,8 +106,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { t: 'ready'; id: number; index: number; error?: string }
-  /** one batch's events, flattened (event-wire.ts) */
-  | { t: 'events'; index: number; events: WireEvents }
+  /** one batch's events and session records (record-wire.ts) */
+  | { t: 'records'; index: number; records: WireRecords }
   | { t: 'counterNames'; index: number; names: string[] }
   /** every second: session tallies and the keys of each path (tables order) */
   | ({ t: 'stats'; index: number; keys: (PathKeyStatus | null)[] } & SessionTally)

@@ -5,7 +5,7 @@
  *
  * Shared state: path liveness (one SharedArrayBuffer, written here, read by every worker), counters (one
  * buffer per worker, summed here) and the steering table (written by the owning worker, read by all).
- * Facts come from workers as one message per batch of events; commands go to the worker that owns the
+ * Facts come from workers as one message per batch (its session records read in place: record-wire.ts); commands go to the worker that owns the
  * session (rows are tagged with their worker: id = worker << 24 | row).
  *
  * Supervision (docs/security.md "Worker supervision"): every request to workers has a deadline
@@ -45,7 +45,8 @@ import { PathRxTotals } from './path-rx.js';
 import { PathUpBoards } from './path-up-boards.js';
 import { WorkerRequests } from './requests.js';
 import { runnableSince } from './runnable-time.js';
-import { EventUnpacker } from './event-wire.js';
+import { RecordReceiver } from './record-wire.js';
+import { factEvents } from '../dataplane/session-records.js';
 
 const MAX_PATHS = 4096;
 const MAX_COUNTERS = 1024;
@@ -93,8 +94,8 @@ interface WorkerState {
   heardAt: number;
   /** it reached running (its keys were all installed) */
   ran: boolean;
-  /** rebuilds its event batches (the names this thread numbered) */
-  events: EventUnpacker;
+  /** takes its batches' records (the names of its tables) */
+  records: RecordReceiver;
 }
 
 type PluginsRequest = Omit<Extract<ToWorker, { t: 'plugins' }>, 'id'>;
@@ -139,6 +140,7 @@ export class WorkerHost implements DataPathHost {
   private stopping = false;
   private watchdog: NodeJS.Timeout | null = null;
   private onEvents: DataPathInit['onEvents'] = () => {};
+  private onRecords: DataPathInit['onRecords'];
   private log: DataPathInit['log'] = () => {};
   private alarm: DataPathInit['alarm'] = () => {};
 
@@ -159,6 +161,7 @@ export class WorkerHost implements DataPathHost {
     this.tables = init.tables;
     this.routerName = init.routerName;
     this.onEvents = init.onEvents;
+    this.onRecords = init.onRecords;
     this.log = init.log;
     this.alarm = init.alarm;
     this.pathUps.open(init.tables, init.pathsUp);
@@ -211,7 +214,7 @@ export class WorkerHost implements DataPathHost {
       index, worker, restarts, state: 'starting', names: [], counters: new Float64Array(counters),
       replayMarks: new ReplayMarks(replayMarks), replayFloors,
       stats: { active: 0, limit: 0, perPath: [], perService: [], perTenant: [] }, keys: [], heardAt: Date.now(), ran: false,
-      events: new EventUnpacker(index, ROW_BITS),
+      records: new RecordReceiver(index, ROW_BITS),
     };
     worker.on('message', (m: FromWorker) => {
       w.heardAt = Date.now();
@@ -257,7 +260,12 @@ export class WorkerHost implements DataPathHost {
 
   private onWorker(w: WorkerState, m: FromWorker): void {
     switch (m.t) {
-      case 'events': this.onEvents(w.events.unpack(m.events), m.index); break;
+      case 'records': {
+        const { events, records } = w.records.receive(m.records);
+        if (this.onRecords !== undefined) this.onRecords(events, records, m.index);
+        else this.onEvents(factEvents(events, records), m.index);
+        break;
+      }
       case 'counterNames': w.names = m.names; break;
       case 'stats': w.stats = m; w.keys = m.keys; break;
       case 'sessions': this.requests.answer(m.id, m.index, m.rows.map((r) => ({ ...r, worker: m.index }))); break;

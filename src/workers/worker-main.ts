@@ -11,7 +11,6 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { listSessions, pageSessions, tallySessions } from '../dataplane/views.js';
 import { collectChanges, importRows } from '../dataplane/session-rows.js';
-import type { DpEvent } from '../dataplane/events.js';
 import type { PacketPort } from '../dataplane/port.js';
 import { TunPort } from '../io/tun/tun-port.js';
 import { setBusyPoll } from '../io/tun/busy-poll.js';
@@ -21,7 +20,7 @@ import { Rib } from '../model/rib.js';
 import { PluginHost, chainStages } from '../plugins/host.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { ChannelPort, packBatch } from './channel-port.js';
-import { EventPacker } from './event-wire.js';
+import { RecordSender } from './record-wire.js';
 import { unsliceValue } from '../util/sliced-clone.js';
 
 const init = workerData as WorkerInit;
@@ -60,13 +59,16 @@ async function reload(m: Extract<ToWorker, { t: 'config' }>): Promise<void> {
 }
 const peers = new Map<number, MessagePort>();
 const ports: (PacketPort | null)[] = tables.interfaces.map(() => null);
-const packer = new EventPacker();
+const records = new RecordSender();
 
 const dp = new Dataplane({
   tables,
   ports,
   shared: { counters: init.counters, pathUp: init.pathUp, pathRx: init.pathRx, facts: init.facts, replay: { marks: init.replayMarks, floors: init.replayFloors } },
-  onEvents: (events: DpEvent[]) => post({ t: 'events', index: init.index, events: packer.pack(events) }),
+  onRecords: (events, s) => {
+    const { m, transfer } = records.pack(events, s, dp.ctx.applications);
+    post({ t: 'records', index: init.index, records: m }, transfer);
+  },
   ...(init.sessionCountersMs !== undefined ? { sessionCountersMs: init.sessionCountersMs } : {}),
   replaySenderBase: init.replaySenderBase,
   ownership: {

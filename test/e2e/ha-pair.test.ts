@@ -148,6 +148,13 @@ test('a pair of svr nodes: election, standby devices down, switchover, SIGKILL o
   await a.waitLine(/"event":"node.running"/, 30_000);
   assert.equal(await devicesUp('r1a'), [true, true], 'the active node\'s devices are up');
 
+  // a reload cannot change the pair (its role machine, sync link and shared addresses are set up at start): refused
+  writeFileSync(config, CONFIG(Buffer.alloc(32, 7).toString('base64')));
+  const reload = await svr(['node', 'reload', '--node', 'r1a'], env);
+  assert.is.not(reload.code, 0, `a reload that changes redundancy is refused: ${show(reload)}`);
+  assert.match(show(reload), /redundancy of r1 changed: restart its nodes/);
+  writeFileSync(config, CONFIG(Buffer.alloc(32, 42).toString('base64')));
+
   // r1b joins as standby: its devices go down
   const b = start('r1b', config);
   await b.waitLine(/"event":"node.running"/, 30_000);

@@ -202,6 +202,11 @@ export class BlockWriter {
     return this.offsets.length;
   }
 
+  /** The names entry of the row added last (its postings but the client's address follow from it: open-block.ts). */
+  get entry(): number {
+    return this.lastNames;
+  }
+
   /** Each row's id hashes as a filter of format 5 takes them (id-index.ts), row r's at 2r of `out`: a UUID's from its 16 bytes here. */
   idHashes(out: Uint32Array): void {
     const b = this.buf;

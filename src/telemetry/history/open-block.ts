@@ -4,7 +4,8 @@
  * list: records die young (in the records thread the objects that outlived the young generation were the
  * pending records, copied and promoted: the GC's work).
  *
- *   put(record) -> its row (BlockWriter), its postings (field, value, minute -> runs of rows)
+ *   put(record) -> its row (BlockWriter), its postings: its row into its names entry's runs in its minute
+ *                  and its source's (field, value, minute -> runs of rows at close)
  *   close()     -> the block: rows sorted by end time (the row offsets reordered, the postings' rows mapped;
  *                  records from several rings come nearly in order), its filter (of the ids' bytes in the
  *                  block's rows, format 5), end-time range, postings
@@ -14,7 +15,7 @@
 import type { SessionRecord } from '../record.js';
 import { BlockWriter } from './block.js';
 import { filterOf } from './id-index.js';
-import { INDEXED_FIELDS, indexEntries, minuteOf, postingPrefix, postingSuffix, type IndexSink } from './keys.js';
+import { INDEXED_FIELDS, SOURCE, indexEntries, minuteOf, postingPrefix, postingSuffix, sourceOf, type IndexSink } from './keys.js';
 
 export interface ClosedBlock {
   block: Uint8Array;
@@ -41,8 +42,7 @@ export class OpenBlock {
   add(r: SessionRecord, idWords?: Uint32Array, idAt = 0): void {
     const row = this.writer.add(r, idWords, idAt);
     this.ends.push(r.endMs);
-    this.postings.record(minuteOf(r.endMs), row);
-    indexEntries(r, this.postings);
+    this.postings.row(minuteOf(r.endMs), row, this.writer.entry, r);
   }
 
   /** The block of the rows added (at least one), and this one empty again. */
@@ -58,8 +58,8 @@ export class OpenBlock {
       order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ends[a]! - ends[b]! || a - b);
       const rank = new Array<number>(n);
       for (let k = 0; k < n; k++) rank[order[k]!] = k;
-      this.postings.renumber(rank);
-    }
+      this.postings.finish(rank);
+    } else this.postings.finish(undefined);
     const closed: ClosedBlock = {
       block: this.writer.finish(order), filter: filterOf(this.hashes, n), rows: n,
       minEnd: ends[order === undefined ? 0 : order[0]!]!, maxEnd: ends[order === undefined ? n - 1 : order[n - 1]!]!, postings: this.postings,
@@ -70,51 +70,116 @@ export class OpenBlock {
   }
 }
 
-/**
- * The postings of one block: minute -> field (INDEXED_FIELDS' index) -> value -> runs of rows ([first, last, ...]).
- * Maps of the records' own strings (their hashes cached by V8), and each field's last value and its runs: most
- * fields repeat record after record, and comparing the same string object costs less than a map lookup; a row
- * next to the run before it moves the run's end (no push per row and posting). The keys are made once per
- * posting in each().
- */
-export class BlockPostings implements IndexSink {
-  /** per minute: each field's values, and the fields in the order they first got a value (the keys' order in each()) */
-  private readonly minutes = new Map<number, { values: Map<string, number[]>[]; order: number[] }>();
-  private fields: { values: Map<string, number[]>[]; order: number[] } | undefined;
-  private minute = -1;
-  private row = 0;
-  private readonly lastValue: (string | undefined)[] = new Array<string | undefined>(INDEXED_FIELDS.length).fill(undefined);
-  private readonly lastRuns: number[][] = new Array<number[]>(INDEXED_FIELDS.length).fill([]);
-
-  /** The next entries are of row `row`, which ended in `minute`. */
-  record(minute: number, row: number): void {
-    this.row = row;
-    if (minute === this.minute && this.fields !== undefined) return;
-    this.minute = minute;
-    let fields = this.minutes.get(minute);
-    if (fields === undefined) this.minutes.set(minute, (fields = { values: INDEXED_FIELDS.map(() => new Map<string, number[]>()), order: [] }));
-    this.fields = fields;
-    this.lastValue.fill(undefined);
-  }
+/** A names entry's postings (indexEntries of its first row): fields (INDEXED_FIELDS' index) and values side by side. */
+class EntryPostings implements IndexSink {
+  readonly fields: number[] = [];
+  readonly values: string[] = [];
 
   add(field: number, value: string): void {
-    if (value === this.lastValue[field]) {
-      extend(this.lastRuns[field]!, this.row);
-      return;
+    this.fields.push(field);
+    this.values.push(value);
+  }
+}
+
+/** One minute of a block's postings as rows come: each names entry's runs, the client's addresses' runs. */
+interface Minute {
+  /** by names entry: the runs of its rows in this minute */
+  entries: (number[] | undefined)[];
+  /** the entries in the order they came in this minute */
+  came: number[];
+  /** per field its values' runs: the source's as rows come, the others made at finish() from the entries' runs */
+  values: Map<string, number[]>[];
+  /** the fields in the order they first got a value (the keys' order in each()) */
+  order: number[];
+  /** the fields in `order`, a bit each */
+  seen: number;
+}
+
+/**
+ * The postings of one block: minute -> field (INDEXED_FIELDS' index) -> value -> runs of rows ([first, last, ...]).
+ * All of a row's postings but the client's address follow from its names entry (block.ts: the same tenant,
+ * service, application, routers, paths, close reason, server address and port), so a row adds its row to its
+ * entry's runs in the minute (a row of the entry and minute before it: one step) and to its source's; the
+ * entries' runs become the values' at finish(). Before (rech's profile, 2026-12-07): one indexEntries pass and ~9
+ * add calls a row, 8 % of the records thread. The keys are made once per posting in each().
+ */
+export class BlockPostings {
+  private readonly minutes = new Map<number, Minute>();
+  private current: Minute | undefined;
+  private minute = -1;
+  /** per names entry: its postings */
+  private readonly entryPostings: EntryPostings[] = [];
+  /** the last row's entry and its runs in the current minute, the last source and its runs */
+  private entry = -1;
+  private entryRuns: number[] = [];
+  private source: string | undefined;
+  private sourceRuns: number[] = [];
+
+  /** Row `row` of record `r`, names entry `entry` (BlockWriter.entry), ended in `minute`. */
+  row(minute: number, row: number, entry: number, r: SessionRecord): void {
+    if (minute !== this.minute || this.current === undefined) this.toMinute(minute);
+    const m = this.current!;
+    if (entry === this.entry) extend(this.entryRuns, row);
+    else {
+      let runs = m.entries[entry];
+      if (runs === undefined) {
+        m.entries[entry] = runs = [row, row];
+        m.came.push(entry);
+        let p = this.entryPostings[entry];
+        if (p === undefined) indexEntries(r, (this.entryPostings[entry] = p = new EntryPostings()));
+        for (const f of p.fields) {
+          if ((m.seen & (1 << f)) === 0) {
+            m.seen |= 1 << f;
+            m.order.push(f);
+          }
+        }
+      } else extend(runs, row);
+      this.entry = entry;
+      this.entryRuns = runs;
     }
-    const fields = this.fields!;
-    const values = fields.values[field]!;
-    let runs = values.get(value);
-    if (runs === undefined) {
-      if (values.size === 0) fields.order.push(field);
-      values.set(value, (runs = [this.row, this.row]));
-    } else extend(runs, this.row);
-    this.lastValue[field] = value;
-    this.lastRuns[field] = runs;
+    const source = sourceOf(r);
+    if (source === this.source) extend(this.sourceRuns, row);
+    else {
+      const values = m.values[SOURCE]!;
+      let runs = values.get(source);
+      if (runs === undefined) values.set(source, (runs = [row, row]));
+      else extend(runs, row);
+      this.source = source;
+      this.sourceRuns = runs;
+    }
   }
 
-  /** Row r is row rank[r] from now on (the block's rows sorted): every posting's rows mapped, as runs again. */
-  renumber(rank: readonly number[]): void {
+  private toMinute(minute: number): void {
+    this.minute = minute;
+    let m = this.minutes.get(minute);
+    if (m === undefined) this.minutes.set(minute, (m = { entries: [], came: [], values: INDEXED_FIELDS.map(() => new Map<string, number[]>()), order: [], seen: 0 }));
+    this.current = m;
+    this.entry = -1;
+    this.source = undefined;
+  }
+
+  /**
+   * The entries' runs as their values' (the values in the order their first row came), then, when the block's rows
+   * were sorted, row r as row rank[r]: every posting's rows mapped, as runs again.
+   */
+  finish(rank: readonly number[] | undefined): void {
+    for (const m of this.minutes.values()) {
+      for (const e of m.came) {
+        const runs = m.entries[e]!;
+        const p = this.entryPostings[e]!;
+        for (let i = 0; i < p.fields.length; i++) {
+          const f = p.fields[i]!;
+          if (f === SOURCE) continue;
+          const values = m.values[f]!;
+          const had = values.get(p.values[i]!);
+          values.set(p.values[i]!, had === undefined ? runs : mergeRuns(had, runs));
+        }
+      }
+    }
+    if (rank !== undefined) this.renumber(rank);
+  }
+
+  private renumber(rank: readonly number[]): void {
     for (const { values } of this.minutes.values()) {
       for (const byValue of values) {
         for (const [value, runs] of byValue) {
@@ -129,13 +194,29 @@ export class BlockPostings implements IndexSink {
     }
   }
 
-  /** Every posting's key (block `seq`) and runs of rows (ascending). */
+  /** Every posting's key (block `seq`) and runs of rows (ascending), after finish(). */
   each(seq: number, fn: (key: string, runs: number[]) => void): void {
     for (const [minute, fields] of this.minutes) {
       const suffix = postingSuffix(minute, seq);
       for (const f of fields.order) for (const [value, list] of fields.values[f]!) fn(postingPrefix(INDEXED_FIELDS[f]!, value) + suffix, list);
     }
   }
+}
+
+/** The union of two lists of runs of rows with no row in both (ascending), as runs (adjacent ones joined); neither changed. */
+export function mergeRuns(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0, j = 0; i < a.length || j < b.length;) {
+    const fromA = j >= b.length || (i < a.length && a[i]! < b[j]!);
+    const first = fromA ? a[i]! : b[j]!;
+    const last = fromA ? a[i + 1]! : b[j + 1]!;
+    if (fromA) i += 2;
+    else j += 2;
+    const end = out.length - 1;
+    if (end > 0 && first <= out[end]! + 1) out[end] = Math.max(out[end]!, last);
+    else out.push(first, last);
+  }
+  return out;
 }
 
 /** `row` (not before the last run's end) into `runs`: the last run's end moved when next to it, else a run of its own. */

@@ -69,7 +69,7 @@ test('the node\'s readers get the facts in place; events$ objects only for a sub
   facts.add((f) => got.push(`${f.kind} ${f.role} ${f.service} ${f.sessionId}`));
   const other: RouterEvent[] = [];
   stream.without.subscribe((e) => other.push(e));
-  const dp = ingress(3, (events, s) => fanOutFacts(events, s, sinks(s.tables!, stream, facts)));
+  const dp = ingress(3, (events, s) => fanOutFacts(events, s, sinks(s.tables as ForwardingTables, stream, facts)));
   assert.is(got.length, 3);
   assert.is(other.length, 0, 'no session event for a subscriber of the other events');
   assert.not.ok(stream.sessionsWanted);

@@ -66,7 +66,7 @@ test('random sets, adds, deletes and lookups agree with a Map through growth and
   for (let r = 0; r < rows; r++) check(r);
 });
 
-test('a cluster past 255 slots: entries beyond the distance bytes are found, shifted back and moved by a halving', () => {
+test('a cluster past the distance bytes\' reach: entries beyond the distance bytes are found, shifted back and moved by a halving', () => {
   const { t, keyWords } = table(1024);
   // 400 keys with one home slot in every size up to 1,024 slots (the table grows to 1,024: 3/4 of 512 is 384)
   const k = new Uint32Array(KW);
@@ -130,6 +130,40 @@ test('a lookup and a delete read only their own key: the entries after it find t
   }
   const perDelete = (reads.n - 2 * matches) / deletes;
   assert.ok(perDelete < 0.05, `rows read per delete beyond its own compares: ${perDelete.toFixed(2)}`);
+});
+
+test('a doubling reads no row of an entry placed since the last resize, a second one those the first moved', () => {
+  const rnd = prng(21);
+  const rows = 40_000;
+  const { t, keyWords, reads } = table(rows, 16_384);
+  const fill = (from: number, to: number): void => {
+    for (let r = from; r < to; r++) {
+      for (let i = 0; i < KW; i++) keyWords[r * KW + i] = Math.floor(rnd() * 2 ** 32);
+      load(t, keyWords, r);
+      t.set(r, 0);
+    }
+  };
+  /** rows read while the resize that the next insert starts moves its entries (the insert's own probe aside) */
+  const doubling = (row: number): number => {
+    fill(row, row + 1);
+    assert.ok(t.resizing);
+    reads.n = 0;
+    while (t.migrate(1 << 20)) { /* the rest */ }
+    return reads.n;
+  };
+  fill(0, 12_288); // 3/4 of 16 Ki
+  const far = 12_288 * 0.01; // entries 31 or more slots from home read their row (0.4 % at 3/4 full)
+  const first = doubling(12_288);
+  assert.ok(first <= far, `entries placed by inserts: their hint has the bit: ${first} rows read`);
+  fill(12_289, 24_576); // 3/4 of 32 Ki: half of the entries were moved by the first doubling
+  const second = doubling(24_576);
+  assert.ok(second <= far * 2, `the first doubling's entries keep a bit for the second: ${second} rows read`);
+  fill(24_577, 39_000); // a third doubling: the first 12,288 used up their 2 bits and read their rows
+  while (t.migrate(1 << 20)) { /* finish growing */ }
+  for (let r = 0; r < 39_000; r += 13) {
+    load(t, keyWords, r);
+    assert.is(t.get(), r, `row ${r} after three doublings`);
+  }
 });
 
 test('kept misses: a second look and an insert after a miss agree with a Map while other keys come and go', () => {

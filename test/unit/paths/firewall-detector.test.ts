@@ -3,7 +3,8 @@ import { Subject } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ForwardingTables } from '../../../src/model/tables.js';
-import { decodeFirewallAnswer, decodeFirewallVerdict, encodeFirewallProbe, encodeFirewallVerdict, firewallProbeAnswer, FirewallDetector, JUMBO_BYTES, reasonsOf } from '../../../src/paths/firewall-detector.js';
+import { decodeFirewallAnswer, decodeFirewallVerdict, encodeFirewallProbe, encodeFirewallVerdict, firewallProbeAnswer, FirewallDetector, JUMBO_BYTES, reasonsOf, VERDICT_REPEAT_TICKS } from '../../../src/paths/firewall-detector.js';
+import type { PathMessage } from '../../../src/paths/messages.js';
 import { pathMessageKind } from '../../../src/packet/path-message.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -81,6 +82,42 @@ test('the poll follows the config only when the tables change (a hub polls 2,000
   tables = { generation: 2, paths: [pathOf(0, 'b', 'disabled')] } as unknown as ForwardingTables;
   fd.poll();
   assert.equal([reads, fd.view('a'), fd.view('b')?.state], [3, undefined, 'off'], 'new tables: a left, b disabled');
+  fd.stop();
+});
+
+test('the verdicts a poll repeats to the peers leave in one batch (a hub repeats ~200 a second)', () => {
+  const names = ['a', 'b', 'c'];
+  const tables = { generation: 1, paths: names.map((name, id) => ({ id, name, udpTransform: { mode: 'auto-detect', detectIntervalMs: 600_000 } })) } as unknown as ForwardingTables;
+  const messages$ = new Subject<PathMessage>();
+  const probes: [number, Uint8Array][] = [];
+  const verdicts: [number, boolean][] = []; // [path, sent inside a batch]
+  let inBatch = false;
+  const fd = new FirewallDetector({
+    tables: () => tables, messages$, isPathUp: () => true, setPathTransform: () => {}, log: () => {}, count: () => {},
+    sendProbe: (path, _flags, payload) => probes.push([path, payload.slice()]) > 0,
+    send: (path, payload) => {
+      if (pathMessageKind(payload) === 'fw-verdict') verdicts.push([path, inBatch]);
+      return true;
+    },
+    batch: (fn) => {
+      inBatch = true;
+      try {
+        fn();
+      } finally {
+        inBatch = false;
+      }
+    },
+  });
+  fd.start(3_600_000); // polled by hand below
+  assert.is(probes.length, 3 * names.length, 'every path up: probed at the first poll');
+  // every probe answered: a clean verdict per path, told to the peer at once
+  for (const [path, probe] of probes) messages$.next({ path, pathName: names[path]!, payload: firewallProbeAnswer(probe)!, atMs: 0 });
+  assert.equal(verdicts.map(([p]) => p), [0, 1, 2]);
+  verdicts.length = 0;
+  for (let k = 1; k < VERDICT_REPEAT_TICKS; k++) fd.poll();
+  assert.equal(verdicts, [], 'not yet repeated');
+  fd.poll();
+  assert.equal(verdicts, [[0, true], [1, true], [2, true]], 'the three repeats inside the poll\'s batch');
   fd.stop();
 });
 

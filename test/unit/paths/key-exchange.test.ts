@@ -231,4 +231,29 @@ test('another pre-shared key: the handshake never completes', () => {
   close();
 });
 
+test('another pre-shared key, retried: each unconfirmed response\'s rx key replaces the one before (one slot held), counted; a confirmed one is not replaced', () => {
+  const { a, b, flush, advance, close } = pair();
+  const rx: PathKeyMaterial[] = [];
+  const other = new PathKeyExchange(b.id, [{ path: 0, name: 'x', peer: peerKey(a.id.keys.publicKey, hmac(new Uint8Array(1), new Uint8Array(1))), metaLength: 0 }], {
+    send: (_p, bytes) => a.exchange.onMessage(0, bytes), setKeys: (_p, k) => void (k.rx !== undefined && rx.push(k.rx)), dropKeys: () => {}, now: () => BASE,
+  });
+  b.exchange.stop();
+  b.exchange = other;
+  a.exchange.start(0);
+  flush();
+  for (let i = 0; i < 3; i++) advance(5_000); // a retries every 5 s; each retry is a new, newer initiation
+  assert.is(a.exchange.counters['handshake-bad-auth'], 4, 'four responses refused by the initiator');
+  assert.equal(rx.map((k) => k.replaces), [undefined, rx[0]!.keyId, rx[1]!.keyId, rx[2]!.keyId], 'each rx key replaces the unconfirmed one before it');
+  assert.is(other.counters['handshake-unconfirmed-replaced'], 3);
+  other.stop();
+  close();
+  const ok = pair();
+  ok.a.exchange.start(0);
+  ok.flush();
+  ok.advance(120_000); // a rekeys; b answers again after its confirmed response
+  assert.equal(ok.b.installs.filter((i) => i.keys.rx !== undefined).map((i) => i.keys.rx!.replaces), [undefined, undefined], 'confirmed keys stay');
+  assert.is(ok.b.exchange.counters['handshake-unconfirmed-replaced'], 0);
+  ok.close();
+});
+
 test.run();

@@ -3,7 +3,8 @@
  * stranger's initiation (it knows r2's public key, so mac1 passes, but its static key is no peer's), and
  * an old initiation of r1 (made with r1's own key an hour ago: what a replay of a captured one is) create
  * no state and are counted by reason in `security()`; a
- * flood of garbage initiations is cut by the data path's token bucket and costs bounded CPU.
+ * flood of garbage initiations is cut by the data path's token bucket and costs bounded CPU. Initiations of
+ * the peer that never complete hold one rx slot, so the keys in use keep working.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import { generateKeyPair } from '../../../src/crypto/noise.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import { buildUdp } from '../../../src/packet/build.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { exampleConfig, sleep, until } from '../../support/config.js';
 import { handshakeConfig } from '../../support/handshake-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'svr-kx-abuse-'));
@@ -65,6 +66,40 @@ test('garbage, a stranger and a replay create no state and are counted by reason
     assert.ok(passed <= 100 + Math.ceil((500 * ms) / 1000) + 1, 'at most the bucket reached control');
     assert.ok(perMessageUs < 200, `bounded CPU: ${perMessageUs.toFixed(1)} µs a message (a DH alone is ~40 µs)`);
     assert.is(JSON.stringify([view().tx?.keyId, view().tx?.securityId, view().handshakes]), keys, 'the keys untouched by the flood');
+  } finally {
+    await lab.close();
+  }
+});
+
+test('initiations of the peer that never complete (their responses refused) hold one rx slot: the keys in use keep working', async () => {
+  const { config, identities } = handshakeConfig(await exampleConfig(), dir);
+  const lab = createMemoryLab({ config, clients: ['198.18.1.10'], servers: ['198.18.3.20'], router: { keyExchange: { timings: { rekeyAfterMs: 600_000 } } } });
+  const psk = compileRouter(config, 'r1', 1).paths[0]!.hmac.key;
+  const r1 = identity(identities['r1']!);
+  const r2 = peerKey(identities['r2']!.publicKey, psk);
+  const seen = new Set<number>();
+  const stream = async (from: number, n: number): Promise<void> => {
+    for (let i = from; i < from + n; i++) lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from(`n ${i}`));
+    assert.ok(await until(() => [...Array(n).keys()].every((i) => seen.has(from + i)), 5000), `datagrams ${from}..${from + n - 1} arrived (${seen.size} so far)`);
+  };
+  try {
+    assert.ok(await until(() => lab.r1.security().paths[0]!.tx !== undefined && lab.r2.security().paths[0]!.tx !== undefined, 3000), 'keys agreed');
+    lab.servers[0]!.udpBind(7, (d) => seen.add(Number(Buffer.from(d).toString().split(' ')[1])));
+    await stream(0, 20); // r2's rx key is in use
+    const before = lab.r2.security().paths[0]!.rx.length; // 2 after crossed first handshakes (both started at once), else 1
+    // r1's own initiations, each newer than the last, whose responses r1 refuses (it holds no state for them): what
+    // a one-sided change of the pre-shared key looks like to r2
+    for (let i = 1; i <= 6; i++) {
+      lab.wan.a.send(buildUdp({ src: R1_WP, dst: R2_WP, srcPort: CONTROL, dstPort: CONTROL, payload: createInitiation(r1, r2, 1000 + i, Date.now() + i).message }));
+      await until(() => (lab.r1.security().paths[0]!.refused?.['unknown-index'] ?? 0) >= i, 2000);
+      await sleep(100); // the token bucket: 20 a second per path
+    }
+    await stream(20, 20);
+    assert.is(lab.r2.counters()['drop-unknown-key'] ?? 0, 0, 'nothing refused for its key');
+    const replaced = lab.r2.security().counters['handshake-unconfirmed-replaced'] ?? 0;
+    assert.is(replaced, 5, 'each response after the first replaced the unconfirmed one before it');
+    const rx = lab.r2.security().paths[0]!.rx;
+    assert.is(rx.length, before + 1, `rx keys: those of the first handshake and one unconfirmed (${JSON.stringify(rx)})`);
   } finally {
     await lab.close();
   }

@@ -284,6 +284,52 @@ test('golden, kept open across calls: full messages only until closed, then the 
   assert.is(w.flushOpen(1).length, 0, 'nothing open: no message');
 });
 
+/**
+ * A site's sessions, one after another: the same names, interfaces and reasons, other clients, ports, counts, times and ids
+ * (a flow then starts as the copy of the last of its direction), with the shape changing now and then (a non-ASCII id of the
+ * same length, another interface name, NAT, IPv6, interim, one flow, another server, waypoint or close reason).
+ */
+function siteRecords(): SessionRecord[] {
+  return Array.from({ length: 240 }, (_, i): SessionRecord => {
+    const client = `198.18.1.${10 + Math.floor(i / 3) % 40}`;
+    const server = `198.18.3.${20 + Math.floor(i / 50)}`;
+    const forward: FiveTuple = { src: client, dst: server, srcPort: 1024 + 37 * i, dstPort: 9000, protocol: 17 };
+    const id = `0f0e0d0c-0b0a-4908-8706-${(0x10000 + i * 7919).toString(16).padStart(12, '0')}`;
+    const r = record({
+      sessionId: i % 17 === 5 ? `${id.slice(0, 35)}é` : id, forward, reverse: reversed(forward),
+      waypoint: { src: `198.18.0.${1 + Math.floor(i / 40)}`, dst: '198.18.0.2', srcPort: 16384 + i, dstPort: 16385 + (i % 9), protocol: 17 },
+      ingressInterface: { name: 'lan1', index: i % 13 === 0 ? 7 : 1 }, egressInterface: { name: i % 25 === 0 ? 'wan2' : 'wan1', index: 2 },
+      packets: [i + 1, i % 11 === 0 ? 0 : i + 2], bytes: [i % 29 === 3 ? 2 ** 33 + i : 100 * i, 50 * i], delta: { packets: [i + 1, i % 11 === 0 ? 0 : 1], bytes: [70 * i, 30 * i] },
+      startMs: T0 + 1000 * i, endMs: T0 + 1000 * i + 2000 + i, closeReason: Math.floor(i / 20) % 2 === 0 ? 'idle' : 'fin-rst',
+      ...(i % 7 === 0 ? { tcpRetransmissions: [i, 1] as [number, number] } : { tcpRetransmissions: undefined }),
+      ...(i % 30 === 7 ? { kind: 'interim' as const, seq: 2, closeReason: undefined } : {}),
+    });
+    if (i >= 60 && i < 90) {
+      r.nat = { src: `198.18.9.${i % 5}`, dst: server, srcPort: 30000 + i, dstPort: 9000, protocol: 17 };
+      r.reverse = reversed(r.nat);
+    }
+    if (i % 45 === 44) {
+      r.forward = { src: '2001:db8::10', dst: '2001:db8:3::20', srcPort: i, dstPort: 53, protocol: 17 };
+      r.reverse = reversed(r.forward);
+    }
+    return r;
+  });
+}
+
+test('golden, sessions of one site one after another (a flow written as a copy of the last one where their shape is the same): the reference bytes, at once, kept open and from reused buffers', () => {
+  const records = siteRecords();
+  const expected = records.flatMap((r) => referenceFlows(r).map((f) => f.hex)).join('');
+  const w = new IpfixMessageWriter({ observationDomainId: 3, maxMessageBytes: 1472 });
+  const first = w.encode(records, 1);
+  assert.is(bodies(first), expected, 'at once');
+  for (const m of first) w.release(m);
+  assert.is(bodies(w.encode(records, 1)), expected, 'again, in reused buffers');
+  const out = [];
+  for (let i = 0; i < records.length; i += 7) out.push(...w.encode(records.slice(i, i + 7), 1, i === 70, true));
+  out.push(...w.flushOpen(1));
+  assert.is(bodies(out), expected, 'kept open across calls, a template set put in front of an open message');
+});
+
 test('a template set asked for while a message is open moves its sets up: the bytes of templates and data encoded at once', () => {
   const r = record({ packets: [3, 2], bytes: [300, 200] });
   const open = new IpfixMessageWriter({ observationDomainId: 5, maxMessageBytes: 1472 });

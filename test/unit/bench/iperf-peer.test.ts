@@ -1,0 +1,22 @@
+/**
+ * The bench's iperf3 client runs in the client namespace of the prefix in use: `--prefix` renames the namespaces
+ * (topology.ts usePrefix) after bench/iperf.ts has loaded, and a peer that read the name at import ran iperf3 in
+ * `svb-client` (every prefixed run's TCP step failed: "Cannot open network namespace").
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BENCH_PEER } from '../../../bench/iperf.js';
+import { namePrefix, usePrefix } from '../../../bench/topology.js';
+
+test('BENCH_PEER runs iperf3 in the client namespace of the prefix set after it loaded', () => {
+  const before = namePrefix();
+  usePrefix('zq');
+  try {
+    assert.equal([...BENCH_PEER.argv], ['ip', 'netns', 'exec', 'zq-client', 'iperf3']);
+  } finally {
+    usePrefix(before);
+  }
+  assert.equal(BENCH_PEER.argv[3], `${before}-client`);
+});
+
+test.run();
