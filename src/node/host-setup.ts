@@ -4,6 +4,7 @@
  * the devices close (routes through a deleted device are deleted by the kernel), so a node killed with
  * SIGKILL leaves nothing behind either.
  */
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { Interface } from '../model/config.js';
 import { parseAddress, parsePrefix } from '../packet/addr.js';
@@ -86,6 +87,27 @@ function interfaceCommands(iface: Interface): string[][] {
 }
 
 /**
+ * The devices' root qdisc set to noqueue (`tc -batch`, one process; `netns`: in that namespace). The kernel gives a TUN
+ * pfifo_fast, but a TUN never pushes back (tun_net_xmit puts a packet on its own ring of txqueuelen packets or drops
+ * it), so the qdisc queues nothing and costs an enqueue, a dequeue and its lock for every packet the kernel hands the
+ * node: in TCP as TCP, every SVR packet r2 receives (`sch_direct_xmit`, 7.5 % of r1's WAN writer thread, which runs
+ * r2's forward; docs/performance.md wave 21 tcp10). The bursts stay absorbed by the TUN's ring (txqueuelen 4096).
+ * SVR_TUN_NOQUEUE=0 keeps the devices' qdisc.
+ * Resolves with what went wrong (no tc, no permission), or undefined: the node runs either way.
+ */
+export function tunNoQueue(devices: readonly string[], netns?: string): Promise<string | undefined> {
+  if (devices.length === 0 || process.env['SVR_TUN_NOQUEUE'] === '0') return Promise.resolve(undefined);
+  const args = [...(netns !== undefined ? ['-n', netns] : []), '-force', '-batch', '-'];
+  return new Promise((resolve) => {
+    const child = execFile('tc', args, { timeout: 10_000, encoding: 'utf8' }, (err, _stdout, stderr) => {
+      resolve(err ? (stderr.trim() || err.message).split('\n')[0] : undefined);
+    });
+    child.stdin?.on('error', () => undefined); // no tc: the error comes through the callback
+    child.stdin?.end(devices.map((d) => `qdisc replace dev ${d} root noqueue\n`).join(''));
+  });
+}
+
+/**
  * Opens (one queue each) and configures the devices (those `configure` accepts: a pair's node leaves its
  * partner's own interfaces down); on any failure closes what it opened and rethrows.
  */
@@ -105,6 +127,8 @@ export async function openInterfaces(
       await configureInterface(iface);
       log('interface.up', { interface: iface.name, device: iface.device, mtu: iface.mtu });
     }
+    const why = await tunNoQueue(opened.map((o) => o.iface.device));
+    if (why !== undefined) log('interface.qdisc-kept', { reason: why });
     return opened;
   } catch (e) {
     for (const o of opened) o.port.close();

@@ -70,6 +70,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/tun-uso.test': [...TUN, 'sysctl', 'tcpdump', 'ethtool'],
   'unit/io/tun-pass-thread.test': TUN,
   'unit/node/wan-packet-rx.test': [...TUN, 'sysctl', 'nft'],
+  'unit/node/tun-noqueue.test': ['root', 'ip', 'netns'],
   'unit/io/busy-poll.test': TUN,
   'unit/plugins/external-function-netns.test': [...TUN, 'sysctl'],
   'unit/bench/udp-load.test': ['cc'],
