@@ -378,7 +378,7 @@ export class FlowTable {
       } else {
         const home = (j - d) & this.oldMask;
         if (halving) {
-          const up = ((hint | 1) << 1) | (home & topBit ? 1 : 0); // one bit more known (at most 2)
+          const up = ((hint < 2 ? 1 : hint) << 1) | (home & topBit ? 1 : 0); // one bit more known, the lowest (at most 2 kept)
           this.place(v, home & this.mask, up >= 8 ? HINT_FULL | (up & 3) : up);
         } else this.place(v, home | (hint & 1 ? topBit : 0), hint >>> 1);
       }
