@@ -39,13 +39,14 @@ export interface PingTarget {
   cPort: number;
 }
 
-const BENCH_TARGET: PingTarget = { ns: NS.client, host: SERVER, port: ECHO_PORT, cPort: UDP_SESSION_PORTS.from };
+/** The bench's client namespace to its server, read when called: `--prefix` renames the namespaces after this module loads. */
+export const benchTarget = (): PingTarget => ({ ns: NS.client, host: SERVER, port: ECHO_PORT, cPort: UDP_SESSION_PORTS.from });
 
 /**
  * A pinger run with its hold (uping.ts --hold, udp-load.c hold): `atWarm` runs when it says `warm` after its
  * warm-up, then it goes on with the counted round trips; resolves with its PingResult.
  */
-export function heldPing(target: PingTarget, cmd: string, args: readonly string[], atWarm: () => void, timeoutMs = 120_000): Promise<PingResult> {
+function heldPing(target: PingTarget, cmd: string, args: readonly string[], atWarm: () => void, timeoutMs = 120_000): Promise<PingResult> {
   const [file, argv] = target.ns === undefined ? [cmd, args] : ['ip', ['netns', 'exec', target.ns, cmd, ...args]];
   return new Promise((resolve, reject) => {
     const child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -75,7 +76,7 @@ export function heldPing(target: PingTarget, cmd: string, args: readonly string[
  * warm-up (the first few hundred round trips on new nodes cost 67-174 µs each while V8 compiles): a figure the
  * machine's load moves far less than the latency.
  */
-export async function measureRtt(plan: Plan, progress: (l: string) => void, tool?: string, procs: readonly Proc[] = [], target = BENCH_TARGET): Promise<RttResult> {
+export async function measureRtt(plan: Plan, progress: (l: string) => void, tool?: string, procs: readonly Proc[] = [], target: PingTarget = benchTarget()): Promise<RttResult> {
   const runs: PingResult[] = [];
   const cpu: number[] = [];
   const threads: Record<string, { cpuUs: number; sleeps: number }>[] = [];

@@ -1,6 +1,7 @@
 /**
  * The terms each mode runs on, read from the kernel where it can be read (so the table states them rather
- * than the code assuming them): device MTU and queue length (`ip -j link`), segmentation offloads
+ * than the code assuming them): device MTU, queue length and qdisc (`ip -j link`; svrouter's node sets noqueue on
+ * its TUN devices, the tunnels' devices keep the kernel's default), segmentation offloads
  * (`ethtool -k`), UDP socket buffers of the mode's own sockets (`ss -m`).
  */
 import { ipn, runIn } from './exec.js';
@@ -9,7 +10,7 @@ import { ipn, runIn } from './exec.js';
 export interface ModeTerms {
   /** which program and build forwards between r1 and r2 */
   build: string;
-  /** r1's devices the mode's packets cross (TUN or tunnel), MTU and transmit queue length */
+  /** r1's devices the mode's packets cross (TUN or tunnel), MTU, transmit queue length and qdisc */
   devices: string;
   /** segmentation/receive offloads of those devices */
   offloads: string;
@@ -23,14 +24,15 @@ interface LinkJson {
   ifname?: string;
   mtu?: number;
   txqlen?: number;
+  qdisc?: string;
 }
 
-/** "dev MTU m, txqueuelen q" for each device of `devs` in `ns`. */
+/** "dev MTU m, txqueuelen q, qdisc d" for each device of `devs` in `ns`. */
 export async function deviceTerms(ns: string, devs: readonly string[]): Promise<string> {
   const out: string[] = [];
   for (const dev of devs) {
     const [l] = JSON.parse((await ipn(ns, ['-j', 'link', 'show', 'dev', dev])).stdout) as LinkJson[];
-    out.push(`${dev} MTU ${l?.mtu ?? '?'}, txqueuelen ${l?.txqlen ?? '?'}`);
+    out.push(`${dev} MTU ${l?.mtu ?? '?'}, txqueuelen ${l?.txqlen ?? '?'}, qdisc ${l?.qdisc ?? '?'}`);
   }
   return out.join('; ');
 }
