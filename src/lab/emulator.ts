@@ -10,7 +10,9 @@
  * direction is the device a packet came from; a packet written back into the device it came from
  * enters the kernel as if it arrived there and is forwarded out of the other veth. Each direction has
  * its own DelayLine (FIFO, preallocated slab); one timer, armed for the earliest due packet, releases
- * everything due in batches (one writeBatch per direction per wakeup). The control socket takes
+ * everything due in batches (one writeBatch per direction per wakeup), never before its due time
+ * (an 80 ms delay gives at least 80 ms: a CI run saw 159.4 ms RTT with 80 ms each way when packets due
+ * within 0.5 ms were let out early). The control socket takes
  * impairment changes (emulator-protocol.ts).
  */
 import { setPriority } from 'node:os';
@@ -22,8 +24,6 @@ import { parseRequest, type EmulatorRequest, type EmulatorStatus, type FlapStatu
 import { serveJsonLines, type JsonLineServer } from '../util/json-lines.js';
 import { DIRECTIONS, EMU_DEV, EMU_TABLE, WAN_MTU, type Direction } from './topology.js';
 
-/** Packets due within this many ms are released now (timers fire with ~1 ms granularity). */
-const SLACK_MS = 0.5;
 /** Scheduling priority of the emulator process (root may raise it; the routers stay at 0). */
 const EMULATOR_NICE = -5;
 /** Metric of the emulator's route in its table (below the fallback blackhole, see netns.ts). */
@@ -93,7 +93,7 @@ export class Emulator {
     for (const d of DIRECTIONS) {
       const dev = this.devices.get(d);
       if (dev === undefined) continue;
-      this.lines[d].releaseDue(now + SLACK_MS, (data, offsets, lengths, n) => {
+      this.lines[d].releaseDue(now, (data, offsets, lengths, n) => {
         try {
           return dev.writeBatch(data, offsets, lengths, n);
         } catch {
@@ -111,7 +111,7 @@ export class Emulator {
       this.timer = undefined;
       this.timerAt = Infinity;
       this.pump(performance.now());
-    }, Math.max(0, Math.floor(next - now)));
+    }, Math.max(1, Math.ceil(next - now))); // never early: a packet leaves at its due time or up to ~1 ms after
   }
 
   private apply(directions: readonly Direction[], set: ImpairmentChange): void {
