@@ -22,7 +22,7 @@ export interface Plan {
   /** rows of the session table in the memory benchmark (measured at 50 %, 99 % and 25 % fill) */
   memoryCapacity: number;
   /** the sustained case holds these rates (new sessions/s) once, without its search (--sustained-rates):
-   *  builds compared side by side at the same rate */
+   *  builds compared side by side at the same rate; 0: that protocol is not run */
   sustainedRates?: { udp: number; tcp: number };
   /** per mode id: where the searches start (seedsFrom); none: the full searches */
   seeds?: Record<string, Seeds>;

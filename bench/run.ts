@@ -82,7 +82,7 @@ const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${ALL_MODES.join(
        node dist/bench/run.js --plan [--quick] [--only M,...] [--case K,...]   (each step and its expected seconds on a quiet machine; measures nothing, no root)
   --seeds F   the UDP searches and the sustained search start from the rates this saved run confirmed (default bench/results.json, the last full run); --no-seeds: full searches from an unlimited trial
   --plan   each step with its expected seconds on a quiet machine, and the total; measures nothing
-  --sustained-rates U,T   the sustained case holds U new UDP and T new TCP sessions/s once, without its search (two builds side by side at one rate)
+  --sustained-rates U,T   the sustained case holds U new UDP and T new TCP sessions/s once, without its search (two builds side by side at one rate; a rate of 0 skips that protocol)
   --case K[,K]  only these steps of each mode (e.g. --only svrouter --case visibility, scaling: r1 alone with 1 and 2 workers, sustained,tables: sustained session rates and full tables, or tcp,profile); results.json in the run's folder, docs untouched
   a full run also measures the config at scale in process (dist/bench/config-scale.js) and draws the curves into docs/img/bench-*.svg (also --render)
   --results F   where the results go (default bench/results.json; with --case the run's folder); with --no-docs a partial run leaves the full run's files alone
@@ -112,7 +112,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--results') o.results = argv[++i];
     else if (a === '--sustained-rates') {
       const [udp, tcp] = (argv[++i] ?? '').split(',').map(Number);
-      if (!(udp! > 0 && tcp! > 0)) throw new Error('--sustained-rates: two rates, UDP,TCP new sessions/s (e.g. 8000,3000)');
+      if (!(udp! >= 0 && tcp! >= 0 && udp! + tcp! > 0)) throw new Error('--sustained-rates: two rates, UDP,TCP new sessions/s (e.g. 8000,3000; 0 skips that protocol)');
       o.sustainedRates = { udp: udp!, tcp: tcp! };
     } else if (a === '--case') o.cases = (argv[++i] ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
     else if (a === '--help' || a === '-h') {

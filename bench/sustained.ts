@@ -13,9 +13,11 @@
  *   hold    after the table emptied, the rate found, while each router's sessions active, created and
  *           expired (control socket) and RSS (/proc) are sampled every second, through the hold and the
  *           drain after it; steady-state.ts says whether the table, the sweep and RSS reached a steady state
- *           and stayed flat. A hold that did not is repeated 15 % lower, twice at most; then the case
- *           is not comparable (comparable.ts) and names why.
- *   --sustained-rates U,T: no search, one hold at U (UDP) and T (TCP) sessions/s: builds side by side at one rate.
+ *           and stayed flat. A hold that did not is repeated 15 % lower (3 % under the rate the client sent
+ *           when at most 1 % failed and that is higher: rate-search.ts nextHoldRate), twice at most; then the
+ *           case is not comparable (comparable.ts) and names why.
+ *   --sustained-rates U,T: no search, one hold at U (UDP) and T (TCP) sessions/s: builds side by side at one rate
+ *   (0: that protocol is not run).
  *   SVR_BENCH_SUSTAINED_PROFILE=DIR: r1 runs under node --cpu-prof (DIR/r1-sustained.cpuprofile, written when the
  *   case restarts it on the bench config; profiling costs CPU, its CPU per session is then not the plain one).
  * The load: bench/c/session-load.c (UDP to the run's C echo; TCP to its own C server on CASE_SERVER).
@@ -29,7 +31,7 @@ import { checkConnectivity } from './measure.js';
 import type { ModeContext } from './modes/mode.js';
 import type { RouterName, SvrouterMode } from './modes/svrouter.js';
 import type { Plan } from './plan.js';
-import { roundRate, searchRate } from './rate-search.js';
+import { nextHoldRate, roundRate, searchRate } from './rate-search.js';
 import { caseAddresses, CASE_SERVER, tcpSessions, udpSessions, type PacedResult } from './session-load.js';
 import { C_CLIENT_WINDOW } from './sessions.js';
 import { steadyState, HELD_SHARE, MAX_FAILED, type RouterSample, type Sample, type SteadyVerdict } from './steady-state.js';
@@ -150,6 +152,7 @@ export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan
       return protocol === 'udp' ? udpSessions(bin, { seconds, rate, window }) : tcpSessions(bin, TCP_SESSION_PORT, seconds, rate, window);
     };
     for (const protocol of ['udp', 'tcp'] as const) {
+      if (plan.sustainedRates?.[protocol] === 0) continue; // --sustained-rates 0,T: TCP only
       await step(`${protocol}`, async () => {
         const run: SustainedRun = { protocol, trials: [], holds: [] };
         res[protocol] = run;
@@ -192,7 +195,7 @@ export async function measureSustained(svr: SvrouterMode, ctx: ModeContext, plan
           const h = await hold(svr, protocol, rate, holdSeconds, load, progress);
           run.holds.push(h);
           if (h.verdict.reasons.length === 0) break;
-          rate = roundRate(0.85 * rate);
+          rate = nextHoldRate(rate, h.client.attempted / h.client.seconds, h.pathDowns > 0 ? 1 : h.client.failed / Math.max(1, h.client.attempted));
         }
       });
     }
