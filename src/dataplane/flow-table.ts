@@ -12,9 +12,9 @@
  * work per session, bench in docs/performance.md wave 15).
  * 5 bytes a slot instead of 4 * (KW + 1): at 2 keys a session and a 3/8-3/4 full table, 13-27 bytes a
  * session instead of 53-107 (IPv4). The slots and their distance bytes share one buffer in groups of 4 (4 slot
- * words, then a word of their 4 distance bytes: `cell`, `distAt`), so a probe's slot and distance byte are in one
- * cache line (two arrays took two misses a probe: a sustained hold's deletes were 8 % of r1's main thread,
- * docs/performance.md wave 21, sess13; wave 22, sus14).
+ * words, then a word of their 4 distance bytes: `cell`, `distAt`), so a slot and its distance byte share a cache
+ * line (with two arrays an insert's byte pulled in a second line: inserts 5-10 % cheaper in a 2^20-slot steady state;
+ * deletes unchanged, bound by the slot's own miss and its page's TLB miss: docs/performance.md wave 22, sus14).
  * Store a key where FlowKeys finds it before set(), and remove it from there only after delete(). Empty
  * slots are 0, so the pages of a new table stay untouched until used.
  * Resizing is incremental: past 3/4 full the table doubles, below 3/16 (and above its first size) it halves;
