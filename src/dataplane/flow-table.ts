@@ -11,7 +11,10 @@
  * reading their keys (a cache miss each: the shift read ~2 a delete at half full; 1.7 against 1.0 µs of table
  * work per session, bench in docs/performance.md wave 15).
  * 5 bytes a slot instead of 4 * (KW + 1): at 2 keys a session and a 3/8-3/4 full table, 13-27 bytes a
- * session instead of 53-107 (IPv4).
+ * session instead of 53-107 (IPv4). The slots and their distance bytes share one buffer in groups of 4 (4 slot
+ * words, then a word of their 4 distance bytes: `cell`, `distAt`), so a slot and its distance byte share a cache
+ * line (with two arrays an insert's byte pulled in a second line: inserts 5-10 % cheaper in a 2^20-slot steady state;
+ * deletes unchanged, bound by the slot's own miss and its page's TLB miss: docs/performance.md wave 22, sus14).
  * Store a key where FlowKeys finds it before set(), and remove it from there only after delete(). Empty
  * slots are 0, so the pages of a new table stay untouched until used.
  * Resizing is incremental: past 3/4 full the table doubles, below 3/16 (and above its first size) it halves;
@@ -19,7 +22,7 @@
  * between batches, so no single call rehashes the table (1 M keys took 0.3-4 s in one call). Meanwhile a
  * lookup that misses in the new slots looks in the old, whose deletions leave a tombstone (no shift: the
  * entries not moved yet stay in place).
- * Slot and distance arrays of 64 Ki slots and more are reserved memory (row-memory.ts): the old one's pages are given
+ * A slot buffer of 64 Ki slots and more is reserved memory (row-memory.ts): the old one's pages are given
  * back as soon as its entries have moved (not left in the allocator's heap, nor waiting for a collection).
  * The caller writes the key into `key` (a scratch Uint32Array of KW words) and calls get/set/delete.
  * A miss is kept (the empty slot that ended its probe, the hash, the key): a set/add of the same key right
@@ -29,15 +32,15 @@
  */
 import { rowMemory } from './row-memory.js';
 
-/** A zeroed slot array of `cap` slots. */
-function slotArray(cap: number): Uint32Array {
-  return reserved(cap) ? new Uint32Array(rowMemory!.reserve(cap * 4)) : new Uint32Array(cap);
+/** The zeroed buffer of `cap` slots and their distance bytes, 5 bytes a slot. */
+function slotBuffer(cap: number): ArrayBuffer {
+  return reserved(cap) ? rowMemory!.reserve(cap * 5) : new ArrayBuffer(cap * 5);
 }
 
-/** The distance bytes of `cap` slots. */
-function distArray(cap: number): Uint8Array {
-  return reserved(cap) ? new Uint8Array(rowMemory!.reserve(cap)) : new Uint8Array(cap);
-}
+/** Slot i's word in a group-of-4 buffer (4 slots, then their 4 distance bytes): (i >>> 2) * 5 + (i & 3). */
+const cell = (i: number): number => i + (i >>> 2);
+/** Slot i's distance byte in the same buffer. */
+const distAt = (i: number): number => (i >>> 2) * 20 + 16 + (i & 3);
 
 const reserved = (cap: number): boolean => rowMemory !== null && cap >= 1 << 16;
 
@@ -87,13 +90,16 @@ export class FlowTable {
   /** The fields a resize writes start as an empty table that the constructor resizes, so that each is written
    *  twice before any code is optimized: V8 takes a field written once for a constant, and its first change
    *  (the first resize) dropped the optimized code that relied on it (docs/performance.md wave 20, deopt). */
+  /** the slot words (slot i at cell(i)) */
   private slots: Uint32Array = new Uint32Array(0);
-  /** per slot: how far its entry is from its home slot (DIST_FAR: at least that far), unset when empty */
+  /** the same buffer's bytes: at distAt(i) how far slot i's entry is from its home slot (DIST_FAR: at least that
+   *  far) and its hint, unset when empty */
   private dist: Uint8Array = new Uint8Array(0);
   private mask = -1;
   /** log2 of the capacity: the first hash bit above the home slot's */
   private bits = 0;
-  /** the slots being moved from while resizing (empty otherwise), their distances, mask, and how many are moved */
+  /** the slots being moved from while resizing (empty otherwise), their distances (the same buffer), mask, and how
+   *  many are moved */
   private old: Uint32Array = new Uint32Array(0);
   private oldDist: Uint8Array = new Uint8Array(0);
   private oldMask = 0;
@@ -134,7 +140,7 @@ export class FlowTable {
 
   /** Bytes held by the table's arrays. */
   get bytes(): number {
-    return this.slots.byteLength + this.dist.byteLength + this.old.byteLength + this.oldDist.byteLength;
+    return this.slots.byteLength + this.old.byteLength; // dist and oldDist view the same buffers
   }
 
   /** true while entries move to a resized table */
@@ -167,9 +173,9 @@ export class FlowTable {
     const tag = tagOf(h);
     let i = h & mask;
     for (let d = 0; ; d++) {
-      const s = slots[i]!;
+      const s = slots[cell(i)]!;
       if (s === 0) return ~i;
-      if (s !== TOMB && s >>> TAG_SHIFT === tag && (dist[i]! & DIST_FAR) === Math.min(d, DIST_FAR) && this.keyMatches(s)) return i;
+      if (s !== TOMB && s >>> TAG_SHIFT === tag && (dist[distAt(i)]! & DIST_FAR) === Math.min(d, DIST_FAR) && this.keyMatches(s)) return i;
       i = (i + 1) & mask;
     }
   }
@@ -181,14 +187,14 @@ export class FlowTable {
     if (memo >= 0 && this.memoSlot !== null && this.recall(memo & (MISS_MEMOS - 1))) return -1;
     const h = this.hash(this.key, 0);
     const i = this.find(this.slots, this.dist, this.mask, h);
-    if (i >= 0) return this.slots[i]! & VALUE_MASK;
+    if (i >= 0) return this.slots[cell(i)]! & VALUE_MASK;
     if (this.old.length === 0) {
       this.keepMiss(~i, h);
       if (memo >= 0) this.memoize(memo & (MISS_MEMOS - 1));
       return -1;
     }
     const j = this.find(this.old, this.oldDist, this.oldMask, h);
-    return j < 0 ? -1 : this.old[j]! & VALUE_MASK;
+    return j < 0 ? -1 : this.old[cell(j)]! & VALUE_MASK;
   }
 
   private keepMiss(slot: number, h: number): void {
@@ -200,7 +206,7 @@ export class FlowTable {
 
   /** Whether the last miss still holds for `key`: then it is where the key goes. */
   private missHolds(): boolean {
-    if (this.missSlot < 0 || this.missShape !== this.shape || this.slots[this.missSlot] !== 0) return false;
+    if (this.missSlot < 0 || this.missShape !== this.shape || this.slots[cell(this.missSlot)] !== 0) return false;
     for (let w = 0; w < this.kw; w++) if (this.missKey[w] !== this.key[w]) return false;
     return true;
   }
@@ -222,7 +228,7 @@ export class FlowTable {
   /** Whether memo entry m kept a miss of `key` that still holds (then it is the last miss again). */
   private recall(m: number): boolean {
     const slot = this.memoSlot![m]!;
-    if (slot < 0 || this.memoShape![m] !== this.shape || this.old.length > 0 || this.slots[slot] !== 0) return false;
+    if (slot < 0 || this.memoShape![m] !== this.shape || this.old.length > 0 || this.slots[cell(slot)] !== 0) return false;
     const at = m * this.kw;
     for (let w = 0; w < this.kw; w++) if (this.memoKey![at + w] !== this.key[w]) return false;
     this.keepMiss(slot, this.memoHash![m]!);
@@ -252,8 +258,8 @@ export class FlowTable {
       const h = this.missHash;
       const i = this.missSlot;
       this.missSlot = -1;
-      this.slots[i] = ((tagOf(h) << TAG_SHIFT) | (which << WHICH_SHIFT) | value) >>> 0;
-      this.dist[i] = (this.hintOf(h) << HINT_SHIFT) | Math.min(DIST_FAR, (i - (h & this.mask)) & this.mask);
+      this.slots[cell(i)] = ((tagOf(h) << TAG_SHIFT) | (which << WHICH_SHIFT) | value) >>> 0;
+      this.dist[distAt(i)] = (this.hintOf(h) << HINT_SHIFT) | Math.min(DIST_FAR, (i - (h & this.mask)) & this.mask);
       this.size++;
       return -1;
     }
@@ -261,15 +267,15 @@ export class FlowTable {
     const slot = ((tagOf(h) << TAG_SHIFT) | (which << WHICH_SHIFT) | value) >>> 0;
     const found = this.find(this.slots, this.dist, this.mask, h);
     if (found >= 0) {
-      const had = this.slots[found]! & VALUE_MASK;
-      if (replace) this.slots[found] = slot;
+      const had = this.slots[cell(found)]! & VALUE_MASK;
+      if (replace) this.slots[cell(found)] = slot;
       return had;
     }
     if (this.old.length > 0) { // not moved yet: it moves now
       const j = this.find(this.old, this.oldDist, this.oldMask, h);
       if (j >= 0) {
-        if (!replace) return this.old[j]! & VALUE_MASK;
-        this.old[j] = TOMB;
+        if (!replace) return this.old[cell(j)]! & VALUE_MASK;
+        this.old[cell(j)] = TOMB;
         this.size--;
       }
     }
@@ -286,9 +292,9 @@ export class FlowTable {
   /** Puts `slot` in the first empty slot from `home`, with its hint. */
   private place(slot: number, home: number, hint: number): void {
     let i = home;
-    while (this.slots[i] !== 0) i = (i + 1) & this.mask;
-    this.slots[i] = slot;
-    this.dist[i] = (hint << HINT_SHIFT) | Math.min(DIST_FAR, (i - home) & this.mask);
+    while (this.slots[cell(i)] !== 0) i = (i + 1) & this.mask;
+    this.slots[cell(i)] = slot;
+    this.dist[distAt(i)] = (hint << HINT_SHIFT) | Math.min(DIST_FAR, (i - home) & this.mask);
   }
 
   /** Removes `key`; returns its value or -1. */
@@ -304,15 +310,15 @@ export class FlowTable {
     const s = this.find(this.slots, this.dist, this.mask, h);
     let removed = -1;
     if (s >= 0) {
-      removed = this.slots[s]! & VALUE_MASK;
+      removed = this.slots[cell(s)]! & VALUE_MASK;
       if ((removed & mask) !== value) return -1;
       this.shiftBack(s);
     } else if (this.old.length > 0) {
       const j = this.find(this.old, this.oldDist, this.oldMask, h);
       if (j < 0) return -1;
-      removed = this.old[j]! & VALUE_MASK;
+      removed = this.old[cell(j)]! & VALUE_MASK;
       if ((removed & mask) !== value) return -1;
-      this.old[j] = TOMB;
+      this.old[cell(j)] = TOMB;
     } else return -1;
     this.shape++; // an empty slot may open inside a kept miss's probe
     this.size--;
@@ -329,20 +335,20 @@ export class FlowTable {
     let j = s;
     for (;;) {
       j = (j + 1) & mask;
-      const v = this.slots[j]!;
+      const v = this.slots[cell(j)]!;
       if (v === 0) break;
-      const m = this.dist[j]!;
+      const m = this.dist[distAt(j)]!;
       const d = m & DIST_FAR;
       const home = d === DIST_FAR ? this.hashOfSlot(v) & mask : (j - d) & mask;
       // move j into the hole when its home is not in (hole, j] (cyclically)
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
-        this.slots[hole] = v;
-        this.dist[hole] = (m & ~DIST_FAR) | Math.min(DIST_FAR, (hole - home) & mask);
+        this.slots[cell(hole)] = v;
+        this.dist[distAt(hole)] = (m & ~DIST_FAR) | Math.min(DIST_FAR, (hole - home) & mask);
         hole = j;
       }
     }
-    this.slots[hole] = 0;
+    this.slots[cell(hole)] = 0;
   }
 
   private startResize(cap: number): void {
@@ -351,8 +357,9 @@ export class FlowTable {
     this.oldDist = this.dist;
     this.oldMask = this.mask;
     this.moved = 0;
-    this.slots = slotArray(cap);
-    this.dist = distArray(cap);
+    const b = slotBuffer(cap);
+    this.slots = new Uint32Array(b);
+    this.dist = new Uint8Array(b);
     this.mask = cap - 1;
     this.bits = 31 - Math.clz32(cap);
   }
@@ -365,11 +372,12 @@ export class FlowTable {
     // bit is the new home's top one (no key read unless DIST_FAR or the hint is used up)
     const halving = this.mask < this.oldMask;
     const topBit = 1 << (this.bits - (halving ? 0 : 1));
-    const end = Math.min(old.length, this.moved + budget);
+    const oldCap = this.oldMask + 1;
+    const end = Math.min(oldCap, this.moved + budget);
     for (let j = this.moved; j < end; j++) {
-      const v = old[j]!;
+      const v = old[cell(j)]!;
       if (v === 0 || v === TOMB) continue;
-      const m = this.oldDist[j]!;
+      const m = this.oldDist[distAt(j)]!;
       const d = m & DIST_FAR;
       const hint = m >>> HINT_SHIFT;
       if (d === DIST_FAR || (!halving && hint < 2)) {
@@ -382,14 +390,11 @@ export class FlowTable {
           this.place(v, home & this.mask, up >= 8 ? HINT_FULL | (up & 3) : up);
         } else this.place(v, home | (hint & 1 ? topBit : 0), hint >>> 1);
       }
-      old[j] = TOMB; // found in the new slots from now on (a later delete there must not leave this copy)
+      old[cell(j)] = TOMB; // found in the new slots from now on (a later delete there must not leave this copy)
     }
     this.moved = end;
-    if (end < old.length) return true;
-    if (reserved(old.length)) {
-      rowMemory!.release(old.buffer, 0, old.byteLength);
-      rowMemory!.release(this.oldDist.buffer, 0, this.oldDist.byteLength);
-    }
+    if (end < oldCap) return true;
+    if (reserved(oldCap)) rowMemory!.release(old.buffer, 0, old.byteLength);
     this.old = new Uint32Array(0);
     this.oldDist = new Uint8Array(0);
     return false;

@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FlowTable, flowHash, type FlowKeys } from '../../../src/dataplane/flow-table.js';
+import { rowMemory } from '../../../src/dataplane/row-memory.js';
 import { prng } from '../../support/prng.js';
 
 const KW = 4;
@@ -286,6 +287,73 @@ test('a table halved and doubled again finds every key: the hash bits a halving 
     }
     settle();
     assert.is(missing(), 0, `drained to 200, cycle ${cycle}`);
+  }
+});
+
+test('one buffer a size for the slots and their distance bytes: filled past 64 Ki slots, drained, refilled', () => {
+  // the slots and their distance bytes share one buffer in groups of 4 (one cache line a probe, not two arrays):
+  // every resize reserves one buffer of 5 bytes a slot, and keys stay found while a reserved buffer moves
+  // through doublings, halvings (its pages given back) and a refill with other keys, looked up mid-move
+  const rnd = prng(29);
+  const rows = 120_000;
+  const { t, keyWords } = table(rows);
+  const fillKeys = (r: number): void => {
+    for (let i = 0; i < KW; i++) keyWords[r * KW + i] = Math.floor(rnd() * 2 ** 32);
+  };
+  const reserves: number[] = [];
+  const reserve = rowMemory?.reserve;
+  if (rowMemory !== null) {
+    rowMemory.reserve = (bytes: number): ArrayBuffer => {
+      reserves.push(bytes);
+      return reserve!(bytes);
+    };
+  }
+  try {
+    const live = new Set<number>();
+    const gone = new Set<number>();
+    const check = (what: string): void => {
+      let lost = 0, stale = 0;
+      for (const r of live) {
+        load(t, keyWords, r);
+        if (t.get() !== r) lost++;
+      }
+      for (const r of gone) {
+        load(t, keyWords, r);
+        if (t.get() !== -1) stale++;
+      }
+      assert.is(lost, 0, `${what}: live keys not found`);
+      assert.is(stale, 0, `${what}: deleted keys found`);
+    };
+    for (let cycle = 0; cycle < 2; cycle++) {
+      for (let r = 0; r < rows; r++) {
+        if (live.has(r)) continue;
+        fillKeys(r); // a refill brings other keys for the same rows
+        gone.delete(r);
+        load(t, keyWords, r);
+        assert.is(t.get(r), -1);
+        assert.is(t.add(r, 0), -1);
+        live.add(r);
+        if (r % 10_000 === 0) check(`filling, cycle ${cycle}, row ${r}${t.resizing ? ', moving' : ''}`);
+      }
+      check(`filled to ${rows}, cycle ${cycle}`);
+      for (let r = 0; r < rows - 100; r++) {
+        load(t, keyWords, r);
+        assert.is(t.delete(), r);
+        live.delete(r);
+        if (r % 5_000 === 0) gone.add(r); // a sample of the deleted keys, looked up as they stay gone
+        if (r % 10_000 === 0) check(`draining, cycle ${cycle}, row ${r}${t.resizing ? ', moving' : ''}`);
+      }
+      while (t.migrate(1 << 20));
+      check(`drained to 100, cycle ${cycle}`);
+      assert.is(t.bytes, 5 * t.capacity);
+    }
+    if (rowMemory !== null) {
+      const reservedSizes = reserves.filter((b) => b >= 5 * (1 << 16));
+      assert.ok(reservedSizes.length >= 4, `resizes of reserved sizes: ${reservedSizes.length}`);
+      for (const b of reserves) assert.ok(b % 5 === 0 && Number.isInteger(Math.log2(b / 5)), `a resize reserved ${b} B, not 5 B a slot in one buffer`);
+    }
+  } finally {
+    if (rowMemory !== null) rowMemory.reserve = reserve!;
   }
 });
 
