@@ -96,7 +96,7 @@ export interface HistoryRate {
  * Where a run's CPU went, µs per session r1 created, above the idle rate: `r1 main`, `r1 records`, `r1 tun`,
  * `r1 v8`, `r1 other` (cpu.ts ThreadGroup), the same for r2, `nfcapd` (both), `machine` (everything, /proc/stat) and
  * `bench` (the bench process: its samplers, SVR_BENCH_INJECT's threads), `children` (the bench's children that ended:
- * the load generator of each test, the `svr` commands), `server` (the live processes in the server's namespace: the echo
+ * the load generator of each session test, the drop counters' reads), `server` (the live processes in the server's namespace: the echo
  * server), the kernel's threads (the whole machine's: `softirqd` ksoftirqd, `kworkers` workqueues, `kernel` the
  * others: cpu.ts machineGroupSeconds), `steal` (the hypervisor's, counted in `machine`) and `rest` (the machine less all
  * those: other work on the machine, short-lived processes).
