@@ -1,6 +1,6 @@
 /** CPU time of processes from /proc/<pid>/stat (utime + stime of all threads, or of the main thread, in seconds). */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { RECORDS_THREAD_NAME } from '../src/telemetry/records-thread.js';
 
 let clkTck = 0;
@@ -23,6 +23,18 @@ export function cpuSeconds(pid: number, mainThread = false): number {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): utime is field 14, stime field 15
     return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return NaN;
+  }
+}
+
+/** cutime + cstime of `pid` in seconds: its children (and theirs) that ended and it waited for, or NaN when it is gone. */
+export function childrenCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // cutime is field 16, cstime field 17
+    return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond();
   } catch {
     return NaN;
   }
@@ -76,6 +88,50 @@ export function threadCpu(pid: number): Map<number, { name: string; seconds: num
 export function threadCpuDelta(before: Map<number, { name: string; seconds: number }>, after: Map<number, { name: string; seconds: number }>): Map<string, number> {
   const out = new Map<string, number>();
   for (const [tid, t] of after) out.set(`${t.name}/${tid}`, t.seconds - (before.get(tid)?.seconds ?? 0));
+  return out;
+}
+
+/** The machine's CPU seconds stolen by the hypervisor (/proc/stat's steal: counted in machineBusySeconds, run by no guest thread). */
+export function machineStealSeconds(): number {
+  return Number(readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/)[8]) / ticksPerSecond();
+}
+
+/** The kernel's threads by what they run: softirqs deferred to ksoftirqd, workqueues (kworkers: writeback, ...), the others. */
+const KERNEL_GROUPS: readonly [prefix: string, group: string][] = [['ksoftirqd/', 'softirqd'], ['kworker/', 'kworkers']];
+
+/**
+ * CPU seconds of the machine's processes outside the routers (utime + stime of all their live threads), by group: each
+ * named network namespace's processes (`names`: group → namespace, matched by /proc/<pid>/ns/net against
+ * /run/netns/<namespace>), and the kernel's threads (all the machine's, not only the lab's work): `softirqd`,
+ * `kworkers`, `kernel` (the others: RCU, memory). A process that ended since an earlier call is missing from the sum.
+ */
+export function machineGroupSeconds(names: Record<string, string>): Record<string, number> {
+  const out: Record<string, number> = { softirqd: 0, kworkers: 0, kernel: 0 };
+  const byInode = new Map<string, string>();
+  for (const [group, ns] of Object.entries(names)) {
+    out[group] = 0;
+    try {
+      byInode.set(`net:[${statSync(`/run/netns/${ns}`).ino}]`, group);
+    } catch {
+      // no such namespace (yet)
+    }
+  }
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[1] is field 4 (ppid): 2 is kthreadd, the kernel's threads' parent
+      let group: string | undefined;
+      if (p === '2' || fields[1] === '2') {
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        group = KERNEL_GROUPS.find(([prefix]) => comm.startsWith(prefix))?.[1] ?? 'kernel';
+      } else group = byInode.get(readlinkSync(`/proc/${p}/ns/net`));
+      if (group !== undefined) out[group]! += (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+    } catch {
+      // the process ended
+    }
+  }
   return out;
 }
 

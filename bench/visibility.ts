@@ -40,7 +40,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpuSeconds, groupCpuDelta, machineBusySeconds, THREAD_GROUPS, threadCpu } from './cpu.js';
+import { childrenCpuSeconds, cpuSeconds, groupCpuDelta, machineBusySeconds, machineGroupSeconds, machineStealSeconds, THREAD_GROUPS, threadCpu } from './cpu.js';
 import { dropDelta, dropSnapshot, formatDrops } from './drops.js';
 import { recordingSteps, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { checkConnectivity, measureTcp } from './measure.js';
@@ -95,8 +95,11 @@ export interface HistoryRate {
 /**
  * Where a run's CPU went, µs per session r1 created, above the idle rate: `r1 main`, `r1 records`, `r1 tun`,
  * `r1 v8`, `r1 other` (cpu.ts ThreadGroup), the same for r2, `nfcapd` (both), `machine` (everything, /proc/stat) and
- * `bench` (the bench process: its samplers, SVR_BENCH_INJECT's threads) and `rest` (the machine less all those: the
- * client, the echo server, the kernel's softirqs, other work).
+ * `bench` (the bench process: its samplers, SVR_BENCH_INJECT's threads), `children` (the bench's children that ended:
+ * the load generator of each session test, the drop counters' reads), `server` (the live processes in the server's namespace: the echo
+ * server), the kernel's threads (the whole machine's: `softirqd` ksoftirqd, `kworkers` workqueues, `kernel` the
+ * others: cpu.ts machineGroupSeconds), `steal` (the hypervisor's, counted in `machine`) and `rest` (the machine less all
+ * those: other work on the machine, short-lived processes).
  */
 export type CpuAccount = Record<string, number>;
 
@@ -282,6 +285,11 @@ interface CpuSnapshot {
   collectors: number;
   /** the bench process itself (its samplers; SVR_BENCH_INJECT's threads) */
   bench: number;
+  /** the bench's children that ended (childrenCpuSeconds) */
+  children: number;
+  /** machineGroupSeconds of the server's namespace and of the kernel's threads */
+  groups: Record<string, number>;
+  steal: number;
   machine: number;
 }
 
@@ -298,8 +306,12 @@ export function cpuAccount(pids: readonly number[], a: CpuSnapshot, b: CpuSnapsh
   });
   out.nfcapd = b.collectors - a.collectors;
   out.bench = b.bench - a.bench;
+  out.children = b.children - a.children;
+  let known = routers + out.nfcapd + out.bench + out.children;
+  for (const [k, v] of Object.entries(b.groups)) known += out[k] = v - (a.groups[k] ?? 0);
+  known += out.steal = b.steal - a.steal;
   out.machine = b.machine - a.machine;
-  out.rest = out.machine - routers - out.nfcapd - out.bench;
+  out.rest = out.machine - known;
   return out;
 }
 
@@ -385,7 +397,8 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
   };
   const snapshot = (pids: readonly number[]): CpuSnapshot => ({
     at: performance.now() / 1000, routers: pids.map((pid) => threadCpu(pid)),
-    collectors: collectors.reduce((n, p) => n + cpuSeconds(p.pid), 0), bench: cpuSeconds(process.pid), machine: machineBusySeconds(),
+    collectors: collectors.reduce((n, p) => n + cpuSeconds(p.pid), 0), bench: cpuSeconds(process.pid), children: childrenCpuSeconds(process.pid),
+    groups: machineGroupSeconds({ server: NS.server }), steal: machineStealSeconds(), machine: machineBusySeconds(),
   });
   /** Each router's active sessions, and r1's created and written so far. */
   const mark = async (): Promise<Mark> => {

@@ -2,15 +2,17 @@
  * The visibility case's accounts (bench/visibility.ts, bench/cpu.ts): a router's threads grouped as the case
  * reports them (a real records thread names itself and is found by name in /proc), CPU seconds turned into µs
  * per session above the idle rate, the round of the median ratio (broken rounds only when all broke), and the
- * table of a round's accounts side by side.
+ * table of a round's accounts side by side; the machine's work outside the routers (the bench's ended children, the
+ * namespaces' processes, the kernel's threads, steal) apart from the rest.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { groupCpuDelta, threadCpu, threadGroups, V8_PLATFORM_THREADS } from '../../../bench/cpu.js';
-import { costRows, medianRound, perSession, recordsWitness, routersCpu, sessionThreadRows, usePerSession, type RunCpu, type SchedSnapshot, type VisibilityRun } from '../../../bench/visibility.js';
+import { childrenCpuSeconds, groupCpuDelta, machineGroupSeconds, threadCpu, threadGroups, V8_PLATFORM_THREADS } from '../../../bench/cpu.js';
+import { costRows, cpuAccount, medianRound, perSession, recordsWitness, routersCpu, sessionThreadRows, usePerSession, type RunCpu, type SchedSnapshot, type VisibilityRun } from '../../../bench/visibility.js';
 import { defaultTelemetry } from '../../../src/model/read-telemetry.js';
 import { historyDirOf, RECORDS_THREAD_NAME, RecordsThread } from '../../../src/telemetry/records-thread.js';
 
@@ -80,6 +82,24 @@ test('the median TCP round by its own ratio, every round counting; the routers\'
   const gbit = { 'r1 main': 0.25, 'r1 tun': 0.5, 'r2 main': 0.125, 'r2 records': 0.0625, nfcapd: 1, machine: 4, rest: 2 };
   assert.is(routersCpu(gbit), 0.9375);
   assert.ok(Number.isNaN(routersCpu(undefined)));
+});
+
+test('the machine outside the routers: the bench\'s children that ended, the namespaces\' and the kernel\'s threads, steal; the rest is what none of them ran', () => {
+  const snap = (machine: number, children: number, server: number, softirqd: number, kernel: number, steal: number) => ({
+    at: 0, routers: [], collectors: 1, bench: 2, children, groups: { server, softirqd, kworkers: 1, kernel }, steal, machine,
+  });
+  const a = cpuAccount([], snap(100, 10, 1, 2, 3, 4), snap(130, 16, 2, 5, 4.5, 4.5));
+  assert.equal(a, { nfcapd: 0, bench: 0, children: 6, server: 1, softirqd: 3, kworkers: 0, kernel: 1.5, steal: 0.5, machine: 30, rest: 18 });
+});
+
+test('a child\'s CPU counts in its parent\'s once it ended; the kernel\'s threads are found, a namespace that does not exist runs nothing', () => {
+  const before = childrenCpuSeconds(process.pid);
+  // the child spins until it has had 300 ms of CPU (on a loaded machine that takes longer)
+  spawnSync(process.execPath, ['-e', 'while (process.cpuUsage().user + process.cpuUsage().system < 300_000);']);
+  assert.ok(childrenCpuSeconds(process.pid) - before >= 0.25, `children ${childrenCpuSeconds(process.pid) - before} s`);
+  const g = machineGroupSeconds({ server: 'no-such-namespace-rm' });
+  assert.is(g['server'], 0);
+  assert.ok(['softirqd', 'kworkers', 'kernel'].every((k) => Number.isFinite(g[k]) && g[k]! >= 0), JSON.stringify(g));
 });
 
 test('a round\'s accounts side by side: off, on, on − off, during the test and until settled', () => {
