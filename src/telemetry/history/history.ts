@@ -447,10 +447,11 @@ export class SessionHistory {
   }
 
   /**
-   * A history of format 6 keeps everything as it is: new blocks go to segment files (from meta `segmentsFrom`, the next
-   * seq), old ones stay in the blocks' database; formats 3 to 5 as well, and: a history of format 5 keeps its blocks as they are (new blocks are of version 2, old ones are read as version 1:
-   * their first byte says which). One of format 4 keeps its index as it is: new blocks are indexed as format 5 (from the next seq on). One
-   * of format 3 keeps its blocks where they are: new blocks go to the blocks' database too. Format 2 is converted
+   * A history of format 6 keeps its blocks in the blocks' database: new blocks go to segment files (from meta
+   * `segmentsFrom`, the next seq); so do those of formats 3 to 5. One of format 5 keeps its blocks as they are (new blocks
+   * are of version 2, old ones are read as version 1: their first byte says which). One of format 4 keeps its index as it
+   * is: new blocks are indexed as format 5 (from the next seq on). One of format 3 keeps its blocks where they are (the
+   * index database). Format 2 is converted
    * to 3 first. One of format 1 (before blocks): its keys are removed, in batches, and its records counted as lost
    * at open (format 1 is not read). A new history starts as format 7.
    */
