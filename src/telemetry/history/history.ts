@@ -1,19 +1,18 @@
 /**
  * Session history in LevelDB (sublevel `history` of the records thread's database, key layout in keys.ts;
- * the blocks in segment files, segments.ts and block-store.ts).
+ * the blocks in a database of their own, block-store.ts).
  *
  * put(record) -> its row in the open block at once (open-block.ts: no record object waits; a block closes at
  * `blockRecords` rows, sorted by end time within itself) -> pending (bounded; full: dropped and counted) ->
- * every `flushMs` or `flushRecords` one write: the blocks (block.ts) appended to a segment file, then one
- * LevelDB batch of the index: each block's place and id filter (id-index.ts), one posting per (field, value, minute),
+ * every `flushMs` or `flushRecords` one write: the blocks (block.ts) into the blocks' database, then one
+ * LevelDB batch of the index: each block's id filter (id-index.ts), one posting per (field, value, minute),
  * its manifest, and the meta counters, atomically: no key per record. Fewer, larger writes: LevelDB's
  * threads cost less per record (a node writes 4,096 records as 8 blocks of 512 at a time).
  * Writes go one at a time (one promise chain). The id filters of all blocks are kept in memory (loaded at
  * open): get(id) decodes only the blocks that may hold the id, newest first.
  * A session keeps one record: its interim record is replaced by the next one (interim or end); readers
  * skip the old one (a later row or block holds its id).
- * A history of format 6 or before is read as it is: its blocks stay in the blocks' database (below meta `segmentsFrom`),
- * new ones go to segment files. One of format 5 too: its blocks (version 1: every field in every row) stay, new blocks are
+ * A history of format 5 is read as it is: its blocks (version 1: every field in every row) stay, new blocks are
  * written as version 2 (block.ts: what follows from other fields left out, names once per block); the block's
  * version byte says which. One of format 4 too: its blocks' filters (of the ids' text) and postings (row by row)
  * stay, new blocks (from meta `indexFrom` on) are indexed as format 5 and 6 (filters of the ids' bytes, postings as
@@ -42,8 +41,7 @@ import type { SessionRecord } from '../record.js';
 import { Block } from './block.js';
 import { BlockStore } from './block-store.js';
 import { IdIndex, buildFilter } from './id-index.js';
-import { batchKey, blockKey, decodeRows, decodeRuns, encodeRuns, filterKey, placeKey, seqOfKey, metaKey } from './keys.js';
-import { placeValue } from './segments.js';
+import { batchKey, blockKey, decodeRows, decodeRuns, encodeRuns, filterKey, seqOfKey, metaKey } from './keys.js';
 import { OpenBlock, type ClosedBlock } from './open-block.js';
 import { checkQuery, runQuery, type HistoryPage, type HistoryQuery, type HistoryReader } from './query.js';
 
@@ -66,8 +64,6 @@ export interface HistoryOptions {
   retentionMs?: number;
   /** default 64 */
   retentionBatchesPerStep?: number;
-  /** a new segment file once the current one is this large; default a 16th of maxBytes, within 256 KiB to 32 MiB */
-  segmentBytes?: number;
   /** clock for retention by age; default Date.now */
   now?: () => number;
   /** reading only (a stopped node's store): no timers, no loss accounting, put() refused */
@@ -109,23 +105,19 @@ export function retentionOptions(r: Pick<HistorySettings, 'retentionDays' | 'max
 
 /** a history over its size limit shrinks to this share of it (retire) */
 const RETIRE_TO = 0.9;
-/** a block's place as its index value (segments.ts placeValue) */
-const PLACE_BYTES = 16;
 /** puts per timed put (history-busy-ms): a power of two */
 const PUT_SAMPLE = 32;
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 const pack = (v: unknown): Uint8Array => new Uint8Array(packr.pack(v)); // a copy: msgpackr reuses its buffer
-const META = ['accepted', 'written', 'seq', 'bytes', 'lostTotal', 'lostAtOpen', 'format', 'blocksFrom', 'indexFrom', 'segmentsFrom'] as const;
+const META = ['accepted', 'written', 'seq', 'bytes', 'lostTotal', 'lostAtOpen', 'format', 'blocksFrom', 'indexFrom'] as const;
 type Meta = Record<(typeof META)[number], number>;
 /**
- * The key layout this code writes and reads (keys.ts): the blocks in segment files (segments.ts), id filters of the
- * ids' bytes, postings as runs of rows; new blocks of version 2 (block.ts).
+ * The key layout this code writes and reads (keys.ts): the blocks in a database of their own (block-store.ts), id
+ * filters of the ids' bytes, postings as runs of rows; new blocks of version 2 (block.ts).
  */
-export const HISTORY_FORMAT = 7;
-/** The layout before: the blocks in a LevelDB database of their own; read as it is (blocks below `segmentsFrom`). */
-const FORMAT_BLOCKS_DB = 6;
-/** Before that: the same keys, blocks of version 1; read as it is. */
+export const HISTORY_FORMAT = 6;
+/** The layout before: the same keys, blocks of version 1; read as it is. */
 const FORMAT_BYTES_INDEX = 5;
 /** The layout before: filters of the ids' text, postings row by row; read as it is (blocks below `indexFrom`). */
 const FORMAT_TEXT_INDEX = 4;
@@ -225,14 +217,13 @@ export class SessionHistory {
         'run the svrouter that wrote it, or move the directory away to start an empty history');
     }
     // a format-3 history's blocks are all in the index database until upgrade() says from where they are not
-    // and a format-6 history's in the blocks' database until upgrade() says from where they are in segments
-    const blocks = await BlockStore.open(store.dir, (key) => db.get(key), meta.format >= FORMAT_TEXT_INDEX ? meta.blocksFrom : meta.seq + 1,
-      meta.format === HISTORY_FORMAT ? meta.segmentsFrom : meta.seq + 1, opts.readOnly === true);
+    const blocks = await BlockStore.open(store.dir, (key) => db.get(key), meta.format >= FORMAT_TEXT_INDEX ? meta.blocksFrom : meta.seq + 1);
     const h = new SessionHistory(db, blocks, meta, opts);
     try {
-      if (opts.readOnly !== true) await h.upgrade();
-      if (h.readable()) await h.loadPlaces();
-      if (opts.readOnly !== true) await h.prune();
+      if (opts.readOnly !== true) {
+        await h.upgrade();
+        await h.prune();
+      }
       if (h.readable()) await h.loadFilters();
       if (opts.readOnly !== true) {
         await h.countLoss();
@@ -356,11 +347,6 @@ export class SessionHistory {
     return this.meta.format >= FORMAT_BYTES_INDEX ? this.meta.indexFrom : this.meta.seq + 1;
   }
 
-  /** Where every block of the segment files is, into memory. */
-  private async loadPlaces(): Promise<void> {
-    for await (const [k, v] of this.db.iterator({ gte: 'l/', lt: 'l0' })) this.blocks.segments.load(seqOfKey(k), v);
-  }
-
   /** The id filters of every block, into memory. */
   private async loadFilters(): Promise<void> {
     for await (const [k, v] of this.db.iterator({ gte: 'f/', lt: 'f0' })) this.ids.add(seqOfKey(k), v);
@@ -398,7 +384,7 @@ export class SessionHistory {
       if (!old && !over()) break;
       const seq = seqOfKey(key);
       for (const p of m.postings) ops.push({ type: 'del', key: p });
-      ops.push({ type: 'del', key: filterKey(seq) }, { type: 'del', key: placeKey(seq) }, { type: 'del', key });
+      ops.push({ type: 'del', key: filterKey(seq) }, { type: 'del', key });
       if (this.blocks.legacyHolds(seq)) ops.push({ type: 'del', key: blockKey(seq) });
       // sizes change when the write is queued (writes apply in that order), back if it fails
       this.meta.bytes -= Math.min(this.meta.bytes, m.bytes);
@@ -447,33 +433,29 @@ export class SessionHistory {
   }
 
   /**
-   * A history of format 6 keeps its blocks in the blocks' database: new blocks go to segment files (from meta
-   * `segmentsFrom`, the next seq); so do those of formats 3 to 5. One of format 5 keeps its blocks as they are (new blocks
-   * are of version 2, old ones are read as version 1: their first byte says which). One of format 4 keeps its index as it
-   * is: new blocks are indexed as format 5 (from the next seq on). One of format 3 keeps its blocks where they are (the
-   * index database). Format 2 is converted
+   * A history of format 5 keeps everything as it is (new blocks are of version 2, old ones are read as version 1:
+   * their first byte says which). One of format 4 keeps its index as it is: new blocks are indexed as format 5 (from the next seq on). One
+   * of format 3 keeps its blocks where they are: new blocks go to the blocks' database too. Format 2 is converted
    * to 3 first. One of format 1 (before blocks): its keys are removed, in batches, and its records counted as lost
-   * at open (format 1 is not read). A new history starts as format 7.
+   * at open (format 1 is not read). A new history starts as format 6.
    */
   private async upgrade(): Promise<void> {
     if (this.meta.format === HISTORY_FORMAT) return;
-    if (this.meta.format === FORMAT_ID_KEYS) await this.dropIdKeys();
-    if (this.meta.format >= FORMAT_BLOCKS_IN_INDEX && this.meta.format <= FORMAT_BLOCKS_DB) {
-      const next = this.meta.seq + 1;
-      const keys: (keyof Meta)[] = ['format', 'segmentsFrom'];
-      if (this.meta.format === FORMAT_BLOCKS_IN_INDEX) {
-        this.meta.blocksFrom = next;
-        keys.push('blocksFrom');
-      }
-      if (this.meta.format <= FORMAT_TEXT_INDEX) {
-        this.meta.indexFrom = next;
-        this.ids.setIndexFrom(next);
-        keys.push('indexFrom');
-      }
-      this.meta.segmentsFrom = next;
-      this.blocks.setFrom(this.meta.blocksFrom, next);
+    if (this.meta.format === FORMAT_BYTES_INDEX) {
       this.meta.format = HISTORY_FORMAT;
-      await this.write(keys.map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k]) })));
+      await this.write([{ type: 'put', key: metaKey('format'), value: pack(HISTORY_FORMAT) }]);
+      return;
+    }
+    if (this.meta.format === FORMAT_ID_KEYS) await this.dropIdKeys();
+    if (this.meta.format === FORMAT_BLOCKS_IN_INDEX || this.meta.format === FORMAT_TEXT_INDEX) {
+      if (this.meta.format === FORMAT_BLOCKS_IN_INDEX) {
+        this.meta.blocksFrom = this.meta.seq + 1;
+        this.blocks.setFrom(this.meta.blocksFrom);
+      }
+      this.meta.format = HISTORY_FORMAT;
+      this.meta.indexFrom = this.meta.seq + 1;
+      this.ids.setIndexFrom(this.meta.indexFrom);
+      await this.write((['format', 'blocksFrom', 'indexFrom'] as const).map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k]) })));
       return;
     }
     let records = 0;
@@ -491,12 +473,11 @@ export class SessionHistory {
     this.meta.seq = 0;
     this.meta.bytes = 0;
     this.meta.blocksFrom = 1;
-    this.meta.segmentsFrom = 1;
-    this.blocks.setFrom(1, 1);
+    this.blocks.setFrom(1);
     this.meta.indexFrom = 1;
     this.ids.setIndexFrom(1);
     this.meta.lostTotal += records;
-    ops.push(...(['format', 'seq', 'bytes', 'lostTotal', 'blocksFrom', 'indexFrom', 'segmentsFrom'] as const).map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k]) })));
+    ops.push(...(['format', 'seq', 'bytes', 'lostTotal', 'blocksFrom', 'indexFrom'] as const).map((k) => ({ type: 'put' as const, key: metaKey(k), value: pack(this.meta[k]) })));
     await this.write(ops);
     this.formatLost = records;
   }
@@ -585,12 +566,12 @@ export class SessionHistory {
   private async writeBatch(closed: readonly ClosedBlock[], rows: number): Promise<void> {
     const t0 = performance.now();
     const ops: Op[] = [];
-    const blocks: Uint8Array[] = [];
+    const blocks: { seq: number; bytes: Uint8Array }[] = [];
     let added = 0;
     for (const b of closed) {
       const seq = this.meta.seq + 1 + blocks.length;
       added += this.indexBlock(b, seq, ops);
-      blocks.push(b.block);
+      blocks.push({ seq, bytes: b.block });
     }
     const first = this.meta.seq + 1;
     const written = this.meta.written + rows;
@@ -601,15 +582,13 @@ export class SessionHistory {
     ops.push({ type: 'put', key: metaKey('written'), value: pack(written) }, { type: 'put', key: metaKey('accepted'), value: pack(accepted) });
     try {
       await this.chained(async () => {
-        const places = await this.blocks.put(first, blocks, this.segmentBytes());
-        for (let i = 0; i < places.length; i++) ops.push({ type: 'put', key: placeKey(first + i), value: placeValue(places[i]!) });
+        await this.blocks.put(blocks);
         try {
           await this.db.batch(ops);
         } catch (e) {
-          this.blocks.segments.undo(places);
+          await this.blocks.del(blocks.map((b) => b.seq)).catch(() => {});
           throw e;
         }
-        this.blocks.segments.commit(first, places);
       });
     } catch {
       this.meta.bytes -= added;
@@ -623,14 +602,9 @@ export class SessionHistory {
     this.c.busyMs += performance.now() - t0;
   }
 
-  /** A new segment file once the current one is this large. */
-  private segmentBytes(): number {
-    return this.opts.segmentBytes ?? Math.min(32 << 20, Math.max(256 << 10, Math.floor(this.maxBytes / 16)));
-  }
-
-  /** Block `b` as block `seq`: its filter, postings and manifest into `ops` (its place: writeBatch); returns its bytes as written. */
+  /** Block `b` as block `seq`: its filter, postings and manifest into `ops`; returns its bytes as written. */
   private indexBlock(b: ClosedBlock, seq: number, ops: Op[]): number {
-    let bytes = placeKey(seq).length + PLACE_BYTES + b.block.length;
+    let bytes = blockKey(seq).length + b.block.length;
     const put = (key: string, value: Uint8Array): void => {
       ops.push({ type: 'put', key, value });
       bytes += key.length + value.length;

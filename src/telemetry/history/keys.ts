@@ -1,10 +1,8 @@
 /**
- * Key layout of the session history (its own LevelDB database, sublevel `history`), format 5 to 7 (6: blocks of
- * version 2; 7: blocks in segment files):
+ * Key layout of the session history (its own LevelDB database, sublevel `history`), format 5 and 6 (6: blocks of version 2):
  *
- *   l/<S>                            -> where block S is: its segment, offset and length (segments.ts)
- *   k/<S>                            -> block S (formats 3 to 6): a batch's records (block.ts), one value, in the
- *                                       blocks' own database (block-store.ts; a format-3 history's older blocks here)
+ *   k/<S>                            -> block S: a batch's records (block.ts), one value, in the blocks'
+ *                                       own database (block-store.ts; a format-3 history's older blocks here)
  *   b/<S>                            -> block S's manifest: end-time range, rows, postings, bytes (retention,
  *                                       and the time-ordered reading of blocks)
  *   f/<S>                            -> block S's id filter (id-index.ts): which ids it may hold
@@ -12,12 +10,11 @@
  *                                                                          whose <field> is <value> and whose
  *                                                                          end time is in minute M (8 hex each)
  *   m/<name>                         -> meta counters (accepted, written, seq, bytes, lost..., format,
- *                                       blocksFrom: the first block in the blocks' database, segmentsFrom: the
- *                                       first block in segment files, indexFrom: the
+ *                                       blocksFrom: the first block in the blocks' database, indexFrom: the
  *                                       first block indexed as format 5: filters of the id's 16 bytes, postings
  *                                       as runs; before it, filters of the id's text, postings as row gaps)
  *
- * A block costs one key per distinct (field, value, minute) and three more (place, filter, manifest), a
+ * A block costs one key per distinct (field, value, minute) and three more (block, filter, manifest), a
  * write four meta keys, none per record: format 4 hashed the id's text into filters and wrote a posting's rows
  * one by one (about 10 bytes a record in all), format 3 kept the blocks in this database, format 2 had an id key
  * per record (i/<id>), format 1 three keys and a JSON value per record (r/<T>/<id>, i/<id>/<T>). A record
@@ -36,8 +33,6 @@ export const minuteOf = (ms: number): number => Math.floor(ms / 60_000);
 export const blockKey = (seq: number): string => `k/${hex(seq, 8)}`;
 export const filterKey = (seq: number): string => `f/${hex(seq, 8)}`;
 export const batchKey = (seq: number): string => `b/${hex(seq, 8)}`;
-/** where block S is (format 7: segments.ts) */
-export const placeKey = (seq: number): string => `l/${hex(seq, 8)}`;
 /** the batch seq of a posting key, block key or manifest key (its last 8 hex digits) */
 export const seqOfKey = (key: string): number => parseInt(key.slice(key.length - 8), 16);
 export const metaKey = (name: string): string => `m/${name}`;

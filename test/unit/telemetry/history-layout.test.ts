@@ -1,13 +1,12 @@
 /**
- * The history's layout (format 7: blocks in segment files, filters of the ids' bytes, postings as runs):
- * every filter answers what a scan of all records answers, over blocks of several writes; histories of format 6
- * (blocks in a LevelDB database of their own), 5 (blocks of version 1), 4 (filters of the ids' text, postings row by
- * row), 3 (and blocks in the index database) and 2 (an id key per record) read and written on; blocks no manifest
- * names removed at open; a newer format refused.
+ * The history's layout (format 5: blocks in a database of their own, filters of the ids' bytes, postings as runs):
+ * every filter answers what a scan of all records answers, over blocks of several writes; histories of format 4
+ * (filters of the ids' text, postings row by row), 3 (and blocks in the index database) and 2 (an id key per
+ * record) read and written on; blocks no manifest names removed at open; a newer format refused.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -15,8 +14,7 @@ import { Store } from '../../../src/store/store.js';
 import { SessionHistory, type HistoryOptions } from '../../../src/telemetry/history/history.js';
 import type { HistoryQuery } from '../../../src/telemetry/history/query.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
-import { blockKey, decodeRuns, encodeRuns, filterKey, hex, seqOfKey } from '../../../src/telemetry/history/keys.js';
-import { placeOf } from '../../../src/telemetry/history/segments.js';
+import { blockKey, decodeRuns, encodeRuns, filterKey, seqOfKey } from '../../../src/telemetry/history/keys.js';
 import { Block } from '../../../src/telemetry/history/block.js';
 import { buildFilter } from '../../../src/telemetry/history/id-index.js';
 import { parsePrefix, prefixContains } from '../../../src/packet/addr.js';
@@ -41,28 +39,6 @@ async function blockKeys(dir: string): Promise<string[]> {
   } finally {
     await db.close();
   }
-}
-
-/** The segment files of the history in `dir`. */
-const segmentFiles = (dir: string): string[] => (existsSync(join(dir, 'segments')) ? readdirSync(join(dir, 'segments')).sort() : []);
-
-/**
- * Turns the closed history in `dir` (format 7) into one of format 6: its blocks from the segment files into the
- * blocks' database, their places gone.
- */
-async function asFormat6(dir: string, store: Store): Promise<void> {
-  const blocks = blocksDb(dir);
-  const ops: { type: 'del'; key: string }[] = [];
-  for await (const [key, value] of index(store).iterator({ gte: 'l/', lt: 'l0' })) {
-    const p = placeOf(value);
-    const file = readFileSync(join(dir, 'segments', `${hex(p.seg, 8)}.seg`));
-    await blocks.put(blockKey(seqOfKey(key)), file.subarray(p.at, p.at + p.len));
-    ops.push({ type: 'del', key });
-  }
-  await blocks.close();
-  rmSync(join(dir, 'segments'), { recursive: true });
-  await index(store).batch([...ops, { type: 'del', key: 'm/segmentsFrom' }]);
-  await index(store).put('m/format', Uint8Array.of(6));
 }
 
 /** Every page of a query (pages of 7), following cursors. */
@@ -162,11 +138,9 @@ test('every filter answers what a scan of all records answers: blocks of 7 recor
   await withDir(async (dir) => {
     const { store, h, put } = await filled(dir, 300);
     assert.ok(h.counters().batches > 40, `${h.counters().batches} blocks`);
-    await checkAll(h, put, 'format 7');
+    await checkAll(h, put, 'format 5');
     const keys = await keysOf(index(store));
     assert.ok(!keys.some((k) => k.startsWith('k/')), 'no block in the index database');
-    assert.ok(!existsSync(join(dir, 'blocks')), 'no blocks\' database');
-    assert.equal(segmentFiles(dir), ['00000001.seg'], 'one segment file');
     await h.close();
     await store.close();
   });
@@ -219,12 +193,10 @@ function rowGaps(rows: readonly number[]): Uint8Array {
 }
 
 /**
- * Turns the closed history in `dir` into the layout of format 6 (blocks in their own database), 4 (that, filters of the
- * ids' text, postings row by row), 3 (that, and the blocks in the index database) or 2 (no filters, an id key per record).
+ * Turns the closed history in `dir` into the layout of format 4 (filters of the ids' text, postings row by row), 3 (that,
+ * and the blocks in the index database) or 2 (no filters, an id key per record).
  */
-async function asFormat(dir: string, store: Store, format: 2 | 3 | 4 | 6, put: readonly SessionRecord[]): Promise<void> {
-  await asFormat6(dir, store);
-  if (format === 6) return;
+async function asFormat(dir: string, store: Store, format: 2 | 3 | 4, put: readonly SessionRecord[]): Promise<void> {
   const blocks = blocksDb(dir);
   const ops: ({ type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string })[] = [];
   for await (const [key, value] of blocks.iterator()) {
@@ -244,7 +216,7 @@ async function asFormat(dir: string, store: Store, format: 2 | 3 | 4 | 6, put: r
   await index(store).batch(ops);
 }
 
-for (const format of [6, 4, 3, 2] as const) {
+for (const format of [4, 3, 2] as const) {
   test(`a history of format ${format} is read (blocks and index as they were), written on, and retired`, async () => {
     await withDir(async (dir) => {
       const store = await Store.open(dir);
@@ -263,10 +235,9 @@ for (const format of [6, 4, 3, 2] as const) {
       assert.equal([h.counters().lostAtOpen, h.counters().written], [0, old.length]);
       const put = [...old, ...records(120, 120)];
       await write(h, put.slice(old.length), 33);
-      await checkAll(h, put, `format ${format}, then 7`);
+      await checkAll(h, put, `format ${format}, then 5`);
       const keys = await keysOf(index(store));
-      assert.is(keys.filter((k) => k.startsWith('k/')).length, format >= 4 ? 0 : oldBlocks, 'a format-3 history\'s old blocks stay in the index database');
-      assert.is(keys.filter((k) => k.startsWith('l/')).length, h.counters().batches, 'new blocks in segment files');
+      assert.is(keys.filter((k) => k.startsWith('k/')).length, format === 4 ? 0 : oldBlocks, 'a format-3 history\'s old blocks stay in the index database');
       assert.ok(!keys.some((k) => k.startsWith('i/')) && keys.includes(filterKey(1)), 'format 2: filters made, id keys gone');
       // retention takes the old blocks from the index database and the new ones from theirs
       h.setRetention({ maxBytes: 1 });
@@ -275,13 +246,12 @@ for (const format of [6, 4, 3, 2] as const) {
       assert.ok(!(await keysOf(index(store))).some((k) => k.startsWith('k/') || k.startsWith('b/') || k.startsWith('p/')), 'index empty');
       await h.close();
       assert.equal(await blockKeys(dir), [], 'no block left');
-      assert.equal(segmentFiles(dir), [], 'no segment left');
       await store.close();
     });
   });
 }
 
-test('a history of format 5 (blocks of version 1) is read as it is, written on as format 7 (blocks of version 2), and retired', async () => {
+test('a history of format 5 (blocks of version 1) is read as it is, written on as format 6 (blocks of version 2), and retired', async () => {
   await withDir(async (dir) => {
     const store = await Store.open(dir);
     let h = await SessionHistory.open(store, { ...OPTS, blockRecords: 24, flushRecords: 24 });
@@ -289,7 +259,6 @@ test('a history of format 5 (blocks of version 1) is read as it is, written on a
     await write(h, old, 24);
     await h.close();
     // the same rows as version 1 wrote them, in a history of format 5
-    await asFormat6(dir, store);
     const blocks = blocksDb(dir);
     assert.equal(await keysOf(blocks), [blockKey(1)]);
     assert.is((await blocks.get(blockKey(1)))![0], 2, 'written as version 2');
@@ -300,53 +269,39 @@ test('a history of format 5 (blocks of version 1) is read as it is, written on a
     await checkAll(h, old, 'format 5, read-only');
     await h.close();
     h = await SessionHistory.open(store, OPTS);
-    assert.is((await index(store).get('m/format'))![0], 7, 'format 7 from now on');
+    assert.is((await index(store).get('m/format'))![0], 6, 'format 6 from now on');
     const put = [...old, ...records(120, 24)];
     await write(h, put.slice(old.length), 33);
-    await checkAll(h, put, 'format 5, then 7');
+    await checkAll(h, put, 'format 5, then 6');
     assert.equal(await h.get(old[11]!.sessionId), old[11], 'a version-1 row whole');
     h.setRetention({ maxBytes: 1 });
     while ((await h.retire()) > 0);
     assert.equal(await all(h, {}), []);
     await h.close();
     assert.equal(await blockKeys(dir), [], 'no block left');
-    assert.equal(segmentFiles(dir), [], 'no segment left');
     await store.close();
   });
 });
 
 test('blocks no manifest names (a crash between the writes) are removed at open; the history reads on', async () => {
   await withDir(async (dir) => {
-    // a segment file per write of 33 records (5 blocks)
-    const filledWith = await filled(dir, 100, { ...OPTS, retentionBatchesPerStep: 1, segmentBytes: 1 });
-    const { store } = filledWith;
+    const filledWith = await filled(dir, 100, { ...OPTS, retentionBatchesPerStep: 1 });
+    const { store, put } = filledWith;
     let h = filledWith.h;
     const last = h.counters().batches;
-    const files = segmentFiles(dir);
-    assert.ok(files.length >= 3, files.join(' '));
-    const seg = (f: string): string => join(dir, 'segments', f);
-    const newest = seg(files[files.length - 1]!);
-    const newestBytes = readFileSync(newest).length;
-    copyFileSync(seg(files[0]!), join(dir, 'first.copy'));
-    // retention until the first segment's blocks are all gone (and its file with them)
-    h.setRetention({ maxBytes: 1 });
-    while (existsSync(seg(files[0]!))) assert.is(await h.retire(), 1);
-    const kept = brief(await all(h, {}));
-    assert.ok(kept.length > 0 && kept.length < 100);
+    h.setRetention({ maxBytes: h.counters().bytes - 1 });
+    assert.is(await h.retire(), 1, 'block 1 retired');
     await h.close();
-    copyFileSync(join(dir, 'first.copy'), seg(files[0]!)); // retired from the index, not unlinked
-    writeFileSync(seg(`${hex(last + 1, 8)}.seg`), new Uint8Array(9)); // written, its index not
-    appendFileSync(newest, new Uint8Array(7)); // appended, its index not
+    const blocks = blocksDb(dir);
+    await blocks.put(blockKey(1), new Uint8Array(9)); // retired from the index, not from the blocks
+    await blocks.put(blockKey(last + 1), new Uint8Array(9)); // written, its index not
+    await blocks.close();
     h = await SessionHistory.open(store, OPTS);
-    assert.equal(segmentFiles(dir), files.slice(1), 'the retired and the unnamed segments gone');
-    assert.is(readFileSync(newest).length, newestBytes, 'the newest cut back to its last named block');
-    assert.equal(brief(await all(h, {})), kept, 'the history reads on');
-    h.put(records(1, 500)[0]!);
-    await h.flush();
-    assert.is((await all(h, {})).length, kept.length + 1, 'and is written on');
     await h.close();
+    const left = await blockKeys(dir);
+    assert.ok(!left.includes(blockKey(1)) && !left.includes(blockKey(last + 1)) && left.includes(blockKey(2)) && left.includes(blockKey(last)), left.join(' '));
     h = await SessionHistory.open(store, OPTS);
-    assert.is((await all(h, {})).length, kept.length + 1);
+    assert.equal(brief(await all(h, {})), brief(scan(put.filter((r) => r.endMs >= T0 + 7000), {})), 'block 1 (the 7 records that ended first) gone');
     await h.close();
     await store.close();
   });
@@ -367,7 +322,7 @@ test('a history of a newer format is refused, named, and left as it is', async (
         err = e;
       }
       assert.ok(isSvrError(err, 'SVR_ERR_HISTORY_STORE'), String(err));
-      assert.match((err as Error).message, /format 9, newer than this node's \(7\)/);
+      assert.match((err as Error).message, /format 9, newer than this node's \(6\)/);
     }
     assert.ok((await keysOf(index(store))).includes(filterKey(1)), 'nothing removed');
     await store.close();
