@@ -98,8 +98,8 @@ static inline void puth16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 
 /*
  * The Internet checksum is byte-order independent (RFC 1071): sum the memory as native 16-bit words (here 32 at
- * a time into 64 bits), fold, and store the result natively. Numbers (protocol, length) are added as the native
- * reading of their network-order bytes (net16).
+ * a time into 64 bits; 64 bytes or more with native/checksum.c's svr_sum32, AVX2 where present), fold, and store
+ * the result natively. Numbers (protocol, length) are added as the native reading of their network-order bytes (net16).
  */
 static inline uint16_t net16(uint32_t v) {
   uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
@@ -109,14 +109,8 @@ static inline uint16_t net16(uint32_t v) {
 }
 
 static uint64_t sum_bytes(uint64_t acc, const uint8_t *p, size_t len) {
-  while (len >= 16) {
-    uint32_t w[4];
-    memcpy(w, p, 16);
-    acc += (uint64_t)w[0] + w[1] + w[2] + w[3];
-    p += 16;
-    len -= 16;
-  }
-  while (len >= 4) {
+  if (len >= 64) return svr_sum32(acc, p, len); /* a payload: AVX2 where present */
+  while (len >= 4) { /* headers, pseudo-headers: inlined */
     uint32_t w;
     memcpy(&w, p, 4);
     acc += w;

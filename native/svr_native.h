@@ -45,6 +45,9 @@ void *svr_arg_handle(napi_env env, napi_callback_info info, size_t *argc, napi_v
 /* A create call's one argument: a table capacity, a power of two from 16 to 2^24; -1 after throwing (named `fn`). */
 int svr_arg_capacity(napi_env env, napi_callback_info info, const char *fn, uint32_t *cap);
 
+/* native/checksum.c: acc plus p[0, n) read as native 32-bit words (an odd last byte zero-padded after it), unfolded:
+ * the Internet checksum's sum in native byte order once folded to 16 bits (RFC 1071 §2(B)). AVX2 where present. */
+uint64_t svr_sum32(uint64_t acc, const uint8_t *p, size_t n);
 /* native/checksum.c: the ones-complement sum of p[0, n) as big-endian 16-bit words, folded; 0 only for all-zero bytes. */
 uint16_t svr_ones_sum_be(const uint8_t *p, size_t n);
 

@@ -26,6 +26,19 @@ test('native and JS sums agree on every offset parity, odd lengths, subarrays an
   }
 });
 
+test('native and JS sums agree on every length around the 32- and 64-byte steps (AVX2) and every start within 32 bytes', () => {
+  const rnd = prng(7);
+  const buf = new Uint8Array(4096).map(() => (rnd() * 256) | 0);
+  const ones = new Uint8Array(2100).fill(0xff); // every 64-bit lane near its largest sums
+  for (const v of [buf, ones]) {
+    for (let off = 0; off < 32; off++) {
+      for (const len of [31, 32, 33, 63, 64, 65, 95, 96, 97, 127, 128, 129, 1380, 1400, 1401, 1421, 2048]) {
+        assert.is(nativeChecksumSum!(v, off, len), fold(sumBytesJs(v, off, len, 0)), `off ${off} len ${len}`);
+      }
+    }
+  }
+});
+
 test('a range outside the array is a RangeError, not a read past it', () => {
   assert.throws(() => nativeChecksumSum!(new Uint8Array(10), 4, 7), RangeError);
 });
