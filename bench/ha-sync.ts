@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const capacity = Math.max(65_536, 2 ** Math.ceil(Math.log2(1.5 * RATE * Math.min(SECONDS, LIFETIME_MS / 1000 + 0.5))));
   const t = new SessionTable(capacity);
   const sessions = new HaSessions({
-    collectSessionChanges: async (full, minAgeMs) => collectChanges(t, clock(), full, undefined, 0, minAgeMs, false), // as the node's thread does (in-thread-host.ts)
+    collectSessionChanges: async (full, minAgeMs) => collectChanges(t, clock(), full, undefined, 0, minAgeMs),
     importSessions: async () => ({ installed: 0, present: 0, refused: 0 }),
     removeAllSessions: () => {},
   }, () => {});

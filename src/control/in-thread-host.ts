@@ -223,10 +223,8 @@ export class InThreadHost implements DataPathHost {
     return listSessions(this.dataplane.ctx, this.clock());
   }
 
-  /** The rows are a view of the data path's encoding buffer (HaSessions queues a copy on the sync link when the
-   *  answer arrives, before the next collection): no new buffer per collection. */
   async collectSessionChanges(full: boolean, minAgeMs = 0): Promise<SessionChanges> {
-    return collectChanges(this.dataplane.ctx.sessions, this.clock(), full, undefined, 0, minAgeMs, false);
+    return collectChanges(this.dataplane.ctx.sessions, this.clock(), full, undefined, 0, minAgeMs);
   }
 
   async importSessions(rows: Uint8Array): Promise<ImportResult> {

@@ -41,8 +41,6 @@ export const MAX_ROW_BYTES = ROW_HEAD + 4 * 16 + 2 * KW6 * 4;
 /** What one collection found, packed (see the top): rows to send (changed or new), oldest change first,
  *  and the ids of rows removed (16 bytes each). */
 export interface SessionChanges {
-  /** a copy, or (collected with `copy` false) a view of this thread's encoding buffer, valid until its next
-   *  collection */
   rows: Uint8Array;
   rowCount: number;
   removed: Uint8Array;
@@ -71,8 +69,6 @@ export const COLLECT_BUDGET = 5_000;
 
 /** where collectChanges encodes (grown, never shrunk); its answer is a copy of the part used (transferred by a worker) */
 let encodeScratch = new Uint8Array(0);
-/** per table, where a collection without a copy encodes: its rows stay a view of it until that table's next one */
-const viewScratch = new WeakMap<SessionTable, Uint8Array<ArrayBuffer>>();
 const keyScratch = new Uint32Array(KW6);
 const key4 = new Uint32Array(KW4);
 /** an imported row's two original addresses, 4 words each */
@@ -136,11 +132,9 @@ function encodeRow(t: SessionTable, r: number, now: number, v: DataView, o: numb
  * marked at least `minAgeMs` ago: a row changing again meanwhile goes once), packed, with `source` (the
  * worker), and the tombstones of the removed ones; `full` (a partner that starts empty, or the first
  * collection) marks every active row first and forgets the tombstones. A transit leg is skipped: its two
- * rows are not carried as one. `copy` false: the rows are a view of the table's own encoding buffer (the node's thread,
- * whose sync link copies them into its queue at once; a copy per collection, ~100 KB every 20 ms at 30,000
- * sessions/s, was external memory that started the active's mark-compacts), else a copy a worker can transfer.
+ * rows are not carried as one.
  */
-export function collectChanges(t: SessionTable, now: number, full: boolean, budget = COLLECT_BUDGET, source = 0, minAgeMs = 0, copy = true): SessionChanges {
+export function collectChanges(t: SessionTable, now: number, full: boolean, budget = COLLECT_BUDGET, source = 0, minAgeMs = 0): SessionChanges {
   if (!t.syncing) {
     t.startSync();
     full = true;
@@ -154,12 +148,8 @@ export function collectChanges(t: SessionTable, now: number, full: boolean, budg
     minAgeMs = 0;
   }
   const room = Math.min(budget, t.syncDirtyTop) * (PACKED_HEAD + MAX_ROW_BYTES);
-  let out = copy ? encodeScratch : viewScratch.get(t) ?? encodeScratch.subarray(0, 0);
-  if (out.length < room) {
-    out = new Uint8Array(Math.max(room, 2 * out.length));
-    if (copy) encodeScratch = out;
-    else viewScratch.set(t, out);
-  }
+  if (encodeScratch.length < room) encodeScratch = new Uint8Array(Math.max(room, 2 * encodeScratch.length));
+  const out = encodeScratch;
   const v = new DataView(out.buffer);
   let o = 0;
   let rowCount = 0;
@@ -190,7 +180,7 @@ export function collectChanges(t: SessionTable, now: number, full: boolean, budg
   for (let k = 0; k < t.syncTombTop * 4; k++) rv.setUint32(k * 4, t.syncTombs[k]!);
   t.syncTombTop = 0;
   return {
-    rows: copy ? out.slice(0, o) : out.subarray(0, o), rowCount, removed, oldestMs: i > 0 ? now - oldest : 0, left: t.syncDirtyTop, leftOldestMs: now - leftOldest, lost: [],
+    rows: out.slice(0, o), rowCount, removed, oldestMs: i > 0 ? now - oldest : 0, left: t.syncDirtyTop, leftOldestMs: now - leftOldest, lost: [],
   };
 }
 

@@ -1,8 +1,7 @@
 /**
  * The session table's HA sync marks and their collection (dataplane/session-rows.ts collectChanges): rows
  * go to the partner when created, when their state changes or their expiry moved far, removed rows as
- * tombstones, unchanged rows never again; a full collection sends everything; a budget leaves the rest marked;
- * collected for the node's own thread, the rows are a view of the table's buffer (no new buffer a collection).
+ * tombstones, unchanged rows never again; a full collection sends everything; a budget leaves the rest marked.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -83,22 +82,6 @@ test('a full collection (the partner starts empty) sends every row again and for
   assert.is(part.leftOldestMs, 4000 - 3008, 'the oldest change still waiting');
   const rest = collectChanges(t, 4100, false, 2);
   assert.is(rest.rowCount + rest.left, 3, 'the rest next time');
-});
-
-test('collected without a copy (the node\'s own thread), the rows are a view of their table\'s buffer, reused; a copy is for a worker to transfer', () => {
-  const [t, u] = [new SessionTable(8), new SessionTable(8)];
-  session(t, 1, 0);
-  session(u, 2, 0);
-  const first = collectChanges(t, 0, true, undefined, 0, 0, false);
-  assert.equal(ids(first), [1]);
-  session(t, 3, 10);
-  const other = collectChanges(u, 10, true, undefined, 0, 0, false);
-  assert.equal([ids(first), ids(other)], [[1], [2]], 'another table\'s collection leaves these rows alone');
-  const second = collectChanges(t, 20, false, undefined, 0, 0, false);
-  assert.equal(ids(second), [3]);
-  assert.ok(second.rows.buffer === first.rows.buffer, 'the next collection of the table reuses its buffer: no new one a collection');
-  const copied = collectChanges(t, 30, true);
-  assert.ok(copied.rows.buffer !== second.rows.buffer && copied.rows.byteLength === copied.rows.buffer.byteLength, 'a copy of its own');
 });
 
 test('a packet through the data path marks its row once: accountPacket compares, never allocates a record', () => {
