@@ -11,9 +11,13 @@
  * up, and the keys are random, so every read of a slot is a cache miss: its key and length share it). A record
  * with a longer key is refused and counted. Zero means empty in the slot pages and the index (nothing filled
  * ahead: the kernel gives their pages as rows first reach them), slots are handed out in order (a freed one
- * first), and a value is copied a word at a time (no object per record).
+ * first), and a value is copied a word at a time (no object per record). The pages and the index are
+ * SharedArrayBuffers: V8 does not count their bytes as the heap's external memory (an ArrayBuffer's it does: a
+ * standby filling up with the partner's new sessions ran a mark-compact per ~9 MB of new pages, ha21; 169 MB of
+ * 576 KB ArrayBuffers in a fresh node: 2 mark-compacts and 9 scavenges, as SharedArrayBuffers none). They are freed
+ * as ArrayBuffers are, once their last view is collected.
  */
-import { OP_DELETE, OP_PURGE, OP_UPSERT, forEachRecord } from './sync-wire.js';
+import { OP_DELETE, OP_PURGE, OP_UPSERT, RECORD_HEAD } from './sync-wire.js';
 
 /** per record: kind | key length << 8, then the key's bytes in 4 words (zero padded) */
 const KEY_WORDS = 5;
@@ -33,11 +37,16 @@ const PAGE_MASK = PAGE_SLOTS - 1;
 /** a page not made yet */
 const EMPTY = new DataView(new ArrayBuffer(0));
 
+/** `bytes` zeroed bytes outside V8's count of external memory (see the top). */
+function shared(bytes: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(bytes);
+}
+
 /** Copies `len` bytes from `at` of `from` to `o` of `to` a word at a time: a view per record (`subarray`) was the
  *  standby's one allocation per synced row. */
 function copyBytes(from: DataView, at: number, to: DataView, o: number, len: number): void {
   let k = 0;
-  for (; k + 4 <= len; k += 4) to.setUint32(o + k, from.getUint32(at + k));
+  for (; k + 4 <= len; k += 4) to.setUint32(o + k, from.getUint32(at + k, true), true);
   for (; k < len; k++) to.setUint8(o + k, from.getUint8(at + k));
 }
 
@@ -60,7 +69,7 @@ export class SyncReplica {
   private free = new Int32Array(1024);
   private freeTop = 0;
   /** per index position its slot + 1 (0: empty) and its key's hash (hashOf) */
-  private index = new Int32Array(2 * 64);
+  private index = new Int32Array(shared(8 * 64));
   /** index positions - 1 */
   private mask = 63;
   /** the probe's hash (find) */
@@ -69,21 +78,22 @@ export class SyncReplica {
   /** records per kind (a kind is one byte) */
   private readonly perKind = new Int32Array(256);
 
-  /** Applies a state batch's framed records in order: upserts, deletes, purges. */
+  /** Applies a state batch's framed records in order: upserts, deletes, purges (the body checked by decodeSync;
+   *  its records read in one loop here, no call per record). */
   apply(body: Uint8Array): void {
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    forEachRecord(body, (kind, op, keyAt, keyLength, valueAt, valueLength) => {
-      if (op === OP_PURGE) {
-        this.purge(kind, body.subarray(keyAt, keyAt + keyLength));
-        return;
-      }
-      if (!this.setProbe(kind, body, keyAt, keyLength)) {
-        this.refused++;
-        return;
-      }
-      if (op === OP_UPSERT) this.upsert(body, view, valueAt, valueLength);
+    for (let o = 0; o < body.length;) {
+      const kind = body[o]!;
+      const op = body[o + 1]!;
+      const keyLength = body[o + 2]!;
+      const valueLength = (body[o + 3]! << 8) | body[o + 4]!;
+      const keyAt = o + RECORD_HEAD;
+      o = keyAt + keyLength + valueLength;
+      if (op === OP_PURGE) this.purge(kind, body.subarray(keyAt, keyAt + keyLength));
+      else if (!this.setProbe(kind, body, keyAt, keyLength)) this.refused++;
+      else if (op === OP_UPSERT) this.upsert(body, view, keyAt + keyLength, valueLength);
       else if (op === OP_DELETE) this.remove();
-    });
+    }
   }
 
   /** Records of `kind`. */
@@ -120,7 +130,7 @@ export class SyncReplica {
     this.longPages = [];
     this.long.clear();
     this.freeTop = 0;
-    this.index = new Int32Array(2 * 64);
+    this.index = new Int32Array(shared(8 * 64));
     this.mask = 63;
     this.perKind.fill(0);
   }
@@ -139,7 +149,7 @@ export class SyncReplica {
     const pages = cell === SHORT_CELL ? this.shortPages : this.longPages;
     const p = s >>> PAGE_BITS;
     while (pages.length <= p) pages.push(EMPTY);
-    if (pages[p] === EMPTY) pages[p] = new DataView(new ArrayBuffer(PAGE_SLOTS * cell));
+    if (pages[p] === EMPTY) pages[p] = new DataView(shared(PAGE_SLOTS * cell));
     return pages[p]!;
   }
 
@@ -212,7 +222,14 @@ export class SyncReplica {
       this.long.delete(s);
     } else {
       s = this.allocSlot();
-      this.slots[s >>> PAGE_BITS]!.set(this.probe, (s & PAGE_MASK) * SLOT_WORDS);
+      const page = this.slots[s >>> PAGE_BITS]!;
+      const p = this.probe;
+      const o = (s & PAGE_MASK) * SLOT_WORDS;
+      page[o] = p[0]!;
+      page[o + 1] = p[1]!;
+      page[o + 2] = p[2]!;
+      page[o + 3] = p[3]!;
+      page[o + 4] = p[4]!;
       this.insert(s, this.probeHash);
       this.size++;
       this.perKind[this.probe[0]! & 0xff]!++;
@@ -271,7 +288,7 @@ export class SyncReplica {
   /** Twice the positions; the slots move by their hashes (their keys are not read). */
   private growIndex(): void {
     const old = this.index;
-    this.index = new Int32Array(old.length * 2);
+    this.index = new Int32Array(shared(8 * old.length));
     this.mask = this.index.length / 2 - 1;
     for (let i = 0; i < old.length; i += 2) if (old[i] !== 0) this.place(this.index, old[i]!, old[i + 1]!);
   }
@@ -279,7 +296,7 @@ export class SyncReplica {
   /** A freed slot, else the next never used (a page of them made when its first is). */
   private allocSlot(): number {
     if (this.freeTop > 0) return this.free[--this.freeTop]!;
-    if ((this.top & PAGE_MASK) === 0) this.slots.push(new Uint32Array(PAGE_SLOTS * SLOT_WORDS));
+    if ((this.top & PAGE_MASK) === 0) this.slots.push(new Uint32Array(shared(4 * PAGE_SLOTS * SLOT_WORDS)));
     return this.top++;
   }
 }
