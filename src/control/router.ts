@@ -579,7 +579,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   /** Sessions active now, over every data-path thread. */
   sessionsActive(): number {
-    return this.host.tally().active;
+    return this.host.sessionCount().active;
   }
 
   /**
@@ -681,8 +681,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   }
 
   status(): RouterStatus {
-    const tally = this.host.tally();
-    return { sessionsActive: tally.active, sessionsLimit: tally.limit, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
+    const n = this.host.sessionCount();
+    return { sessionsActive: n.active, sessionsLimit: n.limit, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: n.perWorker };
   }
 
   // ---- internals ----
@@ -729,7 +729,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   /** Alarm session-table-full: raised at 90 % of the session limit, cleared at 80 % (ssr-reference §1.11). */
   private watchTable(): void {
-    const t = this.host.tally();
+    const t = this.host.sessionCount();
     if (t.limit <= 0) return;
     const pct = (100 * t.active) / t.limit;
     const full = this.tableFull ? pct > 80 : pct >= 90;

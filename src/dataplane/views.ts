@@ -186,6 +186,13 @@ export interface SessionTally {
   perTenant: number[];
 }
 
+/** Sessions active and the limit, per data-path thread too: counters the table keeps, no walk over its rows. */
+export interface SessionCount {
+  active: number;
+  limit: number;
+  perWorker: number[];
+}
+
 export function tallySessions(ctx: DataplaneContext): SessionTally {
   const t = ctx.sessions;
   const tables = ctx.tables;
