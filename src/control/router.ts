@@ -102,8 +102,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   private readonly subject = new EventStream<RouterEvent>(isPerSession);
   /** everything that happens to the router's sessions, paths, peers, config and plugins (control/events.ts) */
   readonly events$: Observable<RouterEvent> = this.subject.observable;
-  /** events$ less session.created, confirmed and removed: a subscriber here makes no object per session
-   *  (read those with onSessionFacts) */
+  /** events$ less session.created, confirmed, removed and counters: a subscriber here makes no object per session
+   *  (read created and removed with onSessionFacts) */
   readonly eventsWithoutSessions$: Observable<RouterEvent> = this.subject.without;
   private readonly sessionFacts = new SessionFactListeners();
   private readonly pathSubject = new Subject<PathMessage>();
