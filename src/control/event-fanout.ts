@@ -88,7 +88,7 @@ function fanOutEvent(e: DpEvent, s: EventSinks, logFields: Record<string, number
       for (const d of deniedEvents(t, e)) s.events.next(d);
       break;
     case 'session.counters':
-      s.events.next(countersEvent(e));
+      if (s.events.sessionsWanted !== false) s.events.next(countersEvent(e));
       break;
     case 'path.message':
       s.pathMessages.next({ path: e.path, pathName: t.paths[e.path]?.name ?? '?', payload: e.payload, atMs: e.atMs, ...(e.from !== undefined ? { from: e.from } : {}) });

@@ -4,7 +4,7 @@
  * RxJS's Subject). Subject.next allocates per event (a closure, an iterator and its results: ~190 B at two
  * session events a session and router, 2026-12-06 wave 15 in docs/performance.md); this allocates nothing.
  * `without` is the same stream less the events `perSession` picks (one per session: created, confirmed,
- * removed): while only such subscribers listen, `sessionsWanted` is false and the router builds no object for
+ * removed; and the sessions' periodic counters): while only such subscribers listen, `sessionsWanted` is false and the router builds no object for
  * those (control/session-facts.ts).
  */
 import { Observable, type Subscriber } from 'rxjs';

@@ -15,7 +15,7 @@ import type { ControlFastPath } from '../dataplane/control-fast-path.js';
 import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
-import { listSessions, pageSessions, tallySessions, type SessionPageQuery, type SessionPageRow, type SessionSummary, type SessionTally } from '../dataplane/views.js';
+import { listSessions, pageSessions, tallySessions, type SessionCount, type SessionPageQuery, type SessionPageRow, type SessionSummary, type SessionTally } from '../dataplane/views.js';
 import { collectChanges, importRows, type ImportResult, type SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
@@ -261,5 +261,10 @@ export class InThreadHost implements DataPathHost {
     this.tallied = tallied;
     queueMicrotask(() => { this.tallied = undefined; });
     return tallied;
+  }
+
+  sessionCount(): SessionCount {
+    const t = this.dataplane.ctx.sessions;
+    return { active: t.active, limit: t.limit, perWorker: [t.active] };
   }
 }

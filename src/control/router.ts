@@ -102,8 +102,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   private readonly subject = new EventStream<RouterEvent>(isPerSession);
   /** everything that happens to the router's sessions, paths, peers, config and plugins (control/events.ts) */
   readonly events$: Observable<RouterEvent> = this.subject.observable;
-  /** events$ less session.created, confirmed and removed: a subscriber here makes no object per session
-   *  (read those with onSessionFacts) */
+  /** events$ less session.created, confirmed, removed and counters: a subscriber here makes no object per session
+   *  (read created and removed with onSessionFacts) */
   readonly eventsWithoutSessions$: Observable<RouterEvent> = this.subject.without;
   private readonly sessionFacts = new SessionFactListeners();
   private readonly pathSubject = new Subject<PathMessage>();
@@ -579,7 +579,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   /** Sessions active now, over every data-path thread. */
   sessionsActive(): number {
-    return this.host.tally().active;
+    return this.host.sessionCount().active;
   }
 
   /**
@@ -681,8 +681,8 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
   }
 
   status(): RouterStatus {
-    const tally = this.host.tally();
-    return { sessionsActive: tally.active, sessionsLimit: tally.limit, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: tally.perWorker };
+    const n = this.host.sessionCount();
+    return { sessionsActive: n.active, sessionsLimit: n.limit, handshakesInFlight: this.episodes.inFlight, workers: this.host.workers, sessionsPerWorker: n.perWorker };
   }
 
   // ---- internals ----
@@ -729,7 +729,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
 
   /** Alarm session-table-full: raised at 90 % of the session limit, cleared at 80 % (ssr-reference §1.11). */
   private watchTable(): void {
-    const t = this.host.tally();
+    const t = this.host.sessionCount();
     if (t.limit <= 0) return;
     const pct = (100 * t.active) / t.limit;
     const full = this.tableFull ? pct > 80 : pct >= 90;

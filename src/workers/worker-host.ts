@@ -31,7 +31,7 @@ import { RX_SLOTS, type PathKeyMaterial, type PathKeyStatus } from '../dataplane
 import { createReplayMarks, mergeFloors, ReplayMarks, type ReplayFloor } from '../dataplane/replay-marks.js';
 import { clearSteering, createSteering, type SteeringShared } from '../dataplane/steering.js';
 import { sessionLimit } from '../dataplane/session-table.js';
-import type { SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
+import type { SessionCount, SessionPageQuery, SessionPageRow, SessionSummary, SessionTally } from '../dataplane/views.js';
 import type { ImportResult, SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
 import { sliceValue, type SlicedValue } from '../util/sliced-clone.js';
@@ -626,6 +626,11 @@ export class WorkerHost implements DataPathHost {
       const u = w.worker.performance.eventLoopUtilization();
       return { activeMs: u.active, idleMs: u.idle };
     });
+  }
+
+  sessionCount(): SessionCount {
+    const perWorker = this.threads.map((w) => (w.state === 'ended' ? 0 : w.stats.active));
+    return { active: perWorker.reduce((a, b) => a + b, 0), perWorker, limit: this.threads.reduce((n, w) => n + (w.state === 'ended' ? 0 : w.stats.limit), 0) };
   }
 
   tally(): SessionTally & { perWorker: number[] } {

@@ -306,6 +306,37 @@ test('session.counters: totals of long sessions, about once per interval', async
   await lab.close();
 });
 
+test('session.counters go to events$ only: with only eventsWithoutSessions$ subscribed none is built (1 M sessions: 16,700 objects a second)', async () => {
+  const clock = simClock();
+  const lab = createMemoryLab({
+    config: await exampleConfig(), clients: [CLIENT], servers: [SERVER], router: { clock: clock.now, sweepIntervalMs: 0, sessionCountersMs: 10_000 },
+  });
+  try {
+    lab.servers[0]!.udpBind(7, (d, from) => lab.servers[0]!.udpSend(7, from.address, from.port, d));
+    const seen: string[] = [];
+    const sub = lab.r1.eventsWithoutSessions$.subscribe((e) => seen.push(e.type));
+    let got = 0;
+    lab.clients[0]!.udpBind(41031, () => got++);
+    lab.clients[0]!.udpSend(41031, SERVER, 7, Buffer.from('abc'));
+    assert.ok(await until(() => got === 1));
+    for (let i = 0; i < 4; i++) {
+      clock.advance(5_000);
+      lab.r1.sweep();
+    }
+    assert.not.ok(seen.includes('session.counters'), `without sessions: ${[...new Set(seen)].join(', ')}`);
+    const e1 = record(lab.r1);
+    for (let i = 0; i < 4; i++) {
+      clock.advance(5_000);
+      lab.r1.sweep();
+    }
+    assert.ok(e1.of('session.counters').length >= 1, 'events$ still has them');
+    assert.not.ok(seen.includes('session.counters'));
+    sub.unsubscribe();
+  } finally {
+    await lab.close();
+  }
+});
+
 test('worker threads: denied first packets and the shutdown of remaining sessions reach events$', async () => {
   const config = parseConfig(`
 authority:
