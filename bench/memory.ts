@@ -105,7 +105,12 @@ function typedArrays(root: object, out: Map<string, number>, prefix = '', seen =
   for (const [k, v] of Object.entries(root)) {
     if (v === null || typeof v !== 'object' || seen.has(v)) continue;
     seen.add(v);
-    if (ArrayBuffer.isView(v)) out.set(prefix + k, (out.get(prefix + k) ?? 0) + residentBytes(v));
+    if (ArrayBuffer.isView(v)) {
+      // a second view of a whole buffer is not counted again (the flow table's slots and distance bytes)
+      if (v.byteLength === v.buffer.byteLength && seen.has(v.buffer)) continue;
+      if (v.byteLength === v.buffer.byteLength) seen.add(v.buffer);
+      out.set(prefix + k, (out.get(prefix + k) ?? 0) + residentBytes(v));
+    }
     else if (depth < 2 && !(v instanceof Map)) typedArrays(v as object, out, `${prefix}${k}.`, seen, depth + 1);
   }
   return out;
