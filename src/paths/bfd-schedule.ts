@@ -16,7 +16,7 @@
  *             the same timers fall due together: one tick sends them in one batch (`hooks.batch`: one TUN write).
  *   late tick a passed Detection Time expires only after the input waiting by then was read (`hooks.afterInput`: the
  *             event loop runs timers before I/O, so after a stall of this thread the tick came before the packets
- *             that arrived meanwhile; under load 20-25 that took lab paths down 6-16 times a run). Detection counts
+ *             that arrived meanwhile: a cause of the lab's false downs at load 20-25). Detection counts
  *             missed packets, not a late timer; a path whose packets are really missing goes down in the same turn.
  *   one timer armed at the earliest due time (detection exact). A tick takes the due transmissions from a heap
  *             of next transmit times (deadline-heap.ts) and scans the slots for expired Detection Times only once
