@@ -93,7 +93,9 @@ async function session(): Promise<{
 test('a detection tick that comes late after a stall reads the packets that arrived meanwhile before its verdict: the path stays Up', async () => {
   const s = await session();
   try {
-    // no event loop turn from here to the stall: nothing else can move the session's clock
+    // from the check phase (in a timers phase Node could leave the new timer to the next turn, after I/O); no
+    // event loop turn from here to the stall: nothing else can move the session's clock
+    await new Promise((done) => setImmediate(done));
     s.rx(packet('init'));
     s.rx(packet('up', { final: true })); // ends our Poll (Up changed our timers)
     assert.is(s.state(), 'up');
