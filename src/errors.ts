@@ -21,6 +21,8 @@ export const ErrorCodes = {
   SVR_ERR_WORKER_START: 'A data-path worker thread could not start',
   SVR_ERR_WORKER_TIMEOUT: 'A data-path worker thread did not answer in time (busy, hung or restarting)',
   SVR_ERR_CLI_OPTION: 'A command-line option is invalid',
+  SVR_ERR_CLI_SYSTEM: 'The operating system refused what the command tried (a file, socket, address or permission)',
+  SVR_ERR_CLI_INTERNAL: 'The command failed unexpectedly (a bug)',
   SVR_ERR_STEP_OPTIONS: 'A STEP (service and topology exchange) option is out of range',
   SVR_ERR_STEP_DOCUMENT_TOO_LARGE: "The router's STEP document is larger than 64 chunks: its peers do not learn what it delivers",
   SVR_ERR_CONTROL_CONNECT: 'The node control socket could not be reached',

@@ -3,6 +3,7 @@
  * registers itself on the program here.
  */
 import { Command } from 'commander';
+import { isSvrError } from '../errors.js';
 import { packageVersion } from './version.js';
 
 const DESCRIPTION = [
@@ -47,6 +48,26 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   return program;
 }
 
+/**
+ * The message for an error no command reported itself, always coded: a SvrError's own, a system error's
+ * (EACCES, ENOENT, EADDRINUSE...: SVR_ERR_CLI_SYSTEM), anything else a bug (SVR_ERR_CLI_INTERNAL, with its stack).
+ */
+export function describeFailure(e: unknown): string {
+  if (isSvrError(e)) return `svr: ${e.message} [${e.code}]`;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (e instanceof Error && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) {
+    const hint = code === 'EACCES' || code === 'EPERM' ? ' (run it as root or with the rights it needs)' : '';
+    return `svr: ${e.message}${hint} [SVR_ERR_CLI_SYSTEM]`;
+  }
+  const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  return `svr: the command failed unexpectedly, a bug: please report it with what follows [SVR_ERR_CLI_INTERNAL]\n${detail}`;
+}
+
 export async function main(argv: string[]): Promise<void> {
-  await (await buildProgram(argv)).parseAsync(argv);
+  try {
+    await (await buildProgram(argv)).parseAsync(argv);
+  } catch (e) {
+    process.stderr.write(`${describeFailure(e)}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -14,6 +14,10 @@
  *             `mayTransmit(context)`; the periodic packet's 24 bytes were written at the last `sync` (slot by slot in
  *             one array: a hub's 2,000 transmissions a second read no machine snapshot). Due times are rounded up to a hundredth of the interval, so paths with
  *             the same timers fall due together: one tick sends them in one batch (`hooks.batch`: one TUN write).
+ *   late tick a passed Detection Time expires only after the input waiting by then was read (`hooks.afterInput`: the
+ *             event loop runs timers before I/O, so after a stall of this thread the tick came before the packets
+ *             that arrived meanwhile: a cause of the lab's false downs at load 20-25). Detection counts
+ *             missed packets, not a late timer; a path whose packets are really missing goes down in the same turn.
  *   one timer armed at the earliest due time (detection exact). A tick takes the due transmissions from a heap
  *             of next transmit times (deadline-heap.ts) and scans the slots for expired Detection Times only once
  *             the earliest deadline seen by the last scan has come: arrivals only move deadlines later, so that
@@ -47,6 +51,13 @@ export interface BfdScheduleHooks {
   batch(fn: () => void): void;
   /** `n` steady packets the data path took since the last tick (with a ControlFastPath) */
   steadyInDataPath?(n: number): void;
+  /**
+   * runs `fn` once the input already waiting has been read (the router: setImmediate, after the event loop's I/O
+   * phase); without it a passed Detection Time expires in the tick (virtual time)
+   */
+  afterInput?(fn: () => void): void;
+  /** `n` passed Detection Times the input read before the verdict restarted (counted, not expired) */
+  spared?(n: number): void;
 }
 
 const USED = 1;
@@ -92,6 +103,9 @@ export class BfdSchedule {
   #ticking = false;
   /** the earliest deadline `#arm` was asked for while ticking */
   #wantedAt = Infinity;
+  /** passed Detection Times waiting for `afterInput` (0: no verdict pending); a `stop` drops the pending one */
+  #late = 0;
+  #verdicts = 0;
 
   constructor(timers: Timers, hooks: BfdScheduleHooks, fast: ControlFastPath | null = null) {
     this.#timers = timers;
@@ -161,6 +175,8 @@ export class BfdSchedule {
     if (this.#handle !== null) this.#timers.clearTimeout(this.#handle);
     this.#handle = null;
     this.#armedAt = Infinity;
+    this.#late = 0;
+    this.#verdicts++;
   }
 
   /** After every event the machine took: what the fast path compares with, the timers' inputs. */
@@ -317,7 +333,7 @@ export class BfdSchedule {
     const heap = this.#txHeap;
     try {
       this.#hooks.batch(() => {
-        if (this.#detectAt <= now) this.#detect(now);
+        if (this.#detectAt <= now) this.#detect(now, this.#hooks.afterInput === undefined);
         for (let s = heap.top(); s >= 0 && this.#nextTx[s]! <= now; s = heap.top()) {
           if ((this.#flags[s]! & MAY_TX) !== 0) this.#transmit(s);
           this.#nextTx[s] = this.#due(s, now);
@@ -330,6 +346,24 @@ export class BfdSchedule {
     this.#arm(Math.min(heap.earliest(), this.#detectAt, this.#wantedAt));
   }
 
+  /** After `afterInput`: the Detection Times still passed expire, those an arrival restarted are spared. */
+  #verdict(): void {
+    const late = this.#late;
+    this.#late = 0;
+    this.#ticking = true;
+    this.#wantedAt = Infinity;
+    let expired = 0;
+    try {
+      this.#hooks.batch(() => {
+        expired = this.#detect(this.#timers.now(), true);
+      });
+    } finally {
+      this.#ticking = false;
+    }
+    if (late > expired) this.#hooks.spared?.(late - expired);
+    this.#arm(Math.min(this.#txHeap.earliest(), this.#detectAt, this.#wantedAt));
+  }
+
   #transmit(slot: number): void {
     const out = this.#out;
     const packets = this.#packets;
@@ -338,17 +372,35 @@ export class BfdSchedule {
     this.#hooks.transmit(slot, out);
   }
 
-  /** The arrivals folded in, every passed Detection Time expired, and the next lower bound from the same pass. */
-  #detect(now: number): void {
+  /**
+   * The arrivals folded in, every passed Detection Time expired (`expire`; else counted and left to `#verdict`
+   * after the waiting input), and the next lower bound from the same pass. Returns how many expired.
+   */
+  #detect(now: number, expire: boolean): number {
     this.fold();
     this.#detectAt = Infinity; // the expiries' `sync`s may lower it meanwhile
     let next = Infinity;
+    let passed = 0;
     for (let s = 0; s < this.#used; s++) {
       if ((this.#flags[s]! & (USED | WATCHING)) !== (USED | WATCHING)) continue;
       const at = this.#lastRx[s]! + this.#detectMs[s]!;
-      if (at <= now) this.#hooks.expire(s);
-      else if (at < next) next = at;
+      if (at > now) {
+        if (at < next) next = at;
+      } else {
+        passed++;
+        if (expire) this.#hooks.expire(s);
+      }
     }
     if (next < this.#detectAt) this.#detectAt = next;
+    if (!expire && passed > 0) {
+      if (this.#late === 0) {
+        const verdicts = this.#verdicts;
+        this.#hooks.afterInput!(() => {
+          if (verdicts === this.#verdicts) this.#verdict();
+        });
+      }
+      this.#late = Math.max(this.#late, passed);
+    }
+    return expire ? passed : 0;
   }
 }

@@ -66,6 +66,9 @@ export interface PathSupervisorDeps {
   now?(): number;
   setTimeout?(fn: () => void, ms: number): unknown;
   clearTimeout?(handle: unknown): void;
+  /** runs `fn` once the input waiting now was read (a passed Detection Time's verdict waits for it: the schedule's
+   *  header); default with the default timers setImmediate (after the event loop's I/O phase), else at once */
+  afterInput?(fn: () => void): void;
 }
 
 export interface PathSupervisorOptions {
@@ -201,6 +204,7 @@ export class PathSupervisor {
     this.#slowStartMs = opts.slowStartMs ?? 1000;
     this.#spacingMs = opts.linkTestSpacingMs ?? 100;
     this.#discriminator = opts.discriminator;
+    const afterInput = deps.afterInput ?? (deps.setTimeout === undefined ? (fn: () => void) => void setImmediate(fn).unref() : undefined);
     const fast = new ControlFastPath(this.#timers.now);
     this.#fast = deps.keepSteady?.(fast) === true ? fast : null;
     this.#schedule = new BfdSchedule(this.#timers, {
@@ -216,6 +220,14 @@ export class PathSupervisor {
         this.#count('bfd-rx', n);
         this.#count('bfd-rx-steady', n);
       },
+      ...(afterInput === undefined ? {} : {
+        // the data read meanwhile counts too (§4 of the header), before the verdict
+        afterInput: (fn: () => void) => afterInput(() => {
+          if (this.#deps.traffic !== undefined && this.#subscription !== null) this.#pollTraffic();
+          fn();
+        }),
+      }),
+      spared: (n) => this.#count('bfd-detection-spared', n),
     }, this.#fast);
     this.#clock = { setTimeout: (fn, ms) => this.#timers.setTimeout(fn, ms), clearTimeout: (h) => this.#timers.clearTimeout(h) };
     // one provided machine for all paths (a provided machine per path held ~16 kB of heap each)

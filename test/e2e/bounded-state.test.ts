@@ -8,7 +8,7 @@
  * Needs root, ip, iperf3, curl (the lab) and cc; otherwise its tests count as skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
@@ -38,7 +38,7 @@ const downSync = (): void => {
 
 test.after(() => {
   downSync();
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 type Stats = Record<string, number> & { node: { pid: number } };

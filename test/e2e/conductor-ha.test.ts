@@ -6,7 +6,7 @@
  * the new leader to the last version and run it, and traffic flows through them all along.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
@@ -67,7 +67,7 @@ async function web(): Promise<string> {
 test.after(async () => {
   const r = await svr(['lab', 'down', ...labArgs], env);
   if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('svr lab up --conductor --etcd 3: three etcd members, two conductors (one leads), r1 and r2 enrolled and synchronized', async () => {

@@ -6,7 +6,7 @@
  * catches up, routers forward without the conductor (also across a restart) and resynchronise.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { conductorArgs, conductorSessionPath, conductorUrls } from '../../src/lab/conductor.js';
@@ -93,7 +93,7 @@ function restartNode(name: 'r1' | 'r2', tag: string): string {
 test.after(async () => {
   const r = await svr(['lab', 'down', ...labArgs], env);
   if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('svr lab up --conductor: r1 and r2 enrolled by ZTP, both synchronized on the same version; traffic flows', async () => {

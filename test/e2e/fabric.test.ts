@@ -8,7 +8,6 @@
  * One lab for the whole file.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
@@ -56,7 +55,7 @@ function needUp(): void {
 test.after(async () => {
   const r = await svr(['lab', 'down', ...labArgs], env);
   if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('svr lab up --conductor --routers 4 --topology hub-spoke: four routers enrolled by ZTP, all synchronized', async () => {

@@ -9,7 +9,7 @@
  * Needs root, ip, iperf3, curl (the lab) and tcpdump; otherwise its tests count as skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { nodeLaunch } from '../../src/lab/launch.js';
@@ -51,7 +51,7 @@ export default {
 
 test.after(() => {
   downSync();
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('a node starting with a security plugin forwards nothing before it is loaded: under traffic, no session to the guarded port opens, the allowed one does', async () => {

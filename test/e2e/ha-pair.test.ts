@@ -13,7 +13,7 @@
  * Needs root, ip, network namespaces; otherwise its tests count as skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { backgroundLines, e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, sleep, svr, SVR, type LineProcess } from './support.js';
@@ -102,7 +102,7 @@ async function haStatus(node: Node): Promise<{ role: string; forwarding: boolean
 
 test.after(() => {
   downSync();
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 /** Two namespaces, a sync veth (-sa/-sb) and a probe veth (-pa/-pb) between them; the config file. */

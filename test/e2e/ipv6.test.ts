@@ -15,7 +15,6 @@
  * Needs root, ip/curl/iperf3 and tcpdump (test/support/prerequisites.ts). About 40 s.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { e2eDir, E2E_PREFIX, exec, inNs, parseNdjson, pollUntil, show, startCapture, svr, SVR, type DecodedLine, LAB_UP_MS } from './support.js';
@@ -49,7 +48,7 @@ const grew = (a: Record<string, number>, b: Record<string, number>): number[] =>
 
 test.after(() => {
   downSync();
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('svr lab up --ipv6: an IPv6 client fetches from an IPv6 server over an IPv6 peer path; the capture decodes as SVR; 3,000-byte datagrams the hosts fragment are echoed intact, IPv4 and IPv6', async () => {

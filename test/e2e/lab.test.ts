@@ -72,7 +72,7 @@ const sessions = async (socket: string): Promise<SessionJson[]> => {
 test.after(async () => {
   const r = await svr(['lab', 'down', ...labArgs], env);
   if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('svr lab up builds five namespaces (one link emulator) and starts both nodes', async () => {

@@ -7,7 +7,7 @@
  * Needs root and ip/curl/iperf3 (test/support/prerequisites.ts); otherwise its tests count as skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
@@ -53,7 +53,7 @@ const connects = async (n: number): Promise<{ closed: number; open: number; filt
 
 test.after(() => {
   downSync();
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('svr lab up --workers 2 --plugin: every refused session has its record (counted equal), svr inspect plugin shows them', async () => {

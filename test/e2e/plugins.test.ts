@@ -131,7 +131,7 @@ const iperfOnce = async (clientArgs: string[]): Promise<{ server: Record<string,
 test.after(async () => {
   const r = await svr(['lab', 'down', ...labArgs], env);
   if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('svr lab up --profile plugins: seven namespaces, the plugins loaded, the function devices moved', async () => {

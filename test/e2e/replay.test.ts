@@ -6,16 +6,15 @@
  * no session and reach no host. Needs root, ip/curl/iperf3/tcpdump and python3 (the raw sender;
  * test/support/prerequisites.ts); otherwise its test counts as skipped.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as assert from 'uvu/assert';
 import { readCapture } from '../../src/io/pcap.js';
 import { request } from '../../src/node/control-client.js';
 import { requires } from '../support/prerequisites.js';
-import { E2E_PREFIX, inNs, show, sleep, startCapture, svr, SVR, LAB_UP_MS } from './support.js';
+import { E2E_PREFIX, inNs, labFixture, show, sleep, startCapture, svr, SVR, LAB_UP_MS } from './support.js';
 
 const PREFIX = E2E_PREFIX;
 const NS = { client: `${PREFIX}-client`, r1: `${PREFIX}-r1`, r2: `${PREFIX}-r2` };
@@ -54,14 +53,8 @@ class RawSender {
 
 const test = requires(import.meta.url);
 {
-  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}-replay-`));
-  const env = { SVR_RUN_DIR: join(dir, 'run') };
-  const labArgs = ['--prefix', PREFIX, '--dir', dir];
+  const { dir, env, labArgs } = labFixture(test, PREFIX, 'replay');
   const socket = { r1: join(dir, 'r1.sock'), r2: join(dir, 'r2.sock') };
-  process.once('SIGINT', () => {
-    spawnSync(process.execPath, [SVR, 'lab', 'down', ...labArgs], { env: { ...process.env, ...env }, stdio: 'ignore' });
-    process.exit(130);
-  });
 
   // over the control socket itself (what `svr show stats --json` prints): a CLI process per read would take
   // seconds under load, and the 0.1 s replay must land inside the HMAC's time window
@@ -73,7 +66,6 @@ const test = requires(import.meta.url);
   test.after(async () => {
     const r = await svr(['lab', 'down', ...labArgs], env);
     if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('packets captured on the WAN and replayed 0.1 s, 1 s and 10 s later are all rejected and counted by the nodes', async () => {

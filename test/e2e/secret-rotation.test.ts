@@ -6,7 +6,7 @@
  * Needs root, ip, iperf3, curl (the lab); otherwise its tests count as skipped.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
@@ -23,7 +23,7 @@ const socket = (r: string) => join(dir, `${r}.sock`);
 
 test.after(() => {
   downSync();
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 const echoes = async (): Promise<true | undefined> =>

@@ -14,7 +14,7 @@
  * Every namespace is removed by `svr lab down` in the after hook (and on SIGINT), also on failure.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
@@ -65,7 +65,7 @@ const ping = async (host: string): Promise<PingSummary> => {
 test.after(async () => {
   const r = await svr(['lab', 'down', ...labArgs], env);
   if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('the lab with builtin.qos shaping iperf-limited at 20 Mbit/s and r2 wan0 shaped to 20 Mbit/s', async () => {

@@ -15,7 +15,6 @@
  *   TLV 12 (svr decode: tcpSyn).
  * Needs root, ip/curl/iperf3, nft and tcpdump (test/support/prerequisites.ts). About 60 s.
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { E2E_PREFIX, inNs, labFixture, parseNdjson, pollUntil, show, startCapture, svr, type DecodedLine, LAB_UP_MS } from './support.js';
@@ -63,7 +62,7 @@ async function sessionPackets(file: string): Promise<DecodedLine[]> {
 
 test.after(() => {
   downSync();
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('svr lab up --middlebox: the path switches to UDP transform by itself and iperf3 TCP completes over UDP; without the firewall TCP stays TCP', async () => {

@@ -5,7 +5,6 @@
  * counter), so they reached r1's WAN TUN without the kernel's forwarding. Needs root and ip/curl/iperf3/nft
  * (test/support/prerequisites.ts); otherwise its tests count as skipped. `svr lab down` runs in the after hook.
  */
-import { rmSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { bytesSha256 } from '../../src/lab/servers.js';
 import { labFixture, E2E_PREFIX, exec, inNs, show, svr, SVR, LAB_UP_MS } from './support.js';
@@ -18,11 +17,11 @@ const SIZE = 8 * 1024 * 1024;
 
 const test = requires(import.meta.url);
 
-const { dir, env, labArgs, downSync } = labFixture(test, PREFIX, 'wanrx', { SVR_WAN_PACKET_RX: '1' });
+const { env, labArgs, downSync } = labFixture(test, PREFIX, 'wanrx', { SVR_WAN_PACKET_RX: '1' });
 
 test.after(() => {
   downSync();
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 /** Packets r's ingress rule for svr-wan0 has carried (0 without the table). */

@@ -13,7 +13,7 @@
  * the fabric at 390x844 (a phone).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as assert from 'uvu/assert';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -110,7 +110,7 @@ test.after(async () => {
   await browser?.close().catch(() => undefined);
   const r = await svr(['lab', 'down', ...labArgs], env);
   if (r.code !== 0) console.error(`svr lab down failed: ${show(r)}`);
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('a wrong password shows an error and no data; the right one shows the fabric: two routers synchronized, both paths up', async () => {

@@ -5,7 +5,6 @@
  * Needs root and ip/curl/iperf3 (test/support/prerequisites.ts); otherwise its tests count as skipped.
  * `svr lab down` runs in the after hook.
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { bytesSha256 } from '../../src/lab/servers.js';
@@ -24,7 +23,7 @@ const r1Socket = join(dir, 'r1.sock');
 
 test.after(() => {
   downSync();
-  rmSync(dir, { recursive: true, force: true });
+  // e2eDir removes the directory when every test passed (kept with the logs otherwise)
 });
 
 test('svr lab up --workers 2: sessions spread over both workers of r1, downloads intact, stats per worker', async () => {

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildProgram } from '../../../src/cli/main.js';
+import { buildProgram, describeFailure } from '../../../src/cli/main.js';
+import { SvrError } from '../../../src/errors.js';
 
 const ALL = ['node', 'show', 'inspect', 'explain', 'decode', 'lab', 'setup', 'identity', 'conductor', 'config'];
 const names = async (...args: string[]): Promise<string[]> => (await buildProgram(['node', 'svr', ...args])).commands.map((c) => c.name());
@@ -31,6 +32,16 @@ test('the svr binary: help names every command; an unknown command is refused wi
   const show = spawnSync(process.execPath, [SVR, 'help', 'show'], { encoding: 'utf8' });
   assert.is(show.status, 0);
   assert.match(show.stdout, /Usage: svr show/);
+});
+
+test('an error no command reported is printed coded: its own code, a system error, else a bug with its stack', () => {
+  assert.is(describeFailure(new SvrError('SVR_ERR_LAB_ROOT', 'the lab needs root')), 'svr: the lab needs root [SVR_ERR_LAB_ROOT]');
+  const denied = Object.assign(new Error("EACCES: permission denied, open '/run/svr/r1.sock'"), { code: 'EACCES' });
+  assert.is(describeFailure(denied), "svr: EACCES: permission denied, open '/run/svr/r1.sock' (run it as root or with the rights it needs) [SVR_ERR_CLI_SYSTEM]");
+  const bug = describeFailure(new TypeError("Cannot read properties of undefined (reading 'x')"));
+  assert.match(bug, /^svr: the command failed unexpectedly, a bug: please report it with what follows \[SVR_ERR_CLI_INTERNAL\]\nTypeError: Cannot read/);
+  assert.match(bug, /\n\s+at /, 'with its stack');
+  assert.match(describeFailure('thrown text'), /\[SVR_ERR_CLI_INTERNAL\]\nthrown text$/);
 });
 
 test.run();

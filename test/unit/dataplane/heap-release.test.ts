@@ -8,16 +8,27 @@ import * as assert from 'uvu/assert';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { DrainWatch, RELEASE_ATTEMPTS, RELEASE_MIN_INTERVAL_MS, RELEASE_MIN_PEAK, releaseHeap, type HeapControl } from '../../../src/dataplane/heap-release.js';
 
-/** V8's side as DrainWatch sees it: the young generation's size, which a release shrinks when `shrinks`. */
+/** V8's side as DrainWatch sees it: the young generation's size, which a release shrinks when `shrinks` (its
+ *  mark-compact done at once); else nothing finishes until the test says so (`gcs++`: V8's own marking ended). */
 class Heap implements HeapControl {
   releases = 0;
+  gcs = 0;
+  watching = false;
   constructor(public young = 32 << 20, public shrinks = true) {}
   youngBytes(): number {
     return this.young;
   }
   release(): void {
     this.releases++;
-    if (this.shrinks) this.young = 1 << 20;
+    if (!this.shrinks) return;
+    this.young = 1 << 20;
+    this.gcs++;
+  }
+  majorGcs(): number {
+    return this.gcs;
+  }
+  watch(on: boolean): void {
+    this.watching = on;
   }
 }
 
@@ -56,24 +67,44 @@ test('a small table, a table oscillating around half its peak: no collection aga
   assert.is(h.releases, 2, 'an interval after the last release');
 });
 
-test('a release V8 ignored (its own collection was marking) is asked again until the young generation shrank', () => {
+test('a release V8 ignored (its own collection was marking) is asked again after each mark-compact that left the young generation as large, not per sweep', () => {
   const w = new DrainWatch();
   const h = new Heap(32 << 20, false);
+  const t = RELEASE_MIN_INTERVAL_MS;
   w.afterSweep(100_000, 0, true, h);
-  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS, true, h);
-  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + 250, false, h);
+  w.afterSweep(40_000, t, true, h);
+  assert.is(h.releases, 1);
+  assert.ok(h.watching, 'mark-compacts counted while the release waits');
+  for (let i = 1; i <= 20; i++) w.afterSweep(40_000, t + i * 250, true, h);
+  assert.is(h.releases, 1, 'V8\'s own marking runs on for 5 s: no ask spent meanwhile (RELEASE_ATTEMPTS sweeps used them all up before)');
+  h.gcs++; // that mark-compact finished; the young generation as large
+  w.afterSweep(40_000, t + 5250, false, h);
   assert.is(h.releases, 1, 'asked again only after settled sweeps');
-  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + 500, true, h);
-  assert.is(h.releases, 2);
-  h.shrinks = true;
-  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + 750, true, h);
-  w.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + 1000, true, h);
-  assert.is(h.releases, 3, 'shrunk: no more requests');
+  w.afterSweep(40_000, t + 5500, true, h);
+  assert.is(h.releases, 2, 'asked again after the mark-compact');
+  h.young = 1 << 20; // the collection asked for shrank it
+  h.gcs++;
+  w.afterSweep(40_000, t + 5750, true, h);
+  w.afterSweep(40_000, t + 6000, true, h);
+  assert.is(h.releases, 2, 'shrunk: no more requests');
+  assert.not.ok(h.watching, 'no mark-compact counted after');
+
   const never = new Heap(32 << 20, false);
   const v = new DrainWatch();
   v.afterSweep(100_000, 0, true, never);
-  for (let i = 0; i < 20; i++) v.afterSweep(40_000, RELEASE_MIN_INTERVAL_MS + i * 250, true, never);
+  for (let i = 0; i < 20; i++) {
+    v.afterSweep(40_000, t + i * 250, true, never);
+    never.gcs++;
+  }
   assert.is(never.releases, RELEASE_ATTEMPTS, 'at most RELEASE_ATTEMPTS for one drain');
+  assert.not.ok(never.watching);
+  const stuck = new Heap(32 << 20, false);
+  const u = new DrainWatch();
+  u.afterSweep(100_000, 0, true, stuck);
+  u.afterSweep(40_000, t, true, stuck);
+  u.afterSweep(40_000, 2 * t, true, stuck);
+  assert.not.ok(stuck.watching, 'no mark-compact for RELEASE_MIN_INTERVAL_MS: it stops waiting');
+  assert.is(stuck.releases, 1, 'and asks no more for that drain');
 });
 
 // without the addon (not built): counted as skipped in the runner's summary
