@@ -26,6 +26,21 @@ export interface Result {
   stderr: string;
 }
 
+/** what SIGINT tears down: the files whose labs may be up (uvu runs the files in one process: one listener for all,
+ *  a listener per file passed Node's limit of 10) */
+const interrupts = new Set<() => void>();
+let listening = false;
+function whileRunning(onInterrupt: () => void): void {
+  if (!listening) {
+    listening = true;
+    process.once('SIGINT', () => {
+      for (const fn of interrupts) fn();
+      process.exit(130);
+    });
+  }
+  interrupts.add(onInterrupt);
+}
+
 /**
  * The working directory of one e2e file, tmpdir/<name>-<pid>, made afresh by a `test.before` hook that also
  * makes SIGINT run `onInterrupt` (tear the lab down) and exit; so nothing happens when the file's tests are
@@ -37,12 +52,10 @@ export function e2eDir(test: FileTest, name: string, onInterrupt: () => void): s
   test.before(() => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    process.once('SIGINT', () => {
-      onInterrupt();
-      process.exit(130);
-    });
+    whileRunning(onInterrupt);
   });
   test.whenDone((allPassed) => {
+    interrupts.delete(onInterrupt);
     if (allPassed) rmSync(dir, { recursive: true, force: true });
     else console.log(`  kept ${dir} (a test of this file did not pass)`);
   });
