@@ -16,12 +16,21 @@ export function ticksPerSecond(): number {
   return clkTck;
 }
 
+/**
+ * A /proc/<pid>/stat (or task stat) line: the thread's name (field 2, between the first '(' and the last ')', which may
+ * hold spaces) and the fields after it (`fields[0]` is field 3, state: utime is fields[11], stime fields[12], ppid fields[1],
+ * cutime fields[13], cstime fields[14]).
+ */
+export function procStat(path: string): { name: string; fields: string[] } {
+  const stat = readFileSync(path, 'utf8');
+  const end = stat.lastIndexOf(')');
+  return { name: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') };
+}
+
 /** utime + stime of `pid` in seconds (all its threads, or its main thread only), or NaN when it is gone. */
 export function cpuSeconds(pid: number, mainThread = false): number {
   try {
-    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state): utime is field 14, stime field 15
+    const { fields } = procStat(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
     return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
   } catch {
     return NaN;
@@ -31,9 +40,7 @@ export function cpuSeconds(pid: number, mainThread = false): number {
 /** cutime + cstime of `pid` in seconds: its children (and theirs) that ended and it waited for, or NaN when it is gone. */
 export function childrenCpuSeconds(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // cutime is field 16, cstime field 17
+    const { fields } = procStat(`/proc/${pid}/stat`);
     return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond();
   } catch {
     return NaN;
@@ -73,9 +80,7 @@ export function threadCpu(pid: number): Map<number, { name: string; seconds: num
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { name, fields } = procStat(`/proc/${pid}/task/${tid}/stat`);
       out.set(Number(tid), { name, seconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond(), system: Number(fields[12]) / ticksPerSecond() });
     } catch {
       // the thread ended
@@ -119,13 +124,11 @@ export function machineGroupSeconds(names: Record<string, string>): Record<strin
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { name, fields } = procStat(`/proc/${p}/stat`);
       // fields[1] is field 4 (ppid): 2 is kthreadd, the kernel's threads' parent
       let group: string | undefined;
       if (p === '2' || fields[1] === '2') {
-        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        group = KERNEL_GROUPS.find(([prefix]) => comm.startsWith(prefix))?.[1] ?? 'kernel';
+        group = KERNEL_GROUPS.find(([prefix]) => name.startsWith(prefix))?.[1] ?? 'kernel';
       } else group = byInode.get(readlinkSync(`/proc/${p}/ns/net`));
       if (group !== undefined) out[group]! += (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
     } catch {

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
+import { procStat } from './cpu.js';
 import { ipn, logText, run, runIn, sleep, spawnIn, stop, waitForLine, type Proc } from './exec.js';
 import { HUB_NAME, HUB_WAYPOINTS, hubConfigYaml, SPOKE_NET, spokeWaypoint } from './hub-config.js';
 import { HEADLINE_NODE_ARGS, svrScript } from './modes/svrouter.js';
@@ -100,8 +101,7 @@ function usableNow(events: readonly PathEvent[]): Set<string> {
 
 /** utime + stime of a process or thread, in ticks. */
 function cpuTicks(pid: number, tid?: number): { user: number; sys: number } {
-  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = procStat(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`).fields;
   return { user: Number(f[11]), sys: Number(f[12]) };
 }
 
