@@ -5,9 +5,7 @@
  * waits) -> every `flushMs` (or at once when a message's worth is queued) the queue is encoded into
  * messages of at most the path MTU and sent.
  * UDP (§10.3): a connected socket (native/udp-send.c: a flush's messages in one sendmmsg; node's dgram without the
- * addon). The messages a burst fills (the records thread's turn of ring rows: flush(false)) are held until the end of
- * that turn (setImmediate) or until HOLD_MESSAGES are full, then sent in one call: a collector on this host is woken once
- * per turn, not once per message (docs/performance.md "wave 23, recm3"); the template set is resent every `templateRefreshS` seconds or every
+ * addon); the template set is resent every `templateRefreshS` seconds or every
  * `templateRefreshMessages` messages (§8.4, whichever comes first). An ICMP port/host unreachable comes
  * back as a socket error: the collector is `down` (what the failing message carried is lost; a send that
  * fails at once counts its records dropped). While down, records wait in the queue and only template
@@ -77,8 +75,6 @@ const UDP_HEADERS = { 4: 28, 6: 48 } as const;
 export const LOOPBACK_MTU = 65535;
 /** Records queued that are encoded and sent at once (when the transport is ready), not at the next timer or turn. */
 const SEND_NOW = 256;
-/** Full messages of a burst held for one send at the end of the turn, at most (64 KB each on loopback). */
-const HOLD_MESSAGES = 8;
 /** TCP: records encoded per write while the socket takes them */
 const TCP_CHUNK = 256;
 /** TCP: a collector that has not read for this long is `down` */
@@ -109,9 +105,6 @@ export class IpfixExporter {
   private native: { fns: NativeUdp; handle: UdpHandle | undefined } | undefined;
   /** messages the native socket could not take yet (its buffer full): sent first at the next flush */
   private unsent: EncodedMessage[] = [];
-  /** full messages of this turn's burst, sent after `unsent` at the end of the turn (sendHeld) */
-  private held: EncodedMessage[] = [];
-  private heldArmed = false;
   /** messages sent since the native socket's errors were last read (an ICMP answer may come after the send) */
   private sentUnchecked = false;
   private sendStatus = new Int32Array(65);
@@ -169,7 +162,7 @@ export class IpfixExporter {
   /** After a timed flush: the next timer, if anything will need one (see `timer`). */
   private rearm(): void {
     if (this.closed || this.timer !== undefined) return;
-    const waiting = this.queue.length > 0 || this.writer.openRecords > 0 || this.unsent.length > 0 || this.held.length > 0 || this.sentUnchecked || this.statusNow === 'down' || this.statusNow === 'unknown';
+    const waiting = this.queue.length > 0 || this.writer.openRecords > 0 || this.unsent.length > 0 || this.sentUnchecked || this.statusNow === 'down' || this.statusNow === 'unknown';
     if (this.collector.transport === 'udp') {
       if (waiting || !this.udpReady) return this.arm(this.flushMs, true);
       const refreshAt = this.lastTemplateMs + (this.opts.templateRefreshS ?? 60) * 1000;
@@ -239,7 +232,7 @@ export class IpfixExporter {
 
   /** Records queued, in an open message, or in messages the native socket could not take yet. */
   private waitingRecords(): number {
-    return this.queue.length + this.writer.openRecords + this.unsent.reduce((n, m) => n + m.records, 0) + this.held.reduce((n, m) => n + m.records, 0);
+    return this.queue.length + this.writer.openRecords + this.unsent.reduce((n, m) => n + m.records, 0);
   }
 
   /** Sends what is queued (if the transport can take it now), then closes. */
@@ -251,7 +244,6 @@ export class IpfixExporter {
     this.c.dropped += this.waitingRecords();
     this.queue = [];
     this.unsent = [];
-    this.held = [];
     if (this.native?.handle !== undefined) this.native.fns.udpClose(this.native.handle);
     const udp = this.udp;
     const tcp = this.tcp;
@@ -302,8 +294,7 @@ export class IpfixExporter {
   }
 
   private flushUdp(all: boolean): void {
-    // a burst's flush reads no socket error (a system call): the sends and the timed flushes do
-    if (!this.udpReady || !this.nativeReady(all)) return;
+    if (!this.udpReady || !this.nativeReady()) return;
     const now = Date.now();
     if (this.statusNow === 'down') {
       // a refusing collector gets only template messages as probes; records wait in the queue
@@ -324,10 +315,7 @@ export class IpfixExporter {
       this.send(waiting);
       if (this.unsent.length > 0) return;
     }
-    if (this.queue.length === 0 && !refresh && (!all || this.writer.openRecords === 0)) {
-      if (all) this.sendHeld();
-      return;
-    }
+    if (this.queue.length === 0 && !refresh && (!all || this.writer.openRecords === 0)) return;
     const batch = this.queue;
     this.queue = [];
     const messages = this.writer.encode(batch, Math.floor(now / 1000), refresh, !all);
@@ -337,34 +325,17 @@ export class IpfixExporter {
       this.c.templateSends++;
     }
     this.messagesSinceTemplate += messages.length;
-    for (const m of messages) this.held.push(m);
-    if (all || this.held.length >= HOLD_MESSAGES) this.sendHeld();
-    else if (this.held.length > 0 && !this.heldArmed) {
-      this.heldArmed = true;
-      setImmediate(() => {
-        this.heldArmed = false;
-        if (!this.closed) this.sendHeld();
-      });
-    }
-  }
-
-  /** The held messages, after any the socket could not take before (in order), in one send. */
-  private sendHeld(): void {
-    if (this.held.length === 0) return;
-    const out = this.unsent.length > 0 ? [...this.unsent, ...this.held] : this.held;
-    this.unsent = [];
-    this.held = [];
-    this.send(out);
+    this.send(messages);
   }
 
   /**
    * The native socket, opened if it is not (a failed open is an error of the collector, tried again at the next
-   * flush), with the errors it reported since the last look (`check` false: not looked at); false when it cannot send.
-   * True for dgram.
+   * flush), with the errors it reported since the last look; false when it cannot send. True for dgram.
    */
-  private nativeReady(check: boolean): boolean {
+  private nativeReady(): boolean {
     const n = this.native;
     if (n === undefined) return this.udp !== undefined;
+    const where = `${this.collector.address}:${this.collector.port}`;
     if (n.handle === undefined) {
       try {
         n.handle = n.fns.udpOpen(isIPv6(this.collector.address) ? 6 : 4, this.collector.address, this.collector.port);
@@ -373,10 +344,9 @@ export class IpfixExporter {
         return false;
       }
     }
-    if (!check) return true;
     this.sentUnchecked = false;
     const err = n.fns.udpPendingError(n.handle);
-    if (err !== 0) this.sendError(udpError(err, `${this.collector.address}:${this.collector.port}`));
+    if (err !== 0) this.sendError(udpError(err, where));
     return true;
   }
 
