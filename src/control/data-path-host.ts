@@ -151,9 +151,8 @@ export interface DataPathHost {
   sessionPage(q: SessionPageQuery): Promise<(SessionPageRow & { worker?: number })[]>;
   /** how busy each data-path thread has been since it started (its event loop: ms active and idle) */
   threadLoad(): ThreadLoad[];
-  /** sessions in total, per path, service, tenant and worker. In-thread host: a walk over every row of the table
-   *  (~10-20 ms at 1 M sessions), so only on request. Worker host: from each worker's last report (at most 1 s old;
-   *  per path, service and tenant from its last lap over the rows in slices, views.ts TallyWalk) */
+  /** sessions in total, per path, service, tenant and worker: the counts each table keeps (session-counts.ts, no walk
+   *  over the rows). In-thread host: exact at the call. Worker host: from each worker's last report (at most 1 s old) */
   tally(): SessionTally & { perWorker: number[] };
   /** sessions active, the limit and per worker, without a walk over the table (what the once-a-second watchers read) */
   sessionCount(): SessionCount;

@@ -46,8 +46,6 @@ export class InThreadHost implements DataPathHost {
   private dp: Dataplane | null = null;
   private readonly clock: () => number;
   private readonly wallClock: () => number;
-  /** this synchronous run's tally (see tally()) */
-  private tallied: (SessionTally & { perWorker: number[] }) | undefined;
   private readonly sweepIntervalMs: number;
   private readonly sessionCountersMs: number | undefined;
   private readonly replaySenderBase: number;
@@ -127,13 +125,11 @@ export class InThreadHost implements DataPathHost {
 
   setTables(tables: ForwardingTables, _config: SvrConfig): void {
     const ports = this.portsFor(tables); // throws before anything changes
-    this.tallied = undefined;
     this.dataplane.setTables(tables);
     this.dataplane.setPorts(ports);
   }
 
   updateRib(tables: ForwardingTables): void {
-    this.tallied = undefined;
     this.dataplane.setTables(tables); // the same interfaces: the ports stay
   }
 
@@ -158,7 +154,6 @@ export class InThreadHost implements DataPathHost {
   }
 
   removeRow(row: number, gen: number, reason: CloseReason): void {
-    this.tallied = undefined;
     this.dataplane.removeRow(row, gen, reason);
   }
 
@@ -211,7 +206,6 @@ export class InThreadHost implements DataPathHost {
   }
 
   sweep(): void {
-    this.tallied = undefined;
     this.dataplane.sweepAll();
   }
 
@@ -228,14 +222,12 @@ export class InThreadHost implements DataPathHost {
   }
 
   async importSessions(rows: Uint8Array): Promise<ImportResult> {
-    this.tallied = undefined;
     this.dataplane.ctx.crypto.keys.raiseCounters(this.clock());
     const ctx = this.dataplane.ctx;
     return importRows(ctx.sessions, rows, this.clock(), undefined, (r) => ctx.hooks.runInstalled(r));
   }
 
   removeAllSessions(reason: CloseReason): void {
-    this.tallied = undefined;
     this.dataplane.removeAll(reason);
   }
 
@@ -249,18 +241,10 @@ export class InThreadHost implements DataPathHost {
     return [{ activeMs: u.active, idleMs: u.idle }];
   }
 
-  /**
-   * One walk over the table, shared by every caller in the same synchronous run (a scrape reads peers,
-   * services, tenants and status one after the other): packets are processed in their own callbacks, and
-   * the calls that remove sessions here (setTables, removeRow, sweep) drop it.
-   */
+  /** The counts the table keeps (views.ts tallySessions): no walk, exact at the call. */
   tally(): SessionTally & { perWorker: number[] } {
-    if (this.tallied !== undefined) return this.tallied;
     const t = tallySessions(this.dataplane.ctx);
-    const tallied = { ...t, perWorker: [t.active] };
-    this.tallied = tallied;
-    queueMicrotask(() => { this.tallied = undefined; });
-    return tallied;
+    return { ...t, perWorker: [t.active] };
   }
 
   sessionCount(): SessionCount {

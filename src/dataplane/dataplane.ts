@@ -302,9 +302,11 @@ export class Dataplane {
     if (serviceMap !== null || tenantMap !== null || pathMap !== null) {
       for (let r = 0; r < s.capacity; r++) {
         if (!s.isActive(r)) continue;
-        if (serviceMap !== null) s.service[r] = serviceMap[s.service[r]!]!;
-        if (tenantMap !== null) s.tenant[r] = tenantMap[s.tenant[r]!] ?? -1;
-        if (pathMap !== null && s.path[r]! >= 0) s.path[r] = pathMap[s.path[r]!]!;
+        // the counts per id follow each row (session-counts.ts)
+        if (serviceMap !== null || tenantMap !== null) {
+          s.setClass(r, tenantMap === null ? s.tenant[r]! : tenantMap[s.tenant[r]!] ?? -1, serviceMap === null ? s.service[r]! : serviceMap[s.service[r]!] ?? -1);
+        }
+        if (pathMap !== null && s.path[r]! >= 0) s.setPath(r, pathMap[s.path[r]!]!);
       }
     }
     this.routeCheck.start(); // sessions follow their route

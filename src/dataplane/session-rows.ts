@@ -253,9 +253,8 @@ function installRow(t: SessionTable, b: Uint8Array, idAt: number, o: number, len
   t.flags[r] = flags | SF_ACTIVE;
   t.role[r] = v.getUint8(o + 3);
   t.protocol[r] = v.getUint8(o + 5);
-  t.tenant[r] = v.getInt16(o + 6, true);
-  t.service[r] = v.getInt16(o + 8, true);
-  t.path[r] = v.getInt16(o + 10, true);
+  t.setClass(r, v.getInt16(o + 6, true), v.getInt16(o + 8, true));
+  t.setPath(r, v.getInt16(o + 10, true));
   t.inIf[r] = v.getInt16(o + 12, true);
   t.outIf[r] = v.getInt16(o + 14, true);
   t.origSrcPort[r] = v.getUint16(o + 16, true);

@@ -42,6 +42,7 @@ import { FlowTable, type FlowKeys } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
 import { KEY_LAN, KEY_WAN_OURS, KEY_WAN_THEIRS, type Ownership } from './ownership.js';
 import { residentBytes, rowMemory } from './row-memory.js';
+import { IdCounts } from './session-counts.js';
 
 export const ROLE_INGRESS = 1;
 export const ROLE_EGRESS = 2;
@@ -204,9 +205,14 @@ export class SessionTable {
   role!: Uint8Array;
   family!: Uint8Array;
   protocol!: Uint8Array;
+  /** write tenant and service through setClass, path through setPath: the counts below follow */
   tenant!: Int16Array;
   service!: Int16Array;
   path!: Int16Array;
+  /** active sessions per tenant, service and path id (session-counts.ts): read without a walk over the rows */
+  readonly perTenant = new IdCounts();
+  readonly perService = new IdCounts();
+  readonly perPath = new IdCounts();
   inIf!: Int16Array;
   outIf!: Int16Array;
   /** original client -> server addresses: an IPv4 row's here, one word a row; an IPv6 row's in origSrc6/origDst6,
@@ -722,7 +728,7 @@ export class SessionTable {
     this.expires[r] = now; // due until its first packet sets it (a stale u32 could read as far ahead)
     this.pktsFwd[r] = this.pktsRev[r] = 0;
     this.bytesFwd[r] = this.bytesRev[r] = 0;
-    this.path[r] = -1;
+    this.tenant[r] = this.service[r] = this.path[r] = -1; // not counted until set (setClass, setPath)
     this.chain[r] = 0;
     this.app[r] = 0;
     this.natRelay[r] = 0;
@@ -1002,6 +1008,20 @@ export class SessionTable {
     if (family === 6) this.v6Keys.delete(at); // after the delete: the flow table reads keys where the row keeps them
   }
 
+  /** Row r's tenant and service ids (its counts follow). */
+  setClass(r: number, tenant: number, service: number): void {
+    this.perTenant.move(this.tenant[r]!, tenant);
+    this.perService.move(this.service[r]!, service);
+    this.tenant[r] = tenant;
+    this.service[r] = service;
+  }
+
+  /** Row r's path id (-1: none, a local session; its count follows). */
+  setPath(r: number, p: number): void {
+    this.perPath.move(this.path[r]!, p);
+    this.path[r] = p;
+  }
+
   /** Removes row r and both its keys; the row returns to the free list. */
   remove(r: number): void {
     if ((this.flags[r]! & SF_ACTIVE) === 0) return;
@@ -1018,6 +1038,9 @@ export class SessionTable {
       this.syncSent[r] = 0;
     }
     this.flags[r] = 0;
+    this.perTenant.move(this.tenant[r]!, -1);
+    this.perService.move(this.service[r]!, -1);
+    this.perPath.move(this.path[r]!, -1);
     const s = r >>> SEGMENT_SHIFT;
     this.duePrev[r] = this.segFree[s]!;
     this.segFree[s] = r;

@@ -38,18 +38,18 @@ export function transitPath(ctx: DataplaneContext, service: number, inPath: numb
 /**
  * Opens the onward leg of transit session `e` (its egress leg, already filled in) on path `p`: a new
  * ingress row with e's identity and a fresh waypoint 5-tuple. Returns the row, or -1 when the path's
- * family differs or its waypoint ports are exhausted.
+ * family differs, its waypoint ports are exhausted or the table is full.
  */
 export function openOnwardLeg(ctx: DataplaneContext, e: number, p: number, now: number): number {
   const t = ctx.sessions;
   const path = ctx.tables.paths[p]!;
   if (path.family !== t.family[e]) return -1;
   const r = t.alloc(now);
+  if (r < 0) return -1;
   t.role[r] = ROLE_INGRESS;
   t.setOriginWords(r, t.family[e] as 4 | 6, t.srcWords(e), t.wordsAt, t.dstWords(e), t.wordsAt);
   t.protocol[r] = t.protocol[e]!;
-  t.tenant[r] = t.tenant[e]!;
-  t.service[r] = t.service[e]!;
+  t.setClass(r, t.tenant[e]!, t.service[e]!);
   t.inIf[r] = t.inIf[e]!;
   t.outIf[r] = path.localInterface;
   for (let w = 0; w < 4; w++) t.uuid[r * 4 + w] = t.uuid[e * 4 + w]!;

@@ -176,7 +176,7 @@ export interface TenantView {
   sessions: number;
 }
 
-/** Active sessions in total and per path, service and tenant id: one walk over the table. */
+/** Active sessions in total and per path, service and tenant id (tallySessions). */
 export interface SessionTally {
   active: number;
   /** sessions the table holds at most (new ones beyond are refused) */
@@ -193,64 +193,16 @@ export interface SessionCount {
   perWorker: number[];
 }
 
-export function tallySessions(ctx: Pick<DataplaneContext, 'sessions' | 'tables'>): SessionTally {
-  const tally = emptyTally(ctx);
-  countRows(ctx, tally, 0, ctx.sessions.capacity);
-  return tally;
-}
-
-function emptyTally({ sessions: t, tables }: Pick<DataplaneContext, 'sessions' | 'tables'>): SessionTally {
+/** The sessions active, the limit and the counts per path, service and tenant the table keeps (session-counts.ts):
+ *  no walk over the rows, at any table size. */
+export function tallySessions({ sessions: t, tables }: Pick<DataplaneContext, 'sessions' | 'tables'>): SessionTally {
   return {
     active: t.active,
     limit: t.limit,
-    perPath: new Array<number>(tables.paths.length).fill(0),
-    perService: new Array<number>(tables.services.length).fill(0),
-    perTenant: new Array<number>(tables.tenants.length).fill(0),
+    perPath: t.perPath.list(tables.paths.length),
+    perService: t.perService.list(tables.services.length),
+    perTenant: t.perTenant.list(tables.tenants.length),
   };
-}
-
-/** Adds the active rows [from, to) to `tally` (ids past its arrays: tables that changed during a walk in slices). */
-function countRows({ sessions: t }: Pick<DataplaneContext, 'sessions'>, tally: SessionTally, from: number, to: number): void {
-  const { perPath, perService, perTenant } = tally;
-  for (let r = from; r < to; r++) {
-    if (!t.isActive(r)) continue;
-    const p = t.path[r]!;
-    const s = t.service[r]!;
-    const n = t.tenant[r]!;
-    if (p >= 0 && p < perPath.length) perPath[p]!++;
-    if (s >= 0 && s < perService.length) perService[s]!++;
-    if (n >= 0 && n < perTenant.length) perTenant[n]!++;
-  }
-}
-
-/** Rows a worker's once-a-second report walks (~10-20 ns each): a table up to this size is counted whole in every
- *  report, a larger one over several (1 M rows: a lap in 16 reports). */
-export const TALLY_SLICE_ROWS = 65_536;
-
-/**
- * A tally in slices (a worker's report, worker-main.ts): the sessions active and the limit now, the counts per
- * path, service and tenant from the last whole lap over the rows (zero before the first). One walk over 1 M rows
- * took ~10-20 ms of the data path's thread (docs/performance.md, wave 22 tab4); a slice takes a sixteenth.
- */
-export class TallyWalk {
-  private next = 0;
-  private lap: SessionTally | null = null;
-  private last: SessionTally | null = null;
-
-  step(ctx: Pick<DataplaneContext, 'sessions' | 'tables'>, rows = TALLY_SLICE_ROWS): SessionTally {
-    const t = ctx.sessions;
-    const lap = (this.lap ??= emptyTally(ctx));
-    const to = Math.min(t.capacity, this.next + rows);
-    countRows(ctx, lap, this.next, to);
-    this.next = to;
-    if (to >= t.capacity) {
-      this.last = lap;
-      this.lap = null;
-      this.next = 0;
-    }
-    const done = this.last ?? emptyTally(ctx);
-    return { active: t.active, limit: t.limit, perPath: done.perPath, perService: done.perService, perTenant: done.perTenant };
-  }
 }
 
 /** `show services` rows: routes with their usable paths; `sessions(id)` counts a service's sessions. */

@@ -61,7 +61,7 @@ export class WanKeys {
     const local = k.srcPort;
     const peer = k.dstPort;
     const ifx = this.ctx.tables.paths[p]!.localInterface;
-    t.path[r] = p;
+    t.setPath(r, p);
     t.wpLocalPort[r] = local;
     t.wpPeerPort[r] = peer;
     if (t.role[r] === ROLE_INGRESS) {

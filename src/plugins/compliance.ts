@@ -109,8 +109,7 @@ export async function checkPluginCompliance<O>(plugin: RouterPlugin<O>, rawOptio
   const row = t.alloc(0);
   t.role[row] = ROLE_LOCAL;
   t.protocol[row] = PROTO_TCP;
-  t.service[row] = 0;
-  t.tenant[row] = 0;
+  t.setClass(row, 0, 0);
   const entries: ChainStageEntry[] = [];
   const hooks: PluginHookSet = { open: [], close: [] };
   const opts = plugin.options ? plugin.options(rawOptions) : (rawOptions as O);
@@ -190,8 +189,7 @@ function checkHooks(dp: Dataplane, plugin: string, hooks: PluginHookSet, gc: () 
     const fam = i % 2 === 0 ? 4 : 6;
     t.role[r] = ROLES[i % 3]!;
     t.protocol[r] = PROTOCOLS[(i >> 1) % 3]!;
-    t.tenant[r] = 0;
-    t.service[r] = 0;
+    t.setClass(r, 0, 0);
     t.inIf[r] = 0;
     t.outIf[r] = 1;
     t.setOrigin(r, fam, src[fam === 4 ? 0 : 1]!, 0, 0, dst[fam === 4 ? 0 : 1]!);

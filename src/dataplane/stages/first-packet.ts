@@ -202,8 +202,7 @@ export class FirstPacketStage implements Stage {
       return -1;
     }
     t.role[r] = role;
-    t.tenant[r] = tenant;
-    t.service[r] = service;
+    t.setClass(r, tenant, service);
     t.chain[r] = this.ctx.chains.maskFor(tenant, service);
     t.setOrigin(r, pi.family, b.data, pi.srcOff, pi.dstOff);
     t.protocol[r] = pi.protocol;

@@ -125,7 +125,7 @@ export class SvrAcceptStage implements Stage {
       const from = t.path[r]!;
       t.removeSideKey(r, 'in');
       t.insertKey(r, 'in', k);
-      t.path[r] = path;
+      t.setPath(r, path);
       t.inIf[r] = b.ifIndex[s]!;
       t.wpLocalPort[r] = pi.dstPort;
       t.wpPeerPort[r] = pi.srcPort;
@@ -162,7 +162,7 @@ export class SvrAcceptStage implements Stage {
       const k = this.loadWaypointKey(b, s, true); // our forward direction: us -> peer
       t.removeSideKey(r, 'out');
       t.insertKey(r, 'out', k);
-      t.path[r] = b.path[s]!;
+      t.setPath(r, b.path[s]!);
       t.outIf[r] = b.ifIndex[s]!;
       t.wpLocalPort[r] = pi.dstPort;
       t.wpPeerPort[r] = pi.srcPort;
@@ -277,10 +277,9 @@ export class SvrAcceptStage implements Stage {
     t.role[r] = ROLE_EGRESS;
     t.setOrigin(r, fam, d, ctxOff, ctxOff + a);
     t.protocol[r] = protocol;
-    t.tenant[r] = tenant;
-    t.service[r] = service;
+    t.setClass(r, tenant, service);
     t.chain[r] = ctx.chains.maskFor(tenant, service);
-    t.path[r] = b.path[s]!;
+    t.setPath(r, b.path[s]!);
     t.inIf[r] = b.ifIndex[s]!;
     t.outIf[r] = outIf;
     t.origSrcPort[r] = readU16(d, ctxOff + 2 * a);
@@ -343,12 +342,15 @@ export class SvrAcceptStage implements Stage {
     const fam = v.forwardFamily as 4 | 6;
     const a = fam === 6 ? 16 : 4;
     const r = t.alloc(rt.now);
+    if (r < 0) {
+      rt.counters.add(this.cFull); // the table holds its limit: refused, existing sessions go on
+      return false;
+    }
     t.role[r] = ROLE_EGRESS;
     t.setOrigin(r, fam, d, v.forwardCtx, v.forwardCtx + a);
     t.protocol[r] = protocol;
-    t.tenant[r] = tenant;
-    t.service[r] = service;
-    t.path[r] = b.path[s]!;
+    t.setClass(r, tenant, service);
+    t.setPath(r, b.path[s]!);
     t.inIf[r] = b.ifIndex[s]!;
     t.outIf[r] = NO_INTERFACE;
     t.origSrcPort[r] = readU16(d, v.forwardCtx + 2 * a);
@@ -366,7 +368,7 @@ export class SvrAcceptStage implements Stage {
     const next = openOnwardLeg(ctx, r, onward, rt.now);
     if (next < 0) {
       t.remove(r);
-      rt.counters.add(this.cOnward); // the onward path's family differs, or its waypoint ports ran out
+      rt.counters.add(this.cOnward); // the onward path's family differs, its waypoint ports ran out or the table is full
       return false;
     }
     t.indexUuid(r);

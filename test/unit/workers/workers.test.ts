@@ -40,6 +40,10 @@ test('with 2 workers, sessions spread over both, packets that land on the wrong 
     assert.ok((c['consumed-handed-off'] ?? 0) > 0, 'some packets were handed over');
     assert.is(c['sessions-created'], 25, 'each session created once, on its owner');
     assert.is(new Set(sessions.map((s) => s.id)).size, 25);
+    // sessions per tenant and service: the counts each worker's table keeps, in its once-a-second report
+    const counted = () => lab.r1.tenants().reduce((n, t) => n + t.sessions, 0);
+    assert.ok(await until(() => counted() === 25, 3000), `show tenants counts the 25 sessions (${counted()})`);
+    assert.is(lab.r1.services().reduce((n, x) => n + x.sessions, 0), 25, 'show services too');
   } finally {
     await lab.close();
   }
