@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { threadCpu, threadFaults } from './ha-sync-cpu.js';
 import { createSocket } from 'node:dgram';
 import { SessionTable } from '../src/dataplane/session-table.js';
-import { collectChanges } from '../src/dataplane/session-rows.js';
+import { collectBuffers, collectChanges } from '../src/dataplane/session-rows.js';
 import { PairNode } from '../src/ha/pair-node.js';
 import { lagPercentile } from '../src/ha/sync-link.js';
 import { HaSessions } from '../src/node/ha-sessions.js';
@@ -85,8 +85,9 @@ async function main(): Promise<void> {
   const clock = (): number => performance.now();
   const capacity = Math.max(65_536, 2 ** Math.ceil(Math.log2(1.5 * RATE * Math.min(SECONDS, LIFETIME_MS / 1000 + 0.5))));
   const t = new SessionTable(capacity);
+  const collected = collectBuffers(); // as the in-thread host (one worker) collects: into buffers of its own
   const sessions = new HaSessions({
-    collectSessionChanges: async (full, minAgeMs) => collectChanges(t, clock(), full, undefined, 0, minAgeMs),
+    collectSessionChanges: async (full, minAgeMs) => collectChanges(t, clock(), full, undefined, 0, minAgeMs, collected),
     importSessions: async () => ({ installed: 0, present: 0, refused: 0 }),
     removeAllSessions: () => {},
   }, () => {});

@@ -138,7 +138,8 @@ export interface DataPathHost {
   /** the sessions changed since the last call (those changed at least `minAgeMs` ago) as packed rows, and the
    *  ids of those removed (dataplane/session-rows.ts collectChanges), for the standby of a router pair;
    *  `full`: every session (a partner that starts empty); the first call is full and starts the data path's
-   *  change marks; `lost`: workers replaced since the last call (their sessions are gone) */
+   *  change marks; `lost`: workers replaced since the last call (their sessions are gone); `rows` and `removed`
+   *  are valid until the next call (the in-thread host's are views of its buffers): copy what you keep */
   collectSessionChanges(full: boolean, minAgeMs?: number): Promise<SessionChanges>;
   /** installs packed rows another node exported (the pair's node that takes over), between batches; with
    *  several workers, each row in the worker whose slice holds its local waypoint port; every path's send

@@ -16,7 +16,7 @@ import type { PacketPort } from '../dataplane/port.js';
 import type { CloseReason } from '../dataplane/events.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
 import { listSessions, pageSessions, tallySessions, type SessionCount, type SessionPageQuery, type SessionPageRow, type SessionSummary, type SessionTally } from '../dataplane/views.js';
-import { collectChanges, importRows, type ImportResult, type SessionChanges } from '../dataplane/session-rows.js';
+import { collectBuffers, collectChanges, importRows, type ImportResult, type SessionChanges } from '../dataplane/session-rows.js';
 import { SvrError } from '../errors.js';
 import type { SvrConfig } from '../model/config.js';
 import type { ForwardingTables } from '../model/tables.js';
@@ -53,6 +53,8 @@ export class InThreadHost implements DataPathHost {
   private sweepTimer: NodeJS.Timeout | null = null;
   /** once a second: wan queues of path control only gather longer (wan-gather.ts) */
   private gatherTimer: NodeJS.Timeout | null = null;
+  /** where session changes are collected: each answer is a view, copied by its caller before the next (ha-sessions.ts) */
+  private readonly collected = collectBuffers();
 
   readonly factRings: readonly SharedArrayBuffer[] = [FactRing.buffer()];
 
@@ -218,7 +220,7 @@ export class InThreadHost implements DataPathHost {
   }
 
   async collectSessionChanges(full: boolean, minAgeMs = 0): Promise<SessionChanges> {
-    return collectChanges(this.dataplane.ctx.sessions, this.clock(), full, undefined, 0, minAgeMs);
+    return collectChanges(this.dataplane.ctx.sessions, this.clock(), full, undefined, 0, minAgeMs, this.collected);
   }
 
   async importSessions(rows: Uint8Array): Promise<ImportResult> {

@@ -35,7 +35,8 @@ export const COLLECT_GAP_MS = 20;
 type Log = (event: string, fields: Record<string, string | number | boolean>) => void;
 
 /** Where collected changes go (the pair node): framed records sent now (`markedAt`: when the oldest of their
- *  changes happened), and "ask me again in `afterMs`, when the link has room". */
+ *  changes happened; `records` is valid during the call only: copy it), and "ask me again in `afterMs`, when the
+ *  link has room". */
 export interface HaSessionSink {
   sendFramed(records: Uint8Array, count: number, markedAt?: number): void;
   more(afterMs: number): void;
@@ -56,12 +57,21 @@ export interface HaSessionStats {
   dirtyLeftOldestMs: number;
 }
 
+/** Where frameChanges frames (grown, never shrunk). */
+export interface FrameBuffer {
+  bytes: Uint8Array;
+}
+
 /** Frames a collection's purges, rows and tombstones as sync records (one buffer); the records' count. The
- *  packed rows are session upserts already (dataplane/session-rows.ts): copied as they are, no work per row. */
-export function frameChanges(c: SessionChanges): { records: Uint8Array; count: number } {
+ *  packed rows are session upserts already (dataplane/session-rows.ts): copied as they are, no work per row.
+ *  With `into`, the records are a view of its bytes, valid until the next call with it (no new buffer per
+ *  collection: external memory that V8 counts toward the next mark-compact). */
+export function frameChanges(c: SessionChanges, into?: FrameBuffer): { records: Uint8Array; count: number } {
   const removed = c.removed.length / 16;
   if (removed === 0 && c.lost.length === 0) return { records: c.rows, count: c.rowCount }; // a session rate's usual collection
-  const out = new Uint8Array(c.lost.length * (RECORD_HEAD + 1) + c.rows.length + removed * (RECORD_HEAD + 16));
+  const size = c.lost.length * (RECORD_HEAD + 1) + c.rows.length + removed * (RECORD_HEAD + 16);
+  if (into !== undefined && into.bytes.length < size) into.bytes = new Uint8Array(Math.max(size, 2 * into.bytes.length));
+  const out = into === undefined ? new Uint8Array(size) : into.bytes.subarray(0, size);
   let o = 0;
   for (const source of c.lost) {
     o = frameRecord(out, o, SYNC_KIND_SESSION, OP_PURGE, 1, 0);
@@ -81,6 +91,8 @@ export class HaSessions {
   private sink: HaSessionSink | undefined;
   private collecting = false;
   private fullWanted = false;
+  /** where a collection with tombstones is framed: the sync link copies it at once */
+  private readonly framed: FrameBuffer = { bytes: new Uint8Array(0) };
   private readonly counts: HaSessionStats = {
     collections: 0, fullCollections: 0, upserts: 0, deletes: 0, purges: 0, lastWaitMs: undefined, maxWaitMs: 0, dirtyLeft: 0, dirtyLeftOldestMs: 0,
   };
@@ -124,7 +136,7 @@ export class HaSessions {
     s.upserts += c.rowCount;
     s.deletes += c.removed.length / 16;
     s.purges += c.lost.length;
-    const { records, count } = frameChanges(c);
+    const { records, count } = frameChanges(c, this.framed);
     this.sink?.sendFramed(records, count, c.rowCount > 0 ? performance.now() - c.oldestMs : Number.POSITIVE_INFINITY);
   }
 

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SF_ESTABLISHED, SYNC_EXPIRY_MS, SessionTable } from '../../../src/dataplane/session-table.js';
 import { PACKED_HEAD, packRows } from '../../../src/dataplane/session-rows.js';
-import { collectChanges, importRows, unpackRows, type SessionChanges } from '../../../src/dataplane/session-rows.js';
+import { collectBuffers, collectChanges, importRows, unpackRows, type SessionChanges } from '../../../src/dataplane/session-rows.js';
 import { accountPacket } from '../../../src/dataplane/session-ops.js';
 
 /** a row with session id words [n, n, n, n] that expires 30 s after `now` */
@@ -65,6 +65,24 @@ test('removed rows go as tombstones (only those the partner has); a reused row i
   assert.equal(hex(collectChanges(t, 40, false).removed), ['00000003000000030000000300000003']);
   const none = collectChanges(t, 50, false);
   assert.equal([none.rowCount, none.rows.length, none.removed.length, none.oldestMs, none.left], [0, 0, 0, 0, 0], 'each tombstone once');
+});
+
+test('collections into buffers answer views of them, no new buffer each (the in-thread host); without, copies (a worker transfers them)', () => {
+  const t = new SessionTable(8);
+  const into = collectBuffers();
+  const a = session(t, 1, 0);
+  const first = collectChanges(t, 0, true, undefined, 0, 0, into);
+  session(t, 2, 10);
+  t.remove(a);
+  const second = collectChanges(t, 20, false, undefined, 0, 0, into);
+  assert.equal(ids(second), [2]);
+  assert.equal(hex(second.removed), ['00000001000000010000000100000001']);
+  assert.ok(second.rows.buffer === first.rows.buffer && second.rows.buffer === into.rows.buffer, 'the rows of both in one buffer');
+  assert.ok(second.removed.buffer === into.removed.buffer, 'the tombstones in its buffer');
+  session(t, 3, 30);
+  const copied = collectChanges(t, 40, false);
+  assert.equal(ids(copied), [3]);
+  assert.ok(copied.rows.buffer !== into.rows.buffer && copied.rows.byteLength === copied.rows.buffer.byteLength, 'a copy of its own, transferable');
 });
 
 test('a full collection (the partner starts empty) sends every row again and forgets tombstones; a budget leaves the rest marked', () => {

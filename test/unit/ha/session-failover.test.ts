@@ -163,6 +163,8 @@ test('a node that stops forwarding ends its own sessions: taking over again, it 
     new DataView(row!.row.buffer, row!.row.byteOffset).setUint32(38, 99, true); // pktsFwd
     const replica = new SyncReplica();
     replica.apply(frameChanges({ ...own, rows: packRows([row!]), rowCount: 1 }).records);
+    const again = await lab.r1.host.collectSessionChanges(true);
+    assert.ok(again.rows.buffer === own.rows.buffer, 'the in-thread host collects into one buffer, not a new one each time');
     const removed: string[] = [];
     const sub = lab.r1.events$.subscribe((ev) => { if (ev.type === 'session.removed') removed.push(`${ev.sessionId} ${ev.reason}`); });
     sessions.standby();
@@ -176,6 +178,22 @@ test('a node that stops forwarding ends its own sessions: taking over again, it 
   } finally {
     await lab.close();
   }
+});
+
+test('collections with tombstones framed into a buffer: views of it, no new buffer each', () => {
+  const into = { bytes: new Uint8Array(0) };
+  const id = (n: number): Uint8Array => new Uint8Array(16).fill(n);
+  const rows = packRows([{ id: id(1), source: 0, row: new Uint8Array(88) }]);
+  const change = (gone: number): Parameters<typeof frameChanges>[0] => ({ rows, rowCount: 1, removed: id(gone), oldestMs: 0, left: 0, leftOldestMs: 0, lost: [] });
+  const first = frameChanges(change(2), into);
+  const replica = new SyncReplica();
+  replica.apply(first.records);
+  assert.equal([first.count, replica.count(SYNC_KIND_SESSION)], [2, 1], 'the row, and a tombstone of one it did not have');
+  const second = frameChanges(change(1), into);
+  assert.ok(second.records.buffer === first.records.buffer && second.records.buffer === into.bytes.buffer, 'framed where the first was');
+  replica.apply(second.records);
+  assert.is(replica.count(SYNC_KIND_SESSION), 0, 'its own tombstone removed the row');
+  assert.ok(frameChanges(change(1)).records.buffer !== into.bytes.buffer, 'without a buffer: a new one');
 });
 
 test('rows: exported and installed elsewhere keep their keys; an id present, a cut row, a taken key are refused', async () => {
