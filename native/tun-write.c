@@ -461,11 +461,11 @@ static uint32_t raw_run(uint32_t coalesce, const uint8_t *data, const uint32_t *
  * *err as svr_raw_send (0 also when the next packet does not qualify): on any error but EAGAIN the next packet
  * takes the TUN write, where the kernel answers for it as before (an ICMP error, fragments). */
 static uint32_t raw_sends(int fd, svr_raw_batch *b, uint32_t coalesce, const uint8_t *data, const uint32_t *off,
-                          const uint32_t *len, uint32_t i, uint32_t stop, wstats *st, int *err) {
+                          const uint32_t *len, uint32_t i, uint32_t stop, int in_place, wstats *st, int *err) {
   uint32_t n = raw_run(coalesce, data, off, len, i, stop);
   *err = 0;
   if (n == 0) return 0;
-  uint32_t sent = svr_raw_send(fd, b, data, off, len, i, n, err);
+  uint32_t sent = svr_raw_send(fd, b, data, off, len, i, n, in_place, err);
   st->tx += sent;
   st->raw += sent;
   return sent;
@@ -484,7 +484,7 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
   while (i < stop_at) {
     if (raw && !tun_next) {
       int err;
-      uint32_t sent = raw_sends(w->raw, w->rb, w->coalesce, w->ring, w->off, w->len, i, stop_at, st, &err);
+      uint32_t sent = raw_sends(w->raw, w->rb, w->coalesce, w->ring, w->off, w->len, i, stop_at, 1, st, &err);
       if (sent > 0) {
         i += sent;
         *head += sent;
@@ -906,7 +906,7 @@ static uint32_t write_direct(writer *w, const uint8_t *buf, const uint32_t *off,
   while (i < count) {
     if (raw && !tun_next) {
       int err;
-      uint32_t sent = raw_sends(w->raw, w->drb, w->coalesce, buf, off, lens, i, count, st, &err);
+      uint32_t sent = raw_sends(w->raw, w->drb, w->coalesce, buf, off, lens, i, count, 0, st, &err);
       i += sent;
       if (err == EAGAIN) break; /* the rest is queued: the writer thread waits for room */
       if (err != 0) tun_next = 1;

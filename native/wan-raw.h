@@ -13,12 +13,14 @@
 /* Packets per sendmmsg. */
 #define SVR_RAW_BATCH 64
 
-/* One sendmmsg's messages: each packet's IP header copied (its TTL lowered), the rest of it in place. */
+/* One sendmmsg's messages: each packet whole with its TTL lowered in place (saved: its bytes 8-11 before), or its IP
+ * header copied (its TTL lowered) and the rest of it in place. */
 typedef struct svr_raw_batch {
   struct mmsghdr msg[SVR_RAW_BATCH];
   struct iovec iov[2 * SVR_RAW_BATCH];
   struct sockaddr_in to[SVR_RAW_BATCH];
   uint8_t hdr[SVR_RAW_BATCH][60];
+  uint8_t saved[SVR_RAW_BATCH][4];
 } svr_raw_batch;
 
 /* A non-blocking IPPROTO_RAW socket (IP_HDRINCL, send only) with a deep send buffer, or -1 with errno set. */
@@ -30,8 +32,10 @@ int svr_raw_open(void);
 int svr_raw_eligible(const uint8_t *p, uint32_t n);
 
 /* Sends packets [i, i + n) of data/off/len (each eligible) in order, as the kernel would forward them (TTL - 1).
- * Returns the packets sent; *err is 0 when all were, else the errno of the next one (EAGAIN: the socket is full). */
+ * in_place: data is writable and read by nobody during the call (the writer thread's ring): the TTL is lowered
+ * there, and put back on the packets not sent. Returns the packets sent; *err is 0 when all were, else the errno of
+ * the next one (EAGAIN: the socket is full). */
 uint32_t svr_raw_send(int fd, svr_raw_batch *b, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i,
-                      uint32_t n, int *err);
+                      uint32_t n, int in_place, int *err);
 
 #endif

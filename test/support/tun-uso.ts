@@ -8,7 +8,8 @@
  *        `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9 (with `multicastFirst` one to 239.1.2.3:9 before them)
  *        of `size` payload bytes (payload i is deterministic, IPv4 id i, DF; with `alternate` from port 4000 + i % 2,
  *        so that no two in a row merge and each is written alone, as TCP on the wire is; with `firstNoDf` datagram 0,
- *        id 0, without DF) in writeBatch calls of
+ *        id 0, without DF; with `oversize` k every k-th datagram, i % k === k - 1, carries 1,600 payload bytes without DF:
+ *        bigger than the device's MTU, which the raw send refuses and the TUN write's forwarding fragments) in writeBatch calls of
  *        `batch`; closes (the writer thread flushes) and prints `RESULT <json>`: the device's tx counters and the
  *        sha256 of the payloads in order.
  *   recv {name, route, count, ms}    opens TUN `name` with offload (as a WAN queue reads), routes `route` into it
@@ -78,10 +79,11 @@ async function modeSend(a: Json): Promise<void> {
   for (let i = 0; i < count; ) {
     let n = 0;
     for (; n < batch && i < count; n++, i++) {
-      const payload = usoPayload(i, size);
+      const big = typeof a.oversize === 'number' && i % a.oversize === a.oversize - 1;
+      const payload = usoPayload(i, big ? 1600 : size);
       hash.update(payload);
       const p = buildUdp({ src: USO_SRC, dst: USO_DST, srcPort: a.alternate === true ? 4000 + (i % 2) : 4000, dstPort: 9, id: i & 0xffff, payload });
-      if (i === 0 && a.firstNoDf === true) {
+      if ((i === 0 && a.firstNoDf === true) || big) {
         p[6] = 0;
         fillIpv4HeaderChecksum(p, 0);
       }

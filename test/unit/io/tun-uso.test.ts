@@ -228,6 +228,31 @@ test('raw sends on the WAN (rawSend): datagrams written alone reach the wire wit
   }
 });
 
+test('raw sends on the WAN: a datagram the raw send refuses mid-batch (bigger than the MTU) goes to the TUN, and it and the ones after it leave with the TTL lowered once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
+  try {
+    await inNetns('uso', (a) => inNetns('uso', async (b) => {
+      link(a, b, false);
+      // every 50th datagram: 1,628 bytes without DF; the writer thread lowers the TTL in its ring before a sendmmsg
+      // and must put it back on what the kernel did not take (that one, and the rest of its batch of 64)
+      const { sent, pcap } = await exchange(a, b, dir, { ms: 3_000 }, { rawSend: true, alternate: true, oversize: 50 });
+      assert.is(sent.stats.txPackets, COUNT, `every datagram written (${sent.lastError})`);
+      assert.is(sent.stats.txRaw, COUNT - COUNT / 50, `the oversized ones took the TUN write: ${JSON.stringify(sent.stats)}`);
+      const packets = [...readCapture(pcap)].map((r) => Buffer.from(r.ip!));
+      // the capture sees the first fragment of an oversized datagram (the UDP header), not the rest
+      assert.is(packets.length, COUNT, 'the datagrams and the oversized ones\' first fragments on the wire');
+      for (let i = 0; i < COUNT; i++) {
+        const p = packets[i]!;
+        assert.is(readU16(p, 4), i, `packet ${i}: in order`);
+        assert.is(p[8], 63, `packet ${i}: the TTL lowered once`);
+        assert.is((p[6]! & 0x20) !== 0, i % 50 === 49, `packet ${i}: fragmented only when oversized`);
+      }
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('raw sends on the LAN (a LAN queue as a node opens it): packets written alone reach the end host wire with the bytes of the forwarded TUN write; SVR_LAN_RAW_SEND=0 writes them to the TUN', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
   try {
