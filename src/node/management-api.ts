@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { SvrError } from '../errors.js';
+import { ConfigError, SvrError } from '../errors.js';
 import type { Management } from '../model/config.js';
 import { API_TOKEN_MIN_LENGTH } from '../model/defaults.js';
 import type { ConfigProblem } from '../model/problems.js';
@@ -72,7 +72,7 @@ export function prepareManagement(m: Management | undefined, at: string, baseDir
   }
   if (problems.length > 0) {
     const lines = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
-    throw new SvrError('SVR_ERR_CONFIG_INVALID', `the management API's files (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines}`, { source: 'management', errors: problems });
+    throw new ConfigError('SVR_ERR_CONFIG_INVALID', `the management API's files (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines}`, { source: 'management', problems });
   }
   return prepared;
 }

@@ -56,7 +56,8 @@ import type { NodeStats } from '../api/schemas.js';
 import { ManagementApi, prepareManagement, type PreparedManagement } from './management-api.js';
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
-import { haNodeOf, onThisNode, pairRouterOptions, releaseStaleAddresses, sameRedundancy, startHa, type NodeHa } from './ha.js';
+import { haNodeOf, onThisNode, pairRouterOptions, releaseStaleAddresses, startHa, type NodeHa } from './ha.js';
+import { interfaceChanges, refuseRestartOnly } from './restart-fields.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -230,9 +231,9 @@ export class RunningNode {
   }
 
   /**
-   * Re-reads the config file (`by`: who asked, for the log). Interfaces must stay the same (they own
-   * devices), and the management block's token and TLS files must be readable; the rest applies live, the
-   * management API included. The router reports config.applied or config.refused (a file that cannot be
+   * Re-reads the config file (`by`: who asked, for the log). What only a restart applies must stay the same
+   * (restart-fields.ts: the router, its interfaces, the STEP mode, its redundancy), and the management block's
+   * token and TLS files must be readable; the rest applies live, the management API included. The router reports config.applied or config.refused (a file that cannot be
    * read or parsed too).
    */
   async reload(by = 'signal'): Promise<{ applied: boolean }> {
@@ -253,8 +254,7 @@ export class RunningNode {
 
   /** True when `next` keeps this router's interfaces (name, kind, device, mtu, waypoint): it can apply live. */
   sameInterfaces(next: SvrConfig): boolean {
-    const mine = (c: SvrConfig) => c.authority.routers.find((x) => x.name === this.name)?.interfaces.map((i) => [i.name, i.kind, i.device, i.mtu, i.waypoint]);
-    return isDeepStrictEqual(mine(next), mine(this.router.runningConfig));
+    return next.authority.routers.some((r) => r.name === this.name) && interfaceChanges(this.router.runningConfig, next, this.name).length === 0;
   }
 
   /**
@@ -275,21 +275,12 @@ export class RunningNode {
   }
 
   /**
-   * What the node checks before the router takes a config: interfaces own TUN devices, the STEP agent is
-   * built for one mode and a pair's node for its `redundancy` (a config that changes any is refused: restart the node for that), and the
-   * management block's files must be readable.
+   * What the node checks before the router takes a config: what only a restart applies (restart-fields.ts: the
+   * router, its interfaces, the STEP mode, its redundancy; refused with each field's path), and the management
+   * block's files must be readable.
    */
   private check(next: SvrConfig): PreparedManagement | undefined {
-    if (!this.sameInterfaces(next)) {
-      throw new SvrError('SVR_ERR_CONFIG_INVALID', `the interfaces of ${this.name} changed (name, kind, device, mtu or waypoint): restart the node to apply that`);
-    }
-    if (!this.sameStepMode(next)) {
-      throw new ConfigError('SVR_ERR_CONFIG_INVALID', `authority.step.mode changed: restart the node ${this.name} to apply that`, { source: this.configPath, problems: [{ path: 'authority.step.mode', message: 'changed: restart the node to apply it' }] });
-    }
-    const at = next.authority.routers.findIndex((x) => x.name === this.name);
-    if (!sameRedundancy(this.router.runningConfig.authority.routers.find((x) => x.name === this.name), next.authority.routers[at])) {
-      throw new ConfigError('SVR_ERR_CONFIG_INVALID', `the redundancy of ${this.name} changed: restart its nodes to apply that (a pair's roles, sync link and shared addresses are set up at start)`, { source: this.configPath, problems: [{ path: `authority.routers[${at}].redundancy`, message: 'changed: restart the node to apply it' }] });
-    }
+    refuseRestartOnly(this.router.runningConfig, next, this.name, this.configPath);
     return prepareApi(next, this.name, this.configPath);
   }
 

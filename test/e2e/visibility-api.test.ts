@@ -18,6 +18,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { parse, stringify } from 'yaml';
 import { request } from '../../src/node/control-client.js';
 import { e2eDir, E2E_PREFIX, exec, inNs, pollUntil, show, shown, sleep, svr, SVR, LAB_UP_MS } from './support.js';
 import { requires } from '../support/prerequisites.js';
@@ -242,6 +243,50 @@ test('a real node over REST: live sessions as the control socket lists them; rel
   assert.match(readFileSync(join(dir, 'r1.log'), 'utf8'), /config\.applied .*by=api:lab-admin/);
   const health = await exec('ip', ['netns', 'exec', PROM_NS, 'curl', '-sS', `http://${API.r2}:${PORT}/api/v1/health`]);
   assert.match(health.stdout, /"status":"ok","router":"r2"/);
+}));
+
+/** Each kind of reload refusal and the field path it must name (in svr's message and in the REST body's data.problems). */
+const REFUSALS: { what: string; edit: (d: LabDoc, at: number) => void; path: (at: number) => string }[] = [
+  { what: 'an invalid field', edit: (d, at) => { d.authority.routers[at]!['session-capacity'] = 1; }, path: (at) => `authority.routers[${at}].session-capacity` },
+  { what: "an interface's mtu (a TUN device's)", edit: (d, at) => { d.authority.routers[at]!.interfaces[0]!.mtu = 1600; }, path: (at) => `authority.routers[${at}].interfaces[0].mtu` },
+  { what: 'the STEP mode', edit: (d) => { d.authority.step = { ...d.authority.step, mode: 'conductor' }; }, path: () => 'authority.step.mode' },
+  {
+    what: 'the redundancy', path: (at) => `authority.routers[${at}].redundancy`,
+    edit: (d, at) => { d.authority.routers[at]!.redundancy = { nodes: [{ name: 'r1a', 'sync-address': '198.18.250.1' }, { name: 'r1b', 'sync-address': '198.18.250.2' }], 'shared-key': Buffer.alloc(32, 42).toString('base64') }; },
+  },
+  // the lab's policy is the default internal one, key-version 1: 256 has its key id
+  { what: 'a key-version with the running key id', edit: (d) => { d.authority['security-policies'] = [{ name: 'internal', 'key-version': 256 }]; }, path: () => 'authority.security-policies[0].key-version' },
+  { what: "the management API's token file", edit: (d, at) => { d.authority.routers[at]!.management!.tokens[0]!['token-file'] = 'no-such.token'; }, path: (at) => `authority.routers[${at}].management.tokens[0].token-file` },
+];
+type LabDoc = { authority: { step?: Record<string, unknown>; 'security-policies'?: Record<string, unknown>[]; routers: ({ name: string; interfaces: Record<string, unknown>[]; management?: { tokens: Record<string, unknown>[] } } & Record<string, unknown>)[] } };
+
+test('a refused reload names the bad field, through svr node reload and POST /api/v1/config/reload; the running config stays', body(async () => {
+  const file = join(dir, 'authority.yaml');
+  const original = readFileSync(file, 'utf8');
+  const doc = parse(original) as LabDoc;
+  const at = doc.authority.routers.findIndex((r) => r.name === 'r1');
+  const running = async (): Promise<unknown> => ((await request(sock('r1'), { method: 'show', what: 'config' })) as { authority: unknown }).authority;
+  const before = await running();
+  try {
+    for (const r of REFUSALS) {
+      const next = structuredClone(doc);
+      r.edit(next, at);
+      writeFileSync(file, stringify(next));
+      const cli = await svr(['node', 'reload', '--socket', sock('r1')], env);
+      assert.is(cli.code, 1, `${r.what}: ${show(cli)}`);
+      assert.ok(cli.stderr.includes(`${r.path(at)}: `), `${r.what}: svr names ${r.path(at)}: ${show(cli)}`);
+      const api = await inNs(PROM_NS, 'curl', ['-sS', '-X', 'POST', '-w', '\n%{http_code}', '-H', `Authorization: Bearer ${readFileSync(adminToken, 'utf8').trim()}`, `http://${API.r1}:${PORT}/api/v1/config/reload`]);
+      const [text, status] = [api.stdout.slice(0, api.stdout.lastIndexOf('\n')), api.stdout.slice(api.stdout.lastIndexOf('\n') + 1)];
+      assert.is(status, '422', `${r.what}: ${show(api)}`);
+      const problems = ((JSON.parse(text) as { data?: { problems?: { path: string }[] } }).data?.problems ?? []).map((p) => p.path);
+      assert.ok(problems.includes(r.path(at)), `${r.what}: REST names ${r.path(at)}: ${text}`);
+    }
+    assert.equal(await running(), before, 'the running config stays');
+  } finally {
+    writeFileSync(file, original);
+  }
+  const back = await svr(['node', 'reload', '--socket', sock('r1')], env);
+  assert.is(back.code, 0, show(back));
 }));
 
 test.run();

@@ -19,6 +19,7 @@ import { redactSecrets } from '../../../src/model/validate.js';
 import { startVisibility, type NodeVisibility } from '../../../src/node/visibility.js';
 import { explainRecorded } from '../../../src/node/explain-session.js';
 import { startRecords, type NodeRecords } from '../../../src/node/records.js';
+import { refuseRestartOnly } from '../../../src/node/restart-fields.js';
 import { Store } from '../../../src/store/store.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { stringify } from 'yaml';
@@ -59,7 +60,8 @@ export async function apiFixture(o: { metricsAuth?: 'token' | 'none'; clients?: 
     },
     config: () => configToDocument(redactSecrets(r1.runningConfig)),
     reload: async () => {
-      await r1.applyConfigFile(configFile); // the router reports config.applied or config.refused
+      // the router reports config.applied or config.refused; what only a restart applies is refused as the node's check does
+      await r1.applyConfigFile(configFile, { check: (c) => refuseRestartOnly(r1.runningConfig, c, 'r1', configFile) });
       return { applied: true };
     },
     history: { query: (q) => records.sessions.query(q), get: (id) => records.sessions.get(id), explain: (id) => explainRecorded(records.sessions, r1, id) },

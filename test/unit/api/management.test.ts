@@ -62,7 +62,7 @@ test('files are read relative to the config folder; unreadable or unusable ones 
     assert.unreachable('refused');
   } catch (e) {
     assert.ok(isSvrError(e, 'SVR_ERR_CONFIG_INVALID'), String(e));
-    const errors = (e.data as { errors: ConfigProblem[] }).errors;
+    const errors = (e.data as { problems: ConfigProblem[] }).problems; // as every config refusal's (REST: data.problems)
     assert.equal(errors.map((x) => x.path), [`${AT}.tokens[0].token-file`, `${AT}.tokens[1].token-file`, `${AT}.tls.key`]);
     assert.match(errors[0]!.message, /cannot read missing\.token: ENOENT/);
     assert.match(errors[1]!.message, /at least 16 characters/);

@@ -8,6 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { stringify } from 'yaml';
+import { configToDocument } from '../../../src/model/serialize.js';
 import { until } from '../../support/config.js';
 import { ADMIN, READER, apiFixture, call, repliesNotSeen, type ApiFixture } from './fixture.js';
 
@@ -251,8 +253,17 @@ test('POST /api/v1/config/reload: admin only (403 for read-only, 401 without), 2
   assert.is(bad.body.code, 'SVR_ERR_CONFIG_INVALID');
   assert.ok(bad.body.data.problems.some((e: { path: string }) => e.path === 'authority.routers'), JSON.stringify(bad.body.data));
   assert.is(f.lab.r1.runningConfig.authority.routers.length, 2, 'the running config stays');
+  // what only a restart applies (node/restart-fields.ts): 422 with the field's path
+  const doc = configToDocument(f.lab.r1.runningConfig) as { authority: { routers: { name: string; interfaces: { mtu?: number }[] }[] } };
+  const at = doc.authority.routers.findIndex((r) => r.name === 'r1');
+  doc.authority.routers[at]!.interfaces[0]!.mtu = 1300;
+  await writeFile(f.configFile, stringify(doc));
+  const restart = await call(f.app, 'POST', '/api/v1/config/reload', ADMIN);
+  assert.is(restart.status, 422, restart.text);
+  assert.equal(restart.body.data.problems.map((e: { path: string }) => e.path), [`authority.routers[${at}].interfaces[0].mtu`]);
+  assert.match(restart.body.message, /interfaces\[0\]\.mtu: changed from 1500 to 1300: restart the node/);
   const events = (await call(f.app, 'GET', '/api/v1/events', READER)).body.items.filter((e: { category: string }) => e.category === 'config');
-  assert.equal(events.map((e: { severity: string; source: string }) => `${e.severity} ${e.source}`), [`info ${f.configFile}`, `major ${f.configFile}`]);
+  assert.equal(events.map((e: { severity: string; source: string }) => `${e.severity} ${e.source}`), [`info ${f.configFile}`, `major ${f.configFile}`, `major ${f.configFile}`]);
   assert.match(events[0].message, /^config applied \(generation 2\)$/);
   assert.match(events[1].message, /^config refused, the running config stays: [\s\S]*authority\.routers/);
 });

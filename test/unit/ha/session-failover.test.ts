@@ -53,7 +53,7 @@ test('failover: the new active installs the synced sessions and forwards an exis
   sessionsB.bind(b);
   try {
     await a.start();
-    await until(() => a.role === 'active', 3000);
+    assert.ok(await until(() => a.role === 'active'), 'r1a active before r1b starts'); // was an unchecked 3 s: a slow start went on as another scenario
     await b.start();
     const one = echo(before);
     for (let i = 0; i < 3; i++) {
@@ -111,7 +111,7 @@ test('incremental sync: a removed session leaves the replica, idle rows are not 
   const replicated = (): number => b.replica.count(SYNC_KIND_SESSION);
   try {
     await a.start();
-    await until(() => a.role === 'active', 3000);
+    assert.ok(await until(() => a.role === 'active'), 'r1a active before r1b starts'); // was an unchecked 3 s: a slow start went on as another scenario
     await b.start();
     lab.servers[0]!.udpBind(7, (data, from) => lab.servers[0]!.udpSend(7, from.address, from.port, data));
     let replies = 0;

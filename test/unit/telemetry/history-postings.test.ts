@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OpenBlock, mergeRuns } from '../../../src/telemetry/history/open-block.js';
+import { OpenBlock, unionRuns } from '../../../src/telemetry/history/open-block.js';
 import { INDEXED_FIELDS, decodeRuns, encodeRuns, indexEntries, minuteOf, postingPrefix, postingSuffix } from '../../../src/telemetry/history/keys.js';
 import type { SessionRecord } from '../../../src/telemetry/record.js';
 import { T0, makeRecord } from './records.js';
@@ -68,12 +68,19 @@ test('postings by names entry: rows put out of end-time order are sorted at clos
   assert.equal(postingsOf(records, 3), reference(records, 3));
 });
 
-test('runs merged: the union, adjacent runs joined, neither input changed', () => {
+test('postings when every row makes a names entry of its own (makeRecord\'s names repeat every 60, the writer looks back 8): each value\'s runs gathered from hundreds of entries', () => {
+  const records = Array.from({ length: 1200 }, (_, i) => makeRecord(i, { endMs: T0 + i * 37 }));
+  assert.equal(postingsOf(records, 11), reference(records, 11));
+});
+
+test('runs joined: the union of any number of lists, adjacent runs joined, none changed', () => {
   const a = [0, 2, 6, 6, 10, 12];
   const b = [3, 5, 8, 8, 13, 20];
-  assert.equal(mergeRuns(a, b), [0, 6, 8, 8, 10, 20]);
-  assert.equal(mergeRuns(b, a), [0, 6, 8, 8, 10, 20]);
-  assert.equal(mergeRuns([], [1, 1]), [1, 1]);
+  const c = [7, 7, 21, 30];
+  assert.equal(unionRuns([a, b]), [0, 6, 8, 8, 10, 20]);
+  assert.equal(unionRuns([b, a]), [0, 6, 8, 8, 10, 20]);
+  assert.equal(unionRuns([c, a, b]), [0, 8, 10, 30]);
+  assert.equal(unionRuns([[], [1, 1]]), [1, 1]);
   assert.equal(a, [0, 2, 6, 6, 10, 12]);
   assert.equal(b, [3, 5, 8, 8, 13, 20]);
 });
