@@ -81,6 +81,15 @@ static void put_attr(nlreq *q, uint16_t type, const void *v, uint16_t len) {
   q->nh.nlmsg_len = NLMSG_ALIGN(q->nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
+/* A request of type with a body of body bytes (q->u), numbered for its answer. */
+static void request(svr_link *l, nlreq *q, uint16_t type, uint32_t body) {
+  memset(q, 0, sizeof *q);
+  q->nh.nlmsg_len = NLMSG_LENGTH(body);
+  q->nh.nlmsg_type = type;
+  q->nh.nlmsg_flags = NLM_F_REQUEST;
+  q->nh.nlmsg_seq = ++l->seq;
+}
+
 /* One request, its one answer into buf; returns the answer, or NULL (an error answer, or none). */
 static struct nlmsghdr *ask(int fd, nlreq *q, uint8_t *buf, size_t cap) {
   if (send(fd, q, q->nh.nlmsg_len, 0) < 0) return NULL;
@@ -98,11 +107,7 @@ static struct nlmsghdr *ask(int fd, nlreq *q, uint8_t *buf, size_t cap) {
 static int read_route(svr_link *l, uint32_t addr, int *ifindex, uint32_t *hop) {
   nlreq q;
   uint8_t buf[1024];
-  memset(&q, 0, sizeof q);
-  q.nh.nlmsg_len = NLMSG_LENGTH(sizeof q.u.rt);
-  q.nh.nlmsg_type = RTM_GETROUTE;
-  q.nh.nlmsg_flags = NLM_F_REQUEST;
-  q.nh.nlmsg_seq = ++l->seq;
+  request(l, &q, RTM_GETROUTE, sizeof q.u.rt);
   q.u.rt.rtm_family = AF_INET;
   q.u.rt.rtm_dst_len = 32;
   put_attr(&q, RTA_DST, &addr, 4);
@@ -125,11 +130,7 @@ static int read_route(svr_link *l, uint32_t addr, int *ifindex, uint32_t *hop) {
 static int read_neigh(svr_link *l, int ifindex, uint32_t hop, uint8_t mac[6]) {
   nlreq q;
   uint8_t buf[512];
-  memset(&q, 0, sizeof q);
-  q.nh.nlmsg_len = NLMSG_LENGTH(sizeof q.u.nd);
-  q.nh.nlmsg_type = RTM_GETNEIGH;
-  q.nh.nlmsg_flags = NLM_F_REQUEST;
-  q.nh.nlmsg_seq = ++l->seq;
+  request(l, &q, RTM_GETNEIGH, sizeof q.u.nd);
   q.u.nd.ndm_family = AF_INET;
   q.u.nd.ndm_ifindex = ifindex;
   put_attr(&q, NDA_DST, &hop, 4);
