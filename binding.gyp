@@ -14,6 +14,7 @@
         "native/tun-pass.c",
         "native/tun-uring.c",
         "native/wan-raw.c",
+        "native/link-send.c",
         "native/offload.c",
         "native/crypto.c",
         "native/aes-cbc-lanes.c",
@@ -36,7 +37,7 @@
       "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_c": ["-std=gnu11"],
       "conditions": [
-        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/tun-pass.c", "native/tun-uring.c", "native/wan-raw.c", "native/packet-socket.c", "native/sync-socket.c"], "defines": ["SVR_NO_TUN"] }]
+        ["OS!='linux'", { "sources!": ["native/tun.c", "native/tun-write.c", "native/tun-pass.c", "native/tun-uring.c", "native/wan-raw.c", "native/link-send.c", "native/packet-socket.c", "native/sync-socket.c"], "defines": ["SVR_NO_TUN"] }]
       ]
     }
   ]

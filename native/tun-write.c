@@ -28,7 +28,8 @@
  *                             writev each when there is one, after EAGAIN, or without io_uring / with
  *                             SVR_TUN_URING=0), count them, release their ring space (head, rpos);
  *                             with SVR_WRITER_RAW (WAN queues) single IPv4 packets go first through a raw IP
- *                             socket, up to 64 per sendmmsg (native/wan-raw.c; direct writes too);
+ *                             socket, up to 64 per sendmmsg (native/wan-raw.c; direct writes too), those to a
+ *                             next hop on an Ethernet link as frames (native/link-send.c);
  *                             when empty: announce sleeping, re-check tail, poll(eventfd).
  *                             EAGAIN: poll(fd POLLOUT, eventfd) then retry (no spinning, no drop); ENOBUFS: drop;
  *                             other errors (EIO link down, EINVAL not IP, EBADFD device gone): the packets of that
@@ -492,7 +493,7 @@ static int write_slots(writer *w, uint32_t i, uint32_t n, uint64_t *head, wstats
       }
       if (err == EAGAIN) {
         st->waits++;
-        int werr = 0, wr = wait_writable(w, w->raw, &werr);
+        int werr = 0, wr = wait_writable(w, w->rb->busy_fd, &werr);
         if (wr == 1) return 1;
         if (wr < 0) tun_next = 1;
         continue;
@@ -628,6 +629,8 @@ static void writer_cleanup_hook(void *arg) { writer_stop(arg, 1); }
 
 static void writer_free(writer *w) {
   if (w->raw >= 0) close(w->raw);
+  if (w->rb != NULL) svr_link_close(&w->rb->link);
+  if (w->drb != NULL) svr_link_close(&w->drb->link);
   free(w->rb);
   free(w->drb);
   svr_uring_close(&w->ur);
@@ -745,6 +748,8 @@ static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   if (wflags & SVR_WRITER_RAW) {
     w->rb = malloc(sizeof *w->rb);
     w->drb = malloc(sizeof *w->drb);
+    if (w->rb != NULL) svr_link_open(&w->rb->link);
+    if (w->drb != NULL) svr_link_open(&w->drb->link);
     if (w->rb != NULL && w->drb != NULL) w->raw = svr_raw_open();
   }
   /* Batched writes unless SVR_TUN_URING=0; without io_uring (old kernel, seccomp, io_uring_disabled) one writev

@@ -12,11 +12,14 @@
  *   ip_select_ident with no socket: a DF datagram's id stays 0, RFC 6864 §4.1 atomic datagrams), else it would
  *   draw a fresh one, so those stay with the TUN. The router's own control packets (BFD, link tests, STEP:
  *   Dataplane.originate) are DF with id 0: through here, no input route and forward per packet (hub14).
+ *   A packet to a next hop on an Ethernet link goes as a frame instead (link-send.c: no output route either).
  */
 #include "wan-raw.h"
 
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <string.h>
+#include <time.h>
 
 int svr_raw_open(void) {
   int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
@@ -49,45 +52,87 @@ static void lower_ttl(uint8_t *h) {
   h[11] = (uint8_t)c;
 }
 
+/* A frame's header checksum over the copied header (the raw socket's kernel recomputes it, ip_send_check). */
+static void header_checksum(uint8_t *h, uint32_t ihl) {
+  uint32_t c = 0;
+  h[10] = h[11] = 0;
+  for (uint32_t k = 0; k < ihl; k += 2) c += (uint32_t)h[k] << 8 | h[k + 1];
+  while (c >> 16) c = (c & 0xffff) + (c >> 16);
+  c = ~c & 0xffff;
+  h[10] = (uint8_t)(c >> 8);
+  h[11] = (uint8_t)c;
+}
+
+/* Message k for packet p of n bytes: a frame to b->dest[k] (its Ethernet header first) or a raw IP send to p's
+ * destination. in_place: the TTL lowered in p itself (its bytes 8-11 saved first), the packet one iovec (sendmmsg
+ * copies and checks each: ~3 % of a send, wave 23 sus16); else in a copy of its header, the rest in place. */
+static void set_message(svr_raw_batch *b, uint32_t k, uint8_t *p, uint32_t n, int in_place) {
+  uint32_t ihl = (uint32_t)(p[0] & 15) * 4;
+  uint8_t *h = p;
+  if (in_place) {
+    memcpy(b->saved[k], p + 8, 4);
+  } else {
+    h = b->hdr[k];
+    memcpy(h, p, ihl);
+  }
+  lower_ttl(h);
+  struct iovec *v = &b->iov[3 * k];
+  struct msghdr *m = &b->msg[k].msg_hdr;
+  memset(&b->msg[k], 0, sizeof b->msg[k]);
+  svr_link_dest *d = b->dest[k];
+  if (d != NULL) {
+    header_checksum(h, ihl);
+    *v++ = (struct iovec){.iov_base = d->eth, .iov_len = sizeof d->eth};
+    b->ll[k] = (struct sockaddr_ll){.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = d->ifindex};
+    m->msg_name = &b->ll[k];
+    m->msg_namelen = sizeof b->ll[k];
+  } else {
+    b->to[k] = (struct sockaddr_in){.sin_family = AF_INET};
+    memcpy(&b->to[k].sin_addr, p + 16, 4);
+    m->msg_name = &b->to[k];
+    m->msg_namelen = sizeof b->to[k];
+  }
+  if (in_place) {
+    v[0] = (struct iovec){.iov_base = p, .iov_len = n};
+  } else {
+    v[0] = (struct iovec){.iov_base = h, .iov_len = ihl};
+    v[1] = (struct iovec){.iov_base = p + ihl, .iov_len = n - ihl};
+  }
+  m->msg_iov = &b->iov[3 * k];
+  m->msg_iovlen = (size_t)(v - m->msg_iov) + (in_place ? 1 : 2);
+}
+
 uint32_t svr_raw_send(int fd, svr_raw_batch *b, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i,
                       uint32_t n, int in_place, int *err) {
   if (n > SVR_RAW_BATCH) n = SVR_RAW_BATCH;
-  for (uint32_t k = 0; k < n; k++) {
-    const uint8_t *p = data + off[i + k];
-    struct iovec *v = &b->iov[2 * k];
-    memset(&b->msg[k], 0, sizeof b->msg[k]);
-    if (in_place) {
-      /* one iovec a message: sendmmsg copies and checks each (~3 % of a send, wave 23 sus16) */
-      uint8_t *h = (uint8_t *)p; /* the writer's own ring: nothing reads the packet after its send */
-      memcpy(b->saved[k], h + 8, 4);
-      lower_ttl(h);
-      v[0] = (struct iovec){.iov_base = h, .iov_len = len[i + k]};
-      b->msg[k].msg_hdr.msg_iovlen = 1;
-    } else {
-      uint32_t ihl = (uint32_t)(p[0] & 15) * 4;
-      memcpy(b->hdr[k], p, ihl);
-      lower_ttl(b->hdr[k]);
-      v[0] = (struct iovec){.iov_base = b->hdr[k], .iov_len = ihl};
-      v[1] = (struct iovec){.iov_base = (void *)(p + ihl), .iov_len = len[i + k] - ihl};
-      b->msg[k].msg_hdr.msg_iovlen = 2;
-    }
-    b->to[k].sin_family = AF_INET;
-    b->to[k].sin_port = 0;
-    memcpy(&b->to[k].sin_addr, p + 16, 4);
-    b->msg[k].msg_hdr.msg_name = &b->to[k];
-    b->msg[k].msg_hdr.msg_namelen = sizeof b->to[k];
-    b->msg[k].msg_hdr.msg_iov = v;
+  uint64_t now = 0;
+  if (b->link.pfd >= 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
   }
+  for (uint32_t k = 0; k < n; k++) {
+    uint8_t *p = (uint8_t *)data + off[i + k]; /* written only in_place: the writer's own ring */
+    b->dest[k] = b->link.pfd >= 0 ? svr_link_pick(&b->link, p, len[i + k], now) : NULL;
+    set_message(b, k, p, len[i + k], in_place);
+  }
+  /* runs of frames and of raw IP sends, each one sendmmsg, in ring order */
   uint32_t sent = 0;
   *err = 0;
   while (sent < n) {
-    int r = sendmmsg(fd, b->msg + sent, n - sent, 0);
+    const int frames = b->dest[sent] != NULL;
+    uint32_t end = sent + 1;
+    while (end < n && (b->dest[end] != NULL) == frames) end++;
+    int sock = frames ? b->link.pfd : fd;
+    int r = sendmmsg(sock, b->msg + sent, end - sent, 0);
     if (r > 0) {
       sent += (uint32_t)r;
     } else if (r < 0 && errno == EINTR) {
       continue;
     } else {
       *err = r < 0 ? errno : EIO;
+      b->busy_fd = sock;
+      if (frames && *err != EAGAIN) b->dest[sent]->ifindex = 0; /* the device down or gone: raw IP sends till the next read */
       break;
     }
   }

@@ -40,7 +40,7 @@ export const HOST_TOOLS = {
   nfdump: { pkg: 'nfdump', usedBy: 'reads what nfcapd collected (telemetry tests)' },
   tshark: { pkg: 'tshark', usedBy: 'decodes IPFIX templates and enterprise elements (telemetry tests)' },
   vtysh: { pkg: 'frr', usedBy: 'BGP through FRR: zebra, bgpd, bfdd in /usr/lib/frr (svr lab up --bgp, routing tests)' },
-  nft: { pkg: 'nftables', usedBy: 'the NAT box of svr lab up --nat (masquerade; NAT traversal tests), the WAN receive off the ingress (SVR_WAN_PACKET_RX)' },
+  nft: { pkg: 'nftables', usedBy: 'the NAT box of svr lab up --nat (masquerade; NAT traversal tests), the WAN receive off the ingress (SVR_WAN_PACKET_RX), the TUN UDP GSO test (an IPv4 table keeps raw sends off frames)' },
   conntrack: { pkg: 'conntrack', usedBy: 'svr lab nat-rebind flushes the NAT box\'s bindings (NAT traversal tests)' },
   prometheus: { pkg: 'prometheus', usedBy: 'scrapes the nodes\' /metrics (visibility end-to-end test)' },
   chromium: { pkg: 'chromium', usedBy: 'headless browser driving the web UI (web UI tests, npm run screenshots)' },

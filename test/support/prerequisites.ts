@@ -67,7 +67,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/io/tied-child.test': ['root', 'ip', 'netns'],
   'unit/io/tun.test': [...TUN, 'setpriv', 'unshare'],
   'unit/io/tun-offload.test': [...TUN, 'sysctl'],
-  'unit/io/tun-uso.test': [...TUN, 'sysctl', 'tcpdump', 'ethtool'],
+  'unit/io/tun-uso.test': [...TUN, 'sysctl', 'tcpdump', 'ethtool', 'nft'],
   'unit/io/tun-pass-thread.test': TUN,
   'unit/node/wan-packet-rx.test': [...TUN, 'sysctl', 'nft'],
   'unit/node/tun-noqueue.test': ['root', 'ip', 'netns'],

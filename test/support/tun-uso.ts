@@ -2,7 +2,7 @@
  * Helpers for test/unit/io/tun-uso.test.ts, each run inside a namespace the test created
  * (`ip netns exec NS node dist/test/support/tun-uso.js MODE JSON`):
  *
- *   send {name, count, size, batch[, rawSend, gateClosed, alternate, firstNoDf, lan]}  opens TUN `name` as a WAN queue (offload +
+ *   send {name, count, size, batch[, rawSend, gateClosed, alternate, firstNoDf, lan, linkSend]}  opens TUN `name` as a WAN queue (offload +
  *        coalesceUdp, and rawSend when given, with its raw-send gate closed with gateClosed; with `lan` ('1' or '0', the
  *        SVR_LAN_RAW_SEND it sets) as a node opens a LAN queue: host-setup.ts's tunOptions), brings it up and writes
  *        `count` UDP datagrams 198.18.253.1:4000 -> 198.18.253.129:9 (with `multicastFirst` one to 239.1.2.3:9 before them)
@@ -10,8 +10,9 @@
  *        so that no two in a row merge and each is written alone, as TCP on the wire is; with `firstNoDf` datagram 0,
  *        id 0, without DF; with `oversize` k every k-th datagram, i % k === k - 1, carries 1,600 payload bytes without DF:
  *        bigger than the device's MTU, which the raw send refuses and the TUN write's forwarding fragments) in writeBatch calls of
- *        `batch`; closes (the writer thread flushes) and prints `RESULT <json>`: the device's tx counters and the
- *        sha256 of the payloads in order.
+ *        `batch` (`linkSend`: the SVR_LINK_SEND it sets); closes (the writer thread flushes) and prints `RESULT <json>`:
+ *        the device's tx counters, the sha256 of the payloads in order and `ipOut`, the namespace's IPv4 packets sent
+ *        through the output route meanwhile (/proc/net/snmp OutTransmits: raw IP sends count, frames do not).
  *   recv {name, route, count, ms}    opens TUN `name` with offload (as a WAN queue reads), routes `route` into it
  *        (the test waits for that route), then reads until `count` datagrams (or `ms` passed) and prints
  *        `RESULT <json>`: how many,
@@ -20,7 +21,7 @@
  *        segments made).
  */
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runIp } from '../../src/io/tun/link.js';
 import { TunPort } from '../../src/io/tun/tun-port.js';
@@ -57,6 +58,12 @@ async function up(name: string): Promise<void> {
   await runIp(['link', 'set', 'dev', name, 'mtu', '1500', 'txqueuelen', '4096', 'up']);
 }
 
+/** The namespace's Ip OutTransmits (/proc/net/snmp): packets through ip_output, which a raw IP send takes and a frame does not. */
+function ipOutTransmits(): number {
+  const [names, values] = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Ip: '));
+  return Number(values!.split(' ')[names!.split(' ').indexOf('OutTransmits')]);
+}
+
 async function modeSend(a: Json): Promise<void> {
   const count = Number(a.count);
   const size = Number(a.size);
@@ -64,6 +71,8 @@ async function modeSend(a: Json): Promise<void> {
   const gates = new RawSendGates();
   if (a.gateClosed === true) gates.close(String(a.name));
   if (typeof a.lan === 'string') process.env['SVR_LAN_RAW_SEND'] = a.lan;
+  if (typeof a.linkSend === 'string') process.env['SVR_LINK_SEND'] = a.linkSend;
+  const ipOut0 = ipOutTransmits();
   const port = TunPort.open(typeof a.lan === 'string'
     ? { name: String(a.name), ...tunOptions({ kind: 'lan', device: String(a.name) }, gates) }
     : { name: String(a.name), offload: true, coalesceUdp: true, rawSend: a.rawSend === true, rawSendGate: gates.of(String(a.name)) });
@@ -94,7 +103,7 @@ async function modeSend(a: Json): Promise<void> {
     port.transmit(data, offsets, lengths, n);
   }
   port.close(); // the writer thread writes what is queued first
-  print(`RESULT ${JSON.stringify({ sha256: hash.digest('hex'), stats: port.stats, lastError: port.lastError })}`);
+  print(`RESULT ${JSON.stringify({ sha256: hash.digest('hex'), stats: port.stats, lastError: port.lastError, ipOut: ipOutTransmits() - ipOut0 })}`);
 }
 
 async function modeRecv(a: Json): Promise<void> {

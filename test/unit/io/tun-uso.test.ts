@@ -62,6 +62,7 @@ interface Sent {
   sha256: string;
   stats: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number; txRaw: number };
   lastError: string;
+  ipOut: number;
 }
 interface Received {
   datagrams: number;
@@ -276,6 +277,34 @@ test('raw sends on the LAN (a LAN queue as a node opens it): packets written alo
       assert.is(raw.packets.length, COUNT, 'on the wire: the unicast datagrams, not the multicast one');
       assert.is(tun.packets.length, COUNT);
       for (let i = 0; i < COUNT; i++) assert.ok(raw.packets[i]!.equals(tun.packets[i]!), `datagram ${i}: the same bytes as the forwarded TUN write`);
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('frames to a next hop on the link: raw sends skip the output route once its neighbour is known, the same bytes; an IPv4 netfilter table or SVR_LINK_SEND=0 keeps them raw IP sends', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
+  try {
+    await inNetns('uso', (a) => inNetns('uso', async (b) => {
+      link(a, b, false);
+      const wire = async (linkSend: '0' | '1'): Promise<{ sent: Sent; packets: Buffer[] }> => {
+        const { sent, got, pcap } = await exchange(a, b, dir, {}, { rawSend: true, alternate: true, linkSend });
+        assertReceived(got, sent, `SVR_LINK_SEND=${linkSend}`);
+        assert.is(sent.stats.txRaw, COUNT, `all past the TUN (${JSON.stringify(sent.stats)}, ${sent.lastError})`);
+        return { sent, packets: [...readCapture(pcap)].map((r) => Buffer.from(r.ip!)) };
+      };
+      // first without frames: the raw IP sends resolve the next hop's neighbour entry
+      const ipSends = await wire('0');
+      assert.ok(ipSends.sent.ipOut >= COUNT, `SVR_LINK_SEND=0: ${ipSends.sent.ipOut} packets through the output route`);
+      const frames = await wire('1');
+      // the first datagram reads the route and the neighbour and goes through them (their state machines see traffic)
+      assert.ok(frames.sent.ipOut < 10, `frames: ${frames.sent.ipOut} packets through the output route`);
+      for (let i = 0; i < COUNT; i++) assert.ok(frames.packets[i]!.equals(ipSends.packets[i]!), `datagram ${i}: the same bytes as the raw IP send`);
+      // a frame skips OUTPUT and POSTROUTING: with an IPv4 table in the namespace (here an empty one) none is sent
+      run('ip', 'netns', 'exec', a, 'nft', 'add', 'table', 'ip', 'svrt_link');
+      const filtered = await wire('1');
+      assert.ok(filtered.sent.ipOut >= COUNT, `with an ip table: ${filtered.sent.ipOut} packets through the output route`);
     }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
