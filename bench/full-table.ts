@@ -74,12 +74,12 @@ export interface TableFill {
 export interface FirstPacketCost {
   smallRoutes: number;
   fullRoutes: number;
-  /** best CPU ns per first packet of each */
+  /** CPU ns per first packet in the median batch of each (the median of the processes) */
   smallNs: number;
   fullNs: number;
-  /** the median of the processes' medians over interleaved pairs of full ÷ small */
+  /** the median of the processes' medians over interleaved batch pairs of full ÷ small */
   medianRatio: number;
-  /** interleaved pairs per process */
+  /** interleaved batch pairs per process (bench/paired-batches.ts) */
   pairs: number;
   /** each process's median ratio (a process can land on a slower or faster layout as a whole) */
   processRatios?: number[];
@@ -220,7 +220,7 @@ export async function measureFullTable(svr: SvrouterMode, ctx: ModeContext, plan
   await step('first packet with 10 and 100,000 routes', async () => {
     const runs = Array.from({ length: firstPacketProcesses(plan) }, () => firstPacketCost(snapshotDir(ctx.dir), plan));
     const ratios = runs.map((r) => r.medianRatio);
-    res.firstPacket = { ...runs[0]!, smallNs: Math.min(...runs.map((r) => r.smallNs)), fullNs: Math.min(...runs.map((r) => r.fullNs)), medianRatio: median(ratios), processRatios: ratios };
+    res.firstPacket = { ...runs[0]!, smallNs: median(runs.map((r) => r.smallNs)), fullNs: median(runs.map((r) => r.fullNs)), medianRatio: median(ratios), processRatios: ratios };
     progress(`    first packet, 100,000 routes ÷ 10, each process's median of ${runs[0]!.pairs} pairs: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
   });
   return res;

@@ -11,7 +11,7 @@ import type { BenchResults, ModeResult, RttResult, TcpResult } from './results.j
 import { median, type Spread } from './stats.js';
 import type { SearchResult } from './udp-search.js';
 import { cost } from './visibility.js';
-import { formatInterval, formatSpread, ratioVerdict, spreadVerdict } from './round-check.js';
+import { formatInterval, formatSpread, ratioInterval, ratioVerdict, spreadVerdict } from './round-check.js';
 import { overhead } from './wan.js';
 import { sustainedGoals } from './sustained-report.js';
 import { fullTableGoals } from './full-table-report.js';
@@ -305,7 +305,8 @@ function visibilityGoals(m: ModeResult | undefined, notComparable: boolean): Goa
       tcpRounds.map((r) => r.tcpRatio!), 0.95, tcpRounds.map((r) => 1 / (r.tcpCpuRatio ?? NaN)))
       : costGoal('session records (IPFIX + history) cost ≤ 5 % of TCP throughput', v?.off.tcp?.gbps.median, v?.on.tcp?.gbps.median, 0.05, 'Gbps', 3, '; the first round'),
     settledGoal(costGoal('session records (IPFIX + history) cost ≤ 10 % of the new-session rate', v?.off.sessions?.createdR1PerSecond, v?.on.sessions?.createdR1PerSecond, 0.10, 'sessions/s', 0,
-      (rounds.length > 1 ? `; on / off per round ${rounds.map((r) => `${r.ratio.toFixed(3)}${(r.problems ?? []).length > 0 ? ' (disturbed)' : ''}`).join(', ')}, the median round's figures` : '') + recordsCpuNote(v)),
+      (rounds.length > 1 ? `; on / off per round ${rounds.map((r) => `${r.ratio.toFixed(3)}${(r.problems ?? []).length > 0 ? ' (disturbed)' : ''}`).join(', ')}, the median round's figures` : '') + recordsCpuNote(v)
+      + (clean.some((r) => r.witnessNoCollectors !== undefined) ? `; the witness without the collectors' CPU (nfcapd; not in the verdict) ${formatInterval(ratioInterval(clean.map((r) => r.witnessNoCollectors ?? NaN)))}` : '')),
     clean.map((r) => r.ratio), 0.9, clean.map((r) => r.witness ?? NaN), clean.map((r) => r.witnessLow ?? NaN)),
   ];
   const h = v?.history;

@@ -4,8 +4,9 @@
  * the first-packet cost of a service with `use-learned-routes` (classification, service FIB, the RIB
  * lookup, a local session) with a small and a full table: the new-session rate should stay within 10 %.
  * Run: node --expose-gc dist/bench/routing.js [--quick]   (--quick: 10,000 prefixes only, fewer rounds)
- *      node --expose-gc dist/bench/routing.js --first-packet-json [--quick]   (only the first packet with 10 and
- *      100,000 routes, one JSON line: the full-table case of npm run bench, full-table.ts)
+ *      node --expose-gc dist/bench/routing.js --first-packet-json [--quick] [--control]   (only the first packet
+ *      with 10 and 100,000 routes, one JSON line: the full-table case of npm run bench, full-table.ts; --control:
+ *      10 against 10, the measurement's own spread)
  */
 import { loadavg } from 'node:os';
 import { parseAddress } from '../src/packet/addr.js';
@@ -17,7 +18,8 @@ import { compileRouter } from '../src/model/compile.js';
 import { Rib, type LearnedRoute } from '../src/model/rib.js';
 import type { SvrConfig } from '../src/model/config.js';
 import { Sink } from './inprocess-config.js';
-import { median } from './stats.js';
+import { pairedBatches, type Feed } from './paired-batches.js';
+import { percentileSorted } from './stats.js';
 
 const QUICK = process.argv.includes('--quick');
 const SERVICES = 100;
@@ -102,11 +104,11 @@ function ribChangeCost(cfg: SvrConfig, n: number): void {
 }
 
 /**
- * A runner: each call opens `rounds` x MAX_BATCH new sessions (each its own 5-tuple, to the addresses of
- * the first `services` services) in a fresh data path over tables with `n` learned routes, and returns the
- * process's CPU ns per first packet (with the GC threads'; wall time moved 5x with the load of a shared machine).
+ * A runner over tables with `n` learned routes: `start` opens a fresh data path and returns what feeds it batch k
+ * of `rounds` x MAX_BATCH new sessions (each its own 5-tuple, to the addresses of the first `services` services);
+ * `open` one with every batch fed.
  */
-function firstPacketRunner(cfg: SvrConfig, n: number, services = SERVICES): { run: () => number; open: () => Dataplane } {
+function firstPacketRunner(cfg: SvrConfig, n: number, services = SERVICES): { start: () => Feed; open: () => Dataplane; rounds: number } {
   const rounds = QUICK ? 10 : 40;
   const tables = compileRouter(cfg, 'r1', 1, learned(n));
   const batches = Array.from({ length: rounds }, (_, k) => {
@@ -119,25 +121,40 @@ function firstPacketRunner(cfg: SvrConfig, n: number, services = SERVICES): { ru
     pkts.forEach((p, i) => data.set(p, i * size));
     return { data, off: Uint32Array.from(pkts, (_, i) => i * size), len: Uint32Array.from(pkts, () => size) };
   });
-  let checked = false;
+  let last: Dataplane | undefined;
+  const start = (): Feed => {
+    // the run before opened every session (checked here, not while timed)
+    const created = last?.counters.snapshot()['sessions-created'];
+    if (created !== undefined && created < rounds * MAX_BATCH * 0.9) throw new Error(`only ${created} sessions of ${rounds * MAX_BATCH} with ${n} routes`);
+    const dp = new Dataplane({ tables, ports: [new Sink(), new Sink()], onEvents: () => {} });
+    last = dp;
+    return (k) => {
+      const b = batches[k]!;
+      dp.receive(0, b.data, b.off, b.len, MAX_BATCH);
+    };
+  };
   const open = (): Dataplane => {
-    const dp = new Dataplane({ tables, ports: [new Sink(), new Sink()], onEvents: () => {} });
-    for (const b of batches) dp.receive(0, b.data, b.off, b.len, MAX_BATCH);
-    return dp;
+    const feed = start();
+    for (let k = 0; k < rounds; k++) feed(k);
+    return last!;
   };
-  const run = (): number => {
-    const dp = new Dataplane({ tables, ports: [new Sink(), new Sink()], onEvents: () => {} });
-    gc(); // the previous run's data path goes now, not in the middle of this one
-    const t0 = process.cpuUsage(); // CPU, not wall time: other work on a shared machine does not count
-    for (const b of batches) dp.receive(0, b.data, b.off, b.len, MAX_BATCH);
-    const cpu = process.cpuUsage(t0);
-    const ns = ((cpu.user + cpu.system) * 1000) / (rounds * MAX_BATCH);
-    const created = dp.counters.snapshot()['sessions-created'] ?? 0;
-    if (!checked && created < rounds * MAX_BATCH * 0.9) console.log(`  (only ${created} sessions of ${rounds * MAX_BATCH} with ${n} routes)`);
-    checked = true;
-    return ns;
-  };
-  return { run, open };
+  return { start, open, rounds };
+}
+
+/** The process's CPU in ns, every thread (V8's background GC too; the batch pairs' median leaves its bursts out). */
+function cpuNs(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) * 1000;
+}
+
+/**
+ * Small against full, batch by batch (bench/paired-batches.ts): ns per first packet in the median batch of each,
+ * and the median of the batch pairs' ratios full ÷ small.
+ */
+function paired(small: ReturnType<typeof firstPacketRunner>, full: ReturnType<typeof firstPacketRunner>, runs: number): { ratios: number[]; small: number; full: number; medianRatio: number } {
+  const p = pairedBatches(small.start, full.start, runs, small.rounds, cpuNs, gc);
+  const ratios = [...p.ratios].sort((x, y) => x - y);
+  return { ratios, small: p.aMedian / MAX_BATCH, full: p.bMedian / MAX_BATCH, medianRatio: p.medianRatio };
 }
 
 /**
@@ -174,40 +191,14 @@ function ribLookup(cfg: SvrConfig, n: number): number {
   return best;
 }
 
-/**
- * Interleaved pairs (small, full, then full, small, ...: which goes first alternates), each run a fresh data
- * path, the first two JIT warm-up: the median of the pairs' ratios is the figure (a shared machine slows both of
- * a pair alike), best of each beside it.
- */
-function interleaved(smallRun: () => number, fullRun: () => number, pairs: number): { ratios: number[]; small: number; full: number; medianRatio: number } {
-  const ratios: number[] = [];
-  let small = Infinity;
-  let full = Infinity;
-  for (let i = 0; i < pairs + 2; i++) {
-    let a: number;
-    let b: number;
-    if (i % 2 === 0) {
-      a = smallRun();
-      b = fullRun();
-    } else {
-      b = fullRun();
-      a = smallRun();
-    }
-    if (i < 2) continue;
-    ratios.push(b / a);
-    small = Math.min(small, a);
-    full = Math.min(full, b);
-  }
-  ratios.sort((x, y) => x - y);
-  return { ratios, small, full, medianRatio: median(ratios) };
-}
-
 const cfg = config();
 if (process.argv.includes('--first-packet-json')) {
   // the full-table case (bench/full-table.ts, issue 19): 10 routes against 100,000, first packets to the 10
-  // services the small table routes; one JSON line
-  const p = interleaved(firstPacketRunner(cfg, 10, 10).run, firstPacketRunner(cfg, 100_000, 10).run, QUICK ? 6 : 20);
-  console.log(JSON.stringify({ smallRoutes: 10, fullRoutes: 100_000, smallNs: p.small, fullNs: p.full, medianRatio: p.medianRatio, pairs: p.ratios.length }));
+  // services the small table routes; one JSON line. --control: 10 routes against another table of 10 (the
+  // harness's own spread, nothing to find)
+  const fullRoutes = process.argv.includes('--control') ? 10 : 100_000;
+  const p = paired(firstPacketRunner(cfg, 10, 10), firstPacketRunner(cfg, fullRoutes, 10), QUICK ? 6 : 20);
+  console.log(JSON.stringify({ smallRoutes: 10, fullRoutes, smallNs: p.small, fullNs: p.full, medianRatio: p.medianRatio, pairs: p.ratios.length }));
   process.exit(0);
 }
 for (const n of QUICK ? [10_000] : [10_000, 100_000]) compileCost(cfg, n);
@@ -216,14 +207,13 @@ for (const n of QUICK ? [10_000] : [10_000, 100_000]) ribChangeCost(cfg, n);
 // specific /24s on top
 const smallRunner = firstPacketRunner(cfg, 100);
 const fullRunner = firstPacketRunner(cfg, QUICK ? 10_000 : 100_000);
-const pairs = QUICK ? 6 : 20;
-const { ratios, small, full, medianRatio } = interleaved(smallRunner.run, fullRunner.run, pairs);
+const { ratios, small, full, medianRatio } = paired(smallRunner, fullRunner, QUICK ? 6 : 20);
 const lookupSmall = ribLookup(cfg, 100);
 const lookupFull = ribLookup(cfg, QUICK ? 10_000 : 100_000);
 console.log(`RIB lookup per first packet: ${lookupSmall.toFixed(0)} ns with 100 routes, ${lookupFull.toFixed(0)} ns with ${QUICK ? '10,000' : '100,000'} (+${(lookupFull - lookupSmall).toFixed(0)} ns, ${((lookupFull - lookupSmall) / small * 100).toFixed(1)} % of a first packet)`);
 console.log(`first packet, use-learned-routes, small RIB (100 routes)        ${(small / 1000).toFixed(2)} µs   (${(1e9 / small / 1000).toFixed(0)} k new sessions/s)`);
 console.log(`first packet, use-learned-routes, full RIB (${QUICK ? '10,000' : '100,000'} routes)   ${(full / 1000).toFixed(2)} µs   (${(1e9 / full / 1000).toFixed(0)} k new sessions/s)`);
 const pct = (r: number): string => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)} %`;
-console.log(`full vs small RIB, ${pairs} interleaved pairs: median ${pct(medianRatio)} per first packet (pairs from ${pct(ratios[0]!)} to ${pct(ratios[ratios.length - 1]!)}; target within +10 %)   load average ${loadavg()[0]!.toFixed(1)}`);
+console.log(`full vs small RIB, ${ratios.length} interleaved batch pairs: median ${pct(medianRatio)} per first packet (the middle half of the pairs from ${pct(percentileSorted(ratios, 25))} to ${pct(percentileSorted(ratios, 75))}; target within +10 %)   load average ${loadavg()[0]!.toFixed(1)}`);
 const swap = swapCost(cfg, QUICK ? 10_000 : 100_000, fullRunner.open);
 console.log(`RIB change with ${swap.sessions} use-learned-routes sessions open: the table swap (each session's route looked up again) ${swap.ms.toFixed(2)} ms (${((swap.ms * 1e6) / swap.sessions).toFixed(0)} ns per session)`);

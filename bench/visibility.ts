@@ -54,7 +54,7 @@ import { median } from './stats.js';
 import { threadGroupUse, threadUse, type ThreadUse } from './thread-sched.js';
 import { NS } from './topology.js';
 import { pacedCost, pacedRate, type PacedCost } from './paced-cost.js';
-import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioVerdict, roundProblems, witnessRatio } from './round-check.js';
+import { formatInterval, formatSpread, pacedCostRatio, pacedProcessUs, ratioInterval, ratioVerdict, roundProblems, witnessRatio } from './round-check.js';
 import { INJECTED_SHARE, injectedCost } from './injected-cost.js';
 import { caseAddresses } from './session-load.js';
 import { buildCTool } from './udp-load.js';
@@ -156,6 +156,9 @@ export interface VisibilityRound {
    *  their own (`witnessLow`); the verdict's witness, two bounds */
   witness?: number;
   witnessLow?: number;
+  /** `witness` without the collectors' on − off (nfcapd: on a real network they run on another host): a figure beside
+   *  the verdict, not in it (the case's terms charge them) */
+  witnessNoCollectors?: number;
   /** what disturbed the round (round-check.ts): it is left out of the median and the case is not comparable */
   problems?: string[];
   history?: HistoryRate;
@@ -345,10 +348,14 @@ const busyUs = (run: VisibilityRun): number => {
   return m === undefined ? NaN : (m.busyCores * m.seconds * 1e6) / (run.sessions?.createdR1 ?? NaN);
 };
 
-/** A records pair's witness (round-check.ts witnessRatio), its two bounds: what on spent more until settled against off's machine µs per session (high) or its own (low). */
-export function recordsWitness(off: VisibilityRun, on: VisibilityRun): { high: number; low: number } {
+/**
+ * A records pair's witness (round-check.ts witnessRatio), its two bounds: what on spent more until settled against off's
+ * machine µs per session (high) or its own (low); and the high bound without the collectors' on − off (`noCollectors`).
+ */
+export function recordsWitness(off: VisibilityRun, on: VisibilityRun): { high: number; low: number; noCollectors: number } {
   const delta = owned(on.cpu?.settled) - owned(off.cpu?.settled);
-  return { high: witnessRatio(busyUs(off), delta), low: witnessRatio(owned(off.cpu?.settled), delta) };
+  const collectors = (on.cpu?.settled['nfcapd'] ?? NaN) - (off.cpu?.settled['nfcapd'] ?? NaN);
+  return { high: witnessRatio(busyUs(off), delta), low: witnessRatio(owned(off.cpu?.settled), delta), noCollectors: witnessRatio(busyUs(off), delta - collectors) };
 }
 
 /** Both routers' CPU in an account (every thread group of r1 and r2: not nfcapd, the machine or the rest); NaN without one. */
@@ -546,14 +553,14 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       const tcpRatio = (on.tcp?.gbps.median ?? NaN) / (off.tcp?.gbps.median ?? NaN);
       const tcpCpuRatio = routersCpu(on.tcpCpu) / routersCpu(off.tcpCpu);
       const costRatio = pacedCostRatio(off, on);
-      const { high: witness, low: witnessLow } = recordsWitness(off, on);
+      const { high: witness, low: witnessLow, noCollectors: witnessNoCollectors } = recordsWitness(off, on);
       const problems = roundProblems(off, on, ['with records off', 'with records on']);
       progress(`    round ${round + 1}: TCP on / off = ${(on.tcp?.gbps.median ?? 0).toFixed(3)} / ${(off.tcp?.gbps.median ?? 0).toFixed(3)} Gbps = ${tcpRatio.toFixed(3)} (the routers' CPU per Gbit on / off ${tcpCpuRatio.toFixed(3)})`
         + `; new sessions/s on / off = ${Math.round(on.sessions?.createdR1PerSecond ?? 0)} / ${Math.round(off.sessions?.createdR1PerSecond ?? 0)} = ${ratio.toFixed(3)}`
-        + `; the witness (CPU per session until settled: the routers', nfcapd's, the bench's on − off ${(owned(on.cpu?.settled) - owned(off.cpu?.settled)).toFixed(1)} µs against the machine's ${busyUs(off).toFixed(1)} µs and their own ${owned(off.cpu?.settled).toFixed(1)} µs off) ${witnessLow.toFixed(3)}–${witness.toFixed(3)}`
+        + `; the witness (CPU per session until settled: the routers', nfcapd's, the bench's on − off ${(owned(on.cpu?.settled) - owned(off.cpu?.settled)).toFixed(1)} µs against the machine's ${busyUs(off).toFixed(1)} µs and their own ${owned(off.cpu?.settled).toFixed(1)} µs off) ${witnessLow.toFixed(3)}–${witness.toFixed(3)}, without nfcapd's ${witnessNoCollectors.toFixed(3)}`
         + `${rate === undefined ? '' : `; CPU µs per session at ${rate}/s on / off = ${pacedProcessUs(on.paced).toFixed(1)} / ${pacedProcessUs(off.paced).toFixed(1)} = ${costRatio.toFixed(3)}`}`
         + `${problems.length > 0 ? `; DISTURBED: ${problems.join('; ')}` : ''}`);
-      res.rounds!.push({ off, on, ratio, tcpRatio, tcpCpuRatio, costRatio, witness, witnessLow, problems, ...(history === undefined ? {} : { history }) });
+      res.rounds!.push({ off, on, ratio, tcpRatio, tcpCpuRatio, costRatio, witness, witnessLow, witnessNoCollectors, problems, ...(history === undefined ? {} : { history }) });
     }
   } finally {
     await inject?.close();
@@ -583,6 +590,7 @@ export async function measureVisibility(svr: SvrouterMode, ctx: ModeContext, pla
       const v = ratioVerdict(clean.map((r) => r.ratio), 0.9, clean.map((r) => r.witness ?? NaN), clean.map((r) => r.witnessLow ?? NaN));
       progress(`    on / off, new sessions/s, ${res.rounds!.length} rounds: ${res.rounds!.map((r) => `${r.ratio.toFixed(3)}${cleanRound(r) ? '' : ' (disturbed)'}`).join(', ')}; median: ${mid.ratio.toFixed(3)}`
         + `; the clean pairs ${formatInterval(v.rate)}, their CPU witness ${formatInterval(v.witnessLow)} to ${formatInterval(v.witness)}: ${v.verdict} against 0.90${v.by === 'witness' ? ' (by the witness)' : ''}`
+        + ` (the witness without the collectors' CPU, not in the verdict: ${formatInterval(ratioInterval(clean.map((r) => r.witnessNoCollectors ?? NaN)))})`
         + `${rate === undefined ? '' : `; CPU per session at ${rate}/s, on / off: ${formatSpread(res.rounds!.filter(cleanRound).map((r) => r.costRatio ?? NaN))}`}`);
       const threads = sessionThreadRows(res.rounds!.some(cleanRound) ? res.rounds!.filter(cleanRound) : res.rounds!);
       if (threads.length > 0) progress(`    the session test by thread (scheduler's clock, from its start until settled, above the idle rate), medians of the rounds:\n${threads.map((l) => `      ${l}`).join('\n')}`);
