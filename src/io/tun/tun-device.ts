@@ -218,14 +218,6 @@ export const DEFAULT_WRITE_DIRECT_MAX = 8;
  * (docs/performance.md, hub). SVR_TUN_CONTROL_DIRECT=0: 0, control packets take the ring like the others (A/B).
  */
 const CONTROL_DIRECT_MAX = process.env['SVR_TUN_CONTROL_DIRECT'] === '0' ? 0 : 256;
-/**
- * SVR_TUN_DIRECT_BULK=1 (read when a device opens): every writeBatch and steady-pass push of up to this many packets
- * that finds the writer's ring empty is written on the calling thread, in either reader mode, so in bulk the data
- * path's thread does the sends itself and the ring stays empty: no copy into the ring, no writer wake-up. TCP carried
- * as TCP, load 21: 9.1-10.4 against 12.4 µs of both routers' CPU per segment, but the data path's thread carries
- * r1's raw sends (~5 µs a segment); off by default until a quiet run weighs it (docs/performance.md, wave 23 tcp12).
- */
-const DIRECT_BULK_MAX = 256;
 
 const E = osConstants.errno;
 /** Linux EBADFD ("File descriptor in bad state"): a TUN queue whose device is gone. Not in os.constants. */
@@ -309,8 +301,6 @@ export class TunDevice {
   readonly writeQueueBytes: number;
   readonly writeQueueWaitUs: number;
   readonly writeDirectMax: number;
-  /** SVR_TUN_DIRECT_BULK=1 when the device opened: direct writes of up to DIRECT_BULK_MAX packets in either reader mode. */
-  readonly #directBulk = process.env['SVR_TUN_DIRECT_BULK'] === '1';
   /** 'adaptive', 'poll' or 'thread' as opened; readerMode is where reads run now. */
   readonly reader: TunReaderChoice;
   readonly #stats: TunStats = {
@@ -685,9 +675,8 @@ export class TunDevice {
     return this.#writerHandle ?? this.#startWriter();
   }
 
-  /** Direct writes while the reader polls (low load) or when there is no reader; with SVR_TUN_DIRECT_BULK=1 always. */
+  /** Direct writes while the reader polls (low load) or when there is no reader. */
   #directMax(): number {
-    if (this.#directBulk) return DIRECT_BULK_MAX;
     return this.#reader === undefined || this.#readerMode === 'poll' ? this.writeDirectMax : 0;
   }
 

@@ -158,19 +158,6 @@ netnsTest('poll mode after a quiet spell: the first read is delivered alone, the
   }
 });
 
-netnsTest('SVR_TUN_DIRECT_BULK=1: batches are written on the calling thread in reader thread mode too, in order, without a writer wake-up', async () => {
-  const rounds = 50;
-  const run = await withNetns((ns) => runHelper(ns, 'direct', { rounds }, ['env', 'SVR_TUN_DIRECT_BULK=1']));
-  type Phase = { txPackets: number; txDirect: number; txWakeups: number; txDrops: number };
-  const r = run.result as { polling: Phase; threaded: Phase; received: number; outOfOrder: number; distinct: number };
-  assert.is(r.threaded.txDirect, 8 * rounds, `both reader modes: every packet written directly (${JSON.stringify(r.threaded)}); stderr ${run.stderr}`);
-  assert.is(r.threaded.txWakeups, 0, 'no writer thread wake-up');
-  assert.is(r.threaded.txDrops, 0);
-  assert.is(r.received, 48 * rounds);
-  assert.is(r.distinct, 48 * rounds);
-  assert.is(r.outOfOrder, 0);
-});
-
 netnsTest('direct writes: small batches go out at once while the reader polls, through the writer thread otherwise, control batches at once in either mode; the reader and writer threads carry their names', async () => {
   const rounds = 100;
   const run = await withNetns((ns) => runHelper(ns, 'direct', { rounds }));
