@@ -143,7 +143,7 @@ static uint64_t pseudo_sum(const uint8_t *ip, int family, uint8_t proto, uint32_
   return acc + net16(proto) + net16(l4len >> 16) + net16(l4len & 0xffff);
 }
 
-static void fill_ipv4_checksum(uint8_t *ip) {
+void svr_fill_ipv4_checksum(uint8_t *ip) {
   uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4;
   ip[10] = ip[11] = 0;
   uint16_t c = (uint16_t)~fold(sum_bytes(0, ip, ihl));
@@ -259,7 +259,7 @@ uint32_t svr_seg_emit(svr_seg *s, uint8_t *base, uint32_t snap, uint32_t *lens, 
     if (s->family == 4) {
       put16(d + 2, tot);
       put16(d + 4, (uint16_t)(s->ip_id + i));
-      fill_ipv4_checksum(d);
+      svr_fill_ipv4_checksum(d);
     } else {
       put16(d + 4, tot - 40);
     }
@@ -411,7 +411,7 @@ static uint32_t plan_udp(const uint8_t *data, const uint32_t *off, const uint32_
   memcpy(ip, f.p, hl);
   if (f.family == 4) {
     put16(ip + 2, total);
-    fill_ipv4_checksum(ip);
+    svr_fill_ipv4_checksum(ip);
   } else {
     put16(ip + 4, total - 40);
   }
@@ -455,7 +455,7 @@ uint32_t svr_coalesce_plan(const uint8_t *data, const uint32_t *off, const uint3
       memcpy(ip, f.p, f.hl);
       if (f.family == 4) {
         put16(ip + 2, total);
-        fill_ipv4_checksum(ip);
+        svr_fill_ipv4_checksum(ip);
       } else {
         put16(ip + 4, total - 40);
       }

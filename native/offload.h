@@ -56,6 +56,9 @@ int svr_seg_prepare(svr_seg *s, uint8_t *buf, uint32_t len, uint32_t snap);
  * Returns the new slot count; segments that did not fit stay pending (s->next < s->nseg). */
 uint32_t svr_seg_emit(svr_seg *s, uint8_t *base, uint32_t snap, uint32_t *lens, uint32_t n, uint32_t max);
 
+/* The IPv4 header checksum of the header at ip (its IHL), written into it. */
+void svr_fill_ipv4_checksum(uint8_t *ip);
+
 static inline int svr_seg_pending(const svr_seg *s) { return s->next < s->nseg; }
 
 /* One piece of a write (an iovec without sys/uio.h). */

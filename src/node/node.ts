@@ -57,7 +57,7 @@ import { ManagementApi, prepareManagement, type PreparedManagement } from './man
 import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
 import { haNodeOf, onThisNode, pairRouterOptions, releaseStaleAddresses, startHa, type NodeHa } from './ha.js';
-import { interfaceChanges, refuseRestartOnly } from './restart-fields.js';
+import { interfaceChanges, refuseRestartOnly, stepMode } from './restart-fields.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -271,7 +271,7 @@ export class RunningNode {
 
   /** True when `next` keeps the way STEP documents travel (authority.step.mode): it can apply live. */
   sameStepMode(next: SvrConfig): boolean {
-    return (next.authority.step?.mode ?? 'flood') === (this.router.runningConfig.authority.step?.mode ?? 'flood');
+    return stepMode(next) === stepMode(this.router.runningConfig);
   }
 
   /**

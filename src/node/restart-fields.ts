@@ -39,13 +39,17 @@ function show(i: Interface, f: (typeof DEVICE_FIELDS)[number]): string {
   return v === undefined ? '(none)' : JSON.stringify(v);
 }
 
+/** How STEP documents travel (`authority.step.mode`, default flood): the agent is built for one at start. */
+export function stepMode(c: SvrConfig): string {
+  return c.authority.step?.mode ?? 'flood';
+}
+
 /** Every field of `next` a reload of node `router` cannot apply (empty: it applies live). */
 export function restartOnlyChanges(running: SvrConfig, next: SvrConfig, router: string): ConfigProblem[] {
   const at = next.authority.routers.findIndex((r) => r.name === router);
   if (at < 0) return [{ path: 'authority.routers', message: `no router named "${router}" any more: a reload cannot remove or rename the node's own router` }];
   const problems = interfaceChanges(running, next, router);
-  const mode = (c: SvrConfig) => c.authority.step?.mode ?? 'flood';
-  if (mode(next) !== mode(running)) problems.push({ path: 'authority.step.mode', message: `changed from ${mode(running)} to ${mode(next)}: ${RESTART}` });
+  if (stepMode(next) !== stepMode(running)) problems.push({ path: 'authority.step.mode', message: `changed from ${stepMode(running)} to ${stepMode(next)}: ${RESTART}` });
   if (!sameRedundancy(running.authority.routers.find((r) => r.name === router), next.authority.routers[at])) {
     problems.push({ path: `authority.routers[${at}].redundancy`, message: "changed (a pair's roles, sync link and shared addresses are set up at start): restart both nodes to apply it" });
   }
