@@ -213,7 +213,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       probe: (row, gen) => host.probe(row, gen),
       teardown: (row, gen) => host.removeRow(row, gen, 'handshake-failed'),
       outcome: (sessionId, outcome, tries, move) => {
-        if (outcome === 'confirmed' && this.subject.sessionsWanted) this.emit({ type: 'session.confirmed', atMs: this.clock(), sessionId, probes: tries });
+        if (outcome === 'confirmed' && this.subject.sessionsWanted) this.emit({ type: 'session.confirmed', atMs: this.clock(), sessionId: sessionId(), probes: tries });
         if (outcome === 'failed') this.count('handshakes-failed'); // the teardown reports session.removed (handshake-failed)
         if (move !== undefined && outcome !== 'gone') this.migrations.moveOutcome(move.service, move.path, outcome === 'confirmed');
       },
