@@ -53,7 +53,7 @@ function link(a: string, b: string, segmentInA: boolean): void {
 
 interface Sent {
   sha256: string;
-  stats: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number; txRaw: number };
+  stats: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number; txRaw: number; txRing: number };
   lastError: string;
   ipOut: number;
 }
@@ -276,7 +276,7 @@ test('raw sends on the LAN (a LAN queue as a node opens it): packets written alo
   }
 });
 
-test('frames to a next hop on the link: raw sends skip the output route once its neighbour is known, the same bytes; an IPv4 netfilter table or SVR_LINK_SEND=0 keeps them raw IP sends', async () => {
+test('frames to a next hop on the link: raw sends skip the output route once its neighbour is known, from the TX ring, the same bytes; an IPv4 netfilter table or SVR_LINK_SEND=0 keeps them raw IP sends', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
   try {
     await inNetns('uso', (a) => inNetns('uso', async (b) => {
@@ -293,11 +293,15 @@ test('frames to a next hop on the link: raw sends skip the output route once its
       const frames = await wire('1');
       // the first datagram reads the route and the neighbour and goes through them (their state machines see traffic)
       assert.ok(frames.sent.ipOut < 10, `frames: ${frames.sent.ipOut} packets through the output route`);
+      // written into the packet socket's TX ring, one send(2) a batch (native/link-send.c)
+      assert.ok(frames.sent.stats.txRing > COUNT - 10, `frames from the TX ring: ${JSON.stringify(frames.sent.stats)}`);
+      assert.is(ipSends.sent.stats.txRing, 0, 'SVR_LINK_SEND=0: no frames');
       for (let i = 0; i < COUNT; i++) assert.ok(frames.packets[i]!.equals(ipSends.packets[i]!), `datagram ${i}: the same bytes as the raw IP send`);
       // a frame skips OUTPUT and POSTROUTING: with an IPv4 table in the namespace (here an empty one) none is sent
       run('ip', 'netns', 'exec', a, 'nft', 'add', 'table', 'ip', 'svrt_link');
       const filtered = await wire('1');
       assert.ok(filtered.sent.ipOut >= COUNT, `with an ip table: ${filtered.sent.ipOut} packets through the output route`);
+      assert.is(filtered.sent.stats.txRing, 0, 'with an ip table: no frames');
     }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
