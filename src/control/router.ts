@@ -405,6 +405,15 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     this.emit({ type: 'config.applied', atMs: this.clock(), generation: this.generation, source });
   }
 
+  /**
+   * A config this router took and its host then refused (its plugins fail closed: node/fail-closed.ts): `previous`
+   * applies again and config.refused says why `refusedSource` does not run.
+   */
+  revertConfig(previous: SvrConfig, refusedSource: string, reason: unknown): void {
+    this.applyConfig(previous, { source: `the previous config (${refusedSource} was refused)` });
+    this.refused(refusedSource, reason);
+  }
+
   private refused(source: string, e: unknown): void {
     const problems = e instanceof ConfigError ? e.data.problems : [];
     this.emit({

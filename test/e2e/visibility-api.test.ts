@@ -271,8 +271,10 @@ const REFUSALS: { what: string; edit: (d: LabDoc, at: number) => void; path: (at
   // the lab's policy is the default internal one, key-version 1: 256 has its key id
   { what: 'a key-version with the running key id', edit: (d) => { d.authority['security-policies'] = [{ name: 'internal', 'key-version': 256 }]; }, path: () => 'authority.security-policies[0].key-version' },
   { what: "the management API's token file", edit: (d, at) => { d.authority.routers[at]!.management!.tokens[0]!['token-file'] = 'no-such.token'; }, path: (at) => `authority.routers[${at}].management.tokens[0].token-file` },
+  // valid, taken by the router, then refused by the node: no plugin provides the stage (fail closed), the previous config applies again
+  { what: 'a service chain naming a stage no plugin provides', edit: (d) => { d.authority.services[0]!['service-chain'] = ['builtin.firewall/no-such-stage']; }, path: () => 'authority.services[0].service-chain[0]' },
 ];
-type LabDoc = { authority: { step?: Record<string, unknown>; 'security-policies'?: Record<string, unknown>[]; routers: ({ name: string; interfaces: Record<string, unknown>[]; management?: { tokens: Record<string, unknown>[] } } & Record<string, unknown>)[] } };
+type LabDoc = { authority: { step?: Record<string, unknown>; 'security-policies'?: Record<string, unknown>[]; services: Record<string, unknown>[]; routers: ({ name: string; interfaces: Record<string, unknown>[]; management?: { tokens: Record<string, unknown>[] } } & Record<string, unknown>)[] } };
 
 test('a refused reload names the bad field, through svr node reload and POST /api/v1/config/reload; the running config stays', body(async () => {
   const file = join(dir, 'authority.yaml');
@@ -296,6 +298,12 @@ test('a refused reload names the bad field, through svr node reload and POST /ap
       assert.ok(problems.includes(r.path(at)), `${r.what}: REST names ${r.path(at)}: ${text}`);
     }
     assert.equal(await running(), before, 'the running config stays');
+    // every refusal is an event, the one the node refused after the router took it too (config.refused, not only a config applied again)
+    const ev = JSON.parse(await svrApi('r1', ['show', 'events', '--since', '10m', '--json'])) as EventJson[];
+    for (const r of REFUSALS) {
+      const refused = ev.filter((e) => e.message.startsWith('config refused, the running config stays: ') && e.message.includes(r.path(at)));
+      assert.ok(refused.length >= 2, `${r.what}: a config refused event for each of the two reloads naming ${r.path(at)}: ${JSON.stringify(ev.map((e) => e.message))}`);
+    }
   } finally {
     writeFileSync(file, original);
   }
