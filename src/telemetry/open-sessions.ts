@@ -50,6 +50,11 @@ export interface RowNames {
   egressInterface: InterfaceRef;
 }
 
+/** A row session's names (RowNames) and its role (the data path's number: session-table.ts ROLE_*). */
+export interface SlotNames extends RowNames {
+  role: number;
+}
+
 const NONE = -1;
 /** path changes of a record without any (shared: a record's lists are replaced, never changed in place) */
 const NO_CHANGES = Object.freeze([]) as unknown as PathChange[];
@@ -217,6 +222,34 @@ export class OpenSessions {
     i32[o + CHAIN] = this.freeHead;
     this.freeHead = s;
     this.count--;
+  }
+
+  /**
+   * The session's record would hold nothing but its opening row, its totals and its end: no interim record before,
+   * no migration, no TCP retransmissions, opened by a row (its flows can be written from the slot: plain-flows.ts).
+   */
+  plain(s: number): boolean {
+    const r = s * REF_COUNT;
+    const refs = this.refs;
+    return this.u32[s * SLOT_WORDS + SEQ] === 0 && refs[r + R_BASE] === undefined && refs[r + R_MOVES] === undefined && refs[r + R_RETRANS] === undefined;
+  }
+
+  /** The slots' numbers (native/ipfix-flows.c reads a slot's), replaced when the table grows. */
+  get slotWords(): Uint32Array {
+    return this.u32;
+  }
+
+  /** A row session's names and role into `out` (plain-flows.ts's shape of its flows). */
+  names(s: number, out: SlotNames): void {
+    const refs = this.refs;
+    const r = s * REF_COUNT;
+    out.tenant = refs[r + R_TENANT] as string;
+    out.service = refs[r + R_SERVICE] as string;
+    out.application = refs[r + R_APP] as string;
+    out.path = refs[r + R_PATH] as PathNames | undefined;
+    out.ingressInterface = refs[r + R_IN_IF] as InterfaceRef;
+    out.egressInterface = refs[r + R_OUT_IF] as InterfaceRef;
+    out.role = (this.u32[s * SLOT_WORDS + W0]! >>> 8) & 0xff;
   }
 
   setTotals(s: number, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): void {

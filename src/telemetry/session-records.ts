@@ -22,7 +22,9 @@ import { SessionHistory, retentionOptions, type HistoryCounters, type HistoryOpt
 import type { HistoryPage, HistoryQuery } from './history/query.js';
 import { IpfixExporter, type CollectorStatus, type ExporterCounters, type ExporterOptions } from './ipfix/exporter.js';
 import type { RowSink } from './fact-rows.js';
-import type { RowNames } from './open-sessions.js';
+import type { RowNames, SlotNames } from './open-sessions.js';
+import { nativePlainFlows } from './ipfix/plain-abi.js';
+import { PlainShapes } from './ipfix/plain-flows.js';
 import { SessionRecordBuilder, type CloseReason, type RecordBuilderCounters, type SessionFact, type SessionRecord } from './record.js';
 
 export interface SessionRecordsOptions {
@@ -90,6 +92,14 @@ export class SessionRecords implements RowSink {
   private readonly exporters = new Map<string, IpfixExporter>();
   /** the exporters' values, for deliver() (no Map iterator per record) */
   private offerTo: IpfixExporter[] = [];
+  /** the addon's plain-session flows (undefined: not built, every end makes its record) */
+  private readonly plainFlows = nativePlainFlows();
+  private readonly shapes: PlainShapes;
+  /** end(): the ended session's names, and which exporters took its flows (per offerTo's index) */
+  private readonly slotNames: SlotNames = {
+    tenant: '', service: '', application: '', path: undefined, ingressInterface: { name: '', index: -1 }, egressInterface: { name: '', index: -1 }, role: 0,
+  };
+  private plainTaken: boolean[] = [];
   private settings: TelemetrySettings;
   private domain: number;
   /** the interim records' check, while recording */
@@ -102,6 +112,7 @@ export class SessionRecords implements RowSink {
     this.now = opts.now ?? Date.now;
     this.settings = opts.telemetry;
     this.domain = opts.observationDomainId;
+    this.shapes = new PlainShapes(opts.router);
     this.builder = new SessionRecordBuilder({ router: opts.router, interimIntervalS: interimOf(opts.telemetry), nowMs: this.now() });
     for (const c of opts.telemetry.ipfix.collectors) this.startExporter(c);
     this.follow();
@@ -149,11 +160,34 @@ export class SessionRecords implements RowSink {
     if (this.recording) this.builder.totals(words, id, packetsFwd, packetsRev, bytesFwd, bytesRev);
   }
 
-  /** A session ended: its end record goes out at once. */
+  /**
+   * A session ended: its end record goes out at once. A plain one (open-sessions.ts `plain`) goes to the UDP collectors
+   * that can take it now as flows written from its slot (plain-flows.ts), its record made only for the history and
+   * the collectors that could not.
+   */
   end(words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): void {
     if (!this.recording) return;
-    const r = this.builder.end(words, id, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
-    if (r !== undefined) this.deliver(r, words, id);
+    const b = this.builder;
+    const s = b.endSlot(words, id, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
+    if (s === -1) return;
+    const to = this.offerTo;
+    const flows = this.plainFlows;
+    let refused = to.length;
+    if (flows !== undefined && refused > 0 && b.sessions.plain(s)) {
+      const open = b.sessions;
+      open.names(s, this.slotNames);
+      const shape = this.shapes.shape(this.slotNames, reason);
+      refused = 0;
+      for (let i = 0; i < to.length; i++) {
+        const taken = to[i]!.offerPlain(flows, open.slotWords, s, shape, this.slotNames.tenant, atMs);
+        this.plainTaken[i] = taken;
+        if (!taken) refused++;
+      }
+    } else for (let i = 0; i < to.length; i++) this.plainTaken[i] = false;
+    if (refused === 0 && this.history === undefined) return b.dropEnd(s);
+    const r = b.recordEnd(s, atMs, reason);
+    for (let i = 0; i < to.length; i++) if (!this.plainTaken[i]) to[i]!.offer(r);
+    this.history?.put(r, words, id);
   }
 
   /** Interim records that are due. */

@@ -19,6 +19,9 @@ import { parseAddress, type ParsedAddress } from '../../packet/addr.js';
 import type { FiveTuple, SessionRecord } from '../record.js';
 import { BIFLOW_DIRECTION, FLOW_END_REASON, FORWARDING_STATUS, RECORD_TYPE, VARIABLE_LENGTH, fieldLength } from './elements.js';
 import { DENIED_STATUS, END_REASON, TEMPLATES, TEMPLATE_ID_BASE, isV6, type Template } from './templates.js';
+import {
+  IO_AT, IO_DIR, IO_END_MS, IO_LENGTH, IO_MAX, IO_SET_ID, IO_SET_START, IO_SLOT, PLAIN_DONE, PLAIN_OVERSIZE, PLAIN_REFUSED, type PlainFlowsFn,
+} from './plain-abi.js';
 
 export const IPFIX_VERSION = 10;
 const HEADER_BYTES = 16;
@@ -26,12 +29,14 @@ const SET_HEADER_BYTES = 4;
 const TEMPLATE_SET_ID = 2;
 /** largest IPFIX message (the header's 16-bit length) */
 export const MAX_MESSAGE_BYTES = 65535;
+/** a string field's bytes at most, by default */
+export const MAX_STRING_BYTES = 96;
 
 export interface MessageWriterOptions {
   observationDomainId: number;
   /** UDP: path MTU less IP and UDP headers (RFC 7011 §10.3.3); TCP: up to 65535 */
   maxMessageBytes: number;
-  /** default 96 */
+  /** default MAX_STRING_BYTES */
   maxStringBytes?: number;
 }
 
@@ -64,7 +69,7 @@ export class IpfixMessageWriter {
   oversize = 0;
   readonly observationDomainId: number;
   readonly maxMessageBytes: number;
-  private readonly maxStringBytes: number;
+  readonly maxStringBytes: number;
   /** a message buffer's size: the message and one flow past it */
   private readonly bufferBytes: number;
   private readonly free: Buffered[] = [];
@@ -84,6 +89,8 @@ export class IpfixMessageWriter {
   private readonly lastBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(8).fill(undefined);
   /** the last flow written of each direction (forward, reverse): the next one of the same shape starts as its copy */
   private readonly last: [FlowMemo, FlowMemo] = [newMemo(), newMemo()];
+  /** plain(): the addon's arguments and results */
+  private readonly io = new Float64Array(IO_LENGTH);
 
   constructor(opts: MessageWriterOptions) {
     if (!Number.isInteger(opts.observationDomainId) || opts.observationDomainId < 0 || opts.observationDomainId > 0xffffffff) {
@@ -91,7 +98,7 @@ export class IpfixMessageWriter {
     }
     this.observationDomainId = opts.observationDomainId;
     this.maxMessageBytes = Math.min(MAX_MESSAGE_BYTES, opts.maxMessageBytes);
-    this.maxStringBytes = opts.maxStringBytes ?? 96;
+    this.maxStringBytes = opts.maxStringBytes ?? MAX_STRING_BYTES;
     this.bufferBytes = this.maxMessageBytes + FIXED_FLOW_BYTES + FLOW_STRINGS * (this.maxStringBytes + 7);
     this.templateBytes = encodeTemplateSet(TEMPLATES);
     if (HEADER_BYTES + this.templateBytes.length > this.maxMessageBytes) {
@@ -185,6 +192,41 @@ export class IpfixMessageWriter {
     const out: EncodedMessage[] = [];
     if (this.open !== undefined) this.finish(out, exportTimeS);
     return out;
+  }
+
+  /**
+   * A plain session's flows (plain-flows.ts: its open-session slot `slot`, its names pre-encoded in `shape`, ended at
+   * `endMs`) written by the addon into the open message as encode() writes its end record's; full messages into `out`.
+   * False when the addon refused it (not an IPv4 or IPv6 session): nothing written.
+   */
+  plain(flows: PlainFlowsFn, slots: Uint32Array, slot: number, shape: Uint8Array, endMs: number, exportTimeS: number, out: EncodedMessage[]): boolean {
+    let buf = (this.open ??= this.take());
+    const io = this.io;
+    io[IO_SLOT] = slot;
+    io[IO_MAX] = this.maxMessageBytes;
+    io[IO_END_MS] = endMs;
+    io[IO_DIR] = 0;
+    for (;;) {
+      io[IO_AT] = this.at;
+      io[IO_SET_START] = this.setStart;
+      io[IO_SET_ID] = this.setId;
+      const dir = io[IO_DIR]!;
+      const status = flows(buf.bytes, slots, shape, io);
+      if (status === PLAIN_REFUSED) return false;
+      this.at = io[IO_AT]!;
+      this.setStart = io[IO_SET_START]!;
+      this.setId = io[IO_SET_ID]!;
+      this.inMessage += io[IO_DIR]! - dir;
+      if (status === PLAIN_DONE) break;
+      // as encode(): the message goes as it is, the flow to the next one (one too large for any: dropped)
+      buf = this.finish(out, exportTimeS);
+      if (status === PLAIN_OVERSIZE) {
+        this.oversize++;
+        io[IO_DIR] = io[IO_DIR]! + 1;
+      }
+    }
+    this.recordsEnded++;
+    return true;
   }
 
   /** The open message into `out` when it holds anything; the next one begun (returned). */
@@ -377,37 +419,43 @@ export class IpfixMessageWriter {
   }
 
   private writeString(at: number, s: string): number {
-    const room = this.maxStringBytes;
-    // ASCII that fits (names, session ids, reasons: nearly every string) byte by byte: no view, no encoder call
-    if (s.length <= room && s.length < 255) {
-      const b = this.b;
-      let i = 0;
-      for (; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        b[at + 1 + i] = c;
-      }
-      if (i === s.length) {
-        b[at] = i;
-        return at + 1 + i;
-      }
-    }
-    // encode after the longest length prefix, then move down if the short form fits
-    const body = this.b.subarray(at + 3, at + 3 + room + 4);
-    let len = utf8.encodeInto(s, body).written;
-    if (len > room) {
-      len = room;
-      while (len > 0 && (body[len]! & 0xc0) === 0x80) len--; // never cut inside a UTF-8 character
-    }
-    if (len < 255) {
-      this.b[at] = len;
-      this.b.copyWithin(at + 1, at + 3, at + 3 + len);
-      return at + 1 + len;
-    }
-    this.b[at] = 255;
-    this.v.setUint16(at + 1, len);
-    return at + 3 + len;
+    return writeStringField(this.b, this.v, at, s, this.maxStringBytes);
   }
+}
+
+/**
+ * A string field (§7) at `at` of `b` (`v` its view): one length byte below 255, else 255 and a 2-byte length; cut at
+ * `room` bytes on a UTF-8 character boundary. Returns where it ends.
+ */
+export function writeStringField(b: Uint8Array, v: DataView, at: number, s: string, room: number): number {
+  // ASCII that fits (names, session ids, reasons: nearly every string) byte by byte: no view, no encoder call
+  if (s.length <= room && s.length < 255) {
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[at + 1 + i] = c;
+    }
+    if (i === s.length) {
+      b[at] = i;
+      return at + 1 + i;
+    }
+  }
+  // encode after the longest length prefix, then move down if the short form fits
+  const body = b.subarray(at + 3, at + 3 + room + 4);
+  let len = utf8.encodeInto(s, body).written;
+  if (len > room) {
+    len = room;
+    while (len > 0 && (body[len]! & 0xc0) === 0x80) len--; // never cut inside a UTF-8 character
+  }
+  if (len < 255) {
+    b[at] = len;
+    b.copyWithin(at + 1, at + 3, at + 3 + len);
+    return at + 1 + len;
+  }
+  b[at] = 255;
+  v.setUint16(at + 1, len);
+  return at + 3 + len;
 }
 
 /** The last flow written of a direction, in its buffer: offsets from its start (interfaceName's end, the strings from
