@@ -45,9 +45,10 @@
 #define SH_WAYPOINT 1
 #define SH_LOCAL_V6 4
 #define SH_REMOTE_V6 8
-/* io (Float64Array) */
-enum { IO_SLOT, IO_AT, IO_MAX, IO_SET_START, IO_SET_ID, IO_END_MS, IO_DIR, IO_LENGTH };
-enum { DONE = 0, FULL = 1, OVERSIZE = 2, REFUSED = 3 };
+/* io (Float64Array), a list entry (Float64Array: ENTRY doubles) */
+enum { IO_AT, IO_MAX, IO_SET_START, IO_SET_ID, IO_NEXT, IO_DIR, IO_COUNT, IO_FLOWS, IO_ENDED, IO_LENGTH };
+enum { E_SLOT, E_SHAPE, E_END_MS, ENTRY };
+enum { DONE = 0, FULL = 1, OVERSIZE = 2 };
 
 static const char HEX[] = "0123456789abcdef";
 
@@ -97,7 +98,7 @@ typedef struct {
 } side;
 
 /* Writes direction `dir` of the slot at io's `at` when it fits; DONE, FULL or OVERSIZE. */
-static int flow(uint8_t *buf, const uint32_t *u, const double *f, const uint8_t *shape, double *io, int dir) {
+static int flow(uint8_t *buf, const uint32_t *u, const double *f, const uint8_t *shape, double end_ms, double *io, int dir) {
   uint32_t w0 = u[W0];
   uint32_t role = (w0 >> 8) & 0xff, family = (w0 >> 16) & 0xf, flags = (w0 >> 20) & 0xf;
   const uint32_t *src = u + ADDR, *dst = u + ADDR + 4;
@@ -149,7 +150,7 @@ static int flow(uint8_t *buf, const uint32_t *u, const double *f, const uint8_t 
     put16(buf + at, (uint32_t)id);
   }
   const double *c = f + F_COUNTS; /* packets fwd, rev, bytes fwd, rev */
-  double start_ms = f[F_START], end_ms = io[IO_END_MS];
+  double start_ms = f[F_START];
   uint8_t *p = buf + flow_at;
   p = put_words(p, ts, size);
   p = put_words(p, td, size);
@@ -195,45 +196,58 @@ static int flow(uint8_t *buf, const uint32_t *u, const double *f, const uint8_t 
 }
 
 /*
- * ipfixPlainFlows(message: Uint8Array, slots: Uint32Array, shape: Uint8Array, io: Float64Array): status.
- * io: slot, at, max, set start, set id, end ms, next direction (in and out). Writes the flows from io's direction on
- * (the reverse one only when the reverse direction carried a packet): DONE (io's direction: the flows written in
- * all), FULL (the flow of io's direction does not fit: the message is to be finished), OVERSIZE (it fits no
- * message), REFUSED (not an IPv4 or IPv6 session: nothing written).
+ * ipfixPlainFlows(message: Uint8Array, slots: Uint32Array, shapes: Uint8Array, list: Float64Array, io: Float64Array):
+ * status. The list's sessions (slot, shape's offset in shapes, end ms) from io's next one and direction on, into the
+ * message (io: its end, limit, open set's start and template; the list's length): DONE (all written), FULL (the flow
+ * of io's session and direction does not fit: the message is to be finished), OVERSIZE (it fits no message). io's
+ * flows and ended: what this call wrote (flows, sessions whose last flow it wrote). The reverse flow only when the
+ * reverse direction carried a packet. Every slot is of an IPv4 or IPv6 session (open-sessions.ts `plain`).
  */
 static napi_value ipfix_plain_flows(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *buf = NULL, *shape = NULL;
+  uint8_t *buf = NULL, *shapes = NULL;
   uint32_t *slots = NULL;
-  double *io = NULL;
-  size_t blen = 0, slen = 0, shlen = 0, iolen = 0;
-  if (argc < 4 || svr_arg_typed(env, argv[0], napi_uint8_array, "message", (void **)&buf, &blen) != 0 ||
+  double *list = NULL, *io = NULL;
+  size_t blen = 0, slen = 0, shlen = 0, llen = 0, iolen = 0;
+  if (argc < 5 || svr_arg_typed(env, argv[0], napi_uint8_array, "message", (void **)&buf, &blen) != 0 ||
       svr_arg_typed(env, argv[1], napi_uint32_array, "slots", (void **)&slots, &slen) != 0 ||
-      svr_arg_typed(env, argv[2], napi_uint8_array, "shape", (void **)&shape, &shlen) != 0 ||
-      svr_arg_typed(env, argv[3], napi_float64_array, "io", (void **)&io, &iolen) != 0)
+      svr_arg_typed(env, argv[2], napi_uint8_array, "shapes", (void **)&shapes, &shlen) != 0 ||
+      svr_arg_typed(env, argv[3], napi_float64_array, "list", (void **)&list, &llen) != 0 ||
+      svr_arg_typed(env, argv[4], napi_float64_array, "io", (void **)&io, &iolen) != 0)
     return NULL;
-  uint32_t slot = (uint32_t)io[IO_SLOT];
-  if (iolen < IO_LENGTH || shlen < SH_OFFSETS + 10 || off_at(shape, 4) > shlen || io[IO_MAX] > (double)blen ||
-      ((size_t)slot + 1) * SLOT_WORDS > slen) {
-    napi_throw_range_error(env, NULL, "ipfixPlainFlows: io, shape, message or slot out of range");
+  if (iolen < IO_LENGTH || io[IO_MAX] > (double)blen || io[IO_COUNT] * ENTRY > (double)llen) {
+    napi_throw_range_error(env, NULL, "ipfixPlainFlows: io, message or list out of range");
     return NULL;
   }
-  const uint32_t *u = slots + (size_t)slot * SLOT_WORDS;
-  const double *f = (const double *)u;
-  uint32_t family = (u[W0] >> 16) & 0xf;
-  int status = DONE;
-  if (family != 4 && family != 6) status = REFUSED;
-  else {
-    int flows = f[F_COUNTS + 1] == 0 ? 1 : 2;
-    for (int dir = (int)io[IO_DIR]; dir < flows; dir++) {
+  int status = DONE, flows = 0, ended = 0;
+  uint32_t count = (uint32_t)io[IO_COUNT];
+  for (uint32_t i = (uint32_t)io[IO_NEXT]; i < count; i++) {
+    const double *e = list + (size_t)i * ENTRY;
+    size_t slot = (size_t)e[E_SLOT], at = (size_t)e[E_SHAPE];
+    const uint8_t *shape = shapes + at;
+    if ((slot + 1) * SLOT_WORDS > slen || at + SH_OFFSETS + 10 > shlen || at + off_at(shape, 4) > shlen) {
+      napi_throw_range_error(env, NULL, "ipfixPlainFlows: a slot or shape out of range");
+      return NULL;
+    }
+    const uint32_t *u = slots + slot * SLOT_WORDS;
+    const double *f = (const double *)u;
+    int n = f[F_COUNTS + 1] == 0 ? 1 : 2;
+    for (int dir = (int)io[IO_DIR]; dir < n; dir++) {
       /* the flow's bytes may run past max (the buffer's room for one flow, message.ts bufferBytes): checked first */
-      status = flow(buf, u, f, shape, io, dir);
+      status = flow(buf, u, f, shape, e[E_END_MS], io, dir);
       if (status != DONE) break;
       io[IO_DIR] = dir + 1;
+      flows++;
     }
+    if (status != DONE) break;
+    ended++;
+    io[IO_NEXT] = i + 1;
+    io[IO_DIR] = 0;
   }
+  io[IO_FLOWS] = flows;
+  io[IO_ENDED] = ended;
   napi_value out;
   SVR_CHECK(env, napi_create_int32(env, status, &out));
   return out;

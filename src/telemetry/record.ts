@@ -272,7 +272,7 @@ export class SessionRecordBuilder {
 
   /**
    * A session ended (its id the 4 words at `id`): its slot in `sessions` with its last totals (and application), or -1
-   * when the session is not known. Then recordEnd, or dropEnd when its end went out without a record object.
+   * when the session is not known. Then recordEnd, or hold.
    */
   endSlot(words: Uint32Array, id: number, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): number {
     const s = this.find(this.open.findWords(words, id));
@@ -290,10 +290,26 @@ export class SessionRecordBuilder {
     return r;
   }
 
-  /** The ended session is forgotten, its end counted: its flows went out from its slot (plain-flows.ts), no record wanted. */
-  dropEnd(s: number): void {
+  /** The ended session is found no more, its slot kept for its flows (session-records.ts: a plain session's end
+   *  waits for the batch's ipfixPlainFlows); then heldRecord and releaseHeld, or dropHeld. */
+  hold(s: number): void {
+    this.open.detach(s);
+  }
+
+  /** A held session's end record (its slot kept until releaseHeld). */
+  heldRecord(s: number, atMs: number, reason: CloseReason): SessionRecord {
     this.c.endRecords++;
-    this.open.drop(s);
+    return this.open.record(s, 'end', atMs, reason);
+  }
+
+  releaseHeld(s: number): void {
+    this.open.free(s);
+  }
+
+  /** A held session is forgotten, its end counted: its flows went out from its slot, no record wanted. */
+  dropHeld(s: number): void {
+    this.c.endRecords++;
+    this.open.free(s);
   }
 
   /** The open sessions (endSlot's slots: what they hold). */

@@ -206,20 +206,18 @@ export class IpfixExporter {
   }
 
   /**
-   * A plain session's end (plain-flows.ts: its slot `slot` of `slots`, its names' `shape`, its tenant) written into the
-   * open message at once, as offer() and a flush would of its end record; full messages go out as a flush's. False when
-   * it takes the record instead: TCP, not yet sending, a collector down (records wait in the queue), records queued
-   * before it (kept in order), or the addon refused it.
+   * Plain sessions' ends (plain-flows.ts: `count` entries of `list`) written into the open message at once, as offer()
+   * and a flush would of their end records (what is queued goes first); full messages go out as a flush's. False when
+   * they take their records instead: TCP, a tenant filter, not yet sending, a collector down (records wait in the queue).
    */
-  offerPlain(flows: PlainFlowsFn, slots: Uint32Array, slot: number, shape: Uint8Array, tenant: string, endMs: number): boolean {
-    if (this.tenants.size > 0 && !this.tenants.has(tenant)) {
-      this.c.filtered++;
-      return true;
-    }
-    if (this.closed || this.collector.transport !== 'udp' || !this.udpReady || this.writer.maxStringBytes !== MAX_STRING_BYTES || this.statusNow === 'down' || this.queue.length > 0) return false;
+  offerPlain(flows: PlainFlowsFn, slots: Uint32Array, shapes: Uint8Array, list: Float64Array, count: number): boolean {
+    if (this.closed || this.collector.transport !== 'udp' || this.tenants.size > 0 || !this.udpReady || this.statusNow === 'down' ||
+      this.writer.maxStringBytes !== MAX_STRING_BYTES) return false;
+    if (this.queue.length > 0) this.flush(false); // in order: the queue's records into the open message first
+    if (this.queue.length > 0) return false;
     const out = this.plainOut;
-    if (!this.writer.plain(flows, slots, slot, shape, endMs, Math.floor(Date.now() / 1000), out)) return false;
-    this.c.queued++;
+    this.writer.plain(flows, slots, shapes, list, count, Math.floor(Date.now() / 1000), out);
+    this.c.queued += count;
     if (out.length > 0) {
       // as a flush's messages: sent after any the socket could not take yet
       this.messagesSinceTemplate += out.length;

@@ -20,7 +20,7 @@ import type { FiveTuple, SessionRecord } from '../record.js';
 import { BIFLOW_DIRECTION, FLOW_END_REASON, FORWARDING_STATUS, RECORD_TYPE, VARIABLE_LENGTH, fieldLength } from './elements.js';
 import { DENIED_STATUS, END_REASON, TEMPLATES, TEMPLATE_ID_BASE, isV6, type Template } from './templates.js';
 import {
-  IO_AT, IO_DIR, IO_END_MS, IO_LENGTH, IO_MAX, IO_SET_ID, IO_SET_START, IO_SLOT, PLAIN_DONE, PLAIN_OVERSIZE, PLAIN_REFUSED, type PlainFlowsFn,
+  IO_AT, IO_COUNT, IO_DIR, IO_ENDED, IO_FLOWS, IO_LENGTH, IO_MAX, IO_NEXT, IO_SET_ID, IO_SET_START, PLAIN_DONE, PLAIN_OVERSIZE, type PlainFlowsFn,
 } from './plain-abi.js';
 
 export const IPFIX_VERSION = 10;
@@ -195,29 +195,28 @@ export class IpfixMessageWriter {
   }
 
   /**
-   * A plain session's flows (plain-flows.ts: its open-session slot `slot`, its names pre-encoded in `shape`, ended at
-   * `endMs`) written by the addon into the open message as encode() writes its end record's; full messages into `out`.
-   * False when the addon refused it (not an IPv4 or IPv6 session): nothing written.
+   * Plain sessions' flows (plain-flows.ts: `count` entries of `list`, each a session's open-session slot in `slots`,
+   * its names' shape in `shapes`, its end) written by the addon into the open message as encode() writes their end
+   * records; full messages into `out`.
    */
-  plain(flows: PlainFlowsFn, slots: Uint32Array, slot: number, shape: Uint8Array, endMs: number, exportTimeS: number, out: EncodedMessage[]): boolean {
+  plain(flows: PlainFlowsFn, slots: Uint32Array, shapes: Uint8Array, list: Float64Array, count: number, exportTimeS: number, out: EncodedMessage[]): void {
     let buf = (this.open ??= this.take());
     const io = this.io;
-    io[IO_SLOT] = slot;
     io[IO_MAX] = this.maxMessageBytes;
-    io[IO_END_MS] = endMs;
+    io[IO_NEXT] = 0;
     io[IO_DIR] = 0;
+    io[IO_COUNT] = count;
     for (;;) {
       io[IO_AT] = this.at;
       io[IO_SET_START] = this.setStart;
       io[IO_SET_ID] = this.setId;
-      const dir = io[IO_DIR]!;
-      const status = flows(buf.bytes, slots, shape, io);
-      if (status === PLAIN_REFUSED) return false;
+      const status = flows(buf.bytes, slots, shapes, list, io);
       this.at = io[IO_AT]!;
       this.setStart = io[IO_SET_START]!;
       this.setId = io[IO_SET_ID]!;
-      this.inMessage += io[IO_DIR]! - dir;
-      if (status === PLAIN_DONE) break;
+      this.inMessage += io[IO_FLOWS]!;
+      this.recordsEnded += io[IO_ENDED]!;
+      if (status === PLAIN_DONE) return;
       // as encode(): the message goes as it is, the flow to the next one (one too large for any: dropped)
       buf = this.finish(out, exportTimeS);
       if (status === PLAIN_OVERSIZE) {
@@ -225,8 +224,6 @@ export class IpfixMessageWriter {
         io[IO_DIR] = io[IO_DIR]! + 1;
       }
     }
-    this.recordsEnded++;
-    return true;
   }
 
   /** The open message into `out` when it holds anything; the next one begun (returned). */

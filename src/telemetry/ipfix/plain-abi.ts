@@ -4,24 +4,28 @@
  */
 import { tryLoadAddon } from '../../native/addon.js';
 
-/** ipfixPlainFlows(message, slots, shape, io): a plain session's flows into the message (see IpfixMessageWriter.plain) */
-export type PlainFlowsFn = (message: Uint8Array, slots: Uint32Array, shape: Uint8Array, io: Float64Array) => number;
+/** ipfixPlainFlows(message, slots, shapes, list, io): plain sessions' flows into the message (IpfixMessageWriter.plain) */
+export type PlainFlowsFn = (message: Uint8Array, slots: Uint32Array, shapes: Uint8Array, list: Float64Array, io: Float64Array) => number;
 
-// io: the slot, the message's end, its limit, the open set's start and template, the session's end, the next direction
-export const IO_SLOT = 0;
-export const IO_AT = 1;
-export const IO_MAX = 2;
-export const IO_SET_START = 3;
-export const IO_SET_ID = 4;
-export const IO_END_MS = 5;
-export const IO_DIR = 6;
-export const IO_LENGTH = 7;
+// io: the message's end, its limit, the open set's start and template, the next session of the list and its next
+// direction, the list's length; out: flows and sessions this call wrote
+export const IO_AT = 0;
+export const IO_MAX = 1;
+export const IO_SET_START = 2;
+export const IO_SET_ID = 3;
+export const IO_NEXT = 4;
+export const IO_DIR = 5;
+export const IO_COUNT = 6;
+export const IO_FLOWS = 7;
+export const IO_ENDED = 8;
+export const IO_LENGTH = 9;
+/** a list entry: the session's slot, its shape's offset in the shapes, its end (ms) */
+export const ENTRY = 3;
 
-/** the flows are written; the next one does not fit (finish the message, call again); it fits no message; not a session of IPv4 or IPv6 */
+/** the flows are written; the next one does not fit (finish the message, call again); it fits no message */
 export const PLAIN_DONE = 0;
 export const PLAIN_FULL = 1;
 export const PLAIN_OVERSIZE = 2;
-export const PLAIN_REFUSED = 3;
 
 // a shape: flags, flowEndReason, the interfaces' indexes (big-endian), the path's local and remote addresses (16 bytes
 // and a length each), then at SH_OFFSETS five 16-bit offsets (little-endian) of its strings: the ingress interface's

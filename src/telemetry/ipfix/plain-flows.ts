@@ -29,10 +29,11 @@ const ROLE_EGRESS = 2;
 
 interface Shape extends SlotNames {
   reason: CloseReason;
-  bytes: Uint8Array;
 }
 
 export class PlainShapes {
+  /** the shapes' bytes, SHAPE_BYTES each (ipfixPlainFlows' `shapes`: a list entry names its shape's offset) */
+  readonly table = new Uint8Array(SHAPES * SHAPE_BYTES);
   private readonly shapes: Shape[] = [];
   private next = 0;
   private readonly scratch = new Uint8Array(SHAPE_BYTES);
@@ -40,18 +41,23 @@ export class PlainShapes {
 
   constructor(private readonly router: string) {}
 
-  /** The shape of a session of these names and close reason (made when new). */
-  shape(n: SlotNames, reason: CloseReason): Uint8Array {
+  /** The offset in `table` of the shape of a session of these names and close reason; -1 when it has none yet (add). */
+  find(n: SlotNames, reason: CloseReason): number {
     const shapes = this.shapes;
     for (let i = 0; i < shapes.length; i++) {
       const s = shapes[i]!;
       if (s.reason === reason && s.path === n.path && s.role === n.role && s.tenant === n.tenant && s.service === n.service &&
-        s.application === n.application && s.ingressInterface === n.ingressInterface && s.egressInterface === n.egressInterface) return s.bytes;
+        s.application === n.application && s.ingressInterface === n.ingressInterface && s.egressInterface === n.egressInterface) return i * SHAPE_BYTES;
     }
-    const s: Shape = { ...n, reason, bytes: this.make(n, reason) };
-    if (shapes.length < SHAPES) shapes.push(s);
-    else shapes[this.next++ % SHAPES] = s;
-    return s.bytes;
+    return -1;
+  }
+
+  /** The shape of these names and close reason made, in place of the oldest when SHAPES are kept (no list entry may name it then): its offset. */
+  add(n: SlotNames, reason: CloseReason): number {
+    const i = this.shapes.length < SHAPES ? this.shapes.length : this.next++ % SHAPES;
+    this.shapes[i] = { ...n, reason };
+    this.table.set(this.make(n, reason), i * SHAPE_BYTES);
+    return i * SHAPE_BYTES;
   }
 
   /** The bytes of a shape (plain-abi.ts layout): what message.ts encodeFlow writes of these names in an end record. */
@@ -96,6 +102,6 @@ export class PlainShapes {
     at = writeStringField(b, v, at, n.role === ROLE_INGRESS ? peer : this.router, room);
     offsets.push(at);
     for (let k = 0; k < offsets.length; k++) v.setUint16(SH_OFFSETS + 2 * k, offsets[k]!, true);
-    return b.slice(0, at);
+    return b.subarray(0, at);
   }
 }
