@@ -90,6 +90,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/crypto/hmac-lanes.test': ['addon'],
   'unit/crypto/hmac-many.test': ['addon'],
   'unit/telemetry/udp-send.test': ['addon'],
+  'unit/telemetry/ipfix-plain.test': ['addon'],
   'unit/dataplane/native-marks.test': ['addon'],
   'unit/ha/sync-socket.test': ['addon'],
   'unit/dataplane/native-forward-bytes.test': ['addon'],
