@@ -26,11 +26,16 @@ static int sys_enter(int fd, unsigned submit, unsigned min_complete, unsigned fl
   return (int)syscall(__NR_io_uring_enter, fd, submit, min_complete, flags, NULL, 0);
 }
 
-int svr_uring_init(svr_uring *u) {
+static int sys_register(int fd, unsigned op, void *arg, unsigned n) {
+  return (int)syscall(__NR_io_uring_register, fd, op, arg, n);
+}
+
+static int init_ring(svr_uring *u, unsigned flags) {
   memset(u, 0, sizeof *u);
   u->fd = -1;
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
+  p.flags = flags;
   int fd = sys_setup(SVR_URING_BATCH, &p);
   if (fd < 0) return errno;
   if (!(p.features & IORING_FEAT_SINGLE_MMAP)) { /* kernels before 5.4: not worth a second mapping */
@@ -66,11 +71,15 @@ int svr_uring_init(svr_uring *u) {
   return 0;
 }
 
+int svr_uring_init(svr_uring *u) { return init_ring(u, 0); }
+
 void svr_uring_close(svr_uring *u) {
   if (u->fd < 0) return;
   munmap(u->sqes, u->sqes_len);
   munmap(u->rings, u->rings_len);
-  close(u->fd);
+  close(u->fd); /* also drops the buffer ring's registration; the kernel never reads it again */
+  if (u->br != NULL) munmap(u->br, u->br_len);
+  u->br = NULL;
   u->fd = -1;
 }
 
@@ -138,4 +147,88 @@ int svr_uring_read(svr_uring *u, int fd, uint8_t *base, uint32_t stride, uint32_
     e->len = stride;
   }
   return run(u, n, res);
+}
+
+/* ---- multishot reads from a provided-buffer ring ---- */
+
+#ifndef IORING_OP_READ_MULTISHOT
+#define IORING_OP_READ_MULTISHOT 49 /* Linux 6.7 (older uapi headers lack it) */
+#endif
+#define MSHOT_GROUP 0
+#define MSHOT_TAG 1 /* user_data of the multishot read */
+
+int svr_uring_mshot_init(svr_uring *u, uint8_t *bufs, uint32_t nbufs, uint32_t buf_size) {
+  if (nbufs == 0 || (nbufs & (nbufs - 1)) || nbufs > SVR_URING_BATCH) return EINVAL;
+  int e = init_ring(u, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN); /* EINVAL before 6.1 */
+  if (e != 0) return e;
+  size_t len = (size_t)nbufs * sizeof(struct io_uring_buf);
+  long page = sysconf(_SC_PAGESIZE);
+  len = (len + (size_t)page - 1) & ~((size_t)page - 1);
+  void *br = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (br == MAP_FAILED) {
+    e = errno;
+    svr_uring_close(u);
+    return e;
+  }
+  struct io_uring_buf_reg reg;
+  memset(&reg, 0, sizeof reg);
+  reg.ring_addr = (uint64_t)(uintptr_t)br;
+  reg.ring_entries = nbufs;
+  reg.bgid = MSHOT_GROUP;
+  if (sys_register(u->fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0) { /* EINVAL before 5.19 */
+    e = errno;
+    munmap(br, len);
+    svr_uring_close(u);
+    return e;
+  }
+  u->br = br;
+  u->br_len = len;
+  u->bufs = bufs;
+  u->nbufs = nbufs;
+  u->buf_size = buf_size;
+  for (uint32_t b = 0; b < nbufs; b++) svr_uring_mshot_put(u, (uint16_t)b);
+  return 0;
+}
+
+void svr_uring_mshot_put(svr_uring *u, uint16_t bid) {
+  struct io_uring_buf *b = &u->br->bufs[u->br_tail & (u->nbufs - 1)];
+  b->addr = (uint64_t)(uintptr_t)(u->bufs + (size_t)bid * u->buf_size);
+  b->len = u->buf_size;
+  b->bid = bid;
+  __atomic_store_n(&u->br->tail, ++u->br_tail, __ATOMIC_RELEASE);
+}
+
+int svr_uring_mshot_pass(svr_uring *u, int fd, svr_mshot_read *out) {
+  unsigned submit = 0;
+  if (!u->armed) { /* addr and len 0: each read takes a whole buffer of the group (io_read_mshot_prep) */
+    unsigned tail = *u->sq_tail, idx = tail & *u->sq_mask;
+    struct io_uring_sqe *e = &u->sqes[idx];
+    memset(e, 0, sizeof *e);
+    e->opcode = IORING_OP_READ_MULTISHOT;
+    e->fd = fd;
+    e->flags = IOSQE_BUFFER_SELECT;
+    e->buf_group = MSHOT_GROUP;
+    e->user_data = MSHOT_TAG;
+    u->sq_array[idx] = idx;
+    __atomic_store_n(u->sq_tail, tail + 1, __ATOMIC_RELEASE);
+    submit = 1;
+  }
+  int rc;
+  /* runs the deferred task work: the reads. Again after EINTR: an SQE already taken is not submitted twice. */
+  do rc = sys_enter(u->fd, submit, 0, IORING_ENTER_GETEVENTS);
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) return -errno;
+  if (submit) u->armed = 1;
+  unsigned head = *u->cq_head, tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
+  int got = 0;
+  for (; head != tail; head++) {
+    const struct io_uring_cqe *c = &u->cqes[head & *u->cq_mask];
+    if (c->user_data != MSHOT_TAG) continue;
+    if (!(c->flags & IORING_CQE_F_MORE)) u->armed = 0;
+    if (got > (int)u->nbufs) continue; /* cannot happen: one completion per buffer, and one that ends it */
+    out[got].res = c->res;
+    out[got++].bid = (c->flags & IORING_CQE_F_BUFFER) ? (uint16_t)(c->flags >> IORING_CQE_BUFFER_SHIFT) : 0;
+  }
+  __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
+  return got;
 }

@@ -21,6 +21,13 @@ typedef struct svr_uring {
   size_t sqes_len;
   unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
   struct io_uring_cqe *cqes;
+  /* multishot reads (svr_uring_mshot_init): the provided-buffer ring, NULL when not set up */
+  struct io_uring_buf_ring *br;
+  size_t br_len;
+  uint8_t *bufs;    /* buffer b is bufs[b * buf_size, (b + 1) * buf_size) */
+  uint32_t nbufs, buf_size;
+  uint16_t br_tail; /* the tail this side has written (published with a release store) */
+  int armed;        /* a multishot read is armed (its last CQE had IORING_CQE_F_MORE) */
 } svr_uring;
 
 /* Sets up a ring for SVR_URING_BATCH writes. Returns 0, or an errno (ENOSYS, EPERM where io_uring is off). */
@@ -39,5 +46,32 @@ int svr_uring_writev(svr_uring *u, int fd, struct iovec *const *iov, const uint3
  * through task work, often one more io_uring_enter): the kernel issues them one after the other, so the ones that
  * got a packet (res >= 0; the others -EAGAIN) hold the queue's packets in the order of k. */
 int svr_uring_read(svr_uring *u, int fd, uint8_t *base, uint32_t stride, uint32_t n, int32_t *res);
+
+/*
+ * Multishot reads (Linux 6.7+): one IORING_OP_READ_MULTISHOT with IOSQE_BUFFER_SELECT yields a completion per
+ * packet into the provided buffers, without the per-read preparation of svr_uring_read and without EAGAIN reads.
+ * The ring is set up with IORING_SETUP_DEFER_TASKRUN | SINGLE_ISSUER: the kernel reads the queue only inside this
+ * thread's io_uring_enter (so nothing is taken from the fd while the thread is parked and another thread reads
+ * it), and only the thread that calls this may use the ring. nbufs (a power of 2, <= SVR_URING_BATCH) buffers of
+ * buf_size bytes at bufs, all handed to the kernel. Returns 0, or an errno (EINVAL, ENOSYS: the kernel refuses;
+ * u is then not set up).
+ */
+int svr_uring_mshot_init(svr_uring *u, uint8_t *bufs, uint32_t nbufs, uint32_t buf_size);
+
+/* One completed multishot read: res bytes in buffer bid, or res < 0 (an error; bid unset). */
+typedef struct svr_mshot_read {
+  int32_t res;
+  uint16_t bid;
+} svr_mshot_read;
+
+/*
+ * Arms the multishot read on fd if it is not armed, then lets the kernel read what the fd holds (until EAGAIN or
+ * no free buffer: -ENOBUFS ends the multishot, the next pass arms it again). Writes the completions in order to
+ * out (room for nbufs + 1) and returns how many, or -errno when io_uring_enter failed.
+ */
+int svr_uring_mshot_pass(svr_uring *u, int fd, svr_mshot_read *out);
+
+/* Gives buffer bid back to the kernel (after its bytes were used). */
+void svr_uring_mshot_put(svr_uring *u, uint16_t bid);
 
 #endif
