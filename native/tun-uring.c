@@ -30,12 +30,14 @@ static int sys_register(int fd, unsigned op, void *arg, unsigned n) {
   return (int)syscall(__NR_io_uring_register, fd, op, arg, n);
 }
 
-static int init_ring(svr_uring *u, unsigned flags) {
+/* cq_entries 0: the kernel's default (twice the SQ's) */
+static int init_ring(svr_uring *u, unsigned flags, unsigned cq_entries) {
   memset(u, 0, sizeof *u);
   u->fd = -1;
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
-  p.flags = flags;
+  p.flags = flags | (cq_entries ? IORING_SETUP_CQSIZE : 0);
+  p.cq_entries = cq_entries;
   int fd = sys_setup(SVR_URING_BATCH, &p);
   if (fd < 0) return errno;
   if (!(p.features & IORING_FEAT_SINGLE_MMAP)) { /* kernels before 5.4: not worth a second mapping */
@@ -71,7 +73,7 @@ static int init_ring(svr_uring *u, unsigned flags) {
   return 0;
 }
 
-int svr_uring_init(svr_uring *u) { return init_ring(u, 0); }
+int svr_uring_init(svr_uring *u) { return init_ring(u, 0, 0); }
 
 void svr_uring_close(svr_uring *u) {
   if (u->fd < 0) return;
@@ -158,8 +160,9 @@ int svr_uring_read(svr_uring *u, int fd, uint8_t *base, uint32_t stride, uint32_
 #define MSHOT_TAG 1 /* user_data of the multishot read */
 
 int svr_uring_mshot_init(svr_uring *u, uint8_t *bufs, uint32_t nbufs, uint32_t buf_size) {
-  if (nbufs == 0 || (nbufs & (nbufs - 1)) || nbufs > SVR_URING_BATCH) return EINVAL;
-  int e = init_ring(u, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN); /* EINVAL before 6.1 */
+  if (nbufs == 0 || (nbufs & (nbufs - 1)) || nbufs > 32768) return EINVAL;
+  /* a completion per buffer and one that ends the read fit the CQ: no overflow, which would end the read */
+  int e = init_ring(u, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, 2 * nbufs); /* EINVAL before 6.1 */
   if (e != 0) return e;
   size_t len = (size_t)nbufs * sizeof(struct io_uring_buf);
   long page = sysconf(_SC_PAGESIZE);

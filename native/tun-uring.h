@@ -52,7 +52,7 @@ int svr_uring_read(svr_uring *u, int fd, uint8_t *base, uint32_t stride, uint32_
  * packet into the provided buffers, without the per-read preparation of svr_uring_read and without EAGAIN reads.
  * The ring is set up with IORING_SETUP_DEFER_TASKRUN | SINGLE_ISSUER: the kernel reads the queue only inside this
  * thread's io_uring_enter (so nothing is taken from the fd while the thread is parked and another thread reads
- * it), and only the thread that calls this may use the ring. nbufs (a power of 2, <= SVR_URING_BATCH) buffers of
+ * it), and only the thread that calls this may use the ring. nbufs (a power of 2) buffers of
  * buf_size bytes at bufs, all handed to the kernel. Returns 0, or an errno (EINVAL, ENOSYS: the kernel refuses;
  * u is then not set up).
  */

@@ -91,6 +91,9 @@
 #define MAX_BUFFERS 64
 /* Reads per io_uring_enter (each into its own 64 KB scratch: 1 MiB per offload queue). */
 #define SVR_URING_READS 16
+/* Buffers of the multishot read (64 KB each, 4 MiB per offload queue, touched only as far as packets fill them: a
+ * 1,500 B packet touches one page): 16 ended the read for want of a buffer every 16 packets of a flood. */
+#define SVR_MSHOT_BUFS 64
 #define MIN_SNAP 64
 #define MAX_SNAP (1u << 20)
 /* The reader thread's gather window and its bulk window (tun-gather.h; SVR_TUN_READ_GATHER_US, _BULK_US). */
@@ -129,7 +132,7 @@ struct reader {
   _Atomic uint64_t super_packets;   /* GSO packets read */
   _Atomic uint64_t segments;        /* segments made from them */
   _Atomic uint64_t offload_errors;  /* malformed vnet headers / GSO packets, dropped */
-  /* offload mode, the thread: multishot reads into the SVR_URING_READS buffers of uscratch (mshot), else up to
+  /* offload mode, the thread: multishot reads into the SVR_MSHOT_BUFS buffers of uscratch (mshot), else up to
    * SVR_URING_READS batched reads per io_uring_enter (tun-uring.c; ur.fd < 0: read()); reads [uq_next, uq_count)
    * are done and not cut yet (either mode cuts them first, in order) */
   svr_uring ur;
@@ -139,8 +142,8 @@ struct reader {
   int mshot_worked;               /* a multishot read got a packet: later errors are the fd's, not a refusal */
   int mshot_drained;              /* this batch's last multishot pass read the queue to EAGAIN */
   int held_bid;                   /* the buffer the pending super-packet is cut from (seg.pkt), or -1 */
-  int32_t ures[SVR_URING_READS];  /* queued read q: ures[q] bytes in uscratch buffer uq_idx[q] */
-  uint8_t uq_idx[SVR_URING_READS];
+  int32_t ures[SVR_MSHOT_BUFS];  /* queued read q: ures[q] bytes in uscratch buffer uq_idx[q] */
+  uint8_t uq_idx[SVR_MSHOT_BUFS];
   uint32_t uq_next, uq_count;
   uint32_t ur_want;               /* reads in the next batch: doubles while all find a packet, else found + 1 */
   _Atomic uint64_t reads_mshot;   /* packets read by multishot reads, */
@@ -265,7 +268,7 @@ static int read_batch(reader *r, uint32_t want) {
  * reads unless SVR_TUN_READ_MULTISHOT=0 or the kernel refuses them (before 6.1: the ring, 5.19: the buffer ring),
  * else batched reads, else none (read()). */
 static void ring_init(reader *r) {
-  if (r->want_mshot && svr_uring_mshot_init(&r->ur, r->uscratch, SVR_URING_READS, SVR_OFFLOAD_SCRATCH) == 0) {
+  if (r->want_mshot && svr_uring_mshot_init(&r->ur, r->uscratch, SVR_MSHOT_BUFS, SVR_OFFLOAD_SCRATCH) == 0) {
     r->mshot = 1;
     return;
   }
@@ -277,7 +280,7 @@ static void ring_init(reader *r) {
  * when none got a packet; -1 when io_uring failed or the kernel refuses the opcode (6.7+): then batched reads (or
  * read()) take over for this reader, nothing read is lost. */
 static int mshot_batch(reader *r) {
-  svr_mshot_read got[SVR_URING_READS + 1];
+  svr_mshot_read got[SVR_MSHOT_BUFS + 1];
   int m = svr_uring_mshot_pass(&r->ur, r->fd, got);
   uint32_t ok = 0;
   int err = EAGAIN, refused = 0;
@@ -909,9 +912,9 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   /* io_uring reads unless SVR_TUN_URING=0 (the thread sets its ring up: ring_init); without io_uring (old kernel,
    * seccomp, io_uring_disabled) or the buffers, read() as before. */
   const char *ue = getenv("SVR_TUN_URING"), *me = getenv("SVR_TUN_READ_MULTISHOT");
-  if (r->offload && (ue == NULL || strcmp(ue, "0") != 0))
-    r->uscratch = malloc((size_t)SVR_URING_READS * SVR_OFFLOAD_SCRATCH);
   r->want_mshot = me == NULL || strcmp(me, "0") != 0;
+  if (r->offload && (ue == NULL || strcmp(ue, "0") != 0))
+    r->uscratch = malloc((size_t)(r->want_mshot ? SVR_MSHOT_BUFS : SVR_URING_READS) * SVR_OFFLOAD_SCRATCH);
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
   r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
