@@ -12,6 +12,7 @@
 #include "tun-uring.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <linux/fs.h>
@@ -158,8 +159,9 @@ int svr_uring_read(svr_uring *u, int fd, uint8_t *base, uint32_t stride, uint32_
 #endif
 #define MSHOT_GROUP 0
 #define MSHOT_TAG 1 /* user_data of the multishot read */
+#define WAKE_TAG 2  /* user_data of the multishot poll of wake_fd */
 
-int svr_uring_mshot_init(svr_uring *u, uint8_t *bufs, uint32_t nbufs, uint32_t buf_size) {
+int svr_uring_mshot_init(svr_uring *u, uint8_t *bufs, uint32_t nbufs, uint32_t buf_size, int wake_fd) {
   if (nbufs == 0 || (nbufs & (nbufs - 1)) || nbufs > 32768) return EINVAL;
   /* a completion per buffer and one that ends the read fit the CQ: no overflow, which would end the read */
   int e = init_ring(u, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, 2 * nbufs); /* EINVAL before 6.1 */
@@ -189,6 +191,7 @@ int svr_uring_mshot_init(svr_uring *u, uint8_t *bufs, uint32_t nbufs, uint32_t b
   u->bufs = bufs;
   u->nbufs = nbufs;
   u->buf_size = buf_size;
+  u->wake_fd = wake_fd;
   for (uint32_t b = 0; b < nbufs; b++) svr_uring_mshot_put(u, (uint16_t)b);
   return 0;
 }
@@ -201,31 +204,48 @@ void svr_uring_mshot_put(svr_uring *u, uint16_t bid) {
   __atomic_store_n(&u->br->tail, ++u->br_tail, __ATOMIC_RELEASE);
 }
 
-int svr_uring_mshot_pass(svr_uring *u, int fd, svr_mshot_read *out) {
+/* The next SQE, zeroed, with its tag (published by arm_done). */
+static struct io_uring_sqe *next_sqe(svr_uring *u, unsigned k, uint8_t op, int fd, uint64_t tag) {
+  unsigned idx = (*u->sq_tail + k) & *u->sq_mask;
+  struct io_uring_sqe *e = &u->sqes[idx];
+  memset(e, 0, sizeof *e);
+  e->opcode = op;
+  e->fd = fd;
+  e->user_data = tag;
+  u->sq_array[idx] = idx;
+  return e;
+}
+
+int svr_uring_mshot_pass(svr_uring *u, int fd, svr_mshot_read *out, int wait) {
   unsigned submit = 0;
   if (!u->armed) { /* addr and len 0: each read takes a whole buffer of the group (io_read_mshot_prep) */
-    unsigned tail = *u->sq_tail, idx = tail & *u->sq_mask;
-    struct io_uring_sqe *e = &u->sqes[idx];
-    memset(e, 0, sizeof *e);
-    e->opcode = IORING_OP_READ_MULTISHOT;
-    e->fd = fd;
+    struct io_uring_sqe *e = next_sqe(u, submit++, IORING_OP_READ_MULTISHOT, fd, MSHOT_TAG);
     e->flags = IOSQE_BUFFER_SELECT;
     e->buf_group = MSHOT_GROUP;
-    e->user_data = MSHOT_TAG;
-    u->sq_array[idx] = idx;
-    __atomic_store_n(u->sq_tail, tail + 1, __ATOMIC_RELEASE);
-    submit = 1;
   }
+  if (!u->wake_armed) {
+    struct io_uring_sqe *e = next_sqe(u, submit++, IORING_OP_POLL_ADD, u->wake_fd, WAKE_TAG);
+    e->poll32_events = POLLIN;
+    e->len = IORING_POLL_ADD_MULTI;
+  }
+  if (submit) __atomic_store_n(u->sq_tail, *u->sq_tail + submit, __ATOMIC_RELEASE);
   int rc;
-  /* runs the deferred task work: the reads. Again after EINTR: an SQE already taken is not submitted twice. */
-  do rc = sys_enter(u->fd, submit, 0, IORING_ENTER_GETEVENTS);
+  /* runs the deferred task work (the reads), waiting for a completion first if asked. Again after EINTR: an SQE
+   * already taken is not submitted twice. */
+  do rc = sys_enter(u->fd, submit, wait ? 1 : 0, IORING_ENTER_GETEVENTS);
   while (rc < 0 && errno == EINTR);
   if (rc < 0) return -errno;
-  if (submit) u->armed = 1;
+  if (submit) u->armed = u->wake_armed = 1;
+  u->woken = 0;
   unsigned head = *u->cq_head, tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
   int got = 0;
   for (; head != tail; head++) {
     const struct io_uring_cqe *c = &u->cqes[head & *u->cq_mask];
+    if (c->user_data == WAKE_TAG) {
+      u->woken = 1;
+      if (!(c->flags & IORING_CQE_F_MORE)) u->wake_armed = 0;
+      continue;
+    }
     if (c->user_data != MSHOT_TAG) continue;
     if (!(c->flags & IORING_CQE_F_MORE)) u->armed = 0;
     if (got > (int)u->nbufs) continue; /* cannot happen: one completion per buffer, and one that ends it */

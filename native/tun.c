@@ -268,7 +268,7 @@ static int read_batch(reader *r, uint32_t want) {
  * reads unless SVR_TUN_READ_MULTISHOT=0 or the kernel refuses them (before 6.1: the ring, 5.19: the buffer ring),
  * else batched reads, else none (read()). */
 static void ring_init(reader *r) {
-  if (r->want_mshot && svr_uring_mshot_init(&r->ur, r->uscratch, SVR_MSHOT_BUFS, SVR_OFFLOAD_SCRATCH) == 0) {
+  if (r->want_mshot && svr_uring_mshot_init(&r->ur, r->uscratch, SVR_MSHOT_BUFS, SVR_OFFLOAD_SCRATCH, r->efd) == 0) {
     r->mshot = 1;
     return;
   }
@@ -276,12 +276,13 @@ static void ring_init(reader *r) {
 }
 
 /* The thread, multishot: one io_uring_enter in which the kernel reads what the queue holds into free buffers
- * (arming the read first when it is not armed), queued in uq in order. Returns the reads queued; 0 with errno set
- * when none got a packet; -1 when io_uring failed or the kernel refuses the opcode (6.7+): then batched reads (or
- * read()) take over for this reader, nothing read is lost. */
-static int mshot_batch(reader *r) {
+ * (arming the read first when it is not armed; with `wait`, waiting for a packet or the eventfd first, instead of
+ * poll()), queued in uq in order. Returns the reads queued; 0 with errno set when none got a packet (EINTR: the
+ * eventfd fired, stop or park); -1 when io_uring failed or the kernel refuses the opcode (6.7+): then batched reads
+ * (or read()) take over for this reader, nothing read is lost. */
+static int mshot_batch(reader *r, int wait) {
   svr_mshot_read got[SVR_MSHOT_BUFS + 1];
-  int m = svr_uring_mshot_pass(&r->ur, r->fd, got);
+  int m = svr_uring_mshot_pass(&r->ur, r->fd, got, wait);
   uint32_t ok = 0;
   int err = EAGAIN, refused = 0;
   for (int i = 0; i < m; i++) {
@@ -307,7 +308,8 @@ static int mshot_batch(reader *r) {
   r->uq_next = 0;
   r->uq_count = ok;
   atomic_fetch_add_explicit(&r->reads_mshot, ok, memory_order_relaxed);
-  if (ok == 0) errno = err;
+  if (r->ur.woken) drain_efd(r->efd); /* the loop head looks at the flags after this batch */
+  if (ok == 0) errno = r->ur.woken && err == EAGAIN ? EINTR : err;
   return (int)ok;
 }
 
@@ -345,6 +347,16 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
       continue;
     }
     if (r->mshot_drained && n > 0) break; /* the multishot pass read to EAGAIN: no read that only finds that */
+    if (pfd != NULL && r->mshot) { /* the thread, multishot: waits in io_uring_enter while the batch is empty */
+      int queued = mshot_batch(r, n == 0);
+      if (queued > 0) continue;
+      if (queued == 0) {
+        if (errno == EINTR && n == 0) *intr = 1;
+        else if (errno != EAGAIN && errno != EINTR) *err = errno;
+        else if (n == 0) continue;
+        break;
+      }
+    }
     if (n == 0 && pfd != NULL) {
       if (poll(pfd, 2, -1) < 0) {
         if (errno == EINTR) continue;
@@ -357,10 +369,7 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
       }
     }
     ssize_t len;
-    int queued = pfd == NULL || r->ur.fd < 0 ? -1
-                 : r->mshot                  ? mshot_batch(r)
-                 : r->batch - n >= 2         ? read_batch(r, r->batch - n)
-                                             : -1;
+    int queued = pfd != NULL && r->ur.fd >= 0 && r->batch - n >= 2 ? read_batch(r, r->batch - n) : -1;
     if (queued > 0) continue;
     len = queued == 0 ? -1 : read(r->fd, r->scratch, SVR_OFFLOAD_SCRATCH);
     if (len < 0) {
