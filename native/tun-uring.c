@@ -8,6 +8,9 @@
  * cancels the rest; RWF_NOWAIT: EAGAIN is returned as from writev/read, never waited for in the kernel) -> publish
  * the SQ tail -> io_uring_enter(n, 0): the kernel issues them inline -> read the CQEs; if some are not posted
  * yet, io_uring_enter(0, rest, GETEVENTS) waits for them.
+ * Multishot reads (the reader thread, 6.7+): a DEFER_TASKRUN ring with a provided-buffer ring -> one SQE armed
+ * (again after -ENOBUFS) -> each pass: io_uring_enter(armed?0:1, wait?1:0, GETEVENTS) runs the deferred reads ->
+ * a CQE per packet names its buffer -> the caller cuts it and puts the buffer back (svr_uring_mshot_put).
  */
 #include "tun-uring.h"
 

@@ -20,8 +20,9 @@
  *                         scratch buffer and native/offload.c cuts it into plain IP packets <= S (GSO segmented,
  *                         partial checksums completed); a super-packet that does not fit the rest of a batch
  *                         continues in the next one. The thread reads through io_uring (native/tun-uring.c):
- *                         one multishot read into 16 provided buffers, which the kernel fills inside the
- *                         thread's io_uring_enter (SVR_TUN_READ_MULTISHOT=0, or a kernel before 6.7: up to 16
+ *                         one multishot read into 64 provided buffers, which the kernel fills inside the
+ *                         thread's io_uring_enter, which also waits instead of poll() (SVR_TUN_READ_MULTISHOT=0,
+ *                         or a kernel before 6.7: up to 16
  *                         batched reads per io_uring_enter, as many as the last batch found, +1;
  *                         SVR_TUN_URING=0: read()).
  *                         cb then also gets (superPackets, segments, offloadErrors, multishotReads,
