@@ -20,11 +20,11 @@
  *                         scratch buffer and native/offload.c cuts it into plain IP packets <= S (GSO segmented,
  *                         partial checksums completed); a super-packet that does not fit the rest of a batch
  *                         continues in the next one. The thread reads through io_uring (native/tun-uring.c):
- *                         one multishot read into 64 provided buffers, which the kernel fills inside the
- *                         thread's io_uring_enter, which also waits instead of poll() (SVR_TUN_READ_MULTISHOT=0,
- *                         or a kernel before 6.7: up to 16
- *                         batched reads per io_uring_enter, as many as the last batch found, +1;
- *                         SVR_TUN_URING=0: read()).
+ *                         up to 16 batched reads per io_uring_enter, as many as the last batch found, +1
+ *                         (SVR_TUN_URING=0: read()). SVR_TUN_READ_MULTISHOT=1 (off by default: it cost the
+ *                         router more, docs/performance.md): one multishot read into 64 provided buffers, which
+ *                         the kernel fills inside the thread's io_uring_enter, which also waits instead of
+ *                         poll(); batched reads when the kernel refuses it (before 6.7).
  *                         cb then also gets (superPackets, segments, offloadErrors, multishotReads,
  *                         batchedReads), running totals, as arguments 6..10 (argument 5 is the error message,
  *                         else undefined).
@@ -138,7 +138,7 @@ struct reader {
    * are done and not cut yet (either mode cuts them first, in order) */
   svr_uring ur;
   uint8_t *uscratch;
-  int want_mshot;                 /* SVR_TUN_READ_MULTISHOT is not 0: the thread tries multishot reads */
+  int want_mshot;                 /* SVR_TUN_READ_MULTISHOT=1: the thread tries multishot reads */
   int mshot;                      /* ur is a multishot ring (ur.br: its buffers are the kernel's until put back) */
   int mshot_worked;               /* a multishot read got a packet: later errors are the fd's, not a refusal */
   int mshot_drained;              /* this batch's last multishot pass read the queue to EAGAIN */
@@ -266,7 +266,7 @@ static int read_batch(reader *r, uint32_t want) {
 }
 
 /* The thread's io_uring (offload queues), set up on the thread (a DEFER_TASKRUN ring has one issuer): multishot
- * reads unless SVR_TUN_READ_MULTISHOT=0 or the kernel refuses them (before 6.1: the ring, 5.19: the buffer ring),
+ * reads with SVR_TUN_READ_MULTISHOT=1 unless the kernel refuses them (before 6.1: the ring, 5.19: the buffer ring),
  * else batched reads, else none (read()). */
 static void ring_init(reader *r) {
   if (r->want_mshot && svr_uring_mshot_init(&r->ur, r->uscratch, SVR_MSHOT_BUFS, SVR_OFFLOAD_SCRATCH, r->efd) == 0) {
@@ -922,7 +922,7 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   /* io_uring reads unless SVR_TUN_URING=0 (the thread sets its ring up: ring_init); without io_uring (old kernel,
    * seccomp, io_uring_disabled) or the buffers, read() as before. */
   const char *ue = getenv("SVR_TUN_URING"), *me = getenv("SVR_TUN_READ_MULTISHOT");
-  r->want_mshot = me == NULL || strcmp(me, "0") != 0;
+  r->want_mshot = me != NULL && strcmp(me, "1") == 0; /* off by default: docs/performance.md, wave 24, tcp13 */
   if (r->offload && (ue == NULL || strcmp(ue, "0") != 0))
     r->uscratch = malloc((size_t)(r->want_mshot ? SVR_MSHOT_BUFS : SVR_URING_READS) * SVR_OFFLOAD_SCRATCH);
   pthread_mutex_init(&r->mu, NULL);

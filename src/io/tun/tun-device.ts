@@ -178,8 +178,8 @@ export interface TunStats {
   rxOffloadErrors: number;
   /**
    * offload, reader thread: reads (packets or super-packets) taken by its multishot read from a provided-buffer
-   * ring, and by batched io_uring reads (SVR_TUN_READ_MULTISHOT=0, or a kernel without multishot reads); read()
-   * takes the rest (poll mode, SVR_TUN_URING=0).
+   * ring (SVR_TUN_READ_MULTISHOT=1, Linux 6.7+), and by batched io_uring reads (the default); read() takes the
+   * rest (poll mode, SVR_TUN_URING=0).
    */
   rxMultishotReads: number;
   rxBatchedReads: number;
