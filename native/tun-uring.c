@@ -84,8 +84,8 @@ void svr_uring_close(svr_uring *u) {
   munmap(u->sqes, u->sqes_len);
   munmap(u->rings, u->rings_len);
   close(u->fd); /* also drops the buffer ring's registration; the kernel never reads it again */
-  if (u->br != NULL) munmap(u->br, u->br_len);
-  u->br = NULL;
+  if (u->pb.ring != NULL) munmap(u->pb.ring, u->pb.ring_len);
+  u->pb.ring = NULL;
   u->fd = -1;
 }
 
@@ -122,18 +122,24 @@ static int run(svr_uring *u, uint32_t n, int32_t *res) {
   return sub;
 }
 
-/* SQE k of a batch of n, linked or not (RWF_NOWAIT: EAGAIN is returned, as from write/read on the O_NONBLOCK fd, never a
- * wait in the kernel). */
-static struct io_uring_sqe *sqe(svr_uring *u, uint32_t k, uint32_t n, uint8_t op, int fd, int link) {
+/* SQE k from the SQ tail on, zeroed, with its tag (the caller publishes the tail). */
+static struct io_uring_sqe *next_sqe(svr_uring *u, unsigned k, uint8_t op, int fd, uint64_t tag) {
   unsigned idx = (*u->sq_tail + k) & *u->sq_mask;
   struct io_uring_sqe *e = &u->sqes[idx];
   memset(e, 0, sizeof *e);
   e->opcode = op;
   e->fd = fd;
+  e->user_data = tag;
+  u->sq_array[idx] = idx;
+  return e;
+}
+
+/* SQE k of a batch of n, linked or not (RWF_NOWAIT: EAGAIN is returned, as from write/read on the O_NONBLOCK fd, never a
+ * wait in the kernel). */
+static struct io_uring_sqe *sqe(svr_uring *u, uint32_t k, uint32_t n, uint8_t op, int fd, int link) {
+  struct io_uring_sqe *e = next_sqe(u, k, op, fd, k);
   e->rw_flags = RWF_NOWAIT;
   e->flags = link && k + 1 < n ? IOSQE_IO_LINK : 0;
-  e->user_data = k;
-  u->sq_array[idx] = idx;
   return e;
 }
 
@@ -189,35 +195,20 @@ int svr_uring_mshot_init(svr_uring *u, uint8_t *bufs, uint32_t nbufs, uint32_t b
     svr_uring_close(u);
     return e;
   }
-  u->br = br;
-  u->br_len = len;
-  u->bufs = bufs;
-  u->nbufs = nbufs;
-  u->buf_size = buf_size;
+  u->pb = (svr_pbufs){.ring = br, .ring_len = len, .bufs = bufs, .n = nbufs, .size = buf_size};
   u->wake_fd = wake_fd;
   for (uint32_t b = 0; b < nbufs; b++) svr_uring_mshot_put(u, (uint16_t)b);
   return 0;
 }
 
 void svr_uring_mshot_put(svr_uring *u, uint16_t bid) {
-  struct io_uring_buf *b = &u->br->bufs[u->br_tail & (u->nbufs - 1)];
-  b->addr = (uint64_t)(uintptr_t)(u->bufs + (size_t)bid * u->buf_size);
-  b->len = u->buf_size;
+  struct io_uring_buf *b = &u->pb.ring->bufs[u->pb.tail & (u->pb.n - 1)];
+  b->addr = (uint64_t)(uintptr_t)(u->pb.bufs + (size_t)bid * u->pb.size);
+  b->len = u->pb.size;
   b->bid = bid;
-  __atomic_store_n(&u->br->tail, ++u->br_tail, __ATOMIC_RELEASE);
+  __atomic_store_n(&u->pb.ring->tail, ++u->pb.tail, __ATOMIC_RELEASE);
 }
 
-/* The next SQE, zeroed, with its tag (published by arm_done). */
-static struct io_uring_sqe *next_sqe(svr_uring *u, unsigned k, uint8_t op, int fd, uint64_t tag) {
-  unsigned idx = (*u->sq_tail + k) & *u->sq_mask;
-  struct io_uring_sqe *e = &u->sqes[idx];
-  memset(e, 0, sizeof *e);
-  e->opcode = op;
-  e->fd = fd;
-  e->user_data = tag;
-  u->sq_array[idx] = idx;
-  return e;
-}
 
 int svr_uring_mshot_pass(svr_uring *u, int fd, svr_mshot_read *out, int wait) {
   unsigned submit = 0;
@@ -251,7 +242,7 @@ int svr_uring_mshot_pass(svr_uring *u, int fd, svr_mshot_read *out, int wait) {
     }
     if (c->user_data != MSHOT_TAG) continue;
     if (!(c->flags & IORING_CQE_F_MORE)) u->armed = 0;
-    if (got > (int)u->nbufs) continue; /* cannot happen: one completion per buffer, and one that ends it */
+    if (got > (int)u->pb.n) continue; /* cannot happen: one completion per buffer, and one that ends it */
     out[got].res = c->res;
     out[got++].bid = (c->flags & IORING_CQE_F_BUFFER) ? (uint16_t)(c->flags >> IORING_CQE_BUFFER_SHIFT) : 0;
   }

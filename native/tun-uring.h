@@ -13,6 +13,15 @@
 /* Most writes per io_uring_enter. */
 #define SVR_URING_BATCH 32
 
+/* A provided-buffer ring: buffer b is bufs[b * size, (b + 1) * size); ring NULL when not set up. */
+typedef struct svr_pbufs {
+  struct io_uring_buf_ring *ring;
+  size_t ring_len;
+  uint8_t *bufs;
+  uint32_t n, size;
+  uint16_t tail; /* the tail this side has written (published with a release store) */
+} svr_pbufs;
+
 typedef struct svr_uring {
   int fd; /* -1: not set up */
   void *rings;
@@ -21,12 +30,7 @@ typedef struct svr_uring {
   size_t sqes_len;
   unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
   struct io_uring_cqe *cqes;
-  /* multishot reads (svr_uring_mshot_init): the provided-buffer ring, NULL when not set up */
-  struct io_uring_buf_ring *br;
-  size_t br_len;
-  uint8_t *bufs;    /* buffer b is bufs[b * buf_size, (b + 1) * buf_size) */
-  uint32_t nbufs, buf_size;
-  uint16_t br_tail; /* the tail this side has written (published with a release store) */
+  svr_pbufs pb;     /* multishot reads (svr_uring_mshot_init): the provided buffers */
   int armed;        /* a multishot read is armed (its last CQE had IORING_CQE_F_MORE) */
   int wake_fd;      /* polled (multishot POLL_ADD) so that a write to it ends a waiting pass */
   int wake_armed;

@@ -139,7 +139,7 @@ struct reader {
   svr_uring ur;
   uint8_t *uscratch;
   int want_mshot;                 /* SVR_TUN_READ_MULTISHOT=1: the thread tries multishot reads */
-  int mshot;                      /* ur is a multishot ring (ur.br: its buffers are the kernel's until put back) */
+  int mshot;                      /* ur is a multishot ring (ur.pb: its buffers are the kernel's until put back) */
   int mshot_worked;               /* a multishot read got a packet: later errors are the fd's, not a refusal */
   int mshot_drained;              /* this batch's last multishot pass read the queue to EAGAIN */
   int held_bid;                   /* the buffer the pending super-packet is cut from (seg.pkt), or -1 */
@@ -318,7 +318,7 @@ static int mshot_batch(reader *r, int wait) {
 static uint32_t take_queued(reader *r, uint32_t q, uint8_t *base, uint32_t *lens, uint32_t n) {
   uint8_t b = r->uq_idx[q];
   n = take_read(r, r->uscratch + (size_t)b * SVR_OFFLOAD_SCRATCH, (size_t)r->ures[q], base, lens, n);
-  if (r->ur.br == NULL) return n;
+  if (r->ur.pb.ring == NULL) return n;
   if (svr_seg_pending(&r->seg)) r->held_bid = b;
   else svr_uring_mshot_put(&r->ur, b);
   return n;
@@ -338,7 +338,7 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
   uint32_t n = 0;
   if (svr_seg_pending(&r->seg)) n = svr_seg_emit(&r->seg, base, r->snap, lens, 0, r->batch);
   if (r->held_bid >= 0 && !svr_seg_pending(&r->seg)) {
-    if (r->ur.br != NULL) svr_uring_mshot_put(&r->ur, (uint16_t)r->held_bid);
+    if (r->ur.pb.ring != NULL) svr_uring_mshot_put(&r->ur, (uint16_t)r->held_bid);
     r->held_bid = -1;
   }
   r->mshot_drained = 0;
