@@ -372,7 +372,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    */
   private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }, compiled?: { rib: Rib; tables: ForwardingTables; slices?: PreparedTables['config'] }): void {
     const { rib, tables } = compiled ?? this.compile(next, configChanged);
-    this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
+    this.keyControl.plan(tables, next, source); // throws when a handshake path could not get keys (no private key, ...)
     if (ribChange !== undefined) this.host.updateRib(tables, ribChange.set, ribChange.removed);
     else this.host.setTables(tables, next, compiled?.slices); // throws before anything changes when the data path cannot take it
     this.published.reset(tables);

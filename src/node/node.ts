@@ -58,6 +58,7 @@ import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
 import { haNodeOf, onThisNode, pairRouterOptions, releaseStaleAddresses, startHa, type NodeHa } from './ha.js';
 import { interfaceChanges, refuseRestartOnly, stepMode } from './restart-fields.js';
+import { refuseFailClosed } from './fail-closed.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -600,13 +601,10 @@ function prepareApi(config: SvrConfig, name: string, configPath: string): Prepar
 /**
  * Loads the plugins the config names (relative specifiers from the config's folder). Failures are logged
  * per plugin; the node keeps running, unless one fails closed (a security plugin that did not load, a chain
- * naming a missing stage): then this throws SVR_ERR_PLUGIN_FAIL_CLOSED with each of them.
+ * naming a missing stage): then this throws SVR_ERR_PLUGIN_FAIL_CLOSED with each of them by field path.
  */
 async function loadPlugins(router: Router, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
   const failures = await router.loadPlugins({ baseDir: dirname(resolve(configPath)) });
   for (const f of failures) log('plugin.problem', { at: f.at, error: f.message, ...(f.failClosed ? { failClosed: true } : {}) });
-  const closed = failures.filter((f) => f.failClosed);
-  if (closed.length > 0) {
-    throw new SvrError('SVR_ERR_PLUGIN_FAIL_CLOSED', `${name} does not forward without these (fail closed): ${closed.map((f) => (f.message.startsWith(f.at) ? f.message : `${f.at}: ${f.message}`)).join('; ')}; fix them or set fail-open: true on the plugin`);
-  }
+  refuseFailClosed(failures, name, configPath);
 }

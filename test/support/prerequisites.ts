@@ -96,6 +96,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'unit/dataplane/steady-send.test': ['addon'],
   'unit/router/native-forward.test': ['addon'],
   'unit/router/native-receive.test': ['addon'],
+  'unit/router/native-marks-tcp.test': ['addon'],
   'unit/router/steady-send.test': ['addon'],
   'unit/router/steady-receive.test': ['addon'],
   'unit/router/wan-pass.test': ['addon'],

@@ -25,6 +25,7 @@ import { inNetns, runNodeHelper } from '../../support/netns-helper.js';
 import { requires } from '../../support/prerequisites.js';
 import { checksumsValid } from '../../support/tun-offload-ref.js';
 import { usoPayload } from '../../support/tun-uso.js';
+import { waitFor } from '../../support/config.js';
 
 const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-uso.js');
 const COUNT = 2000;
@@ -48,14 +49,6 @@ function link(a: string, b: string, segmentInA: boolean): void {
   run('ip', '-n', a, 'route', 'add', '198.18.253.128/25', 'via', '198.18.252.2');
   // a device without checksum offload has no USO either: the kernel segments (and checksums) in software
   if (segmentInA) run('ip', 'netns', 'exec', a, 'ethtool', '-K', 'ua', 'tx', 'off');
-}
-
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 interface Sent {
@@ -89,11 +82,11 @@ async function captureSettled(pcap: string): Promise<void> {
 async function exchange(a: string, b: string, dir: string, reader: object = {}, send: object = {}): Promise<{ sent: Sent; got: Received; pcap: string }> {
   const pcap = join(dir, `ub-${Date.now()}.pcap`);
   const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: '198.18.253.128/25', count: COUNT, ms: 20_000, ...reader });
-  await until('route into svrtu-in', () => spawnSync('ip', ['-n', b, 'route', 'show', '198.18.253.128/25'], { encoding: 'utf8' }).stdout.includes('svrtu-in'), 10_000);
+  await waitFor('route into svrtu-in', () => spawnSync('ip', ['-n', b, 'route', 'show', '198.18.253.128/25'], { encoding: 'utf8' }).stdout.includes('svrtu-in'), 10_000);
   const log = join(dir, 'tcpdump.log');
   const dump = spawn('sh', ['-c', `exec ip netns exec ${b} tcpdump -ni ub -U -B 16384 -s 0 -w ${pcap} udp port 9 2>${log}`], { stdio: 'ignore' });
   try {
-    await until('tcpdump listening', () => existsSync(log) && readFileSync(log, 'utf8').includes('listening on'), 10_000);
+    await waitFor('tcpdump listening', () => existsSync(log) && readFileSync(log, 'utf8').includes('listening on'), 10_000);
     await new Promise((r) => setTimeout(r, 300));
     const sent = (await runNodeHelper(HELPER, a, 'send', { name: 'svrtu-out', count: COUNT, size: SIZE, batch: 64, ...send })).result as unknown as Sent;
     const got = (await recv).result as unknown as Received;
