@@ -19,15 +19,10 @@
  *                         flags & SVR_READER_OFFLOAD (a vnet_hdr queue with TUNSETOFFLOAD): each read goes to a
  *                         scratch buffer and native/offload.c cuts it into plain IP packets <= S (GSO segmented,
  *                         partial checksums completed); a super-packet that does not fit the rest of a batch
- *                         continues in the next one. The thread reads through io_uring (native/tun-uring.c):
- *                         up to 16 batched reads per io_uring_enter, as many as the last batch found, +1
- *                         (SVR_TUN_URING=0: read()). SVR_TUN_READ_MULTISHOT=1 (off by default: it cost the
- *                         router more, docs/performance.md): one multishot read into 64 provided buffers, which
- *                         the kernel fills inside the thread's io_uring_enter, which also waits instead of
- *                         poll(); batched reads when the kernel refuses it (before 6.7).
- *                         cb then also gets (superPackets, segments, offloadErrors, multishotReads,
- *                         batchedReads), running totals, as arguments 6..10 (argument 5 is the error message,
- *                         else undefined).
+ *                         continues in the next one. The thread reads up to 16 packets per io_uring_enter
+ *                         (native/tun-uring.c; as many as the last batch found, +1; SVR_TUN_URING=0: read()).
+ *                         cb then also gets (superPackets, segments, offloadErrors), running totals, as
+ *                         arguments 6..8 (argument 5 is the error message, else undefined).
  *                         flags & SVR_READER_POLL: start in poll mode (below).
  *   tunReaderMode(handle, poll) poll mode: the thread parks and the JS thread reads instead, from a uv_poll
  *                         watcher on its own event loop: readable -> the same reads into the next buffer ->
@@ -92,9 +87,6 @@
 #define MAX_BUFFERS 64
 /* Reads per io_uring_enter (each into its own 64 KB scratch: 1 MiB per offload queue). */
 #define SVR_URING_READS 16
-/* Buffers of the multishot read (64 KB each, 4 MiB per offload queue, touched only as far as packets fill them: a
- * 1,500 B packet touches one page): 16 ended the read for want of a buffer every 16 packets of a flood. */
-#define SVR_MSHOT_BUFS 64
 #define MIN_SNAP 64
 #define MAX_SNAP (1u << 20)
 /* The reader thread's gather window and its bulk window (tun-gather.h; SVR_TUN_READ_GATHER_US, _BULK_US). */
@@ -133,22 +125,14 @@ struct reader {
   _Atomic uint64_t super_packets;   /* GSO packets read */
   _Atomic uint64_t segments;        /* segments made from them */
   _Atomic uint64_t offload_errors;  /* malformed vnet headers / GSO packets, dropped */
-  /* offload mode, the thread: multishot reads into the SVR_MSHOT_BUFS buffers of uscratch (mshot), else up to
-   * SVR_URING_READS batched reads per io_uring_enter (tun-uring.c; ur.fd < 0: read()); reads [uq_next, uq_count)
-   * are done and not cut yet (either mode cuts them first, in order) */
+  /* offload mode, the thread: up to SVR_URING_READS reads per io_uring_enter (tun-uring.c; ur.fd < 0: read()) into
+   * uscratch; reads [uq_next, uq_count) are done and not cut yet (either mode cuts them first, in order) */
   svr_uring ur;
   uint8_t *uscratch;
-  int want_mshot;                 /* SVR_TUN_READ_MULTISHOT=1: the thread tries multishot reads */
-  int mshot;                      /* ur is a multishot ring (ur.pb: its buffers are the kernel's until put back) */
-  int mshot_worked;               /* a multishot read got a packet: later errors are the fd's, not a refusal */
-  int mshot_drained;              /* this batch's last multishot pass read the queue to EAGAIN */
-  int held_bid;                   /* the buffer the pending super-packet is cut from (seg.pkt), or -1 */
-  int32_t ures[SVR_MSHOT_BUFS];  /* queued read q: ures[q] bytes in uscratch buffer uq_idx[q] */
-  uint8_t uq_idx[SVR_MSHOT_BUFS];
+  int32_t ures[SVR_URING_READS];  /* queued read q: ures[q] bytes in uscratch buffer uq_idx[q] */
+  uint8_t uq_idx[SVR_URING_READS];
   uint32_t uq_next, uq_count;
   uint32_t ur_want;               /* reads in the next batch: doubles while all find a packet, else found + 1 */
-  _Atomic uint64_t reads_mshot;   /* packets read by multishot reads, */
-  _Atomic uint64_t reads_batched; /* by batched reads (read() takes the rest) */
   svr_gather gather;              /* the thread: a bounded wait for a fuller batch on a busy queue (tun-gather.h) */
   uint64_t gather_default_ns;     /* its window from SVR_TUN_READ_GATHER_US */
   _Atomic uint64_t gather_want_ns; /* tunReaderGather: the window the thread takes at its next pass */
@@ -260,68 +244,8 @@ static int read_batch(reader *r, uint32_t want) {
   r->ur_want = ok == (uint32_t)sub ? (m * 2 < SVR_URING_READS ? m * 2 : SVR_URING_READS) : (ok + 1 > 2 ? ok + 1 : 2);
   r->uq_next = 0;
   r->uq_count = ok;
-  atomic_fetch_add_explicit(&r->reads_batched, ok, memory_order_relaxed);
   if (ok == 0) errno = err;
   return (int)ok;
-}
-
-/* The thread's io_uring (offload queues), set up on the thread (a DEFER_TASKRUN ring has one issuer): multishot
- * reads with SVR_TUN_READ_MULTISHOT=1 unless the kernel refuses them (before 6.1: the ring, 5.19: the buffer ring),
- * else batched reads, else none (read()). */
-static void ring_init(reader *r) {
-  if (r->want_mshot && svr_uring_mshot_init(&r->ur, r->uscratch, SVR_MSHOT_BUFS, SVR_OFFLOAD_SCRATCH, r->efd) == 0) {
-    r->mshot = 1;
-    return;
-  }
-  svr_uring_init(&r->ur); /* ur.fd stays -1 when it fails */
-}
-
-/* The thread, multishot: one io_uring_enter in which the kernel reads what the queue holds into free buffers
- * (arming the read first when it is not armed; with `wait`, waiting for a packet or the eventfd first, instead of
- * poll()), queued in uq in order. Returns the reads queued; 0 with errno set when none got a packet (EINTR: the
- * eventfd fired, stop or park); -1 when io_uring failed or the kernel refuses the opcode (6.7+): then batched reads
- * (or read()) take over for this reader, nothing read is lost. */
-static int mshot_batch(reader *r, int wait) {
-  svr_mshot_read got[SVR_MSHOT_BUFS + 1];
-  int m = svr_uring_mshot_pass(&r->ur, r->fd, got, wait);
-  uint32_t ok = 0;
-  int err = EAGAIN, refused = 0;
-  for (int i = 0; i < m; i++) {
-    int32_t res = got[i].res;
-    if (res > 0) {
-      r->uq_idx[ok] = (uint8_t)got[i].bid;
-      r->ures[ok++] = res;
-    } else if (res == -EINVAL || res == -EOPNOTSUPP) {
-      refused = !r->mshot_worked; /* an unknown opcode, or a kernel that cannot read this fd that way */
-      if (!refused && err == EAGAIN) err = -res;
-    } else if (res < 0 && res != -ENOBUFS && err == EAGAIN) { /* -ENOBUFS: every buffer queued, armed again next pass */
-      err = -res;
-    }
-  }
-  if (m < 0 || refused) {
-    svr_uring_close(&r->ur);
-    r->mshot = 0;
-    if (refused) svr_uring_init(&r->ur);
-    return -1;
-  }
-  if (ok > 0) r->mshot_worked = 1;
-  r->mshot_drained = r->ur.armed; /* still armed: it stopped on EAGAIN, not for want of a buffer */
-  r->uq_next = 0;
-  r->uq_count = ok;
-  atomic_fetch_add_explicit(&r->reads_mshot, ok, memory_order_relaxed);
-  if (r->ur.woken) drain_efd(r->efd); /* the loop head looks at the flags after this batch */
-  if (ok == 0) errno = r->ur.woken && err == EAGAIN ? EINTR : err;
-  return (int)ok;
-}
-
-/* Cuts queued read q into the batch; a multishot buffer goes back to the kernel once the cut is done with it. */
-static uint32_t take_queued(reader *r, uint32_t q, uint8_t *base, uint32_t *lens, uint32_t n) {
-  uint8_t b = r->uq_idx[q];
-  n = take_read(r, r->uscratch + (size_t)b * SVR_OFFLOAD_SCRATCH, (size_t)r->ures[q], base, lens, n);
-  if (r->ur.pb.ring == NULL) return n;
-  if (svr_seg_pending(&r->seg)) r->held_bid = b;
-  else svr_uring_mshot_put(&r->ur, b);
-  return n;
 }
 
 /*
@@ -337,26 +261,11 @@ static uint32_t fill_offload(reader *r, uint32_t k, struct pollfd *pfd, int *err
   uint32_t *lens = r->lens + (size_t)k * r->batch;
   uint32_t n = 0;
   if (svr_seg_pending(&r->seg)) n = svr_seg_emit(&r->seg, base, r->snap, lens, 0, r->batch);
-  if (r->held_bid >= 0 && !svr_seg_pending(&r->seg)) {
-    if (r->ur.pb.ring != NULL) svr_uring_mshot_put(&r->ur, (uint16_t)r->held_bid);
-    r->held_bid = -1;
-  }
-  r->mshot_drained = 0;
   while (n < r->batch && !(once && n > 0)) {
     if (r->uq_next < r->uq_count) {
-      n = take_queued(r, r->uq_next++, base, lens, n);
+      uint32_t q = r->uq_next++;
+      n = take_read(r, r->uscratch + (size_t)r->uq_idx[q] * SVR_OFFLOAD_SCRATCH, (size_t)r->ures[q], base, lens, n);
       continue;
-    }
-    if (r->mshot_drained && n > 0) break; /* the multishot pass read to EAGAIN: no read that only finds that */
-    if (pfd != NULL && r->mshot) { /* the thread, multishot: waits in io_uring_enter while the batch is empty */
-      int queued = mshot_batch(r, n == 0);
-      if (queued > 0) continue;
-      if (queued == 0) {
-        if (errno == EINTR && n == 0) *intr = 1;
-        else if (errno != EAGAIN && errno != EINTR) *err = errno;
-        else if (n == 0) continue;
-        break;
-      }
     }
     if (n == 0 && pfd != NULL) {
       if (poll(pfd, 2, -1) < 0) {
@@ -436,7 +345,6 @@ static void *reader_main(void *arg) {
   reader *r = arg;
   pthread_setname_np(pthread_self(), "svr-tun-read"); /* what top -H, ps -L and the benchmark's per-thread CPU show */
   svr_gather_thread(&r->gather);
-  if (r->uscratch != NULL) ring_init(r);
   struct pollfd pfd[2] = {{.fd = r->fd, .events = POLLIN}, {.fd = r->efd, .events = POLLIN}};
   int err = 0, closing = 0;
 
@@ -527,7 +435,7 @@ static napi_status reader_args(napi_env env, reader *r, int32_t k, napi_value *a
 static void poll_deliver(reader *r, int32_t k) {
   napi_env env = r->env;
   napi_handle_scope hs;
-  napi_value argv[10], cb, recv, exc;
+  napi_value argv[8], cb, recv, exc;
   size_t argc;
   if (napi_open_handle_scope(env, &hs) != napi_ok) return;
   /* napi_make_callback needs an object as `this` */
@@ -742,16 +650,13 @@ static void reader_stop(reader *r, int from_hook) {
 
 static void reader_cleanup_hook(void *arg) { reader_stop(arg, 1); }
 
-/* Arguments 6..10 of the callback in offload mode: superPackets, segments, offloadErrors, multishotReads,
- * batchedReads (running totals). */
+/* Arguments 6..8 of the callback in offload mode: superPackets, segments, offloadErrors (running totals). */
 static napi_status offload_args(napi_env env, reader *r, napi_value *argv) {
   napi_status s;
   if (!r->offload) return napi_ok;
   if ((s = napi_create_double(env, (double)atomic_load(&r->super_packets), &argv[0])) != napi_ok ||
       (s = napi_create_double(env, (double)atomic_load(&r->segments), &argv[1])) != napi_ok ||
-      (s = napi_create_double(env, (double)atomic_load(&r->offload_errors), &argv[2])) != napi_ok ||
-      (s = napi_create_double(env, (double)atomic_load(&r->reads_mshot), &argv[3])) != napi_ok ||
-      (s = napi_create_double(env, (double)atomic_load(&r->reads_batched), &argv[4])) != napi_ok)
+      (s = napi_create_double(env, (double)atomic_load(&r->offload_errors), &argv[2])) != napi_ok)
     return s;
   return napi_ok;
 }
@@ -767,7 +672,7 @@ static napi_status reader_args(napi_env env, reader *r, int32_t k, napi_value *a
     return s;
   s = k >= 0 ? napi_get_undefined(env, &argv[4]) : napi_create_string_utf8(env, strerror(r->err), NAPI_AUTO_LENGTH, &argv[4]);
   if (s != napi_ok || (s = offload_args(env, r, argv + 5)) != napi_ok) return s;
-  *argc = r->offload ? 10 : k >= 0 ? 4 : 5;
+  *argc = r->offload ? 8 : k >= 0 ? 4 : 5;
   return napi_ok;
 }
 
@@ -786,7 +691,7 @@ static int thread_pass(void) {
 static void reader_call_js(napi_env env, napi_value cb, void *context, void *data) {
   reader *r = context;
   uintptr_t v = (uintptr_t)data;
-  napi_value argv[10], undef;
+  napi_value argv[8], undef;
   size_t argc;
   if (v & PARKED_TAG) { /* the thread waits and every batch it read was delivered: poll from here on */
     pthread_mutex_lock(&r->mu);
@@ -909,7 +814,6 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
   r->poll_drained = 1; /* empty so far: poll mode's first read may go alone */
   r->ur.fd = -1;
   r->ur_want = 2;
-  r->held_bid = -1;
   svr_gather_init(&r->gather, "SVR_TUN_READ_GATHER_US", READ_GATHER_US, batch);
   r->gather.bulk_ns = svr_gather_env_ns("SVR_TUN_READ_GATHER_BULK_US", READ_GATHER_BULK_US);
   r->gather_default_ns = r->gather.window_ns;
@@ -919,12 +823,12 @@ static napi_value tun_reader_start(napi_env env, napi_callback_info info) {
     svr_throw_errno(env, ENOMEM, "malloc");
     return NULL;
   }
-  /* io_uring reads unless SVR_TUN_URING=0 (the thread sets its ring up: ring_init); without io_uring (old kernel,
-   * seccomp, io_uring_disabled) or the buffers, read() as before. */
-  const char *ue = getenv("SVR_TUN_URING"), *me = getenv("SVR_TUN_READ_MULTISHOT");
-  r->want_mshot = me != NULL && strcmp(me, "1") == 0; /* off by default: docs/performance.md, wave 24, tcp13 */
-  if (r->offload && (ue == NULL || strcmp(ue, "0") != 0))
-    r->uscratch = malloc((size_t)(r->want_mshot ? SVR_MSHOT_BUFS : SVR_URING_READS) * SVR_OFFLOAD_SCRATCH);
+  /* Batched reads unless SVR_TUN_URING=0; without io_uring (old kernel, seccomp, io_uring_disabled) read() as
+   * before. */
+  const char *ue = getenv("SVR_TUN_URING");
+  if (r->offload && (ue == NULL || strcmp(ue, "0") != 0) && svr_uring_init(&r->ur) == 0 &&
+      (r->uscratch = malloc((size_t)SVR_URING_READS * SVR_OFFLOAD_SCRATCH)) == NULL)
+    svr_uring_close(&r->ur);
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
   r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -2,8 +2,7 @@
  * Helpers for test/unit/io/tun-offload.test.ts, each run inside a namespace the test created
  * (`ip netns exec NS node dist/test/support/tun-offload-fwd.js MODE JSON`):
  *
- *   fwd    {inName, outName, mtu, table, offload, reader?}  opens two TunPorts (inName's reader mode `reader`,
- *          default adaptive), routes `table` (default) into inName,
+ *   fwd    {inName, outName, mtu, table, offload}  opens two TunPorts, routes `table` (default) into inName,
  *          forwards every batch read from inName to outName unchanged. Checks each packet on the way:
  *          parses, IPv4 header and TCP/UDP checksums valid (verifyL4Checksum), length <= mtu. Prints
  *          `READY` once routed, and `RESULT <json>` (checks + port stats) on SIGTERM, then exits.
@@ -28,8 +27,7 @@ const print = (line: string): void => {
 async function modeFwd(a: Json): Promise<void> {
   const mtu = Number(a.mtu);
   const offload = a.offload !== false;
-  const reader = a.reader === 'thread' || a.reader === 'poll' ? a.reader : 'adaptive';
-  const inPort = TunPort.open({ name: String(a.inName), offload, reader });
+  const inPort = TunPort.open({ name: String(a.inName), offload });
   const outPort = TunPort.open({ name: String(a.outName), offload });
   for (const dev of [inPort.name, outPort.name]) {
     try {

@@ -69,8 +69,7 @@ export interface TunReaderHandle {
  * (-1, errno, truncated, stalls, strerror) when the reader thread stopped on a read error. `truncated`
  * counts packets longer than the slot (dropped); `stalls` counts waits for JS to free a buffer.
  * A reader started with TUN_READER_OFFLOAD also passes running totals of GSO super-packets read, segments
- * made from them, malformed offload packets dropped, and reads (packets or super-packets) the reader thread took
- * through a multishot read and through batched io_uring reads (arguments 6..10; `message` is then undefined for
+ * made from them and malformed offload packets dropped (arguments 6..8; `message` is then undefined for
  * a batch).
  */
 export type TunReaderCallback = (
@@ -82,8 +81,6 @@ export type TunReaderCallback = (
   superPackets?: number,
   segments?: number,
   offloadErrors?: number,
-  multishotReads?: number,
-  batchedReads?: number,
 ) => void;
 
 /** An error thrown by the addon for a failed system call. */

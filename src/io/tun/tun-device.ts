@@ -178,13 +178,6 @@ export interface TunStats {
   rxSegments: number;
   /** offload: packets read with a malformed vnet header or GSO headers, dropped. */
   rxOffloadErrors: number;
-  /**
-   * offload, reader thread: reads (packets or super-packets) taken by its multishot read from a provided-buffer
-   * ring (SVR_TUN_READ_MULTISHOT=1, Linux 6.7+), and by batched io_uring reads (the default); read() takes the
-   * rest (poll mode, SVR_TUN_URING=0).
-   */
-  rxMultishotReads: number;
-  rxBatchedReads: number;
   /** writer 'thread': packets written directly by writeBatch (writeDirectMax), included in txPackets. */
   txDirect: number;
   /** rawSend: packets sent through the raw socket (writer thread and direct), included in txPackets. */
@@ -334,8 +327,6 @@ export class TunDevice {
     rxSuperPackets: 0,
     rxSegments: 0,
     rxOffloadErrors: 0,
-    rxMultishotReads: 0,
-    rxBatchedReads: 0,
     txSuperPackets: 0,
     txCoalesced: 0,
   };
@@ -558,7 +549,7 @@ export class TunDevice {
 
     // Arrow function over `this`: the native threadsafe function holds this callback, so a started device
     // (and its reader handle) stays reachable until close(), even when the caller drops it.
-    const onNative: TunReaderCallback = (k, n, truncated, stalls, message, superPackets, segments, offloadErrors, multishotReads, batchedReads) => {
+    const onNative: TunReaderCallback = (k, n, truncated, stalls, message, superPackets, segments, offloadErrors) => {
       if (this.#closed) return;
       stats.rxTruncated = truncated;
       stats.rxStalls = stalls;
@@ -566,8 +557,6 @@ export class TunDevice {
         stats.rxSuperPackets = superPackets;
         stats.rxSegments = segments ?? 0;
         stats.rxOffloadErrors = offloadErrors ?? 0;
-        stats.rxMultishotReads = multishotReads ?? 0;
-        stats.rxBatchedReads = batchedReads ?? 0;
       }
       if (k >= 0) {
         if (this.#modeWake !== undefined) this.#modeWake();

@@ -39,8 +39,8 @@ interface Helper {
   stderr(): string;
 }
 
-function helper(ns: string, mode: string, args: object, env: NodeJS.ProcessEnv = process.env): Helper {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, HELPER, mode, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'], env });
+function helper(ns: string, mode: string, args: object): Helper {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, HELPER, mode, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];
@@ -111,81 +111,56 @@ const test = requires(import.meta.url);
 
 assert.ok(existsSync(HELPER), `${HELPER} missing: build with tsc first`);
 
-/**
- * The reader of svrto-in in `reader` mode, with `env` added to the forwarder's environment; `reads` checks which
- * reads the reader thread made (TunStats rxMultishotReads, rxBatchedReads).
- */
-function transfer(title: string, reader: 'adaptive' | 'thread', env: Record<string, string>, reads?: (s: DeviceReads) => void): void {
-  test(title, async () => {
-    const tag = `svrt-off-${process.pid}`;
-    const ns: Names = { c: `${tag}-c`, r: `${tag}-r`, s: `${tag}-s` };
-    const procs: Helper[] = [];
-    try {
-      topology(ns);
-      const fwd = helper(ns.r, 'fwd', { inName: 'svrto-in', outName: 'svrto-out', mtu: MTU, table: 100, offload: true, reader }, { ...process.env, ...env });
-      procs.push(fwd);
-      await fwd.line('READY', 10_000);
-      const server = helper(ns.s, 'server', { addr: '198.18.255.2', port: 5201 });
-      procs.push(server);
-      await server.line('READY', 10_000);
-      const client = helper(ns.c, 'client', { addr: '198.18.255.2', port: 5201, bytes: BYTES });
-      procs.push(client);
-      const got = json(await server.line('RESULT', 60_000));
-      const sent = json(await client.line('RESULT', 10_000));
-      fwd.child.kill('SIGTERM');
-      const f = json(await fwd.line('RESULT', 10_000)) as {
-        check: { packets: number; tcp: number; maxLen: number; overMtu: number; unparsable: number; badIpChecksum: number; badL4Checksum: number; maxBatch: number };
-        in: { rxPackets: number; rxSuperPackets: number; rxSegments: number };
-        out: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number };
-        inDevice: { rxTruncated: number; rxOffloadErrors: number } & DeviceReads;
-        offloadFlags: number;
-        lastError: string;
-      };
-      assert.is(got.bytes, BYTES, 'bytes received');
-      assert.is(got.sha256, sent.sha256, 'sha256 of what the server got = what the client sent');
-      assert.ok(f.in.rxSuperPackets > 0, `super-packets read: ${JSON.stringify(f.in)}`);
-      assert.ok(f.in.rxSegments > f.in.rxSuperPackets, 'super-packets became several segments each');
-      assert.is(f.check.overMtu, 0, `every packet JS saw is <= ${MTU} (max ${f.check.maxLen})`);
-      assert.is(f.check.unparsable, 0);
-      assert.is(f.check.badIpChecksum, 0);
-      assert.is(f.check.badL4Checksum, 0);
-      assert.is(f.inDevice.rxTruncated, 0);
-      assert.is(f.inDevice.rxOffloadErrors, 0);
-      assert.ok(f.check.tcp * 1448 >= BYTES, `the data went through the forwarder (${f.check.tcp} TCP packets)`);
-      assert.ok(f.out.txSuperPackets > 0, `super-packets written: ${JSON.stringify(f.out)}`);
-      assert.ok(f.out.txCoalesced >= 2 * f.out.txSuperPackets);
-      assert.is(f.out.txDrops, 0, f.lastError);
-      assert.is(f.out.txPackets, f.check.packets, 'every packet read was written');
-      reads?.(f.inDevice);
-      const kbPerRead = BYTES / 1024 / Math.max(1, f.in.rxSuperPackets);
-      console.log(
-        `  note: ${reader}${Object.keys(env).length > 0 ? ` ${JSON.stringify(env)}` : ''}: ${f.in.rxSuperPackets} super-packets -> ${f.in.rxSegments} segments (of ${f.in.rxPackets} packets), ` +
-          `${f.out.txCoalesced} merged into ${f.out.txSuperPackets} writes, max batch ${f.check.maxBatch}, reads ${f.inDevice.rxMultishotReads} multishot ${f.inDevice.rxBatchedReads} batched, ` +
-          `${(BYTES / 1024 / 1024 / (Number(sent.ms) / 1000)).toFixed(0)} MB/s, ~${kbPerRead.toFixed(0)} KiB per super-packet, flags 0x${f.offloadFlags.toString(16)}`,
-      );
-    } finally {
-      for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-      for (const name of [ns.c, ns.r, ns.s]) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-    }
-  });
-}
-
-interface DeviceReads {
-  rxMultishotReads: number;
-  rxBatchedReads: number;
-}
-
-transfer('a 24 MB TCP transfer through an offload forwarder: intact, segmented on read, coalesced on write', 'adaptive', {});
-
-// native/tun.c: the reader thread takes batched io_uring reads; with SVR_TUN_READ_MULTISHOT=1 one multishot read
-// from a provided-buffer ring (Linux 6.7+; docs/tun-io.md).
-transfer("reader 'thread': the 24 MB go through batched reads, intact", 'thread', {}, (d) => {
-  assert.is(d.rxMultishotReads, 0, 'no multishot read');
-  assert.ok(d.rxBatchedReads > 0, `batched reads: ${JSON.stringify(d)}`);
-});
-transfer("reader 'thread', SVR_TUN_READ_MULTISHOT=1: the 24 MB go through the multishot read, intact", 'thread', { SVR_TUN_READ_MULTISHOT: '1' }, (d) => {
-  assert.ok(d.rxMultishotReads > 0, `multishot reads: ${JSON.stringify(d)}`);
-  assert.is(d.rxBatchedReads, 0, 'no batched read');
+test('a 24 MB TCP transfer through an offload forwarder: intact, segmented on read, coalesced on write', async () => {
+  const tag = `svrt-off-${process.pid}`;
+  const ns: Names = { c: `${tag}-c`, r: `${tag}-r`, s: `${tag}-s` };
+  const procs: Helper[] = [];
+  try {
+    topology(ns);
+    const fwd = helper(ns.r, 'fwd', { inName: 'svrto-in', outName: 'svrto-out', mtu: MTU, table: 100, offload: true });
+    procs.push(fwd);
+    await fwd.line('READY', 10_000);
+    const server = helper(ns.s, 'server', { addr: '198.18.255.2', port: 5201 });
+    procs.push(server);
+    await server.line('READY', 10_000);
+    const client = helper(ns.c, 'client', { addr: '198.18.255.2', port: 5201, bytes: BYTES });
+    procs.push(client);
+    const got = json(await server.line('RESULT', 60_000));
+    const sent = json(await client.line('RESULT', 10_000));
+    fwd.child.kill('SIGTERM');
+    const f = json(await fwd.line('RESULT', 10_000)) as {
+      check: { packets: number; tcp: number; maxLen: number; overMtu: number; unparsable: number; badIpChecksum: number; badL4Checksum: number; maxBatch: number };
+      in: { rxPackets: number; rxSuperPackets: number; rxSegments: number };
+      out: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number };
+      inDevice: { rxTruncated: number; rxOffloadErrors: number };
+      offloadFlags: number;
+      lastError: string;
+    };
+    assert.is(got.bytes, BYTES, 'bytes received');
+    assert.is(got.sha256, sent.sha256, 'sha256 of what the server got = what the client sent');
+    assert.ok(f.in.rxSuperPackets > 0, `super-packets read: ${JSON.stringify(f.in)}`);
+    assert.ok(f.in.rxSegments > f.in.rxSuperPackets, 'super-packets became several segments each');
+    assert.is(f.check.overMtu, 0, `every packet JS saw is <= ${MTU} (max ${f.check.maxLen})`);
+    assert.is(f.check.unparsable, 0);
+    assert.is(f.check.badIpChecksum, 0);
+    assert.is(f.check.badL4Checksum, 0);
+    assert.is(f.inDevice.rxTruncated, 0);
+    assert.is(f.inDevice.rxOffloadErrors, 0);
+    assert.ok(f.check.tcp * 1448 >= BYTES, `the data went through the forwarder (${f.check.tcp} TCP packets)`);
+    assert.ok(f.out.txSuperPackets > 0, `super-packets written: ${JSON.stringify(f.out)}`);
+    assert.ok(f.out.txCoalesced >= 2 * f.out.txSuperPackets);
+    assert.is(f.out.txDrops, 0, f.lastError);
+    assert.is(f.out.txPackets, f.check.packets, 'every packet read was written');
+    const kbPerRead = BYTES / 1024 / Math.max(1, f.in.rxSuperPackets);
+    console.log(
+      `  note: ${f.in.rxSuperPackets} super-packets -> ${f.in.rxSegments} segments (of ${f.in.rxPackets} packets), ` +
+        `${f.out.txCoalesced} merged into ${f.out.txSuperPackets} writes, max batch ${f.check.maxBatch}, ` +
+        `${(BYTES / 1024 / 1024 / (Number(sent.ms) / 1000)).toFixed(0)} MB/s, ~${kbPerRead.toFixed(0)} KiB per super-packet, flags 0x${f.offloadFlags.toString(16)}`,
+    );
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    for (const name of [ns.c, ns.r, ns.s]) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+  }
 });
 
 test.run();
