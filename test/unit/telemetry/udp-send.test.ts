@@ -8,7 +8,7 @@
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket } from 'node:dgram';
 import { IpfixExporter } from '../../../src/telemetry/ipfix/exporter.js';
-import { nativeUdp, udpError, UDP_ERROR_CONSUMED } from '../../../src/telemetry/ipfix/udp-send.js';
+import { nativeUdp, udpError, UDP_ERROR_CONSUMED, type UdpHandle } from '../../../src/telemetry/ipfix/udp-send.js';
 import { makeRecord } from './records.js';
 import { until } from '../../support/config.js';
 import { requires } from '../../support/prerequisites.js';
@@ -24,11 +24,16 @@ async function sink(): Promise<{ sock: Socket; got: Buffer[] }> {
   return { sock, got };
 }
 
-test('udpSendMany: 100 messages in order in one call, each sent; to a port nobody listens on, the messages after a refused one are refused (the error sendmmsg consumes too)', async () => {
+/** The addon's functions, a sink and a socket to it. */
+async function opened(): Promise<{ n: NonNullable<ReturnType<typeof nativeUdp>>; s: Awaited<ReturnType<typeof sink>>; h: UdpHandle }> {
   const n = nativeUdp();
   assert.ok(n !== undefined, 'the addon has udpSendMany (npm run build:native)');
   const s = await sink();
-  const h = n.udpOpen(4, '127.0.0.1', s.sock.address().port);
+  return { n, s, h: n.udpOpen(4, '127.0.0.1', s.sock.address().port) };
+}
+
+test('udpSendMany: 100 messages in order in one call, each sent; to a port nobody listens on, the messages after a refused one are refused (the error sendmmsg consumes too)', async () => {
+  const { n, s, h } = await opened();
   try {
     const messages = Array.from({ length: 100 }, (_, i) => new Uint8Array([i, 1, 2, 3]));
     const status = new Int32Array(101).fill(-1);
@@ -64,10 +69,7 @@ test('udpSendMany: 100 messages in order in one call, each sent; to a port nobod
 });
 
 test('udpSendMany with a segment: a run of messages of that size and the one after it go as one GSO entry, each arriving as its own datagram, in order', async () => {
-  const n = nativeUdp();
-  assert.ok(n !== undefined, 'the addon has udpSendMany (npm run build:native)');
-  const s = await sink();
-  const h = n.udpOpen(4, '127.0.0.1', s.sock.address().port);
+  const { n, s, h } = await opened();
   try {
     // runs: 5 of 1000 and the 700 after them; 3 of 1000 and the 200; then 60 of 1000 (a GSO entry takes 64 at most, and
     // 65,507 bytes: 65 of 1000 would not fit) and the last one alone
