@@ -4,11 +4,17 @@
  * sends were 8 % of the records thread, docs/performance.md "Visibility: what a session record costs").
  *   udpOpen(family 4|6, address, port) -> handle: a non-blocking socket connected to the collector (closed by
  *     udpClose or when the handle is collected)
- *   udpSendMany(handle, messages: Uint8Array[], count, status: Int32Array(count + 1)) -> messages tried: in order,
- *     status[i] 0 (sent) or the errno of message i (it is not sent; the next ones are tried; -1: refused by an error
- *     sendmmsg consumed without returning it, an ICMP unreachable for an earlier message); fewer than count when
+ *   udpSendMany(handle, messages: Uint8Array[], count, status: Int32Array(count + 1), segment = 0) -> messages tried: in
+ *     order, status[i] 0 (sent) or the errno of message i (it is not sent; the next ones are tried; -1: refused by an
+ *     error sendmmsg consumed without returning it, an ICMP unreachable for an earlier message); fewer than count when
  *     the socket's buffer is full (EAGAIN: the rest are left for the caller to retry); status[count] the error the
- *     socket reported meanwhile (an ICMP unreachable for an earlier message: SO_ERROR), 0 none
+ *     socket reported meanwhile (an ICMP unreachable for an earlier message: SO_ERROR), 0 none.
+ *     segment > 0 (status of count + 3): UDP GSO (UDP_SEGMENT, Linux 4.18): a run of messages of exactly `segment`
+ *     bytes and the one after it (shorter or not) go as one sendmmsg entry, one datagram each cut from it after the
+ *     socket (a burst at MTU 1500 is one pass through the socket, IP and UDP layers, not 30); a run's messages share
+ *     its status. status[count + 1]: the messages sent so; status[count + 2]: the errno with which the socket refused
+ *     GSO in this call (EIO: no checksum offload on the way out, or IPsec; EINVAL: a segment over the route's MTU;
+ *     ENOPROTOOPT: an older kernel), 0 none: that run and every later send of the socket go one entry per message.
  *   udpPendingError(handle) -> that error (SO_ERROR, which clears it), 0 none
  *   udpClose(handle)
  */
@@ -18,6 +24,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <poll.h>
@@ -25,11 +33,27 @@
 
 /* status of a message refused by an error the kernel consumed (udp-send.ts UDP_ERROR_CONSUMED) */
 #define SVR_UDP_ERROR_CONSUMED -1
-/* messages per sendmmsg call (a flush of a burst at MTU 1500 is some 8-40) */
+/* sendmmsg entries per call (a flush of a burst at MTU 1500 is some 8-40 messages, 1 or 2 entries with GSO) */
 #define BATCH 64
+/* messages per call to sendmmsg at most (an entry's iovecs) */
+#define MAX_IOV 256
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+/* datagrams per GSO entry at most (the kernel's UDP_MAX_SEGMENTS, 64 before Linux 6.11) */
+#define GSO_MAX_SEGMENTS 64
+/* a GSO entry's bytes at most: an IPv4 packet's 16-bit total length less the IPv4 and UDP headers */
+#define GSO_MAX_BYTES (65535 - 20 - 8)
+
+/* a GSO entry's control message (UDP_SEGMENT), aligned as a cmsghdr */
+typedef union {
+  char buf[CMSG_SPACE(sizeof(uint16_t))];
+  struct cmsghdr align;
+} gso_ctl;
 
 typedef struct {
   int fd;
+  bool gso; /* UDP GSO not refused yet */
 } udp_sock;
 
 static const char *const BAD = "the first argument must be a handle from udpOpen";
@@ -91,6 +115,7 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   s->fd = fd;
+  s->gso = true;
   if (napi_create_external(env, s, finalize, NULL, &ext) != napi_ok) {
     finalize(env, s, NULL);
     svr_throw_last_status(env, "napi_create_external");
@@ -105,22 +130,63 @@ static int pending_error(int fd) {
   return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 ? err : errno;
 }
 
+/* errnos with which a GSO send is refused where one datagram per entry would go (udp_send_skb, udp_setsockopt) */
+static bool gso_refusal(int e) {
+  return e == EIO || e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP;
+}
+
+/* Fills entries with messages `from` to `end` (data[i - base] message i's bytes): one per message, or (segment > 0) one
+ * per run of messages of `segment` bytes and the one after it. first[k] is entry k's first message, first[n] the message
+ * after the last entry; returns n. */
+static uint32_t fill_entries(struct mmsghdr *msgs, struct iovec *iov, gso_ctl *ctl, uint32_t *first,
+                             const struct iovec *data, uint32_t base, uint32_t from, uint32_t end, uint32_t segment) {
+  uint32_t n = 0, m = from;
+  while (n < BATCH && m < end) {
+    uint32_t start = m, bytes = 0;
+    first[n] = m;
+    do {
+      iov[m - base] = data[m - base];
+      bytes += (uint32_t)data[m - base].iov_len;
+      m++;
+    } while (segment > 0 && data[m - 1 - base].iov_len == segment && m < end && m - start < GSO_MAX_SEGMENTS &&
+             bytes + data[m - base].iov_len <= GSO_MAX_BYTES);
+    struct msghdr *h = &msgs[n].msg_hdr;
+    memset(&msgs[n], 0, sizeof msgs[n]);
+    h->msg_iov = &iov[start - base];
+    h->msg_iovlen = m - start;
+    if (m - start > 1) {
+      h->msg_control = ctl[n].buf;
+      h->msg_controllen = sizeof ctl[n].buf;
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t seg = (uint16_t)segment;
+      memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    }
+    n++;
+  }
+  first[n] = m;
+  return n;
+}
+
 static napi_value udp_send_many(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   udp_sock *s = svr_arg_handle(env, info, &argc, argv, NULL, BAD);
   if (s == NULL) return NULL;
-  uint32_t count = 0, given = 0;
+  uint32_t count = 0, given = 0, segment = 0;
   bool is_array = false;
   int32_t *status = NULL;
   size_t slen = 0;
   if (argc < 4 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &given) != napi_ok) {
-    napi_throw_type_error(env, NULL, "udpSendMany(handle, messages: Uint8Array[], count, status: Int32Array)");
+    napi_throw_type_error(env, NULL, "udpSendMany(handle, messages: Uint8Array[], count, status: Int32Array, segment?)");
     return NULL;
   }
   if (svr_arg_u32(env, argv[2], "count", &count) != 0 || svr_arg_typed(env, argv[3], napi_int32_array, "status", (void **)&status, &slen) != 0) return NULL;
-  if (count > given || slen < (size_t)count + 1) {
-    napi_throw_range_error(env, NULL, "udpSendMany: count is more than the messages, or status is shorter than count + 1");
+  if (argc > 4 && svr_arg_u32(env, argv[4], "segment", &segment) != 0) return NULL;
+  if (count > given || slen < (size_t)count + (segment > 0 ? 3 : 1) || segment > 65535) {
+    napi_throw_range_error(env, NULL, "udpSendMany: count is more than the messages, status is shorter than count + 1 (+ 3 with a segment), or the segment is over 65535");
     return NULL;
   }
   if (s->fd < 0) {
@@ -128,35 +194,45 @@ static napi_value udp_send_many(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct mmsghdr msgs[BATCH];
-  struct iovec iov[BATCH];
-  uint32_t done = 0;
+  struct iovec data[MAX_IOV], iov[MAX_IOV];
+  gso_ctl ctl[BATCH];
+  uint32_t first[BATCH + 1];
+  uint32_t done = 0, in_gso = 0, base = 0, end = 0;
+  int refused = 0;
   while (done < count) {
-    uint32_t n = count - done < BATCH ? count - done : BATCH;
-    memset(msgs, 0, n * sizeof msgs[0]);
-    for (uint32_t i = 0; i < n; i++) {
-      napi_value m;
-      napi_typedarray_type ty;
-      size_t len = 0;
-      void *data = NULL;
-      if (napi_get_element(env, argv[1], done + i, &m) != napi_ok ||
-          napi_get_typedarray_info(env, m, &ty, &len, &data, NULL, NULL) != napi_ok || ty != napi_uint8_array) {
-        napi_throw_type_error(env, NULL, "udpSendMany: every message must be a Uint8Array");
-        return NULL;
+    if (done == end || (end < count && end - done < GSO_MAX_SEGMENTS)) {
+      /* the next messages' bytes (a window of MAX_IOV, moved on before a run could be cut by its end) */
+      base = done;
+      end = count - done < MAX_IOV ? count : done + MAX_IOV;
+      for (uint32_t i = base; i < end; i++) {
+        napi_value m;
+        napi_typedarray_type ty;
+        size_t len = 0;
+        void *bytes = NULL;
+        if (napi_get_element(env, argv[1], i, &m) != napi_ok || napi_get_typedarray_info(env, m, &ty, &len, &bytes, NULL, NULL) != napi_ok ||
+            ty != napi_uint8_array) {
+          napi_throw_type_error(env, NULL, "udpSendMany: every message must be a Uint8Array");
+          return NULL;
+        }
+        data[i - base].iov_base = bytes;
+        data[i - base].iov_len = len;
       }
-      iov[i].iov_base = data;
-      iov[i].iov_len = len;
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
     }
+    uint32_t n = fill_entries(msgs, iov, ctl, first, data, base, done, end, s->gso ? segment : 0);
     int r = sendmmsg(s->fd, msgs, n, MSG_DONTWAIT);
     if (r > 0) {
-      for (int i = 0; i < r; i++) status[done + i] = 0;
-      done += (uint32_t)r;
-      /* Stopped early: the buffer is full (EAGAIN), or message `done` met an error (an ICMP unreachable for an earlier
-       * one) that sendmmsg consumed and did not return (it returns an error only when nothing was sent). Writable:
-       * the error; that message is not sent (as one send per message would have failed it). */
+      for (int k = 0; k < r; k++) {
+        uint32_t msgs_in = first[k + 1] - first[k];
+        if (msgs_in > 1) in_gso += msgs_in;
+      }
+      for (uint32_t i = done; i < first[r]; i++) status[i] = 0;
+      done = first[r];
+      /* Stopped early: the buffer is full (EAGAIN), or entry r met an error that sendmmsg did not return (it returns an
+       * error only when nothing was sent): an ICMP unreachable for an earlier message, consumed (writable: that message
+       * is not sent, as one send per message would have failed it), or a GSO refusal (a run of several: tried again,
+       * alone at the head of the next call, where its error is returned). */
       struct pollfd p = {.fd = s->fd, .events = POLLOUT};
-      if ((uint32_t)r < n && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
+      if ((uint32_t)r < n && first[r + 1] - first[r] == 1 && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
         int e = pending_error(s->fd);
         status[done++] = e != 0 ? e : SVR_UDP_ERROR_CONSUMED;
       }
@@ -164,11 +240,19 @@ static napi_value udp_send_many(napi_env env, napi_callback_info info) {
       continue;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       break;
+    } else if (first[1] - first[0] > 1 && gso_refusal(errno)) {
+      refused = errno; /* the same run again, one entry per message; and every later send of this socket */
+      s->gso = false;
     } else {
-      status[done++] = errno; /* this message failed: the next ones are tried */
+      for (uint32_t i = first[0]; i < first[1]; i++) status[i] = errno; /* the entry failed: the next ones are tried */
+      done = first[1];
     }
   }
   status[count] = pending_error(s->fd);
+  if (segment > 0) {
+    status[count + 1] = (int32_t)in_gso;
+    status[count + 2] = refused;
+  }
   napi_value out;
   SVR_CHECK(env, napi_create_uint32(env, done, &out));
   return out;

@@ -2,7 +2,8 @@
  * IPFIX export to real collectors on loopback: nfcapd (UDP) stores what we send and nfdump lists the
  * 5-tuples, post-NAT 5-tuples, bytes, packets and times; tshark's IPFIX dissector decodes a tcpdump capture
  * of the export (UDP and TCP): templates, sequence numbers, the PEN 45956 elements. nfcapd 1.7 collects
- * over UDP only, so the TCP transport is checked with tshark on the capture of a plain TCP sink.
+ * over UDP only, so the TCP transport is checked with tshark on the capture of a plain TCP sink. A collector behind a
+ * veth at MTU 1500 (nfcapd in a namespace of its own) gets UDP GSO sends of padded messages.
  */
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,7 @@ import type { CollectorConfig } from '../../src/model/config.js';
 import { SessionRecordBuilder, type SessionRecord } from '../../src/telemetry/record.js';
 import { requires } from '../support/prerequisites.js';
 import { captureLoopback, freePort, nfdumpFlows, startNfcapd, tsharkIpfix, type NfdumpFlow } from './telemetry-tools.js';
-import { sleep, pollUntil } from './support.js';
+import { E2E_PREFIX, exec, inNs, show, sleep, pollUntil } from './support.js';
 
 const T0 = Date.now() - 10_000;
 const DOMAIN = 4242;
@@ -128,7 +129,8 @@ tcase('UDP: nfcapd stores every flow; nfdump shows 5-tuples, post-NAT 5-tuples, 
     assert.equal([denied.dst4_addr, denied.dst_port, denied.in_packets], ['198.18.3.99', 22, 1]);
 
     const ts = await tsharkIpfix(join(dir, 'export.pcap'), 'udp', port);
-    assert.equal([...new Set(ts.templates)].sort(), [256, 257, 258, 259]);
+    assert.equal([...new Set(ts.templates)].sort(), [256, 257, 258, 259, 260]);
+    assert.is(ts.padding, 0, 'a collector on loopback: 64 KB messages, no GSO, no padding');
     assert.is(ts.flows.length, c.dataRecords, 'tshark decoded every data record');
     assert.ok(ts.headers.every((h) => h.domain === DOMAIN));
     let expected = 0;
@@ -149,6 +151,75 @@ tcase('UDP: nfcapd stores every flow; nfdump shows 5-tuples, post-NAT 5-tuples, 
     assert.is(deniedFlow.fields['cflow.flow_end_reason'], '4', 'forced end');
     assert.equal([deniedFlow.fields['cflow.forwarding_status'], first.fields['cflow.forwarding_status']], ['2', '1'], 'forwardingStatus (89): dropped; forwarded');
     assert.is(deniedFlow.fields['cflow.forwarding_status_drop_code'], '1', 'dropped for ACL deny: 129 (10 000001, RFC 7270 §4.12)');
+  });
+
+/** A namespace with nfcapd's end of a veth at MTU 1500 (192.0.2.0/24, a /30 by the prefix: runs of two prefixes apart). */
+async function collectorNs(): Promise<{ ns: string; dev: string; address: string; remove(): Promise<void> }> {
+  const tag = E2E_PREFIX.slice(0, 8);
+  const ns = `${tag}-ipfix`;
+  const dev = `${tag}-ipx0`;
+  const net = 4 * ([...E2E_PREFIX].reduce((h, ch) => h * 31 + ch.charCodeAt(0), 7) % 64);
+  const remove = async (): Promise<void> => {
+    await exec('ip', ['link', 'del', dev]);
+    await exec('ip', ['netns', 'del', ns]);
+  };
+  await remove();
+  for (const args of [['netns', 'add', ns], ['link', 'add', dev, 'mtu', '1500', 'type', 'veth', 'peer', 'name', 'ipx1', 'netns', ns],
+    ['addr', 'add', `192.0.2.${net + 1}/30`, 'dev', dev], ['link', 'set', dev, 'up']]) {
+    const r = await exec('ip', args);
+    if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${show(r)}`);
+  }
+  for (const args of [['addr', 'add', `192.0.2.${net + 2}/30`, 'dev', 'ipx1'], ['link', 'set', 'ipx1', 'up'], ['link', 'set', 'lo', 'up']]) {
+    const r = await inNs(ns, 'ip', args);
+    if (r.code !== 0) throw new Error(`ip ${args.join(' ')} in ${ns}: ${show(r)}`);
+  }
+  return { ns, dev, address: `192.0.2.${net + 2}`, remove };
+}
+
+tcase('UDP to a collector behind a veth at MTU 1500: runs of messages as GSO sends padded to 1,472 bytes (counted); nfdump lists every session, no sequence error, nfcapd logs no error; tshark decodes the padded messages', async (dir) => {
+    const c = await collectorNs();
+    let nf: Awaited<ReturnType<typeof startNfcapd>> | undefined;
+    try {
+      const port = 4739;
+      nf = await startNfcapd(join(dir, 'nf'), port, { ns: c.ns, address: c.address });
+      // the veth cuts the GSO sends itself (no UDP segmentation offload): the capture sees each datagram
+      await exec('ethtool', ['-K', c.dev, 'tx-udp-segmentation', 'off']);
+      const cap = await captureLoopback(join(dir, 'veth.pcap'), `udp port ${port}`, c.dev);
+      const recs = records(300);
+      const ex = new IpfixExporter({ collector: { ...collector(port, 'udp'), address: c.address }, observationDomainId: DOMAIN });
+      try {
+        ex.start();
+        for (const r of recs) ex.offer(r);
+        await pollUntil('all records exported', 5000, async () => (ex.counters().exported === recs.length ? true : undefined));
+        await sleep(200);
+      } finally {
+        await ex.close();
+        await cap.stop('SIGINT');
+      }
+      await sleep(200);
+      const log = await nf.stop('SIGTERM');
+      const g = ex.counters();
+      assert.equal([g.dropped, g.errors, g.gsoRefused], [0, 0, 0], JSON.stringify(g));
+      assert.ok(g.gsoMessages >= g.messages / 2, `${g.gsoMessages} of ${g.messages} messages as GSO segments`);
+      assert.match(log, new RegExp(`Flows: ${g.dataRecords}, .*Sequence Errors: 0, Bad Packets: 0`), 'nfcapd counted every flow, in sequence');
+      const complaints = log.split('\n').filter((l) => /error|skip/i.test(l) && !/Sequence Errors: 0/.test(l));
+      assert.equal(complaints, [], 'nfcapd logged no error (zeros at a data set\'s end would be read as a record)');
+      const flows = await nfdumpFlows(join(dir, 'nf'));
+      assert.is(flows.length, g.dataRecords);
+      for (const r of recs) assert.ok(find(flows, r.forward.src, r.forward.srcPort), `session ${r.sessionId} listed`);
+
+      const ts = await tsharkIpfix(join(dir, 'veth.pcap'), 'udp', port);
+      assert.is(ts.flows.length, g.dataRecords, 'tshark decoded every data record of the padded messages');
+      assert.ok(ts.padding > 0, 'and the padding sets as records of template 260');
+      let expected = 0;
+      for (const h of ts.headers) {
+        assert.is(h.sequence, expected, 'sequence = data records before the message, padding not counted');
+        expected += h.flows;
+      }
+    } finally {
+      await nf?.stop('SIGTERM');
+      await c.remove();
+    }
   });
 
 tcase('TCP: templates at each connect, sequence numbers per connection, a broken connection is retried; tshark decodes both connections', async (dir) => {
@@ -188,7 +259,7 @@ tcase('TCP: templates at each connect, sequence numbers per connection, a broken
     assert.is(c.templateSends, 2);
     assert.is(c.dropped, 0);
     const ts = await tsharkIpfix(join(dir, 'export.pcap'), 'tcp', port);
-    assert.equal(ts.templates.sort(), [256, 256, 257, 257, 258, 258, 259, 259], 'the template set once per connection');
+    assert.equal(ts.templates.sort(), [256, 256, 257, 257, 258, 258, 259, 259, 260, 260], 'the template set once per connection');
     assert.is(ts.flows.length, c.dataRecords, 'tshark decoded every data record of both connections');
     // each connection: a template message with sequence 0, then data messages counting from 0 again (§3.1)
     const starts = ts.headers.filter((h) => h.flows === 0);

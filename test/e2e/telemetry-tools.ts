@@ -65,15 +65,16 @@ async function startUntil(cmd: string, args: readonly string[], ready: string, t
   };
 }
 
-/** nfcapd on 127.0.0.1:port writing into dir (stop() makes it write its file and print its stats). */
-export function startNfcapd(dir: string, port: number): Promise<Started> {
+/** nfcapd on 127.0.0.1:port (or `at` an address of a network namespace) writing into dir (stop() makes it write its file and print its stats). */
+export function startNfcapd(dir: string, port: number, at?: { ns: string; address: string }): Promise<Started> {
   mkdirSync(dir, { recursive: true });
-  return startUntil('nfcapd', ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-t', '60'], 'Startup nfcapd');
+  const args = ['-w', dir, '-p', String(port), '-b', at?.address ?? '127.0.0.1', '-t', '60'];
+  return at === undefined ? startUntil('nfcapd', args, 'Startup nfcapd') : startUntil('ip', ['netns', 'exec', at.ns, 'nfcapd', ...args], 'Startup nfcapd');
 }
 
-/** tcpdump on lo for `filter` into file (stop() with SIGINT flushes it). */
-export function captureLoopback(file: string, filter: string): Promise<Started> {
-  return startUntil('tcpdump', ['-i', 'lo', '-B', '32768', '-w', file, '-U', '--immediate-mode', '-n', '-Z', 'root', filter], 'listening on');
+/** tcpdump on lo (or `dev`) for `filter` into file (stop() with SIGINT flushes it). */
+export function captureLoopback(file: string, filter: string, dev = 'lo'): Promise<Started> {
+  return startUntil('tcpdump', ['-i', dev, '-B', '32768', '-w', file, '-U', '--immediate-mode', '-n', '-Z', 'root', filter], 'listening on');
 }
 
 /** The flows nfdump reads from an nfcapd folder, as its JSON output. */
@@ -113,9 +114,11 @@ export interface NfdumpFlow {
 export interface TsharkIpfix {
   /** template ids announced in template sets */
   templates: number[];
-  /** each message in order: observation domain id, sequence number, data records in it */
+  /** each message in order: observation domain id, sequence number, data records in it (the padding template's not counted) */
   headers: { domain: number; sequence: number; flows: number }[];
   flows: TsharkFlow[];
+  /** records of the padding template (260: paddingOctets) */
+  padding: number;
 }
 
 export interface TsharkFlow {
@@ -129,8 +132,9 @@ export interface TsharkFlow {
 export async function tsharkIpfix(file: string, proto: 'udp' | 'tcp', port: number): Promise<TsharkIpfix> {
   const r = await exec('tshark', ['-r', file, '-n', '-d', `${proto}.port==${port},cflow`, '-T', 'pdml']);
   if (r.code !== 0) throw new Error(`tshark failed: ${show(r)}`);
-  const out: TsharkIpfix = { templates: [], headers: [], flows: [] };
+  const out: TsharkIpfix = { templates: [], headers: [], flows: [], padding: 0 };
   let flow: TsharkFlow | undefined;
+  let setId = 0;
   for (const line of r.stdout.split('\n')) {
     const name = /<field name="([^"]*)"/.exec(line)?.[1];
     if (name === undefined) continue;
@@ -139,7 +143,11 @@ export async function tsharkIpfix(file: string, proto: 'udp' | 'tcp', port: numb
     if (name === 'cflow.sequence') out.headers.push({ domain: -1, sequence: Number(showValue), flows: 0 });
     else if (name === 'cflow.od_id' && out.headers.length > 0) out.headers[out.headers.length - 1]!.domain = Number(showValue);
     else if (name === 'cflow.template_id') out.templates.push(Number(showValue));
-    else if (name === '' && /^Flow \d+$/.test(showValue)) {
+    else if (name === 'cflow.flowset_id') setId = parseInt(/value="([0-9a-f]*)"/.exec(line)?.[1] ?? '0', 16);
+    else if (name === '' && /^Flow \d+$/.test(showValue) && setId === 260) {
+      out.padding++;
+      flow = undefined;
+    } else if (name === '' && /^Flow \d+$/.test(showValue)) {
       flow = { fields: {}, pen: {} };
       out.flows.push(flow);
       const h = out.headers[out.headers.length - 1];

@@ -43,7 +43,7 @@ export const TEST_NEEDS: Record<string, readonly Prerequisite[]> = {
   'e2e/worker-supervision.test': LAB,
   'e2e/plugin-sdk.test': LAB,
   'e2e/replay.test': [...LAB, 'tcpdump', 'python3'],
-  'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
+  'e2e/telemetry-ipfix.test': ['root', 'nfcapd', 'nfdump', 'tshark', 'tcpdump', 'ip', 'netns', 'ethtool', 'addon'],
   'e2e/visibility.test': [...LAB, 'nfcapd', 'nfdump', 'tshark', 'tcpdump'],
   'e2e/web-ui.test': [...LAB, 'chromium'],
   'e2e/chaos.test': [...LAB, 'cc'],

@@ -12,7 +12,7 @@ export const PEN_SSR = 45956;
 /** RFC 7012 §3.1 abstract data types, as far as we use them. */
 export type IeType =
   | 'unsigned8' | 'unsigned16' | 'unsigned32' | 'unsigned64'
-  | 'ipv4Address' | 'ipv6Address' | 'dateTimeMilliseconds' | 'string';
+  | 'ipv4Address' | 'ipv6Address' | 'dateTimeMilliseconds' | 'string' | 'octetArray';
 
 export interface InformationElement {
   name: string;
@@ -73,6 +73,8 @@ export const IE = {
   deniedReason: ssr('deniedReason', 105, 'string'),
   ingressRouterName: ssr('ingressRouterName', 106, 'string'),
   egressRouterName: ssr('egressRouterName', 107, 'string'),
+  /** RFC 7011 §3.3.1's padding element (always zeros): the padding template's one field (templates.ts PADDING_TEMPLATE) */
+  paddingOctets: iana('paddingOctets', 210, 'octetArray'),
 } as const;
 
 /** Bytes a field of this type takes in a data record; VARIABLE_LENGTH for strings. */
@@ -84,6 +86,7 @@ export function fieldLength(type: IeType): number {
     case 'unsigned64': case 'dateTimeMilliseconds': return 8;
     case 'ipv6Address': return 16;
     case 'string': return VARIABLE_LENGTH;
+    case 'octetArray': return 1; // paddingOctets: one zero octet a record
   }
 }
 

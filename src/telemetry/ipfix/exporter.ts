@@ -5,7 +5,9 @@
  * waits) -> every `flushMs` (or at once when a message's worth is queued) the queue is encoded into
  * messages of at most the path MTU and sent.
  * UDP (§10.3): a connected socket (native/udp-send.c: a flush's messages in one sendmmsg; node's dgram without the
- * addon); the template set is resent every `templateRefreshS` seconds or every
+ * addon); at a path MTU (not loopback's) with UDP GSO: every message of a send but the last padded to the largest size
+ * (padMessage), so that runs of them go as one GSO entry each (the socket refusing GSO: plain sends from then on, counted);
+ * the template set is resent every `templateRefreshS` seconds or every
  * `templateRefreshMessages` messages (§8.4, whichever comes first). An ICMP port/host unreachable comes
  * back as a socket error: the collector is `down` (what the failing message carried is lost; a send that
  * fails at once counts its records dropped). While down, records wait in the queue and only template
@@ -17,7 +19,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv4, isIPv6, type Socket as TcpSocket } from 'node:net';
 import type { PerDirection, SessionRecord } from '../record.js';
-import { IpfixMessageWriter, MAX_STRING_BYTES, type EncodedMessage } from './message.js';
+import { IpfixMessageWriter, MAX_STRING_BYTES, padMessage, type EncodedMessage } from './message.js';
 import type { PlainFlowsFn } from './plain-abi.js';
 import { nativeUdp, udpError, type NativeUdp, type UdpHandle } from './udp-send.js';
 import type { CollectorConfig } from '../../model/config.js';
@@ -65,9 +67,16 @@ export interface ExporterCounters {
   connects: number;
   /** records in the queue now */
   queueDepth: number;
+  /** UDP: messages sent as segments of a UDP GSO send (native/udp-send.c) */
+  gsoMessages: number;
+  /** UDP: 1 when the socket refused GSO (no checksum offload on the way out, IPsec, a segment over the route's MTU, an
+   *  older kernel): one datagram per sendmmsg entry since */
+  gsoRefused: number;
 }
 
 const UDP_HEADERS = { 4: 28, 6: 48 } as const;
+/** a UDP GSO send's bytes at most (native/udp-send.c GSO_MAX_BYTES) */
+const GSO_MAX_BYTES = 65_507;
 /**
  * A collector on 127.0.0.0/8 or ::1 is reached over `lo`, whose MTU (65536) is above the largest IP packet:
  * messages of up to 65507 bytes (IPv4; 65487 over IPv6), one send for some 200 session records instead of 8 (the send was about
@@ -92,7 +101,7 @@ export class IpfixExporter {
   private queue: SessionRecord[] = [];
   /** live sessions: the last interim record this collector got of each (time and totals) */
   private readonly lastInterim = new Map<string, { endMs: number; packets: PerDirection; bytes: PerDirection }>();
-  private readonly c = { queued: 0, exported: 0, dropped: 0, filtered: 0, dataRecords: 0, messages: 0, bytes: 0, templateSends: 0, errors: 0, connects: 0 };
+  private readonly c = { queued: 0, exported: 0, dropped: 0, filtered: 0, dataRecords: 0, messages: 0, bytes: 0, templateSends: 0, errors: 0, connects: 0, gsoMessages: 0, gsoRefused: 0 };
   private statusNow: CollectorStatus = 'unknown';
   /** the next flush: flushMs while anything waits (records, a probe of a down collector, a blocked TCP socket), else at the
    *  next UDP template refresh (§8.4), else none (an idle collector never wakes the records thread) */
@@ -110,7 +119,9 @@ export class IpfixExporter {
   private readonly plainOut: EncodedMessage[] = [];
   /** messages sent since the native socket's errors were last read (an ICMP answer may come after the send) */
   private sentUnchecked = false;
-  private sendStatus = new Int32Array(65);
+  private sendStatus = new Int32Array(67);
+  /** UDP GSO's segment: the largest message, padded to (0: no GSO; loopback's messages, or refused) */
+  private gsoSegment: number;
   private readonly sendList: Uint8Array[] = [];
   private udpReady = false;
   private lastTemplateMs = -Infinity;
@@ -131,6 +142,8 @@ export class IpfixExporter {
     const mtu = opts.pathMtu ?? (isLoopback(opts.collector.address) ? LOOPBACK_MTU : 1500);
     const maxMessageBytes = opts.collector.transport === 'udp' ? mtu - UDP_HEADERS[family] : 65535;
     this.writer = new IpfixMessageWriter({ observationDomainId: opts.observationDomainId, maxMessageBytes });
+    // two messages must fit one GSO send (64 KB) for a run to be worth padding
+    this.gsoSegment = opts.collector.transport === 'udp' && 2 * this.writer.maxMessageBytes <= GSO_MAX_BYTES ? this.writer.maxMessageBytes : 0;
     this.queueLimit = opts.queueLimit ?? 10_000;
     this.flushMs = opts.flushMs ?? 100;
     this.tenants = new Set(opts.collector.tenants);
@@ -384,10 +397,22 @@ export class IpfixExporter {
     // the list is reused (entries past `count` are stale, never read): no array per flush
     const list = this.sendList;
     const count = messages.length;
-    for (let i = 0; i < count; i++) list[i] = messages[i]!.bytes;
-    if (this.sendStatus.length <= count) this.sendStatus = new Int32Array(count + 1);
+    const segment = this.gsoSegment;
+    for (let i = 0; i < count; i++) {
+      const m = messages[i]!;
+      if (segment > 0 && i < count - 1) padMessage(m, segment); // one that cannot be ends its run
+      list[i] = m.bytes;
+    }
+    if (this.sendStatus.length <= count + 2) this.sendStatus = new Int32Array(count + 3);
     const status = this.sendStatus;
-    const tried = n.fns.udpSendMany(n.handle, list, count, status);
+    const tried = segment > 0 ? n.fns.udpSendMany(n.handle, list, count, status, segment) : n.fns.udpSendMany(n.handle, list, count, status);
+    if (segment > 0) {
+      this.c.gsoMessages += status[count + 1]!;
+      if (status[count + 2] !== 0) {
+        this.c.gsoRefused = 1;
+        this.gsoSegment = 0;
+      }
+    }
     let failed = 0;
     for (let i = 0; i < tried; i++) {
       const m = messages[i]!;

@@ -18,7 +18,7 @@ import { SvrError } from '../../errors.js';
 import { parseAddress, type ParsedAddress } from '../../packet/addr.js';
 import type { FiveTuple, SessionRecord } from '../record.js';
 import { BIFLOW_DIRECTION, FLOW_END_REASON, FORWARDING_STATUS, RECORD_TYPE, VARIABLE_LENGTH, fieldLength } from './elements.js';
-import { DENIED_STATUS, END_REASON, TEMPLATES, TEMPLATE_ID_BASE, isV6, type Template } from './templates.js';
+import { DENIED_STATUS, END_REASON, PADDING_TEMPLATE, TEMPLATES, TEMPLATE_ID_BASE, isV6, type Template } from './templates.js';
 import {
   IO_AT, IO_COUNT, IO_DIR, IO_ENDED, IO_FLOWS, IO_LENGTH, IO_MAX, IO_NEXT, IO_SET_ID, IO_SET_START, PLAIN_DONE, PLAIN_OVERSIZE, type PlainFlowsFn,
 } from './plain-abi.js';
@@ -100,7 +100,7 @@ export class IpfixMessageWriter {
     this.maxMessageBytes = Math.min(MAX_MESSAGE_BYTES, opts.maxMessageBytes);
     this.maxStringBytes = opts.maxStringBytes ?? MAX_STRING_BYTES;
     this.bufferBytes = this.maxMessageBytes + FIXED_FLOW_BYTES + FLOW_STRINGS * (this.maxStringBytes + 7);
-    this.templateBytes = encodeTemplateSet(TEMPLATES);
+    this.templateBytes = encodeTemplateSet([...TEMPLATES, PADDING_TEMPLATE]);
     if (HEADER_BYTES + this.templateBytes.length > this.maxMessageBytes) {
       throw new SvrError('SVR_ERR_TELEMETRY_OPTIONS', `IPFIX messages of ${this.maxMessageBytes} bytes cannot hold the template set (${this.templateBytes.length} bytes): raise the path MTU toward the collector (at least ${HEADER_BYTES + this.templateBytes.length + 48})`);
     }
@@ -505,6 +505,36 @@ function templateOf(r: SessionRecord, dir: 0 | 1): number {
   const post = r.nat !== undefined ? (fwd ? r.nat : r.forward) : r.waypoint;
   const postV6 = post !== undefined ? isV6(fwd ? post.src : post.dst) : v6;
   return TEMPLATE_ID_BASE + (v6 ? 1 : 0) + (postV6 ? 2 : 0);
+}
+
+/**
+ * A message padded with zeros to `size` bytes in place (its buffer has the room: the writer's), for UDP GSO, which sends a
+ * run of messages as equal segments (udp-send.ts). A gap of 1-3 bytes: at the last set's end, inside its length (RFC 7011
+ * §3.3.1: shorter than any record; nfdump skips under 4); of 5 or more: a set of the padding template's one-octet records
+ * (templates.ts PADDING_TEMPLATE), not counted in the sequence number (nfdump counts only the records it stores). False, the
+ * message unchanged, when it cannot be: no room, or a gap of exactly 4 (an empty set is the only fit).
+ */
+export function padMessage(m: EncodedMessage, size: number): boolean {
+  const b = m.bytes;
+  const len = b.length;
+  const gap = size - len;
+  if (gap === 0) return true;
+  if (gap < 0 || gap === SET_HEADER_BYTES || b.byteOffset + size > b.buffer.byteLength) return false;
+  const out = new Uint8Array(b.buffer, b.byteOffset, size);
+  const dv = new DataView(out.buffer, out.byteOffset, size);
+  if (gap < SET_HEADER_BYTES) {
+    let last = HEADER_BYTES;
+    for (let at = HEADER_BYTES; at < len; at += dv.getUint16(at + 2)) last = at;
+    dv.setUint16(last + 2, size - last);
+    out.fill(0, len, size);
+  } else {
+    dv.setUint16(len, PADDING_TEMPLATE.id);
+    dv.setUint16(len + 2, gap);
+    out.fill(0, len + SET_HEADER_BYTES, size);
+  }
+  dv.setUint16(2, size);
+  m.bytes = out;
+  return true;
 }
 
 /** RFC 7011 §3.1 message header. */

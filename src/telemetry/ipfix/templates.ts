@@ -70,4 +70,12 @@ export const TEMPLATES: readonly Template[] = [0, 1, 2, 3].map((k) => ({
   fields: templateFields((k & 1) !== 0, (k & 2) !== 0),
 }));
 
+/**
+ * The padding template: one field, paddingOctets of one octet. UDP GSO sends a run of messages as equal segments
+ * (udp-send.ts), each padded to the segment's size by a set of these records (message.ts padMessage): nfdump 1.7 reads
+ * zeros of 4 bytes or more at a data set's end as a record (an error logged a message, or a record of zeros), and skips
+ * this template's records (it stores none, and counts none in its sequence check).
+ */
+export const PADDING_TEMPLATE: Template = { id: TEMPLATE_ID_BASE + 4, fields: [IE.paddingOctets] };
+
 export const isV6 = (address: string): boolean => address.includes(':');

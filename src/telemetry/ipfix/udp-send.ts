@@ -1,6 +1,7 @@
 /**
  * The IPFIX exporter's UDP sends through the native addon (native/udp-send.c): a connected non-blocking socket of
- * its own, a flush's messages in one sendmmsg(2) with no request or callback per message. Without the addon (not
+ * its own, a flush's messages in one sendmmsg(2) with no request or callback per message; with a segment size, runs of
+ * messages of that size as one UDP GSO entry each (one pass through the socket and IP layers for some 40 datagrams). Without the addon (not
  * built) the exporter uses node's dgram, one send per message.
  */
 import { constants } from 'node:os';
@@ -14,8 +15,13 @@ export interface UdpHandle {
 
 export interface NativeUdp {
   udpOpen(family: 4 | 6, address: string, port: number): UdpHandle;
-  /** messages tried, in order (fewer than count: the socket's buffer is full); status[i] 0, message i's errno or UDP_ERROR_CONSUMED, status[count] an error reported meanwhile */
-  udpSendMany(h: UdpHandle, messages: readonly Uint8Array[], count: number, status: Int32Array): number;
+  /**
+   * Messages tried, in order (fewer than count: the socket's buffer is full); status[i] 0, message i's errno or
+   * UDP_ERROR_CONSUMED, status[count] an error reported meanwhile. `segment` (status of count + 3): messages of that
+   * size and the one after each run go as one GSO entry (sharing its status); status[count + 1] the messages sent so,
+   * status[count + 2] the errno with which the socket refused GSO (0 none; then, and from then on, one entry a message).
+   */
+  udpSendMany(h: UdpHandle, messages: readonly Uint8Array[], count: number, status: Int32Array, segment?: number): number;
   /** an error the socket reported since (ICMP unreachable for an earlier message), cleared; 0 none */
   udpPendingError(h: UdpHandle): number;
   udpClose(h: UdpHandle): void;

@@ -1,7 +1,9 @@
 /** IPFIX encoding (RFC 7011): golden bytes for the template set and a data message, MTU sizing, sequence numbers, strings. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IpfixMessageWriter } from '../../../src/telemetry/ipfix/message.js';
+import { IpfixMessageWriter, padMessage, type EncodedMessage } from '../../../src/telemetry/ipfix/message.js';
+import { TEMPLATES } from '../../../src/telemetry/ipfix/templates.js';
+import { VARIABLE_LENGTH, fieldLength } from '../../../src/telemetry/ipfix/elements.js';
 import { reversed, type FiveTuple, type SessionRecord } from '../../../src/telemetry/record.js';
 import { isSvrError } from '../../../src/errors.js';
 import { parseAddress } from '../../../src/packet/addr.js';
@@ -41,7 +43,7 @@ function expectedFields(v6: boolean, postV6: boolean): [number, number, number][
   ];
 }
 
-test('template set: set id 2, four templates 256-259, enterprise bit and PEN 45956 on SSR elements (RFC 7011 §3.2, §3.4.1)', () => {
+test('template set: set id 2, four templates 256-259, enterprise bit and PEN 45956 on SSR elements, and the padding template 260 (RFC 7011 §3.2, §3.4.1)', () => {
   const w = new IpfixMessageWriter({ observationDomainId: 7, maxMessageBytes: 1472 });
   const m = w.templates(0x65400000);
   let body = '';
@@ -50,6 +52,7 @@ test('template set: set id 2, four templates 256-259, enterprise bit and PEN 459
     body += u16(id) + u16(fields.length);
     for (const [ie, len, pen] of fields) body += pen === 0 ? u16(ie) + u16(len) : u16(0x8000 | ie) + u16(len) + u32(pen);
   }
+  body += u16(260) + u16(1) + u16(210) + u16(1); // paddingOctets, one octet
   const set = u16(2) + u16(4 + body.length / 2) + body;
   const header = u16(10) + u16(16 + set.length / 2) + u32(0x65400000) + u32(0) + u32(7);
   assert.is(hex(m), header + set);
@@ -338,6 +341,87 @@ test('a template set asked for while a message is open moves its sets up: the by
   assert.is(rest.length, 0);
   const [expected] = new IpfixMessageWriter({ observationDomainId: 5, maxMessageBytes: 1472 }).encode([r], 9, true);
   assert.is(hex(m!.bytes), hex(expected!.bytes));
+});
+
+/**
+ * A collector's reading of a message (as nfdump 1.7's): per data set of a record template, records field by field by the
+ * template (strings of 1- or 3-byte length) while 4 bytes or more are left; the padding template's sets skipped, checked
+ * all zero. The records' bytes, and the padding bytes seen.
+ */
+function collect(m: Uint8Array): { records: string; padding: number } {
+  const dv = new DataView(m.buffer, m.byteOffset, m.byteLength);
+  assert.is(dv.getUint16(2), m.length, 'header length');
+  let records = '';
+  let padding = 0;
+  for (let at = 16; at < m.length; at += dv.getUint16(at + 2)) {
+    const id = dv.getUint16(at);
+    const end = at + dv.getUint16(at + 2);
+    if (id === 260) {
+      assert.ok(m.subarray(at + 4, end).every((b) => b === 0), 'paddingOctets are zeros');
+      padding += end - at;
+      continue;
+    }
+    const t = TEMPLATES.find((x) => x.id === id);
+    if (t === undefined) continue; // the template set
+    let r = at + 4;
+    while (end - r >= 4) {
+      const start = r;
+      for (const ie of t.fields) {
+        const len = fieldLength(ie.type);
+        if (len !== VARIABLE_LENGTH) r += len;
+        else r += m[r] === 255 ? 3 + dv.getUint16(r + 1) : 1 + m[r]!;
+      }
+      assert.ok(r <= end, 'a record within its set');
+      records += hex(m.subarray(start, r));
+    }
+    assert.ok(m.subarray(r, end).every((b) => b === 0), 'a set\'s padding is zeros');
+    padding += end - r;
+  }
+  return { records, padding };
+}
+
+test('padded to the GSO segment (padMessage): every message 1,472 bytes, its records read as before, its sequence number the same; gaps of 1-3 bytes in the last set, of 5+ a set of template 260; 4 refused', () => {
+  const records = manyRecords();
+  const w = new IpfixMessageWriter({ observationDomainId: 3, maxMessageBytes: 1472 });
+  const out = w.encode(records, 1, true);
+  const plain = out.map((m) => ({ bytes: Uint8Array.from(m.bytes), seq: new DataView(m.bytes.buffer, m.bytes.byteOffset).getUint32(8) }));
+  let padded = 0;
+  for (const m of out) {
+    const before = m.bytes.length;
+    if (!padMessage(m, 1472)) {
+      assert.is(1472 - before, 4, 'only a gap of 4 is refused');
+      continue;
+    }
+    padded++;
+    assert.is(m.bytes.length, 1472);
+  }
+  assert.ok(padded >= out.length - 1, `${padded} of ${out.length} padded`);
+  out.forEach((m, i) => {
+    assert.is(new DataView(m.bytes.buffer, m.bytes.byteOffset).getUint32(8), plain[i]!.seq, 'padding records are not counted (nfdump counts the records it stores)');
+    const got = collect(m.bytes);
+    assert.is(got.records, collect(plain[i]!.bytes).records);
+    assert.is(got.padding, m.bytes.length - plain[i]!.bytes.length);
+  });
+  // every gap size: 1-3 inside the last set, 4 refused, 5 and more (past 255 too) a padding set
+  const [m] = new IpfixMessageWriter({ observationDomainId: 3, maxMessageBytes: 1472 }).encode([record()], 1) as [EncodedMessage];
+  const len = m.bytes.length;
+  const reference = collect(Uint8Array.from(m.bytes)).records;
+  for (const gap of [1, 2, 3, 4, 5, 6, 300, 1472 - len]) {
+    const copy: EncodedMessage = { ...m, bytes: m.bytes.subarray(0, len) };
+    new DataView(copy.bytes.buffer, copy.bytes.byteOffset).setUint16(2, len);
+    new DataView(copy.bytes.buffer, copy.bytes.byteOffset).setUint16(18, len - 16); // the data set's length as written
+    if (gap === 4) {
+      assert.not.ok(padMessage(copy, len + gap));
+      continue;
+    }
+    assert.ok(padMessage(copy, len + gap), `gap ${gap}`);
+    const dv = new DataView(copy.bytes.buffer, copy.bytes.byteOffset);
+    assert.is(copy.bytes.length, len + gap);
+    assert.is(dv.getUint16(16 + dv.getUint16(18)) === 260, gap >= 5, `gap ${gap}: ${gap >= 5 ? 'a padding set' : 'in the data set'}`);
+    const got = collect(copy.bytes);
+    assert.equal([got.records, got.padding], [reference, gap]);
+  }
+  assert.not.ok(padMessage({ bytes: w.templates(1), dataRecords: 0, records: 0 }, 1472), 'no room: a template message is its own buffer');
 });
 
 test.run();

@@ -2,12 +2,13 @@
  * The IPFIX exporter's native UDP sends (native/udp-send.c, src/telemetry/ipfix/udp-send.ts): a flush's messages in
  * one sendmmsg, in order, each with its status; an ICMP port unreachable for an earlier message refuses the next one,
  * also when sendmmsg consumed the error without returning it; and the exporter's burst at a path MTU of 1500 sent and counted within the turn that flushes it
- * (with one libuv send per message, they were counted in callbacks on later turns).
+ * (with one libuv send per message, they were counted in callbacks on later turns), as UDP GSO sends: every message but
+ * the last of a send padded to 1,472 bytes, each arriving as its own datagram.
  */
 import * as assert from 'uvu/assert';
 import { createSocket, type Socket } from 'node:dgram';
 import { IpfixExporter } from '../../../src/telemetry/ipfix/exporter.js';
-import { nativeUdp, udpError, UDP_ERROR_CONSUMED } from '../../../src/telemetry/ipfix/udp-send.js';
+import { nativeUdp, udpError, UDP_ERROR_CONSUMED, type UdpHandle } from '../../../src/telemetry/ipfix/udp-send.js';
 import { makeRecord } from './records.js';
 import { until } from '../../support/config.js';
 import { requires } from '../../support/prerequisites.js';
@@ -23,11 +24,16 @@ async function sink(): Promise<{ sock: Socket; got: Buffer[] }> {
   return { sock, got };
 }
 
-test('udpSendMany: 100 messages in order in one call, each sent; to a port nobody listens on, the messages after a refused one are refused (the error sendmmsg consumes too)', async () => {
+/** The addon's functions, a sink and a socket to it. */
+async function opened(): Promise<{ n: NonNullable<ReturnType<typeof nativeUdp>>; s: Awaited<ReturnType<typeof sink>>; h: UdpHandle }> {
   const n = nativeUdp();
   assert.ok(n !== undefined, 'the addon has udpSendMany (npm run build:native)');
   const s = await sink();
-  const h = n.udpOpen(4, '127.0.0.1', s.sock.address().port);
+  return { n, s, h: n.udpOpen(4, '127.0.0.1', s.sock.address().port) };
+}
+
+test('udpSendMany: 100 messages in order in one call, each sent; to a port nobody listens on, the messages after a refused one are refused (the error sendmmsg consumes too)', async () => {
+  const { n, s, h } = await opened();
   try {
     const messages = Array.from({ length: 100 }, (_, i) => new Uint8Array([i, 1, 2, 3]));
     const status = new Int32Array(101).fill(-1);
@@ -62,6 +68,29 @@ test('udpSendMany: 100 messages in order in one call, each sent; to a port nobod
   assert.throws(() => n.udpSendMany(gone, [new Uint8Array(8)], 1, new Int32Array(2)), (e: unknown) => (e as { errno?: number }).errno === 9, 'closed: EBADF');
 });
 
+test('udpSendMany with a segment: a run of messages of that size and the one after it go as one GSO entry, each arriving as its own datagram, in order', async () => {
+  const { n, s, h } = await opened();
+  try {
+    // runs: 5 of 1000 and the 700 after them; 3 of 1000 and the 200; then 60 of 1000 (a GSO entry takes 64 at most, and
+    // 65,507 bytes: 65 of 1000 would not fit) and the last one alone
+    const sizes = [1000, 1000, 1000, 1000, 1000, 700, 1000, 1000, 1000, 200, ...new Array<number>(60).fill(1000), 10];
+    const messages = sizes.map((len, i) => new Uint8Array(len).fill(i));
+    const status = new Int32Array(sizes.length + 3).fill(-1);
+    assert.is(n.udpSendMany(h, messages, sizes.length, status, 1000), sizes.length);
+    assert.equal([...status.subarray(0, sizes.length + 1)], new Array(sizes.length + 1).fill(0));
+    assert.is(status[sizes.length + 1], sizes.length, 'every message in a GSO entry');
+    assert.is(status[sizes.length + 2], 0, 'GSO not refused');
+    assert.ok(await until(() => s.got.length === sizes.length, 5000), `${s.got.length} of ${sizes.length} arrived`);
+    assert.equal(s.got.map((m) => [m.length, m[0]]), sizes.map((len, i) => [len, i]), 'one datagram a message, in order');
+    const plain = new Int32Array(sizes.length + 3).fill(-1);
+    assert.is(n.udpSendMany(h, messages, sizes.length, plain), sizes.length);
+    assert.is(plain[sizes.length + 1], -1, 'without a segment: no GSO, the status past count + 1 untouched');
+  } finally {
+    n.udpClose(h);
+    s.sock.close();
+  }
+});
+
 test('a burst at a path MTU of 1500: 2,000 records\' messages sent and counted within the turn, in order, all arriving', async () => {
   const s = await sink();
   const e = new IpfixExporter({
@@ -82,7 +111,10 @@ test('a burst at a path MTU of 1500: 2,000 records\' messages sent and counted w
     const messages = e.counters().messages;
     assert.ok(messages > 100, `${messages} messages of at most 1,472 bytes`);
     assert.ok(await until(() => s.got.length === messages, 5000), `${s.got.length} of ${messages} arrived`);
-    assert.ok(s.got.every((m) => m.length <= 1472), 'each within the MTU');
+    assert.ok(s.got.every((m) => m.length <= 1472 && m.readUInt16BE(2) === m.length), 'each within the MTU, one message a datagram');
+    const gso = e.counters();
+    assert.ok(gso.gsoMessages > messages / 2 && gso.gsoRefused === 0, `sent as GSO segments: ${JSON.stringify(gso)}`);
+    assert.ok(s.got.filter((m) => m.length === 1472).length > messages / 2, 'padded to the segment');
     // IPFIX sequence numbers (RFC 7011 §3.1): data records before the message; in order, none missing
     let seq = s.got[0]!.readUInt32BE(8);
     for (const m of s.got.slice(1)) {
