@@ -31,6 +31,7 @@
         "native/fwd.c",
         "native/fwd-in.c",
         "native/udp-send.c",
+        "native/ipfix-flows.c",
         "native/sync-socket.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

@@ -18,6 +18,8 @@ napi_status svr_heap_release_init(napi_env env, napi_value exports);
 napi_status svr_fwd_in_init(napi_env env, napi_value exports);
 /* native/udp-send.c: the IPFIX exporter's UDP socket, a flush's messages in one sendmmsg. */
 napi_status svr_udp_send_init(napi_env env, napi_value exports);
+/* native/ipfix-flows.c: a plain session's IPFIX flows from its open-session slot into the open message. */
+napi_status svr_ipfix_flows_init(napi_env env, napi_value exports);
 #ifndef SVR_NO_TUN
 /* native/packet-socket.c: one Ethernet frame out of a device (AF_PACKET), for address announcements. */
 napi_status svr_packet_socket_init(napi_env env, napi_value exports);
@@ -78,6 +80,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   }
   if (svr_udp_send_init(env, exports) != napi_ok) {
     svr_throw_last_status(env, "svr_udp_send_init");
+    return NULL;
+  }
+  if (svr_ipfix_flows_init(env, exports) != napi_ok) {
+    svr_throw_last_status(env, "svr_ipfix_flows_init");
     return NULL;
   }
   return exports;

@@ -106,7 +106,9 @@ enum {
   W_DIRECT_COALESCED,  /* packets merged into them */
   W_RAW_TX,            /* packets sent through the raw socket (writer thread; included in W_TX_PACKETS) */
   W_DIRECT_RAW_TX,     /* the same, direct writes (JS thread; included in W_DIRECT_TX) */
-  W_NCOUNTERS = 20
+  W_RING_TX,           /* of the raw sends, frames from the packet socket's TX ring (writer thread; link-send.c) */
+  W_DIRECT_RING_TX,    /* the same, direct writes (JS thread) */
+  W_NCOUNTERS = 22
 };
 
 /* What a writer counts: the writer thread (W_TX_PACKETS..) or tunWriterPush's direct writes (W_DIRECT_*). */
@@ -312,6 +314,8 @@ static void wstats_publish(writer *w, const wstats *st, int direct) {
   ctr_set(w->ctr, direct ? W_DIRECT_ERRORS : W_ERRORS, st->errors);
   ctr_set(w->ctr, direct ? W_DIRECT_WRITES : W_WRITES, st->writes);
   ctr_set(w->ctr, direct ? W_DIRECT_RAW_TX : W_RAW_TX, st->raw);
+  const svr_raw_batch *b = direct ? w->drb : w->rb;
+  if (b != NULL) ctr_set(w->ctr, direct ? W_DIRECT_RING_TX : W_RING_TX, b->link.ring_tx);
   if (!direct) ctr_set(w->ctr, W_WAITS, st->waits);
 }
 
@@ -663,7 +667,7 @@ static writer *get_writer(napi_env env, napi_value v) {
   return p;
 }
 
-/* tunWriterStart(fd, counters: BigUint64Array(20) on a SharedArrayBuffer, slots, bytes, flags[, waitUs, directMax,
+/* tunWriterStart(fd, counters: BigUint64Array(22) on a SharedArrayBuffer, slots, bytes, flags[, waitUs, directMax,
  * rawGate: Int32Array on a SharedArrayBuffer: while its first word is non-zero, no raw sends]) -> handle */
 static napi_value tun_writer_start(napi_env env, napi_callback_info info) {
   size_t argc = 8, nctr, ngate = 0;

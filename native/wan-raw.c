@@ -12,7 +12,8 @@
  *   ip_select_ident with no socket: a DF datagram's id stays 0, RFC 6864 §4.1 atomic datagrams), else it would
  *   draw a fresh one, so those stay with the TUN. The router's own control packets (BFD, link tests, STEP:
  *   Dataplane.originate) are DF with id 0: through here, no input route and forward per packet (hub14).
- *   A packet to a next hop on an Ethernet link goes as a frame instead (link-send.c: no output route either).
+ *   A packet to a next hop on an Ethernet link goes as a frame instead (link-send.c: no output route either),
+ *   copied into the packet socket's TX ring with its TTL lowered there, one send(2) a run of them.
  */
 #include "wan-raw.h"
 #include "offload.h"
@@ -43,6 +44,9 @@ int svr_raw_eligible(const uint8_t *p, uint32_t n) {
   if ((p[16] & 0xf0) == 0xe0) return 0;
   return p[8] > 1;
 }
+
+/* How a packet goes: runs of one path (and for ring frames one device) share a system call. */
+enum { PATH_IP, PATH_FRAME, PATH_RING };
 
 /* Lowers the TTL of the header at h by one and updates its checksum as ip_decrease_ttl does. */
 static void lower_ttl(uint8_t *h) {
@@ -92,6 +96,23 @@ static void set_message(svr_raw_batch *b, uint32_t k, uint8_t *p, uint32_t n, in
   m->msg_iovlen = (size_t)(v - m->msg_iov) + (in_place ? 1 : 2);
 }
 
+/* Ring frames for packets [i + k0, i + k0 + m) (one device): copied into the TX ring, their TTL lowered and header
+ * checksum filled there (the packet in data stays as it was), one send(2). Returns the frames sent (*err as
+ * svr_link_ring_send), 0 with *err 0 when the kernel still holds the ring's next frame. */
+static uint32_t ring_sends(svr_raw_batch *b, const uint8_t *data, const uint32_t *off, uint32_t i, const uint32_t *len,
+                           uint32_t k0, uint32_t m, int *err) {
+  uint32_t f = 0;
+  for (; f < m; f++) {
+    uint8_t *h = svr_link_ring_fill(&b->link, f, b->dest[k0 + f], data + off[i + k0 + f], len[i + k0 + f]);
+    if (h == NULL) break;
+    lower_ttl(h);
+    svr_fill_ipv4_checksum(h);
+  }
+  *err = 0;
+  if (f == 0) return 0;
+  return svr_link_ring_send(&b->link, b->dest[k0]->ifindex, f, err);
+}
+
 uint32_t svr_raw_send(int fd, svr_raw_batch *b, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i,
                       uint32_t n, int in_place, int *err) {
   if (n > SVR_RAW_BATCH) n = SVR_RAW_BATCH;
@@ -103,31 +124,46 @@ uint32_t svr_raw_send(int fd, svr_raw_batch *b, const uint8_t *data, const uint3
   }
   for (uint32_t k = 0; k < n; k++) {
     uint8_t *p = (uint8_t *)data + off[i + k]; /* written only in_place: the writer's own ring */
-    b->dest[k] = b->link.pfd >= 0 ? svr_link_pick(&b->link, p, len[i + k], now) : NULL;
-    set_message(b, k, p, len[i + k], in_place);
+    svr_link_dest *d = b->link.pfd >= 0 ? svr_link_pick(&b->link, p, len[i + k], now) : NULL;
+    b->dest[k] = d;
+    b->path[k] = d == NULL ? PATH_IP : svr_link_ring_fits(&b->link, len[i + k]) ? PATH_RING : PATH_FRAME;
+    if (b->path[k] != PATH_RING) set_message(b, k, p, len[i + k], in_place); /* a ring frame is a copy: made at its send */
   }
-  /* runs of frames and of raw IP sends, each one sendmmsg, in ring order */
+  /* runs of one path, each one system call, in ring order */
   uint32_t sent = 0;
   *err = 0;
   while (sent < n) {
-    const int frames = b->dest[sent] != NULL;
+    const uint8_t path = b->path[sent];
     uint32_t end = sent + 1;
-    while (end < n && (b->dest[end] != NULL) == frames) end++;
-    int sock = frames ? b->link.pfd : fd;
-    int r = sendmmsg(sock, b->msg + sent, end - sent, 0);
-    if (r > 0) {
-      sent += (uint32_t)r;
-    } else if (r < 0 && errno == EINTR) {
-      continue;
+    while (end < n && b->path[end] == path && (path != PATH_RING || b->dest[end]->ifindex == b->dest[sent]->ifindex)) end++;
+    int e = 0, sock = path == PATH_IP ? fd : path == PATH_FRAME ? b->link.pfd : b->link.rfd;
+    uint32_t done;
+    if (path == PATH_RING) {
+      done = ring_sends(b, data, off, i, len, sent, end - sent, &e);
+      if (done == 0 && e == 0) { /* the ring's next frame still held (a queue, a NIC): these through sendmmsg */
+        for (uint32_t k = sent; k < end; k++) {
+          b->path[k] = PATH_FRAME;
+          set_message(b, k, (uint8_t *)data + off[i + k], len[i + k], in_place);
+        }
+        continue;
+      }
     } else {
-      *err = r < 0 ? errno : EIO;
-      b->busy_fd = sock;
-      if (frames && *err != EAGAIN) b->dest[sent]->ifindex = 0; /* the device down or gone: raw IP sends till the next read */
-      break;
+      int r = sendmmsg(sock, b->msg + sent, end - sent, 0);
+      done = r > 0 ? (uint32_t)r : 0;
+      e = r < 0 ? errno : r == 0 ? EIO : 0;
     }
+    if (done > 0 || e == EINTR) { /* after a ring run that stopped, the next send answers for the frame it stopped at */
+      sent += done;
+      continue;
+    }
+    *err = e;
+    b->busy_fd = sock;
+    if (path != PATH_IP && e != EAGAIN) b->dest[sent]->ifindex = 0; /* the device down or gone: raw IP sends till the next read */
+    break;
   }
   /* what was not sent is sent again or written to the TUN later: its TTL and checksum as they were */
   if (in_place)
-    for (uint32_t k = sent; k < n; k++) memcpy((uint8_t *)data + off[i + k] + 8, b->saved[k], 4);
+    for (uint32_t k = sent; k < n; k++)
+      if (b->path[k] != PATH_RING) memcpy((uint8_t *)data + off[i + k] + 8, b->saved[k], 4);
   return sent;
 }

@@ -25,6 +25,7 @@ typedef struct svr_raw_batch {
   struct sockaddr_in to[SVR_RAW_BATCH];
   struct sockaddr_ll ll[SVR_RAW_BATCH];
   svr_link_dest *dest[SVR_RAW_BATCH];
+  uint8_t path[SVR_RAW_BATCH];  /* how packet k goes (wan-raw.c: a raw IP send, a frame, a frame from the TX ring) */
   uint8_t hdr[SVR_RAW_BATCH][60];
   uint8_t saved[SVR_RAW_BATCH][4];
   int busy_fd;          /* the socket that answered EAGAIN (svr_raw_send) */
@@ -40,7 +41,7 @@ int svr_raw_open(void);
 int svr_raw_eligible(const uint8_t *p, uint32_t n);
 
 /* Sends packets [i, i + n) of data/off/len (each eligible) in order, as the kernel would forward them (TTL - 1):
- * to a next hop on an Ethernet link as frames (b->link), else through fd. in_place: data is writable and read by
+ * to a next hop on an Ethernet link as frames (b->link: from its TX ring when they fit), else through fd. in_place: data is writable and read by
  * nobody during the call (the writer thread's ring): the TTL is lowered there, and put back on the packets not sent.
  * Returns the packets sent; *err is 0 when all were, else the errno of the next one (EAGAIN: b->busy_fd is full). */
 uint32_t svr_raw_send(int fd, svr_raw_batch *b, const uint8_t *data, const uint32_t *off, const uint32_t *len, uint32_t i,

@@ -119,9 +119,16 @@ export interface ConfigErrorData {
   problems: ConfigProblem[];
 }
 
-/** A config that was refused: unreadable (CONFIG_READ), not YAML/JSON (CONFIG_PARSE) or invalid (CONFIG_INVALID). */
+/** The codes of a refused config: the validator's, and a router's own checks that name a field (its identity key
+ *  file; plugins that fail closed). */
+export type ConfigErrorCode = 'SVR_ERR_CONFIG_INVALID' | 'SVR_ERR_CONFIG_PARSE' | 'SVR_ERR_CONFIG_READ' | 'SVR_ERR_IDENTITY_KEY' | 'SVR_ERR_PLUGIN_FAIL_CLOSED';
+
+/**
+ * A config that was refused: unreadable (CONFIG_READ), not YAML/JSON (CONFIG_PARSE), invalid (CONFIG_INVALID), a
+ * handshake path's identity key that cannot be used (IDENTITY_KEY) or plugins that fail closed (PLUGIN_FAIL_CLOSED).
+ */
 export class ConfigError extends SvrError<ConfigErrorData> {
-  constructor(code: 'SVR_ERR_CONFIG_INVALID' | 'SVR_ERR_CONFIG_PARSE' | 'SVR_ERR_CONFIG_READ', message: string, data: ConfigErrorData) {
+  constructor(code: ConfigErrorCode, message: string, data: ConfigErrorData) {
     super(code, message, data);
     this.name = 'ConfigError';
   }

@@ -49,7 +49,7 @@ export type { PrefixTrieParts } from './model/prefix-trie.js';
 export { loadConfig, parseConfig, redactSecrets, resolveConfig, validateConfig, type ParseOptions } from './model/validate.js';
 
 // ---- errors ----
-export { ConfigError, ErrorCodes, SvrError, isSvrError, type ConfigErrorData, type ConfigProblem, type ErrorCode } from './errors.js';
+export { ConfigError, ErrorCodes, SvrError, isSvrError, type ConfigErrorCode, type ConfigErrorData, type ConfigProblem, type ErrorCode } from './errors.js';
 
 // ---- packet ports, simulated hosts, the memory lab ----
 export type { BatchHandler, PacketPort, PortStats } from './dataplane/port.js';

@@ -17,11 +17,14 @@ import { PendingHandshakes, type EpisodeMove, type TakeDue } from './pending-han
 
 export type { EpisodeMove };
 
+/** A session id's text, made when called (during the call it is given to only): most outcomes are not read. */
+export type SessionIdText = () => string;
+
 export interface EpisodeCommands {
   probe(row: number, gen: number): void;
   teardown(row: number, gen: number): void;
   /** how a handshake ended; `move` when it was that of a session the ingress moved to another path */
-  outcome(sessionId: string, outcome: 'confirmed' | 'failed' | 'gone', tries: number, move?: EpisodeMove): void;
+  outcome(sessionId: SessionIdText, outcome: 'confirmed' | 'failed' | 'gone', tries: number, move?: EpisodeMove): void;
 }
 
 export interface EpisodeOptions {
@@ -38,10 +41,12 @@ export class EpisodeSupervisor {
   private readonly firstRetryMs: number;
   /** when the sweep running now started (spawnActor's waited time) */
   private sweptAt = 0;
-  /** what a resolved pending handshake reports (made once: no closure per event) */
-  private readonly confirmed: TakeDue = (_row, _gen, id, _since, move) => this.commands.outcome(id, 'confirmed', 0, move);
-  private readonly gone: TakeDue = (_row, _gen, id, _since, move) => this.commands.outcome(id, 'gone', 0, move);
-  private readonly spawn: TakeDue = (row, gen, sessionId, since, move) => this.spawnActor(row, gen, sessionId, since, move);
+  /** what a resolved pending handshake reports (made once: no closure per event); its id's text only when read */
+  private readonly releasedId: SessionIdText = () => this.pending.releasedId();
+  private readonly confirmed: TakeDue = (_row, _gen, move) => this.commands.outcome(this.releasedId, 'confirmed', 0, move);
+  private readonly gone: TakeDue = (_row, _gen, move) => this.commands.outcome(this.releasedId, 'gone', 0, move);
+  private readonly sweepTick = (): void => this.sweep();
+  private readonly spawn: TakeDue = (row, gen, move) => this.spawnActor(row, gen, this.pending.releasedId(), this.pending.releasedSince(), move);
 
   constructor(private readonly commands: EpisodeCommands, private readonly opts: EpisodeOptions = {}, private readonly clock: () => number = () => performance.now()) {
     this.firstRetryMs = opts.baseDelayMs ?? 200;
@@ -49,7 +54,7 @@ export class EpisodeSupervisor {
       actions: {
         resendMetadata: (_, p) => commands.probe(p.row, p.gen),
         teardown: (_, p) => commands.teardown(p.row, p.gen),
-        record: (_, p) => commands.outcome(p.sessionId, p.outcome, p.tries, this.live.get(p.row)?.move),
+        record: (_, p) => commands.outcome(() => p.sessionId, p.outcome, p.tries, this.live.get(p.row)?.move),
       },
     });
   }
@@ -63,14 +68,22 @@ export class EpisodeSupervisor {
     for (const e of events) this.event(e);
   }
 
-  /** A batch's object events and session records (dataplane/session-records.ts), in order. */
+  /** A batch's object events and session records (dataplane/session-records.ts), in order; the clock read once
+   *  for the batch's new handshakes, their session ids kept as words. */
   handleFacts(events: readonly DpEvent[], recs: SessionRecords): void {
     let k = 0;
+    let clocked = false;
     for (let i = 0; i < recs.count; i++) {
       for (const before = recs.before(i); k < before && k < events.length; k++) this.event(events[k]!);
       const kind = recs.kind(i);
       if (kind === REC_CREATED) {
-        if (recs.role(i) === 'ingress') this.begin(recs.row(i), recs.gen(i), recs.sessionId(i), undefined);
+        if (recs.role(i) !== 'ingress') continue;
+        const row = recs.row(i);
+        if (!clocked) this.pending.startAt = this.clock();
+        clocked = true;
+        this.stopActor(row); // a new session in the row supersedes the previous one's handshake
+        this.pending.addWords(row, recs.gen(i), recs.words, recs.uuidAt(i));
+        this.watch();
       } else this.end(recs.row(i), recs.gen(i), kind === REC_REVERSE);
     }
     for (; k < events.length; k++) this.event(events[k]!);
@@ -89,15 +102,18 @@ export class EpisodeSupervisor {
   private begin(row: number, gen: number, sessionId: string, move: EpisodeMove | undefined): void {
     this.stopActor(row); // a new handshake (new path, new session in the row) supersedes the previous one
     this.pending.add(row, gen, sessionId, this.clock(), move);
-    this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(5, this.firstRetryMs / 4)).unref();
+    this.watch();
+  }
+
+  /** The sweep's timer runs while handshakes wait (its callback made once: a closure here would have V8 allocate a
+   *  context on every call, ~40 B a new session). */
+  private watch(): void {
+    this.sweepTimer ??= setInterval(this.sweepTick, Math.max(5, this.firstRetryMs / 4)).unref();
   }
 
   /** Reverse metadata seen (`confirmed`) or the session removed. */
   private end(row: number, gen: number, confirmed: boolean): void {
-    if (this.pending.genOf(row) === gen) {
-      this.pending.resolve(row, confirmed ? this.confirmed : this.gone);
-      return;
-    }
+    if (this.pending.resolveGen(row, gen, confirmed ? this.confirmed : this.gone)) return;
     const l = this.live.get(row);
     if (l === undefined || l.gen !== gen) return;
     l.actor.send({ type: confirmed ? 'session.reverseSeen' : 'session.removed' });

@@ -67,6 +67,8 @@ export interface ApplyConfigFileOptions extends Omit<ApplyConfigOptions, 'source
 export interface PluginProblem {
   /** where the config names it: `authority.plugins[0]`, `authority.routers[1].plugins[0]`, `authority.tenants[0].service-chain[1]` */
   at: string;
+  /** the exact field when finer than `at`: a refused plugin option, `<at>.with.<option path>` */
+  path?: string;
   message: string;
   /** a security function that did not load, or a chain naming a missing stage: the router must not run with it
    *  (a node refuses to start or reload; docs/security.md "Fail closed") */

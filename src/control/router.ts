@@ -214,7 +214,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       probe: (row, gen) => host.probe(row, gen),
       teardown: (row, gen) => host.removeRow(row, gen, 'handshake-failed'),
       outcome: (sessionId, outcome, tries, move) => {
-        if (outcome === 'confirmed' && this.subject.sessionsWanted) this.emit({ type: 'session.confirmed', atMs: this.clock(), sessionId, probes: tries });
+        if (outcome === 'confirmed' && this.subject.sessionsWanted) this.emit({ type: 'session.confirmed', atMs: this.clock(), sessionId: sessionId(), probes: tries });
         if (outcome === 'failed') this.count('handshakes-failed'); // the teardown reports session.removed (handshake-failed)
         if (move !== undefined && outcome !== 'gone') this.migrations.moveOutcome(move.service, move.path, outcome === 'confirmed');
       },
@@ -373,7 +373,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
    */
   private applyValid(next: SvrConfig, source: string, configChanged = true, ribChange?: { set: readonly LearnedRoute[]; removed: readonly string[] }, compiled?: { rib: Rib; tables: ForwardingTables; slices?: PreparedTables['config'] }): void {
     const { rib, tables } = compiled ?? this.compile(next, configChanged);
-    this.keyControl.plan(tables, next); // throws when a handshake path could not get keys (no private key, ...)
+    this.keyControl.plan(tables, next, source); // throws when a handshake path could not get keys (no private key, ...)
     if (ribChange !== undefined) this.host.updateRib(tables, ribChange.set, ribChange.removed);
     else this.host.setTables(tables, next, compiled?.slices); // throws before anything changes when the data path cannot take it
     this.published.reset(tables);
@@ -404,6 +404,15 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
     if (!configChanged) return;
     this.pluginHost.configApplied(this.generation);
     this.emit({ type: 'config.applied', atMs: this.clock(), generation: this.generation, source });
+  }
+
+  /**
+   * A config this router took and its host then refused (its plugins fail closed: node/fail-closed.ts): `previous`
+   * applies again and config.refused says why `refusedSource` does not run.
+   */
+  revertConfig(previous: SvrConfig, refusedSource: string, reason: unknown): void {
+    this.applyConfig(previous, { source: `the previous config (${refusedSource} was refused)` });
+    this.refused(refusedSource, reason);
   }
 
   private refused(source: string, e: unknown): void {

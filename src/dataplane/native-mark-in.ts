@@ -8,6 +8,7 @@ import { PROTO_TCP, PROTO_UDP, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from
 import { PF_ALT_PATH, PF_AUTH, PF_CONTROL, PF_FALSE_POSITIVE, PF_FEC_RECOVERED, PF_HANDED, PF_HAS_META, PF_NAT_RELAYED, PF_REASSEMBLED, PF_REVERSE, type Batch } from './batch.js';
 import type { DataplaneContext } from './context.js';
 import { LEASE_MS } from './native-forward.js';
+import { tcpNotWorthMark } from './native-mark.js';
 import type { ReceiveMark } from './native-receive.js';
 import { FlowWords } from './native-table.js';
 import { serverSideView } from './nat.js';
@@ -26,6 +27,8 @@ export class NativeMarksIn {
   private keyId = 0;
   private sender = 0;
   private payloadKeyId = -1;
+  /** its TCP data's bytes (0: none; a framed payload's whole length) */
+  private data = 0;
   private readonly side: SideKey = { family: 4, src: new Uint32Array(0), srcOff: 0, dst: new Uint32Array(0), dstOff: 0, srcPort: 0, dstPort: 0, protocol: 0, ifIndex: -1 };
   private readonly m: ReceiveMark = {
     ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, flags: 0, forward: true, path: 0, timeoutMs: 0,
@@ -51,6 +54,7 @@ export class NativeMarksIn {
     const r = b.session[s]!, t = this.ctx.sessions;
     const payload = (t.flags[r]! & SF_TRANSFORMED) !== 0 && pi.end - pi.payload >= 20 ? pi.payload + (d[pi.payload + 12]! >> 4) * 4 : pi.payload;
     this.payloadKeyId = pi.end > payload ? d[pi.end - 1]! : -1;
+    this.data = pi.end - payload;
   }
 
   /** Slot s (captured) leaves svr-in toward the LAN for row r, not transit, not duplicated. */
@@ -63,7 +67,8 @@ export class NativeMarksIn {
     if (t.markedWithin(MARK_IN, r, nr.generation, now, LEASE_MS / 2)) return;
     if ((b.flags[s]! & UNUSUAL) !== 0 || (b.flags[s]! & PF_AUTH) === 0) return;
     if (pi.family !== 4 || pi.l4 - pi.l3 !== 20 || pi.fragment !== 0 || (pi.protocol !== PROTO_TCP && pi.protocol !== PROTO_UDP)) return;
-    if (pi.protocol === PROTO_TCP && ((pi.tcpFlags & STATE_FLAGS) !== 0 || (f & SF_ESTABLISHED) === 0)) return;
+    const forward = (b.flags[s]! & PF_REVERSE) === 0;
+    if (pi.protocol === PROTO_TCP && ((pi.tcpFlags & STATE_FLAGS) !== 0 || (f & SF_ESTABLISHED) === 0 || tcpNotWorthMark(t, r, forward, this.data))) return;
     const p = b.path[s]!;
     const path = ctx.tables.paths[p];
     if (path === undefined || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4 || path.peerBehindNat || path.outboundOnly) return;
@@ -81,7 +86,6 @@ export class NativeMarksIn {
       if (cipher === null || cipher.kind === 'aes-256-gcm') return; // GCM: a later slice
     }
     nr.prepare(t, ctx.pathRx, ctx.crypto.keys.windows);
-    const forward = (b.flags[s]! & PF_REVERSE) === 0;
     const v = serverSideView(t, r, forward, this.side);
     const m = this.m;
     this.flow.into(m);

@@ -11,13 +11,28 @@ import { FlowWords } from './native-table.js';
 import { sealKey } from './payload.js';
 import { keyId } from './path-keys.js';
 import { timeoutMs } from './session-ops.js';
-import { MARK_OUT, ROLE_INGRESS, SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_TRANSFORMED } from './session-table.js';
+import { MARK_OUT, ROLE_INGRESS, SF_CLOSING, SF_ENC_DECIDED, SF_ENC_ON, SF_FIN_FWD, SF_FIN_REV, SF_NEEDS_META, SF_PAYLOAD, SF_REV_SIGNAL, SF_TRANSFORMED, type SessionTable } from './session-table.js';
 
 const STATE_FLAGS = TCP_SYN | TCP_FIN | TCP_RST;
+
+/**
+ * Whether a steady TCP segment (no SYN, FIN or RST) of row r, `data` bytes after its header, going `forward` or back,
+ * is not worth a mark: its direction's first or second packet (the handshake's ACK, the first answer after the
+ * SYN|ACK), or a segment without data after the other side's FIN (the ACK of a close). A short session (a request,
+ * its answer and the close) never uses those marks, and under new sessions each one was dropped again by the next
+ * session's removal or key insert; a flow that goes on is marked at its next segment (docs/performance.md, "Wave 24,
+ * sus18").
+ */
+export function tcpNotWorthMark(t: SessionTable, r: number, forward: boolean, data: number): boolean {
+  if ((forward ? t.pktsFwd[r]! : t.pktsRev[r]!) < 3) return true;
+  return data === 0 && (t.flags[r]! & (forward ? SF_FIN_REV : SF_FIN_FWD)) !== 0;
+}
 
 export class NativeMarks {
   /** the packet's flow key before emit rewrote it (capture) */
   private readonly flow = new FlowWords();
+  /** ... and its L4 payload's bytes then (a TCP segment's data) */
+  private data = 0;
   private readonly m: NativeMark = {
     ifIndex: 0, protocol: 0, src: 0, dst: 0, ports: 0, row: 0, forward: true, wpSrc: 0, wpDst: 0, localPort: 0, peerPort: 0,
     outIf: 0, mtu: 0, path: 0, seal: 0, service: 0, keyIdByte: 0, timeoutMs: 0, timed: false, flags: 0, transform: false,
@@ -34,6 +49,7 @@ export class NativeMarks {
   /** Before emit rewrites slot s: its flow key. */
   capture(b: Batch, s: number, pi: PacketInfo): void {
     this.flow.read(b, s, pi);
+    this.data = pi.end - pi.payload;
   }
 
   /** After emit queued slot s's tag on path p with ports localPort -> peerPort (no metadata, no false-positive header). */
@@ -48,7 +64,7 @@ export class NativeMarks {
     // TCP under the UDP transform: emit made it UDP (pi.protocol); its TCP flags are the segment's
     const transform = (f & SF_TRANSFORMED) !== 0;
     if (transform && (!this.transform || t.protocol[r] !== PROTO_TCP)) return;
-    if ((pi.protocol === PROTO_TCP || transform) && (pi.tcpFlags & STATE_FLAGS) !== 0) return;
+    if ((pi.protocol === PROTO_TCP || transform) && ((pi.tcpFlags & STATE_FLAGS) !== 0 || tcpNotWorthMark(t, r, t.role[r] === ROLE_INGRESS, this.data))) return;
     if ((b.flags[s]! & (PF_HANDED | PF_REASSEMBLED)) !== 0 || (path.hmac.mode !== 'regular' && path.hmac.mode !== 'time-based') || path.family !== 4) return;
     if ((f & (SF_NEEDS_META | SF_REV_SIGNAL | SF_CLOSING)) !== 0 || t.natRelay[r] === 1) return;
     if (t.alt.get(r) !== undefined || t.chain[r] !== 0 || (t.syncing && !nf.syncAware)) return;

@@ -129,6 +129,8 @@ export class SessionRecords {
   /** how many of the batch's object events came before record i */
   before(i: number): number { return this.words[i * REC_WORDS + W_BEFORE]!; }
   role(i: number): SessionRole { return ROLES[this.words[i * REC_WORDS + W_ROLE]!]!; }
+  /** where record i's session id starts in `words` (4 big-endian words) */
+  uuidAt(i: number): number { return i * REC_WORDS + W_UUID; }
   /** builds the id's text (a string per call) */
   sessionId(i: number): string { return uuidString(this.words, i * REC_WORDS + W_UUID); }
   atMs(i: number): number { return this.nums[i * REC_NUMS + N_AT]!; }

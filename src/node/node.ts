@@ -58,6 +58,7 @@ import type { NodeAlarms } from './alarms.js';
 import { startVisibility, type NodeVisibility } from './visibility.js';
 import { haNodeOf, onThisNode, pairRouterOptions, releaseStaleAddresses, startHa, type NodeHa } from './ha.js';
 import { interfaceChanges, refuseRestartOnly, stepMode } from './restart-fields.js';
+import { refuseFailClosed } from './fail-closed.js';
 import { HaSessions } from './ha-sessions.js';
 
 export interface NodeOptions {
@@ -243,7 +244,7 @@ export class RunningNode {
       const previous = this.router.runningConfig;
       // read, validated and its biggest tables built in a worker thread: a big config takes seconds that forwarding would stop for
       const next = await this.router.applyConfigFile(this.configPath, { load: prepareConfigInThread, check: (c) => { api = this.check(c); } });
-      await this.applied(next, api, previous);
+      await this.applied(next, api, previous, this.configPath);
     } catch (e) {
       this.log.info('config.refused', { file: this.configPath, by, reason: e instanceof Error ? e.message : String(e) });
       throw e;
@@ -265,8 +266,9 @@ export class RunningNode {
   async apply(next: SvrConfig): Promise<void> {
     const previous = this.router.runningConfig;
     let api: PreparedManagement | undefined;
-    this.router.applyConfig(next, { source: `the conductor's version`, check: (c) => { api = this.check(c); } });
-    await this.applied(next, api, previous);
+    const source = `the conductor's version`;
+    this.router.applyConfig(next, { source, check: (c) => { api = this.check(c); } });
+    await this.applied(next, api, previous, source);
   }
 
   /** True when `next` keeps the way STEP documents travel (authority.step.mode): it can apply live. */
@@ -288,14 +290,15 @@ export class RunningNode {
    * What follows a config the router took: its plugins, telemetry, the config in the state store (written
    * before the reload is acknowledged, so a node killed right after still has it: the chaos suite checks
    * that), the management API. When the plugins cannot run (a security plugin that does not load, a chain naming a
-   * missing stage: fail closed), the previous config and plugins are applied again and the refusal is thrown.
+   * missing stage: fail closed), the previous config and plugins are applied again, the router reports config.refused
+   * for `source` and the refusal is thrown.
    */
-  private async applied(next: SvrConfig, api: PreparedManagement | undefined, previous: SvrConfig): Promise<void> {
+  private async applied(next: SvrConfig, api: PreparedManagement | undefined, previous: SvrConfig, source: string): Promise<void> {
     const log = (e: string, f: Record<string, string | number | boolean>) => this.log.info(e, f);
     try {
       await loadPlugins(this.router, this.configPath, this.name, log);
     } catch (e) {
-      this.router.applyConfig(previous, { source: 'the previous config (the new one failed closed)' });
+      this.router.revertConfig(previous, source, e);
       await loadPlugins(this.router, this.configPath, this.name, log).catch(() => {}); // it ran before
       throw e;
     }
@@ -600,13 +603,10 @@ function prepareApi(config: SvrConfig, name: string, configPath: string): Prepar
 /**
  * Loads the plugins the config names (relative specifiers from the config's folder). Failures are logged
  * per plugin; the node keeps running, unless one fails closed (a security plugin that did not load, a chain
- * naming a missing stage): then this throws SVR_ERR_PLUGIN_FAIL_CLOSED with each of them.
+ * naming a missing stage): then this throws SVR_ERR_PLUGIN_FAIL_CLOSED with each of them by field path.
  */
 async function loadPlugins(router: Router, configPath: string, name: string, log: (e: string, f: Record<string, string | number | boolean>) => void): Promise<void> {
   const failures = await router.loadPlugins({ baseDir: dirname(resolve(configPath)) });
   for (const f of failures) log('plugin.problem', { at: f.at, error: f.message, ...(f.failClosed ? { failClosed: true } : {}) });
-  const closed = failures.filter((f) => f.failClosed);
-  if (closed.length > 0) {
-    throw new SvrError('SVR_ERR_PLUGIN_FAIL_CLOSED', `${name} does not forward without these (fail closed): ${closed.map((f) => (f.message.startsWith(f.at) ? f.message : `${f.at}: ${f.message}`)).join('; ')}; fix them or set fail-open: true on the plugin`);
-  }
+  refuseFailClosed(failures, name, configPath);
 }

@@ -16,7 +16,7 @@ import { identity, peerKey } from '../crypto/handshake.js';
 import { readPrivateKeyFile } from '../crypto/identity-file.js';
 import { equalBytes, keyPairFromPrivate, type KeyPair } from '../crypto/noise.js';
 import type { PathKeyMaterial, PathKeyStatus } from '../dataplane/path-keys.js';
-import { SvrError } from '../errors.js';
+import { ConfigError, isSvrError } from '../errors.js';
 import type { KeyExchangeTimings } from '../machines/key-exchange.js';
 import type { SvrConfig } from '../model/config.js';
 import type { CompiledPath, ForwardingTables } from '../model/tables.js';
@@ -108,17 +108,19 @@ export class PathKeyControl {
   }
 
   /**
-   * What the exchange of tables t (config `config`) would run: its paths with their peers' keys, and the
-   * router's key pair. Throws SVR_ERR_IDENTITY_KEY when a handshake path cannot run (no private key, a key
-   * that is not the router's, a peer without a public key): the router checks a new config with it first.
+   * What the exchange of tables t (config `config`, from `source`) would run: its paths with their peers' keys,
+   * and the router's key pair. Throws SVR_ERR_IDENTITY_KEY when a handshake path cannot run (no private key, a
+   * key that is not the router's, a peer without a public key), with the field's path as the config validator
+   * gives it (`data.problems`): the router checks a new config with it first.
    */
-  plan(t: ForwardingTables, config: SvrConfig): { entries: (ExchangePath & { key: string })[]; keys: KeyPair | null } {
+  plan(t: ForwardingTables, config: SvrConfig, source = 'the running config'): { entries: (ExchangePath & { key: string })[]; keys: KeyPair | null } {
     const paths = t.paths.filter((p) => p.keyExchange === 'handshake' && p.hmac.mode !== 'disabled');
     const routers = config.authority.routers;
     const entries = paths.map((p): ExchangePath & { key: string } => {
       const peerName = t.peers[p.peer]!.name;
-      const publicKey = routers.find((r) => r.name === peerName)?.identity?.publicKey;
-      if (publicKey === undefined) throw new SvrError('SVR_ERR_IDENTITY_KEY', `path ${p.name}: router ${peerName} has no identity.public-key for key-exchange: handshake`);
+      const peer = routers.findIndex((r) => r.name === peerName);
+      const publicKey = routers[peer]?.identity?.publicKey;
+      if (publicKey === undefined) throw identityRefusal(source, `authority.routers[${peer}].identity.public-key`, `path ${p.name}: router ${peerName} has none, for key-exchange: handshake`);
       const metaLength = p.metadataCipher?.key.length ?? 0;
       const timings = { ...pathTimings(p), ...this.opts.timings };
       const psk = Buffer.from(p.hmac.key).toString('hex');
@@ -127,25 +129,28 @@ export class PathKeyControl {
         key: JSON.stringify([p.name, publicKey, psk, metaLength, p.hmac.cipher, p.metadataCipher?.cipher ?? '', timings]),
       };
     });
-    return { entries, keys: entries.length === 0 ? null : this.keyPair(config, paths) };
+    return { entries, keys: entries.length === 0 ? null : this.keyPair(config, paths, source) };
   }
 
   /** The router's key pair (checked against its public key in the config). */
-  private keyPair(config: SvrConfig, paths: readonly CompiledPath[]): KeyPair {
-    const me = config.authority.routers.find((r) => r.name === this.host.routerName);
+  private keyPair(config: SvrConfig, paths: readonly CompiledPath[], source: string): KeyPair {
+    const i = config.authority.routers.findIndex((r) => r.name === this.host.routerName);
+    const me = config.authority.routers[i];
+    const at = `authority.routers[${i}].identity`;
     const uses = paths.map((p) => p.name).join(', ');
-    if (me?.identity === undefined) throw new SvrError('SVR_ERR_IDENTITY_KEY', `router ${this.host.routerName} uses key-exchange: handshake on ${uses} but has no identity`);
+    if (me?.identity === undefined) throw identityRefusal(source, at, `router ${this.host.routerName} uses key-exchange: handshake on ${uses} but has no identity`);
     let keys = this.keys;
     if (keys === null || !equalBytes(keys.publicKey, Buffer.from(me.identity.publicKey, 'base64'))) {
+      const file = me.identity.privateKeyFile;
       if (this.opts.privateKey !== undefined) keys = keyPairFromPrivate(this.opts.privateKey);
-      else if (me.identity.privateKeyFile !== undefined) keys = readPrivateKeyFile(me.identity.privateKeyFile);
+      else if (file !== undefined) keys = readKeyFile(file, source, `${at}.private-key-file`);
       else {
-        throw new SvrError('SVR_ERR_IDENTITY_KEY', `router ${this.host.routerName} uses key-exchange: handshake on ${uses} but its identity has no private-key-file `
-          + '(set authority.routers[].identity.private-key-file to the file `svr identity new --out FILE` wrote)');
+        throw identityRefusal(source, `${at}.private-key-file`, `router ${this.host.routerName} uses key-exchange: handshake on ${uses} but its identity has none `
+          + '(set it to the file `svr identity new --out FILE` wrote)');
       }
     }
     if (!equalBytes(keys.publicKey, Buffer.from(me.identity.publicKey, 'base64'))) {
-      throw new SvrError('SVR_ERR_IDENTITY_KEY', `router ${this.host.routerName}: its private key does not belong to identity.public-key ${me.identity.publicKey} `
+      throw identityRefusal(source, `${at}.private-key-file`, `router ${this.host.routerName}: its private key does not belong to identity.public-key ${me.identity.publicKey} `
         + `(\`svr identity show FILE\` prints the key's public key)`);
     }
     this.keys = keys;
@@ -277,5 +282,23 @@ export class PathKeyControl {
       return view;
     });
     return { paths, counters: this.counters() };
+  }
+}
+
+/**
+ * SVR_ERR_IDENTITY_KEY at the field `path` of the config from `source`. Paths are a file's (kebab-case keys):
+ * the identity's fields are read from files (svr node start, a conductor's version).
+ */
+function identityRefusal(source: string, path: string, message: string): ConfigError {
+  return new ConfigError('SVR_ERR_IDENTITY_KEY', `${source}: ${path}: ${message}`, { source, problems: [{ path, message }] });
+}
+
+/** The private key file at config field `path` (a file that cannot be read or is not a key: refused at that path). */
+function readKeyFile(file: string, source: string, path: string): KeyPair {
+  try {
+    return readPrivateKeyFile(file);
+  } catch (e) {
+    if (!isSvrError(e, 'SVR_ERR_IDENTITY_KEY')) throw e;
+    throw identityRefusal(source, path, e.message);
   }
 }

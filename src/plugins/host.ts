@@ -17,7 +17,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SvrError } from '../errors.js';
+import { isSvrError, SvrError } from '../errors.js';
 import { orderStages, type ChainStageEntry } from '../dataplane/chain.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { Store } from '../store/store.js';
@@ -118,6 +118,8 @@ export type PluginHostDeps =
  *  (or a chain naming a missing stage): the router must not run with it (docs/security.md "Fail closed"). */
 export interface PluginFailure {
   at: string;
+  /** the exact field when finer than `at`: a refused option, `<at>.with.<option path>` */
+  path?: string;
   message: string;
   failClosed?: boolean;
 }
@@ -136,7 +138,7 @@ const memoryStores = new Map<string, Map<string, unknown>>();
 function optionsError(e: unknown, at: string, plugin: string): SvrError {
   const path = e instanceof PluginOptionsError ? e.path : (e as { path?: unknown }).path;
   const where = typeof path === 'string' && path !== '' ? `${at}.with.${path}` : `${at}.with`;
-  return new SvrError('SVR_ERR_PLUGIN_OPTIONS', `${where}: ${e instanceof Error ? e.message : String(e)} (plugin ${plugin})`);
+  return new SvrError('SVR_ERR_PLUGIN_OPTIONS', `${where}: ${e instanceof Error ? e.message : String(e)} (plugin ${plugin})`, { path: where });
 }
 
 /** A store for plugins when the router runs without a database (embedding): in memory, same interface. */
@@ -200,7 +202,8 @@ export class PluginHost {
         l.stages = [];
         l.hooks = { open: [], close: [] };
         l.error = e instanceof Error ? e.message : String(e);
-        failures.push({ at: l.spec.at, message: l.error, ...(failsClosed(l.spec, l.definition) ? { failClosed: true } : {}) });
+        const path = isSvrError(e, 'SVR_ERR_PLUGIN_OPTIONS') ? (e.data as { path: string }).path : undefined;
+        failures.push({ at: l.spec.at, ...(path !== undefined ? { path } : {}), message: l.error, ...(failsClosed(l.spec, l.definition) ? { failClosed: true } : {}) });
         this.log('plugin.failed', { at: l.spec.at, use: l.spec.use, error: l.error });
       }
     }

@@ -50,6 +50,11 @@ export interface RowNames {
   egressInterface: InterfaceRef;
 }
 
+/** A row session's names (RowNames) and its role (the data path's number: session-table.ts ROLE_*). */
+export interface SlotNames extends RowNames {
+  role: number;
+}
+
 const NONE = -1;
 /** path changes of a record without any (shared: a record's lists are replaced, never changed in place) */
 const NO_CHANGES = Object.freeze([]) as unknown as PathChange[];
@@ -196,6 +201,12 @@ export class OpenSessions {
   /** The session is forgotten (its slot free again). */
   drop(s: number): void {
     if (s === NONE) return;
+    this.detach(s);
+    this.free(s);
+  }
+
+  /** The session is found no more and has no interim record due; its slot is kept (record() reads it) until free(). */
+  detach(s: number): void {
     this.unlink(s);
     const o = s * SLOT_WORDS;
     const r = s * REF_COUNT;
@@ -211,12 +222,54 @@ export class OpenSessions {
         i32[at * SLOT_WORDS + CHAIN] = i32[o + CHAIN]!;
       }
     }
+  }
+
+  /** A detached session's slot free again. */
+  free(s: number): void {
+    const o = s * SLOT_WORDS;
+    const r = s * REF_COUNT;
+    const refs = this.refs;
     refs[r + R_TENANT] = refs[r + R_SERVICE] = refs[r + R_APP] = '';
     refs[r + R_PATH] = refs[r + R_IN_IF] = refs[r + R_OUT_IF] = refs[r + R_ID_TEXT] = refs[r + R_BASE] = refs[r + R_MOVES] = refs[r + R_RETRANS] = undefined;
     this.u32[o + TEXT_ID] = 0;
-    i32[o + CHAIN] = this.freeHead;
+    this.i32[o + CHAIN] = this.freeHead;
     this.freeHead = s;
     this.count--;
+  }
+
+  /**
+   * The session's record would hold nothing but its opening row, its totals and its end: no interim record before,
+   * no migration, no TCP retransmissions, opened by a row of IPv4 or IPv6 (its flows can be written from the slot: plain-flows.ts).
+   */
+  plain(s: number): boolean {
+    const r = s * REF_COUNT;
+    const refs = this.refs;
+    const family = (this.u32[s * SLOT_WORDS + W0]! >>> 16) & 0xf;
+    return this.u32[s * SLOT_WORDS + SEQ] === 0 && refs[r + R_BASE] === undefined && refs[r + R_MOVES] === undefined && refs[r + R_RETRANS] === undefined &&
+      (family === 4 || family === 6);
+  }
+
+  /** Where the session's id is in slotWords (its 4 words). */
+  idAt(s: number): number {
+    return s * SLOT_WORDS;
+  }
+
+  /** The slots' numbers (native/ipfix-flows.c reads a slot's), replaced when the table grows. */
+  get slotWords(): Uint32Array {
+    return this.u32;
+  }
+
+  /** A row session's names and role into `out` (plain-flows.ts's shape of its flows). */
+  names(s: number, out: SlotNames): void {
+    const refs = this.refs;
+    const r = s * REF_COUNT;
+    out.tenant = refs[r + R_TENANT] as string;
+    out.service = refs[r + R_SERVICE] as string;
+    out.application = refs[r + R_APP] as string;
+    out.path = refs[r + R_PATH] as PathNames | undefined;
+    out.ingressInterface = refs[r + R_IN_IF] as InterfaceRef;
+    out.egressInterface = refs[r + R_OUT_IF] as InterfaceRef;
+    out.role = (this.u32[s * SLOT_WORDS + W0]! >>> 8) & 0xff;
   }
 
   setTotals(s: number, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number): void {

@@ -241,7 +241,9 @@ export class SessionRecordBuilder {
         const s = this.find(this.open.findText(f.sessionId));
         if (s === -1) return undefined;
         if (f.tcpRetransmissions !== undefined) this.open.setRetransmissions(s, f.tcpRetransmissions);
-        return this.finish(s, f.atMs, f.reason, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1], f.application);
+        this.open.setTotals(s, f.packets[0], f.packets[1], f.bytes[0], f.bytes[1]);
+        if (f.application !== undefined && f.application !== '') this.open.setApplication(s, f.application);
+        return this.recordEnd(s, f.atMs, f.reason);
       }
       case 'session.denied':
         return this.denied(f);
@@ -264,8 +266,55 @@ export class SessionRecordBuilder {
 
   /** A session ended (its id the 4 words at `id`): its end record (undefined when the session is not known); the session is forgotten. */
   end(words: Uint32Array, id: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): SessionRecord | undefined {
+    const s = this.endSlot(words, id, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
+    return s === -1 ? undefined : this.recordEnd(s, atMs, reason);
+  }
+
+  /**
+   * A session ended (its id the 4 words at `id`): its slot in `sessions` with its last totals (and application), or -1
+   * when the session is not known. Then recordEnd, or hold.
+   */
+  endSlot(words: Uint32Array, id: number, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application?: string): number {
     const s = this.find(this.open.findWords(words, id));
-    return s === -1 ? undefined : this.finish(s, atMs, reason, packetsFwd, packetsRev, bytesFwd, bytesRev, application);
+    if (s === -1) return -1;
+    this.open.setTotals(s, packetsFwd, packetsRev, bytesFwd, bytesRev);
+    if (application !== undefined && application !== '') this.open.setApplication(s, application);
+    return s;
+  }
+
+  /** The ended session's end record (deltas since its previous record); the session is forgotten. */
+  recordEnd(s: number, atMs: number, reason: CloseReason): SessionRecord {
+    this.c.endRecords++;
+    const r = this.open.record(s, 'end', atMs, reason);
+    this.open.drop(s);
+    return r;
+  }
+
+  /** The ended session is found no more, its slot kept for its flows (session-records.ts: a plain session's end
+   *  waits for the batch's ipfixPlainFlows); then heldRecord and releaseHeld, or dropHeld. */
+  hold(s: number): void {
+    this.open.detach(s);
+  }
+
+  /** A held session's end record (its slot kept until releaseHeld). */
+  heldRecord(s: number, atMs: number, reason: CloseReason): SessionRecord {
+    this.c.endRecords++;
+    return this.open.record(s, 'end', atMs, reason);
+  }
+
+  releaseHeld(s: number): void {
+    this.open.free(s);
+  }
+
+  /** A held session is forgotten, its end counted: its flows went out from its slot, no record wanted. */
+  dropHeld(s: number): void {
+    this.c.endRecords++;
+    this.open.free(s);
+  }
+
+  /** The open sessions (endSlot's slots: what they hold). */
+  get sessions(): OpenSessions {
+    return this.open;
   }
 
   /** Interim records of live sessions whose last record is at least the interval old at `nowMs`. */
@@ -327,15 +376,6 @@ export class SessionRecordBuilder {
     return r;
   }
 
-  /** The ended session's end record (deltas since its previous record); the session is forgotten. */
-  private finish(s: number, atMs: number, reason: CloseReason, packetsFwd: number, packetsRev: number, bytesFwd: number, bytesRev: number, application: string | undefined): SessionRecord {
-    this.open.setTotals(s, packetsFwd, packetsRev, bytesFwd, bytesRev);
-    if (application !== undefined && application !== '') this.open.setApplication(s, application);
-    this.c.endRecords++;
-    const r = this.open.record(s, 'end', atMs, reason);
-    this.open.drop(s);
-    return r;
-  }
 
   private find(s: number): number {
     if (s === -1) this.c.unknownSession++;

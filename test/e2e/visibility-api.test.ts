@@ -5,8 +5,8 @@
  * in its own temp dir with a 1 s scrape interval and stopped by pid.
  *
  * - Prometheus scrapes both routers with a bearer token; after `svr lab impair --path 1 --delay 50ms`
- *   a PromQL query returns each router's path 1 latency within 20 % of 50 ms and within 5 ms of
- *   `svr show peers`;
+ *   a PromQL query returns each router's path 1 latency at least the delay and below the round trip, as
+ *   `svr show peers` does, and path 2 below it by most of the delay (bounds: LATENCY_MS);
  * - `svr lab impair --path 1 --down` raises peer-path-down, seen by `svr show alarms` (control socket),
  *   by `svr show alarms --api` (REST, from the Prometheus namespace) and by PromQL; `--up` clears it in all
  *   three, and `svr show events --since` lists both;
@@ -32,6 +32,14 @@ const PORT = 8443;
 const PROM = 'http://127.0.0.1:9090';
 const PATH1 = { r1: 'wan0->r2/wan0', r2: 'wan0->r1/wan0' } as const;
 const DELAY_MS = 50;
+/**
+ * What a measured latency can be after `--delay 50ms` each way: netem's delay is a floor (10 % below it for the
+ * smoothing); a loaded host only adds (both nodes stamp packets in JavaScript: a stalled event loop adds its stall,
+ * which the old ±10 % and ±5 ms bounds measured), so the ceiling is what tells a one-way figure from the round trip
+ * (100 ms). The undelayed path 2 gets the same extra: it is compared with path 1, not with a fixed 20 ms.
+ */
+const LATENCY_MS = { min: 0.9 * DELAY_MS, max: 1.8 * DELAY_MS } as const;
+const delayed = (ms: number): boolean => ms >= LATENCY_MS.min && ms < LATENCY_MS.max;
 
 const test = requires(import.meta.url);
 const base = e2eDir(test, `${PREFIX}-e2e-visibility-api`, () => cleanupSync());
@@ -166,12 +174,12 @@ test('Prometheus scrapes both routers with a bearer token (up = 1, svr_node_info
   assert.equal(info.map((s) => `${s.metric['router']}=${s.metric['instance']}`).sort(), [`r1=${API.r1}:${PORT}`, `r2=${API.r2}:${PORT}`]);
 }));
 
-test('after svr lab impair --path 1 --delay 50ms, PromQL gives each router path 1 latency within 20 % of 50 ms and within 5 ms of svr show peers', body(async () => {
+test('after svr lab impair --path 1 --delay 50ms, PromQL gives each router path 1 latency as svr show peers does: at least the delay, below the round trip; path 2 not delayed', body(async () => {
   await impair('--path', '1', '--delay', `${DELAY_MS}ms`);
   for (const r of ['r1', 'r2'] as const) {
-    await pollUntil(`${r}: svr show peers shows path 1 near ${DELAY_MS} ms`, 60_000, async () => {
+    await pollUntil(`${r}: svr show peers shows path 1 delayed (${LATENCY_MS.min}-${LATENCY_MS.max} ms)`, 60_000, async () => {
       const l = (await path1(r))?.latencyMs;
-      return l !== undefined && Math.abs(l - DELAY_MS) <= 0.1 * DELAY_MS ? l : undefined;
+      return l !== undefined && delayed(l) ? l : undefined;
     });
   }
   await sleep(2500); // two scrapes
@@ -182,10 +190,12 @@ test('after svr lab impair --path 1 --delay 50ms, PromQL gives each router path 
     assert.is(samples.length, 1, `${q}: ${JSON.stringify(samples)}`);
     const promMs = Number(samples[0]!.value[1]) * 1000;
     console.log(`    ${r} path 1: PromQL ${q} = ${promMs.toFixed(2)} ms, svr show peers ${shown} ms, the lab set ${DELAY_MS} ms each way`);
-    assert.ok(Math.abs(promMs - DELAY_MS) <= 0.2 * DELAY_MS, `${r}: ${promMs} ms within 20 % of ${DELAY_MS} ms`);
-    assert.ok(Math.abs(promMs - shown) <= 5, `${r}: PromQL ${promMs} ms vs svr show peers ${shown} ms`);
+    // a scrape and `svr show peers` read the router's figure up to 2.5 s apart: both delayed, within half the delay
+    // (a value from before the impairment, or path 2's, is off by about the whole delay)
+    assert.ok(delayed(promMs) && delayed(shown), `${r}: PromQL ${promMs} ms and svr show peers ${shown} ms, in ${LATENCY_MS.min}-${LATENCY_MS.max} ms`);
+    assert.ok(Math.abs(promMs - shown) < DELAY_MS / 2, `${r}: PromQL ${promMs} ms vs svr show peers ${shown} ms`);
     const other = await promQuery(`svr_path_latency_seconds{router="${r}",path!="${PATH1[r]}"}`);
-    assert.ok(other.length === 1 && Number(other[0]!.value[1]) < 0.02, `${r} path 2 not delayed: ${JSON.stringify(other)}`);
+    assert.ok(other.length === 1 && Number(other[0]!.value[1]) * 1000 < promMs - DELAY_MS / 2, `${r} path 2 not delayed (below path 1's ${promMs} ms by more than half the delay): ${JSON.stringify(other)}`);
   }
   await impair('--path', '1', '--clear');
 }));
@@ -201,9 +211,13 @@ test('svr lab impair --path 1 --down raises peer-path-down (svr show alarms, RES
   assert.is(raised.find((x) => x.id === id)!.severity, 'major');
   const table = await svr(['show', 'alarms', '--socket', sock('r1')], env);
   assert.match(table.stdout, new RegExp(`major\\s+peer-path-down\\s+${PATH1.r1.replace(/[>/-]/g, '.')}`));
-  const rest = JSON.parse(await svrApi('r1', ['show', 'alarms', '--json'])) as AlarmJson[];
-  assert.ok(rest.some((x) => x.id === id), `REST: ${JSON.stringify(rest)}`);
-  assert.ok(!rest.some((x) => x.id.startsWith('peer-unreachable')), 'path 2 is up: r2 stays reachable');
+  // REST shows the alarm with r2 reachable over path 2, polled: at load 25 both nodes starved past BFD's detection
+  // time on both paths every ~10 s (r1.log: peer.unreachable then reachable 6 s later), so one sample measured the host
+  let rest: AlarmJson[] = [];
+  await pollUntil('REST: the alarm, and r2 reachable over path 2', 30_000, async () => {
+    rest = JSON.parse(await svrApi('r1', ['show', 'alarms', '--json'])) as AlarmJson[];
+    return rest.some((x) => x.id === id) && !rest.some((x) => x.id.startsWith('peer-unreachable')) ? true : undefined;
+  }).catch((e: unknown) => assert.unreachable(`${String(e)}: ${JSON.stringify(rest)}`));
   await pollUntil('PromQL svr_alarm_active', 15_000, async () => {
     const s = await promQuery(`svr_alarm_active{router="r1",alarm="peer-path-down",source="${PATH1.r1}"}`);
     return s.length === 1 && s[0]!.value[1] === '1' ? true : undefined;
@@ -257,8 +271,10 @@ const REFUSALS: { what: string; edit: (d: LabDoc, at: number) => void; path: (at
   // the lab's policy is the default internal one, key-version 1: 256 has its key id
   { what: 'a key-version with the running key id', edit: (d) => { d.authority['security-policies'] = [{ name: 'internal', 'key-version': 256 }]; }, path: () => 'authority.security-policies[0].key-version' },
   { what: "the management API's token file", edit: (d, at) => { d.authority.routers[at]!.management!.tokens[0]!['token-file'] = 'no-such.token'; }, path: (at) => `authority.routers[${at}].management.tokens[0].token-file` },
+  // valid, taken by the router, then refused by the node: no plugin provides the stage (fail closed), the previous config applies again
+  { what: 'a service chain naming a stage no plugin provides', edit: (d) => { d.authority.services[0]!['service-chain'] = ['builtin.firewall/no-such-stage']; }, path: () => 'authority.services[0].service-chain[0]' },
 ];
-type LabDoc = { authority: { step?: Record<string, unknown>; 'security-policies'?: Record<string, unknown>[]; routers: ({ name: string; interfaces: Record<string, unknown>[]; management?: { tokens: Record<string, unknown>[] } } & Record<string, unknown>)[] } };
+type LabDoc = { authority: { step?: Record<string, unknown>; 'security-policies'?: Record<string, unknown>[]; services: Record<string, unknown>[]; routers: ({ name: string; interfaces: Record<string, unknown>[]; management?: { tokens: Record<string, unknown>[] } } & Record<string, unknown>)[] } };
 
 test('a refused reload names the bad field, through svr node reload and POST /api/v1/config/reload; the running config stays', body(async () => {
   const file = join(dir, 'authority.yaml');
@@ -282,6 +298,12 @@ test('a refused reload names the bad field, through svr node reload and POST /ap
       assert.ok(problems.includes(r.path(at)), `${r.what}: REST names ${r.path(at)}: ${text}`);
     }
     assert.equal(await running(), before, 'the running config stays');
+    // every refusal is an event, the one the node refused after the router took it too (config.refused, not only a config applied again)
+    const ev = JSON.parse(await svrApi('r1', ['show', 'events', '--since', '10m', '--json'])) as EventJson[];
+    for (const r of REFUSALS) {
+      const refused = ev.filter((e) => e.message.startsWith('config refused, the running config stays: ') && e.message.includes(r.path(at)));
+      assert.ok(refused.length >= 2, `${r.what}: a config refused event for each of the two reloads naming ${r.path(at)}: ${JSON.stringify(ev.map((e) => e.message))}`);
+    }
   } finally {
     writeFileSync(file, original);
   }

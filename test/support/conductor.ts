@@ -105,12 +105,3 @@ export async function startTestRouter(t: TestConductor, assetId: string, store =
   await agent.start();
   return { agent, host, store, logs };
 }
-
-export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}

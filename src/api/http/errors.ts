@@ -26,6 +26,8 @@ const BASE_STATUS: Partial<Record<ErrorCode, number>> = {
   SVR_ERR_CONFIG_READ: 422,
   SVR_ERR_CONFIG_INVALID: 422,
   SVR_ERR_CONFIG_ROUTER: 422,
+  SVR_ERR_IDENTITY_KEY: 422,
+  SVR_ERR_PLUGIN_FAIL_CLOSED: 422,
 };
 
 interface ValidationIssue {

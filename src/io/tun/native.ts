@@ -47,7 +47,10 @@ export const W_DIRECT_COALESCED = 17;
 /** Packets sent through the raw socket (TUN_WRITER_RAW): the writer thread's, and direct writes'. */
 export const W_RAW_TX = 18;
 export const W_DIRECT_RAW_TX = 19;
-export const WRITER_COUNTERS = 20;
+/** Of those, frames sent from the packet socket's TX ring (native/link-send.c): the writer thread's, and direct writes'. */
+export const W_RING_TX = 20;
+export const W_DIRECT_RING_TX = 21;
+export const WRITER_COUNTERS = 22;
 
 declare const writerHandleBrand: unique symbol;
 /** Opaque handle of a native writer thread. */

@@ -46,12 +46,14 @@ import {
   W_DIRECT_TX,
   W_DIRECT_RAW_TX,
   W_RAW_TX,
+  W_DIRECT_RING_TX,
   W_DIRECT_WRITES,
   W_DROPS,
   W_ERRORS,
   W_FULL_WAITS,
   W_LAST_ERRNO,
   W_RING_DROPS,
+  W_RING_TX,
   W_SUPER,
   W_TX_PACKETS,
   W_WAITS,
@@ -180,6 +182,8 @@ export interface TunStats {
   txDirect: number;
   /** rawSend: packets sent through the raw socket (writer thread and direct), included in txPackets. */
   txRaw: number;
+  /** rawSend: of txRaw, the Ethernet frames sent from the packet socket's TX ring (docs/tun-io.md "Frames to a next hop on the link"). */
+  txRing: number;
   /** Times the reader moved between poll and thread mode (reader 'adaptive'). */
   rxModeSwitches: number;
   /** offload: super-packets written, and the packets (counted in txPackets) merged into them. */
@@ -318,6 +322,7 @@ export class TunDevice {
     txFullWaits: 0,
     txDirect: 0,
     txRaw: 0,
+    txRing: 0,
     rxModeSwitches: 0,
     rxSuperPackets: 0,
     rxSegments: 0,
@@ -462,6 +467,7 @@ export class TunDevice {
       const at = (i: number): number => Number(Atomics.load(c, i));
       s.txDirect = at(W_DIRECT_TX);
       s.txRaw = at(W_RAW_TX) + at(W_DIRECT_RAW_TX);
+      s.txRing = at(W_RING_TX) + at(W_DIRECT_RING_TX);
       s.txPackets = at(W_TX_PACKETS) + s.txDirect;
       s.txQueueDrops = at(W_RING_DROPS);
       s.txDrops = at(W_DROPS) + at(W_DIRECT_DROPS) + s.txQueueDrops;

@@ -32,6 +32,8 @@ export interface TunPortStats extends PortStats {
   txDirect: number;
   /** Packets sent through the raw IP socket instead of the TUN (TunOptions.rawSend), included in txPackets. */
   txRaw: number;
+  /** Of txRaw, the Ethernet frames sent from the packet socket's TX ring (docs/tun-io.md "Frames to a next hop on the link"). */
+  txRing: number;
   /** Batches (frames) read: rxPackets / rxBatches is the frame size the router works on. */
   rxBatches: number;
   /** Packets the steady pass finished without JS (poll mode; included in rxPackets): docs/tun-io.md. */
@@ -57,6 +59,7 @@ export class TunPort implements SteadyPassPort {
     txCoalesced: 0,
     txDirect: 0,
     txRaw: 0,
+    txRing: 0,
     rxBatches: 0,
     rxSteady: 0,
     txWrites: 0,
@@ -79,6 +82,7 @@ export class TunPort implements SteadyPassPort {
       s.txDrops = d.txDrops + this.#thrownDrops;
       s.txDirect = d.txDirect;
       s.txRaw = d.txRaw;
+      s.txRing = d.txRing;
     }
     s.rxPackets = d.rxPackets; // with what the steady pass took (tun-device.ts)
     s.txSuperPackets = d.txSuperPackets;

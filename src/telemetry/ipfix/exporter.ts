@@ -17,7 +17,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, isIPv4, isIPv6, type Socket as TcpSocket } from 'node:net';
 import type { PerDirection, SessionRecord } from '../record.js';
-import { IpfixMessageWriter, type EncodedMessage } from './message.js';
+import { IpfixMessageWriter, MAX_STRING_BYTES, type EncodedMessage } from './message.js';
+import type { PlainFlowsFn } from './plain-abi.js';
 import { nativeUdp, udpError, type NativeUdp, type UdpHandle } from './udp-send.js';
 import type { CollectorConfig } from '../../model/config.js';
 
@@ -105,6 +106,8 @@ export class IpfixExporter {
   private native: { fns: NativeUdp; handle: UdpHandle | undefined } | undefined;
   /** messages the native socket could not take yet (its buffer full): sent first at the next flush */
   private unsent: EncodedMessage[] = [];
+  /** offerPlain's full messages (reused) */
+  private readonly plainOut: EncodedMessage[] = [];
   /** messages sent since the native socket's errors were last read (an ICMP answer may come after the send) */
   private sentUnchecked = false;
   private sendStatus = new Int32Array(65);
@@ -199,6 +202,30 @@ export class IpfixExporter {
     // queue: in full messages (the last one, not full, waits for more flows or the timer)
     if (this.queue.length >= SEND_NOW) this.flush(false);
     else if (this.queue.length === 64) setImmediate(() => this.flush(false));
+    return true;
+  }
+
+  /**
+   * Plain sessions' ends (plain-flows.ts: `count` entries of `list`) written into the open message at once, as offer()
+   * and a flush would of their end records (what is queued goes first); full messages go out as a flush's. False when
+   * they take their records instead: TCP, a tenant filter, not yet sending, a collector down (records wait in the queue).
+   */
+  offerPlain(flows: PlainFlowsFn, slots: Uint32Array, shapes: Uint8Array, list: Float64Array, count: number): boolean {
+    if (this.closed || this.collector.transport !== 'udp' || this.tenants.size > 0 || !this.udpReady || this.statusNow === 'down' ||
+      this.writer.maxStringBytes !== MAX_STRING_BYTES) return false;
+    if (this.queue.length > 0) this.flush(false); // in order: the queue's records into the open message first
+    if (this.queue.length > 0) return false;
+    const out = this.plainOut;
+    this.writer.plain(flows, slots, shapes, list, count, Math.floor(Date.now() / 1000), out);
+    this.c.queued += count;
+    if (out.length > 0) {
+      // as a flush's messages: sent after any the socket could not take yet
+      this.messagesSinceTemplate += out.length;
+      for (const m of out) this.unsent.push(m);
+      out.length = 0;
+      this.flush(false);
+    }
+    this.soon();
     return true;
   }
 

@@ -19,6 +19,9 @@ import { parseAddress, type ParsedAddress } from '../../packet/addr.js';
 import type { FiveTuple, SessionRecord } from '../record.js';
 import { BIFLOW_DIRECTION, FLOW_END_REASON, FORWARDING_STATUS, RECORD_TYPE, VARIABLE_LENGTH, fieldLength } from './elements.js';
 import { DENIED_STATUS, END_REASON, TEMPLATES, TEMPLATE_ID_BASE, isV6, type Template } from './templates.js';
+import {
+  IO_AT, IO_COUNT, IO_DIR, IO_ENDED, IO_FLOWS, IO_LENGTH, IO_MAX, IO_NEXT, IO_SET_ID, IO_SET_START, PLAIN_DONE, PLAIN_OVERSIZE, type PlainFlowsFn,
+} from './plain-abi.js';
 
 export const IPFIX_VERSION = 10;
 const HEADER_BYTES = 16;
@@ -26,12 +29,14 @@ const SET_HEADER_BYTES = 4;
 const TEMPLATE_SET_ID = 2;
 /** largest IPFIX message (the header's 16-bit length) */
 export const MAX_MESSAGE_BYTES = 65535;
+/** a string field's bytes at most, by default */
+export const MAX_STRING_BYTES = 96;
 
 export interface MessageWriterOptions {
   observationDomainId: number;
   /** UDP: path MTU less IP and UDP headers (RFC 7011 §10.3.3); TCP: up to 65535 */
   maxMessageBytes: number;
-  /** default 96 */
+  /** default MAX_STRING_BYTES */
   maxStringBytes?: number;
 }
 
@@ -64,7 +69,7 @@ export class IpfixMessageWriter {
   oversize = 0;
   readonly observationDomainId: number;
   readonly maxMessageBytes: number;
-  private readonly maxStringBytes: number;
+  readonly maxStringBytes: number;
   /** a message buffer's size: the message and one flow past it */
   private readonly bufferBytes: number;
   private readonly free: Buffered[] = [];
@@ -84,6 +89,8 @@ export class IpfixMessageWriter {
   private readonly lastBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(8).fill(undefined);
   /** the last flow written of each direction (forward, reverse): the next one of the same shape starts as its copy */
   private readonly last: [FlowMemo, FlowMemo] = [newMemo(), newMemo()];
+  /** plain(): the addon's arguments and results */
+  private readonly io = new Float64Array(IO_LENGTH);
 
   constructor(opts: MessageWriterOptions) {
     if (!Number.isInteger(opts.observationDomainId) || opts.observationDomainId < 0 || opts.observationDomainId > 0xffffffff) {
@@ -91,7 +98,7 @@ export class IpfixMessageWriter {
     }
     this.observationDomainId = opts.observationDomainId;
     this.maxMessageBytes = Math.min(MAX_MESSAGE_BYTES, opts.maxMessageBytes);
-    this.maxStringBytes = opts.maxStringBytes ?? 96;
+    this.maxStringBytes = opts.maxStringBytes ?? MAX_STRING_BYTES;
     this.bufferBytes = this.maxMessageBytes + FIXED_FLOW_BYTES + FLOW_STRINGS * (this.maxStringBytes + 7);
     this.templateBytes = encodeTemplateSet(TEMPLATES);
     if (HEADER_BYTES + this.templateBytes.length > this.maxMessageBytes) {
@@ -185,6 +192,38 @@ export class IpfixMessageWriter {
     const out: EncodedMessage[] = [];
     if (this.open !== undefined) this.finish(out, exportTimeS);
     return out;
+  }
+
+  /**
+   * Plain sessions' flows (plain-flows.ts: `count` entries of `list`, each a session's open-session slot in `slots`,
+   * its names' shape in `shapes`, its end) written by the addon into the open message as encode() writes their end
+   * records; full messages into `out`.
+   */
+  plain(flows: PlainFlowsFn, slots: Uint32Array, shapes: Uint8Array, list: Float64Array, count: number, exportTimeS: number, out: EncodedMessage[]): void {
+    let buf = (this.open ??= this.take());
+    const io = this.io;
+    io[IO_MAX] = this.maxMessageBytes;
+    io[IO_NEXT] = 0;
+    io[IO_DIR] = 0;
+    io[IO_COUNT] = count;
+    for (;;) {
+      io[IO_AT] = this.at;
+      io[IO_SET_START] = this.setStart;
+      io[IO_SET_ID] = this.setId;
+      const status = flows(buf.bytes, slots, shapes, list, io);
+      this.at = io[IO_AT]!;
+      this.setStart = io[IO_SET_START]!;
+      this.setId = io[IO_SET_ID]!;
+      this.inMessage += io[IO_FLOWS]!;
+      this.recordsEnded += io[IO_ENDED]!;
+      if (status === PLAIN_DONE) return;
+      // as encode(): the message goes as it is, the flow to the next one (one too large for any: dropped)
+      buf = this.finish(out, exportTimeS);
+      if (status === PLAIN_OVERSIZE) {
+        this.oversize++;
+        io[IO_DIR] = io[IO_DIR]! + 1;
+      }
+    }
   }
 
   /** The open message into `out` when it holds anything; the next one begun (returned). */
@@ -377,37 +416,43 @@ export class IpfixMessageWriter {
   }
 
   private writeString(at: number, s: string): number {
-    const room = this.maxStringBytes;
-    // ASCII that fits (names, session ids, reasons: nearly every string) byte by byte: no view, no encoder call
-    if (s.length <= room && s.length < 255) {
-      const b = this.b;
-      let i = 0;
-      for (; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        b[at + 1 + i] = c;
-      }
-      if (i === s.length) {
-        b[at] = i;
-        return at + 1 + i;
-      }
-    }
-    // encode after the longest length prefix, then move down if the short form fits
-    const body = this.b.subarray(at + 3, at + 3 + room + 4);
-    let len = utf8.encodeInto(s, body).written;
-    if (len > room) {
-      len = room;
-      while (len > 0 && (body[len]! & 0xc0) === 0x80) len--; // never cut inside a UTF-8 character
-    }
-    if (len < 255) {
-      this.b[at] = len;
-      this.b.copyWithin(at + 1, at + 3, at + 3 + len);
-      return at + 1 + len;
-    }
-    this.b[at] = 255;
-    this.v.setUint16(at + 1, len);
-    return at + 3 + len;
+    return writeStringField(this.b, this.v, at, s, this.maxStringBytes);
   }
+}
+
+/**
+ * A string field (§7) at `at` of `b` (`v` its view): one length byte below 255, else 255 and a 2-byte length; cut at
+ * `room` bytes on a UTF-8 character boundary. Returns where it ends.
+ */
+export function writeStringField(b: Uint8Array, v: DataView, at: number, s: string, room: number): number {
+  // ASCII that fits (names, session ids, reasons: nearly every string) byte by byte: no view, no encoder call
+  if (s.length <= room && s.length < 255) {
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[at + 1 + i] = c;
+    }
+    if (i === s.length) {
+      b[at] = i;
+      return at + 1 + i;
+    }
+  }
+  // encode after the longest length prefix, then move down if the short form fits
+  const body = b.subarray(at + 3, at + 3 + room + 4);
+  let len = utf8.encodeInto(s, body).written;
+  if (len > room) {
+    len = room;
+    while (len > 0 && (body[len]! & 0xc0) === 0x80) len--; // never cut inside a UTF-8 character
+  }
+  if (len < 255) {
+    b[at] = len;
+    b.copyWithin(at + 1, at + 3, at + 3 + len);
+    return at + 1 + len;
+  }
+  b[at] = 255;
+  v.setUint16(at + 1, len);
+  return at + 3 + len;
 }
 
 /** The last flow written of a direction, in its buffer: offsets from its start (interfaceName's end, the strings from

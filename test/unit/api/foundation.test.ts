@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Type } from '@sinclair/typebox';
-import { SvrError } from '../../../src/errors.js';
+import { ConfigError, SvrError } from '../../../src/errors.js';
 import { Gate, createApiApp, type ApiApp } from '../../../src/api/http/app.js';
 import { StaticTokens, principalOf, type Authenticator } from '../../../src/api/http/auth.js';
 import type { TypeBoxProvider } from '../../../src/api/http/typebox.js';
@@ -32,6 +32,10 @@ test.before(async () => {
   api.get('/api/v1/slow', { config: { access: 'public' } }, async () => gate.run('GET /api/v1/slow', () => new Promise<{ ok: boolean }>((r) => { release = () => r({ ok: true }); })));
   api.get('/api/v1/conflict', { config: { access: 'public' } }, async () => { throw new SvrError('SVR_ERR_CONFIG_ROUTER', 'no router r9'); });
   api.get('/api/v1/bug', { config: { access: 'public' } }, async () => { throw new Error('boom'); });
+  api.get('/api/v1/refused/:code', { config: { access: 'public' } }, async (req) => {
+    const code = (req.params as { code: 'SVR_ERR_IDENTITY_KEY' | 'SVR_ERR_PLUGIN_FAIL_CLOSED' }).code;
+    throw new ConfigError(code, 'x.yaml: refused', { source: 'x.yaml', problems: [{ path: 'authority.routers[0]', message: 'refused' }] });
+  });
   await app.ready();
 });
 test.after(async () => app.close());
@@ -75,11 +79,15 @@ test('the gate: a second request while one runs is 503 at once; a slow one is 50
   assert.equal((await fourth).body, { ok: true });
 });
 
-test('error codes: the app maps its own (409), unknown failures are 500 SVR_ERR_API_INTERNAL', async () => {
+test('error codes: the app maps its own (409), unknown failures are 500 SVR_ERR_API_INTERNAL, a config refused at a field 422', async () => {
   const c = await call(app, 'GET', '/api/v1/conflict');
   assert.equal([c.status, c.body.code, c.body.message], [409, 'SVR_ERR_CONFIG_ROUTER', 'no router r9']);
   const b = await call(app, 'GET', '/api/v1/bug');
   assert.equal([b.status, b.body.code], [500, 'SVR_ERR_API_INTERNAL']);
+  for (const code of ['SVR_ERR_IDENTITY_KEY', 'SVR_ERR_PLUGIN_FAIL_CLOSED']) {
+    const r = await call(app, 'GET', `/api/v1/refused/${code}`);
+    assert.equal([r.status, r.body.code, r.body.data.problems[0].path], [422, code, 'authority.routers[0]'], 'a config refused at a field, as SVR_ERR_CONFIG_INVALID');
+  }
 });
 
 test('StaticTokens: exact matches only, replaced as a whole', () => {

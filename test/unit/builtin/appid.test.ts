@@ -11,7 +11,7 @@ import { learnFromResponse } from '../../../src/plugins/builtin/appid/dns.js';
 import { DnsTable } from '../../../src/plugins/builtin/appid/dns-table.js';
 import { hostName } from '../../../src/plugins/builtin/appid/names.js';
 import { HTTP_HOST, HTTP_NONE, HTTP_PARTIAL, Span, TLS_NONE, TLS_NO_SNI, TLS_PARTIAL, TLS_SNI } from '../../../src/plugins/builtin/appid/span.js';
-import { sleep, until } from '../../support/config.js';
+import { sleep, until, waitFor } from '../../support/config.js';
 import { clientHello, dnsQuery, dnsResponse } from './app-bytes.js';
 import { builtin, labConfig, pluginCounters } from './services-lab.js';
 
@@ -133,7 +133,7 @@ test('max-packets: a request whose headers never end is inspected for max-packet
     // a session that closes before it was decided
     const d = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
     d.write(Buffer.from('GET / HTTP/1.1\r\n'));
-    await until(() => d.bytesSent > 0);
+    await waitFor('the request sent', () => d.bytesSent > 0);
     const dp = lab.r1.host.dataplane;
     const undecided = (await lab.r1.sessions()).filter((s) => s.service === 'web' && s.application === '');
     assert.is(undecided.length, 1);

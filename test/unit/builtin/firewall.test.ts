@@ -10,7 +10,7 @@ import firewall from '../../../src/plugins/builtin/firewall/index.js';
 import { TCP_OK, TCP_OUT_OF_WINDOW, TcpTracker } from '../../../src/plugins/builtin/firewall/tcp-track.js';
 import type { MemorySegment } from '../../../src/io/memory/segment.js';
 import { prng } from '../../support/prng.js';
-import { sleep, until } from '../../support/config.js';
+import { sleep, until, waitFor } from '../../support/config.js';
 import { HEAP_BUDGET, builtin, builtinLab, settle } from './lab.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -227,7 +227,7 @@ test('a blind reset the firewall drops never closes the session (TCP state follo
     lab.servers[0]!.tcpListen(80, (c) => { server = c; });
     const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80, { srcPort: 45555 });
     conn.write(Buffer.from('hello'));
-    await until(() => server !== undefined);
+    await waitFor('the server\'s side of the connection', () => server !== undefined);
     await settle();
     assert.is((await lab.r1.sessions())[0]!.state, 'established');
     // an RST far outside the window, as a blind attacker would send it

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { PcapWriter } from '../../../src/io/pcap.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { configToDocument } from '../../../src/model/serialize.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { exampleConfig, waitFor } from '../../support/config.js';
 
 const run = promisify(execFile);
 const SVR = fileURLToPath(new URL('../../../../bin/svr.js', import.meta.url));
@@ -25,9 +25,9 @@ test('svr decode on a pcap of the R1-R2 link round-trips every metadata field th
     let replies = 0;
     lab.clients[0]!.udpBind(40001, () => replies++);
     lab.clients[0]!.udpSend(40001, '198.18.3.20', 7, Buffer.from('one'));
-    await until(() => replies === 1);
+    await waitFor('reply 1', () => replies === 1);
     lab.clients[0]!.udpSend(40001, '198.18.3.20', 7, Buffer.from('two'));
-    await until(() => replies === 2);
+    await waitFor('reply 2', () => replies === 2);
     pcap.close();
     const session = (await lab.r1.sessions())[0]!;
     const { stdout } = await run(process.execPath, [SVR, 'decode', file]);
@@ -71,7 +71,7 @@ test('svr decode on the routers\' own encrypted metadata: encrypted with its sec
     lab.wan.observe((pkt, _dir, t) => pcap.write(pkt, t));
     lab.servers[0]!.udpBind(7, (d, from) => lab.servers[0]!.udpSend(7, from.address, from.port, d));
     for (let i = 0; i < 20; i++) lab.clients[0]!.udpSend(40002 + i, '198.18.3.20', 7, Buffer.from('one')); // 20 sessions: 40 metadata packets
-    await until(async () => { const l = await lab.r1.sessions(); return l.length === 20 && l.every((s) => s.handshake === 'complete'); });
+    await waitFor('20 sessions with their handshakes complete', async () => { const l = await lab.r1.sessions(); return l.length === 20 && l.every((s) => s.handshake === 'complete'); });
     pcap.close();
     const plain = (await run(process.execPath, [SVR, 'decode', file, '--metadata-only', '--summary'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
     const summary = plain.pop().summary;

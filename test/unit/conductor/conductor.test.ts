@@ -21,7 +21,8 @@ import { loadCredentials } from '../../../src/conductor/agent/credentials.js';
 import { createCa, issueCertificate, newKeyPair, signVersion } from '../../../src/conductor/pki/certificates.js';
 import type { RouterStatus } from '../../../src/conductor/fleet.js';
 import { baseAuthority } from '../model/helpers.js';
-import { MemoryAgentStore, RecordingHost, startTestConductor, startTestRouter, until, type TestConductor, type TestRouter } from '../../support/conductor.js';
+import { MemoryAgentStore, RecordingHost, startTestConductor, startTestRouter, type TestConductor, type TestRouter } from '../../support/conductor.js';
+import { waitFor } from '../../support/config.js';
 
 const SEED = `# two routers\n${stringify({ authority: baseAuthority() })}`;
 
@@ -56,7 +57,7 @@ test.after(async () => {
 });
 
 test('two routers enrolled by ZTP are synchronized on version 1', async () => {
-  await until(async () => JSON.stringify(await statusOf()) === JSON.stringify({ r1: 'synchronized@1', r2: 'synchronized@1' }), 10_000, 'both synchronized');
+  await waitFor('both synchronized', async () => JSON.stringify(await statusOf()) === JSON.stringify({ r1: 'synchronized@1', r2: 'synchronized@1' }), 10_000);
   assert.equal(r1.host.activated.map((a) => a.version), [1]);
   assert.equal(r1.host.activated[0]!.config.authority.routers.map((r) => r.name), ['r1', 'r2'], 'r1 got its slice');
   const assets = await t.api<Array<{ assetId: string; router: string; connected: boolean }>>('GET', '/api/v1/assets');
@@ -131,12 +132,12 @@ test('concurrent commits: one wins, the other gets SVR_ERR_CONDUCTOR_CONFLICT na
   assert.is(lost.length, 1);
   assert.is((lost[0]!.reason as ConductorApiError).status, 409);
   assert.match((lost[0]!.reason as Error).message, /based on version 2, but version 3 is running now/);
-  await until(async () => JSON.stringify(await statusOf()) === JSON.stringify({ r1: 'synchronized@3', r2: 'synchronized@3' }), 5000, 'both on 3');
+  await waitFor('both on 3', async () => JSON.stringify(await statusOf()) === JSON.stringify({ r1: 'synchronized@3', r2: 'synchronized@3' }), 5000);
 });
 
 test('a router down during a commit is out of sync (alarm) and gets the version when it is back', async () => {
   await r2.agent.stop();
-  await until(async () => (await routers()).find((r) => r.router === 'r2')!.connected === false, 5000, 'r2 disconnected');
+  await waitFor('r2 disconnected', async () => (await routers()).find((r) => r.router === 'r2')!.connected === false, 5000);
   await t.api('PATCH', '/api/v1/config/candidate', { set: 'services[web].addresses', value: ['10.9.0.0/16'] });
   const res = await t.api<{ version: number; routers: Record<string, string> }>('POST', '/api/v1/config/commit', { message: 'while r2 is away' });
   assert.equal(res.routers, { r1: 'synchronized', r2: 'out of sync' });
@@ -144,7 +145,7 @@ test('a router down during a commit is out of sync (alarm) and gets the version 
   assert.ok(alarms.some((a) => a.id === 'r2/out-of-sync' && a.message.includes(`version ${res.version}`)), JSON.stringify(alarms));
   r2 = await startTestRouter(t, 'r2', r2.store, r2.host);
   assert.is(r2.agent.version, 3, 'r2 restarts on its last activated version (from its store)');
-  await until(async () => (await statusOf())['r2'] === `synchronized@${res.version}`, 10_000, 'r2 resynchronised');
+  await waitFor('r2 resynchronised', async () => (await statusOf())['r2'] === `synchronized@${res.version}`, 10_000);
   assert.is(r2.host.activated.at(-1)!.version, res.version);
   assert.not.ok((await t.api<Array<{ id: string }>>('GET', '/api/v1/alarms')).some((a) => a.id === 'r2/out-of-sync'), 'alarm cleared');
 });
@@ -153,7 +154,7 @@ test('rollback restores the previous config as a new version on both routers', a
   const before = (await t.api<Array<{ version: number }>>('GET', '/api/v1/config/versions')).length;
   const res = await t.api<{ version: number }>('POST', '/api/v1/config/rollback', { version: 1 });
   assert.is(res.version, before + 1);
-  await until(async () => JSON.stringify(await statusOf()) === JSON.stringify({ r1: `synchronized@${res.version}`, r2: `synchronized@${res.version}` }), 5000, 'rolled back');
+  await waitFor('rolled back', async () => JSON.stringify(await statusOf()) === JSON.stringify({ r1: `synchronized@${res.version}`, r2: `synchronized@${res.version}` }), 5000);
   assert.equal(r1.host.activated.at(-1)!.config.authority.services.map((s) => s.name), ['web'], 'db is gone again');
   const { diff } = await t.api<{ diff: string }>('GET', `/api/v1/config/compare?a=1&b=${res.version}`);
   assert.is(diff, '');
@@ -191,10 +192,10 @@ test('channels: an unknown certificate and a router claiming another asset id ar
   const r2creds = await loadCredentials(r2.store);
   const liar = new ConductorAgent(new MemoryAgentStore(), { ...r2creds!, assetId: 'r1' }, new RecordingHost(), () => undefined);
   await liar.start();
-  await until(async () => {
+  await waitFor('both refusals alarmed', async () => {
     const ids = (await t.api<Array<{ id: string }>>('GET', '/api/v1/alarms')).map((a) => a.id);
     return ids.includes('channel:r1/unknown-certificate') && ids.includes('channel:r2/asset-mismatch');
-  }, 5000, 'both refusals alarmed');
+  }, 5000);
   await rogue.stop();
   await liar.stop();
   const log = await t.api<Array<{ action: string; result: string; detail?: string }>>('GET', '/api/v1/audit');
@@ -226,7 +227,7 @@ test('a config pushed by anyone but its conductor is refused (a TLS server the r
   const host = new RecordingHost();
   const victim = new ConductorAgent(new MemoryAgentStore(), { ...creds, conductors: [`https://127.0.0.1:${(server.address() as AddressInfo).port}`] }, host, () => undefined);
   await victim.start();
-  await until(() => answers.some((a) => (a as { type: string }).type === 'refused'), 5000, 'the refusal');
+  await waitFor('the refusal', () => answers.some((a) => (a as { type: string }).type === 'refused'), 5000);
   const refusal = answers.find((a) => (a as { type: string }).type === 'refused') as { message: string; version: number };
   assert.is(refusal.version, 99);
   assert.match(refusal.message, /not signed by this router's conductor/);

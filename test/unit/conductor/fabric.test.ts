@@ -16,7 +16,8 @@ import type { RouterQuery, RouterReport } from '../../../src/conductor/channel/p
 import { BUCKET_MS, FINE_SPAN_MS, FabricHistory } from '../../../src/conductor/fabric-history.js';
 import { registerWebUi, WEB_UI_CSP } from '../../../src/conductor/api/web-ui.js';
 import { baseAuthority } from '../model/helpers.js';
-import { RecordingHost, startTestConductor, startTestRouter, until, type TestConductor, type TestRouter } from '../../support/conductor.js';
+import { RecordingHost, startTestConductor, startTestRouter, type TestConductor, type TestRouter } from '../../support/conductor.js';
+import { waitFor } from '../../support/config.js';
 
 const report = (latencyMs: number, up = true, alarms: RouterReport['alarms'] = []): RouterReport => ({
   version: 1, health: 'ok', uptimeS: 1, sessions: 3, alarms,
@@ -135,12 +136,12 @@ test('conductor: reports become path history; sessions are asked of each connect
   t = await startTestConductor(`# two routers\n${stringify({ authority: baseAuthority() })}`);
   r1 = await startTestRouter(t, 'r1', undefined, h1);
   r2 = await startTestRouter(t, 'r2', undefined, h2);
-  await until(async () => (await t.api<unknown[]>('GET', '/api/v1/history/paths')).length === 2, 10_000, 'both routers reported their path');
+  await waitFor('both routers reported their path', async () => (await t.api<unknown[]>('GET', '/api/v1/history/paths')).length === 2, 10_000);
   h1.latencyMs = 50;
-  await until(async () => {
+  await waitFor('the 50 ms report in r1\'s path history', async () => {
     const s = await t.api<{ resolution: string; t: number[]; values: { latencyMs: number[] } }>('GET', '/api/v1/history/path?router=r1&peer=r2&path=wan0-%3Er2%2Fwan0');
     return s.resolution === 'fine' && s.values.latencyMs.at(-1) === 50;
-  }, 10_000, 'the 50 ms report in r1\'s path history');
+  }, 10_000);
 
   const live = await t.api<{ items: { router: string; id: string }[]; routers: Record<string, string> }>('GET', '/api/v1/sessions?tenant=engineering&limit=1');
   assert.equal(live.items, [{ router: 'r1', id: 's1', tenant: 'engineering', service: 'web' }]);
@@ -163,12 +164,12 @@ test('conductor: reports become path history; sessions are asked of each connect
     assert.match((e as Error).message, 'no router named r9');
   }
   await r2.agent.stop();
-  await until(async () => (await t.api<{ routers: Record<string, string> }>('GET', '/api/v1/sessions')).routers['r2'] === 'not connected', 10_000, 'r2 not connected');
+  await waitFor('r2 not connected', async () => (await t.api<{ routers: Record<string, string> }>('GET', '/api/v1/sessions')).routers['r2'] === 'not connected', 10_000);
 });
 
 test('conductor: alarms from reports are events', async () => {
   // r2's channel closed: the conductor's alarm r2/disconnected, an event within 2 s
-  await until(async () => (await t.api<{ kind: string; alarmId: string }[]>('GET', '/api/v1/events?source=r2')).some((e) => e.kind === 'alarm-raised' && e.alarmId === 'r2/disconnected'), 10_000, 'the event of r2/disconnected');
+  await waitFor('the event of r2/disconnected', async () => (await t.api<{ kind: string; alarmId: string }[]>('GET', '/api/v1/events?source=r2')).some((e) => e.kind === 'alarm-raised' && e.alarmId === 'r2/disconnected'), 10_000);
 });
 
 test.after(async () => {

@@ -13,7 +13,8 @@ import { stringify } from 'yaml';
 import type { AuditEvent } from '../../../src/conductor/store/authority-store.js';
 import type { RouterReport } from '../../../src/conductor/channel/protocol.js';
 import { baseAuthority } from '../model/helpers.js';
-import { RecordingHost, startTestConductor, startTestRouter, until, type TestConductor, type TestRouter } from '../../support/conductor.js';
+import { RecordingHost, startTestConductor, startTestRouter, type TestConductor, type TestRouter } from '../../support/conductor.js';
+import { waitFor } from '../../support/config.js';
 
 const SEED = stringify({ authority: baseAuthority() });
 const READER_PASSWORD = 'reader-password-1';
@@ -104,15 +105,14 @@ test('the same login as REST: no token is 401, a token reads the fabric (routers
   assert.is((none.body as { code: string }).code, 'SVR_ERR_CONDUCTOR_AUTH');
   const bad = await gql('{ routers { name } }', {}, 'not-a-token');
   assert.is(bad.status, 401);
-  await until(async () => data<{ router: { status: string } | null }>(await gql('{ router(name: "r1") { status } }')).router?.status === 'synchronized', 10_000, 'r1 synchronized');
+  await waitFor('r1 synchronized', async () => data<{ router: { status: string } | null }>(await gql('{ router(name: "r1") { status } }')).router?.status === 'synchronized', 10_000);
   const d = data<{ status: { role: string; version: number }; routers: { name: string; status: string; version: number }[]; versions: { version: number; author: string }[]; me: { user: string; role: string } }>(
     await gql('{ status { role version } routers { name status version } versions { version author } me { user role } }', {}, reader));
   assert.equal(d.status, { role: 'leader', version: 1 });
   assert.equal(d.routers.find((r) => r.name === 'r1'), { name: 'r1', status: 'synchronized', version: 1 });
   assert.equal(d.versions, [{ version: 1, author: 'conductor' }]);
   assert.equal(d.me, { user: 'reader', role: 'read-only' });
-  const peers = await until(async () => data<{ peers: { name: string; paths: { latencyMs: number }[] }[] }>(await gql('{ peers(router: "r1") { name paths { latencyMs } } }')).peers.length === 1, 10_000, 'a report');
-  assert.is(peers, undefined);
+  await waitFor('a report', async () => data<{ peers: { name: string; paths: { latencyMs: number }[] }[] }>(await gql('{ peers(router: "r1") { name paths { latencyMs } } }')).peers.length === 1, 10_000);
 });
 
 test('a read-only user cannot write: HTTP 403 with SVR_ERR_CONDUCTOR_FORBIDDEN, nothing changes, nothing is audited', async () => {
@@ -141,14 +141,14 @@ test('mutations take the lifecycle path: set, validate, commit (routers activate
   assert.is(c.commit.version, 2);
   assert.match(c.commit.diff, '+        - 10.77.0.0/16');
   assert.equal(c.commit.routers.find((x) => x.router === 'r1'), { router: 'r1', status: 'synchronized' });
-  await until(() => r1.host.activated.at(-1)?.version === 2, 5000, 'r1 activated version 2');
+  await waitFor('r1 activated version 2', () => r1.host.activated.at(-1)?.version === 2, 5000);
   const audit = await t.api<AuditEvent[]>('GET', '/api/v1/audit');
   const setEvent = audit.find((e) => e.action === 'config.candidate.set' && e.target === 'services[web].addresses');
   assert.ok(setEvent?.diff?.includes('+        - 10.77.0.0/16'), `the set is audited with its diff: ${JSON.stringify(setEvent)}`);
   const commitEvent = audit.find((e) => e.action === 'config.commit' && e.version === 2);
   assert.is(commitEvent?.user, 'admin');
   assert.ok(commitEvent?.diff?.includes('10.77.0.0/16'), 'the commit is audited with its diff');
-  await until(() => versions.events.length === 1, 5000, 'the versionCommitted subscription');
+  await waitFor('the versionCommitted subscription', () => versions.events.length === 1, 5000);
   assert.equal(versions.events[0], { versionCommitted: { version: 2, author: 'admin', message: 'web moves to 10.77' } });
   versions.close();
   const bad = await gql('mutation { deleteConfig(path: "services[nope]") { revision } }');
@@ -163,15 +163,15 @@ test('a subscription sees a router\'s state change (disconnected, then synchroni
   const alarms = subscribe('subscription { alarmChanged { change alarm { id severity } } }', reader);
   await Promise.all([states.ack, samples.ack, counts.ack, alarms.ack]);
   (r1.host as ReportingHost).latencyMs = 48;
-  await until(() => samples.events.some((e) => (e['pathSamples'] as { latencyMs: number }).latencyMs === 48), 6000, 'a path sample with the new latency');
+  await waitFor('a path sample with the new latency', () => samples.events.some((e) => (e['pathSamples'] as { latencyMs: number }).latencyMs === 48), 6000);
   assert.equal(samples.events.at(-1), { pathSamples: { router: 'r1', peer: 'r2', path: 'wan0->r2/wan0', up: true, latencyMs: 48, mos: 4.4 } });
-  await until(() => counts.events.some((e) => (e['sessionCounts'] as { router: string; sessions: number }).sessions === 3), 6000, 'a session count');
+  await waitFor('a session count', () => counts.events.some((e) => (e['sessionCounts'] as { router: string; sessions: number }).sessions === 3), 6000);
   await r1.agent.stop();
-  await until(() => states.events.some((e) => (e['routerChanged'] as { status: string }).status === 'disconnected'), 6000, 'r1 disconnected');
-  await until(() => alarms.events.some((e) => JSON.stringify(e).includes('"r1/disconnected"')), 6000, 'the disconnected alarm raised');
+  await waitFor('r1 disconnected', () => states.events.some((e) => (e['routerChanged'] as { status: string }).status === 'disconnected'), 6000);
+  await waitFor('the disconnected alarm raised', () => alarms.events.some((e) => JSON.stringify(e).includes('"r1/disconnected"')), 6000);
   r1 = await startTestRouter(t, 'r1', r1.store, r1.host);
-  await until(() => states.events.some((e, i) => i > 0 && JSON.stringify(e['routerChanged']) === JSON.stringify({ name: 'r1', status: 'synchronized', connected: true, version: 2 })), 8000, 'r1 synchronized again');
-  await until(() => alarms.events.some((e) => JSON.stringify(e) === JSON.stringify({ alarmChanged: { change: 'cleared', alarm: { id: 'r1/disconnected', severity: 'major' } } })), 6000, 'the alarm cleared');
+  await waitFor('r1 synchronized again', () => states.events.some((e, i) => i > 0 && JSON.stringify(e['routerChanged']) === JSON.stringify({ name: 'r1', status: 'synchronized', connected: true, version: 2 })), 8000);
+  await waitFor('the alarm cleared', () => alarms.events.some((e) => JSON.stringify(e) === JSON.stringify({ alarmChanged: { change: 'cleared', alarm: { id: 'r1/disconnected', severity: 'major' } } })), 6000);
   for (const s of [states, samples, counts, alarms]) s.close();
 });
 

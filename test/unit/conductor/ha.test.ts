@@ -20,7 +20,8 @@ import type { RouterStatus } from '../../../src/conductor/fleet.js';
 import type { AuditEvent, VersionSummary } from '../../../src/conductor/store/authority-store.js';
 import { requires } from '../../support/prerequisites.js';
 import { freePort, startEtcd, type EtcdCluster } from '../../support/etcd.js';
-import { MemoryAgentStore, RecordingHost, until } from '../../support/conductor.js';
+import { MemoryAgentStore, RecordingHost } from '../../support/conductor.js';
+import { waitFor } from '../../support/config.js';
 import { baseAuthority } from '../model/helpers.js';
 
 const test = requires(import.meta.url);
@@ -62,10 +63,10 @@ test.before(async () => {
       '--admin-password-file', join(dir, 'password')], { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')] });
     conductors.push({ url, proc, log });
   }
-  await until(() => conductors.every((c) => /conductor\.running/.test(readFileSync(c.log, 'utf8'))), 20_000, 'both conductors running');
+  await waitFor('both conductors running', () => conductors.every((c) => /conductor\.running/.test(readFileSync(c.log, 'utf8'))), 20_000);
   ca = readFileSync(join(dir, 'c1', 'ca.pem'), 'utf8');
   assert.is(readFileSync(join(dir, 'c2', 'ca.pem'), 'utf8'), ca, 'one CA for both conductors (kept in etcd)');
-  await until(async () => (await leaderIndex()) >= 0, 15_000, 'a leader');
+  await waitFor('a leader', async () => (await leaderIndex()) >= 0, 15_000);
   token = (await call<{ token: string }>('POST', '/api/v1/login', { user: 'admin', password: PASSWORD })).token;
   for (const asset of ['r1', 'r2']) {
     const t = (await call<{ token: string }>('POST', '/api/v1/tokens', { assetId: asset })).token;
@@ -111,7 +112,7 @@ async function commit(i: number): Promise<number> {
 }
 
 test('both routers enrolled through the leader and synchronized on version 1', async () => {
-  await until(() => synchronizedOn(1), 15_000, 'r1 and r2 on version 1');
+  await waitFor('r1 and r2 on version 1', () => synchronizedOn(1), 15_000);
   assert.equal(hosts.map((h) => h.activated.map((a) => a.version)), [[1], [1]]);
 });
 
@@ -143,7 +144,7 @@ test('kill the leader during a commit stream: the standby leads within 10 s; no 
   const commits = audit.filter((e) => e.action === 'config.commit' && e.result === 'ok').map((e) => e.version);
   assert.equal(commits, versions.map((v) => v.version), 'one commit event per version, none lost, none twice');
   const last = versions.at(-1)!.version;
-  await until(() => synchronizedOn(last), 20_000, `both routers on version ${last} through the new leader`);
+  await waitFor(`both routers on version ${last} through the new leader`, () => synchronizedOn(last), 20_000);
   for (const h of hosts) assert.is(h.activated.at(-1)!.version, last);
 });
 

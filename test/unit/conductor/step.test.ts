@@ -25,7 +25,8 @@ import { SimHost } from '../../../src/sim/host.js';
 import type { RouterDocument } from '../../../src/step/document.js';
 import type { StepRepositoryClient } from '../../../src/step/options.js';
 import { SECRET } from '../model/helpers.js';
-import { MemoryAgentStore, startTestConductor, until, type TestConductor } from '../../support/conductor.js';
+import { MemoryAgentStore, startTestConductor, type TestConductor } from '../../support/conductor.js';
+import { waitFor } from '../../support/config.js';
 
 const CLIENT = '198.18.1.10';
 const SERVER = '198.18.30.20';
@@ -107,8 +108,8 @@ test.after(async () => {
 });
 
 test('every router publishes to the conductor and learns from it: r1 reaches S through r2; no STEP on the path channel', async () => {
-  await until(() => Object.values(routers).every((x) => x.host.router !== undefined), 10_000, 'three routers running');
-  await until(() => peersFor('r1').join() === 'r2:r2>r3', 10_000, `r1 routes S through r2 (${peersFor('r1').join()})`);
+  await waitFor('three routers running', () => Object.values(routers).every((x) => x.host.router !== undefined), 10_000);
+  await waitFor(() => `r1 routes S through r2 (now ${peersFor('r1').join()})`, () => peersFor('r1').join() === 'r2:r2>r3', 10_000);
   const step = await t.api<{ documents: RouterDocument[]; subscriptions: { router: string; services: string[]; documents: string[] }[]; counters: Record<string, number> }>('GET', '/api/v1/step');
   assert.equal(step.documents.map((d) => d.router), ['r1', 'r2', 'r3'], 'the repository holds every router\'s document');
   assert.equal(step.subscriptions.find((s) => s.router === 'r1'), { router: 'r1', services: ['S'], documents: ['r2', 'r3'] });
@@ -131,7 +132,7 @@ test('traffic follows the learned route: client -> r1 -> r2 -> r3 -> server (mul
     const replies: string[] = [];
     client.udpBind(40000, (d) => replies.push(Buffer.from(d).toString()));
     client.udpSend(40000, SERVER, 7, Buffer.from('via the conductor\'s STEP'));
-    await until(() => replies.length === 1, 5000, 'the echo');
+    await waitFor('the echo', () => replies.length === 1, 5000);
     assert.is(router('r2').counters()['sessions-transit'], 1);
   } finally {
     client.close();
@@ -141,9 +142,9 @@ test('traffic follows the learned route: client -> r1 -> r2 -> r3 -> server (mul
 
 test('a path going down reaches r1 through the conductor: no route; back up: the route again', async () => {
   router('r3').setPathUp('wan0->r2/wan1', false);
-  await until(() => peersFor('r1').length === 0, 5000, 'r1 lost the route');
+  await waitFor('r1 lost the route', () => peersFor('r1').length === 0, 5000);
   router('r3').setPathUp('wan0->r2/wan1', true);
-  await until(() => peersFor('r1').join() === 'r2:r2>r3', 5000, 'r1 routes S again');
+  await waitFor('r1 routes S again', () => peersFor('r1').join() === 'r2:r2>r3', 5000);
 });
 
 test('the repository takes a router\'s own document only, well formed, of this authority', () => {

@@ -11,7 +11,7 @@ function supervisor(baseDelayMs: number) {
   const sup = new EpisodeSupervisor({
     probe: (row, gen) => log.push(`probe ${row}/${gen}`),
     teardown: (row, gen) => log.push(`teardown ${row}/${gen}`),
-    outcome: (id, outcome, tries) => log.push(`${outcome} ${id} ${tries}`),
+    outcome: (id, outcome, tries) => log.push(`${outcome} ${id()} ${tries}`),
   }, { baseDelayMs, maxTries: 2 });
   return { sup, log };
 }

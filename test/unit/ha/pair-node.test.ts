@@ -10,20 +10,12 @@ import { WINDOW } from '../../../src/ha/sync-link.js';
 import { OP_UPSERT, SYNC_MAX_DATAGRAM, type SyncRecord } from '../../../src/ha/sync-wire.js';
 import type { Redundancy } from '../../../src/model/config.js';
 import type { HaRolePublished } from '../../../src/machines/ha-node.js';
+import { sleep, waitFor } from '../../support/config.js';
 
 const freePort = (address: string): Promise<number> => new Promise((resolve) => {
   const s = createSocket('udp4');
   s.bind(0, address, () => { const p = s.address().port; s.close(() => resolve(p)); });
 });
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(what: string, check: () => boolean, ms = 5000): Promise<number> {
-  const t0 = performance.now();
-  while (!check()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-  return performance.now() - t0;
-}
 
 interface Pair {
   a: PairNode;
@@ -75,29 +67,29 @@ test('a pair: the first node alone becomes active; the second joins as standby a
     return out;
   });
   try {
-    await until('r1a active alone', () => p.a.role === 'active');
+    await waitFor('r1a active alone', () => p.a.role === 'active');
     assert.is(p.roles['r1a']!.at(-1)!.reason, 'no-partner');
     // r1b comes later, with a lower priority: standby (no preemption either way)
     const b = await p.restartB();
-    await until('r1b standby', () => b.role === 'standby');
+    await waitFor('r1b standby', () => b.role === 'standby');
     assert.is(p.a.role, 'active');
     // a steady pair: heartbeats keep coming, the role machines take none (each repeats one that changed nothing)
     // (each takes its partner's first heartbeats, the one that moved it and the same once more, which moved nothing)
-    await until('both past their partner\'s first heartbeats', () => p.a.heartbeatsPassed >= 2 && b.heartbeatsPassed >= 2 && p.a.status().partnerRole === 'standby');
+    await waitFor('both past their partner\'s first heartbeats', () => p.a.heartbeatsPassed >= 2 && b.heartbeatsPassed >= 2 && p.a.status().partnerRole === 'standby');
     const passed = [p.a.heartbeatsPassed, b.heartbeatsPassed];
     const received = [p.a.status().counters.heartbeatsReceived, b.status().counters.heartbeatsReceived];
-    await until('5 more heartbeats each way', () => p.a.status().counters.heartbeatsReceived >= received[0]! + 5 && b.status().counters.heartbeatsReceived >= received[1]! + 5);
+    await waitFor('5 more heartbeats each way', () => p.a.status().counters.heartbeatsReceived >= received[0]! + 5 && b.status().counters.heartbeatsReceived >= received[1]! + 5);
     assert.equal([p.a.heartbeatsPassed, b.heartbeatsPassed], passed, 'no heartbeat went to a role machine');
 
     // the active's session state goes over in batches with its heartbeats
     for (let i = 0; i < 1500; i++) changed.push({ kind: 1, op: OP_UPSERT, key: Buffer.from(i.toString(16).padStart(32, '0'), 'hex'), value: Buffer.alloc(60, i & 0xff) });
     all.push(...changed);
-    await until('1500 records on the standby', () => b.replica.size === 1500);
+    await waitFor('1500 records on the standby', () => b.replica.size === 1500);
     const more = Array.from({ length: 500 }, (_, i): SyncRecord => ({ kind: 2, op: OP_UPSERT, key: Buffer.from([i >> 8, i & 0xff]), value: Buffer.alloc(30) }));
     changed.push(...more);
     all.push(...more);
-    await until('2000 records on the standby', () => b.replica.size === 2000);
-    await until('the lag measured', () => p.a.status().lag.lastMs !== undefined);
+    await waitFor('2000 records on the standby', () => b.replica.size === 2000);
+    await waitFor('the lag measured', () => p.a.status().lag.lastMs !== undefined);
     const st = p.a.status();
     assert.ok(fullRequests >= 1, 'the full state for the partner heard the first time');
     console.log(`  sync: 2000 records in ${st.counters.batchesSent} batches, lag ${st.lag.lastMs!.toFixed(1)} ms (max ${st.lag.maxMs.toFixed(1)})`);
@@ -107,26 +99,26 @@ test('a pair: the first node alone becomes active; the second joins as standby a
     // planned switchover: r1b active, r1a standby, never both forwarding after it settles
     assert.ok(p.a.switchover());
     assert.not.ok(b.switchover(), 'only the active hands over');
-    await until('r1b taking over', () => b.role === 'taking-over');
+    await waitFor('r1b taking over', () => b.role === 'taking-over');
     assert.is(p.a.role, 'handing-over', 'r1a forwards while r1b makes its side');
-    await until('r1b active', () => b.role === 'active');
+    await waitFor('r1b active', () => b.role === 'active');
     assert.is(p.a.role, 'handing-over', 'r1a drains first (one heartbeat interval)');
-    const took = await until('switchover', () => p.a.role === 'standby');
+    const took = await waitFor('switchover', () => p.a.role === 'standby');
     console.log(`  switchover settled in ${took.toFixed(0)} ms`);
     assert.equal(p.roles['r1b']!.slice(-2).map((x) => `${x.role}:${x.reason}`), ['taking-over:switchover', 'active:switchover']);
     const fullBefore = fullRequests;
-    await until('the full state for the old active, standby now (it forwarded: it has nothing)', () => fullRequests > fullBefore, 2000);
+    await waitFor('the full state for the old active, standby now (it forwarded: it has nothing)', () => fullRequests > fullBefore, 2000);
 
     // failover: the active (r1b) stops; r1a takes over after 3 missed heartbeats
     b.stop();
-    const failover = await until('failover', () => p.a.role === 'active');
+    const failover = await waitFor('failover', () => p.a.role === 'active');
     console.log(`  failover after the active stopped: ${failover.toFixed(0)} ms (dead time 300 ms)`);
     assert.is(p.roles['r1a']!.at(-1)!.reason, 'partner-lost');
 
     // r1b back: it rejoins as standby and gets the full state again; r1a keeps the role
     const b2 = await p.restartB();
-    await until('r1b rejoins as standby', () => b2.role === 'standby');
-    await until('the full state resynced to the rejoined node', () => b2.replica.size === 2000);
+    await waitFor('r1b rejoins as standby', () => b2.role === 'standby');
+    await waitFor('the full state resynced to the rejoined node', () => b2.replica.size === 2000);
     await sleep(300);
     assert.is(p.a.role, 'active');
   } finally {
@@ -151,8 +143,8 @@ test('a partner that does not acknowledge: once a window of batches waits, the o
   });
   await a.start();
   try {
-    await until('r1a active', () => a.role === 'active', 3000);
-    await until('the backlog', () => a.link.backlog > WINDOW, 5000);
+    await waitFor('r1a active', () => a.role === 'active', 3000);
+    await waitFor('the backlog', () => a.link.backlog > WINDOW, 5000);
     const stalled = asked;
     await sleep(500); // ten more heartbeats
     assert.is(asked, stalled, `not asked again while ${a.link.backlog} batches wait`);
@@ -184,12 +176,12 @@ test('collection follows the link: an owner with more is asked again within mill
   const b = new PairNode({ redundancy, node: 'r1b', linksUp: () => 2, ports: { local: pb, partner: pa } });
   try {
     await a.start();
-    await until('r1a active', () => a.role === 'active', 8000);
+    await waitFor('r1a active', () => a.role === 'active', 8000);
     await b.start();
-    await until('r1b standby', () => b.role === 'standby', 5000);
+    await waitFor('r1b standby', () => b.role === 'standby', 5000);
     standbyUp = true;
-    await until('the first collection (a heartbeat)', () => asks.length > 0, 3000);
-    const took = await until('200 records on the standby', () => b.replica.size === 200, 900);
+    await waitFor('the first collection (a heartbeat)', () => asks.length > 0, 3000);
+    const took = await waitFor('200 records on the standby', () => b.replica.size === 200, 900);
     assert.ok(asks.length >= 20, `asked ${asks.length} times`);
     const span = asks[19]! - asks[0]!;
     console.log(`  20 collections in ${span.toFixed(1)} ms (heartbeat 1000 ms), the 200 records on the standby ${took.toFixed(1)} ms after the first`);
@@ -216,12 +208,12 @@ test('link state and the released flag: fewer links on the active hand the role 
   });
   try {
     await a.start();
-    await until('r1a active', () => a.role === 'active', 8000);
+    await waitFor('r1a active', () => a.role === 'active', 8000);
     await b.start();
-    await until('r1b standby, r1a heard to hold the addresses', () => b.role === 'standby' && b.status().partnerReleased === false, 5000);
+    await waitFor('r1b standby, r1a heard to hold the addresses', () => b.role === 'standby' && b.status().partnerReleased === false, 5000);
     linksA = 1;
     a.linksChanged();
-    const took = await until('r1b active', () => b.role === 'active' && a.role !== 'active', 900);
+    const took = await waitFor('r1b active', () => b.role === 'active' && a.role !== 'active', 900);
     console.log(`  r1a's link down -> r1b active in ${took.toFixed(1)} ms (heartbeat 1000 ms)`);
     assert.is(a.status().reason, 'partner-has-more-links');
     assert.is(b.status().linksUp, 2);

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { spawnTied } from '../../../src/io/tied-child.js';
+import { until } from '../../support/config.js';
 import { inNetns } from '../../support/netns-helper.js';
 import { requires } from '../../support/prerequisites.js';
 
@@ -53,15 +54,6 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-
-async function until(what: () => boolean, ms: number): Promise<boolean> {
-  const t0 = performance.now();
-  while (!what()) {
-    if (performance.now() - t0 > ms) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
 
 const hasAddress = (ns: string, dev: string, cidr: string): boolean => ip('-n', ns, '-o', 'addr', 'show', 'dev', dev).includes(` ${cidr} `);
 

@@ -25,6 +25,7 @@ import { inNetns, runNodeHelper } from '../../support/netns-helper.js';
 import { requires } from '../../support/prerequisites.js';
 import { checksumsValid } from '../../support/tun-offload-ref.js';
 import { usoPayload } from '../../support/tun-uso.js';
+import { waitFor } from '../../support/config.js';
 
 const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-uso.js');
 const COUNT = 2000;
@@ -50,17 +51,9 @@ function link(a: string, b: string, segmentInA: boolean): void {
   if (segmentInA) run('ip', 'netns', 'exec', a, 'ethtool', '-K', 'ua', 'tx', 'off');
 }
 
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 interface Sent {
   sha256: string;
-  stats: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number; txRaw: number };
+  stats: { txPackets: number; txDrops: number; txSuperPackets: number; txCoalesced: number; txRaw: number; txRing: number };
   lastError: string;
   ipOut: number;
 }
@@ -89,11 +82,11 @@ async function captureSettled(pcap: string): Promise<void> {
 async function exchange(a: string, b: string, dir: string, reader: object = {}, send: object = {}): Promise<{ sent: Sent; got: Received; pcap: string }> {
   const pcap = join(dir, `ub-${Date.now()}.pcap`);
   const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: '198.18.253.128/25', count: COUNT, ms: 20_000, ...reader });
-  await until('route into svrtu-in', () => spawnSync('ip', ['-n', b, 'route', 'show', '198.18.253.128/25'], { encoding: 'utf8' }).stdout.includes('svrtu-in'), 10_000);
+  await waitFor('route into svrtu-in', () => spawnSync('ip', ['-n', b, 'route', 'show', '198.18.253.128/25'], { encoding: 'utf8' }).stdout.includes('svrtu-in'), 10_000);
   const log = join(dir, 'tcpdump.log');
   const dump = spawn('sh', ['-c', `exec ip netns exec ${b} tcpdump -ni ub -U -B 16384 -s 0 -w ${pcap} udp port 9 2>${log}`], { stdio: 'ignore' });
   try {
-    await until('tcpdump listening', () => existsSync(log) && readFileSync(log, 'utf8').includes('listening on'), 10_000);
+    await waitFor('tcpdump listening', () => existsSync(log) && readFileSync(log, 'utf8').includes('listening on'), 10_000);
     await new Promise((r) => setTimeout(r, 300));
     const sent = (await runNodeHelper(HELPER, a, 'send', { name: 'svrtu-out', count: COUNT, size: SIZE, batch: 64, ...send })).result as unknown as Sent;
     const got = (await recv).result as unknown as Received;
@@ -283,7 +276,7 @@ test('raw sends on the LAN (a LAN queue as a node opens it): packets written alo
   }
 });
 
-test('frames to a next hop on the link: raw sends skip the output route once its neighbour is known, the same bytes; an IPv4 netfilter table or SVR_LINK_SEND=0 keeps them raw IP sends', async () => {
+test('frames to a next hop on the link: raw sends skip the output route once its neighbour is known, from the TX ring, the same bytes; an IPv4 netfilter table or SVR_LINK_SEND=0 keeps them raw IP sends', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'svrt-uso-'));
   try {
     await inNetns('uso', (a) => inNetns('uso', async (b) => {
@@ -300,11 +293,15 @@ test('frames to a next hop on the link: raw sends skip the output route once its
       const frames = await wire('1');
       // the first datagram reads the route and the neighbour and goes through them (their state machines see traffic)
       assert.ok(frames.sent.ipOut < 10, `frames: ${frames.sent.ipOut} packets through the output route`);
+      // written into the packet socket's TX ring, one send(2) a batch (native/link-send.c)
+      assert.ok(frames.sent.stats.txRing > COUNT - 10, `frames from the TX ring: ${JSON.stringify(frames.sent.stats)}`);
+      assert.is(ipSends.sent.stats.txRing, 0, 'SVR_LINK_SEND=0: no frames');
       for (let i = 0; i < COUNT; i++) assert.ok(frames.packets[i]!.equals(ipSends.packets[i]!), `datagram ${i}: the same bytes as the raw IP send`);
       // a frame skips OUTPUT and POSTROUTING: with an IPv4 table in the namespace (here an empty one) none is sent
       run('ip', 'netns', 'exec', a, 'nft', 'add', 'table', 'ip', 'svrt_link');
       const filtered = await wire('1');
       assert.ok(filtered.sent.ipOut >= COUNT, `with an ip table: ${filtered.sent.ipOut} packets through the output route`);
+      assert.is(filtered.sent.stats.txRing, 0, 'with an ip table: no frames');
     }));
   } finally {
     rmSync(dir, { recursive: true, force: true });

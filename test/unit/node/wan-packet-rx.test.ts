@@ -19,6 +19,7 @@ import type { Interface } from '../../../src/model/config.js';
 import { WanPacketRx, ingressDevices, rxScript, tableName } from '../../../src/node/wan-packet-rx.js';
 import { inNetns, runNodeHelper } from '../../support/netns-helper.js';
 import { requires } from '../../support/prerequisites.js';
+import { waitFor } from '../../support/config.js';
 
 const HELPER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'support', 'tun-uso.js');
 const COUNT = 2000;
@@ -54,18 +55,10 @@ interface Received {
   ttlMax: number;
 }
 
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** B reads svrtu-in (its waypoint routed there), `between` runs once it is up, then A sends COUNT datagrams written alone. */
 async function exchange(a: string, b: string, between: () => Promise<void>, ms = 20_000): Promise<{ sha256: string; got: Received }> {
   const recv = runNodeHelper(HELPER, b, 'recv', { name: 'svrtu-in', route: `${WAYPOINT}/32`, count: COUNT, ms });
-  await until('route into svrtu-in', () => run('ip', '-n', b, 'route', 'show', `${WAYPOINT}/32`).includes('svrtu-in'), 10_000);
+  await waitFor('route into svrtu-in', () => run('ip', '-n', b, 'route', 'show', `${WAYPOINT}/32`).includes('svrtu-in'), 10_000);
   await between();
   const sent = (await runNodeHelper(HELPER, a, 'send', { name: 'svrtu-out', count: COUNT, size: 1400, batch: 64, alternate: true })).result as { sha256: string };
   return { sha256: sent.sha256, got: (await recv).result as unknown as Received };

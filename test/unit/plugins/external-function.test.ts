@@ -16,7 +16,7 @@ import { PacketInfo, parsePacket, PROTO_TCP, PROTO_UDP, TCP_ACK } from '../../..
 import { decrementTtl } from '../../../src/packet/rewrite.js';
 import { checkPluginCompliance } from '../../../src/plugins/compliance.js';
 import externalFunction from '../../../src/plugins/builtin/external-function/index.js';
-import { until } from '../../support/config.js';
+import { waitFor } from '../../support/config.js';
 import { readExternalFunctionOptions } from '../../../src/plugins/builtin/external-function/options.js';
 import { createRouter, type Router } from '../../../src/control/router.js';
 import { SimHost } from '../../../src/sim/host.js';
@@ -134,7 +134,7 @@ test('a TCP transfer through the external function is intact; the function sees 
     const web = (s: Seen) => s.proto === PROTO_TCP && (s.srcPort === 80 || s.dstPort === 80);
     // the client's last ACK is still on its way to the function when the transfer ends: 8 turns (settle) were
     // not always enough at load 20; a packet the function never gets still fails below
-    await until(() => lab.fn.filter((s) => s.dstPort === 80).length >= atClient.filter((x) => !x.from.endsWith('gateway') && web(x.s)).length);
+    await waitFor('the function seeing every web packet the client saw', () => lab.fn.filter((s) => s.dstPort === 80).length >= atClient.filter((x) => !x.from.endsWith('gateway') && web(x.s)).length);
     assert.is(r.serverGot, sha(up), 'the server got the client bytes intact');
     assert.is(r.clientGot, sha(down), 'the client got the server bytes intact');
     assert.is(echoes, 5, 'the unchained service works');
@@ -200,7 +200,7 @@ test('packets the function drops never come back; TCP recovers and the transfer 
     // the last packets the function passed are still on their way back (turns of the links): wait for them
     const dropped = () => lab.fn.filter((_, i) => i % 37 === 20).length;
     const inFlight = () => lab.r1.counters()[`${P}ids.diverted`]! - lab.r1.counters()[`${P}ids.returned`]! - dropped();
-    await until(() => inFlight() === 0);
+    await waitFor(() => `every diverted packet back or dropped (${inFlight()} in flight)`, () => inFlight() === 0);
     const c = lab.r1.counters();
     assert.ok(dropped() > 0);
     assert.is(c[`${P}ids.diverted`]! - c[`${P}ids.returned`]!, dropped(), 'diverted - returned = what the function dropped');
@@ -242,7 +242,7 @@ test('one interface both ways: the function sends packets back on the interface 
     const r = await transfer(lab, up, down);
     assert.is(r.serverGot, sha(up));
     assert.is(r.clientGot, sha(down));
-    await until(() => lab.r1.counters()[`${P}ids.returned`] === lab.fn.length); // the last ones still on their way back
+    await waitFor(() => `every diverted packet back (${lab.r1.counters()[`${P}ids.returned`]} of ${lab.fn.length})`, () => lab.r1.counters()[`${P}ids.returned`] === lab.fn.length); // the last ones still on their way back
     const c = lab.r1.counters();
     assert.ok(lab.fn.length > 50);
     assert.is(c[`${P}ids.returned`], lab.fn.length);

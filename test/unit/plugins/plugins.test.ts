@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { Store } from '../../../src/store/store.js';
-import { exampleConfig, sleep, until } from '../../support/config.js';
+import { exampleConfig, sleep, until, waitFor } from '../../support/config.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const TAGGER = { use: './examples/plugin-session-tagger', with: { tag: 42 }, baseDir: ROOT, at: 'routers[0].plugins[0]' };
@@ -139,7 +139,7 @@ test('dynamic chaining: a classifier stage adds another plugin\'s stage to a liv
     const send = async (text: string) => {
       lab.clients[0]!.udpSend(44000, '198.18.3.20', 7, Buffer.from(text));
       const want = got + 1;
-      await until(() => got === want);
+      await waitFor(`echo ${want}`, () => got === want);
     };
     await send('plain');
     assert.is(lab.r1.counters()['plugin.test.dyn.inspected'] ?? 0, 0);

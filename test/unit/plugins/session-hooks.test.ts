@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { exampleConfig, until, waitFor } from '../../support/config.js';
 
 function plugin(dir: string, name: string, body: string): { use: string; baseDir: string; at: string } {
   const file = join(dir, `${name}.mjs`);
@@ -42,7 +42,7 @@ test('session-open hooks: refuse (counted per plugin), source NAT at the egress 
     assert.ok(await until(() => replies === 2));
     assert.equal(seen, ['198.18.3.1:20000', '198.18.3.1:20000'], 'one binding per session');
     lab.clients[0]!.udpSend(41999, '198.18.3.20', 7, Buffer.from('refused'));
-    await until(() => (lab.r1.counters()['drop-refused-by-plugin'] ?? 0) === 1);
+    await waitFor('drop-refused-by-plugin', () => (lab.r1.counters()['drop-refused-by-plugin'] ?? 0) === 1);
     assert.is(lab.r1.counters()['plugin.test.refuser.refused'], 1);
     assert.is(seen.length, 2, 'the refused session reached nothing');
     const egress = lab.r2.host.dataplane;

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { isSvrError } from '../../../src/errors.js';
 import type { SvrConfig } from '../../../src/model/config.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { exampleConfig, until, waitFor } from '../../support/config.js';
 
 test('a bad config is refused with the path of each bad field; the running config and sessions stay', async () => {
   const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
@@ -11,7 +11,7 @@ test('a bad config is refused with the path of each bad field; the running confi
   lab.servers[0]!.udpBind(7, (d, f) => lab.servers[0]!.udpSend(7, f.address, f.port, d));
   lab.clients[0]!.udpBind(41000, () => got++);
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('a'));
-  await until(() => got === 1);
+  await waitFor('the first echo reply', () => got === 1);
   const bad = structuredClone(lab.r1.runningConfig) as SvrConfig;
   bad.authority.routers[0]!.serviceRoutes[0]!.peer = 'r9';
   let err: unknown;
@@ -34,7 +34,7 @@ test('a good config applies live: sessions keep their names, a removed service e
   lab.servers[0]!.udpBind(7, (d, f) => lab.servers[0]!.udpSend(7, f.address, f.port, d));
   lab.clients[0]!.udpBind(41000, () => got++);
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('a'));
-  await until(() => got === 1);
+  await waitFor('the first echo reply', () => got === 1);
   // reorder services: ids shift, names must not
   const next = structuredClone(lab.r1.runningConfig) as SvrConfig;
   next.authority.services.reverse();
@@ -49,7 +49,7 @@ test('a good config applies live: sessions keep their names, a removed service e
   lab.r1.applyConfig(without);
   assert.is((await lab.r1.sessions()).length, 0);
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('c'));
-  await until(() => (lab.r1.counters()['drop-no-service'] ?? 0) === 1);
+  await waitFor('drop-no-service', () => (lab.r1.counters()['drop-no-service'] ?? 0) === 1);
   assert.is(lab.r1.counters()['drop-no-service'], 1);
   await lab.close();
 });

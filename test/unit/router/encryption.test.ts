@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { PacketInfo, parsePacket, PROTO_UDP } from '../../../src/packet/ip.js';
 import type { SvrConfig } from '../../../src/model/config.js';
-import { exampleConfig, sleep, until } from '../../support/config.js';
+import { exampleConfig, sleep, until, waitFor } from '../../support/config.js';
 import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -101,7 +101,7 @@ test('a tampered encrypted packet is dropped and counted; a replayed one too, wi
   assert.is(lab.r2.counters()['drop-bad-hmac'], 1);
   assert.is(got, 1);
   lab.wan.a.send(pkt); // a replay within the time slot: its counter was seen
-  await until(() => (lab.r2.counters()['drop-replay'] ?? 0) === 1);
+  await waitFor('drop-replay', () => (lab.r2.counters()['drop-replay'] ?? 0) === 1);
   assert.is(lab.r2.counters()['replay-seen'], 1, 'the replay is rejected and counted');
   assert.is(got, 1);
   skew = 10_000; // ten seconds later the time-based HMAC no longer verifies either
@@ -130,7 +130,7 @@ test('key rotation in the middle of a transfer loses nothing: a new key version 
   clearInterval(timer);
   // the last datagrams cross five event-loop turns (links deliver on the next one): wait for them, not 50 ms (at
   // load 25 without the addon the thread was stopped longer than that within a turn: the last two were missing)
-  await until(() => seen.size === seq);
+  await waitFor(() => `all ${seq} datagrams (${seen.size})`, () => seen.size === seq);
   const missing = [...Array(seq).keys()].filter((n) => !seen.has(n));
   assert.equal(missing, [], 'every datagram arrived');
   assert.is(lab.r2.counters()['drop-bad-payload'] ?? 0, 0);

@@ -9,9 +9,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { PluginStage } from '../../../src/plugins/api.js';
 import { sleep, until } from '../../support/config.js';
-import { BUILTIN_LAB, builtin, builtinLab } from '../builtin/lab.js';
+import { BUILTIN_LAB, builtin, builtinLab, ROOT } from '../builtin/lab.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { parseConfig } from '../../../src/model/validate.js';
+import { ConfigError } from '../../../src/errors.js';
+import { refuseFailClosed } from '../../../src/node/fail-closed.js';
 
 const CHAIN = { services: { echo: ['builtin.firewall/tcp-state'] } };
 
@@ -130,6 +132,31 @@ test('a chain naming a missing stage: a fail-closed failure with its field path,
     assert.equal(bad.map((f) => f.failClosed), [true], 'a security plugin that failed to load');
     const other = await lab.r1.applyPlugins([builtin('qos', { bogus: 1 })], {});
     assert.equal(other.map((f) => f.failClosed ?? false), [false], 'any other plugin: reported, not fail closed');
+  } finally {
+    await lab.close();
+  }
+});
+
+test('a node refuses plugins that fail closed at each field path (data.problems): a refused option of a security plugin, a chain naming a missing stage', async () => {
+  const config = parseConfig(BUILTIN_LAB);
+  config.authority.routers[0]!.plugins = [{ use: 'svrouter/plugins/firewall', with: { 'tcp-state': 'sideways' } }];
+  config.authority.services.find((x) => x.name === 'echo')!.serviceChain = ['builtin.firewall/tcp-state'];
+  const lab = createMemoryLab({ config, clients: [], servers: [] });
+  try {
+    const failures = await lab.r1.loadPlugins({ baseDir: ROOT });
+    const option = 'authority.routers[0].plugins[0].with.tcp-state';
+    assert.equal(failures.map((f) => [f.path ?? f.at, f.failClosed]), [[option, true], ['authority.services[1].service-chain[0]', true]]);
+    try {
+      refuseFailClosed(failures, 'r1', 'r1.yaml');
+      assert.unreachable('plugins that fail closed passed');
+    } catch (e) {
+      assert.ok(e instanceof ConfigError && e.code === 'SVR_ERR_PLUGIN_FAIL_CLOSED', String(e));
+      assert.equal(e.data.problems.map((p) => p.path), [option, 'authority.services[1].service-chain[0]']);
+      assert.ok(e.data.problems.every((p) => !p.message.startsWith(p.path)), 'each message says what, its path says where');
+      assert.match(e.message, `${option}: `);
+      assert.is(e.data.source, 'r1.yaml');
+    }
+    refuseFailClosed(failures.map((f) => ({ ...f, failClosed: false })), 'r1', 'r1.yaml'); // fail-open: reported, not refused
   } finally {
     await lab.close();
   }

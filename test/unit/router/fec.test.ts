@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { parseConfig } from '../../../src/model/validate.js';
-import { sleep, until } from '../../support/config.js';
+import { sleep, until, waitFor } from '../../support/config.js';
 import { prng } from '../../support/prng.js';
 import { TWO_PATHS } from '../../support/two-paths.js';
 
@@ -20,7 +20,7 @@ async function stream(lab: MemoryLab, n: number, loss: number, tamper?: (pkt: Ui
   const seen = new Map<string, number>();
   lab.servers[0]!.udpBind(5000, (d) => { const k = Buffer.from(d).toString(); seen.set(k, (seen.get(k) ?? 0) + 1); });
   lab.clients[0]!.udpSend(40000, '198.18.3.20', 5000, Buffer.from('hello'));
-  await until(() => seen.size === 1, 2000);
+  await waitFor('the first datagram at the server', () => seen.size === 1, 2000);
   // reverse metadata (the handshake's health check) ends the metadata phase: packets after it are grouped
   assert.ok(await until(() => (lab.r1.counters()['consumed-control-messages'] ?? 0) >= 1, 3000), 'reverse metadata');
   const rnd = prng(11);

@@ -30,7 +30,7 @@ import { hasCookie } from '../../../src/packet/svr-metadata.js';
 import { decodeMetadata } from '../../../src/packet/svr-metadata-decode.js';
 import { decryptMetadata } from '../../../src/cli/decode-keys.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { exampleConfig, until, waitFor } from '../../support/config.js';
 import { handshakeConfig } from '../../support/handshake-config.js';
 import { SIGNED_TRAILER } from '../../support/wire.js';
 
@@ -95,7 +95,7 @@ test('after rekeys, a capture cannot be verified or decrypted with the config, t
     const first = rekeys();
     assert.ok(await until(() => rekeys() >= first + 3, 30_000), 'three rekeys');
     clearInterval(timer);
-    await until(() => got === sent); // the last ones in flight: their turns, not 100 ms (22 of 24 at load 25)
+    await waitFor(() => `the last datagrams in flight (${got} of ${sent})`, () => got === sent); // the last ones in flight: their turns, not 100 ms (22 of 24 at load 25)
     assert.is(got, sent, 'nothing lost across the rekeys');
   } finally {
     await lab.close();

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { exampleConfig, waitFor } from '../../support/config.js';
 import { prng } from '../../support/prng.js';
 import { unaccounted } from '../../support/counters.js';
 
@@ -27,7 +27,7 @@ test('100,000 random, truncated and bit-flipped packets at every interface while
   const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
   conn.end();
   const download = conn.readAll();
-  await until(() => templates.wanBA.length > 8 && templates.lan2.length > 8);
+  await waitFor(() => `9 template packets each way (wan b->a ${templates.wanBA.length}, lan2 ${templates.lan2.length})`, () => templates.wanBA.length > 8 && templates.lan2.length > 8);
 
   const rnd = prng(12345);
   const int = (n: number) => Math.floor(rnd() * n);

@@ -17,7 +17,7 @@ import { generateKeyPair } from '../../../src/crypto/noise.js';
 import { compileRouter } from '../../../src/model/compile.js';
 import { buildUdp } from '../../../src/packet/build.js';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import { exampleConfig, sleep, until } from '../../support/config.js';
+import { exampleConfig, sleep, until, waitFor } from '../../support/config.js';
 import { handshakeConfig } from '../../support/handshake-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'svr-kx-abuse-'));
@@ -91,7 +91,7 @@ test('initiations of the peer that never complete (their responses refused) hold
     // a one-sided change of the pre-shared key looks like to r2
     for (let i = 1; i <= 6; i++) {
       lab.wan.a.send(buildUdp({ src: R1_WP, dst: R2_WP, srcPort: CONTROL, dstPort: CONTROL, payload: createInitiation(r1, r2, 1000 + i, Date.now() + i).message }));
-      await until(() => (lab.r1.security().paths[0]!.refused?.['unknown-index'] ?? 0) >= i, 2000);
+      await waitFor(() => `unknown-index refusal ${i} (${JSON.stringify(lab.r1.security().paths[0]!.refused)})`, () => (lab.r1.security().paths[0]!.refused?.['unknown-index'] ?? 0) >= i, 2000);
       await sleep(100); // the token bucket: 20 a second per path
     }
     await stream(20, 20);

@@ -2,10 +2,10 @@
  * The key exchange wired into two routers (`key-exchange: handshake`): handshake messages travel unsigned
  * on the path control channel and nothing else does, keys reach the data path, a UDP stream keeps flowing
  * across several rekeys with nothing lost, a rekey also follows the packet count, old keys are refused
- * after their overlap, `security()` and `peers()` show key status, and a router without its private key
- * refuses to start.
+ * after their overlap, `security()` and `peers()` show key status, a router without its private key
+ * refuses to start, and a config whose key file cannot be used is refused at that field.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -14,7 +14,8 @@ import { INITIATION_LENGTH, MSG_INITIATION } from '../../../src/crypto/handshake
 import { createRouter } from '../../../src/control/router.js';
 import { MemoryLink } from '../../../src/io/memory/link.js';
 import { MemorySegment } from '../../../src/io/memory/segment.js';
-import { isSvrError } from '../../../src/errors.js';
+import { isSvrError, type ConfigErrorData } from '../../../src/errors.js';
+import type { EventOf } from '../../../src/control/events.js';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import { decodeMetadata } from '../../../src/packet/svr-metadata-decode.js';
 import { buildUdp } from '../../../src/packet/build.js';
@@ -163,6 +164,43 @@ test('a router whose handshake paths have no private key does not start; a confi
   assert.equal(lab.r1.security().paths[0]!.tx!.securityId, key.securityId, 'and the running one stays');
   assert.equal(lab.r1.security().paths[0]!.path, PATH);
   await lab.close();
+});
+
+test('an identity key file that cannot be used is refused at its field path (data.problems, config.refused), the running config and keys stay', async () => {
+  const { config } = handshakeConfig(await exampleConfig(), dir);
+  const lab = createMemoryLab({ config, clients: [], servers: [], router: { keyExchange: { timings: TIMINGS } } });
+  try {
+    const refused: EventOf<'config.refused'>[] = [];
+    lab.r1.events$.subscribe((e) => { if (e.type === 'config.refused') refused.push(e); });
+    assert.ok(await until(() => established(lab)));
+    const key = lab.r1.security().paths[0]!.tx!.securityId;
+    const notAKey = join(dir, 'not-a-key');
+    writeFileSync(notAKey, 'hello\n');
+    const rotated = structuredClone(config);
+    rotated.authority.routers[0]!.identity = { publicKey: Buffer.alloc(32, 7).toString('base64'), privateKeyFile: notAKey }; // a new identity, its file broken
+    const gone = structuredClone(config);
+    gone.authority.routers[0]!.identity = { publicKey: Buffer.alloc(32, 8).toString('base64'), privateKeyFile: join(dir, 'missing.key') };
+    const other = structuredClone(config);
+    other.authority.routers[0]!.identity = { publicKey: Buffer.alloc(32, 9).toString('base64'), privateKeyFile: config.authority.routers[1]!.identity!.privateKeyFile! };
+    const path = 'authority.routers[0].identity.private-key-file';
+    for (const [bad, what] of [[rotated, /not an X25519 private key/], [gone, /cannot read/], [other, /does not belong to identity.public-key/]] as const) {
+      try {
+        lab.r1.applyConfig(bad, { source: 'next.yaml' });
+        assert.unreachable(`applied without a usable key (${what})`);
+      } catch (e) {
+        assert.ok(isSvrError(e, 'SVR_ERR_IDENTITY_KEY'), String(e));
+        assert.ok(e.message.startsWith(`next.yaml: ${path}: `), e.message);
+        assert.equal((e.data as ConfigErrorData).problems.map((p) => p.path), [path]);
+        assert.match((e.data as ConfigErrorData).problems[0]!.message, what);
+      }
+      assert.equal(refused.at(-1)!.problems.map((p) => p.path), [path], 'config.refused names the field');
+    }
+    assert.is(refused.length, 3);
+    assert.equal(lab.r1.runningConfig.authority.routers[0]!.identity, config.authority.routers[0]!.identity, 'the running config stays');
+    assert.equal(lab.r1.security().paths[0]!.tx!.securityId, key, 'and its keys');
+  } finally {
+    await lab.close();
+  }
 });
 
 test.run();

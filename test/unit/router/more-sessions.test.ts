@@ -5,7 +5,7 @@ import { parseConfig } from '../../../src/model/validate.js';
 import { parseAddress } from '../../../src/packet/addr.js';
 import { buildIcmpEcho } from '../../../src/packet/build.js';
 import { PROTO_UDP } from '../../../src/packet/ip.js';
-import { exampleConfig, sleep, until } from '../../support/config.js';
+import { exampleConfig, sleep, until, waitFor } from '../../support/config.js';
 import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
 
 test('ICMP echo crosses r1 and r2 as UDP between the routers, with metadata on every packet', async () => {
@@ -25,7 +25,7 @@ test('ICMP echo crosses r1 and r2 as UDP between the routers, with metadata on e
   const dst = parseAddress('198.18.3.20')!.bytes;
   for (let seq = 1; seq <= 3; seq++) {
     lab.clients[0]!.transmit(buildIcmpEcho({ src, dst, request: true, id: 77, seq, payload: Buffer.from('abcdefgh') }));
-    await until(() => replies.length === seq);
+    await waitFor(`echo reply ${seq}`, () => replies.length === seq);
   }
   assert.equal(replies, [1, 2, 3], 'echo replies come back in order');
   assert.ok(wire.length === 6 && wire.every((w) => w.protocol === PROTO_UDP), 'ICMP is UDP between routers');
@@ -79,7 +79,7 @@ test('IPv6 end to end; hmac-mode metadata-only signs the metadata packets and th
   client!.udpBind(5000, () => got++);
   for (let i = 1; i <= 3; i++) {
     client!.udpSend(5000, '2001:db8:3::20', 9000, Buffer.from(`datagram ${i}`));
-    await until(() => got === i);
+    await waitFor(`datagram ${i} answered`, () => got === i);
   }
   assert.is(seen[0], '2001:db8:1::10:5000');
   assert.equal(wireSigned[0]!.meta!.forward, { src: '2001:db8:1::10', dst: '2001:db8:3::20', srcPort: 5000, dstPort: 9000, protocol: 17 });

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import type { PathMessage } from '../../../src/control/router.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { exampleConfig, until, waitFor } from '../../support/config.js';
 import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
 import { twoPathsConfig } from '../../support/two-paths.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
@@ -24,12 +24,12 @@ test('path control channel: UDP 1280 between the waypoints, signed (replay block
   const forged = wire[0]!.bytes.slice();
   forged[forged.length - 20]! ^= 1;
   lab.wan.a.send(forged);
-  await until(() => (lab.r2.counters()['drop-bad-hmac'] ?? 0) === 1);
+  await waitFor('drop-bad-hmac', () => (lab.r2.counters()['drop-bad-hmac'] ?? 0) === 1);
   assert.is(lab.r2.counters()['drop-bad-hmac'], 1);
   assert.is(got.length, 1);
   // a replayed message is dropped too (its counter was seen)
   lab.wan.a.send(wire[0]!.bytes);
-  await until(() => (lab.r2.counters()['drop-replay'] ?? 0) === 1);
+  await waitFor('drop-replay', () => (lab.r2.counters()['drop-replay'] ?? 0) === 1);
   assert.is(lab.r2.counters()['drop-replay'], 1);
   assert.is(got.length, 1);
   await lab.close();

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createMemoryLab, type MemoryLab } from '../../../src/sim/memory-lab.js';
 import type { SessionResiliency } from '../../../src/model/config.js';
 import type { RouterEvent } from '../../../src/control/events.js';
-import { sleep, until } from '../../support/config.js';
+import { sleep, until, waitFor } from '../../support/config.js';
 import { prng } from '../../support/prng.js';
 import { twoPathsConfig } from '../../support/two-paths.js';
 
@@ -83,7 +83,7 @@ test('reverse-packet resiliency: a download whose client is silent moves when th
   lab.servers[0]!.tcpListen(80, (c) => { server = c; });
   const conn = await lab.clients[0]!.tcpConnect('198.18.3.20', 80);
   conn.end();
-  await until(() => server !== undefined);
+  await waitFor('the server\'s side of the connection', () => server !== undefined);
   await sleep(20); // all quiet: the client will only send ACKs for data it gets
   failPath1(lab);
   server!.write(body);
@@ -98,10 +98,10 @@ test('reverse-packet resiliency: a download whose client is silent moves when th
 test('revertible-failover: sessions return to the preferred path once it is back', async () => {
   const lab = lab2('revertible-failover');
   const s = stream(lab);
-  await until(() => s.got() > 5);
+  await waitFor('the stream flowing', () => s.got() > 5);
   assert.is((await lab.r1.sessions())[0]!.path, P1.r1);
   failPath1(lab);
-  await until(async () => (await lab.r1.sessions())[0]!.path === 'wan1->r2/wan1');
+  await waitFor('the session moved to path 2', async () => (await lab.r1.sessions())[0]!.path === 'wan1->r2/wan1');
   const mid = s.got();
   assert.ok(await until(() => s.got() > mid, 3000), 'flowing on path 2');
   const back = Date.now();
@@ -122,7 +122,7 @@ test('resiliency none: sessions stay on a failed path', async () => {
   const lab = lab2('none');
   const s = stream(lab);
   try {
-    await until(() => s.got() > 5);
+    await waitFor('the stream flowing', () => s.got() > 5);
     failPath1(lab);
     await sleep(20); // a packet already past the wan's filter may still reach the server
     const at = s.got();
@@ -146,7 +146,7 @@ test('packet-duplication with 5 % loss on each path: delivered loss under 0.5 %,
     lab.clients[0]!.udpSend(40000, '198.18.3.20', 5000, Buffer.from(`datagram ${i}`));
     if (i % 50 === 49) await sleep(1);
   }
-  await until(() => seen.size >= N * 0.995, 3000);
+  await waitFor(() => `99.5 % of ${N} datagrams (${seen.size})`, () => seen.size >= N * 0.995, 3000);
   await sleep(50); // the slower copies of the last datagrams
   const delivered = seen.size;
   const dupes = [...seen.values()].filter((n) => n > 1).length;

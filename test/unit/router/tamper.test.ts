@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMemoryLab } from '../../../src/sim/memory-lab.js';
-import { exampleConfig, sleep, until } from '../../support/config.js';
+import { exampleConfig, sleep, until, waitFor } from '../../support/config.js';
 import { SIGNED_TRAILER, recordWire } from '../../support/wire.js';
 import type { SvrConfig } from '../../../src/model/config.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
@@ -12,7 +12,7 @@ async function firstMetadataPacket(config: SvrConfig) {
   const wire = recordWire(lab.wan, config.authority.securityPolicies.find((p) => p.name === 'internal')?.hmacMode === 'disabled' ? 0 : SIGNED_TRAILER);
   lab.wan.setFilter((_, dir) => dir === 'b->a'); // the first forward packet never arrives: we replay it
   lab.clients[0]!.udpSend(41000, '198.18.3.20', 7, Buffer.from('hello'));
-  await until(() => wire.length > 0);
+  await waitFor('the first forward packet on the wire', () => wire.length > 0);
   lab.wan.setFilter(null);
   return { lab, pkt: wire[0]!.bytes, meta: wire[0]!.meta! };
 }
@@ -86,7 +86,7 @@ test('SSR-style encrypted metadata on a path without a metadata key is counted a
   fillIpv4HeaderChecksum(ssr, 0);
   fillL4Checksum(ssr, pi);
   lab.wan.a.send(ssr);
-  await until(() => (lab.r2.counters()['drop-metadata-encrypted'] ?? 0) === 1);
+  await waitFor('drop-metadata-encrypted', () => (lab.r2.counters()['drop-metadata-encrypted'] ?? 0) === 1);
   assert.is(lab.r2.counters()['drop-metadata-encrypted'], 1);
   assert.is(lab.r2.counters()['drop-bad-metadata'] ?? 0, 0, 'not called malformed');
   assert.is((await lab.r2.sessions()).length, 0);

@@ -4,7 +4,7 @@ import { createMemoryLab } from '../../../src/sim/memory-lab.js';
 import { decodeMetadata } from '../../../src/packet/svr-metadata-decode.js';
 import { PacketInfo, parsePacket } from '../../../src/packet/ip.js';
 import { formatAddress } from '../../../src/packet/addr.js';
-import { exampleConfig, until } from '../../support/config.js';
+import { exampleConfig, waitFor } from '../../support/config.js';
 
 test('UDP exchange client -> r1 -> r2 -> server and back', async () => {
   const lab = createMemoryLab({ config: await exampleConfig(), clients: ['198.18.1.10'], servers: ['198.18.3.20'] });
@@ -28,7 +28,7 @@ test('UDP exchange client -> r1 -> r2 -> server and back', async () => {
   client!.udpBind(40000, (data) => replies.push(Buffer.from(data).toString()));
   for (let i = 0; i < 3; i++) {
     client!.udpSend(40000, '198.18.3.20', 7, Buffer.from(`ping ${i}`));
-    await until(() => replies.length === i + 1);
+    await waitFor(`reply ${i}`, () => replies.length === i + 1);
   }
   assert.equal(replies, ['ping 0', 'ping 1', 'ping 2']);
   assert.equal(seen[0], '198.18.1.10:40000 ping 0', 'the server sees the original client address and port');

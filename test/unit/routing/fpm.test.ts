@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import { connect } from 'node:net';
 import { FpmFramer, FpmListener } from '../../../src/routing/fpm.js';
 import { decodeNetlink, RTN_BLACKHOLE, type Decoded, type RouteMessage } from '../../../src/routing/netlink.js';
+import { waitFor } from '../../support/config.js';
 
 const GOLDEN = Buffer.from(
   '01010038340000001800010500000000ad1ea78302180000fe0200010000000008000100c612460008000600140000000800040003000000' +
@@ -106,23 +107,15 @@ test('FPM listener over TCP: routes arrive in batches, a malformed stream is cou
     s.on('error', () => resolve());
   });
   await send(GOLDEN);
-  await until(() => disconnects.length === 1);
+  await waitFor('the first disconnect', () => disconnects.length === 1);
   assert.is(got.length, 4);
   assert.is(listener.counters.routesAdded, 4);
   await send(Buffer.concat([GOLDEN.subarray(0, 56), Buffer.from([9, 9, 9, 9, 9, 9])]));
-  await until(() => disconnects.length === 2);
+  await waitFor('the second disconnect (version 9)', () => disconnects.length === 2);
   assert.is(got.length, 5);
   assert.is(listener.counters.malformed, 1);
   assert.match(disconnects[1]!, /version 9/);
   await listener.close();
 });
-
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test.run();

@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { exampleConfig, sleep, until } from '../../support/config.js';
+import { exampleConfig, sleep, until, waitFor } from '../../support/config.js';
 import { createWorkerLab } from '../../support/worker-lab.js';
 
 const FLOWS = 16;
@@ -48,7 +48,7 @@ test('packets captured before a worker restart and replayed after it are rejecte
     const before = { replay: lab.r1.counters()['drop-replay'] ?? 0, replies: [...replies.values()].reduce((a, b) => a + b, 0) };
     for (const pkt of captured) lab.wan.b.send(pkt);
     const rejected = () => (lab.r1.counters()['drop-replay'] ?? 0) - before.replay;
-    await until(() => rejected() >= captured.length, AT_ALL_MS);
+    await waitFor(() => `every replayed packet rejected (${rejected()} of ${captured.length})`, () => rejected() >= captured.length, AT_ALL_MS);
     await sleep(200);
     const delivered = [...replies.values()].reduce((a, b) => a + b, 0) - before.replies;
     console.log(`    ${captured.length} packets of r2 captured before the restarts, replayed after them: ${rejected()} rejected (drop-replay), ${delivered} delivered`);
