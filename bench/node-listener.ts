@@ -32,7 +32,7 @@ export function listenerArg(argv: readonly string[]): ListenerKind {
 }
 
 /** The Dataplane options that give it `kind`'s listener. */
-export function nodeListener(tables: ForwardingTables, kind: ListenerKind, episodes: boolean): Pick<DataplaneOptions, 'onRecords'> {
+export function nodeListener(tables: ForwardingTables, kind: ListenerKind, episodes: boolean): Pick<DataplaneOptions, 'onRecords' | 'countersWanted'> {
   if (kind === 'none') return {};
   const stream = new EventStream<RouterEvent>(isPerSession);
   const other: RouterEvent[] = [];
@@ -59,5 +59,6 @@ export function nodeListener(tables: ForwardingTables, kind: ListenerKind, episo
       watch?.handleFacts(events, sessions);
       fanOutFacts(events, sessions, sinks);
     },
+    countersWanted: () => stream.sessionsWanted,
   };
 }

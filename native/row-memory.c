@@ -3,7 +3,8 @@
  * mmap(MAP_NORESERVE), whose pages become resident only when first written (a table reserved for its
  * session limit costs the rows it has used, and never copies rows to grow); and madvise(MADV_DONTNEED) on the
  * whole pages inside a byte range of such a buffer, which gives them back (they read as zeros after).
- *   reserveMemory(bytes) -> ArrayBuffer (unmapped when collected)
+ *   reserveMemory(bytes, huge) -> ArrayBuffer (unmapped when collected); huge: madvise(MADV_HUGEPAGE), so that
+ *     the kernel backs it with 2 MiB pages where it can (transparent huge pages in "madvise" or "always" mode)
  *   releaseMemory(buffer, byteOffset, byteLength) -> bytes given back
  *   residentMemory(buffer) -> bytes of its pages that are resident (mincore; for the memory benchmark)
  */
@@ -19,10 +20,12 @@ static void unmap(napi_env env, void *data, void *hint) {
 }
 
 static napi_value reserve_memory(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   double bytes = 0;
+  bool huge = false;
+  if (argc >= 2 && napi_get_value_bool(env, argv[1], &huge) != napi_ok) huge = false;
   if (argc < 1 || napi_get_value_double(env, argv[0], &bytes) != napi_ok || !(bytes >= 1) || bytes > 0x1p46) {
     napi_throw_range_error(env, NULL, "reserveMemory: bytes must be a number from 1 to 2^46");
     return NULL;
@@ -33,6 +36,8 @@ static napi_value reserve_memory(napi_env env, napi_callback_info info) {
     svr_throw_errno(env, errno, "mmap");
     return NULL;
   }
+  // a hint: without transparent huge pages (EINVAL) the buffer is the same, in 4 KiB pages
+  if (huge) (void)madvise(p, len, MADV_HUGEPAGE);
   napi_value ab;
   if (napi_create_external_arraybuffer(env, p, len, unmap, (void *)(uintptr_t)len, &ab) != napi_ok) {
     munmap(p, len);

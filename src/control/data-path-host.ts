@@ -69,6 +69,9 @@ export interface DataPathInit {
   /** a host whose data path runs in this thread may give the session facts as records read in place instead
    *  (dataplane/session-records.ts); worker threads' arrive through onEvents */
   onRecords?(events: readonly DpEvent[], sessions: SessionRecords, worker: number): void;
+  /** whether a subscriber takes the per-session events (session.counters among them); a data path in this
+   *  thread builds no session.counters event while not */
+  sessionsWanted?(): boolean;
   /** one line per event that matters (a worker thread's error) */
   log(event: string, fields: Record<string, string | number | boolean>): void;
   /** an alarm condition of the data path became active or cleared (worker-restarted) */

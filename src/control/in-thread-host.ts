@@ -79,6 +79,7 @@ export class InThreadHost implements DataPathHost {
       tables: init.tables, ports: this.portsFor(init.tables), clock: this.clock, wallClock: this.wallClock, 
       ...(init.onRecords !== undefined ? { onRecords: (events, s) => init.onRecords!(events, s, 0) } : { onEvents: (events) => init.onEvents(events, 0) }),
       shared: { facts: this.factRings[0]! },
+      ...(init.sessionsWanted !== undefined ? { countersWanted: () => init.sessionsWanted!() } : {}),
       ...(this.sessionCountersMs !== undefined ? { sessionCountersMs: this.sessionCountersMs } : {}), replaySenderBase: this.replaySenderBase,
     });
     if (!init.pathsUp) dp.ctx.pathUp.fill(0);

@@ -165,6 +165,7 @@ export class Router<H extends DataPathHost = DataPathHost> implements PublicRout
       routerName: opts.name, tables: this.tablesNow, config: this.config, pathsUp: this.liveness === 'static',
       onEvents: (events, worker) => this.onDataPathEvents(events, worker),
       onRecords: (events, sessions, worker) => this.onDataPathRecords(events, sessions, worker), log: this.log, alarm: (n, src, o) => this.alarm(n, src, o),
+      sessionsWanted: () => this.subject.sessionsWanted,
     });
     this.published.reset(this.tablesNow);
     // every path starts down; static liveness brings each up at start() (path.up)

@@ -79,6 +79,9 @@ export interface DataplaneOptions {
   onRecords?: (events: DpEvent[], sessions: SessionRecords) => void;
   /** how often each live session's packet/byte totals are reported (session.counters), ms; default 60 000, 0: never */
   sessionCountersMs?: number;
+  /** whether anyone takes session.counters events (default: always): while not, the totals go to the records
+   *  thread's fact ring only, and no copy of them is made for an event */
+  countersWanted?: () => boolean;
   /** first sender id of this node's replay blocks (sender = base + worker index); a router pair's second
    *  node signs with its own senders, so the peer keeps a replay window per node (docs/high-availability.md) */
   replaySenderBase?: number;
@@ -103,6 +106,9 @@ function idMap<T>(from: readonly T[], to: readonly T[], name: (x: T) => string, 
   const map = Int32Array.from(from, (x) => find(name(x)));
   return map.every((id, i) => id === i) ? null : map;
 }
+
+/** Entries of one session.counters report at most (a sweep at 1 M rows reports about 4,200). */
+const COUNTERS_CHUNK = 4096;
 
 /** Rows a sweep looks at, at most (~50-100 ns each, ~1-2 µs for one that expires). */
 export const SWEEP_BUDGET = 16_384;
@@ -164,6 +170,11 @@ export class Dataplane {
   private countersAt = -1;
   /** rows the counters cursor is due to visit and has not (the fraction of a row carried to the next sweep) */
   private countersDue = 0;
+  /** the entries of a report being built, reused: a new array of every visited row's size per sweep (270 kB at 1 M
+   *  rows), its copy for the event beside it, brought V8 full collections every 12 s at 1 M sessions older than
+   *  the period (docs/performance.md wave 24, tab6) */
+  private countersData = new Float64Array(COUNTERS_CHUNK * COUNTER_WORDS);
+  private readonly countersWanted: () => boolean;
   /** the route check after a swap, in slices (route-follow.ts) */
   private readonly routeCheck: RouteCheck;
   /** the ports' steady pass: marked steady flows of a poll-mode TUN batch without JS (steady-pass.ts) */
@@ -187,6 +198,7 @@ export class Dataplane {
     const onEvents = opts.onEvents;
     this.onRecords = opts.onRecords ?? (onEvents !== undefined ? (ev, s) => onEvents(factEvents(ev, s)) : null);
     this.countersMs = opts.sessionCountersMs ?? SESSION_COUNTERS_MS;
+    this.countersWanted = opts.countersWanted ?? (() => true);
     const ctx = this.ctx;
     this.graph = this.buildGraph([]);
     const c = ctx.counters;
@@ -704,24 +716,31 @@ export class Dataplane {
     const visit = Math.floor(this.countersDue);
     if (visit <= 0) return;
     this.countersDue -= visit;
+    const data = this.countersData;
     let n = 0;
-    let data: Float64Array | null = null;
     for (let i = 0; i < visit; i++) {
       const r = this.countersCursor;
       this.countersCursor = r + 1 >= t.capacity ? 0 : r + 1;
       if (!t.isActive(r) || now - t.created[r]! < this.countersMs) continue;
-      data ??= new Float64Array(visit * COUNTER_WORDS);
       const at = n * COUNTER_WORDS;
       for (let w = 0; w < 4; w++) data[at + w] = t.uuid[r * 4 + w]!;
       data[at + 4] = t.pktsFwd[r]!;
       data[at + 5] = t.pktsRev[r]!;
       data[at + 6] = t.bytesFwd[r]!;
       data[at + 7] = t.bytesRev[r]!;
-      n++;
+      if (++n === COUNTERS_CHUNK) {
+        this.countersReport(n, now);
+        n = 0;
+      }
     }
-    if (data === null) return;
+    if (n > 0) this.countersReport(n, now);
+  }
+
+  /** The first n entries of countersData to the fact ring, and as an event when one is wanted (its own copy). */
+  private countersReport(n: number, now: number): void {
+    const data = this.countersData;
     this.ctx.facts?.counters(this.ctx, data, n, now);
-    this.ctx.events.push({ kind: 'session.counters', atMs: now, count: n, data: data.slice(0, n * COUNTER_WORDS) });
+    if (this.countersWanted()) this.ctx.events.push({ kind: 'session.counters', atMs: now, count: n, data: data.slice(0, n * COUNTER_WORDS) });
   }
 
   /** Removes a session on control's request (row + generation guard against reuse). */

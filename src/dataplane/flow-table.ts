@@ -32,10 +32,15 @@
  */
 import { rowMemory } from './row-memory.js';
 
-/** The zeroed buffer of `cap` slots and their distance bytes, 5 bytes a slot. */
+/** The zeroed buffer of `cap` slots and their distance bytes, 5 bytes a slot; from HUGE_FROM slots on in 2 MiB
+ *  pages where the kernel gives them (hashing spreads the entries over every page, so they cost no memory). */
 function slotBuffer(cap: number): ArrayBuffer {
-  return reserved(cap) ? rowMemory!.reserve(cap * 5) : new ArrayBuffer(cap * 5);
+  return reserved(cap) ? rowMemory!.reserve(cap * 5, cap >= HUGE_FROM) : new ArrayBuffer(cap * 5);
 }
+
+/** Slots from which the buffer asks for huge pages: 2.5 MiB (a 1 M-session table's 4 Mi v4 slots are 20 MiB, 5,120
+ *  pages of 4 KiB, more than the TLB holds: a random slot's page missed it). */
+const HUGE_FROM = 1 << 19;
 
 /** Slot i's word in a group-of-4 buffer (4 slots, then their 4 distance bytes): (i >>> 2) * 5 + (i & 3). */
 const cell = (i: number): number => i + (i >>> 2);

@@ -8,7 +8,8 @@
 import { tryLoadAddon } from '../native/addon.js';
 
 export interface RowMemory {
-  reserve(bytes: number): ArrayBuffer;
+  /** huge: backed by 2 MiB pages where the kernel can (transparent huge pages, MADV_HUGEPAGE) */
+  reserve(bytes: number, huge?: boolean): ArrayBuffer;
   release(buffer: ArrayBufferLike, byteOffset: number, byteLength: number): number;
 }
 
@@ -22,11 +23,11 @@ function load(): RowMemory | null {
   if (process.env['SVR_NATIVE_ROWS'] === '0') return null;
   const mod = tryLoadAddon();
   if (mod instanceof Error || typeof mod['reserveMemory'] !== 'function' || typeof mod['releaseMemory'] !== 'function' || typeof mod['residentMemory'] !== 'function') return null;
-  const reserve = mod['reserveMemory'] as (bytes: number) => ArrayBuffer;
+  const reserve = mod['reserveMemory'] as (bytes: number, huge: boolean) => ArrayBuffer;
   resident = mod['residentMemory'] as Resident;
   return {
-    reserve: (bytes) => {
-      const b = reserve(bytes);
+    reserve: (bytes, huge = false) => {
+      const b = reserve(bytes, huge);
       reserved.add(b);
       return b;
     },
