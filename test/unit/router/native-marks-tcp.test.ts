@@ -61,15 +61,20 @@ function through(from: Node, to: Node, pkt: Uint8Array): void {
   assert.is(to.lan.take().length, 1, 'delivered on the far LAN');
 }
 
+/** The flow's three-way handshake: SYN up (client -> r1 -> r2), SYN|ACK down, ACK up. */
+function handshake(r1: Node, r2: Node): void {
+  through(r1, r2, tcp(true, TCP_SYN, 100));
+  through(r2, r1, tcp(false, TCP_SYN | TCP_ACK, 900));
+  through(r1, r2, tcp(true, TCP_ACK, 101));
+}
+
 const native = (n: Node, k: string) => n.dp.counters.snapshot()[k] ?? 0;
 
 test('the sustained case\'s TCP session: no native mark on either router', () => {
   assert.ok(new NativeForward().on && new NativeReceive().on, 'the native paths are on (npm run build:native)');
   const r1 = node('r1'), r2 = node('r2');
   made.out = made.in = 0;
-  through(r1, r2, tcp(true, TCP_SYN, 100));
-  through(r2, r1, tcp(false, TCP_SYN | TCP_ACK, 900));
-  through(r1, r2, tcp(true, TCP_ACK, 101));
+  handshake(r1, r2);
   through(r2, r1, tcp(false, TCP_PSH | TCP_ACK, 901, 1));
   through(r2, r1, tcp(false, TCP_FIN | TCP_ACK, 902));
   through(r1, r2, tcp(true, TCP_ACK, 101));
@@ -80,9 +85,7 @@ test('the sustained case\'s TCP session: no native mark on either router', () =>
 test('a TCP flow that goes on: marked at the third packet of each direction, then native', () => {
   const r1 = node('r1'), r2 = node('r2');
   made.out = made.in = 0;
-  through(r1, r2, tcp(true, TCP_SYN, 100));
-  through(r2, r1, tcp(false, TCP_SYN | TCP_ACK, 900));
-  through(r1, r2, tcp(true, TCP_ACK, 101));
+  handshake(r1, r2);
   through(r2, r1, tcp(false, TCP_ACK, 901, 100));
   assert.equal(made, { out: 0, in: 0 }, 'after each direction\'s second packet');
   through(r1, r2, tcp(true, TCP_ACK, 101, 100));
@@ -102,9 +105,7 @@ test('a TCP flow that goes on: marked at the third packet of each direction, the
 test('a half close: the server\'s data after the client\'s FIN is marked, the client\'s ACK after the server\'s FIN is not', () => {
   const r1 = node('r1'), r2 = node('r2');
   made.out = made.in = 0;
-  through(r1, r2, tcp(true, TCP_SYN, 100));
-  through(r2, r1, tcp(false, TCP_SYN | TCP_ACK, 900));
-  through(r1, r2, tcp(true, TCP_ACK, 101));
+  handshake(r1, r2);
   through(r1, r2, tcp(true, TCP_PSH | TCP_ACK, 101, 100));
   through(r1, r2, tcp(true, TCP_FIN | TCP_ACK, 201));
   assert.equal(made, { out: 1, in: 1 }, 'up: the request (the third packet) marked');
