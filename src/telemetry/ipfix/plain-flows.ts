@@ -10,6 +10,7 @@
  * What a session's names (tenant, service, application, path, interfaces, role) and close reason give its flows is
  * encoded once (a shape) and kept while the same names come (SHAPES at most, the oldest replaced).
  */
+import { ROLE_EGRESS, ROLE_INGRESS } from '../../dataplane/session-table.js';
 import { parseAddress } from '../../packet/addr.js';
 import type { PathNames, SlotNames } from '../open-sessions.js';
 import type { CloseReason } from '../record.js';
@@ -24,8 +25,6 @@ import { END_REASON, isV6 } from './templates.js';
 const SHAPES = 16;
 /** a shape's bytes at most: its 11 strings of MAX_STRING_BYTES (and the encoder's room past the last), pathChangeCount */
 const SHAPE_BYTES = SH_STRINGS + 12 * (MAX_STRING_BYTES + 7) + 2;
-const ROLE_INGRESS = 1;
-const ROLE_EGRESS = 2;
 
 interface Shape extends SlotNames {
   reason: CloseReason;

@@ -3,7 +3,6 @@
  * growth and halving, a cluster longer than a distance byte holds (DIST_FAR), and the keys a lookup and a
  * delete read: only their own (the following entries' homes come from their distance bytes, not their rows).
  */
-import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FlowTable, flowHash, type FlowKeys } from '../../../src/dataplane/flow-table.js';
@@ -356,28 +355,6 @@ test('one buffer a size for the slots and their distance bytes: filled past 64 K
   } finally {
     if (rowMemory !== null) rowMemory.reserve = reserve!;
   }
-});
-
-
-/** Sizes (kB) of this process's mappings, and whether each was advised for huge pages (smaps VmFlags `hg`). */
-function mappings(): { kB: number; huge: boolean }[] {
-  const out: { kB: number; huge: boolean }[] = [];
-  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
-    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
-    if (range !== null) out.push({ kB: (parseInt(range[2]!, 16) - parseInt(range[1]!, 16)) / 1024, huge: false });
-    else if (line.startsWith('VmFlags:') && out.length > 0) out[out.length - 1]!.huge = / hg\b/.test(line);
-  }
-  return out;
-}
-
-test('a slot buffer of 512 Ki slots or more is advised for huge pages (at 1 M sessions a lookup\'s page missed the TLB), a smaller one is not', () => {
-  if (rowMemory === null) return; // no reserved buffers without the addon
-  const big = table(16, 1 << 19);
-  const small = table(16, 1 << 16);
-  const m = mappings();
-  assert.ok(m.some((x) => x.kB === (5 << 19) / 1024 && x.huge), '2.5 MiB of slots: MADV_HUGEPAGE');
-  assert.not.ok(m.some((x) => x.kB === (5 << 16) / 1024 && x.huge), '320 KiB of slots: 4 KiB pages');
-  assert.is(big.t.capacity + small.t.capacity, (1 << 19) + (1 << 16));
 });
 
 test.run();
