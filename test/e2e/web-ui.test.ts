@@ -154,16 +154,19 @@ test('live updates: the page subscribes over GraphQL (graphql-transport-ws, the 
 test('svr lab impair --path 1 --delay 50ms: the latency chart of path 1 rises within 10 s; path 2 stays low', async () => {
   await page.goto(`${BASE}/#/paths?router=r1`);
   await page.waitForSelector('[data-testid=live-feed][data-state=push]', { timeout: 10_000 });
+  // the lab adds no delay, but on a loaded machine link tests' answers wait in event loops (17.52 ms at load 20): the
+  // chart is asked for the 50 ms added to path 1, against its own sample before and against path 2
   const before = await waitForValue('a latency sample of path 1', () => latestLatency(PATH1), 15_000, POLL_MS);
-  assert.ok(before < 10, `path 1 before: ${before} ms`);
+  assert.ok(before >= 0 && before < 1000, `path 1 before: ${before} ms`);
   await impair(['--path', '1', '--delay', '50ms']);
   const t0 = Date.now();
-  const risen = await waitForValue('path 1 latency above 20 ms', async () => {
+  const risen = await waitForValue('path 1 latency 40 ms above its sample before', async () => {
     const v = await latestLatency(PATH1);
-    return v !== undefined && v > 20 ? v : undefined;
+    return v !== undefined && v > before + 40 ? v : undefined;
   }, 10_000, POLL_MS);
   console.log(`  path 1 latency in the chart: ${before} ms -> ${risen} ms after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  assert.ok((await latestLatency(PATH2))! < 10, 'path 2 is not delayed');
+  const other = (await latestLatency(PATH2))!;
+  assert.ok(other < risen - 25, `path 2 is not delayed: ${other} ms against path 1's ${risen} ms`);
   const canvas = await page.locator('[data-testid=chart-latencyMs] canvas').count();
   assert.ok(canvas >= 1, 'the chart is drawn');
   await page.waitForTimeout(4000);
