@@ -167,21 +167,11 @@ export class BlockWriter {
       (r.deniedReason !== undefined ? F_DENIED : 0);
     this.buf[this.at++] = flags;
     const n = this.rowNames;
-    n.role = r.role;
-    n.router = r.router;
-    n.tenant = r.tenant;
-    n.service = r.service;
-    n.application = r.application;
-    n.ingressRouter = r.ingressRouter;
-    n.egressRouter = r.egressRouter;
-    n.dst = r.forward.dst;
-    n.dstPort = r.forward.dstPort;
-    n.protocol = r.forward.protocol;
-    n.paths = r.paths;
-    n.closeReason = r.closeReason;
-    n.ingressInterface = r.ingressInterface;
-    n.egressInterface = r.egressInterface;
-    n.waypoint = r.waypoint;
+    ({
+      role: n.role, router: n.router, tenant: n.tenant, service: n.service, application: n.application, ingressRouter: n.ingressRouter, egressRouter: n.egressRouter,
+      paths: n.paths, closeReason: n.closeReason, ingressInterface: n.ingressInterface, egressInterface: n.egressInterface, waypoint: n.waypoint,
+    } = r);
+    ({ dst: n.dst, dstPort: n.dstPort, protocol: n.protocol } = r.forward);
     this.num(this.namesOf(n));
     if (r.seq !== 0) this.num(r.seq);
     this.str(r.forward.src, S_SOURCE);

@@ -12,7 +12,7 @@ import { OpenBlock, type ClosedBlock } from '../../../src/telemetry/history/open
 import { encodeRuns } from '../../../src/telemetry/history/keys.js';
 import { plainRow } from '../../../src/telemetry/open-sessions.js';
 import { SessionRecordBuilder } from '../../../src/telemetry/record.js';
-import { SESSIONS, T0, idWords, openAll } from './plain-sessions.js';
+import { SESSIONS, T0, endAll, idWords, openAll } from './plain-sessions.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -32,32 +32,24 @@ function blocks(fromSlot: boolean, blockRows: number, rounds: number): { blocks:
   const open = builder.sessions;
   const block = new OpenBlock();
   const row = plainRow();
-  const ids = new Uint32Array(4);
   const out: string[][] = [];
   let fromSlots = 0;
-  for (let round = 0; round < rounds; round++) {
-    openAll(builder, round);
-    SESSIONS.forEach((s, i) => {
-      const k = round * 100 + i;
-      ids.set(idWords(k));
-      const [pf, pr, bf, br] = s.counts;
-      const slot = builder.endSlot(ids, 0, pf, pr, bf, br, s.app);
-      assert.ok(open.plain(slot));
-      const endMs = T0 + 1_000 + ((k * 7_919) % 211) * 1_500 + 0.4;
-      const reason = s.reason ?? 'idle';
-      builder.hold(slot);
-      if (fromSlot && k % 5 !== 0) {
-        open.plainRow(slot, row);
-        block.addPlain(open.slotWords, row, endMs, reason);
-        builder.dropHeld(slot);
-        fromSlots++;
-      } else {
-        block.add(builder.heldRecord(slot, endMs, reason), open.slotWords, open.idAt(slot));
-        builder.releaseHeld(slot);
-      }
-      if (block.rows === blockRows) out.push(describe(block.close()));
-    });
-  }
+  endAll(builder, rounds, (slot, k, s) => {
+    assert.ok(open.plain(slot));
+    const endMs = T0 + 1_000 + ((k * 7_919) % 211) * 1_500 + 0.4;
+    const reason = s.reason ?? 'idle';
+    builder.hold(slot);
+    if (fromSlot && k % 5 !== 0) {
+      open.plainRow(slot, row);
+      block.addPlain(open.slotWords, row, endMs, reason);
+      builder.dropHeld(slot);
+      fromSlots++;
+    } else {
+      block.add(builder.heldRecord(slot, endMs, reason), open.slotWords, open.idAt(slot));
+      builder.releaseHeld(slot);
+    }
+    if (block.rows === blockRows) out.push(describe(block.close()));
+  });
   if (block.rows > 0) out.push(describe(block.close()));
   return { blocks: out, fromSlots };
 }

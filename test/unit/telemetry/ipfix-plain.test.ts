@@ -11,7 +11,7 @@ import { PlainShapes } from '../../../src/telemetry/ipfix/plain-flows.js';
 import type { SlotNames } from '../../../src/telemetry/open-sessions.js';
 import { SessionRecordBuilder, type SessionRecord } from '../../../src/telemetry/record.js';
 import { requires } from '../../support/prerequisites.js';
-import { INGRESS, SESSIONS, T0, base, idWords, lan, openAll } from './plain-sessions.js';
+import { INGRESS, SESSIONS, T0, base, endAll, idWords, lan } from './plain-sessions.js';
 
 const test = requires(import.meta.url); // the addon (skipped without it)
 
@@ -24,40 +24,32 @@ function messages(native: boolean, maxMessageBytes: number, repeat: number): str
   const builder = new SessionRecordBuilder({ router: 'r1', nowMs: T0 });
   const writer = new IpfixMessageWriter({ observationDomainId: 7, maxMessageBytes });
   const shapes = new PlainShapes('r1');
-  const ids = new Uint32Array(4);
   const out: EncodedMessage[] = [];
   const records: SessionRecord[] = [];
   const list = new Float64Array(BATCH * ENTRY);
   const held: number[] = [];
   const t = Math.floor(T0 / 1000);
-  for (let round = 0; round < repeat; round++) {
-    openAll(builder, round);
-    SESSIONS.forEach((s, i) => {
-      const k = round * 100 + i;
-      ids.set(idWords(k));
-      const [pf, pr, bf, br] = s.counts;
-      const slot = builder.endSlot(ids, 0, pf, pr, bf, br, s.app);
-      const endMs = T0 + 1_000 + k * 3;
-      const reason = s.reason ?? 'idle';
-      const open = builder.sessions;
-      assert.ok(open.plain(slot));
-      if (native) {
-        const n: SlotNames = { tenant: '', service: '', application: '', path: undefined, ingressInterface: lan, egressInterface: lan, role: 0 };
-        open.names(slot, n);
-        let shape = shapes.find(n, reason);
-        if (shape === -1) shape = shapes.add(n, reason);
-        builder.hold(slot);
-        list.set([slot, shape, endMs], held.length * ENTRY);
-        held.push(slot);
-        if (held.length === BATCH || i === SESSIONS.length - 1) {
-          // in batches, as session-records.ts: the slots held until the call
-          writer.plain(flows, open.slotWords, shapes.table, list, held.length, t, out);
-          for (const h of held) builder.dropHeld(h);
-          held.length = 0;
-        }
-      } else records.push(builder.recordEnd(slot, endMs, reason));
-    });
-  }
+  endAll(builder, repeat, (slot, k, s, i) => {
+    const endMs = T0 + 1_000 + k * 3;
+    const reason = s.reason ?? 'idle';
+    const open = builder.sessions;
+    assert.ok(open.plain(slot));
+    if (native) {
+      const n: SlotNames = { tenant: '', service: '', application: '', path: undefined, ingressInterface: lan, egressInterface: lan, role: 0 };
+      open.names(slot, n);
+      let shape = shapes.find(n, reason);
+      if (shape === -1) shape = shapes.add(n, reason);
+      builder.hold(slot);
+      list.set([slot, shape, endMs], held.length * ENTRY);
+      held.push(slot);
+      if (held.length === BATCH || i === SESSIONS.length - 1) {
+        // in batches, as session-records.ts: the slots held until the call
+        writer.plain(flows, open.slotWords, shapes.table, list, held.length, t, out);
+        for (const h of held) builder.dropHeld(h);
+        held.length = 0;
+      }
+    } else records.push(builder.recordEnd(slot, endMs, reason));
+  });
   if (!native) out.push(...writer.encode(records, t, false, true));
   out.push(...writer.flushOpen(t));
   return out.map((m) => Buffer.from(m.bytes).toString('hex'));

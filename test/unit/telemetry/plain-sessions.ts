@@ -71,3 +71,17 @@ export function openAll(builder: SessionRecordBuilder, round: number): void {
     builder.openRow(words, 0, T0 + k, { ...base, ...s.names });
   });
 }
+
+/** Opens every session of `rounds` rounds in `builder` (openAll) and ends each: `ended` gets its slot (endSlot: its last totals and application), k and the session. */
+export function endAll(builder: SessionRecordBuilder, rounds: number, ended: (slot: number, k: number, s: Session, i: number) => void): void {
+  const ids = new Uint32Array(4);
+  for (let round = 0; round < rounds; round++) {
+    openAll(builder, round);
+    SESSIONS.forEach((s, i) => {
+      const k = round * 100 + i;
+      ids.set(idWords(k));
+      const [pf, pr, bf, br] = s.counts;
+      ended(builder.endSlot(ids, 0, pf, pr, bf, br, s.app), k, s, i);
+    });
+  }
+}
