@@ -7,11 +7,6 @@
  *     the kernel backs it with 2 MiB pages where it can (transparent huge pages in "madvise" or "always" mode)
  *   releaseMemory(buffer, byteOffset, byteLength) -> bytes given back
  *   residentMemory(buffer) -> bytes of its pages that are resident (mincore; for the memory benchmark)
- *   collapseMemory(buffer, from, to) -> the first whole 2 MiB-aligned chunk of its bytes [from, to) made one huge
- *     page now when all its pages are resident (madvise MADV_COLLAPSE, Linux 6.1: synchronous, whatever the THP
- *     mode but "never"; no MADV_HUGEPAGE, so khugepaged never refills a range given back later): the offset after
- *     that chunk; its negative when the chunk was left as it is (a page not resident: a range given back or never
- *     written, which a collapse would fill; or the kernel refused); `from` when no whole chunk lies in the range
  */
 #include "svr_native.h"
 
@@ -19,11 +14,6 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-#define HUGE_CHUNK ((uintptr_t)2 << 20)
 
 static void unmap(napi_env env, void *data, void *hint) {
   munmap(data, (size_t)(uintptr_t)hint);
@@ -125,46 +115,10 @@ static napi_value resident_memory(napi_env env, napi_callback_info info) {
   return r;
 }
 
-static napi_value collapse_memory(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  void *data = NULL;
-  size_t len = 0;
-  double from = 0, to = 0;
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "collapseMemory(buffer, from, to)");
-    return NULL;
-  }
-  if (svr_arg_arraybuffer(env, argv[0], "collapseMemory: buffer", &data, &len) != 0) return NULL;
-  if (napi_get_value_double(env, argv[1], &from) != napi_ok || napi_get_value_double(env, argv[2], &to) != napi_ok ||
-      !(from >= 0) || !(to >= from) || to > (double)len) {
-    napi_throw_range_error(env, NULL, "collapseMemory: from and to must be offsets in the buffer, from <= to");
-    return NULL;
-  }
-  uintptr_t base = (uintptr_t)data;
-  uintptr_t start = (base + (uintptr_t)from + HUGE_CHUNK - 1) & ~(HUGE_CHUNK - 1);
-  double next = from;
-  if (start + HUGE_CHUNK <= base + (uintptr_t)to) {
-    unsigned char vec[HUGE_CHUNK / 4096];
-    size_t pages = HUGE_CHUNK / (size_t)sysconf(_SC_PAGESIZE), i = 0;
-    if (pages <= sizeof vec && mincore((void *)start, HUGE_CHUNK, vec) == 0) {
-      while (i < pages && (vec[i] & 1)) i++;
-    }
-    next = (double)(start + HUGE_CHUNK - base);
-    if (i < pages || madvise((void *)start, HUGE_CHUNK, MADV_COLLAPSE) != 0) next = -next;
-  }
-  napi_value r;
-  SVR_CHECK(env, napi_create_double(env, next, &r));
-  return r;
-}
-
 napi_status svr_row_memory_init(napi_env env, napi_value exports) {
   napi_status s = svr_export_fn(env, exports, "reserveMemory", reserve_memory, NULL);
   if (s != napi_ok) return s;
   s = svr_export_fn(env, exports, "residentMemory", resident_memory, NULL);
-  if (s != napi_ok) return s;
-  s = svr_export_fn(env, exports, "collapseMemory", collapse_memory, NULL);
   if (s != napi_ok) return s;
   return svr_export_fn(env, exports, "releaseMemory", release_memory, NULL);
 }

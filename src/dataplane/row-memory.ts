@@ -2,8 +2,7 @@
  * Memory for the session table's row columns (native/row-memory.c): `reserve(bytes)` maps an ArrayBuffer
  * whose pages become resident only when first written, so a table reserved for its session limit costs
  * the rows it has used and never copies rows to grow; `release(buffer, byteOffset, byteLength)` gives the
- * whole pages inside a range back (they read as zeros after); `collapse(buffer, from, to)` makes the first whole
- * 2 MiB-aligned chunk in a byte range one huge page (huge-rows.ts: the rows a full table keeps). Null without the addon (or with
+ * whole pages inside a range back (they read as zeros after). Null without the addon (or with
  * SVR_NATIVE_ROWS=0, to measure or test the other way): the table then grows by doubling and keeps its pages.
  */
 import { tryLoadAddon } from '../native/addon.js';
@@ -12,9 +11,6 @@ export interface RowMemory {
   /** huge: backed by 2 MiB pages where the kernel can (transparent huge pages, MADV_HUGEPAGE) */
   reserve(bytes: number, huge?: boolean): ArrayBuffer;
   release(buffer: ArrayBufferLike, byteOffset: number, byteLength: number): number;
-  /** MADV_COLLAPSE on the first whole 2 MiB-aligned chunk in bytes [from, to) when its pages are all resident: the
-   *  offset after it (negative: the chunk was left as it was), or `from` when none fits yet */
-  collapse(buffer: ArrayBufferLike, from: number, to: number): number;
 }
 
 type Resident = (buffer: ArrayBufferLike) => number;
@@ -26,7 +22,7 @@ let resident: Resident | null = null;
 function load(): RowMemory | null {
   if (process.env['SVR_NATIVE_ROWS'] === '0') return null;
   const mod = tryLoadAddon();
-  if (mod instanceof Error || typeof mod['reserveMemory'] !== 'function' || typeof mod['releaseMemory'] !== 'function' || typeof mod['residentMemory'] !== 'function' || typeof mod['collapseMemory'] !== 'function') return null;
+  if (mod instanceof Error || typeof mod['reserveMemory'] !== 'function' || typeof mod['releaseMemory'] !== 'function' || typeof mod['residentMemory'] !== 'function') return null;
   const reserve = mod['reserveMemory'] as (bytes: number, huge: boolean) => ArrayBuffer;
   resident = mod['residentMemory'] as Resident;
   return {
@@ -36,7 +32,6 @@ function load(): RowMemory | null {
       return b;
     },
     release: mod['releaseMemory'] as RowMemory['release'],
-    collapse: mod['collapseMemory'] as RowMemory['collapse'],
   };
 }
 

@@ -42,7 +42,6 @@ import { FlowTable, type FlowKeys } from './flow-table.js';
 import { KW4, KW6, writeKey } from './flow-key.js';
 import { KEY_LAN, KEY_WAN_OURS, KEY_WAN_THEIRS, type Ownership } from './ownership.js';
 import { residentBytes, rowMemory } from './row-memory.js';
-import { HugeRows } from './huge-rows.js';
 import { IdCounts } from './session-counts.js';
 
 export const ROLE_INGRESS = 1;
@@ -329,8 +328,6 @@ export class SessionTable {
   /** segments emptied during a sweep, given back when it ends (the sweep may walk on through their rows) */
   private readonly emptied: number[] = [];
   private sweeping = false;
-  /** the reserved columns' rows that stay, in 2 MiB pages (huge-rows.ts; a step per sweep) */
-  readonly huge = new HugeRows();
   /** first row of each wheel slot (-1: empty) */
   private readonly heads = new Int32Array(WHEEL_SLOTS).fill(-1);
   /** the tick dueTick counts from: the first one a row was due at */
@@ -776,18 +773,7 @@ export class SessionTable {
     if (this.segActive[s] !== 0 || !reservedFrom(this.held)) return;
     const from = s * SEGMENT_ROWS;
     const rows = Math.min(SEGMENT_ROWS, this.held - from);
-    for (const c of this.rowColumns()) {
-      if (c.length === 0) continue;
-      const perRow = c.byteLength / this.held;
-      rowMemory!.release(c.buffer, c.byteOffset + from * perRow, rows * perRow);
-    }
-    this.segFree[s] = -1;
-    this.segFresh[s] = 0;
-  }
-
-  /** The columns of a row (those not made yet are empty). */
-  private rowColumns(): Column[] {
-    return [
+    const columns: Column[] = [
       this.flags, this.role, this.family, this.protocol, this.tenant, this.service, this.path, this.inIf, this.outIf,
       this.origSrc4, this.origDst4, this.origSrc6, this.origDst6, this.origSrcPort, this.origDstPort, this.wpLocalPort, this.wpPeerPort, this.uuid,
       this.chain, this.tags, this.app, this.gen, this.natRelay, this.natSrc, this.natDst, this.natSrcPort, this.natDstPort,
@@ -795,6 +781,13 @@ export class SessionTable {
       this.signed, this.dueNext, this.duePrev, this.dueSlot, this.dueTick, this.relays, this.marksOut, this.marksIn,
       this.inKeyInfo, this.outKeyInfo, this.inKey, this.outKey, this.retFamily, this.retKey,
     ];
+    for (const c of columns) {
+      if (c.length === 0) continue;
+      const perRow = c.byteLength / this.held;
+      rowMemory!.release(c.buffer, c.byteOffset + from * perRow, rows * perRow);
+    }
+    this.segFree[s] = -1;
+    this.segFresh[s] = 0;
   }
 
   private claim(k: Uint32Array, family: number, kind: number): boolean {
@@ -1072,7 +1065,6 @@ export class SessionTable {
     this.sweeping = true;
     try {
       const more = this.sweepDue(now, budget, expire);
-      if (reservedFrom(this.held)) this.huge.step(this.rowColumns(), this.held, this.capacity, this.segActive, SEGMENT_ROWS);
       return this.tidy() || more;
     } finally {
       this.sweeping = false;
