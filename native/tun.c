@@ -978,13 +978,19 @@ static napi_value tun_reader_ref(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The reader of a call with `want` arguments (argv), the first its handle; NULL after throwing (usage: too few). */
+static reader *reader_of_call(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+  size_t argc = want;
+  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  reader *r = argc >= want ? get_reader(env, argv[0]) : NULL;
+  if (argc < want) napi_throw_type_error(env, NULL, usage);
+  return r;
+}
+
 /* tunReaderGather(handle, us: number): see the header. */
 static napi_value tun_reader_gather(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  reader *r = argc >= 2 ? get_reader(env, argv[0]) : NULL;
-  if (argc < 2) napi_throw_type_error(env, NULL, "needs (handle, us)");
+  reader *r = reader_of_call(env, info, 2, argv, "needs (handle, us)");
   if (r == NULL) return NULL;
   int32_t us;
   if (napi_get_value_int32(env, argv[1], &us) != napi_ok) {
@@ -1001,11 +1007,8 @@ static napi_value tun_reader_gather(napi_env env, napi_callback_info info) {
  * mode; the caller then drops them at the devices' ingress. Offload readers only, once; throws an errno error (EPERM
  * without CAP_NET_RAW). */
 static napi_value tun_reader_rx_ring(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  SVR_CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  reader *r = argc >= 3 ? get_reader(env, argv[0]) : NULL;
-  if (argc < 3) napi_throw_type_error(env, NULL, "needs (handle, ifindexes, waypoint)");
+  reader *r = reader_of_call(env, info, 3, argv, "needs (handle, ifindexes, waypoint)");
   if (r == NULL) return NULL;
   void *ix;
   size_t nix;
