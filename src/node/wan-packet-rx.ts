@@ -25,9 +25,9 @@ export function wanPacketRxEnabled(): boolean {
   return process.env['SVR_WAN_PACKET_RX'] === '1';
 }
 
-/** Whether a WAN TUN reader takes its SVR packets from a packet ring (default; SVR_WAN_RX_RING=0: no; docs/environment.md). */
+/** Whether a WAN TUN reader takes its SVR packets from a packet ring (SVR_WAN_RX_RING=1; default off: docs/environment.md). */
 export function wanRxRingEnabled(): boolean {
-  return process.env['SVR_WAN_RX_RING'] !== '0';
+  return process.env['SVR_WAN_RX_RING'] === '1';
 }
 
 /** The longest packet the ring takes (SVR_RX_RING_MAX_LEN of native/wan-rx-ring.h): the drop rule's bound too. */
