@@ -49,7 +49,11 @@ AES_TARGET int svr_aes_lanes_expand(svr_aes_lanes_key *k, const uint8_t *key, ui
   } else {
     return -1;
   }
-  for (int i = 0; i <= k->rounds; i++) _mm_storeu_si128((__m128i *)(k->rk + 16 * i), rk[i]);
+  for (int i = 0; i <= k->rounds; i++) {
+    _mm_storeu_si128((__m128i *)(k->rk + 16 * i), rk[i]);
+    __m128i d = i == 0 || i == k->rounds ? rk[k->rounds - i] : _mm_aesimc_si128(rk[k->rounds - i]);
+    _mm_storeu_si128((__m128i *)(k->dk + 16 * i), d);
+  }
   memset(rk, 0, sizeof rk);
   return 0;
 }
@@ -106,7 +110,7 @@ void svr_aes_lanes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *const *data,
 #endif
 
 void svr_aes_lanes_wipe(svr_aes_lanes_key *k) {
-  volatile uint8_t *p = (volatile uint8_t *)k->rk;
-  for (size_t i = 0; i < sizeof k->rk; i++) p[i] = 0;
+  volatile uint8_t *p = (volatile uint8_t *)k->rk, *d = (volatile uint8_t *)k->dk;
+  for (size_t i = 0; i < sizeof k->rk; i++) p[i] = d[i] = 0;
   k->rounds = 0;
 }

@@ -10,9 +10,11 @@
 
 #include <stdint.h>
 
-/* Expanded encryption key: rounds + 1 round keys of 16 bytes (AES-128: 10 rounds, AES-256: 14). */
+/* Expanded key: rounds + 1 round keys of 16 bytes (AES-128: 10 rounds, AES-256: 14) for encryption (rk) and for
+ * AESDEC's equivalent inverse cipher (dk: rk reversed, the inner ones through InvMixColumns; FIPS-197 §5.3.5). */
 typedef struct {
   uint8_t rk[15 * 16];
+  uint8_t dk[15 * 16];
   int rounds;
 } svr_aes_lanes_key;
 
@@ -28,6 +30,16 @@ int svr_aes_lanes_expand(svr_aes_lanes_key *k, const uint8_t *key, uint32_t key_
  */
 void svr_aes_lanes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *const *data, const uint8_t *const *iv,
                                const uint32_t *blocks, uint32_t count);
+
+/* 1 when this CPU has VAES and AVX-512 F, so svr_aes_vaes_cbc_open may run (aes-cbc-vaes.c). */
+int svr_aes_vaes_available(void);
+
+/*
+ * CBC decryption of one region in place, moved down by its IV (NIST SP 800-38A §6.2): p[0, 16) is the IV and
+ * p[16, 16 + 16 * blocks) the ciphertext; afterwards p[0, 16 * blocks) holds the plaintext (padding not checked),
+ * the bytes after it are left as they were. Four blocks per AESDEC (512-bit VAES), sixteen in flight.
+ */
+void svr_aes_vaes_cbc_open(const svr_aes_lanes_key *k, uint8_t *p, uint32_t blocks);
 
 /* Zeroes the key schedule. */
 void svr_aes_lanes_wipe(svr_aes_lanes_key *k);

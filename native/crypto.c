@@ -33,7 +33,8 @@
  *       In place, the inverse; plaintext moves to offsets[i]. status[i]: 0 ok (lengths[i] updated),
  *       1 too short or not IV + whole blocks (region untouched), 2 bad padding, 3 GCM tag mismatch
  *       (2 and 3: region zeroed, as it held unauthenticated plaintext; lengths[i] unchanged).
- *       Never throws for a bad packet.
+ *       Never throws for a bad packet. CBC on a CPU with VAES and AVX-512: aes-cbc-vaes.c's pass, four blocks per
+ *       instruction, the plaintext written moved down in the same pass (no memmove); the same bytes.
  *   hmacCreate(alg, key) -> handle        alg "sha256" | "sha1"; key >= 1 byte. The hash states after the
  *       key's inner and outer pads, keyed once (hmac-pads.c); per packet they are copied, not re-keyed.
  *   hmacSignBatch(h, data, offsets, lengths, count, tagLength, slot) -> undefined
@@ -49,6 +50,7 @@
  *   cryptoDestroy(h)   frees the contexts now (OpenSSL cleanses key material); twice is a no-op.
  *                      The handle's memory is freed by its finalizer.
  *   cryptoOpensslVersion() -> "3.0.19": the OpenSSL the addon's calls really reach.
+ *   cryptoAesVaes() -> whether CBC decryption runs aes-cbc-vaes.c's pass here (VAES, AVX-512 F, AES-NI).
  *   cryptoTestIvs(seed)   tests only: ciphers created while seed != 0 take their IVs from a seeded stream of their
  *                      own instead of RAND_bytes (one branch per call that takes IVs, none per packet).
  *
@@ -101,6 +103,7 @@ typedef struct {
   uint8_t enc_chain[CBC_IV]; /* CBC: enc's chaining value, the last ciphertext block it wrote (zeros at create) */
   svr_aes_lanes_key lanes; /* CBC with AES-NI: batches of 2+ packets are encrypted 8 at a time */
   int lanes_ok;
+  int vaes_ok; /* CBC with VAES: decrypted 4 blocks per instruction, moved down in the same pass (aes-cbc-vaes.c) */
   uint8_t *ivs; /* random IV pool: ivs[ivs_pos, ivs_cap) not used yet */
   size_t ivs_cap, ivs_pos;
   int iv_seeded;    /* tests only (cryptoTestIvs): IVs from iv_state's splitmix64 stream, not RAND_bytes */
@@ -211,7 +214,7 @@ static void free_cipher_contexts(handle_head *head) {
   EVP_CIPHER_CTX_free(c->dec);
   c->enc = c->dec = NULL;
   svr_aes_lanes_wipe(&c->lanes);
-  c->lanes_ok = 0;
+  c->lanes_ok = c->vaes_ok = 0;
   free(c->ivs);
   c->ivs = NULL;
   c->ivs_cap = c->ivs_pos = 0;
@@ -413,6 +416,7 @@ static napi_value cipher_create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   c->lanes_ok = k == KIND_CBC && svr_aes_lanes_expand(&c->lanes, key, (uint32_t)key_len) == 0;
+  c->vaes_ok = c->lanes_ok && svr_aes_vaes_available();
   c->iv_seeded = test_iv_seed != 0;
   c->iv_state = test_iv_seed;
   return wrap_handle(env, &c->head);
@@ -605,17 +609,20 @@ static uint32_t cbc_padding(const uint8_t *last_block) {
  * it may: the IV block is decrypted first and its output dropped, so the next block's plaintext is D(C1) ^ IV, as
  * with the IV set (NIST SP 800-38A §6.2), without an EVP_CipherInit_ex per packet (its parameter lookups by name
  * were ~3 % of a receiving router's samples, 16 bytes more AES ~1 %). */
-static int cbc_decrypt(EVP_CIPHER_CTX *ctx, uint8_t *p, uint32_t len, uint32_t *out_len) {
+static int cbc_decrypt(const cipher_handle *c, uint8_t *p, uint32_t len, uint32_t *out_len) {
   if (len < CBC_IV + 16 || (len & 15) != 0) return 1;
   uint32_t n = len - CBC_IV;
   int outl = 0;
-  if (EVP_DecryptUpdate(ctx, p, &outl, p, (int)len) != 1 || (uint32_t)outl != len) return -1;
-  uint32_t pad = cbc_padding(p + CBC_IV + n - 16);
+  const uint8_t *plain = p; /* where the plaintext is: VAES writes it moved down already (aes-cbc-vaes.c) */
+  if (c->vaes_ok) svr_aes_vaes_cbc_open(&c->lanes, p, n / 16);
+  else if (EVP_DecryptUpdate(c->dec, p, &outl, p, (int)len) != 1 || (uint32_t)outl != len) return -1;
+  else plain = p + CBC_IV;
+  uint32_t pad = cbc_padding(plain + n - 16);
   if (pad == 0) {
     memset(p, 0, len);
     return 2;
   }
-  memmove(p, p + CBC_IV, n - pad);
+  if (plain != p) memmove(p, plain, n - pad);
   *out_len = n - pad;
   return 0;
 }
@@ -644,7 +651,7 @@ static int64_t open_regions(cipher_handle *c, batch *b, uint8_t *status) {
   for (uint32_t i = 0; i < b->count; i++) {
     uint8_t *p = b->data + b->off[i];
     uint32_t out_len = b->len[i];
-    int r = c->kind == KIND_CBC ? cbc_decrypt(c->dec, p, b->len[i], &out_len) : gcm_decrypt(c->dec, p, b->len[i], &out_len);
+    int r = c->kind == KIND_CBC ? cbc_decrypt(c, p, b->len[i], &out_len) : gcm_decrypt(c->dec, p, b->len[i], &out_len);
     if (r < 0) return -1;
     status[i] = (uint8_t)r;
     if (r == 0) {
@@ -903,6 +910,12 @@ static napi_value crypto_hmac_lanes(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value crypto_aes_vaes(napi_env env, napi_callback_info info) {
+  napi_value result;
+  SVR_CHECK(env, napi_get_boolean(env, svr_aes_vaes_available() != 0, &result));
+  return result;
+}
+
 static napi_value crypto_openssl_version(napi_env env, napi_callback_info info) {
   napi_value v;
   SVR_CHECK(env, napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION_STRING), NAPI_AUTO_LENGTH, &v));
@@ -995,7 +1008,7 @@ napi_status svr_crypto_init(napi_env env, napi_value exports) {
       {"hmacSignBatch", hmac_sign_batch},    {"hmacVerifyBatch", hmac_verify_batch},
       {"cryptoDestroy", crypto_destroy},     {"cryptoOpensslVersion", crypto_openssl_version},
       {"cryptoHmacLanes", crypto_hmac_lanes},  {"cryptoTestIvs", crypto_test_ivs},
-      {"hmacKeyId", hmac_key_id},
+      {"hmacKeyId", hmac_key_id},            {"cryptoAesVaes", crypto_aes_vaes},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_status s = svr_export_fn(env, exports, fns[i].name, fns[i].fn, NULL);
