@@ -41,10 +41,14 @@ int svr_aes_vaes_available(void);
  */
 void svr_aes_vaes_cbc_open(const svr_aes_lanes_key *k, uint8_t *p, uint32_t blocks);
 
-/* svr_aes_lanes_cbc_encrypt with 16 chains at a time, four per 512-bit VAESENC (aes-cbc-vaes.c); the same bytes.
- * Call only when svr_aes_vaes_available(). */
-void svr_aes_vaes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *const *data, const uint8_t *const *iv,
-                              const uint32_t *blocks, uint32_t count);
+/*
+ * CBC encryption of region i in place for i < count, 16 chains at a time, four per 512-bit VAESENC (aes-cbc-vaes.c),
+ * moved up by the IV in the same pass: data[i][0, 16 * blocks[i]) holds the plaintext with its padding; afterwards
+ * data[i][0, 16) is the 16-byte IV at iv[i] (not inside the region) and data[i][16, 16 + 16 * blocks[i]) the
+ * ciphertext. The same bytes as the IV, then svr_aes_lanes_cbc_encrypt. Call only when svr_aes_vaes_available().
+ */
+void svr_aes_vaes_cbc_seal(const svr_aes_lanes_key *k, uint8_t *const *data, const uint8_t *const *iv,
+                           const uint32_t *blocks, uint32_t count);
 
 /* Zeroes the key schedule. */
 void svr_aes_lanes_wipe(svr_aes_lanes_key *k);

@@ -4,8 +4,9 @@
  * sixteen are in flight (AESDEC's latency hidden). Each plaintext block is written over the ciphertext block before
  * it, which only that plaintext block needed: the region comes out moved down by its IV without a memmove (the
  * receiving router's steady pass: OpenSSL's CBC decryption plus the memmove were ~14 % of its main thread, tcp16).
- * Encryption is one chain per region, so svr_aes_vaes_cbc_encrypt runs aes-cbc-lanes.c's interleave 16 chains wide,
- * four per vector (the sending router's lanes were ~14 % of its main thread).
+ * Encryption is one chain per region, so svr_aes_vaes_cbc_seal runs aes-cbc-lanes.c's interleave 16 chains wide, four
+ * per vector (the sending router's lanes were ~14 % of its main thread), each ciphertext block written one block on
+ * from its plaintext, which moves the region up by its IV in the same pass (no memmove before, ~2.6 % there).
  */
 #include "aes-cbc-lanes.h"
 
@@ -58,17 +59,20 @@ VAES_TARGET void svr_aes_vaes_cbc_open(const svr_aes_lanes_key *k, uint8_t *p, u
     for (int g = 0; g < 4; g++) x[g] = _mm512_aesenc_epi128(x[g], key[r]);                                             \
   for (int g = 0; g < 4; g++) x[g] = _mm512_aesenclast_epi128(x[g], key[rounds])
 
-VAES_TARGET void svr_aes_vaes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *const *data, const uint8_t *const *iv,
-                                          const uint32_t *blocks, uint32_t count) {
+VAES_TARGET void svr_aes_vaes_cbc_seal(const svr_aes_lanes_key *k, uint8_t *const *data, const uint8_t *const *iv,
+                                       const uint32_t *blocks, uint32_t count) {
   const int rounds = k->rounds;
   __m512i key[15];
   for (int i = 0; i <= rounds; i++) key[i] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(k->rk + 16 * i)));
-  /* as aes-cbc-lanes.c, 16 chains: an idle lane encrypts its own scratch block; lane l is part l % 4 of vector l / 4 */
-  uint8_t scratch[VAES_LANES][16], chains[VAES_LANES * 16];
+  /* as aes-cbc-lanes.c, 16 chains: an idle lane encrypts its own scratch block; lane l is part l % 4 of vector l / 4.
+   * A lane reads block s of its region at ptr and writes its ciphertext at ptr + 16, over block s + 1, which it read
+   * ahead (into `ahead`) before that store; block 0 is read ahead when the region starts, then the IV goes over it. */
+  uint8_t scratch[VAES_LANES][32], chains[VAES_LANES * 16], ahead[VAES_LANES * 16];
   uint8_t *ptr[VAES_LANES];
   uint32_t left[VAES_LANES], stride[VAES_LANES];
   for (int l = 0; l < VAES_LANES; l++) ptr[l] = scratch[l], left[l] = 0, stride[l] = 0;
   memset(chains, 0, sizeof chains);
+  memset(ahead, 0, sizeof ahead);
   uint32_t next = 0;
   for (;;) {
     uint32_t steps = UINT32_MAX;
@@ -76,7 +80,9 @@ VAES_TARGET void svr_aes_vaes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *c
       while (left[l] == 0 && next < count) {
         if (blocks[next] > 0) {
           ptr[l] = data[next], left[l] = blocks[next], stride[l] = 16;
+          memcpy(ahead + 16 * l, data[next], 16);
           memcpy(chains + 16 * l, iv[next], 16);
+          memcpy(data[next], iv[next], 16);
         }
         next++;
       }
@@ -84,30 +90,36 @@ VAES_TARGET void svr_aes_vaes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *c
       else if (left[l] < steps) steps = left[l];
     }
     if (steps == UINT32_MAX) break; /* every lane idle and no region left */
-    __m512i chain[4];
-    for (int g = 0; g < 4; g++) chain[g] = _mm512_loadu_si512(chains + 64 * g);
+    __m512i chain[4], cur[4];
+    for (int g = 0; g < 4; g++) {
+      chain[g] = _mm512_loadu_si512(chains + 64 * g);
+      cur[g] = _mm512_loadu_si512(ahead + 64 * g);
+    }
     for (uint32_t s = 0; s < steps; s++) {
       __m512i x[4];
       for (int g = 0; g < 4; g++) {
         uint8_t *const *q = ptr + 4 * g;
-        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)q[0]));
-        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)q[1]), 1);
-        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)q[2]), 2);
-        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)q[3]), 3);
-        x[g] = _mm512_ternarylogic_epi64(v, chain[g], key[0], 0x96); /* block ^ chain ^ key 0 */
+        x[g] = _mm512_ternarylogic_epi64(cur[g], chain[g], key[0], 0x96); /* block ^ chain ^ key 0 */
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(q[0] + 16))); /* the next blocks */
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q[1] + 16)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q[2] + 16)), 2);
+        cur[g] = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(q[3] + 16)), 3);
       }
       ENC_ROUNDS(x);
       for (int g = 0; g < 4; g++) {
         uint8_t **q = ptr + 4 * g;
         chain[g] = x[g];
-        _mm_storeu_si128((__m128i *)q[0], _mm512_castsi512_si128(x[g]));
-        _mm_storeu_si128((__m128i *)q[1], _mm512_extracti32x4_epi32(x[g], 1));
-        _mm_storeu_si128((__m128i *)q[2], _mm512_extracti32x4_epi32(x[g], 2));
-        _mm_storeu_si128((__m128i *)q[3], _mm512_extracti32x4_epi32(x[g], 3));
+        _mm_storeu_si128((__m128i *)(q[0] + 16), _mm512_castsi512_si128(x[g]));
+        _mm_storeu_si128((__m128i *)(q[1] + 16), _mm512_extracti32x4_epi32(x[g], 1));
+        _mm_storeu_si128((__m128i *)(q[2] + 16), _mm512_extracti32x4_epi32(x[g], 2));
+        _mm_storeu_si128((__m128i *)(q[3] + 16), _mm512_extracti32x4_epi32(x[g], 3));
         for (int l = 0; l < 4; l++) q[l] += stride[4 * g + l];
       }
     }
-    for (int g = 0; g < 4; g++) _mm512_storeu_si512(chains + 64 * g, chain[g]);
+    for (int g = 0; g < 4; g++) {
+      _mm512_storeu_si512(chains + 64 * g, chain[g]);
+      _mm512_storeu_si512(ahead + 64 * g, cur[g]);
+    }
     for (int l = 0; l < VAES_LANES; l++) if (left[l] > 0) left[l] -= steps;
   }
   for (int i = 0; i <= rounds; i++) key[i] = _mm512_setzero_si512();
@@ -117,7 +129,7 @@ VAES_TARGET void svr_aes_vaes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *c
 
 int svr_aes_vaes_available(void) { return 0; }
 void svr_aes_vaes_cbc_open(const svr_aes_lanes_key *k, uint8_t *p, uint32_t blocks) {}
-void svr_aes_vaes_cbc_encrypt(const svr_aes_lanes_key *k, uint8_t *const *data, const uint8_t *const *iv,
-                              const uint32_t *blocks, uint32_t count) {}
+void svr_aes_vaes_cbc_seal(const svr_aes_lanes_key *k, uint8_t *const *data, const uint8_t *const *iv,
+                           const uint32_t *blocks, uint32_t count) {}
 
 #endif
