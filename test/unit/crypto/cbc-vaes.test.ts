@@ -100,3 +100,5 @@ if (native instanceof SvrError || !cpuVaes) {
     }
   });
 }
+
+test.run();
