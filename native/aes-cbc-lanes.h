@@ -18,6 +18,27 @@ typedef struct {
   int rounds;
 } svr_aes_lanes_key;
 
+#define SVR_AES_MAX_LANES 16
+
+/* Which region each CBC encryption lane runs (aes-cbc-lanes.c, aes-cbc-vaes.c). An idle lane encrypts its own scratch
+ * block, so the inner loop has no branch per lane. */
+typedef struct {
+  uint8_t *ptr[SVR_AES_MAX_LANES];
+  uint32_t left[SVR_AES_MAX_LANES], stride[SVR_AES_MAX_LANES];
+  uint32_t start[SVR_AES_MAX_LANES]; /* the region a lane took at the last refill, else UINT32_MAX */
+  uint32_t next;
+  uint8_t scratch[SVR_AES_MAX_LANES][32];
+} svr_aes_lanes_run;
+
+/* Every lane idle, the regions from the first. */
+void svr_aes_lanes_begin(svr_aes_lanes_run *r);
+/* Gives each idle lane of the first `lanes` the next region with blocks (region i: blocks[i] blocks at data[i]);
+ * returns the steps every busy lane can take together, 0 when all are idle and no region is left. */
+uint32_t svr_aes_lanes_refill(svr_aes_lanes_run *r, int lanes, uint8_t *const *data, const uint32_t *blocks,
+                              uint32_t count);
+/* After `steps` steps: the busy lanes' blocks left and pointers moved on. */
+void svr_aes_lanes_done(svr_aes_lanes_run *r, int lanes, uint32_t steps);
+
 /* 1 when this CPU has AES-NI (and SSE4.1), so the functions below may run. */
 int svr_aes_lanes_available(void);
 

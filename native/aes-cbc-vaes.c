@@ -67,29 +67,23 @@ VAES_TARGET void svr_aes_vaes_cbc_seal(const svr_aes_lanes_key *k, uint8_t *cons
   /* as aes-cbc-lanes.c, 16 chains: an idle lane encrypts its own scratch block; lane l is part l % 4 of vector l / 4.
    * A lane reads block s of its region at ptr and writes its ciphertext at ptr + 16, over block s + 1, which it read
    * ahead (into `ahead`) before that store; block 0 is read ahead when the region starts, then the IV goes over it. */
-  uint8_t scratch[VAES_LANES][32], chains[VAES_LANES * 16], ahead[VAES_LANES * 16];
-  uint8_t *ptr[VAES_LANES];
-  uint32_t left[VAES_LANES], stride[VAES_LANES];
-  for (int l = 0; l < VAES_LANES; l++) ptr[l] = scratch[l], left[l] = 0, stride[l] = 0;
+  uint8_t chains[VAES_LANES * 16], ahead[VAES_LANES * 16];
+  svr_aes_lanes_run run;
+  svr_aes_lanes_begin(&run);
   memset(chains, 0, sizeof chains);
   memset(ahead, 0, sizeof ahead);
-  uint32_t next = 0;
-  for (;;) {
-    uint32_t steps = UINT32_MAX;
+  for (uint32_t steps; (steps = svr_aes_lanes_refill(&run, VAES_LANES, data, blocks, count)) > 0;) {
+    uint8_t *ptr[VAES_LANES];
+    uint32_t stride[VAES_LANES];
     for (int l = 0; l < VAES_LANES; l++) {
-      while (left[l] == 0 && next < count) {
-        if (blocks[next] > 0) {
-          ptr[l] = data[next], left[l] = blocks[next], stride[l] = 16;
-          memcpy(ahead + 16 * l, data[next], 16);
-          memcpy(chains + 16 * l, iv[next], 16);
-          memcpy(data[next], iv[next], 16);
-        }
-        next++;
+      uint32_t i = run.start[l];
+      if (i != UINT32_MAX) {
+        memcpy(ahead + 16 * l, data[i], 16);
+        memcpy(chains + 16 * l, iv[i], 16);
+        memcpy(data[i], iv[i], 16);
       }
-      if (left[l] == 0) ptr[l] = scratch[l], stride[l] = 0;
-      else if (left[l] < steps) steps = left[l];
+      ptr[l] = run.ptr[l], stride[l] = run.stride[l];
     }
-    if (steps == UINT32_MAX) break; /* every lane idle and no region left */
     __m512i chain[4], cur[4];
     for (int g = 0; g < 4; g++) {
       chain[g] = _mm512_loadu_si512(chains + 64 * g);
@@ -120,7 +114,7 @@ VAES_TARGET void svr_aes_vaes_cbc_seal(const svr_aes_lanes_key *k, uint8_t *cons
       _mm512_storeu_si512(chains + 64 * g, chain[g]);
       _mm512_storeu_si512(ahead + 64 * g, cur[g]);
     }
-    for (int l = 0; l < VAES_LANES; l++) if (left[l] > 0) left[l] -= steps;
+    svr_aes_lanes_done(&run, VAES_LANES, steps);
   }
   for (int i = 0; i <= rounds; i++) key[i] = _mm512_setzero_si512();
 }

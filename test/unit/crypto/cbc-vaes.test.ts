@@ -30,16 +30,10 @@ function sealed(kind: 'aes-128-cbc' | 'aes-256-cbc', key: Uint8Array, lens: read
     const e = createCipheriv(kind, key, iv);
     return Buffer.concat([iv, e.update(p), e.final()]);
   });
-  const data = new Uint8Array(regions.reduce((a, r) => a + r.length, 0));
+  const data = new Uint8Array(Buffer.concat(regions));
+  const lengths = Uint32Array.from(regions, (r) => r.length);
   const offsets = new Uint32Array(lens.length);
-  const lengths = new Uint32Array(lens.length);
-  let at = 0;
-  regions.forEach((r, i) => {
-    data.set(r, at);
-    offsets[i] = at;
-    lengths[i] = r.length;
-    at += r.length;
-  });
+  for (let i = 1; i < lens.length; i++) offsets[i] = offsets[i - 1]! + lengths[i - 1]!;
   return { data, offsets, lengths, plain, count: lens.length };
 }
 
