@@ -19,6 +19,7 @@
         "native/offload.c",
         "native/crypto.c",
         "native/aes-cbc-lanes.c",
+        "native/aes-cbc-vaes.c",
         "native/hmac-pads.c",
         "native/hmac-lanes.c",
         "native/hmac-many.c",
